@@ -1,0 +1,271 @@
+"""Fixed-point formats, rounding and overflow on NumPy arrays of integer codes.
+
+A format ``Fmt(int_bits, frac_bits, signed)`` describes a two's complement (or unsigned)
+number of ``int_bits + frac_bits`` bits; ``int_bits`` counts the sign bit, as in ``ap_fixed``
+and APyTypes. A *code* ``c`` stands for the real value ``c * 2**-frac_bits``. Codes are kept as
+``int64`` integers holding the value (a signed code is negative when the number is), and
+converted to raw bit patterns only at the hardware boundary (:meth:`Fmt.to_bits`).
+
+Rounding modes carry the HLS names; every rounding in hwact goes through
+:func:`shift_round`, :func:`quantize` or :func:`overflow`, so the model, the HDL and the C
+fallback implement the same arithmetic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "Fmt",
+    "FormatError",
+    "ROUNDING_MODES",
+    "OVERFLOW_MODES",
+    "shift_round",
+    "overflow",
+    "quantize",
+]
+
+#: Rounding modes, with the names HLS tools use.
+#: ``TRN`` floor, ``TRN_ZERO`` toward zero, ``RND`` half up, ``RND_ZERO`` half toward zero,
+#: ``RND_INF`` half away from zero, ``RND_CONV`` half to even.
+ROUNDING_MODES: Final = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_CONV")
+
+#: Overflow modes: ``SAT`` clamps to the format's range, ``SAT_SYM`` clamps to a range
+#: symmetric about zero (the most negative code is never produced), ``WRAP`` keeps the low bits.
+OVERFLOW_MODES: Final = ("SAT", "SAT_SYM", "WRAP")
+
+MAX_WIDTH: Final = 32
+
+IntArray = npt.NDArray[np.int64]
+
+_SPELLINGS = (
+    "s4.12, u0.8, fixed<16,4>, ap_fixed<16,4>, ufixed<8,0>, ap_ufixed<8,0>, "
+    "int8, uint8, int16, Q3.12, UQ0.8"
+)
+
+
+class FormatError(ValueError):
+    """A fixed-point format that cannot be parsed or is out of range."""
+
+
+@dataclass(frozen=True, order=True)
+class Fmt:
+    """A fixed-point number format.
+
+    Parameters
+    ----------
+    int_bits
+        Integer bits, *including* the sign bit of a signed format.
+    frac_bits
+        Fraction bits.
+    signed
+        Two's complement when true, unsigned otherwise.
+
+    Examples
+    --------
+    >>> Fmt.parse("Q3.12") == Fmt(4, 12)
+    True
+    >>> str(Fmt.parse("ufixed<8,0>"))
+    'u0.8'
+    """
+
+    int_bits: int
+    frac_bits: int
+    signed: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.int_bits, int) or not isinstance(self.frac_bits, int):
+            raise FormatError(f"format bit counts must be integers, not {self.int_bits!r}.{self.frac_bits!r}")
+        if self.int_bits < 0 or self.frac_bits < 0:
+            raise FormatError(f"format {self} has a negative bit count")
+        if self.signed and self.int_bits < 1:
+            raise FormatError(f"signed format {self} needs at least one integer bit for the sign")
+        if not 1 <= self.width <= MAX_WIDTH:
+            raise FormatError(f"format {self} is {self.width} bits wide; widths 1..{MAX_WIDTH} are supported")
+
+    # -- spelling ---------------------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, text: str | Fmt) -> Fmt:
+        """Parse any accepted spelling of a format (see :mod:`hwact.fixed`)."""
+        if isinstance(text, Fmt):
+            return text
+        spelled = str(text).strip()
+        try:
+            fmt = _parse(spelled)
+        except FormatError as error:
+            raise FormatError(f"bad format {spelled!r}: {error}") from None
+        if fmt is None:
+            raise FormatError(f"bad format {spelled!r}; accepted forms: {_SPELLINGS}")
+        return fmt
+
+    def __str__(self) -> str:
+        return f"{'s' if self.signed else 'u'}{self.int_bits}.{self.frac_bits}"
+
+    # -- derived facts ----------------------------------------------------------------------
+
+    @property
+    def width(self) -> int:
+        """Total number of bits."""
+        return self.int_bits + self.frac_bits
+
+    @property
+    def min_code(self) -> int:
+        return -(1 << (self.width - 1)) if self.signed else 0
+
+    @property
+    def max_code(self) -> int:
+        return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
+
+    @property
+    def lsb(self) -> float:
+        """The value of one code step, ``2**-frac_bits``."""
+        return 2.0 ** -self.frac_bits
+
+    @property
+    def min_value(self) -> float:
+        return self.min_code * self.lsb
+
+    @property
+    def max_value(self) -> float:
+        return self.max_code * self.lsb
+
+    @property
+    def n_codes(self) -> int:
+        return 1 << self.width
+
+    # -- conversions ------------------------------------------------------------------------
+
+    def all_codes(self) -> IntArray:
+        """Every code of the format, in increasing order of value."""
+        return np.arange(self.min_code, self.max_code + 1, dtype=np.int64)
+
+    def to_real(self, codes: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """The real value of each code (exact in float64 for widths up to 32)."""
+        return np.ldexp(np.asarray(codes, dtype=np.float64), -self.frac_bits)
+
+    def from_real(self, values: npt.ArrayLike, rounding: str = "RND_CONV", overflow_mode: str = "SAT") -> IntArray:
+        """Quantize real values to codes of this format (see :func:`quantize`)."""
+        return quantize(values, self, rounding, overflow_mode)
+
+    def to_bits(self, codes: npt.ArrayLike) -> IntArray:
+        """Raw bit patterns (unsigned integers) of codes, as they appear on a bus."""
+        return np.asarray(codes, dtype=np.int64) & ((1 << self.width) - 1)
+
+    def from_bits(self, bits: npt.ArrayLike) -> IntArray:
+        """Codes from raw bit patterns (the inverse of :meth:`to_bits`)."""
+        raw = np.asarray(bits, dtype=np.int64) & ((1 << self.width) - 1)
+        if self.signed:
+            raw = np.where(raw >= (1 << (self.width - 1)), raw - (1 << self.width), raw)
+        return raw
+
+
+_WIDTH_WORD = re.compile(r"(u?)int(\d+)")
+_SU = re.compile(r"([su])(\d+)\.(\d+)")
+_TEMPLATE = re.compile(r"(ap_)?(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*>")
+_ARM_Q = re.compile(r"(u?)q(\d+)(?:\.(\d+))?")
+
+
+def _parse(text: str) -> Fmt | None:
+    lowered = text.lower()
+    if match := _SU.fullmatch(lowered):
+        return Fmt(int(match[2]), int(match[3]), match[1] == "s")
+    if match := _WIDTH_WORD.fullmatch(lowered):
+        return Fmt(int(match[2]), 0, match[1] != "u")
+    if match := _TEMPLATE.fullmatch(lowered):
+        width, int_bits = int(match[3]), int(match[4])
+        return Fmt(int_bits, width - int_bits, match[2] != "u")
+    if match := _ARM_Q.fullmatch(lowered):
+        unsigned = match[1] == "u"
+        if match[3] is None:  # "Q15": fraction bits only
+            int_part, frac = 0, int(match[2])
+        else:
+            int_part, frac = int(match[2]), int(match[3])
+        # ARM Q notation does not count the sign bit.
+        return Fmt(int_part + (0 if unsigned else 1), frac, not unsigned)
+    return None
+
+
+# -- integer arithmetic on codes (the golden semantics) ---------------------------------------
+
+
+def _check_rounding(mode: str) -> None:
+    if mode not in ROUNDING_MODES:
+        raise ValueError(f"rounding mode must be one of {', '.join(ROUNDING_MODES)}, not {mode!r}")
+
+
+def shift_round(values: npt.ArrayLike, shift: int, rounding: str) -> IntArray:
+    """Divide integer codes by ``2**shift`` and round with ``rounding``.
+
+    A non-positive ``shift`` is an exact left shift. This is the only rounding step of a
+    datapath; the HDL backend builds the same expressions (see :mod:`hwact.hdl.primitives`).
+    """
+    _check_rounding(rounding)
+    v = np.asarray(values, dtype=np.int64)
+    if shift <= 0:
+        return v << -shift
+    half = np.int64(1) << (shift - 1)
+    ones = (np.int64(1) << shift) - 1
+    negative = v < 0
+    if rounding == "TRN":
+        biased = v
+    elif rounding == "TRN_ZERO":
+        biased = np.where(negative, v + ones, v)
+    elif rounding == "RND":
+        biased = v + half
+    elif rounding == "RND_ZERO":
+        biased = np.where(negative, v + half, v + half - 1)
+    elif rounding == "RND_INF":
+        biased = np.where(negative, v + half - 1, v + half)
+    else:  # RND_CONV: a tie rounds up only when the kept part is odd
+        biased = v + half - 1 + ((v >> shift) & 1)
+    return biased >> shift
+
+
+def overflow(values: npt.ArrayLike, fmt: Fmt, mode: str = "SAT") -> IntArray:
+    """Bring integer codes into the range of ``fmt`` with overflow mode ``mode``."""
+    if mode not in OVERFLOW_MODES:
+        raise ValueError(f"overflow mode must be one of {', '.join(OVERFLOW_MODES)}, not {mode!r}")
+    v = np.asarray(values, dtype=np.int64)
+    if mode == "WRAP":
+        return fmt.from_bits(v)
+    low = fmt.min_code
+    if mode == "SAT_SYM" and fmt.signed:
+        low = -fmt.max_code
+    return np.clip(v, low, fmt.max_code)
+
+
+def round_real(scaled: npt.ArrayLike, rounding: str) -> npt.NDArray[np.float64]:
+    """Round real numbers (already scaled to code units) to integers with ``rounding``."""
+    _check_rounding(rounding)
+    v = np.asarray(scaled, dtype=np.float64)
+    if rounding == "TRN":
+        return np.floor(v)
+    if rounding == "TRN_ZERO":
+        return np.trunc(v)
+    if rounding == "RND":
+        return np.floor(v + 0.5)
+    if rounding == "RND_ZERO":
+        return np.ceil(v - 0.5) * (v >= 0) + np.floor(v + 0.5) * (v < 0)
+    if rounding == "RND_INF":
+        return np.sign(v) * np.floor(np.abs(v) + 0.5)
+    return np.rint(v)
+
+
+def quantize(values: npt.ArrayLike, fmt: Fmt, rounding: str = "RND_CONV", overflow_mode: str = "SAT") -> IntArray:
+    """Quantize real values to codes of ``fmt``: scale, round, then handle overflow.
+
+    Scaling by a power of two is exact in float64, so the only rounding is the named one.
+    """
+    scaled = np.ldexp(np.asarray(values, dtype=np.float64), fmt.frac_bits)
+    if not np.all(np.isfinite(scaled)):
+        raise ValueError("cannot quantize a value that is not finite")
+    # Clip before the integer conversion so huge values cannot overflow int64.
+    limit = float(1 << 62)
+    rounded = np.clip(round_real(scaled, rounding), -limit, limit).astype(np.int64)
+    return overflow(rounded, fmt, overflow_mode)

@@ -1,0 +1,129 @@
+"""The activation functions hwact knows: names, parameters and float64 references.
+
+Names and parameter names follow ``torch.nn.functional``. Each :class:`Function` carries a
+vectorized float64 reference (the "real function" every error is measured against) and, for
+the exact piecewise family, the list of polynomial :class:`Piece` s a planner turns into
+hardware. Parameters arrive as text from the command line or as Python values from the API,
+and are checked here with messages that name the parameter and the bad value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..fixed import Fmt
+
+__all__ = ["Function", "Param", "Piece", "ParamError", "FUNCTIONS", "get", "resolve_params", "OPERAND"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Marks a polynomial coefficient that is supplied at run time on the second operand.
+OPERAND = "operand"
+
+
+class ParamError(ValueError):
+    """An unknown function, an unknown parameter or a parameter value out of range."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a function.
+
+    ``kind`` is ``"real"`` (a number), ``"choice"`` (one of ``choices``) or ``"format"``
+    (a fixed-point format spelling, or ``None`` for "derived from the input format").
+    """
+
+    name: str
+    default: Any
+    kind: str = "real"
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+    def parse(self, value: Any) -> Any:
+        if self.kind == "real":
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ParamError(f"parameter {self.name} must be a real number, not {value!r}") from None
+            if not np.isfinite(number):
+                raise ParamError(f"parameter {self.name} must be finite, not {value!r}")
+            return number
+        if self.kind == "choice":
+            if str(value) not in self.choices:
+                raise ParamError(f"parameter {self.name} must be one of {', '.join(self.choices)}, not {value!r}")
+            return str(value)
+        if value is None:
+            return None
+        return str(Fmt.parse(value))
+
+
+@dataclass(frozen=True)
+class Piece:
+    """``f(x) = sum(coeffs[k] * x**k)`` from ``start`` up to the next piece.
+
+    ``start`` is included when ``closed`` and excluded otherwise (so a function can take a
+    value of its own at a single point, like a step at zero). A coefficient equal to
+    :data:`OPERAND` is the run-time second operand (PReLU's slope).
+    """
+
+    start: float
+    coeffs: tuple[float | str, ...]
+    closed: bool = True
+
+
+@dataclass(frozen=True)
+class Function:
+    """An activation function: its parameters, reference, and (exact family) pieces."""
+
+    name: str
+    family: str
+    summary: str
+    reference: Callable[..., FloatArray]
+    params: tuple[Param, ...] = ()
+    pieces: Callable[[Mapping[str, Any]], list[Piece]] | None = None
+    operands: int = 1
+    check: Callable[[Mapping[str, Any]], str | None] | None = None
+    notes: str = ""
+    aliases: tuple[str, ...] = field(default=())
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+
+def resolve_params(function: Function, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Merge ``given`` parameters over the defaults, parse and range-check them."""
+    by_name = {p.name: p for p in function.params}
+    values = function.defaults()
+    for name, raw in (given or {}).items():
+        if name not in by_name:
+            known = ", ".join(by_name) or "none"
+            raise ParamError(f"{function.name} has no parameter {name!r} (parameters: {known})")
+        values[name] = by_name[name].parse(raw)
+    if function.check is not None and (message := function.check(values)):
+        raise ParamError(f"{function.name}: {message}")
+    return values
+
+
+FUNCTIONS: dict[str, Function] = {}
+
+
+def register(function: Function) -> Function:
+    for name in (function.name, *function.aliases):
+        FUNCTIONS[name] = function
+    return function
+
+
+def get(name: str) -> Function:
+    """Look a function up by name; a clear :class:`ParamError` if there is none."""
+    try:
+        return FUNCTIONS[name]
+    except KeyError:
+        raise ParamError(f"unknown function {name!r}; `hwact list` shows the {len(set(FUNCTIONS.values()))} known ones") from None
+
+
+from . import relu_family  # noqa: E402,F401  (registers the exact piecewise-linear family)

@@ -1,0 +1,174 @@
+"""The activation unit: a plan as a pipelined, multi-lane stream component."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal, Value
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..plan import Plan
+from . import primitives as prim
+
+__all__ = ["ActivationUnit", "LANES", "MAX_STAGES", "REGISTER_BITS"]
+
+LANES = (1, 2, 4)
+MAX_STAGES = 16
+#: A transfer must fit the 32-bit registers of the RISC-V cores the units serve.
+REGISTER_BITS = 32
+
+
+def payload_layout(plan: Plan, lanes: int) -> data.Layout:
+    """Input payload: ``lanes`` input codes, lane 0 in the least significant bits.
+
+    Two-operand plans append the operand lanes above the input lanes
+    (``{a[lanes-1] .. a[0], x[lanes-1] .. x[0]}``), so a 32-bit ``rs1``/``rs2`` pair maps
+    onto the payload directly.
+    """
+    x = data.ArrayLayout(prim.shape_of(plan.in_fmt), lanes)
+    if plan.operand_fmt is None:
+        return x
+    return data.StructLayout({"x": x, "a": data.ArrayLayout(prim.shape_of(plan.operand_fmt), lanes)})
+
+
+class ActivationUnit(wiring.Component):
+    """Evaluate a :class:`~hwact.plan.Plan` on a stream of input codes.
+
+    Parameters
+    ----------
+    plan
+        The datapath to build.
+    lanes
+        Codes processed per transfer: 1, 2 or 4.
+    stages
+        Pipeline registers; 0 makes the unit combinational.
+
+    Members
+    -------
+    i : ``In(stream.Signature(payload_layout(plan, lanes)))``
+        Input codes (and operands for two-operand functions).
+    o : ``Out(stream.Signature(data.ArrayLayout(out_shape, lanes)))``
+        Output codes, one per lane, lane 0 in the least significant bits.
+
+    A pipelined unit accepts one transfer per cycle while ``o.ready`` is high and holds its
+    output stable while it is low (the whole pipeline stalls).
+    """
+
+    def __init__(self, plan: Plan, *, lanes: int = 1, stages: int = 0):
+        if not isinstance(plan, Plan):
+            raise TypeError(f"Plan must be a hwact.plan.Plan, not {plan!r}")
+        if lanes not in LANES:
+            raise ValueError(f"Lane count must be one of {', '.join(map(str, LANES))}, not {lanes!r}")
+        if not isinstance(stages, int) or isinstance(stages, bool) or not 0 <= stages <= MAX_STAGES:
+            raise ValueError(f"Stage count must be an integer in 0..{MAX_STAGES}, not {stages!r}")
+        widest = max(f.width for f in (plan.in_fmt, plan.out_fmt, plan.operand_fmt) if f is not None)
+        if lanes * widest > REGISTER_BITS:
+            raise ValueError(f"{lanes} lanes of {widest}-bit codes do not fit a {REGISTER_BITS}-bit register")
+        self._plan, self._lanes, self._stages = plan, lanes, stages
+        super().__init__({
+            "i": In(stream.Signature(payload_layout(plan, lanes))),
+            "o": Out(stream.Signature(data.ArrayLayout(prim.shape_of(plan.out_fmt), lanes))),
+        })
+
+    @property
+    def plan(self) -> Plan:
+        return self._plan
+
+    @property
+    def lanes(self) -> int:
+        return self._lanes
+
+    @property
+    def stages(self) -> int:
+        return self._stages
+
+    @property
+    def latency(self) -> int:
+        """Cycles from an accepted input to its output (0 when combinational)."""
+        return self._stages
+
+    @property
+    def throughput(self) -> int:
+        """Transfers accepted per cycle without back-pressure."""
+        return 1
+
+    def _steps(self):
+        """The datapath as a list of steps, each mapping live values to live values."""
+        plan = self._plan
+        degree = plan.table.degree
+
+        def column(m, live, k, name):
+            entries = list(plan.table.column(k))
+            for seg, power in plan.table.operand:
+                if power == k:
+                    entries[seg] = live["a"]
+            return entries
+
+        def select(m, live, name):
+            return {**live, "seg": prim.select_segment(m, live["x"], plan.select.thresholds, f"{name}_seg")}
+
+        def horner(k, step):
+            def run(m, live, name):
+                if k == degree - 1:  # first step: the top coefficient comes straight from the table
+                    product = prim.column_product(m, live["seg"], column(m, live, degree, name), live["x"], f"{name}_c{degree}")
+                else:
+                    product = live["acc"] * live["x"]
+                low = prim.lookup(m, live["seg"], column(m, live, k, name), f"{name}_c{k}")
+                return {**live, "acc": prim.shift_round(product, step.shift, step.rounding) + low}
+            return run
+
+        def output(m, live, name):
+            acc = live["acc"] if degree else prim.lookup(m, live["seg"], column(m, live, 0, name), f"{name}_c0")
+            out = plan.output
+            return {"y": prim.saturate(prim.shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)}
+
+        steps = [select]
+        steps += [horner(k, step) for step, k in zip(plan.horner, range(degree - 1, -1, -1))]
+        steps.append(output)
+        return steps
+
+    def _register_after(self, n_steps: int) -> list[int]:
+        """How many pipeline registers follow each step (spread evenly, output first)."""
+        after = [0] * n_steps
+        for i in range(min(self._stages, n_steps)):
+            after[round((i + 1) * n_steps / min(self._stages, n_steps)) - 1] += 1
+        after[-1] += max(self._stages - n_steps, 0)
+        return after
+
+    def elaborate(self, platform):
+        m = Module()
+        steps = self._steps()
+        after = self._register_after(len(steps))
+
+        # One valid bit per stage; the whole pipeline advances when the output can move.
+        valid = [Signal(name=f"valid_{s}") for s in range(self._stages)]
+        advance = Signal()
+        if self._stages:
+            m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance)]
+            with m.If(advance):
+                m.d.sync += valid[0].eq(self.i.valid)
+                m.d.sync += [valid[s].eq(valid[s - 1]) for s in range(1, self._stages)]
+            m.d.comb += self.o.valid.eq(valid[-1])
+        else:
+            m.d.comb += [self.i.ready.eq(self.o.ready), self.o.valid.eq(self.i.valid)]
+
+        payload = self.i.payload
+        for lane in range(self._lanes):
+            if self._plan.operand_fmt is None:
+                live = {"x": payload[lane]}
+            else:
+                live = {"x": payload.x[lane], "a": payload.a[lane]}
+            stage = 0
+            for index, step in enumerate(steps):
+                live = step(m, live, f"l{lane}_s{index}")
+                for _ in range(after[index]):
+                    registered = {}
+                    for key, value in live.items():
+                        value = Value.cast(value)
+                        reg = Signal(value.shape(), name=f"l{lane}_{key}_p{stage}", reset_less=True)
+                        with m.If(advance):
+                            m.d.sync += reg.eq(value)
+                        registered[key] = reg
+                    live = registered
+                    stage += 1
+            m.d.comb += self.o.payload[lane].eq(live["y"])
+        return m

