@@ -83,9 +83,12 @@ def lookup(m: Module, segment: Value, column: list, name: str) -> Value:
     width = max(w.width + (0 if w.signed else 1) for w in widths)
     entry = Signal(signed(width), name=name)
     with m.Switch(segment):
-        for index, value in enumerate(column):
+        for index, value in enumerate(column[:-1]):
             with m.Case(index):
                 m.d.comb += entry.eq(value)
+        # The last segment takes every remaining index, so the case is complete.
+        with m.Default():
+            m.d.comb += entry.eq(column[-1])
     return entry
 
 

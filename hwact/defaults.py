@@ -1,0 +1,22 @@
+"""The default units: what ``rtl/`` holds and what ``hwact demo`` generates and proves.
+
+A mix that exercises every datapath shape: mux-only slopes (relu, relu6, hardtanh), a
+quantized slope (leaky_relu), a quadratic (hardswish), a run-time operand (prelu), 16-bit
+and 4-lane 8-bit codes, combinational and pipelined.
+"""
+
+from __future__ import annotations
+
+from .artifacts import UnitSpec
+
+__all__ = ["DEFAULT_UNITS"]
+
+DEFAULT_UNITS: tuple[UnitSpec, ...] = (
+    UnitSpec("relu", "s4.4", "s4.4", lanes=4, stages=0, name="relu_int8x4"),
+    UnitSpec("relu6", "s4.12", "s4.12", lanes=2, stages=1, name="relu6_q12x2"),
+    UnitSpec("leaky_relu", "s4.12", "s4.12", lanes=2, stages=2, name="leaky_relu_q12x2"),
+    UnitSpec("hardtanh", "s4.4", "s4.4", lanes=4, stages=1, name="hardtanh_int8x4"),
+    UnitSpec("hardsigmoid", "s4.12", "u0.16", lanes=2, stages=1, name="hardsigmoid_q12x2"),
+    UnitSpec("hardswish", "s4.12", "s4.12", lanes=1, stages=2, name="hardswish_q12"),
+    UnitSpec("prelu", "s4.4", "s4.4", lanes=4, stages=1, name="prelu_int8x4"),
+)
