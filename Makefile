@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 
 # Regenerate the checked-in Verilog of the default units (tests fail if rtl/ is stale).
 rtl: setup
-	$(BIN)/python -m hwact.rtl rtl
+	$(BIN)/python -m hwact.defaults rtl
 
 bench: setup
 	$(BIN)/python bench/model_throughput.py

@@ -20,3 +20,24 @@ DEFAULT_UNITS: tuple[UnitSpec, ...] = (
     UnitSpec("hardswish", "s4.12", "s4.12", lanes=1, stages=2, name="hardswish_q12"),
     UnitSpec("prelu", "s4.4", "s4.4", lanes=4, stages=1, name="prelu_int8x4"),
 )
+
+
+def default_files() -> dict[str, str]:
+    """Every file of the default units (Verilog and manifest), as ``rtl/`` should hold them."""
+    from .artifacts import build_unit
+
+    files: dict[str, str] = {}
+    for spec in DEFAULT_UNITS:
+        files.update(build_unit(spec))
+    return files
+
+
+if __name__ == "__main__":  # python -m hwact.defaults DIR  (what `make rtl` runs)
+    import sys
+    from pathlib import Path
+
+    from .artifacts import write_files
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "rtl")
+    for path in write_files(target, default_files()):
+        print(f"wrote {path}")

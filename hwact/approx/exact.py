@@ -23,6 +23,8 @@ __all__ = ["plan_exact", "MAX_COEF_FRAC_BITS"]
 
 #: The coefficient search gives up beyond this many fraction bits.
 MAX_COEF_FRAC_BITS = 40
+#: Input spaces larger than this are screened on a sample during the coefficient search.
+SCREEN_BITS = 14
 #: Intermediate values stay below this magnitude so the int64 model cannot overflow.
 ACC_LIMIT = 1 << 62
 
@@ -123,7 +125,10 @@ def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         plan = _build(function, params, segments, degree, coef_frac, in_fmt, out_fmt, operand_fmt, rounding, overflow_mode)
         if plan is None:
             break
-        error = measure(plan).max_lsb
+        # Screen on a sample first; only a candidate that passes is measured in full.
+        error = measure(plan, SCREEN_BITS).max_lsb
+        if error <= 0.5 + TIE_TOLERANCE:
+            error = measure(plan).max_lsb
         if best is None or error < best[0]:
             best = (error, plan)
         if error <= 0.5 + TIE_TOLERANCE:

@@ -1,8 +1,9 @@
 """Measured error of a plan against the real function, in output LSBs.
 
-``err_lsb(x) = (y_hw(x) - f(x)) / 2**-frac_out`` with ``f`` evaluated in float64 and saturated
-to the output range (no unit can do better than the format's limits, so that is the fair
-target). The statistics are taken over every input code when the input space has at most
+``err_lsb(x) = (y_hw(x) - f(x)) / 2**-frac_out`` with ``f`` evaluated in float64 and brought
+into the output format's range the way the unit's overflow mode promises: saturated for
+``SAT``/``SAT_SYM`` (no unit can do better than the format's limits, so that is the fair
+target), and taken modulo ``2**width`` for ``WRAP``. The statistics are taken over every input code when the input space has at most
 2**20 points, and over a fixed, seeded sample with every segment edge otherwise.
 """
 
@@ -52,27 +53,30 @@ def _sample(fmt, must: IntArray, count: int, seed: int) -> IntArray:
     return np.unique(np.clip(codes, fmt.min_code, fmt.max_code))
 
 
-def input_grid(plan: Plan) -> tuple[IntArray, IntArray | None, bool]:
+def input_grid(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> tuple[IntArray, IntArray | None, bool]:
     """Input codes to measure on: ``(x, operand or None, exhaustive)``.
+
+    Every code when the input space has at most ``limit_bits`` bits, else about
+    ``2**limit_bits`` seeded random codes plus the extremes and every segment edge.
 
     For two-operand units ``x`` and ``operand`` are 2-D, one row per operand value, so that
     monotonicity is judged along ``x``.
     """
     near_edges = np.asarray([t + d for t in plan.select.thresholds for d in (-2, -1, 0, 1)], dtype=np.int64)
     in_bits = plan.in_fmt.width
-    if in_bits <= EXHAUSTIVE_LIMIT_BITS:
+    if in_bits <= limit_bits:
         x = plan.in_fmt.all_codes()
     else:
-        x = _sample(plan.in_fmt, near_edges, 1 << EXHAUSTIVE_LIMIT_BITS, seed=1)
+        x = _sample(plan.in_fmt, near_edges, 1 << limit_bits, seed=1)
     if plan.operand_fmt is None:
-        return x, None, in_bits <= EXHAUSTIVE_LIMIT_BITS
+        return x, None, in_bits <= limit_bits
     total = in_bits + plan.operand_fmt.width
-    if total <= EXHAUSTIVE_LIMIT_BITS:
+    if total <= limit_bits:
         a = plan.operand_fmt.all_codes()
     else:
         a = _sample(plan.operand_fmt, np.zeros(0, dtype=np.int64), OPERAND_SAMPLES, seed=2)
     xx, aa = np.meshgrid(x, a)
-    return xx, aa, total <= EXHAUSTIVE_LIMIT_BITS
+    return xx, aa, total <= limit_bits
 
 
 def reference(plan: Plan, x: IntArray, operand: IntArray | None = None) -> np.ndarray:
@@ -84,16 +88,25 @@ def reference(plan: Plan, x: IntArray, operand: IntArray | None = None) -> np.nd
     else:
         f = function.reference(x_real, plan.params, plan.operand_fmt.to_real(operand))
     out = plan.out_fmt
-    low = out.min_value if plan.output.overflow != "SAT_SYM" or not out.signed else -out.max_value
-    return np.clip(np.asarray(f, dtype=np.float64), low, out.max_value) / out.lsb
+    scaled = np.asarray(f, dtype=np.float64) / out.lsb
+    if plan.output.overflow == "WRAP":  # what wrapping hardware promises: f modulo the range
+        return np.mod(scaled - out.min_code, out.n_codes) + out.min_code
+    low = out.min_code if plan.output.overflow != "SAT_SYM" or not out.signed else -out.max_code
+    return np.clip(scaled, low, out.max_code)
 
 
-def measure(plan: Plan) -> ErrorStats:
-    """Measure ``plan`` against its real function (see the module docstring)."""
-    x, operand, exhaustive = input_grid(plan)
+def measure(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> ErrorStats:
+    """Measure ``plan`` against its real function (see the module docstring).
+
+    ``limit_bits`` below the default gives a quick screening measurement for searches.
+    """
+    x, operand, exhaustive = input_grid(plan, limit_bits)
     y = evaluate(plan, x, operand).astype(np.float64)
     f = reference(plan, x, operand)
     err = y - f
+    if plan.output.overflow == "WRAP":  # distance on the wrapped circle of codes
+        n = plan.out_fmt.n_codes
+        err = np.mod(err + n / 2, n) - n / 2
     abs_err = np.abs(err)
     # Adjacent outputs must never step against the real function.
     monotonic = bool(np.all(np.diff(y, axis=-1) * np.diff(f, axis=-1) >= 0))

