@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"hwact: error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away (e.g. `| head`); nothing left to say
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("hwact: interrupted", file=sys.stderr)
         return 130

@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from .fixed import IntArray, overflow, shift_round
-from .plan import Plan
+from .plan import BitSlice, Fold, Plan
 
-__all__ = ["evaluate", "segment_of", "check_codes"]
+__all__ = ["evaluate", "segment_of", "check_codes", "unfold", "reach", "offset_bits"]
 
 
 def check_codes(codes: npt.ArrayLike, fmt, what: str) -> IntArray:
@@ -23,10 +23,17 @@ def check_codes(codes: npt.ArrayLike, fmt, what: str) -> IntArray:
     return array
 
 
-def segment_of(plan: Plan, x: IntArray) -> IntArray:
-    """Segment index of every input code (the SegmentSelect primitive)."""
-    thresholds = np.asarray(plan.select.thresholds, dtype=np.int64)
-    return np.searchsorted(thresholds, x, side="right").astype(np.int64)
+def segment_of(plan: Plan, x: IntArray) -> tuple[IntArray, IntArray]:
+    """Segment index and polynomial variable ``t`` of every (clamped, folded) code."""
+    select = plan.select
+    if isinstance(select, BitSlice):
+        offset = x - select.base
+        return offset >> select.shift, offset & ((1 << select.shift) - 1)
+    thresholds = np.asarray(select.thresholds, dtype=np.int64)
+    segment = np.searchsorted(thresholds, x, side="right").astype(np.int64)
+    if select.origins is None:
+        return segment, x
+    return segment, x - np.asarray(select.origins, dtype=np.int64)[segment]
 
 
 def evaluate(plan: Plan, x: npt.ArrayLike, operand: npt.ArrayLike | None = None) -> IntArray:
@@ -49,7 +56,12 @@ def evaluate(plan: Plan, x: npt.ArrayLike, operand: npt.ArrayLike | None = None)
         operand = check_codes(operand, plan.operand_fmt, "operand")
         x, operand = np.broadcast_arrays(x, operand)
 
-    segment = segment_of(plan, x)
+    if plan.clamp is not None:
+        x = np.clip(x, plan.clamp.lo, plan.clamp.hi)
+    if plan.fold is not None:
+        negative = x < 0
+        x = np.abs(x)
+    segment, t = segment_of(plan, x)
     rows = np.asarray(plan.table.rows, dtype=np.int64)
     coef = rows[segment]  # shape (..., degree + 1)
     for seg, k in plan.table.operand:
@@ -58,6 +70,38 @@ def evaluate(plan: Plan, x: npt.ArrayLike, operand: npt.ArrayLike | None = None)
     degree = plan.table.degree
     acc = coef[..., degree]
     for step, k in zip(plan.horner, range(degree - 1, -1, -1)):
-        acc = shift_round(acc * x, step.shift, step.rounding) + coef[..., k]
+        acc = shift_round(acc * t, step.shift, step.rounding) + coef[..., k]
+    if plan.fold is not None:
+        acc = np.where(negative, unfold(plan.fold, acc, x), acc)
     out = plan.output
     return overflow(shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)
+
+
+def unfold(fold: Fold, acc: IntArray, magnitude: IntArray) -> IntArray:
+    """The accumulator for ``-|x|`` from the one for ``|x|`` (the Fold primitive's second half)."""
+    if fold.kind == "odd":
+        return -acc
+    if fold.kind == "complement":
+        return fold.constant - acc
+    return acc - (magnitude << fold.constant)
+
+
+def reach(plan: Plan) -> tuple[int, int]:
+    """The range of codes the segment select sees (after the clamp and the fold)."""
+    lo, hi = plan.in_fmt.min_code, plan.in_fmt.max_code
+    if plan.clamp is not None:
+        lo, hi = plan.clamp.lo, plan.clamp.hi
+    if plan.fold is not None:
+        lo, hi = (0, max(abs(lo), abs(hi))) if lo < 0 else (lo, hi)
+    return lo, hi
+
+
+def offset_bits(plan: Plan) -> int | None:
+    """Bits of the non-negative offset ``t = x - origin`` (None when the variable is ``x``)."""
+    select = plan.select
+    if isinstance(select, BitSlice):
+        return select.shift
+    if select.origins is None:
+        return None
+    ends = list(select.thresholds) + [reach(plan)[1] + 1]
+    return max(max(end - origin - 1 for origin, end in zip(select.origins, ends)).bit_length(), 1)

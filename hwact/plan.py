@@ -3,13 +3,17 @@
 A plan is a frozen, JSON-serializable chain of primitives applied to one input code ``x``
 (and, for two-operand functions, one operand code ``a``)::
 
-    segment = SegmentSelect(x)                  comparators against input-code thresholds
-    c[0..d] = CoefTable[segment]                one row of integer coefficients
-                                                (entries named in ``operand`` come from ``a``)
+    x       = clip(x, clamp.lo, clamp.hi)          Clamp: saturation regions       (optional)
+    neg, x  = x < 0, |x|                           Fold: tabulate x >= 0 only      (optional)
+    segment, t = select(x)                         comparators, or bit slicing of x
+    c[0..d] = CoefTable[segment]                   one row of integer coefficients
+                                                   (entries named in ``operand`` come from ``a``)
     acc     = c[d]
-    acc     = shift_round(acc * x, s, r) + c[k]   for k = d-1 .. 0   (Horner steps)
+    acc     = shift_round(acc * t, s, r) + c[k]    for k = d-1 .. 0   (Horner steps)
+    acc     = unfold(acc) if neg                   -acc | C - acc | acc - (x << s)
     y       = overflow(shift_round(acc, out.shift, out.rounding), out_fmt, out.overflow)
 
+``t`` is the offset of ``x`` from its segment's origin (or ``x`` itself for the exact family).
 Every rounding is named in the plan, so nothing is left to a backend's judgement.
 """
 
@@ -22,9 +26,37 @@ from typing import Any
 
 from .fixed import Fmt
 
-__all__ = ["Plan", "SegmentSelect", "CoefTable", "HornerStep", "OutputStage", "PLAN_VERSION"]
+__all__ = ["Plan", "Clamp", "Fold", "SegmentSelect", "BitSlice", "CoefTable", "HornerStep", "OutputStage",
+           "PLAN_VERSION", "FOLDS"]
+
+#: Symmetry folds: how f(x) for x < 0 follows from the table's value at |x|.
+FOLDS = ("odd", "complement", "minus_x")
 
 PLAN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Clamp:
+    """Clip the input code to ``[lo, hi]``: beyond, the rounded output no longer changes."""
+
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Evaluate the table at ``|x|`` and recover negative inputs (see :data:`FOLDS`).
+
+    ``constant`` is the accumulator value of 1.0 for ``complement`` (``C - acc``) and the
+    left shift that aligns ``|x|`` with the accumulator for ``minus_x`` (``acc - (|x| << s)``).
+    """
+
+    kind: str
+    constant: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FOLDS:
+            raise ValueError(f"fold must be one of {', '.join(FOLDS)}, not {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -32,13 +64,28 @@ class SegmentSelect:
     """Pick a segment by comparing the input code with sorted thresholds.
 
     ``segment = number of thresholds t with x >= t``; ``len(thresholds) + 1`` segments.
+    With ``origins``, the polynomial variable is ``t = x - origins[segment]``; without, ``x``.
     """
 
     thresholds: tuple[int, ...]
+    origins: tuple[int, ...] | None = None
 
     @property
     def segments(self) -> int:
         return len(self.thresholds) + 1
+
+
+@dataclass(frozen=True)
+class BitSlice:
+    """``2**shift``-code segments by bit slicing: ``segment = (x - base) >> shift``.
+
+    The polynomial variable is the low bits, ``t = (x - base) & (2**shift - 1)``; a direct
+    look-up table is ``shift = 0`` (one segment per code).
+    """
+
+    base: int
+    shift: int
+    segments: int
 
 
 @dataclass(frozen=True)
@@ -87,11 +134,13 @@ class Plan:
     method: str
     in_fmt: Fmt
     out_fmt: Fmt
-    select: SegmentSelect
+    select: SegmentSelect | BitSlice
     table: CoefTable
     horner: tuple[HornerStep, ...]
     output: OutputStage
     operand_fmt: Fmt | None = None
+    clamp: Clamp | None = None
+    fold: Fold | None = None
     #: Constants as requested and as the hardware holds them (name -> details).
     quantized: Mapping[str, Any] = field(default_factory=dict)
 
@@ -104,6 +153,11 @@ class Plan:
             raise ValueError(f"{self.select.segments} segments but {len(self.table.rows)} coefficient rows")
         if self.table.operand and self.operand_fmt is None:
             raise ValueError("a plan that reads the run-time operand needs operand_fmt")
+        origins = getattr(self.select, "origins", None)
+        if origins is not None and len(origins) != self.select.segments:
+            raise ValueError(f"{self.select.segments} segments but {len(origins)} origins")
+        if self.clamp is not None and self.clamp.lo > self.clamp.hi:
+            raise ValueError(f"clamp range {self.clamp.lo}..{self.clamp.hi} is empty")
 
     @property
     def operands(self) -> int:
@@ -120,7 +174,9 @@ class Plan:
             "in_format": str(self.in_fmt),
             "out_format": str(self.out_fmt),
             "operand_format": None if self.operand_fmt is None else str(self.operand_fmt),
-            "select": {"thresholds": list(self.select.thresholds)},
+            "clamp": None if self.clamp is None else {"lo": self.clamp.lo, "hi": self.clamp.hi},
+            "fold": None if self.fold is None else {"kind": self.fold.kind, "constant": self.fold.constant},
+            "select": _select_to_dict(self.select),
             "table": {
                 "rows": [list(row) for row in self.table.rows],
                 "frac_bits": list(self.table.frac_bits),
@@ -143,7 +199,9 @@ class Plan:
             in_fmt=Fmt.parse(data["in_format"]),
             out_fmt=Fmt.parse(data["out_format"]),
             operand_fmt=None if data.get("operand_format") is None else Fmt.parse(data["operand_format"]),
-            select=SegmentSelect(tuple(int(t) for t in data["select"]["thresholds"])),
+            select=_select_from_dict(data["select"]),
+            clamp=None if data.get("clamp") is None else Clamp(int(data["clamp"]["lo"]), int(data["clamp"]["hi"])),
+            fold=None if data.get("fold") is None else Fold(data["fold"]["kind"], int(data["fold"]["constant"])),
             table=CoefTable(
                 rows=tuple(tuple(int(c) for c in row) for row in table["rows"]),
                 frac_bits=tuple(int(f) for f in table["frac_bits"]),
@@ -160,3 +218,18 @@ class Plan:
     @classmethod
     def from_json(cls, text: str) -> Plan:
         return cls.from_dict(json.loads(text))
+
+
+def _select_to_dict(select: SegmentSelect | BitSlice) -> dict[str, Any]:
+    if isinstance(select, BitSlice):
+        return {"kind": "bitslice", "base": select.base, "shift": select.shift, "segments": select.segments}
+    origins = None if select.origins is None else list(select.origins)
+    return {"kind": "comparators", "thresholds": list(select.thresholds), "origins": origins}
+
+
+def _select_from_dict(data: Mapping[str, Any]) -> SegmentSelect | BitSlice:
+    if data.get("kind", "comparators") == "bitslice":
+        return BitSlice(int(data["base"]), int(data["shift"]), int(data["segments"]))
+    origins = data.get("origins")
+    return SegmentSelect(tuple(int(t) for t in data["thresholds"]),
+                         None if origins is None else tuple(int(o) for o in origins))

@@ -61,10 +61,10 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   wire i__valid;
   reg [1:0] l0_s0_seg;
   reg [32:0] l0_s1_c0;
-  reg [17:0] l0_s1_c1_coef;
+  reg [17:0] l0_s1_c1;
   reg [1:0] l1_s0_seg;
   reg [32:0] l1_s1_c0;
-  reg [17:0] l1_s1_c1_coef;
+  reg [17:0] l1_s1_c1;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -81,28 +81,28 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   assign \$3  = $signed(i__payload[15:0]) >= $signed(15'h3000);
   assign \$4  = $signed(i__payload[31:16]) >= $signed(15'h5000);
   assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h3000);
-  assign \$6  = $signed(l0_s1_c1_coef) * $signed(i__payload[15:0]);
+  assign \$6  = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
   assign \$8  = $signed(\$7 ) + $signed(l0_s1_c0);
   assign \$9  = $signed(\$8 ) + $signed(16'h4000);
   assign \$11  = $signed(\$10 ) > $signed(17'h0ffff);
-  assign \$12  = $signed(l0_s1_c1_coef) * $signed(i__payload[15:0]);
+  assign \$12  = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
   assign \$14  = $signed(\$13 ) + $signed(l0_s1_c0);
   assign \$15  = $signed(\$14 ) + $signed(16'h4000);
   assign \$17  = $signed(\$16 ) < $signed(1'h0);
-  assign \$18  = $signed(l0_s1_c1_coef) * $signed(i__payload[15:0]);
+  assign \$18  = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
   assign \$20  = $signed(\$19 ) + $signed(l0_s1_c0);
   assign \$21  = $signed(\$20 ) + $signed(16'h4000);
   assign \$23  = \$17  ? 37'h0000000000 : \$22 ;
   assign \$24  = \$11  ? 37'h000000ffff : \$23 ;
-  assign \$25  = $signed(l1_s1_c1_coef) * $signed(i__payload[31:16]);
+  assign \$25  = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
   assign \$27  = $signed(\$26 ) + $signed(l1_s1_c0);
   assign \$28  = $signed(\$27 ) + $signed(16'h4000);
   assign \$30  = $signed(\$29 ) > $signed(17'h0ffff);
-  assign \$31  = $signed(l1_s1_c1_coef) * $signed(i__payload[31:16]);
+  assign \$31  = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
   assign \$33  = $signed(\$32 ) + $signed(l1_s1_c0);
   assign \$34  = $signed(\$33 ) + $signed(16'h4000);
   assign \$36  = $signed(\$35 ) < $signed(1'h0);
-  assign \$37  = $signed(l1_s1_c1_coef) * $signed(i__payload[31:16]);
+  assign \$37  = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
   assign \$39  = $signed(\$38 ) + $signed(l1_s1_c0);
   assign \$40  = $signed(\$39 ) + $signed(16'h4000);
   assign \$42  = \$36  ? 37'h0000000000 : \$41 ;
@@ -126,11 +126,11 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
-          l0_s1_c1_coef = 18'h00000;
+          l0_s1_c1 = 18'h00000;
       2'h1:
-          l0_s1_c1_coef = 18'h15555;
+          l0_s1_c1 = 18'h15555;
       default:
-          l0_s1_c1_coef = 18'h00000;
+          l0_s1_c1 = 18'h00000;
     endcase
   end
   always @* begin
@@ -160,11 +160,11 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
-          l1_s1_c1_coef = 18'h00000;
+          l1_s1_c1 = 18'h00000;
       2'h1:
-          l1_s1_c1_coef = 18'h15555;
+          l1_s1_c1 = 18'h15555;
       default:
-          l1_s1_c1_coef = 18'h00000;
+          l1_s1_c1 = 18'h00000;
     endcase
   end
   always @* begin

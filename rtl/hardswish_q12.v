@@ -47,7 +47,7 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   reg [40:0] l0_acc_p0 = 41'h00000000000;
   reg [1:0] l0_s0_seg;
   reg [37:0] l0_s1_c1;
-  reg [22:0] l0_s1_c2_coef;
+  reg [22:0] l0_s1_c2;
   reg [1:0] l0_seg_p0 = 2'h0;
   reg [15:0] l0_x_p0 = 16'h0000;
   output [15:0] o__payload;
@@ -64,7 +64,7 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload) >= $signed(15'h5000);
   assign \$3  = $signed(i__payload) >= $signed(15'h3000);
-  assign \$4  = $signed(l0_s1_c2_coef) * $signed(i__payload);
+  assign \$4  = $signed(l0_s1_c2) * $signed(i__payload);
   assign \$6  = $signed(\$5 ) + $signed(l0_s1_c1);
   assign \$7  = $signed(l0_acc_p0) * $signed(l0_x_p0);
   assign \$9  = $signed(\$8 ) + $signed(1'h0);
@@ -106,11 +106,11 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
-          l0_s1_c2_coef = 23'h000000;
+          l0_s1_c2 = 23'h000000;
       2'h1:
-          l0_s1_c2_coef = 23'h2aaaab;
+          l0_s1_c2 = 23'h2aaaab;
       default:
-          l0_s1_c2_coef = 23'h000000;
+          l0_s1_c2 = 23'h000000;
     endcase
   end
   always @* begin

@@ -54,12 +54,12 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   wire i__valid;
   reg [38:0] l0_acc_p0 = 39'h0000000000;
   reg l0_s0_seg;
-  reg [20:0] l0_s1_c1_coef;
+  reg [20:0] l0_s1_c1;
   reg l0_seg_p0 = 1'h0;
   reg [15:0] l0_x_p0 = 16'h0000;
   reg [38:0] l1_acc_p0 = 39'h0000000000;
   reg l1_s0_seg;
-  reg [20:0] l1_s1_c1_coef;
+  reg [20:0] l1_s1_c1;
   reg l1_seg_p0 = 1'h0;
   reg [15:0] l1_x_p0 = 16'h0000;
   output [31:0] o__payload;
@@ -77,7 +77,7 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) >= $signed(1'h0);
   assign \$3  = $signed(i__payload[31:16]) >= $signed(1'h0);
-  assign \$4  = $signed(l0_s1_c1_coef) * $signed(i__payload[15:0]);
+  assign \$4  = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
   assign \$6  = $signed(\$5 ) + $signed(1'h0);
   assign \$7  = $signed(l0_acc_p0) + $signed(20'h40000);
   assign \$9  = $signed(\$8 ) > $signed(16'h7fff);
@@ -86,7 +86,7 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   assign \$13  = $signed(l0_acc_p0) + $signed(20'h40000);
   assign \$15  = \$12  ? 40'hffffff8000 : \$14 ;
   assign \$16  = \$9  ? 40'h0000007fff : \$15 ;
-  assign \$17  = $signed(l1_s1_c1_coef) * $signed(i__payload[31:16]);
+  assign \$17  = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
   assign \$19  = $signed(\$18 ) + $signed(1'h0);
   assign \$20  = $signed(l1_acc_p0) + $signed(20'h40000);
   assign \$22  = $signed(\$21 ) > $signed(16'h7fff);
@@ -125,9 +125,9 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       1'h0:
-          l0_s1_c1_coef = 21'h00147b;
+          l0_s1_c1 = 21'h00147b;
       default:
-          l0_s1_c1_coef = 21'h080000;
+          l0_s1_c1 = 21'h080000;
     endcase
   end
   always @* begin
@@ -142,9 +142,9 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       1'h0:
-          l1_s1_c1_coef = 21'h00147b;
+          l1_s1_c1 = 21'h00147b;
       default:
-          l1_s1_c1_coef = 21'h080000;
+          l1_s1_c1 = 21'h080000;
     endcase
   end
   always @* begin

@@ -14,6 +14,7 @@ from ..functions import get, resolve_params
 from ..plan import Plan
 from ..report.accuracy import TIE_TOLERANCE, measure
 from .exact import plan_exact
+from .table import plan_table, table_cost
 
 __all__ = ["make_plan", "PlanError", "METHODS"]
 
@@ -25,13 +26,24 @@ class PlanError(ValueError):
 
 
 def _methods_for(family: str) -> tuple[str, ...]:
-    return ("exact",) if family == "exact" else ()
+    return ("exact",) if family == "exact" else ("lut", "pwl", "pwl2")
+
+
+#: ``auto`` also wants this share of correctly rounded outputs when the budget is <= 1 LSB.
+MIN_CORRECTLY_ROUNDED = 0.9
+#: ``auto`` considers a direct table up to this many input bits.
+AUTO_LUT_BITS = 12
 
 
 def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: str = "auto",
               max_err_lsb: float = 1.0, params: Mapping[str, Any] | None = None,
               rounding: str = "RND", overflow: str = "SAT") -> Plan:
     """Plan a unit for ``function`` from ``in_fmt`` to ``out_fmt`` within ``max_err_lsb``.
+
+    ``auto`` returns the cheapest plan (:func:`~hwact.approx.table.table_cost`: table bits plus
+    multiplier area) whose measured maximum error is within the budget and, for budgets of
+    1 LSB or less, with at least 90 % of outputs correctly rounded. A forced method returns its
+    own cheapest plan within the budget.
 
     Raises
     ------
@@ -54,16 +66,59 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
     if not max_err_lsb > 0:
         raise PlanError(f"max_err_lsb must be positive, not {max_err_lsb!r}")
     available = _methods_for(fn.family)
-    if not available:
-        raise PlanError(f"{fn.name} needs a table-based method, which this version does not provide yet")
     if method != "auto" and method not in available:
         raise PlanError(f"method {method!r} does not apply to {fn.name} (available: {', '.join(available)})")
     try:
-        plan = plan_exact(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow)
+        if fn.family == "exact":
+            plan = plan_exact(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow)
+            reached = measure(plan).max_lsb
+        else:
+            plan, reached = _plan_smooth(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)
     except ValueError as error:
         raise PlanError(str(error)) from None
-    reached = measure(plan).max_lsb
-    if reached > max_err_lsb + TIE_TOLERANCE:
+    if plan is None or reached > max_err_lsb + TIE_TOLERANCE:
         raise PlanError(f"no {fn.name} plan meets {max_err_lsb:g} LSB at {in_fmt} -> {out_fmt}; "
                         f"the best reachable is {reached:.4g} LSB")
     return plan
+
+
+def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, rounding: str,
+                 overflow: str) -> tuple[Plan | None, float]:
+    """The cheapest acceptable table plan, or ``(None, best error seen)``."""
+    min_cr = MIN_CORRECTLY_ROUNDED if budget <= 1.0 else 0.0
+    best_error = float("inf")
+
+    def acceptable(plan: Plan) -> bool:
+        nonlocal best_error
+        stats = measure(plan)
+        best_error = min(best_error, stats.max_lsb)
+        return stats.max_lsb <= budget + TIE_TOLERANCE and stats.correctly_rounded_fraction >= min_cr
+
+    def make(kind: str, **options) -> Plan:
+        return plan_table(fn, values, in_fmt, out_fmt, method=kind, rounding=rounding, overflow_mode=overflow,
+                          **options)
+
+    candidates: list[Plan] = []
+    if method == "lut" or (method == "auto" and (in_fmt.width <= AUTO_LUT_BITS or budget < 0.5 + 1e-6)):
+        plan = make("lut")
+        if acceptable(plan):
+            candidates.append(plan)
+    for kind in ("pwl", "pwl2"):
+        if method not in ("auto", kind):
+            continue
+        # Uniform: the longest segments that still pass (error grows with segment length).
+        for shift in range(in_fmt.width - 1, -1, -1):
+            plan = make(kind, shift=shift)
+            if acceptable(plan):
+                candidates.append(plan)
+                break
+        # Non-uniform: long segments where the function allows, refined until the plan passes.
+        for fraction in (0.4, 0.3, 0.2, 0.1, 0.05, 0.025):  # loosest (fewest segments) first
+            plan = make(kind, tolerance=fraction * min(budget, 1.0))
+            if acceptable(plan):
+                candidates.append(plan)
+                break
+    if not candidates:
+        return None, best_error
+    best = min(candidates, key=lambda p: table_cost(p)["cost"])
+    return best, measure(best).max_lsb

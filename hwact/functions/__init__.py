@@ -88,6 +88,8 @@ class Function:
     pieces: Callable[[Mapping[str, Any]], list[Piece]] | None = None
     operands: int = 1
     check: Callable[[Mapping[str, Any]], str | None] | None = None
+    #: A fold the planner may use: "odd", "complement" or "minus_x" (see :mod:`.smooth`).
+    symmetry: str | None = None
     notes: str = ""
     aliases: tuple[str, ...] = field(default=())
 
@@ -126,4 +128,4 @@ def get(name: str) -> Function:
         raise ParamError(f"unknown function {name!r}; `hwact list` shows the {len(set(FUNCTIONS.values()))} known ones") from None
 
 
-from . import relu_family  # noqa: E402,F401  (registers the exact piecewise-linear family)
+from . import relu_family, smooth  # noqa: E402,F401  (each module registers its functions)

@@ -9,10 +9,15 @@ only narrowing is in :func:`saturate`.
 from __future__ import annotations
 
 from amaranth.hdl import Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.lib.memory import Memory
 
 from ..fixed import Fmt
 
-__all__ = ["shape_of", "shift_round", "saturate", "select_segment", "lookup", "column_product"]
+__all__ = ["shape_of", "shift_round", "saturate", "clamp", "fold", "unfold", "select_segment", "bit_slice",
+           "lookup", "column_product", "ROM_MIN_DEPTH"]
+
+#: Coefficient columns with at least this many segments become ROMs (lib.memory) rather than muxes.
+ROM_MIN_DEPTH = 16
 
 
 def shape_of(fmt: Fmt):
@@ -75,10 +80,59 @@ def select_segment(m: Module, x: Value, thresholds: tuple[int, ...], name: str) 
     return segment
 
 
-def lookup(m: Module, segment: Value, column: list, name: str) -> Value:
-    """The entry of ``column`` at ``segment``; entries are ints or run-time Values."""
+def clamp(x: Value, lo: int, hi: int) -> Value:
+    """Clip ``x`` to ``[lo, hi]`` (the Clamp primitive); keeps the shape of ``x``."""
+    x = Value.cast(x)
+    clipped = Mux(x < lo, lo, Mux(x > hi, hi, x))
+    low_bits = clipped[:len(x)]
+    return low_bits.as_signed() if x.shape().signed else low_bits
+
+
+def fold(x: Value) -> tuple[Value, Value]:
+    """``(x < 0, |x|)``; the magnitude is unsigned and as wide as ``x`` (so |min| fits)."""
+    x = Value.cast(x)
+    if not x.shape().signed:
+        return Const(0, 1), x
+    negative = x[-1]
+    return negative, Mux(negative, -x, x)[:len(x)]
+
+
+def unfold(kind: str, constant: int, acc: Value, magnitude: Value) -> Value:
+    """The accumulator of ``-|x|`` from that of ``|x|`` (see :class:`hwact.plan.Fold`)."""
+    if kind == "odd":
+        return -acc
+    if kind == "complement":
+        return constant - acc
+    return acc - (magnitude << constant)
+
+
+def bit_slice(x: Value, base: int, shift: int, segments: int) -> tuple[Value, Value]:
+    """``(segment, t)`` for :class:`hwact.plan.BitSlice`: high and low bits of ``x - base``."""
+    offset = Value.cast(x) - base if base else Value.cast(x)
+    index_bits = max((segments - 1).bit_length(), 1)
+    segment = offset[shift:shift + index_bits]
+    t = offset[:shift] if shift else Const(0, 1)
+    return segment, t
+
+
+def lookup(m: Module, segment: Value, column: list, name: str, roms: dict | None = None,
+           rom_key: str | None = None) -> Value:
+    """The entry of ``column`` at ``segment``; entries are ints or run-time Values.
+
+    Long all-constant columns become a ROM (``lib.memory.Memory`` with an asynchronous read
+    port) that synthesis maps to LUTs or block RAM; short ones a multiplexer named ``name``.
+    ``roms`` maps a column's ``rom_key`` to its ROM, so lanes share one memory (a read port each).
+    """
     if all(isinstance(c, int) for c in column) and len(set(column)) == 1:
         return _const(column[0])
+    if roms is not None and len(column) >= ROM_MIN_DEPTH and all(isinstance(c, int) for c in column):
+        key = rom_key or name
+        if key not in roms:
+            shape = signed(max(_const(c).shape().width for c in column))
+            roms[key] = m.submodules[f"{key}_rom"] = Memory(shape=shape, depth=len(column), init=column)
+        port = roms[key].read_port(domain="comb")
+        m.d.comb += port.addr.eq(segment)
+        return port.data
     widths = [Value.cast(c).shape() if not isinstance(c, int) else _const(c).shape() for c in column]
     width = max(w.width + (0 if w.signed else 1) for w in widths)
     entry = Signal(signed(width), name=name)
@@ -99,7 +153,8 @@ def _power_of_two(value: int) -> int | None:
     return None
 
 
-def column_product(m: Module, segment: Value, column: list, x: Value, name: str) -> Value:
+def column_product(m: Module, segment: Value, column: list, x: Value, name: str, roms: dict | None = None,
+                   rom_key: str | None = None) -> Value:
     """``column[segment] * x``, without a multiplier when the table holds only 0 and +-2**j.
 
     ReLU-like plans have slopes of 0 and 1; muxing shifted copies of ``x`` costs a few LUTs
@@ -107,7 +162,7 @@ def column_product(m: Module, segment: Value, column: list, x: Value, name: str)
     """
     constants = [c for c in column if isinstance(c, int)]
     if not all(c == 0 or _power_of_two(c) is not None for c in constants):
-        return lookup(m, segment, column, f"{name}_coef") * x
+        return lookup(m, segment, column, name, roms, rom_key) * x
     terms = []
     for c in column:
         if not isinstance(c, int):

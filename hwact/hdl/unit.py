@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, Value
+from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..plan import Plan
+from ..model import offset_bits
+from ..plan import BitSlice, Plan
 from . import primitives as prim
 
 __all__ = ["ActivationUnit", "LANES", "MAX_STAGES", "REGISTER_BITS"]
@@ -91,37 +92,60 @@ class ActivationUnit(wiring.Component):
         """Transfers accepted per cycle without back-pressure."""
         return 1
 
-    def _steps(self):
+    def _steps(self, roms: dict):
         """The datapath as a list of steps, each mapping live values to live values."""
         plan = self._plan
         degree = plan.table.degree
+        select = plan.select
 
-        def column(m, live, k, name):
+        def column(live, k):
             entries = list(plan.table.column(k))
             for seg, power in plan.table.operand:
                 if power == k:
                     entries[seg] = live["a"]
             return entries
 
-        def select(m, live, name):
-            return {**live, "seg": prim.select_segment(m, live["x"], plan.select.thresholds, f"{name}_seg")}
+        def prepare(m, live, name):
+            x = live["x"]
+            if plan.clamp is not None:
+                x = prim.clamp(x, plan.clamp.lo, plan.clamp.hi)
+            if plan.fold is None:
+                return {**live, "x": x}
+            negative, magnitude = prim.fold(x)
+            return {**live, "x": magnitude, "neg": negative}
+
+        def choose(m, live, name):
+            x = live["x"]
+            if isinstance(select, BitSlice):
+                segment, t = prim.bit_slice(x, select.base, select.shift, select.segments)
+            else:
+                segment = prim.select_segment(m, x, select.thresholds, f"{name}_seg")
+                t = x
+                if select.origins is not None:  # t is small and non-negative: keep only its bits
+                    t = (x - prim.lookup(m, segment, list(select.origins), f"{name}_origin", roms, "origin"))
+                    t = t[:offset_bits(plan)]
+            return {**live, "seg": segment, "t": t}
 
         def horner(k, step):
             def run(m, live, name):
                 if k == degree - 1:  # first step: the top coefficient comes straight from the table
-                    product = prim.column_product(m, live["seg"], column(m, live, degree, name), live["x"], f"{name}_c{degree}")
+                    product = prim.column_product(m, live["seg"], column(live, degree), live["t"],
+                                                  f"{name}_c{degree}", roms, f"c{degree}")
                 else:
-                    product = live["acc"] * live["x"]
-                low = prim.lookup(m, live["seg"], column(m, live, k, name), f"{name}_c{k}")
+                    product = live["acc"] * live["t"]
+                low = prim.lookup(m, live["seg"], column(live, k), f"{name}_c{k}", roms, f"c{k}")
                 return {**live, "acc": prim.shift_round(product, step.shift, step.rounding) + low}
             return run
 
         def output(m, live, name):
-            acc = live["acc"] if degree else prim.lookup(m, live["seg"], column(m, live, 0, name), f"{name}_c0")
+            acc = live["acc"] if degree else prim.lookup(m, live["seg"], column(live, 0), f"{name}_c0", roms, "c0")
+            if plan.fold is not None:
+                acc = Mux(live["neg"], prim.unfold(plan.fold.kind, plan.fold.constant, acc, live["x"]), acc)
             out = plan.output
             return {"y": prim.saturate(prim.shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)}
 
-        steps = [select]
+        steps = [prepare] if plan.clamp is not None or plan.fold is not None else []
+        steps.append(choose)
         steps += [horner(k, step) for step, k in zip(plan.horner, range(degree - 1, -1, -1))]
         steps.append(output)
         return steps
@@ -136,7 +160,7 @@ class ActivationUnit(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        steps = self._steps()
+        steps = self._steps(roms={})
         after = self._register_after(len(steps))
 
         # One valid bit per stage; the whole pipeline advances when the output can move.
@@ -164,16 +188,18 @@ class ActivationUnit(wiring.Component):
             for index, step in enumerate(steps):
                 live = step(m, live, f"l{lane}_s{index}")
                 for _ in range(after[index]):
-                    registered = {}
+                    registered, by_value = {}, {}
                     for key, value in live.items():
-                        value = Value.cast(value)
+                        if id(value) in by_value:  # one register for a value live under two names (t is x)
+                            registered[key] = by_value[id(value)]
+                            continue
                         if stage == self._stages - 1:  # only "y" is live after the last step
                             reg = self.o.payload[lane]
                         else:
-                            reg = Signal(value.shape(), name=f"l{lane}_{key}_p{stage}", reset_less=True)
+                            reg = Signal(Value.cast(value).shape(), name=f"l{lane}_{key}_p{stage}", reset_less=True)
                         with m.If(advance):
                             m.d.sync += reg.eq(value)
-                        registered[key] = reg
+                        registered[key] = by_value[id(value)] = reg
                     live = registered
                     stage += 1
             if not self._stages:

@@ -16,7 +16,7 @@ import numpy as np
 from ..fixed import IntArray
 from ..functions import get
 from ..model import evaluate
-from ..plan import Plan
+from ..plan import BitSlice, Plan
 
 __all__ = ["ErrorStats", "input_grid", "measure", "EXHAUSTIVE_LIMIT_BITS", "TIE_TOLERANCE"]
 
@@ -53,6 +53,20 @@ def _sample(fmt, must: IntArray, count: int, seed: int) -> IntArray:
     return np.unique(np.clip(codes, fmt.min_code, fmt.max_code))
 
 
+def segment_edges(plan: Plan, limit: int = 1 << 16) -> list[int]:
+    """Input codes where a segment starts (both signs when folded; at most ``limit`` of them)."""
+    select = plan.select
+    if isinstance(select, BitSlice):
+        starts = [select.base + (i << select.shift) for i in range(min(select.segments, limit))]
+    else:
+        starts = list(select.thresholds)
+    if plan.clamp is not None:
+        starts += [plan.clamp.lo, plan.clamp.hi + 1]
+    if plan.fold is not None:
+        starts += [-s for s in starts]
+    return starts
+
+
 def input_grid(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> tuple[IntArray, IntArray | None, bool]:
     """Input codes to measure on: ``(x, operand or None, exhaustive)``.
 
@@ -62,7 +76,7 @@ def input_grid(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> tuple[Int
     For two-operand units ``x`` and ``operand`` are 2-D, one row per operand value, so that
     monotonicity is judged along ``x``.
     """
-    near_edges = np.asarray([t + d for t in plan.select.thresholds for d in (-2, -1, 0, 1)], dtype=np.int64)
+    near_edges = np.asarray([t + d for t in segment_edges(plan) for d in (-2, -1, 0, 1)], dtype=np.int64)
     in_bits = plan.in_fmt.width
     if in_bits <= limit_bits:
         x = plan.in_fmt.all_codes()
