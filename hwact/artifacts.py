@@ -20,6 +20,7 @@ from .hdl import ActivationUnit, to_verilog
 from .hdl.export import check_module_name
 from .plan import Plan
 from .report.accuracy import measure
+from .report.cost import plan_cost
 
 __all__ = ["UnitSpec", "build_unit", "manifest_for", "load_manifest", "write_files", "MANIFEST_VERSION"]
 
@@ -72,6 +73,7 @@ def manifest_for(plan: Plan, unit: ActivationUnit, top: str) -> dict[str, Any]:
         },
         "files": {"verilog": f"{top}.v"},
         "error": measure(plan).to_dict(),
+        "cost": plan_cost(plan),
         "plan": plan.to_dict(),
     }
 

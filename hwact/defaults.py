@@ -1,8 +1,9 @@
 """The default units: what ``rtl/`` holds and what ``hwact demo`` generates and proves.
 
 A mix that exercises every datapath shape: mux-only slopes (relu, relu6, hardtanh), a
-quantized slope (leaky_relu), a quadratic (hardswish), a run-time operand (prelu), 16-bit
-and 4-lane 8-bit codes, combinational and pipelined.
+quantized slope (leaky_relu), a quadratic (hardswish), a run-time operand (prelu), piecewise
+quadratic tables with folds and saturation clamps (sigmoid, tanh, gelu), a direct look-up
+table (silu at 8 bits), 16-bit and 4-lane 8-bit codes, combinational and pipelined.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ DEFAULT_UNITS: tuple[UnitSpec, ...] = (
     UnitSpec("hardsigmoid", "s4.12", "u0.16", lanes=2, stages=1, name="hardsigmoid_q12x2"),
     UnitSpec("hardswish", "s4.12", "s4.12", lanes=1, stages=2, name="hardswish_q12"),
     UnitSpec("prelu", "s4.4", "s4.4", lanes=4, stages=1, name="prelu_int8x4"),
+    UnitSpec("sigmoid", "s4.12", "u0.16", lanes=2, stages=2, name="sigmoid_q12x2"),
+    UnitSpec("tanh", "s4.12", "s1.15", lanes=1, stages=2, name="tanh_q12"),
+    UnitSpec("gelu", "s4.12", "s4.12", lanes=1, stages=3, name="gelu_q12"),
+    UnitSpec("silu", "s4.4", "s4.4", lanes=4, stages=1, name="silu_int8x4"),
 )
 
 

@@ -5,6 +5,7 @@ cycles on both sides of the handshake, and requires zero mismatches and no broke
 """
 
 import dataclasses
+import functools
 
 import pytest
 
@@ -65,3 +66,41 @@ def test_verilator_agrees(tmp_path, name, lanes, stages):
     plan = make_plan(name, "s4.4", "s4.4")
     result = prove(tmp_path, plan, lanes, stages, simulator="verilator")
     assert result.simulator == "verilator" and result.passed and result.vectors >= 256
+
+
+# -- the smooth (table-based) family ---------------------------------------------------------
+
+SMOOTH = sorted({f.name for f in FUNCTIONS.values() if f.family == "smooth"})
+SMOOTH_CASES = [(n, {}) for n in SMOOTH] + [("gelu", {"approximate": "tanh"}), ("gelu", {"approximate": "sigmoid"})]
+
+
+@functools.lru_cache(maxsize=None)
+def cached_plan(name, params, fmt_in, fmt_out):
+    return make_plan(name, fmt_in, fmt_out, params=dict(params))
+
+
+@pytest.mark.parametrize("stages", [0, 1, 2, 3])
+@pytest.mark.parametrize("name, params", SMOOTH_CASES, ids=lambda v: str(v))
+def test_smooth_units_match_the_model_on_every_code(tmp_path, name, params, stages):
+    plan = cached_plan(name, tuple(params.items()), "s4.12", "s4.12")
+    assert plan.table.degree >= 1  # these units have multipliers
+    result = prove(tmp_path, plan, 1, stages)
+    assert result.coverage == "exhaustive" and result.vectors == 65536
+    assert result.passed, (result.first_mismatches[:3], result.protocol_errors[:3])
+
+
+@pytest.mark.parametrize("name, fmt_in, fmt_out, lanes, stages", [
+    ("sigmoid", "s4.12", "u0.16", 2, 2), ("tanh", "s4.12", "s1.15", 2, 3),
+    ("sigmoid", "s4.4", "u0.8", 4, 1), ("tanh", "s4.4", "s1.7", 4, 2),
+] + [(n, "s4.4", "s4.4", 4, i % 3) for i, n in enumerate(SMOOTH)])
+def test_smooth_units_at_other_formats(tmp_path, name, fmt_in, fmt_out, lanes, stages):
+    plan = cached_plan(name, (), fmt_in, fmt_out)
+    result = prove(tmp_path, plan, lanes, stages)
+    assert result.coverage == "exhaustive" and result.vectors == plan.in_fmt.n_codes and result.passed
+
+
+@pytest.mark.parametrize("method", ["lut", "pwl"])
+def test_forced_table_methods(tmp_path, method):
+    plan = make_plan("sigmoid", "s4.12", "s4.12", method=method)
+    result = prove(tmp_path, plan, 2, 2)
+    assert result.vectors == 65536 and result.passed

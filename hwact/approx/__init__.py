@@ -14,7 +14,8 @@ from ..functions import get, resolve_params
 from ..plan import Plan
 from ..report.accuracy import TIE_TOLERANCE, measure
 from .exact import plan_exact
-from .table import plan_table, table_cost
+from ..report.cost import plan_cost
+from .table import plan_table
 
 __all__ = ["make_plan", "PlanError", "METHODS"]
 
@@ -25,14 +26,25 @@ class PlanError(ValueError):
     """No plan can be made for the request (the message says why and what is possible)."""
 
 
+def within_budget(max_lsb: float, budget: float) -> bool:
+    """Whether a measured maximum error meets a budget.
+
+    A budget above half an LSB is a strict bound (1.0 means *faithful*: below one LSB);
+    half an LSB or less is inclusive, since correct rounding reaches exactly 0.5 at ties.
+    """
+    if budget <= 0.5 + TIE_TOLERANCE:
+        return max_lsb <= budget + TIE_TOLERANCE
+    return max_lsb < budget - TIE_TOLERANCE
+
+
 def _methods_for(family: str) -> tuple[str, ...]:
     return ("exact",) if family == "exact" else ("lut", "pwl", "pwl2")
 
 
 #: ``auto`` also wants this share of correctly rounded outputs when the budget is <= 1 LSB.
 MIN_CORRECTLY_ROUNDED = 0.9
-#: ``auto`` considers a direct table up to this many input bits.
-AUTO_LUT_BITS = 12
+#: Up to this many input bits ``auto`` builds a direct table: correctly rounded, and small.
+AUTO_LUT_BITS = 10
 
 
 def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: str = "auto",
@@ -40,8 +52,9 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
               rounding: str = "RND", overflow: str = "SAT") -> Plan:
     """Plan a unit for ``function`` from ``in_fmt`` to ``out_fmt`` within ``max_err_lsb``.
 
-    ``auto`` returns the cheapest plan (:func:`~hwact.approx.table.table_cost`: table bits plus
-    multiplier area) whose measured maximum error is within the budget and, for budgets of
+    ``auto`` returns a direct, correctly rounded table for inputs of up to 10 bits, and otherwise
+    the cheapest plan (:func:`~hwact.report.cost.plan_cost`: table bits plus multiplier and
+    comparator area) whose measured maximum error is within the budget and, for budgets of
     1 LSB or less, with at least 90 % of outputs correctly rounded. A forced method returns its
     own cheapest plan within the budget.
 
@@ -76,7 +89,7 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
             plan, reached = _plan_smooth(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)
     except ValueError as error:
         raise PlanError(str(error)) from None
-    if plan is None or reached > max_err_lsb + TIE_TOLERANCE:
+    if plan is None or not within_budget(reached, max_err_lsb):
         raise PlanError(f"no {fn.name} plan meets {max_err_lsb:g} LSB at {in_fmt} -> {out_fmt}; "
                         f"the best reachable is {reached:.4g} LSB")
     return plan
@@ -85,26 +98,29 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
 def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, rounding: str,
                  overflow: str) -> tuple[Plan | None, float]:
     """The cheapest acceptable table plan, or ``(None, best error seen)``."""
-    min_cr = MIN_CORRECTLY_ROUNDED if budget <= 1.0 else 0.0
+    # Correct rounding is only asked of round-to-nearest outputs (TRN/TRN_ZERO truncate on purpose).
+    nearest = rounding.startswith("RND")
+    min_cr = MIN_CORRECTLY_ROUNDED if budget <= 1.0 and nearest else 0.0
     best_error = float("inf")
 
     def acceptable(plan: Plan) -> bool:
         nonlocal best_error
         stats = measure(plan)
         best_error = min(best_error, stats.max_lsb)
-        return stats.max_lsb <= budget + TIE_TOLERANCE and stats.correctly_rounded_fraction >= min_cr
+        return within_budget(stats.max_lsb, budget) and stats.correctly_rounded_fraction >= min_cr
 
     def make(kind: str, **options) -> Plan:
         return plan_table(fn, values, in_fmt, out_fmt, method=kind, rounding=rounding, overflow_mode=overflow,
                           **options)
 
     candidates: list[Plan] = []
-    if method == "lut" or (method == "auto" and (in_fmt.width <= AUTO_LUT_BITS or budget < 0.5 + 1e-6)):
+    small = in_fmt.width <= AUTO_LUT_BITS
+    if method == "lut" or (method == "auto" and (small or budget < 0.5 + 1e-6)):
         plan = make("lut")
         if acceptable(plan):
             candidates.append(plan)
     for kind in ("pwl", "pwl2"):
-        if method not in ("auto", kind):
+        if method not in ("auto", kind) or (method == "auto" and small):
             continue
         # Uniform: the longest segments that still pass (error grows with segment length).
         for shift in range(in_fmt.width - 1, -1, -1):
@@ -120,5 +136,5 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
                 break
     if not candidates:
         return None, best_error
-    best = min(candidates, key=lambda p: table_cost(p)["cost"])
+    best = min(candidates, key=lambda p: plan_cost(p)["cost"])
     return best, measure(best).max_lsb

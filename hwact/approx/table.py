@@ -8,8 +8,8 @@ unfold, output), so the model and the HDL need nothing per function. The steps:
    stops there.
 2. **Symmetry.** A function with a fold (odd, ``1 - f``, ``f - x``) is tabulated for
    ``x >= 0`` only (:class:`~hwact.plan.Fold`).
-3. **Segments.** ``uniform``: ``2**k``-code segments by bit slicing. ``nonuniform``: aligned
-   power-of-two blocks, split in half only where the fit misses its tolerance (so nearly linear
+3. **Segments.** Uniform: ``2**k``-code segments by bit slicing. Non-uniform: from left to
+   right, each segment as long as its fit stays within a tolerance (so nearly polynomial
    stretches take one long segment), selected by comparators.
 4. **Fit.** Per segment, a minimax polynomial in ``t = x - origin`` on the segment's codes, by
    Lawson's iteratively reweighted least squares, vectorized over segments of equal length.
@@ -32,10 +32,10 @@ import numpy as np
 
 from ..fixed import Fmt, round_real
 from ..functions import Function
-from ..model import evaluate, offset_bits, segment_of
+from ..model import evaluate, segment_of
 from ..plan import BitSlice, Clamp, CoefTable, Fold, HornerStep, OutputStage, Plan, SegmentSelect
 
-__all__ = ["plan_table", "table_cost", "MAX_TABLE_INPUT_BITS"]
+__all__ = ["plan_table", "MAX_TABLE_INPUT_BITS"]
 
 #: Table planners tabulate every input code; wider inputs would need sampled fitting.
 MAX_TABLE_INPUT_BITS = 20
@@ -64,40 +64,48 @@ def _saturation_clamp(rounded: np.ndarray, codes: np.ndarray) -> tuple[int, int]
 # -- fitting ----------------------------------------------------------------------------------
 
 
-def _minimax(u: np.ndarray, values: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
-    """Minimax polynomials (Lawson's algorithm) for rows of ``values`` sampled at ``u`` in [0, 1].
+def _minimax(u: np.ndarray, values: np.ndarray, degree: int, tolerance: float | None = None,
+             iterations: int = LAWSON_ITERATIONS) -> tuple[np.ndarray, np.ndarray]:
+    """Polynomials fitted to rows of ``values`` sampled at ``u`` in [0, 1], by Lawson's algorithm.
 
-    Returns ``(coefficients, max_error)`` with coefficients ``(segments, degree + 1)`` in powers of
-    ``u``. Iteratively reweighted least squares: weights grow where the error is large, which
-    converges to the equioscillating (minimax) fit on the discrete point set.
+    Iteratively reweighted least squares: the first iterate is the least-squares fit, and
+    weights grow where the error is large, converging to the equioscillating (minimax) fit on
+    the point set. Without ``tolerance`` the iterate with the smallest maximum error is kept;
+    with it, the iterate with the smallest *mean* error among those within the tolerance (so
+    more outputs round correctly), falling back to the smallest maximum.
+    Returns ``(coefficients in powers of u, max error)`` per row.
     """
     vander = np.vander(u, degree + 1, increasing=True)  # (P, d+1)
     weights = np.full(values.shape, 1.0 / values.shape[1])
-    best_coef, best_err = None, None
-    for _ in range(LAWSON_ITERATIONS):
+    rows = values.shape[0]
+    best_coef = np.zeros((rows, degree + 1))
+    best_max = np.full(rows, np.inf)
+    best_mean = np.full(rows, np.inf)
+    for _ in range(iterations):
         gram = np.einsum("pi,sp,pj->sij", vander, weights, vander)
         rhs = np.einsum("pi,sp,sp->si", vander, weights, values)
         coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
         err = np.abs(coef @ vander.T - values)
-        worst = err.max(axis=1)
-        if best_coef is None:
-            best_coef, best_err = coef, worst
+        worst, mean = err.max(axis=1), err.mean(axis=1)
+        if tolerance is None:
+            better = worst < best_max
         else:
-            better = worst < best_err
-            best_coef = np.where(better[:, None], coef, best_coef)
-            best_err = np.minimum(worst, best_err)
+            fits, had_fit = worst <= tolerance, best_max <= tolerance
+            better = np.where(fits, ~had_fit | (mean < best_mean), ~had_fit & (worst < best_max))
+        best_coef[better], best_max[better], best_mean[better] = coef[better], worst[better], mean[better]
         weights = weights * (err + 1e-12 * (worst[:, None] + 1e-30))
         weights /= weights.sum(axis=1, keepdims=True)
-    return best_coef, best_err
+    return best_coef, best_max
 
 
-def _fit_blocks(starts: np.ndarray, length: int, domain_hi: int, target_of, degree: int):
+def _fit_blocks(starts: np.ndarray, length: int, domain_hi: int, target_of, degree: int,
+                tolerance: float | None = None, points: int = FIT_POINTS, iterations: int = LAWSON_ITERATIONS):
     """Fit segments ``[start, start + length)`` (clipped to the domain); coefficients per code offset."""
-    points = np.unique(np.linspace(0, length - 1, min(length, FIT_POINTS)).round().astype(np.int64))
-    codes = np.minimum(starts[:, None] + points[None, :], domain_hi)
+    offsets = np.unique(np.linspace(0, length - 1, min(length, points)).round().astype(np.int64))
+    codes = np.minimum(starts[:, None] + offsets[None, :], domain_hi)
     values = target_of(codes)
     scale = max(length - 1, 1)
-    coef_u, err = _minimax(points / scale, values, degree)
+    coef_u, err = _minimax(offsets / scale, values, degree, tolerance, iterations)
     coef_t = coef_u / scale ** np.arange(degree + 1)  # powers of u = t / scale -> powers of t
     return coef_t, err
 
@@ -106,21 +114,35 @@ def _uniform_segments(lo: int, hi: int, shift: int) -> np.ndarray:
     return np.arange(lo, hi + 1, 1 << shift, dtype=np.int64)
 
 
-def _split_segments(lo: int, hi: int, degree: int, tolerance: float, target_of, max_shift: int):
-    """Power-of-two aligned blocks, halved until each fits within ``tolerance`` LSB."""
-    span = hi - lo + 1
-    shift = min(max(span - 1, 1).bit_length(), max_shift)
-    pending = _uniform_segments(lo, hi, shift)
-    done: list[tuple[int, int]] = []
-    while pending.size:
-        _, err = _fit_blocks(pending, 1 << shift, hi, target_of, degree)
-        ok = (err <= tolerance) | (shift == 0)
-        done += [(int(s), shift) for s in pending[ok]]
-        halves = pending[~ok]
-        shift -= 1
-        pending = np.sort(np.concatenate([halves, halves + (1 << shift)])) if shift >= 0 else halves[:0]
-        pending = pending[pending <= hi]
-    return sorted(done)
+def _greedy_segments(lo: int, hi: int, degree: int, tolerance: float, target_of) -> list[tuple[int, int]]:
+    """Segments ``(start, length)`` left to right, each as long as its fit stays within ``tolerance``.
+
+    The fit error grows with the segment's length, so the longest acceptable length is found
+    by binary search; nearly polynomial stretches (GELU's tails) become one segment.
+    """
+    segments: list[tuple[int, int]] = []
+    start = lo
+    while start <= hi:
+        good, bad = 1, hi - start + 2  # length 1 always fits (a constant); bad is the first failing length
+        if _fit_error(start, bad - 1, target_of, degree) <= tolerance:
+            good = bad - 1
+        else:
+            while bad - good > 1:
+                mid = (good + bad) // 2
+                if _fit_error(start, mid, target_of, degree) <= tolerance:
+                    good = mid
+                else:
+                    bad = mid
+        segments.append((start, good))
+        start += good
+    return segments
+
+
+def _fit_error(start: int, length: int, target_of, degree: int) -> float:
+    # A quick probe: fewer points and iterations than the final fit (which only gets better).
+    _, err = _fit_blocks(np.array([start], dtype=np.int64), length, start + length - 1, target_of, degree,
+                         points=256, iterations=12)
+    return float(err[0])
 
 
 # -- quantization and the plan ----------------------------------------------------------------
@@ -216,7 +238,8 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     if not np.all(np.isfinite(exact)):
         raise ValueError(f"{function.name} is not finite everywhere on {in_fmt}")
     low = out_fmt.min_code if overflow_mode != "SAT_SYM" or not out_fmt.signed else -out_fmt.max_code
-    rounded = np.clip(round_real(exact, "RND_CONV"), low, out_fmt.max_code)
+    # The plan's own rounding decides where the output stops changing (a tie at the edge counts).
+    rounded = np.clip(round_real(exact, rounding), low, out_fmt.max_code)
     lo, hi = _saturation_clamp(rounded, codes) if overflow_mode != "WRAP" else (int(codes[0]), int(codes[-1]))
     clamp = None if (lo, hi) == (in_fmt.min_code, in_fmt.max_code) else Clamp(lo, hi)
 
@@ -250,14 +273,13 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         select = BitSlice(d_lo, shift, len(starts))
         widest = shift
     else:
-        blocks = _split_segments(d_lo, d_hi, degree, tolerance, target_of, max_shift=in_fmt.width)
-        starts = np.array([s for s, _ in blocks], dtype=np.int64)
-        coef_t = np.zeros((len(blocks), degree + 1))
-        for block_shift in sorted({b for _, b in blocks}):
-            mine = np.array([b == block_shift for _, b in blocks])
-            coef_t[mine], _ = _fit_blocks(starts[mine], 1 << block_shift, d_hi, target_of, degree)
+        blocks = _greedy_segments(d_lo, d_hi, degree, tolerance, target_of)
+        starts = np.array([start for start, _ in blocks], dtype=np.int64)
+        coef_t = np.concatenate([_fit_blocks(starts[i:i + 1], length, start + length - 1, target_of, degree,
+                                             tolerance)[0]
+                                 for i, (start, length) in enumerate(blocks)])
         select = SegmentSelect(tuple(int(s) for s in starts[1:]), tuple(int(s) for s in starts))
-        widest = max(b for _, b in blocks)
+        widest = max(max(length - 1, 1).bit_length() for _, length in blocks)
 
     scales = _scales(degree, widest, guard)
     rows = _quantize(coef_t, scales)
@@ -266,29 +288,3 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     if search_radius:
         plan = _search(plan, codes, np.clip(exact, low, out_fmt.max_code), search_radius)
     return plan
-
-
-def table_cost(plan: Plan) -> dict[str, Any]:
-    """What a plan costs in hardware: table bits, segments, multiplier operand widths."""
-    def signed_bits(values) -> int:
-        return max(max(int(v).bit_length() + 1, (~int(v)).bit_length() + 1) for v in values)
-
-    rows = plan.table.rows
-    columns = [[row[k] for row in rows] for k in range(plan.table.degree + 1)]
-    varying = [c for c in columns if len(set(c)) > 1]
-    table_bits = len(rows) * sum(signed_bits(c) for c in varying)
-    origins = getattr(plan.select, "origins", None)
-    if origins is not None and len(set(origins)) > 1:
-        table_bits += len(rows) * signed_bits(origins)
-    t_bits = offset_bits(plan) or plan.in_fmt.width
-    comparators = 0 if isinstance(plan.select, BitSlice) else len(plan.select.thresholds)
-    multipliers = []
-    acc_bits = signed_bits(columns[-1]) if columns else 0
-    for k in range(plan.table.degree - 1, -1, -1):
-        multipliers.append([acc_bits, t_bits])
-        acc_bits = max(acc_bits + t_bits - plan.horner[plan.table.degree - 1 - k].shift, signed_bits(columns[k])) + 1
-    # The figure of merit auto minimizes: ROM bits, plus a multiplier's partial-product bits,
-    # plus a comparator per threshold (one LUT per input bit).
-    cost = table_bits + sum(a * b for a, b in multipliers) + comparators * plan.in_fmt.width
-    return {"table_bits": table_bits, "segments": len(rows), "comparators": comparators,
-            "multipliers": multipliers, "cost": cost}

@@ -1,0 +1,36 @@
+"""What a plan costs in hardware, in the units ``auto`` compares plans by."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import offset_bits
+from ..plan import BitSlice, Plan
+
+__all__ = ["plan_cost"]
+
+
+def plan_cost(plan: Plan) -> dict[str, Any]:
+    """What a plan costs in hardware: table bits, segments, multiplier operand widths."""
+    def signed_bits(values) -> int:
+        return max(max(int(v).bit_length() + 1, (~int(v)).bit_length() + 1) for v in values)
+
+    rows = plan.table.rows
+    columns = [[row[k] for row in rows] for k in range(plan.table.degree + 1)]
+    varying = [c for c in columns if len(set(c)) > 1]
+    table_bits = len(rows) * sum(signed_bits(c) for c in varying)
+    origins = getattr(plan.select, "origins", None)
+    if origins is not None and len(set(origins)) > 1:
+        table_bits += len(rows) * signed_bits(origins)
+    t_bits = offset_bits(plan) or plan.in_fmt.width
+    comparators = 0 if isinstance(plan.select, BitSlice) else len(plan.select.thresholds)
+    multipliers = []
+    acc_bits = signed_bits(columns[-1]) if columns else 0
+    for k in range(plan.table.degree - 1, -1, -1):
+        multipliers.append([acc_bits, t_bits])
+        acc_bits = max(acc_bits + t_bits - plan.horner[plan.table.degree - 1 - k].shift, signed_bits(columns[k])) + 1
+    # The figure of merit auto minimizes: ROM bits, plus a multiplier's partial-product bits,
+    # plus a comparator per threshold (one LUT per input bit).
+    cost = table_bits + sum(a * b for a, b in multipliers) + comparators * plan.in_fmt.width
+    return {"table_bits": table_bits, "segments": len(rows), "comparators": comparators,
+            "multipliers": multipliers, "cost": cost}

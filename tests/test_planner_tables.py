@@ -1,0 +1,123 @@
+"""Tier 1: table planners (lut, pwl, pwl2, auto) measured against independent references."""
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from hwact import Fmt, PlanError, evaluate, make_plan
+from hwact.functions import FUNCTIONS
+from hwact.report import measure, plan_cost
+
+# Written differently from hwact's own references on purpose.
+INDEPENDENT = {
+    "sigmoid": lambda x: 0.5 * (1 + np.tanh(x / 2)),
+    "tanh": lambda x: 2 * special.expit(2 * x) - 1,
+    "gelu": lambda x: x * stats.norm.cdf(x),
+    "silu": lambda x: x / (1 + np.exp(-x)),
+    "elu": lambda x: np.where(x > 0, x, np.exp(np.minimum(x, 0)) - 1),
+    "selu": lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * (np.exp(np.minimum(x, 0)) - 1)),
+    "celu": lambda x: np.where(x > 0, x, np.exp(np.minimum(x, 0)) - 1),
+    "softplus": lambda x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))),
+    "mish": lambda x: x * np.tanh(np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))),
+    "squareplus": lambda x: (x + np.hypot(x, 2.0)) / 2,
+    "softsign": lambda x: np.sign(x) * np.abs(x) / (1 + np.abs(x)),
+    "exp": lambda x: np.power(np.e, x),
+    "exp2": lambda x: np.power(2.0, x),
+}
+SMOOTH = sorted({f.name for f in FUNCTIONS.values() if f.family == "smooth"})
+
+
+def independent_stats(plan, name):
+    x = plan.in_fmt.all_codes()
+    target = np.clip(INDEPENDENT[name](plan.in_fmt.to_real(x)), plan.out_fmt.min_value, plan.out_fmt.max_value)
+    err = np.abs(evaluate(plan, x) - target / plan.out_fmt.lsb)
+    return err.max(), np.mean(err <= 0.5 + 1e-9)
+
+
+def test_every_smooth_function_has_an_independent_reference():
+    assert set(SMOOTH) == set(INDEPENDENT)
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+def test_auto_at_16_bits_is_faithful_and_mostly_correctly_rounded(name):
+    plan = make_plan(name, "s4.12", "s4.12")
+    worst, share = independent_stats(plan, name)
+    assert worst < 1.0 and share >= 0.9
+    claimed = measure(plan)
+    assert claimed.exhaustive
+    assert claimed.max_lsb == pytest.approx(worst, abs=1e-9)
+    assert claimed.correctly_rounded_fraction == pytest.approx(share, abs=1e-9)
+
+
+@pytest.mark.parametrize("name, fmt_in, fmt_out", [(n, "s4.4", "s4.4") for n in SMOOTH] + [
+    ("sigmoid", "s4.4", "u0.8"), ("tanh", "s4.4", "s1.7"), ("gelu", "s3.7", "s3.7"), ("sigmoid", "u4.6", "u0.10")])
+def test_inputs_up_to_10_bits_are_correctly_rounded(name, fmt_in, fmt_out):
+    plan = make_plan(name, fmt_in, fmt_out)
+    assert plan.method == "lut"
+    worst, share = independent_stats(plan, name)
+    assert worst <= 0.5 + 1e-9 and share == 1.0
+
+
+@pytest.mark.parametrize("fmt_out", ["u0.16", "s1.15"])
+def test_sigmoid_and_tanh_at_their_natural_output_formats(fmt_out):
+    name = "sigmoid" if fmt_out == "u0.16" else "tanh"
+    worst, share = independent_stats(make_plan(name, "s4.12", fmt_out), name)
+    assert worst < 1.0 and share >= 0.9
+
+
+def test_far_better_than_pulp_rnn_tables_at_q3_12():
+    """PULP's pl.sig / pl.tanh (Q3.12, 16 segments per side) err by up to 0.018 / 0.0039."""
+    sigmoid = measure(make_plan("sigmoid", "Q3.12", "Q3.12"))
+    tanh = measure(make_plan("tanh", "Q3.12", "Q3.12"))
+    assert sigmoid.max_abs * 70 <= 0.018
+    assert tanh.max_abs * 16 <= 0.0039
+
+
+def test_non_uniform_segments_beat_uniform_for_gelu():
+    auto = make_plan("gelu", "s4.12", "s4.12")
+    reached = measure(auto).max_lsb
+    assert auto.method in ("pwl", "pwl2") and hasattr(auto.select, "thresholds")
+    # The fewest uniform (bit-sliced) segments of the same degree that reach the same error.
+    from hwact.approx.table import plan_table
+    from hwact.functions import get, resolve_params
+
+    fn = get("gelu")
+    for shift in range(12, 0, -1):
+        uniform = plan_table(fn, resolve_params(fn), Fmt(4, 12), Fmt(4, 12), method=auto.method, shift=shift)
+        if measure(uniform).max_lsb <= reached:
+            break
+    assert uniform.select.segments >= 2.5 * auto.select.segments
+
+
+@pytest.mark.parametrize("method", ["lut", "pwl", "pwl2"])
+def test_forced_methods_meet_the_budget(method):
+    plan = make_plan("tanh", "s4.12", "s4.12", method=method)
+    assert plan.method == method
+    assert measure(plan).max_lsb < 1.0
+    if method == "lut":
+        assert measure(plan).max_lsb <= 0.5 + 1e-9
+
+
+def test_folds_and_clamps_shrink_the_table():
+    plan = make_plan("sigmoid", "s4.12", "s4.12", method="lut")
+    assert plan.fold.kind == "complement" and plan.clamp is not None
+    assert plan.select.segments < 32768  # at most half the codes, by the fold (and saturation)
+    assert plan_cost(plan)["table_bits"] > 0
+
+
+def test_a_looser_budget_buys_a_cheaper_plan():
+    tight = plan_cost(make_plan("gelu", "s4.12", "s4.12"))["cost"]
+    loose = plan_cost(make_plan("gelu", "s4.12", "s4.12", max_err_lsb=4))["cost"]
+    assert loose < tight
+
+
+def test_an_unmeetable_budget_names_the_best_reachable():
+    with pytest.raises(PlanError, match=r"no sigmoid plan meets 0.2 LSB .* best reachable is 0.49\d* LSB"):
+        make_plan("sigmoid", "s4.4", "u0.8", max_err_lsb=0.2)
+
+
+def test_rounding_and_overflow_modes_carry_through():
+    for mode in ("TRN", "RND_CONV"):
+        plan = make_plan("softsign", "s4.4", "s4.4", rounding=mode)
+        assert measure(plan).max_lsb <= (1.0 if mode == "TRN" else 0.5) + 1e-9  # floor: within 1 LSB
+    assert measure(make_plan("exp", "s4.4", "s4.4", overflow="SAT_SYM")).max_lsb <= 0.5 + 1e-9
