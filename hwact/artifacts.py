@@ -99,9 +99,13 @@ def load_manifest(path: Path) -> tuple[dict[str, Any], Plan]:
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not JSON ({error.msg} at line {error.lineno})") from None
     try:
-        return manifest, Plan.from_dict(manifest["plan"])
+        plan = Plan.from_dict(manifest["plan"])
+        for key in ("top", "lanes", "stages"):
+            manifest[key]
+        manifest["files"]["verilog"]
     except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{path} is not an hwact manifest ({error})") from None
+        raise ValueError(f"{path} is not an hwact manifest (missing or bad {error})") from None
+    return manifest, plan
 
 
 def write_files(directory: Path, files: Mapping[str, str]) -> list[Path]:

@@ -74,6 +74,10 @@ def evaluate(plan: Plan, x: npt.ArrayLike, operand: npt.ArrayLike | None = None)
     if plan.fold is not None:
         acc = np.where(negative, unfold(plan.fold, acc, x), acc)
     out = plan.output
+    if out.shift < 0 and out.overflow != "WRAP":
+        # A left shift could leave int64; every value this far out saturates the same way anyway.
+        fmt = plan.out_fmt
+        acc = np.clip(acc, (fmt.min_code >> -out.shift) - 1, (fmt.max_code >> -out.shift) + 1)
     return overflow(shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)
 
 

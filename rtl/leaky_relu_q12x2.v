@@ -30,12 +30,10 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   reg \$30 ;
   reg \$31 ;
   reg [15:0] \$32 ;
-  reg \$33 ;
-  reg [38:0] \$34 ;
-  reg [31:0] \$35 ;
-  reg [15:0] \$36 ;
-  reg \$37 ;
-  reg [38:0] \$38 ;
+  reg [38:0] \$33 ;
+  reg [31:0] \$34 ;
+  reg [15:0] \$35 ;
+  reg [38:0] \$36 ;
   wire [36:0] \$4 ;
   wire [37:0] \$5 ;
   wire [38:0] \$6 ;
@@ -55,12 +53,10 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   reg [38:0] l0_acc_p0 = 39'h0000000000;
   reg l0_s0_seg;
   reg [20:0] l0_s1_c1;
-  reg l0_seg_p0 = 1'h0;
   reg [15:0] l0_x_p0 = 16'h0000;
   reg [38:0] l1_acc_p0 = 39'h0000000000;
   reg l1_s0_seg;
   reg [20:0] l1_s1_c1;
-  reg l1_seg_p0 = 1'h0;
   reg [15:0] l1_x_p0 = 16'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
@@ -102,17 +98,13 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   always @(posedge clk)
     l0_x_p0 <= \$32 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$33 ;
+    l0_acc_p0 <= \$33 ;
   always @(posedge clk)
-    l0_acc_p0 <= \$34 ;
+    o__payload <= \$34 ;
   always @(posedge clk)
-    o__payload <= \$35 ;
+    l1_x_p0 <= \$35 ;
   always @(posedge clk)
-    l1_x_p0 <= \$36 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$37 ;
-  always @(posedge clk)
-    l1_acc_p0 <= \$38 ;
+    l1_acc_p0 <= \$36 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 1'h0;
@@ -176,48 +168,34 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$33  = l0_seg_p0;
+    \$33  = l0_acc_p0;
     if (i__ready) begin
-      \$33  = l0_s0_seg;
+      \$33  = \$6 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$34  = l0_acc_p0;
+    \$34  = o__payload;
     if (i__ready) begin
-      \$34  = \$6 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$35  = o__payload;
-    if (i__ready) begin
-      \$35 [15:0] = \$16 [15:0];
-      \$35 [31:16] = \$29 [15:0];
+      \$34 [15:0] = \$16 [15:0];
+      \$34 [31:16] = \$29 [15:0];
     end
     if (rst) begin
-      \$35  = 32'd0;
+      \$34  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$36  = l1_x_p0;
+    \$35  = l1_x_p0;
     if (i__ready) begin
-      \$36  = i__payload[31:16];
+      \$35  = i__payload[31:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$37  = l1_seg_p0;
+    \$36  = l1_acc_p0;
     if (i__ready) begin
-      \$37  = l1_s0_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$38  = l1_acc_p0;
-    if (i__ready) begin
-      \$38  = \$19 ;
+      \$36  = \$19 ;
     end
   end
   assign \i__payload[0]  = i__payload[15:0];

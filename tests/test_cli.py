@@ -138,3 +138,26 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "hwact"
     result = subprocess.run([str(script), "list"], capture_output=True, text=True)
     assert result.returncode == 0 and "relu6" in result.stdout
+
+
+def test_a_broken_verilog_file_is_one_line(tmp_path):
+    main(["generate", "relu", "--in", "s4.4", "--out", "s4.4", "-o", str(tmp_path)])
+    (tmp_path / "relu.v").write_text("module garbage(\n")
+    result = run("sim", str(tmp_path / "relu.json"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "icarus run failed" in result.stderr
+
+
+def test_a_manifest_missing_keys_is_one_line(tmp_path):
+    main(["generate", "relu", "--in", "s4.4", "--out", "s4.4", "-o", str(tmp_path)])
+    manifest = json.loads((tmp_path / "relu.json").read_text())
+    del manifest["files"]
+    (tmp_path / "relu.json").write_text(json.dumps(manifest))
+    result = run("sim", str(tmp_path / "relu.json"))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "not an hwact manifest" in result.stderr
+
+
+def test_more_random_vectors_than_inputs_means_every_input(tmp_path):
+    main(["generate", "relu", "--in", "s2.0", "--out", "s2.0", "-o", str(tmp_path)])
+    assert main(["sim", str(tmp_path / "relu.json"), "--vectors", "100000000"]) == 0
+    assert json.loads((tmp_path / "relu.sim.json").read_text())["coverage"] == "exhaustive"

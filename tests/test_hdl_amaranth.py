@@ -153,3 +153,40 @@ def test_verilog_is_deterministic_and_has_the_documented_ports():
     assert ".py" not in first and "/work" not in first  # no source paths
     comb = to_verilog(ActivationUnit(plan, stages=0), "leaky_comb")
     assert "input clk;" in comb and "input rst;" in comb  # the same ports when combinational
+
+
+NARROW = [("s2.0", "u8.0"), ("s1.0", "s4.2"), ("s3.1", "u2.1"), ("u3.0", "s5.0"), ("s4.2", "s2.1")]
+
+
+@pytest.mark.parametrize("overflow", ["SAT", "SAT_SYM", "WRAP"])
+@pytest.mark.parametrize("rounding", ["TRN", "RND", "RND_CONV", "RND_ZERO"])
+@pytest.mark.parametrize("fmt_in, fmt_out", NARROW)
+def test_narrow_and_widening_formats_match_the_model(fmt_in, fmt_out, rounding, overflow):
+    """Every code, every mode: outputs wider than the datapath, and narrower ones."""
+    for name in ("identity", "hardtanh"):
+        plan = make_plan(name, fmt_in, fmt_out, rounding=rounding, overflow=overflow, max_err_lsb=1e9)
+        dut = ActivationUnit(plan, stages=0)
+        x = plan.in_fmt.all_codes()
+        expected = pack(evaluate(plan, x), plan.out_fmt, 1)
+        assert run_stream(dut, pack(x, plan.in_fmt, 1), len(x), idle=0) == expected
+
+
+def test_convergent_rounding_by_more_bits_than_the_value_has():
+    from amaranth.hdl import Signal, signed
+
+    from hwact.fixed import shift_round
+    from hwact.hdl.primitives import shift_round as hdl_shift_round
+
+    value = Signal(signed(2))
+    rounded = hdl_shift_round(value, 3, "RND_CONV")
+    seen = {}
+
+    async def bench(ctx):
+        for v in range(-2, 2):
+            ctx.set(value, v)
+            seen[v] = ctx.get(rounded)
+
+    sim = Simulator(Module())
+    sim.add_testbench(bench)
+    sim.run()
+    assert seen == {v: int(shift_round(np.array([v]), 3, "RND_CONV")[0]) for v in range(-2, 2)}

@@ -139,3 +139,13 @@ def test_bad_requests_say_what_is_wrong():
         make_plan("leaky_relu", "s4.4", "s4.4", max_err_lsb=0.25)
     with pytest.raises(PlanError, match="does not apply"):
         make_plan("relu", "s4.4", "s4.4", method="pwl")
+
+
+def test_wide_left_shifts_saturate_without_int64_overflow():
+    plan = make_plan("identity", "u32.0", "u0.32")
+    assert evaluate(plan, np.array([1, 2**31, 2**32 - 1])).tolist() == [2**32 - 1] * 3
+
+
+def test_wrapping_units_are_judged_on_the_wrapped_circle():
+    stats = measure(make_plan("identity", "s4.4", "s2.2", overflow="WRAP"))
+    assert stats.max_lsb == 0.5 and stats.correctly_rounded_fraction == 1.0 and stats.monotonic

@@ -81,7 +81,7 @@ def _build(function: Function, params: Mapping[str, Any], segments, degree: int,
         for k in range(degree, -1, -1):
             c_max = a_max if (s, k) in operand else abs(row[k])
             bound = bound * x_max + c_max
-            if bound >= ACC_LIMIT:
+            if bound > ACC_LIMIT:
                 return None
         rows.append(tuple(row))
 
@@ -118,21 +118,21 @@ def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         operand_fmt = Fmt.parse(spelled) if spelled else Fmt(1, in_fmt.width - 1)
     has_operand = any(c == OPERAND for p, _, _ in segments for c in p.coeffs)
 
+    # Nearest rounding can reach 0.5 LSB; a truncating output stays below 1 LSB at best.
+    target = 0.5 + TIE_TOLERANCE if rounding.startswith("RND") else 1.0 - TIE_TOLERANCE
     # A run-time operand fixes the precision of its column; otherwise search for the least.
     candidates = [operand_fmt.frac_bits] if has_operand else range(MAX_COEF_FRAC_BITS + 1)
-    best: tuple[float, Plan] | None = None
+    screened: list[tuple[float, int, Plan]] = []
     for coef_frac in candidates:
         plan = _build(function, params, segments, degree, coef_frac, in_fmt, out_fmt, operand_fmt, rounding, overflow_mode)
         if plan is None:
             break
         # Screen on a sample first; only a candidate that passes is measured in full.
         error = measure(plan, SCREEN_BITS).max_lsb
-        if error <= 0.5 + TIE_TOLERANCE:
-            error = measure(plan).max_lsb
-        if best is None or error < best[0]:
-            best = (error, plan)
-        if error <= 0.5 + TIE_TOLERANCE:
-            break
-    if best is None:
+        if error <= target and measure(plan).max_lsb <= target:
+            return plan
+        screened.append((error, -coef_frac, plan))
+    if not screened:
         raise ValueError(f"{function.name} at {in_fmt} -> {out_fmt} is too wide for an exact plan in 64-bit arithmetic")
-    return best[1]
+    # None reached the target: the most precise of the best screened candidates.
+    return min(screened, key=lambda item: item[:2])[2]

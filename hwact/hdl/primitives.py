@@ -49,7 +49,7 @@ def shift_round(value: Value, shift: int, rounding: str) -> Value:
         biased = Mux(negative, value + (half - 1), value + half)
     elif rounding == "RND_CONV":
         # A tie rounds up only when the bit that will become the LSB is odd.
-        biased = value + (half - 1) + value[shift]
+        biased = value + (half - 1) + (value >> shift)[0]  # defined for any shift, as in the model
     else:
         raise ValueError(f"unknown rounding mode {rounding!r}")
     # Sums of unsigned values stay unsigned; make the shift arithmetic for signed ones.
@@ -59,6 +59,8 @@ def shift_round(value: Value, shift: int, rounding: str) -> Value:
 def saturate(value: Value, fmt: Fmt, mode: str) -> Value:
     """Bring ``value`` into ``fmt``'s range (``SAT``, ``SAT_SYM`` or ``WRAP``)."""
     value = Value.cast(value)
+    if len(value) < fmt.width:  # extend (by sign if signed) before taking the low bits
+        value = value + Const(0, signed(fmt.width) if value.shape().signed else unsigned(fmt.width))
     if mode == "WRAP":
         low_bits = value[:fmt.width]
         return low_bits.as_signed() if fmt.signed else low_bits

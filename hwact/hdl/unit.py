@@ -144,10 +144,12 @@ class ActivationUnit(wiring.Component):
             out = plan.output
             return {"y": prim.saturate(prim.shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)}
 
-        steps = [prepare] if plan.clamp is not None or plan.fold is not None else []
-        steps.append(choose)
-        steps += [horner(k, step) for step, k in zip(plan.horner, range(degree - 1, -1, -1))]
-        steps.append(output)
+        # Each step with the live values it reads, so registers carry only what is still needed.
+        steps = [(prepare, {"x", "a"})] if plan.clamp is not None or plan.fold is not None else []
+        steps.append((choose, {"x", "a", "neg"}))
+        steps += [(horner(k, step), {"seg", "t", "acc", "a", "x", "neg"})
+                  for step, k in zip(plan.horner, range(degree - 1, -1, -1))]
+        steps.append((output, {"acc", "neg", "x"} | (set() if degree else {"seg", "a"})))
         return steps
 
     def _register_after(self, n_steps: int) -> list[int]:
@@ -162,6 +164,7 @@ class ActivationUnit(wiring.Component):
         m = Module()
         steps = self._steps(roms={})
         after = self._register_after(len(steps))
+        needed_after = [set().union(*(uses for _, uses in steps[i + 1:])) | {"y"} for i in range(len(steps))]
 
         # One valid bit per stage; the whole pipeline advances when the output can move.
         # i.ready doubles as the pipeline enable (a separate signal would be folded away by Yosys
@@ -185,11 +188,13 @@ class ActivationUnit(wiring.Component):
             else:
                 live = {"x": payload.x[lane], "a": payload.a[lane]}
             stage = 0
-            for index, step in enumerate(steps):
+            for index, (step, _) in enumerate(steps):
                 live = step(m, live, f"l{lane}_s{index}")
                 for _ in range(after[index]):
                     registered, by_value = {}, {}
                     for key, value in live.items():
+                        if key not in needed_after[index]:
+                            continue
                         if id(value) in by_value:  # one register for a value live under two names (t is x)
                             registered[key] = by_value[id(value)]
                             continue

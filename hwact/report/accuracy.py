@@ -93,7 +93,7 @@ def input_grid(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> tuple[Int
     return xx, aa, total <= limit_bits
 
 
-def reference(plan: Plan, x: IntArray, operand: IntArray | None = None) -> np.ndarray:
+def reference(plan: Plan, x: IntArray, operand: IntArray | None = None, wrap: bool = True) -> np.ndarray:
     """The real function at the inputs, in output LSB units, saturated to the output range."""
     function = get(plan.function)
     x_real = plan.in_fmt.to_real(x)
@@ -104,6 +104,8 @@ def reference(plan: Plan, x: IntArray, operand: IntArray | None = None) -> np.nd
     out = plan.out_fmt
     scaled = np.asarray(f, dtype=np.float64) / out.lsb
     if plan.output.overflow == "WRAP":  # what wrapping hardware promises: f modulo the range
+        if not wrap:
+            return scaled
         return np.mod(scaled - out.min_code, out.n_codes) + out.min_code
     low = out.min_code if plan.output.overflow != "SAT_SYM" or not out.signed else -out.max_code
     return np.clip(scaled, low, out.max_code)
@@ -122,8 +124,10 @@ def measure(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> ErrorStats:
         n = plan.out_fmt.n_codes
         err = np.mod(err + n / 2, n) - n / 2
     abs_err = np.abs(err)
-    # Adjacent outputs must never step against the real function.
-    monotonic = bool(np.all(np.diff(y, axis=-1) * np.diff(f, axis=-1) >= 0))
+    # Adjacent outputs must never step against the real function (for WRAP, both unwrapped).
+    real = f if plan.output.overflow != "WRAP" else reference(plan, x, operand, wrap=False)
+    steps = np.diff(real + err, axis=-1) * np.diff(real, axis=-1)
+    monotonic = bool(np.all(steps >= 0))
     max_lsb = float(abs_err.max())
     return ErrorStats(
         max_lsb=max_lsb,

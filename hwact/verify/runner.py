@@ -75,6 +75,9 @@ def stimulus(plan: Plan, vectors: str | int = "exhaustive", seed: int = 1) -> tu
         count = int(vectors)
         if count <= 0:
             raise SimError(f"vector count must be positive, not {count}")
+        space = x_fmt.n_codes * (1 if a_fmt is None else a_fmt.n_codes)
+        if count >= space:  # as many random vectors as there are inputs: prove them all instead
+            return stimulus(plan, "exhaustive", seed)
         x = rng.integers(x_fmt.min_code, x_fmt.max_code, size=count, endpoint=True)
         a = None if a_fmt is None else rng.integers(a_fmt.min_code, a_fmt.max_code, size=count, endpoint=True)
         return x, a, f"{count} random"
@@ -194,7 +197,7 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
                                                   "HWACT_SEED": str(seed), "HWACT_IDLE": str(idle),
                                                   "PYTHONPATH": os.pathsep.join(sys.path)},
                         results_xml=str(work / "results.xml"), log_file=work / "test.log", timescale=("1ns", "1ps"))
-        except (subprocess.CalledProcessError, SystemExit, OSError) as error:
+        except (subprocess.CalledProcessError, SystemExit, OSError, RuntimeError) as error:
             # A failing cocotb test also lands here; its summary, when written, is the verdict.
             if not result_file.exists():
                 raise SimError(f"{simulator} run failed: {_log_reason(work, error)}") from None
