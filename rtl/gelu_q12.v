@@ -665,7 +665,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
       4'h9:
           l0_s2_c1 = 20'h40c1c;
       4'ha:
-          l0_s2_c1 = 20'h4017c;
+          l0_s2_c1 = 20'h4017a;
       default:
           l0_s2_c1 = 20'h40000;
     endcase

@@ -627,8 +627,8 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     c0_rom[25] = 20'h7f054;
     c0_rom[26] = 20'h7f616;
     c0_rom[27] = 20'h7fa38;
-    c0_rom[28] = 20'h7fd02;
-    c0_rom[29] = 20'h7feb6;
+    c0_rom[28] = 20'h7fd03;
+    c0_rom[29] = 20'h7feb5;
     c0_rom[30] = 20'h7ff9c;
     c0_rom[31] = 20'h7fff2;
   end
@@ -664,7 +664,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     c1_rom[26] = 21'h00135e;
     c1_rom[27] = 21'h000b34;
     c1_rom[28] = 21'h0005b6;
-    c1_rom[29] = 21'h000262;
+    c1_rom[29] = 21'h000261;
     c1_rom[30] = 21'h0000aa;
     c1_rom[31] = 21'h00001e;
   end

@@ -129,7 +129,7 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
                 candidates.append(plan)
                 break
         # Non-uniform: long segments where the function allows, refined until the plan passes.
-        for fraction in (0.4, 0.3, 0.2, 0.1, 0.05, 0.025):  # loosest (fewest segments) first
+        for fraction in (0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.025):  # loosest (fewest segments) first
             plan = make(kind, tolerance=fraction * min(budget, 1.0))
             if acceptable(plan):
                 candidates.append(plan)
