@@ -73,6 +73,9 @@ def evaluate(plan: Plan, x: npt.ArrayLike, operand: npt.ArrayLike | None = None)
         acc = shift_round(acc * t, step.shift, step.rounding) + coef[..., k]
     if plan.fold is not None:
         acc = np.where(negative, unfold(plan.fold, acc, x), acc)
+    if plan.product is not None:
+        factor_plan = plan.product.factor_plan
+        acc = acc * (operand if factor_plan is None else evaluate(factor_plan, operand))
     out = plan.output
     if out.shift < 0 and out.overflow != "WRAP":
         # A left shift could leave int64; every value this far out saturates the same way anyway.

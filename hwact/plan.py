@@ -11,6 +11,7 @@ A plan is a frozen, JSON-serializable chain of primitives applied to one input c
     acc     = c[d]
     acc     = shift_round(acc * t, s, r) + c[k]    for k = d-1 .. 0   (Horner steps)
     acc     = unfold(acc) if neg                   -acc | C - acc | acc - (x << s)
+    acc     = acc * factor(a)                      Product: gated units (optional)
     y       = overflow(shift_round(acc, out.shift, out.rounding), out_fmt, out.overflow)
 
 ``t`` is the offset of ``x`` from its segment's origin (or ``x`` itself for the exact family).
@@ -26,7 +27,7 @@ from typing import Any
 
 from .fixed import Fmt
 
-__all__ = ["Plan", "Clamp", "Fold", "SegmentSelect", "BitSlice", "CoefTable", "HornerStep", "OutputStage",
+__all__ = ["Plan", "Clamp", "Fold", "Product", "SegmentSelect", "BitSlice", "CoefTable", "HornerStep", "OutputStage",
            "PLAN_VERSION", "FOLDS"]
 
 #: Symmetry folds: how f(x) for x < 0 follows from the table's value at |x|.
@@ -57,6 +58,17 @@ class Fold:
     def __post_init__(self) -> None:
         if self.kind not in FOLDS:
             raise ValueError(f"fold must be one of {', '.join(FOLDS)}, not {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Product:
+    """Multiply the accumulator by a factor from the operand ``a`` before the output stage.
+
+    The factor is ``a`` itself, or ``a`` through ``factor_plan`` (its output codes), so
+    ``a * sigmoid(x)`` (GLU) and ``tanh(a) * sigmoid(x)`` (GTU) are one plan each.
+    """
+
+    factor_plan: Plan | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,7 @@ class Plan:
     operand_fmt: Fmt | None = None
     clamp: Clamp | None = None
     fold: Fold | None = None
+    product: Product | None = None
     #: Constants as requested and as the hardware holds them (name -> details).
     quantized: Mapping[str, Any] = field(default_factory=dict)
 
@@ -151,8 +164,10 @@ class Plan:
             raise ValueError("every coefficient row needs one entry per degree")
         if len(self.table.rows) != self.select.segments:
             raise ValueError(f"{self.select.segments} segments but {len(self.table.rows)} coefficient rows")
-        if self.table.operand and self.operand_fmt is None:
+        if (self.table.operand or self.product) and self.operand_fmt is None:
             raise ValueError("a plan that reads the run-time operand needs operand_fmt")
+        if self.product and self.product.factor_plan and self.product.factor_plan.in_fmt != self.operand_fmt:
+            raise ValueError("the factor plan must take the operand's format")
         origins = getattr(self.select, "origins", None)
         if origins is not None and len(origins) != self.select.segments:
             raise ValueError(f"{self.select.segments} segments but {len(origins)} origins")
@@ -162,6 +177,21 @@ class Plan:
     @property
     def operands(self) -> int:
         return 1 if self.operand_fmt is None else 2
+
+    @property
+    def operand_low(self) -> bool:
+        """Whether the operand lanes sit below the input lanes in a transfer.
+
+        Gated units take ``a`` (the factor) from ``rs1`` and the table input from ``rs2``, as
+        in ``glu(a, b) = a * sigmoid(b)``; PReLU takes the input from ``rs1``, the slope from ``rs2``.
+        """
+        return self.product is not None
+
+    @property
+    def factor_fmt(self) -> Fmt | None:
+        if self.product is None:
+            return None
+        return self.product.factor_plan.out_fmt if self.product.factor_plan else self.operand_fmt
 
     # -- JSON -------------------------------------------------------------------------------
 
@@ -176,6 +206,8 @@ class Plan:
             "operand_format": None if self.operand_fmt is None else str(self.operand_fmt),
             "clamp": None if self.clamp is None else {"lo": self.clamp.lo, "hi": self.clamp.hi},
             "fold": None if self.fold is None else {"kind": self.fold.kind, "constant": self.fold.constant},
+            "product": None if self.product is None else {
+                "factor_plan": None if self.product.factor_plan is None else self.product.factor_plan.to_dict()},
             "select": _select_to_dict(self.select),
             "table": {
                 "rows": [list(row) for row in self.table.rows],
@@ -202,6 +234,8 @@ class Plan:
             select=_select_from_dict(data["select"]),
             clamp=None if data.get("clamp") is None else Clamp(int(data["clamp"]["lo"]), int(data["clamp"]["hi"])),
             fold=None if data.get("fold") is None else Fold(data["fold"]["kind"], int(data["fold"]["constant"])),
+            product=None if data.get("product") is None else Product(
+                None if data["product"]["factor_plan"] is None else Plan.from_dict(data["product"]["factor_plan"])),
             table=CoefTable(
                 rows=tuple(tuple(int(c) for c in row) for row in table["rows"]),
                 frac_bits=tuple(int(f) for f in table["frac_bits"]),

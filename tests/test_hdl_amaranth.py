@@ -1,5 +1,6 @@
 """Tier 2: units on Amaranth's simulator (no external tools), against the golden model."""
 
+import functools
 import random
 
 import numpy as np
@@ -16,6 +17,9 @@ PLANS = {
     "hardswish": ("hardswish", "s4.12", "s4.12"),
     "prelu8": ("prelu", "s4.4", "s4.4"),
     "step": ("step", "s4.4", "u1.0"),
+    "sigmoid": ("sigmoid", "s4.12", "s4.12"),
+    "glu8": ("glu", "s4.4", "s4.4"),
+    "gtu": ("gtu", "s4.12", "s4.12"),
 }
 
 
@@ -67,11 +71,16 @@ def run_stream(dut, inputs, count, idle=0.3, seed=0):
     return got
 
 
+@functools.lru_cache(maxsize=None)
+def plan_for(key):
+    return make_plan(*PLANS[key])
+
+
 @pytest.mark.parametrize("stages", [0, 1, 2, 3])
 @pytest.mark.parametrize("lanes", [1, 2])
 @pytest.mark.parametrize("key", PLANS)
 def test_unit_matches_model_with_backpressure(key, lanes, stages):
-    plan = make_plan(*PLANS[key])
+    plan = plan_for(key)
     dut = ActivationUnit(plan, lanes=lanes, stages=stages)
     rng = np.random.default_rng(stages * 10 + lanes)
     n = 96 * lanes
@@ -81,7 +90,10 @@ def test_unit_matches_model_with_backpressure(key, lanes, stages):
     a = None
     if plan.operand_fmt is not None:
         a = rng.integers(plan.operand_fmt.min_code, plan.operand_fmt.max_code, n, endpoint=True)
-        inputs = [w | v for w, v in zip(inputs, pack(a, plan.operand_fmt, lanes, lanes * plan.in_fmt.width))]
+        if plan.operand_low:  # gated: a low, then the gate input
+            inputs = [w | v for w, v in zip(pack(a, plan.operand_fmt, lanes), pack(x, plan.in_fmt, lanes, lanes * plan.operand_fmt.width))]
+        else:
+            inputs = [w | v for w, v in zip(inputs, pack(a, plan.operand_fmt, lanes, lanes * plan.in_fmt.width))]
     expected = pack(evaluate(plan, x, a), plan.out_fmt, lanes)
     assert run_stream(dut, inputs, len(inputs), seed=stages) == expected
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from hwact import Fmt, PlanError, evaluate, make_plan
+from hwact import Fmt, Plan, PlanError, evaluate, make_plan
 from hwact.functions import FUNCTIONS
 from hwact.report import measure, plan_cost
 
@@ -121,3 +121,40 @@ def test_rounding_and_overflow_modes_carry_through():
         plan = make_plan("softsign", "s4.4", "s4.4", rounding=mode)
         assert measure(plan).max_lsb <= (1.0 if mode == "TRN" else 0.5) + 1e-9  # floor: within 1 LSB
     assert measure(make_plan("exp", "s4.4", "s4.4", overflow="SAT_SYM")).max_lsb <= 0.5 + 1e-9
+
+
+# -- gated units: factor(a) * gate(b) ----------------------------------------------------------
+
+GATED = {
+    "glu": lambda a, b: a / (1 + np.exp(-b)),
+    "geglu": lambda a, b: a * b * stats.norm.cdf(b),
+    "swiglu": lambda a, b: a * b / (1 + np.exp(-b)),
+    "gtu": lambda a, b: np.tanh(a) / (1 + np.exp(-b)),
+}
+
+
+@pytest.mark.parametrize("fmt", ["s4.4", "s4.12"])
+@pytest.mark.parametrize("name", GATED)
+def test_gated_units_are_faithful(name, fmt):
+    plan = make_plan(name, fmt, fmt)
+    assert plan.operands == 2 and plan.operand_low and plan.product is not None
+    fmt_ = plan.in_fmt
+    b = fmt_.all_codes()
+    a = np.unique(np.concatenate([[fmt_.min_code, fmt_.max_code, 0, 1, -1],
+                                  np.random.default_rng(5).integers(fmt_.min_code, fmt_.max_code, 12)]))
+    if fmt == "s4.4":
+        a = fmt_.all_codes()
+    bb, aa = np.meshgrid(b, a)
+    real = GATED[name](fmt_.to_real(aa), fmt_.to_real(bb))
+    target = np.clip(real, plan.out_fmt.min_value, plan.out_fmt.max_value) / plan.out_fmt.lsb
+    err = np.abs(evaluate(plan, bb, aa) - target)
+    assert err.max() < 1.0 and np.mean(err <= 0.5 + 1e-9) >= 0.9
+    claimed = measure(plan)
+    assert claimed.max_lsb < 1.0 and claimed.exhaustive == (fmt == "s4.4")
+
+
+def test_gtu_nests_its_tanh_plan():
+    plan = make_plan("gtu", "s4.12", "s4.12")
+    assert plan.product.factor_plan.function == "tanh"
+    assert Plan.from_json(plan.to_json()) == plan
+    assert len(plan_cost(plan)["multipliers"]) > len(plan_cost(plan.product.factor_plan)["multipliers"])

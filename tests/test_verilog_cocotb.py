@@ -104,3 +104,23 @@ def test_forced_table_methods(tmp_path, method):
     plan = make_plan("sigmoid", "s4.12", "s4.12", method=method)
     result = prove(tmp_path, plan, 2, 2)
     assert result.vectors == 65536 and result.passed
+
+
+# -- gated units ---------------------------------------------------------------------------------
+
+GATED = ["glu", "geglu", "swiglu", "gtu"]
+
+
+@pytest.mark.parametrize("stages", [0, 1, 2, 3])
+@pytest.mark.parametrize("name", GATED)
+def test_gated_int8_units_on_every_operand_pair(tmp_path, name, stages):
+    plan = cached_plan(name, (), "s4.4", "s4.4")
+    result = prove(tmp_path, plan, 2 if stages % 2 else 4, stages)
+    assert result.coverage == "exhaustive" and result.vectors == 65536 and result.passed
+
+
+@pytest.mark.parametrize("name", ["glu", "gtu"])
+def test_gated_16_bit_units(tmp_path, name):
+    plan = cached_plan(name, (), "s4.12", "s4.12")
+    result = prove(tmp_path, plan, 2, 2)
+    assert result.vectors >= 5 * 65536 and result.passed

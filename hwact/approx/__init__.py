@@ -14,6 +14,7 @@ from ..functions import get, resolve_params
 from ..plan import Plan
 from ..report.accuracy import TIE_TOLERANCE, measure
 from .exact import plan_exact
+from .gated import EXTRA_BITS, plan_gated
 from ..report.cost import plan_cost
 from .table import plan_table
 
@@ -38,7 +39,7 @@ def within_budget(max_lsb: float, budget: float) -> bool:
 
 
 def _methods_for(family: str) -> tuple[str, ...]:
-    return ("exact",) if family == "exact" else ("lut", "pwl", "pwl2")
+    return ("exact",) if family == "exact" else ("lut", "pwl", "pwl2")  # gated: the gate's method
 
 
 #: ``auto`` also wants this share of correctly rounded outputs when the budget is <= 1 LSB.
@@ -85,6 +86,8 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
         if fn.family == "exact":
             plan = plan_exact(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow)
             reached = measure(plan).max_lsb
+        elif fn.family == "gated":
+            plan, reached = _plan_gated(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)
         else:
             plan, reached = _plan_smooth(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)
     except ValueError as error:
@@ -93,6 +96,21 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
         raise PlanError(f"no {fn.name} plan meets {max_err_lsb:g} LSB at {in_fmt} -> {out_fmt}; "
                         f"the best reachable is {reached:.4g} LSB")
     return plan
+
+
+def _plan_gated(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, rounding: str,
+                overflow: str) -> tuple[Plan | None, float]:
+    """The first (cheapest) gate precision whose product meets the budget."""
+    min_cr = MIN_CORRECTLY_ROUNDED if budget <= 1.0 and rounding.startswith("RND") else 0.0
+    best_error = float("inf")
+    for extra in EXTRA_BITS:
+        plan = plan_gated(fn, values, in_fmt, out_fmt, method=method, extra=extra, rounding=rounding,
+                          overflow_mode=overflow, make_plan=make_plan)
+        stats = measure(plan)
+        best_error = min(best_error, stats.max_lsb)
+        if within_budget(stats.max_lsb, budget) and stats.correctly_rounded_fraction >= min_cr:
+            return plan, stats.max_lsb
+    return None, best_error
 
 
 def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, rounding: str,

@@ -90,6 +90,10 @@ class Function:
     check: Callable[[Mapping[str, Any]], str | None] | None = None
     #: A fold the planner may use: "odd", "complement" or "minus_x" (see :mod:`.smooth`).
     symmetry: str | None = None
+    #: Gated units (see :mod:`.gated`): the function of the second operand ``b`` and,
+    #: optionally, of the first operand ``a``, multiplied together.
+    gate: str | None = None
+    factor: str | None = None
     notes: str = ""
     aliases: tuple[str, ...] = field(default=())
 
@@ -128,4 +132,4 @@ def get(name: str) -> Function:
         raise ParamError(f"unknown function {name!r}; `hwact list` shows the {len(set(FUNCTIONS.values()))} known ones") from None
 
 
-from . import relu_family, smooth  # noqa: E402,F401  (each module registers its functions)
+from . import gated, relu_family, smooth  # noqa: E402,F401  (each module registers its functions)

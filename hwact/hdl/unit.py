@@ -10,7 +10,7 @@ from ..model import offset_bits
 from ..plan import BitSlice, Plan
 from . import primitives as prim
 
-__all__ = ["ActivationUnit", "LANES", "MAX_STAGES", "REGISTER_BITS"]
+__all__ = ["ActivationUnit", "datapath_steps", "payload_layout", "LANES", "MAX_STAGES", "REGISTER_BITS"]
 
 LANES = (1, 2, 4)
 MAX_STAGES = 16
@@ -21,14 +21,98 @@ REGISTER_BITS = 32
 def payload_layout(plan: Plan, lanes: int) -> data.Layout:
     """Input payload: ``lanes`` input codes, lane 0 in the least significant bits.
 
-    Two-operand plans append the operand lanes above the input lanes
-    (``{a[lanes-1] .. a[0], x[lanes-1] .. x[0]}``), so a 32-bit ``rs1``/``rs2`` pair maps
-    onto the payload directly.
+    Two-operand plans carry both operands, so a 32-bit ``rs1``/``rs2`` pair maps onto the
+    payload directly: PReLU has the input lanes low and the slope lanes above them
+    (``{a[lanes-1] .. a[0], x[lanes-1] .. x[0]}``); gated units (GLU, ...) have the factor
+    operand ``a`` low and the gate input ``b`` above (``{b[lanes-1] .. b[0], a[lanes-1] .. a[0]}``).
     """
     x = data.ArrayLayout(prim.shape_of(plan.in_fmt), lanes)
     if plan.operand_fmt is None:
         return x
-    return data.StructLayout({"x": x, "a": data.ArrayLayout(prim.shape_of(plan.operand_fmt), lanes)})
+    a = data.ArrayLayout(prim.shape_of(plan.operand_fmt), lanes)
+    return data.StructLayout({"a": a, "x": x} if plan.operand_low else {"x": x, "a": a})
+
+
+def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
+    """The datapath as a list of ``(step, reads)``; each step maps live values to live values.
+
+    Live values: ``x`` (input code, then its clamped magnitude), ``a`` (operand), ``f``
+    (gated factor), ``neg`` (fold sign), ``seg``, ``t``, ``acc`` and finally ``y``. ``reads``
+    names what a step uses, so pipeline registers carry only what later steps need. ``roms``
+    collects the coefficient ROMs, shared between lanes, under ``rom_prefix``-ed names.
+    """
+    degree = plan.table.degree
+    select = plan.select
+
+    def column(live, k):
+        entries = list(plan.table.column(k))
+        for seg, power in plan.table.operand:
+            if power == k:
+                entries[seg] = live["a"]
+        return entries
+
+    def factor(m, live, name):
+        # Gated units: the factor operand, through its own plan when it has one (GTU's tanh).
+        factor_plan = plan.product.factor_plan
+        if factor_plan is None:
+            return {**live, "f": live["a"]}
+        sub = {"x": live["a"]}
+        for index, (step, _) in enumerate(datapath_steps(factor_plan, roms, f"{rom_prefix}f_")):
+            sub = step(m, sub, f"{name}_f{index}")
+        return {**live, "f": sub["y"]}
+
+    def prepare(m, live, name):
+        x = live["x"]
+        if plan.clamp is not None:
+            x = prim.clamp(x, plan.clamp.lo, plan.clamp.hi)
+        if plan.fold is None:
+            return {**live, "x": x}
+        negative, magnitude = prim.fold(x)
+        return {**live, "x": magnitude, "neg": negative}
+
+    def choose(m, live, name):
+        x = live["x"]
+        if isinstance(select, BitSlice):
+            segment, t = prim.bit_slice(x, select.base, select.shift, select.segments)
+        else:
+            segment = prim.select_segment(m, x, select.thresholds, f"{name}_seg")
+            t = x
+            if select.origins is not None:  # t is small and non-negative: keep only its bits
+                origin = prim.lookup(m, segment, list(select.origins), f"{name}_origin", roms, f"{rom_prefix}origin")
+                t = (x - origin)[:offset_bits(plan)]
+        return {**live, "seg": segment, "t": t}
+
+    def horner(k, step):
+        def run(m, live, name):
+            if k == degree - 1:  # first step: the top coefficient comes straight from the table
+                product = prim.column_product(m, live["seg"], column(live, degree), live["t"],
+                                              f"{name}_c{degree}", roms, f"{rom_prefix}c{degree}")
+            else:
+                product = live["acc"] * live["t"]
+            low = prim.lookup(m, live["seg"], column(live, k), f"{name}_c{k}", roms, f"{rom_prefix}c{k}")
+            return {**live, "acc": prim.shift_round(product, step.shift, step.rounding) + low}
+        return run
+
+    def output(m, live, name):
+        if degree:
+            acc = live["acc"]
+        else:
+            acc = prim.lookup(m, live["seg"], column(live, 0), f"{name}_c0", roms, f"{rom_prefix}c0")
+        if plan.fold is not None:
+            acc = Mux(live["neg"], prim.unfold(plan.fold.kind, plan.fold.constant, acc, live["x"]), acc)
+        if plan.product is not None:
+            acc = acc * live["f"]
+        out = plan.output
+        return {"y": prim.saturate(prim.shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)}
+
+    steps = [(factor, {"a"})] if plan.product is not None else []
+    if plan.clamp is not None or plan.fold is not None:
+        steps.append((prepare, {"x", "a", "f"}))
+    steps.append((choose, {"x", "a", "neg", "f"}))
+    steps += [(horner(k, step), {"seg", "t", "acc", "a", "x", "neg", "f"})
+              for step, k in zip(plan.horner, range(degree - 1, -1, -1))]
+    steps.append((output, {"acc", "neg", "x", "f"} | (set() if degree else {"seg", "a"})))
+    return steps
 
 
 class ActivationUnit(wiring.Component):
@@ -92,66 +176,6 @@ class ActivationUnit(wiring.Component):
         """Transfers accepted per cycle without back-pressure."""
         return 1
 
-    def _steps(self, roms: dict):
-        """The datapath as a list of steps, each mapping live values to live values."""
-        plan = self._plan
-        degree = plan.table.degree
-        select = plan.select
-
-        def column(live, k):
-            entries = list(plan.table.column(k))
-            for seg, power in plan.table.operand:
-                if power == k:
-                    entries[seg] = live["a"]
-            return entries
-
-        def prepare(m, live, name):
-            x = live["x"]
-            if plan.clamp is not None:
-                x = prim.clamp(x, plan.clamp.lo, plan.clamp.hi)
-            if plan.fold is None:
-                return {**live, "x": x}
-            negative, magnitude = prim.fold(x)
-            return {**live, "x": magnitude, "neg": negative}
-
-        def choose(m, live, name):
-            x = live["x"]
-            if isinstance(select, BitSlice):
-                segment, t = prim.bit_slice(x, select.base, select.shift, select.segments)
-            else:
-                segment = prim.select_segment(m, x, select.thresholds, f"{name}_seg")
-                t = x
-                if select.origins is not None:  # t is small and non-negative: keep only its bits
-                    t = (x - prim.lookup(m, segment, list(select.origins), f"{name}_origin", roms, "origin"))
-                    t = t[:offset_bits(plan)]
-            return {**live, "seg": segment, "t": t}
-
-        def horner(k, step):
-            def run(m, live, name):
-                if k == degree - 1:  # first step: the top coefficient comes straight from the table
-                    product = prim.column_product(m, live["seg"], column(live, degree), live["t"],
-                                                  f"{name}_c{degree}", roms, f"c{degree}")
-                else:
-                    product = live["acc"] * live["t"]
-                low = prim.lookup(m, live["seg"], column(live, k), f"{name}_c{k}", roms, f"c{k}")
-                return {**live, "acc": prim.shift_round(product, step.shift, step.rounding) + low}
-            return run
-
-        def output(m, live, name):
-            acc = live["acc"] if degree else prim.lookup(m, live["seg"], column(live, 0), f"{name}_c0", roms, "c0")
-            if plan.fold is not None:
-                acc = Mux(live["neg"], prim.unfold(plan.fold.kind, plan.fold.constant, acc, live["x"]), acc)
-            out = plan.output
-            return {"y": prim.saturate(prim.shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)}
-
-        # Each step with the live values it reads, so registers carry only what is still needed.
-        steps = [(prepare, {"x", "a"})] if plan.clamp is not None or plan.fold is not None else []
-        steps.append((choose, {"x", "a", "neg"}))
-        steps += [(horner(k, step), {"seg", "t", "acc", "a", "x", "neg"})
-                  for step, k in zip(plan.horner, range(degree - 1, -1, -1))]
-        steps.append((output, {"acc", "neg", "x"} | (set() if degree else {"seg", "a"})))
-        return steps
-
     def _register_after(self, n_steps: int) -> list[int]:
         """How many pipeline registers follow each step (spread evenly, output first)."""
         after = [0] * n_steps
@@ -162,15 +186,14 @@ class ActivationUnit(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        steps = self._steps(roms={})
+        steps = datapath_steps(self._plan, roms={})
         after = self._register_after(len(steps))
-        needed_after = [set().union(*(uses for _, uses in steps[i + 1:])) | {"y"} for i in range(len(steps))]
+        needed_after = [set().union(*(reads for _, reads in steps[i + 1:])) | {"y"} for i in range(len(steps))]
 
         # One valid bit per stage; the whole pipeline advances when the output can move.
         # i.ready doubles as the pipeline enable (a separate signal would be folded away by Yosys
-        # and left dangling in the Verilog).
-        # The last stage's registers are the output ports themselves, so no register is left as
-        # an unused alias of a port.
+        # and left dangling in the Verilog). The last stage's registers are the output ports
+        # themselves, so no register is left as an unused alias of a port.
         valid = [Signal(name=f"valid_{s}") for s in range(self._stages - 1)] + [self.o.valid][:self._stages]
         advance = self.i.ready
         if self._stages:

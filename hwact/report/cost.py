@@ -29,6 +29,13 @@ def plan_cost(plan: Plan) -> dict[str, Any]:
     for k in range(plan.table.degree - 1, -1, -1):
         multipliers.append([acc_bits, t_bits])
         acc_bits = max(acc_bits + t_bits - plan.horner[plan.table.degree - 1 - k].shift, signed_bits(columns[k])) + 1
+    if plan.product is not None:  # gated units: one more multiplier, and the factor's own plan
+        multipliers.append([acc_bits, plan.factor_fmt.width])
+        if plan.product.factor_plan is not None:
+            inner = plan_cost(plan.product.factor_plan)
+            table_bits += inner["table_bits"]
+            comparators += inner["comparators"]
+            multipliers += inner["multipliers"]
     # The figure of merit auto minimizes: ROM bits, plus a multiplier's partial-product bits,
     # plus a comparator per threshold (one LUT per input bit).
     cost = table_bits + sum(a * b for a, b in multipliers) + comparators * plan.in_fmt.width

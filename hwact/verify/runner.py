@@ -170,9 +170,12 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
     expected_codes = evaluate(plan, x, a)
     n_vectors = len(x)
     x, expected_codes = _pad(x, lanes), _pad(expected_codes, lanes)
-    inputs = _pack(x, plan.in_fmt, lanes)
-    if a is not None:
-        inputs |= _pack(_pad(a, lanes), plan.operand_fmt, lanes, offset=lanes * plan.in_fmt.width)
+    if a is None:
+        inputs = _pack(x, plan.in_fmt, lanes)
+    elif plan.operand_low:  # gated units: {b lanes, a lanes}
+        inputs = _pack(_pad(a, lanes), plan.operand_fmt, lanes) | _pack(x, plan.in_fmt, lanes, lanes * plan.operand_fmt.width)
+    else:  # PReLU: {slope lanes, x lanes}
+        inputs = _pack(x, plan.in_fmt, lanes) | _pack(_pad(a, lanes), plan.operand_fmt, lanes, lanes * plan.in_fmt.width)
     expected = _pack(expected_codes, plan.out_fmt, lanes)
 
     owned = work_dir is None

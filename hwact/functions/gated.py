@@ -1,0 +1,34 @@
+"""Gated units: two operands, ``factor(a) * gate(b)`` (GLU and its relatives).
+
+``a`` arrives in the low lanes of a transfer (``rs1``) and ``b`` in the high lanes (``rs2``),
+as ``torch.nn.functional.glu`` splits its input into ``a`` (first half) and ``b`` (second).
+Parameters are those of the gate (``approximate`` for GEGLU, ``beta`` for SwiGLU).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from . import Function, Param, register
+from .smooth import _gelu
+
+register(Function(
+    name="glu", family="gated", summary="a * sigmoid(b)", operands=2, gate="sigmoid",
+    reference=lambda x, p, a: a * special.expit(x),
+))
+register(Function(
+    name="geglu", family="gated", summary="a * gelu(b)", operands=2, gate="gelu",
+    params=(Param("approximate", "none", kind="choice", choices=("none", "tanh", "sigmoid")),),
+    reference=lambda x, p, a: a * _gelu(x, p),
+))
+register(Function(
+    name="swiglu", family="gated", summary="a * silu(b) = a * b * sigmoid(beta * b)", operands=2, gate="silu",
+    params=(Param("beta", 1.0),),
+    reference=lambda x, p, a: a * x * special.expit(p["beta"] * x),
+    check=lambda p: f"beta must be > 0, not {p['beta']:g}" if p["beta"] <= 0 else None,
+))
+register(Function(
+    name="gtu", family="gated", summary="tanh(a) * sigmoid(b)", operands=2, gate="sigmoid", factor="tanh",
+    reference=lambda x, p, a: np.tanh(a) * special.expit(x),
+))
