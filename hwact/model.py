@@ -6,6 +6,8 @@ Vectorized end to end (no Python loop over codes); the arithmetic is that of
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import numpy.typing as npt
 
@@ -48,8 +50,14 @@ def evaluate(plan: Plan, x: npt.ArrayLike, operand: npt.ArrayLike | None = None)
     operand
         Second-operand codes of ``plan.operand_fmt``, broadcast against ``x``; required
         exactly when the plan has a run-time operand.
+
+    A mirror plan (CReLU) returns one more axis, of length 2: the outputs at ``x`` and ``-x``.
     """
     x = check_codes(x, plan.in_fmt, "input")
+    if plan.mirror:  # two outputs: at x and at -x (saturated into the input format)
+        single = replace(plan, mirror=False)
+        negated = overflow(-x, plan.in_fmt, "SAT")
+        return np.stack([evaluate(single, x, operand), evaluate(single, negated, operand)], axis=-1)
     if (operand is None) != (plan.operand_fmt is None):
         raise ValueError(f"{plan.function} takes {plan.operands} operand(s)")
     if operand is not None:
@@ -81,7 +89,8 @@ def evaluate(plan: Plan, x: npt.ArrayLike, operand: npt.ArrayLike | None = None)
         # A left shift could leave int64; every value this far out saturates the same way anyway.
         fmt = plan.out_fmt
         acc = np.clip(acc, (fmt.min_code >> -out.shift) - 1, (fmt.max_code >> -out.shift) + 1)
-    return overflow(shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)
+    y = overflow(shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)
+    return np.maximum(y, operand) if plan.maximum else y
 
 
 def unfold(fold: Fold, acc: IntArray, magnitude: IntArray) -> IntArray:

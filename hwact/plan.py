@@ -13,6 +13,10 @@ A plan is a frozen, JSON-serializable chain of primitives applied to one input c
     acc     = unfold(acc) if neg                   -acc | C - acc | acc - (x << s)
     acc     = acc * factor(a)                      Product: gated units (optional)
     y       = overflow(shift_round(acc, out.shift, out.rounding), out_fmt, out.overflow)
+    y       = max(y, a)                            maximum: maxout (optional)
+
+A ``mirror`` plan has two outputs per input, the chain above at ``x`` and at ``-x``
+(saturated), as CReLU's ``[relu(x), relu(-x)]``.
 
 ``t`` is the offset of ``x`` from its segment's origin (or ``x`` itself for the exact family).
 Every rounding is named in the plan, so nothing is left to a backend's judgement.
@@ -154,6 +158,10 @@ class Plan:
     clamp: Clamp | None = None
     fold: Fold | None = None
     product: Product | None = None
+    #: ``y = max(y, a)``: the operand (in the output format) competes with the result.
+    maximum: bool = False
+    #: Two outputs per input: the plan at ``x`` and at ``-x``.
+    mirror: bool = False
     #: Constants as requested and as the hardware holds them (name -> details).
     quantized: Mapping[str, Any] = field(default_factory=dict)
 
@@ -166,6 +174,8 @@ class Plan:
             raise ValueError(f"{self.select.segments} segments but {len(self.table.rows)} coefficient rows")
         if (self.table.operand or self.product) and self.operand_fmt is None:
             raise ValueError("a plan that reads the run-time operand needs operand_fmt")
+        if self.maximum and self.operand_fmt != self.out_fmt:
+            raise ValueError("a maximum with the operand needs the operand in the output format")
         if self.product and self.product.factor_plan and self.product.factor_plan.in_fmt != self.operand_fmt:
             raise ValueError("the factor plan must take the operand's format")
         origins = getattr(self.select, "origins", None)
@@ -188,6 +198,11 @@ class Plan:
         return self.product is not None
 
     @property
+    def outputs(self) -> int:
+        """Output codes per input code (2 for a mirror plan)."""
+        return 2 if self.mirror else 1
+
+    @property
     def factor_fmt(self) -> Fmt | None:
         if self.product is None:
             return None
@@ -206,6 +221,8 @@ class Plan:
             "operand_format": None if self.operand_fmt is None else str(self.operand_fmt),
             "clamp": None if self.clamp is None else {"lo": self.clamp.lo, "hi": self.clamp.hi},
             "fold": None if self.fold is None else {"kind": self.fold.kind, "constant": self.fold.constant},
+            "maximum": self.maximum,
+            "mirror": self.mirror,
             "product": None if self.product is None else {
                 "factor_plan": None if self.product.factor_plan is None else self.product.factor_plan.to_dict()},
             "select": _select_to_dict(self.select),
@@ -234,6 +251,8 @@ class Plan:
             select=_select_from_dict(data["select"]),
             clamp=None if data.get("clamp") is None else Clamp(int(data["clamp"]["lo"]), int(data["clamp"]["hi"])),
             fold=None if data.get("fold") is None else Fold(data["fold"]["kind"], int(data["fold"]["constant"])),
+            maximum=bool(data.get("maximum", False)),
+            mirror=bool(data.get("mirror", False)),
             product=None if data.get("product") is None else Product(
                 None if data["product"]["factor_plan"] is None else Plan.from_dict(data["product"]["factor_plan"])),
             table=CoefTable(

@@ -20,6 +20,8 @@ PLANS = {
     "sigmoid": ("sigmoid", "s4.12", "s4.12"),
     "glu8": ("glu", "s4.4", "s4.4"),
     "gtu": ("gtu", "s4.12", "s4.12"),
+    "maxout": ("maxout", "s4.4", "s4.4"),
+    "crelu": ("crelu", "s4.4", "s4.4"),
 }
 
 
@@ -94,7 +96,7 @@ def test_unit_matches_model_with_backpressure(key, lanes, stages):
             inputs = [w | v for w, v in zip(pack(a, plan.operand_fmt, lanes), pack(x, plan.in_fmt, lanes, lanes * plan.operand_fmt.width))]
         else:
             inputs = [w | v for w, v in zip(inputs, pack(a, plan.operand_fmt, lanes, lanes * plan.in_fmt.width))]
-    expected = pack(evaluate(plan, x, a), plan.out_fmt, lanes)
+    expected = pack(evaluate(plan, x, a).reshape(-1), plan.out_fmt, lanes * plan.outputs)
     assert run_stream(dut, inputs, len(inputs), seed=stages) == expected
 
 

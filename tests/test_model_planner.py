@@ -149,3 +149,18 @@ def test_wide_left_shifts_saturate_without_int64_overflow():
 def test_wrapping_units_are_judged_on_the_wrapped_circle():
     stats = measure(make_plan("identity", "s4.4", "s2.2", overflow="WRAP"))
     assert stats.max_lsb == 0.5 and stats.correctly_rounded_fraction == 1.0 and stats.monotonic
+
+
+def test_maxout_and_crelu():
+    fmt = Fmt(4, 4)
+    x = fmt.all_codes()
+    maxout = make_plan("maxout", "s4.4", "s4.4")
+    xx, aa = np.meshgrid(x, x)
+    assert maxout.operand_fmt == fmt and np.array_equal(evaluate(maxout, xx, aa), np.maximum(xx, aa))
+    crelu = make_plan("crelu", "s4.4", "s4.4")
+    both = evaluate(crelu, x)
+    assert both.shape == (256, 2) and crelu.outputs == 2
+    assert np.array_equal(both[:, 0], np.maximum(x, 0))
+    assert np.array_equal(both[:, 1], np.minimum(np.maximum(-x, 0), 127))  # -(-128) saturates
+    assert measure(crelu).max_lsb == 0 and measure(crelu).monotonic
+    assert Plan.from_json(crelu.to_json()) == crelu and Plan.from_json(maxout.to_json()) == maxout

@@ -95,6 +95,7 @@ def _build(function: Function, params: Mapping[str, Any], segments, degree: int,
         horner=tuple(HornerStep(0) for _ in range(degree)),
         output=OutputStage(frac_bits[0] - out_fmt.frac_bits, rounding, overflow_mode),
         quantized={"coefficients": coefficients, "breakpoints": breakpoints},
+        maximum=function.maximum, mirror=function.mirror,
     )
 
 
@@ -113,7 +114,9 @@ def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     degree = max(len(p.coeffs) for p, _, _ in segments) - 1
 
     operand_fmt = None
-    if function.operands == 2:
+    if function.maximum:  # maxout: the operand competes with the output, so it is in that format
+        operand_fmt = out_fmt
+    elif function.operands == 2:
         spelled = params.get("slope_format")
         operand_fmt = Fmt.parse(spelled) if spelled else Fmt(1, in_fmt.width - 1)
     has_operand = any(c == OPERAND for p, _, _ in segments for c in p.coeffs)

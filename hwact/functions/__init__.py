@@ -94,6 +94,10 @@ class Function:
     #: optionally, of the first operand ``a``, multiplied together.
     gate: str | None = None
     factor: str | None = None
+    #: Exact family: ``max(f(x), a)`` with a run-time operand (maxout), or two outputs
+    #: ``[f(x), f(-x)]`` (CReLU). See :class:`hwact.plan.Plan`.
+    maximum: bool = False
+    mirror: bool = False
     notes: str = ""
     aliases: tuple[str, ...] = field(default=())
 

@@ -129,3 +129,19 @@ register(Function(
     reference=lambda x, p: np.asarray(x, dtype=np.float64),
     pieces=lambda p: [Piece(NEG_INF, (0.0, 1.0))],
 ))
+
+register(Function(
+    name="maxout", family="exact", summary="max(x, a): 2-way maxout over operands (chain it for k-way)",
+    reference=lambda x, p, a: np.maximum(x, a), operands=2, maximum=True,
+    pieces=lambda p: [Piece(NEG_INF, (0.0, 1.0))],
+    notes="The operand a is in the output format. A k-way maxout over the lanes of a register is "
+          "log2(k) of these with the lanes shuffled, or k - 1 in a chain.",
+))
+
+register(Function(
+    name="crelu", family="exact", summary="[relu(x), relu(-x)]: two outputs per input",
+    reference=lambda x, p: np.stack([np.maximum(x, 0.0), np.maximum(-x, 0.0)], axis=-1), mirror=True,
+    pieces=lambda p: [Piece(NEG_INF, (0.0,)), Piece(0.0, (0.0, 1.0))],
+    notes="Output lane 2i is relu(x_i) and lane 2i + 1 is relu(-x_i); -x saturates into the input "
+          "format first (the most negative code maps to the largest).",
+))

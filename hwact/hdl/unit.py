@@ -103,7 +103,10 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
         if plan.product is not None:
             acc = acc * live["f"]
         out = plan.output
-        return {"y": prim.saturate(prim.shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)}
+        y = prim.saturate(prim.shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)
+        if plan.maximum:
+            y = Mux(y > live["a"], y, live["a"])
+        return {"y": y}
 
     steps = [(factor, {"a"})] if plan.product is not None else []
     if plan.clamp is not None or plan.fold is not None:
@@ -111,7 +114,7 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
     steps.append((choose, {"x", "a", "neg", "f"}))
     steps += [(horner(k, step), {"seg", "t", "acc", "a", "x", "neg", "f"})
               for step, k in zip(plan.horner, range(degree - 1, -1, -1))]
-    steps.append((output, {"acc", "neg", "x", "f"} | (set() if degree else {"seg", "a"})))
+    steps.append((output, {"acc", "neg", "x", "f"} | (set() if degree and not plan.maximum else {"seg", "a"})))
     return steps
 
 
@@ -148,10 +151,13 @@ class ActivationUnit(wiring.Component):
         widest = max(f.width for f in (plan.in_fmt, plan.out_fmt, plan.operand_fmt) if f is not None)
         if lanes * widest > REGISTER_BITS:
             raise ValueError(f"{lanes} lanes of {widest}-bit codes do not fit a {REGISTER_BITS}-bit register")
+        if lanes * plan.outputs * plan.out_fmt.width > REGISTER_BITS:
+            raise ValueError(f"{lanes} lanes of {plan.outputs} {plan.out_fmt.width}-bit outputs do not fit a "
+                             f"{REGISTER_BITS}-bit register")
         self._plan, self._lanes, self._stages = plan, lanes, stages
         super().__init__({
             "i": In(stream.Signature(payload_layout(plan, lanes))),
-            "o": Out(stream.Signature(data.ArrayLayout(prim.shape_of(plan.out_fmt), lanes))),
+            "o": Out(stream.Signature(data.ArrayLayout(prim.shape_of(plan.out_fmt), lanes * plan.outputs))),
         })
 
     @property
@@ -205,14 +211,19 @@ class ActivationUnit(wiring.Component):
             m.d.comb += [self.i.ready.eq(self.o.ready), self.o.valid.eq(self.i.valid)]
 
         payload = self.i.payload
+        plan = self._plan
+        datapaths = []  # (output lane, name, initial live values)
         for lane in range(self._lanes):
-            if self._plan.operand_fmt is None:
-                live = {"x": payload[lane]}
+            live = {"x": payload[lane]} if plan.operand_fmt is None else {"x": payload.x[lane], "a": payload.a[lane]}
+            if plan.mirror:  # CReLU: the same datapath again at -x, saturated into the input format
+                negated = prim.saturate(-Value.cast(live["x"]), plan.in_fmt, "SAT")
+                datapaths += [(2 * lane, f"l{lane}", live), (2 * lane + 1, f"l{lane}m", {**live, "x": negated})]
             else:
-                live = {"x": payload.x[lane], "a": payload.a[lane]}
+                datapaths.append((lane, f"l{lane}", live))
+        for lane, prefix, live in datapaths:
             stage = 0
             for index, (step, _) in enumerate(steps):
-                live = step(m, live, f"l{lane}_s{index}")
+                live = step(m, live, f"{prefix}_s{index}")
                 for _ in range(after[index]):
                     registered, by_value = {}, {}
                     for key, value in live.items():
@@ -224,7 +235,7 @@ class ActivationUnit(wiring.Component):
                         if stage == self._stages - 1:  # only "y" is live after the last step
                             reg = self.o.payload[lane]
                         else:
-                            reg = Signal(Value.cast(value).shape(), name=f"l{lane}_{key}_p{stage}", reset_less=True)
+                            reg = Signal(Value.cast(value).shape(), name=f"{prefix}_{key}_p{stage}", reset_less=True)
                         with m.If(advance):
                             m.d.sync += reg.eq(value)
                         registered[key] = by_value[id(value)] = reg

@@ -119,6 +119,8 @@ def measure(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> ErrorStats:
     x, operand, exhaustive = input_grid(plan, limit_bits)
     y = evaluate(plan, x, operand).astype(np.float64)
     f = reference(plan, x, operand)
+    if plan.mirror:  # one row per output, so differences run along the input codes
+        y, f = np.moveaxis(y, -1, 0), np.moveaxis(f, -1, 0)
     err = y - f
     if plan.output.overflow == "WRAP":  # distance on the wrapped circle of codes
         n = plan.out_fmt.n_codes
@@ -126,6 +128,8 @@ def measure(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> ErrorStats:
     abs_err = np.abs(err)
     # Adjacent outputs must never step against the real function (for WRAP, both unwrapped).
     real = f if plan.output.overflow != "WRAP" else reference(plan, x, operand, wrap=False)
+    if plan.mirror and plan.output.overflow == "WRAP":
+        real = np.moveaxis(real, -1, 0)
     steps = np.diff(real + err, axis=-1) * np.diff(real, axis=-1)
     monotonic = bool(np.all(steps >= 0))
     max_lsb = float(abs_err.max())

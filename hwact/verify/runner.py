@@ -176,7 +176,7 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
         inputs = _pack(_pad(a, lanes), plan.operand_fmt, lanes) | _pack(x, plan.in_fmt, lanes, lanes * plan.operand_fmt.width)
     else:  # PReLU: {slope lanes, x lanes}
         inputs = _pack(x, plan.in_fmt, lanes) | _pack(_pad(a, lanes), plan.operand_fmt, lanes, lanes * plan.in_fmt.width)
-    expected = _pack(expected_codes, plan.out_fmt, lanes)
+    expected = _pack(expected_codes.reshape(-1), plan.out_fmt, lanes * plan.outputs)  # mirror: 2 per input
 
     owned = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="hwact-sim-")) if owned else Path(work_dir)
