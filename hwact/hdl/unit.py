@@ -142,6 +142,19 @@ class ActivationUnit(wiring.Component):
     """
 
     def __init__(self, plan: Plan, *, lanes: int = 1, stages: int = 0):
+        try:
+            self._check(plan, lanes, stages)
+        except (TypeError, ValueError):
+            self._MustUse__silence = True  # a unit that was never built cannot be "unused"
+            raise
+        self._plan, self._lanes, self._stages = plan, lanes, stages
+        super().__init__({
+            "i": In(stream.Signature(payload_layout(plan, lanes))),
+            "o": Out(stream.Signature(data.ArrayLayout(prim.shape_of(plan.out_fmt), lanes * plan.outputs))),
+        })
+
+    @staticmethod
+    def _check(plan: Plan, lanes: int, stages: int) -> None:
         if not isinstance(plan, Plan):
             raise TypeError(f"Plan must be a hwact.plan.Plan, not {plan!r}")
         if lanes not in LANES:
@@ -154,11 +167,6 @@ class ActivationUnit(wiring.Component):
         if lanes * plan.outputs * plan.out_fmt.width > REGISTER_BITS:
             raise ValueError(f"{lanes} lanes of {plan.outputs} {plan.out_fmt.width}-bit outputs do not fit a "
                              f"{REGISTER_BITS}-bit register")
-        self._plan, self._lanes, self._stages = plan, lanes, stages
-        super().__init__({
-            "i": In(stream.Signature(payload_layout(plan, lanes))),
-            "o": Out(stream.Signature(data.ArrayLayout(prim.shape_of(plan.out_fmt), lanes * plan.outputs))),
-        })
 
     @property
     def plan(self) -> Plan:
