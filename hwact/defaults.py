@@ -3,7 +3,8 @@
 A mix that exercises every datapath shape: mux-only slopes (relu, relu6, hardtanh), a
 quantized slope (leaky_relu), a quadratic (hardswish), a run-time operand (prelu), piecewise
 quadratic tables with folds and saturation clamps (sigmoid, tanh, gelu), a direct look-up
-table (silu at 8 bits), 16-bit and 4-lane 8-bit codes, combinational and pipelined.
+table (silu at 8 bits), a gated product (glu), two outputs per input (crelu), 16-bit and
+4-lane 8-bit codes, combinational and pipelined.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ DEFAULT_UNITS: tuple[UnitSpec, ...] = (
     UnitSpec("tanh", "s4.12", "s1.15", lanes=1, stages=2, name="tanh_q12"),
     UnitSpec("gelu", "s4.12", "s4.12", lanes=1, stages=3, name="gelu_q12"),
     UnitSpec("silu", "s4.4", "s4.4", lanes=4, stages=1, name="silu_int8x4"),
+    UnitSpec("glu", "s4.4", "s4.4", lanes=4, stages=2, name="glu_int8x4"),
+    UnitSpec("crelu", "s4.4", "s4.4", lanes=2, stages=1, name="crelu_int8x2"),
 )
 
 
