@@ -87,10 +87,9 @@ def _cmd_list(args) -> int:
     from .approx import _methods_for
     from .functions import FUNCTIONS
 
-    seen = []
-    for function in FUNCTIONS.values():
-        if function not in seen:
-            seen.append(function)
+    # Families in the order a reader meets them; registration order within a family.
+    order = {"exact": 0, "smooth": 1, "gated": 2}
+    seen = sorted(dict.fromkeys(FUNCTIONS.values()), key=lambda f: order.get(f.family, len(order)))
     if args.json:
         print(json.dumps([{
             "name": f.name, "family": f.family, "summary": f.summary, "operands": f.operands,
@@ -100,8 +99,11 @@ def _cmd_list(args) -> int:
             "notes": f.notes,
         } for f in seen], indent=2))
         return 0
+    def shown(value) -> str:
+        return "auto" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
     for f in seen:
-        params = " ".join(f"{p.name}={p.default}" for p in f.params)
+        params = " ".join(f"{p.name}={shown(p.default)}" for p in f.params)
         print(f"{f.name:<14} {f.family:<6} {f.summary}" + (f"  [{params}]" if params else ""))
     return 0
 
