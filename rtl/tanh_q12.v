@@ -364,156 +364,96 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [16:0] \$420 ;
   wire \$421 ;
   wire \$422 ;
-  wire \$423 ;
+  wire [15:0] \$423 ;
   wire [15:0] \$424 ;
-  wire [15:0] \$425 ;
+  wire \$425 ;
   wire \$426 ;
-  wire \$427 ;
+  wire [15:0] \$427 ;
   wire [15:0] \$428 ;
-  wire [15:0] \$429 ;
+  wire \$429 ;
   wire [15:0] \$43 ;
-  wire [16:0] \$430 ;
-  wire \$431 ;
-  wire \$432 ;
-  wire [15:0] \$433 ;
-  wire [15:0] \$434 ;
-  wire [16:0] \$435 ;
-  wire \$436 ;
-  wire \$437 ;
-  wire \$438 ;
-  wire [15:0] \$439 ;
+  wire \$430 ;
+  wire [15:0] \$431 ;
+  wire [15:0] \$432 ;
+  wire [16:0] \$433 ;
+  wire \$434 ;
+  wire \$435 ;
+  wire [15:0] \$436 ;
+  wire [15:0] \$437 ;
+  wire [16:0] \$438 ;
+  wire [17:0] \$439 ;
   wire [15:0] \$44 ;
-  wire [15:0] \$440 ;
-  wire \$441 ;
-  wire \$442 ;
-  wire [15:0] \$443 ;
-  wire [15:0] \$444 ;
-  wire [16:0] \$445 ;
-  wire \$446 ;
-  wire \$447 ;
-  wire [15:0] \$448 ;
-  wire [15:0] \$449 ;
+  wire [30:0] \$440 ;
+  wire [31:0] \$441 ;
+  wire [33:0] \$442 ;
+  wire [45:0] \$443 ;
+  wire [45:0] \$444 ;
+  wire [46:0] \$445 ;
+  wire [47:0] \$446 ;
+  wire [30:0] \$447 ;
+  wire [31:0] \$448 ;
+  wire [33:0] \$449 ;
   wire [16:0] \$45 ;
-  wire [16:0] \$450 ;
-  wire \$451 ;
-  wire \$452 ;
-  wire \$453 ;
-  wire [15:0] \$454 ;
-  wire [15:0] \$455 ;
+  wire [45:0] \$450 ;
+  wire [45:0] \$451 ;
+  wire [46:0] \$452 ;
+  wire [47:0] \$453 ;
+  wire [48:0] \$454 ;
+  wire [48:0] \$455 ;
   wire \$456 ;
-  wire \$457 ;
-  wire [15:0] \$458 ;
-  wire [15:0] \$459 ;
+  wire [30:0] \$457 ;
+  wire [31:0] \$458 ;
+  wire [33:0] \$459 ;
   wire \$46 ;
-  wire [16:0] \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire [15:0] \$463 ;
-  wire [15:0] \$464 ;
-  wire [16:0] \$465 ;
-  wire \$466 ;
-  wire \$467 ;
-  wire \$468 ;
-  wire [15:0] \$469 ;
+  wire [45:0] \$460 ;
+  wire [45:0] \$461 ;
+  wire [46:0] \$462 ;
+  wire [47:0] \$463 ;
+  wire [30:0] \$464 ;
+  wire [31:0] \$465 ;
+  wire [33:0] \$466 ;
+  wire [45:0] \$467 ;
+  wire [45:0] \$468 ;
+  wire [46:0] \$469 ;
   wire \$47 ;
-  wire [15:0] \$470 ;
-  wire \$471 ;
-  wire \$472 ;
-  wire [15:0] \$473 ;
-  wire [15:0] \$474 ;
-  wire [16:0] \$475 ;
-  wire \$476 ;
-  wire \$477 ;
-  wire [15:0] \$478 ;
-  wire [15:0] \$479 ;
+  wire [47:0] \$470 ;
+  wire [48:0] \$471 ;
+  wire [48:0] \$472 ;
+  wire \$473 ;
+  wire [30:0] \$474 ;
+  wire [31:0] \$475 ;
+  wire [33:0] \$476 ;
+  wire [45:0] \$477 ;
+  wire [45:0] \$478 ;
+  wire [46:0] \$479 ;
   wire \$48 ;
-  wire [16:0] \$480 ;
-  wire \$481 ;
-  wire \$482 ;
-  wire [15:0] \$483 ;
-  wire [15:0] \$484 ;
-  wire \$485 ;
-  wire \$486 ;
-  wire [15:0] \$487 ;
-  wire [15:0] \$488 ;
-  wire \$489 ;
+  wire [47:0] \$480 ;
+  wire [30:0] \$481 ;
+  wire [31:0] \$482 ;
+  wire [33:0] \$483 ;
+  wire [45:0] \$484 ;
+  wire [45:0] \$485 ;
+  wire [46:0] \$486 ;
+  wire [47:0] \$487 ;
+  wire [48:0] \$488 ;
+  wire [48:0] \$489 ;
   wire [15:0] \$49 ;
-  wire \$490 ;
-  wire [15:0] \$491 ;
-  wire [15:0] \$492 ;
-  wire [16:0] \$493 ;
-  wire \$494 ;
-  wire \$495 ;
-  wire [15:0] \$496 ;
-  wire [15:0] \$497 ;
-  wire [16:0] \$498 ;
-  wire [17:0] \$499 ;
+  wire [48:0] \$490 ;
+  wire [48:0] \$491 ;
+  reg \$492 ;
+  reg \$493 ;
+  reg [15:0] \$494 ;
+  reg \$495 ;
+  reg [4:0] \$496 ;
+  reg [11:0] \$497 ;
+  reg [15:0] \$498 ;
   wire [15:0] \$5 ;
   wire [15:0] \$50 ;
-  wire [30:0] \$500 ;
-  wire [30:0] \$501 ;
-  wire [31:0] \$502 ;
-  wire [43:0] \$503 ;
-  wire [43:0] \$504 ;
-  wire [44:0] \$505 ;
-  wire [45:0] \$506 ;
-  wire [30:0] \$507 ;
-  wire [30:0] \$508 ;
-  wire [31:0] \$509 ;
   wire \$51 ;
-  wire [43:0] \$510 ;
-  wire [43:0] \$511 ;
-  wire [44:0] \$512 ;
-  wire [45:0] \$513 ;
-  wire [46:0] \$514 ;
-  wire [46:0] \$515 ;
-  wire \$516 ;
-  wire [30:0] \$517 ;
-  wire [30:0] \$518 ;
-  wire [31:0] \$519 ;
   wire \$52 ;
-  wire [43:0] \$520 ;
-  wire [43:0] \$521 ;
-  wire [44:0] \$522 ;
-  wire [45:0] \$523 ;
-  wire [30:0] \$524 ;
-  wire [30:0] \$525 ;
-  wire [31:0] \$526 ;
-  wire [43:0] \$527 ;
-  wire [43:0] \$528 ;
-  wire [44:0] \$529 ;
   wire [15:0] \$53 ;
-  wire [45:0] \$530 ;
-  wire [46:0] \$531 ;
-  wire [46:0] \$532 ;
-  wire \$533 ;
-  wire [30:0] \$534 ;
-  wire [30:0] \$535 ;
-  wire [31:0] \$536 ;
-  wire [43:0] \$537 ;
-  wire [43:0] \$538 ;
-  wire [44:0] \$539 ;
   wire [15:0] \$54 ;
-  wire [45:0] \$540 ;
-  wire [30:0] \$541 ;
-  wire [30:0] \$542 ;
-  wire [31:0] \$543 ;
-  wire [43:0] \$544 ;
-  wire [43:0] \$545 ;
-  wire [44:0] \$546 ;
-  wire [45:0] \$547 ;
-  wire [46:0] \$548 ;
-  wire [46:0] \$549 ;
   wire [16:0] \$55 ;
-  wire [46:0] \$550 ;
-  wire [46:0] \$551 ;
-  reg \$552 ;
-  reg \$553 ;
-  reg [15:0] \$554 ;
-  reg \$555 ;
-  reg [4:0] \$556 ;
-  reg [11:0] \$557 ;
-  reg [15:0] \$558 ;
   wire \$56 ;
   wire \$57 ;
   wire [15:0] \$58 ;
@@ -592,265 +532,153 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [4:0] \port__addr$13 ;
   wire [15:0] port__data;
   wire [18:0] \port__data$19 ;
-  wire [20:0] \port__data$20 ;
+  wire [32:0] \port__data$20 ;
   wire [19:0] \port__data$21 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
-  reg [19:0] c0_rom [31:0];
+  reg [19:0] c0_rom [27:0];
   initial begin
-    c0_rom[0] = 20'h00000;
-    c0_rom[1] = 20'h087cc;
-    c0_rom[2] = 20'h10fe2;
-    c0_rom[3] = 20'h198ed;
-    c0_rom[4] = 20'h223d6;
-    c0_rom[5] = 20'h2b184;
-    c0_rom[6] = 20'h344a7;
-    c0_rom[7] = 20'h3e33f;
-    c0_rom[8] = 20'h4b6ca;
-    c0_rom[9] = 20'h55d0c;
-    c0_rom[10] = 20'h5cd26;
-    c0_rom[11] = 20'h626ac;
-    c0_rom[12] = 20'h67146;
-    c0_rom[13] = 20'h6b0e7;
-    c0_rom[14] = 20'h6e7a9;
-    c0_rom[15] = 20'h716e4;
-    c0_rom[16] = 20'h73fbb;
-    c0_rom[17] = 20'h762f8;
-    c0_rom[18] = 20'h7813a;
-    c0_rom[19] = 20'h79b10;
-    c0_rom[20] = 20'h7b0ec;
-    c0_rom[21] = 20'h7c346;
-    c0_rom[22] = 20'h7d276;
-    c0_rom[23] = 20'h7decf;
-    c0_rom[24] = 20'h7e8aa;
-    c0_rom[25] = 20'h7f054;
-    c0_rom[26] = 20'h7f616;
-    c0_rom[27] = 20'h7fa38;
-    c0_rom[28] = 20'h7fd03;
-    c0_rom[29] = 20'h7feb5;
-    c0_rom[30] = 20'h7ff9c;
-    c0_rom[31] = 20'h7fff2;
+    c0_rom[0] = 20'hffffe;
+    c0_rom[1] = 20'h09b32;
+    c0_rom[2] = 20'h13711;
+    c0_rom[3] = 20'h1d48d;
+    c0_rom[4] = 20'h27503;
+    c0_rom[5] = 20'h31a95;
+    c0_rom[6] = 20'h3cc2b;
+    c0_rom[7] = 20'h4b529;
+    c0_rom[8] = 20'h56dad;
+    c0_rom[9] = 20'h5e7a3;
+    c0_rom[10] = 20'h64790;
+    c0_rom[11] = 20'h69677;
+    c0_rom[12] = 20'h6d8a4;
+    c0_rom[13] = 20'h7107a;
+    c0_rom[14] = 20'h73fbc;
+    c0_rom[15] = 20'h7679f;
+    c0_rom[16] = 20'h78915;
+    c0_rom[17] = 20'h7a4fd;
+    c0_rom[18] = 20'h7bbf3;
+    c0_rom[19] = 20'h7ce85;
+    c0_rom[20] = 20'h7dd4d;
+    c0_rom[21] = 20'h7e8c1;
+    c0_rom[22] = 20'h7f156;
+    c0_rom[23] = 20'h7f77b;
+    c0_rom[24] = 20'h7fb9c;
+    c0_rom[25] = 20'h7fe20;
+    c0_rom[26] = 20'h7ff6f;
+    c0_rom[27] = 20'h7ffed;
   end
   assign \port__data$21  = c0_rom[\port__addr$10 ];
-  reg [20:0] c1_rom [31:0];
+  reg [32:0] c1_rom [27:0];
   initial begin
-    c1_rom[0] = 21'h0801ac;
-    c1_rom[1] = 21'h07f8a8;
-    c1_rom[2] = 21'h07dd87;
-    c1_rom[3] = 21'h07afec;
-    c1_rom[4] = 21'h076ef1;
-    c1_rom[5] = 21'h07193b;
-    c1_rom[6] = 21'h06ab6a;
-    c1_rom[7] = 21'h061d44;
-    c1_rom[8] = 21'h05382f;
-    c1_rom[9] = 21'h046677;
-    c1_rom[10] = 21'h03c9ec;
-    c1_rom[11] = 21'h034422;
-    c1_rom[12] = 21'h02ceac;
-    c1_rom[13] = 21'h026639;
-    c1_rom[14] = 21'h020930;
-    c1_rom[15] = 21'h01b699;
-    c1_rom[16] = 21'h016d70;
-    c1_rom[17] = 21'h012d06;
-    c1_rom[18] = 21'h00f4c0;
-    c1_rom[19] = 21'h00c404;
-    c1_rom[20] = 21'h009a47;
-    c1_rom[21] = 21'h0076e3;
-    c1_rom[22] = 21'h00595f;
-    c1_rom[23] = 21'h004138;
-    c1_rom[24] = 21'h002dd9;
-    c1_rom[25] = 21'h001ebc;
-    c1_rom[26] = 21'h00135e;
-    c1_rom[27] = 21'h000b34;
-    c1_rom[28] = 21'h0005b6;
-    c1_rom[29] = 21'h000261;
-    c1_rom[30] = 21'h0000aa;
-    c1_rom[31] = 21'h00001e;
+    c1_rom[0] = 33'h080231963;
+    c1_rom[1] = 33'h07f668536;
+    c1_rom[2] = 33'h07d2dcf73;
+    c1_rom[3] = 33'h0796d0eef;
+    c1_rom[4] = 33'h0740aa594;
+    c1_rom[5] = 33'h06cd5984e;
+    c1_rom[6] = 33'h0633c4650;
+    c1_rom[7] = 33'h0539dfa99;
+    c1_rom[8] = 33'h044fb28b7;
+    c1_rom[9] = 33'h03a2cc639;
+    c1_rom[10] = 33'h0310a78b1;
+    c1_rom[11] = 33'h0291bf634;
+    c1_rom[12] = 33'h0222a607b;
+    c1_rom[13] = 33'h01c19a3ae;
+    c1_rom[14] = 33'h016d1d177;
+    c1_rom[15] = 33'h01241f27a;
+    c1_rom[16] = 33'h00e5b6d22;
+    c1_rom[17] = 33'h00b0d99ec;
+    c1_rom[18] = 33'h0084d00fc;
+    c1_rom[19] = 33'h0060d4cac;
+    c1_rom[20] = 33'h0043fac63;
+    c1_rom[21] = 33'h002d7fe4d;
+    c1_rom[22] = 33'h001c9b83d;
+    c1_rom[23] = 33'h00107f033;
+    c1_rom[24] = 33'h00085fde3;
+    c1_rom[25] = 33'h000375ce7;
+    c1_rom[26] = 33'h0000f4b85;
+    c1_rom[27] = 33'h000026bb5;
   end
   assign \port__data$20  = c1_rom[\port__addr$10 ];
-  reg [18:0] c2_rom [31:0];
+  reg [18:0] c2_rom [27:0];
   initial begin
-    c2_rom[0] = 19'h7bc69;
-    c2_rom[1] = 19'h73661;
-    c2_rom[2] = 19'h6b52b;
-    c2_rom[3] = 19'h63bde;
-    c2_rom[4] = 19'h5cdef;
-    c2_rom[5] = 19'h56f10;
-    c2_rom[6] = 19'h523a6;
-    c2_rom[7] = 19'h4f29d;
-    c2_rom[8] = 19'h4f7a0;
-    c2_rom[9] = 19'h52423;
-    c2_rom[10] = 19'h55d1e;
-    c2_rom[11] = 19'h59be1;
-    c2_rom[12] = 19'h5dcc6;
-    c2_rom[13] = 19'h61d77;
-    c2_rom[14] = 19'h65c2a;
-    c2_rom[15] = 19'h697a9;
-    c2_rom[16] = 19'h6cf24;
-    c2_rom[17] = 19'h701ff;
-    c2_rom[18] = 19'h72fdd;
-    c2_rom[19] = 19'h75890;
-    c2_rom[20] = 19'h77c19;
-    c2_rom[21] = 19'h79a99;
-    c2_rom[22] = 19'h7b439;
-    c2_rom[23] = 19'h7c945;
-    c2_rom[24] = 19'h7da1c;
-    c2_rom[25] = 19'h7e724;
-    c2_rom[26] = 19'h7f0cf;
-    c2_rom[27] = 19'h7f798;
-    c2_rom[28] = 19'h7fbfd;
-    c2_rom[29] = 19'h7fe81;
-    c2_rom[30] = 19'h7ffaa;
-    c2_rom[31] = 19'h7ffea;
+    c2_rom[0] = 19'h7b2bd;
+    c2_rom[1] = 19'h71a12;
+    c2_rom[2] = 19'h68875;
+    c2_rom[3] = 19'h602c2;
+    c2_rom[4] = 19'h58e60;
+    c2_rom[5] = 19'h53162;
+    c2_rom[6] = 19'h4f497;
+    c2_rom[7] = 19'h4f99a;
+    c2_rom[8] = 19'h52ef4;
+    c2_rom[9] = 19'h5727d;
+    c2_rom[10] = 19'h5bbc5;
+    c2_rom[11] = 19'h60637;
+    c2_rom[12] = 19'h64ed0;
+    c2_rom[13] = 19'h69384;
+    c2_rom[14] = 19'h6d300;
+    c2_rom[15] = 19'h70c5b;
+    c2_rom[16] = 19'h73f27;
+    c2_rom[17] = 19'h76b37;
+    c2_rom[18] = 19'h79083;
+    c2_rom[19] = 19'h7af56;
+    c2_rom[20] = 19'h7c81e;
+    c2_rom[21] = 19'h7db58;
+    c2_rom[22] = 19'h7e9a1;
+    c2_rom[23] = 19'h7f3a8;
+    c2_rom[24] = 19'h7fa24;
+    c2_rom[25] = 19'h7fdd6;
+    c2_rom[26] = 19'h7ff86;
+    c2_rom[27] = 19'h7ffe6;
   end
   assign \port__data$19  = c2_rom[\port__addr$10 ];
-  reg [15:0] origin_rom [31:0];
+  reg [15:0] origin_rom [27:0];
   initial begin
     origin_rom[0] = 16'h0000;
-    origin_rom[1] = 16'h0110;
-    origin_rom[2] = 16'h0223;
-    origin_rom[3] = 16'h033d;
-    origin_rom[4] = 16'h0463;
-    origin_rom[5] = 16'h059b;
-    origin_rom[6] = 16'h06f1;
-    origin_rom[7] = 16'h087e;
-    origin_rom[8] = 16'h0ad3;
-    origin_rom[9] = 16'h0cfc;
-    origin_rom[10] = 16'h0eb2;
-    origin_rom[11] = 16'h1048;
-    origin_rom[12] = 16'h11d1;
-    origin_rom[13] = 16'h1358;
-    origin_rom[14] = 16'h14e3;
-    origin_rom[15] = 16'h1676;
-    origin_rom[16] = 16'h1816;
-    origin_rom[17] = 16'h19c7;
-    origin_rom[18] = 16'h1b8d;
-    origin_rom[19] = 16'h1d6d;
-    origin_rom[20] = 16'h1f6c;
-    origin_rom[21] = 16'h2192;
-    origin_rom[22] = 16'h23e7;
-    origin_rom[23] = 16'h2675;
-    origin_rom[24] = 16'h294b;
-    origin_rom[25] = 16'h2c7e;
-    origin_rom[26] = 16'h302a;
-    origin_rom[27] = 16'h347c;
-    origin_rom[28] = 16'h39be;
-    origin_rom[29] = 16'h4078;
-    origin_rom[30] = 16'h49d3;
-    origin_rom[31] = 16'h5942;
+    origin_rom[1] = 16'h0137;
+    origin_rom[2] = 16'h0273;
+    origin_rom[3] = 16'h03ba;
+    origin_rom[4] = 16'h0514;
+    origin_rom[5] = 16'h068d;
+    origin_rom[6] = 16'h0842;
+    origin_rom[7] = 16'h0ace;
+    origin_rom[8] = 16'h0d39;
+    origin_rom[9] = 16'h0f24;
+    origin_rom[10] = 16'h10ee;
+    origin_rom[11] = 16'h12ae;
+    origin_rom[12] = 16'h1470;
+    origin_rom[13] = 16'h163b;
+    origin_rom[14] = 16'h1816;
+    origin_rom[15] = 16'h1a07;
+    origin_rom[16] = 16'h1c14;
+    origin_rom[17] = 16'h1e46;
+    origin_rom[18] = 16'h20a5;
+    origin_rom[19] = 16'h233b;
+    origin_rom[20] = 16'h2619;
+    origin_rom[21] = 16'h2953;
+    origin_rom[22] = 16'h2d06;
+    origin_rom[23] = 16'h3160;
+    origin_rom[24] = 16'h36ad;
+    origin_rom[25] = 16'h3d76;
+    origin_rom[26] = 16'h46ed;
+    origin_rom[27] = 16'h56ab;
   end
   assign port__data = origin_rom[l0_s1_seg];
-  assign \$441  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$442  = $signed(i__payload) > $signed(16'h557b);
-  assign \$443  = \$442  ? 16'h557b : i__payload;
-  assign \$444  = \$441  ? 16'ha1bb : \$443 ;
-  assign \$445  = - $signed(\$444 );
-  assign \$446  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$447  = $signed(i__payload) > $signed(16'h557b);
-  assign \$448  = \$447  ? 16'h557b : i__payload;
-  assign \$449  = \$446  ? 16'ha1bb : \$448 ;
-  assign \$450  = \$440 [15] ? \$445  : { \$449 [15], \$449  };
-  assign \$451  = \$450 [15:0] >= 15'h49d3;
-  assign \$452  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$453  = $signed(i__payload) > $signed(16'h557b);
-  assign \$454  = \$453  ? 16'h557b : i__payload;
-  assign \$455  = \$452  ? 16'ha1bb : \$454 ;
-  assign \$456  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$457  = $signed(i__payload) > $signed(16'h557b);
-  assign \$458  = \$457  ? 16'h557b : i__payload;
-  assign \$459  = \$456  ? 16'ha1bb : \$458 ;
-  assign \$460  = - $signed(\$459 );
-  assign \$461  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$462  = $signed(i__payload) > $signed(16'h557b);
-  assign \$463  = \$462  ? 16'h557b : i__payload;
-  assign \$464  = \$461  ? 16'ha1bb : \$463 ;
-  assign \$465  = \$455 [15] ? \$460  : { \$464 [15], \$464  };
-  assign \$466  = \$465 [15:0] >= 15'h5942;
-  assign \$467  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$468  = $signed(i__payload) > $signed(16'h557b);
-  assign \$469  = \$468  ? 16'h557b : i__payload;
-  assign \$470  = \$467  ? 16'ha1bb : \$469 ;
-  assign \$471  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$472  = $signed(i__payload) > $signed(16'h557b);
-  assign \$473  = \$472  ? 16'h557b : i__payload;
-  assign \$474  = \$471  ? 16'ha1bb : \$473 ;
-  assign \$475  = - $signed(\$474 );
-  assign \$476  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$477  = $signed(i__payload) > $signed(16'h557b);
-  assign \$478  = \$477  ? 16'h557b : i__payload;
-  assign \$479  = \$476  ? 16'ha1bb : \$478 ;
-  assign \$480  = \$470 [15] ? \$475  : { \$479 [15], \$479  };
-  assign \$481  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$482  = $signed(i__payload) > $signed(16'h557b);
-  assign \$483  = \$482  ? 16'h557b : i__payload;
-  assign \$484  = \$481  ? 16'ha1bb : \$483 ;
-  assign \$485  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$486  = $signed(i__payload) > $signed(16'h557b);
-  assign \$487  = \$486  ? 16'h557b : i__payload;
-  assign \$488  = \$485  ? 16'ha1bb : \$487 ;
-  assign \$489  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$490  = $signed(i__payload) > $signed(16'h557b);
-  assign \$491  = \$490  ? 16'h557b : i__payload;
-  assign \$492  = \$489  ? 16'ha1bb : \$491 ;
-  assign \$493  = - $signed(\$492 );
-  assign \$494  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$495  = $signed(i__payload) > $signed(16'h557b);
-  assign \$496  = \$495  ? 16'h557b : i__payload;
-  assign \$497  = \$494  ? 16'ha1bb : \$496 ;
-  assign \$498  = \$488 [15] ? \$493  : { \$497 [15], \$497  };
-  assign \$499  = $signed({ 1'h0, \$498 [15:0] }) - $signed(port__data);
-  assign \$500  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$502  = $signed(\$501 ) + $signed(\port__data$20 );
-  assign \$503  = $signed(\$502 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$505  = $signed(\$504 ) + $signed(\port__data$21 );
-  assign \$506  = - $signed(\$505 );
-  assign \$507  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$509  = $signed(\$508 ) + $signed(\port__data$20 );
-  assign \$510  = $signed(\$509 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$512  = $signed(\$511 ) + $signed(\port__data$21 );
-  assign \$513  = l0_neg_p0 ? \$506  : { \$512 [44], \$512  };
-  assign \$514  = $signed(\$513 ) + $signed(5'h08);
-  assign \$516  = $signed(\$515 ) > $signed(16'h7fff);
-  assign \$517  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$519  = $signed(\$518 ) + $signed(\port__data$20 );
-  assign \$520  = $signed(\$519 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$522  = $signed(\$521 ) + $signed(\port__data$21 );
-  assign \$523  = - $signed(\$522 );
-  assign \$524  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$526  = $signed(\$525 ) + $signed(\port__data$20 );
-  assign \$527  = $signed(\$526 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$529  = $signed(\$528 ) + $signed(\port__data$21 );
-  assign \$530  = l0_neg_p0 ? \$523  : { \$529 [44], \$529  };
-  assign \$531  = $signed(\$530 ) + $signed(5'h08);
-  assign \$533  = $signed(\$532 ) < $signed(16'h8000);
-  assign \$534  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$536  = $signed(\$535 ) + $signed(\port__data$20 );
-  assign \$537  = $signed(\$536 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$539  = $signed(\$538 ) + $signed(\port__data$21 );
-  assign \$540  = - $signed(\$539 );
-  assign \$541  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$543  = $signed(\$542 ) + $signed(\port__data$20 );
-  assign \$544  = $signed(\$543 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$546  = $signed(\$545 ) + $signed(\port__data$21 );
-  assign \$547  = l0_neg_p0 ? \$540  : { \$546 [44], \$546  };
-  assign \$548  = $signed(\$547 ) + $signed(5'h08);
-  assign \$550  = \$533  ? 47'h7fffffff8000 : \$549 ;
-  assign \$551  = \$516  ? 47'h000000007fff : \$550 ;
   always @(posedge clk)
-    valid_0 <= \$552 ;
+    valid_0 <= \$492 ;
   always @(posedge clk)
-    o__valid <= \$553 ;
+    o__valid <= \$493 ;
   always @(posedge clk)
-    l0_x_p0 <= \$554 ;
+    l0_x_p0 <= \$494 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$555 ;
+    l0_neg_p0 <= \$495 ;
   always @(posedge clk)
-    \port__addr$10  <= \$556 ;
+    \port__addr$10  <= \$496 ;
   always @(posedge clk)
-    l0_t_p0 <= \$557 ;
+    l0_t_p0 <= \$497 ;
   always @(posedge clk)
-    o__payload <= \$558 ;
+    o__payload <= \$498 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload) < $signed(16'ha1bb);
@@ -867,7 +695,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$13  = \$12  ? 16'h557b : i__payload;
   assign \$14  = \$11  ? 16'ha1bb : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 9'h110;
+  assign \$16  = \$15 [15:0] >= 9'h137;
   assign \$17  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$18  = $signed(i__payload) > $signed(16'h557b);
   assign \$19  = \$18  ? 16'h557b : i__payload;
@@ -882,7 +710,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$28  = \$27  ? 16'h557b : i__payload;
   assign \$29  = \$26  ? 16'ha1bb : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 10'h223;
+  assign \$31  = \$30 [15:0] >= 10'h273;
   assign \$32  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$33  = $signed(i__payload) > $signed(16'h557b);
   assign \$34  = \$33  ? 16'h557b : i__payload;
@@ -897,7 +725,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$43  = \$42  ? 16'h557b : i__payload;
   assign \$44  = \$41  ? 16'ha1bb : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 10'h33d;
+  assign \$46  = \$45 [15:0] >= 10'h3ba;
   assign \$47  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$48  = $signed(i__payload) > $signed(16'h557b);
   assign \$49  = \$48  ? 16'h557b : i__payload;
@@ -912,7 +740,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$58  = \$57  ? 16'h557b : i__payload;
   assign \$59  = \$56  ? 16'ha1bb : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 11'h463;
+  assign \$61  = \$60 [15:0] >= 11'h514;
   assign \$62  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$63  = $signed(i__payload) > $signed(16'h557b);
   assign \$64  = \$63  ? 16'h557b : i__payload;
@@ -927,7 +755,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$73  = \$72  ? 16'h557b : i__payload;
   assign \$74  = \$71  ? 16'ha1bb : \$73 ;
   assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 11'h59b;
+  assign \$76  = \$75 [15:0] >= 11'h68d;
   assign \$77  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$78  = $signed(i__payload) > $signed(16'h557b);
   assign \$79  = \$78  ? 16'h557b : i__payload;
@@ -942,7 +770,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$88  = \$87  ? 16'h557b : i__payload;
   assign \$89  = \$86  ? 16'ha1bb : \$88 ;
   assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 11'h6f1;
+  assign \$91  = \$90 [15:0] >= 12'h842;
   assign \$92  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$93  = $signed(i__payload) > $signed(16'h557b);
   assign \$94  = \$93  ? 16'h557b : i__payload;
@@ -957,7 +785,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$103  = \$102  ? 16'h557b : i__payload;
   assign \$104  = \$101  ? 16'ha1bb : \$103 ;
   assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 12'h87e;
+  assign \$106  = \$105 [15:0] >= 12'hace;
   assign \$107  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$108  = $signed(i__payload) > $signed(16'h557b);
   assign \$109  = \$108  ? 16'h557b : i__payload;
@@ -972,7 +800,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$118  = \$117  ? 16'h557b : i__payload;
   assign \$119  = \$116  ? 16'ha1bb : \$118 ;
   assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 12'had3;
+  assign \$121  = \$120 [15:0] >= 12'hd39;
   assign \$122  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$123  = $signed(i__payload) > $signed(16'h557b);
   assign \$124  = \$123  ? 16'h557b : i__payload;
@@ -987,7 +815,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$133  = \$132  ? 16'h557b : i__payload;
   assign \$134  = \$131  ? 16'ha1bb : \$133 ;
   assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 12'hcfc;
+  assign \$136  = \$135 [15:0] >= 12'hf24;
   assign \$137  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$138  = $signed(i__payload) > $signed(16'h557b);
   assign \$139  = \$138  ? 16'h557b : i__payload;
@@ -1002,7 +830,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$148  = \$147  ? 16'h557b : i__payload;
   assign \$149  = \$146  ? 16'ha1bb : \$148 ;
   assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 12'heb2;
+  assign \$151  = \$150 [15:0] >= 13'h10ee;
   assign \$152  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$153  = $signed(i__payload) > $signed(16'h557b);
   assign \$154  = \$153  ? 16'h557b : i__payload;
@@ -1017,7 +845,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$163  = \$162  ? 16'h557b : i__payload;
   assign \$164  = \$161  ? 16'ha1bb : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 13'h1048;
+  assign \$166  = \$165 [15:0] >= 13'h12ae;
   assign \$167  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$168  = $signed(i__payload) > $signed(16'h557b);
   assign \$169  = \$168  ? 16'h557b : i__payload;
@@ -1032,7 +860,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$178  = \$177  ? 16'h557b : i__payload;
   assign \$179  = \$176  ? 16'ha1bb : \$178 ;
   assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [15:0] >= 13'h11d1;
+  assign \$181  = \$180 [15:0] >= 13'h1470;
   assign \$182  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$183  = $signed(i__payload) > $signed(16'h557b);
   assign \$184  = \$183  ? 16'h557b : i__payload;
@@ -1047,7 +875,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$193  = \$192  ? 16'h557b : i__payload;
   assign \$194  = \$191  ? 16'ha1bb : \$193 ;
   assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [15:0] >= 13'h1358;
+  assign \$196  = \$195 [15:0] >= 13'h163b;
   assign \$197  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$198  = $signed(i__payload) > $signed(16'h557b);
   assign \$199  = \$198  ? 16'h557b : i__payload;
@@ -1062,7 +890,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$208  = \$207  ? 16'h557b : i__payload;
   assign \$209  = \$206  ? 16'ha1bb : \$208 ;
   assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [15:0] >= 13'h14e3;
+  assign \$211  = \$210 [15:0] >= 13'h1816;
   assign \$212  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$213  = $signed(i__payload) > $signed(16'h557b);
   assign \$214  = \$213  ? 16'h557b : i__payload;
@@ -1077,7 +905,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$223  = \$222  ? 16'h557b : i__payload;
   assign \$224  = \$221  ? 16'ha1bb : \$223 ;
   assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [15:0] >= 13'h1676;
+  assign \$226  = \$225 [15:0] >= 13'h1a07;
   assign \$227  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$228  = $signed(i__payload) > $signed(16'h557b);
   assign \$229  = \$228  ? 16'h557b : i__payload;
@@ -1092,7 +920,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$238  = \$237  ? 16'h557b : i__payload;
   assign \$239  = \$236  ? 16'ha1bb : \$238 ;
   assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [15:0] >= 13'h1816;
+  assign \$241  = \$240 [15:0] >= 13'h1c14;
   assign \$242  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$243  = $signed(i__payload) > $signed(16'h557b);
   assign \$244  = \$243  ? 16'h557b : i__payload;
@@ -1107,7 +935,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$253  = \$252  ? 16'h557b : i__payload;
   assign \$254  = \$251  ? 16'ha1bb : \$253 ;
   assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [15:0] >= 13'h19c7;
+  assign \$256  = \$255 [15:0] >= 13'h1e46;
   assign \$257  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$258  = $signed(i__payload) > $signed(16'h557b);
   assign \$259  = \$258  ? 16'h557b : i__payload;
@@ -1122,7 +950,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$268  = \$267  ? 16'h557b : i__payload;
   assign \$269  = \$266  ? 16'ha1bb : \$268 ;
   assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [15:0] >= 13'h1b8d;
+  assign \$271  = \$270 [15:0] >= 14'h20a5;
   assign \$272  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$273  = $signed(i__payload) > $signed(16'h557b);
   assign \$274  = \$273  ? 16'h557b : i__payload;
@@ -1137,7 +965,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$283  = \$282  ? 16'h557b : i__payload;
   assign \$284  = \$281  ? 16'ha1bb : \$283 ;
   assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [15:0] >= 13'h1d6d;
+  assign \$286  = \$285 [15:0] >= 14'h233b;
   assign \$287  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$288  = $signed(i__payload) > $signed(16'h557b);
   assign \$289  = \$288  ? 16'h557b : i__payload;
@@ -1152,7 +980,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$298  = \$297  ? 16'h557b : i__payload;
   assign \$299  = \$296  ? 16'ha1bb : \$298 ;
   assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [15:0] >= 13'h1f6c;
+  assign \$301  = \$300 [15:0] >= 14'h2619;
   assign \$302  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$303  = $signed(i__payload) > $signed(16'h557b);
   assign \$304  = \$303  ? 16'h557b : i__payload;
@@ -1167,7 +995,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$313  = \$312  ? 16'h557b : i__payload;
   assign \$314  = \$311  ? 16'ha1bb : \$313 ;
   assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [15:0] >= 14'h2192;
+  assign \$316  = \$315 [15:0] >= 14'h2953;
   assign \$317  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$318  = $signed(i__payload) > $signed(16'h557b);
   assign \$319  = \$318  ? 16'h557b : i__payload;
@@ -1182,7 +1010,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$328  = \$327  ? 16'h557b : i__payload;
   assign \$329  = \$326  ? 16'ha1bb : \$328 ;
   assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [15:0] >= 14'h23e7;
+  assign \$331  = \$330 [15:0] >= 14'h2d06;
   assign \$332  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$333  = $signed(i__payload) > $signed(16'h557b);
   assign \$334  = \$333  ? 16'h557b : i__payload;
@@ -1197,7 +1025,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$343  = \$342  ? 16'h557b : i__payload;
   assign \$344  = \$341  ? 16'ha1bb : \$343 ;
   assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = \$345 [15:0] >= 14'h2675;
+  assign \$346  = \$345 [15:0] >= 14'h3160;
   assign \$347  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$348  = $signed(i__payload) > $signed(16'h557b);
   assign \$349  = \$348  ? 16'h557b : i__payload;
@@ -1212,7 +1040,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$358  = \$357  ? 16'h557b : i__payload;
   assign \$359  = \$356  ? 16'ha1bb : \$358 ;
   assign \$360  = \$350 [15] ? \$355  : { \$359 [15], \$359  };
-  assign \$361  = \$360 [15:0] >= 14'h294b;
+  assign \$361  = \$360 [15:0] >= 14'h36ad;
   assign \$362  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$363  = $signed(i__payload) > $signed(16'h557b);
   assign \$364  = \$363  ? 16'h557b : i__payload;
@@ -1227,7 +1055,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$373  = \$372  ? 16'h557b : i__payload;
   assign \$374  = \$371  ? 16'ha1bb : \$373 ;
   assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = \$375 [15:0] >= 14'h2c7e;
+  assign \$376  = \$375 [15:0] >= 14'h3d76;
   assign \$377  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$378  = $signed(i__payload) > $signed(16'h557b);
   assign \$379  = \$378  ? 16'h557b : i__payload;
@@ -1242,7 +1070,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$388  = \$387  ? 16'h557b : i__payload;
   assign \$389  = \$386  ? 16'ha1bb : \$388 ;
   assign \$390  = \$380 [15] ? \$385  : { \$389 [15], \$389  };
-  assign \$391  = \$390 [15:0] >= 14'h302a;
+  assign \$391  = \$390 [15:0] >= 15'h46ed;
   assign \$392  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$393  = $signed(i__payload) > $signed(16'h557b);
   assign \$394  = \$393  ? 16'h557b : i__payload;
@@ -1257,7 +1085,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$403  = \$402  ? 16'h557b : i__payload;
   assign \$404  = \$401  ? 16'ha1bb : \$403 ;
   assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
-  assign \$406  = \$405 [15:0] >= 14'h347c;
+  assign \$406  = \$405 [15:0] >= 15'h56ab;
   assign \$407  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$408  = $signed(i__payload) > $signed(16'h557b);
   assign \$409  = \$408  ? 16'h557b : i__payload;
@@ -1272,26 +1100,120 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$418  = \$417  ? 16'h557b : i__payload;
   assign \$419  = \$416  ? 16'ha1bb : \$418 ;
   assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = \$420 [15:0] >= 14'h39be;
-  assign \$422  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$423  = $signed(i__payload) > $signed(16'h557b);
-  assign \$424  = \$423  ? 16'h557b : i__payload;
-  assign \$425  = \$422  ? 16'ha1bb : \$424 ;
-  assign \$426  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$427  = $signed(i__payload) > $signed(16'h557b);
-  assign \$428  = \$427  ? 16'h557b : i__payload;
-  assign \$429  = \$426  ? 16'ha1bb : \$428 ;
-  assign \$430  = - $signed(\$429 );
-  assign \$431  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$432  = $signed(i__payload) > $signed(16'h557b);
-  assign \$433  = \$432  ? 16'h557b : i__payload;
-  assign \$434  = \$431  ? 16'ha1bb : \$433 ;
-  assign \$435  = \$425 [15] ? \$430  : { \$434 [15], \$434  };
-  assign \$436  = \$435 [15:0] >= 15'h4078;
-  assign \$437  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$438  = $signed(i__payload) > $signed(16'h557b);
-  assign \$439  = \$438  ? 16'h557b : i__payload;
-  assign \$440  = \$437  ? 16'ha1bb : \$439 ;
+  assign \$421  = $signed(i__payload) < $signed(16'ha1bb);
+  assign \$422  = $signed(i__payload) > $signed(16'h557b);
+  assign \$423  = \$422  ? 16'h557b : i__payload;
+  assign \$424  = \$421  ? 16'ha1bb : \$423 ;
+  assign \$425  = $signed(i__payload) < $signed(16'ha1bb);
+  assign \$426  = $signed(i__payload) > $signed(16'h557b);
+  assign \$427  = \$426  ? 16'h557b : i__payload;
+  assign \$428  = \$425  ? 16'ha1bb : \$427 ;
+  assign \$429  = $signed(i__payload) < $signed(16'ha1bb);
+  assign \$430  = $signed(i__payload) > $signed(16'h557b);
+  assign \$431  = \$430  ? 16'h557b : i__payload;
+  assign \$432  = \$429  ? 16'ha1bb : \$431 ;
+  assign \$433  = - $signed(\$432 );
+  assign \$434  = $signed(i__payload) < $signed(16'ha1bb);
+  assign \$435  = $signed(i__payload) > $signed(16'h557b);
+  assign \$436  = \$435  ? 16'h557b : i__payload;
+  assign \$437  = \$434  ? 16'ha1bb : \$436 ;
+  assign \$438  = \$428 [15] ? \$433  : { \$437 [15], \$437  };
+  assign \$439  = $signed({ 1'h0, \$438 [15:0] }) - $signed(port__data);
+  assign \$440  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$442  = $signed(\$441 ) + $signed(\port__data$20 );
+  assign \$443  = $signed(\$442 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$445  = $signed(\$444 ) + $signed(\port__data$21 );
+  assign \$446  = - $signed(\$445 );
+  assign \$447  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$449  = $signed(\$448 ) + $signed(\port__data$20 );
+  assign \$450  = $signed(\$449 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$452  = $signed(\$451 ) + $signed(\port__data$21 );
+  assign \$453  = l0_neg_p0 ? \$446  : { \$452 [46], \$452  };
+  assign \$454  = $signed(\$453 ) + $signed(5'h08);
+  assign \$456  = $signed(\$455 ) > $signed(16'h7fff);
+  assign \$457  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$459  = $signed(\$458 ) + $signed(\port__data$20 );
+  assign \$460  = $signed(\$459 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$462  = $signed(\$461 ) + $signed(\port__data$21 );
+  assign \$463  = - $signed(\$462 );
+  assign \$464  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$466  = $signed(\$465 ) + $signed(\port__data$20 );
+  assign \$467  = $signed(\$466 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$469  = $signed(\$468 ) + $signed(\port__data$21 );
+  assign \$470  = l0_neg_p0 ? \$463  : { \$469 [46], \$469  };
+  assign \$471  = $signed(\$470 ) + $signed(5'h08);
+  assign \$473  = $signed(\$472 ) < $signed(16'h8000);
+  assign \$474  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$476  = $signed(\$475 ) + $signed(\port__data$20 );
+  assign \$477  = $signed(\$476 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$479  = $signed(\$478 ) + $signed(\port__data$21 );
+  assign \$480  = - $signed(\$479 );
+  assign \$481  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$483  = $signed(\$482 ) + $signed(\port__data$20 );
+  assign \$484  = $signed(\$483 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$486  = $signed(\$485 ) + $signed(\port__data$21 );
+  assign \$487  = l0_neg_p0 ? \$480  : { \$486 [46], \$486  };
+  assign \$488  = $signed(\$487 ) + $signed(5'h08);
+  assign \$490  = \$473  ? 49'h1ffffffff8000 : \$489 ;
+  assign \$491  = \$456  ? 49'h0000000007fff : \$490 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$492  = valid_0;
+    if (i__ready) begin
+      \$492  = i__valid;
+    end
+    if (rst) begin
+      \$492  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$493  = o__valid;
+    if (i__ready) begin
+      \$493  = valid_0;
+    end
+    if (rst) begin
+      \$493  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$494  = l0_x_p0;
+    if (i__ready) begin
+      \$494  = \$420 [15:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$495  = l0_neg_p0;
+    if (i__ready) begin
+      \$495  = \$424 [15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$496  = \port__addr$10 ;
+    if (i__ready) begin
+      \$496  = l0_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$497  = l0_t_p0;
+    if (i__ready) begin
+      \$497  = \$439 [11:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$498  = o__payload;
+    if (i__ready) begin
+      \$498  = \$491 [15:0];
+    end
+    if (rst) begin
+      \$498  = 16'h0000;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 5'h00;
@@ -1376,76 +1298,6 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     if (\$406 ) begin
       l0_s1_seg = 5'h1b;
     end
-    if (\$421 ) begin
-      l0_s1_seg = 5'h1c;
-    end
-    if (\$436 ) begin
-      l0_s1_seg = 5'h1d;
-    end
-    if (\$451 ) begin
-      l0_s1_seg = 5'h1e;
-    end
-    if (\$466 ) begin
-      l0_s1_seg = 5'h1f;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$552  = valid_0;
-    if (i__ready) begin
-      \$552  = i__valid;
-    end
-    if (rst) begin
-      \$552  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$553  = o__valid;
-    if (i__ready) begin
-      \$553  = valid_0;
-    end
-    if (rst) begin
-      \$553  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$554  = l0_x_p0;
-    if (i__ready) begin
-      \$554  = \$480 [15:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$555  = l0_neg_p0;
-    if (i__ready) begin
-      \$555  = \$484 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$556  = \port__addr$10 ;
-    if (i__ready) begin
-      \$556  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$557  = l0_t_p0;
-    if (i__ready) begin
-      \$557  = \$499 [11:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$558  = o__payload;
-    if (i__ready) begin
-      \$558  = \$551 [15:0];
-    end
-    if (rst) begin
-      \$558  = 16'h0000;
-    end
   end
   assign port__addr = l0_s1_seg;
   assign l0_seg_p0 = \port__addr$10 ;
@@ -1453,19 +1305,19 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \port__addr$13  = \port__addr$10 ;
   assign \i__payload[0]  = i__payload;
   assign \o__payload[0]  = o__payload;
-  assign \$501  = { \$500 [30], \$500 [30], \$500 [30], \$500 [30], \$500 [30], \$500 [30], \$500 [30], \$500 [30], \$500 [30], \$500 [30], \$500 [30], \$500 [30], \$500 [30:12] };
-  assign \$504  = { \$503 [43], \$503 [43], \$503 [43], \$503 [43], \$503 [43], \$503 [43], \$503 [43], \$503 [43], \$503 [43], \$503 [43], \$503 [43], \$503 [43], \$503 [43:12] };
-  assign \$508  = { \$507 [30], \$507 [30], \$507 [30], \$507 [30], \$507 [30], \$507 [30], \$507 [30], \$507 [30], \$507 [30], \$507 [30], \$507 [30], \$507 [30], \$507 [30:12] };
-  assign \$511  = { \$510 [43], \$510 [43], \$510 [43], \$510 [43], \$510 [43], \$510 [43], \$510 [43], \$510 [43], \$510 [43], \$510 [43], \$510 [43], \$510 [43], \$510 [43:12] };
-  assign \$515  = { \$514 [46], \$514 [46], \$514 [46], \$514 [46], \$514 [46:4] };
-  assign \$518  = { \$517 [30], \$517 [30], \$517 [30], \$517 [30], \$517 [30], \$517 [30], \$517 [30], \$517 [30], \$517 [30], \$517 [30], \$517 [30], \$517 [30], \$517 [30:12] };
-  assign \$521  = { \$520 [43], \$520 [43], \$520 [43], \$520 [43], \$520 [43], \$520 [43], \$520 [43], \$520 [43], \$520 [43], \$520 [43], \$520 [43], \$520 [43], \$520 [43:12] };
-  assign \$525  = { \$524 [30], \$524 [30], \$524 [30], \$524 [30], \$524 [30], \$524 [30], \$524 [30], \$524 [30], \$524 [30], \$524 [30], \$524 [30], \$524 [30], \$524 [30:12] };
-  assign \$528  = { \$527 [43], \$527 [43], \$527 [43], \$527 [43], \$527 [43], \$527 [43], \$527 [43], \$527 [43], \$527 [43], \$527 [43], \$527 [43], \$527 [43], \$527 [43:12] };
-  assign \$532  = { \$531 [46], \$531 [46], \$531 [46], \$531 [46], \$531 [46:4] };
-  assign \$535  = { \$534 [30], \$534 [30], \$534 [30], \$534 [30], \$534 [30], \$534 [30], \$534 [30], \$534 [30], \$534 [30], \$534 [30], \$534 [30], \$534 [30], \$534 [30:12] };
-  assign \$538  = { \$537 [43], \$537 [43], \$537 [43], \$537 [43], \$537 [43], \$537 [43], \$537 [43], \$537 [43], \$537 [43], \$537 [43], \$537 [43], \$537 [43], \$537 [43:12] };
-  assign \$542  = { \$541 [30], \$541 [30], \$541 [30], \$541 [30], \$541 [30], \$541 [30], \$541 [30], \$541 [30], \$541 [30], \$541 [30], \$541 [30], \$541 [30], \$541 [30:12] };
-  assign \$545  = { \$544 [43], \$544 [43], \$544 [43], \$544 [43], \$544 [43], \$544 [43], \$544 [43], \$544 [43], \$544 [43], \$544 [43], \$544 [43], \$544 [43], \$544 [43:12] };
-  assign \$549  = { \$548 [46], \$548 [46], \$548 [46], \$548 [46], \$548 [46:4] };
+  assign \$441  = { \$440 [30], \$440  };
+  assign \$444  = { \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45:24] };
+  assign \$448  = { \$447 [30], \$447  };
+  assign \$451  = { \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45:24] };
+  assign \$455  = { \$454 [48], \$454 [48], \$454 [48], \$454 [48], \$454 [48:4] };
+  assign \$458  = { \$457 [30], \$457  };
+  assign \$461  = { \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45:24] };
+  assign \$465  = { \$464 [30], \$464  };
+  assign \$468  = { \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45:24] };
+  assign \$472  = { \$471 [48], \$471 [48], \$471 [48], \$471 [48], \$471 [48:4] };
+  assign \$475  = { \$474 [30], \$474  };
+  assign \$478  = { \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45:24] };
+  assign \$482  = { \$481 [30], \$481  };
+  assign \$485  = { \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45:24] };
+  assign \$489  = { \$488 [48], \$488 [48], \$488 [48], \$488 [48], \$488 [48:4] };
 endmodule

@@ -44,6 +44,8 @@ def _methods_for(family: str) -> tuple[str, ...]:
 
 #: ``auto`` also wants this share of correctly rounded outputs when the budget is <= 1 LSB.
 MIN_CORRECTLY_ROUNDED = 0.9
+#: Non-uniform fit tolerances ``auto`` tries, loosest (fewest segments) first, times min(budget, 1 LSB).
+TOLERANCE_LADDER = (0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.025)
 #: Up to this many input bits ``auto`` builds a direct table: correctly rounded, and small.
 AUTO_LUT_BITS = 10
 
@@ -56,7 +58,8 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
     ``auto`` returns a direct, correctly rounded table for inputs of up to 10 bits, and otherwise
     the cheapest plan (:func:`~hwact.report.cost.plan_cost`: table bits plus multiplier and
     comparator area) whose measured maximum error is within the budget and, for budgets of
-    1 LSB or less, with at least 90 % of outputs correctly rounded. A forced method returns its
+    1 LSB or less, with at least 90 % of outputs correctly rounded; monotonic plans (outputs
+    never step against the function) are preferred to cheaper ones that are not. A forced method returns its
     own cheapest plan within the budget.
 
     Raises
@@ -121,10 +124,14 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
     min_cr = MIN_CORRECTLY_ROUNDED if budget <= 1.0 and nearest else 0.0
     best_error = float("inf")
 
+    monotonic: set[int] = set()  # ids of candidates that never step against the function
+
     def acceptable(plan: Plan) -> bool:
         nonlocal best_error
         stats = measure(plan)
         best_error = min(best_error, stats.max_lsb)
+        if stats.monotonic:
+            monotonic.add(id(plan))
         return within_budget(stats.max_lsb, budget) and stats.correctly_rounded_fraction >= min_cr
 
     def make(kind: str, **options) -> Plan:
@@ -140,19 +147,22 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
     for kind in ("pwl", "pwl2"):
         if method not in ("auto", kind) or (method == "auto" and small):
             continue
-        # Uniform: the longest segments that still pass (error grows with segment length).
-        for shift in range(in_fmt.width - 1, -1, -1):
-            plan = make(kind, shift=shift)
-            if acceptable(plan):
-                candidates.append(plan)
-                break
-        # Non-uniform: long segments where the function allows, refined until the plan passes.
-        for fraction in (0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.025):  # loosest (fewest segments) first
-            plan = make(kind, tolerance=fraction * min(budget, 1.0))
-            if acceptable(plan):
-                candidates.append(plan)
-                break
+        # Two ladders, each from its cheapest plan towards finer ones: uniform segments from the
+        # longest down (error grows with length), non-uniform ones at tightening fit tolerances.
+        # A ladder stops at the first plan that passes and is monotonic; passing non-monotonic
+        # plans met on the way stay candidates.
+        uniform = [{"shift": shift} for shift in range(in_fmt.width - 1, -1, -1)]
+        nonuniform = [{"tolerance": fraction * min(budget, 1.0)} for fraction in TOLERANCE_LADDER]
+        for ladder in (uniform, nonuniform):
+            for options in ladder:
+                plan = make(kind, **options)
+                if acceptable(plan):
+                    candidates.append(plan)
+                    if id(plan) in monotonic:
+                        break
     if not candidates:
         return None, best_error
-    best = min(candidates, key=lambda p: plan_cost(p)["cost"])
+    # A monotonic plan wins over any cheaper one that steps backwards somewhere.
+    preferred = [p for p in candidates if id(p) in monotonic] or candidates
+    best = min(preferred, key=lambda p: plan_cost(p)["cost"])
     return best, measure(best).max_lsb

@@ -139,9 +139,19 @@ def _greedy_segments(lo: int, hi: int, degree: int, tolerance: float, target_of)
 
 
 def _fit_error(start: int, length: int, target_of, degree: int) -> float:
-    # A quick probe: fewer points and iterations than the final fit (which only gets better).
-    _, err = _fit_blocks(np.array([start], dtype=np.int64), length, start + length - 1, target_of, degree,
-                         points=256, iterations=12)
+    """Max error of a quick fit (fewer points and iterations than the final one).
+
+    A fit that turns back where the function does not (a parabola with its vertex inside a
+    nearly flat stretch) counts as failing: its outputs would step against the function.
+    """
+    coef_t, err = _fit_blocks(np.array([start], dtype=np.int64), length, start + length - 1, target_of, degree,
+                              points=256, iterations=12)
+    if degree >= 2 and length > 2:
+        ends = np.array([0.0, length - 1.0])
+        slope = coef_t[0, 1] + 2 * coef_t[0, 2] * ends  # p'(t) at both ends (linear for a quadratic)
+        rise = np.diff(target_of(np.array([start, start + length // 2, start + length - 1])))
+        if np.all(rise >= 0) and slope.min() < 0 or np.all(rise <= 0) and slope.max() > 0:
+            return float("inf")
     return float(err[0])
 
 
@@ -155,10 +165,13 @@ def _quantize(coef_t: np.ndarray, scales: list[int]) -> np.ndarray:
 def _scales(degree: int, shift_bits: int, guard: int) -> list[int]:
     """Fraction bits (beyond the output LSB) of each coefficient column, constant term first.
 
-    The term ``c_k * t**k`` with ``t < 2**shift_bits`` must carry ``guard`` bits below the
-    output LSB at its largest, so ``c_k`` needs ``k * shift_bits`` more.
+    The top term ``c_d * t**d`` with ``t < 2**shift_bits`` must carry ``guard`` bits below the
+    output LSB, so ``c_d`` needs ``d * shift_bits`` more. The lower coefficients get as many,
+    so every Horner step but the last is exact: one truncation of a polynomial that is
+    monotone on its segment keeps the outputs monotone (truncating inside the Horner chain
+    would let the accumulator jitter by a unit and flip roundings backwards).
     """
-    return [guard + k * shift_bits for k in range(degree + 1)]
+    return [guard] + [guard + degree * shift_bits] * degree
 
 
 def _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
