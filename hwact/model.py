@@ -14,7 +14,7 @@ import numpy.typing as npt
 from .fixed import IntArray, overflow, shift_round
 from .plan import BitSlice, Fold, Plan
 
-__all__ = ["evaluate", "segment_of", "check_codes", "unfold", "reach", "offset_bits"]
+__all__ = ["evaluate", "segment_of", "row_of", "check_codes", "unfold", "reach", "offset_bits"]
 
 
 def check_codes(codes: npt.ArrayLike, fmt, what: str) -> IntArray:
@@ -36,6 +36,15 @@ def segment_of(plan: Plan, x: IntArray) -> tuple[IntArray, IntArray]:
     if select.origins is None:
         return segment, x
     return segment, x - np.asarray(select.origins, dtype=np.int64)[segment]
+
+
+def row_of(plan: Plan, x: IntArray) -> IntArray:
+    """The table row each input code reads (after the clamp and the fold)."""
+    if plan.clamp is not None:
+        x = np.clip(x, plan.clamp.lo, plan.clamp.hi)
+    if plan.fold is not None:
+        x = np.abs(x)
+    return segment_of(plan, x)[0]
 
 
 def evaluate(plan: Plan, x: npt.ArrayLike, operand: npt.ArrayLike | None = None) -> IntArray:

@@ -5,169 +5,105 @@
 module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [8:0] \$10 ;
-  wire [12:0] \$100 ;
-  wire [12:0] \$101 ;
-  wire [20:0] \$102 ;
-  wire [21:0] \$103 ;
-  wire [21:0] \$104 ;
-  wire \$105 ;
-  wire [12:0] \$106 ;
-  wire [12:0] \$107 ;
-  wire [20:0] \$108 ;
-  wire [21:0] \$109 ;
-  wire \$11 ;
-  wire [21:0] \$110 ;
-  wire [21:0] \$111 ;
-  wire [21:0] \$112 ;
-  wire \$113 ;
-  wire \$114 ;
-  wire [7:0] \$115 ;
-  wire [7:0] \$116 ;
-  wire \$117 ;
-  wire \$118 ;
-  wire [7:0] \$119 ;
-  wire \$12 ;
-  wire [7:0] \$120 ;
-  wire [8:0] \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire [7:0] \$124 ;
-  wire [7:0] \$125 ;
-  wire [8:0] \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire [7:0] \$129 ;
-  wire [7:0] \$13 ;
-  wire [7:0] \$130 ;
-  wire [12:0] \$131 ;
-  wire [12:0] \$132 ;
-  wire [20:0] \$133 ;
-  wire [21:0] \$134 ;
-  wire [21:0] \$135 ;
-  wire \$136 ;
-  wire [12:0] \$137 ;
-  wire [12:0] \$138 ;
-  wire [20:0] \$139 ;
-  wire [7:0] \$14 ;
-  wire [21:0] \$140 ;
-  wire [21:0] \$141 ;
-  wire \$142 ;
-  wire [12:0] \$143 ;
-  wire [12:0] \$144 ;
-  wire [20:0] \$145 ;
-  wire [21:0] \$146 ;
-  wire [21:0] \$147 ;
-  wire [21:0] \$148 ;
-  wire [21:0] \$149 ;
-  wire [8:0] \$15 ;
-  reg \$150 ;
-  reg \$151 ;
-  reg [7:0] \$152 ;
-  reg [7:0] \$153 ;
-  reg \$154 ;
-  reg [31:0] \$155 ;
-  reg [7:0] \$156 ;
-  reg [7:0] \$157 ;
-  reg \$158 ;
-  reg [7:0] \$159 ;
-  wire \$16 ;
-  reg [7:0] \$160 ;
-  reg \$161 ;
-  reg [7:0] \$162 ;
-  reg [7:0] \$163 ;
-  reg \$164 ;
-  wire \$17 ;
-  wire [7:0] \$18 ;
-  wire [7:0] \$19 ;
-  wire \$2 ;
-  wire [12:0] \$20 ;
-  wire [12:0] \$21 ;
-  wire [20:0] \$22 ;
-  wire [21:0] \$23 ;
-  wire [21:0] \$24 ;
-  wire \$25 ;
-  wire [12:0] \$26 ;
-  wire [12:0] \$27 ;
-  wire [20:0] \$28 ;
-  wire [21:0] \$29 ;
-  wire \$3 ;
-  wire [21:0] \$30 ;
-  wire \$31 ;
-  wire [12:0] \$32 ;
-  wire [12:0] \$33 ;
-  wire [20:0] \$34 ;
-  wire [21:0] \$35 ;
-  wire [21:0] \$36 ;
-  wire [21:0] \$37 ;
-  wire [21:0] \$38 ;
-  wire \$39 ;
-  wire [7:0] \$4 ;
-  wire \$40 ;
-  wire [7:0] \$41 ;
-  wire [7:0] \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire [7:0] \$45 ;
-  wire [7:0] \$46 ;
-  wire [8:0] \$47 ;
-  wire \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
-  wire [7:0] \$50 ;
-  wire [7:0] \$51 ;
-  wire [8:0] \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire [7:0] \$55 ;
-  wire [7:0] \$56 ;
-  wire [12:0] \$57 ;
-  wire [12:0] \$58 ;
-  wire [20:0] \$59 ;
-  wire \$6 ;
-  wire [21:0] \$60 ;
-  wire [21:0] \$61 ;
-  wire \$62 ;
-  wire [12:0] \$63 ;
-  wire [12:0] \$64 ;
-  wire [20:0] \$65 ;
-  wire [21:0] \$66 ;
-  wire [21:0] \$67 ;
-  wire \$68 ;
-  wire [12:0] \$69 ;
-  wire \$7 ;
-  wire [12:0] \$70 ;
-  wire [20:0] \$71 ;
-  wire [21:0] \$72 ;
-  wire [21:0] \$73 ;
-  wire [21:0] \$74 ;
-  wire [21:0] \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire [7:0] \$78 ;
-  wire [7:0] \$79 ;
-  wire [7:0] \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire [7:0] \$82 ;
-  wire [7:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire [7:0] \$87 ;
-  wire [7:0] \$88 ;
-  wire [8:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire [7:0] \$92 ;
-  wire [7:0] \$93 ;
-  wire [12:0] \$94 ;
-  wire [12:0] \$95 ;
-  wire [20:0] \$96 ;
-  wire [21:0] \$97 ;
-  wire [21:0] \$98 ;
-  wire \$99 ;
+  wire [18:0] \$10 ;
+  reg \$100 ;
+  wire [18:0] \$11 ;
+  wire [26:0] \$12 ;
+  wire [27:0] \$13 ;
+  wire [27:0] \$14 ;
+  wire \$15 ;
+  wire [18:0] \$16 ;
+  wire [18:0] \$17 ;
+  wire [26:0] \$18 ;
+  wire [27:0] \$19 ;
+  wire [8:0] \$2 ;
+  wire [27:0] \$20 ;
+  wire [27:0] \$21 ;
+  wire [27:0] \$22 ;
+  wire [8:0] \$23 ;
+  wire [8:0] \$24 ;
+  wire [18:0] \$25 ;
+  wire [18:0] \$26 ;
+  wire [26:0] \$27 ;
+  wire [27:0] \$28 ;
+  wire [27:0] \$29 ;
+  wire [8:0] \$3 ;
+  wire \$30 ;
+  wire [18:0] \$31 ;
+  wire [18:0] \$32 ;
+  wire [26:0] \$33 ;
+  wire [27:0] \$34 ;
+  wire [27:0] \$35 ;
+  wire \$36 ;
+  wire [18:0] \$37 ;
+  wire [18:0] \$38 ;
+  wire [26:0] \$39 ;
+  wire [18:0] \$4 ;
+  wire [27:0] \$40 ;
+  wire [27:0] \$41 ;
+  wire [27:0] \$42 ;
+  wire [27:0] \$43 ;
+  wire [8:0] \$44 ;
+  wire [8:0] \$45 ;
+  wire [18:0] \$46 ;
+  wire [18:0] \$47 ;
+  wire [26:0] \$48 ;
+  wire [27:0] \$49 ;
+  wire [18:0] \$5 ;
+  wire [27:0] \$50 ;
+  wire \$51 ;
+  wire [18:0] \$52 ;
+  wire [18:0] \$53 ;
+  wire [26:0] \$54 ;
+  wire [27:0] \$55 ;
+  wire [27:0] \$56 ;
+  wire \$57 ;
+  wire [18:0] \$58 ;
+  wire [18:0] \$59 ;
+  wire [26:0] \$6 ;
+  wire [26:0] \$60 ;
+  wire [27:0] \$61 ;
+  wire [27:0] \$62 ;
+  wire [27:0] \$63 ;
+  wire [27:0] \$64 ;
+  wire [8:0] \$65 ;
+  wire [8:0] \$66 ;
+  wire [18:0] \$67 ;
+  wire [18:0] \$68 ;
+  wire [26:0] \$69 ;
+  wire [27:0] \$7 ;
+  wire [27:0] \$70 ;
+  wire [27:0] \$71 ;
+  wire \$72 ;
+  wire [18:0] \$73 ;
+  wire [18:0] \$74 ;
+  wire [26:0] \$75 ;
+  wire [27:0] \$76 ;
+  wire [27:0] \$77 ;
+  wire \$78 ;
+  wire [18:0] \$79 ;
+  wire [27:0] \$8 ;
+  wire [18:0] \$80 ;
+  wire [26:0] \$81 ;
+  wire [27:0] \$82 ;
+  wire [27:0] \$83 ;
+  wire [27:0] \$84 ;
+  wire [27:0] \$85 ;
+  reg \$86 ;
+  reg \$87 ;
+  reg [7:0] \$88 ;
+  reg [7:0] \$89 ;
+  wire \$9 ;
+  reg \$90 ;
+  reg [31:0] \$91 ;
+  reg [7:0] \$92 ;
+  reg [7:0] \$93 ;
+  reg \$94 ;
+  reg [7:0] \$95 ;
+  reg [7:0] \$96 ;
+  reg \$97 ;
+  reg [7:0] \$98 ;
+  reg [7:0] \$99 ;
   input clk;
   wire clk;
   input [63:0] i__payload;
@@ -188,16 +124,20 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire i__valid;
   reg [7:0] l0_a_p0 = 8'h00;
   reg l0_neg_p0 = 1'h0;
-  reg [7:0] l0_x_p0 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] l0_x_p0;
   reg [7:0] l1_a_p0 = 8'h00;
   reg l1_neg_p0 = 1'h0;
-  reg [7:0] l1_x_p0 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] l1_x_p0;
   reg [7:0] l2_a_p0 = 8'h00;
   reg l2_neg_p0 = 1'h0;
-  reg [7:0] l2_x_p0 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] l2_x_p0;
   reg [7:0] l3_a_p0 = 8'h00;
   reg l3_neg_p0 = 1'h0;
-  reg [7:0] l3_x_p0 = 8'h00;
+  (* init = 8'h00 *)
+  wire [7:0] l3_x_p0;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -208,436 +148,378 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  wire [6:0] port__addr;
-  wire [6:0] \port__addr$10 ;
-  wire [6:0] \port__addr$12 ;
-  wire [6:0] \port__addr$14 ;
-  wire [11:0] port__data;
-  wire [11:0] \port__data$22 ;
-  wire [11:0] \port__data$25 ;
-  wire [11:0] \port__data$28 ;
+  reg [7:0] port__addr = 8'h00;
+  reg [7:0] \port__addr$10  = 8'h00;
+  reg [7:0] \port__addr$12  = 8'h00;
+  reg [7:0] \port__addr$14  = 8'h00;
+  wire [16:0] port__data;
+  wire [16:0] \port__data$22 ;
+  wire [16:0] \port__data$25 ;
+  wire [16:0] \port__data$28 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
-  reg [11:0] c0_rom [122:0];
+  reg [16:0] c0_rom [128:0];
   initial begin
-    c0_rom[0] = 12'h200;
-    c0_rom[1] = 12'h210;
-    c0_rom[2] = 12'h220;
-    c0_rom[3] = 12'h230;
-    c0_rom[4] = 12'h240;
-    c0_rom[5] = 12'h24f;
-    c0_rom[6] = 12'h25f;
-    c0_rom[7] = 12'h26e;
-    c0_rom[8] = 12'h27d;
-    c0_rom[9] = 12'h28c;
-    c0_rom[10] = 12'h29b;
-    c0_rom[11] = 12'h2a9;
-    c0_rom[12] = 12'h2b7;
-    c0_rom[13] = 12'h2c5;
-    c0_rom[14] = 12'h2d3;
-    c0_rom[15] = 12'h2e0;
-    c0_rom[16] = 12'h2ed;
-    c0_rom[17] = 12'h2f9;
-    c0_rom[18] = 12'h305;
-    c0_rom[19] = 12'h311;
-    c0_rom[20] = 12'h31c;
-    c0_rom[21] = 12'h327;
-    c0_rom[22] = 12'h331;
-    c0_rom[23] = 12'h33b;
-    c0_rom[24] = 12'h345;
-    c0_rom[25] = 12'h34f;
-    c0_rom[26] = 12'h358;
-    c0_rom[27] = 12'h360;
-    c0_rom[28] = 12'h368;
-    c0_rom[29] = 12'h370;
-    c0_rom[30] = 12'h378;
-    c0_rom[31] = 12'h37f;
-    c0_rom[32] = 12'h386;
-    c0_rom[33] = 12'h38c;
-    c0_rom[34] = 12'h393;
-    c0_rom[35] = 12'h399;
-    c0_rom[36] = 12'h39e;
-    c0_rom[37] = 12'h3a4;
-    c0_rom[38] = 12'h3a9;
-    c0_rom[39] = 12'h3ae;
-    c0_rom[40] = 12'h3b2;
-    c0_rom[41] = 12'h3b7;
-    c0_rom[42] = 12'h3bb;
-    c0_rom[43] = 12'h3bf;
-    c0_rom[44] = 12'h3c2;
-    c0_rom[45] = 12'h3c6;
-    c0_rom[46] = 12'h3c9;
-    c0_rom[47] = 12'h3cc;
-    c0_rom[48] = 12'h3cf;
-    c0_rom[49] = 12'h3d2;
-    c0_rom[50] = 12'h3d5;
-    c0_rom[51] = 12'h3d7;
-    c0_rom[52] = 12'h3da;
-    c0_rom[53] = 12'h3dc;
-    c0_rom[54] = 12'h3de;
-    c0_rom[55] = 12'h3e0;
-    c0_rom[56] = 12'h3e2;
-    c0_rom[57] = 12'h3e4;
-    c0_rom[58] = 12'h3e5;
-    c0_rom[59] = 12'h3e7;
-    c0_rom[60] = 12'h3e8;
-    c0_rom[61] = 12'h3ea;
-    c0_rom[62] = 12'h3eb;
-    c0_rom[63] = 12'h3ec;
-    c0_rom[64] = 12'h3ee;
-    c0_rom[65] = 12'h3ef;
-    c0_rom[66] = 12'h3f0;
-    c0_rom[67] = 12'h3f1;
-    c0_rom[68] = 12'h3f2;
-    c0_rom[69] = 12'h3f2;
-    c0_rom[70] = 12'h3f3;
-    c0_rom[71] = 12'h3f4;
-    c0_rom[72] = 12'h3f5;
-    c0_rom[73] = 12'h3f5;
-    c0_rom[74] = 12'h3f6;
-    c0_rom[75] = 12'h3f7;
-    c0_rom[76] = 12'h3f7;
-    c0_rom[77] = 12'h3f8;
-    c0_rom[78] = 12'h3f8;
-    c0_rom[79] = 12'h3f9;
-    c0_rom[80] = 12'h3f9;
-    c0_rom[81] = 12'h3fa;
-    c0_rom[82] = 12'h3fa;
-    c0_rom[83] = 12'h3fa;
-    c0_rom[84] = 12'h3fb;
-    c0_rom[85] = 12'h3fb;
-    c0_rom[86] = 12'h3fb;
-    c0_rom[87] = 12'h3fc;
-    c0_rom[88] = 12'h3fc;
-    c0_rom[89] = 12'h3fc;
-    c0_rom[90] = 12'h3fc;
-    c0_rom[91] = 12'h3fd;
-    c0_rom[92] = 12'h3fd;
-    c0_rom[93] = 12'h3fd;
-    c0_rom[94] = 12'h3fd;
-    c0_rom[95] = 12'h3fd;
-    c0_rom[96] = 12'h3fd;
-    c0_rom[97] = 12'h3fe;
-    c0_rom[98] = 12'h3fe;
-    c0_rom[99] = 12'h3fe;
-    c0_rom[100] = 12'h3fe;
-    c0_rom[101] = 12'h3fe;
-    c0_rom[102] = 12'h3fe;
-    c0_rom[103] = 12'h3fe;
-    c0_rom[104] = 12'h3fe;
-    c0_rom[105] = 12'h3ff;
-    c0_rom[106] = 12'h3ff;
-    c0_rom[107] = 12'h3ff;
-    c0_rom[108] = 12'h3ff;
-    c0_rom[109] = 12'h3ff;
-    c0_rom[110] = 12'h3ff;
-    c0_rom[111] = 12'h3ff;
-    c0_rom[112] = 12'h3ff;
-    c0_rom[113] = 12'h3ff;
-    c0_rom[114] = 12'h3ff;
-    c0_rom[115] = 12'h3ff;
-    c0_rom[116] = 12'h3ff;
-    c0_rom[117] = 12'h3ff;
-    c0_rom[118] = 12'h3ff;
-    c0_rom[119] = 12'h3ff;
-    c0_rom[120] = 12'h3ff;
-    c0_rom[121] = 12'h3ff;
-    c0_rom[122] = 12'h400;
+    c0_rom[0] = 17'h08000;
+    c0_rom[1] = 17'h083ff;
+    c0_rom[2] = 17'h087fd;
+    c0_rom[3] = 17'h08bf7;
+    c0_rom[4] = 17'h08feb;
+    c0_rom[5] = 17'h093d7;
+    c0_rom[6] = 17'h097b9;
+    c0_rom[7] = 17'h09b90;
+    c0_rom[8] = 17'h09f59;
+    c0_rom[9] = 17'h0a314;
+    c0_rom[10] = 17'h0a6bf;
+    c0_rom[11] = 17'h0aa58;
+    c0_rom[12] = 17'h0addf;
+    c0_rom[13] = 17'h0b151;
+    c0_rom[14] = 17'h0b4ae;
+    c0_rom[15] = 17'h0b7f6;
+    c0_rom[16] = 17'h0bb27;
+    c0_rom[17] = 17'h0be40;
+    c0_rom[18] = 17'h0c142;
+    c0_rom[19] = 17'h0c42c;
+    c0_rom[20] = 17'h0c6fd;
+    c0_rom[21] = 17'h0c9b6;
+    c0_rom[22] = 17'h0cc56;
+    c0_rom[23] = 17'h0cedd;
+    c0_rom[24] = 17'h0d14d;
+    c0_rom[25] = 17'h0d3a3;
+    c0_rom[26] = 17'h0d5e2;
+    c0_rom[27] = 17'h0d80a;
+    c0_rom[28] = 17'h0da1a;
+    c0_rom[29] = 17'h0dc13;
+    c0_rom[30] = 17'h0ddf6;
+    c0_rom[31] = 17'h0dfc4;
+    c0_rom[32] = 17'h0e17c;
+    c0_rom[33] = 17'h0e320;
+    c0_rom[34] = 17'h0e4b0;
+    c0_rom[35] = 17'h0e62c;
+    c0_rom[36] = 17'h0e797;
+    c0_rom[37] = 17'h0e8f0;
+    c0_rom[38] = 17'h0ea37;
+    c0_rom[39] = 17'h0eb6d;
+    c0_rom[40] = 17'h0ec95;
+    c0_rom[41] = 17'h0edac;
+    c0_rom[42] = 17'h0eeb5;
+    c0_rom[43] = 17'h0efb0;
+    c0_rom[44] = 17'h0f09e;
+    c0_rom[45] = 17'h0f17f;
+    c0_rom[46] = 17'h0f254;
+    c0_rom[47] = 17'h0f31e;
+    c0_rom[48] = 17'h0f3dc;
+    c0_rom[49] = 17'h0f490;
+    c0_rom[50] = 17'h0f53a;
+    c0_rom[51] = 17'h0f5da;
+    c0_rom[52] = 17'h0f672;
+    c0_rom[53] = 17'h0f701;
+    c0_rom[54] = 17'h0f788;
+    c0_rom[55] = 17'h0f807;
+    c0_rom[56] = 17'h0f87f;
+    c0_rom[57] = 17'h0f8f0;
+    c0_rom[58] = 17'h0f95b;
+    c0_rom[59] = 17'h0f9bf;
+    c0_rom[60] = 17'h0fa1e;
+    c0_rom[61] = 17'h0fa77;
+    c0_rom[62] = 17'h0facb;
+    c0_rom[63] = 17'h0fb1b;
+    c0_rom[64] = 17'h0fb65;
+    c0_rom[65] = 17'h0fbab;
+    c0_rom[66] = 17'h0fbee;
+    c0_rom[67] = 17'h0fc2c;
+    c0_rom[68] = 17'h0fc66;
+    c0_rom[69] = 17'h0fc9d;
+    c0_rom[70] = 17'h0fcd1;
+    c0_rom[71] = 17'h0fd02;
+    c0_rom[72] = 17'h0fd30;
+    c0_rom[73] = 17'h0fd5b;
+    c0_rom[74] = 17'h0fd84;
+    c0_rom[75] = 17'h0fdaa;
+    c0_rom[76] = 17'h0fdce;
+    c0_rom[77] = 17'h0fdf0;
+    c0_rom[78] = 17'h0fe0f;
+    c0_rom[79] = 17'h0fe2d;
+    c0_rom[80] = 17'h0fe49;
+    c0_rom[81] = 17'h0fe64;
+    c0_rom[82] = 17'h0fe7d;
+    c0_rom[83] = 17'h0fe94;
+    c0_rom[84] = 17'h0feaa;
+    c0_rom[85] = 17'h0febe;
+    c0_rom[86] = 17'h0fed2;
+    c0_rom[87] = 17'h0fee4;
+    c0_rom[88] = 17'h0fef5;
+    c0_rom[89] = 17'h0ff05;
+    c0_rom[90] = 17'h0ff14;
+    c0_rom[91] = 17'h0ff23;
+    c0_rom[92] = 17'h0ff30;
+    c0_rom[93] = 17'h0ff3d;
+    c0_rom[94] = 17'h0ff48;
+    c0_rom[95] = 17'h0ff54;
+    c0_rom[96] = 17'h0ff5e;
+    c0_rom[97] = 17'h0ff68;
+    c0_rom[98] = 17'h0ff71;
+    c0_rom[99] = 17'h0ff7a;
+    c0_rom[100] = 17'h0ff82;
+    c0_rom[101] = 17'h0ff89;
+    c0_rom[102] = 17'h0ff91;
+    c0_rom[103] = 17'h0ff97;
+    c0_rom[104] = 17'h0ff9e;
+    c0_rom[105] = 17'h0ffa4;
+    c0_rom[106] = 17'h0ffa9;
+    c0_rom[107] = 17'h0ffae;
+    c0_rom[108] = 17'h0ffb3;
+    c0_rom[109] = 17'h0ffb8;
+    c0_rom[110] = 17'h0ffbc;
+    c0_rom[111] = 17'h0ffc0;
+    c0_rom[112] = 17'h0ffc4;
+    c0_rom[113] = 17'h0ffc8;
+    c0_rom[114] = 17'h0ffcb;
+    c0_rom[115] = 17'h0ffce;
+    c0_rom[116] = 17'h0ffd1;
+    c0_rom[117] = 17'h0ffd4;
+    c0_rom[118] = 17'h0ffd7;
+    c0_rom[119] = 17'h0ffd9;
+    c0_rom[120] = 17'h0ffdc;
+    c0_rom[121] = 17'h0ffde;
+    c0_rom[122] = 17'h0ffe0;
+    c0_rom[123] = 17'h0ffe2;
+    c0_rom[124] = 17'h0ffe4;
+    c0_rom[125] = 17'h0ffe5;
+    c0_rom[126] = 17'h0ffe7;
+    c0_rom[127] = 17'h0ffe9;
+    c0_rom[128] = 17'h0ffea;
   end
-  assign \port__data$28  = c0_rom[l3_x_p0[6:0]];
-  assign \port__data$25  = c0_rom[l2_x_p0[6:0]];
-  assign \port__data$22  = c0_rom[l1_x_p0[6:0]];
-  assign port__data = c0_rom[l0_x_p0[6:0]];
+  assign \port__data$28  = c0_rom[\port__addr$14 ];
+  assign \port__data$25  = c0_rom[\port__addr$12 ];
+  assign \port__data$22  = c0_rom[\port__addr$10 ];
+  assign port__data = c0_rom[port__addr];
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[39:32]) < $signed(8'h86);
-  assign \$3  = $signed(i__payload[39:32]) > $signed(8'h7a);
-  assign \$4  = \$3  ? 8'h7a : i__payload[39:32];
-  assign \$5  = \$2  ? 8'h86 : \$4 ;
-  assign \$6  = $signed(i__payload[39:32]) < $signed(8'h86);
-  assign \$7  = $signed(i__payload[39:32]) > $signed(8'h7a);
-  assign \$8  = \$7  ? 8'h7a : i__payload[39:32];
-  assign \$9  = \$6  ? 8'h86 : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[39:32]) < $signed(8'h86);
-  assign \$12  = $signed(i__payload[39:32]) > $signed(8'h7a);
-  assign \$13  = \$12  ? 8'h7a : i__payload[39:32];
-  assign \$14  = \$11  ? 8'h86 : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[39:32]) < $signed(8'h86);
-  assign \$17  = $signed(i__payload[39:32]) > $signed(8'h7a);
-  assign \$18  = \$17  ? 8'h7a : i__payload[39:32];
-  assign \$19  = \$16  ? 8'h86 : \$18 ;
-  assign \$20  = $signed(12'h400) - $signed(port__data);
-  assign \$21  = l0_neg_p0 ? \$20  : { port__data[11], port__data };
-  assign \$22  = $signed(\$21 ) * $signed(l0_a_p0);
-  assign \$23  = $signed(\$22 ) + $signed(11'h200);
-  assign \$25  = $signed(\$24 ) > $signed(8'h7f);
-  assign \$26  = $signed(12'h400) - $signed(port__data);
-  assign \$27  = l0_neg_p0 ? \$26  : { port__data[11], port__data };
-  assign \$28  = $signed(\$27 ) * $signed(l0_a_p0);
-  assign \$29  = $signed(\$28 ) + $signed(11'h200);
-  assign \$31  = $signed(\$30 ) < $signed(8'h80);
-  assign \$32  = $signed(12'h400) - $signed(port__data);
-  assign \$33  = l0_neg_p0 ? \$32  : { port__data[11], port__data };
-  assign \$34  = $signed(\$33 ) * $signed(l0_a_p0);
-  assign \$35  = $signed(\$34 ) + $signed(11'h200);
-  assign \$37  = \$31  ? 22'h3fff80 : \$36 ;
-  assign \$38  = \$25  ? 22'h00007f : \$37 ;
-  assign \$39  = $signed(i__payload[47:40]) < $signed(8'h86);
-  assign \$40  = $signed(i__payload[47:40]) > $signed(8'h7a);
-  assign \$41  = \$40  ? 8'h7a : i__payload[47:40];
-  assign \$42  = \$39  ? 8'h86 : \$41 ;
-  assign \$43  = $signed(i__payload[47:40]) < $signed(8'h86);
-  assign \$44  = $signed(i__payload[47:40]) > $signed(8'h7a);
-  assign \$45  = \$44  ? 8'h7a : i__payload[47:40];
-  assign \$46  = \$43  ? 8'h86 : \$45 ;
-  assign \$47  = - $signed(\$46 );
-  assign \$48  = $signed(i__payload[47:40]) < $signed(8'h86);
-  assign \$49  = $signed(i__payload[47:40]) > $signed(8'h7a);
-  assign \$50  = \$49  ? 8'h7a : i__payload[47:40];
-  assign \$51  = \$48  ? 8'h86 : \$50 ;
-  assign \$52  = \$42 [7] ? \$47  : { \$51 [7], \$51  };
-  assign \$53  = $signed(i__payload[47:40]) < $signed(8'h86);
-  assign \$54  = $signed(i__payload[47:40]) > $signed(8'h7a);
-  assign \$55  = \$54  ? 8'h7a : i__payload[47:40];
-  assign \$56  = \$53  ? 8'h86 : \$55 ;
-  assign \$57  = $signed(12'h400) - $signed(\port__data$22 );
-  assign \$58  = l1_neg_p0 ? \$57  : { \port__data$22 [11], \port__data$22  };
-  assign \$59  = $signed(\$58 ) * $signed(l1_a_p0);
-  assign \$60  = $signed(\$59 ) + $signed(11'h200);
-  assign \$62  = $signed(\$61 ) > $signed(8'h7f);
-  assign \$63  = $signed(12'h400) - $signed(\port__data$22 );
-  assign \$64  = l1_neg_p0 ? \$63  : { \port__data$22 [11], \port__data$22  };
-  assign \$65  = $signed(\$64 ) * $signed(l1_a_p0);
-  assign \$66  = $signed(\$65 ) + $signed(11'h200);
-  assign \$68  = $signed(\$67 ) < $signed(8'h80);
-  assign \$69  = $signed(12'h400) - $signed(\port__data$22 );
-  assign \$70  = l1_neg_p0 ? \$69  : { \port__data$22 [11], \port__data$22  };
-  assign \$71  = $signed(\$70 ) * $signed(l1_a_p0);
-  assign \$72  = $signed(\$71 ) + $signed(11'h200);
-  assign \$74  = \$68  ? 22'h3fff80 : \$73 ;
-  assign \$75  = \$62  ? 22'h00007f : \$74 ;
-  assign \$76  = $signed(i__payload[55:48]) < $signed(8'h86);
-  assign \$77  = $signed(i__payload[55:48]) > $signed(8'h7a);
-  assign \$78  = \$77  ? 8'h7a : i__payload[55:48];
-  assign \$79  = \$76  ? 8'h86 : \$78 ;
-  assign \$80  = $signed(i__payload[55:48]) < $signed(8'h86);
-  assign \$81  = $signed(i__payload[55:48]) > $signed(8'h7a);
-  assign \$82  = \$81  ? 8'h7a : i__payload[55:48];
-  assign \$83  = \$80  ? 8'h86 : \$82 ;
-  assign \$84  = - $signed(\$83 );
-  assign \$85  = $signed(i__payload[55:48]) < $signed(8'h86);
-  assign \$86  = $signed(i__payload[55:48]) > $signed(8'h7a);
-  assign \$87  = \$86  ? 8'h7a : i__payload[55:48];
-  assign \$88  = \$85  ? 8'h86 : \$87 ;
-  assign \$89  = \$79 [7] ? \$84  : { \$88 [7], \$88  };
-  assign \$90  = $signed(i__payload[55:48]) < $signed(8'h86);
-  assign \$91  = $signed(i__payload[55:48]) > $signed(8'h7a);
-  assign \$92  = \$91  ? 8'h7a : i__payload[55:48];
-  assign \$93  = \$90  ? 8'h86 : \$92 ;
-  assign \$94  = $signed(12'h400) - $signed(\port__data$25 );
-  assign \$95  = l2_neg_p0 ? \$94  : { \port__data$25 [11], \port__data$25  };
-  assign \$96  = $signed(\$95 ) * $signed(l2_a_p0);
-  assign \$97  = $signed(\$96 ) + $signed(11'h200);
-  assign \$99  = $signed(\$98 ) > $signed(8'h7f);
-  assign \$100  = $signed(12'h400) - $signed(\port__data$25 );
-  assign \$101  = l2_neg_p0 ? \$100  : { \port__data$25 [11], \port__data$25  };
-  assign \$102  = $signed(\$101 ) * $signed(l2_a_p0);
-  assign \$103  = $signed(\$102 ) + $signed(11'h200);
-  assign \$105  = $signed(\$104 ) < $signed(8'h80);
-  assign \$106  = $signed(12'h400) - $signed(\port__data$25 );
-  assign \$107  = l2_neg_p0 ? \$106  : { \port__data$25 [11], \port__data$25  };
-  assign \$108  = $signed(\$107 ) * $signed(l2_a_p0);
-  assign \$109  = $signed(\$108 ) + $signed(11'h200);
-  assign \$111  = \$105  ? 22'h3fff80 : \$110 ;
-  assign \$112  = \$99  ? 22'h00007f : \$111 ;
-  assign \$113  = $signed(i__payload[63:56]) < $signed(8'h86);
-  assign \$114  = $signed(i__payload[63:56]) > $signed(8'h7a);
-  assign \$115  = \$114  ? 8'h7a : i__payload[63:56];
-  assign \$116  = \$113  ? 8'h86 : \$115 ;
-  assign \$117  = $signed(i__payload[63:56]) < $signed(8'h86);
-  assign \$118  = $signed(i__payload[63:56]) > $signed(8'h7a);
-  assign \$119  = \$118  ? 8'h7a : i__payload[63:56];
-  assign \$120  = \$117  ? 8'h86 : \$119 ;
-  assign \$121  = - $signed(\$120 );
-  assign \$122  = $signed(i__payload[63:56]) < $signed(8'h86);
-  assign \$123  = $signed(i__payload[63:56]) > $signed(8'h7a);
-  assign \$124  = \$123  ? 8'h7a : i__payload[63:56];
-  assign \$125  = \$122  ? 8'h86 : \$124 ;
-  assign \$126  = \$116 [7] ? \$121  : { \$125 [7], \$125  };
-  assign \$127  = $signed(i__payload[63:56]) < $signed(8'h86);
-  assign \$128  = $signed(i__payload[63:56]) > $signed(8'h7a);
-  assign \$129  = \$128  ? 8'h7a : i__payload[63:56];
-  assign \$130  = \$127  ? 8'h86 : \$129 ;
-  assign \$131  = $signed(12'h400) - $signed(\port__data$28 );
-  assign \$132  = l3_neg_p0 ? \$131  : { \port__data$28 [11], \port__data$28  };
-  assign \$133  = $signed(\$132 ) * $signed(l3_a_p0);
-  assign \$134  = $signed(\$133 ) + $signed(11'h200);
-  assign \$136  = $signed(\$135 ) > $signed(8'h7f);
-  assign \$137  = $signed(12'h400) - $signed(\port__data$28 );
-  assign \$138  = l3_neg_p0 ? \$137  : { \port__data$28 [11], \port__data$28  };
-  assign \$139  = $signed(\$138 ) * $signed(l3_a_p0);
-  assign \$140  = $signed(\$139 ) + $signed(11'h200);
-  assign \$142  = $signed(\$141 ) < $signed(8'h80);
-  assign \$143  = $signed(12'h400) - $signed(\port__data$28 );
-  assign \$144  = l3_neg_p0 ? \$143  : { \port__data$28 [11], \port__data$28  };
-  assign \$145  = $signed(\$144 ) * $signed(l3_a_p0);
-  assign \$146  = $signed(\$145 ) + $signed(11'h200);
-  assign \$148  = \$142  ? 22'h3fff80 : \$147 ;
-  assign \$149  = \$136  ? 22'h00007f : \$148 ;
+  assign \$2  = - $signed(i__payload[39:32]);
+  assign \$3  = i__payload[39] ? \$2  : { i__payload[39], i__payload[39:32] };
+  assign \$4  = $signed(18'h10000) - $signed(port__data);
+  assign \$5  = l0_neg_p0 ? \$4  : { port__data[16], port__data[16], port__data };
+  assign \$6  = $signed(\$5 ) * $signed(l0_a_p0);
+  assign \$7  = $signed(\$6 ) + $signed(17'h08000);
+  assign \$9  = $signed(\$8 ) > $signed(8'h7f);
+  assign \$10  = $signed(18'h10000) - $signed(port__data);
+  assign \$11  = l0_neg_p0 ? \$10  : { port__data[16], port__data[16], port__data };
+  assign \$12  = $signed(\$11 ) * $signed(l0_a_p0);
+  assign \$13  = $signed(\$12 ) + $signed(17'h08000);
+  assign \$15  = $signed(\$14 ) < $signed(8'h80);
+  assign \$16  = $signed(18'h10000) - $signed(port__data);
+  assign \$17  = l0_neg_p0 ? \$16  : { port__data[16], port__data[16], port__data };
+  assign \$18  = $signed(\$17 ) * $signed(l0_a_p0);
+  assign \$19  = $signed(\$18 ) + $signed(17'h08000);
+  assign \$21  = \$15  ? 28'hfffff80 : \$20 ;
+  assign \$22  = \$9  ? 28'h000007f : \$21 ;
+  assign \$23  = - $signed(i__payload[47:40]);
+  assign \$24  = i__payload[47] ? \$23  : { i__payload[47], i__payload[47:40] };
+  assign \$25  = $signed(18'h10000) - $signed(\port__data$22 );
+  assign \$26  = l1_neg_p0 ? \$25  : { \port__data$22 [16], \port__data$22 [16], \port__data$22  };
+  assign \$27  = $signed(\$26 ) * $signed(l1_a_p0);
+  assign \$28  = $signed(\$27 ) + $signed(17'h08000);
+  assign \$30  = $signed(\$29 ) > $signed(8'h7f);
+  assign \$31  = $signed(18'h10000) - $signed(\port__data$22 );
+  assign \$32  = l1_neg_p0 ? \$31  : { \port__data$22 [16], \port__data$22 [16], \port__data$22  };
+  assign \$33  = $signed(\$32 ) * $signed(l1_a_p0);
+  assign \$34  = $signed(\$33 ) + $signed(17'h08000);
+  assign \$36  = $signed(\$35 ) < $signed(8'h80);
+  assign \$37  = $signed(18'h10000) - $signed(\port__data$22 );
+  assign \$38  = l1_neg_p0 ? \$37  : { \port__data$22 [16], \port__data$22 [16], \port__data$22  };
+  assign \$39  = $signed(\$38 ) * $signed(l1_a_p0);
+  assign \$40  = $signed(\$39 ) + $signed(17'h08000);
+  assign \$42  = \$36  ? 28'hfffff80 : \$41 ;
+  assign \$43  = \$30  ? 28'h000007f : \$42 ;
+  assign \$44  = - $signed(i__payload[55:48]);
+  assign \$45  = i__payload[55] ? \$44  : { i__payload[55], i__payload[55:48] };
+  assign \$46  = $signed(18'h10000) - $signed(\port__data$25 );
+  assign \$47  = l2_neg_p0 ? \$46  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
+  assign \$48  = $signed(\$47 ) * $signed(l2_a_p0);
+  assign \$49  = $signed(\$48 ) + $signed(17'h08000);
+  assign \$51  = $signed(\$50 ) > $signed(8'h7f);
+  assign \$52  = $signed(18'h10000) - $signed(\port__data$25 );
+  assign \$53  = l2_neg_p0 ? \$52  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
+  assign \$54  = $signed(\$53 ) * $signed(l2_a_p0);
+  assign \$55  = $signed(\$54 ) + $signed(17'h08000);
+  assign \$57  = $signed(\$56 ) < $signed(8'h80);
+  assign \$58  = $signed(18'h10000) - $signed(\port__data$25 );
+  assign \$59  = l2_neg_p0 ? \$58  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
+  assign \$60  = $signed(\$59 ) * $signed(l2_a_p0);
+  assign \$61  = $signed(\$60 ) + $signed(17'h08000);
+  assign \$63  = \$57  ? 28'hfffff80 : \$62 ;
+  assign \$64  = \$51  ? 28'h000007f : \$63 ;
+  assign \$65  = - $signed(i__payload[63:56]);
+  assign \$66  = i__payload[63] ? \$65  : { i__payload[63], i__payload[63:56] };
+  assign \$67  = $signed(18'h10000) - $signed(\port__data$28 );
+  assign \$68  = l3_neg_p0 ? \$67  : { \port__data$28 [16], \port__data$28 [16], \port__data$28  };
+  assign \$69  = $signed(\$68 ) * $signed(l3_a_p0);
+  assign \$70  = $signed(\$69 ) + $signed(17'h08000);
+  assign \$72  = $signed(\$71 ) > $signed(8'h7f);
+  assign \$73  = $signed(18'h10000) - $signed(\port__data$28 );
+  assign \$74  = l3_neg_p0 ? \$73  : { \port__data$28 [16], \port__data$28 [16], \port__data$28  };
+  assign \$75  = $signed(\$74 ) * $signed(l3_a_p0);
+  assign \$76  = $signed(\$75 ) + $signed(17'h08000);
+  assign \$78  = $signed(\$77 ) < $signed(8'h80);
+  assign \$79  = $signed(18'h10000) - $signed(\port__data$28 );
+  assign \$80  = l3_neg_p0 ? \$79  : { \port__data$28 [16], \port__data$28 [16], \port__data$28  };
+  assign \$81  = $signed(\$80 ) * $signed(l3_a_p0);
+  assign \$82  = $signed(\$81 ) + $signed(17'h08000);
+  assign \$84  = \$78  ? 28'hfffff80 : \$83 ;
+  assign \$85  = \$72  ? 28'h000007f : \$84 ;
   always @(posedge clk)
-    valid_0 <= \$150 ;
+    valid_0 <= \$86 ;
   always @(posedge clk)
-    o__valid <= \$151 ;
+    o__valid <= \$87 ;
   always @(posedge clk)
-    l0_x_p0 <= \$152 ;
+    port__addr <= \$88 ;
   always @(posedge clk)
-    l0_a_p0 <= \$153 ;
+    l0_a_p0 <= \$89 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$154 ;
+    l0_neg_p0 <= \$90 ;
   always @(posedge clk)
-    o__payload <= \$155 ;
+    o__payload <= \$91 ;
   always @(posedge clk)
-    l1_x_p0 <= \$156 ;
+    \port__addr$10  <= \$92 ;
   always @(posedge clk)
-    l1_a_p0 <= \$157 ;
+    l1_a_p0 <= \$93 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$158 ;
+    l1_neg_p0 <= \$94 ;
   always @(posedge clk)
-    l2_x_p0 <= \$159 ;
+    \port__addr$12  <= \$95 ;
   always @(posedge clk)
-    l2_a_p0 <= \$160 ;
+    l2_a_p0 <= \$96 ;
   always @(posedge clk)
-    l2_neg_p0 <= \$161 ;
+    l2_neg_p0 <= \$97 ;
   always @(posedge clk)
-    l3_x_p0 <= \$162 ;
+    \port__addr$14  <= \$98 ;
   always @(posedge clk)
-    l3_a_p0 <= \$163 ;
+    l3_a_p0 <= \$99 ;
   always @(posedge clk)
-    l3_neg_p0 <= \$164 ;
+    l3_neg_p0 <= \$100 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = valid_0;
+    \$86  = valid_0;
     if (i__ready) begin
-      \$150  = i__valid;
+      \$86  = i__valid;
     end
     if (rst) begin
-      \$150  = 1'h0;
+      \$86  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = o__valid;
+    \$87  = o__valid;
     if (i__ready) begin
-      \$151  = valid_0;
+      \$87  = valid_0;
     end
     if (rst) begin
-      \$151  = 1'h0;
+      \$87  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = l0_x_p0;
+    \$88  = port__addr;
     if (i__ready) begin
-      \$152  = \$15 [7:0];
+      \$88  = \$3 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = l0_a_p0;
+    \$89  = l0_a_p0;
     if (i__ready) begin
-      \$153  = i__payload[7:0];
+      \$89  = i__payload[7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = l0_neg_p0;
+    \$90  = l0_neg_p0;
     if (i__ready) begin
-      \$154  = \$19 [7];
+      \$90  = i__payload[39];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = o__payload;
+    \$91  = o__payload;
     if (i__ready) begin
-      \$155 [7:0] = \$38 [7:0];
-      \$155 [15:8] = \$75 [7:0];
-      \$155 [23:16] = \$112 [7:0];
-      \$155 [31:24] = \$149 [7:0];
+      \$91 [7:0] = \$22 [7:0];
+      \$91 [15:8] = \$43 [7:0];
+      \$91 [23:16] = \$64 [7:0];
+      \$91 [31:24] = \$85 [7:0];
     end
     if (rst) begin
-      \$155  = 32'd0;
+      \$91  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = l1_x_p0;
+    \$92  = \port__addr$10 ;
     if (i__ready) begin
-      \$156  = \$52 [7:0];
+      \$92  = \$24 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = l1_a_p0;
+    \$93  = l1_a_p0;
     if (i__ready) begin
-      \$157  = i__payload[15:8];
+      \$93  = i__payload[15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = l1_neg_p0;
+    \$94  = l1_neg_p0;
     if (i__ready) begin
-      \$158  = \$56 [7];
+      \$94  = i__payload[47];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = l2_x_p0;
+    \$95  = \port__addr$12 ;
     if (i__ready) begin
-      \$159  = \$89 [7:0];
+      \$95  = \$45 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = l2_a_p0;
+    \$96  = l2_a_p0;
     if (i__ready) begin
-      \$160  = i__payload[23:16];
+      \$96  = i__payload[23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = l2_neg_p0;
+    \$97  = l2_neg_p0;
     if (i__ready) begin
-      \$161  = \$93 [7];
+      \$97  = i__payload[55];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = l3_x_p0;
+    \$98  = \port__addr$14 ;
     if (i__ready) begin
-      \$162  = \$126 [7:0];
+      \$98  = \$66 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = l3_a_p0;
+    \$99  = l3_a_p0;
     if (i__ready) begin
-      \$163  = i__payload[31:24];
+      \$99  = i__payload[31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = l3_neg_p0;
+    \$100  = l3_neg_p0;
     if (i__ready) begin
-      \$164  = \$130 [7];
+      \$100  = i__payload[63];
     end
   end
-  assign port__addr = l0_x_p0[6:0];
-  assign \port__addr$10  = l1_x_p0[6:0];
-  assign \port__addr$12  = l2_x_p0[6:0];
-  assign \port__addr$14  = l3_x_p0[6:0];
+  assign l0_x_p0 = port__addr;
+  assign l1_x_p0 = \port__addr$10 ;
+  assign l2_x_p0 = \port__addr$12 ;
+  assign l3_x_p0 = \port__addr$14 ;
   assign \i__payload.a  = i__payload[31:0];
   assign \i__payload.a[0]  = i__payload[7:0];
   assign \i__payload.a[1]  = i__payload[15:8];
@@ -652,16 +534,16 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$24  = { \$23 [21], \$23 [21], \$23 [21], \$23 [21], \$23 [21], \$23 [21], \$23 [21], \$23 [21], \$23 [21], \$23 [21], \$23 [21:10] };
-  assign \$30  = { \$29 [21], \$29 [21], \$29 [21], \$29 [21], \$29 [21], \$29 [21], \$29 [21], \$29 [21], \$29 [21], \$29 [21], \$29 [21:10] };
-  assign \$36  = { \$35 [21], \$35 [21], \$35 [21], \$35 [21], \$35 [21], \$35 [21], \$35 [21], \$35 [21], \$35 [21], \$35 [21], \$35 [21:10] };
-  assign \$61  = { \$60 [21], \$60 [21], \$60 [21], \$60 [21], \$60 [21], \$60 [21], \$60 [21], \$60 [21], \$60 [21], \$60 [21], \$60 [21:10] };
-  assign \$67  = { \$66 [21], \$66 [21], \$66 [21], \$66 [21], \$66 [21], \$66 [21], \$66 [21], \$66 [21], \$66 [21], \$66 [21], \$66 [21:10] };
-  assign \$73  = { \$72 [21], \$72 [21], \$72 [21], \$72 [21], \$72 [21], \$72 [21], \$72 [21], \$72 [21], \$72 [21], \$72 [21], \$72 [21:10] };
-  assign \$98  = { \$97 [21], \$97 [21], \$97 [21], \$97 [21], \$97 [21], \$97 [21], \$97 [21], \$97 [21], \$97 [21], \$97 [21], \$97 [21:10] };
-  assign \$104  = { \$103 [21], \$103 [21], \$103 [21], \$103 [21], \$103 [21], \$103 [21], \$103 [21], \$103 [21], \$103 [21], \$103 [21], \$103 [21:10] };
-  assign \$110  = { \$109 [21], \$109 [21], \$109 [21], \$109 [21], \$109 [21], \$109 [21], \$109 [21], \$109 [21], \$109 [21], \$109 [21], \$109 [21:10] };
-  assign \$135  = { \$134 [21], \$134 [21], \$134 [21], \$134 [21], \$134 [21], \$134 [21], \$134 [21], \$134 [21], \$134 [21], \$134 [21], \$134 [21:10] };
-  assign \$141  = { \$140 [21], \$140 [21], \$140 [21], \$140 [21], \$140 [21], \$140 [21], \$140 [21], \$140 [21], \$140 [21], \$140 [21], \$140 [21:10] };
-  assign \$147  = { \$146 [21], \$146 [21], \$146 [21], \$146 [21], \$146 [21], \$146 [21], \$146 [21], \$146 [21], \$146 [21], \$146 [21], \$146 [21:10] };
+  assign \$8  = { \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27:16] };
+  assign \$14  = { \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27:16] };
+  assign \$20  = { \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27:16] };
+  assign \$29  = { \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27:16] };
+  assign \$35  = { \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27:16] };
+  assign \$41  = { \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27:16] };
+  assign \$50  = { \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27:16] };
+  assign \$56  = { \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27:16] };
+  assign \$62  = { \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27:16] };
+  assign \$71  = { \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27:16] };
+  assign \$77  = { \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27:16] };
+  assign \$83  = { \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27:16] };
 endmodule

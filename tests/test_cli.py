@@ -161,3 +161,11 @@ def test_more_random_vectors_than_inputs_means_every_input(tmp_path):
     main(["generate", "relu", "--in", "s2.0", "--out", "s2.0", "-o", str(tmp_path)])
     assert main(["sim", str(tmp_path / "relu.json"), "--vectors", "100000000"]) == 0
     assert json.loads((tmp_path / "relu.sim.json").read_text())["coverage"] == "exhaustive"
+
+
+def test_sim_with_random_vectors_adds_every_segment_edge(tmp_path):
+    assert main(["generate", "tanh", "--in", "s4.12", "--out", "s1.15", "-o", str(tmp_path)]) == 0
+    assert main(["sim", str(tmp_path / "tanh.json"), "--vectors", "500"]) == 0
+    report = json.loads((tmp_path / "tanh.sim.json").read_text())
+    segments = json.loads((tmp_path / "tanh.json").read_text())["cost"]["segments"]
+    assert report["coverage"].startswith("500 random + ") and report["vectors"] > 500 + segments

@@ -157,6 +157,25 @@ def test_gated_units_are_faithful(name, fmt):
     assert err.max() < 1.0 and np.mean(err <= 0.5 + 1e-9) >= 0.9
     claimed = measure(plan)
     assert claimed.max_lsb < 1.0 and claimed.exhaustive == (fmt == "s4.4")
+    if fmt == "s4.4":  # 8-bit operands: every product correctly rounded, as for one-operand units
+        assert err.max() <= 0.5 + 1e-9
+        assert claimed.max_lsb == pytest.approx(err.max(), abs=1e-9) and claimed.correctly_rounded_fraction == 1.0
+
+
+@pytest.mark.parametrize("name", GATED)
+def test_nudged_gate_tables_round_more_products_correctly(name):
+    from hwact.approx.gated import plan_gated
+    from hwact.functions import get, resolve_params
+
+    fn = get(name)
+
+    def plan(nudge):
+        return plan_gated(fn, resolve_params(fn), Fmt(4, 4), Fmt(4, 4), method="auto", extra=3, rounding="RND",
+                          overflow_mode="SAT", make_plan=make_plan, nudge_radius=nudge)
+
+    plain, nudged = measure(plan(0)), measure(plan(4))
+    assert nudged.monotonic
+    assert nudged.correctly_rounded_fraction > plain.correctly_rounded_fraction
 
 
 def test_gtu_nests_its_tanh_plan():
@@ -164,3 +183,43 @@ def test_gtu_nests_its_tanh_plan():
     assert plan.product.factor_plan.function == "tanh"
     assert Plan.from_json(plan.to_json()) == plan
     assert len(plan_cost(plan)["multipliers"]) > len(plan_cost(plan.product.factor_plan)["multipliers"])
+
+
+# -- inputs wider than 20 bits ------------------------------------------------------------------
+
+
+def test_a_24_bit_input_is_planned_on_a_probe_set_and_holds_on_codes_it_never_saw():
+    plan = make_plan("sigmoid", "s8.16", "u0.16")
+    fmt, out = plan.in_fmt, plan.out_fmt
+    claimed = measure(plan)
+    assert not claimed.exhaustive and claimed.vectors > 1_000_000
+    assert claimed.max_lsb < 1.0 and claimed.correctly_rounded_fraction >= 0.9 and claimed.monotonic
+    rng = np.random.default_rng(2026)
+    edges = [t + d for t in plan.select.thresholds for d in (-1, 0)]
+    x = np.sort(np.concatenate([rng.integers(fmt.min_code, fmt.max_code, 300_000, endpoint=True), edges, -np.array(edges)]))
+    target = np.clip(INDEPENDENT["sigmoid"](fmt.to_real(x)), out.min_value, out.max_value) / out.lsb
+    y = evaluate(plan, x)
+    assert np.abs(y - target).max() < 1.0
+    assert np.all(np.diff(y) >= 0)
+    # The clamp sits on the exact code where the rounded output stops changing.
+    cr = np.clip(np.floor(INDEPENDENT["sigmoid"](fmt.to_real(np.array([plan.clamp.hi - 1, plan.clamp.hi]))) / out.lsb + 0.5),
+                 0, out.max_code)
+    assert cr[1] == out.max_code and cr[0] < out.max_code
+
+
+def test_a_32_bit_input_keeps_the_model_inside_int64():
+    from hwact.approx.table import plan_table
+    from hwact.functions import get
+
+    fmt = Fmt(16, 16)
+    plan = plan_table(get("gelu"), {"approximate": "none"}, fmt, fmt, method="pwl2", tolerance=0.3)
+    ends = np.array([t + d for t in plan.select.thresholds for d in (-1, 0)] + [fmt.max_code, fmt.min_code])
+    x = np.concatenate([ends, -ends[:-2], np.random.default_rng(7).integers(fmt.min_code, fmt.max_code, 200_000)])
+    x = np.clip(x, fmt.min_code, fmt.max_code)
+    target = np.clip(INDEPENDENT["gelu"](fmt.to_real(x)), fmt.min_value, fmt.max_value) / fmt.lsb
+    assert np.abs(evaluate(plan, x) - target).max() < 1.0  # an int64 overflow would be off by far more
+
+
+def test_a_direct_table_refuses_wide_inputs():
+    with pytest.raises(PlanError, match="lut has an entry per input code"):
+        make_plan("sigmoid", "s8.16", "u0.16", method="lut")

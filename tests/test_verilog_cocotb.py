@@ -130,3 +130,15 @@ def test_gated_16_bit_units(tmp_path, name):
     plan = cached_plan(name, (), "s4.12", "s4.12")
     result = prove(tmp_path, plan, 2, 2)
     assert result.vectors >= 5 * 65536 and result.passed
+
+
+# -- inputs wider than 20 bits (planned on a probe set) ---------------------------------------------
+
+
+def test_a_24_bit_unit_on_random_codes_and_every_segment_edge(tmp_path):
+    plan = cached_plan("sigmoid", (), "s8.16", "u0.16")
+    verilog = tmp_path / "dut.v"
+    verilog.write_text(to_verilog(ActivationUnit(plan, lanes=1, stages=2), "dut"))
+    result = simulate(plan, verilog, "dut", lanes=1, stages=2, vectors=30000)
+    assert result.coverage.startswith("30000 random + ") and result.vectors > 30000 + plan.select.segments
+    assert result.passed, result.first_mismatches[:3]

@@ -16,7 +16,7 @@ from ..report.accuracy import TIE_TOLERANCE, measure
 from .exact import plan_exact
 from .gated import EXTRA_BITS, plan_gated
 from ..report.cost import plan_cost
-from .table import plan_table
+from .table import MAX_SEGMENT_BITS, MAX_SEGMENT_LENGTH_BITS, SegmentsOutOfReach, plan_table
 
 __all__ = ["make_plan", "PlanError", "METHODS"]
 
@@ -103,17 +103,31 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
 
 def _plan_gated(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, rounding: str,
                 overflow: str) -> tuple[Plan | None, float]:
-    """The first (cheapest) gate precision whose product meets the budget."""
-    min_cr = MIN_CORRECTLY_ROUNDED if budget <= 1.0 and rounding.startswith("RND") else 0.0
-    best_error = float("inf")
+    """The first (cheapest) gate precision whose product meets the budget.
+
+    Under ``auto`` with operands of up to ``AUTO_LUT_BITS`` bits (direct gate tables, every
+    operand pair checked) the aim is correct rounding, as for single-operand units; the
+    cheapest plan within the budget itself is the fallback.
+    """
+    nearest = rounding.startswith("RND")
+    min_cr = MIN_CORRECTLY_ROUNDED if budget <= 1.0 and nearest else 0.0
+    aim = min(budget, 0.5) if method == "auto" and nearest and in_fmt.width <= AUTO_LUT_BITS else budget
+    best_error, fallback = float("inf"), None
     for extra in EXTRA_BITS:
-        plan = plan_gated(fn, values, in_fmt, out_fmt, method=method, extra=extra, rounding=rounding,
-                          overflow_mode=overflow, make_plan=make_plan)
+        try:
+            plan = plan_gated(fn, values, in_fmt, out_fmt, method=method, extra=extra, rounding=rounding,
+                              overflow_mode=overflow, make_plan=make_plan)
+        except ValueError:
+            if fallback is None and best_error == float("inf"):
+                raise
+            break  # the gate would not fit in 32 bits: finer ones will not either
         stats = measure(plan)
         best_error = min(best_error, stats.max_lsb)
         if within_budget(stats.max_lsb, budget) and stats.correctly_rounded_fraction >= min_cr:
-            return plan, stats.max_lsb
-    return None, best_error
+            fallback = fallback or (plan, stats.max_lsb)
+            if within_budget(stats.max_lsb, aim):
+                return plan, stats.max_lsb
+    return fallback or (None, best_error)
 
 
 def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, rounding: str,
@@ -151,11 +165,15 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
         # longest down (error grows with length), non-uniform ones at tightening fit tolerances.
         # A ladder stops at the first plan that passes and is monotonic; passing non-monotonic
         # plans met on the way stay candidates.
-        uniform = [{"shift": shift} for shift in range(in_fmt.width - 1, -1, -1)]
+        longest = min(in_fmt.width - 1, MAX_SEGMENT_LENGTH_BITS)
+        uniform = [{"shift": shift} for shift in range(longest, max(in_fmt.width - MAX_SEGMENT_BITS, 0) - 1, -1)]
         nonuniform = [{"tolerance": fraction * min(budget, 1.0)} for fraction in TOLERANCE_LADDER]
         for ladder in (uniform, nonuniform):
             for options in ladder:
-                plan = make(kind, **options)
+                try:
+                    plan = make(kind, **options)
+                except SegmentsOutOfReach:  # too long or too many for this input: try the next rung
+                    continue
                 if acceptable(plan):
                     candidates.append(plan)
                     if id(plan) in monotonic:

@@ -5,6 +5,11 @@ than the output plus as many as ``a`` has integer bits, because ``a`` scales the
 by up to ``|a|``; the gate's accumulator (before its own rounding) is then multiplied by the
 factor and rounded once, to the output format. A factor function (GTU's tanh) is a plan of
 its own, nested in the Product primitive.
+
+When the gate (and factor) are direct tables and every operand pair can be checked (up to
+2**20 pairs, e.g. two 8-bit operands), each table entry is then nudged to the value that
+makes the most *products* round correctly: rounding the gate to nearest is not the best
+entry when ``a`` scales its error.
 """
 
 from __future__ import annotations
@@ -18,14 +23,18 @@ import numpy as np
 
 from ..fixed import Fmt
 from ..functions import Function, get
+from ..model import evaluate, row_of
 from ..plan import OutputStage, Plan, Product
+from ..report.accuracy import TIE_TOLERANCE, input_grid, reference
 
 __all__ = ["plan_gated", "EXTRA_BITS"]
 
 #: Extra gate precision tried, cheapest first.
-EXTRA_BITS = (2, 3, 4, 6)
+EXTRA_BITS = (2, 3, 4, 6, 8, 10, 12)
 #: Budget for the gate and factor plans, in their own (finer) LSBs.
 INNER_BUDGET = 2.0
+#: How far (in units of the table entry) a direct table's entries are nudged; see the module docstring.
+NUDGE_RADIUS = 4
 
 
 def _signed_fmt_for(values: np.ndarray, frac_bits: int) -> Fmt:
@@ -35,11 +44,16 @@ def _signed_fmt_for(values: np.ndarray, frac_bits: int) -> Fmt:
 
 
 def plan_gated(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, *, method: str,
-               extra: int, rounding: str, overflow_mode: str, make_plan: Callable[..., Plan]) -> Plan:
-    """One gated plan with ``extra`` guard bits in the gate; ``make_plan`` plans the inner functions."""
+               extra: int, rounding: str, overflow_mode: str, make_plan: Callable[..., Plan],
+               nudge_radius: int = NUDGE_RADIUS) -> Plan:
+    """One gated plan with ``extra`` guard bits in the gate; ``make_plan`` plans the inner functions.
+
+    ``nudge_radius`` bounds the nudging of direct-table entries (0: entries rounded to nearest).
+    """
     gate_fn = get(function.gate)
     gate_params = {k: v for k, v in params.items() if k in {p.name for p in gate_fn.params}}
-    codes = in_fmt.all_codes()
+    # The gate's range decides its format; wide inputs are scanned on an even grid.
+    codes = np.unique(np.linspace(in_fmt.min_code, in_fmt.max_code, min(in_fmt.n_codes, 1 << 20)).round())
     gate_frac = out_fmt.frac_bits + in_fmt.int_bits + extra
     gate_fmt = _signed_fmt_for(gate_fn.reference(in_fmt.to_real(codes), gate_fn.defaults() | gate_params), gate_frac)
     if gate_fmt.width > 32:
@@ -53,5 +67,57 @@ def plan_gated(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         factor_frac = factor_fmt.frac_bits
     # The gate's accumulator has `gate.output.shift` bits below its LSB; the product adds the factor's.
     shift = gate.output.shift + factor_frac + gate_frac - out_fmt.frac_bits
-    return replace(gate, function=function.name, params=dict(params), out_fmt=out_fmt, operand_fmt=in_fmt,
+    plan = replace(gate, function=function.name, params=dict(params), out_fmt=out_fmt, operand_fmt=in_fmt,
                    product=Product(factor_plan), output=OutputStage(shift, rounding, overflow_mode))
+    return _nudge_tables(plan, nudge_radius) if nudge_radius else plan
+
+
+def _with_gate_rows(plan: Plan, rows: np.ndarray) -> Plan:
+    return replace(plan, table=replace(plan.table, rows=tuple(map(tuple, rows.tolist()))))
+
+
+def _with_factor_rows(plan: Plan, rows: np.ndarray) -> Plan:
+    return replace(plan, product=Product(_with_gate_rows(plan.product.factor_plan, rows)))
+
+
+def _nudge_tables(plan: Plan, radius: int) -> Plan:
+    """Nudge direct-table entries (gate, then factor, twice over) towards correctly rounded products."""
+    x, a, exhaustive = input_grid(plan)
+    if not exhaustive:
+        return plan
+    target = reference(plan, x, a)
+    for _ in range(2):
+        if plan.table.degree == 0:
+            plan = _nudge(plan, plan.table.rows, row_of(plan, x), _with_gate_rows, x, a, target, radius)
+        factor = plan.product.factor_plan
+        if factor is not None and factor.table.degree == 0:
+            plan = _nudge(plan, factor.table.rows, row_of(factor, a), _with_factor_rows, x, a, target, radius)
+    return plan
+
+
+def _nudge(plan: Plan, rows, row_index: np.ndarray, with_rows, x, a, target, radius: int) -> Plan:
+    """Per table row, the offset in ``[-radius, radius]`` with the best products.
+
+    Each output depends on one row of the table being nudged, so the rows are chosen
+    independently. The score, in order: fewest steps against the real function along ``x``,
+    no error of a whole LSB, fewest outputs not correctly rounded, smallest maximum error.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    n_rows, size = rows.shape[0], target.size
+    index = np.broadcast_to(row_index, target.shape).ravel()
+    best_score, best_rows = np.full(n_rows, np.inf), rows.copy()
+    for delta in sorted(range(-radius, radius + 1), key=abs):  # ties keep the smaller nudge
+        trial = rows + delta
+        y = evaluate(with_rows(plan, trial), x, a).astype(np.float64)
+        err = np.abs(y - target)
+        worst = np.zeros(n_rows)
+        np.maximum.at(worst, index, err.ravel())
+        wrong = np.bincount(index, weights=(err > 0.5 + TIE_TOLERANCE).ravel(), minlength=n_rows)
+        against = np.zeros(target.shape)
+        against[..., 1:] = np.diff(y, axis=-1) * np.diff(target, axis=-1) < 0
+        backwards = np.bincount(index, weights=against.ravel(), minlength=n_rows)
+        score = (backwards * size + (worst >= 1 - TIE_TOLERANCE)) * size + wrong + worst / 2
+        better = score < best_score
+        best_score = np.where(better, score, best_score)
+        best_rows[better] = trial[better]
+    return with_rows(plan, best_rows)

@@ -19,6 +19,11 @@ unfold, output), so the model and the HDL need nothing per function. The steps:
 
 Errors here are in output LSBs; the target is the real function (float64), unclipped, so the
 output stage's saturation does the clipping exactly as the hardware does.
+
+Inputs of up to 20 bits are fitted and searched on every code. Wider inputs (``pwl``/``pwl2``
+only) use a *probe set*: about 2**20 evenly spaced codes, every code around each extremum of
+the function, and, for the search, every segment edge; saturation boundaries are found on
+the probe set and then pinned to the exact code.
 """
 
 from __future__ import annotations
@@ -30,18 +35,31 @@ from typing import Any
 
 import numpy as np
 
-from ..fixed import Fmt, round_real
+from ..fixed import Fmt, round_real, unique_codes
 from ..functions import Function
-from ..model import evaluate, segment_of
+from ..model import evaluate, row_of
 from ..plan import BitSlice, Clamp, CoefTable, Fold, HornerStep, OutputStage, Plan, SegmentSelect
+from ..report.accuracy import segment_edges
 
-__all__ = ["plan_table", "MAX_TABLE_INPUT_BITS"]
+__all__ = ["plan_table", "SegmentsOutOfReach", "MAX_LUT_INPUT_BITS", "MAX_SEGMENT_BITS", "PROBE_BITS"]
 
-#: Table planners tabulate every input code; wider inputs would need sampled fitting.
-MAX_TABLE_INPUT_BITS = 20
+#: A direct table has an entry per code: inputs up to this many bits.
+MAX_LUT_INPUT_BITS = 20
+#: Inputs up to this many bits are fitted and searched on every code; wider ones on a probe set.
+PROBE_BITS = 20
+#: At most ``2**MAX_SEGMENT_BITS`` uniform segments (the fit holds segments x points in memory).
+MAX_SEGMENT_BITS = 14
+#: Int64 headroom the model's Horner products must stay within (sign bit and one spare).
+MODEL_BITS = 62
+#: Longest segment, ``2**MAX_SEGMENT_LENGTH_BITS`` codes, so that its products fit ``MODEL_BITS``.
+MAX_SEGMENT_LENGTH_BITS = 26
 #: Points per segment used for fitting (all codes when the segment is shorter).
 FIT_POINTS = 1024
 LAWSON_ITERATIONS = 30
+
+
+class SegmentsOutOfReach(ValueError):
+    """This segmentation cannot be built (too many segments, or products too wide); others may be."""
 
 
 # -- the target -----------------------------------------------------------------------------
@@ -52,13 +70,44 @@ def _target(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt:
     return np.asarray(function.reference(in_fmt.to_real(codes), params), dtype=np.float64) / out_fmt.lsb
 
 
-def _saturation_clamp(rounded: np.ndarray, codes: np.ndarray) -> tuple[int, int]:
-    """The smallest ``[lo, hi]`` outside which the rounded output is constant."""
+def _saturation_clamp(codes: np.ndarray, rounded_of) -> tuple[int, int]:
+    """The smallest ``[lo, hi]`` outside which the rounded output is constant.
+
+    ``codes`` is sorted; when it skips codes (a probe set), each boundary found between two
+    probes is pinned by rounding every code between them.
+    """
+    rounded = rounded_of(codes)
+
+    def between(k: int) -> np.ndarray:  # every code from probe k to probe k + 1
+        return np.arange(codes[k], codes[k + 1] + 1, dtype=np.int64)
+
     changes_top = np.nonzero(rounded != rounded[-1])[0]
-    hi = int(codes[changes_top[-1] + 1]) if changes_top.size else int(codes[0])
+    if changes_top.size:  # the first code of the final constant run
+        span = between(int(changes_top[-1]))
+        hi = int(span[np.nonzero(rounded_of(span) != rounded[-1])[0][-1] + 1])
+    else:
+        hi = int(codes[0])
     changes_bottom = np.nonzero(rounded != rounded[0])[0]
-    lo = int(codes[changes_bottom[0] - 1]) if changes_bottom.size else int(codes[-1])
+    if changes_bottom.size:  # the last code of the initial constant run
+        span = between(int(changes_bottom[0]) - 1)
+        lo = int(span[np.nonzero(rounded_of(span) != rounded[0])[0][0] - 1])
+    else:
+        lo = int(codes[-1])
     return min(lo, hi), max(lo, hi)
+
+
+def _probe_codes(in_fmt: Fmt, target_of) -> np.ndarray:
+    """Sorted input codes standing in for all of them when the input is too wide to enumerate.
+
+    About ``2**PROBE_BITS`` evenly spaced codes, plus every code between the neighbours of a
+    probe where the function turns (GELU's and SiLU's minima), where errors concentrate.
+    """
+    grid = unique_codes(np.linspace(in_fmt.min_code, in_fmt.max_code, 1 << PROBE_BITS).round().astype(np.int64))
+    slope = np.sign(np.diff(target_of(grid)))
+    moving = np.nonzero(slope)[0]
+    turns = moving[1:][slope[moving[1:]] != slope[moving[:-1]]]  # index of the first step after a turn
+    around = [np.arange(grid[k - 1], grid[k + 1] + 1, dtype=np.int64) for k in turns]
+    return unique_codes(np.concatenate([grid, *around]))
 
 
 # -- fitting ----------------------------------------------------------------------------------
@@ -123,7 +172,8 @@ def _greedy_segments(lo: int, hi: int, degree: int, tolerance: float, target_of)
     segments: list[tuple[int, int]] = []
     start = lo
     while start <= hi:
-        good, bad = 1, hi - start + 2  # length 1 always fits (a constant); bad is the first failing length
+        # length 1 always fits (a constant); bad is the first failing length
+        good, bad = 1, min(hi - start + 2, (1 << MAX_SEGMENT_LENGTH_BITS) + 1)
         if _fit_error(start, bad - 1, target_of, degree) <= tolerance:
             good = bad - 1
         else:
@@ -146,6 +196,8 @@ def _fit_error(start: int, length: int, target_of, degree: int) -> float:
     """
     coef_t, err = _fit_blocks(np.array([start], dtype=np.int64), length, start + length - 1, target_of, degree,
                               points=256, iterations=12)
+    if _product_bits(coef_t[0], max(length - 1, 1).bit_length()) > MODEL_BITS - 2:
+        return float("inf")  # too long for the model's int64, however well it fits
     if degree >= 2 and length > 2:
         ends = np.array([0.0, length - 1.0])
         slope = coef_t[0, 1] + 2 * coef_t[0, 2] * ends  # p'(t) at both ends (linear for a quadratic)
@@ -158,11 +210,13 @@ def _fit_error(start: int, length: int, target_of, degree: int) -> float:
 # -- quantization and the plan ----------------------------------------------------------------
 
 
-def _quantize(coef_t: np.ndarray, scales: list[int]) -> np.ndarray:
-    return np.round(coef_t * np.exp2(scales)).astype(np.int64)
+def _quantize(coef_t: np.ndarray, scales: list[int]) -> np.ndarray | None:
+    """Integer coefficients, or None when one would not fit the model's int64."""
+    scaled = np.round(coef_t * np.exp2(scales))
+    return scaled.astype(np.int64) if np.all(np.abs(scaled) < 2.0 ** MODEL_BITS) else None
 
 
-def _scales(degree: int, shift_bits: int, guard: int) -> list[int]:
+def _scales(degree: int, shift_bits: int, guard: int, exact_inner: bool = True) -> list[int]:
     """Fraction bits (beyond the output LSB) of each coefficient column, constant term first.
 
     The top term ``c_d * t**d`` with ``t < 2**shift_bits`` must carry ``guard`` bits below the
@@ -170,8 +224,36 @@ def _scales(degree: int, shift_bits: int, guard: int) -> list[int]:
     so every Horner step but the last is exact: one truncation of a polynomial that is
     monotone on its segment keeps the outputs monotone (truncating inside the Horner chain
     would let the accumulator jitter by a unit and flip roundings backwards).
+
+    Without ``exact_inner``, ``c_k`` carries ``k * shift_bits`` more and every step drops
+    ``shift_bits``: narrower products, for segments too long for the exact scheme.
     """
+    if not exact_inner:
+        return [guard + k * shift_bits for k in range(degree + 1)]
     return [guard] + [guard + degree * shift_bits] * degree
+
+
+def _product_bits(coef_t: np.ndarray, shift_bits: int, guard: int = 8) -> float:
+    """Estimated widest Horner product of one segment under the rounded-inner scheme (float, quick)."""
+    degree = len(coef_t) - 1
+    magnitude = np.abs(coef_t) * np.exp2(guard + shift_bits * np.arange(degree + 1))
+    acc, widest = magnitude[-1], 0.0
+    for k in range(degree - 1, -1, -1):
+        widest = max(widest, np.log2(acc + 1) + shift_bits)
+        acc = acc + magnitude[k]
+    return widest
+
+
+def _fits_model(rows: np.ndarray, scales: list[int], shift_bits: int) -> bool:
+    """Whether every Horner product stays within :data:`MODEL_BITS` (the model computes in int64)."""
+    magnitude = [max(abs(int(v)) for v in column) for column in rows.T]
+    acc = magnitude[-1]
+    for k in range(len(scales) - 2, -1, -1):
+        product = acc << shift_bits  # t < 2**shift_bits
+        if product.bit_length() > MODEL_BITS:
+            return False
+        acc = (product >> (scales[k + 1] - scales[k])) + magnitude[k]
+    return acc.bit_length() <= MODEL_BITS
 
 
 def _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
@@ -203,12 +285,7 @@ def _search(plan: Plan, target_codes: np.ndarray, target: np.ndarray, radius: in
     smallest maximum error, then the smallest mean error.
     """
     rows = np.asarray(plan.table.rows, dtype=np.int64)
-    folded = target_codes
-    if plan.clamp is not None:
-        folded = np.clip(folded, plan.clamp.lo, plan.clamp.hi)
-    if plan.fold is not None:
-        folded = np.abs(folded)
-    segment = segment_of(plan, folded)[0]
+    segment = row_of(plan, target_codes)
     n_seg = rows.shape[0]
     linear = [0] if rows.shape[1] == 1 else [-1, 0, 1]
     best_score = np.full(n_seg, np.inf)
@@ -252,16 +329,23 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     guard
         Fraction bits kept below the output LSB in the accumulator.
     """
-    if in_fmt.width > MAX_TABLE_INPUT_BITS:
-        raise ValueError(f"table methods take inputs up to {MAX_TABLE_INPUT_BITS} bits, not {in_fmt.width} ({in_fmt})")
-    codes = in_fmt.all_codes()
-    exact = _target(function, params, in_fmt, out_fmt, codes)
+    def target_of(c):
+        return _target(function, params, in_fmt, out_fmt, c)
+
+    wide = in_fmt.width > PROBE_BITS
+    if wide and method == "lut":
+        raise ValueError(f"lut has an entry per input code: inputs up to {MAX_LUT_INPUT_BITS} bits, "
+                         f"not {in_fmt.width} ({in_fmt}); use pwl or pwl2")
+    codes = _probe_codes(in_fmt, target_of) if wide else in_fmt.all_codes()
+    exact = target_of(codes)
     if not np.all(np.isfinite(exact)):
         raise ValueError(f"{function.name} is not finite everywhere on {in_fmt}")
     low = out_fmt.min_code if overflow_mode != "SAT_SYM" or not out_fmt.signed else -out_fmt.max_code
-    # The plan's own rounding decides where the output stops changing (a tie at the edge counts).
-    rounded = np.clip(round_real(exact, rounding), low, out_fmt.max_code)
-    lo, hi = _saturation_clamp(rounded, codes) if overflow_mode != "WRAP" else (int(codes[0]), int(codes[-1]))
+
+    def rounded_of(c):  # the plan's own rounding decides where the output stops changing (ties count)
+        return np.clip(round_real(target_of(c), rounding), low, out_fmt.max_code)
+
+    lo, hi = _saturation_clamp(codes, rounded_of) if overflow_mode != "WRAP" else (int(codes[0]), int(codes[-1]))
     clamp = None if (lo, hi) == (in_fmt.min_code, in_fmt.max_code) else Clamp(lo, hi)
 
     if method == "lut":
@@ -275,9 +359,6 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         fold = None
         d_lo, d_hi = lo, hi
 
-    def target_of(c):
-        return _target(function, params, in_fmt, out_fmt, c)
-
     if method == "lut":
         starts = np.arange(d_lo, d_hi + 1, dtype=np.int64)
         rows = round_real(target_of(starts), rounding).astype(np.int64)[:, None]
@@ -289,6 +370,10 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     if (shift is None) == (tolerance is None):
         raise ValueError("give exactly one of shift (uniform) and tolerance (non-uniform)")
     if shift is not None:
+        if (d_hi - d_lo) >> shift >= 1 << MAX_SEGMENT_BITS:
+            raise SegmentsOutOfReach(f"{2 ** shift}-code segments would make over {2 ** MAX_SEGMENT_BITS} of them")
+        if shift > MAX_SEGMENT_LENGTH_BITS:
+            raise SegmentsOutOfReach(f"segments are at most 2**{MAX_SEGMENT_LENGTH_BITS} codes long, not 2**{shift}")
         starts = _uniform_segments(d_lo, d_hi, shift)
         coef_t, _ = _fit_blocks(starts, 1 << shift, d_hi, target_of, degree)
         select = BitSlice(d_lo, shift, len(starts))
@@ -304,8 +389,18 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
 
     scales = _scales(degree, widest, guard)
     rows = _quantize(coef_t, scales)
+    if rows is None or not _fits_model(rows, scales, widest):  # long segments (wide inputs): round inside Horner
+        scales = _scales(degree, widest, guard, exact_inner=False)
+        rows = _quantize(coef_t, scales)
+        if rows is None or not _fits_model(rows, scales, widest):
+            raise SegmentsOutOfReach(f"{2 ** widest}-code segments of {function.name} at {in_fmt} -> {out_fmt} need "
+                             f"products over {MODEL_BITS} bits; use narrower formats")
     plan = _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
                   select, rows, scales, degree)
     if search_radius:
+        if wide:  # the probe set and every segment edge
+            edges = np.asarray([e + d for e in segment_edges(plan) for d in (-2, -1, 0, 1)], dtype=np.int64)
+            codes = unique_codes(np.concatenate([codes, np.clip(edges, in_fmt.min_code, in_fmt.max_code)]))
+            exact = target_of(codes)
         plan = _search(plan, codes, np.clip(exact, low, out_fmt.max_code), search_radius)
     return plan

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..fixed import IntArray
+from ..fixed import IntArray, unique_codes
 from ..functions import get
 from ..model import evaluate
 from ..plan import BitSlice, Plan
@@ -50,7 +50,7 @@ def _sample(fmt, must: IntArray, count: int, seed: int) -> IntArray:
     random = rng.integers(fmt.min_code, fmt.max_code, size=count, endpoint=True)
     edges = np.array([fmt.min_code, fmt.min_code + 1, -1, 0, 1, fmt.max_code - 1, fmt.max_code], dtype=np.int64)
     codes = np.concatenate([random, edges, must])
-    return np.unique(np.clip(codes, fmt.min_code, fmt.max_code))
+    return unique_codes(np.clip(codes, fmt.min_code, fmt.max_code))
 
 
 def segment_edges(plan: Plan, limit: int = 1 << 16) -> list[int]:
@@ -80,8 +80,9 @@ def input_grid(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> tuple[Int
     in_bits = plan.in_fmt.width
     if in_bits <= limit_bits:
         x = plan.in_fmt.all_codes()
-    else:
-        x = _sample(plan.in_fmt, near_edges, 1 << limit_bits, seed=1)
+    else:  # two-operand units cross the sample with OPERAND_SAMPLES operands: keep the product near 2**limit_bits
+        count_bits = limit_bits - (0 if plan.operand_fmt is None else int(np.log2(OPERAND_SAMPLES)))
+        x = _sample(plan.in_fmt, near_edges, 1 << count_bits, seed=1)
     if plan.operand_fmt is None:
         return x, None, in_bits <= limit_bits
     total = in_bits + plan.operand_fmt.width

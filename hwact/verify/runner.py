@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fixed import IntArray
+from ..fixed import IntArray, unique_codes
 from ..model import evaluate
 from ..plan import Plan
+from ..report.accuracy import segment_edges
 
 __all__ = ["SimError", "SimResult", "simulate", "stimulus", "SIMULATORS", "EXHAUSTIVE_SIM_BITS"]
 
@@ -67,7 +68,8 @@ def stimulus(plan: Plan, vectors: str | int = "exhaustive", seed: int = 1) -> tu
 
     ``"exhaustive"`` is every input code; a two-operand unit whose operands together exceed
     :data:`EXHAUSTIVE_SIM_BITS` gets every input code crossed with a few operand values (the
-    extremes, zero, one, and random ones). An integer ``N`` draws N random inputs.
+    extremes, zero, one, and random ones). An integer ``N`` draws N random inputs, and for
+    one-operand units adds both sides of every segment edge and the extreme codes.
     """
     x_fmt, a_fmt = plan.in_fmt, plan.operand_fmt
     rng = np.random.default_rng(seed)
@@ -80,7 +82,12 @@ def stimulus(plan: Plan, vectors: str | int = "exhaustive", seed: int = 1) -> tu
             return stimulus(plan, "exhaustive", seed)
         x = rng.integers(x_fmt.min_code, x_fmt.max_code, size=count, endpoint=True)
         a = None if a_fmt is None else rng.integers(a_fmt.min_code, a_fmt.max_code, size=count, endpoint=True)
-        return x, a, f"{count} random"
+        if a_fmt is not None:
+            return x, a, f"{count} random"
+        # Where a datapath is most likely to be wrong: both sides of every segment edge and clamp.
+        edges = unique_codes([e + d for e in segment_edges(plan) for d in (-1, 0)] + [x_fmt.min_code, x_fmt.max_code])
+        edges = edges[(edges >= x_fmt.min_code) & (edges <= x_fmt.max_code)]
+        return np.concatenate([x, edges]), None, f"{count} random + {len(edges)} segment edges"
     if a_fmt is None:
         return x_fmt.all_codes(), None, "exhaustive"
     if x_fmt.width + a_fmt.width <= EXHAUSTIVE_SIM_BITS:
