@@ -169,3 +169,11 @@ def test_sim_with_random_vectors_adds_every_segment_edge(tmp_path):
     report = json.loads((tmp_path / "tanh.sim.json").read_text())
     segments = json.loads((tmp_path / "tanh.json").read_text())["cost"]["segments"]
     assert report["coverage"].startswith("500 random + ") and report["vectors"] > 500 + segments
+
+
+def test_sim_asks_for_a_sample_when_the_input_is_too_wide(tmp_path):
+    assert main(["generate", "tanh", "--in", "s8.16", "--out", "s1.15", "-o", str(tmp_path)]) == 0
+    result = run("sim", str(tmp_path / "tanh.json"))
+    assert result.returncode != 0 and "--vectors N" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "tanh.sim.json").exists()

@@ -32,6 +32,8 @@ SIMULATORS = ("icarus", "verilator")
 EXHAUSTIVE_SIM_BITS = 16
 #: Operand values crossed with every input code when both together are too many to cover.
 OPERAND_SAMPLES = 3
+#: Inputs wider than this are too many to simulate code by code: ask for ``--vectors N``.
+MAX_EXHAUSTIVE_INPUT_BITS = 20
 #: cocotb 2.x needs at least this Verilator.
 MIN_VERILATOR = (5, 36)
 _VLT = Path(__file__).with_name("amaranth.vlt")
@@ -88,6 +90,9 @@ def stimulus(plan: Plan, vectors: str | int = "exhaustive", seed: int = 1) -> tu
         edges = unique_codes([e + d for e in segment_edges(plan) for d in (-1, 0)] + [x_fmt.min_code, x_fmt.max_code])
         edges = edges[(edges >= x_fmt.min_code) & (edges <= x_fmt.max_code)]
         return np.concatenate([x, edges]), None, f"{count} random + {len(edges)} segment edges"
+    if x_fmt.width > MAX_EXHAUSTIVE_INPUT_BITS:
+        raise SimError(f"{x_fmt} inputs have {x_fmt.n_codes:,} codes, too many to simulate one by one; "
+                       f"simulate a sample with --vectors N")
     if a_fmt is None:
         return x_fmt.all_codes(), None, "exhaustive"
     if x_fmt.width + a_fmt.width <= EXHAUSTIVE_SIM_BITS:
