@@ -19,7 +19,7 @@ from .approx import make_plan
 from .hdl import ActivationUnit, to_verilog
 from .hdl.export import check_module_name
 from .plan import Plan
-from .report.accuracy import measure
+from .report.accuracy import report
 from .report.cost import plan_cost
 
 __all__ = ["UnitSpec", "build_unit", "manifest_for", "load_manifest", "write_files", "MANIFEST_VERSION"]
@@ -72,7 +72,7 @@ def manifest_for(plan: Plan, unit: ActivationUnit, top: str) -> dict[str, Any]:
             "o__payload": out_payload.size, "o__valid": 1, "o__ready": 1,
         },
         "files": {"verilog": f"{top}.v"},
-        "error": measure(plan).to_dict(),
+        "error": report(plan).to_dict(),
         "cost": plan_cost(plan),
         "plan": plan.to_dict(),
     }

@@ -6,7 +6,7 @@ from scipy import special, stats
 
 from hwact import Fmt, Plan, PlanError, evaluate, make_plan
 from hwact.functions import FUNCTIONS
-from hwact.report import measure, plan_cost
+from hwact.report import measure, plan_cost, report
 
 # Written differently from hwact's own references on purpose.
 INDEPENDENT = {
@@ -162,20 +162,61 @@ def test_gated_units_are_faithful(name, fmt):
         assert claimed.max_lsb == pytest.approx(err.max(), abs=1e-9) and claimed.correctly_rounded_fraction == 1.0
 
 
-@pytest.mark.parametrize("name", GATED)
-def test_nudged_gate_tables_round_more_products_correctly(name):
+@pytest.mark.parametrize("name, extra", [("glu", 8), ("geglu", 8), ("swiglu", 8), ("gtu", 10)])
+def test_nudged_gate_tables_reach_correct_rounding_with_fewer_bits(name, extra):
     from hwact.approx.gated import plan_gated
     from hwact.functions import get, resolve_params
 
     fn = get(name)
 
     def plan(nudge):
-        return plan_gated(fn, resolve_params(fn), Fmt(4, 4), Fmt(4, 4), method="auto", extra=3, rounding="RND",
+        return plan_gated(fn, resolve_params(fn), Fmt(4, 4), Fmt(4, 4), method="auto", extra=extra, rounding="RND",
                           overflow_mode="SAT", make_plan=make_plan, nudge_radius=nudge)
 
     plain, nudged = measure(plan(0)), measure(plan(4))
-    assert nudged.monotonic
-    assert nudged.correctly_rounded_fraction > plain.correctly_rounded_fraction
+    assert nudged.monotonic and nudged.correctly_rounded_fraction == 1.0
+    assert plain.correctly_rounded_fraction < 1.0
+
+
+@pytest.mark.parametrize("name, fmt_in, fmt_out", [("glu", "s4.4", "s4.4"), ("swiglu", "s4.4", "s4.4"),
+                                                   ("glu", "s3.5", "s2.6"), ("geglu", "s3.5", "s3.5")])
+def test_truncating_gated_units_stay_monotonic_and_no_worse_than_plain_tables(name, fmt_in, fmt_out):
+    # The nudge aims at correct rounding; truncating outputs must not be pulled towards nearest.
+    from hwact.approx.gated import plan_gated
+    from hwact.functions import get, resolve_params
+
+    plan = make_plan(name, fmt_in, fmt_out, rounding="TRN", max_err_lsb=2)
+    fn, extra = get(name), None
+    stats = measure(plan)
+    assert stats.monotonic and stats.max_lsb < 1.1
+    for extra in (2, 3, 4):
+        plain = plan_gated(fn, resolve_params(fn), Fmt.parse(fmt_in), Fmt.parse(fmt_out), method="auto", extra=extra,
+                           rounding="TRN", overflow_mode="SAT", make_plan=make_plan, nudge_radius=0)
+        if plain.table.rows == plan.table.rows:
+            break
+    assert plain.table.rows == plan.table.rows, "a truncating gate table was nudged"
+
+
+@pytest.mark.parametrize("extra", [2, 3, 4, 6])
+@pytest.mark.parametrize("name", GATED)
+def test_a_nudged_gate_is_never_worse_than_the_plain_one(name, extra):
+    from hwact.approx.gated import plan_gated
+    from hwact.functions import get, resolve_params
+
+    fn = get(name)
+    plain, nudged = (measure(plan_gated(fn, resolve_params(fn), Fmt(4, 4), Fmt(4, 4), method="auto", extra=extra,
+                                        rounding="RND", overflow_mode="SAT", make_plan=make_plan,
+                                        nudge_radius=radius)) for radius in (0, 4))
+    assert nudged.monotonic or not plain.monotonic
+    assert nudged.max_lsb <= max(plain.max_lsb, 0.5) + 1e-9
+
+
+def test_a_gated_product_wider_than_the_model_is_refused(monkeypatch):
+    import hwact.approx.gated as gated
+
+    monkeypatch.setattr(gated, "MODEL_BITS", 30)  # as if the operands were far wider
+    with pytest.raises(PlanError, match=r"glu at s4.12 -> s4.12: the gate x factor product would need \d+ bits"):
+        make_plan("glu", "s4.12", "s4.12")
 
 
 def test_gtu_nests_its_tanh_plan():
@@ -191,8 +232,9 @@ def test_gtu_nests_its_tanh_plan():
 def test_a_24_bit_input_is_planned_on_a_probe_set_and_holds_on_codes_it_never_saw():
     plan = make_plan("sigmoid", "s8.16", "u0.16")
     fmt, out = plan.in_fmt, plan.out_fmt
-    claimed = measure(plan)
-    assert not claimed.exhaustive and claimed.vectors > 1_000_000
+    searched, claimed = measure(plan), report(plan)  # the planner's sample; every code, as the manifest says
+    assert not searched.exhaustive and searched.vectors > 1_000_000
+    assert claimed.exhaustive and claimed.vectors == 1 << 24 and claimed.max_lsb >= searched.max_lsb
     assert claimed.max_lsb < 1.0 and claimed.correctly_rounded_fraction >= 0.9 and claimed.monotonic
     rng = np.random.default_rng(2026)
     edges = [t + d for t in plan.select.thresholds for d in (-1, 0)]
@@ -223,3 +265,29 @@ def test_a_32_bit_input_keeps_the_model_inside_int64():
 def test_a_direct_table_refuses_wide_inputs():
     with pytest.raises(PlanError, match="lut has an entry per input code"):
         make_plan("sigmoid", "s8.16", "u0.16", method="lut")
+
+
+def test_auto_with_a_half_lsb_budget_skips_the_direct_table_when_inputs_are_too_wide(monkeypatch):
+    # As if 12 bits were past the direct table's limit (the real one, 20 bits, takes minutes to plan past).
+    import hwact.approx as approx
+    import hwact.approx.table as table
+
+    monkeypatch.setattr(table, "MAX_LUT_INPUT_BITS", 10)
+    monkeypatch.setattr(approx, "MAX_LUT_INPUT_BITS", 10)
+    with pytest.raises(PlanError, match="lut has an entry per input code"):
+        make_plan("sigmoid", "s4.8", "u0.8", method="lut")
+    try:
+        plan = make_plan("sigmoid", "s4.8", "u0.8", max_err_lsb=0.5)
+    except PlanError as error:
+        assert str(error).startswith("no sigmoid plan meets 0.5 LSB at s4.8 -> u0.8")
+    else:
+        assert plan.method in ("pwl", "pwl2") and report(plan).max_lsb <= 0.5 + 1e-9
+
+
+def test_a_fit_needing_too_many_non_uniform_segments_stops_early():
+    from hwact.approx.table import MAX_NONUNIFORM_SEGMENTS, TooManySegments, plan_table
+    from hwact.functions import get
+
+    with pytest.raises(TooManySegments, match=f"over {MAX_NONUNIFORM_SEGMENTS} non-uniform segments"):
+        plan_table(get("sigmoid"), {}, Fmt(4, 12), Fmt(0, 16, signed=False), method="pwl", tolerance=0.001)
+

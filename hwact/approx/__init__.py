@@ -12,11 +12,11 @@ from typing import Any
 from ..fixed import OVERFLOW_MODES, ROUNDING_MODES, Fmt
 from ..functions import get, resolve_params
 from ..plan import Plan
-from ..report.accuracy import TIE_TOLERANCE, measure
+from ..report.accuracy import TIE_TOLERANCE, measure, report
 from .exact import plan_exact
 from .gated import EXTRA_BITS, plan_gated
 from ..report.cost import plan_cost
-from .table import MAX_SEGMENT_BITS, MAX_SEGMENT_LENGTH_BITS, SegmentsOutOfReach, plan_table
+from .table import MAX_LUT_INPUT_BITS, MAX_SEGMENT_LENGTH_BITS, SegmentsOutOfReach, TooManySegments, plan_table
 
 __all__ = ["make_plan", "PlanError", "METHODS"]
 
@@ -88,7 +88,7 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
     try:
         if fn.family == "exact":
             plan = plan_exact(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow)
-            reached = measure(plan).max_lsb
+            reached = report(plan).max_lsb
         elif fn.family == "gated":
             plan, reached = _plan_gated(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)
         else:
@@ -107,27 +107,31 @@ def _plan_gated(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: floa
 
     Under ``auto`` with operands of up to ``AUTO_LUT_BITS`` bits (direct gate tables, every
     operand pair checked) the aim is correct rounding, as for single-operand units; the
-    cheapest plan within the budget itself is the fallback.
+    cheapest plan within the budget itself is the fallback. Monotonic plans are preferred.
     """
     nearest = rounding.startswith("RND")
     min_cr = MIN_CORRECTLY_ROUNDED if budget <= 1.0 and nearest else 0.0
     aim = min(budget, 0.5) if method == "auto" and nearest and in_fmt.width <= AUTO_LUT_BITS else budget
-    best_error, fallback = float("inf"), None
+    best_error, fallbacks = float("inf"), []
     for extra in EXTRA_BITS:
         try:
             plan = plan_gated(fn, values, in_fmt, out_fmt, method=method, extra=extra, rounding=rounding,
                               overflow_mode=overflow, make_plan=make_plan)
         except ValueError:
-            if fallback is None and best_error == float("inf"):
+            if not fallbacks and best_error == float("inf"):
                 raise
-            break  # the gate would not fit in 32 bits: finer ones will not either
+            break  # the gate would not fit in 32 bits (or the product in int64): finer ones will not either
         stats = measure(plan)
         best_error = min(best_error, stats.max_lsb)
         if within_budget(stats.max_lsb, budget) and stats.correctly_rounded_fraction >= min_cr:
-            fallback = fallback or (plan, stats.max_lsb)
-            if within_budget(stats.max_lsb, aim):
+            if stats.monotonic and within_budget(stats.max_lsb, aim):
                 return plan, stats.max_lsb
-    return fallback or (None, best_error)
+            fallbacks.append((not stats.monotonic, plan, stats.max_lsb))
+    if not fallbacks:
+        return None, best_error
+    # The cheapest monotonic plan within the budget, else the cheapest one.
+    _, plan, error = min(fallbacks, key=lambda entry: entry[0])
+    return plan, error
 
 
 def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, rounding: str,
@@ -154,7 +158,8 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
 
     candidates: list[Plan] = []
     small = in_fmt.width <= AUTO_LUT_BITS
-    if method == "lut" or (method == "auto" and (small or budget < 0.5 + 1e-6)):
+    lut_reachable = in_fmt.width <= MAX_LUT_INPUT_BITS
+    if method == "lut" or (method == "auto" and lut_reachable and (small or budget < 0.5 + 1e-6)):
         plan = make("lut")
         if acceptable(plan):
             candidates.append(plan)
@@ -166,21 +171,26 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
         # A ladder stops at the first plan that passes and is monotonic; passing non-monotonic
         # plans met on the way stay candidates.
         longest = min(in_fmt.width - 1, MAX_SEGMENT_LENGTH_BITS)
-        uniform = [{"shift": shift} for shift in range(longest, max(in_fmt.width - MAX_SEGMENT_BITS, 0) - 1, -1)]
+        uniform = [{"shift": shift} for shift in range(longest, -1, -1)]
         nonuniform = [{"tolerance": fraction * min(budget, 1.0)} for fraction in TOLERANCE_LADDER]
         for ladder in (uniform, nonuniform):
             for options in ladder:
                 try:
                     plan = make(kind, **options)
-                except SegmentsOutOfReach:  # too long or too many for this input: try the next rung
+                except TooManySegments:  # further rungs are finer still
+                    break
+                except SegmentsOutOfReach:  # too long for this input: try the next rung
                     continue
                 if acceptable(plan):
                     candidates.append(plan)
                     if id(plan) in monotonic:
                         break
-    if not candidates:
-        return None, best_error
-    # A monotonic plan wins over any cheaper one that steps backwards somewhere.
-    preferred = [p for p in candidates if id(p) in monotonic] or candidates
-    best = min(preferred, key=lambda p: plan_cost(p)["cost"])
-    return best, measure(best).max_lsb
+    # A monotonic plan wins over any cheaper one that steps backwards somewhere. The search
+    # measured wide inputs on a sample; the plan returned must also pass on every code.
+    verified = []
+    for plan in sorted(candidates, key=lambda p: (id(p) not in monotonic, plan_cost(p)["cost"])):
+        stats = report(plan)
+        if within_budget(stats.max_lsb, budget) and stats.correctly_rounded_fraction >= min_cr:
+            return plan, stats.max_lsb
+        verified.append(stats.max_lsb)
+    return None, min(verified, default=best_error)

@@ -25,7 +25,8 @@ from ..fixed import Fmt
 from ..functions import Function, get
 from ..model import evaluate, row_of
 from ..plan import OutputStage, Plan, Product
-from ..report.accuracy import TIE_TOLERANCE, input_grid, reference
+from ..report.accuracy import TIE_TOLERANCE, input_grid, measure, reference
+from .table import MODEL_BITS
 
 __all__ = ["plan_gated", "EXTRA_BITS"]
 
@@ -55,7 +56,8 @@ def plan_gated(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     # The gate's range decides its format; wide inputs are scanned on an even grid.
     codes = np.unique(np.linspace(in_fmt.min_code, in_fmt.max_code, min(in_fmt.n_codes, 1 << 20)).round())
     gate_frac = out_fmt.frac_bits + in_fmt.int_bits + extra
-    gate_fmt = _signed_fmt_for(gate_fn.reference(in_fmt.to_real(codes), gate_fn.defaults() | gate_params), gate_frac)
+    gate_values = gate_fn.reference(in_fmt.to_real(codes), gate_fn.defaults() | gate_params)
+    gate_fmt, gate_magnitude = _signed_fmt_for(gate_values, gate_frac), float(np.max(np.abs(gate_values)))
     if gate_fmt.width > 32:
         raise ValueError(f"{function.name}: the gate would need {gate_fmt} (over 32 bits); use a narrower output")
     gate = make_plan(function.gate, in_fmt, gate_fmt, method=method, max_err_lsb=INNER_BUDGET, params=gate_params)
@@ -69,7 +71,36 @@ def plan_gated(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     shift = gate.output.shift + factor_frac + gate_frac - out_fmt.frac_bits
     plan = replace(gate, function=function.name, params=dict(params), out_fmt=out_fmt, operand_fmt=in_fmt,
                    product=Product(factor_plan), output=OutputStage(shift, rounding, overflow_mode))
-    return _nudge_tables(plan, nudge_radius) if nudge_radius else plan
+    _check_product_width(plan, gate_magnitude, gate_frac, gate.output.shift)
+    if not nudge_radius or not rounding.startswith("RND"):
+        return plan  # the nudge aims at correct rounding, which truncating outputs do not promise
+    return _better(plan, _nudge_tables(plan, nudge_radius))
+
+
+def _check_product_width(plan: Plan, gate_magnitude: float, gate_frac: int, gate_shift: int) -> None:
+    """Refuse a plan whose ``acc * factor`` product could leave the model's int64."""
+    # The gate's accumulator holds the gate's value with gate_frac + gate_shift fraction bits;
+    # a few of its LSBs of headroom cover its approximation error.
+    acc_bits = math.ceil(math.log2(gate_magnitude + 2.0 ** (3 - gate_frac))) + gate_frac + gate_shift
+    factor_fmt = plan.product.factor_plan.out_fmt if plan.product.factor_plan is not None else plan.in_fmt
+    product_bits = acc_bits + factor_fmt.width - 1  # magnitudes: a signed code is below 2**(width - 1)
+    if product_bits > MODEL_BITS:
+        raise ValueError(f"{plan.function} at {plan.in_fmt} -> {plan.out_fmt}: the gate x factor product would "
+                         f"need {product_bits + 1} bits (over {MODEL_BITS}); use narrower formats")
+
+
+def _better(plain: Plan, nudged: Plan) -> Plan:
+    """The nudged plan unless it lost monotonicity or raised the error without reaching correct rounding."""
+    if nudged is plain:
+        return plain
+
+    def key(plan: Plan) -> tuple:
+        stats = measure(plan)
+        rounded = stats.max_lsb <= 0.5 + TIE_TOLERANCE
+        return (not stats.monotonic, not rounded, 0.0 if rounded else stats.max_lsb,
+                -stats.correctly_rounded_fraction)
+
+    return nudged if key(nudged) <= key(plain) else plain
 
 
 def _with_gate_rows(plan: Plan, rows: np.ndarray) -> Plan:
@@ -98,26 +129,34 @@ def _nudge_tables(plan: Plan, radius: int) -> Plan:
 def _nudge(plan: Plan, rows, row_index: np.ndarray, with_rows, x, a, target, radius: int) -> Plan:
     """Per table row, the offset in ``[-radius, radius]`` with the best products.
 
-    Each output depends on one row of the table being nudged, so the rows are chosen
-    independently. The score, in order: fewest steps against the real function along ``x``,
-    no error of a whole LSB, fewest outputs not correctly rounded, smallest maximum error.
+    Each output depends on one row of the table being nudged; a step along ``x`` depends on
+    at most two, of neighbouring rows. So the even rows are nudged with the odd ones held,
+    then the odd rows: each score is then exact for its own row. The score, in order: fewest
+    steps against the real function along ``x``, no error of a whole LSB, fewest outputs not
+    correctly rounded, smallest maximum error.
     """
-    rows = np.asarray(rows, dtype=np.int64)
-    n_rows, size = rows.shape[0], target.size
-    index = np.broadcast_to(row_index, target.shape).ravel()
-    best_score, best_rows = np.full(n_rows, np.inf), rows.copy()
-    for delta in sorted(range(-radius, radius + 1), key=abs):  # ties keep the smaller nudge
-        trial = rows + delta
-        y = evaluate(with_rows(plan, trial), x, a).astype(np.float64)
-        err = np.abs(y - target)
-        worst = np.zeros(n_rows)
-        np.maximum.at(worst, index, err.ravel())
-        wrong = np.bincount(index, weights=(err > 0.5 + TIE_TOLERANCE).ravel(), minlength=n_rows)
-        against = np.zeros(target.shape)
-        against[..., 1:] = np.diff(y, axis=-1) * np.diff(target, axis=-1) < 0
-        backwards = np.bincount(index, weights=against.ravel(), minlength=n_rows)
-        score = (backwards * size + (worst >= 1 - TIE_TOLERANCE)) * size + wrong + worst / 2
-        better = score < best_score
-        best_score = np.where(better, score, best_score)
-        best_rows[better] = trial[better]
+    best_rows = np.asarray(rows, dtype=np.int64).copy()
+    n_rows, size = best_rows.shape[0], target.size
+    index = np.broadcast_to(row_index, target.shape)
+    # A step between x and x+1 is charged to both rows; the held row's share is the same for every trial.
+    step_rows = (index[..., :-1].ravel(), index[..., 1:].ravel())
+    target_rise = np.diff(target, axis=-1).ravel()
+    for parity in (0, 1):
+        moving = np.arange(n_rows) % 2 == parity
+        best_score = np.full(n_rows, np.inf)
+        held = best_rows.copy()
+        for delta in sorted(range(-radius, radius + 1), key=abs):  # ties keep the smaller nudge
+            trial = np.where(moving[:, None], held + delta, held)
+            y = evaluate(with_rows(plan, trial), x, a).astype(np.float64)
+            err = np.abs(y - target).ravel()
+            worst = np.zeros(n_rows)
+            np.maximum.at(worst, index.ravel(), err)
+            wrong = np.bincount(index.ravel(), weights=err > 0.5 + TIE_TOLERANCE, minlength=n_rows)
+            against = (np.diff(y, axis=-1).ravel() * target_rise < 0).astype(np.float64)
+            backwards = (np.bincount(step_rows[0], weights=against, minlength=n_rows)
+                         + np.bincount(step_rows[1], weights=against, minlength=n_rows))
+            score = (backwards * size + (worst >= 1 - TIE_TOLERANCE)) * size + wrong + worst / 2
+            better = moving & (score < best_score)
+            best_score = np.where(better, score, best_score)
+            best_rows[better] = trial[better]
     return with_rows(plan, best_rows)

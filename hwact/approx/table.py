@@ -41,7 +41,8 @@ from ..model import evaluate, row_of
 from ..plan import BitSlice, Clamp, CoefTable, Fold, HornerStep, OutputStage, Plan, SegmentSelect
 from ..report.accuracy import segment_edges
 
-__all__ = ["plan_table", "SegmentsOutOfReach", "MAX_LUT_INPUT_BITS", "MAX_SEGMENT_BITS", "PROBE_BITS"]
+__all__ = ["plan_table", "SegmentsOutOfReach", "TooManySegments", "MAX_LUT_INPUT_BITS", "MAX_NONUNIFORM_SEGMENTS",
+           "MAX_SEGMENT_BITS", "PROBE_BITS"]
 
 #: A direct table has an entry per code: inputs up to this many bits.
 MAX_LUT_INPUT_BITS = 20
@@ -53,6 +54,9 @@ MAX_SEGMENT_BITS = 14
 MODEL_BITS = 62
 #: Longest segment, ``2**MAX_SEGMENT_LENGTH_BITS`` codes, so that its products fit ``MODEL_BITS``.
 MAX_SEGMENT_LENGTH_BITS = 26
+#: Most non-uniform segments: each costs a comparator on the input, and past this many a
+#: bit-sliced (uniform) table is the cheaper hardware; it also bounds the planner's time.
+MAX_NONUNIFORM_SEGMENTS = 1 << 10
 #: Points per segment used for fitting (all codes when the segment is shorter).
 FIT_POINTS = 1024
 LAWSON_ITERATIONS = 30
@@ -60,6 +64,10 @@ LAWSON_ITERATIONS = 30
 
 class SegmentsOutOfReach(ValueError):
     """This segmentation cannot be built (too many segments, or products too wide); others may be."""
+
+
+class TooManySegments(SegmentsOutOfReach):
+    """This segmentation needs more segments than allowed; finer ones need even more."""
 
 
 # -- the target -----------------------------------------------------------------------------
@@ -132,6 +140,7 @@ def _minimax(u: np.ndarray, values: np.ndarray, degree: int, tolerance: float | 
     best_mean = np.full(rows, np.inf)
     for _ in range(iterations):
         gram = np.einsum("pi,sp,pj->sij", vander, weights, vander)
+        gram += 1e-13 * np.eye(degree + 1)  # segments with at most `degree` codes: interpolate, not fail
         rhs = np.einsum("pi,sp,sp->si", vander, weights, values)
         coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
         err = np.abs(coef @ vander.T - values)
@@ -172,6 +181,9 @@ def _greedy_segments(lo: int, hi: int, degree: int, tolerance: float, target_of)
     segments: list[tuple[int, int]] = []
     start = lo
     while start <= hi:
+        if len(segments) == MAX_NONUNIFORM_SEGMENTS:
+            raise TooManySegments(f"a fit within {tolerance:.3g} LSB needs over {MAX_NONUNIFORM_SEGMENTS} "
+                                  f"non-uniform segments")
         # length 1 always fits (a constant); bad is the first failing length
         good, bad = 1, min(hi - start + 2, (1 << MAX_SEGMENT_LENGTH_BITS) + 1)
         if _fit_error(start, bad - 1, target_of, degree) <= tolerance:
@@ -333,7 +345,7 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         return _target(function, params, in_fmt, out_fmt, c)
 
     wide = in_fmt.width > PROBE_BITS
-    if wide and method == "lut":
+    if method == "lut" and in_fmt.width > MAX_LUT_INPUT_BITS:
         raise ValueError(f"lut has an entry per input code: inputs up to {MAX_LUT_INPUT_BITS} bits, "
                          f"not {in_fmt.width} ({in_fmt}); use pwl or pwl2")
     codes = _probe_codes(in_fmt, target_of) if wide else in_fmt.all_codes()
@@ -371,7 +383,9 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         raise ValueError("give exactly one of shift (uniform) and tolerance (non-uniform)")
     if shift is not None:
         if (d_hi - d_lo) >> shift >= 1 << MAX_SEGMENT_BITS:
-            raise SegmentsOutOfReach(f"{2 ** shift}-code segments would make over {2 ** MAX_SEGMENT_BITS} of them")
+            raise TooManySegments(f"{2 ** shift}-code segments would make over {2 ** MAX_SEGMENT_BITS} of them")
+        if 1 << shift <= degree:
+            raise SegmentsOutOfReach(f"{2 ** shift}-code segments are too short for degree {degree}; use lut")
         if shift > MAX_SEGMENT_LENGTH_BITS:
             raise SegmentsOutOfReach(f"segments are at most 2**{MAX_SEGMENT_LENGTH_BITS} codes long, not 2**{shift}")
         starts = _uniform_segments(d_lo, d_hi, shift)
