@@ -73,20 +73,48 @@ def test_far_better_than_pulp_rnn_tables_at_q3_12():
     assert tanh.max_abs * 16 <= 0.0039
 
 
-def test_non_uniform_segments_beat_uniform_for_gelu():
-    auto = make_plan("gelu", "s4.12", "s4.12")
+@pytest.mark.parametrize("name", ["gelu", "silu"])
+def test_non_uniform_segments_beat_uniform(name):
+    auto = make_plan(name, "s4.12", "s4.12")
     reached = measure(auto).max_lsb
     assert auto.method in ("pwl", "pwl2") and hasattr(auto.select, "thresholds")
     # The fewest uniform (bit-sliced) segments of the same degree that reach the same error.
     from hwact.approx.table import plan_table
     from hwact.functions import get, resolve_params
 
-    fn = get("gelu")
+    fn = get(name)
     for shift in range(12, 0, -1):
         uniform = plan_table(fn, resolve_params(fn), Fmt(4, 12), Fmt(4, 12), method=auto.method, shift=shift)
         if measure(uniform).max_lsb <= reached:
             break
     assert uniform.select.segments >= 2.5 * auto.select.segments
+
+
+def test_segments_placed_for_rounding_round_more_outputs_than_equal_error_segments():
+    from hwact.approx.table import plan_table
+    from hwact.functions import get, resolve_params
+
+    fn, fmt = get("silu"), Fmt(4, 12)
+    placed = plan_table(fn, resolve_params(fn), fmt, fmt, method="pwl2", segments=12)
+    worst, rounded = independent_stats(placed, "silu")
+    assert placed.select.segments == 12 and worst < 1.0 and rounded >= 0.9
+    assert measure(placed).monotonic  # the segment boundaries were chosen not to step backwards
+    equal_error = [plan_table(fn, resolve_params(fn), fmt, fmt, method="pwl2", tolerance=t) for t in (0.4, 0.3, 0.2)]
+    at_most_12 = [plan for plan in equal_error if plan.select.segments <= 12]
+    assert at_most_12 and all(independent_stats(plan, "silu")[1] < 0.9 for plan in at_most_12)
+
+
+def test_segments_placed_for_rounding_refuse_what_they_cannot_do():
+    from hwact.approx.table import SegmentsOutOfReach, plan_table
+    from hwact.functions import get, resolve_params
+
+    fn = get("silu")
+    with pytest.raises(SegmentsOutOfReach, match="no faithful split of silu into 3 segments"):
+        plan_table(fn, resolve_params(fn), Fmt(4, 12), Fmt(4, 12), method="pwl2", segments=3)
+    with pytest.raises(SegmentsOutOfReach, match="predicted to round"):
+        plan_table(fn, resolve_params(fn), Fmt(4, 12), Fmt(4, 12), method="pwl2", segments=12, min_share=0.99)
+    with pytest.raises(SegmentsOutOfReach, match="domain of at most 2\\*\\*16 codes"):
+        plan_table(fn, resolve_params(fn), Fmt(6, 12), Fmt(6, 12), method="pwl2", segments=12)
 
 
 @pytest.mark.parametrize("method", ["lut", "pwl", "pwl2"])

@@ -16,7 +16,9 @@ from ..report.accuracy import TIE_TOLERANCE, measure, report
 from .exact import plan_exact
 from .gated import EXTRA_BITS, plan_gated
 from ..report.cost import plan_cost
-from .table import MAX_LUT_INPUT_BITS, MAX_SEGMENT_LENGTH_BITS, SegmentsOutOfReach, TooManySegments, plan_table
+from .rounding_split import MAX_SPLIT_DOMAIN_BITS
+from .table import (MAX_LUT_INPUT_BITS, MAX_SEGMENT_LENGTH_BITS, MAX_SPLIT_SEGMENTS, SegmentsOutOfReach,
+                    TooManySegments, plan_table)
 
 __all__ = ["make_plan", "PlanError", "METHODS"]
 
@@ -46,6 +48,8 @@ def _methods_for(family: str) -> tuple[str, ...]:
 MIN_CORRECTLY_ROUNDED = 0.9
 #: Non-uniform fit tolerances ``auto`` tries, loosest (fewest segments) first, times min(budget, 1 LSB).
 TOLERANCE_LADDER = (0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.025)
+#: Rounding splits predicted this far below the correctly rounded share are still built and measured.
+SPLIT_SHARE_SLACK = 0.01
 #: Up to this many input bits ``auto`` builds a direct table: correctly rounded, and small.
 AUTO_LUT_BITS = 10
 
@@ -180,6 +184,17 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
                 except TooManySegments:  # further rungs are finer still
                     break
                 except SegmentsOutOfReach:  # too long for this input: try the next rung
+                    continue
+                if acceptable(plan):
+                    candidates.append(plan)
+                    if id(plan) in monotonic:
+                        break
+        if min_cr and in_fmt.width <= MAX_SPLIT_DOMAIN_BITS:
+            # Segments placed for the most correct roundings, fewest first (the splits are searched once).
+            for count in range(1, MAX_SPLIT_SEGMENTS + 1):
+                try:
+                    plan = make(kind, segments=count, min_share=min_cr - SPLIT_SHARE_SLACK)
+                except SegmentsOutOfReach:  # not faithful, or predicted to round too few correctly
                     continue
                 if acceptable(plan):
                     candidates.append(plan)

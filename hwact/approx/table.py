@@ -35,11 +35,12 @@ from typing import Any
 
 import numpy as np
 
-from ..fixed import Fmt, round_real, unique_codes
+from ..fixed import Fmt, overflow, round_real, shift_round, unique_codes
 from ..functions import Function
-from ..model import evaluate, row_of
+from ..model import evaluate, row_of, unfold
 from ..plan import BitSlice, Clamp, CoefTable, Fold, HornerStep, OutputStage, Plan, SegmentSelect
 from ..report.accuracy import segment_edges
+from .rounding_split import MAX_SPLIT_DOMAIN_BITS, SplitSearch, constant_scores, search_splits, windows
 
 __all__ = ["plan_table", "SegmentsOutOfReach", "TooManySegments", "MAX_LUT_INPUT_BITS", "MAX_NONUNIFORM_SEGMENTS",
            "MAX_SEGMENT_BITS", "PROBE_BITS"]
@@ -219,6 +220,126 @@ def _fit_error(start: int, length: int, target_of, degree: int) -> float:
     return float(err[0])
 
 
+#: Split searches by request: ``auto`` tries several segment counts of one search.
+_SPLIT_CACHE: dict[str, SplitSearch] = {}
+#: The most segments a split search considers.
+MAX_SPLIT_SEGMENTS = 48
+#: Each segment's t terms are tilted by up to this much (LSBs at its last code), in this many steps.
+TILT_LSB, TILT_STEPS = 0.3, 9
+
+
+def _rounding_segments(function, params, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold, domain, degree,
+                       guard, segments, target_of, low, min_share) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and coefficients (LSB units, powers of t) of the best-rounding split into ``segments``."""
+    d_lo, d_hi = domain
+    if d_hi - d_lo + 1 > 1 << MAX_SPLIT_DOMAIN_BITS:
+        raise SegmentsOutOfReach(f"segments placed for rounding need a domain of at most 2**{MAX_SPLIT_DOMAIN_BITS} "
+                                 f"codes, not {d_hi - d_lo + 1}")
+    if not 1 <= segments <= MAX_SPLIT_SEGMENTS:
+        raise SegmentsOutOfReach(f"segments placed for rounding: 1 to {MAX_SPLIT_SEGMENTS}, not {segments}")
+    key = repr((function.name, sorted(params.items()), str(in_fmt), str(out_fmt), rounding, overflow_mode, degree,
+                guard))
+    if key not in _SPLIT_CACHE:
+        codes = in_fmt.all_codes()
+        read = codes if clamp is None else np.clip(codes, clamp.lo, clamp.hi)
+        read = np.abs(read) if fold is not None else read
+        weight = np.bincount(read - d_lo, minlength=d_hi - d_lo + 1)[: d_hi - d_lo + 1].astype(np.float64)
+        positions = np.arange(d_lo, d_hi + 1, dtype=np.int64)
+        target = np.clip(target_of(positions), low, out_fmt.max_code)
+        _SPLIT_CACHE[key] = search_splits(target, weight, degree, guard, MAX_SPLIT_SEGMENTS)
+    found = _SPLIT_CACHE[key]
+    if segments not in found.starts:
+        raise SegmentsOutOfReach(f"no faithful split of {function.name} into {segments} segments of degree {degree}")
+    if found.score[segments] < min_share:
+        raise SegmentsOutOfReach(f"{segments} segments are predicted to round {found.score[segments]:.1%} correctly")
+    starts, coef_t = found.starts[segments], found.coefficients[segments].copy()
+    return starts + d_lo, _rounding_constants(starts, coef_t, found.target, found.weight, (d_lo, d_hi), degree,
+                                              guard, fold, clamp, in_fmt, out_fmt, rounding, overflow_mode, target_of,
+                                              low)
+
+
+def _rounding_constants(starts, coef_t, target, weight, domain, degree, guard, fold, clamp, in_fmt, out_fmt,
+                        rounding, overflow_mode, target_of, low) -> np.ndarray:
+    """Quantize the ``t`` terms as the plan will, then pick each segment's constant exactly.
+
+    The constant is the one with the most correctly rounded codes through the integer
+    datapath (the search scored unquantized terms) among those whose first output does not
+    step against the function from the previous segment's last one, on either side of a fold.
+    """
+    d_lo, d_hi = domain
+    ends = np.append(starts[1:], d_hi - d_lo + 1)
+    widest = max(int(max(end - start - 1, 1)).bit_length() for start, end in zip(starts, ends))
+    scales = _scales(degree, widest, guard)
+    terms = np.round(coef_t[:, 1:] * np.exp2(scales[1:])).astype(np.int64)
+    coef_t[:, 1:] = terms / np.exp2(scales[1:])
+    grid = 1 << guard
+    window = windows(target, weight, 1 / grid)
+    lo_code, hi_code = (clamp.lo, clamp.hi) if clamp is not None else (in_fmt.min_code, in_fmt.max_code)
+
+    def outputs(acc: np.ndarray, code: int) -> list[tuple[int, np.ndarray]]:
+        """(input code, outputs) for each input code that reads table position ``code``."""
+        found = []
+        if lo_code <= code <= hi_code:
+            found.append((code, overflow(shift_round(acc, guard, rounding), out_fmt, overflow_mode)))
+        if fold is not None and code > 0 and lo_code <= -code <= hi_code:
+            mirrored = unfold(fold, acc, np.full_like(acc, code))
+            found.append((-code, overflow(shift_round(mirrored, guard, rounding), out_fmt, overflow_mode)))
+        return found
+
+    # Viterbi over the segments: a state is a tilt of the segment's t terms and a constant.
+    tilts = np.linspace(-TILT_LSB, TILT_LSB, TILT_STEPS)
+    chosen_terms, chosen_constants, total, back = [], [], None, []
+    for segment, (start, end) in enumerate(zip(starts, ends)):
+        t = np.arange(end - start, dtype=np.int64)
+        span = max(int(end - start) - 1, 1)
+        variants, constants, counts, lasts = [], [], [], []
+        for tilt in np.array(np.meshgrid(tilts, tilts)).reshape(2, -1).T if degree > 1 else tilts[:, None]:
+            # tilt[k - 1]: how far c_k moves the segment's last output, in LSBs
+            change = np.zeros(degree)
+            change[:tilt.size] = tilt[:degree]
+            varied = terms[segment] + np.round(change / span ** np.arange(1, degree + 1)
+                                               * np.exp2(scales[1:])).astype(np.int64)
+            acc = np.full_like(t, varied[-1])
+            for k in range(degree - 2, -1, -1):  # the exact inner Horner steps, then the one truncation
+                acc = acc * t + varied[k]
+            p = (acc * t) >> (scales[1] - scales[0])
+            scores = constant_scores(p / grid, tuple(w[start:end] for w in window), weight[start:end], grid)
+            if scores is None:
+                continue
+            first, count = scores
+            variants += [varied] * count.size
+            constants.append(first + np.arange(count.size, dtype=np.int64))
+            counts.append(count)
+            lasts.append(first + np.arange(count.size, dtype=np.int64) + int(p[-1]))
+        if not counts:
+            raise SegmentsOutOfReach("a segment placed for rounding is not faithful once quantized")
+        constants, counts, lasts = np.concatenate(constants), np.concatenate(counts), np.concatenate(lasts)
+        if total is None:
+            total, link = counts, np.zeros(counts.size, dtype=np.int64)
+        else:  # allowed[i, j]: previous state i, this state j, no step against the function
+            code = d_lo + int(start)
+            allowed = np.ones((previous_last.size, constants.size), dtype=bool)
+            for (x_new, y_new), (x_old, y_old) in zip(outputs(constants, code), outputs(previous_last, code - 1)):
+                rise = np.diff(np.clip(target_of(np.array(sorted((x_old, x_new)))), low, out_fmt.max_code))[0]
+                step = (y_new[None, :] - y_old[:, None]) * (1 if x_new > x_old else -1)
+                allowed &= step * rise >= 0
+            if not allowed.any():
+                allowed[:] = True  # no monotone boundary here: the best roundings then
+            reach = np.where(allowed, total[:, None], -np.inf)
+            link = np.argmax(reach, axis=0)
+            total = reach[link, np.arange(constants.size)] + counts
+        chosen_terms.append(variants)
+        chosen_constants.append(constants)
+        back.append(link)
+        previous_last = lasts
+    pick = int(np.argmax(total))
+    for segment in range(len(starts) - 1, -1, -1):
+        coef_t[segment, 0] = chosen_constants[segment][pick] / grid
+        coef_t[segment, 1:] = chosen_terms[segment][pick] / np.exp2(scales[1:])
+        pick = int(back[segment][pick])
+    return coef_t
+
+
 # -- quantization and the plan ----------------------------------------------------------------
 
 
@@ -327,7 +448,8 @@ def _search(plan: Plan, target_codes: np.ndarray, target: np.ndarray, radius: in
 
 def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, *, method: str,
                rounding: str = "RND", overflow_mode: str = "SAT", shift: int | None = None,
-               tolerance: float | None = None, guard: int = 4, search_radius: int = 2) -> Plan:
+               tolerance: float | None = None, segments: int | None = None, min_share: float = 0.0,
+               guard: int = 4, search_radius: int = 2) -> Plan:
     """Plan a table-based unit.
 
     Parameters
@@ -337,7 +459,14 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     shift
         Uniform segments of ``2**shift`` codes (bit slicing).
     tolerance
-        Non-uniform segments: fit tolerance in output LSBs (mutually exclusive with ``shift``).
+        Non-uniform segments: fit tolerance in output LSBs.
+    segments
+        Non-uniform segments, this many, placed for the most correctly rounded outputs
+        (:mod:`hwact.approx.rounding_split`; domains up to 2**16 codes). Give one of
+        ``shift``, ``tolerance`` and ``segments``.
+    min_share
+        With ``segments``: refuse (:class:`SegmentsOutOfReach`) a split predicted to round
+        less than this share of the outputs correctly.
     guard
         Fraction bits kept below the output LSB in the accumulator.
     """
@@ -379,9 +508,15 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
                       select, rows, [0], 0)
         return plan
 
-    if (shift is None) == (tolerance is None):
-        raise ValueError("give exactly one of shift (uniform) and tolerance (non-uniform)")
-    if shift is not None:
+    if [shift, tolerance, segments].count(None) != 2:
+        raise ValueError("give exactly one of shift (uniform), tolerance or segments (non-uniform)")
+    if segments is not None:
+        starts, coef_t = _rounding_segments(function, params, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
+                                            (d_lo, d_hi), degree, guard, segments, target_of, low, min_share)
+        select = SegmentSelect(tuple(int(s) for s in starts[1:]), tuple(int(s) for s in starts))
+        lengths = np.diff(np.append(starts, d_hi + 1))
+        widest = max(int(max(length - 1, 1)).bit_length() for length in lengths)
+    elif shift is not None:
         if (d_hi - d_lo) >> shift >= 1 << MAX_SEGMENT_BITS:
             raise TooManySegments(f"{2 ** shift}-code segments would make over {2 ** MAX_SEGMENT_BITS} of them")
         if 1 << shift <= degree:
@@ -411,7 +546,7 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
                              f"products over {MODEL_BITS} bits; use narrower formats")
     plan = _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
                   select, rows, scales, degree)
-    if search_radius:
+    if search_radius and segments is None:  # a rounding split already chose its rows on the integer datapath
         if wide:  # the probe set and every segment edge
             edges = np.asarray([e + d for e in segment_edges(plan) for d in (-2, -1, 0, 1)], dtype=np.int64)
             codes = unique_codes(np.concatenate([codes, np.clip(edges, in_fmt.min_code, in_fmt.max_code)]))
