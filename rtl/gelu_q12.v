@@ -117,49 +117,49 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [17:0] \$199 ;
   wire \$2 ;
   wire [15:0] \$20 ;
-  wire [33:0] \$200 ;
-  wire [34:0] \$201 ;
-  wire [35:0] \$202 ;
-  wire [49:0] \$203 ;
-  wire [49:0] \$204 ;
-  wire [50:0] \$205 ;
+  wire [30:0] \$200 ;
+  wire [31:0] \$201 ;
+  wire [32:0] \$202 ;
+  wire [45:0] \$203 ;
+  wire [45:0] \$204 ;
+  wire [46:0] \$205 ;
   wire [22:0] \$206 ;
-  wire [51:0] \$207 ;
-  wire [49:0] \$208 ;
-  wire [49:0] \$209 ;
+  wire [47:0] \$207 ;
+  wire [45:0] \$208 ;
+  wire [45:0] \$209 ;
   wire \$21 ;
-  wire [50:0] \$210 ;
-  wire [51:0] \$211 ;
-  wire [52:0] \$212 ;
-  wire [52:0] \$213 ;
+  wire [46:0] \$210 ;
+  wire [47:0] \$211 ;
+  wire [48:0] \$212 ;
+  wire [48:0] \$213 ;
   wire \$214 ;
-  wire [49:0] \$215 ;
-  wire [49:0] \$216 ;
-  wire [50:0] \$217 ;
+  wire [45:0] \$215 ;
+  wire [45:0] \$216 ;
+  wire [46:0] \$217 ;
   wire [22:0] \$218 ;
-  wire [51:0] \$219 ;
+  wire [47:0] \$219 ;
   wire \$22 ;
-  wire [49:0] \$220 ;
-  wire [49:0] \$221 ;
-  wire [50:0] \$222 ;
-  wire [51:0] \$223 ;
-  wire [52:0] \$224 ;
-  wire [52:0] \$225 ;
+  wire [45:0] \$220 ;
+  wire [45:0] \$221 ;
+  wire [46:0] \$222 ;
+  wire [47:0] \$223 ;
+  wire [48:0] \$224 ;
+  wire [48:0] \$225 ;
   wire \$226 ;
-  wire [49:0] \$227 ;
-  wire [49:0] \$228 ;
-  wire [50:0] \$229 ;
+  wire [45:0] \$227 ;
+  wire [45:0] \$228 ;
+  wire [46:0] \$229 ;
   wire [15:0] \$23 ;
   wire [22:0] \$230 ;
-  wire [51:0] \$231 ;
-  wire [49:0] \$232 ;
-  wire [49:0] \$233 ;
-  wire [50:0] \$234 ;
-  wire [51:0] \$235 ;
-  wire [52:0] \$236 ;
-  wire [52:0] \$237 ;
-  wire [52:0] \$238 ;
-  wire [52:0] \$239 ;
+  wire [47:0] \$231 ;
+  wire [45:0] \$232 ;
+  wire [45:0] \$233 ;
+  wire [46:0] \$234 ;
+  wire [47:0] \$235 ;
+  wire [48:0] \$236 ;
+  wire [48:0] \$237 ;
+  wire [48:0] \$238 ;
+  wire [48:0] \$239 ;
   wire [15:0] \$24 ;
   reg \$240 ;
   reg \$241 ;
@@ -167,13 +167,13 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   reg [15:0] \$243 ;
   reg \$244 ;
   reg [3:0] \$245 ;
-  reg [13:0] \$246 ;
+  reg [12:0] \$246 ;
   reg [15:0] \$247 ;
   reg \$248 ;
   reg [3:0] \$249 ;
   wire [16:0] \$25 ;
-  reg [13:0] \$250 ;
-  reg [35:0] \$251 ;
+  reg [12:0] \$250 ;
+  reg [32:0] \$251 ;
   reg [15:0] \$252 ;
   wire \$26 ;
   wire \$27 ;
@@ -265,18 +265,18 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [35:0] l0_acc_p1 = 36'h000000000;
+  reg [32:0] l0_acc_p1 = 33'h000000000;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg [15:0] l0_s1_origin;
   reg [3:0] l0_s1_seg;
-  reg [33:0] l0_s2_c1;
-  reg [19:0] l0_s2_c2;
+  reg [31:0] l0_s2_c1;
+  reg [17:0] l0_s2_c2;
   reg [19:0] l0_s3_c0;
   reg [3:0] l0_seg_p0 = 4'h0;
   reg [3:0] l0_seg_p1 = 4'h0;
-  reg [13:0] l0_t_p0 = 14'h0000;
-  reg [13:0] l0_t_p1 = 14'h0000;
+  reg [12:0] l0_t_p0 = 13'h0000;
+  reg [12:0] l0_t_p1 = 13'h0000;
   reg [15:0] l0_x_p0 = 16'h0000;
   reg [15:0] l0_x_p1 = 16'h0000;
   output [15:0] o__payload;
@@ -306,7 +306,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$13  = \$12  ? 16'h7fff : i__payload;
   assign \$14  = \$11  ? 16'hbfd9 : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 11'h545;
+  assign \$16  = \$15 [15:0] >= 11'h580;
   assign \$17  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$18  = $signed(i__payload) > $signed(16'h7fff);
   assign \$19  = \$18  ? 16'h7fff : i__payload;
@@ -321,7 +321,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$28  = \$27  ? 16'h7fff : i__payload;
   assign \$29  = \$26  ? 16'hbfd9 : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 12'h938;
+  assign \$31  = \$30 [15:0] >= 12'h980;
   assign \$32  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$33  = $signed(i__payload) > $signed(16'h7fff);
   assign \$34  = \$33  ? 16'h7fff : i__payload;
@@ -336,7 +336,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$43  = \$42  ? 16'h7fff : i__payload;
   assign \$44  = \$41  ? 16'hbfd9 : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 12'hce5;
+  assign \$46  = \$45 [15:0] >= 12'hd80;
   assign \$47  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$48  = $signed(i__payload) > $signed(16'h7fff);
   assign \$49  = \$48  ? 16'h7fff : i__payload;
@@ -351,7 +351,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$58  = \$57  ? 16'h7fff : i__payload;
   assign \$59  = \$56  ? 16'hbfd9 : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 13'h1095;
+  assign \$61  = \$60 [15:0] >= 13'h1180;
   assign \$62  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$63  = $signed(i__payload) > $signed(16'h7fff);
   assign \$64  = \$63  ? 16'h7fff : i__payload;
@@ -366,7 +366,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$73  = \$72  ? 16'h7fff : i__payload;
   assign \$74  = \$71  ? 16'hbfd9 : \$73 ;
   assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 13'h1482;
+  assign \$76  = \$75 [15:0] >= 13'h1600;
   assign \$77  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$78  = $signed(i__payload) > $signed(16'h7fff);
   assign \$79  = \$78  ? 16'h7fff : i__payload;
@@ -381,7 +381,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$88  = \$87  ? 16'h7fff : i__payload;
   assign \$89  = \$86  ? 16'hbfd9 : \$88 ;
   assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 13'h1909;
+  assign \$91  = \$90 [15:0] >= 13'h1b00;
   assign \$92  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$93  = $signed(i__payload) > $signed(16'h7fff);
   assign \$94  = \$93  ? 16'h7fff : i__payload;
@@ -396,7 +396,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$103  = \$102  ? 16'h7fff : i__payload;
   assign \$104  = \$101  ? 16'hbfd9 : \$103 ;
   assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 13'h1f9f;
+  assign \$106  = \$105 [15:0] >= 14'h2580;
   assign \$107  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$108  = $signed(i__payload) > $signed(16'h7fff);
   assign \$109  = \$108  ? 16'h7fff : i__payload;
@@ -411,7 +411,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$118  = \$117  ? 16'h7fff : i__payload;
   assign \$119  = \$116  ? 16'hbfd9 : \$118 ;
   assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 14'h27cb;
+  assign \$121  = \$120 [15:0] >= 14'h2c00;
   assign \$122  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$123  = $signed(i__payload) > $signed(16'h7fff);
   assign \$124  = \$123  ? 16'h7fff : i__payload;
@@ -426,7 +426,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$133  = \$132  ? 16'h7fff : i__payload;
   assign \$134  = \$131  ? 16'hbfd9 : \$133 ;
   assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 14'h2f46;
+  assign \$136  = \$135 [15:0] >= 14'h3380;
   assign \$137  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$138  = $signed(i__payload) > $signed(16'h7fff);
   assign \$139  = \$138  ? 16'h7fff : i__payload;
@@ -441,7 +441,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$148  = \$147  ? 16'h7fff : i__payload;
   assign \$149  = \$146  ? 16'hbfd9 : \$148 ;
   assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 14'h38cd;
+  assign \$151  = \$150 [15:0] >= 15'h4000;
   assign \$152  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$153  = $signed(i__payload) > $signed(16'h7fff);
   assign \$154  = \$153  ? 16'h7fff : i__payload;
@@ -456,7 +456,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$163  = \$162  ? 16'h7fff : i__payload;
   assign \$164  = \$161  ? 16'hbfd9 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 15'h4c8b;
+  assign \$166  = \$165 [15:0] >= 15'h6000;
   assign \$167  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$168  = $signed(i__payload) > $signed(16'h7fff);
   assign \$169  = \$168  ? 16'h7fff : i__payload;
@@ -497,7 +497,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$207  = $signed(\$205 ) - $signed({ 1'h0, \$206  });
   assign \$208  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
   assign \$210  = $signed(\$209 ) + $signed(l0_s3_c0);
-  assign \$211  = l0_neg_p1 ? \$207  : { \$210 [50], \$210  };
+  assign \$211  = l0_neg_p1 ? \$207  : { \$210 [46], \$210  };
   assign \$212  = $signed(\$211 ) + $signed(5'h08);
   assign \$214  = $signed(\$213 ) > $signed(16'h7fff);
   assign \$215  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
@@ -505,7 +505,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$219  = $signed(\$217 ) - $signed({ 1'h0, \$218  });
   assign \$220  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
   assign \$222  = $signed(\$221 ) + $signed(l0_s3_c0);
-  assign \$223  = l0_neg_p1 ? \$219  : { \$222 [50], \$222  };
+  assign \$223  = l0_neg_p1 ? \$219  : { \$222 [46], \$222  };
   assign \$224  = $signed(\$223 ) + $signed(5'h08);
   assign \$226  = $signed(\$225 ) < $signed(16'h8000);
   assign \$227  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
@@ -513,10 +513,10 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$231  = $signed(\$229 ) - $signed({ 1'h0, \$230  });
   assign \$232  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
   assign \$234  = $signed(\$233 ) + $signed(l0_s3_c0);
-  assign \$235  = l0_neg_p1 ? \$231  : { \$234 [50], \$234  };
+  assign \$235  = l0_neg_p1 ? \$231  : { \$234 [46], \$234  };
   assign \$236  = $signed(\$235 ) + $signed(5'h08);
-  assign \$238  = \$226  ? 53'h1fffffffff8000 : \$237 ;
-  assign \$239  = \$214  ? 53'h00000000007fff : \$238 ;
+  assign \$238  = \$226  ? 49'h1ffffffff8000 : \$237 ;
+  assign \$239  = \$214  ? 49'h0000000007fff : \$238 ;
   always @(posedge clk)
     valid_0 <= \$240 ;
   always @(posedge clk)
@@ -587,27 +587,27 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
       4'h0:
           l0_s1_origin = 16'h0000;
       4'h1:
-          l0_s1_origin = 16'h0545;
+          l0_s1_origin = 16'h0580;
       4'h2:
-          l0_s1_origin = 16'h0938;
+          l0_s1_origin = 16'h0980;
       4'h3:
-          l0_s1_origin = 16'h0ce5;
+          l0_s1_origin = 16'h0d80;
       4'h4:
-          l0_s1_origin = 16'h1095;
+          l0_s1_origin = 16'h1180;
       4'h5:
-          l0_s1_origin = 16'h1482;
+          l0_s1_origin = 16'h1600;
       4'h6:
-          l0_s1_origin = 16'h1909;
+          l0_s1_origin = 16'h1b00;
       4'h7:
-          l0_s1_origin = 16'h1f9f;
+          l0_s1_origin = 16'h2580;
       4'h8:
-          l0_s1_origin = 16'h27cb;
+          l0_s1_origin = 16'h2c00;
       4'h9:
-          l0_s1_origin = 16'h2f46;
+          l0_s1_origin = 16'h3380;
       4'ha:
-          l0_s1_origin = 16'h38cd;
+          l0_s1_origin = 16'h4000;
       default:
-          l0_s1_origin = 16'h4c8b;
+          l0_s1_origin = 16'h6000;
     endcase
   end
   always @* begin
@@ -615,29 +615,29 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     (* full_case = 32'd1 *)
     casez (l0_seg_p0)
       4'h0:
-          l0_s2_c2 = 20'h62dae;
+          l0_s2_c2 = 18'h18b25;
       4'h1:
-          l0_s2_c2 = 20'h528d5;
+          l0_s2_c2 = 18'h144b9;
       4'h2:
-          l0_s2_c2 = 20'h3d31b;
+          l0_s2_c2 = 18'h0eb29;
       4'h3:
-          l0_s2_c2 = 20'h2689e;
+          l0_s2_c2 = 18'h087e8;
       4'h4:
-          l0_s2_c2 = 20'h11488;
+          l0_s2_c2 = 18'h02ec0;
       4'h5:
-          l0_s2_c2 = 20'hffc41;
+          l0_s2_c2 = 18'h3eb90;
       4'h6:
-          l0_s2_c2 = 20'hf44b3;
+          l0_s2_c2 = 18'h3ca4e;
       4'h7:
-          l0_s2_c2 = 20'hf38ef;
+          l0_s2_c2 = 18'h3dc52;
       4'h8:
-          l0_s2_c2 = 20'hf9239;
+          l0_s2_c2 = 18'h3ef4b;
       4'h9:
-          l0_s2_c2 = 20'hfdb09;
+          l0_s2_c2 = 18'h3fc4a;
       4'ha:
-          l0_s2_c2 = 20'hffcc3;
+          l0_s2_c2 = 18'h3ffed;
       default:
-          l0_s2_c2 = 20'hfffff;
+          l0_s2_c2 = 18'h3fffb;
     endcase
   end
   always @* begin
@@ -645,29 +645,29 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     (* full_case = 32'd1 *)
     casez (l0_seg_p0)
       4'h0:
-          l0_s2_c1 = 34'h0808e720c;
+          l0_s2_c1 = 32'd539571257;
       4'h1:
-          l0_s2_c1 = 34'h0c1c4a88c;
+          l0_s2_c1 = 32'd824416485;
       4'h2:
-          l0_s2_c1 = 34'h0ea8bad06;
+          l0_s2_c1 = 32'd995112600;
       4'h3:
-          l0_s2_c1 = 34'h106a7ea1b;
+          l0_s2_c1 = 32'd1117823841;
       4'h4:
-          l0_s2_c1 = 34'h11862bee5;
+          l0_s2_c1 = 32'd1189172733;
       4'h5:
-          l0_s2_c1 = 34'h120cd7880;
+          l0_s2_c1 = 32'd1215158492;
       4'h6:
-          l0_s2_c1 = 34'h1208dc8a6;
+          l0_s2_c1 = 32'd1200396598;
       4'h7:
-          l0_s2_c1 = 34'h1161c2ed2;
+          l0_s2_c1 = 32'd1126080299;
       4'h8:
-          l0_s2_c1 = 34'h109644e70;
+          l0_s2_c1 = 32'd1095628912;
       4'h9:
-          l0_s2_c1 = 34'h10307380b;
+          l0_s2_c1 = 32'd1079059151;
       4'ha:
-          l0_s2_c1 = 34'h1005ed17d;
+          l0_s2_c1 = 32'd1073854746;
       default:
-          l0_s2_c1 = 34'h1000022ac;
+          l0_s2_c1 = 32'd1073702504;
     endcase
   end
   always @* begin
@@ -675,29 +675,29 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     (* full_case = 32'd1 *)
     casez (l0_seg_p1)
       4'h0:
-          l0_s3_c0 = 20'hffffd;
+          l0_s3_c0 = 20'hffffa;
       4'h1:
-          l0_s3_c0 = 20'h03506;
+          l0_s3_c0 = 20'h037cf;
       4'h2:
-          l0_s3_c0 = 20'h069db;
+          l0_s3_c0 = 20'h06df8;
       4'h3:
-          l0_s3_c0 = 20'h0a2f2;
+          l0_s3_c0 = 20'h0ace8;
       4'h4:
-          l0_s3_c0 = 20'h0e180;
+          l0_s3_c0 = 20'h0f19a;
       4'h5:
-          l0_s3_c0 = 20'h12750;
+          l0_s3_c0 = 20'h14238;
       4'h6:
-          l0_s3_c0 = 20'h178fc;
+          l0_s3_c0 = 20'h19c39;
       4'h7:
-          l0_s3_c0 = 20'h1edc7;
+          l0_s3_c0 = 20'h2524a;
       4'h8:
-          l0_s3_c0 = 20'h2789a;
+          l0_s3_c0 = 20'h2bdec;
       4'h9:
-          l0_s3_c0 = 20'h2f334;
+          l0_s3_c0 = 20'h33781;
       4'ha:
-          l0_s3_c0 = 20'h38ca8;
+          l0_s3_c0 = 20'h3fffe;
       default:
-          l0_s3_c0 = 20'h4c8ae;
+          l0_s3_c0 = 20'h60002;
     endcase
   end
   always @* begin
@@ -755,7 +755,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$246  = l0_t_p0;
     if (i__ready) begin
-      \$246  = \$199 [13:0];
+      \$246  = \$199 [12:0];
     end
   end
   always @* begin
@@ -805,17 +805,17 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   end
   assign \i__payload[0]  = i__payload;
   assign \o__payload[0]  = o__payload;
-  assign \$201  = { \$200 [33], \$200  };
-  assign \$204  = { \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49], \$203 [49:28] };
+  assign \$201  = { \$200 [30], \$200  };
+  assign \$204  = { \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45:26] };
   assign \$206  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$209  = { \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49], \$208 [49:28] };
-  assign \$213  = { \$212 [52], \$212 [52], \$212 [52], \$212 [52], \$212 [52:4] };
-  assign \$216  = { \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49], \$215 [49:28] };
+  assign \$209  = { \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45:26] };
+  assign \$213  = { \$212 [48], \$212 [48], \$212 [48], \$212 [48], \$212 [48:4] };
+  assign \$216  = { \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45:26] };
   assign \$218  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$221  = { \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49], \$220 [49:28] };
-  assign \$225  = { \$224 [52], \$224 [52], \$224 [52], \$224 [52], \$224 [52:4] };
-  assign \$228  = { \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49], \$227 [49:28] };
+  assign \$221  = { \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45:26] };
+  assign \$225  = { \$224 [48], \$224 [48], \$224 [48], \$224 [48], \$224 [48:4] };
+  assign \$228  = { \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45:26] };
   assign \$230  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$233  = { \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49], \$232 [49:28] };
-  assign \$237  = { \$236 [52], \$236 [52], \$236 [52], \$236 [52], \$236 [52:4] };
+  assign \$233  = { \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45:26] };
+  assign \$237  = { \$236 [48], \$236 [48], \$236 [48], \$236 [48], \$236 [48:4] };
 endmodule

@@ -646,93 +646,93 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire [16:0] \$675 ;
   wire \$676 ;
   wire \$677 ;
-  wire \$678 ;
+  wire [15:0] \$678 ;
   wire [15:0] \$679 ;
   wire [15:0] \$68 ;
-  wire [15:0] \$680 ;
+  wire \$680 ;
   wire \$681 ;
-  wire \$682 ;
+  wire [15:0] \$682 ;
   wire [15:0] \$683 ;
-  wire [15:0] \$684 ;
-  wire [16:0] \$685 ;
-  wire \$686 ;
-  wire \$687 ;
-  wire [15:0] \$688 ;
-  wire [15:0] \$689 ;
+  wire \$684 ;
+  wire \$685 ;
+  wire [15:0] \$686 ;
+  wire [15:0] \$687 ;
+  wire [16:0] \$688 ;
+  wire \$689 ;
   wire [15:0] \$69 ;
-  wire [16:0] \$690 ;
-  wire \$691 ;
-  wire \$692 ;
-  wire \$693 ;
-  wire [15:0] \$694 ;
-  wire [15:0] \$695 ;
-  wire \$696 ;
-  wire \$697 ;
-  wire [15:0] \$698 ;
-  wire [15:0] \$699 ;
+  wire \$690 ;
+  wire [15:0] \$691 ;
+  wire [15:0] \$692 ;
+  wire [16:0] \$693 ;
+  wire [17:0] \$694 ;
+  wire [28:0] \$695 ;
+  wire [29:0] \$696 ;
+  wire [32:0] \$697 ;
+  wire [44:0] \$698 ;
+  wire [44:0] \$699 ;
   wire \$7 ;
   wire [16:0] \$70 ;
-  wire [16:0] \$700 ;
-  wire \$701 ;
-  wire \$702 ;
-  wire [15:0] \$703 ;
-  wire [15:0] \$704 ;
-  wire [16:0] \$705 ;
-  wire \$706 ;
-  wire \$707 ;
-  wire \$708 ;
-  wire [15:0] \$709 ;
+  wire [45:0] \$700 ;
+  wire [46:0] \$701 ;
+  wire [28:0] \$702 ;
+  wire [29:0] \$703 ;
+  wire [32:0] \$704 ;
+  wire [44:0] \$705 ;
+  wire [44:0] \$706 ;
+  wire [45:0] \$707 ;
+  wire [46:0] \$708 ;
+  wire [47:0] \$709 ;
   wire \$71 ;
-  wire [15:0] \$710 ;
+  wire [47:0] \$710 ;
   wire \$711 ;
-  wire \$712 ;
-  wire [15:0] \$713 ;
-  wire [15:0] \$714 ;
-  wire [16:0] \$715 ;
-  wire \$716 ;
-  wire \$717 ;
-  wire [15:0] \$718 ;
-  wire [15:0] \$719 ;
+  wire [28:0] \$712 ;
+  wire [29:0] \$713 ;
+  wire [32:0] \$714 ;
+  wire [44:0] \$715 ;
+  wire [44:0] \$716 ;
+  wire [45:0] \$717 ;
+  wire [46:0] \$718 ;
+  wire [28:0] \$719 ;
   wire \$72 ;
-  wire [16:0] \$720 ;
-  wire \$721 ;
-  wire \$722 ;
-  wire \$723 ;
-  wire [15:0] \$724 ;
-  wire [15:0] \$725 ;
-  wire \$726 ;
-  wire \$727 ;
-  wire [15:0] \$728 ;
-  wire [15:0] \$729 ;
+  wire [29:0] \$720 ;
+  wire [32:0] \$721 ;
+  wire [44:0] \$722 ;
+  wire [44:0] \$723 ;
+  wire [45:0] \$724 ;
+  wire [46:0] \$725 ;
+  wire [47:0] \$726 ;
+  wire [47:0] \$727 ;
+  wire \$728 ;
+  wire [28:0] \$729 ;
   wire [15:0] \$73 ;
-  wire [16:0] \$730 ;
-  wire \$731 ;
-  wire \$732 ;
-  wire [15:0] \$733 ;
-  wire [15:0] \$734 ;
-  wire [16:0] \$735 ;
-  wire \$736 ;
-  wire \$737 ;
-  wire \$738 ;
-  wire [15:0] \$739 ;
+  wire [29:0] \$730 ;
+  wire [32:0] \$731 ;
+  wire [44:0] \$732 ;
+  wire [44:0] \$733 ;
+  wire [45:0] \$734 ;
+  wire [46:0] \$735 ;
+  wire [28:0] \$736 ;
+  wire [29:0] \$737 ;
+  wire [32:0] \$738 ;
+  wire [44:0] \$739 ;
   wire [15:0] \$74 ;
-  wire [15:0] \$740 ;
-  wire \$741 ;
-  wire \$742 ;
-  wire [15:0] \$743 ;
-  wire [15:0] \$744 ;
-  wire [16:0] \$745 ;
-  wire \$746 ;
+  wire [44:0] \$740 ;
+  wire [45:0] \$741 ;
+  wire [46:0] \$742 ;
+  wire [47:0] \$743 ;
+  wire [47:0] \$744 ;
+  wire [47:0] \$745 ;
+  wire [47:0] \$746 ;
   wire \$747 ;
-  wire [15:0] \$748 ;
+  wire \$748 ;
   wire [15:0] \$749 ;
   wire [16:0] \$75 ;
-  wire [16:0] \$750 ;
+  wire [15:0] \$750 ;
   wire \$751 ;
   wire \$752 ;
-  wire \$753 ;
+  wire [15:0] \$753 ;
   wire [15:0] \$754 ;
-  wire [15:0] \$755 ;
+  wire [16:0] \$755 ;
   wire \$756 ;
   wire \$757 ;
   wire [15:0] \$758 ;
@@ -743,193 +743,103 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire \$762 ;
   wire [15:0] \$763 ;
   wire [15:0] \$764 ;
-  wire [16:0] \$765 ;
+  wire \$765 ;
   wire \$766 ;
-  wire \$767 ;
+  wire [15:0] \$767 ;
   wire [15:0] \$768 ;
-  wire [15:0] \$769 ;
+  wire \$769 ;
   wire \$77 ;
   wire \$770 ;
-  wire \$771 ;
+  wire [15:0] \$771 ;
   wire [15:0] \$772 ;
-  wire [15:0] \$773 ;
+  wire [16:0] \$773 ;
   wire \$774 ;
   wire \$775 ;
   wire [15:0] \$776 ;
   wire [15:0] \$777 ;
   wire [16:0] \$778 ;
-  wire \$779 ;
+  wire [17:0] \$779 ;
   wire \$78 ;
-  wire \$780 ;
-  wire [15:0] \$781 ;
-  wire [15:0] \$782 ;
-  wire [16:0] \$783 ;
-  wire [17:0] \$784 ;
-  wire [28:0] \$785 ;
-  wire [29:0] \$786 ;
-  wire [32:0] \$787 ;
-  wire [44:0] \$788 ;
-  wire [44:0] \$789 ;
+  wire [28:0] \$780 ;
+  wire [29:0] \$781 ;
+  wire [32:0] \$782 ;
+  wire [44:0] \$783 ;
+  wire [44:0] \$784 ;
+  wire [45:0] \$785 ;
+  wire [46:0] \$786 ;
+  wire [28:0] \$787 ;
+  wire [29:0] \$788 ;
+  wire [32:0] \$789 ;
   wire [15:0] \$79 ;
-  wire [45:0] \$790 ;
-  wire [46:0] \$791 ;
-  wire [28:0] \$792 ;
-  wire [29:0] \$793 ;
-  wire [32:0] \$794 ;
-  wire [44:0] \$795 ;
-  wire [44:0] \$796 ;
-  wire [45:0] \$797 ;
-  wire [46:0] \$798 ;
-  wire [47:0] \$799 ;
+  wire [44:0] \$790 ;
+  wire [44:0] \$791 ;
+  wire [45:0] \$792 ;
+  wire [46:0] \$793 ;
+  wire [47:0] \$794 ;
+  wire [47:0] \$795 ;
+  wire \$796 ;
+  wire [28:0] \$797 ;
+  wire [29:0] \$798 ;
+  wire [32:0] \$799 ;
   wire [15:0] \$8 ;
   wire [15:0] \$80 ;
-  wire [47:0] \$800 ;
-  wire \$801 ;
-  wire [28:0] \$802 ;
-  wire [29:0] \$803 ;
-  wire [32:0] \$804 ;
-  wire [44:0] \$805 ;
-  wire [44:0] \$806 ;
-  wire [45:0] \$807 ;
-  wire [46:0] \$808 ;
-  wire [28:0] \$809 ;
+  wire [44:0] \$800 ;
+  wire [44:0] \$801 ;
+  wire [45:0] \$802 ;
+  wire [46:0] \$803 ;
+  wire [28:0] \$804 ;
+  wire [29:0] \$805 ;
+  wire [32:0] \$806 ;
+  wire [44:0] \$807 ;
+  wire [44:0] \$808 ;
+  wire [45:0] \$809 ;
   wire \$81 ;
-  wire [29:0] \$810 ;
-  wire [32:0] \$811 ;
-  wire [44:0] \$812 ;
-  wire [44:0] \$813 ;
-  wire [45:0] \$814 ;
-  wire [46:0] \$815 ;
-  wire [47:0] \$816 ;
-  wire [47:0] \$817 ;
-  wire \$818 ;
-  wire [28:0] \$819 ;
+  wire [46:0] \$810 ;
+  wire [47:0] \$811 ;
+  wire [47:0] \$812 ;
+  wire \$813 ;
+  wire [28:0] \$814 ;
+  wire [29:0] \$815 ;
+  wire [32:0] \$816 ;
+  wire [44:0] \$817 ;
+  wire [44:0] \$818 ;
+  wire [45:0] \$819 ;
   wire \$82 ;
-  wire [29:0] \$820 ;
-  wire [32:0] \$821 ;
-  wire [44:0] \$822 ;
-  wire [44:0] \$823 ;
-  wire [45:0] \$824 ;
-  wire [46:0] \$825 ;
-  wire [28:0] \$826 ;
-  wire [29:0] \$827 ;
-  wire [32:0] \$828 ;
-  wire [44:0] \$829 ;
+  wire [46:0] \$820 ;
+  wire [28:0] \$821 ;
+  wire [29:0] \$822 ;
+  wire [32:0] \$823 ;
+  wire [44:0] \$824 ;
+  wire [44:0] \$825 ;
+  wire [45:0] \$826 ;
+  wire [46:0] \$827 ;
+  wire [47:0] \$828 ;
+  wire [47:0] \$829 ;
   wire [15:0] \$83 ;
-  wire [44:0] \$830 ;
-  wire [45:0] \$831 ;
-  wire [46:0] \$832 ;
-  wire [47:0] \$833 ;
-  wire [47:0] \$834 ;
-  wire [47:0] \$835 ;
-  wire [47:0] \$836 ;
-  wire \$837 ;
-  wire \$838 ;
-  wire [15:0] \$839 ;
+  wire [47:0] \$830 ;
+  wire [47:0] \$831 ;
+  reg \$832 ;
+  reg \$833 ;
+  reg [15:0] \$834 ;
+  reg \$835 ;
+  reg [4:0] \$836 ;
+  reg [11:0] \$837 ;
+  reg [31:0] \$838 ;
+  reg [15:0] \$839 ;
   wire [15:0] \$84 ;
-  wire [15:0] \$840 ;
-  wire \$841 ;
-  wire \$842 ;
-  wire [15:0] \$843 ;
-  wire [15:0] \$844 ;
-  wire [16:0] \$845 ;
-  wire \$846 ;
-  wire \$847 ;
-  wire [15:0] \$848 ;
-  wire [15:0] \$849 ;
+  reg \$840 ;
+  reg [4:0] \$841 ;
+  reg [11:0] \$842 ;
   wire [16:0] \$85 ;
-  wire [16:0] \$850 ;
-  wire \$851 ;
-  wire \$852 ;
-  wire [15:0] \$853 ;
-  wire [15:0] \$854 ;
-  wire \$855 ;
-  wire \$856 ;
-  wire [15:0] \$857 ;
-  wire [15:0] \$858 ;
-  wire \$859 ;
   wire \$86 ;
-  wire \$860 ;
-  wire [15:0] \$861 ;
-  wire [15:0] \$862 ;
-  wire [16:0] \$863 ;
-  wire \$864 ;
-  wire \$865 ;
-  wire [15:0] \$866 ;
-  wire [15:0] \$867 ;
-  wire [16:0] \$868 ;
-  wire [17:0] \$869 ;
   wire \$87 ;
-  wire [28:0] \$870 ;
-  wire [29:0] \$871 ;
-  wire [32:0] \$872 ;
-  wire [44:0] \$873 ;
-  wire [44:0] \$874 ;
-  wire [45:0] \$875 ;
-  wire [46:0] \$876 ;
-  wire [28:0] \$877 ;
-  wire [29:0] \$878 ;
-  wire [32:0] \$879 ;
   wire [15:0] \$88 ;
-  wire [44:0] \$880 ;
-  wire [44:0] \$881 ;
-  wire [45:0] \$882 ;
-  wire [46:0] \$883 ;
-  wire [47:0] \$884 ;
-  wire [47:0] \$885 ;
-  wire \$886 ;
-  wire [28:0] \$887 ;
-  wire [29:0] \$888 ;
-  wire [32:0] \$889 ;
   wire [15:0] \$89 ;
-  wire [44:0] \$890 ;
-  wire [44:0] \$891 ;
-  wire [45:0] \$892 ;
-  wire [46:0] \$893 ;
-  wire [28:0] \$894 ;
-  wire [29:0] \$895 ;
-  wire [32:0] \$896 ;
-  wire [44:0] \$897 ;
-  wire [44:0] \$898 ;
-  wire [45:0] \$899 ;
   wire [15:0] \$9 ;
   wire [16:0] \$90 ;
-  wire [46:0] \$900 ;
-  wire [47:0] \$901 ;
-  wire [47:0] \$902 ;
-  wire \$903 ;
-  wire [28:0] \$904 ;
-  wire [29:0] \$905 ;
-  wire [32:0] \$906 ;
-  wire [44:0] \$907 ;
-  wire [44:0] \$908 ;
-  wire [45:0] \$909 ;
   wire \$91 ;
-  wire [46:0] \$910 ;
-  wire [28:0] \$911 ;
-  wire [29:0] \$912 ;
-  wire [32:0] \$913 ;
-  wire [44:0] \$914 ;
-  wire [44:0] \$915 ;
-  wire [45:0] \$916 ;
-  wire [46:0] \$917 ;
-  wire [47:0] \$918 ;
-  wire [47:0] \$919 ;
   wire \$92 ;
-  wire [47:0] \$920 ;
-  wire [47:0] \$921 ;
-  reg \$922 ;
-  reg \$923 ;
-  reg [15:0] \$924 ;
-  reg \$925 ;
-  reg [4:0] \$926 ;
-  reg [11:0] \$927 ;
-  reg [31:0] \$928 ;
-  reg [15:0] \$929 ;
   wire \$93 ;
-  reg \$930 ;
-  reg [4:0] \$931 ;
-  reg [11:0] \$932 ;
   wire [15:0] \$94 ;
   wire [15:0] \$95 ;
   wire \$96 ;
@@ -989,220 +899,118 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
-  reg [20:0] c0_rom [25:0];
+  reg [20:0] c0_rom [22:0];
   initial begin
-    c0_rom[0] = 21'h07fffe;
-    c0_rom[1] = 21'h089b32;
-    c0_rom[2] = 21'h093711;
-    c0_rom[3] = 21'h09d450;
-    c0_rom[4] = 21'h0a7455;
-    c0_rom[5] = 21'h0b19bc;
-    c0_rom[6] = 21'h0bcb33;
-    c0_rom[7] = 21'h0cb332;
-    c0_rom[8] = 21'h0d6c76;
-    c0_rom[9] = 21'h0de69d;
-    c0_rom[10] = 21'h0e46b3;
-    c0_rom[11] = 21'h0e95bd;
-    c0_rom[12] = 21'h0ed7f8;
-    c0_rom[13] = 21'h0f0fdf;
-    c0_rom[14] = 21'h0f3f32;
-    c0_rom[15] = 21'h0f6728;
-    c0_rom[16] = 21'h0f88b7;
-    c0_rom[17] = 21'h0fa4a9;
-    c0_rom[18] = 21'h0fbba7;
-    c0_rom[19] = 21'h0fce4e;
-    c0_rom[20] = 21'h0fdd20;
-    c0_rom[21] = 21'h0fe89f;
-    c0_rom[22] = 21'h0ff13d;
-    c0_rom[23] = 21'h0ff769;
-    c0_rom[24] = 21'h0ffb90;
-    c0_rom[25] = 21'h0ffe18;
+    c0_rom[0] = 21'h07fff9;
+    c0_rom[1] = 21'h08bf69;
+    c0_rom[2] = 21'h097b89;
+    c0_rom[3] = 21'h0a3140;
+    c0_rom[4] = 21'h0af99e;
+    c0_rom[5] = 21'h0bcb5e;
+    c0_rom[6] = 21'h0d4c60;
+    c0_rom[7] = 21'h0dd07b;
+    c0_rom[8] = 21'h0e3ead;
+    c0_rom[9] = 21'h0ea377;
+    c0_rom[10] = 21'h0ef34e;
+    c0_rom[11] = 21'h0f2bac;
+    c0_rom[12] = 21'h0f5dac;
+    c0_rom[13] = 21'h0f87f7;
+    c0_rom[14] = 21'h0fa77c;
+    c0_rom[15] = 21'h0fbee0;
+    c0_rom[16] = 21'h0fd304;
+    c0_rom[17] = 21'h0fe0fc;
+    c0_rom[18] = 21'h0febed;
+    c0_rom[19] = 21'h0ff36a;
+    c0_rom[20] = 21'h0ff85d;
+    c0_rom[21] = 21'h0ffba6;
+    c0_rom[22] = 21'h0ffde0;
   end
   assign \port__data$34  = c0_rom[\port__addr$16 ];
   assign \port__data$27  = c0_rom[\port__addr$10 ];
-  reg [31:0] c1_rom [25:0];
+  reg [31:0] c1_rom [22:0];
   initial begin
-    c1_rom[0] = 32'd1074894868;
-    c1_rom[1] = 32'd1068715802;
-    c1_rom[2] = 32'd1050077084;
-    c1_rom[3] = 32'd1018650058;
-    c1_rom[4] = 32'd973647148;
-    c1_rom[5] = 32'd913316245;
-    c1_rom[6] = 32'd832931227;
-    c1_rom[7] = 32'd702645268;
-    c1_rom[8] = 32'd579520216;
-    c1_rom[9] = 32'd488798960;
-    c1_rom[10] = 32'd412094768;
-    c1_rom[11] = 32'd345474654;
-    c1_rom[12] = 32'd287201527;
-    c1_rom[13] = 32'd236281570;
-    c1_rom[14] = 32'd191934238;
-    c1_rom[15] = 32'd153605978;
-    c1_rom[16] = 32'd120798328;
-    c1_rom[17] = 32'd93047432;
-    c1_rom[18] = 32'd69928356;
-    c1_rom[19] = 32'd50987052;
-    c1_rom[20] = 32'd35822139;
-    c1_rom[21] = 32'd23994394;
-    c1_rom[22] = 32'd15098442;
-    c1_rom[23] = 32'd8720004;
-    c1_rom[24] = 32'd4438227;
-    c1_rom[25] = 32'd1987503;
+    c1_rom[0] = 32'd1075634641;
+    c1_rom[1] = 32'd1066165599;
+    c1_rom[2] = 32'd1038440827;
+    c1_rom[3] = 32'd994658926;
+    c1_rom[4] = 32'd926633618;
+    c1_rom[5] = 32'd833251046;
+    c1_rom[6] = 32'd602096077;
+    c1_rom[7] = 32'd505519714;
+    c1_rom[8] = 32'd418092018;
+    c1_rom[9] = 32'd333050364;
+    c1_rom[10] = 32'd262307703;
+    c1_rom[11] = 32'd209988904;
+    c1_rom[12] = 32'd162365417;
+    c1_rom[13] = 32'd121272318;
+    c1_rom[14] = 32'd90099194;
+    c1_rom[15] = 32'd66450149;
+    c1_rom[16] = 32'd46145827;
+    c1_rom[17] = 32'd31782015;
+    c1_rom[18] = 32'd20546688;
+    c1_rom[19] = 32'd12909367;
+    c1_rom[20] = 32'd7776757;
+    c1_rom[21] = 32'd4382556;
+    c1_rom[22] = 32'd2172915;
   end
   assign \port__data$33  = c1_rom[\port__addr$16 ];
   assign \port__data$26  = c1_rom[\port__addr$10 ];
-  reg [16:0] c2_rom [25:0];
+  reg [16:0] c2_rom [22:0];
   initial begin
-    c2_rom[0] = 17'h1eca7;
-    c2_rom[1] = 17'h1c67d;
-    c2_rom[2] = 17'h1a21d;
-    c2_rom[3] = 17'h180c2;
-    c2_rom[4] = 17'h163b3;
-    c2_rom[5] = 17'h14c6f;
-    c2_rom[6] = 17'h13d32;
-    c2_rom[7] = 17'h13e53;
-    c2_rom[8] = 17'h14b9b;
-    c2_rom[9] = 17'h15c75;
-    c2_rom[10] = 17'h16ec4;
-    c2_rom[11] = 17'h1815e;
-    c2_rom[12] = 17'h19383;
-    c2_rom[13] = 17'h1a4b0;
-    c2_rom[14] = 17'h1b491;
-    c2_rom[15] = 17'h1c2ed;
-    c2_rom[16] = 17'h1cfa5;
-    c2_rom[17] = 17'h1daab;
-    c2_rom[18] = 17'h1e404;
-    c2_rom[19] = 17'h1ebbf;
-    c2_rom[20] = 17'h1f1f5;
-    c2_rom[21] = 17'h1f6c8;
-    c2_rom[22] = 17'h1fa5e;
-    c2_rom[23] = 17'h1fce3;
-    c2_rom[24] = 17'h1fe84;
-    c2_rom[25] = 17'h1ff2e;
+    c2_rom[0] = 17'h1e844;
+    c2_rom[1] = 17'h1b9fb;
+    c2_rom[2] = 17'h1908c;
+    c2_rom[3] = 17'h16c1b;
+    c2_rom[4] = 17'h14e35;
+    c2_rom[5] = 17'h13c00;
+    c2_rom[6] = 17'h14810;
+    c2_rom[7] = 17'h159be;
+    c2_rom[8] = 17'h16fb3;
+    c2_rom[9] = 17'h1874a;
+    c2_rom[10] = 17'h19c43;
+    c2_rom[11] = 17'h1af4f;
+    c2_rom[12] = 17'h1c0f9;
+    c2_rom[13] = 17'h1d027;
+    c2_rom[14] = 17'h1dc19;
+    c2_rom[15] = 17'h1e5e4;
+    c2_rom[16] = 17'h1edb6;
+    c2_rom[17] = 17'h1f3ad;
+    c2_rom[18] = 17'h1f82b;
+    c2_rom[19] = 17'h1fb11;
+    c2_rom[20] = 17'h1fd23;
+    c2_rom[21] = 17'h1fe79;
+    c2_rom[22] = 17'h1ff37;
   end
   assign \port__data$32  = c2_rom[\port__addr$16 ];
   assign \port__data$25  = c2_rom[\port__addr$10 ];
-  reg [15:0] origin_rom [25:0];
+  reg [15:0] origin_rom [22:0];
   initial begin
     origin_rom[0] = 16'h0000;
-    origin_rom[1] = 16'h026e;
-    origin_rom[2] = 16'h04e6;
-    origin_rom[3] = 16'h0773;
-    origin_rom[4] = 16'h0a25;
-    origin_rom[5] = 16'h0d16;
-    origin_rom[6] = 16'h107f;
-    origin_rom[7] = 16'h1590;
-    origin_rom[8] = 16'h1a69;
-    origin_rom[9] = 16'h1e3f;
-    origin_rom[10] = 16'h21d3;
-    origin_rom[11] = 16'h2553;
-    origin_rom[12] = 16'h28d6;
-    origin_rom[13] = 16'h2c6b;
-    origin_rom[14] = 16'h3020;
-    origin_rom[15] = 16'h3401;
-    origin_rom[16] = 16'h381b;
-    origin_rom[17] = 16'h3c7d;
-    origin_rom[18] = 16'h4138;
-    origin_rom[19] = 16'h4664;
-    origin_rom[20] = 16'h4c1d;
-    origin_rom[21] = 16'h528e;
-    origin_rom[22] = 16'h59f1;
-    origin_rom[23] = 16'h629f;
-    origin_rom[24] = 16'h6d2f;
-    origin_rom[25] = 16'h7ab4;
+    origin_rom[1] = 16'h0300;
+    origin_rom[2] = 16'h0600;
+    origin_rom[3] = 16'h0900;
+    origin_rom[4] = 16'h0c80;
+    origin_rom[5] = 16'h1080;
+    origin_rom[6] = 16'h1980;
+    origin_rom[7] = 16'h1d80;
+    origin_rom[8] = 16'h2180;
+    origin_rom[9] = 16'h2600;
+    origin_rom[10] = 16'h2a80;
+    origin_rom[11] = 16'h2e80;
+    origin_rom[12] = 16'h3300;
+    origin_rom[13] = 16'h3800;
+    origin_rom[14] = 16'h3d00;
+    origin_rom[15] = 16'h4200;
+    origin_rom[16] = 16'h4800;
+    origin_rom[17] = 16'h4e00;
+    origin_rom[18] = 16'h5500;
+    origin_rom[19] = 16'h5c80;
+    origin_rom[20] = 16'h6480;
+    origin_rom[21] = 16'h6d80;
+    origin_rom[22] = 16'h7900;
   end
   assign \port__data$31  = origin_rom[l1_s1_seg];
   assign port__data = origin_rom[l0_s1_seg];
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$68  = \$67  ? 16'h7fa0 : i__payload[15:0];
-  assign \$69  = \$66  ? 16'h8060 : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$73  = \$72  ? 16'h7fa0 : i__payload[15:0];
-  assign \$74  = \$71  ? 16'h8060 : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 12'hd16;
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$79  = \$78  ? 16'h7fa0 : i__payload[15:0];
-  assign \$80  = \$77  ? 16'h8060 : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$83  = \$82  ? 16'h7fa0 : i__payload[15:0];
-  assign \$84  = \$81  ? 16'h8060 : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$88  = \$87  ? 16'h7fa0 : i__payload[15:0];
-  assign \$89  = \$86  ? 16'h8060 : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 13'h107f;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$94  = \$93  ? 16'h7fa0 : i__payload[15:0];
-  assign \$95  = \$92  ? 16'h8060 : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$98  = \$97  ? 16'h7fa0 : i__payload[15:0];
-  assign \$99  = \$96  ? 16'h8060 : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$103  = \$102  ? 16'h7fa0 : i__payload[15:0];
-  assign \$104  = \$101  ? 16'h8060 : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 13'h1590;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$109  = \$108  ? 16'h7fa0 : i__payload[15:0];
-  assign \$110  = \$107  ? 16'h8060 : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$113  = \$112  ? 16'h7fa0 : i__payload[15:0];
-  assign \$114  = \$111  ? 16'h8060 : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$118  = \$117  ? 16'h7fa0 : i__payload[15:0];
-  assign \$119  = \$116  ? 16'h8060 : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 13'h1a69;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$124  = \$123  ? 16'h7fa0 : i__payload[15:0];
-  assign \$125  = \$122  ? 16'h8060 : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$128  = \$127  ? 16'h7fa0 : i__payload[15:0];
-  assign \$129  = \$126  ? 16'h8060 : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$133  = \$132  ? 16'h7fa0 : i__payload[15:0];
-  assign \$134  = \$131  ? 16'h8060 : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 13'h1e3f;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$139  = \$138  ? 16'h7fa0 : i__payload[15:0];
-  assign \$140  = \$137  ? 16'h8060 : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$143  = \$142  ? 16'h7fa0 : i__payload[15:0];
-  assign \$144  = \$141  ? 16'h8060 : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$148  = \$147  ? 16'h7fa0 : i__payload[15:0];
-  assign \$149  = \$146  ? 16'h8060 : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 14'h21d3;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$154  = \$153  ? 16'h7fa0 : i__payload[15:0];
-  assign \$155  = \$152  ? 16'h8060 : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$157  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$158  = \$157  ? 16'h7fa0 : i__payload[15:0];
   assign \$159  = \$156  ? 16'h8060 : \$158 ;
@@ -1212,7 +1020,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$163  = \$162  ? 16'h7fa0 : i__payload[15:0];
   assign \$164  = \$161  ? 16'h8060 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 14'h2553;
+  assign \$166  = \$165 [15:0] >= 14'h2e80;
   assign \$167  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$168  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$169  = \$168  ? 16'h7fa0 : i__payload[15:0];
@@ -1227,7 +1035,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$178  = \$177  ? 16'h7fa0 : i__payload[15:0];
   assign \$179  = \$176  ? 16'h8060 : \$178 ;
   assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [15:0] >= 14'h28d6;
+  assign \$181  = \$180 [15:0] >= 14'h3300;
   assign \$182  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$183  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$184  = \$183  ? 16'h7fa0 : i__payload[15:0];
@@ -1242,7 +1050,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$193  = \$192  ? 16'h7fa0 : i__payload[15:0];
   assign \$194  = \$191  ? 16'h8060 : \$193 ;
   assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [15:0] >= 14'h2c6b;
+  assign \$196  = \$195 [15:0] >= 14'h3800;
   assign \$197  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$198  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$199  = \$198  ? 16'h7fa0 : i__payload[15:0];
@@ -1257,7 +1065,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$208  = \$207  ? 16'h7fa0 : i__payload[15:0];
   assign \$209  = \$206  ? 16'h8060 : \$208 ;
   assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [15:0] >= 14'h3020;
+  assign \$211  = \$210 [15:0] >= 14'h3d00;
   assign \$212  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$213  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$214  = \$213  ? 16'h7fa0 : i__payload[15:0];
@@ -1272,7 +1080,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$223  = \$222  ? 16'h7fa0 : i__payload[15:0];
   assign \$224  = \$221  ? 16'h8060 : \$223 ;
   assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [15:0] >= 14'h3401;
+  assign \$226  = \$225 [15:0] >= 15'h4200;
   assign \$227  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$228  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$229  = \$228  ? 16'h7fa0 : i__payload[15:0];
@@ -1287,7 +1095,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$238  = \$237  ? 16'h7fa0 : i__payload[15:0];
   assign \$239  = \$236  ? 16'h8060 : \$238 ;
   assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [15:0] >= 14'h381b;
+  assign \$241  = \$240 [15:0] >= 15'h4800;
   assign \$242  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$243  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$244  = \$243  ? 16'h7fa0 : i__payload[15:0];
@@ -1302,7 +1110,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$253  = \$252  ? 16'h7fa0 : i__payload[15:0];
   assign \$254  = \$251  ? 16'h8060 : \$253 ;
   assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [15:0] >= 14'h3c7d;
+  assign \$256  = \$255 [15:0] >= 15'h4e00;
   assign \$257  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$258  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$259  = \$258  ? 16'h7fa0 : i__payload[15:0];
@@ -1317,7 +1125,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$268  = \$267  ? 16'h7fa0 : i__payload[15:0];
   assign \$269  = \$266  ? 16'h8060 : \$268 ;
   assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [15:0] >= 15'h4138;
+  assign \$271  = \$270 [15:0] >= 15'h5500;
   assign \$272  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$273  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$274  = \$273  ? 16'h7fa0 : i__payload[15:0];
@@ -1332,7 +1140,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$283  = \$282  ? 16'h7fa0 : i__payload[15:0];
   assign \$284  = \$281  ? 16'h8060 : \$283 ;
   assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [15:0] >= 15'h4664;
+  assign \$286  = \$285 [15:0] >= 15'h5c80;
   assign \$287  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$288  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$289  = \$288  ? 16'h7fa0 : i__payload[15:0];
@@ -1347,7 +1155,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$298  = \$297  ? 16'h7fa0 : i__payload[15:0];
   assign \$299  = \$296  ? 16'h8060 : \$298 ;
   assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [15:0] >= 15'h4c1d;
+  assign \$301  = \$300 [15:0] >= 15'h6480;
   assign \$302  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$303  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$304  = \$303  ? 16'h7fa0 : i__payload[15:0];
@@ -1362,7 +1170,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$313  = \$312  ? 16'h7fa0 : i__payload[15:0];
   assign \$314  = \$311  ? 16'h8060 : \$313 ;
   assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [15:0] >= 15'h528e;
+  assign \$316  = \$315 [15:0] >= 15'h6d80;
   assign \$317  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$318  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$319  = \$318  ? 16'h7fa0 : i__payload[15:0];
@@ -1377,52 +1185,52 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$328  = \$327  ? 16'h7fa0 : i__payload[15:0];
   assign \$329  = \$326  ? 16'h8060 : \$328 ;
   assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [15:0] >= 15'h59f1;
-  assign \$332  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$333  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$334  = \$333  ? 16'h7fa0 : i__payload[15:0];
+  assign \$331  = \$330 [15:0] >= 15'h7900;
+  assign \$332  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$333  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$334  = \$333  ? 16'h7fa0 : i__payload[31:16];
   assign \$335  = \$332  ? 16'h8060 : \$334 ;
-  assign \$336  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$337  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$338  = \$337  ? 16'h7fa0 : i__payload[15:0];
+  assign \$336  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$337  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$338  = \$337  ? 16'h7fa0 : i__payload[31:16];
   assign \$339  = \$336  ? 16'h8060 : \$338 ;
   assign \$340  = - $signed(\$339 );
-  assign \$341  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$342  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$343  = \$342  ? 16'h7fa0 : i__payload[15:0];
+  assign \$341  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$342  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$343  = \$342  ? 16'h7fa0 : i__payload[31:16];
   assign \$344  = \$341  ? 16'h8060 : \$343 ;
   assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = \$345 [15:0] >= 15'h629f;
-  assign \$347  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$348  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$349  = \$348  ? 16'h7fa0 : i__payload[15:0];
+  assign \$346  = \$345 [15:0] >= 10'h300;
+  assign \$347  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$348  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$349  = \$348  ? 16'h7fa0 : i__payload[31:16];
   assign \$350  = \$347  ? 16'h8060 : \$349 ;
-  assign \$351  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$352  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$353  = \$352  ? 16'h7fa0 : i__payload[15:0];
+  assign \$351  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$352  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$353  = \$352  ? 16'h7fa0 : i__payload[31:16];
   assign \$354  = \$351  ? 16'h8060 : \$353 ;
   assign \$355  = - $signed(\$354 );
-  assign \$356  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$357  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$358  = \$357  ? 16'h7fa0 : i__payload[15:0];
+  assign \$356  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$357  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$358  = \$357  ? 16'h7fa0 : i__payload[31:16];
   assign \$359  = \$356  ? 16'h8060 : \$358 ;
   assign \$360  = \$350 [15] ? \$355  : { \$359 [15], \$359  };
-  assign \$361  = \$360 [15:0] >= 15'h6d2f;
-  assign \$362  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$364  = \$363  ? 16'h7fa0 : i__payload[15:0];
+  assign \$361  = \$360 [15:0] >= 11'h600;
+  assign \$362  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$363  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$364  = \$363  ? 16'h7fa0 : i__payload[31:16];
   assign \$365  = \$362  ? 16'h8060 : \$364 ;
-  assign \$366  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$368  = \$367  ? 16'h7fa0 : i__payload[15:0];
+  assign \$366  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$367  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$368  = \$367  ? 16'h7fa0 : i__payload[31:16];
   assign \$369  = \$366  ? 16'h8060 : \$368 ;
   assign \$370  = - $signed(\$369 );
-  assign \$371  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$373  = \$372  ? 16'h7fa0 : i__payload[15:0];
+  assign \$371  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$372  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$373  = \$372  ? 16'h7fa0 : i__payload[31:16];
   assign \$374  = \$371  ? 16'h8060 : \$373 ;
   assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = \$375 [15:0] >= 15'h7ab4;
+  assign \$376  = \$375 [15:0] >= 12'h900;
   assign \$377  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$378  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$379  = \$378  ? 16'h7fa0 : i__payload[31:16];
@@ -1437,7 +1245,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$388  = \$387  ? 16'h7fa0 : i__payload[31:16];
   assign \$389  = \$386  ? 16'h8060 : \$388 ;
   assign \$390  = \$380 [15] ? \$385  : { \$389 [15], \$389  };
-  assign \$391  = \$390 [15:0] >= 10'h26e;
+  assign \$391  = \$390 [15:0] >= 12'hc80;
   assign \$392  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$393  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$394  = \$393  ? 16'h7fa0 : i__payload[31:16];
@@ -1452,7 +1260,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$403  = \$402  ? 16'h7fa0 : i__payload[31:16];
   assign \$404  = \$401  ? 16'h8060 : \$403 ;
   assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
-  assign \$406  = \$405 [15:0] >= 11'h4e6;
+  assign \$406  = \$405 [15:0] >= 13'h1080;
   assign \$407  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$408  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$409  = \$408  ? 16'h7fa0 : i__payload[31:16];
@@ -1467,7 +1275,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$418  = \$417  ? 16'h7fa0 : i__payload[31:16];
   assign \$419  = \$416  ? 16'h8060 : \$418 ;
   assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = \$420 [15:0] >= 11'h773;
+  assign \$421  = \$420 [15:0] >= 13'h1980;
   assign \$422  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$423  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$424  = \$423  ? 16'h7fa0 : i__payload[31:16];
@@ -1482,7 +1290,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$433  = \$432  ? 16'h7fa0 : i__payload[31:16];
   assign \$434  = \$431  ? 16'h8060 : \$433 ;
   assign \$435  = \$425 [15] ? \$430  : { \$434 [15], \$434  };
-  assign \$436  = \$435 [15:0] >= 12'ha25;
+  assign \$436  = \$435 [15:0] >= 13'h1d80;
   assign \$437  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$438  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$439  = \$438  ? 16'h7fa0 : i__payload[31:16];
@@ -1497,7 +1305,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$448  = \$447  ? 16'h7fa0 : i__payload[31:16];
   assign \$449  = \$446  ? 16'h8060 : \$448 ;
   assign \$450  = \$440 [15] ? \$445  : { \$449 [15], \$449  };
-  assign \$451  = \$450 [15:0] >= 12'hd16;
+  assign \$451  = \$450 [15:0] >= 14'h2180;
   assign \$452  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$453  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$454  = \$453  ? 16'h7fa0 : i__payload[31:16];
@@ -1512,7 +1320,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$463  = \$462  ? 16'h7fa0 : i__payload[31:16];
   assign \$464  = \$461  ? 16'h8060 : \$463 ;
   assign \$465  = \$455 [15] ? \$460  : { \$464 [15], \$464  };
-  assign \$466  = \$465 [15:0] >= 13'h107f;
+  assign \$466  = \$465 [15:0] >= 14'h2600;
   assign \$467  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$468  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$469  = \$468  ? 16'h7fa0 : i__payload[31:16];
@@ -1527,7 +1335,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$478  = \$477  ? 16'h7fa0 : i__payload[31:16];
   assign \$479  = \$476  ? 16'h8060 : \$478 ;
   assign \$480  = \$470 [15] ? \$475  : { \$479 [15], \$479  };
-  assign \$481  = \$480 [15:0] >= 13'h1590;
+  assign \$481  = \$480 [15:0] >= 14'h2a80;
   assign \$482  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$483  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$484  = \$483  ? 16'h7fa0 : i__payload[31:16];
@@ -1542,7 +1350,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$493  = \$492  ? 16'h7fa0 : i__payload[31:16];
   assign \$494  = \$491  ? 16'h8060 : \$493 ;
   assign \$495  = \$485 [15] ? \$490  : { \$494 [15], \$494  };
-  assign \$496  = \$495 [15:0] >= 13'h1a69;
+  assign \$496  = \$495 [15:0] >= 14'h2e80;
   assign \$497  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$498  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$499  = \$498  ? 16'h7fa0 : i__payload[31:16];
@@ -1557,7 +1365,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$508  = \$507  ? 16'h7fa0 : i__payload[31:16];
   assign \$509  = \$506  ? 16'h8060 : \$508 ;
   assign \$510  = \$500 [15] ? \$505  : { \$509 [15], \$509  };
-  assign \$511  = \$510 [15:0] >= 13'h1e3f;
+  assign \$511  = \$510 [15:0] >= 14'h3300;
   assign \$512  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$513  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$514  = \$513  ? 16'h7fa0 : i__payload[31:16];
@@ -1572,7 +1380,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$523  = \$522  ? 16'h7fa0 : i__payload[31:16];
   assign \$524  = \$521  ? 16'h8060 : \$523 ;
   assign \$525  = \$515 [15] ? \$520  : { \$524 [15], \$524  };
-  assign \$526  = \$525 [15:0] >= 14'h21d3;
+  assign \$526  = \$525 [15:0] >= 14'h3800;
   assign \$527  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$528  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$529  = \$528  ? 16'h7fa0 : i__payload[31:16];
@@ -1587,7 +1395,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$538  = \$537  ? 16'h7fa0 : i__payload[31:16];
   assign \$539  = \$536  ? 16'h8060 : \$538 ;
   assign \$540  = \$530 [15] ? \$535  : { \$539 [15], \$539  };
-  assign \$541  = \$540 [15:0] >= 14'h2553;
+  assign \$541  = \$540 [15:0] >= 14'h3d00;
   assign \$542  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$543  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$544  = \$543  ? 16'h7fa0 : i__payload[31:16];
@@ -1602,7 +1410,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$553  = \$552  ? 16'h7fa0 : i__payload[31:16];
   assign \$554  = \$551  ? 16'h8060 : \$553 ;
   assign \$555  = \$545 [15] ? \$550  : { \$554 [15], \$554  };
-  assign \$556  = \$555 [15:0] >= 14'h28d6;
+  assign \$556  = \$555 [15:0] >= 15'h4200;
   assign \$557  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$558  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$559  = \$558  ? 16'h7fa0 : i__payload[31:16];
@@ -1617,7 +1425,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$568  = \$567  ? 16'h7fa0 : i__payload[31:16];
   assign \$569  = \$566  ? 16'h8060 : \$568 ;
   assign \$570  = \$560 [15] ? \$565  : { \$569 [15], \$569  };
-  assign \$571  = \$570 [15:0] >= 14'h2c6b;
+  assign \$571  = \$570 [15:0] >= 15'h4800;
   assign \$572  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$573  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$574  = \$573  ? 16'h7fa0 : i__payload[31:16];
@@ -1632,7 +1440,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$583  = \$582  ? 16'h7fa0 : i__payload[31:16];
   assign \$584  = \$581  ? 16'h8060 : \$583 ;
   assign \$585  = \$575 [15] ? \$580  : { \$584 [15], \$584  };
-  assign \$586  = \$585 [15:0] >= 14'h3020;
+  assign \$586  = \$585 [15:0] >= 15'h4e00;
   assign \$587  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$588  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$589  = \$588  ? 16'h7fa0 : i__payload[31:16];
@@ -1647,7 +1455,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$598  = \$597  ? 16'h7fa0 : i__payload[31:16];
   assign \$599  = \$596  ? 16'h8060 : \$598 ;
   assign \$600  = \$590 [15] ? \$595  : { \$599 [15], \$599  };
-  assign \$601  = \$600 [15:0] >= 14'h3401;
+  assign \$601  = \$600 [15:0] >= 15'h5500;
   assign \$602  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$603  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$604  = \$603  ? 16'h7fa0 : i__payload[31:16];
@@ -1662,7 +1470,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$613  = \$612  ? 16'h7fa0 : i__payload[31:16];
   assign \$614  = \$611  ? 16'h8060 : \$613 ;
   assign \$615  = \$605 [15] ? \$610  : { \$614 [15], \$614  };
-  assign \$616  = \$615 [15:0] >= 14'h381b;
+  assign \$616  = \$615 [15:0] >= 15'h5c80;
   assign \$617  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$618  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$619  = \$618  ? 16'h7fa0 : i__payload[31:16];
@@ -1677,7 +1485,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$628  = \$627  ? 16'h7fa0 : i__payload[31:16];
   assign \$629  = \$626  ? 16'h8060 : \$628 ;
   assign \$630  = \$620 [15] ? \$625  : { \$629 [15], \$629  };
-  assign \$631  = \$630 [15:0] >= 14'h3c7d;
+  assign \$631  = \$630 [15:0] >= 15'h6480;
   assign \$632  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$633  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$634  = \$633  ? 16'h7fa0 : i__payload[31:16];
@@ -1692,7 +1500,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$643  = \$642  ? 16'h7fa0 : i__payload[31:16];
   assign \$644  = \$641  ? 16'h8060 : \$643 ;
   assign \$645  = \$635 [15] ? \$640  : { \$644 [15], \$644  };
-  assign \$646  = \$645 [15:0] >= 15'h4138;
+  assign \$646  = \$645 [15:0] >= 15'h6d80;
   assign \$647  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$648  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$649  = \$648  ? 16'h7fa0 : i__payload[31:16];
@@ -1707,259 +1515,169 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$658  = \$657  ? 16'h7fa0 : i__payload[31:16];
   assign \$659  = \$656  ? 16'h8060 : \$658 ;
   assign \$660  = \$650 [15] ? \$655  : { \$659 [15], \$659  };
-  assign \$661  = \$660 [15:0] >= 15'h4664;
-  assign \$662  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$663  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$664  = \$663  ? 16'h7fa0 : i__payload[31:16];
+  assign \$661  = \$660 [15:0] >= 15'h7900;
+  assign \$662  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$663  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$664  = \$663  ? 16'h7fa0 : i__payload[15:0];
   assign \$665  = \$662  ? 16'h8060 : \$664 ;
-  assign \$666  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$667  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$668  = \$667  ? 16'h7fa0 : i__payload[31:16];
+  assign \$666  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$667  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$668  = \$667  ? 16'h7fa0 : i__payload[15:0];
   assign \$669  = \$666  ? 16'h8060 : \$668 ;
   assign \$670  = - $signed(\$669 );
-  assign \$671  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$672  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$673  = \$672  ? 16'h7fa0 : i__payload[31:16];
+  assign \$671  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$672  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$673  = \$672  ? 16'h7fa0 : i__payload[15:0];
   assign \$674  = \$671  ? 16'h8060 : \$673 ;
   assign \$675  = \$665 [15] ? \$670  : { \$674 [15], \$674  };
-  assign \$676  = \$675 [15:0] >= 15'h4c1d;
-  assign \$677  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$678  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$679  = \$678  ? 16'h7fa0 : i__payload[31:16];
-  assign \$680  = \$677  ? 16'h8060 : \$679 ;
-  assign \$681  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$682  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$683  = \$682  ? 16'h7fa0 : i__payload[31:16];
-  assign \$684  = \$681  ? 16'h8060 : \$683 ;
-  assign \$685  = - $signed(\$684 );
-  assign \$686  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$687  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$688  = \$687  ? 16'h7fa0 : i__payload[31:16];
-  assign \$689  = \$686  ? 16'h8060 : \$688 ;
-  assign \$690  = \$680 [15] ? \$685  : { \$689 [15], \$689  };
-  assign \$691  = \$690 [15:0] >= 15'h528e;
-  assign \$692  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$693  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$694  = \$693  ? 16'h7fa0 : i__payload[31:16];
-  assign \$695  = \$692  ? 16'h8060 : \$694 ;
-  assign \$696  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$697  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$698  = \$697  ? 16'h7fa0 : i__payload[31:16];
-  assign \$699  = \$696  ? 16'h8060 : \$698 ;
-  assign \$700  = - $signed(\$699 );
-  assign \$701  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$702  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$703  = \$702  ? 16'h7fa0 : i__payload[31:16];
-  assign \$704  = \$701  ? 16'h8060 : \$703 ;
-  assign \$705  = \$695 [15] ? \$700  : { \$704 [15], \$704  };
-  assign \$706  = \$705 [15:0] >= 15'h59f1;
-  assign \$707  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$708  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$709  = \$708  ? 16'h7fa0 : i__payload[31:16];
-  assign \$710  = \$707  ? 16'h8060 : \$709 ;
-  assign \$711  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$712  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$713  = \$712  ? 16'h7fa0 : i__payload[31:16];
-  assign \$714  = \$711  ? 16'h8060 : \$713 ;
-  assign \$715  = - $signed(\$714 );
-  assign \$716  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$717  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$718  = \$717  ? 16'h7fa0 : i__payload[31:16];
-  assign \$719  = \$716  ? 16'h8060 : \$718 ;
-  assign \$720  = \$710 [15] ? \$715  : { \$719 [15], \$719  };
-  assign \$721  = \$720 [15:0] >= 15'h629f;
-  assign \$722  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$723  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$724  = \$723  ? 16'h7fa0 : i__payload[31:16];
-  assign \$725  = \$722  ? 16'h8060 : \$724 ;
-  assign \$726  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$727  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$728  = \$727  ? 16'h7fa0 : i__payload[31:16];
-  assign \$729  = \$726  ? 16'h8060 : \$728 ;
-  assign \$730  = - $signed(\$729 );
-  assign \$731  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$732  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$733  = \$732  ? 16'h7fa0 : i__payload[31:16];
-  assign \$734  = \$731  ? 16'h8060 : \$733 ;
-  assign \$735  = \$725 [15] ? \$730  : { \$734 [15], \$734  };
-  assign \$736  = \$735 [15:0] >= 15'h6d2f;
-  assign \$737  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$738  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$739  = \$738  ? 16'h7fa0 : i__payload[31:16];
-  assign \$740  = \$737  ? 16'h8060 : \$739 ;
-  assign \$741  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$742  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$743  = \$742  ? 16'h7fa0 : i__payload[31:16];
-  assign \$744  = \$741  ? 16'h8060 : \$743 ;
-  assign \$745  = - $signed(\$744 );
-  assign \$746  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$747  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$748  = \$747  ? 16'h7fa0 : i__payload[31:16];
-  assign \$749  = \$746  ? 16'h8060 : \$748 ;
-  assign \$750  = \$740 [15] ? \$745  : { \$749 [15], \$749  };
-  assign \$751  = \$750 [15:0] >= 15'h7ab4;
-  assign \$752  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$753  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$754  = \$753  ? 16'h7fa0 : i__payload[15:0];
-  assign \$755  = \$752  ? 16'h8060 : \$754 ;
-  assign \$756  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$757  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$758  = \$757  ? 16'h7fa0 : i__payload[15:0];
+  assign \$676  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$677  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$678  = \$677  ? 16'h7fa0 : i__payload[15:0];
+  assign \$679  = \$676  ? 16'h8060 : \$678 ;
+  assign \$680  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$681  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$682  = \$681  ? 16'h7fa0 : i__payload[15:0];
+  assign \$683  = \$680  ? 16'h8060 : \$682 ;
+  assign \$684  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$685  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$686  = \$685  ? 16'h7fa0 : i__payload[15:0];
+  assign \$687  = \$684  ? 16'h8060 : \$686 ;
+  assign \$688  = - $signed(\$687 );
+  assign \$689  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$690  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$691  = \$690  ? 16'h7fa0 : i__payload[15:0];
+  assign \$692  = \$689  ? 16'h8060 : \$691 ;
+  assign \$693  = \$683 [15] ? \$688  : { \$692 [15], \$692  };
+  assign \$694  = $signed({ 1'h0, \$693 [15:0] }) - $signed(port__data);
+  assign \$695  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$697  = $signed(\$696 ) + $signed(\port__data$26 );
+  assign \$698  = $signed(\$697 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$700  = $signed(\$699 ) + $signed(\port__data$27 );
+  assign \$701  = $signed(22'h100000) - $signed(\$700 );
+  assign \$702  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$704  = $signed(\$703 ) + $signed(\port__data$26 );
+  assign \$705  = $signed(\$704 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$707  = $signed(\$706 ) + $signed(\port__data$27 );
+  assign \$708  = l0_neg_p0 ? \$701  : { \$707 [45], \$707  };
+  assign \$709  = $signed(\$708 ) + $signed(5'h08);
+  assign \$711  = $signed(\$710 ) > $signed(17'h0ffff);
+  assign \$712  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$714  = $signed(\$713 ) + $signed(\port__data$26 );
+  assign \$715  = $signed(\$714 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$717  = $signed(\$716 ) + $signed(\port__data$27 );
+  assign \$718  = $signed(22'h100000) - $signed(\$717 );
+  assign \$719  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$721  = $signed(\$720 ) + $signed(\port__data$26 );
+  assign \$722  = $signed(\$721 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$724  = $signed(\$723 ) + $signed(\port__data$27 );
+  assign \$725  = l0_neg_p0 ? \$718  : { \$724 [45], \$724  };
+  assign \$726  = $signed(\$725 ) + $signed(5'h08);
+  assign \$728  = $signed(\$727 ) < $signed(1'h0);
+  assign \$729  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$731  = $signed(\$730 ) + $signed(\port__data$26 );
+  assign \$732  = $signed(\$731 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$734  = $signed(\$733 ) + $signed(\port__data$27 );
+  assign \$735  = $signed(22'h100000) - $signed(\$734 );
+  assign \$736  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$738  = $signed(\$737 ) + $signed(\port__data$26 );
+  assign \$739  = $signed(\$738 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$741  = $signed(\$740 ) + $signed(\port__data$27 );
+  assign \$742  = l0_neg_p0 ? \$735  : { \$741 [45], \$741  };
+  assign \$743  = $signed(\$742 ) + $signed(5'h08);
+  assign \$745  = \$728  ? 48'h000000000000 : \$744 ;
+  assign \$746  = \$711  ? 48'h00000000ffff : \$745 ;
+  assign \$747  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$748  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$749  = \$748  ? 16'h7fa0 : i__payload[31:16];
+  assign \$750  = \$747  ? 16'h8060 : \$749 ;
+  assign \$751  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$752  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$753  = \$752  ? 16'h7fa0 : i__payload[31:16];
+  assign \$754  = \$751  ? 16'h8060 : \$753 ;
+  assign \$755  = - $signed(\$754 );
+  assign \$756  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$757  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$758  = \$757  ? 16'h7fa0 : i__payload[31:16];
   assign \$759  = \$756  ? 16'h8060 : \$758 ;
-  assign \$760  = - $signed(\$759 );
-  assign \$761  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$762  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$763  = \$762  ? 16'h7fa0 : i__payload[15:0];
+  assign \$760  = \$750 [15] ? \$755  : { \$759 [15], \$759  };
+  assign \$761  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$762  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$763  = \$762  ? 16'h7fa0 : i__payload[31:16];
   assign \$764  = \$761  ? 16'h8060 : \$763 ;
-  assign \$765  = \$755 [15] ? \$760  : { \$764 [15], \$764  };
-  assign \$766  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$767  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$768  = \$767  ? 16'h7fa0 : i__payload[15:0];
-  assign \$769  = \$766  ? 16'h8060 : \$768 ;
-  assign \$770  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$771  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$772  = \$771  ? 16'h7fa0 : i__payload[15:0];
-  assign \$773  = \$770  ? 16'h8060 : \$772 ;
-  assign \$774  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$775  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$776  = \$775  ? 16'h7fa0 : i__payload[15:0];
+  assign \$765  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$766  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$767  = \$766  ? 16'h7fa0 : i__payload[31:16];
+  assign \$768  = \$765  ? 16'h8060 : \$767 ;
+  assign \$769  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$770  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$771  = \$770  ? 16'h7fa0 : i__payload[31:16];
+  assign \$772  = \$769  ? 16'h8060 : \$771 ;
+  assign \$773  = - $signed(\$772 );
+  assign \$774  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$775  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$776  = \$775  ? 16'h7fa0 : i__payload[31:16];
   assign \$777  = \$774  ? 16'h8060 : \$776 ;
-  assign \$778  = - $signed(\$777 );
-  assign \$779  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$780  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$781  = \$780  ? 16'h7fa0 : i__payload[15:0];
-  assign \$782  = \$779  ? 16'h8060 : \$781 ;
-  assign \$783  = \$773 [15] ? \$778  : { \$782 [15], \$782  };
-  assign \$784  = $signed({ 1'h0, \$783 [15:0] }) - $signed(port__data);
-  assign \$785  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$787  = $signed(\$786 ) + $signed(\port__data$26 );
-  assign \$788  = $signed(\$787 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$790  = $signed(\$789 ) + $signed(\port__data$27 );
-  assign \$791  = $signed(22'h100000) - $signed(\$790 );
-  assign \$792  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$794  = $signed(\$793 ) + $signed(\port__data$26 );
-  assign \$795  = $signed(\$794 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$797  = $signed(\$796 ) + $signed(\port__data$27 );
-  assign \$798  = l0_neg_p0 ? \$791  : { \$797 [45], \$797  };
-  assign \$799  = $signed(\$798 ) + $signed(5'h08);
-  assign \$801  = $signed(\$800 ) > $signed(17'h0ffff);
-  assign \$802  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$804  = $signed(\$803 ) + $signed(\port__data$26 );
-  assign \$805  = $signed(\$804 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$807  = $signed(\$806 ) + $signed(\port__data$27 );
-  assign \$808  = $signed(22'h100000) - $signed(\$807 );
-  assign \$809  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$811  = $signed(\$810 ) + $signed(\port__data$26 );
-  assign \$812  = $signed(\$811 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$814  = $signed(\$813 ) + $signed(\port__data$27 );
-  assign \$815  = l0_neg_p0 ? \$808  : { \$814 [45], \$814  };
-  assign \$816  = $signed(\$815 ) + $signed(5'h08);
-  assign \$818  = $signed(\$817 ) < $signed(1'h0);
-  assign \$819  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$821  = $signed(\$820 ) + $signed(\port__data$26 );
-  assign \$822  = $signed(\$821 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$824  = $signed(\$823 ) + $signed(\port__data$27 );
-  assign \$825  = $signed(22'h100000) - $signed(\$824 );
-  assign \$826  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$828  = $signed(\$827 ) + $signed(\port__data$26 );
-  assign \$829  = $signed(\$828 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$831  = $signed(\$830 ) + $signed(\port__data$27 );
-  assign \$832  = l0_neg_p0 ? \$825  : { \$831 [45], \$831  };
-  assign \$833  = $signed(\$832 ) + $signed(5'h08);
-  assign \$835  = \$818  ? 48'h000000000000 : \$834 ;
-  assign \$836  = \$801  ? 48'h00000000ffff : \$835 ;
-  assign \$837  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$838  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$839  = \$838  ? 16'h7fa0 : i__payload[31:16];
-  assign \$840  = \$837  ? 16'h8060 : \$839 ;
-  assign \$841  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$842  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$843  = \$842  ? 16'h7fa0 : i__payload[31:16];
-  assign \$844  = \$841  ? 16'h8060 : \$843 ;
-  assign \$845  = - $signed(\$844 );
-  assign \$846  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$847  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$848  = \$847  ? 16'h7fa0 : i__payload[31:16];
-  assign \$849  = \$846  ? 16'h8060 : \$848 ;
-  assign \$850  = \$840 [15] ? \$845  : { \$849 [15], \$849  };
-  assign \$851  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$852  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$853  = \$852  ? 16'h7fa0 : i__payload[31:16];
-  assign \$854  = \$851  ? 16'h8060 : \$853 ;
-  assign \$855  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$856  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$857  = \$856  ? 16'h7fa0 : i__payload[31:16];
-  assign \$858  = \$855  ? 16'h8060 : \$857 ;
-  assign \$859  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$860  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$861  = \$860  ? 16'h7fa0 : i__payload[31:16];
-  assign \$862  = \$859  ? 16'h8060 : \$861 ;
-  assign \$863  = - $signed(\$862 );
-  assign \$864  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$865  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$866  = \$865  ? 16'h7fa0 : i__payload[31:16];
-  assign \$867  = \$864  ? 16'h8060 : \$866 ;
-  assign \$868  = \$858 [15] ? \$863  : { \$867 [15], \$867  };
-  assign \$869  = $signed({ 1'h0, \$868 [15:0] }) - $signed(\port__data$31 );
-  assign \$870  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$872  = $signed(\$871 ) + $signed(\port__data$33 );
-  assign \$873  = $signed(\$872 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$875  = $signed(\$874 ) + $signed(\port__data$34 );
-  assign \$876  = $signed(22'h100000) - $signed(\$875 );
-  assign \$877  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$879  = $signed(\$878 ) + $signed(\port__data$33 );
-  assign \$880  = $signed(\$879 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$882  = $signed(\$881 ) + $signed(\port__data$34 );
-  assign \$883  = l1_neg_p0 ? \$876  : { \$882 [45], \$882  };
-  assign \$884  = $signed(\$883 ) + $signed(5'h08);
-  assign \$886  = $signed(\$885 ) > $signed(17'h0ffff);
-  assign \$887  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$889  = $signed(\$888 ) + $signed(\port__data$33 );
-  assign \$890  = $signed(\$889 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$892  = $signed(\$891 ) + $signed(\port__data$34 );
-  assign \$893  = $signed(22'h100000) - $signed(\$892 );
-  assign \$894  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$896  = $signed(\$895 ) + $signed(\port__data$33 );
-  assign \$897  = $signed(\$896 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$899  = $signed(\$898 ) + $signed(\port__data$34 );
-  assign \$900  = l1_neg_p0 ? \$893  : { \$899 [45], \$899  };
-  assign \$901  = $signed(\$900 ) + $signed(5'h08);
-  assign \$903  = $signed(\$902 ) < $signed(1'h0);
-  assign \$904  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$906  = $signed(\$905 ) + $signed(\port__data$33 );
-  assign \$907  = $signed(\$906 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$909  = $signed(\$908 ) + $signed(\port__data$34 );
-  assign \$910  = $signed(22'h100000) - $signed(\$909 );
-  assign \$911  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$913  = $signed(\$912 ) + $signed(\port__data$33 );
-  assign \$914  = $signed(\$913 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$916  = $signed(\$915 ) + $signed(\port__data$34 );
-  assign \$917  = l1_neg_p0 ? \$910  : { \$916 [45], \$916  };
-  assign \$918  = $signed(\$917 ) + $signed(5'h08);
-  assign \$920  = \$903  ? 48'h000000000000 : \$919 ;
-  assign \$921  = \$886  ? 48'h00000000ffff : \$920 ;
+  assign \$778  = \$768 [15] ? \$773  : { \$777 [15], \$777  };
+  assign \$779  = $signed({ 1'h0, \$778 [15:0] }) - $signed(\port__data$31 );
+  assign \$780  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$782  = $signed(\$781 ) + $signed(\port__data$33 );
+  assign \$783  = $signed(\$782 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$785  = $signed(\$784 ) + $signed(\port__data$34 );
+  assign \$786  = $signed(22'h100000) - $signed(\$785 );
+  assign \$787  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$789  = $signed(\$788 ) + $signed(\port__data$33 );
+  assign \$790  = $signed(\$789 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$792  = $signed(\$791 ) + $signed(\port__data$34 );
+  assign \$793  = l1_neg_p0 ? \$786  : { \$792 [45], \$792  };
+  assign \$794  = $signed(\$793 ) + $signed(5'h08);
+  assign \$796  = $signed(\$795 ) > $signed(17'h0ffff);
+  assign \$797  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$799  = $signed(\$798 ) + $signed(\port__data$33 );
+  assign \$800  = $signed(\$799 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$802  = $signed(\$801 ) + $signed(\port__data$34 );
+  assign \$803  = $signed(22'h100000) - $signed(\$802 );
+  assign \$804  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$806  = $signed(\$805 ) + $signed(\port__data$33 );
+  assign \$807  = $signed(\$806 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$809  = $signed(\$808 ) + $signed(\port__data$34 );
+  assign \$810  = l1_neg_p0 ? \$803  : { \$809 [45], \$809  };
+  assign \$811  = $signed(\$810 ) + $signed(5'h08);
+  assign \$813  = $signed(\$812 ) < $signed(1'h0);
+  assign \$814  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$816  = $signed(\$815 ) + $signed(\port__data$33 );
+  assign \$817  = $signed(\$816 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$819  = $signed(\$818 ) + $signed(\port__data$34 );
+  assign \$820  = $signed(22'h100000) - $signed(\$819 );
+  assign \$821  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$823  = $signed(\$822 ) + $signed(\port__data$33 );
+  assign \$824  = $signed(\$823 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$826  = $signed(\$825 ) + $signed(\port__data$34 );
+  assign \$827  = l1_neg_p0 ? \$820  : { \$826 [45], \$826  };
+  assign \$828  = $signed(\$827 ) + $signed(5'h08);
+  assign \$830  = \$813  ? 48'h000000000000 : \$829 ;
+  assign \$831  = \$796  ? 48'h00000000ffff : \$830 ;
   always @(posedge clk)
-    valid_0 <= \$922 ;
+    valid_0 <= \$832 ;
   always @(posedge clk)
-    o__valid <= \$923 ;
+    o__valid <= \$833 ;
   always @(posedge clk)
-    l0_x_p0 <= \$924 ;
+    l0_x_p0 <= \$834 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$925 ;
+    l0_neg_p0 <= \$835 ;
   always @(posedge clk)
-    \port__addr$10  <= \$926 ;
+    \port__addr$10  <= \$836 ;
   always @(posedge clk)
-    l0_t_p0 <= \$927 ;
+    l0_t_p0 <= \$837 ;
   always @(posedge clk)
-    o__payload <= \$928 ;
+    o__payload <= \$838 ;
   always @(posedge clk)
-    l1_x_p0 <= \$929 ;
+    l1_x_p0 <= \$839 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$930 ;
+    l1_neg_p0 <= \$840 ;
   always @(posedge clk)
-    \port__addr$16  <= \$931 ;
+    \port__addr$16  <= \$841 ;
   always @(posedge clk)
-    l1_t_p0 <= \$932 ;
+    l1_t_p0 <= \$842 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'h8060);
@@ -1976,7 +1694,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$13  = \$12  ? 16'h7fa0 : i__payload[15:0];
   assign \$14  = \$11  ? 16'h8060 : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 10'h26e;
+  assign \$16  = \$15 [15:0] >= 10'h300;
   assign \$17  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$19  = \$18  ? 16'h7fa0 : i__payload[15:0];
@@ -1991,7 +1709,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$28  = \$27  ? 16'h7fa0 : i__payload[15:0];
   assign \$29  = \$26  ? 16'h8060 : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 11'h4e6;
+  assign \$31  = \$30 [15:0] >= 11'h600;
   assign \$32  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$34  = \$33  ? 16'h7fa0 : i__payload[15:0];
@@ -2006,7 +1724,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$43  = \$42  ? 16'h7fa0 : i__payload[15:0];
   assign \$44  = \$41  ? 16'h8060 : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 11'h773;
+  assign \$46  = \$45 [15:0] >= 12'h900;
   assign \$47  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$49  = \$48  ? 16'h7fa0 : i__payload[15:0];
@@ -2021,12 +1739,102 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$58  = \$57  ? 16'h7fa0 : i__payload[15:0];
   assign \$59  = \$56  ? 16'h8060 : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 12'ha25;
+  assign \$61  = \$60 [15:0] >= 12'hc80;
   assign \$62  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$64  = \$63  ? 16'h7fa0 : i__payload[15:0];
   assign \$65  = \$62  ? 16'h8060 : \$64 ;
   assign \$66  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$68  = \$67  ? 16'h7fa0 : i__payload[15:0];
+  assign \$69  = \$66  ? 16'h8060 : \$68 ;
+  assign \$70  = - $signed(\$69 );
+  assign \$71  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$73  = \$72  ? 16'h7fa0 : i__payload[15:0];
+  assign \$74  = \$71  ? 16'h8060 : \$73 ;
+  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
+  assign \$76  = \$75 [15:0] >= 13'h1080;
+  assign \$77  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$79  = \$78  ? 16'h7fa0 : i__payload[15:0];
+  assign \$80  = \$77  ? 16'h8060 : \$79 ;
+  assign \$81  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$83  = \$82  ? 16'h7fa0 : i__payload[15:0];
+  assign \$84  = \$81  ? 16'h8060 : \$83 ;
+  assign \$85  = - $signed(\$84 );
+  assign \$86  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$88  = \$87  ? 16'h7fa0 : i__payload[15:0];
+  assign \$89  = \$86  ? 16'h8060 : \$88 ;
+  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
+  assign \$91  = \$90 [15:0] >= 13'h1980;
+  assign \$92  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$94  = \$93  ? 16'h7fa0 : i__payload[15:0];
+  assign \$95  = \$92  ? 16'h8060 : \$94 ;
+  assign \$96  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$98  = \$97  ? 16'h7fa0 : i__payload[15:0];
+  assign \$99  = \$96  ? 16'h8060 : \$98 ;
+  assign \$100  = - $signed(\$99 );
+  assign \$101  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$103  = \$102  ? 16'h7fa0 : i__payload[15:0];
+  assign \$104  = \$101  ? 16'h8060 : \$103 ;
+  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
+  assign \$106  = \$105 [15:0] >= 13'h1d80;
+  assign \$107  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$109  = \$108  ? 16'h7fa0 : i__payload[15:0];
+  assign \$110  = \$107  ? 16'h8060 : \$109 ;
+  assign \$111  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$113  = \$112  ? 16'h7fa0 : i__payload[15:0];
+  assign \$114  = \$111  ? 16'h8060 : \$113 ;
+  assign \$115  = - $signed(\$114 );
+  assign \$116  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$118  = \$117  ? 16'h7fa0 : i__payload[15:0];
+  assign \$119  = \$116  ? 16'h8060 : \$118 ;
+  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
+  assign \$121  = \$120 [15:0] >= 14'h2180;
+  assign \$122  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$124  = \$123  ? 16'h7fa0 : i__payload[15:0];
+  assign \$125  = \$122  ? 16'h8060 : \$124 ;
+  assign \$126  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$128  = \$127  ? 16'h7fa0 : i__payload[15:0];
+  assign \$129  = \$126  ? 16'h8060 : \$128 ;
+  assign \$130  = - $signed(\$129 );
+  assign \$131  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$133  = \$132  ? 16'h7fa0 : i__payload[15:0];
+  assign \$134  = \$131  ? 16'h8060 : \$133 ;
+  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
+  assign \$136  = \$135 [15:0] >= 14'h2600;
+  assign \$137  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$139  = \$138  ? 16'h7fa0 : i__payload[15:0];
+  assign \$140  = \$137  ? 16'h8060 : \$139 ;
+  assign \$141  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$143  = \$142  ? 16'h7fa0 : i__payload[15:0];
+  assign \$144  = \$141  ? 16'h8060 : \$143 ;
+  assign \$145  = - $signed(\$144 );
+  assign \$146  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$148  = \$147  ? 16'h7fa0 : i__payload[15:0];
+  assign \$149  = \$146  ? 16'h8060 : \$148 ;
+  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
+  assign \$151  = \$150 [15:0] >= 14'h2a80;
+  assign \$152  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$154  = \$153  ? 16'h7fa0 : i__payload[15:0];
+  assign \$155  = \$152  ? 16'h8060 : \$154 ;
+  assign \$156  = $signed(i__payload[15:0]) < $signed(16'h8060);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 5'h00;
@@ -2096,180 +1904,162 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
     if (\$331 ) begin
       l0_s1_seg = 5'h16;
     end
-    if (\$346 ) begin
-      l0_s1_seg = 5'h17;
-    end
-    if (\$361 ) begin
-      l0_s1_seg = 5'h18;
-    end
-    if (\$376 ) begin
-      l0_s1_seg = 5'h19;
-    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s1_seg = 5'h00;
-    if (\$391 ) begin
+    if (\$346 ) begin
       l1_s1_seg = 5'h01;
     end
-    if (\$406 ) begin
+    if (\$361 ) begin
       l1_s1_seg = 5'h02;
     end
-    if (\$421 ) begin
+    if (\$376 ) begin
       l1_s1_seg = 5'h03;
     end
-    if (\$436 ) begin
+    if (\$391 ) begin
       l1_s1_seg = 5'h04;
     end
-    if (\$451 ) begin
+    if (\$406 ) begin
       l1_s1_seg = 5'h05;
     end
-    if (\$466 ) begin
+    if (\$421 ) begin
       l1_s1_seg = 5'h06;
     end
-    if (\$481 ) begin
+    if (\$436 ) begin
       l1_s1_seg = 5'h07;
     end
-    if (\$496 ) begin
+    if (\$451 ) begin
       l1_s1_seg = 5'h08;
     end
-    if (\$511 ) begin
+    if (\$466 ) begin
       l1_s1_seg = 5'h09;
     end
-    if (\$526 ) begin
+    if (\$481 ) begin
       l1_s1_seg = 5'h0a;
     end
-    if (\$541 ) begin
+    if (\$496 ) begin
       l1_s1_seg = 5'h0b;
     end
-    if (\$556 ) begin
+    if (\$511 ) begin
       l1_s1_seg = 5'h0c;
     end
-    if (\$571 ) begin
+    if (\$526 ) begin
       l1_s1_seg = 5'h0d;
     end
-    if (\$586 ) begin
+    if (\$541 ) begin
       l1_s1_seg = 5'h0e;
     end
-    if (\$601 ) begin
+    if (\$556 ) begin
       l1_s1_seg = 5'h0f;
     end
-    if (\$616 ) begin
+    if (\$571 ) begin
       l1_s1_seg = 5'h10;
     end
-    if (\$631 ) begin
+    if (\$586 ) begin
       l1_s1_seg = 5'h11;
     end
-    if (\$646 ) begin
+    if (\$601 ) begin
       l1_s1_seg = 5'h12;
     end
-    if (\$661 ) begin
+    if (\$616 ) begin
       l1_s1_seg = 5'h13;
     end
-    if (\$676 ) begin
+    if (\$631 ) begin
       l1_s1_seg = 5'h14;
     end
-    if (\$691 ) begin
+    if (\$646 ) begin
       l1_s1_seg = 5'h15;
     end
-    if (\$706 ) begin
+    if (\$661 ) begin
       l1_s1_seg = 5'h16;
     end
-    if (\$721 ) begin
-      l1_s1_seg = 5'h17;
-    end
-    if (\$736 ) begin
-      l1_s1_seg = 5'h18;
-    end
-    if (\$751 ) begin
-      l1_s1_seg = 5'h19;
-    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$922  = valid_0;
+    \$832  = valid_0;
     if (i__ready) begin
-      \$922  = i__valid;
+      \$832  = i__valid;
     end
     if (rst) begin
-      \$922  = 1'h0;
+      \$832  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$923  = o__valid;
+    \$833  = o__valid;
     if (i__ready) begin
-      \$923  = valid_0;
+      \$833  = valid_0;
     end
     if (rst) begin
-      \$923  = 1'h0;
+      \$833  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$924  = l0_x_p0;
+    \$834  = l0_x_p0;
     if (i__ready) begin
-      \$924  = \$765 [15:0];
+      \$834  = \$675 [15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$925  = l0_neg_p0;
+    \$835  = l0_neg_p0;
     if (i__ready) begin
-      \$925  = \$769 [15];
+      \$835  = \$679 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$926  = \port__addr$10 ;
+    \$836  = \port__addr$10 ;
     if (i__ready) begin
-      \$926  = l0_s1_seg;
+      \$836  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$927  = l0_t_p0;
+    \$837  = l0_t_p0;
     if (i__ready) begin
-      \$927  = \$784 [11:0];
+      \$837  = \$694 [11:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$928  = o__payload;
+    \$838  = o__payload;
     if (i__ready) begin
-      \$928 [15:0] = \$836 [15:0];
-      \$928 [31:16] = \$921 [15:0];
+      \$838 [15:0] = \$746 [15:0];
+      \$838 [31:16] = \$831 [15:0];
     end
     if (rst) begin
-      \$928  = 32'd0;
+      \$838  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$929  = l1_x_p0;
+    \$839  = l1_x_p0;
     if (i__ready) begin
-      \$929  = \$850 [15:0];
+      \$839  = \$760 [15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$930  = l1_neg_p0;
+    \$840  = l1_neg_p0;
     if (i__ready) begin
-      \$930  = \$854 [15];
+      \$840  = \$764 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$931  = \port__addr$16 ;
+    \$841  = \port__addr$16 ;
     if (i__ready) begin
-      \$931  = l1_s1_seg;
+      \$841  = l1_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$932  = l1_t_p0;
+    \$842  = l1_t_p0;
     if (i__ready) begin
-      \$932  = \$869 [11:0];
+      \$842  = \$779 [11:0];
     end
   end
   assign port__addr = l0_s1_seg;
@@ -2284,34 +2074,34 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$786  = { \$785 [28], \$785  };
-  assign \$789  = { \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44], \$788 [44:24] };
-  assign \$793  = { \$792 [28], \$792  };
-  assign \$796  = { \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44], \$795 [44:24] };
-  assign \$800  = { \$799 [47], \$799 [47], \$799 [47], \$799 [47], \$799 [47:4] };
-  assign \$803  = { \$802 [28], \$802  };
-  assign \$806  = { \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44], \$805 [44:24] };
-  assign \$810  = { \$809 [28], \$809  };
-  assign \$813  = { \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44], \$812 [44:24] };
-  assign \$817  = { \$816 [47], \$816 [47], \$816 [47], \$816 [47], \$816 [47:4] };
-  assign \$820  = { \$819 [28], \$819  };
-  assign \$823  = { \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44], \$822 [44:24] };
-  assign \$827  = { \$826 [28], \$826  };
-  assign \$830  = { \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44], \$829 [44:24] };
-  assign \$834  = { \$833 [47], \$833 [47], \$833 [47], \$833 [47], \$833 [47:4] };
-  assign \$871  = { \$870 [28], \$870  };
-  assign \$874  = { \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44], \$873 [44:24] };
-  assign \$878  = { \$877 [28], \$877  };
-  assign \$881  = { \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44], \$880 [44:24] };
-  assign \$885  = { \$884 [47], \$884 [47], \$884 [47], \$884 [47], \$884 [47:4] };
-  assign \$888  = { \$887 [28], \$887  };
-  assign \$891  = { \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44], \$890 [44:24] };
-  assign \$895  = { \$894 [28], \$894  };
-  assign \$898  = { \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44], \$897 [44:24] };
-  assign \$902  = { \$901 [47], \$901 [47], \$901 [47], \$901 [47], \$901 [47:4] };
-  assign \$905  = { \$904 [28], \$904  };
-  assign \$908  = { \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44], \$907 [44:24] };
-  assign \$912  = { \$911 [28], \$911  };
-  assign \$915  = { \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44], \$914 [44:24] };
-  assign \$919  = { \$918 [47], \$918 [47], \$918 [47], \$918 [47], \$918 [47:4] };
+  assign \$696  = { \$695 [28], \$695  };
+  assign \$699  = { \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44:24] };
+  assign \$703  = { \$702 [28], \$702  };
+  assign \$706  = { \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44:24] };
+  assign \$710  = { \$709 [47], \$709 [47], \$709 [47], \$709 [47], \$709 [47:4] };
+  assign \$713  = { \$712 [28], \$712  };
+  assign \$716  = { \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44:24] };
+  assign \$720  = { \$719 [28], \$719  };
+  assign \$723  = { \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44:24] };
+  assign \$727  = { \$726 [47], \$726 [47], \$726 [47], \$726 [47], \$726 [47:4] };
+  assign \$730  = { \$729 [28], \$729  };
+  assign \$733  = { \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44:24] };
+  assign \$737  = { \$736 [28], \$736  };
+  assign \$740  = { \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44:24] };
+  assign \$744  = { \$743 [47], \$743 [47], \$743 [47], \$743 [47], \$743 [47:4] };
+  assign \$781  = { \$780 [28], \$780  };
+  assign \$784  = { \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44:24] };
+  assign \$788  = { \$787 [28], \$787  };
+  assign \$791  = { \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44:24] };
+  assign \$795  = { \$794 [47], \$794 [47], \$794 [47], \$794 [47], \$794 [47:4] };
+  assign \$798  = { \$797 [28], \$797  };
+  assign \$801  = { \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44:24] };
+  assign \$805  = { \$804 [28], \$804  };
+  assign \$808  = { \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44:24] };
+  assign \$812  = { \$811 [47], \$811 [47], \$811 [47], \$811 [47], \$811 [47:4] };
+  assign \$815  = { \$814 [28], \$814  };
+  assign \$818  = { \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44:24] };
+  assign \$822  = { \$821 [28], \$821  };
+  assign \$825  = { \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44:24] };
+  assign \$829  = { \$828 [47], \$828 [47], \$828 [47], \$828 [47], \$828 [47:4] };
 endmodule
