@@ -65,19 +65,20 @@ def windows(target: np.ndarray, weight: np.ndarray, margin: float = 0.0) -> tupl
     nearest = np.floor(target + 0.5)
     cr_lo, cr_hi = nearest - 0.5, nearest + 0.5
     f_lo, f_hi = np.floor(target) - 0.5, np.ceil(target) + 0.5
+    # A code read far more often than most stands for codes beyond a clamp, which share its output.
     shared = weight > np.median(weight[weight > 0]) if np.any(weight > 0) else np.zeros_like(weight, bool)
     f_lo, f_hi = np.where(shared, cr_lo, f_lo), np.where(shared, cr_hi, f_hi)
     # A fold that negates the accumulator turns [lo, hi) into (-hi, -lo]: keep off the low edge.
     return cr_lo, cr_hi, f_lo + margin, f_hi
 
 
-def constant_scores(p: np.ndarray, windows, weight: np.ndarray, grid: int) -> tuple[int, np.ndarray] | None:
+def constant_scores(p: np.ndarray, window, weight: np.ndarray, grid: int) -> tuple[int, np.ndarray] | None:
     """For the polynomial part ``p`` (LSBs, per code), every faithful constant ``c / grid``.
 
     Returns ``(first c, weighted correctly rounded count per c from it)``, or None when no
-    constant keeps every code faithful. ``windows`` is :func:`windows` of the codes.
+    constant keeps every code faithful. ``window`` is :func:`windows` of the codes.
     """
-    cr_lo, cr_hi, f_lo, f_hi = windows
+    cr_lo, cr_hi, f_lo, f_hi = window
     # v = c / grid + p lies in [lo, hi)  <=>  c in [ceil(grid (lo - p)), ceil(grid (hi - p)))
     low = int(np.ceil(grid * (f_lo - p)).max())
     high = int(np.ceil(grid * (f_hi - p)).min()) - 1

@@ -240,6 +240,8 @@ def _rounding_segments(function, params, in_fmt, out_fmt, rounding, overflow_mod
     key = repr((function.name, sorted(params.items()), str(in_fmt), str(out_fmt), rounding, overflow_mode, degree,
                 guard))
     if key not in _SPLIT_CACHE:
+        if len(_SPLIT_CACHE) >= 64:  # a long-lived process planning many units
+            _SPLIT_CACHE.clear()
         codes = in_fmt.all_codes()
         read = codes if clamp is None else np.clip(codes, clamp.lo, clamp.hi)
         read = np.abs(read) if fold is not None else read
@@ -260,11 +262,13 @@ def _rounding_segments(function, params, in_fmt, out_fmt, rounding, overflow_mod
 
 def _rounding_constants(starts, coef_t, target, weight, domain, degree, guard, fold, clamp, in_fmt, out_fmt,
                         rounding, overflow_mode, target_of, low) -> np.ndarray:
-    """Quantize the ``t`` terms as the plan will, then pick each segment's constant exactly.
+    """Quantize the ``t`` terms as the plan will, then choose every segment's terms and constant.
 
-    The constant is the one with the most correctly rounded codes through the integer
-    datapath (the search scored unquantized terms) among those whose first output does not
-    step against the function from the previous segment's last one, on either side of a fold.
+    The search scored unquantized terms; here each segment's quantized terms may be tilted
+    (``TILT_LSB``), every faithful constant is scored through the integer datapath, and a
+    Viterbi pass picks one (tilt, constant) per segment: the most correctly rounded codes in
+    all, using only boundaries where the output does not step against the function, on
+    either side of a fold (unless no pair at some boundary manages that).
     """
     d_lo, d_hi = domain
     ends = np.append(starts[1:], d_hi - d_lo + 1)
@@ -276,14 +280,14 @@ def _rounding_constants(starts, coef_t, target, weight, domain, degree, guard, f
     window = windows(target, weight, 1 / grid)
     lo_code, hi_code = (clamp.lo, clamp.hi) if clamp is not None else (in_fmt.min_code, in_fmt.max_code)
 
-    def outputs(acc: np.ndarray, code: int) -> list[tuple[int, np.ndarray]]:
-        """(input code, outputs) for each input code that reads table position ``code``."""
-        found = []
+    def outputs(acc: np.ndarray, code: int) -> dict[int, tuple[int, np.ndarray]]:
+        """Per side (+1, and -1 under a fold): the input code reading table position ``code``, and its outputs."""
+        found = {}
         if lo_code <= code <= hi_code:
-            found.append((code, overflow(shift_round(acc, guard, rounding), out_fmt, overflow_mode)))
+            found[1] = (code, overflow(shift_round(acc, guard, rounding), out_fmt, overflow_mode))
         if fold is not None and code > 0 and lo_code <= -code <= hi_code:
             mirrored = unfold(fold, acc, np.full_like(acc, code))
-            found.append((-code, overflow(shift_round(mirrored, guard, rounding), out_fmt, overflow_mode)))
+            found[-1] = (-code, overflow(shift_round(mirrored, guard, rounding), out_fmt, overflow_mode))
         return found
 
     # Viterbi over the segments: a state is a tilt of the segment's t terms and a constant.
@@ -319,7 +323,8 @@ def _rounding_constants(starts, coef_t, target, weight, domain, degree, guard, f
         else:  # allowed[i, j]: previous state i, this state j, no step against the function
             code = d_lo + int(start)
             allowed = np.ones((previous_last.size, constants.size), dtype=bool)
-            for (x_new, y_new), (x_old, y_old) in zip(outputs(constants, code), outputs(previous_last, code - 1)):
+            new, old = outputs(constants, code), outputs(previous_last, code - 1)
+            for (x_new, y_new), (x_old, y_old) in ((new[side], old[side]) for side in new.keys() & old.keys()):
                 rise = np.diff(np.clip(target_of(np.array(sorted((x_old, x_new)))), low, out_fmt.max_code))[0]
                 step = (y_new[None, :] - y_old[:, None]) * (1 if x_new > x_old else -1)
                 allowed &= step * rise >= 0
