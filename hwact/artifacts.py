@@ -19,7 +19,7 @@ from .approx import make_plan
 from .hdl import ActivationUnit, to_verilog
 from .hdl.export import check_module_name
 from .plan import Plan
-from .report.accuracy import report
+from .measure import report
 from .report.cost import plan_cost
 
 __all__ = ["UnitSpec", "build_unit", "manifest_for", "load_manifest", "write_files", "MANIFEST_VERSION"]

@@ -8,7 +8,7 @@ import pytest
 from hwact import Fmt, Plan, PlanError, evaluate, make_plan
 from hwact.fixed import ROUNDING_MODES, quantize
 from hwact.functions import FUNCTIONS, ParamError
-from hwact.report import measure
+from hwact.measure import measure
 
 # The real functions as PyTorch documents them, written again here so that neither the
 # planner's pieces nor the package's own references are trusted.

@@ -6,7 +6,8 @@ from scipy import special, stats
 
 from hwact import Fmt, Plan, PlanError, evaluate, make_plan
 from hwact.functions import FUNCTIONS
-from hwact.report import measure, plan_cost, report
+from hwact.measure import measure, report
+from hwact.report.cost import plan_cost
 
 # Written differently from hwact's own references on purpose.
 INDEPENDENT = {

@@ -12,7 +12,7 @@ from typing import Any
 from ..fixed import OVERFLOW_MODES, ROUNDING_MODES, Fmt
 from ..functions import get, resolve_params
 from ..plan import Plan
-from ..report.accuracy import TIE_TOLERANCE, measure, report
+from ..measure import TIE_TOLERANCE, measure, report
 from .exact import plan_exact
 from .gated import EXTRA_BITS, plan_gated
 from ..report.cost import plan_cost

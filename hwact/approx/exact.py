@@ -17,7 +17,7 @@ from typing import Any
 from ..fixed import Fmt
 from ..functions import OPERAND, Function, Piece
 from ..plan import CoefTable, HornerStep, OutputStage, Plan, SegmentSelect
-from ..report.accuracy import TIE_TOLERANCE, measure
+from ..measure import TIE_TOLERANCE, measure
 
 __all__ = ["plan_exact", "MAX_COEF_FRAC_BITS"]
 

@@ -25,7 +25,7 @@ from ..fixed import Fmt
 from ..functions import Function, get
 from ..model import evaluate, row_of
 from ..plan import OutputStage, Plan, Product
-from ..report.accuracy import TIE_TOLERANCE, input_grid, measure, reference
+from ..measure import TIE_TOLERANCE, input_grid, measure, reference
 from .table import MODEL_BITS
 
 __all__ = ["plan_gated", "EXTRA_BITS"]

@@ -39,7 +39,7 @@ from ..fixed import Fmt, overflow, round_real, shift_round, unique_codes
 from ..functions import Function
 from ..model import evaluate, row_of, unfold
 from ..plan import BitSlice, Clamp, CoefTable, Fold, HornerStep, OutputStage, Plan, SegmentSelect
-from ..report.accuracy import segment_edges
+from ..measure import segment_edges
 from .rounding_split import MAX_SPLIT_DOMAIN_BITS, SplitSearch, constant_scores, search_splits, windows
 
 __all__ = ["plan_table", "SegmentsOutOfReach", "TooManySegments", "MAX_LUT_INPUT_BITS", "MAX_NONUNIFORM_SEGMENTS",

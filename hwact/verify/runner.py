@@ -23,7 +23,7 @@ import numpy as np
 from ..fixed import IntArray, unique_codes
 from ..model import evaluate
 from ..plan import Plan
-from ..report.accuracy import segment_edges
+from ..measure import segment_edges
 
 __all__ = ["SimError", "SimResult", "simulate", "stimulus", "SIMULATORS", "EXHAUSTIVE_SIM_BITS"]
 
