@@ -6,31 +6,31 @@ from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..layout import LANES, REGISTER_BITS, check_lanes, transfer_layout
 from ..model import offset_bits
 from ..plan import BitSlice, Plan
 from . import primitives as prim
 
 __all__ = ["ActivationUnit", "datapath_steps", "payload_layout", "LANES", "MAX_STAGES", "REGISTER_BITS"]
 
-LANES = (1, 2, 4)
 MAX_STAGES = 16
-#: A transfer must fit the 32-bit registers of the RISC-V cores the units serve.
-REGISTER_BITS = 32
 
 
 def payload_layout(plan: Plan, lanes: int) -> data.Layout:
     """Input payload: ``lanes`` input codes, lane 0 in the least significant bits.
 
-    Two-operand plans carry both operands, so a 32-bit ``rs1``/``rs2`` pair maps onto the
-    payload directly: PReLU has the input lanes low and the slope lanes above them
-    (``{a[lanes-1] .. a[0], x[lanes-1] .. x[0]}``); gated units (GLU, ...) have the factor
-    operand ``a`` low and the gate input ``b`` above (``{b[lanes-1] .. b[0], a[lanes-1] .. a[0]}``).
+    Two-operand plans carry both operands, placed by :func:`hwact.layout.transfer_layout`, so
+    a 32-bit ``rs1``/``rs2`` pair maps onto the payload directly: PReLU has the input lanes low
+    and the slope lanes above them (``{a[lanes-1] .. a[0], x[lanes-1] .. x[0]}``); gated units
+    (GLU, ...) have the factor operand ``a`` low and the gate input ``b`` above
+    (``{b[lanes-1] .. b[0], a[lanes-1] .. a[0]}``).
     """
-    x = data.ArrayLayout(prim.shape_of(plan.in_fmt), lanes)
+    layout = transfer_layout(plan, lanes)
+    arrays = {group.name: data.ArrayLayout(prim.shape_of(group.fmt), group.count) for group in layout.inputs}
     if plan.operand_fmt is None:
-        return x
-    a = data.ArrayLayout(prim.shape_of(plan.operand_fmt), lanes)
-    return data.StructLayout({"a": a, "x": x} if plan.operand_low else {"x": x, "a": a})
+        return arrays["x"]
+    return data.FlexibleLayout(layout.payload_bits, {
+        group.name: data.Field(arrays[group.name], group.payload_offset) for group in layout.inputs})
 
 
 def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
@@ -161,12 +161,7 @@ class ActivationUnit(wiring.Component):
             raise ValueError(f"Lane count must be one of {', '.join(map(str, LANES))}, not {lanes!r}")
         if not isinstance(stages, int) or isinstance(stages, bool) or not 0 <= stages <= MAX_STAGES:
             raise ValueError(f"Stage count must be an integer in 0..{MAX_STAGES}, not {stages!r}")
-        widest = max(f.width for f in (plan.in_fmt, plan.out_fmt, plan.operand_fmt) if f is not None)
-        if lanes * widest > REGISTER_BITS:
-            raise ValueError(f"{lanes} lanes of {widest}-bit codes do not fit a {REGISTER_BITS}-bit register")
-        if lanes * plan.outputs * plan.out_fmt.width > REGISTER_BITS:
-            raise ValueError(f"{lanes} lanes of {plan.outputs} {plan.out_fmt.width}-bit outputs do not fit a "
-                             f"{REGISTER_BITS}-bit register")
+        check_lanes(plan, lanes)
 
     @property
     def plan(self) -> Plan:

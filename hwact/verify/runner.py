@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fixed import IntArray, unique_codes
+from ..layout import pack_outputs, payload_words
 from ..model import evaluate
 from ..plan import Plan
 from ..measure import segment_edges
@@ -106,13 +107,6 @@ def stimulus(plan: Plan, vectors: str | int = "exhaustive", seed: int = 1) -> tu
     return xx.ravel(), aa.ravel(), f"every input code x {len(np.unique(a_values))} operand values"
 
 
-def _pack(codes: IntArray, fmt, lanes: int, offset: int = 0) -> np.ndarray:
-    """Pack codes lane by lane into transfer words (lane 0 lowest), starting at bit ``offset``."""
-    bits = fmt.to_bits(codes).astype(np.uint64).reshape(-1, lanes)
-    shifts = np.arange(lanes, dtype=np.uint64) * np.uint64(fmt.width) + np.uint64(offset)
-    return np.bitwise_or.reduce(bits << shifts, axis=1)
-
-
 def _pad(codes: IntArray, lanes: int) -> IntArray:
     extra = (-len(codes)) % lanes
     return np.concatenate([codes, codes[:extra]]) if extra else codes
@@ -182,13 +176,9 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
     expected_codes = evaluate(plan, x, a)
     n_vectors = len(x)
     x, expected_codes = _pad(x, lanes), _pad(expected_codes, lanes)
-    if a is None:
-        inputs = _pack(x, plan.in_fmt, lanes)
-    elif plan.operand_low:  # gated units: {b lanes, a lanes}
-        inputs = _pack(_pad(a, lanes), plan.operand_fmt, lanes) | _pack(x, plan.in_fmt, lanes, lanes * plan.operand_fmt.width)
-    else:  # PReLU: {slope lanes, x lanes}
-        inputs = _pack(x, plan.in_fmt, lanes) | _pack(_pad(a, lanes), plan.operand_fmt, lanes, lanes * plan.in_fmt.width)
-    expected = _pack(expected_codes.reshape(-1), plan.out_fmt, lanes * plan.outputs)  # mirror: 2 per input
+    # Transfers packed as hwact.layout defines them (the same layout the HDL payload is built from).
+    inputs = payload_words(plan, lanes, x, None if a is None else _pad(a, lanes))
+    expected = pack_outputs(plan, lanes, expected_codes)  # mirror: 2 per input
 
     owned = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="hwact-sim-")) if owned else Path(work_dir)
