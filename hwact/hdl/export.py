@@ -20,16 +20,19 @@ def check_module_name(name: str) -> str:
     return name
 
 
-def to_verilog(component: wiring.Component, name: str) -> str:
+def to_verilog(component: wiring.Component, name: str, *, reset: str = "rst") -> str:
     """Verilog text for ``component`` as module ``name``.
 
-    The module always has ports ``clk`` and ``rst`` first, then the component's signature
-    members, even when it is combinational (they are then unused), so every unit drops into
+    The module always has ports ``clk`` and ``reset`` (named ``rst`` unless told otherwise;
+    the CFU bus calls it ``reset``) first, then the component's signature members under their
+    own names, even when it is combinational (they are then unused), so every unit drops into
     the same wrapper. The text is deterministic: the same component gives the same bytes.
     """
     check_module_name(name)
+    check_module_name(reset)
     sync = ClockDomain("sync")
     fragment = Fragment.get(component, None)
     fragment.add_domains(sync)
-    ports = [sync.clk, sync.rst] + [Value.cast(value) for _, _, value in component.signature.flatten(component)]
+    ports = [("clk", sync.clk, None), (reset, sync.rst, None)]
+    ports += [(None, Value.cast(value), None) for _, _, value in component.signature.flatten(component)]
     return verilog.convert(fragment, name=name, ports=ports, emit_src=False)

@@ -1,0 +1,313 @@
+"""The CFU: activation units behind the VexRiscv CfuPlugin bus, and behind PicoRV32's PCPI.
+
+Bus (design section 6): one command (``function_id``, ``inputs_0`` = rs1, ``inputs_1`` =
+rs2) per handshake, one 32-bit response per command, in command order.
+
+Inside :class:`Cfu`::
+
+    cmd --> command register --+--> pipelined unit k (stages >= 1) --+
+            (captured in the   |         ...                         +--> response mux --> rsp
+             handshake cycle)  +--> direct ops: combinational units, |    (head of the order FIFO,
+                                    discovery word, unknown ids -----+     or the direct op)
+
+Every dispatch into a pipelined unit pushes the unit's index into an order FIFO; the response
+is always the output of the unit at the FIFO's head, so responses leave in command order
+whatever the latencies. A direct op answers from the command register only when nothing is
+in flight. Units not at the head are stalled (their ``o.ready`` is low), so nothing is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..hdl.unit import ActivationUnit
+from ..layout import transfer_layout
+from ..plan import Plan
+
+__all__ = ["Cfu", "CfuPcpi", "CfuOp", "DISCOVERY_MAGIC", "CFU_VERSION", "discovery_word", "CUSTOM_0"]
+
+#: Upper half of the discovery word: ASCII "HW".
+DISCOVERY_MAGIC = 0x4857
+#: Version of the bus behaviour and the discovery word's layout.
+CFU_VERSION = 1
+#: The custom-0 major opcode (inst[6:0]).
+CUSTOM_0 = 0b0001011
+FUNCTION_ID_BITS = 10
+
+
+def _is(value: Value, constant: int) -> Value:
+    """``value == constant``, written so that Yosys does not emit ``!value`` on a vector for 0."""
+    return ~value.any() if constant == 0 else value == constant
+
+
+def discovery_word(n_units: int) -> int:
+    """``magic << 16 | version << 8 | number of units``."""
+    if not 0 <= n_units <= 255:
+        raise ValueError(f"Unit count must be in 0..255, not {n_units!r}")
+    return DISCOVERY_MAGIC << 16 | CFU_VERSION << 8 | n_units
+
+
+@dataclass(frozen=True)
+class CfuOp:
+    """One unit as the CFU sees it: its function id and how to build it."""
+
+    function_id: int
+    name: str
+    plan: Plan
+    lanes: int
+    stages: int
+
+
+class Cfu(wiring.Component):
+    """Activation units behind the CFU bus of VexRiscv's CfuPlugin (CFU-Playground, LiteX).
+
+    Parameters
+    ----------
+    ops
+        The units and their function ids (distinct, 0..1023).
+    discovery_id
+        The function id that answers :func:`discovery_word`.
+    unknown_value
+        The 32-bit answer of every id without a unit.
+
+    Members
+    -------
+    cmd_valid, cmd_ready, cmd_payload_function_id, cmd_payload_inputs_0, cmd_payload_inputs_1 : In/Out
+        The command stream; its values are used only in the handshake cycle.
+    rsp_valid, rsp_ready, rsp_payload_outputs_0 : Out/In
+        The response stream; a response stays unchanged until taken.
+
+    The members carry the bus's port names as they are, so the Verilog drops into a
+    ``--cpu-cfu`` slot without a wrapper. The clock and the (synchronous, active-high)
+    reset are the ``sync`` domain's, exported as ``clk`` and ``reset``.
+    """
+
+    def __init__(self, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0):
+        ops = tuple(ops)
+        ids = [op.function_id for op in ops] + [discovery_id]
+        for value in ids:
+            if not isinstance(value, int) or not 0 <= value < 1 << FUNCTION_ID_BITS:
+                self._MustUse__silence = True
+                raise ValueError(f"Function id must be an integer in 0..1023, not {value!r}")
+        if len(set(ids)) != len(ids):
+            self._MustUse__silence = True
+            raise ValueError(f"Function ids must be distinct (discovery id included), not {ids}")
+        if not isinstance(unknown_value, int) or not 0 <= unknown_value < 1 << 32:
+            self._MustUse__silence = True
+            raise ValueError(f"Unknown value must be a 32-bit unsigned integer, not {unknown_value!r}")
+        self._ops = ops
+        self._discovery_id = discovery_id
+        self._unknown_value = unknown_value
+        self._units = [ActivationUnit(op.plan, lanes=op.lanes, stages=op.stages) for op in ops]
+        super().__init__({
+            "cmd_valid": In(1),
+            "cmd_ready": Out(1),
+            "cmd_payload_function_id": In(FUNCTION_ID_BITS),
+            "cmd_payload_inputs_0": In(32),
+            "cmd_payload_inputs_1": In(32),
+            "rsp_valid": Out(1),
+            "rsp_ready": In(1),
+            "rsp_payload_outputs_0": Out(32),
+        })
+
+    @property
+    def ops(self) -> tuple[CfuOp, ...]:
+        return self._ops
+
+    @property
+    def units(self) -> list[ActivationUnit]:
+        return list(self._units)
+
+    @property
+    def discovery_id(self) -> int:
+        return self._discovery_id
+
+    @property
+    def discovery_value(self) -> int:
+        return discovery_word(len(self._ops))
+
+    @property
+    def unknown_value(self) -> int:
+        return self._unknown_value
+
+    def latency(self, function_id: int) -> int:
+        """Cycles from the command handshake to a valid response, with nothing else in flight."""
+        for op in self._ops:
+            if op.function_id == function_id:
+                return 1 + op.stages
+        return 1
+
+    @property
+    def fifo_depth(self) -> int:
+        """Entries of the order FIFO: every transfer the pipelined units can hold at once (a power of 2)."""
+        return 1 << max(0, sum(op.stages for op in self._ops) - 1).bit_length()
+
+    def elaborate(self, platform):
+        m = Module()
+        self.build(m, self)
+        return m
+
+    def build(self, m: Module, bus) -> None:
+        """Add the CFU's logic to ``m``, on the bus signals of ``bus`` (``self``, or a wrapper's).
+
+        :class:`CfuPcpi` builds the same logic into its own module, so its Verilog holds no
+        dangling aliases of a submodule's bus ports.
+        """
+        # The command register: the bus's values are valid only in the handshake cycle.
+        c_valid = Signal()
+        c_fid = Signal(FUNCTION_ID_BITS, reset_less=True)
+        c_in0 = Signal(32, reset_less=True)
+        c_in1 = Signal(32, reset_less=True)
+        taken = Signal()  # the command register's content leaves this cycle
+        m.d.comb += bus.cmd_ready.eq(~c_valid | taken)
+        with m.If(bus.cmd_ready):
+            m.d.sync += c_valid.eq(bus.cmd_valid)
+            m.d.sync += [c_fid.eq(bus.cmd_payload_function_id), c_in0.eq(bus.cmd_payload_inputs_0),
+                         c_in1.eq(bus.cmd_payload_inputs_1)]
+
+        pipelined = [index for index, op in enumerate(self._ops) if op.stages]
+        depth = self.fifo_depth
+        order = [Signal(range(max(2, len(pipelined))), name=f"order_{i}", reset_less=True) for i in range(depth)]
+        w_ptr = Signal(range(depth), name="order_w")
+        r_ptr = Signal(range(depth), name="order_r")
+        count = Signal(range(depth + 1), name="order_count")
+        empty = Signal()
+        m.d.comb += empty.eq(_is(count, 0))
+        push, pop = Signal(), Signal()
+        push_index = Signal.like(order[0])
+        head = Signal.like(order[0])
+        m.d.comb += head.eq(Array(order)[r_ptr])
+
+        def advance(pointer):  # pointer + 1, modulo the depth
+            return Mux(pointer == depth - 1, 0, pointer + 1)
+
+        with m.If(push):
+            m.d.sync += w_ptr.eq(advance(w_ptr))
+            for slot, entry in enumerate(order):  # one write enable per entry (no partial case)
+                with m.If(_is(w_ptr, slot)):
+                    m.d.sync += entry.eq(push_index)
+        with m.If(pop):
+            m.d.sync += r_ptr.eq(advance(r_ptr))
+        m.d.sync += count.eq(count + push - pop)
+
+        pushes, direct_ops, rsp_valids, rsp_payloads, dispatches = [], [], [], [], []
+        for index, (op, unit) in enumerate(zip(self._ops, self._units)):
+            m.submodules[op.name] = unit
+            # The payload is rs1's fields with rs2's directly above them (hwact.layout).
+            layout = transfer_layout(op.plan, op.lanes)
+            registers = {"rs1": c_in0, "rs2": c_in1}
+            m.d.comb += unit.i.payload.eq(Cat(*(registers[group.register][:group.bits] for group in layout.inputs)))
+            selected = Signal(name=f"sel_{op.name}")
+            m.d.comb += selected.eq(c_valid & _is(c_fid, op.function_id))
+            out_bits = Value.cast(unit.o.payload)
+            if op.stages:
+                slot = pipelined.index(index)
+                at_head = Signal(name=f"head_{op.name}")
+                m.d.comb += at_head.eq(~empty & _is(head, slot))
+                m.d.comb += [unit.i.valid.eq(selected & ((count < depth) | pop)), unit.o.ready.eq(at_head & bus.rsp_ready)]
+                fire = Signal(name=f"fire_{op.name}")
+                m.d.comb += fire.eq(unit.i.valid & unit.i.ready)
+                dispatches.append(fire)
+                pushes.append((fire, slot))
+                rsp_valids.append(at_head & unit.o.valid)
+                rsp_payloads.append((at_head, out_bits))
+            else:  # combinational: answers straight from the command register when it is its turn
+                m.d.comb += [unit.i.valid.eq(selected & empty), unit.o.ready.eq(bus.rsp_ready)]
+                direct_ops.append((selected, out_bits))
+
+        known = Cat(*(_is(c_fid, op.function_id) for op in self._ops)).any() if self._ops else Const(0)
+        is_discovery = _is(c_fid, self._discovery_id)
+        direct_ops.append((c_valid & is_discovery, Const(self.discovery_value, 32)))
+        direct_ops.append((c_valid & ~is_discovery & ~known, Const(self._unknown_value, 32)))
+
+        direct = Signal()  # the command register holds a direct op, and nothing is in flight
+        m.d.comb += direct.eq(empty & Cat(*(sel for sel, _ in direct_ops)).any())
+        direct_value = Signal(32)
+        for sel, value in direct_ops:
+            with m.If(sel):
+                m.d.comb += direct_value.eq(value)
+
+        m.d.comb += push.eq(Cat(*(fire for fire, _ in pushes)).any() if pushes else Const(0))
+        for fire, slot in pushes:
+            with m.If(fire):
+                m.d.comb += push_index.eq(slot)
+
+        m.d.comb += bus.rsp_valid.eq(Cat(*rsp_valids, direct).any())
+        with m.If(direct):
+            m.d.comb += bus.rsp_payload_outputs_0.eq(direct_value)
+        for at_head, value in rsp_payloads:
+            with m.If(at_head):
+                m.d.comb += bus.rsp_payload_outputs_0.eq(value)
+        m.d.comb += pop.eq(~empty & bus.rsp_valid & bus.rsp_ready)
+        m.d.comb += taken.eq(Cat(*dispatches, direct & bus.rsp_ready).any())
+
+
+class CfuPcpi(wiring.Component):
+    """The same units behind PicoRV32's Pico Co-Processor Interface (PCPI).
+
+    A custom-0 instruction (``pcpi_insn[6:0] == 0001011``) is decoded into the CFU's function
+    id (``funct7 << 3 | funct3``) and issued once; ``pcpi_wait`` stays high until the
+    response, which is returned with ``pcpi_ready`` and ``pcpi_wr`` for one cycle. Other
+    instructions are left to the core (and its own MUL/DIV co-processors). PicoRV32 holds
+    ``pcpi_valid``, ``pcpi_insn`` and the operands stable until ``pcpi_ready``, and drops
+    ``pcpi_valid`` in the cycle after, so an instruction is issued exactly once.
+
+    Parameters
+    ----------
+    ops, discovery_id, unknown_value
+        As for :class:`Cfu`.
+
+    Members
+    -------
+    pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2 : In
+        From the core.
+    pcpi_wr, pcpi_rd, pcpi_wait, pcpi_ready : Out
+        To the core.
+    """
+
+    def __init__(self, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0):
+        self._cfu = Cfu(ops, discovery_id=discovery_id, unknown_value=unknown_value)
+        self._cfu._MustUse__silence = True  # its logic is built into this module, not elaborated
+        super().__init__({
+            "pcpi_valid": In(1),
+            "pcpi_insn": In(32),
+            "pcpi_rs1": In(32),
+            "pcpi_rs2": In(32),
+            "pcpi_wr": Out(1),
+            "pcpi_rd": Out(32),
+            "pcpi_wait": Out(1),
+            "pcpi_ready": Out(1),
+        })
+
+    @property
+    def cfu(self) -> Cfu:
+        return self._cfu
+
+    def elaborate(self, platform):
+        m = Module()
+        # The CFU bus on this module's own signals (no alias wires are left for the linter):
+        # the operands and the result pass straight through, the response is always taken.
+        cfu = SimpleNamespace(
+            cmd_valid=Signal(name="cmd_valid"), cmd_ready=Signal(name="cmd_ready"),
+            cmd_payload_function_id=Cat(self.pcpi_insn[12:15], self.pcpi_insn[25:32]),
+            cmd_payload_inputs_0=self.pcpi_rs1, cmd_payload_inputs_1=self.pcpi_rs2,
+            rsp_valid=self.pcpi_ready, rsp_ready=Const(1), rsp_payload_outputs_0=self.pcpi_rd)
+        self._cfu.build(m, cfu)
+        issued = Signal()  # the command went out; waiting for its response
+        ours = self.pcpi_wait
+        m.d.comb += [
+            ours.eq(self.pcpi_valid & (self.pcpi_insn[:7] == CUSTOM_0)),
+            cfu.cmd_valid.eq(ours & ~issued),
+            self.pcpi_wr.eq(self.pcpi_ready),
+        ]
+        with m.If(cfu.cmd_valid & cfu.cmd_ready):
+            m.d.sync += issued.eq(1)
+        with m.Elif(self.pcpi_ready):
+            m.d.sync += issued.eq(0)
+        return m

@@ -1,0 +1,166 @@
+"""``hwact_cfu.h``: the CFU's instructions as C intrinsics, and their bit-exact software fallback.
+
+Per unit ``NAME``::
+
+    uint32_t hwact_cfu_NAME(uint32_t rs1, uint32_t rs2);             one instruction: packed lanes
+    void     hwact_cfu_NAME_array(const T *x, T *y, size_t n);        n codes, lanes packed for you
+    void     hwact_cfu_NAME_array(const T *x, const A *a, T *y, size_t n)   (two-operand units)
+
+With ``HWACT_SOFTWARE`` defined, ``hwact_cfu_NAME`` is the unit's ``hwact_NAME_packed`` from
+the C backend's ``NAME.h`` (same bits, same signature), so one firmware source runs with or
+without the hardware. The instruction itself is ``.insn r CUSTOM_0, funct3, funct7, rd, rs1,
+rs2`` in a macro, so funct3/funct7 are assembler constants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from ..fixed import Fmt
+from .config import CfuConfig
+from .core import CfuOp, discovery_word
+
+__all__ = ["cfu_header", "c_type"]
+
+
+def c_type(fmt: Fmt) -> str:
+    """The narrowest C integer type holding every code of ``fmt``."""
+    bits = 8 if fmt.width <= 8 else 16 if fmt.width <= 16 else 32
+    return f"{'' if fmt.signed else 'u'}int{bits}_t"
+
+
+def _pack(fmt: Fmt, lanes: int, source: str, base: str) -> str:
+    """C expression: ``lanes`` codes ``source[base + k]`` packed into a register, lane 0 lowest."""
+    mask = (1 << fmt.width) - 1
+    terms = [f"(((uint32_t){source}[{base} + {lane}] & 0x{mask:x}u) << {lane * fmt.width})" for lane in range(lanes)]
+    return " | ".join(terms)
+
+
+def _unpack(fmt: Fmt, value: str) -> str:
+    """C expression: the low ``fmt.width`` bits of ``value`` as a code of ``fmt``."""
+    mask = (1 << fmt.width) - 1
+    bits = f"(({value}) & 0x{mask:x}u)"
+    if not fmt.signed:
+        return f"({c_type(fmt)}){bits}"
+    # Sign extension by offsetting: no implementation-defined conversion of an out-of-range value.
+    sign = 1 << (fmt.width - 1)
+    return f"({c_type(fmt)})((int32_t)({bits} ^ 0x{sign:x}u) - 0x{sign:x})"
+
+
+def _unit_block(op: CfuOp, manifest: dict[str, Any]) -> list[str]:
+    plan, lanes, name = op.plan, op.lanes, op.name
+    f3, f7 = op.function_id & 7, op.function_id >> 3
+    x_t, y_t = c_type(plan.in_fmt), c_type(plan.out_fmt)
+    error = manifest["error"]
+    two = plan.operand_fmt is not None
+    a_t = c_type(plan.operand_fmt) if two else ""
+    outputs, width = plan.outputs, plan.out_fmt.width
+    lines = [
+        f"/* {name}: {plan.function} {plan.in_fmt} -> {plan.out_fmt}"
+        + (f", operand {plan.operand_fmt} in rs2" if two else "")
+        + f", {lanes} lane(s); function_id {op.function_id} (funct3 {f3}, funct7 {f7}); "
+        f"max error {error['max_lsb']:.3f} LSB */",
+        f"#define HWACT_CFU_{name.upper()}_ID {op.function_id}",
+        f"#define HWACT_CFU_{name.upper()}_LANES {lanes}",
+        f"static inline uint32_t hwact_cfu_{name}(uint32_t rs1, uint32_t rs2)",
+        "{",
+        "#ifndef HWACT_SOFTWARE",
+        "    uint32_t rd;",
+        f"    HWACT_CFU_INSN({f3}, {f7}, rd, rs1, rs2);",
+        "    return rd;",
+        "#else",
+        f"    return hwact_{name}_packed(rs1, rs2);",
+        "#endif",
+        "}",
+    ]
+    args = f"const {x_t} *x, const {a_t} *a, {y_t} *y, size_t n" if two else f"const {x_t} *x, {y_t} *y, size_t n"
+    rs2 = _pack(plan.operand_fmt, lanes, "a", "i") if two else "0u"
+    rs2_tail = _pack(plan.operand_fmt, lanes, "at", "0") if two else "0u"
+    lines += [
+        f"/* {name} over n codes" + (" (y receives 2n codes: f(x[i]), f(-x[i]))" if outputs == 2 else "")
+        + "; a tail shorter than the lanes is padded with zeros. */",
+        f"static inline void hwact_cfu_{name}_array({args})",
+        "{",
+        "    size_t i = 0;",
+        f"    for (; i + {lanes} <= n; i += {lanes}) {{",
+        f"        uint32_t rd = hwact_cfu_{name}({_pack(plan.in_fmt, lanes, 'x', 'i')}, {rs2});",
+    ]
+    for k in range(lanes * outputs):
+        lines.append(f"        y[{outputs} * i + {k}] = {_unpack(plan.out_fmt, f'rd >> {k * width}')};")
+    lines += [
+        "    }",
+        "    if (i < n) {",
+        f"        {x_t} xt[{lanes}] = {{0}};",
+    ] + ([f"        {a_t} at[{lanes}] = {{0}};"] if two else []) + [
+        "        size_t k;",
+        "        uint32_t rd;",
+        "        for (k = 0; i + k < n; k++) {",
+        "            xt[k] = x[i + k];",
+    ] + (["            at[k] = a[i + k];"] if two else []) + [
+        "        }",
+        f"        rd = hwact_cfu_{name}({_pack(plan.in_fmt, lanes, 'xt', '0')}, {rs2_tail});",
+        f"        for (k = 0; k < {outputs} * (n - i); k++)",
+        f"            y[{outputs} * i + k] = {_unpack(plan.out_fmt, f'rd >> ({width} * k)')};",
+        "    }",
+        "}",
+        "",
+    ]
+    return lines
+
+
+def cfu_header(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str, dict[str, Any]],
+               unit_headers: bool = True) -> str:
+    """The text of ``hwact_cfu.h`` for ``ops``; with ``unit_headers``, the fallback includes ``NAME.h``."""
+    word = discovery_word(len(ops))
+    lines = [
+        "/* hwact_cfu.h: custom-instruction intrinsics for the hwact CFU (generated by "
+        f"hwact {__version__}; do not edit).",
+        " *",
+        " * Every op is `.insn r CUSTOM_0, funct3, funct7, rd, rs1, rs2` (function_id = funct7 << 3 | funct3):",
+        " * rs1 holds the input lanes, rs2 the second operand's lanes, lane 0 in the lowest bits; rd gets",
+        " * the output lanes. On VexRiscv set bit 31 of CSR 0xBC0 first (hwact_cfu_enable()).",
+        " * Define HWACT_SOFTWARE to compute the same bits in C (the unit headers NAME.h), no hardware needed.",
+        " */",
+        "#ifndef HWACT_CFU_H",
+        "#define HWACT_CFU_H",
+        "",
+        "#include <stddef.h>",
+        "#include <stdint.h>",
+        "",
+        f"#define HWACT_CFU_DISCOVERY_ID {config.discovery_id}",
+        f"#define HWACT_CFU_DISCOVERY_VALUE 0x{word:08x}u",
+        f"#define HWACT_CFU_UNKNOWN_VALUE 0x{config.unknown_value:08x}u",
+        f"#define HWACT_CFU_UNITS {len(ops)}",
+        "",
+        "/* The instruction; f3 and f7 must be integer literals (they reach the assembler as text). */",
+        "#define HWACT_CFU_INSN(f3, f7, rd, rs1, rs2) \\",
+        "    __asm__ volatile(\".insn r CUSTOM_0, \" #f3 \", \" #f7 \", %0, %1, %2\" : \"=r\"(rd) : \"r\"(rs1), \"r\"(rs2))",
+        "",
+        "#ifndef HWACT_SOFTWARE",
+        "/* VexRiscv's CfuPlugin decodes custom-0 only while bit 31 of CSR 0xBC0 is set. */",
+        "static inline void hwact_cfu_enable(void)",
+        "{",
+        "    __asm__ volatile(\".option push\\n.option arch, +zicsr\\ncsrs 0xBC0, %0\\n.option pop\" :: \"r\"(0x80000000u));",
+        "}",
+        "",
+        "/* The feature word: magic 0x4857 (\"HW\") << 16 | version << 8 | number of units. */",
+        "static inline uint32_t hwact_cfu_discover(void)",
+        "{",
+        "    uint32_t rd;",
+        f"    HWACT_CFU_INSN({config.discovery_id & 7}, {config.discovery_id >> 3}, rd, 0u, 0u);",
+        "    return rd;",
+        "}",
+        "#else",
+    ]
+    lines += [f'#include "{op.name}.h"' for op in ops] if unit_headers else []
+    lines += [
+        "static inline void hwact_cfu_enable(void) {}",
+        "static inline uint32_t hwact_cfu_discover(void) { return HWACT_CFU_DISCOVERY_VALUE; }",
+        "#endif",
+        "",
+    ]
+    for op in ops:
+        lines += _unit_block(op, manifests[op.name])
+    lines += ["#endif /* HWACT_CFU_H */", ""]
+    return "\n".join(lines)
