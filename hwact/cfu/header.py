@@ -19,6 +19,7 @@ from typing import Any
 from .. import __version__
 from ..fixed import Fmt
 from .config import CfuConfig
+from ..layout import transfer_layout
 from .core import CfuOp, discovery_word
 
 __all__ = ["cfu_header", "c_type"]
@@ -48,6 +49,11 @@ def _unpack(fmt: Fmt, value: str) -> str:
     return f"({c_type(fmt)})((int32_t)({bits} ^ 0x{sign:x}u) - 0x{sign:x})"
 
 
+def _natural(fmt: Fmt) -> bool:
+    """Whether a code of ``fmt`` fills its C type exactly (so memory holds the register's bytes)."""
+    return fmt.width in (8, 16, 32)
+
+
 def _unit_block(op: CfuOp, manifest: dict[str, Any]) -> list[str]:
     plan, lanes, name = op.plan, op.lanes, op.name
     f3, f7 = op.function_id & 7, op.function_id >> 3
@@ -75,19 +81,45 @@ def _unit_block(op: CfuOp, manifest: dict[str, Any]) -> list[str]:
         "}",
     ]
     args = f"const {x_t} *x, const {a_t} *a, {y_t} *y, size_t n" if two else f"const {x_t} *x, {y_t} *y, size_t n"
-    rs2 = _pack(plan.operand_fmt, lanes, "a", "i") if two else "0u"
-    rs2_tail = _pack(plan.operand_fmt, lanes, "at", "0") if two else "0u"
+    # Which array feeds which register (hwact.layout: gated units take the factor a in rs1).
+    layout = transfer_layout(plan, lanes)
+    groups = {group.register: group for group in layout.inputs}
+
+    def register(reg: str, base: str, tail: bool) -> str:
+        group = groups.get(reg)
+        if group is None:
+            return "0u"
+        source = ("xt" if group.name == "x" else "at") if tail else group.name
+        return _pack(group.fmt, lanes, source, base)
+
+    # Whole words straight from memory when every field fills its C type (int8 x 4, int16 x 2).
+    natural = all(_natural(group.fmt) for group in (*layout.inputs, layout.output)) and \
+        all(group.bits == 32 for group in (*layout.inputs, layout.output))
     lines += [
         f"/* {name} over n codes" + (" (y receives 2n codes: f(x[i]), f(-x[i]))" if outputs == 2 else "")
         + "; a tail shorter than the lanes is padded with zeros. */",
         f"static inline void hwact_cfu_{name}_array({args})",
         "{",
         "    size_t i = 0;",
+    ]
+    if natural:
+        arrays = [groups[reg].name for reg in ("rs1", "rs2") if reg in groups] + ["y"]
+        aligned = " | ".join(f"(uintptr_t){array}" for array in arrays)
+        words = [f"((const hwact_word_t *)(const void *){groups[reg].name})[i / {lanes}]" if reg in groups else "0u"
+                 for reg in ("rs1", "rs2")]
+        lines += [
+            f"    if ((({aligned}) & 3u) == 0) {{  /* aligned: one load, one instruction, one store per word */",
+            f"        for (; i + {lanes} <= n; i += {lanes})",
+            f"            ((hwact_word_t *)(void *)y)[i / {lanes}] = hwact_cfu_{name}({words[0]}, {words[1]});",
+            "    }",
+        ]
+    lines += [
         f"    for (; i + {lanes} <= n; i += {lanes}) {{",
-        f"        uint32_t rd = hwact_cfu_{name}({_pack(plan.in_fmt, lanes, 'x', 'i')}, {rs2});",
+        f"        uint32_t rd = hwact_cfu_{name}({register('rs1', 'i', False)}, {register('rs2', 'i', False)});",
     ]
     for k in range(lanes * outputs):
         lines.append(f"        y[{outputs} * i + {k}] = {_unpack(plan.out_fmt, f'rd >> {k * width}')};")
+    tail_call = f"        rd = hwact_cfu_{name}({register('rs1', '0', True)}, {register('rs2', '0', True)});"
     lines += [
         "    }",
         "    if (i < n) {",
@@ -99,7 +131,7 @@ def _unit_block(op: CfuOp, manifest: dict[str, Any]) -> list[str]:
         "            xt[k] = x[i + k];",
     ] + (["            at[k] = a[i + k];"] if two else []) + [
         "        }",
-        f"        rd = hwact_cfu_{name}({_pack(plan.in_fmt, lanes, 'xt', '0')}, {rs2_tail});",
+        tail_call,
         f"        for (k = 0; k < {outputs} * (n - i); k++)",
         f"            y[{outputs} * i + k] = {_unpack(plan.out_fmt, f'rd >> ({width} * k)')};",
         "    }",
@@ -119,7 +151,8 @@ def cfu_header(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str, d
         " *",
         " * Every op is `.insn r CUSTOM_0, funct3, funct7, rd, rs1, rs2` (function_id = funct7 << 3 | funct3):",
         " * rs1 holds the input lanes, rs2 the second operand's lanes, lane 0 in the lowest bits; rd gets",
-        " * the output lanes. On VexRiscv set bit 31 of CSR 0xBC0 first (hwact_cfu_enable()).",
+        " * the output lanes. Call hwact_cfu_enable() first (VexRiscv: bit 31 of CSR 0xBC0; PicoRV32: define",
+        " * HWACT_CFU_PCPI, nothing to enable).",
         " * Define HWACT_SOFTWARE to compute the same bits in C (the unit headers NAME.h), no hardware needed.",
         " */",
         "#ifndef HWACT_CFU_H",
@@ -133,15 +166,25 @@ def cfu_header(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str, d
         f"#define HWACT_CFU_UNKNOWN_VALUE 0x{config.unknown_value:08x}u",
         f"#define HWACT_CFU_UNITS {len(ops)}",
         "",
+        "/* A 32-bit word that may alias the code arrays (lanes are loaded and stored a word at a time). */",
+        "#if defined(__GNUC__)",
+        "typedef uint32_t __attribute__((__may_alias__)) hwact_word_t;",
+        "#else",
+        "typedef uint32_t hwact_word_t;",
+        "#endif",
+        "",
         "/* The instruction; f3 and f7 must be integer literals (they reach the assembler as text). */",
         "#define HWACT_CFU_INSN(f3, f7, rd, rs1, rs2) \\",
         "    __asm__ volatile(\".insn r CUSTOM_0, \" #f3 \", \" #f7 \", %0, %1, %2\" : \"=r\"(rd) : \"r\"(rs1), \"r\"(rs2))",
         "",
         "#ifndef HWACT_SOFTWARE",
-        "/* VexRiscv's CfuPlugin decodes custom-0 only while bit 31 of CSR 0xBC0 is set. */",
+        "/* VexRiscv's CfuPlugin decodes custom-0 only while bit 31 of CSR 0xBC0 is set; PicoRV32 (PCPI,",
+        " * define HWACT_CFU_PCPI) has no such CSR. */",
         "static inline void hwact_cfu_enable(void)",
         "{",
+        "#ifndef HWACT_CFU_PCPI",
         "    __asm__ volatile(\".option push\\n.option arch, +zicsr\\ncsrs 0xBC0, %0\\n.option pop\" :: \"r\"(0x80000000u));",
+        "#endif",
         "}",
         "",
         "/* The feature word: magic 0x4857 (\"HW\") << 16 | version << 8 | number of units. */",
