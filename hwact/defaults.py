@@ -40,7 +40,19 @@ def default_files() -> dict[str, str]:
     return files
 
 
-if __name__ == "__main__":  # python -m hwact.defaults DIR  (what `make rtl` runs)
+#: Where ``rtl/`` keeps the default CFU (``hwact cfu`` output for the embedded default config).
+CFU_SUBDIR = "cfu"
+
+
+def default_cfu_files() -> dict[str, str]:
+    """Every file of the default CFU (``Cfu.v``, ``CfuPcpi.v``, header, ``isa.md``, ``cfu.json``, units)."""
+    from .cfu.build import build_cfu
+    from .cfu.config import default_config
+
+    return build_cfu(default_config()).files
+
+
+if __name__ == "__main__":  # python -m hwact.defaults DIR  (what `make rtl` runs; the CFU goes to DIR/cfu)
     import sys
     from pathlib import Path
 
@@ -48,4 +60,6 @@ if __name__ == "__main__":  # python -m hwact.defaults DIR  (what `make rtl` run
 
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "rtl")
     for path in write_files(target, default_files()):
+        print(f"wrote {path}")
+    for path in write_files(target / CFU_SUBDIR, default_cfu_files()):
         print(f"wrote {path}")
