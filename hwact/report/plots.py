@@ -127,7 +127,7 @@ def pareto_plot(rows: list[dict], title: str, cost_key: str = "lc") -> bytes:
     front = pareto_front([(c, e) for c, e, _ in points])
     if front:
         ax.plot([c for c, _ in front], [e for _, e in front], color="black", linewidth=0.8, label="Pareto front")
-    ax.set_xlabel({"lc": "iCE40 UP5K logic cells (SB_LUT4)", "cost": "plan cost (table + multiplier bits)"}
+    ax.set_xlabel({"lut4": "LUT4 (synthesized, unit alone)", "cost": "plan cost (table + multiplier bits)"}
                   .get(cost_key, cost_key))
     ax.set_ylabel("max error (output LSB)")
     ax.set_yscale("log")

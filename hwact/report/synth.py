@@ -159,7 +159,8 @@ def _run(argv: list[str], cwd: Path, step: str, progress: Callable[[str], None] 
     if done.returncode != 0:
         tail = [line for line in (done.stdout + "\n" + done.stderr).splitlines() if line.strip()
                 and not line.startswith("Preparing to run")]
-        last = tail[-1].strip() if tail else "no message"
+        errors = [line for line in tail if line.lstrip().startswith("ERROR")]
+        last = (errors or tail or ["no message"])[-1].strip()
         raise SynthError(f"{step} failed (exit {done.returncode}): {last}")
     return done.stdout + done.stderr
 
@@ -237,9 +238,15 @@ def synthesize(sources: Mapping[str, str], top: str, target: str, *, clock: str 
         result["wrapper"] = {"input_bits": width_in, "output_bits": width_out,
                              "cells": {k: v for k, v in sorted(wrapper_cells.items()) if v > 0}}
         if place:
-            _run([*info["pnr"], "--json", "netlist.json", "--report", "pnr.json", "--seed", str(seed),
-                  "--freq", "12" if target == "ice40" else "25", "-q"],
-                 work, f"{target}: nextpnr place and route", progress)
+            try:
+                _run([*info["pnr"], "--json", "netlist.json", "--report", "pnr.json", "--seed", str(seed),
+                      "--freq", "12" if target == "ice40" else "25", "-q"],
+                     work, f"{target}: nextpnr place and route", progress)
+            except SynthError as error:  # e.g. more cells than the part has: the counts still stand
+                result["fmax_mhz"] = None
+                result["pnr_error"] = str(error)
+                place = False
+        if place:
             pnr = json.loads((work / "pnr.json").read_text())
             fmax = pnr.get("fmax", {})
             achieved = [v.get("achieved") for v in fmax.values() if v.get("achieved")]
