@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.baselines import all_baselines, hard, hls4ml, plan_sigmoid, pulp, tflite  # noqa: E402
+from bench.baselines import all_baselines, hard, hls4ml, plan_sigmoid, pulp, tflite
 
 pytestmark = pytest.mark.model
 

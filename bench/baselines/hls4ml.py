@@ -21,7 +21,7 @@ from hwact.fixed import Fmt
 
 from . import Baseline
 
-__all__ = ["baselines", "table", "evaluate"]
+__all__ = ["baselines", "evaluate", "table"]
 
 TABLE_SIZE = 1024
 ENTRY = Fmt.parse("s8.10")

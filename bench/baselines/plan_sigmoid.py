@@ -27,7 +27,7 @@ ONE = 1 << FMT.frac_bits
 
 
 def _c(value: float) -> int:
-    return int(round(value * ONE))
+    return round(value * ONE)
 
 
 def evaluate(codes: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from hwact.fixed import Fmt
 
 from . import Baseline
 
-__all__ = ["baselines", "int8_table", "int16_table", "int16_lookup"]
+__all__ = ["baselines", "int8_table", "int16_lookup", "int16_table"]
 
 IN8 = Fmt.parse("s4.4")
 OUT8 = {"sigmoid": Fmt.parse("u0.8"), "tanh": Fmt.parse("s1.7")}

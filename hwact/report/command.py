@@ -54,6 +54,8 @@ def add_parser(commands) -> None:
                    help="a unit manifest, a cfu.json, or a function name with --in/--out")
     add_unit_options(p)
     p.add_argument("--synth", metavar="ice40,ecp5", help="synthesize and place-and-route for these parts")
+    p.add_argument("--synth-units", action="store_true",
+                   help="for a cfu.json: also synthesize every unit on its own (the whole Cfu always is)")
     p.add_argument("--format", dest="formats", type=_formats, default=("md", "html", "json"), metavar="md,html,json")
     p.add_argument("--network", metavar="NAME", help="network-level effect instead of a unit: 'digits'")
     p.add_argument("-o", "--output", required=True, metavar="DIR", type=Path)
@@ -85,7 +87,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not JSON ({error.msg} at line {error.lineno})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path} is neither an hwact manifest nor a cfu.json")
+        raise ValueError(f"{path} is neither an hwact manifest nor a cfu.json")  # noqa: TRY004 - the command line reports ValueError in one line
     return data
 
 
@@ -103,8 +105,8 @@ def _synth(sources: dict[str, str], top: str, targets: list[str], label: str, cl
 
 def run(args) -> int:
     """Make the report; print one line per file written."""
-    from .document import new_document, render, unit_report, write_outputs
-    from .synth import parse_targets, tool_versions
+    from .document import render, write_outputs
+    from .synth import parse_targets
 
     targets = parse_targets(args.synth) if args.synth else []
     if args.network:
@@ -124,7 +126,7 @@ def run(args) -> int:
     if path.suffix == ".json" or path.exists():
         data = _read_json(path)
         if "units" in data and "discovery" in data:
-            document, images, stem = _cfu_report(path, data, targets)
+            document, images, stem = _cfu_report(path, data, targets, args.synth_units)
         else:
             from ..artifacts import load_manifest
 
@@ -136,8 +138,6 @@ def run(args) -> int:
         document, images, stem = _unit_document(manifest, plan, None, files[manifest["files"]["verilog"]], targets)
         extra_files.update(files)  # the unit reported on, so the report can be reproduced
     written = write_outputs(args.output, {**extra_files, **render(document, images, stem, args.formats)})
-    if targets:
-        document["tools"] = tool_versions()
     return _done(written)
 
 
@@ -167,7 +167,7 @@ def _unit_document(manifest, plan, verilog_path: Path | None, verilog: str | Non
     return document, images, f"{top}.report"
 
 
-def _cfu_report(path: Path, data: dict[str, Any], targets: list[str]):
+def _cfu_report(path: Path, data: dict[str, Any], targets: list[str], each_unit: bool = False):
     """Every unit of a CFU, and with ``--synth`` the whole ``Cfu`` next to ``VexRiscv_FullCfu`` alone."""
     from ..artifacts import load_manifest
     from .document import new_document, unit_report
@@ -183,7 +183,7 @@ def _cfu_report(path: Path, data: dict[str, Any], targets: list[str]):
     for name, function_id, manifest_name, lanes, latency in units:
         manifest, plan = load_manifest(path.parent / manifest_name)
         synthesis = None
-        if targets:
+        if targets and each_unit:
             verilog_path = path.parent / manifest["files"]["verilog"]
             if not verilog_path.exists():
                 raise ValueError(f"{verilog_path} does not exist (the manifest names it; --synth needs it)")
@@ -198,9 +198,9 @@ def _cfu_report(path: Path, data: dict[str, Any], targets: list[str]):
                     f"{'yes' if e['monotonic'] else 'no'} |")
     table = "\n".join(["| unit | function_id | function | lanes | latency | max LSB | CR % | monotonic |",
                        "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows])
-    document["preamble"] = [f"{len(units)} units; discovery word {data['discovery'].get('value')!r} at function_id "
+    document["preamble"] = [(f"{len(units)} units; discovery word {data['discovery'].get('value')!r} at function_id "
                             f"{data['discovery'].get('function_id')}; unknown ids answer "
-                            f"{data.get('unknown_value')!r}.", table]
+                            f"{data.get('unknown_value')!r}."), table]
     if targets:
         cfu_path = path.parent / data.get("verilog", "Cfu.v")
         if not cfu_path.exists():

@@ -8,12 +8,18 @@ from typing import Any
 import numpy as np
 
 from ..fixed import IntArray
-from ..measure import (EXHAUSTIVE_LIMIT_BITS, REPORT_LIMIT_BITS, TIE_TOLERANCE, input_grid, reference,
-                       segment_edges)
+from ..measure import (
+    EXHAUSTIVE_LIMIT_BITS,
+    REPORT_LIMIT_BITS,
+    TIE_TOLERANCE,
+    input_grid,
+    reference,
+    segment_edges,
+)
 from ..model import evaluate
 from ..plan import Plan
 
-__all__ = ["ErrorSamples", "samples", "statistics", "WORST_COUNT"]
+__all__ = ["WORST_COUNT", "ErrorSamples", "samples", "statistics"]
 
 #: How many of the worst inputs a report lists.
 WORST_COUNT = 10
@@ -99,7 +105,7 @@ def statistics(plan: Plan, points: ErrorSamples, worst: int = WORST_COUNT) -> di
         "correctly_rounded_fraction": float(np.mean(~over)),
         "faithful_fraction": float(np.mean(abs_err < 1 - TIE_TOLERANCE)),
         "monotonic": points.monotonic,
-        "segment_edges": sorted(set(int(e) for e in segment_edges(plan, limit=4096)
-                                    if in_fmt.min_code <= e <= in_fmt.max_code)),
+        "segment_edges": sorted({int(e) for e in segment_edges(plan, limit=4096)
+                                    if in_fmt.min_code <= e <= in_fmt.max_code}),
         "worst": [row(int(i)) for i in order],
     }

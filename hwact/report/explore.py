@@ -119,7 +119,7 @@ def sweep(function: str, in_fmt: str, out_fmt: str, params: dict, budgets: tuple
     for index, (label, options, plan) in enumerate(_candidates(function, fin, fout, params, budgets, progress)):
         stats = report(plan)
         cost = plan_cost(plan)
-        rows.append({"label": label, **{"shift": None, "guard": None, "budget": None}, **options,
+        rows.append({"label": label, "shift": None, "guard": None, "budget": None, **options,
                      "method": plan.method, "segments": cost["segments"], "degree": plan.table.degree,
                      "table_bits": cost["table_bits"], "multipliers": " ".join(f"{a}x{b}" for a, b in cost["multipliers"]),
                      "cost": cost["cost"], "max_lsb": stats.max_lsb, "rms_lsb": stats.rms_lsb, "mean_lsb": stats.mean_lsb,

@@ -16,8 +16,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FORMATS", "ACTIVATIONS", "load_digits_split", "train", "evaluate_network", "network_results", "network_document",
-           "network_markdown"]
+__all__ = [
+    "ACTIVATIONS",
+    "FORMATS",
+    "evaluate_network",
+    "load_digits_split",
+    "network_document",
+    "network_markdown",
+    "network_results",
+    "train",
+]
 
 #: Unit formats per activation and width: (input, output).
 FORMATS: dict[str, dict[int, tuple[str, str]]] = {
@@ -122,19 +130,19 @@ def network_results(name: str = "digits", progress=None) -> dict[str, Any]:
                 "changed_fraction": float(np.mean(pred != float_pred)), "changed": int(np.sum(pred != float_pred))}
         rows.append(row)
     return {"network": name, "data": "scikit-learn load_digits (1,797 8x8 images, 10 classes)",
-            "split": {"train": int(len(y_train)), "test": int(len(y_test)), "seed": SEED},
+            "split": {"train": len(y_train), "test": len(y_test), "seed": SEED},
             "model": f"64 -> {HIDDEN} (activation) -> 10, float weights, Adam 400 full-batch steps",
             "rows": rows}
 
 
 def network_markdown(results: dict[str, Any]) -> list[str]:
     """The table: accuracy with float activations and with the 8- and 16-bit units, predictions changed."""
-    lines = [f"Data: {results['data']}; {results['split']['train']} training and {results['split']['test']} test "
+    lines = [(f"Data: {results['data']}; {results['split']['train']} training and {results['split']['test']} test "
              f"images (seed {results['split']['seed']}). Model: {results['model']}. The hidden pre-activation is "
              "quantized to the unit's input format (round half to even, saturating) and run through hwact's "
-             "bit-exact model of the unit; changed = test predictions that differ from the float network's.", "",
-             "| activation | float accuracy | 8-bit unit | 8-bit accuracy | changed (8-bit) | 16-bit unit "
-             "| 16-bit accuracy | changed (16-bit) |",
+             "bit-exact model of the unit; changed = test predictions that differ from the float network's."), "",
+             ("| activation | float accuracy | 8-bit unit | 8-bit accuracy | changed (8-bit) | 16-bit unit "
+             "| 16-bit accuracy | changed (16-bit) |"),
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in results["rows"]:
         cells = [row["activation"], f"{100 * row['float_accuracy']:.2f} %"]

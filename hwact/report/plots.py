@@ -9,7 +9,7 @@ import numpy as np
 from ..plan import Plan
 from .errors import ErrorSamples
 
-__all__ = ["output_plot", "error_plot", "histogram_plot", "pareto_plot", "MAX_POINTS"]
+__all__ = ["MAX_POINTS", "error_plot", "histogram_plot", "output_plot", "pareto_plot"]
 
 #: Above this many points a curve is drawn as a per-bin envelope (min..max) instead of points.
 MAX_POINTS = 4096

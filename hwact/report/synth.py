@@ -34,8 +34,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TARGETS", "Port", "SynthError", "module_ports", "wrapper", "synthesize", "tool_versions",
-           "vexriscv_verilog", "parse_targets"]
+__all__ = [
+    "TARGETS",
+    "Port",
+    "SynthError",
+    "module_ports",
+    "parse_targets",
+    "synthesize",
+    "tool_versions",
+    "vexriscv_verilog",
+    "wrapper",
+]
 
 #: Parts the reports synthesize for, with what their cells mean.
 TARGETS: dict[str, dict[str, Any]] = {
