@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hwact.cli import main as hwact  # noqa: E402
+from hwact.cli import main as hwact
 
 GALLERY = ROOT / "docs" / "reports"
 
