@@ -35,6 +35,7 @@ CORE_DEFINES = {"vexriscv": (), "picorv32": ("-DHWACT_CFU_PCPI",)}
 CFLAGS = ["-march=rv32im", "-mabi=ilp32", "-O2", "-ffreestanding", "-fno-builtin", "-Wall", "-Wextra", "-Werror",
           "-std=gnu99"]
 PICOLIBC = Path("/usr/lib/picolibc/riscv64-unknown-elf/lib/release/rv32im/ilp32")
+PICOLIBC_INCLUDE = Path("/usr/lib/picolibc/riscv64-unknown-elf/include")
 DENSE_IN, DENSE_OUT = 64, 16
 
 
@@ -224,7 +225,7 @@ def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_
     tools = toolchain()
     firmware = SIM_DIR / "firmware"
     main = main or firmware / "cfu_test.c"
-    includes = [f"-I{work}", f"-I{cfu_dir}", f"-I{firmware}"]
+    includes = [f"-I{work}", f"-I{cfu_dir}", f"-I{firmware}", "-isystem", str(PICOLIBC_INCLUDE)]
     objects = []
 
     def cc(source: Path, obj: str, *flags: str) -> None:
@@ -244,7 +245,7 @@ def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_
         cc(work / "fw_units.c", "fw_units_hw.o", "-DFW_TABLE=units_hw")
         cc(work / "fw_units.c", "fw_units_sw.o", "-DFW_TABLE=units_sw", "-DHWACT_SOFTWARE")
     elf = work / "firmware.elf"
-    link = [tools["gcc"], *CFLAGS, "-nostdlib", "-nostartfiles", "-T", str(firmware / "link.ld"), *objects,
+    link = [tools["gcc"], *CFLAGS, "-nostdlib", "-nostartfiles", "-Wl,--no-warn-rwx-segments", "-T", str(firmware / "link.ld"), *objects,
             f"-L{PICOLIBC}", f"-L{libgcc_dir(tools['gcc'])}", "-lm", "-lc", "-lgcc", "-o", str(elf)]
     result = subprocess.run(link, capture_output=True, text=True)
     if result.returncode:

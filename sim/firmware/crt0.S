@@ -5,10 +5,10 @@
     .globl _start
 _start:
     .option push
-    .option norelax
+    .option norelax  /* gp is not set yet, and the stack top may lie beyond its reach */
     la gp, __global_pointer$
-    .option pop
     la sp, __stack_top
+    .option pop
 #ifndef HWACT_CFU_PCPI  /* PicoRV32 has no mtvec: a trap stops the core, and its SoC reports it */
     la t0, trap
     csrw mtvec, t0
