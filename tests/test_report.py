@@ -150,3 +150,34 @@ sys.exit(1 if heavy else 0)
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_explore_files(tmp_path):
+    """A sweep without synthesis: CSV, JSON and the Pareto plot; the auto row is the planner's plan."""
+    import csv
+
+    from hwact.measure import report
+
+    out = tmp_path / "x"
+    assert main(["explore", "tanh", "--in", "s3.5", "--out", "s1.7", "--budgets", "1", "--synth", "none",
+                 "-o", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["tanh.explore.csv", "tanh.explore.json", "tanh.pareto.png"]
+    rows = list(csv.DictReader((out / "tanh.explore.csv").open()))
+    assert len(rows) > 5 and {r["method"] for r in rows} >= {"lut", "pwl", "pwl2"}
+    auto = next(r for r in rows if r["label"] == "auto 1 LSB")
+    assert float(auto["max_lsb"]) == pytest.approx(report(make_plan("tanh", "s3.5", "s1.7")).max_lsb)
+    data = json.loads((out / "tanh.explore.json").read_text())
+    assert len(data["rows"]) == len(rows) and data["target"] is None
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["explore", "tanh", "--in", "s3.5", "--out", "s1.7", "--synth", "virtex"], "--synth"),
+    (["explore", "tanh", "--in", "s3.5", "--out", "s1.7", "--budgets", "0"], "--budgets"),
+    (["explore", "nosuch", "--in", "s3.5", "--out", "s1.7"], "nosuch"),
+])
+def test_explore_bad_input(argv, message, tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main([*argv, "-o", str(out)]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not out.exists()
