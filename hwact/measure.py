@@ -20,12 +20,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .fixed import IntArray, unique_codes
+from .fixed import IntArray, overflow, round_real, unique_codes
 from .functions import get
 from .model import evaluate
 from .plan import BitSlice, Plan
 
-__all__ = ["ErrorStats", "input_grid", "measure", "reference", "report", "segment_edges", "EXHAUSTIVE_LIMIT_BITS",
+__all__ = ["ErrorStats", "input_grid", "measure", "mode_target", "unit_warnings", "reference", "report", "segment_edges", "EXHAUSTIVE_LIMIT_BITS",
            "REPORT_LIMIT_BITS", "TIE_TOLERANCE", "OPERAND_SAMPLES"]
 
 #: Input spaces up to this many bits are measured on every code (searches).
@@ -34,6 +34,8 @@ EXHAUSTIVE_LIMIT_BITS = 20
 REPORT_LIMIT_BITS = 24
 #: Float64 slack when deciding whether an output is within half an LSB of the real value.
 TIE_TOLERANCE = 1e-9
+#: How close (relative) a float64 reference must be to an integer or a half to count as on it.
+SNAP_ULPS = 2.0 ** -40
 #: Operand values sampled for two-operand units whose input space is too large to cover.
 OPERAND_SAMPLES = 64
 
@@ -50,6 +52,9 @@ class ErrorStats:
     max_abs: float
     vectors: int
     exhaustive: bool
+    #: Share of outputs equal to the unit's own rounding mode applied to the real value
+    #: (floor for ``TRN``, half up for ``RND``, ...): 1.0 for every ``exact`` and ``lut`` plan.
+    mode_fraction: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -124,13 +129,40 @@ def reference(plan: Plan, x: IntArray, operand: IntArray | None = None, wrap: bo
     return np.clip(scaled, low, out.max_code)
 
 
+def snap_ties(scaled: np.ndarray) -> np.ndarray:
+    """Real values in code units, with those within float64 noise of an integer or a half made exact.
+
+    A rounding mode decides exactly at integers (directed modes) and halves (nearest modes);
+    a reference computed in float64 may land a hair to either side of a value that is exact
+    in reals (x/6 + 1/2 at x = 3), so values that close are taken as the exact point.
+    """
+    scaled = np.asarray(scaled, dtype=np.float64)
+    halves = np.round(scaled * 2) / 2
+    # A few thousand float64 ulps: far above a reference's rounding noise, far below any real
+    # distance from a tie at these magnitudes (GELU(6.75) is 8e-10 LSB below 108, not on it).
+    return np.where(np.abs(scaled - halves) <= SNAP_ULPS * np.abs(scaled), halves, scaled)
+
+
+def mode_target(plan: Plan, x: IntArray, operand: IntArray | None = None) -> IntArray:
+    """The output codes that the plan's rounding and overflow modes give when applied to the real value.
+
+    This is what an ``exact`` or ``lut`` unit computes on every code (``TRN`` is the floor of
+    the real value, ``RND`` rounds its halves up, ...); approximating plans apply the mode to
+    their approximation instead, so they agree with it on most codes.
+    """
+    exact = snap_ties(reference(plan, x, operand, wrap=False))
+    return overflow(round_real(exact, plan.output.rounding).astype(np.int64), plan.out_fmt, plan.output.overflow)
+
+
 def measure(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> ErrorStats:
     """Measure ``plan`` against its real function (see the module docstring).
 
     ``limit_bits`` below the default gives a quick screening measurement for searches.
     """
     x, operand, exhaustive = input_grid(plan, limit_bits)
-    y = evaluate(plan, x, operand).astype(np.float64)
+    codes = evaluate(plan, x, operand)
+    mode_fraction = float(np.mean(codes == mode_target(plan, x, operand)))
+    y = codes.astype(np.float64)
     f = reference(plan, x, operand)
     if plan.mirror:  # one row per output, so differences run along the input codes
         y, f = np.moveaxis(y, -1, 0), np.moveaxis(f, -1, 0)
@@ -155,9 +187,41 @@ def measure(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> ErrorStats:
         max_abs=max_lsb * plan.out_fmt.lsb,
         vectors=int(x.size),
         exhaustive=exhaustive,
+        mode_fraction=mode_fraction,
     )
 
 
 def report(plan: Plan) -> ErrorStats:
     """The measurement a plan is accepted on and reported with (see the module docstring)."""
     return measure(plan, REPORT_LIMIT_BITS if plan.operand_fmt is None else EXHAUSTIVE_LIMIT_BITS)
+
+
+#: A unit whose outputs saturate on at least this share of its inputs is flagged.
+MOSTLY_SATURATED = 0.9
+
+
+def unit_warnings(plan: Plan) -> list[str]:
+    """What is odd about a unit that is otherwise correct: constant, saturated, range missed.
+
+    Each warning is one sentence a user can act on; ``hwact generate`` prints them and the
+    manifest keeps them under ``warnings``.
+    """
+    x, operand, _ = input_grid(plan)
+    y = evaluate(plan, x, operand)
+    out = plan.out_fmt
+    low = -out.max_code if plan.output.overflow == "SAT_SYM" and out.signed else out.min_code
+    real = reference(plan, x, operand, wrap=False)
+    warnings = []
+    if np.all(y == y.flat[0]):
+        value = float(out.to_real(y.flat[0]))
+        warnings.append(f"every output is {value:g} (code {int(y.flat[0])}): the unit is a constant over "
+                        f"{plan.in_fmt}; a wider output or another input range would show the function")
+    elif plan.output.overflow != "WRAP":
+        saturated = float(np.mean((y == out.max_code) & (real >= out.max_code) | (y == low) & (real <= low)))
+        if saturated == 1.0:
+            warnings.append(f"every output saturates {out} (range {out.to_real(low):g} .. "
+                            f"{out.max_value:g}): the function leaves it over all of {plan.in_fmt}")
+        elif saturated >= MOSTLY_SATURATED:
+            warnings.append(f"{saturated:.0%} of the inputs saturate the output {out}: {plan.in_fmt} mostly "
+                            f"misses the range where {plan.function} changes")
+    return warnings

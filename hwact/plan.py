@@ -31,7 +31,7 @@ from typing import Any
 
 from .fixed import Fmt
 
-__all__ = ["Plan", "Clamp", "Fold", "Product", "SegmentSelect", "BitSlice", "CoefTable", "HornerStep", "OutputStage",
+__all__ = ["Plan", "is_wiring", "Clamp", "Fold", "Product", "SegmentSelect", "BitSlice", "CoefTable", "HornerStep", "OutputStage",
            "PLAN_VERSION", "FOLDS"]
 
 #: Symmetry folds: how f(x) for x < 0 follows from the table's value at |x|.
@@ -122,6 +122,17 @@ class CoefTable:
 
     def column(self, k: int) -> tuple[int, ...]:
         return tuple(row[k] for row in self.rows)
+
+    def needs_multiplier(self, k: int) -> bool:
+        """Whether ``column(k) * t`` needs a multiplier: a run-time operand, or a constant that is
+        not 0 or a power of two (those are muxed shifted copies of ``t``, wiring and a few LUTs)."""
+        return any(power == k for _, power in self.operand) or not all(map(is_wiring, self.column(k)))
+
+
+def is_wiring(value: int) -> bool:
+    """Whether multiplying by ``value`` is wiring: 0, or plus or minus a power of two."""
+    magnitude = abs(int(value))
+    return magnitude & (magnitude - 1) == 0
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,20 @@ def within_budget(max_lsb: float, budget: float) -> bool:
     return max_lsb < budget - TIE_TOLERANCE
 
 
+def _mode_exact_meets(stats, rounding: str, budget: float) -> bool:
+    """Whether a unit equal to its truncating mode applied to the real value meets ``budget``.
+
+    Such a unit is the best its format and mode allow, and its error stays below one LSB by
+    the mode's definition (floats only blur how far below); a budget of at least 1 LSB holds.
+    """
+    return stats.mode_fraction == 1.0 and not rounding.startswith("RND") and budget >= 1.0
+
+
+def _meets(stats, budget: float, rounding: str) -> bool:
+    """Whether measured statistics meet an error budget (see :func:`within_budget`)."""
+    return within_budget(stats.max_lsb, budget) or _mode_exact_meets(stats, rounding, budget)
+
+
 def _methods_for(family: str) -> tuple[str, ...]:
     return ("exact",) if family == "exact" else ("lut", "pwl", "pwl2")  # gated: the gate's method
 
@@ -92,7 +106,15 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
     try:
         if fn.family == "exact":
             plan = plan_exact(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow)
-            reached = report(plan).max_lsb
+            stats = report(plan)
+            if (stats.mode_fraction < 1.0 and method == "auto" and in_fmt.width <= AUTO_LUT_BITS
+                    and fn.operands == 1 and not fn.mirror):
+                # No coefficient precision honours the mode's ties on every code (round half to
+                # even on x/6 alternates direction); a small direct table does, by construction.
+                plan = plan_table(fn, values, in_fmt, out_fmt, method="lut", rounding=rounding,
+                                  overflow_mode=overflow)
+                stats = report(plan)
+            reached = 0.0 if _mode_exact_meets(stats, rounding, max_err_lsb) else stats.max_lsb
         elif fn.family == "gated":
             plan, reached = _plan_gated(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)
         else:
@@ -115,7 +137,10 @@ def _plan_gated(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: floa
     """
     nearest = rounding.startswith("RND")
     min_cr = MIN_CORRECTLY_ROUNDED if budget <= 1.0 and nearest else 0.0
-    aim = min(budget, 0.5) if method == "auto" and nearest and in_fmt.width <= AUTO_LUT_BITS else budget
+    # With direct gate tables (every operand pair checked), aim at the mode applied to the real
+    # product: correct rounding for nearest modes, the exact floor (...) for truncating ones.
+    small = method == "auto" and in_fmt.width <= AUTO_LUT_BITS
+    aim = min(budget, 0.5) if small and nearest else budget
     best_error, fallbacks = float("inf"), []
     for extra in EXTRA_BITS:
         try:
@@ -127,10 +152,12 @@ def _plan_gated(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: floa
             break  # the gate would not fit in 32 bits (or the product in int64): finer ones will not either
         stats = measure(plan)
         best_error = min(best_error, stats.max_lsb)
-        if within_budget(stats.max_lsb, budget) and stats.correctly_rounded_fraction >= min_cr:
-            if stats.monotonic and within_budget(stats.max_lsb, aim):
-                return plan, stats.max_lsb
-            fallbacks.append((not stats.monotonic, plan, stats.max_lsb))
+        if _meets(stats, budget, rounding) and stats.correctly_rounded_fraction >= min_cr:
+            reached = 0.0 if _mode_exact_meets(stats, rounding, budget) else stats.max_lsb
+            on_aim = within_budget(stats.max_lsb, aim) if nearest else not small or stats.mode_fraction == 1.0
+            if stats.monotonic and on_aim:
+                return plan, reached
+            fallbacks.append((not stats.monotonic, plan, reached))
     if not fallbacks:
         return None, best_error
     # The cheapest monotonic plan within the budget, else the cheapest one.
@@ -154,7 +181,7 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
         best_error = min(best_error, stats.max_lsb)
         if stats.monotonic:
             monotonic.add(id(plan))
-        return within_budget(stats.max_lsb, budget) and stats.correctly_rounded_fraction >= min_cr
+        return _meets(stats, budget, rounding) and stats.correctly_rounded_fraction >= min_cr
 
     def make(kind: str, **options) -> Plan:
         return plan_table(fn, values, in_fmt, out_fmt, method=kind, rounding=rounding, overflow_mode=overflow,
@@ -205,7 +232,7 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
     verified = []
     for plan in sorted(candidates, key=lambda p: (id(p) not in monotonic, plan_cost(p)["cost"])):
         stats = report(plan)
-        if within_budget(stats.max_lsb, budget) and stats.correctly_rounded_fraction >= min_cr:
-            return plan, stats.max_lsb
+        if _meets(stats, budget, rounding) and stats.correctly_rounded_fraction >= min_cr:
+            return plan, 0.0 if _mode_exact_meets(stats, rounding, budget) else stats.max_lsb
         verified.append(stats.max_lsb)
     return None, min(verified, default=best_error)

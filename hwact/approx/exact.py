@@ -4,8 +4,18 @@ Each :class:`~hwact.functions.Piece` becomes one segment. Breakpoints move to th
 code the piece covers, so every code is evaluated with the piece the real function uses
 there. Coefficients that are not representable (1/6, 0.01, ...) are quantized with ``F``
 fraction bits for the top-degree column (lower columns carry ``fi`` more bits per degree, so
-the Horner steps need no intermediate rounding); ``F`` is the smallest value whose *measured*
-error over every input code is correctly rounded (at most 0.5 LSB).
+the Horner steps need no intermediate rounding).
+
+Quantizing a coefficient moves the polynomial off the real function, and where the real value
+sits exactly on a rounding boundary (``x/6 + 1/2 = 8.5``, an integer under ``TRN``) the
+slightest move decides the output. So per segment each inexact coefficient may be rounded
+either way, and the constant term then shifted by the one amount that keeps the accumulator,
+on every code, inside the integer interval that the rounding mode maps to the mode applied to
+the real value (:func:`_mode_bounds`, computed through the model's own ``shift_round``). ``F``
+is the smallest precision at which every segment has such a choice: the unit then equals the
+output rounding mode applied to the real value on every input code, whatever the mode. Where no
+precision up to the limit gets there, the plan falls back to the least ``F`` that is correctly
+rounded (at most 0.5 LSB), and its manifest's ``mode_fraction`` says how far it is.
 """
 
 from __future__ import annotations
@@ -14,10 +24,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ..fixed import Fmt
+import numpy as np
+
+from ..fixed import Fmt, round_real, shift_round
 from ..functions import OPERAND, Function, Piece
 from ..plan import CoefTable, HornerStep, OutputStage, Plan, SegmentSelect
-from ..measure import TIE_TOLERANCE, measure
+from ..measure import TIE_TOLERANCE, measure, reference, snap_ties
 
 __all__ = ["plan_exact", "MAX_COEF_FRAC_BITS"]
 
@@ -53,8 +65,13 @@ def _min_signed_bits(code: int) -> int:
 
 
 def _build(function: Function, params: Mapping[str, Any], segments, degree: int, coef_frac: int,
-           in_fmt: Fmt, out_fmt: Fmt, operand_fmt: Fmt | None, rounding: str, overflow_mode: str) -> Plan | None:
-    """The plan for one choice of coefficient precision, or None if it could overflow int64."""
+           in_fmt: Fmt, out_fmt: Fmt, operand_fmt: Fmt | None, rounding: str, overflow_mode: str,
+           offsets: Mapping[tuple[int, int], int] | None = None) -> Plan | None:
+    """The plan for one choice of coefficient precision, or None if it could overflow int64.
+
+    ``offsets`` moves coefficient ``(segment, power)`` by that many units from its nearest code.
+    """
+    offsets = offsets or {}
     fi = in_fmt.frac_bits
     frac_bits = tuple(coef_frac + (degree - k) * fi for k in range(degree + 1))
     rows, operand, coefficients = [], [], []
@@ -66,9 +83,9 @@ def _build(function: Function, params: Mapping[str, Any], segments, degree: int,
                 operand.append((s, k))
                 row.append(0)
                 continue
-            code = _quantize_coef(float(value), frac_bits[k])
+            code = _quantize_coef(float(value), frac_bits[k]) + offsets.get((s, k), 0)
             row.append(code)
-            if value != 0:
+            if value != 0 or code != 0:
                 coefficients.append({
                     "segment": s, "power": k, "requested": float(value),
                     "quantized": math.ldexp(code, -frac_bits[k]), "code": code,
@@ -121,6 +138,12 @@ def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         operand_fmt = Fmt.parse(spelled) if spelled else Fmt(1, in_fmt.width - 1)
     has_operand = any(c == OPERAND for p, _, _ in segments for c in p.coeffs)
 
+    if not (has_operand or function.maximum or function.mirror):
+        for coef_frac in range(MAX_COEF_FRAC_BITS + 1):
+            plan = _mode_exact(function, params, segments, degree, coef_frac, in_fmt, out_fmt, rounding,
+                               overflow_mode)
+            if plan is not None:
+                return plan
     # Nearest rounding can reach 0.5 LSB; a truncating output stays below 1 LSB at best.
     target = 0.5 + TIE_TOLERANCE if rounding.startswith("RND") else 1.0 - TIE_TOLERANCE
     # A run-time operand fixes the precision of its column; otherwise search for the least.
@@ -139,3 +162,81 @@ def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         raise ValueError(f"{function.name} at {in_fmt} -> {out_fmt} is too wide for an exact plan in 64-bit arithmetic")
     # None reached the target: the most precise of the best screened candidates.
     return min(screened, key=lambda item: item[:2])[2]
+
+
+def _mode_bounds(target: np.ndarray, shift: int, rounding: str, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each target output code, the inclusive accumulator range that ``shift_round`` maps onto it.
+
+    Found by bisection on ``shift_round`` itself, so every mode's tie rule is the model's own.
+    The ends at the format's limits are open: saturation maps everything beyond onto them.
+    """
+    def first_reaching(t: np.ndarray) -> np.ndarray:  # least acc with shift_round(acc) >= t
+        lo, hi = (t - 1) << shift, (t + 1) << shift  # shift_round(lo) < t <= shift_round(hi)
+        while np.any(hi - lo > 1):
+            mid = (lo + hi) >> 1
+            up = shift_round(mid, shift, rounding) >= t
+            hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
+        return hi
+
+    big = np.int64(1) << 62
+    lower = np.where(target <= low, -big, first_reaching(target))
+    upper = np.where(target >= high, big, first_reaching(target + 1) - 1)
+    return lower, upper
+
+
+def _mode_exact(function: Function, params: Mapping[str, Any], segments, degree: int, coef_frac: int,
+                in_fmt: Fmt, out_fmt: Fmt, rounding: str, overflow_mode: str) -> Plan | None:
+    """A plan at ``coef_frac`` that equals the rounding mode applied to the real value on every code.
+
+    Per segment, every way of rounding its inexact coefficients down or up is tried; for each,
+    the constant term's shift that keeps the accumulator within :func:`_mode_bounds` on all of
+    the segment's codes is an interval, and the one nearest zero is taken. None if a segment
+    has no such choice (or the plan would leave int64).
+    """
+    plan = _build(function, params, segments, degree, coef_frac, in_fmt, out_fmt, None, rounding, overflow_mode)
+    if plan is None or overflow_mode == "WRAP" and degree > 1:
+        return None
+    fi, shift = in_fmt.frac_bits, plan.output.shift
+    if shift < 0:  # the accumulator is coarser than the output: nothing to steer
+        return None
+    low = out_fmt.min_code if overflow_mode != "SAT_SYM" or not out_fmt.signed else -out_fmt.max_code
+    offsets: dict[tuple[int, int], int] = {}
+    for s, (piece, lo, hi) in enumerate(segments):
+        x = np.arange(lo, hi + 1, dtype=np.int64)
+        exact = snap_ties(reference(plan, x, wrap=False))
+        target = round_real(exact, rounding).astype(np.int64)
+        if overflow_mode == "WRAP":
+            lower, upper = _mode_bounds(target, shift, rounding, np.iinfo(np.int64).min, np.iinfo(np.int64).max)
+        else:
+            target = np.clip(target, low, out_fmt.max_code)
+            lower, upper = _mode_bounds(target, shift, rounding, low, out_fmt.max_code)
+        nearest = np.asarray(plan.table.rows[s], dtype=np.int64)
+        frac_bits = plan.table.frac_bits
+        # Only coefficients the format cannot hold exactly may move.
+        movable = [k for k in range(1, degree + 1)
+                   if k < len(piece.coeffs) and math.ldexp(nearest[k], -frac_bits[k]) != float(piece.coeffs[k])]
+        found = None
+        for moves in _direction_moves(len(movable)):
+            row = nearest.copy()
+            for k, move in zip(movable, moves):
+                row[k] += move
+            acc = np.zeros_like(x)
+            for k in range(degree, 0, -1):  # the exact Horner chain without the constant
+                acc = (acc + row[k]) * x
+            acc += row[0]
+            need_lo, need_hi = int(np.max(lower - acc)), int(np.min(upper - acc))
+            if need_lo <= need_hi:
+                found = dict(zip(((s, k) for k in movable), moves)) | {(s, 0): min(max(0, need_lo), need_hi)}
+                break
+        if found is None:
+            return None
+        offsets.update(found)
+    return _build(function, params, segments, degree, coef_frac, in_fmt, out_fmt, None, rounding, overflow_mode,
+                  offsets)
+
+
+def _direction_moves(count: int) -> list[tuple[int, ...]]:
+    """Unit moves of ``count`` coefficients from their nearest codes, no move first."""
+    import itertools
+
+    return sorted(itertools.product((0, -1, 1), repeat=count), key=lambda moves: sum(map(abs, moves)))

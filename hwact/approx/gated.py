@@ -8,8 +8,9 @@ its own, nested in the Product primitive.
 
 When the gate (and factor) are direct tables and every operand pair can be checked (up to
 2**20 pairs, e.g. two 8-bit operands), each table entry is then nudged to the value that
-makes the most *products* round correctly: rounding the gate to nearest is not the best
-entry when ``a`` scales its error.
+makes the most *products* equal the output rounding mode applied to the real product (the
+correctly rounded value for nearest modes, the floor for ``TRN``, ...): rounding the gate to
+nearest is not the best entry when ``a`` scales its error.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..fixed import Fmt
 from ..functions import Function, get
 from ..model import evaluate, row_of
 from ..plan import OutputStage, Plan, Product
-from ..measure import TIE_TOLERANCE, input_grid, measure, reference
+from ..measure import TIE_TOLERANCE, input_grid, measure, mode_target, reference
 from .table import MODEL_BITS
 
 __all__ = ["plan_gated", "EXTRA_BITS"]
@@ -72,8 +73,8 @@ def plan_gated(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     plan = replace(gate, function=function.name, params=dict(params), out_fmt=out_fmt, operand_fmt=in_fmt,
                    product=Product(factor_plan), output=OutputStage(shift, rounding, overflow_mode))
     _check_product_width(plan, gate_magnitude, gate_frac, gate.output.shift)
-    if not nudge_radius or not rounding.startswith("RND"):
-        return plan  # the nudge aims at correct rounding, which truncating outputs do not promise
+    if not nudge_radius:
+        return plan
     return _better(plan, _nudge_tables(plan, nudge_radius))
 
 
@@ -96,9 +97,8 @@ def _better(plain: Plan, nudged: Plan) -> Plan:
 
     def key(plan: Plan) -> tuple:
         stats = measure(plan)
-        rounded = stats.max_lsb <= 0.5 + TIE_TOLERANCE
-        return (not stats.monotonic, not rounded, 0.0 if rounded else stats.max_lsb,
-                -stats.correctly_rounded_fraction)
+        exact = stats.mode_fraction == 1.0  # the rounding mode applied to the real product, everywhere
+        return (not stats.monotonic, not exact, 0.0 if exact else stats.max_lsb, -stats.mode_fraction)
 
     return nudged if key(nudged) <= key(plain) else plain
 
@@ -116,27 +116,29 @@ def _nudge_tables(plan: Plan, radius: int) -> Plan:
     x, a, exhaustive = input_grid(plan)
     if not exhaustive:
         return plan
-    target = reference(plan, x, a)
+    target, wanted = reference(plan, x, a), mode_target(plan, x, a)
     for _ in range(2):
         if plan.table.degree == 0:
-            plan = _nudge(plan, plan.table.rows, row_of(plan, x), _with_gate_rows, x, a, target, radius)
+            plan = _nudge(plan, plan.table.rows, row_of(plan, x), _with_gate_rows, x, a, target, wanted, radius)
         factor = plan.product.factor_plan
         if factor is not None and factor.table.degree == 0:
-            plan = _nudge(plan, factor.table.rows, row_of(factor, a), _with_factor_rows, x, a, target, radius)
+            plan = _nudge(plan, factor.table.rows, row_of(factor, a), _with_factor_rows, x, a, target, wanted,
+                              radius)
     return plan
 
 
-def _nudge(plan: Plan, rows, row_index: np.ndarray, with_rows, x, a, target, radius: int) -> Plan:
+def _nudge(plan: Plan, rows, row_index: np.ndarray, with_rows, x, a, target, wanted, radius: int) -> Plan:
     """Per table row, the offset in ``[-radius, radius]`` with the best products.
 
     Each output depends on one row of the table being nudged; a step along ``x`` depends on
     at most two, of neighbouring rows. So the even rows are nudged with the odd ones held,
     then the odd rows: each score is then exact for its own row. The score, in order: fewest
     steps against the real function along ``x``, no error of a whole LSB, fewest outputs not
-    correctly rounded, smallest maximum error.
+    equal to the rounding mode applied to the real product, smallest maximum error.
     """
     best_rows = np.asarray(rows, dtype=np.int64).copy()
     n_rows, size = best_rows.shape[0], target.size
+    nearest = plan.output.rounding.startswith("RND")
     index = np.broadcast_to(row_index, target.shape)
     # A step between x and x+1 is charged to both rows; the held row's share is the same for every trial.
     step_rows = (index[..., :-1].ravel(), index[..., 1:].ravel())
@@ -151,11 +153,13 @@ def _nudge(plan: Plan, rows, row_index: np.ndarray, with_rows, x, a, target, rad
             err = np.abs(y - target).ravel()
             worst = np.zeros(n_rows)
             np.maximum.at(worst, index.ravel(), err)
-            wrong = np.bincount(index.ravel(), weights=err > 0.5 + TIE_TOLERANCE, minlength=n_rows)
+            wrong = np.bincount(index.ravel(), weights=(y != wanted).ravel(), minlength=n_rows)
             against = (np.diff(y, axis=-1).ravel() * target_rise < 0).astype(np.float64)
             backwards = (np.bincount(step_rows[0], weights=against, minlength=n_rows)
                          + np.bincount(step_rows[1], weights=against, minlength=n_rows))
-            score = (backwards * size + (worst >= 1 - TIE_TOLERANCE)) * size + wrong + worst / 2
+            # A whole LSB off is a failure for nearest modes only: a floor can be 1 - 1e-15 off.
+            whole = worst >= 1 - TIE_TOLERANCE if nearest else 0
+            score = (backwards * size + whole) * size + wrong + worst / 2
             better = moving & (score < best_score)
             best_score = np.where(better, score, best_score)
             best_rows[better] = trial[better]

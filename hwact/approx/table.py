@@ -39,7 +39,7 @@ from ..fixed import Fmt, overflow, round_real, shift_round, unique_codes
 from ..functions import Function
 from ..model import evaluate, row_of, unfold
 from ..plan import BitSlice, Clamp, CoefTable, Fold, HornerStep, OutputStage, Plan, SegmentSelect
-from ..measure import segment_edges
+from ..measure import mode_target, segment_edges
 from .rounding_split import MAX_SPLIT_DOMAIN_BITS, SplitSearch, constant_scores, search_splits, windows
 
 __all__ = ["plan_table", "SegmentsOutOfReach", "TooManySegments", "MAX_LUT_INPUT_BITS", "MAX_NONUNIFORM_SEGMENTS",
@@ -58,6 +58,8 @@ MAX_SEGMENT_LENGTH_BITS = 26
 #: Most non-uniform segments: each costs a comparator on the input, and past this many a
 #: bit-sliced (uniform) table is the cheaper hardware; it also bounds the planner's time.
 MAX_NONUNIFORM_SEGMENTS = 1 << 10
+#: How far inside its rounding interval (LSBs) the real value must be where a truncating clamp starts.
+CLAMP_MARGIN = 0.25
 #: Points per segment used for fitting (all codes when the segment is shorter).
 FIT_POINTS = 1024
 LAWSON_ITERATIONS = 30
@@ -86,6 +88,8 @@ def _saturation_clamp(codes: np.ndarray, rounded_of) -> tuple[int, int]:
     probes is pinned by rounding every code between them.
     """
     rounded = rounded_of(codes)
+    if np.all(rounded == rounded[0]):  # a constant unit: one table entry, every code clamped onto it
+        return int(codes[0]), int(codes[0])
 
     def between(k: int) -> np.ndarray:  # every code from probe k to probe k + 1
         return np.arange(codes[k], codes[k + 1] + 1, dtype=np.int64)
@@ -451,6 +455,50 @@ def _search(plan: Plan, target_codes: np.ndarray, target: np.ndarray, radius: in
     return replace(plan, table=replace(plan.table, rows=tuple(map(tuple, best_rows.tolist()))))
 
 
+def _direct_table(function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str, overflow_mode: str,
+                  clamp: Clamp | None, fold: Fold | None, domain: tuple[int, int], target_of) -> Plan:
+    """A direct table whose outputs are the rounding mode applied to the real value on every code.
+
+    Without a fold each entry is simply the rounded value. With one, an entry serves ``x`` and
+    ``-x``, and rounding it first would apply the mode to the folded value: ``1 - floor(s)``
+    is a ceiling. So the table may keep one guard bit, rounded away by the output stage after
+    the unfold: the entry ``e`` is chosen so that both ``R(e / 2)`` and ``R(unfold(e) / 2)``
+    are the mode applied to the real values (``floor(v) + ceil(v)`` for ``TRN``); every
+    candidate is checked through the model's own shift and unfold. No guard bit is spent when
+    the plain entries already give both sides (``RND_CONV`` with an odd fold, for one).
+    """
+    d_lo, d_hi = domain
+    starts = np.arange(d_lo, d_hi + 1, dtype=np.int64)
+    select = BitSlice(d_lo, 0, len(starts))
+    real = target_of(starts)
+    guards = (0, 1) if fold is not None else (0,)
+    for guard in guards:
+        folded = _fold_for(function, in_fmt, out_fmt, guard) if fold is not None else None
+        plan = _build(function, params, "lut", in_fmt, out_fmt, rounding, overflow_mode, clamp, folded,
+                      select, np.zeros((len(starts), 1), dtype=np.int64), [guard], 0)
+        base = round_real(real * (1 << guard), rounding).astype(np.int64)
+        if folded is None:
+            return _build(function, params, "lut", in_fmt, out_fmt, rounding, overflow_mode, clamp, None,
+                          select, base[:, None], [guard], 0)
+        # Which input codes read each entry: u itself and -u, where they are in the clamp's range.
+        lo, hi = (clamp.lo, clamp.hi) if clamp is not None else (in_fmt.min_code, in_fmt.max_code)
+        has_pos, has_neg = (starts >= lo) & (starts <= hi), (-starts >= lo) & (-starts <= hi) & (starts > 0)
+        want_pos = mode_target(plan, np.clip(starts, in_fmt.min_code, in_fmt.max_code))
+        want_neg = mode_target(plan, np.clip(-starts, in_fmt.min_code, in_fmt.max_code))
+        chosen, found = base.copy(), np.zeros(len(starts), dtype=bool)
+        reach = 2 << guard
+        for offset in sorted(range(-reach, reach + 1), key=abs):  # the smallest change that serves both sides
+            entry = base + offset
+            pos = overflow(shift_round(entry, guard, rounding), out_fmt, overflow_mode)
+            neg = overflow(shift_round(unfold(folded, entry, starts), guard, rounding), out_fmt, overflow_mode)
+            fits = ((pos == want_pos) | ~has_pos) & ((neg == want_neg) | ~has_neg) & ~found
+            chosen[fits], found[fits] = entry[fits], True
+        if found.all() or guard == guards[-1]:
+            return _build(function, params, "lut", in_fmt, out_fmt, rounding, overflow_mode, clamp, folded,
+                          select, chosen[:, None], [guard], 0)
+    raise AssertionError("unreachable")
+
+
 def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, *, method: str,
                rounding: str = "RND", overflow_mode: str = "SAT", shift: int | None = None,
                tolerance: float | None = None, segments: int | None = None, min_share: float = 0.0,
@@ -488,8 +536,19 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         raise ValueError(f"{function.name} is not finite everywhere on {in_fmt}")
     low = out_fmt.min_code if overflow_mode != "SAT_SYM" or not out_fmt.signed else -out_fmt.max_code
 
+    # Truncating outputs of approximating plans: the clamp starts only where the real value is
+    # CLAMP_MARGIN inside its rounding interval. At the very first code of a constant run the
+    # real value sits on the interval's edge (tanh just above 4095 under TRN), where any
+    # approximation error, or the sign flip of a fold, would round the whole clamped region
+    # one code off (the negative half of a folded TRN tanh biased upwards).
+    margin = CLAMP_MARGIN if method != "lut" and rounding in ("TRN", "TRN_ZERO") else 0.0
+
     def rounded_of(c):  # the plan's own rounding decides where the output stops changing (ties count)
-        return np.clip(round_real(target_of(c), rounding), low, out_fmt.max_code)
+        exact = target_of(c)
+        if not margin:
+            return np.clip(round_real(exact, rounding), low, out_fmt.max_code)
+        below, above = (np.clip(round_real(exact + d, rounding), low, out_fmt.max_code) for d in (-margin, margin))
+        return (below - low) * (1 << 34) + (above - low)  # constant only where both are
 
     lo, hi = _saturation_clamp(codes, rounded_of) if overflow_mode != "WRAP" else (int(codes[0]), int(codes[-1]))
     clamp = None if (lo, hi) == (in_fmt.min_code, in_fmt.max_code) else Clamp(lo, hi)
@@ -501,17 +560,13 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         degree = {"pwl": 1, "pwl2": 2}[method]
         fold = _fold_for(function, in_fmt, out_fmt, guard)
     d_lo, d_hi = (0, max(-lo, hi, 0)) if fold else (lo, hi)
-    if fold and lo > 0:
+    if fold and (lo > 0 or lo == hi):  # nothing negative to recover (or a constant)
         fold = None
         d_lo, d_hi = lo, hi
 
     if method == "lut":
-        starts = np.arange(d_lo, d_hi + 1, dtype=np.int64)
-        rows = round_real(target_of(starts), rounding).astype(np.int64)[:, None]
-        select = BitSlice(d_lo, 0, len(starts))
-        plan = _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
-                      select, rows, [0], 0)
-        return plan
+        return _direct_table(function, params, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold, (d_lo, d_hi),
+                             target_of)
 
     if [shift, tolerance, segments].count(None) != 2:
         raise ValueError("give exactly one of shift (uniform), tolerance or segments (non-uniform)")

@@ -12,6 +12,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib.memory import Memory
 
 from ..fixed import Fmt
+from ..plan import is_wiring
 
 __all__ = ["shape_of", "shift_round", "saturate", "clamp", "fold", "unfold", "select_segment", "bit_slice",
            "lookup", "column_product", "ROM_MIN_DEPTH"]
@@ -73,6 +74,8 @@ def saturate(value: Value, fmt: Fmt, mode: str) -> Value:
 
 def select_segment(m: Module, x: Value, thresholds: tuple[int, ...], name: str) -> Value:
     """Segment index: how many of the sorted ``thresholds`` are ``<= x``."""
+    if not thresholds:  # one segment: no comparator, and no zero-width wire in the Verilog
+        return Const(0, 1)
     segment = Signal(range(len(thresholds) + 1), name=name)
     # Thresholds are sorted, so the comparisons form a thermometer code; the last true one wins.
     m.d.comb += segment.eq(0)
@@ -163,7 +166,7 @@ def column_product(m: Module, segment: Value, column: list, x: Value, name: str,
     where a generic product would cost a DSP block.
     """
     constants = [c for c in column if isinstance(c, int)]
-    if not all(c == 0 or _power_of_two(c) is not None for c in constants):
+    if not all(map(is_wiring, constants)):  # the same rule as CoefTable.needs_multiplier
         return lookup(m, segment, column, name, roms, rom_key) * x
     terms = []
     for c in column:

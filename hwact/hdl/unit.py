@@ -89,6 +89,7 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
                                               f"{name}_c{degree}", roms, f"{rom_prefix}c{degree}")
             else:
                 product = live["acc"] * live["t"]
+            product = _named(m, product, f"{name}_prod")  # one multiplier, however often rounding reads it
             low = prim.lookup(m, live["seg"], column(live, k), f"{name}_c{k}", roms, f"{rom_prefix}c{k}")
             return {**live, "acc": prim.shift_round(product, step.shift, step.rounding) + low}
         return run
@@ -102,6 +103,7 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
             acc = Mux(live["neg"], prim.unfold(plan.fold.kind, plan.fold.constant, acc, live["x"]), acc)
         if plan.product is not None:
             acc = acc * live["f"]
+        acc = _named(m, acc, f"{name}_acc")  # rounding and saturation read it several times
         out = plan.output
         y = prim.saturate(prim.shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)
         if plan.maximum:
@@ -116,6 +118,14 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
               for step, k in zip(plan.horner, range(degree - 1, -1, -1))]
     steps.append((output, {"acc", "neg", "x", "f"} | (set() if degree and not plan.maximum else {"seg", "a"})))
     return steps
+
+
+def _named(m: Module, value, name: str) -> Signal:
+    """``value`` through a named wire, so the Verilog computes it once however often it is read."""
+    value = Value.cast(value)
+    wire = Signal(value.shape(), name=name)
+    m.d.comb += wire.eq(value)
+    return wire
 
 
 class ActivationUnit(wiring.Component):

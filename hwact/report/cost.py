@@ -11,7 +11,11 @@ __all__ = ["plan_cost"]
 
 
 def plan_cost(plan: Plan) -> dict[str, Any]:
-    """What a plan costs in hardware: table bits, segments, multiplier operand widths."""
+    """What a plan costs in hardware: table bits, segments, multiplier operand widths.
+
+    ``multipliers`` lists one ``[a_bits, b_bits]`` per multiplier of one lane, exactly those the
+    HDL instantiates (a product by 0 or a power of two is wiring and not listed).
+    """
     def signed_bits(values) -> int:
         return max(max(int(v).bit_length() + 1, (~int(v)).bit_length() + 1) for v in values)
 
@@ -27,7 +31,10 @@ def plan_cost(plan: Plan) -> dict[str, Any]:
     multipliers = []
     acc_bits = signed_bits(columns[-1]) if columns else 0
     for k in range(plan.table.degree - 1, -1, -1):
-        multipliers.append([acc_bits, t_bits])
+        # The first step multiplies by the table's top column, which may be wiring (ReLU's 0 and 1);
+        # later steps multiply the accumulator, always a multiplier (as the HDL builds them).
+        if k < plan.table.degree - 1 or plan.table.needs_multiplier(plan.table.degree):
+            multipliers.append([acc_bits, t_bits])
         acc_bits = max(acc_bits + t_bits - plan.horner[plan.table.degree - 1 - k].shift, signed_bits(columns[k])) + 1
     if plan.product is not None:  # gated units: one more multiplier, and the factor's own plan
         multipliers.append([acc_bits, plan.factor_fmt.width])

@@ -1,0 +1,34 @@
+"""The cost model counts exactly the multipliers the generated Verilog has."""
+
+import re
+
+import pytest
+
+from hwact import make_plan
+from hwact.hdl import ActivationUnit, to_verilog
+from hwact.report.cost import plan_cost
+
+pytestmark = pytest.mark.amaranth
+
+UNITS = [("relu6", "s4.12", "s4.12"), ("relu", "s4.4", "s4.4"), ("hardtanh", "s4.4", "s4.4"),
+         ("leaky_relu", "s4.12", "s4.12"), ("hardswish", "s4.12", "s4.12"), ("prelu", "s4.4", "s4.4"),
+         ("gelu", "s4.12", "s4.12"), ("sigmoid", "s4.4", "u0.8"), ("glu", "s4.4", "s4.4"),
+         ("crelu", "s4.4", "s4.4"), ("hardsigmoid", "s4.12", "u0.16"), ("identity", "s4.4", "s2.6")]
+
+
+def _products(verilog: str) -> list[str]:
+    """Every multiplication in the Verilog (the HDL names each product, so each appears once)."""
+    return [line for line in verilog.splitlines() if line.lstrip().startswith("assign") and " * " in line]
+
+
+@pytest.mark.parametrize("function, fin, fout", UNITS, ids=[u[0] for u in UNITS])
+def test_cost_lists_the_multipliers_the_verilog_has(function, fin, fout):
+    plan = make_plan(function, fin, fout)
+    verilog = to_verilog(ActivationUnit(plan, lanes=1), "unit")
+    expected = len(plan_cost(plan)["multipliers"]) * plan.outputs
+    assert len(_products(verilog)) == expected
+
+
+def test_wiring_slopes_cost_no_multiplier():
+    assert plan_cost(make_plan("relu6", "s4.12", "s4.12"))["multipliers"] == []
+    assert plan_cost(make_plan("leaky_relu", "s4.12", "s4.12"))["multipliers"] != []
