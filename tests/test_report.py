@@ -181,3 +181,24 @@ def test_explore_bad_input(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
     assert not out.exists()
+
+
+def test_network_quantized_path_is_the_unit():
+    """The deployed forward pass runs the unit's own codes: with a plan it equals a hand-built pass."""
+    from hwact import evaluate
+    from hwact.report.network import evaluate_network, load_digits_split, train
+
+    x_train, y_train, x_test, y_test = load_digits_split()
+    weights = train("tanh", x_train[:300], y_train[:300], epochs=60)
+    plan = make_plan("tanh", "s4.4", "s1.7")
+    predicted = evaluate_network(weights, "tanh", x_test, plan)
+    z = x_test @ weights["w1"] + weights["b1"]
+    codes = np.clip(np.round(z * 16), -128, 127).astype(np.int64)  # half to even, saturating
+    h = evaluate(plan, codes) / 128
+    assert np.array_equal(predicted, np.argmax(h @ weights["w2"] + weights["b2"], axis=1))
+    assert np.mean(evaluate_network(weights, "tanh", x_test) == y_test) > 0.8
+
+
+def test_network_unknown(tmp_path, capsys):
+    assert main(["report", "--network", "imagenet", "-o", str(tmp_path / "n")]) == 1
+    assert "digits" in capsys.readouterr().err and not (tmp_path / "n").exists()
