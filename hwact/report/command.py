@@ -198,9 +198,11 @@ def _cfu_report(path: Path, data: dict[str, Any], targets: list[str], each_unit:
                     f"{'yes' if e['monotonic'] else 'no'} |")
     table = "\n".join(["| unit | function_id | function | lanes | latency | max LSB | CR % | monotonic |",
                        "| --- | --- | --- | --- | --- | --- | --- | --- |", *rows])
-    document["preamble"] = [(f"{len(units)} units; discovery word {data['discovery'].get('value')!r} at function_id "
-                            f"{data['discovery'].get('function_id')}; unknown ids answer "
-                            f"{data.get('unknown_value')!r}."), table]
+    word = data["discovery"].get("value")
+    word = f"{word:#010x}" if isinstance(word, int) else repr(word)
+    document["preamble"] = [(f"{len(units)} units; discovery word {word} at function_id "
+                             f"{data['discovery'].get('function_id')}; unknown ids answer "
+                             f"{data.get('unknown_value')!r}."), table]
     if targets:
         cfu_path = path.parent / data.get("verilog", "Cfu.v")
         if not cfu_path.exists():
