@@ -85,7 +85,8 @@ def error_plot(plan: Plan, points: ErrorSamples, edges: list[int]) -> bytes:
                         label="error (min..max per bin)")
     else:
         ax.plot(x, err, ".", markersize=2, color="tab:blue", label="error")
-    for i, edge in enumerate(edges[:256]):  # beyond a few hundred, lines are a grey wash
+    # A direct table has a segment per code: its edges would only paint the plot orange.
+    for i, edge in enumerate(edges if len(edges) <= 128 else []):
         ax.axvline(plan.in_fmt.to_real(edge), color="tab:orange", linewidth=0.5, alpha=0.6,
                    label="segment edge" if i == 0 else None)
     for level in (0.5, -0.5):
