@@ -104,7 +104,11 @@ class Cfu(wiring.Component):
         self._ops = ops
         self._discovery_id = discovery_id
         self._unknown_value = unknown_value
+        # Built (and their parameters checked) now; elaborated only inside the CFU's module, so a
+        # CFU that is only asked for its properties must not warn about them.
         self._units = [ActivationUnit(op.plan, lanes=op.lanes, stages=op.stages) for op in ops]
+        for unit in self._units:
+            unit._MustUse__silence = True
         super().__init__({
             "cmd_valid": In(1),
             "cmd_ready": Out(1),
