@@ -1,4 +1,4 @@
-"""What ``hwact generate`` produces: the Verilog unit and its JSON manifest, written atomically.
+"""What ``hwact generate`` produces: the Verilog unit, its C header and its JSON manifest, written atomically.
 
 Everything is built in memory first and written only when all of it succeeded, each file
 through a temporary name and a rename, so a failure never leaves partial output behind.
@@ -9,20 +9,21 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from . import __version__
 from .approx import make_plan
+from .cgen import c_header
 from .hdl import ActivationUnit, to_verilog
 from .hdl.export import check_module_name
+from .measure import report, unit_warnings
 from .plan import Plan
-from .measure import report
 from .report.cost import plan_cost
 
-__all__ = ["UnitSpec", "build_unit", "manifest_for", "load_manifest", "write_files", "MANIFEST_VERSION"]
+__all__ = ["MANIFEST_VERSION", "UnitFiles", "UnitSpec", "build_unit", "load_manifest", "manifest_for", "write_files"]
 
 MANIFEST_VERSION = 1
 
@@ -45,7 +46,13 @@ class UnitSpec:
 
     @property
     def top(self) -> str:
-        return self.name or self.function
+        """Module and file name: ``name``, else the function as named, in lower case (``ReLU6`` -> ``relu6``)."""
+        if self.name:
+            return self.name
+        from .functions import FUNCTIONS
+
+        lowered = self.function.strip().lower()
+        return lowered if self.function not in FUNCTIONS and lowered in FUNCTIONS else self.function
 
 
 def manifest_for(plan: Plan, unit: ActivationUnit, top: str) -> dict[str, Any]:
@@ -71,15 +78,56 @@ def manifest_for(plan: Plan, unit: ActivationUnit, top: str) -> dict[str, Any]:
             "i__payload": payload.size, "i__valid": 1, "i__ready": 1,
             "o__payload": out_payload.size, "o__valid": 1, "o__ready": 1,
         },
-        "files": {"verilog": f"{top}.v"},
+        "files": {"verilog": f"{top}.v", "c_header": f"{top}.h"},
         "error": report(plan).to_dict(),
+        "warnings": unit_warnings(plan),
         "cost": plan_cost(plan),
         "plan": plan.to_dict(),
     }
 
 
-def build_unit(spec: UnitSpec) -> dict[str, str]:
-    """Plan, build and measure one unit; return ``{file name: text}`` without writing."""
+@dataclass(frozen=True)
+class UnitFiles(Mapping[str, str]):
+    """The files of one unit, by role; also a read-only mapping ``{file name: text}``.
+
+    Roles (:attr:`ROLES`): ``verilog`` (``TOP.v``), ``c_header`` (``TOP.h``) and
+    ``manifest`` (``TOP.json``). Iteration follows :attr:`ROLES`.
+    """
+
+    ROLES: ClassVar[tuple[str, ...]] = ("verilog", "c_header", "manifest")
+    _SUFFIXES: ClassVar[Mapping[str, str]] = {"verilog": ".v", "c_header": ".h", "manifest": ".json"}
+
+    top: str
+    verilog: str
+    c_header: str
+    manifest: str
+
+    def name(self, role: str) -> str:
+        """The file name of ``role``."""
+        if role not in self._SUFFIXES:
+            raise ValueError(f"role must be one of {', '.join(self.ROLES)}, not {role!r}")
+        return f"{self.top}{self._SUFFIXES[role]}"
+
+    def text(self, role: str) -> str:
+        """The text of ``role``."""
+        self.name(role)
+        return getattr(self, role)
+
+    def __getitem__(self, name: str) -> str:
+        for role in self.ROLES:
+            if self.name(role) == name:
+                return getattr(self, role)
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self.name(role) for role in self.ROLES)
+
+    def __len__(self) -> int:
+        return len(self.ROLES)
+
+
+def build_unit(spec: UnitSpec) -> UnitFiles:
+    """Plan, build and measure one unit; return its files (by role, and by name) without writing."""
     check_module_name(spec.top)
     plan = make_plan(spec.function, spec.in_format, spec.out_format, method=spec.method,
                      max_err_lsb=spec.max_err_lsb, params=spec.params,
@@ -87,7 +135,9 @@ def build_unit(spec: UnitSpec) -> dict[str, str]:
     unit = ActivationUnit(plan, lanes=spec.lanes, stages=spec.stages)
     verilog = to_verilog(unit, spec.top)
     manifest = manifest_for(plan, unit, spec.top)
-    return {f"{spec.top}.v": verilog, f"{spec.top}.json": json.dumps(manifest, indent=2, sort_keys=True) + "\n"}
+    header = c_header(plan, spec.top, spec.lanes, error=manifest["error"])
+    return UnitFiles(top=spec.top, verilog=verilog, c_header=header,
+                     manifest=json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def load_manifest(path: Path) -> tuple[dict[str, Any], Plan]:

@@ -56,34 +56,47 @@ def _build_parser() -> argparse.ArgumentParser:
     from .fixed import OVERFLOW_MODES, ROUNDING_MODES
     from .verify.runner import SIMULATORS
 
-    parser = _Parser(prog="hwact", description="Activation functions as bit-accurate hardware.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    from . import __version__
+
+    parser = _Parser(prog="hwact", description="Activation functions as bit-accurate hardware: a fixed-point "
+                     "model, Verilog, a proof that the two agree, and a RISC-V custom-instruction unit.",
+                     epilog="`hwact COMMAND --help` describes a command. Docs: docs/guide.md.")
+    parser.add_argument("--version", action="version", version=f"hwact {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     listing = commands.add_parser("list", help="list the functions and their parameters")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
 
-    gen = commands.add_parser("generate", help="plan a unit and write NAME.v and NAME.json")
-    gen.add_argument("function")
+    gen = commands.add_parser("generate", help="plan a unit and write NAME.v, NAME.json and NAME.h")
+    gen.add_argument("function", help="activation function (`hwact list` shows them; any case)")
     gen.add_argument("--in", dest="in_format", required=True, metavar="FMT", help="input format, e.g. s4.12 or int8")
     gen.add_argument("--out", dest="out_format", required=True, metavar="FMT", help="output format")
-    gen.add_argument("--method", default="auto", choices=METHODS)
-    gen.add_argument("--max-err-lsb", type=float, default=1.0, metavar="E", help="error budget in output LSBs (default 1)")
+    gen.add_argument("--method", default="auto", choices=METHODS,
+                     help="exact (piecewise-linear family), lut (direct table), pwl, pwl2, or auto: the "
+                          "cheapest that meets the budget (default auto)")
+    gen.add_argument("--max-err-lsb", type=float, default=1.0, metavar="E",
+                     help="error budget in output LSBs: above 0.5 a strict bound (1 = faithful), 0.5 or "
+                          "less inclusive (0.5 = correctly rounded); default 1")
     gen.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="function parameter (repeatable)")
     gen.add_argument("--lanes", type=int, default=1, metavar="N", help="codes per transfer: 1, 2 or 4")
     gen.add_argument("--stages", type=int, default=0, metavar="N", help="pipeline registers (0 = combinational)")
     gen.add_argument("--rounding", default="RND", choices=ROUNDING_MODES, help="output rounding (default RND)")
     gen.add_argument("--overflow", default="SAT", choices=OVERFLOW_MODES, help="output overflow (default SAT)")
-    gen.add_argument("--name", help="module and file name (default: the function name)")
-    gen.add_argument("-o", "--output", required=True, metavar="DIR", type=Path)
+    gen.add_argument("--name", help="module and file name, a Verilog identifier (default: the function name)")
+    gen.add_argument("-o", "--output", required=True, metavar="DIR", type=Path,
+                     help="directory for NAME.v, NAME.json and NAME.h (created if missing)")
 
     sim = commands.add_parser("sim", help="prove NAME.v equals the model; writes NAME.sim.json")
-    sim.add_argument("manifest", type=Path)
-    sim.add_argument("--simulator", default="icarus", choices=SIMULATORS)
-    sim.add_argument("--vectors", default="exhaustive", type=_vectors, metavar="exhaustive|N")
+    sim.add_argument("manifest", type=Path, help="NAME.json written by `hwact generate`")
+    sim.add_argument("--simulator", default="icarus", choices=SIMULATORS, help="Verilog simulator (default icarus)")
+    sim.add_argument("--vectors", default="exhaustive", type=_vectors, metavar="exhaustive|N",
+                     help="every input code (default; the proof, NAME.sim.json) or N random codes plus "
+                          "every segment edge (a spot check, NAME.sim-N.json)")
     sim.add_argument("--seed", type=int, default=1, help="seed for random vectors and stream gaps")
 
     demo = commands.add_parser("demo", help="generate, simulate and summarize the default units")
-    demo.add_argument("-o", "--output", default=Path("out/demo"), type=Path, metavar="DIR")
+    demo.add_argument("-o", "--output", default=Path("out/demo"), type=Path, metavar="DIR",
+                      help="where the units and the CFU go (default out/demo)")
 
     for module in _command_modules():
         module.add_parser(commands)
@@ -121,10 +134,13 @@ def _cmd_list(args) -> int:
     return 0
 
 
-def _generate(spec, output: Path) -> list[Path]:
+def _generate(spec, output: Path) -> dict[str, Path]:
+    """Build and write one unit; return ``{role: path}`` (roles of ``artifacts.UnitFiles``)."""
     from .artifacts import build_unit, write_files
 
-    return write_files(output, build_unit(spec))
+    files = build_unit(spec)
+    write_files(output, files)
+    return {role: Path(output) / files.name(role) for role in files.ROLES}
 
 
 def _cmd_generate(args) -> int:
@@ -134,13 +150,16 @@ def _cmd_generate(args) -> int:
                     method=args.method, max_err_lsb=args.max_err_lsb, params=_parse_params(args.param),
                     lanes=args.lanes, stages=args.stages, name=args.name,
                     rounding=args.rounding, overflow=args.overflow)
-    written = _generate(spec, args.output)
-    manifest = json.loads(written[-1].read_text())
+    with progress(f"planning {spec.function} {spec.in_format} -> {spec.out_format}"):
+        written = _generate(spec, args.output)
+    manifest = json.loads(written["manifest"].read_text())
+    for warning in manifest.get("warnings", []):
+        print(f"hwact: warning: {warning}", file=sys.stderr)
     error = manifest["error"]
     print(f"{spec.top}: {manifest['function']} {manifest['in_format']} -> {manifest['out_format']}, "
           f"{manifest['lanes']} lane(s), latency {manifest['latency']}; max error {error['max_lsb']:.4g} LSB, "
           f"{100 * error['correctly_rounded_fraction']:.2f}% correctly rounded")
-    for path in written:
+    for path in written.values():
         print(f"  wrote {path}")
     return 0
 
@@ -153,9 +172,12 @@ def _simulate(manifest_path: Path, simulator: str, vectors, seed: int):
     verilog = manifest_path.parent / manifest["files"]["verilog"]
     if not verilog.exists():
         raise ValueError(f"{verilog} does not exist (the manifest names it)")
-    result = simulate(plan, verilog, manifest["top"], lanes=manifest["lanes"], stages=manifest["stages"],
-                      simulator=simulator, vectors=vectors, seed=seed)
-    out = manifest_path.with_name(manifest_path.name.removesuffix(".json") + ".sim.json")
+    with progress(f"simulating {manifest['top']} on {simulator}"):
+        result = simulate(plan, verilog, manifest["top"], lanes=manifest["lanes"], stages=manifest["stages"],
+                          simulator=simulator, vectors=vectors, seed=seed)
+    # A spot check never replaces the exhaustive proof's record.
+    suffix = ".sim.json" if vectors == "exhaustive" else f".sim-{vectors}.json"
+    out = manifest_path.with_name(manifest_path.name.removesuffix(".json") + suffix)
     from .artifacts import write_files
 
     write_files(out.parent, {out.name: json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n"})
@@ -181,7 +203,7 @@ def _cmd_demo(args) -> int:
     rows, failed = [], 0
     for spec in DEFAULT_UNITS:
         written = _generate(spec, args.output)
-        manifest, result, _ = _simulate(written[-1], "icarus", "exhaustive", 1)
+        manifest, result, _ = _simulate(written["manifest"], "icarus", "exhaustive", 1)
         failed += not result.passed
         error = manifest["error"]
         rows.append((spec.top, f"{spec.function}", f"{spec.in_format}->{spec.out_format}", spec.lanes, spec.stages,
@@ -192,7 +214,70 @@ def _cmd_demo(args) -> int:
     for row in (header, *rows):
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
     print(f"{len(rows) - failed} of {len(rows)} units proven bit-exact on every input code; files in {args.output}")
+    from .cfu.demo import demo_cfu  # the default CFU: built, proven on both buses and both cores
+
+    failed += demo_cfu(args.output / "cfu")
     return 1 if failed else 0
+
+
+def _sentence(message: str) -> str:
+    """Messages after ``hwact: error:`` start in lower case (the Python API's may be capitalized)."""
+    if len(message) > 1 and message[0].isupper() and message[1].islower():
+        return message[0].lower() + message[1:]
+    return message
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail on a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+class progress:
+    """Elapsed time on stderr while a long step runs, on a terminal only (never in pipes or CI logs).
+
+    Nothing is shown for steps shorter than :attr:`AFTER` seconds; the line is erased at the end.
+    """
+
+    AFTER = 2.0
+
+    def __init__(self, label: str, stream=None):
+        self.label, self.stream = label, stream or sys.stderr
+        self._done = None
+
+    def __enter__(self):
+        import threading
+        import time
+
+        if not getattr(self.stream, "isatty", lambda: False)():
+            return self
+        self._done = threading.Event()
+        start = time.monotonic()
+
+        def tick():
+            shown = False
+            while not self._done.wait(0.5):
+                elapsed = time.monotonic() - start
+                if elapsed >= self.AFTER:
+                    self.stream.write(f"\r{self.label} ... {elapsed:.0f} s")
+                    self.stream.flush()
+                    shown = True
+            if shown:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+
+        self._thread = threading.Thread(target=tick, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._done is not None:
+            self._done.set()
+            self._thread.join()
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,7 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     from .verify.runner import SimError
 
     try:
-        args = _build_parser().parse_args(argv)
+        parser = _build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:  # bare `hwact`: say what it can do
+            parser.print_help()
+            return 0
         handlers = {"list": _cmd_list, "generate": _cmd_generate, "sim": _cmd_sim, "demo": _cmd_demo}
         for module in _command_modules():
             handlers[module.COMMAND] = module.run
@@ -212,14 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"hwact: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`hwact list | head -1`): nothing left to say
+        _silence_stdout()
+        return 0
     except (FormatError, ParamError, PlanError, SimError, ValueError, TypeError, OSError) as error:
         if os.environ.get("HWACT_DEBUG"):
             raise
-        print(f"hwact: error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
+        print(f"hwact: error: {_sentence(str(error).splitlines()[0] if str(error) else type(error).__name__)}",
+              file=sys.stderr)
         return 1
-    except BrokenPipeError:  # the reader went away (e.g. `| head`); nothing left to say
-        sys.stderr.close()
-        return 0
     except KeyboardInterrupt:
         print("hwact: interrupted", file=sys.stderr)
         return 130

@@ -49,6 +49,23 @@ def _mode_exact_meets(stats, rounding: str, budget: float) -> bool:
     return stats.mode_fraction == 1.0 and not rounding.startswith("RND") and budget >= 1.0
 
 
+def _budget_message(fn, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, reached: float,
+                    rounding: str) -> str:
+    """Why no plan was returned, in the user's terms: the bound, its kind, what was tried."""
+    inclusive = budget <= 0.5 + TIE_TOLERANCE
+    bound = f"at most {budget:g} LSB" if inclusive else f"below {budget:g} LSB (the bound is strict)"
+    available = _methods_for(fn.family)
+    tried = (f"method {method} only (auto also tries {', '.join(m for m in available if m != method)})"
+             if method != "auto" and len(available) > 1 else f"methods {', '.join(available)}")
+    hint = ""
+    if not rounding.startswith("RND") and budget <= 1.0 and fn.family != "exact":
+        hint = f"; {rounding} adds up to 1 LSB to the approximation's error: try --max-err-lsb 1.5"
+    elif reached < float("inf"):
+        hint = f"; give --max-err-lsb above {reached:.4g} or a wider output format"
+    best = f"the best reachable is {reached:.4g} LSB" if reached < float("inf") else "no plan could be built"
+    return f"no {fn.name} plan for {in_fmt} -> {out_fmt} with error {bound}; tried {tried}; {best}{hint}"
+
+
 def _meets(stats, budget: float, rounding: str) -> bool:
     """Whether measured statistics meet an error budget (see :func:`within_budget`)."""
     return within_budget(stats.max_lsb, budget) or _mode_exact_meets(stats, rounding, budget)
@@ -122,8 +139,7 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
     except ValueError as error:
         raise PlanError(str(error)) from None
     if plan is None or not within_budget(reached, max_err_lsb):
-        raise PlanError(f"no {fn.name} plan meets {max_err_lsb:g} LSB at {in_fmt} -> {out_fmt}; "
-                        f"the best reachable is {reached:.4g} LSB")
+        raise PlanError(_budget_message(fn, in_fmt, out_fmt, method, max_err_lsb, reached, rounding))
     return plan
 
 

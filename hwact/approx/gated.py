@@ -58,9 +58,15 @@ def plan_gated(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     codes = np.unique(np.linspace(in_fmt.min_code, in_fmt.max_code, min(in_fmt.n_codes, 1 << 20)).round())
     gate_frac = out_fmt.frac_bits + in_fmt.int_bits + extra
     gate_values = gate_fn.reference(in_fmt.to_real(codes), gate_fn.defaults() | gate_params)
-    gate_fmt, gate_magnitude = _signed_fmt_for(gate_values, gate_frac), float(np.max(np.abs(gate_values)))
-    if gate_fmt.width > 32:
-        raise ValueError(f"{function.name}: the gate would need {gate_fmt} (over 32 bits); use a narrower output")
+    gate_magnitude = float(np.max(np.abs(gate_values)))
+    gate_int = max(math.ceil(math.log2(gate_magnitude + 2.0 ** -gate_frac)) + 1, 1) if gate_magnitude > 0 else 1
+    if gate_int + gate_frac > 32:
+        # Said in the user's formats: the gate's own (internal) format is not something they wrote.
+        raise ValueError(f"{function.name} at {in_fmt} -> {out_fmt}: the gate {function.gate}(b) would need "
+                         f"{gate_int + gate_frac} bits (the output's {out_fmt.frac_bits} fraction bits, "
+                         f"{in_fmt.int_bits} more for the factor's range and {extra} guard bits; at most 32); "
+                         f"use fewer output fraction bits or a narrower input")
+    gate_fmt = _signed_fmt_for(gate_values, gate_frac)
     gate = make_plan(function.gate, in_fmt, gate_fmt, method=method, max_err_lsb=INNER_BUDGET, params=gate_params)
 
     factor_plan, factor_frac = None, in_fmt.frac_bits

@@ -129,9 +129,9 @@ def register(function: Function) -> Function:
 
 
 def get(name: str) -> Function:
-    """Look a function up by name; a clear :class:`ParamError` if there is none."""
+    """Look a function up by name (case-insensitive, as formats are); a clear :class:`ParamError` if none."""
     try:
-        return FUNCTIONS[name]
+        return FUNCTIONS[name] if name in FUNCTIONS else FUNCTIONS[str(name).strip().lower()]
     except KeyError:
         raise ParamError(f"unknown function {name!r}; `hwact list` shows the {len(set(FUNCTIONS.values()))} known ones") from None
 
