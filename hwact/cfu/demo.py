@@ -50,7 +50,7 @@ def demo_cfu(output: Path) -> int:
         checks.append((f"firmware on {core}", f"{len(run.units)} units x {len(run.units[0].x)} codes, "
                        f"{run.cycles} cycles", "PASS" if run.passed else "FAIL"))
     header = ("id", "unit", "function", "formats", "lanes", "latency", "max LSB",
-              *(f"{core} instr/fallback" for core in runs))
+              *(f"{core}: cycles instr/C" for core in runs))
     rows = []
     for index, op in enumerate(cfu.ops):
         error = cfu.manifests[op.name]["error"]
@@ -64,6 +64,8 @@ def demo_cfu(output: Path) -> int:
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+    print(f"  (cycles: {len(next(iter(runs.values())).units[0].x) if runs else 0} codes through the array helper, "
+          "with the instruction / with the C fallback, cold caches)")
     for name, detail, verdict in checks:
         print(f"  {verdict}  {name}: {detail}")
     for core, run in runs.items():
