@@ -21,7 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hwact.cfu.firmware import CORE_DEFINES, compile_firmware, simulate_soc, write_unit_headers
+from hwact.cfu.firmware import (
+    CORE_DEFINES,
+    compile_firmware,
+    simulate_soc,
+    write_unit_headers,
+)
 from hwact.cfu.header import c_type
 from hwact.cfu.sim import SIM_DIR, load_cfu
 from hwact.layout import pack_inputs
@@ -75,8 +80,8 @@ def generate(cfu, work: Path) -> None:
                      f"    (void)a;\n    hwact_cfu_{op.name}_array((const {x_t} *)x, {a_arg}({y_t} *)y, n);\n}}\n")
     header = ["#ifndef FW_BENCH_H", "#define FW_BENCH_H", "#include <stdint.h>",
               "typedef void (*bench_fn)(const void *x, const void *a, void *y, uint32_t n);",
-              "struct bench_unit { const uint32_t *rs1, *rs2; const void *x, *a; const float *xf, *af;"
-              " uint32_t transfers, n, n_sw; };",
+              ("struct bench_unit { const uint32_t *rs1, *rs2; const void *x, *a; const float *xf, *af;"
+               " uint32_t transfers, n, n_sw; };"),
               f"#define BENCH_UNITS {len(cfu.ops)}", f"#define BENCH_MAX_WORDS {max_words}",
               f"#define BENCH_N_FLOAT {N_FLOAT}",
               "extern const struct bench_unit BENCH_UNIT[];",
@@ -116,7 +121,7 @@ def run(core: str, work: Path) -> dict:
                                     extra_sources=(work / "fw_bench_data.c", work / "fw_bench_hw.c",
                                                    work / "fw_bench_sw.c", work / "fw_bench_float.c"),
                                     defines=CORE_DEFINES[core])
-    status, cycles, lines = simulate_soc(core, cfu.directory, image, work, simulator="verilator",
+    status, _, lines = simulate_soc(core, cfu.directory, image, work, simulator="verilator",
                                          max_cycles=20_000_000)
     if status:
         raise RuntimeError(f"benchmark firmware ended with status {status:#x}")

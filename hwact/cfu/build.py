@@ -101,12 +101,12 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
     word = discovery_word(len(ops))
     lines += [
         "",
-        f"**Discovery**: function_id {config.discovery_id} (funct3 {config.discovery_id & 7}, funct7 "
-        f"{config.discovery_id >> 3}) returns `0x{word:08x}`: magic `0x{word >> 16:04x}` (\"HW\") in bits 31..16, "
-        f"version {(word >> 8) & 0xff} in bits 15..8, {len(ops)} units in bits 7..0.",
+        (f"**Discovery**: function_id {config.discovery_id} (funct3 {config.discovery_id & 7}, funct7 "
+         f"{config.discovery_id >> 3}) returns `0x{word:08x}`: magic `0x{word >> 16:04x}` (\"HW\") in bits 31..16, "
+         f"version {(word >> 8) & 0xff} in bits 15..8, {len(ops)} units in bits 7..0."),
         "",
-        f"**Unknown ids**: every other function_id answers `0x{config.unknown_value:08x}` after one cycle; "
-        "nothing hangs and no state changes.",
+        (f"**Unknown ids**: every other function_id answers `0x{config.unknown_value:08x}` after one cycle; "
+         "nothing hangs and no state changes."),
         "",
         "**Fallback**: `hwact_cfu.h` compiled with `-DHWACT_SOFTWARE` computes the same bits in C.",
         "",

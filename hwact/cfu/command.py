@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["COMMAND", "add_parser", "run", "build_and_write"]
+__all__ = ["COMMAND", "add_parser", "build_and_write", "run"]
 
 COMMAND = "cfu"
 

@@ -21,6 +21,9 @@ The embedded default (``default.toml`` beside this module) is what ``hwact cfu``
 without a CONFIG. Every mistake is a one-line :class:`ValueError` naming the unit and key.
 """
 
+# Every mistake in a configuration file, wrong types included, is one ValueError (the CLI's one-line error).
+# ruff: noqa: TRY004
+
 from __future__ import annotations
 
 import tomllib
@@ -32,8 +35,16 @@ from typing import Any
 from ..artifacts import UnitSpec
 from ..hdl.export import check_module_name
 
-__all__ = ["CfuConfig", "CfuUnit", "load_config", "parse_config", "default_config",
-           "FUNCTION_ID_BITS", "DEFAULT_DISCOVERY_ID", "MAX_UNITS"]
+__all__ = [
+    "DEFAULT_DISCOVERY_ID",
+    "FUNCTION_ID_BITS",
+    "MAX_UNITS",
+    "CfuConfig",
+    "CfuUnit",
+    "default_config",
+    "load_config",
+    "parse_config",
+]
 
 #: Width of the CFU bus's function id: funct7 (7 bits) above funct3 (3 bits).
 FUNCTION_ID_BITS = 10

@@ -30,7 +30,7 @@ from ..hdl.unit import ActivationUnit
 from ..layout import transfer_layout
 from ..plan import Plan
 
-__all__ = ["Cfu", "CfuPcpi", "CfuOp", "DISCOVERY_MAGIC", "CFU_VERSION", "discovery_word", "CUSTOM_0"]
+__all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word"]
 
 #: Upper half of the discovery word: ASCII "HW".
 DISCOVERY_MAGIC = 0x4857

@@ -19,7 +19,7 @@ def demo_cfu(output: Path) -> int:
     from .firmware import run_firmware
     from .sim import load_cfu, run_protocol
 
-    built, written = build_and_write(None, output)
+    _, written = build_and_write(None, output)
     cfu = load_cfu(output)
     failed = 0
     print(f"\nDefault CFU: {len(cfu.ops)} units, discovery id {cfu.discovery_id} -> 0x{cfu.discovery_value:08x}, "
@@ -47,8 +47,8 @@ def demo_cfu(output: Path) -> int:
                 continue
         runs[core] = run
         failed += not run.passed
-        checks.append((f"firmware on {core}", f"{len(run.units)} units x {len(run.units[0].x)} codes, "
-                       f"{run.cycles} cycles", "PASS" if run.passed else "FAIL"))
+        checks.append((f"firmware on {core}", (f"{len(run.units)} units x {len(run.units[0].x)} codes, "
+                                               f"{run.cycles} cycles"), "PASS" if run.passed else "FAIL"))
     header = ("id", "unit", "function", "formats", "lanes", "latency", "max LSB",
               *(f"{core}: cycles instr/C" for core in runs))
     rows = []

@@ -22,8 +22,19 @@ from ..model import evaluate
 from .header import c_type
 from .sim import SIM_DIR, LoadedCfu, edge_codes
 
-__all__ = ["CORES", "FirmwareRun", "UnitResult", "core_sources", "compile_firmware", "run_firmware",
-           "unit_inputs", "dense_case", "expected_outputs", "toolchain", "simulate_soc"]
+__all__ = [
+    "CORES",
+    "FirmwareRun",
+    "UnitResult",
+    "compile_firmware",
+    "core_sources",
+    "dense_case",
+    "expected_outputs",
+    "run_firmware",
+    "simulate_soc",
+    "toolchain",
+    "unit_inputs",
+]
 
 #: Core name -> (SoC wrapper, top module, the CFU file it instantiates).
 CORES = {
@@ -230,7 +241,7 @@ def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_
 
     def cc(source: Path, obj: str, *flags: str) -> None:
         command = [tools["gcc"], *CFLAGS, *includes, *defines, *flags, "-c", str(source), "-o", str(work / obj)]
-        result = subprocess.run(command, capture_output=True, text=True)
+        result = subprocess.run(command, check=False, capture_output=True, text=True)
         if result.returncode:
             raise RuntimeError(f"compiling {source.name} failed: {result.stderr.strip().splitlines()[0] if result.stderr else ''}"
                                + "\n" + result.stderr)
@@ -247,7 +258,7 @@ def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_
     elf = work / "firmware.elf"
     link = [tools["gcc"], *CFLAGS, "-nostdlib", "-nostartfiles", "-Wl,--no-warn-rwx-segments", "-T", str(firmware / "link.ld"), *objects,
             f"-L{PICOLIBC}", f"-L{libgcc_dir(tools['gcc'])}", "-lm", "-lc", "-lgcc", "-o", str(elf)]
-    result = subprocess.run(link, capture_output=True, text=True)
+    result = subprocess.run(link, check=False, capture_output=True, text=True)
     if result.returncode:
         raise RuntimeError(f"linking the firmware failed: {result.stderr.strip()}")
     binary = work / "firmware.bin"
@@ -277,10 +288,10 @@ def simulate_soc(core: str, cfu_dir: Path, image: Path, work: Path, *, simulator
                 raise RuntimeError(f"`{tool}` not found (Debian package iverilog)")
         vvp = work / f"{core}.vvp"
         result = subprocess.run(["iverilog", "-g2012", "-I", str(soc), "-s", top, "-o", str(vvp), *sources],
-                                capture_output=True, text=True)
+                                check=False, capture_output=True, text=True)
         if result.returncode:
             raise RuntimeError(f"iverilog could not build the {core} SoC: {result.stderr.strip()[:500]}")
-        run = subprocess.run(["vvp", "-n", str(vvp), *plusargs], capture_output=True, text=True, cwd=work)
+        run = subprocess.run(["vvp", "-n", str(vvp), *plusargs], check=False, capture_output=True, text=True, cwd=work)
     elif simulator == "verilator":
         from ..verify.runner import verilator_bin
 
@@ -292,10 +303,10 @@ def simulate_soc(core: str, cfu_dir: Path, image: Path, work: Path, *, simulator
                                      # the wheel's make rules leave the precompiled-header flag empty
                                      "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "-j", "1", "-I" + str(soc),
                                      "--top-module", top, "-Mdir", str(binary.parent), *sources],
-                                    capture_output=True, text=True)
+                                    check=False, capture_output=True, text=True)
             if result.returncode:
                 raise RuntimeError(f"verilator could not build the {core} SoC: {result.stderr.strip()[-500:]}")
-        run = subprocess.run([str(binary), *plusargs], capture_output=True, text=True, cwd=work)
+        run = subprocess.run([str(binary), *plusargs], check=False, capture_output=True, text=True, cwd=work)
     else:
         raise ValueError(f"simulator must be icarus or verilator, not {simulator!r}")
     if not status.exists():

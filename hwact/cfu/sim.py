@@ -24,7 +24,7 @@ from ..model import evaluate
 from .build import ops_from_cfu_json
 from .core import CfuOp
 
-__all__ = ["LoadedCfu", "load_cfu", "response", "protocol_vectors", "run_protocol", "SIM_DIR", "edge_codes"]
+__all__ = ["SIM_DIR", "LoadedCfu", "edge_codes", "load_cfu", "protocol_vectors", "response", "run_protocol"]
 
 #: The top-level ``sim/`` directory of the repository (SoC wrappers, firmware, cocotb benches).
 SIM_DIR = Path(__file__).resolve().parents[2] / "sim"
