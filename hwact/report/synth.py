@@ -185,7 +185,7 @@ def tool_versions() -> dict[str, str]:
             versions[name] = "not installed"
             continue
         text = " ".join(line for line in (out.stdout + out.stderr).splitlines() if not line.startswith("Preparing"))
-        match = re.search(r"(Yosys [0-9.+]+|nextpnr-[0-9.]+\S*)", text)
+        match = re.search(r"(Yosys [0-9][0-9.+]*[0-9]|nextpnr-[0-9][0-9.]*[0-9])", text)
         versions[name] = match.group(1) if match else text.strip()[:80]
     return versions
 
