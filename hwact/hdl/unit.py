@@ -151,12 +151,12 @@ class ActivationUnit(wiring.Component):
     output stable while it is low (the whole pipeline stalls).
     """
 
+    def __new__(cls, plan: Plan, *, lanes: int = 1, stages: int = 0, **kwargs):
+        # Checked before the object exists, so a refused unit is never reported as "created but never used".
+        cls._check(plan, lanes, stages)
+        return super().__new__(cls, plan, lanes=lanes, stages=stages, **kwargs)
+
     def __init__(self, plan: Plan, *, lanes: int = 1, stages: int = 0):
-        try:
-            self._check(plan, lanes, stages)
-        except (TypeError, ValueError):
-            self._MustUse__silence = True  # a unit that was never built cannot be "unused"
-            raise
         self._plan, self._lanes, self._stages = plan, lanes, stages
         super().__init__({
             "i": In(stream.Signature(payload_layout(plan, lanes))),
