@@ -238,8 +238,8 @@ def synthesize(sources: Mapping[str, str], top: str, target: str, *, clock: str 
         total = _cells(stat, None)
         result: dict[str, Any] = {"target": target, "part": info["part"], "synth_command": info["synth"],
                                   "cells": dict(sorted(cells.items()))}
-        for cell, key in info["cells"].items():
-            result[key] = cells.get(cell, 0)
+        for cell, role in info["cells"].items():
+            result[role] = cells.get(cell, 0)
         result["ff"] = sum(count for name, count in cells.items() if _FF_CELL.match(name))
         width_in = sum(p.width for p in ports if p.direction == "input" and p.name != clock)
         width_out = sum(p.width for p in ports if p.direction == "output")
