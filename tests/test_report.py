@@ -202,3 +202,14 @@ def test_network_quantized_path_is_the_unit():
 def test_network_unknown(tmp_path, capsys):
     assert main(["report", "--network", "imagenet", "-o", str(tmp_path / "n")]) == 1
     assert "digits" in capsys.readouterr().err and not (tmp_path / "n").exists()
+
+
+def test_system_ratios_are_computed():
+    from hwact.report.document import system_markdown
+
+    row = {"part": "P", "lut4": 100, "dsp": 1, "bram": 0, "ff": 10, "lc": 120, "fmax_mhz": 90.0}
+    core = {**row, "lut4": 400, "fmax_mhz": 60.0}
+    lost = {**row, "fmax_mhz": None, "pnr_error": "too big"}
+    text = "\n".join(system_markdown({"Cfu": {"ice40": row, "ecp5": lost}, "Core": {"ice40": core, "ecp5": core}}))
+    assert "Cfu takes 25.0 % of the LUT4 of Core; its Fmax is 1.50x that of Core." in text
+    assert "Cfu, not placed (too big)" in text

@@ -126,6 +126,12 @@ def synthesis_rows(synthesis: Mapping[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def synthesis_notes(synthesis: Mapping[str, Any]) -> list[str]:
+    """Why a design has no Fmax (nextpnr's own message), one bullet per target."""
+    return [f"- {r['part']}: not placed ({r['pnr_error']})" for r in synthesis.values()
+            if isinstance(r, Mapping) and r.get("pnr_error")]
+
+
 SYNTH_HEADER = ["part", "LUT4", "DSP", "block RAM", "FF", "LC (placed, with wrapper)", "Fmax MHz"]
 
 
@@ -168,10 +174,33 @@ def unit_markdown(data: Mapping[str, Any], level: int = 2) -> list[str]:
     if data.get("synthesis"):
         lines += [f"{h}# Synthesis", ""]
         lines += _table(SYNTH_HEADER, synthesis_rows(data["synthesis"]))
+        lines += ["", *synthesis_notes(data["synthesis"])] if synthesis_notes(data["synthesis"]) else []
         lines += ["", ("LUT4 / DSP / block RAM / FF count the unit alone; the LC column is the placed design "
                   "with its input and output registers. Inputs and outputs registered, so Fmax is "
                   "register to register."), ""]
     return lines
+
+
+def system_markdown(system: Mapping[str, Any]) -> list[str]:
+    """The whole design next to the reference core, with the ratios computed from the two rows."""
+    lines = ["## Whole design", ""]
+    lines += _table(["design", *SYNTH_HEADER], [[name, *row] for name, synth in system.items()
+                                                for row in synthesis_rows(synth)])
+    lines += [""]
+    for name, synth in system.items():
+        lines += [f"{note[:2]}{name}, {note[2:]}" for note in synthesis_notes(synth)]
+    names = list(system)
+    if len(names) == 2:
+        mine, core = system[names[0]], system[names[1]]
+        for target in mine:
+            a, b = mine[target], core.get(target)
+            if not isinstance(a, Mapping) or not isinstance(b, Mapping) or not b.get("lut4"):
+                continue
+            text = f"- {a['part']}: {names[0]} takes {100 * a['lut4'] / b['lut4']:.1f} % of the LUT4 of {names[1]}"
+            if a.get("fmax_mhz") and b.get("fmax_mhz"):
+                text += f"; its Fmax is {a['fmax_mhz'] / b['fmax_mhz']:.2f}x that of {names[1]}"
+            lines.append(text + ".")
+    return [*lines, ""]
 
 
 def tools_markdown(tools: Mapping[str, str]) -> list[str]:
@@ -185,13 +214,10 @@ def to_markdown(document: Mapping[str, Any]) -> str:
              "(float64), in output LSBs and in absolute terms."), ""]
     for extra in document.get("preamble", []):
         lines += [extra, ""]
+    if document.get("system"):
+        lines += system_markdown(document["system"])
     for unit in document["units"]:
         lines += unit_markdown(unit, level=2)
-    if document.get("system"):
-        lines += ["## Whole design", ""]
-        lines += _table(["design", *SYNTH_HEADER], [[name, *row] for name, synth in document["system"].items()
-                                                     for row in synthesis_rows(synth)])
-        lines += [""]
     if document.get("tools"):
         lines += tools_markdown(document["tools"])
     return "\n".join(lines).rstrip() + "\n"
