@@ -212,4 +212,4 @@ def test_system_ratios_are_computed():
     lost = {**row, "fmax_mhz": None, "pnr_error": "too big"}
     text = "\n".join(system_markdown({"Cfu": {"ice40": row, "ecp5": lost}, "Core": {"ice40": core, "ecp5": core}}))
     assert "Cfu takes 25.0 % of the LUT4 of Core; its Fmax is 1.50x that of Core." in text
-    assert "Cfu, not placed (too big)" in text
+    assert "- Cfu, P: not placed (too big)" in text
