@@ -882,8 +882,8 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
     .o__payload(\o__payload$183 ),
     .o__ready(\o__ready$143 ),
     .o__valid(\o__valid$171 ),
-    .\port$5350$0 (i__payload),
-    .\port$5352$0 (c_in1),
+    .\port$4590$0 (i__payload),
+    .\port$4592$0 (c_in1),
     .rst(reset)
   );
   \CfuPcpi.hardsigmoid_int8x4  hardsigmoid_int8x4 (
@@ -923,8 +923,8 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
     .o__payload(\o__payload$184 ),
     .o__ready(\o__ready$150 ),
     .o__valid(\o__valid$172 ),
-    .\port$5350$0 (i__payload),
-    .\port$5352$0 (c_in1),
+    .\port$4590$0 (i__payload),
+    .\port$4592$0 (c_in1),
     .rst(reset)
   );
   \CfuPcpi.relu6_int8x4  relu6_int8x4 (
@@ -1698,10 +1698,10 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
-  wire [10:0] \$100 ;
-  wire [10:0] \$101 ;
-  wire [11:0] \$102 ;
-  wire \$103 ;
+  wire [7:0] \$100 ;
+  wire [8:0] \$101 ;
+  wire [8:0] \$102 ;
+  wire [10:0] \$103 ;
   wire \$104 ;
   wire \$105 ;
   wire [7:0] \$106 ;
@@ -1711,330 +1711,158 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   wire \$11 ;
   wire [7:0] \$110 ;
   wire [7:0] \$111 ;
-  wire \$112 ;
+  wire [8:0] \$112 ;
   wire \$113 ;
-  wire [7:0] \$114 ;
+  wire \$114 ;
   wire [7:0] \$115 ;
-  wire [8:0] \$116 ;
-  wire \$117 ;
+  wire [7:0] \$116 ;
+  wire [8:0] \$117 ;
   wire \$118 ;
-  wire [7:0] \$119 ;
+  wire \$119 ;
   wire \$12 ;
   wire [7:0] \$120 ;
-  wire [8:0] \$121 ;
-  wire [8:0] \$122 ;
-  wire [10:0] \$123 ;
-  wire [10:0] \$124 ;
-  wire [11:0] \$125 ;
-  wire [11:0] \$126 ;
-  wire [11:0] \$127 ;
-  wire \$128 ;
-  wire \$129 ;
+  wire [7:0] \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire [7:0] \$124 ;
+  wire [7:0] \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire [7:0] \$128 ;
+  wire [7:0] \$129 ;
   wire [7:0] \$13 ;
-  wire [7:0] \$130 ;
-  wire [7:0] \$131 ;
+  wire [8:0] \$130 ;
+  wire \$131 ;
   wire \$132 ;
-  wire \$133 ;
+  wire [7:0] \$133 ;
   wire [7:0] \$134 ;
-  wire [7:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire [7:0] \$138 ;
-  wire [7:0] \$139 ;
+  wire [8:0] \$135 ;
+  wire [8:0] \$136 ;
+  wire [10:0] \$137 ;
+  wire [11:0] \$138 ;
+  wire \$139 ;
   wire [7:0] \$14 ;
-  wire [8:0] \$140 ;
+  wire [11:0] \$140 ;
   wire \$141 ;
-  wire \$142 ;
-  wire [7:0] \$143 ;
-  wire [7:0] \$144 ;
-  wire [8:0] \$145 ;
-  wire [8:0] \$146 ;
-  wire [10:0] \$147 ;
-  wire [10:0] \$148 ;
+  wire [11:0] \$142 ;
+  wire [11:0] \$143 ;
+  wire [11:0] \$144 ;
+  wire [11:0] \$145 ;
+  wire \$146 ;
+  wire [11:0] \$147 ;
+  wire \$148 ;
   wire [11:0] \$149 ;
   wire [8:0] \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire [7:0] \$153 ;
-  wire [7:0] \$154 ;
+  wire [11:0] \$150 ;
+  wire [11:0] \$151 ;
+  wire [11:0] \$152 ;
+  wire \$153 ;
+  wire [11:0] \$154 ;
   wire \$155 ;
-  wire \$156 ;
-  wire [7:0] \$157 ;
-  wire [7:0] \$158 ;
-  wire \$159 ;
+  wire [11:0] \$156 ;
+  wire [11:0] \$157 ;
+  wire [11:0] \$158 ;
+  wire [11:0] \$159 ;
   wire \$16 ;
   wire \$160 ;
-  wire [7:0] \$161 ;
-  wire [7:0] \$162 ;
-  wire [8:0] \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire [7:0] \$166 ;
-  wire [7:0] \$167 ;
-  wire [8:0] \$168 ;
-  wire [8:0] \$169 ;
+  wire [11:0] \$161 ;
+  wire \$162 ;
+  wire [11:0] \$163 ;
+  wire [11:0] \$164 ;
+  wire [11:0] \$165 ;
+  reg \$166 ;
+  reg [31:0] \$167 ;
   wire \$17 ;
-  wire [10:0] \$170 ;
-  wire [10:0] \$171 ;
-  wire [11:0] \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire [7:0] \$176 ;
-  wire [7:0] \$177 ;
-  wire \$178 ;
-  wire \$179 ;
   wire [7:0] \$18 ;
-  wire [7:0] \$180 ;
-  wire [7:0] \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [7:0] \$184 ;
-  wire [7:0] \$185 ;
-  wire [8:0] \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire [7:0] \$189 ;
   wire [7:0] \$19 ;
-  wire [7:0] \$190 ;
-  wire [8:0] \$191 ;
-  wire [8:0] \$192 ;
-  wire [10:0] \$193 ;
-  wire [10:0] \$194 ;
-  wire [11:0] \$195 ;
-  wire [11:0] \$196 ;
-  wire [11:0] \$197 ;
-  wire \$198 ;
-  wire \$199 ;
   wire \$2 ;
   wire \$20 ;
-  wire [7:0] \$200 ;
-  wire [7:0] \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire [7:0] \$204 ;
-  wire [7:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire [7:0] \$208 ;
-  wire [7:0] \$209 ;
   wire \$21 ;
-  wire [8:0] \$210 ;
-  wire \$211 ;
-  wire \$212 ;
-  wire [7:0] \$213 ;
-  wire [7:0] \$214 ;
-  wire [8:0] \$215 ;
-  wire [8:0] \$216 ;
-  wire [10:0] \$217 ;
-  wire [10:0] \$218 ;
-  wire [11:0] \$219 ;
   wire [7:0] \$22 ;
-  wire \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  wire [7:0] \$223 ;
-  wire [7:0] \$224 ;
-  wire \$225 ;
-  wire \$226 ;
-  wire [7:0] \$227 ;
-  wire [7:0] \$228 ;
-  wire \$229 ;
   wire [7:0] \$23 ;
-  wire \$230 ;
-  wire [7:0] \$231 ;
-  wire [7:0] \$232 ;
-  wire [8:0] \$233 ;
-  wire \$234 ;
-  wire \$235 ;
-  wire [7:0] \$236 ;
-  wire [7:0] \$237 ;
-  wire [8:0] \$238 ;
-  wire [8:0] \$239 ;
-  wire [8:0] \$24 ;
-  wire [10:0] \$240 ;
-  wire [10:0] \$241 ;
-  wire [11:0] \$242 ;
-  wire \$243 ;
-  wire \$244 ;
-  wire \$245 ;
-  wire [7:0] \$246 ;
-  wire [7:0] \$247 ;
-  wire \$248 ;
-  wire \$249 ;
+  wire \$24 ;
   wire \$25 ;
-  wire [7:0] \$250 ;
-  wire [7:0] \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire [7:0] \$254 ;
-  wire [7:0] \$255 ;
-  wire [8:0] \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [7:0] \$259 ;
-  wire \$26 ;
-  wire [7:0] \$260 ;
-  wire [8:0] \$261 ;
-  wire [8:0] \$262 ;
-  wire [10:0] \$263 ;
-  wire [10:0] \$264 ;
-  wire [11:0] \$265 ;
-  wire [11:0] \$266 ;
-  wire [11:0] \$267 ;
-  wire \$268 ;
-  wire \$269 ;
+  wire [7:0] \$26 ;
   wire [7:0] \$27 ;
-  wire [7:0] \$270 ;
-  wire [7:0] \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire [7:0] \$274 ;
-  wire [7:0] \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire [7:0] \$278 ;
-  wire [7:0] \$279 ;
-  wire [7:0] \$28 ;
-  wire [8:0] \$280 ;
-  wire \$281 ;
-  wire \$282 ;
-  wire [7:0] \$283 ;
-  wire [7:0] \$284 ;
-  wire [8:0] \$285 ;
-  wire [8:0] \$286 ;
-  wire [10:0] \$287 ;
-  wire [10:0] \$288 ;
-  wire [11:0] \$289 ;
-  wire [8:0] \$29 ;
-  wire \$290 ;
-  wire \$291 ;
-  wire \$292 ;
-  wire [7:0] \$293 ;
-  wire [7:0] \$294 ;
-  wire \$295 ;
-  wire \$296 ;
-  wire [7:0] \$297 ;
-  wire [7:0] \$298 ;
-  wire \$299 ;
+  wire [8:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire \$300 ;
-  wire [7:0] \$301 ;
-  wire [7:0] \$302 ;
-  wire [8:0] \$303 ;
-  wire \$304 ;
-  wire \$305 ;
-  wire [7:0] \$306 ;
-  wire [7:0] \$307 ;
-  wire [8:0] \$308 ;
-  wire [8:0] \$309 ;
-  wire \$31 ;
-  wire [10:0] \$310 ;
-  wire [10:0] \$311 ;
-  wire [11:0] \$312 ;
-  wire \$313 ;
-  wire \$314 ;
-  wire \$315 ;
-  wire [7:0] \$316 ;
-  wire [7:0] \$317 ;
-  wire \$318 ;
-  wire \$319 ;
+  wire [7:0] \$31 ;
   wire [7:0] \$32 ;
-  wire [7:0] \$320 ;
-  wire [7:0] \$321 ;
-  wire \$322 ;
-  wire \$323 ;
-  wire [7:0] \$324 ;
-  wire [7:0] \$325 ;
-  wire [8:0] \$326 ;
-  wire \$327 ;
-  wire \$328 ;
-  wire [7:0] \$329 ;
-  wire [7:0] \$33 ;
-  wire [7:0] \$330 ;
-  wire [8:0] \$331 ;
-  wire [8:0] \$332 ;
-  wire [10:0] \$333 ;
-  wire [10:0] \$334 ;
-  wire [11:0] \$335 ;
-  wire [11:0] \$336 ;
-  wire [11:0] \$337 ;
-  reg \$338 ;
-  reg [31:0] \$339 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire [7:0] \$36 ;
-  wire [7:0] \$37 ;
-  wire [8:0] \$38 ;
-  wire \$39 ;
+  wire [8:0] \$33 ;
+  wire [8:0] \$34 ;
+  wire [10:0] \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire [7:0] \$38 ;
+  wire [7:0] \$39 ;
   wire [7:0] \$4 ;
   wire \$40 ;
-  wire [7:0] \$41 ;
+  wire \$41 ;
   wire [7:0] \$42 ;
-  wire [8:0] \$43 ;
-  wire \$44 ;
+  wire [7:0] \$43 ;
+  wire [8:0] \$44 ;
   wire \$45 ;
-  wire [7:0] \$46 ;
+  wire \$46 ;
   wire [7:0] \$47 ;
-  wire \$48 ;
-  wire \$49 ;
+  wire [7:0] \$48 ;
+  wire [8:0] \$49 ;
   wire [7:0] \$5 ;
-  wire [7:0] \$50 ;
-  wire [7:0] \$51 ;
-  wire [8:0] \$52 ;
-  wire \$53 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire [7:0] \$52 ;
+  wire [7:0] \$53 ;
   wire \$54 ;
-  wire [7:0] \$55 ;
+  wire \$55 ;
   wire [7:0] \$56 ;
-  wire [8:0] \$57 ;
+  wire [7:0] \$57 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire [7:0] \$60 ;
   wire [7:0] \$61 ;
-  wire \$62 ;
+  wire [8:0] \$62 ;
   wire \$63 ;
-  wire [7:0] \$64 ;
+  wire \$64 ;
   wire [7:0] \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire [7:0] \$68 ;
-  wire [7:0] \$69 ;
+  wire [7:0] \$66 ;
+  wire [8:0] \$67 ;
+  wire [8:0] \$68 ;
+  wire [10:0] \$69 ;
   wire \$7 ;
-  wire [8:0] \$70 ;
+  wire \$70 ;
   wire \$71 ;
-  wire \$72 ;
+  wire [7:0] \$72 ;
   wire [7:0] \$73 ;
-  wire [7:0] \$74 ;
-  wire [8:0] \$75 ;
-  wire [8:0] \$76 ;
-  wire [10:0] \$77 ;
-  wire [10:0] \$78 ;
-  wire [11:0] \$79 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [7:0] \$76 ;
+  wire [7:0] \$77 ;
+  wire [8:0] \$78 ;
+  wire \$79 ;
   wire [7:0] \$8 ;
   wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [7:0] \$83 ;
-  wire [7:0] \$84 ;
+  wire [7:0] \$81 ;
+  wire [7:0] \$82 ;
+  wire [8:0] \$83 ;
+  wire \$84 ;
   wire \$85 ;
-  wire \$86 ;
+  wire [7:0] \$86 ;
   wire [7:0] \$87 ;
-  wire [7:0] \$88 ;
+  wire \$88 ;
   wire \$89 ;
   wire [7:0] \$9 ;
-  wire \$90 ;
+  wire [7:0] \$90 ;
   wire [7:0] \$91 ;
-  wire [7:0] \$92 ;
-  wire [8:0] \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire [7:0] \$96 ;
-  wire [7:0] \$97 ;
-  wire [8:0] \$98 ;
-  wire [8:0] \$99 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire [7:0] \$94 ;
+  wire [7:0] \$95 ;
+  wire [8:0] \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire [7:0] \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -2047,6 +1875,10 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   wire i__ready;
   input i__valid;
   wire i__valid;
+  wire [10:0] l0_s2_acc;
+  wire [10:0] l1_s2_acc;
+  wire [10:0] l2_s2_acc;
+  wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -2058,13 +1890,13 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   output o__valid;
   reg o__valid = 1'h0;
   wire [6:0] port__addr;
-  wire [6:0] \port__addr$5 ;
-  wire [6:0] \port__addr$6 ;
+  wire [6:0] \port__addr$10 ;
+  wire [6:0] \port__addr$13 ;
   wire [6:0] \port__addr$7 ;
   wire [8:0] port__data;
-  wire [8:0] \port__data$13 ;
-  wire [8:0] \port__data$14 ;
+  wire [8:0] \port__data$12 ;
   wire [8:0] \port__data$15 ;
+  wire [8:0] \port__data$9 ;
   input rst;
   wire rst;
   reg [8:0] c0_rom [127:0];
@@ -2198,9 +2030,9 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
     c0_rom[126] = 9'h07e;
     c0_rom[127] = 9'h07f;
   end
-  assign \port__data$15  = c0_rom[\$57 [6:0]];
-  assign \port__data$14  = c0_rom[\$43 [6:0]];
-  assign \port__data$13  = c0_rom[\$29 [6:0]];
+  assign \port__data$15  = c0_rom[\$117 [6:0]];
+  assign \port__data$12  = c0_rom[\$83 [6:0]];
+  assign \port__data$9  = c0_rom[\$49 [6:0]];
   assign port__data = c0_rom[\$15 [6:0]];
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
@@ -2218,335 +2050,175 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   assign \$13  = \$12  ? 8'h7f : i__payload[7:0];
   assign \$14  = \$11  ? 8'hdc : \$13 ;
   assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$17  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$18  = \$17  ? 8'h7f : i__payload[15:8];
+  assign \$16  = $signed(i__payload[7:0]) < $signed(7'h5c);
+  assign \$17  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$18  = \$17  ? 8'h7f : i__payload[7:0];
   assign \$19  = \$16  ? 8'hdc : \$18 ;
-  assign \$20  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$21  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$22  = \$21  ? 8'h7f : i__payload[15:8];
+  assign \$20  = $signed(i__payload[7:0]) < $signed(7'h5c);
+  assign \$21  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$22  = \$21  ? 8'h7f : i__payload[7:0];
   assign \$23  = \$20  ? 8'hdc : \$22 ;
-  assign \$24  = - $signed(\$23 );
-  assign \$25  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$27  = \$26  ? 8'h7f : i__payload[15:8];
-  assign \$28  = \$25  ? 8'hdc : \$27 ;
-  assign \$29  = \$19 [7] ? \$24  : { \$28 [7], \$28  };
-  assign \$30  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$31  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$32  = \$31  ? 8'h7f : i__payload[23:16];
-  assign \$33  = \$30  ? 8'hdc : \$32 ;
-  assign \$34  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$35  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$36  = \$35  ? 8'h7f : i__payload[23:16];
-  assign \$37  = \$34  ? 8'hdc : \$36 ;
-  assign \$38  = - $signed(\$37 );
-  assign \$39  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$40  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$41  = \$40  ? 8'h7f : i__payload[23:16];
-  assign \$42  = \$39  ? 8'hdc : \$41 ;
-  assign \$43  = \$33 [7] ? \$38  : { \$42 [7], \$42  };
-  assign \$44  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$45  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$46  = \$45  ? 8'h7f : i__payload[31:24];
-  assign \$47  = \$44  ? 8'hdc : \$46 ;
-  assign \$48  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$49  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$50  = \$49  ? 8'h7f : i__payload[31:24];
-  assign \$51  = \$48  ? 8'hdc : \$50 ;
-  assign \$52  = - $signed(\$51 );
-  assign \$53  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$54  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$55  = \$54  ? 8'h7f : i__payload[31:24];
-  assign \$56  = \$53  ? 8'hdc : \$55 ;
-  assign \$57  = \$47 [7] ? \$52  : { \$56 [7], \$56  };
-  assign \$58  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$59  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$60  = \$59  ? 8'h7f : i__payload[7:0];
+  assign \$24  = $signed(i__payload[7:0]) < $signed(7'h5c);
+  assign \$25  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$26  = \$25  ? 8'h7f : i__payload[7:0];
+  assign \$27  = \$24  ? 8'hdc : \$26 ;
+  assign \$28  = - $signed(\$27 );
+  assign \$29  = $signed(i__payload[7:0]) < $signed(7'h5c);
+  assign \$30  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$31  = \$30  ? 8'h7f : i__payload[7:0];
+  assign \$32  = \$29  ? 8'hdc : \$31 ;
+  assign \$33  = \$23 [7] ? \$28  : { \$32 [7], \$32  };
+  assign \$35  = $signed(port__data) - $signed({ 1'h0, \$34  });
+  assign l0_s2_acc = \$19 [7] ? \$35  : { port__data[8], port__data[8], port__data };
+  assign \$36  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$37  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$38  = \$37  ? 8'h7f : i__payload[15:8];
+  assign \$39  = \$36  ? 8'hdc : \$38 ;
+  assign \$40  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$41  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$42  = \$41  ? 8'h7f : i__payload[15:8];
+  assign \$43  = \$40  ? 8'hdc : \$42 ;
+  assign \$44  = - $signed(\$43 );
+  assign \$45  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$46  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$47  = \$46  ? 8'h7f : i__payload[15:8];
+  assign \$48  = \$45  ? 8'hdc : \$47 ;
+  assign \$49  = \$39 [7] ? \$44  : { \$48 [7], \$48  };
+  assign \$50  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$51  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$52  = \$51  ? 8'h7f : i__payload[15:8];
+  assign \$53  = \$50  ? 8'hdc : \$52 ;
+  assign \$54  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$55  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$56  = \$55  ? 8'h7f : i__payload[15:8];
+  assign \$57  = \$54  ? 8'hdc : \$56 ;
+  assign \$58  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$59  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$60  = \$59  ? 8'h7f : i__payload[15:8];
   assign \$61  = \$58  ? 8'hdc : \$60 ;
-  assign \$62  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$63  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$64  = \$63  ? 8'h7f : i__payload[7:0];
-  assign \$65  = \$62  ? 8'hdc : \$64 ;
-  assign \$66  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$67  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$68  = \$67  ? 8'h7f : i__payload[7:0];
-  assign \$69  = \$66  ? 8'hdc : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$72  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$73  = \$72  ? 8'h7f : i__payload[7:0];
-  assign \$74  = \$71  ? 8'hdc : \$73 ;
-  assign \$75  = \$65 [7] ? \$70  : { \$74 [7], \$74  };
-  assign \$77  = $signed(port__data) - $signed({ 1'h0, \$76  });
-  assign \$78  = \$61 [7] ? \$77  : { port__data[8], port__data[8], port__data };
-  assign \$80  = $signed(\$79 ) > $signed(8'h7f);
-  assign \$81  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$82  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$83  = \$82  ? 8'h7f : i__payload[7:0];
-  assign \$84  = \$81  ? 8'hdc : \$83 ;
-  assign \$85  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$86  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$87  = \$86  ? 8'h7f : i__payload[7:0];
-  assign \$88  = \$85  ? 8'hdc : \$87 ;
-  assign \$89  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$90  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$91  = \$90  ? 8'h7f : i__payload[7:0];
-  assign \$92  = \$89  ? 8'hdc : \$91 ;
-  assign \$93  = - $signed(\$92 );
-  assign \$94  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$95  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$96  = \$95  ? 8'h7f : i__payload[7:0];
-  assign \$97  = \$94  ? 8'hdc : \$96 ;
-  assign \$98  = \$88 [7] ? \$93  : { \$97 [7], \$97  };
-  assign \$100  = $signed(port__data) - $signed({ 1'h0, \$99  });
-  assign \$101  = \$84 [7] ? \$100  : { port__data[8], port__data[8], port__data };
-  assign \$103  = $signed(\$102 ) < $signed(8'h80);
-  assign \$104  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$105  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$106  = \$105  ? 8'h7f : i__payload[7:0];
+  assign \$62  = - $signed(\$61 );
+  assign \$63  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$64  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$65  = \$64  ? 8'h7f : i__payload[15:8];
+  assign \$66  = \$63  ? 8'hdc : \$65 ;
+  assign \$67  = \$57 [7] ? \$62  : { \$66 [7], \$66  };
+  assign \$69  = $signed(\port__data$9 ) - $signed({ 1'h0, \$68  });
+  assign l1_s2_acc = \$53 [7] ? \$69  : { \port__data$9 [8], \port__data$9 [8], \port__data$9  };
+  assign \$70  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$71  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$72  = \$71  ? 8'h7f : i__payload[23:16];
+  assign \$73  = \$70  ? 8'hdc : \$72 ;
+  assign \$74  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$75  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$76  = \$75  ? 8'h7f : i__payload[23:16];
+  assign \$77  = \$74  ? 8'hdc : \$76 ;
+  assign \$78  = - $signed(\$77 );
+  assign \$79  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$80  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$81  = \$80  ? 8'h7f : i__payload[23:16];
+  assign \$82  = \$79  ? 8'hdc : \$81 ;
+  assign \$83  = \$73 [7] ? \$78  : { \$82 [7], \$82  };
+  assign \$84  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$85  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$86  = \$85  ? 8'h7f : i__payload[23:16];
+  assign \$87  = \$84  ? 8'hdc : \$86 ;
+  assign \$88  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$89  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$90  = \$89  ? 8'h7f : i__payload[23:16];
+  assign \$91  = \$88  ? 8'hdc : \$90 ;
+  assign \$92  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$93  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$94  = \$93  ? 8'h7f : i__payload[23:16];
+  assign \$95  = \$92  ? 8'hdc : \$94 ;
+  assign \$96  = - $signed(\$95 );
+  assign \$97  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$98  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$99  = \$98  ? 8'h7f : i__payload[23:16];
+  assign \$100  = \$97  ? 8'hdc : \$99 ;
+  assign \$101  = \$91 [7] ? \$96  : { \$100 [7], \$100  };
+  assign \$103  = $signed(\port__data$12 ) - $signed({ 1'h0, \$102  });
+  assign l2_s2_acc = \$87 [7] ? \$103  : { \port__data$12 [8], \port__data$12 [8], \port__data$12  };
+  assign \$104  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$105  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$106  = \$105  ? 8'h7f : i__payload[31:24];
   assign \$107  = \$104  ? 8'hdc : \$106 ;
-  assign \$108  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$109  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$110  = \$109  ? 8'h7f : i__payload[7:0];
+  assign \$108  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$109  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$110  = \$109  ? 8'h7f : i__payload[31:24];
   assign \$111  = \$108  ? 8'hdc : \$110 ;
-  assign \$112  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$113  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$114  = \$113  ? 8'h7f : i__payload[7:0];
-  assign \$115  = \$112  ? 8'hdc : \$114 ;
-  assign \$116  = - $signed(\$115 );
-  assign \$117  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$118  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$119  = \$118  ? 8'h7f : i__payload[7:0];
-  assign \$120  = \$117  ? 8'hdc : \$119 ;
-  assign \$121  = \$111 [7] ? \$116  : { \$120 [7], \$120  };
-  assign \$123  = $signed(port__data) - $signed({ 1'h0, \$122  });
-  assign \$124  = \$107 [7] ? \$123  : { port__data[8], port__data[8], port__data };
-  assign \$126  = \$103  ? 12'hf80 : \$125 ;
-  assign \$127  = \$80  ? 12'h07f : \$126 ;
-  assign \$128  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$129  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$130  = \$129  ? 8'h7f : i__payload[15:8];
-  assign \$131  = \$128  ? 8'hdc : \$130 ;
-  assign \$132  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$133  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$134  = \$133  ? 8'h7f : i__payload[15:8];
-  assign \$135  = \$132  ? 8'hdc : \$134 ;
-  assign \$136  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$137  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$138  = \$137  ? 8'h7f : i__payload[15:8];
-  assign \$139  = \$136  ? 8'hdc : \$138 ;
-  assign \$140  = - $signed(\$139 );
-  assign \$141  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$142  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$143  = \$142  ? 8'h7f : i__payload[15:8];
-  assign \$144  = \$141  ? 8'hdc : \$143 ;
-  assign \$145  = \$135 [7] ? \$140  : { \$144 [7], \$144  };
-  assign \$147  = $signed(\port__data$13 ) - $signed({ 1'h0, \$146  });
-  assign \$148  = \$131 [7] ? \$147  : { \port__data$13 [8], \port__data$13 [8], \port__data$13  };
-  assign \$150  = $signed(\$149 ) > $signed(8'h7f);
-  assign \$151  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$152  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$153  = \$152  ? 8'h7f : i__payload[15:8];
-  assign \$154  = \$151  ? 8'hdc : \$153 ;
-  assign \$155  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$156  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$157  = \$156  ? 8'h7f : i__payload[15:8];
-  assign \$158  = \$155  ? 8'hdc : \$157 ;
-  assign \$159  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$160  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$161  = \$160  ? 8'h7f : i__payload[15:8];
-  assign \$162  = \$159  ? 8'hdc : \$161 ;
-  assign \$163  = - $signed(\$162 );
-  assign \$164  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$165  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$166  = \$165  ? 8'h7f : i__payload[15:8];
-  assign \$167  = \$164  ? 8'hdc : \$166 ;
-  assign \$168  = \$158 [7] ? \$163  : { \$167 [7], \$167  };
-  assign \$170  = $signed(\port__data$13 ) - $signed({ 1'h0, \$169  });
-  assign \$171  = \$154 [7] ? \$170  : { \port__data$13 [8], \port__data$13 [8], \port__data$13  };
-  assign \$173  = $signed(\$172 ) < $signed(8'h80);
-  assign \$174  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$175  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$176  = \$175  ? 8'h7f : i__payload[15:8];
-  assign \$177  = \$174  ? 8'hdc : \$176 ;
-  assign \$178  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$179  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$180  = \$179  ? 8'h7f : i__payload[15:8];
-  assign \$181  = \$178  ? 8'hdc : \$180 ;
-  assign \$182  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$183  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$184  = \$183  ? 8'h7f : i__payload[15:8];
-  assign \$185  = \$182  ? 8'hdc : \$184 ;
-  assign \$186  = - $signed(\$185 );
-  assign \$187  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$188  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$189  = \$188  ? 8'h7f : i__payload[15:8];
-  assign \$190  = \$187  ? 8'hdc : \$189 ;
-  assign \$191  = \$181 [7] ? \$186  : { \$190 [7], \$190  };
-  assign \$193  = $signed(\port__data$13 ) - $signed({ 1'h0, \$192  });
-  assign \$194  = \$177 [7] ? \$193  : { \port__data$13 [8], \port__data$13 [8], \port__data$13  };
-  assign \$196  = \$173  ? 12'hf80 : \$195 ;
-  assign \$197  = \$150  ? 12'h07f : \$196 ;
-  assign \$198  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$199  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$200  = \$199  ? 8'h7f : i__payload[23:16];
-  assign \$201  = \$198  ? 8'hdc : \$200 ;
-  assign \$202  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$203  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$204  = \$203  ? 8'h7f : i__payload[23:16];
-  assign \$205  = \$202  ? 8'hdc : \$204 ;
-  assign \$206  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$207  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$208  = \$207  ? 8'h7f : i__payload[23:16];
-  assign \$209  = \$206  ? 8'hdc : \$208 ;
-  assign \$210  = - $signed(\$209 );
-  assign \$211  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$212  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$213  = \$212  ? 8'h7f : i__payload[23:16];
-  assign \$214  = \$211  ? 8'hdc : \$213 ;
-  assign \$215  = \$205 [7] ? \$210  : { \$214 [7], \$214  };
-  assign \$217  = $signed(\port__data$14 ) - $signed({ 1'h0, \$216  });
-  assign \$218  = \$201 [7] ? \$217  : { \port__data$14 [8], \port__data$14 [8], \port__data$14  };
-  assign \$220  = $signed(\$219 ) > $signed(8'h7f);
-  assign \$221  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$222  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$223  = \$222  ? 8'h7f : i__payload[23:16];
-  assign \$224  = \$221  ? 8'hdc : \$223 ;
-  assign \$225  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$226  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$227  = \$226  ? 8'h7f : i__payload[23:16];
-  assign \$228  = \$225  ? 8'hdc : \$227 ;
-  assign \$229  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$230  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$231  = \$230  ? 8'h7f : i__payload[23:16];
-  assign \$232  = \$229  ? 8'hdc : \$231 ;
-  assign \$233  = - $signed(\$232 );
-  assign \$234  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$235  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$236  = \$235  ? 8'h7f : i__payload[23:16];
-  assign \$237  = \$234  ? 8'hdc : \$236 ;
-  assign \$238  = \$228 [7] ? \$233  : { \$237 [7], \$237  };
-  assign \$240  = $signed(\port__data$14 ) - $signed({ 1'h0, \$239  });
-  assign \$241  = \$224 [7] ? \$240  : { \port__data$14 [8], \port__data$14 [8], \port__data$14  };
-  assign \$243  = $signed(\$242 ) < $signed(8'h80);
-  assign \$244  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$245  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$246  = \$245  ? 8'h7f : i__payload[23:16];
-  assign \$247  = \$244  ? 8'hdc : \$246 ;
-  assign \$248  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$249  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$250  = \$249  ? 8'h7f : i__payload[23:16];
-  assign \$251  = \$248  ? 8'hdc : \$250 ;
-  assign \$252  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$253  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$254  = \$253  ? 8'h7f : i__payload[23:16];
-  assign \$255  = \$252  ? 8'hdc : \$254 ;
-  assign \$256  = - $signed(\$255 );
-  assign \$257  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$258  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$259  = \$258  ? 8'h7f : i__payload[23:16];
-  assign \$260  = \$257  ? 8'hdc : \$259 ;
-  assign \$261  = \$251 [7] ? \$256  : { \$260 [7], \$260  };
-  assign \$263  = $signed(\port__data$14 ) - $signed({ 1'h0, \$262  });
-  assign \$264  = \$247 [7] ? \$263  : { \port__data$14 [8], \port__data$14 [8], \port__data$14  };
-  assign \$266  = \$243  ? 12'hf80 : \$265 ;
-  assign \$267  = \$220  ? 12'h07f : \$266 ;
-  assign \$268  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$269  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$270  = \$269  ? 8'h7f : i__payload[31:24];
-  assign \$271  = \$268  ? 8'hdc : \$270 ;
-  assign \$272  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$273  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$274  = \$273  ? 8'h7f : i__payload[31:24];
-  assign \$275  = \$272  ? 8'hdc : \$274 ;
-  assign \$276  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$277  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$278  = \$277  ? 8'h7f : i__payload[31:24];
-  assign \$279  = \$276  ? 8'hdc : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$282  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$283  = \$282  ? 8'h7f : i__payload[31:24];
-  assign \$284  = \$281  ? 8'hdc : \$283 ;
-  assign \$285  = \$275 [7] ? \$280  : { \$284 [7], \$284  };
-  assign \$287  = $signed(\port__data$15 ) - $signed({ 1'h0, \$286  });
-  assign \$288  = \$271 [7] ? \$287  : { \port__data$15 [8], \port__data$15 [8], \port__data$15  };
-  assign \$290  = $signed(\$289 ) > $signed(8'h7f);
-  assign \$291  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$292  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$293  = \$292  ? 8'h7f : i__payload[31:24];
-  assign \$294  = \$291  ? 8'hdc : \$293 ;
-  assign \$295  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$296  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$297  = \$296  ? 8'h7f : i__payload[31:24];
-  assign \$298  = \$295  ? 8'hdc : \$297 ;
-  assign \$299  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$300  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$301  = \$300  ? 8'h7f : i__payload[31:24];
-  assign \$302  = \$299  ? 8'hdc : \$301 ;
-  assign \$303  = - $signed(\$302 );
-  assign \$304  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$305  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$306  = \$305  ? 8'h7f : i__payload[31:24];
-  assign \$307  = \$304  ? 8'hdc : \$306 ;
-  assign \$308  = \$298 [7] ? \$303  : { \$307 [7], \$307  };
-  assign \$310  = $signed(\port__data$15 ) - $signed({ 1'h0, \$309  });
-  assign \$311  = \$294 [7] ? \$310  : { \port__data$15 [8], \port__data$15 [8], \port__data$15  };
-  assign \$313  = $signed(\$312 ) < $signed(8'h80);
-  assign \$314  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$315  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$316  = \$315  ? 8'h7f : i__payload[31:24];
-  assign \$317  = \$314  ? 8'hdc : \$316 ;
-  assign \$318  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$319  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$320  = \$319  ? 8'h7f : i__payload[31:24];
-  assign \$321  = \$318  ? 8'hdc : \$320 ;
-  assign \$322  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$323  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$324  = \$323  ? 8'h7f : i__payload[31:24];
-  assign \$325  = \$322  ? 8'hdc : \$324 ;
-  assign \$326  = - $signed(\$325 );
-  assign \$327  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$328  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$329  = \$328  ? 8'h7f : i__payload[31:24];
-  assign \$330  = \$327  ? 8'hdc : \$329 ;
-  assign \$331  = \$321 [7] ? \$326  : { \$330 [7], \$330  };
-  assign \$333  = $signed(\port__data$15 ) - $signed({ 1'h0, \$332  });
-  assign \$334  = \$317 [7] ? \$333  : { \port__data$15 [8], \port__data$15 [8], \port__data$15  };
-  assign \$336  = \$313  ? 12'hf80 : \$335 ;
-  assign \$337  = \$290  ? 12'h07f : \$336 ;
+  assign \$112  = - $signed(\$111 );
+  assign \$113  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$114  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$115  = \$114  ? 8'h7f : i__payload[31:24];
+  assign \$116  = \$113  ? 8'hdc : \$115 ;
+  assign \$117  = \$107 [7] ? \$112  : { \$116 [7], \$116  };
+  assign \$118  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$119  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$120  = \$119  ? 8'h7f : i__payload[31:24];
+  assign \$121  = \$118  ? 8'hdc : \$120 ;
+  assign \$122  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$123  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$124  = \$123  ? 8'h7f : i__payload[31:24];
+  assign \$125  = \$122  ? 8'hdc : \$124 ;
+  assign \$126  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$127  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$128  = \$127  ? 8'h7f : i__payload[31:24];
+  assign \$129  = \$126  ? 8'hdc : \$128 ;
+  assign \$130  = - $signed(\$129 );
+  assign \$131  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$132  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$133  = \$132  ? 8'h7f : i__payload[31:24];
+  assign \$134  = \$131  ? 8'hdc : \$133 ;
+  assign \$135  = \$125 [7] ? \$130  : { \$134 [7], \$134  };
+  assign \$137  = $signed(\port__data$15 ) - $signed({ 1'h0, \$136  });
+  assign l3_s2_acc = \$121 [7] ? \$137  : { \port__data$15 [8], \port__data$15 [8], \port__data$15  };
+  assign \$139  = $signed(\$138 ) > $signed(8'h7f);
+  assign \$141  = $signed(\$140 ) < $signed(8'h80);
+  assign \$143  = \$141  ? 12'hf80 : \$142 ;
+  assign \$144  = \$139  ? 12'h07f : \$143 ;
+  assign \$146  = $signed(\$145 ) > $signed(8'h7f);
+  assign \$148  = $signed(\$147 ) < $signed(8'h80);
+  assign \$150  = \$148  ? 12'hf80 : \$149 ;
+  assign \$151  = \$146  ? 12'h07f : \$150 ;
+  assign \$153  = $signed(\$152 ) > $signed(8'h7f);
+  assign \$155  = $signed(\$154 ) < $signed(8'h80);
+  assign \$157  = \$155  ? 12'hf80 : \$156 ;
+  assign \$158  = \$153  ? 12'h07f : \$157 ;
+  assign \$160  = $signed(\$159 ) > $signed(8'h7f);
+  assign \$162  = $signed(\$161 ) < $signed(8'h80);
+  assign \$164  = \$162  ? 12'hf80 : \$163 ;
+  assign \$165  = \$160  ? 12'h07f : \$164 ;
   always @(posedge clk)
-    o__valid <= \$338 ;
+    o__valid <= \$166 ;
   always @(posedge clk)
-    o__payload <= \$339 ;
+    o__payload <= \$167 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = o__valid;
+    \$166  = o__valid;
     if (i__ready) begin
-      \$338  = i__valid;
+      \$166  = i__valid;
     end
     if (rst) begin
-      \$338  = 1'h0;
+      \$166  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = o__payload;
+    \$167  = o__payload;
     if (i__ready) begin
-      \$339 [7:0] = \$127 [7:0];
-      \$339 [15:8] = \$197 [7:0];
-      \$339 [23:16] = \$267 [7:0];
-      \$339 [31:24] = \$337 [7:0];
+      \$167 [7:0] = \$144 [7:0];
+      \$167 [15:8] = \$151 [7:0];
+      \$167 [23:16] = \$158 [7:0];
+      \$167 [31:24] = \$165 [7:0];
     end
     if (rst) begin
-      \$339  = 32'd0;
+      \$167  = 32'd0;
     end
   end
   assign port__addr = \$15 [6:0];
-  assign \port__addr$5  = \$29 [6:0];
-  assign \port__addr$6  = \$43 [6:0];
-  assign \port__addr$7  = \$57 [6:0];
+  assign \port__addr$7  = \$49 [6:0];
+  assign \port__addr$10  = \$83 [6:0];
+  assign \port__addr$13  = \$117 [6:0];
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -2555,30 +2227,22 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$76  = { 1'h0, \$75 [7:0] };
-  assign \$79  = { \$78 [10], \$78  };
-  assign \$99  = { 1'h0, \$98 [7:0] };
-  assign \$102  = { \$101 [10], \$101  };
-  assign \$122  = { 1'h0, \$121 [7:0] };
-  assign \$125  = { \$124 [10], \$124  };
-  assign \$146  = { 1'h0, \$145 [7:0] };
-  assign \$149  = { \$148 [10], \$148  };
-  assign \$169  = { 1'h0, \$168 [7:0] };
-  assign \$172  = { \$171 [10], \$171  };
-  assign \$192  = { 1'h0, \$191 [7:0] };
-  assign \$195  = { \$194 [10], \$194  };
-  assign \$216  = { 1'h0, \$215 [7:0] };
-  assign \$219  = { \$218 [10], \$218  };
-  assign \$239  = { 1'h0, \$238 [7:0] };
-  assign \$242  = { \$241 [10], \$241  };
-  assign \$262  = { 1'h0, \$261 [7:0] };
-  assign \$265  = { \$264 [10], \$264  };
-  assign \$286  = { 1'h0, \$285 [7:0] };
-  assign \$289  = { \$288 [10], \$288  };
-  assign \$309  = { 1'h0, \$308 [7:0] };
-  assign \$312  = { \$311 [10], \$311  };
-  assign \$332  = { 1'h0, \$331 [7:0] };
-  assign \$335  = { \$334 [10], \$334  };
+  assign \$34  = { 1'h0, \$33 [7:0] };
+  assign \$68  = { 1'h0, \$67 [7:0] };
+  assign \$102  = { 1'h0, \$101 [7:0] };
+  assign \$136  = { 1'h0, \$135 [7:0] };
+  assign \$138  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$140  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$142  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$145  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$147  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$149  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$152  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$154  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$156  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$159  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$161  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$163  = { l3_s2_acc[10], l3_s2_acc };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2659,375 +2323,331 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire [15:0] \$164 ;
   wire [16:0] \$165 ;
   wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [15:0] \$169 ;
+  wire [45:0] \$167 ;
+  wire [46:0] \$168 ;
+  wire [22:0] \$169 ;
   wire \$17 ;
-  wire [15:0] \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire [15:0] \$173 ;
-  wire [15:0] \$174 ;
-  wire [16:0] \$175 ;
-  wire \$176 ;
+  wire [47:0] \$170 ;
+  wire [45:0] \$171 ;
+  wire [46:0] \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire [15:0] \$175 ;
+  wire [15:0] \$176 ;
   wire \$177 ;
-  wire [15:0] \$178 ;
+  wire \$178 ;
   wire [15:0] \$179 ;
   wire \$18 ;
-  wire [16:0] \$180 ;
-  wire \$181 ;
+  wire [15:0] \$180 ;
+  wire [16:0] \$181 ;
   wire \$182 ;
   wire \$183 ;
   wire [15:0] \$184 ;
   wire [15:0] \$185 ;
-  wire \$186 ;
+  wire [16:0] \$186 ;
   wire \$187 ;
-  wire [15:0] \$188 ;
-  wire [15:0] \$189 ;
+  wire \$188 ;
+  wire \$189 ;
   wire [15:0] \$19 ;
-  wire [16:0] \$190 ;
-  wire \$191 ;
+  wire [15:0] \$190 ;
+  wire [15:0] \$191 ;
   wire \$192 ;
-  wire [15:0] \$193 ;
+  wire \$193 ;
   wire [15:0] \$194 ;
-  wire [16:0] \$195 ;
-  wire \$196 ;
+  wire [15:0] \$195 ;
+  wire [16:0] \$196 ;
   wire \$197 ;
   wire \$198 ;
   wire [15:0] \$199 ;
   wire \$2 ;
   wire [15:0] \$20 ;
   wire [15:0] \$200 ;
-  wire \$201 ;
+  wire [16:0] \$201 ;
   wire \$202 ;
-  wire [15:0] \$203 ;
-  wire [15:0] \$204 ;
-  wire [16:0] \$205 ;
-  wire \$206 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire [15:0] \$205 ;
+  wire [15:0] \$206 ;
   wire \$207 ;
-  wire [15:0] \$208 ;
+  wire \$208 ;
   wire [15:0] \$209 ;
   wire \$21 ;
-  wire [16:0] \$210 ;
-  wire \$211 ;
+  wire [15:0] \$210 ;
+  wire [16:0] \$211 ;
   wire \$212 ;
   wire \$213 ;
   wire [15:0] \$214 ;
   wire [15:0] \$215 ;
-  wire \$216 ;
+  wire [16:0] \$216 ;
   wire \$217 ;
-  wire [15:0] \$218 ;
-  wire [15:0] \$219 ;
+  wire \$218 ;
+  wire \$219 ;
   wire \$22 ;
-  wire [16:0] \$220 ;
-  wire \$221 ;
+  wire [15:0] \$220 ;
+  wire [15:0] \$221 ;
   wire \$222 ;
-  wire [15:0] \$223 ;
+  wire \$223 ;
   wire [15:0] \$224 ;
-  wire [16:0] \$225 ;
-  wire \$226 ;
+  wire [15:0] \$225 ;
+  wire [16:0] \$226 ;
   wire \$227 ;
   wire \$228 ;
   wire [15:0] \$229 ;
   wire [15:0] \$23 ;
   wire [15:0] \$230 ;
-  wire \$231 ;
+  wire [16:0] \$231 ;
   wire \$232 ;
-  wire [15:0] \$233 ;
-  wire [15:0] \$234 ;
-  wire [16:0] \$235 ;
-  wire \$236 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire [15:0] \$235 ;
+  wire [15:0] \$236 ;
   wire \$237 ;
-  wire [15:0] \$238 ;
+  wire \$238 ;
   wire [15:0] \$239 ;
   wire [15:0] \$24 ;
-  wire [16:0] \$240 ;
-  wire \$241 ;
+  wire [15:0] \$240 ;
+  wire [16:0] \$241 ;
   wire \$242 ;
   wire \$243 ;
   wire [15:0] \$244 ;
   wire [15:0] \$245 ;
-  wire \$246 ;
+  wire [16:0] \$246 ;
   wire \$247 ;
-  wire [15:0] \$248 ;
-  wire [15:0] \$249 ;
+  wire \$248 ;
+  wire \$249 ;
   wire [16:0] \$25 ;
-  wire [16:0] \$250 ;
-  wire \$251 ;
+  wire [15:0] \$250 ;
+  wire [15:0] \$251 ;
   wire \$252 ;
-  wire [15:0] \$253 ;
+  wire \$253 ;
   wire [15:0] \$254 ;
-  wire [16:0] \$255 ;
-  wire \$256 ;
+  wire [15:0] \$255 ;
+  wire [16:0] \$256 ;
   wire \$257 ;
   wire \$258 ;
   wire [15:0] \$259 ;
   wire \$26 ;
   wire [15:0] \$260 ;
-  wire \$261 ;
+  wire [16:0] \$261 ;
   wire \$262 ;
-  wire [15:0] \$263 ;
-  wire [15:0] \$264 ;
-  wire [16:0] \$265 ;
-  wire \$266 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire [15:0] \$265 ;
+  wire [15:0] \$266 ;
   wire \$267 ;
-  wire [15:0] \$268 ;
+  wire \$268 ;
   wire [15:0] \$269 ;
   wire \$27 ;
-  wire [16:0] \$270 ;
-  wire \$271 ;
+  wire [15:0] \$270 ;
+  wire [16:0] \$271 ;
   wire \$272 ;
   wire \$273 ;
   wire [15:0] \$274 ;
   wire [15:0] \$275 ;
-  wire \$276 ;
+  wire [16:0] \$276 ;
   wire \$277 ;
-  wire [15:0] \$278 ;
-  wire [15:0] \$279 ;
+  wire \$278 ;
+  wire \$279 ;
   wire [15:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
+  wire [15:0] \$280 ;
+  wire [15:0] \$281 ;
   wire \$282 ;
-  wire [15:0] \$283 ;
+  wire \$283 ;
   wire [15:0] \$284 ;
-  wire [16:0] \$285 ;
-  wire \$286 ;
+  wire [15:0] \$285 ;
+  wire [16:0] \$286 ;
   wire \$287 ;
   wire \$288 ;
   wire [15:0] \$289 ;
   wire [15:0] \$29 ;
   wire [15:0] \$290 ;
-  wire \$291 ;
+  wire [16:0] \$291 ;
   wire \$292 ;
-  wire [15:0] \$293 ;
-  wire [15:0] \$294 ;
-  wire [16:0] \$295 ;
-  wire \$296 ;
+  wire \$293 ;
+  wire \$294 ;
+  wire [15:0] \$295 ;
+  wire [15:0] \$296 ;
   wire \$297 ;
-  wire [15:0] \$298 ;
+  wire \$298 ;
   wire [15:0] \$299 ;
   wire \$3 ;
   wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
-  wire \$301 ;
+  wire [15:0] \$300 ;
+  wire [16:0] \$301 ;
   wire \$302 ;
   wire \$303 ;
   wire [15:0] \$304 ;
   wire [15:0] \$305 ;
-  wire \$306 ;
+  wire [16:0] \$306 ;
   wire \$307 ;
-  wire [15:0] \$308 ;
-  wire [15:0] \$309 ;
+  wire \$308 ;
+  wire \$309 ;
   wire \$31 ;
-  wire [16:0] \$310 ;
-  wire \$311 ;
+  wire [15:0] \$310 ;
+  wire [15:0] \$311 ;
   wire \$312 ;
-  wire [15:0] \$313 ;
+  wire \$313 ;
   wire [15:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire \$316 ;
+  wire [15:0] \$315 ;
+  wire [16:0] \$316 ;
   wire \$317 ;
   wire \$318 ;
   wire [15:0] \$319 ;
   wire \$32 ;
   wire [15:0] \$320 ;
-  wire \$321 ;
+  wire [16:0] \$321 ;
   wire \$322 ;
-  wire [15:0] \$323 ;
-  wire [15:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire \$326 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire [15:0] \$325 ;
+  wire [15:0] \$326 ;
   wire \$327 ;
-  wire [15:0] \$328 ;
+  wire \$328 ;
   wire [15:0] \$329 ;
   wire \$33 ;
-  wire [16:0] \$330 ;
-  wire \$331 ;
+  wire [15:0] \$330 ;
+  wire [16:0] \$331 ;
   wire \$332 ;
   wire \$333 ;
   wire [15:0] \$334 ;
   wire [15:0] \$335 ;
-  wire \$336 ;
+  wire [16:0] \$336 ;
   wire \$337 ;
-  wire [15:0] \$338 ;
-  wire [15:0] \$339 ;
+  wire [45:0] \$338 ;
+  wire [46:0] \$339 ;
   wire [15:0] \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire [15:0] \$343 ;
-  wire [15:0] \$344 ;
-  wire [16:0] \$345 ;
-  wire \$346 ;
-  wire \$347 ;
-  wire [15:0] \$348 ;
-  wire [15:0] \$349 ;
+  wire [22:0] \$340 ;
+  wire [47:0] \$341 ;
+  wire [45:0] \$342 ;
+  wire [46:0] \$343 ;
+  wire \$344 ;
+  wire \$345 ;
+  wire [15:0] \$346 ;
+  wire [15:0] \$347 ;
+  wire \$348 ;
+  wire \$349 ;
   wire [15:0] \$35 ;
-  wire \$350 ;
-  wire \$351 ;
-  wire [15:0] \$352 ;
-  wire [15:0] \$353 ;
+  wire [15:0] \$350 ;
+  wire [15:0] \$351 ;
+  wire [16:0] \$352 ;
+  wire \$353 ;
   wire \$354 ;
-  wire \$355 ;
+  wire [15:0] \$355 ;
   wire [15:0] \$356 ;
-  wire [15:0] \$357 ;
-  wire [16:0] \$358 ;
+  wire [16:0] \$357 ;
+  wire \$358 ;
   wire \$359 ;
   wire \$36 ;
-  wire \$360 ;
+  wire [15:0] \$360 ;
   wire [15:0] \$361 ;
-  wire [15:0] \$362 ;
-  wire [16:0] \$363 ;
-  wire [17:0] \$364 ;
-  wire [30:0] \$365 ;
-  wire [31:0] \$366 ;
-  wire [32:0] \$367 ;
-  wire [45:0] \$368 ;
-  wire [45:0] \$369 ;
+  wire \$362 ;
+  wire \$363 ;
+  wire [15:0] \$364 ;
+  wire [15:0] \$365 ;
+  wire \$366 ;
+  wire \$367 ;
+  wire [15:0] \$368 ;
+  wire [15:0] \$369 ;
   wire \$37 ;
-  wire [46:0] \$370 ;
-  wire [22:0] \$371 ;
-  wire [47:0] \$372 ;
-  wire [45:0] \$373 ;
-  wire [45:0] \$374 ;
-  wire [46:0] \$375 ;
-  wire [47:0] \$376 ;
-  wire [48:0] \$377 ;
-  wire [48:0] \$378 ;
-  wire \$379 ;
+  wire [16:0] \$370 ;
+  wire \$371 ;
+  wire \$372 ;
+  wire [15:0] \$373 ;
+  wire [15:0] \$374 ;
+  wire [16:0] \$375 ;
+  wire [17:0] \$376 ;
+  wire [31:0] \$377 ;
+  wire [32:0] \$378 ;
+  wire [48:0] \$379 ;
   wire [15:0] \$38 ;
-  wire [45:0] \$380 ;
-  wire [45:0] \$381 ;
-  wire [46:0] \$382 ;
-  wire [22:0] \$383 ;
-  wire [47:0] \$384 ;
-  wire [45:0] \$385 ;
-  wire [45:0] \$386 ;
-  wire [46:0] \$387 ;
-  wire [47:0] \$388 ;
-  wire [48:0] \$389 ;
+  wire [48:0] \$380 ;
+  wire \$381 ;
+  wire [48:0] \$382 ;
+  wire [48:0] \$383 ;
+  wire \$384 ;
+  wire [48:0] \$385 ;
+  wire [48:0] \$386 ;
+  wire [48:0] \$387 ;
+  wire [48:0] \$388 ;
+  wire \$389 ;
   wire [15:0] \$39 ;
-  wire [48:0] \$390 ;
-  wire \$391 ;
-  wire [45:0] \$392 ;
-  wire [45:0] \$393 ;
-  wire [46:0] \$394 ;
-  wire [22:0] \$395 ;
-  wire [47:0] \$396 ;
-  wire [45:0] \$397 ;
-  wire [45:0] \$398 ;
-  wire [46:0] \$399 ;
+  wire \$390 ;
+  wire [15:0] \$391 ;
+  wire [15:0] \$392 ;
+  wire \$393 ;
+  wire \$394 ;
+  wire [15:0] \$395 ;
+  wire [15:0] \$396 ;
+  wire [16:0] \$397 ;
+  wire \$398 ;
+  wire \$399 ;
   wire [15:0] \$4 ;
   wire [16:0] \$40 ;
-  wire [47:0] \$400 ;
-  wire [48:0] \$401 ;
-  wire [48:0] \$402 ;
-  wire [48:0] \$403 ;
-  wire [48:0] \$404 ;
-  wire \$405 ;
-  wire \$406 ;
-  wire [15:0] \$407 ;
-  wire [15:0] \$408 ;
-  wire \$409 ;
+  wire [15:0] \$400 ;
+  wire [15:0] \$401 ;
+  wire [16:0] \$402 ;
+  wire \$403 ;
+  wire \$404 ;
+  wire [15:0] \$405 ;
+  wire [15:0] \$406 ;
+  wire \$407 ;
+  wire \$408 ;
+  wire [15:0] \$409 ;
   wire \$41 ;
-  wire \$410 ;
-  wire [15:0] \$411 ;
-  wire [15:0] \$412 ;
-  wire [16:0] \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire [15:0] \$416 ;
-  wire [15:0] \$417 ;
-  wire [16:0] \$418 ;
-  wire \$419 ;
+  wire [15:0] \$410 ;
+  wire \$411 ;
+  wire \$412 ;
+  wire [15:0] \$413 ;
+  wire [15:0] \$414 ;
+  wire [16:0] \$415 ;
+  wire \$416 ;
+  wire \$417 ;
+  wire [15:0] \$418 ;
+  wire [15:0] \$419 ;
   wire \$42 ;
-  wire \$420 ;
-  wire [15:0] \$421 ;
-  wire [15:0] \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire [15:0] \$425 ;
-  wire [15:0] \$426 ;
-  wire \$427 ;
-  wire \$428 ;
-  wire [15:0] \$429 ;
+  wire [16:0] \$420 ;
+  wire [17:0] \$421 ;
+  wire [31:0] \$422 ;
+  wire [32:0] \$423 ;
+  wire [48:0] \$424 ;
+  wire [48:0] \$425 ;
+  wire \$426 ;
+  wire [48:0] \$427 ;
+  wire [48:0] \$428 ;
+  wire \$429 ;
   wire [15:0] \$43 ;
-  wire [15:0] \$430 ;
-  wire [16:0] \$431 ;
-  wire \$432 ;
-  wire \$433 ;
-  wire [15:0] \$434 ;
-  wire [15:0] \$435 ;
-  wire [16:0] \$436 ;
-  wire [17:0] \$437 ;
-  wire [30:0] \$438 ;
-  wire [31:0] \$439 ;
+  wire [48:0] \$430 ;
+  wire [48:0] \$431 ;
+  wire [48:0] \$432 ;
+  wire [48:0] \$433 ;
+  reg \$434 ;
+  reg \$435 ;
+  reg \$436 ;
+  reg [15:0] \$437 ;
+  reg \$438 ;
+  reg [3:0] \$439 ;
   wire [15:0] \$44 ;
-  wire [32:0] \$440 ;
-  wire [45:0] \$441 ;
-  wire [45:0] \$442 ;
-  wire [46:0] \$443 ;
-  wire [22:0] \$444 ;
-  wire [47:0] \$445 ;
-  wire [45:0] \$446 ;
-  wire [45:0] \$447 ;
-  wire [46:0] \$448 ;
-  wire [47:0] \$449 ;
+  reg [12:0] \$440 ;
+  reg [15:0] \$441 ;
+  reg \$442 ;
+  reg [3:0] \$443 ;
+  reg [12:0] \$444 ;
+  reg [32:0] \$445 ;
+  reg [31:0] \$446 ;
+  reg [15:0] \$447 ;
+  reg \$448 ;
+  reg [3:0] \$449 ;
   wire [16:0] \$45 ;
-  wire [48:0] \$450 ;
-  wire [48:0] \$451 ;
-  wire \$452 ;
-  wire [45:0] \$453 ;
-  wire [45:0] \$454 ;
-  wire [46:0] \$455 ;
-  wire [22:0] \$456 ;
-  wire [47:0] \$457 ;
-  wire [45:0] \$458 ;
-  wire [45:0] \$459 ;
+  reg [12:0] \$450 ;
+  reg [15:0] \$451 ;
+  reg \$452 ;
+  reg [3:0] \$453 ;
+  reg [12:0] \$454 ;
+  reg [32:0] \$455 ;
   wire \$46 ;
-  wire [46:0] \$460 ;
-  wire [47:0] \$461 ;
-  wire [48:0] \$462 ;
-  wire [48:0] \$463 ;
-  wire \$464 ;
-  wire [45:0] \$465 ;
-  wire [45:0] \$466 ;
-  wire [46:0] \$467 ;
-  wire [22:0] \$468 ;
-  wire [47:0] \$469 ;
   wire \$47 ;
-  wire [45:0] \$470 ;
-  wire [45:0] \$471 ;
-  wire [46:0] \$472 ;
-  wire [47:0] \$473 ;
-  wire [48:0] \$474 ;
-  wire [48:0] \$475 ;
-  wire [48:0] \$476 ;
-  wire [48:0] \$477 ;
-  reg \$478 ;
-  reg \$479 ;
   wire \$48 ;
-  reg \$480 ;
-  reg [15:0] \$481 ;
-  reg \$482 ;
-  reg [3:0] \$483 ;
-  reg [12:0] \$484 ;
-  reg [15:0] \$485 ;
-  reg \$486 ;
-  reg [3:0] \$487 ;
-  reg [12:0] \$488 ;
-  reg [32:0] \$489 ;
   wire [15:0] \$49 ;
-  reg [31:0] \$490 ;
-  reg [15:0] \$491 ;
-  reg \$492 ;
-  reg [3:0] \$493 ;
-  reg [12:0] \$494 ;
-  reg [15:0] \$495 ;
-  reg \$496 ;
-  reg [3:0] \$497 ;
-  reg [12:0] \$498 ;
-  reg [32:0] \$499 ;
   wire [15:0] \$5 ;
   wire [15:0] \$50 ;
   wire \$51 ;
@@ -3100,7 +2720,10 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   reg [3:0] l0_s1_seg;
   reg [31:0] l0_s2_c1;
   reg [17:0] l0_s2_c2;
+  wire [30:0] l0_s2_prod;
   reg [19:0] l0_s3_c0;
+  wire [45:0] l0_s3_prod;
+  wire [47:0] l0_s4_acc;
   reg [3:0] l0_seg_p0 = 4'h0;
   reg [3:0] l0_seg_p1 = 4'h0;
   reg [12:0] l0_t_p0 = 13'h0000;
@@ -3114,7 +2737,10 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   reg [3:0] l1_s1_seg;
   reg [31:0] l1_s2_c1;
   reg [17:0] l1_s2_c2;
+  wire [30:0] l1_s2_prod;
   reg [19:0] l1_s3_c0;
+  wire [45:0] l1_s3_prod;
+  wire [47:0] l1_s4_acc;
   reg [3:0] l1_seg_p0 = 4'h0;
   reg [3:0] l1_seg_p1 = 4'h0;
   reg [12:0] l1_t_p0 = 13'h0000;
@@ -3133,38 +2759,6 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
-  always @(posedge clk)
-    l0_t_p0 <= \$484 ;
-  always @(posedge clk)
-    l0_x_p1 <= \$485 ;
-  always @(posedge clk)
-    l0_neg_p1 <= \$486 ;
-  always @(posedge clk)
-    l0_seg_p1 <= \$487 ;
-  always @(posedge clk)
-    l0_t_p1 <= \$488 ;
-  always @(posedge clk)
-    l0_acc_p1 <= \$489 ;
-  always @(posedge clk)
-    o__payload <= \$490 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$491 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$492 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$493 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$494 ;
-  always @(posedge clk)
-    l1_x_p1 <= \$495 ;
-  always @(posedge clk)
-    l1_neg_p1 <= \$496 ;
-  always @(posedge clk)
-    l1_seg_p1 <= \$497 ;
-  always @(posedge clk)
-    l1_t_p1 <= \$498 ;
-  always @(posedge clk)
-    l1_acc_p1 <= \$499 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
@@ -3332,419 +2926,309 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$164  = \$161  ? 16'hbfd9 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
   assign \$166  = \$165 [15:0] >= 15'h6000;
-  assign \$167  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$168  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$169  = \$168  ? 16'h7fff : i__payload[31:16];
-  assign \$170  = \$167  ? 16'hbfd9 : \$169 ;
-  assign \$171  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$172  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$173  = \$172  ? 16'h7fff : i__payload[31:16];
-  assign \$174  = \$171  ? 16'hbfd9 : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$177  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$178  = \$177  ? 16'h7fff : i__payload[31:16];
-  assign \$179  = \$176  ? 16'hbfd9 : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [15:0] >= 11'h580;
+  assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
+  assign l0_s3_prod = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
+  assign \$168  = $signed(\$167 ) + $signed(l0_s3_c0);
+  assign \$170  = $signed(\$168 ) - $signed({ 1'h0, \$169  });
+  assign \$172  = $signed(\$171 ) + $signed(l0_s3_c0);
+  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [46], \$172  };
+  assign \$173  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$174  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$175  = \$174  ? 16'h7fff : i__payload[31:16];
+  assign \$176  = \$173  ? 16'hbfd9 : \$175 ;
+  assign \$177  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$178  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$179  = \$178  ? 16'h7fff : i__payload[31:16];
+  assign \$180  = \$177  ? 16'hbfd9 : \$179 ;
+  assign \$181  = - $signed(\$180 );
   assign \$182  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$183  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$184  = \$183  ? 16'h7fff : i__payload[31:16];
   assign \$185  = \$182  ? 16'hbfd9 : \$184 ;
-  assign \$186  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$187  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$188  = \$187  ? 16'h7fff : i__payload[31:16];
-  assign \$189  = \$186  ? 16'hbfd9 : \$188 ;
-  assign \$190  = - $signed(\$189 );
-  assign \$191  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$192  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$193  = \$192  ? 16'h7fff : i__payload[31:16];
-  assign \$194  = \$191  ? 16'hbfd9 : \$193 ;
-  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [15:0] >= 12'h980;
+  assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
+  assign \$187  = \$186 [15:0] >= 11'h580;
+  assign \$188  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$189  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$190  = \$189  ? 16'h7fff : i__payload[31:16];
+  assign \$191  = \$188  ? 16'hbfd9 : \$190 ;
+  assign \$192  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$193  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$194  = \$193  ? 16'h7fff : i__payload[31:16];
+  assign \$195  = \$192  ? 16'hbfd9 : \$194 ;
+  assign \$196  = - $signed(\$195 );
   assign \$197  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$198  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$199  = \$198  ? 16'h7fff : i__payload[31:16];
   assign \$200  = \$197  ? 16'hbfd9 : \$199 ;
-  assign \$201  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$202  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$203  = \$202  ? 16'h7fff : i__payload[31:16];
-  assign \$204  = \$201  ? 16'hbfd9 : \$203 ;
-  assign \$205  = - $signed(\$204 );
-  assign \$206  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$207  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$208  = \$207  ? 16'h7fff : i__payload[31:16];
-  assign \$209  = \$206  ? 16'hbfd9 : \$208 ;
-  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [15:0] >= 12'hd80;
+  assign \$201  = \$191 [15] ? \$196  : { \$200 [15], \$200  };
+  assign \$202  = \$201 [15:0] >= 12'h980;
+  assign \$203  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$204  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$205  = \$204  ? 16'h7fff : i__payload[31:16];
+  assign \$206  = \$203  ? 16'hbfd9 : \$205 ;
+  assign \$207  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$208  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$209  = \$208  ? 16'h7fff : i__payload[31:16];
+  assign \$210  = \$207  ? 16'hbfd9 : \$209 ;
+  assign \$211  = - $signed(\$210 );
   assign \$212  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$213  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$214  = \$213  ? 16'h7fff : i__payload[31:16];
   assign \$215  = \$212  ? 16'hbfd9 : \$214 ;
-  assign \$216  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$217  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$218  = \$217  ? 16'h7fff : i__payload[31:16];
-  assign \$219  = \$216  ? 16'hbfd9 : \$218 ;
-  assign \$220  = - $signed(\$219 );
-  assign \$221  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$222  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$223  = \$222  ? 16'h7fff : i__payload[31:16];
-  assign \$224  = \$221  ? 16'hbfd9 : \$223 ;
-  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [15:0] >= 13'h1180;
+  assign \$216  = \$206 [15] ? \$211  : { \$215 [15], \$215  };
+  assign \$217  = \$216 [15:0] >= 12'hd80;
+  assign \$218  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$219  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$220  = \$219  ? 16'h7fff : i__payload[31:16];
+  assign \$221  = \$218  ? 16'hbfd9 : \$220 ;
+  assign \$222  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$223  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$224  = \$223  ? 16'h7fff : i__payload[31:16];
+  assign \$225  = \$222  ? 16'hbfd9 : \$224 ;
+  assign \$226  = - $signed(\$225 );
   assign \$227  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$228  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$229  = \$228  ? 16'h7fff : i__payload[31:16];
   assign \$230  = \$227  ? 16'hbfd9 : \$229 ;
-  assign \$231  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$232  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$233  = \$232  ? 16'h7fff : i__payload[31:16];
-  assign \$234  = \$231  ? 16'hbfd9 : \$233 ;
-  assign \$235  = - $signed(\$234 );
-  assign \$236  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$237  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$238  = \$237  ? 16'h7fff : i__payload[31:16];
-  assign \$239  = \$236  ? 16'hbfd9 : \$238 ;
-  assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [15:0] >= 13'h1600;
+  assign \$231  = \$221 [15] ? \$226  : { \$230 [15], \$230  };
+  assign \$232  = \$231 [15:0] >= 13'h1180;
+  assign \$233  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$234  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$235  = \$234  ? 16'h7fff : i__payload[31:16];
+  assign \$236  = \$233  ? 16'hbfd9 : \$235 ;
+  assign \$237  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$238  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$239  = \$238  ? 16'h7fff : i__payload[31:16];
+  assign \$240  = \$237  ? 16'hbfd9 : \$239 ;
+  assign \$241  = - $signed(\$240 );
   assign \$242  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$243  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$244  = \$243  ? 16'h7fff : i__payload[31:16];
   assign \$245  = \$242  ? 16'hbfd9 : \$244 ;
-  assign \$246  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$247  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$248  = \$247  ? 16'h7fff : i__payload[31:16];
-  assign \$249  = \$246  ? 16'hbfd9 : \$248 ;
-  assign \$250  = - $signed(\$249 );
-  assign \$251  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$252  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$253  = \$252  ? 16'h7fff : i__payload[31:16];
-  assign \$254  = \$251  ? 16'hbfd9 : \$253 ;
-  assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [15:0] >= 13'h1b00;
+  assign \$246  = \$236 [15] ? \$241  : { \$245 [15], \$245  };
+  assign \$247  = \$246 [15:0] >= 13'h1600;
+  assign \$248  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$249  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$250  = \$249  ? 16'h7fff : i__payload[31:16];
+  assign \$251  = \$248  ? 16'hbfd9 : \$250 ;
+  assign \$252  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$253  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$254  = \$253  ? 16'h7fff : i__payload[31:16];
+  assign \$255  = \$252  ? 16'hbfd9 : \$254 ;
+  assign \$256  = - $signed(\$255 );
   assign \$257  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$258  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$259  = \$258  ? 16'h7fff : i__payload[31:16];
   assign \$260  = \$257  ? 16'hbfd9 : \$259 ;
-  assign \$261  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$262  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$263  = \$262  ? 16'h7fff : i__payload[31:16];
-  assign \$264  = \$261  ? 16'hbfd9 : \$263 ;
-  assign \$265  = - $signed(\$264 );
-  assign \$266  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$267  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$268  = \$267  ? 16'h7fff : i__payload[31:16];
-  assign \$269  = \$266  ? 16'hbfd9 : \$268 ;
-  assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [15:0] >= 14'h2580;
+  assign \$261  = \$251 [15] ? \$256  : { \$260 [15], \$260  };
+  assign \$262  = \$261 [15:0] >= 13'h1b00;
+  assign \$263  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$264  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$265  = \$264  ? 16'h7fff : i__payload[31:16];
+  assign \$266  = \$263  ? 16'hbfd9 : \$265 ;
+  assign \$267  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$268  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$269  = \$268  ? 16'h7fff : i__payload[31:16];
+  assign \$270  = \$267  ? 16'hbfd9 : \$269 ;
+  assign \$271  = - $signed(\$270 );
   assign \$272  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$273  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$274  = \$273  ? 16'h7fff : i__payload[31:16];
   assign \$275  = \$272  ? 16'hbfd9 : \$274 ;
-  assign \$276  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$277  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$278  = \$277  ? 16'h7fff : i__payload[31:16];
-  assign \$279  = \$276  ? 16'hbfd9 : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$282  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$283  = \$282  ? 16'h7fff : i__payload[31:16];
-  assign \$284  = \$281  ? 16'hbfd9 : \$283 ;
-  assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [15:0] >= 14'h2c00;
+  assign \$276  = \$266 [15] ? \$271  : { \$275 [15], \$275  };
+  assign \$277  = \$276 [15:0] >= 14'h2580;
+  assign \$278  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$279  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$280  = \$279  ? 16'h7fff : i__payload[31:16];
+  assign \$281  = \$278  ? 16'hbfd9 : \$280 ;
+  assign \$282  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$283  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$284  = \$283  ? 16'h7fff : i__payload[31:16];
+  assign \$285  = \$282  ? 16'hbfd9 : \$284 ;
+  assign \$286  = - $signed(\$285 );
   assign \$287  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$288  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$289  = \$288  ? 16'h7fff : i__payload[31:16];
   assign \$290  = \$287  ? 16'hbfd9 : \$289 ;
-  assign \$291  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$292  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$293  = \$292  ? 16'h7fff : i__payload[31:16];
-  assign \$294  = \$291  ? 16'hbfd9 : \$293 ;
-  assign \$295  = - $signed(\$294 );
-  assign \$296  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$297  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$298  = \$297  ? 16'h7fff : i__payload[31:16];
-  assign \$299  = \$296  ? 16'hbfd9 : \$298 ;
-  assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [15:0] >= 14'h3380;
+  assign \$291  = \$281 [15] ? \$286  : { \$290 [15], \$290  };
+  assign \$292  = \$291 [15:0] >= 14'h2c00;
+  assign \$293  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$294  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$295  = \$294  ? 16'h7fff : i__payload[31:16];
+  assign \$296  = \$293  ? 16'hbfd9 : \$295 ;
+  assign \$297  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$298  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$299  = \$298  ? 16'h7fff : i__payload[31:16];
+  assign \$300  = \$297  ? 16'hbfd9 : \$299 ;
+  assign \$301  = - $signed(\$300 );
   assign \$302  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$303  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$304  = \$303  ? 16'h7fff : i__payload[31:16];
   assign \$305  = \$302  ? 16'hbfd9 : \$304 ;
-  assign \$306  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$307  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$308  = \$307  ? 16'h7fff : i__payload[31:16];
-  assign \$309  = \$306  ? 16'hbfd9 : \$308 ;
-  assign \$310  = - $signed(\$309 );
-  assign \$311  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$312  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$313  = \$312  ? 16'h7fff : i__payload[31:16];
-  assign \$314  = \$311  ? 16'hbfd9 : \$313 ;
-  assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [15:0] >= 15'h4000;
+  assign \$306  = \$296 [15] ? \$301  : { \$305 [15], \$305  };
+  assign \$307  = \$306 [15:0] >= 14'h3380;
+  assign \$308  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$309  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$310  = \$309  ? 16'h7fff : i__payload[31:16];
+  assign \$311  = \$308  ? 16'hbfd9 : \$310 ;
+  assign \$312  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$313  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$314  = \$313  ? 16'h7fff : i__payload[31:16];
+  assign \$315  = \$312  ? 16'hbfd9 : \$314 ;
+  assign \$316  = - $signed(\$315 );
   assign \$317  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$318  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$319  = \$318  ? 16'h7fff : i__payload[31:16];
   assign \$320  = \$317  ? 16'hbfd9 : \$319 ;
-  assign \$321  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$322  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$323  = \$322  ? 16'h7fff : i__payload[31:16];
-  assign \$324  = \$321  ? 16'hbfd9 : \$323 ;
-  assign \$325  = - $signed(\$324 );
-  assign \$326  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$327  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$328  = \$327  ? 16'h7fff : i__payload[31:16];
-  assign \$329  = \$326  ? 16'hbfd9 : \$328 ;
-  assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [15:0] >= 15'h6000;
-  assign \$332  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$333  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$334  = \$333  ? 16'h7fff : i__payload[15:0];
+  assign \$321  = \$311 [15] ? \$316  : { \$320 [15], \$320  };
+  assign \$322  = \$321 [15:0] >= 15'h4000;
+  assign \$323  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$324  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$325  = \$324  ? 16'h7fff : i__payload[31:16];
+  assign \$326  = \$323  ? 16'hbfd9 : \$325 ;
+  assign \$327  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$328  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$329  = \$328  ? 16'h7fff : i__payload[31:16];
+  assign \$330  = \$327  ? 16'hbfd9 : \$329 ;
+  assign \$331  = - $signed(\$330 );
+  assign \$332  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$333  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$334  = \$333  ? 16'h7fff : i__payload[31:16];
   assign \$335  = \$332  ? 16'hbfd9 : \$334 ;
-  assign \$336  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$337  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$338  = \$337  ? 16'h7fff : i__payload[15:0];
-  assign \$339  = \$336  ? 16'hbfd9 : \$338 ;
-  assign \$340  = - $signed(\$339 );
-  assign \$341  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$342  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$343  = \$342  ? 16'h7fff : i__payload[15:0];
-  assign \$344  = \$341  ? 16'hbfd9 : \$343 ;
-  assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$347  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$348  = \$347  ? 16'h7fff : i__payload[15:0];
-  assign \$349  = \$346  ? 16'hbfd9 : \$348 ;
-  assign \$350  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$351  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$352  = \$351  ? 16'h7fff : i__payload[15:0];
-  assign \$353  = \$350  ? 16'hbfd9 : \$352 ;
-  assign \$354  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$355  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$356  = \$355  ? 16'h7fff : i__payload[15:0];
-  assign \$357  = \$354  ? 16'hbfd9 : \$356 ;
-  assign \$358  = - $signed(\$357 );
-  assign \$359  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$360  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$361  = \$360  ? 16'h7fff : i__payload[15:0];
-  assign \$362  = \$359  ? 16'hbfd9 : \$361 ;
-  assign \$363  = \$353 [15] ? \$358  : { \$362 [15], \$362  };
-  assign \$364  = $signed({ 1'h0, \$363 [15:0] }) - $signed(l0_s1_origin);
-  assign \$365  = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign \$367  = $signed(\$366 ) + $signed(l0_s2_c1);
-  assign \$368  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$370  = $signed(\$369 ) + $signed(l0_s3_c0);
-  assign \$372  = $signed(\$370 ) - $signed({ 1'h0, \$371  });
-  assign \$373  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$375  = $signed(\$374 ) + $signed(l0_s3_c0);
-  assign \$376  = l0_neg_p1 ? \$372  : { \$375 [46], \$375  };
-  assign \$377  = $signed(\$376 ) + $signed(5'h08);
-  assign \$379  = $signed(\$378 ) > $signed(16'h7fff);
-  assign \$380  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$382  = $signed(\$381 ) + $signed(l0_s3_c0);
-  assign \$384  = $signed(\$382 ) - $signed({ 1'h0, \$383  });
-  assign \$385  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$387  = $signed(\$386 ) + $signed(l0_s3_c0);
-  assign \$388  = l0_neg_p1 ? \$384  : { \$387 [46], \$387  };
-  assign \$389  = $signed(\$388 ) + $signed(5'h08);
-  assign \$391  = $signed(\$390 ) < $signed(16'h8000);
-  assign \$392  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$394  = $signed(\$393 ) + $signed(l0_s3_c0);
-  assign \$396  = $signed(\$394 ) - $signed({ 1'h0, \$395  });
-  assign \$397  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$399  = $signed(\$398 ) + $signed(l0_s3_c0);
-  assign \$400  = l0_neg_p1 ? \$396  : { \$399 [46], \$399  };
-  assign \$401  = $signed(\$400 ) + $signed(5'h08);
-  assign \$403  = \$391  ? 49'h1ffffffff8000 : \$402 ;
-  assign \$404  = \$379  ? 49'h0000000007fff : \$403 ;
-  assign \$405  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$406  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$407  = \$406  ? 16'h7fff : i__payload[31:16];
-  assign \$408  = \$405  ? 16'hbfd9 : \$407 ;
-  assign \$409  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$410  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$411  = \$410  ? 16'h7fff : i__payload[31:16];
-  assign \$412  = \$409  ? 16'hbfd9 : \$411 ;
-  assign \$413  = - $signed(\$412 );
-  assign \$414  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$415  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$416  = \$415  ? 16'h7fff : i__payload[31:16];
-  assign \$417  = \$414  ? 16'hbfd9 : \$416 ;
-  assign \$418  = \$408 [15] ? \$413  : { \$417 [15], \$417  };
-  assign \$419  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$420  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$421  = \$420  ? 16'h7fff : i__payload[31:16];
-  assign \$422  = \$419  ? 16'hbfd9 : \$421 ;
-  assign \$423  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$424  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$425  = \$424  ? 16'h7fff : i__payload[31:16];
-  assign \$426  = \$423  ? 16'hbfd9 : \$425 ;
-  assign \$427  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$428  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$429  = \$428  ? 16'h7fff : i__payload[31:16];
-  assign \$430  = \$427  ? 16'hbfd9 : \$429 ;
-  assign \$431  = - $signed(\$430 );
-  assign \$432  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$433  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$434  = \$433  ? 16'h7fff : i__payload[31:16];
-  assign \$435  = \$432  ? 16'hbfd9 : \$434 ;
-  assign \$436  = \$426 [15] ? \$431  : { \$435 [15], \$435  };
-  assign \$437  = $signed({ 1'h0, \$436 [15:0] }) - $signed(l1_s1_origin);
-  assign \$438  = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
-  assign \$440  = $signed(\$439 ) + $signed(l1_s2_c1);
-  assign \$441  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$443  = $signed(\$442 ) + $signed(l1_s3_c0);
-  assign \$445  = $signed(\$443 ) - $signed({ 1'h0, \$444  });
-  assign \$446  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$448  = $signed(\$447 ) + $signed(l1_s3_c0);
-  assign \$449  = l1_neg_p1 ? \$445  : { \$448 [46], \$448  };
-  assign \$450  = $signed(\$449 ) + $signed(5'h08);
-  assign \$452  = $signed(\$451 ) > $signed(16'h7fff);
-  assign \$453  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$455  = $signed(\$454 ) + $signed(l1_s3_c0);
-  assign \$457  = $signed(\$455 ) - $signed({ 1'h0, \$456  });
-  assign \$458  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$460  = $signed(\$459 ) + $signed(l1_s3_c0);
-  assign \$461  = l1_neg_p1 ? \$457  : { \$460 [46], \$460  };
-  assign \$462  = $signed(\$461 ) + $signed(5'h08);
-  assign \$464  = $signed(\$463 ) < $signed(16'h8000);
-  assign \$465  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$467  = $signed(\$466 ) + $signed(l1_s3_c0);
-  assign \$469  = $signed(\$467 ) - $signed({ 1'h0, \$468  });
-  assign \$470  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$472  = $signed(\$471 ) + $signed(l1_s3_c0);
-  assign \$473  = l1_neg_p1 ? \$469  : { \$472 [46], \$472  };
-  assign \$474  = $signed(\$473 ) + $signed(5'h08);
-  assign \$476  = \$464  ? 49'h1ffffffff8000 : \$475 ;
-  assign \$477  = \$452  ? 49'h0000000007fff : \$476 ;
+  assign \$336  = \$326 [15] ? \$331  : { \$335 [15], \$335  };
+  assign \$337  = \$336 [15:0] >= 15'h6000;
+  assign l1_s2_prod = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
+  assign l1_s3_prod = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
+  assign \$339  = $signed(\$338 ) + $signed(l1_s3_c0);
+  assign \$341  = $signed(\$339 ) - $signed({ 1'h0, \$340  });
+  assign \$343  = $signed(\$342 ) + $signed(l1_s3_c0);
+  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [46], \$343  };
+  assign \$344  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$345  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$346  = \$345  ? 16'h7fff : i__payload[15:0];
+  assign \$347  = \$344  ? 16'hbfd9 : \$346 ;
+  assign \$348  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$349  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$350  = \$349  ? 16'h7fff : i__payload[15:0];
+  assign \$351  = \$348  ? 16'hbfd9 : \$350 ;
+  assign \$352  = - $signed(\$351 );
+  assign \$353  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$354  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$355  = \$354  ? 16'h7fff : i__payload[15:0];
+  assign \$356  = \$353  ? 16'hbfd9 : \$355 ;
+  assign \$357  = \$347 [15] ? \$352  : { \$356 [15], \$356  };
+  assign \$358  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$359  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$360  = \$359  ? 16'h7fff : i__payload[15:0];
+  assign \$361  = \$358  ? 16'hbfd9 : \$360 ;
+  assign \$362  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$364  = \$363  ? 16'h7fff : i__payload[15:0];
+  assign \$365  = \$362  ? 16'hbfd9 : \$364 ;
+  assign \$366  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$368  = \$367  ? 16'h7fff : i__payload[15:0];
+  assign \$369  = \$366  ? 16'hbfd9 : \$368 ;
+  assign \$370  = - $signed(\$369 );
+  assign \$371  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
+  assign \$374  = \$371  ? 16'hbfd9 : \$373 ;
+  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
+  assign \$376  = $signed({ 1'h0, \$375 [15:0] }) - $signed(l0_s1_origin);
+  assign \$378  = $signed(\$377 ) + $signed(l0_s2_c1);
+  assign \$379  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$381  = $signed(\$380 ) > $signed(16'h7fff);
+  assign \$382  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$384  = $signed(\$383 ) < $signed(16'h8000);
+  assign \$385  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$387  = \$384  ? 49'h1ffffffff8000 : \$386 ;
+  assign \$388  = \$381  ? 49'h0000000007fff : \$387 ;
+  assign \$389  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$390  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$391  = \$390  ? 16'h7fff : i__payload[31:16];
+  assign \$392  = \$389  ? 16'hbfd9 : \$391 ;
+  assign \$393  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$395  = \$394  ? 16'h7fff : i__payload[31:16];
+  assign \$396  = \$393  ? 16'hbfd9 : \$395 ;
+  assign \$397  = - $signed(\$396 );
+  assign \$398  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$399  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$400  = \$399  ? 16'h7fff : i__payload[31:16];
+  assign \$401  = \$398  ? 16'hbfd9 : \$400 ;
+  assign \$402  = \$392 [15] ? \$397  : { \$401 [15], \$401  };
+  assign \$403  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$405  = \$404  ? 16'h7fff : i__payload[31:16];
+  assign \$406  = \$403  ? 16'hbfd9 : \$405 ;
+  assign \$407  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$408  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$409  = \$408  ? 16'h7fff : i__payload[31:16];
+  assign \$410  = \$407  ? 16'hbfd9 : \$409 ;
+  assign \$411  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$412  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$413  = \$412  ? 16'h7fff : i__payload[31:16];
+  assign \$414  = \$411  ? 16'hbfd9 : \$413 ;
+  assign \$415  = - $signed(\$414 );
+  assign \$416  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$417  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$418  = \$417  ? 16'h7fff : i__payload[31:16];
+  assign \$419  = \$416  ? 16'hbfd9 : \$418 ;
+  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
+  assign \$421  = $signed({ 1'h0, \$420 [15:0] }) - $signed(l1_s1_origin);
+  assign \$423  = $signed(\$422 ) + $signed(l1_s2_c1);
+  assign \$424  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$426  = $signed(\$425 ) > $signed(16'h7fff);
+  assign \$427  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$429  = $signed(\$428 ) < $signed(16'h8000);
+  assign \$430  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$432  = \$429  ? 49'h1ffffffff8000 : \$431 ;
+  assign \$433  = \$426  ? 49'h0000000007fff : \$432 ;
   always @(posedge clk)
-    valid_0 <= \$478 ;
+    valid_0 <= \$434 ;
   always @(posedge clk)
-    valid_1 <= \$479 ;
+    valid_1 <= \$435 ;
   always @(posedge clk)
-    o__valid <= \$480 ;
+    o__valid <= \$436 ;
   always @(posedge clk)
-    l0_x_p0 <= \$481 ;
+    l0_x_p0 <= \$437 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$482 ;
+    l0_neg_p0 <= \$438 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$483 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$484  = l0_t_p0;
-    if (i__ready) begin
-      \$484  = \$364 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$485  = l0_x_p1;
-    if (i__ready) begin
-      \$485  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$486  = l0_neg_p1;
-    if (i__ready) begin
-      \$486  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$487  = l0_seg_p1;
-    if (i__ready) begin
-      \$487  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$488  = l0_t_p1;
-    if (i__ready) begin
-      \$488  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$489  = l0_acc_p1;
-    if (i__ready) begin
-      \$489  = \$367 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$490  = o__payload;
-    if (i__ready) begin
-      \$490 [15:0] = \$404 [15:0];
-      \$490 [31:16] = \$477 [15:0];
-    end
-    if (rst) begin
-      \$490  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$491  = l1_x_p0;
-    if (i__ready) begin
-      \$491  = \$418 [15:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$492  = l1_neg_p0;
-    if (i__ready) begin
-      \$492  = \$422 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$493  = l1_seg_p0;
-    if (i__ready) begin
-      \$493  = l1_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$494  = l1_t_p0;
-    if (i__ready) begin
-      \$494  = \$437 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$495  = l1_x_p1;
-    if (i__ready) begin
-      \$495  = l1_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$496  = l1_neg_p1;
-    if (i__ready) begin
-      \$496  = l1_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$497  = l1_seg_p1;
-    if (i__ready) begin
-      \$497  = l1_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$498  = l1_t_p1;
-    if (i__ready) begin
-      \$498  = l1_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$499  = l1_acc_p1;
-    if (i__ready) begin
-      \$499  = \$440 ;
-    end
-  end
+    l0_seg_p0 <= \$439 ;
+  always @(posedge clk)
+    l0_t_p0 <= \$440 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$441 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$442 ;
+  always @(posedge clk)
+    l0_seg_p1 <= \$443 ;
+  always @(posedge clk)
+    l0_t_p1 <= \$444 ;
+  always @(posedge clk)
+    l0_acc_p1 <= \$445 ;
+  always @(posedge clk)
+    o__payload <= \$446 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$447 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$448 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$449 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$450 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$451 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$452 ;
+  always @(posedge clk)
+    l1_seg_p1 <= \$453 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$454 ;
+  always @(posedge clk)
+    l1_acc_p1 <= \$455 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     l0_s1_seg = 4'h0;
@@ -3905,37 +3389,37 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     l1_s1_seg = 4'h0;
-    if (\$181 ) begin
+    if (\$187 ) begin
       l1_s1_seg = 4'h1;
     end
-    if (\$196 ) begin
+    if (\$202 ) begin
       l1_s1_seg = 4'h2;
     end
-    if (\$211 ) begin
+    if (\$217 ) begin
       l1_s1_seg = 4'h3;
     end
-    if (\$226 ) begin
+    if (\$232 ) begin
       l1_s1_seg = 4'h4;
     end
-    if (\$241 ) begin
+    if (\$247 ) begin
       l1_s1_seg = 4'h5;
     end
-    if (\$256 ) begin
+    if (\$262 ) begin
       l1_s1_seg = 4'h6;
     end
-    if (\$271 ) begin
+    if (\$277 ) begin
       l1_s1_seg = 4'h7;
     end
-    if (\$286 ) begin
+    if (\$292 ) begin
       l1_s1_seg = 4'h8;
     end
-    if (\$301 ) begin
+    if (\$307 ) begin
       l1_s1_seg = 4'h9;
     end
-    if (\$316 ) begin
+    if (\$322 ) begin
       l1_s1_seg = 4'ha;
     end
-    if (\$331 ) begin
+    if (\$337 ) begin
       l1_s1_seg = 4'hb;
     end
   end
@@ -4061,190 +3545,266 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$478  = valid_0;
+    \$434  = valid_0;
     if (i__ready) begin
-      \$478  = i__valid;
+      \$434  = i__valid;
     end
     if (rst) begin
-      \$478  = 1'h0;
+      \$434  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$479  = valid_1;
+    \$435  = valid_1;
     if (i__ready) begin
-      \$479  = valid_0;
+      \$435  = valid_0;
     end
     if (rst) begin
-      \$479  = 1'h0;
+      \$435  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$480  = o__valid;
+    \$436  = o__valid;
     if (i__ready) begin
-      \$480  = valid_1;
+      \$436  = valid_1;
     end
     if (rst) begin
-      \$480  = 1'h0;
+      \$436  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$481  = l0_x_p0;
+    \$437  = l0_x_p0;
     if (i__ready) begin
-      \$481  = \$345 [15:0];
+      \$437  = \$357 [15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$482  = l0_neg_p0;
+    \$438  = l0_neg_p0;
     if (i__ready) begin
-      \$482  = \$349 [15];
+      \$438  = \$361 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$483  = l0_seg_p0;
+    \$439  = l0_seg_p0;
     if (i__ready) begin
-      \$483  = l0_s1_seg;
+      \$439  = l0_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$440  = l0_t_p0;
+    if (i__ready) begin
+      \$440  = \$376 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$441  = l0_x_p1;
+    if (i__ready) begin
+      \$441  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$442  = l0_neg_p1;
+    if (i__ready) begin
+      \$442  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$443  = l0_seg_p1;
+    if (i__ready) begin
+      \$443  = l0_seg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$444  = l0_t_p1;
+    if (i__ready) begin
+      \$444  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$445  = l0_acc_p1;
+    if (i__ready) begin
+      \$445  = \$378 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$446  = o__payload;
+    if (i__ready) begin
+      \$446 [15:0] = \$388 [15:0];
+      \$446 [31:16] = \$433 [15:0];
+    end
+    if (rst) begin
+      \$446  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$447  = l1_x_p0;
+    if (i__ready) begin
+      \$447  = \$402 [15:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$448  = l1_neg_p0;
+    if (i__ready) begin
+      \$448  = \$406 [15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$449  = l1_seg_p0;
+    if (i__ready) begin
+      \$449  = l1_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$450  = l1_t_p0;
+    if (i__ready) begin
+      \$450  = \$421 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$451  = l1_x_p1;
+    if (i__ready) begin
+      \$451  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$452  = l1_neg_p1;
+    if (i__ready) begin
+      \$452  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$453  = l1_seg_p1;
+    if (i__ready) begin
+      \$453  = l1_seg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$454  = l1_t_p1;
+    if (i__ready) begin
+      \$454  = l1_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$455  = l1_acc_p1;
+    if (i__ready) begin
+      \$455  = \$423 ;
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$366  = { \$365 [30], \$365  };
-  assign \$369  = { \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45:26] };
-  assign \$371  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$374  = { \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45:26] };
-  assign \$378  = { \$377 [48], \$377 [48], \$377 [48], \$377 [48], \$377 [48:4] };
-  assign \$381  = { \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45:26] };
-  assign \$383  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$386  = { \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45:26] };
-  assign \$390  = { \$389 [48], \$389 [48], \$389 [48], \$389 [48], \$389 [48:4] };
-  assign \$393  = { \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45:26] };
-  assign \$395  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$398  = { \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45:26] };
-  assign \$402  = { \$401 [48], \$401 [48], \$401 [48], \$401 [48], \$401 [48:4] };
-  assign \$439  = { \$438 [30], \$438  };
-  assign \$442  = { \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45:26] };
-  assign \$444  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$447  = { \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45:26] };
-  assign \$451  = { \$450 [48], \$450 [48], \$450 [48], \$450 [48], \$450 [48:4] };
-  assign \$454  = { \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45:26] };
-  assign \$456  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$459  = { \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45:26] };
-  assign \$463  = { \$462 [48], \$462 [48], \$462 [48], \$462 [48], \$462 [48:4] };
-  assign \$466  = { \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45:26] };
-  assign \$468  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$471  = { \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45:26] };
-  assign \$475  = { \$474 [48], \$474 [48], \$474 [48], \$474 [48], \$474 [48:4] };
+  assign \$167  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
+  assign \$171  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$338  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
+  assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
+  assign \$342  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
+  assign \$377  = { l0_s2_prod[30], l0_s2_prod };
+  assign \$380  = { \$379 [48], \$379 [48], \$379 [48], \$379 [48], \$379 [48:4] };
+  assign \$383  = { \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48:4] };
+  assign \$386  = { \$385 [48], \$385 [48], \$385 [48], \$385 [48], \$385 [48:4] };
+  assign \$422  = { l1_s2_prod[30], l1_s2_prod };
+  assign \$425  = { \$424 [48], \$424 [48], \$424 [48], \$424 [48], \$424 [48:4] };
+  assign \$428  = { \$427 [48], \$427 [48], \$427 [48], \$427 [48], \$427 [48:4] };
+  assign \$431  = { \$430 [48], \$430 [48], \$430 [48], \$430 [48], \$430 [48:4] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$5350$0 , \port$5352$0 , o__valid, o__payload, clk);
+module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \port$4592$0 , o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
-  wire [18:0] \$10 ;
-  reg \$100 ;
-  wire [18:0] \$11 ;
-  wire [26:0] \$12 ;
+  wire [8:0] \$10 ;
+  wire [8:0] \$11 ;
+  wire [27:0] \$12 ;
   wire [27:0] \$13 ;
-  wire [27:0] \$14 ;
-  wire \$15 ;
-  wire [18:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire [26:0] \$18 ;
+  wire \$14 ;
+  wire [27:0] \$15 ;
+  wire [27:0] \$16 ;
+  wire \$17 ;
+  wire [27:0] \$18 ;
   wire [27:0] \$19 ;
-  wire [8:0] \$2 ;
+  wire [18:0] \$2 ;
   wire [27:0] \$20 ;
   wire [27:0] \$21 ;
-  wire [27:0] \$22 ;
+  wire [8:0] \$22 ;
   wire [8:0] \$23 ;
-  wire [8:0] \$24 ;
-  wire [18:0] \$25 ;
-  wire [18:0] \$26 ;
-  wire [26:0] \$27 ;
+  wire [27:0] \$24 ;
+  wire [27:0] \$25 ;
+  wire \$26 ;
+  wire [27:0] \$27 ;
   wire [27:0] \$28 ;
-  wire [27:0] \$29 ;
-  wire [8:0] \$3 ;
-  wire \$30 ;
-  wire [18:0] \$31 ;
-  wire [18:0] \$32 ;
-  wire [26:0] \$33 ;
-  wire [27:0] \$34 ;
-  wire [27:0] \$35 ;
-  wire \$36 ;
-  wire [18:0] \$37 ;
-  wire [18:0] \$38 ;
-  wire [26:0] \$39 ;
+  wire \$29 ;
+  wire [18:0] \$3 ;
+  wire [27:0] \$30 ;
+  wire [27:0] \$31 ;
+  wire [27:0] \$32 ;
+  wire [27:0] \$33 ;
+  wire [8:0] \$34 ;
+  wire [8:0] \$35 ;
+  wire [27:0] \$36 ;
+  wire [27:0] \$37 ;
+  wire \$38 ;
+  wire [27:0] \$39 ;
   wire [18:0] \$4 ;
   wire [27:0] \$40 ;
-  wire [27:0] \$41 ;
+  wire \$41 ;
   wire [27:0] \$42 ;
   wire [27:0] \$43 ;
-  wire [8:0] \$44 ;
-  wire [8:0] \$45 ;
-  wire [18:0] \$46 ;
-  wire [18:0] \$47 ;
-  wire [26:0] \$48 ;
+  wire [27:0] \$44 ;
+  wire [27:0] \$45 ;
+  wire [8:0] \$46 ;
+  wire [8:0] \$47 ;
+  wire [27:0] \$48 ;
   wire [27:0] \$49 ;
   wire [18:0] \$5 ;
-  wire [27:0] \$50 ;
-  wire \$51 ;
-  wire [18:0] \$52 ;
-  wire [18:0] \$53 ;
-  wire [26:0] \$54 ;
+  wire \$50 ;
+  wire [27:0] \$51 ;
+  wire [27:0] \$52 ;
+  wire \$53 ;
+  wire [27:0] \$54 ;
   wire [27:0] \$55 ;
   wire [27:0] \$56 ;
-  wire \$57 ;
-  wire [18:0] \$58 ;
-  wire [18:0] \$59 ;
-  wire [26:0] \$6 ;
-  wire [26:0] \$60 ;
-  wire [27:0] \$61 ;
-  wire [27:0] \$62 ;
-  wire [27:0] \$63 ;
-  wire [27:0] \$64 ;
-  wire [8:0] \$65 ;
-  wire [8:0] \$66 ;
-  wire [18:0] \$67 ;
-  wire [18:0] \$68 ;
-  wire [26:0] \$69 ;
-  wire [27:0] \$7 ;
-  wire [27:0] \$70 ;
-  wire [27:0] \$71 ;
-  wire \$72 ;
-  wire [18:0] \$73 ;
-  wire [18:0] \$74 ;
-  wire [26:0] \$75 ;
-  wire [27:0] \$76 ;
-  wire [27:0] \$77 ;
-  wire \$78 ;
-  wire [18:0] \$79 ;
-  wire [27:0] \$8 ;
-  wire [18:0] \$80 ;
-  wire [26:0] \$81 ;
-  wire [27:0] \$82 ;
-  wire [27:0] \$83 ;
-  wire [27:0] \$84 ;
-  wire [27:0] \$85 ;
-  reg \$86 ;
-  reg \$87 ;
-  reg [7:0] \$88 ;
-  reg [7:0] \$89 ;
-  wire \$9 ;
-  reg \$90 ;
-  reg [31:0] \$91 ;
-  reg [7:0] \$92 ;
-  reg [7:0] \$93 ;
-  reg \$94 ;
-  reg [7:0] \$95 ;
-  reg [7:0] \$96 ;
-  reg \$97 ;
-  reg [7:0] \$98 ;
-  reg [7:0] \$99 ;
+  wire [27:0] \$57 ;
+  reg \$58 ;
+  reg \$59 ;
+  wire [18:0] \$6 ;
+  reg [7:0] \$60 ;
+  reg [7:0] \$61 ;
+  reg \$62 ;
+  reg [31:0] \$63 ;
+  reg [7:0] \$64 ;
+  reg [7:0] \$65 ;
+  reg \$66 ;
+  reg [7:0] \$67 ;
+  reg [7:0] \$68 ;
+  reg \$69 ;
+  wire [18:0] \$7 ;
+  reg [7:0] \$70 ;
+  reg [7:0] \$71 ;
+  reg \$72 ;
+  wire [18:0] \$8 ;
+  wire [18:0] \$9 ;
   input clk;
   wire clk;
   wire [63:0] i__payload;
@@ -4264,18 +3824,22 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$5350$0 , \p
   wire i__valid;
   reg [7:0] l0_a_p0 = 8'h00;
   reg l0_neg_p0 = 1'h0;
+  wire [26:0] l0_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l0_x_p0;
   reg [7:0] l1_a_p0 = 8'h00;
   reg l1_neg_p0 = 1'h0;
+  wire [26:0] l1_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l1_x_p0;
   reg [7:0] l2_a_p0 = 8'h00;
   reg l2_neg_p0 = 1'h0;
+  wire [26:0] l2_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l2_x_p0;
   reg [7:0] l3_a_p0 = 8'h00;
   reg l3_neg_p0 = 1'h0;
+  wire [26:0] l3_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l3_x_p0;
   output [31:0] o__payload;
@@ -4288,18 +3852,18 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$5350$0 , \p
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$5350$0 ;
-  wire [31:0] \port$5350$0 ;
-  input [31:0] \port$5352$0 ;
-  wire [31:0] \port$5352$0 ;
+  input [31:0] \port$4590$0 ;
+  wire [31:0] \port$4590$0 ;
+  input [31:0] \port$4592$0 ;
+  wire [31:0] \port$4592$0 ;
   reg [7:0] port__addr = 8'h00;
-  reg [7:0] \port__addr$5  = 8'h00;
-  reg [7:0] \port__addr$7  = 8'h00;
+  reg [7:0] \port__addr$15  = 8'h00;
+  reg [7:0] \port__addr$21  = 8'h00;
   reg [7:0] \port__addr$9  = 8'h00;
   wire [16:0] port__data;
-  wire [16:0] \port__data$22 ;
+  wire [16:0] \port__data$13 ;
+  wire [16:0] \port__data$19 ;
   wire [16:0] \port__data$25 ;
-  wire [16:0] \port__data$28 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
@@ -4435,353 +3999,297 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$5350$0 , \p
     c0_rom[127] = 17'h0ffe9;
     c0_rom[128] = 17'h0ffea;
   end
-  assign \port__data$28  = c0_rom[\port__addr$9 ];
-  assign \port__data$25  = c0_rom[\port__addr$7 ];
-  assign \port__data$22  = c0_rom[\port__addr$5 ];
+  assign \port__data$25  = c0_rom[\port__addr$21 ];
+  assign \port__data$19  = c0_rom[\port__addr$15 ];
+  assign \port__data$13  = c0_rom[\port__addr$9 ];
   assign port__data = c0_rom[port__addr];
+  assign \$23  = \port$4592$0 [15] ? \$22  : { \port$4592$0 [15], \port$4592$0 [15:8] };
+  assign \$24  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$26  = $signed(\$25 ) > $signed(8'h7f);
+  assign \$27  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$29  = $signed(\$28 ) < $signed(8'h80);
+  assign \$30  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$32  = \$29  ? 28'hfffff80 : \$31 ;
+  assign \$33  = \$26  ? 28'h000007f : \$32 ;
+  assign \$34  = - $signed(\port$4592$0 [23:16]);
+  assign \$35  = \port$4592$0 [23] ? \$34  : { \port$4592$0 [23], \port$4592$0 [23:16] };
+  assign \$36  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$38  = $signed(\$37 ) > $signed(8'h7f);
+  assign \$39  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$41  = $signed(\$40 ) < $signed(8'h80);
+  assign \$42  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$44  = \$41  ? 28'hfffff80 : \$43 ;
+  assign \$45  = \$38  ? 28'h000007f : \$44 ;
+  assign \$46  = - $signed(\port$4592$0 [31:24]);
+  assign \$47  = \port$4592$0 [31] ? \$46  : { \port$4592$0 [31], \port$4592$0 [31:24] };
+  assign \$48  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$50  = $signed(\$49 ) > $signed(8'h7f);
+  assign \$51  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$53  = $signed(\$52 ) < $signed(8'h80);
+  assign \$54  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$56  = \$53  ? 28'hfffff80 : \$55 ;
+  assign \$57  = \$50  ? 28'h000007f : \$56 ;
+  always @(posedge clk)
+    valid_0 <= \$58 ;
+  always @(posedge clk)
+    o__valid <= \$59 ;
+  always @(posedge clk)
+    port__addr <= \$60 ;
+  always @(posedge clk)
+    l0_a_p0 <= \$61 ;
+  always @(posedge clk)
+    l0_neg_p0 <= \$62 ;
+  always @(posedge clk)
+    o__payload <= \$63 ;
+  always @(posedge clk)
+    \port__addr$9  <= \$64 ;
+  always @(posedge clk)
+    l1_a_p0 <= \$65 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$66 ;
+  always @(posedge clk)
+    \port__addr$15  <= \$67 ;
+  always @(posedge clk)
+    l2_a_p0 <= \$68 ;
+  always @(posedge clk)
+    l2_neg_p0 <= \$69 ;
+  always @(posedge clk)
+    \port__addr$21  <= \$70 ;
+  always @(posedge clk)
+    l3_a_p0 <= \$71 ;
+  always @(posedge clk)
+    l3_neg_p0 <= \$72 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = - $signed(\port$5352$0 [7:0]);
-  assign \$3  = \port$5352$0 [7] ? \$2  : { \port$5352$0 [7], \port$5352$0 [7:0] };
-  assign \$4  = $signed(18'h10000) - $signed(port__data);
-  assign \$5  = l0_neg_p0 ? \$4  : { port__data[16], port__data[16], port__data };
-  assign \$6  = $signed(\$5 ) * $signed(l0_a_p0);
-  assign \$7  = $signed(\$6 ) + $signed(17'h08000);
-  assign \$9  = $signed(\$8 ) > $signed(8'h7f);
-  assign \$10  = $signed(18'h10000) - $signed(port__data);
-  assign \$11  = l0_neg_p0 ? \$10  : { port__data[16], port__data[16], port__data };
-  assign \$12  = $signed(\$11 ) * $signed(l0_a_p0);
-  assign \$13  = $signed(\$12 ) + $signed(17'h08000);
-  assign \$15  = $signed(\$14 ) < $signed(8'h80);
-  assign \$16  = $signed(18'h10000) - $signed(port__data);
-  assign \$17  = l0_neg_p0 ? \$16  : { port__data[16], port__data[16], port__data };
-  assign \$18  = $signed(\$17 ) * $signed(l0_a_p0);
-  assign \$19  = $signed(\$18 ) + $signed(17'h08000);
-  assign \$21  = \$15  ? 28'hfffff80 : \$20 ;
-  assign \$22  = \$9  ? 28'h000007f : \$21 ;
-  assign \$23  = - $signed(\port$5352$0 [15:8]);
-  assign \$24  = \port$5352$0 [15] ? \$23  : { \port$5352$0 [15], \port$5352$0 [15:8] };
-  assign \$25  = $signed(18'h10000) - $signed(\port__data$22 );
-  assign \$26  = l1_neg_p0 ? \$25  : { \port__data$22 [16], \port__data$22 [16], \port__data$22  };
-  assign \$27  = $signed(\$26 ) * $signed(l1_a_p0);
-  assign \$28  = $signed(\$27 ) + $signed(17'h08000);
-  assign \$30  = $signed(\$29 ) > $signed(8'h7f);
-  assign \$31  = $signed(18'h10000) - $signed(\port__data$22 );
-  assign \$32  = l1_neg_p0 ? \$31  : { \port__data$22 [16], \port__data$22 [16], \port__data$22  };
-  assign \$33  = $signed(\$32 ) * $signed(l1_a_p0);
-  assign \$34  = $signed(\$33 ) + $signed(17'h08000);
-  assign \$36  = $signed(\$35 ) < $signed(8'h80);
-  assign \$37  = $signed(18'h10000) - $signed(\port__data$22 );
-  assign \$38  = l1_neg_p0 ? \$37  : { \port__data$22 [16], \port__data$22 [16], \port__data$22  };
-  assign \$39  = $signed(\$38 ) * $signed(l1_a_p0);
-  assign \$40  = $signed(\$39 ) + $signed(17'h08000);
-  assign \$42  = \$36  ? 28'hfffff80 : \$41 ;
-  assign \$43  = \$30  ? 28'h000007f : \$42 ;
-  assign \$44  = - $signed(\port$5352$0 [23:16]);
-  assign \$45  = \port$5352$0 [23] ? \$44  : { \port$5352$0 [23], \port$5352$0 [23:16] };
-  assign \$46  = $signed(18'h10000) - $signed(\port__data$25 );
-  assign \$47  = l2_neg_p0 ? \$46  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
-  assign \$48  = $signed(\$47 ) * $signed(l2_a_p0);
-  assign \$49  = $signed(\$48 ) + $signed(17'h08000);
-  assign \$51  = $signed(\$50 ) > $signed(8'h7f);
-  assign \$52  = $signed(18'h10000) - $signed(\port__data$25 );
-  assign \$53  = l2_neg_p0 ? \$52  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
-  assign \$54  = $signed(\$53 ) * $signed(l2_a_p0);
-  assign \$55  = $signed(\$54 ) + $signed(17'h08000);
-  assign \$57  = $signed(\$56 ) < $signed(8'h80);
-  assign \$58  = $signed(18'h10000) - $signed(\port__data$25 );
-  assign \$59  = l2_neg_p0 ? \$58  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
-  assign \$60  = $signed(\$59 ) * $signed(l2_a_p0);
-  assign \$61  = $signed(\$60 ) + $signed(17'h08000);
-  assign \$63  = \$57  ? 28'hfffff80 : \$62 ;
-  assign \$64  = \$51  ? 28'h000007f : \$63 ;
-  assign \$65  = - $signed(\port$5352$0 [31:24]);
-  assign \$66  = \port$5352$0 [31] ? \$65  : { \port$5352$0 [31], \port$5352$0 [31:24] };
-  assign \$67  = $signed(18'h10000) - $signed(\port__data$28 );
-  assign \$68  = l3_neg_p0 ? \$67  : { \port__data$28 [16], \port__data$28 [16], \port__data$28  };
-  assign \$69  = $signed(\$68 ) * $signed(l3_a_p0);
-  assign \$70  = $signed(\$69 ) + $signed(17'h08000);
-  assign \$72  = $signed(\$71 ) > $signed(8'h7f);
-  assign \$73  = $signed(18'h10000) - $signed(\port__data$28 );
-  assign \$74  = l3_neg_p0 ? \$73  : { \port__data$28 [16], \port__data$28 [16], \port__data$28  };
-  assign \$75  = $signed(\$74 ) * $signed(l3_a_p0);
-  assign \$76  = $signed(\$75 ) + $signed(17'h08000);
-  assign \$78  = $signed(\$77 ) < $signed(8'h80);
-  assign \$79  = $signed(18'h10000) - $signed(\port__data$28 );
-  assign \$80  = l3_neg_p0 ? \$79  : { \port__data$28 [16], \port__data$28 [16], \port__data$28  };
-  assign \$81  = $signed(\$80 ) * $signed(l3_a_p0);
-  assign \$82  = $signed(\$81 ) + $signed(17'h08000);
-  assign \$84  = \$78  ? 28'hfffff80 : \$83 ;
-  assign \$85  = \$72  ? 28'h000007f : \$84 ;
-  always @(posedge clk)
-    valid_0 <= \$86 ;
-  always @(posedge clk)
-    o__valid <= \$87 ;
-  always @(posedge clk)
-    port__addr <= \$88 ;
-  always @(posedge clk)
-    l0_a_p0 <= \$89 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$90 ;
-  always @(posedge clk)
-    o__payload <= \$91 ;
-  always @(posedge clk)
-    \port__addr$5  <= \$92 ;
-  always @(posedge clk)
-    l1_a_p0 <= \$93 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$94 ;
-  always @(posedge clk)
-    \port__addr$7  <= \$95 ;
-  always @(posedge clk)
-    l2_a_p0 <= \$96 ;
-  always @(posedge clk)
-    l2_neg_p0 <= \$97 ;
-  always @(posedge clk)
-    \port__addr$9  <= \$98 ;
-  always @(posedge clk)
-    l3_a_p0 <= \$99 ;
-  always @(posedge clk)
-    l3_neg_p0 <= \$100 ;
+  assign \$2  = $signed(18'h10000) - $signed(port__data);
+  assign \$3  = l0_neg_p0 ? \$2  : { port__data[16], port__data[16], port__data };
+  assign l0_s3_acc = $signed(\$3 ) * $signed(l0_a_p0);
+  assign \$4  = $signed(18'h10000) - $signed(\port__data$13 );
+  assign \$5  = l1_neg_p0 ? \$4  : { \port__data$13 [16], \port__data$13 [16], \port__data$13  };
+  assign l1_s3_acc = $signed(\$5 ) * $signed(l1_a_p0);
+  assign \$6  = $signed(18'h10000) - $signed(\port__data$19 );
+  assign \$7  = l2_neg_p0 ? \$6  : { \port__data$19 [16], \port__data$19 [16], \port__data$19  };
+  assign l2_s3_acc = $signed(\$7 ) * $signed(l2_a_p0);
+  assign \$8  = $signed(18'h10000) - $signed(\port__data$25 );
+  assign \$9  = l3_neg_p0 ? \$8  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
+  assign l3_s3_acc = $signed(\$9 ) * $signed(l3_a_p0);
+  assign \$10  = - $signed(\port$4592$0 [7:0]);
+  assign \$11  = \port$4592$0 [7] ? \$10  : { \port$4592$0 [7], \port$4592$0 [7:0] };
+  assign \$12  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$14  = $signed(\$13 ) > $signed(8'h7f);
+  assign \$15  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$17  = $signed(\$16 ) < $signed(8'h80);
+  assign \$18  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$20  = \$17  ? 28'hfffff80 : \$19 ;
+  assign \$21  = \$14  ? 28'h000007f : \$20 ;
+  assign \$22  = - $signed(\port$4592$0 [15:8]);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$86  = valid_0;
+    \$58  = valid_0;
     if (i__ready) begin
-      \$86  = i__valid;
+      \$58  = i__valid;
     end
     if (rst) begin
-      \$86  = 1'h0;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$87  = o__valid;
+    \$59  = o__valid;
     if (i__ready) begin
-      \$87  = valid_0;
+      \$59  = valid_0;
     end
     if (rst) begin
-      \$87  = 1'h0;
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$88  = port__addr;
+    \$60  = port__addr;
     if (i__ready) begin
-      \$88  = \$3 [7:0];
+      \$60  = \$11 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$89  = l0_a_p0;
+    \$61  = l0_a_p0;
     if (i__ready) begin
-      \$89  = \port$5350$0 [7:0];
+      \$61  = \port$4590$0 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$90  = l0_neg_p0;
+    \$62  = l0_neg_p0;
     if (i__ready) begin
-      \$90  = \port$5352$0 [7];
+      \$62  = \port$4592$0 [7];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$91  = o__payload;
+    \$63  = o__payload;
     if (i__ready) begin
-      \$91 [7:0] = \$22 [7:0];
-      \$91 [15:8] = \$43 [7:0];
-      \$91 [23:16] = \$64 [7:0];
-      \$91 [31:24] = \$85 [7:0];
+      \$63 [7:0] = \$21 [7:0];
+      \$63 [15:8] = \$33 [7:0];
+      \$63 [23:16] = \$45 [7:0];
+      \$63 [31:24] = \$57 [7:0];
     end
     if (rst) begin
-      \$91  = 32'd0;
+      \$63  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$92  = \port__addr$5 ;
+    \$64  = \port__addr$9 ;
     if (i__ready) begin
-      \$92  = \$24 [7:0];
+      \$64  = \$23 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$93  = l1_a_p0;
+    \$65  = l1_a_p0;
     if (i__ready) begin
-      \$93  = \port$5350$0 [15:8];
+      \$65  = \port$4590$0 [15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$94  = l1_neg_p0;
+    \$66  = l1_neg_p0;
     if (i__ready) begin
-      \$94  = \port$5352$0 [15];
+      \$66  = \port$4592$0 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$95  = \port__addr$7 ;
+    \$67  = \port__addr$15 ;
     if (i__ready) begin
-      \$95  = \$45 [7:0];
+      \$67  = \$35 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$96  = l2_a_p0;
+    \$68  = l2_a_p0;
     if (i__ready) begin
-      \$96  = \port$5350$0 [23:16];
+      \$68  = \port$4590$0 [23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$97  = l2_neg_p0;
+    \$69  = l2_neg_p0;
     if (i__ready) begin
-      \$97  = \port$5352$0 [23];
+      \$69  = \port$4592$0 [23];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$98  = \port__addr$9 ;
+    \$70  = \port__addr$21 ;
     if (i__ready) begin
-      \$98  = \$66 [7:0];
+      \$70  = \$47 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$99  = l3_a_p0;
+    \$71  = l3_a_p0;
     if (i__ready) begin
-      \$99  = \port$5350$0 [31:24];
+      \$71  = \port$4590$0 [31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$100  = l3_neg_p0;
+    \$72  = l3_neg_p0;
     if (i__ready) begin
-      \$100  = \port$5352$0 [31];
+      \$72  = \port$4592$0 [31];
     end
   end
   assign l0_x_p0 = port__addr;
-  assign l1_x_p0 = \port__addr$5 ;
-  assign l2_x_p0 = \port__addr$7 ;
-  assign l3_x_p0 = \port__addr$9 ;
-  assign i__payload = { \port$5352$0 , \port$5350$0  };
-  assign \i__payload.a  = \port$5350$0 ;
-  assign \i__payload.a[0]  = \port$5350$0 [7:0];
-  assign \i__payload.a[1]  = \port$5350$0 [15:8];
-  assign \i__payload.a[2]  = \port$5350$0 [23:16];
-  assign \i__payload.a[3]  = \port$5350$0 [31:24];
-  assign \i__payload.x  = \port$5352$0 ;
-  assign \i__payload.x[0]  = \port$5352$0 [7:0];
-  assign \i__payload.x[1]  = \port$5352$0 [15:8];
-  assign \i__payload.x[2]  = \port$5352$0 [23:16];
-  assign \i__payload.x[3]  = \port$5352$0 [31:24];
+  assign l1_x_p0 = \port__addr$9 ;
+  assign l2_x_p0 = \port__addr$15 ;
+  assign l3_x_p0 = \port__addr$21 ;
+  assign i__payload = { \port$4592$0 , \port$4590$0  };
+  assign \i__payload.a  = \port$4590$0 ;
+  assign \i__payload.a[0]  = \port$4590$0 [7:0];
+  assign \i__payload.a[1]  = \port$4590$0 [15:8];
+  assign \i__payload.a[2]  = \port$4590$0 [23:16];
+  assign \i__payload.a[3]  = \port$4590$0 [31:24];
+  assign \i__payload.x  = \port$4592$0 ;
+  assign \i__payload.x[0]  = \port$4592$0 [7:0];
+  assign \i__payload.x[1]  = \port$4592$0 [15:8];
+  assign \i__payload.x[2]  = \port$4592$0 [23:16];
+  assign \i__payload.x[3]  = \port$4592$0 [31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$8  = { \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27:16] };
-  assign \$14  = { \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27:16] };
-  assign \$20  = { \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27:16] };
-  assign \$29  = { \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27:16] };
-  assign \$35  = { \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27:16] };
-  assign \$41  = { \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27:16] };
-  assign \$50  = { \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27:16] };
-  assign \$56  = { \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27:16] };
-  assign \$62  = { \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27:16] };
-  assign \$71  = { \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27:16] };
-  assign \$77  = { \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27:16] };
-  assign \$83  = { \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27:16] };
+  assign \$13  = { \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27:16] };
+  assign \$16  = { \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27:16] };
+  assign \$19  = { \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27:16] };
+  assign \$25  = { \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27:16] };
+  assign \$28  = { \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27:16] };
+  assign \$31  = { \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27:16] };
+  assign \$37  = { \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27:16] };
+  assign \$40  = { \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27:16] };
+  assign \$43  = { \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27:16] };
+  assign \$49  = { \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27:16] };
+  assign \$52  = { \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27:16] };
+  assign \$55  = { \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27:16] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \CfuPcpi.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
-  wire [17:0] \$10 ;
-  wire [18:0] \$11 ;
-  wire [19:0] \$12 ;
-  wire [20:0] \$13 ;
+  wire [18:0] \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire [18:0] \$13 ;
   wire [20:0] \$14 ;
-  wire \$15 ;
-  wire [17:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire [19:0] \$18 ;
-  wire [20:0] \$19 ;
+  wire [20:0] \$15 ;
+  wire \$16 ;
+  wire [20:0] \$17 ;
+  wire [20:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
   wire [20:0] \$20 ;
-  wire \$21 ;
-  wire [17:0] \$22 ;
-  wire [18:0] \$23 ;
-  wire [19:0] \$24 ;
+  wire [20:0] \$21 ;
+  wire [20:0] \$22 ;
+  wire [20:0] \$23 ;
+  wire [20:0] \$24 ;
   wire [20:0] \$25 ;
-  wire [20:0] \$26 ;
+  wire \$26 ;
   wire [20:0] \$27 ;
   wire [20:0] \$28 ;
-  wire [17:0] \$29 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [18:0] \$30 ;
-  wire [19:0] \$31 ;
+  wire [20:0] \$30 ;
+  wire [20:0] \$31 ;
   wire [20:0] \$32 ;
   wire [20:0] \$33 ;
-  wire \$34 ;
-  wire [17:0] \$35 ;
-  wire [18:0] \$36 ;
-  wire [19:0] \$37 ;
+  wire [20:0] \$34 ;
+  wire [20:0] \$35 ;
+  wire \$36 ;
+  wire [20:0] \$37 ;
   wire [20:0] \$38 ;
-  wire [20:0] \$39 ;
-  wire \$4 ;
-  wire \$40 ;
-  wire [17:0] \$41 ;
-  wire [18:0] \$42 ;
-  wire [19:0] \$43 ;
+  wire \$39 ;
+  wire [18:0] \$4 ;
+  wire [20:0] \$40 ;
+  wire [20:0] \$41 ;
+  wire [20:0] \$42 ;
+  wire [20:0] \$43 ;
   wire [20:0] \$44 ;
   wire [20:0] \$45 ;
-  wire [20:0] \$46 ;
+  wire \$46 ;
   wire [20:0] \$47 ;
-  wire [17:0] \$48 ;
-  wire [18:0] \$49 ;
+  wire [20:0] \$48 ;
+  wire \$49 ;
   wire \$5 ;
-  wire [19:0] \$50 ;
+  wire [20:0] \$50 ;
   wire [20:0] \$51 ;
   wire [20:0] \$52 ;
-  wire \$53 ;
-  wire [17:0] \$54 ;
-  wire [18:0] \$55 ;
-  wire [19:0] \$56 ;
-  wire [20:0] \$57 ;
-  wire [20:0] \$58 ;
-  wire \$59 ;
+  wire [20:0] \$53 ;
+  reg \$54 ;
+  reg [31:0] \$55 ;
   wire \$6 ;
-  wire [17:0] \$60 ;
-  wire [18:0] \$61 ;
-  wire [19:0] \$62 ;
-  wire [20:0] \$63 ;
-  wire [20:0] \$64 ;
-  wire [20:0] \$65 ;
-  wire [20:0] \$66 ;
-  wire [17:0] \$67 ;
-  wire [18:0] \$68 ;
-  wire [19:0] \$69 ;
-  wire \$7 ;
-  wire [20:0] \$70 ;
-  wire [20:0] \$71 ;
-  wire \$72 ;
-  wire [17:0] \$73 ;
-  wire [18:0] \$74 ;
-  wire [19:0] \$75 ;
-  wire [20:0] \$76 ;
-  wire [20:0] \$77 ;
-  wire \$78 ;
-  wire [17:0] \$79 ;
+  wire [18:0] \$7 ;
   wire \$8 ;
-  wire [18:0] \$80 ;
-  wire [19:0] \$81 ;
-  wire [20:0] \$82 ;
-  wire [20:0] \$83 ;
-  wire [20:0] \$84 ;
-  wire [20:0] \$85 ;
-  reg \$86 ;
-  reg [31:0] \$87 ;
   wire \$9 ;
   input clk;
   wire clk;
@@ -4798,15 +4306,23 @@ module \CfuPcpi.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payloa
   reg [1:0] l0_s0_seg;
   reg [16:0] l0_s1_c0;
   reg [9:0] l0_s1_c1;
+  wire [17:0] l0_s1_prod;
+  wire [19:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [16:0] l1_s1_c0;
   reg [9:0] l1_s1_c1;
+  wire [17:0] l1_s1_prod;
+  wire [19:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [16:0] l2_s1_c0;
   reg [9:0] l2_s1_c1;
+  wire [17:0] l2_s1_prod;
+  wire [19:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [16:0] l3_s1_c0;
   reg [9:0] l3_s1_c1;
+  wire [17:0] l3_s1_prod;
+  wire [19:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -4819,72 +4335,56 @@ module \CfuPcpi.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payloa
   reg o__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$12  = $signed(\$11 ) + $signed(l0_s1_c0);
-  assign \$13  = $signed(\$12 ) + $signed(8'h40);
-  assign \$15  = $signed(\$14 ) > $signed(9'h0ff);
-  assign \$16  = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
-  assign \$18  = $signed(\$17 ) + $signed(l0_s1_c0);
-  assign \$19  = $signed(\$18 ) + $signed(8'h40);
-  assign \$21  = $signed(\$20 ) < $signed(1'h0);
-  assign \$22  = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
-  assign \$24  = $signed(\$23 ) + $signed(l0_s1_c0);
-  assign \$25  = $signed(\$24 ) + $signed(8'h40);
-  assign \$27  = \$21  ? 21'h000000 : \$26 ;
-  assign \$28  = \$15  ? 21'h0000ff : \$27 ;
-  assign \$29  = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
-  assign \$31  = $signed(\$30 ) + $signed(l1_s1_c0);
-  assign \$32  = $signed(\$31 ) + $signed(8'h40);
-  assign \$34  = $signed(\$33 ) > $signed(9'h0ff);
-  assign \$35  = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
-  assign \$37  = $signed(\$36 ) + $signed(l1_s1_c0);
-  assign \$38  = $signed(\$37 ) + $signed(8'h40);
-  assign \$40  = $signed(\$39 ) < $signed(1'h0);
-  assign \$41  = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
-  assign \$43  = $signed(\$42 ) + $signed(l1_s1_c0);
-  assign \$44  = $signed(\$43 ) + $signed(8'h40);
-  assign \$46  = \$40  ? 21'h000000 : \$45 ;
-  assign \$47  = \$34  ? 21'h0000ff : \$46 ;
-  assign \$48  = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
-  assign \$50  = $signed(\$49 ) + $signed(l2_s1_c0);
-  assign \$51  = $signed(\$50 ) + $signed(8'h40);
-  assign \$53  = $signed(\$52 ) > $signed(9'h0ff);
-  assign \$54  = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
-  assign \$56  = $signed(\$55 ) + $signed(l2_s1_c0);
-  assign \$57  = $signed(\$56 ) + $signed(8'h40);
-  assign \$59  = $signed(\$58 ) < $signed(1'h0);
-  assign \$60  = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
-  assign \$62  = $signed(\$61 ) + $signed(l2_s1_c0);
-  assign \$63  = $signed(\$62 ) + $signed(8'h40);
-  assign \$65  = \$59  ? 21'h000000 : \$64 ;
-  assign \$66  = \$53  ? 21'h0000ff : \$65 ;
-  assign \$67  = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
-  assign \$69  = $signed(\$68 ) + $signed(l3_s1_c0);
-  assign \$70  = $signed(\$69 ) + $signed(8'h40);
-  assign \$72  = $signed(\$71 ) > $signed(9'h0ff);
-  assign \$73  = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
-  assign \$75  = $signed(\$74 ) + $signed(l3_s1_c0);
-  assign \$76  = $signed(\$75 ) + $signed(8'h40);
-  assign \$78  = $signed(\$77 ) < $signed(1'h0);
-  assign \$79  = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
-  assign \$81  = $signed(\$80 ) + $signed(l3_s1_c0);
-  assign \$82  = $signed(\$81 ) + $signed(8'h40);
-  assign \$84  = \$78  ? 21'h000000 : \$83 ;
-  assign \$85  = \$72  ? 21'h0000ff : \$84 ;
+  assign \$36  = $signed(\$35 ) > $signed(9'h0ff);
+  assign \$37  = $signed(l2_s2_acc) + $signed(8'h40);
+  assign \$39  = $signed(\$38 ) < $signed(1'h0);
+  assign \$40  = $signed(l2_s2_acc) + $signed(8'h40);
+  assign \$42  = \$39  ? 21'h000000 : \$41 ;
+  assign \$43  = \$36  ? 21'h0000ff : \$42 ;
+  assign \$44  = $signed(l3_s2_acc) + $signed(8'h40);
+  assign \$46  = $signed(\$45 ) > $signed(9'h0ff);
+  assign \$47  = $signed(l3_s2_acc) + $signed(8'h40);
+  assign \$49  = $signed(\$48 ) < $signed(1'h0);
+  assign \$50  = $signed(l3_s2_acc) + $signed(8'h40);
+  assign \$52  = \$49  ? 21'h000000 : \$51 ;
+  assign \$53  = \$46  ? 21'h0000ff : \$52 ;
   always @(posedge clk)
-    o__valid <= \$86 ;
+    o__valid <= \$54 ;
   always @(posedge clk)
-    o__payload <= \$87 ;
+    o__payload <= \$55 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) >= $signed(7'h50);
   assign \$3  = $signed(i__payload[7:0]) >= $signed(7'h30);
-  assign \$4  = $signed(i__payload[15:8]) >= $signed(7'h50);
-  assign \$5  = $signed(i__payload[15:8]) >= $signed(7'h30);
-  assign \$6  = $signed(i__payload[23:16]) >= $signed(7'h50);
-  assign \$7  = $signed(i__payload[23:16]) >= $signed(7'h30);
-  assign \$8  = $signed(i__payload[31:24]) >= $signed(7'h50);
-  assign \$9  = $signed(i__payload[31:24]) >= $signed(7'h30);
-  assign \$10  = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
+  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
+  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$5  = $signed(i__payload[15:8]) >= $signed(7'h50);
+  assign \$6  = $signed(i__payload[15:8]) >= $signed(7'h30);
+  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
+  assign l1_s2_acc = $signed(\$7 ) + $signed(l1_s1_c0);
+  assign \$8  = $signed(i__payload[23:16]) >= $signed(7'h50);
+  assign \$9  = $signed(i__payload[23:16]) >= $signed(7'h30);
+  assign l2_s1_prod = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
+  assign l2_s2_acc = $signed(\$10 ) + $signed(l2_s1_c0);
+  assign \$11  = $signed(i__payload[31:24]) >= $signed(7'h50);
+  assign \$12  = $signed(i__payload[31:24]) >= $signed(7'h30);
+  assign l3_s1_prod = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
+  assign l3_s2_acc = $signed(\$13 ) + $signed(l3_s1_c0);
+  assign \$14  = $signed(l0_s2_acc) + $signed(8'h40);
+  assign \$16  = $signed(\$15 ) > $signed(9'h0ff);
+  assign \$17  = $signed(l0_s2_acc) + $signed(8'h40);
+  assign \$19  = $signed(\$18 ) < $signed(1'h0);
+  assign \$20  = $signed(l0_s2_acc) + $signed(8'h40);
+  assign \$22  = \$19  ? 21'h000000 : \$21 ;
+  assign \$23  = \$16  ? 21'h0000ff : \$22 ;
+  assign \$24  = $signed(l1_s2_acc) + $signed(8'h40);
+  assign \$26  = $signed(\$25 ) > $signed(9'h0ff);
+  assign \$27  = $signed(l1_s2_acc) + $signed(8'h40);
+  assign \$29  = $signed(\$28 ) < $signed(1'h0);
+  assign \$30  = $signed(l1_s2_acc) + $signed(8'h40);
+  assign \$32  = \$29  ? 21'h000000 : \$31 ;
+  assign \$33  = \$26  ? 21'h0000ff : \$32 ;
+  assign \$34  = $signed(l2_s2_acc) + $signed(8'h40);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l0_s0_seg = 2'h0;
@@ -4922,10 +4422,10 @@ module \CfuPcpi.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payloa
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$4 ) begin
+    if (\$5 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$5 ) begin
+    if (\$6 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -4956,10 +4456,10 @@ module \CfuPcpi.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payloa
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l2_s0_seg = 2'h0;
-    if (\$6 ) begin
+    if (\$8 ) begin
       l2_s0_seg = 2'h1;
     end
-    if (\$7 ) begin
+    if (\$9 ) begin
       l2_s0_seg = 2'h2;
     end
   end
@@ -4990,10 +4490,10 @@ module \CfuPcpi.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payloa
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l3_s0_seg = 2'h0;
-    if (\$8 ) begin
+    if (\$11 ) begin
       l3_s0_seg = 2'h1;
     end
-    if (\$9 ) begin
+    if (\$12 ) begin
       l3_s0_seg = 2'h2;
     end
   end
@@ -5023,25 +4523,25 @@ module \CfuPcpi.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payloa
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$86  = o__valid;
+    \$54  = o__valid;
     if (i__ready) begin
-      \$86  = i__valid;
+      \$54  = i__valid;
     end
     if (rst) begin
-      \$86  = 1'h0;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$87  = o__payload;
+    \$55  = o__payload;
     if (i__ready) begin
-      \$87 [7:0] = \$28 [7:0];
-      \$87 [15:8] = \$47 [7:0];
-      \$87 [23:16] = \$66 [7:0];
-      \$87 [31:24] = \$85 [7:0];
+      \$55 [7:0] = \$23 [7:0];
+      \$55 [15:8] = \$33 [7:0];
+      \$55 [23:16] = \$43 [7:0];
+      \$55 [31:24] = \$53 [7:0];
     end
     if (rst) begin
-      \$87  = 32'd0;
+      \$55  = 32'd0;
     end
   end
   assign \i__payload[0]  = i__payload[7:0];
@@ -5052,79 +4552,55 @@ module \CfuPcpi.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payloa
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$11  = { \$10 [17], \$10  };
-  assign \$14  = { \$13 [20], \$13 [20], \$13 [20], \$13 [20], \$13 [20], \$13 [20], \$13 [20], \$13 [20:7] };
-  assign \$17  = { \$16 [17], \$16  };
-  assign \$20  = { \$19 [20], \$19 [20], \$19 [20], \$19 [20], \$19 [20], \$19 [20], \$19 [20], \$19 [20:7] };
-  assign \$23  = { \$22 [17], \$22  };
-  assign \$26  = { \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20:7] };
-  assign \$30  = { \$29 [17], \$29  };
-  assign \$33  = { \$32 [20], \$32 [20], \$32 [20], \$32 [20], \$32 [20], \$32 [20], \$32 [20], \$32 [20:7] };
-  assign \$36  = { \$35 [17], \$35  };
-  assign \$39  = { \$38 [20], \$38 [20], \$38 [20], \$38 [20], \$38 [20], \$38 [20], \$38 [20], \$38 [20:7] };
-  assign \$42  = { \$41 [17], \$41  };
+  assign \$4  = { l0_s1_prod[17], l0_s1_prod };
+  assign \$7  = { l1_s1_prod[17], l1_s1_prod };
+  assign \$10  = { l2_s1_prod[17], l2_s1_prod };
+  assign \$13  = { l3_s1_prod[17], l3_s1_prod };
+  assign \$15  = { \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20:7] };
+  assign \$18  = { \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20:7] };
+  assign \$21  = { \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20:7] };
+  assign \$25  = { \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20:7] };
+  assign \$28  = { \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20:7] };
+  assign \$31  = { \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20:7] };
+  assign \$35  = { \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20:7] };
+  assign \$38  = { \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20:7] };
+  assign \$41  = { \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20:7] };
   assign \$45  = { \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20:7] };
-  assign \$49  = { \$48 [17], \$48  };
-  assign \$52  = { \$51 [20], \$51 [20], \$51 [20], \$51 [20], \$51 [20], \$51 [20], \$51 [20], \$51 [20:7] };
-  assign \$55  = { \$54 [17], \$54  };
-  assign \$58  = { \$57 [20], \$57 [20], \$57 [20], \$57 [20], \$57 [20], \$57 [20], \$57 [20], \$57 [20:7] };
-  assign \$61  = { \$60 [17], \$60  };
-  assign \$64  = { \$63 [20], \$63 [20], \$63 [20], \$63 [20], \$63 [20], \$63 [20], \$63 [20], \$63 [20:7] };
-  assign \$68  = { \$67 [17], \$67  };
-  assign \$71  = { \$70 [20], \$70 [20], \$70 [20], \$70 [20], \$70 [20], \$70 [20], \$70 [20], \$70 [20:7] };
-  assign \$74  = { \$73 [17], \$73  };
-  assign \$77  = { \$76 [20], \$76 [20], \$76 [20], \$76 [20], \$76 [20], \$76 [20], \$76 [20], \$76 [20:7] };
-  assign \$80  = { \$79 [17], \$79  };
-  assign \$83  = { \$82 [20], \$82 [20], \$82 [20], \$82 [20], \$82 [20], \$82 [20], \$82 [20], \$82 [20:7] };
+  assign \$48  = { \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20:7] };
+  assign \$51  = { \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20:7] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \CfuPcpi.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire \$1 ;
-  wire [36:0] \$10 ;
-  wire \$11 ;
-  wire [33:0] \$12 ;
-  wire [34:0] \$13 ;
-  wire [35:0] \$14 ;
+  wire \$10 ;
+  wire [36:0] \$11 ;
+  wire [36:0] \$12 ;
+  wire \$13 ;
+  wire [36:0] \$14 ;
   wire [36:0] \$15 ;
   wire [36:0] \$16 ;
-  wire \$17 ;
-  wire [33:0] \$18 ;
-  wire [34:0] \$19 ;
+  wire [36:0] \$17 ;
+  wire [36:0] \$18 ;
+  wire [36:0] \$19 ;
   wire \$2 ;
-  wire [35:0] \$20 ;
+  wire \$20 ;
   wire [36:0] \$21 ;
   wire [36:0] \$22 ;
-  wire [36:0] \$23 ;
+  wire \$23 ;
   wire [36:0] \$24 ;
-  wire [33:0] \$25 ;
-  wire [34:0] \$26 ;
-  wire [35:0] \$27 ;
-  wire [36:0] \$28 ;
-  wire [36:0] \$29 ;
+  wire [36:0] \$25 ;
+  wire [36:0] \$26 ;
+  wire [36:0] \$27 ;
+  reg \$28 ;
+  reg [31:0] \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire [33:0] \$31 ;
-  wire [34:0] \$32 ;
-  wire [35:0] \$33 ;
-  wire [36:0] \$34 ;
-  wire [36:0] \$35 ;
-  wire \$36 ;
-  wire [33:0] \$37 ;
-  wire [34:0] \$38 ;
-  wire [35:0] \$39 ;
-  wire \$4 ;
-  wire [36:0] \$40 ;
-  wire [36:0] \$41 ;
-  wire [36:0] \$42 ;
-  wire [36:0] \$43 ;
-  reg \$44 ;
-  reg [31:0] \$45 ;
+  wire [34:0] \$4 ;
   wire \$5 ;
-  wire [33:0] \$6 ;
+  wire \$6 ;
   wire [34:0] \$7 ;
-  wire [35:0] \$8 ;
+  wire [36:0] \$8 ;
   wire [36:0] \$9 ;
   input clk;
   wire clk;
@@ -5139,9 +4615,13 @@ module \CfuPcpi.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload
   reg [1:0] l0_s0_seg;
   reg [32:0] l0_s1_c0;
   reg [17:0] l0_s1_c1;
+  wire [33:0] l0_s1_prod;
+  wire [35:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [32:0] l1_s1_c0;
   reg [17:0] l1_s1_c1;
+  wire [33:0] l1_s1_prod;
+  wire [35:0] l1_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -5156,38 +4636,30 @@ module \CfuPcpi.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) >= $signed(15'h5000);
   assign \$3  = $signed(i__payload[15:0]) >= $signed(15'h3000);
-  assign \$4  = $signed(i__payload[31:16]) >= $signed(15'h5000);
-  assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h3000);
-  assign \$6  = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign \$8  = $signed(\$7 ) + $signed(l0_s1_c0);
-  assign \$9  = $signed(\$8 ) + $signed(16'h4000);
-  assign \$11  = $signed(\$10 ) > $signed(17'h0ffff);
-  assign \$12  = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign \$14  = $signed(\$13 ) + $signed(l0_s1_c0);
-  assign \$15  = $signed(\$14 ) + $signed(16'h4000);
-  assign \$17  = $signed(\$16 ) < $signed(1'h0);
-  assign \$18  = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign \$20  = $signed(\$19 ) + $signed(l0_s1_c0);
-  assign \$21  = $signed(\$20 ) + $signed(16'h4000);
-  assign \$23  = \$17  ? 37'h0000000000 : \$22 ;
-  assign \$24  = \$11  ? 37'h000000ffff : \$23 ;
-  assign \$25  = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign \$27  = $signed(\$26 ) + $signed(l1_s1_c0);
-  assign \$28  = $signed(\$27 ) + $signed(16'h4000);
-  assign \$30  = $signed(\$29 ) > $signed(17'h0ffff);
-  assign \$31  = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign \$33  = $signed(\$32 ) + $signed(l1_s1_c0);
-  assign \$34  = $signed(\$33 ) + $signed(16'h4000);
-  assign \$36  = $signed(\$35 ) < $signed(1'h0);
-  assign \$37  = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign \$39  = $signed(\$38 ) + $signed(l1_s1_c0);
-  assign \$40  = $signed(\$39 ) + $signed(16'h4000);
-  assign \$42  = \$36  ? 37'h0000000000 : \$41 ;
-  assign \$43  = \$30  ? 37'h000000ffff : \$42 ;
+  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
+  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h5000);
+  assign \$6  = $signed(i__payload[31:16]) >= $signed(15'h3000);
+  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
+  assign l1_s2_acc = $signed(\$7 ) + $signed(l1_s1_c0);
+  assign \$8  = $signed(l0_s2_acc) + $signed(16'h4000);
+  assign \$10  = $signed(\$9 ) > $signed(17'h0ffff);
+  assign \$11  = $signed(l0_s2_acc) + $signed(16'h4000);
+  assign \$13  = $signed(\$12 ) < $signed(1'h0);
+  assign \$14  = $signed(l0_s2_acc) + $signed(16'h4000);
+  assign \$16  = \$13  ? 37'h0000000000 : \$15 ;
+  assign \$17  = \$10  ? 37'h000000ffff : \$16 ;
+  assign \$18  = $signed(l1_s2_acc) + $signed(16'h4000);
+  assign \$20  = $signed(\$19 ) > $signed(17'h0ffff);
+  assign \$21  = $signed(l1_s2_acc) + $signed(16'h4000);
+  assign \$23  = $signed(\$22 ) < $signed(1'h0);
+  assign \$24  = $signed(l1_s2_acc) + $signed(16'h4000);
+  assign \$26  = \$23  ? 37'h0000000000 : \$25 ;
+  assign \$27  = \$20  ? 37'h000000ffff : \$26 ;
   always @(posedge clk)
-    o__valid <= \$44 ;
+    o__valid <= \$28 ;
   always @(posedge clk)
-    o__payload <= \$45 ;
+    o__payload <= \$29 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l0_s0_seg = 2'h0;
@@ -5225,10 +4697,10 @@ module \CfuPcpi.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$4 ) begin
+    if (\$5 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$5 ) begin
+    if (\$6 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -5258,41 +4730,37 @@ module \CfuPcpi.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$44  = o__valid;
+    \$28  = o__valid;
     if (i__ready) begin
-      \$44  = i__valid;
+      \$28  = i__valid;
     end
     if (rst) begin
-      \$44  = 1'h0;
+      \$28  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$45  = o__payload;
+    \$29  = o__payload;
     if (i__ready) begin
-      \$45 [15:0] = \$24 [15:0];
-      \$45 [31:16] = \$43 [15:0];
+      \$29 [15:0] = \$17 [15:0];
+      \$29 [31:16] = \$27 [15:0];
     end
     if (rst) begin
-      \$45  = 32'd0;
+      \$29  = 32'd0;
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$7  = { \$6 [33], \$6  };
-  assign \$10  = { \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36:15] };
-  assign \$13  = { \$12 [33], \$12  };
-  assign \$16  = { \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36:15] };
-  assign \$19  = { \$18 [33], \$18  };
+  assign \$4  = { l0_s1_prod[33], l0_s1_prod };
+  assign \$7  = { l1_s1_prod[33], l1_s1_prod };
+  assign \$9  = { \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36:15] };
+  assign \$12  = { \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36:15] };
+  assign \$15  = { \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36:15] };
+  assign \$19  = { \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36:15] };
   assign \$22  = { \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36:15] };
-  assign \$26  = { \$25 [33], \$25  };
-  assign \$29  = { \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36:15] };
-  assign \$32  = { \$31 [33], \$31  };
-  assign \$35  = { \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36:15] };
-  assign \$38  = { \$37 [33], \$37  };
-  assign \$41  = { \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36:15] };
+  assign \$25  = { \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36:15] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5300,68 +4768,48 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [11:0] \$10 ;
-  wire \$11 ;
-  wire [9:0] \$12 ;
-  wire [10:0] \$13 ;
-  wire [11:0] \$14 ;
-  wire [11:0] \$15 ;
+  wire [11:0] \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [8:0] \$14 ;
+  wire [9:0] \$15 ;
   wire [11:0] \$16 ;
   wire \$17 ;
-  wire \$18 ;
-  wire [8:0] \$19 ;
+  wire [11:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
-  wire [9:0] \$20 ;
-  wire [10:0] \$21 ;
+  wire [11:0] \$20 ;
+  wire [11:0] \$21 ;
   wire [11:0] \$22 ;
   wire \$23 ;
-  wire [9:0] \$24 ;
-  wire [10:0] \$25 ;
-  wire [11:0] \$26 ;
-  wire \$27 ;
-  wire [9:0] \$28 ;
-  wire [10:0] \$29 ;
+  wire \$24 ;
+  wire [8:0] \$25 ;
+  wire [9:0] \$26 ;
+  wire [11:0] \$27 ;
+  wire \$28 ;
+  wire [11:0] \$29 ;
   wire [8:0] \$3 ;
-  wire [11:0] \$30 ;
+  wire \$30 ;
   wire [11:0] \$31 ;
   wire [11:0] \$32 ;
-  wire \$33 ;
+  wire [11:0] \$33 ;
   wire \$34 ;
-  wire [8:0] \$35 ;
-  wire [9:0] \$36 ;
-  wire [10:0] \$37 ;
+  wire \$35 ;
+  wire [8:0] \$36 ;
+  wire [9:0] \$37 ;
   wire [11:0] \$38 ;
   wire \$39 ;
   wire [9:0] \$4 ;
-  wire [9:0] \$40 ;
-  wire [10:0] \$41 ;
+  wire [11:0] \$40 ;
+  wire \$41 ;
   wire [11:0] \$42 ;
-  wire \$43 ;
-  wire [9:0] \$44 ;
-  wire [10:0] \$45 ;
-  wire [11:0] \$46 ;
-  wire [11:0] \$47 ;
-  wire [11:0] \$48 ;
-  wire \$49 ;
-  wire [10:0] \$5 ;
-  wire \$50 ;
-  wire [8:0] \$51 ;
-  wire [9:0] \$52 ;
-  wire [10:0] \$53 ;
-  wire [11:0] \$54 ;
-  wire \$55 ;
-  wire [9:0] \$56 ;
-  wire [10:0] \$57 ;
-  wire [11:0] \$58 ;
-  wire \$59 ;
-  wire [11:0] \$6 ;
-  wire [9:0] \$60 ;
-  wire [10:0] \$61 ;
-  wire [11:0] \$62 ;
-  wire [11:0] \$63 ;
-  wire [11:0] \$64 ;
-  wire \$7 ;
-  wire [9:0] \$8 ;
-  wire [10:0] \$9 ;
+  wire [11:0] \$43 ;
+  wire [11:0] \$44 ;
+  wire [11:0] \$5 ;
+  wire \$6 ;
+  wire [11:0] \$7 ;
+  wire \$8 ;
+  wire [11:0] \$9 ;
   input [31:0] i__payload;
   wire [31:0] i__payload;
   wire [7:0] \i__payload[0] ;
@@ -5373,15 +4821,23 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
   reg [1:0] l0_s0_seg;
   reg [5:0] l0_s1_c0;
   reg [8:0] l0_s1_c1_prod;
+  wire [8:0] l0_s1_prod;
+  wire [10:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [5:0] l1_s1_c0;
   reg [8:0] l1_s1_c1_prod;
+  wire [8:0] l1_s1_prod;
+  wire [10:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [5:0] l2_s1_c0;
   reg [8:0] l2_s1_c1_prod;
+  wire [8:0] l2_s1_prod;
+  wire [10:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [5:0] l3_s1_c0;
   reg [8:0] l3_s1_c1_prod;
+  wire [8:0] l3_s1_prod;
+  wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -5391,42 +4847,102 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
   wire o__ready;
   input o__valid;
   wire o__valid;
-  assign \$37  = $signed(\$36 ) + $signed(l2_s1_c0);
-  assign \$39  = $signed(\$38 ) > $signed(8'h7f);
-  assign \$41  = $signed(\$40 ) + $signed(l2_s1_c0);
-  assign \$43  = $signed(\$42 ) < $signed(8'h80);
-  assign \$45  = $signed(\$44 ) + $signed(l2_s1_c0);
-  assign \$47  = \$43  ? 12'hf80 : \$46 ;
-  assign \$48  = \$39  ? 12'h07f : \$47 ;
-  assign \$49  = $signed(i__payload[31:24]) >= $signed(5'h10);
-  assign \$50  = $signed(i__payload[31:24]) >= $signed(6'h10);
-  assign \$53  = $signed(\$52 ) + $signed(l3_s1_c0);
-  assign \$55  = $signed(\$54 ) > $signed(8'h7f);
-  assign \$57  = $signed(\$56 ) + $signed(l3_s1_c0);
-  assign \$59  = $signed(\$58 ) < $signed(8'h80);
-  assign \$61  = $signed(\$60 ) + $signed(l3_s1_c0);
-  assign \$63  = \$59  ? 12'hf80 : \$62 ;
-  assign \$64  = \$55  ? 12'h07f : \$63 ;
   assign \$1  = $signed(i__payload[7:0]) >= $signed(5'h10);
   assign \$2  = $signed(i__payload[7:0]) >= $signed(6'h10);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = $signed(\$6 ) > $signed(8'h7f);
-  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
-  assign \$11  = $signed(\$10 ) < $signed(8'h80);
-  assign \$13  = $signed(\$12 ) + $signed(l0_s1_c0);
-  assign \$15  = \$11  ? 12'hf80 : \$14 ;
-  assign \$16  = \$7  ? 12'h07f : \$15 ;
-  assign \$17  = $signed(i__payload[15:8]) >= $signed(5'h10);
-  assign \$18  = $signed(i__payload[15:8]) >= $signed(6'h10);
-  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
-  assign \$23  = $signed(\$22 ) > $signed(8'h7f);
-  assign \$25  = $signed(\$24 ) + $signed(l1_s1_c0);
-  assign \$27  = $signed(\$26 ) < $signed(8'h80);
-  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
-  assign \$31  = \$27  ? 12'hf80 : \$30 ;
-  assign \$32  = \$23  ? 12'h07f : \$31 ;
-  assign \$33  = $signed(i__payload[23:16]) >= $signed(5'h10);
-  assign \$34  = $signed(i__payload[23:16]) >= $signed(6'h10);
+  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
+  assign \$8  = $signed(\$7 ) < $signed(8'h80);
+  assign \$10  = \$8  ? 12'hf80 : \$9 ;
+  assign \$11  = \$6  ? 12'h07f : \$10 ;
+  assign \$12  = $signed(i__payload[15:8]) >= $signed(5'h10);
+  assign \$13  = $signed(i__payload[15:8]) >= $signed(6'h10);
+  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
+  assign \$17  = $signed(\$16 ) > $signed(8'h7f);
+  assign \$19  = $signed(\$18 ) < $signed(8'h80);
+  assign \$21  = \$19  ? 12'hf80 : \$20 ;
+  assign \$22  = \$17  ? 12'h07f : \$21 ;
+  assign \$23  = $signed(i__payload[23:16]) >= $signed(5'h10);
+  assign \$24  = $signed(i__payload[23:16]) >= $signed(6'h10);
+  assign l2_s2_acc = $signed(\$26 ) + $signed(l2_s1_c0);
+  assign \$28  = $signed(\$27 ) > $signed(8'h7f);
+  assign \$30  = $signed(\$29 ) < $signed(8'h80);
+  assign \$32  = \$30  ? 12'hf80 : \$31 ;
+  assign \$33  = \$28  ? 12'h07f : \$32 ;
+  assign \$34  = $signed(i__payload[31:24]) >= $signed(5'h10);
+  assign \$35  = $signed(i__payload[31:24]) >= $signed(6'h10);
+  assign l3_s2_acc = $signed(\$37 ) + $signed(l3_s1_c0);
+  assign \$39  = $signed(\$38 ) > $signed(8'h7f);
+  assign \$41  = $signed(\$40 ) < $signed(8'h80);
+  assign \$43  = \$41  ? 12'hf80 : \$42 ;
+  assign \$44  = \$39  ? 12'h07f : \$43 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    l2_s0_seg = 2'h0;
+    if (\$23 ) begin
+      l2_s0_seg = 2'h1;
+    end
+    if (\$24 ) begin
+      l2_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c1_prod = 9'h000;
+      2'h1:
+          l2_s1_c1_prod = \$25 ;
+      default:
+          l2_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c0 = 6'h30;
+      2'h1:
+          l2_s1_c0 = 6'h00;
+      default:
+          l2_s1_c0 = 6'h10;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    l3_s0_seg = 2'h0;
+    if (\$34 ) begin
+      l3_s0_seg = 2'h1;
+    end
+    if (\$35 ) begin
+      l3_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l3_s0_seg)
+      2'h0:
+          l3_s1_c1_prod = 9'h000;
+      2'h1:
+          l3_s1_c1_prod = \$36 ;
+      default:
+          l3_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l3_s0_seg)
+      2'h0:
+          l3_s1_c0 = 6'h30;
+      2'h1:
+          l3_s1_c0 = 6'h00;
+      default:
+          l3_s1_c0 = 6'h10;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     l0_s0_seg = 2'h0;
@@ -5464,10 +4980,10 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$17 ) begin
+    if (\$12 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$18 ) begin
+    if (\$13 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -5478,7 +4994,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
       2'h0:
           l1_s1_c1_prod = 9'h000;
       2'h1:
-          l1_s1_c1_prod = \$19 ;
+          l1_s1_c1_prod = \$14 ;
       default:
           l1_s1_c1_prod = 9'h000;
     endcase
@@ -5495,77 +5011,13 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
           l1_s1_c0 = 6'h10;
     endcase
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$33 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$34 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1_prod = 9'h000;
-      2'h1:
-          l2_s1_c1_prod = \$35 ;
-      default:
-          l2_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c0 = 6'h30;
-      2'h1:
-          l2_s1_c0 = 6'h00;
-      default:
-          l2_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$49 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$50 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c1_prod = 9'h000;
-      2'h1:
-          l3_s1_c1_prod = \$51 ;
-      default:
-          l3_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c0 = 6'h30;
-      2'h1:
-          l3_s1_c0 = 6'h00;
-      default:
-          l3_s1_c0 = 6'h10;
-    endcase
-  end
   assign i__ready = 1'h1;
   assign o__ready = 1'h1;
   assign i__valid = o__valid;
+  assign l0_s1_prod = l0_s1_c1_prod;
+  assign l1_s1_prod = l1_s1_c1_prod;
+  assign l2_s1_prod = l2_s1_c1_prod;
+  assign l3_s1_prod = l3_s1_c1_prod;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -5574,38 +5026,30 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$64 [7:0];
-  assign o__payload[23:16] = \$48 [7:0];
-  assign o__payload[15:8] = \$32 [7:0];
-  assign o__payload[7:0] = \$16 [7:0];
+  assign o__payload[31:24] = \$44 [7:0];
+  assign o__payload[23:16] = \$33 [7:0];
+  assign o__payload[15:8] = \$22 [7:0];
+  assign o__payload[7:0] = \$11 [7:0];
   assign \$3  = { i__payload[7], i__payload[7:0] };
   assign \$4  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$6  = { \$5 [10], \$5  };
-  assign \$8  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$10  = { \$9 [10], \$9  };
-  assign \$12  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$14  = { \$13 [10], \$13  };
-  assign \$19  = { i__payload[15], i__payload[15:8] };
-  assign \$20  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$22  = { \$21 [10], \$21  };
-  assign \$24  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$26  = { \$25 [10], \$25  };
-  assign \$28  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$30  = { \$29 [10], \$29  };
-  assign \$35  = { i__payload[23], i__payload[23:16] };
-  assign \$36  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$38  = { \$37 [10], \$37  };
-  assign \$40  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$42  = { \$41 [10], \$41  };
-  assign \$44  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$46  = { \$45 [10], \$45  };
-  assign \$51  = { i__payload[31], i__payload[31:24] };
-  assign \$52  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$54  = { \$53 [10], \$53  };
-  assign \$56  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$58  = { \$57 [10], \$57  };
-  assign \$60  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$62  = { \$61 [10], \$61  };
+  assign \$5  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$7  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$9  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$14  = { i__payload[15], i__payload[15:8] };
+  assign \$15  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$16  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$18  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$20  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$25  = { i__payload[23], i__payload[23:16] };
+  assign \$26  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$27  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$29  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$31  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$36  = { i__payload[31], i__payload[31:24] };
+  assign \$37  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$38  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$40  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$42  = { l3_s2_acc[10], l3_s2_acc };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5613,36 +5057,26 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
   wire [19:0] \$10 ;
-  wire \$11 ;
-  wire [17:0] \$12 ;
-  wire [18:0] \$13 ;
-  wire [19:0] \$14 ;
-  wire [19:0] \$15 ;
+  wire [19:0] \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [16:0] \$14 ;
+  wire [17:0] \$15 ;
   wire [19:0] \$16 ;
   wire \$17 ;
-  wire \$18 ;
-  wire [16:0] \$19 ;
+  wire [19:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
-  wire [17:0] \$20 ;
-  wire [18:0] \$21 ;
+  wire [19:0] \$20 ;
+  wire [19:0] \$21 ;
   wire [19:0] \$22 ;
-  wire \$23 ;
-  wire [17:0] \$24 ;
-  wire [18:0] \$25 ;
-  wire [19:0] \$26 ;
-  wire \$27 ;
-  wire [17:0] \$28 ;
-  wire [18:0] \$29 ;
   wire [16:0] \$3 ;
-  wire [19:0] \$30 ;
-  wire [19:0] \$31 ;
-  wire [19:0] \$32 ;
   wire [17:0] \$4 ;
-  wire [18:0] \$5 ;
-  wire [19:0] \$6 ;
-  wire \$7 ;
-  wire [17:0] \$8 ;
-  wire [18:0] \$9 ;
+  wire [19:0] \$5 ;
+  wire \$6 ;
+  wire [19:0] \$7 ;
+  wire \$8 ;
+  wire [19:0] \$9 ;
   input [31:0] i__payload;
   wire [31:0] i__payload;
   wire [15:0] \i__payload[0] ;
@@ -5652,9 +5086,13 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
   reg [1:0] l0_s0_seg;
   reg [13:0] l0_s1_c0;
   reg [16:0] l0_s1_c1_prod;
+  wire [16:0] l0_s1_prod;
+  wire [18:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [13:0] l1_s1_c0;
   reg [16:0] l1_s1_c1_prod;
+  wire [16:0] l1_s1_prod;
+  wire [18:0] l1_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [15:0] \o__payload[0] ;
@@ -5664,22 +5102,18 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
   wire o__valid;
   assign \$1  = $signed(i__payload[15:0]) >= $signed(13'h1000);
   assign \$2  = $signed(i__payload[15:0]) >= $signed(14'h1000);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = $signed(\$6 ) > $signed(16'h7fff);
-  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
-  assign \$11  = $signed(\$10 ) < $signed(16'h8000);
-  assign \$13  = $signed(\$12 ) + $signed(l0_s1_c0);
-  assign \$15  = \$11  ? 20'hf8000 : \$14 ;
-  assign \$16  = \$7  ? 20'h07fff : \$15 ;
-  assign \$17  = $signed(i__payload[31:16]) >= $signed(13'h1000);
-  assign \$18  = $signed(i__payload[31:16]) >= $signed(14'h1000);
-  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
-  assign \$23  = $signed(\$22 ) > $signed(16'h7fff);
-  assign \$25  = $signed(\$24 ) + $signed(l1_s1_c0);
-  assign \$27  = $signed(\$26 ) < $signed(16'h8000);
-  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
-  assign \$31  = \$27  ? 20'hf8000 : \$30 ;
-  assign \$32  = \$23  ? 20'h07fff : \$31 ;
+  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$6  = $signed(\$5 ) > $signed(16'h7fff);
+  assign \$8  = $signed(\$7 ) < $signed(16'h8000);
+  assign \$10  = \$8  ? 20'hf8000 : \$9 ;
+  assign \$11  = \$6  ? 20'h07fff : \$10 ;
+  assign \$12  = $signed(i__payload[31:16]) >= $signed(13'h1000);
+  assign \$13  = $signed(i__payload[31:16]) >= $signed(14'h1000);
+  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
+  assign \$17  = $signed(\$16 ) > $signed(16'h7fff);
+  assign \$19  = $signed(\$18 ) < $signed(16'h8000);
+  assign \$21  = \$19  ? 20'hf8000 : \$20 ;
+  assign \$22  = \$17  ? 20'h07fff : \$21 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     l0_s0_seg = 2'h0;
@@ -5717,10 +5151,10 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$17 ) begin
+    if (\$12 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$18 ) begin
+    if (\$13 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -5731,7 +5165,7 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
       2'h0:
           l1_s1_c1_prod = 17'h00000;
       2'h1:
-          l1_s1_c1_prod = \$19 ;
+          l1_s1_c1_prod = \$14 ;
       default:
           l1_s1_c1_prod = 17'h00000;
     endcase
@@ -5751,110 +5185,88 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
   assign i__ready = 1'h1;
   assign o__ready = 1'h1;
   assign i__valid = o__valid;
+  assign l0_s1_prod = l0_s1_c1_prod;
+  assign l1_s1_prod = l1_s1_c1_prod;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign o__payload[31:16] = \$32 [15:0];
-  assign o__payload[15:0] = \$16 [15:0];
+  assign o__payload[31:16] = \$22 [15:0];
+  assign o__payload[15:0] = \$11 [15:0];
   assign \$3  = { i__payload[15], i__payload[15:0] };
   assign \$4  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$6  = { \$5 [18], \$5  };
-  assign \$8  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$10  = { \$9 [18], \$9  };
-  assign \$12  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$14  = { \$13 [18], \$13  };
-  assign \$19  = { i__payload[31], i__payload[31:16] };
-  assign \$20  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$22  = { \$21 [18], \$21  };
-  assign \$24  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$26  = { \$25 [18], \$25  };
-  assign \$28  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$30  = { \$29 [18], \$29  };
+  assign \$5  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$7  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$9  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$14  = { i__payload[31], i__payload[31:16] };
+  assign \$15  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$16  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$18  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$20  = { l1_s2_acc[18], l1_s2_acc };
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$5350$0 , \port$5352$0 , o__valid, o__payload, clk);
+module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \port$4592$0 , o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire \$1 ;
-  wire [14:0] \$10 ;
-  wire \$11 ;
-  wire [15:0] \$12 ;
-  wire [14:0] \$13 ;
-  wire [16:0] \$14 ;
-  wire [17:0] \$15 ;
-  wire [18:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire \$18 ;
-  wire [16:0] \$19 ;
+  wire \$10 ;
+  wire [15:0] \$11 ;
+  wire [14:0] \$12 ;
+  wire [16:0] \$13 ;
+  wire \$14 ;
+  wire [15:0] \$15 ;
+  wire [14:0] \$16 ;
+  wire [16:0] \$17 ;
+  wire [18:0] \$18 ;
+  wire [18:0] \$19 ;
   wire \$2 ;
-  wire [17:0] \$20 ;
+  wire \$20 ;
   wire [18:0] \$21 ;
   wire [18:0] \$22 ;
   wire \$23 ;
-  wire [16:0] \$24 ;
-  wire [17:0] \$25 ;
+  wire [18:0] \$24 ;
+  wire [18:0] \$25 ;
   wire [18:0] \$26 ;
   wire [18:0] \$27 ;
   wire [18:0] \$28 ;
   wire [18:0] \$29 ;
   wire [15:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire [17:0] \$31 ;
+  wire \$30 ;
+  wire [18:0] \$31 ;
   wire [18:0] \$32 ;
-  wire [18:0] \$33 ;
-  wire \$34 ;
-  wire [16:0] \$35 ;
-  wire [17:0] \$36 ;
+  wire \$33 ;
+  wire [18:0] \$34 ;
+  wire [18:0] \$35 ;
+  wire [18:0] \$36 ;
   wire [18:0] \$37 ;
   wire [18:0] \$38 ;
-  wire \$39 ;
+  wire [18:0] \$39 ;
   wire [14:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [17:0] \$41 ;
+  wire \$40 ;
+  wire [18:0] \$41 ;
   wire [18:0] \$42 ;
-  wire [18:0] \$43 ;
+  wire \$43 ;
   wire [18:0] \$44 ;
   wire [18:0] \$45 ;
-  wire [16:0] \$46 ;
-  wire [17:0] \$47 ;
+  wire [18:0] \$46 ;
+  wire [18:0] \$47 ;
   wire [18:0] \$48 ;
   wire [18:0] \$49 ;
-  wire \$5 ;
+  wire [16:0] \$5 ;
   wire \$50 ;
-  wire [16:0] \$51 ;
-  wire [17:0] \$52 ;
-  wire [18:0] \$53 ;
+  wire [18:0] \$51 ;
+  wire [18:0] \$52 ;
+  wire \$53 ;
   wire [18:0] \$54 ;
-  wire \$55 ;
-  wire [16:0] \$56 ;
-  wire [17:0] \$57 ;
-  wire [18:0] \$58 ;
-  wire [18:0] \$59 ;
-  wire [15:0] \$6 ;
-  wire [18:0] \$60 ;
-  wire [18:0] \$61 ;
-  wire [16:0] \$62 ;
-  wire [17:0] \$63 ;
-  wire [18:0] \$64 ;
-  wire [18:0] \$65 ;
-  wire \$66 ;
-  wire [16:0] \$67 ;
-  wire [17:0] \$68 ;
-  wire [18:0] \$69 ;
-  wire [14:0] \$7 ;
-  wire [18:0] \$70 ;
-  wire \$71 ;
-  wire [16:0] \$72 ;
-  wire [17:0] \$73 ;
-  wire [18:0] \$74 ;
-  wire [18:0] \$75 ;
-  wire [18:0] \$76 ;
-  wire [18:0] \$77 ;
-  reg \$78 ;
-  reg [31:0] \$79 ;
-  wire \$8 ;
-  wire [15:0] \$9 ;
+  wire [18:0] \$55 ;
+  wire [18:0] \$56 ;
+  wire [18:0] \$57 ;
+  reg \$58 ;
+  reg [31:0] \$59 ;
+  wire \$6 ;
+  wire [15:0] \$7 ;
+  wire [14:0] \$8 ;
+  wire [16:0] \$9 ;
   input clk;
   wire clk;
   wire [63:0] i__payload;
@@ -5874,12 +5286,20 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$5350$0 , 
   wire i__valid;
   reg l0_s0_seg;
   reg [15:0] l0_s1_c1_prod;
+  wire [15:0] l0_s1_prod;
+  wire [17:0] l0_s2_acc;
   reg l1_s0_seg;
   reg [15:0] l1_s1_c1_prod;
+  wire [15:0] l1_s1_prod;
+  wire [17:0] l1_s2_acc;
   reg l2_s0_seg;
   reg [15:0] l2_s1_c1_prod;
+  wire [15:0] l2_s1_prod;
+  wire [17:0] l2_s2_acc;
   reg l3_s0_seg;
   reg [15:0] l3_s1_c1_prod;
+  wire [15:0] l3_s1_prod;
+  wire [17:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -5890,66 +5310,58 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$5350$0 , 
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$5350$0 ;
-  wire [31:0] \port$5350$0 ;
-  input [31:0] \port$5352$0 ;
-  wire [31:0] \port$5352$0 ;
+  input [31:0] \port$4590$0 ;
+  wire [31:0] \port$4590$0 ;
+  input [31:0] \port$4592$0 ;
+  wire [31:0] \port$4592$0 ;
   input rst;
   wire rst;
-  assign \$20  = $signed(\$19 ) + $signed(1'h0);
-  assign \$21  = $signed(\$20 ) + $signed(8'h40);
-  assign \$23  = $signed(\$22 ) < $signed(8'h80);
-  assign \$25  = $signed(\$24 ) + $signed(1'h0);
-  assign \$26  = $signed(\$25 ) + $signed(8'h40);
-  assign \$28  = \$23  ? 19'h7ff80 : \$27 ;
-  assign \$29  = \$18  ? 19'h0007f : \$28 ;
-  assign \$31  = $signed(\$30 ) + $signed(1'h0);
-  assign \$32  = $signed(\$31 ) + $signed(8'h40);
-  assign \$34  = $signed(\$33 ) > $signed(8'h7f);
-  assign \$36  = $signed(\$35 ) + $signed(1'h0);
-  assign \$37  = $signed(\$36 ) + $signed(8'h40);
-  assign \$39  = $signed(\$38 ) < $signed(8'h80);
-  assign \$41  = $signed(\$40 ) + $signed(1'h0);
-  assign \$42  = $signed(\$41 ) + $signed(8'h40);
-  assign \$44  = \$39  ? 19'h7ff80 : \$43 ;
-  assign \$45  = \$34  ? 19'h0007f : \$44 ;
-  assign \$47  = $signed(\$46 ) + $signed(1'h0);
-  assign \$48  = $signed(\$47 ) + $signed(8'h40);
+  assign \$36  = \$33  ? 19'h7ff80 : \$35 ;
+  assign \$37  = \$30  ? 19'h0007f : \$36 ;
+  assign \$38  = $signed(l2_s2_acc) + $signed(8'h40);
+  assign \$40  = $signed(\$39 ) > $signed(8'h7f);
+  assign \$41  = $signed(l2_s2_acc) + $signed(8'h40);
+  assign \$43  = $signed(\$42 ) < $signed(8'h80);
+  assign \$44  = $signed(l2_s2_acc) + $signed(8'h40);
+  assign \$46  = \$43  ? 19'h7ff80 : \$45 ;
+  assign \$47  = \$40  ? 19'h0007f : \$46 ;
+  assign \$48  = $signed(l3_s2_acc) + $signed(8'h40);
   assign \$50  = $signed(\$49 ) > $signed(8'h7f);
-  assign \$52  = $signed(\$51 ) + $signed(1'h0);
-  assign \$53  = $signed(\$52 ) + $signed(8'h40);
-  assign \$55  = $signed(\$54 ) < $signed(8'h80);
-  assign \$57  = $signed(\$56 ) + $signed(1'h0);
-  assign \$58  = $signed(\$57 ) + $signed(8'h40);
-  assign \$60  = \$55  ? 19'h7ff80 : \$59 ;
-  assign \$61  = \$50  ? 19'h0007f : \$60 ;
-  assign \$63  = $signed(\$62 ) + $signed(1'h0);
-  assign \$64  = $signed(\$63 ) + $signed(8'h40);
-  assign \$66  = $signed(\$65 ) > $signed(8'h7f);
-  assign \$68  = $signed(\$67 ) + $signed(1'h0);
-  assign \$69  = $signed(\$68 ) + $signed(8'h40);
-  assign \$71  = $signed(\$70 ) < $signed(8'h80);
-  assign \$73  = $signed(\$72 ) + $signed(1'h0);
-  assign \$74  = $signed(\$73 ) + $signed(8'h40);
-  assign \$76  = \$71  ? 19'h7ff80 : \$75 ;
-  assign \$77  = \$66  ? 19'h0007f : \$76 ;
+  assign \$51  = $signed(l3_s2_acc) + $signed(8'h40);
+  assign \$53  = $signed(\$52 ) < $signed(8'h80);
+  assign \$54  = $signed(l3_s2_acc) + $signed(8'h40);
+  assign \$56  = \$53  ? 19'h7ff80 : \$55 ;
+  assign \$57  = \$50  ? 19'h0007f : \$56 ;
   always @(posedge clk)
-    o__valid <= \$78 ;
+    o__valid <= \$58 ;
   always @(posedge clk)
-    o__payload <= \$79 ;
+    o__payload <= \$59 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(\port$5350$0 [7:0]) >= $signed(1'h0);
-  assign \$3  = $signed(\port$5352$0 [7:0]) * $signed(\port$5350$0 [7:0]);
-  assign \$5  = $signed(\port$5350$0 [15:8]) >= $signed(1'h0);
-  assign \$6  = $signed(\port$5352$0 [15:8]) * $signed(\port$5350$0 [15:8]);
-  assign \$8  = $signed(\port$5350$0 [23:16]) >= $signed(1'h0);
-  assign \$9  = $signed(\port$5352$0 [23:16]) * $signed(\port$5350$0 [23:16]);
-  assign \$11  = $signed(\port$5350$0 [31:24]) >= $signed(1'h0);
-  assign \$12  = $signed(\port$5352$0 [31:24]) * $signed(\port$5350$0 [31:24]);
-  assign \$15  = $signed(\$14 ) + $signed(1'h0);
-  assign \$16  = $signed(\$15 ) + $signed(8'h40);
-  assign \$18  = $signed(\$17 ) > $signed(8'h7f);
+  assign \$2  = $signed(\port$4590$0 [7:0]) >= $signed(1'h0);
+  assign \$3  = $signed(\port$4592$0 [7:0]) * $signed(\port$4590$0 [7:0]);
+  assign l0_s2_acc = $signed(\$5 ) + $signed(1'h0);
+  assign \$6  = $signed(\port$4590$0 [15:8]) >= $signed(1'h0);
+  assign \$7  = $signed(\port$4592$0 [15:8]) * $signed(\port$4590$0 [15:8]);
+  assign l1_s2_acc = $signed(\$9 ) + $signed(1'h0);
+  assign \$10  = $signed(\port$4590$0 [23:16]) >= $signed(1'h0);
+  assign \$11  = $signed(\port$4592$0 [23:16]) * $signed(\port$4590$0 [23:16]);
+  assign l2_s2_acc = $signed(\$13 ) + $signed(1'h0);
+  assign \$14  = $signed(\port$4590$0 [31:24]) >= $signed(1'h0);
+  assign \$15  = $signed(\port$4592$0 [31:24]) * $signed(\port$4590$0 [31:24]);
+  assign l3_s2_acc = $signed(\$17 ) + $signed(1'h0);
+  assign \$18  = $signed(l0_s2_acc) + $signed(8'h40);
+  assign \$20  = $signed(\$19 ) > $signed(8'h7f);
+  assign \$21  = $signed(l0_s2_acc) + $signed(8'h40);
+  assign \$23  = $signed(\$22 ) < $signed(8'h80);
+  assign \$24  = $signed(l0_s2_acc) + $signed(8'h40);
+  assign \$26  = \$23  ? 19'h7ff80 : \$25 ;
+  assign \$27  = \$20  ? 19'h0007f : \$26 ;
+  assign \$28  = $signed(l1_s2_acc) + $signed(8'h40);
+  assign \$30  = $signed(\$29 ) > $signed(8'h7f);
+  assign \$31  = $signed(l1_s2_acc) + $signed(8'h40);
+  assign \$33  = $signed(\$32 ) < $signed(8'h80);
+  assign \$34  = $signed(l1_s2_acc) + $signed(8'h40);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l0_s0_seg = 1'h0;
@@ -5970,7 +5382,7 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$5350$0 , 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l1_s0_seg = 1'h0;
-    if (\$5 ) begin
+    if (\$6 ) begin
       l1_s0_seg = 1'h1;
     end
   end
@@ -5979,15 +5391,15 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$5350$0 , 
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       1'h0:
-          l1_s1_c1_prod = \$6 ;
+          l1_s1_c1_prod = \$7 ;
       default:
-          l1_s1_c1_prod = { \$7 [14], \$7  };
+          l1_s1_c1_prod = { \$8 [14], \$8  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l2_s0_seg = 1'h0;
-    if (\$8 ) begin
+    if (\$10 ) begin
       l2_s0_seg = 1'h1;
     end
   end
@@ -5996,15 +5408,15 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$5350$0 , 
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       1'h0:
-          l2_s1_c1_prod = \$9 ;
+          l2_s1_c1_prod = \$11 ;
       default:
-          l2_s1_c1_prod = { \$10 [14], \$10  };
+          l2_s1_c1_prod = { \$12 [14], \$12  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l3_s0_seg = 1'h0;
-    if (\$11 ) begin
+    if (\$14 ) begin
       l3_s0_seg = 1'h1;
     end
   end
@@ -6013,77 +5425,73 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$5350$0 , 
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       1'h0:
-          l3_s1_c1_prod = \$12 ;
+          l3_s1_c1_prod = \$15 ;
       default:
-          l3_s1_c1_prod = { \$13 [14], \$13  };
+          l3_s1_c1_prod = { \$16 [14], \$16  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$78  = o__valid;
+    \$58  = o__valid;
     if (i__ready) begin
-      \$78  = i__valid;
+      \$58  = i__valid;
     end
     if (rst) begin
-      \$78  = 1'h0;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$79  = o__payload;
+    \$59  = o__payload;
     if (i__ready) begin
-      \$79 [7:0] = \$29 [7:0];
-      \$79 [15:8] = \$45 [7:0];
-      \$79 [23:16] = \$61 [7:0];
-      \$79 [31:24] = \$77 [7:0];
+      \$59 [7:0] = \$27 [7:0];
+      \$59 [15:8] = \$37 [7:0];
+      \$59 [23:16] = \$47 [7:0];
+      \$59 [31:24] = \$57 [7:0];
     end
     if (rst) begin
-      \$79  = 32'd0;
+      \$59  = 32'd0;
     end
   end
-  assign i__payload = { \port$5352$0 , \port$5350$0  };
-  assign \i__payload.x  = \port$5350$0 ;
-  assign \i__payload.x[0]  = \port$5350$0 [7:0];
-  assign \i__payload.x[1]  = \port$5350$0 [15:8];
-  assign \i__payload.x[2]  = \port$5350$0 [23:16];
-  assign \i__payload.x[3]  = \port$5350$0 [31:24];
-  assign \i__payload.a  = \port$5352$0 ;
-  assign \i__payload.a[0]  = \port$5352$0 [7:0];
-  assign \i__payload.a[1]  = \port$5352$0 [15:8];
-  assign \i__payload.a[2]  = \port$5352$0 [23:16];
-  assign \i__payload.a[3]  = \port$5352$0 [31:24];
+  assign i__payload = { \port$4592$0 , \port$4590$0  };
+  assign l0_s1_prod = l0_s1_c1_prod;
+  assign l1_s1_prod = l1_s1_c1_prod;
+  assign l2_s1_prod = l2_s1_c1_prod;
+  assign l3_s1_prod = l3_s1_c1_prod;
+  assign \i__payload.x  = \port$4590$0 ;
+  assign \i__payload.x[0]  = \port$4590$0 [7:0];
+  assign \i__payload.x[1]  = \port$4590$0 [15:8];
+  assign \i__payload.x[2]  = \port$4590$0 [23:16];
+  assign \i__payload.x[3]  = \port$4590$0 [31:24];
+  assign \i__payload.a  = \port$4592$0 ;
+  assign \i__payload.a[0]  = \port$4592$0 [7:0];
+  assign \i__payload.a[1]  = \port$4592$0 [15:8];
+  assign \i__payload.a[2]  = \port$4592$0 [23:16];
+  assign \i__payload.a[3]  = \port$4592$0 [31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$4  = { \port$5350$0 [7:0], 7'h00 };
-  assign \$7  = { \port$5350$0 [15:8], 7'h00 };
-  assign \$10  = { \port$5350$0 [23:16], 7'h00 };
-  assign \$13  = { \port$5350$0 [31:24], 7'h00 };
-  assign \$14  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
-  assign \$17  = { \$16 [18], \$16 [18], \$16 [18], \$16 [18], \$16 [18], \$16 [18], \$16 [18], \$16 [18:7] };
-  assign \$19  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign \$4  = { \port$4590$0 [7:0], 7'h00 };
+  assign \$5  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign \$8  = { \port$4590$0 [15:8], 7'h00 };
+  assign \$9  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
+  assign \$12  = { \port$4590$0 [23:16], 7'h00 };
+  assign \$13  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
+  assign \$16  = { \port$4590$0 [31:24], 7'h00 };
+  assign \$17  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
+  assign \$19  = { \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18:7] };
   assign \$22  = { \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18:7] };
-  assign \$24  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
-  assign \$27  = { \$26 [18], \$26 [18], \$26 [18], \$26 [18], \$26 [18], \$26 [18], \$26 [18], \$26 [18:7] };
-  assign \$30  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
-  assign \$33  = { \$32 [18], \$32 [18], \$32 [18], \$32 [18], \$32 [18], \$32 [18], \$32 [18], \$32 [18:7] };
-  assign \$35  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
-  assign \$38  = { \$37 [18], \$37 [18], \$37 [18], \$37 [18], \$37 [18], \$37 [18], \$37 [18], \$37 [18:7] };
-  assign \$40  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
-  assign \$43  = { \$42 [18], \$42 [18], \$42 [18], \$42 [18], \$42 [18], \$42 [18], \$42 [18], \$42 [18:7] };
-  assign \$46  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
+  assign \$25  = { \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18:7] };
+  assign \$29  = { \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18:7] };
+  assign \$32  = { \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18:7] };
+  assign \$35  = { \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18:7] };
+  assign \$39  = { \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18:7] };
+  assign \$42  = { \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18:7] };
+  assign \$45  = { \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18:7] };
   assign \$49  = { \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18:7] };
-  assign \$51  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
-  assign \$54  = { \$53 [18], \$53 [18], \$53 [18], \$53 [18], \$53 [18], \$53 [18], \$53 [18], \$53 [18:7] };
-  assign \$56  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
-  assign \$59  = { \$58 [18], \$58 [18], \$58 [18], \$58 [18], \$58 [18], \$58 [18], \$58 [18], \$58 [18:7] };
-  assign \$62  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
-  assign \$65  = { \$64 [18], \$64 [18], \$64 [18], \$64 [18], \$64 [18], \$64 [18], \$64 [18], \$64 [18:7] };
-  assign \$67  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
-  assign \$70  = { \$69 [18], \$69 [18], \$69 [18], \$69 [18], \$69 [18], \$69 [18], \$69 [18], \$69 [18:7] };
-  assign \$72  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
-  assign \$75  = { \$74 [18], \$74 [18], \$74 [18], \$74 [18], \$74 [18], \$74 [18], \$74 [18], \$74 [18:7] };
+  assign \$52  = { \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18:7] };
+  assign \$55  = { \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18:7] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6091,68 +5499,48 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [11:0] \$10 ;
-  wire \$11 ;
-  wire [9:0] \$12 ;
-  wire [10:0] \$13 ;
-  wire [11:0] \$14 ;
-  wire [11:0] \$15 ;
+  wire [11:0] \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [8:0] \$14 ;
+  wire [9:0] \$15 ;
   wire [11:0] \$16 ;
   wire \$17 ;
-  wire \$18 ;
-  wire [8:0] \$19 ;
+  wire [11:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
-  wire [9:0] \$20 ;
-  wire [10:0] \$21 ;
+  wire [11:0] \$20 ;
+  wire [11:0] \$21 ;
   wire [11:0] \$22 ;
   wire \$23 ;
-  wire [9:0] \$24 ;
-  wire [10:0] \$25 ;
-  wire [11:0] \$26 ;
-  wire \$27 ;
-  wire [9:0] \$28 ;
-  wire [10:0] \$29 ;
+  wire \$24 ;
+  wire [8:0] \$25 ;
+  wire [9:0] \$26 ;
+  wire [11:0] \$27 ;
+  wire \$28 ;
+  wire [11:0] \$29 ;
   wire [8:0] \$3 ;
-  wire [11:0] \$30 ;
+  wire \$30 ;
   wire [11:0] \$31 ;
   wire [11:0] \$32 ;
-  wire \$33 ;
+  wire [11:0] \$33 ;
   wire \$34 ;
-  wire [8:0] \$35 ;
-  wire [9:0] \$36 ;
-  wire [10:0] \$37 ;
+  wire \$35 ;
+  wire [8:0] \$36 ;
+  wire [9:0] \$37 ;
   wire [11:0] \$38 ;
   wire \$39 ;
   wire [9:0] \$4 ;
-  wire [9:0] \$40 ;
-  wire [10:0] \$41 ;
+  wire [11:0] \$40 ;
+  wire \$41 ;
   wire [11:0] \$42 ;
-  wire \$43 ;
-  wire [9:0] \$44 ;
-  wire [10:0] \$45 ;
-  wire [11:0] \$46 ;
-  wire [11:0] \$47 ;
-  wire [11:0] \$48 ;
-  wire \$49 ;
-  wire [10:0] \$5 ;
-  wire \$50 ;
-  wire [8:0] \$51 ;
-  wire [9:0] \$52 ;
-  wire [10:0] \$53 ;
-  wire [11:0] \$54 ;
-  wire \$55 ;
-  wire [9:0] \$56 ;
-  wire [10:0] \$57 ;
-  wire [11:0] \$58 ;
-  wire \$59 ;
-  wire [11:0] \$6 ;
-  wire [9:0] \$60 ;
-  wire [10:0] \$61 ;
-  wire [11:0] \$62 ;
-  wire [11:0] \$63 ;
-  wire [11:0] \$64 ;
-  wire \$7 ;
-  wire [9:0] \$8 ;
-  wire [10:0] \$9 ;
+  wire [11:0] \$43 ;
+  wire [11:0] \$44 ;
+  wire [11:0] \$5 ;
+  wire \$6 ;
+  wire [11:0] \$7 ;
+  wire \$8 ;
+  wire [11:0] \$9 ;
   input [31:0] i__payload;
   wire [31:0] i__payload;
   wire [7:0] \i__payload[0] ;
@@ -6164,15 +5552,23 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
   reg [1:0] l0_s0_seg;
   reg [7:0] l0_s1_c0;
   reg [8:0] l0_s1_c1_prod;
+  wire [8:0] l0_s1_prod;
+  wire [10:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [7:0] l1_s1_c0;
   reg [8:0] l1_s1_c1_prod;
+  wire [8:0] l1_s1_prod;
+  wire [10:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [7:0] l2_s1_c0;
   reg [8:0] l2_s1_c1_prod;
+  wire [8:0] l2_s1_prod;
+  wire [10:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [7:0] l3_s1_c0;
   reg [8:0] l3_s1_c1_prod;
+  wire [8:0] l3_s1_prod;
+  wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -6182,42 +5578,102 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
   wire o__ready;
   input o__valid;
   wire o__valid;
-  assign \$37  = $signed(\$36 ) + $signed(l2_s1_c0);
-  assign \$39  = $signed(\$38 ) > $signed(8'h7f);
-  assign \$41  = $signed(\$40 ) + $signed(l2_s1_c0);
-  assign \$43  = $signed(\$42 ) < $signed(8'h80);
-  assign \$45  = $signed(\$44 ) + $signed(l2_s1_c0);
-  assign \$47  = \$43  ? 12'hf80 : \$46 ;
-  assign \$48  = \$39  ? 12'h07f : \$47 ;
-  assign \$49  = $signed(i__payload[31:24]) >= $signed(1'h0);
-  assign \$50  = $signed(i__payload[31:24]) >= $signed(8'h60);
-  assign \$53  = $signed(\$52 ) + $signed(l3_s1_c0);
-  assign \$55  = $signed(\$54 ) > $signed(8'h7f);
-  assign \$57  = $signed(\$56 ) + $signed(l3_s1_c0);
-  assign \$59  = $signed(\$58 ) < $signed(8'h80);
-  assign \$61  = $signed(\$60 ) + $signed(l3_s1_c0);
-  assign \$63  = \$59  ? 12'hf80 : \$62 ;
-  assign \$64  = \$55  ? 12'h07f : \$63 ;
   assign \$1  = $signed(i__payload[7:0]) >= $signed(1'h0);
   assign \$2  = $signed(i__payload[7:0]) >= $signed(8'h60);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = $signed(\$6 ) > $signed(8'h7f);
-  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
-  assign \$11  = $signed(\$10 ) < $signed(8'h80);
-  assign \$13  = $signed(\$12 ) + $signed(l0_s1_c0);
-  assign \$15  = \$11  ? 12'hf80 : \$14 ;
-  assign \$16  = \$7  ? 12'h07f : \$15 ;
-  assign \$17  = $signed(i__payload[15:8]) >= $signed(1'h0);
-  assign \$18  = $signed(i__payload[15:8]) >= $signed(8'h60);
-  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
-  assign \$23  = $signed(\$22 ) > $signed(8'h7f);
-  assign \$25  = $signed(\$24 ) + $signed(l1_s1_c0);
-  assign \$27  = $signed(\$26 ) < $signed(8'h80);
-  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
-  assign \$31  = \$27  ? 12'hf80 : \$30 ;
-  assign \$32  = \$23  ? 12'h07f : \$31 ;
-  assign \$33  = $signed(i__payload[23:16]) >= $signed(1'h0);
-  assign \$34  = $signed(i__payload[23:16]) >= $signed(8'h60);
+  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
+  assign \$8  = $signed(\$7 ) < $signed(8'h80);
+  assign \$10  = \$8  ? 12'hf80 : \$9 ;
+  assign \$11  = \$6  ? 12'h07f : \$10 ;
+  assign \$12  = $signed(i__payload[15:8]) >= $signed(1'h0);
+  assign \$13  = $signed(i__payload[15:8]) >= $signed(8'h60);
+  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
+  assign \$17  = $signed(\$16 ) > $signed(8'h7f);
+  assign \$19  = $signed(\$18 ) < $signed(8'h80);
+  assign \$21  = \$19  ? 12'hf80 : \$20 ;
+  assign \$22  = \$17  ? 12'h07f : \$21 ;
+  assign \$23  = $signed(i__payload[23:16]) >= $signed(1'h0);
+  assign \$24  = $signed(i__payload[23:16]) >= $signed(8'h60);
+  assign l2_s2_acc = $signed(\$26 ) + $signed(l2_s1_c0);
+  assign \$28  = $signed(\$27 ) > $signed(8'h7f);
+  assign \$30  = $signed(\$29 ) < $signed(8'h80);
+  assign \$32  = \$30  ? 12'hf80 : \$31 ;
+  assign \$33  = \$28  ? 12'h07f : \$32 ;
+  assign \$34  = $signed(i__payload[31:24]) >= $signed(1'h0);
+  assign \$35  = $signed(i__payload[31:24]) >= $signed(8'h60);
+  assign l3_s2_acc = $signed(\$37 ) + $signed(l3_s1_c0);
+  assign \$39  = $signed(\$38 ) > $signed(8'h7f);
+  assign \$41  = $signed(\$40 ) < $signed(8'h80);
+  assign \$43  = \$41  ? 12'hf80 : \$42 ;
+  assign \$44  = \$39  ? 12'h07f : \$43 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    l2_s0_seg = 2'h0;
+    if (\$23 ) begin
+      l2_s0_seg = 2'h1;
+    end
+    if (\$24 ) begin
+      l2_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c1_prod = 9'h000;
+      2'h1:
+          l2_s1_c1_prod = \$25 ;
+      default:
+          l2_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c0 = 8'h00;
+      2'h1:
+          l2_s1_c0 = 8'h00;
+      default:
+          l2_s1_c0 = 8'h60;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    l3_s0_seg = 2'h0;
+    if (\$34 ) begin
+      l3_s0_seg = 2'h1;
+    end
+    if (\$35 ) begin
+      l3_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l3_s0_seg)
+      2'h0:
+          l3_s1_c1_prod = 9'h000;
+      2'h1:
+          l3_s1_c1_prod = \$36 ;
+      default:
+          l3_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l3_s0_seg)
+      2'h0:
+          l3_s1_c0 = 8'h00;
+      2'h1:
+          l3_s1_c0 = 8'h00;
+      default:
+          l3_s1_c0 = 8'h60;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     l0_s0_seg = 2'h0;
@@ -6255,10 +5711,10 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$17 ) begin
+    if (\$12 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$18 ) begin
+    if (\$13 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -6269,7 +5725,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
       2'h0:
           l1_s1_c1_prod = 9'h000;
       2'h1:
-          l1_s1_c1_prod = \$19 ;
+          l1_s1_c1_prod = \$14 ;
       default:
           l1_s1_c1_prod = 9'h000;
     endcase
@@ -6286,77 +5742,13 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
           l1_s1_c0 = 8'h60;
     endcase
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$33 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$34 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1_prod = 9'h000;
-      2'h1:
-          l2_s1_c1_prod = \$35 ;
-      default:
-          l2_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c0 = 8'h00;
-      2'h1:
-          l2_s1_c0 = 8'h00;
-      default:
-          l2_s1_c0 = 8'h60;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$49 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$50 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c1_prod = 9'h000;
-      2'h1:
-          l3_s1_c1_prod = \$51 ;
-      default:
-          l3_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c0 = 8'h00;
-      2'h1:
-          l3_s1_c0 = 8'h00;
-      default:
-          l3_s1_c0 = 8'h60;
-    endcase
-  end
   assign i__ready = 1'h1;
   assign o__ready = 1'h1;
   assign i__valid = o__valid;
+  assign l0_s1_prod = l0_s1_c1_prod;
+  assign l1_s1_prod = l1_s1_c1_prod;
+  assign l2_s1_prod = l2_s1_c1_prod;
+  assign l3_s1_prod = l3_s1_c1_prod;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -6365,38 +5757,30 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$64 [7:0];
-  assign o__payload[23:16] = \$48 [7:0];
-  assign o__payload[15:8] = \$32 [7:0];
-  assign o__payload[7:0] = \$16 [7:0];
+  assign o__payload[31:24] = \$44 [7:0];
+  assign o__payload[23:16] = \$33 [7:0];
+  assign o__payload[15:8] = \$22 [7:0];
+  assign o__payload[7:0] = \$11 [7:0];
   assign \$3  = { i__payload[7], i__payload[7:0] };
   assign \$4  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$6  = { \$5 [10], \$5  };
-  assign \$8  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$10  = { \$9 [10], \$9  };
-  assign \$12  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$14  = { \$13 [10], \$13  };
-  assign \$19  = { i__payload[15], i__payload[15:8] };
-  assign \$20  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$22  = { \$21 [10], \$21  };
-  assign \$24  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$26  = { \$25 [10], \$25  };
-  assign \$28  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$30  = { \$29 [10], \$29  };
-  assign \$35  = { i__payload[23], i__payload[23:16] };
-  assign \$36  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$38  = { \$37 [10], \$37  };
-  assign \$40  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$42  = { \$41 [10], \$41  };
-  assign \$44  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$46  = { \$45 [10], \$45  };
-  assign \$51  = { i__payload[31], i__payload[31:24] };
-  assign \$52  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$54  = { \$53 [10], \$53  };
-  assign \$56  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$58  = { \$57 [10], \$57  };
-  assign \$60  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$62  = { \$61 [10], \$61  };
+  assign \$5  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$7  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$9  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$14  = { i__payload[15], i__payload[15:8] };
+  assign \$15  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$16  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$18  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$20  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$25  = { i__payload[23], i__payload[23:16] };
+  assign \$26  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$27  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$29  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$31  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$36  = { i__payload[31], i__payload[31:24] };
+  assign \$37  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$38  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$40  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$42  = { l3_s2_acc[10], l3_s2_acc };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6404,36 +5788,26 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire \$1 ;
   wire [19:0] \$10 ;
-  wire \$11 ;
-  wire [17:0] \$12 ;
-  wire [18:0] \$13 ;
-  wire [19:0] \$14 ;
-  wire [19:0] \$15 ;
+  wire [19:0] \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [16:0] \$14 ;
+  wire [17:0] \$15 ;
   wire [19:0] \$16 ;
   wire \$17 ;
-  wire \$18 ;
-  wire [16:0] \$19 ;
+  wire [19:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
-  wire [17:0] \$20 ;
-  wire [18:0] \$21 ;
+  wire [19:0] \$20 ;
+  wire [19:0] \$21 ;
   wire [19:0] \$22 ;
-  wire \$23 ;
-  wire [17:0] \$24 ;
-  wire [18:0] \$25 ;
-  wire [19:0] \$26 ;
-  wire \$27 ;
-  wire [17:0] \$28 ;
-  wire [18:0] \$29 ;
   wire [16:0] \$3 ;
-  wire [19:0] \$30 ;
-  wire [19:0] \$31 ;
-  wire [19:0] \$32 ;
   wire [17:0] \$4 ;
-  wire [18:0] \$5 ;
-  wire [19:0] \$6 ;
-  wire \$7 ;
-  wire [17:0] \$8 ;
-  wire [18:0] \$9 ;
+  wire [19:0] \$5 ;
+  wire \$6 ;
+  wire [19:0] \$7 ;
+  wire \$8 ;
+  wire [19:0] \$9 ;
   input [31:0] i__payload;
   wire [31:0] i__payload;
   wire [15:0] \i__payload[0] ;
@@ -6443,9 +5817,13 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
   reg [1:0] l0_s0_seg;
   reg [15:0] l0_s1_c0;
   reg [16:0] l0_s1_c1_prod;
+  wire [16:0] l0_s1_prod;
+  wire [18:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [15:0] l1_s1_c0;
   reg [16:0] l1_s1_c1_prod;
+  wire [16:0] l1_s1_prod;
+  wire [18:0] l1_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [15:0] \o__payload[0] ;
@@ -6455,22 +5833,18 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
   wire o__valid;
   assign \$1  = $signed(i__payload[15:0]) >= $signed(1'h0);
   assign \$2  = $signed(i__payload[15:0]) >= $signed(16'h6000);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = $signed(\$6 ) > $signed(16'h7fff);
-  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
-  assign \$11  = $signed(\$10 ) < $signed(16'h8000);
-  assign \$13  = $signed(\$12 ) + $signed(l0_s1_c0);
-  assign \$15  = \$11  ? 20'hf8000 : \$14 ;
-  assign \$16  = \$7  ? 20'h07fff : \$15 ;
-  assign \$17  = $signed(i__payload[31:16]) >= $signed(1'h0);
-  assign \$18  = $signed(i__payload[31:16]) >= $signed(16'h6000);
-  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
-  assign \$23  = $signed(\$22 ) > $signed(16'h7fff);
-  assign \$25  = $signed(\$24 ) + $signed(l1_s1_c0);
-  assign \$27  = $signed(\$26 ) < $signed(16'h8000);
-  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
-  assign \$31  = \$27  ? 20'hf8000 : \$30 ;
-  assign \$32  = \$23  ? 20'h07fff : \$31 ;
+  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$6  = $signed(\$5 ) > $signed(16'h7fff);
+  assign \$8  = $signed(\$7 ) < $signed(16'h8000);
+  assign \$10  = \$8  ? 20'hf8000 : \$9 ;
+  assign \$11  = \$6  ? 20'h07fff : \$10 ;
+  assign \$12  = $signed(i__payload[31:16]) >= $signed(1'h0);
+  assign \$13  = $signed(i__payload[31:16]) >= $signed(16'h6000);
+  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
+  assign \$17  = $signed(\$16 ) > $signed(16'h7fff);
+  assign \$19  = $signed(\$18 ) < $signed(16'h8000);
+  assign \$21  = \$19  ? 20'hf8000 : \$20 ;
+  assign \$22  = \$17  ? 20'h07fff : \$21 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     l0_s0_seg = 2'h0;
@@ -6508,10 +5882,10 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$17 ) begin
+    if (\$12 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$18 ) begin
+    if (\$13 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -6522,7 +5896,7 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
       2'h0:
           l1_s1_c1_prod = 17'h00000;
       2'h1:
-          l1_s1_c1_prod = \$19 ;
+          l1_s1_c1_prod = \$14 ;
       default:
           l1_s1_c1_prod = 17'h00000;
     endcase
@@ -6542,26 +5916,24 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
   assign i__ready = 1'h1;
   assign o__ready = 1'h1;
   assign i__valid = o__valid;
+  assign l0_s1_prod = l0_s1_c1_prod;
+  assign l1_s1_prod = l1_s1_c1_prod;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign o__payload[31:16] = \$32 [15:0];
-  assign o__payload[15:0] = \$16 [15:0];
+  assign o__payload[31:16] = \$22 [15:0];
+  assign o__payload[15:0] = \$11 [15:0];
   assign \$3  = { i__payload[15], i__payload[15:0] };
   assign \$4  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$6  = { \$5 [18], \$5  };
-  assign \$8  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$10  = { \$9 [18], \$9  };
-  assign \$12  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$14  = { \$13 [18], \$13  };
-  assign \$19  = { i__payload[31], i__payload[31:16] };
-  assign \$20  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$22  = { \$21 [18], \$21  };
-  assign \$24  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$26  = { \$25 [18], \$25  };
-  assign \$28  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$30  = { \$29 [18], \$29  };
+  assign \$5  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$7  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$9  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$14  = { i__payload[31], i__payload[31:16] };
+  assign \$15  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$16  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$18  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$20  = { l1_s2_acc[18], l1_s2_acc };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6570,80 +5942,28 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   wire \$1 ;
   wire [8:0] \$10 ;
   wire \$100 ;
-  wire [7:0] \$101 ;
-  wire [7:0] \$102 ;
-  wire [10:0] \$103 ;
-  wire [10:0] \$104 ;
+  wire [11:0] \$101 ;
+  wire \$102 ;
+  wire [11:0] \$103 ;
+  wire [11:0] \$104 ;
   wire [11:0] \$105 ;
-  wire [11:0] \$106 ;
-  wire [11:0] \$107 ;
-  wire \$108 ;
-  wire \$109 ;
+  reg \$106 ;
+  reg [31:0] \$107 ;
   wire \$11 ;
-  wire [7:0] \$110 ;
-  wire [7:0] \$111 ;
-  wire [10:0] \$112 ;
-  wire [10:0] \$113 ;
-  wire [11:0] \$114 ;
-  wire \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [7:0] \$118 ;
-  wire [7:0] \$119 ;
   wire \$12 ;
-  wire [10:0] \$120 ;
-  wire [10:0] \$121 ;
-  wire [11:0] \$122 ;
-  wire \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire [7:0] \$126 ;
-  wire [7:0] \$127 ;
-  wire [10:0] \$128 ;
-  wire [10:0] \$129 ;
   wire [7:0] \$13 ;
-  wire [11:0] \$130 ;
-  wire [11:0] \$131 ;
-  wire [11:0] \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire [7:0] \$135 ;
-  wire [7:0] \$136 ;
-  wire [10:0] \$137 ;
-  wire [10:0] \$138 ;
-  wire [11:0] \$139 ;
   wire [7:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [7:0] \$143 ;
-  wire [7:0] \$144 ;
-  wire [10:0] \$145 ;
-  wire [10:0] \$146 ;
-  wire [11:0] \$147 ;
-  wire \$148 ;
-  wire \$149 ;
   wire [8:0] \$15 ;
-  wire \$150 ;
-  wire [7:0] \$151 ;
-  wire [7:0] \$152 ;
-  wire [10:0] \$153 ;
-  wire [10:0] \$154 ;
-  wire [11:0] \$155 ;
-  wire [11:0] \$156 ;
-  wire [11:0] \$157 ;
-  reg \$158 ;
-  reg [31:0] \$159 ;
   wire \$16 ;
   wire \$17 ;
   wire [7:0] \$18 ;
   wire [7:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
+  wire [10:0] \$20 ;
   wire \$21 ;
-  wire [7:0] \$22 ;
+  wire \$22 ;
   wire [7:0] \$23 ;
-  wire [8:0] \$24 ;
+  wire [7:0] \$24 ;
   wire \$25 ;
   wire \$26 ;
   wire [7:0] \$27 ;
@@ -6654,78 +5974,78 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   wire \$31 ;
   wire [7:0] \$32 ;
   wire [7:0] \$33 ;
-  wire \$34 ;
+  wire [8:0] \$34 ;
   wire \$35 ;
-  wire [7:0] \$36 ;
+  wire \$36 ;
   wire [7:0] \$37 ;
-  wire [8:0] \$38 ;
-  wire \$39 ;
+  wire [7:0] \$38 ;
+  wire [10:0] \$39 ;
   wire [7:0] \$4 ;
   wire \$40 ;
-  wire [7:0] \$41 ;
+  wire \$41 ;
   wire [7:0] \$42 ;
-  wire [8:0] \$43 ;
+  wire [7:0] \$43 ;
   wire \$44 ;
   wire \$45 ;
   wire [7:0] \$46 ;
   wire [7:0] \$47 ;
-  wire \$48 ;
+  wire [8:0] \$48 ;
   wire \$49 ;
   wire [7:0] \$5 ;
-  wire [7:0] \$50 ;
+  wire \$50 ;
   wire [7:0] \$51 ;
-  wire [8:0] \$52 ;
-  wire \$53 ;
+  wire [7:0] \$52 ;
+  wire [8:0] \$53 ;
   wire \$54 ;
-  wire [7:0] \$55 ;
+  wire \$55 ;
   wire [7:0] \$56 ;
-  wire [8:0] \$57 ;
-  wire \$58 ;
+  wire [7:0] \$57 ;
+  wire [10:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire [7:0] \$60 ;
+  wire \$60 ;
   wire [7:0] \$61 ;
-  wire [10:0] \$62 ;
-  wire [10:0] \$63 ;
-  wire [11:0] \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire [7:0] \$68 ;
-  wire [7:0] \$69 ;
+  wire [7:0] \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire [7:0] \$65 ;
+  wire [7:0] \$66 ;
+  wire [8:0] \$67 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire [10:0] \$70 ;
-  wire [10:0] \$71 ;
-  wire [11:0] \$72 ;
+  wire [7:0] \$70 ;
+  wire [7:0] \$71 ;
+  wire [8:0] \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire \$75 ;
+  wire [7:0] \$75 ;
   wire [7:0] \$76 ;
-  wire [7:0] \$77 ;
-  wire [10:0] \$78 ;
-  wire [10:0] \$79 ;
+  wire [10:0] \$77 ;
+  wire [11:0] \$78 ;
+  wire \$79 ;
   wire [7:0] \$8 ;
   wire [11:0] \$80 ;
-  wire [11:0] \$81 ;
+  wire \$81 ;
   wire [11:0] \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire [7:0] \$85 ;
-  wire [7:0] \$86 ;
-  wire [10:0] \$87 ;
-  wire [10:0] \$88 ;
+  wire [11:0] \$83 ;
+  wire [11:0] \$84 ;
+  wire [11:0] \$85 ;
+  wire \$86 ;
+  wire [11:0] \$87 ;
+  wire \$88 ;
   wire [11:0] \$89 ;
   wire [7:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire [7:0] \$93 ;
-  wire [7:0] \$94 ;
-  wire [10:0] \$95 ;
-  wire [10:0] \$96 ;
+  wire [11:0] \$90 ;
+  wire [11:0] \$91 ;
+  wire [11:0] \$92 ;
+  wire \$93 ;
+  wire [11:0] \$94 ;
+  wire \$95 ;
+  wire [11:0] \$96 ;
   wire [11:0] \$97 ;
-  wire \$98 ;
-  wire \$99 ;
+  wire [11:0] \$98 ;
+  wire [11:0] \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -6738,6 +6058,10 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   wire i__ready;
   input i__valid;
   wire i__valid;
+  wire [10:0] l0_s2_acc;
+  wire [10:0] l1_s2_acc;
+  wire [10:0] l2_s2_acc;
+  wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -6749,13 +6073,13 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   output o__valid;
   reg o__valid = 1'h0;
   wire [6:0] port__addr;
-  wire [6:0] \port__addr$5 ;
-  wire [6:0] \port__addr$6 ;
+  wire [6:0] \port__addr$10 ;
+  wire [6:0] \port__addr$13 ;
   wire [6:0] \port__addr$7 ;
   wire [9:0] port__data;
-  wire [9:0] \port__data$13 ;
-  wire [9:0] \port__data$14 ;
+  wire [9:0] \port__data$12 ;
   wire [9:0] \port__data$15 ;
+  wire [9:0] \port__data$9 ;
   input rst;
   wire rst;
   reg [9:0] c0_rom [100:0];
@@ -6862,9 +6186,9 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
     c0_rom[99] = 10'h0ff;
     c0_rom[100] = 10'h100;
   end
-  assign \port__data$15  = c0_rom[\$57 [6:0]];
-  assign \port__data$14  = c0_rom[\$43 [6:0]];
-  assign \port__data$13  = c0_rom[\$29 [6:0]];
+  assign \port__data$15  = c0_rom[\$72 [6:0]];
+  assign \port__data$12  = c0_rom[\$53 [6:0]];
+  assign \port__data$9  = c0_rom[\$34 [6:0]];
   assign port__data = c0_rom[\$15 [6:0]];
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
@@ -6882,167 +6206,119 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   assign \$13  = \$12  ? 8'h53 : i__payload[7:0];
   assign \$14  = \$11  ? 8'h9c : \$13 ;
   assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$17  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$18  = \$17  ? 8'h53 : i__payload[15:8];
+  assign \$16  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$17  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$18  = \$17  ? 8'h53 : i__payload[7:0];
   assign \$19  = \$16  ? 8'h9c : \$18 ;
-  assign \$20  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$21  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$22  = \$21  ? 8'h53 : i__payload[15:8];
-  assign \$23  = \$20  ? 8'h9c : \$22 ;
-  assign \$24  = - $signed(\$23 );
+  assign \$20  = $signed(10'h100) - $signed(port__data);
+  assign l0_s2_acc = \$19 [7] ? \$20  : { port__data[9], port__data };
+  assign \$21  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$22  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$23  = \$22  ? 8'h53 : i__payload[15:8];
+  assign \$24  = \$21  ? 8'h9c : \$23 ;
   assign \$25  = $signed(i__payload[15:8]) < $signed(8'h9c);
   assign \$26  = $signed(i__payload[15:8]) > $signed(8'h53);
   assign \$27  = \$26  ? 8'h53 : i__payload[15:8];
   assign \$28  = \$25  ? 8'h9c : \$27 ;
-  assign \$29  = \$19 [7] ? \$24  : { \$28 [7], \$28  };
-  assign \$30  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$31  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$32  = \$31  ? 8'h53 : i__payload[23:16];
+  assign \$29  = - $signed(\$28 );
+  assign \$30  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$31  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$32  = \$31  ? 8'h53 : i__payload[15:8];
   assign \$33  = \$30  ? 8'h9c : \$32 ;
-  assign \$34  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$35  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$36  = \$35  ? 8'h53 : i__payload[23:16];
-  assign \$37  = \$34  ? 8'h9c : \$36 ;
-  assign \$38  = - $signed(\$37 );
-  assign \$39  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$40  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$41  = \$40  ? 8'h53 : i__payload[23:16];
-  assign \$42  = \$39  ? 8'h9c : \$41 ;
-  assign \$43  = \$33 [7] ? \$38  : { \$42 [7], \$42  };
-  assign \$44  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$45  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$46  = \$45  ? 8'h53 : i__payload[31:24];
+  assign \$34  = \$24 [7] ? \$29  : { \$33 [7], \$33  };
+  assign \$35  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$36  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$37  = \$36  ? 8'h53 : i__payload[15:8];
+  assign \$38  = \$35  ? 8'h9c : \$37 ;
+  assign \$39  = $signed(10'h100) - $signed(\port__data$9 );
+  assign l1_s2_acc = \$38 [7] ? \$39  : { \port__data$9 [9], \port__data$9  };
+  assign \$40  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$41  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$42  = \$41  ? 8'h53 : i__payload[23:16];
+  assign \$43  = \$40  ? 8'h9c : \$42 ;
+  assign \$44  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$45  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$46  = \$45  ? 8'h53 : i__payload[23:16];
   assign \$47  = \$44  ? 8'h9c : \$46 ;
-  assign \$48  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$49  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$50  = \$49  ? 8'h53 : i__payload[31:24];
-  assign \$51  = \$48  ? 8'h9c : \$50 ;
-  assign \$52  = - $signed(\$51 );
-  assign \$53  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$54  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$55  = \$54  ? 8'h53 : i__payload[31:24];
-  assign \$56  = \$53  ? 8'h9c : \$55 ;
-  assign \$57  = \$47 [7] ? \$52  : { \$56 [7], \$56  };
-  assign \$58  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$59  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$60  = \$59  ? 8'h53 : i__payload[7:0];
-  assign \$61  = \$58  ? 8'h9c : \$60 ;
-  assign \$62  = $signed(10'h100) - $signed(port__data);
-  assign \$63  = \$61 [7] ? \$62  : { port__data[9], port__data };
-  assign \$65  = $signed(\$64 ) > $signed(9'h0ff);
-  assign \$66  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$67  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$68  = \$67  ? 8'h53 : i__payload[7:0];
-  assign \$69  = \$66  ? 8'h9c : \$68 ;
-  assign \$70  = $signed(10'h100) - $signed(port__data);
-  assign \$71  = \$69 [7] ? \$70  : { port__data[9], port__data };
-  assign \$73  = $signed(\$72 ) < $signed(1'h0);
-  assign \$74  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$75  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$76  = \$75  ? 8'h53 : i__payload[7:0];
-  assign \$77  = \$74  ? 8'h9c : \$76 ;
-  assign \$78  = $signed(10'h100) - $signed(port__data);
-  assign \$79  = \$77 [7] ? \$78  : { port__data[9], port__data };
-  assign \$81  = \$73  ? 12'h000 : \$80 ;
-  assign \$82  = \$65  ? 12'h0ff : \$81 ;
-  assign \$83  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$84  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$85  = \$84  ? 8'h53 : i__payload[15:8];
-  assign \$86  = \$83  ? 8'h9c : \$85 ;
-  assign \$87  = $signed(10'h100) - $signed(\port__data$13 );
-  assign \$88  = \$86 [7] ? \$87  : { \port__data$13 [9], \port__data$13  };
-  assign \$90  = $signed(\$89 ) > $signed(9'h0ff);
-  assign \$91  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$92  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$93  = \$92  ? 8'h53 : i__payload[15:8];
-  assign \$94  = \$91  ? 8'h9c : \$93 ;
-  assign \$95  = $signed(10'h100) - $signed(\port__data$13 );
-  assign \$96  = \$94 [7] ? \$95  : { \port__data$13 [9], \port__data$13  };
-  assign \$98  = $signed(\$97 ) < $signed(1'h0);
-  assign \$99  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$100  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$101  = \$100  ? 8'h53 : i__payload[15:8];
-  assign \$102  = \$99  ? 8'h9c : \$101 ;
-  assign \$103  = $signed(10'h100) - $signed(\port__data$13 );
-  assign \$104  = \$102 [7] ? \$103  : { \port__data$13 [9], \port__data$13  };
-  assign \$106  = \$98  ? 12'h000 : \$105 ;
-  assign \$107  = \$90  ? 12'h0ff : \$106 ;
-  assign \$108  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$109  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$110  = \$109  ? 8'h53 : i__payload[23:16];
-  assign \$111  = \$108  ? 8'h9c : \$110 ;
-  assign \$112  = $signed(10'h100) - $signed(\port__data$14 );
-  assign \$113  = \$111 [7] ? \$112  : { \port__data$14 [9], \port__data$14  };
-  assign \$115  = $signed(\$114 ) > $signed(9'h0ff);
-  assign \$116  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$117  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$118  = \$117  ? 8'h53 : i__payload[23:16];
-  assign \$119  = \$116  ? 8'h9c : \$118 ;
-  assign \$120  = $signed(10'h100) - $signed(\port__data$14 );
-  assign \$121  = \$119 [7] ? \$120  : { \port__data$14 [9], \port__data$14  };
-  assign \$123  = $signed(\$122 ) < $signed(1'h0);
-  assign \$124  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$125  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$126  = \$125  ? 8'h53 : i__payload[23:16];
-  assign \$127  = \$124  ? 8'h9c : \$126 ;
-  assign \$128  = $signed(10'h100) - $signed(\port__data$14 );
-  assign \$129  = \$127 [7] ? \$128  : { \port__data$14 [9], \port__data$14  };
-  assign \$131  = \$123  ? 12'h000 : \$130 ;
-  assign \$132  = \$115  ? 12'h0ff : \$131 ;
-  assign \$133  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$134  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$135  = \$134  ? 8'h53 : i__payload[31:24];
-  assign \$136  = \$133  ? 8'h9c : \$135 ;
-  assign \$137  = $signed(10'h100) - $signed(\port__data$15 );
-  assign \$138  = \$136 [7] ? \$137  : { \port__data$15 [9], \port__data$15  };
-  assign \$140  = $signed(\$139 ) > $signed(9'h0ff);
-  assign \$141  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$142  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$143  = \$142  ? 8'h53 : i__payload[31:24];
-  assign \$144  = \$141  ? 8'h9c : \$143 ;
-  assign \$145  = $signed(10'h100) - $signed(\port__data$15 );
-  assign \$146  = \$144 [7] ? \$145  : { \port__data$15 [9], \port__data$15  };
-  assign \$148  = $signed(\$147 ) < $signed(1'h0);
-  assign \$149  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$150  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$151  = \$150  ? 8'h53 : i__payload[31:24];
-  assign \$152  = \$149  ? 8'h9c : \$151 ;
-  assign \$153  = $signed(10'h100) - $signed(\port__data$15 );
-  assign \$154  = \$152 [7] ? \$153  : { \port__data$15 [9], \port__data$15  };
-  assign \$156  = \$148  ? 12'h000 : \$155 ;
-  assign \$157  = \$140  ? 12'h0ff : \$156 ;
+  assign \$48  = - $signed(\$47 );
+  assign \$49  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$50  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$51  = \$50  ? 8'h53 : i__payload[23:16];
+  assign \$52  = \$49  ? 8'h9c : \$51 ;
+  assign \$53  = \$43 [7] ? \$48  : { \$52 [7], \$52  };
+  assign \$54  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$55  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$56  = \$55  ? 8'h53 : i__payload[23:16];
+  assign \$57  = \$54  ? 8'h9c : \$56 ;
+  assign \$58  = $signed(10'h100) - $signed(\port__data$12 );
+  assign l2_s2_acc = \$57 [7] ? \$58  : { \port__data$12 [9], \port__data$12  };
+  assign \$59  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$60  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$61  = \$60  ? 8'h53 : i__payload[31:24];
+  assign \$62  = \$59  ? 8'h9c : \$61 ;
+  assign \$63  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$64  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$65  = \$64  ? 8'h53 : i__payload[31:24];
+  assign \$66  = \$63  ? 8'h9c : \$65 ;
+  assign \$67  = - $signed(\$66 );
+  assign \$68  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$69  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$70  = \$69  ? 8'h53 : i__payload[31:24];
+  assign \$71  = \$68  ? 8'h9c : \$70 ;
+  assign \$72  = \$62 [7] ? \$67  : { \$71 [7], \$71  };
+  assign \$73  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$74  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$75  = \$74  ? 8'h53 : i__payload[31:24];
+  assign \$76  = \$73  ? 8'h9c : \$75 ;
+  assign \$77  = $signed(10'h100) - $signed(\port__data$15 );
+  assign l3_s2_acc = \$76 [7] ? \$77  : { \port__data$15 [9], \port__data$15  };
+  assign \$79  = $signed(\$78 ) > $signed(9'h0ff);
+  assign \$81  = $signed(\$80 ) < $signed(1'h0);
+  assign \$83  = \$81  ? 12'h000 : \$82 ;
+  assign \$84  = \$79  ? 12'h0ff : \$83 ;
+  assign \$86  = $signed(\$85 ) > $signed(9'h0ff);
+  assign \$88  = $signed(\$87 ) < $signed(1'h0);
+  assign \$90  = \$88  ? 12'h000 : \$89 ;
+  assign \$91  = \$86  ? 12'h0ff : \$90 ;
+  assign \$93  = $signed(\$92 ) > $signed(9'h0ff);
+  assign \$95  = $signed(\$94 ) < $signed(1'h0);
+  assign \$97  = \$95  ? 12'h000 : \$96 ;
+  assign \$98  = \$93  ? 12'h0ff : \$97 ;
+  assign \$100  = $signed(\$99 ) > $signed(9'h0ff);
+  assign \$102  = $signed(\$101 ) < $signed(1'h0);
+  assign \$104  = \$102  ? 12'h000 : \$103 ;
+  assign \$105  = \$100  ? 12'h0ff : \$104 ;
   always @(posedge clk)
-    o__valid <= \$158 ;
+    o__valid <= \$106 ;
   always @(posedge clk)
-    o__payload <= \$159 ;
+    o__payload <= \$107 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$158  = o__valid;
+    \$106  = o__valid;
     if (i__ready) begin
-      \$158  = i__valid;
+      \$106  = i__valid;
     end
     if (rst) begin
-      \$158  = 1'h0;
+      \$106  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$159  = o__payload;
+    \$107  = o__payload;
     if (i__ready) begin
-      \$159 [7:0] = \$82 [7:0];
-      \$159 [15:8] = \$107 [7:0];
-      \$159 [23:16] = \$132 [7:0];
-      \$159 [31:24] = \$157 [7:0];
+      \$107 [7:0] = \$84 [7:0];
+      \$107 [15:8] = \$91 [7:0];
+      \$107 [23:16] = \$98 [7:0];
+      \$107 [31:24] = \$105 [7:0];
     end
     if (rst) begin
-      \$159  = 32'd0;
+      \$107  = 32'd0;
     end
   end
   assign port__addr = \$15 [6:0];
-  assign \port__addr$5  = \$29 [6:0];
-  assign \port__addr$6  = \$43 [6:0];
-  assign \port__addr$7  = \$57 [6:0];
+  assign \port__addr$7  = \$34 [6:0];
+  assign \port__addr$10  = \$53 [6:0];
+  assign \port__addr$13  = \$72 [6:0];
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -7051,18 +6327,18 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$64  = { \$63 [10], \$63  };
-  assign \$72  = { \$71 [10], \$71  };
-  assign \$80  = { \$79 [10], \$79  };
-  assign \$89  = { \$88 [10], \$88  };
-  assign \$97  = { \$96 [10], \$96  };
-  assign \$105  = { \$104 [10], \$104  };
-  assign \$114  = { \$113 [10], \$113  };
-  assign \$122  = { \$121 [10], \$121  };
-  assign \$130  = { \$129 [10], \$129  };
-  assign \$139  = { \$138 [10], \$138  };
-  assign \$147  = { \$146 [10], \$146  };
-  assign \$155  = { \$154 [10], \$154  };
+  assign \$78  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$80  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$82  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$85  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$87  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$89  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$92  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$94  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$96  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$99  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$101  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$103  = { l3_s2_acc[10], l3_s2_acc };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7327,387 +6603,387 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   wire \$33 ;
   wire [16:0] \$330 ;
   wire \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire [15:0] \$334 ;
-  wire [15:0] \$335 ;
-  wire \$336 ;
-  wire \$337 ;
-  wire [15:0] \$338 ;
-  wire [15:0] \$339 ;
+  wire [29:0] \$332 ;
+  wire [32:0] \$333 ;
+  wire [44:0] \$334 ;
+  wire [45:0] \$335 ;
+  wire [46:0] \$336 ;
+  wire [44:0] \$337 ;
+  wire [45:0] \$338 ;
+  wire \$339 ;
   wire [15:0] \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire [15:0] \$343 ;
-  wire [15:0] \$344 ;
-  wire [16:0] \$345 ;
-  wire \$346 ;
-  wire \$347 ;
+  wire \$340 ;
+  wire [15:0] \$341 ;
+  wire [15:0] \$342 ;
+  wire \$343 ;
+  wire \$344 ;
+  wire [15:0] \$345 ;
+  wire [15:0] \$346 ;
+  wire [16:0] \$347 ;
   wire \$348 ;
-  wire [15:0] \$349 ;
+  wire \$349 ;
   wire [15:0] \$35 ;
   wire [15:0] \$350 ;
-  wire \$351 ;
-  wire \$352 ;
-  wire [15:0] \$353 ;
-  wire [15:0] \$354 ;
-  wire [16:0] \$355 ;
-  wire \$356 ;
-  wire \$357 ;
-  wire [15:0] \$358 ;
-  wire [15:0] \$359 ;
+  wire [15:0] \$351 ;
+  wire [16:0] \$352 ;
+  wire \$353 ;
+  wire \$354 ;
+  wire \$355 ;
+  wire [15:0] \$356 ;
+  wire [15:0] \$357 ;
+  wire \$358 ;
+  wire \$359 ;
   wire \$36 ;
-  wire [16:0] \$360 ;
-  wire \$361 ;
-  wire \$362 ;
+  wire [15:0] \$360 ;
+  wire [15:0] \$361 ;
+  wire [16:0] \$362 ;
   wire \$363 ;
-  wire [15:0] \$364 ;
+  wire \$364 ;
   wire [15:0] \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire [15:0] \$368 ;
-  wire [15:0] \$369 ;
+  wire [15:0] \$366 ;
+  wire [16:0] \$367 ;
+  wire \$368 ;
+  wire \$369 ;
   wire \$37 ;
-  wire [16:0] \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire [15:0] \$373 ;
-  wire [15:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire \$376 ;
-  wire \$377 ;
+  wire \$370 ;
+  wire [15:0] \$371 ;
+  wire [15:0] \$372 ;
+  wire \$373 ;
+  wire \$374 ;
+  wire [15:0] \$375 ;
+  wire [15:0] \$376 ;
+  wire [16:0] \$377 ;
   wire \$378 ;
-  wire [15:0] \$379 ;
+  wire \$379 ;
   wire [15:0] \$38 ;
   wire [15:0] \$380 ;
-  wire \$381 ;
-  wire \$382 ;
-  wire [15:0] \$383 ;
-  wire [15:0] \$384 ;
-  wire [16:0] \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire [15:0] \$388 ;
-  wire [15:0] \$389 ;
+  wire [15:0] \$381 ;
+  wire [16:0] \$382 ;
+  wire \$383 ;
+  wire \$384 ;
+  wire \$385 ;
+  wire [15:0] \$386 ;
+  wire [15:0] \$387 ;
+  wire \$388 ;
+  wire \$389 ;
   wire [15:0] \$39 ;
-  wire [16:0] \$390 ;
-  wire \$391 ;
-  wire \$392 ;
+  wire [15:0] \$390 ;
+  wire [15:0] \$391 ;
+  wire [16:0] \$392 ;
   wire \$393 ;
-  wire [15:0] \$394 ;
+  wire \$394 ;
   wire [15:0] \$395 ;
-  wire \$396 ;
-  wire \$397 ;
-  wire [15:0] \$398 ;
-  wire [15:0] \$399 ;
+  wire [15:0] \$396 ;
+  wire [16:0] \$397 ;
+  wire \$398 ;
+  wire \$399 ;
   wire [15:0] \$4 ;
   wire [16:0] \$40 ;
-  wire [16:0] \$400 ;
-  wire \$401 ;
-  wire \$402 ;
-  wire [15:0] \$403 ;
-  wire [15:0] \$404 ;
-  wire [16:0] \$405 ;
-  wire \$406 ;
-  wire \$407 ;
+  wire \$400 ;
+  wire [15:0] \$401 ;
+  wire [15:0] \$402 ;
+  wire \$403 ;
+  wire \$404 ;
+  wire [15:0] \$405 ;
+  wire [15:0] \$406 ;
+  wire [16:0] \$407 ;
   wire \$408 ;
-  wire [15:0] \$409 ;
+  wire \$409 ;
   wire \$41 ;
   wire [15:0] \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire [15:0] \$413 ;
-  wire [15:0] \$414 ;
-  wire [16:0] \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire [15:0] \$418 ;
-  wire [15:0] \$419 ;
+  wire [15:0] \$411 ;
+  wire [16:0] \$412 ;
+  wire \$413 ;
+  wire \$414 ;
+  wire \$415 ;
+  wire [15:0] \$416 ;
+  wire [15:0] \$417 ;
+  wire \$418 ;
+  wire \$419 ;
   wire \$42 ;
-  wire [16:0] \$420 ;
-  wire \$421 ;
-  wire \$422 ;
+  wire [15:0] \$420 ;
+  wire [15:0] \$421 ;
+  wire [16:0] \$422 ;
   wire \$423 ;
-  wire [15:0] \$424 ;
+  wire \$424 ;
   wire [15:0] \$425 ;
-  wire \$426 ;
-  wire \$427 ;
-  wire [15:0] \$428 ;
-  wire [15:0] \$429 ;
+  wire [15:0] \$426 ;
+  wire [16:0] \$427 ;
+  wire \$428 ;
+  wire \$429 ;
   wire [15:0] \$43 ;
-  wire [16:0] \$430 ;
-  wire \$431 ;
-  wire \$432 ;
-  wire [15:0] \$433 ;
-  wire [15:0] \$434 ;
-  wire [16:0] \$435 ;
-  wire \$436 ;
-  wire \$437 ;
+  wire \$430 ;
+  wire [15:0] \$431 ;
+  wire [15:0] \$432 ;
+  wire \$433 ;
+  wire \$434 ;
+  wire [15:0] \$435 ;
+  wire [15:0] \$436 ;
+  wire [16:0] \$437 ;
   wire \$438 ;
-  wire [15:0] \$439 ;
+  wire \$439 ;
   wire [15:0] \$44 ;
   wire [15:0] \$440 ;
-  wire \$441 ;
-  wire \$442 ;
-  wire [15:0] \$443 ;
-  wire [15:0] \$444 ;
-  wire [16:0] \$445 ;
-  wire \$446 ;
-  wire \$447 ;
-  wire [15:0] \$448 ;
-  wire [15:0] \$449 ;
+  wire [15:0] \$441 ;
+  wire [16:0] \$442 ;
+  wire \$443 ;
+  wire \$444 ;
+  wire \$445 ;
+  wire [15:0] \$446 ;
+  wire [15:0] \$447 ;
+  wire \$448 ;
+  wire \$449 ;
   wire [16:0] \$45 ;
-  wire [16:0] \$450 ;
-  wire \$451 ;
-  wire \$452 ;
+  wire [15:0] \$450 ;
+  wire [15:0] \$451 ;
+  wire [16:0] \$452 ;
   wire \$453 ;
-  wire [15:0] \$454 ;
+  wire \$454 ;
   wire [15:0] \$455 ;
-  wire \$456 ;
-  wire \$457 ;
-  wire [15:0] \$458 ;
-  wire [15:0] \$459 ;
+  wire [15:0] \$456 ;
+  wire [16:0] \$457 ;
+  wire \$458 ;
+  wire \$459 ;
   wire \$46 ;
-  wire [16:0] \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire [15:0] \$463 ;
-  wire [15:0] \$464 ;
-  wire [16:0] \$465 ;
-  wire \$466 ;
-  wire \$467 ;
+  wire \$460 ;
+  wire [15:0] \$461 ;
+  wire [15:0] \$462 ;
+  wire \$463 ;
+  wire \$464 ;
+  wire [15:0] \$465 ;
+  wire [15:0] \$466 ;
+  wire [16:0] \$467 ;
   wire \$468 ;
-  wire [15:0] \$469 ;
+  wire \$469 ;
   wire \$47 ;
   wire [15:0] \$470 ;
-  wire \$471 ;
-  wire \$472 ;
-  wire [15:0] \$473 ;
-  wire [15:0] \$474 ;
-  wire [16:0] \$475 ;
-  wire \$476 ;
-  wire \$477 ;
-  wire [15:0] \$478 ;
-  wire [15:0] \$479 ;
+  wire [15:0] \$471 ;
+  wire [16:0] \$472 ;
+  wire \$473 ;
+  wire \$474 ;
+  wire \$475 ;
+  wire [15:0] \$476 ;
+  wire [15:0] \$477 ;
+  wire \$478 ;
+  wire \$479 ;
   wire \$48 ;
-  wire [16:0] \$480 ;
-  wire \$481 ;
-  wire \$482 ;
+  wire [15:0] \$480 ;
+  wire [15:0] \$481 ;
+  wire [16:0] \$482 ;
   wire \$483 ;
-  wire [15:0] \$484 ;
+  wire \$484 ;
   wire [15:0] \$485 ;
-  wire \$486 ;
-  wire \$487 ;
-  wire [15:0] \$488 ;
-  wire [15:0] \$489 ;
+  wire [15:0] \$486 ;
+  wire [16:0] \$487 ;
+  wire \$488 ;
+  wire \$489 ;
   wire [15:0] \$49 ;
-  wire [16:0] \$490 ;
-  wire \$491 ;
-  wire \$492 ;
-  wire [15:0] \$493 ;
-  wire [15:0] \$494 ;
-  wire [16:0] \$495 ;
-  wire \$496 ;
-  wire \$497 ;
+  wire \$490 ;
+  wire [15:0] \$491 ;
+  wire [15:0] \$492 ;
+  wire \$493 ;
+  wire \$494 ;
+  wire [15:0] \$495 ;
+  wire [15:0] \$496 ;
+  wire [16:0] \$497 ;
   wire \$498 ;
-  wire [15:0] \$499 ;
+  wire \$499 ;
   wire [15:0] \$5 ;
   wire [15:0] \$50 ;
   wire [15:0] \$500 ;
-  wire \$501 ;
-  wire \$502 ;
-  wire [15:0] \$503 ;
-  wire [15:0] \$504 ;
-  wire [16:0] \$505 ;
-  wire \$506 ;
-  wire \$507 ;
-  wire [15:0] \$508 ;
-  wire [15:0] \$509 ;
+  wire [15:0] \$501 ;
+  wire [16:0] \$502 ;
+  wire \$503 ;
+  wire \$504 ;
+  wire \$505 ;
+  wire [15:0] \$506 ;
+  wire [15:0] \$507 ;
+  wire \$508 ;
+  wire \$509 ;
   wire \$51 ;
-  wire [16:0] \$510 ;
-  wire \$511 ;
-  wire \$512 ;
+  wire [15:0] \$510 ;
+  wire [15:0] \$511 ;
+  wire [16:0] \$512 ;
   wire \$513 ;
-  wire [15:0] \$514 ;
+  wire \$514 ;
   wire [15:0] \$515 ;
-  wire \$516 ;
-  wire \$517 ;
-  wire [15:0] \$518 ;
-  wire [15:0] \$519 ;
+  wire [15:0] \$516 ;
+  wire [16:0] \$517 ;
+  wire \$518 ;
+  wire \$519 ;
   wire \$52 ;
-  wire [16:0] \$520 ;
-  wire \$521 ;
-  wire \$522 ;
-  wire [15:0] \$523 ;
-  wire [15:0] \$524 ;
-  wire [16:0] \$525 ;
-  wire \$526 ;
-  wire \$527 ;
+  wire \$520 ;
+  wire [15:0] \$521 ;
+  wire [15:0] \$522 ;
+  wire \$523 ;
+  wire \$524 ;
+  wire [15:0] \$525 ;
+  wire [15:0] \$526 ;
+  wire [16:0] \$527 ;
   wire \$528 ;
-  wire [15:0] \$529 ;
+  wire \$529 ;
   wire [15:0] \$53 ;
   wire [15:0] \$530 ;
-  wire \$531 ;
-  wire \$532 ;
-  wire [15:0] \$533 ;
-  wire [15:0] \$534 ;
-  wire [16:0] \$535 ;
-  wire \$536 ;
-  wire \$537 ;
-  wire [15:0] \$538 ;
-  wire [15:0] \$539 ;
+  wire [15:0] \$531 ;
+  wire [16:0] \$532 ;
+  wire \$533 ;
+  wire \$534 ;
+  wire \$535 ;
+  wire [15:0] \$536 ;
+  wire [15:0] \$537 ;
+  wire \$538 ;
+  wire \$539 ;
   wire [15:0] \$54 ;
-  wire [16:0] \$540 ;
-  wire \$541 ;
-  wire \$542 ;
+  wire [15:0] \$540 ;
+  wire [15:0] \$541 ;
+  wire [16:0] \$542 ;
   wire \$543 ;
-  wire [15:0] \$544 ;
+  wire \$544 ;
   wire [15:0] \$545 ;
-  wire \$546 ;
-  wire \$547 ;
-  wire [15:0] \$548 ;
-  wire [15:0] \$549 ;
+  wire [15:0] \$546 ;
+  wire [16:0] \$547 ;
+  wire \$548 ;
+  wire \$549 ;
   wire [16:0] \$55 ;
-  wire [16:0] \$550 ;
-  wire \$551 ;
-  wire \$552 ;
-  wire [15:0] \$553 ;
-  wire [15:0] \$554 ;
-  wire [16:0] \$555 ;
-  wire \$556 ;
-  wire \$557 ;
+  wire \$550 ;
+  wire [15:0] \$551 ;
+  wire [15:0] \$552 ;
+  wire \$553 ;
+  wire \$554 ;
+  wire [15:0] \$555 ;
+  wire [15:0] \$556 ;
+  wire [16:0] \$557 ;
   wire \$558 ;
-  wire [15:0] \$559 ;
+  wire \$559 ;
   wire \$56 ;
   wire [15:0] \$560 ;
-  wire \$561 ;
-  wire \$562 ;
-  wire [15:0] \$563 ;
-  wire [15:0] \$564 ;
-  wire [16:0] \$565 ;
-  wire \$566 ;
-  wire \$567 ;
-  wire [15:0] \$568 ;
-  wire [15:0] \$569 ;
+  wire [15:0] \$561 ;
+  wire [16:0] \$562 ;
+  wire \$563 ;
+  wire \$564 ;
+  wire \$565 ;
+  wire [15:0] \$566 ;
+  wire [15:0] \$567 ;
+  wire \$568 ;
+  wire \$569 ;
   wire \$57 ;
-  wire [16:0] \$570 ;
-  wire \$571 ;
-  wire \$572 ;
+  wire [15:0] \$570 ;
+  wire [15:0] \$571 ;
+  wire [16:0] \$572 ;
   wire \$573 ;
-  wire [15:0] \$574 ;
+  wire \$574 ;
   wire [15:0] \$575 ;
-  wire \$576 ;
-  wire \$577 ;
-  wire [15:0] \$578 ;
-  wire [15:0] \$579 ;
+  wire [15:0] \$576 ;
+  wire [16:0] \$577 ;
+  wire \$578 ;
+  wire \$579 ;
   wire [15:0] \$58 ;
-  wire [16:0] \$580 ;
-  wire \$581 ;
-  wire \$582 ;
-  wire [15:0] \$583 ;
-  wire [15:0] \$584 ;
-  wire [16:0] \$585 ;
-  wire \$586 ;
-  wire \$587 ;
+  wire \$580 ;
+  wire [15:0] \$581 ;
+  wire [15:0] \$582 ;
+  wire \$583 ;
+  wire \$584 ;
+  wire [15:0] \$585 ;
+  wire [15:0] \$586 ;
+  wire [16:0] \$587 ;
   wire \$588 ;
-  wire [15:0] \$589 ;
+  wire \$589 ;
   wire [15:0] \$59 ;
   wire [15:0] \$590 ;
-  wire \$591 ;
-  wire \$592 ;
-  wire [15:0] \$593 ;
-  wire [15:0] \$594 ;
-  wire [16:0] \$595 ;
-  wire \$596 ;
-  wire \$597 ;
-  wire [15:0] \$598 ;
-  wire [15:0] \$599 ;
+  wire [15:0] \$591 ;
+  wire [16:0] \$592 ;
+  wire \$593 ;
+  wire \$594 ;
+  wire \$595 ;
+  wire [15:0] \$596 ;
+  wire [15:0] \$597 ;
+  wire \$598 ;
+  wire \$599 ;
   wire \$6 ;
   wire [16:0] \$60 ;
-  wire [16:0] \$600 ;
-  wire \$601 ;
-  wire \$602 ;
+  wire [15:0] \$600 ;
+  wire [15:0] \$601 ;
+  wire [16:0] \$602 ;
   wire \$603 ;
-  wire [15:0] \$604 ;
+  wire \$604 ;
   wire [15:0] \$605 ;
-  wire \$606 ;
-  wire \$607 ;
-  wire [15:0] \$608 ;
-  wire [15:0] \$609 ;
+  wire [15:0] \$606 ;
+  wire [16:0] \$607 ;
+  wire \$608 ;
+  wire \$609 ;
   wire \$61 ;
-  wire [16:0] \$610 ;
-  wire \$611 ;
-  wire \$612 ;
-  wire [15:0] \$613 ;
-  wire [15:0] \$614 ;
-  wire [16:0] \$615 ;
-  wire \$616 ;
-  wire \$617 ;
+  wire \$610 ;
+  wire [15:0] \$611 ;
+  wire [15:0] \$612 ;
+  wire \$613 ;
+  wire \$614 ;
+  wire [15:0] \$615 ;
+  wire [15:0] \$616 ;
+  wire [16:0] \$617 ;
   wire \$618 ;
-  wire [15:0] \$619 ;
+  wire \$619 ;
   wire \$62 ;
   wire [15:0] \$620 ;
-  wire \$621 ;
-  wire \$622 ;
-  wire [15:0] \$623 ;
-  wire [15:0] \$624 ;
-  wire [16:0] \$625 ;
-  wire \$626 ;
-  wire \$627 ;
-  wire [15:0] \$628 ;
-  wire [15:0] \$629 ;
+  wire [15:0] \$621 ;
+  wire [16:0] \$622 ;
+  wire \$623 ;
+  wire \$624 ;
+  wire \$625 ;
+  wire [15:0] \$626 ;
+  wire [15:0] \$627 ;
+  wire \$628 ;
+  wire \$629 ;
   wire \$63 ;
-  wire [16:0] \$630 ;
-  wire \$631 ;
-  wire \$632 ;
+  wire [15:0] \$630 ;
+  wire [15:0] \$631 ;
+  wire [16:0] \$632 ;
   wire \$633 ;
-  wire [15:0] \$634 ;
+  wire \$634 ;
   wire [15:0] \$635 ;
-  wire \$636 ;
-  wire \$637 ;
-  wire [15:0] \$638 ;
-  wire [15:0] \$639 ;
+  wire [15:0] \$636 ;
+  wire [16:0] \$637 ;
+  wire \$638 ;
+  wire \$639 ;
   wire [15:0] \$64 ;
-  wire [16:0] \$640 ;
-  wire \$641 ;
-  wire \$642 ;
-  wire [15:0] \$643 ;
-  wire [15:0] \$644 ;
-  wire [16:0] \$645 ;
-  wire \$646 ;
-  wire \$647 ;
+  wire \$640 ;
+  wire [15:0] \$641 ;
+  wire [15:0] \$642 ;
+  wire \$643 ;
+  wire \$644 ;
+  wire [15:0] \$645 ;
+  wire [15:0] \$646 ;
+  wire [16:0] \$647 ;
   wire \$648 ;
-  wire [15:0] \$649 ;
+  wire \$649 ;
   wire [15:0] \$65 ;
   wire [15:0] \$650 ;
-  wire \$651 ;
-  wire \$652 ;
-  wire [15:0] \$653 ;
-  wire [15:0] \$654 ;
-  wire [16:0] \$655 ;
-  wire \$656 ;
-  wire \$657 ;
-  wire [15:0] \$658 ;
-  wire [15:0] \$659 ;
+  wire [15:0] \$651 ;
+  wire [16:0] \$652 ;
+  wire \$653 ;
+  wire \$654 ;
+  wire \$655 ;
+  wire [15:0] \$656 ;
+  wire [15:0] \$657 ;
+  wire \$658 ;
+  wire \$659 ;
   wire \$66 ;
-  wire [16:0] \$660 ;
-  wire \$661 ;
-  wire \$662 ;
+  wire [15:0] \$660 ;
+  wire [15:0] \$661 ;
+  wire [16:0] \$662 ;
   wire \$663 ;
-  wire [15:0] \$664 ;
+  wire \$664 ;
   wire [15:0] \$665 ;
-  wire \$666 ;
-  wire \$667 ;
-  wire [15:0] \$668 ;
-  wire [15:0] \$669 ;
+  wire [15:0] \$666 ;
+  wire [16:0] \$667 ;
+  wire \$668 ;
+  wire [29:0] \$669 ;
   wire \$67 ;
-  wire [16:0] \$670 ;
-  wire \$671 ;
-  wire \$672 ;
-  wire [15:0] \$673 ;
-  wire [15:0] \$674 ;
-  wire [16:0] \$675 ;
+  wire [32:0] \$670 ;
+  wire [44:0] \$671 ;
+  wire [45:0] \$672 ;
+  wire [46:0] \$673 ;
+  wire [44:0] \$674 ;
+  wire [45:0] \$675 ;
   wire \$676 ;
   wire \$677 ;
   wire [15:0] \$678 ;
@@ -7717,183 +6993,113 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   wire \$681 ;
   wire [15:0] \$682 ;
   wire [15:0] \$683 ;
-  wire \$684 ;
+  wire [16:0] \$684 ;
   wire \$685 ;
-  wire [15:0] \$686 ;
+  wire \$686 ;
   wire [15:0] \$687 ;
-  wire [16:0] \$688 ;
-  wire \$689 ;
+  wire [15:0] \$688 ;
+  wire [16:0] \$689 ;
   wire [15:0] \$69 ;
   wire \$690 ;
-  wire [15:0] \$691 ;
+  wire \$691 ;
   wire [15:0] \$692 ;
-  wire [16:0] \$693 ;
-  wire [17:0] \$694 ;
-  wire [28:0] \$695 ;
-  wire [29:0] \$696 ;
-  wire [32:0] \$697 ;
-  wire [44:0] \$698 ;
-  wire [44:0] \$699 ;
+  wire [15:0] \$693 ;
+  wire \$694 ;
+  wire \$695 ;
+  wire [15:0] \$696 ;
+  wire [15:0] \$697 ;
+  wire \$698 ;
+  wire \$699 ;
   wire \$7 ;
   wire [16:0] \$70 ;
-  wire [45:0] \$700 ;
-  wire [46:0] \$701 ;
-  wire [28:0] \$702 ;
-  wire [29:0] \$703 ;
-  wire [32:0] \$704 ;
-  wire [44:0] \$705 ;
-  wire [44:0] \$706 ;
-  wire [45:0] \$707 ;
-  wire [46:0] \$708 ;
+  wire [15:0] \$700 ;
+  wire [15:0] \$701 ;
+  wire [16:0] \$702 ;
+  wire \$703 ;
+  wire \$704 ;
+  wire [15:0] \$705 ;
+  wire [15:0] \$706 ;
+  wire [16:0] \$707 ;
+  wire [17:0] \$708 ;
   wire [47:0] \$709 ;
   wire \$71 ;
   wire [47:0] \$710 ;
   wire \$711 ;
-  wire [28:0] \$712 ;
-  wire [29:0] \$713 ;
-  wire [32:0] \$714 ;
-  wire [44:0] \$715 ;
-  wire [44:0] \$716 ;
-  wire [45:0] \$717 ;
-  wire [46:0] \$718 ;
-  wire [28:0] \$719 ;
+  wire [47:0] \$712 ;
+  wire [47:0] \$713 ;
+  wire \$714 ;
+  wire [47:0] \$715 ;
+  wire [47:0] \$716 ;
+  wire [47:0] \$717 ;
+  wire [47:0] \$718 ;
+  wire \$719 ;
   wire \$72 ;
-  wire [29:0] \$720 ;
-  wire [32:0] \$721 ;
-  wire [44:0] \$722 ;
-  wire [44:0] \$723 ;
-  wire [45:0] \$724 ;
-  wire [46:0] \$725 ;
-  wire [47:0] \$726 ;
-  wire [47:0] \$727 ;
+  wire \$720 ;
+  wire [15:0] \$721 ;
+  wire [15:0] \$722 ;
+  wire \$723 ;
+  wire \$724 ;
+  wire [15:0] \$725 ;
+  wire [15:0] \$726 ;
+  wire [16:0] \$727 ;
   wire \$728 ;
-  wire [28:0] \$729 ;
+  wire \$729 ;
   wire [15:0] \$73 ;
-  wire [29:0] \$730 ;
-  wire [32:0] \$731 ;
-  wire [44:0] \$732 ;
-  wire [44:0] \$733 ;
-  wire [45:0] \$734 ;
-  wire [46:0] \$735 ;
-  wire [28:0] \$736 ;
-  wire [29:0] \$737 ;
-  wire [32:0] \$738 ;
-  wire [44:0] \$739 ;
+  wire [15:0] \$730 ;
+  wire [15:0] \$731 ;
+  wire [16:0] \$732 ;
+  wire \$733 ;
+  wire \$734 ;
+  wire [15:0] \$735 ;
+  wire [15:0] \$736 ;
+  wire \$737 ;
+  wire \$738 ;
+  wire [15:0] \$739 ;
   wire [15:0] \$74 ;
-  wire [44:0] \$740 ;
-  wire [45:0] \$741 ;
-  wire [46:0] \$742 ;
-  wire [47:0] \$743 ;
-  wire [47:0] \$744 ;
-  wire [47:0] \$745 ;
-  wire [47:0] \$746 ;
+  wire [15:0] \$740 ;
+  wire \$741 ;
+  wire \$742 ;
+  wire [15:0] \$743 ;
+  wire [15:0] \$744 ;
+  wire [16:0] \$745 ;
+  wire \$746 ;
   wire \$747 ;
-  wire \$748 ;
+  wire [15:0] \$748 ;
   wire [15:0] \$749 ;
   wire [16:0] \$75 ;
-  wire [15:0] \$750 ;
-  wire \$751 ;
-  wire \$752 ;
-  wire [15:0] \$753 ;
-  wire [15:0] \$754 ;
-  wire [16:0] \$755 ;
-  wire \$756 ;
+  wire [16:0] \$750 ;
+  wire [17:0] \$751 ;
+  wire [47:0] \$752 ;
+  wire [47:0] \$753 ;
+  wire \$754 ;
+  wire [47:0] \$755 ;
+  wire [47:0] \$756 ;
   wire \$757 ;
-  wire [15:0] \$758 ;
-  wire [15:0] \$759 ;
+  wire [47:0] \$758 ;
+  wire [47:0] \$759 ;
   wire \$76 ;
-  wire [16:0] \$760 ;
-  wire \$761 ;
-  wire \$762 ;
-  wire [15:0] \$763 ;
-  wire [15:0] \$764 ;
-  wire \$765 ;
-  wire \$766 ;
-  wire [15:0] \$767 ;
-  wire [15:0] \$768 ;
-  wire \$769 ;
+  wire [47:0] \$760 ;
+  wire [47:0] \$761 ;
+  reg \$762 ;
+  reg \$763 ;
+  reg [15:0] \$764 ;
+  reg \$765 ;
+  reg [4:0] \$766 ;
+  reg [11:0] \$767 ;
+  reg [31:0] \$768 ;
+  reg [15:0] \$769 ;
   wire \$77 ;
-  wire \$770 ;
-  wire [15:0] \$771 ;
-  wire [15:0] \$772 ;
-  wire [16:0] \$773 ;
-  wire \$774 ;
-  wire \$775 ;
-  wire [15:0] \$776 ;
-  wire [15:0] \$777 ;
-  wire [16:0] \$778 ;
-  wire [17:0] \$779 ;
+  reg \$770 ;
+  reg [4:0] \$771 ;
+  reg [11:0] \$772 ;
   wire \$78 ;
-  wire [28:0] \$780 ;
-  wire [29:0] \$781 ;
-  wire [32:0] \$782 ;
-  wire [44:0] \$783 ;
-  wire [44:0] \$784 ;
-  wire [45:0] \$785 ;
-  wire [46:0] \$786 ;
-  wire [28:0] \$787 ;
-  wire [29:0] \$788 ;
-  wire [32:0] \$789 ;
   wire [15:0] \$79 ;
-  wire [44:0] \$790 ;
-  wire [44:0] \$791 ;
-  wire [45:0] \$792 ;
-  wire [46:0] \$793 ;
-  wire [47:0] \$794 ;
-  wire [47:0] \$795 ;
-  wire \$796 ;
-  wire [28:0] \$797 ;
-  wire [29:0] \$798 ;
-  wire [32:0] \$799 ;
   wire [15:0] \$8 ;
   wire [15:0] \$80 ;
-  wire [44:0] \$800 ;
-  wire [44:0] \$801 ;
-  wire [45:0] \$802 ;
-  wire [46:0] \$803 ;
-  wire [28:0] \$804 ;
-  wire [29:0] \$805 ;
-  wire [32:0] \$806 ;
-  wire [44:0] \$807 ;
-  wire [44:0] \$808 ;
-  wire [45:0] \$809 ;
   wire \$81 ;
-  wire [46:0] \$810 ;
-  wire [47:0] \$811 ;
-  wire [47:0] \$812 ;
-  wire \$813 ;
-  wire [28:0] \$814 ;
-  wire [29:0] \$815 ;
-  wire [32:0] \$816 ;
-  wire [44:0] \$817 ;
-  wire [44:0] \$818 ;
-  wire [45:0] \$819 ;
   wire \$82 ;
-  wire [46:0] \$820 ;
-  wire [28:0] \$821 ;
-  wire [29:0] \$822 ;
-  wire [32:0] \$823 ;
-  wire [44:0] \$824 ;
-  wire [44:0] \$825 ;
-  wire [45:0] \$826 ;
-  wire [46:0] \$827 ;
-  wire [47:0] \$828 ;
-  wire [47:0] \$829 ;
   wire [15:0] \$83 ;
-  wire [47:0] \$830 ;
-  wire [47:0] \$831 ;
-  reg \$832 ;
-  reg \$833 ;
-  reg [15:0] \$834 ;
-  reg \$835 ;
-  reg [4:0] \$836 ;
-  reg [11:0] \$837 ;
-  reg [31:0] \$838 ;
-  reg [15:0] \$839 ;
   wire [15:0] \$84 ;
-  reg \$840 ;
-  reg [4:0] \$841 ;
-  reg [11:0] \$842 ;
   wire [16:0] \$85 ;
   wire \$86 ;
   wire \$87 ;
@@ -7922,12 +7128,18 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   wire i__valid;
   reg l0_neg_p0 = 1'h0;
   reg [4:0] l0_s1_seg;
+  wire [28:0] l0_s2_prod;
+  wire [44:0] l0_s3_prod;
+  wire [46:0] l0_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l0_seg_p0;
   reg [11:0] l0_t_p0 = 12'h000;
   reg [15:0] l0_x_p0 = 16'h0000;
   reg l1_neg_p0 = 1'h0;
   reg [4:0] l1_s1_seg;
+  wire [28:0] l1_s2_prod;
+  wire [44:0] l1_s3_prod;
+  wire [46:0] l1_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l1_seg_p0;
   reg [11:0] l1_t_p0 = 12'h000;
@@ -7941,25 +7153,25 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   output o__valid;
   reg o__valid = 1'h0;
   wire [4:0] port__addr;
+  (* init = 5'h00 *)
   wire [4:0] \port__addr$11 ;
-  reg [4:0] \port__addr$12  = 5'h00;
   (* init = 5'h00 *)
   wire [4:0] \port__addr$14 ;
+  wire [4:0] \port__addr$19 ;
+  reg [4:0] \port__addr$20  = 5'h00;
   (* init = 5'h00 *)
-  wire [4:0] \port__addr$15 ;
+  wire [4:0] \port__addr$25 ;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$28 ;
   reg [4:0] \port__addr$6  = 5'h00;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$8 ;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$9 ;
-  wire [15:0] port__data;
-  wire [16:0] \port__data$25 ;
-  wire [31:0] \port__data$26 ;
-  wire [20:0] \port__data$27 ;
-  wire [15:0] \port__data$31 ;
-  wire [16:0] \port__data$32 ;
-  wire [31:0] \port__data$33 ;
-  wire [20:0] \port__data$34 ;
+  wire [16:0] port__data;
+  wire [31:0] \port__data$13 ;
+  wire [20:0] \port__data$17 ;
+  wire [16:0] \port__data$23 ;
+  wire [31:0] \port__data$27 ;
+  wire [20:0] \port__data$31 ;
+  wire [15:0] \port__data$37 ;
+  wire [15:0] \port__data$40 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
@@ -7989,8 +7201,8 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
     c0_rom[21] = 21'h0ffba6;
     c0_rom[22] = 21'h0ffde0;
   end
-  assign \port__data$34  = c0_rom[\port__addr$12 ];
-  assign \port__data$27  = c0_rom[\port__addr$6 ];
+  assign \port__data$31  = c0_rom[\port__addr$20 ];
+  assign \port__data$17  = c0_rom[\port__addr$6 ];
   reg [31:0] c1_rom [22:0];
   initial begin
     c1_rom[0] = 32'd1075634641;
@@ -8017,8 +7229,8 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
     c1_rom[21] = 32'd4382556;
     c1_rom[22] = 32'd2172915;
   end
-  assign \port__data$33  = c1_rom[\port__addr$12 ];
-  assign \port__data$26  = c1_rom[\port__addr$6 ];
+  assign \port__data$27  = c1_rom[\port__addr$20 ];
+  assign \port__data$13  = c1_rom[\port__addr$6 ];
   reg [16:0] c2_rom [22:0];
   initial begin
     c2_rom[0] = 17'h1e844;
@@ -8045,8 +7257,8 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
     c2_rom[21] = 17'h1fe79;
     c2_rom[22] = 17'h1ff37;
   end
-  assign \port__data$32  = c2_rom[\port__addr$12 ];
-  assign \port__data$25  = c2_rom[\port__addr$6 ];
+  assign \port__data$23  = c2_rom[\port__addr$20 ];
+  assign port__data = c2_rom[\port__addr$6 ];
   reg [15:0] origin_rom [22:0];
   initial begin
     origin_rom[0] = 16'h0000;
@@ -8073,78 +7285,8 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
     origin_rom[21] = 16'h6d80;
     origin_rom[22] = 16'h7900;
   end
-  assign \port__data$31  = origin_rom[l1_s1_seg];
-  assign port__data = origin_rom[l0_s1_seg];
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$158  = \$157  ? 16'h7fa0 : i__payload[15:0];
-  assign \$159  = \$156  ? 16'h8060 : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$163  = \$162  ? 16'h7fa0 : i__payload[15:0];
-  assign \$164  = \$161  ? 16'h8060 : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 14'h2e80;
-  assign \$167  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$168  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$169  = \$168  ? 16'h7fa0 : i__payload[15:0];
-  assign \$170  = \$167  ? 16'h8060 : \$169 ;
-  assign \$171  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$172  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$173  = \$172  ? 16'h7fa0 : i__payload[15:0];
-  assign \$174  = \$171  ? 16'h8060 : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$177  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$178  = \$177  ? 16'h7fa0 : i__payload[15:0];
-  assign \$179  = \$176  ? 16'h8060 : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [15:0] >= 14'h3300;
-  assign \$182  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$183  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$184  = \$183  ? 16'h7fa0 : i__payload[15:0];
-  assign \$185  = \$182  ? 16'h8060 : \$184 ;
-  assign \$186  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$187  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$188  = \$187  ? 16'h7fa0 : i__payload[15:0];
-  assign \$189  = \$186  ? 16'h8060 : \$188 ;
-  assign \$190  = - $signed(\$189 );
-  assign \$191  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$192  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$193  = \$192  ? 16'h7fa0 : i__payload[15:0];
-  assign \$194  = \$191  ? 16'h8060 : \$193 ;
-  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [15:0] >= 14'h3800;
-  assign \$197  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$198  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$199  = \$198  ? 16'h7fa0 : i__payload[15:0];
-  assign \$200  = \$197  ? 16'h8060 : \$199 ;
-  assign \$201  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$202  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$203  = \$202  ? 16'h7fa0 : i__payload[15:0];
-  assign \$204  = \$201  ? 16'h8060 : \$203 ;
-  assign \$205  = - $signed(\$204 );
-  assign \$206  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$207  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$208  = \$207  ? 16'h7fa0 : i__payload[15:0];
-  assign \$209  = \$206  ? 16'h8060 : \$208 ;
-  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [15:0] >= 14'h3d00;
-  assign \$212  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$213  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$214  = \$213  ? 16'h7fa0 : i__payload[15:0];
-  assign \$215  = \$212  ? 16'h8060 : \$214 ;
-  assign \$216  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$217  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$218  = \$217  ? 16'h7fa0 : i__payload[15:0];
-  assign \$219  = \$216  ? 16'h8060 : \$218 ;
-  assign \$220  = - $signed(\$219 );
-  assign \$221  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$222  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$223  = \$222  ? 16'h7fa0 : i__payload[15:0];
-  assign \$224  = \$221  ? 16'h8060 : \$223 ;
-  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [15:0] >= 15'h4200;
+  assign \port__data$40  = origin_rom[l1_s1_seg];
+  assign \port__data$37  = origin_rom[l0_s1_seg];
   assign \$227  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$228  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$229  = \$228  ? 16'h7fa0 : i__payload[15:0];
@@ -8250,350 +7392,350 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   assign \$329  = \$326  ? 16'h8060 : \$328 ;
   assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
   assign \$331  = \$330 [15:0] >= 15'h7900;
-  assign \$332  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$333  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$334  = \$333  ? 16'h7fa0 : i__payload[31:16];
-  assign \$335  = \$332  ? 16'h8060 : \$334 ;
-  assign \$336  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$337  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$338  = \$337  ? 16'h7fa0 : i__payload[31:16];
-  assign \$339  = \$336  ? 16'h8060 : \$338 ;
-  assign \$340  = - $signed(\$339 );
-  assign \$341  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$342  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$343  = \$342  ? 16'h7fa0 : i__payload[31:16];
-  assign \$344  = \$341  ? 16'h8060 : \$343 ;
-  assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = \$345 [15:0] >= 10'h300;
-  assign \$347  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$348  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$349  = \$348  ? 16'h7fa0 : i__payload[31:16];
-  assign \$350  = \$347  ? 16'h8060 : \$349 ;
-  assign \$351  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$352  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$353  = \$352  ? 16'h7fa0 : i__payload[31:16];
-  assign \$354  = \$351  ? 16'h8060 : \$353 ;
-  assign \$355  = - $signed(\$354 );
-  assign \$356  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$357  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$358  = \$357  ? 16'h7fa0 : i__payload[31:16];
-  assign \$359  = \$356  ? 16'h8060 : \$358 ;
-  assign \$360  = \$350 [15] ? \$355  : { \$359 [15], \$359  };
-  assign \$361  = \$360 [15:0] >= 11'h600;
-  assign \$362  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$363  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$364  = \$363  ? 16'h7fa0 : i__payload[31:16];
-  assign \$365  = \$362  ? 16'h8060 : \$364 ;
-  assign \$366  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$367  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$368  = \$367  ? 16'h7fa0 : i__payload[31:16];
-  assign \$369  = \$366  ? 16'h8060 : \$368 ;
-  assign \$370  = - $signed(\$369 );
-  assign \$371  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$372  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$373  = \$372  ? 16'h7fa0 : i__payload[31:16];
-  assign \$374  = \$371  ? 16'h8060 : \$373 ;
-  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = \$375 [15:0] >= 12'h900;
-  assign \$377  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$378  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$379  = \$378  ? 16'h7fa0 : i__payload[31:16];
-  assign \$380  = \$377  ? 16'h8060 : \$379 ;
-  assign \$381  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$382  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$383  = \$382  ? 16'h7fa0 : i__payload[31:16];
-  assign \$384  = \$381  ? 16'h8060 : \$383 ;
-  assign \$385  = - $signed(\$384 );
-  assign \$386  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$387  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$388  = \$387  ? 16'h7fa0 : i__payload[31:16];
-  assign \$389  = \$386  ? 16'h8060 : \$388 ;
-  assign \$390  = \$380 [15] ? \$385  : { \$389 [15], \$389  };
-  assign \$391  = \$390 [15:0] >= 12'hc80;
-  assign \$392  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$393  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$394  = \$393  ? 16'h7fa0 : i__payload[31:16];
-  assign \$395  = \$392  ? 16'h8060 : \$394 ;
-  assign \$396  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$397  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$398  = \$397  ? 16'h7fa0 : i__payload[31:16];
-  assign \$399  = \$396  ? 16'h8060 : \$398 ;
-  assign \$400  = - $signed(\$399 );
-  assign \$401  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$402  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$403  = \$402  ? 16'h7fa0 : i__payload[31:16];
-  assign \$404  = \$401  ? 16'h8060 : \$403 ;
-  assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
-  assign \$406  = \$405 [15:0] >= 13'h1080;
-  assign \$407  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$408  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$409  = \$408  ? 16'h7fa0 : i__payload[31:16];
-  assign \$410  = \$407  ? 16'h8060 : \$409 ;
-  assign \$411  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$412  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$413  = \$412  ? 16'h7fa0 : i__payload[31:16];
-  assign \$414  = \$411  ? 16'h8060 : \$413 ;
-  assign \$415  = - $signed(\$414 );
-  assign \$416  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$417  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$418  = \$417  ? 16'h7fa0 : i__payload[31:16];
-  assign \$419  = \$416  ? 16'h8060 : \$418 ;
-  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = \$420 [15:0] >= 13'h1980;
-  assign \$422  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$423  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$424  = \$423  ? 16'h7fa0 : i__payload[31:16];
-  assign \$425  = \$422  ? 16'h8060 : \$424 ;
-  assign \$426  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$427  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$428  = \$427  ? 16'h7fa0 : i__payload[31:16];
-  assign \$429  = \$426  ? 16'h8060 : \$428 ;
-  assign \$430  = - $signed(\$429 );
-  assign \$431  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$432  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$433  = \$432  ? 16'h7fa0 : i__payload[31:16];
-  assign \$434  = \$431  ? 16'h8060 : \$433 ;
-  assign \$435  = \$425 [15] ? \$430  : { \$434 [15], \$434  };
-  assign \$436  = \$435 [15:0] >= 13'h1d80;
-  assign \$437  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$438  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$439  = \$438  ? 16'h7fa0 : i__payload[31:16];
-  assign \$440  = \$437  ? 16'h8060 : \$439 ;
-  assign \$441  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$442  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$443  = \$442  ? 16'h7fa0 : i__payload[31:16];
-  assign \$444  = \$441  ? 16'h8060 : \$443 ;
-  assign \$445  = - $signed(\$444 );
-  assign \$446  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$447  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$448  = \$447  ? 16'h7fa0 : i__payload[31:16];
-  assign \$449  = \$446  ? 16'h8060 : \$448 ;
-  assign \$450  = \$440 [15] ? \$445  : { \$449 [15], \$449  };
-  assign \$451  = \$450 [15:0] >= 14'h2180;
-  assign \$452  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$453  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$454  = \$453  ? 16'h7fa0 : i__payload[31:16];
-  assign \$455  = \$452  ? 16'h8060 : \$454 ;
-  assign \$456  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$457  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$458  = \$457  ? 16'h7fa0 : i__payload[31:16];
-  assign \$459  = \$456  ? 16'h8060 : \$458 ;
-  assign \$460  = - $signed(\$459 );
-  assign \$461  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$462  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$463  = \$462  ? 16'h7fa0 : i__payload[31:16];
-  assign \$464  = \$461  ? 16'h8060 : \$463 ;
-  assign \$465  = \$455 [15] ? \$460  : { \$464 [15], \$464  };
-  assign \$466  = \$465 [15:0] >= 14'h2600;
-  assign \$467  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$468  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$469  = \$468  ? 16'h7fa0 : i__payload[31:16];
-  assign \$470  = \$467  ? 16'h8060 : \$469 ;
-  assign \$471  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$472  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$473  = \$472  ? 16'h7fa0 : i__payload[31:16];
-  assign \$474  = \$471  ? 16'h8060 : \$473 ;
-  assign \$475  = - $signed(\$474 );
-  assign \$476  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$477  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$478  = \$477  ? 16'h7fa0 : i__payload[31:16];
-  assign \$479  = \$476  ? 16'h8060 : \$478 ;
-  assign \$480  = \$470 [15] ? \$475  : { \$479 [15], \$479  };
-  assign \$481  = \$480 [15:0] >= 14'h2a80;
-  assign \$482  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$483  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$484  = \$483  ? 16'h7fa0 : i__payload[31:16];
-  assign \$485  = \$482  ? 16'h8060 : \$484 ;
-  assign \$486  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$487  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$488  = \$487  ? 16'h7fa0 : i__payload[31:16];
-  assign \$489  = \$486  ? 16'h8060 : \$488 ;
-  assign \$490  = - $signed(\$489 );
-  assign \$491  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$492  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$493  = \$492  ? 16'h7fa0 : i__payload[31:16];
-  assign \$494  = \$491  ? 16'h8060 : \$493 ;
-  assign \$495  = \$485 [15] ? \$490  : { \$494 [15], \$494  };
-  assign \$496  = \$495 [15:0] >= 14'h2e80;
-  assign \$497  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$498  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$499  = \$498  ? 16'h7fa0 : i__payload[31:16];
-  assign \$500  = \$497  ? 16'h8060 : \$499 ;
-  assign \$501  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$502  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$503  = \$502  ? 16'h7fa0 : i__payload[31:16];
-  assign \$504  = \$501  ? 16'h8060 : \$503 ;
-  assign \$505  = - $signed(\$504 );
-  assign \$506  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$507  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$508  = \$507  ? 16'h7fa0 : i__payload[31:16];
-  assign \$509  = \$506  ? 16'h8060 : \$508 ;
-  assign \$510  = \$500 [15] ? \$505  : { \$509 [15], \$509  };
-  assign \$511  = \$510 [15:0] >= 14'h3300;
-  assign \$512  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$513  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$514  = \$513  ? 16'h7fa0 : i__payload[31:16];
-  assign \$515  = \$512  ? 16'h8060 : \$514 ;
-  assign \$516  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$517  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$518  = \$517  ? 16'h7fa0 : i__payload[31:16];
-  assign \$519  = \$516  ? 16'h8060 : \$518 ;
-  assign \$520  = - $signed(\$519 );
-  assign \$521  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$522  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$523  = \$522  ? 16'h7fa0 : i__payload[31:16];
-  assign \$524  = \$521  ? 16'h8060 : \$523 ;
-  assign \$525  = \$515 [15] ? \$520  : { \$524 [15], \$524  };
-  assign \$526  = \$525 [15:0] >= 14'h3800;
-  assign \$527  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$528  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$529  = \$528  ? 16'h7fa0 : i__payload[31:16];
-  assign \$530  = \$527  ? 16'h8060 : \$529 ;
-  assign \$531  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$532  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$533  = \$532  ? 16'h7fa0 : i__payload[31:16];
-  assign \$534  = \$531  ? 16'h8060 : \$533 ;
-  assign \$535  = - $signed(\$534 );
-  assign \$536  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$537  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$538  = \$537  ? 16'h7fa0 : i__payload[31:16];
-  assign \$539  = \$536  ? 16'h8060 : \$538 ;
-  assign \$540  = \$530 [15] ? \$535  : { \$539 [15], \$539  };
-  assign \$541  = \$540 [15:0] >= 14'h3d00;
-  assign \$542  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$543  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$544  = \$543  ? 16'h7fa0 : i__payload[31:16];
-  assign \$545  = \$542  ? 16'h8060 : \$544 ;
-  assign \$546  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$547  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$548  = \$547  ? 16'h7fa0 : i__payload[31:16];
-  assign \$549  = \$546  ? 16'h8060 : \$548 ;
-  assign \$550  = - $signed(\$549 );
-  assign \$551  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$552  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$553  = \$552  ? 16'h7fa0 : i__payload[31:16];
-  assign \$554  = \$551  ? 16'h8060 : \$553 ;
-  assign \$555  = \$545 [15] ? \$550  : { \$554 [15], \$554  };
-  assign \$556  = \$555 [15:0] >= 15'h4200;
-  assign \$557  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$558  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$559  = \$558  ? 16'h7fa0 : i__payload[31:16];
-  assign \$560  = \$557  ? 16'h8060 : \$559 ;
-  assign \$561  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$562  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$563  = \$562  ? 16'h7fa0 : i__payload[31:16];
-  assign \$564  = \$561  ? 16'h8060 : \$563 ;
-  assign \$565  = - $signed(\$564 );
-  assign \$566  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$567  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$568  = \$567  ? 16'h7fa0 : i__payload[31:16];
-  assign \$569  = \$566  ? 16'h8060 : \$568 ;
-  assign \$570  = \$560 [15] ? \$565  : { \$569 [15], \$569  };
-  assign \$571  = \$570 [15:0] >= 15'h4800;
-  assign \$572  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$573  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$574  = \$573  ? 16'h7fa0 : i__payload[31:16];
-  assign \$575  = \$572  ? 16'h8060 : \$574 ;
-  assign \$576  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$577  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$578  = \$577  ? 16'h7fa0 : i__payload[31:16];
-  assign \$579  = \$576  ? 16'h8060 : \$578 ;
-  assign \$580  = - $signed(\$579 );
-  assign \$581  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$582  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$583  = \$582  ? 16'h7fa0 : i__payload[31:16];
-  assign \$584  = \$581  ? 16'h8060 : \$583 ;
-  assign \$585  = \$575 [15] ? \$580  : { \$584 [15], \$584  };
-  assign \$586  = \$585 [15:0] >= 15'h4e00;
-  assign \$587  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$588  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$589  = \$588  ? 16'h7fa0 : i__payload[31:16];
-  assign \$590  = \$587  ? 16'h8060 : \$589 ;
-  assign \$591  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$592  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$593  = \$592  ? 16'h7fa0 : i__payload[31:16];
-  assign \$594  = \$591  ? 16'h8060 : \$593 ;
-  assign \$595  = - $signed(\$594 );
-  assign \$596  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$597  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$598  = \$597  ? 16'h7fa0 : i__payload[31:16];
-  assign \$599  = \$596  ? 16'h8060 : \$598 ;
-  assign \$600  = \$590 [15] ? \$595  : { \$599 [15], \$599  };
-  assign \$601  = \$600 [15:0] >= 15'h5500;
-  assign \$602  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$603  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$604  = \$603  ? 16'h7fa0 : i__payload[31:16];
-  assign \$605  = \$602  ? 16'h8060 : \$604 ;
-  assign \$606  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$607  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$608  = \$607  ? 16'h7fa0 : i__payload[31:16];
-  assign \$609  = \$606  ? 16'h8060 : \$608 ;
-  assign \$610  = - $signed(\$609 );
-  assign \$611  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$612  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$613  = \$612  ? 16'h7fa0 : i__payload[31:16];
-  assign \$614  = \$611  ? 16'h8060 : \$613 ;
-  assign \$615  = \$605 [15] ? \$610  : { \$614 [15], \$614  };
-  assign \$616  = \$615 [15:0] >= 15'h5c80;
-  assign \$617  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$618  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$619  = \$618  ? 16'h7fa0 : i__payload[31:16];
-  assign \$620  = \$617  ? 16'h8060 : \$619 ;
-  assign \$621  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$622  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$623  = \$622  ? 16'h7fa0 : i__payload[31:16];
-  assign \$624  = \$621  ? 16'h8060 : \$623 ;
-  assign \$625  = - $signed(\$624 );
-  assign \$626  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$627  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$628  = \$627  ? 16'h7fa0 : i__payload[31:16];
-  assign \$629  = \$626  ? 16'h8060 : \$628 ;
-  assign \$630  = \$620 [15] ? \$625  : { \$629 [15], \$629  };
-  assign \$631  = \$630 [15:0] >= 15'h6480;
-  assign \$632  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$633  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$634  = \$633  ? 16'h7fa0 : i__payload[31:16];
-  assign \$635  = \$632  ? 16'h8060 : \$634 ;
-  assign \$636  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$637  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$638  = \$637  ? 16'h7fa0 : i__payload[31:16];
-  assign \$639  = \$636  ? 16'h8060 : \$638 ;
-  assign \$640  = - $signed(\$639 );
-  assign \$641  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$642  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$643  = \$642  ? 16'h7fa0 : i__payload[31:16];
-  assign \$644  = \$641  ? 16'h8060 : \$643 ;
-  assign \$645  = \$635 [15] ? \$640  : { \$644 [15], \$644  };
-  assign \$646  = \$645 [15:0] >= 15'h6d80;
-  assign \$647  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$648  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$649  = \$648  ? 16'h7fa0 : i__payload[31:16];
-  assign \$650  = \$647  ? 16'h8060 : \$649 ;
-  assign \$651  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$652  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$653  = \$652  ? 16'h7fa0 : i__payload[31:16];
-  assign \$654  = \$651  ? 16'h8060 : \$653 ;
-  assign \$655  = - $signed(\$654 );
-  assign \$656  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$657  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$658  = \$657  ? 16'h7fa0 : i__payload[31:16];
-  assign \$659  = \$656  ? 16'h8060 : \$658 ;
-  assign \$660  = \$650 [15] ? \$655  : { \$659 [15], \$659  };
-  assign \$661  = \$660 [15:0] >= 15'h7900;
-  assign \$662  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$663  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$664  = \$663  ? 16'h7fa0 : i__payload[15:0];
-  assign \$665  = \$662  ? 16'h8060 : \$664 ;
-  assign \$666  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$667  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$668  = \$667  ? 16'h7fa0 : i__payload[15:0];
-  assign \$669  = \$666  ? 16'h8060 : \$668 ;
-  assign \$670  = - $signed(\$669 );
-  assign \$671  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$672  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$673  = \$672  ? 16'h7fa0 : i__payload[15:0];
-  assign \$674  = \$671  ? 16'h8060 : \$673 ;
-  assign \$675  = \$665 [15] ? \$670  : { \$674 [15], \$674  };
+  assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
+  assign \$333  = $signed(\$332 ) + $signed(\port__data$13 );
+  assign l0_s3_prod = $signed(\$333 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$335  = $signed(\$334 ) + $signed(\port__data$17 );
+  assign \$336  = $signed(22'h100000) - $signed(\$335 );
+  assign \$338  = $signed(\$337 ) + $signed(\port__data$17 );
+  assign l0_s4_acc = l0_neg_p0 ? \$336  : { \$338 [45], \$338  };
+  assign \$339  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$340  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$341  = \$340  ? 16'h7fa0 : i__payload[31:16];
+  assign \$342  = \$339  ? 16'h8060 : \$341 ;
+  assign \$343  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$344  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$345  = \$344  ? 16'h7fa0 : i__payload[31:16];
+  assign \$346  = \$343  ? 16'h8060 : \$345 ;
+  assign \$347  = - $signed(\$346 );
+  assign \$348  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$349  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$350  = \$349  ? 16'h7fa0 : i__payload[31:16];
+  assign \$351  = \$348  ? 16'h8060 : \$350 ;
+  assign \$352  = \$342 [15] ? \$347  : { \$351 [15], \$351  };
+  assign \$353  = \$352 [15:0] >= 10'h300;
+  assign \$354  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$355  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$356  = \$355  ? 16'h7fa0 : i__payload[31:16];
+  assign \$357  = \$354  ? 16'h8060 : \$356 ;
+  assign \$358  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$359  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$360  = \$359  ? 16'h7fa0 : i__payload[31:16];
+  assign \$361  = \$358  ? 16'h8060 : \$360 ;
+  assign \$362  = - $signed(\$361 );
+  assign \$363  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$364  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$365  = \$364  ? 16'h7fa0 : i__payload[31:16];
+  assign \$366  = \$363  ? 16'h8060 : \$365 ;
+  assign \$367  = \$357 [15] ? \$362  : { \$366 [15], \$366  };
+  assign \$368  = \$367 [15:0] >= 11'h600;
+  assign \$369  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$370  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$371  = \$370  ? 16'h7fa0 : i__payload[31:16];
+  assign \$372  = \$369  ? 16'h8060 : \$371 ;
+  assign \$373  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$374  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$375  = \$374  ? 16'h7fa0 : i__payload[31:16];
+  assign \$376  = \$373  ? 16'h8060 : \$375 ;
+  assign \$377  = - $signed(\$376 );
+  assign \$378  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$379  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$380  = \$379  ? 16'h7fa0 : i__payload[31:16];
+  assign \$381  = \$378  ? 16'h8060 : \$380 ;
+  assign \$382  = \$372 [15] ? \$377  : { \$381 [15], \$381  };
+  assign \$383  = \$382 [15:0] >= 12'h900;
+  assign \$384  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$385  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$386  = \$385  ? 16'h7fa0 : i__payload[31:16];
+  assign \$387  = \$384  ? 16'h8060 : \$386 ;
+  assign \$388  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$389  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$390  = \$389  ? 16'h7fa0 : i__payload[31:16];
+  assign \$391  = \$388  ? 16'h8060 : \$390 ;
+  assign \$392  = - $signed(\$391 );
+  assign \$393  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$395  = \$394  ? 16'h7fa0 : i__payload[31:16];
+  assign \$396  = \$393  ? 16'h8060 : \$395 ;
+  assign \$397  = \$387 [15] ? \$392  : { \$396 [15], \$396  };
+  assign \$398  = \$397 [15:0] >= 12'hc80;
+  assign \$399  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$401  = \$400  ? 16'h7fa0 : i__payload[31:16];
+  assign \$402  = \$399  ? 16'h8060 : \$401 ;
+  assign \$403  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$405  = \$404  ? 16'h7fa0 : i__payload[31:16];
+  assign \$406  = \$403  ? 16'h8060 : \$405 ;
+  assign \$407  = - $signed(\$406 );
+  assign \$408  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$409  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$410  = \$409  ? 16'h7fa0 : i__payload[31:16];
+  assign \$411  = \$408  ? 16'h8060 : \$410 ;
+  assign \$412  = \$402 [15] ? \$407  : { \$411 [15], \$411  };
+  assign \$413  = \$412 [15:0] >= 13'h1080;
+  assign \$414  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$415  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$416  = \$415  ? 16'h7fa0 : i__payload[31:16];
+  assign \$417  = \$414  ? 16'h8060 : \$416 ;
+  assign \$418  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$419  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$420  = \$419  ? 16'h7fa0 : i__payload[31:16];
+  assign \$421  = \$418  ? 16'h8060 : \$420 ;
+  assign \$422  = - $signed(\$421 );
+  assign \$423  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$424  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$425  = \$424  ? 16'h7fa0 : i__payload[31:16];
+  assign \$426  = \$423  ? 16'h8060 : \$425 ;
+  assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
+  assign \$428  = \$427 [15:0] >= 13'h1980;
+  assign \$429  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$430  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$431  = \$430  ? 16'h7fa0 : i__payload[31:16];
+  assign \$432  = \$429  ? 16'h8060 : \$431 ;
+  assign \$433  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$434  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$435  = \$434  ? 16'h7fa0 : i__payload[31:16];
+  assign \$436  = \$433  ? 16'h8060 : \$435 ;
+  assign \$437  = - $signed(\$436 );
+  assign \$438  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$439  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$440  = \$439  ? 16'h7fa0 : i__payload[31:16];
+  assign \$441  = \$438  ? 16'h8060 : \$440 ;
+  assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
+  assign \$443  = \$442 [15:0] >= 13'h1d80;
+  assign \$444  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$445  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$446  = \$445  ? 16'h7fa0 : i__payload[31:16];
+  assign \$447  = \$444  ? 16'h8060 : \$446 ;
+  assign \$448  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$449  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$450  = \$449  ? 16'h7fa0 : i__payload[31:16];
+  assign \$451  = \$448  ? 16'h8060 : \$450 ;
+  assign \$452  = - $signed(\$451 );
+  assign \$453  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$454  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$455  = \$454  ? 16'h7fa0 : i__payload[31:16];
+  assign \$456  = \$453  ? 16'h8060 : \$455 ;
+  assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
+  assign \$458  = \$457 [15:0] >= 14'h2180;
+  assign \$459  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$460  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$461  = \$460  ? 16'h7fa0 : i__payload[31:16];
+  assign \$462  = \$459  ? 16'h8060 : \$461 ;
+  assign \$463  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$464  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$465  = \$464  ? 16'h7fa0 : i__payload[31:16];
+  assign \$466  = \$463  ? 16'h8060 : \$465 ;
+  assign \$467  = - $signed(\$466 );
+  assign \$468  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$469  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$470  = \$469  ? 16'h7fa0 : i__payload[31:16];
+  assign \$471  = \$468  ? 16'h8060 : \$470 ;
+  assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
+  assign \$473  = \$472 [15:0] >= 14'h2600;
+  assign \$474  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$475  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$476  = \$475  ? 16'h7fa0 : i__payload[31:16];
+  assign \$477  = \$474  ? 16'h8060 : \$476 ;
+  assign \$478  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$479  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$480  = \$479  ? 16'h7fa0 : i__payload[31:16];
+  assign \$481  = \$478  ? 16'h8060 : \$480 ;
+  assign \$482  = - $signed(\$481 );
+  assign \$483  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$484  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$485  = \$484  ? 16'h7fa0 : i__payload[31:16];
+  assign \$486  = \$483  ? 16'h8060 : \$485 ;
+  assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
+  assign \$488  = \$487 [15:0] >= 14'h2a80;
+  assign \$489  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$490  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$491  = \$490  ? 16'h7fa0 : i__payload[31:16];
+  assign \$492  = \$489  ? 16'h8060 : \$491 ;
+  assign \$493  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$494  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$495  = \$494  ? 16'h7fa0 : i__payload[31:16];
+  assign \$496  = \$493  ? 16'h8060 : \$495 ;
+  assign \$497  = - $signed(\$496 );
+  assign \$498  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$499  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$500  = \$499  ? 16'h7fa0 : i__payload[31:16];
+  assign \$501  = \$498  ? 16'h8060 : \$500 ;
+  assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
+  assign \$503  = \$502 [15:0] >= 14'h2e80;
+  assign \$504  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$505  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$506  = \$505  ? 16'h7fa0 : i__payload[31:16];
+  assign \$507  = \$504  ? 16'h8060 : \$506 ;
+  assign \$508  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$509  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$510  = \$509  ? 16'h7fa0 : i__payload[31:16];
+  assign \$511  = \$508  ? 16'h8060 : \$510 ;
+  assign \$512  = - $signed(\$511 );
+  assign \$513  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$514  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$515  = \$514  ? 16'h7fa0 : i__payload[31:16];
+  assign \$516  = \$513  ? 16'h8060 : \$515 ;
+  assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
+  assign \$518  = \$517 [15:0] >= 14'h3300;
+  assign \$519  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$520  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$521  = \$520  ? 16'h7fa0 : i__payload[31:16];
+  assign \$522  = \$519  ? 16'h8060 : \$521 ;
+  assign \$523  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$524  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$525  = \$524  ? 16'h7fa0 : i__payload[31:16];
+  assign \$526  = \$523  ? 16'h8060 : \$525 ;
+  assign \$527  = - $signed(\$526 );
+  assign \$528  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$529  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$530  = \$529  ? 16'h7fa0 : i__payload[31:16];
+  assign \$531  = \$528  ? 16'h8060 : \$530 ;
+  assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
+  assign \$533  = \$532 [15:0] >= 14'h3800;
+  assign \$534  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$535  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$536  = \$535  ? 16'h7fa0 : i__payload[31:16];
+  assign \$537  = \$534  ? 16'h8060 : \$536 ;
+  assign \$538  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$539  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$540  = \$539  ? 16'h7fa0 : i__payload[31:16];
+  assign \$541  = \$538  ? 16'h8060 : \$540 ;
+  assign \$542  = - $signed(\$541 );
+  assign \$543  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$544  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$545  = \$544  ? 16'h7fa0 : i__payload[31:16];
+  assign \$546  = \$543  ? 16'h8060 : \$545 ;
+  assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
+  assign \$548  = \$547 [15:0] >= 14'h3d00;
+  assign \$549  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$550  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$551  = \$550  ? 16'h7fa0 : i__payload[31:16];
+  assign \$552  = \$549  ? 16'h8060 : \$551 ;
+  assign \$553  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$554  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$555  = \$554  ? 16'h7fa0 : i__payload[31:16];
+  assign \$556  = \$553  ? 16'h8060 : \$555 ;
+  assign \$557  = - $signed(\$556 );
+  assign \$558  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$559  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$560  = \$559  ? 16'h7fa0 : i__payload[31:16];
+  assign \$561  = \$558  ? 16'h8060 : \$560 ;
+  assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
+  assign \$563  = \$562 [15:0] >= 15'h4200;
+  assign \$564  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$565  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$566  = \$565  ? 16'h7fa0 : i__payload[31:16];
+  assign \$567  = \$564  ? 16'h8060 : \$566 ;
+  assign \$568  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$569  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$570  = \$569  ? 16'h7fa0 : i__payload[31:16];
+  assign \$571  = \$568  ? 16'h8060 : \$570 ;
+  assign \$572  = - $signed(\$571 );
+  assign \$573  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$574  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$575  = \$574  ? 16'h7fa0 : i__payload[31:16];
+  assign \$576  = \$573  ? 16'h8060 : \$575 ;
+  assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
+  assign \$578  = \$577 [15:0] >= 15'h4800;
+  assign \$579  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$580  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$581  = \$580  ? 16'h7fa0 : i__payload[31:16];
+  assign \$582  = \$579  ? 16'h8060 : \$581 ;
+  assign \$583  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$584  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$585  = \$584  ? 16'h7fa0 : i__payload[31:16];
+  assign \$586  = \$583  ? 16'h8060 : \$585 ;
+  assign \$587  = - $signed(\$586 );
+  assign \$588  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$589  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$590  = \$589  ? 16'h7fa0 : i__payload[31:16];
+  assign \$591  = \$588  ? 16'h8060 : \$590 ;
+  assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
+  assign \$593  = \$592 [15:0] >= 15'h4e00;
+  assign \$594  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$595  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$596  = \$595  ? 16'h7fa0 : i__payload[31:16];
+  assign \$597  = \$594  ? 16'h8060 : \$596 ;
+  assign \$598  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$599  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$600  = \$599  ? 16'h7fa0 : i__payload[31:16];
+  assign \$601  = \$598  ? 16'h8060 : \$600 ;
+  assign \$602  = - $signed(\$601 );
+  assign \$603  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$604  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$605  = \$604  ? 16'h7fa0 : i__payload[31:16];
+  assign \$606  = \$603  ? 16'h8060 : \$605 ;
+  assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
+  assign \$608  = \$607 [15:0] >= 15'h5500;
+  assign \$609  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$610  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$611  = \$610  ? 16'h7fa0 : i__payload[31:16];
+  assign \$612  = \$609  ? 16'h8060 : \$611 ;
+  assign \$613  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$614  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$615  = \$614  ? 16'h7fa0 : i__payload[31:16];
+  assign \$616  = \$613  ? 16'h8060 : \$615 ;
+  assign \$617  = - $signed(\$616 );
+  assign \$618  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$619  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$620  = \$619  ? 16'h7fa0 : i__payload[31:16];
+  assign \$621  = \$618  ? 16'h8060 : \$620 ;
+  assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
+  assign \$623  = \$622 [15:0] >= 15'h5c80;
+  assign \$624  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$625  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$626  = \$625  ? 16'h7fa0 : i__payload[31:16];
+  assign \$627  = \$624  ? 16'h8060 : \$626 ;
+  assign \$628  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$629  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$630  = \$629  ? 16'h7fa0 : i__payload[31:16];
+  assign \$631  = \$628  ? 16'h8060 : \$630 ;
+  assign \$632  = - $signed(\$631 );
+  assign \$633  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$634  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$635  = \$634  ? 16'h7fa0 : i__payload[31:16];
+  assign \$636  = \$633  ? 16'h8060 : \$635 ;
+  assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
+  assign \$638  = \$637 [15:0] >= 15'h6480;
+  assign \$639  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$640  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$641  = \$640  ? 16'h7fa0 : i__payload[31:16];
+  assign \$642  = \$639  ? 16'h8060 : \$641 ;
+  assign \$643  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$644  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$645  = \$644  ? 16'h7fa0 : i__payload[31:16];
+  assign \$646  = \$643  ? 16'h8060 : \$645 ;
+  assign \$647  = - $signed(\$646 );
+  assign \$648  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$649  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$650  = \$649  ? 16'h7fa0 : i__payload[31:16];
+  assign \$651  = \$648  ? 16'h8060 : \$650 ;
+  assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
+  assign \$653  = \$652 [15:0] >= 15'h6d80;
+  assign \$654  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$655  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$656  = \$655  ? 16'h7fa0 : i__payload[31:16];
+  assign \$657  = \$654  ? 16'h8060 : \$656 ;
+  assign \$658  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$659  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$660  = \$659  ? 16'h7fa0 : i__payload[31:16];
+  assign \$661  = \$658  ? 16'h8060 : \$660 ;
+  assign \$662  = - $signed(\$661 );
+  assign \$663  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$664  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$665  = \$664  ? 16'h7fa0 : i__payload[31:16];
+  assign \$666  = \$663  ? 16'h8060 : \$665 ;
+  assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
+  assign \$668  = \$667 [15:0] >= 15'h7900;
+  assign l1_s2_prod = $signed(\port__data$23 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$670  = $signed(\$669 ) + $signed(\port__data$27 );
+  assign l1_s3_prod = $signed(\$670 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$672  = $signed(\$671 ) + $signed(\port__data$31 );
+  assign \$673  = $signed(22'h100000) - $signed(\$672 );
+  assign \$675  = $signed(\$674 ) + $signed(\port__data$31 );
+  assign l1_s4_acc = l1_neg_p0 ? \$673  : { \$675 [45], \$675  };
   assign \$676  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$677  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$678  = \$677  ? 16'h7fa0 : i__payload[15:0];
@@ -8602,146 +7744,100 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   assign \$681  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$682  = \$681  ? 16'h7fa0 : i__payload[15:0];
   assign \$683  = \$680  ? 16'h8060 : \$682 ;
-  assign \$684  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$685  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$686  = \$685  ? 16'h7fa0 : i__payload[15:0];
-  assign \$687  = \$684  ? 16'h8060 : \$686 ;
-  assign \$688  = - $signed(\$687 );
-  assign \$689  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$690  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$691  = \$690  ? 16'h7fa0 : i__payload[15:0];
-  assign \$692  = \$689  ? 16'h8060 : \$691 ;
-  assign \$693  = \$683 [15] ? \$688  : { \$692 [15], \$692  };
-  assign \$694  = $signed({ 1'h0, \$693 [15:0] }) - $signed(port__data);
-  assign \$695  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$697  = $signed(\$696 ) + $signed(\port__data$26 );
-  assign \$698  = $signed(\$697 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$700  = $signed(\$699 ) + $signed(\port__data$27 );
-  assign \$701  = $signed(22'h100000) - $signed(\$700 );
-  assign \$702  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$704  = $signed(\$703 ) + $signed(\port__data$26 );
-  assign \$705  = $signed(\$704 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$707  = $signed(\$706 ) + $signed(\port__data$27 );
-  assign \$708  = l0_neg_p0 ? \$701  : { \$707 [45], \$707  };
-  assign \$709  = $signed(\$708 ) + $signed(5'h08);
+  assign \$684  = - $signed(\$683 );
+  assign \$685  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$686  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$687  = \$686  ? 16'h7fa0 : i__payload[15:0];
+  assign \$688  = \$685  ? 16'h8060 : \$687 ;
+  assign \$689  = \$679 [15] ? \$684  : { \$688 [15], \$688  };
+  assign \$690  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$691  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$692  = \$691  ? 16'h7fa0 : i__payload[15:0];
+  assign \$693  = \$690  ? 16'h8060 : \$692 ;
+  assign \$694  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$695  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$696  = \$695  ? 16'h7fa0 : i__payload[15:0];
+  assign \$697  = \$694  ? 16'h8060 : \$696 ;
+  assign \$698  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$699  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$700  = \$699  ? 16'h7fa0 : i__payload[15:0];
+  assign \$701  = \$698  ? 16'h8060 : \$700 ;
+  assign \$702  = - $signed(\$701 );
+  assign \$703  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$704  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$705  = \$704  ? 16'h7fa0 : i__payload[15:0];
+  assign \$706  = \$703  ? 16'h8060 : \$705 ;
+  assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
+  assign \$708  = $signed({ 1'h0, \$707 [15:0] }) - $signed(\port__data$37 );
+  assign \$709  = $signed(l0_s4_acc) + $signed(5'h08);
   assign \$711  = $signed(\$710 ) > $signed(17'h0ffff);
-  assign \$712  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$714  = $signed(\$713 ) + $signed(\port__data$26 );
-  assign \$715  = $signed(\$714 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$717  = $signed(\$716 ) + $signed(\port__data$27 );
-  assign \$718  = $signed(22'h100000) - $signed(\$717 );
-  assign \$719  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$721  = $signed(\$720 ) + $signed(\port__data$26 );
-  assign \$722  = $signed(\$721 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$724  = $signed(\$723 ) + $signed(\port__data$27 );
-  assign \$725  = l0_neg_p0 ? \$718  : { \$724 [45], \$724  };
-  assign \$726  = $signed(\$725 ) + $signed(5'h08);
-  assign \$728  = $signed(\$727 ) < $signed(1'h0);
-  assign \$729  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$731  = $signed(\$730 ) + $signed(\port__data$26 );
-  assign \$732  = $signed(\$731 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$734  = $signed(\$733 ) + $signed(\port__data$27 );
-  assign \$735  = $signed(22'h100000) - $signed(\$734 );
-  assign \$736  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$738  = $signed(\$737 ) + $signed(\port__data$26 );
-  assign \$739  = $signed(\$738 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$741  = $signed(\$740 ) + $signed(\port__data$27 );
-  assign \$742  = l0_neg_p0 ? \$735  : { \$741 [45], \$741  };
-  assign \$743  = $signed(\$742 ) + $signed(5'h08);
-  assign \$745  = \$728  ? 48'h000000000000 : \$744 ;
-  assign \$746  = \$711  ? 48'h00000000ffff : \$745 ;
-  assign \$747  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$748  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$749  = \$748  ? 16'h7fa0 : i__payload[31:16];
-  assign \$750  = \$747  ? 16'h8060 : \$749 ;
-  assign \$751  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$752  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$753  = \$752  ? 16'h7fa0 : i__payload[31:16];
-  assign \$754  = \$751  ? 16'h8060 : \$753 ;
-  assign \$755  = - $signed(\$754 );
-  assign \$756  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$757  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$758  = \$757  ? 16'h7fa0 : i__payload[31:16];
-  assign \$759  = \$756  ? 16'h8060 : \$758 ;
-  assign \$760  = \$750 [15] ? \$755  : { \$759 [15], \$759  };
-  assign \$761  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$762  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$763  = \$762  ? 16'h7fa0 : i__payload[31:16];
-  assign \$764  = \$761  ? 16'h8060 : \$763 ;
-  assign \$765  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$766  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$767  = \$766  ? 16'h7fa0 : i__payload[31:16];
-  assign \$768  = \$765  ? 16'h8060 : \$767 ;
-  assign \$769  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$770  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$771  = \$770  ? 16'h7fa0 : i__payload[31:16];
-  assign \$772  = \$769  ? 16'h8060 : \$771 ;
-  assign \$773  = - $signed(\$772 );
-  assign \$774  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$775  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$776  = \$775  ? 16'h7fa0 : i__payload[31:16];
-  assign \$777  = \$774  ? 16'h8060 : \$776 ;
-  assign \$778  = \$768 [15] ? \$773  : { \$777 [15], \$777  };
-  assign \$779  = $signed({ 1'h0, \$778 [15:0] }) - $signed(\port__data$31 );
-  assign \$780  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$782  = $signed(\$781 ) + $signed(\port__data$33 );
-  assign \$783  = $signed(\$782 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$785  = $signed(\$784 ) + $signed(\port__data$34 );
-  assign \$786  = $signed(22'h100000) - $signed(\$785 );
-  assign \$787  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$789  = $signed(\$788 ) + $signed(\port__data$33 );
-  assign \$790  = $signed(\$789 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$792  = $signed(\$791 ) + $signed(\port__data$34 );
-  assign \$793  = l1_neg_p0 ? \$786  : { \$792 [45], \$792  };
-  assign \$794  = $signed(\$793 ) + $signed(5'h08);
-  assign \$796  = $signed(\$795 ) > $signed(17'h0ffff);
-  assign \$797  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$799  = $signed(\$798 ) + $signed(\port__data$33 );
-  assign \$800  = $signed(\$799 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$802  = $signed(\$801 ) + $signed(\port__data$34 );
-  assign \$803  = $signed(22'h100000) - $signed(\$802 );
-  assign \$804  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$806  = $signed(\$805 ) + $signed(\port__data$33 );
-  assign \$807  = $signed(\$806 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$809  = $signed(\$808 ) + $signed(\port__data$34 );
-  assign \$810  = l1_neg_p0 ? \$803  : { \$809 [45], \$809  };
-  assign \$811  = $signed(\$810 ) + $signed(5'h08);
-  assign \$813  = $signed(\$812 ) < $signed(1'h0);
-  assign \$814  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$816  = $signed(\$815 ) + $signed(\port__data$33 );
-  assign \$817  = $signed(\$816 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$819  = $signed(\$818 ) + $signed(\port__data$34 );
-  assign \$820  = $signed(22'h100000) - $signed(\$819 );
-  assign \$821  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$823  = $signed(\$822 ) + $signed(\port__data$33 );
-  assign \$824  = $signed(\$823 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$826  = $signed(\$825 ) + $signed(\port__data$34 );
-  assign \$827  = l1_neg_p0 ? \$820  : { \$826 [45], \$826  };
-  assign \$828  = $signed(\$827 ) + $signed(5'h08);
-  assign \$830  = \$813  ? 48'h000000000000 : \$829 ;
-  assign \$831  = \$796  ? 48'h00000000ffff : \$830 ;
+  assign \$712  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$714  = $signed(\$713 ) < $signed(1'h0);
+  assign \$715  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$717  = \$714  ? 48'h000000000000 : \$716 ;
+  assign \$718  = \$711  ? 48'h00000000ffff : \$717 ;
+  assign \$719  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$720  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$721  = \$720  ? 16'h7fa0 : i__payload[31:16];
+  assign \$722  = \$719  ? 16'h8060 : \$721 ;
+  assign \$723  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$724  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$725  = \$724  ? 16'h7fa0 : i__payload[31:16];
+  assign \$726  = \$723  ? 16'h8060 : \$725 ;
+  assign \$727  = - $signed(\$726 );
+  assign \$728  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$729  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$730  = \$729  ? 16'h7fa0 : i__payload[31:16];
+  assign \$731  = \$728  ? 16'h8060 : \$730 ;
+  assign \$732  = \$722 [15] ? \$727  : { \$731 [15], \$731  };
+  assign \$733  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$734  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$735  = \$734  ? 16'h7fa0 : i__payload[31:16];
+  assign \$736  = \$733  ? 16'h8060 : \$735 ;
+  assign \$737  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$738  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$739  = \$738  ? 16'h7fa0 : i__payload[31:16];
+  assign \$740  = \$737  ? 16'h8060 : \$739 ;
+  assign \$741  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$742  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$743  = \$742  ? 16'h7fa0 : i__payload[31:16];
+  assign \$744  = \$741  ? 16'h8060 : \$743 ;
+  assign \$745  = - $signed(\$744 );
+  assign \$746  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$747  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$748  = \$747  ? 16'h7fa0 : i__payload[31:16];
+  assign \$749  = \$746  ? 16'h8060 : \$748 ;
+  assign \$750  = \$740 [15] ? \$745  : { \$749 [15], \$749  };
+  assign \$751  = $signed({ 1'h0, \$750 [15:0] }) - $signed(\port__data$40 );
+  assign \$752  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$754  = $signed(\$753 ) > $signed(17'h0ffff);
+  assign \$755  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$757  = $signed(\$756 ) < $signed(1'h0);
+  assign \$758  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$760  = \$757  ? 48'h000000000000 : \$759 ;
+  assign \$761  = \$754  ? 48'h00000000ffff : \$760 ;
   always @(posedge clk)
-    valid_0 <= \$832 ;
+    valid_0 <= \$762 ;
   always @(posedge clk)
-    o__valid <= \$833 ;
+    o__valid <= \$763 ;
   always @(posedge clk)
-    l0_x_p0 <= \$834 ;
+    l0_x_p0 <= \$764 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$835 ;
+    l0_neg_p0 <= \$765 ;
   always @(posedge clk)
-    \port__addr$6  <= \$836 ;
+    \port__addr$6  <= \$766 ;
   always @(posedge clk)
-    l0_t_p0 <= \$837 ;
+    l0_t_p0 <= \$767 ;
   always @(posedge clk)
-    o__payload <= \$838 ;
+    o__payload <= \$768 ;
   always @(posedge clk)
-    l1_x_p0 <= \$839 ;
+    l1_x_p0 <= \$769 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$840 ;
+    l1_neg_p0 <= \$770 ;
   always @(posedge clk)
-    \port__addr$12  <= \$841 ;
+    \port__addr$20  <= \$771 ;
   always @(posedge clk)
-    l1_t_p0 <= \$842 ;
+    l1_t_p0 <= \$772 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'h8060);
@@ -8899,6 +7995,76 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   assign \$154  = \$153  ? 16'h7fa0 : i__payload[15:0];
   assign \$155  = \$152  ? 16'h8060 : \$154 ;
   assign \$156  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$158  = \$157  ? 16'h7fa0 : i__payload[15:0];
+  assign \$159  = \$156  ? 16'h8060 : \$158 ;
+  assign \$160  = - $signed(\$159 );
+  assign \$161  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$163  = \$162  ? 16'h7fa0 : i__payload[15:0];
+  assign \$164  = \$161  ? 16'h8060 : \$163 ;
+  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
+  assign \$166  = \$165 [15:0] >= 14'h2e80;
+  assign \$167  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$168  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$169  = \$168  ? 16'h7fa0 : i__payload[15:0];
+  assign \$170  = \$167  ? 16'h8060 : \$169 ;
+  assign \$171  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$172  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$173  = \$172  ? 16'h7fa0 : i__payload[15:0];
+  assign \$174  = \$171  ? 16'h8060 : \$173 ;
+  assign \$175  = - $signed(\$174 );
+  assign \$176  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$177  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$178  = \$177  ? 16'h7fa0 : i__payload[15:0];
+  assign \$179  = \$176  ? 16'h8060 : \$178 ;
+  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
+  assign \$181  = \$180 [15:0] >= 14'h3300;
+  assign \$182  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$183  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$184  = \$183  ? 16'h7fa0 : i__payload[15:0];
+  assign \$185  = \$182  ? 16'h8060 : \$184 ;
+  assign \$186  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$187  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$188  = \$187  ? 16'h7fa0 : i__payload[15:0];
+  assign \$189  = \$186  ? 16'h8060 : \$188 ;
+  assign \$190  = - $signed(\$189 );
+  assign \$191  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$192  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$193  = \$192  ? 16'h7fa0 : i__payload[15:0];
+  assign \$194  = \$191  ? 16'h8060 : \$193 ;
+  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
+  assign \$196  = \$195 [15:0] >= 14'h3800;
+  assign \$197  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$198  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$199  = \$198  ? 16'h7fa0 : i__payload[15:0];
+  assign \$200  = \$197  ? 16'h8060 : \$199 ;
+  assign \$201  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$202  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$203  = \$202  ? 16'h7fa0 : i__payload[15:0];
+  assign \$204  = \$201  ? 16'h8060 : \$203 ;
+  assign \$205  = - $signed(\$204 );
+  assign \$206  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$207  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$208  = \$207  ? 16'h7fa0 : i__payload[15:0];
+  assign \$209  = \$206  ? 16'h8060 : \$208 ;
+  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
+  assign \$211  = \$210 [15:0] >= 14'h3d00;
+  assign \$212  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$213  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$214  = \$213  ? 16'h7fa0 : i__payload[15:0];
+  assign \$215  = \$212  ? 16'h8060 : \$214 ;
+  assign \$216  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$217  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$218  = \$217  ? 16'h7fa0 : i__payload[15:0];
+  assign \$219  = \$216  ? 16'h8060 : \$218 ;
+  assign \$220  = - $signed(\$219 );
+  assign \$221  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$222  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$223  = \$222  ? 16'h7fa0 : i__payload[15:0];
+  assign \$224  = \$221  ? 16'h8060 : \$223 ;
+  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
+  assign \$226  = \$225 [15:0] >= 15'h4200;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     l0_s1_seg = 5'h00;
@@ -8972,202 +8138,184 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     l1_s1_seg = 5'h00;
-    if (\$346 ) begin
+    if (\$353 ) begin
       l1_s1_seg = 5'h01;
     end
-    if (\$361 ) begin
+    if (\$368 ) begin
       l1_s1_seg = 5'h02;
     end
-    if (\$376 ) begin
+    if (\$383 ) begin
       l1_s1_seg = 5'h03;
     end
-    if (\$391 ) begin
+    if (\$398 ) begin
       l1_s1_seg = 5'h04;
     end
-    if (\$406 ) begin
+    if (\$413 ) begin
       l1_s1_seg = 5'h05;
     end
-    if (\$421 ) begin
+    if (\$428 ) begin
       l1_s1_seg = 5'h06;
     end
-    if (\$436 ) begin
+    if (\$443 ) begin
       l1_s1_seg = 5'h07;
     end
-    if (\$451 ) begin
+    if (\$458 ) begin
       l1_s1_seg = 5'h08;
     end
-    if (\$466 ) begin
+    if (\$473 ) begin
       l1_s1_seg = 5'h09;
     end
-    if (\$481 ) begin
+    if (\$488 ) begin
       l1_s1_seg = 5'h0a;
     end
-    if (\$496 ) begin
+    if (\$503 ) begin
       l1_s1_seg = 5'h0b;
     end
-    if (\$511 ) begin
+    if (\$518 ) begin
       l1_s1_seg = 5'h0c;
     end
-    if (\$526 ) begin
+    if (\$533 ) begin
       l1_s1_seg = 5'h0d;
     end
-    if (\$541 ) begin
+    if (\$548 ) begin
       l1_s1_seg = 5'h0e;
     end
-    if (\$556 ) begin
+    if (\$563 ) begin
       l1_s1_seg = 5'h0f;
     end
-    if (\$571 ) begin
+    if (\$578 ) begin
       l1_s1_seg = 5'h10;
     end
-    if (\$586 ) begin
+    if (\$593 ) begin
       l1_s1_seg = 5'h11;
     end
-    if (\$601 ) begin
+    if (\$608 ) begin
       l1_s1_seg = 5'h12;
     end
-    if (\$616 ) begin
+    if (\$623 ) begin
       l1_s1_seg = 5'h13;
     end
-    if (\$631 ) begin
+    if (\$638 ) begin
       l1_s1_seg = 5'h14;
     end
-    if (\$646 ) begin
+    if (\$653 ) begin
       l1_s1_seg = 5'h15;
     end
-    if (\$661 ) begin
+    if (\$668 ) begin
       l1_s1_seg = 5'h16;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$832  = valid_0;
+    \$762  = valid_0;
     if (i__ready) begin
-      \$832  = i__valid;
+      \$762  = i__valid;
     end
     if (rst) begin
-      \$832  = 1'h0;
+      \$762  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$833  = o__valid;
+    \$763  = o__valid;
     if (i__ready) begin
-      \$833  = valid_0;
+      \$763  = valid_0;
     end
     if (rst) begin
-      \$833  = 1'h0;
+      \$763  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$834  = l0_x_p0;
+    \$764  = l0_x_p0;
     if (i__ready) begin
-      \$834  = \$675 [15:0];
+      \$764  = \$689 [15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$835  = l0_neg_p0;
+    \$765  = l0_neg_p0;
     if (i__ready) begin
-      \$835  = \$679 [15];
+      \$765  = \$693 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$836  = \port__addr$6 ;
+    \$766  = \port__addr$6 ;
     if (i__ready) begin
-      \$836  = l0_s1_seg;
+      \$766  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$837  = l0_t_p0;
+    \$767  = l0_t_p0;
     if (i__ready) begin
-      \$837  = \$694 [11:0];
+      \$767  = \$708 [11:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$838  = o__payload;
+    \$768  = o__payload;
     if (i__ready) begin
-      \$838 [15:0] = \$746 [15:0];
-      \$838 [31:16] = \$831 [15:0];
+      \$768 [15:0] = \$718 [15:0];
+      \$768 [31:16] = \$761 [15:0];
     end
     if (rst) begin
-      \$838  = 32'd0;
+      \$768  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$839  = l1_x_p0;
+    \$769  = l1_x_p0;
     if (i__ready) begin
-      \$839  = \$760 [15:0];
+      \$769  = \$732 [15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$840  = l1_neg_p0;
+    \$770  = l1_neg_p0;
     if (i__ready) begin
-      \$840  = \$764 [15];
+      \$770  = \$736 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$841  = \port__addr$12 ;
+    \$771  = \port__addr$20 ;
     if (i__ready) begin
-      \$841  = l1_s1_seg;
+      \$771  = l1_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$842  = l1_t_p0;
+    \$772  = l1_t_p0;
     if (i__ready) begin
-      \$842  = \$779 [11:0];
+      \$772  = \$751 [11:0];
     end
   end
   assign port__addr = l0_s1_seg;
   assign l0_seg_p0 = \port__addr$6 ;
-  assign \port__addr$8  = \port__addr$6 ;
-  assign \port__addr$9  = \port__addr$6 ;
-  assign \port__addr$11  = l1_s1_seg;
-  assign l1_seg_p0 = \port__addr$12 ;
-  assign \port__addr$14  = \port__addr$12 ;
-  assign \port__addr$15  = \port__addr$12 ;
+  assign \port__addr$11  = \port__addr$6 ;
+  assign \port__addr$14  = \port__addr$6 ;
+  assign \port__addr$19  = l1_s1_seg;
+  assign l1_seg_p0 = \port__addr$20 ;
+  assign \port__addr$25  = \port__addr$20 ;
+  assign \port__addr$28  = \port__addr$20 ;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$696  = { \$695 [28], \$695  };
-  assign \$699  = { \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44], \$698 [44:24] };
-  assign \$703  = { \$702 [28], \$702  };
-  assign \$706  = { \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44], \$705 [44:24] };
+  assign \$332  = { l0_s2_prod[28], l0_s2_prod };
+  assign \$334  = { l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44:24] };
+  assign \$337  = { l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44:24] };
+  assign \$669  = { l1_s2_prod[28], l1_s2_prod };
+  assign \$671  = { l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44:24] };
+  assign \$674  = { l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44:24] };
   assign \$710  = { \$709 [47], \$709 [47], \$709 [47], \$709 [47], \$709 [47:4] };
-  assign \$713  = { \$712 [28], \$712  };
-  assign \$716  = { \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44], \$715 [44:24] };
-  assign \$720  = { \$719 [28], \$719  };
-  assign \$723  = { \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44], \$722 [44:24] };
-  assign \$727  = { \$726 [47], \$726 [47], \$726 [47], \$726 [47], \$726 [47:4] };
-  assign \$730  = { \$729 [28], \$729  };
-  assign \$733  = { \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44], \$732 [44:24] };
-  assign \$737  = { \$736 [28], \$736  };
-  assign \$740  = { \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44], \$739 [44:24] };
-  assign \$744  = { \$743 [47], \$743 [47], \$743 [47], \$743 [47], \$743 [47:4] };
-  assign \$781  = { \$780 [28], \$780  };
-  assign \$784  = { \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44], \$783 [44:24] };
-  assign \$788  = { \$787 [28], \$787  };
-  assign \$791  = { \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44], \$790 [44:24] };
-  assign \$795  = { \$794 [47], \$794 [47], \$794 [47], \$794 [47], \$794 [47:4] };
-  assign \$798  = { \$797 [28], \$797  };
-  assign \$801  = { \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44], \$800 [44:24] };
-  assign \$805  = { \$804 [28], \$804  };
-  assign \$808  = { \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44], \$807 [44:24] };
-  assign \$812  = { \$811 [47], \$811 [47], \$811 [47], \$811 [47], \$811 [47:4] };
-  assign \$815  = { \$814 [28], \$814  };
-  assign \$818  = { \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44], \$817 [44:24] };
-  assign \$822  = { \$821 [28], \$821  };
-  assign \$825  = { \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44], \$824 [44:24] };
-  assign \$829  = { \$828 [47], \$828 [47], \$828 [47], \$828 [47], \$828 [47:4] };
+  assign \$713  = { \$712 [47], \$712 [47], \$712 [47], \$712 [47], \$712 [47:4] };
+  assign \$716  = { \$715 [47], \$715 [47], \$715 [47], \$715 [47], \$715 [47:4] };
+  assign \$753  = { \$752 [47], \$752 [47], \$752 [47], \$752 [47], \$752 [47:4] };
+  assign \$756  = { \$755 [47], \$755 [47], \$755 [47], \$755 [47], \$755 [47:4] };
+  assign \$759  = { \$758 [47], \$758 [47], \$758 [47], \$758 [47], \$758 [47:4] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -9175,10 +8323,10 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
-  wire [10:0] \$100 ;
-  wire [10:0] \$101 ;
-  wire [11:0] \$102 ;
-  wire \$103 ;
+  wire [7:0] \$100 ;
+  wire [8:0] \$101 ;
+  wire [8:0] \$102 ;
+  wire [10:0] \$103 ;
   wire \$104 ;
   wire \$105 ;
   wire [7:0] \$106 ;
@@ -9188,330 +8336,158 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   wire \$11 ;
   wire [7:0] \$110 ;
   wire [7:0] \$111 ;
-  wire \$112 ;
+  wire [8:0] \$112 ;
   wire \$113 ;
-  wire [7:0] \$114 ;
+  wire \$114 ;
   wire [7:0] \$115 ;
-  wire [8:0] \$116 ;
-  wire \$117 ;
+  wire [7:0] \$116 ;
+  wire [8:0] \$117 ;
   wire \$118 ;
-  wire [7:0] \$119 ;
+  wire \$119 ;
   wire \$12 ;
   wire [7:0] \$120 ;
-  wire [8:0] \$121 ;
-  wire [8:0] \$122 ;
-  wire [10:0] \$123 ;
-  wire [10:0] \$124 ;
-  wire [11:0] \$125 ;
-  wire [11:0] \$126 ;
-  wire [11:0] \$127 ;
-  wire \$128 ;
-  wire \$129 ;
+  wire [7:0] \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire [7:0] \$124 ;
+  wire [7:0] \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire [7:0] \$128 ;
+  wire [7:0] \$129 ;
   wire [7:0] \$13 ;
-  wire [7:0] \$130 ;
-  wire [7:0] \$131 ;
+  wire [8:0] \$130 ;
+  wire \$131 ;
   wire \$132 ;
-  wire \$133 ;
+  wire [7:0] \$133 ;
   wire [7:0] \$134 ;
-  wire [7:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire [7:0] \$138 ;
-  wire [7:0] \$139 ;
+  wire [8:0] \$135 ;
+  wire [8:0] \$136 ;
+  wire [10:0] \$137 ;
+  wire [11:0] \$138 ;
+  wire \$139 ;
   wire [7:0] \$14 ;
-  wire [8:0] \$140 ;
+  wire [11:0] \$140 ;
   wire \$141 ;
-  wire \$142 ;
-  wire [7:0] \$143 ;
-  wire [7:0] \$144 ;
-  wire [8:0] \$145 ;
-  wire [8:0] \$146 ;
-  wire [10:0] \$147 ;
-  wire [10:0] \$148 ;
+  wire [11:0] \$142 ;
+  wire [11:0] \$143 ;
+  wire [11:0] \$144 ;
+  wire [11:0] \$145 ;
+  wire \$146 ;
+  wire [11:0] \$147 ;
+  wire \$148 ;
   wire [11:0] \$149 ;
   wire [8:0] \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire [7:0] \$153 ;
-  wire [7:0] \$154 ;
+  wire [11:0] \$150 ;
+  wire [11:0] \$151 ;
+  wire [11:0] \$152 ;
+  wire \$153 ;
+  wire [11:0] \$154 ;
   wire \$155 ;
-  wire \$156 ;
-  wire [7:0] \$157 ;
-  wire [7:0] \$158 ;
-  wire \$159 ;
+  wire [11:0] \$156 ;
+  wire [11:0] \$157 ;
+  wire [11:0] \$158 ;
+  wire [11:0] \$159 ;
   wire \$16 ;
   wire \$160 ;
-  wire [7:0] \$161 ;
-  wire [7:0] \$162 ;
-  wire [8:0] \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire [7:0] \$166 ;
-  wire [7:0] \$167 ;
-  wire [8:0] \$168 ;
-  wire [8:0] \$169 ;
+  wire [11:0] \$161 ;
+  wire \$162 ;
+  wire [11:0] \$163 ;
+  wire [11:0] \$164 ;
+  wire [11:0] \$165 ;
+  reg \$166 ;
+  reg [31:0] \$167 ;
   wire \$17 ;
-  wire [10:0] \$170 ;
-  wire [10:0] \$171 ;
-  wire [11:0] \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire [7:0] \$176 ;
-  wire [7:0] \$177 ;
-  wire \$178 ;
-  wire \$179 ;
   wire [7:0] \$18 ;
-  wire [7:0] \$180 ;
-  wire [7:0] \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [7:0] \$184 ;
-  wire [7:0] \$185 ;
-  wire [8:0] \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire [7:0] \$189 ;
   wire [7:0] \$19 ;
-  wire [7:0] \$190 ;
-  wire [8:0] \$191 ;
-  wire [8:0] \$192 ;
-  wire [10:0] \$193 ;
-  wire [10:0] \$194 ;
-  wire [11:0] \$195 ;
-  wire [11:0] \$196 ;
-  wire [11:0] \$197 ;
-  wire \$198 ;
-  wire \$199 ;
   wire \$2 ;
   wire \$20 ;
-  wire [7:0] \$200 ;
-  wire [7:0] \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire [7:0] \$204 ;
-  wire [7:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire [7:0] \$208 ;
-  wire [7:0] \$209 ;
   wire \$21 ;
-  wire [8:0] \$210 ;
-  wire \$211 ;
-  wire \$212 ;
-  wire [7:0] \$213 ;
-  wire [7:0] \$214 ;
-  wire [8:0] \$215 ;
-  wire [8:0] \$216 ;
-  wire [10:0] \$217 ;
-  wire [10:0] \$218 ;
-  wire [11:0] \$219 ;
   wire [7:0] \$22 ;
-  wire \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  wire [7:0] \$223 ;
-  wire [7:0] \$224 ;
-  wire \$225 ;
-  wire \$226 ;
-  wire [7:0] \$227 ;
-  wire [7:0] \$228 ;
-  wire \$229 ;
   wire [7:0] \$23 ;
-  wire \$230 ;
-  wire [7:0] \$231 ;
-  wire [7:0] \$232 ;
-  wire [8:0] \$233 ;
-  wire \$234 ;
-  wire \$235 ;
-  wire [7:0] \$236 ;
-  wire [7:0] \$237 ;
-  wire [8:0] \$238 ;
-  wire [8:0] \$239 ;
-  wire [8:0] \$24 ;
-  wire [10:0] \$240 ;
-  wire [10:0] \$241 ;
-  wire [11:0] \$242 ;
-  wire \$243 ;
-  wire \$244 ;
-  wire \$245 ;
-  wire [7:0] \$246 ;
-  wire [7:0] \$247 ;
-  wire \$248 ;
-  wire \$249 ;
+  wire \$24 ;
   wire \$25 ;
-  wire [7:0] \$250 ;
-  wire [7:0] \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire [7:0] \$254 ;
-  wire [7:0] \$255 ;
-  wire [8:0] \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [7:0] \$259 ;
-  wire \$26 ;
-  wire [7:0] \$260 ;
-  wire [8:0] \$261 ;
-  wire [8:0] \$262 ;
-  wire [10:0] \$263 ;
-  wire [10:0] \$264 ;
-  wire [11:0] \$265 ;
-  wire [11:0] \$266 ;
-  wire [11:0] \$267 ;
-  wire \$268 ;
-  wire \$269 ;
+  wire [7:0] \$26 ;
   wire [7:0] \$27 ;
-  wire [7:0] \$270 ;
-  wire [7:0] \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire [7:0] \$274 ;
-  wire [7:0] \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire [7:0] \$278 ;
-  wire [7:0] \$279 ;
-  wire [7:0] \$28 ;
-  wire [8:0] \$280 ;
-  wire \$281 ;
-  wire \$282 ;
-  wire [7:0] \$283 ;
-  wire [7:0] \$284 ;
-  wire [8:0] \$285 ;
-  wire [8:0] \$286 ;
-  wire [10:0] \$287 ;
-  wire [10:0] \$288 ;
-  wire [11:0] \$289 ;
-  wire [8:0] \$29 ;
-  wire \$290 ;
-  wire \$291 ;
-  wire \$292 ;
-  wire [7:0] \$293 ;
-  wire [7:0] \$294 ;
-  wire \$295 ;
-  wire \$296 ;
-  wire [7:0] \$297 ;
-  wire [7:0] \$298 ;
-  wire \$299 ;
+  wire [8:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire \$300 ;
-  wire [7:0] \$301 ;
-  wire [7:0] \$302 ;
-  wire [8:0] \$303 ;
-  wire \$304 ;
-  wire \$305 ;
-  wire [7:0] \$306 ;
-  wire [7:0] \$307 ;
-  wire [8:0] \$308 ;
-  wire [8:0] \$309 ;
-  wire \$31 ;
-  wire [10:0] \$310 ;
-  wire [10:0] \$311 ;
-  wire [11:0] \$312 ;
-  wire \$313 ;
-  wire \$314 ;
-  wire \$315 ;
-  wire [7:0] \$316 ;
-  wire [7:0] \$317 ;
-  wire \$318 ;
-  wire \$319 ;
+  wire [7:0] \$31 ;
   wire [7:0] \$32 ;
-  wire [7:0] \$320 ;
-  wire [7:0] \$321 ;
-  wire \$322 ;
-  wire \$323 ;
-  wire [7:0] \$324 ;
-  wire [7:0] \$325 ;
-  wire [8:0] \$326 ;
-  wire \$327 ;
-  wire \$328 ;
-  wire [7:0] \$329 ;
-  wire [7:0] \$33 ;
-  wire [7:0] \$330 ;
-  wire [8:0] \$331 ;
-  wire [8:0] \$332 ;
-  wire [10:0] \$333 ;
-  wire [10:0] \$334 ;
-  wire [11:0] \$335 ;
-  wire [11:0] \$336 ;
-  wire [11:0] \$337 ;
-  reg \$338 ;
-  reg [31:0] \$339 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire [7:0] \$36 ;
-  wire [7:0] \$37 ;
-  wire [8:0] \$38 ;
-  wire \$39 ;
+  wire [8:0] \$33 ;
+  wire [8:0] \$34 ;
+  wire [10:0] \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire [7:0] \$38 ;
+  wire [7:0] \$39 ;
   wire [7:0] \$4 ;
   wire \$40 ;
-  wire [7:0] \$41 ;
+  wire \$41 ;
   wire [7:0] \$42 ;
-  wire [8:0] \$43 ;
-  wire \$44 ;
+  wire [7:0] \$43 ;
+  wire [8:0] \$44 ;
   wire \$45 ;
-  wire [7:0] \$46 ;
+  wire \$46 ;
   wire [7:0] \$47 ;
-  wire \$48 ;
-  wire \$49 ;
+  wire [7:0] \$48 ;
+  wire [8:0] \$49 ;
   wire [7:0] \$5 ;
-  wire [7:0] \$50 ;
-  wire [7:0] \$51 ;
-  wire [8:0] \$52 ;
-  wire \$53 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire [7:0] \$52 ;
+  wire [7:0] \$53 ;
   wire \$54 ;
-  wire [7:0] \$55 ;
+  wire \$55 ;
   wire [7:0] \$56 ;
-  wire [8:0] \$57 ;
+  wire [7:0] \$57 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire [7:0] \$60 ;
   wire [7:0] \$61 ;
-  wire \$62 ;
+  wire [8:0] \$62 ;
   wire \$63 ;
-  wire [7:0] \$64 ;
+  wire \$64 ;
   wire [7:0] \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire [7:0] \$68 ;
-  wire [7:0] \$69 ;
+  wire [7:0] \$66 ;
+  wire [8:0] \$67 ;
+  wire [8:0] \$68 ;
+  wire [10:0] \$69 ;
   wire \$7 ;
-  wire [8:0] \$70 ;
+  wire \$70 ;
   wire \$71 ;
-  wire \$72 ;
+  wire [7:0] \$72 ;
   wire [7:0] \$73 ;
-  wire [7:0] \$74 ;
-  wire [8:0] \$75 ;
-  wire [8:0] \$76 ;
-  wire [10:0] \$77 ;
-  wire [10:0] \$78 ;
-  wire [11:0] \$79 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [7:0] \$76 ;
+  wire [7:0] \$77 ;
+  wire [8:0] \$78 ;
+  wire \$79 ;
   wire [7:0] \$8 ;
   wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [7:0] \$83 ;
-  wire [7:0] \$84 ;
+  wire [7:0] \$81 ;
+  wire [7:0] \$82 ;
+  wire [8:0] \$83 ;
+  wire \$84 ;
   wire \$85 ;
-  wire \$86 ;
+  wire [7:0] \$86 ;
   wire [7:0] \$87 ;
-  wire [7:0] \$88 ;
+  wire \$88 ;
   wire \$89 ;
   wire [7:0] \$9 ;
-  wire \$90 ;
+  wire [7:0] \$90 ;
   wire [7:0] \$91 ;
-  wire [7:0] \$92 ;
-  wire [8:0] \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire [7:0] \$96 ;
-  wire [7:0] \$97 ;
-  wire [8:0] \$98 ;
-  wire [8:0] \$99 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire [7:0] \$94 ;
+  wire [7:0] \$95 ;
+  wire [8:0] \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire [7:0] \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -9524,6 +8500,10 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   wire i__ready;
   input i__valid;
   wire i__valid;
+  wire [10:0] l0_s2_acc;
+  wire [10:0] l1_s2_acc;
+  wire [10:0] l2_s2_acc;
+  wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -9535,13 +8515,13 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   output o__valid;
   reg o__valid = 1'h0;
   wire [6:0] port__addr;
-  wire [6:0] \port__addr$5 ;
-  wire [6:0] \port__addr$6 ;
+  wire [6:0] \port__addr$10 ;
+  wire [6:0] \port__addr$13 ;
   wire [6:0] \port__addr$7 ;
   wire [8:0] port__data;
-  wire [8:0] \port__data$13 ;
-  wire [8:0] \port__data$14 ;
+  wire [8:0] \port__data$12 ;
   wire [8:0] \port__data$15 ;
+  wire [8:0] \port__data$9 ;
   input rst;
   wire rst;
   reg [8:0] c0_rom [127:0];
@@ -9675,9 +8655,9 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
     c0_rom[126] = 9'h07e;
     c0_rom[127] = 9'h07f;
   end
-  assign \port__data$15  = c0_rom[\$57 [6:0]];
-  assign \port__data$14  = c0_rom[\$43 [6:0]];
-  assign \port__data$13  = c0_rom[\$29 [6:0]];
+  assign \port__data$15  = c0_rom[\$117 [6:0]];
+  assign \port__data$12  = c0_rom[\$83 [6:0]];
+  assign \port__data$9  = c0_rom[\$49 [6:0]];
   assign port__data = c0_rom[\$15 [6:0]];
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
@@ -9695,335 +8675,175 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   assign \$13  = \$12  ? 8'h7f : i__payload[7:0];
   assign \$14  = \$11  ? 8'hae : \$13 ;
   assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$17  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$18  = \$17  ? 8'h7f : i__payload[15:8];
+  assign \$16  = $signed(i__payload[7:0]) < $signed(8'hae);
+  assign \$17  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$18  = \$17  ? 8'h7f : i__payload[7:0];
   assign \$19  = \$16  ? 8'hae : \$18 ;
-  assign \$20  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$21  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$22  = \$21  ? 8'h7f : i__payload[15:8];
+  assign \$20  = $signed(i__payload[7:0]) < $signed(8'hae);
+  assign \$21  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$22  = \$21  ? 8'h7f : i__payload[7:0];
   assign \$23  = \$20  ? 8'hae : \$22 ;
-  assign \$24  = - $signed(\$23 );
-  assign \$25  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$27  = \$26  ? 8'h7f : i__payload[15:8];
-  assign \$28  = \$25  ? 8'hae : \$27 ;
-  assign \$29  = \$19 [7] ? \$24  : { \$28 [7], \$28  };
-  assign \$30  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$31  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$32  = \$31  ? 8'h7f : i__payload[23:16];
-  assign \$33  = \$30  ? 8'hae : \$32 ;
-  assign \$34  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$35  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$36  = \$35  ? 8'h7f : i__payload[23:16];
-  assign \$37  = \$34  ? 8'hae : \$36 ;
-  assign \$38  = - $signed(\$37 );
-  assign \$39  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$40  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$41  = \$40  ? 8'h7f : i__payload[23:16];
-  assign \$42  = \$39  ? 8'hae : \$41 ;
-  assign \$43  = \$33 [7] ? \$38  : { \$42 [7], \$42  };
-  assign \$44  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$45  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$46  = \$45  ? 8'h7f : i__payload[31:24];
-  assign \$47  = \$44  ? 8'hae : \$46 ;
-  assign \$48  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$49  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$50  = \$49  ? 8'h7f : i__payload[31:24];
-  assign \$51  = \$48  ? 8'hae : \$50 ;
-  assign \$52  = - $signed(\$51 );
-  assign \$53  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$54  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$55  = \$54  ? 8'h7f : i__payload[31:24];
-  assign \$56  = \$53  ? 8'hae : \$55 ;
-  assign \$57  = \$47 [7] ? \$52  : { \$56 [7], \$56  };
-  assign \$58  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$59  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$60  = \$59  ? 8'h7f : i__payload[7:0];
+  assign \$24  = $signed(i__payload[7:0]) < $signed(8'hae);
+  assign \$25  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$26  = \$25  ? 8'h7f : i__payload[7:0];
+  assign \$27  = \$24  ? 8'hae : \$26 ;
+  assign \$28  = - $signed(\$27 );
+  assign \$29  = $signed(i__payload[7:0]) < $signed(8'hae);
+  assign \$30  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$31  = \$30  ? 8'h7f : i__payload[7:0];
+  assign \$32  = \$29  ? 8'hae : \$31 ;
+  assign \$33  = \$23 [7] ? \$28  : { \$32 [7], \$32  };
+  assign \$35  = $signed(port__data) - $signed({ 1'h0, \$34  });
+  assign l0_s2_acc = \$19 [7] ? \$35  : { port__data[8], port__data[8], port__data };
+  assign \$36  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$37  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$38  = \$37  ? 8'h7f : i__payload[15:8];
+  assign \$39  = \$36  ? 8'hae : \$38 ;
+  assign \$40  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$41  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$42  = \$41  ? 8'h7f : i__payload[15:8];
+  assign \$43  = \$40  ? 8'hae : \$42 ;
+  assign \$44  = - $signed(\$43 );
+  assign \$45  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$46  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$47  = \$46  ? 8'h7f : i__payload[15:8];
+  assign \$48  = \$45  ? 8'hae : \$47 ;
+  assign \$49  = \$39 [7] ? \$44  : { \$48 [7], \$48  };
+  assign \$50  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$51  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$52  = \$51  ? 8'h7f : i__payload[15:8];
+  assign \$53  = \$50  ? 8'hae : \$52 ;
+  assign \$54  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$55  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$56  = \$55  ? 8'h7f : i__payload[15:8];
+  assign \$57  = \$54  ? 8'hae : \$56 ;
+  assign \$58  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$59  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$60  = \$59  ? 8'h7f : i__payload[15:8];
   assign \$61  = \$58  ? 8'hae : \$60 ;
-  assign \$62  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$63  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$64  = \$63  ? 8'h7f : i__payload[7:0];
-  assign \$65  = \$62  ? 8'hae : \$64 ;
-  assign \$66  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$67  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$68  = \$67  ? 8'h7f : i__payload[7:0];
-  assign \$69  = \$66  ? 8'hae : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$72  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$73  = \$72  ? 8'h7f : i__payload[7:0];
-  assign \$74  = \$71  ? 8'hae : \$73 ;
-  assign \$75  = \$65 [7] ? \$70  : { \$74 [7], \$74  };
-  assign \$77  = $signed(port__data) - $signed({ 1'h0, \$76  });
-  assign \$78  = \$61 [7] ? \$77  : { port__data[8], port__data[8], port__data };
-  assign \$80  = $signed(\$79 ) > $signed(8'h7f);
-  assign \$81  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$82  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$83  = \$82  ? 8'h7f : i__payload[7:0];
-  assign \$84  = \$81  ? 8'hae : \$83 ;
-  assign \$85  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$86  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$87  = \$86  ? 8'h7f : i__payload[7:0];
-  assign \$88  = \$85  ? 8'hae : \$87 ;
-  assign \$89  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$90  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$91  = \$90  ? 8'h7f : i__payload[7:0];
-  assign \$92  = \$89  ? 8'hae : \$91 ;
-  assign \$93  = - $signed(\$92 );
-  assign \$94  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$95  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$96  = \$95  ? 8'h7f : i__payload[7:0];
-  assign \$97  = \$94  ? 8'hae : \$96 ;
-  assign \$98  = \$88 [7] ? \$93  : { \$97 [7], \$97  };
-  assign \$100  = $signed(port__data) - $signed({ 1'h0, \$99  });
-  assign \$101  = \$84 [7] ? \$100  : { port__data[8], port__data[8], port__data };
-  assign \$103  = $signed(\$102 ) < $signed(8'h80);
-  assign \$104  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$105  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$106  = \$105  ? 8'h7f : i__payload[7:0];
+  assign \$62  = - $signed(\$61 );
+  assign \$63  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$64  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$65  = \$64  ? 8'h7f : i__payload[15:8];
+  assign \$66  = \$63  ? 8'hae : \$65 ;
+  assign \$67  = \$57 [7] ? \$62  : { \$66 [7], \$66  };
+  assign \$69  = $signed(\port__data$9 ) - $signed({ 1'h0, \$68  });
+  assign l1_s2_acc = \$53 [7] ? \$69  : { \port__data$9 [8], \port__data$9 [8], \port__data$9  };
+  assign \$70  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$71  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$72  = \$71  ? 8'h7f : i__payload[23:16];
+  assign \$73  = \$70  ? 8'hae : \$72 ;
+  assign \$74  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$75  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$76  = \$75  ? 8'h7f : i__payload[23:16];
+  assign \$77  = \$74  ? 8'hae : \$76 ;
+  assign \$78  = - $signed(\$77 );
+  assign \$79  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$80  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$81  = \$80  ? 8'h7f : i__payload[23:16];
+  assign \$82  = \$79  ? 8'hae : \$81 ;
+  assign \$83  = \$73 [7] ? \$78  : { \$82 [7], \$82  };
+  assign \$84  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$85  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$86  = \$85  ? 8'h7f : i__payload[23:16];
+  assign \$87  = \$84  ? 8'hae : \$86 ;
+  assign \$88  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$89  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$90  = \$89  ? 8'h7f : i__payload[23:16];
+  assign \$91  = \$88  ? 8'hae : \$90 ;
+  assign \$92  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$93  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$94  = \$93  ? 8'h7f : i__payload[23:16];
+  assign \$95  = \$92  ? 8'hae : \$94 ;
+  assign \$96  = - $signed(\$95 );
+  assign \$97  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$98  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$99  = \$98  ? 8'h7f : i__payload[23:16];
+  assign \$100  = \$97  ? 8'hae : \$99 ;
+  assign \$101  = \$91 [7] ? \$96  : { \$100 [7], \$100  };
+  assign \$103  = $signed(\port__data$12 ) - $signed({ 1'h0, \$102  });
+  assign l2_s2_acc = \$87 [7] ? \$103  : { \port__data$12 [8], \port__data$12 [8], \port__data$12  };
+  assign \$104  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$105  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$106  = \$105  ? 8'h7f : i__payload[31:24];
   assign \$107  = \$104  ? 8'hae : \$106 ;
-  assign \$108  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$109  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$110  = \$109  ? 8'h7f : i__payload[7:0];
+  assign \$108  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$109  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$110  = \$109  ? 8'h7f : i__payload[31:24];
   assign \$111  = \$108  ? 8'hae : \$110 ;
-  assign \$112  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$113  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$114  = \$113  ? 8'h7f : i__payload[7:0];
-  assign \$115  = \$112  ? 8'hae : \$114 ;
-  assign \$116  = - $signed(\$115 );
-  assign \$117  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$118  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$119  = \$118  ? 8'h7f : i__payload[7:0];
-  assign \$120  = \$117  ? 8'hae : \$119 ;
-  assign \$121  = \$111 [7] ? \$116  : { \$120 [7], \$120  };
-  assign \$123  = $signed(port__data) - $signed({ 1'h0, \$122  });
-  assign \$124  = \$107 [7] ? \$123  : { port__data[8], port__data[8], port__data };
-  assign \$126  = \$103  ? 12'hf80 : \$125 ;
-  assign \$127  = \$80  ? 12'h07f : \$126 ;
-  assign \$128  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$129  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$130  = \$129  ? 8'h7f : i__payload[15:8];
-  assign \$131  = \$128  ? 8'hae : \$130 ;
-  assign \$132  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$133  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$134  = \$133  ? 8'h7f : i__payload[15:8];
-  assign \$135  = \$132  ? 8'hae : \$134 ;
-  assign \$136  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$137  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$138  = \$137  ? 8'h7f : i__payload[15:8];
-  assign \$139  = \$136  ? 8'hae : \$138 ;
-  assign \$140  = - $signed(\$139 );
-  assign \$141  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$142  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$143  = \$142  ? 8'h7f : i__payload[15:8];
-  assign \$144  = \$141  ? 8'hae : \$143 ;
-  assign \$145  = \$135 [7] ? \$140  : { \$144 [7], \$144  };
-  assign \$147  = $signed(\port__data$13 ) - $signed({ 1'h0, \$146  });
-  assign \$148  = \$131 [7] ? \$147  : { \port__data$13 [8], \port__data$13 [8], \port__data$13  };
-  assign \$150  = $signed(\$149 ) > $signed(8'h7f);
-  assign \$151  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$152  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$153  = \$152  ? 8'h7f : i__payload[15:8];
-  assign \$154  = \$151  ? 8'hae : \$153 ;
-  assign \$155  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$156  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$157  = \$156  ? 8'h7f : i__payload[15:8];
-  assign \$158  = \$155  ? 8'hae : \$157 ;
-  assign \$159  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$160  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$161  = \$160  ? 8'h7f : i__payload[15:8];
-  assign \$162  = \$159  ? 8'hae : \$161 ;
-  assign \$163  = - $signed(\$162 );
-  assign \$164  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$165  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$166  = \$165  ? 8'h7f : i__payload[15:8];
-  assign \$167  = \$164  ? 8'hae : \$166 ;
-  assign \$168  = \$158 [7] ? \$163  : { \$167 [7], \$167  };
-  assign \$170  = $signed(\port__data$13 ) - $signed({ 1'h0, \$169  });
-  assign \$171  = \$154 [7] ? \$170  : { \port__data$13 [8], \port__data$13 [8], \port__data$13  };
-  assign \$173  = $signed(\$172 ) < $signed(8'h80);
-  assign \$174  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$175  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$176  = \$175  ? 8'h7f : i__payload[15:8];
-  assign \$177  = \$174  ? 8'hae : \$176 ;
-  assign \$178  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$179  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$180  = \$179  ? 8'h7f : i__payload[15:8];
-  assign \$181  = \$178  ? 8'hae : \$180 ;
-  assign \$182  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$183  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$184  = \$183  ? 8'h7f : i__payload[15:8];
-  assign \$185  = \$182  ? 8'hae : \$184 ;
-  assign \$186  = - $signed(\$185 );
-  assign \$187  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$188  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$189  = \$188  ? 8'h7f : i__payload[15:8];
-  assign \$190  = \$187  ? 8'hae : \$189 ;
-  assign \$191  = \$181 [7] ? \$186  : { \$190 [7], \$190  };
-  assign \$193  = $signed(\port__data$13 ) - $signed({ 1'h0, \$192  });
-  assign \$194  = \$177 [7] ? \$193  : { \port__data$13 [8], \port__data$13 [8], \port__data$13  };
-  assign \$196  = \$173  ? 12'hf80 : \$195 ;
-  assign \$197  = \$150  ? 12'h07f : \$196 ;
-  assign \$198  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$199  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$200  = \$199  ? 8'h7f : i__payload[23:16];
-  assign \$201  = \$198  ? 8'hae : \$200 ;
-  assign \$202  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$203  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$204  = \$203  ? 8'h7f : i__payload[23:16];
-  assign \$205  = \$202  ? 8'hae : \$204 ;
-  assign \$206  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$207  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$208  = \$207  ? 8'h7f : i__payload[23:16];
-  assign \$209  = \$206  ? 8'hae : \$208 ;
-  assign \$210  = - $signed(\$209 );
-  assign \$211  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$212  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$213  = \$212  ? 8'h7f : i__payload[23:16];
-  assign \$214  = \$211  ? 8'hae : \$213 ;
-  assign \$215  = \$205 [7] ? \$210  : { \$214 [7], \$214  };
-  assign \$217  = $signed(\port__data$14 ) - $signed({ 1'h0, \$216  });
-  assign \$218  = \$201 [7] ? \$217  : { \port__data$14 [8], \port__data$14 [8], \port__data$14  };
-  assign \$220  = $signed(\$219 ) > $signed(8'h7f);
-  assign \$221  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$222  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$223  = \$222  ? 8'h7f : i__payload[23:16];
-  assign \$224  = \$221  ? 8'hae : \$223 ;
-  assign \$225  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$226  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$227  = \$226  ? 8'h7f : i__payload[23:16];
-  assign \$228  = \$225  ? 8'hae : \$227 ;
-  assign \$229  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$230  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$231  = \$230  ? 8'h7f : i__payload[23:16];
-  assign \$232  = \$229  ? 8'hae : \$231 ;
-  assign \$233  = - $signed(\$232 );
-  assign \$234  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$235  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$236  = \$235  ? 8'h7f : i__payload[23:16];
-  assign \$237  = \$234  ? 8'hae : \$236 ;
-  assign \$238  = \$228 [7] ? \$233  : { \$237 [7], \$237  };
-  assign \$240  = $signed(\port__data$14 ) - $signed({ 1'h0, \$239  });
-  assign \$241  = \$224 [7] ? \$240  : { \port__data$14 [8], \port__data$14 [8], \port__data$14  };
-  assign \$243  = $signed(\$242 ) < $signed(8'h80);
-  assign \$244  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$245  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$246  = \$245  ? 8'h7f : i__payload[23:16];
-  assign \$247  = \$244  ? 8'hae : \$246 ;
-  assign \$248  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$249  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$250  = \$249  ? 8'h7f : i__payload[23:16];
-  assign \$251  = \$248  ? 8'hae : \$250 ;
-  assign \$252  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$253  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$254  = \$253  ? 8'h7f : i__payload[23:16];
-  assign \$255  = \$252  ? 8'hae : \$254 ;
-  assign \$256  = - $signed(\$255 );
-  assign \$257  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$258  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$259  = \$258  ? 8'h7f : i__payload[23:16];
-  assign \$260  = \$257  ? 8'hae : \$259 ;
-  assign \$261  = \$251 [7] ? \$256  : { \$260 [7], \$260  };
-  assign \$263  = $signed(\port__data$14 ) - $signed({ 1'h0, \$262  });
-  assign \$264  = \$247 [7] ? \$263  : { \port__data$14 [8], \port__data$14 [8], \port__data$14  };
-  assign \$266  = \$243  ? 12'hf80 : \$265 ;
-  assign \$267  = \$220  ? 12'h07f : \$266 ;
-  assign \$268  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$269  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$270  = \$269  ? 8'h7f : i__payload[31:24];
-  assign \$271  = \$268  ? 8'hae : \$270 ;
-  assign \$272  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$273  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$274  = \$273  ? 8'h7f : i__payload[31:24];
-  assign \$275  = \$272  ? 8'hae : \$274 ;
-  assign \$276  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$277  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$278  = \$277  ? 8'h7f : i__payload[31:24];
-  assign \$279  = \$276  ? 8'hae : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$282  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$283  = \$282  ? 8'h7f : i__payload[31:24];
-  assign \$284  = \$281  ? 8'hae : \$283 ;
-  assign \$285  = \$275 [7] ? \$280  : { \$284 [7], \$284  };
-  assign \$287  = $signed(\port__data$15 ) - $signed({ 1'h0, \$286  });
-  assign \$288  = \$271 [7] ? \$287  : { \port__data$15 [8], \port__data$15 [8], \port__data$15  };
-  assign \$290  = $signed(\$289 ) > $signed(8'h7f);
-  assign \$291  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$292  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$293  = \$292  ? 8'h7f : i__payload[31:24];
-  assign \$294  = \$291  ? 8'hae : \$293 ;
-  assign \$295  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$296  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$297  = \$296  ? 8'h7f : i__payload[31:24];
-  assign \$298  = \$295  ? 8'hae : \$297 ;
-  assign \$299  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$300  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$301  = \$300  ? 8'h7f : i__payload[31:24];
-  assign \$302  = \$299  ? 8'hae : \$301 ;
-  assign \$303  = - $signed(\$302 );
-  assign \$304  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$305  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$306  = \$305  ? 8'h7f : i__payload[31:24];
-  assign \$307  = \$304  ? 8'hae : \$306 ;
-  assign \$308  = \$298 [7] ? \$303  : { \$307 [7], \$307  };
-  assign \$310  = $signed(\port__data$15 ) - $signed({ 1'h0, \$309  });
-  assign \$311  = \$294 [7] ? \$310  : { \port__data$15 [8], \port__data$15 [8], \port__data$15  };
-  assign \$313  = $signed(\$312 ) < $signed(8'h80);
-  assign \$314  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$315  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$316  = \$315  ? 8'h7f : i__payload[31:24];
-  assign \$317  = \$314  ? 8'hae : \$316 ;
-  assign \$318  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$319  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$320  = \$319  ? 8'h7f : i__payload[31:24];
-  assign \$321  = \$318  ? 8'hae : \$320 ;
-  assign \$322  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$323  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$324  = \$323  ? 8'h7f : i__payload[31:24];
-  assign \$325  = \$322  ? 8'hae : \$324 ;
-  assign \$326  = - $signed(\$325 );
-  assign \$327  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$328  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$329  = \$328  ? 8'h7f : i__payload[31:24];
-  assign \$330  = \$327  ? 8'hae : \$329 ;
-  assign \$331  = \$321 [7] ? \$326  : { \$330 [7], \$330  };
-  assign \$333  = $signed(\port__data$15 ) - $signed({ 1'h0, \$332  });
-  assign \$334  = \$317 [7] ? \$333  : { \port__data$15 [8], \port__data$15 [8], \port__data$15  };
-  assign \$336  = \$313  ? 12'hf80 : \$335 ;
-  assign \$337  = \$290  ? 12'h07f : \$336 ;
+  assign \$112  = - $signed(\$111 );
+  assign \$113  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$114  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$115  = \$114  ? 8'h7f : i__payload[31:24];
+  assign \$116  = \$113  ? 8'hae : \$115 ;
+  assign \$117  = \$107 [7] ? \$112  : { \$116 [7], \$116  };
+  assign \$118  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$119  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$120  = \$119  ? 8'h7f : i__payload[31:24];
+  assign \$121  = \$118  ? 8'hae : \$120 ;
+  assign \$122  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$123  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$124  = \$123  ? 8'h7f : i__payload[31:24];
+  assign \$125  = \$122  ? 8'hae : \$124 ;
+  assign \$126  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$127  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$128  = \$127  ? 8'h7f : i__payload[31:24];
+  assign \$129  = \$126  ? 8'hae : \$128 ;
+  assign \$130  = - $signed(\$129 );
+  assign \$131  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$132  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$133  = \$132  ? 8'h7f : i__payload[31:24];
+  assign \$134  = \$131  ? 8'hae : \$133 ;
+  assign \$135  = \$125 [7] ? \$130  : { \$134 [7], \$134  };
+  assign \$137  = $signed(\port__data$15 ) - $signed({ 1'h0, \$136  });
+  assign l3_s2_acc = \$121 [7] ? \$137  : { \port__data$15 [8], \port__data$15 [8], \port__data$15  };
+  assign \$139  = $signed(\$138 ) > $signed(8'h7f);
+  assign \$141  = $signed(\$140 ) < $signed(8'h80);
+  assign \$143  = \$141  ? 12'hf80 : \$142 ;
+  assign \$144  = \$139  ? 12'h07f : \$143 ;
+  assign \$146  = $signed(\$145 ) > $signed(8'h7f);
+  assign \$148  = $signed(\$147 ) < $signed(8'h80);
+  assign \$150  = \$148  ? 12'hf80 : \$149 ;
+  assign \$151  = \$146  ? 12'h07f : \$150 ;
+  assign \$153  = $signed(\$152 ) > $signed(8'h7f);
+  assign \$155  = $signed(\$154 ) < $signed(8'h80);
+  assign \$157  = \$155  ? 12'hf80 : \$156 ;
+  assign \$158  = \$153  ? 12'h07f : \$157 ;
+  assign \$160  = $signed(\$159 ) > $signed(8'h7f);
+  assign \$162  = $signed(\$161 ) < $signed(8'h80);
+  assign \$164  = \$162  ? 12'hf80 : \$163 ;
+  assign \$165  = \$160  ? 12'h07f : \$164 ;
   always @(posedge clk)
-    o__valid <= \$338 ;
+    o__valid <= \$166 ;
   always @(posedge clk)
-    o__payload <= \$339 ;
+    o__payload <= \$167 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$338  = o__valid;
+    \$166  = o__valid;
     if (i__ready) begin
-      \$338  = i__valid;
+      \$166  = i__valid;
     end
     if (rst) begin
-      \$338  = 1'h0;
+      \$166  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$339  = o__payload;
+    \$167  = o__payload;
     if (i__ready) begin
-      \$339 [7:0] = \$127 [7:0];
-      \$339 [15:8] = \$197 [7:0];
-      \$339 [23:16] = \$267 [7:0];
-      \$339 [31:24] = \$337 [7:0];
+      \$167 [7:0] = \$144 [7:0];
+      \$167 [15:8] = \$151 [7:0];
+      \$167 [23:16] = \$158 [7:0];
+      \$167 [31:24] = \$165 [7:0];
     end
     if (rst) begin
-      \$339  = 32'd0;
+      \$167  = 32'd0;
     end
   end
   assign port__addr = \$15 [6:0];
-  assign \port__addr$5  = \$29 [6:0];
-  assign \port__addr$6  = \$43 [6:0];
-  assign \port__addr$7  = \$57 [6:0];
+  assign \port__addr$7  = \$49 [6:0];
+  assign \port__addr$10  = \$83 [6:0];
+  assign \port__addr$13  = \$117 [6:0];
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -10032,30 +8852,22 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$76  = { 1'h0, \$75 [7:0] };
-  assign \$79  = { \$78 [10], \$78  };
-  assign \$99  = { 1'h0, \$98 [7:0] };
-  assign \$102  = { \$101 [10], \$101  };
-  assign \$122  = { 1'h0, \$121 [7:0] };
-  assign \$125  = { \$124 [10], \$124  };
-  assign \$146  = { 1'h0, \$145 [7:0] };
-  assign \$149  = { \$148 [10], \$148  };
-  assign \$169  = { 1'h0, \$168 [7:0] };
-  assign \$172  = { \$171 [10], \$171  };
-  assign \$192  = { 1'h0, \$191 [7:0] };
-  assign \$195  = { \$194 [10], \$194  };
-  assign \$216  = { 1'h0, \$215 [7:0] };
-  assign \$219  = { \$218 [10], \$218  };
-  assign \$239  = { 1'h0, \$238 [7:0] };
-  assign \$242  = { \$241 [10], \$241  };
-  assign \$262  = { 1'h0, \$261 [7:0] };
-  assign \$265  = { \$264 [10], \$264  };
-  assign \$286  = { 1'h0, \$285 [7:0] };
-  assign \$289  = { \$288 [10], \$288  };
-  assign \$309  = { 1'h0, \$308 [7:0] };
-  assign \$312  = { \$311 [10], \$311  };
-  assign \$332  = { 1'h0, \$331 [7:0] };
-  assign \$335  = { \$334 [10], \$334  };
+  assign \$34  = { 1'h0, \$33 [7:0] };
+  assign \$68  = { 1'h0, \$67 [7:0] };
+  assign \$102  = { 1'h0, \$101 [7:0] };
+  assign \$136  = { 1'h0, \$135 [7:0] };
+  assign \$138  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$140  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$142  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$145  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$147  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$149  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$152  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$154  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$156  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$159  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$161  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$163  = { l3_s2_acc[10], l3_s2_acc };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -10136,375 +8948,331 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire [15:0] \$164 ;
   wire [16:0] \$165 ;
   wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [15:0] \$169 ;
+  wire [45:0] \$167 ;
+  wire [46:0] \$168 ;
+  wire [22:0] \$169 ;
   wire \$17 ;
-  wire [15:0] \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire [15:0] \$173 ;
-  wire [15:0] \$174 ;
-  wire [16:0] \$175 ;
-  wire \$176 ;
+  wire [47:0] \$170 ;
+  wire [45:0] \$171 ;
+  wire [46:0] \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire [15:0] \$175 ;
+  wire [15:0] \$176 ;
   wire \$177 ;
-  wire [15:0] \$178 ;
+  wire \$178 ;
   wire [15:0] \$179 ;
   wire \$18 ;
-  wire [16:0] \$180 ;
-  wire \$181 ;
+  wire [15:0] \$180 ;
+  wire [16:0] \$181 ;
   wire \$182 ;
   wire \$183 ;
   wire [15:0] \$184 ;
   wire [15:0] \$185 ;
-  wire \$186 ;
+  wire [16:0] \$186 ;
   wire \$187 ;
-  wire [15:0] \$188 ;
-  wire [15:0] \$189 ;
+  wire \$188 ;
+  wire \$189 ;
   wire [15:0] \$19 ;
-  wire [16:0] \$190 ;
-  wire \$191 ;
+  wire [15:0] \$190 ;
+  wire [15:0] \$191 ;
   wire \$192 ;
-  wire [15:0] \$193 ;
+  wire \$193 ;
   wire [15:0] \$194 ;
-  wire [16:0] \$195 ;
-  wire \$196 ;
+  wire [15:0] \$195 ;
+  wire [16:0] \$196 ;
   wire \$197 ;
   wire \$198 ;
   wire [15:0] \$199 ;
   wire \$2 ;
   wire [15:0] \$20 ;
   wire [15:0] \$200 ;
-  wire \$201 ;
+  wire [16:0] \$201 ;
   wire \$202 ;
-  wire [15:0] \$203 ;
-  wire [15:0] \$204 ;
-  wire [16:0] \$205 ;
-  wire \$206 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire [15:0] \$205 ;
+  wire [15:0] \$206 ;
   wire \$207 ;
-  wire [15:0] \$208 ;
+  wire \$208 ;
   wire [15:0] \$209 ;
   wire \$21 ;
-  wire [16:0] \$210 ;
-  wire \$211 ;
+  wire [15:0] \$210 ;
+  wire [16:0] \$211 ;
   wire \$212 ;
   wire \$213 ;
   wire [15:0] \$214 ;
   wire [15:0] \$215 ;
-  wire \$216 ;
+  wire [16:0] \$216 ;
   wire \$217 ;
-  wire [15:0] \$218 ;
-  wire [15:0] \$219 ;
+  wire \$218 ;
+  wire \$219 ;
   wire \$22 ;
-  wire [16:0] \$220 ;
-  wire \$221 ;
+  wire [15:0] \$220 ;
+  wire [15:0] \$221 ;
   wire \$222 ;
-  wire [15:0] \$223 ;
+  wire \$223 ;
   wire [15:0] \$224 ;
-  wire [16:0] \$225 ;
-  wire \$226 ;
+  wire [15:0] \$225 ;
+  wire [16:0] \$226 ;
   wire \$227 ;
   wire \$228 ;
   wire [15:0] \$229 ;
   wire [15:0] \$23 ;
   wire [15:0] \$230 ;
-  wire \$231 ;
+  wire [16:0] \$231 ;
   wire \$232 ;
-  wire [15:0] \$233 ;
-  wire [15:0] \$234 ;
-  wire [16:0] \$235 ;
-  wire \$236 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire [15:0] \$235 ;
+  wire [15:0] \$236 ;
   wire \$237 ;
-  wire [15:0] \$238 ;
+  wire \$238 ;
   wire [15:0] \$239 ;
   wire [15:0] \$24 ;
-  wire [16:0] \$240 ;
-  wire \$241 ;
+  wire [15:0] \$240 ;
+  wire [16:0] \$241 ;
   wire \$242 ;
   wire \$243 ;
   wire [15:0] \$244 ;
   wire [15:0] \$245 ;
-  wire \$246 ;
+  wire [16:0] \$246 ;
   wire \$247 ;
-  wire [15:0] \$248 ;
-  wire [15:0] \$249 ;
+  wire \$248 ;
+  wire \$249 ;
   wire [16:0] \$25 ;
-  wire [16:0] \$250 ;
-  wire \$251 ;
+  wire [15:0] \$250 ;
+  wire [15:0] \$251 ;
   wire \$252 ;
-  wire [15:0] \$253 ;
+  wire \$253 ;
   wire [15:0] \$254 ;
-  wire [16:0] \$255 ;
-  wire \$256 ;
+  wire [15:0] \$255 ;
+  wire [16:0] \$256 ;
   wire \$257 ;
   wire \$258 ;
   wire [15:0] \$259 ;
   wire \$26 ;
   wire [15:0] \$260 ;
-  wire \$261 ;
+  wire [16:0] \$261 ;
   wire \$262 ;
-  wire [15:0] \$263 ;
-  wire [15:0] \$264 ;
-  wire [16:0] \$265 ;
-  wire \$266 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire [15:0] \$265 ;
+  wire [15:0] \$266 ;
   wire \$267 ;
-  wire [15:0] \$268 ;
+  wire \$268 ;
   wire [15:0] \$269 ;
   wire \$27 ;
-  wire [16:0] \$270 ;
-  wire \$271 ;
+  wire [15:0] \$270 ;
+  wire [16:0] \$271 ;
   wire \$272 ;
   wire \$273 ;
   wire [15:0] \$274 ;
   wire [15:0] \$275 ;
-  wire \$276 ;
+  wire [16:0] \$276 ;
   wire \$277 ;
-  wire [15:0] \$278 ;
-  wire [15:0] \$279 ;
+  wire \$278 ;
+  wire \$279 ;
   wire [15:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
+  wire [15:0] \$280 ;
+  wire [15:0] \$281 ;
   wire \$282 ;
-  wire [15:0] \$283 ;
+  wire \$283 ;
   wire [15:0] \$284 ;
-  wire [16:0] \$285 ;
-  wire \$286 ;
+  wire [15:0] \$285 ;
+  wire [16:0] \$286 ;
   wire \$287 ;
   wire \$288 ;
   wire [15:0] \$289 ;
   wire [15:0] \$29 ;
   wire [15:0] \$290 ;
-  wire \$291 ;
+  wire [16:0] \$291 ;
   wire \$292 ;
-  wire [15:0] \$293 ;
-  wire [15:0] \$294 ;
-  wire [16:0] \$295 ;
-  wire \$296 ;
+  wire \$293 ;
+  wire \$294 ;
+  wire [15:0] \$295 ;
+  wire [15:0] \$296 ;
   wire \$297 ;
-  wire [15:0] \$298 ;
+  wire \$298 ;
   wire [15:0] \$299 ;
   wire \$3 ;
   wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
-  wire \$301 ;
+  wire [15:0] \$300 ;
+  wire [16:0] \$301 ;
   wire \$302 ;
   wire \$303 ;
   wire [15:0] \$304 ;
   wire [15:0] \$305 ;
-  wire \$306 ;
+  wire [16:0] \$306 ;
   wire \$307 ;
-  wire [15:0] \$308 ;
-  wire [15:0] \$309 ;
+  wire \$308 ;
+  wire \$309 ;
   wire \$31 ;
-  wire [16:0] \$310 ;
-  wire \$311 ;
+  wire [15:0] \$310 ;
+  wire [15:0] \$311 ;
   wire \$312 ;
-  wire [15:0] \$313 ;
+  wire \$313 ;
   wire [15:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire \$316 ;
+  wire [15:0] \$315 ;
+  wire [16:0] \$316 ;
   wire \$317 ;
   wire \$318 ;
   wire [15:0] \$319 ;
   wire \$32 ;
   wire [15:0] \$320 ;
-  wire \$321 ;
+  wire [16:0] \$321 ;
   wire \$322 ;
-  wire [15:0] \$323 ;
-  wire [15:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire \$326 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire [15:0] \$325 ;
+  wire [15:0] \$326 ;
   wire \$327 ;
-  wire [15:0] \$328 ;
+  wire \$328 ;
   wire [15:0] \$329 ;
   wire \$33 ;
-  wire [16:0] \$330 ;
-  wire \$331 ;
+  wire [15:0] \$330 ;
+  wire [16:0] \$331 ;
   wire \$332 ;
   wire \$333 ;
   wire [15:0] \$334 ;
   wire [15:0] \$335 ;
-  wire \$336 ;
+  wire [16:0] \$336 ;
   wire \$337 ;
-  wire [15:0] \$338 ;
-  wire [15:0] \$339 ;
+  wire [45:0] \$338 ;
+  wire [46:0] \$339 ;
   wire [15:0] \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire [15:0] \$343 ;
-  wire [15:0] \$344 ;
-  wire [16:0] \$345 ;
-  wire \$346 ;
-  wire \$347 ;
-  wire [15:0] \$348 ;
-  wire [15:0] \$349 ;
+  wire [22:0] \$340 ;
+  wire [47:0] \$341 ;
+  wire [45:0] \$342 ;
+  wire [46:0] \$343 ;
+  wire \$344 ;
+  wire \$345 ;
+  wire [15:0] \$346 ;
+  wire [15:0] \$347 ;
+  wire \$348 ;
+  wire \$349 ;
   wire [15:0] \$35 ;
-  wire \$350 ;
-  wire \$351 ;
-  wire [15:0] \$352 ;
-  wire [15:0] \$353 ;
+  wire [15:0] \$350 ;
+  wire [15:0] \$351 ;
+  wire [16:0] \$352 ;
+  wire \$353 ;
   wire \$354 ;
-  wire \$355 ;
+  wire [15:0] \$355 ;
   wire [15:0] \$356 ;
-  wire [15:0] \$357 ;
-  wire [16:0] \$358 ;
+  wire [16:0] \$357 ;
+  wire \$358 ;
   wire \$359 ;
   wire \$36 ;
-  wire \$360 ;
+  wire [15:0] \$360 ;
   wire [15:0] \$361 ;
-  wire [15:0] \$362 ;
-  wire [16:0] \$363 ;
-  wire [17:0] \$364 ;
-  wire [29:0] \$365 ;
-  wire [30:0] \$366 ;
-  wire [32:0] \$367 ;
-  wire [45:0] \$368 ;
-  wire [45:0] \$369 ;
+  wire \$362 ;
+  wire \$363 ;
+  wire [15:0] \$364 ;
+  wire [15:0] \$365 ;
+  wire \$366 ;
+  wire \$367 ;
+  wire [15:0] \$368 ;
+  wire [15:0] \$369 ;
   wire \$37 ;
-  wire [46:0] \$370 ;
-  wire [22:0] \$371 ;
-  wire [47:0] \$372 ;
-  wire [45:0] \$373 ;
-  wire [45:0] \$374 ;
-  wire [46:0] \$375 ;
-  wire [47:0] \$376 ;
-  wire [48:0] \$377 ;
-  wire [48:0] \$378 ;
-  wire \$379 ;
+  wire [16:0] \$370 ;
+  wire \$371 ;
+  wire \$372 ;
+  wire [15:0] \$373 ;
+  wire [15:0] \$374 ;
+  wire [16:0] \$375 ;
+  wire [17:0] \$376 ;
+  wire [30:0] \$377 ;
+  wire [32:0] \$378 ;
+  wire [48:0] \$379 ;
   wire [15:0] \$38 ;
-  wire [45:0] \$380 ;
-  wire [45:0] \$381 ;
-  wire [46:0] \$382 ;
-  wire [22:0] \$383 ;
-  wire [47:0] \$384 ;
-  wire [45:0] \$385 ;
-  wire [45:0] \$386 ;
-  wire [46:0] \$387 ;
-  wire [47:0] \$388 ;
-  wire [48:0] \$389 ;
+  wire [48:0] \$380 ;
+  wire \$381 ;
+  wire [48:0] \$382 ;
+  wire [48:0] \$383 ;
+  wire \$384 ;
+  wire [48:0] \$385 ;
+  wire [48:0] \$386 ;
+  wire [48:0] \$387 ;
+  wire [48:0] \$388 ;
+  wire \$389 ;
   wire [15:0] \$39 ;
-  wire [48:0] \$390 ;
-  wire \$391 ;
-  wire [45:0] \$392 ;
-  wire [45:0] \$393 ;
-  wire [46:0] \$394 ;
-  wire [22:0] \$395 ;
-  wire [47:0] \$396 ;
-  wire [45:0] \$397 ;
-  wire [45:0] \$398 ;
-  wire [46:0] \$399 ;
+  wire \$390 ;
+  wire [15:0] \$391 ;
+  wire [15:0] \$392 ;
+  wire \$393 ;
+  wire \$394 ;
+  wire [15:0] \$395 ;
+  wire [15:0] \$396 ;
+  wire [16:0] \$397 ;
+  wire \$398 ;
+  wire \$399 ;
   wire [15:0] \$4 ;
   wire [16:0] \$40 ;
-  wire [47:0] \$400 ;
-  wire [48:0] \$401 ;
-  wire [48:0] \$402 ;
-  wire [48:0] \$403 ;
-  wire [48:0] \$404 ;
-  wire \$405 ;
-  wire \$406 ;
-  wire [15:0] \$407 ;
-  wire [15:0] \$408 ;
-  wire \$409 ;
+  wire [15:0] \$400 ;
+  wire [15:0] \$401 ;
+  wire [16:0] \$402 ;
+  wire \$403 ;
+  wire \$404 ;
+  wire [15:0] \$405 ;
+  wire [15:0] \$406 ;
+  wire \$407 ;
+  wire \$408 ;
+  wire [15:0] \$409 ;
   wire \$41 ;
-  wire \$410 ;
-  wire [15:0] \$411 ;
-  wire [15:0] \$412 ;
-  wire [16:0] \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire [15:0] \$416 ;
-  wire [15:0] \$417 ;
-  wire [16:0] \$418 ;
-  wire \$419 ;
+  wire [15:0] \$410 ;
+  wire \$411 ;
+  wire \$412 ;
+  wire [15:0] \$413 ;
+  wire [15:0] \$414 ;
+  wire [16:0] \$415 ;
+  wire \$416 ;
+  wire \$417 ;
+  wire [15:0] \$418 ;
+  wire [15:0] \$419 ;
   wire \$42 ;
-  wire \$420 ;
-  wire [15:0] \$421 ;
-  wire [15:0] \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire [15:0] \$425 ;
-  wire [15:0] \$426 ;
-  wire \$427 ;
-  wire \$428 ;
-  wire [15:0] \$429 ;
+  wire [16:0] \$420 ;
+  wire [17:0] \$421 ;
+  wire [30:0] \$422 ;
+  wire [32:0] \$423 ;
+  wire [48:0] \$424 ;
+  wire [48:0] \$425 ;
+  wire \$426 ;
+  wire [48:0] \$427 ;
+  wire [48:0] \$428 ;
+  wire \$429 ;
   wire [15:0] \$43 ;
-  wire [15:0] \$430 ;
-  wire [16:0] \$431 ;
-  wire \$432 ;
-  wire \$433 ;
-  wire [15:0] \$434 ;
-  wire [15:0] \$435 ;
-  wire [16:0] \$436 ;
-  wire [17:0] \$437 ;
-  wire [29:0] \$438 ;
-  wire [30:0] \$439 ;
+  wire [48:0] \$430 ;
+  wire [48:0] \$431 ;
+  wire [48:0] \$432 ;
+  wire [48:0] \$433 ;
+  reg \$434 ;
+  reg \$435 ;
+  reg \$436 ;
+  reg [15:0] \$437 ;
+  reg \$438 ;
+  reg [3:0] \$439 ;
   wire [15:0] \$44 ;
-  wire [32:0] \$440 ;
-  wire [45:0] \$441 ;
-  wire [45:0] \$442 ;
-  wire [46:0] \$443 ;
-  wire [22:0] \$444 ;
-  wire [47:0] \$445 ;
-  wire [45:0] \$446 ;
-  wire [45:0] \$447 ;
-  wire [46:0] \$448 ;
-  wire [47:0] \$449 ;
+  reg [12:0] \$440 ;
+  reg [15:0] \$441 ;
+  reg \$442 ;
+  reg [3:0] \$443 ;
+  reg [12:0] \$444 ;
+  reg [32:0] \$445 ;
+  reg [31:0] \$446 ;
+  reg [15:0] \$447 ;
+  reg \$448 ;
+  reg [3:0] \$449 ;
   wire [16:0] \$45 ;
-  wire [48:0] \$450 ;
-  wire [48:0] \$451 ;
-  wire \$452 ;
-  wire [45:0] \$453 ;
-  wire [45:0] \$454 ;
-  wire [46:0] \$455 ;
-  wire [22:0] \$456 ;
-  wire [47:0] \$457 ;
-  wire [45:0] \$458 ;
-  wire [45:0] \$459 ;
+  reg [12:0] \$450 ;
+  reg [15:0] \$451 ;
+  reg \$452 ;
+  reg [3:0] \$453 ;
+  reg [12:0] \$454 ;
+  reg [32:0] \$455 ;
   wire \$46 ;
-  wire [46:0] \$460 ;
-  wire [47:0] \$461 ;
-  wire [48:0] \$462 ;
-  wire [48:0] \$463 ;
-  wire \$464 ;
-  wire [45:0] \$465 ;
-  wire [45:0] \$466 ;
-  wire [46:0] \$467 ;
-  wire [22:0] \$468 ;
-  wire [47:0] \$469 ;
   wire \$47 ;
-  wire [45:0] \$470 ;
-  wire [45:0] \$471 ;
-  wire [46:0] \$472 ;
-  wire [47:0] \$473 ;
-  wire [48:0] \$474 ;
-  wire [48:0] \$475 ;
-  wire [48:0] \$476 ;
-  wire [48:0] \$477 ;
-  reg \$478 ;
-  reg \$479 ;
   wire \$48 ;
-  reg \$480 ;
-  reg [15:0] \$481 ;
-  reg \$482 ;
-  reg [3:0] \$483 ;
-  reg [12:0] \$484 ;
-  reg [15:0] \$485 ;
-  reg \$486 ;
-  reg [3:0] \$487 ;
-  reg [12:0] \$488 ;
-  reg [32:0] \$489 ;
   wire [15:0] \$49 ;
-  reg [31:0] \$490 ;
-  reg [15:0] \$491 ;
-  reg \$492 ;
-  reg [3:0] \$493 ;
-  reg [12:0] \$494 ;
-  reg [15:0] \$495 ;
-  reg \$496 ;
-  reg [3:0] \$497 ;
-  reg [12:0] \$498 ;
-  reg [32:0] \$499 ;
   wire [15:0] \$5 ;
   wire [15:0] \$50 ;
   wire \$51 ;
@@ -10577,7 +9345,10 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   reg [3:0] l0_s1_seg;
   reg [31:0] l0_s2_c1;
   reg [16:0] l0_s2_c2;
+  wire [29:0] l0_s2_prod;
   reg [19:0] l0_s3_c0;
+  wire [45:0] l0_s3_prod;
+  wire [47:0] l0_s4_acc;
   reg [3:0] l0_seg_p0 = 4'h0;
   reg [3:0] l0_seg_p1 = 4'h0;
   reg [12:0] l0_t_p0 = 13'h0000;
@@ -10591,7 +9362,10 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   reg [3:0] l1_s1_seg;
   reg [31:0] l1_s2_c1;
   reg [16:0] l1_s2_c2;
+  wire [29:0] l1_s2_prod;
   reg [19:0] l1_s3_c0;
+  wire [45:0] l1_s3_prod;
+  wire [47:0] l1_s4_acc;
   reg [3:0] l1_seg_p0 = 4'h0;
   reg [3:0] l1_seg_p1 = 4'h0;
   reg [12:0] l1_t_p0 = 13'h0000;
@@ -10610,38 +9384,6 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
-  always @(posedge clk)
-    l0_t_p0 <= \$484 ;
-  always @(posedge clk)
-    l0_x_p1 <= \$485 ;
-  always @(posedge clk)
-    l0_neg_p1 <= \$486 ;
-  always @(posedge clk)
-    l0_seg_p1 <= \$487 ;
-  always @(posedge clk)
-    l0_t_p1 <= \$488 ;
-  always @(posedge clk)
-    l0_acc_p1 <= \$489 ;
-  always @(posedge clk)
-    o__payload <= \$490 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$491 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$492 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$493 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$494 ;
-  always @(posedge clk)
-    l1_x_p1 <= \$495 ;
-  always @(posedge clk)
-    l1_neg_p1 <= \$496 ;
-  always @(posedge clk)
-    l1_seg_p1 <= \$497 ;
-  always @(posedge clk)
-    l1_t_p1 <= \$498 ;
-  always @(posedge clk)
-    l1_acc_p1 <= \$499 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'h80d5);
@@ -10809,419 +9551,309 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$164  = \$161  ? 16'h80d5 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
   assign \$166  = \$165 [15:0] >= 15'h6f80;
-  assign \$167  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$168  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$169  = \$168  ? 16'h7fff : i__payload[31:16];
-  assign \$170  = \$167  ? 16'h80d5 : \$169 ;
-  assign \$171  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$172  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$173  = \$172  ? 16'h7fff : i__payload[31:16];
-  assign \$174  = \$171  ? 16'h80d5 : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$177  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$178  = \$177  ? 16'h7fff : i__payload[31:16];
-  assign \$179  = \$176  ? 16'h80d5 : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [15:0] >= 11'h700;
+  assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
+  assign l0_s3_prod = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
+  assign \$168  = $signed(\$167 ) + $signed(l0_s3_c0);
+  assign \$170  = $signed(\$168 ) - $signed({ 1'h0, \$169  });
+  assign \$172  = $signed(\$171 ) + $signed(l0_s3_c0);
+  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [46], \$172  };
+  assign \$173  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$174  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$175  = \$174  ? 16'h7fff : i__payload[31:16];
+  assign \$176  = \$173  ? 16'h80d5 : \$175 ;
+  assign \$177  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$178  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$179  = \$178  ? 16'h7fff : i__payload[31:16];
+  assign \$180  = \$177  ? 16'h80d5 : \$179 ;
+  assign \$181  = - $signed(\$180 );
   assign \$182  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$183  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$184  = \$183  ? 16'h7fff : i__payload[31:16];
   assign \$185  = \$182  ? 16'h80d5 : \$184 ;
-  assign \$186  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$187  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$188  = \$187  ? 16'h7fff : i__payload[31:16];
-  assign \$189  = \$186  ? 16'h80d5 : \$188 ;
-  assign \$190  = - $signed(\$189 );
-  assign \$191  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$192  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$193  = \$192  ? 16'h7fff : i__payload[31:16];
-  assign \$194  = \$191  ? 16'h80d5 : \$193 ;
-  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [15:0] >= 12'hc80;
+  assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
+  assign \$187  = \$186 [15:0] >= 11'h700;
+  assign \$188  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$189  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$190  = \$189  ? 16'h7fff : i__payload[31:16];
+  assign \$191  = \$188  ? 16'h80d5 : \$190 ;
+  assign \$192  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$193  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$194  = \$193  ? 16'h7fff : i__payload[31:16];
+  assign \$195  = \$192  ? 16'h80d5 : \$194 ;
+  assign \$196  = - $signed(\$195 );
   assign \$197  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$198  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$199  = \$198  ? 16'h7fff : i__payload[31:16];
   assign \$200  = \$197  ? 16'h80d5 : \$199 ;
-  assign \$201  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$202  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$203  = \$202  ? 16'h7fff : i__payload[31:16];
-  assign \$204  = \$201  ? 16'h80d5 : \$203 ;
-  assign \$205  = - $signed(\$204 );
-  assign \$206  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$207  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$208  = \$207  ? 16'h7fff : i__payload[31:16];
-  assign \$209  = \$206  ? 16'h80d5 : \$208 ;
-  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [15:0] >= 13'h1200;
+  assign \$201  = \$191 [15] ? \$196  : { \$200 [15], \$200  };
+  assign \$202  = \$201 [15:0] >= 12'hc80;
+  assign \$203  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$204  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$205  = \$204  ? 16'h7fff : i__payload[31:16];
+  assign \$206  = \$203  ? 16'h80d5 : \$205 ;
+  assign \$207  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$208  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$209  = \$208  ? 16'h7fff : i__payload[31:16];
+  assign \$210  = \$207  ? 16'h80d5 : \$209 ;
+  assign \$211  = - $signed(\$210 );
   assign \$212  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$213  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$214  = \$213  ? 16'h7fff : i__payload[31:16];
   assign \$215  = \$212  ? 16'h80d5 : \$214 ;
-  assign \$216  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$217  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$218  = \$217  ? 16'h7fff : i__payload[31:16];
-  assign \$219  = \$216  ? 16'h80d5 : \$218 ;
-  assign \$220  = - $signed(\$219 );
-  assign \$221  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$222  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$223  = \$222  ? 16'h7fff : i__payload[31:16];
-  assign \$224  = \$221  ? 16'h80d5 : \$223 ;
-  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [15:0] >= 13'h1780;
+  assign \$216  = \$206 [15] ? \$211  : { \$215 [15], \$215  };
+  assign \$217  = \$216 [15:0] >= 13'h1200;
+  assign \$218  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$219  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$220  = \$219  ? 16'h7fff : i__payload[31:16];
+  assign \$221  = \$218  ? 16'h80d5 : \$220 ;
+  assign \$222  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$223  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$224  = \$223  ? 16'h7fff : i__payload[31:16];
+  assign \$225  = \$222  ? 16'h80d5 : \$224 ;
+  assign \$226  = - $signed(\$225 );
   assign \$227  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$228  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$229  = \$228  ? 16'h7fff : i__payload[31:16];
   assign \$230  = \$227  ? 16'h80d5 : \$229 ;
-  assign \$231  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$232  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$233  = \$232  ? 16'h7fff : i__payload[31:16];
-  assign \$234  = \$231  ? 16'h80d5 : \$233 ;
-  assign \$235  = - $signed(\$234 );
-  assign \$236  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$237  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$238  = \$237  ? 16'h7fff : i__payload[31:16];
-  assign \$239  = \$236  ? 16'h80d5 : \$238 ;
-  assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [15:0] >= 13'h1e00;
+  assign \$231  = \$221 [15] ? \$226  : { \$230 [15], \$230  };
+  assign \$232  = \$231 [15:0] >= 13'h1780;
+  assign \$233  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$234  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$235  = \$234  ? 16'h7fff : i__payload[31:16];
+  assign \$236  = \$233  ? 16'h80d5 : \$235 ;
+  assign \$237  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$238  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$239  = \$238  ? 16'h7fff : i__payload[31:16];
+  assign \$240  = \$237  ? 16'h80d5 : \$239 ;
+  assign \$241  = - $signed(\$240 );
   assign \$242  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$243  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$244  = \$243  ? 16'h7fff : i__payload[31:16];
   assign \$245  = \$242  ? 16'h80d5 : \$244 ;
-  assign \$246  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$247  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$248  = \$247  ? 16'h7fff : i__payload[31:16];
-  assign \$249  = \$246  ? 16'h80d5 : \$248 ;
-  assign \$250  = - $signed(\$249 );
-  assign \$251  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$252  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$253  = \$252  ? 16'h7fff : i__payload[31:16];
-  assign \$254  = \$251  ? 16'h80d5 : \$253 ;
-  assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [15:0] >= 14'h2500;
+  assign \$246  = \$236 [15] ? \$241  : { \$245 [15], \$245  };
+  assign \$247  = \$246 [15:0] >= 13'h1e00;
+  assign \$248  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$249  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$250  = \$249  ? 16'h7fff : i__payload[31:16];
+  assign \$251  = \$248  ? 16'h80d5 : \$250 ;
+  assign \$252  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$253  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$254  = \$253  ? 16'h7fff : i__payload[31:16];
+  assign \$255  = \$252  ? 16'h80d5 : \$254 ;
+  assign \$256  = - $signed(\$255 );
   assign \$257  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$258  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$259  = \$258  ? 16'h7fff : i__payload[31:16];
   assign \$260  = \$257  ? 16'h80d5 : \$259 ;
-  assign \$261  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$262  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$263  = \$262  ? 16'h7fff : i__payload[31:16];
-  assign \$264  = \$261  ? 16'h80d5 : \$263 ;
-  assign \$265  = - $signed(\$264 );
-  assign \$266  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$267  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$268  = \$267  ? 16'h7fff : i__payload[31:16];
-  assign \$269  = \$266  ? 16'h80d5 : \$268 ;
-  assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [15:0] >= 14'h2d80;
+  assign \$261  = \$251 [15] ? \$256  : { \$260 [15], \$260  };
+  assign \$262  = \$261 [15:0] >= 14'h2500;
+  assign \$263  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$264  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$265  = \$264  ? 16'h7fff : i__payload[31:16];
+  assign \$266  = \$263  ? 16'h80d5 : \$265 ;
+  assign \$267  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$268  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$269  = \$268  ? 16'h7fff : i__payload[31:16];
+  assign \$270  = \$267  ? 16'h80d5 : \$269 ;
+  assign \$271  = - $signed(\$270 );
   assign \$272  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$273  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$274  = \$273  ? 16'h7fff : i__payload[31:16];
   assign \$275  = \$272  ? 16'h80d5 : \$274 ;
-  assign \$276  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$277  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$278  = \$277  ? 16'h7fff : i__payload[31:16];
-  assign \$279  = \$276  ? 16'h80d5 : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$282  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$283  = \$282  ? 16'h7fff : i__payload[31:16];
-  assign \$284  = \$281  ? 16'h80d5 : \$283 ;
-  assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [15:0] >= 15'h4280;
+  assign \$276  = \$266 [15] ? \$271  : { \$275 [15], \$275  };
+  assign \$277  = \$276 [15:0] >= 14'h2d80;
+  assign \$278  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$279  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$280  = \$279  ? 16'h7fff : i__payload[31:16];
+  assign \$281  = \$278  ? 16'h80d5 : \$280 ;
+  assign \$282  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$283  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$284  = \$283  ? 16'h7fff : i__payload[31:16];
+  assign \$285  = \$282  ? 16'h80d5 : \$284 ;
+  assign \$286  = - $signed(\$285 );
   assign \$287  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$288  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$289  = \$288  ? 16'h7fff : i__payload[31:16];
   assign \$290  = \$287  ? 16'h80d5 : \$289 ;
-  assign \$291  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$292  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$293  = \$292  ? 16'h7fff : i__payload[31:16];
-  assign \$294  = \$291  ? 16'h80d5 : \$293 ;
-  assign \$295  = - $signed(\$294 );
-  assign \$296  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$297  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$298  = \$297  ? 16'h7fff : i__payload[31:16];
-  assign \$299  = \$296  ? 16'h80d5 : \$298 ;
-  assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [15:0] >= 15'h5000;
+  assign \$291  = \$281 [15] ? \$286  : { \$290 [15], \$290  };
+  assign \$292  = \$291 [15:0] >= 15'h4280;
+  assign \$293  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$294  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$295  = \$294  ? 16'h7fff : i__payload[31:16];
+  assign \$296  = \$293  ? 16'h80d5 : \$295 ;
+  assign \$297  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$298  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$299  = \$298  ? 16'h7fff : i__payload[31:16];
+  assign \$300  = \$297  ? 16'h80d5 : \$299 ;
+  assign \$301  = - $signed(\$300 );
   assign \$302  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$303  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$304  = \$303  ? 16'h7fff : i__payload[31:16];
   assign \$305  = \$302  ? 16'h80d5 : \$304 ;
-  assign \$306  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$307  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$308  = \$307  ? 16'h7fff : i__payload[31:16];
-  assign \$309  = \$306  ? 16'h80d5 : \$308 ;
-  assign \$310  = - $signed(\$309 );
-  assign \$311  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$312  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$313  = \$312  ? 16'h7fff : i__payload[31:16];
-  assign \$314  = \$311  ? 16'h80d5 : \$313 ;
-  assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [15:0] >= 15'h5e80;
+  assign \$306  = \$296 [15] ? \$301  : { \$305 [15], \$305  };
+  assign \$307  = \$306 [15:0] >= 15'h5000;
+  assign \$308  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$309  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$310  = \$309  ? 16'h7fff : i__payload[31:16];
+  assign \$311  = \$308  ? 16'h80d5 : \$310 ;
+  assign \$312  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$313  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$314  = \$313  ? 16'h7fff : i__payload[31:16];
+  assign \$315  = \$312  ? 16'h80d5 : \$314 ;
+  assign \$316  = - $signed(\$315 );
   assign \$317  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$318  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$319  = \$318  ? 16'h7fff : i__payload[31:16];
   assign \$320  = \$317  ? 16'h80d5 : \$319 ;
-  assign \$321  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$322  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$323  = \$322  ? 16'h7fff : i__payload[31:16];
-  assign \$324  = \$321  ? 16'h80d5 : \$323 ;
-  assign \$325  = - $signed(\$324 );
-  assign \$326  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$327  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$328  = \$327  ? 16'h7fff : i__payload[31:16];
-  assign \$329  = \$326  ? 16'h80d5 : \$328 ;
-  assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [15:0] >= 15'h6f80;
-  assign \$332  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$333  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$334  = \$333  ? 16'h7fff : i__payload[15:0];
+  assign \$321  = \$311 [15] ? \$316  : { \$320 [15], \$320  };
+  assign \$322  = \$321 [15:0] >= 15'h5e80;
+  assign \$323  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$324  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$325  = \$324  ? 16'h7fff : i__payload[31:16];
+  assign \$326  = \$323  ? 16'h80d5 : \$325 ;
+  assign \$327  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$328  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$329  = \$328  ? 16'h7fff : i__payload[31:16];
+  assign \$330  = \$327  ? 16'h80d5 : \$329 ;
+  assign \$331  = - $signed(\$330 );
+  assign \$332  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$333  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$334  = \$333  ? 16'h7fff : i__payload[31:16];
   assign \$335  = \$332  ? 16'h80d5 : \$334 ;
-  assign \$336  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$337  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$338  = \$337  ? 16'h7fff : i__payload[15:0];
-  assign \$339  = \$336  ? 16'h80d5 : \$338 ;
-  assign \$340  = - $signed(\$339 );
-  assign \$341  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$342  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$343  = \$342  ? 16'h7fff : i__payload[15:0];
-  assign \$344  = \$341  ? 16'h80d5 : \$343 ;
-  assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$347  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$348  = \$347  ? 16'h7fff : i__payload[15:0];
-  assign \$349  = \$346  ? 16'h80d5 : \$348 ;
-  assign \$350  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$351  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$352  = \$351  ? 16'h7fff : i__payload[15:0];
-  assign \$353  = \$350  ? 16'h80d5 : \$352 ;
-  assign \$354  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$355  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$356  = \$355  ? 16'h7fff : i__payload[15:0];
-  assign \$357  = \$354  ? 16'h80d5 : \$356 ;
-  assign \$358  = - $signed(\$357 );
-  assign \$359  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$360  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$361  = \$360  ? 16'h7fff : i__payload[15:0];
-  assign \$362  = \$359  ? 16'h80d5 : \$361 ;
-  assign \$363  = \$353 [15] ? \$358  : { \$362 [15], \$362  };
-  assign \$364  = $signed({ 1'h0, \$363 [15:0] }) - $signed(l0_s1_origin);
-  assign \$365  = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign \$367  = $signed(\$366 ) + $signed(l0_s2_c1);
-  assign \$368  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$370  = $signed(\$369 ) + $signed(l0_s3_c0);
-  assign \$372  = $signed(\$370 ) - $signed({ 1'h0, \$371  });
-  assign \$373  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$375  = $signed(\$374 ) + $signed(l0_s3_c0);
-  assign \$376  = l0_neg_p1 ? \$372  : { \$375 [46], \$375  };
-  assign \$377  = $signed(\$376 ) + $signed(5'h08);
-  assign \$379  = $signed(\$378 ) > $signed(16'h7fff);
-  assign \$380  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$382  = $signed(\$381 ) + $signed(l0_s3_c0);
-  assign \$384  = $signed(\$382 ) - $signed({ 1'h0, \$383  });
-  assign \$385  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$387  = $signed(\$386 ) + $signed(l0_s3_c0);
-  assign \$388  = l0_neg_p1 ? \$384  : { \$387 [46], \$387  };
-  assign \$389  = $signed(\$388 ) + $signed(5'h08);
-  assign \$391  = $signed(\$390 ) < $signed(16'h8000);
-  assign \$392  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$394  = $signed(\$393 ) + $signed(l0_s3_c0);
-  assign \$396  = $signed(\$394 ) - $signed({ 1'h0, \$395  });
-  assign \$397  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$399  = $signed(\$398 ) + $signed(l0_s3_c0);
-  assign \$400  = l0_neg_p1 ? \$396  : { \$399 [46], \$399  };
-  assign \$401  = $signed(\$400 ) + $signed(5'h08);
-  assign \$403  = \$391  ? 49'h1ffffffff8000 : \$402 ;
-  assign \$404  = \$379  ? 49'h0000000007fff : \$403 ;
-  assign \$405  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$406  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$407  = \$406  ? 16'h7fff : i__payload[31:16];
-  assign \$408  = \$405  ? 16'h80d5 : \$407 ;
-  assign \$409  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$410  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$411  = \$410  ? 16'h7fff : i__payload[31:16];
-  assign \$412  = \$409  ? 16'h80d5 : \$411 ;
-  assign \$413  = - $signed(\$412 );
-  assign \$414  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$415  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$416  = \$415  ? 16'h7fff : i__payload[31:16];
-  assign \$417  = \$414  ? 16'h80d5 : \$416 ;
-  assign \$418  = \$408 [15] ? \$413  : { \$417 [15], \$417  };
-  assign \$419  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$420  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$421  = \$420  ? 16'h7fff : i__payload[31:16];
-  assign \$422  = \$419  ? 16'h80d5 : \$421 ;
-  assign \$423  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$424  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$425  = \$424  ? 16'h7fff : i__payload[31:16];
-  assign \$426  = \$423  ? 16'h80d5 : \$425 ;
-  assign \$427  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$428  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$429  = \$428  ? 16'h7fff : i__payload[31:16];
-  assign \$430  = \$427  ? 16'h80d5 : \$429 ;
-  assign \$431  = - $signed(\$430 );
-  assign \$432  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$433  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$434  = \$433  ? 16'h7fff : i__payload[31:16];
-  assign \$435  = \$432  ? 16'h80d5 : \$434 ;
-  assign \$436  = \$426 [15] ? \$431  : { \$435 [15], \$435  };
-  assign \$437  = $signed({ 1'h0, \$436 [15:0] }) - $signed(l1_s1_origin);
-  assign \$438  = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
-  assign \$440  = $signed(\$439 ) + $signed(l1_s2_c1);
-  assign \$441  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$443  = $signed(\$442 ) + $signed(l1_s3_c0);
-  assign \$445  = $signed(\$443 ) - $signed({ 1'h0, \$444  });
-  assign \$446  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$448  = $signed(\$447 ) + $signed(l1_s3_c0);
-  assign \$449  = l1_neg_p1 ? \$445  : { \$448 [46], \$448  };
-  assign \$450  = $signed(\$449 ) + $signed(5'h08);
-  assign \$452  = $signed(\$451 ) > $signed(16'h7fff);
-  assign \$453  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$455  = $signed(\$454 ) + $signed(l1_s3_c0);
-  assign \$457  = $signed(\$455 ) - $signed({ 1'h0, \$456  });
-  assign \$458  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$460  = $signed(\$459 ) + $signed(l1_s3_c0);
-  assign \$461  = l1_neg_p1 ? \$457  : { \$460 [46], \$460  };
-  assign \$462  = $signed(\$461 ) + $signed(5'h08);
-  assign \$464  = $signed(\$463 ) < $signed(16'h8000);
-  assign \$465  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$467  = $signed(\$466 ) + $signed(l1_s3_c0);
-  assign \$469  = $signed(\$467 ) - $signed({ 1'h0, \$468  });
-  assign \$470  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$472  = $signed(\$471 ) + $signed(l1_s3_c0);
-  assign \$473  = l1_neg_p1 ? \$469  : { \$472 [46], \$472  };
-  assign \$474  = $signed(\$473 ) + $signed(5'h08);
-  assign \$476  = \$464  ? 49'h1ffffffff8000 : \$475 ;
-  assign \$477  = \$452  ? 49'h0000000007fff : \$476 ;
+  assign \$336  = \$326 [15] ? \$331  : { \$335 [15], \$335  };
+  assign \$337  = \$336 [15:0] >= 15'h6f80;
+  assign l1_s2_prod = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
+  assign l1_s3_prod = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
+  assign \$339  = $signed(\$338 ) + $signed(l1_s3_c0);
+  assign \$341  = $signed(\$339 ) - $signed({ 1'h0, \$340  });
+  assign \$343  = $signed(\$342 ) + $signed(l1_s3_c0);
+  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [46], \$343  };
+  assign \$344  = $signed(i__payload[15:0]) < $signed(16'h80d5);
+  assign \$345  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$346  = \$345  ? 16'h7fff : i__payload[15:0];
+  assign \$347  = \$344  ? 16'h80d5 : \$346 ;
+  assign \$348  = $signed(i__payload[15:0]) < $signed(16'h80d5);
+  assign \$349  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$350  = \$349  ? 16'h7fff : i__payload[15:0];
+  assign \$351  = \$348  ? 16'h80d5 : \$350 ;
+  assign \$352  = - $signed(\$351 );
+  assign \$353  = $signed(i__payload[15:0]) < $signed(16'h80d5);
+  assign \$354  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$355  = \$354  ? 16'h7fff : i__payload[15:0];
+  assign \$356  = \$353  ? 16'h80d5 : \$355 ;
+  assign \$357  = \$347 [15] ? \$352  : { \$356 [15], \$356  };
+  assign \$358  = $signed(i__payload[15:0]) < $signed(16'h80d5);
+  assign \$359  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$360  = \$359  ? 16'h7fff : i__payload[15:0];
+  assign \$361  = \$358  ? 16'h80d5 : \$360 ;
+  assign \$362  = $signed(i__payload[15:0]) < $signed(16'h80d5);
+  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$364  = \$363  ? 16'h7fff : i__payload[15:0];
+  assign \$365  = \$362  ? 16'h80d5 : \$364 ;
+  assign \$366  = $signed(i__payload[15:0]) < $signed(16'h80d5);
+  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$368  = \$367  ? 16'h7fff : i__payload[15:0];
+  assign \$369  = \$366  ? 16'h80d5 : \$368 ;
+  assign \$370  = - $signed(\$369 );
+  assign \$371  = $signed(i__payload[15:0]) < $signed(16'h80d5);
+  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
+  assign \$374  = \$371  ? 16'h80d5 : \$373 ;
+  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
+  assign \$376  = $signed({ 1'h0, \$375 [15:0] }) - $signed(l0_s1_origin);
+  assign \$378  = $signed(\$377 ) + $signed(l0_s2_c1);
+  assign \$379  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$381  = $signed(\$380 ) > $signed(16'h7fff);
+  assign \$382  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$384  = $signed(\$383 ) < $signed(16'h8000);
+  assign \$385  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$387  = \$384  ? 49'h1ffffffff8000 : \$386 ;
+  assign \$388  = \$381  ? 49'h0000000007fff : \$387 ;
+  assign \$389  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$390  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$391  = \$390  ? 16'h7fff : i__payload[31:16];
+  assign \$392  = \$389  ? 16'h80d5 : \$391 ;
+  assign \$393  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$395  = \$394  ? 16'h7fff : i__payload[31:16];
+  assign \$396  = \$393  ? 16'h80d5 : \$395 ;
+  assign \$397  = - $signed(\$396 );
+  assign \$398  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$399  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$400  = \$399  ? 16'h7fff : i__payload[31:16];
+  assign \$401  = \$398  ? 16'h80d5 : \$400 ;
+  assign \$402  = \$392 [15] ? \$397  : { \$401 [15], \$401  };
+  assign \$403  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$405  = \$404  ? 16'h7fff : i__payload[31:16];
+  assign \$406  = \$403  ? 16'h80d5 : \$405 ;
+  assign \$407  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$408  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$409  = \$408  ? 16'h7fff : i__payload[31:16];
+  assign \$410  = \$407  ? 16'h80d5 : \$409 ;
+  assign \$411  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$412  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$413  = \$412  ? 16'h7fff : i__payload[31:16];
+  assign \$414  = \$411  ? 16'h80d5 : \$413 ;
+  assign \$415  = - $signed(\$414 );
+  assign \$416  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$417  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$418  = \$417  ? 16'h7fff : i__payload[31:16];
+  assign \$419  = \$416  ? 16'h80d5 : \$418 ;
+  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
+  assign \$421  = $signed({ 1'h0, \$420 [15:0] }) - $signed(l1_s1_origin);
+  assign \$423  = $signed(\$422 ) + $signed(l1_s2_c1);
+  assign \$424  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$426  = $signed(\$425 ) > $signed(16'h7fff);
+  assign \$427  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$429  = $signed(\$428 ) < $signed(16'h8000);
+  assign \$430  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$432  = \$429  ? 49'h1ffffffff8000 : \$431 ;
+  assign \$433  = \$426  ? 49'h0000000007fff : \$432 ;
   always @(posedge clk)
-    valid_0 <= \$478 ;
+    valid_0 <= \$434 ;
   always @(posedge clk)
-    valid_1 <= \$479 ;
+    valid_1 <= \$435 ;
   always @(posedge clk)
-    o__valid <= \$480 ;
+    o__valid <= \$436 ;
   always @(posedge clk)
-    l0_x_p0 <= \$481 ;
+    l0_x_p0 <= \$437 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$482 ;
+    l0_neg_p0 <= \$438 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$483 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$484  = l0_t_p0;
-    if (i__ready) begin
-      \$484  = \$364 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$485  = l0_x_p1;
-    if (i__ready) begin
-      \$485  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$486  = l0_neg_p1;
-    if (i__ready) begin
-      \$486  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$487  = l0_seg_p1;
-    if (i__ready) begin
-      \$487  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$488  = l0_t_p1;
-    if (i__ready) begin
-      \$488  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$489  = l0_acc_p1;
-    if (i__ready) begin
-      \$489  = \$367 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$490  = o__payload;
-    if (i__ready) begin
-      \$490 [15:0] = \$404 [15:0];
-      \$490 [31:16] = \$477 [15:0];
-    end
-    if (rst) begin
-      \$490  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$491  = l1_x_p0;
-    if (i__ready) begin
-      \$491  = \$418 [15:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$492  = l1_neg_p0;
-    if (i__ready) begin
-      \$492  = \$422 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$493  = l1_seg_p0;
-    if (i__ready) begin
-      \$493  = l1_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$494  = l1_t_p0;
-    if (i__ready) begin
-      \$494  = \$437 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$495  = l1_x_p1;
-    if (i__ready) begin
-      \$495  = l1_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$496  = l1_neg_p1;
-    if (i__ready) begin
-      \$496  = l1_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$497  = l1_seg_p1;
-    if (i__ready) begin
-      \$497  = l1_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$498  = l1_t_p1;
-    if (i__ready) begin
-      \$498  = l1_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$499  = l1_acc_p1;
-    if (i__ready) begin
-      \$499  = \$440 ;
-    end
-  end
+    l0_seg_p0 <= \$439 ;
+  always @(posedge clk)
+    l0_t_p0 <= \$440 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$441 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$442 ;
+  always @(posedge clk)
+    l0_seg_p1 <= \$443 ;
+  always @(posedge clk)
+    l0_t_p1 <= \$444 ;
+  always @(posedge clk)
+    l0_acc_p1 <= \$445 ;
+  always @(posedge clk)
+    o__payload <= \$446 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$447 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$448 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$449 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$450 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$451 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$452 ;
+  always @(posedge clk)
+    l1_seg_p1 <= \$453 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$454 ;
+  always @(posedge clk)
+    l1_acc_p1 <= \$455 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     l0_s1_seg = 4'h0;
@@ -11382,37 +10014,37 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     l1_s1_seg = 4'h0;
-    if (\$181 ) begin
+    if (\$187 ) begin
       l1_s1_seg = 4'h1;
     end
-    if (\$196 ) begin
+    if (\$202 ) begin
       l1_s1_seg = 4'h2;
     end
-    if (\$211 ) begin
+    if (\$217 ) begin
       l1_s1_seg = 4'h3;
     end
-    if (\$226 ) begin
+    if (\$232 ) begin
       l1_s1_seg = 4'h4;
     end
-    if (\$241 ) begin
+    if (\$247 ) begin
       l1_s1_seg = 4'h5;
     end
-    if (\$256 ) begin
+    if (\$262 ) begin
       l1_s1_seg = 4'h6;
     end
-    if (\$271 ) begin
+    if (\$277 ) begin
       l1_s1_seg = 4'h7;
     end
-    if (\$286 ) begin
+    if (\$292 ) begin
       l1_s1_seg = 4'h8;
     end
-    if (\$301 ) begin
+    if (\$307 ) begin
       l1_s1_seg = 4'h9;
     end
-    if (\$316 ) begin
+    if (\$322 ) begin
       l1_s1_seg = 4'ha;
     end
-    if (\$331 ) begin
+    if (\$337 ) begin
       l1_s1_seg = 4'hb;
     end
   end
@@ -11538,85 +10170,189 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$478  = valid_0;
+    \$434  = valid_0;
     if (i__ready) begin
-      \$478  = i__valid;
+      \$434  = i__valid;
     end
     if (rst) begin
-      \$478  = 1'h0;
+      \$434  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$479  = valid_1;
+    \$435  = valid_1;
     if (i__ready) begin
-      \$479  = valid_0;
+      \$435  = valid_0;
     end
     if (rst) begin
-      \$479  = 1'h0;
+      \$435  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$480  = o__valid;
+    \$436  = o__valid;
     if (i__ready) begin
-      \$480  = valid_1;
+      \$436  = valid_1;
     end
     if (rst) begin
-      \$480  = 1'h0;
+      \$436  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$481  = l0_x_p0;
+    \$437  = l0_x_p0;
     if (i__ready) begin
-      \$481  = \$345 [15:0];
+      \$437  = \$357 [15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$482  = l0_neg_p0;
+    \$438  = l0_neg_p0;
     if (i__ready) begin
-      \$482  = \$349 [15];
+      \$438  = \$361 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$483  = l0_seg_p0;
+    \$439  = l0_seg_p0;
     if (i__ready) begin
-      \$483  = l0_s1_seg;
+      \$439  = l0_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$440  = l0_t_p0;
+    if (i__ready) begin
+      \$440  = \$376 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$441  = l0_x_p1;
+    if (i__ready) begin
+      \$441  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$442  = l0_neg_p1;
+    if (i__ready) begin
+      \$442  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$443  = l0_seg_p1;
+    if (i__ready) begin
+      \$443  = l0_seg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$444  = l0_t_p1;
+    if (i__ready) begin
+      \$444  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$445  = l0_acc_p1;
+    if (i__ready) begin
+      \$445  = \$378 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$446  = o__payload;
+    if (i__ready) begin
+      \$446 [15:0] = \$388 [15:0];
+      \$446 [31:16] = \$433 [15:0];
+    end
+    if (rst) begin
+      \$446  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$447  = l1_x_p0;
+    if (i__ready) begin
+      \$447  = \$402 [15:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$448  = l1_neg_p0;
+    if (i__ready) begin
+      \$448  = \$406 [15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$449  = l1_seg_p0;
+    if (i__ready) begin
+      \$449  = l1_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$450  = l1_t_p0;
+    if (i__ready) begin
+      \$450  = \$421 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$451  = l1_x_p1;
+    if (i__ready) begin
+      \$451  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$452  = l1_neg_p1;
+    if (i__ready) begin
+      \$452  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$453  = l1_seg_p1;
+    if (i__ready) begin
+      \$453  = l1_seg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$454  = l1_t_p1;
+    if (i__ready) begin
+      \$454  = l1_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$455  = l1_acc_p1;
+    if (i__ready) begin
+      \$455  = \$423 ;
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$366  = { \$365 [29], \$365  };
-  assign \$369  = { \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45:26] };
-  assign \$371  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$374  = { \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45:26] };
-  assign \$378  = { \$377 [48], \$377 [48], \$377 [48], \$377 [48], \$377 [48:4] };
-  assign \$381  = { \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45:26] };
-  assign \$383  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$386  = { \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45:26] };
-  assign \$390  = { \$389 [48], \$389 [48], \$389 [48], \$389 [48], \$389 [48:4] };
-  assign \$393  = { \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45:26] };
-  assign \$395  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$398  = { \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45:26] };
-  assign \$402  = { \$401 [48], \$401 [48], \$401 [48], \$401 [48], \$401 [48:4] };
-  assign \$439  = { \$438 [29], \$438  };
-  assign \$442  = { \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45:26] };
-  assign \$444  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$447  = { \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45:26] };
-  assign \$451  = { \$450 [48], \$450 [48], \$450 [48], \$450 [48], \$450 [48:4] };
-  assign \$454  = { \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45:26] };
-  assign \$456  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$459  = { \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45:26] };
-  assign \$463  = { \$462 [48], \$462 [48], \$462 [48], \$462 [48], \$462 [48:4] };
-  assign \$466  = { \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45:26] };
-  assign \$468  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$471  = { \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45:26] };
-  assign \$475  = { \$474 [48], \$474 [48], \$474 [48], \$474 [48], \$474 [48:4] };
+  assign \$167  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
+  assign \$171  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$338  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
+  assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
+  assign \$342  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
+  assign \$377  = { l0_s2_prod[29], l0_s2_prod };
+  assign \$380  = { \$379 [48], \$379 [48], \$379 [48], \$379 [48], \$379 [48:4] };
+  assign \$383  = { \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48:4] };
+  assign \$386  = { \$385 [48], \$385 [48], \$385 [48], \$385 [48], \$385 [48:4] };
+  assign \$422  = { l1_s2_prod[29], l1_s2_prod };
+  assign \$425  = { \$424 [48], \$424 [48], \$424 [48], \$424 [48], \$424 [48:4] };
+  assign \$428  = { \$427 [48], \$427 [48], \$427 [48], \$427 [48], \$427 [48:4] };
+  assign \$431  = { \$430 [48], \$430 [48], \$430 [48], \$430 [48], \$430 [48:4] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -11625,80 +10361,28 @@ module \CfuPcpi.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   wire \$1 ;
   wire [8:0] \$10 ;
   wire \$100 ;
-  wire [7:0] \$101 ;
-  wire [7:0] \$102 ;
-  wire [9:0] \$103 ;
-  wire [9:0] \$104 ;
+  wire [10:0] \$101 ;
+  wire \$102 ;
+  wire [10:0] \$103 ;
+  wire [10:0] \$104 ;
   wire [10:0] \$105 ;
-  wire [10:0] \$106 ;
-  wire [10:0] \$107 ;
-  wire \$108 ;
-  wire \$109 ;
+  reg \$106 ;
+  reg [31:0] \$107 ;
   wire \$11 ;
-  wire [7:0] \$110 ;
-  wire [7:0] \$111 ;
-  wire [9:0] \$112 ;
-  wire [9:0] \$113 ;
-  wire [10:0] \$114 ;
-  wire \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [7:0] \$118 ;
-  wire [7:0] \$119 ;
   wire \$12 ;
-  wire [9:0] \$120 ;
-  wire [9:0] \$121 ;
-  wire [10:0] \$122 ;
-  wire \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire [7:0] \$126 ;
-  wire [7:0] \$127 ;
-  wire [9:0] \$128 ;
-  wire [9:0] \$129 ;
   wire [7:0] \$13 ;
-  wire [10:0] \$130 ;
-  wire [10:0] \$131 ;
-  wire [10:0] \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire [7:0] \$135 ;
-  wire [7:0] \$136 ;
-  wire [9:0] \$137 ;
-  wire [9:0] \$138 ;
-  wire [10:0] \$139 ;
   wire [7:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [7:0] \$143 ;
-  wire [7:0] \$144 ;
-  wire [9:0] \$145 ;
-  wire [9:0] \$146 ;
-  wire [10:0] \$147 ;
-  wire \$148 ;
-  wire \$149 ;
   wire [8:0] \$15 ;
-  wire \$150 ;
-  wire [7:0] \$151 ;
-  wire [7:0] \$152 ;
-  wire [9:0] \$153 ;
-  wire [9:0] \$154 ;
-  wire [10:0] \$155 ;
-  wire [10:0] \$156 ;
-  wire [10:0] \$157 ;
-  reg \$158 ;
-  reg [31:0] \$159 ;
   wire \$16 ;
   wire \$17 ;
   wire [7:0] \$18 ;
   wire [7:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
+  wire [9:0] \$20 ;
   wire \$21 ;
-  wire [7:0] \$22 ;
+  wire \$22 ;
   wire [7:0] \$23 ;
-  wire [8:0] \$24 ;
+  wire [7:0] \$24 ;
   wire \$25 ;
   wire \$26 ;
   wire [7:0] \$27 ;
@@ -11709,78 +10393,78 @@ module \CfuPcpi.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   wire \$31 ;
   wire [7:0] \$32 ;
   wire [7:0] \$33 ;
-  wire \$34 ;
+  wire [8:0] \$34 ;
   wire \$35 ;
-  wire [7:0] \$36 ;
+  wire \$36 ;
   wire [7:0] \$37 ;
-  wire [8:0] \$38 ;
-  wire \$39 ;
+  wire [7:0] \$38 ;
+  wire [9:0] \$39 ;
   wire [7:0] \$4 ;
   wire \$40 ;
-  wire [7:0] \$41 ;
+  wire \$41 ;
   wire [7:0] \$42 ;
-  wire [8:0] \$43 ;
+  wire [7:0] \$43 ;
   wire \$44 ;
   wire \$45 ;
   wire [7:0] \$46 ;
   wire [7:0] \$47 ;
-  wire \$48 ;
+  wire [8:0] \$48 ;
   wire \$49 ;
   wire [7:0] \$5 ;
-  wire [7:0] \$50 ;
+  wire \$50 ;
   wire [7:0] \$51 ;
-  wire [8:0] \$52 ;
-  wire \$53 ;
+  wire [7:0] \$52 ;
+  wire [8:0] \$53 ;
   wire \$54 ;
-  wire [7:0] \$55 ;
+  wire \$55 ;
   wire [7:0] \$56 ;
-  wire [8:0] \$57 ;
-  wire \$58 ;
+  wire [7:0] \$57 ;
+  wire [9:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire [7:0] \$60 ;
+  wire \$60 ;
   wire [7:0] \$61 ;
-  wire [9:0] \$62 ;
-  wire [9:0] \$63 ;
-  wire [10:0] \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire [7:0] \$68 ;
-  wire [7:0] \$69 ;
+  wire [7:0] \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire [7:0] \$65 ;
+  wire [7:0] \$66 ;
+  wire [8:0] \$67 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire [9:0] \$70 ;
-  wire [9:0] \$71 ;
-  wire [10:0] \$72 ;
+  wire [7:0] \$70 ;
+  wire [7:0] \$71 ;
+  wire [8:0] \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire \$75 ;
+  wire [7:0] \$75 ;
   wire [7:0] \$76 ;
-  wire [7:0] \$77 ;
-  wire [9:0] \$78 ;
-  wire [9:0] \$79 ;
+  wire [9:0] \$77 ;
+  wire [10:0] \$78 ;
+  wire \$79 ;
   wire [7:0] \$8 ;
   wire [10:0] \$80 ;
-  wire [10:0] \$81 ;
+  wire \$81 ;
   wire [10:0] \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire [7:0] \$85 ;
-  wire [7:0] \$86 ;
-  wire [9:0] \$87 ;
-  wire [9:0] \$88 ;
+  wire [10:0] \$83 ;
+  wire [10:0] \$84 ;
+  wire [10:0] \$85 ;
+  wire \$86 ;
+  wire [10:0] \$87 ;
+  wire \$88 ;
   wire [10:0] \$89 ;
   wire [7:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire [7:0] \$93 ;
-  wire [7:0] \$94 ;
-  wire [9:0] \$95 ;
-  wire [9:0] \$96 ;
+  wire [10:0] \$90 ;
+  wire [10:0] \$91 ;
+  wire [10:0] \$92 ;
+  wire \$93 ;
+  wire [10:0] \$94 ;
+  wire \$95 ;
+  wire [10:0] \$96 ;
   wire [10:0] \$97 ;
-  wire \$98 ;
-  wire \$99 ;
+  wire [10:0] \$98 ;
+  wire [10:0] \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -11793,6 +10477,10 @@ module \CfuPcpi.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   wire i__ready;
   input i__valid;
   wire i__valid;
+  wire [9:0] l0_s2_acc;
+  wire [9:0] l1_s2_acc;
+  wire [9:0] l2_s2_acc;
+  wire [9:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -11804,13 +10492,13 @@ module \CfuPcpi.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   output o__valid;
   reg o__valid = 1'h0;
   wire [5:0] port__addr;
-  wire [5:0] \port__addr$5 ;
-  wire [5:0] \port__addr$6 ;
+  wire [5:0] \port__addr$10 ;
+  wire [5:0] \port__addr$13 ;
   wire [5:0] \port__addr$7 ;
   wire [8:0] port__data;
-  wire [8:0] \port__data$13 ;
-  wire [8:0] \port__data$14 ;
+  wire [8:0] \port__data$12 ;
   wire [8:0] \port__data$15 ;
+  wire [8:0] \port__data$9 ;
   input rst;
   wire rst;
   reg [8:0] c0_rom [50:0];
@@ -11867,9 +10555,9 @@ module \CfuPcpi.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
     c0_rom[49] = 9'h07f;
     c0_rom[50] = 9'h080;
   end
-  assign \port__data$15  = c0_rom[\$57 [5:0]];
-  assign \port__data$14  = c0_rom[\$43 [5:0]];
-  assign \port__data$13  = c0_rom[\$29 [5:0]];
+  assign \port__data$15  = c0_rom[\$72 [5:0]];
+  assign \port__data$12  = c0_rom[\$53 [5:0]];
+  assign \port__data$9  = c0_rom[\$34 [5:0]];
   assign port__data = c0_rom[\$15 [5:0]];
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
@@ -11887,167 +10575,119 @@ module \CfuPcpi.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   assign \$13  = \$12  ? 8'h2a : i__payload[7:0];
   assign \$14  = \$11  ? 8'hce : \$13 ;
   assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$17  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$18  = \$17  ? 8'h2a : i__payload[15:8];
+  assign \$16  = $signed(i__payload[7:0]) < $signed(7'h4e);
+  assign \$17  = $signed(i__payload[7:0]) > $signed(7'h2a);
+  assign \$18  = \$17  ? 8'h2a : i__payload[7:0];
   assign \$19  = \$16  ? 8'hce : \$18 ;
-  assign \$20  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$21  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$22  = \$21  ? 8'h2a : i__payload[15:8];
-  assign \$23  = \$20  ? 8'hce : \$22 ;
-  assign \$24  = - $signed(\$23 );
+  assign \$20  = - $signed(port__data);
+  assign l0_s2_acc = \$19 [7] ? \$20  : { port__data[8], port__data };
+  assign \$21  = $signed(i__payload[15:8]) < $signed(7'h4e);
+  assign \$22  = $signed(i__payload[15:8]) > $signed(7'h2a);
+  assign \$23  = \$22  ? 8'h2a : i__payload[15:8];
+  assign \$24  = \$21  ? 8'hce : \$23 ;
   assign \$25  = $signed(i__payload[15:8]) < $signed(7'h4e);
   assign \$26  = $signed(i__payload[15:8]) > $signed(7'h2a);
   assign \$27  = \$26  ? 8'h2a : i__payload[15:8];
   assign \$28  = \$25  ? 8'hce : \$27 ;
-  assign \$29  = \$19 [7] ? \$24  : { \$28 [7], \$28  };
-  assign \$30  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$31  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$32  = \$31  ? 8'h2a : i__payload[23:16];
+  assign \$29  = - $signed(\$28 );
+  assign \$30  = $signed(i__payload[15:8]) < $signed(7'h4e);
+  assign \$31  = $signed(i__payload[15:8]) > $signed(7'h2a);
+  assign \$32  = \$31  ? 8'h2a : i__payload[15:8];
   assign \$33  = \$30  ? 8'hce : \$32 ;
-  assign \$34  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$35  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$36  = \$35  ? 8'h2a : i__payload[23:16];
-  assign \$37  = \$34  ? 8'hce : \$36 ;
-  assign \$38  = - $signed(\$37 );
-  assign \$39  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$40  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$41  = \$40  ? 8'h2a : i__payload[23:16];
-  assign \$42  = \$39  ? 8'hce : \$41 ;
-  assign \$43  = \$33 [7] ? \$38  : { \$42 [7], \$42  };
-  assign \$44  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$45  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$46  = \$45  ? 8'h2a : i__payload[31:24];
+  assign \$34  = \$24 [7] ? \$29  : { \$33 [7], \$33  };
+  assign \$35  = $signed(i__payload[15:8]) < $signed(7'h4e);
+  assign \$36  = $signed(i__payload[15:8]) > $signed(7'h2a);
+  assign \$37  = \$36  ? 8'h2a : i__payload[15:8];
+  assign \$38  = \$35  ? 8'hce : \$37 ;
+  assign \$39  = - $signed(\port__data$9 );
+  assign l1_s2_acc = \$38 [7] ? \$39  : { \port__data$9 [8], \port__data$9  };
+  assign \$40  = $signed(i__payload[23:16]) < $signed(7'h4e);
+  assign \$41  = $signed(i__payload[23:16]) > $signed(7'h2a);
+  assign \$42  = \$41  ? 8'h2a : i__payload[23:16];
+  assign \$43  = \$40  ? 8'hce : \$42 ;
+  assign \$44  = $signed(i__payload[23:16]) < $signed(7'h4e);
+  assign \$45  = $signed(i__payload[23:16]) > $signed(7'h2a);
+  assign \$46  = \$45  ? 8'h2a : i__payload[23:16];
   assign \$47  = \$44  ? 8'hce : \$46 ;
-  assign \$48  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$49  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$50  = \$49  ? 8'h2a : i__payload[31:24];
-  assign \$51  = \$48  ? 8'hce : \$50 ;
-  assign \$52  = - $signed(\$51 );
-  assign \$53  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$54  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$55  = \$54  ? 8'h2a : i__payload[31:24];
-  assign \$56  = \$53  ? 8'hce : \$55 ;
-  assign \$57  = \$47 [7] ? \$52  : { \$56 [7], \$56  };
-  assign \$58  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$59  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$60  = \$59  ? 8'h2a : i__payload[7:0];
-  assign \$61  = \$58  ? 8'hce : \$60 ;
-  assign \$62  = - $signed(port__data);
-  assign \$63  = \$61 [7] ? \$62  : { port__data[8], port__data };
-  assign \$65  = $signed(\$64 ) > $signed(8'h7f);
-  assign \$66  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$67  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$68  = \$67  ? 8'h2a : i__payload[7:0];
-  assign \$69  = \$66  ? 8'hce : \$68 ;
-  assign \$70  = - $signed(port__data);
-  assign \$71  = \$69 [7] ? \$70  : { port__data[8], port__data };
-  assign \$73  = $signed(\$72 ) < $signed(8'h80);
-  assign \$74  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$75  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$76  = \$75  ? 8'h2a : i__payload[7:0];
-  assign \$77  = \$74  ? 8'hce : \$76 ;
-  assign \$78  = - $signed(port__data);
-  assign \$79  = \$77 [7] ? \$78  : { port__data[8], port__data };
-  assign \$81  = \$73  ? 11'h780 : \$80 ;
-  assign \$82  = \$65  ? 11'h07f : \$81 ;
-  assign \$83  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$84  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$85  = \$84  ? 8'h2a : i__payload[15:8];
-  assign \$86  = \$83  ? 8'hce : \$85 ;
-  assign \$87  = - $signed(\port__data$13 );
-  assign \$88  = \$86 [7] ? \$87  : { \port__data$13 [8], \port__data$13  };
-  assign \$90  = $signed(\$89 ) > $signed(8'h7f);
-  assign \$91  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$92  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$93  = \$92  ? 8'h2a : i__payload[15:8];
-  assign \$94  = \$91  ? 8'hce : \$93 ;
-  assign \$95  = - $signed(\port__data$13 );
-  assign \$96  = \$94 [7] ? \$95  : { \port__data$13 [8], \port__data$13  };
-  assign \$98  = $signed(\$97 ) < $signed(8'h80);
-  assign \$99  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$100  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$101  = \$100  ? 8'h2a : i__payload[15:8];
-  assign \$102  = \$99  ? 8'hce : \$101 ;
-  assign \$103  = - $signed(\port__data$13 );
-  assign \$104  = \$102 [7] ? \$103  : { \port__data$13 [8], \port__data$13  };
-  assign \$106  = \$98  ? 11'h780 : \$105 ;
-  assign \$107  = \$90  ? 11'h07f : \$106 ;
-  assign \$108  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$109  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$110  = \$109  ? 8'h2a : i__payload[23:16];
-  assign \$111  = \$108  ? 8'hce : \$110 ;
-  assign \$112  = - $signed(\port__data$14 );
-  assign \$113  = \$111 [7] ? \$112  : { \port__data$14 [8], \port__data$14  };
-  assign \$115  = $signed(\$114 ) > $signed(8'h7f);
-  assign \$116  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$117  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$118  = \$117  ? 8'h2a : i__payload[23:16];
-  assign \$119  = \$116  ? 8'hce : \$118 ;
-  assign \$120  = - $signed(\port__data$14 );
-  assign \$121  = \$119 [7] ? \$120  : { \port__data$14 [8], \port__data$14  };
-  assign \$123  = $signed(\$122 ) < $signed(8'h80);
-  assign \$124  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$125  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$126  = \$125  ? 8'h2a : i__payload[23:16];
-  assign \$127  = \$124  ? 8'hce : \$126 ;
-  assign \$128  = - $signed(\port__data$14 );
-  assign \$129  = \$127 [7] ? \$128  : { \port__data$14 [8], \port__data$14  };
-  assign \$131  = \$123  ? 11'h780 : \$130 ;
-  assign \$132  = \$115  ? 11'h07f : \$131 ;
-  assign \$133  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$134  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$135  = \$134  ? 8'h2a : i__payload[31:24];
-  assign \$136  = \$133  ? 8'hce : \$135 ;
-  assign \$137  = - $signed(\port__data$15 );
-  assign \$138  = \$136 [7] ? \$137  : { \port__data$15 [8], \port__data$15  };
-  assign \$140  = $signed(\$139 ) > $signed(8'h7f);
-  assign \$141  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$142  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$143  = \$142  ? 8'h2a : i__payload[31:24];
-  assign \$144  = \$141  ? 8'hce : \$143 ;
-  assign \$145  = - $signed(\port__data$15 );
-  assign \$146  = \$144 [7] ? \$145  : { \port__data$15 [8], \port__data$15  };
-  assign \$148  = $signed(\$147 ) < $signed(8'h80);
-  assign \$149  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$150  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$151  = \$150  ? 8'h2a : i__payload[31:24];
-  assign \$152  = \$149  ? 8'hce : \$151 ;
-  assign \$153  = - $signed(\port__data$15 );
-  assign \$154  = \$152 [7] ? \$153  : { \port__data$15 [8], \port__data$15  };
-  assign \$156  = \$148  ? 11'h780 : \$155 ;
-  assign \$157  = \$140  ? 11'h07f : \$156 ;
+  assign \$48  = - $signed(\$47 );
+  assign \$49  = $signed(i__payload[23:16]) < $signed(7'h4e);
+  assign \$50  = $signed(i__payload[23:16]) > $signed(7'h2a);
+  assign \$51  = \$50  ? 8'h2a : i__payload[23:16];
+  assign \$52  = \$49  ? 8'hce : \$51 ;
+  assign \$53  = \$43 [7] ? \$48  : { \$52 [7], \$52  };
+  assign \$54  = $signed(i__payload[23:16]) < $signed(7'h4e);
+  assign \$55  = $signed(i__payload[23:16]) > $signed(7'h2a);
+  assign \$56  = \$55  ? 8'h2a : i__payload[23:16];
+  assign \$57  = \$54  ? 8'hce : \$56 ;
+  assign \$58  = - $signed(\port__data$12 );
+  assign l2_s2_acc = \$57 [7] ? \$58  : { \port__data$12 [8], \port__data$12  };
+  assign \$59  = $signed(i__payload[31:24]) < $signed(7'h4e);
+  assign \$60  = $signed(i__payload[31:24]) > $signed(7'h2a);
+  assign \$61  = \$60  ? 8'h2a : i__payload[31:24];
+  assign \$62  = \$59  ? 8'hce : \$61 ;
+  assign \$63  = $signed(i__payload[31:24]) < $signed(7'h4e);
+  assign \$64  = $signed(i__payload[31:24]) > $signed(7'h2a);
+  assign \$65  = \$64  ? 8'h2a : i__payload[31:24];
+  assign \$66  = \$63  ? 8'hce : \$65 ;
+  assign \$67  = - $signed(\$66 );
+  assign \$68  = $signed(i__payload[31:24]) < $signed(7'h4e);
+  assign \$69  = $signed(i__payload[31:24]) > $signed(7'h2a);
+  assign \$70  = \$69  ? 8'h2a : i__payload[31:24];
+  assign \$71  = \$68  ? 8'hce : \$70 ;
+  assign \$72  = \$62 [7] ? \$67  : { \$71 [7], \$71  };
+  assign \$73  = $signed(i__payload[31:24]) < $signed(7'h4e);
+  assign \$74  = $signed(i__payload[31:24]) > $signed(7'h2a);
+  assign \$75  = \$74  ? 8'h2a : i__payload[31:24];
+  assign \$76  = \$73  ? 8'hce : \$75 ;
+  assign \$77  = - $signed(\port__data$15 );
+  assign l3_s2_acc = \$76 [7] ? \$77  : { \port__data$15 [8], \port__data$15  };
+  assign \$79  = $signed(\$78 ) > $signed(8'h7f);
+  assign \$81  = $signed(\$80 ) < $signed(8'h80);
+  assign \$83  = \$81  ? 11'h780 : \$82 ;
+  assign \$84  = \$79  ? 11'h07f : \$83 ;
+  assign \$86  = $signed(\$85 ) > $signed(8'h7f);
+  assign \$88  = $signed(\$87 ) < $signed(8'h80);
+  assign \$90  = \$88  ? 11'h780 : \$89 ;
+  assign \$91  = \$86  ? 11'h07f : \$90 ;
+  assign \$93  = $signed(\$92 ) > $signed(8'h7f);
+  assign \$95  = $signed(\$94 ) < $signed(8'h80);
+  assign \$97  = \$95  ? 11'h780 : \$96 ;
+  assign \$98  = \$93  ? 11'h07f : \$97 ;
+  assign \$100  = $signed(\$99 ) > $signed(8'h7f);
+  assign \$102  = $signed(\$101 ) < $signed(8'h80);
+  assign \$104  = \$102  ? 11'h780 : \$103 ;
+  assign \$105  = \$100  ? 11'h07f : \$104 ;
   always @(posedge clk)
-    o__valid <= \$158 ;
+    o__valid <= \$106 ;
   always @(posedge clk)
-    o__payload <= \$159 ;
+    o__payload <= \$107 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$158  = o__valid;
+    \$106  = o__valid;
     if (i__ready) begin
-      \$158  = i__valid;
+      \$106  = i__valid;
     end
     if (rst) begin
-      \$158  = 1'h0;
+      \$106  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$159  = o__payload;
+    \$107  = o__payload;
     if (i__ready) begin
-      \$159 [7:0] = \$82 [7:0];
-      \$159 [15:8] = \$107 [7:0];
-      \$159 [23:16] = \$132 [7:0];
-      \$159 [31:24] = \$157 [7:0];
+      \$107 [7:0] = \$84 [7:0];
+      \$107 [15:8] = \$91 [7:0];
+      \$107 [23:16] = \$98 [7:0];
+      \$107 [31:24] = \$105 [7:0];
     end
     if (rst) begin
-      \$159  = 32'd0;
+      \$107  = 32'd0;
     end
   end
   assign port__addr = \$15 [5:0];
-  assign \port__addr$5  = \$29 [5:0];
-  assign \port__addr$6  = \$43 [5:0];
-  assign \port__addr$7  = \$57 [5:0];
+  assign \port__addr$7  = \$34 [5:0];
+  assign \port__addr$10  = \$53 [5:0];
+  assign \port__addr$13  = \$72 [5:0];
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -12056,18 +10696,18 @@ module \CfuPcpi.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$64  = { \$63 [9], \$63  };
-  assign \$72  = { \$71 [9], \$71  };
-  assign \$80  = { \$79 [9], \$79  };
-  assign \$89  = { \$88 [9], \$88  };
-  assign \$97  = { \$96 [9], \$96  };
-  assign \$105  = { \$104 [9], \$104  };
-  assign \$114  = { \$113 [9], \$113  };
-  assign \$122  = { \$121 [9], \$121  };
-  assign \$130  = { \$129 [9], \$129  };
-  assign \$139  = { \$138 [9], \$138  };
-  assign \$147  = { \$146 [9], \$146  };
-  assign \$155  = { \$154 [9], \$154  };
+  assign \$78  = { l0_s2_acc[9], l0_s2_acc };
+  assign \$80  = { l0_s2_acc[9], l0_s2_acc };
+  assign \$82  = { l0_s2_acc[9], l0_s2_acc };
+  assign \$85  = { l1_s2_acc[9], l1_s2_acc };
+  assign \$87  = { l1_s2_acc[9], l1_s2_acc };
+  assign \$89  = { l1_s2_acc[9], l1_s2_acc };
+  assign \$92  = { l2_s2_acc[9], l2_s2_acc };
+  assign \$94  = { l2_s2_acc[9], l2_s2_acc };
+  assign \$96  = { l2_s2_acc[9], l2_s2_acc };
+  assign \$99  = { l3_s2_acc[9], l3_s2_acc };
+  assign \$101  = { l3_s2_acc[9], l3_s2_acc };
+  assign \$103  = { l3_s2_acc[9], l3_s2_acc };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -12415,471 +11055,471 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire [15:0] \$404 ;
   wire [16:0] \$405 ;
   wire \$406 ;
-  wire \$407 ;
-  wire \$408 ;
-  wire [15:0] \$409 ;
+  wire [31:0] \$407 ;
+  wire [33:0] \$408 ;
+  wire [45:0] \$409 ;
   wire \$41 ;
-  wire [15:0] \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire [15:0] \$413 ;
-  wire [15:0] \$414 ;
-  wire [16:0] \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire [15:0] \$418 ;
-  wire [15:0] \$419 ;
+  wire [46:0] \$410 ;
+  wire [47:0] \$411 ;
+  wire [45:0] \$412 ;
+  wire [46:0] \$413 ;
+  wire \$414 ;
+  wire \$415 ;
+  wire [15:0] \$416 ;
+  wire [15:0] \$417 ;
+  wire \$418 ;
+  wire \$419 ;
   wire \$42 ;
-  wire [16:0] \$420 ;
-  wire \$421 ;
-  wire \$422 ;
+  wire [15:0] \$420 ;
+  wire [15:0] \$421 ;
+  wire [16:0] \$422 ;
   wire \$423 ;
-  wire [15:0] \$424 ;
+  wire \$424 ;
   wire [15:0] \$425 ;
-  wire \$426 ;
-  wire \$427 ;
-  wire [15:0] \$428 ;
-  wire [15:0] \$429 ;
+  wire [15:0] \$426 ;
+  wire [16:0] \$427 ;
+  wire \$428 ;
+  wire \$429 ;
   wire [15:0] \$43 ;
-  wire [16:0] \$430 ;
-  wire \$431 ;
-  wire \$432 ;
-  wire [15:0] \$433 ;
-  wire [15:0] \$434 ;
-  wire [16:0] \$435 ;
-  wire \$436 ;
-  wire \$437 ;
+  wire \$430 ;
+  wire [15:0] \$431 ;
+  wire [15:0] \$432 ;
+  wire \$433 ;
+  wire \$434 ;
+  wire [15:0] \$435 ;
+  wire [15:0] \$436 ;
+  wire [16:0] \$437 ;
   wire \$438 ;
-  wire [15:0] \$439 ;
+  wire \$439 ;
   wire [15:0] \$44 ;
   wire [15:0] \$440 ;
-  wire \$441 ;
-  wire \$442 ;
-  wire [15:0] \$443 ;
-  wire [15:0] \$444 ;
-  wire [16:0] \$445 ;
-  wire \$446 ;
-  wire \$447 ;
-  wire [15:0] \$448 ;
-  wire [15:0] \$449 ;
+  wire [15:0] \$441 ;
+  wire [16:0] \$442 ;
+  wire \$443 ;
+  wire \$444 ;
+  wire \$445 ;
+  wire [15:0] \$446 ;
+  wire [15:0] \$447 ;
+  wire \$448 ;
+  wire \$449 ;
   wire [16:0] \$45 ;
-  wire [16:0] \$450 ;
-  wire \$451 ;
-  wire \$452 ;
+  wire [15:0] \$450 ;
+  wire [15:0] \$451 ;
+  wire [16:0] \$452 ;
   wire \$453 ;
-  wire [15:0] \$454 ;
+  wire \$454 ;
   wire [15:0] \$455 ;
-  wire \$456 ;
-  wire \$457 ;
-  wire [15:0] \$458 ;
-  wire [15:0] \$459 ;
+  wire [15:0] \$456 ;
+  wire [16:0] \$457 ;
+  wire \$458 ;
+  wire \$459 ;
   wire \$46 ;
-  wire [16:0] \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire [15:0] \$463 ;
-  wire [15:0] \$464 ;
-  wire [16:0] \$465 ;
-  wire \$466 ;
-  wire \$467 ;
+  wire \$460 ;
+  wire [15:0] \$461 ;
+  wire [15:0] \$462 ;
+  wire \$463 ;
+  wire \$464 ;
+  wire [15:0] \$465 ;
+  wire [15:0] \$466 ;
+  wire [16:0] \$467 ;
   wire \$468 ;
-  wire [15:0] \$469 ;
+  wire \$469 ;
   wire \$47 ;
   wire [15:0] \$470 ;
-  wire \$471 ;
-  wire \$472 ;
-  wire [15:0] \$473 ;
-  wire [15:0] \$474 ;
-  wire [16:0] \$475 ;
-  wire \$476 ;
-  wire \$477 ;
-  wire [15:0] \$478 ;
-  wire [15:0] \$479 ;
+  wire [15:0] \$471 ;
+  wire [16:0] \$472 ;
+  wire \$473 ;
+  wire \$474 ;
+  wire \$475 ;
+  wire [15:0] \$476 ;
+  wire [15:0] \$477 ;
+  wire \$478 ;
+  wire \$479 ;
   wire \$48 ;
-  wire [16:0] \$480 ;
-  wire \$481 ;
-  wire \$482 ;
+  wire [15:0] \$480 ;
+  wire [15:0] \$481 ;
+  wire [16:0] \$482 ;
   wire \$483 ;
-  wire [15:0] \$484 ;
+  wire \$484 ;
   wire [15:0] \$485 ;
-  wire \$486 ;
-  wire \$487 ;
-  wire [15:0] \$488 ;
-  wire [15:0] \$489 ;
+  wire [15:0] \$486 ;
+  wire [16:0] \$487 ;
+  wire \$488 ;
+  wire \$489 ;
   wire [15:0] \$49 ;
-  wire [16:0] \$490 ;
-  wire \$491 ;
-  wire \$492 ;
-  wire [15:0] \$493 ;
-  wire [15:0] \$494 ;
-  wire [16:0] \$495 ;
-  wire \$496 ;
-  wire \$497 ;
+  wire \$490 ;
+  wire [15:0] \$491 ;
+  wire [15:0] \$492 ;
+  wire \$493 ;
+  wire \$494 ;
+  wire [15:0] \$495 ;
+  wire [15:0] \$496 ;
+  wire [16:0] \$497 ;
   wire \$498 ;
-  wire [15:0] \$499 ;
+  wire \$499 ;
   wire [15:0] \$5 ;
   wire [15:0] \$50 ;
   wire [15:0] \$500 ;
-  wire \$501 ;
-  wire \$502 ;
-  wire [15:0] \$503 ;
-  wire [15:0] \$504 ;
-  wire [16:0] \$505 ;
-  wire \$506 ;
-  wire \$507 ;
-  wire [15:0] \$508 ;
-  wire [15:0] \$509 ;
+  wire [15:0] \$501 ;
+  wire [16:0] \$502 ;
+  wire \$503 ;
+  wire \$504 ;
+  wire \$505 ;
+  wire [15:0] \$506 ;
+  wire [15:0] \$507 ;
+  wire \$508 ;
+  wire \$509 ;
   wire \$51 ;
-  wire [16:0] \$510 ;
-  wire \$511 ;
-  wire \$512 ;
+  wire [15:0] \$510 ;
+  wire [15:0] \$511 ;
+  wire [16:0] \$512 ;
   wire \$513 ;
-  wire [15:0] \$514 ;
+  wire \$514 ;
   wire [15:0] \$515 ;
-  wire \$516 ;
-  wire \$517 ;
-  wire [15:0] \$518 ;
-  wire [15:0] \$519 ;
+  wire [15:0] \$516 ;
+  wire [16:0] \$517 ;
+  wire \$518 ;
+  wire \$519 ;
   wire \$52 ;
-  wire [16:0] \$520 ;
-  wire \$521 ;
-  wire \$522 ;
-  wire [15:0] \$523 ;
-  wire [15:0] \$524 ;
-  wire [16:0] \$525 ;
-  wire \$526 ;
-  wire \$527 ;
+  wire \$520 ;
+  wire [15:0] \$521 ;
+  wire [15:0] \$522 ;
+  wire \$523 ;
+  wire \$524 ;
+  wire [15:0] \$525 ;
+  wire [15:0] \$526 ;
+  wire [16:0] \$527 ;
   wire \$528 ;
-  wire [15:0] \$529 ;
+  wire \$529 ;
   wire [15:0] \$53 ;
   wire [15:0] \$530 ;
-  wire \$531 ;
-  wire \$532 ;
-  wire [15:0] \$533 ;
-  wire [15:0] \$534 ;
-  wire [16:0] \$535 ;
-  wire \$536 ;
-  wire \$537 ;
-  wire [15:0] \$538 ;
-  wire [15:0] \$539 ;
+  wire [15:0] \$531 ;
+  wire [16:0] \$532 ;
+  wire \$533 ;
+  wire \$534 ;
+  wire \$535 ;
+  wire [15:0] \$536 ;
+  wire [15:0] \$537 ;
+  wire \$538 ;
+  wire \$539 ;
   wire [15:0] \$54 ;
-  wire [16:0] \$540 ;
-  wire \$541 ;
-  wire \$542 ;
+  wire [15:0] \$540 ;
+  wire [15:0] \$541 ;
+  wire [16:0] \$542 ;
   wire \$543 ;
-  wire [15:0] \$544 ;
+  wire \$544 ;
   wire [15:0] \$545 ;
-  wire \$546 ;
-  wire \$547 ;
-  wire [15:0] \$548 ;
-  wire [15:0] \$549 ;
+  wire [15:0] \$546 ;
+  wire [16:0] \$547 ;
+  wire \$548 ;
+  wire \$549 ;
   wire [16:0] \$55 ;
-  wire [16:0] \$550 ;
-  wire \$551 ;
-  wire \$552 ;
-  wire [15:0] \$553 ;
-  wire [15:0] \$554 ;
-  wire [16:0] \$555 ;
-  wire \$556 ;
-  wire \$557 ;
+  wire \$550 ;
+  wire [15:0] \$551 ;
+  wire [15:0] \$552 ;
+  wire \$553 ;
+  wire \$554 ;
+  wire [15:0] \$555 ;
+  wire [15:0] \$556 ;
+  wire [16:0] \$557 ;
   wire \$558 ;
-  wire [15:0] \$559 ;
+  wire \$559 ;
   wire \$56 ;
   wire [15:0] \$560 ;
-  wire \$561 ;
-  wire \$562 ;
-  wire [15:0] \$563 ;
-  wire [15:0] \$564 ;
-  wire [16:0] \$565 ;
-  wire \$566 ;
-  wire \$567 ;
-  wire [15:0] \$568 ;
-  wire [15:0] \$569 ;
+  wire [15:0] \$561 ;
+  wire [16:0] \$562 ;
+  wire \$563 ;
+  wire \$564 ;
+  wire \$565 ;
+  wire [15:0] \$566 ;
+  wire [15:0] \$567 ;
+  wire \$568 ;
+  wire \$569 ;
   wire \$57 ;
-  wire [16:0] \$570 ;
-  wire \$571 ;
-  wire \$572 ;
+  wire [15:0] \$570 ;
+  wire [15:0] \$571 ;
+  wire [16:0] \$572 ;
   wire \$573 ;
-  wire [15:0] \$574 ;
+  wire \$574 ;
   wire [15:0] \$575 ;
-  wire \$576 ;
-  wire \$577 ;
-  wire [15:0] \$578 ;
-  wire [15:0] \$579 ;
+  wire [15:0] \$576 ;
+  wire [16:0] \$577 ;
+  wire \$578 ;
+  wire \$579 ;
   wire [15:0] \$58 ;
-  wire [16:0] \$580 ;
-  wire \$581 ;
-  wire \$582 ;
-  wire [15:0] \$583 ;
-  wire [15:0] \$584 ;
-  wire [16:0] \$585 ;
-  wire \$586 ;
-  wire \$587 ;
+  wire \$580 ;
+  wire [15:0] \$581 ;
+  wire [15:0] \$582 ;
+  wire \$583 ;
+  wire \$584 ;
+  wire [15:0] \$585 ;
+  wire [15:0] \$586 ;
+  wire [16:0] \$587 ;
   wire \$588 ;
-  wire [15:0] \$589 ;
+  wire \$589 ;
   wire [15:0] \$59 ;
   wire [15:0] \$590 ;
-  wire \$591 ;
-  wire \$592 ;
-  wire [15:0] \$593 ;
-  wire [15:0] \$594 ;
-  wire [16:0] \$595 ;
-  wire \$596 ;
-  wire \$597 ;
-  wire [15:0] \$598 ;
-  wire [15:0] \$599 ;
+  wire [15:0] \$591 ;
+  wire [16:0] \$592 ;
+  wire \$593 ;
+  wire \$594 ;
+  wire \$595 ;
+  wire [15:0] \$596 ;
+  wire [15:0] \$597 ;
+  wire \$598 ;
+  wire \$599 ;
   wire \$6 ;
   wire [16:0] \$60 ;
-  wire [16:0] \$600 ;
-  wire \$601 ;
-  wire \$602 ;
+  wire [15:0] \$600 ;
+  wire [15:0] \$601 ;
+  wire [16:0] \$602 ;
   wire \$603 ;
-  wire [15:0] \$604 ;
+  wire \$604 ;
   wire [15:0] \$605 ;
-  wire \$606 ;
-  wire \$607 ;
-  wire [15:0] \$608 ;
-  wire [15:0] \$609 ;
+  wire [15:0] \$606 ;
+  wire [16:0] \$607 ;
+  wire \$608 ;
+  wire \$609 ;
   wire \$61 ;
-  wire [16:0] \$610 ;
-  wire \$611 ;
-  wire \$612 ;
-  wire [15:0] \$613 ;
-  wire [15:0] \$614 ;
-  wire [16:0] \$615 ;
-  wire \$616 ;
-  wire \$617 ;
+  wire \$610 ;
+  wire [15:0] \$611 ;
+  wire [15:0] \$612 ;
+  wire \$613 ;
+  wire \$614 ;
+  wire [15:0] \$615 ;
+  wire [15:0] \$616 ;
+  wire [16:0] \$617 ;
   wire \$618 ;
-  wire [15:0] \$619 ;
+  wire \$619 ;
   wire \$62 ;
   wire [15:0] \$620 ;
-  wire \$621 ;
-  wire \$622 ;
-  wire [15:0] \$623 ;
-  wire [15:0] \$624 ;
-  wire [16:0] \$625 ;
-  wire \$626 ;
-  wire \$627 ;
-  wire [15:0] \$628 ;
-  wire [15:0] \$629 ;
+  wire [15:0] \$621 ;
+  wire [16:0] \$622 ;
+  wire \$623 ;
+  wire \$624 ;
+  wire \$625 ;
+  wire [15:0] \$626 ;
+  wire [15:0] \$627 ;
+  wire \$628 ;
+  wire \$629 ;
   wire \$63 ;
-  wire [16:0] \$630 ;
-  wire \$631 ;
-  wire \$632 ;
+  wire [15:0] \$630 ;
+  wire [15:0] \$631 ;
+  wire [16:0] \$632 ;
   wire \$633 ;
-  wire [15:0] \$634 ;
+  wire \$634 ;
   wire [15:0] \$635 ;
-  wire \$636 ;
-  wire \$637 ;
-  wire [15:0] \$638 ;
-  wire [15:0] \$639 ;
+  wire [15:0] \$636 ;
+  wire [16:0] \$637 ;
+  wire \$638 ;
+  wire \$639 ;
   wire [15:0] \$64 ;
-  wire [16:0] \$640 ;
-  wire \$641 ;
-  wire \$642 ;
-  wire [15:0] \$643 ;
-  wire [15:0] \$644 ;
-  wire [16:0] \$645 ;
-  wire \$646 ;
-  wire \$647 ;
+  wire \$640 ;
+  wire [15:0] \$641 ;
+  wire [15:0] \$642 ;
+  wire \$643 ;
+  wire \$644 ;
+  wire [15:0] \$645 ;
+  wire [15:0] \$646 ;
+  wire [16:0] \$647 ;
   wire \$648 ;
-  wire [15:0] \$649 ;
+  wire \$649 ;
   wire [15:0] \$65 ;
   wire [15:0] \$650 ;
-  wire \$651 ;
-  wire \$652 ;
-  wire [15:0] \$653 ;
-  wire [15:0] \$654 ;
-  wire [16:0] \$655 ;
-  wire \$656 ;
-  wire \$657 ;
-  wire [15:0] \$658 ;
-  wire [15:0] \$659 ;
+  wire [15:0] \$651 ;
+  wire [16:0] \$652 ;
+  wire \$653 ;
+  wire \$654 ;
+  wire \$655 ;
+  wire [15:0] \$656 ;
+  wire [15:0] \$657 ;
+  wire \$658 ;
+  wire \$659 ;
   wire \$66 ;
-  wire [16:0] \$660 ;
-  wire \$661 ;
-  wire \$662 ;
+  wire [15:0] \$660 ;
+  wire [15:0] \$661 ;
+  wire [16:0] \$662 ;
   wire \$663 ;
-  wire [15:0] \$664 ;
+  wire \$664 ;
   wire [15:0] \$665 ;
-  wire \$666 ;
-  wire \$667 ;
-  wire [15:0] \$668 ;
-  wire [15:0] \$669 ;
+  wire [15:0] \$666 ;
+  wire [16:0] \$667 ;
+  wire \$668 ;
+  wire \$669 ;
   wire \$67 ;
-  wire [16:0] \$670 ;
-  wire \$671 ;
-  wire \$672 ;
-  wire [15:0] \$673 ;
-  wire [15:0] \$674 ;
-  wire [16:0] \$675 ;
-  wire \$676 ;
-  wire \$677 ;
+  wire \$670 ;
+  wire [15:0] \$671 ;
+  wire [15:0] \$672 ;
+  wire \$673 ;
+  wire \$674 ;
+  wire [15:0] \$675 ;
+  wire [15:0] \$676 ;
+  wire [16:0] \$677 ;
   wire \$678 ;
-  wire [15:0] \$679 ;
+  wire \$679 ;
   wire [15:0] \$68 ;
   wire [15:0] \$680 ;
-  wire \$681 ;
-  wire \$682 ;
-  wire [15:0] \$683 ;
-  wire [15:0] \$684 ;
-  wire [16:0] \$685 ;
-  wire \$686 ;
-  wire \$687 ;
-  wire [15:0] \$688 ;
-  wire [15:0] \$689 ;
+  wire [15:0] \$681 ;
+  wire [16:0] \$682 ;
+  wire \$683 ;
+  wire \$684 ;
+  wire \$685 ;
+  wire [15:0] \$686 ;
+  wire [15:0] \$687 ;
+  wire \$688 ;
+  wire \$689 ;
   wire [15:0] \$69 ;
-  wire [16:0] \$690 ;
-  wire \$691 ;
-  wire \$692 ;
+  wire [15:0] \$690 ;
+  wire [15:0] \$691 ;
+  wire [16:0] \$692 ;
   wire \$693 ;
-  wire [15:0] \$694 ;
+  wire \$694 ;
   wire [15:0] \$695 ;
-  wire \$696 ;
-  wire \$697 ;
-  wire [15:0] \$698 ;
-  wire [15:0] \$699 ;
+  wire [15:0] \$696 ;
+  wire [16:0] \$697 ;
+  wire \$698 ;
+  wire \$699 ;
   wire \$7 ;
   wire [16:0] \$70 ;
-  wire [16:0] \$700 ;
-  wire \$701 ;
-  wire \$702 ;
-  wire [15:0] \$703 ;
-  wire [15:0] \$704 ;
-  wire [16:0] \$705 ;
-  wire \$706 ;
-  wire \$707 ;
+  wire \$700 ;
+  wire [15:0] \$701 ;
+  wire [15:0] \$702 ;
+  wire \$703 ;
+  wire \$704 ;
+  wire [15:0] \$705 ;
+  wire [15:0] \$706 ;
+  wire [16:0] \$707 ;
   wire \$708 ;
-  wire [15:0] \$709 ;
+  wire \$709 ;
   wire \$71 ;
   wire [15:0] \$710 ;
-  wire \$711 ;
-  wire \$712 ;
-  wire [15:0] \$713 ;
-  wire [15:0] \$714 ;
-  wire [16:0] \$715 ;
-  wire \$716 ;
-  wire \$717 ;
-  wire [15:0] \$718 ;
-  wire [15:0] \$719 ;
+  wire [15:0] \$711 ;
+  wire [16:0] \$712 ;
+  wire \$713 ;
+  wire \$714 ;
+  wire \$715 ;
+  wire [15:0] \$716 ;
+  wire [15:0] \$717 ;
+  wire \$718 ;
+  wire \$719 ;
   wire \$72 ;
-  wire [16:0] \$720 ;
-  wire \$721 ;
-  wire \$722 ;
+  wire [15:0] \$720 ;
+  wire [15:0] \$721 ;
+  wire [16:0] \$722 ;
   wire \$723 ;
-  wire [15:0] \$724 ;
+  wire \$724 ;
   wire [15:0] \$725 ;
-  wire \$726 ;
-  wire \$727 ;
-  wire [15:0] \$728 ;
-  wire [15:0] \$729 ;
+  wire [15:0] \$726 ;
+  wire [16:0] \$727 ;
+  wire \$728 ;
+  wire \$729 ;
   wire [15:0] \$73 ;
-  wire [16:0] \$730 ;
-  wire \$731 ;
-  wire \$732 ;
-  wire [15:0] \$733 ;
-  wire [15:0] \$734 ;
-  wire [16:0] \$735 ;
-  wire \$736 ;
-  wire \$737 ;
+  wire \$730 ;
+  wire [15:0] \$731 ;
+  wire [15:0] \$732 ;
+  wire \$733 ;
+  wire \$734 ;
+  wire [15:0] \$735 ;
+  wire [15:0] \$736 ;
+  wire [16:0] \$737 ;
   wire \$738 ;
-  wire [15:0] \$739 ;
+  wire \$739 ;
   wire [15:0] \$74 ;
   wire [15:0] \$740 ;
-  wire \$741 ;
-  wire \$742 ;
-  wire [15:0] \$743 ;
-  wire [15:0] \$744 ;
-  wire [16:0] \$745 ;
-  wire \$746 ;
-  wire \$747 ;
-  wire [15:0] \$748 ;
-  wire [15:0] \$749 ;
+  wire [15:0] \$741 ;
+  wire [16:0] \$742 ;
+  wire \$743 ;
+  wire \$744 ;
+  wire \$745 ;
+  wire [15:0] \$746 ;
+  wire [15:0] \$747 ;
+  wire \$748 ;
+  wire \$749 ;
   wire [16:0] \$75 ;
-  wire [16:0] \$750 ;
-  wire \$751 ;
-  wire \$752 ;
+  wire [15:0] \$750 ;
+  wire [15:0] \$751 ;
+  wire [16:0] \$752 ;
   wire \$753 ;
-  wire [15:0] \$754 ;
+  wire \$754 ;
   wire [15:0] \$755 ;
-  wire \$756 ;
-  wire \$757 ;
-  wire [15:0] \$758 ;
-  wire [15:0] \$759 ;
+  wire [15:0] \$756 ;
+  wire [16:0] \$757 ;
+  wire \$758 ;
+  wire \$759 ;
   wire \$76 ;
-  wire [16:0] \$760 ;
-  wire \$761 ;
-  wire \$762 ;
-  wire [15:0] \$763 ;
-  wire [15:0] \$764 ;
-  wire [16:0] \$765 ;
-  wire \$766 ;
-  wire \$767 ;
+  wire \$760 ;
+  wire [15:0] \$761 ;
+  wire [15:0] \$762 ;
+  wire \$763 ;
+  wire \$764 ;
+  wire [15:0] \$765 ;
+  wire [15:0] \$766 ;
+  wire [16:0] \$767 ;
   wire \$768 ;
-  wire [15:0] \$769 ;
+  wire \$769 ;
   wire \$77 ;
   wire [15:0] \$770 ;
-  wire \$771 ;
-  wire \$772 ;
-  wire [15:0] \$773 ;
-  wire [15:0] \$774 ;
-  wire [16:0] \$775 ;
-  wire \$776 ;
-  wire \$777 ;
-  wire [15:0] \$778 ;
-  wire [15:0] \$779 ;
+  wire [15:0] \$771 ;
+  wire [16:0] \$772 ;
+  wire \$773 ;
+  wire \$774 ;
+  wire \$775 ;
+  wire [15:0] \$776 ;
+  wire [15:0] \$777 ;
+  wire \$778 ;
+  wire \$779 ;
   wire \$78 ;
-  wire [16:0] \$780 ;
-  wire \$781 ;
-  wire \$782 ;
+  wire [15:0] \$780 ;
+  wire [15:0] \$781 ;
+  wire [16:0] \$782 ;
   wire \$783 ;
-  wire [15:0] \$784 ;
+  wire \$784 ;
   wire [15:0] \$785 ;
-  wire \$786 ;
-  wire \$787 ;
-  wire [15:0] \$788 ;
-  wire [15:0] \$789 ;
+  wire [15:0] \$786 ;
+  wire [16:0] \$787 ;
+  wire \$788 ;
+  wire \$789 ;
   wire [15:0] \$79 ;
-  wire [16:0] \$790 ;
-  wire \$791 ;
-  wire \$792 ;
-  wire [15:0] \$793 ;
-  wire [15:0] \$794 ;
-  wire [16:0] \$795 ;
-  wire \$796 ;
-  wire \$797 ;
+  wire \$790 ;
+  wire [15:0] \$791 ;
+  wire [15:0] \$792 ;
+  wire \$793 ;
+  wire \$794 ;
+  wire [15:0] \$795 ;
+  wire [15:0] \$796 ;
+  wire [16:0] \$797 ;
   wire \$798 ;
-  wire [15:0] \$799 ;
+  wire \$799 ;
   wire [15:0] \$8 ;
   wire [15:0] \$80 ;
   wire [15:0] \$800 ;
-  wire \$801 ;
-  wire \$802 ;
-  wire [15:0] \$803 ;
-  wire [15:0] \$804 ;
-  wire [16:0] \$805 ;
-  wire \$806 ;
-  wire \$807 ;
-  wire [15:0] \$808 ;
-  wire [15:0] \$809 ;
+  wire [15:0] \$801 ;
+  wire [16:0] \$802 ;
+  wire \$803 ;
+  wire \$804 ;
+  wire \$805 ;
+  wire [15:0] \$806 ;
+  wire [15:0] \$807 ;
+  wire \$808 ;
+  wire \$809 ;
   wire \$81 ;
-  wire [16:0] \$810 ;
-  wire \$811 ;
-  wire \$812 ;
+  wire [15:0] \$810 ;
+  wire [15:0] \$811 ;
+  wire [16:0] \$812 ;
   wire \$813 ;
-  wire [15:0] \$814 ;
+  wire \$814 ;
   wire [15:0] \$815 ;
-  wire \$816 ;
-  wire \$817 ;
-  wire [15:0] \$818 ;
-  wire [15:0] \$819 ;
+  wire [15:0] \$816 ;
+  wire [16:0] \$817 ;
+  wire \$818 ;
+  wire [31:0] \$819 ;
   wire \$82 ;
-  wire [16:0] \$820 ;
-  wire \$821 ;
-  wire \$822 ;
-  wire [15:0] \$823 ;
-  wire [15:0] \$824 ;
-  wire [16:0] \$825 ;
+  wire [33:0] \$820 ;
+  wire [45:0] \$821 ;
+  wire [46:0] \$822 ;
+  wire [47:0] \$823 ;
+  wire [45:0] \$824 ;
+  wire [46:0] \$825 ;
   wire \$826 ;
   wire \$827 ;
   wire [15:0] \$828 ;
@@ -12889,182 +11529,112 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire \$831 ;
   wire [15:0] \$832 ;
   wire [15:0] \$833 ;
-  wire \$834 ;
+  wire [16:0] \$834 ;
   wire \$835 ;
-  wire [15:0] \$836 ;
+  wire \$836 ;
   wire [15:0] \$837 ;
-  wire [16:0] \$838 ;
-  wire \$839 ;
+  wire [15:0] \$838 ;
+  wire [16:0] \$839 ;
   wire [15:0] \$84 ;
   wire \$840 ;
-  wire [15:0] \$841 ;
+  wire \$841 ;
   wire [15:0] \$842 ;
-  wire [16:0] \$843 ;
-  wire [17:0] \$844 ;
-  wire [30:0] \$845 ;
-  wire [31:0] \$846 ;
-  wire [33:0] \$847 ;
-  wire [45:0] \$848 ;
-  wire [45:0] \$849 ;
+  wire [15:0] \$843 ;
+  wire \$844 ;
+  wire \$845 ;
+  wire [15:0] \$846 ;
+  wire [15:0] \$847 ;
+  wire \$848 ;
+  wire \$849 ;
   wire [16:0] \$85 ;
-  wire [46:0] \$850 ;
-  wire [47:0] \$851 ;
-  wire [30:0] \$852 ;
-  wire [31:0] \$853 ;
-  wire [33:0] \$854 ;
-  wire [45:0] \$855 ;
-  wire [45:0] \$856 ;
-  wire [46:0] \$857 ;
-  wire [47:0] \$858 ;
+  wire [15:0] \$850 ;
+  wire [15:0] \$851 ;
+  wire [16:0] \$852 ;
+  wire \$853 ;
+  wire \$854 ;
+  wire [15:0] \$855 ;
+  wire [15:0] \$856 ;
+  wire [16:0] \$857 ;
+  wire [17:0] \$858 ;
   wire [48:0] \$859 ;
   wire \$86 ;
   wire [48:0] \$860 ;
   wire \$861 ;
-  wire [30:0] \$862 ;
-  wire [31:0] \$863 ;
-  wire [33:0] \$864 ;
-  wire [45:0] \$865 ;
-  wire [45:0] \$866 ;
-  wire [46:0] \$867 ;
-  wire [47:0] \$868 ;
-  wire [30:0] \$869 ;
+  wire [48:0] \$862 ;
+  wire [48:0] \$863 ;
+  wire \$864 ;
+  wire [48:0] \$865 ;
+  wire [48:0] \$866 ;
+  wire [48:0] \$867 ;
+  wire [48:0] \$868 ;
+  wire \$869 ;
   wire \$87 ;
-  wire [31:0] \$870 ;
-  wire [33:0] \$871 ;
-  wire [45:0] \$872 ;
-  wire [45:0] \$873 ;
-  wire [46:0] \$874 ;
-  wire [47:0] \$875 ;
-  wire [48:0] \$876 ;
-  wire [48:0] \$877 ;
+  wire \$870 ;
+  wire [15:0] \$871 ;
+  wire [15:0] \$872 ;
+  wire \$873 ;
+  wire \$874 ;
+  wire [15:0] \$875 ;
+  wire [15:0] \$876 ;
+  wire [16:0] \$877 ;
   wire \$878 ;
-  wire [30:0] \$879 ;
+  wire \$879 ;
   wire [15:0] \$88 ;
-  wire [31:0] \$880 ;
-  wire [33:0] \$881 ;
-  wire [45:0] \$882 ;
-  wire [45:0] \$883 ;
-  wire [46:0] \$884 ;
-  wire [47:0] \$885 ;
-  wire [30:0] \$886 ;
-  wire [31:0] \$887 ;
-  wire [33:0] \$888 ;
-  wire [45:0] \$889 ;
+  wire [15:0] \$880 ;
+  wire [15:0] \$881 ;
+  wire [16:0] \$882 ;
+  wire \$883 ;
+  wire \$884 ;
+  wire [15:0] \$885 ;
+  wire [15:0] \$886 ;
+  wire \$887 ;
+  wire \$888 ;
+  wire [15:0] \$889 ;
   wire [15:0] \$89 ;
-  wire [45:0] \$890 ;
-  wire [46:0] \$891 ;
-  wire [47:0] \$892 ;
-  wire [48:0] \$893 ;
-  wire [48:0] \$894 ;
-  wire [48:0] \$895 ;
-  wire [48:0] \$896 ;
+  wire [15:0] \$890 ;
+  wire \$891 ;
+  wire \$892 ;
+  wire [15:0] \$893 ;
+  wire [15:0] \$894 ;
+  wire [16:0] \$895 ;
+  wire \$896 ;
   wire \$897 ;
-  wire \$898 ;
+  wire [15:0] \$898 ;
   wire [15:0] \$899 ;
   wire [15:0] \$9 ;
   wire [16:0] \$90 ;
-  wire [15:0] \$900 ;
-  wire \$901 ;
-  wire \$902 ;
-  wire [15:0] \$903 ;
-  wire [15:0] \$904 ;
-  wire [16:0] \$905 ;
-  wire \$906 ;
+  wire [16:0] \$900 ;
+  wire [17:0] \$901 ;
+  wire [48:0] \$902 ;
+  wire [48:0] \$903 ;
+  wire \$904 ;
+  wire [48:0] \$905 ;
+  wire [48:0] \$906 ;
   wire \$907 ;
-  wire [15:0] \$908 ;
-  wire [15:0] \$909 ;
+  wire [48:0] \$908 ;
+  wire [48:0] \$909 ;
   wire \$91 ;
-  wire [16:0] \$910 ;
-  wire \$911 ;
-  wire \$912 ;
-  wire [15:0] \$913 ;
-  wire [15:0] \$914 ;
-  wire \$915 ;
-  wire \$916 ;
-  wire [15:0] \$917 ;
-  wire [15:0] \$918 ;
-  wire \$919 ;
+  wire [48:0] \$910 ;
+  wire [48:0] \$911 ;
+  reg \$912 ;
+  reg \$913 ;
+  reg [15:0] \$914 ;
+  reg \$915 ;
+  reg [4:0] \$916 ;
+  reg [11:0] \$917 ;
+  reg [31:0] \$918 ;
+  reg [15:0] \$919 ;
   wire \$92 ;
-  wire \$920 ;
-  wire [15:0] \$921 ;
-  wire [15:0] \$922 ;
-  wire [16:0] \$923 ;
-  wire \$924 ;
-  wire \$925 ;
-  wire [15:0] \$926 ;
-  wire [15:0] \$927 ;
-  wire [16:0] \$928 ;
-  wire [17:0] \$929 ;
+  reg \$920 ;
+  reg [4:0] \$921 ;
+  reg [11:0] \$922 ;
   wire \$93 ;
-  wire [30:0] \$930 ;
-  wire [31:0] \$931 ;
-  wire [33:0] \$932 ;
-  wire [45:0] \$933 ;
-  wire [45:0] \$934 ;
-  wire [46:0] \$935 ;
-  wire [47:0] \$936 ;
-  wire [30:0] \$937 ;
-  wire [31:0] \$938 ;
-  wire [33:0] \$939 ;
   wire [15:0] \$94 ;
-  wire [45:0] \$940 ;
-  wire [45:0] \$941 ;
-  wire [46:0] \$942 ;
-  wire [47:0] \$943 ;
-  wire [48:0] \$944 ;
-  wire [48:0] \$945 ;
-  wire \$946 ;
-  wire [30:0] \$947 ;
-  wire [31:0] \$948 ;
-  wire [33:0] \$949 ;
   wire [15:0] \$95 ;
-  wire [45:0] \$950 ;
-  wire [45:0] \$951 ;
-  wire [46:0] \$952 ;
-  wire [47:0] \$953 ;
-  wire [30:0] \$954 ;
-  wire [31:0] \$955 ;
-  wire [33:0] \$956 ;
-  wire [45:0] \$957 ;
-  wire [45:0] \$958 ;
-  wire [46:0] \$959 ;
   wire \$96 ;
-  wire [47:0] \$960 ;
-  wire [48:0] \$961 ;
-  wire [48:0] \$962 ;
-  wire \$963 ;
-  wire [30:0] \$964 ;
-  wire [31:0] \$965 ;
-  wire [33:0] \$966 ;
-  wire [45:0] \$967 ;
-  wire [45:0] \$968 ;
-  wire [46:0] \$969 ;
   wire \$97 ;
-  wire [47:0] \$970 ;
-  wire [30:0] \$971 ;
-  wire [31:0] \$972 ;
-  wire [33:0] \$973 ;
-  wire [45:0] \$974 ;
-  wire [45:0] \$975 ;
-  wire [46:0] \$976 ;
-  wire [47:0] \$977 ;
-  wire [48:0] \$978 ;
-  wire [48:0] \$979 ;
   wire [15:0] \$98 ;
-  wire [48:0] \$980 ;
-  wire [48:0] \$981 ;
-  reg \$982 ;
-  reg \$983 ;
-  reg [15:0] \$984 ;
-  reg \$985 ;
-  reg [4:0] \$986 ;
-  reg [11:0] \$987 ;
-  reg [31:0] \$988 ;
-  reg [15:0] \$989 ;
   wire [15:0] \$99 ;
-  reg \$990 ;
-  reg [4:0] \$991 ;
-  reg [11:0] \$992 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -13077,12 +11647,18 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire i__valid;
   reg l0_neg_p0 = 1'h0;
   reg [4:0] l0_s1_seg;
+  wire [30:0] l0_s2_prod;
+  wire [45:0] l0_s3_prod;
+  wire [47:0] l0_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l0_seg_p0;
   reg [11:0] l0_t_p0 = 12'h000;
   reg [15:0] l0_x_p0 = 16'h0000;
   reg l1_neg_p0 = 1'h0;
   reg [4:0] l1_s1_seg;
+  wire [30:0] l1_s2_prod;
+  wire [45:0] l1_s3_prod;
+  wire [47:0] l1_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l1_seg_p0;
   reg [11:0] l1_t_p0 = 12'h000;
@@ -13096,25 +11672,25 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   output o__valid;
   reg o__valid = 1'h0;
   wire [4:0] port__addr;
+  (* init = 5'h00 *)
   wire [4:0] \port__addr$11 ;
-  reg [4:0] \port__addr$12  = 5'h00;
   (* init = 5'h00 *)
   wire [4:0] \port__addr$14 ;
+  wire [4:0] \port__addr$19 ;
+  reg [4:0] \port__addr$20  = 5'h00;
   (* init = 5'h00 *)
-  wire [4:0] \port__addr$15 ;
+  wire [4:0] \port__addr$25 ;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$28 ;
   reg [4:0] \port__addr$6  = 5'h00;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$8 ;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$9 ;
-  wire [15:0] port__data;
-  wire [18:0] \port__data$25 ;
-  wire [32:0] \port__data$26 ;
-  wire [19:0] \port__data$27 ;
-  wire [15:0] \port__data$31 ;
-  wire [18:0] \port__data$32 ;
-  wire [32:0] \port__data$33 ;
-  wire [19:0] \port__data$34 ;
+  wire [18:0] port__data;
+  wire [32:0] \port__data$13 ;
+  wire [19:0] \port__data$17 ;
+  wire [18:0] \port__data$23 ;
+  wire [32:0] \port__data$27 ;
+  wire [19:0] \port__data$31 ;
+  wire [15:0] \port__data$37 ;
+  wire [15:0] \port__data$40 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
@@ -13149,8 +11725,8 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     c0_rom[26] = 20'h7ff6f;
     c0_rom[27] = 20'h7ffed;
   end
-  assign \port__data$34  = c0_rom[\port__addr$12 ];
-  assign \port__data$27  = c0_rom[\port__addr$6 ];
+  assign \port__data$31  = c0_rom[\port__addr$20 ];
+  assign \port__data$17  = c0_rom[\port__addr$6 ];
   reg [32:0] c1_rom [27:0];
   initial begin
     c1_rom[0] = 33'h080231963;
@@ -13182,8 +11758,8 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     c1_rom[26] = 33'h0000f4b85;
     c1_rom[27] = 33'h000026bb5;
   end
-  assign \port__data$33  = c1_rom[\port__addr$12 ];
-  assign \port__data$26  = c1_rom[\port__addr$6 ];
+  assign \port__data$27  = c1_rom[\port__addr$20 ];
+  assign \port__data$13  = c1_rom[\port__addr$6 ];
   reg [18:0] c2_rom [27:0];
   initial begin
     c2_rom[0] = 19'h7b2bd;
@@ -13215,8 +11791,8 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     c2_rom[26] = 19'h7ff86;
     c2_rom[27] = 19'h7ffe6;
   end
-  assign \port__data$32  = c2_rom[\port__addr$12 ];
-  assign \port__data$25  = c2_rom[\port__addr$6 ];
+  assign \port__data$23  = c2_rom[\port__addr$20 ];
+  assign port__data = c2_rom[\port__addr$6 ];
   reg [15:0] origin_rom [27:0];
   initial begin
     origin_rom[0] = 16'h0000;
@@ -13248,78 +11824,8 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     origin_rom[26] = 16'h46ed;
     origin_rom[27] = 16'h56ab;
   end
-  assign \port__data$31  = origin_rom[l1_s1_seg];
-  assign port__data = origin_rom[l0_s1_seg];
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$8  = \$7  ? 16'h557b : i__payload[15:0];
-  assign \$9  = \$6  ? 16'ha1bb : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$13  = \$12  ? 16'h557b : i__payload[15:0];
-  assign \$14  = \$11  ? 16'ha1bb : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 9'h137;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$19  = \$18  ? 16'h557b : i__payload[15:0];
-  assign \$20  = \$17  ? 16'ha1bb : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$23  = \$22  ? 16'h557b : i__payload[15:0];
-  assign \$24  = \$21  ? 16'ha1bb : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$28  = \$27  ? 16'h557b : i__payload[15:0];
-  assign \$29  = \$26  ? 16'ha1bb : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 10'h273;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$34  = \$33  ? 16'h557b : i__payload[15:0];
-  assign \$35  = \$32  ? 16'ha1bb : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$38  = \$37  ? 16'h557b : i__payload[15:0];
-  assign \$39  = \$36  ? 16'ha1bb : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$43  = \$42  ? 16'h557b : i__payload[15:0];
-  assign \$44  = \$41  ? 16'ha1bb : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 10'h3ba;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$49  = \$48  ? 16'h557b : i__payload[15:0];
-  assign \$50  = \$47  ? 16'ha1bb : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$53  = \$52  ? 16'h557b : i__payload[15:0];
-  assign \$54  = \$51  ? 16'ha1bb : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$58  = \$57  ? 16'h557b : i__payload[15:0];
-  assign \$59  = \$56  ? 16'ha1bb : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 11'h514;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$64  = \$63  ? 16'h557b : i__payload[15:0];
-  assign \$65  = \$62  ? 16'ha1bb : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$68  = \$67  ? 16'h557b : i__payload[15:0];
-  assign \$69  = \$66  ? 16'ha1bb : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$73  = \$72  ? 16'h557b : i__payload[15:0];
-  assign \$74  = \$71  ? 16'ha1bb : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 11'h68d;
+  assign \port__data$40  = origin_rom[l1_s1_seg];
+  assign \port__data$37  = origin_rom[l0_s1_seg];
   assign \$77  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$78  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$79  = \$78  ? 16'h557b : i__payload[15:0];
@@ -13650,425 +12156,425 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$404  = \$401  ? 16'ha1bb : \$403 ;
   assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
   assign \$406  = \$405 [15:0] >= 15'h56ab;
-  assign \$407  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$408  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$409  = \$408  ? 16'h557b : i__payload[31:16];
-  assign \$410  = \$407  ? 16'ha1bb : \$409 ;
-  assign \$411  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$412  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$413  = \$412  ? 16'h557b : i__payload[31:16];
-  assign \$414  = \$411  ? 16'ha1bb : \$413 ;
-  assign \$415  = - $signed(\$414 );
-  assign \$416  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$417  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$418  = \$417  ? 16'h557b : i__payload[31:16];
-  assign \$419  = \$416  ? 16'ha1bb : \$418 ;
-  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = \$420 [15:0] >= 9'h137;
-  assign \$422  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$423  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$424  = \$423  ? 16'h557b : i__payload[31:16];
-  assign \$425  = \$422  ? 16'ha1bb : \$424 ;
-  assign \$426  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$427  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$428  = \$427  ? 16'h557b : i__payload[31:16];
-  assign \$429  = \$426  ? 16'ha1bb : \$428 ;
-  assign \$430  = - $signed(\$429 );
-  assign \$431  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$432  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$433  = \$432  ? 16'h557b : i__payload[31:16];
-  assign \$434  = \$431  ? 16'ha1bb : \$433 ;
-  assign \$435  = \$425 [15] ? \$430  : { \$434 [15], \$434  };
-  assign \$436  = \$435 [15:0] >= 10'h273;
-  assign \$437  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$438  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$439  = \$438  ? 16'h557b : i__payload[31:16];
-  assign \$440  = \$437  ? 16'ha1bb : \$439 ;
-  assign \$441  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$442  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$443  = \$442  ? 16'h557b : i__payload[31:16];
-  assign \$444  = \$441  ? 16'ha1bb : \$443 ;
-  assign \$445  = - $signed(\$444 );
-  assign \$446  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$447  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$448  = \$447  ? 16'h557b : i__payload[31:16];
-  assign \$449  = \$446  ? 16'ha1bb : \$448 ;
-  assign \$450  = \$440 [15] ? \$445  : { \$449 [15], \$449  };
-  assign \$451  = \$450 [15:0] >= 10'h3ba;
-  assign \$452  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$453  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$454  = \$453  ? 16'h557b : i__payload[31:16];
-  assign \$455  = \$452  ? 16'ha1bb : \$454 ;
-  assign \$456  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$457  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$458  = \$457  ? 16'h557b : i__payload[31:16];
-  assign \$459  = \$456  ? 16'ha1bb : \$458 ;
-  assign \$460  = - $signed(\$459 );
-  assign \$461  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$462  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$463  = \$462  ? 16'h557b : i__payload[31:16];
-  assign \$464  = \$461  ? 16'ha1bb : \$463 ;
-  assign \$465  = \$455 [15] ? \$460  : { \$464 [15], \$464  };
-  assign \$466  = \$465 [15:0] >= 11'h514;
-  assign \$467  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$468  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$469  = \$468  ? 16'h557b : i__payload[31:16];
-  assign \$470  = \$467  ? 16'ha1bb : \$469 ;
-  assign \$471  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$472  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$473  = \$472  ? 16'h557b : i__payload[31:16];
-  assign \$474  = \$471  ? 16'ha1bb : \$473 ;
-  assign \$475  = - $signed(\$474 );
-  assign \$476  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$477  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$478  = \$477  ? 16'h557b : i__payload[31:16];
-  assign \$479  = \$476  ? 16'ha1bb : \$478 ;
-  assign \$480  = \$470 [15] ? \$475  : { \$479 [15], \$479  };
-  assign \$481  = \$480 [15:0] >= 11'h68d;
-  assign \$482  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$483  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$484  = \$483  ? 16'h557b : i__payload[31:16];
-  assign \$485  = \$482  ? 16'ha1bb : \$484 ;
-  assign \$486  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$487  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$488  = \$487  ? 16'h557b : i__payload[31:16];
-  assign \$489  = \$486  ? 16'ha1bb : \$488 ;
-  assign \$490  = - $signed(\$489 );
-  assign \$491  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$492  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$493  = \$492  ? 16'h557b : i__payload[31:16];
-  assign \$494  = \$491  ? 16'ha1bb : \$493 ;
-  assign \$495  = \$485 [15] ? \$490  : { \$494 [15], \$494  };
-  assign \$496  = \$495 [15:0] >= 12'h842;
-  assign \$497  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$498  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$499  = \$498  ? 16'h557b : i__payload[31:16];
-  assign \$500  = \$497  ? 16'ha1bb : \$499 ;
-  assign \$501  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$502  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$503  = \$502  ? 16'h557b : i__payload[31:16];
-  assign \$504  = \$501  ? 16'ha1bb : \$503 ;
-  assign \$505  = - $signed(\$504 );
-  assign \$506  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$507  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$508  = \$507  ? 16'h557b : i__payload[31:16];
-  assign \$509  = \$506  ? 16'ha1bb : \$508 ;
-  assign \$510  = \$500 [15] ? \$505  : { \$509 [15], \$509  };
-  assign \$511  = \$510 [15:0] >= 12'hace;
-  assign \$512  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$513  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$514  = \$513  ? 16'h557b : i__payload[31:16];
-  assign \$515  = \$512  ? 16'ha1bb : \$514 ;
-  assign \$516  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$517  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$518  = \$517  ? 16'h557b : i__payload[31:16];
-  assign \$519  = \$516  ? 16'ha1bb : \$518 ;
-  assign \$520  = - $signed(\$519 );
-  assign \$521  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$522  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$523  = \$522  ? 16'h557b : i__payload[31:16];
-  assign \$524  = \$521  ? 16'ha1bb : \$523 ;
-  assign \$525  = \$515 [15] ? \$520  : { \$524 [15], \$524  };
-  assign \$526  = \$525 [15:0] >= 12'hd39;
-  assign \$527  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$528  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$529  = \$528  ? 16'h557b : i__payload[31:16];
-  assign \$530  = \$527  ? 16'ha1bb : \$529 ;
-  assign \$531  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$532  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$533  = \$532  ? 16'h557b : i__payload[31:16];
-  assign \$534  = \$531  ? 16'ha1bb : \$533 ;
-  assign \$535  = - $signed(\$534 );
-  assign \$536  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$537  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$538  = \$537  ? 16'h557b : i__payload[31:16];
-  assign \$539  = \$536  ? 16'ha1bb : \$538 ;
-  assign \$540  = \$530 [15] ? \$535  : { \$539 [15], \$539  };
-  assign \$541  = \$540 [15:0] >= 12'hf24;
-  assign \$542  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$543  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$544  = \$543  ? 16'h557b : i__payload[31:16];
-  assign \$545  = \$542  ? 16'ha1bb : \$544 ;
-  assign \$546  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$547  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$548  = \$547  ? 16'h557b : i__payload[31:16];
-  assign \$549  = \$546  ? 16'ha1bb : \$548 ;
-  assign \$550  = - $signed(\$549 );
-  assign \$551  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$552  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$553  = \$552  ? 16'h557b : i__payload[31:16];
-  assign \$554  = \$551  ? 16'ha1bb : \$553 ;
-  assign \$555  = \$545 [15] ? \$550  : { \$554 [15], \$554  };
-  assign \$556  = \$555 [15:0] >= 13'h10ee;
-  assign \$557  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$558  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$559  = \$558  ? 16'h557b : i__payload[31:16];
-  assign \$560  = \$557  ? 16'ha1bb : \$559 ;
-  assign \$561  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$562  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$563  = \$562  ? 16'h557b : i__payload[31:16];
-  assign \$564  = \$561  ? 16'ha1bb : \$563 ;
-  assign \$565  = - $signed(\$564 );
-  assign \$566  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$567  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$568  = \$567  ? 16'h557b : i__payload[31:16];
-  assign \$569  = \$566  ? 16'ha1bb : \$568 ;
-  assign \$570  = \$560 [15] ? \$565  : { \$569 [15], \$569  };
-  assign \$571  = \$570 [15:0] >= 13'h12ae;
-  assign \$572  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$573  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$574  = \$573  ? 16'h557b : i__payload[31:16];
-  assign \$575  = \$572  ? 16'ha1bb : \$574 ;
-  assign \$576  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$577  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$578  = \$577  ? 16'h557b : i__payload[31:16];
-  assign \$579  = \$576  ? 16'ha1bb : \$578 ;
-  assign \$580  = - $signed(\$579 );
-  assign \$581  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$582  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$583  = \$582  ? 16'h557b : i__payload[31:16];
-  assign \$584  = \$581  ? 16'ha1bb : \$583 ;
-  assign \$585  = \$575 [15] ? \$580  : { \$584 [15], \$584  };
-  assign \$586  = \$585 [15:0] >= 13'h1470;
-  assign \$587  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$588  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$589  = \$588  ? 16'h557b : i__payload[31:16];
-  assign \$590  = \$587  ? 16'ha1bb : \$589 ;
-  assign \$591  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$592  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$593  = \$592  ? 16'h557b : i__payload[31:16];
-  assign \$594  = \$591  ? 16'ha1bb : \$593 ;
-  assign \$595  = - $signed(\$594 );
-  assign \$596  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$597  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$598  = \$597  ? 16'h557b : i__payload[31:16];
-  assign \$599  = \$596  ? 16'ha1bb : \$598 ;
-  assign \$600  = \$590 [15] ? \$595  : { \$599 [15], \$599  };
-  assign \$601  = \$600 [15:0] >= 13'h163b;
-  assign \$602  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$603  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$604  = \$603  ? 16'h557b : i__payload[31:16];
-  assign \$605  = \$602  ? 16'ha1bb : \$604 ;
-  assign \$606  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$607  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$608  = \$607  ? 16'h557b : i__payload[31:16];
-  assign \$609  = \$606  ? 16'ha1bb : \$608 ;
-  assign \$610  = - $signed(\$609 );
-  assign \$611  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$612  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$613  = \$612  ? 16'h557b : i__payload[31:16];
-  assign \$614  = \$611  ? 16'ha1bb : \$613 ;
-  assign \$615  = \$605 [15] ? \$610  : { \$614 [15], \$614  };
-  assign \$616  = \$615 [15:0] >= 13'h1816;
-  assign \$617  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$618  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$619  = \$618  ? 16'h557b : i__payload[31:16];
-  assign \$620  = \$617  ? 16'ha1bb : \$619 ;
-  assign \$621  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$622  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$623  = \$622  ? 16'h557b : i__payload[31:16];
-  assign \$624  = \$621  ? 16'ha1bb : \$623 ;
-  assign \$625  = - $signed(\$624 );
-  assign \$626  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$627  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$628  = \$627  ? 16'h557b : i__payload[31:16];
-  assign \$629  = \$626  ? 16'ha1bb : \$628 ;
-  assign \$630  = \$620 [15] ? \$625  : { \$629 [15], \$629  };
-  assign \$631  = \$630 [15:0] >= 13'h1a07;
-  assign \$632  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$633  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$634  = \$633  ? 16'h557b : i__payload[31:16];
-  assign \$635  = \$632  ? 16'ha1bb : \$634 ;
-  assign \$636  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$637  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$638  = \$637  ? 16'h557b : i__payload[31:16];
-  assign \$639  = \$636  ? 16'ha1bb : \$638 ;
-  assign \$640  = - $signed(\$639 );
-  assign \$641  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$642  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$643  = \$642  ? 16'h557b : i__payload[31:16];
-  assign \$644  = \$641  ? 16'ha1bb : \$643 ;
-  assign \$645  = \$635 [15] ? \$640  : { \$644 [15], \$644  };
-  assign \$646  = \$645 [15:0] >= 13'h1c14;
-  assign \$647  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$648  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$649  = \$648  ? 16'h557b : i__payload[31:16];
-  assign \$650  = \$647  ? 16'ha1bb : \$649 ;
-  assign \$651  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$652  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$653  = \$652  ? 16'h557b : i__payload[31:16];
-  assign \$654  = \$651  ? 16'ha1bb : \$653 ;
-  assign \$655  = - $signed(\$654 );
-  assign \$656  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$657  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$658  = \$657  ? 16'h557b : i__payload[31:16];
-  assign \$659  = \$656  ? 16'ha1bb : \$658 ;
-  assign \$660  = \$650 [15] ? \$655  : { \$659 [15], \$659  };
-  assign \$661  = \$660 [15:0] >= 13'h1e46;
-  assign \$662  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$663  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$664  = \$663  ? 16'h557b : i__payload[31:16];
-  assign \$665  = \$662  ? 16'ha1bb : \$664 ;
-  assign \$666  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$667  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$668  = \$667  ? 16'h557b : i__payload[31:16];
-  assign \$669  = \$666  ? 16'ha1bb : \$668 ;
-  assign \$670  = - $signed(\$669 );
-  assign \$671  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$672  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$673  = \$672  ? 16'h557b : i__payload[31:16];
-  assign \$674  = \$671  ? 16'ha1bb : \$673 ;
-  assign \$675  = \$665 [15] ? \$670  : { \$674 [15], \$674  };
-  assign \$676  = \$675 [15:0] >= 14'h20a5;
-  assign \$677  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$678  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$679  = \$678  ? 16'h557b : i__payload[31:16];
-  assign \$680  = \$677  ? 16'ha1bb : \$679 ;
-  assign \$681  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$682  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$683  = \$682  ? 16'h557b : i__payload[31:16];
-  assign \$684  = \$681  ? 16'ha1bb : \$683 ;
-  assign \$685  = - $signed(\$684 );
-  assign \$686  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$687  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$688  = \$687  ? 16'h557b : i__payload[31:16];
-  assign \$689  = \$686  ? 16'ha1bb : \$688 ;
-  assign \$690  = \$680 [15] ? \$685  : { \$689 [15], \$689  };
-  assign \$691  = \$690 [15:0] >= 14'h233b;
-  assign \$692  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$693  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$694  = \$693  ? 16'h557b : i__payload[31:16];
-  assign \$695  = \$692  ? 16'ha1bb : \$694 ;
-  assign \$696  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$697  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$698  = \$697  ? 16'h557b : i__payload[31:16];
-  assign \$699  = \$696  ? 16'ha1bb : \$698 ;
-  assign \$700  = - $signed(\$699 );
-  assign \$701  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$702  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$703  = \$702  ? 16'h557b : i__payload[31:16];
-  assign \$704  = \$701  ? 16'ha1bb : \$703 ;
-  assign \$705  = \$695 [15] ? \$700  : { \$704 [15], \$704  };
-  assign \$706  = \$705 [15:0] >= 14'h2619;
-  assign \$707  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$708  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$709  = \$708  ? 16'h557b : i__payload[31:16];
-  assign \$710  = \$707  ? 16'ha1bb : \$709 ;
-  assign \$711  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$712  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$713  = \$712  ? 16'h557b : i__payload[31:16];
-  assign \$714  = \$711  ? 16'ha1bb : \$713 ;
-  assign \$715  = - $signed(\$714 );
-  assign \$716  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$717  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$718  = \$717  ? 16'h557b : i__payload[31:16];
-  assign \$719  = \$716  ? 16'ha1bb : \$718 ;
-  assign \$720  = \$710 [15] ? \$715  : { \$719 [15], \$719  };
-  assign \$721  = \$720 [15:0] >= 14'h2953;
-  assign \$722  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$723  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$724  = \$723  ? 16'h557b : i__payload[31:16];
-  assign \$725  = \$722  ? 16'ha1bb : \$724 ;
-  assign \$726  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$727  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$728  = \$727  ? 16'h557b : i__payload[31:16];
-  assign \$729  = \$726  ? 16'ha1bb : \$728 ;
-  assign \$730  = - $signed(\$729 );
-  assign \$731  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$732  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$733  = \$732  ? 16'h557b : i__payload[31:16];
-  assign \$734  = \$731  ? 16'ha1bb : \$733 ;
-  assign \$735  = \$725 [15] ? \$730  : { \$734 [15], \$734  };
-  assign \$736  = \$735 [15:0] >= 14'h2d06;
-  assign \$737  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$738  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$739  = \$738  ? 16'h557b : i__payload[31:16];
-  assign \$740  = \$737  ? 16'ha1bb : \$739 ;
-  assign \$741  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$742  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$743  = \$742  ? 16'h557b : i__payload[31:16];
-  assign \$744  = \$741  ? 16'ha1bb : \$743 ;
-  assign \$745  = - $signed(\$744 );
-  assign \$746  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$747  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$748  = \$747  ? 16'h557b : i__payload[31:16];
-  assign \$749  = \$746  ? 16'ha1bb : \$748 ;
-  assign \$750  = \$740 [15] ? \$745  : { \$749 [15], \$749  };
-  assign \$751  = \$750 [15:0] >= 14'h3160;
-  assign \$752  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$753  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$754  = \$753  ? 16'h557b : i__payload[31:16];
-  assign \$755  = \$752  ? 16'ha1bb : \$754 ;
-  assign \$756  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$757  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$758  = \$757  ? 16'h557b : i__payload[31:16];
-  assign \$759  = \$756  ? 16'ha1bb : \$758 ;
-  assign \$760  = - $signed(\$759 );
-  assign \$761  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$762  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$763  = \$762  ? 16'h557b : i__payload[31:16];
-  assign \$764  = \$761  ? 16'ha1bb : \$763 ;
-  assign \$765  = \$755 [15] ? \$760  : { \$764 [15], \$764  };
-  assign \$766  = \$765 [15:0] >= 14'h36ad;
-  assign \$767  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$768  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$769  = \$768  ? 16'h557b : i__payload[31:16];
-  assign \$770  = \$767  ? 16'ha1bb : \$769 ;
-  assign \$771  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$772  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$773  = \$772  ? 16'h557b : i__payload[31:16];
-  assign \$774  = \$771  ? 16'ha1bb : \$773 ;
-  assign \$775  = - $signed(\$774 );
-  assign \$776  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$777  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$778  = \$777  ? 16'h557b : i__payload[31:16];
-  assign \$779  = \$776  ? 16'ha1bb : \$778 ;
-  assign \$780  = \$770 [15] ? \$775  : { \$779 [15], \$779  };
-  assign \$781  = \$780 [15:0] >= 14'h3d76;
-  assign \$782  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$783  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$784  = \$783  ? 16'h557b : i__payload[31:16];
-  assign \$785  = \$782  ? 16'ha1bb : \$784 ;
-  assign \$786  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$787  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$788  = \$787  ? 16'h557b : i__payload[31:16];
-  assign \$789  = \$786  ? 16'ha1bb : \$788 ;
-  assign \$790  = - $signed(\$789 );
-  assign \$791  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$792  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$793  = \$792  ? 16'h557b : i__payload[31:16];
-  assign \$794  = \$791  ? 16'ha1bb : \$793 ;
-  assign \$795  = \$785 [15] ? \$790  : { \$794 [15], \$794  };
-  assign \$796  = \$795 [15:0] >= 15'h46ed;
-  assign \$797  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$798  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$799  = \$798  ? 16'h557b : i__payload[31:16];
-  assign \$800  = \$797  ? 16'ha1bb : \$799 ;
-  assign \$801  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$802  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$803  = \$802  ? 16'h557b : i__payload[31:16];
-  assign \$804  = \$801  ? 16'ha1bb : \$803 ;
-  assign \$805  = - $signed(\$804 );
-  assign \$806  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$807  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$808  = \$807  ? 16'h557b : i__payload[31:16];
-  assign \$809  = \$806  ? 16'ha1bb : \$808 ;
-  assign \$810  = \$800 [15] ? \$805  : { \$809 [15], \$809  };
-  assign \$811  = \$810 [15:0] >= 15'h56ab;
-  assign \$812  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$813  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$814  = \$813  ? 16'h557b : i__payload[15:0];
-  assign \$815  = \$812  ? 16'ha1bb : \$814 ;
-  assign \$816  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$817  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$818  = \$817  ? 16'h557b : i__payload[15:0];
-  assign \$819  = \$816  ? 16'ha1bb : \$818 ;
-  assign \$820  = - $signed(\$819 );
-  assign \$821  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$822  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$823  = \$822  ? 16'h557b : i__payload[15:0];
-  assign \$824  = \$821  ? 16'ha1bb : \$823 ;
-  assign \$825  = \$815 [15] ? \$820  : { \$824 [15], \$824  };
+  assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
+  assign \$408  = $signed(\$407 ) + $signed(\port__data$13 );
+  assign l0_s3_prod = $signed(\$408 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$410  = $signed(\$409 ) + $signed(\port__data$17 );
+  assign \$411  = - $signed(\$410 );
+  assign \$413  = $signed(\$412 ) + $signed(\port__data$17 );
+  assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [46], \$413  };
+  assign \$414  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$415  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$416  = \$415  ? 16'h557b : i__payload[31:16];
+  assign \$417  = \$414  ? 16'ha1bb : \$416 ;
+  assign \$418  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$419  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$420  = \$419  ? 16'h557b : i__payload[31:16];
+  assign \$421  = \$418  ? 16'ha1bb : \$420 ;
+  assign \$422  = - $signed(\$421 );
+  assign \$423  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$424  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$425  = \$424  ? 16'h557b : i__payload[31:16];
+  assign \$426  = \$423  ? 16'ha1bb : \$425 ;
+  assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
+  assign \$428  = \$427 [15:0] >= 9'h137;
+  assign \$429  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$430  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$431  = \$430  ? 16'h557b : i__payload[31:16];
+  assign \$432  = \$429  ? 16'ha1bb : \$431 ;
+  assign \$433  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$434  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$435  = \$434  ? 16'h557b : i__payload[31:16];
+  assign \$436  = \$433  ? 16'ha1bb : \$435 ;
+  assign \$437  = - $signed(\$436 );
+  assign \$438  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$439  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$440  = \$439  ? 16'h557b : i__payload[31:16];
+  assign \$441  = \$438  ? 16'ha1bb : \$440 ;
+  assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
+  assign \$443  = \$442 [15:0] >= 10'h273;
+  assign \$444  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$445  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$446  = \$445  ? 16'h557b : i__payload[31:16];
+  assign \$447  = \$444  ? 16'ha1bb : \$446 ;
+  assign \$448  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$449  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$450  = \$449  ? 16'h557b : i__payload[31:16];
+  assign \$451  = \$448  ? 16'ha1bb : \$450 ;
+  assign \$452  = - $signed(\$451 );
+  assign \$453  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$454  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$455  = \$454  ? 16'h557b : i__payload[31:16];
+  assign \$456  = \$453  ? 16'ha1bb : \$455 ;
+  assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
+  assign \$458  = \$457 [15:0] >= 10'h3ba;
+  assign \$459  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$460  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$461  = \$460  ? 16'h557b : i__payload[31:16];
+  assign \$462  = \$459  ? 16'ha1bb : \$461 ;
+  assign \$463  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$464  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$465  = \$464  ? 16'h557b : i__payload[31:16];
+  assign \$466  = \$463  ? 16'ha1bb : \$465 ;
+  assign \$467  = - $signed(\$466 );
+  assign \$468  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$469  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$470  = \$469  ? 16'h557b : i__payload[31:16];
+  assign \$471  = \$468  ? 16'ha1bb : \$470 ;
+  assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
+  assign \$473  = \$472 [15:0] >= 11'h514;
+  assign \$474  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$475  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$476  = \$475  ? 16'h557b : i__payload[31:16];
+  assign \$477  = \$474  ? 16'ha1bb : \$476 ;
+  assign \$478  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$479  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$480  = \$479  ? 16'h557b : i__payload[31:16];
+  assign \$481  = \$478  ? 16'ha1bb : \$480 ;
+  assign \$482  = - $signed(\$481 );
+  assign \$483  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$484  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$485  = \$484  ? 16'h557b : i__payload[31:16];
+  assign \$486  = \$483  ? 16'ha1bb : \$485 ;
+  assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
+  assign \$488  = \$487 [15:0] >= 11'h68d;
+  assign \$489  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$490  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$491  = \$490  ? 16'h557b : i__payload[31:16];
+  assign \$492  = \$489  ? 16'ha1bb : \$491 ;
+  assign \$493  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$494  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$495  = \$494  ? 16'h557b : i__payload[31:16];
+  assign \$496  = \$493  ? 16'ha1bb : \$495 ;
+  assign \$497  = - $signed(\$496 );
+  assign \$498  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$499  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$500  = \$499  ? 16'h557b : i__payload[31:16];
+  assign \$501  = \$498  ? 16'ha1bb : \$500 ;
+  assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
+  assign \$503  = \$502 [15:0] >= 12'h842;
+  assign \$504  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$505  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$506  = \$505  ? 16'h557b : i__payload[31:16];
+  assign \$507  = \$504  ? 16'ha1bb : \$506 ;
+  assign \$508  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$509  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$510  = \$509  ? 16'h557b : i__payload[31:16];
+  assign \$511  = \$508  ? 16'ha1bb : \$510 ;
+  assign \$512  = - $signed(\$511 );
+  assign \$513  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$514  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$515  = \$514  ? 16'h557b : i__payload[31:16];
+  assign \$516  = \$513  ? 16'ha1bb : \$515 ;
+  assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
+  assign \$518  = \$517 [15:0] >= 12'hace;
+  assign \$519  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$520  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$521  = \$520  ? 16'h557b : i__payload[31:16];
+  assign \$522  = \$519  ? 16'ha1bb : \$521 ;
+  assign \$523  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$524  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$525  = \$524  ? 16'h557b : i__payload[31:16];
+  assign \$526  = \$523  ? 16'ha1bb : \$525 ;
+  assign \$527  = - $signed(\$526 );
+  assign \$528  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$529  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$530  = \$529  ? 16'h557b : i__payload[31:16];
+  assign \$531  = \$528  ? 16'ha1bb : \$530 ;
+  assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
+  assign \$533  = \$532 [15:0] >= 12'hd39;
+  assign \$534  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$535  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$536  = \$535  ? 16'h557b : i__payload[31:16];
+  assign \$537  = \$534  ? 16'ha1bb : \$536 ;
+  assign \$538  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$539  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$540  = \$539  ? 16'h557b : i__payload[31:16];
+  assign \$541  = \$538  ? 16'ha1bb : \$540 ;
+  assign \$542  = - $signed(\$541 );
+  assign \$543  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$544  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$545  = \$544  ? 16'h557b : i__payload[31:16];
+  assign \$546  = \$543  ? 16'ha1bb : \$545 ;
+  assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
+  assign \$548  = \$547 [15:0] >= 12'hf24;
+  assign \$549  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$550  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$551  = \$550  ? 16'h557b : i__payload[31:16];
+  assign \$552  = \$549  ? 16'ha1bb : \$551 ;
+  assign \$553  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$554  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$555  = \$554  ? 16'h557b : i__payload[31:16];
+  assign \$556  = \$553  ? 16'ha1bb : \$555 ;
+  assign \$557  = - $signed(\$556 );
+  assign \$558  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$559  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$560  = \$559  ? 16'h557b : i__payload[31:16];
+  assign \$561  = \$558  ? 16'ha1bb : \$560 ;
+  assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
+  assign \$563  = \$562 [15:0] >= 13'h10ee;
+  assign \$564  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$565  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$566  = \$565  ? 16'h557b : i__payload[31:16];
+  assign \$567  = \$564  ? 16'ha1bb : \$566 ;
+  assign \$568  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$569  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$570  = \$569  ? 16'h557b : i__payload[31:16];
+  assign \$571  = \$568  ? 16'ha1bb : \$570 ;
+  assign \$572  = - $signed(\$571 );
+  assign \$573  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$574  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$575  = \$574  ? 16'h557b : i__payload[31:16];
+  assign \$576  = \$573  ? 16'ha1bb : \$575 ;
+  assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
+  assign \$578  = \$577 [15:0] >= 13'h12ae;
+  assign \$579  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$580  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$581  = \$580  ? 16'h557b : i__payload[31:16];
+  assign \$582  = \$579  ? 16'ha1bb : \$581 ;
+  assign \$583  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$584  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$585  = \$584  ? 16'h557b : i__payload[31:16];
+  assign \$586  = \$583  ? 16'ha1bb : \$585 ;
+  assign \$587  = - $signed(\$586 );
+  assign \$588  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$589  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$590  = \$589  ? 16'h557b : i__payload[31:16];
+  assign \$591  = \$588  ? 16'ha1bb : \$590 ;
+  assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
+  assign \$593  = \$592 [15:0] >= 13'h1470;
+  assign \$594  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$595  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$596  = \$595  ? 16'h557b : i__payload[31:16];
+  assign \$597  = \$594  ? 16'ha1bb : \$596 ;
+  assign \$598  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$599  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$600  = \$599  ? 16'h557b : i__payload[31:16];
+  assign \$601  = \$598  ? 16'ha1bb : \$600 ;
+  assign \$602  = - $signed(\$601 );
+  assign \$603  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$604  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$605  = \$604  ? 16'h557b : i__payload[31:16];
+  assign \$606  = \$603  ? 16'ha1bb : \$605 ;
+  assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
+  assign \$608  = \$607 [15:0] >= 13'h163b;
+  assign \$609  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$610  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$611  = \$610  ? 16'h557b : i__payload[31:16];
+  assign \$612  = \$609  ? 16'ha1bb : \$611 ;
+  assign \$613  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$614  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$615  = \$614  ? 16'h557b : i__payload[31:16];
+  assign \$616  = \$613  ? 16'ha1bb : \$615 ;
+  assign \$617  = - $signed(\$616 );
+  assign \$618  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$619  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$620  = \$619  ? 16'h557b : i__payload[31:16];
+  assign \$621  = \$618  ? 16'ha1bb : \$620 ;
+  assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
+  assign \$623  = \$622 [15:0] >= 13'h1816;
+  assign \$624  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$625  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$626  = \$625  ? 16'h557b : i__payload[31:16];
+  assign \$627  = \$624  ? 16'ha1bb : \$626 ;
+  assign \$628  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$629  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$630  = \$629  ? 16'h557b : i__payload[31:16];
+  assign \$631  = \$628  ? 16'ha1bb : \$630 ;
+  assign \$632  = - $signed(\$631 );
+  assign \$633  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$634  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$635  = \$634  ? 16'h557b : i__payload[31:16];
+  assign \$636  = \$633  ? 16'ha1bb : \$635 ;
+  assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
+  assign \$638  = \$637 [15:0] >= 13'h1a07;
+  assign \$639  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$640  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$641  = \$640  ? 16'h557b : i__payload[31:16];
+  assign \$642  = \$639  ? 16'ha1bb : \$641 ;
+  assign \$643  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$644  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$645  = \$644  ? 16'h557b : i__payload[31:16];
+  assign \$646  = \$643  ? 16'ha1bb : \$645 ;
+  assign \$647  = - $signed(\$646 );
+  assign \$648  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$649  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$650  = \$649  ? 16'h557b : i__payload[31:16];
+  assign \$651  = \$648  ? 16'ha1bb : \$650 ;
+  assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
+  assign \$653  = \$652 [15:0] >= 13'h1c14;
+  assign \$654  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$655  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$656  = \$655  ? 16'h557b : i__payload[31:16];
+  assign \$657  = \$654  ? 16'ha1bb : \$656 ;
+  assign \$658  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$659  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$660  = \$659  ? 16'h557b : i__payload[31:16];
+  assign \$661  = \$658  ? 16'ha1bb : \$660 ;
+  assign \$662  = - $signed(\$661 );
+  assign \$663  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$664  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$665  = \$664  ? 16'h557b : i__payload[31:16];
+  assign \$666  = \$663  ? 16'ha1bb : \$665 ;
+  assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
+  assign \$668  = \$667 [15:0] >= 13'h1e46;
+  assign \$669  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$670  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$671  = \$670  ? 16'h557b : i__payload[31:16];
+  assign \$672  = \$669  ? 16'ha1bb : \$671 ;
+  assign \$673  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$674  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$675  = \$674  ? 16'h557b : i__payload[31:16];
+  assign \$676  = \$673  ? 16'ha1bb : \$675 ;
+  assign \$677  = - $signed(\$676 );
+  assign \$678  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$679  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$680  = \$679  ? 16'h557b : i__payload[31:16];
+  assign \$681  = \$678  ? 16'ha1bb : \$680 ;
+  assign \$682  = \$672 [15] ? \$677  : { \$681 [15], \$681  };
+  assign \$683  = \$682 [15:0] >= 14'h20a5;
+  assign \$684  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$685  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$686  = \$685  ? 16'h557b : i__payload[31:16];
+  assign \$687  = \$684  ? 16'ha1bb : \$686 ;
+  assign \$688  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$689  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$690  = \$689  ? 16'h557b : i__payload[31:16];
+  assign \$691  = \$688  ? 16'ha1bb : \$690 ;
+  assign \$692  = - $signed(\$691 );
+  assign \$693  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$694  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$695  = \$694  ? 16'h557b : i__payload[31:16];
+  assign \$696  = \$693  ? 16'ha1bb : \$695 ;
+  assign \$697  = \$687 [15] ? \$692  : { \$696 [15], \$696  };
+  assign \$698  = \$697 [15:0] >= 14'h233b;
+  assign \$699  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$700  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$701  = \$700  ? 16'h557b : i__payload[31:16];
+  assign \$702  = \$699  ? 16'ha1bb : \$701 ;
+  assign \$703  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$704  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$705  = \$704  ? 16'h557b : i__payload[31:16];
+  assign \$706  = \$703  ? 16'ha1bb : \$705 ;
+  assign \$707  = - $signed(\$706 );
+  assign \$708  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$709  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$710  = \$709  ? 16'h557b : i__payload[31:16];
+  assign \$711  = \$708  ? 16'ha1bb : \$710 ;
+  assign \$712  = \$702 [15] ? \$707  : { \$711 [15], \$711  };
+  assign \$713  = \$712 [15:0] >= 14'h2619;
+  assign \$714  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$715  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$716  = \$715  ? 16'h557b : i__payload[31:16];
+  assign \$717  = \$714  ? 16'ha1bb : \$716 ;
+  assign \$718  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$719  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$720  = \$719  ? 16'h557b : i__payload[31:16];
+  assign \$721  = \$718  ? 16'ha1bb : \$720 ;
+  assign \$722  = - $signed(\$721 );
+  assign \$723  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$724  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$725  = \$724  ? 16'h557b : i__payload[31:16];
+  assign \$726  = \$723  ? 16'ha1bb : \$725 ;
+  assign \$727  = \$717 [15] ? \$722  : { \$726 [15], \$726  };
+  assign \$728  = \$727 [15:0] >= 14'h2953;
+  assign \$729  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$730  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$731  = \$730  ? 16'h557b : i__payload[31:16];
+  assign \$732  = \$729  ? 16'ha1bb : \$731 ;
+  assign \$733  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$734  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$735  = \$734  ? 16'h557b : i__payload[31:16];
+  assign \$736  = \$733  ? 16'ha1bb : \$735 ;
+  assign \$737  = - $signed(\$736 );
+  assign \$738  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$739  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$740  = \$739  ? 16'h557b : i__payload[31:16];
+  assign \$741  = \$738  ? 16'ha1bb : \$740 ;
+  assign \$742  = \$732 [15] ? \$737  : { \$741 [15], \$741  };
+  assign \$743  = \$742 [15:0] >= 14'h2d06;
+  assign \$744  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$745  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$746  = \$745  ? 16'h557b : i__payload[31:16];
+  assign \$747  = \$744  ? 16'ha1bb : \$746 ;
+  assign \$748  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$749  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$750  = \$749  ? 16'h557b : i__payload[31:16];
+  assign \$751  = \$748  ? 16'ha1bb : \$750 ;
+  assign \$752  = - $signed(\$751 );
+  assign \$753  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$754  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$755  = \$754  ? 16'h557b : i__payload[31:16];
+  assign \$756  = \$753  ? 16'ha1bb : \$755 ;
+  assign \$757  = \$747 [15] ? \$752  : { \$756 [15], \$756  };
+  assign \$758  = \$757 [15:0] >= 14'h3160;
+  assign \$759  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$760  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$761  = \$760  ? 16'h557b : i__payload[31:16];
+  assign \$762  = \$759  ? 16'ha1bb : \$761 ;
+  assign \$763  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$764  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$765  = \$764  ? 16'h557b : i__payload[31:16];
+  assign \$766  = \$763  ? 16'ha1bb : \$765 ;
+  assign \$767  = - $signed(\$766 );
+  assign \$768  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$769  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$770  = \$769  ? 16'h557b : i__payload[31:16];
+  assign \$771  = \$768  ? 16'ha1bb : \$770 ;
+  assign \$772  = \$762 [15] ? \$767  : { \$771 [15], \$771  };
+  assign \$773  = \$772 [15:0] >= 14'h36ad;
+  assign \$774  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$775  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$776  = \$775  ? 16'h557b : i__payload[31:16];
+  assign \$777  = \$774  ? 16'ha1bb : \$776 ;
+  assign \$778  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$779  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$780  = \$779  ? 16'h557b : i__payload[31:16];
+  assign \$781  = \$778  ? 16'ha1bb : \$780 ;
+  assign \$782  = - $signed(\$781 );
+  assign \$783  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$784  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$785  = \$784  ? 16'h557b : i__payload[31:16];
+  assign \$786  = \$783  ? 16'ha1bb : \$785 ;
+  assign \$787  = \$777 [15] ? \$782  : { \$786 [15], \$786  };
+  assign \$788  = \$787 [15:0] >= 14'h3d76;
+  assign \$789  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$790  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$791  = \$790  ? 16'h557b : i__payload[31:16];
+  assign \$792  = \$789  ? 16'ha1bb : \$791 ;
+  assign \$793  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$794  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$795  = \$794  ? 16'h557b : i__payload[31:16];
+  assign \$796  = \$793  ? 16'ha1bb : \$795 ;
+  assign \$797  = - $signed(\$796 );
+  assign \$798  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$799  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$800  = \$799  ? 16'h557b : i__payload[31:16];
+  assign \$801  = \$798  ? 16'ha1bb : \$800 ;
+  assign \$802  = \$792 [15] ? \$797  : { \$801 [15], \$801  };
+  assign \$803  = \$802 [15:0] >= 15'h46ed;
+  assign \$804  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$805  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$806  = \$805  ? 16'h557b : i__payload[31:16];
+  assign \$807  = \$804  ? 16'ha1bb : \$806 ;
+  assign \$808  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$809  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$810  = \$809  ? 16'h557b : i__payload[31:16];
+  assign \$811  = \$808  ? 16'ha1bb : \$810 ;
+  assign \$812  = - $signed(\$811 );
+  assign \$813  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$814  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$815  = \$814  ? 16'h557b : i__payload[31:16];
+  assign \$816  = \$813  ? 16'ha1bb : \$815 ;
+  assign \$817  = \$807 [15] ? \$812  : { \$816 [15], \$816  };
+  assign \$818  = \$817 [15:0] >= 15'h56ab;
+  assign l1_s2_prod = $signed(\port__data$23 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$820  = $signed(\$819 ) + $signed(\port__data$27 );
+  assign l1_s3_prod = $signed(\$820 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$822  = $signed(\$821 ) + $signed(\port__data$31 );
+  assign \$823  = - $signed(\$822 );
+  assign \$825  = $signed(\$824 ) + $signed(\port__data$31 );
+  assign l1_s4_acc = l1_neg_p0 ? \$823  : { \$825 [46], \$825  };
   assign \$826  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$827  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$828  = \$827  ? 16'h557b : i__payload[15:0];
@@ -14077,146 +12583,100 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$831  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$832  = \$831  ? 16'h557b : i__payload[15:0];
   assign \$833  = \$830  ? 16'ha1bb : \$832 ;
-  assign \$834  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$835  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$836  = \$835  ? 16'h557b : i__payload[15:0];
-  assign \$837  = \$834  ? 16'ha1bb : \$836 ;
-  assign \$838  = - $signed(\$837 );
-  assign \$839  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$840  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$841  = \$840  ? 16'h557b : i__payload[15:0];
-  assign \$842  = \$839  ? 16'ha1bb : \$841 ;
-  assign \$843  = \$833 [15] ? \$838  : { \$842 [15], \$842  };
-  assign \$844  = $signed({ 1'h0, \$843 [15:0] }) - $signed(port__data);
-  assign \$845  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$847  = $signed(\$846 ) + $signed(\port__data$26 );
-  assign \$848  = $signed(\$847 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$850  = $signed(\$849 ) + $signed(\port__data$27 );
-  assign \$851  = - $signed(\$850 );
-  assign \$852  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$854  = $signed(\$853 ) + $signed(\port__data$26 );
-  assign \$855  = $signed(\$854 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$857  = $signed(\$856 ) + $signed(\port__data$27 );
-  assign \$858  = l0_neg_p0 ? \$851  : { \$857 [46], \$857  };
-  assign \$859  = $signed(\$858 ) + $signed(5'h08);
+  assign \$834  = - $signed(\$833 );
+  assign \$835  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$836  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$837  = \$836  ? 16'h557b : i__payload[15:0];
+  assign \$838  = \$835  ? 16'ha1bb : \$837 ;
+  assign \$839  = \$829 [15] ? \$834  : { \$838 [15], \$838  };
+  assign \$840  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$841  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$842  = \$841  ? 16'h557b : i__payload[15:0];
+  assign \$843  = \$840  ? 16'ha1bb : \$842 ;
+  assign \$844  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$845  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$846  = \$845  ? 16'h557b : i__payload[15:0];
+  assign \$847  = \$844  ? 16'ha1bb : \$846 ;
+  assign \$848  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$849  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$850  = \$849  ? 16'h557b : i__payload[15:0];
+  assign \$851  = \$848  ? 16'ha1bb : \$850 ;
+  assign \$852  = - $signed(\$851 );
+  assign \$853  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$854  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$855  = \$854  ? 16'h557b : i__payload[15:0];
+  assign \$856  = \$853  ? 16'ha1bb : \$855 ;
+  assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
+  assign \$858  = $signed({ 1'h0, \$857 [15:0] }) - $signed(\port__data$37 );
+  assign \$859  = $signed(l0_s4_acc) + $signed(5'h08);
   assign \$861  = $signed(\$860 ) > $signed(16'h7fff);
-  assign \$862  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$864  = $signed(\$863 ) + $signed(\port__data$26 );
-  assign \$865  = $signed(\$864 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$867  = $signed(\$866 ) + $signed(\port__data$27 );
-  assign \$868  = - $signed(\$867 );
-  assign \$869  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$871  = $signed(\$870 ) + $signed(\port__data$26 );
-  assign \$872  = $signed(\$871 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$874  = $signed(\$873 ) + $signed(\port__data$27 );
-  assign \$875  = l0_neg_p0 ? \$868  : { \$874 [46], \$874  };
-  assign \$876  = $signed(\$875 ) + $signed(5'h08);
-  assign \$878  = $signed(\$877 ) < $signed(16'h8000);
-  assign \$879  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$881  = $signed(\$880 ) + $signed(\port__data$26 );
-  assign \$882  = $signed(\$881 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$884  = $signed(\$883 ) + $signed(\port__data$27 );
-  assign \$885  = - $signed(\$884 );
-  assign \$886  = $signed(\port__data$25 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$888  = $signed(\$887 ) + $signed(\port__data$26 );
-  assign \$889  = $signed(\$888 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$891  = $signed(\$890 ) + $signed(\port__data$27 );
-  assign \$892  = l0_neg_p0 ? \$885  : { \$891 [46], \$891  };
-  assign \$893  = $signed(\$892 ) + $signed(5'h08);
-  assign \$895  = \$878  ? 49'h1ffffffff8000 : \$894 ;
-  assign \$896  = \$861  ? 49'h0000000007fff : \$895 ;
-  assign \$897  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$898  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$899  = \$898  ? 16'h557b : i__payload[31:16];
-  assign \$900  = \$897  ? 16'ha1bb : \$899 ;
-  assign \$901  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$902  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$903  = \$902  ? 16'h557b : i__payload[31:16];
-  assign \$904  = \$901  ? 16'ha1bb : \$903 ;
-  assign \$905  = - $signed(\$904 );
-  assign \$906  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$907  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$908  = \$907  ? 16'h557b : i__payload[31:16];
-  assign \$909  = \$906  ? 16'ha1bb : \$908 ;
-  assign \$910  = \$900 [15] ? \$905  : { \$909 [15], \$909  };
-  assign \$911  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$912  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$913  = \$912  ? 16'h557b : i__payload[31:16];
-  assign \$914  = \$911  ? 16'ha1bb : \$913 ;
-  assign \$915  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$916  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$917  = \$916  ? 16'h557b : i__payload[31:16];
-  assign \$918  = \$915  ? 16'ha1bb : \$917 ;
-  assign \$919  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$920  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$921  = \$920  ? 16'h557b : i__payload[31:16];
-  assign \$922  = \$919  ? 16'ha1bb : \$921 ;
-  assign \$923  = - $signed(\$922 );
-  assign \$924  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$925  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$926  = \$925  ? 16'h557b : i__payload[31:16];
-  assign \$927  = \$924  ? 16'ha1bb : \$926 ;
-  assign \$928  = \$918 [15] ? \$923  : { \$927 [15], \$927  };
-  assign \$929  = $signed({ 1'h0, \$928 [15:0] }) - $signed(\port__data$31 );
-  assign \$930  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$932  = $signed(\$931 ) + $signed(\port__data$33 );
-  assign \$933  = $signed(\$932 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$935  = $signed(\$934 ) + $signed(\port__data$34 );
-  assign \$936  = - $signed(\$935 );
-  assign \$937  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$939  = $signed(\$938 ) + $signed(\port__data$33 );
-  assign \$940  = $signed(\$939 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$942  = $signed(\$941 ) + $signed(\port__data$34 );
-  assign \$943  = l1_neg_p0 ? \$936  : { \$942 [46], \$942  };
-  assign \$944  = $signed(\$943 ) + $signed(5'h08);
-  assign \$946  = $signed(\$945 ) > $signed(16'h7fff);
-  assign \$947  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$949  = $signed(\$948 ) + $signed(\port__data$33 );
-  assign \$950  = $signed(\$949 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$952  = $signed(\$951 ) + $signed(\port__data$34 );
-  assign \$953  = - $signed(\$952 );
-  assign \$954  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$956  = $signed(\$955 ) + $signed(\port__data$33 );
-  assign \$957  = $signed(\$956 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$959  = $signed(\$958 ) + $signed(\port__data$34 );
-  assign \$960  = l1_neg_p0 ? \$953  : { \$959 [46], \$959  };
-  assign \$961  = $signed(\$960 ) + $signed(5'h08);
-  assign \$963  = $signed(\$962 ) < $signed(16'h8000);
-  assign \$964  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$966  = $signed(\$965 ) + $signed(\port__data$33 );
-  assign \$967  = $signed(\$966 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$969  = $signed(\$968 ) + $signed(\port__data$34 );
-  assign \$970  = - $signed(\$969 );
-  assign \$971  = $signed(\port__data$32 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$973  = $signed(\$972 ) + $signed(\port__data$33 );
-  assign \$974  = $signed(\$973 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$976  = $signed(\$975 ) + $signed(\port__data$34 );
-  assign \$977  = l1_neg_p0 ? \$970  : { \$976 [46], \$976  };
-  assign \$978  = $signed(\$977 ) + $signed(5'h08);
-  assign \$980  = \$963  ? 49'h1ffffffff8000 : \$979 ;
-  assign \$981  = \$946  ? 49'h0000000007fff : \$980 ;
+  assign \$862  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$864  = $signed(\$863 ) < $signed(16'h8000);
+  assign \$865  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$867  = \$864  ? 49'h1ffffffff8000 : \$866 ;
+  assign \$868  = \$861  ? 49'h0000000007fff : \$867 ;
+  assign \$869  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$870  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$871  = \$870  ? 16'h557b : i__payload[31:16];
+  assign \$872  = \$869  ? 16'ha1bb : \$871 ;
+  assign \$873  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$874  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$875  = \$874  ? 16'h557b : i__payload[31:16];
+  assign \$876  = \$873  ? 16'ha1bb : \$875 ;
+  assign \$877  = - $signed(\$876 );
+  assign \$878  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$879  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$880  = \$879  ? 16'h557b : i__payload[31:16];
+  assign \$881  = \$878  ? 16'ha1bb : \$880 ;
+  assign \$882  = \$872 [15] ? \$877  : { \$881 [15], \$881  };
+  assign \$883  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$884  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$885  = \$884  ? 16'h557b : i__payload[31:16];
+  assign \$886  = \$883  ? 16'ha1bb : \$885 ;
+  assign \$887  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$888  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$889  = \$888  ? 16'h557b : i__payload[31:16];
+  assign \$890  = \$887  ? 16'ha1bb : \$889 ;
+  assign \$891  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$892  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$893  = \$892  ? 16'h557b : i__payload[31:16];
+  assign \$894  = \$891  ? 16'ha1bb : \$893 ;
+  assign \$895  = - $signed(\$894 );
+  assign \$896  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$897  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$898  = \$897  ? 16'h557b : i__payload[31:16];
+  assign \$899  = \$896  ? 16'ha1bb : \$898 ;
+  assign \$900  = \$890 [15] ? \$895  : { \$899 [15], \$899  };
+  assign \$901  = $signed({ 1'h0, \$900 [15:0] }) - $signed(\port__data$40 );
+  assign \$902  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$904  = $signed(\$903 ) > $signed(16'h7fff);
+  assign \$905  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$907  = $signed(\$906 ) < $signed(16'h8000);
+  assign \$908  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$910  = \$907  ? 49'h1ffffffff8000 : \$909 ;
+  assign \$911  = \$904  ? 49'h0000000007fff : \$910 ;
   always @(posedge clk)
-    valid_0 <= \$982 ;
+    valid_0 <= \$912 ;
   always @(posedge clk)
-    o__valid <= \$983 ;
+    o__valid <= \$913 ;
   always @(posedge clk)
-    l0_x_p0 <= \$984 ;
+    l0_x_p0 <= \$914 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$985 ;
+    l0_neg_p0 <= \$915 ;
   always @(posedge clk)
-    \port__addr$6  <= \$986 ;
+    \port__addr$6  <= \$916 ;
   always @(posedge clk)
-    l0_t_p0 <= \$987 ;
+    l0_t_p0 <= \$917 ;
   always @(posedge clk)
-    o__payload <= \$988 ;
+    o__payload <= \$918 ;
   always @(posedge clk)
-    l1_x_p0 <= \$989 ;
+    l1_x_p0 <= \$919 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$990 ;
+    l1_neg_p0 <= \$920 ;
   always @(posedge clk)
-    \port__addr$12  <= \$991 ;
+    \port__addr$20  <= \$921 ;
   always @(posedge clk)
-    l1_t_p0 <= \$992 ;
+    l1_t_p0 <= \$922 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
@@ -14224,6 +12684,76 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$4  = \$3  ? 16'h557b : i__payload[15:0];
   assign \$5  = \$2  ? 16'ha1bb : \$4 ;
   assign \$6  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$8  = \$7  ? 16'h557b : i__payload[15:0];
+  assign \$9  = \$6  ? 16'ha1bb : \$8 ;
+  assign \$10  = - $signed(\$9 );
+  assign \$11  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$13  = \$12  ? 16'h557b : i__payload[15:0];
+  assign \$14  = \$11  ? 16'ha1bb : \$13 ;
+  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
+  assign \$16  = \$15 [15:0] >= 9'h137;
+  assign \$17  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$19  = \$18  ? 16'h557b : i__payload[15:0];
+  assign \$20  = \$17  ? 16'ha1bb : \$19 ;
+  assign \$21  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$23  = \$22  ? 16'h557b : i__payload[15:0];
+  assign \$24  = \$21  ? 16'ha1bb : \$23 ;
+  assign \$25  = - $signed(\$24 );
+  assign \$26  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$28  = \$27  ? 16'h557b : i__payload[15:0];
+  assign \$29  = \$26  ? 16'ha1bb : \$28 ;
+  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
+  assign \$31  = \$30 [15:0] >= 10'h273;
+  assign \$32  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$34  = \$33  ? 16'h557b : i__payload[15:0];
+  assign \$35  = \$32  ? 16'ha1bb : \$34 ;
+  assign \$36  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$38  = \$37  ? 16'h557b : i__payload[15:0];
+  assign \$39  = \$36  ? 16'ha1bb : \$38 ;
+  assign \$40  = - $signed(\$39 );
+  assign \$41  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$43  = \$42  ? 16'h557b : i__payload[15:0];
+  assign \$44  = \$41  ? 16'ha1bb : \$43 ;
+  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
+  assign \$46  = \$45 [15:0] >= 10'h3ba;
+  assign \$47  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$49  = \$48  ? 16'h557b : i__payload[15:0];
+  assign \$50  = \$47  ? 16'ha1bb : \$49 ;
+  assign \$51  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$53  = \$52  ? 16'h557b : i__payload[15:0];
+  assign \$54  = \$51  ? 16'ha1bb : \$53 ;
+  assign \$55  = - $signed(\$54 );
+  assign \$56  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$58  = \$57  ? 16'h557b : i__payload[15:0];
+  assign \$59  = \$56  ? 16'ha1bb : \$58 ;
+  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
+  assign \$61  = \$60 [15:0] >= 11'h514;
+  assign \$62  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$64  = \$63  ? 16'h557b : i__payload[15:0];
+  assign \$65  = \$62  ? 16'ha1bb : \$64 ;
+  assign \$66  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$68  = \$67  ? 16'h557b : i__payload[15:0];
+  assign \$69  = \$66  ? 16'ha1bb : \$68 ;
+  assign \$70  = - $signed(\$69 );
+  assign \$71  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
+  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h557b);
+  assign \$73  = \$72  ? 16'h557b : i__payload[15:0];
+  assign \$74  = \$71  ? 16'ha1bb : \$73 ;
+  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
+  assign \$76  = \$75 [15:0] >= 11'h68d;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     l0_s1_seg = 5'h00;
@@ -14312,215 +12842,197 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     l1_s1_seg = 5'h00;
-    if (\$421 ) begin
+    if (\$428 ) begin
       l1_s1_seg = 5'h01;
     end
-    if (\$436 ) begin
+    if (\$443 ) begin
       l1_s1_seg = 5'h02;
     end
-    if (\$451 ) begin
+    if (\$458 ) begin
       l1_s1_seg = 5'h03;
     end
-    if (\$466 ) begin
+    if (\$473 ) begin
       l1_s1_seg = 5'h04;
     end
-    if (\$481 ) begin
+    if (\$488 ) begin
       l1_s1_seg = 5'h05;
     end
-    if (\$496 ) begin
+    if (\$503 ) begin
       l1_s1_seg = 5'h06;
     end
-    if (\$511 ) begin
+    if (\$518 ) begin
       l1_s1_seg = 5'h07;
     end
-    if (\$526 ) begin
+    if (\$533 ) begin
       l1_s1_seg = 5'h08;
     end
-    if (\$541 ) begin
+    if (\$548 ) begin
       l1_s1_seg = 5'h09;
     end
-    if (\$556 ) begin
+    if (\$563 ) begin
       l1_s1_seg = 5'h0a;
     end
-    if (\$571 ) begin
+    if (\$578 ) begin
       l1_s1_seg = 5'h0b;
     end
-    if (\$586 ) begin
+    if (\$593 ) begin
       l1_s1_seg = 5'h0c;
     end
-    if (\$601 ) begin
+    if (\$608 ) begin
       l1_s1_seg = 5'h0d;
     end
-    if (\$616 ) begin
+    if (\$623 ) begin
       l1_s1_seg = 5'h0e;
     end
-    if (\$631 ) begin
+    if (\$638 ) begin
       l1_s1_seg = 5'h0f;
     end
-    if (\$646 ) begin
+    if (\$653 ) begin
       l1_s1_seg = 5'h10;
     end
-    if (\$661 ) begin
+    if (\$668 ) begin
       l1_s1_seg = 5'h11;
     end
-    if (\$676 ) begin
+    if (\$683 ) begin
       l1_s1_seg = 5'h12;
     end
-    if (\$691 ) begin
+    if (\$698 ) begin
       l1_s1_seg = 5'h13;
     end
-    if (\$706 ) begin
+    if (\$713 ) begin
       l1_s1_seg = 5'h14;
     end
-    if (\$721 ) begin
+    if (\$728 ) begin
       l1_s1_seg = 5'h15;
     end
-    if (\$736 ) begin
+    if (\$743 ) begin
       l1_s1_seg = 5'h16;
     end
-    if (\$751 ) begin
+    if (\$758 ) begin
       l1_s1_seg = 5'h17;
     end
-    if (\$766 ) begin
+    if (\$773 ) begin
       l1_s1_seg = 5'h18;
     end
-    if (\$781 ) begin
+    if (\$788 ) begin
       l1_s1_seg = 5'h19;
     end
-    if (\$796 ) begin
+    if (\$803 ) begin
       l1_s1_seg = 5'h1a;
     end
-    if (\$811 ) begin
+    if (\$818 ) begin
       l1_s1_seg = 5'h1b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$982  = valid_0;
+    \$912  = valid_0;
     if (i__ready) begin
-      \$982  = i__valid;
+      \$912  = i__valid;
     end
     if (rst) begin
-      \$982  = 1'h0;
+      \$912  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$983  = o__valid;
+    \$913  = o__valid;
     if (i__ready) begin
-      \$983  = valid_0;
+      \$913  = valid_0;
     end
     if (rst) begin
-      \$983  = 1'h0;
+      \$913  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$984  = l0_x_p0;
+    \$914  = l0_x_p0;
     if (i__ready) begin
-      \$984  = \$825 [15:0];
+      \$914  = \$839 [15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$985  = l0_neg_p0;
+    \$915  = l0_neg_p0;
     if (i__ready) begin
-      \$985  = \$829 [15];
+      \$915  = \$843 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$986  = \port__addr$6 ;
+    \$916  = \port__addr$6 ;
     if (i__ready) begin
-      \$986  = l0_s1_seg;
+      \$916  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$987  = l0_t_p0;
+    \$917  = l0_t_p0;
     if (i__ready) begin
-      \$987  = \$844 [11:0];
+      \$917  = \$858 [11:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$988  = o__payload;
+    \$918  = o__payload;
     if (i__ready) begin
-      \$988 [15:0] = \$896 [15:0];
-      \$988 [31:16] = \$981 [15:0];
+      \$918 [15:0] = \$868 [15:0];
+      \$918 [31:16] = \$911 [15:0];
     end
     if (rst) begin
-      \$988  = 32'd0;
+      \$918  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$989  = l1_x_p0;
+    \$919  = l1_x_p0;
     if (i__ready) begin
-      \$989  = \$910 [15:0];
+      \$919  = \$882 [15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$990  = l1_neg_p0;
+    \$920  = l1_neg_p0;
     if (i__ready) begin
-      \$990  = \$914 [15];
+      \$920  = \$886 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$991  = \port__addr$12 ;
+    \$921  = \port__addr$20 ;
     if (i__ready) begin
-      \$991  = l1_s1_seg;
+      \$921  = l1_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$992  = l1_t_p0;
+    \$922  = l1_t_p0;
     if (i__ready) begin
-      \$992  = \$929 [11:0];
+      \$922  = \$901 [11:0];
     end
   end
   assign port__addr = l0_s1_seg;
   assign l0_seg_p0 = \port__addr$6 ;
-  assign \port__addr$8  = \port__addr$6 ;
-  assign \port__addr$9  = \port__addr$6 ;
-  assign \port__addr$11  = l1_s1_seg;
-  assign l1_seg_p0 = \port__addr$12 ;
-  assign \port__addr$14  = \port__addr$12 ;
-  assign \port__addr$15  = \port__addr$12 ;
+  assign \port__addr$11  = \port__addr$6 ;
+  assign \port__addr$14  = \port__addr$6 ;
+  assign \port__addr$19  = l1_s1_seg;
+  assign l1_seg_p0 = \port__addr$20 ;
+  assign \port__addr$25  = \port__addr$20 ;
+  assign \port__addr$28  = \port__addr$20 ;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$846  = { \$845 [30], \$845  };
-  assign \$849  = { \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45], \$848 [45:24] };
-  assign \$853  = { \$852 [30], \$852  };
-  assign \$856  = { \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45], \$855 [45:24] };
+  assign \$407  = { l0_s2_prod[30], l0_s2_prod };
+  assign \$409  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:24] };
+  assign \$412  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:24] };
+  assign \$819  = { l1_s2_prod[30], l1_s2_prod };
+  assign \$821  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:24] };
+  assign \$824  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:24] };
   assign \$860  = { \$859 [48], \$859 [48], \$859 [48], \$859 [48], \$859 [48:4] };
-  assign \$863  = { \$862 [30], \$862  };
-  assign \$866  = { \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45], \$865 [45:24] };
-  assign \$870  = { \$869 [30], \$869  };
-  assign \$873  = { \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45], \$872 [45:24] };
-  assign \$877  = { \$876 [48], \$876 [48], \$876 [48], \$876 [48], \$876 [48:4] };
-  assign \$880  = { \$879 [30], \$879  };
-  assign \$883  = { \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45], \$882 [45:24] };
-  assign \$887  = { \$886 [30], \$886  };
-  assign \$890  = { \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45], \$889 [45:24] };
-  assign \$894  = { \$893 [48], \$893 [48], \$893 [48], \$893 [48], \$893 [48:4] };
-  assign \$931  = { \$930 [30], \$930  };
-  assign \$934  = { \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45], \$933 [45:24] };
-  assign \$938  = { \$937 [30], \$937  };
-  assign \$941  = { \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45], \$940 [45:24] };
-  assign \$945  = { \$944 [48], \$944 [48], \$944 [48], \$944 [48], \$944 [48:4] };
-  assign \$948  = { \$947 [30], \$947  };
-  assign \$951  = { \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45], \$950 [45:24] };
-  assign \$955  = { \$954 [30], \$954  };
-  assign \$958  = { \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45], \$957 [45:24] };
-  assign \$962  = { \$961 [48], \$961 [48], \$961 [48], \$961 [48], \$961 [48:4] };
-  assign \$965  = { \$964 [30], \$964  };
-  assign \$968  = { \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45], \$967 [45:24] };
-  assign \$972  = { \$971 [30], \$971  };
-  assign \$975  = { \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45], \$974 [45:24] };
-  assign \$979  = { \$978 [48], \$978 [48], \$978 [48], \$978 [48], \$978 [48:4] };
+  assign \$863  = { \$862 [48], \$862 [48], \$862 [48], \$862 [48], \$862 [48:4] };
+  assign \$866  = { \$865 [48], \$865 [48], \$865 [48], \$865 [48], \$865 [48:4] };
+  assign \$903  = { \$902 [48], \$902 [48], \$902 [48], \$902 [48], \$902 [48:4] };
+  assign \$906  = { \$905 [48], \$905 [48], \$905 [48], \$905 [48], \$905 [48:4] };
+  assign \$909  = { \$908 [48], \$908 [48], \$908 [48], \$908 [48], \$908 [48:4] };
 endmodule

@@ -79,375 +79,331 @@ module gelu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [15:0] \$164 ;
   wire [16:0] \$165 ;
   wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [15:0] \$169 ;
+  wire [45:0] \$167 ;
+  wire [46:0] \$168 ;
+  wire [22:0] \$169 ;
   wire \$17 ;
-  wire [15:0] \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire [15:0] \$173 ;
-  wire [15:0] \$174 ;
-  wire [16:0] \$175 ;
-  wire \$176 ;
+  wire [47:0] \$170 ;
+  wire [45:0] \$171 ;
+  wire [46:0] \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire [15:0] \$175 ;
+  wire [15:0] \$176 ;
   wire \$177 ;
-  wire [15:0] \$178 ;
+  wire \$178 ;
   wire [15:0] \$179 ;
   wire \$18 ;
-  wire [16:0] \$180 ;
-  wire \$181 ;
+  wire [15:0] \$180 ;
+  wire [16:0] \$181 ;
   wire \$182 ;
   wire \$183 ;
   wire [15:0] \$184 ;
   wire [15:0] \$185 ;
-  wire \$186 ;
+  wire [16:0] \$186 ;
   wire \$187 ;
-  wire [15:0] \$188 ;
-  wire [15:0] \$189 ;
+  wire \$188 ;
+  wire \$189 ;
   wire [15:0] \$19 ;
-  wire [16:0] \$190 ;
-  wire \$191 ;
+  wire [15:0] \$190 ;
+  wire [15:0] \$191 ;
   wire \$192 ;
-  wire [15:0] \$193 ;
+  wire \$193 ;
   wire [15:0] \$194 ;
-  wire [16:0] \$195 ;
-  wire \$196 ;
+  wire [15:0] \$195 ;
+  wire [16:0] \$196 ;
   wire \$197 ;
   wire \$198 ;
   wire [15:0] \$199 ;
   wire \$2 ;
   wire [15:0] \$20 ;
   wire [15:0] \$200 ;
-  wire \$201 ;
+  wire [16:0] \$201 ;
   wire \$202 ;
-  wire [15:0] \$203 ;
-  wire [15:0] \$204 ;
-  wire [16:0] \$205 ;
-  wire \$206 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire [15:0] \$205 ;
+  wire [15:0] \$206 ;
   wire \$207 ;
-  wire [15:0] \$208 ;
+  wire \$208 ;
   wire [15:0] \$209 ;
   wire \$21 ;
-  wire [16:0] \$210 ;
-  wire \$211 ;
+  wire [15:0] \$210 ;
+  wire [16:0] \$211 ;
   wire \$212 ;
   wire \$213 ;
   wire [15:0] \$214 ;
   wire [15:0] \$215 ;
-  wire \$216 ;
+  wire [16:0] \$216 ;
   wire \$217 ;
-  wire [15:0] \$218 ;
-  wire [15:0] \$219 ;
+  wire \$218 ;
+  wire \$219 ;
   wire \$22 ;
-  wire [16:0] \$220 ;
-  wire \$221 ;
+  wire [15:0] \$220 ;
+  wire [15:0] \$221 ;
   wire \$222 ;
-  wire [15:0] \$223 ;
+  wire \$223 ;
   wire [15:0] \$224 ;
-  wire [16:0] \$225 ;
-  wire \$226 ;
+  wire [15:0] \$225 ;
+  wire [16:0] \$226 ;
   wire \$227 ;
   wire \$228 ;
   wire [15:0] \$229 ;
   wire [15:0] \$23 ;
   wire [15:0] \$230 ;
-  wire \$231 ;
+  wire [16:0] \$231 ;
   wire \$232 ;
-  wire [15:0] \$233 ;
-  wire [15:0] \$234 ;
-  wire [16:0] \$235 ;
-  wire \$236 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire [15:0] \$235 ;
+  wire [15:0] \$236 ;
   wire \$237 ;
-  wire [15:0] \$238 ;
+  wire \$238 ;
   wire [15:0] \$239 ;
   wire [15:0] \$24 ;
-  wire [16:0] \$240 ;
-  wire \$241 ;
+  wire [15:0] \$240 ;
+  wire [16:0] \$241 ;
   wire \$242 ;
   wire \$243 ;
   wire [15:0] \$244 ;
   wire [15:0] \$245 ;
-  wire \$246 ;
+  wire [16:0] \$246 ;
   wire \$247 ;
-  wire [15:0] \$248 ;
-  wire [15:0] \$249 ;
+  wire \$248 ;
+  wire \$249 ;
   wire [16:0] \$25 ;
-  wire [16:0] \$250 ;
-  wire \$251 ;
+  wire [15:0] \$250 ;
+  wire [15:0] \$251 ;
   wire \$252 ;
-  wire [15:0] \$253 ;
+  wire \$253 ;
   wire [15:0] \$254 ;
-  wire [16:0] \$255 ;
-  wire \$256 ;
+  wire [15:0] \$255 ;
+  wire [16:0] \$256 ;
   wire \$257 ;
   wire \$258 ;
   wire [15:0] \$259 ;
   wire \$26 ;
   wire [15:0] \$260 ;
-  wire \$261 ;
+  wire [16:0] \$261 ;
   wire \$262 ;
-  wire [15:0] \$263 ;
-  wire [15:0] \$264 ;
-  wire [16:0] \$265 ;
-  wire \$266 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire [15:0] \$265 ;
+  wire [15:0] \$266 ;
   wire \$267 ;
-  wire [15:0] \$268 ;
+  wire \$268 ;
   wire [15:0] \$269 ;
   wire \$27 ;
-  wire [16:0] \$270 ;
-  wire \$271 ;
+  wire [15:0] \$270 ;
+  wire [16:0] \$271 ;
   wire \$272 ;
   wire \$273 ;
   wire [15:0] \$274 ;
   wire [15:0] \$275 ;
-  wire \$276 ;
+  wire [16:0] \$276 ;
   wire \$277 ;
-  wire [15:0] \$278 ;
-  wire [15:0] \$279 ;
+  wire \$278 ;
+  wire \$279 ;
   wire [15:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
+  wire [15:0] \$280 ;
+  wire [15:0] \$281 ;
   wire \$282 ;
-  wire [15:0] \$283 ;
+  wire \$283 ;
   wire [15:0] \$284 ;
-  wire [16:0] \$285 ;
-  wire \$286 ;
+  wire [15:0] \$285 ;
+  wire [16:0] \$286 ;
   wire \$287 ;
   wire \$288 ;
   wire [15:0] \$289 ;
   wire [15:0] \$29 ;
   wire [15:0] \$290 ;
-  wire \$291 ;
+  wire [16:0] \$291 ;
   wire \$292 ;
-  wire [15:0] \$293 ;
-  wire [15:0] \$294 ;
-  wire [16:0] \$295 ;
-  wire \$296 ;
+  wire \$293 ;
+  wire \$294 ;
+  wire [15:0] \$295 ;
+  wire [15:0] \$296 ;
   wire \$297 ;
-  wire [15:0] \$298 ;
+  wire \$298 ;
   wire [15:0] \$299 ;
   wire \$3 ;
   wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
-  wire \$301 ;
+  wire [15:0] \$300 ;
+  wire [16:0] \$301 ;
   wire \$302 ;
   wire \$303 ;
   wire [15:0] \$304 ;
   wire [15:0] \$305 ;
-  wire \$306 ;
+  wire [16:0] \$306 ;
   wire \$307 ;
-  wire [15:0] \$308 ;
-  wire [15:0] \$309 ;
+  wire \$308 ;
+  wire \$309 ;
   wire \$31 ;
-  wire [16:0] \$310 ;
-  wire \$311 ;
+  wire [15:0] \$310 ;
+  wire [15:0] \$311 ;
   wire \$312 ;
-  wire [15:0] \$313 ;
+  wire \$313 ;
   wire [15:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire \$316 ;
+  wire [15:0] \$315 ;
+  wire [16:0] \$316 ;
   wire \$317 ;
   wire \$318 ;
   wire [15:0] \$319 ;
   wire \$32 ;
   wire [15:0] \$320 ;
-  wire \$321 ;
+  wire [16:0] \$321 ;
   wire \$322 ;
-  wire [15:0] \$323 ;
-  wire [15:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire \$326 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire [15:0] \$325 ;
+  wire [15:0] \$326 ;
   wire \$327 ;
-  wire [15:0] \$328 ;
+  wire \$328 ;
   wire [15:0] \$329 ;
   wire \$33 ;
-  wire [16:0] \$330 ;
-  wire \$331 ;
+  wire [15:0] \$330 ;
+  wire [16:0] \$331 ;
   wire \$332 ;
   wire \$333 ;
   wire [15:0] \$334 ;
   wire [15:0] \$335 ;
-  wire \$336 ;
+  wire [16:0] \$336 ;
   wire \$337 ;
-  wire [15:0] \$338 ;
-  wire [15:0] \$339 ;
+  wire [45:0] \$338 ;
+  wire [46:0] \$339 ;
   wire [15:0] \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire [15:0] \$343 ;
-  wire [15:0] \$344 ;
-  wire [16:0] \$345 ;
-  wire \$346 ;
-  wire \$347 ;
-  wire [15:0] \$348 ;
-  wire [15:0] \$349 ;
+  wire [22:0] \$340 ;
+  wire [47:0] \$341 ;
+  wire [45:0] \$342 ;
+  wire [46:0] \$343 ;
+  wire \$344 ;
+  wire \$345 ;
+  wire [15:0] \$346 ;
+  wire [15:0] \$347 ;
+  wire \$348 ;
+  wire \$349 ;
   wire [15:0] \$35 ;
-  wire \$350 ;
-  wire \$351 ;
-  wire [15:0] \$352 ;
-  wire [15:0] \$353 ;
+  wire [15:0] \$350 ;
+  wire [15:0] \$351 ;
+  wire [16:0] \$352 ;
+  wire \$353 ;
   wire \$354 ;
-  wire \$355 ;
+  wire [15:0] \$355 ;
   wire [15:0] \$356 ;
-  wire [15:0] \$357 ;
-  wire [16:0] \$358 ;
+  wire [16:0] \$357 ;
+  wire \$358 ;
   wire \$359 ;
   wire \$36 ;
-  wire \$360 ;
+  wire [15:0] \$360 ;
   wire [15:0] \$361 ;
-  wire [15:0] \$362 ;
-  wire [16:0] \$363 ;
-  wire [17:0] \$364 ;
-  wire [30:0] \$365 ;
-  wire [31:0] \$366 ;
-  wire [32:0] \$367 ;
-  wire [45:0] \$368 ;
-  wire [45:0] \$369 ;
+  wire \$362 ;
+  wire \$363 ;
+  wire [15:0] \$364 ;
+  wire [15:0] \$365 ;
+  wire \$366 ;
+  wire \$367 ;
+  wire [15:0] \$368 ;
+  wire [15:0] \$369 ;
   wire \$37 ;
-  wire [46:0] \$370 ;
-  wire [22:0] \$371 ;
-  wire [47:0] \$372 ;
-  wire [45:0] \$373 ;
-  wire [45:0] \$374 ;
-  wire [46:0] \$375 ;
-  wire [47:0] \$376 ;
-  wire [48:0] \$377 ;
-  wire [48:0] \$378 ;
-  wire \$379 ;
+  wire [16:0] \$370 ;
+  wire \$371 ;
+  wire \$372 ;
+  wire [15:0] \$373 ;
+  wire [15:0] \$374 ;
+  wire [16:0] \$375 ;
+  wire [17:0] \$376 ;
+  wire [31:0] \$377 ;
+  wire [32:0] \$378 ;
+  wire [48:0] \$379 ;
   wire [15:0] \$38 ;
-  wire [45:0] \$380 ;
-  wire [45:0] \$381 ;
-  wire [46:0] \$382 ;
-  wire [22:0] \$383 ;
-  wire [47:0] \$384 ;
-  wire [45:0] \$385 ;
-  wire [45:0] \$386 ;
-  wire [46:0] \$387 ;
-  wire [47:0] \$388 ;
-  wire [48:0] \$389 ;
+  wire [48:0] \$380 ;
+  wire \$381 ;
+  wire [48:0] \$382 ;
+  wire [48:0] \$383 ;
+  wire \$384 ;
+  wire [48:0] \$385 ;
+  wire [48:0] \$386 ;
+  wire [48:0] \$387 ;
+  wire [48:0] \$388 ;
+  wire \$389 ;
   wire [15:0] \$39 ;
-  wire [48:0] \$390 ;
-  wire \$391 ;
-  wire [45:0] \$392 ;
-  wire [45:0] \$393 ;
-  wire [46:0] \$394 ;
-  wire [22:0] \$395 ;
-  wire [47:0] \$396 ;
-  wire [45:0] \$397 ;
-  wire [45:0] \$398 ;
-  wire [46:0] \$399 ;
+  wire \$390 ;
+  wire [15:0] \$391 ;
+  wire [15:0] \$392 ;
+  wire \$393 ;
+  wire \$394 ;
+  wire [15:0] \$395 ;
+  wire [15:0] \$396 ;
+  wire [16:0] \$397 ;
+  wire \$398 ;
+  wire \$399 ;
   wire [15:0] \$4 ;
   wire [16:0] \$40 ;
-  wire [47:0] \$400 ;
-  wire [48:0] \$401 ;
-  wire [48:0] \$402 ;
-  wire [48:0] \$403 ;
-  wire [48:0] \$404 ;
-  wire \$405 ;
-  wire \$406 ;
-  wire [15:0] \$407 ;
-  wire [15:0] \$408 ;
-  wire \$409 ;
+  wire [15:0] \$400 ;
+  wire [15:0] \$401 ;
+  wire [16:0] \$402 ;
+  wire \$403 ;
+  wire \$404 ;
+  wire [15:0] \$405 ;
+  wire [15:0] \$406 ;
+  wire \$407 ;
+  wire \$408 ;
+  wire [15:0] \$409 ;
   wire \$41 ;
-  wire \$410 ;
-  wire [15:0] \$411 ;
-  wire [15:0] \$412 ;
-  wire [16:0] \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire [15:0] \$416 ;
-  wire [15:0] \$417 ;
-  wire [16:0] \$418 ;
-  wire \$419 ;
+  wire [15:0] \$410 ;
+  wire \$411 ;
+  wire \$412 ;
+  wire [15:0] \$413 ;
+  wire [15:0] \$414 ;
+  wire [16:0] \$415 ;
+  wire \$416 ;
+  wire \$417 ;
+  wire [15:0] \$418 ;
+  wire [15:0] \$419 ;
   wire \$42 ;
-  wire \$420 ;
-  wire [15:0] \$421 ;
-  wire [15:0] \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire [15:0] \$425 ;
-  wire [15:0] \$426 ;
-  wire \$427 ;
-  wire \$428 ;
-  wire [15:0] \$429 ;
+  wire [16:0] \$420 ;
+  wire [17:0] \$421 ;
+  wire [31:0] \$422 ;
+  wire [32:0] \$423 ;
+  wire [48:0] \$424 ;
+  wire [48:0] \$425 ;
+  wire \$426 ;
+  wire [48:0] \$427 ;
+  wire [48:0] \$428 ;
+  wire \$429 ;
   wire [15:0] \$43 ;
-  wire [15:0] \$430 ;
-  wire [16:0] \$431 ;
-  wire \$432 ;
-  wire \$433 ;
-  wire [15:0] \$434 ;
-  wire [15:0] \$435 ;
-  wire [16:0] \$436 ;
-  wire [17:0] \$437 ;
-  wire [30:0] \$438 ;
-  wire [31:0] \$439 ;
+  wire [48:0] \$430 ;
+  wire [48:0] \$431 ;
+  wire [48:0] \$432 ;
+  wire [48:0] \$433 ;
+  reg \$434 ;
+  reg \$435 ;
+  reg \$436 ;
+  reg [15:0] \$437 ;
+  reg \$438 ;
+  reg [3:0] \$439 ;
   wire [15:0] \$44 ;
-  wire [32:0] \$440 ;
-  wire [45:0] \$441 ;
-  wire [45:0] \$442 ;
-  wire [46:0] \$443 ;
-  wire [22:0] \$444 ;
-  wire [47:0] \$445 ;
-  wire [45:0] \$446 ;
-  wire [45:0] \$447 ;
-  wire [46:0] \$448 ;
-  wire [47:0] \$449 ;
+  reg [12:0] \$440 ;
+  reg [15:0] \$441 ;
+  reg \$442 ;
+  reg [3:0] \$443 ;
+  reg [12:0] \$444 ;
+  reg [32:0] \$445 ;
+  reg [31:0] \$446 ;
+  reg [15:0] \$447 ;
+  reg \$448 ;
+  reg [3:0] \$449 ;
   wire [16:0] \$45 ;
-  wire [48:0] \$450 ;
-  wire [48:0] \$451 ;
-  wire \$452 ;
-  wire [45:0] \$453 ;
-  wire [45:0] \$454 ;
-  wire [46:0] \$455 ;
-  wire [22:0] \$456 ;
-  wire [47:0] \$457 ;
-  wire [45:0] \$458 ;
-  wire [45:0] \$459 ;
+  reg [12:0] \$450 ;
+  reg [15:0] \$451 ;
+  reg \$452 ;
+  reg [3:0] \$453 ;
+  reg [12:0] \$454 ;
+  reg [32:0] \$455 ;
   wire \$46 ;
-  wire [46:0] \$460 ;
-  wire [47:0] \$461 ;
-  wire [48:0] \$462 ;
-  wire [48:0] \$463 ;
-  wire \$464 ;
-  wire [45:0] \$465 ;
-  wire [45:0] \$466 ;
-  wire [46:0] \$467 ;
-  wire [22:0] \$468 ;
-  wire [47:0] \$469 ;
   wire \$47 ;
-  wire [45:0] \$470 ;
-  wire [45:0] \$471 ;
-  wire [46:0] \$472 ;
-  wire [47:0] \$473 ;
-  wire [48:0] \$474 ;
-  wire [48:0] \$475 ;
-  wire [48:0] \$476 ;
-  wire [48:0] \$477 ;
-  reg \$478 ;
-  reg \$479 ;
   wire \$48 ;
-  reg \$480 ;
-  reg [15:0] \$481 ;
-  reg \$482 ;
-  reg [3:0] \$483 ;
-  reg [12:0] \$484 ;
-  reg [15:0] \$485 ;
-  reg \$486 ;
-  reg [3:0] \$487 ;
-  reg [12:0] \$488 ;
-  reg [32:0] \$489 ;
   wire [15:0] \$49 ;
-  reg [31:0] \$490 ;
-  reg [15:0] \$491 ;
-  reg \$492 ;
-  reg [3:0] \$493 ;
-  reg [12:0] \$494 ;
-  reg [15:0] \$495 ;
-  reg \$496 ;
-  reg [3:0] \$497 ;
-  reg [12:0] \$498 ;
-  reg [32:0] \$499 ;
   wire [15:0] \$5 ;
   wire [15:0] \$50 ;
   wire \$51 ;
@@ -520,7 +476,10 @@ module gelu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg [3:0] l0_s1_seg;
   reg [31:0] l0_s2_c1;
   reg [17:0] l0_s2_c2;
+  wire [30:0] l0_s2_prod;
   reg [19:0] l0_s3_c0;
+  wire [45:0] l0_s3_prod;
+  wire [47:0] l0_s4_acc;
   reg [3:0] l0_seg_p0 = 4'h0;
   reg [3:0] l0_seg_p1 = 4'h0;
   reg [12:0] l0_t_p0 = 13'h0000;
@@ -534,7 +493,10 @@ module gelu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg [3:0] l1_s1_seg;
   reg [31:0] l1_s2_c1;
   reg [17:0] l1_s2_c2;
+  wire [30:0] l1_s2_prod;
   reg [19:0] l1_s3_c0;
+  wire [45:0] l1_s3_prod;
+  wire [47:0] l1_s4_acc;
   reg [3:0] l1_seg_p0 = 4'h0;
   reg [3:0] l1_seg_p1 = 4'h0;
   reg [12:0] l1_t_p0 = 13'h0000;
@@ -553,38 +515,6 @@ module gelu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
-  always @(posedge clk)
-    l0_t_p0 <= \$484 ;
-  always @(posedge clk)
-    l0_x_p1 <= \$485 ;
-  always @(posedge clk)
-    l0_neg_p1 <= \$486 ;
-  always @(posedge clk)
-    l0_seg_p1 <= \$487 ;
-  always @(posedge clk)
-    l0_t_p1 <= \$488 ;
-  always @(posedge clk)
-    l0_acc_p1 <= \$489 ;
-  always @(posedge clk)
-    o__payload <= \$490 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$491 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$492 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$493 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$494 ;
-  always @(posedge clk)
-    l1_x_p1 <= \$495 ;
-  always @(posedge clk)
-    l1_neg_p1 <= \$496 ;
-  always @(posedge clk)
-    l1_seg_p1 <= \$497 ;
-  always @(posedge clk)
-    l1_t_p1 <= \$498 ;
-  always @(posedge clk)
-    l1_acc_p1 <= \$499 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
@@ -752,419 +682,309 @@ module gelu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$164  = \$161  ? 16'hbfd9 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
   assign \$166  = \$165 [15:0] >= 15'h6000;
-  assign \$167  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$168  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$169  = \$168  ? 16'h7fff : i__payload[31:16];
-  assign \$170  = \$167  ? 16'hbfd9 : \$169 ;
-  assign \$171  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$172  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$173  = \$172  ? 16'h7fff : i__payload[31:16];
-  assign \$174  = \$171  ? 16'hbfd9 : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$177  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$178  = \$177  ? 16'h7fff : i__payload[31:16];
-  assign \$179  = \$176  ? 16'hbfd9 : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [15:0] >= 11'h580;
+  assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
+  assign l0_s3_prod = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
+  assign \$168  = $signed(\$167 ) + $signed(l0_s3_c0);
+  assign \$170  = $signed(\$168 ) - $signed({ 1'h0, \$169  });
+  assign \$172  = $signed(\$171 ) + $signed(l0_s3_c0);
+  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [46], \$172  };
+  assign \$173  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$174  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$175  = \$174  ? 16'h7fff : i__payload[31:16];
+  assign \$176  = \$173  ? 16'hbfd9 : \$175 ;
+  assign \$177  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$178  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$179  = \$178  ? 16'h7fff : i__payload[31:16];
+  assign \$180  = \$177  ? 16'hbfd9 : \$179 ;
+  assign \$181  = - $signed(\$180 );
   assign \$182  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$183  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$184  = \$183  ? 16'h7fff : i__payload[31:16];
   assign \$185  = \$182  ? 16'hbfd9 : \$184 ;
-  assign \$186  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$187  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$188  = \$187  ? 16'h7fff : i__payload[31:16];
-  assign \$189  = \$186  ? 16'hbfd9 : \$188 ;
-  assign \$190  = - $signed(\$189 );
-  assign \$191  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$192  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$193  = \$192  ? 16'h7fff : i__payload[31:16];
-  assign \$194  = \$191  ? 16'hbfd9 : \$193 ;
-  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [15:0] >= 12'h980;
+  assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
+  assign \$187  = \$186 [15:0] >= 11'h580;
+  assign \$188  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$189  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$190  = \$189  ? 16'h7fff : i__payload[31:16];
+  assign \$191  = \$188  ? 16'hbfd9 : \$190 ;
+  assign \$192  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$193  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$194  = \$193  ? 16'h7fff : i__payload[31:16];
+  assign \$195  = \$192  ? 16'hbfd9 : \$194 ;
+  assign \$196  = - $signed(\$195 );
   assign \$197  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$198  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$199  = \$198  ? 16'h7fff : i__payload[31:16];
   assign \$200  = \$197  ? 16'hbfd9 : \$199 ;
-  assign \$201  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$202  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$203  = \$202  ? 16'h7fff : i__payload[31:16];
-  assign \$204  = \$201  ? 16'hbfd9 : \$203 ;
-  assign \$205  = - $signed(\$204 );
-  assign \$206  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$207  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$208  = \$207  ? 16'h7fff : i__payload[31:16];
-  assign \$209  = \$206  ? 16'hbfd9 : \$208 ;
-  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [15:0] >= 12'hd80;
+  assign \$201  = \$191 [15] ? \$196  : { \$200 [15], \$200  };
+  assign \$202  = \$201 [15:0] >= 12'h980;
+  assign \$203  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$204  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$205  = \$204  ? 16'h7fff : i__payload[31:16];
+  assign \$206  = \$203  ? 16'hbfd9 : \$205 ;
+  assign \$207  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$208  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$209  = \$208  ? 16'h7fff : i__payload[31:16];
+  assign \$210  = \$207  ? 16'hbfd9 : \$209 ;
+  assign \$211  = - $signed(\$210 );
   assign \$212  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$213  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$214  = \$213  ? 16'h7fff : i__payload[31:16];
   assign \$215  = \$212  ? 16'hbfd9 : \$214 ;
-  assign \$216  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$217  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$218  = \$217  ? 16'h7fff : i__payload[31:16];
-  assign \$219  = \$216  ? 16'hbfd9 : \$218 ;
-  assign \$220  = - $signed(\$219 );
-  assign \$221  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$222  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$223  = \$222  ? 16'h7fff : i__payload[31:16];
-  assign \$224  = \$221  ? 16'hbfd9 : \$223 ;
-  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [15:0] >= 13'h1180;
+  assign \$216  = \$206 [15] ? \$211  : { \$215 [15], \$215  };
+  assign \$217  = \$216 [15:0] >= 12'hd80;
+  assign \$218  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$219  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$220  = \$219  ? 16'h7fff : i__payload[31:16];
+  assign \$221  = \$218  ? 16'hbfd9 : \$220 ;
+  assign \$222  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$223  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$224  = \$223  ? 16'h7fff : i__payload[31:16];
+  assign \$225  = \$222  ? 16'hbfd9 : \$224 ;
+  assign \$226  = - $signed(\$225 );
   assign \$227  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$228  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$229  = \$228  ? 16'h7fff : i__payload[31:16];
   assign \$230  = \$227  ? 16'hbfd9 : \$229 ;
-  assign \$231  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$232  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$233  = \$232  ? 16'h7fff : i__payload[31:16];
-  assign \$234  = \$231  ? 16'hbfd9 : \$233 ;
-  assign \$235  = - $signed(\$234 );
-  assign \$236  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$237  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$238  = \$237  ? 16'h7fff : i__payload[31:16];
-  assign \$239  = \$236  ? 16'hbfd9 : \$238 ;
-  assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [15:0] >= 13'h1600;
+  assign \$231  = \$221 [15] ? \$226  : { \$230 [15], \$230  };
+  assign \$232  = \$231 [15:0] >= 13'h1180;
+  assign \$233  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$234  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$235  = \$234  ? 16'h7fff : i__payload[31:16];
+  assign \$236  = \$233  ? 16'hbfd9 : \$235 ;
+  assign \$237  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$238  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$239  = \$238  ? 16'h7fff : i__payload[31:16];
+  assign \$240  = \$237  ? 16'hbfd9 : \$239 ;
+  assign \$241  = - $signed(\$240 );
   assign \$242  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$243  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$244  = \$243  ? 16'h7fff : i__payload[31:16];
   assign \$245  = \$242  ? 16'hbfd9 : \$244 ;
-  assign \$246  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$247  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$248  = \$247  ? 16'h7fff : i__payload[31:16];
-  assign \$249  = \$246  ? 16'hbfd9 : \$248 ;
-  assign \$250  = - $signed(\$249 );
-  assign \$251  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$252  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$253  = \$252  ? 16'h7fff : i__payload[31:16];
-  assign \$254  = \$251  ? 16'hbfd9 : \$253 ;
-  assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [15:0] >= 13'h1b00;
+  assign \$246  = \$236 [15] ? \$241  : { \$245 [15], \$245  };
+  assign \$247  = \$246 [15:0] >= 13'h1600;
+  assign \$248  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$249  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$250  = \$249  ? 16'h7fff : i__payload[31:16];
+  assign \$251  = \$248  ? 16'hbfd9 : \$250 ;
+  assign \$252  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$253  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$254  = \$253  ? 16'h7fff : i__payload[31:16];
+  assign \$255  = \$252  ? 16'hbfd9 : \$254 ;
+  assign \$256  = - $signed(\$255 );
   assign \$257  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$258  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$259  = \$258  ? 16'h7fff : i__payload[31:16];
   assign \$260  = \$257  ? 16'hbfd9 : \$259 ;
-  assign \$261  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$262  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$263  = \$262  ? 16'h7fff : i__payload[31:16];
-  assign \$264  = \$261  ? 16'hbfd9 : \$263 ;
-  assign \$265  = - $signed(\$264 );
-  assign \$266  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$267  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$268  = \$267  ? 16'h7fff : i__payload[31:16];
-  assign \$269  = \$266  ? 16'hbfd9 : \$268 ;
-  assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [15:0] >= 14'h2580;
+  assign \$261  = \$251 [15] ? \$256  : { \$260 [15], \$260  };
+  assign \$262  = \$261 [15:0] >= 13'h1b00;
+  assign \$263  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$264  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$265  = \$264  ? 16'h7fff : i__payload[31:16];
+  assign \$266  = \$263  ? 16'hbfd9 : \$265 ;
+  assign \$267  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$268  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$269  = \$268  ? 16'h7fff : i__payload[31:16];
+  assign \$270  = \$267  ? 16'hbfd9 : \$269 ;
+  assign \$271  = - $signed(\$270 );
   assign \$272  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$273  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$274  = \$273  ? 16'h7fff : i__payload[31:16];
   assign \$275  = \$272  ? 16'hbfd9 : \$274 ;
-  assign \$276  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$277  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$278  = \$277  ? 16'h7fff : i__payload[31:16];
-  assign \$279  = \$276  ? 16'hbfd9 : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$282  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$283  = \$282  ? 16'h7fff : i__payload[31:16];
-  assign \$284  = \$281  ? 16'hbfd9 : \$283 ;
-  assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [15:0] >= 14'h2c00;
+  assign \$276  = \$266 [15] ? \$271  : { \$275 [15], \$275  };
+  assign \$277  = \$276 [15:0] >= 14'h2580;
+  assign \$278  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$279  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$280  = \$279  ? 16'h7fff : i__payload[31:16];
+  assign \$281  = \$278  ? 16'hbfd9 : \$280 ;
+  assign \$282  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$283  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$284  = \$283  ? 16'h7fff : i__payload[31:16];
+  assign \$285  = \$282  ? 16'hbfd9 : \$284 ;
+  assign \$286  = - $signed(\$285 );
   assign \$287  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$288  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$289  = \$288  ? 16'h7fff : i__payload[31:16];
   assign \$290  = \$287  ? 16'hbfd9 : \$289 ;
-  assign \$291  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$292  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$293  = \$292  ? 16'h7fff : i__payload[31:16];
-  assign \$294  = \$291  ? 16'hbfd9 : \$293 ;
-  assign \$295  = - $signed(\$294 );
-  assign \$296  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$297  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$298  = \$297  ? 16'h7fff : i__payload[31:16];
-  assign \$299  = \$296  ? 16'hbfd9 : \$298 ;
-  assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [15:0] >= 14'h3380;
+  assign \$291  = \$281 [15] ? \$286  : { \$290 [15], \$290  };
+  assign \$292  = \$291 [15:0] >= 14'h2c00;
+  assign \$293  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$294  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$295  = \$294  ? 16'h7fff : i__payload[31:16];
+  assign \$296  = \$293  ? 16'hbfd9 : \$295 ;
+  assign \$297  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$298  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$299  = \$298  ? 16'h7fff : i__payload[31:16];
+  assign \$300  = \$297  ? 16'hbfd9 : \$299 ;
+  assign \$301  = - $signed(\$300 );
   assign \$302  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$303  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$304  = \$303  ? 16'h7fff : i__payload[31:16];
   assign \$305  = \$302  ? 16'hbfd9 : \$304 ;
-  assign \$306  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$307  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$308  = \$307  ? 16'h7fff : i__payload[31:16];
-  assign \$309  = \$306  ? 16'hbfd9 : \$308 ;
-  assign \$310  = - $signed(\$309 );
-  assign \$311  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$312  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$313  = \$312  ? 16'h7fff : i__payload[31:16];
-  assign \$314  = \$311  ? 16'hbfd9 : \$313 ;
-  assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [15:0] >= 15'h4000;
+  assign \$306  = \$296 [15] ? \$301  : { \$305 [15], \$305  };
+  assign \$307  = \$306 [15:0] >= 14'h3380;
+  assign \$308  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$309  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$310  = \$309  ? 16'h7fff : i__payload[31:16];
+  assign \$311  = \$308  ? 16'hbfd9 : \$310 ;
+  assign \$312  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$313  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$314  = \$313  ? 16'h7fff : i__payload[31:16];
+  assign \$315  = \$312  ? 16'hbfd9 : \$314 ;
+  assign \$316  = - $signed(\$315 );
   assign \$317  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$318  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$319  = \$318  ? 16'h7fff : i__payload[31:16];
   assign \$320  = \$317  ? 16'hbfd9 : \$319 ;
-  assign \$321  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$322  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$323  = \$322  ? 16'h7fff : i__payload[31:16];
-  assign \$324  = \$321  ? 16'hbfd9 : \$323 ;
-  assign \$325  = - $signed(\$324 );
-  assign \$326  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$327  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$328  = \$327  ? 16'h7fff : i__payload[31:16];
-  assign \$329  = \$326  ? 16'hbfd9 : \$328 ;
-  assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [15:0] >= 15'h6000;
-  assign \$332  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$333  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$334  = \$333  ? 16'h7fff : i__payload[15:0];
+  assign \$321  = \$311 [15] ? \$316  : { \$320 [15], \$320  };
+  assign \$322  = \$321 [15:0] >= 15'h4000;
+  assign \$323  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$324  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$325  = \$324  ? 16'h7fff : i__payload[31:16];
+  assign \$326  = \$323  ? 16'hbfd9 : \$325 ;
+  assign \$327  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$328  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$329  = \$328  ? 16'h7fff : i__payload[31:16];
+  assign \$330  = \$327  ? 16'hbfd9 : \$329 ;
+  assign \$331  = - $signed(\$330 );
+  assign \$332  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$333  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$334  = \$333  ? 16'h7fff : i__payload[31:16];
   assign \$335  = \$332  ? 16'hbfd9 : \$334 ;
-  assign \$336  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$337  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$338  = \$337  ? 16'h7fff : i__payload[15:0];
-  assign \$339  = \$336  ? 16'hbfd9 : \$338 ;
-  assign \$340  = - $signed(\$339 );
-  assign \$341  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$342  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$343  = \$342  ? 16'h7fff : i__payload[15:0];
-  assign \$344  = \$341  ? 16'hbfd9 : \$343 ;
-  assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$347  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$348  = \$347  ? 16'h7fff : i__payload[15:0];
-  assign \$349  = \$346  ? 16'hbfd9 : \$348 ;
-  assign \$350  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$351  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$352  = \$351  ? 16'h7fff : i__payload[15:0];
-  assign \$353  = \$350  ? 16'hbfd9 : \$352 ;
-  assign \$354  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$355  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$356  = \$355  ? 16'h7fff : i__payload[15:0];
-  assign \$357  = \$354  ? 16'hbfd9 : \$356 ;
-  assign \$358  = - $signed(\$357 );
-  assign \$359  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$360  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$361  = \$360  ? 16'h7fff : i__payload[15:0];
-  assign \$362  = \$359  ? 16'hbfd9 : \$361 ;
-  assign \$363  = \$353 [15] ? \$358  : { \$362 [15], \$362  };
-  assign \$364  = $signed({ 1'h0, \$363 [15:0] }) - $signed(l0_s1_origin);
-  assign \$365  = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign \$367  = $signed(\$366 ) + $signed(l0_s2_c1);
-  assign \$368  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$370  = $signed(\$369 ) + $signed(l0_s3_c0);
-  assign \$372  = $signed(\$370 ) - $signed({ 1'h0, \$371  });
-  assign \$373  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$375  = $signed(\$374 ) + $signed(l0_s3_c0);
-  assign \$376  = l0_neg_p1 ? \$372  : { \$375 [46], \$375  };
-  assign \$377  = $signed(\$376 ) + $signed(5'h08);
-  assign \$379  = $signed(\$378 ) > $signed(16'h7fff);
-  assign \$380  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$382  = $signed(\$381 ) + $signed(l0_s3_c0);
-  assign \$384  = $signed(\$382 ) - $signed({ 1'h0, \$383  });
-  assign \$385  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$387  = $signed(\$386 ) + $signed(l0_s3_c0);
-  assign \$388  = l0_neg_p1 ? \$384  : { \$387 [46], \$387  };
-  assign \$389  = $signed(\$388 ) + $signed(5'h08);
-  assign \$391  = $signed(\$390 ) < $signed(16'h8000);
-  assign \$392  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$394  = $signed(\$393 ) + $signed(l0_s3_c0);
-  assign \$396  = $signed(\$394 ) - $signed({ 1'h0, \$395  });
-  assign \$397  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$399  = $signed(\$398 ) + $signed(l0_s3_c0);
-  assign \$400  = l0_neg_p1 ? \$396  : { \$399 [46], \$399  };
-  assign \$401  = $signed(\$400 ) + $signed(5'h08);
-  assign \$403  = \$391  ? 49'h1ffffffff8000 : \$402 ;
-  assign \$404  = \$379  ? 49'h0000000007fff : \$403 ;
-  assign \$405  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$406  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$407  = \$406  ? 16'h7fff : i__payload[31:16];
-  assign \$408  = \$405  ? 16'hbfd9 : \$407 ;
-  assign \$409  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$410  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$411  = \$410  ? 16'h7fff : i__payload[31:16];
-  assign \$412  = \$409  ? 16'hbfd9 : \$411 ;
-  assign \$413  = - $signed(\$412 );
-  assign \$414  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$415  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$416  = \$415  ? 16'h7fff : i__payload[31:16];
-  assign \$417  = \$414  ? 16'hbfd9 : \$416 ;
-  assign \$418  = \$408 [15] ? \$413  : { \$417 [15], \$417  };
-  assign \$419  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$420  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$421  = \$420  ? 16'h7fff : i__payload[31:16];
-  assign \$422  = \$419  ? 16'hbfd9 : \$421 ;
-  assign \$423  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$424  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$425  = \$424  ? 16'h7fff : i__payload[31:16];
-  assign \$426  = \$423  ? 16'hbfd9 : \$425 ;
-  assign \$427  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$428  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$429  = \$428  ? 16'h7fff : i__payload[31:16];
-  assign \$430  = \$427  ? 16'hbfd9 : \$429 ;
-  assign \$431  = - $signed(\$430 );
-  assign \$432  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$433  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$434  = \$433  ? 16'h7fff : i__payload[31:16];
-  assign \$435  = \$432  ? 16'hbfd9 : \$434 ;
-  assign \$436  = \$426 [15] ? \$431  : { \$435 [15], \$435  };
-  assign \$437  = $signed({ 1'h0, \$436 [15:0] }) - $signed(l1_s1_origin);
-  assign \$438  = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
-  assign \$440  = $signed(\$439 ) + $signed(l1_s2_c1);
-  assign \$441  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$443  = $signed(\$442 ) + $signed(l1_s3_c0);
-  assign \$445  = $signed(\$443 ) - $signed({ 1'h0, \$444  });
-  assign \$446  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$448  = $signed(\$447 ) + $signed(l1_s3_c0);
-  assign \$449  = l1_neg_p1 ? \$445  : { \$448 [46], \$448  };
-  assign \$450  = $signed(\$449 ) + $signed(5'h08);
-  assign \$452  = $signed(\$451 ) > $signed(16'h7fff);
-  assign \$453  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$455  = $signed(\$454 ) + $signed(l1_s3_c0);
-  assign \$457  = $signed(\$455 ) - $signed({ 1'h0, \$456  });
-  assign \$458  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$460  = $signed(\$459 ) + $signed(l1_s3_c0);
-  assign \$461  = l1_neg_p1 ? \$457  : { \$460 [46], \$460  };
-  assign \$462  = $signed(\$461 ) + $signed(5'h08);
-  assign \$464  = $signed(\$463 ) < $signed(16'h8000);
-  assign \$465  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$467  = $signed(\$466 ) + $signed(l1_s3_c0);
-  assign \$469  = $signed(\$467 ) - $signed({ 1'h0, \$468  });
-  assign \$470  = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$472  = $signed(\$471 ) + $signed(l1_s3_c0);
-  assign \$473  = l1_neg_p1 ? \$469  : { \$472 [46], \$472  };
-  assign \$474  = $signed(\$473 ) + $signed(5'h08);
-  assign \$476  = \$464  ? 49'h1ffffffff8000 : \$475 ;
-  assign \$477  = \$452  ? 49'h0000000007fff : \$476 ;
+  assign \$336  = \$326 [15] ? \$331  : { \$335 [15], \$335  };
+  assign \$337  = \$336 [15:0] >= 15'h6000;
+  assign l1_s2_prod = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
+  assign l1_s3_prod = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
+  assign \$339  = $signed(\$338 ) + $signed(l1_s3_c0);
+  assign \$341  = $signed(\$339 ) - $signed({ 1'h0, \$340  });
+  assign \$343  = $signed(\$342 ) + $signed(l1_s3_c0);
+  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [46], \$343  };
+  assign \$344  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$345  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$346  = \$345  ? 16'h7fff : i__payload[15:0];
+  assign \$347  = \$344  ? 16'hbfd9 : \$346 ;
+  assign \$348  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$349  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$350  = \$349  ? 16'h7fff : i__payload[15:0];
+  assign \$351  = \$348  ? 16'hbfd9 : \$350 ;
+  assign \$352  = - $signed(\$351 );
+  assign \$353  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$354  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$355  = \$354  ? 16'h7fff : i__payload[15:0];
+  assign \$356  = \$353  ? 16'hbfd9 : \$355 ;
+  assign \$357  = \$347 [15] ? \$352  : { \$356 [15], \$356  };
+  assign \$358  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$359  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$360  = \$359  ? 16'h7fff : i__payload[15:0];
+  assign \$361  = \$358  ? 16'hbfd9 : \$360 ;
+  assign \$362  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$364  = \$363  ? 16'h7fff : i__payload[15:0];
+  assign \$365  = \$362  ? 16'hbfd9 : \$364 ;
+  assign \$366  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$368  = \$367  ? 16'h7fff : i__payload[15:0];
+  assign \$369  = \$366  ? 16'hbfd9 : \$368 ;
+  assign \$370  = - $signed(\$369 );
+  assign \$371  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
+  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h7fff);
+  assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
+  assign \$374  = \$371  ? 16'hbfd9 : \$373 ;
+  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
+  assign \$376  = $signed({ 1'h0, \$375 [15:0] }) - $signed(l0_s1_origin);
+  assign \$378  = $signed(\$377 ) + $signed(l0_s2_c1);
+  assign \$379  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$381  = $signed(\$380 ) > $signed(16'h7fff);
+  assign \$382  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$384  = $signed(\$383 ) < $signed(16'h8000);
+  assign \$385  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$387  = \$384  ? 49'h1ffffffff8000 : \$386 ;
+  assign \$388  = \$381  ? 49'h0000000007fff : \$387 ;
+  assign \$389  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$390  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$391  = \$390  ? 16'h7fff : i__payload[31:16];
+  assign \$392  = \$389  ? 16'hbfd9 : \$391 ;
+  assign \$393  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$395  = \$394  ? 16'h7fff : i__payload[31:16];
+  assign \$396  = \$393  ? 16'hbfd9 : \$395 ;
+  assign \$397  = - $signed(\$396 );
+  assign \$398  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$399  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$400  = \$399  ? 16'h7fff : i__payload[31:16];
+  assign \$401  = \$398  ? 16'hbfd9 : \$400 ;
+  assign \$402  = \$392 [15] ? \$397  : { \$401 [15], \$401  };
+  assign \$403  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$405  = \$404  ? 16'h7fff : i__payload[31:16];
+  assign \$406  = \$403  ? 16'hbfd9 : \$405 ;
+  assign \$407  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$408  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$409  = \$408  ? 16'h7fff : i__payload[31:16];
+  assign \$410  = \$407  ? 16'hbfd9 : \$409 ;
+  assign \$411  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$412  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$413  = \$412  ? 16'h7fff : i__payload[31:16];
+  assign \$414  = \$411  ? 16'hbfd9 : \$413 ;
+  assign \$415  = - $signed(\$414 );
+  assign \$416  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$417  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$418  = \$417  ? 16'h7fff : i__payload[31:16];
+  assign \$419  = \$416  ? 16'hbfd9 : \$418 ;
+  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
+  assign \$421  = $signed({ 1'h0, \$420 [15:0] }) - $signed(l1_s1_origin);
+  assign \$423  = $signed(\$422 ) + $signed(l1_s2_c1);
+  assign \$424  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$426  = $signed(\$425 ) > $signed(16'h7fff);
+  assign \$427  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$429  = $signed(\$428 ) < $signed(16'h8000);
+  assign \$430  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$432  = \$429  ? 49'h1ffffffff8000 : \$431 ;
+  assign \$433  = \$426  ? 49'h0000000007fff : \$432 ;
   always @(posedge clk)
-    valid_0 <= \$478 ;
+    valid_0 <= \$434 ;
   always @(posedge clk)
-    valid_1 <= \$479 ;
+    valid_1 <= \$435 ;
   always @(posedge clk)
-    o__valid <= \$480 ;
+    o__valid <= \$436 ;
   always @(posedge clk)
-    l0_x_p0 <= \$481 ;
+    l0_x_p0 <= \$437 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$482 ;
+    l0_neg_p0 <= \$438 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$483 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$484  = l0_t_p0;
-    if (i__ready) begin
-      \$484  = \$364 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$485  = l0_x_p1;
-    if (i__ready) begin
-      \$485  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$486  = l0_neg_p1;
-    if (i__ready) begin
-      \$486  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$487  = l0_seg_p1;
-    if (i__ready) begin
-      \$487  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$488  = l0_t_p1;
-    if (i__ready) begin
-      \$488  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$489  = l0_acc_p1;
-    if (i__ready) begin
-      \$489  = \$367 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$490  = o__payload;
-    if (i__ready) begin
-      \$490 [15:0] = \$404 [15:0];
-      \$490 [31:16] = \$477 [15:0];
-    end
-    if (rst) begin
-      \$490  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$491  = l1_x_p0;
-    if (i__ready) begin
-      \$491  = \$418 [15:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$492  = l1_neg_p0;
-    if (i__ready) begin
-      \$492  = \$422 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$493  = l1_seg_p0;
-    if (i__ready) begin
-      \$493  = l1_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$494  = l1_t_p0;
-    if (i__ready) begin
-      \$494  = \$437 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$495  = l1_x_p1;
-    if (i__ready) begin
-      \$495  = l1_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$496  = l1_neg_p1;
-    if (i__ready) begin
-      \$496  = l1_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$497  = l1_seg_p1;
-    if (i__ready) begin
-      \$497  = l1_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$498  = l1_t_p1;
-    if (i__ready) begin
-      \$498  = l1_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$499  = l1_acc_p1;
-    if (i__ready) begin
-      \$499  = \$440 ;
-    end
-  end
+    l0_seg_p0 <= \$439 ;
+  always @(posedge clk)
+    l0_t_p0 <= \$440 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$441 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$442 ;
+  always @(posedge clk)
+    l0_seg_p1 <= \$443 ;
+  always @(posedge clk)
+    l0_t_p1 <= \$444 ;
+  always @(posedge clk)
+    l0_acc_p1 <= \$445 ;
+  always @(posedge clk)
+    o__payload <= \$446 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$447 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$448 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$449 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$450 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$451 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$452 ;
+  always @(posedge clk)
+    l1_seg_p1 <= \$453 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$454 ;
+  always @(posedge clk)
+    l1_acc_p1 <= \$455 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 4'h0;
@@ -1325,37 +1145,37 @@ module gelu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s1_seg = 4'h0;
-    if (\$181 ) begin
+    if (\$187 ) begin
       l1_s1_seg = 4'h1;
     end
-    if (\$196 ) begin
+    if (\$202 ) begin
       l1_s1_seg = 4'h2;
     end
-    if (\$211 ) begin
+    if (\$217 ) begin
       l1_s1_seg = 4'h3;
     end
-    if (\$226 ) begin
+    if (\$232 ) begin
       l1_s1_seg = 4'h4;
     end
-    if (\$241 ) begin
+    if (\$247 ) begin
       l1_s1_seg = 4'h5;
     end
-    if (\$256 ) begin
+    if (\$262 ) begin
       l1_s1_seg = 4'h6;
     end
-    if (\$271 ) begin
+    if (\$277 ) begin
       l1_s1_seg = 4'h7;
     end
-    if (\$286 ) begin
+    if (\$292 ) begin
       l1_s1_seg = 4'h8;
     end
-    if (\$301 ) begin
+    if (\$307 ) begin
       l1_s1_seg = 4'h9;
     end
-    if (\$316 ) begin
+    if (\$322 ) begin
       l1_s1_seg = 4'ha;
     end
-    if (\$331 ) begin
+    if (\$337 ) begin
       l1_s1_seg = 4'hb;
     end
   end
@@ -1481,83 +1301,187 @@ module gelu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$478  = valid_0;
+    \$434  = valid_0;
     if (i__ready) begin
-      \$478  = i__valid;
+      \$434  = i__valid;
     end
     if (rst) begin
-      \$478  = 1'h0;
+      \$434  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$479  = valid_1;
+    \$435  = valid_1;
     if (i__ready) begin
-      \$479  = valid_0;
+      \$435  = valid_0;
     end
     if (rst) begin
-      \$479  = 1'h0;
+      \$435  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$480  = o__valid;
+    \$436  = o__valid;
     if (i__ready) begin
-      \$480  = valid_1;
+      \$436  = valid_1;
     end
     if (rst) begin
-      \$480  = 1'h0;
+      \$436  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$481  = l0_x_p0;
+    \$437  = l0_x_p0;
     if (i__ready) begin
-      \$481  = \$345 [15:0];
+      \$437  = \$357 [15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$482  = l0_neg_p0;
+    \$438  = l0_neg_p0;
     if (i__ready) begin
-      \$482  = \$349 [15];
+      \$438  = \$361 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$483  = l0_seg_p0;
+    \$439  = l0_seg_p0;
     if (i__ready) begin
-      \$483  = l0_s1_seg;
+      \$439  = l0_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$440  = l0_t_p0;
+    if (i__ready) begin
+      \$440  = \$376 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$441  = l0_x_p1;
+    if (i__ready) begin
+      \$441  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$442  = l0_neg_p1;
+    if (i__ready) begin
+      \$442  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$443  = l0_seg_p1;
+    if (i__ready) begin
+      \$443  = l0_seg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$444  = l0_t_p1;
+    if (i__ready) begin
+      \$444  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$445  = l0_acc_p1;
+    if (i__ready) begin
+      \$445  = \$378 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$446  = o__payload;
+    if (i__ready) begin
+      \$446 [15:0] = \$388 [15:0];
+      \$446 [31:16] = \$433 [15:0];
+    end
+    if (rst) begin
+      \$446  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$447  = l1_x_p0;
+    if (i__ready) begin
+      \$447  = \$402 [15:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$448  = l1_neg_p0;
+    if (i__ready) begin
+      \$448  = \$406 [15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$449  = l1_seg_p0;
+    if (i__ready) begin
+      \$449  = l1_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$450  = l1_t_p0;
+    if (i__ready) begin
+      \$450  = \$421 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$451  = l1_x_p1;
+    if (i__ready) begin
+      \$451  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$452  = l1_neg_p1;
+    if (i__ready) begin
+      \$452  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$453  = l1_seg_p1;
+    if (i__ready) begin
+      \$453  = l1_seg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$454  = l1_t_p1;
+    if (i__ready) begin
+      \$454  = l1_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$455  = l1_acc_p1;
+    if (i__ready) begin
+      \$455  = \$423 ;
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$366  = { \$365 [30], \$365  };
-  assign \$369  = { \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45], \$368 [45:26] };
-  assign \$371  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$374  = { \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45], \$373 [45:26] };
-  assign \$378  = { \$377 [48], \$377 [48], \$377 [48], \$377 [48], \$377 [48:4] };
-  assign \$381  = { \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45], \$380 [45:26] };
-  assign \$383  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$386  = { \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45], \$385 [45:26] };
-  assign \$390  = { \$389 [48], \$389 [48], \$389 [48], \$389 [48], \$389 [48:4] };
-  assign \$393  = { \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45], \$392 [45:26] };
-  assign \$395  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$398  = { \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45], \$397 [45:26] };
-  assign \$402  = { \$401 [48], \$401 [48], \$401 [48], \$401 [48], \$401 [48:4] };
-  assign \$439  = { \$438 [30], \$438  };
-  assign \$442  = { \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45], \$441 [45:26] };
-  assign \$444  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$447  = { \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45], \$446 [45:26] };
-  assign \$451  = { \$450 [48], \$450 [48], \$450 [48], \$450 [48], \$450 [48:4] };
-  assign \$454  = { \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45], \$453 [45:26] };
-  assign \$456  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$459  = { \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45], \$458 [45:26] };
-  assign \$463  = { \$462 [48], \$462 [48], \$462 [48], \$462 [48], \$462 [48:4] };
-  assign \$466  = { \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45], \$465 [45:26] };
-  assign \$468  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$471  = { \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45], \$470 [45:26] };
-  assign \$475  = { \$474 [48], \$474 [48], \$474 [48], \$474 [48], \$474 [48:4] };
+  assign \$167  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
+  assign \$171  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$338  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
+  assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
+  assign \$342  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
+  assign \$377  = { l0_s2_prod[30], l0_s2_prod };
+  assign \$380  = { \$379 [48], \$379 [48], \$379 [48], \$379 [48], \$379 [48:4] };
+  assign \$383  = { \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48:4] };
+  assign \$386  = { \$385 [48], \$385 [48], \$385 [48], \$385 [48], \$385 [48:4] };
+  assign \$422  = { l1_s2_prod[30], l1_s2_prod };
+  assign \$425  = { \$424 [48], \$424 [48], \$424 [48], \$424 [48], \$424 [48:4] };
+  assign \$428  = { \$427 [48], \$427 [48], \$427 [48], \$427 [48], \$427 [48:4] };
+  assign \$431  = { \$430 [48], \$430 [48], \$430 [48], \$430 [48], \$430 [48:4] };
 endmodule

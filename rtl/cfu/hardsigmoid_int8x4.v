@@ -5,91 +5,59 @@
 module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [17:0] \$10 ;
-  wire [18:0] \$11 ;
-  wire [19:0] \$12 ;
-  wire [20:0] \$13 ;
+  wire [18:0] \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire [18:0] \$13 ;
   wire [20:0] \$14 ;
-  wire \$15 ;
-  wire [17:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire [19:0] \$18 ;
-  wire [20:0] \$19 ;
+  wire [20:0] \$15 ;
+  wire \$16 ;
+  wire [20:0] \$17 ;
+  wire [20:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
   wire [20:0] \$20 ;
-  wire \$21 ;
-  wire [17:0] \$22 ;
-  wire [18:0] \$23 ;
-  wire [19:0] \$24 ;
+  wire [20:0] \$21 ;
+  wire [20:0] \$22 ;
+  wire [20:0] \$23 ;
+  wire [20:0] \$24 ;
   wire [20:0] \$25 ;
-  wire [20:0] \$26 ;
+  wire \$26 ;
   wire [20:0] \$27 ;
   wire [20:0] \$28 ;
-  wire [17:0] \$29 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [18:0] \$30 ;
-  wire [19:0] \$31 ;
+  wire [20:0] \$30 ;
+  wire [20:0] \$31 ;
   wire [20:0] \$32 ;
   wire [20:0] \$33 ;
-  wire \$34 ;
-  wire [17:0] \$35 ;
-  wire [18:0] \$36 ;
-  wire [19:0] \$37 ;
+  wire [20:0] \$34 ;
+  wire [20:0] \$35 ;
+  wire \$36 ;
+  wire [20:0] \$37 ;
   wire [20:0] \$38 ;
-  wire [20:0] \$39 ;
-  wire \$4 ;
-  wire \$40 ;
-  wire [17:0] \$41 ;
-  wire [18:0] \$42 ;
-  wire [19:0] \$43 ;
+  wire \$39 ;
+  wire [18:0] \$4 ;
+  wire [20:0] \$40 ;
+  wire [20:0] \$41 ;
+  wire [20:0] \$42 ;
+  wire [20:0] \$43 ;
   wire [20:0] \$44 ;
   wire [20:0] \$45 ;
-  wire [20:0] \$46 ;
+  wire \$46 ;
   wire [20:0] \$47 ;
-  wire [17:0] \$48 ;
-  wire [18:0] \$49 ;
+  wire [20:0] \$48 ;
+  wire \$49 ;
   wire \$5 ;
-  wire [19:0] \$50 ;
+  wire [20:0] \$50 ;
   wire [20:0] \$51 ;
   wire [20:0] \$52 ;
-  wire \$53 ;
-  wire [17:0] \$54 ;
-  wire [18:0] \$55 ;
-  wire [19:0] \$56 ;
-  wire [20:0] \$57 ;
-  wire [20:0] \$58 ;
-  wire \$59 ;
+  wire [20:0] \$53 ;
+  reg \$54 ;
+  reg [31:0] \$55 ;
   wire \$6 ;
-  wire [17:0] \$60 ;
-  wire [18:0] \$61 ;
-  wire [19:0] \$62 ;
-  wire [20:0] \$63 ;
-  wire [20:0] \$64 ;
-  wire [20:0] \$65 ;
-  wire [20:0] \$66 ;
-  wire [17:0] \$67 ;
-  wire [18:0] \$68 ;
-  wire [19:0] \$69 ;
-  wire \$7 ;
-  wire [20:0] \$70 ;
-  wire [20:0] \$71 ;
-  wire \$72 ;
-  wire [17:0] \$73 ;
-  wire [18:0] \$74 ;
-  wire [19:0] \$75 ;
-  wire [20:0] \$76 ;
-  wire [20:0] \$77 ;
-  wire \$78 ;
-  wire [17:0] \$79 ;
+  wire [18:0] \$7 ;
   wire \$8 ;
-  wire [18:0] \$80 ;
-  wire [19:0] \$81 ;
-  wire [20:0] \$82 ;
-  wire [20:0] \$83 ;
-  wire [20:0] \$84 ;
-  wire [20:0] \$85 ;
-  reg \$86 ;
-  reg [31:0] \$87 ;
   wire \$9 ;
   input clk;
   wire clk;
@@ -106,15 +74,23 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   reg [1:0] l0_s0_seg;
   reg [16:0] l0_s1_c0;
   reg [9:0] l0_s1_c1;
+  wire [17:0] l0_s1_prod;
+  wire [19:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [16:0] l1_s1_c0;
   reg [9:0] l1_s1_c1;
+  wire [17:0] l1_s1_prod;
+  wire [19:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [16:0] l2_s1_c0;
   reg [9:0] l2_s1_c1;
+  wire [17:0] l2_s1_prod;
+  wire [19:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [16:0] l3_s1_c0;
   reg [9:0] l3_s1_c1;
+  wire [17:0] l3_s1_prod;
+  wire [19:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -127,72 +103,56 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   reg o__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$12  = $signed(\$11 ) + $signed(l0_s1_c0);
-  assign \$13  = $signed(\$12 ) + $signed(8'h40);
-  assign \$15  = $signed(\$14 ) > $signed(9'h0ff);
-  assign \$16  = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
-  assign \$18  = $signed(\$17 ) + $signed(l0_s1_c0);
-  assign \$19  = $signed(\$18 ) + $signed(8'h40);
-  assign \$21  = $signed(\$20 ) < $signed(1'h0);
-  assign \$22  = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
-  assign \$24  = $signed(\$23 ) + $signed(l0_s1_c0);
-  assign \$25  = $signed(\$24 ) + $signed(8'h40);
-  assign \$27  = \$21  ? 21'h000000 : \$26 ;
-  assign \$28  = \$15  ? 21'h0000ff : \$27 ;
-  assign \$29  = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
-  assign \$31  = $signed(\$30 ) + $signed(l1_s1_c0);
-  assign \$32  = $signed(\$31 ) + $signed(8'h40);
-  assign \$34  = $signed(\$33 ) > $signed(9'h0ff);
-  assign \$35  = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
-  assign \$37  = $signed(\$36 ) + $signed(l1_s1_c0);
-  assign \$38  = $signed(\$37 ) + $signed(8'h40);
-  assign \$40  = $signed(\$39 ) < $signed(1'h0);
-  assign \$41  = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
-  assign \$43  = $signed(\$42 ) + $signed(l1_s1_c0);
-  assign \$44  = $signed(\$43 ) + $signed(8'h40);
-  assign \$46  = \$40  ? 21'h000000 : \$45 ;
-  assign \$47  = \$34  ? 21'h0000ff : \$46 ;
-  assign \$48  = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
-  assign \$50  = $signed(\$49 ) + $signed(l2_s1_c0);
-  assign \$51  = $signed(\$50 ) + $signed(8'h40);
-  assign \$53  = $signed(\$52 ) > $signed(9'h0ff);
-  assign \$54  = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
-  assign \$56  = $signed(\$55 ) + $signed(l2_s1_c0);
-  assign \$57  = $signed(\$56 ) + $signed(8'h40);
-  assign \$59  = $signed(\$58 ) < $signed(1'h0);
-  assign \$60  = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
-  assign \$62  = $signed(\$61 ) + $signed(l2_s1_c0);
-  assign \$63  = $signed(\$62 ) + $signed(8'h40);
-  assign \$65  = \$59  ? 21'h000000 : \$64 ;
-  assign \$66  = \$53  ? 21'h0000ff : \$65 ;
-  assign \$67  = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
-  assign \$69  = $signed(\$68 ) + $signed(l3_s1_c0);
-  assign \$70  = $signed(\$69 ) + $signed(8'h40);
-  assign \$72  = $signed(\$71 ) > $signed(9'h0ff);
-  assign \$73  = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
-  assign \$75  = $signed(\$74 ) + $signed(l3_s1_c0);
-  assign \$76  = $signed(\$75 ) + $signed(8'h40);
-  assign \$78  = $signed(\$77 ) < $signed(1'h0);
-  assign \$79  = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
-  assign \$81  = $signed(\$80 ) + $signed(l3_s1_c0);
-  assign \$82  = $signed(\$81 ) + $signed(8'h40);
-  assign \$84  = \$78  ? 21'h000000 : \$83 ;
-  assign \$85  = \$72  ? 21'h0000ff : \$84 ;
+  assign \$36  = $signed(\$35 ) > $signed(9'h0ff);
+  assign \$37  = $signed(l2_s2_acc) + $signed(8'h40);
+  assign \$39  = $signed(\$38 ) < $signed(1'h0);
+  assign \$40  = $signed(l2_s2_acc) + $signed(8'h40);
+  assign \$42  = \$39  ? 21'h000000 : \$41 ;
+  assign \$43  = \$36  ? 21'h0000ff : \$42 ;
+  assign \$44  = $signed(l3_s2_acc) + $signed(8'h40);
+  assign \$46  = $signed(\$45 ) > $signed(9'h0ff);
+  assign \$47  = $signed(l3_s2_acc) + $signed(8'h40);
+  assign \$49  = $signed(\$48 ) < $signed(1'h0);
+  assign \$50  = $signed(l3_s2_acc) + $signed(8'h40);
+  assign \$52  = \$49  ? 21'h000000 : \$51 ;
+  assign \$53  = \$46  ? 21'h0000ff : \$52 ;
   always @(posedge clk)
-    o__valid <= \$86 ;
+    o__valid <= \$54 ;
   always @(posedge clk)
-    o__payload <= \$87 ;
+    o__payload <= \$55 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) >= $signed(7'h50);
   assign \$3  = $signed(i__payload[7:0]) >= $signed(7'h30);
-  assign \$4  = $signed(i__payload[15:8]) >= $signed(7'h50);
-  assign \$5  = $signed(i__payload[15:8]) >= $signed(7'h30);
-  assign \$6  = $signed(i__payload[23:16]) >= $signed(7'h50);
-  assign \$7  = $signed(i__payload[23:16]) >= $signed(7'h30);
-  assign \$8  = $signed(i__payload[31:24]) >= $signed(7'h50);
-  assign \$9  = $signed(i__payload[31:24]) >= $signed(7'h30);
-  assign \$10  = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
+  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
+  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$5  = $signed(i__payload[15:8]) >= $signed(7'h50);
+  assign \$6  = $signed(i__payload[15:8]) >= $signed(7'h30);
+  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
+  assign l1_s2_acc = $signed(\$7 ) + $signed(l1_s1_c0);
+  assign \$8  = $signed(i__payload[23:16]) >= $signed(7'h50);
+  assign \$9  = $signed(i__payload[23:16]) >= $signed(7'h30);
+  assign l2_s1_prod = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
+  assign l2_s2_acc = $signed(\$10 ) + $signed(l2_s1_c0);
+  assign \$11  = $signed(i__payload[31:24]) >= $signed(7'h50);
+  assign \$12  = $signed(i__payload[31:24]) >= $signed(7'h30);
+  assign l3_s1_prod = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
+  assign l3_s2_acc = $signed(\$13 ) + $signed(l3_s1_c0);
+  assign \$14  = $signed(l0_s2_acc) + $signed(8'h40);
+  assign \$16  = $signed(\$15 ) > $signed(9'h0ff);
+  assign \$17  = $signed(l0_s2_acc) + $signed(8'h40);
+  assign \$19  = $signed(\$18 ) < $signed(1'h0);
+  assign \$20  = $signed(l0_s2_acc) + $signed(8'h40);
+  assign \$22  = \$19  ? 21'h000000 : \$21 ;
+  assign \$23  = \$16  ? 21'h0000ff : \$22 ;
+  assign \$24  = $signed(l1_s2_acc) + $signed(8'h40);
+  assign \$26  = $signed(\$25 ) > $signed(9'h0ff);
+  assign \$27  = $signed(l1_s2_acc) + $signed(8'h40);
+  assign \$29  = $signed(\$28 ) < $signed(1'h0);
+  assign \$30  = $signed(l1_s2_acc) + $signed(8'h40);
+  assign \$32  = \$29  ? 21'h000000 : \$31 ;
+  assign \$33  = \$26  ? 21'h0000ff : \$32 ;
+  assign \$34  = $signed(l2_s2_acc) + $signed(8'h40);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 2'h0;
@@ -230,10 +190,10 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$4 ) begin
+    if (\$5 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$5 ) begin
+    if (\$6 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -264,10 +224,10 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l2_s0_seg = 2'h0;
-    if (\$6 ) begin
+    if (\$8 ) begin
       l2_s0_seg = 2'h1;
     end
-    if (\$7 ) begin
+    if (\$9 ) begin
       l2_s0_seg = 2'h2;
     end
   end
@@ -298,10 +258,10 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l3_s0_seg = 2'h0;
-    if (\$8 ) begin
+    if (\$11 ) begin
       l3_s0_seg = 2'h1;
     end
-    if (\$9 ) begin
+    if (\$12 ) begin
       l3_s0_seg = 2'h2;
     end
   end
@@ -331,25 +291,25 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = o__valid;
+    \$54  = o__valid;
     if (i__ready) begin
-      \$86  = i__valid;
+      \$54  = i__valid;
     end
     if (rst) begin
-      \$86  = 1'h0;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = o__payload;
+    \$55  = o__payload;
     if (i__ready) begin
-      \$87 [7:0] = \$28 [7:0];
-      \$87 [15:8] = \$47 [7:0];
-      \$87 [23:16] = \$66 [7:0];
-      \$87 [31:24] = \$85 [7:0];
+      \$55 [7:0] = \$23 [7:0];
+      \$55 [15:8] = \$33 [7:0];
+      \$55 [23:16] = \$43 [7:0];
+      \$55 [31:24] = \$53 [7:0];
     end
     if (rst) begin
-      \$87  = 32'd0;
+      \$55  = 32'd0;
     end
   end
   assign \i__payload[0]  = i__payload[7:0];
@@ -360,28 +320,20 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$11  = { \$10 [17], \$10  };
-  assign \$14  = { \$13 [20], \$13 [20], \$13 [20], \$13 [20], \$13 [20], \$13 [20], \$13 [20], \$13 [20:7] };
-  assign \$17  = { \$16 [17], \$16  };
-  assign \$20  = { \$19 [20], \$19 [20], \$19 [20], \$19 [20], \$19 [20], \$19 [20], \$19 [20], \$19 [20:7] };
-  assign \$23  = { \$22 [17], \$22  };
-  assign \$26  = { \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20:7] };
-  assign \$30  = { \$29 [17], \$29  };
-  assign \$33  = { \$32 [20], \$32 [20], \$32 [20], \$32 [20], \$32 [20], \$32 [20], \$32 [20], \$32 [20:7] };
-  assign \$36  = { \$35 [17], \$35  };
-  assign \$39  = { \$38 [20], \$38 [20], \$38 [20], \$38 [20], \$38 [20], \$38 [20], \$38 [20], \$38 [20:7] };
-  assign \$42  = { \$41 [17], \$41  };
+  assign \$4  = { l0_s1_prod[17], l0_s1_prod };
+  assign \$7  = { l1_s1_prod[17], l1_s1_prod };
+  assign \$10  = { l2_s1_prod[17], l2_s1_prod };
+  assign \$13  = { l3_s1_prod[17], l3_s1_prod };
+  assign \$15  = { \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20:7] };
+  assign \$18  = { \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20:7] };
+  assign \$21  = { \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20:7] };
+  assign \$25  = { \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20:7] };
+  assign \$28  = { \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20:7] };
+  assign \$31  = { \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20:7] };
+  assign \$35  = { \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20:7] };
+  assign \$38  = { \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20:7] };
+  assign \$41  = { \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20:7] };
   assign \$45  = { \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20:7] };
-  assign \$49  = { \$48 [17], \$48  };
-  assign \$52  = { \$51 [20], \$51 [20], \$51 [20], \$51 [20], \$51 [20], \$51 [20], \$51 [20], \$51 [20:7] };
-  assign \$55  = { \$54 [17], \$54  };
-  assign \$58  = { \$57 [20], \$57 [20], \$57 [20], \$57 [20], \$57 [20], \$57 [20], \$57 [20], \$57 [20:7] };
-  assign \$61  = { \$60 [17], \$60  };
-  assign \$64  = { \$63 [20], \$63 [20], \$63 [20], \$63 [20], \$63 [20], \$63 [20], \$63 [20], \$63 [20:7] };
-  assign \$68  = { \$67 [17], \$67  };
-  assign \$71  = { \$70 [20], \$70 [20], \$70 [20], \$70 [20], \$70 [20], \$70 [20], \$70 [20], \$70 [20:7] };
-  assign \$74  = { \$73 [17], \$73  };
-  assign \$77  = { \$76 [20], \$76 [20], \$76 [20], \$76 [20], \$76 [20], \$76 [20], \$76 [20], \$76 [20:7] };
-  assign \$80  = { \$79 [17], \$79  };
-  assign \$83  = { \$82 [20], \$82 [20], \$82 [20], \$82 [20], \$82 [20], \$82 [20], \$82 [20], \$82 [20:7] };
+  assign \$48  = { \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20:7] };
+  assign \$51  = { \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20:7] };
 endmodule

@@ -6,36 +6,26 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [19:0] \$10 ;
-  wire \$11 ;
-  wire [17:0] \$12 ;
-  wire [18:0] \$13 ;
-  wire [19:0] \$14 ;
-  wire [19:0] \$15 ;
+  wire [19:0] \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [16:0] \$14 ;
+  wire [17:0] \$15 ;
   wire [19:0] \$16 ;
   wire \$17 ;
-  wire \$18 ;
-  wire [16:0] \$19 ;
+  wire [19:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
-  wire [17:0] \$20 ;
-  wire [18:0] \$21 ;
+  wire [19:0] \$20 ;
+  wire [19:0] \$21 ;
   wire [19:0] \$22 ;
-  wire \$23 ;
-  wire [17:0] \$24 ;
-  wire [18:0] \$25 ;
-  wire [19:0] \$26 ;
-  wire \$27 ;
-  wire [17:0] \$28 ;
-  wire [18:0] \$29 ;
   wire [16:0] \$3 ;
-  wire [19:0] \$30 ;
-  wire [19:0] \$31 ;
-  wire [19:0] \$32 ;
   wire [17:0] \$4 ;
-  wire [18:0] \$5 ;
-  wire [19:0] \$6 ;
-  wire \$7 ;
-  wire [17:0] \$8 ;
-  wire [18:0] \$9 ;
+  wire [19:0] \$5 ;
+  wire \$6 ;
+  wire [19:0] \$7 ;
+  wire \$8 ;
+  wire [19:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -49,9 +39,13 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   reg [1:0] l0_s0_seg;
   reg [13:0] l0_s1_c0;
   reg [16:0] l0_s1_c1_prod;
+  wire [16:0] l0_s1_prod;
+  wire [18:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [13:0] l1_s1_c0;
   reg [16:0] l1_s1_c1_prod;
+  wire [16:0] l1_s1_prod;
+  wire [18:0] l1_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [15:0] \o__payload[0] ;
@@ -64,22 +58,18 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   wire rst;
   assign \$1  = $signed(i__payload[15:0]) >= $signed(13'h1000);
   assign \$2  = $signed(i__payload[15:0]) >= $signed(14'h1000);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = $signed(\$6 ) > $signed(16'h7fff);
-  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
-  assign \$11  = $signed(\$10 ) < $signed(16'h8000);
-  assign \$13  = $signed(\$12 ) + $signed(l0_s1_c0);
-  assign \$15  = \$11  ? 20'hf8000 : \$14 ;
-  assign \$16  = \$7  ? 20'h07fff : \$15 ;
-  assign \$17  = $signed(i__payload[31:16]) >= $signed(13'h1000);
-  assign \$18  = $signed(i__payload[31:16]) >= $signed(14'h1000);
-  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
-  assign \$23  = $signed(\$22 ) > $signed(16'h7fff);
-  assign \$25  = $signed(\$24 ) + $signed(l1_s1_c0);
-  assign \$27  = $signed(\$26 ) < $signed(16'h8000);
-  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
-  assign \$31  = \$27  ? 20'hf8000 : \$30 ;
-  assign \$32  = \$23  ? 20'h07fff : \$31 ;
+  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$6  = $signed(\$5 ) > $signed(16'h7fff);
+  assign \$8  = $signed(\$7 ) < $signed(16'h8000);
+  assign \$10  = \$8  ? 20'hf8000 : \$9 ;
+  assign \$11  = \$6  ? 20'h07fff : \$10 ;
+  assign \$12  = $signed(i__payload[31:16]) >= $signed(13'h1000);
+  assign \$13  = $signed(i__payload[31:16]) >= $signed(14'h1000);
+  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
+  assign \$17  = $signed(\$16 ) > $signed(16'h7fff);
+  assign \$19  = $signed(\$18 ) < $signed(16'h8000);
+  assign \$21  = \$19  ? 20'hf8000 : \$20 ;
+  assign \$22  = \$17  ? 20'h07fff : \$21 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 2'h0;
@@ -117,10 +107,10 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$17 ) begin
+    if (\$12 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$18 ) begin
+    if (\$13 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -131,7 +121,7 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
       2'h0:
           l1_s1_c1_prod = 17'h00000;
       2'h1:
-          l1_s1_c1_prod = \$19 ;
+          l1_s1_c1_prod = \$14 ;
       default:
           l1_s1_c1_prod = 17'h00000;
     endcase
@@ -148,26 +138,24 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
           l1_s1_c0 = 14'h1000;
     endcase
   end
+  assign l0_s1_prod = l0_s1_c1_prod;
+  assign l1_s1_prod = l1_s1_c1_prod;
   assign i__ready = o__ready;
   assign o__valid = i__valid;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign o__payload[31:16] = \$32 [15:0];
-  assign o__payload[15:0] = \$16 [15:0];
+  assign o__payload[31:16] = \$22 [15:0];
+  assign o__payload[15:0] = \$11 [15:0];
   assign \$3  = { i__payload[15], i__payload[15:0] };
   assign \$4  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$6  = { \$5 [18], \$5  };
-  assign \$8  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$10  = { \$9 [18], \$9  };
-  assign \$12  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$14  = { \$13 [18], \$13  };
-  assign \$19  = { i__payload[31], i__payload[31:16] };
-  assign \$20  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$22  = { \$21 [18], \$21  };
-  assign \$24  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$26  = { \$25 [18], \$25  };
-  assign \$28  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$30  = { \$29 [18], \$29  };
+  assign \$5  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$7  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$9  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$14  = { i__payload[31], i__payload[31:16] };
+  assign \$15  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$16  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$18  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$20  = { l1_s2_acc[18], l1_s2_acc };
 endmodule

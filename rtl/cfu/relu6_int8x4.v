@@ -6,68 +6,48 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [11:0] \$10 ;
-  wire \$11 ;
-  wire [9:0] \$12 ;
-  wire [10:0] \$13 ;
-  wire [11:0] \$14 ;
-  wire [11:0] \$15 ;
+  wire [11:0] \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [8:0] \$14 ;
+  wire [9:0] \$15 ;
   wire [11:0] \$16 ;
   wire \$17 ;
-  wire \$18 ;
-  wire [8:0] \$19 ;
+  wire [11:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
-  wire [9:0] \$20 ;
-  wire [10:0] \$21 ;
+  wire [11:0] \$20 ;
+  wire [11:0] \$21 ;
   wire [11:0] \$22 ;
   wire \$23 ;
-  wire [9:0] \$24 ;
-  wire [10:0] \$25 ;
-  wire [11:0] \$26 ;
-  wire \$27 ;
-  wire [9:0] \$28 ;
-  wire [10:0] \$29 ;
+  wire \$24 ;
+  wire [8:0] \$25 ;
+  wire [9:0] \$26 ;
+  wire [11:0] \$27 ;
+  wire \$28 ;
+  wire [11:0] \$29 ;
   wire [8:0] \$3 ;
-  wire [11:0] \$30 ;
+  wire \$30 ;
   wire [11:0] \$31 ;
   wire [11:0] \$32 ;
-  wire \$33 ;
+  wire [11:0] \$33 ;
   wire \$34 ;
-  wire [8:0] \$35 ;
-  wire [9:0] \$36 ;
-  wire [10:0] \$37 ;
+  wire \$35 ;
+  wire [8:0] \$36 ;
+  wire [9:0] \$37 ;
   wire [11:0] \$38 ;
   wire \$39 ;
   wire [9:0] \$4 ;
-  wire [9:0] \$40 ;
-  wire [10:0] \$41 ;
+  wire [11:0] \$40 ;
+  wire \$41 ;
   wire [11:0] \$42 ;
-  wire \$43 ;
-  wire [9:0] \$44 ;
-  wire [10:0] \$45 ;
-  wire [11:0] \$46 ;
-  wire [11:0] \$47 ;
-  wire [11:0] \$48 ;
-  wire \$49 ;
-  wire [10:0] \$5 ;
-  wire \$50 ;
-  wire [8:0] \$51 ;
-  wire [9:0] \$52 ;
-  wire [10:0] \$53 ;
-  wire [11:0] \$54 ;
-  wire \$55 ;
-  wire [9:0] \$56 ;
-  wire [10:0] \$57 ;
-  wire [11:0] \$58 ;
-  wire \$59 ;
-  wire [11:0] \$6 ;
-  wire [9:0] \$60 ;
-  wire [10:0] \$61 ;
-  wire [11:0] \$62 ;
-  wire [11:0] \$63 ;
-  wire [11:0] \$64 ;
-  wire \$7 ;
-  wire [9:0] \$8 ;
-  wire [10:0] \$9 ;
+  wire [11:0] \$43 ;
+  wire [11:0] \$44 ;
+  wire [11:0] \$5 ;
+  wire \$6 ;
+  wire [11:0] \$7 ;
+  wire \$8 ;
+  wire [11:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -83,15 +63,23 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   reg [1:0] l0_s0_seg;
   reg [7:0] l0_s1_c0;
   reg [8:0] l0_s1_c1_prod;
+  wire [8:0] l0_s1_prod;
+  wire [10:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [7:0] l1_s1_c0;
   reg [8:0] l1_s1_c1_prod;
+  wire [8:0] l1_s1_prod;
+  wire [10:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [7:0] l2_s1_c0;
   reg [8:0] l2_s1_c1_prod;
+  wire [8:0] l2_s1_prod;
+  wire [10:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [7:0] l3_s1_c0;
   reg [8:0] l3_s1_c1_prod;
+  wire [8:0] l3_s1_prod;
+  wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -104,42 +92,102 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire o__valid;
   input rst;
   wire rst;
-  assign \$37  = $signed(\$36 ) + $signed(l2_s1_c0);
-  assign \$39  = $signed(\$38 ) > $signed(8'h7f);
-  assign \$41  = $signed(\$40 ) + $signed(l2_s1_c0);
-  assign \$43  = $signed(\$42 ) < $signed(8'h80);
-  assign \$45  = $signed(\$44 ) + $signed(l2_s1_c0);
-  assign \$47  = \$43  ? 12'hf80 : \$46 ;
-  assign \$48  = \$39  ? 12'h07f : \$47 ;
-  assign \$49  = $signed(i__payload[31:24]) >= $signed(1'h0);
-  assign \$50  = $signed(i__payload[31:24]) >= $signed(8'h60);
-  assign \$53  = $signed(\$52 ) + $signed(l3_s1_c0);
-  assign \$55  = $signed(\$54 ) > $signed(8'h7f);
-  assign \$57  = $signed(\$56 ) + $signed(l3_s1_c0);
-  assign \$59  = $signed(\$58 ) < $signed(8'h80);
-  assign \$61  = $signed(\$60 ) + $signed(l3_s1_c0);
-  assign \$63  = \$59  ? 12'hf80 : \$62 ;
-  assign \$64  = \$55  ? 12'h07f : \$63 ;
   assign \$1  = $signed(i__payload[7:0]) >= $signed(1'h0);
   assign \$2  = $signed(i__payload[7:0]) >= $signed(8'h60);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = $signed(\$6 ) > $signed(8'h7f);
-  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
-  assign \$11  = $signed(\$10 ) < $signed(8'h80);
-  assign \$13  = $signed(\$12 ) + $signed(l0_s1_c0);
-  assign \$15  = \$11  ? 12'hf80 : \$14 ;
-  assign \$16  = \$7  ? 12'h07f : \$15 ;
-  assign \$17  = $signed(i__payload[15:8]) >= $signed(1'h0);
-  assign \$18  = $signed(i__payload[15:8]) >= $signed(8'h60);
-  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
-  assign \$23  = $signed(\$22 ) > $signed(8'h7f);
-  assign \$25  = $signed(\$24 ) + $signed(l1_s1_c0);
-  assign \$27  = $signed(\$26 ) < $signed(8'h80);
-  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
-  assign \$31  = \$27  ? 12'hf80 : \$30 ;
-  assign \$32  = \$23  ? 12'h07f : \$31 ;
-  assign \$33  = $signed(i__payload[23:16]) >= $signed(1'h0);
-  assign \$34  = $signed(i__payload[23:16]) >= $signed(8'h60);
+  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
+  assign \$8  = $signed(\$7 ) < $signed(8'h80);
+  assign \$10  = \$8  ? 12'hf80 : \$9 ;
+  assign \$11  = \$6  ? 12'h07f : \$10 ;
+  assign \$12  = $signed(i__payload[15:8]) >= $signed(1'h0);
+  assign \$13  = $signed(i__payload[15:8]) >= $signed(8'h60);
+  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
+  assign \$17  = $signed(\$16 ) > $signed(8'h7f);
+  assign \$19  = $signed(\$18 ) < $signed(8'h80);
+  assign \$21  = \$19  ? 12'hf80 : \$20 ;
+  assign \$22  = \$17  ? 12'h07f : \$21 ;
+  assign \$23  = $signed(i__payload[23:16]) >= $signed(1'h0);
+  assign \$24  = $signed(i__payload[23:16]) >= $signed(8'h60);
+  assign l2_s2_acc = $signed(\$26 ) + $signed(l2_s1_c0);
+  assign \$28  = $signed(\$27 ) > $signed(8'h7f);
+  assign \$30  = $signed(\$29 ) < $signed(8'h80);
+  assign \$32  = \$30  ? 12'hf80 : \$31 ;
+  assign \$33  = \$28  ? 12'h07f : \$32 ;
+  assign \$34  = $signed(i__payload[31:24]) >= $signed(1'h0);
+  assign \$35  = $signed(i__payload[31:24]) >= $signed(8'h60);
+  assign l3_s2_acc = $signed(\$37 ) + $signed(l3_s1_c0);
+  assign \$39  = $signed(\$38 ) > $signed(8'h7f);
+  assign \$41  = $signed(\$40 ) < $signed(8'h80);
+  assign \$43  = \$41  ? 12'hf80 : \$42 ;
+  assign \$44  = \$39  ? 12'h07f : \$43 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l2_s0_seg = 2'h0;
+    if (\$23 ) begin
+      l2_s0_seg = 2'h1;
+    end
+    if (\$24 ) begin
+      l2_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c1_prod = 9'h000;
+      2'h1:
+          l2_s1_c1_prod = \$25 ;
+      default:
+          l2_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c0 = 8'h00;
+      2'h1:
+          l2_s1_c0 = 8'h00;
+      default:
+          l2_s1_c0 = 8'h60;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l3_s0_seg = 2'h0;
+    if (\$34 ) begin
+      l3_s0_seg = 2'h1;
+    end
+    if (\$35 ) begin
+      l3_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l3_s0_seg)
+      2'h0:
+          l3_s1_c1_prod = 9'h000;
+      2'h1:
+          l3_s1_c1_prod = \$36 ;
+      default:
+          l3_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l3_s0_seg)
+      2'h0:
+          l3_s1_c0 = 8'h00;
+      2'h1:
+          l3_s1_c0 = 8'h00;
+      default:
+          l3_s1_c0 = 8'h60;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 2'h0;
@@ -177,10 +225,10 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$17 ) begin
+    if (\$12 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$18 ) begin
+    if (\$13 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -191,7 +239,7 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
       2'h0:
           l1_s1_c1_prod = 9'h000;
       2'h1:
-          l1_s1_c1_prod = \$19 ;
+          l1_s1_c1_prod = \$14 ;
       default:
           l1_s1_c1_prod = 9'h000;
     endcase
@@ -208,74 +256,10 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
           l1_s1_c0 = 8'h60;
     endcase
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$33 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$34 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1_prod = 9'h000;
-      2'h1:
-          l2_s1_c1_prod = \$35 ;
-      default:
-          l2_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c0 = 8'h00;
-      2'h1:
-          l2_s1_c0 = 8'h00;
-      default:
-          l2_s1_c0 = 8'h60;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$49 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$50 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c1_prod = 9'h000;
-      2'h1:
-          l3_s1_c1_prod = \$51 ;
-      default:
-          l3_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c0 = 8'h00;
-      2'h1:
-          l3_s1_c0 = 8'h00;
-      default:
-          l3_s1_c0 = 8'h60;
-    endcase
-  end
+  assign l0_s1_prod = l0_s1_c1_prod;
+  assign l1_s1_prod = l1_s1_c1_prod;
+  assign l2_s1_prod = l2_s1_c1_prod;
+  assign l3_s1_prod = l3_s1_c1_prod;
   assign i__ready = o__ready;
   assign o__valid = i__valid;
   assign \i__payload[0]  = i__payload[7:0];
@@ -286,36 +270,28 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$64 [7:0];
-  assign o__payload[23:16] = \$48 [7:0];
-  assign o__payload[15:8] = \$32 [7:0];
-  assign o__payload[7:0] = \$16 [7:0];
+  assign o__payload[31:24] = \$44 [7:0];
+  assign o__payload[23:16] = \$33 [7:0];
+  assign o__payload[15:8] = \$22 [7:0];
+  assign o__payload[7:0] = \$11 [7:0];
   assign \$3  = { i__payload[7], i__payload[7:0] };
   assign \$4  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$6  = { \$5 [10], \$5  };
-  assign \$8  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$10  = { \$9 [10], \$9  };
-  assign \$12  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$14  = { \$13 [10], \$13  };
-  assign \$19  = { i__payload[15], i__payload[15:8] };
-  assign \$20  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$22  = { \$21 [10], \$21  };
-  assign \$24  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$26  = { \$25 [10], \$25  };
-  assign \$28  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$30  = { \$29 [10], \$29  };
-  assign \$35  = { i__payload[23], i__payload[23:16] };
-  assign \$36  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$38  = { \$37 [10], \$37  };
-  assign \$40  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$42  = { \$41 [10], \$41  };
-  assign \$44  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$46  = { \$45 [10], \$45  };
-  assign \$51  = { i__payload[31], i__payload[31:24] };
-  assign \$52  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$54  = { \$53 [10], \$53  };
-  assign \$56  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$58  = { \$57 [10], \$57  };
-  assign \$60  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$62  = { \$61 [10], \$61  };
+  assign \$5  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$7  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$9  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$14  = { i__payload[15], i__payload[15:8] };
+  assign \$15  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$16  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$18  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$20  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$25  = { i__payload[23], i__payload[23:16] };
+  assign \$26  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$27  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$29  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$31  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$36  = { i__payload[31], i__payload[31:24] };
+  assign \$37  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$38  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$40  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$42  = { l3_s2_acc[10], l3_s2_acc };
 endmodule
