@@ -222,10 +222,10 @@ def generate_sources(cfu: LoadedCfu, inputs: FirmwareInputs, work: Path) -> None
 
 def write_unit_headers(cfu: LoadedCfu, work: Path) -> None:
     """Write the C backend's ``NAME.h`` into ``work`` for every unit whose directory lacks it."""
-    from ..cgen import c_header
-
     for op in cfu.ops:
         if not (cfu.directory / f"{op.name}.h").exists():
+            from ..cgen import c_header
+
             (work / f"{op.name}.h").write_text(c_header(op.plan, op.name, op.lanes,
                                                         error=cfu.manifests[op.name]["error"]))
 
