@@ -12,7 +12,7 @@ JOBS   ?= auto
 APT_PACKAGES := iverilog gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
 PYTEST := $(BIN)/python -m pytest -n $(JOBS)
 
-.PHONY: demo test check setup tools rtl bench clean
+.PHONY: demo test check setup tools rtl bench docs-figures clean
 
 demo: setup
 	$(BIN)/hwact demo -o out/demo
@@ -46,6 +46,11 @@ $(STAMP): pyproject.toml
 # Regenerate the checked-in Verilog of the default units (tests fail if rtl/ is stale).
 rtl: setup
 	$(BIN)/python -m hwact.defaults rtl
+
+# Re-run every `$ command` shown in README.md and docs/ and write what it prints (times included)
+# into the docs; run it on an idle machine. The test suite checks the same examples (times aside).
+docs-figures: setup
+	$(BIN)/python bench/docs_examples.py --write
 
 bench: setup
 	$(BIN)/python bench/model_throughput.py
