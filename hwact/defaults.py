@@ -31,7 +31,7 @@ DEFAULT_UNITS: tuple[UnitSpec, ...] = (
 
 
 def default_files() -> dict[str, str]:
-    """Every file of the default units (Verilog and manifest), as ``rtl/`` should hold them."""
+    """Every file of the default units (Verilog, C header and manifest), as ``rtl/`` should hold them."""
     from .artifacts import build_unit
 
     files: dict[str, str] = {}

@@ -79,102 +79,80 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [15:0] \$164 ;
   wire [16:0] \$165 ;
   wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [15:0] \$169 ;
+  wire [45:0] \$167 ;
+  wire [46:0] \$168 ;
+  wire [22:0] \$169 ;
   wire \$17 ;
-  wire [15:0] \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire [15:0] \$173 ;
-  wire [15:0] \$174 ;
-  wire [16:0] \$175 ;
-  wire \$176 ;
+  wire [47:0] \$170 ;
+  wire [45:0] \$171 ;
+  wire [46:0] \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire [15:0] \$175 ;
+  wire [15:0] \$176 ;
   wire \$177 ;
-  wire [15:0] \$178 ;
+  wire \$178 ;
   wire [15:0] \$179 ;
   wire \$18 ;
-  wire [16:0] \$180 ;
-  wire \$181 ;
+  wire [15:0] \$180 ;
+  wire [16:0] \$181 ;
   wire \$182 ;
-  wire [15:0] \$183 ;
+  wire \$183 ;
   wire [15:0] \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire [15:0] \$187 ;
-  wire [15:0] \$188 ;
-  wire \$189 ;
+  wire [15:0] \$185 ;
+  wire [16:0] \$186 ;
+  wire \$187 ;
+  wire \$188 ;
+  wire [15:0] \$189 ;
   wire [15:0] \$19 ;
-  wire \$190 ;
-  wire [15:0] \$191 ;
-  wire [15:0] \$192 ;
-  wire [16:0] \$193 ;
-  wire \$194 ;
+  wire [15:0] \$190 ;
+  wire \$191 ;
+  wire \$192 ;
+  wire [15:0] \$193 ;
+  wire [15:0] \$194 ;
   wire \$195 ;
-  wire [15:0] \$196 ;
+  wire \$196 ;
   wire [15:0] \$197 ;
-  wire [16:0] \$198 ;
-  wire [17:0] \$199 ;
+  wire [15:0] \$198 ;
+  wire [16:0] \$199 ;
   wire \$2 ;
   wire [15:0] \$20 ;
-  wire [30:0] \$200 ;
-  wire [31:0] \$201 ;
-  wire [32:0] \$202 ;
-  wire [45:0] \$203 ;
-  wire [45:0] \$204 ;
-  wire [46:0] \$205 ;
-  wire [22:0] \$206 ;
-  wire [47:0] \$207 ;
-  wire [45:0] \$208 ;
-  wire [45:0] \$209 ;
+  wire \$200 ;
+  wire \$201 ;
+  wire [15:0] \$202 ;
+  wire [15:0] \$203 ;
+  wire [16:0] \$204 ;
+  wire [17:0] \$205 ;
+  wire [31:0] \$206 ;
+  wire [32:0] \$207 ;
+  wire [48:0] \$208 ;
+  wire [48:0] \$209 ;
   wire \$21 ;
-  wire [46:0] \$210 ;
-  wire [47:0] \$211 ;
+  wire \$210 ;
+  wire [48:0] \$211 ;
   wire [48:0] \$212 ;
-  wire [48:0] \$213 ;
-  wire \$214 ;
-  wire [45:0] \$215 ;
-  wire [45:0] \$216 ;
-  wire [46:0] \$217 ;
-  wire [22:0] \$218 ;
-  wire [47:0] \$219 ;
+  wire \$213 ;
+  wire [48:0] \$214 ;
+  wire [48:0] \$215 ;
+  wire [48:0] \$216 ;
+  wire [48:0] \$217 ;
+  reg \$218 ;
+  reg \$219 ;
   wire \$22 ;
-  wire [45:0] \$220 ;
-  wire [45:0] \$221 ;
-  wire [46:0] \$222 ;
-  wire [47:0] \$223 ;
-  wire [48:0] \$224 ;
-  wire [48:0] \$225 ;
-  wire \$226 ;
-  wire [45:0] \$227 ;
-  wire [45:0] \$228 ;
-  wire [46:0] \$229 ;
+  reg \$220 ;
+  reg [15:0] \$221 ;
+  reg \$222 ;
+  reg [3:0] \$223 ;
+  reg [12:0] \$224 ;
+  reg [15:0] \$225 ;
+  reg \$226 ;
+  reg [3:0] \$227 ;
+  reg [12:0] \$228 ;
+  reg [32:0] \$229 ;
   wire [15:0] \$23 ;
-  wire [22:0] \$230 ;
-  wire [47:0] \$231 ;
-  wire [45:0] \$232 ;
-  wire [45:0] \$233 ;
-  wire [46:0] \$234 ;
-  wire [47:0] \$235 ;
-  wire [48:0] \$236 ;
-  wire [48:0] \$237 ;
-  wire [48:0] \$238 ;
-  wire [48:0] \$239 ;
+  reg [15:0] \$230 ;
   wire [15:0] \$24 ;
-  reg \$240 ;
-  reg \$241 ;
-  reg \$242 ;
-  reg [15:0] \$243 ;
-  reg \$244 ;
-  reg [3:0] \$245 ;
-  reg [12:0] \$246 ;
-  reg [15:0] \$247 ;
-  reg \$248 ;
-  reg [3:0] \$249 ;
   wire [16:0] \$25 ;
-  reg [12:0] \$250 ;
-  reg [32:0] \$251 ;
-  reg [15:0] \$252 ;
   wire \$26 ;
   wire \$27 ;
   wire [15:0] \$28 ;
@@ -272,7 +250,10 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   reg [3:0] l0_s1_seg;
   reg [31:0] l0_s2_c1;
   reg [17:0] l0_s2_c2;
+  wire [30:0] l0_s2_prod;
   reg [19:0] l0_s3_c0;
+  wire [45:0] l0_s3_prod;
+  wire [47:0] l0_s4_acc;
   reg [3:0] l0_seg_p0 = 4'h0;
   reg [3:0] l0_seg_p1 = 4'h0;
   reg [12:0] l0_t_p0 = 13'h0000;
@@ -457,92 +438,79 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$164  = \$161  ? 16'hbfd9 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
   assign \$166  = \$165 [15:0] >= 15'h6000;
-  assign \$167  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$168  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$169  = \$168  ? 16'h7fff : i__payload;
-  assign \$170  = \$167  ? 16'hbfd9 : \$169 ;
-  assign \$171  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$172  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$173  = \$172  ? 16'h7fff : i__payload;
-  assign \$174  = \$171  ? 16'hbfd9 : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$177  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$178  = \$177  ? 16'h7fff : i__payload;
-  assign \$179  = \$176  ? 16'hbfd9 : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$182  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$183  = \$182  ? 16'h7fff : i__payload;
-  assign \$184  = \$181  ? 16'hbfd9 : \$183 ;
-  assign \$185  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$186  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$187  = \$186  ? 16'h7fff : i__payload;
-  assign \$188  = \$185  ? 16'hbfd9 : \$187 ;
-  assign \$189  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$190  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$191  = \$190  ? 16'h7fff : i__payload;
-  assign \$192  = \$189  ? 16'hbfd9 : \$191 ;
-  assign \$193  = - $signed(\$192 );
-  assign \$194  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$195  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$196  = \$195  ? 16'h7fff : i__payload;
-  assign \$197  = \$194  ? 16'hbfd9 : \$196 ;
-  assign \$198  = \$188 [15] ? \$193  : { \$197 [15], \$197  };
-  assign \$199  = $signed({ 1'h0, \$198 [15:0] }) - $signed(l0_s1_origin);
-  assign \$200  = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign \$202  = $signed(\$201 ) + $signed(l0_s2_c1);
-  assign \$203  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$205  = $signed(\$204 ) + $signed(l0_s3_c0);
-  assign \$207  = $signed(\$205 ) - $signed({ 1'h0, \$206  });
-  assign \$208  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$210  = $signed(\$209 ) + $signed(l0_s3_c0);
-  assign \$211  = l0_neg_p1 ? \$207  : { \$210 [46], \$210  };
-  assign \$212  = $signed(\$211 ) + $signed(5'h08);
-  assign \$214  = $signed(\$213 ) > $signed(16'h7fff);
-  assign \$215  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$217  = $signed(\$216 ) + $signed(l0_s3_c0);
-  assign \$219  = $signed(\$217 ) - $signed({ 1'h0, \$218  });
-  assign \$220  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$222  = $signed(\$221 ) + $signed(l0_s3_c0);
-  assign \$223  = l0_neg_p1 ? \$219  : { \$222 [46], \$222  };
-  assign \$224  = $signed(\$223 ) + $signed(5'h08);
-  assign \$226  = $signed(\$225 ) < $signed(16'h8000);
-  assign \$227  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$229  = $signed(\$228 ) + $signed(l0_s3_c0);
-  assign \$231  = $signed(\$229 ) - $signed({ 1'h0, \$230  });
-  assign \$232  = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$234  = $signed(\$233 ) + $signed(l0_s3_c0);
-  assign \$235  = l0_neg_p1 ? \$231  : { \$234 [46], \$234  };
-  assign \$236  = $signed(\$235 ) + $signed(5'h08);
-  assign \$238  = \$226  ? 49'h1ffffffff8000 : \$237 ;
-  assign \$239  = \$214  ? 49'h0000000007fff : \$238 ;
+  assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
+  assign l0_s3_prod = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
+  assign \$168  = $signed(\$167 ) + $signed(l0_s3_c0);
+  assign \$170  = $signed(\$168 ) - $signed({ 1'h0, \$169  });
+  assign \$172  = $signed(\$171 ) + $signed(l0_s3_c0);
+  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [46], \$172  };
+  assign \$173  = $signed(i__payload) < $signed(16'hbfd9);
+  assign \$174  = $signed(i__payload) > $signed(16'h7fff);
+  assign \$175  = \$174  ? 16'h7fff : i__payload;
+  assign \$176  = \$173  ? 16'hbfd9 : \$175 ;
+  assign \$177  = $signed(i__payload) < $signed(16'hbfd9);
+  assign \$178  = $signed(i__payload) > $signed(16'h7fff);
+  assign \$179  = \$178  ? 16'h7fff : i__payload;
+  assign \$180  = \$177  ? 16'hbfd9 : \$179 ;
+  assign \$181  = - $signed(\$180 );
+  assign \$182  = $signed(i__payload) < $signed(16'hbfd9);
+  assign \$183  = $signed(i__payload) > $signed(16'h7fff);
+  assign \$184  = \$183  ? 16'h7fff : i__payload;
+  assign \$185  = \$182  ? 16'hbfd9 : \$184 ;
+  assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
+  assign \$187  = $signed(i__payload) < $signed(16'hbfd9);
+  assign \$188  = $signed(i__payload) > $signed(16'h7fff);
+  assign \$189  = \$188  ? 16'h7fff : i__payload;
+  assign \$190  = \$187  ? 16'hbfd9 : \$189 ;
+  assign \$191  = $signed(i__payload) < $signed(16'hbfd9);
+  assign \$192  = $signed(i__payload) > $signed(16'h7fff);
+  assign \$193  = \$192  ? 16'h7fff : i__payload;
+  assign \$194  = \$191  ? 16'hbfd9 : \$193 ;
+  assign \$195  = $signed(i__payload) < $signed(16'hbfd9);
+  assign \$196  = $signed(i__payload) > $signed(16'h7fff);
+  assign \$197  = \$196  ? 16'h7fff : i__payload;
+  assign \$198  = \$195  ? 16'hbfd9 : \$197 ;
+  assign \$199  = - $signed(\$198 );
+  assign \$200  = $signed(i__payload) < $signed(16'hbfd9);
+  assign \$201  = $signed(i__payload) > $signed(16'h7fff);
+  assign \$202  = \$201  ? 16'h7fff : i__payload;
+  assign \$203  = \$200  ? 16'hbfd9 : \$202 ;
+  assign \$204  = \$194 [15] ? \$199  : { \$203 [15], \$203  };
+  assign \$205  = $signed({ 1'h0, \$204 [15:0] }) - $signed(l0_s1_origin);
+  assign \$207  = $signed(\$206 ) + $signed(l0_s2_c1);
+  assign \$208  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$210  = $signed(\$209 ) > $signed(16'h7fff);
+  assign \$211  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$213  = $signed(\$212 ) < $signed(16'h8000);
+  assign \$214  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$216  = \$213  ? 49'h1ffffffff8000 : \$215 ;
+  assign \$217  = \$210  ? 49'h0000000007fff : \$216 ;
   always @(posedge clk)
-    valid_0 <= \$240 ;
+    valid_0 <= \$218 ;
   always @(posedge clk)
-    valid_1 <= \$241 ;
+    valid_1 <= \$219 ;
   always @(posedge clk)
-    o__valid <= \$242 ;
+    o__valid <= \$220 ;
   always @(posedge clk)
-    l0_x_p0 <= \$243 ;
+    l0_x_p0 <= \$221 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$244 ;
+    l0_neg_p0 <= \$222 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$245 ;
+    l0_seg_p0 <= \$223 ;
   always @(posedge clk)
-    l0_t_p0 <= \$246 ;
+    l0_t_p0 <= \$224 ;
   always @(posedge clk)
-    l0_x_p1 <= \$247 ;
+    l0_x_p1 <= \$225 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$248 ;
+    l0_neg_p1 <= \$226 ;
   always @(posedge clk)
-    l0_seg_p1 <= \$249 ;
+    l0_seg_p1 <= \$227 ;
   always @(posedge clk)
-    l0_t_p1 <= \$250 ;
+    l0_t_p1 <= \$228 ;
   always @(posedge clk)
-    l0_acc_p1 <= \$251 ;
+    l0_acc_p1 <= \$229 ;
   always @(posedge clk)
-    o__payload <= \$252 ;
+    o__payload <= \$230 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 4'h0;
@@ -702,120 +670,114 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$240  = valid_0;
+    \$218  = valid_0;
     if (i__ready) begin
-      \$240  = i__valid;
+      \$218  = i__valid;
     end
     if (rst) begin
-      \$240  = 1'h0;
+      \$218  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$241  = valid_1;
+    \$219  = valid_1;
     if (i__ready) begin
-      \$241  = valid_0;
+      \$219  = valid_0;
     end
     if (rst) begin
-      \$241  = 1'h0;
+      \$219  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$242  = o__valid;
+    \$220  = o__valid;
     if (i__ready) begin
-      \$242  = valid_1;
+      \$220  = valid_1;
     end
     if (rst) begin
-      \$242  = 1'h0;
+      \$220  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$243  = l0_x_p0;
+    \$221  = l0_x_p0;
     if (i__ready) begin
-      \$243  = \$180 [15:0];
+      \$221  = \$186 [15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$244  = l0_neg_p0;
+    \$222  = l0_neg_p0;
     if (i__ready) begin
-      \$244  = \$184 [15];
+      \$222  = \$190 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$245  = l0_seg_p0;
+    \$223  = l0_seg_p0;
     if (i__ready) begin
-      \$245  = l0_s1_seg;
+      \$223  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$246  = l0_t_p0;
+    \$224  = l0_t_p0;
     if (i__ready) begin
-      \$246  = \$199 [12:0];
+      \$224  = \$205 [12:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$247  = l0_x_p1;
+    \$225  = l0_x_p1;
     if (i__ready) begin
-      \$247  = l0_x_p0;
+      \$225  = l0_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$248  = l0_neg_p1;
+    \$226  = l0_neg_p1;
     if (i__ready) begin
-      \$248  = l0_neg_p0;
+      \$226  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$249  = l0_seg_p1;
+    \$227  = l0_seg_p1;
     if (i__ready) begin
-      \$249  = l0_seg_p0;
+      \$227  = l0_seg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$250  = l0_t_p1;
+    \$228  = l0_t_p1;
     if (i__ready) begin
-      \$250  = l0_t_p0;
+      \$228  = l0_t_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$251  = l0_acc_p1;
+    \$229  = l0_acc_p1;
     if (i__ready) begin
-      \$251  = \$202 ;
+      \$229  = \$207 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$252  = o__payload;
+    \$230  = o__payload;
     if (i__ready) begin
-      \$252  = \$239 [15:0];
+      \$230  = \$217 [15:0];
     end
     if (rst) begin
-      \$252  = 16'h0000;
+      \$230  = 16'h0000;
     end
   end
   assign \i__payload[0]  = i__payload;
   assign \o__payload[0]  = o__payload;
-  assign \$201  = { \$200 [30], \$200  };
-  assign \$204  = { \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45], \$203 [45:26] };
-  assign \$206  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$209  = { \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45], \$208 [45:26] };
-  assign \$213  = { \$212 [48], \$212 [48], \$212 [48], \$212 [48], \$212 [48:4] };
-  assign \$216  = { \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45], \$215 [45:26] };
-  assign \$218  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$221  = { \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45], \$220 [45:26] };
-  assign \$225  = { \$224 [48], \$224 [48], \$224 [48], \$224 [48], \$224 [48:4] };
-  assign \$228  = { \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45], \$227 [45:26] };
-  assign \$230  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$233  = { \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45], \$232 [45:26] };
-  assign \$237  = { \$236 [48], \$236 [48], \$236 [48], \$236 [48], \$236 [48:4] };
+  assign \$167  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
+  assign \$171  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$206  = { l0_s2_prod[30], l0_s2_prod };
+  assign \$209  = { \$208 [48], \$208 [48], \$208 [48], \$208 [48], \$208 [48:4] };
+  assign \$212  = { \$211 [48], \$211 [48], \$211 [48], \$211 [48], \$211 [48:4] };
+  assign \$215  = { \$214 [48], \$214 [48], \$214 [48], \$214 [48], \$214 [48:4] };
 endmodule

@@ -5,105 +5,77 @@
 module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [18:0] \$10 ;
-  reg \$100 ;
-  wire [18:0] \$11 ;
-  wire [26:0] \$12 ;
+  wire [8:0] \$10 ;
+  wire [8:0] \$11 ;
+  wire [27:0] \$12 ;
   wire [27:0] \$13 ;
-  wire [27:0] \$14 ;
-  wire \$15 ;
-  wire [18:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire [26:0] \$18 ;
+  wire \$14 ;
+  wire [27:0] \$15 ;
+  wire [27:0] \$16 ;
+  wire \$17 ;
+  wire [27:0] \$18 ;
   wire [27:0] \$19 ;
-  wire [8:0] \$2 ;
+  wire [18:0] \$2 ;
   wire [27:0] \$20 ;
   wire [27:0] \$21 ;
-  wire [27:0] \$22 ;
+  wire [8:0] \$22 ;
   wire [8:0] \$23 ;
-  wire [8:0] \$24 ;
-  wire [18:0] \$25 ;
-  wire [18:0] \$26 ;
-  wire [26:0] \$27 ;
+  wire [27:0] \$24 ;
+  wire [27:0] \$25 ;
+  wire \$26 ;
+  wire [27:0] \$27 ;
   wire [27:0] \$28 ;
-  wire [27:0] \$29 ;
-  wire [8:0] \$3 ;
-  wire \$30 ;
-  wire [18:0] \$31 ;
-  wire [18:0] \$32 ;
-  wire [26:0] \$33 ;
-  wire [27:0] \$34 ;
-  wire [27:0] \$35 ;
-  wire \$36 ;
-  wire [18:0] \$37 ;
-  wire [18:0] \$38 ;
-  wire [26:0] \$39 ;
+  wire \$29 ;
+  wire [18:0] \$3 ;
+  wire [27:0] \$30 ;
+  wire [27:0] \$31 ;
+  wire [27:0] \$32 ;
+  wire [27:0] \$33 ;
+  wire [8:0] \$34 ;
+  wire [8:0] \$35 ;
+  wire [27:0] \$36 ;
+  wire [27:0] \$37 ;
+  wire \$38 ;
+  wire [27:0] \$39 ;
   wire [18:0] \$4 ;
   wire [27:0] \$40 ;
-  wire [27:0] \$41 ;
+  wire \$41 ;
   wire [27:0] \$42 ;
   wire [27:0] \$43 ;
-  wire [8:0] \$44 ;
-  wire [8:0] \$45 ;
-  wire [18:0] \$46 ;
-  wire [18:0] \$47 ;
-  wire [26:0] \$48 ;
+  wire [27:0] \$44 ;
+  wire [27:0] \$45 ;
+  wire [8:0] \$46 ;
+  wire [8:0] \$47 ;
+  wire [27:0] \$48 ;
   wire [27:0] \$49 ;
   wire [18:0] \$5 ;
-  wire [27:0] \$50 ;
-  wire \$51 ;
-  wire [18:0] \$52 ;
-  wire [18:0] \$53 ;
-  wire [26:0] \$54 ;
+  wire \$50 ;
+  wire [27:0] \$51 ;
+  wire [27:0] \$52 ;
+  wire \$53 ;
+  wire [27:0] \$54 ;
   wire [27:0] \$55 ;
   wire [27:0] \$56 ;
-  wire \$57 ;
-  wire [18:0] \$58 ;
-  wire [18:0] \$59 ;
-  wire [26:0] \$6 ;
-  wire [26:0] \$60 ;
-  wire [27:0] \$61 ;
-  wire [27:0] \$62 ;
-  wire [27:0] \$63 ;
-  wire [27:0] \$64 ;
-  wire [8:0] \$65 ;
-  wire [8:0] \$66 ;
-  wire [18:0] \$67 ;
-  wire [18:0] \$68 ;
-  wire [26:0] \$69 ;
-  wire [27:0] \$7 ;
-  wire [27:0] \$70 ;
-  wire [27:0] \$71 ;
-  wire \$72 ;
-  wire [18:0] \$73 ;
-  wire [18:0] \$74 ;
-  wire [26:0] \$75 ;
-  wire [27:0] \$76 ;
-  wire [27:0] \$77 ;
-  wire \$78 ;
-  wire [18:0] \$79 ;
-  wire [27:0] \$8 ;
-  wire [18:0] \$80 ;
-  wire [26:0] \$81 ;
-  wire [27:0] \$82 ;
-  wire [27:0] \$83 ;
-  wire [27:0] \$84 ;
-  wire [27:0] \$85 ;
-  reg \$86 ;
-  reg \$87 ;
-  reg [7:0] \$88 ;
-  reg [7:0] \$89 ;
-  wire \$9 ;
-  reg \$90 ;
-  reg [31:0] \$91 ;
-  reg [7:0] \$92 ;
-  reg [7:0] \$93 ;
-  reg \$94 ;
-  reg [7:0] \$95 ;
-  reg [7:0] \$96 ;
-  reg \$97 ;
-  reg [7:0] \$98 ;
-  reg [7:0] \$99 ;
+  wire [27:0] \$57 ;
+  reg \$58 ;
+  reg \$59 ;
+  wire [18:0] \$6 ;
+  reg [7:0] \$60 ;
+  reg [7:0] \$61 ;
+  reg \$62 ;
+  reg [31:0] \$63 ;
+  reg [7:0] \$64 ;
+  reg [7:0] \$65 ;
+  reg \$66 ;
+  reg [7:0] \$67 ;
+  reg [7:0] \$68 ;
+  reg \$69 ;
+  wire [18:0] \$7 ;
+  reg [7:0] \$70 ;
+  reg [7:0] \$71 ;
+  reg \$72 ;
+  wire [18:0] \$8 ;
+  wire [18:0] \$9 ;
   input clk;
   wire clk;
   input [63:0] i__payload;
@@ -124,18 +96,22 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire i__valid;
   reg [7:0] l0_a_p0 = 8'h00;
   reg l0_neg_p0 = 1'h0;
+  wire [26:0] l0_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l0_x_p0;
   reg [7:0] l1_a_p0 = 8'h00;
   reg l1_neg_p0 = 1'h0;
+  wire [26:0] l1_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l1_x_p0;
   reg [7:0] l2_a_p0 = 8'h00;
   reg l2_neg_p0 = 1'h0;
+  wire [26:0] l2_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l2_x_p0;
   reg [7:0] l3_a_p0 = 8'h00;
   reg l3_neg_p0 = 1'h0;
+  wire [26:0] l3_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l3_x_p0;
   output [31:0] o__payload;
@@ -149,13 +125,13 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   output o__valid;
   reg o__valid = 1'h0;
   reg [7:0] port__addr = 8'h00;
-  reg [7:0] \port__addr$10  = 8'h00;
-  reg [7:0] \port__addr$12  = 8'h00;
   reg [7:0] \port__addr$14  = 8'h00;
+  reg [7:0] \port__addr$20  = 8'h00;
+  reg [7:0] \port__addr$26  = 8'h00;
   wire [16:0] port__data;
-  wire [16:0] \port__data$22 ;
-  wire [16:0] \port__data$25 ;
-  wire [16:0] \port__data$28 ;
+  wire [16:0] \port__data$18 ;
+  wire [16:0] \port__data$24 ;
+  wire [16:0] \port__data$30 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
@@ -291,235 +267,211 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     c0_rom[127] = 17'h0ffe9;
     c0_rom[128] = 17'h0ffea;
   end
-  assign \port__data$28  = c0_rom[\port__addr$14 ];
-  assign \port__data$25  = c0_rom[\port__addr$12 ];
-  assign \port__data$22  = c0_rom[\port__addr$10 ];
+  assign \port__data$30  = c0_rom[\port__addr$26 ];
+  assign \port__data$24  = c0_rom[\port__addr$20 ];
+  assign \port__data$18  = c0_rom[\port__addr$14 ];
   assign port__data = c0_rom[port__addr];
+  assign \$23  = i__payload[47] ? \$22  : { i__payload[47], i__payload[47:40] };
+  assign \$24  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$26  = $signed(\$25 ) > $signed(8'h7f);
+  assign \$27  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$29  = $signed(\$28 ) < $signed(8'h80);
+  assign \$30  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$32  = \$29  ? 28'hfffff80 : \$31 ;
+  assign \$33  = \$26  ? 28'h000007f : \$32 ;
+  assign \$34  = - $signed(i__payload[55:48]);
+  assign \$35  = i__payload[55] ? \$34  : { i__payload[55], i__payload[55:48] };
+  assign \$36  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$38  = $signed(\$37 ) > $signed(8'h7f);
+  assign \$39  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$41  = $signed(\$40 ) < $signed(8'h80);
+  assign \$42  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$44  = \$41  ? 28'hfffff80 : \$43 ;
+  assign \$45  = \$38  ? 28'h000007f : \$44 ;
+  assign \$46  = - $signed(i__payload[63:56]);
+  assign \$47  = i__payload[63] ? \$46  : { i__payload[63], i__payload[63:56] };
+  assign \$48  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$50  = $signed(\$49 ) > $signed(8'h7f);
+  assign \$51  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$53  = $signed(\$52 ) < $signed(8'h80);
+  assign \$54  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$56  = \$53  ? 28'hfffff80 : \$55 ;
+  assign \$57  = \$50  ? 28'h000007f : \$56 ;
+  always @(posedge clk)
+    valid_0 <= \$58 ;
+  always @(posedge clk)
+    o__valid <= \$59 ;
+  always @(posedge clk)
+    port__addr <= \$60 ;
+  always @(posedge clk)
+    l0_a_p0 <= \$61 ;
+  always @(posedge clk)
+    l0_neg_p0 <= \$62 ;
+  always @(posedge clk)
+    o__payload <= \$63 ;
+  always @(posedge clk)
+    \port__addr$14  <= \$64 ;
+  always @(posedge clk)
+    l1_a_p0 <= \$65 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$66 ;
+  always @(posedge clk)
+    \port__addr$20  <= \$67 ;
+  always @(posedge clk)
+    l2_a_p0 <= \$68 ;
+  always @(posedge clk)
+    l2_neg_p0 <= \$69 ;
+  always @(posedge clk)
+    \port__addr$26  <= \$70 ;
+  always @(posedge clk)
+    l3_a_p0 <= \$71 ;
+  always @(posedge clk)
+    l3_neg_p0 <= \$72 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = - $signed(i__payload[39:32]);
-  assign \$3  = i__payload[39] ? \$2  : { i__payload[39], i__payload[39:32] };
-  assign \$4  = $signed(18'h10000) - $signed(port__data);
-  assign \$5  = l0_neg_p0 ? \$4  : { port__data[16], port__data[16], port__data };
-  assign \$6  = $signed(\$5 ) * $signed(l0_a_p0);
-  assign \$7  = $signed(\$6 ) + $signed(17'h08000);
-  assign \$9  = $signed(\$8 ) > $signed(8'h7f);
-  assign \$10  = $signed(18'h10000) - $signed(port__data);
-  assign \$11  = l0_neg_p0 ? \$10  : { port__data[16], port__data[16], port__data };
-  assign \$12  = $signed(\$11 ) * $signed(l0_a_p0);
-  assign \$13  = $signed(\$12 ) + $signed(17'h08000);
-  assign \$15  = $signed(\$14 ) < $signed(8'h80);
-  assign \$16  = $signed(18'h10000) - $signed(port__data);
-  assign \$17  = l0_neg_p0 ? \$16  : { port__data[16], port__data[16], port__data };
-  assign \$18  = $signed(\$17 ) * $signed(l0_a_p0);
-  assign \$19  = $signed(\$18 ) + $signed(17'h08000);
-  assign \$21  = \$15  ? 28'hfffff80 : \$20 ;
-  assign \$22  = \$9  ? 28'h000007f : \$21 ;
-  assign \$23  = - $signed(i__payload[47:40]);
-  assign \$24  = i__payload[47] ? \$23  : { i__payload[47], i__payload[47:40] };
-  assign \$25  = $signed(18'h10000) - $signed(\port__data$22 );
-  assign \$26  = l1_neg_p0 ? \$25  : { \port__data$22 [16], \port__data$22 [16], \port__data$22  };
-  assign \$27  = $signed(\$26 ) * $signed(l1_a_p0);
-  assign \$28  = $signed(\$27 ) + $signed(17'h08000);
-  assign \$30  = $signed(\$29 ) > $signed(8'h7f);
-  assign \$31  = $signed(18'h10000) - $signed(\port__data$22 );
-  assign \$32  = l1_neg_p0 ? \$31  : { \port__data$22 [16], \port__data$22 [16], \port__data$22  };
-  assign \$33  = $signed(\$32 ) * $signed(l1_a_p0);
-  assign \$34  = $signed(\$33 ) + $signed(17'h08000);
-  assign \$36  = $signed(\$35 ) < $signed(8'h80);
-  assign \$37  = $signed(18'h10000) - $signed(\port__data$22 );
-  assign \$38  = l1_neg_p0 ? \$37  : { \port__data$22 [16], \port__data$22 [16], \port__data$22  };
-  assign \$39  = $signed(\$38 ) * $signed(l1_a_p0);
-  assign \$40  = $signed(\$39 ) + $signed(17'h08000);
-  assign \$42  = \$36  ? 28'hfffff80 : \$41 ;
-  assign \$43  = \$30  ? 28'h000007f : \$42 ;
-  assign \$44  = - $signed(i__payload[55:48]);
-  assign \$45  = i__payload[55] ? \$44  : { i__payload[55], i__payload[55:48] };
-  assign \$46  = $signed(18'h10000) - $signed(\port__data$25 );
-  assign \$47  = l2_neg_p0 ? \$46  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
-  assign \$48  = $signed(\$47 ) * $signed(l2_a_p0);
-  assign \$49  = $signed(\$48 ) + $signed(17'h08000);
-  assign \$51  = $signed(\$50 ) > $signed(8'h7f);
-  assign \$52  = $signed(18'h10000) - $signed(\port__data$25 );
-  assign \$53  = l2_neg_p0 ? \$52  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
-  assign \$54  = $signed(\$53 ) * $signed(l2_a_p0);
-  assign \$55  = $signed(\$54 ) + $signed(17'h08000);
-  assign \$57  = $signed(\$56 ) < $signed(8'h80);
-  assign \$58  = $signed(18'h10000) - $signed(\port__data$25 );
-  assign \$59  = l2_neg_p0 ? \$58  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
-  assign \$60  = $signed(\$59 ) * $signed(l2_a_p0);
-  assign \$61  = $signed(\$60 ) + $signed(17'h08000);
-  assign \$63  = \$57  ? 28'hfffff80 : \$62 ;
-  assign \$64  = \$51  ? 28'h000007f : \$63 ;
-  assign \$65  = - $signed(i__payload[63:56]);
-  assign \$66  = i__payload[63] ? \$65  : { i__payload[63], i__payload[63:56] };
-  assign \$67  = $signed(18'h10000) - $signed(\port__data$28 );
-  assign \$68  = l3_neg_p0 ? \$67  : { \port__data$28 [16], \port__data$28 [16], \port__data$28  };
-  assign \$69  = $signed(\$68 ) * $signed(l3_a_p0);
-  assign \$70  = $signed(\$69 ) + $signed(17'h08000);
-  assign \$72  = $signed(\$71 ) > $signed(8'h7f);
-  assign \$73  = $signed(18'h10000) - $signed(\port__data$28 );
-  assign \$74  = l3_neg_p0 ? \$73  : { \port__data$28 [16], \port__data$28 [16], \port__data$28  };
-  assign \$75  = $signed(\$74 ) * $signed(l3_a_p0);
-  assign \$76  = $signed(\$75 ) + $signed(17'h08000);
-  assign \$78  = $signed(\$77 ) < $signed(8'h80);
-  assign \$79  = $signed(18'h10000) - $signed(\port__data$28 );
-  assign \$80  = l3_neg_p0 ? \$79  : { \port__data$28 [16], \port__data$28 [16], \port__data$28  };
-  assign \$81  = $signed(\$80 ) * $signed(l3_a_p0);
-  assign \$82  = $signed(\$81 ) + $signed(17'h08000);
-  assign \$84  = \$78  ? 28'hfffff80 : \$83 ;
-  assign \$85  = \$72  ? 28'h000007f : \$84 ;
-  always @(posedge clk)
-    valid_0 <= \$86 ;
-  always @(posedge clk)
-    o__valid <= \$87 ;
-  always @(posedge clk)
-    port__addr <= \$88 ;
-  always @(posedge clk)
-    l0_a_p0 <= \$89 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$90 ;
-  always @(posedge clk)
-    o__payload <= \$91 ;
-  always @(posedge clk)
-    \port__addr$10  <= \$92 ;
-  always @(posedge clk)
-    l1_a_p0 <= \$93 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$94 ;
-  always @(posedge clk)
-    \port__addr$12  <= \$95 ;
-  always @(posedge clk)
-    l2_a_p0 <= \$96 ;
-  always @(posedge clk)
-    l2_neg_p0 <= \$97 ;
-  always @(posedge clk)
-    \port__addr$14  <= \$98 ;
-  always @(posedge clk)
-    l3_a_p0 <= \$99 ;
-  always @(posedge clk)
-    l3_neg_p0 <= \$100 ;
+  assign \$2  = $signed(18'h10000) - $signed(port__data);
+  assign \$3  = l0_neg_p0 ? \$2  : { port__data[16], port__data[16], port__data };
+  assign l0_s3_acc = $signed(\$3 ) * $signed(l0_a_p0);
+  assign \$4  = $signed(18'h10000) - $signed(\port__data$18 );
+  assign \$5  = l1_neg_p0 ? \$4  : { \port__data$18 [16], \port__data$18 [16], \port__data$18  };
+  assign l1_s3_acc = $signed(\$5 ) * $signed(l1_a_p0);
+  assign \$6  = $signed(18'h10000) - $signed(\port__data$24 );
+  assign \$7  = l2_neg_p0 ? \$6  : { \port__data$24 [16], \port__data$24 [16], \port__data$24  };
+  assign l2_s3_acc = $signed(\$7 ) * $signed(l2_a_p0);
+  assign \$8  = $signed(18'h10000) - $signed(\port__data$30 );
+  assign \$9  = l3_neg_p0 ? \$8  : { \port__data$30 [16], \port__data$30 [16], \port__data$30  };
+  assign l3_s3_acc = $signed(\$9 ) * $signed(l3_a_p0);
+  assign \$10  = - $signed(i__payload[39:32]);
+  assign \$11  = i__payload[39] ? \$10  : { i__payload[39], i__payload[39:32] };
+  assign \$12  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$14  = $signed(\$13 ) > $signed(8'h7f);
+  assign \$15  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$17  = $signed(\$16 ) < $signed(8'h80);
+  assign \$18  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$20  = \$17  ? 28'hfffff80 : \$19 ;
+  assign \$21  = \$14  ? 28'h000007f : \$20 ;
+  assign \$22  = - $signed(i__payload[47:40]);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = valid_0;
+    \$58  = valid_0;
     if (i__ready) begin
-      \$86  = i__valid;
+      \$58  = i__valid;
     end
     if (rst) begin
-      \$86  = 1'h0;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = o__valid;
+    \$59  = o__valid;
     if (i__ready) begin
-      \$87  = valid_0;
+      \$59  = valid_0;
     end
     if (rst) begin
-      \$87  = 1'h0;
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = port__addr;
+    \$60  = port__addr;
     if (i__ready) begin
-      \$88  = \$3 [7:0];
+      \$60  = \$11 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = l0_a_p0;
+    \$61  = l0_a_p0;
     if (i__ready) begin
-      \$89  = i__payload[7:0];
+      \$61  = i__payload[7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$90  = l0_neg_p0;
+    \$62  = l0_neg_p0;
     if (i__ready) begin
-      \$90  = i__payload[39];
+      \$62  = i__payload[39];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$91  = o__payload;
+    \$63  = o__payload;
     if (i__ready) begin
-      \$91 [7:0] = \$22 [7:0];
-      \$91 [15:8] = \$43 [7:0];
-      \$91 [23:16] = \$64 [7:0];
-      \$91 [31:24] = \$85 [7:0];
+      \$63 [7:0] = \$21 [7:0];
+      \$63 [15:8] = \$33 [7:0];
+      \$63 [23:16] = \$45 [7:0];
+      \$63 [31:24] = \$57 [7:0];
     end
     if (rst) begin
-      \$91  = 32'd0;
+      \$63  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$92  = \port__addr$10 ;
+    \$64  = \port__addr$14 ;
     if (i__ready) begin
-      \$92  = \$24 [7:0];
+      \$64  = \$23 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$93  = l1_a_p0;
+    \$65  = l1_a_p0;
     if (i__ready) begin
-      \$93  = i__payload[15:8];
+      \$65  = i__payload[15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = l1_neg_p0;
+    \$66  = l1_neg_p0;
     if (i__ready) begin
-      \$94  = i__payload[47];
+      \$66  = i__payload[47];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = \port__addr$12 ;
+    \$67  = \port__addr$20 ;
     if (i__ready) begin
-      \$95  = \$45 [7:0];
+      \$67  = \$35 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$96  = l2_a_p0;
+    \$68  = l2_a_p0;
     if (i__ready) begin
-      \$96  = i__payload[23:16];
+      \$68  = i__payload[23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$97  = l2_neg_p0;
+    \$69  = l2_neg_p0;
     if (i__ready) begin
-      \$97  = i__payload[55];
+      \$69  = i__payload[55];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = \port__addr$14 ;
+    \$70  = \port__addr$26 ;
     if (i__ready) begin
-      \$98  = \$66 [7:0];
+      \$70  = \$47 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = l3_a_p0;
+    \$71  = l3_a_p0;
     if (i__ready) begin
-      \$99  = i__payload[31:24];
+      \$71  = i__payload[31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = l3_neg_p0;
+    \$72  = l3_neg_p0;
     if (i__ready) begin
-      \$100  = i__payload[63];
+      \$72  = i__payload[63];
     end
   end
   assign l0_x_p0 = port__addr;
-  assign l1_x_p0 = \port__addr$10 ;
-  assign l2_x_p0 = \port__addr$12 ;
-  assign l3_x_p0 = \port__addr$14 ;
+  assign l1_x_p0 = \port__addr$14 ;
+  assign l2_x_p0 = \port__addr$20 ;
+  assign l3_x_p0 = \port__addr$26 ;
   assign \i__payload.a  = i__payload[31:0];
   assign \i__payload.a[0]  = i__payload[7:0];
   assign \i__payload.a[1]  = i__payload[15:8];
@@ -534,16 +486,16 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$8  = { \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27], \$7 [27:16] };
-  assign \$14  = { \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27], \$13 [27:16] };
-  assign \$20  = { \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27], \$19 [27:16] };
-  assign \$29  = { \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27], \$28 [27:16] };
-  assign \$35  = { \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27], \$34 [27:16] };
-  assign \$41  = { \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27], \$40 [27:16] };
-  assign \$50  = { \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27], \$49 [27:16] };
-  assign \$56  = { \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27], \$55 [27:16] };
-  assign \$62  = { \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27], \$61 [27:16] };
-  assign \$71  = { \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27], \$70 [27:16] };
-  assign \$77  = { \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27], \$76 [27:16] };
-  assign \$83  = { \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27], \$82 [27:16] };
+  assign \$13  = { \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27:16] };
+  assign \$16  = { \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27:16] };
+  assign \$19  = { \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27:16] };
+  assign \$25  = { \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27:16] };
+  assign \$28  = { \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27:16] };
+  assign \$31  = { \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27:16] };
+  assign \$37  = { \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27:16] };
+  assign \$40  = { \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27:16] };
+  assign \$43  = { \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27:16] };
+  assign \$49  = { \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27:16] };
+  assign \$52  = { \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27:16] };
+  assign \$55  = { \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27:16] };
 endmodule

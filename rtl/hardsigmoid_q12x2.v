@@ -5,49 +5,33 @@
 module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [36:0] \$10 ;
-  wire \$11 ;
-  wire [33:0] \$12 ;
-  wire [34:0] \$13 ;
-  wire [35:0] \$14 ;
+  wire \$10 ;
+  wire [36:0] \$11 ;
+  wire [36:0] \$12 ;
+  wire \$13 ;
+  wire [36:0] \$14 ;
   wire [36:0] \$15 ;
   wire [36:0] \$16 ;
-  wire \$17 ;
-  wire [33:0] \$18 ;
-  wire [34:0] \$19 ;
+  wire [36:0] \$17 ;
+  wire [36:0] \$18 ;
+  wire [36:0] \$19 ;
   wire \$2 ;
-  wire [35:0] \$20 ;
+  wire \$20 ;
   wire [36:0] \$21 ;
   wire [36:0] \$22 ;
-  wire [36:0] \$23 ;
+  wire \$23 ;
   wire [36:0] \$24 ;
-  wire [33:0] \$25 ;
-  wire [34:0] \$26 ;
-  wire [35:0] \$27 ;
-  wire [36:0] \$28 ;
-  wire [36:0] \$29 ;
+  wire [36:0] \$25 ;
+  wire [36:0] \$26 ;
+  wire [36:0] \$27 ;
+  reg \$28 ;
+  reg [31:0] \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire [33:0] \$31 ;
-  wire [34:0] \$32 ;
-  wire [35:0] \$33 ;
-  wire [36:0] \$34 ;
-  wire [36:0] \$35 ;
-  wire \$36 ;
-  wire [33:0] \$37 ;
-  wire [34:0] \$38 ;
-  wire [35:0] \$39 ;
-  wire \$4 ;
-  wire [36:0] \$40 ;
-  wire [36:0] \$41 ;
-  wire [36:0] \$42 ;
-  wire [36:0] \$43 ;
-  reg \$44 ;
-  reg [31:0] \$45 ;
+  wire [34:0] \$4 ;
   wire \$5 ;
-  wire [33:0] \$6 ;
+  wire \$6 ;
   wire [34:0] \$7 ;
-  wire [35:0] \$8 ;
+  wire [36:0] \$8 ;
   wire [36:0] \$9 ;
   input clk;
   wire clk;
@@ -62,9 +46,13 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   reg [1:0] l0_s0_seg;
   reg [32:0] l0_s1_c0;
   reg [17:0] l0_s1_c1;
+  wire [33:0] l0_s1_prod;
+  wire [35:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [32:0] l1_s1_c0;
   reg [17:0] l1_s1_c1;
+  wire [33:0] l1_s1_prod;
+  wire [35:0] l1_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -79,38 +67,30 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) >= $signed(15'h5000);
   assign \$3  = $signed(i__payload[15:0]) >= $signed(15'h3000);
-  assign \$4  = $signed(i__payload[31:16]) >= $signed(15'h5000);
-  assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h3000);
-  assign \$6  = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign \$8  = $signed(\$7 ) + $signed(l0_s1_c0);
-  assign \$9  = $signed(\$8 ) + $signed(16'h4000);
-  assign \$11  = $signed(\$10 ) > $signed(17'h0ffff);
-  assign \$12  = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign \$14  = $signed(\$13 ) + $signed(l0_s1_c0);
-  assign \$15  = $signed(\$14 ) + $signed(16'h4000);
-  assign \$17  = $signed(\$16 ) < $signed(1'h0);
-  assign \$18  = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign \$20  = $signed(\$19 ) + $signed(l0_s1_c0);
-  assign \$21  = $signed(\$20 ) + $signed(16'h4000);
-  assign \$23  = \$17  ? 37'h0000000000 : \$22 ;
-  assign \$24  = \$11  ? 37'h000000ffff : \$23 ;
-  assign \$25  = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign \$27  = $signed(\$26 ) + $signed(l1_s1_c0);
-  assign \$28  = $signed(\$27 ) + $signed(16'h4000);
-  assign \$30  = $signed(\$29 ) > $signed(17'h0ffff);
-  assign \$31  = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign \$33  = $signed(\$32 ) + $signed(l1_s1_c0);
-  assign \$34  = $signed(\$33 ) + $signed(16'h4000);
-  assign \$36  = $signed(\$35 ) < $signed(1'h0);
-  assign \$37  = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign \$39  = $signed(\$38 ) + $signed(l1_s1_c0);
-  assign \$40  = $signed(\$39 ) + $signed(16'h4000);
-  assign \$42  = \$36  ? 37'h0000000000 : \$41 ;
-  assign \$43  = \$30  ? 37'h000000ffff : \$42 ;
+  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
+  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h5000);
+  assign \$6  = $signed(i__payload[31:16]) >= $signed(15'h3000);
+  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
+  assign l1_s2_acc = $signed(\$7 ) + $signed(l1_s1_c0);
+  assign \$8  = $signed(l0_s2_acc) + $signed(16'h4000);
+  assign \$10  = $signed(\$9 ) > $signed(17'h0ffff);
+  assign \$11  = $signed(l0_s2_acc) + $signed(16'h4000);
+  assign \$13  = $signed(\$12 ) < $signed(1'h0);
+  assign \$14  = $signed(l0_s2_acc) + $signed(16'h4000);
+  assign \$16  = \$13  ? 37'h0000000000 : \$15 ;
+  assign \$17  = \$10  ? 37'h000000ffff : \$16 ;
+  assign \$18  = $signed(l1_s2_acc) + $signed(16'h4000);
+  assign \$20  = $signed(\$19 ) > $signed(17'h0ffff);
+  assign \$21  = $signed(l1_s2_acc) + $signed(16'h4000);
+  assign \$23  = $signed(\$22 ) < $signed(1'h0);
+  assign \$24  = $signed(l1_s2_acc) + $signed(16'h4000);
+  assign \$26  = \$23  ? 37'h0000000000 : \$25 ;
+  assign \$27  = \$20  ? 37'h000000ffff : \$26 ;
   always @(posedge clk)
-    o__valid <= \$44 ;
+    o__valid <= \$28 ;
   always @(posedge clk)
-    o__payload <= \$45 ;
+    o__payload <= \$29 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 2'h0;
@@ -148,10 +128,10 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$4 ) begin
+    if (\$5 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$5 ) begin
+    if (\$6 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -181,39 +161,35 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$44  = o__valid;
+    \$28  = o__valid;
     if (i__ready) begin
-      \$44  = i__valid;
+      \$28  = i__valid;
     end
     if (rst) begin
-      \$44  = 1'h0;
+      \$28  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$45  = o__payload;
+    \$29  = o__payload;
     if (i__ready) begin
-      \$45 [15:0] = \$24 [15:0];
-      \$45 [31:16] = \$43 [15:0];
+      \$29 [15:0] = \$17 [15:0];
+      \$29 [31:16] = \$27 [15:0];
     end
     if (rst) begin
-      \$45  = 32'd0;
+      \$29  = 32'd0;
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$7  = { \$6 [33], \$6  };
-  assign \$10  = { \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36], \$9 [36:15] };
-  assign \$13  = { \$12 [33], \$12  };
-  assign \$16  = { \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36], \$15 [36:15] };
-  assign \$19  = { \$18 [33], \$18  };
+  assign \$4  = { l0_s1_prod[33], l0_s1_prod };
+  assign \$7  = { l1_s1_prod[33], l1_s1_prod };
+  assign \$9  = { \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36:15] };
+  assign \$12  = { \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36:15] };
+  assign \$15  = { \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36:15] };
+  assign \$19  = { \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36:15] };
   assign \$22  = { \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36:15] };
-  assign \$26  = { \$25 [33], \$25  };
-  assign \$29  = { \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36], \$28 [36:15] };
-  assign \$32  = { \$31 [33], \$31  };
-  assign \$35  = { \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36], \$34 [36:15] };
-  assign \$38  = { \$37 [33], \$37  };
-  assign \$41  = { \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36], \$40 [36:15] };
+  assign \$25  = { \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36:15] };
 endmodule

@@ -8,33 +8,24 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire [59:0] \$10 ;
   wire [59:0] \$11 ;
   wire \$12 ;
-  wire [56:0] \$13 ;
-  wire [57:0] \$14 ;
-  wire [58:0] \$15 ;
+  wire [59:0] \$13 ;
+  wire [59:0] \$14 ;
+  wire [59:0] \$15 ;
   wire [59:0] \$16 ;
-  wire [59:0] \$17 ;
-  wire \$18 ;
-  wire [56:0] \$19 ;
+  reg \$17 ;
+  reg \$18 ;
+  reg [15:0] \$19 ;
   wire \$2 ;
-  wire [57:0] \$20 ;
-  wire [58:0] \$21 ;
-  wire [59:0] \$22 ;
-  wire [59:0] \$23 ;
-  wire [59:0] \$24 ;
-  wire [59:0] \$25 ;
-  reg \$26 ;
-  reg \$27 ;
-  reg [15:0] \$28 ;
-  reg [1:0] \$29 ;
+  reg [1:0] \$20 ;
+  reg [40:0] \$21 ;
+  reg [15:0] \$22 ;
   wire \$3 ;
-  reg [40:0] \$30 ;
-  reg [15:0] \$31 ;
-  wire [38:0] \$4 ;
+  wire [57:0] \$4 ;
   wire [39:0] \$5 ;
   wire [40:0] \$6 ;
-  wire [56:0] \$7 ;
-  wire [57:0] \$8 ;
-  wire [58:0] \$9 ;
+  wire [59:0] \$7 ;
+  wire [59:0] \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
   input [15:0] i__payload;
@@ -48,6 +39,9 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   reg [1:0] l0_s0_seg;
   reg [37:0] l0_s1_c1;
   reg [22:0] l0_s1_c2;
+  wire [38:0] l0_s1_prod;
+  wire [56:0] l0_s2_prod;
+  wire [58:0] l0_s3_acc;
   reg [1:0] l0_seg_p0 = 2'h0;
   reg [15:0] l0_x_p0 = 16'h0000;
   output [15:0] o__payload;
@@ -64,33 +58,29 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload) >= $signed(15'h5000);
   assign \$3  = $signed(i__payload) >= $signed(15'h3000);
-  assign \$4  = $signed(l0_s1_c2) * $signed(i__payload);
+  assign l0_s1_prod = $signed(l0_s1_c2) * $signed(i__payload);
+  assign l0_s2_prod = $signed(l0_acc_p0) * $signed(l0_x_p0);
+  assign l0_s3_acc = $signed(\$4 ) + $signed(1'h0);
   assign \$6  = $signed(\$5 ) + $signed(l0_s1_c1);
-  assign \$7  = $signed(l0_acc_p0) * $signed(l0_x_p0);
-  assign \$9  = $signed(\$8 ) + $signed(1'h0);
-  assign \$10  = $signed(\$9 ) + $signed(37'h0800000000);
-  assign \$12  = $signed(\$11 ) > $signed(16'h7fff);
-  assign \$13  = $signed(l0_acc_p0) * $signed(l0_x_p0);
-  assign \$15  = $signed(\$14 ) + $signed(1'h0);
-  assign \$16  = $signed(\$15 ) + $signed(37'h0800000000);
-  assign \$18  = $signed(\$17 ) < $signed(16'h8000);
-  assign \$19  = $signed(l0_acc_p0) * $signed(l0_x_p0);
-  assign \$21  = $signed(\$20 ) + $signed(1'h0);
-  assign \$22  = $signed(\$21 ) + $signed(37'h0800000000);
-  assign \$24  = \$18  ? 60'hfffffffffff8000 : \$23 ;
-  assign \$25  = \$12  ? 60'h000000000007fff : \$24 ;
+  assign \$7  = $signed(l0_s3_acc) + $signed(37'h0800000000);
+  assign \$9  = $signed(\$8 ) > $signed(16'h7fff);
+  assign \$10  = $signed(l0_s3_acc) + $signed(37'h0800000000);
+  assign \$12  = $signed(\$11 ) < $signed(16'h8000);
+  assign \$13  = $signed(l0_s3_acc) + $signed(37'h0800000000);
+  assign \$15  = \$12  ? 60'hfffffffffff8000 : \$14 ;
+  assign \$16  = \$9  ? 60'h000000000007fff : \$15 ;
   always @(posedge clk)
-    valid_0 <= \$26 ;
+    valid_0 <= \$17 ;
   always @(posedge clk)
-    o__valid <= \$27 ;
+    o__valid <= \$18 ;
   always @(posedge clk)
-    l0_x_p0 <= \$28 ;
+    l0_x_p0 <= \$19 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$29 ;
+    l0_seg_p0 <= \$20 ;
   always @(posedge clk)
-    l0_acc_p0 <= \$30 ;
+    l0_acc_p0 <= \$21 ;
   always @(posedge clk)
-    o__payload <= \$31 ;
+    o__payload <= \$22 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 2'h0;
@@ -127,62 +117,60 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$26  = valid_0;
+    \$17  = valid_0;
     if (i__ready) begin
-      \$26  = i__valid;
+      \$17  = i__valid;
     end
     if (rst) begin
-      \$26  = 1'h0;
+      \$17  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$27  = o__valid;
+    \$18  = o__valid;
     if (i__ready) begin
-      \$27  = valid_0;
+      \$18  = valid_0;
     end
     if (rst) begin
-      \$27  = 1'h0;
+      \$18  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$28  = l0_x_p0;
+    \$19  = l0_x_p0;
     if (i__ready) begin
-      \$28  = i__payload;
+      \$19  = i__payload;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$29  = l0_seg_p0;
+    \$20  = l0_seg_p0;
     if (i__ready) begin
-      \$29  = l0_s0_seg;
+      \$20  = l0_s0_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$30  = l0_acc_p0;
+    \$21  = l0_acc_p0;
     if (i__ready) begin
-      \$30  = \$6 ;
+      \$21  = \$6 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$31  = o__payload;
+    \$22  = o__payload;
     if (i__ready) begin
-      \$31  = \$25 [15:0];
+      \$22  = \$16 [15:0];
     end
     if (rst) begin
-      \$31  = 16'h0000;
+      \$22  = 16'h0000;
     end
   end
   assign \i__payload[0]  = i__payload;
   assign \o__payload[0]  = o__payload;
-  assign \$5  = { \$4 [38], \$4  };
-  assign \$8  = { \$7 [56], \$7  };
+  assign \$4  = { l0_s2_prod[56], l0_s2_prod };
+  assign \$5  = { l0_s1_prod[38], l0_s1_prod };
+  assign \$8  = { \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59:36] };
   assign \$11  = { \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59:36] };
-  assign \$14  = { \$13 [56], \$13  };
-  assign \$17  = { \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59], \$16 [59:36] };
-  assign \$20  = { \$19 [56], \$19  };
-  assign \$23  = { \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59], \$22 [59:36] };
+  assign \$14  = { \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59:36] };
 endmodule

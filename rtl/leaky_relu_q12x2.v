@@ -6,40 +6,38 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [39:0] \$10 ;
-  wire [39:0] \$11 ;
-  wire \$12 ;
+  wire \$11 ;
+  wire [39:0] \$12 ;
   wire [39:0] \$13 ;
   wire [39:0] \$14 ;
   wire [39:0] \$15 ;
-  wire [39:0] \$16 ;
-  wire [36:0] \$17 ;
-  wire [37:0] \$18 ;
-  wire [38:0] \$19 ;
+  wire [37:0] \$16 ;
+  wire [38:0] \$17 ;
+  wire [39:0] \$18 ;
+  wire [39:0] \$19 ;
   wire \$2 ;
-  wire [39:0] \$20 ;
+  wire \$20 ;
   wire [39:0] \$21 ;
-  wire \$22 ;
-  wire [39:0] \$23 ;
+  wire [39:0] \$22 ;
+  wire \$23 ;
   wire [39:0] \$24 ;
-  wire \$25 ;
+  wire [39:0] \$25 ;
   wire [39:0] \$26 ;
   wire [39:0] \$27 ;
-  wire [39:0] \$28 ;
-  wire [39:0] \$29 ;
+  reg \$28 ;
+  reg \$29 ;
   wire \$3 ;
-  reg \$30 ;
-  reg \$31 ;
-  reg [15:0] \$32 ;
-  reg [38:0] \$33 ;
-  reg [31:0] \$34 ;
-  reg [15:0] \$35 ;
-  reg [38:0] \$36 ;
-  wire [36:0] \$4 ;
-  wire [37:0] \$5 ;
-  wire [38:0] \$6 ;
+  reg [15:0] \$30 ;
+  reg [38:0] \$31 ;
+  reg [31:0] \$32 ;
+  reg [15:0] \$33 ;
+  reg [38:0] \$34 ;
+  wire [37:0] \$4 ;
+  wire [38:0] \$5 ;
+  wire [39:0] \$6 ;
   wire [39:0] \$7 ;
-  wire [39:0] \$8 ;
-  wire \$9 ;
+  wire \$8 ;
+  wire [39:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -50,13 +48,21 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [38:0] l0_acc_p0 = 39'h0000000000;
+  (* init = 39'h0000000000 *)
+  wire [38:0] l0_acc_p0;
   reg l0_s0_seg;
+  reg [12:0] l0_s1_c0;
   reg [20:0] l0_s1_c1;
+  wire [36:0] l0_s1_prod;
+  reg [38:0] l0_s2_acc = 39'h0000000000;
   reg [15:0] l0_x_p0 = 16'h0000;
-  reg [38:0] l1_acc_p0 = 39'h0000000000;
+  (* init = 39'h0000000000 *)
+  wire [38:0] l1_acc_p0;
   reg l1_s0_seg;
+  reg [12:0] l1_s1_c0;
   reg [20:0] l1_s1_c1;
+  wire [36:0] l1_s1_prod;
+  reg [38:0] l1_s2_acc = 39'h0000000000;
   reg [15:0] l1_x_p0 = 16'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
@@ -72,39 +78,39 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) >= $signed(1'h0);
+  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
   assign \$3  = $signed(i__payload[31:16]) >= $signed(1'h0);
-  assign \$4  = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign \$6  = $signed(\$5 ) + $signed(1'h0);
-  assign \$7  = $signed(l0_acc_p0) + $signed(20'h40000);
-  assign \$9  = $signed(\$8 ) > $signed(16'h7fff);
-  assign \$10  = $signed(l0_acc_p0) + $signed(20'h40000);
-  assign \$12  = $signed(\$11 ) < $signed(16'h8000);
-  assign \$13  = $signed(l0_acc_p0) + $signed(20'h40000);
-  assign \$15  = \$12  ? 40'hffffff8000 : \$14 ;
-  assign \$16  = \$9  ? 40'h0000007fff : \$15 ;
-  assign \$17  = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign \$19  = $signed(\$18 ) + $signed(1'h0);
-  assign \$20  = $signed(l1_acc_p0) + $signed(20'h40000);
-  assign \$22  = $signed(\$21 ) > $signed(16'h7fff);
-  assign \$23  = $signed(l1_acc_p0) + $signed(20'h40000);
-  assign \$25  = $signed(\$24 ) < $signed(16'h8000);
-  assign \$26  = $signed(l1_acc_p0) + $signed(20'h40000);
-  assign \$28  = \$25  ? 40'hffffff8000 : \$27 ;
-  assign \$29  = \$22  ? 40'h0000007fff : \$28 ;
+  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
+  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$6  = $signed(l0_s2_acc) + $signed(20'h40000);
+  assign \$8  = $signed(\$7 ) > $signed(16'h7fff);
+  assign \$9  = $signed(l0_s2_acc) + $signed(20'h40000);
+  assign \$11  = $signed(\$10 ) < $signed(16'h8000);
+  assign \$12  = $signed(l0_s2_acc) + $signed(20'h40000);
+  assign \$14  = \$11  ? 40'hffffff8000 : \$13 ;
+  assign \$15  = \$8  ? 40'h0000007fff : \$14 ;
+  assign \$17  = $signed(\$16 ) + $signed(l1_s1_c0);
+  assign \$18  = $signed(l1_s2_acc) + $signed(20'h40000);
+  assign \$20  = $signed(\$19 ) > $signed(16'h7fff);
+  assign \$21  = $signed(l1_s2_acc) + $signed(20'h40000);
+  assign \$23  = $signed(\$22 ) < $signed(16'h8000);
+  assign \$24  = $signed(l1_s2_acc) + $signed(20'h40000);
+  assign \$26  = \$23  ? 40'hffffff8000 : \$25 ;
+  assign \$27  = \$20  ? 40'h0000007fff : \$26 ;
   always @(posedge clk)
-    valid_0 <= \$30 ;
+    valid_0 <= \$28 ;
   always @(posedge clk)
-    o__valid <= \$31 ;
+    o__valid <= \$29 ;
   always @(posedge clk)
-    l0_x_p0 <= \$32 ;
+    l0_x_p0 <= \$30 ;
   always @(posedge clk)
-    l0_acc_p0 <= \$33 ;
+    l0_s2_acc <= \$31 ;
   always @(posedge clk)
-    o__payload <= \$34 ;
+    o__payload <= \$32 ;
   always @(posedge clk)
-    l1_x_p0 <= \$35 ;
+    l1_x_p0 <= \$33 ;
   always @(posedge clk)
-    l1_acc_p0 <= \$36 ;
+    l1_s2_acc <= \$34 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 1'h0;
@@ -120,6 +126,16 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
           l0_s1_c1 = 21'h00147b;
       default:
           l0_s1_c1 = 21'h080000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_s0_seg)
+      1'h0:
+          l0_s1_c0 = 13'h0f5a;
+      default:
+          l0_s1_c0 = 13'h0000;
     endcase
   end
   always @* begin
@@ -141,73 +157,85 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$30  = valid_0;
+    (* full_case = 32'd1 *)
+    casez (l1_s0_seg)
+      1'h0:
+          l1_s1_c0 = 13'h0f5a;
+      default:
+          l1_s1_c0 = 13'h0000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$28  = valid_0;
     if (i__ready) begin
-      \$30  = i__valid;
+      \$28  = i__valid;
     end
     if (rst) begin
-      \$30  = 1'h0;
+      \$28  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$31  = o__valid;
+    \$29  = o__valid;
     if (i__ready) begin
-      \$31  = valid_0;
+      \$29  = valid_0;
     end
     if (rst) begin
-      \$31  = 1'h0;
+      \$29  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$32  = l0_x_p0;
+    \$30  = l0_x_p0;
     if (i__ready) begin
-      \$32  = i__payload[15:0];
+      \$30  = i__payload[15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$33  = l0_acc_p0;
+    \$31  = l0_s2_acc;
     if (i__ready) begin
-      \$33  = \$6 ;
+      \$31  = \$5 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$34  = o__payload;
+    \$32  = o__payload;
     if (i__ready) begin
-      \$34 [15:0] = \$16 [15:0];
-      \$34 [31:16] = \$29 [15:0];
+      \$32 [15:0] = \$15 [15:0];
+      \$32 [31:16] = \$27 [15:0];
     end
     if (rst) begin
-      \$34  = 32'd0;
+      \$32  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$35  = l1_x_p0;
+    \$33  = l1_x_p0;
     if (i__ready) begin
-      \$35  = i__payload[31:16];
+      \$33  = i__payload[31:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$36  = l1_acc_p0;
+    \$34  = l1_s2_acc;
     if (i__ready) begin
-      \$36  = \$19 ;
+      \$34  = \$17 ;
     end
   end
+  assign l0_acc_p0 = l0_s2_acc;
+  assign l1_acc_p0 = l1_s2_acc;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$5  = { \$4 [36], \$4  };
-  assign \$8  = { \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39], \$7 [39:19] };
-  assign \$11  = { \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39], \$10 [39:19] };
-  assign \$14  = { \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39], \$13 [39:19] };
-  assign \$18  = { \$17 [36], \$17  };
-  assign \$21  = { \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39], \$20 [39:19] };
-  assign \$24  = { \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39], \$23 [39:19] };
-  assign \$27  = { \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39], \$26 [39:19] };
+  assign \$4  = { l0_s1_prod[36], l0_s1_prod };
+  assign \$7  = { \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39], \$6 [39:19] };
+  assign \$10  = { \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39], \$9 [39:19] };
+  assign \$13  = { \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39], \$12 [39:19] };
+  assign \$16  = { l1_s1_prod[36], l1_s1_prod };
+  assign \$19  = { \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39], \$18 [39:19] };
+  assign \$22  = { \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39], \$21 [39:19] };
+  assign \$25  = { \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39], \$24 [39:19] };
 endmodule

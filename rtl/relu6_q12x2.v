@@ -7,38 +7,28 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   wire \$1 ;
   wire [19:0] \$10 ;
   wire \$11 ;
-  wire [17:0] \$12 ;
-  wire [18:0] \$13 ;
+  wire [19:0] \$12 ;
+  wire \$13 ;
   wire [19:0] \$14 ;
-  wire \$15 ;
-  wire [17:0] \$16 ;
-  wire [18:0] \$17 ;
-  wire [19:0] \$18 ;
+  wire [19:0] \$15 ;
+  wire [19:0] \$16 ;
+  wire [19:0] \$17 ;
+  wire \$18 ;
   wire [19:0] \$19 ;
   wire \$2 ;
-  wire [19:0] \$20 ;
-  wire [17:0] \$21 ;
-  wire [18:0] \$22 ;
+  wire \$20 ;
+  wire [19:0] \$21 ;
+  wire [19:0] \$22 ;
   wire [19:0] \$23 ;
-  wire \$24 ;
-  wire [17:0] \$25 ;
-  wire [18:0] \$26 ;
-  wire [19:0] \$27 ;
-  wire \$28 ;
-  wire [17:0] \$29 ;
+  reg \$24 ;
+  reg [31:0] \$25 ;
   wire \$3 ;
-  wire [18:0] \$30 ;
-  wire [19:0] \$31 ;
-  wire [19:0] \$32 ;
-  wire [19:0] \$33 ;
-  reg \$34 ;
-  reg [31:0] \$35 ;
   wire [16:0] \$4 ;
-  wire \$5 ;
+  wire [17:0] \$5 ;
   wire \$6 ;
-  wire [16:0] \$7 ;
-  wire [17:0] \$8 ;
-  wire [18:0] \$9 ;
+  wire \$7 ;
+  wire [16:0] \$8 ;
+  wire [17:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -52,9 +42,13 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   reg [1:0] l0_s0_seg;
   reg [15:0] l0_s1_c0;
   reg [16:0] l0_s1_c1_prod;
+  wire [16:0] l0_s1_prod;
+  wire [18:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [15:0] l1_s1_c0;
   reg [16:0] l1_s1_c1_prod;
+  wire [16:0] l1_s1_prod;
+  wire [18:0] l1_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -69,26 +63,22 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) >= $signed(1'h0);
   assign \$3  = $signed(i__payload[15:0]) >= $signed(16'h6000);
-  assign \$5  = $signed(i__payload[31:16]) >= $signed(1'h0);
-  assign \$6  = $signed(i__payload[31:16]) >= $signed(16'h6000);
-  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
+  assign l0_s2_acc = $signed(\$5 ) + $signed(l0_s1_c0);
+  assign \$6  = $signed(i__payload[31:16]) >= $signed(1'h0);
+  assign \$7  = $signed(i__payload[31:16]) >= $signed(16'h6000);
+  assign l1_s2_acc = $signed(\$9 ) + $signed(l1_s1_c0);
   assign \$11  = $signed(\$10 ) > $signed(16'h7fff);
-  assign \$13  = $signed(\$12 ) + $signed(l0_s1_c0);
-  assign \$15  = $signed(\$14 ) < $signed(16'h8000);
-  assign \$17  = $signed(\$16 ) + $signed(l0_s1_c0);
-  assign \$19  = \$15  ? 20'hf8000 : \$18 ;
-  assign \$20  = \$11  ? 20'h07fff : \$19 ;
-  assign \$22  = $signed(\$21 ) + $signed(l1_s1_c0);
-  assign \$24  = $signed(\$23 ) > $signed(16'h7fff);
-  assign \$26  = $signed(\$25 ) + $signed(l1_s1_c0);
-  assign \$28  = $signed(\$27 ) < $signed(16'h8000);
-  assign \$30  = $signed(\$29 ) + $signed(l1_s1_c0);
-  assign \$32  = \$28  ? 20'hf8000 : \$31 ;
-  assign \$33  = \$24  ? 20'h07fff : \$32 ;
+  assign \$13  = $signed(\$12 ) < $signed(16'h8000);
+  assign \$15  = \$13  ? 20'hf8000 : \$14 ;
+  assign \$16  = \$11  ? 20'h07fff : \$15 ;
+  assign \$18  = $signed(\$17 ) > $signed(16'h7fff);
+  assign \$20  = $signed(\$19 ) < $signed(16'h8000);
+  assign \$22  = \$20  ? 20'hf8000 : \$21 ;
+  assign \$23  = \$18  ? 20'h07fff : \$22 ;
   always @(posedge clk)
-    o__valid <= \$34 ;
+    o__valid <= \$24 ;
   always @(posedge clk)
-    o__payload <= \$35 ;
+    o__payload <= \$25 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 2'h0;
@@ -126,10 +116,10 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$5 ) begin
+    if (\$6 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$6 ) begin
+    if (\$7 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -140,7 +130,7 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
       2'h0:
           l1_s1_c1_prod = 17'h00000;
       2'h1:
-          l1_s1_c1_prod = \$7 ;
+          l1_s1_c1_prod = \$8 ;
       default:
           l1_s1_c1_prod = 17'h00000;
     endcase
@@ -159,41 +149,39 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$34  = o__valid;
+    \$24  = o__valid;
     if (i__ready) begin
-      \$34  = i__valid;
+      \$24  = i__valid;
     end
     if (rst) begin
-      \$34  = 1'h0;
+      \$24  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$35  = o__payload;
+    \$25  = o__payload;
     if (i__ready) begin
-      \$35 [15:0] = \$20 [15:0];
-      \$35 [31:16] = \$33 [15:0];
+      \$25 [15:0] = \$16 [15:0];
+      \$25 [31:16] = \$23 [15:0];
     end
     if (rst) begin
-      \$35  = 32'd0;
+      \$25  = 32'd0;
     end
   end
+  assign l0_s1_prod = l0_s1_c1_prod;
+  assign l1_s1_prod = l1_s1_c1_prod;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
   assign \$4  = { i__payload[15], i__payload[15:0] };
-  assign \$7  = { i__payload[31], i__payload[31:16] };
-  assign \$8  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$10  = { \$9 [18], \$9  };
-  assign \$12  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$14  = { \$13 [18], \$13  };
-  assign \$16  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$18  = { \$17 [18], \$17  };
-  assign \$21  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$23  = { \$22 [18], \$22  };
-  assign \$25  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$27  = { \$26 [18], \$26  };
-  assign \$29  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$31  = { \$30 [18], \$30  };
+  assign \$5  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
+  assign \$8  = { i__payload[31], i__payload[31:16] };
+  assign \$9  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$10  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$12  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$14  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$17  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$19  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$21  = { l1_s2_acc[18], l1_s2_acc };
 endmodule

@@ -5,25 +5,25 @@
 module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire [9:0] \$11 ;
-  wire [10:0] \$12 ;
-  wire [11:0] \$13 ;
+  wire [11:0] \$10 ;
+  wire \$11 ;
+  wire [8:0] \$12 ;
+  wire [9:0] \$13 ;
   wire [11:0] \$14 ;
-  wire [11:0] \$15 ;
-  wire \$16 ;
-  wire [8:0] \$17 ;
-  wire [9:0] \$18 ;
-  wire [10:0] \$19 ;
+  wire \$15 ;
+  wire [11:0] \$16 ;
+  wire \$17 ;
+  wire [11:0] \$18 ;
+  wire [11:0] \$19 ;
   wire [8:0] \$2 ;
   wire [11:0] \$20 ;
   wire \$21 ;
-  wire [9:0] \$22 ;
-  wire [10:0] \$23 ;
+  wire [8:0] \$22 ;
+  wire [9:0] \$23 ;
   wire [11:0] \$24 ;
   wire \$25 ;
-  wire [9:0] \$26 ;
-  wire [10:0] \$27 ;
+  wire [11:0] \$26 ;
+  wire \$27 ;
   wire [11:0] \$28 ;
   wire [11:0] \$29 ;
   wire [9:0] \$3 ;
@@ -31,38 +31,18 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   wire \$31 ;
   wire [8:0] \$32 ;
   wire [9:0] \$33 ;
-  wire [10:0] \$34 ;
-  wire [11:0] \$35 ;
-  wire \$36 ;
-  wire [9:0] \$37 ;
-  wire [10:0] \$38 ;
+  wire [11:0] \$34 ;
+  wire \$35 ;
+  wire [11:0] \$36 ;
+  wire \$37 ;
+  wire [11:0] \$38 ;
   wire [11:0] \$39 ;
-  wire [10:0] \$4 ;
-  wire \$40 ;
-  wire [9:0] \$41 ;
-  wire [10:0] \$42 ;
-  wire [11:0] \$43 ;
-  wire [11:0] \$44 ;
-  wire [11:0] \$45 ;
-  wire \$46 ;
-  wire [8:0] \$47 ;
-  wire [9:0] \$48 ;
-  wire [10:0] \$49 ;
-  wire [11:0] \$5 ;
-  wire [11:0] \$50 ;
-  wire \$51 ;
-  wire [9:0] \$52 ;
-  wire [10:0] \$53 ;
-  wire [11:0] \$54 ;
-  wire \$55 ;
-  wire [9:0] \$56 ;
-  wire [10:0] \$57 ;
-  wire [11:0] \$58 ;
-  wire [11:0] \$59 ;
-  wire \$6 ;
-  wire [11:0] \$60 ;
-  wire [9:0] \$7 ;
-  wire [10:0] \$8 ;
+  wire [11:0] \$4 ;
+  wire [11:0] \$40 ;
+  wire \$5 ;
+  wire [11:0] \$6 ;
+  wire \$7 ;
+  wire [11:0] \$8 ;
   wire [11:0] \$9 ;
   input clk;
   wire clk;
@@ -78,12 +58,20 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   wire i__valid;
   reg l0_s0_seg;
   reg [8:0] l0_s1_c1_prod;
+  wire [8:0] l0_s1_prod;
+  wire [10:0] l0_s2_acc;
   reg l1_s0_seg;
   reg [8:0] l1_s1_c1_prod;
+  wire [8:0] l1_s1_prod;
+  wire [10:0] l1_s2_acc;
   reg l2_s0_seg;
   reg [8:0] l2_s1_c1_prod;
+  wire [8:0] l2_s1_prod;
+  wire [10:0] l2_s2_acc;
   reg l3_s0_seg;
   reg [8:0] l3_s1_c1_prod;
+  wire [8:0] l3_s1_prod;
+  wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -96,38 +84,30 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   wire o__valid;
   input rst;
   wire rst;
-  assign \$40  = $signed(\$39 ) < $signed(8'h80);
-  assign \$42  = $signed(\$41 ) + $signed(1'h0);
-  assign \$44  = \$40  ? 12'hf80 : \$43 ;
-  assign \$45  = \$36  ? 12'h07f : \$44 ;
-  assign \$46  = $signed(i__payload[31:24]) >= $signed(1'h0);
-  assign \$49  = $signed(\$48 ) + $signed(1'h0);
-  assign \$51  = $signed(\$50 ) > $signed(8'h7f);
-  assign \$53  = $signed(\$52 ) + $signed(1'h0);
-  assign \$55  = $signed(\$54 ) < $signed(8'h80);
-  assign \$57  = $signed(\$56 ) + $signed(1'h0);
-  assign \$59  = \$55  ? 12'hf80 : \$58 ;
-  assign \$60  = \$51  ? 12'h07f : \$59 ;
   assign \$1  = $signed(i__payload[7:0]) >= $signed(1'h0);
-  assign \$4  = $signed(\$3 ) + $signed(1'h0);
-  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
-  assign \$8  = $signed(\$7 ) + $signed(1'h0);
-  assign \$10  = $signed(\$9 ) < $signed(8'h80);
-  assign \$12  = $signed(\$11 ) + $signed(1'h0);
-  assign \$14  = \$10  ? 12'hf80 : \$13 ;
-  assign \$15  = \$6  ? 12'h07f : \$14 ;
-  assign \$16  = $signed(i__payload[15:8]) >= $signed(1'h0);
-  assign \$19  = $signed(\$18 ) + $signed(1'h0);
-  assign \$21  = $signed(\$20 ) > $signed(8'h7f);
-  assign \$23  = $signed(\$22 ) + $signed(1'h0);
-  assign \$25  = $signed(\$24 ) < $signed(8'h80);
-  assign \$27  = $signed(\$26 ) + $signed(1'h0);
-  assign \$29  = \$25  ? 12'hf80 : \$28 ;
-  assign \$30  = \$21  ? 12'h07f : \$29 ;
-  assign \$31  = $signed(i__payload[23:16]) >= $signed(1'h0);
-  assign \$34  = $signed(\$33 ) + $signed(1'h0);
-  assign \$36  = $signed(\$35 ) > $signed(8'h7f);
-  assign \$38  = $signed(\$37 ) + $signed(1'h0);
+  assign l0_s2_acc = $signed(\$3 ) + $signed(1'h0);
+  assign \$5  = $signed(\$4 ) > $signed(8'h7f);
+  assign \$7  = $signed(\$6 ) < $signed(8'h80);
+  assign \$9  = \$7  ? 12'hf80 : \$8 ;
+  assign \$10  = \$5  ? 12'h07f : \$9 ;
+  assign \$11  = $signed(i__payload[15:8]) >= $signed(1'h0);
+  assign l1_s2_acc = $signed(\$13 ) + $signed(1'h0);
+  assign \$15  = $signed(\$14 ) > $signed(8'h7f);
+  assign \$17  = $signed(\$16 ) < $signed(8'h80);
+  assign \$19  = \$17  ? 12'hf80 : \$18 ;
+  assign \$20  = \$15  ? 12'h07f : \$19 ;
+  assign \$21  = $signed(i__payload[23:16]) >= $signed(1'h0);
+  assign l2_s2_acc = $signed(\$23 ) + $signed(1'h0);
+  assign \$25  = $signed(\$24 ) > $signed(8'h7f);
+  assign \$27  = $signed(\$26 ) < $signed(8'h80);
+  assign \$29  = \$27  ? 12'hf80 : \$28 ;
+  assign \$30  = \$25  ? 12'h07f : \$29 ;
+  assign \$31  = $signed(i__payload[31:24]) >= $signed(1'h0);
+  assign l3_s2_acc = $signed(\$33 ) + $signed(1'h0);
+  assign \$35  = $signed(\$34 ) > $signed(8'h7f);
+  assign \$37  = $signed(\$36 ) < $signed(8'h80);
+  assign \$39  = \$37  ? 12'hf80 : \$38 ;
+  assign \$40  = \$35  ? 12'h07f : \$39 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 1'h0;
@@ -148,7 +128,7 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 1'h0;
-    if (\$16 ) begin
+    if (\$11 ) begin
       l1_s0_seg = 1'h1;
     end
   end
@@ -159,13 +139,13 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
       1'h0:
           l1_s1_c1_prod = 9'h000;
       default:
-          l1_s1_c1_prod = \$17 ;
+          l1_s1_c1_prod = \$12 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l2_s0_seg = 1'h0;
-    if (\$31 ) begin
+    if (\$21 ) begin
       l2_s0_seg = 1'h1;
     end
   end
@@ -176,13 +156,13 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
       1'h0:
           l2_s1_c1_prod = 9'h000;
       default:
-          l2_s1_c1_prod = \$32 ;
+          l2_s1_c1_prod = \$22 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l3_s0_seg = 1'h0;
-    if (\$46 ) begin
+    if (\$31 ) begin
       l3_s0_seg = 1'h1;
     end
   end
@@ -193,9 +173,13 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
       1'h0:
           l3_s1_c1_prod = 9'h000;
       default:
-          l3_s1_c1_prod = \$47 ;
+          l3_s1_c1_prod = \$32 ;
     endcase
   end
+  assign l0_s1_prod = l0_s1_c1_prod;
+  assign l1_s1_prod = l1_s1_c1_prod;
+  assign l2_s1_prod = l2_s1_c1_prod;
+  assign l3_s1_prod = l3_s1_c1_prod;
   assign i__ready = o__ready;
   assign o__valid = i__valid;
   assign \i__payload[0]  = i__payload[7:0];
@@ -206,36 +190,28 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$60 [7:0];
-  assign o__payload[23:16] = \$45 [7:0];
-  assign o__payload[15:8] = \$30 [7:0];
-  assign o__payload[7:0] = \$15 [7:0];
+  assign o__payload[31:24] = \$40 [7:0];
+  assign o__payload[23:16] = \$30 [7:0];
+  assign o__payload[15:8] = \$20 [7:0];
+  assign o__payload[7:0] = \$10 [7:0];
   assign \$2  = { i__payload[7], i__payload[7:0] };
   assign \$3  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$5  = { \$4 [10], \$4  };
-  assign \$7  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$9  = { \$8 [10], \$8  };
-  assign \$11  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$13  = { \$12 [10], \$12  };
-  assign \$17  = { i__payload[15], i__payload[15:8] };
-  assign \$18  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$20  = { \$19 [10], \$19  };
-  assign \$22  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$24  = { \$23 [10], \$23  };
-  assign \$26  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$28  = { \$27 [10], \$27  };
-  assign \$32  = { i__payload[23], i__payload[23:16] };
-  assign \$33  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$35  = { \$34 [10], \$34  };
-  assign \$37  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$39  = { \$38 [10], \$38  };
-  assign \$41  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$43  = { \$42 [10], \$42  };
-  assign \$47  = { i__payload[31], i__payload[31:24] };
-  assign \$48  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$50  = { \$49 [10], \$49  };
-  assign \$52  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$54  = { \$53 [10], \$53  };
-  assign \$56  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$58  = { \$57 [10], \$57  };
+  assign \$4  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$6  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$8  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$12  = { i__payload[15], i__payload[15:8] };
+  assign \$13  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$14  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$16  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$18  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$22  = { i__payload[23], i__payload[23:16] };
+  assign \$23  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$24  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$26  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$28  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$32  = { i__payload[31], i__payload[31:24] };
+  assign \$33  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$34  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$36  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$38  = { l3_s2_acc[10], l3_s2_acc };
 endmodule

@@ -346,107 +346,72 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [15:0] \$404 ;
   wire [16:0] \$405 ;
   wire \$406 ;
-  wire \$407 ;
-  wire \$408 ;
-  wire [15:0] \$409 ;
+  wire [31:0] \$407 ;
+  wire [33:0] \$408 ;
+  wire [45:0] \$409 ;
   wire \$41 ;
-  wire [15:0] \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire [15:0] \$413 ;
-  wire [15:0] \$414 ;
-  wire [16:0] \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire [15:0] \$418 ;
-  wire [15:0] \$419 ;
+  wire [46:0] \$410 ;
+  wire [47:0] \$411 ;
+  wire [45:0] \$412 ;
+  wire [46:0] \$413 ;
+  wire \$414 ;
+  wire \$415 ;
+  wire [15:0] \$416 ;
+  wire [15:0] \$417 ;
+  wire \$418 ;
+  wire \$419 ;
   wire \$42 ;
-  wire [16:0] \$420 ;
-  wire \$421 ;
-  wire \$422 ;
-  wire [15:0] \$423 ;
-  wire [15:0] \$424 ;
-  wire \$425 ;
-  wire \$426 ;
-  wire [15:0] \$427 ;
-  wire [15:0] \$428 ;
+  wire [15:0] \$420 ;
+  wire [15:0] \$421 ;
+  wire [16:0] \$422 ;
+  wire \$423 ;
+  wire \$424 ;
+  wire [15:0] \$425 ;
+  wire [15:0] \$426 ;
+  wire [16:0] \$427 ;
+  wire \$428 ;
   wire \$429 ;
   wire [15:0] \$43 ;
-  wire \$430 ;
+  wire [15:0] \$430 ;
   wire [15:0] \$431 ;
-  wire [15:0] \$432 ;
-  wire [16:0] \$433 ;
-  wire \$434 ;
-  wire \$435 ;
-  wire [15:0] \$436 ;
-  wire [15:0] \$437 ;
-  wire [16:0] \$438 ;
-  wire [17:0] \$439 ;
+  wire \$432 ;
+  wire \$433 ;
+  wire [15:0] \$434 ;
+  wire [15:0] \$435 ;
+  wire \$436 ;
+  wire \$437 ;
+  wire [15:0] \$438 ;
+  wire [15:0] \$439 ;
   wire [15:0] \$44 ;
-  wire [30:0] \$440 ;
-  wire [31:0] \$441 ;
-  wire [33:0] \$442 ;
-  wire [45:0] \$443 ;
-  wire [45:0] \$444 ;
-  wire [46:0] \$445 ;
-  wire [47:0] \$446 ;
-  wire [30:0] \$447 ;
-  wire [31:0] \$448 ;
-  wire [33:0] \$449 ;
+  wire [16:0] \$440 ;
+  wire \$441 ;
+  wire \$442 ;
+  wire [15:0] \$443 ;
+  wire [15:0] \$444 ;
+  wire [16:0] \$445 ;
+  wire [17:0] \$446 ;
+  wire [48:0] \$447 ;
+  wire [48:0] \$448 ;
+  wire \$449 ;
   wire [16:0] \$45 ;
-  wire [45:0] \$450 ;
-  wire [45:0] \$451 ;
-  wire [46:0] \$452 ;
-  wire [47:0] \$453 ;
+  wire [48:0] \$450 ;
+  wire [48:0] \$451 ;
+  wire \$452 ;
+  wire [48:0] \$453 ;
   wire [48:0] \$454 ;
   wire [48:0] \$455 ;
-  wire \$456 ;
-  wire [30:0] \$457 ;
-  wire [31:0] \$458 ;
-  wire [33:0] \$459 ;
+  wire [48:0] \$456 ;
+  reg \$457 ;
+  reg \$458 ;
+  reg [15:0] \$459 ;
   wire \$46 ;
-  wire [45:0] \$460 ;
-  wire [45:0] \$461 ;
-  wire [46:0] \$462 ;
-  wire [47:0] \$463 ;
-  wire [30:0] \$464 ;
-  wire [31:0] \$465 ;
-  wire [33:0] \$466 ;
-  wire [45:0] \$467 ;
-  wire [45:0] \$468 ;
-  wire [46:0] \$469 ;
+  reg \$460 ;
+  reg [4:0] \$461 ;
+  reg [11:0] \$462 ;
+  reg [15:0] \$463 ;
   wire \$47 ;
-  wire [47:0] \$470 ;
-  wire [48:0] \$471 ;
-  wire [48:0] \$472 ;
-  wire \$473 ;
-  wire [30:0] \$474 ;
-  wire [31:0] \$475 ;
-  wire [33:0] \$476 ;
-  wire [45:0] \$477 ;
-  wire [45:0] \$478 ;
-  wire [46:0] \$479 ;
   wire \$48 ;
-  wire [47:0] \$480 ;
-  wire [30:0] \$481 ;
-  wire [31:0] \$482 ;
-  wire [33:0] \$483 ;
-  wire [45:0] \$484 ;
-  wire [45:0] \$485 ;
-  wire [46:0] \$486 ;
-  wire [47:0] \$487 ;
-  wire [48:0] \$488 ;
-  wire [48:0] \$489 ;
   wire [15:0] \$49 ;
-  wire [48:0] \$490 ;
-  wire [48:0] \$491 ;
-  reg \$492 ;
-  reg \$493 ;
-  reg [15:0] \$494 ;
-  reg \$495 ;
-  reg [4:0] \$496 ;
-  reg [11:0] \$497 ;
-  reg [15:0] \$498 ;
   wire [15:0] \$5 ;
   wire [15:0] \$50 ;
   wire \$51 ;
@@ -513,6 +478,9 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire i__valid;
   reg l0_neg_p0 = 1'h0;
   reg [4:0] l0_s1_seg;
+  wire [30:0] l0_s2_prod;
+  wire [45:0] l0_s3_prod;
+  wire [47:0] l0_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l0_seg_p0;
   reg [11:0] l0_t_p0 = 12'h000;
@@ -527,13 +495,13 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [4:0] port__addr;
   reg [4:0] \port__addr$10  = 5'h00;
   (* init = 5'h00 *)
-  wire [4:0] \port__addr$12 ;
+  wire [4:0] \port__addr$15 ;
   (* init = 5'h00 *)
-  wire [4:0] \port__addr$13 ;
-  wire [15:0] port__data;
-  wire [18:0] \port__data$19 ;
-  wire [32:0] \port__data$20 ;
+  wire [4:0] \port__addr$18 ;
+  wire [18:0] port__data;
+  wire [32:0] \port__data$17 ;
   wire [19:0] \port__data$21 ;
+  wire [15:0] \port__data$24 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
@@ -600,7 +568,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     c1_rom[26] = 33'h0000f4b85;
     c1_rom[27] = 33'h000026bb5;
   end
-  assign \port__data$20  = c1_rom[\port__addr$10 ];
+  assign \port__data$17  = c1_rom[\port__addr$10 ];
   reg [18:0] c2_rom [27:0];
   initial begin
     c2_rom[0] = 19'h7b2bd;
@@ -632,7 +600,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     c2_rom[26] = 19'h7ff86;
     c2_rom[27] = 19'h7ffe6;
   end
-  assign \port__data$19  = c2_rom[\port__addr$10 ];
+  assign port__data = c2_rom[\port__addr$10 ];
   reg [15:0] origin_rom [27:0];
   initial begin
     origin_rom[0] = 16'h0000;
@@ -664,21 +632,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     origin_rom[26] = 16'h46ed;
     origin_rom[27] = 16'h56ab;
   end
-  assign port__data = origin_rom[l0_s1_seg];
-  always @(posedge clk)
-    valid_0 <= \$492 ;
-  always @(posedge clk)
-    o__valid <= \$493 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$494 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$495 ;
-  always @(posedge clk)
-    \port__addr$10  <= \$496 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$497 ;
-  always @(posedge clk)
-    o__payload <= \$498 ;
+  assign \port__data$24  = origin_rom[l0_s1_seg];
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload) < $signed(16'ha1bb);
@@ -1086,134 +1040,67 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$404  = \$401  ? 16'ha1bb : \$403 ;
   assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
   assign \$406  = \$405 [15:0] >= 15'h56ab;
-  assign \$407  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$408  = $signed(i__payload) > $signed(16'h557b);
-  assign \$409  = \$408  ? 16'h557b : i__payload;
-  assign \$410  = \$407  ? 16'ha1bb : \$409 ;
-  assign \$411  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$412  = $signed(i__payload) > $signed(16'h557b);
-  assign \$413  = \$412  ? 16'h557b : i__payload;
-  assign \$414  = \$411  ? 16'ha1bb : \$413 ;
-  assign \$415  = - $signed(\$414 );
-  assign \$416  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$417  = $signed(i__payload) > $signed(16'h557b);
-  assign \$418  = \$417  ? 16'h557b : i__payload;
-  assign \$419  = \$416  ? 16'ha1bb : \$418 ;
-  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$422  = $signed(i__payload) > $signed(16'h557b);
-  assign \$423  = \$422  ? 16'h557b : i__payload;
-  assign \$424  = \$421  ? 16'ha1bb : \$423 ;
-  assign \$425  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$426  = $signed(i__payload) > $signed(16'h557b);
-  assign \$427  = \$426  ? 16'h557b : i__payload;
-  assign \$428  = \$425  ? 16'ha1bb : \$427 ;
-  assign \$429  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$430  = $signed(i__payload) > $signed(16'h557b);
-  assign \$431  = \$430  ? 16'h557b : i__payload;
-  assign \$432  = \$429  ? 16'ha1bb : \$431 ;
-  assign \$433  = - $signed(\$432 );
-  assign \$434  = $signed(i__payload) < $signed(16'ha1bb);
-  assign \$435  = $signed(i__payload) > $signed(16'h557b);
-  assign \$436  = \$435  ? 16'h557b : i__payload;
-  assign \$437  = \$434  ? 16'ha1bb : \$436 ;
-  assign \$438  = \$428 [15] ? \$433  : { \$437 [15], \$437  };
-  assign \$439  = $signed({ 1'h0, \$438 [15:0] }) - $signed(port__data);
-  assign \$440  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$442  = $signed(\$441 ) + $signed(\port__data$20 );
-  assign \$443  = $signed(\$442 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$445  = $signed(\$444 ) + $signed(\port__data$21 );
-  assign \$446  = - $signed(\$445 );
-  assign \$447  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$449  = $signed(\$448 ) + $signed(\port__data$20 );
-  assign \$450  = $signed(\$449 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$452  = $signed(\$451 ) + $signed(\port__data$21 );
-  assign \$453  = l0_neg_p0 ? \$446  : { \$452 [46], \$452  };
-  assign \$454  = $signed(\$453 ) + $signed(5'h08);
-  assign \$456  = $signed(\$455 ) > $signed(16'h7fff);
-  assign \$457  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$459  = $signed(\$458 ) + $signed(\port__data$20 );
-  assign \$460  = $signed(\$459 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$462  = $signed(\$461 ) + $signed(\port__data$21 );
-  assign \$463  = - $signed(\$462 );
-  assign \$464  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$466  = $signed(\$465 ) + $signed(\port__data$20 );
-  assign \$467  = $signed(\$466 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$469  = $signed(\$468 ) + $signed(\port__data$21 );
-  assign \$470  = l0_neg_p0 ? \$463  : { \$469 [46], \$469  };
-  assign \$471  = $signed(\$470 ) + $signed(5'h08);
-  assign \$473  = $signed(\$472 ) < $signed(16'h8000);
-  assign \$474  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$476  = $signed(\$475 ) + $signed(\port__data$20 );
-  assign \$477  = $signed(\$476 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$479  = $signed(\$478 ) + $signed(\port__data$21 );
-  assign \$480  = - $signed(\$479 );
-  assign \$481  = $signed(\port__data$19 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$483  = $signed(\$482 ) + $signed(\port__data$20 );
-  assign \$484  = $signed(\$483 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$486  = $signed(\$485 ) + $signed(\port__data$21 );
-  assign \$487  = l0_neg_p0 ? \$480  : { \$486 [46], \$486  };
-  assign \$488  = $signed(\$487 ) + $signed(5'h08);
-  assign \$490  = \$473  ? 49'h1ffffffff8000 : \$489 ;
-  assign \$491  = \$456  ? 49'h0000000007fff : \$490 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$492  = valid_0;
-    if (i__ready) begin
-      \$492  = i__valid;
-    end
-    if (rst) begin
-      \$492  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$493  = o__valid;
-    if (i__ready) begin
-      \$493  = valid_0;
-    end
-    if (rst) begin
-      \$493  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$494  = l0_x_p0;
-    if (i__ready) begin
-      \$494  = \$420 [15:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$495  = l0_neg_p0;
-    if (i__ready) begin
-      \$495  = \$424 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$496  = \port__addr$10 ;
-    if (i__ready) begin
-      \$496  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$497  = l0_t_p0;
-    if (i__ready) begin
-      \$497  = \$439 [11:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$498  = o__payload;
-    if (i__ready) begin
-      \$498  = \$491 [15:0];
-    end
-    if (rst) begin
-      \$498  = 16'h0000;
-    end
-  end
+  assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
+  assign \$408  = $signed(\$407 ) + $signed(\port__data$17 );
+  assign l0_s3_prod = $signed(\$408 ) * $signed({ 1'h0, l0_t_p0 });
+  assign \$410  = $signed(\$409 ) + $signed(\port__data$21 );
+  assign \$411  = - $signed(\$410 );
+  assign \$413  = $signed(\$412 ) + $signed(\port__data$21 );
+  assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [46], \$413  };
+  assign \$414  = $signed(i__payload) < $signed(16'ha1bb);
+  assign \$415  = $signed(i__payload) > $signed(16'h557b);
+  assign \$416  = \$415  ? 16'h557b : i__payload;
+  assign \$417  = \$414  ? 16'ha1bb : \$416 ;
+  assign \$418  = $signed(i__payload) < $signed(16'ha1bb);
+  assign \$419  = $signed(i__payload) > $signed(16'h557b);
+  assign \$420  = \$419  ? 16'h557b : i__payload;
+  assign \$421  = \$418  ? 16'ha1bb : \$420 ;
+  assign \$422  = - $signed(\$421 );
+  assign \$423  = $signed(i__payload) < $signed(16'ha1bb);
+  assign \$424  = $signed(i__payload) > $signed(16'h557b);
+  assign \$425  = \$424  ? 16'h557b : i__payload;
+  assign \$426  = \$423  ? 16'ha1bb : \$425 ;
+  assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
+  assign \$428  = $signed(i__payload) < $signed(16'ha1bb);
+  assign \$429  = $signed(i__payload) > $signed(16'h557b);
+  assign \$430  = \$429  ? 16'h557b : i__payload;
+  assign \$431  = \$428  ? 16'ha1bb : \$430 ;
+  assign \$432  = $signed(i__payload) < $signed(16'ha1bb);
+  assign \$433  = $signed(i__payload) > $signed(16'h557b);
+  assign \$434  = \$433  ? 16'h557b : i__payload;
+  assign \$435  = \$432  ? 16'ha1bb : \$434 ;
+  assign \$436  = $signed(i__payload) < $signed(16'ha1bb);
+  assign \$437  = $signed(i__payload) > $signed(16'h557b);
+  assign \$438  = \$437  ? 16'h557b : i__payload;
+  assign \$439  = \$436  ? 16'ha1bb : \$438 ;
+  assign \$440  = - $signed(\$439 );
+  assign \$441  = $signed(i__payload) < $signed(16'ha1bb);
+  assign \$442  = $signed(i__payload) > $signed(16'h557b);
+  assign \$443  = \$442  ? 16'h557b : i__payload;
+  assign \$444  = \$441  ? 16'ha1bb : \$443 ;
+  assign \$445  = \$435 [15] ? \$440  : { \$444 [15], \$444  };
+  assign \$446  = $signed({ 1'h0, \$445 [15:0] }) - $signed(\port__data$24 );
+  assign \$447  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$449  = $signed(\$448 ) > $signed(16'h7fff);
+  assign \$450  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$452  = $signed(\$451 ) < $signed(16'h8000);
+  assign \$453  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$455  = \$452  ? 49'h1ffffffff8000 : \$454 ;
+  assign \$456  = \$449  ? 49'h0000000007fff : \$455 ;
+  always @(posedge clk)
+    valid_0 <= \$457 ;
+  always @(posedge clk)
+    o__valid <= \$458 ;
+  always @(posedge clk)
+    l0_x_p0 <= \$459 ;
+  always @(posedge clk)
+    l0_neg_p0 <= \$460 ;
+  always @(posedge clk)
+    \port__addr$10  <= \$461 ;
+  always @(posedge clk)
+    l0_t_p0 <= \$462 ;
+  always @(posedge clk)
+    o__payload <= \$463 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 5'h00;
@@ -1299,25 +1186,74 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
       l0_s1_seg = 5'h1b;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$457  = valid_0;
+    if (i__ready) begin
+      \$457  = i__valid;
+    end
+    if (rst) begin
+      \$457  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$458  = o__valid;
+    if (i__ready) begin
+      \$458  = valid_0;
+    end
+    if (rst) begin
+      \$458  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$459  = l0_x_p0;
+    if (i__ready) begin
+      \$459  = \$427 [15:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$460  = l0_neg_p0;
+    if (i__ready) begin
+      \$460  = \$431 [15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$461  = \port__addr$10 ;
+    if (i__ready) begin
+      \$461  = l0_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$462  = l0_t_p0;
+    if (i__ready) begin
+      \$462  = \$446 [11:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$463  = o__payload;
+    if (i__ready) begin
+      \$463  = \$456 [15:0];
+    end
+    if (rst) begin
+      \$463  = 16'h0000;
+    end
+  end
   assign port__addr = l0_s1_seg;
   assign l0_seg_p0 = \port__addr$10 ;
-  assign \port__addr$12  = \port__addr$10 ;
-  assign \port__addr$13  = \port__addr$10 ;
+  assign \port__addr$15  = \port__addr$10 ;
+  assign \port__addr$18  = \port__addr$10 ;
   assign \i__payload[0]  = i__payload;
   assign \o__payload[0]  = o__payload;
-  assign \$441  = { \$440 [30], \$440  };
-  assign \$444  = { \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45], \$443 [45:24] };
-  assign \$448  = { \$447 [30], \$447  };
-  assign \$451  = { \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45], \$450 [45:24] };
-  assign \$455  = { \$454 [48], \$454 [48], \$454 [48], \$454 [48], \$454 [48:4] };
-  assign \$458  = { \$457 [30], \$457  };
-  assign \$461  = { \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45], \$460 [45:24] };
-  assign \$465  = { \$464 [30], \$464  };
-  assign \$468  = { \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45], \$467 [45:24] };
-  assign \$472  = { \$471 [48], \$471 [48], \$471 [48], \$471 [48], \$471 [48:4] };
-  assign \$475  = { \$474 [30], \$474  };
-  assign \$478  = { \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45], \$477 [45:24] };
-  assign \$482  = { \$481 [30], \$481  };
-  assign \$485  = { \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45], \$484 [45:24] };
-  assign \$489  = { \$488 [48], \$488 [48], \$488 [48], \$488 [48], \$488 [48:4] };
+  assign \$407  = { l0_s2_prod[30], l0_s2_prod };
+  assign \$409  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:24] };
+  assign \$412  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:24] };
+  assign \$448  = { \$447 [48], \$447 [48], \$447 [48], \$447 [48], \$447 [48:4] };
+  assign \$451  = { \$450 [48], \$450 [48], \$450 [48], \$450 [48], \$450 [48:4] };
+  assign \$454  = { \$453 [48], \$453 [48], \$453 [48], \$453 [48], \$453 [48:4] };
 endmodule

@@ -14,7 +14,7 @@ VLT = Path(__file__).resolve().parent.parent / "hwact" / "verify" / "amaranth.vl
 
 def test_rtl_matches_the_generator_byte_for_byte():
     expected = default_files()
-    present = {p.name for p in RTL.iterdir() if p.suffix in (".v", ".json")}
+    present = {p.name for p in RTL.iterdir() if p.suffix in (".v", ".h", ".json")}
     assert present == set(expected), "rtl/ holds other files than the default units: run `make rtl`"
     stale = [name for name, text in expected.items() if (RTL / name).read_text() != text]
     assert not stale, f"stale in rtl/ (run `make rtl`): {stale}"
