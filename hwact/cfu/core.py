@@ -26,8 +26,8 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..hdl.unit import ActivationUnit
-from ..layout import transfer_layout
+from ..hdl.unit import MAX_STAGES, ActivationUnit
+from ..layout import check_lanes, transfer_layout
 from ..plan import Plan
 
 __all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word"]
@@ -88,27 +88,15 @@ class Cfu(wiring.Component):
     reset are the ``sync`` domain's, exported as ``clk`` and ``reset``.
     """
 
+    def __new__(cls, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0, **kwargs):
+        # Checked before the object exists, so a refused CFU is never reported as "created but never used".
+        _check(ops, discovery_id, unknown_value)
+        return super().__new__(cls, ops, discovery_id=discovery_id, unknown_value=unknown_value, **kwargs)
+
     def __init__(self, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0):
-        ops = tuple(ops)
-        ids = [op.function_id for op in ops] + [discovery_id]
-        for value in ids:
-            if not isinstance(value, int) or not 0 <= value < 1 << FUNCTION_ID_BITS:
-                self._MustUse__silence = True
-                raise ValueError(f"Function id must be an integer in 0..1023, not {value!r}")
-        if len(set(ids)) != len(ids):
-            self._MustUse__silence = True
-            raise ValueError(f"Function ids must be distinct (discovery id included), not {ids}")
-        if not isinstance(unknown_value, int) or not 0 <= unknown_value < 1 << 32:
-            self._MustUse__silence = True
-            raise ValueError(f"Unknown value must be a 32-bit unsigned integer, not {unknown_value!r}")
-        self._ops = ops
+        self._ops = tuple(ops)
         self._discovery_id = discovery_id
         self._unknown_value = unknown_value
-        # Built (and their parameters checked) now; elaborated only inside the CFU's module, so a
-        # CFU that is only asked for its properties must not warn about them.
-        self._units = [ActivationUnit(op.plan, lanes=op.lanes, stages=op.stages) for op in ops]
-        for unit in self._units:
-            unit._MustUse__silence = True
         super().__init__({
             "cmd_valid": In(1),
             "cmd_ready": Out(1),
@@ -123,10 +111,6 @@ class Cfu(wiring.Component):
     @property
     def ops(self) -> tuple[CfuOp, ...]:
         return self._ops
-
-    @property
-    def units(self) -> list[ActivationUnit]:
-        return list(self._units)
 
     @property
     def discovery_id(self) -> int:
@@ -150,106 +134,133 @@ class Cfu(wiring.Component):
     @property
     def fifo_depth(self) -> int:
         """Entries of the order FIFO: every transfer the pipelined units can hold at once (a power of 2)."""
-        return 1 << max(0, sum(op.stages for op in self._ops) - 1).bit_length()
+        return _fifo_depth(self._ops)
 
     def elaborate(self, platform):
         m = Module()
-        self.build(m, self)
+        _build(m, self._ops, self._discovery_id, self._unknown_value, self)
         return m
 
-    def build(self, m: Module, bus) -> None:
-        """Add the CFU's logic to ``m``, on the bus signals of ``bus`` (``self``, or a wrapper's).
 
-        :class:`CfuPcpi` builds the same logic into its own module, so its Verilog holds no
-        dangling aliases of a submodule's bus ports.
-        """
-        # The command register: the bus's values are valid only in the handshake cycle.
-        c_valid = Signal()
-        c_fid = Signal(FUNCTION_ID_BITS, reset_less=True)
-        c_in0 = Signal(32, reset_less=True)
-        c_in1 = Signal(32, reset_less=True)
-        taken = Signal()  # the command register's content leaves this cycle
-        m.d.comb += bus.cmd_ready.eq(~c_valid | taken)
-        with m.If(bus.cmd_ready):
-            m.d.sync += c_valid.eq(bus.cmd_valid)
-            m.d.sync += [c_fid.eq(bus.cmd_payload_function_id), c_in0.eq(bus.cmd_payload_inputs_0),
-                         c_in1.eq(bus.cmd_payload_inputs_1)]
+def _fifo_depth(ops: Sequence[CfuOp]) -> int:
+    return 1 << max(0, sum(op.stages for op in ops) - 1).bit_length()
 
-        pipelined = [index for index, op in enumerate(self._ops) if op.stages]
-        depth = self.fifo_depth
-        order = [Signal(range(max(2, len(pipelined))), name=f"order_{i}", reset_less=True) for i in range(depth)]
-        w_ptr = Signal(range(depth), name="order_w")
-        r_ptr = Signal(range(depth), name="order_r")
-        count = Signal(range(depth + 1), name="order_count")
-        empty = Signal()
-        m.d.comb += empty.eq(_is(count, 0))
-        push, pop = Signal(), Signal()
-        push_index = Signal.like(order[0])
-        head = Signal.like(order[0])
-        m.d.comb += head.eq(Array(order)[r_ptr])
 
-        def advance(pointer):  # pointer + 1, modulo the depth
-            return Mux(pointer == depth - 1, 0, pointer + 1)
+def _check(ops: Sequence[CfuOp], discovery_id: int, unknown_value: int) -> None:
+    """Raise unless the ops, their function ids and the unknown value make a CFU."""
+    ops = tuple(ops)
+    for op in ops:
+        if not isinstance(op, CfuOp):
+            raise TypeError(f"CFU ops must be CfuOp, not {op!r}")
+        if not isinstance(op.plan, Plan):
+            raise TypeError(f"Plan of op {op.name!r} must be a hwact.plan.Plan, not {op.plan!r}")
+        check_lanes(op.plan, op.lanes)
+        if not isinstance(op.stages, int) or isinstance(op.stages, bool) or not 0 <= op.stages <= MAX_STAGES:
+            raise ValueError(f"Stage count of op {op.name!r} must be an integer in 0..{MAX_STAGES}, not {op.stages!r}")
+    ids = [op.function_id for op in ops] + [discovery_id]
+    for value in ids:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << FUNCTION_ID_BITS:
+            raise ValueError(f"Function id must be an integer in 0..1023, not {value!r}")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"Function ids must be distinct (discovery id included), not {ids}")
+    if not isinstance(unknown_value, int) or isinstance(unknown_value, bool) or not 0 <= unknown_value < 1 << 32:
+        raise ValueError(f"Unknown value must be a 32-bit unsigned integer, not {unknown_value!r}")
 
-        with m.If(push):
-            m.d.sync += w_ptr.eq(advance(w_ptr))
-            for slot, entry in enumerate(order):  # one write enable per entry (no partial case)
-                with m.If(_is(w_ptr, slot)):
-                    m.d.sync += entry.eq(push_index)
-        with m.If(pop):
-            m.d.sync += r_ptr.eq(advance(r_ptr))
-        m.d.sync += count.eq(count + push - pop)
 
-        pushes, direct_ops, rsp_valids, rsp_payloads, dispatches = [], [], [], [], []
-        for index, (op, unit) in enumerate(zip(self._ops, self._units)):
-            m.submodules[op.name] = unit
-            # The payload is rs1's fields with rs2's directly above them (hwact.layout).
-            layout = transfer_layout(op.plan, op.lanes)
-            registers = {"rs1": c_in0, "rs2": c_in1}
-            m.d.comb += unit.i.payload.eq(Cat(*(registers[group.register][:group.bits] for group in layout.inputs)))
-            selected = Signal(name=f"sel_{op.name}")
-            m.d.comb += selected.eq(c_valid & _is(c_fid, op.function_id))
-            out_bits = Value.cast(unit.o.payload)
-            if op.stages:
-                slot = pipelined.index(index)
-                at_head = Signal(name=f"head_{op.name}")
-                m.d.comb += at_head.eq(~empty & _is(head, slot))
-                m.d.comb += [unit.i.valid.eq(selected & ((count < depth) | pop)), unit.o.ready.eq(at_head & bus.rsp_ready)]
-                fire = Signal(name=f"fire_{op.name}")
-                m.d.comb += fire.eq(unit.i.valid & unit.i.ready)
-                dispatches.append(fire)
-                pushes.append((fire, slot))
-                rsp_valids.append(at_head & unit.o.valid)
-                rsp_payloads.append((at_head, out_bits))
-            else:  # combinational: answers straight from the command register when it is its turn
-                m.d.comb += [unit.i.valid.eq(selected & empty), unit.o.ready.eq(bus.rsp_ready)]
-                direct_ops.append((selected, out_bits))
+def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: int, bus) -> None:
+    """Add the CFU's logic to ``m``, on the bus signals of ``bus`` (a :class:`Cfu`, or a wrapper's).
 
-        known = Cat(*(_is(c_fid, op.function_id) for op in self._ops)).any() if self._ops else Const(0)
-        is_discovery = _is(c_fid, self._discovery_id)
-        direct_ops.append((c_valid & is_discovery, Const(self.discovery_value, 32)))
-        direct_ops.append((c_valid & ~is_discovery & ~known, Const(self._unknown_value, 32)))
+    :class:`CfuPcpi` builds the same logic into its own module, so its Verilog holds no
+    dangling aliases of a submodule's bus ports.
+    """
+    # The command register: the bus's values are valid only in the handshake cycle.
+    c_valid = Signal()
+    c_fid = Signal(FUNCTION_ID_BITS, reset_less=True)
+    c_in0 = Signal(32, reset_less=True)
+    c_in1 = Signal(32, reset_less=True)
+    taken = Signal()  # the command register's content leaves this cycle
+    m.d.comb += bus.cmd_ready.eq(~c_valid | taken)
+    with m.If(bus.cmd_ready):
+        m.d.sync += c_valid.eq(bus.cmd_valid)
+        m.d.sync += [c_fid.eq(bus.cmd_payload_function_id), c_in0.eq(bus.cmd_payload_inputs_0),
+                     c_in1.eq(bus.cmd_payload_inputs_1)]
 
-        direct = Signal()  # the command register holds a direct op, and nothing is in flight
-        m.d.comb += direct.eq(empty & Cat(*(sel for sel, _ in direct_ops)).any())
-        direct_value = Signal(32)
-        for sel, value in direct_ops:
-            with m.If(sel):
-                m.d.comb += direct_value.eq(value)
+    pipelined = [index for index, op in enumerate(ops) if op.stages]
+    depth = _fifo_depth(ops)
+    order = [Signal(range(max(2, len(pipelined))), name=f"order_{i}", reset_less=True) for i in range(depth)]
+    w_ptr = Signal(range(depth), name="order_w")
+    r_ptr = Signal(range(depth), name="order_r")
+    count = Signal(range(depth + 1), name="order_count")
+    empty = Signal()
+    m.d.comb += empty.eq(_is(count, 0))
+    push, pop = Signal(), Signal()
+    push_index = Signal.like(order[0])
+    head = Signal.like(order[0])
+    m.d.comb += head.eq(Array(order)[r_ptr])
 
-        m.d.comb += push.eq(Cat(*(fire for fire, _ in pushes)).any() if pushes else Const(0))
-        for fire, slot in pushes:
-            with m.If(fire):
-                m.d.comb += push_index.eq(slot)
+    def advance(pointer):  # pointer + 1, modulo the depth
+        return Mux(pointer == depth - 1, 0, pointer + 1)
 
-        m.d.comb += bus.rsp_valid.eq(Cat(*rsp_valids, direct).any())
-        with m.If(direct):
-            m.d.comb += bus.rsp_payload_outputs_0.eq(direct_value)
-        for at_head, value in rsp_payloads:
-            with m.If(at_head):
-                m.d.comb += bus.rsp_payload_outputs_0.eq(value)
-        m.d.comb += pop.eq(~empty & bus.rsp_valid & bus.rsp_ready)
-        m.d.comb += taken.eq(Cat(*dispatches, direct & bus.rsp_ready).any())
+    with m.If(push):
+        m.d.sync += w_ptr.eq(advance(w_ptr))
+        for slot, entry in enumerate(order):  # one write enable per entry (no partial case)
+            with m.If(_is(w_ptr, slot)):
+                m.d.sync += entry.eq(push_index)
+    with m.If(pop):
+        m.d.sync += r_ptr.eq(advance(r_ptr))
+    m.d.sync += count.eq(count + push - pop)
+
+    pushes, direct_ops, rsp_valids, rsp_payloads, dispatches = [], [], [], [], []
+    for index, op in enumerate(ops):
+        unit = ActivationUnit(op.plan, lanes=op.lanes, stages=op.stages)
+        m.submodules[op.name] = unit
+        # The payload is rs1's fields with rs2's directly above them (hwact.layout).
+        layout = transfer_layout(op.plan, op.lanes)
+        registers = {"rs1": c_in0, "rs2": c_in1}
+        m.d.comb += unit.i.payload.eq(Cat(*(registers[group.register][:group.bits] for group in layout.inputs)))
+        selected = Signal(name=f"sel_{op.name}")
+        m.d.comb += selected.eq(c_valid & _is(c_fid, op.function_id))
+        out_bits = Value.cast(unit.o.payload)
+        if op.stages:
+            slot = pipelined.index(index)
+            at_head = Signal(name=f"head_{op.name}")
+            m.d.comb += at_head.eq(~empty & _is(head, slot))
+            m.d.comb += [unit.i.valid.eq(selected & ((count < depth) | pop)), unit.o.ready.eq(at_head & bus.rsp_ready)]
+            fire = Signal(name=f"fire_{op.name}")
+            m.d.comb += fire.eq(unit.i.valid & unit.i.ready)
+            dispatches.append(fire)
+            pushes.append((fire, slot))
+            rsp_valids.append(at_head & unit.o.valid)
+            rsp_payloads.append((at_head, out_bits))
+        else:  # combinational: answers straight from the command register when it is its turn
+            m.d.comb += [unit.i.valid.eq(selected & empty), unit.o.ready.eq(bus.rsp_ready)]
+            direct_ops.append((selected, out_bits))
+
+    known = Cat(*(_is(c_fid, op.function_id) for op in ops)).any() if ops else Const(0)
+    is_discovery = _is(c_fid, discovery_id)
+    direct_ops.append((c_valid & is_discovery, Const(discovery_word(len(ops)), 32)))
+    direct_ops.append((c_valid & ~is_discovery & ~known, Const(unknown_value, 32)))
+
+    direct = Signal()  # the command register holds a direct op, and nothing is in flight
+    m.d.comb += direct.eq(empty & Cat(*(sel for sel, _ in direct_ops)).any())
+    direct_value = Signal(32)
+    for sel, value in direct_ops:
+        with m.If(sel):
+            m.d.comb += direct_value.eq(value)
+
+    m.d.comb += push.eq(Cat(*(fire for fire, _ in pushes)).any() if pushes else Const(0))
+    for fire, slot in pushes:
+        with m.If(fire):
+            m.d.comb += push_index.eq(slot)
+
+    m.d.comb += bus.rsp_valid.eq(Cat(*rsp_valids, direct).any())
+    with m.If(direct):
+        m.d.comb += bus.rsp_payload_outputs_0.eq(direct_value)
+    for at_head, value in rsp_payloads:
+        with m.If(at_head):
+            m.d.comb += bus.rsp_payload_outputs_0.eq(value)
+    m.d.comb += pop.eq(~empty & bus.rsp_valid & bus.rsp_ready)
+    m.d.comb += taken.eq(Cat(*dispatches, direct & bus.rsp_ready).any())
 
 
 class CfuPcpi(wiring.Component):
@@ -275,9 +286,14 @@ class CfuPcpi(wiring.Component):
         To the core.
     """
 
+    def __new__(cls, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0, **kwargs):
+        _check(ops, discovery_id, unknown_value)
+        return super().__new__(cls, ops, discovery_id=discovery_id, unknown_value=unknown_value, **kwargs)
+
     def __init__(self, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0):
-        self._cfu = Cfu(ops, discovery_id=discovery_id, unknown_value=unknown_value)
-        self._cfu._MustUse__silence = True  # its logic is built into this module, not elaborated
+        self._ops = tuple(ops)
+        self._discovery_id = discovery_id
+        self._unknown_value = unknown_value
         super().__init__({
             "pcpi_valid": In(1),
             "pcpi_insn": In(32),
@@ -290,8 +306,8 @@ class CfuPcpi(wiring.Component):
         })
 
     @property
-    def cfu(self) -> Cfu:
-        return self._cfu
+    def ops(self) -> tuple[CfuOp, ...]:
+        return self._ops
 
     def elaborate(self, platform):
         m = Module()
@@ -302,7 +318,7 @@ class CfuPcpi(wiring.Component):
             cmd_payload_function_id=Cat(self.pcpi_insn[12:15], self.pcpi_insn[25:32]),
             cmd_payload_inputs_0=self.pcpi_rs1, cmd_payload_inputs_1=self.pcpi_rs2,
             rsp_valid=self.pcpi_ready, rsp_ready=Const(1), rsp_payload_outputs_0=self.pcpi_rd)
-        self._cfu.build(m, cfu)
+        _build(m, self._ops, self._discovery_id, self._unknown_value, cfu)
         issued = Signal()  # the command went out; waiting for its response
         ours = self.pcpi_wait
         m.d.comb += [
