@@ -7,6 +7,7 @@ import random
 
 import numpy as np
 import pytest
+from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
 from hwact import make_plan
@@ -17,10 +18,14 @@ from hwact.model import evaluate
 pytestmark = pytest.mark.amaranth
 
 
+def small_ops():
+    return (CfuOp(0, "relu_c", make_plan("relu", "s4.4", "s4.4"), 4, 0),
+            CfuOp(9, "hs_p3", make_plan("hardsigmoid", "s4.4", "u0.8"), 4, 3),
+            CfuOp(17, "prelu_p1", make_plan("prelu", "s4.4", "s4.4"), 4, 1))
+
+
 def small_cfu():
-    ops = (CfuOp(0, "relu_c", make_plan("relu", "s4.4", "s4.4"), 4, 0),
-           CfuOp(9, "hs_p3", make_plan("hardsigmoid", "s4.4", "u0.8"), 4, 3),
-           CfuOp(17, "prelu_p1", make_plan("prelu", "s4.4", "s4.4"), 4, 1))
+    ops = small_ops()
     return Cfu(ops, discovery_id=1023, unknown_value=0xABCD1234), ops
 
 
@@ -84,3 +89,16 @@ def test_latency_and_fifo_depth_are_stated():
     dut, _ = small_cfu()
     assert [dut.latency(i) for i in (0, 9, 17, 1023, 5)] == [1, 4, 2, 1, 1]
     assert dut.fifo_depth == 4 and dut.discovery_value == discovery_word(3)
+    Fragment.get(dut, None)  # and it elaborates
+
+
+def test_a_refused_cfu_is_not_reported_unused(recwarn):
+    ops = small_ops()
+    with pytest.raises(ValueError, match="distinct"):
+        Cfu(ops + ops[:1])
+    with pytest.raises(ValueError, match="Stage count"):
+        Cfu((CfuOp(3, "deep", ops[0].plan, 4, 99),))
+    import gc
+
+    gc.collect()
+    assert not [w for w in recwarn if "never used" in str(w.message)]
