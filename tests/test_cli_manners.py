@@ -96,3 +96,14 @@ def test_progress_shows_only_on_a_terminal():
         progress.AFTER = 2.0
     assert quiet.getvalue() == ""
     assert "planning ... " in shown.getvalue() and shown.getvalue().endswith("\r\033[K")
+
+
+@pytest.mark.icarus
+def test_a_spot_check_does_not_replace_the_proof(tmp_path, capsys):
+    assert main(["generate", "relu", "--in", "s2.2", "--out", "s2.2", "-o", str(tmp_path)]) == 0
+    assert main(["sim", str(tmp_path / "relu.json")]) == 0
+    assert main(["sim", str(tmp_path / "relu.json"), "--vectors", "5"]) == 0
+    proof = json.loads((tmp_path / "relu.sim.json").read_text())
+    spot = json.loads((tmp_path / "relu.sim-5.json").read_text())
+    assert proof["coverage"] == "exhaustive" and proof["vectors"] == 16
+    assert spot["coverage"] != "exhaustive"
