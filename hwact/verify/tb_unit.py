@@ -41,7 +41,7 @@ async def stream_matches_model(dut):
     clk, rst = dut.clk, dut.rst
     i_payload, i_valid, i_ready = dut.i__payload, dut.i__valid, dut.i__ready
     o_payload, o_valid, o_ready = dut.o__payload, dut.o__valid, dut.o__ready
-    cocotb.start_soon(Clock(clk, 10, unit="ns").start())
+    Clock(clk, 10, unit="ns", impl="gpi").start()
     i_valid.value, o_ready.value, rst.value = 0, 0, 1
     await ClockCycles(clk, 3)
     rst.value = 0
@@ -49,6 +49,7 @@ async def stream_matches_model(dut):
     total = len(inputs)
     sent = received = cycles = 0
     offering = False
+    valid_now = ready_now = False  # what i.valid and o.ready are driven to
     held = None  # output payload seen while o.ready was low; must stay until taken
     mismatches, protocol = 0, []
     first = []
@@ -59,9 +60,13 @@ async def stream_matches_model(dut):
         if not offering and sent < total and rng.random() >= idle:
             offering = True
             i_payload.value = inputs[sent]
-        i_valid.value = offering
+        if offering != valid_now:
+            i_valid.value = offering
+            valid_now = offering
         taking = rng.random() >= idle
-        o_ready.value = taking
+        if taking != ready_now:
+            o_ready.value = taking
+            ready_now = taking
         await settled
         cycles += 1
         if cycles > limit:
