@@ -6,6 +6,8 @@ import pytest
 
 from hwact.fixed import ROUNDING_MODES, Fmt, FormatError, overflow, quantize, shift_round
 
+pytestmark = pytest.mark.model
+
 SPELLINGS = {
     "s4.12": Fmt(4, 12), "u0.8": Fmt(0, 8, False), "fixed<16,4>": Fmt(4, 12), "ap_fixed<16,4>": Fmt(4, 12),
     "ufixed<8,0>": Fmt(0, 8, False), "ap_ufixed<8,0>": Fmt(0, 8, False), "int8": Fmt(8, 0), "uint8": Fmt(8, 0, False),

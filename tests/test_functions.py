@@ -6,6 +6,8 @@ import pytest
 
 from hwact.functions import FUNCTIONS, ParamError, get, resolve_params
 
+pytestmark = pytest.mark.model
+
 mpmath.mp.dps = 50
 
 # The functions again, in mpmath, from their textbook definitions.

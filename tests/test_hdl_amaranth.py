@@ -1,6 +1,5 @@
 """Tier 2: units on Amaranth's simulator (no external tools), against the golden model."""
 
-import functools
 import random
 
 import numpy as np
@@ -10,6 +9,8 @@ from amaranth.sim import Simulator
 
 from hwact import evaluate, make_plan
 from hwact.hdl import ActivationUnit, to_verilog
+
+pytestmark = pytest.mark.amaranth
 
 PLANS = {
     "relu6": ("relu6", "s4.12", "s4.12"),
@@ -73,16 +74,11 @@ def run_stream(dut, inputs, count, idle=0.3, seed=0):
     return got
 
 
-@functools.lru_cache(maxsize=None)
-def plan_for(key):
-    return make_plan(*PLANS[key])
-
-
 @pytest.mark.parametrize("stages", [0, 1, 2, 3])
 @pytest.mark.parametrize("lanes", [1, 2])
 @pytest.mark.parametrize("key", PLANS)
-def test_unit_matches_model_with_backpressure(key, lanes, stages):
-    plan = plan_for(key)
+def test_unit_matches_model_with_backpressure(key, lanes, stages, cached_plan):
+    plan = cached_plan(*PLANS[key])
     dut = ActivationUnit(plan, lanes=lanes, stages=stages)
     rng = np.random.default_rng(stages * 10 + lanes)
     n = 96 * lanes

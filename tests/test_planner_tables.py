@@ -27,6 +27,8 @@ INDEPENDENT = {
 }
 SMOOTH = sorted({f.name for f in FUNCTIONS.values() if f.family == "smooth"})
 
+pytestmark = pytest.mark.model
+
 
 def independent_stats(plan, name):
     x = plan.in_fmt.all_codes()
@@ -39,9 +41,10 @@ def test_every_smooth_function_has_an_independent_reference():
     assert set(SMOOTH) == set(INDEPENDENT)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SMOOTH)
-def test_auto_at_16_bits_is_faithful_and_mostly_correctly_rounded(name):
-    plan = make_plan(name, "s4.12", "s4.12")
+def test_auto_at_16_bits_is_faithful_and_mostly_correctly_rounded(name, cached_plan):
+    plan = cached_plan(name, "s4.12", "s4.12")
     worst, share = independent_stats(plan, name)
     assert worst < 1.0 and share >= 0.9
     claimed = measure(plan)
@@ -59,24 +62,27 @@ def test_inputs_up_to_10_bits_are_correctly_rounded(name, fmt_in, fmt_out):
     assert worst <= 0.5 + 1e-9 and share == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt_out", ["u0.16", "s1.15"])
-def test_sigmoid_and_tanh_at_their_natural_output_formats(fmt_out):
+def test_sigmoid_and_tanh_at_their_natural_output_formats(fmt_out, cached_plan):
     name = "sigmoid" if fmt_out == "u0.16" else "tanh"
-    worst, share = independent_stats(make_plan(name, "s4.12", fmt_out), name)
+    worst, share = independent_stats(cached_plan(name, "s4.12", fmt_out), name)
     assert worst < 1.0 and share >= 0.9
 
 
-def test_far_better_than_pulp_rnn_tables_at_q3_12():
+@pytest.mark.slow
+def test_far_better_than_pulp_rnn_tables_at_q3_12(cached_plan):
     """PULP's pl.sig / pl.tanh (Q3.12, 16 segments per side) err by up to 0.018 / 0.0039."""
-    sigmoid = measure(make_plan("sigmoid", "Q3.12", "Q3.12"))
-    tanh = measure(make_plan("tanh", "Q3.12", "Q3.12"))
+    sigmoid = measure(cached_plan("sigmoid", "Q3.12", "Q3.12"))
+    tanh = measure(cached_plan("tanh", "Q3.12", "Q3.12"))
     assert sigmoid.max_abs * 70 <= 0.018
     assert tanh.max_abs * 16 <= 0.0039
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["gelu", "silu"])
-def test_non_uniform_segments_beat_uniform(name):
-    auto = make_plan(name, "s4.12", "s4.12")
+def test_non_uniform_segments_beat_uniform(name, cached_plan):
+    auto = cached_plan(name, "s4.12", "s4.12")
     reached = measure(auto).max_lsb
     assert auto.method in ("pwl", "pwl2") and hasattr(auto.select, "thresholds")
     # The fewest uniform (bit-sliced) segments of the same degree that reach the same error.
@@ -134,16 +140,18 @@ def test_folds_and_clamps_shrink_the_table():
     assert plan_cost(plan)["table_bits"] > 0
 
 
-def test_a_looser_budget_never_costs_more():
-    tight = make_plan("tanh", "s4.12", "s4.12")
-    loose = make_plan("tanh", "s4.12", "s4.12", max_err_lsb=4)
+@pytest.mark.slow
+def test_a_looser_budget_never_costs_more(cached_plan):
+    tight = cached_plan("tanh", "s4.12", "s4.12")
+    loose = cached_plan("tanh", "s4.12", "s4.12", max_err_lsb=4)
     assert plan_cost(loose)["cost"] <= plan_cost(tight)["cost"]
     assert measure(loose).max_lsb < 4 and measure(loose).monotonic
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SMOOTH)
-def test_auto_plans_at_16_bits_are_monotonic(name):
-    assert measure(make_plan(name, "s4.12", "s4.12")).monotonic
+def test_auto_plans_at_16_bits_are_monotonic(name, cached_plan):
+    assert measure(cached_plan(name, "s4.12", "s4.12")).monotonic
 
 
 def test_an_unmeetable_budget_names_the_best_reachable():
@@ -168,10 +176,10 @@ GATED = {
 }
 
 
-@pytest.mark.parametrize("fmt", ["s4.4", "s4.12"])
+@pytest.mark.parametrize("fmt", ["s4.4", pytest.param("s4.12", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", GATED)
-def test_gated_units_are_faithful(name, fmt):
-    plan = make_plan(name, fmt, fmt)
+def test_gated_units_are_faithful(name, fmt, cached_plan):
+    plan = cached_plan(name, fmt, fmt)
     assert plan.operands == 2 and plan.operand_low and plan.product is not None
     fmt_ = plan.in_fmt
     b = fmt_.all_codes()
@@ -240,6 +248,7 @@ def test_a_nudged_gate_is_never_worse_than_the_plain_one(name, extra):
     assert nudged.max_lsb <= max(plain.max_lsb, 0.5) + 1e-9
 
 
+@pytest.mark.slow
 def test_a_gated_product_wider_than_the_model_is_refused(monkeypatch):
     import hwact.approx.gated as gated
 
@@ -248,8 +257,9 @@ def test_a_gated_product_wider_than_the_model_is_refused(monkeypatch):
         make_plan("glu", "s4.12", "s4.12")
 
 
-def test_gtu_nests_its_tanh_plan():
-    plan = make_plan("gtu", "s4.12", "s4.12")
+@pytest.mark.slow
+def test_gtu_nests_its_tanh_plan(cached_plan):
+    plan = cached_plan("gtu", "s4.12", "s4.12")
     assert plan.product.factor_plan.function == "tanh"
     assert Plan.from_json(plan.to_json()) == plan
     assert len(plan_cost(plan)["multipliers"]) > len(plan_cost(plan.product.factor_plan)["multipliers"])
@@ -258,8 +268,9 @@ def test_gtu_nests_its_tanh_plan():
 # -- inputs wider than 20 bits ------------------------------------------------------------------
 
 
-def test_a_24_bit_input_is_planned_on_a_probe_set_and_holds_on_codes_it_never_saw():
-    plan = make_plan("sigmoid", "s8.16", "u0.16")
+@pytest.mark.slow
+def test_a_24_bit_input_is_planned_on_a_probe_set_and_holds_on_codes_it_never_saw(cached_plan):
+    plan = cached_plan("sigmoid", "s8.16", "u0.16")
     fmt, out = plan.in_fmt, plan.out_fmt
     searched, claimed = measure(plan), report(plan)  # the planner's sample; every code, as the manifest says
     assert not searched.exhaustive and searched.vectors > 1_000_000
@@ -278,6 +289,7 @@ def test_a_24_bit_input_is_planned_on_a_probe_set_and_holds_on_codes_it_never_sa
     assert cr[1] == out.max_code and cr[0] < out.max_code
 
 
+@pytest.mark.slow
 def test_a_32_bit_input_keeps_the_model_inside_int64():
     from hwact.approx.table import plan_table
     from hwact.functions import get
@@ -296,6 +308,7 @@ def test_a_direct_table_refuses_wide_inputs():
         make_plan("sigmoid", "s8.16", "u0.16", method="lut")
 
 
+@pytest.mark.slow
 def test_auto_with_a_half_lsb_budget_skips_the_direct_table_when_inputs_are_too_wide(monkeypatch):
     # As if 12 bits were past the direct table's limit (the real one, 20 bits, takes minutes to plan past).
     import hwact.approx as approx
@@ -313,6 +326,7 @@ def test_auto_with_a_half_lsb_budget_skips_the_direct_table_when_inputs_are_too_
         assert plan.method in ("pwl", "pwl2") and report(plan).max_lsb <= 0.5 + 1e-9
 
 
+@pytest.mark.slow
 def test_a_fit_needing_too_many_non_uniform_segments_stops_early():
     from hwact.approx.table import MAX_NONUNIFORM_SEGMENTS, TooManySegments, plan_table
     from hwact.functions import get

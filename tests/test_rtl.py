@@ -12,7 +12,9 @@ RTL = Path(__file__).resolve().parent.parent / "rtl"
 VLT = Path(__file__).resolve().parent.parent / "hwact" / "verify" / "amaranth.vlt"
 
 
-def test_rtl_matches_the_generator_byte_for_byte():
+@pytest.mark.amaranth
+@pytest.mark.slow
+def test_rtl_matches_the_generator_byte_for_byte(cached_planner):
     expected = default_files()
     present = {p.name for p in RTL.iterdir() if p.suffix in (".v", ".h", ".json")}
     assert present == set(expected), "rtl/ holds other files than the default units: run `make rtl`"
@@ -20,6 +22,7 @@ def test_rtl_matches_the_generator_byte_for_byte():
     assert not stale, f"stale in rtl/ (run `make rtl`): {stale}"
 
 
+@pytest.mark.verilator
 @pytest.mark.parametrize("spec", DEFAULT_UNITS, ids=lambda s: s.top)
 def test_verilator_lint_is_clean(spec):
     verilator = Path(verilator_bin()) / "verilator"

@@ -5,7 +5,6 @@ cycles on both sides of the handshake, and requires zero mismatches and no broke
 """
 
 import dataclasses
-import functools
 
 import pytest
 
@@ -16,6 +15,8 @@ from hwact.verify import simulate
 
 EXACT = sorted({f.name for f in FUNCTIONS.values() if f.family == "exact"})
 LAYOUTS = [("s4.12", lanes) for lanes in (1, 2)] + [("s4.4", lanes) for lanes in (1, 2, 4)]
+
+pytestmark = pytest.mark.icarus
 
 
 def prove(tmp_path, plan, lanes, stages, simulator="icarus", top="dut"):
@@ -67,6 +68,7 @@ def test_a_wrong_model_is_caught(tmp_path):
     assert result.first_mismatches[0]["expected"] != result.first_mismatches[0]["got"]
 
 
+@pytest.mark.verilator
 @pytest.mark.parametrize("name, lanes, stages", [("hardswish", 1, 2), ("prelu", 4, 1)])
 def test_verilator_agrees(tmp_path, name, lanes, stages):
     plan = make_plan(name, "s4.4", "s4.4")
@@ -80,15 +82,10 @@ SMOOTH = sorted({f.name for f in FUNCTIONS.values() if f.family == "smooth"})
 SMOOTH_CASES = [(n, {}) for n in SMOOTH] + [("gelu", {"approximate": "tanh"}), ("gelu", {"approximate": "sigmoid"})]
 
 
-@functools.lru_cache(maxsize=None)
-def cached_plan(name, params, fmt_in, fmt_out):
-    return make_plan(name, fmt_in, fmt_out, params=dict(params))
-
-
 @pytest.mark.parametrize("stages", [0, 1, 2, 3])
 @pytest.mark.parametrize("name, params", SMOOTH_CASES, ids=lambda v: str(v))
-def test_smooth_units_match_the_model_on_every_code(tmp_path, name, params, stages):
-    plan = cached_plan(name, tuple(params.items()), "s4.12", "s4.12")
+def test_smooth_units_match_the_model_on_every_code(tmp_path, name, params, stages, cached_plan):
+    plan = cached_plan(name, "s4.12", "s4.12", params=params)
     assert plan.table.degree >= 1  # these units have multipliers
     result = prove(tmp_path, plan, 1, stages)
     assert result.coverage == "exhaustive" and result.vectors == 65536
@@ -99,15 +96,15 @@ def test_smooth_units_match_the_model_on_every_code(tmp_path, name, params, stag
     ("sigmoid", "s4.12", "u0.16", 2, 2), ("tanh", "s4.12", "s1.15", 2, 3),
     ("sigmoid", "s4.4", "u0.8", 4, 1), ("tanh", "s4.4", "s1.7", 4, 2),
 ] + [(n, "s4.4", "s4.4", 4, i % 3) for i, n in enumerate(SMOOTH)])
-def test_smooth_units_at_other_formats(tmp_path, name, fmt_in, fmt_out, lanes, stages):
-    plan = cached_plan(name, (), fmt_in, fmt_out)
+def test_smooth_units_at_other_formats(tmp_path, name, fmt_in, fmt_out, lanes, stages, cached_plan):
+    plan = cached_plan(name, fmt_in, fmt_out)
     result = prove(tmp_path, plan, lanes, stages)
     assert result.coverage == "exhaustive" and result.vectors == plan.in_fmt.n_codes and result.passed
 
 
 @pytest.mark.parametrize("method", ["lut", "pwl"])
-def test_forced_table_methods(tmp_path, method):
-    plan = make_plan("sigmoid", "s4.12", "s4.12", method=method)
+def test_forced_table_methods(tmp_path, method, cached_plan):
+    plan = cached_plan("sigmoid", "s4.12", "s4.12", method=method)
     result = prove(tmp_path, plan, 2, 2)
     assert result.vectors == 65536 and result.passed
 
@@ -119,15 +116,15 @@ GATED = ["glu", "geglu", "swiglu", "gtu"]
 
 @pytest.mark.parametrize("stages", [0, 1, 2, 3])
 @pytest.mark.parametrize("name", GATED)
-def test_gated_int8_units_on_every_operand_pair(tmp_path, name, stages):
-    plan = cached_plan(name, (), "s4.4", "s4.4")
+def test_gated_int8_units_on_every_operand_pair(tmp_path, name, stages, cached_plan):
+    plan = cached_plan(name, "s4.4", "s4.4")
     result = prove(tmp_path, plan, 2 if stages % 2 else 4, stages)
     assert result.coverage == "exhaustive" and result.vectors == 65536 and result.passed
 
 
 @pytest.mark.parametrize("name", ["glu", "gtu"])
-def test_gated_16_bit_units(tmp_path, name):
-    plan = cached_plan(name, (), "s4.12", "s4.12")
+def test_gated_16_bit_units(tmp_path, name, cached_plan):
+    plan = cached_plan(name, "s4.12", "s4.12")
     result = prove(tmp_path, plan, 2, 2)
     assert result.vectors >= 5 * 65536 and result.passed
 
@@ -135,8 +132,8 @@ def test_gated_16_bit_units(tmp_path, name):
 # -- inputs wider than 20 bits (planned on a probe set) ---------------------------------------------
 
 
-def test_a_24_bit_unit_on_random_codes_and_every_segment_edge(tmp_path):
-    plan = cached_plan("sigmoid", (), "s8.16", "u0.16")
+def test_a_24_bit_unit_on_random_codes_and_every_segment_edge(tmp_path, cached_plan):
+    plan = cached_plan("sigmoid", "s8.16", "u0.16")
     verilog = tmp_path / "dut.v"
     verilog.write_text(to_verilog(ActivationUnit(plan, lanes=1, stages=2), "dut"))
     result = simulate(plan, verilog, "dut", lanes=1, stages=2, vectors=30000)
