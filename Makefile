@@ -21,9 +21,10 @@ demo: setup
 test: setup
 	$(PYTEST) tests
 
-# The fast tiers for the inner loop: model, planner, Amaranth simulator, CLI basics.
+# The fast tiers for the inner loop: model, planner, Amaranth simulator, without the slow
+# (16-bit auto and wide) plans, which make test runs.
 check: setup
-	$(PYTEST) -m "model or amaranth" tests
+	$(PYTEST) -m "(model or amaranth) and not slow" tests
 
 setup: tools $(STAMP)
 
