@@ -5,8 +5,14 @@ import pytest
 
 from hwact.approx import make_plan
 from hwact.hdl import payload_layout
-from hwact.layout import (pack_inputs, pack_outputs, payload_words, transfer_layout, unpack_inputs,
-                          unpack_outputs)
+from hwact.layout import (
+    pack_inputs,
+    pack_outputs,
+    payload_words,
+    transfer_layout,
+    unpack_inputs,
+    unpack_outputs,
+)
 from hwact.model import evaluate
 
 pytestmark = pytest.mark.model
