@@ -375,7 +375,7 @@ def run_firmware(cfu: LoadedCfu, core: str, work: Path, *, count: int = 32, seed
     write_unit_headers(cfu, work)
     image, sizes = compile_firmware(cfu.directory, work, defines=CORE_DEFINES[core])
     status, cycles, lines = simulate_soc(core, cfu.directory, image, work, simulator=simulator)
-    words = [int(line, 16) for line in lines if line != "m"]
+    words = [int(line, 16) for line in lines]
     if status & 0x80 or len(words) < 2:
         raise RuntimeError(f"the firmware trapped on {core} (status {status:#x}, dump {[hex(w) for w in words[-2:]]})")
     position = 0

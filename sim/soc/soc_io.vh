@@ -4,7 +4,6 @@
 //   0xF000_0000 (write)          exit: the firmware's status; the simulation ends
 //   0xF000_0004 (write)          out: one 32-bit word appended to +dump=FILE (hex, one a line)
 //   0xF000_0008 (read)           cycles since reset
-//   0xF000_000C (write)          mark: appended to the dump as "m XXXXXXXX" (cycle stamps)
 //
 // A run that has not exited after +max_cycles=N cycles ends with status 255 (never hangs).
 
@@ -43,7 +42,6 @@ task io_write(input [31:0] address, input [31:0] data);
                 $finish;
             end
             32'hF000_0004: if (dump_fd) $fwrite(dump_fd, "%08x\n", data);
-            32'hF000_000C: if (dump_fd) $fwrite(dump_fd, "m %08x\n", data);
             default: ;
         endcase
     end
