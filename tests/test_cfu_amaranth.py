@@ -102,3 +102,40 @@ def test_a_refused_cfu_is_not_reported_unused(recwarn):
 
     gc.collect()
     assert not [w for w in recwarn if "never used" in str(w.message)]
+
+
+@pytest.mark.parametrize("fid, latency", [(0, 1), (9, 4), (17, 2)])
+def test_one_command_per_cycle_back_to_back(fid, latency):
+    """With the response always taken, a unit accepts a command every cycle: n commands take n + latency cycles."""
+    dut, ops = small_cfu()
+    n = 32
+    rng = random.Random(fid)
+    commands = [(fid, rng.getrandbits(32), rng.getrandbits(32)) for _ in range(n)]
+    cycles = []
+
+    async def bench(ctx):
+        ctx.set(dut.rsp_ready, 1)
+        got, sent = [], 0
+        for cycle in range(4 * n):
+            if sent < n:
+                ctx.set(dut.cmd_valid, 1)
+                ctx.set(dut.cmd_payload_function_id, commands[sent][0])
+                ctx.set(dut.cmd_payload_inputs_0, commands[sent][1])
+                ctx.set(dut.cmd_payload_inputs_1, commands[sent][2])
+            else:
+                ctx.set(dut.cmd_valid, 0)
+            accepted = sent < n and ctx.get(dut.cmd_ready)
+            if ctx.get(dut.rsp_valid):
+                got.append(ctx.get(dut.rsp_payload_outputs_0))
+            await ctx.tick()
+            sent += bool(accepted)
+            if len(got) == n:
+                cycles.append(cycle + 1)
+                break
+        assert got == [expected(ops, *c) for c in commands]
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    assert cycles == [n + latency]
