@@ -2,9 +2,8 @@
  *
  * Every op is `.insn r CUSTOM_0, funct3, funct7, rd, rs1, rs2` (function_id = funct7 << 3 | funct3):
  * rs1 holds the input lanes, rs2 the second operand's lanes (gated units: rs1 the factor a, rs2 the
- * gate input x), lane 0 in the lowest bits; rd gets
- * the output lanes. Call hwact_cfu_enable() first (VexRiscv: bit 31 of CSR 0xBC0; PicoRV32: define
- * HWACT_CFU_PCPI, nothing to enable).
+ * gate input x), rd the output lanes, lane 0 in the lowest bits of each. Call hwact_cfu_enable()
+ * first (VexRiscv: bit 31 of CSR 0xBC0; PicoRV32: define HWACT_CFU_PCPI, nothing to enable).
  * Define HWACT_SOFTWARE to compute the same bits in C (the unit headers NAME.h), no hardware needed.
  */
 #ifndef HWACT_CFU_H
