@@ -33,9 +33,9 @@ def _independent_target(plan, x, a):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_mode_is_its_definition_on_every_code_at_8_bits(name):
+def test_every_mode_is_its_definition_on_every_code_at_8_bits(name, cached_plan):
     for mode in ROUNDING_MODES:
-        plan = make_plan(name, "s4.4", "s4.4", rounding=mode)
+        plan = cached_plan(name, "s4.4", "s4.4", rounding=mode)
         x, a, exhaustive = input_grid(plan)
         assert exhaustive
         y = evaluate(plan, x, a)
@@ -80,15 +80,15 @@ def test_ties_follow_the_mode_through_quantized_slopes():
 
 
 @pytest.mark.parametrize("name, out", [("sigmoid", "u0.16"), ("tanh", "s4.12")])
-def test_truncating_approximations_are_biased_down_on_both_halves(name, out):
-    plan = make_plan(name, "s4.12", out, method="pwl2", rounding="TRN", max_err_lsb=1.5)
+def test_truncating_approximations_are_biased_down_on_both_halves(name, out, cached_plan):
+    plan = cached_plan(name, "s4.12", out, method="pwl2", rounding="TRN", max_err_lsb=1.5)
     x = plan.in_fmt.all_codes()
     err = evaluate(plan, x) - reference(plan, x)
     for half in (x < 0, x >= 0):
         assert -1.0 < err[half].mean() < -0.2
         # The floor of an approximation within 0.5 LSB (budget 1.5): mostly the floor of the real value.
         assert np.mean(evaluate(plan, x[half]) == mode_target(plan, x[half])) > 0.7
-    toward_zero = make_plan(name, "s4.12", out, method="pwl2", rounding="TRN_ZERO", max_err_lsb=1.5)
+    toward_zero = cached_plan(name, "s4.12", out, method="pwl2", rounding="TRN_ZERO", max_err_lsb=1.5)
     err = evaluate(toward_zero, x) - reference(toward_zero, x)
     real = reference(toward_zero, x)
     # Toward zero: down where the function is positive, up where it is negative.
@@ -97,11 +97,11 @@ def test_truncating_approximations_are_biased_down_on_both_halves(name, out):
         assert err[real < -1].mean() > 0.2
 
 
-def test_mode_fraction_is_reported():
+def test_mode_fraction_is_reported(cached_plan):
     from hwact.measure import measure
 
-    plan = make_plan("sigmoid", "s4.4", "u0.8", rounding="TRN")
+    plan = cached_plan("sigmoid", "s4.4", "u0.8", rounding="TRN")
     assert measure(plan).mode_fraction == 1.0
-    approximate = make_plan("sigmoid", "s4.12", "u0.16", method="pwl2", rounding="TRN", max_err_lsb=1.5)
+    approximate = cached_plan("sigmoid", "s4.12", "u0.16", method="pwl2", rounding="TRN", max_err_lsb=1.5)
     assert 0.7 < measure(approximate).mode_fraction < 1.0
     assert Fmt.parse("u0.8").lsb == 2 ** -8
