@@ -125,7 +125,9 @@ def markdown(rows: list[dict], tools: dict | None) -> str:
              "against the real function in float64, in the baseline's output LSBs (absolute in brackets). "
              "CR = share of outputs that are correctly rounded (≤ 0.5 LSB). Synthesis: yosys `synth_ice40 -dsp "
              "-dff` / `synth_ecp5 -dff` and nextpnr, combinational unit between input and output registers; "
-             "LUT4 (+ DSP, block RAM) of the unit alone, Fmax register to register."), ""]
+             "LUT4 (+ DSP, block RAM) of the unit alone, Fmax register to register. Both sides are "
+             "combinational between those registers (hwact `--stages 0`), so Fmax compares logic depth; "
+             "hwact units take `--stages N` to pipeline (see the GELU report in reports.md)."), ""]
     header = ["baseline", "formats", "max error", "RMS", "CR %", "table bits", "iCE40 LUT4 @ Fmax",
               "ECP5 LUT4 @ Fmax", "hwact plan", "hwact max error", "hwact RMS", "hwact CR %", "hwact table bits",
               "hwact iCE40", "hwact ECP5", "error ratio"]
@@ -158,8 +160,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-synth", action="store_true", help="error figures only")
     parser.add_argument("--jobs", type=int, default=2, help="parallel synthesis jobs (default 2)")
+    parser.add_argument("--render-only", action="store_true",
+                        help="rewrite the Markdown from bench/comparison.json without measuring again")
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "comparison.md")
     args = parser.parse_args()
+    if args.render_only:
+        data = json.loads((ROOT / "bench" / "comparison.json").read_text())
+        args.output.write_text(markdown(data["rows"], data["tools"]))
+        print(f"wrote {args.output}", file=sys.stderr)
+        return 0
     rows = measure_all(not args.no_synth, args.jobs)
     tools = None
     if not args.no_synth:
