@@ -41,11 +41,16 @@ def _clean(directory: Path, keep: tuple[str, ...] = (".md", ".png", ".json", ".c
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-synth", action="store_true", help="skip synthesis (error figures only)")
+    parser.add_argument("only", nargs="*", help="regenerate only these entries (directory names; default all)")
     args = parser.parse_args()
     synth = not args.no_synth
-    if GALLERY.exists():
-        shutil.rmtree(GALLERY)
+    wanted = set(args.only) or {u[0] for u in UNITS} | {"cfu", "explore_tanh"}
+    for name in wanted:
+        if (GALLERY / name).exists():
+            shutil.rmtree(GALLERY / name)
     for directory, function, fin, fout, stages, with_synth in UNITS:
+        if directory not in wanted:
+            continue
         out = GALLERY / directory
         argv = ["report", function, "--in", fin, "--out", fout, "--stages", str(stages), "--format", "md,json",
                 "-o", str(out)]
@@ -59,8 +64,10 @@ def main() -> int:
     if synth:
         argv += ["--synth", "ice40,ecp5"]
     print("hwact " + " ".join(argv), file=sys.stderr)
-    if hwact(argv):
+    if "cfu" in wanted and hwact(argv):
         return 1
+    if "explore_tanh" not in wanted:
+        return 0
     argv = ["explore", "tanh", "--in", "s3.9", "--out", "s1.11", "--budgets", "0.5,1,2,4",
             "--synth", "ice40" if synth else "none", "-o", str(GALLERY / "explore_tanh")]
     print("hwact " + " ".join(argv), file=sys.stderr)
