@@ -138,8 +138,8 @@ def test_rtl_cfu_files_match_its_manifests():
         assert (RTL_CFU / name).read_text() == text, f"rtl/cfu/{name} is stale: run `make rtl`"
 
 
-def test_rtl_cfu_is_what_hwact_cfu_makes_today():
-    """The whole default CFU rebuilt from the embedded config, byte for byte (plans every unit)."""
+def test_rtl_cfu_is_what_hwact_cfu_makes_today(cached_planner):
+    """The whole default CFU rebuilt from the embedded config, byte for byte (plans through the session cache)."""
     from hwact.defaults import default_cfu_files
 
     expected = default_cfu_files()
