@@ -120,8 +120,8 @@ def test_model_rejects_codes_outside_the_format():
 
 
 @pytest.mark.slow
-def test_wide_inputs_are_measured_on_a_sample():
-    plan = make_plan("leaky_relu", "s12.12", "s12.12")
+def test_wide_inputs_are_measured_on_a_sample(cached_plan):
+    plan = cached_plan("leaky_relu", "s12.12", "s12.12")
     stats = measure(plan)
     assert not stats.exhaustive and stats.vectors > 1 << 19
     assert stats.max_lsb <= 0.5 + 1e-9
