@@ -339,3 +339,21 @@ def test_default_units_cross_compile_for_rv32im(tmp_path):
                                  "-o", str(tmp_path / "all.o")], check=False, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr[-4000:]
         assert (tmp_path / "all.o").stat().st_size > 0
+
+
+def test_generate_writes_the_header_next_to_the_verilog(tmp_path, capsys):
+    from hwact.artifacts import UnitFiles, UnitSpec, build_unit, load_manifest
+    from hwact.cli import main
+
+    assert main(["generate", "prelu", "--in", "s4.4", "--out", "s4.4", "--lanes", "4", "--name", "pr",
+                 "-o", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pr.h", "pr.json", "pr.v"]
+    assert f"wrote {tmp_path / 'pr.h'}" in capsys.readouterr().out
+    manifest, plan = load_manifest(tmp_path / "pr.json")
+    assert manifest["files"] == {"verilog": "pr.v", "c_header": "pr.h"}
+    assert (tmp_path / "pr.h").read_text() == c_header(plan, "pr", 4, error=manifest["error"])
+    files = build_unit(UnitSpec("relu", "s4.4", "s4.4", name="r"))
+    assert isinstance(files, UnitFiles) and list(files) == ["r.v", "r.h", "r.json"]
+    assert files["r.h"] == files.c_header == files.text("c_header") and files.name("manifest") == "r.json"
+    with pytest.raises(ValueError, match="role must be one of"):
+        files.name("vhdl")
