@@ -1,7 +1,27 @@
 """Compatibility alias: the measurement moved to :mod:`hwact.measure` (the core, no heavy imports)."""
 
-from ..measure import (EXHAUSTIVE_LIMIT_BITS, OPERAND_SAMPLES, REPORT_LIMIT_BITS, TIE_TOLERANCE, ErrorStats,
-                       input_grid, measure, reference, report, segment_edges)
+from ..measure import (
+                       EXHAUSTIVE_LIMIT_BITS,
+                       OPERAND_SAMPLES,
+                       REPORT_LIMIT_BITS,
+                       TIE_TOLERANCE,
+                       ErrorStats,
+                       input_grid,
+                       measure,
+                       reference,
+                       report,
+                       segment_edges,
+)
 
-__all__ = ["ErrorStats", "input_grid", "measure", "reference", "report", "segment_edges", "EXHAUSTIVE_LIMIT_BITS",
-           "REPORT_LIMIT_BITS", "TIE_TOLERANCE", "OPERAND_SAMPLES"]
+__all__ = [
+                       "EXHAUSTIVE_LIMIT_BITS",
+                       "OPERAND_SAMPLES",
+                       "REPORT_LIMIT_BITS",
+                       "TIE_TOLERANCE",
+                       "ErrorStats",
+                       "input_grid",
+                       "measure",
+                       "reference",
+                       "report",
+                       "segment_edges",
+]
