@@ -87,19 +87,15 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire i__valid;
   reg l0_s0_seg;
   reg [8:0] l0_s1_c1_prod;
-  wire [8:0] l0_s1_prod;
   wire [10:0] l0_s2_acc;
   reg l0m_s0_seg;
   reg [8:0] l0m_s1_c1_prod;
-  wire [8:0] l0m_s1_prod;
   wire [10:0] l0m_s2_acc;
   reg l1_s0_seg;
   reg [8:0] l1_s1_c1_prod;
-  wire [8:0] l1_s1_prod;
   wire [10:0] l1_s2_acc;
   reg l1m_s0_seg;
   reg [8:0] l1m_s1_c1_prod;
-  wire [8:0] l1m_s1_prod;
   wire [10:0] l1m_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
@@ -262,10 +258,6 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
       \$71  = 32'd0;
     end
   end
-  assign l0_s1_prod = l0_s1_c1_prod;
-  assign l0m_s1_prod = l0m_s1_c1_prod;
-  assign l1_s1_prod = l1_s1_c1_prod;
-  assign l1m_s1_prod = l1m_s1_c1_prod;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \o__payload[0]  = o__payload[7:0];

@@ -66,22 +66,18 @@ module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload
   reg [1:0] l0_s0_seg;
   reg [5:0] l0_s1_c0;
   reg [8:0] l0_s1_c1_prod;
-  wire [8:0] l0_s1_prod;
   wire [10:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [5:0] l1_s1_c0;
   reg [8:0] l1_s1_c1_prod;
-  wire [8:0] l1_s1_prod;
   wire [10:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [5:0] l2_s1_c0;
   reg [8:0] l2_s1_c1_prod;
-  wire [8:0] l2_s1_prod;
   wire [10:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [5:0] l3_s1_c0;
   reg [8:0] l3_s1_c1_prod;
-  wire [8:0] l3_s1_prod;
   wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
@@ -288,10 +284,6 @@ module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload
           l0_s1_c1_prod = 9'h000;
     endcase
   end
-  assign l0_s1_prod = l0_s1_c1_prod;
-  assign l1_s1_prod = l1_s1_c1_prod;
-  assign l2_s1_prod = l2_s1_c1_prod;
-  assign l3_s1_prod = l3_s1_c1_prod;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];

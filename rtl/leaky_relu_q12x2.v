@@ -48,21 +48,17 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   wire i__ready;
   input i__valid;
   wire i__valid;
-  (* init = 39'h0000000000 *)
-  wire [38:0] l0_acc_p0;
+  reg [38:0] l0_acc_p0 = 39'h0000000000;
   reg l0_s0_seg;
   reg [12:0] l0_s1_c0;
   reg [20:0] l0_s1_c1;
   wire [36:0] l0_s1_prod;
-  reg [38:0] l0_s2_acc = 39'h0000000000;
   reg [15:0] l0_x_p0 = 16'h0000;
-  (* init = 39'h0000000000 *)
-  wire [38:0] l1_acc_p0;
+  reg [38:0] l1_acc_p0 = 39'h0000000000;
   reg l1_s0_seg;
   reg [12:0] l1_s1_c0;
   reg [20:0] l1_s1_c1;
   wire [36:0] l1_s1_prod;
-  reg [38:0] l1_s2_acc = 39'h0000000000;
   reg [15:0] l1_x_p0 = 16'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
@@ -82,19 +78,19 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   assign \$3  = $signed(i__payload[31:16]) >= $signed(1'h0);
   assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
   assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$6  = $signed(l0_s2_acc) + $signed(20'h40000);
+  assign \$6  = $signed(l0_acc_p0) + $signed(20'h40000);
   assign \$8  = $signed(\$7 ) > $signed(16'h7fff);
-  assign \$9  = $signed(l0_s2_acc) + $signed(20'h40000);
+  assign \$9  = $signed(l0_acc_p0) + $signed(20'h40000);
   assign \$11  = $signed(\$10 ) < $signed(16'h8000);
-  assign \$12  = $signed(l0_s2_acc) + $signed(20'h40000);
+  assign \$12  = $signed(l0_acc_p0) + $signed(20'h40000);
   assign \$14  = \$11  ? 40'hffffff8000 : \$13 ;
   assign \$15  = \$8  ? 40'h0000007fff : \$14 ;
   assign \$17  = $signed(\$16 ) + $signed(l1_s1_c0);
-  assign \$18  = $signed(l1_s2_acc) + $signed(20'h40000);
+  assign \$18  = $signed(l1_acc_p0) + $signed(20'h40000);
   assign \$20  = $signed(\$19 ) > $signed(16'h7fff);
-  assign \$21  = $signed(l1_s2_acc) + $signed(20'h40000);
+  assign \$21  = $signed(l1_acc_p0) + $signed(20'h40000);
   assign \$23  = $signed(\$22 ) < $signed(16'h8000);
-  assign \$24  = $signed(l1_s2_acc) + $signed(20'h40000);
+  assign \$24  = $signed(l1_acc_p0) + $signed(20'h40000);
   assign \$26  = \$23  ? 40'hffffff8000 : \$25 ;
   assign \$27  = \$20  ? 40'h0000007fff : \$26 ;
   always @(posedge clk)
@@ -104,13 +100,13 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   always @(posedge clk)
     l0_x_p0 <= \$30 ;
   always @(posedge clk)
-    l0_s2_acc <= \$31 ;
+    l0_acc_p0 <= \$31 ;
   always @(posedge clk)
     o__payload <= \$32 ;
   always @(posedge clk)
     l1_x_p0 <= \$33 ;
   always @(posedge clk)
-    l1_s2_acc <= \$34 ;
+    l1_acc_p0 <= \$34 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 1'h0;
@@ -194,7 +190,7 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$31  = l0_s2_acc;
+    \$31  = l0_acc_p0;
     if (i__ready) begin
       \$31  = \$5 ;
     end
@@ -219,13 +215,11 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$34  = l1_s2_acc;
+    \$34  = l1_acc_p0;
     if (i__ready) begin
       \$34  = \$17 ;
     end
   end
-  assign l0_acc_p0 = l0_s2_acc;
-  assign l1_acc_p0 = l1_s2_acc;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];

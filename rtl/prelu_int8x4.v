@@ -83,19 +83,15 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire i__valid;
   reg l0_s0_seg;
   reg [15:0] l0_s1_c1_prod;
-  wire [15:0] l0_s1_prod;
   wire [17:0] l0_s2_acc;
   reg l1_s0_seg;
   reg [15:0] l1_s1_c1_prod;
-  wire [15:0] l1_s1_prod;
   wire [17:0] l1_s2_acc;
   reg l2_s0_seg;
   reg [15:0] l2_s1_c1_prod;
-  wire [15:0] l2_s1_prod;
   wire [17:0] l2_s2_acc;
   reg l3_s0_seg;
   reg [15:0] l3_s1_c1_prod;
-  wire [15:0] l3_s1_prod;
   wire [17:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
@@ -246,10 +242,6 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
       \$59  = 32'd0;
     end
   end
-  assign l0_s1_prod = l0_s1_c1_prod;
-  assign l1_s1_prod = l1_s1_c1_prod;
-  assign l2_s1_prod = l2_s1_c1_prod;
-  assign l3_s1_prod = l3_s1_c1_prod;
   assign \i__payload.x  = i__payload[31:0];
   assign \i__payload.x[0]  = i__payload[7:0];
   assign \i__payload.x[1]  = i__payload[15:8];

@@ -42,12 +42,10 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   reg [1:0] l0_s0_seg;
   reg [15:0] l0_s1_c0;
   reg [16:0] l0_s1_c1_prod;
-  wire [16:0] l0_s1_prod;
   wire [18:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [15:0] l1_s1_c0;
   reg [16:0] l1_s1_c1_prod;
-  wire [16:0] l1_s1_prod;
   wire [18:0] l1_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
@@ -168,8 +166,6 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
       \$25  = 32'd0;
     end
   end
-  assign l0_s1_prod = l0_s1_c1_prod;
-  assign l1_s1_prod = l1_s1_c1_prod;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];

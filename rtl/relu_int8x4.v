@@ -58,19 +58,15 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   wire i__valid;
   reg l0_s0_seg;
   reg [8:0] l0_s1_c1_prod;
-  wire [8:0] l0_s1_prod;
   wire [10:0] l0_s2_acc;
   reg l1_s0_seg;
   reg [8:0] l1_s1_c1_prod;
-  wire [8:0] l1_s1_prod;
   wire [10:0] l1_s2_acc;
   reg l2_s0_seg;
   reg [8:0] l2_s1_c1_prod;
-  wire [8:0] l2_s1_prod;
   wire [10:0] l2_s2_acc;
   reg l3_s0_seg;
   reg [8:0] l3_s1_c1_prod;
-  wire [8:0] l3_s1_prod;
   wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
@@ -176,10 +172,6 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
           l3_s1_c1_prod = \$32 ;
     endcase
   end
-  assign l0_s1_prod = l0_s1_c1_prod;
-  assign l1_s1_prod = l1_s1_c1_prod;
-  assign l2_s1_prod = l2_s1_c1_prod;
-  assign l3_s1_prod = l3_s1_c1_prod;
   assign i__ready = o__ready;
   assign o__valid = i__valid;
   assign \i__payload[0]  = i__payload[7:0];

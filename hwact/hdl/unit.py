@@ -89,7 +89,8 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
                                               f"{name}_c{degree}", roms, f"{rom_prefix}c{degree}")
             else:
                 product = live["acc"] * live["t"]
-            product = _named(m, product, f"{name}_prod")  # one multiplier, however often rounding reads it
+            if k < degree - 1 or plan.table.needs_multiplier(degree):  # a real multiplier: built once
+                product = _named(m, product, f"{name}_prod")
             low = prim.lookup(m, live["seg"], column(live, k), f"{name}_c{k}", roms, f"{rom_prefix}c{k}")
             return {**live, "acc": prim.shift_round(product, step.shift, step.rounding) + low}
         return run
@@ -121,7 +122,13 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
 
 
 def _named(m: Module, value, name: str) -> Signal:
-    """``value`` through a named wire, so the Verilog computes it once however often it is read."""
+    """``value`` through a named wire, so the Verilog computes it once however often it is read.
+
+    A signal (a pipeline register) is one net already and is returned as it is: a wire copying
+    it would be an unused alias once Yosys merges the two.
+    """
+    if isinstance(value, Signal):
+        return value
     value = Value.cast(value)
     wire = Signal(value.shape(), name=name)
     m.d.comb += wire.eq(value)

@@ -39,12 +39,10 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   reg [1:0] l0_s0_seg;
   reg [13:0] l0_s1_c0;
   reg [16:0] l0_s1_c1_prod;
-  wire [16:0] l0_s1_prod;
   wire [18:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [13:0] l1_s1_c0;
   reg [16:0] l1_s1_c1_prod;
-  wire [16:0] l1_s1_prod;
   wire [18:0] l1_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
@@ -138,8 +136,6 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
           l1_s1_c0 = 14'h1000;
     endcase
   end
-  assign l0_s1_prod = l0_s1_c1_prod;
-  assign l1_s1_prod = l1_s1_c1_prod;
   assign i__ready = o__ready;
   assign o__valid = i__valid;
   assign \i__payload[0]  = i__payload[15:0];
