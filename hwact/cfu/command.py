@@ -18,7 +18,8 @@ def add_parser(commands) -> None:
                     "bit-exact fallback (hwact_cfu.h), an ISA table (isa.md) and cfu.json.")
     parser.add_argument("config", nargs="?", type=Path, metavar="CONFIG.toml",
                         help="units to build (default: the embedded default)")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="DIR")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="DIR",
+                        help="directory for Cfu.v, CfuPcpi.v, hwact_cfu.h, isa.md, cfu.json and the units")
 
 
 def build_and_write(config_path: Path | None, output: Path):

@@ -56,9 +56,11 @@ def add_parser(commands) -> None:
     p.add_argument("--synth", metavar="ice40,ecp5", help="synthesize and place-and-route for these parts")
     p.add_argument("--synth-units", action="store_true",
                    help="for a cfu.json: also synthesize every unit on its own (the whole Cfu always is)")
-    p.add_argument("--format", dest="formats", type=_formats, default=("md", "html", "json"), metavar="md,html,json")
+    p.add_argument("--format", dest="formats", type=_formats, default=("md", "html", "json"), metavar="md,html,json",
+                   help="which of NAME.report.md / .html / .json to write (default all three)")
     p.add_argument("--network", metavar="NAME", help="network-level effect instead of a unit: 'digits'")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", type=Path)
+    p.add_argument("-o", "--output", required=True, metavar="DIR", type=Path,
+                   help="directory for the report files and plots (created if missing)")
 
 
 def _unit_from_args(args) -> tuple[dict[str, Any], Any, dict[str, str]]:

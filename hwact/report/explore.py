@@ -45,7 +45,7 @@ def _budgets(text: str) -> tuple[float, ...]:
 def add_parser(commands) -> None:
     """Add ``hwact explore`` to the command line."""
     p = commands.add_parser("explore", help="sweep plans for a function: error against synthesized cost, Pareto plot")
-    p.add_argument("function")
+    p.add_argument("function", help="activation function to sweep (`hwact list` shows them)")
     p.add_argument("--in", dest="in_format", required=True, metavar="FMT", help="input format")
     p.add_argument("--out", dest="out_format", required=True, metavar="FMT", help="output format")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="function parameter")
@@ -54,7 +54,8 @@ def add_parser(commands) -> None:
     p.add_argument("--synth", default="ice40", metavar="ice40|ecp5|none", help="part to synthesize for (default ice40)")
     p.add_argument("--stages", type=int, default=0, metavar="N", help="pipeline registers of each unit (default 0)")
     p.add_argument("--jobs", type=int, default=2, metavar="N", help="parallel synthesis jobs (default 2)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", type=Path)
+    p.add_argument("-o", "--output", required=True, metavar="DIR", type=Path,
+                   help="directory for the CSV, JSON and Pareto plot (created if missing)")
 
 
 def _candidates(function: str, in_fmt, out_fmt, params: dict, budgets: tuple[float, ...], progress):
