@@ -12,7 +12,7 @@ JOBS   ?= auto
 APT_PACKAGES := iverilog gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
 PYTEST := $(BIN)/python -m pytest -n $(JOBS)
 
-.PHONY: demo test check setup tools rtl bench docs-figures clean
+.PHONY: demo test check setup tools rtl bench docs-figures docs-reports clean
 
 demo: setup
 	$(BIN)/hwact demo -o out/demo
@@ -53,8 +53,21 @@ rtl: setup
 docs-figures: setup
 	$(BIN)/python bench/docs_examples.py --write
 
+# Every benchmark prints its table and writes JSON under bench/results/ (figures for docs/benchmarks.md).
 bench: setup
 	$(BIN)/python bench/model_throughput.py
+	$(BIN)/python bench/accuracy_table.py
+	$(BIN)/python bench/segments.py
+	$(BIN)/python bench/planning_time.py
+	$(BIN)/python bench/c_backend.py
+	$(BIN)/python bench/simulators.py
+	$(BIN)/python bench/cfu_cycles.py
+
+# The comparison with published baselines, the network table and the report gallery (docs/).
+docs-reports: setup
+	$(BIN)/python bench/comparison.py
+	$(BIN)/python bench/network.py
+	$(BIN)/python bench/report_gallery.py
 
 clean:
 	rm -rf out build sim_build .pytest_cache
