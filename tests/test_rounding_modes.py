@@ -16,7 +16,9 @@ from hwact.measure import input_grid, mode_target, reference
 
 pytestmark = pytest.mark.model
 
-NAMES = sorted({f.name for f in FUNCTIONS.values()})
+#: Gated units plan six nudged gate tables per mode at 8 bits: tens of seconds each, for make test.
+NAMES = [pytest.param(name, marks=pytest.mark.slow) if FUNCTIONS[name].family == "gated" else name
+         for name in sorted({f.name for f in FUNCTIONS.values()})]
 
 
 def _independent_target(plan, x, a):
@@ -79,6 +81,7 @@ def test_ties_follow_the_mode_through_quantized_slopes():
         assert np.array_equal(y[ties], expected), mode
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, out", [("sigmoid", "u0.16"), ("tanh", "s4.12")])
 def test_truncating_approximations_are_biased_down_on_both_halves(name, out, cached_plan):
     plan = cached_plan(name, "s4.12", out, method="pwl2", rounding="TRN", max_err_lsb=1.5)
@@ -97,6 +100,7 @@ def test_truncating_approximations_are_biased_down_on_both_halves(name, out, cac
         assert err[real < -1].mean() > 0.2
 
 
+@pytest.mark.slow
 def test_mode_fraction_is_reported(cached_plan):
     from hwact.measure import measure
 
