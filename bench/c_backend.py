@@ -29,10 +29,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hwact.cgen import c_header, storage_type  # noqa: E402
-from hwact.defaults import DEFAULT_UNITS  # noqa: E402
-from hwact.model import evaluate  # noqa: E402
-from hwact.plan import Plan  # noqa: E402
+from hwact.cgen import c_header, storage_type
+from hwact.defaults import DEFAULT_UNITS
+from hwact.model import evaluate
+from hwact.plan import Plan
 
 CODES = 1 << 20
 REPEAT = 5
