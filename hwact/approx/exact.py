@@ -37,6 +37,9 @@ __all__ = ["plan_exact", "MAX_COEF_FRAC_BITS"]
 MAX_COEF_FRAC_BITS = 40
 #: Input spaces larger than this are screened on a sample during the coefficient search.
 SCREEN_BITS = 14
+#: Inputs up to this many bits are steered to the rounding mode on every code (wider ones take
+#: the correctly rounded search on a sample: every code of a 32-bit segment would not fit memory).
+MODE_EXACT_BITS = 22
 #: Intermediate values stay below this magnitude so the int64 model cannot overflow.
 ACC_LIMIT = 1 << 62
 
@@ -138,7 +141,7 @@ def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         operand_fmt = Fmt.parse(spelled) if spelled else Fmt(1, in_fmt.width - 1)
     has_operand = any(c == OPERAND for p, _, _ in segments for c in p.coeffs)
 
-    if not (has_operand or function.maximum or function.mirror):
+    if not (has_operand or function.maximum or function.mirror) and in_fmt.width <= MODE_EXACT_BITS:
         for coef_frac in range(MAX_COEF_FRAC_BITS + 1):
             plan = _mode_exact(function, params, segments, degree, coef_frac, in_fmt, out_fmt, rounding,
                                overflow_mode)
