@@ -23,7 +23,7 @@ def test_generate_then_sim_proves_every_code(tmp_path):
     out = tmp_path / "out"
     generated = run("generate", "relu6", "--in", "s4.12", "--out", "s4.12", "-o", str(out))
     assert generated.returncode == 0, generated.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["relu6.json", "relu6.v"]
+    assert sorted(p.name for p in out.iterdir()) == ["relu6.h", "relu6.json", "relu6.v"]
     manifest = json.loads((out / "relu6.json").read_text())
     for key in ("function", "params", "in_format", "out_format", "method", "lanes", "stages", "latency", "top"):
         assert key in manifest
@@ -40,7 +40,7 @@ def test_sim_with_random_vectors_and_pipelining(tmp_path):
     assert main(["generate", "prelu", "--in", "s4.4", "--out", "s4.4", "--lanes", "4", "--stages", "2",
                  "--name", "p", "-o", str(tmp_path)]) == 0
     assert main(["sim", str(tmp_path / "p.json"), "--vectors", "1000", "--seed", "3"]) == 0
-    report = json.loads((tmp_path / "p.sim.json").read_text())
+    report = json.loads((tmp_path / "p.sim-1000.json").read_text())
     assert report["vectors"] == 1000 and report["coverage"] == "1000 random"
 
 
@@ -80,9 +80,9 @@ BAD = {
     "negative ceiling": (["generate", "clipped_relu", "--in", "s4.12", "--out", "s4.12", "--param", "ceiling=-1"], "ceiling must be >= 0"),
     "unknown param": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--param", "alpha=1"], "no parameter 'alpha'"),
     "param syntax": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--param", "alpha"], "NAME=VALUE"),
-    "lanes": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--lanes", "3"], "Lane count"),
+    "lanes": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--lanes", "3"], "lane count"),
     "lanes too wide": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--lanes", "4"], "do not fit"),
-    "stages": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--stages", "-1"], "Stage count"),
+    "stages": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--stages", "-1"], "stage count"),
     "method": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--method", "magic"], "invalid choice"),
     "budget": (["generate", "leaky_relu", "--in", "s4.4", "--out", "s4.4", "--max-err-lsb", "0.1"], "best reachable"),
     "name": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--name", "a-b"], "Verilog identifier"),
@@ -162,13 +162,13 @@ def test_a_manifest_missing_keys_is_one_line(tmp_path):
 def test_more_random_vectors_than_inputs_means_every_input(tmp_path):
     main(["generate", "relu", "--in", "s2.0", "--out", "s2.0", "-o", str(tmp_path)])
     assert main(["sim", str(tmp_path / "relu.json"), "--vectors", "100000000"]) == 0
-    assert json.loads((tmp_path / "relu.sim.json").read_text())["coverage"] == "exhaustive"
+    assert json.loads((tmp_path / "relu.sim-100000000.json").read_text())["coverage"] == "exhaustive"
 
 
 def test_sim_with_random_vectors_adds_every_segment_edge(tmp_path, cached_planner):
     assert main(["generate", "tanh", "--in", "s4.12", "--out", "s1.15", "-o", str(tmp_path)]) == 0
     assert main(["sim", str(tmp_path / "tanh.json"), "--vectors", "500"]) == 0
-    report = json.loads((tmp_path / "tanh.sim.json").read_text())
+    report = json.loads((tmp_path / "tanh.sim-500.json").read_text())
     segments = json.loads((tmp_path / "tanh.json").read_text())["cost"]["segments"]
     assert report["coverage"].startswith("500 random + ") and report["vectors"] > 500 + segments
 
