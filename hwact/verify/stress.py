@@ -15,7 +15,8 @@ import numpy as np
 from ..layout import pack_outputs, payload_words
 from ..model import evaluate
 from ..plan import Plan
-from .runner import _HERE, SIMULATORS, SimError, _log_reason, _objcache_env, _pad, stimulus, verilator_bin
+from .runner import (_HERE, SIMULATORS, SimError, _log_reason, _objcache_env, _pad, _python_on_path, stimulus,
+                     verilator_bin)
 
 __all__ = ["stress"]
 
@@ -41,7 +42,7 @@ def stress(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, simu
     try:
         np.savez(work / "vectors.npz", inputs=inputs, expected=expected)
         if simulator == "verilator":
-            os.environ["PATH"] = verilator_bin() + os.pathsep + os.environ.get("PATH", "")
+            os.environ["PATH"] = os.pathsep.join([_python_on_path(work), verilator_bin(), os.environ.get("PATH", "")])
             os.environ.update(_objcache_env())
         runner = get_runner(simulator)
         build_args = ["-Wall", str(_HERE / "amaranth.vlt")] if simulator == "verilator" else []
