@@ -5,10 +5,9 @@ A unit processes ``lanes`` codes per transfer. Its operands travel in two 32-bit
 instruction; the stream unit's payload is the same bits, see :func:`payload_words`):
 
 * one-operand units: ``rs1`` holds the input lanes, ``rs2`` is unused;
-* PReLU and maxout (``plan.operand_low`` false): ``rs1`` holds the input lanes ``x``,
-  ``rs2`` the operand lanes ``a`` (the slope, or maxout's second input);
-* gated units (GLU family, ``plan.operand_low`` true): ``rs1`` holds the factor lanes ``a``,
-  ``rs2`` the gate-input lanes (the plan's ``x``), as in ``glu(a, b) = a * sigmoid(b)``;
+* two-operand units: ``rs1`` holds the input lanes ``x`` (the table's input: the gate input
+  ``b`` of the GLU family), ``rs2`` the operand lanes ``a`` (PReLU's slope, maxout's second
+  input, the GLU family's factor in ``glu(a, b) = a * sigmoid(b)``);
 * ``rd`` holds the output lanes; a mirror plan (CReLU) has two outputs per lane, ``f(x)`` at
   field ``2 * lane`` and ``f(-x)`` at field ``2 * lane + 1``.
 
@@ -130,7 +129,7 @@ def transfer_layout(plan: Plan, lanes: int) -> TransferLayout:
         order = [x]
     else:
         a = ("a", plan.operand_fmt)
-        order = [a, x] if plan.operand_low else [x, a]
+        order = [x, a]
     inputs, offset = [], 0
     for (name, fmt), register in zip(order, ("rs1", "rs2")):
         inputs.append(Group(name, register, fmt, lanes, offset))

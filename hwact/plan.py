@@ -200,15 +200,6 @@ class Plan:
         return 1 if self.operand_fmt is None else 2
 
     @property
-    def operand_low(self) -> bool:
-        """Whether the operand lanes sit below the input lanes in a transfer.
-
-        Gated units take ``a`` (the factor) from ``rs1`` and the table input from ``rs2``, as
-        in ``glu(a, b) = a * sigmoid(b)``; PReLU takes the input from ``rs1``, the slope from ``rs2``.
-        """
-        return self.product is not None
-
-    @property
     def outputs(self) -> int:
         """Output codes per input code (2 for a mirror plan)."""
         return 2 if self.mirror else 1

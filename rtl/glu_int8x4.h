@@ -9,8 +9,8 @@
  *
  * int32_t hwact_glu_int8x4(int32_t x, int32_t a)
  * uint32_t hwact_glu_int8x4_packed(uint32_t rs1, uint32_t rs2)   4 lane(s), lane 0 lowest:
- *     rs1 = 4 x a (s4.4, 8 bits each, field i at bit i*8)
- *     rs2 = 4 x x (s4.4, 8 bits each, field i at bit i*8)
+ *     rs1 = 4 x x (s4.4, 8 bits each, field i at bit i*8)
+ *     rs2 = 4 x a (s4.4, 8 bits each, field i at bit i*8)
  *     rd = 4 x y (s4.4, 8 bits each, field i at bit i*8)
  * void hwact_glu_int8x4_array(const int8_t *x, const int8_t *a, int8_t *out, size_t n)
  */
@@ -60,10 +60,10 @@ static inline int32_t hwact_glu_int8x4(int32_t x, int32_t a)
 static inline uint32_t hwact_glu_int8x4_packed(uint32_t rs1, uint32_t rs2)
 {
     uint32_t rd = 0u;
-    rd |= ((uint32_t)hwact_glu_int8x4(((int32_t)((rs2 & 255u) ^ 128u) - 128), ((int32_t)((rs1 & 255u) ^ 128u) - 128)) & 255u);
-    rd |= (((uint32_t)hwact_glu_int8x4(((int32_t)(((rs2 >> 8) & 255u) ^ 128u) - 128), ((int32_t)(((rs1 >> 8) & 255u) ^ 128u) - 128)) & 255u) << 8);
-    rd |= (((uint32_t)hwact_glu_int8x4(((int32_t)(((rs2 >> 16) & 255u) ^ 128u) - 128), ((int32_t)(((rs1 >> 16) & 255u) ^ 128u) - 128)) & 255u) << 16);
-    rd |= (((uint32_t)hwact_glu_int8x4(((int32_t)(((rs2 >> 24) & 255u) ^ 128u) - 128), ((int32_t)(((rs1 >> 24) & 255u) ^ 128u) - 128)) & 255u) << 24);
+    rd |= ((uint32_t)hwact_glu_int8x4(((int32_t)((rs1 & 255u) ^ 128u) - 128), ((int32_t)((rs2 & 255u) ^ 128u) - 128)) & 255u);
+    rd |= (((uint32_t)hwact_glu_int8x4(((int32_t)(((rs1 >> 8) & 255u) ^ 128u) - 128), ((int32_t)(((rs2 >> 8) & 255u) ^ 128u) - 128)) & 255u) << 8);
+    rd |= (((uint32_t)hwact_glu_int8x4(((int32_t)(((rs1 >> 16) & 255u) ^ 128u) - 128), ((int32_t)(((rs2 >> 16) & 255u) ^ 128u) - 128)) & 255u) << 16);
+    rd |= (((uint32_t)hwact_glu_int8x4(((int32_t)(((rs1 >> 24) & 255u) ^ 128u) - 128), ((int32_t)(((rs2 >> 24) & 255u) ^ 128u) - 128)) & 255u) << 24);
     return rd;
 }
 

@@ -271,7 +271,7 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \port__data$24  = c0_rom[\port__addr$20 ];
   assign \port__data$18  = c0_rom[\port__addr$14 ];
   assign port__data = c0_rom[port__addr];
-  assign \$23  = i__payload[47] ? \$22  : { i__payload[47], i__payload[47:40] };
+  assign \$23  = i__payload[15] ? \$22  : { i__payload[15], i__payload[15:8] };
   assign \$24  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$26  = $signed(\$25 ) > $signed(8'h7f);
   assign \$27  = $signed(l1_s3_acc) + $signed(17'h08000);
@@ -279,8 +279,8 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$30  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$32  = \$29  ? 28'hfffff80 : \$31 ;
   assign \$33  = \$26  ? 28'h000007f : \$32 ;
-  assign \$34  = - $signed(i__payload[55:48]);
-  assign \$35  = i__payload[55] ? \$34  : { i__payload[55], i__payload[55:48] };
+  assign \$34  = - $signed(i__payload[23:16]);
+  assign \$35  = i__payload[23] ? \$34  : { i__payload[23], i__payload[23:16] };
   assign \$36  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$38  = $signed(\$37 ) > $signed(8'h7f);
   assign \$39  = $signed(l2_s3_acc) + $signed(17'h08000);
@@ -288,8 +288,8 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$42  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$44  = \$41  ? 28'hfffff80 : \$43 ;
   assign \$45  = \$38  ? 28'h000007f : \$44 ;
-  assign \$46  = - $signed(i__payload[63:56]);
-  assign \$47  = i__payload[63] ? \$46  : { i__payload[63], i__payload[63:56] };
+  assign \$46  = - $signed(i__payload[31:24]);
+  assign \$47  = i__payload[31] ? \$46  : { i__payload[31], i__payload[31:24] };
   assign \$48  = $signed(l3_s3_acc) + $signed(17'h08000);
   assign \$50  = $signed(\$49 ) > $signed(8'h7f);
   assign \$51  = $signed(l3_s3_acc) + $signed(17'h08000);
@@ -341,8 +341,8 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$8  = $signed(18'h10000) - $signed(\port__data$30 );
   assign \$9  = l3_neg_p0 ? \$8  : { \port__data$30 [16], \port__data$30 [16], \port__data$30  };
   assign l3_s3_acc = $signed(\$9 ) * $signed(l3_a_p0);
-  assign \$10  = - $signed(i__payload[39:32]);
-  assign \$11  = i__payload[39] ? \$10  : { i__payload[39], i__payload[39:32] };
+  assign \$10  = - $signed(i__payload[7:0]);
+  assign \$11  = i__payload[7] ? \$10  : { i__payload[7], i__payload[7:0] };
   assign \$12  = $signed(l0_s3_acc) + $signed(17'h08000);
   assign \$14  = $signed(\$13 ) > $signed(8'h7f);
   assign \$15  = $signed(l0_s3_acc) + $signed(17'h08000);
@@ -350,7 +350,7 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$18  = $signed(l0_s3_acc) + $signed(17'h08000);
   assign \$20  = \$17  ? 28'hfffff80 : \$19 ;
   assign \$21  = \$14  ? 28'h000007f : \$20 ;
-  assign \$22  = - $signed(i__payload[47:40]);
+  assign \$22  = - $signed(i__payload[15:8]);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$58  = valid_0;
@@ -382,14 +382,14 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$61  = l0_a_p0;
     if (i__ready) begin
-      \$61  = i__payload[7:0];
+      \$61  = i__payload[39:32];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$62  = l0_neg_p0;
     if (i__ready) begin
-      \$62  = i__payload[39];
+      \$62  = i__payload[7];
     end
   end
   always @* begin
@@ -416,14 +416,14 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$65  = l1_a_p0;
     if (i__ready) begin
-      \$65  = i__payload[15:8];
+      \$65  = i__payload[47:40];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$66  = l1_neg_p0;
     if (i__ready) begin
-      \$66  = i__payload[47];
+      \$66  = i__payload[15];
     end
   end
   always @* begin
@@ -437,14 +437,14 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$68  = l2_a_p0;
     if (i__ready) begin
-      \$68  = i__payload[23:16];
+      \$68  = i__payload[55:48];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$69  = l2_neg_p0;
     if (i__ready) begin
-      \$69  = i__payload[55];
+      \$69  = i__payload[23];
     end
   end
   always @* begin
@@ -458,30 +458,30 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$71  = l3_a_p0;
     if (i__ready) begin
-      \$71  = i__payload[31:24];
+      \$71  = i__payload[63:56];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$72  = l3_neg_p0;
     if (i__ready) begin
-      \$72  = i__payload[63];
+      \$72  = i__payload[31];
     end
   end
   assign l0_x_p0 = port__addr;
   assign l1_x_p0 = \port__addr$14 ;
   assign l2_x_p0 = \port__addr$20 ;
   assign l3_x_p0 = \port__addr$26 ;
-  assign \i__payload.a  = i__payload[31:0];
-  assign \i__payload.a[0]  = i__payload[7:0];
-  assign \i__payload.a[1]  = i__payload[15:8];
-  assign \i__payload.a[2]  = i__payload[23:16];
-  assign \i__payload.a[3]  = i__payload[31:24];
-  assign \i__payload.x  = i__payload[63:32];
-  assign \i__payload.x[0]  = i__payload[39:32];
-  assign \i__payload.x[1]  = i__payload[47:40];
-  assign \i__payload.x[2]  = i__payload[55:48];
-  assign \i__payload.x[3]  = i__payload[63:56];
+  assign \i__payload.x  = i__payload[31:0];
+  assign \i__payload.x[0]  = i__payload[7:0];
+  assign \i__payload.x[1]  = i__payload[15:8];
+  assign \i__payload.x[2]  = i__payload[23:16];
+  assign \i__payload.x[3]  = i__payload[31:24];
+  assign \i__payload.a  = i__payload[63:32];
+  assign \i__payload.a[0]  = i__payload[39:32];
+  assign \i__payload.a[1]  = i__payload[47:40];
+  assign \i__payload.a[2]  = i__payload[55:48];
+  assign \i__payload.a[3]  = i__payload[63:56];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];

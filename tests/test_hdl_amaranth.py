@@ -88,10 +88,8 @@ def test_unit_matches_model_with_backpressure(key, lanes, stages, cached_plan):
     a = None
     if plan.operand_fmt is not None:
         a = rng.integers(plan.operand_fmt.min_code, plan.operand_fmt.max_code, n, endpoint=True)
-        if plan.operand_low:  # gated: a low, then the gate input
-            inputs = [w | v for w, v in zip(pack(a, plan.operand_fmt, lanes), pack(x, plan.in_fmt, lanes, lanes * plan.operand_fmt.width))]
-        else:
-            inputs = [w | v for w, v in zip(inputs, pack(a, plan.operand_fmt, lanes, lanes * plan.in_fmt.width))]
+        # Every two-operand unit: the input lanes low (rs1), the operand lanes above (rs2).
+        inputs = [w | v for w, v in zip(inputs, pack(a, plan.operand_fmt, lanes, lanes * plan.in_fmt.width))]
     expected = pack(evaluate(plan, x, a).reshape(-1), plan.out_fmt, lanes * plan.outputs)
     assert run_stream(dut, inputs, len(inputs), seed=stages) == expected
 

@@ -37,11 +37,12 @@ def test_prelu_has_x_in_rs1_and_the_slope_in_rs2(plans):
     assert payload_words(plans["prelu"], 2, [1, 2], [3, -4]).tolist() == [0xFC030201]
 
 
-def test_gated_units_have_the_factor_in_rs1_and_the_gate_input_in_rs2(plans):
+def test_gated_units_have_the_gate_input_in_rs1_and_the_factor_in_rs2(plans):
+    # Issue 9: rs1 carries the plan's input lanes, rs2 the operand lanes (the GLU family's factor a).
     layout = transfer_layout(plans["glu"], 4)
-    assert [(g.name, g.register, g.payload_offset) for g in layout.inputs] == [("a", "rs1", 0), ("x", "rs2", 32)]
+    assert [(g.name, g.register, g.payload_offset) for g in layout.inputs] == [("x", "rs1", 0), ("a", "rs2", 32)]
     rs1, rs2 = pack_inputs(plans["glu"], 1, x=[5], a=[-2])
-    assert (rs1.tolist(), rs2.tolist()) == ([0xFE], [0x05])
+    assert (rs1.tolist(), rs2.tolist()) == ([0x05], [0xFE])
 
 
 def test_crelu_has_two_outputs_per_lane(plans):

@@ -81,7 +81,7 @@ def _unit_block(op: CfuOp, manifest: dict[str, Any]) -> list[str]:
         "}",
     ]
     args = f"const {x_t} *x, const {a_t} *a, {y_t} *y, size_t n" if two else f"const {x_t} *x, {y_t} *y, size_t n"
-    # Which array feeds which register (hwact.layout: gated units take the factor a in rs1).
+    # Which array feeds which register (hwact.layout: x in rs1, the operand a in rs2).
     layout = transfer_layout(plan, lanes)
     groups = {group.register: group for group in layout.inputs}
 
@@ -150,8 +150,8 @@ def cfu_header(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str, d
          f"hwact {__version__}; do not edit)."),
         " *",
         " * Every op is `.insn r CUSTOM_0, funct3, funct7, rd, rs1, rs2` (function_id = funct7 << 3 | funct3):",
-        " * rs1 holds the input lanes, rs2 the second operand's lanes (gated units: rs1 the factor a, rs2 the",
-        " * gate input x), rd the output lanes, lane 0 in the lowest bits of each. Call hwact_cfu_enable()",
+        " * rs1 holds the input lanes (gated units: the gate input x), rs2 the second operand's lanes (the",
+        " * factor a, PReLU's slope), rd the output lanes, lane 0 lowest in each. Call hwact_cfu_enable()",
         " * first (VexRiscv: bit 31 of CSR 0xBC0; PicoRV32: define HWACT_CFU_PCPI, nothing to enable).",
         " * Define HWACT_SOFTWARE to compute the same bits in C (the unit headers NAME.h), no hardware needed.",
         " */",

@@ -20,10 +20,9 @@ def payload_layout(plan: Plan, lanes: int) -> data.Layout:
     """Input payload: ``lanes`` input codes, lane 0 in the least significant bits.
 
     Two-operand plans carry both operands, placed by :func:`hwact.layout.transfer_layout`, so
-    a 32-bit ``rs1``/``rs2`` pair maps onto the payload directly: PReLU has the input lanes low
-    and the slope lanes above them (``{a[lanes-1] .. a[0], x[lanes-1] .. x[0]}``); gated units
-    (GLU, ...) have the factor operand ``a`` low and the gate input ``b`` above
-    (``{b[lanes-1] .. b[0], a[lanes-1] .. a[0]}``).
+    a 32-bit ``rs1``/``rs2`` pair maps onto the payload directly: the input lanes low and the
+    operand lanes above them (``{a[lanes-1] .. a[0], x[lanes-1] .. x[0]}``): PReLU's slope,
+    maxout's second input, or the GLU family's factor ``a`` (``x`` is then the gate input ``b``).
     """
     layout = transfer_layout(plan, lanes)
     arrays = {group.name: data.ArrayLayout(prim.shape_of(group.fmt), group.count) for group in layout.inputs}

@@ -1585,16 +1585,16 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   assign \i__payload$123[3]  = i__payload[31:24];
   assign \i__payload$130[0]  = i__payload[15:0];
   assign \i__payload$130[1]  = i__payload[31:16];
-  assign \i__payload$137.a  = i__payload;
-  assign \i__payload$137.a[0]  = i__payload[7:0];
-  assign \i__payload$137.a[1]  = i__payload[15:8];
-  assign \i__payload$137.a[2]  = i__payload[23:16];
-  assign \i__payload$137.a[3]  = i__payload[31:24];
-  assign \i__payload$137.x  = c_in1;
-  assign \i__payload$137.x[0]  = c_in1[7:0];
-  assign \i__payload$137.x[1]  = c_in1[15:8];
-  assign \i__payload$137.x[2]  = c_in1[23:16];
-  assign \i__payload$137.x[3]  = c_in1[31:24];
+  assign \i__payload$137.x  = i__payload;
+  assign \i__payload$137.x[0]  = i__payload[7:0];
+  assign \i__payload$137.x[1]  = i__payload[15:8];
+  assign \i__payload$137.x[2]  = i__payload[23:16];
+  assign \i__payload$137.x[3]  = i__payload[31:24];
+  assign \i__payload$137.a  = c_in1;
+  assign \i__payload$137.a[0]  = c_in1[7:0];
+  assign \i__payload$137.a[1]  = c_in1[15:8];
+  assign \i__payload$137.a[2]  = c_in1[23:16];
+  assign \i__payload$137.a[3]  = c_in1[31:24];
   assign \i__payload$145.x  = i__payload;
   assign \i__payload$145.x[0]  = i__payload[7:0];
   assign \i__payload$145.x[1]  = i__payload[15:8];
@@ -3980,7 +3980,7 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
   assign \port__data$19  = c0_rom[\port__addr$15 ];
   assign \port__data$13  = c0_rom[\port__addr$9 ];
   assign port__data = c0_rom[port__addr];
-  assign \$23  = \port$4584$0 [15] ? \$22  : { \port$4584$0 [15], \port$4584$0 [15:8] };
+  assign \$23  = \port$4582$0 [15] ? \$22  : { \port$4582$0 [15], \port$4582$0 [15:8] };
   assign \$24  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$26  = $signed(\$25 ) > $signed(8'h7f);
   assign \$27  = $signed(l1_s3_acc) + $signed(17'h08000);
@@ -3988,8 +3988,8 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
   assign \$30  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$32  = \$29  ? 28'hfffff80 : \$31 ;
   assign \$33  = \$26  ? 28'h000007f : \$32 ;
-  assign \$34  = - $signed(\port$4584$0 [23:16]);
-  assign \$35  = \port$4584$0 [23] ? \$34  : { \port$4584$0 [23], \port$4584$0 [23:16] };
+  assign \$34  = - $signed(\port$4582$0 [23:16]);
+  assign \$35  = \port$4582$0 [23] ? \$34  : { \port$4582$0 [23], \port$4582$0 [23:16] };
   assign \$36  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$38  = $signed(\$37 ) > $signed(8'h7f);
   assign \$39  = $signed(l2_s3_acc) + $signed(17'h08000);
@@ -3997,8 +3997,8 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
   assign \$42  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$44  = \$41  ? 28'hfffff80 : \$43 ;
   assign \$45  = \$38  ? 28'h000007f : \$44 ;
-  assign \$46  = - $signed(\port$4584$0 [31:24]);
-  assign \$47  = \port$4584$0 [31] ? \$46  : { \port$4584$0 [31], \port$4584$0 [31:24] };
+  assign \$46  = - $signed(\port$4582$0 [31:24]);
+  assign \$47  = \port$4582$0 [31] ? \$46  : { \port$4582$0 [31], \port$4582$0 [31:24] };
   assign \$48  = $signed(l3_s3_acc) + $signed(17'h08000);
   assign \$50  = $signed(\$49 ) > $signed(8'h7f);
   assign \$51  = $signed(l3_s3_acc) + $signed(17'h08000);
@@ -4050,8 +4050,8 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
   assign \$8  = $signed(18'h10000) - $signed(\port__data$25 );
   assign \$9  = l3_neg_p0 ? \$8  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
   assign l3_s3_acc = $signed(\$9 ) * $signed(l3_a_p0);
-  assign \$10  = - $signed(\port$4584$0 [7:0]);
-  assign \$11  = \port$4584$0 [7] ? \$10  : { \port$4584$0 [7], \port$4584$0 [7:0] };
+  assign \$10  = - $signed(\port$4582$0 [7:0]);
+  assign \$11  = \port$4582$0 [7] ? \$10  : { \port$4582$0 [7], \port$4582$0 [7:0] };
   assign \$12  = $signed(l0_s3_acc) + $signed(17'h08000);
   assign \$14  = $signed(\$13 ) > $signed(8'h7f);
   assign \$15  = $signed(l0_s3_acc) + $signed(17'h08000);
@@ -4059,7 +4059,7 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
   assign \$18  = $signed(l0_s3_acc) + $signed(17'h08000);
   assign \$20  = \$17  ? 28'hfffff80 : \$19 ;
   assign \$21  = \$14  ? 28'h000007f : \$20 ;
-  assign \$22  = - $signed(\port$4584$0 [15:8]);
+  assign \$22  = - $signed(\port$4582$0 [15:8]);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$58  = valid_0;
@@ -4091,14 +4091,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$61  = l0_a_p0;
     if (i__ready) begin
-      \$61  = \port$4582$0 [7:0];
+      \$61  = \port$4584$0 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$62  = l0_neg_p0;
     if (i__ready) begin
-      \$62  = \port$4584$0 [7];
+      \$62  = \port$4582$0 [7];
     end
   end
   always @* begin
@@ -4125,14 +4125,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$65  = l1_a_p0;
     if (i__ready) begin
-      \$65  = \port$4582$0 [15:8];
+      \$65  = \port$4584$0 [15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$66  = l1_neg_p0;
     if (i__ready) begin
-      \$66  = \port$4584$0 [15];
+      \$66  = \port$4582$0 [15];
     end
   end
   always @* begin
@@ -4146,14 +4146,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$68  = l2_a_p0;
     if (i__ready) begin
-      \$68  = \port$4582$0 [23:16];
+      \$68  = \port$4584$0 [23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$69  = l2_neg_p0;
     if (i__ready) begin
-      \$69  = \port$4584$0 [23];
+      \$69  = \port$4582$0 [23];
     end
   end
   always @* begin
@@ -4167,14 +4167,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$71  = l3_a_p0;
     if (i__ready) begin
-      \$71  = \port$4582$0 [31:24];
+      \$71  = \port$4584$0 [31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$72  = l3_neg_p0;
     if (i__ready) begin
-      \$72  = \port$4584$0 [31];
+      \$72  = \port$4582$0 [31];
     end
   end
   assign l0_x_p0 = port__addr;
@@ -4182,16 +4182,16 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
   assign l2_x_p0 = \port__addr$15 ;
   assign l3_x_p0 = \port__addr$21 ;
   assign i__payload = { \port$4584$0 , \port$4582$0  };
-  assign \i__payload.a  = \port$4582$0 ;
-  assign \i__payload.a[0]  = \port$4582$0 [7:0];
-  assign \i__payload.a[1]  = \port$4582$0 [15:8];
-  assign \i__payload.a[2]  = \port$4582$0 [23:16];
-  assign \i__payload.a[3]  = \port$4582$0 [31:24];
-  assign \i__payload.x  = \port$4584$0 ;
-  assign \i__payload.x[0]  = \port$4584$0 [7:0];
-  assign \i__payload.x[1]  = \port$4584$0 [15:8];
-  assign \i__payload.x[2]  = \port$4584$0 [23:16];
-  assign \i__payload.x[3]  = \port$4584$0 [31:24];
+  assign \i__payload.x  = \port$4582$0 ;
+  assign \i__payload.x[0]  = \port$4582$0 [7:0];
+  assign \i__payload.x[1]  = \port$4582$0 [15:8];
+  assign \i__payload.x[2]  = \port$4582$0 [23:16];
+  assign \i__payload.x[3]  = \port$4582$0 [31:24];
+  assign \i__payload.a  = \port$4584$0 ;
+  assign \i__payload.a[0]  = \port$4584$0 [7:0];
+  assign \i__payload.a[1]  = \port$4584$0 [15:8];
+  assign \i__payload.a[2]  = \port$4584$0 [23:16];
+  assign \i__payload.a[3]  = \port$4584$0 [31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];

@@ -1594,16 +1594,16 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \i__payload$124[3]  = i__payload[31:24];
   assign \i__payload$131[0]  = i__payload[15:0];
   assign \i__payload$131[1]  = i__payload[31:16];
-  assign \i__payload$138.a  = i__payload;
-  assign \i__payload$138.a[0]  = i__payload[7:0];
-  assign \i__payload$138.a[1]  = i__payload[15:8];
-  assign \i__payload$138.a[2]  = i__payload[23:16];
-  assign \i__payload$138.a[3]  = i__payload[31:24];
-  assign \i__payload$138.x  = c_in1;
-  assign \i__payload$138.x[0]  = c_in1[7:0];
-  assign \i__payload$138.x[1]  = c_in1[15:8];
-  assign \i__payload$138.x[2]  = c_in1[23:16];
-  assign \i__payload$138.x[3]  = c_in1[31:24];
+  assign \i__payload$138.x  = i__payload;
+  assign \i__payload$138.x[0]  = i__payload[7:0];
+  assign \i__payload$138.x[1]  = i__payload[15:8];
+  assign \i__payload$138.x[2]  = i__payload[23:16];
+  assign \i__payload$138.x[3]  = i__payload[31:24];
+  assign \i__payload$138.a  = c_in1;
+  assign \i__payload$138.a[0]  = c_in1[7:0];
+  assign \i__payload$138.a[1]  = c_in1[15:8];
+  assign \i__payload$138.a[2]  = c_in1[23:16];
+  assign \i__payload$138.a[3]  = c_in1[31:24];
   assign \i__payload$146.x  = i__payload;
   assign \i__payload$146.x[0]  = i__payload[7:0];
   assign \i__payload$146.x[1]  = i__payload[15:8];
@@ -4003,7 +4003,7 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \p
   assign \port__data$19  = c0_rom[\port__addr$15 ];
   assign \port__data$13  = c0_rom[\port__addr$9 ];
   assign port__data = c0_rom[port__addr];
-  assign \$23  = \port$4592$0 [15] ? \$22  : { \port$4592$0 [15], \port$4592$0 [15:8] };
+  assign \$23  = \port$4590$0 [15] ? \$22  : { \port$4590$0 [15], \port$4590$0 [15:8] };
   assign \$24  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$26  = $signed(\$25 ) > $signed(8'h7f);
   assign \$27  = $signed(l1_s3_acc) + $signed(17'h08000);
@@ -4011,8 +4011,8 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \p
   assign \$30  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$32  = \$29  ? 28'hfffff80 : \$31 ;
   assign \$33  = \$26  ? 28'h000007f : \$32 ;
-  assign \$34  = - $signed(\port$4592$0 [23:16]);
-  assign \$35  = \port$4592$0 [23] ? \$34  : { \port$4592$0 [23], \port$4592$0 [23:16] };
+  assign \$34  = - $signed(\port$4590$0 [23:16]);
+  assign \$35  = \port$4590$0 [23] ? \$34  : { \port$4590$0 [23], \port$4590$0 [23:16] };
   assign \$36  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$38  = $signed(\$37 ) > $signed(8'h7f);
   assign \$39  = $signed(l2_s3_acc) + $signed(17'h08000);
@@ -4020,8 +4020,8 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \p
   assign \$42  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$44  = \$41  ? 28'hfffff80 : \$43 ;
   assign \$45  = \$38  ? 28'h000007f : \$44 ;
-  assign \$46  = - $signed(\port$4592$0 [31:24]);
-  assign \$47  = \port$4592$0 [31] ? \$46  : { \port$4592$0 [31], \port$4592$0 [31:24] };
+  assign \$46  = - $signed(\port$4590$0 [31:24]);
+  assign \$47  = \port$4590$0 [31] ? \$46  : { \port$4590$0 [31], \port$4590$0 [31:24] };
   assign \$48  = $signed(l3_s3_acc) + $signed(17'h08000);
   assign \$50  = $signed(\$49 ) > $signed(8'h7f);
   assign \$51  = $signed(l3_s3_acc) + $signed(17'h08000);
@@ -4073,8 +4073,8 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \p
   assign \$8  = $signed(18'h10000) - $signed(\port__data$25 );
   assign \$9  = l3_neg_p0 ? \$8  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
   assign l3_s3_acc = $signed(\$9 ) * $signed(l3_a_p0);
-  assign \$10  = - $signed(\port$4592$0 [7:0]);
-  assign \$11  = \port$4592$0 [7] ? \$10  : { \port$4592$0 [7], \port$4592$0 [7:0] };
+  assign \$10  = - $signed(\port$4590$0 [7:0]);
+  assign \$11  = \port$4590$0 [7] ? \$10  : { \port$4590$0 [7], \port$4590$0 [7:0] };
   assign \$12  = $signed(l0_s3_acc) + $signed(17'h08000);
   assign \$14  = $signed(\$13 ) > $signed(8'h7f);
   assign \$15  = $signed(l0_s3_acc) + $signed(17'h08000);
@@ -4082,7 +4082,7 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \p
   assign \$18  = $signed(l0_s3_acc) + $signed(17'h08000);
   assign \$20  = \$17  ? 28'hfffff80 : \$19 ;
   assign \$21  = \$14  ? 28'h000007f : \$20 ;
-  assign \$22  = - $signed(\port$4592$0 [15:8]);
+  assign \$22  = - $signed(\port$4590$0 [15:8]);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$58  = valid_0;
@@ -4114,14 +4114,14 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \p
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$61  = l0_a_p0;
     if (i__ready) begin
-      \$61  = \port$4590$0 [7:0];
+      \$61  = \port$4592$0 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$62  = l0_neg_p0;
     if (i__ready) begin
-      \$62  = \port$4592$0 [7];
+      \$62  = \port$4590$0 [7];
     end
   end
   always @* begin
@@ -4148,14 +4148,14 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \p
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$65  = l1_a_p0;
     if (i__ready) begin
-      \$65  = \port$4590$0 [15:8];
+      \$65  = \port$4592$0 [15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$66  = l1_neg_p0;
     if (i__ready) begin
-      \$66  = \port$4592$0 [15];
+      \$66  = \port$4590$0 [15];
     end
   end
   always @* begin
@@ -4169,14 +4169,14 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \p
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$68  = l2_a_p0;
     if (i__ready) begin
-      \$68  = \port$4590$0 [23:16];
+      \$68  = \port$4592$0 [23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$69  = l2_neg_p0;
     if (i__ready) begin
-      \$69  = \port$4592$0 [23];
+      \$69  = \port$4590$0 [23];
     end
   end
   always @* begin
@@ -4190,14 +4190,14 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \p
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$71  = l3_a_p0;
     if (i__ready) begin
-      \$71  = \port$4590$0 [31:24];
+      \$71  = \port$4592$0 [31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$72  = l3_neg_p0;
     if (i__ready) begin
-      \$72  = \port$4592$0 [31];
+      \$72  = \port$4590$0 [31];
     end
   end
   assign l0_x_p0 = port__addr;
@@ -4205,16 +4205,16 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4590$0 , \p
   assign l2_x_p0 = \port__addr$15 ;
   assign l3_x_p0 = \port__addr$21 ;
   assign i__payload = { \port$4592$0 , \port$4590$0  };
-  assign \i__payload.a  = \port$4590$0 ;
-  assign \i__payload.a[0]  = \port$4590$0 [7:0];
-  assign \i__payload.a[1]  = \port$4590$0 [15:8];
-  assign \i__payload.a[2]  = \port$4590$0 [23:16];
-  assign \i__payload.a[3]  = \port$4590$0 [31:24];
-  assign \i__payload.x  = \port$4592$0 ;
-  assign \i__payload.x[0]  = \port$4592$0 [7:0];
-  assign \i__payload.x[1]  = \port$4592$0 [15:8];
-  assign \i__payload.x[2]  = \port$4592$0 [23:16];
-  assign \i__payload.x[3]  = \port$4592$0 [31:24];
+  assign \i__payload.x  = \port$4590$0 ;
+  assign \i__payload.x[0]  = \port$4590$0 [7:0];
+  assign \i__payload.x[1]  = \port$4590$0 [15:8];
+  assign \i__payload.x[2]  = \port$4590$0 [23:16];
+  assign \i__payload.x[3]  = \port$4590$0 [31:24];
+  assign \i__payload.a  = \port$4592$0 ;
+  assign \i__payload.a[0]  = \port$4592$0 [7:0];
+  assign \i__payload.a[1]  = \port$4592$0 [15:8];
+  assign \i__payload.a[2]  = \port$4592$0 [23:16];
+  assign \i__payload.a[3]  = \port$4592$0 [31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
