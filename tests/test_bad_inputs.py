@@ -314,7 +314,6 @@ def test_bad_python_api_calls(case):
     assert str(info.value) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="reported: params given as a string raise AttributeError, not TypeError")
 def test_params_that_are_not_a_mapping_are_a_type_error():
     with pytest.raises(TypeError, match="params"):
         make_plan("relu", "s4.4", "s4.4", params="alpha=1")

@@ -255,8 +255,6 @@ def test_a_24_bit_unit_through_the_model_and_a_sampled_simulation(cached_plan):
 # -- failing examples found by the properties above, pinned ---------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="reported: PReLU with an unsigned input format raises an internal TypeError in the planner")
 def test_prelu_with_an_unsigned_input_is_planned_or_refused_in_one_line():
     # Found by test_outputs_stay_in_the_output_format_and_the_claimed_error_holds (prelu u0.2 -> u0.2, TRN).
     plan_or_refusal("prelu", Fmt(0, 2, False), Fmt(0, 2, False), {"rounding": "TRN", "max_err_lsb": 1e9})

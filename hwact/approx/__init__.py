@@ -107,6 +107,8 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
         For a malformed format.
     """
     fn = get(function)
+    if params is not None and not isinstance(params, Mapping):
+        raise TypeError(f"params must be a mapping of parameter names to values, not {params!r}")
     values = resolve_params(fn, params)
     in_fmt, out_fmt = Fmt.parse(in_fmt), Fmt.parse(out_fmt)
     if method not in METHODS:

@@ -141,7 +141,9 @@ def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         operand_fmt = Fmt.parse(spelled) if spelled else Fmt(1, in_fmt.width - 1)
     has_operand = any(c == OPERAND for p, _, _ in segments for c in p.coeffs)
 
-    if not (has_operand or function.maximum or function.mirror) and in_fmt.width <= MODE_EXACT_BITS:
+    # A run-time operand fixes its column's precision (and the reference needs the operand: an
+    # unsigned PReLU has no slope segment at all, yet still takes one).
+    if function.operands == 1 and not (function.maximum or function.mirror) and in_fmt.width <= MODE_EXACT_BITS:
         for coef_frac in range(MAX_COEF_FRAC_BITS + 1):
             plan = _mode_exact(function, params, segments, degree, coef_frac, in_fmt, out_fmt, rounding,
                                overflow_mode)
