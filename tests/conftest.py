@@ -45,6 +45,10 @@ LONGEST_FIRST = (
     "test_sigmoid_and_tanh_at_their_natural_output_formats",
     "test_a_fit_needing_too_many_non_uniform_segments",
     "test_gated_16_bit_units",
+    "on_every_code_at_8_bits[gtu]",  # six modes of nudged gate tables each (test_rounding_modes)
+    "on_every_code_at_8_bits[geglu]",
+    "on_every_code_at_8_bits[glu]",
+    "on_every_code_at_8_bits[swiglu]",
 )
 
 
