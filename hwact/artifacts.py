@@ -158,7 +158,7 @@ def load_manifest(path: Path) -> tuple[dict[str, Any], Plan]:
     return manifest, plan
 
 
-def write_files(directory: Path, files: Mapping[str, str]) -> list[Path]:
+def write_files(directory: Path, files: Mapping[str, str | bytes]) -> list[Path]:
     """Write ``files`` into ``directory`` all or nothing; return the paths written."""
     directory = Path(directory)
     created = not directory.exists()
@@ -168,10 +168,10 @@ def write_files(directory: Path, files: Mapping[str, str]) -> list[Path]:
         raise OSError(f"cannot create output directory {directory}: {error.strerror or error}") from None
     staged: list[tuple[Path, Path]] = []
     try:
-        for name, text in files.items():
+        for name, content in files.items():  # text (UTF-8) or bytes (plots)
             handle, temp = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
-            with os.fdopen(handle, "w") as stream:
-                stream.write(text)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(content.encode() if isinstance(content, str) else content)
             os.chmod(temp, 0o644)  # mkstemp makes files private; outputs are ordinary files
             staged.append((Path(temp), directory / name))
         for temp, final in staged:

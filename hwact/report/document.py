@@ -9,8 +9,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -302,29 +300,6 @@ def render(document: Mapping[str, Any], images: Mapping[str, bytes], stem: str,
 
 def write_outputs(directory: Path, files: Mapping[str, str | bytes]) -> list[Path]:
     """Write text and binary ``files`` into ``directory``, all or nothing; return the paths."""
-    directory = Path(directory)
-    created = not directory.exists()
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OSError(f"cannot create output directory {directory}: {error.strerror or error}") from None
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for name, content in files.items():
-            handle, temp = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(content.encode() if isinstance(content, str) else content)
-            os.chmod(temp, 0o644)
-            staged.append((Path(temp), directory / name))
-        for temp, final in staged:
-            os.replace(temp, final)
-    except OSError as error:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
-        if created:
-            try:
-                directory.rmdir()
-            except OSError:
-                pass
-        raise OSError(f"cannot write to {directory}: {error.strerror or error}") from None
-    return [final for _, final in staged]
+    from ..artifacts import write_files
+
+    return write_files(directory, files)
