@@ -23,7 +23,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SplitSearch", "search_splits", "windows", "constant_scores", "SPLIT_CELLS", "SPLIT_MAX_CELLS", "MAX_SPLIT_DOMAIN_BITS"]
+from ..fixed import overflow, shift_round
+from ..model import unfold
+from .quantize import column_scales
+from .segments import SegmentsOutOfReach
+
+__all__ = [
+    "MAX_SPLIT_DOMAIN_BITS",
+    "MAX_SPLIT_SEGMENTS",
+    "SPLIT_CELLS",
+    "SPLIT_MAX_CELLS",
+    "SplitSearch",
+    "constant_scores",
+    "rounding_segments",
+    "search_splits",
+    "windows",
+]
 
 #: The domain is cut on a grid of about this many cells.
 SPLIT_CELLS = 256
@@ -33,6 +48,12 @@ SPLIT_MAX_CELLS = 64
 MAX_SPLIT_DOMAIN_BITS = 16
 #: Points of each least-squares fit.
 FIT_POINTS = 256
+#: The most segments a split search considers.
+MAX_SPLIT_SEGMENTS = 48
+#: Each segment's t terms are tilted by up to this much (LSBs at its last code), in this many steps.
+TILT_LSB, TILT_STEPS = 0.3, 9
+#: Split searches by request: ``auto`` tries several segment counts of one search.
+_SPLIT_CACHE: dict[str, SplitSearch] = {}
 
 
 @dataclass(frozen=True)
@@ -143,3 +164,121 @@ def search_splits(target: np.ndarray, weight: np.ndarray, degree: int, guard: in
         shares[m] = best[m, cells] / total_weight
         coefs[m] = np.array([coefficients[(i, j)] for i, j in zip(cuts[:-1], cuts[1:])])
     return SplitSearch(starts, shares, coefs, target, weight)
+
+
+def rounding_segments(function, params, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold, domain, degree,
+                       guard, segments, target_of, low, min_share) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and coefficients (LSB units, powers of t) of the best-rounding split into ``segments``."""
+    d_lo, d_hi = domain
+    if d_hi - d_lo + 1 > 1 << MAX_SPLIT_DOMAIN_BITS:
+        raise SegmentsOutOfReach(f"segments placed for rounding need a domain of at most 2**{MAX_SPLIT_DOMAIN_BITS} "
+                                 f"codes, not {d_hi - d_lo + 1}")
+    if not 1 <= segments <= MAX_SPLIT_SEGMENTS:
+        raise SegmentsOutOfReach(f"segments placed for rounding: 1 to {MAX_SPLIT_SEGMENTS}, not {segments}")
+    key = repr((function.name, sorted(params.items()), str(in_fmt), str(out_fmt), rounding, overflow_mode, degree,
+                guard))
+    if key not in _SPLIT_CACHE:
+        if len(_SPLIT_CACHE) >= 64:  # a long-lived process planning many units
+            _SPLIT_CACHE.clear()
+        codes = in_fmt.all_codes()
+        read = codes if clamp is None else np.clip(codes, clamp.lo, clamp.hi)
+        read = np.abs(read) if fold is not None else read
+        weight = np.bincount(read - d_lo, minlength=d_hi - d_lo + 1)[: d_hi - d_lo + 1].astype(np.float64)
+        positions = np.arange(d_lo, d_hi + 1, dtype=np.int64)
+        target = np.clip(target_of(positions), low, out_fmt.max_code)
+        _SPLIT_CACHE[key] = search_splits(target, weight, degree, guard, MAX_SPLIT_SEGMENTS)
+    found = _SPLIT_CACHE[key]
+    if segments not in found.starts:
+        raise SegmentsOutOfReach(f"no faithful split of {function.name} into {segments} segments of degree {degree}")
+    if found.score[segments] < min_share:
+        raise SegmentsOutOfReach(f"{segments} segments are predicted to round {found.score[segments]:.1%} correctly")
+    starts, coef_t = found.starts[segments], found.coefficients[segments].copy()
+    return starts + d_lo, _rounding_constants(starts, coef_t, found.target, found.weight, (d_lo, d_hi), degree,
+                                              guard, fold, clamp, in_fmt, out_fmt, rounding, overflow_mode, target_of,
+                                              low)
+
+
+def _rounding_constants(starts, coef_t, target, weight, domain, degree, guard, fold, clamp, in_fmt, out_fmt,
+                        rounding, overflow_mode, target_of, low) -> np.ndarray:
+    """Quantize the ``t`` terms as the plan will, then choose every segment's terms and constant.
+
+    The search scored unquantized terms; here each segment's quantized terms may be tilted
+    (``TILT_LSB``), every faithful constant is scored through the integer datapath, and a
+    Viterbi pass picks one (tilt, constant) per segment: the most correctly rounded codes in
+    all, using only boundaries where the output does not step against the function, on
+    either side of a fold (unless no pair at some boundary manages that).
+    """
+    d_lo, d_hi = domain
+    ends = np.append(starts[1:], d_hi - d_lo + 1)
+    widest = max(int(max(end - start - 1, 1)).bit_length() for start, end in zip(starts, ends))
+    scales = column_scales(degree, widest, guard)
+    terms = np.round(coef_t[:, 1:] * np.exp2(scales[1:])).astype(np.int64)
+    coef_t[:, 1:] = terms / np.exp2(scales[1:])
+    grid = 1 << guard
+    window = windows(target, weight, 1 / grid)
+    lo_code, hi_code = (clamp.lo, clamp.hi) if clamp is not None else (in_fmt.min_code, in_fmt.max_code)
+
+    def outputs(acc: np.ndarray, code: int) -> dict[int, tuple[int, np.ndarray]]:
+        """Per side (+1, and -1 under a fold): the input code reading table position ``code``, and its outputs."""
+        found = {}
+        if lo_code <= code <= hi_code:
+            found[1] = (code, overflow(shift_round(acc, guard, rounding), out_fmt, overflow_mode))
+        if fold is not None and code > 0 and lo_code <= -code <= hi_code:
+            mirrored = unfold(fold, acc, np.full_like(acc, code))
+            found[-1] = (-code, overflow(shift_round(mirrored, guard, rounding), out_fmt, overflow_mode))
+        return found
+
+    # Viterbi over the segments: a state is a tilt of the segment's t terms and a constant.
+    tilts = np.linspace(-TILT_LSB, TILT_LSB, TILT_STEPS)
+    chosen_terms, chosen_constants, total, back = [], [], None, []
+    previous_last = np.zeros(0, dtype=np.int64)  # the last outputs' accumulators of the previous segment
+    for segment, (start, end) in enumerate(zip(starts, ends)):
+        t = np.arange(end - start, dtype=np.int64)
+        span = max(int(end - start) - 1, 1)
+        variants, constants, counts, lasts = [], [], [], []
+        for tilt in np.array(np.meshgrid(tilts, tilts)).reshape(2, -1).T if degree > 1 else tilts[:, None]:
+            # tilt[k - 1]: how far c_k moves the segment's last output, in LSBs
+            change = np.zeros(degree)
+            change[:tilt.size] = tilt[:degree]
+            varied = terms[segment] + np.round(change / span ** np.arange(1, degree + 1)
+                                               * np.exp2(scales[1:])).astype(np.int64)
+            acc = np.full_like(t, varied[-1])
+            for k in range(degree - 2, -1, -1):  # the exact inner Horner steps, then the one truncation
+                acc = acc * t + varied[k]
+            p = (acc * t) >> (scales[1] - scales[0])
+            scores = constant_scores(p / grid, tuple(w[start:end] for w in window), weight[start:end], grid)
+            if scores is None:
+                continue
+            first, count = scores
+            variants += [varied] * count.size
+            constants.append(first + np.arange(count.size, dtype=np.int64))
+            counts.append(count)
+            lasts.append(first + np.arange(count.size, dtype=np.int64) + int(p[-1]))
+        if not counts:
+            raise SegmentsOutOfReach("a segment placed for rounding is not faithful once quantized")
+        constants, counts, lasts = np.concatenate(constants), np.concatenate(counts), np.concatenate(lasts)
+        if total is None:
+            total, link = counts, np.zeros(counts.size, dtype=np.int64)
+        else:  # allowed[i, j]: previous state i, this state j, no step against the function
+            code = d_lo + int(start)
+            allowed = np.ones((previous_last.size, constants.size), dtype=bool)
+            new, old = outputs(constants, code), outputs(previous_last, code - 1)
+            for (x_new, y_new), (x_old, y_old) in ((new[side], old[side]) for side in new.keys() & old.keys()):
+                rise = np.diff(np.clip(target_of(np.array(sorted((x_old, x_new)))), low, out_fmt.max_code))[0]
+                step = (y_new[None, :] - y_old[:, None]) * (1 if x_new > x_old else -1)
+                allowed &= step * rise >= 0
+            if not allowed.any():
+                allowed[:] = True  # no monotone boundary here: the best roundings then
+            reach = np.where(allowed, total[:, None], -np.inf)
+            link = np.argmax(reach, axis=0)
+            total = reach[link, np.arange(constants.size)] + counts
+        chosen_terms.append(variants)
+        chosen_constants.append(constants)
+        back.append(link)
+        previous_last = lasts
+    pick = int(np.argmax(total))
+    for segment in range(len(starts) - 1, -1, -1):
+        coef_t[segment, 0] = chosen_constants[segment][pick] / grid
+        coef_t[segment, 1:] = chosen_terms[segment][pick] / np.exp2(scales[1:])
+        pick = int(back[segment][pick])
+    return coef_t

@@ -1,0 +1,101 @@
+"""Coefficient quantization and the nudge search on the integer datapath.
+
+Fitted coefficients (real, powers of ``t``, output LSBs) become integers with enough fraction
+bits that every Horner step but the last is exact; then each segment's constant and linear
+terms are nudged by a few units to minimize the *measured* error over its codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..model import evaluate, row_of
+from ..plan import Plan
+
+__all__ = ["MODEL_BITS", "column_scales", "fits_model", "nudge_search", "product_bits", "quantize"]
+
+#: Int64 headroom the model's Horner products must stay within (sign bit and one spare).
+MODEL_BITS = 62
+
+
+def quantize(coef_t: np.ndarray, scales: list[int]) -> np.ndarray | None:
+    """Integer coefficients, or None when one would not fit the model's int64."""
+    scaled = np.round(coef_t * np.exp2(scales))
+    return scaled.astype(np.int64) if np.all(np.abs(scaled) < 2.0 ** MODEL_BITS) else None
+
+
+def column_scales(degree: int, shift_bits: int, guard: int, exact_inner: bool = True) -> list[int]:
+    """Fraction bits (beyond the output LSB) of each coefficient column, constant term first.
+
+    The top term ``c_d * t**d`` with ``t < 2**shift_bits`` must carry ``guard`` bits below the
+    output LSB, so ``c_d`` needs ``d * shift_bits`` more. The lower coefficients get as many,
+    so every Horner step but the last is exact: one truncation of a polynomial that is
+    monotone on its segment keeps the outputs monotone (truncating inside the Horner chain
+    would let the accumulator jitter by a unit and flip roundings backwards).
+
+    Without ``exact_inner``, ``c_k`` carries ``k * shift_bits`` more and every step drops
+    ``shift_bits``: narrower products, for segments too long for the exact scheme.
+    """
+    if not exact_inner:
+        return [guard + k * shift_bits for k in range(degree + 1)]
+    return [guard] + [guard + degree * shift_bits] * degree
+
+
+def product_bits(coef_t: np.ndarray, shift_bits: int, guard: int = 8) -> float:
+    """Estimated widest Horner product of one segment under the rounded-inner scheme (float, quick)."""
+    degree = len(coef_t) - 1
+    magnitude = np.abs(coef_t) * np.exp2(guard + shift_bits * np.arange(degree + 1))
+    acc, widest = magnitude[-1], 0.0
+    for k in range(degree - 1, -1, -1):
+        widest = max(widest, np.log2(acc + 1) + shift_bits)
+        acc = acc + magnitude[k]
+    return widest
+
+
+def fits_model(rows: np.ndarray, scales: list[int], shift_bits: int) -> bool:
+    """Whether every Horner product stays within :data:`MODEL_BITS` (the model computes in int64)."""
+    magnitude = [max(abs(int(v)) for v in column) for column in rows.T]
+    acc = magnitude[-1]
+    for k in range(len(scales) - 2, -1, -1):
+        product = acc << shift_bits  # t < 2**shift_bits
+        if product.bit_length() > MODEL_BITS:
+            return False
+        acc = (product >> (scales[k + 1] - scales[k])) + magnitude[k]
+    return acc.bit_length() <= MODEL_BITS
+
+
+def nudge_search(plan: Plan, target_codes: np.ndarray, target: np.ndarray, radius: int) -> Plan:
+    """Nudge each segment's c0 (and c1) to minimize its measured error.
+
+    Per segment: the fewest steps against the real function between adjacent codes, then the
+    smallest maximum error, then the smallest mean error.
+    """
+    rows = np.asarray(plan.table.rows, dtype=np.int64)
+    segment = row_of(plan, target_codes)
+    n_seg = rows.shape[0]
+    linear = [0] if rows.shape[1] == 1 else [-1, 0, 1]
+    best_score = np.full(n_seg, np.inf)
+    best_rows = rows.copy()
+    for d1 in linear:
+        for d0 in range(-radius, radius + 1):
+            trial = rows.copy()
+            trial[:, 0] += d0
+            if rows.shape[1] > 1:
+                trial[:, 1] += d1
+            candidate = replace(plan, table=replace(plan.table, rows=tuple(map(tuple, trial.tolist()))))
+            output = evaluate(candidate, target_codes)
+            err = np.abs(output - target)
+            worst = np.zeros(n_seg)
+            np.maximum.at(worst, segment, err)
+            total = np.bincount(segment, weights=err, minlength=n_seg)
+            count = np.maximum(np.bincount(segment, minlength=n_seg), 1)
+            # A step against the real function (codes are sorted) is charged to the later code's segment.
+            against = (np.diff(output) * np.diff(target) < 0).astype(np.float64)
+            backwards = np.bincount(segment[1:], weights=against, minlength=n_seg)
+            score = worst + 1e-3 * total / count + backwards
+            better = score < best_score
+            best_score = np.where(better, score, best_score)
+            best_rows[better] = trial[better]
+    return replace(plan, table=replace(plan.table, rows=tuple(map(tuple, best_rows.tolist()))))
