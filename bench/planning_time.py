@@ -8,6 +8,9 @@ machine's load average is recorded with the figures, since other work on it slow
 
     python bench/planning_time.py [--only NAME ...] [--skip-wide | --wide-only]
 
+Each row also records the plan's cost, measured error and a hash of its JSON (outside the timed
+part), so a change to the planners shows what it did to the plans as well as to the time.
+
 Prints a table and writes bench/results/planning_time.json (planning_time_wide.json for
 ``--wide-only``). Figures, not assertions.
 """
@@ -48,10 +51,19 @@ imported = time.perf_counter()
 name, fmt_in, fmt_out, params = json.loads(sys.argv[1])
 try:
     plan = make_plan(name, fmt_in, fmt_out, params=params)
+    seconds = time.perf_counter() - imported
     outcome = {"method": plan.method, "segments": plan.select.segments}
 except ValueError as error:
-    outcome = {"error": str(error)}
-print(json.dumps({"seconds": time.perf_counter() - imported, **outcome}))
+    seconds, plan, outcome = time.perf_counter() - imported, None, {"error": str(error)}
+if plan is not None:  # quality and identity, outside the timed part
+    import hashlib
+    from hwact.measure import report
+    from hwact.report.cost import plan_cost
+    stats = report(plan)
+    outcome |= {"cost": plan_cost(plan)["cost"], "max_lsb": round(stats.max_lsb, 6),
+                "correctly_rounded_fraction": round(stats.correctly_rounded_fraction, 6),
+                "plan_sha256": hashlib.sha256(plan.to_json().encode()).hexdigest()[:16]}
+print(json.dumps({"seconds": seconds, **outcome}))
 """
 
 
@@ -90,7 +102,8 @@ def main() -> None:
         measured.append(entry)
         label = entry["function"] + ("" if not entry["params"] else f" {entry['params']}")
         seconds = "-" if entry.get("seconds") is None else f"{entry['seconds']:.1f}"
-        note = entry.get("error") or f"{entry['method']}, {entry['segments']} segments"
+        note = entry.get("error") or (f"{entry['method']}, {entry['segments']} segments, cost {entry['cost']}, "
+                                      f"max {entry['max_lsb']:.3f} LSB, {entry['correctly_rounded_fraction']:.1%} CR")
         flag = "" if entry["within"] else "  OVER"
         print(f"{label:<24} {entry['in'] + ' -> ' + entry['out']:<18} {seconds:>8}  {entry['limit_seconds']:>5.0f}  "
               f"{entry['load_before']:>5.1f}  {note}{flag}", flush=True)
@@ -98,8 +111,11 @@ def main() -> None:
     out = RESULTS / ("planning_time_wide.json" if args.wide_only else "planning_time.json")
     previous = json.loads(out.read_text()) if out.exists() and args.only else None
     if previous:  # a partial run updates its rows and keeps the others
-        keep = [r for r in previous["rows"] if (r["function"], r["in"], r["out"], r["params"]) not in
-                {(m["function"], m["in"], m["out"], m["params"]) for m in measured}]
+        def row_key(r: dict) -> tuple:
+            return r["function"], r["in"], r["out"], json.dumps(r["params"], sort_keys=True)
+
+        done = {row_key(m) for m in measured}
+        keep = [r for r in previous["rows"] if row_key(r) not in done]
         measured = keep + measured
     out.write_text(json.dumps({"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                            "platform": platform.platform()},

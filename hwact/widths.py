@@ -340,3 +340,48 @@ def _output_ranges(plan: Plan, acc: Range) -> dict[str, Range]:
         y = overflow(rounded, fmt, stage.overflow)
         result["output"] = Range(int(y[0]), int(y[1]), acc.exact)
     return result
+
+
+#: The NumPy model computes in int64 and keeps one bit of headroom (the output stage's rounding
+#: adds half an LSB before it shifts): every intermediate must fit this many signed bits.
+MODEL_BITS = 63
+
+
+def model_overflow(plan: Plan, *, traced: bool = True, limit: int = MODEL_BITS) -> tuple[str, int] | None:
+    """The first step of ``plan`` wider than ``limit`` signed bits, as ``(name, bits)``; None if all fit.
+
+    Names are those of :meth:`Widths.steps`. The Horner chain is first bounded by interval
+    arithmetic in Python integers over every segment (sound, and unable to overflow itself);
+    only a plan whose chain fits is then analyzed exactly (``traced``), since a trace that
+    left int64 would wrap. ``traced=False`` stops after the bound: the planners' cheap screen
+    of a candidate coefficient table, which never calls a plan narrower than :func:`analyze`.
+    """
+    from .model import reach
+
+    lo, hi = reach(replace(plan, mirror=False))
+    operand = None if plan.operand_fmt is None else (plan.operand_fmt.min_code, plan.operand_fmt.max_code)
+    rows, degree, shared = plan.table.rows, plan.table.degree, set(plan.table.operand)
+    widest: dict[str, int] = {}
+    for segment, t_lo, t_hi in _segment_t_ranges(plan, lo, hi):
+        def coefficient(k: int, segment: int = segment) -> tuple[int, int]:
+            if (segment, k) in shared:
+                return operand
+            return int(rows[segment][k]), int(rows[segment][k])
+
+        acc = coefficient(degree)
+        for index, (step, k) in enumerate(zip(plan.horner, range(degree - 1, -1, -1))):
+            corners = [acc[0] * t_lo, acc[0] * t_hi, acc[1] * t_lo, acc[1] * t_hi]
+            low, high = min(corners), max(corners)
+            widest[f"product{index}"] = max(widest.get(f"product{index}", 0), signed_bits(low), signed_bits(high))
+            # Any rounding of a right shift lands between the floor and the ceiling.
+            c = coefficient(k)
+            acc = ((low >> step.shift) + c[0], -(-high >> step.shift) + c[1])
+            widest[f"sum{index}"] = max(widest.get(f"sum{index}", 0), signed_bits(acc[0]), signed_bits(acc[1]))
+    for name, bits in widest.items():  # product0, sum0, product1, ...: datapath order
+        if bits > limit:
+            return name, bits
+    if traced:
+        for name, found in analyze(plan).steps().items():
+            if found.bits > limit:
+                return name, found.bits
+    return None

@@ -247,8 +247,34 @@ def test_a_gated_product_wider_than_the_model_is_refused(monkeypatch):
     import hwact.approx.gated as gated
 
     monkeypatch.setattr(gated, "MODEL_BITS", 30)  # as if the operands were far wider
-    with pytest.raises(PlanError, match=r"glu at s4.12 -> s4.12: the gate x factor product would need \d+ bits"):
+    # The width is the product's exact range (hwact.widths), here 38 bits for the first gate tried.
+    with pytest.raises(PlanError, match=r"glu at s4.12 -> s4.12: the gate x factor product would need 38 bits "
+                                        r"\(over 30, the int64 model's limit\)"):
         make_plan("glu", "s4.12", "s4.12")
+
+
+def test_make_plan_checks_the_widths_of_the_plan_it_returns(monkeypatch):
+    import hwact.approx as approx
+    from hwact.widths import analyze
+
+    widest = analyze(make_plan("leaky_relu", "s12.12", "s12.12")).widest
+    monkeypatch.setattr(approx, "MODEL_BITS", widest - 1)  # as if the model were narrower
+    with pytest.raises(PlanError, match=rf"leaky_relu at s12.12 -> s12.12: the \w+ step would need {widest} bits "
+                                        rf"\(over {widest - 1}, the int64 model's limit\)"):
+        make_plan("leaky_relu", "s12.12", "s12.12")
+
+
+def test_the_planners_int64_screen_is_never_narrower_than_the_exact_widths():
+    from hwact.widths import analyze, model_overflow
+
+    for spec in [("tanh", "s4.4", "s4.4"), ("leaky_relu", "s12.12", "s12.12"), ("prelu", "s4.4", "s4.4"),
+                 ("hardswish", "s4.12", "s4.12"), ("gelu", "s6.10", "s6.10")]:
+        plan = make_plan(*spec)
+        widths = analyze(plan)
+        chain = [r.bits for name, r in widths.steps().items() if name.startswith(("product", "sum"))]
+        for limit in sorted(set(chain)):  # the bound flags a step whenever the exact width exceeds the limit
+            assert model_overflow(plan, traced=False, limit=limit - 1) is not None
+        assert model_overflow(plan) is None
 
 
 @pytest.mark.slow

@@ -12,13 +12,14 @@ from typing import Any
 from ..fixed import OVERFLOW_MODES, ROUNDING_MODES, Fmt
 from ..functions import get, resolve_params
 from ..plan import Plan
-from ..measure import TIE_TOLERANCE, measure, report
+from ..measure import TIE_TOLERANCE, ErrorStats, measure, report
 from .exact import plan_exact
-from .gated import EXTRA_BITS, plan_gated
+from .gated import EXTRA_BITS, plan_gated, width_message
 from ..report.cost import plan_cost
+from ..widths import MODEL_BITS, model_overflow
 from .rounding_split import MAX_SPLIT_DOMAIN_BITS
-from .table import (MAX_LUT_INPUT_BITS, MAX_SEGMENT_LENGTH_BITS, MAX_SPLIT_SEGMENTS, SegmentsOutOfReach,
-                    TooManySegments, plan_table)
+from .table import (MAX_LUT_INPUT_BITS, MAX_SEGMENT_LENGTH_BITS, MAX_SPLIT_SEGMENTS, NotCheaper,
+                    SegmentsOutOfReach, TooManySegments, plan_table)
 
 __all__ = ["make_plan", "PlanError", "METHODS"]
 
@@ -142,6 +143,10 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
         raise PlanError(str(error)) from None
     if plan is None or not within_budget(reached, max_err_lsb):
         raise PlanError(_budget_message(fn, in_fmt, out_fmt, method, max_err_lsb, reached, rounding))
+    # The planners screened their candidates; this is the exact word (hwact.widths) on the plan returned.
+    too_wide = model_overflow(plan, limit=MODEL_BITS)
+    if too_wide is not None:
+        raise PlanError(width_message(plan, *too_wide, MODEL_BITS))
     return plan
 
 
@@ -185,36 +190,83 @@ def _plan_gated(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: floa
 
 def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, rounding: str,
                  overflow: str) -> tuple[Plan | None, float]:
-    """The cheapest acceptable table plan, or ``(None, best error seen)``."""
+    """The cheapest acceptable table plan, or ``(None, best error seen)``.
+
+    Candidates come from ladders (below); the cheapest monotonic one found so far bounds the
+    rest: a rung whose segments alone (comparators, constant column) cost at least as much is
+    refused before it is fitted (:class:`NotCheaper`). The bound only drops plans that could not
+    have been chosen, so the plan returned is the one the unbounded search returns, or a cheaper
+    one (a refused non-uniform rung no longer ends its ladder). Each kind's rounding split runs
+    first, and pwl2 before pwl, only because they usually find the cheapest plan early; ties
+    between equal costs still go to the unbounded search's order (pwl, then pwl2).
+    """
     # Correct rounding is only asked of round-to-nearest outputs (TRN/TRN_ZERO truncate on purpose).
     nearest = rounding.startswith("RND")
     min_cr = MIN_CORRECTLY_ROUNDED if budget <= 1.0 and nearest else 0.0
     best_error = float("inf")
+    error_bound = max(budget, 1.0)  # what an accepted plan's error stays within (see _meets)
 
     monotonic: set[int] = set()  # ids of candidates that never step against the function
+    verified: dict[int, ErrorStats] = {}  # report() of candidates, by id
+    order: dict[int, tuple] = {}  # the position a candidate has in the unbounded search's order
+    bound: list[tuple[int, tuple]] = []  # (cost, order) of the cheapest verified monotonic candidate
 
-    def acceptable(plan: Plan) -> bool:
+    def full_stats(plan: Plan) -> ErrorStats:
+        if id(plan) not in verified:
+            verified[id(plan)] = report(plan)
+        return verified[id(plan)]
+
+    def passes(stats: ErrorStats) -> bool:
+        return _meets(stats, budget, rounding) and stats.correctly_rounded_fraction >= min_cr
+
+    def acceptable(plan: Plan, key: tuple) -> bool:
         nonlocal best_error
         stats = measure(plan)
         best_error = min(best_error, stats.max_lsb)
+        if not passes(stats):
+            return False
+        # Only plans kept as candidates are recorded by id (a discarded plan's id may be reused).
         if stats.monotonic:
             monotonic.add(id(plan))
-        return _meets(stats, budget, rounding) and stats.correctly_rounded_fraction >= min_cr
+        order[id(plan)] = key
+        # Only a plan that also passes on every code may bound the search (wide inputs were sampled).
+        if id(plan) in monotonic and (stats.exhaustive or passes(full_stats(plan))):
+            cost = plan_cost(plan)["cost"]
+            if not bound or (cost, key) < bound[0]:
+                bound[:] = [(cost, key)]
+        return True
 
-    def make(kind: str, **options) -> Plan:
+    def make(kind: str, key: tuple, **options) -> Plan:
+        max_cost = None
+        if bound:  # equal cost still wins when this rung comes first in the unbounded order
+            cost, first = bound[0]
+            max_cost = cost if key > first else cost + 1
         return plan_table(fn, values, in_fmt, out_fmt, method=kind, rounding=rounding, overflow_mode=overflow,
-                          **options)
+                          max_cost=max_cost, max_error=error_bound, **options)
 
     candidates: list[Plan] = []
     small = in_fmt.width <= AUTO_LUT_BITS
     lut_reachable = in_fmt.width <= MAX_LUT_INPUT_BITS
     if method == "lut" or (method == "auto" and lut_reachable and (small or budget < 0.5 + 1e-6)):
-        plan = make("lut")
-        if acceptable(plan):
+        plan = make("lut", (0,))
+        if acceptable(plan, (0,)):
             candidates.append(plan)
-    for kind in ("pwl", "pwl2"):
-        if method not in ("auto", kind) or (method == "auto" and small):
-            continue
+    kinds = [(index, kind) for index, kind in enumerate(("pwl", "pwl2"), start=1)
+             if not (method not in ("auto", kind) or (method == "auto" and small))]
+    for index, kind in sorted(kinds, reverse=True):  # pwl2 first: see the docstring
+        if min_cr and in_fmt.width <= MAX_SPLIT_DOMAIN_BITS:
+            # Segments placed for the most correct roundings, fewest first (the splits are searched once).
+            # First, as it usually finds the cheapest plan, which then bounds the ladders.
+            for count in range(1, MAX_SPLIT_SEGMENTS + 1):
+                key = (index, 2, count)
+                try:
+                    plan = make(kind, key, segments=count, min_share=min_cr - SPLIT_SHARE_SLACK)
+                except SegmentsOutOfReach:  # not faithful, predicted to round too few correctly, or too costly
+                    continue
+                if acceptable(plan, key):
+                    candidates.append(plan)
+                    if id(plan) in monotonic:
+                        break
         # Two ladders, each from its cheapest plan towards finer ones: uniform segments from the
         # longest down (error grows with length), non-uniform ones at tightening fit tolerances.
         # A ladder stops at the first plan that passes and is monotonic; passing non-monotonic
@@ -222,35 +274,31 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
         longest = min(in_fmt.width - 1, MAX_SEGMENT_LENGTH_BITS)
         uniform = [{"shift": shift} for shift in range(longest, -1, -1)]
         nonuniform = [{"tolerance": fraction * min(budget, 1.0)} for fraction in TOLERANCE_LADDER]
-        for ladder in (uniform, nonuniform):
-            for options in ladder:
+        for ladder_index, ladder in enumerate((uniform, nonuniform)):
+            for rung, options in enumerate(ladder):
+                key = (index, ladder_index, rung)
                 try:
-                    plan = make(kind, **options)
+                    plan = make(kind, key, **options)
                 except TooManySegments:  # further rungs are finer still
                     break
+                except NotCheaper:
+                    if ladder is uniform:  # finer uniform segments only cost more (more starts, more rows)
+                        break
+                    continue
                 except SegmentsOutOfReach:  # too long for this input: try the next rung
                     continue
-                if acceptable(plan):
+                if acceptable(plan, key):
                     candidates.append(plan)
                     if id(plan) in monotonic:
                         break
-        if min_cr and in_fmt.width <= MAX_SPLIT_DOMAIN_BITS:
-            # Segments placed for the most correct roundings, fewest first (the splits are searched once).
-            for count in range(1, MAX_SPLIT_SEGMENTS + 1):
-                try:
-                    plan = make(kind, segments=count, min_share=min_cr - SPLIT_SHARE_SLACK)
-                except SegmentsOutOfReach:  # not faithful, or predicted to round too few correctly
-                    continue
-                if acceptable(plan):
-                    candidates.append(plan)
-                    if id(plan) in monotonic:
-                        break
-    # A monotonic plan wins over any cheaper one that steps backwards somewhere. The search
-    # measured wide inputs on a sample; the plan returned must also pass on every code.
-    verified = []
-    for plan in sorted(candidates, key=lambda p: (id(p) not in monotonic, plan_cost(p)["cost"])):
-        stats = report(plan)
-        if _meets(stats, budget, rounding) and stats.correctly_rounded_fraction >= min_cr:
+    # A monotonic plan wins over any cheaper one that steps backwards somewhere; equal costs go
+    # to the earlier rung. The search measured wide inputs on a sample; the plan returned must
+    # also pass on every code.
+    errors = []
+    ranked = sorted(candidates, key=lambda p: (id(p) not in monotonic, plan_cost(p)["cost"], order[id(p)]))
+    for plan in ranked:
+        stats = full_stats(plan)
+        if passes(stats):
             return plan, 0.0 if _mode_exact_meets(stats, rounding, budget) else stats.max_lsb
-        verified.append(stats.max_lsb)
-    return None, min(verified, default=best_error)
+        errors.append(stats.max_lsb)
+    return None, min(errors, default=best_error)

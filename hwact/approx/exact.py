@@ -30,6 +30,7 @@ from ..fixed import Fmt, round_real, shift_round
 from ..functions import OPERAND, Function, Piece
 from ..plan import CoefTable, HornerStep, OutputStage, Plan, SegmentSelect
 from ..measure import TIE_TOLERANCE, measure, reference, snap_ties
+from ..widths import model_overflow
 
 __all__ = ["plan_exact", "MAX_COEF_FRAC_BITS"]
 
@@ -40,8 +41,6 @@ SCREEN_BITS = 14
 #: Inputs up to this many bits are steered to the rounding mode on every code (wider ones take
 #: the correctly rounded search on a sample: every code of a 32-bit segment would not fit memory).
 MODE_EXACT_BITS = 22
-#: Intermediate values stay below this magnitude so the int64 model cannot overflow.
-ACC_LIMIT = 1 << 62
 
 
 def _first_code(piece: Piece, fmt: Fmt) -> int:
@@ -94,20 +93,11 @@ def _build(function: Function, params: Mapping[str, Any], segments, degree: int,
                     "quantized": math.ldexp(code, -frac_bits[k]), "code": code,
                     "format": f"s{max(_min_signed_bits(code) - frac_bits[k], 1)}.{frac_bits[k]}",
                 })
-        # Bound |acc| over the segment's codes so the int64 model is exact.
-        x_max = max(abs(lo), abs(hi))
-        a_max = operand_fmt and max(abs(operand_fmt.min_code), operand_fmt.max_code)
-        bound = 0
-        for k in range(degree, -1, -1):
-            c_max = a_max if (s, k) in operand else abs(row[k])
-            bound = bound * x_max + c_max
-            if bound > ACC_LIMIT:
-                return None
         rows.append(tuple(row))
 
     breakpoints = [{"requested": float(p.start), "closed": p.closed, "code": lo, "value": in_fmt.to_real(lo).item()}
                    for p, lo, _ in segments[1:]]
-    return Plan(
+    plan = Plan(
         function=function.name, params=dict(params), method="exact", in_fmt=in_fmt, out_fmt=out_fmt,
         operand_fmt=operand_fmt,
         select=SegmentSelect(tuple(lo for _, lo, _ in segments[1:])),
@@ -117,6 +107,8 @@ def _build(function: Function, params: Mapping[str, Any], segments, degree: int,
         quantized={"coefficients": coefficients, "breakpoints": breakpoints},
         maximum=function.maximum, mirror=function.mirror,
     )
+    # The Horner chain bounded over every segment's codes (and operand), so the int64 model is exact.
+    return None if model_overflow(plan, traced=False) else plan
 
 
 def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, *,
@@ -201,7 +193,7 @@ def _mode_exact(function: Function, params: Mapping[str, Any], segments, degree:
     plan = _build(function, params, segments, degree, coef_frac, in_fmt, out_fmt, None, rounding, overflow_mode)
     if plan is None or overflow_mode == "WRAP" and degree > 1:
         return None
-    fi, shift = in_fmt.frac_bits, plan.output.shift
+    shift = plan.output.shift
     if shift < 0:  # the accumulator is coarser than the output: nothing to steer
         return None
     low = out_fmt.min_code if overflow_mode != "SAT_SYM" or not out_fmt.signed else -out_fmt.max_code

@@ -27,9 +27,9 @@ from ..functions import Function, get
 from ..model import evaluate, row_of
 from ..plan import OutputStage, Plan, Product
 from ..measure import TIE_TOLERANCE, input_grid, measure, mode_target, reference
-from .table import MODEL_BITS
+from ..widths import MODEL_BITS, analyze
 
-__all__ = ["plan_gated", "EXTRA_BITS"]
+__all__ = ["plan_gated", "width_message", "EXTRA_BITS"]
 
 #: Extra gate precision tried, cheapest first.
 EXTRA_BITS = (2, 3, 4, 6, 8, 10, 12)
@@ -78,22 +78,28 @@ def plan_gated(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     shift = gate.output.shift + factor_frac + gate_frac - out_fmt.frac_bits
     plan = replace(gate, function=function.name, params=dict(params), out_fmt=out_fmt, operand_fmt=in_fmt,
                    product=Product(factor_plan), output=OutputStage(shift, rounding, overflow_mode))
-    _check_product_width(plan, gate_magnitude, gate_frac, gate.output.shift)
+    _check_width(plan)
     if not nudge_radius:
         return plan
     return _better(plan, _nudge_tables(plan, nudge_radius))
 
 
-def _check_product_width(plan: Plan, gate_magnitude: float, gate_frac: int, gate_shift: int) -> None:
-    """Refuse a plan whose ``acc * factor`` product could leave the model's int64."""
-    # The gate's accumulator holds the gate's value with gate_frac + gate_shift fraction bits;
-    # a few of its LSBs of headroom cover its approximation error.
-    acc_bits = math.ceil(math.log2(gate_magnitude + 2.0 ** (3 - gate_frac))) + gate_frac + gate_shift
-    factor_fmt = plan.product.factor_plan.out_fmt if plan.product.factor_plan is not None else plan.in_fmt
-    product_bits = acc_bits + factor_fmt.width - 1  # magnitudes: a signed code is below 2**(width - 1)
-    if product_bits > MODEL_BITS:
-        raise ValueError(f"{plan.function} at {plan.in_fmt} -> {plan.out_fmt}: the gate x factor product would "
-                         f"need {product_bits + 1} bits (over {MODEL_BITS}); use narrower formats")
+def _check_width(plan: Plan) -> None:
+    """Refuse a plan whose ``acc x factor`` product is too wide for the int64 model.
+
+    The gate's (and factor's) own chains were checked when they were planned; the product is
+    what this plan adds. Its exact range comes from :func:`hwact.widths.analyze`.
+    """
+    gated = analyze(plan).gated
+    if gated.bits > MODEL_BITS:
+        raise ValueError(width_message(plan, "gated", gated.bits, MODEL_BITS))
+
+
+def width_message(plan: Plan, step: str, bits: int, limit: int) -> str:
+    """One line, in the user's formats, naming the step (:meth:`hwact.widths.Widths.steps`) too wide for the model."""
+    what = "the gate x factor product" if step == "gated" else f"the {step} step"
+    return (f"{plan.function} at {plan.in_fmt} -> {plan.out_fmt}: {what} would need {bits} bits "
+            f"(over {limit}, the int64 model's limit); use narrower formats")
 
 
 def _better(plain: Plan, nudged: Plan) -> Plan:

@@ -13,17 +13,20 @@ import numpy as np
 
 from ..model import evaluate, row_of
 from ..plan import Plan
+from ..widths import MODEL_BITS
 
-__all__ = ["MODEL_BITS", "column_scales", "fits_model", "nudge_search", "product_bits", "quantize"]
+__all__ = ["column_scales", "nudge_search", "product_bits", "quantize"]
 
-#: Int64 headroom the model's Horner products must stay within (sign bit and one spare).
-MODEL_BITS = 62
 
 
 def quantize(coef_t: np.ndarray, scales: list[int]) -> np.ndarray | None:
-    """Integer coefficients, or None when one would not fit the model's int64."""
+    """Integer coefficients, or None when one would not fit the model's int64.
+
+    The products these coefficients enter are checked on the built plan
+    (:func:`hwact.widths.model_overflow`); this only guards the conversion to int64.
+    """
     scaled = np.round(coef_t * np.exp2(scales))
-    return scaled.astype(np.int64) if np.all(np.abs(scaled) < 2.0 ** MODEL_BITS) else None
+    return scaled.astype(np.int64) if np.all(np.abs(scaled) < 2.0 ** (MODEL_BITS - 1)) else None
 
 
 def column_scales(degree: int, shift_bits: int, guard: int, exact_inner: bool = True) -> list[int]:
@@ -52,18 +55,6 @@ def product_bits(coef_t: np.ndarray, shift_bits: int, guard: int = 8) -> float:
         widest = max(widest, np.log2(acc + 1) + shift_bits)
         acc = acc + magnitude[k]
     return widest
-
-
-def fits_model(rows: np.ndarray, scales: list[int], shift_bits: int) -> bool:
-    """Whether every Horner product stays within :data:`MODEL_BITS` (the model computes in int64)."""
-    magnitude = [max(abs(int(v)) for v in column) for column in rows.T]
-    acc = magnitude[-1]
-    for k in range(len(scales) - 2, -1, -1):
-        product = acc << shift_bits  # t < 2**shift_bits
-        if product.bit_length() > MODEL_BITS:
-            return False
-        acc = (product >> (scales[k + 1] - scales[k])) + magnitude[k]
-    return acc.bit_length() <= MODEL_BITS
 
 
 def nudge_search(plan: Plan, target_codes: np.ndarray, target: np.ndarray, radius: int) -> Plan:

@@ -48,6 +48,10 @@ SPLIT_MAX_CELLS = 64
 MAX_SPLIT_DOMAIN_BITS = 16
 #: Points of each least-squares fit.
 FIT_POINTS = 256
+#: Candidate segments are first checked for a faithful constant on about this many codes.
+SCREEN_POINTS = 64
+#: Codes scored per batch of candidate segments (rows x length), to stay in cache.
+BATCH_CODES = 1 << 16
 #: The most segments a split search considers.
 MAX_SPLIT_SEGMENTS = 48
 #: Each segment's t terms are tilted by up to this much (LSBs at its last code), in this many steps.
@@ -111,6 +115,74 @@ def constant_scores(p: np.ndarray, window, weight: np.ndarray, grid: int) -> tup
     return low, np.cumsum(np.bincount(first, weight, span) - np.bincount(last, weight, span))[:span - 1]
 
 
+def _segment_scores(target: np.ndarray, window, weight: np.ndarray, starts: np.ndarray, length: int, degree: int,
+                    grid: int) -> tuple[np.ndarray, np.ndarray]:
+    """Score segments ``[start, start + length)`` for every start at once (see :func:`constant_scores`).
+
+    Per segment: a least-squares polynomial on up to ``FIT_POINTS`` codes gives the ``t`` terms,
+    and the faithful constant with the most (weighted) correct roundings is taken. Returns the
+    best count per segment (``-inf`` when no constant is faithful) and ``[constant, t terms]``.
+    """
+    sample = np.unique(np.linspace(0, length - 1, min(length, FIT_POINTS)).round().astype(np.int64))
+    scale = max(length - 1, 1)
+    vander = np.vander(sample / scale, degree + 1, increasing=True)
+    # One pseudo-inverse serves every segment of this length (the same least-squares problem).
+    coef_u = target[starts[:, None] + sample[None, :]] @ np.linalg.pinv(vander).T
+    coef_t = coef_u / scale ** np.arange(degree + 1)
+    best = np.full(starts.size, -np.inf)
+    coefficients = np.zeros((starts.size, degree + 1))
+    # Screen on every few codes first: a segment no constant keeps faithful there is not
+    # faithful on all its codes either (more codes only narrow the faithful constants).
+    screen = np.unique(np.append(np.arange(0, length, max(length // SCREEN_POINTS, 1)), length - 1))
+    if screen.size < length:
+        live = np.nonzero(_faithful_range(coef_t, screen, starts, window, grid, None)[2])[0]
+    else:
+        live = np.arange(starts.size)
+    t = np.arange(length, dtype=np.int64)
+    rows_per_batch = max(BATCH_CODES // length, 1)  # keep the working set in cache
+    for part in range(0, live.size, rows_per_batch):
+        rows = live[part:part + rows_per_batch]
+        low, high, ok, p, codes = _faithful_range(coef_t[rows], t, starts[rows], window, grid, weight)
+        rows, low, high, p, codes = rows[ok], low[ok], high[ok], p[ok], codes[ok]
+        if rows.size == 0:
+            continue
+        cr_lo, cr_hi = window[0][codes], window[1][codes]
+        w = weight[codes]
+        span = int((high - low).max()) + 2
+        first = np.clip(np.ceil(grid * (cr_lo - p)).astype(np.int64), low[:, None], high[:, None] + 1) - low[:, None]
+        last = np.clip(np.ceil(grid * (cr_hi - p)).astype(np.int64), low[:, None], high[:, None] + 1) - low[:, None]
+        # A difference array per segment: +w where a code starts rounding correctly, -w past its end.
+        offset = np.arange(rows.size, dtype=np.int64)[:, None] * span
+        size = rows.size * span
+        diff = (np.bincount((first + offset).ravel(), w.ravel(), size)
+                - np.bincount((last + offset).ravel(), w.ravel(), size)).reshape(rows.size, span)
+        counts = np.cumsum(diff, axis=1)
+        counts[np.arange(span)[None, :] > (high - low)[:, None]] = -np.inf  # past each row's last faithful constant
+        pick = np.argmax(counts, axis=1)
+        best[rows] = counts[np.arange(rows.size), pick]
+        coefficients[rows, 0] = (low + pick) / grid
+        coefficients[rows, 1:] = coef_t[rows, 1:]
+    return best, coefficients
+
+
+def _faithful_range(coef_t: np.ndarray, t: np.ndarray, starts: np.ndarray, window, grid: int, weight):
+    """The faithful constants ``low..high`` (grid units) of each row's polynomial at offsets ``t``.
+
+    Returns ``(low, high, any faithful, p, codes)``; ``p`` is the polynomial without its
+    constant, evaluated as ``polyval`` does (Horner), at ``codes = start + t``.
+    """
+    tf = t.astype(np.float64)
+    degree = coef_t.shape[1] - 1
+    p = np.zeros((starts.size, t.size)) + coef_t[:, -1:]
+    for k in range(degree - 1, -1, -1):
+        p = p * tf + (coef_t[:, k:k + 1] if k else 0.0)
+    codes = starts[:, None] + t[None, :]
+    # v = c / grid + p lies in [lo, hi)  <=>  c in [ceil(grid (lo - p)), ceil(grid (hi - p)))
+    low = np.ceil(grid * (window[2][codes] - p)).max(axis=1).astype(np.int64)
+    high = np.ceil(grid * (window[3][codes] - p)).min(axis=1).astype(np.int64) - 1
+    return low, high, high >= low, p, codes
+
+
 def search_splits(target: np.ndarray, weight: np.ndarray, degree: int, guard: int, max_segments: int) -> SplitSearch:
     """Search splits of the domain ``target`` covers (one entry per code, in output LSBs).
 
@@ -123,25 +195,20 @@ def search_splits(target: np.ndarray, weight: np.ndarray, degree: int, guard: in
     window = windows(target, weight, 1 / grid)
     score = np.full((cells + 1, cells + 1), -np.inf)
     coefficients: dict[tuple[int, int], np.ndarray] = {}
-    for i in range(cells):
-        for j in range(i + 1, min(cells, i + SPLIT_MAX_CELLS) + 1):
-            a, b = i * cell, min(j * cell, n)
-            length = b - a
+    # Every candidate segment of the same length is scored in one batch: one fit matrix, one
+    # NumPy pass (a segment ending at the domain's end may be shorter, and gets its own batch).
+    for cells_long in range(1, min(cells, SPLIT_MAX_CELLS) + 1):
+        first_cells = np.arange(cells - cells_long + 1, dtype=np.int64)
+        lengths = np.minimum((first_cells + cells_long) * cell, n) - first_cells * cell
+        for length in np.unique(lengths):
             if length <= degree:
                 continue
-            sample = np.unique(np.linspace(0, length - 1, min(length, FIT_POINTS)).round().astype(np.int64))
-            scale = max(length - 1, 1)
-            vander = np.vander(sample / scale, degree + 1, increasing=True)
-            coef_u = np.linalg.lstsq(vander, target[a + sample], rcond=None)[0]
-            coef_t = coef_u / scale ** np.arange(degree + 1)
-            t = np.arange(length, dtype=np.float64)
-            p = np.polynomial.polynomial.polyval(t, np.concatenate([[0.0], coef_t[1:]]))
-            scores = constant_scores(p, tuple(w[a:b] for w in window), weight[a:b], grid)
-            if scores is None:
-                continue
-            low, counts = scores
-            score[i, j] = counts.max()
-            coefficients[(i, j)] = np.concatenate([[(low + np.argmax(counts)) / grid], coef_t[1:]])
+            rows = first_cells[lengths == length]
+            best, coef = _segment_scores(target, window, weight, rows * cell, int(length), degree, grid)
+            for i, row_score, row_coef in zip(rows.tolist(), best.tolist(), coef):
+                if row_score != -np.inf:
+                    score[i, i + cells_long] = row_score
+                    coefficients[(i, i + cells_long)] = row_coef
     # best[m, j]: the most correct roundings of codes [0, j * cell) in m segments; `came` the cut.
     best = np.full((max_segments + 1, cells + 1), -np.inf)
     came = np.zeros((max_segments + 1, cells + 1), dtype=np.int64)
@@ -167,8 +234,11 @@ def search_splits(target: np.ndarray, weight: np.ndarray, degree: int, guard: in
 
 
 def rounding_segments(function, params, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold, domain, degree,
-                       guard, segments, target_of, low, min_share) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and coefficients (LSB units, powers of t) of the best-rounding split into ``segments``."""
+                      guard, segments, target_of, low, min_share, check_starts=None) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and coefficients (LSB units, powers of t) of the best-rounding split into ``segments``.
+
+    ``check_starts(starts)`` (input codes) may refuse the split before its constants are chosen.
+    """
     d_lo, d_hi = domain
     if d_hi - d_lo + 1 > 1 << MAX_SPLIT_DOMAIN_BITS:
         raise SegmentsOutOfReach(f"segments placed for rounding need a domain of at most 2**{MAX_SPLIT_DOMAIN_BITS} "
@@ -193,6 +263,8 @@ def rounding_segments(function, params, in_fmt, out_fmt, rounding, overflow_mode
     if found.score[segments] < min_share:
         raise SegmentsOutOfReach(f"{segments} segments are predicted to round {found.score[segments]:.1%} correctly")
     starts, coef_t = found.starts[segments], found.coefficients[segments].copy()
+    if check_starts is not None:
+        check_starts(starts + d_lo)
     return starts + d_lo, _rounding_constants(starts, coef_t, found.target, found.weight, (d_lo, d_hi), degree,
                                               guard, fold, clamp, in_fmt, out_fmt, rounding, overflow_mode, target_of,
                                               low)

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fit import fit_blocks
-from .quantize import MODEL_BITS, product_bits
+from .fit import fit_blocks, fit_lengths
+from ..widths import MODEL_BITS
+from .quantize import product_bits
 
 __all__ = [
+    "NotCheaper",
     "MAX_NONUNIFORM_SEGMENTS",
     "MAX_SEGMENT_BITS",
     "MAX_SEGMENT_LENGTH_BITS",
     "SegmentsOutOfReach",
     "TooManySegments",
     "fit_error",
+    "fit_errors",
     "greedy_segments",
     "uniform_segments",
 ]
@@ -29,10 +32,20 @@ MAX_SEGMENT_LENGTH_BITS = 26
 #: Most non-uniform segments: each costs a comparator on the input, and past this many a
 #: bit-sliced (uniform) table is the cheaper hardware; it also bounds the planner's time.
 MAX_NONUNIFORM_SEGMENTS = 1 << 10
+#: The greedy segmentation lets its caller check the segments found so far every this many.
+CHECK_EVERY = 8
+#: The greedy search's quick fits: points and Lawson iterations.
+QUICK_POINTS, QUICK_ITERATIONS = 256, 12
+#: Levels of the binary search over segment lengths fitted per batch (2**depth - 1 lengths).
+SEARCH_DEPTH = 5
 
 
 class SegmentsOutOfReach(ValueError):
     """This segmentation cannot be built (too many segments, or products too wide); others may be."""
+
+
+class NotCheaper(SegmentsOutOfReach):
+    """This segmentation cannot give a plan cheaper than one already found (see ``max_cost``)."""
 
 
 class TooManySegments(SegmentsOutOfReach):
@@ -44,11 +57,15 @@ def uniform_segments(lo: int, hi: int, shift: int) -> np.ndarray:
     return np.arange(lo, hi + 1, 1 << shift, dtype=np.int64)
 
 
-def greedy_segments(lo: int, hi: int, degree: int, tolerance: float, target_of) -> list[tuple[int, int]]:
+def greedy_segments(lo: int, hi: int, degree: int, tolerance: float, target_of,
+                    check_starts=None) -> list[tuple[int, int]]:
     """Segments ``(start, length)`` left to right, each as long as its fit stays within ``tolerance``.
 
     The fit error grows with the segment's length, so the longest acceptable length is found
-    by binary search; nearly polynomial stretches (GELU's tails) become one segment.
+    by binary search; nearly polynomial stretches (GELU's tails) become one segment. The search
+    is speculative: the next ``SEARCH_DEPTH`` levels of its tree are fitted in one batch.
+    ``check_starts`` sees the starts found so far every ``CHECK_EVERY`` segments and may stop
+    the segmentation by raising.
     """
     segments: list[tuple[int, int]] = []
     start = lo
@@ -58,18 +75,41 @@ def greedy_segments(lo: int, hi: int, degree: int, tolerance: float, target_of) 
                                   f"non-uniform segments")
         # length 1 always fits (a constant); bad is the first failing length
         good, bad = 1, min(hi - start + 2, (1 << MAX_SEGMENT_LENGTH_BITS) + 1)
-        if fit_error(start, bad - 1, target_of, degree) <= tolerance:
+        known: dict[int, bool] = {}
+        tried = [bad - 1, *_search_tree(good, bad, SEARCH_DEPTH)]
+        known.update(zip(tried, fit_errors(start, tried, target_of, degree) <= tolerance))
+        if known[bad - 1]:
             good = bad - 1
-        else:
-            while bad - good > 1:
-                mid = (good + bad) // 2
-                if fit_error(start, mid, target_of, degree) <= tolerance:
-                    good = mid
-                else:
-                    bad = mid
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            if mid not in known:
+                tried = _search_tree(good, bad, SEARCH_DEPTH)
+                known.update(zip(tried, fit_errors(start, tried, target_of, degree) <= tolerance))
+            if known[mid]:
+                good = mid
+            else:
+                bad = mid
         segments.append((start, good))
         start += good
+        if check_starts is not None and len(segments) % CHECK_EVERY == 0:
+            # A prefix costs no more than the whole: a refusal here (NotCheaper) saves the rest.
+            check_starts(np.array([first for first, _ in segments], dtype=np.int64))
     return segments
+
+
+def _search_tree(good: int, bad: int, depth: int) -> list[int]:
+    """The lengths a binary search between ``good`` and ``bad`` may try in its next ``depth`` steps."""
+    if depth == 0 or bad - good <= 1:
+        return []
+    mid = (good + bad) // 2
+    return [mid, *_search_tree(good, mid, depth - 1), *_search_tree(mid, bad, depth - 1)]
+
+
+def fit_errors(start: int, lengths: list[int], target_of, degree: int) -> np.ndarray:
+    """:func:`fit_error` of segments from ``start`` of several lengths, in one batch."""
+    coef_t, err = fit_lengths(start, lengths, target_of, degree, QUICK_POINTS, QUICK_ITERATIONS)
+    return np.array([_judge(start, int(length), coef, e, target_of, degree)
+                     for length, coef, e in zip(lengths, coef_t, err)])
 
 
 def fit_error(start: int, length: int, target_of, degree: int) -> float:
@@ -79,13 +119,21 @@ def fit_error(start: int, length: int, target_of, degree: int) -> float:
     nearly flat stretch) counts as failing: its outputs would step against the function.
     """
     coef_t, err = fit_blocks(np.array([start], dtype=np.int64), length, start + length - 1, target_of, degree,
-                              points=256, iterations=12)
-    if product_bits(coef_t[0], max(length - 1, 1).bit_length()) > MODEL_BITS - 2:
-        return float("inf")  # too long for the model's int64, however well it fits
+                             points=QUICK_POINTS, iterations=QUICK_ITERATIONS)
+    return _judge(start, length, coef_t[0], err[0], target_of, degree)
+
+
+def _judge(start: int, length: int, coef_t: np.ndarray, err: float, target_of, degree: int) -> float:
+    """A quick fit's error, or infinity when it is too wide for the model or turns back."""
+    # A quick float estimate of the widest Horner product (magnitude bits, so + 1 for the sign),
+    # with two bits to spare: too long for the model's int64, however well it fits. The plan
+    # built on the segments is then checked exactly (hwact.widths.model_overflow).
+    if product_bits(coef_t, max(length - 1, 1).bit_length()) + 1 > MODEL_BITS - 2:
+        return float("inf")
     if degree >= 2 and length > 2:
         ends = np.array([0.0, length - 1.0])
-        slope = coef_t[0, 1] + 2 * coef_t[0, 2] * ends  # p'(t) at both ends (linear for a quadratic)
+        slope = coef_t[1] + 2 * coef_t[2] * ends  # p'(t) at both ends (linear for a quadratic)
         rise = np.diff(target_of(np.array([start, start + length // 2, start + length - 1])))
         if np.all(rise >= 0) and slope.min() < 0 or np.all(rise <= 0) and slope.max() > 0:
             return float("inf")
-    return float(err[0])
+    return float(err)

@@ -52,13 +52,15 @@ from ..plan import (
     Plan,
     SegmentSelect,
 )
+from ..widths import MODEL_BITS, model_overflow, signed_bits
 from .fit import fit_blocks
-from .quantize import MODEL_BITS, column_scales, fits_model, nudge_search, quantize
+from .quantize import column_scales, nudge_search, quantize
 from .rounding_split import MAX_SPLIT_SEGMENTS, rounding_segments
 from .segments import (
     MAX_NONUNIFORM_SEGMENTS,
     MAX_SEGMENT_BITS,
     MAX_SEGMENT_LENGTH_BITS,
+    NotCheaper,
     SegmentsOutOfReach,
     TooManySegments,
     greedy_segments,
@@ -72,6 +74,7 @@ __all__ = [
     "MAX_SEGMENT_LENGTH_BITS",
     "MAX_SPLIT_SEGMENTS",
     "PROBE_BITS",
+    "NotCheaper",
     "SegmentsOutOfReach",
     "TooManySegments",
     "plan_table",
@@ -133,6 +136,30 @@ def _probe_codes(in_fmt: Fmt, target_of) -> np.ndarray:
     turns = moving[1:][slope[moving[1:]] != slope[moving[:-1]]]  # index of the first step after a turn
     around = [np.arange(grid[k - 1], grid[k + 1] + 1, dtype=np.int64) for k in turns]
     return unique_codes(np.concatenate([grid, *around]))
+
+
+def _cost_floor(starts: np.ndarray, comparators: bool, in_fmt: Fmt, out_fmt: Fmt, clamp: tuple[int, int], low: int,
+                guard: int, max_error: float, target_of) -> int:
+    """A lower bound of :func:`~hwact.report.cost.plan_cost` for any plan on these segments whose
+    error stays within ``max_error`` LSB: its comparators and its constant column.
+
+    At a segment's first code ``t = 0``, so the output there is ``c0 >> guard`` rounded (within
+    1 LSB of ``c0 / 2**guard`` in every mode); an error within ``max_error`` pins ``c0`` to an
+    interval, and the column is at least as wide as the narrowest value of the widest interval.
+    """
+    count = len(starts)
+    floor = (count - 1) * in_fmt.width if comparators else 0
+    read = starts[(starts >= clamp[0]) & (starts <= clamp[1])]  # codes read directly (not only through a fold)
+    if count < 2 or read.size == 0:
+        return floor
+    real = np.clip(target_of(read), low, out_fmt.max_code)
+    reach = max_error + 1.0 + 1e-6
+    c_lo = np.ceil((real - reach) * (1 << guard)).astype(np.int64)
+    c_hi = np.floor((real + reach) * (1 << guard)).astype(np.int64)
+    if c_lo.max() <= c_hi.min():  # one value might serve every segment: the column need not vary
+        return floor
+    nearest_zero = np.where(c_lo > 0, c_lo, np.where(c_hi < 0, c_hi, 0))
+    return floor + count * max(signed_bits(int(v)) for v in (nearest_zero.min(), nearest_zero.max()))
 
 
 # -- the plan ----------------------------------------------------------------------------------
@@ -207,7 +234,8 @@ def _direct_table(function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str, ov
 def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, *, method: str,
                rounding: str = "RND", overflow_mode: str = "SAT", shift: int | None = None,
                tolerance: float | None = None, segments: int | None = None, min_share: float = 0.0,
-               guard: int = 4, search_radius: int = 2) -> Plan:
+               guard: int = 4, search_radius: int = 2, max_cost: float | None = None,
+               max_error: float = 1.0) -> Plan:
     """Plan a table-based unit.
 
     Parameters
@@ -227,6 +255,10 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         less than this share of the outputs correctly.
     guard
         Fraction bits kept below the output LSB in the accumulator.
+    max_cost, max_error
+        Refuse (:class:`NotCheaper`), as soon as the segments are known, a plan that could
+        not cost less than ``max_cost`` (:func:`~hwact.report.cost.plan_cost`) if its error
+        were within ``max_error`` LSB: ``auto`` skips what cannot beat its cheapest plan so far.
     """
     def target_of(c):
         return _target(function, params, in_fmt, out_fmt, c)
@@ -275,9 +307,18 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
 
     if [shift, tolerance, segments].count(None) != 2:
         raise ValueError("give exactly one of shift (uniform), tolerance or segments (non-uniform)")
+
+    def check_cost(starts: np.ndarray, comparators: bool = True) -> None:
+        if max_cost is None or overflow_mode == "WRAP":
+            return
+        floor = _cost_floor(starts, comparators, in_fmt, out_fmt, (lo, hi), low, guard, max_error, target_of)
+        if floor >= max_cost:
+            raise NotCheaper(f"{len(starts)} segments cost at least {floor}, not below {max_cost}")
+
     if segments is not None:
         starts, coef_t = rounding_segments(function, params, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
-                                            (d_lo, d_hi), degree, guard, segments, target_of, low, min_share)
+                                           (d_lo, d_hi), degree, guard, segments, target_of, low, min_share,
+                                           check_cost)
         select = SegmentSelect(tuple(int(s) for s in starts[1:]), tuple(int(s) for s in starts))
         lengths = np.diff(np.append(starts, d_hi + 1))
         widest = max(int(max(length - 1, 1)).bit_length() for length in lengths)
@@ -289,28 +330,33 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         if shift > MAX_SEGMENT_LENGTH_BITS:
             raise SegmentsOutOfReach(f"segments are at most 2**{MAX_SEGMENT_LENGTH_BITS} codes long, not 2**{shift}")
         starts = uniform_segments(d_lo, d_hi, shift)
+        check_cost(starts, comparators=False)
         coef_t, _ = fit_blocks(starts, 1 << shift, d_hi, target_of, degree)
         select = BitSlice(d_lo, shift, len(starts))
         widest = shift
     else:
-        blocks = greedy_segments(d_lo, d_hi, degree, tolerance, target_of)
+        blocks = greedy_segments(d_lo, d_hi, degree, tolerance, target_of, check_cost)
         starts = np.array([start for start, _ in blocks], dtype=np.int64)
+        check_cost(starts)
         coef_t = np.concatenate([fit_blocks(starts[i:i + 1], length, start + length - 1, target_of, degree,
                                              tolerance)[0]
                                  for i, (start, length) in enumerate(blocks)])
         select = SegmentSelect(tuple(int(s) for s in starts[1:]), tuple(int(s) for s in starts))
         widest = max(max(length - 1, 1).bit_length() for _, length in blocks)
 
-    scales = column_scales(degree, widest, guard)
-    rows = quantize(coef_t, scales)
-    if rows is None or not fits_model(rows, scales, widest):  # long segments (wide inputs): round inside Horner
-        scales = column_scales(degree, widest, guard, exact_inner=False)
+    def built(exact_inner: bool) -> Plan | None:  # None when some intermediate would not fit the int64 model
+        scales = column_scales(degree, widest, guard, exact_inner)
         rows = quantize(coef_t, scales)
-        if rows is None or not fits_model(rows, scales, widest):
-            raise SegmentsOutOfReach(f"{2 ** widest}-code segments of {function.name} at {in_fmt} -> {out_fmt} need "
-                             f"products over {MODEL_BITS} bits; use narrower formats")
-    plan = _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
-                  select, rows, scales, degree)
+        if rows is None:
+            return None
+        plan = _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
+                      select, rows, scales, degree)
+        return None if model_overflow(plan, traced=False) else plan
+
+    plan = built(True) or built(False)  # long segments (wide inputs): round inside Horner
+    if plan is None:
+        raise SegmentsOutOfReach(f"{2 ** widest}-code segments of {function.name} at {in_fmt} -> {out_fmt} need "
+                                 f"products over {MODEL_BITS} bits; use narrower formats")
     if search_radius and segments is None:  # a rounding split already chose its rows on the integer datapath
         if wide:  # the probe set and every segment edge
             edges = np.asarray([e + d for e in segment_edges(plan) for d in (-2, -1, 0, 1)], dtype=np.int64)
