@@ -61,6 +61,14 @@ class Range:
         """Width of the narrowest signed (two's complement) number holding every value."""
         return max(signed_bits(self.lo), signed_bits(self.hi))
 
+    @property
+    def operand_bits(self) -> int:
+        """Width of the narrowest number holding every value: unsigned when none is negative.
+
+        What a datapath needs for the value as a multiplier operand or a pipeline register.
+        """
+        return max(self.hi.bit_length(), 1) if self.lo >= 0 else self.bits
+
     def fits(self, bits: int) -> bool:
         """Whether every value fits a signed ``bits``-bit number."""
         return self.bits <= bits

@@ -6,74 +6,74 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
-  wire [8:0] \$11 ;
-  wire \$12 ;
-  wire [8:0] \$13 ;
-  wire \$14 ;
-  wire [8:0] \$15 ;
-  wire \$16 ;
+  wire \$11 ;
+  wire [8:0] \$12 ;
+  wire \$13 ;
+  wire [8:0] \$14 ;
+  wire \$15 ;
+  wire [8:0] \$16 ;
   wire [8:0] \$17 ;
   wire [8:0] \$18 ;
   wire [8:0] \$19 ;
   wire \$2 ;
-  wire [8:0] \$20 ;
-  wire [9:0] \$21 ;
-  wire \$22 ;
-  wire [8:0] \$23 ;
-  wire [9:0] \$24 ;
-  wire [8:0] \$25 ;
-  wire \$26 ;
+  wire \$20 ;
+  wire [8:0] \$21 ;
+  wire [8:0] \$22 ;
+  wire \$23 ;
+  wire [8:0] \$24 ;
+  wire \$25 ;
+  wire [8:0] \$26 ;
   wire [8:0] \$27 ;
-  wire \$28 ;
-  wire [8:0] \$29 ;
+  wire [8:0] \$28 ;
+  wire \$29 ;
   wire [8:0] \$3 ;
   wire [8:0] \$30 ;
-  wire [8:0] \$31 ;
-  wire \$32 ;
-  wire [8:0] \$33 ;
-  wire \$34 ;
+  wire \$31 ;
+  wire [8:0] \$32 ;
+  wire \$33 ;
+  wire [8:0] \$34 ;
   wire [8:0] \$35 ;
-  wire \$36 ;
+  wire [8:0] \$36 ;
   wire [8:0] \$37 ;
-  wire [8:0] \$38 ;
-  wire [8:0] \$39 ;
-  wire [9:0] \$4 ;
-  wire [8:0] \$40 ;
-  wire [9:0] \$41 ;
-  wire [11:0] \$42 ;
-  wire \$43 ;
-  wire [11:0] \$44 ;
-  wire \$45 ;
-  wire [11:0] \$46 ;
-  wire [11:0] \$47 ;
-  wire [11:0] \$48 ;
-  wire [11:0] \$49 ;
-  wire [8:0] \$5 ;
-  wire \$50 ;
-  wire [11:0] \$51 ;
-  wire \$52 ;
-  wire [11:0] \$53 ;
-  wire [11:0] \$54 ;
-  wire [11:0] \$55 ;
-  wire [11:0] \$56 ;
+  wire [9:0] \$38 ;
+  wire [10:0] \$39 ;
+  wire [8:0] \$4 ;
+  wire [7:0] \$40 ;
+  wire \$41 ;
+  wire [9:0] \$42 ;
+  wire [10:0] \$43 ;
+  wire [7:0] \$44 ;
+  wire [7:0] \$45 ;
+  wire [9:0] \$46 ;
+  wire [10:0] \$47 ;
+  wire [7:0] \$48 ;
+  wire \$49 ;
+  wire \$5 ;
+  wire [9:0] \$50 ;
+  wire [10:0] \$51 ;
+  wire [7:0] \$52 ;
+  wire [7:0] \$53 ;
+  wire [9:0] \$54 ;
+  wire [10:0] \$55 ;
+  wire [7:0] \$56 ;
   wire \$57 ;
-  wire [11:0] \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire [11:0] \$60 ;
-  wire [11:0] \$61 ;
-  wire [11:0] \$62 ;
-  wire [11:0] \$63 ;
-  wire \$64 ;
-  wire [11:0] \$65 ;
-  wire \$66 ;
-  wire [11:0] \$67 ;
-  wire [11:0] \$68 ;
-  wire [11:0] \$69 ;
-  wire [8:0] \$7 ;
+  wire [9:0] \$58 ;
+  wire [10:0] \$59 ;
+  wire [8:0] \$6 ;
+  wire [7:0] \$60 ;
+  wire [7:0] \$61 ;
+  wire [9:0] \$62 ;
+  wire [10:0] \$63 ;
+  wire [7:0] \$64 ;
+  wire \$65 ;
+  wire [9:0] \$66 ;
+  wire [10:0] \$67 ;
+  wire [7:0] \$68 ;
+  wire [7:0] \$69 ;
+  wire \$7 ;
   reg \$70 ;
   reg [31:0] \$71 ;
-  wire \$8 ;
+  wire [8:0] \$8 ;
   wire [8:0] \$9 ;
   input clk;
   wire clk;
@@ -87,16 +87,12 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire i__valid;
   reg l0_s0_seg;
   reg [8:0] l0_s1_c1_prod;
-  wire [10:0] l0_s2_acc;
   reg l0m_s0_seg;
   reg [8:0] l0m_s1_c1_prod;
-  wire [10:0] l0m_s2_acc;
   reg l1_s0_seg;
   reg [8:0] l1_s1_c1_prod;
-  wire [10:0] l1_s2_acc;
   reg l1m_s0_seg;
   reg [8:0] l1m_s1_c1_prod;
-  wire [10:0] l1m_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -109,38 +105,31 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   reg o__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$25  = - $signed(i__payload[15:8]);
-  assign \$26  = $signed(\$25 ) > $signed(8'h7f);
-  assign \$27  = - $signed(i__payload[15:8]);
-  assign \$28  = $signed(\$27 ) < $signed(8'h80);
-  assign \$29  = - $signed(i__payload[15:8]);
-  assign \$30  = \$28  ? 9'h180 : \$29 ;
-  assign \$31  = \$26  ? 9'h07f : \$30 ;
-  assign \$32  = $signed(\$31 [7:0]) >= $signed(1'h0);
-  assign \$33  = - $signed(i__payload[15:8]);
-  assign \$34  = $signed(\$33 ) > $signed(8'h7f);
-  assign \$35  = - $signed(i__payload[15:8]);
-  assign \$36  = $signed(\$35 ) < $signed(8'h80);
-  assign \$37  = - $signed(i__payload[15:8]);
-  assign \$38  = \$36  ? 9'h180 : \$37 ;
-  assign \$39  = \$34  ? 9'h07f : \$38 ;
-  assign l1m_s2_acc = $signed(\$41 ) + $signed(1'h0);
-  assign \$43  = $signed(\$42 ) > $signed(8'h7f);
-  assign \$45  = $signed(\$44 ) < $signed(8'h80);
-  assign \$47  = \$45  ? 12'hf80 : \$46 ;
-  assign \$48  = \$43  ? 12'h07f : \$47 ;
-  assign \$50  = $signed(\$49 ) > $signed(8'h7f);
-  assign \$52  = $signed(\$51 ) < $signed(8'h80);
-  assign \$54  = \$52  ? 12'hf80 : \$53 ;
-  assign \$55  = \$50  ? 12'h07f : \$54 ;
-  assign \$57  = $signed(\$56 ) > $signed(8'h7f);
-  assign \$59  = $signed(\$58 ) < $signed(8'h80);
-  assign \$61  = \$59  ? 12'hf80 : \$60 ;
-  assign \$62  = \$57  ? 12'h07f : \$61 ;
-  assign \$64  = $signed(\$63 ) > $signed(8'h7f);
-  assign \$66  = $signed(\$65 ) < $signed(8'h80);
-  assign \$68  = \$66  ? 12'hf80 : \$67 ;
-  assign \$69  = \$64  ? 12'h07f : \$68 ;
+  assign \$28  = \$23  ? 9'h07f : \$27 ;
+  assign \$29  = $signed(\$28 [7:0]) >= $signed(1'h0);
+  assign \$30  = - $signed(i__payload[15:8]);
+  assign \$31  = $signed(\$30 ) > $signed(8'h7f);
+  assign \$32  = - $signed(i__payload[15:8]);
+  assign \$33  = $signed(\$32 ) < $signed(8'h80);
+  assign \$34  = - $signed(i__payload[15:8]);
+  assign \$35  = \$33  ? 9'h180 : \$34 ;
+  assign \$36  = \$31  ? 9'h07f : \$35 ;
+  assign \$39  = $signed(\$38 ) + $signed(1'h0);
+  assign \$41  = \$40  > 7'h7f;
+  assign \$43  = $signed(\$42 ) + $signed(1'h0);
+  assign \$45  = \$41  ? 8'h7f : \$44 ;
+  assign \$47  = $signed(\$46 ) + $signed(1'h0);
+  assign \$49  = \$48  > 7'h7f;
+  assign \$51  = $signed(\$50 ) + $signed(1'h0);
+  assign \$53  = \$49  ? 8'h7f : \$52 ;
+  assign \$55  = $signed(\$54 ) + $signed(1'h0);
+  assign \$57  = \$56  > 7'h7f;
+  assign \$59  = $signed(\$58 ) + $signed(1'h0);
+  assign \$61  = \$57  ? 8'h7f : \$60 ;
+  assign \$63  = $signed(\$62 ) + $signed(1'h0);
+  assign \$65  = \$64  > 7'h7f;
+  assign \$67  = $signed(\$66 ) + $signed(1'h0);
+  assign \$69  = \$65  ? 8'h7f : \$68 ;
   always @(posedge clk)
     o__valid <= \$70 ;
   always @(posedge clk)
@@ -148,25 +137,28 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) >= $signed(1'h0);
-  assign l0_s2_acc = $signed(\$4 ) + $signed(1'h0);
-  assign \$5  = - $signed(i__payload[7:0]);
-  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
-  assign \$7  = - $signed(i__payload[7:0]);
-  assign \$8  = $signed(\$7 ) < $signed(8'h80);
-  assign \$9  = - $signed(i__payload[7:0]);
-  assign \$10  = \$8  ? 9'h180 : \$9 ;
-  assign \$11  = \$6  ? 9'h07f : \$10 ;
-  assign \$12  = $signed(\$11 [7:0]) >= $signed(1'h0);
-  assign \$13  = - $signed(i__payload[7:0]);
-  assign \$14  = $signed(\$13 ) > $signed(8'h7f);
-  assign \$15  = - $signed(i__payload[7:0]);
-  assign \$16  = $signed(\$15 ) < $signed(8'h80);
-  assign \$17  = - $signed(i__payload[7:0]);
-  assign \$18  = \$16  ? 9'h180 : \$17 ;
-  assign \$19  = \$14  ? 9'h07f : \$18 ;
-  assign l0m_s2_acc = $signed(\$21 ) + $signed(1'h0);
-  assign \$22  = $signed(i__payload[15:8]) >= $signed(1'h0);
-  assign l1_s2_acc = $signed(\$24 ) + $signed(1'h0);
+  assign \$4  = - $signed(i__payload[7:0]);
+  assign \$5  = $signed(\$4 ) > $signed(8'h7f);
+  assign \$6  = - $signed(i__payload[7:0]);
+  assign \$7  = $signed(\$6 ) < $signed(8'h80);
+  assign \$8  = - $signed(i__payload[7:0]);
+  assign \$9  = \$7  ? 9'h180 : \$8 ;
+  assign \$10  = \$5  ? 9'h07f : \$9 ;
+  assign \$11  = $signed(\$10 [7:0]) >= $signed(1'h0);
+  assign \$12  = - $signed(i__payload[7:0]);
+  assign \$13  = $signed(\$12 ) > $signed(8'h7f);
+  assign \$14  = - $signed(i__payload[7:0]);
+  assign \$15  = $signed(\$14 ) < $signed(8'h80);
+  assign \$16  = - $signed(i__payload[7:0]);
+  assign \$17  = \$15  ? 9'h180 : \$16 ;
+  assign \$18  = \$13  ? 9'h07f : \$17 ;
+  assign \$20  = $signed(i__payload[15:8]) >= $signed(1'h0);
+  assign \$22  = - $signed(i__payload[15:8]);
+  assign \$23  = $signed(\$22 ) > $signed(8'h7f);
+  assign \$24  = - $signed(i__payload[15:8]);
+  assign \$25  = $signed(\$24 ) < $signed(8'h80);
+  assign \$26  = - $signed(i__payload[15:8]);
+  assign \$27  = \$25  ? 9'h180 : \$26 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 1'h0;
@@ -187,7 +179,7 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0m_s0_seg = 1'h0;
-    if (\$12 ) begin
+    if (\$11 ) begin
       l0m_s0_seg = 1'h1;
     end
   end
@@ -198,13 +190,13 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
       1'h0:
           l0m_s1_c1_prod = 9'h000;
       default:
-          l0m_s1_c1_prod = \$20 ;
+          l0m_s1_c1_prod = \$19 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 1'h0;
-    if (\$22 ) begin
+    if (\$20 ) begin
       l1_s0_seg = 1'h1;
     end
   end
@@ -215,13 +207,13 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
       1'h0:
           l1_s1_c1_prod = 9'h000;
       default:
-          l1_s1_c1_prod = \$23 ;
+          l1_s1_c1_prod = \$21 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1m_s0_seg = 1'h0;
-    if (\$32 ) begin
+    if (\$29 ) begin
       l1m_s0_seg = 1'h1;
     end
   end
@@ -232,7 +224,7 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
       1'h0:
           l1m_s1_c1_prod = 9'h000;
       default:
-          l1m_s1_c1_prod = \$40 ;
+          l1m_s1_c1_prod = \$37 ;
     endcase
   end
   always @* begin
@@ -249,10 +241,10 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$71  = o__payload;
     if (i__ready) begin
-      \$71 [7:0] = \$48 [7:0];
-      \$71 [15:8] = \$55 [7:0];
-      \$71 [23:16] = \$62 [7:0];
-      \$71 [31:24] = \$69 [7:0];
+      \$71 [7:0] = \$45 ;
+      \$71 [15:8] = \$53 ;
+      \$71 [23:16] = \$61 ;
+      \$71 [31:24] = \$69 ;
     end
     if (rst) begin
       \$71  = 32'd0;
@@ -265,23 +257,23 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
   assign \$3  = { i__payload[7], i__payload[7:0] };
-  assign \$4  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$20  = { \$19 [7], \$19 [7:0] };
-  assign \$21  = { l0m_s1_c1_prod[8], l0m_s1_c1_prod };
-  assign \$23  = { i__payload[15], i__payload[15:8] };
-  assign \$24  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$40  = { \$39 [7], \$39 [7:0] };
-  assign \$41  = { l1m_s1_c1_prod[8], l1m_s1_c1_prod };
-  assign \$42  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$44  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$46  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$49  = { l0m_s2_acc[10], l0m_s2_acc };
-  assign \$51  = { l0m_s2_acc[10], l0m_s2_acc };
-  assign \$53  = { l0m_s2_acc[10], l0m_s2_acc };
-  assign \$56  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$58  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$60  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$63  = { l1m_s2_acc[10], l1m_s2_acc };
-  assign \$65  = { l1m_s2_acc[10], l1m_s2_acc };
-  assign \$67  = { l1m_s2_acc[10], l1m_s2_acc };
+  assign \$19  = { \$18 [7], \$18 [7:0] };
+  assign \$21  = { i__payload[15], i__payload[15:8] };
+  assign \$37  = { \$36 [7], \$36 [7:0] };
+  assign \$38  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
+  assign \$40  = { 1'h0, \$39 [6:0] };
+  assign \$42  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
+  assign \$44  = { 1'h0, \$43 [6:0] };
+  assign \$46  = { l0m_s1_c1_prod[8], l0m_s1_c1_prod };
+  assign \$48  = { 1'h0, \$47 [6:0] };
+  assign \$50  = { l0m_s1_c1_prod[8], l0m_s1_c1_prod };
+  assign \$52  = { 1'h0, \$51 [6:0] };
+  assign \$54  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$56  = { 1'h0, \$55 [6:0] };
+  assign \$58  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$60  = { 1'h0, \$59 [6:0] };
+  assign \$62  = { l1m_s1_c1_prod[8], l1m_s1_c1_prod };
+  assign \$64  = { 1'h0, \$63 [6:0] };
+  assign \$66  = { l1m_s1_c1_prod[8], l1m_s1_c1_prod };
+  assign \$68  = { 1'h0, \$67 [6:0] };
 endmodule

@@ -79,13 +79,13 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [15:0] \$164 ;
   wire [16:0] \$165 ;
   wire \$166 ;
-  wire [45:0] \$167 ;
-  wire [46:0] \$168 ;
-  wire [22:0] \$169 ;
+  wire [42:0] \$167 ;
+  wire [44:0] \$168 ;
+  wire [21:0] \$169 ;
   wire \$17 ;
-  wire [47:0] \$170 ;
-  wire [45:0] \$171 ;
-  wire [46:0] \$172 ;
+  wire [23:0] \$170 ;
+  wire [42:0] \$171 ;
+  wire [44:0] \$172 ;
   wire \$173 ;
   wire \$174 ;
   wire [15:0] \$175 ;
@@ -122,33 +122,33 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [15:0] \$202 ;
   wire [15:0] \$203 ;
   wire [16:0] \$204 ;
-  wire [17:0] \$205 ;
-  wire [31:0] \$206 ;
+  wire [16:0] \$205 ;
+  wire [29:0] \$206 ;
   wire [32:0] \$207 ;
-  wire [48:0] \$208 ;
-  wire [48:0] \$209 ;
+  wire [20:0] \$208 ;
+  wire [20:0] \$209 ;
   wire \$21 ;
   wire \$210 ;
-  wire [48:0] \$211 ;
-  wire [48:0] \$212 ;
+  wire [20:0] \$211 ;
+  wire [20:0] \$212 ;
   wire \$213 ;
-  wire [48:0] \$214 ;
-  wire [48:0] \$215 ;
-  wire [48:0] \$216 ;
-  wire [48:0] \$217 ;
+  wire [20:0] \$214 ;
+  wire [20:0] \$215 ;
+  wire [20:0] \$216 ;
+  wire [20:0] \$217 ;
   reg \$218 ;
   reg \$219 ;
   wire \$22 ;
   reg \$220 ;
-  reg [15:0] \$221 ;
+  reg [14:0] \$221 ;
   reg \$222 ;
   reg [3:0] \$223 ;
   reg [12:0] \$224 ;
-  reg [15:0] \$225 ;
+  reg [14:0] \$225 ;
   reg \$226 ;
   reg [3:0] \$227 ;
   reg [12:0] \$228 ;
-  reg [32:0] \$229 ;
+  reg [30:0] \$229 ;
   wire [15:0] \$23 ;
   reg [15:0] \$230 ;
   wire [15:0] \$24 ;
@@ -243,7 +243,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [32:0] l0_acc_p1 = 33'h000000000;
+  reg [30:0] l0_acc_p1 = 31'h00000000;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg [15:0] l0_s1_origin;
@@ -252,14 +252,14 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   reg [17:0] l0_s2_c2;
   wire [30:0] l0_s2_prod;
   reg [19:0] l0_s3_c0;
-  wire [45:0] l0_s3_prod;
-  wire [47:0] l0_s4_acc;
+  wire [43:0] l0_s3_prod;
+  wire [23:0] l0_s4_acc;
   reg [3:0] l0_seg_p0 = 4'h0;
   reg [3:0] l0_seg_p1 = 4'h0;
   reg [12:0] l0_t_p0 = 13'h0000;
   reg [12:0] l0_t_p1 = 13'h0000;
-  reg [15:0] l0_x_p0 = 16'h0000;
-  reg [15:0] l0_x_p1 = 16'h0000;
+  reg [14:0] l0_x_p0 = 15'h0000;
+  reg [14:0] l0_x_p1 = 15'h0000;
   output [15:0] o__payload;
   reg [15:0] o__payload = 16'h0000;
   wire [15:0] \o__payload[0] ;
@@ -287,7 +287,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$13  = \$12  ? 16'h7fff : i__payload;
   assign \$14  = \$11  ? 16'hbfd9 : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 11'h580;
+  assign \$16  = \$15 [14:0] >= 11'h580;
   assign \$17  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$18  = $signed(i__payload) > $signed(16'h7fff);
   assign \$19  = \$18  ? 16'h7fff : i__payload;
@@ -302,7 +302,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$28  = \$27  ? 16'h7fff : i__payload;
   assign \$29  = \$26  ? 16'hbfd9 : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 12'h980;
+  assign \$31  = \$30 [14:0] >= 12'h980;
   assign \$32  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$33  = $signed(i__payload) > $signed(16'h7fff);
   assign \$34  = \$33  ? 16'h7fff : i__payload;
@@ -317,7 +317,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$43  = \$42  ? 16'h7fff : i__payload;
   assign \$44  = \$41  ? 16'hbfd9 : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 12'hd80;
+  assign \$46  = \$45 [14:0] >= 12'hd80;
   assign \$47  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$48  = $signed(i__payload) > $signed(16'h7fff);
   assign \$49  = \$48  ? 16'h7fff : i__payload;
@@ -332,7 +332,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$58  = \$57  ? 16'h7fff : i__payload;
   assign \$59  = \$56  ? 16'hbfd9 : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 13'h1180;
+  assign \$61  = \$60 [14:0] >= 13'h1180;
   assign \$62  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$63  = $signed(i__payload) > $signed(16'h7fff);
   assign \$64  = \$63  ? 16'h7fff : i__payload;
@@ -347,7 +347,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$73  = \$72  ? 16'h7fff : i__payload;
   assign \$74  = \$71  ? 16'hbfd9 : \$73 ;
   assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 13'h1600;
+  assign \$76  = \$75 [14:0] >= 13'h1600;
   assign \$77  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$78  = $signed(i__payload) > $signed(16'h7fff);
   assign \$79  = \$78  ? 16'h7fff : i__payload;
@@ -362,7 +362,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$88  = \$87  ? 16'h7fff : i__payload;
   assign \$89  = \$86  ? 16'hbfd9 : \$88 ;
   assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 13'h1b00;
+  assign \$91  = \$90 [14:0] >= 13'h1b00;
   assign \$92  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$93  = $signed(i__payload) > $signed(16'h7fff);
   assign \$94  = \$93  ? 16'h7fff : i__payload;
@@ -377,7 +377,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$103  = \$102  ? 16'h7fff : i__payload;
   assign \$104  = \$101  ? 16'hbfd9 : \$103 ;
   assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 14'h2580;
+  assign \$106  = \$105 [14:0] >= 14'h2580;
   assign \$107  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$108  = $signed(i__payload) > $signed(16'h7fff);
   assign \$109  = \$108  ? 16'h7fff : i__payload;
@@ -392,7 +392,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$118  = \$117  ? 16'h7fff : i__payload;
   assign \$119  = \$116  ? 16'hbfd9 : \$118 ;
   assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 14'h2c00;
+  assign \$121  = \$120 [14:0] >= 14'h2c00;
   assign \$122  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$123  = $signed(i__payload) > $signed(16'h7fff);
   assign \$124  = \$123  ? 16'h7fff : i__payload;
@@ -407,7 +407,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$133  = \$132  ? 16'h7fff : i__payload;
   assign \$134  = \$131  ? 16'hbfd9 : \$133 ;
   assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 14'h3380;
+  assign \$136  = \$135 [14:0] >= 14'h3380;
   assign \$137  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$138  = $signed(i__payload) > $signed(16'h7fff);
   assign \$139  = \$138  ? 16'h7fff : i__payload;
@@ -422,7 +422,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$148  = \$147  ? 16'h7fff : i__payload;
   assign \$149  = \$146  ? 16'hbfd9 : \$148 ;
   assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 15'h4000;
+  assign \$151  = \$150 [14:0] >= 15'h4000;
   assign \$152  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$153  = $signed(i__payload) > $signed(16'h7fff);
   assign \$154  = \$153  ? 16'h7fff : i__payload;
@@ -437,13 +437,13 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$163  = \$162  ? 16'h7fff : i__payload;
   assign \$164  = \$161  ? 16'hbfd9 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 15'h6000;
+  assign \$166  = \$165 [14:0] >= 15'h6000;
   assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign l0_s3_prod = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$168  = $signed(\$167 ) + $signed(l0_s3_c0);
-  assign \$170  = $signed(\$168 ) - $signed({ 1'h0, \$169  });
-  assign \$172  = $signed(\$171 ) + $signed(l0_s3_c0);
-  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [46], \$172  };
+  assign l0_s3_prod = l0_acc_p1 * l0_t_p1;
+  assign \$168  = $signed({ 1'h0, \$167  }) + $signed(l0_s3_c0);
+  assign \$170  = $signed(\$168 [19:0]) - $signed({ 1'h0, \$169  });
+  assign \$172  = $signed({ 1'h0, \$171  }) + $signed(l0_s3_c0);
+  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [19], \$172 [19], \$172 [19], \$172 [19], \$172 [19:0] };
   assign \$173  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$174  = $signed(i__payload) > $signed(16'h7fff);
   assign \$175  = \$174  ? 16'h7fff : i__payload;
@@ -476,15 +476,15 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$202  = \$201  ? 16'h7fff : i__payload;
   assign \$203  = \$200  ? 16'hbfd9 : \$202 ;
   assign \$204  = \$194 [15] ? \$199  : { \$203 [15], \$203  };
-  assign \$205  = $signed({ 1'h0, \$204 [15:0] }) - $signed(l0_s1_origin);
+  assign \$205  = $signed({ 1'h0, \$204 [14:0] }) - $signed(l0_s1_origin);
   assign \$207  = $signed(\$206 ) + $signed(l0_s2_c1);
-  assign \$208  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$208  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$210  = $signed(\$209 ) > $signed(16'h7fff);
-  assign \$211  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$211  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$213  = $signed(\$212 ) < $signed(16'h8000);
-  assign \$214  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$216  = \$213  ? 49'h1ffffffff8000 : \$215 ;
-  assign \$217  = \$210  ? 49'h0000000007fff : \$216 ;
+  assign \$214  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$216  = \$213  ? 21'h1f8000 : \$215 ;
+  assign \$217  = \$210  ? 21'h007fff : \$216 ;
   always @(posedge clk)
     valid_0 <= \$218 ;
   always @(posedge clk)
@@ -702,7 +702,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$221  = l0_x_p0;
     if (i__ready) begin
-      \$221  = \$186 [15:0];
+      \$221  = \$186 [14:0];
     end
   end
   always @* begin
@@ -758,7 +758,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$229  = l0_acc_p1;
     if (i__ready) begin
-      \$229  = \$207 ;
+      \$229  = \$207 [30:0];
     end
   end
   always @* begin
@@ -773,11 +773,11 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   end
   assign \i__payload[0]  = i__payload;
   assign \o__payload[0]  = o__payload;
-  assign \$167  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$167  = { 26'h0000000, l0_s3_prod[42:26] };
   assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$171  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
-  assign \$206  = { l0_s2_prod[30], l0_s2_prod };
-  assign \$209  = { \$208 [48], \$208 [48], \$208 [48], \$208 [48], \$208 [48:4] };
-  assign \$212  = { \$211 [48], \$211 [48], \$211 [48], \$211 [48], \$211 [48:4] };
-  assign \$215  = { \$214 [48], \$214 [48], \$214 [48], \$214 [48], \$214 [48:4] };
+  assign \$171  = { 26'h0000000, l0_s3_prod[42:26] };
+  assign \$206  = { l0_s2_prod[28], l0_s2_prod[28:0] };
+  assign \$209  = { \$208 [20], \$208 [20], \$208 [20], \$208 [20], \$208 [20:4] };
+  assign \$212  = { \$211 [20], \$211 [20], \$211 [20], \$211 [20], \$211 [20:4] };
+  assign \$215  = { \$214 [20], \$214 [20], \$214 [20], \$214 [20], \$214 [20:4] };
 endmodule

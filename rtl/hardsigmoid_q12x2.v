@@ -6,33 +6,31 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [36:0] \$11 ;
-  wire [36:0] \$12 ;
-  wire \$13 ;
-  wire [36:0] \$14 ;
-  wire [36:0] \$15 ;
-  wire [36:0] \$16 ;
-  wire [36:0] \$17 ;
-  wire [36:0] \$18 ;
-  wire [36:0] \$19 ;
+  wire [31:0] \$11 ;
+  wire [33:0] \$12 ;
+  wire [32:0] \$13 ;
+  wire [32:0] \$14 ;
+  wire [32:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [33:0] \$17 ;
+  wire [32:0] \$18 ;
+  wire [32:0] \$19 ;
   wire \$2 ;
   wire \$20 ;
-  wire [36:0] \$21 ;
-  wire [36:0] \$22 ;
-  wire \$23 ;
-  wire [36:0] \$24 ;
-  wire [36:0] \$25 ;
-  wire [36:0] \$26 ;
-  wire [36:0] \$27 ;
-  reg \$28 ;
-  reg [31:0] \$29 ;
+  wire [31:0] \$21 ;
+  wire [33:0] \$22 ;
+  wire [32:0] \$23 ;
+  wire [32:0] \$24 ;
+  wire [32:0] \$25 ;
+  reg \$26 ;
+  reg [31:0] \$27 ;
   wire \$3 ;
-  wire [34:0] \$4 ;
+  wire \$4 ;
   wire \$5 ;
-  wire \$6 ;
-  wire [34:0] \$7 ;
-  wire [36:0] \$8 ;
-  wire [36:0] \$9 ;
+  wire [31:0] \$6 ;
+  wire [33:0] \$7 ;
+  wire [32:0] \$8 ;
+  wire [32:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -47,12 +45,10 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   reg [32:0] l0_s1_c0;
   reg [17:0] l0_s1_c1;
   wire [33:0] l0_s1_prod;
-  wire [35:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [32:0] l1_s1_c0;
   reg [17:0] l1_s1_c1;
   wire [33:0] l1_s1_prod;
-  wire [35:0] l1_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -68,29 +64,25 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   assign \$2  = $signed(i__payload[15:0]) >= $signed(15'h5000);
   assign \$3  = $signed(i__payload[15:0]) >= $signed(15'h3000);
   assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h5000);
-  assign \$6  = $signed(i__payload[31:16]) >= $signed(15'h3000);
+  assign \$4  = $signed(i__payload[31:16]) >= $signed(15'h5000);
+  assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h3000);
   assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign l1_s2_acc = $signed(\$7 ) + $signed(l1_s1_c0);
-  assign \$8  = $signed(l0_s2_acc) + $signed(16'h4000);
-  assign \$10  = $signed(\$9 ) > $signed(17'h0ffff);
-  assign \$11  = $signed(l0_s2_acc) + $signed(16'h4000);
-  assign \$13  = $signed(\$12 ) < $signed(1'h0);
-  assign \$14  = $signed(l0_s2_acc) + $signed(16'h4000);
-  assign \$16  = \$13  ? 37'h0000000000 : \$15 ;
-  assign \$17  = \$10  ? 37'h000000ffff : \$16 ;
-  assign \$18  = $signed(l1_s2_acc) + $signed(16'h4000);
-  assign \$20  = $signed(\$19 ) > $signed(17'h0ffff);
-  assign \$21  = $signed(l1_s2_acc) + $signed(16'h4000);
-  assign \$23  = $signed(\$22 ) < $signed(1'h0);
-  assign \$24  = $signed(l1_s2_acc) + $signed(16'h4000);
-  assign \$26  = \$23  ? 37'h0000000000 : \$25 ;
-  assign \$27  = \$20  ? 37'h000000ffff : \$26 ;
+  assign \$7  = $signed(\$6 ) + $signed(l0_s1_c0);
+  assign \$8  = \$7 [31:0] + 15'h4000;
+  assign \$10  = \$9  > 16'hffff;
+  assign \$12  = $signed(\$11 ) + $signed(l0_s1_c0);
+  assign \$13  = \$12 [31:0] + 15'h4000;
+  assign \$15  = \$10  ? 33'h00000ffff : \$14 ;
+  assign \$17  = $signed(\$16 ) + $signed(l1_s1_c0);
+  assign \$18  = \$17 [31:0] + 15'h4000;
+  assign \$20  = \$19  > 16'hffff;
+  assign \$22  = $signed(\$21 ) + $signed(l1_s1_c0);
+  assign \$23  = \$22 [31:0] + 15'h4000;
+  assign \$25  = \$20  ? 33'h00000ffff : \$24 ;
   always @(posedge clk)
-    o__valid <= \$28 ;
+    o__valid <= \$26 ;
   always @(posedge clk)
-    o__payload <= \$29 ;
+    o__payload <= \$27 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 2'h0;
@@ -128,10 +120,10 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$5 ) begin
+    if (\$4 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$6 ) begin
+    if (\$5 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -161,35 +153,35 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$28  = o__valid;
+    \$26  = o__valid;
     if (i__ready) begin
-      \$28  = i__valid;
+      \$26  = i__valid;
     end
     if (rst) begin
-      \$28  = 1'h0;
+      \$26  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$29  = o__payload;
+    \$27  = o__payload;
     if (i__ready) begin
-      \$29 [15:0] = \$17 [15:0];
-      \$29 [31:16] = \$27 [15:0];
+      \$27 [15:0] = \$15 [15:0];
+      \$27 [31:16] = \$25 [15:0];
     end
     if (rst) begin
-      \$29  = 32'd0;
+      \$27  = 32'd0;
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$4  = { l0_s1_prod[33], l0_s1_prod };
-  assign \$7  = { l1_s1_prod[33], l1_s1_prod };
-  assign \$9  = { \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36:15] };
-  assign \$12  = { \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36:15] };
-  assign \$15  = { \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36:15] };
-  assign \$19  = { \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36:15] };
-  assign \$22  = { \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36:15] };
-  assign \$25  = { \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36:15] };
+  assign \$6  = { l0_s1_prod[30], l0_s1_prod[30:0] };
+  assign \$9  = { 15'h0000, \$8 [32:15] };
+  assign \$11  = { l0_s1_prod[30], l0_s1_prod[30:0] };
+  assign \$14  = { 15'h0000, \$13 [32:15] };
+  assign \$16  = { l1_s1_prod[30], l1_s1_prod[30:0] };
+  assign \$19  = { 15'h0000, \$18 [32:15] };
+  assign \$21  = { l1_s1_prod[30], l1_s1_prod[30:0] };
+  assign \$24  = { 15'h0000, \$23 [32:15] };
 endmodule

@@ -5,27 +5,32 @@
 module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [59:0] \$10 ;
-  wire [59:0] \$11 ;
-  wire \$12 ;
-  wire [59:0] \$13 ;
-  wire [59:0] \$14 ;
-  wire [59:0] \$15 ;
-  wire [59:0] \$16 ;
-  reg \$17 ;
-  reg \$18 ;
-  reg [15:0] \$19 ;
+  wire \$10 ;
+  wire [52:0] \$11 ;
+  wire [53:0] \$12 ;
+  wire [52:0] \$13 ;
+  wire [52:0] \$14 ;
+  wire \$15 ;
+  wire [52:0] \$16 ;
+  wire [53:0] \$17 ;
+  wire [52:0] \$18 ;
+  wire [52:0] \$19 ;
   wire \$2 ;
-  reg [1:0] \$20 ;
-  reg [40:0] \$21 ;
-  reg [15:0] \$22 ;
+  wire [52:0] \$20 ;
+  wire [52:0] \$21 ;
+  reg \$22 ;
+  reg \$23 ;
+  reg [15:0] \$24 ;
+  reg [1:0] \$25 ;
+  reg [37:0] \$26 ;
+  reg [15:0] \$27 ;
   wire \$3 ;
-  wire [57:0] \$4 ;
-  wire [39:0] \$5 ;
-  wire [40:0] \$6 ;
-  wire [59:0] \$7 ;
-  wire [59:0] \$8 ;
-  wire \$9 ;
+  wire [37:0] \$4 ;
+  wire [38:0] \$5 ;
+  wire [52:0] \$6 ;
+  wire [53:0] \$7 ;
+  wire [52:0] \$8 ;
+  wire [52:0] \$9 ;
   input clk;
   wire clk;
   input [15:0] i__payload;
@@ -35,13 +40,12 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [40:0] l0_acc_p0 = 41'h00000000000;
+  reg [37:0] l0_acc_p0 = 38'h0000000000;
   reg [1:0] l0_s0_seg;
   reg [37:0] l0_s1_c1;
   reg [22:0] l0_s1_c2;
   wire [38:0] l0_s1_prod;
-  wire [56:0] l0_s2_prod;
-  wire [58:0] l0_s3_acc;
+  wire [53:0] l0_s2_prod;
   reg [1:0] l0_seg_p0 = 2'h0;
   reg [15:0] l0_x_p0 = 16'h0000;
   output [15:0] o__payload;
@@ -60,27 +64,29 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$3  = $signed(i__payload) >= $signed(15'h3000);
   assign l0_s1_prod = $signed(l0_s1_c2) * $signed(i__payload);
   assign l0_s2_prod = $signed(l0_acc_p0) * $signed(l0_x_p0);
-  assign l0_s3_acc = $signed(\$4 ) + $signed(1'h0);
-  assign \$6  = $signed(\$5 ) + $signed(l0_s1_c1);
-  assign \$7  = $signed(l0_s3_acc) + $signed(37'h0800000000);
-  assign \$9  = $signed(\$8 ) > $signed(16'h7fff);
-  assign \$10  = $signed(l0_s3_acc) + $signed(37'h0800000000);
-  assign \$12  = $signed(\$11 ) < $signed(16'h8000);
-  assign \$13  = $signed(l0_s3_acc) + $signed(37'h0800000000);
-  assign \$15  = \$12  ? 60'hfffffffffff8000 : \$14 ;
-  assign \$16  = \$9  ? 60'h000000000007fff : \$15 ;
+  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c1);
+  assign \$7  = $signed(\$6 ) + $signed(1'h0);
+  assign \$8  = $signed(\$7 [51:0]) + $signed(37'h0800000000);
+  assign \$10  = $signed(\$9 ) > $signed(16'h7fff);
+  assign \$12  = $signed(\$11 ) + $signed(1'h0);
+  assign \$13  = $signed(\$12 [51:0]) + $signed(37'h0800000000);
+  assign \$15  = $signed(\$14 ) < $signed(16'h8000);
+  assign \$17  = $signed(\$16 ) + $signed(1'h0);
+  assign \$18  = $signed(\$17 [51:0]) + $signed(37'h0800000000);
+  assign \$20  = \$15  ? 53'h1fffffffff8000 : \$19 ;
+  assign \$21  = \$10  ? 53'h00000000007fff : \$20 ;
   always @(posedge clk)
-    valid_0 <= \$17 ;
+    valid_0 <= \$22 ;
   always @(posedge clk)
-    o__valid <= \$18 ;
+    o__valid <= \$23 ;
   always @(posedge clk)
-    l0_x_p0 <= \$19 ;
+    l0_x_p0 <= \$24 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$20 ;
+    l0_seg_p0 <= \$25 ;
   always @(posedge clk)
-    l0_acc_p0 <= \$21 ;
+    l0_acc_p0 <= \$26 ;
   always @(posedge clk)
-    o__payload <= \$22 ;
+    o__payload <= \$27 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 2'h0;
@@ -117,60 +123,62 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$17  = valid_0;
+    \$22  = valid_0;
     if (i__ready) begin
-      \$17  = i__valid;
+      \$22  = i__valid;
     end
     if (rst) begin
-      \$17  = 1'h0;
+      \$22  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$18  = o__valid;
+    \$23  = o__valid;
     if (i__ready) begin
-      \$18  = valid_0;
+      \$23  = valid_0;
     end
     if (rst) begin
-      \$18  = 1'h0;
+      \$23  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$19  = l0_x_p0;
+    \$24  = l0_x_p0;
     if (i__ready) begin
-      \$19  = i__payload;
+      \$24  = i__payload;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$20  = l0_seg_p0;
+    \$25  = l0_seg_p0;
     if (i__ready) begin
-      \$20  = l0_s0_seg;
+      \$25  = l0_s0_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$21  = l0_acc_p0;
+    \$26  = l0_acc_p0;
     if (i__ready) begin
-      \$21  = \$6 ;
+      \$26  = \$5 [37:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$22  = o__payload;
+    \$27  = o__payload;
     if (i__ready) begin
-      \$22  = \$16 [15:0];
+      \$27  = \$21 [15:0];
     end
     if (rst) begin
-      \$22  = 16'h0000;
+      \$27  = 16'h0000;
     end
   end
   assign \i__payload[0]  = i__payload;
   assign \o__payload[0]  = o__payload;
-  assign \$4  = { l0_s2_prod[56], l0_s2_prod };
-  assign \$5  = { l0_s1_prod[38], l0_s1_prod };
-  assign \$8  = { \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59], \$7 [59:36] };
-  assign \$11  = { \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59], \$10 [59:36] };
-  assign \$14  = { \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59], \$13 [59:36] };
+  assign \$4  = { l0_s1_prod[36], l0_s1_prod[36:0] };
+  assign \$6  = { l0_s2_prod[51], l0_s2_prod[51:0] };
+  assign \$9  = { \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52:36] };
+  assign \$11  = { l0_s2_prod[51], l0_s2_prod[51:0] };
+  assign \$14  = { \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52:36] };
+  assign \$16  = { l0_s2_prod[51], l0_s2_prod[51:0] };
+  assign \$19  = { \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52:36] };
 endmodule

@@ -5,52 +5,84 @@
 module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire \$10 ;
+  wire [8:0] \$10 ;
   wire \$11 ;
-  wire [8:0] \$12 ;
-  wire [9:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire [8:0] \$16 ;
-  wire [9:0] \$17 ;
-  wire [11:0] \$18 ;
-  wire \$19 ;
+  wire \$12 ;
+  wire [8:0] \$13 ;
+  wire [9:0] \$14 ;
+  wire [10:0] \$15 ;
+  wire [6:0] \$16 ;
+  wire [8:0] \$17 ;
+  wire \$18 ;
+  wire [9:0] \$19 ;
   wire \$2 ;
-  wire [11:0] \$20 ;
-  wire \$21 ;
-  wire [11:0] \$22 ;
-  wire [11:0] \$23 ;
-  wire [11:0] \$24 ;
-  wire [11:0] \$25 ;
-  wire \$26 ;
-  wire [11:0] \$27 ;
-  wire \$28 ;
-  wire [11:0] \$29 ;
+  wire [10:0] \$20 ;
+  wire [6:0] \$21 ;
+  wire [8:0] \$22 ;
+  wire \$23 ;
+  wire [9:0] \$24 ;
+  wire [10:0] \$25 ;
+  wire [6:0] \$26 ;
+  wire [8:0] \$27 ;
+  wire [8:0] \$28 ;
+  wire [8:0] \$29 ;
   wire \$3 ;
-  wire [11:0] \$30 ;
-  wire [11:0] \$31 ;
-  wire [11:0] \$32 ;
-  wire \$33 ;
-  wire [11:0] \$34 ;
-  wire \$35 ;
-  wire [11:0] \$36 ;
-  wire [11:0] \$37 ;
-  wire [11:0] \$38 ;
-  wire [11:0] \$39 ;
+  wire [9:0] \$30 ;
+  wire [10:0] \$31 ;
+  wire [6:0] \$32 ;
+  wire [8:0] \$33 ;
+  wire \$34 ;
+  wire [9:0] \$35 ;
+  wire [10:0] \$36 ;
+  wire [6:0] \$37 ;
+  wire [8:0] \$38 ;
+  wire \$39 ;
   wire [8:0] \$4 ;
-  wire \$40 ;
-  wire [11:0] \$41 ;
-  wire \$42 ;
-  wire [11:0] \$43 ;
-  wire [11:0] \$44 ;
-  wire [11:0] \$45 ;
-  reg \$46 ;
-  reg [31:0] \$47 ;
-  wire [9:0] \$5 ;
+  wire [9:0] \$40 ;
+  wire [10:0] \$41 ;
+  wire [6:0] \$42 ;
+  wire [8:0] \$43 ;
+  wire [8:0] \$44 ;
+  wire [8:0] \$45 ;
+  wire [9:0] \$46 ;
+  wire [10:0] \$47 ;
+  wire [6:0] \$48 ;
+  wire [8:0] \$49 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire [9:0] \$51 ;
+  wire [10:0] \$52 ;
+  wire [6:0] \$53 ;
+  wire [8:0] \$54 ;
+  wire \$55 ;
+  wire [9:0] \$56 ;
+  wire [10:0] \$57 ;
+  wire [6:0] \$58 ;
+  wire [8:0] \$59 ;
   wire \$6 ;
-  wire \$7 ;
-  wire [8:0] \$8 ;
-  wire [9:0] \$9 ;
+  wire [8:0] \$60 ;
+  wire [8:0] \$61 ;
+  wire [9:0] \$62 ;
+  wire [10:0] \$63 ;
+  wire [6:0] \$64 ;
+  wire [8:0] \$65 ;
+  wire \$66 ;
+  wire [9:0] \$67 ;
+  wire [10:0] \$68 ;
+  wire [6:0] \$69 ;
+  wire [8:0] \$7 ;
+  wire [8:0] \$70 ;
+  wire \$71 ;
+  wire [9:0] \$72 ;
+  wire [10:0] \$73 ;
+  wire [6:0] \$74 ;
+  wire [8:0] \$75 ;
+  wire [8:0] \$76 ;
+  wire [8:0] \$77 ;
+  reg \$78 ;
+  reg [31:0] \$79 ;
+  wire \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -66,19 +98,15 @@ module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload
   reg [1:0] l0_s0_seg;
   reg [5:0] l0_s1_c0;
   reg [8:0] l0_s1_c1_prod;
-  wire [10:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [5:0] l1_s1_c0;
   reg [8:0] l1_s1_c1_prod;
-  wire [10:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [5:0] l2_s1_c0;
   reg [8:0] l2_s1_c1_prod;
-  wire [10:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [5:0] l3_s1_c0;
   reg [8:0] l3_s1_c1_prod;
-  wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -91,177 +119,60 @@ module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload
   reg o__valid = 1'h0;
   input rst;
   wire rst;
+  assign \$20  = $signed(\$19 ) + $signed(l0_s1_c0);
+  assign \$22  = $signed(\$21 ) + $signed(1'h0);
+  assign \$23  = $signed(\$22 ) < $signed(8'h80);
+  assign \$25  = $signed(\$24 ) + $signed(l0_s1_c0);
+  assign \$27  = $signed(\$26 ) + $signed(1'h0);
+  assign \$28  = \$23  ? 9'h180 : \$27 ;
+  assign \$29  = \$18  ? 9'h07f : \$28 ;
+  assign \$31  = $signed(\$30 ) + $signed(l1_s1_c0);
+  assign \$33  = $signed(\$32 ) + $signed(1'h0);
+  assign \$34  = $signed(\$33 ) > $signed(8'h7f);
+  assign \$36  = $signed(\$35 ) + $signed(l1_s1_c0);
+  assign \$38  = $signed(\$37 ) + $signed(1'h0);
+  assign \$39  = $signed(\$38 ) < $signed(8'h80);
+  assign \$41  = $signed(\$40 ) + $signed(l1_s1_c0);
+  assign \$43  = $signed(\$42 ) + $signed(1'h0);
+  assign \$44  = \$39  ? 9'h180 : \$43 ;
+  assign \$45  = \$34  ? 9'h07f : \$44 ;
+  assign \$47  = $signed(\$46 ) + $signed(l2_s1_c0);
+  assign \$49  = $signed(\$48 ) + $signed(1'h0);
+  assign \$50  = $signed(\$49 ) > $signed(8'h7f);
+  assign \$52  = $signed(\$51 ) + $signed(l2_s1_c0);
+  assign \$54  = $signed(\$53 ) + $signed(1'h0);
+  assign \$55  = $signed(\$54 ) < $signed(8'h80);
+  assign \$57  = $signed(\$56 ) + $signed(l2_s1_c0);
+  assign \$59  = $signed(\$58 ) + $signed(1'h0);
+  assign \$60  = \$55  ? 9'h180 : \$59 ;
+  assign \$61  = \$50  ? 9'h07f : \$60 ;
+  assign \$63  = $signed(\$62 ) + $signed(l3_s1_c0);
+  assign \$65  = $signed(\$64 ) + $signed(1'h0);
+  assign \$66  = $signed(\$65 ) > $signed(8'h7f);
+  assign \$68  = $signed(\$67 ) + $signed(l3_s1_c0);
+  assign \$70  = $signed(\$69 ) + $signed(1'h0);
+  assign \$71  = $signed(\$70 ) < $signed(8'h80);
+  assign \$73  = $signed(\$72 ) + $signed(l3_s1_c0);
+  assign \$75  = $signed(\$74 ) + $signed(1'h0);
+  assign \$76  = \$71  ? 9'h180 : \$75 ;
+  assign \$77  = \$66  ? 9'h07f : \$76 ;
   always @(posedge clk)
-    o__valid <= \$46 ;
+    o__valid <= \$78 ;
   always @(posedge clk)
-    o__payload <= \$47 ;
+    o__payload <= \$79 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) >= $signed(5'h10);
   assign \$3  = $signed(i__payload[7:0]) >= $signed(6'h10);
-  assign l0_s2_acc = $signed(\$5 ) + $signed(l0_s1_c0);
-  assign \$6  = $signed(i__payload[15:8]) >= $signed(5'h10);
-  assign \$7  = $signed(i__payload[15:8]) >= $signed(6'h10);
-  assign l1_s2_acc = $signed(\$9 ) + $signed(l1_s1_c0);
-  assign \$10  = $signed(i__payload[23:16]) >= $signed(5'h10);
-  assign \$11  = $signed(i__payload[23:16]) >= $signed(6'h10);
-  assign l2_s2_acc = $signed(\$13 ) + $signed(l2_s1_c0);
-  assign \$14  = $signed(i__payload[31:24]) >= $signed(5'h10);
-  assign \$15  = $signed(i__payload[31:24]) >= $signed(6'h10);
-  assign l3_s2_acc = $signed(\$17 ) + $signed(l3_s1_c0);
-  assign \$19  = $signed(\$18 ) > $signed(8'h7f);
-  assign \$21  = $signed(\$20 ) < $signed(8'h80);
-  assign \$23  = \$21  ? 12'hf80 : \$22 ;
-  assign \$24  = \$19  ? 12'h07f : \$23 ;
-  assign \$26  = $signed(\$25 ) > $signed(8'h7f);
-  assign \$28  = $signed(\$27 ) < $signed(8'h80);
-  assign \$30  = \$28  ? 12'hf80 : \$29 ;
-  assign \$31  = \$26  ? 12'h07f : \$30 ;
-  assign \$33  = $signed(\$32 ) > $signed(8'h7f);
-  assign \$35  = $signed(\$34 ) < $signed(8'h80);
-  assign \$37  = \$35  ? 12'hf80 : \$36 ;
-  assign \$38  = \$33  ? 12'h07f : \$37 ;
-  assign \$40  = $signed(\$39 ) > $signed(8'h7f);
-  assign \$42  = $signed(\$41 ) < $signed(8'h80);
-  assign \$44  = \$42  ? 12'hf80 : \$43 ;
-  assign \$45  = \$40  ? 12'h07f : \$44 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
-      2'h0:
-          l0_s1_c0 = 6'h30;
-      2'h1:
-          l0_s1_c0 = 6'h00;
-      default:
-          l0_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$6 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$7 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1_prod = 9'h000;
-      2'h1:
-          l1_s1_c1_prod = \$8 ;
-      default:
-          l1_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c0 = 6'h30;
-      2'h1:
-          l1_s1_c0 = 6'h00;
-      default:
-          l1_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$10 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$11 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1_prod = 9'h000;
-      2'h1:
-          l2_s1_c1_prod = \$12 ;
-      default:
-          l2_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c0 = 6'h30;
-      2'h1:
-          l2_s1_c0 = 6'h00;
-      default:
-          l2_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$14 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$15 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c1_prod = 9'h000;
-      2'h1:
-          l3_s1_c1_prod = \$16 ;
-      default:
-          l3_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c0 = 6'h30;
-      2'h1:
-          l3_s1_c0 = 6'h00;
-      default:
-          l3_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$46  = o__valid;
-    if (i__ready) begin
-      \$46  = i__valid;
-    end
-    if (rst) begin
-      \$46  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$47  = o__payload;
-    if (i__ready) begin
-      \$47 [7:0] = \$24 [7:0];
-      \$47 [15:8] = \$31 [7:0];
-      \$47 [23:16] = \$38 [7:0];
-      \$47 [31:24] = \$45 [7:0];
-    end
-    if (rst) begin
-      \$47  = 32'd0;
-    end
-  end
+  assign \$5  = $signed(i__payload[15:8]) >= $signed(5'h10);
+  assign \$6  = $signed(i__payload[15:8]) >= $signed(6'h10);
+  assign \$8  = $signed(i__payload[23:16]) >= $signed(5'h10);
+  assign \$9  = $signed(i__payload[23:16]) >= $signed(6'h10);
+  assign \$11  = $signed(i__payload[31:24]) >= $signed(5'h10);
+  assign \$12  = $signed(i__payload[31:24]) >= $signed(6'h10);
+  assign \$15  = $signed(\$14 ) + $signed(l0_s1_c0);
+  assign \$17  = $signed(\$16 ) + $signed(1'h0);
+  assign \$18  = $signed(\$17 ) > $signed(8'h7f);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 2'h0;
@@ -284,6 +195,143 @@ module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload
           l0_s1_c1_prod = 9'h000;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_s0_seg)
+      2'h0:
+          l0_s1_c0 = 6'h30;
+      2'h1:
+          l0_s1_c0 = 6'h00;
+      default:
+          l0_s1_c0 = 6'h10;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l1_s0_seg = 2'h0;
+    if (\$5 ) begin
+      l1_s0_seg = 2'h1;
+    end
+    if (\$6 ) begin
+      l1_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_s0_seg)
+      2'h0:
+          l1_s1_c1_prod = 9'h000;
+      2'h1:
+          l1_s1_c1_prod = \$7 ;
+      default:
+          l1_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_s0_seg)
+      2'h0:
+          l1_s1_c0 = 6'h30;
+      2'h1:
+          l1_s1_c0 = 6'h00;
+      default:
+          l1_s1_c0 = 6'h10;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l2_s0_seg = 2'h0;
+    if (\$8 ) begin
+      l2_s0_seg = 2'h1;
+    end
+    if (\$9 ) begin
+      l2_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c1_prod = 9'h000;
+      2'h1:
+          l2_s1_c1_prod = \$10 ;
+      default:
+          l2_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c0 = 6'h30;
+      2'h1:
+          l2_s1_c0 = 6'h00;
+      default:
+          l2_s1_c0 = 6'h10;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l3_s0_seg = 2'h0;
+    if (\$11 ) begin
+      l3_s0_seg = 2'h1;
+    end
+    if (\$12 ) begin
+      l3_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l3_s0_seg)
+      2'h0:
+          l3_s1_c1_prod = 9'h000;
+      2'h1:
+          l3_s1_c1_prod = \$13 ;
+      default:
+          l3_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l3_s0_seg)
+      2'h0:
+          l3_s1_c0 = 6'h30;
+      2'h1:
+          l3_s1_c0 = 6'h00;
+      default:
+          l3_s1_c0 = 6'h10;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = o__valid;
+    if (i__ready) begin
+      \$78  = i__valid;
+    end
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = o__payload;
+    if (i__ready) begin
+      \$79 [7:0] = \$29 [7:0];
+      \$79 [15:8] = \$45 [7:0];
+      \$79 [23:16] = \$61 [7:0];
+      \$79 [31:24] = \$77 [7:0];
+    end
+    if (rst) begin
+      \$79  = 32'd0;
+    end
+  end
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -293,23 +341,31 @@ module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
   assign \$4  = { i__payload[7], i__payload[7:0] };
-  assign \$5  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$8  = { i__payload[15], i__payload[15:8] };
-  assign \$9  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$12  = { i__payload[23], i__payload[23:16] };
-  assign \$13  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$16  = { i__payload[31], i__payload[31:24] };
-  assign \$17  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$18  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$20  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$22  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$25  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$27  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$29  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$32  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$34  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$36  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$39  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$41  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$43  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$7  = { i__payload[15], i__payload[15:8] };
+  assign \$10  = { i__payload[23], i__payload[23:16] };
+  assign \$13  = { i__payload[31], i__payload[31:24] };
+  assign \$14  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
+  assign \$16  = { \$15 [5], \$15 [5:0] };
+  assign \$19  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
+  assign \$21  = { \$20 [5], \$20 [5:0] };
+  assign \$24  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
+  assign \$26  = { \$25 [5], \$25 [5:0] };
+  assign \$30  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$32  = { \$31 [5], \$31 [5:0] };
+  assign \$35  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$37  = { \$36 [5], \$36 [5:0] };
+  assign \$40  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$42  = { \$41 [5], \$41 [5:0] };
+  assign \$46  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$48  = { \$47 [5], \$47 [5:0] };
+  assign \$51  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$53  = { \$52 [5], \$52 [5:0] };
+  assign \$56  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$58  = { \$57 [5], \$57 [5:0] };
+  assign \$62  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$64  = { \$63 [5], \$63 [5:0] };
+  assign \$67  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$69  = { \$68 [5], \$68 [5:0] };
+  assign \$72  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$74  = { \$73 [5], \$73 [5:0] };
 endmodule

@@ -5,30 +5,30 @@
 module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [19:0] \$10 ;
+  wire [15:0] \$10 ;
   wire \$11 ;
-  wire [19:0] \$12 ;
-  wire \$13 ;
-  wire [19:0] \$14 ;
-  wire [19:0] \$15 ;
-  wire [19:0] \$16 ;
-  wire [19:0] \$17 ;
-  wire \$18 ;
-  wire [19:0] \$19 ;
+  wire [17:0] \$12 ;
+  wire [18:0] \$13 ;
+  wire [15:0] \$14 ;
+  wire [15:0] \$15 ;
+  wire [17:0] \$16 ;
+  wire [18:0] \$17 ;
+  wire [15:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire [19:0] \$21 ;
-  wire [19:0] \$22 ;
-  wire [19:0] \$23 ;
+  wire [17:0] \$20 ;
+  wire [18:0] \$21 ;
+  wire [15:0] \$22 ;
+  wire [15:0] \$23 ;
   reg \$24 ;
   reg [31:0] \$25 ;
   wire \$3 ;
   wire [16:0] \$4 ;
-  wire [17:0] \$5 ;
+  wire \$5 ;
   wire \$6 ;
-  wire \$7 ;
-  wire [16:0] \$8 ;
-  wire [17:0] \$9 ;
+  wire [16:0] \$7 ;
+  wire [17:0] \$8 ;
+  wire [18:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -42,11 +42,9 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   reg [1:0] l0_s0_seg;
   reg [15:0] l0_s1_c0;
   reg [16:0] l0_s1_c1_prod;
-  wire [18:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [15:0] l1_s1_c0;
   reg [16:0] l1_s1_c1_prod;
-  wire [18:0] l1_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -61,18 +59,16 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) >= $signed(1'h0);
   assign \$3  = $signed(i__payload[15:0]) >= $signed(16'h6000);
-  assign l0_s2_acc = $signed(\$5 ) + $signed(l0_s1_c0);
-  assign \$6  = $signed(i__payload[31:16]) >= $signed(1'h0);
-  assign \$7  = $signed(i__payload[31:16]) >= $signed(16'h6000);
-  assign l1_s2_acc = $signed(\$9 ) + $signed(l1_s1_c0);
-  assign \$11  = $signed(\$10 ) > $signed(16'h7fff);
-  assign \$13  = $signed(\$12 ) < $signed(16'h8000);
-  assign \$15  = \$13  ? 20'hf8000 : \$14 ;
-  assign \$16  = \$11  ? 20'h07fff : \$15 ;
-  assign \$18  = $signed(\$17 ) > $signed(16'h7fff);
-  assign \$20  = $signed(\$19 ) < $signed(16'h8000);
-  assign \$22  = \$20  ? 20'hf8000 : \$21 ;
-  assign \$23  = \$18  ? 20'h07fff : \$22 ;
+  assign \$5  = $signed(i__payload[31:16]) >= $signed(1'h0);
+  assign \$6  = $signed(i__payload[31:16]) >= $signed(16'h6000);
+  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
+  assign \$11  = \$10  > 15'h7fff;
+  assign \$13  = $signed(\$12 ) + $signed(l0_s1_c0);
+  assign \$15  = \$11  ? 16'h7fff : \$14 ;
+  assign \$17  = $signed(\$16 ) + $signed(l1_s1_c0);
+  assign \$19  = \$18  > 15'h7fff;
+  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
+  assign \$23  = \$19  ? 16'h7fff : \$22 ;
   always @(posedge clk)
     o__valid <= \$24 ;
   always @(posedge clk)
@@ -114,10 +110,10 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$6 ) begin
+    if (\$5 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$7 ) begin
+    if (\$6 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -128,7 +124,7 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
       2'h0:
           l1_s1_c1_prod = 17'h00000;
       2'h1:
-          l1_s1_c1_prod = \$8 ;
+          l1_s1_c1_prod = \$7 ;
       default:
           l1_s1_c1_prod = 17'h00000;
     endcase
@@ -159,8 +155,8 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$25  = o__payload;
     if (i__ready) begin
-      \$25 [15:0] = \$16 [15:0];
-      \$25 [31:16] = \$23 [15:0];
+      \$25 [15:0] = \$15 ;
+      \$25 [31:16] = \$23 ;
     end
     if (rst) begin
       \$25  = 32'd0;
@@ -171,13 +167,13 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
   assign \$4  = { i__payload[15], i__payload[15:0] };
-  assign \$5  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$8  = { i__payload[31], i__payload[31:16] };
-  assign \$9  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$10  = { l0_s2_acc[18], l0_s2_acc };
-  assign \$12  = { l0_s2_acc[18], l0_s2_acc };
-  assign \$14  = { l0_s2_acc[18], l0_s2_acc };
-  assign \$17  = { l1_s2_acc[18], l1_s2_acc };
-  assign \$19  = { l1_s2_acc[18], l1_s2_acc };
-  assign \$21  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$7  = { i__payload[31], i__payload[31:16] };
+  assign \$8  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
+  assign \$10  = { 1'h0, \$9 [14:0] };
+  assign \$12  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
+  assign \$14  = { 1'h0, \$13 [14:0] };
+  assign \$16  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$18  = { 1'h0, \$17 [14:0] };
+  assign \$20  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$22  = { 1'h0, \$21 [14:0] };
 endmodule

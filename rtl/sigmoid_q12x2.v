@@ -263,13 +263,13 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire \$33 ;
   wire [16:0] \$330 ;
   wire \$331 ;
-  wire [29:0] \$332 ;
+  wire [28:0] \$332 ;
   wire [32:0] \$333 ;
-  wire [44:0] \$334 ;
-  wire [45:0] \$335 ;
-  wire [46:0] \$336 ;
-  wire [44:0] \$337 ;
-  wire [45:0] \$338 ;
+  wire [40:0] \$334 ;
+  wire [42:0] \$335 ;
+  wire [21:0] \$336 ;
+  wire [40:0] \$337 ;
+  wire [42:0] \$338 ;
   wire \$339 ;
   wire [15:0] \$34 ;
   wire \$340 ;
@@ -636,14 +636,14 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire [15:0] \$666 ;
   wire [16:0] \$667 ;
   wire \$668 ;
-  wire [29:0] \$669 ;
+  wire [28:0] \$669 ;
   wire \$67 ;
   wire [32:0] \$670 ;
-  wire [44:0] \$671 ;
-  wire [45:0] \$672 ;
-  wire [46:0] \$673 ;
-  wire [44:0] \$674 ;
-  wire [45:0] \$675 ;
+  wire [40:0] \$671 ;
+  wire [42:0] \$672 ;
+  wire [21:0] \$673 ;
+  wire [40:0] \$674 ;
+  wire [42:0] \$675 ;
   wire \$676 ;
   wire \$677 ;
   wire [15:0] \$678 ;
@@ -680,34 +680,34 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire [15:0] \$705 ;
   wire [15:0] \$706 ;
   wire [16:0] \$707 ;
-  wire [17:0] \$708 ;
-  wire [47:0] \$709 ;
+  wire [16:0] \$708 ;
+  wire [20:0] \$709 ;
   wire \$71 ;
-  wire [47:0] \$710 ;
+  wire [20:0] \$710 ;
   wire \$711 ;
-  wire [47:0] \$712 ;
-  wire [47:0] \$713 ;
-  wire \$714 ;
-  wire [47:0] \$715 ;
-  wire [47:0] \$716 ;
-  wire [47:0] \$717 ;
-  wire [47:0] \$718 ;
+  wire [20:0] \$712 ;
+  wire [20:0] \$713 ;
+  wire [20:0] \$714 ;
+  wire \$715 ;
+  wire \$716 ;
+  wire [15:0] \$717 ;
+  wire [15:0] \$718 ;
   wire \$719 ;
   wire \$72 ;
   wire \$720 ;
   wire [15:0] \$721 ;
   wire [15:0] \$722 ;
-  wire \$723 ;
+  wire [16:0] \$723 ;
   wire \$724 ;
-  wire [15:0] \$725 ;
+  wire \$725 ;
   wire [15:0] \$726 ;
-  wire [16:0] \$727 ;
-  wire \$728 ;
+  wire [15:0] \$727 ;
+  wire [16:0] \$728 ;
   wire \$729 ;
   wire [15:0] \$73 ;
-  wire [15:0] \$730 ;
+  wire \$730 ;
   wire [15:0] \$731 ;
-  wire [16:0] \$732 ;
+  wire [15:0] \$732 ;
   wire \$733 ;
   wire \$734 ;
   wire [15:0] \$735 ;
@@ -717,41 +717,33 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire [15:0] \$739 ;
   wire [15:0] \$74 ;
   wire [15:0] \$740 ;
-  wire \$741 ;
+  wire [16:0] \$741 ;
   wire \$742 ;
-  wire [15:0] \$743 ;
+  wire \$743 ;
   wire [15:0] \$744 ;
-  wire [16:0] \$745 ;
-  wire \$746 ;
-  wire \$747 ;
-  wire [15:0] \$748 ;
-  wire [15:0] \$749 ;
+  wire [15:0] \$745 ;
+  wire [16:0] \$746 ;
+  wire [16:0] \$747 ;
+  wire [20:0] \$748 ;
+  wire [20:0] \$749 ;
   wire [16:0] \$75 ;
-  wire [16:0] \$750 ;
-  wire [17:0] \$751 ;
-  wire [47:0] \$752 ;
-  wire [47:0] \$753 ;
-  wire \$754 ;
-  wire [47:0] \$755 ;
-  wire [47:0] \$756 ;
-  wire \$757 ;
-  wire [47:0] \$758 ;
-  wire [47:0] \$759 ;
+  wire \$750 ;
+  wire [20:0] \$751 ;
+  wire [20:0] \$752 ;
+  wire [20:0] \$753 ;
+  reg \$754 ;
+  reg \$755 ;
+  reg [14:0] \$756 ;
+  reg \$757 ;
+  reg [4:0] \$758 ;
+  reg [11:0] \$759 ;
   wire \$76 ;
-  wire [47:0] \$760 ;
-  wire [47:0] \$761 ;
+  reg [31:0] \$760 ;
+  reg [14:0] \$761 ;
   reg \$762 ;
-  reg \$763 ;
-  reg [15:0] \$764 ;
-  reg \$765 ;
-  reg [4:0] \$766 ;
-  reg [11:0] \$767 ;
-  reg [31:0] \$768 ;
-  reg [15:0] \$769 ;
+  reg [4:0] \$763 ;
+  reg [11:0] \$764 ;
   wire \$77 ;
-  reg \$770 ;
-  reg [4:0] \$771 ;
-  reg [11:0] \$772 ;
   wire \$78 ;
   wire [15:0] \$79 ;
   wire [15:0] \$8 ;
@@ -789,21 +781,21 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   reg l0_neg_p0 = 1'h0;
   reg [4:0] l0_s1_seg;
   wire [28:0] l0_s2_prod;
-  wire [44:0] l0_s3_prod;
-  wire [46:0] l0_s4_acc;
+  wire [42:0] l0_s3_prod;
+  wire [21:0] l0_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l0_seg_p0;
   reg [11:0] l0_t_p0 = 12'h000;
-  reg [15:0] l0_x_p0 = 16'h0000;
+  reg [14:0] l0_x_p0 = 15'h0000;
   reg l1_neg_p0 = 1'h0;
   reg [4:0] l1_s1_seg;
   wire [28:0] l1_s2_prod;
-  wire [44:0] l1_s3_prod;
-  wire [46:0] l1_s4_acc;
+  wire [42:0] l1_s3_prod;
+  wire [21:0] l1_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l1_seg_p0;
   reg [11:0] l1_t_p0 = 12'h000;
-  reg [15:0] l1_x_p0 = 16'h0000;
+  reg [14:0] l1_x_p0 = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -947,21 +939,13 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   end
   assign \port__data$40  = origin_rom[l1_s1_seg];
   assign \port__data$38  = origin_rom[l0_s1_seg];
-  assign \$227  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$228  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$229  = \$228  ? 16'h7fa0 : i__payload[15:0];
-  assign \$230  = \$227  ? 16'h8060 : \$229 ;
-  assign \$231  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$232  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$233  = \$232  ? 16'h7fa0 : i__payload[15:0];
-  assign \$234  = \$231  ? 16'h8060 : \$233 ;
   assign \$235  = - $signed(\$234 );
   assign \$236  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$237  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$238  = \$237  ? 16'h7fa0 : i__payload[15:0];
   assign \$239  = \$236  ? 16'h8060 : \$238 ;
   assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [15:0] >= 15'h4800;
+  assign \$241  = \$240 [14:0] >= 15'h4800;
   assign \$242  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$243  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$244  = \$243  ? 16'h7fa0 : i__payload[15:0];
@@ -976,7 +960,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$253  = \$252  ? 16'h7fa0 : i__payload[15:0];
   assign \$254  = \$251  ? 16'h8060 : \$253 ;
   assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [15:0] >= 15'h4e00;
+  assign \$256  = \$255 [14:0] >= 15'h4e00;
   assign \$257  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$258  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$259  = \$258  ? 16'h7fa0 : i__payload[15:0];
@@ -991,7 +975,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$268  = \$267  ? 16'h7fa0 : i__payload[15:0];
   assign \$269  = \$266  ? 16'h8060 : \$268 ;
   assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [15:0] >= 15'h5500;
+  assign \$271  = \$270 [14:0] >= 15'h5500;
   assign \$272  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$273  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$274  = \$273  ? 16'h7fa0 : i__payload[15:0];
@@ -1006,7 +990,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$283  = \$282  ? 16'h7fa0 : i__payload[15:0];
   assign \$284  = \$281  ? 16'h8060 : \$283 ;
   assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [15:0] >= 15'h5c80;
+  assign \$286  = \$285 [14:0] >= 15'h5c80;
   assign \$287  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$288  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$289  = \$288  ? 16'h7fa0 : i__payload[15:0];
@@ -1021,7 +1005,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$298  = \$297  ? 16'h7fa0 : i__payload[15:0];
   assign \$299  = \$296  ? 16'h8060 : \$298 ;
   assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [15:0] >= 15'h6480;
+  assign \$301  = \$300 [14:0] >= 15'h6480;
   assign \$302  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$303  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$304  = \$303  ? 16'h7fa0 : i__payload[15:0];
@@ -1036,7 +1020,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$313  = \$312  ? 16'h7fa0 : i__payload[15:0];
   assign \$314  = \$311  ? 16'h8060 : \$313 ;
   assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [15:0] >= 15'h6d80;
+  assign \$316  = \$315 [14:0] >= 15'h6d80;
   assign \$317  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$318  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$319  = \$318  ? 16'h7fa0 : i__payload[15:0];
@@ -1051,14 +1035,14 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$328  = \$327  ? 16'h7fa0 : i__payload[15:0];
   assign \$329  = \$326  ? 16'h8060 : \$328 ;
   assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [15:0] >= 15'h7900;
+  assign \$331  = \$330 [14:0] >= 15'h7900;
   assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
   assign \$333  = $signed(\$332 ) + $signed(\port__data$17 );
-  assign l0_s3_prod = $signed(\$333 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$335  = $signed(\$334 ) + $signed(\port__data$21 );
-  assign \$336  = $signed(22'h100000) - $signed(\$335 );
-  assign \$338  = $signed(\$337 ) + $signed(\port__data$21 );
-  assign l0_s4_acc = l0_neg_p0 ? \$336  : { \$338 [45], \$338  };
+  assign l0_s3_prod = \$333 [30:0] * l0_t_p0;
+  assign \$335  = $signed({ 1'h0, \$334  }) + $signed(\port__data$21 );
+  assign \$336  = 21'h100000 - \$335 [19:0];
+  assign \$338  = $signed({ 1'h0, \$337  }) + $signed(\port__data$21 );
+  assign l0_s4_acc = l0_neg_p0 ? \$336  : { 2'h0, \$338 [19:0] };
   assign \$339  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$340  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$341  = \$340  ? 16'h7fa0 : i__payload[31:16];
@@ -1073,7 +1057,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$350  = \$349  ? 16'h7fa0 : i__payload[31:16];
   assign \$351  = \$348  ? 16'h8060 : \$350 ;
   assign \$352  = \$342 [15] ? \$347  : { \$351 [15], \$351  };
-  assign \$353  = \$352 [15:0] >= 10'h300;
+  assign \$353  = \$352 [14:0] >= 10'h300;
   assign \$354  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$355  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$356  = \$355  ? 16'h7fa0 : i__payload[31:16];
@@ -1088,7 +1072,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$365  = \$364  ? 16'h7fa0 : i__payload[31:16];
   assign \$366  = \$363  ? 16'h8060 : \$365 ;
   assign \$367  = \$357 [15] ? \$362  : { \$366 [15], \$366  };
-  assign \$368  = \$367 [15:0] >= 11'h600;
+  assign \$368  = \$367 [14:0] >= 11'h600;
   assign \$369  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$370  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$371  = \$370  ? 16'h7fa0 : i__payload[31:16];
@@ -1103,7 +1087,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$380  = \$379  ? 16'h7fa0 : i__payload[31:16];
   assign \$381  = \$378  ? 16'h8060 : \$380 ;
   assign \$382  = \$372 [15] ? \$377  : { \$381 [15], \$381  };
-  assign \$383  = \$382 [15:0] >= 12'h900;
+  assign \$383  = \$382 [14:0] >= 12'h900;
   assign \$384  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$385  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$386  = \$385  ? 16'h7fa0 : i__payload[31:16];
@@ -1118,7 +1102,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$395  = \$394  ? 16'h7fa0 : i__payload[31:16];
   assign \$396  = \$393  ? 16'h8060 : \$395 ;
   assign \$397  = \$387 [15] ? \$392  : { \$396 [15], \$396  };
-  assign \$398  = \$397 [15:0] >= 12'hc80;
+  assign \$398  = \$397 [14:0] >= 12'hc80;
   assign \$399  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$401  = \$400  ? 16'h7fa0 : i__payload[31:16];
@@ -1133,7 +1117,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$410  = \$409  ? 16'h7fa0 : i__payload[31:16];
   assign \$411  = \$408  ? 16'h8060 : \$410 ;
   assign \$412  = \$402 [15] ? \$407  : { \$411 [15], \$411  };
-  assign \$413  = \$412 [15:0] >= 13'h1080;
+  assign \$413  = \$412 [14:0] >= 13'h1080;
   assign \$414  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$415  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$416  = \$415  ? 16'h7fa0 : i__payload[31:16];
@@ -1148,7 +1132,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$425  = \$424  ? 16'h7fa0 : i__payload[31:16];
   assign \$426  = \$423  ? 16'h8060 : \$425 ;
   assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
-  assign \$428  = \$427 [15:0] >= 13'h1980;
+  assign \$428  = \$427 [14:0] >= 13'h1980;
   assign \$429  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$430  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$431  = \$430  ? 16'h7fa0 : i__payload[31:16];
@@ -1163,7 +1147,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$440  = \$439  ? 16'h7fa0 : i__payload[31:16];
   assign \$441  = \$438  ? 16'h8060 : \$440 ;
   assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
-  assign \$443  = \$442 [15:0] >= 13'h1d80;
+  assign \$443  = \$442 [14:0] >= 13'h1d80;
   assign \$444  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$445  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$446  = \$445  ? 16'h7fa0 : i__payload[31:16];
@@ -1178,7 +1162,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$455  = \$454  ? 16'h7fa0 : i__payload[31:16];
   assign \$456  = \$453  ? 16'h8060 : \$455 ;
   assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
-  assign \$458  = \$457 [15:0] >= 14'h2180;
+  assign \$458  = \$457 [14:0] >= 14'h2180;
   assign \$459  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$460  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$461  = \$460  ? 16'h7fa0 : i__payload[31:16];
@@ -1193,7 +1177,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$470  = \$469  ? 16'h7fa0 : i__payload[31:16];
   assign \$471  = \$468  ? 16'h8060 : \$470 ;
   assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
-  assign \$473  = \$472 [15:0] >= 14'h2600;
+  assign \$473  = \$472 [14:0] >= 14'h2600;
   assign \$474  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$475  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$476  = \$475  ? 16'h7fa0 : i__payload[31:16];
@@ -1208,7 +1192,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$485  = \$484  ? 16'h7fa0 : i__payload[31:16];
   assign \$486  = \$483  ? 16'h8060 : \$485 ;
   assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
-  assign \$488  = \$487 [15:0] >= 14'h2a80;
+  assign \$488  = \$487 [14:0] >= 14'h2a80;
   assign \$489  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$490  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$491  = \$490  ? 16'h7fa0 : i__payload[31:16];
@@ -1223,7 +1207,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$500  = \$499  ? 16'h7fa0 : i__payload[31:16];
   assign \$501  = \$498  ? 16'h8060 : \$500 ;
   assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
-  assign \$503  = \$502 [15:0] >= 14'h2e80;
+  assign \$503  = \$502 [14:0] >= 14'h2e80;
   assign \$504  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$505  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$506  = \$505  ? 16'h7fa0 : i__payload[31:16];
@@ -1238,7 +1222,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$515  = \$514  ? 16'h7fa0 : i__payload[31:16];
   assign \$516  = \$513  ? 16'h8060 : \$515 ;
   assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
-  assign \$518  = \$517 [15:0] >= 14'h3300;
+  assign \$518  = \$517 [14:0] >= 14'h3300;
   assign \$519  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$520  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$521  = \$520  ? 16'h7fa0 : i__payload[31:16];
@@ -1253,7 +1237,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$530  = \$529  ? 16'h7fa0 : i__payload[31:16];
   assign \$531  = \$528  ? 16'h8060 : \$530 ;
   assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
-  assign \$533  = \$532 [15:0] >= 14'h3800;
+  assign \$533  = \$532 [14:0] >= 14'h3800;
   assign \$534  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$535  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$536  = \$535  ? 16'h7fa0 : i__payload[31:16];
@@ -1268,7 +1252,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$545  = \$544  ? 16'h7fa0 : i__payload[31:16];
   assign \$546  = \$543  ? 16'h8060 : \$545 ;
   assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
-  assign \$548  = \$547 [15:0] >= 14'h3d00;
+  assign \$548  = \$547 [14:0] >= 14'h3d00;
   assign \$549  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$550  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$551  = \$550  ? 16'h7fa0 : i__payload[31:16];
@@ -1283,7 +1267,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$560  = \$559  ? 16'h7fa0 : i__payload[31:16];
   assign \$561  = \$558  ? 16'h8060 : \$560 ;
   assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
-  assign \$563  = \$562 [15:0] >= 15'h4200;
+  assign \$563  = \$562 [14:0] >= 15'h4200;
   assign \$564  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$565  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$566  = \$565  ? 16'h7fa0 : i__payload[31:16];
@@ -1298,7 +1282,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$575  = \$574  ? 16'h7fa0 : i__payload[31:16];
   assign \$576  = \$573  ? 16'h8060 : \$575 ;
   assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
-  assign \$578  = \$577 [15:0] >= 15'h4800;
+  assign \$578  = \$577 [14:0] >= 15'h4800;
   assign \$579  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$580  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$581  = \$580  ? 16'h7fa0 : i__payload[31:16];
@@ -1313,7 +1297,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$590  = \$589  ? 16'h7fa0 : i__payload[31:16];
   assign \$591  = \$588  ? 16'h8060 : \$590 ;
   assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
-  assign \$593  = \$592 [15:0] >= 15'h4e00;
+  assign \$593  = \$592 [14:0] >= 15'h4e00;
   assign \$594  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$595  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$596  = \$595  ? 16'h7fa0 : i__payload[31:16];
@@ -1328,7 +1312,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$605  = \$604  ? 16'h7fa0 : i__payload[31:16];
   assign \$606  = \$603  ? 16'h8060 : \$605 ;
   assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
-  assign \$608  = \$607 [15:0] >= 15'h5500;
+  assign \$608  = \$607 [14:0] >= 15'h5500;
   assign \$609  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$610  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$611  = \$610  ? 16'h7fa0 : i__payload[31:16];
@@ -1343,7 +1327,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$620  = \$619  ? 16'h7fa0 : i__payload[31:16];
   assign \$621  = \$618  ? 16'h8060 : \$620 ;
   assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
-  assign \$623  = \$622 [15:0] >= 15'h5c80;
+  assign \$623  = \$622 [14:0] >= 15'h5c80;
   assign \$624  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$625  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$626  = \$625  ? 16'h7fa0 : i__payload[31:16];
@@ -1358,7 +1342,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$635  = \$634  ? 16'h7fa0 : i__payload[31:16];
   assign \$636  = \$633  ? 16'h8060 : \$635 ;
   assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
-  assign \$638  = \$637 [15:0] >= 15'h6480;
+  assign \$638  = \$637 [14:0] >= 15'h6480;
   assign \$639  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$640  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$641  = \$640  ? 16'h7fa0 : i__payload[31:16];
@@ -1373,7 +1357,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$650  = \$649  ? 16'h7fa0 : i__payload[31:16];
   assign \$651  = \$648  ? 16'h8060 : \$650 ;
   assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
-  assign \$653  = \$652 [15:0] >= 15'h6d80;
+  assign \$653  = \$652 [14:0] >= 15'h6d80;
   assign \$654  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$655  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$656  = \$655  ? 16'h7fa0 : i__payload[31:16];
@@ -1388,14 +1372,14 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$665  = \$664  ? 16'h7fa0 : i__payload[31:16];
   assign \$666  = \$663  ? 16'h8060 : \$665 ;
   assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
-  assign \$668  = \$667 [15:0] >= 15'h7900;
+  assign \$668  = \$667 [14:0] >= 15'h7900;
   assign l1_s2_prod = $signed(\port__data$27 ) * $signed({ 1'h0, l1_t_p0 });
   assign \$670  = $signed(\$669 ) + $signed(\port__data$31 );
-  assign l1_s3_prod = $signed(\$670 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$672  = $signed(\$671 ) + $signed(\port__data$35 );
-  assign \$673  = $signed(22'h100000) - $signed(\$672 );
-  assign \$675  = $signed(\$674 ) + $signed(\port__data$35 );
-  assign l1_s4_acc = l1_neg_p0 ? \$673  : { \$675 [45], \$675  };
+  assign l1_s3_prod = \$670 [30:0] * l1_t_p0;
+  assign \$672  = $signed({ 1'h0, \$671  }) + $signed(\port__data$35 );
+  assign \$673  = 21'h100000 - \$672 [19:0];
+  assign \$675  = $signed({ 1'h0, \$674  }) + $signed(\port__data$35 );
+  assign l1_s4_acc = l1_neg_p0 ? \$673  : { 2'h0, \$675 [19:0] };
   assign \$676  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$677  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$678  = \$677  ? 16'h7fa0 : i__payload[15:0];
@@ -1428,28 +1412,29 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$705  = \$704  ? 16'h7fa0 : i__payload[15:0];
   assign \$706  = \$703  ? 16'h8060 : \$705 ;
   assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
-  assign \$708  = $signed({ 1'h0, \$707 [15:0] }) - $signed(\port__data$38 );
-  assign \$709  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$711  = $signed(\$710 ) > $signed(17'h0ffff);
-  assign \$712  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$714  = $signed(\$713 ) < $signed(1'h0);
-  assign \$715  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$717  = \$714  ? 48'h000000000000 : \$716 ;
-  assign \$718  = \$711  ? 48'h00000000ffff : \$717 ;
+  assign \$708  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\port__data$38 );
+  assign \$709  = l0_s4_acc[19:0] + 4'h8;
+  assign \$711  = \$710  > 16'hffff;
+  assign \$712  = l0_s4_acc[19:0] + 4'h8;
+  assign \$714  = \$711  ? 21'h00ffff : \$713 ;
+  assign \$715  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$716  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$717  = \$716  ? 16'h7fa0 : i__payload[31:16];
+  assign \$718  = \$715  ? 16'h8060 : \$717 ;
   assign \$719  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$720  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$721  = \$720  ? 16'h7fa0 : i__payload[31:16];
   assign \$722  = \$719  ? 16'h8060 : \$721 ;
-  assign \$723  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$724  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$725  = \$724  ? 16'h7fa0 : i__payload[31:16];
-  assign \$726  = \$723  ? 16'h8060 : \$725 ;
-  assign \$727  = - $signed(\$726 );
-  assign \$728  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$729  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$730  = \$729  ? 16'h7fa0 : i__payload[31:16];
-  assign \$731  = \$728  ? 16'h8060 : \$730 ;
-  assign \$732  = \$722 [15] ? \$727  : { \$731 [15], \$731  };
+  assign \$723  = - $signed(\$722 );
+  assign \$724  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$725  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$726  = \$725  ? 16'h7fa0 : i__payload[31:16];
+  assign \$727  = \$724  ? 16'h8060 : \$726 ;
+  assign \$728  = \$718 [15] ? \$723  : { \$727 [15], \$727  };
+  assign \$729  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$730  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$731  = \$730  ? 16'h7fa0 : i__payload[31:16];
+  assign \$732  = \$729  ? 16'h8060 : \$731 ;
   assign \$733  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$734  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$735  = \$734  ? 16'h7fa0 : i__payload[31:16];
@@ -1458,46 +1443,39 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$738  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$739  = \$738  ? 16'h7fa0 : i__payload[31:16];
   assign \$740  = \$737  ? 16'h8060 : \$739 ;
-  assign \$741  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$742  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$743  = \$742  ? 16'h7fa0 : i__payload[31:16];
-  assign \$744  = \$741  ? 16'h8060 : \$743 ;
-  assign \$745  = - $signed(\$744 );
-  assign \$746  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$747  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$748  = \$747  ? 16'h7fa0 : i__payload[31:16];
-  assign \$749  = \$746  ? 16'h8060 : \$748 ;
-  assign \$750  = \$740 [15] ? \$745  : { \$749 [15], \$749  };
-  assign \$751  = $signed({ 1'h0, \$750 [15:0] }) - $signed(\port__data$40 );
-  assign \$752  = $signed(l1_s4_acc) + $signed(5'h08);
-  assign \$754  = $signed(\$753 ) > $signed(17'h0ffff);
-  assign \$755  = $signed(l1_s4_acc) + $signed(5'h08);
-  assign \$757  = $signed(\$756 ) < $signed(1'h0);
-  assign \$758  = $signed(l1_s4_acc) + $signed(5'h08);
-  assign \$760  = \$757  ? 48'h000000000000 : \$759 ;
-  assign \$761  = \$754  ? 48'h00000000ffff : \$760 ;
+  assign \$741  = - $signed(\$740 );
+  assign \$742  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$743  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$744  = \$743  ? 16'h7fa0 : i__payload[31:16];
+  assign \$745  = \$742  ? 16'h8060 : \$744 ;
+  assign \$746  = \$736 [15] ? \$741  : { \$745 [15], \$745  };
+  assign \$747  = $signed({ 1'h0, \$746 [14:0] }) - $signed(\port__data$40 );
+  assign \$748  = l1_s4_acc[19:0] + 4'h8;
+  assign \$750  = \$749  > 16'hffff;
+  assign \$751  = l1_s4_acc[19:0] + 4'h8;
+  assign \$753  = \$750  ? 21'h00ffff : \$752 ;
   always @(posedge clk)
-    valid_0 <= \$762 ;
+    valid_0 <= \$754 ;
   always @(posedge clk)
-    o__valid <= \$763 ;
+    o__valid <= \$755 ;
   always @(posedge clk)
-    l0_x_p0 <= \$764 ;
+    l0_x_p0 <= \$756 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$765 ;
+    l0_neg_p0 <= \$757 ;
   always @(posedge clk)
-    \port__addr$10  <= \$766 ;
+    \port__addr$10  <= \$758 ;
   always @(posedge clk)
-    l0_t_p0 <= \$767 ;
+    l0_t_p0 <= \$759 ;
   always @(posedge clk)
-    o__payload <= \$768 ;
+    o__payload <= \$760 ;
   always @(posedge clk)
-    l1_x_p0 <= \$769 ;
+    l1_x_p0 <= \$761 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$770 ;
+    l1_neg_p0 <= \$762 ;
   always @(posedge clk)
-    \port__addr$24  <= \$771 ;
+    \port__addr$24  <= \$763 ;
   always @(posedge clk)
-    l1_t_p0 <= \$772 ;
+    l1_t_p0 <= \$764 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'h8060);
@@ -1514,7 +1492,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$13  = \$12  ? 16'h7fa0 : i__payload[15:0];
   assign \$14  = \$11  ? 16'h8060 : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 10'h300;
+  assign \$16  = \$15 [14:0] >= 10'h300;
   assign \$17  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$19  = \$18  ? 16'h7fa0 : i__payload[15:0];
@@ -1529,7 +1507,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$28  = \$27  ? 16'h7fa0 : i__payload[15:0];
   assign \$29  = \$26  ? 16'h8060 : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 11'h600;
+  assign \$31  = \$30 [14:0] >= 11'h600;
   assign \$32  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$34  = \$33  ? 16'h7fa0 : i__payload[15:0];
@@ -1544,7 +1522,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$43  = \$42  ? 16'h7fa0 : i__payload[15:0];
   assign \$44  = \$41  ? 16'h8060 : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 12'h900;
+  assign \$46  = \$45 [14:0] >= 12'h900;
   assign \$47  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$49  = \$48  ? 16'h7fa0 : i__payload[15:0];
@@ -1559,7 +1537,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$58  = \$57  ? 16'h7fa0 : i__payload[15:0];
   assign \$59  = \$56  ? 16'h8060 : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 12'hc80;
+  assign \$61  = \$60 [14:0] >= 12'hc80;
   assign \$62  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$64  = \$63  ? 16'h7fa0 : i__payload[15:0];
@@ -1574,7 +1552,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$73  = \$72  ? 16'h7fa0 : i__payload[15:0];
   assign \$74  = \$71  ? 16'h8060 : \$73 ;
   assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 13'h1080;
+  assign \$76  = \$75 [14:0] >= 13'h1080;
   assign \$77  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$79  = \$78  ? 16'h7fa0 : i__payload[15:0];
@@ -1589,7 +1567,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$88  = \$87  ? 16'h7fa0 : i__payload[15:0];
   assign \$89  = \$86  ? 16'h8060 : \$88 ;
   assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 13'h1980;
+  assign \$91  = \$90 [14:0] >= 13'h1980;
   assign \$92  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$94  = \$93  ? 16'h7fa0 : i__payload[15:0];
@@ -1604,7 +1582,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$103  = \$102  ? 16'h7fa0 : i__payload[15:0];
   assign \$104  = \$101  ? 16'h8060 : \$103 ;
   assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 13'h1d80;
+  assign \$106  = \$105 [14:0] >= 13'h1d80;
   assign \$107  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$109  = \$108  ? 16'h7fa0 : i__payload[15:0];
@@ -1619,7 +1597,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$118  = \$117  ? 16'h7fa0 : i__payload[15:0];
   assign \$119  = \$116  ? 16'h8060 : \$118 ;
   assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 14'h2180;
+  assign \$121  = \$120 [14:0] >= 14'h2180;
   assign \$122  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$124  = \$123  ? 16'h7fa0 : i__payload[15:0];
@@ -1634,7 +1612,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$133  = \$132  ? 16'h7fa0 : i__payload[15:0];
   assign \$134  = \$131  ? 16'h8060 : \$133 ;
   assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 14'h2600;
+  assign \$136  = \$135 [14:0] >= 14'h2600;
   assign \$137  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$139  = \$138  ? 16'h7fa0 : i__payload[15:0];
@@ -1649,7 +1627,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$148  = \$147  ? 16'h7fa0 : i__payload[15:0];
   assign \$149  = \$146  ? 16'h8060 : \$148 ;
   assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 14'h2a80;
+  assign \$151  = \$150 [14:0] >= 14'h2a80;
   assign \$152  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$154  = \$153  ? 16'h7fa0 : i__payload[15:0];
@@ -1664,7 +1642,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$163  = \$162  ? 16'h7fa0 : i__payload[15:0];
   assign \$164  = \$161  ? 16'h8060 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 14'h2e80;
+  assign \$166  = \$165 [14:0] >= 14'h2e80;
   assign \$167  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$168  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$169  = \$168  ? 16'h7fa0 : i__payload[15:0];
@@ -1679,7 +1657,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$178  = \$177  ? 16'h7fa0 : i__payload[15:0];
   assign \$179  = \$176  ? 16'h8060 : \$178 ;
   assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [15:0] >= 14'h3300;
+  assign \$181  = \$180 [14:0] >= 14'h3300;
   assign \$182  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$183  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$184  = \$183  ? 16'h7fa0 : i__payload[15:0];
@@ -1694,7 +1672,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$193  = \$192  ? 16'h7fa0 : i__payload[15:0];
   assign \$194  = \$191  ? 16'h8060 : \$193 ;
   assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [15:0] >= 14'h3800;
+  assign \$196  = \$195 [14:0] >= 14'h3800;
   assign \$197  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$198  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$199  = \$198  ? 16'h7fa0 : i__payload[15:0];
@@ -1709,7 +1687,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$208  = \$207  ? 16'h7fa0 : i__payload[15:0];
   assign \$209  = \$206  ? 16'h8060 : \$208 ;
   assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [15:0] >= 14'h3d00;
+  assign \$211  = \$210 [14:0] >= 14'h3d00;
   assign \$212  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$213  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$214  = \$213  ? 16'h7fa0 : i__payload[15:0];
@@ -1724,7 +1702,15 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$223  = \$222  ? 16'h7fa0 : i__payload[15:0];
   assign \$224  = \$221  ? 16'h8060 : \$223 ;
   assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [15:0] >= 15'h4200;
+  assign \$226  = \$225 [14:0] >= 15'h4200;
+  assign \$227  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$228  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$229  = \$228  ? 16'h7fa0 : i__payload[15:0];
+  assign \$230  = \$227  ? 16'h8060 : \$229 ;
+  assign \$231  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$232  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$233  = \$232  ? 16'h7fa0 : i__payload[15:0];
+  assign \$234  = \$231  ? 16'h8060 : \$233 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 5'h00;
@@ -1867,89 +1853,89 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$762  = valid_0;
+    \$754  = valid_0;
     if (i__ready) begin
-      \$762  = i__valid;
+      \$754  = i__valid;
     end
     if (rst) begin
-      \$762  = 1'h0;
+      \$754  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$763  = o__valid;
+    \$755  = o__valid;
     if (i__ready) begin
-      \$763  = valid_0;
+      \$755  = valid_0;
     end
     if (rst) begin
-      \$763  = 1'h0;
+      \$755  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$764  = l0_x_p0;
+    \$756  = l0_x_p0;
     if (i__ready) begin
-      \$764  = \$689 [15:0];
+      \$756  = \$689 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$765  = l0_neg_p0;
+    \$757  = l0_neg_p0;
     if (i__ready) begin
-      \$765  = \$693 [15];
+      \$757  = \$693 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$766  = \port__addr$10 ;
+    \$758  = \port__addr$10 ;
     if (i__ready) begin
-      \$766  = l0_s1_seg;
+      \$758  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$767  = l0_t_p0;
+    \$759  = l0_t_p0;
     if (i__ready) begin
-      \$767  = \$708 [11:0];
+      \$759  = \$708 [11:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$768  = o__payload;
+    \$760  = o__payload;
     if (i__ready) begin
-      \$768 [15:0] = \$718 [15:0];
-      \$768 [31:16] = \$761 [15:0];
+      \$760 [15:0] = \$714 [15:0];
+      \$760 [31:16] = \$753 [15:0];
     end
     if (rst) begin
-      \$768  = 32'd0;
+      \$760  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$769  = l1_x_p0;
+    \$761  = l1_x_p0;
     if (i__ready) begin
-      \$769  = \$732 [15:0];
+      \$761  = \$728 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$770  = l1_neg_p0;
+    \$762  = l1_neg_p0;
     if (i__ready) begin
-      \$770  = \$736 [15];
+      \$762  = \$732 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$771  = \port__addr$24 ;
+    \$763  = \port__addr$24 ;
     if (i__ready) begin
-      \$771  = l1_s1_seg;
+      \$763  = l1_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$772  = l1_t_p0;
+    \$764  = l1_t_p0;
     if (i__ready) begin
-      \$772  = \$751 [11:0];
+      \$764  = \$747 [11:0];
     end
   end
   assign port__addr = l0_s1_seg;
@@ -1964,16 +1950,14 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$332  = { l0_s2_prod[28], l0_s2_prod };
-  assign \$334  = { l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44:24] };
-  assign \$337  = { l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44:24] };
-  assign \$669  = { l1_s2_prod[28], l1_s2_prod };
-  assign \$671  = { l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44:24] };
-  assign \$674  = { l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44:24] };
-  assign \$710  = { \$709 [47], \$709 [47], \$709 [47], \$709 [47], \$709 [47:4] };
-  assign \$713  = { \$712 [47], \$712 [47], \$712 [47], \$712 [47], \$712 [47:4] };
-  assign \$716  = { \$715 [47], \$715 [47], \$715 [47], \$715 [47], \$715 [47:4] };
-  assign \$753  = { \$752 [47], \$752 [47], \$752 [47], \$752 [47], \$752 [47:4] };
-  assign \$756  = { \$755 [47], \$755 [47], \$755 [47], \$755 [47], \$755 [47:4] };
-  assign \$759  = { \$758 [47], \$758 [47], \$758 [47], \$758 [47], \$758 [47:4] };
+  assign \$332  = { l0_s2_prod[27], l0_s2_prod[27:0] };
+  assign \$334  = { 24'h000000, l0_s3_prod[40:24] };
+  assign \$337  = { 24'h000000, l0_s3_prod[40:24] };
+  assign \$669  = { l1_s2_prod[27], l1_s2_prod[27:0] };
+  assign \$671  = { 24'h000000, l1_s3_prod[40:24] };
+  assign \$674  = { 24'h000000, l1_s3_prod[40:24] };
+  assign \$710  = { 4'h0, \$709 [20:4] };
+  assign \$713  = { 4'h0, \$712 [20:4] };
+  assign \$749  = { 4'h0, \$748 [20:4] };
+  assign \$752  = { 4'h0, \$751 [20:4] };
 endmodule

@@ -346,14 +346,14 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [15:0] \$404 ;
   wire [16:0] \$405 ;
   wire \$406 ;
-  wire [31:0] \$407 ;
+  wire [28:0] \$407 ;
   wire [33:0] \$408 ;
-  wire [45:0] \$409 ;
+  wire [39:0] \$409 ;
   wire \$41 ;
-  wire [46:0] \$410 ;
-  wire [47:0] \$411 ;
-  wire [45:0] \$412 ;
-  wire [46:0] \$413 ;
+  wire [41:0] \$410 ;
+  wire [20:0] \$411 ;
+  wire [39:0] \$412 ;
+  wire [41:0] \$413 ;
   wire \$414 ;
   wire \$415 ;
   wire [15:0] \$416 ;
@@ -389,21 +389,21 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [15:0] \$443 ;
   wire [15:0] \$444 ;
   wire [16:0] \$445 ;
-  wire [17:0] \$446 ;
-  wire [48:0] \$447 ;
-  wire [48:0] \$448 ;
+  wire [16:0] \$446 ;
+  wire [20:0] \$447 ;
+  wire [20:0] \$448 ;
   wire \$449 ;
   wire [16:0] \$45 ;
-  wire [48:0] \$450 ;
-  wire [48:0] \$451 ;
+  wire [20:0] \$450 ;
+  wire [20:0] \$451 ;
   wire \$452 ;
-  wire [48:0] \$453 ;
-  wire [48:0] \$454 ;
-  wire [48:0] \$455 ;
-  wire [48:0] \$456 ;
+  wire [20:0] \$453 ;
+  wire [20:0] \$454 ;
+  wire [20:0] \$455 ;
+  wire [20:0] \$456 ;
   reg \$457 ;
   reg \$458 ;
-  reg [15:0] \$459 ;
+  reg [14:0] \$459 ;
   wire \$46 ;
   reg \$460 ;
   reg [4:0] \$461 ;
@@ -479,12 +479,12 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   reg l0_neg_p0 = 1'h0;
   reg [4:0] l0_s1_seg;
   wire [30:0] l0_s2_prod;
-  wire [45:0] l0_s3_prod;
-  wire [47:0] l0_s4_acc;
+  wire [43:0] l0_s3_prod;
+  wire [20:0] l0_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l0_seg_p0;
   reg [11:0] l0_t_p0 = 12'h000;
-  reg [15:0] l0_x_p0 = 16'h0000;
+  reg [14:0] l0_x_p0 = 15'h0000;
   output [15:0] o__payload;
   reg [15:0] o__payload = 16'h0000;
   wire [15:0] \o__payload[0] ;
@@ -649,7 +649,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$13  = \$12  ? 16'h557b : i__payload;
   assign \$14  = \$11  ? 16'ha1bb : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 9'h137;
+  assign \$16  = \$15 [14:0] >= 9'h137;
   assign \$17  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$18  = $signed(i__payload) > $signed(16'h557b);
   assign \$19  = \$18  ? 16'h557b : i__payload;
@@ -664,7 +664,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$28  = \$27  ? 16'h557b : i__payload;
   assign \$29  = \$26  ? 16'ha1bb : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 10'h273;
+  assign \$31  = \$30 [14:0] >= 10'h273;
   assign \$32  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$33  = $signed(i__payload) > $signed(16'h557b);
   assign \$34  = \$33  ? 16'h557b : i__payload;
@@ -679,7 +679,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$43  = \$42  ? 16'h557b : i__payload;
   assign \$44  = \$41  ? 16'ha1bb : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 10'h3ba;
+  assign \$46  = \$45 [14:0] >= 10'h3ba;
   assign \$47  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$48  = $signed(i__payload) > $signed(16'h557b);
   assign \$49  = \$48  ? 16'h557b : i__payload;
@@ -694,7 +694,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$58  = \$57  ? 16'h557b : i__payload;
   assign \$59  = \$56  ? 16'ha1bb : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 11'h514;
+  assign \$61  = \$60 [14:0] >= 11'h514;
   assign \$62  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$63  = $signed(i__payload) > $signed(16'h557b);
   assign \$64  = \$63  ? 16'h557b : i__payload;
@@ -709,7 +709,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$73  = \$72  ? 16'h557b : i__payload;
   assign \$74  = \$71  ? 16'ha1bb : \$73 ;
   assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 11'h68d;
+  assign \$76  = \$75 [14:0] >= 11'h68d;
   assign \$77  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$78  = $signed(i__payload) > $signed(16'h557b);
   assign \$79  = \$78  ? 16'h557b : i__payload;
@@ -724,7 +724,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$88  = \$87  ? 16'h557b : i__payload;
   assign \$89  = \$86  ? 16'ha1bb : \$88 ;
   assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 12'h842;
+  assign \$91  = \$90 [14:0] >= 12'h842;
   assign \$92  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$93  = $signed(i__payload) > $signed(16'h557b);
   assign \$94  = \$93  ? 16'h557b : i__payload;
@@ -739,7 +739,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$103  = \$102  ? 16'h557b : i__payload;
   assign \$104  = \$101  ? 16'ha1bb : \$103 ;
   assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 12'hace;
+  assign \$106  = \$105 [14:0] >= 12'hace;
   assign \$107  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$108  = $signed(i__payload) > $signed(16'h557b);
   assign \$109  = \$108  ? 16'h557b : i__payload;
@@ -754,7 +754,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$118  = \$117  ? 16'h557b : i__payload;
   assign \$119  = \$116  ? 16'ha1bb : \$118 ;
   assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 12'hd39;
+  assign \$121  = \$120 [14:0] >= 12'hd39;
   assign \$122  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$123  = $signed(i__payload) > $signed(16'h557b);
   assign \$124  = \$123  ? 16'h557b : i__payload;
@@ -769,7 +769,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$133  = \$132  ? 16'h557b : i__payload;
   assign \$134  = \$131  ? 16'ha1bb : \$133 ;
   assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 12'hf24;
+  assign \$136  = \$135 [14:0] >= 12'hf24;
   assign \$137  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$138  = $signed(i__payload) > $signed(16'h557b);
   assign \$139  = \$138  ? 16'h557b : i__payload;
@@ -784,7 +784,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$148  = \$147  ? 16'h557b : i__payload;
   assign \$149  = \$146  ? 16'ha1bb : \$148 ;
   assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 13'h10ee;
+  assign \$151  = \$150 [14:0] >= 13'h10ee;
   assign \$152  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$153  = $signed(i__payload) > $signed(16'h557b);
   assign \$154  = \$153  ? 16'h557b : i__payload;
@@ -799,7 +799,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$163  = \$162  ? 16'h557b : i__payload;
   assign \$164  = \$161  ? 16'ha1bb : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 13'h12ae;
+  assign \$166  = \$165 [14:0] >= 13'h12ae;
   assign \$167  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$168  = $signed(i__payload) > $signed(16'h557b);
   assign \$169  = \$168  ? 16'h557b : i__payload;
@@ -814,7 +814,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$178  = \$177  ? 16'h557b : i__payload;
   assign \$179  = \$176  ? 16'ha1bb : \$178 ;
   assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [15:0] >= 13'h1470;
+  assign \$181  = \$180 [14:0] >= 13'h1470;
   assign \$182  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$183  = $signed(i__payload) > $signed(16'h557b);
   assign \$184  = \$183  ? 16'h557b : i__payload;
@@ -829,7 +829,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$193  = \$192  ? 16'h557b : i__payload;
   assign \$194  = \$191  ? 16'ha1bb : \$193 ;
   assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [15:0] >= 13'h163b;
+  assign \$196  = \$195 [14:0] >= 13'h163b;
   assign \$197  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$198  = $signed(i__payload) > $signed(16'h557b);
   assign \$199  = \$198  ? 16'h557b : i__payload;
@@ -844,7 +844,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$208  = \$207  ? 16'h557b : i__payload;
   assign \$209  = \$206  ? 16'ha1bb : \$208 ;
   assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [15:0] >= 13'h1816;
+  assign \$211  = \$210 [14:0] >= 13'h1816;
   assign \$212  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$213  = $signed(i__payload) > $signed(16'h557b);
   assign \$214  = \$213  ? 16'h557b : i__payload;
@@ -859,7 +859,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$223  = \$222  ? 16'h557b : i__payload;
   assign \$224  = \$221  ? 16'ha1bb : \$223 ;
   assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [15:0] >= 13'h1a07;
+  assign \$226  = \$225 [14:0] >= 13'h1a07;
   assign \$227  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$228  = $signed(i__payload) > $signed(16'h557b);
   assign \$229  = \$228  ? 16'h557b : i__payload;
@@ -874,7 +874,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$238  = \$237  ? 16'h557b : i__payload;
   assign \$239  = \$236  ? 16'ha1bb : \$238 ;
   assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [15:0] >= 13'h1c14;
+  assign \$241  = \$240 [14:0] >= 13'h1c14;
   assign \$242  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$243  = $signed(i__payload) > $signed(16'h557b);
   assign \$244  = \$243  ? 16'h557b : i__payload;
@@ -889,7 +889,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$253  = \$252  ? 16'h557b : i__payload;
   assign \$254  = \$251  ? 16'ha1bb : \$253 ;
   assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [15:0] >= 13'h1e46;
+  assign \$256  = \$255 [14:0] >= 13'h1e46;
   assign \$257  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$258  = $signed(i__payload) > $signed(16'h557b);
   assign \$259  = \$258  ? 16'h557b : i__payload;
@@ -904,7 +904,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$268  = \$267  ? 16'h557b : i__payload;
   assign \$269  = \$266  ? 16'ha1bb : \$268 ;
   assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [15:0] >= 14'h20a5;
+  assign \$271  = \$270 [14:0] >= 14'h20a5;
   assign \$272  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$273  = $signed(i__payload) > $signed(16'h557b);
   assign \$274  = \$273  ? 16'h557b : i__payload;
@@ -919,7 +919,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$283  = \$282  ? 16'h557b : i__payload;
   assign \$284  = \$281  ? 16'ha1bb : \$283 ;
   assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [15:0] >= 14'h233b;
+  assign \$286  = \$285 [14:0] >= 14'h233b;
   assign \$287  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$288  = $signed(i__payload) > $signed(16'h557b);
   assign \$289  = \$288  ? 16'h557b : i__payload;
@@ -934,7 +934,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$298  = \$297  ? 16'h557b : i__payload;
   assign \$299  = \$296  ? 16'ha1bb : \$298 ;
   assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [15:0] >= 14'h2619;
+  assign \$301  = \$300 [14:0] >= 14'h2619;
   assign \$302  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$303  = $signed(i__payload) > $signed(16'h557b);
   assign \$304  = \$303  ? 16'h557b : i__payload;
@@ -949,7 +949,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$313  = \$312  ? 16'h557b : i__payload;
   assign \$314  = \$311  ? 16'ha1bb : \$313 ;
   assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [15:0] >= 14'h2953;
+  assign \$316  = \$315 [14:0] >= 14'h2953;
   assign \$317  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$318  = $signed(i__payload) > $signed(16'h557b);
   assign \$319  = \$318  ? 16'h557b : i__payload;
@@ -964,7 +964,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$328  = \$327  ? 16'h557b : i__payload;
   assign \$329  = \$326  ? 16'ha1bb : \$328 ;
   assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [15:0] >= 14'h2d06;
+  assign \$331  = \$330 [14:0] >= 14'h2d06;
   assign \$332  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$333  = $signed(i__payload) > $signed(16'h557b);
   assign \$334  = \$333  ? 16'h557b : i__payload;
@@ -979,7 +979,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$343  = \$342  ? 16'h557b : i__payload;
   assign \$344  = \$341  ? 16'ha1bb : \$343 ;
   assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = \$345 [15:0] >= 14'h3160;
+  assign \$346  = \$345 [14:0] >= 14'h3160;
   assign \$347  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$348  = $signed(i__payload) > $signed(16'h557b);
   assign \$349  = \$348  ? 16'h557b : i__payload;
@@ -994,7 +994,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$358  = \$357  ? 16'h557b : i__payload;
   assign \$359  = \$356  ? 16'ha1bb : \$358 ;
   assign \$360  = \$350 [15] ? \$355  : { \$359 [15], \$359  };
-  assign \$361  = \$360 [15:0] >= 14'h36ad;
+  assign \$361  = \$360 [14:0] >= 14'h36ad;
   assign \$362  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$363  = $signed(i__payload) > $signed(16'h557b);
   assign \$364  = \$363  ? 16'h557b : i__payload;
@@ -1009,7 +1009,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$373  = \$372  ? 16'h557b : i__payload;
   assign \$374  = \$371  ? 16'ha1bb : \$373 ;
   assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = \$375 [15:0] >= 14'h3d76;
+  assign \$376  = \$375 [14:0] >= 14'h3d76;
   assign \$377  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$378  = $signed(i__payload) > $signed(16'h557b);
   assign \$379  = \$378  ? 16'h557b : i__payload;
@@ -1024,7 +1024,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$388  = \$387  ? 16'h557b : i__payload;
   assign \$389  = \$386  ? 16'ha1bb : \$388 ;
   assign \$390  = \$380 [15] ? \$385  : { \$389 [15], \$389  };
-  assign \$391  = \$390 [15:0] >= 15'h46ed;
+  assign \$391  = \$390 [14:0] >= 15'h46ed;
   assign \$392  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$393  = $signed(i__payload) > $signed(16'h557b);
   assign \$394  = \$393  ? 16'h557b : i__payload;
@@ -1039,14 +1039,14 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$403  = \$402  ? 16'h557b : i__payload;
   assign \$404  = \$401  ? 16'ha1bb : \$403 ;
   assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
-  assign \$406  = \$405 [15:0] >= 15'h56ab;
+  assign \$406  = \$405 [14:0] >= 15'h56ab;
   assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
   assign \$408  = $signed(\$407 ) + $signed(\port__data$17 );
-  assign l0_s3_prod = $signed(\$408 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$410  = $signed(\$409 ) + $signed(\port__data$21 );
-  assign \$411  = - $signed(\$410 );
-  assign \$413  = $signed(\$412 ) + $signed(\port__data$21 );
-  assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [46], \$413  };
+  assign l0_s3_prod = \$408 [31:0] * l0_t_p0;
+  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$21 );
+  assign \$411  = - $signed(\$410 [19:0]);
+  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$21 );
+  assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [19], \$413 [19:0] };
   assign \$414  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$415  = $signed(i__payload) > $signed(16'h557b);
   assign \$416  = \$415  ? 16'h557b : i__payload;
@@ -1079,14 +1079,14 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$443  = \$442  ? 16'h557b : i__payload;
   assign \$444  = \$441  ? 16'ha1bb : \$443 ;
   assign \$445  = \$435 [15] ? \$440  : { \$444 [15], \$444  };
-  assign \$446  = $signed({ 1'h0, \$445 [15:0] }) - $signed(\port__data$24 );
-  assign \$447  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$446  = $signed({ 1'h0, \$445 [14:0] }) - $signed(\port__data$24 );
+  assign \$447  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$449  = $signed(\$448 ) > $signed(16'h7fff);
-  assign \$450  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$450  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$452  = $signed(\$451 ) < $signed(16'h8000);
-  assign \$453  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$455  = \$452  ? 49'h1ffffffff8000 : \$454 ;
-  assign \$456  = \$449  ? 49'h0000000007fff : \$455 ;
+  assign \$453  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$455  = \$452  ? 21'h1f8000 : \$454 ;
+  assign \$456  = \$449  ? 21'h007fff : \$455 ;
   always @(posedge clk)
     valid_0 <= \$457 ;
   always @(posedge clk)
@@ -1210,7 +1210,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$459  = l0_x_p0;
     if (i__ready) begin
-      \$459  = \$427 [15:0];
+      \$459  = \$427 [14:0];
     end
   end
   always @* begin
@@ -1250,10 +1250,10 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \port__addr$18  = \port__addr$10 ;
   assign \i__payload[0]  = i__payload;
   assign \o__payload[0]  = o__payload;
-  assign \$407  = { l0_s2_prod[30], l0_s2_prod };
-  assign \$409  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:24] };
-  assign \$412  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:24] };
-  assign \$448  = { \$447 [48], \$447 [48], \$447 [48], \$447 [48], \$447 [48:4] };
-  assign \$451  = { \$450 [48], \$450 [48], \$450 [48], \$450 [48], \$450 [48:4] };
-  assign \$454  = { \$453 [48], \$453 [48], \$453 [48], \$453 [48], \$453 [48:4] };
+  assign \$407  = { l0_s2_prod[27], l0_s2_prod[27:0] };
+  assign \$409  = { 24'h000000, l0_s3_prod[39:24] };
+  assign \$412  = { 24'h000000, l0_s3_prod[39:24] };
+  assign \$448  = { \$447 [20], \$447 [20], \$447 [20], \$447 [20], \$447 [20:4] };
+  assign \$451  = { \$450 [20], \$450 [20], \$450 [20], \$450 [20], \$450 [20:4] };
+  assign \$454  = { \$453 [20], \$453 [20], \$453 [20], \$453 [20], \$453 [20:4] };
 endmodule

@@ -13,8 +13,9 @@ from amaranth.lib.memory import Memory
 
 from ..fixed import Fmt
 from ..plan import is_wiring
+from ..widths import Range
 
-__all__ = ["shape_of", "shift_round", "saturate", "clamp", "fold", "unfold", "select_segment", "bit_slice",
+__all__ = ["shape_of", "narrow", "shift_round", "saturate", "clamp", "fold", "unfold", "select_segment", "bit_slice",
            "lookup", "column_product", "ROM_MIN_DEPTH"]
 
 #: Coefficient columns with at least this many segments become ROMs (lib.memory) rather than muxes.
@@ -24,6 +25,22 @@ ROM_MIN_DEPTH = 16
 def shape_of(fmt: Fmt):
     """The Amaranth shape holding the codes of ``fmt``."""
     return signed(fmt.width) if fmt.signed else unsigned(fmt.width)
+
+
+def narrow(value: Value, span: Range) -> Value:
+    """``value``, known to lie in ``span``, in the fewest bits that hold it (unsigned if it can).
+
+    Amaranth sizes every sum and product for the worst case of its operands' shapes; the plan's
+    exact ranges (:func:`hwact.widths.analyze`) are narrower, and keeping only the bits they
+    need trims multipliers and pipeline registers. Two's complement truncation keeps every
+    value of the range intact.
+    """
+    value = Value.cast(value)
+    bits = span.operand_bits
+    if bits > len(value) or (bits == len(value) and value.shape().signed == (span.lo < 0)):
+        return value
+    low_bits = value[:bits]
+    return low_bits.as_signed() if span.lo < 0 else low_bits
 
 
 def _const(value: int) -> Const:
@@ -67,7 +84,16 @@ def saturate(value: Value, fmt: Fmt, mode: str) -> Value:
         return low_bits.as_signed() if fmt.signed else low_bits
     low = -fmt.max_code if (mode == "SAT_SYM" and fmt.signed) else fmt.min_code
     high = fmt.max_code
-    clamped = Mux(value > high, high, Mux(value < low, low, value))
+    # A bound the value's shape can never cross needs no comparator (and Verilator flags a
+    # comparison that is constant).
+    shape = value.shape()
+    smallest, largest = (-(1 << (shape.width - 1)), (1 << (shape.width - 1)) - 1) if shape.signed else \
+        (0, (1 << shape.width) - 1)
+    clamped = value
+    if smallest < low:
+        clamped = Mux(value < low, low, clamped)
+    if largest > high:
+        clamped = Mux(value > high, high, clamped)
     low_bits = clamped[:fmt.width]
     return low_bits.as_signed() if fmt.signed else low_bits
 

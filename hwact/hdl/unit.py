@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 from ..layout import LANES, REGISTER_BITS, check_lanes, transfer_layout
 from ..model import offset_bits
 from ..plan import BitSlice, Plan
+from ..widths import analyze
 from . import primitives as prim
 
 __all__ = ["ActivationUnit", "datapath_steps", "payload_layout", "LANES", "MAX_STAGES", "REGISTER_BITS"]
@@ -42,6 +43,9 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
     """
     degree = plan.table.degree
     select = plan.select
+    # Every intermediate is cut to its exact range, so registers and multipliers are as narrow
+    # as the values they carry (and as report/cost.py counts them).
+    widths = analyze(plan)
 
     def column(live, k):
         entries = list(plan.table.column(k))
@@ -65,9 +69,9 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
         if plan.clamp is not None:
             x = prim.clamp(x, plan.clamp.lo, plan.clamp.hi)
         if plan.fold is None:
-            return {**live, "x": x}
+            return {**live, "x": prim.narrow(x, widths.folded)}
         negative, magnitude = prim.fold(x)
-        return {**live, "x": magnitude, "neg": negative}
+        return {**live, "x": prim.narrow(magnitude, widths.folded), "neg": negative}
 
     def choose(m, live, name):
         x = live["x"]
@@ -79,7 +83,7 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
             if select.origins is not None:  # t is small and non-negative: keep only its bits
                 origin = prim.lookup(m, segment, list(select.origins), f"{name}_origin", roms, f"{rom_prefix}origin")
                 t = (x - origin)[:offset_bits(plan)]
-        return {**live, "seg": segment, "t": t}
+        return {**live, "seg": segment, "t": prim.narrow(t, widths.t)}
 
     def horner(k, step):
         def run(m, live, name):
@@ -88,10 +92,12 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
                                               f"{name}_c{degree}", roms, f"{rom_prefix}c{degree}")
             else:
                 product = live["acc"] * live["t"]
+            index = degree - 1 - k
             if k < degree - 1 or plan.table.needs_multiplier(degree):  # a real multiplier: built once
-                product = _named(m, product, f"{name}_prod")
+                product = prim.narrow(_named(m, product, f"{name}_prod"), widths.products[index])
             low = prim.lookup(m, live["seg"], column(live, k), f"{name}_c{k}", roms, f"{rom_prefix}c{k}")
-            return {**live, "acc": prim.shift_round(product, step.shift, step.rounding) + low}
+            total = prim.shift_round(product, step.shift, step.rounding) + low
+            return {**live, "acc": prim.narrow(total, widths.sums[index])}
         return run
 
     def output(m, live, name):
@@ -101,9 +107,13 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
             acc = prim.lookup(m, live["seg"], column(live, 0), f"{name}_c0", roms, f"{rom_prefix}c0")
         if plan.fold is not None:
             acc = Mux(live["neg"], prim.unfold(plan.fold.kind, plan.fold.constant, acc, live["x"]), acc)
+        # Rounding and saturation read the accumulator several times: a compound value gets a
+        # named wire, so the Verilog computes it once (a table entry or a sum is one net already).
         if plan.product is not None:
-            acc = acc * live["f"]
-        acc = _named(m, acc, f"{name}_acc")  # rounding and saturation read it several times
+            acc = prim.narrow(acc, widths.unfolded) * live["f"]
+            acc = prim.narrow(_named(m, acc, f"{name}_acc"), widths.gated)
+        elif plan.fold is not None:
+            acc = prim.narrow(_named(m, acc, f"{name}_acc"), widths.unfolded)
         out = plan.output
         y = prim.saturate(prim.shift_round(acc, out.shift, out.rounding), plan.out_fmt, out.overflow)
         if plan.maximum:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model import offset_bits
 from ..plan import BitSlice, Plan
+from ..widths import analyze, signed_bits
 
 __all__ = ["plan_cost"]
 
@@ -14,30 +14,32 @@ def plan_cost(plan: Plan) -> dict[str, Any]:
     """What a plan costs in hardware: table bits, segments, multiplier operand widths.
 
     ``multipliers`` lists one ``[a_bits, b_bits]`` per multiplier of one lane, exactly those the
-    HDL instantiates (a product by 0 or a power of two is wiring and not listed).
+    HDL instantiates (a product by 0 or a power of two is wiring and not listed), each operand
+    as wide as :func:`hwact.widths.analyze` finds it: the width the HDL gives it.
     """
-    def signed_bits(values) -> int:
-        return max(max(int(v).bit_length() + 1, (~int(v)).bit_length() + 1) for v in values)
-
     rows = plan.table.rows
-    columns = [[row[k] for row in rows] for k in range(plan.table.degree + 1)]
+    degree = plan.table.degree
+    columns = [[row[k] for row in rows] for k in range(degree + 1)]
     varying = [c for c in columns if len(set(c)) > 1]
-    table_bits = len(rows) * sum(signed_bits(c) for c in varying)
+    table_bits = len(rows) * sum(_column_bits(c) for c in varying)
     origins = getattr(plan.select, "origins", None)
     if origins is not None and len(set(origins)) > 1:
-        table_bits += len(rows) * signed_bits(origins)
-    t_bits = offset_bits(plan) or plan.in_fmt.width
+        table_bits += len(rows) * _column_bits(origins)
     comparators = 0 if isinstance(plan.select, BitSlice) else len(plan.select.thresholds)
+    widths = analyze(plan)
+    t_bits = widths.t.operand_bits
     multipliers = []
-    acc_bits = signed_bits(columns[-1]) if columns else 0
-    for k in range(plan.table.degree - 1, -1, -1):
-        # The first step multiplies by the table's top column, which may be wiring (ReLU's 0 and 1);
-        # later steps multiply the accumulator, always a multiplier (as the HDL builds them).
-        if k < plan.table.degree - 1 or plan.table.needs_multiplier(plan.table.degree):
-            multipliers.append([acc_bits, t_bits])
-        acc_bits = max(acc_bits + t_bits - plan.horner[plan.table.degree - 1 - k].shift, signed_bits(columns[k])) + 1
+    if degree and plan.table.needs_multiplier(degree):
+        # The first step multiplies by the table's top column (a run-time operand where PReLU
+        # puts its slope); a column of 0 and powers of two is wiring (ReLU's 0 and 1).
+        top = _column_bits(columns[degree])
+        if any(k == degree for _, k in plan.table.operand):
+            top = max(top, plan.operand_fmt.width)
+        multipliers.append([top, t_bits])
+    # Later steps multiply the accumulator, always a multiplier (as the HDL builds them).
+    multipliers += [[total.operand_bits, t_bits] for total in widths.sums[:-1]]
     if plan.product is not None:  # gated units: one more multiplier, and the factor's own plan
-        multipliers.append([acc_bits, plan.factor_fmt.width])
+        multipliers.append([widths.unfolded.operand_bits, widths.factor.operand_bits])
         if plan.product.factor_plan is not None:
             inner = plan_cost(plan.product.factor_plan)
             table_bits += inner["table_bits"]
@@ -48,3 +50,8 @@ def plan_cost(plan: Plan) -> dict[str, Any]:
     cost = table_bits + sum(a * b for a, b in multipliers) + comparators * plan.in_fmt.width
     return {"table_bits": table_bits, "segments": len(rows), "comparators": comparators,
             "multipliers": multipliers, "cost": cost}
+
+
+def _column_bits(values) -> int:
+    """Bits of one ROM column: the widest two's complement entry."""
+    return max(signed_bits(v) for v in values)

@@ -882,8 +882,8 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
     .o__payload(\o__payload$182 ),
     .o__ready(\o__ready$142 ),
     .o__valid(\o__valid$170 ),
-    .\port$4582$0 (i__payload),
-    .\port$4584$0 (c_in1),
+    .\port$4602$0 (i__payload),
+    .\port$4604$0 (c_in1),
     .rst(reset)
   );
   \Cfu.hardsigmoid_int8x4  hardsigmoid_int8x4 (
@@ -925,8 +925,8 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
     .o__payload(\o__payload$183 ),
     .o__ready(\o__ready$149 ),
     .o__valid(\o__valid$171 ),
-    .\port$4582$0 (i__payload),
-    .\port$4584$0 (c_in1),
+    .\port$4602$0 (i__payload),
+    .\port$4604$0 (c_in1),
     .rst(reset)
   );
   \Cfu.relu6_int8x4  relu6_int8x4 (
@@ -1677,8 +1677,8 @@ module \Cfu.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire [8:0] \$10 ;
   wire [7:0] \$100 ;
   wire [8:0] \$101 ;
-  wire [8:0] \$102 ;
-  wire [10:0] \$103 ;
+  wire [7:0] \$102 ;
+  wire [9:0] \$103 ;
   wire \$104 ;
   wire \$105 ;
   wire [7:0] \$106 ;
@@ -1714,39 +1714,39 @@ module \Cfu.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire [7:0] \$133 ;
   wire [7:0] \$134 ;
   wire [8:0] \$135 ;
-  wire [8:0] \$136 ;
-  wire [10:0] \$137 ;
-  wire [11:0] \$138 ;
+  wire [7:0] \$136 ;
+  wire [9:0] \$137 ;
+  wire [8:0] \$138 ;
   wire \$139 ;
   wire [7:0] \$14 ;
-  wire [11:0] \$140 ;
+  wire [8:0] \$140 ;
   wire \$141 ;
-  wire [11:0] \$142 ;
-  wire [11:0] \$143 ;
-  wire [11:0] \$144 ;
-  wire [11:0] \$145 ;
+  wire [8:0] \$142 ;
+  wire [8:0] \$143 ;
+  wire [8:0] \$144 ;
+  wire [8:0] \$145 ;
   wire \$146 ;
-  wire [11:0] \$147 ;
+  wire [8:0] \$147 ;
   wire \$148 ;
-  wire [11:0] \$149 ;
+  wire [8:0] \$149 ;
   wire [8:0] \$15 ;
-  wire [11:0] \$150 ;
-  wire [11:0] \$151 ;
-  wire [11:0] \$152 ;
+  wire [8:0] \$150 ;
+  wire [8:0] \$151 ;
+  wire [8:0] \$152 ;
   wire \$153 ;
-  wire [11:0] \$154 ;
+  wire [8:0] \$154 ;
   wire \$155 ;
-  wire [11:0] \$156 ;
-  wire [11:0] \$157 ;
-  wire [11:0] \$158 ;
-  wire [11:0] \$159 ;
+  wire [8:0] \$156 ;
+  wire [8:0] \$157 ;
+  wire [8:0] \$158 ;
+  wire [8:0] \$159 ;
   wire \$16 ;
   wire \$160 ;
-  wire [11:0] \$161 ;
+  wire [8:0] \$161 ;
   wire \$162 ;
-  wire [11:0] \$163 ;
-  wire [11:0] \$164 ;
-  wire [11:0] \$165 ;
+  wire [8:0] \$163 ;
+  wire [8:0] \$164 ;
+  wire [8:0] \$165 ;
   reg \$166 ;
   reg [31:0] \$167 ;
   wire \$17 ;
@@ -1768,8 +1768,8 @@ module \Cfu.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire [7:0] \$31 ;
   wire [7:0] \$32 ;
   wire [8:0] \$33 ;
-  wire [8:0] \$34 ;
-  wire [10:0] \$35 ;
+  wire [7:0] \$34 ;
+  wire [9:0] \$35 ;
   wire \$36 ;
   wire \$37 ;
   wire [7:0] \$38 ;
@@ -1805,8 +1805,8 @@ module \Cfu.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire [7:0] \$65 ;
   wire [7:0] \$66 ;
   wire [8:0] \$67 ;
-  wire [8:0] \$68 ;
-  wire [10:0] \$69 ;
+  wire [7:0] \$68 ;
+  wire [9:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
   wire \$71 ;
@@ -1852,10 +1852,10 @@ module \Cfu.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire i__ready;
   input i__valid;
   wire i__valid;
-  wire [10:0] l0_s2_acc;
-  wire [10:0] l1_s2_acc;
-  wire [10:0] l2_s2_acc;
-  wire [10:0] l3_s2_acc;
+  wire [9:0] l0_s2_acc;
+  wire [9:0] l1_s2_acc;
+  wire [9:0] l2_s2_acc;
+  wire [9:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -2046,7 +2046,7 @@ module \Cfu.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign \$32  = \$29  ? 8'hdc : \$31 ;
   assign \$33  = \$23 [7] ? \$28  : { \$32 [7], \$32  };
   assign \$35  = $signed(port__data) - $signed({ 1'h0, \$34  });
-  assign l0_s2_acc = \$19 [7] ? \$35  : { port__data[8], port__data[8], port__data };
+  assign l0_s2_acc = \$19 [7] ? \$35  : { port__data[8], port__data };
   assign \$36  = $signed(i__payload[15:8]) < $signed(7'h5c);
   assign \$37  = $signed(i__payload[15:8]) > $signed(8'h7f);
   assign \$38  = \$37  ? 8'h7f : i__payload[15:8];
@@ -2080,7 +2080,7 @@ module \Cfu.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign \$66  = \$63  ? 8'hdc : \$65 ;
   assign \$67  = \$57 [7] ? \$62  : { \$66 [7], \$66  };
   assign \$69  = $signed(\port__data$9 ) - $signed({ 1'h0, \$68  });
-  assign l1_s2_acc = \$53 [7] ? \$69  : { \port__data$9 [8], \port__data$9 [8], \port__data$9  };
+  assign l1_s2_acc = \$53 [7] ? \$69  : { \port__data$9 [8], \port__data$9  };
   assign \$70  = $signed(i__payload[23:16]) < $signed(7'h5c);
   assign \$71  = $signed(i__payload[23:16]) > $signed(8'h7f);
   assign \$72  = \$71  ? 8'h7f : i__payload[23:16];
@@ -2114,7 +2114,7 @@ module \Cfu.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign \$100  = \$97  ? 8'hdc : \$99 ;
   assign \$101  = \$91 [7] ? \$96  : { \$100 [7], \$100  };
   assign \$103  = $signed(\port__data$12 ) - $signed({ 1'h0, \$102  });
-  assign l2_s2_acc = \$87 [7] ? \$103  : { \port__data$12 [8], \port__data$12 [8], \port__data$12  };
+  assign l2_s2_acc = \$87 [7] ? \$103  : { \port__data$12 [8], \port__data$12  };
   assign \$104  = $signed(i__payload[31:24]) < $signed(7'h5c);
   assign \$105  = $signed(i__payload[31:24]) > $signed(8'h7f);
   assign \$106  = \$105  ? 8'h7f : i__payload[31:24];
@@ -2148,23 +2148,23 @@ module \Cfu.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign \$134  = \$131  ? 8'hdc : \$133 ;
   assign \$135  = \$125 [7] ? \$130  : { \$134 [7], \$134  };
   assign \$137  = $signed(\port__data$15 ) - $signed({ 1'h0, \$136  });
-  assign l3_s2_acc = \$121 [7] ? \$137  : { \port__data$15 [8], \port__data$15 [8], \port__data$15  };
+  assign l3_s2_acc = \$121 [7] ? \$137  : { \port__data$15 [8], \port__data$15  };
   assign \$139  = $signed(\$138 ) > $signed(8'h7f);
   assign \$141  = $signed(\$140 ) < $signed(8'h80);
-  assign \$143  = \$141  ? 12'hf80 : \$142 ;
-  assign \$144  = \$139  ? 12'h07f : \$143 ;
+  assign \$143  = \$141  ? 9'h180 : \$142 ;
+  assign \$144  = \$139  ? 9'h07f : \$143 ;
   assign \$146  = $signed(\$145 ) > $signed(8'h7f);
   assign \$148  = $signed(\$147 ) < $signed(8'h80);
-  assign \$150  = \$148  ? 12'hf80 : \$149 ;
-  assign \$151  = \$146  ? 12'h07f : \$150 ;
+  assign \$150  = \$148  ? 9'h180 : \$149 ;
+  assign \$151  = \$146  ? 9'h07f : \$150 ;
   assign \$153  = $signed(\$152 ) > $signed(8'h7f);
   assign \$155  = $signed(\$154 ) < $signed(8'h80);
-  assign \$157  = \$155  ? 12'hf80 : \$156 ;
-  assign \$158  = \$153  ? 12'h07f : \$157 ;
+  assign \$157  = \$155  ? 9'h180 : \$156 ;
+  assign \$158  = \$153  ? 9'h07f : \$157 ;
   assign \$160  = $signed(\$159 ) > $signed(8'h7f);
   assign \$162  = $signed(\$161 ) < $signed(8'h80);
-  assign \$164  = \$162  ? 12'hf80 : \$163 ;
-  assign \$165  = \$160  ? 12'h07f : \$164 ;
+  assign \$164  = \$162  ? 9'h180 : \$163 ;
+  assign \$165  = \$160  ? 9'h07f : \$164 ;
   always @(posedge clk)
     o__valid <= \$166 ;
   always @(posedge clk)
@@ -2204,22 +2204,22 @@ module \Cfu.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$34  = { 1'h0, \$33 [7:0] };
-  assign \$68  = { 1'h0, \$67 [7:0] };
-  assign \$102  = { 1'h0, \$101 [7:0] };
-  assign \$136  = { 1'h0, \$135 [7:0] };
-  assign \$138  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$140  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$142  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$145  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$147  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$149  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$152  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$154  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$156  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$159  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$161  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$163  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$34  = { 1'h0, \$33 [6:0] };
+  assign \$68  = { 1'h0, \$67 [6:0] };
+  assign \$102  = { 1'h0, \$101 [6:0] };
+  assign \$136  = { 1'h0, \$135 [6:0] };
+  assign \$138  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$140  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$142  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$145  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$147  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$149  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$152  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$154  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$156  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$159  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$161  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$163  = { l3_s2_acc[7], l3_s2_acc[7:0] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2300,13 +2300,13 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$164 ;
   wire [16:0] \$165 ;
   wire \$166 ;
-  wire [45:0] \$167 ;
-  wire [46:0] \$168 ;
-  wire [22:0] \$169 ;
+  wire [42:0] \$167 ;
+  wire [44:0] \$168 ;
+  wire [21:0] \$169 ;
   wire \$17 ;
-  wire [47:0] \$170 ;
-  wire [45:0] \$171 ;
-  wire [46:0] \$172 ;
+  wire [23:0] \$170 ;
+  wire [42:0] \$171 ;
+  wire [44:0] \$172 ;
   wire \$173 ;
   wire \$174 ;
   wire [15:0] \$175 ;
@@ -2490,13 +2490,13 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$335 ;
   wire [16:0] \$336 ;
   wire \$337 ;
-  wire [45:0] \$338 ;
-  wire [46:0] \$339 ;
+  wire [42:0] \$338 ;
+  wire [44:0] \$339 ;
   wire [15:0] \$34 ;
-  wire [22:0] \$340 ;
-  wire [47:0] \$341 ;
-  wire [45:0] \$342 ;
-  wire [46:0] \$343 ;
+  wire [21:0] \$340 ;
+  wire [23:0] \$341 ;
+  wire [42:0] \$342 ;
+  wire [44:0] \$343 ;
   wire \$344 ;
   wire \$345 ;
   wire [15:0] \$346 ;
@@ -2532,20 +2532,20 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$373 ;
   wire [15:0] \$374 ;
   wire [16:0] \$375 ;
-  wire [17:0] \$376 ;
-  wire [31:0] \$377 ;
+  wire [16:0] \$376 ;
+  wire [29:0] \$377 ;
   wire [32:0] \$378 ;
-  wire [48:0] \$379 ;
+  wire [20:0] \$379 ;
   wire [15:0] \$38 ;
-  wire [48:0] \$380 ;
+  wire [20:0] \$380 ;
   wire \$381 ;
-  wire [48:0] \$382 ;
-  wire [48:0] \$383 ;
+  wire [20:0] \$382 ;
+  wire [20:0] \$383 ;
   wire \$384 ;
-  wire [48:0] \$385 ;
-  wire [48:0] \$386 ;
-  wire [48:0] \$387 ;
-  wire [48:0] \$388 ;
+  wire [20:0] \$385 ;
+  wire [20:0] \$386 ;
+  wire [20:0] \$387 ;
+  wire [20:0] \$388 ;
   wire \$389 ;
   wire [15:0] \$39 ;
   wire \$390 ;
@@ -2583,44 +2583,44 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$419 ;
   wire \$42 ;
   wire [16:0] \$420 ;
-  wire [17:0] \$421 ;
-  wire [31:0] \$422 ;
+  wire [16:0] \$421 ;
+  wire [29:0] \$422 ;
   wire [32:0] \$423 ;
-  wire [48:0] \$424 ;
-  wire [48:0] \$425 ;
+  wire [20:0] \$424 ;
+  wire [20:0] \$425 ;
   wire \$426 ;
-  wire [48:0] \$427 ;
-  wire [48:0] \$428 ;
+  wire [20:0] \$427 ;
+  wire [20:0] \$428 ;
   wire \$429 ;
   wire [15:0] \$43 ;
-  wire [48:0] \$430 ;
-  wire [48:0] \$431 ;
-  wire [48:0] \$432 ;
-  wire [48:0] \$433 ;
+  wire [20:0] \$430 ;
+  wire [20:0] \$431 ;
+  wire [20:0] \$432 ;
+  wire [20:0] \$433 ;
   reg \$434 ;
   reg \$435 ;
   reg \$436 ;
-  reg [15:0] \$437 ;
+  reg [14:0] \$437 ;
   reg \$438 ;
   reg [3:0] \$439 ;
   wire [15:0] \$44 ;
   reg [12:0] \$440 ;
-  reg [15:0] \$441 ;
+  reg [14:0] \$441 ;
   reg \$442 ;
   reg [3:0] \$443 ;
   reg [12:0] \$444 ;
-  reg [32:0] \$445 ;
+  reg [30:0] \$445 ;
   reg [31:0] \$446 ;
-  reg [15:0] \$447 ;
+  reg [14:0] \$447 ;
   reg \$448 ;
   reg [3:0] \$449 ;
   wire [16:0] \$45 ;
   reg [12:0] \$450 ;
-  reg [15:0] \$451 ;
+  reg [14:0] \$451 ;
   reg \$452 ;
   reg [3:0] \$453 ;
   reg [12:0] \$454 ;
-  reg [32:0] \$455 ;
+  reg [30:0] \$455 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
@@ -2690,7 +2690,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [32:0] l0_acc_p1 = 33'h000000000;
+  reg [30:0] l0_acc_p1 = 31'h00000000;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg [15:0] l0_s1_origin;
@@ -2699,15 +2699,15 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   reg [17:0] l0_s2_c2;
   wire [30:0] l0_s2_prod;
   reg [19:0] l0_s3_c0;
-  wire [45:0] l0_s3_prod;
-  wire [47:0] l0_s4_acc;
+  wire [43:0] l0_s3_prod;
+  wire [23:0] l0_s4_acc;
   reg [3:0] l0_seg_p0 = 4'h0;
   reg [3:0] l0_seg_p1 = 4'h0;
   reg [12:0] l0_t_p0 = 13'h0000;
   reg [12:0] l0_t_p1 = 13'h0000;
-  reg [15:0] l0_x_p0 = 16'h0000;
-  reg [15:0] l0_x_p1 = 16'h0000;
-  reg [32:0] l1_acc_p1 = 33'h000000000;
+  reg [14:0] l0_x_p0 = 15'h0000;
+  reg [14:0] l0_x_p1 = 15'h0000;
+  reg [30:0] l1_acc_p1 = 31'h00000000;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
   reg [15:0] l1_s1_origin;
@@ -2716,14 +2716,14 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   reg [17:0] l1_s2_c2;
   wire [30:0] l1_s2_prod;
   reg [19:0] l1_s3_c0;
-  wire [45:0] l1_s3_prod;
-  wire [47:0] l1_s4_acc;
+  wire [43:0] l1_s3_prod;
+  wire [23:0] l1_s4_acc;
   reg [3:0] l1_seg_p0 = 4'h0;
   reg [3:0] l1_seg_p1 = 4'h0;
   reg [12:0] l1_t_p0 = 13'h0000;
   reg [12:0] l1_t_p1 = 13'h0000;
-  reg [15:0] l1_x_p0 = 16'h0000;
-  reg [15:0] l1_x_p1 = 16'h0000;
+  reg [14:0] l1_x_p0 = 15'h0000;
+  reg [14:0] l1_x_p1 = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -2752,7 +2752,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$13  = \$12  ? 16'h7fff : i__payload[15:0];
   assign \$14  = \$11  ? 16'hbfd9 : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 11'h580;
+  assign \$16  = \$15 [14:0] >= 11'h580;
   assign \$17  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$19  = \$18  ? 16'h7fff : i__payload[15:0];
@@ -2767,7 +2767,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$28  = \$27  ? 16'h7fff : i__payload[15:0];
   assign \$29  = \$26  ? 16'hbfd9 : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 12'h980;
+  assign \$31  = \$30 [14:0] >= 12'h980;
   assign \$32  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$34  = \$33  ? 16'h7fff : i__payload[15:0];
@@ -2782,7 +2782,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$43  = \$42  ? 16'h7fff : i__payload[15:0];
   assign \$44  = \$41  ? 16'hbfd9 : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 12'hd80;
+  assign \$46  = \$45 [14:0] >= 12'hd80;
   assign \$47  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$49  = \$48  ? 16'h7fff : i__payload[15:0];
@@ -2797,7 +2797,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$58  = \$57  ? 16'h7fff : i__payload[15:0];
   assign \$59  = \$56  ? 16'hbfd9 : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 13'h1180;
+  assign \$61  = \$60 [14:0] >= 13'h1180;
   assign \$62  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$64  = \$63  ? 16'h7fff : i__payload[15:0];
@@ -2812,7 +2812,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$73  = \$72  ? 16'h7fff : i__payload[15:0];
   assign \$74  = \$71  ? 16'hbfd9 : \$73 ;
   assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 13'h1600;
+  assign \$76  = \$75 [14:0] >= 13'h1600;
   assign \$77  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$79  = \$78  ? 16'h7fff : i__payload[15:0];
@@ -2827,7 +2827,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$88  = \$87  ? 16'h7fff : i__payload[15:0];
   assign \$89  = \$86  ? 16'hbfd9 : \$88 ;
   assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 13'h1b00;
+  assign \$91  = \$90 [14:0] >= 13'h1b00;
   assign \$92  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$94  = \$93  ? 16'h7fff : i__payload[15:0];
@@ -2842,7 +2842,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$103  = \$102  ? 16'h7fff : i__payload[15:0];
   assign \$104  = \$101  ? 16'hbfd9 : \$103 ;
   assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 14'h2580;
+  assign \$106  = \$105 [14:0] >= 14'h2580;
   assign \$107  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$109  = \$108  ? 16'h7fff : i__payload[15:0];
@@ -2857,7 +2857,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$118  = \$117  ? 16'h7fff : i__payload[15:0];
   assign \$119  = \$116  ? 16'hbfd9 : \$118 ;
   assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 14'h2c00;
+  assign \$121  = \$120 [14:0] >= 14'h2c00;
   assign \$122  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$124  = \$123  ? 16'h7fff : i__payload[15:0];
@@ -2872,7 +2872,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$133  = \$132  ? 16'h7fff : i__payload[15:0];
   assign \$134  = \$131  ? 16'hbfd9 : \$133 ;
   assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 14'h3380;
+  assign \$136  = \$135 [14:0] >= 14'h3380;
   assign \$137  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$139  = \$138  ? 16'h7fff : i__payload[15:0];
@@ -2887,7 +2887,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$148  = \$147  ? 16'h7fff : i__payload[15:0];
   assign \$149  = \$146  ? 16'hbfd9 : \$148 ;
   assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 15'h4000;
+  assign \$151  = \$150 [14:0] >= 15'h4000;
   assign \$152  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$154  = \$153  ? 16'h7fff : i__payload[15:0];
@@ -2902,13 +2902,13 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$163  = \$162  ? 16'h7fff : i__payload[15:0];
   assign \$164  = \$161  ? 16'hbfd9 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 15'h6000;
+  assign \$166  = \$165 [14:0] >= 15'h6000;
   assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign l0_s3_prod = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$168  = $signed(\$167 ) + $signed(l0_s3_c0);
-  assign \$170  = $signed(\$168 ) - $signed({ 1'h0, \$169  });
-  assign \$172  = $signed(\$171 ) + $signed(l0_s3_c0);
-  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [46], \$172  };
+  assign l0_s3_prod = l0_acc_p1 * l0_t_p1;
+  assign \$168  = $signed({ 1'h0, \$167  }) + $signed(l0_s3_c0);
+  assign \$170  = $signed(\$168 [19:0]) - $signed({ 1'h0, \$169  });
+  assign \$172  = $signed({ 1'h0, \$171  }) + $signed(l0_s3_c0);
+  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [19], \$172 [19], \$172 [19], \$172 [19], \$172 [19:0] };
   assign \$173  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$174  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$175  = \$174  ? 16'h7fff : i__payload[31:16];
@@ -2923,7 +2923,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$184  = \$183  ? 16'h7fff : i__payload[31:16];
   assign \$185  = \$182  ? 16'hbfd9 : \$184 ;
   assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
-  assign \$187  = \$186 [15:0] >= 11'h580;
+  assign \$187  = \$186 [14:0] >= 11'h580;
   assign \$188  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$189  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$190  = \$189  ? 16'h7fff : i__payload[31:16];
@@ -2938,7 +2938,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$199  = \$198  ? 16'h7fff : i__payload[31:16];
   assign \$200  = \$197  ? 16'hbfd9 : \$199 ;
   assign \$201  = \$191 [15] ? \$196  : { \$200 [15], \$200  };
-  assign \$202  = \$201 [15:0] >= 12'h980;
+  assign \$202  = \$201 [14:0] >= 12'h980;
   assign \$203  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$204  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$205  = \$204  ? 16'h7fff : i__payload[31:16];
@@ -2953,7 +2953,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$214  = \$213  ? 16'h7fff : i__payload[31:16];
   assign \$215  = \$212  ? 16'hbfd9 : \$214 ;
   assign \$216  = \$206 [15] ? \$211  : { \$215 [15], \$215  };
-  assign \$217  = \$216 [15:0] >= 12'hd80;
+  assign \$217  = \$216 [14:0] >= 12'hd80;
   assign \$218  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$219  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$220  = \$219  ? 16'h7fff : i__payload[31:16];
@@ -2968,7 +2968,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$229  = \$228  ? 16'h7fff : i__payload[31:16];
   assign \$230  = \$227  ? 16'hbfd9 : \$229 ;
   assign \$231  = \$221 [15] ? \$226  : { \$230 [15], \$230  };
-  assign \$232  = \$231 [15:0] >= 13'h1180;
+  assign \$232  = \$231 [14:0] >= 13'h1180;
   assign \$233  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$234  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$235  = \$234  ? 16'h7fff : i__payload[31:16];
@@ -2983,7 +2983,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$244  = \$243  ? 16'h7fff : i__payload[31:16];
   assign \$245  = \$242  ? 16'hbfd9 : \$244 ;
   assign \$246  = \$236 [15] ? \$241  : { \$245 [15], \$245  };
-  assign \$247  = \$246 [15:0] >= 13'h1600;
+  assign \$247  = \$246 [14:0] >= 13'h1600;
   assign \$248  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$249  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$250  = \$249  ? 16'h7fff : i__payload[31:16];
@@ -2998,7 +2998,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$259  = \$258  ? 16'h7fff : i__payload[31:16];
   assign \$260  = \$257  ? 16'hbfd9 : \$259 ;
   assign \$261  = \$251 [15] ? \$256  : { \$260 [15], \$260  };
-  assign \$262  = \$261 [15:0] >= 13'h1b00;
+  assign \$262  = \$261 [14:0] >= 13'h1b00;
   assign \$263  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$264  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$265  = \$264  ? 16'h7fff : i__payload[31:16];
@@ -3013,7 +3013,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$274  = \$273  ? 16'h7fff : i__payload[31:16];
   assign \$275  = \$272  ? 16'hbfd9 : \$274 ;
   assign \$276  = \$266 [15] ? \$271  : { \$275 [15], \$275  };
-  assign \$277  = \$276 [15:0] >= 14'h2580;
+  assign \$277  = \$276 [14:0] >= 14'h2580;
   assign \$278  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$279  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$280  = \$279  ? 16'h7fff : i__payload[31:16];
@@ -3028,7 +3028,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$289  = \$288  ? 16'h7fff : i__payload[31:16];
   assign \$290  = \$287  ? 16'hbfd9 : \$289 ;
   assign \$291  = \$281 [15] ? \$286  : { \$290 [15], \$290  };
-  assign \$292  = \$291 [15:0] >= 14'h2c00;
+  assign \$292  = \$291 [14:0] >= 14'h2c00;
   assign \$293  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$294  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$295  = \$294  ? 16'h7fff : i__payload[31:16];
@@ -3043,7 +3043,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$304  = \$303  ? 16'h7fff : i__payload[31:16];
   assign \$305  = \$302  ? 16'hbfd9 : \$304 ;
   assign \$306  = \$296 [15] ? \$301  : { \$305 [15], \$305  };
-  assign \$307  = \$306 [15:0] >= 14'h3380;
+  assign \$307  = \$306 [14:0] >= 14'h3380;
   assign \$308  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$309  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$310  = \$309  ? 16'h7fff : i__payload[31:16];
@@ -3058,7 +3058,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$319  = \$318  ? 16'h7fff : i__payload[31:16];
   assign \$320  = \$317  ? 16'hbfd9 : \$319 ;
   assign \$321  = \$311 [15] ? \$316  : { \$320 [15], \$320  };
-  assign \$322  = \$321 [15:0] >= 15'h4000;
+  assign \$322  = \$321 [14:0] >= 15'h4000;
   assign \$323  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$324  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$325  = \$324  ? 16'h7fff : i__payload[31:16];
@@ -3073,13 +3073,13 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$334  = \$333  ? 16'h7fff : i__payload[31:16];
   assign \$335  = \$332  ? 16'hbfd9 : \$334 ;
   assign \$336  = \$326 [15] ? \$331  : { \$335 [15], \$335  };
-  assign \$337  = \$336 [15:0] >= 15'h6000;
+  assign \$337  = \$336 [14:0] >= 15'h6000;
   assign l1_s2_prod = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
-  assign l1_s3_prod = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$339  = $signed(\$338 ) + $signed(l1_s3_c0);
-  assign \$341  = $signed(\$339 ) - $signed({ 1'h0, \$340  });
-  assign \$343  = $signed(\$342 ) + $signed(l1_s3_c0);
-  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [46], \$343  };
+  assign l1_s3_prod = l1_acc_p1 * l1_t_p1;
+  assign \$339  = $signed({ 1'h0, \$338  }) + $signed(l1_s3_c0);
+  assign \$341  = $signed(\$339 [19:0]) - $signed({ 1'h0, \$340  });
+  assign \$343  = $signed({ 1'h0, \$342  }) + $signed(l1_s3_c0);
+  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [19], \$343 [19], \$343 [19], \$343 [19], \$343 [19:0] };
   assign \$344  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$345  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$346  = \$345  ? 16'h7fff : i__payload[15:0];
@@ -3112,15 +3112,15 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
   assign \$374  = \$371  ? 16'hbfd9 : \$373 ;
   assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = $signed({ 1'h0, \$375 [15:0] }) - $signed(l0_s1_origin);
+  assign \$376  = $signed({ 1'h0, \$375 [14:0] }) - $signed(l0_s1_origin);
   assign \$378  = $signed(\$377 ) + $signed(l0_s2_c1);
-  assign \$379  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$379  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$381  = $signed(\$380 ) > $signed(16'h7fff);
-  assign \$382  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$382  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$384  = $signed(\$383 ) < $signed(16'h8000);
-  assign \$385  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$387  = \$384  ? 49'h1ffffffff8000 : \$386 ;
-  assign \$388  = \$381  ? 49'h0000000007fff : \$387 ;
+  assign \$385  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$387  = \$384  ? 21'h1f8000 : \$386 ;
+  assign \$388  = \$381  ? 21'h007fff : \$387 ;
   assign \$389  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
   assign \$390  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$391  = \$390  ? 16'h7fff : i__payload[31:16];
@@ -3153,15 +3153,15 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$418  = \$417  ? 16'h7fff : i__payload[31:16];
   assign \$419  = \$416  ? 16'hbfd9 : \$418 ;
   assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = $signed({ 1'h0, \$420 [15:0] }) - $signed(l1_s1_origin);
+  assign \$421  = $signed({ 1'h0, \$420 [14:0] }) - $signed(l1_s1_origin);
   assign \$423  = $signed(\$422 ) + $signed(l1_s2_c1);
-  assign \$424  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$424  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$426  = $signed(\$425 ) > $signed(16'h7fff);
-  assign \$427  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$427  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$429  = $signed(\$428 ) < $signed(16'h8000);
-  assign \$430  = $signed(l1_s4_acc) + $signed(5'h08);
-  assign \$432  = \$429  ? 49'h1ffffffff8000 : \$431 ;
-  assign \$433  = \$426  ? 49'h0000000007fff : \$432 ;
+  assign \$430  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$432  = \$429  ? 21'h1f8000 : \$431 ;
+  assign \$433  = \$426  ? 21'h007fff : \$432 ;
   always @(posedge clk)
     valid_0 <= \$434 ;
   always @(posedge clk)
@@ -3554,7 +3554,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$437  = l0_x_p0;
     if (i__ready) begin
-      \$437  = \$357 [15:0];
+      \$437  = \$357 [14:0];
     end
   end
   always @* begin
@@ -3610,7 +3610,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$445  = l0_acc_p1;
     if (i__ready) begin
-      \$445  = \$378 ;
+      \$445  = \$378 [30:0];
     end
   end
   always @* begin
@@ -3628,7 +3628,7 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$447  = l1_x_p0;
     if (i__ready) begin
-      \$447  = \$402 [15:0];
+      \$447  = \$402 [14:0];
     end
   end
   always @* begin
@@ -3684,85 +3684,85 @@ module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$455  = l1_acc_p1;
     if (i__ready) begin
-      \$455  = \$423 ;
+      \$455  = \$423 [30:0];
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$167  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$167  = { 26'h0000000, l0_s3_prod[42:26] };
   assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$171  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
-  assign \$338  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
+  assign \$171  = { 26'h0000000, l0_s3_prod[42:26] };
+  assign \$338  = { 26'h0000000, l1_s3_prod[42:26] };
   assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$342  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
-  assign \$377  = { l0_s2_prod[30], l0_s2_prod };
-  assign \$380  = { \$379 [48], \$379 [48], \$379 [48], \$379 [48], \$379 [48:4] };
-  assign \$383  = { \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48:4] };
-  assign \$386  = { \$385 [48], \$385 [48], \$385 [48], \$385 [48], \$385 [48:4] };
-  assign \$422  = { l1_s2_prod[30], l1_s2_prod };
-  assign \$425  = { \$424 [48], \$424 [48], \$424 [48], \$424 [48], \$424 [48:4] };
-  assign \$428  = { \$427 [48], \$427 [48], \$427 [48], \$427 [48], \$427 [48:4] };
-  assign \$431  = { \$430 [48], \$430 [48], \$430 [48], \$430 [48], \$430 [48:4] };
+  assign \$342  = { 26'h0000000, l1_s3_prod[42:26] };
+  assign \$377  = { l0_s2_prod[28], l0_s2_prod[28:0] };
+  assign \$380  = { \$379 [20], \$379 [20], \$379 [20], \$379 [20], \$379 [20:4] };
+  assign \$383  = { \$382 [20], \$382 [20], \$382 [20], \$382 [20], \$382 [20:4] };
+  assign \$386  = { \$385 [20], \$385 [20], \$385 [20], \$385 [20], \$385 [20:4] };
+  assign \$422  = { l1_s2_prod[28], l1_s2_prod[28:0] };
+  assign \$425  = { \$424 [20], \$424 [20], \$424 [20], \$424 [20], \$424 [20:4] };
+  assign \$428  = { \$427 [20], \$427 [20], \$427 [20], \$427 [20], \$427 [20:4] };
+  assign \$431  = { \$430 [20], \$430 [20], \$430 [20], \$430 [20], \$430 [20:4] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$4584$0 , o__valid, o__payload, clk);
+module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4602$0 , \port$4604$0 , o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
   wire [8:0] \$11 ;
-  wire [27:0] \$12 ;
-  wire [27:0] \$13 ;
+  wire [24:0] \$12 ;
+  wire [24:0] \$13 ;
   wire \$14 ;
-  wire [27:0] \$15 ;
-  wire [27:0] \$16 ;
+  wire [24:0] \$15 ;
+  wire [24:0] \$16 ;
   wire \$17 ;
-  wire [27:0] \$18 ;
-  wire [27:0] \$19 ;
+  wire [24:0] \$18 ;
+  wire [24:0] \$19 ;
   wire [18:0] \$2 ;
-  wire [27:0] \$20 ;
-  wire [27:0] \$21 ;
+  wire [24:0] \$20 ;
+  wire [24:0] \$21 ;
   wire [8:0] \$22 ;
   wire [8:0] \$23 ;
-  wire [27:0] \$24 ;
-  wire [27:0] \$25 ;
+  wire [24:0] \$24 ;
+  wire [24:0] \$25 ;
   wire \$26 ;
-  wire [27:0] \$27 ;
-  wire [27:0] \$28 ;
+  wire [24:0] \$27 ;
+  wire [24:0] \$28 ;
   wire \$29 ;
   wire [18:0] \$3 ;
-  wire [27:0] \$30 ;
-  wire [27:0] \$31 ;
-  wire [27:0] \$32 ;
-  wire [27:0] \$33 ;
+  wire [24:0] \$30 ;
+  wire [24:0] \$31 ;
+  wire [24:0] \$32 ;
+  wire [24:0] \$33 ;
   wire [8:0] \$34 ;
   wire [8:0] \$35 ;
-  wire [27:0] \$36 ;
-  wire [27:0] \$37 ;
+  wire [24:0] \$36 ;
+  wire [24:0] \$37 ;
   wire \$38 ;
-  wire [27:0] \$39 ;
+  wire [24:0] \$39 ;
   wire [18:0] \$4 ;
-  wire [27:0] \$40 ;
+  wire [24:0] \$40 ;
   wire \$41 ;
-  wire [27:0] \$42 ;
-  wire [27:0] \$43 ;
-  wire [27:0] \$44 ;
-  wire [27:0] \$45 ;
+  wire [24:0] \$42 ;
+  wire [24:0] \$43 ;
+  wire [24:0] \$44 ;
+  wire [24:0] \$45 ;
   wire [8:0] \$46 ;
   wire [8:0] \$47 ;
-  wire [27:0] \$48 ;
-  wire [27:0] \$49 ;
+  wire [24:0] \$48 ;
+  wire [24:0] \$49 ;
   wire [18:0] \$5 ;
   wire \$50 ;
-  wire [27:0] \$51 ;
-  wire [27:0] \$52 ;
+  wire [24:0] \$51 ;
+  wire [24:0] \$52 ;
   wire \$53 ;
-  wire [27:0] \$54 ;
-  wire [27:0] \$55 ;
-  wire [27:0] \$56 ;
-  wire [27:0] \$57 ;
+  wire [24:0] \$54 ;
+  wire [24:0] \$55 ;
+  wire [24:0] \$56 ;
+  wire [24:0] \$57 ;
   reg \$58 ;
   reg \$59 ;
   wire [18:0] \$6 ;
@@ -3801,22 +3801,22 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
   wire i__valid;
   reg [7:0] l0_a_p0 = 8'h00;
   reg l0_neg_p0 = 1'h0;
-  wire [26:0] l0_s3_acc;
+  wire [23:0] l0_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l0_x_p0;
   reg [7:0] l1_a_p0 = 8'h00;
   reg l1_neg_p0 = 1'h0;
-  wire [26:0] l1_s3_acc;
+  wire [23:0] l1_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l1_x_p0;
   reg [7:0] l2_a_p0 = 8'h00;
   reg l2_neg_p0 = 1'h0;
-  wire [26:0] l2_s3_acc;
+  wire [23:0] l2_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l2_x_p0;
   reg [7:0] l3_a_p0 = 8'h00;
   reg l3_neg_p0 = 1'h0;
-  wire [26:0] l3_s3_acc;
+  wire [23:0] l3_s3_acc;
   (* init = 8'h00 *)
   wire [7:0] l3_x_p0;
   output [31:0] o__payload;
@@ -3829,10 +3829,10 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$4582$0 ;
-  wire [31:0] \port$4582$0 ;
-  input [31:0] \port$4584$0 ;
-  wire [31:0] \port$4584$0 ;
+  input [31:0] \port$4602$0 ;
+  wire [31:0] \port$4602$0 ;
+  input [31:0] \port$4604$0 ;
+  wire [31:0] \port$4604$0 ;
   reg [7:0] port__addr = 8'h00;
   reg [7:0] \port__addr$15  = 8'h00;
   reg [7:0] \port__addr$21  = 8'h00;
@@ -3980,32 +3980,32 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
   assign \port__data$19  = c0_rom[\port__addr$15 ];
   assign \port__data$13  = c0_rom[\port__addr$9 ];
   assign port__data = c0_rom[port__addr];
-  assign \$23  = \port$4582$0 [15] ? \$22  : { \port$4582$0 [15], \port$4582$0 [15:8] };
+  assign \$23  = \port$4602$0 [15] ? \$22  : { \port$4602$0 [15], \port$4602$0 [15:8] };
   assign \$24  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$26  = $signed(\$25 ) > $signed(8'h7f);
   assign \$27  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$29  = $signed(\$28 ) < $signed(8'h80);
   assign \$30  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$32  = \$29  ? 28'hfffff80 : \$31 ;
-  assign \$33  = \$26  ? 28'h000007f : \$32 ;
-  assign \$34  = - $signed(\port$4582$0 [23:16]);
-  assign \$35  = \port$4582$0 [23] ? \$34  : { \port$4582$0 [23], \port$4582$0 [23:16] };
+  assign \$32  = \$29  ? 25'h1ffff80 : \$31 ;
+  assign \$33  = \$26  ? 25'h000007f : \$32 ;
+  assign \$34  = - $signed(\port$4602$0 [23:16]);
+  assign \$35  = \port$4602$0 [23] ? \$34  : { \port$4602$0 [23], \port$4602$0 [23:16] };
   assign \$36  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$38  = $signed(\$37 ) > $signed(8'h7f);
   assign \$39  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$41  = $signed(\$40 ) < $signed(8'h80);
   assign \$42  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$44  = \$41  ? 28'hfffff80 : \$43 ;
-  assign \$45  = \$38  ? 28'h000007f : \$44 ;
-  assign \$46  = - $signed(\port$4582$0 [31:24]);
-  assign \$47  = \port$4582$0 [31] ? \$46  : { \port$4582$0 [31], \port$4582$0 [31:24] };
+  assign \$44  = \$41  ? 25'h1ffff80 : \$43 ;
+  assign \$45  = \$38  ? 25'h000007f : \$44 ;
+  assign \$46  = - $signed(\port$4602$0 [31:24]);
+  assign \$47  = \port$4602$0 [31] ? \$46  : { \port$4602$0 [31], \port$4602$0 [31:24] };
   assign \$48  = $signed(l3_s3_acc) + $signed(17'h08000);
   assign \$50  = $signed(\$49 ) > $signed(8'h7f);
   assign \$51  = $signed(l3_s3_acc) + $signed(17'h08000);
   assign \$53  = $signed(\$52 ) < $signed(8'h80);
   assign \$54  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$56  = \$53  ? 28'hfffff80 : \$55 ;
-  assign \$57  = \$50  ? 28'h000007f : \$56 ;
+  assign \$56  = \$53  ? 25'h1ffff80 : \$55 ;
+  assign \$57  = \$50  ? 25'h000007f : \$56 ;
   always @(posedge clk)
     valid_0 <= \$58 ;
   always @(posedge clk)
@@ -4040,26 +4040,26 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(18'h10000) - $signed(port__data);
   assign \$3  = l0_neg_p0 ? \$2  : { port__data[16], port__data[16], port__data };
-  assign l0_s3_acc = $signed(\$3 ) * $signed(l0_a_p0);
+  assign l0_s3_acc = $signed({ 1'h0, \$3 [15:0] }) * $signed(l0_a_p0);
   assign \$4  = $signed(18'h10000) - $signed(\port__data$13 );
   assign \$5  = l1_neg_p0 ? \$4  : { \port__data$13 [16], \port__data$13 [16], \port__data$13  };
-  assign l1_s3_acc = $signed(\$5 ) * $signed(l1_a_p0);
+  assign l1_s3_acc = $signed({ 1'h0, \$5 [15:0] }) * $signed(l1_a_p0);
   assign \$6  = $signed(18'h10000) - $signed(\port__data$19 );
   assign \$7  = l2_neg_p0 ? \$6  : { \port__data$19 [16], \port__data$19 [16], \port__data$19  };
-  assign l2_s3_acc = $signed(\$7 ) * $signed(l2_a_p0);
+  assign l2_s3_acc = $signed({ 1'h0, \$7 [15:0] }) * $signed(l2_a_p0);
   assign \$8  = $signed(18'h10000) - $signed(\port__data$25 );
   assign \$9  = l3_neg_p0 ? \$8  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
-  assign l3_s3_acc = $signed(\$9 ) * $signed(l3_a_p0);
-  assign \$10  = - $signed(\port$4582$0 [7:0]);
-  assign \$11  = \port$4582$0 [7] ? \$10  : { \port$4582$0 [7], \port$4582$0 [7:0] };
+  assign l3_s3_acc = $signed({ 1'h0, \$9 [15:0] }) * $signed(l3_a_p0);
+  assign \$10  = - $signed(\port$4602$0 [7:0]);
+  assign \$11  = \port$4602$0 [7] ? \$10  : { \port$4602$0 [7], \port$4602$0 [7:0] };
   assign \$12  = $signed(l0_s3_acc) + $signed(17'h08000);
   assign \$14  = $signed(\$13 ) > $signed(8'h7f);
   assign \$15  = $signed(l0_s3_acc) + $signed(17'h08000);
   assign \$17  = $signed(\$16 ) < $signed(8'h80);
   assign \$18  = $signed(l0_s3_acc) + $signed(17'h08000);
-  assign \$20  = \$17  ? 28'hfffff80 : \$19 ;
-  assign \$21  = \$14  ? 28'h000007f : \$20 ;
-  assign \$22  = - $signed(\port$4582$0 [15:8]);
+  assign \$20  = \$17  ? 25'h1ffff80 : \$19 ;
+  assign \$21  = \$14  ? 25'h000007f : \$20 ;
+  assign \$22  = - $signed(\port$4602$0 [15:8]);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$58  = valid_0;
@@ -4091,14 +4091,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$61  = l0_a_p0;
     if (i__ready) begin
-      \$61  = \port$4584$0 [7:0];
+      \$61  = \port$4604$0 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$62  = l0_neg_p0;
     if (i__ready) begin
-      \$62  = \port$4582$0 [7];
+      \$62  = \port$4602$0 [7];
     end
   end
   always @* begin
@@ -4125,14 +4125,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$65  = l1_a_p0;
     if (i__ready) begin
-      \$65  = \port$4584$0 [15:8];
+      \$65  = \port$4604$0 [15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$66  = l1_neg_p0;
     if (i__ready) begin
-      \$66  = \port$4582$0 [15];
+      \$66  = \port$4602$0 [15];
     end
   end
   always @* begin
@@ -4146,14 +4146,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$68  = l2_a_p0;
     if (i__ready) begin
-      \$68  = \port$4584$0 [23:16];
+      \$68  = \port$4604$0 [23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$69  = l2_neg_p0;
     if (i__ready) begin
-      \$69  = \port$4582$0 [23];
+      \$69  = \port$4602$0 [23];
     end
   end
   always @* begin
@@ -4167,105 +4167,101 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$71  = l3_a_p0;
     if (i__ready) begin
-      \$71  = \port$4584$0 [31:24];
+      \$71  = \port$4604$0 [31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$72  = l3_neg_p0;
     if (i__ready) begin
-      \$72  = \port$4582$0 [31];
+      \$72  = \port$4602$0 [31];
     end
   end
   assign l0_x_p0 = port__addr;
   assign l1_x_p0 = \port__addr$9 ;
   assign l2_x_p0 = \port__addr$15 ;
   assign l3_x_p0 = \port__addr$21 ;
-  assign i__payload = { \port$4584$0 , \port$4582$0  };
-  assign \i__payload.x  = \port$4582$0 ;
-  assign \i__payload.x[0]  = \port$4582$0 [7:0];
-  assign \i__payload.x[1]  = \port$4582$0 [15:8];
-  assign \i__payload.x[2]  = \port$4582$0 [23:16];
-  assign \i__payload.x[3]  = \port$4582$0 [31:24];
-  assign \i__payload.a  = \port$4584$0 ;
-  assign \i__payload.a[0]  = \port$4584$0 [7:0];
-  assign \i__payload.a[1]  = \port$4584$0 [15:8];
-  assign \i__payload.a[2]  = \port$4584$0 [23:16];
-  assign \i__payload.a[3]  = \port$4584$0 [31:24];
+  assign i__payload = { \port$4604$0 , \port$4602$0  };
+  assign \i__payload.x  = \port$4602$0 ;
+  assign \i__payload.x[0]  = \port$4602$0 [7:0];
+  assign \i__payload.x[1]  = \port$4602$0 [15:8];
+  assign \i__payload.x[2]  = \port$4602$0 [23:16];
+  assign \i__payload.x[3]  = \port$4602$0 [31:24];
+  assign \i__payload.a  = \port$4604$0 ;
+  assign \i__payload.a[0]  = \port$4604$0 [7:0];
+  assign \i__payload.a[1]  = \port$4604$0 [15:8];
+  assign \i__payload.a[2]  = \port$4604$0 [23:16];
+  assign \i__payload.a[3]  = \port$4604$0 [31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$13  = { \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27], \$12 [27:16] };
-  assign \$16  = { \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27], \$15 [27:16] };
-  assign \$19  = { \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27], \$18 [27:16] };
-  assign \$25  = { \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27], \$24 [27:16] };
-  assign \$28  = { \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27], \$27 [27:16] };
-  assign \$31  = { \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27], \$30 [27:16] };
-  assign \$37  = { \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27], \$36 [27:16] };
-  assign \$40  = { \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27], \$39 [27:16] };
-  assign \$43  = { \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27], \$42 [27:16] };
-  assign \$49  = { \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27], \$48 [27:16] };
-  assign \$52  = { \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27], \$51 [27:16] };
-  assign \$55  = { \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27], \$54 [27:16] };
+  assign \$13  = { \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24:16] };
+  assign \$16  = { \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24:16] };
+  assign \$19  = { \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24:16] };
+  assign \$25  = { \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24:16] };
+  assign \$28  = { \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24:16] };
+  assign \$31  = { \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24:16] };
+  assign \$37  = { \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24:16] };
+  assign \$40  = { \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24:16] };
+  assign \$43  = { \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24:16] };
+  assign \$49  = { \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24:16] };
+  assign \$52  = { \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24:16] };
+  assign \$55  = { \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24:16] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \Cfu.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
-  wire [18:0] \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire [18:0] \$13 ;
-  wire [20:0] \$14 ;
-  wire [20:0] \$15 ;
-  wire \$16 ;
-  wire [20:0] \$17 ;
-  wire [20:0] \$18 ;
-  wire \$19 ;
+  wire [15:0] \$10 ;
+  wire [17:0] \$11 ;
+  wire [16:0] \$12 ;
+  wire [16:0] \$13 ;
+  wire \$14 ;
+  wire [15:0] \$15 ;
+  wire [17:0] \$16 ;
+  wire [16:0] \$17 ;
+  wire [16:0] \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [20:0] \$20 ;
-  wire [20:0] \$21 ;
-  wire [20:0] \$22 ;
-  wire [20:0] \$23 ;
-  wire [20:0] \$24 ;
-  wire [20:0] \$25 ;
-  wire \$26 ;
-  wire [20:0] \$27 ;
-  wire [20:0] \$28 ;
-  wire \$29 ;
+  wire [15:0] \$20 ;
+  wire [17:0] \$21 ;
+  wire [16:0] \$22 ;
+  wire [16:0] \$23 ;
+  wire \$24 ;
+  wire [15:0] \$25 ;
+  wire [17:0] \$26 ;
+  wire [16:0] \$27 ;
+  wire [16:0] \$28 ;
+  wire [16:0] \$29 ;
   wire \$3 ;
-  wire [20:0] \$30 ;
-  wire [20:0] \$31 ;
-  wire [20:0] \$32 ;
-  wire [20:0] \$33 ;
-  wire [20:0] \$34 ;
-  wire [20:0] \$35 ;
-  wire \$36 ;
-  wire [20:0] \$37 ;
-  wire [20:0] \$38 ;
-  wire \$39 ;
-  wire [18:0] \$4 ;
-  wire [20:0] \$40 ;
-  wire [20:0] \$41 ;
-  wire [20:0] \$42 ;
-  wire [20:0] \$43 ;
-  wire [20:0] \$44 ;
-  wire [20:0] \$45 ;
-  wire \$46 ;
-  wire [20:0] \$47 ;
-  wire [20:0] \$48 ;
-  wire \$49 ;
+  wire [15:0] \$30 ;
+  wire [17:0] \$31 ;
+  wire [16:0] \$32 ;
+  wire [16:0] \$33 ;
+  wire \$34 ;
+  wire [15:0] \$35 ;
+  wire [17:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$38 ;
+  wire [16:0] \$39 ;
+  wire \$4 ;
+  wire [15:0] \$40 ;
+  wire [17:0] \$41 ;
+  wire [16:0] \$42 ;
+  wire [16:0] \$43 ;
+  wire \$44 ;
+  wire [15:0] \$45 ;
+  wire [17:0] \$46 ;
+  wire [16:0] \$47 ;
+  wire [16:0] \$48 ;
+  wire [16:0] \$49 ;
   wire \$5 ;
-  wire [20:0] \$50 ;
-  wire [20:0] \$51 ;
-  wire [20:0] \$52 ;
-  wire [20:0] \$53 ;
-  reg \$54 ;
-  reg [31:0] \$55 ;
+  reg \$50 ;
+  reg [31:0] \$51 ;
   wire \$6 ;
-  wire [18:0] \$7 ;
+  wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   input clk;
@@ -4284,22 +4280,18 @@ module \Cfu.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   reg [16:0] l0_s1_c0;
   reg [9:0] l0_s1_c1;
   wire [17:0] l0_s1_prod;
-  wire [19:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [16:0] l1_s1_c0;
   reg [9:0] l1_s1_c1;
   wire [17:0] l1_s1_prod;
-  wire [19:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [16:0] l2_s1_c0;
   reg [9:0] l2_s1_c1;
   wire [17:0] l2_s1_prod;
-  wire [19:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [16:0] l3_s1_c0;
   reg [9:0] l3_s1_c1;
   wire [17:0] l3_s1_prod;
-  wire [19:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -4312,56 +4304,48 @@ module \Cfu.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   reg o__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$36  = $signed(\$35 ) > $signed(9'h0ff);
-  assign \$37  = $signed(l2_s2_acc) + $signed(8'h40);
-  assign \$39  = $signed(\$38 ) < $signed(1'h0);
-  assign \$40  = $signed(l2_s2_acc) + $signed(8'h40);
-  assign \$42  = \$39  ? 21'h000000 : \$41 ;
-  assign \$43  = \$36  ? 21'h0000ff : \$42 ;
-  assign \$44  = $signed(l3_s2_acc) + $signed(8'h40);
-  assign \$46  = $signed(\$45 ) > $signed(9'h0ff);
-  assign \$47  = $signed(l3_s2_acc) + $signed(8'h40);
-  assign \$49  = $signed(\$48 ) < $signed(1'h0);
-  assign \$50  = $signed(l3_s2_acc) + $signed(8'h40);
-  assign \$52  = \$49  ? 21'h000000 : \$51 ;
-  assign \$53  = \$46  ? 21'h0000ff : \$52 ;
+  assign \$44  = \$43  > 8'hff;
+  assign \$46  = $signed(\$45 ) + $signed(l3_s1_c0);
+  assign \$47  = \$46 [15:0] + 7'h40;
+  assign \$49  = \$44  ? 17'h000ff : \$48 ;
   always @(posedge clk)
-    o__valid <= \$54 ;
+    o__valid <= \$50 ;
   always @(posedge clk)
-    o__payload <= \$55 ;
+    o__payload <= \$51 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) >= $signed(7'h50);
   assign \$3  = $signed(i__payload[7:0]) >= $signed(7'h30);
   assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
-  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$5  = $signed(i__payload[15:8]) >= $signed(7'h50);
-  assign \$6  = $signed(i__payload[15:8]) >= $signed(7'h30);
+  assign \$4  = $signed(i__payload[15:8]) >= $signed(7'h50);
+  assign \$5  = $signed(i__payload[15:8]) >= $signed(7'h30);
   assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
-  assign l1_s2_acc = $signed(\$7 ) + $signed(l1_s1_c0);
-  assign \$8  = $signed(i__payload[23:16]) >= $signed(7'h50);
-  assign \$9  = $signed(i__payload[23:16]) >= $signed(7'h30);
+  assign \$6  = $signed(i__payload[23:16]) >= $signed(7'h50);
+  assign \$7  = $signed(i__payload[23:16]) >= $signed(7'h30);
   assign l2_s1_prod = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
-  assign l2_s2_acc = $signed(\$10 ) + $signed(l2_s1_c0);
-  assign \$11  = $signed(i__payload[31:24]) >= $signed(7'h50);
-  assign \$12  = $signed(i__payload[31:24]) >= $signed(7'h30);
+  assign \$8  = $signed(i__payload[31:24]) >= $signed(7'h50);
+  assign \$9  = $signed(i__payload[31:24]) >= $signed(7'h30);
   assign l3_s1_prod = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
-  assign l3_s2_acc = $signed(\$13 ) + $signed(l3_s1_c0);
-  assign \$14  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$16  = $signed(\$15 ) > $signed(9'h0ff);
-  assign \$17  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$19  = $signed(\$18 ) < $signed(1'h0);
-  assign \$20  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$22  = \$19  ? 21'h000000 : \$21 ;
-  assign \$23  = \$16  ? 21'h0000ff : \$22 ;
-  assign \$24  = $signed(l1_s2_acc) + $signed(8'h40);
-  assign \$26  = $signed(\$25 ) > $signed(9'h0ff);
-  assign \$27  = $signed(l1_s2_acc) + $signed(8'h40);
-  assign \$29  = $signed(\$28 ) < $signed(1'h0);
-  assign \$30  = $signed(l1_s2_acc) + $signed(8'h40);
-  assign \$32  = \$29  ? 21'h000000 : \$31 ;
-  assign \$33  = \$26  ? 21'h0000ff : \$32 ;
-  assign \$34  = $signed(l2_s2_acc) + $signed(8'h40);
+  assign \$11  = $signed(\$10 ) + $signed(l0_s1_c0);
+  assign \$12  = \$11 [15:0] + 7'h40;
+  assign \$14  = \$13  > 8'hff;
+  assign \$16  = $signed(\$15 ) + $signed(l0_s1_c0);
+  assign \$17  = \$16 [15:0] + 7'h40;
+  assign \$19  = \$14  ? 17'h000ff : \$18 ;
+  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
+  assign \$22  = \$21 [15:0] + 7'h40;
+  assign \$24  = \$23  > 8'hff;
+  assign \$26  = $signed(\$25 ) + $signed(l1_s1_c0);
+  assign \$27  = \$26 [15:0] + 7'h40;
+  assign \$29  = \$24  ? 17'h000ff : \$28 ;
+  assign \$31  = $signed(\$30 ) + $signed(l2_s1_c0);
+  assign \$32  = \$31 [15:0] + 7'h40;
+  assign \$34  = \$33  > 8'hff;
+  assign \$36  = $signed(\$35 ) + $signed(l2_s1_c0);
+  assign \$37  = \$36 [15:0] + 7'h40;
+  assign \$39  = \$34  ? 17'h000ff : \$38 ;
+  assign \$41  = $signed(\$40 ) + $signed(l3_s1_c0);
+  assign \$42  = \$41 [15:0] + 7'h40;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l0_s0_seg = 2'h0;
@@ -4399,10 +4383,10 @@ module \Cfu.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$5 ) begin
+    if (\$4 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$6 ) begin
+    if (\$5 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -4433,10 +4417,10 @@ module \Cfu.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l2_s0_seg = 2'h0;
-    if (\$8 ) begin
+    if (\$6 ) begin
       l2_s0_seg = 2'h1;
     end
-    if (\$9 ) begin
+    if (\$7 ) begin
       l2_s0_seg = 2'h2;
     end
   end
@@ -4467,10 +4451,10 @@ module \Cfu.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l3_s0_seg = 2'h0;
-    if (\$11 ) begin
+    if (\$8 ) begin
       l3_s0_seg = 2'h1;
     end
-    if (\$12 ) begin
+    if (\$9 ) begin
       l3_s0_seg = 2'h2;
     end
   end
@@ -4500,25 +4484,25 @@ module \Cfu.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$54  = o__valid;
+    \$50  = o__valid;
     if (i__ready) begin
-      \$54  = i__valid;
+      \$50  = i__valid;
     end
     if (rst) begin
-      \$54  = 1'h0;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$55  = o__payload;
+    \$51  = o__payload;
     if (i__ready) begin
-      \$55 [7:0] = \$23 [7:0];
-      \$55 [15:8] = \$33 [7:0];
-      \$55 [23:16] = \$43 [7:0];
-      \$55 [31:24] = \$53 [7:0];
+      \$51 [7:0] = \$19 [7:0];
+      \$51 [15:8] = \$29 [7:0];
+      \$51 [23:16] = \$39 [7:0];
+      \$51 [31:24] = \$49 [7:0];
     end
     if (rst) begin
-      \$55  = 32'd0;
+      \$51  = 32'd0;
     end
   end
   assign \i__payload[0]  = i__payload[7:0];
@@ -4529,22 +4513,22 @@ module \Cfu.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$4  = { l0_s1_prod[17], l0_s1_prod };
-  assign \$7  = { l1_s1_prod[17], l1_s1_prod };
-  assign \$10  = { l2_s1_prod[17], l2_s1_prod };
-  assign \$13  = { l3_s1_prod[17], l3_s1_prod };
-  assign \$15  = { \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20:7] };
-  assign \$18  = { \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20:7] };
-  assign \$21  = { \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20:7] };
-  assign \$25  = { \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20:7] };
-  assign \$28  = { \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20:7] };
-  assign \$31  = { \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20:7] };
-  assign \$35  = { \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20:7] };
-  assign \$38  = { \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20:7] };
-  assign \$41  = { \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20:7] };
-  assign \$45  = { \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20:7] };
-  assign \$48  = { \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20:7] };
-  assign \$51  = { \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20:7] };
+  assign \$10  = { l0_s1_prod[14], l0_s1_prod[14:0] };
+  assign \$13  = { 7'h00, \$12 [16:7] };
+  assign \$15  = { l0_s1_prod[14], l0_s1_prod[14:0] };
+  assign \$18  = { 7'h00, \$17 [16:7] };
+  assign \$20  = { l1_s1_prod[14], l1_s1_prod[14:0] };
+  assign \$23  = { 7'h00, \$22 [16:7] };
+  assign \$25  = { l1_s1_prod[14], l1_s1_prod[14:0] };
+  assign \$28  = { 7'h00, \$27 [16:7] };
+  assign \$30  = { l2_s1_prod[14], l2_s1_prod[14:0] };
+  assign \$33  = { 7'h00, \$32 [16:7] };
+  assign \$35  = { l2_s1_prod[14], l2_s1_prod[14:0] };
+  assign \$38  = { 7'h00, \$37 [16:7] };
+  assign \$40  = { l3_s1_prod[14], l3_s1_prod[14:0] };
+  assign \$43  = { 7'h00, \$42 [16:7] };
+  assign \$45  = { l3_s1_prod[14], l3_s1_prod[14:0] };
+  assign \$48  = { 7'h00, \$47 [16:7] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4552,33 +4536,31 @@ module \Cfu.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [36:0] \$11 ;
-  wire [36:0] \$12 ;
-  wire \$13 ;
-  wire [36:0] \$14 ;
-  wire [36:0] \$15 ;
-  wire [36:0] \$16 ;
-  wire [36:0] \$17 ;
-  wire [36:0] \$18 ;
-  wire [36:0] \$19 ;
+  wire [31:0] \$11 ;
+  wire [33:0] \$12 ;
+  wire [32:0] \$13 ;
+  wire [32:0] \$14 ;
+  wire [32:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [33:0] \$17 ;
+  wire [32:0] \$18 ;
+  wire [32:0] \$19 ;
   wire \$2 ;
   wire \$20 ;
-  wire [36:0] \$21 ;
-  wire [36:0] \$22 ;
-  wire \$23 ;
-  wire [36:0] \$24 ;
-  wire [36:0] \$25 ;
-  wire [36:0] \$26 ;
-  wire [36:0] \$27 ;
-  reg \$28 ;
-  reg [31:0] \$29 ;
+  wire [31:0] \$21 ;
+  wire [33:0] \$22 ;
+  wire [32:0] \$23 ;
+  wire [32:0] \$24 ;
+  wire [32:0] \$25 ;
+  reg \$26 ;
+  reg [31:0] \$27 ;
   wire \$3 ;
-  wire [34:0] \$4 ;
+  wire \$4 ;
   wire \$5 ;
-  wire \$6 ;
-  wire [34:0] \$7 ;
-  wire [36:0] \$8 ;
-  wire [36:0] \$9 ;
+  wire [31:0] \$6 ;
+  wire [33:0] \$7 ;
+  wire [32:0] \$8 ;
+  wire [32:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -4593,12 +4575,10 @@ module \Cfu.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   reg [32:0] l0_s1_c0;
   reg [17:0] l0_s1_c1;
   wire [33:0] l0_s1_prod;
-  wire [35:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [32:0] l1_s1_c0;
   reg [17:0] l1_s1_c1;
   wire [33:0] l1_s1_prod;
-  wire [35:0] l1_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -4614,29 +4594,25 @@ module \Cfu.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   assign \$2  = $signed(i__payload[15:0]) >= $signed(15'h5000);
   assign \$3  = $signed(i__payload[15:0]) >= $signed(15'h3000);
   assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h5000);
-  assign \$6  = $signed(i__payload[31:16]) >= $signed(15'h3000);
+  assign \$4  = $signed(i__payload[31:16]) >= $signed(15'h5000);
+  assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h3000);
   assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign l1_s2_acc = $signed(\$7 ) + $signed(l1_s1_c0);
-  assign \$8  = $signed(l0_s2_acc) + $signed(16'h4000);
-  assign \$10  = $signed(\$9 ) > $signed(17'h0ffff);
-  assign \$11  = $signed(l0_s2_acc) + $signed(16'h4000);
-  assign \$13  = $signed(\$12 ) < $signed(1'h0);
-  assign \$14  = $signed(l0_s2_acc) + $signed(16'h4000);
-  assign \$16  = \$13  ? 37'h0000000000 : \$15 ;
-  assign \$17  = \$10  ? 37'h000000ffff : \$16 ;
-  assign \$18  = $signed(l1_s2_acc) + $signed(16'h4000);
-  assign \$20  = $signed(\$19 ) > $signed(17'h0ffff);
-  assign \$21  = $signed(l1_s2_acc) + $signed(16'h4000);
-  assign \$23  = $signed(\$22 ) < $signed(1'h0);
-  assign \$24  = $signed(l1_s2_acc) + $signed(16'h4000);
-  assign \$26  = \$23  ? 37'h0000000000 : \$25 ;
-  assign \$27  = \$20  ? 37'h000000ffff : \$26 ;
+  assign \$7  = $signed(\$6 ) + $signed(l0_s1_c0);
+  assign \$8  = \$7 [31:0] + 15'h4000;
+  assign \$10  = \$9  > 16'hffff;
+  assign \$12  = $signed(\$11 ) + $signed(l0_s1_c0);
+  assign \$13  = \$12 [31:0] + 15'h4000;
+  assign \$15  = \$10  ? 33'h00000ffff : \$14 ;
+  assign \$17  = $signed(\$16 ) + $signed(l1_s1_c0);
+  assign \$18  = \$17 [31:0] + 15'h4000;
+  assign \$20  = \$19  > 16'hffff;
+  assign \$22  = $signed(\$21 ) + $signed(l1_s1_c0);
+  assign \$23  = \$22 [31:0] + 15'h4000;
+  assign \$25  = \$20  ? 33'h00000ffff : \$24 ;
   always @(posedge clk)
-    o__valid <= \$28 ;
+    o__valid <= \$26 ;
   always @(posedge clk)
-    o__payload <= \$29 ;
+    o__payload <= \$27 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l0_s0_seg = 2'h0;
@@ -4674,10 +4650,10 @@ module \Cfu.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$5 ) begin
+    if (\$4 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$6 ) begin
+    if (\$5 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -4707,86 +4683,118 @@ module \Cfu.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$28  = o__valid;
+    \$26  = o__valid;
     if (i__ready) begin
-      \$28  = i__valid;
+      \$26  = i__valid;
     end
     if (rst) begin
-      \$28  = 1'h0;
+      \$26  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$29  = o__payload;
+    \$27  = o__payload;
     if (i__ready) begin
-      \$29 [15:0] = \$17 [15:0];
-      \$29 [31:16] = \$27 [15:0];
+      \$27 [15:0] = \$15 [15:0];
+      \$27 [31:16] = \$25 [15:0];
     end
     if (rst) begin
-      \$29  = 32'd0;
+      \$27  = 32'd0;
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$4  = { l0_s1_prod[33], l0_s1_prod };
-  assign \$7  = { l1_s1_prod[33], l1_s1_prod };
-  assign \$9  = { \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36], \$8 [36:15] };
-  assign \$12  = { \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36], \$11 [36:15] };
-  assign \$15  = { \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36], \$14 [36:15] };
-  assign \$19  = { \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36], \$18 [36:15] };
-  assign \$22  = { \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36], \$21 [36:15] };
-  assign \$25  = { \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36], \$24 [36:15] };
+  assign \$6  = { l0_s1_prod[30], l0_s1_prod[30:0] };
+  assign \$9  = { 15'h0000, \$8 [32:15] };
+  assign \$11  = { l0_s1_prod[30], l0_s1_prod[30:0] };
+  assign \$14  = { 15'h0000, \$13 [32:15] };
+  assign \$16  = { l1_s1_prod[30], l1_s1_prod[30:0] };
+  assign \$19  = { 15'h0000, \$18 [32:15] };
+  assign \$21  = { l1_s1_prod[30], l1_s1_prod[30:0] };
+  assign \$24  = { 15'h0000, \$23 [32:15] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
-  wire [11:0] \$10 ;
-  wire [11:0] \$11 ;
-  wire \$12 ;
+  wire [10:0] \$10 ;
+  wire [6:0] \$11 ;
+  wire [8:0] \$12 ;
   wire \$13 ;
-  wire [8:0] \$14 ;
-  wire [9:0] \$15 ;
-  wire [11:0] \$16 ;
-  wire \$17 ;
-  wire [11:0] \$18 ;
-  wire \$19 ;
+  wire [9:0] \$14 ;
+  wire [10:0] \$15 ;
+  wire [6:0] \$16 ;
+  wire [8:0] \$17 ;
+  wire [8:0] \$18 ;
+  wire [8:0] \$19 ;
   wire \$2 ;
-  wire [11:0] \$20 ;
-  wire [11:0] \$21 ;
-  wire [11:0] \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire [8:0] \$25 ;
-  wire [9:0] \$26 ;
-  wire [11:0] \$27 ;
-  wire \$28 ;
-  wire [11:0] \$29 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire [8:0] \$22 ;
+  wire [9:0] \$23 ;
+  wire [10:0] \$24 ;
+  wire [6:0] \$25 ;
+  wire [8:0] \$26 ;
+  wire \$27 ;
+  wire [9:0] \$28 ;
+  wire [10:0] \$29 ;
   wire [8:0] \$3 ;
-  wire \$30 ;
-  wire [11:0] \$31 ;
-  wire [11:0] \$32 ;
-  wire [11:0] \$33 ;
-  wire \$34 ;
-  wire \$35 ;
+  wire [6:0] \$30 ;
+  wire [8:0] \$31 ;
+  wire \$32 ;
+  wire [9:0] \$33 ;
+  wire [10:0] \$34 ;
+  wire [6:0] \$35 ;
   wire [8:0] \$36 ;
-  wire [9:0] \$37 ;
-  wire [11:0] \$38 ;
+  wire [8:0] \$37 ;
+  wire [8:0] \$38 ;
   wire \$39 ;
   wire [9:0] \$4 ;
-  wire [11:0] \$40 ;
-  wire \$41 ;
-  wire [11:0] \$42 ;
-  wire [11:0] \$43 ;
-  wire [11:0] \$44 ;
-  wire [11:0] \$5 ;
-  wire \$6 ;
-  wire [11:0] \$7 ;
+  wire \$40 ;
+  wire [8:0] \$41 ;
+  wire [9:0] \$42 ;
+  wire [10:0] \$43 ;
+  wire [6:0] \$44 ;
+  wire [8:0] \$45 ;
+  wire \$46 ;
+  wire [9:0] \$47 ;
+  wire [10:0] \$48 ;
+  wire [6:0] \$49 ;
+  wire [10:0] \$5 ;
+  wire [8:0] \$50 ;
+  wire \$51 ;
+  wire [9:0] \$52 ;
+  wire [10:0] \$53 ;
+  wire [6:0] \$54 ;
+  wire [8:0] \$55 ;
+  wire [8:0] \$56 ;
+  wire [8:0] \$57 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire [6:0] \$6 ;
+  wire [8:0] \$60 ;
+  wire [9:0] \$61 ;
+  wire [10:0] \$62 ;
+  wire [6:0] \$63 ;
+  wire [8:0] \$64 ;
+  wire \$65 ;
+  wire [9:0] \$66 ;
+  wire [10:0] \$67 ;
+  wire [6:0] \$68 ;
+  wire [8:0] \$69 ;
+  wire [8:0] \$7 ;
+  wire \$70 ;
+  wire [9:0] \$71 ;
+  wire [10:0] \$72 ;
+  wire [6:0] \$73 ;
+  wire [8:0] \$74 ;
+  wire [8:0] \$75 ;
+  wire [8:0] \$76 ;
   wire \$8 ;
-  wire [11:0] \$9 ;
+  wire [9:0] \$9 ;
   input [31:0] i__payload;
   wire [31:0] i__payload;
   wire [7:0] \i__payload[0] ;
@@ -4799,19 +4807,15 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
   reg [1:0] l0_s0_seg;
   reg [5:0] l0_s1_c0;
   reg [8:0] l0_s1_c1_prod;
-  wire [10:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [5:0] l1_s1_c0;
   reg [8:0] l1_s1_c1_prod;
-  wire [10:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [5:0] l2_s1_c0;
   reg [8:0] l2_s1_c1_prod;
-  wire [10:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [5:0] l3_s1_c0;
   reg [8:0] l3_s1_c1_prod;
-  wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -4821,102 +4825,54 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
   wire o__ready;
   input o__valid;
   wire o__valid;
+  assign \$24  = $signed(\$23 ) + $signed(l1_s1_c0);
+  assign \$26  = $signed(\$25 ) + $signed(1'h0);
+  assign \$27  = $signed(\$26 ) > $signed(8'h7f);
+  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
+  assign \$31  = $signed(\$30 ) + $signed(1'h0);
+  assign \$32  = $signed(\$31 ) < $signed(8'h80);
+  assign \$34  = $signed(\$33 ) + $signed(l1_s1_c0);
+  assign \$36  = $signed(\$35 ) + $signed(1'h0);
+  assign \$37  = \$32  ? 9'h180 : \$36 ;
+  assign \$38  = \$27  ? 9'h07f : \$37 ;
+  assign \$39  = $signed(i__payload[23:16]) >= $signed(5'h10);
+  assign \$40  = $signed(i__payload[23:16]) >= $signed(6'h10);
+  assign \$43  = $signed(\$42 ) + $signed(l2_s1_c0);
+  assign \$45  = $signed(\$44 ) + $signed(1'h0);
+  assign \$46  = $signed(\$45 ) > $signed(8'h7f);
+  assign \$48  = $signed(\$47 ) + $signed(l2_s1_c0);
+  assign \$50  = $signed(\$49 ) + $signed(1'h0);
+  assign \$51  = $signed(\$50 ) < $signed(8'h80);
+  assign \$53  = $signed(\$52 ) + $signed(l2_s1_c0);
+  assign \$55  = $signed(\$54 ) + $signed(1'h0);
+  assign \$56  = \$51  ? 9'h180 : \$55 ;
+  assign \$57  = \$46  ? 9'h07f : \$56 ;
+  assign \$58  = $signed(i__payload[31:24]) >= $signed(5'h10);
+  assign \$59  = $signed(i__payload[31:24]) >= $signed(6'h10);
+  assign \$62  = $signed(\$61 ) + $signed(l3_s1_c0);
+  assign \$64  = $signed(\$63 ) + $signed(1'h0);
+  assign \$65  = $signed(\$64 ) > $signed(8'h7f);
+  assign \$67  = $signed(\$66 ) + $signed(l3_s1_c0);
+  assign \$69  = $signed(\$68 ) + $signed(1'h0);
+  assign \$70  = $signed(\$69 ) < $signed(8'h80);
+  assign \$72  = $signed(\$71 ) + $signed(l3_s1_c0);
+  assign \$74  = $signed(\$73 ) + $signed(1'h0);
+  assign \$75  = \$70  ? 9'h180 : \$74 ;
+  assign \$76  = \$65  ? 9'h07f : \$75 ;
   assign \$1  = $signed(i__payload[7:0]) >= $signed(5'h10);
   assign \$2  = $signed(i__payload[7:0]) >= $signed(6'h10);
-  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
-  assign \$8  = $signed(\$7 ) < $signed(8'h80);
-  assign \$10  = \$8  ? 12'hf80 : \$9 ;
-  assign \$11  = \$6  ? 12'h07f : \$10 ;
-  assign \$12  = $signed(i__payload[15:8]) >= $signed(5'h10);
-  assign \$13  = $signed(i__payload[15:8]) >= $signed(6'h10);
-  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
-  assign \$17  = $signed(\$16 ) > $signed(8'h7f);
-  assign \$19  = $signed(\$18 ) < $signed(8'h80);
-  assign \$21  = \$19  ? 12'hf80 : \$20 ;
-  assign \$22  = \$17  ? 12'h07f : \$21 ;
-  assign \$23  = $signed(i__payload[23:16]) >= $signed(5'h10);
-  assign \$24  = $signed(i__payload[23:16]) >= $signed(6'h10);
-  assign l2_s2_acc = $signed(\$26 ) + $signed(l2_s1_c0);
-  assign \$28  = $signed(\$27 ) > $signed(8'h7f);
-  assign \$30  = $signed(\$29 ) < $signed(8'h80);
-  assign \$32  = \$30  ? 12'hf80 : \$31 ;
-  assign \$33  = \$28  ? 12'h07f : \$32 ;
-  assign \$34  = $signed(i__payload[31:24]) >= $signed(5'h10);
-  assign \$35  = $signed(i__payload[31:24]) >= $signed(6'h10);
-  assign l3_s2_acc = $signed(\$37 ) + $signed(l3_s1_c0);
-  assign \$39  = $signed(\$38 ) > $signed(8'h7f);
-  assign \$41  = $signed(\$40 ) < $signed(8'h80);
-  assign \$43  = \$41  ? 12'hf80 : \$42 ;
-  assign \$44  = \$39  ? 12'h07f : \$43 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$23 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$24 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1_prod = 9'h000;
-      2'h1:
-          l2_s1_c1_prod = \$25 ;
-      default:
-          l2_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c0 = 6'h30;
-      2'h1:
-          l2_s1_c0 = 6'h00;
-      default:
-          l2_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$34 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$35 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c1_prod = 9'h000;
-      2'h1:
-          l3_s1_c1_prod = \$36 ;
-      default:
-          l3_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c0 = 6'h30;
-      2'h1:
-          l3_s1_c0 = 6'h00;
-      default:
-          l3_s1_c0 = 6'h10;
-    endcase
-  end
+  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$7  = $signed(\$6 ) + $signed(1'h0);
+  assign \$8  = $signed(\$7 ) > $signed(8'h7f);
+  assign \$10  = $signed(\$9 ) + $signed(l0_s1_c0);
+  assign \$12  = $signed(\$11 ) + $signed(1'h0);
+  assign \$13  = $signed(\$12 ) < $signed(8'h80);
+  assign \$15  = $signed(\$14 ) + $signed(l0_s1_c0);
+  assign \$17  = $signed(\$16 ) + $signed(1'h0);
+  assign \$18  = \$13  ? 9'h180 : \$17 ;
+  assign \$19  = \$8  ? 9'h07f : \$18 ;
+  assign \$20  = $signed(i__payload[15:8]) >= $signed(5'h10);
+  assign \$21  = $signed(i__payload[15:8]) >= $signed(6'h10);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     l0_s0_seg = 2'h0;
@@ -4954,10 +4910,10 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$12 ) begin
+    if (\$20 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$13 ) begin
+    if (\$21 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -4968,7 +4924,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
       2'h0:
           l1_s1_c1_prod = 9'h000;
       2'h1:
-          l1_s1_c1_prod = \$14 ;
+          l1_s1_c1_prod = \$22 ;
       default:
           l1_s1_c1_prod = 9'h000;
     endcase
@@ -4985,6 +4941,74 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
           l1_s1_c0 = 6'h10;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    l2_s0_seg = 2'h0;
+    if (\$39 ) begin
+      l2_s0_seg = 2'h1;
+    end
+    if (\$40 ) begin
+      l2_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c1_prod = 9'h000;
+      2'h1:
+          l2_s1_c1_prod = \$41 ;
+      default:
+          l2_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c0 = 6'h30;
+      2'h1:
+          l2_s1_c0 = 6'h00;
+      default:
+          l2_s1_c0 = 6'h10;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    l3_s0_seg = 2'h0;
+    if (\$58 ) begin
+      l3_s0_seg = 2'h1;
+    end
+    if (\$59 ) begin
+      l3_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l3_s0_seg)
+      2'h0:
+          l3_s1_c1_prod = 9'h000;
+      2'h1:
+          l3_s1_c1_prod = \$60 ;
+      default:
+          l3_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l3_s0_seg)
+      2'h0:
+          l3_s1_c0 = 6'h30;
+      2'h1:
+          l3_s1_c0 = 6'h00;
+      default:
+          l3_s1_c0 = 6'h10;
+    endcase
+  end
   assign o__ready = i__ready;
   assign i__valid = o__valid;
   assign \i__payload[0]  = i__payload[7:0];
@@ -4995,57 +5019,81 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$44 [7:0];
-  assign o__payload[23:16] = \$33 [7:0];
-  assign o__payload[15:8] = \$22 [7:0];
-  assign o__payload[7:0] = \$11 [7:0];
+  assign o__payload[31:24] = \$76 [7:0];
+  assign o__payload[23:16] = \$57 [7:0];
+  assign o__payload[15:8] = \$38 [7:0];
+  assign o__payload[7:0] = \$19 [7:0];
   assign \$3  = { i__payload[7], i__payload[7:0] };
   assign \$4  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$5  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$7  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$9  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$14  = { i__payload[15], i__payload[15:8] };
-  assign \$15  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$16  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$18  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$20  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$25  = { i__payload[23], i__payload[23:16] };
-  assign \$26  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$27  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$29  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$31  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$36  = { i__payload[31], i__payload[31:24] };
-  assign \$37  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$38  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$40  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$42  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$6  = { \$5 [5], \$5 [5:0] };
+  assign \$9  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
+  assign \$11  = { \$10 [5], \$10 [5:0] };
+  assign \$14  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
+  assign \$16  = { \$15 [5], \$15 [5:0] };
+  assign \$22  = { i__payload[15], i__payload[15:8] };
+  assign \$23  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$25  = { \$24 [5], \$24 [5:0] };
+  assign \$28  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$30  = { \$29 [5], \$29 [5:0] };
+  assign \$33  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$35  = { \$34 [5], \$34 [5:0] };
+  assign \$41  = { i__payload[23], i__payload[23:16] };
+  assign \$42  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$44  = { \$43 [5], \$43 [5:0] };
+  assign \$47  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$49  = { \$48 [5], \$48 [5:0] };
+  assign \$52  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$54  = { \$53 [5], \$53 [5:0] };
+  assign \$60  = { i__payload[31], i__payload[31:24] };
+  assign \$61  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$63  = { \$62 [5], \$62 [5:0] };
+  assign \$66  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$68  = { \$67 [5], \$67 [5:0] };
+  assign \$71  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$73  = { \$72 [5], \$72 [5:0] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
-  wire [19:0] \$10 ;
-  wire [19:0] \$11 ;
-  wire \$12 ;
+  wire [18:0] \$10 ;
+  wire [14:0] \$11 ;
+  wire [16:0] \$12 ;
   wire \$13 ;
-  wire [16:0] \$14 ;
-  wire [17:0] \$15 ;
-  wire [19:0] \$16 ;
-  wire \$17 ;
-  wire [19:0] \$18 ;
-  wire \$19 ;
+  wire [17:0] \$14 ;
+  wire [18:0] \$15 ;
+  wire [14:0] \$16 ;
+  wire [16:0] \$17 ;
+  wire [16:0] \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [19:0] \$20 ;
-  wire [19:0] \$21 ;
-  wire [19:0] \$22 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire [16:0] \$22 ;
+  wire [17:0] \$23 ;
+  wire [18:0] \$24 ;
+  wire [14:0] \$25 ;
+  wire [16:0] \$26 ;
+  wire \$27 ;
+  wire [17:0] \$28 ;
+  wire [18:0] \$29 ;
   wire [16:0] \$3 ;
+  wire [14:0] \$30 ;
+  wire [16:0] \$31 ;
+  wire \$32 ;
+  wire [17:0] \$33 ;
+  wire [18:0] \$34 ;
+  wire [14:0] \$35 ;
+  wire [16:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$38 ;
   wire [17:0] \$4 ;
-  wire [19:0] \$5 ;
-  wire \$6 ;
-  wire [19:0] \$7 ;
+  wire [18:0] \$5 ;
+  wire [14:0] \$6 ;
+  wire [16:0] \$7 ;
   wire \$8 ;
-  wire [19:0] \$9 ;
+  wire [17:0] \$9 ;
   input [31:0] i__payload;
   wire [31:0] i__payload;
   wire [15:0] \i__payload[0] ;
@@ -5056,11 +5104,9 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
   reg [1:0] l0_s0_seg;
   reg [13:0] l0_s1_c0;
   reg [16:0] l0_s1_c1_prod;
-  wire [18:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [13:0] l1_s1_c0;
   reg [16:0] l1_s1_c1_prod;
-  wire [18:0] l1_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [15:0] \o__payload[0] ;
@@ -5070,18 +5116,28 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
   wire o__valid;
   assign \$1  = $signed(i__payload[15:0]) >= $signed(13'h1000);
   assign \$2  = $signed(i__payload[15:0]) >= $signed(14'h1000);
-  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$6  = $signed(\$5 ) > $signed(16'h7fff);
-  assign \$8  = $signed(\$7 ) < $signed(16'h8000);
-  assign \$10  = \$8  ? 20'hf8000 : \$9 ;
-  assign \$11  = \$6  ? 20'h07fff : \$10 ;
-  assign \$12  = $signed(i__payload[31:16]) >= $signed(13'h1000);
-  assign \$13  = $signed(i__payload[31:16]) >= $signed(14'h1000);
-  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
-  assign \$17  = $signed(\$16 ) > $signed(16'h7fff);
-  assign \$19  = $signed(\$18 ) < $signed(16'h8000);
-  assign \$21  = \$19  ? 20'hf8000 : \$20 ;
-  assign \$22  = \$17  ? 20'h07fff : \$21 ;
+  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$7  = $signed(\$6 ) + $signed(1'h0);
+  assign \$8  = $signed(\$7 ) > $signed(16'h7fff);
+  assign \$10  = $signed(\$9 ) + $signed(l0_s1_c0);
+  assign \$12  = $signed(\$11 ) + $signed(1'h0);
+  assign \$13  = $signed(\$12 ) < $signed(16'h8000);
+  assign \$15  = $signed(\$14 ) + $signed(l0_s1_c0);
+  assign \$17  = $signed(\$16 ) + $signed(1'h0);
+  assign \$18  = \$13  ? 17'h18000 : \$17 ;
+  assign \$19  = \$8  ? 17'h07fff : \$18 ;
+  assign \$20  = $signed(i__payload[31:16]) >= $signed(13'h1000);
+  assign \$21  = $signed(i__payload[31:16]) >= $signed(14'h1000);
+  assign \$24  = $signed(\$23 ) + $signed(l1_s1_c0);
+  assign \$26  = $signed(\$25 ) + $signed(1'h0);
+  assign \$27  = $signed(\$26 ) > $signed(16'h7fff);
+  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
+  assign \$31  = $signed(\$30 ) + $signed(1'h0);
+  assign \$32  = $signed(\$31 ) < $signed(16'h8000);
+  assign \$34  = $signed(\$33 ) + $signed(l1_s1_c0);
+  assign \$36  = $signed(\$35 ) + $signed(1'h0);
+  assign \$37  = \$32  ? 17'h18000 : \$36 ;
+  assign \$38  = \$27  ? 17'h07fff : \$37 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     l0_s0_seg = 2'h0;
@@ -5119,10 +5175,10 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$12 ) begin
+    if (\$20 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$13 ) begin
+    if (\$21 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -5133,7 +5189,7 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
       2'h0:
           l1_s1_c1_prod = 17'h00000;
       2'h1:
-          l1_s1_c1_prod = \$14 ;
+          l1_s1_c1_prod = \$22 ;
       default:
           l1_s1_c1_prod = 17'h00000;
     endcase
@@ -5156,82 +5212,106 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign o__payload[31:16] = \$22 [15:0];
-  assign o__payload[15:0] = \$11 [15:0];
+  assign o__payload[31:16] = \$38 [15:0];
+  assign o__payload[15:0] = \$19 [15:0];
   assign \$3  = { i__payload[15], i__payload[15:0] };
   assign \$4  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$5  = { l0_s2_acc[18], l0_s2_acc };
-  assign \$7  = { l0_s2_acc[18], l0_s2_acc };
-  assign \$9  = { l0_s2_acc[18], l0_s2_acc };
-  assign \$14  = { i__payload[31], i__payload[31:16] };
-  assign \$15  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$16  = { l1_s2_acc[18], l1_s2_acc };
-  assign \$18  = { l1_s2_acc[18], l1_s2_acc };
-  assign \$20  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$6  = { \$5 [13], \$5 [13:0] };
+  assign \$9  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
+  assign \$11  = { \$10 [13], \$10 [13:0] };
+  assign \$14  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
+  assign \$16  = { \$15 [13], \$15 [13:0] };
+  assign \$22  = { i__payload[31], i__payload[31:16] };
+  assign \$23  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$25  = { \$24 [13], \$24 [13:0] };
+  assign \$28  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$30  = { \$29 [13], \$29 [13:0] };
+  assign \$33  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$35  = { \$34 [13], \$34 [13:0] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \port$4584$0 , o__valid, o__payload, clk);
+module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4602$0 , \port$4604$0 , o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire [15:0] \$11 ;
-  wire [14:0] \$12 ;
-  wire [16:0] \$13 ;
-  wire \$14 ;
-  wire [15:0] \$15 ;
-  wire [14:0] \$16 ;
+  wire [14:0] \$10 ;
+  wire \$11 ;
+  wire [15:0] \$12 ;
+  wire [14:0] \$13 ;
+  wire [16:0] \$14 ;
+  wire [17:0] \$15 ;
+  wire [16:0] \$16 ;
   wire [16:0] \$17 ;
-  wire [18:0] \$18 ;
-  wire [18:0] \$19 ;
+  wire \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire [18:0] \$21 ;
-  wire [18:0] \$22 ;
+  wire [17:0] \$20 ;
+  wire [16:0] \$21 ;
+  wire [16:0] \$22 ;
   wire \$23 ;
-  wire [18:0] \$24 ;
-  wire [18:0] \$25 ;
-  wire [18:0] \$26 ;
-  wire [18:0] \$27 ;
-  wire [18:0] \$28 ;
-  wire [18:0] \$29 ;
+  wire [16:0] \$24 ;
+  wire [17:0] \$25 ;
+  wire [16:0] \$26 ;
+  wire [16:0] \$27 ;
+  wire [16:0] \$28 ;
+  wire [16:0] \$29 ;
   wire [15:0] \$3 ;
-  wire \$30 ;
-  wire [18:0] \$31 ;
-  wire [18:0] \$32 ;
-  wire \$33 ;
-  wire [18:0] \$34 ;
-  wire [18:0] \$35 ;
-  wire [18:0] \$36 ;
-  wire [18:0] \$37 ;
-  wire [18:0] \$38 ;
-  wire [18:0] \$39 ;
+  wire [16:0] \$30 ;
+  wire [17:0] \$31 ;
+  wire [16:0] \$32 ;
+  wire [16:0] \$33 ;
+  wire \$34 ;
+  wire [16:0] \$35 ;
+  wire [17:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$38 ;
+  wire \$39 ;
   wire [14:0] \$4 ;
-  wire \$40 ;
-  wire [18:0] \$41 ;
-  wire [18:0] \$42 ;
-  wire \$43 ;
-  wire [18:0] \$44 ;
-  wire [18:0] \$45 ;
-  wire [18:0] \$46 ;
-  wire [18:0] \$47 ;
-  wire [18:0] \$48 ;
-  wire [18:0] \$49 ;
-  wire [16:0] \$5 ;
+  wire [16:0] \$40 ;
+  wire [17:0] \$41 ;
+  wire [16:0] \$42 ;
+  wire [16:0] \$43 ;
+  wire [16:0] \$44 ;
+  wire [16:0] \$45 ;
+  wire [16:0] \$46 ;
+  wire [17:0] \$47 ;
+  wire [16:0] \$48 ;
+  wire [16:0] \$49 ;
+  wire \$5 ;
   wire \$50 ;
-  wire [18:0] \$51 ;
-  wire [18:0] \$52 ;
-  wire \$53 ;
-  wire [18:0] \$54 ;
-  wire [18:0] \$55 ;
-  wire [18:0] \$56 ;
-  wire [18:0] \$57 ;
-  reg \$58 ;
-  reg [31:0] \$59 ;
-  wire \$6 ;
-  wire [15:0] \$7 ;
-  wire [14:0] \$8 ;
-  wire [16:0] \$9 ;
+  wire [16:0] \$51 ;
+  wire [17:0] \$52 ;
+  wire [16:0] \$53 ;
+  wire [16:0] \$54 ;
+  wire \$55 ;
+  wire [16:0] \$56 ;
+  wire [17:0] \$57 ;
+  wire [16:0] \$58 ;
+  wire [16:0] \$59 ;
+  wire [15:0] \$6 ;
+  wire [16:0] \$60 ;
+  wire [16:0] \$61 ;
+  wire [16:0] \$62 ;
+  wire [17:0] \$63 ;
+  wire [16:0] \$64 ;
+  wire [16:0] \$65 ;
+  wire \$66 ;
+  wire [16:0] \$67 ;
+  wire [17:0] \$68 ;
+  wire [16:0] \$69 ;
+  wire [14:0] \$7 ;
+  wire [16:0] \$70 ;
+  wire \$71 ;
+  wire [16:0] \$72 ;
+  wire [17:0] \$73 ;
+  wire [16:0] \$74 ;
+  wire [16:0] \$75 ;
+  wire [16:0] \$76 ;
+  wire [16:0] \$77 ;
+  reg \$78 ;
+  reg [31:0] \$79 ;
+  wire \$8 ;
+  wire [15:0] \$9 ;
   input clk;
   wire clk;
   wire [63:0] i__payload;
@@ -5251,16 +5331,12 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \por
   wire i__valid;
   reg l0_s0_seg;
   reg [15:0] l0_s1_c1_prod;
-  wire [17:0] l0_s2_acc;
   reg l1_s0_seg;
   reg [15:0] l1_s1_c1_prod;
-  wire [17:0] l1_s2_acc;
   reg l2_s0_seg;
   reg [15:0] l2_s1_c1_prod;
-  wire [17:0] l2_s2_acc;
   reg l3_s0_seg;
   reg [15:0] l3_s1_c1_prod;
-  wire [17:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -5271,58 +5347,66 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \por
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$4582$0 ;
-  wire [31:0] \port$4582$0 ;
-  input [31:0] \port$4584$0 ;
-  wire [31:0] \port$4584$0 ;
+  input [31:0] \port$4602$0 ;
+  wire [31:0] \port$4602$0 ;
+  input [31:0] \port$4604$0 ;
+  wire [31:0] \port$4604$0 ;
   input rst;
   wire rst;
-  assign \$36  = \$33  ? 19'h7ff80 : \$35 ;
-  assign \$37  = \$30  ? 19'h0007f : \$36 ;
-  assign \$38  = $signed(l2_s2_acc) + $signed(8'h40);
-  assign \$40  = $signed(\$39 ) > $signed(8'h7f);
-  assign \$41  = $signed(l2_s2_acc) + $signed(8'h40);
-  assign \$43  = $signed(\$42 ) < $signed(8'h80);
-  assign \$44  = $signed(l2_s2_acc) + $signed(8'h40);
-  assign \$46  = \$43  ? 19'h7ff80 : \$45 ;
-  assign \$47  = \$40  ? 19'h0007f : \$46 ;
-  assign \$48  = $signed(l3_s2_acc) + $signed(8'h40);
+  assign \$20  = $signed(\$19 ) + $signed(1'h0);
+  assign \$21  = $signed(\$20 [15:0]) + $signed(8'h40);
+  assign \$23  = $signed(\$22 ) < $signed(8'h80);
+  assign \$25  = $signed(\$24 ) + $signed(1'h0);
+  assign \$26  = $signed(\$25 [15:0]) + $signed(8'h40);
+  assign \$28  = \$23  ? 17'h1ff80 : \$27 ;
+  assign \$29  = \$18  ? 17'h0007f : \$28 ;
+  assign \$31  = $signed(\$30 ) + $signed(1'h0);
+  assign \$32  = $signed(\$31 [15:0]) + $signed(8'h40);
+  assign \$34  = $signed(\$33 ) > $signed(8'h7f);
+  assign \$36  = $signed(\$35 ) + $signed(1'h0);
+  assign \$37  = $signed(\$36 [15:0]) + $signed(8'h40);
+  assign \$39  = $signed(\$38 ) < $signed(8'h80);
+  assign \$41  = $signed(\$40 ) + $signed(1'h0);
+  assign \$42  = $signed(\$41 [15:0]) + $signed(8'h40);
+  assign \$44  = \$39  ? 17'h1ff80 : \$43 ;
+  assign \$45  = \$34  ? 17'h0007f : \$44 ;
+  assign \$47  = $signed(\$46 ) + $signed(1'h0);
+  assign \$48  = $signed(\$47 [15:0]) + $signed(8'h40);
   assign \$50  = $signed(\$49 ) > $signed(8'h7f);
-  assign \$51  = $signed(l3_s2_acc) + $signed(8'h40);
-  assign \$53  = $signed(\$52 ) < $signed(8'h80);
-  assign \$54  = $signed(l3_s2_acc) + $signed(8'h40);
-  assign \$56  = \$53  ? 19'h7ff80 : \$55 ;
-  assign \$57  = \$50  ? 19'h0007f : \$56 ;
+  assign \$52  = $signed(\$51 ) + $signed(1'h0);
+  assign \$53  = $signed(\$52 [15:0]) + $signed(8'h40);
+  assign \$55  = $signed(\$54 ) < $signed(8'h80);
+  assign \$57  = $signed(\$56 ) + $signed(1'h0);
+  assign \$58  = $signed(\$57 [15:0]) + $signed(8'h40);
+  assign \$60  = \$55  ? 17'h1ff80 : \$59 ;
+  assign \$61  = \$50  ? 17'h0007f : \$60 ;
+  assign \$63  = $signed(\$62 ) + $signed(1'h0);
+  assign \$64  = $signed(\$63 [15:0]) + $signed(8'h40);
+  assign \$66  = $signed(\$65 ) > $signed(8'h7f);
+  assign \$68  = $signed(\$67 ) + $signed(1'h0);
+  assign \$69  = $signed(\$68 [15:0]) + $signed(8'h40);
+  assign \$71  = $signed(\$70 ) < $signed(8'h80);
+  assign \$73  = $signed(\$72 ) + $signed(1'h0);
+  assign \$74  = $signed(\$73 [15:0]) + $signed(8'h40);
+  assign \$76  = \$71  ? 17'h1ff80 : \$75 ;
+  assign \$77  = \$66  ? 17'h0007f : \$76 ;
   always @(posedge clk)
-    o__valid <= \$58 ;
+    o__valid <= \$78 ;
   always @(posedge clk)
-    o__payload <= \$59 ;
+    o__payload <= \$79 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(\port$4582$0 [7:0]) >= $signed(1'h0);
-  assign \$3  = $signed(\port$4584$0 [7:0]) * $signed(\port$4582$0 [7:0]);
-  assign l0_s2_acc = $signed(\$5 ) + $signed(1'h0);
-  assign \$6  = $signed(\port$4582$0 [15:8]) >= $signed(1'h0);
-  assign \$7  = $signed(\port$4584$0 [15:8]) * $signed(\port$4582$0 [15:8]);
-  assign l1_s2_acc = $signed(\$9 ) + $signed(1'h0);
-  assign \$10  = $signed(\port$4582$0 [23:16]) >= $signed(1'h0);
-  assign \$11  = $signed(\port$4584$0 [23:16]) * $signed(\port$4582$0 [23:16]);
-  assign l2_s2_acc = $signed(\$13 ) + $signed(1'h0);
-  assign \$14  = $signed(\port$4582$0 [31:24]) >= $signed(1'h0);
-  assign \$15  = $signed(\port$4584$0 [31:24]) * $signed(\port$4582$0 [31:24]);
-  assign l3_s2_acc = $signed(\$17 ) + $signed(1'h0);
-  assign \$18  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$20  = $signed(\$19 ) > $signed(8'h7f);
-  assign \$21  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$23  = $signed(\$22 ) < $signed(8'h80);
-  assign \$24  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$26  = \$23  ? 19'h7ff80 : \$25 ;
-  assign \$27  = \$20  ? 19'h0007f : \$26 ;
-  assign \$28  = $signed(l1_s2_acc) + $signed(8'h40);
-  assign \$30  = $signed(\$29 ) > $signed(8'h7f);
-  assign \$31  = $signed(l1_s2_acc) + $signed(8'h40);
-  assign \$33  = $signed(\$32 ) < $signed(8'h80);
-  assign \$34  = $signed(l1_s2_acc) + $signed(8'h40);
+  assign \$2  = $signed(\port$4602$0 [7:0]) >= $signed(1'h0);
+  assign \$3  = $signed(\port$4604$0 [7:0]) * $signed(\port$4602$0 [7:0]);
+  assign \$5  = $signed(\port$4602$0 [15:8]) >= $signed(1'h0);
+  assign \$6  = $signed(\port$4604$0 [15:8]) * $signed(\port$4602$0 [15:8]);
+  assign \$8  = $signed(\port$4602$0 [23:16]) >= $signed(1'h0);
+  assign \$9  = $signed(\port$4604$0 [23:16]) * $signed(\port$4602$0 [23:16]);
+  assign \$11  = $signed(\port$4602$0 [31:24]) >= $signed(1'h0);
+  assign \$12  = $signed(\port$4604$0 [31:24]) * $signed(\port$4602$0 [31:24]);
+  assign \$15  = $signed(\$14 ) + $signed(1'h0);
+  assign \$16  = $signed(\$15 [15:0]) + $signed(8'h40);
+  assign \$18  = $signed(\$17 ) > $signed(8'h7f);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l0_s0_seg = 1'h0;
@@ -5343,7 +5427,7 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \por
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l1_s0_seg = 1'h0;
-    if (\$6 ) begin
+    if (\$5 ) begin
       l1_s0_seg = 1'h1;
     end
   end
@@ -5352,15 +5436,15 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \por
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       1'h0:
-          l1_s1_c1_prod = \$7 ;
+          l1_s1_c1_prod = \$6 ;
       default:
-          l1_s1_c1_prod = { \$8 [14], \$8  };
+          l1_s1_c1_prod = { \$7 [14], \$7  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l2_s0_seg = 1'h0;
-    if (\$10 ) begin
+    if (\$8 ) begin
       l2_s0_seg = 1'h1;
     end
   end
@@ -5369,15 +5453,15 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \por
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       1'h0:
-          l2_s1_c1_prod = \$11 ;
+          l2_s1_c1_prod = \$9 ;
       default:
-          l2_s1_c1_prod = { \$12 [14], \$12  };
+          l2_s1_c1_prod = { \$10 [14], \$10  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l3_s0_seg = 1'h0;
-    if (\$14 ) begin
+    if (\$11 ) begin
       l3_s0_seg = 1'h1;
     end
   end
@@ -5386,118 +5470,126 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4582$0 , \por
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       1'h0:
-          l3_s1_c1_prod = \$15 ;
+          l3_s1_c1_prod = \$12 ;
       default:
-          l3_s1_c1_prod = { \$16 [14], \$16  };
+          l3_s1_c1_prod = { \$13 [14], \$13  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$58  = o__valid;
+    \$78  = o__valid;
     if (i__ready) begin
-      \$58  = i__valid;
+      \$78  = i__valid;
     end
     if (rst) begin
-      \$58  = 1'h0;
+      \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$59  = o__payload;
+    \$79  = o__payload;
     if (i__ready) begin
-      \$59 [7:0] = \$27 [7:0];
-      \$59 [15:8] = \$37 [7:0];
-      \$59 [23:16] = \$47 [7:0];
-      \$59 [31:24] = \$57 [7:0];
+      \$79 [7:0] = \$29 [7:0];
+      \$79 [15:8] = \$45 [7:0];
+      \$79 [23:16] = \$61 [7:0];
+      \$79 [31:24] = \$77 [7:0];
     end
     if (rst) begin
-      \$59  = 32'd0;
+      \$79  = 32'd0;
     end
   end
-  assign i__payload = { \port$4584$0 , \port$4582$0  };
-  assign \i__payload.x  = \port$4582$0 ;
-  assign \i__payload.x[0]  = \port$4582$0 [7:0];
-  assign \i__payload.x[1]  = \port$4582$0 [15:8];
-  assign \i__payload.x[2]  = \port$4582$0 [23:16];
-  assign \i__payload.x[3]  = \port$4582$0 [31:24];
-  assign \i__payload.a  = \port$4584$0 ;
-  assign \i__payload.a[0]  = \port$4584$0 [7:0];
-  assign \i__payload.a[1]  = \port$4584$0 [15:8];
-  assign \i__payload.a[2]  = \port$4584$0 [23:16];
-  assign \i__payload.a[3]  = \port$4584$0 [31:24];
+  assign i__payload = { \port$4604$0 , \port$4602$0  };
+  assign \i__payload.x  = \port$4602$0 ;
+  assign \i__payload.x[0]  = \port$4602$0 [7:0];
+  assign \i__payload.x[1]  = \port$4602$0 [15:8];
+  assign \i__payload.x[2]  = \port$4602$0 [23:16];
+  assign \i__payload.x[3]  = \port$4602$0 [31:24];
+  assign \i__payload.a  = \port$4604$0 ;
+  assign \i__payload.a[0]  = \port$4604$0 [7:0];
+  assign \i__payload.a[1]  = \port$4604$0 [15:8];
+  assign \i__payload.a[2]  = \port$4604$0 [23:16];
+  assign \i__payload.a[3]  = \port$4604$0 [31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$4  = { \port$4582$0 [7:0], 7'h00 };
-  assign \$5  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
-  assign \$8  = { \port$4582$0 [15:8], 7'h00 };
-  assign \$9  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
-  assign \$12  = { \port$4582$0 [23:16], 7'h00 };
-  assign \$13  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
-  assign \$16  = { \port$4582$0 [31:24], 7'h00 };
-  assign \$17  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
-  assign \$19  = { \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18:7] };
-  assign \$22  = { \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18:7] };
-  assign \$25  = { \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18:7] };
-  assign \$29  = { \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18:7] };
-  assign \$32  = { \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18:7] };
-  assign \$35  = { \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18:7] };
-  assign \$39  = { \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18:7] };
-  assign \$42  = { \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18:7] };
-  assign \$45  = { \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18:7] };
-  assign \$49  = { \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18:7] };
-  assign \$52  = { \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18:7] };
-  assign \$55  = { \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18:7] };
+  assign \$4  = { \port$4602$0 [7:0], 7'h00 };
+  assign \$7  = { \port$4602$0 [15:8], 7'h00 };
+  assign \$10  = { \port$4602$0 [23:16], 7'h00 };
+  assign \$13  = { \port$4602$0 [31:24], 7'h00 };
+  assign \$14  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign \$17  = { \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16:7] };
+  assign \$19  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign \$22  = { \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16:7] };
+  assign \$24  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign \$27  = { \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16:7] };
+  assign \$30  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
+  assign \$33  = { \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16:7] };
+  assign \$35  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
+  assign \$38  = { \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16:7] };
+  assign \$40  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
+  assign \$43  = { \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16:7] };
+  assign \$46  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
+  assign \$49  = { \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16:7] };
+  assign \$51  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
+  assign \$54  = { \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16:7] };
+  assign \$56  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
+  assign \$59  = { \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16:7] };
+  assign \$62  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
+  assign \$65  = { \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16:7] };
+  assign \$67  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
+  assign \$70  = { \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16:7] };
+  assign \$72  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
+  assign \$75  = { \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16:7] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
-  wire [11:0] \$10 ;
-  wire [11:0] \$11 ;
+  wire [7:0] \$10 ;
+  wire [7:0] \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire [8:0] \$14 ;
   wire [9:0] \$15 ;
-  wire [11:0] \$16 ;
-  wire \$17 ;
-  wire [11:0] \$18 ;
-  wire \$19 ;
+  wire [10:0] \$16 ;
+  wire [7:0] \$17 ;
+  wire \$18 ;
+  wire [9:0] \$19 ;
   wire \$2 ;
-  wire [11:0] \$20 ;
-  wire [11:0] \$21 ;
-  wire [11:0] \$22 ;
+  wire [10:0] \$20 ;
+  wire [7:0] \$21 ;
+  wire [7:0] \$22 ;
   wire \$23 ;
   wire \$24 ;
   wire [8:0] \$25 ;
   wire [9:0] \$26 ;
-  wire [11:0] \$27 ;
-  wire \$28 ;
-  wire [11:0] \$29 ;
+  wire [10:0] \$27 ;
+  wire [7:0] \$28 ;
+  wire \$29 ;
   wire [8:0] \$3 ;
-  wire \$30 ;
-  wire [11:0] \$31 ;
-  wire [11:0] \$32 ;
-  wire [11:0] \$33 ;
+  wire [9:0] \$30 ;
+  wire [10:0] \$31 ;
+  wire [7:0] \$32 ;
+  wire [7:0] \$33 ;
   wire \$34 ;
   wire \$35 ;
   wire [8:0] \$36 ;
   wire [9:0] \$37 ;
-  wire [11:0] \$38 ;
-  wire \$39 ;
+  wire [10:0] \$38 ;
+  wire [7:0] \$39 ;
   wire [9:0] \$4 ;
-  wire [11:0] \$40 ;
-  wire \$41 ;
-  wire [11:0] \$42 ;
-  wire [11:0] \$43 ;
-  wire [11:0] \$44 ;
-  wire [11:0] \$5 ;
-  wire \$6 ;
-  wire [11:0] \$7 ;
-  wire \$8 ;
-  wire [11:0] \$9 ;
+  wire \$40 ;
+  wire [9:0] \$41 ;
+  wire [10:0] \$42 ;
+  wire [7:0] \$43 ;
+  wire [7:0] \$44 ;
+  wire [10:0] \$5 ;
+  wire [7:0] \$6 ;
+  wire \$7 ;
+  wire [9:0] \$8 ;
+  wire [10:0] \$9 ;
   input [31:0] i__payload;
   wire [31:0] i__payload;
   wire [7:0] \i__payload[0] ;
@@ -5510,19 +5602,15 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
   reg [1:0] l0_s0_seg;
   reg [7:0] l0_s1_c0;
   reg [8:0] l0_s1_c1_prod;
-  wire [10:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [7:0] l1_s1_c0;
   reg [8:0] l1_s1_c1_prod;
-  wire [10:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [7:0] l2_s1_c0;
   reg [8:0] l2_s1_c1_prod;
-  wire [10:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [7:0] l3_s1_c0;
   reg [8:0] l3_s1_c1_prod;
-  wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -5534,76 +5622,28 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
   wire o__valid;
   assign \$1  = $signed(i__payload[7:0]) >= $signed(1'h0);
   assign \$2  = $signed(i__payload[7:0]) >= $signed(8'h60);
-  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
-  assign \$8  = $signed(\$7 ) < $signed(8'h80);
-  assign \$10  = \$8  ? 12'hf80 : \$9 ;
-  assign \$11  = \$6  ? 12'h07f : \$10 ;
+  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$7  = \$6  > 7'h7f;
+  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
+  assign \$11  = \$7  ? 8'h7f : \$10 ;
   assign \$12  = $signed(i__payload[15:8]) >= $signed(1'h0);
   assign \$13  = $signed(i__payload[15:8]) >= $signed(8'h60);
-  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
-  assign \$17  = $signed(\$16 ) > $signed(8'h7f);
-  assign \$19  = $signed(\$18 ) < $signed(8'h80);
-  assign \$21  = \$19  ? 12'hf80 : \$20 ;
-  assign \$22  = \$17  ? 12'h07f : \$21 ;
+  assign \$16  = $signed(\$15 ) + $signed(l1_s1_c0);
+  assign \$18  = \$17  > 7'h7f;
+  assign \$20  = $signed(\$19 ) + $signed(l1_s1_c0);
+  assign \$22  = \$18  ? 8'h7f : \$21 ;
   assign \$23  = $signed(i__payload[23:16]) >= $signed(1'h0);
   assign \$24  = $signed(i__payload[23:16]) >= $signed(8'h60);
-  assign l2_s2_acc = $signed(\$26 ) + $signed(l2_s1_c0);
-  assign \$28  = $signed(\$27 ) > $signed(8'h7f);
-  assign \$30  = $signed(\$29 ) < $signed(8'h80);
-  assign \$32  = \$30  ? 12'hf80 : \$31 ;
-  assign \$33  = \$28  ? 12'h07f : \$32 ;
+  assign \$27  = $signed(\$26 ) + $signed(l2_s1_c0);
+  assign \$29  = \$28  > 7'h7f;
+  assign \$31  = $signed(\$30 ) + $signed(l2_s1_c0);
+  assign \$33  = \$29  ? 8'h7f : \$32 ;
   assign \$34  = $signed(i__payload[31:24]) >= $signed(1'h0);
   assign \$35  = $signed(i__payload[31:24]) >= $signed(8'h60);
-  assign l3_s2_acc = $signed(\$37 ) + $signed(l3_s1_c0);
-  assign \$39  = $signed(\$38 ) > $signed(8'h7f);
-  assign \$41  = $signed(\$40 ) < $signed(8'h80);
-  assign \$43  = \$41  ? 12'hf80 : \$42 ;
-  assign \$44  = \$39  ? 12'h07f : \$43 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$23 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$24 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1_prod = 9'h000;
-      2'h1:
-          l2_s1_c1_prod = \$25 ;
-      default:
-          l2_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c0 = 8'h00;
-      2'h1:
-          l2_s1_c0 = 8'h00;
-      default:
-          l2_s1_c0 = 8'h60;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$34 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$35 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
+  assign \$38  = $signed(\$37 ) + $signed(l3_s1_c0);
+  assign \$40  = \$39  > 7'h7f;
+  assign \$42  = $signed(\$41 ) + $signed(l3_s1_c0);
+  assign \$44  = \$40  ? 8'h7f : \$43 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
@@ -5696,6 +5736,50 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
           l1_s1_c0 = 8'h60;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    l2_s0_seg = 2'h0;
+    if (\$23 ) begin
+      l2_s0_seg = 2'h1;
+    end
+    if (\$24 ) begin
+      l2_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c1_prod = 9'h000;
+      2'h1:
+          l2_s1_c1_prod = \$25 ;
+      default:
+          l2_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c0 = 8'h00;
+      2'h1:
+          l2_s1_c0 = 8'h00;
+      default:
+          l2_s1_c0 = 8'h60;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    l3_s0_seg = 2'h0;
+    if (\$34 ) begin
+      l3_s0_seg = 2'h1;
+    end
+    if (\$35 ) begin
+      l3_s0_seg = 2'h2;
+    end
+  end
   assign o__ready = i__ready;
   assign i__valid = o__valid;
   assign \i__payload[0]  = i__payload[7:0];
@@ -5706,57 +5790,57 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$44 [7:0];
-  assign o__payload[23:16] = \$33 [7:0];
-  assign o__payload[15:8] = \$22 [7:0];
-  assign o__payload[7:0] = \$11 [7:0];
+  assign o__payload[31:24] = \$44 ;
+  assign o__payload[23:16] = \$33 ;
+  assign o__payload[15:8] = \$22 ;
+  assign o__payload[7:0] = \$11 ;
   assign \$3  = { i__payload[7], i__payload[7:0] };
   assign \$4  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$5  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$7  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$9  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$6  = { 1'h0, \$5 [6:0] };
+  assign \$8  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
+  assign \$10  = { 1'h0, \$9 [6:0] };
   assign \$14  = { i__payload[15], i__payload[15:8] };
   assign \$15  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$16  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$18  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$20  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$17  = { 1'h0, \$16 [6:0] };
+  assign \$19  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$21  = { 1'h0, \$20 [6:0] };
   assign \$25  = { i__payload[23], i__payload[23:16] };
   assign \$26  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$27  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$29  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$31  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$28  = { 1'h0, \$27 [6:0] };
+  assign \$30  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$32  = { 1'h0, \$31 [6:0] };
   assign \$36  = { i__payload[31], i__payload[31:24] };
   assign \$37  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$38  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$40  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$42  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$39  = { 1'h0, \$38 [6:0] };
+  assign \$41  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$43  = { 1'h0, \$42 [6:0] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire \$1 ;
-  wire [19:0] \$10 ;
-  wire [19:0] \$11 ;
+  wire [15:0] \$10 ;
+  wire [15:0] \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire [16:0] \$14 ;
   wire [17:0] \$15 ;
-  wire [19:0] \$16 ;
-  wire \$17 ;
-  wire [19:0] \$18 ;
-  wire \$19 ;
+  wire [18:0] \$16 ;
+  wire [15:0] \$17 ;
+  wire \$18 ;
+  wire [17:0] \$19 ;
   wire \$2 ;
-  wire [19:0] \$20 ;
-  wire [19:0] \$21 ;
-  wire [19:0] \$22 ;
+  wire [18:0] \$20 ;
+  wire [15:0] \$21 ;
+  wire [15:0] \$22 ;
   wire [16:0] \$3 ;
   wire [17:0] \$4 ;
-  wire [19:0] \$5 ;
-  wire \$6 ;
-  wire [19:0] \$7 ;
-  wire \$8 ;
-  wire [19:0] \$9 ;
+  wire [18:0] \$5 ;
+  wire [15:0] \$6 ;
+  wire \$7 ;
+  wire [17:0] \$8 ;
+  wire [18:0] \$9 ;
   input [31:0] i__payload;
   wire [31:0] i__payload;
   wire [15:0] \i__payload[0] ;
@@ -5767,11 +5851,9 @@ module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
   reg [1:0] l0_s0_seg;
   reg [15:0] l0_s1_c0;
   reg [16:0] l0_s1_c1_prod;
-  wire [18:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [15:0] l1_s1_c0;
   reg [16:0] l1_s1_c1_prod;
-  wire [18:0] l1_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [15:0] \o__payload[0] ;
@@ -5781,18 +5863,16 @@ module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
   wire o__valid;
   assign \$1  = $signed(i__payload[15:0]) >= $signed(1'h0);
   assign \$2  = $signed(i__payload[15:0]) >= $signed(16'h6000);
-  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$6  = $signed(\$5 ) > $signed(16'h7fff);
-  assign \$8  = $signed(\$7 ) < $signed(16'h8000);
-  assign \$10  = \$8  ? 20'hf8000 : \$9 ;
-  assign \$11  = \$6  ? 20'h07fff : \$10 ;
+  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$7  = \$6  > 15'h7fff;
+  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
+  assign \$11  = \$7  ? 16'h7fff : \$10 ;
   assign \$12  = $signed(i__payload[31:16]) >= $signed(1'h0);
   assign \$13  = $signed(i__payload[31:16]) >= $signed(16'h6000);
-  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
-  assign \$17  = $signed(\$16 ) > $signed(16'h7fff);
-  assign \$19  = $signed(\$18 ) < $signed(16'h8000);
-  assign \$21  = \$19  ? 20'hf8000 : \$20 ;
-  assign \$22  = \$17  ? 20'h07fff : \$21 ;
+  assign \$16  = $signed(\$15 ) + $signed(l1_s1_c0);
+  assign \$18  = \$17  > 15'h7fff;
+  assign \$20  = $signed(\$19 ) + $signed(l1_s1_c0);
+  assign \$22  = \$18  ? 16'h7fff : \$21 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     l0_s0_seg = 2'h0;
@@ -5867,18 +5947,18 @@ module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign o__payload[31:16] = \$22 [15:0];
-  assign o__payload[15:0] = \$11 [15:0];
+  assign o__payload[31:16] = \$22 ;
+  assign o__payload[15:0] = \$11 ;
   assign \$3  = { i__payload[15], i__payload[15:0] };
   assign \$4  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$5  = { l0_s2_acc[18], l0_s2_acc };
-  assign \$7  = { l0_s2_acc[18], l0_s2_acc };
-  assign \$9  = { l0_s2_acc[18], l0_s2_acc };
+  assign \$6  = { 1'h0, \$5 [14:0] };
+  assign \$8  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
+  assign \$10  = { 1'h0, \$9 [14:0] };
   assign \$14  = { i__payload[31], i__payload[31:16] };
   assign \$15  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$16  = { l1_s2_acc[18], l1_s2_acc };
-  assign \$18  = { l1_s2_acc[18], l1_s2_acc };
-  assign \$20  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$17  = { 1'h0, \$16 [14:0] };
+  assign \$19  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$21  = { 1'h0, \$20 [14:0] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5886,14 +5966,6 @@ module \Cfu.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
-  wire \$100 ;
-  wire [11:0] \$101 ;
-  wire \$102 ;
-  wire [11:0] \$103 ;
-  wire [11:0] \$104 ;
-  wire [11:0] \$105 ;
-  reg \$106 ;
-  reg [31:0] \$107 ;
   wire \$11 ;
   wire \$12 ;
   wire [7:0] \$13 ;
@@ -5967,30 +6039,26 @@ module \Cfu.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire [7:0] \$75 ;
   wire [7:0] \$76 ;
   wire [10:0] \$77 ;
-  wire [11:0] \$78 ;
+  wire [8:0] \$78 ;
   wire \$79 ;
   wire [7:0] \$8 ;
-  wire [11:0] \$80 ;
-  wire \$81 ;
-  wire [11:0] \$82 ;
-  wire [11:0] \$83 ;
-  wire [11:0] \$84 ;
-  wire [11:0] \$85 ;
-  wire \$86 ;
-  wire [11:0] \$87 ;
-  wire \$88 ;
-  wire [11:0] \$89 ;
+  wire [8:0] \$80 ;
+  wire [8:0] \$81 ;
+  wire [8:0] \$82 ;
+  wire \$83 ;
+  wire [8:0] \$84 ;
+  wire [8:0] \$85 ;
+  wire [8:0] \$86 ;
+  wire \$87 ;
+  wire [8:0] \$88 ;
+  wire [8:0] \$89 ;
   wire [7:0] \$9 ;
-  wire [11:0] \$90 ;
-  wire [11:0] \$91 ;
-  wire [11:0] \$92 ;
-  wire \$93 ;
-  wire [11:0] \$94 ;
-  wire \$95 ;
-  wire [11:0] \$96 ;
-  wire [11:0] \$97 ;
-  wire [11:0] \$98 ;
-  wire [11:0] \$99 ;
+  wire [8:0] \$90 ;
+  wire \$91 ;
+  wire [8:0] \$92 ;
+  wire [8:0] \$93 ;
+  reg \$94 ;
+  reg [31:0] \$95 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -6135,10 +6203,6 @@ module \Cfu.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \port__data$12  = c0_rom[\$53 [6:0]];
   assign \port__data$9  = c0_rom[\$34 [6:0]];
   assign port__data = c0_rom[\$15 [6:0]];
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h53);
   assign \$4  = \$3  ? 8'h53 : i__payload[7:0];
   assign \$5  = \$2  ? 8'h9c : \$4 ;
   assign \$6  = $signed(i__payload[7:0]) < $signed(8'h9c);
@@ -6217,47 +6281,43 @@ module \Cfu.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$76  = \$73  ? 8'h9c : \$75 ;
   assign \$77  = $signed(10'h100) - $signed(\port__data$15 );
   assign l3_s2_acc = \$76 [7] ? \$77  : { \port__data$15 [9], \port__data$15  };
-  assign \$79  = $signed(\$78 ) > $signed(9'h0ff);
-  assign \$81  = $signed(\$80 ) < $signed(1'h0);
-  assign \$83  = \$81  ? 12'h000 : \$82 ;
-  assign \$84  = \$79  ? 12'h0ff : \$83 ;
-  assign \$86  = $signed(\$85 ) > $signed(9'h0ff);
-  assign \$88  = $signed(\$87 ) < $signed(1'h0);
-  assign \$90  = \$88  ? 12'h000 : \$89 ;
-  assign \$91  = \$86  ? 12'h0ff : \$90 ;
-  assign \$93  = $signed(\$92 ) > $signed(9'h0ff);
-  assign \$95  = $signed(\$94 ) < $signed(1'h0);
-  assign \$97  = \$95  ? 12'h000 : \$96 ;
-  assign \$98  = \$93  ? 12'h0ff : \$97 ;
-  assign \$100  = $signed(\$99 ) > $signed(9'h0ff);
-  assign \$102  = $signed(\$101 ) < $signed(1'h0);
-  assign \$104  = \$102  ? 12'h000 : \$103 ;
-  assign \$105  = \$100  ? 12'h0ff : \$104 ;
+  assign \$79  = \$78  > 8'hff;
+  assign \$81  = \$79  ? 9'h0ff : \$80 ;
+  assign \$83  = \$82  > 8'hff;
+  assign \$85  = \$83  ? 9'h0ff : \$84 ;
+  assign \$87  = \$86  > 8'hff;
+  assign \$89  = \$87  ? 9'h0ff : \$88 ;
+  assign \$91  = \$90  > 8'hff;
+  assign \$93  = \$91  ? 9'h0ff : \$92 ;
   always @(posedge clk)
-    o__valid <= \$106 ;
+    o__valid <= \$94 ;
   always @(posedge clk)
-    o__payload <= \$107 ;
+    o__payload <= \$95 ;
+  assign \$1  = ~ o__valid;
+  assign i__ready = \$1  | o__ready;
+  assign \$2  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h53);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$106  = o__valid;
+    \$94  = o__valid;
     if (i__ready) begin
-      \$106  = i__valid;
+      \$94  = i__valid;
     end
     if (rst) begin
-      \$106  = 1'h0;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$107  = o__payload;
+    \$95  = o__payload;
     if (i__ready) begin
-      \$107 [7:0] = \$84 [7:0];
-      \$107 [15:8] = \$91 [7:0];
-      \$107 [23:16] = \$98 [7:0];
-      \$107 [31:24] = \$105 [7:0];
+      \$95 [7:0] = \$81 [7:0];
+      \$95 [15:8] = \$85 [7:0];
+      \$95 [23:16] = \$89 [7:0];
+      \$95 [31:24] = \$93 [7:0];
     end
     if (rst) begin
-      \$107  = 32'd0;
+      \$95  = 32'd0;
     end
   end
   assign port__addr = \$15 [6:0];
@@ -6272,18 +6332,14 @@ module \Cfu.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$78  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$80  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$82  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$85  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$87  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$89  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$92  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$94  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$96  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$99  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$101  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$103  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$78  = { 1'h0, l0_s2_acc[7:0] };
+  assign \$80  = { 1'h0, l0_s2_acc[7:0] };
+  assign \$82  = { 1'h0, l1_s2_acc[7:0] };
+  assign \$84  = { 1'h0, l1_s2_acc[7:0] };
+  assign \$86  = { 1'h0, l2_s2_acc[7:0] };
+  assign \$88  = { 1'h0, l2_s2_acc[7:0] };
+  assign \$90  = { 1'h0, l3_s2_acc[7:0] };
+  assign \$92  = { 1'h0, l3_s2_acc[7:0] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6548,13 +6604,13 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire \$33 ;
   wire [16:0] \$330 ;
   wire \$331 ;
-  wire [29:0] \$332 ;
+  wire [28:0] \$332 ;
   wire [32:0] \$333 ;
-  wire [44:0] \$334 ;
-  wire [45:0] \$335 ;
-  wire [46:0] \$336 ;
-  wire [44:0] \$337 ;
-  wire [45:0] \$338 ;
+  wire [40:0] \$334 ;
+  wire [42:0] \$335 ;
+  wire [21:0] \$336 ;
+  wire [40:0] \$337 ;
+  wire [42:0] \$338 ;
   wire \$339 ;
   wire [15:0] \$34 ;
   wire \$340 ;
@@ -6921,14 +6977,14 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [15:0] \$666 ;
   wire [16:0] \$667 ;
   wire \$668 ;
-  wire [29:0] \$669 ;
+  wire [28:0] \$669 ;
   wire \$67 ;
   wire [32:0] \$670 ;
-  wire [44:0] \$671 ;
-  wire [45:0] \$672 ;
-  wire [46:0] \$673 ;
-  wire [44:0] \$674 ;
-  wire [45:0] \$675 ;
+  wire [40:0] \$671 ;
+  wire [42:0] \$672 ;
+  wire [21:0] \$673 ;
+  wire [40:0] \$674 ;
+  wire [42:0] \$675 ;
   wire \$676 ;
   wire \$677 ;
   wire [15:0] \$678 ;
@@ -6965,34 +7021,34 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [15:0] \$705 ;
   wire [15:0] \$706 ;
   wire [16:0] \$707 ;
-  wire [17:0] \$708 ;
-  wire [47:0] \$709 ;
+  wire [16:0] \$708 ;
+  wire [20:0] \$709 ;
   wire \$71 ;
-  wire [47:0] \$710 ;
+  wire [20:0] \$710 ;
   wire \$711 ;
-  wire [47:0] \$712 ;
-  wire [47:0] \$713 ;
-  wire \$714 ;
-  wire [47:0] \$715 ;
-  wire [47:0] \$716 ;
-  wire [47:0] \$717 ;
-  wire [47:0] \$718 ;
+  wire [20:0] \$712 ;
+  wire [20:0] \$713 ;
+  wire [20:0] \$714 ;
+  wire \$715 ;
+  wire \$716 ;
+  wire [15:0] \$717 ;
+  wire [15:0] \$718 ;
   wire \$719 ;
   wire \$72 ;
   wire \$720 ;
   wire [15:0] \$721 ;
   wire [15:0] \$722 ;
-  wire \$723 ;
+  wire [16:0] \$723 ;
   wire \$724 ;
-  wire [15:0] \$725 ;
+  wire \$725 ;
   wire [15:0] \$726 ;
-  wire [16:0] \$727 ;
-  wire \$728 ;
+  wire [15:0] \$727 ;
+  wire [16:0] \$728 ;
   wire \$729 ;
   wire [15:0] \$73 ;
-  wire [15:0] \$730 ;
+  wire \$730 ;
   wire [15:0] \$731 ;
-  wire [16:0] \$732 ;
+  wire [15:0] \$732 ;
   wire \$733 ;
   wire \$734 ;
   wire [15:0] \$735 ;
@@ -7002,41 +7058,33 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [15:0] \$739 ;
   wire [15:0] \$74 ;
   wire [15:0] \$740 ;
-  wire \$741 ;
+  wire [16:0] \$741 ;
   wire \$742 ;
-  wire [15:0] \$743 ;
+  wire \$743 ;
   wire [15:0] \$744 ;
-  wire [16:0] \$745 ;
-  wire \$746 ;
-  wire \$747 ;
-  wire [15:0] \$748 ;
-  wire [15:0] \$749 ;
+  wire [15:0] \$745 ;
+  wire [16:0] \$746 ;
+  wire [16:0] \$747 ;
+  wire [20:0] \$748 ;
+  wire [20:0] \$749 ;
   wire [16:0] \$75 ;
-  wire [16:0] \$750 ;
-  wire [17:0] \$751 ;
-  wire [47:0] \$752 ;
-  wire [47:0] \$753 ;
-  wire \$754 ;
-  wire [47:0] \$755 ;
-  wire [47:0] \$756 ;
-  wire \$757 ;
-  wire [47:0] \$758 ;
-  wire [47:0] \$759 ;
+  wire \$750 ;
+  wire [20:0] \$751 ;
+  wire [20:0] \$752 ;
+  wire [20:0] \$753 ;
+  reg \$754 ;
+  reg \$755 ;
+  reg [14:0] \$756 ;
+  reg \$757 ;
+  reg [4:0] \$758 ;
+  reg [11:0] \$759 ;
   wire \$76 ;
-  wire [47:0] \$760 ;
-  wire [47:0] \$761 ;
+  reg [31:0] \$760 ;
+  reg [14:0] \$761 ;
   reg \$762 ;
-  reg \$763 ;
-  reg [15:0] \$764 ;
-  reg \$765 ;
-  reg [4:0] \$766 ;
-  reg [11:0] \$767 ;
-  reg [31:0] \$768 ;
-  reg [15:0] \$769 ;
+  reg [4:0] \$763 ;
+  reg [11:0] \$764 ;
   wire \$77 ;
-  reg \$770 ;
-  reg [4:0] \$771 ;
-  reg [11:0] \$772 ;
   wire \$78 ;
   wire [15:0] \$79 ;
   wire [15:0] \$8 ;
@@ -7074,21 +7122,21 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   reg l0_neg_p0 = 1'h0;
   reg [4:0] l0_s1_seg;
   wire [28:0] l0_s2_prod;
-  wire [44:0] l0_s3_prod;
-  wire [46:0] l0_s4_acc;
+  wire [42:0] l0_s3_prod;
+  wire [21:0] l0_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l0_seg_p0;
   reg [11:0] l0_t_p0 = 12'h000;
-  reg [15:0] l0_x_p0 = 16'h0000;
+  reg [14:0] l0_x_p0 = 15'h0000;
   reg l1_neg_p0 = 1'h0;
   reg [4:0] l1_s1_seg;
   wire [28:0] l1_s2_prod;
-  wire [44:0] l1_s3_prod;
-  wire [46:0] l1_s4_acc;
+  wire [42:0] l1_s3_prod;
+  wire [21:0] l1_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l1_seg_p0;
   reg [11:0] l1_t_p0 = 12'h000;
-  reg [15:0] l1_x_p0 = 16'h0000;
+  reg [14:0] l1_x_p0 = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -7232,21 +7280,13 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   end
   assign \port__data$40  = origin_rom[l1_s1_seg];
   assign \port__data$37  = origin_rom[l0_s1_seg];
-  assign \$227  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$228  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$229  = \$228  ? 16'h7fa0 : i__payload[15:0];
-  assign \$230  = \$227  ? 16'h8060 : \$229 ;
-  assign \$231  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$232  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$233  = \$232  ? 16'h7fa0 : i__payload[15:0];
-  assign \$234  = \$231  ? 16'h8060 : \$233 ;
   assign \$235  = - $signed(\$234 );
   assign \$236  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$237  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$238  = \$237  ? 16'h7fa0 : i__payload[15:0];
   assign \$239  = \$236  ? 16'h8060 : \$238 ;
   assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [15:0] >= 15'h4800;
+  assign \$241  = \$240 [14:0] >= 15'h4800;
   assign \$242  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$243  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$244  = \$243  ? 16'h7fa0 : i__payload[15:0];
@@ -7261,7 +7301,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$253  = \$252  ? 16'h7fa0 : i__payload[15:0];
   assign \$254  = \$251  ? 16'h8060 : \$253 ;
   assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [15:0] >= 15'h4e00;
+  assign \$256  = \$255 [14:0] >= 15'h4e00;
   assign \$257  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$258  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$259  = \$258  ? 16'h7fa0 : i__payload[15:0];
@@ -7276,7 +7316,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$268  = \$267  ? 16'h7fa0 : i__payload[15:0];
   assign \$269  = \$266  ? 16'h8060 : \$268 ;
   assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [15:0] >= 15'h5500;
+  assign \$271  = \$270 [14:0] >= 15'h5500;
   assign \$272  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$273  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$274  = \$273  ? 16'h7fa0 : i__payload[15:0];
@@ -7291,7 +7331,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$283  = \$282  ? 16'h7fa0 : i__payload[15:0];
   assign \$284  = \$281  ? 16'h8060 : \$283 ;
   assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [15:0] >= 15'h5c80;
+  assign \$286  = \$285 [14:0] >= 15'h5c80;
   assign \$287  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$288  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$289  = \$288  ? 16'h7fa0 : i__payload[15:0];
@@ -7306,7 +7346,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$298  = \$297  ? 16'h7fa0 : i__payload[15:0];
   assign \$299  = \$296  ? 16'h8060 : \$298 ;
   assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [15:0] >= 15'h6480;
+  assign \$301  = \$300 [14:0] >= 15'h6480;
   assign \$302  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$303  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$304  = \$303  ? 16'h7fa0 : i__payload[15:0];
@@ -7321,7 +7361,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$313  = \$312  ? 16'h7fa0 : i__payload[15:0];
   assign \$314  = \$311  ? 16'h8060 : \$313 ;
   assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [15:0] >= 15'h6d80;
+  assign \$316  = \$315 [14:0] >= 15'h6d80;
   assign \$317  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$318  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$319  = \$318  ? 16'h7fa0 : i__payload[15:0];
@@ -7336,14 +7376,14 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$328  = \$327  ? 16'h7fa0 : i__payload[15:0];
   assign \$329  = \$326  ? 16'h8060 : \$328 ;
   assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [15:0] >= 15'h7900;
+  assign \$331  = \$330 [14:0] >= 15'h7900;
   assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
   assign \$333  = $signed(\$332 ) + $signed(\port__data$13 );
-  assign l0_s3_prod = $signed(\$333 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$335  = $signed(\$334 ) + $signed(\port__data$17 );
-  assign \$336  = $signed(22'h100000) - $signed(\$335 );
-  assign \$338  = $signed(\$337 ) + $signed(\port__data$17 );
-  assign l0_s4_acc = l0_neg_p0 ? \$336  : { \$338 [45], \$338  };
+  assign l0_s3_prod = \$333 [30:0] * l0_t_p0;
+  assign \$335  = $signed({ 1'h0, \$334  }) + $signed(\port__data$17 );
+  assign \$336  = 21'h100000 - \$335 [19:0];
+  assign \$338  = $signed({ 1'h0, \$337  }) + $signed(\port__data$17 );
+  assign l0_s4_acc = l0_neg_p0 ? \$336  : { 2'h0, \$338 [19:0] };
   assign \$339  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$340  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$341  = \$340  ? 16'h7fa0 : i__payload[31:16];
@@ -7358,7 +7398,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$350  = \$349  ? 16'h7fa0 : i__payload[31:16];
   assign \$351  = \$348  ? 16'h8060 : \$350 ;
   assign \$352  = \$342 [15] ? \$347  : { \$351 [15], \$351  };
-  assign \$353  = \$352 [15:0] >= 10'h300;
+  assign \$353  = \$352 [14:0] >= 10'h300;
   assign \$354  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$355  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$356  = \$355  ? 16'h7fa0 : i__payload[31:16];
@@ -7373,7 +7413,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$365  = \$364  ? 16'h7fa0 : i__payload[31:16];
   assign \$366  = \$363  ? 16'h8060 : \$365 ;
   assign \$367  = \$357 [15] ? \$362  : { \$366 [15], \$366  };
-  assign \$368  = \$367 [15:0] >= 11'h600;
+  assign \$368  = \$367 [14:0] >= 11'h600;
   assign \$369  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$370  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$371  = \$370  ? 16'h7fa0 : i__payload[31:16];
@@ -7388,7 +7428,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$380  = \$379  ? 16'h7fa0 : i__payload[31:16];
   assign \$381  = \$378  ? 16'h8060 : \$380 ;
   assign \$382  = \$372 [15] ? \$377  : { \$381 [15], \$381  };
-  assign \$383  = \$382 [15:0] >= 12'h900;
+  assign \$383  = \$382 [14:0] >= 12'h900;
   assign \$384  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$385  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$386  = \$385  ? 16'h7fa0 : i__payload[31:16];
@@ -7403,7 +7443,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$395  = \$394  ? 16'h7fa0 : i__payload[31:16];
   assign \$396  = \$393  ? 16'h8060 : \$395 ;
   assign \$397  = \$387 [15] ? \$392  : { \$396 [15], \$396  };
-  assign \$398  = \$397 [15:0] >= 12'hc80;
+  assign \$398  = \$397 [14:0] >= 12'hc80;
   assign \$399  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$401  = \$400  ? 16'h7fa0 : i__payload[31:16];
@@ -7418,7 +7458,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$410  = \$409  ? 16'h7fa0 : i__payload[31:16];
   assign \$411  = \$408  ? 16'h8060 : \$410 ;
   assign \$412  = \$402 [15] ? \$407  : { \$411 [15], \$411  };
-  assign \$413  = \$412 [15:0] >= 13'h1080;
+  assign \$413  = \$412 [14:0] >= 13'h1080;
   assign \$414  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$415  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$416  = \$415  ? 16'h7fa0 : i__payload[31:16];
@@ -7433,7 +7473,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$425  = \$424  ? 16'h7fa0 : i__payload[31:16];
   assign \$426  = \$423  ? 16'h8060 : \$425 ;
   assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
-  assign \$428  = \$427 [15:0] >= 13'h1980;
+  assign \$428  = \$427 [14:0] >= 13'h1980;
   assign \$429  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$430  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$431  = \$430  ? 16'h7fa0 : i__payload[31:16];
@@ -7448,7 +7488,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$440  = \$439  ? 16'h7fa0 : i__payload[31:16];
   assign \$441  = \$438  ? 16'h8060 : \$440 ;
   assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
-  assign \$443  = \$442 [15:0] >= 13'h1d80;
+  assign \$443  = \$442 [14:0] >= 13'h1d80;
   assign \$444  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$445  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$446  = \$445  ? 16'h7fa0 : i__payload[31:16];
@@ -7463,7 +7503,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$455  = \$454  ? 16'h7fa0 : i__payload[31:16];
   assign \$456  = \$453  ? 16'h8060 : \$455 ;
   assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
-  assign \$458  = \$457 [15:0] >= 14'h2180;
+  assign \$458  = \$457 [14:0] >= 14'h2180;
   assign \$459  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$460  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$461  = \$460  ? 16'h7fa0 : i__payload[31:16];
@@ -7478,7 +7518,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$470  = \$469  ? 16'h7fa0 : i__payload[31:16];
   assign \$471  = \$468  ? 16'h8060 : \$470 ;
   assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
-  assign \$473  = \$472 [15:0] >= 14'h2600;
+  assign \$473  = \$472 [14:0] >= 14'h2600;
   assign \$474  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$475  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$476  = \$475  ? 16'h7fa0 : i__payload[31:16];
@@ -7493,7 +7533,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$485  = \$484  ? 16'h7fa0 : i__payload[31:16];
   assign \$486  = \$483  ? 16'h8060 : \$485 ;
   assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
-  assign \$488  = \$487 [15:0] >= 14'h2a80;
+  assign \$488  = \$487 [14:0] >= 14'h2a80;
   assign \$489  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$490  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$491  = \$490  ? 16'h7fa0 : i__payload[31:16];
@@ -7508,7 +7548,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$500  = \$499  ? 16'h7fa0 : i__payload[31:16];
   assign \$501  = \$498  ? 16'h8060 : \$500 ;
   assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
-  assign \$503  = \$502 [15:0] >= 14'h2e80;
+  assign \$503  = \$502 [14:0] >= 14'h2e80;
   assign \$504  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$505  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$506  = \$505  ? 16'h7fa0 : i__payload[31:16];
@@ -7523,7 +7563,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$515  = \$514  ? 16'h7fa0 : i__payload[31:16];
   assign \$516  = \$513  ? 16'h8060 : \$515 ;
   assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
-  assign \$518  = \$517 [15:0] >= 14'h3300;
+  assign \$518  = \$517 [14:0] >= 14'h3300;
   assign \$519  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$520  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$521  = \$520  ? 16'h7fa0 : i__payload[31:16];
@@ -7538,7 +7578,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$530  = \$529  ? 16'h7fa0 : i__payload[31:16];
   assign \$531  = \$528  ? 16'h8060 : \$530 ;
   assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
-  assign \$533  = \$532 [15:0] >= 14'h3800;
+  assign \$533  = \$532 [14:0] >= 14'h3800;
   assign \$534  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$535  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$536  = \$535  ? 16'h7fa0 : i__payload[31:16];
@@ -7553,7 +7593,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$545  = \$544  ? 16'h7fa0 : i__payload[31:16];
   assign \$546  = \$543  ? 16'h8060 : \$545 ;
   assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
-  assign \$548  = \$547 [15:0] >= 14'h3d00;
+  assign \$548  = \$547 [14:0] >= 14'h3d00;
   assign \$549  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$550  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$551  = \$550  ? 16'h7fa0 : i__payload[31:16];
@@ -7568,7 +7608,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$560  = \$559  ? 16'h7fa0 : i__payload[31:16];
   assign \$561  = \$558  ? 16'h8060 : \$560 ;
   assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
-  assign \$563  = \$562 [15:0] >= 15'h4200;
+  assign \$563  = \$562 [14:0] >= 15'h4200;
   assign \$564  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$565  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$566  = \$565  ? 16'h7fa0 : i__payload[31:16];
@@ -7583,7 +7623,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$575  = \$574  ? 16'h7fa0 : i__payload[31:16];
   assign \$576  = \$573  ? 16'h8060 : \$575 ;
   assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
-  assign \$578  = \$577 [15:0] >= 15'h4800;
+  assign \$578  = \$577 [14:0] >= 15'h4800;
   assign \$579  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$580  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$581  = \$580  ? 16'h7fa0 : i__payload[31:16];
@@ -7598,7 +7638,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$590  = \$589  ? 16'h7fa0 : i__payload[31:16];
   assign \$591  = \$588  ? 16'h8060 : \$590 ;
   assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
-  assign \$593  = \$592 [15:0] >= 15'h4e00;
+  assign \$593  = \$592 [14:0] >= 15'h4e00;
   assign \$594  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$595  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$596  = \$595  ? 16'h7fa0 : i__payload[31:16];
@@ -7613,7 +7653,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$605  = \$604  ? 16'h7fa0 : i__payload[31:16];
   assign \$606  = \$603  ? 16'h8060 : \$605 ;
   assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
-  assign \$608  = \$607 [15:0] >= 15'h5500;
+  assign \$608  = \$607 [14:0] >= 15'h5500;
   assign \$609  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$610  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$611  = \$610  ? 16'h7fa0 : i__payload[31:16];
@@ -7628,7 +7668,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$620  = \$619  ? 16'h7fa0 : i__payload[31:16];
   assign \$621  = \$618  ? 16'h8060 : \$620 ;
   assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
-  assign \$623  = \$622 [15:0] >= 15'h5c80;
+  assign \$623  = \$622 [14:0] >= 15'h5c80;
   assign \$624  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$625  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$626  = \$625  ? 16'h7fa0 : i__payload[31:16];
@@ -7643,7 +7683,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$635  = \$634  ? 16'h7fa0 : i__payload[31:16];
   assign \$636  = \$633  ? 16'h8060 : \$635 ;
   assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
-  assign \$638  = \$637 [15:0] >= 15'h6480;
+  assign \$638  = \$637 [14:0] >= 15'h6480;
   assign \$639  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$640  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$641  = \$640  ? 16'h7fa0 : i__payload[31:16];
@@ -7658,7 +7698,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$650  = \$649  ? 16'h7fa0 : i__payload[31:16];
   assign \$651  = \$648  ? 16'h8060 : \$650 ;
   assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
-  assign \$653  = \$652 [15:0] >= 15'h6d80;
+  assign \$653  = \$652 [14:0] >= 15'h6d80;
   assign \$654  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$655  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$656  = \$655  ? 16'h7fa0 : i__payload[31:16];
@@ -7673,14 +7713,14 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$665  = \$664  ? 16'h7fa0 : i__payload[31:16];
   assign \$666  = \$663  ? 16'h8060 : \$665 ;
   assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
-  assign \$668  = \$667 [15:0] >= 15'h7900;
+  assign \$668  = \$667 [14:0] >= 15'h7900;
   assign l1_s2_prod = $signed(\port__data$23 ) * $signed({ 1'h0, l1_t_p0 });
   assign \$670  = $signed(\$669 ) + $signed(\port__data$27 );
-  assign l1_s3_prod = $signed(\$670 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$672  = $signed(\$671 ) + $signed(\port__data$31 );
-  assign \$673  = $signed(22'h100000) - $signed(\$672 );
-  assign \$675  = $signed(\$674 ) + $signed(\port__data$31 );
-  assign l1_s4_acc = l1_neg_p0 ? \$673  : { \$675 [45], \$675  };
+  assign l1_s3_prod = \$670 [30:0] * l1_t_p0;
+  assign \$672  = $signed({ 1'h0, \$671  }) + $signed(\port__data$31 );
+  assign \$673  = 21'h100000 - \$672 [19:0];
+  assign \$675  = $signed({ 1'h0, \$674  }) + $signed(\port__data$31 );
+  assign l1_s4_acc = l1_neg_p0 ? \$673  : { 2'h0, \$675 [19:0] };
   assign \$676  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$677  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$678  = \$677  ? 16'h7fa0 : i__payload[15:0];
@@ -7713,28 +7753,29 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$705  = \$704  ? 16'h7fa0 : i__payload[15:0];
   assign \$706  = \$703  ? 16'h8060 : \$705 ;
   assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
-  assign \$708  = $signed({ 1'h0, \$707 [15:0] }) - $signed(\port__data$37 );
-  assign \$709  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$711  = $signed(\$710 ) > $signed(17'h0ffff);
-  assign \$712  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$714  = $signed(\$713 ) < $signed(1'h0);
-  assign \$715  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$717  = \$714  ? 48'h000000000000 : \$716 ;
-  assign \$718  = \$711  ? 48'h00000000ffff : \$717 ;
+  assign \$708  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\port__data$37 );
+  assign \$709  = l0_s4_acc[19:0] + 4'h8;
+  assign \$711  = \$710  > 16'hffff;
+  assign \$712  = l0_s4_acc[19:0] + 4'h8;
+  assign \$714  = \$711  ? 21'h00ffff : \$713 ;
+  assign \$715  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$716  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$717  = \$716  ? 16'h7fa0 : i__payload[31:16];
+  assign \$718  = \$715  ? 16'h8060 : \$717 ;
   assign \$719  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$720  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$721  = \$720  ? 16'h7fa0 : i__payload[31:16];
   assign \$722  = \$719  ? 16'h8060 : \$721 ;
-  assign \$723  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$724  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$725  = \$724  ? 16'h7fa0 : i__payload[31:16];
-  assign \$726  = \$723  ? 16'h8060 : \$725 ;
-  assign \$727  = - $signed(\$726 );
-  assign \$728  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$729  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$730  = \$729  ? 16'h7fa0 : i__payload[31:16];
-  assign \$731  = \$728  ? 16'h8060 : \$730 ;
-  assign \$732  = \$722 [15] ? \$727  : { \$731 [15], \$731  };
+  assign \$723  = - $signed(\$722 );
+  assign \$724  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$725  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$726  = \$725  ? 16'h7fa0 : i__payload[31:16];
+  assign \$727  = \$724  ? 16'h8060 : \$726 ;
+  assign \$728  = \$718 [15] ? \$723  : { \$727 [15], \$727  };
+  assign \$729  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$730  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$731  = \$730  ? 16'h7fa0 : i__payload[31:16];
+  assign \$732  = \$729  ? 16'h8060 : \$731 ;
   assign \$733  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$734  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$735  = \$734  ? 16'h7fa0 : i__payload[31:16];
@@ -7743,46 +7784,39 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$738  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
   assign \$739  = \$738  ? 16'h7fa0 : i__payload[31:16];
   assign \$740  = \$737  ? 16'h8060 : \$739 ;
-  assign \$741  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$742  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$743  = \$742  ? 16'h7fa0 : i__payload[31:16];
-  assign \$744  = \$741  ? 16'h8060 : \$743 ;
-  assign \$745  = - $signed(\$744 );
-  assign \$746  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$747  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$748  = \$747  ? 16'h7fa0 : i__payload[31:16];
-  assign \$749  = \$746  ? 16'h8060 : \$748 ;
-  assign \$750  = \$740 [15] ? \$745  : { \$749 [15], \$749  };
-  assign \$751  = $signed({ 1'h0, \$750 [15:0] }) - $signed(\port__data$40 );
-  assign \$752  = $signed(l1_s4_acc) + $signed(5'h08);
-  assign \$754  = $signed(\$753 ) > $signed(17'h0ffff);
-  assign \$755  = $signed(l1_s4_acc) + $signed(5'h08);
-  assign \$757  = $signed(\$756 ) < $signed(1'h0);
-  assign \$758  = $signed(l1_s4_acc) + $signed(5'h08);
-  assign \$760  = \$757  ? 48'h000000000000 : \$759 ;
-  assign \$761  = \$754  ? 48'h00000000ffff : \$760 ;
+  assign \$741  = - $signed(\$740 );
+  assign \$742  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$743  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$744  = \$743  ? 16'h7fa0 : i__payload[31:16];
+  assign \$745  = \$742  ? 16'h8060 : \$744 ;
+  assign \$746  = \$736 [15] ? \$741  : { \$745 [15], \$745  };
+  assign \$747  = $signed({ 1'h0, \$746 [14:0] }) - $signed(\port__data$40 );
+  assign \$748  = l1_s4_acc[19:0] + 4'h8;
+  assign \$750  = \$749  > 16'hffff;
+  assign \$751  = l1_s4_acc[19:0] + 4'h8;
+  assign \$753  = \$750  ? 21'h00ffff : \$752 ;
   always @(posedge clk)
-    valid_0 <= \$762 ;
+    valid_0 <= \$754 ;
   always @(posedge clk)
-    o__valid <= \$763 ;
+    o__valid <= \$755 ;
   always @(posedge clk)
-    l0_x_p0 <= \$764 ;
+    l0_x_p0 <= \$756 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$765 ;
+    l0_neg_p0 <= \$757 ;
   always @(posedge clk)
-    \port__addr$6  <= \$766 ;
+    \port__addr$6  <= \$758 ;
   always @(posedge clk)
-    l0_t_p0 <= \$767 ;
+    l0_t_p0 <= \$759 ;
   always @(posedge clk)
-    o__payload <= \$768 ;
+    o__payload <= \$760 ;
   always @(posedge clk)
-    l1_x_p0 <= \$769 ;
+    l1_x_p0 <= \$761 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$770 ;
+    l1_neg_p0 <= \$762 ;
   always @(posedge clk)
-    \port__addr$20  <= \$771 ;
+    \port__addr$20  <= \$763 ;
   always @(posedge clk)
-    l1_t_p0 <= \$772 ;
+    l1_t_p0 <= \$764 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'h8060);
@@ -7799,7 +7833,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$13  = \$12  ? 16'h7fa0 : i__payload[15:0];
   assign \$14  = \$11  ? 16'h8060 : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 10'h300;
+  assign \$16  = \$15 [14:0] >= 10'h300;
   assign \$17  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$19  = \$18  ? 16'h7fa0 : i__payload[15:0];
@@ -7814,7 +7848,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$28  = \$27  ? 16'h7fa0 : i__payload[15:0];
   assign \$29  = \$26  ? 16'h8060 : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 11'h600;
+  assign \$31  = \$30 [14:0] >= 11'h600;
   assign \$32  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$34  = \$33  ? 16'h7fa0 : i__payload[15:0];
@@ -7829,7 +7863,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$43  = \$42  ? 16'h7fa0 : i__payload[15:0];
   assign \$44  = \$41  ? 16'h8060 : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 12'h900;
+  assign \$46  = \$45 [14:0] >= 12'h900;
   assign \$47  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$49  = \$48  ? 16'h7fa0 : i__payload[15:0];
@@ -7844,7 +7878,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$58  = \$57  ? 16'h7fa0 : i__payload[15:0];
   assign \$59  = \$56  ? 16'h8060 : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 12'hc80;
+  assign \$61  = \$60 [14:0] >= 12'hc80;
   assign \$62  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$64  = \$63  ? 16'h7fa0 : i__payload[15:0];
@@ -7859,7 +7893,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$73  = \$72  ? 16'h7fa0 : i__payload[15:0];
   assign \$74  = \$71  ? 16'h8060 : \$73 ;
   assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 13'h1080;
+  assign \$76  = \$75 [14:0] >= 13'h1080;
   assign \$77  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$79  = \$78  ? 16'h7fa0 : i__payload[15:0];
@@ -7874,7 +7908,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$88  = \$87  ? 16'h7fa0 : i__payload[15:0];
   assign \$89  = \$86  ? 16'h8060 : \$88 ;
   assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 13'h1980;
+  assign \$91  = \$90 [14:0] >= 13'h1980;
   assign \$92  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$94  = \$93  ? 16'h7fa0 : i__payload[15:0];
@@ -7889,7 +7923,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$103  = \$102  ? 16'h7fa0 : i__payload[15:0];
   assign \$104  = \$101  ? 16'h8060 : \$103 ;
   assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 13'h1d80;
+  assign \$106  = \$105 [14:0] >= 13'h1d80;
   assign \$107  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$109  = \$108  ? 16'h7fa0 : i__payload[15:0];
@@ -7904,7 +7938,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$118  = \$117  ? 16'h7fa0 : i__payload[15:0];
   assign \$119  = \$116  ? 16'h8060 : \$118 ;
   assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 14'h2180;
+  assign \$121  = \$120 [14:0] >= 14'h2180;
   assign \$122  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$124  = \$123  ? 16'h7fa0 : i__payload[15:0];
@@ -7919,7 +7953,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$133  = \$132  ? 16'h7fa0 : i__payload[15:0];
   assign \$134  = \$131  ? 16'h8060 : \$133 ;
   assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 14'h2600;
+  assign \$136  = \$135 [14:0] >= 14'h2600;
   assign \$137  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$139  = \$138  ? 16'h7fa0 : i__payload[15:0];
@@ -7934,7 +7968,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$148  = \$147  ? 16'h7fa0 : i__payload[15:0];
   assign \$149  = \$146  ? 16'h8060 : \$148 ;
   assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 14'h2a80;
+  assign \$151  = \$150 [14:0] >= 14'h2a80;
   assign \$152  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$154  = \$153  ? 16'h7fa0 : i__payload[15:0];
@@ -7949,7 +7983,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$163  = \$162  ? 16'h7fa0 : i__payload[15:0];
   assign \$164  = \$161  ? 16'h8060 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 14'h2e80;
+  assign \$166  = \$165 [14:0] >= 14'h2e80;
   assign \$167  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$168  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$169  = \$168  ? 16'h7fa0 : i__payload[15:0];
@@ -7964,7 +7998,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$178  = \$177  ? 16'h7fa0 : i__payload[15:0];
   assign \$179  = \$176  ? 16'h8060 : \$178 ;
   assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [15:0] >= 14'h3300;
+  assign \$181  = \$180 [14:0] >= 14'h3300;
   assign \$182  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$183  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$184  = \$183  ? 16'h7fa0 : i__payload[15:0];
@@ -7979,7 +8013,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$193  = \$192  ? 16'h7fa0 : i__payload[15:0];
   assign \$194  = \$191  ? 16'h8060 : \$193 ;
   assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [15:0] >= 14'h3800;
+  assign \$196  = \$195 [14:0] >= 14'h3800;
   assign \$197  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$198  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$199  = \$198  ? 16'h7fa0 : i__payload[15:0];
@@ -7994,7 +8028,7 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$208  = \$207  ? 16'h7fa0 : i__payload[15:0];
   assign \$209  = \$206  ? 16'h8060 : \$208 ;
   assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [15:0] >= 14'h3d00;
+  assign \$211  = \$210 [14:0] >= 14'h3d00;
   assign \$212  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$213  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$214  = \$213  ? 16'h7fa0 : i__payload[15:0];
@@ -8009,7 +8043,15 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \$223  = \$222  ? 16'h7fa0 : i__payload[15:0];
   assign \$224  = \$221  ? 16'h8060 : \$223 ;
   assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [15:0] >= 15'h4200;
+  assign \$226  = \$225 [14:0] >= 15'h4200;
+  assign \$227  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$228  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$229  = \$228  ? 16'h7fa0 : i__payload[15:0];
+  assign \$230  = \$227  ? 16'h8060 : \$229 ;
+  assign \$231  = $signed(i__payload[15:0]) < $signed(16'h8060);
+  assign \$232  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign \$233  = \$232  ? 16'h7fa0 : i__payload[15:0];
+  assign \$234  = \$231  ? 16'h8060 : \$233 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     l0_s1_seg = 5'h00;
@@ -8152,89 +8194,89 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$762  = valid_0;
+    \$754  = valid_0;
     if (i__ready) begin
-      \$762  = i__valid;
+      \$754  = i__valid;
     end
     if (rst) begin
-      \$762  = 1'h0;
+      \$754  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$763  = o__valid;
+    \$755  = o__valid;
     if (i__ready) begin
-      \$763  = valid_0;
+      \$755  = valid_0;
     end
     if (rst) begin
-      \$763  = 1'h0;
+      \$755  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$764  = l0_x_p0;
+    \$756  = l0_x_p0;
     if (i__ready) begin
-      \$764  = \$689 [15:0];
+      \$756  = \$689 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$765  = l0_neg_p0;
+    \$757  = l0_neg_p0;
     if (i__ready) begin
-      \$765  = \$693 [15];
+      \$757  = \$693 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$766  = \port__addr$6 ;
+    \$758  = \port__addr$6 ;
     if (i__ready) begin
-      \$766  = l0_s1_seg;
+      \$758  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$767  = l0_t_p0;
+    \$759  = l0_t_p0;
     if (i__ready) begin
-      \$767  = \$708 [11:0];
+      \$759  = \$708 [11:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$768  = o__payload;
+    \$760  = o__payload;
     if (i__ready) begin
-      \$768 [15:0] = \$718 [15:0];
-      \$768 [31:16] = \$761 [15:0];
+      \$760 [15:0] = \$714 [15:0];
+      \$760 [31:16] = \$753 [15:0];
     end
     if (rst) begin
-      \$768  = 32'd0;
+      \$760  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$769  = l1_x_p0;
+    \$761  = l1_x_p0;
     if (i__ready) begin
-      \$769  = \$732 [15:0];
+      \$761  = \$728 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$770  = l1_neg_p0;
+    \$762  = l1_neg_p0;
     if (i__ready) begin
-      \$770  = \$736 [15];
+      \$762  = \$732 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$771  = \port__addr$20 ;
+    \$763  = \port__addr$20 ;
     if (i__ready) begin
-      \$771  = l1_s1_seg;
+      \$763  = l1_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$772  = l1_t_p0;
+    \$764  = l1_t_p0;
     if (i__ready) begin
-      \$772  = \$751 [11:0];
+      \$764  = \$747 [11:0];
     end
   end
   assign port__addr = l0_s1_seg;
@@ -8249,18 +8291,16 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$332  = { l0_s2_prod[28], l0_s2_prod };
-  assign \$334  = { l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44:24] };
-  assign \$337  = { l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44], l0_s3_prod[44:24] };
-  assign \$669  = { l1_s2_prod[28], l1_s2_prod };
-  assign \$671  = { l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44:24] };
-  assign \$674  = { l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44], l1_s3_prod[44:24] };
-  assign \$710  = { \$709 [47], \$709 [47], \$709 [47], \$709 [47], \$709 [47:4] };
-  assign \$713  = { \$712 [47], \$712 [47], \$712 [47], \$712 [47], \$712 [47:4] };
-  assign \$716  = { \$715 [47], \$715 [47], \$715 [47], \$715 [47], \$715 [47:4] };
-  assign \$753  = { \$752 [47], \$752 [47], \$752 [47], \$752 [47], \$752 [47:4] };
-  assign \$756  = { \$755 [47], \$755 [47], \$755 [47], \$755 [47], \$755 [47:4] };
-  assign \$759  = { \$758 [47], \$758 [47], \$758 [47], \$758 [47], \$758 [47:4] };
+  assign \$332  = { l0_s2_prod[27], l0_s2_prod[27:0] };
+  assign \$334  = { 24'h000000, l0_s3_prod[40:24] };
+  assign \$337  = { 24'h000000, l0_s3_prod[40:24] };
+  assign \$669  = { l1_s2_prod[27], l1_s2_prod[27:0] };
+  assign \$671  = { 24'h000000, l1_s3_prod[40:24] };
+  assign \$674  = { 24'h000000, l1_s3_prod[40:24] };
+  assign \$710  = { 4'h0, \$709 [20:4] };
+  assign \$713  = { 4'h0, \$712 [20:4] };
+  assign \$749  = { 4'h0, \$748 [20:4] };
+  assign \$752  = { 4'h0, \$751 [20:4] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -8270,8 +8310,8 @@ module \Cfu.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire [8:0] \$10 ;
   wire [7:0] \$100 ;
   wire [8:0] \$101 ;
-  wire [8:0] \$102 ;
-  wire [10:0] \$103 ;
+  wire [7:0] \$102 ;
+  wire [9:0] \$103 ;
   wire \$104 ;
   wire \$105 ;
   wire [7:0] \$106 ;
@@ -8307,39 +8347,39 @@ module \Cfu.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire [7:0] \$133 ;
   wire [7:0] \$134 ;
   wire [8:0] \$135 ;
-  wire [8:0] \$136 ;
-  wire [10:0] \$137 ;
-  wire [11:0] \$138 ;
+  wire [7:0] \$136 ;
+  wire [9:0] \$137 ;
+  wire [8:0] \$138 ;
   wire \$139 ;
   wire [7:0] \$14 ;
-  wire [11:0] \$140 ;
+  wire [8:0] \$140 ;
   wire \$141 ;
-  wire [11:0] \$142 ;
-  wire [11:0] \$143 ;
-  wire [11:0] \$144 ;
-  wire [11:0] \$145 ;
+  wire [8:0] \$142 ;
+  wire [8:0] \$143 ;
+  wire [8:0] \$144 ;
+  wire [8:0] \$145 ;
   wire \$146 ;
-  wire [11:0] \$147 ;
+  wire [8:0] \$147 ;
   wire \$148 ;
-  wire [11:0] \$149 ;
+  wire [8:0] \$149 ;
   wire [8:0] \$15 ;
-  wire [11:0] \$150 ;
-  wire [11:0] \$151 ;
-  wire [11:0] \$152 ;
+  wire [8:0] \$150 ;
+  wire [8:0] \$151 ;
+  wire [8:0] \$152 ;
   wire \$153 ;
-  wire [11:0] \$154 ;
+  wire [8:0] \$154 ;
   wire \$155 ;
-  wire [11:0] \$156 ;
-  wire [11:0] \$157 ;
-  wire [11:0] \$158 ;
-  wire [11:0] \$159 ;
+  wire [8:0] \$156 ;
+  wire [8:0] \$157 ;
+  wire [8:0] \$158 ;
+  wire [8:0] \$159 ;
   wire \$16 ;
   wire \$160 ;
-  wire [11:0] \$161 ;
+  wire [8:0] \$161 ;
   wire \$162 ;
-  wire [11:0] \$163 ;
-  wire [11:0] \$164 ;
-  wire [11:0] \$165 ;
+  wire [8:0] \$163 ;
+  wire [8:0] \$164 ;
+  wire [8:0] \$165 ;
   reg \$166 ;
   reg [31:0] \$167 ;
   wire \$17 ;
@@ -8361,8 +8401,8 @@ module \Cfu.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire [7:0] \$31 ;
   wire [7:0] \$32 ;
   wire [8:0] \$33 ;
-  wire [8:0] \$34 ;
-  wire [10:0] \$35 ;
+  wire [7:0] \$34 ;
+  wire [9:0] \$35 ;
   wire \$36 ;
   wire \$37 ;
   wire [7:0] \$38 ;
@@ -8398,8 +8438,8 @@ module \Cfu.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire [7:0] \$65 ;
   wire [7:0] \$66 ;
   wire [8:0] \$67 ;
-  wire [8:0] \$68 ;
-  wire [10:0] \$69 ;
+  wire [7:0] \$68 ;
+  wire [9:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
   wire \$71 ;
@@ -8445,10 +8485,10 @@ module \Cfu.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire i__ready;
   input i__valid;
   wire i__valid;
-  wire [10:0] l0_s2_acc;
-  wire [10:0] l1_s2_acc;
-  wire [10:0] l2_s2_acc;
-  wire [10:0] l3_s2_acc;
+  wire [9:0] l0_s2_acc;
+  wire [9:0] l1_s2_acc;
+  wire [9:0] l2_s2_acc;
+  wire [9:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -8639,7 +8679,7 @@ module \Cfu.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign \$32  = \$29  ? 8'hae : \$31 ;
   assign \$33  = \$23 [7] ? \$28  : { \$32 [7], \$32  };
   assign \$35  = $signed(port__data) - $signed({ 1'h0, \$34  });
-  assign l0_s2_acc = \$19 [7] ? \$35  : { port__data[8], port__data[8], port__data };
+  assign l0_s2_acc = \$19 [7] ? \$35  : { port__data[8], port__data };
   assign \$36  = $signed(i__payload[15:8]) < $signed(8'hae);
   assign \$37  = $signed(i__payload[15:8]) > $signed(8'h7f);
   assign \$38  = \$37  ? 8'h7f : i__payload[15:8];
@@ -8673,7 +8713,7 @@ module \Cfu.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign \$66  = \$63  ? 8'hae : \$65 ;
   assign \$67  = \$57 [7] ? \$62  : { \$66 [7], \$66  };
   assign \$69  = $signed(\port__data$9 ) - $signed({ 1'h0, \$68  });
-  assign l1_s2_acc = \$53 [7] ? \$69  : { \port__data$9 [8], \port__data$9 [8], \port__data$9  };
+  assign l1_s2_acc = \$53 [7] ? \$69  : { \port__data$9 [8], \port__data$9  };
   assign \$70  = $signed(i__payload[23:16]) < $signed(8'hae);
   assign \$71  = $signed(i__payload[23:16]) > $signed(8'h7f);
   assign \$72  = \$71  ? 8'h7f : i__payload[23:16];
@@ -8707,7 +8747,7 @@ module \Cfu.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign \$100  = \$97  ? 8'hae : \$99 ;
   assign \$101  = \$91 [7] ? \$96  : { \$100 [7], \$100  };
   assign \$103  = $signed(\port__data$12 ) - $signed({ 1'h0, \$102  });
-  assign l2_s2_acc = \$87 [7] ? \$103  : { \port__data$12 [8], \port__data$12 [8], \port__data$12  };
+  assign l2_s2_acc = \$87 [7] ? \$103  : { \port__data$12 [8], \port__data$12  };
   assign \$104  = $signed(i__payload[31:24]) < $signed(8'hae);
   assign \$105  = $signed(i__payload[31:24]) > $signed(8'h7f);
   assign \$106  = \$105  ? 8'h7f : i__payload[31:24];
@@ -8741,23 +8781,23 @@ module \Cfu.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign \$134  = \$131  ? 8'hae : \$133 ;
   assign \$135  = \$125 [7] ? \$130  : { \$134 [7], \$134  };
   assign \$137  = $signed(\port__data$15 ) - $signed({ 1'h0, \$136  });
-  assign l3_s2_acc = \$121 [7] ? \$137  : { \port__data$15 [8], \port__data$15 [8], \port__data$15  };
+  assign l3_s2_acc = \$121 [7] ? \$137  : { \port__data$15 [8], \port__data$15  };
   assign \$139  = $signed(\$138 ) > $signed(8'h7f);
   assign \$141  = $signed(\$140 ) < $signed(8'h80);
-  assign \$143  = \$141  ? 12'hf80 : \$142 ;
-  assign \$144  = \$139  ? 12'h07f : \$143 ;
+  assign \$143  = \$141  ? 9'h180 : \$142 ;
+  assign \$144  = \$139  ? 9'h07f : \$143 ;
   assign \$146  = $signed(\$145 ) > $signed(8'h7f);
   assign \$148  = $signed(\$147 ) < $signed(8'h80);
-  assign \$150  = \$148  ? 12'hf80 : \$149 ;
-  assign \$151  = \$146  ? 12'h07f : \$150 ;
+  assign \$150  = \$148  ? 9'h180 : \$149 ;
+  assign \$151  = \$146  ? 9'h07f : \$150 ;
   assign \$153  = $signed(\$152 ) > $signed(8'h7f);
   assign \$155  = $signed(\$154 ) < $signed(8'h80);
-  assign \$157  = \$155  ? 12'hf80 : \$156 ;
-  assign \$158  = \$153  ? 12'h07f : \$157 ;
+  assign \$157  = \$155  ? 9'h180 : \$156 ;
+  assign \$158  = \$153  ? 9'h07f : \$157 ;
   assign \$160  = $signed(\$159 ) > $signed(8'h7f);
   assign \$162  = $signed(\$161 ) < $signed(8'h80);
-  assign \$164  = \$162  ? 12'hf80 : \$163 ;
-  assign \$165  = \$160  ? 12'h07f : \$164 ;
+  assign \$164  = \$162  ? 9'h180 : \$163 ;
+  assign \$165  = \$160  ? 9'h07f : \$164 ;
   always @(posedge clk)
     o__valid <= \$166 ;
   always @(posedge clk)
@@ -8797,22 +8837,22 @@ module \Cfu.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$34  = { 1'h0, \$33 [7:0] };
-  assign \$68  = { 1'h0, \$67 [7:0] };
-  assign \$102  = { 1'h0, \$101 [7:0] };
-  assign \$136  = { 1'h0, \$135 [7:0] };
-  assign \$138  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$140  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$142  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$145  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$147  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$149  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$152  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$154  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$156  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$159  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$161  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$163  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$34  = { 1'h0, \$33 [6:0] };
+  assign \$68  = { 1'h0, \$67 [6:0] };
+  assign \$102  = { 1'h0, \$101 [6:0] };
+  assign \$136  = { 1'h0, \$135 [6:0] };
+  assign \$138  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$140  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$142  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$145  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$147  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$149  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$152  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$154  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$156  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$159  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$161  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$163  = { l3_s2_acc[7], l3_s2_acc[7:0] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -8893,13 +8933,13 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$164 ;
   wire [16:0] \$165 ;
   wire \$166 ;
-  wire [45:0] \$167 ;
-  wire [46:0] \$168 ;
-  wire [22:0] \$169 ;
+  wire [42:0] \$167 ;
+  wire [44:0] \$168 ;
+  wire [21:0] \$169 ;
   wire \$17 ;
-  wire [47:0] \$170 ;
-  wire [45:0] \$171 ;
-  wire [46:0] \$172 ;
+  wire [23:0] \$170 ;
+  wire [42:0] \$171 ;
+  wire [44:0] \$172 ;
   wire \$173 ;
   wire \$174 ;
   wire [15:0] \$175 ;
@@ -9083,13 +9123,13 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$335 ;
   wire [16:0] \$336 ;
   wire \$337 ;
-  wire [45:0] \$338 ;
-  wire [46:0] \$339 ;
+  wire [42:0] \$338 ;
+  wire [44:0] \$339 ;
   wire [15:0] \$34 ;
-  wire [22:0] \$340 ;
-  wire [47:0] \$341 ;
-  wire [45:0] \$342 ;
-  wire [46:0] \$343 ;
+  wire [21:0] \$340 ;
+  wire [23:0] \$341 ;
+  wire [42:0] \$342 ;
+  wire [44:0] \$343 ;
   wire \$344 ;
   wire \$345 ;
   wire [15:0] \$346 ;
@@ -9125,20 +9165,20 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$373 ;
   wire [15:0] \$374 ;
   wire [16:0] \$375 ;
-  wire [17:0] \$376 ;
-  wire [30:0] \$377 ;
+  wire [16:0] \$376 ;
+  wire [28:0] \$377 ;
   wire [32:0] \$378 ;
-  wire [48:0] \$379 ;
+  wire [20:0] \$379 ;
   wire [15:0] \$38 ;
-  wire [48:0] \$380 ;
+  wire [20:0] \$380 ;
   wire \$381 ;
-  wire [48:0] \$382 ;
-  wire [48:0] \$383 ;
+  wire [20:0] \$382 ;
+  wire [20:0] \$383 ;
   wire \$384 ;
-  wire [48:0] \$385 ;
-  wire [48:0] \$386 ;
-  wire [48:0] \$387 ;
-  wire [48:0] \$388 ;
+  wire [20:0] \$385 ;
+  wire [20:0] \$386 ;
+  wire [20:0] \$387 ;
+  wire [20:0] \$388 ;
   wire \$389 ;
   wire [15:0] \$39 ;
   wire \$390 ;
@@ -9176,44 +9216,44 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$419 ;
   wire \$42 ;
   wire [16:0] \$420 ;
-  wire [17:0] \$421 ;
-  wire [30:0] \$422 ;
+  wire [16:0] \$421 ;
+  wire [28:0] \$422 ;
   wire [32:0] \$423 ;
-  wire [48:0] \$424 ;
-  wire [48:0] \$425 ;
+  wire [20:0] \$424 ;
+  wire [20:0] \$425 ;
   wire \$426 ;
-  wire [48:0] \$427 ;
-  wire [48:0] \$428 ;
+  wire [20:0] \$427 ;
+  wire [20:0] \$428 ;
   wire \$429 ;
   wire [15:0] \$43 ;
-  wire [48:0] \$430 ;
-  wire [48:0] \$431 ;
-  wire [48:0] \$432 ;
-  wire [48:0] \$433 ;
+  wire [20:0] \$430 ;
+  wire [20:0] \$431 ;
+  wire [20:0] \$432 ;
+  wire [20:0] \$433 ;
   reg \$434 ;
   reg \$435 ;
   reg \$436 ;
-  reg [15:0] \$437 ;
+  reg [14:0] \$437 ;
   reg \$438 ;
   reg [3:0] \$439 ;
   wire [15:0] \$44 ;
   reg [12:0] \$440 ;
-  reg [15:0] \$441 ;
+  reg [14:0] \$441 ;
   reg \$442 ;
   reg [3:0] \$443 ;
   reg [12:0] \$444 ;
-  reg [32:0] \$445 ;
+  reg [30:0] \$445 ;
   reg [31:0] \$446 ;
-  reg [15:0] \$447 ;
+  reg [14:0] \$447 ;
   reg \$448 ;
   reg [3:0] \$449 ;
   wire [16:0] \$45 ;
   reg [12:0] \$450 ;
-  reg [15:0] \$451 ;
+  reg [14:0] \$451 ;
   reg \$452 ;
   reg [3:0] \$453 ;
   reg [12:0] \$454 ;
-  reg [32:0] \$455 ;
+  reg [30:0] \$455 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
@@ -9283,7 +9323,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [32:0] l0_acc_p1 = 33'h000000000;
+  reg [30:0] l0_acc_p1 = 31'h00000000;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg [15:0] l0_s1_origin;
@@ -9292,15 +9332,15 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   reg [16:0] l0_s2_c2;
   wire [29:0] l0_s2_prod;
   reg [19:0] l0_s3_c0;
-  wire [45:0] l0_s3_prod;
-  wire [47:0] l0_s4_acc;
+  wire [43:0] l0_s3_prod;
+  wire [23:0] l0_s4_acc;
   reg [3:0] l0_seg_p0 = 4'h0;
   reg [3:0] l0_seg_p1 = 4'h0;
   reg [12:0] l0_t_p0 = 13'h0000;
   reg [12:0] l0_t_p1 = 13'h0000;
-  reg [15:0] l0_x_p0 = 16'h0000;
-  reg [15:0] l0_x_p1 = 16'h0000;
-  reg [32:0] l1_acc_p1 = 33'h000000000;
+  reg [14:0] l0_x_p0 = 15'h0000;
+  reg [14:0] l0_x_p1 = 15'h0000;
+  reg [30:0] l1_acc_p1 = 31'h00000000;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
   reg [15:0] l1_s1_origin;
@@ -9309,14 +9349,14 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   reg [16:0] l1_s2_c2;
   wire [29:0] l1_s2_prod;
   reg [19:0] l1_s3_c0;
-  wire [45:0] l1_s3_prod;
-  wire [47:0] l1_s4_acc;
+  wire [43:0] l1_s3_prod;
+  wire [23:0] l1_s4_acc;
   reg [3:0] l1_seg_p0 = 4'h0;
   reg [3:0] l1_seg_p1 = 4'h0;
   reg [12:0] l1_t_p0 = 13'h0000;
   reg [12:0] l1_t_p1 = 13'h0000;
-  reg [15:0] l1_x_p0 = 16'h0000;
-  reg [15:0] l1_x_p1 = 16'h0000;
+  reg [14:0] l1_x_p0 = 15'h0000;
+  reg [14:0] l1_x_p1 = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -9345,7 +9385,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$13  = \$12  ? 16'h7fff : i__payload[15:0];
   assign \$14  = \$11  ? 16'h80d5 : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 11'h700;
+  assign \$16  = \$15 [14:0] >= 11'h700;
   assign \$17  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$19  = \$18  ? 16'h7fff : i__payload[15:0];
@@ -9360,7 +9400,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$28  = \$27  ? 16'h7fff : i__payload[15:0];
   assign \$29  = \$26  ? 16'h80d5 : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 12'hc80;
+  assign \$31  = \$30 [14:0] >= 12'hc80;
   assign \$32  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$34  = \$33  ? 16'h7fff : i__payload[15:0];
@@ -9375,7 +9415,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$43  = \$42  ? 16'h7fff : i__payload[15:0];
   assign \$44  = \$41  ? 16'h80d5 : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 13'h1200;
+  assign \$46  = \$45 [14:0] >= 13'h1200;
   assign \$47  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$49  = \$48  ? 16'h7fff : i__payload[15:0];
@@ -9390,7 +9430,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$58  = \$57  ? 16'h7fff : i__payload[15:0];
   assign \$59  = \$56  ? 16'h80d5 : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 13'h1780;
+  assign \$61  = \$60 [14:0] >= 13'h1780;
   assign \$62  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$64  = \$63  ? 16'h7fff : i__payload[15:0];
@@ -9405,7 +9445,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$73  = \$72  ? 16'h7fff : i__payload[15:0];
   assign \$74  = \$71  ? 16'h80d5 : \$73 ;
   assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 13'h1e00;
+  assign \$76  = \$75 [14:0] >= 13'h1e00;
   assign \$77  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$79  = \$78  ? 16'h7fff : i__payload[15:0];
@@ -9420,7 +9460,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$88  = \$87  ? 16'h7fff : i__payload[15:0];
   assign \$89  = \$86  ? 16'h80d5 : \$88 ;
   assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 14'h2500;
+  assign \$91  = \$90 [14:0] >= 14'h2500;
   assign \$92  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$94  = \$93  ? 16'h7fff : i__payload[15:0];
@@ -9435,7 +9475,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$103  = \$102  ? 16'h7fff : i__payload[15:0];
   assign \$104  = \$101  ? 16'h80d5 : \$103 ;
   assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 14'h2d80;
+  assign \$106  = \$105 [14:0] >= 14'h2d80;
   assign \$107  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$109  = \$108  ? 16'h7fff : i__payload[15:0];
@@ -9450,7 +9490,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$118  = \$117  ? 16'h7fff : i__payload[15:0];
   assign \$119  = \$116  ? 16'h80d5 : \$118 ;
   assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 15'h4280;
+  assign \$121  = \$120 [14:0] >= 15'h4280;
   assign \$122  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$124  = \$123  ? 16'h7fff : i__payload[15:0];
@@ -9465,7 +9505,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$133  = \$132  ? 16'h7fff : i__payload[15:0];
   assign \$134  = \$131  ? 16'h80d5 : \$133 ;
   assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 15'h5000;
+  assign \$136  = \$135 [14:0] >= 15'h5000;
   assign \$137  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$139  = \$138  ? 16'h7fff : i__payload[15:0];
@@ -9480,7 +9520,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$148  = \$147  ? 16'h7fff : i__payload[15:0];
   assign \$149  = \$146  ? 16'h80d5 : \$148 ;
   assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 15'h5e80;
+  assign \$151  = \$150 [14:0] >= 15'h5e80;
   assign \$152  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$154  = \$153  ? 16'h7fff : i__payload[15:0];
@@ -9495,13 +9535,13 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$163  = \$162  ? 16'h7fff : i__payload[15:0];
   assign \$164  = \$161  ? 16'h80d5 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 15'h6f80;
+  assign \$166  = \$165 [14:0] >= 15'h6f80;
   assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign l0_s3_prod = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$168  = $signed(\$167 ) + $signed(l0_s3_c0);
-  assign \$170  = $signed(\$168 ) - $signed({ 1'h0, \$169  });
-  assign \$172  = $signed(\$171 ) + $signed(l0_s3_c0);
-  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [46], \$172  };
+  assign l0_s3_prod = l0_acc_p1 * l0_t_p1;
+  assign \$168  = $signed({ 1'h0, \$167  }) + $signed(l0_s3_c0);
+  assign \$170  = $signed(\$168 [19:0]) - $signed({ 1'h0, \$169  });
+  assign \$172  = $signed({ 1'h0, \$171  }) + $signed(l0_s3_c0);
+  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [19], \$172 [19], \$172 [19], \$172 [19], \$172 [19:0] };
   assign \$173  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$174  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$175  = \$174  ? 16'h7fff : i__payload[31:16];
@@ -9516,7 +9556,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$184  = \$183  ? 16'h7fff : i__payload[31:16];
   assign \$185  = \$182  ? 16'h80d5 : \$184 ;
   assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
-  assign \$187  = \$186 [15:0] >= 11'h700;
+  assign \$187  = \$186 [14:0] >= 11'h700;
   assign \$188  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$189  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$190  = \$189  ? 16'h7fff : i__payload[31:16];
@@ -9531,7 +9571,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$199  = \$198  ? 16'h7fff : i__payload[31:16];
   assign \$200  = \$197  ? 16'h80d5 : \$199 ;
   assign \$201  = \$191 [15] ? \$196  : { \$200 [15], \$200  };
-  assign \$202  = \$201 [15:0] >= 12'hc80;
+  assign \$202  = \$201 [14:0] >= 12'hc80;
   assign \$203  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$204  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$205  = \$204  ? 16'h7fff : i__payload[31:16];
@@ -9546,7 +9586,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$214  = \$213  ? 16'h7fff : i__payload[31:16];
   assign \$215  = \$212  ? 16'h80d5 : \$214 ;
   assign \$216  = \$206 [15] ? \$211  : { \$215 [15], \$215  };
-  assign \$217  = \$216 [15:0] >= 13'h1200;
+  assign \$217  = \$216 [14:0] >= 13'h1200;
   assign \$218  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$219  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$220  = \$219  ? 16'h7fff : i__payload[31:16];
@@ -9561,7 +9601,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$229  = \$228  ? 16'h7fff : i__payload[31:16];
   assign \$230  = \$227  ? 16'h80d5 : \$229 ;
   assign \$231  = \$221 [15] ? \$226  : { \$230 [15], \$230  };
-  assign \$232  = \$231 [15:0] >= 13'h1780;
+  assign \$232  = \$231 [14:0] >= 13'h1780;
   assign \$233  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$234  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$235  = \$234  ? 16'h7fff : i__payload[31:16];
@@ -9576,7 +9616,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$244  = \$243  ? 16'h7fff : i__payload[31:16];
   assign \$245  = \$242  ? 16'h80d5 : \$244 ;
   assign \$246  = \$236 [15] ? \$241  : { \$245 [15], \$245  };
-  assign \$247  = \$246 [15:0] >= 13'h1e00;
+  assign \$247  = \$246 [14:0] >= 13'h1e00;
   assign \$248  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$249  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$250  = \$249  ? 16'h7fff : i__payload[31:16];
@@ -9591,7 +9631,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$259  = \$258  ? 16'h7fff : i__payload[31:16];
   assign \$260  = \$257  ? 16'h80d5 : \$259 ;
   assign \$261  = \$251 [15] ? \$256  : { \$260 [15], \$260  };
-  assign \$262  = \$261 [15:0] >= 14'h2500;
+  assign \$262  = \$261 [14:0] >= 14'h2500;
   assign \$263  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$264  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$265  = \$264  ? 16'h7fff : i__payload[31:16];
@@ -9606,7 +9646,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$274  = \$273  ? 16'h7fff : i__payload[31:16];
   assign \$275  = \$272  ? 16'h80d5 : \$274 ;
   assign \$276  = \$266 [15] ? \$271  : { \$275 [15], \$275  };
-  assign \$277  = \$276 [15:0] >= 14'h2d80;
+  assign \$277  = \$276 [14:0] >= 14'h2d80;
   assign \$278  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$279  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$280  = \$279  ? 16'h7fff : i__payload[31:16];
@@ -9621,7 +9661,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$289  = \$288  ? 16'h7fff : i__payload[31:16];
   assign \$290  = \$287  ? 16'h80d5 : \$289 ;
   assign \$291  = \$281 [15] ? \$286  : { \$290 [15], \$290  };
-  assign \$292  = \$291 [15:0] >= 15'h4280;
+  assign \$292  = \$291 [14:0] >= 15'h4280;
   assign \$293  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$294  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$295  = \$294  ? 16'h7fff : i__payload[31:16];
@@ -9636,7 +9676,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$304  = \$303  ? 16'h7fff : i__payload[31:16];
   assign \$305  = \$302  ? 16'h80d5 : \$304 ;
   assign \$306  = \$296 [15] ? \$301  : { \$305 [15], \$305  };
-  assign \$307  = \$306 [15:0] >= 15'h5000;
+  assign \$307  = \$306 [14:0] >= 15'h5000;
   assign \$308  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$309  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$310  = \$309  ? 16'h7fff : i__payload[31:16];
@@ -9651,7 +9691,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$319  = \$318  ? 16'h7fff : i__payload[31:16];
   assign \$320  = \$317  ? 16'h80d5 : \$319 ;
   assign \$321  = \$311 [15] ? \$316  : { \$320 [15], \$320  };
-  assign \$322  = \$321 [15:0] >= 15'h5e80;
+  assign \$322  = \$321 [14:0] >= 15'h5e80;
   assign \$323  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$324  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$325  = \$324  ? 16'h7fff : i__payload[31:16];
@@ -9666,13 +9706,13 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$334  = \$333  ? 16'h7fff : i__payload[31:16];
   assign \$335  = \$332  ? 16'h80d5 : \$334 ;
   assign \$336  = \$326 [15] ? \$331  : { \$335 [15], \$335  };
-  assign \$337  = \$336 [15:0] >= 15'h6f80;
+  assign \$337  = \$336 [14:0] >= 15'h6f80;
   assign l1_s2_prod = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
-  assign l1_s3_prod = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$339  = $signed(\$338 ) + $signed(l1_s3_c0);
-  assign \$341  = $signed(\$339 ) - $signed({ 1'h0, \$340  });
-  assign \$343  = $signed(\$342 ) + $signed(l1_s3_c0);
-  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [46], \$343  };
+  assign l1_s3_prod = l1_acc_p1 * l1_t_p1;
+  assign \$339  = $signed({ 1'h0, \$338  }) + $signed(l1_s3_c0);
+  assign \$341  = $signed(\$339 [19:0]) - $signed({ 1'h0, \$340  });
+  assign \$343  = $signed({ 1'h0, \$342  }) + $signed(l1_s3_c0);
+  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [19], \$343 [19], \$343 [19], \$343 [19], \$343 [19:0] };
   assign \$344  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$345  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$346  = \$345  ? 16'h7fff : i__payload[15:0];
@@ -9705,15 +9745,15 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
   assign \$374  = \$371  ? 16'h80d5 : \$373 ;
   assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = $signed({ 1'h0, \$375 [15:0] }) - $signed(l0_s1_origin);
+  assign \$376  = $signed({ 1'h0, \$375 [14:0] }) - $signed(l0_s1_origin);
   assign \$378  = $signed(\$377 ) + $signed(l0_s2_c1);
-  assign \$379  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$379  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$381  = $signed(\$380 ) > $signed(16'h7fff);
-  assign \$382  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$382  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$384  = $signed(\$383 ) < $signed(16'h8000);
-  assign \$385  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$387  = \$384  ? 49'h1ffffffff8000 : \$386 ;
-  assign \$388  = \$381  ? 49'h0000000007fff : \$387 ;
+  assign \$385  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$387  = \$384  ? 21'h1f8000 : \$386 ;
+  assign \$388  = \$381  ? 21'h007fff : \$387 ;
   assign \$389  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$390  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$391  = \$390  ? 16'h7fff : i__payload[31:16];
@@ -9746,15 +9786,15 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$418  = \$417  ? 16'h7fff : i__payload[31:16];
   assign \$419  = \$416  ? 16'h80d5 : \$418 ;
   assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = $signed({ 1'h0, \$420 [15:0] }) - $signed(l1_s1_origin);
+  assign \$421  = $signed({ 1'h0, \$420 [14:0] }) - $signed(l1_s1_origin);
   assign \$423  = $signed(\$422 ) + $signed(l1_s2_c1);
-  assign \$424  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$424  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$426  = $signed(\$425 ) > $signed(16'h7fff);
-  assign \$427  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$427  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$429  = $signed(\$428 ) < $signed(16'h8000);
-  assign \$430  = $signed(l1_s4_acc) + $signed(5'h08);
-  assign \$432  = \$429  ? 49'h1ffffffff8000 : \$431 ;
-  assign \$433  = \$426  ? 49'h0000000007fff : \$432 ;
+  assign \$430  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$432  = \$429  ? 21'h1f8000 : \$431 ;
+  assign \$433  = \$426  ? 21'h007fff : \$432 ;
   always @(posedge clk)
     valid_0 <= \$434 ;
   always @(posedge clk)
@@ -10147,7 +10187,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$437  = l0_x_p0;
     if (i__ready) begin
-      \$437  = \$357 [15:0];
+      \$437  = \$357 [14:0];
     end
   end
   always @* begin
@@ -10203,7 +10243,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$445  = l0_acc_p1;
     if (i__ready) begin
-      \$445  = \$378 ;
+      \$445  = \$378 [30:0];
     end
   end
   always @* begin
@@ -10221,7 +10261,7 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$447  = l1_x_p0;
     if (i__ready) begin
-      \$447  = \$402 [15:0];
+      \$447  = \$402 [14:0];
     end
   end
   always @* begin
@@ -10277,27 +10317,27 @@ module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$455  = l1_acc_p1;
     if (i__ready) begin
-      \$455  = \$423 ;
+      \$455  = \$423 [30:0];
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$167  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$167  = { 26'h0000000, l0_s3_prod[42:26] };
   assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$171  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
-  assign \$338  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
+  assign \$171  = { 26'h0000000, l0_s3_prod[42:26] };
+  assign \$338  = { 26'h0000000, l1_s3_prod[42:26] };
   assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$342  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
-  assign \$377  = { l0_s2_prod[29], l0_s2_prod };
-  assign \$380  = { \$379 [48], \$379 [48], \$379 [48], \$379 [48], \$379 [48:4] };
-  assign \$383  = { \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48:4] };
-  assign \$386  = { \$385 [48], \$385 [48], \$385 [48], \$385 [48], \$385 [48:4] };
-  assign \$422  = { l1_s2_prod[29], l1_s2_prod };
-  assign \$425  = { \$424 [48], \$424 [48], \$424 [48], \$424 [48], \$424 [48:4] };
-  assign \$428  = { \$427 [48], \$427 [48], \$427 [48], \$427 [48], \$427 [48:4] };
-  assign \$431  = { \$430 [48], \$430 [48], \$430 [48], \$430 [48], \$430 [48:4] };
+  assign \$342  = { 26'h0000000, l1_s3_prod[42:26] };
+  assign \$377  = { l0_s2_prod[27], l0_s2_prod[27:0] };
+  assign \$380  = { \$379 [20], \$379 [20], \$379 [20], \$379 [20], \$379 [20:4] };
+  assign \$383  = { \$382 [20], \$382 [20], \$382 [20], \$382 [20], \$382 [20:4] };
+  assign \$386  = { \$385 [20], \$385 [20], \$385 [20], \$385 [20], \$385 [20:4] };
+  assign \$422  = { l1_s2_prod[27], l1_s2_prod[27:0] };
+  assign \$425  = { \$424 [20], \$424 [20], \$424 [20], \$424 [20], \$424 [20:4] };
+  assign \$428  = { \$427 [20], \$427 [20], \$427 [20], \$427 [20], \$427 [20:4] };
+  assign \$431  = { \$430 [20], \$430 [20], \$430 [20], \$430 [20], \$430 [20:4] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -10306,11 +10346,11 @@ module \Cfu.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire \$1 ;
   wire [8:0] \$10 ;
   wire \$100 ;
-  wire [10:0] \$101 ;
+  wire [8:0] \$101 ;
   wire \$102 ;
-  wire [10:0] \$103 ;
-  wire [10:0] \$104 ;
-  wire [10:0] \$105 ;
+  wire [8:0] \$103 ;
+  wire [8:0] \$104 ;
+  wire [8:0] \$105 ;
   reg \$106 ;
   reg [31:0] \$107 ;
   wire \$11 ;
@@ -10386,30 +10426,30 @@ module \Cfu.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   wire [7:0] \$75 ;
   wire [7:0] \$76 ;
   wire [9:0] \$77 ;
-  wire [10:0] \$78 ;
+  wire [8:0] \$78 ;
   wire \$79 ;
   wire [7:0] \$8 ;
-  wire [10:0] \$80 ;
+  wire [8:0] \$80 ;
   wire \$81 ;
-  wire [10:0] \$82 ;
-  wire [10:0] \$83 ;
-  wire [10:0] \$84 ;
-  wire [10:0] \$85 ;
+  wire [8:0] \$82 ;
+  wire [8:0] \$83 ;
+  wire [8:0] \$84 ;
+  wire [8:0] \$85 ;
   wire \$86 ;
-  wire [10:0] \$87 ;
+  wire [8:0] \$87 ;
   wire \$88 ;
-  wire [10:0] \$89 ;
+  wire [8:0] \$89 ;
   wire [7:0] \$9 ;
-  wire [10:0] \$90 ;
-  wire [10:0] \$91 ;
-  wire [10:0] \$92 ;
+  wire [8:0] \$90 ;
+  wire [8:0] \$91 ;
+  wire [8:0] \$92 ;
   wire \$93 ;
-  wire [10:0] \$94 ;
+  wire [8:0] \$94 ;
   wire \$95 ;
-  wire [10:0] \$96 ;
-  wire [10:0] \$97 ;
-  wire [10:0] \$98 ;
-  wire [10:0] \$99 ;
+  wire [8:0] \$96 ;
+  wire [8:0] \$97 ;
+  wire [8:0] \$98 ;
+  wire [8:0] \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -10588,20 +10628,20 @@ module \Cfu.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign l3_s2_acc = \$76 [7] ? \$77  : { \port__data$15 [8], \port__data$15  };
   assign \$79  = $signed(\$78 ) > $signed(8'h7f);
   assign \$81  = $signed(\$80 ) < $signed(8'h80);
-  assign \$83  = \$81  ? 11'h780 : \$82 ;
-  assign \$84  = \$79  ? 11'h07f : \$83 ;
+  assign \$83  = \$81  ? 9'h180 : \$82 ;
+  assign \$84  = \$79  ? 9'h07f : \$83 ;
   assign \$86  = $signed(\$85 ) > $signed(8'h7f);
   assign \$88  = $signed(\$87 ) < $signed(8'h80);
-  assign \$90  = \$88  ? 11'h780 : \$89 ;
-  assign \$91  = \$86  ? 11'h07f : \$90 ;
+  assign \$90  = \$88  ? 9'h180 : \$89 ;
+  assign \$91  = \$86  ? 9'h07f : \$90 ;
   assign \$93  = $signed(\$92 ) > $signed(8'h7f);
   assign \$95  = $signed(\$94 ) < $signed(8'h80);
-  assign \$97  = \$95  ? 11'h780 : \$96 ;
-  assign \$98  = \$93  ? 11'h07f : \$97 ;
+  assign \$97  = \$95  ? 9'h180 : \$96 ;
+  assign \$98  = \$93  ? 9'h07f : \$97 ;
   assign \$100  = $signed(\$99 ) > $signed(8'h7f);
   assign \$102  = $signed(\$101 ) < $signed(8'h80);
-  assign \$104  = \$102  ? 11'h780 : \$103 ;
-  assign \$105  = \$100  ? 11'h07f : \$104 ;
+  assign \$104  = \$102  ? 9'h180 : \$103 ;
+  assign \$105  = \$100  ? 9'h07f : \$104 ;
   always @(posedge clk)
     o__valid <= \$106 ;
   always @(posedge clk)
@@ -10641,18 +10681,18 @@ module \Cfu.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$78  = { l0_s2_acc[9], l0_s2_acc };
-  assign \$80  = { l0_s2_acc[9], l0_s2_acc };
-  assign \$82  = { l0_s2_acc[9], l0_s2_acc };
-  assign \$85  = { l1_s2_acc[9], l1_s2_acc };
-  assign \$87  = { l1_s2_acc[9], l1_s2_acc };
-  assign \$89  = { l1_s2_acc[9], l1_s2_acc };
-  assign \$92  = { l2_s2_acc[9], l2_s2_acc };
-  assign \$94  = { l2_s2_acc[9], l2_s2_acc };
-  assign \$96  = { l2_s2_acc[9], l2_s2_acc };
-  assign \$99  = { l3_s2_acc[9], l3_s2_acc };
-  assign \$101  = { l3_s2_acc[9], l3_s2_acc };
-  assign \$103  = { l3_s2_acc[9], l3_s2_acc };
+  assign \$78  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$80  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$82  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$85  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$87  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$89  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$92  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$94  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$96  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$99  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$101  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$103  = { l3_s2_acc[7], l3_s2_acc[7:0] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -11000,14 +11040,14 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$404 ;
   wire [16:0] \$405 ;
   wire \$406 ;
-  wire [31:0] \$407 ;
+  wire [28:0] \$407 ;
   wire [33:0] \$408 ;
-  wire [45:0] \$409 ;
+  wire [39:0] \$409 ;
   wire \$41 ;
-  wire [46:0] \$410 ;
-  wire [47:0] \$411 ;
-  wire [45:0] \$412 ;
-  wire [46:0] \$413 ;
+  wire [41:0] \$410 ;
+  wire [20:0] \$411 ;
+  wire [39:0] \$412 ;
+  wire [41:0] \$413 ;
   wire \$414 ;
   wire \$415 ;
   wire [15:0] \$416 ;
@@ -11457,14 +11497,14 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$816 ;
   wire [16:0] \$817 ;
   wire \$818 ;
-  wire [31:0] \$819 ;
+  wire [28:0] \$819 ;
   wire \$82 ;
   wire [33:0] \$820 ;
-  wire [45:0] \$821 ;
-  wire [46:0] \$822 ;
-  wire [47:0] \$823 ;
-  wire [45:0] \$824 ;
-  wire [46:0] \$825 ;
+  wire [39:0] \$821 ;
+  wire [41:0] \$822 ;
+  wire [20:0] \$823 ;
+  wire [39:0] \$824 ;
+  wire [41:0] \$825 ;
   wire \$826 ;
   wire \$827 ;
   wire [15:0] \$828 ;
@@ -11500,18 +11540,18 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$855 ;
   wire [15:0] \$856 ;
   wire [16:0] \$857 ;
-  wire [17:0] \$858 ;
-  wire [48:0] \$859 ;
+  wire [16:0] \$858 ;
+  wire [20:0] \$859 ;
   wire \$86 ;
-  wire [48:0] \$860 ;
+  wire [20:0] \$860 ;
   wire \$861 ;
-  wire [48:0] \$862 ;
-  wire [48:0] \$863 ;
+  wire [20:0] \$862 ;
+  wire [20:0] \$863 ;
   wire \$864 ;
-  wire [48:0] \$865 ;
-  wire [48:0] \$866 ;
-  wire [48:0] \$867 ;
-  wire [48:0] \$868 ;
+  wire [20:0] \$865 ;
+  wire [20:0] \$866 ;
+  wire [20:0] \$867 ;
+  wire [20:0] \$868 ;
   wire \$869 ;
   wire \$87 ;
   wire \$870 ;
@@ -11549,26 +11589,26 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   wire [15:0] \$9 ;
   wire [16:0] \$90 ;
   wire [16:0] \$900 ;
-  wire [17:0] \$901 ;
-  wire [48:0] \$902 ;
-  wire [48:0] \$903 ;
+  wire [16:0] \$901 ;
+  wire [20:0] \$902 ;
+  wire [20:0] \$903 ;
   wire \$904 ;
-  wire [48:0] \$905 ;
-  wire [48:0] \$906 ;
+  wire [20:0] \$905 ;
+  wire [20:0] \$906 ;
   wire \$907 ;
-  wire [48:0] \$908 ;
-  wire [48:0] \$909 ;
+  wire [20:0] \$908 ;
+  wire [20:0] \$909 ;
   wire \$91 ;
-  wire [48:0] \$910 ;
-  wire [48:0] \$911 ;
+  wire [20:0] \$910 ;
+  wire [20:0] \$911 ;
   reg \$912 ;
   reg \$913 ;
-  reg [15:0] \$914 ;
+  reg [14:0] \$914 ;
   reg \$915 ;
   reg [4:0] \$916 ;
   reg [11:0] \$917 ;
   reg [31:0] \$918 ;
-  reg [15:0] \$919 ;
+  reg [14:0] \$919 ;
   wire \$92 ;
   reg \$920 ;
   reg [4:0] \$921 ;
@@ -11593,21 +11633,21 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   reg l0_neg_p0 = 1'h0;
   reg [4:0] l0_s1_seg;
   wire [30:0] l0_s2_prod;
-  wire [45:0] l0_s3_prod;
-  wire [47:0] l0_s4_acc;
+  wire [43:0] l0_s3_prod;
+  wire [20:0] l0_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l0_seg_p0;
   reg [11:0] l0_t_p0 = 12'h000;
-  reg [15:0] l0_x_p0 = 16'h0000;
+  reg [14:0] l0_x_p0 = 15'h0000;
   reg l1_neg_p0 = 1'h0;
   reg [4:0] l1_s1_seg;
   wire [30:0] l1_s2_prod;
-  wire [45:0] l1_s3_prod;
-  wire [47:0] l1_s4_acc;
+  wire [43:0] l1_s3_prod;
+  wire [20:0] l1_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l1_seg_p0;
   reg [11:0] l1_t_p0 = 12'h000;
-  reg [15:0] l1_x_p0 = 16'h0000;
+  reg [14:0] l1_x_p0 = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -11785,7 +11825,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$88  = \$87  ? 16'h557b : i__payload[15:0];
   assign \$89  = \$86  ? 16'ha1bb : \$88 ;
   assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 12'h842;
+  assign \$91  = \$90 [14:0] >= 12'h842;
   assign \$92  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$93  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$94  = \$93  ? 16'h557b : i__payload[15:0];
@@ -11800,7 +11840,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$103  = \$102  ? 16'h557b : i__payload[15:0];
   assign \$104  = \$101  ? 16'ha1bb : \$103 ;
   assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 12'hace;
+  assign \$106  = \$105 [14:0] >= 12'hace;
   assign \$107  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$108  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$109  = \$108  ? 16'h557b : i__payload[15:0];
@@ -11815,7 +11855,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$118  = \$117  ? 16'h557b : i__payload[15:0];
   assign \$119  = \$116  ? 16'ha1bb : \$118 ;
   assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 12'hd39;
+  assign \$121  = \$120 [14:0] >= 12'hd39;
   assign \$122  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$123  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$124  = \$123  ? 16'h557b : i__payload[15:0];
@@ -11830,7 +11870,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$133  = \$132  ? 16'h557b : i__payload[15:0];
   assign \$134  = \$131  ? 16'ha1bb : \$133 ;
   assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 12'hf24;
+  assign \$136  = \$135 [14:0] >= 12'hf24;
   assign \$137  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$138  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$139  = \$138  ? 16'h557b : i__payload[15:0];
@@ -11845,7 +11885,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$148  = \$147  ? 16'h557b : i__payload[15:0];
   assign \$149  = \$146  ? 16'ha1bb : \$148 ;
   assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 13'h10ee;
+  assign \$151  = \$150 [14:0] >= 13'h10ee;
   assign \$152  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$153  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$154  = \$153  ? 16'h557b : i__payload[15:0];
@@ -11860,7 +11900,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$163  = \$162  ? 16'h557b : i__payload[15:0];
   assign \$164  = \$161  ? 16'ha1bb : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 13'h12ae;
+  assign \$166  = \$165 [14:0] >= 13'h12ae;
   assign \$167  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$168  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$169  = \$168  ? 16'h557b : i__payload[15:0];
@@ -11875,7 +11915,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$178  = \$177  ? 16'h557b : i__payload[15:0];
   assign \$179  = \$176  ? 16'ha1bb : \$178 ;
   assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [15:0] >= 13'h1470;
+  assign \$181  = \$180 [14:0] >= 13'h1470;
   assign \$182  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$183  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$184  = \$183  ? 16'h557b : i__payload[15:0];
@@ -11890,7 +11930,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$193  = \$192  ? 16'h557b : i__payload[15:0];
   assign \$194  = \$191  ? 16'ha1bb : \$193 ;
   assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [15:0] >= 13'h163b;
+  assign \$196  = \$195 [14:0] >= 13'h163b;
   assign \$197  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$198  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$199  = \$198  ? 16'h557b : i__payload[15:0];
@@ -11905,7 +11945,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$208  = \$207  ? 16'h557b : i__payload[15:0];
   assign \$209  = \$206  ? 16'ha1bb : \$208 ;
   assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [15:0] >= 13'h1816;
+  assign \$211  = \$210 [14:0] >= 13'h1816;
   assign \$212  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$213  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$214  = \$213  ? 16'h557b : i__payload[15:0];
@@ -11920,7 +11960,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$223  = \$222  ? 16'h557b : i__payload[15:0];
   assign \$224  = \$221  ? 16'ha1bb : \$223 ;
   assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [15:0] >= 13'h1a07;
+  assign \$226  = \$225 [14:0] >= 13'h1a07;
   assign \$227  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$228  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$229  = \$228  ? 16'h557b : i__payload[15:0];
@@ -11935,7 +11975,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$238  = \$237  ? 16'h557b : i__payload[15:0];
   assign \$239  = \$236  ? 16'ha1bb : \$238 ;
   assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [15:0] >= 13'h1c14;
+  assign \$241  = \$240 [14:0] >= 13'h1c14;
   assign \$242  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$243  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$244  = \$243  ? 16'h557b : i__payload[15:0];
@@ -11950,7 +11990,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$253  = \$252  ? 16'h557b : i__payload[15:0];
   assign \$254  = \$251  ? 16'ha1bb : \$253 ;
   assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [15:0] >= 13'h1e46;
+  assign \$256  = \$255 [14:0] >= 13'h1e46;
   assign \$257  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$258  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$259  = \$258  ? 16'h557b : i__payload[15:0];
@@ -11965,7 +12005,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$268  = \$267  ? 16'h557b : i__payload[15:0];
   assign \$269  = \$266  ? 16'ha1bb : \$268 ;
   assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [15:0] >= 14'h20a5;
+  assign \$271  = \$270 [14:0] >= 14'h20a5;
   assign \$272  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$273  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$274  = \$273  ? 16'h557b : i__payload[15:0];
@@ -11980,7 +12020,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$283  = \$282  ? 16'h557b : i__payload[15:0];
   assign \$284  = \$281  ? 16'ha1bb : \$283 ;
   assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [15:0] >= 14'h233b;
+  assign \$286  = \$285 [14:0] >= 14'h233b;
   assign \$287  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$288  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$289  = \$288  ? 16'h557b : i__payload[15:0];
@@ -11995,7 +12035,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$298  = \$297  ? 16'h557b : i__payload[15:0];
   assign \$299  = \$296  ? 16'ha1bb : \$298 ;
   assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [15:0] >= 14'h2619;
+  assign \$301  = \$300 [14:0] >= 14'h2619;
   assign \$302  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$303  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$304  = \$303  ? 16'h557b : i__payload[15:0];
@@ -12010,7 +12050,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$313  = \$312  ? 16'h557b : i__payload[15:0];
   assign \$314  = \$311  ? 16'ha1bb : \$313 ;
   assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [15:0] >= 14'h2953;
+  assign \$316  = \$315 [14:0] >= 14'h2953;
   assign \$317  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$318  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$319  = \$318  ? 16'h557b : i__payload[15:0];
@@ -12025,7 +12065,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$328  = \$327  ? 16'h557b : i__payload[15:0];
   assign \$329  = \$326  ? 16'ha1bb : \$328 ;
   assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [15:0] >= 14'h2d06;
+  assign \$331  = \$330 [14:0] >= 14'h2d06;
   assign \$332  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$333  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$334  = \$333  ? 16'h557b : i__payload[15:0];
@@ -12040,7 +12080,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$343  = \$342  ? 16'h557b : i__payload[15:0];
   assign \$344  = \$341  ? 16'ha1bb : \$343 ;
   assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = \$345 [15:0] >= 14'h3160;
+  assign \$346  = \$345 [14:0] >= 14'h3160;
   assign \$347  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$348  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$349  = \$348  ? 16'h557b : i__payload[15:0];
@@ -12055,7 +12095,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$358  = \$357  ? 16'h557b : i__payload[15:0];
   assign \$359  = \$356  ? 16'ha1bb : \$358 ;
   assign \$360  = \$350 [15] ? \$355  : { \$359 [15], \$359  };
-  assign \$361  = \$360 [15:0] >= 14'h36ad;
+  assign \$361  = \$360 [14:0] >= 14'h36ad;
   assign \$362  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$363  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$364  = \$363  ? 16'h557b : i__payload[15:0];
@@ -12070,7 +12110,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$373  = \$372  ? 16'h557b : i__payload[15:0];
   assign \$374  = \$371  ? 16'ha1bb : \$373 ;
   assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = \$375 [15:0] >= 14'h3d76;
+  assign \$376  = \$375 [14:0] >= 14'h3d76;
   assign \$377  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$378  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$379  = \$378  ? 16'h557b : i__payload[15:0];
@@ -12085,7 +12125,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$388  = \$387  ? 16'h557b : i__payload[15:0];
   assign \$389  = \$386  ? 16'ha1bb : \$388 ;
   assign \$390  = \$380 [15] ? \$385  : { \$389 [15], \$389  };
-  assign \$391  = \$390 [15:0] >= 15'h46ed;
+  assign \$391  = \$390 [14:0] >= 15'h46ed;
   assign \$392  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$393  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$394  = \$393  ? 16'h557b : i__payload[15:0];
@@ -12100,14 +12140,14 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$403  = \$402  ? 16'h557b : i__payload[15:0];
   assign \$404  = \$401  ? 16'ha1bb : \$403 ;
   assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
-  assign \$406  = \$405 [15:0] >= 15'h56ab;
+  assign \$406  = \$405 [14:0] >= 15'h56ab;
   assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
   assign \$408  = $signed(\$407 ) + $signed(\port__data$13 );
-  assign l0_s3_prod = $signed(\$408 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$410  = $signed(\$409 ) + $signed(\port__data$17 );
-  assign \$411  = - $signed(\$410 );
-  assign \$413  = $signed(\$412 ) + $signed(\port__data$17 );
-  assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [46], \$413  };
+  assign l0_s3_prod = \$408 [31:0] * l0_t_p0;
+  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$17 );
+  assign \$411  = - $signed(\$410 [19:0]);
+  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$17 );
+  assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [19], \$413 [19:0] };
   assign \$414  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$415  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$416  = \$415  ? 16'h557b : i__payload[31:16];
@@ -12122,7 +12162,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$425  = \$424  ? 16'h557b : i__payload[31:16];
   assign \$426  = \$423  ? 16'ha1bb : \$425 ;
   assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
-  assign \$428  = \$427 [15:0] >= 9'h137;
+  assign \$428  = \$427 [14:0] >= 9'h137;
   assign \$429  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$430  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$431  = \$430  ? 16'h557b : i__payload[31:16];
@@ -12137,7 +12177,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$440  = \$439  ? 16'h557b : i__payload[31:16];
   assign \$441  = \$438  ? 16'ha1bb : \$440 ;
   assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
-  assign \$443  = \$442 [15:0] >= 10'h273;
+  assign \$443  = \$442 [14:0] >= 10'h273;
   assign \$444  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$445  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$446  = \$445  ? 16'h557b : i__payload[31:16];
@@ -12152,7 +12192,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$455  = \$454  ? 16'h557b : i__payload[31:16];
   assign \$456  = \$453  ? 16'ha1bb : \$455 ;
   assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
-  assign \$458  = \$457 [15:0] >= 10'h3ba;
+  assign \$458  = \$457 [14:0] >= 10'h3ba;
   assign \$459  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$460  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$461  = \$460  ? 16'h557b : i__payload[31:16];
@@ -12167,7 +12207,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$470  = \$469  ? 16'h557b : i__payload[31:16];
   assign \$471  = \$468  ? 16'ha1bb : \$470 ;
   assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
-  assign \$473  = \$472 [15:0] >= 11'h514;
+  assign \$473  = \$472 [14:0] >= 11'h514;
   assign \$474  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$475  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$476  = \$475  ? 16'h557b : i__payload[31:16];
@@ -12182,7 +12222,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$485  = \$484  ? 16'h557b : i__payload[31:16];
   assign \$486  = \$483  ? 16'ha1bb : \$485 ;
   assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
-  assign \$488  = \$487 [15:0] >= 11'h68d;
+  assign \$488  = \$487 [14:0] >= 11'h68d;
   assign \$489  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$490  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$491  = \$490  ? 16'h557b : i__payload[31:16];
@@ -12197,7 +12237,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$500  = \$499  ? 16'h557b : i__payload[31:16];
   assign \$501  = \$498  ? 16'ha1bb : \$500 ;
   assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
-  assign \$503  = \$502 [15:0] >= 12'h842;
+  assign \$503  = \$502 [14:0] >= 12'h842;
   assign \$504  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$505  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$506  = \$505  ? 16'h557b : i__payload[31:16];
@@ -12212,7 +12252,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$515  = \$514  ? 16'h557b : i__payload[31:16];
   assign \$516  = \$513  ? 16'ha1bb : \$515 ;
   assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
-  assign \$518  = \$517 [15:0] >= 12'hace;
+  assign \$518  = \$517 [14:0] >= 12'hace;
   assign \$519  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$520  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$521  = \$520  ? 16'h557b : i__payload[31:16];
@@ -12227,7 +12267,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$530  = \$529  ? 16'h557b : i__payload[31:16];
   assign \$531  = \$528  ? 16'ha1bb : \$530 ;
   assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
-  assign \$533  = \$532 [15:0] >= 12'hd39;
+  assign \$533  = \$532 [14:0] >= 12'hd39;
   assign \$534  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$535  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$536  = \$535  ? 16'h557b : i__payload[31:16];
@@ -12242,7 +12282,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$545  = \$544  ? 16'h557b : i__payload[31:16];
   assign \$546  = \$543  ? 16'ha1bb : \$545 ;
   assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
-  assign \$548  = \$547 [15:0] >= 12'hf24;
+  assign \$548  = \$547 [14:0] >= 12'hf24;
   assign \$549  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$550  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$551  = \$550  ? 16'h557b : i__payload[31:16];
@@ -12257,7 +12297,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$560  = \$559  ? 16'h557b : i__payload[31:16];
   assign \$561  = \$558  ? 16'ha1bb : \$560 ;
   assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
-  assign \$563  = \$562 [15:0] >= 13'h10ee;
+  assign \$563  = \$562 [14:0] >= 13'h10ee;
   assign \$564  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$565  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$566  = \$565  ? 16'h557b : i__payload[31:16];
@@ -12272,7 +12312,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$575  = \$574  ? 16'h557b : i__payload[31:16];
   assign \$576  = \$573  ? 16'ha1bb : \$575 ;
   assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
-  assign \$578  = \$577 [15:0] >= 13'h12ae;
+  assign \$578  = \$577 [14:0] >= 13'h12ae;
   assign \$579  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$580  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$581  = \$580  ? 16'h557b : i__payload[31:16];
@@ -12287,7 +12327,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$590  = \$589  ? 16'h557b : i__payload[31:16];
   assign \$591  = \$588  ? 16'ha1bb : \$590 ;
   assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
-  assign \$593  = \$592 [15:0] >= 13'h1470;
+  assign \$593  = \$592 [14:0] >= 13'h1470;
   assign \$594  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$595  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$596  = \$595  ? 16'h557b : i__payload[31:16];
@@ -12302,7 +12342,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$605  = \$604  ? 16'h557b : i__payload[31:16];
   assign \$606  = \$603  ? 16'ha1bb : \$605 ;
   assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
-  assign \$608  = \$607 [15:0] >= 13'h163b;
+  assign \$608  = \$607 [14:0] >= 13'h163b;
   assign \$609  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$610  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$611  = \$610  ? 16'h557b : i__payload[31:16];
@@ -12317,7 +12357,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$620  = \$619  ? 16'h557b : i__payload[31:16];
   assign \$621  = \$618  ? 16'ha1bb : \$620 ;
   assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
-  assign \$623  = \$622 [15:0] >= 13'h1816;
+  assign \$623  = \$622 [14:0] >= 13'h1816;
   assign \$624  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$625  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$626  = \$625  ? 16'h557b : i__payload[31:16];
@@ -12332,7 +12372,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$635  = \$634  ? 16'h557b : i__payload[31:16];
   assign \$636  = \$633  ? 16'ha1bb : \$635 ;
   assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
-  assign \$638  = \$637 [15:0] >= 13'h1a07;
+  assign \$638  = \$637 [14:0] >= 13'h1a07;
   assign \$639  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$640  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$641  = \$640  ? 16'h557b : i__payload[31:16];
@@ -12347,7 +12387,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$650  = \$649  ? 16'h557b : i__payload[31:16];
   assign \$651  = \$648  ? 16'ha1bb : \$650 ;
   assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
-  assign \$653  = \$652 [15:0] >= 13'h1c14;
+  assign \$653  = \$652 [14:0] >= 13'h1c14;
   assign \$654  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$655  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$656  = \$655  ? 16'h557b : i__payload[31:16];
@@ -12362,7 +12402,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$665  = \$664  ? 16'h557b : i__payload[31:16];
   assign \$666  = \$663  ? 16'ha1bb : \$665 ;
   assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
-  assign \$668  = \$667 [15:0] >= 13'h1e46;
+  assign \$668  = \$667 [14:0] >= 13'h1e46;
   assign \$669  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$670  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$671  = \$670  ? 16'h557b : i__payload[31:16];
@@ -12377,7 +12417,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$680  = \$679  ? 16'h557b : i__payload[31:16];
   assign \$681  = \$678  ? 16'ha1bb : \$680 ;
   assign \$682  = \$672 [15] ? \$677  : { \$681 [15], \$681  };
-  assign \$683  = \$682 [15:0] >= 14'h20a5;
+  assign \$683  = \$682 [14:0] >= 14'h20a5;
   assign \$684  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$685  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$686  = \$685  ? 16'h557b : i__payload[31:16];
@@ -12392,7 +12432,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$695  = \$694  ? 16'h557b : i__payload[31:16];
   assign \$696  = \$693  ? 16'ha1bb : \$695 ;
   assign \$697  = \$687 [15] ? \$692  : { \$696 [15], \$696  };
-  assign \$698  = \$697 [15:0] >= 14'h233b;
+  assign \$698  = \$697 [14:0] >= 14'h233b;
   assign \$699  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$700  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$701  = \$700  ? 16'h557b : i__payload[31:16];
@@ -12407,7 +12447,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$710  = \$709  ? 16'h557b : i__payload[31:16];
   assign \$711  = \$708  ? 16'ha1bb : \$710 ;
   assign \$712  = \$702 [15] ? \$707  : { \$711 [15], \$711  };
-  assign \$713  = \$712 [15:0] >= 14'h2619;
+  assign \$713  = \$712 [14:0] >= 14'h2619;
   assign \$714  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$715  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$716  = \$715  ? 16'h557b : i__payload[31:16];
@@ -12422,7 +12462,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$725  = \$724  ? 16'h557b : i__payload[31:16];
   assign \$726  = \$723  ? 16'ha1bb : \$725 ;
   assign \$727  = \$717 [15] ? \$722  : { \$726 [15], \$726  };
-  assign \$728  = \$727 [15:0] >= 14'h2953;
+  assign \$728  = \$727 [14:0] >= 14'h2953;
   assign \$729  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$730  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$731  = \$730  ? 16'h557b : i__payload[31:16];
@@ -12437,7 +12477,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$740  = \$739  ? 16'h557b : i__payload[31:16];
   assign \$741  = \$738  ? 16'ha1bb : \$740 ;
   assign \$742  = \$732 [15] ? \$737  : { \$741 [15], \$741  };
-  assign \$743  = \$742 [15:0] >= 14'h2d06;
+  assign \$743  = \$742 [14:0] >= 14'h2d06;
   assign \$744  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$745  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$746  = \$745  ? 16'h557b : i__payload[31:16];
@@ -12452,7 +12492,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$755  = \$754  ? 16'h557b : i__payload[31:16];
   assign \$756  = \$753  ? 16'ha1bb : \$755 ;
   assign \$757  = \$747 [15] ? \$752  : { \$756 [15], \$756  };
-  assign \$758  = \$757 [15:0] >= 14'h3160;
+  assign \$758  = \$757 [14:0] >= 14'h3160;
   assign \$759  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$760  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$761  = \$760  ? 16'h557b : i__payload[31:16];
@@ -12467,7 +12507,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$770  = \$769  ? 16'h557b : i__payload[31:16];
   assign \$771  = \$768  ? 16'ha1bb : \$770 ;
   assign \$772  = \$762 [15] ? \$767  : { \$771 [15], \$771  };
-  assign \$773  = \$772 [15:0] >= 14'h36ad;
+  assign \$773  = \$772 [14:0] >= 14'h36ad;
   assign \$774  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$775  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$776  = \$775  ? 16'h557b : i__payload[31:16];
@@ -12482,7 +12522,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$785  = \$784  ? 16'h557b : i__payload[31:16];
   assign \$786  = \$783  ? 16'ha1bb : \$785 ;
   assign \$787  = \$777 [15] ? \$782  : { \$786 [15], \$786  };
-  assign \$788  = \$787 [15:0] >= 14'h3d76;
+  assign \$788  = \$787 [14:0] >= 14'h3d76;
   assign \$789  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$790  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$791  = \$790  ? 16'h557b : i__payload[31:16];
@@ -12497,7 +12537,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$800  = \$799  ? 16'h557b : i__payload[31:16];
   assign \$801  = \$798  ? 16'ha1bb : \$800 ;
   assign \$802  = \$792 [15] ? \$797  : { \$801 [15], \$801  };
-  assign \$803  = \$802 [15:0] >= 15'h46ed;
+  assign \$803  = \$802 [14:0] >= 15'h46ed;
   assign \$804  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$805  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$806  = \$805  ? 16'h557b : i__payload[31:16];
@@ -12512,14 +12552,14 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$815  = \$814  ? 16'h557b : i__payload[31:16];
   assign \$816  = \$813  ? 16'ha1bb : \$815 ;
   assign \$817  = \$807 [15] ? \$812  : { \$816 [15], \$816  };
-  assign \$818  = \$817 [15:0] >= 15'h56ab;
+  assign \$818  = \$817 [14:0] >= 15'h56ab;
   assign l1_s2_prod = $signed(\port__data$23 ) * $signed({ 1'h0, l1_t_p0 });
   assign \$820  = $signed(\$819 ) + $signed(\port__data$27 );
-  assign l1_s3_prod = $signed(\$820 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$822  = $signed(\$821 ) + $signed(\port__data$31 );
-  assign \$823  = - $signed(\$822 );
-  assign \$825  = $signed(\$824 ) + $signed(\port__data$31 );
-  assign l1_s4_acc = l1_neg_p0 ? \$823  : { \$825 [46], \$825  };
+  assign l1_s3_prod = \$820 [31:0] * l1_t_p0;
+  assign \$822  = $signed({ 1'h0, \$821  }) + $signed(\port__data$31 );
+  assign \$823  = - $signed(\$822 [19:0]);
+  assign \$825  = $signed({ 1'h0, \$824  }) + $signed(\port__data$31 );
+  assign l1_s4_acc = l1_neg_p0 ? \$823  : { \$825 [19], \$825 [19:0] };
   assign \$826  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$827  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$828  = \$827  ? 16'h557b : i__payload[15:0];
@@ -12552,14 +12592,14 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$855  = \$854  ? 16'h557b : i__payload[15:0];
   assign \$856  = \$853  ? 16'ha1bb : \$855 ;
   assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
-  assign \$858  = $signed({ 1'h0, \$857 [15:0] }) - $signed(\port__data$37 );
-  assign \$859  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$858  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\port__data$37 );
+  assign \$859  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$861  = $signed(\$860 ) > $signed(16'h7fff);
-  assign \$862  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$862  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$864  = $signed(\$863 ) < $signed(16'h8000);
-  assign \$865  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$867  = \$864  ? 49'h1ffffffff8000 : \$866 ;
-  assign \$868  = \$861  ? 49'h0000000007fff : \$867 ;
+  assign \$865  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$867  = \$864  ? 21'h1f8000 : \$866 ;
+  assign \$868  = \$861  ? 21'h007fff : \$867 ;
   assign \$869  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$870  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$871  = \$870  ? 16'h557b : i__payload[31:16];
@@ -12592,14 +12632,14 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$898  = \$897  ? 16'h557b : i__payload[31:16];
   assign \$899  = \$896  ? 16'ha1bb : \$898 ;
   assign \$900  = \$890 [15] ? \$895  : { \$899 [15], \$899  };
-  assign \$901  = $signed({ 1'h0, \$900 [15:0] }) - $signed(\port__data$40 );
-  assign \$902  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$901  = $signed({ 1'h0, \$900 [14:0] }) - $signed(\port__data$40 );
+  assign \$902  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$904  = $signed(\$903 ) > $signed(16'h7fff);
-  assign \$905  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$905  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$907  = $signed(\$906 ) < $signed(16'h8000);
-  assign \$908  = $signed(l1_s4_acc) + $signed(5'h08);
-  assign \$910  = \$907  ? 49'h1ffffffff8000 : \$909 ;
-  assign \$911  = \$904  ? 49'h0000000007fff : \$910 ;
+  assign \$908  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$910  = \$907  ? 21'h1f8000 : \$909 ;
+  assign \$911  = \$904  ? 21'h007fff : \$910 ;
   always @(posedge clk)
     valid_0 <= \$912 ;
   always @(posedge clk)
@@ -12638,7 +12678,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$13  = \$12  ? 16'h557b : i__payload[15:0];
   assign \$14  = \$11  ? 16'ha1bb : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 9'h137;
+  assign \$16  = \$15 [14:0] >= 9'h137;
   assign \$17  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$18  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$19  = \$18  ? 16'h557b : i__payload[15:0];
@@ -12653,7 +12693,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$28  = \$27  ? 16'h557b : i__payload[15:0];
   assign \$29  = \$26  ? 16'ha1bb : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 10'h273;
+  assign \$31  = \$30 [14:0] >= 10'h273;
   assign \$32  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$33  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$34  = \$33  ? 16'h557b : i__payload[15:0];
@@ -12668,7 +12708,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$43  = \$42  ? 16'h557b : i__payload[15:0];
   assign \$44  = \$41  ? 16'ha1bb : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 10'h3ba;
+  assign \$46  = \$45 [14:0] >= 10'h3ba;
   assign \$47  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$48  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$49  = \$48  ? 16'h557b : i__payload[15:0];
@@ -12683,7 +12723,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$58  = \$57  ? 16'h557b : i__payload[15:0];
   assign \$59  = \$56  ? 16'ha1bb : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 11'h514;
+  assign \$61  = \$60 [14:0] >= 11'h514;
   assign \$62  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$63  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$64  = \$63  ? 16'h557b : i__payload[15:0];
@@ -12698,7 +12738,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \$73  = \$72  ? 16'h557b : i__payload[15:0];
   assign \$74  = \$71  ? 16'ha1bb : \$73 ;
   assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 11'h68d;
+  assign \$76  = \$75 [14:0] >= 11'h68d;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     l0_s1_seg = 5'h00;
@@ -12893,7 +12933,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$914  = l0_x_p0;
     if (i__ready) begin
-      \$914  = \$839 [15:0];
+      \$914  = \$839 [14:0];
     end
   end
   always @* begin
@@ -12932,7 +12972,7 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$919  = l1_x_p0;
     if (i__ready) begin
-      \$919  = \$882 [15:0];
+      \$919  = \$882 [14:0];
     end
   end
   always @* begin
@@ -12968,16 +13008,16 @@ module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid,
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$407  = { l0_s2_prod[30], l0_s2_prod };
-  assign \$409  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:24] };
-  assign \$412  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:24] };
-  assign \$819  = { l1_s2_prod[30], l1_s2_prod };
-  assign \$821  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:24] };
-  assign \$824  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:24] };
-  assign \$860  = { \$859 [48], \$859 [48], \$859 [48], \$859 [48], \$859 [48:4] };
-  assign \$863  = { \$862 [48], \$862 [48], \$862 [48], \$862 [48], \$862 [48:4] };
-  assign \$866  = { \$865 [48], \$865 [48], \$865 [48], \$865 [48], \$865 [48:4] };
-  assign \$903  = { \$902 [48], \$902 [48], \$902 [48], \$902 [48], \$902 [48:4] };
-  assign \$906  = { \$905 [48], \$905 [48], \$905 [48], \$905 [48], \$905 [48:4] };
-  assign \$909  = { \$908 [48], \$908 [48], \$908 [48], \$908 [48], \$908 [48:4] };
+  assign \$407  = { l0_s2_prod[27], l0_s2_prod[27:0] };
+  assign \$409  = { 24'h000000, l0_s3_prod[39:24] };
+  assign \$412  = { 24'h000000, l0_s3_prod[39:24] };
+  assign \$819  = { l1_s2_prod[27], l1_s2_prod[27:0] };
+  assign \$821  = { 24'h000000, l1_s3_prod[39:24] };
+  assign \$824  = { 24'h000000, l1_s3_prod[39:24] };
+  assign \$860  = { \$859 [20], \$859 [20], \$859 [20], \$859 [20], \$859 [20:4] };
+  assign \$863  = { \$862 [20], \$862 [20], \$862 [20], \$862 [20], \$862 [20:4] };
+  assign \$866  = { \$865 [20], \$865 [20], \$865 [20], \$865 [20], \$865 [20:4] };
+  assign \$903  = { \$902 [20], \$902 [20], \$902 [20], \$902 [20], \$902 [20:4] };
+  assign \$906  = { \$905 [20], \$905 [20], \$905 [20], \$905 [20], \$905 [20:4] };
+  assign \$909  = { \$908 [20], \$908 [20], \$908 [20], \$908 [20], \$908 [20:4] };
 endmodule

@@ -5,58 +5,54 @@
 module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [18:0] \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire [18:0] \$13 ;
-  wire [20:0] \$14 ;
-  wire [20:0] \$15 ;
-  wire \$16 ;
-  wire [20:0] \$17 ;
-  wire [20:0] \$18 ;
-  wire \$19 ;
+  wire [15:0] \$10 ;
+  wire [17:0] \$11 ;
+  wire [16:0] \$12 ;
+  wire [16:0] \$13 ;
+  wire \$14 ;
+  wire [15:0] \$15 ;
+  wire [17:0] \$16 ;
+  wire [16:0] \$17 ;
+  wire [16:0] \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [20:0] \$20 ;
-  wire [20:0] \$21 ;
-  wire [20:0] \$22 ;
-  wire [20:0] \$23 ;
-  wire [20:0] \$24 ;
-  wire [20:0] \$25 ;
-  wire \$26 ;
-  wire [20:0] \$27 ;
-  wire [20:0] \$28 ;
-  wire \$29 ;
+  wire [15:0] \$20 ;
+  wire [17:0] \$21 ;
+  wire [16:0] \$22 ;
+  wire [16:0] \$23 ;
+  wire \$24 ;
+  wire [15:0] \$25 ;
+  wire [17:0] \$26 ;
+  wire [16:0] \$27 ;
+  wire [16:0] \$28 ;
+  wire [16:0] \$29 ;
   wire \$3 ;
-  wire [20:0] \$30 ;
-  wire [20:0] \$31 ;
-  wire [20:0] \$32 ;
-  wire [20:0] \$33 ;
-  wire [20:0] \$34 ;
-  wire [20:0] \$35 ;
-  wire \$36 ;
-  wire [20:0] \$37 ;
-  wire [20:0] \$38 ;
-  wire \$39 ;
-  wire [18:0] \$4 ;
-  wire [20:0] \$40 ;
-  wire [20:0] \$41 ;
-  wire [20:0] \$42 ;
-  wire [20:0] \$43 ;
-  wire [20:0] \$44 ;
-  wire [20:0] \$45 ;
-  wire \$46 ;
-  wire [20:0] \$47 ;
-  wire [20:0] \$48 ;
-  wire \$49 ;
+  wire [15:0] \$30 ;
+  wire [17:0] \$31 ;
+  wire [16:0] \$32 ;
+  wire [16:0] \$33 ;
+  wire \$34 ;
+  wire [15:0] \$35 ;
+  wire [17:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$38 ;
+  wire [16:0] \$39 ;
+  wire \$4 ;
+  wire [15:0] \$40 ;
+  wire [17:0] \$41 ;
+  wire [16:0] \$42 ;
+  wire [16:0] \$43 ;
+  wire \$44 ;
+  wire [15:0] \$45 ;
+  wire [17:0] \$46 ;
+  wire [16:0] \$47 ;
+  wire [16:0] \$48 ;
+  wire [16:0] \$49 ;
   wire \$5 ;
-  wire [20:0] \$50 ;
-  wire [20:0] \$51 ;
-  wire [20:0] \$52 ;
-  wire [20:0] \$53 ;
-  reg \$54 ;
-  reg [31:0] \$55 ;
+  reg \$50 ;
+  reg [31:0] \$51 ;
   wire \$6 ;
-  wire [18:0] \$7 ;
+  wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   input clk;
@@ -75,22 +71,18 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   reg [16:0] l0_s1_c0;
   reg [9:0] l0_s1_c1;
   wire [17:0] l0_s1_prod;
-  wire [19:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [16:0] l1_s1_c0;
   reg [9:0] l1_s1_c1;
   wire [17:0] l1_s1_prod;
-  wire [19:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [16:0] l2_s1_c0;
   reg [9:0] l2_s1_c1;
   wire [17:0] l2_s1_prod;
-  wire [19:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [16:0] l3_s1_c0;
   reg [9:0] l3_s1_c1;
   wire [17:0] l3_s1_prod;
-  wire [19:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -103,56 +95,48 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   reg o__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$36  = $signed(\$35 ) > $signed(9'h0ff);
-  assign \$37  = $signed(l2_s2_acc) + $signed(8'h40);
-  assign \$39  = $signed(\$38 ) < $signed(1'h0);
-  assign \$40  = $signed(l2_s2_acc) + $signed(8'h40);
-  assign \$42  = \$39  ? 21'h000000 : \$41 ;
-  assign \$43  = \$36  ? 21'h0000ff : \$42 ;
-  assign \$44  = $signed(l3_s2_acc) + $signed(8'h40);
-  assign \$46  = $signed(\$45 ) > $signed(9'h0ff);
-  assign \$47  = $signed(l3_s2_acc) + $signed(8'h40);
-  assign \$49  = $signed(\$48 ) < $signed(1'h0);
-  assign \$50  = $signed(l3_s2_acc) + $signed(8'h40);
-  assign \$52  = \$49  ? 21'h000000 : \$51 ;
-  assign \$53  = \$46  ? 21'h0000ff : \$52 ;
+  assign \$44  = \$43  > 8'hff;
+  assign \$46  = $signed(\$45 ) + $signed(l3_s1_c0);
+  assign \$47  = \$46 [15:0] + 7'h40;
+  assign \$49  = \$44  ? 17'h000ff : \$48 ;
   always @(posedge clk)
-    o__valid <= \$54 ;
+    o__valid <= \$50 ;
   always @(posedge clk)
-    o__payload <= \$55 ;
+    o__payload <= \$51 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) >= $signed(7'h50);
   assign \$3  = $signed(i__payload[7:0]) >= $signed(7'h30);
   assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
-  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$5  = $signed(i__payload[15:8]) >= $signed(7'h50);
-  assign \$6  = $signed(i__payload[15:8]) >= $signed(7'h30);
+  assign \$4  = $signed(i__payload[15:8]) >= $signed(7'h50);
+  assign \$5  = $signed(i__payload[15:8]) >= $signed(7'h30);
   assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
-  assign l1_s2_acc = $signed(\$7 ) + $signed(l1_s1_c0);
-  assign \$8  = $signed(i__payload[23:16]) >= $signed(7'h50);
-  assign \$9  = $signed(i__payload[23:16]) >= $signed(7'h30);
+  assign \$6  = $signed(i__payload[23:16]) >= $signed(7'h50);
+  assign \$7  = $signed(i__payload[23:16]) >= $signed(7'h30);
   assign l2_s1_prod = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
-  assign l2_s2_acc = $signed(\$10 ) + $signed(l2_s1_c0);
-  assign \$11  = $signed(i__payload[31:24]) >= $signed(7'h50);
-  assign \$12  = $signed(i__payload[31:24]) >= $signed(7'h30);
+  assign \$8  = $signed(i__payload[31:24]) >= $signed(7'h50);
+  assign \$9  = $signed(i__payload[31:24]) >= $signed(7'h30);
   assign l3_s1_prod = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
-  assign l3_s2_acc = $signed(\$13 ) + $signed(l3_s1_c0);
-  assign \$14  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$16  = $signed(\$15 ) > $signed(9'h0ff);
-  assign \$17  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$19  = $signed(\$18 ) < $signed(1'h0);
-  assign \$20  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$22  = \$19  ? 21'h000000 : \$21 ;
-  assign \$23  = \$16  ? 21'h0000ff : \$22 ;
-  assign \$24  = $signed(l1_s2_acc) + $signed(8'h40);
-  assign \$26  = $signed(\$25 ) > $signed(9'h0ff);
-  assign \$27  = $signed(l1_s2_acc) + $signed(8'h40);
-  assign \$29  = $signed(\$28 ) < $signed(1'h0);
-  assign \$30  = $signed(l1_s2_acc) + $signed(8'h40);
-  assign \$32  = \$29  ? 21'h000000 : \$31 ;
-  assign \$33  = \$26  ? 21'h0000ff : \$32 ;
-  assign \$34  = $signed(l2_s2_acc) + $signed(8'h40);
+  assign \$11  = $signed(\$10 ) + $signed(l0_s1_c0);
+  assign \$12  = \$11 [15:0] + 7'h40;
+  assign \$14  = \$13  > 8'hff;
+  assign \$16  = $signed(\$15 ) + $signed(l0_s1_c0);
+  assign \$17  = \$16 [15:0] + 7'h40;
+  assign \$19  = \$14  ? 17'h000ff : \$18 ;
+  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
+  assign \$22  = \$21 [15:0] + 7'h40;
+  assign \$24  = \$23  > 8'hff;
+  assign \$26  = $signed(\$25 ) + $signed(l1_s1_c0);
+  assign \$27  = \$26 [15:0] + 7'h40;
+  assign \$29  = \$24  ? 17'h000ff : \$28 ;
+  assign \$31  = $signed(\$30 ) + $signed(l2_s1_c0);
+  assign \$32  = \$31 [15:0] + 7'h40;
+  assign \$34  = \$33  > 8'hff;
+  assign \$36  = $signed(\$35 ) + $signed(l2_s1_c0);
+  assign \$37  = \$36 [15:0] + 7'h40;
+  assign \$39  = \$34  ? 17'h000ff : \$38 ;
+  assign \$41  = $signed(\$40 ) + $signed(l3_s1_c0);
+  assign \$42  = \$41 [15:0] + 7'h40;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 2'h0;
@@ -190,10 +174,10 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$5 ) begin
+    if (\$4 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$6 ) begin
+    if (\$5 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -224,10 +208,10 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l2_s0_seg = 2'h0;
-    if (\$8 ) begin
+    if (\$6 ) begin
       l2_s0_seg = 2'h1;
     end
-    if (\$9 ) begin
+    if (\$7 ) begin
       l2_s0_seg = 2'h2;
     end
   end
@@ -258,10 +242,10 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l3_s0_seg = 2'h0;
-    if (\$11 ) begin
+    if (\$8 ) begin
       l3_s0_seg = 2'h1;
     end
-    if (\$12 ) begin
+    if (\$9 ) begin
       l3_s0_seg = 2'h2;
     end
   end
@@ -291,25 +275,25 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$54  = o__valid;
+    \$50  = o__valid;
     if (i__ready) begin
-      \$54  = i__valid;
+      \$50  = i__valid;
     end
     if (rst) begin
-      \$54  = 1'h0;
+      \$50  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$55  = o__payload;
+    \$51  = o__payload;
     if (i__ready) begin
-      \$55 [7:0] = \$23 [7:0];
-      \$55 [15:8] = \$33 [7:0];
-      \$55 [23:16] = \$43 [7:0];
-      \$55 [31:24] = \$53 [7:0];
+      \$51 [7:0] = \$19 [7:0];
+      \$51 [15:8] = \$29 [7:0];
+      \$51 [23:16] = \$39 [7:0];
+      \$51 [31:24] = \$49 [7:0];
     end
     if (rst) begin
-      \$55  = 32'd0;
+      \$51  = 32'd0;
     end
   end
   assign \i__payload[0]  = i__payload[7:0];
@@ -320,20 +304,20 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$4  = { l0_s1_prod[17], l0_s1_prod };
-  assign \$7  = { l1_s1_prod[17], l1_s1_prod };
-  assign \$10  = { l2_s1_prod[17], l2_s1_prod };
-  assign \$13  = { l3_s1_prod[17], l3_s1_prod };
-  assign \$15  = { \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20], \$14 [20:7] };
-  assign \$18  = { \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20], \$17 [20:7] };
-  assign \$21  = { \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20:7] };
-  assign \$25  = { \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20], \$24 [20:7] };
-  assign \$28  = { \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20], \$27 [20:7] };
-  assign \$31  = { \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20], \$30 [20:7] };
-  assign \$35  = { \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20], \$34 [20:7] };
-  assign \$38  = { \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20], \$37 [20:7] };
-  assign \$41  = { \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20], \$40 [20:7] };
-  assign \$45  = { \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20], \$44 [20:7] };
-  assign \$48  = { \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20:7] };
-  assign \$51  = { \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20], \$50 [20:7] };
+  assign \$10  = { l0_s1_prod[14], l0_s1_prod[14:0] };
+  assign \$13  = { 7'h00, \$12 [16:7] };
+  assign \$15  = { l0_s1_prod[14], l0_s1_prod[14:0] };
+  assign \$18  = { 7'h00, \$17 [16:7] };
+  assign \$20  = { l1_s1_prod[14], l1_s1_prod[14:0] };
+  assign \$23  = { 7'h00, \$22 [16:7] };
+  assign \$25  = { l1_s1_prod[14], l1_s1_prod[14:0] };
+  assign \$28  = { 7'h00, \$27 [16:7] };
+  assign \$30  = { l2_s1_prod[14], l2_s1_prod[14:0] };
+  assign \$33  = { 7'h00, \$32 [16:7] };
+  assign \$35  = { l2_s1_prod[14], l2_s1_prod[14:0] };
+  assign \$38  = { 7'h00, \$37 [16:7] };
+  assign \$40  = { l3_s1_prod[14], l3_s1_prod[14:0] };
+  assign \$43  = { 7'h00, \$42 [16:7] };
+  assign \$45  = { l3_s1_prod[14], l3_s1_prod[14:0] };
+  assign \$48  = { 7'h00, \$47 [16:7] };
 endmodule

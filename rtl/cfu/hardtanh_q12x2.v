@@ -5,27 +5,43 @@
 module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [19:0] \$10 ;
-  wire [19:0] \$11 ;
-  wire \$12 ;
+  wire [18:0] \$10 ;
+  wire [14:0] \$11 ;
+  wire [16:0] \$12 ;
   wire \$13 ;
-  wire [16:0] \$14 ;
-  wire [17:0] \$15 ;
-  wire [19:0] \$16 ;
-  wire \$17 ;
-  wire [19:0] \$18 ;
-  wire \$19 ;
+  wire [17:0] \$14 ;
+  wire [18:0] \$15 ;
+  wire [14:0] \$16 ;
+  wire [16:0] \$17 ;
+  wire [16:0] \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [19:0] \$20 ;
-  wire [19:0] \$21 ;
-  wire [19:0] \$22 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire [16:0] \$22 ;
+  wire [17:0] \$23 ;
+  wire [18:0] \$24 ;
+  wire [14:0] \$25 ;
+  wire [16:0] \$26 ;
+  wire \$27 ;
+  wire [17:0] \$28 ;
+  wire [18:0] \$29 ;
   wire [16:0] \$3 ;
+  wire [14:0] \$30 ;
+  wire [16:0] \$31 ;
+  wire \$32 ;
+  wire [17:0] \$33 ;
+  wire [18:0] \$34 ;
+  wire [14:0] \$35 ;
+  wire [16:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$38 ;
   wire [17:0] \$4 ;
-  wire [19:0] \$5 ;
-  wire \$6 ;
-  wire [19:0] \$7 ;
+  wire [18:0] \$5 ;
+  wire [14:0] \$6 ;
+  wire [16:0] \$7 ;
   wire \$8 ;
-  wire [19:0] \$9 ;
+  wire [17:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -39,11 +55,9 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   reg [1:0] l0_s0_seg;
   reg [13:0] l0_s1_c0;
   reg [16:0] l0_s1_c1_prod;
-  wire [18:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [13:0] l1_s1_c0;
   reg [16:0] l1_s1_c1_prod;
-  wire [18:0] l1_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [15:0] \o__payload[0] ;
@@ -56,18 +70,28 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   wire rst;
   assign \$1  = $signed(i__payload[15:0]) >= $signed(13'h1000);
   assign \$2  = $signed(i__payload[15:0]) >= $signed(14'h1000);
-  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$6  = $signed(\$5 ) > $signed(16'h7fff);
-  assign \$8  = $signed(\$7 ) < $signed(16'h8000);
-  assign \$10  = \$8  ? 20'hf8000 : \$9 ;
-  assign \$11  = \$6  ? 20'h07fff : \$10 ;
-  assign \$12  = $signed(i__payload[31:16]) >= $signed(13'h1000);
-  assign \$13  = $signed(i__payload[31:16]) >= $signed(14'h1000);
-  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
-  assign \$17  = $signed(\$16 ) > $signed(16'h7fff);
-  assign \$19  = $signed(\$18 ) < $signed(16'h8000);
-  assign \$21  = \$19  ? 20'hf8000 : \$20 ;
-  assign \$22  = \$17  ? 20'h07fff : \$21 ;
+  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$7  = $signed(\$6 ) + $signed(1'h0);
+  assign \$8  = $signed(\$7 ) > $signed(16'h7fff);
+  assign \$10  = $signed(\$9 ) + $signed(l0_s1_c0);
+  assign \$12  = $signed(\$11 ) + $signed(1'h0);
+  assign \$13  = $signed(\$12 ) < $signed(16'h8000);
+  assign \$15  = $signed(\$14 ) + $signed(l0_s1_c0);
+  assign \$17  = $signed(\$16 ) + $signed(1'h0);
+  assign \$18  = \$13  ? 17'h18000 : \$17 ;
+  assign \$19  = \$8  ? 17'h07fff : \$18 ;
+  assign \$20  = $signed(i__payload[31:16]) >= $signed(13'h1000);
+  assign \$21  = $signed(i__payload[31:16]) >= $signed(14'h1000);
+  assign \$24  = $signed(\$23 ) + $signed(l1_s1_c0);
+  assign \$26  = $signed(\$25 ) + $signed(1'h0);
+  assign \$27  = $signed(\$26 ) > $signed(16'h7fff);
+  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
+  assign \$31  = $signed(\$30 ) + $signed(1'h0);
+  assign \$32  = $signed(\$31 ) < $signed(16'h8000);
+  assign \$34  = $signed(\$33 ) + $signed(l1_s1_c0);
+  assign \$36  = $signed(\$35 ) + $signed(1'h0);
+  assign \$37  = \$32  ? 17'h18000 : \$36 ;
+  assign \$38  = \$27  ? 17'h07fff : \$37 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 2'h0;
@@ -105,10 +129,10 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 2'h0;
-    if (\$12 ) begin
+    if (\$20 ) begin
       l1_s0_seg = 2'h1;
     end
-    if (\$13 ) begin
+    if (\$21 ) begin
       l1_s0_seg = 2'h2;
     end
   end
@@ -119,7 +143,7 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
       2'h0:
           l1_s1_c1_prod = 17'h00000;
       2'h1:
-          l1_s1_c1_prod = \$14 ;
+          l1_s1_c1_prod = \$22 ;
       default:
           l1_s1_c1_prod = 17'h00000;
     endcase
@@ -142,16 +166,20 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign o__payload[31:16] = \$22 [15:0];
-  assign o__payload[15:0] = \$11 [15:0];
+  assign o__payload[31:16] = \$38 [15:0];
+  assign o__payload[15:0] = \$19 [15:0];
   assign \$3  = { i__payload[15], i__payload[15:0] };
   assign \$4  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$5  = { l0_s2_acc[18], l0_s2_acc };
-  assign \$7  = { l0_s2_acc[18], l0_s2_acc };
-  assign \$9  = { l0_s2_acc[18], l0_s2_acc };
-  assign \$14  = { i__payload[31], i__payload[31:16] };
-  assign \$15  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$16  = { l1_s2_acc[18], l1_s2_acc };
-  assign \$18  = { l1_s2_acc[18], l1_s2_acc };
-  assign \$20  = { l1_s2_acc[18], l1_s2_acc };
+  assign \$6  = { \$5 [13], \$5 [13:0] };
+  assign \$9  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
+  assign \$11  = { \$10 [13], \$10 [13:0] };
+  assign \$14  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
+  assign \$16  = { \$15 [13], \$15 [13:0] };
+  assign \$22  = { i__payload[31], i__payload[31:16] };
+  assign \$23  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$25  = { \$24 [13], \$24 [13:0] };
+  assign \$28  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$30  = { \$29 [13], \$29 [13:0] };
+  assign \$33  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
+  assign \$35  = { \$34 [13], \$34 [13:0] };
 endmodule

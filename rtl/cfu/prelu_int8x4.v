@@ -5,64 +5,84 @@
 module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire [15:0] \$11 ;
-  wire [14:0] \$12 ;
-  wire [16:0] \$13 ;
-  wire \$14 ;
-  wire [15:0] \$15 ;
-  wire [14:0] \$16 ;
+  wire [14:0] \$10 ;
+  wire \$11 ;
+  wire [15:0] \$12 ;
+  wire [14:0] \$13 ;
+  wire [16:0] \$14 ;
+  wire [17:0] \$15 ;
+  wire [16:0] \$16 ;
   wire [16:0] \$17 ;
-  wire [18:0] \$18 ;
-  wire [18:0] \$19 ;
+  wire \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire [18:0] \$21 ;
-  wire [18:0] \$22 ;
+  wire [17:0] \$20 ;
+  wire [16:0] \$21 ;
+  wire [16:0] \$22 ;
   wire \$23 ;
-  wire [18:0] \$24 ;
-  wire [18:0] \$25 ;
-  wire [18:0] \$26 ;
-  wire [18:0] \$27 ;
-  wire [18:0] \$28 ;
-  wire [18:0] \$29 ;
+  wire [16:0] \$24 ;
+  wire [17:0] \$25 ;
+  wire [16:0] \$26 ;
+  wire [16:0] \$27 ;
+  wire [16:0] \$28 ;
+  wire [16:0] \$29 ;
   wire [15:0] \$3 ;
-  wire \$30 ;
-  wire [18:0] \$31 ;
-  wire [18:0] \$32 ;
-  wire \$33 ;
-  wire [18:0] \$34 ;
-  wire [18:0] \$35 ;
-  wire [18:0] \$36 ;
-  wire [18:0] \$37 ;
-  wire [18:0] \$38 ;
-  wire [18:0] \$39 ;
+  wire [16:0] \$30 ;
+  wire [17:0] \$31 ;
+  wire [16:0] \$32 ;
+  wire [16:0] \$33 ;
+  wire \$34 ;
+  wire [16:0] \$35 ;
+  wire [17:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$38 ;
+  wire \$39 ;
   wire [14:0] \$4 ;
-  wire \$40 ;
-  wire [18:0] \$41 ;
-  wire [18:0] \$42 ;
-  wire \$43 ;
-  wire [18:0] \$44 ;
-  wire [18:0] \$45 ;
-  wire [18:0] \$46 ;
-  wire [18:0] \$47 ;
-  wire [18:0] \$48 ;
-  wire [18:0] \$49 ;
-  wire [16:0] \$5 ;
+  wire [16:0] \$40 ;
+  wire [17:0] \$41 ;
+  wire [16:0] \$42 ;
+  wire [16:0] \$43 ;
+  wire [16:0] \$44 ;
+  wire [16:0] \$45 ;
+  wire [16:0] \$46 ;
+  wire [17:0] \$47 ;
+  wire [16:0] \$48 ;
+  wire [16:0] \$49 ;
+  wire \$5 ;
   wire \$50 ;
-  wire [18:0] \$51 ;
-  wire [18:0] \$52 ;
-  wire \$53 ;
-  wire [18:0] \$54 ;
-  wire [18:0] \$55 ;
-  wire [18:0] \$56 ;
-  wire [18:0] \$57 ;
-  reg \$58 ;
-  reg [31:0] \$59 ;
-  wire \$6 ;
-  wire [15:0] \$7 ;
-  wire [14:0] \$8 ;
-  wire [16:0] \$9 ;
+  wire [16:0] \$51 ;
+  wire [17:0] \$52 ;
+  wire [16:0] \$53 ;
+  wire [16:0] \$54 ;
+  wire \$55 ;
+  wire [16:0] \$56 ;
+  wire [17:0] \$57 ;
+  wire [16:0] \$58 ;
+  wire [16:0] \$59 ;
+  wire [15:0] \$6 ;
+  wire [16:0] \$60 ;
+  wire [16:0] \$61 ;
+  wire [16:0] \$62 ;
+  wire [17:0] \$63 ;
+  wire [16:0] \$64 ;
+  wire [16:0] \$65 ;
+  wire \$66 ;
+  wire [16:0] \$67 ;
+  wire [17:0] \$68 ;
+  wire [16:0] \$69 ;
+  wire [14:0] \$7 ;
+  wire [16:0] \$70 ;
+  wire \$71 ;
+  wire [16:0] \$72 ;
+  wire [17:0] \$73 ;
+  wire [16:0] \$74 ;
+  wire [16:0] \$75 ;
+  wire [16:0] \$76 ;
+  wire [16:0] \$77 ;
+  reg \$78 ;
+  reg [31:0] \$79 ;
+  wire \$8 ;
+  wire [15:0] \$9 ;
   input clk;
   wire clk;
   input [63:0] i__payload;
@@ -83,16 +103,12 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire i__valid;
   reg l0_s0_seg;
   reg [15:0] l0_s1_c1_prod;
-  wire [17:0] l0_s2_acc;
   reg l1_s0_seg;
   reg [15:0] l1_s1_c1_prod;
-  wire [17:0] l1_s2_acc;
   reg l2_s0_seg;
   reg [15:0] l2_s1_c1_prod;
-  wire [17:0] l2_s2_acc;
   reg l3_s0_seg;
   reg [15:0] l3_s1_c1_prod;
-  wire [17:0] l3_s2_acc;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -105,52 +121,60 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   reg o__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$36  = \$33  ? 19'h7ff80 : \$35 ;
-  assign \$37  = \$30  ? 19'h0007f : \$36 ;
-  assign \$38  = $signed(l2_s2_acc) + $signed(8'h40);
-  assign \$40  = $signed(\$39 ) > $signed(8'h7f);
-  assign \$41  = $signed(l2_s2_acc) + $signed(8'h40);
-  assign \$43  = $signed(\$42 ) < $signed(8'h80);
-  assign \$44  = $signed(l2_s2_acc) + $signed(8'h40);
-  assign \$46  = \$43  ? 19'h7ff80 : \$45 ;
-  assign \$47  = \$40  ? 19'h0007f : \$46 ;
-  assign \$48  = $signed(l3_s2_acc) + $signed(8'h40);
+  assign \$20  = $signed(\$19 ) + $signed(1'h0);
+  assign \$21  = $signed(\$20 [15:0]) + $signed(8'h40);
+  assign \$23  = $signed(\$22 ) < $signed(8'h80);
+  assign \$25  = $signed(\$24 ) + $signed(1'h0);
+  assign \$26  = $signed(\$25 [15:0]) + $signed(8'h40);
+  assign \$28  = \$23  ? 17'h1ff80 : \$27 ;
+  assign \$29  = \$18  ? 17'h0007f : \$28 ;
+  assign \$31  = $signed(\$30 ) + $signed(1'h0);
+  assign \$32  = $signed(\$31 [15:0]) + $signed(8'h40);
+  assign \$34  = $signed(\$33 ) > $signed(8'h7f);
+  assign \$36  = $signed(\$35 ) + $signed(1'h0);
+  assign \$37  = $signed(\$36 [15:0]) + $signed(8'h40);
+  assign \$39  = $signed(\$38 ) < $signed(8'h80);
+  assign \$41  = $signed(\$40 ) + $signed(1'h0);
+  assign \$42  = $signed(\$41 [15:0]) + $signed(8'h40);
+  assign \$44  = \$39  ? 17'h1ff80 : \$43 ;
+  assign \$45  = \$34  ? 17'h0007f : \$44 ;
+  assign \$47  = $signed(\$46 ) + $signed(1'h0);
+  assign \$48  = $signed(\$47 [15:0]) + $signed(8'h40);
   assign \$50  = $signed(\$49 ) > $signed(8'h7f);
-  assign \$51  = $signed(l3_s2_acc) + $signed(8'h40);
-  assign \$53  = $signed(\$52 ) < $signed(8'h80);
-  assign \$54  = $signed(l3_s2_acc) + $signed(8'h40);
-  assign \$56  = \$53  ? 19'h7ff80 : \$55 ;
-  assign \$57  = \$50  ? 19'h0007f : \$56 ;
+  assign \$52  = $signed(\$51 ) + $signed(1'h0);
+  assign \$53  = $signed(\$52 [15:0]) + $signed(8'h40);
+  assign \$55  = $signed(\$54 ) < $signed(8'h80);
+  assign \$57  = $signed(\$56 ) + $signed(1'h0);
+  assign \$58  = $signed(\$57 [15:0]) + $signed(8'h40);
+  assign \$60  = \$55  ? 17'h1ff80 : \$59 ;
+  assign \$61  = \$50  ? 17'h0007f : \$60 ;
+  assign \$63  = $signed(\$62 ) + $signed(1'h0);
+  assign \$64  = $signed(\$63 [15:0]) + $signed(8'h40);
+  assign \$66  = $signed(\$65 ) > $signed(8'h7f);
+  assign \$68  = $signed(\$67 ) + $signed(1'h0);
+  assign \$69  = $signed(\$68 [15:0]) + $signed(8'h40);
+  assign \$71  = $signed(\$70 ) < $signed(8'h80);
+  assign \$73  = $signed(\$72 ) + $signed(1'h0);
+  assign \$74  = $signed(\$73 [15:0]) + $signed(8'h40);
+  assign \$76  = \$71  ? 17'h1ff80 : \$75 ;
+  assign \$77  = \$66  ? 17'h0007f : \$76 ;
   always @(posedge clk)
-    o__valid <= \$58 ;
+    o__valid <= \$78 ;
   always @(posedge clk)
-    o__payload <= \$59 ;
+    o__payload <= \$79 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) >= $signed(1'h0);
   assign \$3  = $signed(i__payload[39:32]) * $signed(i__payload[7:0]);
-  assign l0_s2_acc = $signed(\$5 ) + $signed(1'h0);
-  assign \$6  = $signed(i__payload[15:8]) >= $signed(1'h0);
-  assign \$7  = $signed(i__payload[47:40]) * $signed(i__payload[15:8]);
-  assign l1_s2_acc = $signed(\$9 ) + $signed(1'h0);
-  assign \$10  = $signed(i__payload[23:16]) >= $signed(1'h0);
-  assign \$11  = $signed(i__payload[55:48]) * $signed(i__payload[23:16]);
-  assign l2_s2_acc = $signed(\$13 ) + $signed(1'h0);
-  assign \$14  = $signed(i__payload[31:24]) >= $signed(1'h0);
-  assign \$15  = $signed(i__payload[63:56]) * $signed(i__payload[31:24]);
-  assign l3_s2_acc = $signed(\$17 ) + $signed(1'h0);
-  assign \$18  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$20  = $signed(\$19 ) > $signed(8'h7f);
-  assign \$21  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$23  = $signed(\$22 ) < $signed(8'h80);
-  assign \$24  = $signed(l0_s2_acc) + $signed(8'h40);
-  assign \$26  = \$23  ? 19'h7ff80 : \$25 ;
-  assign \$27  = \$20  ? 19'h0007f : \$26 ;
-  assign \$28  = $signed(l1_s2_acc) + $signed(8'h40);
-  assign \$30  = $signed(\$29 ) > $signed(8'h7f);
-  assign \$31  = $signed(l1_s2_acc) + $signed(8'h40);
-  assign \$33  = $signed(\$32 ) < $signed(8'h80);
-  assign \$34  = $signed(l1_s2_acc) + $signed(8'h40);
+  assign \$5  = $signed(i__payload[15:8]) >= $signed(1'h0);
+  assign \$6  = $signed(i__payload[47:40]) * $signed(i__payload[15:8]);
+  assign \$8  = $signed(i__payload[23:16]) >= $signed(1'h0);
+  assign \$9  = $signed(i__payload[55:48]) * $signed(i__payload[23:16]);
+  assign \$11  = $signed(i__payload[31:24]) >= $signed(1'h0);
+  assign \$12  = $signed(i__payload[63:56]) * $signed(i__payload[31:24]);
+  assign \$15  = $signed(\$14 ) + $signed(1'h0);
+  assign \$16  = $signed(\$15 [15:0]) + $signed(8'h40);
+  assign \$18  = $signed(\$17 ) > $signed(8'h7f);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s0_seg = 1'h0;
@@ -171,7 +195,7 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l1_s0_seg = 1'h0;
-    if (\$6 ) begin
+    if (\$5 ) begin
       l1_s0_seg = 1'h1;
     end
   end
@@ -180,15 +204,15 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       1'h0:
-          l1_s1_c1_prod = \$7 ;
+          l1_s1_c1_prod = \$6 ;
       default:
-          l1_s1_c1_prod = { \$8 [14], \$8  };
+          l1_s1_c1_prod = { \$7 [14], \$7  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l2_s0_seg = 1'h0;
-    if (\$10 ) begin
+    if (\$8 ) begin
       l2_s0_seg = 1'h1;
     end
   end
@@ -197,15 +221,15 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       1'h0:
-          l2_s1_c1_prod = \$11 ;
+          l2_s1_c1_prod = \$9 ;
       default:
-          l2_s1_c1_prod = { \$12 [14], \$12  };
+          l2_s1_c1_prod = { \$10 [14], \$10  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l3_s0_seg = 1'h0;
-    if (\$14 ) begin
+    if (\$11 ) begin
       l3_s0_seg = 1'h1;
     end
   end
@@ -214,32 +238,32 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       1'h0:
-          l3_s1_c1_prod = \$15 ;
+          l3_s1_c1_prod = \$12 ;
       default:
-          l3_s1_c1_prod = { \$16 [14], \$16  };
+          l3_s1_c1_prod = { \$13 [14], \$13  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = o__valid;
+    \$78  = o__valid;
     if (i__ready) begin
-      \$58  = i__valid;
+      \$78  = i__valid;
     end
     if (rst) begin
-      \$58  = 1'h0;
+      \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = o__payload;
+    \$79  = o__payload;
     if (i__ready) begin
-      \$59 [7:0] = \$27 [7:0];
-      \$59 [15:8] = \$37 [7:0];
-      \$59 [23:16] = \$47 [7:0];
-      \$59 [31:24] = \$57 [7:0];
+      \$79 [7:0] = \$29 [7:0];
+      \$79 [15:8] = \$45 [7:0];
+      \$79 [23:16] = \$61 [7:0];
+      \$79 [31:24] = \$77 [7:0];
     end
     if (rst) begin
-      \$59  = 32'd0;
+      \$79  = 32'd0;
     end
   end
   assign \i__payload.x  = i__payload[31:0];
@@ -257,23 +281,31 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
   assign \$4  = { i__payload[7:0], 7'h00 };
-  assign \$5  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
-  assign \$8  = { i__payload[15:8], 7'h00 };
-  assign \$9  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
-  assign \$12  = { i__payload[23:16], 7'h00 };
-  assign \$13  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
-  assign \$16  = { i__payload[31:24], 7'h00 };
-  assign \$17  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
-  assign \$19  = { \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18], \$18 [18:7] };
-  assign \$22  = { \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18], \$21 [18:7] };
-  assign \$25  = { \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18], \$24 [18:7] };
-  assign \$29  = { \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18], \$28 [18:7] };
-  assign \$32  = { \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18], \$31 [18:7] };
-  assign \$35  = { \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18], \$34 [18:7] };
-  assign \$39  = { \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18], \$38 [18:7] };
-  assign \$42  = { \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18], \$41 [18:7] };
-  assign \$45  = { \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18], \$44 [18:7] };
-  assign \$49  = { \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18], \$48 [18:7] };
-  assign \$52  = { \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18], \$51 [18:7] };
-  assign \$55  = { \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18], \$54 [18:7] };
+  assign \$7  = { i__payload[15:8], 7'h00 };
+  assign \$10  = { i__payload[23:16], 7'h00 };
+  assign \$13  = { i__payload[31:24], 7'h00 };
+  assign \$14  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign \$17  = { \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16:7] };
+  assign \$19  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign \$22  = { \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16:7] };
+  assign \$24  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign \$27  = { \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16:7] };
+  assign \$30  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
+  assign \$33  = { \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16:7] };
+  assign \$35  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
+  assign \$38  = { \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16:7] };
+  assign \$40  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
+  assign \$43  = { \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16:7] };
+  assign \$46  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
+  assign \$49  = { \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16:7] };
+  assign \$51  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
+  assign \$54  = { \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16:7] };
+  assign \$56  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
+  assign \$59  = { \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16:7] };
+  assign \$62  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
+  assign \$65  = { \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16:7] };
+  assign \$67  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
+  assign \$70  = { \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16:7] };
+  assign \$72  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
+  assign \$75  = { \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16:7] };
 endmodule

@@ -5,49 +5,49 @@
 module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [11:0] \$10 ;
-  wire [11:0] \$11 ;
+  wire [7:0] \$10 ;
+  wire [7:0] \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire [8:0] \$14 ;
   wire [9:0] \$15 ;
-  wire [11:0] \$16 ;
-  wire \$17 ;
-  wire [11:0] \$18 ;
-  wire \$19 ;
+  wire [10:0] \$16 ;
+  wire [7:0] \$17 ;
+  wire \$18 ;
+  wire [9:0] \$19 ;
   wire \$2 ;
-  wire [11:0] \$20 ;
-  wire [11:0] \$21 ;
-  wire [11:0] \$22 ;
+  wire [10:0] \$20 ;
+  wire [7:0] \$21 ;
+  wire [7:0] \$22 ;
   wire \$23 ;
   wire \$24 ;
   wire [8:0] \$25 ;
   wire [9:0] \$26 ;
-  wire [11:0] \$27 ;
-  wire \$28 ;
-  wire [11:0] \$29 ;
+  wire [10:0] \$27 ;
+  wire [7:0] \$28 ;
+  wire \$29 ;
   wire [8:0] \$3 ;
-  wire \$30 ;
-  wire [11:0] \$31 ;
-  wire [11:0] \$32 ;
-  wire [11:0] \$33 ;
+  wire [9:0] \$30 ;
+  wire [10:0] \$31 ;
+  wire [7:0] \$32 ;
+  wire [7:0] \$33 ;
   wire \$34 ;
   wire \$35 ;
   wire [8:0] \$36 ;
   wire [9:0] \$37 ;
-  wire [11:0] \$38 ;
-  wire \$39 ;
+  wire [10:0] \$38 ;
+  wire [7:0] \$39 ;
   wire [9:0] \$4 ;
-  wire [11:0] \$40 ;
-  wire \$41 ;
-  wire [11:0] \$42 ;
-  wire [11:0] \$43 ;
-  wire [11:0] \$44 ;
-  wire [11:0] \$5 ;
-  wire \$6 ;
-  wire [11:0] \$7 ;
-  wire \$8 ;
-  wire [11:0] \$9 ;
+  wire \$40 ;
+  wire [9:0] \$41 ;
+  wire [10:0] \$42 ;
+  wire [7:0] \$43 ;
+  wire [7:0] \$44 ;
+  wire [10:0] \$5 ;
+  wire [7:0] \$6 ;
+  wire \$7 ;
+  wire [9:0] \$8 ;
+  wire [10:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -63,19 +63,15 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   reg [1:0] l0_s0_seg;
   reg [7:0] l0_s1_c0;
   reg [8:0] l0_s1_c1_prod;
-  wire [10:0] l0_s2_acc;
   reg [1:0] l1_s0_seg;
   reg [7:0] l1_s1_c0;
   reg [8:0] l1_s1_c1_prod;
-  wire [10:0] l1_s2_acc;
   reg [1:0] l2_s0_seg;
   reg [7:0] l2_s1_c0;
   reg [8:0] l2_s1_c1_prod;
-  wire [10:0] l2_s2_acc;
   reg [1:0] l3_s0_seg;
   reg [7:0] l3_s1_c0;
   reg [8:0] l3_s1_c1_prod;
-  wire [10:0] l3_s2_acc;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -90,76 +86,28 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire rst;
   assign \$1  = $signed(i__payload[7:0]) >= $signed(1'h0);
   assign \$2  = $signed(i__payload[7:0]) >= $signed(8'h60);
-  assign l0_s2_acc = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
-  assign \$8  = $signed(\$7 ) < $signed(8'h80);
-  assign \$10  = \$8  ? 12'hf80 : \$9 ;
-  assign \$11  = \$6  ? 12'h07f : \$10 ;
+  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
+  assign \$7  = \$6  > 7'h7f;
+  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
+  assign \$11  = \$7  ? 8'h7f : \$10 ;
   assign \$12  = $signed(i__payload[15:8]) >= $signed(1'h0);
   assign \$13  = $signed(i__payload[15:8]) >= $signed(8'h60);
-  assign l1_s2_acc = $signed(\$15 ) + $signed(l1_s1_c0);
-  assign \$17  = $signed(\$16 ) > $signed(8'h7f);
-  assign \$19  = $signed(\$18 ) < $signed(8'h80);
-  assign \$21  = \$19  ? 12'hf80 : \$20 ;
-  assign \$22  = \$17  ? 12'h07f : \$21 ;
+  assign \$16  = $signed(\$15 ) + $signed(l1_s1_c0);
+  assign \$18  = \$17  > 7'h7f;
+  assign \$20  = $signed(\$19 ) + $signed(l1_s1_c0);
+  assign \$22  = \$18  ? 8'h7f : \$21 ;
   assign \$23  = $signed(i__payload[23:16]) >= $signed(1'h0);
   assign \$24  = $signed(i__payload[23:16]) >= $signed(8'h60);
-  assign l2_s2_acc = $signed(\$26 ) + $signed(l2_s1_c0);
-  assign \$28  = $signed(\$27 ) > $signed(8'h7f);
-  assign \$30  = $signed(\$29 ) < $signed(8'h80);
-  assign \$32  = \$30  ? 12'hf80 : \$31 ;
-  assign \$33  = \$28  ? 12'h07f : \$32 ;
+  assign \$27  = $signed(\$26 ) + $signed(l2_s1_c0);
+  assign \$29  = \$28  > 7'h7f;
+  assign \$31  = $signed(\$30 ) + $signed(l2_s1_c0);
+  assign \$33  = \$29  ? 8'h7f : \$32 ;
   assign \$34  = $signed(i__payload[31:24]) >= $signed(1'h0);
   assign \$35  = $signed(i__payload[31:24]) >= $signed(8'h60);
-  assign l3_s2_acc = $signed(\$37 ) + $signed(l3_s1_c0);
-  assign \$39  = $signed(\$38 ) > $signed(8'h7f);
-  assign \$41  = $signed(\$40 ) < $signed(8'h80);
-  assign \$43  = \$41  ? 12'hf80 : \$42 ;
-  assign \$44  = \$39  ? 12'h07f : \$43 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$23 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$24 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1_prod = 9'h000;
-      2'h1:
-          l2_s1_c1_prod = \$25 ;
-      default:
-          l2_s1_c1_prod = 9'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c0 = 8'h00;
-      2'h1:
-          l2_s1_c0 = 8'h00;
-      default:
-          l2_s1_c0 = 8'h60;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$34 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$35 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
+  assign \$38  = $signed(\$37 ) + $signed(l3_s1_c0);
+  assign \$40  = \$39  > 7'h7f;
+  assign \$42  = $signed(\$41 ) + $signed(l3_s1_c0);
+  assign \$44  = \$40  ? 8'h7f : \$43 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
@@ -252,6 +200,50 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
           l1_s1_c0 = 8'h60;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l2_s0_seg = 2'h0;
+    if (\$23 ) begin
+      l2_s0_seg = 2'h1;
+    end
+    if (\$24 ) begin
+      l2_s0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c1_prod = 9'h000;
+      2'h1:
+          l2_s1_c1_prod = \$25 ;
+      default:
+          l2_s1_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l2_s0_seg)
+      2'h0:
+          l2_s1_c0 = 8'h00;
+      2'h1:
+          l2_s1_c0 = 8'h00;
+      default:
+          l2_s1_c0 = 8'h60;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l3_s0_seg = 2'h0;
+    if (\$34 ) begin
+      l3_s0_seg = 2'h1;
+    end
+    if (\$35 ) begin
+      l3_s0_seg = 2'h2;
+    end
+  end
   assign i__ready = o__ready;
   assign o__valid = i__valid;
   assign \i__payload[0]  = i__payload[7:0];
@@ -262,28 +254,28 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$44 [7:0];
-  assign o__payload[23:16] = \$33 [7:0];
-  assign o__payload[15:8] = \$22 [7:0];
-  assign o__payload[7:0] = \$11 [7:0];
+  assign o__payload[31:24] = \$44 ;
+  assign o__payload[23:16] = \$33 ;
+  assign o__payload[15:8] = \$22 ;
+  assign o__payload[7:0] = \$11 ;
   assign \$3  = { i__payload[7], i__payload[7:0] };
   assign \$4  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$5  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$7  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$9  = { l0_s2_acc[10], l0_s2_acc };
+  assign \$6  = { 1'h0, \$5 [6:0] };
+  assign \$8  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
+  assign \$10  = { 1'h0, \$9 [6:0] };
   assign \$14  = { i__payload[15], i__payload[15:8] };
   assign \$15  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$16  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$18  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$20  = { l1_s2_acc[10], l1_s2_acc };
+  assign \$17  = { 1'h0, \$16 [6:0] };
+  assign \$19  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
+  assign \$21  = { 1'h0, \$20 [6:0] };
   assign \$25  = { i__payload[23], i__payload[23:16] };
   assign \$26  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$27  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$29  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$31  = { l2_s2_acc[10], l2_s2_acc };
+  assign \$28  = { 1'h0, \$27 [6:0] };
+  assign \$30  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
+  assign \$32  = { 1'h0, \$31 [6:0] };
   assign \$36  = { i__payload[31], i__payload[31:24] };
   assign \$37  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$38  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$40  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$42  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$39  = { 1'h0, \$38 [6:0] };
+  assign \$41  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
+  assign \$43  = { 1'h0, \$42 [6:0] };
 endmodule

@@ -6,14 +6,6 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
-  wire \$100 ;
-  wire [11:0] \$101 ;
-  wire \$102 ;
-  wire [11:0] \$103 ;
-  wire [11:0] \$104 ;
-  wire [11:0] \$105 ;
-  reg \$106 ;
-  reg [31:0] \$107 ;
   wire \$11 ;
   wire \$12 ;
   wire [7:0] \$13 ;
@@ -87,30 +79,26 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   wire [7:0] \$75 ;
   wire [7:0] \$76 ;
   wire [10:0] \$77 ;
-  wire [11:0] \$78 ;
+  wire [8:0] \$78 ;
   wire \$79 ;
   wire [7:0] \$8 ;
-  wire [11:0] \$80 ;
-  wire \$81 ;
-  wire [11:0] \$82 ;
-  wire [11:0] \$83 ;
-  wire [11:0] \$84 ;
-  wire [11:0] \$85 ;
-  wire \$86 ;
-  wire [11:0] \$87 ;
-  wire \$88 ;
-  wire [11:0] \$89 ;
+  wire [8:0] \$80 ;
+  wire [8:0] \$81 ;
+  wire [8:0] \$82 ;
+  wire \$83 ;
+  wire [8:0] \$84 ;
+  wire [8:0] \$85 ;
+  wire [8:0] \$86 ;
+  wire \$87 ;
+  wire [8:0] \$88 ;
+  wire [8:0] \$89 ;
   wire [7:0] \$9 ;
-  wire [11:0] \$90 ;
-  wire [11:0] \$91 ;
-  wire [11:0] \$92 ;
-  wire \$93 ;
-  wire [11:0] \$94 ;
-  wire \$95 ;
-  wire [11:0] \$96 ;
-  wire [11:0] \$97 ;
-  wire [11:0] \$98 ;
-  wire [11:0] \$99 ;
+  wire [8:0] \$90 ;
+  wire \$91 ;
+  wire [8:0] \$92 ;
+  wire [8:0] \$93 ;
+  reg \$94 ;
+  reg [31:0] \$95 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -255,10 +243,6 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   assign \port__data$16  = c0_rom[\$53 [6:0]];
   assign \port__data$13  = c0_rom[\$34 [6:0]];
   assign port__data = c0_rom[\$15 [6:0]];
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h53);
   assign \$4  = \$3  ? 8'h53 : i__payload[7:0];
   assign \$5  = \$2  ? 8'h9c : \$4 ;
   assign \$6  = $signed(i__payload[7:0]) < $signed(8'h9c);
@@ -337,47 +321,43 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   assign \$76  = \$73  ? 8'h9c : \$75 ;
   assign \$77  = $signed(10'h100) - $signed(\port__data$19 );
   assign l3_s2_acc = \$76 [7] ? \$77  : { \port__data$19 [9], \port__data$19  };
-  assign \$79  = $signed(\$78 ) > $signed(9'h0ff);
-  assign \$81  = $signed(\$80 ) < $signed(1'h0);
-  assign \$83  = \$81  ? 12'h000 : \$82 ;
-  assign \$84  = \$79  ? 12'h0ff : \$83 ;
-  assign \$86  = $signed(\$85 ) > $signed(9'h0ff);
-  assign \$88  = $signed(\$87 ) < $signed(1'h0);
-  assign \$90  = \$88  ? 12'h000 : \$89 ;
-  assign \$91  = \$86  ? 12'h0ff : \$90 ;
-  assign \$93  = $signed(\$92 ) > $signed(9'h0ff);
-  assign \$95  = $signed(\$94 ) < $signed(1'h0);
-  assign \$97  = \$95  ? 12'h000 : \$96 ;
-  assign \$98  = \$93  ? 12'h0ff : \$97 ;
-  assign \$100  = $signed(\$99 ) > $signed(9'h0ff);
-  assign \$102  = $signed(\$101 ) < $signed(1'h0);
-  assign \$104  = \$102  ? 12'h000 : \$103 ;
-  assign \$105  = \$100  ? 12'h0ff : \$104 ;
+  assign \$79  = \$78  > 8'hff;
+  assign \$81  = \$79  ? 9'h0ff : \$80 ;
+  assign \$83  = \$82  > 8'hff;
+  assign \$85  = \$83  ? 9'h0ff : \$84 ;
+  assign \$87  = \$86  > 8'hff;
+  assign \$89  = \$87  ? 9'h0ff : \$88 ;
+  assign \$91  = \$90  > 8'hff;
+  assign \$93  = \$91  ? 9'h0ff : \$92 ;
   always @(posedge clk)
-    o__valid <= \$106 ;
+    o__valid <= \$94 ;
   always @(posedge clk)
-    o__payload <= \$107 ;
+    o__payload <= \$95 ;
+  assign \$1  = ~ o__valid;
+  assign i__ready = \$1  | o__ready;
+  assign \$2  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h53);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = o__valid;
+    \$94  = o__valid;
     if (i__ready) begin
-      \$106  = i__valid;
+      \$94  = i__valid;
     end
     if (rst) begin
-      \$106  = 1'h0;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = o__payload;
+    \$95  = o__payload;
     if (i__ready) begin
-      \$107 [7:0] = \$84 [7:0];
-      \$107 [15:8] = \$91 [7:0];
-      \$107 [23:16] = \$98 [7:0];
-      \$107 [31:24] = \$105 [7:0];
+      \$95 [7:0] = \$81 [7:0];
+      \$95 [15:8] = \$85 [7:0];
+      \$95 [23:16] = \$89 [7:0];
+      \$95 [31:24] = \$93 [7:0];
     end
     if (rst) begin
-      \$107  = 32'd0;
+      \$95  = 32'd0;
     end
   end
   assign port__addr = \$15 [6:0];
@@ -392,16 +372,12 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$78  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$80  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$82  = { l0_s2_acc[10], l0_s2_acc };
-  assign \$85  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$87  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$89  = { l1_s2_acc[10], l1_s2_acc };
-  assign \$92  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$94  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$96  = { l2_s2_acc[10], l2_s2_acc };
-  assign \$99  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$101  = { l3_s2_acc[10], l3_s2_acc };
-  assign \$103  = { l3_s2_acc[10], l3_s2_acc };
+  assign \$78  = { 1'h0, l0_s2_acc[7:0] };
+  assign \$80  = { 1'h0, l0_s2_acc[7:0] };
+  assign \$82  = { 1'h0, l1_s2_acc[7:0] };
+  assign \$84  = { 1'h0, l1_s2_acc[7:0] };
+  assign \$86  = { 1'h0, l2_s2_acc[7:0] };
+  assign \$88  = { 1'h0, l2_s2_acc[7:0] };
+  assign \$90  = { 1'h0, l3_s2_acc[7:0] };
+  assign \$92  = { 1'h0, l3_s2_acc[7:0] };
 endmodule

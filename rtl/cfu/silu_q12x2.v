@@ -79,13 +79,13 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [15:0] \$164 ;
   wire [16:0] \$165 ;
   wire \$166 ;
-  wire [45:0] \$167 ;
-  wire [46:0] \$168 ;
-  wire [22:0] \$169 ;
+  wire [42:0] \$167 ;
+  wire [44:0] \$168 ;
+  wire [21:0] \$169 ;
   wire \$17 ;
-  wire [47:0] \$170 ;
-  wire [45:0] \$171 ;
-  wire [46:0] \$172 ;
+  wire [23:0] \$170 ;
+  wire [42:0] \$171 ;
+  wire [44:0] \$172 ;
   wire \$173 ;
   wire \$174 ;
   wire [15:0] \$175 ;
@@ -269,13 +269,13 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [15:0] \$335 ;
   wire [16:0] \$336 ;
   wire \$337 ;
-  wire [45:0] \$338 ;
-  wire [46:0] \$339 ;
+  wire [42:0] \$338 ;
+  wire [44:0] \$339 ;
   wire [15:0] \$34 ;
-  wire [22:0] \$340 ;
-  wire [47:0] \$341 ;
-  wire [45:0] \$342 ;
-  wire [46:0] \$343 ;
+  wire [21:0] \$340 ;
+  wire [23:0] \$341 ;
+  wire [42:0] \$342 ;
+  wire [44:0] \$343 ;
   wire \$344 ;
   wire \$345 ;
   wire [15:0] \$346 ;
@@ -311,20 +311,20 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [15:0] \$373 ;
   wire [15:0] \$374 ;
   wire [16:0] \$375 ;
-  wire [17:0] \$376 ;
-  wire [30:0] \$377 ;
+  wire [16:0] \$376 ;
+  wire [28:0] \$377 ;
   wire [32:0] \$378 ;
-  wire [48:0] \$379 ;
+  wire [20:0] \$379 ;
   wire [15:0] \$38 ;
-  wire [48:0] \$380 ;
+  wire [20:0] \$380 ;
   wire \$381 ;
-  wire [48:0] \$382 ;
-  wire [48:0] \$383 ;
+  wire [20:0] \$382 ;
+  wire [20:0] \$383 ;
   wire \$384 ;
-  wire [48:0] \$385 ;
-  wire [48:0] \$386 ;
-  wire [48:0] \$387 ;
-  wire [48:0] \$388 ;
+  wire [20:0] \$385 ;
+  wire [20:0] \$386 ;
+  wire [20:0] \$387 ;
+  wire [20:0] \$388 ;
   wire \$389 ;
   wire [15:0] \$39 ;
   wire \$390 ;
@@ -362,44 +362,44 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [15:0] \$419 ;
   wire \$42 ;
   wire [16:0] \$420 ;
-  wire [17:0] \$421 ;
-  wire [30:0] \$422 ;
+  wire [16:0] \$421 ;
+  wire [28:0] \$422 ;
   wire [32:0] \$423 ;
-  wire [48:0] \$424 ;
-  wire [48:0] \$425 ;
+  wire [20:0] \$424 ;
+  wire [20:0] \$425 ;
   wire \$426 ;
-  wire [48:0] \$427 ;
-  wire [48:0] \$428 ;
+  wire [20:0] \$427 ;
+  wire [20:0] \$428 ;
   wire \$429 ;
   wire [15:0] \$43 ;
-  wire [48:0] \$430 ;
-  wire [48:0] \$431 ;
-  wire [48:0] \$432 ;
-  wire [48:0] \$433 ;
+  wire [20:0] \$430 ;
+  wire [20:0] \$431 ;
+  wire [20:0] \$432 ;
+  wire [20:0] \$433 ;
   reg \$434 ;
   reg \$435 ;
   reg \$436 ;
-  reg [15:0] \$437 ;
+  reg [14:0] \$437 ;
   reg \$438 ;
   reg [3:0] \$439 ;
   wire [15:0] \$44 ;
   reg [12:0] \$440 ;
-  reg [15:0] \$441 ;
+  reg [14:0] \$441 ;
   reg \$442 ;
   reg [3:0] \$443 ;
   reg [12:0] \$444 ;
-  reg [32:0] \$445 ;
+  reg [30:0] \$445 ;
   reg [31:0] \$446 ;
-  reg [15:0] \$447 ;
+  reg [14:0] \$447 ;
   reg \$448 ;
   reg [3:0] \$449 ;
   wire [16:0] \$45 ;
   reg [12:0] \$450 ;
-  reg [15:0] \$451 ;
+  reg [14:0] \$451 ;
   reg \$452 ;
   reg [3:0] \$453 ;
   reg [12:0] \$454 ;
-  reg [32:0] \$455 ;
+  reg [30:0] \$455 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
@@ -469,7 +469,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [32:0] l0_acc_p1 = 33'h000000000;
+  reg [30:0] l0_acc_p1 = 31'h00000000;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg [15:0] l0_s1_origin;
@@ -478,15 +478,15 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg [16:0] l0_s2_c2;
   wire [29:0] l0_s2_prod;
   reg [19:0] l0_s3_c0;
-  wire [45:0] l0_s3_prod;
-  wire [47:0] l0_s4_acc;
+  wire [43:0] l0_s3_prod;
+  wire [23:0] l0_s4_acc;
   reg [3:0] l0_seg_p0 = 4'h0;
   reg [3:0] l0_seg_p1 = 4'h0;
   reg [12:0] l0_t_p0 = 13'h0000;
   reg [12:0] l0_t_p1 = 13'h0000;
-  reg [15:0] l0_x_p0 = 16'h0000;
-  reg [15:0] l0_x_p1 = 16'h0000;
-  reg [32:0] l1_acc_p1 = 33'h000000000;
+  reg [14:0] l0_x_p0 = 15'h0000;
+  reg [14:0] l0_x_p1 = 15'h0000;
+  reg [30:0] l1_acc_p1 = 31'h00000000;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
   reg [15:0] l1_s1_origin;
@@ -495,14 +495,14 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg [16:0] l1_s2_c2;
   wire [29:0] l1_s2_prod;
   reg [19:0] l1_s3_c0;
-  wire [45:0] l1_s3_prod;
-  wire [47:0] l1_s4_acc;
+  wire [43:0] l1_s3_prod;
+  wire [23:0] l1_s4_acc;
   reg [3:0] l1_seg_p0 = 4'h0;
   reg [3:0] l1_seg_p1 = 4'h0;
   reg [12:0] l1_t_p0 = 13'h0000;
   reg [12:0] l1_t_p1 = 13'h0000;
-  reg [15:0] l1_x_p0 = 16'h0000;
-  reg [15:0] l1_x_p1 = 16'h0000;
+  reg [14:0] l1_x_p0 = 15'h0000;
+  reg [14:0] l1_x_p1 = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -531,7 +531,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$13  = \$12  ? 16'h7fff : i__payload[15:0];
   assign \$14  = \$11  ? 16'h80d5 : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 11'h700;
+  assign \$16  = \$15 [14:0] >= 11'h700;
   assign \$17  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$19  = \$18  ? 16'h7fff : i__payload[15:0];
@@ -546,7 +546,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$28  = \$27  ? 16'h7fff : i__payload[15:0];
   assign \$29  = \$26  ? 16'h80d5 : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 12'hc80;
+  assign \$31  = \$30 [14:0] >= 12'hc80;
   assign \$32  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$34  = \$33  ? 16'h7fff : i__payload[15:0];
@@ -561,7 +561,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$43  = \$42  ? 16'h7fff : i__payload[15:0];
   assign \$44  = \$41  ? 16'h80d5 : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 13'h1200;
+  assign \$46  = \$45 [14:0] >= 13'h1200;
   assign \$47  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$49  = \$48  ? 16'h7fff : i__payload[15:0];
@@ -576,7 +576,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$58  = \$57  ? 16'h7fff : i__payload[15:0];
   assign \$59  = \$56  ? 16'h80d5 : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 13'h1780;
+  assign \$61  = \$60 [14:0] >= 13'h1780;
   assign \$62  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$64  = \$63  ? 16'h7fff : i__payload[15:0];
@@ -591,7 +591,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$73  = \$72  ? 16'h7fff : i__payload[15:0];
   assign \$74  = \$71  ? 16'h80d5 : \$73 ;
   assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 13'h1e00;
+  assign \$76  = \$75 [14:0] >= 13'h1e00;
   assign \$77  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$79  = \$78  ? 16'h7fff : i__payload[15:0];
@@ -606,7 +606,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$88  = \$87  ? 16'h7fff : i__payload[15:0];
   assign \$89  = \$86  ? 16'h80d5 : \$88 ;
   assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 14'h2500;
+  assign \$91  = \$90 [14:0] >= 14'h2500;
   assign \$92  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$94  = \$93  ? 16'h7fff : i__payload[15:0];
@@ -621,7 +621,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$103  = \$102  ? 16'h7fff : i__payload[15:0];
   assign \$104  = \$101  ? 16'h80d5 : \$103 ;
   assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 14'h2d80;
+  assign \$106  = \$105 [14:0] >= 14'h2d80;
   assign \$107  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$109  = \$108  ? 16'h7fff : i__payload[15:0];
@@ -636,7 +636,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$118  = \$117  ? 16'h7fff : i__payload[15:0];
   assign \$119  = \$116  ? 16'h80d5 : \$118 ;
   assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 15'h4280;
+  assign \$121  = \$120 [14:0] >= 15'h4280;
   assign \$122  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$124  = \$123  ? 16'h7fff : i__payload[15:0];
@@ -651,7 +651,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$133  = \$132  ? 16'h7fff : i__payload[15:0];
   assign \$134  = \$131  ? 16'h80d5 : \$133 ;
   assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 15'h5000;
+  assign \$136  = \$135 [14:0] >= 15'h5000;
   assign \$137  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$139  = \$138  ? 16'h7fff : i__payload[15:0];
@@ -666,7 +666,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$148  = \$147  ? 16'h7fff : i__payload[15:0];
   assign \$149  = \$146  ? 16'h80d5 : \$148 ;
   assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 15'h5e80;
+  assign \$151  = \$150 [14:0] >= 15'h5e80;
   assign \$152  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$154  = \$153  ? 16'h7fff : i__payload[15:0];
@@ -681,13 +681,13 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$163  = \$162  ? 16'h7fff : i__payload[15:0];
   assign \$164  = \$161  ? 16'h80d5 : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 15'h6f80;
+  assign \$166  = \$165 [14:0] >= 15'h6f80;
   assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign l0_s3_prod = $signed(l0_acc_p1) * $signed({ 1'h0, l0_t_p1 });
-  assign \$168  = $signed(\$167 ) + $signed(l0_s3_c0);
-  assign \$170  = $signed(\$168 ) - $signed({ 1'h0, \$169  });
-  assign \$172  = $signed(\$171 ) + $signed(l0_s3_c0);
-  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [46], \$172  };
+  assign l0_s3_prod = l0_acc_p1 * l0_t_p1;
+  assign \$168  = $signed({ 1'h0, \$167  }) + $signed(l0_s3_c0);
+  assign \$170  = $signed(\$168 [19:0]) - $signed({ 1'h0, \$169  });
+  assign \$172  = $signed({ 1'h0, \$171  }) + $signed(l0_s3_c0);
+  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [19], \$172 [19], \$172 [19], \$172 [19], \$172 [19:0] };
   assign \$173  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$174  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$175  = \$174  ? 16'h7fff : i__payload[31:16];
@@ -702,7 +702,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$184  = \$183  ? 16'h7fff : i__payload[31:16];
   assign \$185  = \$182  ? 16'h80d5 : \$184 ;
   assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
-  assign \$187  = \$186 [15:0] >= 11'h700;
+  assign \$187  = \$186 [14:0] >= 11'h700;
   assign \$188  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$189  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$190  = \$189  ? 16'h7fff : i__payload[31:16];
@@ -717,7 +717,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$199  = \$198  ? 16'h7fff : i__payload[31:16];
   assign \$200  = \$197  ? 16'h80d5 : \$199 ;
   assign \$201  = \$191 [15] ? \$196  : { \$200 [15], \$200  };
-  assign \$202  = \$201 [15:0] >= 12'hc80;
+  assign \$202  = \$201 [14:0] >= 12'hc80;
   assign \$203  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$204  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$205  = \$204  ? 16'h7fff : i__payload[31:16];
@@ -732,7 +732,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$214  = \$213  ? 16'h7fff : i__payload[31:16];
   assign \$215  = \$212  ? 16'h80d5 : \$214 ;
   assign \$216  = \$206 [15] ? \$211  : { \$215 [15], \$215  };
-  assign \$217  = \$216 [15:0] >= 13'h1200;
+  assign \$217  = \$216 [14:0] >= 13'h1200;
   assign \$218  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$219  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$220  = \$219  ? 16'h7fff : i__payload[31:16];
@@ -747,7 +747,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$229  = \$228  ? 16'h7fff : i__payload[31:16];
   assign \$230  = \$227  ? 16'h80d5 : \$229 ;
   assign \$231  = \$221 [15] ? \$226  : { \$230 [15], \$230  };
-  assign \$232  = \$231 [15:0] >= 13'h1780;
+  assign \$232  = \$231 [14:0] >= 13'h1780;
   assign \$233  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$234  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$235  = \$234  ? 16'h7fff : i__payload[31:16];
@@ -762,7 +762,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$244  = \$243  ? 16'h7fff : i__payload[31:16];
   assign \$245  = \$242  ? 16'h80d5 : \$244 ;
   assign \$246  = \$236 [15] ? \$241  : { \$245 [15], \$245  };
-  assign \$247  = \$246 [15:0] >= 13'h1e00;
+  assign \$247  = \$246 [14:0] >= 13'h1e00;
   assign \$248  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$249  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$250  = \$249  ? 16'h7fff : i__payload[31:16];
@@ -777,7 +777,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$259  = \$258  ? 16'h7fff : i__payload[31:16];
   assign \$260  = \$257  ? 16'h80d5 : \$259 ;
   assign \$261  = \$251 [15] ? \$256  : { \$260 [15], \$260  };
-  assign \$262  = \$261 [15:0] >= 14'h2500;
+  assign \$262  = \$261 [14:0] >= 14'h2500;
   assign \$263  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$264  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$265  = \$264  ? 16'h7fff : i__payload[31:16];
@@ -792,7 +792,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$274  = \$273  ? 16'h7fff : i__payload[31:16];
   assign \$275  = \$272  ? 16'h80d5 : \$274 ;
   assign \$276  = \$266 [15] ? \$271  : { \$275 [15], \$275  };
-  assign \$277  = \$276 [15:0] >= 14'h2d80;
+  assign \$277  = \$276 [14:0] >= 14'h2d80;
   assign \$278  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$279  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$280  = \$279  ? 16'h7fff : i__payload[31:16];
@@ -807,7 +807,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$289  = \$288  ? 16'h7fff : i__payload[31:16];
   assign \$290  = \$287  ? 16'h80d5 : \$289 ;
   assign \$291  = \$281 [15] ? \$286  : { \$290 [15], \$290  };
-  assign \$292  = \$291 [15:0] >= 15'h4280;
+  assign \$292  = \$291 [14:0] >= 15'h4280;
   assign \$293  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$294  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$295  = \$294  ? 16'h7fff : i__payload[31:16];
@@ -822,7 +822,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$304  = \$303  ? 16'h7fff : i__payload[31:16];
   assign \$305  = \$302  ? 16'h80d5 : \$304 ;
   assign \$306  = \$296 [15] ? \$301  : { \$305 [15], \$305  };
-  assign \$307  = \$306 [15:0] >= 15'h5000;
+  assign \$307  = \$306 [14:0] >= 15'h5000;
   assign \$308  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$309  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$310  = \$309  ? 16'h7fff : i__payload[31:16];
@@ -837,7 +837,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$319  = \$318  ? 16'h7fff : i__payload[31:16];
   assign \$320  = \$317  ? 16'h80d5 : \$319 ;
   assign \$321  = \$311 [15] ? \$316  : { \$320 [15], \$320  };
-  assign \$322  = \$321 [15:0] >= 15'h5e80;
+  assign \$322  = \$321 [14:0] >= 15'h5e80;
   assign \$323  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$324  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$325  = \$324  ? 16'h7fff : i__payload[31:16];
@@ -852,13 +852,13 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$334  = \$333  ? 16'h7fff : i__payload[31:16];
   assign \$335  = \$332  ? 16'h80d5 : \$334 ;
   assign \$336  = \$326 [15] ? \$331  : { \$335 [15], \$335  };
-  assign \$337  = \$336 [15:0] >= 15'h6f80;
+  assign \$337  = \$336 [14:0] >= 15'h6f80;
   assign l1_s2_prod = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
-  assign l1_s3_prod = $signed(l1_acc_p1) * $signed({ 1'h0, l1_t_p1 });
-  assign \$339  = $signed(\$338 ) + $signed(l1_s3_c0);
-  assign \$341  = $signed(\$339 ) - $signed({ 1'h0, \$340  });
-  assign \$343  = $signed(\$342 ) + $signed(l1_s3_c0);
-  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [46], \$343  };
+  assign l1_s3_prod = l1_acc_p1 * l1_t_p1;
+  assign \$339  = $signed({ 1'h0, \$338  }) + $signed(l1_s3_c0);
+  assign \$341  = $signed(\$339 [19:0]) - $signed({ 1'h0, \$340  });
+  assign \$343  = $signed({ 1'h0, \$342  }) + $signed(l1_s3_c0);
+  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [19], \$343 [19], \$343 [19], \$343 [19], \$343 [19:0] };
   assign \$344  = $signed(i__payload[15:0]) < $signed(16'h80d5);
   assign \$345  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$346  = \$345  ? 16'h7fff : i__payload[15:0];
@@ -891,15 +891,15 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
   assign \$374  = \$371  ? 16'h80d5 : \$373 ;
   assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = $signed({ 1'h0, \$375 [15:0] }) - $signed(l0_s1_origin);
+  assign \$376  = $signed({ 1'h0, \$375 [14:0] }) - $signed(l0_s1_origin);
   assign \$378  = $signed(\$377 ) + $signed(l0_s2_c1);
-  assign \$379  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$379  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$381  = $signed(\$380 ) > $signed(16'h7fff);
-  assign \$382  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$382  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$384  = $signed(\$383 ) < $signed(16'h8000);
-  assign \$385  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$387  = \$384  ? 49'h1ffffffff8000 : \$386 ;
-  assign \$388  = \$381  ? 49'h0000000007fff : \$387 ;
+  assign \$385  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$387  = \$384  ? 21'h1f8000 : \$386 ;
+  assign \$388  = \$381  ? 21'h007fff : \$387 ;
   assign \$389  = $signed(i__payload[31:16]) < $signed(16'h80d5);
   assign \$390  = $signed(i__payload[31:16]) > $signed(16'h7fff);
   assign \$391  = \$390  ? 16'h7fff : i__payload[31:16];
@@ -932,15 +932,15 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$418  = \$417  ? 16'h7fff : i__payload[31:16];
   assign \$419  = \$416  ? 16'h80d5 : \$418 ;
   assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = $signed({ 1'h0, \$420 [15:0] }) - $signed(l1_s1_origin);
+  assign \$421  = $signed({ 1'h0, \$420 [14:0] }) - $signed(l1_s1_origin);
   assign \$423  = $signed(\$422 ) + $signed(l1_s2_c1);
-  assign \$424  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$424  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$426  = $signed(\$425 ) > $signed(16'h7fff);
-  assign \$427  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$427  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$429  = $signed(\$428 ) < $signed(16'h8000);
-  assign \$430  = $signed(l1_s4_acc) + $signed(5'h08);
-  assign \$432  = \$429  ? 49'h1ffffffff8000 : \$431 ;
-  assign \$433  = \$426  ? 49'h0000000007fff : \$432 ;
+  assign \$430  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$432  = \$429  ? 21'h1f8000 : \$431 ;
+  assign \$433  = \$426  ? 21'h007fff : \$432 ;
   always @(posedge clk)
     valid_0 <= \$434 ;
   always @(posedge clk)
@@ -1333,7 +1333,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$437  = l0_x_p0;
     if (i__ready) begin
-      \$437  = \$357 [15:0];
+      \$437  = \$357 [14:0];
     end
   end
   always @* begin
@@ -1389,7 +1389,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$445  = l0_acc_p1;
     if (i__ready) begin
-      \$445  = \$378 ;
+      \$445  = \$378 [30:0];
     end
   end
   always @* begin
@@ -1407,7 +1407,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$447  = l1_x_p0;
     if (i__ready) begin
-      \$447  = \$402 [15:0];
+      \$447  = \$402 [14:0];
     end
   end
   always @* begin
@@ -1463,25 +1463,25 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$455  = l1_acc_p1;
     if (i__ready) begin
-      \$455  = \$423 ;
+      \$455  = \$423 [30:0];
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$167  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
+  assign \$167  = { 26'h0000000, l0_s3_prod[42:26] };
   assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$171  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:26] };
-  assign \$338  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
+  assign \$171  = { 26'h0000000, l0_s3_prod[42:26] };
+  assign \$338  = { 26'h0000000, l1_s3_prod[42:26] };
   assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$342  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:26] };
-  assign \$377  = { l0_s2_prod[29], l0_s2_prod };
-  assign \$380  = { \$379 [48], \$379 [48], \$379 [48], \$379 [48], \$379 [48:4] };
-  assign \$383  = { \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48:4] };
-  assign \$386  = { \$385 [48], \$385 [48], \$385 [48], \$385 [48], \$385 [48:4] };
-  assign \$422  = { l1_s2_prod[29], l1_s2_prod };
-  assign \$425  = { \$424 [48], \$424 [48], \$424 [48], \$424 [48], \$424 [48:4] };
-  assign \$428  = { \$427 [48], \$427 [48], \$427 [48], \$427 [48], \$427 [48:4] };
-  assign \$431  = { \$430 [48], \$430 [48], \$430 [48], \$430 [48], \$430 [48:4] };
+  assign \$342  = { 26'h0000000, l1_s3_prod[42:26] };
+  assign \$377  = { l0_s2_prod[27], l0_s2_prod[27:0] };
+  assign \$380  = { \$379 [20], \$379 [20], \$379 [20], \$379 [20], \$379 [20:4] };
+  assign \$383  = { \$382 [20], \$382 [20], \$382 [20], \$382 [20], \$382 [20:4] };
+  assign \$386  = { \$385 [20], \$385 [20], \$385 [20], \$385 [20], \$385 [20:4] };
+  assign \$422  = { l1_s2_prod[27], l1_s2_prod[27:0] };
+  assign \$425  = { \$424 [20], \$424 [20], \$424 [20], \$424 [20], \$424 [20:4] };
+  assign \$428  = { \$427 [20], \$427 [20], \$427 [20], \$427 [20], \$427 [20:4] };
+  assign \$431  = { \$430 [20], \$430 [20], \$430 [20], \$430 [20], \$430 [20:4] };
 endmodule

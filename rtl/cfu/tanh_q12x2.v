@@ -346,14 +346,14 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [15:0] \$404 ;
   wire [16:0] \$405 ;
   wire \$406 ;
-  wire [31:0] \$407 ;
+  wire [28:0] \$407 ;
   wire [33:0] \$408 ;
-  wire [45:0] \$409 ;
+  wire [39:0] \$409 ;
   wire \$41 ;
-  wire [46:0] \$410 ;
-  wire [47:0] \$411 ;
-  wire [45:0] \$412 ;
-  wire [46:0] \$413 ;
+  wire [41:0] \$410 ;
+  wire [20:0] \$411 ;
+  wire [39:0] \$412 ;
+  wire [41:0] \$413 ;
   wire \$414 ;
   wire \$415 ;
   wire [15:0] \$416 ;
@@ -803,14 +803,14 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [15:0] \$816 ;
   wire [16:0] \$817 ;
   wire \$818 ;
-  wire [31:0] \$819 ;
+  wire [28:0] \$819 ;
   wire \$82 ;
   wire [33:0] \$820 ;
-  wire [45:0] \$821 ;
-  wire [46:0] \$822 ;
-  wire [47:0] \$823 ;
-  wire [45:0] \$824 ;
-  wire [46:0] \$825 ;
+  wire [39:0] \$821 ;
+  wire [41:0] \$822 ;
+  wire [20:0] \$823 ;
+  wire [39:0] \$824 ;
+  wire [41:0] \$825 ;
   wire \$826 ;
   wire \$827 ;
   wire [15:0] \$828 ;
@@ -846,18 +846,18 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [15:0] \$855 ;
   wire [15:0] \$856 ;
   wire [16:0] \$857 ;
-  wire [17:0] \$858 ;
-  wire [48:0] \$859 ;
+  wire [16:0] \$858 ;
+  wire [20:0] \$859 ;
   wire \$86 ;
-  wire [48:0] \$860 ;
+  wire [20:0] \$860 ;
   wire \$861 ;
-  wire [48:0] \$862 ;
-  wire [48:0] \$863 ;
+  wire [20:0] \$862 ;
+  wire [20:0] \$863 ;
   wire \$864 ;
-  wire [48:0] \$865 ;
-  wire [48:0] \$866 ;
-  wire [48:0] \$867 ;
-  wire [48:0] \$868 ;
+  wire [20:0] \$865 ;
+  wire [20:0] \$866 ;
+  wire [20:0] \$867 ;
+  wire [20:0] \$868 ;
   wire \$869 ;
   wire \$87 ;
   wire \$870 ;
@@ -895,26 +895,26 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [15:0] \$9 ;
   wire [16:0] \$90 ;
   wire [16:0] \$900 ;
-  wire [17:0] \$901 ;
-  wire [48:0] \$902 ;
-  wire [48:0] \$903 ;
+  wire [16:0] \$901 ;
+  wire [20:0] \$902 ;
+  wire [20:0] \$903 ;
   wire \$904 ;
-  wire [48:0] \$905 ;
-  wire [48:0] \$906 ;
+  wire [20:0] \$905 ;
+  wire [20:0] \$906 ;
   wire \$907 ;
-  wire [48:0] \$908 ;
-  wire [48:0] \$909 ;
+  wire [20:0] \$908 ;
+  wire [20:0] \$909 ;
   wire \$91 ;
-  wire [48:0] \$910 ;
-  wire [48:0] \$911 ;
+  wire [20:0] \$910 ;
+  wire [20:0] \$911 ;
   reg \$912 ;
   reg \$913 ;
-  reg [15:0] \$914 ;
+  reg [14:0] \$914 ;
   reg \$915 ;
   reg [4:0] \$916 ;
   reg [11:0] \$917 ;
   reg [31:0] \$918 ;
-  reg [15:0] \$919 ;
+  reg [14:0] \$919 ;
   wire \$92 ;
   reg \$920 ;
   reg [4:0] \$921 ;
@@ -939,21 +939,21 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg l0_neg_p0 = 1'h0;
   reg [4:0] l0_s1_seg;
   wire [30:0] l0_s2_prod;
-  wire [45:0] l0_s3_prod;
-  wire [47:0] l0_s4_acc;
+  wire [43:0] l0_s3_prod;
+  wire [20:0] l0_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l0_seg_p0;
   reg [11:0] l0_t_p0 = 12'h000;
-  reg [15:0] l0_x_p0 = 16'h0000;
+  reg [14:0] l0_x_p0 = 15'h0000;
   reg l1_neg_p0 = 1'h0;
   reg [4:0] l1_s1_seg;
   wire [30:0] l1_s2_prod;
-  wire [45:0] l1_s3_prod;
-  wire [47:0] l1_s4_acc;
+  wire [43:0] l1_s3_prod;
+  wire [20:0] l1_s4_acc;
   (* init = 5'h00 *)
   wire [4:0] l1_seg_p0;
   reg [11:0] l1_t_p0 = 12'h000;
-  reg [15:0] l1_x_p0 = 16'h0000;
+  reg [14:0] l1_x_p0 = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -1131,7 +1131,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$88  = \$87  ? 16'h557b : i__payload[15:0];
   assign \$89  = \$86  ? 16'ha1bb : \$88 ;
   assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [15:0] >= 12'h842;
+  assign \$91  = \$90 [14:0] >= 12'h842;
   assign \$92  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$93  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$94  = \$93  ? 16'h557b : i__payload[15:0];
@@ -1146,7 +1146,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$103  = \$102  ? 16'h557b : i__payload[15:0];
   assign \$104  = \$101  ? 16'ha1bb : \$103 ;
   assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [15:0] >= 12'hace;
+  assign \$106  = \$105 [14:0] >= 12'hace;
   assign \$107  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$108  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$109  = \$108  ? 16'h557b : i__payload[15:0];
@@ -1161,7 +1161,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$118  = \$117  ? 16'h557b : i__payload[15:0];
   assign \$119  = \$116  ? 16'ha1bb : \$118 ;
   assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [15:0] >= 12'hd39;
+  assign \$121  = \$120 [14:0] >= 12'hd39;
   assign \$122  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$123  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$124  = \$123  ? 16'h557b : i__payload[15:0];
@@ -1176,7 +1176,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$133  = \$132  ? 16'h557b : i__payload[15:0];
   assign \$134  = \$131  ? 16'ha1bb : \$133 ;
   assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [15:0] >= 12'hf24;
+  assign \$136  = \$135 [14:0] >= 12'hf24;
   assign \$137  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$138  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$139  = \$138  ? 16'h557b : i__payload[15:0];
@@ -1191,7 +1191,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$148  = \$147  ? 16'h557b : i__payload[15:0];
   assign \$149  = \$146  ? 16'ha1bb : \$148 ;
   assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [15:0] >= 13'h10ee;
+  assign \$151  = \$150 [14:0] >= 13'h10ee;
   assign \$152  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$153  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$154  = \$153  ? 16'h557b : i__payload[15:0];
@@ -1206,7 +1206,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$163  = \$162  ? 16'h557b : i__payload[15:0];
   assign \$164  = \$161  ? 16'ha1bb : \$163 ;
   assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [15:0] >= 13'h12ae;
+  assign \$166  = \$165 [14:0] >= 13'h12ae;
   assign \$167  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$168  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$169  = \$168  ? 16'h557b : i__payload[15:0];
@@ -1221,7 +1221,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$178  = \$177  ? 16'h557b : i__payload[15:0];
   assign \$179  = \$176  ? 16'ha1bb : \$178 ;
   assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [15:0] >= 13'h1470;
+  assign \$181  = \$180 [14:0] >= 13'h1470;
   assign \$182  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$183  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$184  = \$183  ? 16'h557b : i__payload[15:0];
@@ -1236,7 +1236,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$193  = \$192  ? 16'h557b : i__payload[15:0];
   assign \$194  = \$191  ? 16'ha1bb : \$193 ;
   assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [15:0] >= 13'h163b;
+  assign \$196  = \$195 [14:0] >= 13'h163b;
   assign \$197  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$198  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$199  = \$198  ? 16'h557b : i__payload[15:0];
@@ -1251,7 +1251,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$208  = \$207  ? 16'h557b : i__payload[15:0];
   assign \$209  = \$206  ? 16'ha1bb : \$208 ;
   assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [15:0] >= 13'h1816;
+  assign \$211  = \$210 [14:0] >= 13'h1816;
   assign \$212  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$213  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$214  = \$213  ? 16'h557b : i__payload[15:0];
@@ -1266,7 +1266,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$223  = \$222  ? 16'h557b : i__payload[15:0];
   assign \$224  = \$221  ? 16'ha1bb : \$223 ;
   assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [15:0] >= 13'h1a07;
+  assign \$226  = \$225 [14:0] >= 13'h1a07;
   assign \$227  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$228  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$229  = \$228  ? 16'h557b : i__payload[15:0];
@@ -1281,7 +1281,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$238  = \$237  ? 16'h557b : i__payload[15:0];
   assign \$239  = \$236  ? 16'ha1bb : \$238 ;
   assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [15:0] >= 13'h1c14;
+  assign \$241  = \$240 [14:0] >= 13'h1c14;
   assign \$242  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$243  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$244  = \$243  ? 16'h557b : i__payload[15:0];
@@ -1296,7 +1296,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$253  = \$252  ? 16'h557b : i__payload[15:0];
   assign \$254  = \$251  ? 16'ha1bb : \$253 ;
   assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [15:0] >= 13'h1e46;
+  assign \$256  = \$255 [14:0] >= 13'h1e46;
   assign \$257  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$258  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$259  = \$258  ? 16'h557b : i__payload[15:0];
@@ -1311,7 +1311,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$268  = \$267  ? 16'h557b : i__payload[15:0];
   assign \$269  = \$266  ? 16'ha1bb : \$268 ;
   assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [15:0] >= 14'h20a5;
+  assign \$271  = \$270 [14:0] >= 14'h20a5;
   assign \$272  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$273  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$274  = \$273  ? 16'h557b : i__payload[15:0];
@@ -1326,7 +1326,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$283  = \$282  ? 16'h557b : i__payload[15:0];
   assign \$284  = \$281  ? 16'ha1bb : \$283 ;
   assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [15:0] >= 14'h233b;
+  assign \$286  = \$285 [14:0] >= 14'h233b;
   assign \$287  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$288  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$289  = \$288  ? 16'h557b : i__payload[15:0];
@@ -1341,7 +1341,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$298  = \$297  ? 16'h557b : i__payload[15:0];
   assign \$299  = \$296  ? 16'ha1bb : \$298 ;
   assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [15:0] >= 14'h2619;
+  assign \$301  = \$300 [14:0] >= 14'h2619;
   assign \$302  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$303  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$304  = \$303  ? 16'h557b : i__payload[15:0];
@@ -1356,7 +1356,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$313  = \$312  ? 16'h557b : i__payload[15:0];
   assign \$314  = \$311  ? 16'ha1bb : \$313 ;
   assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [15:0] >= 14'h2953;
+  assign \$316  = \$315 [14:0] >= 14'h2953;
   assign \$317  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$318  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$319  = \$318  ? 16'h557b : i__payload[15:0];
@@ -1371,7 +1371,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$328  = \$327  ? 16'h557b : i__payload[15:0];
   assign \$329  = \$326  ? 16'ha1bb : \$328 ;
   assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [15:0] >= 14'h2d06;
+  assign \$331  = \$330 [14:0] >= 14'h2d06;
   assign \$332  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$333  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$334  = \$333  ? 16'h557b : i__payload[15:0];
@@ -1386,7 +1386,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$343  = \$342  ? 16'h557b : i__payload[15:0];
   assign \$344  = \$341  ? 16'ha1bb : \$343 ;
   assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = \$345 [15:0] >= 14'h3160;
+  assign \$346  = \$345 [14:0] >= 14'h3160;
   assign \$347  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$348  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$349  = \$348  ? 16'h557b : i__payload[15:0];
@@ -1401,7 +1401,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$358  = \$357  ? 16'h557b : i__payload[15:0];
   assign \$359  = \$356  ? 16'ha1bb : \$358 ;
   assign \$360  = \$350 [15] ? \$355  : { \$359 [15], \$359  };
-  assign \$361  = \$360 [15:0] >= 14'h36ad;
+  assign \$361  = \$360 [14:0] >= 14'h36ad;
   assign \$362  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$363  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$364  = \$363  ? 16'h557b : i__payload[15:0];
@@ -1416,7 +1416,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$373  = \$372  ? 16'h557b : i__payload[15:0];
   assign \$374  = \$371  ? 16'ha1bb : \$373 ;
   assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = \$375 [15:0] >= 14'h3d76;
+  assign \$376  = \$375 [14:0] >= 14'h3d76;
   assign \$377  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$378  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$379  = \$378  ? 16'h557b : i__payload[15:0];
@@ -1431,7 +1431,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$388  = \$387  ? 16'h557b : i__payload[15:0];
   assign \$389  = \$386  ? 16'ha1bb : \$388 ;
   assign \$390  = \$380 [15] ? \$385  : { \$389 [15], \$389  };
-  assign \$391  = \$390 [15:0] >= 15'h46ed;
+  assign \$391  = \$390 [14:0] >= 15'h46ed;
   assign \$392  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$393  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$394  = \$393  ? 16'h557b : i__payload[15:0];
@@ -1446,14 +1446,14 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$403  = \$402  ? 16'h557b : i__payload[15:0];
   assign \$404  = \$401  ? 16'ha1bb : \$403 ;
   assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
-  assign \$406  = \$405 [15:0] >= 15'h56ab;
+  assign \$406  = \$405 [14:0] >= 15'h56ab;
   assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
   assign \$408  = $signed(\$407 ) + $signed(\port__data$17 );
-  assign l0_s3_prod = $signed(\$408 ) * $signed({ 1'h0, l0_t_p0 });
-  assign \$410  = $signed(\$409 ) + $signed(\port__data$21 );
-  assign \$411  = - $signed(\$410 );
-  assign \$413  = $signed(\$412 ) + $signed(\port__data$21 );
-  assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [46], \$413  };
+  assign l0_s3_prod = \$408 [31:0] * l0_t_p0;
+  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$21 );
+  assign \$411  = - $signed(\$410 [19:0]);
+  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$21 );
+  assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [19], \$413 [19:0] };
   assign \$414  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$415  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$416  = \$415  ? 16'h557b : i__payload[31:16];
@@ -1468,7 +1468,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$425  = \$424  ? 16'h557b : i__payload[31:16];
   assign \$426  = \$423  ? 16'ha1bb : \$425 ;
   assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
-  assign \$428  = \$427 [15:0] >= 9'h137;
+  assign \$428  = \$427 [14:0] >= 9'h137;
   assign \$429  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$430  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$431  = \$430  ? 16'h557b : i__payload[31:16];
@@ -1483,7 +1483,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$440  = \$439  ? 16'h557b : i__payload[31:16];
   assign \$441  = \$438  ? 16'ha1bb : \$440 ;
   assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
-  assign \$443  = \$442 [15:0] >= 10'h273;
+  assign \$443  = \$442 [14:0] >= 10'h273;
   assign \$444  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$445  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$446  = \$445  ? 16'h557b : i__payload[31:16];
@@ -1498,7 +1498,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$455  = \$454  ? 16'h557b : i__payload[31:16];
   assign \$456  = \$453  ? 16'ha1bb : \$455 ;
   assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
-  assign \$458  = \$457 [15:0] >= 10'h3ba;
+  assign \$458  = \$457 [14:0] >= 10'h3ba;
   assign \$459  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$460  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$461  = \$460  ? 16'h557b : i__payload[31:16];
@@ -1513,7 +1513,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$470  = \$469  ? 16'h557b : i__payload[31:16];
   assign \$471  = \$468  ? 16'ha1bb : \$470 ;
   assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
-  assign \$473  = \$472 [15:0] >= 11'h514;
+  assign \$473  = \$472 [14:0] >= 11'h514;
   assign \$474  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$475  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$476  = \$475  ? 16'h557b : i__payload[31:16];
@@ -1528,7 +1528,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$485  = \$484  ? 16'h557b : i__payload[31:16];
   assign \$486  = \$483  ? 16'ha1bb : \$485 ;
   assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
-  assign \$488  = \$487 [15:0] >= 11'h68d;
+  assign \$488  = \$487 [14:0] >= 11'h68d;
   assign \$489  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$490  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$491  = \$490  ? 16'h557b : i__payload[31:16];
@@ -1543,7 +1543,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$500  = \$499  ? 16'h557b : i__payload[31:16];
   assign \$501  = \$498  ? 16'ha1bb : \$500 ;
   assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
-  assign \$503  = \$502 [15:0] >= 12'h842;
+  assign \$503  = \$502 [14:0] >= 12'h842;
   assign \$504  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$505  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$506  = \$505  ? 16'h557b : i__payload[31:16];
@@ -1558,7 +1558,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$515  = \$514  ? 16'h557b : i__payload[31:16];
   assign \$516  = \$513  ? 16'ha1bb : \$515 ;
   assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
-  assign \$518  = \$517 [15:0] >= 12'hace;
+  assign \$518  = \$517 [14:0] >= 12'hace;
   assign \$519  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$520  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$521  = \$520  ? 16'h557b : i__payload[31:16];
@@ -1573,7 +1573,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$530  = \$529  ? 16'h557b : i__payload[31:16];
   assign \$531  = \$528  ? 16'ha1bb : \$530 ;
   assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
-  assign \$533  = \$532 [15:0] >= 12'hd39;
+  assign \$533  = \$532 [14:0] >= 12'hd39;
   assign \$534  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$535  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$536  = \$535  ? 16'h557b : i__payload[31:16];
@@ -1588,7 +1588,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$545  = \$544  ? 16'h557b : i__payload[31:16];
   assign \$546  = \$543  ? 16'ha1bb : \$545 ;
   assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
-  assign \$548  = \$547 [15:0] >= 12'hf24;
+  assign \$548  = \$547 [14:0] >= 12'hf24;
   assign \$549  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$550  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$551  = \$550  ? 16'h557b : i__payload[31:16];
@@ -1603,7 +1603,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$560  = \$559  ? 16'h557b : i__payload[31:16];
   assign \$561  = \$558  ? 16'ha1bb : \$560 ;
   assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
-  assign \$563  = \$562 [15:0] >= 13'h10ee;
+  assign \$563  = \$562 [14:0] >= 13'h10ee;
   assign \$564  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$565  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$566  = \$565  ? 16'h557b : i__payload[31:16];
@@ -1618,7 +1618,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$575  = \$574  ? 16'h557b : i__payload[31:16];
   assign \$576  = \$573  ? 16'ha1bb : \$575 ;
   assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
-  assign \$578  = \$577 [15:0] >= 13'h12ae;
+  assign \$578  = \$577 [14:0] >= 13'h12ae;
   assign \$579  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$580  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$581  = \$580  ? 16'h557b : i__payload[31:16];
@@ -1633,7 +1633,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$590  = \$589  ? 16'h557b : i__payload[31:16];
   assign \$591  = \$588  ? 16'ha1bb : \$590 ;
   assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
-  assign \$593  = \$592 [15:0] >= 13'h1470;
+  assign \$593  = \$592 [14:0] >= 13'h1470;
   assign \$594  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$595  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$596  = \$595  ? 16'h557b : i__payload[31:16];
@@ -1648,7 +1648,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$605  = \$604  ? 16'h557b : i__payload[31:16];
   assign \$606  = \$603  ? 16'ha1bb : \$605 ;
   assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
-  assign \$608  = \$607 [15:0] >= 13'h163b;
+  assign \$608  = \$607 [14:0] >= 13'h163b;
   assign \$609  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$610  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$611  = \$610  ? 16'h557b : i__payload[31:16];
@@ -1663,7 +1663,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$620  = \$619  ? 16'h557b : i__payload[31:16];
   assign \$621  = \$618  ? 16'ha1bb : \$620 ;
   assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
-  assign \$623  = \$622 [15:0] >= 13'h1816;
+  assign \$623  = \$622 [14:0] >= 13'h1816;
   assign \$624  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$625  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$626  = \$625  ? 16'h557b : i__payload[31:16];
@@ -1678,7 +1678,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$635  = \$634  ? 16'h557b : i__payload[31:16];
   assign \$636  = \$633  ? 16'ha1bb : \$635 ;
   assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
-  assign \$638  = \$637 [15:0] >= 13'h1a07;
+  assign \$638  = \$637 [14:0] >= 13'h1a07;
   assign \$639  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$640  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$641  = \$640  ? 16'h557b : i__payload[31:16];
@@ -1693,7 +1693,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$650  = \$649  ? 16'h557b : i__payload[31:16];
   assign \$651  = \$648  ? 16'ha1bb : \$650 ;
   assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
-  assign \$653  = \$652 [15:0] >= 13'h1c14;
+  assign \$653  = \$652 [14:0] >= 13'h1c14;
   assign \$654  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$655  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$656  = \$655  ? 16'h557b : i__payload[31:16];
@@ -1708,7 +1708,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$665  = \$664  ? 16'h557b : i__payload[31:16];
   assign \$666  = \$663  ? 16'ha1bb : \$665 ;
   assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
-  assign \$668  = \$667 [15:0] >= 13'h1e46;
+  assign \$668  = \$667 [14:0] >= 13'h1e46;
   assign \$669  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$670  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$671  = \$670  ? 16'h557b : i__payload[31:16];
@@ -1723,7 +1723,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$680  = \$679  ? 16'h557b : i__payload[31:16];
   assign \$681  = \$678  ? 16'ha1bb : \$680 ;
   assign \$682  = \$672 [15] ? \$677  : { \$681 [15], \$681  };
-  assign \$683  = \$682 [15:0] >= 14'h20a5;
+  assign \$683  = \$682 [14:0] >= 14'h20a5;
   assign \$684  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$685  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$686  = \$685  ? 16'h557b : i__payload[31:16];
@@ -1738,7 +1738,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$695  = \$694  ? 16'h557b : i__payload[31:16];
   assign \$696  = \$693  ? 16'ha1bb : \$695 ;
   assign \$697  = \$687 [15] ? \$692  : { \$696 [15], \$696  };
-  assign \$698  = \$697 [15:0] >= 14'h233b;
+  assign \$698  = \$697 [14:0] >= 14'h233b;
   assign \$699  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$700  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$701  = \$700  ? 16'h557b : i__payload[31:16];
@@ -1753,7 +1753,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$710  = \$709  ? 16'h557b : i__payload[31:16];
   assign \$711  = \$708  ? 16'ha1bb : \$710 ;
   assign \$712  = \$702 [15] ? \$707  : { \$711 [15], \$711  };
-  assign \$713  = \$712 [15:0] >= 14'h2619;
+  assign \$713  = \$712 [14:0] >= 14'h2619;
   assign \$714  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$715  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$716  = \$715  ? 16'h557b : i__payload[31:16];
@@ -1768,7 +1768,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$725  = \$724  ? 16'h557b : i__payload[31:16];
   assign \$726  = \$723  ? 16'ha1bb : \$725 ;
   assign \$727  = \$717 [15] ? \$722  : { \$726 [15], \$726  };
-  assign \$728  = \$727 [15:0] >= 14'h2953;
+  assign \$728  = \$727 [14:0] >= 14'h2953;
   assign \$729  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$730  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$731  = \$730  ? 16'h557b : i__payload[31:16];
@@ -1783,7 +1783,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$740  = \$739  ? 16'h557b : i__payload[31:16];
   assign \$741  = \$738  ? 16'ha1bb : \$740 ;
   assign \$742  = \$732 [15] ? \$737  : { \$741 [15], \$741  };
-  assign \$743  = \$742 [15:0] >= 14'h2d06;
+  assign \$743  = \$742 [14:0] >= 14'h2d06;
   assign \$744  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$745  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$746  = \$745  ? 16'h557b : i__payload[31:16];
@@ -1798,7 +1798,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$755  = \$754  ? 16'h557b : i__payload[31:16];
   assign \$756  = \$753  ? 16'ha1bb : \$755 ;
   assign \$757  = \$747 [15] ? \$752  : { \$756 [15], \$756  };
-  assign \$758  = \$757 [15:0] >= 14'h3160;
+  assign \$758  = \$757 [14:0] >= 14'h3160;
   assign \$759  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$760  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$761  = \$760  ? 16'h557b : i__payload[31:16];
@@ -1813,7 +1813,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$770  = \$769  ? 16'h557b : i__payload[31:16];
   assign \$771  = \$768  ? 16'ha1bb : \$770 ;
   assign \$772  = \$762 [15] ? \$767  : { \$771 [15], \$771  };
-  assign \$773  = \$772 [15:0] >= 14'h36ad;
+  assign \$773  = \$772 [14:0] >= 14'h36ad;
   assign \$774  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$775  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$776  = \$775  ? 16'h557b : i__payload[31:16];
@@ -1828,7 +1828,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$785  = \$784  ? 16'h557b : i__payload[31:16];
   assign \$786  = \$783  ? 16'ha1bb : \$785 ;
   assign \$787  = \$777 [15] ? \$782  : { \$786 [15], \$786  };
-  assign \$788  = \$787 [15:0] >= 14'h3d76;
+  assign \$788  = \$787 [14:0] >= 14'h3d76;
   assign \$789  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$790  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$791  = \$790  ? 16'h557b : i__payload[31:16];
@@ -1843,7 +1843,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$800  = \$799  ? 16'h557b : i__payload[31:16];
   assign \$801  = \$798  ? 16'ha1bb : \$800 ;
   assign \$802  = \$792 [15] ? \$797  : { \$801 [15], \$801  };
-  assign \$803  = \$802 [15:0] >= 15'h46ed;
+  assign \$803  = \$802 [14:0] >= 15'h46ed;
   assign \$804  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$805  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$806  = \$805  ? 16'h557b : i__payload[31:16];
@@ -1858,14 +1858,14 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$815  = \$814  ? 16'h557b : i__payload[31:16];
   assign \$816  = \$813  ? 16'ha1bb : \$815 ;
   assign \$817  = \$807 [15] ? \$812  : { \$816 [15], \$816  };
-  assign \$818  = \$817 [15:0] >= 15'h56ab;
+  assign \$818  = \$817 [14:0] >= 15'h56ab;
   assign l1_s2_prod = $signed(\port__data$27 ) * $signed({ 1'h0, l1_t_p0 });
   assign \$820  = $signed(\$819 ) + $signed(\port__data$31 );
-  assign l1_s3_prod = $signed(\$820 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$822  = $signed(\$821 ) + $signed(\port__data$35 );
-  assign \$823  = - $signed(\$822 );
-  assign \$825  = $signed(\$824 ) + $signed(\port__data$35 );
-  assign l1_s4_acc = l1_neg_p0 ? \$823  : { \$825 [46], \$825  };
+  assign l1_s3_prod = \$820 [31:0] * l1_t_p0;
+  assign \$822  = $signed({ 1'h0, \$821  }) + $signed(\port__data$35 );
+  assign \$823  = - $signed(\$822 [19:0]);
+  assign \$825  = $signed({ 1'h0, \$824  }) + $signed(\port__data$35 );
+  assign l1_s4_acc = l1_neg_p0 ? \$823  : { \$825 [19], \$825 [19:0] };
   assign \$826  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$827  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$828  = \$827  ? 16'h557b : i__payload[15:0];
@@ -1898,14 +1898,14 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$855  = \$854  ? 16'h557b : i__payload[15:0];
   assign \$856  = \$853  ? 16'ha1bb : \$855 ;
   assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
-  assign \$858  = $signed({ 1'h0, \$857 [15:0] }) - $signed(\port__data$38 );
-  assign \$859  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$858  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\port__data$38 );
+  assign \$859  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$861  = $signed(\$860 ) > $signed(16'h7fff);
-  assign \$862  = $signed(l0_s4_acc) + $signed(5'h08);
+  assign \$862  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$864  = $signed(\$863 ) < $signed(16'h8000);
-  assign \$865  = $signed(l0_s4_acc) + $signed(5'h08);
-  assign \$867  = \$864  ? 49'h1ffffffff8000 : \$866 ;
-  assign \$868  = \$861  ? 49'h0000000007fff : \$867 ;
+  assign \$865  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$867  = \$864  ? 21'h1f8000 : \$866 ;
+  assign \$868  = \$861  ? 21'h007fff : \$867 ;
   assign \$869  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$870  = $signed(i__payload[31:16]) > $signed(16'h557b);
   assign \$871  = \$870  ? 16'h557b : i__payload[31:16];
@@ -1938,14 +1938,14 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$898  = \$897  ? 16'h557b : i__payload[31:16];
   assign \$899  = \$896  ? 16'ha1bb : \$898 ;
   assign \$900  = \$890 [15] ? \$895  : { \$899 [15], \$899  };
-  assign \$901  = $signed({ 1'h0, \$900 [15:0] }) - $signed(\port__data$40 );
-  assign \$902  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$901  = $signed({ 1'h0, \$900 [14:0] }) - $signed(\port__data$40 );
+  assign \$902  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$904  = $signed(\$903 ) > $signed(16'h7fff);
-  assign \$905  = $signed(l1_s4_acc) + $signed(5'h08);
+  assign \$905  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$907  = $signed(\$906 ) < $signed(16'h8000);
-  assign \$908  = $signed(l1_s4_acc) + $signed(5'h08);
-  assign \$910  = \$907  ? 49'h1ffffffff8000 : \$909 ;
-  assign \$911  = \$904  ? 49'h0000000007fff : \$910 ;
+  assign \$908  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$910  = \$907  ? 21'h1f8000 : \$909 ;
+  assign \$911  = \$904  ? 21'h007fff : \$910 ;
   always @(posedge clk)
     valid_0 <= \$912 ;
   always @(posedge clk)
@@ -1984,7 +1984,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$13  = \$12  ? 16'h557b : i__payload[15:0];
   assign \$14  = \$11  ? 16'ha1bb : \$13 ;
   assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [15:0] >= 9'h137;
+  assign \$16  = \$15 [14:0] >= 9'h137;
   assign \$17  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$18  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$19  = \$18  ? 16'h557b : i__payload[15:0];
@@ -1999,7 +1999,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$28  = \$27  ? 16'h557b : i__payload[15:0];
   assign \$29  = \$26  ? 16'ha1bb : \$28 ;
   assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [15:0] >= 10'h273;
+  assign \$31  = \$30 [14:0] >= 10'h273;
   assign \$32  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$33  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$34  = \$33  ? 16'h557b : i__payload[15:0];
@@ -2014,7 +2014,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$43  = \$42  ? 16'h557b : i__payload[15:0];
   assign \$44  = \$41  ? 16'ha1bb : \$43 ;
   assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [15:0] >= 10'h3ba;
+  assign \$46  = \$45 [14:0] >= 10'h3ba;
   assign \$47  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$48  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$49  = \$48  ? 16'h557b : i__payload[15:0];
@@ -2029,7 +2029,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$58  = \$57  ? 16'h557b : i__payload[15:0];
   assign \$59  = \$56  ? 16'ha1bb : \$58 ;
   assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [15:0] >= 11'h514;
+  assign \$61  = \$60 [14:0] >= 11'h514;
   assign \$62  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$63  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$64  = \$63  ? 16'h557b : i__payload[15:0];
@@ -2044,7 +2044,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$73  = \$72  ? 16'h557b : i__payload[15:0];
   assign \$74  = \$71  ? 16'ha1bb : \$73 ;
   assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [15:0] >= 11'h68d;
+  assign \$76  = \$75 [14:0] >= 11'h68d;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 5'h00;
@@ -2239,7 +2239,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$914  = l0_x_p0;
     if (i__ready) begin
-      \$914  = \$839 [15:0];
+      \$914  = \$839 [14:0];
     end
   end
   always @* begin
@@ -2278,7 +2278,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$919  = l1_x_p0;
     if (i__ready) begin
-      \$919  = \$882 [15:0];
+      \$919  = \$882 [14:0];
     end
   end
   always @* begin
@@ -2314,16 +2314,16 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$407  = { l0_s2_prod[30], l0_s2_prod };
-  assign \$409  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:24] };
-  assign \$412  = { l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45], l0_s3_prod[45:24] };
-  assign \$819  = { l1_s2_prod[30], l1_s2_prod };
-  assign \$821  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:24] };
-  assign \$824  = { l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45], l1_s3_prod[45:24] };
-  assign \$860  = { \$859 [48], \$859 [48], \$859 [48], \$859 [48], \$859 [48:4] };
-  assign \$863  = { \$862 [48], \$862 [48], \$862 [48], \$862 [48], \$862 [48:4] };
-  assign \$866  = { \$865 [48], \$865 [48], \$865 [48], \$865 [48], \$865 [48:4] };
-  assign \$903  = { \$902 [48], \$902 [48], \$902 [48], \$902 [48], \$902 [48:4] };
-  assign \$906  = { \$905 [48], \$905 [48], \$905 [48], \$905 [48], \$905 [48:4] };
-  assign \$909  = { \$908 [48], \$908 [48], \$908 [48], \$908 [48], \$908 [48:4] };
+  assign \$407  = { l0_s2_prod[27], l0_s2_prod[27:0] };
+  assign \$409  = { 24'h000000, l0_s3_prod[39:24] };
+  assign \$412  = { 24'h000000, l0_s3_prod[39:24] };
+  assign \$819  = { l1_s2_prod[27], l1_s2_prod[27:0] };
+  assign \$821  = { 24'h000000, l1_s3_prod[39:24] };
+  assign \$824  = { 24'h000000, l1_s3_prod[39:24] };
+  assign \$860  = { \$859 [20], \$859 [20], \$859 [20], \$859 [20], \$859 [20:4] };
+  assign \$863  = { \$862 [20], \$862 [20], \$862 [20], \$862 [20], \$862 [20:4] };
+  assign \$866  = { \$865 [20], \$865 [20], \$865 [20], \$865 [20], \$865 [20:4] };
+  assign \$903  = { \$902 [20], \$902 [20], \$902 [20], \$902 [20], \$902 [20:4] };
+  assign \$906  = { \$905 [20], \$905 [20], \$905 [20], \$905 [20], \$905 [20:4] };
+  assign \$909  = { \$908 [20], \$908 [20], \$908 [20], \$908 [20], \$908 [20:4] };
 endmodule
