@@ -25,6 +25,8 @@ __all__ = [
     "unique_codes",
     "FormatError",
     "ROUNDING_MODES",
+    "check_rounding",
+    "check_overflow",
     "OVERFLOW_MODES",
     "shift_round",
     "overflow",
@@ -195,9 +197,16 @@ def _parse(text: str) -> Fmt | None:
 # -- integer arithmetic on codes (the golden semantics) ---------------------------------------
 
 
-def _check_rounding(mode: str) -> None:
-    if mode not in ROUNDING_MODES:
+def check_rounding(mode: str) -> None:
+    """Refuse anything but one of :data:`ROUNDING_MODES` (ValueError naming them)."""
+    if not isinstance(mode, str) or mode not in ROUNDING_MODES:
         raise ValueError(f"rounding mode must be one of {', '.join(ROUNDING_MODES)}, not {mode!r}")
+
+
+def check_overflow(mode: str) -> None:
+    """Refuse anything but one of :data:`OVERFLOW_MODES` (ValueError naming them)."""
+    if not isinstance(mode, str) or mode not in OVERFLOW_MODES:
+        raise ValueError(f"overflow mode must be one of {', '.join(OVERFLOW_MODES)}, not {mode!r}")
 
 
 def shift_round(values: npt.ArrayLike, shift: int, rounding: str) -> IntArray:
@@ -206,7 +215,7 @@ def shift_round(values: npt.ArrayLike, shift: int, rounding: str) -> IntArray:
     A non-positive ``shift`` is an exact left shift. This is the only rounding step of a
     datapath; the HDL backend builds the same expressions (see :mod:`hwact.hdl.primitives`).
     """
-    _check_rounding(rounding)
+    check_rounding(rounding)
     v = np.asarray(values, dtype=np.int64)
     if shift <= 0:
         return v << -shift
@@ -230,8 +239,7 @@ def shift_round(values: npt.ArrayLike, shift: int, rounding: str) -> IntArray:
 
 def overflow(values: npt.ArrayLike, fmt: Fmt, mode: str = "SAT") -> IntArray:
     """Bring integer codes into the range of ``fmt`` with overflow mode ``mode``."""
-    if mode not in OVERFLOW_MODES:
-        raise ValueError(f"overflow mode must be one of {', '.join(OVERFLOW_MODES)}, not {mode!r}")
+    check_overflow(mode)
     v = np.asarray(values, dtype=np.int64)
     if mode == "WRAP":
         return fmt.from_bits(v)
@@ -243,7 +251,7 @@ def overflow(values: npt.ArrayLike, fmt: Fmt, mode: str = "SAT") -> IntArray:
 
 def round_real(scaled: npt.ArrayLike, rounding: str) -> npt.NDArray[np.float64]:
     """Round real numbers (already scaled to code units) to integers with ``rounding``."""
-    _check_rounding(rounding)
+    check_rounding(rounding)
     v = np.asarray(scaled, dtype=np.float64)
     if rounding == "TRN":
         return np.floor(v)

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .fixed import Fmt
+from .fixed import Fmt, check_overflow, check_rounding
 
 __all__ = ["Plan", "is_wiring", "Clamp", "Fold", "Product", "SegmentSelect", "BitSlice", "CoefTable", "HornerStep", "OutputStage",
            "PLAN_VERSION", "FOLDS"]
@@ -142,6 +142,9 @@ class HornerStep:
     shift: int
     rounding: str = "TRN"
 
+    def __post_init__(self) -> None:
+        check_rounding(self.rounding)
+
 
 @dataclass(frozen=True)
 class OutputStage:
@@ -150,6 +153,12 @@ class OutputStage:
     shift: int
     rounding: str
     overflow: str
+
+    def __post_init__(self) -> None:
+        # Modes are checked once, where a plan is built (by a planner or from JSON); the
+        # backends can then rely on them.
+        check_rounding(self.rounding)
+        check_overflow(self.overflow)
 
 
 @dataclass(frozen=True)
