@@ -71,40 +71,66 @@ def generate(cfu, work: Path) -> None:
         data.append(_array("float", f"xf_{index}", x[:N_FLOAT] / 2 ** plan.in_fmt.frac_bits))
         data.append(_array("float", f"af_{index}", (a if a is not None else x)[:N_FLOAT]
                            / 2 ** (plan.operand_fmt or plan.in_fmt).frac_bits))
-        table.append(f"    {{rs1_{index}, {'rs2' if a is not None else 'rs1'}_{index}, x_{index}, {f'a_{index}' if a is not None else '0'}, "
-                     f"xf_{index}, af_{index}, {len(rs1)}u, {N_HW}u, {N_SW}u}},")
+        table.append(
+            f"    {{rs1_{index}, {'rs2' if a is not None else 'rs1'}_{index}, x_{index}, "
+            f"{f'a_{index}' if a is not None else '0'}, "
+            f"xf_{index}, af_{index}, {len(rs1)}u, {N_HW}u, {N_SW}u}},"
+        )
         max_words = max(max_words, N_HW * plan.outputs)
         x_t, y_t = c_type(plan.in_fmt), c_type(plan.out_fmt)
         a_arg = f"(const {c_type(plan.operand_fmt)} *)a, " if a is not None else ""
-        units.append(f"static void array_{op.name}(const void *x, const void *a, void *y, uint32_t n)\n{{\n"
-                     f"    (void)a;\n    hwact_cfu_{op.name}_array((const {x_t} *)x, {a_arg}({y_t} *)y, n);\n}}\n")
-    header = ["#ifndef FW_BENCH_H", "#define FW_BENCH_H", "#include <stdint.h>",
-              "typedef void (*bench_fn)(const void *x, const void *a, void *y, uint32_t n);",
-              ("struct bench_unit { const uint32_t *rs1, *rs2; const void *x, *a; const float *xf, *af;"
-               " uint32_t transfers, n, n_sw; };"),
-              f"#define BENCH_UNITS {len(cfu.ops)}", f"#define BENCH_MAX_WORDS {max_words}",
-              f"#define BENCH_N_FLOAT {N_FLOAT}",
-              "extern const struct bench_unit BENCH_UNIT[];",
-              "extern const bench_fn bench_single[], bench_array_hw[], bench_array_sw[], bench_float[];",
-              "void bench_init(void);", "#endif", ""]
+        units.append(
+            f"static void array_{op.name}(const void *x, const void *a, void *y, uint32_t n)\n{{\n"
+            f"    (void)a;\n    hwact_cfu_{op.name}_array((const {x_t} *)x, {a_arg}({y_t} *)y, n);\n}}\n"
+        )
+    header = [
+        "#ifndef FW_BENCH_H",
+        "#define FW_BENCH_H",
+        "#include <stdint.h>",
+        "typedef void (*bench_fn)(const void *x, const void *a, void *y, uint32_t n);",
+        (
+            "struct bench_unit { const uint32_t *rs1, *rs2; const void *x, *a; const float *xf, *af;"
+            " uint32_t transfers, n, n_sw; };"
+        ),
+        f"#define BENCH_UNITS {len(cfu.ops)}",
+        f"#define BENCH_MAX_WORDS {max_words}",
+        f"#define BENCH_N_FLOAT {N_FLOAT}",
+        "extern const struct bench_unit BENCH_UNIT[];",
+        "extern const bench_fn bench_single[], bench_array_hw[], bench_array_sw[], bench_float[];",
+        "void bench_init(void);",
+        "#endif",
+        "",
+    ]
     (work / "fw_bench.h").write_text("\n".join(header))
     data.append("const struct bench_unit BENCH_UNIT[] = {\n" + "\n".join(table) + "\n};\n")
     (work / "fw_bench_data.c").write_text("".join(data))
-    hw = ['#include "hwact_cfu.h"', '#include "fw_bench.h"', "", *units,
-          "const bench_fn BENCH_ARRAY[] = {", *(f"    array_{op.name}," for op in cfu.ops), "};",
-          "#ifndef HWACT_SOFTWARE", "void bench_init(void) { hwact_cfu_enable(); }"]
+    hw = [
+        '#include "hwact_cfu.h"',
+        '#include "fw_bench.h"',
+        "",
+        *units,
+        "const bench_fn BENCH_ARRAY[] = {",
+        *(f"    array_{op.name}," for op in cfu.ops),
+        "};",
+        "#ifndef HWACT_SOFTWARE",
+        "void bench_init(void) { hwact_cfu_enable(); }",
+    ]
     for op in cfu.ops:  # one intrinsic per transfer on pre-packed registers
-        hw.append(f"static void single_{op.name}(const void *x, const void *a, void *y, uint32_t n)\n{{\n"
-                  "    const uint32_t *r1 = x, *r2 = a;\n    uint32_t *out = y;\n"
-                  f"    for (uint32_t i = 0; i < n; i++)\n        out[i] = hwact_cfu_{op.name}(r1[i], r2[i]);\n}}")
+        hw.append(
+            f"static void single_{op.name}(const void *x, const void *a, void *y, uint32_t n)\n{{\n"
+            "    const uint32_t *r1 = x, *r2 = a;\n    uint32_t *out = y;\n"
+            f"    for (uint32_t i = 0; i < n; i++)\n        out[i] = hwact_cfu_{op.name}(r1[i], r2[i]);\n}}"
+        )
     hw += ["const bench_fn bench_single[] = {", *(f"    single_{op.name}," for op in cfu.ops), "};", "#endif", ""]
     (work / "fw_bench_units.c").write_text("\n".join(hw))
     flt = ["#include <math.h>", '#include "fw_bench.h"', ""]
     for op in cfu.ops:
-        flt.append(f"static void float_{op.name}(const void *xs, const void *as, void *ys, uint32_t n)\n{{\n"
-                   "    const float *xv = xs, *av = as;\n    float *yv = ys;\n"
-                   "    for (uint32_t i = 0; i < n; i++) {\n        float x = xv[i], a = av[i];\n        (void)a;\n"
-                   f"        yv[i] = {FLOAT_C[op.plan.function]};\n    }}\n}}")
+        flt.append(
+            f"static void float_{op.name}(const void *xs, const void *as, void *ys, uint32_t n)\n{{\n"
+            "    const float *xv = xs, *av = as;\n    float *yv = ys;\n"
+            "    for (uint32_t i = 0; i < n; i++) {\n        float x = xv[i], a = av[i];\n        (void)a;\n"
+            f"        yv[i] = {FLOAT_C[op.plan.function]};\n    }}\n}}"
+        )
     flt += ["const bench_fn bench_float[] = {", *(f"    float_{op.name}," for op in cfu.ops), "};", ""]
     (work / "fw_bench_float.c").write_text("\n".join(flt))
 
@@ -115,29 +141,54 @@ def run(core: str, work: Path) -> dict:
     write_unit_headers(cfu, work)
     # The array helper twice: with the instruction, and with the fallback (HWACT_SOFTWARE).
     (work / "fw_bench_hw.c").write_text('#define BENCH_ARRAY bench_array_hw\n#include "fw_bench_units.c"\n')
-    (work / "fw_bench_sw.c").write_text('#define HWACT_SOFTWARE 1\n#define BENCH_ARRAY bench_array_sw\n'
-                                        '#include "fw_bench_units.c"\n')
-    image, sizes = compile_firmware(cfu.directory, work, main=SIM_DIR / "firmware" / "cfu_bench.c",
-                                    extra_sources=(work / "fw_bench_data.c", work / "fw_bench_hw.c",
-                                                   work / "fw_bench_sw.c", work / "fw_bench_float.c"),
-                                    defines=CORE_DEFINES[core])
-    status, _, lines = simulate_soc(core, cfu.directory, image, work, simulator="verilator",
-                                         max_cycles=20_000_000)
+    (work / "fw_bench_sw.c").write_text(
+        '#define HWACT_SOFTWARE 1\n#define BENCH_ARRAY bench_array_sw\n#include "fw_bench_units.c"\n'
+    )
+    image, sizes = compile_firmware(
+        cfu.directory,
+        work,
+        main=SIM_DIR / "firmware" / "cfu_bench.c",
+        extra_sources=(
+            work / "fw_bench_data.c",
+            work / "fw_bench_hw.c",
+            work / "fw_bench_sw.c",
+            work / "fw_bench_float.c",
+        ),
+        defines=CORE_DEFINES[core],
+    )
+    status, _, lines = simulate_soc(core, cfu.directory, image, work, simulator="verilator", max_cycles=20_000_000)
     if status:
         raise RuntimeError(f"benchmark firmware ended with status {status:#x}")
     words = [int(v, 16) for v in lines]
     rows = []
     for index, op in enumerate(cfu.ops):
-        c = words[8 * index: 8 * index + 8]
+        c = words[8 * index : 8 * index + 8]
         single = c[0] / (c[1] * op.lanes)
         array, fallback, flt = c[2] / c[3], c[4] / c[5], c[6] / c[7]
-        rows.append({"unit": op.name, "function": op.plan.function, "in_format": str(op.plan.in_fmt),
-                     "lanes": op.lanes, "latency": 1 + op.stages,
-                     "cycles_per_element": {"instruction": round(single, 2), "array_helper": round(array, 2),
-                                            "c_fallback": round(fallback, 2), "float_libm": round(flt, 1)},
-                     "speedup_vs_fallback": round(fallback / array, 1), "speedup_vs_libm": round(flt / array, 1)})
-    return {"core": core, "simulator": "verilator", "elements": {"instruction": N_HW, "array_helper": N_HW,
-            "c_fallback": N_SW, "float_libm": N_FLOAT}, "firmware_bytes": sizes, "units": rows}
+        rows.append(
+            {
+                "unit": op.name,
+                "function": op.plan.function,
+                "in_format": str(op.plan.in_fmt),
+                "lanes": op.lanes,
+                "latency": 1 + op.stages,
+                "cycles_per_element": {
+                    "instruction": round(single, 2),
+                    "array_helper": round(array, 2),
+                    "c_fallback": round(fallback, 2),
+                    "float_libm": round(flt, 1),
+                },
+                "speedup_vs_fallback": round(fallback / array, 1),
+                "speedup_vs_libm": round(flt / array, 1),
+            }
+        )
+    return {
+        "core": core,
+        "simulator": "verilator",
+        "elements": {"instruction": N_HW, "array_helper": N_HW, "c_fallback": N_SW, "float_libm": N_FLOAT},
+        "firmware_bytes": sizes,
+        "units": rows,
+    }
 
 
 def main(argv=None) -> int:
@@ -153,12 +204,18 @@ def main(argv=None) -> int:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     print(f"cycles per element on {args.core} (Verilator), warm caches")
-    print(f"{'unit':<20} {'instr':>7} {'array':>7} {'C fallback':>11} {'float libm':>11} {'x fallback':>11} {'x libm':>8}")
+    print(
+        f"{'unit':<20} {'instr':>7} {'array':>7} {'C fallback':>11} {'float libm':>11} {'x fallback':>11} {'x libm':>8}"
+    )
     for row in result["units"]:
         c = row["cycles_per_element"]
-        print(f"{row['unit']:<20} {c['instruction']:>7.2f} {c['array_helper']:>7.2f} {c['c_fallback']:>11.1f} "
-              f"{c['float_libm']:>11.1f} {row['speedup_vs_fallback']:>11.1f} {row['speedup_vs_libm']:>8.1f}")
-    out = ROOT / "bench" / "results" / ("cfu_cycles.json" if args.core == "vexriscv" else f"cfu_cycles_{args.core}.json")
+        print(
+            f"{row['unit']:<20} {c['instruction']:>7.2f} {c['array_helper']:>7.2f} {c['c_fallback']:>11.1f} "
+            f"{c['float_libm']:>11.1f} {row['speedup_vs_fallback']:>11.1f} {row['speedup_vs_libm']:>8.1f}"
+        )
+    out = (
+        ROOT / "bench" / "results" / ("cfu_cycles.json" if args.core == "vexriscv" else f"cfu_cycles_{args.core}.json")
+    )
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")

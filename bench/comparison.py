@@ -62,7 +62,7 @@ def synth_jobs(rows: list[dict], jobs: int) -> None:
         source, top = row[side]["verilog"]
         try:
             return item, synthesize({f"{top}.v": source}, top, target)
-        except Exception as error:  # noqa: BLE001 - a failed run is reported, not fatal
+        except Exception as error:
             return item, {"error": str(error)}
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:

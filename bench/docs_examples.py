@@ -75,13 +75,15 @@ def run_file(path: Path, write: bool) -> list[str]:
                 _normalized(got).startswith(_normalized(want)[:-3]) if want.endswith("...") else
                 _normalized(got) == _normalized(want) for want, got in zip(shown[:cut], printed))
             if not same:
-                problems.append(f"{path.name}:{index + 1}: `{command}` printed:\n    " + "\n    ".join(printed[:cut + 3]))
+                problems.append(
+                    f"{path.name}:{index + 1}: `{command}` printed:\n    " + "\n    ".join(printed[: cut + 3])
+                )
             if write and shown:
-                new = printed if cut == len(shown) else printed[:cut] + ["..."]
+                new = printed if cut == len(shown) else [*printed[:cut], "..."]
                 replacements.append((index + 1, len(shown), ["    " + line if line else "" for line in new]))
     if write and replacements:
         for start, count, new in reversed(replacements):
-            lines[start:start + count] = new
+            lines[start : start + count] = new
         path.write_text("\n".join(lines) + "\n")
     return problems
 
@@ -97,7 +99,8 @@ def main() -> int:
     for problem in problems:
         print(problem)
     verb = "rewritten" if args.write else "checked"
-    print(f"{len(args.files)} file(s) {verb}; {len(problems)} example(s) differ{' (before rewriting)' if args.write else ''}")
+    when = " (before rewriting)" if args.write else ""
+    print(f"{len(args.files)} file(s) {verb}; {len(problems)} example(s) differ{when}")
     return 1 if problems and not args.write else 0
 
 

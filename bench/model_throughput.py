@@ -77,31 +77,51 @@ def main(out: Path = Path(__file__).parent / "results" / "model_throughput.json"
     for name in sorted({f.name for f in FUNCTIONS.values() if f.family == "exact"}):
         plan = make_plan(name, "s4.12", "s4.12")
         x, a = inputs_for(plan)
-        rate = x.size / best_time(lambda: evaluate(plan, x, a))
+        rate = x.size / best_time(lambda plan=plan, x=x, a=a: evaluate(plan, x, a))
         rows.append({"function": name, "method": plan.method, "segments": plan.select.segments,
                      "degree": plan.table.degree, "codes_per_s": rate})
-        print(f"{name:<14} exact, {plan.select.segments} segment(s), degree {plan.table.degree}: {rate / 1e6:7.1f} M codes/s")
+        shape = f"exact, {plan.select.segments} segment(s), degree {plan.table.degree}"
+        print(f"{name:<14} {shape}: {rate / 1e6:7.1f} M codes/s")
 
     pwl = make_plan("softplus", "s4.12", "s4.12", method="pwl")
     if not hasattr(pwl.select, "shift"):  # the forced method may pick either segmentation; pin uniform
         from hwact.approx.table import plan_table
         from hwact.functions import get, resolve_params
 
-        pwl = plan_table(get("softplus"), resolve_params(get("softplus")), pwl.in_fmt, pwl.out_fmt, method="pwl", shift=6)
+        pwl = plan_table(
+            get("softplus"), resolve_params(get("softplus")), pwl.in_fmt, pwl.out_fmt, method="pwl", shift=6
+        )
     x, _ = inputs_for(pwl)
     small = pwl.in_fmt.all_codes()
     assert np.array_equal(apytypes_pwl(pwl, small), evaluate(pwl, small)), "APyTypes datapath differs"
     ours = x.size / best_time(lambda: evaluate(pwl, x))
     theirs = x.size / best_time(lambda: apytypes_pwl(pwl, x))
-    print(f"softplus pwl ({pwl.select.segments} uniform segments): hwact {ours / 1e6:.1f} M codes/s, "
-          f"same datapath in APyTypes {theirs / 1e6:.1f} M codes/s ({ours / theirs:.1f}x)")
+    print(
+        f"softplus pwl ({pwl.select.segments} uniform segments): hwact {ours / 1e6:.1f} M codes/s, "
+        f"same datapath in APyTypes {theirs / 1e6:.1f} M codes/s ({ours / theirs:.1f}x)"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "benchmark": "model_throughput", "codes": CODES, "python": sys.version.split()[0], "numpy": np.__version__,
-        "apytypes": apytypes.__version__, "machine": platform.machine(), "exact": rows,
-        "pwl16": {"function": "softplus", "segments": pwl.select.segments, "hwact_codes_per_s": ours,
-                  "apytypes_codes_per_s": theirs},
-    }, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "benchmark": "model_throughput",
+                "codes": CODES,
+                "python": sys.version.split()[0],
+                "numpy": np.__version__,
+                "apytypes": apytypes.__version__,
+                "machine": platform.machine(),
+                "exact": rows,
+                "pwl16": {
+                    "function": "softplus",
+                    "segments": pwl.select.segments,
+                    "hwact_codes_per_s": ours,
+                    "apytypes_codes_per_s": theirs,
+                },
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {out}")
 
 

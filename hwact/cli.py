@@ -52,11 +52,10 @@ def _vectors(text: str) -> str | int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     from .approx import METHODS
     from .fixed import OVERFLOW_MODES, ROUNDING_MODES
     from .verify.runner import SIMULATORS
-
-    from . import __version__
 
     parser = _Parser(prog="hwact", description="Activation functions as bit-accurate hardware: a fixed-point "
                      "model, Verilog, a proof that the two agree, and a RISC-V custom-instruction unit.",
@@ -77,26 +76,45 @@ def _build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--max-err-lsb", type=float, default=1.0, metavar="E",
                      help="error budget in output LSBs: above 0.5 a strict bound (1 = faithful), 0.5 or "
                           "less inclusive (0.5 = correctly rounded); default 1")
-    gen.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="function parameter (repeatable)")
+    gen.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="function parameter (repeatable)"
+    )
     gen.add_argument("--lanes", type=int, default=1, metavar="N", help="codes per transfer: 1, 2 or 4")
     gen.add_argument("--stages", type=int, default=0, metavar="N", help="pipeline registers (0 = combinational)")
     gen.add_argument("--rounding", default="RND", choices=ROUNDING_MODES, help="output rounding (default RND)")
     gen.add_argument("--overflow", default="SAT", choices=OVERFLOW_MODES, help="output overflow (default SAT)")
     gen.add_argument("--name", help="module and file name, a Verilog identifier (default: the function name)")
-    gen.add_argument("-o", "--output", required=True, metavar="DIR", type=Path,
-                     help="directory for NAME.v, NAME.json and NAME.h (created if missing)")
+    gen.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        type=Path,
+        help="directory for NAME.v, NAME.json and NAME.h (created if missing)",
+    )
 
     sim = commands.add_parser("sim", help="prove NAME.v equals the model; writes NAME.sim.json")
     sim.add_argument("manifest", type=Path, help="NAME.json written by `hwact generate`")
     sim.add_argument("--simulator", default="icarus", choices=SIMULATORS, help="Verilog simulator (default icarus)")
-    sim.add_argument("--vectors", default="exhaustive", type=_vectors, metavar="exhaustive|N",
-                     help="every input code (default; the proof, NAME.sim.json) or N random codes plus "
-                          "every segment edge (a spot check, NAME.sim-N.json)")
+    sim.add_argument(
+        "--vectors",
+        default="exhaustive",
+        type=_vectors,
+        metavar="exhaustive|N",
+        help="every input code (default; the proof, NAME.sim.json) or N random codes plus "
+        "every segment edge (a spot check, NAME.sim-N.json)",
+    )
     sim.add_argument("--seed", type=int, default=1, help="seed for random vectors and stream gaps")
 
     demo = commands.add_parser("demo", help="generate, simulate and summarize the default units")
-    demo.add_argument("-o", "--output", default=Path("out/demo"), type=Path, metavar="DIR",
-                      help="where the units and the CFU go (default out/demo)")
+    demo.add_argument(
+        "-o",
+        "--output",
+        default=Path("out/demo"),
+        type=Path,
+        metavar="DIR",
+        help="where the units and the CFU go (default out/demo)",
+    )
 
     for module in _command_modules():
         module.add_parser(commands)
@@ -117,14 +135,35 @@ def _cmd_list(args) -> int:
     order = {"exact": 0, "smooth": 1, "gated": 2}
     seen = sorted(dict.fromkeys(FUNCTIONS.values()), key=lambda f: order.get(f.family, len(order)))
     if args.json:
-        print(json.dumps([{
-            "name": f.name, "family": f.family, "summary": f.summary, "operands": f.operands,
-            "methods": list(_methods_for(f.family)), "aliases": list(f.aliases),
-            "params": [{"name": p.name, "default": p.default, "kind": p.kind, "choices": list(p.choices), "doc": p.doc}
-                       for p in f.params],
-            "notes": f.notes,
-        } for f in seen], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": f.name,
+                        "family": f.family,
+                        "summary": f.summary,
+                        "operands": f.operands,
+                        "methods": list(_methods_for(f.family)),
+                        "aliases": list(f.aliases),
+                        "params": [
+                            {
+                                "name": p.name,
+                                "default": p.default,
+                                "kind": p.kind,
+                                "choices": list(p.choices),
+                                "doc": p.doc,
+                            }
+                            for p in f.params
+                        ],
+                        "notes": f.notes,
+                    }
+                    for f in seen
+                ],
+                indent=2,
+            )
+        )
         return 0
+
     def shown(value) -> str:
         return "auto" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -146,19 +185,30 @@ def _generate(spec, output: Path) -> dict[str, Path]:
 def _cmd_generate(args) -> int:
     from .artifacts import UnitSpec
 
-    spec = UnitSpec(function=args.function, in_format=args.in_format, out_format=args.out_format,
-                    method=args.method, max_err_lsb=args.max_err_lsb, params=_parse_params(args.param),
-                    lanes=args.lanes, stages=args.stages, name=args.name,
-                    rounding=args.rounding, overflow=args.overflow)
+    spec = UnitSpec(
+        function=args.function,
+        in_format=args.in_format,
+        out_format=args.out_format,
+        method=args.method,
+        max_err_lsb=args.max_err_lsb,
+        params=_parse_params(args.param),
+        lanes=args.lanes,
+        stages=args.stages,
+        name=args.name,
+        rounding=args.rounding,
+        overflow=args.overflow,
+    )
     with progress(f"planning {spec.function} {spec.in_format} -> {spec.out_format}"):
         written = _generate(spec, args.output)
     manifest = json.loads(written["manifest"].read_text())
     for warning in manifest.get("warnings", []):
         print(f"hwact: warning: {warning}", file=sys.stderr)
     error = manifest["error"]
-    print(f"{spec.top}: {manifest['function']} {manifest['in_format']} -> {manifest['out_format']}, "
-          f"{manifest['lanes']} lane(s), latency {manifest['latency']}; max error {error['max_lsb']:.4g} LSB, "
-          f"{100 * error['correctly_rounded_fraction']:.2f}% correctly rounded")
+    print(
+        f"{spec.top}: {manifest['function']} {manifest['in_format']} -> {manifest['out_format']}, "
+        f"{manifest['lanes']} lane(s), latency {manifest['latency']}; max error {error['max_lsb']:.4g} LSB, "
+        f"{100 * error['correctly_rounded_fraction']:.2f}% correctly rounded"
+    )
     for path in written.values():
         print(f"  wrote {path}")
     return 0
@@ -173,8 +223,16 @@ def _simulate(manifest_path: Path, simulator: str, vectors, seed: int):
     if not verilog.exists():
         raise ValueError(f"{verilog} does not exist (the manifest names it)")
     with progress(f"simulating {manifest['top']} on {simulator}"):
-        result = simulate(plan, verilog, manifest["top"], lanes=manifest["lanes"], stages=manifest["stages"],
-                          simulator=simulator, vectors=vectors, seed=seed)
+        result = simulate(
+            plan,
+            verilog,
+            manifest["top"],
+            lanes=manifest["lanes"],
+            stages=manifest["stages"],
+            simulator=simulator,
+            vectors=vectors,
+            seed=seed,
+        )
     # A spot check never replaces the exhaustive proof's record.
     suffix = ".sim.json" if vectors == "exhaustive" else f".sim-{vectors}.json"
     out = manifest_path.with_name(manifest_path.name.removesuffix(".json") + suffix)
@@ -187,12 +245,16 @@ def _simulate(manifest_path: Path, simulator: str, vectors, seed: int):
 def _cmd_sim(args) -> int:
     manifest, result, out = _simulate(args.manifest, args.simulator, args.vectors, args.seed)
     verdict = "PASS" if result.passed else "FAIL"
-    print(f"{manifest['top']}: {result.vectors} vectors ({result.coverage}), {result.mismatches} mismatches "
-          f"on {result.simulator} in {result.seconds:.1f} s: {verdict}")
+    print(
+        f"{manifest['top']}: {result.vectors} vectors ({result.coverage}), {result.mismatches} mismatches "
+        f"on {result.simulator} in {result.seconds:.1f} s: {verdict}"
+    )
     for problem in result.protocol_errors[:3]:
         print(f"  stream rule broken: {problem}")
     for miss in result.first_mismatches[:3]:
-        print(f"  transfer {miss['transfer']}: input {miss['input']:#x} expected {miss['expected']:#x} got {miss['got']}")
+        print(
+            f"  transfer {miss['transfer']}: input {miss['input']:#x} expected {miss['expected']:#x} got {miss['got']}"
+        )
     print(f"  wrote {out}")
     return 0 if result.passed else 1
 
@@ -206,9 +268,20 @@ def _cmd_demo(args) -> int:
         manifest, result, _ = _simulate(written["manifest"], "icarus", "exhaustive", 1)
         failed += not result.passed
         error = manifest["error"]
-        rows.append((spec.top, f"{spec.function}", f"{spec.in_format}->{spec.out_format}", spec.lanes, spec.stages,
-                     f"{error['max_lsb']:.3f}", f"{100 * error['correctly_rounded_fraction']:.1f}",
-                     result.vectors, result.mismatches, f"{result.seconds:.1f}"))
+        rows.append(
+            (
+                spec.top,
+                f"{spec.function}",
+                f"{spec.in_format}->{spec.out_format}",
+                spec.lanes,
+                spec.stages,
+                f"{error['max_lsb']:.3f}",
+                f"{100 * error['correctly_rounded_fraction']:.1f}",
+                result.vectors,
+                result.mismatches,
+                f"{result.seconds:.1f}",
+            )
+        )
     header = ("unit", "function", "formats", "lanes", "stages", "max LSB", "CR %", "vectors", "mismatches", "sim s")
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
     for row in (header, *rows):
@@ -307,8 +380,10 @@ def main(argv: list[str] | None = None) -> int:
     except (FormatError, ParamError, PlanError, SimError, ValueError, TypeError, OSError) as error:
         if os.environ.get("HWACT_DEBUG"):
             raise
-        print(f"hwact: error: {_sentence(str(error).splitlines()[0] if str(error) else type(error).__name__)}",
-              file=sys.stderr)
+        print(
+            f"hwact: error: {_sentence(str(error).splitlines()[0] if str(error) else type(error).__name__)}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("hwact: interrupted", file=sys.stderr)

@@ -25,8 +25,20 @@ from .functions import get
 from .model import evaluate
 from .plan import BitSlice, Plan
 
-__all__ = ["ErrorStats", "input_grid", "measure", "mode_target", "unit_warnings", "reference", "report", "segment_edges", "EXHAUSTIVE_LIMIT_BITS",
-           "REPORT_LIMIT_BITS", "TIE_TOLERANCE", "OPERAND_SAMPLES"]
+__all__ = [
+    "ErrorStats",
+    "input_grid",
+    "measure",
+    "mode_target",
+    "unit_warnings",
+    "reference",
+    "report",
+    "segment_edges",
+    "EXHAUSTIVE_LIMIT_BITS",
+    "REPORT_LIMIT_BITS",
+    "TIE_TOLERANCE",
+    "OPERAND_SAMPLES",
+]
 
 #: Input spaces up to this many bits are measured on every code (searches).
 EXHAUSTIVE_LIMIT_BITS = 20
@@ -35,7 +47,7 @@ REPORT_LIMIT_BITS = 24
 #: Float64 slack when deciding whether an output is within half an LSB of the real value.
 TIE_TOLERANCE = 1e-9
 #: How close (relative) a float64 reference must be to an integer or a half to count as on it.
-SNAP_ULPS = 2.0 ** -40
+SNAP_ULPS = 2.0**-40
 #: Operand values sampled for two-operand units whose input space is too large to cover.
 OPERAND_SAMPLES = 64
 
@@ -104,8 +116,11 @@ def input_grid(plan: Plan, limit_bits: int = EXHAUSTIVE_LIMIT_BITS) -> tuple[Int
     if total <= limit_bits:
         x, a = plan.in_fmt.all_codes(), plan.operand_fmt.all_codes()
     else:
-        x = (plan.in_fmt.all_codes() if in_bits <= x_bits
-             else _sample(plan.in_fmt, near_edges, 1 << (limit_bits - 6), seed=1))
+        x = (
+            plan.in_fmt.all_codes()
+            if in_bits <= x_bits
+            else _sample(plan.in_fmt, near_edges, 1 << (limit_bits - 6), seed=1)
+        )
         a = _sample(plan.operand_fmt, np.zeros(0, dtype=np.int64), OPERAND_SAMPLES, seed=2)
     xx, aa = np.meshgrid(x, a)
     return xx, aa, total <= limit_bits
@@ -214,14 +229,20 @@ def unit_warnings(plan: Plan) -> list[str]:
     warnings = []
     if np.all(y == y.flat[0]):
         value = float(out.to_real(y.flat[0]))
-        warnings.append(f"every output is {value:g} (code {int(y.flat[0])}): the unit is a constant over "
-                        f"{plan.in_fmt}; a wider output or another input range would show the function")
+        warnings.append(
+            f"every output is {value:g} (code {int(y.flat[0])}): the unit is a constant over "
+            f"{plan.in_fmt}; a wider output or another input range would show the function"
+        )
     elif plan.output.overflow != "WRAP":
         saturated = float(np.mean((y == out.max_code) & (real >= out.max_code) | (y == low) & (real <= low)))
         if saturated == 1.0:
-            warnings.append(f"every output saturates {out} (range {out.to_real(low):g} .. "
-                            f"{out.max_value:g}): the function leaves it over all of {plan.in_fmt}")
+            warnings.append(
+                f"every output saturates {out} (range {out.to_real(low):g} .. "
+                f"{out.max_value:g}): the function leaves it over all of {plan.in_fmt}"
+            )
         elif saturated >= MOSTLY_SATURATED:
-            warnings.append(f"{saturated:.0%} of the inputs saturate the output {out}: {plan.in_fmt} mostly "
-                            f"misses the range where {plan.function} changes")
+            warnings.append(
+                f"{saturated:.0%} of the inputs saturate the output {out}: {plan.in_fmt} mostly "
+                f"misses the range where {plan.function} changes"
+            )
     return warnings

@@ -128,5 +128,5 @@ def offset_bits(plan: Plan) -> int | None:
         return select.shift
     if select.origins is None:
         return None
-    ends = list(select.thresholds) + [reach(plan)[1] + 1]
+    ends = [*select.thresholds, reach(plan)[1] + 1]
     return max(max(end - origin - 1 for origin, end in zip(select.origins, ends)).bit_length(), 1)

@@ -31,8 +31,20 @@ from typing import Any
 
 from .fixed import Fmt, check_overflow, check_rounding
 
-__all__ = ["Plan", "is_wiring", "Clamp", "Fold", "Product", "SegmentSelect", "BitSlice", "CoefTable", "HornerStep", "OutputStage",
-           "PLAN_VERSION", "FOLDS"]
+__all__ = [
+    "Plan",
+    "is_wiring",
+    "Clamp",
+    "Fold",
+    "Product",
+    "SegmentSelect",
+    "BitSlice",
+    "CoefTable",
+    "HornerStep",
+    "OutputStage",
+    "PLAN_VERSION",
+    "FOLDS",
+]
 
 #: Symmetry folds: how f(x) for x < 0 follows from the table's value at |x|.
 FOLDS = ("odd", "complement", "minus_x")
@@ -187,7 +199,9 @@ class Plan:
 
     def __post_init__(self) -> None:
         if len(self.horner) != self.table.degree:
-            raise ValueError(f"a degree-{self.table.degree} table needs {self.table.degree} Horner steps, not {len(self.horner)}")
+            raise ValueError(
+                f"a degree-{self.table.degree} table needs {self.table.degree} Horner steps, not {len(self.horner)}"
+            )
         if any(len(row) != self.table.degree + 1 for row in self.table.rows):
             raise ValueError("every coefficient row needs one entry per degree")
         if len(self.table.rows) != self.select.segments:
@@ -234,8 +248,9 @@ class Plan:
             "fold": None if self.fold is None else {"kind": self.fold.kind, "constant": self.fold.constant},
             "maximum": self.maximum,
             "mirror": self.mirror,
-            "product": None if self.product is None else {
-                "factor_plan": None if self.product.factor_plan is None else self.product.factor_plan.to_dict()},
+            "product": None
+            if self.product is None
+            else {"factor_plan": None if self.product.factor_plan is None else self.product.factor_plan.to_dict()},
             "select": _select_to_dict(self.select),
             "table": {
                 "rows": [list(row) for row in self.table.rows],
@@ -264,8 +279,11 @@ class Plan:
             fold=None if data.get("fold") is None else Fold(data["fold"]["kind"], int(data["fold"]["constant"])),
             maximum=bool(data.get("maximum", False)),
             mirror=bool(data.get("mirror", False)),
-            product=None if data.get("product") is None else Product(
-                None if data["product"]["factor_plan"] is None else Plan.from_dict(data["product"]["factor_plan"])),
+            product=None
+            if data.get("product") is None
+            else Product(
+                None if data["product"]["factor_plan"] is None else Plan.from_dict(data["product"]["factor_plan"])
+            ),
             table=CoefTable(
                 rows=tuple(tuple(int(c) for c in row) for row in table["rows"]),
                 frac_bits=tuple(int(f) for f in table["frac_bits"]),
@@ -295,5 +313,6 @@ def _select_from_dict(data: Mapping[str, Any]) -> SegmentSelect | BitSlice:
     if data.get("kind", "comparators") == "bitslice":
         return BitSlice(int(data["base"]), int(data["shift"]), int(data["segments"]))
     origins = data.get("origins")
-    return SegmentSelect(tuple(int(t) for t in data["thresholds"]),
-                         None if origins is None else tuple(int(o) for o in origins))
+    return SegmentSelect(
+        tuple(int(t) for t in data["thresholds"]), None if origins is None else tuple(int(o) for o in origins)
+    )

@@ -101,24 +101,31 @@ def _case(index: int, top: str, plan: Plan) -> str:
     elif two:
         scalar = f"for (i = 0; i + 1 < n; i += 2) out[i / 2] = hwact_{top}((int32_t)in[i], (int32_t)in[i + 1]);"
     else:
-        scalar = f"for (i = 0; i < n; ++i) out[i] = hwact_{top}(({'uint32_t' if not plan.in_fmt.signed and plan.in_fmt.width == 32 else 'int32_t'})in[i]);"
+        code_type = "uint32_t" if not plan.in_fmt.signed and plan.in_fmt.width == 32 else "int32_t"
+        scalar = f"for (i = 0; i < n; ++i) out[i] = hwact_{top}(({code_type})in[i]);"
     packed = f"for (i = 0; i + 1 < n; i += 2) out[i / 2] = hwact_{top}_packed((uint32_t)in[i], (uint32_t)in[i + 1]);"
     outs = 2 if plan.mirror else 1
     if two:
         a_s = storage_type(plan.operand_fmt)
-        array = (f"{{ size_t m = n / 2; {x_s} *xs = ({x_s} *)malloc(m * sizeof *xs + 1); "
-                 f"{a_s} *as = ({a_s} *)malloc(m * sizeof *as + 1); {o_s} *ys = ({o_s} *)malloc(m * sizeof *ys + 1); "
-                 f"for (i = 0; i < m; ++i) {{ xs[i] = ({x_s})in[2 * i]; as[i] = ({a_s})in[2 * i + 1]; }} "
-                 f"hwact_{top}_array(xs, as, ys, m); for (i = 0; i < m; ++i) out[i] = ys[i]; "
-                 f"free(xs); free(as); free(ys); }}")
+        array = (
+            f"{{ size_t m = n / 2; {x_s} *xs = ({x_s} *)malloc(m * sizeof *xs + 1); "
+            f"{a_s} *as = ({a_s} *)malloc(m * sizeof *as + 1); {o_s} *ys = ({o_s} *)malloc(m * sizeof *ys + 1); "
+            f"for (i = 0; i < m; ++i) {{ xs[i] = ({x_s})in[2 * i]; as[i] = ({a_s})in[2 * i + 1]; }} "
+            f"hwact_{top}_array(xs, as, ys, m); for (i = 0; i < m; ++i) out[i] = ys[i]; "
+            f"free(xs); free(as); free(ys); }}"
+        )
     else:
-        array = (f"{{ {x_s} *xs = ({x_s} *)malloc(n * sizeof *xs + 1); "
-                 f"{o_s} *ys = ({o_s} *)malloc({outs} * n * sizeof *ys + 1); "
-                 f"for (i = 0; i < n; ++i) xs[i] = ({x_s})in[i]; hwact_{top}_array(xs, ys, n); "
-                 f"for (i = 0; i < {outs} * n; ++i) out[i] = ys[i]; free(xs); free(ys); }}")
+        array = (
+            f"{{ {x_s} *xs = ({x_s} *)malloc(n * sizeof *xs + 1); "
+            f"{o_s} *ys = ({o_s} *)malloc({outs} * n * sizeof *ys + 1); "
+            f"for (i = 0; i < n; ++i) xs[i] = ({x_s})in[i]; hwact_{top}_array(xs, ys, n); "
+            f"for (i = 0; i < {outs} * n; ++i) out[i] = ys[i]; free(xs); free(ys); }}"
+        )
     del per
-    return (f"    case {index}:\n        if (mode == 's') {scalar}\n        else if (mode == 'p') {packed}\n"
-            f"        else {array}\n        break;")
+    return (
+        f"    case {index}:\n        if (mode == 's') {scalar}\n        else if (mode == 'p') {packed}\n"
+        f"        else {array}\n        break;"
+    )
 
 
 class Program:
@@ -133,11 +140,16 @@ class Program:
             includes.append(f'#include "{top}.h"')
         cases = "\n".join(_case(index, top, plan) for index, (top, plan, _) in enumerate(units))
         source = "\n".join(includes) + _MAIN.replace("%CASES%", cases).replace(
-            "%OUTCOUNT%", "(mode == 's' || mode == 'a') ? 2 * n : n / 2 + 1")
+            "%OUTCOUNT%", "(mode == 's' || mode == 'a') ? 2 * n : n / 2 + 1"
+        )
         (work / "main.c").write_text(source)
         self.binary = work / "main"
-        result = subprocess.run([CC, *HOST_FLAGS, "-I", str(work), str(work / "main.c"), "-o", str(self.binary)],
-                                check=False, capture_output=True, text=True)
+        result = subprocess.run(
+            [CC, *HOST_FLAGS, "-I", str(work), str(work / "main.c"), "-o", str(self.binary)],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, result.stderr[-4000:]
         self._runs = 0
 
@@ -146,8 +158,9 @@ class Program:
         self._runs += 1
         source, target = self.work / f"in{self._runs}.bin", self.work / f"out{self._runs}.bin"
         np.ascontiguousarray(values, dtype="<i8").tofile(source)
-        result = subprocess.run([str(self.binary), str(index), mode, str(source), str(target)],
-                                check=False, capture_output=True, text=True)
+        result = subprocess.run(
+            [str(self.binary), str(index), mode, str(source), str(target)], check=False, capture_output=True, text=True
+        )
         assert result.returncode == 0 and not result.stderr, f"{top} ({mode}): {result.stderr[-3000:]}"
         return np.fromfile(target, dtype="<i8")
 
@@ -161,19 +174,23 @@ class Program:
             for mode in "sa":
                 if mode in modes:
                     got = self.run(top, mode, stream)
-                    got = got[:2 * n].reshape(n, 2) if plan.mirror else got[:n]
+                    got = got[: 2 * n].reshape(n, 2) if plan.mirror else got[:n]
                     mismatches = np.flatnonzero(np.any((got != expected).reshape(n, -1), axis=1))
-                    assert mismatches.size == 0, (f"{top} ({mode}): {mismatches.size} mismatches, first x="
-                                                  f"{x[mismatches[0]]} expected {expected[mismatches[0]]} "
-                                                  f"got {got[mismatches[0]]}")
+                    assert mismatches.size == 0, (
+                        f"{top} ({mode}): {mismatches.size} mismatches, first x="
+                        f"{x[mismatches[0]]} expected {expected[mismatches[0]]} "
+                        f"got {got[mismatches[0]]}"
+                    )
         if "p" in modes:
             pad = (-n) % lanes
             xp = np.concatenate([x, x[:pad]])
             ap = None if a is None else np.concatenate([a, a[:pad]])
             rs1, rs2 = pack_inputs(plan, lanes, xp, ap)
-            words = self.run(top, "p", np.stack([rs1, rs2], axis=1).astype(np.int64).ravel())[:len(rs1)]
+            words = self.run(top, "p", np.stack([rs1, rs2], axis=1).astype(np.int64).ravel())[: len(rs1)]
             got = unpack_outputs(plan, lanes, words)[:n]
-            assert np.array_equal(got, expected), f"{top} (packed): {np.sum(np.any((got != expected).reshape(n, -1), axis=1))} mismatches"
+            assert np.array_equal(got, expected), (
+                f"{top} (packed): {np.sum(np.any((got != expected).reshape(n, -1), axis=1))} mismatches"
+            )
         return n
 
 
@@ -194,8 +211,12 @@ def _all_pairs(x_fmt: Fmt, a_fmt: Fmt) -> tuple[np.ndarray, np.ndarray]:
 def _random_pairs(x_fmt: Fmt, a_fmt: Fmt, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = np.concatenate([x_fmt.all_codes(), rng.integers(x_fmt.min_code, x_fmt.max_code, count, endpoint=True)])
-    a = np.concatenate([np.resize([a_fmt.min_code, a_fmt.max_code, 0, 1, -1], x_fmt.n_codes),
-                        rng.integers(a_fmt.min_code, a_fmt.max_code, count, endpoint=True)])
+    a = np.concatenate(
+        [
+            np.resize([a_fmt.min_code, a_fmt.max_code, 0, 1, -1], x_fmt.n_codes),
+            rng.integers(a_fmt.min_code, a_fmt.max_code, count, endpoint=True),
+        ]
+    )
     return x, np.clip(a, a_fmt.min_code, a_fmt.max_code)
 
 
@@ -222,10 +243,15 @@ def test_rounding_and_overflow_modes(cached_plan, tmp_path):
     units = []
     for rounding in ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_CONV"):
         # truncating outputs cannot promise 1 LSB: a budget of 2 lets every mode plan
-        units.append((f"hs_{rounding.lower()}", cached_plan("hardswish", "s4.8", "s3.5", rounding=rounding,
-                                                         max_err_lsb=2.0)))
-        units.append((f"tanh_{rounding.lower()}", cached_plan("tanh", "s4.8", "s2.6", method="pwl2", rounding=rounding,
-                                                           max_err_lsb=2.0)))
+        units.append(
+            (f"hs_{rounding.lower()}", cached_plan("hardswish", "s4.8", "s3.5", rounding=rounding, max_err_lsb=2.0))
+        )
+        units.append(
+            (
+                f"tanh_{rounding.lower()}",
+                cached_plan("tanh", "s4.8", "s2.6", method="pwl2", rounding=rounding, max_err_lsb=2.0),
+            )
+        )
     for mode in ("SAT", "SAT_SYM", "WRAP"):
         units.append((f"id_{mode.lower()}", cached_plan("identity", "s6.6", "s3.5", overflow=mode)))
         units.append((f"lr_{mode.lower()}", cached_plan("leaky_relu", "s8.4", "s4.4", overflow=mode, method="exact")))
@@ -247,18 +273,42 @@ def _s16_16_plans() -> list[tuple[str, Plan]]:
     identities of unsigned 32-bit codes.
     """
     fmt = Fmt(16, 16)
-    relu = Plan(function="relu", params={}, method="exact", in_fmt=fmt, out_fmt=fmt, select=SegmentSelect((0,)),
-                table=CoefTable(((0, 0), (0, 1)), (16, 0)), horner=(HornerStep(0),),
-                output=OutputStage(0, "RND", "SAT"))
+    relu = Plan(
+        function="relu",
+        params={},
+        method="exact",
+        in_fmt=fmt,
+        out_fmt=fmt,
+        select=SegmentSelect((0,)),
+        table=CoefTable(((0, 0), (0, 1)), (16, 0)),
+        horner=(HornerStep(0),),
+        output=OutputStage(0, "RND", "SAT"),
+    )
     slope = round(0.01 * 2**30)
-    leaky = Plan(function="leaky_relu", params={}, method="exact", in_fmt=fmt, out_fmt=Fmt(8, 16),
-                 select=SegmentSelect((0,)), table=CoefTable(((0, slope), (0, 1 << 30)), (46, 30)),
-                 horner=(HornerStep(0),), output=OutputStage(30, "RND_CONV", "SAT_SYM"))
+    leaky = Plan(
+        function="leaky_relu",
+        params={},
+        method="exact",
+        in_fmt=fmt,
+        out_fmt=Fmt(8, 16),
+        select=SegmentSelect((0,)),
+        table=CoefTable(((0, slope), (0, 1 << 30)), (46, 30)),
+        horner=(HornerStep(0),),
+        output=OutputStage(30, "RND_CONV", "SAT_SYM"),
+    )
     # unsigned 32-bit codes and left-shifting output stages (saturating, and wrapping)
     unsigned = Fmt(16, 16, signed=False)
-    identity = Plan(function="identity", params={}, method="exact", in_fmt=unsigned, out_fmt=Fmt(0, 32, signed=False),
-                    select=SegmentSelect(()), table=CoefTable(((0, 1),), (16, 0)), horner=(HornerStep(0),),
-                    output=OutputStage(-16, "RND", "SAT"))
+    identity = Plan(
+        function="identity",
+        params={},
+        method="exact",
+        in_fmt=unsigned,
+        out_fmt=Fmt(0, 32, signed=False),
+        select=SegmentSelect(()),
+        table=CoefTable(((0, 1),), (16, 0)),
+        horner=(HornerStep(0),),
+        output=OutputStage(-16, "RND", "SAT"),
+    )
     wrapped = replace(identity, out_fmt=Fmt(8, 24), output=OutputStage(-8, "RND", "WRAP"))
     return [("relu_w32", relu), ("leaky_w32", leaky), ("identity_u32", identity), ("wrap_w32", wrapped)]
 
@@ -276,9 +326,13 @@ def test_wide_formats(cached_plan, tmp_path):
         fmt = plan.in_fmt
         edges = [fmt.min_code, fmt.min_code + 1, -1, 0, 1, fmt.max_code - 1, fmt.max_code]
         # random codes, every code near zero (where the segments are short), every segment edge
-        x = np.concatenate([rng.integers(fmt.min_code, fmt.max_code, 1 << 17, endpoint=True),
-                            np.arange(-(1 << 16), 1 << 16) if fmt.signed else np.arange(1 << 17),
-                            [e + d for e in segment_edges(plan) for d in (-1, 0, 1)]])
+        x = np.concatenate(
+            [
+                rng.integers(fmt.min_code, fmt.max_code, 1 << 17, endpoint=True),
+                np.arange(-(1 << 16), 1 << 16) if fmt.signed else np.arange(1 << 17),
+                [e + d for e in segment_edges(plan) for d in (-1, 0, 1)],
+            ]
+        )
         x = np.clip(np.concatenate([x, edges]), fmt.min_code, fmt.max_code)
         program.check(top, x, modes="sp")
     assert "int64_t p0" in c_header(dict(units)["leaky_w32"], "leaky_w32", 1, error=_NO_ERROR)
@@ -297,16 +351,21 @@ def test_headers_are_deterministic_self_contained_and_includable_together(cached
     assert text == c_header(plan, "gelu", 2)
     assert "#ifndef HWACT_GELU_H" in text and "#endif /* HWACT_GELU_H */" in text
     assert "float" not in text and "double" not in text and "math.h" not in text
-    assert [line for line in text.splitlines() if line.startswith("#include")] == ["#include <stddef.h>",
-                                                                                  "#include <stdint.h>"]
+    assert [line for line in text.splitlines() if line.startswith("#include")] == [
+        "#include <stddef.h>",
+        "#include <stdint.h>",
+    ]
     assert "function: gelu" in text and "hwact 0.1.0" in text and "correctly rounded" in text
     # two units of the same plan, and the same header twice, in one translation unit
     (tmp_path / "gelu.h").write_text(text)
     (tmp_path / "gelu_b.h").write_text(c_header(plan, "gelu_b", 1))
-    (tmp_path / "t.c").write_text('#include "gelu.h"\n#include "gelu.h"\n#include "gelu_b.h"\n'
-                                  "int main(void) { return (int)hwact_gelu(0) + (int)hwact_gelu_b(0); }\n")
-    result = subprocess.run([CC, *HOST_FLAGS, str(tmp_path / "t.c"), "-o", str(tmp_path / "t")],
-                            check=False, capture_output=True, text=True)
+    (tmp_path / "t.c").write_text(
+        '#include "gelu.h"\n#include "gelu.h"\n#include "gelu_b.h"\n'
+        "int main(void) { return (int)hwact_gelu(0) + (int)hwact_gelu_b(0); }\n"
+    )
+    result = subprocess.run(
+        [CC, *HOST_FLAGS, str(tmp_path / "t.c"), "-o", str(tmp_path / "t")], check=False, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -323,7 +382,7 @@ def test_bad_names_and_lanes_are_refused(cached_plan):
         c_header(plan, "my-unit", 1, error=_NO_ERROR)
     with pytest.raises(ValueError, match="do not fit a 32-bit register"):
         c_header(cached_plan("relu", "s4.12", "s4.12"), "relu", 4, error=_NO_ERROR)
-    with pytest.raises(TypeError, match="hwact.plan.Plan"):
+    with pytest.raises(TypeError, match=r"hwact\.plan\.Plan"):
         c_header("relu", "relu", 1)
 
 
@@ -332,11 +391,17 @@ def test_default_units_cross_compile_for_rv32im(tmp_path):
     tops = [spec.top for spec in DEFAULT_UNITS]
     includes = "\n".join(f'#include "{top}.h"' for top in tops)
     calls = " ^ ".join(f"hwact_{top}_packed(rs1, rs2)" for top in tops)
-    (tmp_path / "all.c").write_text(f"{includes}\nuint32_t all(uint32_t rs1, uint32_t rs2);\n"
-                                    f"uint32_t all(uint32_t rs1, uint32_t rs2) {{ return {calls}; }}\n")
+    (tmp_path / "all.c").write_text(
+        f"{includes}\nuint32_t all(uint32_t rs1, uint32_t rs2);\n"
+        f"uint32_t all(uint32_t rs1, uint32_t rs2) {{ return {calls}; }}\n"
+    )
     for flavour in (["--specs=picolibc.specs"], ["-ffreestanding"]):
-        result = subprocess.run([RV_CC, *RV_FLAGS, *flavour, "-I", str(RTL), "-c", str(tmp_path / "all.c"),
-                                 "-o", str(tmp_path / "all.o")], check=False, capture_output=True, text=True)
+        result = subprocess.run(
+            [RV_CC, *RV_FLAGS, *flavour, "-I", str(RTL), "-c", str(tmp_path / "all.c"), "-o", str(tmp_path / "all.o")],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, result.stderr[-4000:]
         assert (tmp_path / "all.o").stat().st_size > 0
 
@@ -345,8 +410,12 @@ def test_generate_writes_the_header_next_to_the_verilog(tmp_path, capsys):
     from hwact.artifacts import UnitFiles, UnitSpec, build_unit, load_manifest
     from hwact.cli import main
 
-    assert main(["generate", "prelu", "--in", "s4.4", "--out", "s4.4", "--lanes", "4", "--name", "pr",
-                 "-o", str(tmp_path)]) == 0
+    assert (
+        main(
+            ["generate", "prelu", "--in", "s4.4", "--out", "s4.4", "--lanes", "4", "--name", "pr", "-o", str(tmp_path)]
+        )
+        == 0
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pr.h", "pr.json", "pr.v"]
     assert f"wrote {tmp_path / 'pr.h'}" in capsys.readouterr().out
     manifest, plan = load_manifest(tmp_path / "pr.json")

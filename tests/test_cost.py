@@ -1,6 +1,5 @@
 """The cost model counts exactly the multipliers the generated Verilog has."""
 
-import re
 
 import pytest
 

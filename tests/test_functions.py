@@ -49,7 +49,9 @@ def test_gelu_approximations_follow_their_formulas():
     fn = get("gelu")
     x = POINTS
     tanh_form = fn.reference(x, resolve_params(fn, {"approximate": "tanh"}))
-    assert np.allclose(tanh_form, 0.5 * x * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3))), rtol=1e-15, atol=1e-15)
+    assert np.allclose(
+        tanh_form, 0.5 * x * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3))), rtol=1e-15, atol=1e-15
+    )
     sigmoid_form = fn.reference(x, resolve_params(fn, {"approximate": "sigmoid"}))
     assert np.allclose(sigmoid_form, x / (1 + np.exp(-1.702 * x)), rtol=1e-14, atol=1e-15)
 
@@ -64,11 +66,17 @@ def test_declared_symmetries_hold(name):
     assert np.allclose(negative, expected, atol=1e-14)
 
 
-@pytest.mark.parametrize("name, params, words", [
-    ("silu", {"beta": 0}, "beta must be > 0"), ("softplus", {"beta": -1}, "beta must be > 0"),
-    ("celu", {"alpha": 0}, "alpha must be > 0"), ("elu", {"alpha": -1}, "alpha must be >= 0"),
-    ("squareplus", {"b": -1}, "b must be >= 0"), ("gelu", {"approximate": "erf"}, "none, tanh, sigmoid"),
-])
+@pytest.mark.parametrize(
+    "name, params, words",
+    [
+        ("silu", {"beta": 0}, "beta must be > 0"),
+        ("softplus", {"beta": -1}, "beta must be > 0"),
+        ("celu", {"alpha": 0}, "alpha must be > 0"),
+        ("elu", {"alpha": -1}, "alpha must be >= 0"),
+        ("squareplus", {"b": -1}, "b must be >= 0"),
+        ("gelu", {"approximate": "erf"}, "none, tanh, sigmoid"),
+    ],
+)
 def test_parameter_ranges(name, params, words):
     with pytest.raises(ParamError, match=words):
         resolve_params(get(name), params)

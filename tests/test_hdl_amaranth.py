@@ -102,7 +102,7 @@ def test_pipelined_unit_takes_one_transfer_per_cycle():
     async def bench(ctx):
         ctx.set(dut.o.ready, 1)
         ctx.set(dut.i.valid, 1)
-        for cycle in range(20):
+        for _ in range(20):
             _, _, ready, valid = await ctx.tick().sample(dut.i.ready, dut.o.valid)
             accepted.append((ready, valid))
 

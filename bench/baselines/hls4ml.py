@@ -71,9 +71,18 @@ endmodule
 
 
 def baselines() -> list[Baseline]:
-    return [Baseline(name=f"hls4ml {function}", source="hls4ml default table activation", function=function,
-                     in_fmt=IN, out_fmt=ENTRY, evaluate=lambda c, f=function: evaluate(f, c),
-                     table_bits=TABLE_SIZE * ENTRY.width, hardware=True,
-                     verilog=lambda name, f=function: verilog(f, name),
-                     note=f"1024 x ap_fixed<18,8> over [-{RANGES[function]:g}, {RANGES[function]:g}), index by truncation")
-            for function in ("sigmoid", "tanh")]
+    return [
+        Baseline(
+            name=f"hls4ml {function}",
+            source="hls4ml default table activation",
+            function=function,
+            in_fmt=IN,
+            out_fmt=ENTRY,
+            evaluate=lambda c, f=function: evaluate(f, c),
+            table_bits=TABLE_SIZE * ENTRY.width,
+            hardware=True,
+            verilog=lambda name, f=function: verilog(f, name),
+            note=f"1024 x ap_fixed<18,8> over [-{RANGES[function]:g}, {RANGES[function]:g}), index by truncation",
+        )
+        for function in ("sigmoid", "tanh")
+    ]

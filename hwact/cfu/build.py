@@ -72,7 +72,9 @@ def _formats(op: CfuOp) -> str:
     if plan.operand_fmt is None:
         return f"{plan.in_fmt} → {plan.out_fmt}"
     layout = transfer_layout(plan, op.lanes)
-    registers = ", ".join(f"{group.register}: {'x' if group.name == 'x' else 'a'} {group.fmt}" for group in layout.inputs)
+    registers = ", ".join(
+        f"{group.register}: {'x' if group.name == 'x' else 'a'} {group.fmt}" for group in layout.inputs
+    )
     return f"{registers} → {plan.out_fmt}"
 
 
@@ -90,23 +92,30 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
         "sustains one command per cycle back to back while responses are taken every cycle; a command",
         "for a combinational unit, the discovery id or an unknown id waits until older commands have answered.",
         "",
-        "| function_id | funct3 | funct7 | mnemonic | function | lanes | formats | latency | max error (LSB) | correctly rounded |",
+        "| function_id | funct3 | funct7 | mnemonic | function | lanes | formats | latency "
+        "| max error (LSB) | correctly rounded |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for op in ops:
         error = manifests[op.name]["error"]
-        lines.append(f"| {op.function_id} | {op.function_id & 7} | {op.function_id >> 3} | `hwact.{op.name}` | "
-                     f"{op.plan.function} | {op.lanes} | {_formats(op)} | {1 + op.stages} | "
-                     f"{error['max_lsb']:.3f} | {100 * error['correctly_rounded_fraction']:.1f} % |")
+        lines.append(
+            f"| {op.function_id} | {op.function_id & 7} | {op.function_id >> 3} | `hwact.{op.name}` | "
+            f"{op.plan.function} | {op.lanes} | {_formats(op)} | {1 + op.stages} | "
+            f"{error['max_lsb']:.3f} | {100 * error['correctly_rounded_fraction']:.1f} % |"
+        )
     word = discovery_word(len(ops))
     lines += [
         "",
-        (f"**Discovery**: function_id {config.discovery_id} (funct3 {config.discovery_id & 7}, funct7 "
-         f"{config.discovery_id >> 3}) returns `0x{word:08x}`: magic `0x{word >> 16:04x}` (\"HW\") in bits 31..16, "
-         f"version {(word >> 8) & 0xff} in bits 15..8, {len(ops)} units in bits 7..0."),
+        (
+            f"**Discovery**: function_id {config.discovery_id} (funct3 {config.discovery_id & 7}, funct7 "
+            f'{config.discovery_id >> 3}) returns `0x{word:08x}`: magic `0x{word >> 16:04x}` ("HW") in bits 31..16, '
+            f"version {(word >> 8) & 0xFF} in bits 15..8, {len(ops)} units in bits 7..0."
+        ),
         "",
-        (f"**Unknown ids**: every other function_id answers `0x{config.unknown_value:08x}` after one cycle; "
-         "nothing hangs and no state changes."),
+        (
+            f"**Unknown ids**: every other function_id answers `0x{config.unknown_value:08x}` after one cycle; "
+            "nothing hangs and no state changes."
+        ),
         "",
         "**Fallback**: `hwact_cfu.h` compiled with `-DHWACT_SOFTWARE` computes the same bits in C.",
         "",
@@ -124,8 +133,9 @@ def build_cfu(config: CfuConfig) -> CfuBuild:
         manifest = json.loads(unit_files[f"{unit.name}.json"])
         manifests[unit.name] = manifest
         files.update(unit_files)
-        ops.append(CfuOp(unit.function_id, unit.name, Plan.from_dict(manifest["plan"]), unit.spec.lanes,
-                         unit.spec.stages))
+        ops.append(
+            CfuOp(unit.function_id, unit.name, Plan.from_dict(manifest["plan"]), unit.spec.lanes, unit.spec.stages)
+        )
     ops_t = tuple(ops)
     return CfuBuild(config, ops_t, manifests, {**files, **cfu_files(config, ops_t, manifests)})
 

@@ -22,7 +22,6 @@ without a CONFIG. Every mistake is a one-line :class:`ValueError` naming the uni
 """
 
 # Every mistake in a configuration file, wrong types included, is one ValueError (the CLI's one-line error).
-# ruff: noqa: TRY004
 
 from __future__ import annotations
 
@@ -152,7 +151,8 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
         names.add(spec.top.lower())
         if function_id is not None:
             if function_id in taken:
-                raise ValueError(f"unit {spec.top!r}: function_id {function_id} is already taken by {taken[function_id]}")
+                raise ValueError(
+                    f"unit {spec.top!r}: function_id {function_id} is already taken by {taken[function_id]}")
             taken[function_id] = f"unit {spec.top!r}"
     units, free = [], 0
     for spec, function_id in specs:

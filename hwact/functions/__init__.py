@@ -133,7 +133,8 @@ def get(name: str) -> Function:
     try:
         return FUNCTIONS[name] if name in FUNCTIONS else FUNCTIONS[str(name).strip().lower()]
     except KeyError:
-        raise ParamError(f"unknown function {name!r}; `hwact list` shows the {len(set(FUNCTIONS.values()))} known ones") from None
+        known = len(set(FUNCTIONS.values()))
+        raise ParamError(f"unknown function {name!r}; `hwact list` shows the {known} known ones") from None
 
 
 from . import gated, relu_family, smooth  # noqa: E402,F401  (each module registers its functions)

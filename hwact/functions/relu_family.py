@@ -62,33 +62,60 @@ def _rrelu_slope(p: Mapping[str, Any]) -> float:
     return (p["lower"] + p["upper"]) / 2
 
 
-register(Function(
-    name="rrelu", family="exact", summary="inference form: leaky ReLU with slope (lower + upper) / 2",
-    params=(Param("lower", 1 / 8), Param("upper", 1 / 3)),
-    reference=lambda x, p: _leaky(x, _rrelu_slope(p)),
-    pieces=lambda p: [Piece(NEG_INF, (0.0, _rrelu_slope(p))), Piece(0.0, (0.0, 1.0))],
-    check=lambda p: f"lower ({p['lower']:g}) must not exceed upper ({p['upper']:g})" if p["lower"] > p["upper"] else None,
-    notes="RReLU randomizes the slope only while training; at inference PyTorch uses the mean "
-          "slope (lower + upper) / 2, which is what the hardware computes.",
-))
+register(
+    Function(
+        name="rrelu",
+        family="exact",
+        summary="inference form: leaky ReLU with slope (lower + upper) / 2",
+        params=(Param("lower", 1 / 8), Param("upper", 1 / 3)),
+        reference=lambda x, p: _leaky(x, _rrelu_slope(p)),
+        pieces=lambda p: [Piece(NEG_INF, (0.0, _rrelu_slope(p))), Piece(0.0, (0.0, 1.0))],
+        check=lambda p: (
+            f"lower ({p['lower']:g}) must not exceed upper ({p['upper']:g})" if p["lower"] > p["upper"] else None
+        ),
+        notes="RReLU randomizes the slope only while training; at inference PyTorch uses the mean "
+        "slope (lower + upper) / 2, which is what the hardware computes.",
+    )
+)
 
-register(Function(
-    name="prelu", family="exact", summary="x if x >= 0 else a * x, slope a supplied at run time",
-    params=(Param("slope_format", None, kind="format",
-                  doc="format of the run-time slope; default: signed, as wide as the input, s1.(w-1)"),),
-    reference=lambda x, p, a: np.where(x >= 0, x, a * x),
-    pieces=lambda p: [Piece(NEG_INF, (0.0, OPERAND)), Piece(0.0, (0.0, 1.0))],
-    operands=2,
-))
+register(
+    Function(
+        name="prelu",
+        family="exact",
+        summary="x if x >= 0 else a * x, slope a supplied at run time",
+        params=(
+            Param(
+                "slope_format",
+                None,
+                kind="format",
+                doc="format of the run-time slope; default: signed, as wide as the input, s1.(w-1)",
+            ),
+        ),
+        reference=lambda x, p, a: np.where(x >= 0, x, a * x),
+        pieces=lambda p: [Piece(NEG_INF, (0.0, OPERAND)), Piece(0.0, (0.0, 1.0))],
+        operands=2,
+    )
+)
 
-register(Function(
-    name="hardtanh", family="exact", summary="min(max(x, min_val), max_val)",
-    params=(Param("min_val", -1.0), Param("max_val", 1.0)),
-    reference=lambda x, p: np.clip(x, p["min_val"], p["max_val"]),
-    pieces=lambda p: [Piece(NEG_INF, (p["min_val"],)), Piece(p["min_val"], (0.0, 1.0)), Piece(p["max_val"], (p["max_val"],))],
-    check=lambda p: (f"min_val ({p['min_val']:g}) must be below max_val ({p['max_val']:g})"
-                     if p["min_val"] >= p["max_val"] else None),
-))
+register(
+    Function(
+        name="hardtanh",
+        family="exact",
+        summary="min(max(x, min_val), max_val)",
+        params=(Param("min_val", -1.0), Param("max_val", 1.0)),
+        reference=lambda x, p: np.clip(x, p["min_val"], p["max_val"]),
+        pieces=lambda p: [
+            Piece(NEG_INF, (p["min_val"],)),
+            Piece(p["min_val"], (0.0, 1.0)),
+            Piece(p["max_val"], (p["max_val"],)),
+        ],
+        check=lambda p: (
+            f"min_val ({p['min_val']:g}) must be below max_val ({p['max_val']:g})"
+            if p["min_val"] >= p["max_val"]
+            else None
+        ),
+    )
+)
 
 
 def _hardsigmoid_pieces(p: Mapping[str, Any]) -> list[Piece]:
@@ -104,44 +131,79 @@ def _hardsigmoid(x, p):
     return np.clip(0.25 * x + 0.5, 0.0, 1.0)
 
 
-register(Function(
-    name="hardsigmoid", family="exact", summary="clip(slope * x + 1/2, 0, 1); slope 1/6, 0.2 or 1/4",
-    params=(Param("variant", "torch", kind="choice", choices=tuple(_HARDSIGMOID),
-                  doc="torch: x/6 + 1/2, keras: 0.2x + 1/2, linear: x/4 + 1/2"),),
-    reference=_hardsigmoid, pieces=_hardsigmoid_pieces,
-))
+register(
+    Function(
+        name="hardsigmoid",
+        family="exact",
+        summary="clip(slope * x + 1/2, 0, 1); slope 1/6, 0.2 or 1/4",
+        params=(
+            Param(
+                "variant",
+                "torch",
+                kind="choice",
+                choices=tuple(_HARDSIGMOID),
+                doc="torch: x/6 + 1/2, keras: 0.2x + 1/2, linear: x/4 + 1/2",
+            ),
+        ),
+        reference=_hardsigmoid,
+        pieces=_hardsigmoid_pieces,
+    )
+)
 
-register(Function(
-    name="hardswish", family="exact", summary="x * relu6(x + 3) / 6",
-    reference=lambda x, p: x * np.clip(x + 3.0, 0.0, 6.0) / 6.0,
-    pieces=lambda p: [Piece(NEG_INF, (0.0,)), Piece(-3.0, (0.0, 0.5, 1 / 6)), Piece(3.0, (0.0, 1.0))],
-))
+register(
+    Function(
+        name="hardswish",
+        family="exact",
+        summary="x * relu6(x + 3) / 6",
+        reference=lambda x, p: x * np.clip(x + 3.0, 0.0, 6.0) / 6.0,
+        pieces=lambda p: [Piece(NEG_INF, (0.0,)), Piece(-3.0, (0.0, 0.5, 1 / 6)), Piece(3.0, (0.0, 1.0))],
+    )
+)
 
-register(Function(
-    name="step", family="exact", summary="Heaviside step: 0 below zero, 1 above, value at zero",
-    params=(Param("value", 1.0, doc="the output at x = 0 (torch.heaviside's `values`)"),),
-    reference=lambda x, p: np.heaviside(x, p["value"]),
-    pieces=lambda p: [Piece(NEG_INF, (0.0,)), Piece(0.0, (p["value"],)), Piece(0.0, (1.0,), closed=False)],
-))
+register(
+    Function(
+        name="step",
+        family="exact",
+        summary="Heaviside step: 0 below zero, 1 above, value at zero",
+        params=(Param("value", 1.0, doc="the output at x = 0 (torch.heaviside's `values`)"),),
+        reference=lambda x, p: np.heaviside(x, p["value"]),
+        pieces=lambda p: [Piece(NEG_INF, (0.0,)), Piece(0.0, (p["value"],)), Piece(0.0, (1.0,), closed=False)],
+    )
+)
 
-register(Function(
-    name="identity", family="exact", summary="x (a pass-through that still rounds and saturates)",
-    reference=lambda x, p: np.asarray(x, dtype=np.float64),
-    pieces=lambda p: [Piece(NEG_INF, (0.0, 1.0))],
-))
+register(
+    Function(
+        name="identity",
+        family="exact",
+        summary="x (a pass-through that still rounds and saturates)",
+        reference=lambda x, p: np.asarray(x, dtype=np.float64),
+        pieces=lambda p: [Piece(NEG_INF, (0.0, 1.0))],
+    )
+)
 
-register(Function(
-    name="maxout", family="exact", summary="max(x, a): 2-way maxout over operands (chain it for k-way)",
-    reference=lambda x, p, a: np.maximum(x, a), operands=2, maximum=True,
-    pieces=lambda p: [Piece(NEG_INF, (0.0, 1.0))],
-    notes="The operand a is in the output format. A k-way maxout over the lanes of a register is "
-          "log2(k) of these with the lanes shuffled, or k - 1 in a chain.",
-))
+register(
+    Function(
+        name="maxout",
+        family="exact",
+        summary="max(x, a): 2-way maxout over operands (chain it for k-way)",
+        reference=lambda x, p, a: np.maximum(x, a),
+        operands=2,
+        maximum=True,
+        pieces=lambda p: [Piece(NEG_INF, (0.0, 1.0))],
+        notes="The operand a is in the output format. A k-way maxout over the lanes of a register is "
+        "log2(k) of these with the lanes shuffled, or k - 1 in a chain.",
+    )
+)
 
-register(Function(
-    name="crelu", family="exact", summary="[relu(x), relu(-x)]: two outputs per input",
-    reference=lambda x, p: np.stack([np.maximum(x, 0.0), np.maximum(-x, 0.0)], axis=-1), mirror=True,
-    pieces=lambda p: [Piece(NEG_INF, (0.0,)), Piece(0.0, (0.0, 1.0))],
-    notes="Output lane 2i is relu(x_i) and lane 2i + 1 is relu(-x_i); -x saturates into the input "
-          "format first (the most negative code maps to the largest).",
-))
+register(
+    Function(
+        name="crelu",
+        family="exact",
+        summary="[relu(x), relu(-x)]: two outputs per input",
+        reference=lambda x, p: np.stack([np.maximum(x, 0.0), np.maximum(-x, 0.0)], axis=-1),
+        mirror=True,
+        pieces=lambda p: [Piece(NEG_INF, (0.0,)), Piece(0.0, (0.0, 1.0))],
+        notes="Output lane 2i is relu(x_i) and lane 2i + 1 is relu(-x_i); -x saturates into the input "
+        "format first (the most negative code maps to the largest).",
+    )
+)

@@ -89,7 +89,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not JSON ({error.msg} at line {error.lineno})") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path} is neither an hwact manifest nor a cfu.json")  # noqa: TRY004 - the command line reports ValueError in one line
+        raise ValueError(f"{path} is neither an hwact manifest nor a cfu.json")
     return data
 
 

@@ -235,7 +235,10 @@ def _markdown_to_html(markdown: str, images: Mapping[str, bytes]) -> str:
         if not table:
             return
         head, body = table[0], table[2:]
-        cells = lambda row: [c.strip() for c in row.strip().strip("|").split("|")]
+
+        def cells(row: str) -> list[str]:
+            return [c.strip() for c in row.strip().strip("|").split("|")]
+
         out.append("<table><tr>" + "".join(f"<th>{inline(c)}</th>" for c in cells(head)) + "</tr>")
         out.extend("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in cells(row)) + "</tr>" for row in body)
         out.append("</table>")

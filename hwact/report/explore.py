@@ -120,12 +120,28 @@ def sweep(function: str, in_fmt: str, out_fmt: str, params: dict, budgets: tuple
     for index, (label, options, plan) in enumerate(_candidates(function, fin, fout, params, budgets, progress)):
         stats = report(plan)
         cost = plan_cost(plan)
-        rows.append({"label": label, "shift": None, "guard": None, "budget": None, **options,
-                     "method": plan.method, "segments": cost["segments"], "degree": plan.table.degree,
-                     "table_bits": cost["table_bits"], "multipliers": " ".join(f"{a}x{b}" for a, b in cost["multipliers"]),
-                     "cost": cost["cost"], "max_lsb": stats.max_lsb, "rms_lsb": stats.rms_lsb, "mean_lsb": stats.mean_lsb,
-                     "correctly_rounded_fraction": stats.correctly_rounded_fraction, "monotonic": stats.monotonic,
-                     "_plan": plan, "_name": f"x{index}"})
+        rows.append(
+            {
+                "label": label,
+                "shift": None,
+                "guard": None,
+                "budget": None,
+                **options,
+                "method": plan.method,
+                "segments": cost["segments"],
+                "degree": plan.table.degree,
+                "table_bits": cost["table_bits"],
+                "multipliers": " ".join(f"{a}x{b}" for a, b in cost["multipliers"]),
+                "cost": cost["cost"],
+                "max_lsb": stats.max_lsb,
+                "rms_lsb": stats.rms_lsb,
+                "mean_lsb": stats.mean_lsb,
+                "correctly_rounded_fraction": stats.correctly_rounded_fraction,
+                "monotonic": stats.monotonic,
+                "_plan": plan,
+                "_name": f"x{index}",
+            }
+        )
     if target:
         from .synth import synthesize
 
@@ -136,8 +152,16 @@ def sweep(function: str, in_fmt: str, out_fmt: str, params: dict, budgets: tuple
 
         with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
             for done, (row, result) in enumerate(pool.map(one, rows), 1):
-                row.update({"lut4": result["lut4"], "dsp": result["dsp"], "bram": result["bram"], "ff": result["ff"],
-                            "fmax_mhz": result.get("fmax_mhz"), "target": target})
+                row.update(
+                    {
+                        "lut4": result["lut4"],
+                        "dsp": result["dsp"],
+                        "bram": result["bram"],
+                        "ff": result["ff"],
+                        "fmax_mhz": result.get("fmax_mhz"),
+                        "target": target,
+                    }
+                )
                 if progress:
                     progress(f"synthesized {done}/{len(rows)} ({row['label']}: {result['lut4']} LUT4)")
     for row in rows:
@@ -146,9 +170,29 @@ def sweep(function: str, in_fmt: str, out_fmt: str, params: dict, budgets: tuple
     return rows
 
 
-COLUMNS = ("label", "method", "budget", "shift", "guard", "segments", "degree", "table_bits", "multipliers", "cost",
-           "max_lsb", "rms_lsb", "mean_lsb", "correctly_rounded_fraction", "monotonic", "target", "lut4", "dsp",
-           "bram", "ff", "fmax_mhz")
+COLUMNS = (
+    "label",
+    "method",
+    "budget",
+    "shift",
+    "guard",
+    "segments",
+    "degree",
+    "table_bits",
+    "multipliers",
+    "cost",
+    "max_lsb",
+    "rms_lsb",
+    "mean_lsb",
+    "correctly_rounded_fraction",
+    "monotonic",
+    "target",
+    "lut4",
+    "dsp",
+    "bram",
+    "ff",
+    "fmax_mhz",
+)
 
 
 def run(args) -> int:
@@ -168,24 +212,42 @@ def run(args) -> int:
     if args.jobs < 1:
         raise ValueError(f"--jobs must be a positive count, not {args.jobs}")
     show = terminal_progress(f"explore {args.function} ")
-    rows = sweep(args.function, args.in_format, args.out_format, _parse_params(args.param), args.budgets, target,
-                 args.stages, args.jobs, show)
+    rows = sweep(
+        args.function,
+        args.in_format,
+        args.out_format,
+        _parse_params(args.param),
+        args.budgets,
+        target,
+        args.stages,
+        args.jobs,
+        show,
+    )
     if show:
         print(file=sys.stderr)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    data = {"function": args.function, "in_format": args.in_format, "out_format": args.out_format,
-            "params": _parse_params(args.param), "target": target, "rows": rows,
-            "tools": tool_versions() if target else None}
+    data = {
+        "function": args.function,
+        "in_format": args.in_format,
+        "out_format": args.out_format,
+        "params": _parse_params(args.param),
+        "target": target,
+        "rows": rows,
+        "tools": tool_versions() if target else None,
+    }
     cost_key = "lut4" if target else "cost"
     title = f"{args.function} {args.in_format} -> {args.out_format}: max error against " + (
-        f"{target} LUT4" if target else "plan cost")
+        f"{target} LUT4" if target else "plan cost"
+    )
     stem = args.function
-    files = {f"{stem}.explore.csv": buffer.getvalue(),
-             f"{stem}.explore.json": json.dumps(data, indent=2, sort_keys=True) + "\n",
-             f"{stem}.pareto.png": pareto_plot(rows, title, cost_key)}
+    files = {
+        f"{stem}.explore.csv": buffer.getvalue(),
+        f"{stem}.explore.json": json.dumps(data, indent=2, sort_keys=True) + "\n",
+        f"{stem}.pareto.png": pareto_plot(rows, title, cost_key),
+    }
     for path in write_outputs(args.output, files):
         print(f"  wrote {path}")
     front = sorted((r for r in rows if r.get(cost_key) is not None), key=lambda r: (r[cost_key], r["max_lsb"]))
