@@ -267,7 +267,7 @@ def test_rounding_and_overflow_modes(cached_plan, tmp_path):
 
 
 def _s16_16_plans() -> list[tuple[str, Plan]]:
-    """32-bit plans built by hand: the planners' own 32-bit search is too slow for a unit test.
+    """32-bit plans built by hand, for corners the planners do not reach on their own.
 
     A ReLU, a leaky ReLU whose slope 0.01 has 30 fraction bits (its product spans 62 bits), and
     identities of unsigned 32-bit codes.
@@ -318,6 +318,9 @@ def test_wide_formats(cached_plan, tmp_path):
     units = [
         ("relu_w24", cached_plan("relu", "s8.16", "s8.16")),
         ("sigmoid_w24", cached_plan("sigmoid", "s8.16", "u0.16", method="pwl2")),
+        # 32-bit units as the planner makes them
+        ("leaky_w32_planned", cached_plan("leaky_relu", "s16.16", "s16.16")),
+        ("hardsigmoid_w32_planned", cached_plan("hardsigmoid", "s16.16", "s16.16")),
         *_s16_16_plans(),
     ]
     program = Program([(top, plan, 1) for top, plan in units], tmp_path)
