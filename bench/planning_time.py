@@ -8,7 +8,8 @@ machine's load average is recorded with the figures, since other work on it slow
 
     python bench/planning_time.py [--only NAME ...] [--skip-wide | --wide-only]
 
-Each row also records the plan's cost, measured error and a hash of its JSON (outside the timed
+Each row also records the CPU seconds of the planning process (less sensitive to the load
+than the wall clock the bounds are about), the plan's cost, measured error and a hash of its JSON (outside the timed
 part), so a change to the planners shows what it did to the plans as well as to the time.
 
 Prints a table and writes bench/results/planning_time.json (planning_time_wide.json for
@@ -47,14 +48,14 @@ MEASURE = """
 import json, sys, time
 start = time.perf_counter()
 from hwact import make_plan
-imported = time.perf_counter()
+imported, cpu = time.perf_counter(), time.process_time()
 name, fmt_in, fmt_out, params = json.loads(sys.argv[1])
 try:
     plan = make_plan(name, fmt_in, fmt_out, params=params)
-    seconds = time.perf_counter() - imported
     outcome = {"method": plan.method, "segments": plan.select.segments}
 except ValueError as error:
-    seconds, plan, outcome = time.perf_counter() - imported, None, {"error": str(error)}
+    plan, outcome = None, {"error": str(error)}
+seconds, cpu = time.perf_counter() - imported, time.process_time() - cpu
 if plan is not None:  # quality and identity, outside the timed part
     import hashlib
     from hwact.measure import report
@@ -63,7 +64,7 @@ if plan is not None:  # quality and identity, outside the timed part
     outcome |= {"cost": plan_cost(plan)["cost"], "max_lsb": round(stats.max_lsb, 6),
                 "correctly_rounded_fraction": round(stats.correctly_rounded_fraction, 6),
                 "plan_sha256": hashlib.sha256(plan.to_json().encode()).hexdigest()[:16]}
-print(json.dumps({"seconds": seconds, **outcome}))
+print(json.dumps({"seconds": seconds, "cpu_seconds": round(cpu, 2), **outcome}))
 """
 
 
@@ -96,7 +97,7 @@ def main() -> None:
     if args.only:
         rows = [row for row in rows if row[0] in args.only]
     measured = []
-    print(f"{'function':<24} {'in -> out':<18} {'seconds':>8}  {'limit':>5}  {'load':>5}  method / note")
+    print(f"{'function':<24} {'in -> out':<18} {'seconds':>8} {'cpu':>6}  {'limit':>5}  {'load':>5}  method / note")
     for row in rows:
         entry = measure(row)
         measured.append(entry)
@@ -105,7 +106,8 @@ def main() -> None:
         note = entry.get("error") or (f"{entry['method']}, {entry['segments']} segments, cost {entry['cost']}, "
                                       f"max {entry['max_lsb']:.3f} LSB, {entry['correctly_rounded_fraction']:.1%} CR")
         flag = "" if entry["within"] else "  OVER"
-        print(f"{label:<24} {entry['in'] + ' -> ' + entry['out']:<18} {seconds:>8}  {entry['limit_seconds']:>5.0f}  "
+        cpu = "-" if entry.get("cpu_seconds") is None else f"{entry['cpu_seconds']:.1f}"
+        print(f"{label:<24} {entry['in'] + ' -> ' + entry['out']:<18} {seconds:>8} {cpu:>6}  {entry['limit_seconds']:>5.0f}  "
               f"{entry['load_before']:>5.1f}  {note}{flag}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("planning_time_wide.json" if args.wide_only else "planning_time.json")

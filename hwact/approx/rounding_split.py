@@ -308,42 +308,33 @@ def _rounding_constants(starts, coef_t, target, weight, domain, degree, guard, f
         t = np.arange(end - start, dtype=np.int64)
         span = max(int(end - start) - 1, 1)
         variants, constants, counts, lasts = [], [], [], []
-        for tilt in np.array(np.meshgrid(tilts, tilts)).reshape(2, -1).T if degree > 1 else tilts[:, None]:
-            # tilt[k - 1]: how far c_k moves the segment's last output, in LSBs
-            change = np.zeros(degree)
-            change[:tilt.size] = tilt[:degree]
-            varied = terms[segment] + np.round(change / span ** np.arange(1, degree + 1)
-                                               * np.exp2(scales[1:])).astype(np.int64)
-            acc = np.full_like(t, varied[-1])
-            for k in range(degree - 2, -1, -1):  # the exact inner Horner steps, then the one truncation
-                acc = acc * t + varied[k]
-            p = (acc * t) >> (scales[1] - scales[0])
-            scores = constant_scores(p / grid, tuple(w[start:end] for w in window), weight[start:end], grid)
+        tilt = np.array(np.meshgrid(tilts, tilts)).reshape(2, -1).T if degree > 1 else tilts[:, None]
+        # tilt[:, k - 1]: how far c_k moves the segment's last output, in LSBs (every tilt at once)
+        change = np.zeros((tilt.shape[0], degree))
+        change[:, :tilt.shape[1]] = tilt[:, :degree]
+        varied = terms[segment] + np.round(change / span ** np.arange(1, degree + 1)
+                                           * np.exp2(scales[1:])).astype(np.int64)
+        acc = np.broadcast_to(varied[:, -1:], (varied.shape[0], t.size))
+        for k in range(degree - 2, -1, -1):  # the exact inner Horner steps, then the one truncation
+            acc = acc * t + varied[:, k:k + 1]
+        p = (acc * t) >> (scales[1] - scales[0])
+        scored = _constant_scores_rows(p / grid, tuple(w[start:end] for w in window), weight[start:end], grid)
+        for row, scores in enumerate(scored):
             if scores is None:
                 continue
             first, count = scores
-            variants += [varied] * count.size
+            variants += [varied[row]] * count.size
             constants.append(first + np.arange(count.size, dtype=np.int64))
             counts.append(count)
-            lasts.append(first + np.arange(count.size, dtype=np.int64) + int(p[-1]))
+            lasts.append(first + np.arange(count.size, dtype=np.int64) + int(p[row, -1]))
         if not counts:
             raise SegmentsOutOfReach("a segment placed for rounding is not faithful once quantized")
         constants, counts, lasts = np.concatenate(constants), np.concatenate(counts), np.concatenate(lasts)
         if total is None:
             total, link = counts, np.zeros(counts.size, dtype=np.int64)
-        else:  # allowed[i, j]: previous state i, this state j, no step against the function
-            code = d_lo + int(start)
-            allowed = np.ones((previous_last.size, constants.size), dtype=bool)
-            new, old = outputs(constants, code), outputs(previous_last, code - 1)
-            for (x_new, y_new), (x_old, y_old) in ((new[side], old[side]) for side in new.keys() & old.keys()):
-                rise = np.diff(np.clip(target_of(np.array(sorted((x_old, x_new)))), low, out_fmt.max_code))[0]
-                step = (y_new[None, :] - y_old[:, None]) * (1 if x_new > x_old else -1)
-                allowed &= step * rise >= 0
-            if not allowed.any():
-                allowed[:] = True  # no monotone boundary here: the best roundings then
-            reach = np.where(allowed, total[:, None], -np.inf)
-            link = np.argmax(reach, axis=0)
-            total = reach[link, np.arange(constants.size)] + counts
+        else:
+            link, total = _viterbi_step(total, previous_last, constants, counts, d_lo + int(start), outputs,
+                                        target_of, low, out_fmt.max_code)
         chosen_terms.append(variants)
         chosen_constants.append(constants)
         back.append(link)
@@ -354,3 +345,60 @@ def _rounding_constants(starts, coef_t, target, weight, domain, degree, guard, f
         coef_t[segment, 1:] = chosen_terms[segment][pick] / np.exp2(scales[1:])
         pick = int(back[segment][pick])
     return coef_t
+
+
+def _viterbi_step(total: np.ndarray, previous_last: np.ndarray, constants: np.ndarray, counts: np.ndarray,
+                  code: int, outputs, target_of, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """One boundary of the Viterbi pass: for each state of the new segment, its best predecessor.
+
+    A pair of states is allowed when the output does not step against the function across the
+    boundary (on each side of a fold). That depends on a previous state only through its
+    outputs at the boundary, so previous states are grouped by those outputs (a handful of
+    groups, not a states x states matrix); within the best allowed groups the first state wins,
+    as ``argmax`` over every previous state would choose. With no allowed pair at all, any is.
+    """
+    new, old = outputs(constants, code), outputs(previous_last, code - 1)
+    sides = sorted(new.keys() & old.keys())
+    keys = np.stack([old[side][1] for side in sides], axis=1) if sides else np.zeros((total.size, 0), np.int64)
+    groups, group_of = np.unique(keys, axis=0, return_inverse=True)
+    group_of = group_of.reshape(-1)
+    best = np.full(len(groups), -np.inf)
+    np.maximum.at(best, group_of, total)
+    first = np.full(len(groups), total.size)
+    np.minimum.at(first, group_of, np.where(total == best[group_of], np.arange(total.size), total.size))
+    allowed = np.ones((len(groups), constants.size), dtype=bool)
+    for column, side in enumerate(sides):
+        (x_new, y_new), (x_old, _) = new[side], old[side]
+        rise = np.diff(np.clip(target_of(np.array(sorted((x_old, x_new)))), low, high))[0]
+        step = (y_new[None, :] - groups[:, column][:, None]) * (1 if x_new > x_old else -1)
+        allowed &= step * rise >= 0
+    if not allowed.any():
+        allowed[:] = True  # no monotone boundary here: the best roundings then
+    reach = np.where(allowed, best[:, None], -np.inf)
+    top = reach.max(axis=0)
+    link = np.where(reach == top[None, :], first[:, None], total.size).min(axis=0)
+    link = np.where(np.isfinite(top), link, 0)  # as argmax over an all -inf column
+    return link, top + counts
+
+
+def _constant_scores_rows(p: np.ndarray, window, weight: np.ndarray, grid: int) -> list[tuple[int, np.ndarray] | None]:
+    """:func:`constant_scores` of every row of ``p`` (one polynomial per row, same codes), at once."""
+    cr_lo, cr_hi, f_lo, f_hi = window
+    low = np.ceil(grid * (f_lo - p)).max(axis=1).astype(np.int64)
+    high = np.ceil(grid * (f_hi - p)).min(axis=1).astype(np.int64) - 1
+    found: list[tuple[int, np.ndarray] | None] = [None] * p.shape[0]
+    live = np.nonzero(high >= low)[0]
+    if live.size == 0:
+        return found
+    lo, hi, q = low[live, None], high[live, None], p[live]
+    span = int((high[live] - low[live]).max()) + 2
+    first = np.clip(np.ceil(grid * (cr_lo - q)).astype(np.int64), lo, hi + 1) - lo
+    last = np.clip(np.ceil(grid * (cr_hi - q)).astype(np.int64), lo, hi + 1) - lo
+    offset = np.arange(live.size, dtype=np.int64)[:, None] * span
+    weights = np.broadcast_to(weight, q.shape).ravel()
+    size = live.size * span
+    counts = np.cumsum((np.bincount((first + offset).ravel(), weights, size)
+                        - np.bincount((last + offset).ravel(), weights, size)).reshape(live.size, span), axis=1)
+    for index, row in enumerate(live):
+        found[row] = int(low[row]), counts[index, :high[row] - low[row] + 1]
+    return found
