@@ -9,6 +9,8 @@ firmware dumped. The caller compares them with the model (:func:`expected_output
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -274,6 +276,57 @@ def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_
     return image, {"text": int(sizes[0]), "data": int(sizes[1]), "bss": int(sizes[2])}
 
 
+#: Verilator's options for a SoC model (a timing-aware binary that reads its plusargs).
+SOC_VERILATOR_FLAGS = ("--binary", "-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--timing", "-CFLAGS", "-fcoroutines",
+                       # the wheel's make rules leave the precompiled-header flag empty
+                       "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "-j", "1")
+
+
+def _soc_cache_key(verilator: Path, top: str, soc: Path, sources: list[str]) -> str:
+    """What a built SoC model is a function of: Verilator, its options, every Verilog input."""
+    digest = hashlib.sha256()
+    stat = verilator.resolve().stat()
+    digest.update(f"{verilator.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0{top}\0".encode())
+    digest.update("\0".join(SOC_VERILATOR_FLAGS).encode())
+    for path in [*sources, *sorted(str(p) for p in soc.glob("*.vh"))]:
+        digest.update(b"\0" + Path(path).name.encode() + b"\0" + Path(path).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _build_soc_model(core: str, top: str, soc: Path, sources: list[str], binary: Path) -> None:
+    """Build the Verilator model of a SoC into ``binary``, or copy it from the cache.
+
+    A built model depends only on Verilator, its options and the Verilog (the wrapper, the
+    core, the CFU, the included files), never on the firmware: it is kept in
+    ``$XDG_CACHE_HOME/hwact/soc-models`` (``HWACT_CACHE_DIR`` moves it) under a hash of all of
+    them, so a model is compiled once per CFU, core and Verilator, whatever the session.
+    """
+    from ..verify.runner import _objcache_env, cache_dir, verilator_bin
+
+    verilator = Path(verilator_bin()) / "verilator"
+    cached = cache_dir() / "soc-models" / f"{_soc_cache_key(verilator, top, soc, sources)}-V{top}"
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    if cached.exists():
+        try:
+            shutil.copy2(cached, binary)
+            return
+        except OSError:
+            pass
+    # The C++ run-time library (verilated*.cpp) comes from the object cache of hwact.verify.
+    result = subprocess.run([str(verilator), *SOC_VERILATOR_FLAGS, "-I" + str(soc), "--top-module", top,
+                             "-Mdir", str(binary.parent), *sources],
+                            check=False, capture_output=True, text=True, env={**os.environ, **_objcache_env()})
+    if result.returncode or not binary.exists():
+        raise RuntimeError(f"verilator could not build the {core} SoC: {result.stderr.strip()[-500:]}")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        shutil.copy2(binary, temp)
+        os.replace(temp, cached)  # atomic: a concurrent build never sees half a binary
+    except OSError:
+        pass
+
+
 def simulate_soc(core: str, cfu_dir: Path, image: Path, work: Path, *, simulator: str = "icarus",
                  max_cycles: int = 3_000_000) -> tuple[int, int, list[str]]:
     """Run ``image`` on ``core``; return ``(exit status, cycles, dumped lines)``."""
@@ -293,19 +346,9 @@ def simulate_soc(core: str, cfu_dir: Path, image: Path, work: Path, *, simulator
             raise RuntimeError(f"iverilog could not build the {core} SoC: {result.stderr.strip()[:500]}")
         run = subprocess.run(["vvp", "-n", str(vvp), *plusargs], check=False, capture_output=True, text=True, cwd=work)
     elif simulator == "verilator":
-        from ..verify.runner import verilator_bin
-
         binary = work / f"obj_dir_{core}" / f"V{top}"
         if not binary.exists():  # the model does not depend on the firmware: built once per directory
-            verilator = Path(verilator_bin()) / "verilator"
-            result = subprocess.run([str(verilator), "--binary", "-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style",
-                                     "--timing", "-CFLAGS", "-fcoroutines",
-                                     # the wheel's make rules leave the precompiled-header flag empty
-                                     "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "-j", "1", "-I" + str(soc),
-                                     "--top-module", top, "-Mdir", str(binary.parent), *sources],
-                                    check=False, capture_output=True, text=True)
-            if result.returncode:
-                raise RuntimeError(f"verilator could not build the {core} SoC: {result.stderr.strip()[-500:]}")
+            _build_soc_model(core, top, soc, sources, binary)
         run = subprocess.run([str(binary), *plusargs], check=False, capture_output=True, text=True, cwd=work)
     else:
         raise ValueError(f"simulator must be icarus or verilator, not {simulator!r}")
