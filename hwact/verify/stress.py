@@ -15,8 +15,7 @@ import numpy as np
 from ..layout import pack_outputs, payload_words
 from ..model import evaluate
 from ..plan import Plan
-from .runner import (_HERE, SIMULATORS, SimError, _log_reason, _objcache_env, _pad, _python_on_path, stimulus,
-                     verilator_bin)
+from .runner import _ENV_NAMES, _HERE, SIMULATORS, SimError, _log_reason, _pad, _verilator_env, stimulus, verilator_bin
 
 __all__ = ["stress"]
 
@@ -38,12 +37,11 @@ def stress(plan: Plan, verilog: Path, top: str, *, lanes: int, stages: int, simu
     inputs = payload_words(plan, lanes, x, None if a is None else _pad(a, lanes))
     expected = pack_outputs(plan, lanes, y)
     work = Path(tempfile.mkdtemp(prefix="hwact-stress-"))
-    saved = {name: os.environ.get(name) for name in ("PATH", "OBJCACHE", "HWACT_OBJCACHE_DIR")}
+    saved = {name: os.environ.get(name) for name in _ENV_NAMES}
     try:
         np.savez(work / "vectors.npz", inputs=inputs, expected=expected)
         if simulator == "verilator":
-            os.environ["PATH"] = os.pathsep.join([_python_on_path(work), verilator_bin(), os.environ.get("PATH", "")])
-            os.environ.update(_objcache_env())
+            os.environ.update(_verilator_env(work, verilator_bin() + os.pathsep + os.environ.get("PATH", "")))
         runner = get_runner(simulator)
         build_args = ["-Wall", str(_HERE / "amaranth.vlt")] if simulator == "verilator" else []
         result = work / "result.json"

@@ -1,9 +1,14 @@
-"""cocotb testbench: drive a unit's input stream, check its output stream against expectations.
+"""cocotb testbench: drive units' input streams, check their output streams against expectations.
 
-The runner (:mod:`hwact.verify.runner`) writes the input transfers and the model's expected
-output transfers to an ``.npz`` file named by ``HWACT_VECTORS``; this bench streams them
-through the unit with random idle cycles on both sides, checks every output and the stream
-rules, and writes a JSON summary to ``HWACT_RESULT``.
+The runner (:mod:`hwact.verify.runner`) writes a JSON list of units to ``HWACT_UNITS``; each
+names the prefix of its ports in the toplevel (``""`` when the toplevel is the unit itself, or
+``u0__`` for the first unit of a batch wrapper, see :func:`hwact.verify.runner.simulate_many`),
+an ``.npz`` file of its input transfers and the model's expected output transfers, a seed, the
+idle probability and the JSON file its summary goes to. Every unit streams its vectors with
+its own random idle cycles on both sides and is checked on its own (outputs and stream rules),
+exactly as if it were simulated alone: the units of a batch only share the clock, the reset and
+the simulator process, so a unit's idle pattern, cycle count and verdict do not depend on the
+others.
 
 Per cycle: inputs are changed just after the falling edge, then the settled handshake
 signals are read in the read-only phase; those are exactly what the next rising edge samples.
@@ -30,72 +35,111 @@ def _as_int(handle) -> int | None:
         return None
 
 
+class _Stream:
+    """One unit's stimulus, scoreboard and stream-rule checks."""
+
+    def __init__(self, dut, spec: dict):
+        vectors = np.load(spec["vectors"])
+        self.inputs = [int(v) for v in vectors["inputs"]]
+        self.expected = [int(v) for v in vectors["expected"]]
+        self.idle = float(spec["idle"])
+        self.rng = random.Random(int(spec["seed"]))
+        self.result = spec["result"]
+        prefix = spec["prefix"]
+        self.i_payload, self.i_valid, self.i_ready = (getattr(dut, prefix + name)
+                                                      for name in ("i__payload", "i__valid", "i__ready"))
+        self.o_payload, self.o_valid, self.o_ready = (getattr(dut, prefix + name)
+                                                      for name in ("o__payload", "o__valid", "o__ready"))
+        self.i_valid.value, self.o_ready.value = 0, 0
+        self.total = len(self.inputs)
+        self.sent = self.received = self.cycles = 0
+        self.offering = False
+        self.valid_now = self.ready_now = False  # what i.valid and o.ready are driven to
+        self.taking = False
+        self.held = None  # output payload seen while o.ready was low; must stay until taken
+        self.mismatches, self.protocol, self.first = 0, [], []
+        self.limit = 4 * self.total + 1000  # a unit that stops answering fails instead of hanging the run
+        self.done = self.total == 0
+
+    def drive(self) -> None:
+        """After the falling edge: offer the next input, take outputs or not."""
+        if not self.offering and self.sent < self.total and self.rng.random() >= self.idle:
+            self.offering = True
+            self.i_payload.value = self.inputs[self.sent]
+        if self.offering != self.valid_now:
+            self.i_valid.value = self.offering
+            self.valid_now = self.offering
+        self.taking = self.rng.random() >= self.idle
+        if self.taking != self.ready_now:
+            self.o_ready.value = self.taking
+            self.ready_now = self.taking
+
+    def check(self) -> None:
+        """In the read-only phase: what the next rising edge samples."""
+        self.cycles += 1
+        if self.cycles > self.limit:
+            self.protocol.append(f"no progress after {self.cycles} cycles ({self.received} of {self.total} outputs)")
+            self.done = True
+            return
+        if self.o_valid.value:
+            value = _as_int(self.o_payload)
+            if self.held is not None and value != self.held:
+                self.protocol.append(f"cycle {self.cycles}: output changed while stalled")
+            if self.taking:
+                if value != self.expected[self.received]:
+                    self.mismatches += 1
+                    if len(self.first) < MAX_REPORTED:
+                        self.first.append({"transfer": self.received, "input": self.inputs[self.received],
+                                           "expected": self.expected[self.received], "got": value})
+                self.received += 1
+                self.held = None
+            else:
+                self.held = value
+        elif self.held is not None:
+            self.protocol.append(f"cycle {self.cycles}: output withdrawn before it was taken")
+            self.held = None
+        if self.offering and self.i_ready.value:
+            self.sent += 1
+            self.offering = False
+        if self.received >= self.total:
+            self.done = True
+
+    def write(self) -> None:
+        with open(self.result, "w") as result:
+            json.dump({"transfers": self.total, "received": self.received, "mismatches": self.mismatches,
+                       "first_mismatches": self.first, "protocol_errors": self.protocol[:MAX_REPORTED],
+                       "cycles": self.cycles}, result)
+
+
 @cocotb.test()
 async def stream_matches_model(dut):
-    vectors = np.load(os.environ["HWACT_VECTORS"])
-    inputs = [int(v) for v in vectors["inputs"]]
-    expected = [int(v) for v in vectors["expected"]]
-    idle = float(os.environ.get("HWACT_IDLE", "0.1"))
-    rng = random.Random(int(os.environ.get("HWACT_SEED", "1")))
-
+    with open(os.environ["HWACT_UNITS"]) as file:
+        specs = json.load(file)
     clk, rst = dut.clk, dut.rst
-    i_payload, i_valid, i_ready = dut.i__payload, dut.i__valid, dut.i__ready
-    o_payload, o_valid, o_ready = dut.o__payload, dut.o__valid, dut.o__ready
     Clock(clk, 10, unit="ns", impl="gpi").start()
-    i_valid.value, o_ready.value, rst.value = 0, 0, 1
+    rst.value = 1
+    streams = [_Stream(dut, spec) for spec in specs]
     await ClockCycles(clk, 3)
     rst.value = 0
 
-    total = len(inputs)
-    sent = received = cycles = 0
-    offering = False
-    valid_now = ready_now = False  # what i.valid and o.ready are driven to
-    held = None  # output payload seen while o.ready was low; must stay until taken
-    mismatches, protocol = 0, []
-    first = []
-    limit = 4 * total + 1000  # a unit that stops answering fails instead of hanging the run
     falling, settled = FallingEdge(clk), ReadOnly()
-    while received < total:
+    active = [stream for stream in streams if not stream.done]
+    while active:
         await falling
-        if not offering and sent < total and rng.random() >= idle:
-            offering = True
-            i_payload.value = inputs[sent]
-        if offering != valid_now:
-            i_valid.value = offering
-            valid_now = offering
-        taking = rng.random() >= idle
-        if taking != ready_now:
-            o_ready.value = taking
-            ready_now = taking
+        for stream in active:
+            stream.drive()
         await settled
-        cycles += 1
-        if cycles > limit:
-            protocol.append(f"no progress after {cycles} cycles ({received} of {total} outputs)")
-            break
-        if o_valid.value:
-            value = _as_int(o_payload)
-            if held is not None and value != held:
-                protocol.append(f"cycle {cycles}: output changed while stalled")
-            if taking:
-                if value != expected[received]:
-                    mismatches += 1
-                    if len(first) < MAX_REPORTED:
-                        first.append({"transfer": received, "input": inputs[received],
-                                      "expected": expected[received], "got": value})
-                received += 1
-                held = None
-            else:
-                held = value
-        elif held is not None:
-            protocol.append(f"cycle {cycles}: output withdrawn before it was taken")
-            held = None
-        if offering and i_ready.value:
-            sent += 1
-            offering = False
+        for stream in active:
+            stream.check()
+        if any(stream.done for stream in active):
+            active = [stream for stream in active if not stream.done]
 
-    with open(os.environ["HWACT_RESULT"], "w") as result:
-        json.dump({"transfers": total, "received": received, "mismatches": mismatches,
-                   "first_mismatches": first, "protocol_errors": protocol[:MAX_REPORTED],
-                   "cycles": cycles}, result)
-    assert not protocol, protocol[0]
-    assert mismatches == 0, f"{mismatches} of {total} transfers differ from the model, first: {first[0]}"
+    failing = []
+    for index, stream in enumerate(streams):
+        stream.write()
+        if stream.protocol:
+            failing.append(f"unit {index}: {stream.protocol[0]}")
+        elif stream.mismatches:
+            failing.append(f"unit {index}: {stream.mismatches} of {stream.total} transfers differ from the model, "
+                           f"first: {stream.first[0]}")
+    assert not failing, "; ".join(failing)
