@@ -18,7 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +49,24 @@ LONGEST_FIRST = (
     "on_every_code_at_8_bits[geglu]",
     "on_every_code_at_8_bits[glu]",
     "on_every_code_at_8_bits[swiglu]",
+    "test_report_synth_small_unit",  # yosys and nextpnr (WebAssembly) for two targets
+    "test_processes_with_different_hash_seeds",  # every spec planned again in two fresh processes
+    "test_documented_commands_print_what_the_docs_show[README.md]",  # plans GELU in a fresh process
 )
 
 
+#: Simulation glue, which the planners never import: editing it keeps the cached plans.
+NOT_PLANNING = ("verify/", "cfu/sim.py", "cfu/firmware.py")
+
+
 def _source_hash() -> str:
-    """A hash of every source file of the hwact package (plans are a function of them)."""
+    """A hash of every source file of the hwact package (plans are a function of them) but the
+    simulation glue (:data:`NOT_PLANNING`)."""
     root = Path(hwact.__file__).resolve().parent
     digest = hashlib.sha256(f"numpy {np.__version__} scipy {scipy.__version__}".encode())
     for path in sorted(root.rglob("*.py")):
+        if path.relative_to(root).as_posix().startswith(NOT_PLANNING):
+            continue
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:20]
 
@@ -111,12 +121,45 @@ def pytest_configure(config: pytest.Config) -> None:
     _CACHE = PlanCache(directory)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Hand the longest tests out first (a stable sort: everything else keeps its order)."""
+    """Hand the longest tests out first, then the simulator batches (each a long run, see
+    :func:`batched`), then the rest (a stable sort: each part keeps its order). With
+    ``--dist loadgroup`` a batch is one unit of work, placed where its first test is
+    (``--no-loadscope-reorder`` keeps this order instead of putting the largest groups first).
+    """
     def rank(item: pytest.Item) -> int:
-        return next((index for index, part in enumerate(LONGEST_FIRST) if part in item.nodeid), len(LONGEST_FIRST))
+        listed = next((index for index, part in enumerate(LONGEST_FIRST) if part in item.nodeid), None)
+        if listed is not None:
+            return listed
+        return len(LONGEST_FIRST) + (0 if item.get_closest_marker("xdist_group") else 1)
 
     items.sort(key=rank)
+    _name_groups(config, items)
+
+
+def _name_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Append ``@GROUP`` to the node id of each test in an xdist group, in an xdist worker.
+
+    That suffix is how ``--dist loadgroup`` sees groups. pytest-xdist 3.8 sets it through
+    ``item._nodeid``, which pytest 9.2 no longer reads (node ids are ``item._id`` now), so every
+    group would be spread over all workers, each running the whole batch. Done here the same
+    way, unless the suffix is already there (an xdist that does it again).
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id  # pytest 9.2's node ids
+
+    for item in items:
+        names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                        for mark in item.iter_markers("xdist_group")})
+        if not names or "@" in item.nodeid.rpartition("]")[2]:
+            continue
+        nodeid = f"{item.nodeid}@{'_'.join(names)}"
+        if hasattr(item, "_id"):
+            item._id = coerce_node_id(nodeid)
+        else:
+            item._nodeid = nodeid
 
 
 @pytest.fixture(scope="session")
@@ -136,3 +179,82 @@ def cached_planner(monkeypatch, cached_plan):
 
     monkeypatch.setattr(hwact.artifacts, "make_plan", plan)
     return cached_plan
+
+
+# -- simulator runs in batches ----------------------------------------------------------------------
+#
+# Starting a simulator (and cocotb inside it) costs about a second, and a Verilator build ten:
+# more than many proofs take. Tests that prove a unit on a simulator therefore declare batches:
+# the units of one batch are proven in one run (hwact.verify.runner.simulate_many: one build, one
+# simulator process, every unit with its own vectors, idle cycles, scoreboard and result, exactly
+# as it would be alone), the first test of a batch to run starts it, and every test then asserts
+# on its own unit's result, so a failure still names the unit. A batch is an xdist group
+# (``--dist loadgroup``, see pyproject.toml), so one worker runs it once.
+
+
+#: Batch name -> its cases (filled by :func:`batched` when test modules are imported).
+BATCHES: dict[str, list] = {}
+
+
+def batched(cases: Sequence[tuple], name: str, batches: int, cost: Callable[[tuple], float] = lambda case: 1.0,
+            together: Callable[[tuple], Any] | None = None) -> list:
+    """``cases`` as pytest params spread over ``batches`` xdist groups ``NAME-0``, ``NAME-1``...
+
+    The heaviest (by ``cost``) goes to the lightest batch first, so batches come out even;
+    cases with the same ``together(case)`` (say, that need the same slow plan) share a batch.
+    Each case is a tuple of the test's arguments.
+    """
+    bundles: dict[Any, list[int]] = {}
+    for index, case in enumerate(cases):
+        bundles.setdefault(together(case) if together else index, []).append(index)
+    loads = [0.0] * batches
+    group_of = {}
+    for members in sorted(bundles.values(), key=lambda members: -sum(cost(cases[i]) for i in members)):
+        chosen = loads.index(min(loads))
+        loads[chosen] += sum(cost(cases[i]) for i in members)
+        group_of.update(dict.fromkeys(members, chosen))
+    for index, case in enumerate(cases):
+        BATCHES.setdefault(f"{name}-{group_of[index]}", []).append(tuple(case))
+    return [pytest.param(*case, marks=pytest.mark.xdist_group(f"{name}-{group_of[index]}"))
+            for index, case in enumerate(cases)]
+
+
+class SimBatches:
+    """``sim_batch(request, case, make_job, simulator="icarus")``: this test's result in its batch.
+
+    ``make_job(work_dir, index, case)`` makes the :class:`~hwact.verify.runner.SimJob` of one
+    case of the batch (its unit written under ``work_dir`` with a module name of its own, say
+    ``u{index}``); the batch runs once per simulator and process. A batch that could not run
+    raises its error in every one of its tests.
+    """
+
+    def __init__(self, factory: pytest.TempPathFactory):
+        self.factory = factory
+        self.outcomes: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, request: pytest.FixtureRequest, case: tuple, make_job: Callable[[Path, int, tuple], Any],
+                 simulator: str = "icarus"):
+        from hwact.verify.runner import simulate_many
+
+        marker = request.node.get_closest_marker("xdist_group")
+        group = marker.args[0] if marker and marker.args else marker.kwargs.get("name") if marker else None
+        assert group in BATCHES, f"{request.node.nodeid} is not in a batch made by conftest.batched"
+        cases = BATCHES[group]
+        assert tuple(case) in cases, f"{case!r} is not a case of batch {group}"
+        if (group, simulator) not in self.outcomes:
+            work = self.factory.mktemp(f"{group}-{simulator}")
+            try:
+                jobs = [make_job(work, index, member) for index, member in enumerate(cases)]
+                results = simulate_many(jobs, simulator=simulator, work_dir=work)
+                self.outcomes[group, simulator] = {repr(member): result for member, result in zip(cases, results)}
+            except Exception as error:  # noqa: BLE001 - reported by every test of the batch
+                self.outcomes[group, simulator] = error
+        outcome = self.outcomes[group, simulator]
+        if isinstance(outcome, Exception):
+            raise RuntimeError(f"batch {group} on {simulator} could not run: {outcome}") from outcome
+        return outcome[repr(tuple(case))]
+
+
+@pytest.fixture(scope="session")
+def sim_batch(tmp_path_factory) -> SimBatches:
+    return SimBatches(tmp_path_factory)

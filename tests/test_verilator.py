@@ -3,7 +3,9 @@
 Each default unit in ``rtl/`` (the checked-in Verilog; ``test_rtl`` proves it is what the
 generator makes) is simulated exhaustively on both simulators through the same cocotb bench,
 with the same random stream gaps: both must pass, and agree on every count, down to the number
-of clock cycles the run took. A wrong model must fail on both alike.
+of clock cycles the run took. A wrong model must fail on both alike. The default units are
+proven in batches (``conftest.batched``: one build and one run per simulator and batch, every
+unit with its own stimulus and result).
 """
 
 import dataclasses
@@ -15,11 +17,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import batched
 
 from hwact.artifacts import load_manifest
 from hwact.defaults import DEFAULT_UNITS
 from hwact.verify import simulate
-from hwact.verify.runner import verilator_bin
+from hwact.verify.runner import SimJob, verilator_bin
 
 pytestmark = [pytest.mark.verilator, pytest.mark.icarus]
 
@@ -32,12 +35,23 @@ def run_both(plan, manifest, verilog):
             for simulator in ("icarus", "verilator")}
 
 
+def default_unit_job(work, index, case):
+    """The checked-in unit as it is (its module names are distinct), seed 7 as in ``run_both``."""
+    manifest, plan = load_manifest(RTL / f"{case[0]}.json")
+    return SimJob(plan, RTL / manifest["files"]["verilog"], manifest["top"], manifest["lanes"], manifest["stages"], seed=7)
+
+
+def transfers(case):
+    """Roughly what a unit's proof costs: its transfers."""
+    manifest, plan = load_manifest(RTL / f"{case[0]}.json")
+    return plan.in_fmt.n_codes * (plan.operand_fmt.n_codes if plan.operand_fmt else 1) / manifest["lanes"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("top", [spec.top for spec in DEFAULT_UNITS])
-def test_verilator_and_icarus_agree_on_every_default_unit(top):
-    manifest, plan = load_manifest(RTL / f"{top}.json")
-    results = run_both(plan, manifest, RTL / manifest["files"]["verilog"])
-    icarus, verilator = results["icarus"], results["verilator"]
+@pytest.mark.parametrize("top", batched([(spec.top,) for spec in DEFAULT_UNITS], "verilator-defaults", 2, transfers))
+def test_verilator_and_icarus_agree_on_every_default_unit(request, sim_batch, top):
+    icarus, verilator = (sim_batch(request, (top,), default_unit_job, simulator=simulator)
+                         for simulator in ("icarus", "verilator"))
     assert icarus.passed, (icarus.first_mismatches[:3], icarus.protocol_errors[:3])
     assert verilator.passed, (verilator.first_mismatches[:3], verilator.protocol_errors[:3])
     assert verilator.simulator == "verilator" and icarus.simulator == "icarus"

@@ -2,16 +2,21 @@
 
 Each case writes the unit's Verilog, streams every input code through it with random idle
 cycles on both sides of the handshake, and requires zero mismatches and no broken stream rule.
+The cases are proven in batches (``conftest.batched``): the units of a batch share one
+simulator run, each with its own stimulus, idle cycles, scoreboard and result, and each case
+asserts on its own unit's result.
 """
 
 import dataclasses
 
 import pytest
+from conftest import batched
 
 from hwact import Fmt, make_plan
 from hwact.functions import FUNCTIONS
 from hwact.hdl import ActivationUnit, to_verilog
 from hwact.verify import simulate
+from hwact.verify.runner import SimJob
 
 EXACT = sorted({f.name for f in FUNCTIONS.values() if f.family == "exact"})
 #: (format, lanes, stages) each exact function is proven at: every layout, and every stage count at
@@ -23,10 +28,17 @@ LAYOUTS = [("s4.12", 1, 0), ("s4.12", 1, 2), ("s4.12", 2, 1), ("s4.4", 1, 1), ("
 pytestmark = pytest.mark.icarus
 
 
-def prove(tmp_path, plan, lanes, stages, simulator="icarus", top="dut"):
-    verilog = tmp_path / f"{top}.v"
+def unit_job(work, index, plan, lanes, stages, **options):
+    """The unit's Verilog written as module ``u{index}``, proven with seed ``lanes + stages``."""
+    top = f"u{index}"
+    verilog = work / f"{top}.v"
     verilog.write_text(to_verilog(ActivationUnit(plan, lanes=lanes, stages=stages), top))
-    return simulate(plan, verilog, top, lanes=lanes, stages=stages, simulator=simulator, seed=lanes + stages)
+    return SimJob(plan, verilog, top, lanes, stages, seed=lanes + stages, **options)
+
+
+def transfers(fmt, lanes, operand_codes=1):
+    """Roughly what a case costs: the transfers it streams."""
+    return Fmt.parse(fmt).n_codes * operand_codes / lanes
 
 
 def fits(name, fmt, lanes):
@@ -35,11 +47,24 @@ def fits(name, fmt, lanes):
     return lanes * outputs * Fmt.parse(fmt).width <= 32
 
 
-@pytest.mark.parametrize("name, fmt, lanes, stages",
-                         [(n, f, l, s) for n in EXACT for f, l, s in LAYOUTS if fits(n, f, l)], ids=lambda v: str(v))
-def test_every_input_code_matches_the_model(tmp_path, name, fmt, lanes, stages):
+EXACT_CASES = [(n, f, l, s) for n in EXACT for f, l, s in LAYOUTS if fits(n, f, l)]
+
+
+def exact_job(work, index, case):
+    name, fmt, lanes, stages = case
+    return unit_job(work, index, make_plan(name, fmt, fmt), lanes, stages)
+
+
+def exact_cost(case):
+    name, fmt, lanes, _ = case
+    return transfers(fmt, lanes, 8 if FUNCTIONS[name].operands > 1 and fmt == "s4.12" else 1)
+
+
+@pytest.mark.parametrize("name, fmt, lanes, stages", batched(EXACT_CASES, "cocotb-exact", 6, exact_cost),
+                         ids=lambda v: str(v))
+def test_every_input_code_matches_the_model(request, sim_batch, name, fmt, lanes, stages):
     plan = make_plan(name, fmt, fmt)
-    result = prove(tmp_path, plan, lanes, stages)
+    result = sim_batch(request, (name, fmt, lanes, stages), exact_job)
     assert result.protocol_errors == []
     assert result.mismatches == 0, result.first_mismatches[:3]
     if plan.operand_fmt is None or fmt == "s4.4":
@@ -50,11 +75,19 @@ def test_every_input_code_matches_the_model(tmp_path, name, fmt, lanes, stages):
     assert result.passed
 
 
-@pytest.mark.parametrize("name, fmt, out", [("hardsigmoid", "s4.12", "u0.16"), ("leaky_relu", "s4.12", "s2.14"),
-                                            ("step", "s4.12", "u1.0"), ("hardswish", "s4.4", "s8.8")])
-def test_other_output_formats(tmp_path, name, fmt, out):
+OTHER_OUTPUTS = [("hardsigmoid", "s4.12", "u0.16"), ("leaky_relu", "s4.12", "s2.14"), ("step", "s4.12", "u1.0"),
+                 ("hardswish", "s4.4", "s8.8")]
+
+
+def other_output_job(work, index, case):
+    name, fmt, out = case
+    return unit_job(work, index, make_plan(name, fmt, out), 1, 1)
+
+
+@pytest.mark.parametrize("name, fmt, out", batched(OTHER_OUTPUTS, "cocotb-outputs", 1))
+def test_other_output_formats(request, sim_batch, name, fmt, out):
     plan = make_plan(name, fmt, out)
-    result = prove(tmp_path, plan, 1, 1)
+    result = sim_batch(request, (name, fmt, out), other_output_job)
     assert result.passed and result.vectors == plan.in_fmt.n_codes
 
 
@@ -71,11 +104,15 @@ def test_a_wrong_model_is_caught(tmp_path):
     assert result.first_mismatches[0]["expected"] != result.first_mismatches[0]["got"]
 
 
+def verilator_job(work, index, case):
+    name, lanes, stages = case
+    return unit_job(work, index, make_plan(name, "s4.4", "s4.4"), lanes, stages)
+
+
 @pytest.mark.verilator
-@pytest.mark.parametrize("name, lanes, stages", [("hardswish", 1, 2), ("prelu", 4, 1)])
-def test_verilator_agrees(tmp_path, name, lanes, stages):
-    plan = make_plan(name, "s4.4", "s4.4")
-    result = prove(tmp_path, plan, lanes, stages, simulator="verilator")
+@pytest.mark.parametrize("name, lanes, stages", batched([("hardswish", 1, 2), ("prelu", 4, 1)], "cocotb-verilator", 1))
+def test_verilator_agrees(request, sim_batch, name, lanes, stages):
+    result = sim_batch(request, (name, lanes, stages), verilator_job, simulator="verilator")
     assert result.simulator == "verilator" and result.passed and result.vectors >= 256
 
 
@@ -89,29 +126,49 @@ SMOOTH_RUNS = [(name, params, stages) for index, (name, params) in enumerate(SMO
                for stages in (0, 1 + index % 3)]
 
 
-@pytest.mark.parametrize("name, params, stages", SMOOTH_RUNS, ids=lambda v: str(v))
-def test_smooth_units_match_the_model_on_every_code(tmp_path, name, params, stages, cached_plan):
+def smooth_job(cached_plan):
+    def job(work, index, case):
+        name, params, stages = case
+        return unit_job(work, index, cached_plan(name, "s4.12", "s4.12", params=params), 1, stages)
+    return job
+
+
+@pytest.mark.parametrize("name, params, stages", batched(SMOOTH_RUNS, "cocotb-smooth", 5, together=lambda case: case[0]), ids=lambda v: str(v))
+def test_smooth_units_match_the_model_on_every_code(request, sim_batch, name, params, stages, cached_plan):
     plan = cached_plan(name, "s4.12", "s4.12", params=params)
     assert plan.table.degree >= 1  # these units have multipliers
-    result = prove(tmp_path, plan, 1, stages)
+    result = sim_batch(request, (name, params, stages), smooth_job(cached_plan))
     assert result.coverage == "exhaustive" and result.vectors == 65536
     assert result.passed, (result.first_mismatches[:3], result.protocol_errors[:3])
 
 
-@pytest.mark.parametrize("name, fmt_in, fmt_out, lanes, stages", [
-    ("sigmoid", "s4.12", "u0.16", 2, 2), ("tanh", "s4.12", "s1.15", 2, 3),
-    ("sigmoid", "s4.4", "u0.8", 4, 1), ("tanh", "s4.4", "s1.7", 4, 2),
-] + [(n, "s4.4", "s4.4", 4, i % 3) for i, n in enumerate(SMOOTH)])
-def test_smooth_units_at_other_formats(tmp_path, name, fmt_in, fmt_out, lanes, stages, cached_plan):
+SMOOTH_OTHER = [("sigmoid", "s4.12", "u0.16", 2, 2), ("tanh", "s4.12", "s1.15", 2, 3), ("sigmoid", "s4.4", "u0.8", 4, 1),
+                ("tanh", "s4.4", "s1.7", 4, 2)] + [(n, "s4.4", "s4.4", 4, i % 3) for i, n in enumerate(SMOOTH)]
+
+
+def smooth_other_job(cached_plan):
+    def job(work, index, case):
+        name, fmt_in, fmt_out, lanes, stages = case
+        return unit_job(work, index, cached_plan(name, fmt_in, fmt_out), lanes, stages)
+    return job
+
+
+@pytest.mark.parametrize("name, fmt_in, fmt_out, lanes, stages", batched(SMOOTH_OTHER, "cocotb-smooth-formats", 1))
+def test_smooth_units_at_other_formats(request, sim_batch, name, fmt_in, fmt_out, lanes, stages, cached_plan):
     plan = cached_plan(name, fmt_in, fmt_out)
-    result = prove(tmp_path, plan, lanes, stages)
+    result = sim_batch(request, (name, fmt_in, fmt_out, lanes, stages), smooth_other_job(cached_plan))
     assert result.coverage == "exhaustive" and result.vectors == plan.in_fmt.n_codes and result.passed
 
 
-@pytest.mark.parametrize("method", ["lut", "pwl"])
-def test_forced_table_methods(tmp_path, method, cached_plan):
-    plan = cached_plan("sigmoid", "s4.12", "s4.12", method=method)
-    result = prove(tmp_path, plan, 2, 2)
+def forced_job(cached_plan):
+    def job(work, index, case):
+        return unit_job(work, index, cached_plan("sigmoid", "s4.12", "s4.12", method=case[0]), 2, 2)
+    return job
+
+
+@pytest.mark.parametrize("method", batched([("lut",), ("pwl",)], "cocotb-forced", 1))
+def test_forced_table_methods(request, sim_batch, method, cached_plan):
+    result = sim_batch(request, (method,), forced_job(cached_plan))
     assert result.vectors == 65536 and result.passed
 
 
@@ -120,18 +177,31 @@ def test_forced_table_methods(tmp_path, method, cached_plan):
 GATED = ["glu", "geglu", "swiglu", "gtu"]
 
 
-@pytest.mark.parametrize("name, stages", [(name, stages) for index, name in enumerate(GATED)
-                                           for stages in (0, 1 + index % 3)])  # as SMOOTH_RUNS
-def test_gated_int8_units_on_every_operand_pair(tmp_path, name, stages, cached_plan):
-    plan = cached_plan(name, "s4.4", "s4.4")
-    result = prove(tmp_path, plan, 2 if stages % 2 else 4, stages)
+GATED_RUNS = [(name, stages) for index, name in enumerate(GATED) for stages in (0, 1 + index % 3)]  # as SMOOTH_RUNS
+
+
+def gated_job(cached_plan):
+    def job(work, index, case):
+        name, stages = case
+        return unit_job(work, index, cached_plan(name, "s4.4", "s4.4"), 2 if stages % 2 else 4, stages)
+    return job
+
+
+@pytest.mark.parametrize("name, stages", batched(GATED_RUNS, "cocotb-gated", 1))
+def test_gated_int8_units_on_every_operand_pair(request, sim_batch, name, stages, cached_plan):
+    result = sim_batch(request, (name, stages), gated_job(cached_plan))
     assert result.coverage == "exhaustive" and result.vectors == 65536 and result.passed
 
 
-@pytest.mark.parametrize("name", ["glu", "gtu"])
-def test_gated_16_bit_units(tmp_path, name, cached_plan):
-    plan = cached_plan(name, "s4.12", "s4.12")
-    result = prove(tmp_path, plan, 2, 2)
+def gated_16_job(cached_plan):
+    def job(work, index, case):
+        return unit_job(work, index, cached_plan(case[0], "s4.12", "s4.12"), 2, 2)
+    return job
+
+
+@pytest.mark.parametrize("name", batched([("glu",), ("gtu",)], "cocotb-gated-16", 1))
+def test_gated_16_bit_units(request, sim_batch, name, cached_plan):
+    result = sim_batch(request, (name,), gated_16_job(cached_plan))
     assert result.vectors >= 5 * 65536 and result.passed
 
 
