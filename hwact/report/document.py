@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import __version__
 from ..plan import BitSlice, Plan
+from ..widths import signed_bits
 from .cost import plan_cost
 
 __all__ = [
@@ -33,7 +34,8 @@ FORMATS = ("md", "html", "json")
 
 
 def _signed_bits(values) -> int:
-    return max(max(int(v).bit_length() + 1, (~int(v)).bit_length() + 1) for v in values)
+    """Bits of the widest two's complement value (one ROM column's width)."""
+    return max(signed_bits(v) for v in values)
 
 
 def plan_summary(plan: Plan, manifest: Mapping[str, Any] | None = None) -> dict[str, Any]:
