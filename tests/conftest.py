@@ -247,7 +247,7 @@ class SimBatches:
                 jobs = [make_job(work, index, member) for index, member in enumerate(cases)]
                 results = simulate_many(jobs, simulator=simulator, work_dir=work)
                 self.outcomes[group, simulator] = {repr(member): result for member, result in zip(cases, results)}
-            except Exception as error:  # noqa: BLE001 - reported by every test of the batch
+            except Exception as error:
                 self.outcomes[group, simulator] = error
         outcome = self.outcomes[group, simulator]
         if isinstance(outcome, Exception):

@@ -113,9 +113,9 @@ def test_hwact_cfu_writes_every_file(tmp_path):
 def test_cfu_parameters_are_checked():
     with pytest.raises(ValueError, match="distinct"):
         Cfu([load_cfu(RTL_CFU).ops[0]] * 2)
-    with pytest.raises(ValueError, match="0..1023"):
+    with pytest.raises(ValueError, match=r"0\.\.1023"):
         Cfu([], discovery_id=1024)
-    with pytest.raises(ValueError, match="0..255"):
+    with pytest.raises(ValueError, match=r"0\.\.255"):
         discovery_word(256)
 
 

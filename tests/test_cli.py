@@ -27,7 +27,8 @@ def test_generate_then_sim_proves_every_code(tmp_path):
     manifest = json.loads((out / "relu6.json").read_text())
     for key in ("function", "params", "in_format", "out_format", "method", "lanes", "stages", "latency", "top"):
         assert key in manifest
-    assert (manifest["function"], manifest["in_format"], manifest["out_format"], manifest["top"]) == ("relu6", "s4.12", "s4.12", "relu6")
+    assert (manifest["function"], manifest["in_format"], manifest["out_format"], manifest["top"]) == (
+        "relu6", "s4.12", "s4.12", "relu6")
     assert set(manifest["error"]) >= {"max_lsb", "mean_lsb", "rms_lsb", "correctly_rounded_fraction", "monotonic"}
     simulated = run("sim", str(out / "relu6.json"))
     assert simulated.returncode == 0, simulated.stderr
@@ -56,7 +57,8 @@ def test_a_mismatch_fails_the_sim(tmp_path):
 
 def test_generating_twice_gives_identical_bytes(tmp_path):
     for attempt in ("a", "b"):
-        args = ["generate", "hardswish", "--in", "s4.12", "--out", "s4.12", "--stages", "2", "-o", str(tmp_path / attempt)]
+        args = ["generate", "hardswish", "--in", "s4.12", "--out", "s4.12", "--stages", "2",
+                "-o", str(tmp_path / attempt)]
         assert main(args) == 0
     for name in ("hardswish.v", "hardswish.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
@@ -76,9 +78,12 @@ BAD = {
     "malformed format": (["generate", "relu", "--in", "s4.x", "--out", "s4.12"], "bad format 's4.x'"),
     "empty format": (["generate", "relu", "--in", "s0.0", "--out", "s4.12"], "bad format 's0.0'"),
     "too wide": (["generate", "relu", "--in", "s40.2", "--out", "s4.12"], "42 bits wide"),
-    "min above max": (["generate", "hardtanh", "--in", "s4.12", "--out", "s4.12", "--param", "min_val=2"], "min_val (2) must be below"),
-    "negative ceiling": (["generate", "clipped_relu", "--in", "s4.12", "--out", "s4.12", "--param", "ceiling=-1"], "ceiling must be >= 0"),
-    "unknown param": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--param", "alpha=1"], "no parameter 'alpha'"),
+    "min above max": (["generate", "hardtanh", "--in", "s4.12", "--out", "s4.12", "--param", "min_val=2"],
+                      "min_val (2) must be below"),
+    "negative ceiling": (["generate", "clipped_relu", "--in", "s4.12", "--out", "s4.12", "--param", "ceiling=-1"],
+                         "ceiling must be >= 0"),
+    "unknown param": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--param", "alpha=1"],
+                      "no parameter 'alpha'"),
     "param syntax": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--param", "alpha"], "NAME=VALUE"),
     "lanes": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--lanes", "3"], "lane count"),
     "lanes too wide": (["generate", "relu", "--in", "s4.12", "--out", "s4.12", "--lanes", "4"], "do not fit"),
@@ -105,7 +110,8 @@ def test_unwritable_output_directory(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     result = run("generate", "relu", "--in", "s4.4", "--out", "s4.4", "-o", str(blocker / "sub"))
-    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "cannot create output directory" in result.stderr
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "cannot create output directory" in result.stderr
     readonly = tmp_path / "ro"
     readonly.mkdir()
     readonly.chmod(0o555)

@@ -48,7 +48,8 @@ def test_instruction_equals_fallback_equals_model(tmp_path, cfu, core):
 @pytest.mark.parametrize("core", sorted(CORES))
 def test_cfu_elaborates_in_icarus_with_the_core(tmp_path, core):
     wrapper, top, cfu_file = CORES[core]
-    result = subprocess.run(["iverilog", "-g2012", "-I", str(SIM_DIR / "soc"), "-s", top, "-o", str(tmp_path / "soc.vvp"),
+    result = subprocess.run(["iverilog", "-g2012", "-I", str(SIM_DIR / "soc"), "-s", top,
+                             "-o", str(tmp_path / "soc.vvp"),
                              str(SIM_DIR / "soc" / wrapper), *map(str, core_sources(core)), str(RTL_CFU / cfu_file)],
                             check=False, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -205,7 +205,7 @@ def test_outputs_stay_in_the_output_format_and_the_claimed_error_holds(request):
 @settings(max_examples=60)
 @given(request=requests())
 def test_monotonic_functions_give_monotonic_units(request):
-    name, in_fmt, out_fmt, options = request
+    name, _, _, options = request
     assume(name in MONOTONIC and options["overflow"] != "WRAP")
     if name == "hardtanh":
         assume(options["params"]["min_val"] < options["params"]["max_val"])

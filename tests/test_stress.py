@@ -47,9 +47,10 @@ def test_combinational_and_deep_pipelines(tmp_path, cached_plan, stages):
 
 
 def test_the_scoreboard_catches_a_wrong_model():
-    manifest, plan = load_manifest(RTL / "relu_int8x4.json")
+    _, plan = load_manifest(RTL / "relu_int8x4.json")
     rows = [list(row) for row in plan.table.rows]
     rows[-1][-1] += 1  # one coefficient off: the model no longer matches the Verilog
     wrong = dataclasses.replace(plan, table=dataclasses.replace(plan.table, rows=tuple(map(tuple, rows))))
     summary = stress(wrong, RTL / "relu_int8x4.v", "relu_int8x4", lanes=4, stages=0, transfers=2000, resets=2)
-    assert summary["mismatches"] > 0 and summary["first_mismatches"][0]["expected"] != summary["first_mismatches"][0]["got"]
+    first = summary["first_mismatches"][0]
+    assert summary["mismatches"] > 0 and first["expected"] != first["got"]

@@ -38,7 +38,8 @@ def run_both(plan, manifest, verilog):
 def default_unit_job(work, index, case):
     """The checked-in unit as it is (its module names are distinct), seed 7 as in ``run_both``."""
     manifest, plan = load_manifest(RTL / f"{case[0]}.json")
-    return SimJob(plan, RTL / manifest["files"]["verilog"], manifest["top"], manifest["lanes"], manifest["stages"], seed=7)
+    return SimJob(plan, RTL / manifest["files"]["verilog"], manifest["top"], manifest["lanes"], manifest["stages"],
+                  seed=7)
 
 
 def transfers(case):

@@ -56,7 +56,7 @@ FRESH = [
 
 
 @pytest.mark.parametrize("function, fmt_in, fmt_out, options, lanes, stages", FRESH,
-                         ids=[f"{f}-{i}-{o}-x{l}-p{s}" for f, i, o, _, l, s in FRESH])
+                         ids=[f"{f}-{i}-{o}-x{lanes}-p{s}" for f, i, o, _, lanes, s in FRESH])
 def test_fresh_units_are_lint_clean(tmp_path, cached_plan, function, fmt_in, fmt_out, options, lanes, stages):
     plan = cached_plan(function, fmt_in, fmt_out, **options)
     path = tmp_path / "unit.v"

@@ -47,7 +47,7 @@ def fits(name, fmt, lanes):
     return lanes * outputs * Fmt.parse(fmt).width <= 32
 
 
-EXACT_CASES = [(n, f, l, s) for n in EXACT for f, l, s in LAYOUTS if fits(n, f, l)]
+EXACT_CASES = [(n, f, lanes, s) for n in EXACT for f, lanes, s in LAYOUTS if fits(n, f, lanes)]
 
 
 def exact_job(work, index, case):
@@ -133,7 +133,10 @@ def smooth_job(cached_plan):
     return job
 
 
-@pytest.mark.parametrize("name, params, stages", batched(SMOOTH_RUNS, "cocotb-smooth", 5, together=lambda case: case[0]), ids=lambda v: str(v))
+SMOOTH_PARAMS = batched(SMOOTH_RUNS, "cocotb-smooth", 5, together=lambda case: case[0])  # one plan, one batch
+
+
+@pytest.mark.parametrize("name, params, stages", SMOOTH_PARAMS, ids=lambda v: str(v))
 def test_smooth_units_match_the_model_on_every_code(request, sim_batch, name, params, stages, cached_plan):
     plan = cached_plan(name, "s4.12", "s4.12", params=params)
     assert plan.table.degree >= 1  # these units have multipliers
@@ -142,8 +145,9 @@ def test_smooth_units_match_the_model_on_every_code(request, sim_batch, name, pa
     assert result.passed, (result.first_mismatches[:3], result.protocol_errors[:3])
 
 
-SMOOTH_OTHER = [("sigmoid", "s4.12", "u0.16", 2, 2), ("tanh", "s4.12", "s1.15", 2, 3), ("sigmoid", "s4.4", "u0.8", 4, 1),
-                ("tanh", "s4.4", "s1.7", 4, 2)] + [(n, "s4.4", "s4.4", 4, i % 3) for i, n in enumerate(SMOOTH)]
+SMOOTH_OTHER = [("sigmoid", "s4.12", "u0.16", 2, 2), ("tanh", "s4.12", "s1.15", 2, 3),
+                ("sigmoid", "s4.4", "u0.8", 4, 1), ("tanh", "s4.4", "s1.7", 4, 2),
+                *[(n, "s4.4", "s4.4", 4, i % 3) for i, n in enumerate(SMOOTH)]]
 
 
 def smooth_other_job(cached_plan):

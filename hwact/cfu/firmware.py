@@ -179,7 +179,7 @@ def generate_sources(cfu: LoadedCfu, inputs: FirmwareInputs, work: Path) -> None
         "typedef void (*fw_unit_fn)(const void *x, const void *a, void *y, uint32_t n);",
         "struct fw_unit { const void *x; const void *a; uint32_t n; uint32_t out_words; };",
         f"#define FW_UNITS {len(ops)}",
-        f"#define FW_MAX_WORDS {max(out_words + [dense_words])}",
+        f"#define FW_MAX_WORDS {max([*out_words, dense_words])}",
         f"#define FW_DENSE_IN {DENSE_IN}", f"#define FW_DENSE_OUT {DENSE_OUT}",
         f"#define FW_DENSE_UNIT {inputs.dense_unit}", f"#define FW_DENSE_WORDS {dense_words}",
         "extern const struct fw_unit FW_UNIT[];",
@@ -245,7 +245,8 @@ def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_
         command = [tools["gcc"], *CFLAGS, *includes, *defines, *flags, "-c", str(source), "-o", str(work / obj)]
         result = subprocess.run(command, check=False, capture_output=True, text=True)
         if result.returncode:
-            raise RuntimeError(f"compiling {source.name} failed: {result.stderr.strip().splitlines()[0] if result.stderr else ''}"
+            first = result.stderr.strip().splitlines()[0] if result.stderr else ""
+            raise RuntimeError(f"compiling {source.name} failed: {first}"
                                + "\n" + result.stderr)
         objects.append(str(work / obj))
 
@@ -258,7 +259,8 @@ def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_
         cc(work / "fw_units.c", "fw_units_hw.o", "-DFW_TABLE=units_hw")
         cc(work / "fw_units.c", "fw_units_sw.o", "-DFW_TABLE=units_sw", "-DHWACT_SOFTWARE")
     elf = work / "firmware.elf"
-    link = [tools["gcc"], *CFLAGS, "-nostdlib", "-nostartfiles", "-Wl,--no-warn-rwx-segments", "-T", str(firmware / "link.ld"), *objects,
+    link = [tools["gcc"], *CFLAGS, "-nostdlib", "-nostartfiles", "-Wl,--no-warn-rwx-segments",
+            "-T", str(firmware / "link.ld"), *objects,
             f"-L{PICOLIBC}", f"-L{libgcc_dir(tools['gcc'])}", "-lm", "-lc", "-lgcc", "-o", str(elf)]
     result = subprocess.run(link, check=False, capture_output=True, text=True)
     if result.returncode:
@@ -272,12 +274,14 @@ def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_
     words = np.frombuffer(raw, dtype="<u4")
     image = work / "firmware.hex"
     image.write_text("".join(f"{w:08x}\n" for w in words))
-    sizes = subprocess.run([tools["size"], str(elf)], capture_output=True, text=True, check=True).stdout.split("\n")[1].split()
+    printed = subprocess.run([tools["size"], str(elf)], capture_output=True, text=True, check=True).stdout
+    sizes = printed.split("\n")[1].split()
     return image, {"text": int(sizes[0]), "data": int(sizes[1]), "bss": int(sizes[2])}
 
 
 #: Verilator's options for a SoC model (a timing-aware binary that reads its plusargs).
-SOC_VERILATOR_FLAGS = ("--binary", "-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--timing", "-CFLAGS", "-fcoroutines",
+SOC_VERILATOR_FLAGS = ("--binary", "-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--timing",
+                       "-CFLAGS", "-fcoroutines",
                        # the wheel's make rules leave the precompiled-header flag empty
                        "-MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include", "-j", "1")
 

@@ -24,11 +24,12 @@ import numpy as np
 
 from ..fixed import IntArray, unique_codes
 from ..layout import LANES, pack_outputs, payload_words
+from ..measure import segment_edges
 from ..model import evaluate
 from ..plan import Plan
-from ..measure import segment_edges
 
-__all__ = ["SimError", "SimJob", "SimResult", "simulate", "simulate_many", "stimulus", "SIMULATORS", "EXHAUSTIVE_SIM_BITS"]
+__all__ = ["SimError", "SimJob", "SimResult", "simulate", "simulate_many", "stimulus", "SIMULATORS",
+           "EXHAUSTIVE_SIM_BITS"]
 
 SIMULATORS = ("icarus", "verilator")
 #: Input spaces (all operands together) up to this many bits are simulated exhaustively.
@@ -271,7 +272,7 @@ def batch_wrapper(units: list[tuple[str, dict[str, int]]]) -> str:
     ports brought out as ``u<index>__<port>`` (every port a top-level port, so that both
     simulators let cocotb drive them and Verilator's -Wall has nothing to say)."""
     ports, lines = ["clk", "rst"], ["  input clk;", "  input rst;"]
-    for index, (top, widths) in enumerate(units):
+    for index, (_, widths) in enumerate(units):
         for port in _PORTS:
             direction = "input" if port in ("i__payload", "i__valid", "o__ready") else "output"
             width = f"[{widths[port] - 1}:0] " if widths[port] > 1 else ""
@@ -338,8 +339,9 @@ def simulate_many(jobs: list[SimJob], *, simulator: str = "icarus", work_dir: Pa
         for index, (job, (inputs, expected, _, _)) in enumerate(zip(jobs, stimuli)):
             name = "" if len(jobs) == 1 else f"-{index}"
             np.savez(work / f"vectors{name}.npz", inputs=inputs, expected=expected)
-            specs.append({"prefix": "" if len(jobs) == 1 else f"u{index}__", "vectors": str(work / f"vectors{name}.npz"),
-                          "result": str(work / f"result{name}.json"), "seed": job.seed, "idle": job.idle})
+            specs.append({"prefix": "" if len(jobs) == 1 else f"u{index}__",
+                          "vectors": str(work / f"vectors{name}.npz"), "result": str(work / f"result{name}.json"),
+                          "seed": job.seed, "idle": job.idle})
             if (work / f"result{name}.json").exists():
                 (work / f"result{name}.json").unlink()
         (work / "units.json").write_text(json.dumps(specs))
@@ -351,7 +353,8 @@ def simulate_many(jobs: list[SimJob], *, simulator: str = "icarus", work_dir: Pa
         top = jobs[0].top
         if len(jobs) > 1:
             wrapper = work / f"{BATCH_TOP}.v"
-            wrapper.write_text(batch_wrapper([(job.top, _port_widths(text, job.top)) for job, text in zip(jobs, texts)]))
+            units = [(job.top, _port_widths(text, job.top)) for job, text in zip(jobs, texts)]
+            wrapper.write_text(batch_wrapper(units))
             sources.append(wrapper)
             top = BATCH_TOP
         build_args = []
