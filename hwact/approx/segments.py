@@ -37,7 +37,7 @@ CHECK_EVERY = 8
 #: The greedy search's quick fits: points and Lawson iterations.
 QUICK_POINTS, QUICK_ITERATIONS = 256, 12
 #: Levels of the binary search over segment lengths fitted per batch (2**depth - 1 lengths).
-SEARCH_DEPTH = 5
+SEARCH_DEPTH = 3
 
 
 class SegmentsOutOfReach(ValueError):
