@@ -107,7 +107,8 @@ def main() -> None:
                                       f"max {entry['max_lsb']:.3f} LSB, {entry['correctly_rounded_fraction']:.1%} CR")
         flag = "" if entry["within"] else "  OVER"
         cpu = "-" if entry.get("cpu_seconds") is None else f"{entry['cpu_seconds']:.1f}"
-        print(f"{label:<24} {entry['in'] + ' -> ' + entry['out']:<18} {seconds:>8} {cpu:>6}  {entry['limit_seconds']:>5.0f}  "
+        formats = entry["in"] + " -> " + entry["out"]
+        print(f"{label:<24} {formats:<18} {seconds:>8} {cpu:>6}  {entry['limit_seconds']:>5.0f}  "
               f"{entry['load_before']:>5.1f}  {note}{flag}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("planning_time_wide.json" if args.wide_only else "planning_time.json")

@@ -41,7 +41,8 @@ def test_speculative_greedy_search_gives_the_plain_binary_search():
                 good = bad - 1
             while bad - good > 1:
                 mid = (good + bad) // 2
-                good, bad = (mid, bad) if segments.fit_error(start, mid, target_of, degree) <= tolerance else (good, mid)
+                fits = segments.fit_error(start, mid, target_of, degree) <= tolerance
+                good, bad = (mid, bad) if fits else (good, mid)
             found.append((start, good))
             start += good
         return found

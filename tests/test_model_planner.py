@@ -29,7 +29,8 @@ TORCH = {
 PRELU = lambda x, a: np.where(x > 0, x, a * x)  # noqa: E731
 
 CASES = [(name, {}) for name in TORCH] + [
-    ("clipped_relu", {"ceiling": 2.3}), ("leaky_relu", {"negative_slope": 0.2}), ("rrelu", {"lower": 0.1, "upper": 0.3}),
+    ("clipped_relu", {"ceiling": 2.3}), ("leaky_relu", {"negative_slope": 0.2}),
+    ("rrelu", {"lower": 0.1, "upper": 0.3}),
     ("hardtanh", {"min_val": -0.3, "max_val": 2.7}), ("hardsigmoid", {"variant": "keras"}),
     ("hardsigmoid", {"variant": "linear"}), ("step", {"value": 0.5}),
 ]
@@ -115,7 +116,7 @@ def test_plan_json_round_trip_is_lossless():
 
 def test_model_rejects_codes_outside_the_format():
     plan = make_plan("relu", "s4.4", "s4.4")
-    with pytest.raises(ValueError, match="-128..127"):
+    with pytest.raises(ValueError, match=r"-128\.\.127"):
         evaluate(plan, np.array([200]))
 
 
@@ -130,7 +131,7 @@ def test_wide_inputs_are_measured_on_a_sample(cached_plan):
 def test_bad_requests_say_what_is_wrong():
     with pytest.raises(ParamError, match="unknown function 'nope'"):
         make_plan("nope", "s4.4", "s4.4")
-    with pytest.raises(ParamError, match="min_val .* must be below max_val"):
+    with pytest.raises(ParamError, match=r"min_val .* must be below max_val"):
         make_plan("hardtanh", "s4.4", "s4.4", params={"min_val": 2})
     with pytest.raises(ParamError, match="ceiling must be >= 0"):
         make_plan("clipped_relu", "s4.4", "s4.4", params={"ceiling": -1})
@@ -138,7 +139,7 @@ def test_bad_requests_say_what_is_wrong():
         make_plan("hardsigmoid", "s4.4", "s4.4", params={"variant": "tf"})
     with pytest.raises(ParamError, match="must be a real number"):
         make_plan("leaky_relu", "s4.4", "s4.4", params={"negative_slope": "steep"})
-    with pytest.raises(PlanError, match="best reachable is 0.5"):
+    with pytest.raises(PlanError, match=r"best reachable is 0\.5"):
         make_plan("leaky_relu", "s4.4", "s4.4", max_err_lsb=0.25)
     with pytest.raises(PlanError, match="does not apply"):
         make_plan("relu", "s4.4", "s4.4", method="pwl")

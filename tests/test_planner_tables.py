@@ -155,7 +155,8 @@ def test_auto_plans_at_16_bits_are_monotonic(name, cached_plan):
 
 
 def test_an_unmeetable_budget_names_the_best_reachable():
-    with pytest.raises(PlanError, match=r"no sigmoid plan for s4.4 -> u0.8 with error at most 0.2 LSB; .* best reachable is 0.49\d* LSB"):
+    with pytest.raises(PlanError, match=r"no sigmoid plan for s4.4 -> u0.8 with error at most 0.2 LSB; "
+                                        r".* best reachable is 0.49\d* LSB"):
         make_plan("sigmoid", "s4.4", "u0.8", max_err_lsb=0.2)
 
 
@@ -298,14 +299,15 @@ def test_a_24_bit_input_is_planned_on_a_probe_set_and_holds_on_codes_it_never_sa
     assert claimed.max_lsb < 1.0 and claimed.correctly_rounded_fraction >= 0.9 and claimed.monotonic
     rng = np.random.default_rng(2026)
     edges = [t + d for t in plan.select.thresholds for d in (-1, 0)]
-    x = np.sort(np.concatenate([rng.integers(fmt.min_code, fmt.max_code, 300_000, endpoint=True), edges, -np.array(edges)]))
+    random = rng.integers(fmt.min_code, fmt.max_code, 300_000, endpoint=True)
+    x = np.sort(np.concatenate([random, edges, -np.array(edges)]))
     target = np.clip(INDEPENDENT["sigmoid"](fmt.to_real(x)), out.min_value, out.max_value) / out.lsb
     y = evaluate(plan, x)
     assert np.abs(y - target).max() < 1.0
     assert np.all(np.diff(y) >= 0)
     # The clamp sits on the exact code where the rounded output stops changing.
-    cr = np.clip(np.floor(INDEPENDENT["sigmoid"](fmt.to_real(np.array([plan.clamp.hi - 1, plan.clamp.hi]))) / out.lsb + 0.5),
-                 0, out.max_code)
+    ends = fmt.to_real(np.array([plan.clamp.hi - 1, plan.clamp.hi]))
+    cr = np.clip(np.floor(INDEPENDENT["sigmoid"](ends) / out.lsb + 0.5), 0, out.max_code)
     assert cr[1] == out.max_code and cr[0] < out.max_code
 
 

@@ -28,8 +28,8 @@ import numpy as np
 
 from ..fixed import Fmt, round_real, shift_round
 from ..functions import OPERAND, Function, Piece
-from ..plan import CoefTable, HornerStep, OutputStage, Plan, SegmentSelect
 from ..measure import TIE_TOLERANCE, measure, reference, snap_ties
+from ..plan import CoefTable, HornerStep, OutputStage, Plan, SegmentSelect
 from ..widths import model_overflow
 
 __all__ = ["plan_exact", "MAX_COEF_FRAC_BITS"]
@@ -77,7 +77,7 @@ def _build(function: Function, params: Mapping[str, Any], segments, degree: int,
     fi = in_fmt.frac_bits
     frac_bits = tuple(coef_frac + (degree - k) * fi for k in range(degree + 1))
     rows, operand, coefficients = [], [], []
-    for s, (piece, lo, hi) in enumerate(segments):
+    for s, (piece, _, _) in enumerate(segments):
         row = []
         for k in range(degree + 1):
             value = piece.coeffs[k] if k < len(piece.coeffs) else 0.0
@@ -147,7 +147,8 @@ def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     candidates = [operand_fmt.frac_bits] if has_operand else range(MAX_COEF_FRAC_BITS + 1)
     screened: list[tuple[float, int, Plan]] = []
     for coef_frac in candidates:
-        plan = _build(function, params, segments, degree, coef_frac, in_fmt, out_fmt, operand_fmt, rounding, overflow_mode)
+        plan = _build(function, params, segments, degree, coef_frac, in_fmt, out_fmt, operand_fmt, rounding,
+                      overflow_mode)
         if plan is None:
             break
         # Screen on a sample first; only a candidate that passes is measured in full.
@@ -191,7 +192,7 @@ def _mode_exact(function: Function, params: Mapping[str, Any], segments, degree:
     has no such choice (or the plan would leave int64).
     """
     plan = _build(function, params, segments, degree, coef_frac, in_fmt, out_fmt, None, rounding, overflow_mode)
-    if plan is None or overflow_mode == "WRAP" and degree > 1:
+    if plan is None or (overflow_mode == "WRAP" and degree > 1):
         return None
     shift = plan.output.shift
     if shift < 0:  # the accumulator is coarser than the output: nothing to steer

@@ -19,6 +19,7 @@ round correctly: the codes it stands for share its output.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -229,7 +230,7 @@ def search_splits(target: np.ndarray, weight: np.ndarray, degree: int, guard: in
         cuts.reverse()
         starts[m] = np.array([c * cell for c in cuts[:-1]], dtype=np.int64)
         shares[m] = best[m, cells] / total_weight
-        coefs[m] = np.array([coefficients[(i, j)] for i, j in zip(cuts[:-1], cuts[1:])])
+        coefs[m] = np.array([coefficients[(i, j)] for i, j in itertools.pairwise(cuts)])
     return SplitSearch(starts, shares, coefs, target, weight)
 
 
