@@ -11,15 +11,22 @@ from typing import Any
 
 from ..fixed import OVERFLOW_MODES, ROUNDING_MODES, Fmt
 from ..functions import get, resolve_params
-from ..plan import Plan
 from ..measure import TIE_TOLERANCE, ErrorStats, measure, report
-from .exact import plan_exact
-from .gated import EXTRA_BITS, plan_gated, width_message
+from ..plan import Plan
 from ..report.cost import plan_cost
 from ..widths import MODEL_BITS, model_overflow
+from .exact import plan_exact
+from .gated import EXTRA_BITS, plan_gated, width_message
 from .rounding_split import MAX_SPLIT_DOMAIN_BITS
-from .table import (MAX_LUT_INPUT_BITS, MAX_SEGMENT_LENGTH_BITS, MAX_SPLIT_SEGMENTS, NotCheaper,
-                    SegmentsOutOfReach, TooManySegments, plan_table)
+from .table import (
+    MAX_LUT_INPUT_BITS,
+    MAX_SEGMENT_LENGTH_BITS,
+    MAX_SPLIT_SEGMENTS,
+    NotCheaper,
+    SegmentsOutOfReach,
+    TooManySegments,
+    plan_table,
+)
 
 __all__ = ["make_plan", "PlanError", "METHODS"]
 

@@ -16,17 +16,17 @@ nearest is not the best entry when ``a`` scales its error.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..fixed import Fmt
 from ..functions import Function, get
+from ..measure import TIE_TOLERANCE, input_grid, measure, mode_target, reference
 from ..model import evaluate, row_of
 from ..plan import OutputStage, Plan, Product
-from ..measure import TIE_TOLERANCE, input_grid, measure, mode_target, reference
 from ..widths import MODEL_BITS, analyze
 
 __all__ = ["plan_gated", "width_message", "EXTRA_BITS"]

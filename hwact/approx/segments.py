@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fit import fit_blocks, fit_lengths
 from ..widths import MODEL_BITS
+from .fit import fit_blocks, fit_lengths
 from .quantize import product_bits
 
 __all__ = [
@@ -134,6 +134,6 @@ def _judge(start: int, length: int, coef_t: np.ndarray, err: float, target_of, d
         ends = np.array([0.0, length - 1.0])
         slope = coef_t[1] + 2 * coef_t[2] * ends  # p'(t) at both ends (linear for a quadratic)
         rise = np.diff(target_of(np.array([start, start + length // 2, start + length - 1])))
-        if np.all(rise >= 0) and slope.min() < 0 or np.all(rise <= 0) and slope.max() > 0:
+        if (np.all(rise >= 0) and slope.min() < 0) or (np.all(rise <= 0) and slope.max() > 0):
             return float("inf")
     return float(err)
