@@ -383,11 +383,11 @@ def test_a_missing_icarus_is_one_line_from_the_console_script(relu_unit, tmp_pat
 API = {
     "make_plan: unknown rounding": (
         lambda: make_plan("relu", "s4.4", "s4.4", rounding="NEAREST"),
-        "rounding must be one of TRN, TRN_ZERO, RND, RND_ZERO, RND_INF, RND_CONV, not 'NEAREST'",
+        "rounding mode must be one of TRN, TRN_ZERO, RND, RND_ZERO, RND_INF, RND_CONV, not 'NEAREST'",
     ),
     "make_plan: unknown overflow": (
         lambda: make_plan("relu", "s4.4", "s4.4", overflow="CLAMP"),
-        "overflow must be one of SAT, SAT_SYM, WRAP, not 'CLAMP'",
+        "overflow mode must be one of SAT, SAT_SYM, WRAP, not 'CLAMP'",
     ),
     "make_plan: unknown method": (
         lambda: make_plan("relu", "s4.4", "s4.4", method="magic"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..fixed import OVERFLOW_MODES, ROUNDING_MODES, Fmt
+from ..fixed import Fmt, check_overflow, check_rounding
 from ..functions import get, resolve_params
 from ..measure import TIE_TOLERANCE, ErrorStats, measure, report
 from ..plan import Plan
@@ -121,10 +121,11 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
     in_fmt, out_fmt = Fmt.parse(in_fmt), Fmt.parse(out_fmt)
     if method not in METHODS:
         raise PlanError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    if rounding not in ROUNDING_MODES:
-        raise PlanError(f"rounding must be one of {', '.join(ROUNDING_MODES)}, not {rounding!r}")
-    if overflow not in OVERFLOW_MODES:
-        raise PlanError(f"overflow must be one of {', '.join(OVERFLOW_MODES)}, not {overflow!r}")
+    try:  # the same check (and message) as every plan's own, before any work is done
+        check_rounding(rounding)
+        check_overflow(overflow)
+    except ValueError as error:
+        raise PlanError(str(error)) from None
     if not max_err_lsb > 0:
         raise PlanError(f"max_err_lsb must be positive, not {max_err_lsb!r}")
     available = _methods_for(fn.family)
