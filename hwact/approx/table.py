@@ -88,6 +88,31 @@ PROBE_BITS = 20
 CLAMP_MARGIN = 0.25
 
 
+#: Probe sets (codes and the target on them) and saturation clamps of wide inputs, by request:
+#: ``auto`` builds dozens of rungs of one function and formats, each on the same probe set.
+_PROBES: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+_CLAMPS: dict[tuple, tuple[int, int]] = {}
+#: Requests remembered (the oldest is forgotten first); a probe set takes about 16 MB.
+_REMEMBERED = 4
+
+
+def _remember(cache: dict, key: tuple, value) -> None:
+    for array in value if isinstance(value, tuple) else ():
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False  # shared by every rung: nobody may change it
+    while len(cache) >= _REMEMBERED:
+        del cache[next(iter(cache))]
+    cache[key] = value
+
+
+def _merged(codes: np.ndarray, more: np.ndarray) -> np.ndarray:
+    """``unique_codes`` of both, for sorted distinct ``codes`` and a few ``more``, without sorting ``codes`` again."""
+    more = unique_codes(more)
+    at = np.searchsorted(codes, more)
+    new = (at == codes.size) | (codes[np.minimum(at, codes.size - 1)] != more)
+    return np.insert(codes, at[new], more[new])
+
+
 # -- the target -----------------------------------------------------------------------------
 
 
@@ -267,8 +292,15 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     if method == "lut" and in_fmt.width > MAX_LUT_INPUT_BITS:
         raise ValueError(f"lut has an entry per input code: inputs up to {MAX_LUT_INPUT_BITS} bits, "
                          f"not {in_fmt.width} ({in_fmt}); use pwl or pwl2")
-    codes = _probe_codes(in_fmt, target_of) if wide else in_fmt.all_codes()
-    exact = target_of(codes)
+    key = (function.name, repr(sorted(dict(params).items())), in_fmt, out_fmt)
+    if wide:  # the same for every rung of every ladder: made once (see _PROBES)
+        if key not in _PROBES:
+            probes = _probe_codes(in_fmt, target_of)
+            _remember(_PROBES, key, (probes, target_of(probes)))
+        codes, exact = _PROBES[key]
+    else:
+        codes = in_fmt.all_codes()
+        exact = target_of(codes)
     if not np.all(np.isfinite(exact)):
         raise ValueError(f"{function.name} is not finite everywhere on {in_fmt}")
     low = out_fmt.min_code if overflow_mode != "SAT_SYM" or not out_fmt.signed else -out_fmt.max_code
@@ -287,7 +319,15 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         below, above = (np.clip(round_real(exact + d, rounding), low, out_fmt.max_code) for d in (-margin, margin))
         return (below - low) * (1 << 34) + (above - low)  # constant only where both are
 
-    lo, hi = _saturation_clamp(codes, rounded_of) if overflow_mode != "WRAP" else (int(codes[0]), int(codes[-1]))
+    if overflow_mode == "WRAP":
+        lo, hi = int(codes[0]), int(codes[-1])
+    elif wide:
+        clamp_key = (*key, rounding, overflow_mode, margin)
+        if clamp_key not in _CLAMPS:
+            _remember(_CLAMPS, clamp_key, _saturation_clamp(codes, rounded_of))
+        lo, hi = _CLAMPS[clamp_key]
+    else:
+        lo, hi = _saturation_clamp(codes, rounded_of)
     clamp = None if (lo, hi) == (in_fmt.min_code, in_fmt.max_code) else Clamp(lo, hi)
 
     if method == "lut":
@@ -360,7 +400,7 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     if search_radius and segments is None:  # a rounding split already chose its rows on the integer datapath
         if wide:  # the probe set and every segment edge
             edges = np.asarray([e + d for e in segment_edges(plan) for d in (-2, -1, 0, 1)], dtype=np.int64)
-            codes = unique_codes(np.concatenate([codes, np.clip(edges, in_fmt.min_code, in_fmt.max_code)]))
+            codes = _merged(codes, np.clip(edges, in_fmt.min_code, in_fmt.max_code))
             exact = target_of(codes)
         plan = nudge_search(plan, codes, np.clip(exact, low, out_fmt.max_code), search_radius)
     return plan
