@@ -126,7 +126,8 @@ async def bus_reset_in_flight(dut):
     # Fill the pipelines with rsp_ready low.
     for fid, rs1, rs2, _ in commands[:8]:
         await FallingEdge(dut.clk)
-        dut.cmd_payload_function_id.value, dut.cmd_payload_inputs_0.value, dut.cmd_payload_inputs_1.value = fid, rs1, rs2
+        dut.cmd_payload_function_id.value = fid
+        dut.cmd_payload_inputs_0.value, dut.cmd_payload_inputs_1.value = rs1, rs2
         dut.cmd_valid.value = 1
     await FallingEdge(dut.clk)
     dut.cmd_valid.value = 0
