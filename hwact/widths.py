@@ -28,10 +28,11 @@ import numpy as np
 import numpy.typing as npt
 
 from .fixed import IntArray, overflow, shift_round
-from .model import segment_of, unfold
+from .model import reach, segment_of, unfold
 from .plan import BitSlice, Plan
 
-__all__ = ["EXHAUSTIVE_BITS", "Range", "Widths", "analyze", "signed_bits", "trace"]
+__all__ = ["EXHAUSTIVE_BITS", "MODEL_BITS", "Range", "Widths", "analyze", "column_bits", "model_overflow",
+           "signed_bits", "trace"]
 
 #: Clamped input domains up to this many bits are traced code by code.
 EXHAUSTIVE_BITS = 22
@@ -42,6 +43,11 @@ def signed_bits(value: int) -> int:
     """Bits of the narrowest two's complement number holding ``value``."""
     value = int(value)
     return (value.bit_length() if value >= 0 else (~value).bit_length()) + 1
+
+
+def column_bits(values) -> int:
+    """Bits of the widest two's complement number among ``values`` (a ROM column's width)."""
+    return max(signed_bits(v) for v in values)
 
 
 @dataclass(frozen=True)
@@ -210,34 +216,41 @@ def _extremes(values: IntArray) -> Range:
     return Range(int(values.min()), int(values.max()))
 
 
-def _horner_bounds(plan: Plan, widths: dict[str, Range]) -> dict[str, Range]:
-    """Interval-arithmetic bounds of the Horner chain over every segment (sound, not exact)."""
+def _horner_bounds(plan: Plan, lo: int, hi: int) -> dict[str, Range]:
+    """Interval-arithmetic bounds of the Horner chain over every segment's codes in ``[lo, hi]``.
+
+    Sound, not exact (``exact=False``), and in Python integers, so a chain too wide for the
+    int64 model is bounded without overflowing. Names in datapath order: ``product0``, ``sum0``, ...
+    """
     rows = plan.table.rows
-    folded = widths["folded"]
     a_range = None
     if plan.operand_fmt is not None:
         a_range = (plan.operand_fmt.min_code, plan.operand_fmt.max_code)
     bounds: dict[str, tuple[int, int]] = {}
 
-    def widen(name: str, lo: int, hi: int) -> None:
+    def widen(name: str, low: int, high: int) -> None:
         old = bounds.get(name)
-        bounds[name] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+        bounds[name] = (low, high) if old is None else (min(old[0], low), max(old[1], high))
 
-    for segment, t_lo, t_hi in _segment_t_ranges(plan, folded.lo, folded.hi):
+    for segment, t_lo, t_hi in _segment_t_ranges(plan, lo, hi):
         def coefficient(k: int, segment: int = segment) -> tuple[int, int]:
             if (segment, k) in plan.table.operand:
                 return a_range
-            return rows[segment][k], rows[segment][k]
+            return int(rows[segment][k]), int(rows[segment][k])
 
         acc = coefficient(plan.table.degree)
         for index, (step, k) in enumerate(zip(plan.horner, range(plan.table.degree - 1, -1, -1))):
             corners = [acc[0] * t_lo, acc[0] * t_hi, acc[1] * t_lo, acc[1] * t_hi]
-            widen(f"product{index}", min(corners), max(corners))
-            low, high = (int(v) for v in shift_round([min(corners), max(corners)], step.shift, step.rounding))
+            low, high = min(corners), max(corners)
+            widen(f"product{index}", low, high)
+            if step.shift > 0:  # every rounding of a right shift lands between floor and ceiling
+                low, high = low >> step.shift, -(-high >> step.shift)
+            else:
+                low, high = low << -step.shift, high << -step.shift
             c = coefficient(k)
             acc = (low + c[0], high + c[1])
             widen(f"sum{index}", *acc)
-    return {name: Range(lo, hi, exact=False) for name, (lo, hi) in bounds.items()}
+    return {name: Range(low, high, exact=False) for name, (low, high) in bounds.items()}
 
 
 def _segment_t_ranges(plan: Plan, lo: int, hi: int) -> list[tuple[int, int, int]]:
@@ -282,7 +295,7 @@ def analyze(plan: Plan) -> Widths:
     found["input"] = Range(plan.in_fmt.min_code, plan.in_fmt.max_code)
     if not everything and single.table.degree >= 2:
         widened = False
-        for name, bound in _horner_bounds(single, found).items():
+        for name, bound in _horner_bounds(single, found["folded"].lo, found["folded"].hi).items():
             if bound.lo < found[name].lo or bound.hi > found[name].hi:
                 found[name], widened = found[name].union(bound), True
         if widened:  # carry the last sum's bound through the (monotone) steps after it
@@ -364,30 +377,9 @@ def model_overflow(plan: Plan, *, traced: bool = True, limit: int = MODEL_BITS) 
     left int64 would wrap. ``traced=False`` stops after the bound: the planners' cheap screen
     of a candidate coefficient table, which never calls a plan narrower than :func:`analyze`.
     """
-    from .model import reach
-
-    lo, hi = reach(replace(plan, mirror=False))
-    operand = None if plan.operand_fmt is None else (plan.operand_fmt.min_code, plan.operand_fmt.max_code)
-    rows, degree, shared = plan.table.rows, plan.table.degree, set(plan.table.operand)
-    widest: dict[str, int] = {}
-    for segment, t_lo, t_hi in _segment_t_ranges(plan, lo, hi):
-        def coefficient(k: int, segment: int = segment) -> tuple[int, int]:
-            if (segment, k) in shared:
-                return operand
-            return int(rows[segment][k]), int(rows[segment][k])
-
-        acc = coefficient(degree)
-        for index, (step, k) in enumerate(zip(plan.horner, range(degree - 1, -1, -1))):
-            corners = [acc[0] * t_lo, acc[0] * t_hi, acc[1] * t_lo, acc[1] * t_hi]
-            low, high = min(corners), max(corners)
-            widest[f"product{index}"] = max(widest.get(f"product{index}", 0), signed_bits(low), signed_bits(high))
-            # Any rounding of a right shift lands between the floor and the ceiling.
-            c = coefficient(k)
-            acc = ((low >> step.shift) + c[0], -(-high >> step.shift) + c[1])
-            widest[f"sum{index}"] = max(widest.get(f"sum{index}", 0), signed_bits(acc[0]), signed_bits(acc[1]))
-    for name, bits in widest.items():  # product0, sum0, product1, ...: datapath order
-        if bits > limit:
-            return name, bits
+    for name, bound in _horner_bounds(plan, *reach(replace(plan, mirror=False))).items():
+        if bound.bits > limit:
+            return name, bound.bits
     if traced:
         for name, found in analyze(plan).steps().items():
             if found.bits > limit:

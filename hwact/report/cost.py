@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..plan import BitSlice, Plan
-from ..widths import analyze, signed_bits
+from ..widths import analyze, column_bits
 
 __all__ = ["plan_cost"]
 
@@ -21,10 +21,10 @@ def plan_cost(plan: Plan) -> dict[str, Any]:
     degree = plan.table.degree
     columns = [[row[k] for row in rows] for k in range(degree + 1)]
     varying = [c for c in columns if len(set(c)) > 1]
-    table_bits = len(rows) * sum(_column_bits(c) for c in varying)
+    table_bits = len(rows) * sum(column_bits(c) for c in varying)
     origins = getattr(plan.select, "origins", None)
     if origins is not None and len(set(origins)) > 1:
-        table_bits += len(rows) * _column_bits(origins)
+        table_bits += len(rows) * column_bits(origins)
     comparators = 0 if isinstance(plan.select, BitSlice) else len(plan.select.thresholds)
     widths = analyze(plan)
     t_bits = widths.t.operand_bits
@@ -32,7 +32,7 @@ def plan_cost(plan: Plan) -> dict[str, Any]:
     if degree and plan.table.needs_multiplier(degree):
         # The first step multiplies by the table's top column (a run-time operand where PReLU
         # puts its slope); a column of 0 and powers of two is wiring (ReLU's 0 and 1).
-        top = _column_bits(columns[degree])
+        top = column_bits(columns[degree])
         if any(k == degree for _, k in plan.table.operand):
             top = max(top, plan.operand_fmt.width)
         multipliers.append([top, t_bits])
@@ -51,7 +51,3 @@ def plan_cost(plan: Plan) -> dict[str, Any]:
     return {"table_bits": table_bits, "segments": len(rows), "comparators": comparators,
             "multipliers": multipliers, "cost": cost}
 
-
-def _column_bits(values) -> int:
-    """Bits of one ROM column: the widest two's complement entry."""
-    return max(signed_bits(v) for v in values)

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import __version__
 from ..plan import BitSlice, Plan
-from ..widths import signed_bits
+from ..widths import column_bits
 from .cost import plan_cost
 
 __all__ = [
@@ -33,18 +33,13 @@ REPORT_VERSION = 1
 FORMATS = ("md", "html", "json")
 
 
-def _signed_bits(values) -> int:
-    """Bits of the widest two's complement value (one ROM column's width)."""
-    return max(signed_bits(v) for v in values)
-
-
 def plan_summary(plan: Plan, manifest: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Method, segments, table bits, coefficient formats, latency and throughput of a plan."""
     cost = plan_cost(plan)
     columns = []
     for k, frac in enumerate(plan.table.frac_bits):
         values = plan.table.column(k)
-        width = _signed_bits(values)
+        width = column_bits(values)
         columns.append({"power": k, "format": f"{width} bits at 2^-{frac}", "bits": width, "frac_bits": frac,
                         "constant": len(set(values)) == 1})
     select = plan.select
