@@ -16,7 +16,7 @@ from hwact import Fmt, make_plan
 from hwact.functions import FUNCTIONS
 from hwact.hdl import ActivationUnit, to_verilog
 from hwact.verify import simulate
-from hwact.verify.runner import SimJob
+from hwact.verify.runner import SimJob, simulate_many
 
 EXACT = sorted({f.name for f in FUNCTIONS.values() if f.family == "exact"})
 #: (format, lanes, stages) each exact function is proven at: every layout, and every stage count at
@@ -102,6 +102,22 @@ def test_a_wrong_model_is_caught(tmp_path):
     result = simulate(wrong, verilog, "dut", lanes=1, stages=1)
     assert result.mismatches > 0 and not result.passed
     assert result.first_mismatches[0]["expected"] != result.first_mismatches[0]["got"]
+
+
+def test_a_wrong_model_in_a_batch_fails_its_own_unit_only(tmp_path):
+    """Units proven together keep separate scoreboards: one wrong model fails one result."""
+    plan = make_plan("leaky_relu", "s4.4", "s4.4")
+    rows = [list(row) for row in plan.table.rows]
+    rows[0][1] += 1
+    wrong = dataclasses.replace(plan, table=dataclasses.replace(plan.table, rows=tuple(map(tuple, rows))))
+    jobs = []
+    for index, model in enumerate((plan, wrong, plan)):
+        verilog = tmp_path / f"u{index}.v"
+        verilog.write_text(to_verilog(ActivationUnit(plan, lanes=2, stages=1), f"u{index}"))
+        jobs.append(SimJob(model, verilog, f"u{index}", lanes=2, stages=1))
+    first, bad, last = simulate_many(jobs, work_dir=tmp_path / "sim")
+    assert first.passed and last.passed and first.vectors == last.vectors == plan.in_fmt.n_codes
+    assert bad.mismatches > 0 and not bad.passed
 
 
 def verilator_job(work, index, case):

@@ -332,6 +332,7 @@ def simulate_many(jobs: list[SimJob], *, simulator: str = "icarus", work_dir: Pa
 
     owned = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="hwact-sim-")) if owned else Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
     saved_env = {name: os.environ.get(name) for name in _ENV_NAMES}
     started = time.perf_counter()
     try:
