@@ -17,7 +17,8 @@ __all__ = ["main"]
 
 #: Commands that live beside their feature: each module has ``COMMAND`` (its name),
 #: ``add_parser(commands)`` (adds that subparser) and ``run(args) -> int``. Heavy imports stay inside ``run``.
-_COMMAND_MODULES: tuple[str, ...] = ("hwact.report.command", "hwact.report.explore", "hwact.cfu.command")
+_COMMAND_MODULES: tuple[str, ...] = ("hwact.report.command", "hwact.report.explore", "hwact.cfu.command",
+                                     "hwact.soc.command")
 
 
 class UsageError(Exception):

@@ -27,9 +27,10 @@ def build_and_write(config_path: Path | None, output: Path):
     from ..artifacts import write_files
     from .build import build_cfu
     from .config import load_config
+    from .fusesoc import core_files
 
     built = build_cfu(load_config(config_path))
-    return built, write_files(output, built.files)
+    return built, write_files(output, {**built.files, **core_files(built)})  # + the FuseSoC kit
 
 
 def run(args) -> int:

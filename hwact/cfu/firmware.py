@@ -233,8 +233,11 @@ def write_unit_headers(cfu: LoadedCfu, work: Path) -> None:
 
 
 def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_sources: tuple[Path, ...] = (),
-                     defines: tuple[str, ...] = ()) -> tuple[Path, dict[str, int]]:
-    """Compile and link ``main`` (default ``sim/firmware/cfu_test.c``); return the hex image and sizes."""
+                     defines: tuple[str, ...] = (), link_script: Path | None = None) -> tuple[Path, dict[str, int]]:
+    """Compile and link ``main`` (default ``sim/firmware/cfu_test.c``); return the hex image and sizes.
+
+    ``link_script`` replaces ``sim/firmware/link.ld`` (the FPGA SoCs link code into ROM).
+    """
     tools = toolchain()
     firmware = SIM_DIR / "firmware"
     main = main or firmware / "cfu_test.c"
@@ -260,7 +263,7 @@ def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_
         cc(work / "fw_units.c", "fw_units_sw.o", "-DFW_TABLE=units_sw", "-DHWACT_SOFTWARE")
     elf = work / "firmware.elf"
     link = [tools["gcc"], *CFLAGS, "-nostdlib", "-nostartfiles", "-Wl,--no-warn-rwx-segments",
-            "-T", str(firmware / "link.ld"), *objects,
+            "-T", str(link_script or firmware / "link.ld"), *objects,
             f"-L{PICOLIBC}", f"-L{libgcc_dir(tools['gcc'])}", "-lm", "-lc", "-lgcc", "-o", str(elf)]
     result = subprocess.run(link, check=False, capture_output=True, text=True)
     if result.returncode:
@@ -413,15 +416,25 @@ def _codes(words: list[int], fmt: Fmt, count: int) -> np.ndarray:
 
 
 def run_firmware(cfu: LoadedCfu, core: str, work: Path, *, count: int = 32, seed: int = 1,
-                 simulator: str = "icarus") -> FirmwareRun:
-    """Build the proof firmware for ``cfu`` and run it on ``core``; parse and model-check the dump."""
+                 simulator: str = "icarus", defines: tuple[str, ...] | None = None, link_script: Path | None = None,
+                 simulate=None) -> FirmwareRun:
+    """Build the proof firmware for ``cfu`` and run it on ``core``; parse and model-check the dump.
+
+    ``defines`` (extra compiler flags; default the core's), ``link_script`` and ``simulate``
+    (``simulate(image, work) -> (status, cycles, lines)`` instead of :func:`simulate_soc`) let
+    other SoCs (``hwact.soc``: the FPGA SoCs and their gate-level netlists) run the same proof.
+    """
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     inputs = make_inputs(cfu, count, seed)
     generate_sources(cfu, inputs, work)
     write_unit_headers(cfu, work)
-    image, sizes = compile_firmware(cfu.directory, work, defines=CORE_DEFINES[core])
-    status, cycles, lines = simulate_soc(core, cfu.directory, image, work, simulator=simulator)
+    image, sizes = compile_firmware(cfu.directory, work, defines=CORE_DEFINES[core] if defines is None else defines,
+                                    link_script=link_script)
+    if simulate is None:
+        status, cycles, lines = simulate_soc(core, cfu.directory, image, work, simulator=simulator)
+    else:
+        status, cycles, lines = simulate(image, work)
     words = [int(line, 16) for line in lines]
     if status & 0x80 or len(words) < 2:
         raise RuntimeError(f"the firmware trapped on {core} (status {status:#x}, dump {[hex(w) for w in words[-2:]]})")

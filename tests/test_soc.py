@@ -1,0 +1,91 @@
+"""FPGA SoCs (hwact.soc): the synthesized netlists proven by the same benches and firmware as
+the source Verilog, a planted table fault that must fail them, and `hwact soc`'s errors.
+
+The UP5K CFU (the icebreaker board's configuration) is synthesized with ``synth_ice40`` and
+written back as Verilog; with yosys's own cell models it runs the PCPI protocol benches
+(every function id, random words, and every input code on every lane of the 8-bit units)
+against the model. The whole UP5K SoC netlist (PicoRV32, CfuPcpi, the firmware in block RAM,
+SPRAM) runs the proof firmware in Verilator, its dump read from the serial line. Netlists and
+the SoC model are cached under ~/.cache/hwact (HWACT_CACHE_DIR), keyed by every input: cold,
+this file synthesizes three netlists and builds one Verilator model (minutes); warm it costs
+seconds.
+"""
+
+import numpy as np
+import pytest
+
+from hwact.cfu.command import build_and_write
+from hwact.cfu.sim import load_cfu, response, run_protocol
+from hwact.cli import main
+from hwact.soc import BOARDS, default_config
+from hwact.soc.gate import cfu_netlist, lane_sweep, plant_table_fault, run_gate_firmware
+
+BOARD = BOARDS["icebreaker"]
+
+
+@pytest.fixture(scope="module")
+def up5k_cfu(tmp_path_factory):
+    """The CFU the iCEBreaker SoC carries, built as `hwact soc` builds it."""
+    directory = tmp_path_factory.mktemp("up5k_cfu")
+    build_and_write(default_config(BOARD), directory)
+    return directory
+
+
+def _vectors(cfu):
+    """Every input code on every lane of the 8-bit units, 16 random words on the others, the discovery id."""
+    rng = np.random.default_rng(3)
+    sweep = lane_sweep(cfu)
+    others = np.array([op.function_id for op in cfu.ops if op.plan.in_fmt.width > 8] * 16 + [cfu.discovery_id, 500])
+    rs1 = rng.integers(0, 1 << 32, size=others.size, dtype=np.uint64)
+    rs2 = rng.integers(0, 1 << 32, size=others.size, dtype=np.uint64)
+    return {"function_id": np.concatenate([sweep["function_id"], others]),
+            "rs1": np.concatenate([sweep["rs1"], rs1]), "rs2": np.concatenate([sweep["rs2"], rs2]),
+            "expected": np.concatenate([sweep["expected"], response(cfu, others, rs1, rs2)])}
+
+
+@pytest.mark.icarus
+def test_cfu_netlist_answers_like_the_model(tmp_path, up5k_cfu):
+    gates = load_cfu(cfu_netlist(up5k_cfu, BOARD, tmp_path / "gates"))
+    assert "SB_LUT4" in (gates.directory / "CfuPcpi.v").read_text()  # the netlist, not the source
+    vectors = _vectors(gates)
+    eight_bit = [op for op in gates.ops if op.plan.in_fmt.width <= 8]
+    assert eight_bit and vectors["function_id"].size >= 256 * len(eight_bit)
+    result = run_protocol(gates, "CfuPcpi", work_dir=tmp_path, vectors=vectors, testcase="pcpi_every_command")
+    failing = [line for line in result["log"].splitlines() if "FAIL" in line or "Error" in line]
+    assert result["tests"] == 1 and result["failures"] == 0, failing[:5]
+
+
+@pytest.mark.firmware
+def test_soc_netlist_runs_the_proof_firmware(tmp_path, up5k_cfu):
+    cfu = load_cfu(up5k_cfu)
+    run = run_gate_firmware(BOARD, up5k_cfu, tmp_path)
+    assert run.status == 0, f"the firmware saw instruction and fallback differ on {run.status} unit(s)"
+    assert run.discovery == cfu.discovery_value and run.unknown == cfu.unknown_value
+    assert [unit.name for unit in run.units] == [op.name for op in cfu.ops]
+    for unit in run.units:
+        assert unit.hw_matches, f"{unit.name}: the gate-level CFU differs from the model"
+        assert unit.sw_matches, f"{unit.name}: the C fallback differs from the model"
+    assert run.dense["hw_matches"] and run.dense["sw_matches"]
+
+
+@pytest.mark.firmware
+def test_a_wrong_table_entry_fails_the_gate_level_proof(tmp_path, up5k_cfu):
+    """Entry 0 of the first table inverted in the CFU's Verilog, then synthesized into the SoC:
+    the firmware's instruction results for that unit differ from the model, the others do not."""
+    planted, where = plant_table_fault((up5k_cfu / "CfuPcpi.v").read_text())
+    unit = where.split(" of ")[1].split(":")[0].split(".")[-1]
+    run = run_gate_firmware(BOARD, up5k_cfu, tmp_path, cfu_source=planted)
+    wrong = [u.name for u in run.units if not u.hw_matches]
+    assert wrong == [unit], where
+    assert all(u.sw_matches for u in run.units)  # the C fallback never saw the fault
+
+
+@pytest.mark.cli
+def test_soc_command_rejects_a_bad_board_and_a_missing_config(tmp_path, capsys):
+    assert main(["soc", "--board", "de0nano", "-o", str(tmp_path / "a")]) == 2
+    assert main(["soc", "--board", "icebreaker", "--config", str(tmp_path / "none.toml"),
+                 "-o", str(tmp_path / "b")]) == 1
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 2 and all(line.startswith("hwact: error: ") for line in errors), errors
+    assert "de0nano" in errors[0] and "none.toml" in errors[1]
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
