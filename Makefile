@@ -12,7 +12,7 @@ JOBS   ?= auto
 APT_PACKAGES := iverilog gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
 PYTEST := $(BIN)/python -m pytest -n $(JOBS)
 
-.PHONY: demo test check setup tools rtl bench docs-figures docs-reports clean
+.PHONY: demo test check setup tools rtl bench docs-figures docs-reports bitstreams clean
 
 demo: setup
 	$(BIN)/hwact demo -o out/demo
@@ -68,6 +68,12 @@ docs-reports: setup
 	$(BIN)/python bench/comparison.py
 	$(BIN)/python bench/network.py
 	$(BIN)/python bench/report_gallery.py
+
+# The FPGA SoCs with the CFU placed, routed and packed (yowasp tools; tens of minutes): the
+# iCEBreaker's .bin and the ULX3S's .bit, each with summary.md/.json (docs/fpga.md).
+bitstreams: setup
+	$(BIN)/hwact soc --board icebreaker -o out/bitstreams/icebreaker
+	$(BIN)/hwact soc --board ulx3s -o out/bitstreams/ulx3s
 
 clean:
 	rm -rf out build sim_build .pytest_cache

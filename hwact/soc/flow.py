@@ -93,7 +93,7 @@ def synthesize_soc(board: Board, sources: dict[str, str], image: Path, work: Pat
 
 
 def place_and_route(board: Board, work: Path, *, seed: int = 1, out_of_context: bool = False,
-                    progress: Progress = None, label: str = "") -> dict[str, Any]:
+                    progress: Progress = None, label: str = "", extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """nextpnr on ``work/soc.json`` at the board clock; return utilization, Fmax and the margin."""
     from ..report.synth import SynthError, _run
 
@@ -105,7 +105,8 @@ def place_and_route(board: Board, work: Path, *, seed: int = 1, out_of_context: 
         argv += ["--pcf", board.constraints, "--asc", "soc.asc"]
     else:
         argv += ["--lpf", board.constraints, "--textcfg", "soc.config"]
-    if not out_of_context:
+    argv += extra
+    if not out_of_context and (fpga_dir() / board.constraints).exists():
         shutil.copyfile(fpga_dir() / board.constraints, work / board.constraints)
     try:
         _run(argv, work, f"{board.name}: nextpnr{label}", progress)
@@ -174,6 +175,15 @@ def write_summary(output: Path, summary: dict[str, Any]) -> None:
     (output / "summary.md").write_text(summary_markdown(summary))
 
 
+def _shown(config: Path | None) -> str:
+    """The configuration as the summary names it: relative to the repository when inside it."""
+    if config is None:
+        return "default"
+    root = fpga_dir().parents[1]
+    path = Path(config).resolve()
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(config)
+
+
 def build_board(board: Board, config: Path | None, output: Path, *, compare_stub: bool | None = None,
                 progress: Progress = None) -> dict[str, Any]:
     """Everything ``hwact soc`` does: CFU, firmware, synthesis, place and route, bitstream, summary.
@@ -204,7 +214,7 @@ def build_board(board: Board, config: Path | None, output: Path, *, compare_stub
             shutil.copyfile(pack(board, work, progress), output / board.bitstream)
     summary: dict[str, Any] = {
         "board": board.name, "part": board.part, "core": board.core, "cfu_file": board.cfu_file,
-        "config": str(config) if config else "default", "cfu_units": len(built.ops), "firmware": sizes,
+        "config": _shown(config), "cfu_units": len(built.ops), "firmware": sizes,
         "bitstream": board.bitstream if (output / board.bitstream).exists() else None,
         "memory_words": memory_size(board, image), "builds": builds, "tools": tool_versions(),
         "seconds": round(time.monotonic() - started, 1)}
