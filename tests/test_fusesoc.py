@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import hwact.artifacts
 from hwact.cfu.command import build_and_write
 from hwact.cfu.fusesoc import core_name
 from hwact.verify.runner import verilator_bin
@@ -45,10 +46,12 @@ stages = 1
 
 
 @pytest.fixture(scope="module")
-def kit(tmp_path_factory):
+def kit(tmp_path_factory, cached_plan):
     directory = tmp_path_factory.mktemp("kit")
     (directory / "cfu.toml").write_text(CONFIG)
-    build_and_write(directory / "cfu.toml", directory / "cfu")
+    with pytest.MonkeyPatch.context() as patch:  # plans from the session's plan cache
+        patch.setattr(hwact.artifacts, "make_plan", cached_plan)
+        build_and_write(directory / "cfu.toml", directory / "cfu")
     return directory / "cfu"
 
 

@@ -16,6 +16,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+import hwact.artifacts
 from hwact.cfu.command import build_and_write
 from hwact.cfu.sim import load_cfu, response, run_protocol
 from hwact.cli import main
@@ -26,10 +27,12 @@ BOARD = BOARDS["icebreaker"]
 
 
 @pytest.fixture(scope="module")
-def up5k_cfu(tmp_path_factory):
+def up5k_cfu(tmp_path_factory, cached_plan):
     """The CFU the iCEBreaker SoC carries, built as `hwact soc` builds it."""
     directory = tmp_path_factory.mktemp("up5k_cfu")
-    build_and_write(default_config(BOARD), directory)
+    with pytest.MonkeyPatch.context() as patch:  # plans from the session's plan cache
+        patch.setattr(hwact.artifacts, "make_plan", cached_plan)
+        build_and_write(default_config(BOARD), directory)
     return directory
 
 
