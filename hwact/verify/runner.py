@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cache import cache_dir
 from ..fixed import IntArray, unique_codes
 from ..layout import LANES, pack_outputs, payload_words
 from ..measure import segment_edges
@@ -162,15 +163,7 @@ def _python_on_path(work: Path) -> str:
     return str(directory)
 
 
-def cache_dir() -> Path:
-    """hwact's cache of compiled simulation models: ``$HWACT_CACHE_DIR``, else ``$XDG_CACHE_HOME/hwact``
-    (``~/.cache/hwact``)."""
-    base = os.environ.get("HWACT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "hwact")
-    return Path(base)
-
-
-def _objcache_env() -> dict[str, str]:
+def verilator_build_env() -> dict[str, str]:
     """Environment that makes Verilator builds reuse the compiled run-time library.
 
     Verilator's makefiles put ``$(OBJCACHE)`` before every compiler run (the hook ccache uses);
@@ -181,7 +174,7 @@ def _objcache_env() -> dict[str, str]:
     if os.environ.get("OBJCACHE"):
         return {}
     return {"OBJCACHE": f"{shlex.quote(sys.executable)} {shlex.quote(str(_HERE / 'objcache.py'))}",
-            "HWACT_OBJCACHE_DIR": str(cache_dir() / "verilator-objects")}
+            "HWACT_OBJCACHE_DIR": str(cache_dir("verilator-objects"))}
 
 
 #: Verilator splits a larger model into several files and compiles them against a precompiled
@@ -196,7 +189,8 @@ def _verilator_env(work: Path, env_path: str) -> dict[str, str]:
     makeflags = os.environ.get("MAKEFLAGS", "")
     if _PCH_FLAG not in makeflags:
         makeflags = f"{makeflags} {_PCH_FLAG}" if " -- " in f" {makeflags} " else f"{makeflags} -- {_PCH_FLAG}"
-    return {"PATH": _python_on_path(work) + os.pathsep + env_path, "MAKEFLAGS": makeflags.strip(), **_objcache_env()}
+    return {"PATH": _python_on_path(work) + os.pathsep + env_path, "MAKEFLAGS": makeflags.strip(),
+            **verilator_build_env()}
 
 
 def _log_reason(work: Path, error: BaseException | None) -> str:
