@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from hwact.cli import _build_parser, main, progress
+from hwact.cli import build_parser, main
+from hwact.cli.progress import Progress
 
 pytestmark = pytest.mark.cli
 
@@ -34,7 +35,7 @@ def test_a_closed_pipe_ends_quietly():
 
 
 def test_every_argument_of_every_command_has_help():
-    parser = _build_parser()
+    parser = build_parser()
     (commands,) = [a for a in parser._actions if a.dest == "command"]
     missing = [f"{name} {action.dest}" for name, sub in commands.choices.items() for action in sub._actions
                if action.dest != "help" and not action.help]
@@ -84,16 +85,16 @@ def test_progress_shows_only_on_a_terminal():
             return True
 
     quiet, shown = io.StringIO(), Terminal()
-    progress.AFTER = 0.0
+    Progress.AFTER = 0.0
     try:
         import time
 
-        with progress("planning", quiet):
+        with Progress("planning", quiet):
             time.sleep(0.6)
-        with progress("planning", shown):
+        with Progress("planning", shown):
             time.sleep(1.2)
     finally:
-        progress.AFTER = 2.0
+        Progress.AFTER = 2.0
     assert quiet.getvalue() == ""
     assert "planning ... " in shown.getvalue() and shown.getvalue().endswith("\r\033[K")
 

@@ -28,7 +28,7 @@ from .table import (
     plan_table,
 )
 
-__all__ = ["make_plan", "PlanError", "METHODS"]
+__all__ = ["make_plan", "methods_for", "PlanError", "METHODS"]
 
 METHODS = ("auto", "exact", "lut", "pwl", "pwl2")
 
@@ -62,7 +62,7 @@ def _budget_message(fn, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, r
     """Why no plan was returned, in the user's terms: the bound, its kind, what was tried."""
     inclusive = budget <= 0.5 + TIE_TOLERANCE
     bound = f"at most {budget:g} LSB" if inclusive else f"below {budget:g} LSB (the bound is strict)"
-    available = _methods_for(fn.family)
+    available = methods_for(fn.family)
     tried = (f"method {method} only (auto also tries {', '.join(m for m in available if m != method)})"
              if method != "auto" and len(available) > 1 else f"methods {', '.join(available)}")
     hint = ""
@@ -79,7 +79,8 @@ def _meets(stats, budget: float, rounding: str) -> bool:
     return within_budget(stats.max_lsb, budget) or _mode_exact_meets(stats, rounding, budget)
 
 
-def _methods_for(family: str) -> tuple[str, ...]:
+def methods_for(family: str) -> tuple[str, ...]:
+    """The methods (besides ``auto``) that apply to a function family, in the order ``auto`` tries them."""
     return ("exact",) if family == "exact" else ("lut", "pwl", "pwl2")  # gated: the gate's method
 
 
@@ -128,7 +129,7 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
         raise PlanError(str(error)) from None
     if not max_err_lsb > 0:
         raise PlanError(f"max_err_lsb must be positive, not {max_err_lsb!r}")
-    available = _methods_for(fn.family)
+    available = methods_for(fn.family)
     if method != "auto" and method not in available:
         raise PlanError(f"method {method!r} does not apply to {fn.name} (available: {', '.join(available)})")
     try:

@@ -5,11 +5,13 @@ and every unit's own files, built in memory (written all or nothing by the calle
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
 from ..artifacts import build_unit
+from ..functions import describe
 from ..hdl.export import to_verilog
 from ..layout import transfer_layout
 from ..plan import Plan
@@ -100,7 +102,7 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
         error = manifests[op.name]["error"]
         lines.append(
             f"| {op.function_id} | {op.function_id & 7} | {op.function_id >> 3} | `hwact.{op.name}` | "
-            f"{op.plan.function} | {op.lanes} | {_formats(op)} | {1 + op.stages} | "
+            f"{describe(op.plan.function, op.plan.params)} | {op.lanes} | {_formats(op)} | {1 + op.stages} | "
             f"{error['max_lsb']:.3f} | {100 * error['correctly_rounded_fraction']:.1f} % |"
         )
     word = discovery_word(len(ops))
@@ -123,13 +125,22 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
     return "\n".join(lines)
 
 
-def build_cfu(config: CfuConfig) -> CfuBuild:
-    """Plan, build and measure every unit of ``config``; return every file's text, unwritten."""
+def build_cfu(config: CfuConfig, progress: Callable[[str], None] | None = None) -> CfuBuild:
+    """Plan, build and measure every unit of ``config``; return every file's text, unwritten.
+
+    A unit that cannot be built is a ``ValueError`` naming the configuration and the unit;
+    ``progress`` (if given) hears of each unit before it is planned.
+    """
     files: dict[str, str] = {}
     manifests: dict[str, dict[str, Any]] = {}
     ops = []
-    for unit in config.units:
-        unit_files = build_unit(unit.spec)
+    for index, unit in enumerate(config.units):
+        if progress:
+            progress(f"unit {index + 1}/{len(config.units)}: {unit.name}")
+        try:
+            unit_files = build_unit(unit.spec)
+        except ValueError as error:  # formats, parameters, lanes, an unreachable budget
+            raise ValueError(f"{config.source}: unit {unit.name!r}: {error}") from None
         manifest = json.loads(unit_files[f"{unit.name}.json"])
         manifests[unit.name] = manifest
         files.update(unit_files)

@@ -24,7 +24,8 @@ from ..model import evaluate
 from .build import ops_from_cfu_json
 from .core import CfuOp
 
-__all__ = ["SIM_DIR", "LoadedCfu", "edge_codes", "load_cfu", "protocol_vectors", "response", "run_protocol"]
+__all__ = ["SIM_DIR", "CfuCheck", "CfuProof", "LoadedCfu", "edge_codes", "load_cfu", "protocol_vectors", "prove_cfu",
+           "response", "run_protocol"]
 
 #: The top-level ``sim/`` directory of the repository (SoC wrappers, firmware, cocotb benches).
 SIM_DIR = Path(__file__).resolve().parents[2] / "sim"
@@ -163,3 +164,94 @@ def run_protocol(cfu: LoadedCfu, top: str = "Cfu", *, per_unit: int = 64, seed: 
     finally:
         if owned:
             shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass
+class CfuCheck:
+    """One check of a CFU proof: what ran, what it covered, and whether it passed."""
+
+    name: str
+    detail: str
+    passed: bool
+
+
+@dataclass
+class CfuProof:
+    """Everything :func:`prove_cfu` ran on one built CFU (written as ``cfu.sim.json``)."""
+
+    cfu: LoadedCfu
+    simulator: str
+    checks: list[CfuCheck]
+    runs: dict[str, Any]  # core -> hwact.cfu.firmware.FirmwareRun
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(check.passed for check in self.checks)
+
+    def unit_verdicts(self) -> list[dict[str, Any]]:
+        """Per unit: on each core, whether the instruction and the C fallback equal the model, and cycles."""
+        rows = []
+        for index, op in enumerate(self.cfu.ops):
+            cores = {}
+            for core, run in self.runs.items():
+                unit = run.units[index]
+                cores[core] = {"codes": len(unit.x), "instruction_matches": unit.hw_matches,
+                               "fallback_matches": unit.sw_matches, "cycles_instruction": unit.cycles_hw,
+                               "cycles_fallback": unit.cycles_sw}
+            passed = len(cores) == 2 and all(c["instruction_matches"] and c["fallback_matches"]
+                                             for c in cores.values())
+            rows.append({"name": op.name, "function_id": op.function_id, "cores": cores, "passed": passed})
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``cfu.sim.json``."""
+        return {"passed": self.passed, "simulator": self.simulator, "seconds": round(self.seconds, 1),
+                "checks": [{"name": c.name, "detail": c.detail, "passed": c.passed} for c in self.checks],
+                "units": self.unit_verdicts(),
+                "dense": {core: run.dense for core, run in self.runs.items()}}
+
+
+def prove_cfu(cfu: LoadedCfu, *, simulator: str = "verilator", seed: int = 1, count: int = 32,
+              progress=None) -> CfuProof:
+    """Prove a built CFU on both buses and both cores; return every check (never raises on a failed check).
+
+    The protocol benches on ``Cfu.v`` and ``CfuPcpi.v`` (cocotb + Icarus: every function id
+    once, then random operands on every unit, against :func:`response`), then the firmware on
+    VexRiscv (CfuPlugin bus) and PicoRV32 (PCPI), simulated with ``simulator``: every unit's
+    edge and random codes through the instruction and the bit-exact C fallback, both equal to
+    the model, and an int8 dense layer followed by a unit. A check that cannot run (a missing
+    tool, a trap) is a failed check with the reason. Temporary folders are removed, whatever
+    happens (an interrupt included).
+    """
+    import time
+
+    from .firmware import CORES, run_firmware
+
+    started = time.monotonic()
+    checks: list[CfuCheck] = []
+    for top in ("Cfu", "CfuPcpi"):
+        if progress:
+            progress(f"{top}.v protocol bench (Icarus)")
+        try:
+            result = run_protocol(cfu, top, seed=seed)
+        except RuntimeError as error:
+            checks.append(CfuCheck(f"{top}.v protocol (Icarus)", str(error).splitlines()[0], False))
+            continue
+        checks.append(CfuCheck(f"{top}.v protocol (Icarus)", f"{result['tests']} benches, {result['commands']} "
+                               f"commands, {result['failures']} failed",
+                               result["failures"] == 0 and result["tests"] > 0))
+    runs = {}
+    for core in sorted(CORES, key=lambda c: c != "vexriscv"):
+        if progress:
+            progress(f"firmware on {core} ({simulator})")
+        with tempfile.TemporaryDirectory(prefix="hwact-sim-cfu-") as work:
+            try:
+                run = run_firmware(cfu, core, Path(work), count=count, seed=seed, simulator=simulator)
+            except RuntimeError as error:
+                checks.append(CfuCheck(f"firmware on {core}", str(error).splitlines()[0], False))
+                continue
+        runs[core] = run
+        checks.append(CfuCheck(f"firmware on {core}", f"{len(run.units)} units x {len(run.units[0].x)} codes, "
+                               f"{run.cycles} cycles", run.passed))
+    return CfuProof(cfu, simulator, checks, runs, time.monotonic() - started)
