@@ -284,14 +284,30 @@ def load_manifest(path: Path) -> tuple[dict[str, Any], Plan]:
         raise ValueError(f"cannot read manifest {path}: {error.strerror or error}") from None
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not JSON ({error.msg} at line {error.lineno})") from None
+    what = f"{path} is not an hwact manifest"
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{what} (a manifest is a JSON object, not {_JSON_NAMES.get(type(manifest), 'that')})")
+    for key, kind in (("plan", dict), ("top", str), ("lanes", None), ("stages", None), ("files", dict)):
+        if key not in manifest:
+            raise ValueError(f"{what} (missing key {key!r})")
+        if kind is not None and not isinstance(manifest[key], kind):  # lanes and stages: the unit checks them
+            raise ValueError(f"{what} (key {key!r} must hold a JSON {_JSON_KINDS[kind]})")
+    if not isinstance(manifest["files"].get("verilog"), str):
+        raise ValueError(f"{what} (missing or bad key 'files.verilog')")
     try:
         plan = Plan.from_dict(manifest["plan"])
-        for key in ("top", "lanes", "stages"):
-            manifest[key]
-        manifest["files"]["verilog"]
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{path} is not an hwact manifest (missing or bad {error})") from None
+    except KeyError as error:
+        raise ValueError(f"{what} (its plan lacks key {error})") from None
+    except ValueError as error:  # the plan's own checks: formats, version, rounding, widths
+        raise ValueError(f"{what} (its plan: {error})") from None
+    except (TypeError, AttributeError, IndexError):  # a value of the wrong JSON type somewhere in the plan
+        raise ValueError(f"{what} (its plan has a value of the wrong kind; was it edited by hand?)") from None
     return manifest, plan
+
+
+_JSON_KINDS = {dict: "object", str: "string", int: "integer"}
+_JSON_NAMES = {list: "an array", type(None): "null", str: "a string", int: "a number", float: "a number",
+               bool: "a boolean"}
 
 
 def write_files(directory: Path, files: Mapping[str, str | bytes]) -> list[Path]:

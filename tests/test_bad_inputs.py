@@ -37,7 +37,11 @@ G8 = ["--in", "s4.4", "--out", "s4.4"]
 #: name: (arguments after ``hwact``, exit status, the whole message after "hwact: error: ").
 #: A message ending in "..." is a prefix; one starting with "~" is a fragment found anywhere.
 GENERATE = {
-    "unknown function": (["swishy", *G16], 1, "unknown function 'swishy' (did you mean 'swish' or 'hardswish'?); `hwact list` shows the 30 known ones"),
+    "unknown function": (["swishy", *G16], 1,
+                         "unknown function 'swishy' (did you mean 'swish' or 'hardswish'?); `hwact list` shows the 30 "
+                         "known ones"),
+    "misspelled function": (["sigmiod", *G16], 1, "~unknown function 'sigmiod' (did you mean 'sigmoid'?)"),
+    "rounding in lower case": (["relu", *G8, "--rounding", "nearest"], 2, "~invalid choice: 'NEAREST'"),
     "malformed format": (["relu", "--in", "s4.x", "--out", "s4.12"], 1, f"bad format 's4.x'; {FORMS}"),
     "float format": (["relu", "--in", "s4.4", "--out", "float16"], 1, f"bad format 'float16'; {FORMS}"),
     "empty format": (["relu", "--in", "", "--out", "s4.12"], 1, f"bad format ''; {FORMS}"),
@@ -287,28 +291,33 @@ MANIFESTS = {
     "truncated": ('{"plan": {"clamp": nu', "relu.json is not JSON (Expecting value at line 1)"),
     "a list": (
         "[]",
-        "relu.json is not an hwact manifest (missing or bad list indices must be integers or slices, not str)",
+        "relu.json is not an hwact manifest (a manifest is a JSON object, not an array)",
     ),
-    "null": ("null", "relu.json is not an hwact manifest (missing or bad 'NoneType' object is not subscriptable)"),
-    "no plan": (edit(["plan"], delete=True), "relu.json is not an hwact manifest (missing or bad 'plan')"),
-    "no top": (edit(["top"], delete=True), "relu.json is not an hwact manifest (missing or bad 'top')"),
-    "no lanes": (edit(["lanes"], delete=True), "relu.json is not an hwact manifest (missing or bad 'lanes')"),
-    "no files": (edit(["files"], delete=True), "relu.json is not an hwact manifest (missing or bad 'files')"),
+    "null": ("null", "relu.json is not an hwact manifest (a manifest is a JSON object, not null)"),
+    "no plan": (edit(["plan"], delete=True), "relu.json is not an hwact manifest (missing key 'plan')"),
+    "no top": (edit(["top"], delete=True), "relu.json is not an hwact manifest (missing key 'top')"),
+    "no lanes": (edit(["lanes"], delete=True), "relu.json is not an hwact manifest (missing key 'lanes')"),
+    "no files": (edit(["files"], delete=True), "relu.json is not an hwact manifest (missing key 'files')"),
+    "files as a list": (edit(["files"], ["relu.v"]),
+                        "relu.json is not an hwact manifest (key 'files' must hold a JSON object)"),
+    "plan table as a list": (edit(["plan", "table"], [[0]]),
+                             "relu.json is not an hwact manifest (its plan has a value of the wrong kind; was it "
+                             "edited by hand?)"),
     "unknown fold": (
         edit(["plan", "fold"], {"kind": "even", "constant": 0}),
-        "relu.json is not an hwact manifest (missing or bad fold must be one of odd, complement, minus_x, not 'even')",
+        "relu.json is not an hwact manifest (its plan: fold must be one of odd, complement, minus_x, not 'even')",
     ),
     "ragged table": (
         edit(["plan", "table", "rows"], [[0], [0, 1, 2]]),
-        "relu.json is not an hwact manifest (missing or bad every coefficient row needs one entry per degree)",
+        "relu.json is not an hwact manifest (its plan: every coefficient row needs one entry per degree)",
     ),
     "more segments than rows": (
         edit(["plan", "select"], {"kind": "comparators", "thresholds": [5, 0], "origins": None}),
-        "relu.json is not an hwact manifest (missing or bad 3 segments but 2 coefficient rows)",
+        "relu.json is not an hwact manifest (its plan: 3 segments but 2 coefficient rows)",
     ),
     "future plan version": (
         edit(["plan", "version"], 99),
-        "relu.json is not an hwact manifest (missing or bad plan version 99 is not supported (expected 1))",
+        "relu.json is not an hwact manifest (its plan: plan version 99 is not supported (expected 1))",
     ),
     "unknown output rounding": (
         edit(["plan", "output", "rounding"], "NEAREST"),

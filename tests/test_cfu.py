@@ -86,8 +86,8 @@ def test_hwact_cfu_writes_every_file(tmp_path):
     config = tmp_path / "small.toml"
     config.write_text('unknown_value = 0xDEAD\n'
                       '[[unit]]\nname = "r8"\nfunction = "relu6"\nin_format = "s4.4"\nout_format = "s4.4"\nlanes = 4\n'
-                      '[[unit]]\nname = "p8"\nfunction = "prelu"\nin_format = "s4.4"\nout_format = "s4.4"\nlanes = 4\nstages = 1\n'
-                      'function_id = 9\n')
+                      '[[unit]]\nname = "p8"\nfunction = "prelu"\nin_format = "s4.4"\nout_format = "s4.4"\nlanes = 4\n'
+                      'stages = 1\nfunction_id = 9\n')
     out = tmp_path / "out"
     assert main(["cfu", str(config), "-o", str(out)]) == 0
     names = {p.name for p in out.iterdir()}

@@ -67,9 +67,9 @@ def _budget_message(fn, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, r
              if method != "auto" and len(available) > 1 else f"methods {', '.join(available)}")
     hint = ""
     if not rounding.startswith("RND") and budget <= 1.0 and fn.family != "exact":
-        hint = f"; {rounding} adds up to 1 LSB to the approximation's error: try --max-err-lsb 1.5"
+        hint = f"; {rounding} adds up to 1 LSB to the approximation's error: try max_err_lsb 1.5"
     elif reached < float("inf"):
-        hint = f"; give --max-err-lsb above {reached:.4g} or a wider output format"
+        hint = f"; give max_err_lsb above {reached:.4g} or a wider output format"
     best = f"the best reachable is {reached:.4g} LSB" if reached < float("inf") else "no plan could be built"
     return f"no {fn.name} plan for {in_fmt} -> {out_fmt} with error {bound}; tried {tried}; {best}{hint}"
 
