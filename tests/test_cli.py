@@ -52,6 +52,9 @@ def test_a_mismatch_fails_the_sim(tmp_path):
     (tmp_path / "relu.json").write_text(json.dumps(manifest))
     result = run("sim", str(tmp_path / "relu.json"))
     assert result.returncode == 1 and "FAIL" in result.stdout
+    # Every word of a mismatch line in hexadecimal (the got word was once printed in decimal).
+    lines = [line.split() for line in result.stdout.splitlines() if line.startswith("  transfer ")]
+    assert lines and all(line[w].startswith("0x") for line in lines for w in (3, 5, 7)), result.stdout
     assert json.loads((tmp_path / "relu.sim.json").read_text())["mismatches"] > 0
 
 
