@@ -227,3 +227,23 @@ def test_the_docs_hold_what_a_new_user_needs():
     readme = (ROOT / "README.md").read_text()
     assert "## The two commands" not in readme or readme.split("## The two commands")[1].split("\n\n")[1].count(
         "    make ") == 2
+
+
+# Issue 20, item 1: `hwact sim DIR/cfu.json` proves any CFU (the guide's walk-through runs the passing
+# proof on both cores under tests/test_docs_examples.py); here, a check that cannot run fails the whole.
+@pytest.mark.cli
+def test_a_cfu_proof_that_cannot_run_fails_with_a_line_per_check(small_cfu):
+    _, out, _, _ = small_cfu
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # no iverilog, no RISC-V compiler
+    result = subprocess.run([*HWACT, "sim", str(out / "cfu.json")], capture_output=True, text=True, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("  FAIL  ") and "protocol" in line] == [
+        "  FAIL  Cfu.v protocol (Icarus)", "  FAIL  CfuPcpi.v protocol (Icarus)"]
+    assert sum(line.startswith("  FAIL  firmware on ") for line in lines) == 2
+    assert sum(line.startswith("  FAIL  id ") for line in lines) == 2  # no unit passes without its cores
+    assert lines[-2].endswith("0 of 4 checks passed on verilator in " + lines[-2].split(" in ")[-1])
+    assert lines[-2].endswith(": FAIL")
+    record = json.loads((out / "cfu.sim.json").read_text())
+    assert record["passed"] is False and [c["passed"] for c in record["checks"]] == [False] * 4
+    assert "iverilog" in record["checks"][0]["detail"]

@@ -199,6 +199,15 @@ def _cfu_report(path: Path, data: dict[str, Any], targets: list[str], each_unit:
     document["preamble"] = [(f"{len(units)} units; discovery word {word} at function_id "
                              f"{data['discovery'].get('function_id')}; unknown ids answer "
                              f"{data.get('unknown_value')!r}."), table]
+    proof = path.with_name("cfu.sim.json")
+    if proof.exists():  # what `hwact sim DIR/cfu.json` found, if it ran
+        try:
+            checks = json.loads(proof.read_text())["checks"]
+            document["preamble"].append(
+                f"`hwact sim` ({proof.name}): {sum(c['passed'] for c in checks)} of {len(checks)} checks passed: "
+                + "; ".join(f"{c['name']} {'PASS' if c['passed'] else 'FAIL'} ({c['detail']})" for c in checks) + ".")
+        except (OSError, ValueError, KeyError, TypeError):
+            document["preamble"].append(f"{proof.name} is unreadable: run `hwact sim {path}` again.")
     if targets:
         cfu_path = path.parent / data.get("verilog", "Cfu.v")
         if not cfu_path.exists():

@@ -119,15 +119,20 @@ def _run_cfu(args) -> int:
 
 def print_cfu_proof(proof) -> None:
     """One line per unit (both cores), one per bus and core check, and the verdict."""
+    codes = sorted({c["codes"] for unit in proof.unit_verdicts() for c in unit["cores"].values()})
+    if codes:
+        print(f"  per unit, {'/'.join(map(str, codes))} codes: cycles with the instruction / the C fallback, by core")
     for unit in proof.unit_verdicts():
         cells = []
         for core, c in unit["cores"].items():
-            ok = c["instruction_matches"] and c["fallback_matches"]
-            cells.append(f"{core} {'ok' if ok else 'MISMATCH'} ({c['codes']} codes, "
-                         f"{c['cycles_instruction']}/{c['cycles_fallback']} cycles instr/C)")
-        missing = "" if len(unit["cores"]) == 2 else "; not run on every core"
-        print(f"  {'PASS' if unit['passed'] else 'FAIL'}  {unit['function_id']:4d}  {unit['name']:<20} "
-              f"{', '.join(cells)}{missing}")
+            wrong = [what for what, ok in (("instruction", c["instruction_matches"]),
+                                           ("C fallback", c["fallback_matches"])) if not ok]
+            cells.append(f"{core} {c['cycles_instruction']}/{c['cycles_fallback']}"
+                         + (f" ({' and '.join(wrong)} differ from the model)" if wrong else ""))
+        missing = [core for core in ("vexriscv", "picorv32") if core not in unit["cores"]]
+        cells += [f"{core} not run" for core in missing]
+        print(f"  {'PASS' if unit['passed'] else 'FAIL'}  id {unit['function_id']:<4d} {unit['name']:<20} "
+              f"{', '.join(cells)}")
     for check in proof.checks:
         print(f"  {'PASS' if check.passed else 'FAIL'}  {check.name}: {check.detail}")
     cfu = proof.cfu
