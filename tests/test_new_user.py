@@ -247,3 +247,30 @@ def test_a_cfu_proof_that_cannot_run_fails_with_a_line_per_check(small_cfu):
     record = json.loads((out / "cfu.sim.json").read_text())
     assert record["passed"] is False and [c["passed"] for c in record["checks"]] == [False] * 4
     assert "iverilog" in record["checks"][0]["detail"]
+
+
+# Issue 20, item 4: `--network` takes the user's own units (manifests or a cfu.json).
+@pytest.mark.cli
+def test_the_network_report_takes_the_users_units(tmp_path, small_cfu, monkeypatch):
+    import hwact.report.network
+
+    monkeypatch.setattr(hwact.report.network, "EPOCHS", 40)  # a trained network, in a fraction of the time
+    assert main(["generate", "hardswish", "--in", "s4.4", "--out", "s4.4", "--name", "hs", "-o", str(tmp_path)]) == 0
+    _, cfu_dir, _, _ = small_cfu
+    assert main(["report", "--network", "digits", str(tmp_path / "hs.json"), str(cfu_dir / "cfu.json"),
+                 "--format", "json", "-o", str(tmp_path / "net")]) == 0
+    units = json.loads((tmp_path / "net" / "network-digits.report.json").read_text())["network"]["units"]
+    assert [(u["unit"], u["activation"], u["in_format"]) for u in units] == [
+        ("hs", "hardswish", "s4.4"), ("r", "relu6", "s4.4"), ("g", "gelu approximate=tanh", "s4.4")]
+    for u in units:  # a trained network, and the unit's codes through it
+        assert u["float_accuracy"] > 0.7 and u["accuracy"] > 0.7 and 0 <= u["changed"] <= 540
+
+
+@pytest.mark.cli
+def test_the_network_report_refuses_units_it_cannot_place(tmp_path, capsys):
+    assert main(["generate", "glu", "--in", "s4.4", "--out", "s4.4", "-o", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["report", "--network", "digits", str(tmp_path / "glu.json"), "-o", str(tmp_path / "net")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("hwact: error: unit 'glu' (glu) takes a second operand") and err.count("\n") == 1
+    assert not (tmp_path / "net").exists()

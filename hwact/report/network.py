@@ -39,6 +39,8 @@ FORMATS: dict[str, dict[int, tuple[str, str]]] = {
 ACTIVATIONS = tuple(FORMATS)
 HIDDEN = 32
 SEED = 0
+#: Full-batch Adam steps of :func:`train`.
+EPOCHS = 400
 
 
 def _act(name: str, z: np.ndarray, params=None) -> tuple[np.ndarray, np.ndarray]:
@@ -74,9 +76,10 @@ def load_digits_split(seed: int = SEED) -> tuple[np.ndarray, np.ndarray, np.ndar
     return x[order[:cut]], y[order[:cut]], x[order[cut:]], y[order[cut:]]
 
 
-def train(activation: str, x: np.ndarray, y: np.ndarray, epochs: int = 400, seed: int = SEED,
+def train(activation: str, x: np.ndarray, y: np.ndarray, epochs: int | None = None, seed: int = SEED,
           params=None) -> dict[str, np.ndarray]:
-    """Full-batch Adam on softmax cross-entropy; returns the weights."""
+    """Full-batch Adam on softmax cross-entropy (``epochs`` steps, default :data:`EPOCHS`); returns the weights."""
+    epochs = EPOCHS if epochs is None else epochs
     rng = np.random.default_rng(seed)
     w = {"w1": rng.normal(0, 1 / np.sqrt(x.shape[1]), (x.shape[1], HIDDEN)), "b1": np.zeros(HIDDEN),
          "w2": rng.normal(0, 1 / np.sqrt(HIDDEN), (HIDDEN, 10)), "b2": np.zeros(10)}
@@ -172,7 +175,7 @@ def _user_results(name: str, units: list[tuple[str, Any]], progress=None) -> dic
                      "changed": int(np.sum(pred != float_pred))})
     return {"network": name, "data": "scikit-learn load_digits (1,797 8x8 images, 10 classes)",
             "split": {"train": len(y_train), "test": len(y_test), "seed": SEED},
-            "model": f"64 -> {HIDDEN} (activation) -> 10, float weights, Adam 400 full-batch steps",
+            "model": f"64 -> {HIDDEN} (activation) -> 10, float weights, Adam {EPOCHS} full-batch steps",
             "units": rows}
 
 
@@ -209,7 +212,7 @@ def network_results(name: str = "digits", progress=None, units: list[tuple[str, 
         rows.append(row)
     return {"network": name, "data": "scikit-learn load_digits (1,797 8x8 images, 10 classes)",
             "split": {"train": len(y_train), "test": len(y_test), "seed": SEED},
-            "model": f"64 -> {HIDDEN} (activation) -> 10, float weights, Adam 400 full-batch steps",
+            "model": f"64 -> {HIDDEN} (activation) -> 10, float weights, Adam {EPOCHS} full-batch steps",
             "rows": rows}
 
 
