@@ -99,6 +99,38 @@ def test_progress_shows_only_on_a_terminal():
     assert "planning ... " in shown.getvalue() and shown.getvalue().endswith("\r\033[K")
 
 
+def test_progress_names_the_current_step_and_keeps_output_apart():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    shown, out = Terminal(), io.StringIO()
+    Progress.AFTER = 0.0
+    try:
+        import time
+
+        with Progress("hwact demo", shown) as progress:
+            progress("unit 3/13: tanh_q12")
+            time.sleep(0.7)
+            progress.echo("a line of output", out)
+    finally:
+        Progress.AFTER = 2.0
+    assert "\r\033[Khwact demo: unit 3/13: tanh_q12 ... " in shown.getvalue()
+    assert out.getvalue() == "a line of output\n" and shown.getvalue().endswith("\r\033[K")
+
+
+def test_every_long_command_shows_progress():
+    """Each command but `list` runs its work inside the one progress helper (on a terminal only)."""
+    import importlib
+    import inspect
+
+    from hwact.cli import COMMANDS
+
+    for name in COMMANDS:
+        source = inspect.getsource(importlib.import_module(f"hwact.cli.{name}"))
+        assert ("with Progress(" in source) == (name != "listing"), name
+
+
 @pytest.mark.icarus
 def test_a_spot_check_does_not_replace_the_proof(tmp_path, capsys):
     assert main(["generate", "relu", "--in", "s2.2", "--out", "s2.2", "-o", str(tmp_path)]) == 0
