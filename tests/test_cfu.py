@@ -153,7 +153,10 @@ def test_rtl_cfu_is_what_hwact_cfu_makes_today(cached_planner):
 @pytest.mark.parametrize("name", ["Cfu.v", "CfuPcpi.v"])
 def test_cfu_verilog_is_lint_clean(name):
     verilator = Path(verilator_bin()) / "verilator"
-    result = subprocess.run([str(verilator), "--lint-only", "-Wall", str(VLT), str(RTL_CFU / name)],
+    # The waivers `hwact cfu` writes beside Cfu.v (once missing: a user's lint showed 245 warnings).
+    assert (RTL_CFU / "amaranth.vlt").read_text() == VLT.read_text()
+    result = subprocess.run([str(verilator), "--lint-only", "-Wall", str(RTL_CFU / "amaranth.vlt"),
+                             str(RTL_CFU / name)],
                             check=False, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 

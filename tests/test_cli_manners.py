@@ -140,3 +140,27 @@ def test_a_spot_check_does_not_replace_the_proof(tmp_path, capsys):
     spot = json.loads((tmp_path / "relu.sim-5.json").read_text())
     assert proof["coverage"] == "exhaustive" and proof["vectors"] == 16
     assert spot["coverage"] != "exhaustive"
+
+
+def test_nothing_below_the_command_line_imports_it():
+    """The command line sits on top: no module outside hwact/cli imports it, and it uses no private names."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "hwact"
+    offenders = []
+    for path in package.rglob("*.py"):
+        inside = path.parent.name == "cli" and path.parent.parent == package
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.Import):
+                module, names = "", [alias.name for alias in node.names]
+            else:
+                continue
+            if not inside and ("cli" in module.split(".") or any(n == "hwact.cli" or n == "cli" for n in names)):
+                offenders.append(f"{path.relative_to(package)} imports the command line")
+            if inside and module.startswith("..") and any(n.startswith("_") and not n.startswith("__") for n in names):
+                offenders.append(f"{path.relative_to(package)} imports private {names} from {module}")
+    assert not offenders

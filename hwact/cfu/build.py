@@ -1,5 +1,5 @@
-"""What ``hwact cfu`` produces: ``Cfu.v``, ``CfuPcpi.v``, ``hwact_cfu.h``, ``isa.md``, ``cfu.json``
-and every unit's own files, built in memory (written all or nothing by the caller).
+"""What ``hwact cfu`` produces: ``Cfu.v``, ``CfuPcpi.v``, ``hwact_cfu.h``, ``isa.md``, ``cfu.json``,
+``amaranth.vlt`` and every unit's own files, built in memory (written all or nothing by the caller).
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from .. import __version__
@@ -160,4 +161,7 @@ def cfu_files(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str, di
         "hwact_cfu.h": cfu_header(config, ops, manifests),
         "isa.md": isa_markdown(config, ops, manifests),
         "cfu.json": json.dumps(cfu_json(config, ops), indent=2, sort_keys=True) + "\n",
+        # The Verilator waivers for Yosys idioms, beside the Verilog they apply to, so a user's
+        # `verilator --lint-only -Wall amaranth.vlt Cfu.v` is as clean as hwact's own lint test.
+        "amaranth.vlt": resources.files("hwact.verify").joinpath("amaranth.vlt").read_text(),
     }

@@ -57,7 +57,7 @@ DEFAULT_DISCOVERY_ID = (1 << FUNCTION_ID_BITS) - 1
 MAX_UNITS = 255
 
 #: The files a CFU writes beside its units' ``NAME.v``, ``NAME.json`` and ``NAME.h``.
-CFU_FILES = ("Cfu.v", "CfuPcpi.v", "hwact_cfu.h", "isa.md", "cfu.json")
+CFU_FILES = ("Cfu.v", "CfuPcpi.v", "hwact_cfu.h", "isa.md", "cfu.json", "amaranth.vlt")
 #: Unit names whose files (or module) would collide with the CFU's own, in any case (file
 #: systems that ignore case exist): ``Cfu``, ``CfuPcpi``, ``cfu`` and ``hwact_cfu``.
 RESERVED_NAMES = frozenset(name.rsplit(".", 1)[0].lower() for name in CFU_FILES
