@@ -87,6 +87,22 @@ def test_old_config_spellings_still_work_with_a_warning(small_cfu):
         f"hwact: warning: {config}: unit 'r': key 'out' is now spelled 'out_format' (the old spelling still works)"]
 
 
+@pytest.mark.cli
+def test_a_unit_request_is_spelled_alike_everywhere(small_cfu):
+    """One spelling per field: the manifest's keys, the configuration's keys, the Python arguments."""
+    from dataclasses import fields
+
+    from hwact.artifacts import UNIT_FIELDS, UnitSpec
+
+    _, out, _, _ = small_cfu
+    manifest = json.loads((out / "g.json").read_text())
+    names = [f.name for f in UNIT_FIELDS]
+    assert names == [f.name for f in fields(UnitSpec)]
+    assert {"function", "in_format", "out_format", "method", "params", "lanes", "stages"} <= set(manifest)
+    assert set(names) - set(manifest) == {"max_err_lsb", "name", "rounding", "overflow"}  # the plan holds them
+    assert UnitSpec.from_mapping({k: manifest[k] for k in names if k in manifest and k != "method"}).in_format == "s4.4"
+
+
 # 5. evaluate() truncated float codes silently.
 @pytest.mark.model
 def test_evaluate_refuses_codes_that_are_not_integers():
