@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
@@ -20,7 +21,7 @@ from .config import CfuConfig
 from .core import Cfu, CfuOp, CfuPcpi, discovery_word
 from .header import cfu_header
 
-__all__ = ["CfuBuild", "build_cfu", "cfu_json", "isa_markdown", "ops_from_cfu_json"]
+__all__ = ["CfuBuild", "build_and_write", "build_cfu", "cfu_json", "isa_markdown", "ops_from_cfu_json"]
 
 
 @dataclass(frozen=True)
@@ -165,3 +166,14 @@ def cfu_files(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str, di
         # `verilator --lint-only -Wall amaranth.vlt Cfu.v` is as clean as hwact's own lint test.
         "amaranth.vlt": resources.files("hwact.verify").joinpath("amaranth.vlt").read_text(),
     }
+
+
+def build_and_write(config_path: Path | str | None, output: Path | str,
+                    progress: Callable[[str], None] | None = None) -> tuple[CfuBuild, list[Path]]:
+    """Build the CFU of the configuration file ``config_path`` (None: the embedded default) and
+    write every file into ``output``, all or nothing; return the build and the paths written."""
+    from ..artifacts import write_files
+    from .config import load_config
+
+    built = build_cfu(load_config(config_path), progress)
+    return built, write_files(Path(output), built.files)

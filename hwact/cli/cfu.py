@@ -27,15 +27,11 @@ def add_parser(commands) -> None:
 
 def run(args) -> int:
     """Run ``hwact cfu``; print one line per unit and the files written."""
-    from ..artifacts import write_files
-    from ..cfu.build import build_cfu
-    from ..cfu.config import load_config
+    from ..cfu.build import build_and_write
     from ..functions import describe
 
-    config = load_config(args.config)
     with Progress(f"building the CFU of {args.config or 'the default configuration'}") as progress:
-        built = build_cfu(config, progress=progress)
-        written = write_files(args.output, built.files)
+        built, written = build_and_write(args.config, args.output, progress)
     for op in built.ops:
         manifest = built.manifests[op.name]
         error = manifest["error"]
