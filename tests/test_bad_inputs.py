@@ -40,7 +40,8 @@ GENERATE = {
     "unknown function": (["swishy", *G16], 1,
                          "unknown function 'swishy' (did you mean 'swish' or 'hardswish'?); `hwact list` shows the 30 "
                          "known ones"),
-    "misspelled function": (["sigmiod", *G16], 1, "~unknown function 'sigmiod' (did you mean 'sigmoid'?)"),
+    "misspelled function": (["sigmiod", *G16], 1,
+                            "~unknown function 'sigmiod' (did you mean 'sigmoid' or 'hardsigmoid'?)"),
     "rounding in lower case": (["relu", *G8, "--rounding", "nearest"], 2, "~invalid choice: 'NEAREST'"),
     "malformed format": (["relu", "--in", "s4.x", "--out", "s4.12"], 1, f"bad format 's4.x'; {FORMS}"),
     "float format": (["relu", "--in", "s4.4", "--out", "float16"], 1, f"bad format 'float16'; {FORMS}"),
