@@ -73,7 +73,8 @@ def _formats(op: CfuOp) -> str:
     """``s4.4 → s4.4``, or for two operands which register carries which (hwact.layout)."""
     plan = op.plan
     if op.requant is not None:
-        return f"rs1: int32 accumulator → requant ({op.requant.multiplier}, {op.requant.shift}) → {plan.in_fmt} → {plan.out_fmt}"
+        requant = f"requant ({op.requant.multiplier}, {op.requant.shift})"
+        return f"rs1: int32 accumulator → {requant} → {plan.in_fmt} → {plan.out_fmt}"
     if plan.operand_fmt is None:
         return f"{plan.in_fmt} → {plan.out_fmt}"
     layout = transfer_layout(plan, op.lanes)

@@ -122,7 +122,8 @@ void CAT(fw_{op.name}_dense_, FW_SUFFIX)({t} *y)
     kernels = _KERNELS.replace("%UNITS%", "\n".join(units))
     (work / "fw_fused_kernels.inc").write_text(kernels)
     (work / "fw_fused_hw.c").write_text('#define FW_SUFFIX hw\n#include "fw_fused_kernels.inc"\n')
-    (work / "fw_fused_sw.c").write_text('#define HWACT_SOFTWARE\n#define FW_SUFFIX sw\n#include "fw_fused_kernels.inc"\n')
+    (work / "fw_fused_sw.c").write_text(
+        '#define HWACT_SOFTWARE\n#define FW_SUFFIX sw\n#include "fw_fused_kernels.inc"\n')
     (work / "fw_raw.c").write_text("""#include <stdint.h>
 #include "fw_fused.h"
 /* The same kernel storing the raw accumulator: no output stage at all. */
