@@ -125,11 +125,11 @@ def test_requantize_adds_the_zero_point_and_saturates():
 
 @pytest.fixture(scope="module")
 def fused_cfu(tmp_path_factory):
+    import tomllib
+
     from hwact.cfu.build import build_cfu
     from hwact.cfu.config import parse_config
     from hwact.cfu.sim import load_cfu
-
-    import tomllib
 
     directory = tmp_path_factory.mktemp("fused")
     for name, text in build_cfu(parse_config(tomllib.loads(CONFIG))).files.items():
