@@ -55,7 +55,7 @@ IntArray = npt.NDArray[np.int64]
 _SPELLINGS = (
     "s4.12, u0.8, fixed<16,4>, ap_fixed<16,4>, ufixed<8,0>, ap_ufixed<8,0>, "
     "int8, uint8, int16, Q3.12, UQ0.8; affine int8(scale=0.0235, zp=-3), uint8(...), int16(scale=2^-12), "
-    "presets such as tflite:logistic (hwact list --formats)"
+    "presets tflite:logistic, tflite:tanh, onnx:sigmoid, ... (docs/numerics.md)"
 )
 
 
