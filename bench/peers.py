@@ -140,9 +140,7 @@ def peer_outputs(case: Case, codes: np.ndarray) -> np.ndarray:
         from tflite_micro.python.tflite_micro import runtime
 
         interpreter = runtime.Interpreter.from_bytes(data, arena_size=16 * codes.size + (1 << 16))
-        dtype = np.int8 if codes.dtype.itemsize == 1 or np.abs(codes).max() < 128 else np.int16
-        width = 8 if "int8" in case.in_format else 16
-        dtype = np.int8 if width == 8 else np.int16
+        dtype = np.int16 if "int16" in case.in_format else np.int8
         interpreter.set_input(codes.astype(dtype).reshape(1, -1), 0)
         interpreter.invoke()
         return np.asarray(interpreter.get_output(0)).reshape(-1).astype(np.int64)

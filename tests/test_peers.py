@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-import peers  # noqa: E402
+import peers
 
 pytestmark = pytest.mark.peers
 
