@@ -188,7 +188,9 @@ def run_fused_firmware(cfu: LoadedCfu, core: str, work: Path, *, count: int = 25
     image, _ = compile_firmware(cfu.directory, work, main=main, defines=CORE_DEFINES[core],
                                 extra_sources=(work / "fw_fused_data.c", work / "fw_fused_hw.c",
                                                work / "fw_fused_sw.c", work / "fw_raw.c"))
-    status, _, lines = simulate_soc(core, cfu.directory, image, work, simulator=simulator)
+    # PicoRV32 takes about 8x VexRiscv's cycles for the same kernels.
+    status, _, lines = simulate_soc(core, cfu.directory, image, work, simulator=simulator,
+                                    max_cycles=30_000_000 if core == "picorv32" else 4_000_000)
     if status != 0:
         raise RuntimeError(f"the fused-op firmware exited with status {status} on {core}")
     runs, at = [], 0
