@@ -161,9 +161,8 @@ def load() -> dict:
 
 def formats(q: dict) -> tuple[str, str]:
     """The hidden layer's and the output layer's requantized formats (hwact spellings)."""
-    s_x, s_w1, s_h, s_y, s_w2, s_o = (float(v) for v in q["scales"])
-    z_x, z_h, z_y, z_o = (int(v) for v in q["zero_points"])
-    return str(Fmt(8, 0, True, s_h, z_h)), str(Fmt(8, 0, True, s_o, z_o))
+    scales, zps = [float(v) for v in q["scales"]], [int(v) for v in q["zero_points"]]
+    return str(Fmt(8, 0, True, scales[2], zps[1])), str(Fmt(8, 0, True, scales[5], zps[3]))
 
 
 def requants(q: dict) -> tuple[Requant, Requant]:
@@ -329,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     q = load()
     _, logits = model_logits(q, q["x_test"])
     predicted = logits.argmax(axis=1)
-    result = {"samples": int(len(predicted)), "float_accuracy": float(q["float_accuracy"]),
+    result = {"samples": len(predicted), "float_accuracy": float(q["float_accuracy"]),
               "int8_accuracy": float(np.mean(predicted == q["y_test"]))}
     try:
         peer = tflm_logits(q["x_test"])

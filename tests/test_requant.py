@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -208,11 +209,25 @@ def test_cfu_bus_answers_as_the_model(fused_cfu, top):
 
 
 @pytest.mark.firmware
-def test_instruction_and_fallback_equal_the_model_on_vexriscv(fused_cfu, tmp_path):
-    from hwact.cfu.requant_firmware import run_fused_firmware
+def test_instruction_and_fallback_equal_the_model_on_vexriscv(tmp_path):
+    """On the digits network's CFU (tests/test_digits.py): the same Verilog, so one SoC model for both."""
+    import tomllib
 
-    runs = run_fused_firmware(fused_cfu, "vexriscv", Path(tmp_path), count=64, simulator="verilator")
-    assert [run.name for run in runs] == ["fc_sigmoid", "fc_tanh", "fc_relu"]
+    from hwact.cfu.build import build_cfu
+    from hwact.cfu.config import parse_config
+    from hwact.cfu.requant_firmware import run_fused_firmware
+    from hwact.cfu.sim import load_cfu
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import digits_mlp
+
+    (tmp_path / "cfu").mkdir()
+    for name, text in build_cfu(parse_config(tomllib.loads(digits_mlp.cfu_config(digits_mlp.load())))).files.items():
+        (tmp_path / "cfu" / name).write_text(text)
+    (tmp_path / "fw").mkdir()
+    runs = run_fused_firmware(load_cfu(tmp_path / "cfu"), "vexriscv", tmp_path / "fw", count=128,
+                              simulator="verilator")
+    assert [run.name for run in runs] == ["fc1_sigmoid", "fc2_out"]
     for run in runs:
         assert np.array_equal(run.hw, run.expected), run.name
         assert np.array_equal(run.sw, run.expected), run.name
