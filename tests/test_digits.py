@@ -3,7 +3,7 @@
 The committed quantized network (``tests/peers/digits_mlp.npz``, the same as
 ``digits_mlp.tflite``) runs on VexRiscv with a fused requantize + activation instruction
 ending each dense layer; the instruction's and the C fallback's logits must equal the NumPy
-model's (firmware tier, in ``make test``, on the first 40 test digits). The peer tier runs
+model's (firmware tier, in ``make test``, on the first 20 test digits). The peer tier runs
 the ``.tflite`` file in TFLite-Micro's interpreter on all 360 test digits: the NumPy model's
 logits must equal TFLite-Micro's, code for code.
 """
@@ -34,8 +34,8 @@ def test_the_int8_network_classifies_like_the_float_one(network):
 
 @pytest.mark.firmware
 def test_vexriscv_runs_the_network_as_the_model(network, tmp_path):
-    run = digits_mlp.run_on_core(network, tmp_path, "vexriscv", count=40)
-    _, logits = digits_mlp.model_logits(network, network["x_test"][:40])
+    run = digits_mlp.run_on_core(network, tmp_path, "vexriscv", count=20)
+    _, logits = digits_mlp.model_logits(network, network["x_test"][:20])
     assert np.array_equal(run["hw"], logits), "instruction"
     assert np.array_equal(run["sw"], logits), "C fallback"
     assert 0 < run["cycles_hw"] < run["cycles_sw"]

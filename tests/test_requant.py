@@ -204,7 +204,7 @@ int main(void) {{ size_t i, n = sizeof acc / sizeof acc[0];
 def test_cfu_bus_answers_as_the_model(fused_cfu, top):
     from hwact.cfu.sim import run_protocol
 
-    result = run_protocol(fused_cfu, top, per_unit=512)
+    result = run_protocol(fused_cfu, top, per_unit=256)
     assert result["tests"] >= 3 and result["failures"] == 0, result["log"][-3000:]
 
 
