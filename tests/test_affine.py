@@ -223,3 +223,15 @@ def test_verilog_matches_the_model_on_every_code(tmp_path):
     for result in simulate_many(jobs, work_dir=tmp_path / "sim"):
         assert result.coverage == "exhaustive" and result.vectors == 256
         assert result.passed, (result.first_mismatches[:3], result.protocol_errors[:3])
+
+
+@pytest.mark.model
+def test_report_rows_give_real_values_through_the_zero_point():
+    from hwact.report.errors import samples, statistics
+
+    plan = make_plan("sigmoid", "int8(scale=2^-4)", "tflite:logistic")
+    stats = statistics(plan, samples(plan))
+    for row in stats["worst"]:
+        assert row["x"] == row["x_code"] / 16
+        assert row["y"] == (row["y_code"] + 128) / 256
+        assert row["f"] == pytest.approx(1 / (1 + math.exp(-row["x"])), abs=1e-12)
