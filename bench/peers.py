@@ -57,6 +57,9 @@ CASES = [
     Case("ort", "tanh", "int8(scale=2^-4)", "onnx:tanh:int8"),
     Case("ort", "sigmoid", "uint8(scale=0.0625, zp=128)", "onnx:sigmoid"),
     Case("ort", "tanh", "uint8(scale=0.0625, zp=128)", "onnx:tanh"),
+    # ONNX has no int16 activation convention: TFLite's scales, for a side-by-side reading.
+    Case("ort", "sigmoid", "int16(scale=2^-12)", "tflite:logistic:int16"),
+    Case("ort", "tanh", "int16(scale=2^-12)", "tflite:tanh:int16"),
 ]
 
 
@@ -105,8 +108,8 @@ def _onnx_model(case: Case) -> bytes:
     from hwact import Fmt
 
     fin, fout = Fmt.parse(case.in_format), Fmt.parse(case.out_format)
-    elem = {(8, True): TensorProto.INT8, (8, False): TensorProto.UINT8}[(fin.width, fin.signed)]
-    out_elem = {(8, True): TensorProto.INT8, (8, False): TensorProto.UINT8}[(fout.width, fout.signed)]
+    kinds = {(8, True): TensorProto.INT8, (8, False): TensorProto.UINT8, (16, True): TensorProto.INT16}
+    elem, out_elem = kinds[(fin.width, fin.signed)], kinds[(fout.width, fout.signed)]
     inits = [helper.make_tensor("x_scale", TensorProto.FLOAT, [], [fin.scale]),
              helper.make_tensor("x_zp", elem, [], [fin.zero_point]),
              helper.make_tensor("y_scale", TensorProto.FLOAT, [], [fout.scale]),
@@ -117,8 +120,10 @@ def _onnx_model(case: Case) -> bytes:
              helper.make_node("QuantizeLinear", ["yf", "y_scale", "y_zp"], ["y"])]
     graph = helper.make_graph(nodes, f"{case.function}", [helper.make_tensor_value_info("x", elem, [None])],
                               [helper.make_tensor_value_info("y", out_elem, [None])], initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="hwact bench/peers.py")
-    model.ir_version = 8
+    opset = 21 if fin.width == 16 else 13  # int16 QuantizeLinear / DequantizeLinear arrived in opset 21
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="hwact bench/peers.py")
+    model.ir_version = 10 if opset == 21 else 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
 
@@ -149,7 +154,7 @@ def peer_outputs(case: Case, codes: np.ndarray) -> np.ndarray:
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-    dtype = np.uint8 if case.in_format.startswith("uint8") else np.int8
+    dtype = np.uint8 if case.in_format.startswith("uint8") else np.int16 if "int16" in case.in_format else np.int8
     (y,) = session.run(None, {"x": codes.astype(dtype)})
     return np.asarray(y).astype(np.int64)
 
