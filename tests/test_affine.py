@@ -235,3 +235,18 @@ def test_report_rows_give_real_values_through_the_zero_point():
         assert row["x"] == row["x_code"] / 16
         assert row["y"] == (row["y_code"] + 128) / 256
         assert row["f"] == pytest.approx(1 / (1 + math.exp(-row["x"])), abs=1e-12)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("name, affine_in, affine_out, binary_in, binary_out", [
+    ("sigmoid", "int8(scale=2^-4)", "uint8(scale=2^-8)", "s4.4", "u0.8"),
+    ("tanh", "int8(scale=2^-4)", "int8(scale=2^-7)", "s4.4", "s1.7"),
+    ("gelu", "int8(scale=2^-4)", "int8(scale=2^-4)", "s4.4", "s4.4"),
+])
+def test_an_affine_format_equal_to_a_binary_one_gets_the_same_datapath(name, affine_in, affine_out, binary_in,
+                                                                       binary_out):
+    """Zero point 0 and a power-of-two scale: the same codes mean the same values, so the same plan (folds too)."""
+    a, b = make_plan(name, affine_in, affine_out), make_plan(name, binary_in, binary_out)
+    assert (a.select, a.fold, a.clamp, a.table.rows, a.horner, a.output) == \
+        (b.select, b.fold, b.clamp, b.table.rows, b.horner, b.output)
+    assert a.fold is not None
