@@ -149,7 +149,10 @@ def build_cfu(config: CfuConfig) -> CfuBuild:
         manifest = json.loads(unit_files[f"{unit.name}.json"])
         plan = Plan.from_dict(manifest["plan"])
         if unit.requant is not None:  # a fused op: its manifest states the requantization and its error
-            check_fusable(plan, unit.spec.lanes)
+            try:
+                check_fusable(plan, unit.spec.lanes)
+            except ValueError as error:
+                raise ValueError(f"unit {unit.name!r}: {error}") from None
             manifest["requant"] = unit.requant.to_dict()
             manifest["requant_error"] = fused_error(plan, unit.requant)
             unit_files[f"{unit.name}.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
