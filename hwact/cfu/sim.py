@@ -7,11 +7,8 @@ writes them and ``rtl/cfu/`` holds them) says everything the model needs.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +20,7 @@ from ..layout import pack_outputs, unpack_inputs
 from ..model import evaluate
 from ..requant import accumulator_range, fused_evaluate
 from ..resources import sim_dir
+from ..verify.runner import run_cocotb
 from .build import ops_from_cfu_json
 from .core import CfuOp
 
@@ -124,16 +122,6 @@ def protocol_vectors(cfu: LoadedCfu, per_unit: int = 64, seed: int = 1) -> dict[
     return {"function_id": function_id, "rs1": rs1, "rs2": rs2, "expected": response(cfu, function_id, rs1, rs2)}
 
 
-class _BenchPath:
-    """Put ``sim/cocotb`` on ``sys.path`` for a run (cocotb's runner hands ``sys.path`` to the simulator)."""
-
-    def __enter__(self):
-        sys.path.insert(0, str(SIM_DIR / "cocotb"))
-
-    def __exit__(self, *exc):
-        sys.path.remove(str(SIM_DIR / "cocotb"))
-
-
 def run_protocol(cfu: LoadedCfu, top: str = "Cfu", *, per_unit: int = 64, seed: int = 1,
                  work_dir: Path | None = None, testcase: str | None = None) -> dict[str, Any]:
     """Run the protocol benches of ``sim/cocotb/tb_cfu.py`` on ``Cfu.v`` or ``CfuPcpi.v`` (Icarus).
@@ -143,36 +131,24 @@ def run_protocol(cfu: LoadedCfu, top: str = "Cfu", *, per_unit: int = 64, seed: 
     """
     if top not in ("Cfu", "CfuPcpi"):
         raise ValueError(f"top must be Cfu or CfuPcpi, not {top!r}")
-    for tool in ("iverilog", "vvp"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"the protocol test needs `{tool}` on PATH (Debian package iverilog)")
-    from cocotb_tools.runner import get_runner
+    from cocotb_tools.runner import get_results
 
     owned = work_dir is None
-    work = Path(tempfile.mkdtemp(prefix="hwact-cfu-")) if owned else Path(work_dir)
+    work = Path(tempfile.mkdtemp(prefix="hwact-cfu-")) if owned else Path(work_dir).resolve()
     try:
+        work.mkdir(parents=True, exist_ok=True)
         vectors = protocol_vectors(cfu, per_unit, seed)
         np.savez(work / "vectors.npz", **vectors)
-        runner = get_runner("icarus")
-        runner.build(sources=[(cfu.directory / f"{top}.v").resolve()], hdl_toplevel=top, build_dir=work / "build",
-                     always=True, timescale=("1ns", "1ps"), log_file=work / "build.log")
         filters = {"Cfu": "bus_", "CfuPcpi": "pcpi_"}
-        xml = work / "results.xml"
-        with _BenchPath(), contextlib.suppress(SystemExit):  # a failing bench exits; its results file says how
-            runner.test(test_module="tb_cfu", hdl_toplevel=top, build_dir=work / "build", test_dir=work,
-                              testcase=testcase or None, test_filter=None if testcase else filters[top],
-                              extra_env={"HWACT_CFU_VECTORS": str(work / "vectors.npz")},
-                              results_xml=str(work / "results.xml"), log_file=work / "test.log",
-                              timescale=("1ns", "1ps"))
-        from cocotb_tools.runner import get_results
-
+        xml = run_cocotb(simulator="icarus", sources=[cfu.directory / f"{top}.v"], top=top,
+                         bench_dir=SIM_DIR / "cocotb", test_module="tb_cfu", work=work, what=f"run of {top}.v",
+                         testcase=testcase or None, test_filter=None if testcase else filters[top],
+                         extra_env={"HWACT_CFU_VECTORS": str(work / "vectors.npz")})
         if not xml.exists():
             raise RuntimeError(f"the {top}.v bench did not finish: see {work / 'test.log'}")
         tests, failures = get_results(xml)
         log = (work / "test.log").read_text(errors="replace") if (work / "test.log").exists() else ""
         return {"tests": tests, "failures": failures, "commands": int(vectors["function_id"].size), "log": log}
-    except subprocess.CalledProcessError as error:
-        raise RuntimeError(f"icarus run of {top}.v failed: {error}") from None
     finally:
         if owned:
             shutil.rmtree(work, ignore_errors=True)
