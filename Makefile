@@ -12,14 +12,19 @@ JOBS   ?= auto
 APT_PACKAGES := iverilog gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
 PYTEST := $(BIN)/python -m pytest -n $(JOBS)
 
-.PHONY: demo test check setup tools rtl bench docs-figures docs-reports bitstreams clean
+.PHONY: demo test test-peers check setup tools rtl bench docs-figures docs-reports bitstreams clean
 
 demo: setup
 	$(BIN)/hwact demo -o out/demo
 
 # Everything, every tier (CI runs exactly this through .ci/run).
 test: setup
-	$(PYTEST) tests
+	$(PYTEST) -m "not peers" tests
+
+# hwact against TFLite-Micro's and ONNX Runtime's own kernels on every code (installs the peers extra).
+test-peers: setup
+	$(BIN)/python -m pip install -q -e ".[peers]"
+	$(PYTEST) -m peers tests
 
 # The fast tiers for the inner loop: model, planner, Amaranth simulator, without the slow
 # (16-bit auto and wide) plans, which make test runs.

@@ -18,8 +18,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hwact.cfu.command import build_and_write
-from hwact.report.synth import terminal_progress, tool_versions
+from hwact.cfu.build import build_and_write
+from hwact.report.synth import tool_versions
 from hwact.soc import BOARDS, default_config
 from hwact.soc.flow import place_and_route, soc_sources, synthesize_soc
 
@@ -40,7 +40,7 @@ def main() -> None:
         config = default_config(up5k)
         build_and_write(config, work / "cfu")
         (work / "empty.hex").write_text("00000000\n")
-        progress = terminal_progress("up5k vexriscv ")
+        progress = None
         cells = synthesize_soc(board, soc_sources(board, work / "cfu"), work / "empty.hex", work / "soc",
                                progress=progress)
         (work / "soc" / "none.pcf").write_text("")

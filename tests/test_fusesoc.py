@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import hwact.artifacts
-from hwact.cfu.command import build_and_write
+from hwact.cfu.build import build_and_write
 from hwact.cfu.fusesoc import core_name
 from hwact.verify.runner import verilator_bin
 

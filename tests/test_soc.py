@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import hwact.artifacts
-from hwact.cfu.command import build_and_write
+from hwact.cfu.build import build_and_write
 from hwact.cfu.sim import load_cfu, response, run_protocol
 from hwact.cli import main
 from hwact.soc import BOARDS, default_config

@@ -28,7 +28,7 @@ from .table import (
     plan_table,
 )
 
-__all__ = ["make_plan", "PlanError", "METHODS"]
+__all__ = ["make_plan", "methods_for", "PlanError", "METHODS"]
 
 METHODS = ("auto", "exact", "lut", "pwl", "pwl2")
 
@@ -62,14 +62,14 @@ def _budget_message(fn, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, r
     """Why no plan was returned, in the user's terms: the bound, its kind, what was tried."""
     inclusive = budget <= 0.5 + TIE_TOLERANCE
     bound = f"at most {budget:g} LSB" if inclusive else f"below {budget:g} LSB (the bound is strict)"
-    available = _methods_for(fn.family)
+    available = methods_for(fn.family)
     tried = (f"method {method} only (auto also tries {', '.join(m for m in available if m != method)})"
              if method != "auto" and len(available) > 1 else f"methods {', '.join(available)}")
     hint = ""
     if not rounding.startswith("RND") and budget <= 1.0 and fn.family != "exact":
-        hint = f"; {rounding} adds up to 1 LSB to the approximation's error: try --max-err-lsb 1.5"
+        hint = f"; {rounding} adds up to 1 LSB to the approximation's error: try max_err_lsb 1.5"
     elif reached < float("inf"):
-        hint = f"; give --max-err-lsb above {reached:.4g} or a wider output format"
+        hint = f"; give max_err_lsb above {reached:.4g} or a wider output format"
     best = f"the best reachable is {reached:.4g} LSB" if reached < float("inf") else "no plan could be built"
     return f"no {fn.name} plan for {in_fmt} -> {out_fmt} with error {bound}; tried {tried}; {best}{hint}"
 
@@ -79,7 +79,8 @@ def _meets(stats, budget: float, rounding: str) -> bool:
     return within_budget(stats.max_lsb, budget) or _mode_exact_meets(stats, rounding, budget)
 
 
-def _methods_for(family: str) -> tuple[str, ...]:
+def methods_for(family: str) -> tuple[str, ...]:
+    """The methods (besides ``auto``) that apply to a function family, in the order ``auto`` tries them."""
     return ("exact",) if family == "exact" else ("lut", "pwl", "pwl2")  # gated: the gate's method
 
 
@@ -128,11 +129,17 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
         raise PlanError(str(error)) from None
     if not max_err_lsb > 0:
         raise PlanError(f"max_err_lsb must be positive, not {max_err_lsb!r}")
-    available = _methods_for(fn.family)
+    affine = in_fmt.is_affine or out_fmt.is_affine
+    if affine and (fn.operands > 1 or fn.family == "gated" or fn.mirror):
+        raise PlanError(f"affine formats apply to one-operand, one-output functions, not {fn.name}")
+    # With an affine input or output the exact family's pieces are no longer polynomials in the
+    # codes with binary-point coefficients; the table planners fit the code-to-code map instead.
+    family = "smooth" if affine else fn.family
+    available = methods_for(family)
     if method != "auto" and method not in available:
         raise PlanError(f"method {method!r} does not apply to {fn.name} (available: {', '.join(available)})")
     try:
-        if fn.family == "exact":
+        if family == "exact":
             plan = plan_exact(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow)
             stats = report(plan)
             if (stats.mode_fraction < 1.0 and method == "auto" and in_fmt.width <= AUTO_LUT_BITS
@@ -143,7 +150,7 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
                                   overflow_mode=overflow)
                 stats = report(plan)
             reached = 0.0 if _mode_exact_meets(stats, rounding, max_err_lsb) else stats.max_lsb
-        elif fn.family == "gated":
+        elif family == "gated":
             plan, reached = _plan_gated(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)
         else:
             plan, reached = _plan_smooth(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)

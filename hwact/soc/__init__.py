@@ -5,7 +5,7 @@ tools, and their synthesized netlists proven by the firmware of ``sim/firmware``
 - :mod:`hwact.soc.flow`: firmware, synthesis, place and route, packing, the summary.
 - :mod:`hwact.soc.gate`: gate-level netlists (yosys ``write_verilog`` after ``synth_*``),
   simulated with yosys's own cell models, cached under ``~/.cache/hwact``.
-- :mod:`hwact.soc.command`: ``hwact soc --board NAME -o DIR``.
+- ``hwact soc --board NAME -o DIR`` (:mod:`hwact.cli.soc`) drives them.
 
 The SoC tops, the testbench, the pin files and the ROM linker script live in ``sim/fpga``;
 :func:`fpga_dir` is the one place that knows where.

@@ -191,7 +191,7 @@ def build_board(board: Board, config: Path | None, output: Path, *, compare_stub
     ``compare_stub`` (default: on the ECP5) also builds the same SoC with a stub CFU that answers
     0, with the same tools and seed, for the Fmax ratio.
     """
-    from ..cfu.command import build_and_write
+    from ..cfu.build import build_and_write
     from ..report.synth import tool_versions
 
     started = time.monotonic()

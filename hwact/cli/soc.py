@@ -3,13 +3,16 @@
 DIR receives ``cfu/`` (the CFU as ``hwact cfu`` writes it), ``firmware/`` (the proof firmware
 built for the board), ``soc/`` (the yosys netlist, the nextpnr report and log), the bitstream
 (``icebreaker.bin`` / ``ulx3s.bit``) and ``summary.md`` / ``summary.json`` (resources, Fmax,
-timing margin; on the ECP5 also the same SoC with a stub CFU and the Fmax ratio).
+timing margin; on the ECP5 also the same SoC with a stub CFU and the Fmax ratio). The work is
+in :mod:`hwact.soc`.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+from .options import add_output
+from .progress import Progress
 
 __all__ = ["COMMAND", "add_arguments", "add_parser", "run"]
 
@@ -18,7 +21,7 @@ COMMAND = "soc"
 
 def add_arguments(parser) -> None:
     """The options of ``hwact soc``."""
-    from . import BOARDS
+    from ..soc import BOARDS
 
     parser.add_argument("--board", required=True, choices=sorted(BOARDS),
                         help="icebreaker: iCE40 UP5K, PicoRV32 + CfuPcpi, 12 MHz; "
@@ -28,8 +31,7 @@ def add_arguments(parser) -> None:
                              "the default CFU on the ULX3S)")
     parser.add_argument("--no-stub", action="store_true",
                         help="skip the second build with a stub CFU (the Fmax comparison; ULX3S)")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="DIR",
-                        help="directory for the bitstream, the summary and every intermediate file")
+    add_output(parser, "the bitstream, the summary and every intermediate file")
 
 
 def add_parser(commands) -> None:
@@ -43,25 +45,17 @@ def add_parser(commands) -> None:
 
 def run(args) -> int:
     """Run ``hwact soc``; print the summary's headline figures."""
-    from ..report.synth import terminal_progress
-    from . import board as find_board
-    from . import default_config
-    from .flow import build_board
+    from ..soc import board as find_board
+    from ..soc import default_config
+    from ..soc.flow import build_board
 
     board = find_board(args.board)
     config = args.config if args.config is not None else default_config(board)
     if config is not None and not Path(config).is_file():
         raise ValueError(f"no CFU configuration at {config}")
-    progress = terminal_progress("hwact soc ")
-    try:
+    with Progress(f"building the {board.name} SoC") as progress:
         summary = build_board(board, config, args.output, compare_stub=False if args.no_stub else None,
                               progress=progress)
-    except RuntimeError as error:  # a tool failed: its step and last line, no traceback
-        if progress:
-            print(file=sys.stderr)
-        raise ValueError(str(error).splitlines()[0]) from None
-    if progress:
-        print("\r\033[K", end="", file=sys.stderr)
     failed = False
     for build in summary["builds"]:
         pnr = build["pnr"]
