@@ -23,23 +23,23 @@ CONFIG = """
 [[unit]]
 name = "relu6_int8x4"
 function = "relu6"
-in = "s4.4"
-out = "s4.4"
+in_format = "s4.4"
+out_format = "s4.4"
 lanes = 4
 
 [[unit]]
 name = "sigmoid_int8x4"
 function = "sigmoid"
-in = "s4.4"
-out = "u0.8"
+in_format = "s4.4"
+out_format = "u0.8"
 lanes = 4
 stages = 1
 
 [[unit]]
 name = "tanh_int8x4"
 function = "tanh"
-in = "s4.4"
-out = "s1.7"
+in_format = "s4.4"
+out_format = "s1.7"
 lanes = 4
 stages = 1
 """
