@@ -289,8 +289,8 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
     for guard in LADDER_GUARDS if quick else LADDER_GUARDS[:1]:
         _ladders(kinds, guard, make, acceptable, candidates, monotonic, in_fmt, budget, min_cr)
     if not candidates and kinds and not quick:
-        for guard in LADDER_GUARDS[1:]:
-            _ladders(kinds, guard, make, acceptable, candidates, monotonic, in_fmt, budget, min_cr)
+        for guard in LADDER_GUARDS[1:]:  # the ladders only: the rounding splits take the time
+            _ladders(kinds, guard, make, acceptable, candidates, monotonic, in_fmt, budget, 0.0)
     # A monotonic plan wins over any cheaper one that steps backwards somewhere; equal costs go
     # to the earlier rung. The search measured wide inputs on a sample; the plan returned must
     # also pass on every code.
