@@ -68,8 +68,9 @@ def test_folded_intervals_serve_both_signs(name, fmt_in, fmt_out):
 def test_small_cr_plans_are_the_mode_applied_to_the_real_value_on_every_code(rounding):
     """Each mode gets its own plan, equal on every code to the mode applied to the real function."""
     for name, fmt_in, fmt_out in [("sigmoid", "s4.6", "u0.8"), ("silu", "s4.6", "s4.6")]:
-        plan = plan_cr(get(name), resolve_params(get(name), {}), Fmt.parse(fmt_in), Fmt.parse(fmt_out), rounding=rounding, shapes=QUICK,
-                       cache=False)
+        fn = get(name)
+        plan = plan_cr(fn, resolve_params(fn, {}), Fmt.parse(fmt_in), Fmt.parse(fmt_out), rounding=rounding,
+                       shapes=QUICK, cache=False)
         codes = plan.in_fmt.all_codes()
         assert plan.method == "cr" and plan.table.degree == 2
         assert np.array_equal(evaluate(plan, codes), mode_target(plan, codes)), (name, rounding)

@@ -59,15 +59,17 @@ CR_VERSION = 1
 #: Extra fraction bits of every Horner shift beyond the segment offset's width (default).
 CR_EXTRA = 1
 #: The shapes ``(degree, guard bits, extra shift bits)`` the planner builds, in order; the
-#: cheapest plan wins. Measured on sigmoid/tanh s4.12 -> 16 bits (bench/cr_frontier.py): the
-#: segment count stops falling above about ten guard bits (hard cases, not the degree, bound
-#: a segment's length, so cubics save few segments and add a multiplier), and shifts five bits
-#: narrower than the offset keep the segments while the c1/c2 columns lose bits.
-CR_SHAPES = ((2, 9, -5), (2, 10, -5), (2, 11, -5), (1, 10, 0))
+#: cheapest plan wins. Measured on sigmoid/tanh/GELU/SiLU s4.12 -> 16 bits (bench/cr_frontier.py):
+#: the segment count stops falling at about ten guard bits (hard cases, codes whose real value
+#: lies a hair from a rounding boundary, bound a segment's length more than the degree does: a
+#: cubic saves a few segments and costs a third multiplier, a line needs over 150 segments), and
+#: Horner shifts four bits narrower than the longest offset keep the segments while the c1 and
+#: c2 columns lose bits.
+CR_SHAPES = ((2, 9, -4), (2, 10, -4), (2, 11, -4))
 #: Inputs up to this many bits: every code is checked.
 CR_MAX_INPUT_BITS = 20
 #: A search that takes longer than this (seconds) stops with what it has.
-CR_TIME_LIMIT = 120.0
+CR_TIME_LIMIT = 900.0
 #: Counterexample-loop passes per segment before a length counts as infeasible.
 CR_PASSES = 4
 #: Longest segment, 2**CR_MAX_LENGTH_BITS codes (bounds the LP size and the product widths).
