@@ -162,3 +162,15 @@ def test_frontier_results_name_the_committed_plans():
         plan = Plan.from_json((PLANS / f"{row['name']}.json").read_text())
         assert plan_cost(plan)["table_bits"] == row["chosen"]["table_bits"]
         assert row["chosen"]["correctly_rounded_fraction"] == 1.0
+
+
+def test_generate_with_cr_writes_a_correctly_rounded_manifest(tmp_path, monkeypatch):
+    from hwact.cli import main
+
+    monkeypatch.setenv("HWACT_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["generate", "tanh", "--in", "s3.5", "--out", "s1.7", "--method", "cr", "-o", str(tmp_path)]) == 0
+    manifest = json.loads((tmp_path / "tanh.json").read_text())
+    assert manifest["method"] == "cr"
+    assert manifest["error"]["max_lsb"] <= 0.5 + TIE_TOLERANCE
+    assert manifest["error"]["correctly_rounded_fraction"] == 1.0
+    assert (tmp_path / "tanh.v").is_file() and (tmp_path / "tanh.h").is_file()

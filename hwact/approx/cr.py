@@ -60,12 +60,12 @@ CR_VERSION = 1
 CR_EXTRA = 1
 #: The shapes ``(degree, guard bits, extra shift bits)`` the planner builds, in order; the
 #: cheapest plan wins. Measured on sigmoid/tanh/GELU/SiLU s4.12 -> 16 bits (bench/cr_frontier.py):
-#: the segment count stops falling at about ten guard bits (hard cases, codes whose real value
+#: the segment count stops falling at 11 to 13 guard bits (hard cases, codes whose real value
 #: lies a hair from a rounding boundary, bound a segment's length more than the degree does: a
 #: cubic saves a few segments and costs a third multiplier, a line needs over 150 segments), and
 #: Horner shifts four bits narrower than the longest offset keep the segments while the c1 and
 #: c2 columns lose bits.
-CR_SHAPES = ((2, 9, -4), (2, 10, -4), (2, 11, -4))
+CR_SHAPES = ((2, 10, -4), (2, 11, -4), (2, 12, -4), (2, 13, -4))
 #: Inputs up to this many bits: every code is checked.
 CR_MAX_INPUT_BITS = 20
 #: A search that takes longer than this (seconds) stops with what it has.
