@@ -55,7 +55,7 @@ from .table import _fold_for
 __all__ = ["CR_SHAPES", "CROutOfReach", "plan_cr", "cr_candidates"]
 
 #: Bumped whenever the planner's answer for a request may change (it keys the plan cache).
-CR_VERSION = 1
+CR_VERSION = 2
 #: Extra fraction bits of every Horner shift beyond the segment offset's width (default).
 CR_EXTRA = 1
 #: The shapes ``(degree, guard bits, extra shift bits)`` the planner builds, in order; the
@@ -233,14 +233,13 @@ def _realize(shape: _Shape, coef: np.ndarray, t: np.ndarray, lo: np.ndarray, hi:
     return None, best
 
 
-#: Integer nudges of the top coefficients tried before the LP is asked again.
+#: Integer nudges (-1, 0, +1 each) of the top coefficients, smallest first, tried before the LP
+#: is asked again.
 _NUDGES = {
-    degree: [np.array(o, dtype=np.int64) for o in sorted(np.ndindex(*(3,) * degree),
-                                                         key=lambda o: sum(abs(v - 1) for v in o))]
+    degree: [np.array(o, dtype=np.int64) - 1 for o in sorted(np.ndindex(*(3,) * degree),
+                                                             key=lambda o: sum(abs(v - 1) for v in o))]
     for degree in (1, 2, 3)
 }
-for _degree in (1, 2, 3):
-    _NUDGES[_degree] = [o - 1 for o in _NUDGES[_degree]]
 
 
 class _Segmenter:
@@ -249,6 +248,7 @@ class _Segmenter:
     def __init__(self, shape: _Shape, lo: np.ndarray, hi: np.ndarray, big: int, d_lo: int):
         self.shape, self.lo, self.hi, self.big, self.d_lo = shape, lo, hi, big, d_lo
         self.lps = 0
+        self.counterexamples = 0  # LPs solved again after the integer datapath missed
 
     def fit(self, start: int, length: int) -> tuple[int, ...] | None:
         """Integer coefficients ``(c0, .., cd)`` correct on ``[start, start + length)``, or None."""
@@ -256,8 +256,6 @@ class _Segmenter:
         index = slice(start - self.d_lo, start - self.d_lo + length)
         lo, hi = self.lo[index].copy(), self.hi[index].copy()
         t = np.arange(length, dtype=np.int64)
-        if length <= degree + 1 or np.all((lo == -self.big) | (hi == self.big)):
-            pass  # still solved below: the LP handles few points and one-sided bounds alike
         scale = float(max(length - 1, 1))
         u = t / scale
         vander = np.vander(u, degree + 1, increasing=True)
@@ -288,9 +286,11 @@ class _Segmenter:
             if row is not None:
                 return row
             miss_lo, miss_hi = misses
-            # Counterexamples: tighten each failing code's interval by what it missed.
-            lo = lo + np.where(miss_hi > 0, miss_hi, 0)
-            hi = hi - np.where(miss_lo > 0, miss_lo, 0)
+            self.counterexamples += 1
+            # Counterexamples: a code the integer datapath put below its interval must be met
+            # that much higher by the real polynomial (and one above it that much lower).
+            lo = lo + miss_lo
+            hi = hi - miss_hi
             if np.any(lo > hi):
                 return None
         return None
@@ -357,7 +357,8 @@ def cr_candidates(function: Function, params: Mapping[str, Any], in_fmt: Fmt, ou
                   time_limit: float = CR_TIME_LIMIT) -> list[tuple[Plan, dict[str, Any]]]:
     """Every correctly rounded plan built from ``shapes`` (``(degree, guard, extra)``), cheapest first.
 
-    Each comes with what its search took: ``{"degree", "guard", "extra", "lps", "seconds"}``.
+    Each comes with what its search took: ``{"degree", "guard", "extra", "lps", "counterexample_passes",
+    "seconds"}``.
     The shapes are tried in order, every one of them (so the answer does not depend on the
     machine's speed); ``time_limit`` only stops a search that has gone badly wrong.
     """
@@ -393,6 +394,7 @@ def cr_candidates(function: Function, params: Mapping[str, Any], in_fmt: Fmt, ou
         if model_overflow(plan, traced=False):
             continue
         info = {"degree": degree, "guard": guard, "extra": extra, "lps": segmenter.lps,
+                "counterexample_passes": segmenter.counterexamples,
                 "seconds": round(time.monotonic() - began, 2)}
         found.append((plan_cost(plan)["cost"], len(found), plan, info))
     found.sort(key=lambda entry: entry[:2])
