@@ -48,6 +48,10 @@ TFLITE = {"sigmoid": (1.016, 0.872, 256 * 16), "tanh": (1.476, 0.723, 256 * 16)}
 TABLE_BITS, MULTIPLIERS = 4096, 2
 
 
+def _cost(plan) -> int:
+    return plan_cost(plan)["cost"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="target names to run")
@@ -59,9 +63,10 @@ def main() -> None:
             continue
         fn = get(function)
         began = time.monotonic()
-        found = cr_candidates(fn, resolve_params(fn, {}), Fmt.parse(fin), Fmt.parse(fout))
+        found = cr_candidates(fn, resolve_params(fn, {}), Fmt.parse(fin), Fmt.parse(fout), cost=_cost)
         seconds = time.monotonic() - began
-        others = cr_candidates(fn, resolve_params(fn, {}), Fmt.parse(fin), Fmt.parse(fout), shapes=FRONTIER)
+        others = cr_candidates(fn, resolve_params(fn, {}), Fmt.parse(fin), Fmt.parse(fout), shapes=FRONTIER,
+                               cost=_cost)
         shapes = []
         for plan, info in found + others:
             stats, cost = report(plan), plan_cost(plan)

@@ -17,7 +17,7 @@ import pytest
 
 from hwact import PlanError, make_plan
 from hwact.approx.cr import _domain, _intervals, _output_interval, plan_cr
-from hwact.approx.table import _fold_for
+from hwact.approx.table import fold_for
 from hwact.fixed import ROUNDING_MODES, Fmt, overflow, shift_round
 from hwact.functions import get, resolve_params
 from hwact.measure import TIE_TOLERANCE, mode_target, report
@@ -30,6 +30,10 @@ pytestmark = pytest.mark.model
 PLANS = Path(__file__).resolve().parent / "data" / "cr_plans"
 #: One quick shape (quadratic, 8 guard bits) for the small plans: the test is about correctness.
 QUICK = ((2, 8, -2),)
+
+
+def cost_of(plan):  # the ranking auto uses
+    return plan_cost(plan)["cost"]
 
 
 @pytest.mark.parametrize("rounding", ROUNDING_MODES)
@@ -56,7 +60,7 @@ def test_folded_intervals_serve_both_signs(name, fmt_in, fmt_out):
     fn, fin, fout = get(name), Fmt.parse(fmt_in), Fmt.parse(fmt_out)
     domain = _domain(fn, resolve_params(fn, {}), fin, fout, "RND", "SAT")
     assert domain.folded
-    fold = _fold_for(fn, fin, fout, 6)
+    fold = fold_for(fn, fin, fout, 6)
     lo, hi, big = _intervals(domain, fold, 6, "RND", fout, "SAT", fin)
     u = np.arange(domain.lo, domain.hi + 1, dtype=np.int64)
     for acc in (np.where(lo == -big, hi, lo), np.where(hi == big, lo, hi)):
@@ -72,7 +76,7 @@ def test_small_cr_plans_are_the_mode_applied_to_the_real_value_on_every_code(rou
     for name, fmt_in, fmt_out in [("sigmoid", "s4.6", "u0.8"), ("silu", "s4.6", "s4.6")]:
         fn = get(name)
         plan = plan_cr(fn, resolve_params(fn, {}), Fmt.parse(fmt_in), Fmt.parse(fmt_out), rounding=rounding,
-                       shapes=QUICK, cache=False)
+                       shapes=QUICK, cache=False, cost=cost_of)
         codes = plan.in_fmt.all_codes()
         assert plan.method == "cr" and plan.table.degree == 2
         assert np.array_equal(evaluate(plan, codes), mode_target(plan, codes)), (name, rounding)
@@ -95,13 +99,13 @@ def test_the_plan_cache_is_keyed_and_used(tmp_path, monkeypatch):
     """A solved plan is stored under HWACT_CACHE_DIR and returned from there (a damaged entry is solved again)."""
     monkeypatch.setenv("HWACT_CACHE_DIR", str(tmp_path))
     fn, fin, fout = get("tanh"), Fmt.parse("s3.5"), Fmt.parse("s1.7")
-    first = plan_cr(fn, {}, fin, fout, shapes=QUICK)
+    first = plan_cr(fn, {}, fin, fout, shapes=QUICK, cost=cost_of)
     [entry] = (tmp_path / "cr-plans").iterdir()
     assert Plan.from_json(entry.read_text()) == first
     entry.write_text("{not json")
-    assert plan_cr(fn, {}, fin, fout, shapes=QUICK) == first
+    assert plan_cr(fn, {}, fin, fout, shapes=QUICK, cost=cost_of) == first
     assert Plan.from_json(entry.read_text()) == first
-    other = plan_cr(fn, {}, fin, fout, shapes=QUICK, rounding="TRN")
+    other = plan_cr(fn, {}, fin, fout, shapes=QUICK, rounding="TRN", cost=cost_of)
     assert other != first and len(list((tmp_path / "cr-plans").iterdir())) == 2
 
 

@@ -21,6 +21,7 @@ from hwact.approx.cr import plan_cr
 from hwact.functions import get
 from hwact.hdl import ActivationUnit, to_verilog
 from hwact.plan import Plan
+from hwact.report.cost import plan_cost
 from hwact.verify.runner import SimJob
 
 pytestmark = pytest.mark.cr_proof
@@ -61,5 +62,6 @@ def test_c_matches_the_model_on_every_code(tmp_path):
 def test_the_planner_still_makes_the_committed_plan(name):
     committed = _plan(name)
     made = plan_cr(get(committed.function), committed.params, committed.in_fmt, committed.out_fmt,
-                   rounding=committed.output.rounding, overflow_mode=committed.output.overflow, cache=False)
+                   rounding=committed.output.rounding, overflow_mode=committed.output.overflow, cache=False,
+                   cost=lambda plan: plan_cost(plan)["cost"])
     assert made == committed

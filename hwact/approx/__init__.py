@@ -29,7 +29,7 @@ from .table import (
     plan_table,
 )
 
-__all__ = ["make_plan", "PlanError", "METHODS"]
+__all__ = ["make_plan", "methods_for", "PlanError", "METHODS"]
 
 METHODS = ("auto", "exact", "lut", "pwl", "pwl2", "cr")
 
@@ -63,7 +63,7 @@ def _budget_message(fn, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, r
     """Why no plan was returned, in the user's terms: the bound, its kind, what was tried."""
     inclusive = budget <= 0.5 + TIE_TOLERANCE
     bound = f"at most {budget:g} LSB" if inclusive else f"below {budget:g} LSB (the bound is strict)"
-    available = _methods_for(fn.family)
+    available = methods_for(fn.family)
     tried = (f"method {method} only (auto also tries {', '.join(m for m in available if m != method)})"
              if method != "auto" and len(available) > 1 else f"methods {', '.join(available)}")
     hint = ""
@@ -80,10 +80,14 @@ def _meets(stats, budget: float, rounding: str) -> bool:
     return within_budget(stats.max_lsb, budget) or _mode_exact_meets(stats, rounding, budget)
 
 
-def _methods_for(family: str) -> tuple[str, ...]:
+def methods_for(family: str) -> tuple[str, ...]:
+    """The methods that apply to a function family (``auto`` aside)."""
     if family == "exact":
         return ("exact",)
     return ("lut", "pwl", "pwl2") if family == "gated" else ("lut", "pwl", "pwl2", "cr")  # gated: the gate's method
+
+
+_methods_for = methods_for  # the name hwact.cli imports today
 
 
 #: ``auto`` also wants this share of correctly rounded outputs when the budget is <= 1 LSB.
@@ -134,7 +138,7 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
         raise PlanError(str(error)) from None
     if not max_err_lsb > 0:
         raise PlanError(f"max_err_lsb must be positive, not {max_err_lsb!r}")
-    available = _methods_for(fn.family)
+    available = methods_for(fn.family)
     if method != "auto" and method not in available:
         raise PlanError(f"method {method!r} does not apply to {fn.name} (available: {', '.join(available)})")
     try:
@@ -270,7 +274,8 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
         # Rounding intervals and linear programming (hwact.approx.cr): correctly rounded on every
         # code by construction, and usually far smaller than a direct table from 12 bits up.
         try:
-            plan = plan_cr(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow)
+            plan = plan_cr(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow,
+                           cost=lambda p: plan_cost(p)["cost"])
         except CROutOfReach as error:
             if method == "cr":
                 raise ValueError(str(error)) from None

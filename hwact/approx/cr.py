@@ -35,25 +35,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
 
+from ..cache import load_json, store_json
 from ..fixed import Fmt, overflow, shift_round
 from ..functions import Function
 from ..measure import mode_target
 from ..plan import Clamp, CoefTable, Fold, HornerStep, OutputStage, Plan, SegmentSelect
 from ..widths import model_overflow
-from .table import _fold_for
+from .table import fold_for
 
 __all__ = ["CR_SHAPES", "CROutOfReach", "plan_cr", "cr_candidates"]
 
+#: The cache folder of solved plans (:mod:`hwact.cache`).
+CACHE_KIND = "cr-plans"
 #: Bumped whenever the planner's answer for a request may change (it keys the plan cache).
 CR_VERSION = 2
 #: Extra fraction bits of every Horner shift beyond the segment offset's width (default).
@@ -353,17 +354,16 @@ def _build(function: Function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str,
 
 
 def cr_candidates(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, *,
-                  rounding: str = "RND", overflow_mode: str = "SAT", shapes=CR_SHAPES,
-                  time_limit: float = CR_TIME_LIMIT) -> list[tuple[Plan, dict[str, Any]]]:
+                  cost: Callable[[Plan], float], rounding: str = "RND", overflow_mode: str = "SAT",
+                  shapes=CR_SHAPES, time_limit: float = CR_TIME_LIMIT) -> list[tuple[Plan, dict[str, Any]]]:
     """Every correctly rounded plan built from ``shapes`` (``(degree, guard, extra)``), cheapest first.
 
     Each comes with what its search took: ``{"degree", "guard", "extra", "lps", "counterexample_passes",
     "seconds"}``.
     The shapes are tried in order, every one of them (so the answer does not depend on the
-    machine's speed); ``time_limit`` only stops a search that has gone badly wrong.
+    machine's speed); ``time_limit`` only stops a search that has gone badly wrong. ``cost``
+    ranks the plans (``auto`` passes :func:`hwact.report.cost.plan_cost`).
     """
-    from ..report.cost import plan_cost  # the cost model sits beside the reports
-
     if overflow_mode == "WRAP":
         raise CROutOfReach("cr needs a saturating output (SAT or SAT_SYM): WRAP has no rounding intervals")
     if in_fmt.width > CR_MAX_INPUT_BITS:
@@ -375,7 +375,7 @@ def cr_candidates(function: Function, params: Mapping[str, Any], in_fmt: Fmt, ou
     found = []
     for degree, guard, extra in shapes:
         began = time.monotonic()
-        fold = _fold_for(function, in_fmt, out_fmt, guard) if domain.folded else None
+        fold = fold_for(function, in_fmt, out_fmt, guard) if domain.folded else None
         if domain.folded and fold is None:
             continue
         lo, hi, big = _intervals(domain, fold, guard, rounding, out_fmt, overflow_mode, in_fmt)
@@ -396,48 +396,35 @@ def cr_candidates(function: Function, params: Mapping[str, Any], in_fmt: Fmt, ou
         info = {"degree": degree, "guard": guard, "extra": extra, "lps": segmenter.lps,
                 "counterexample_passes": segmenter.counterexamples,
                 "seconds": round(time.monotonic() - began, 2)}
-        found.append((plan_cost(plan)["cost"], len(found), plan, info))
+        found.append((cost(plan), len(found), plan, info))
     found.sort(key=lambda entry: entry[:2])
     return [(plan, info) for _, _, plan, info in found]
 
 
-def plan_cr(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, *, rounding: str = "RND",
-            overflow_mode: str = "SAT", shapes=CR_SHAPES, cache: bool = True) -> Plan:
+def plan_cr(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, *,
+            cost: Callable[[Plan], float], rounding: str = "RND", overflow_mode: str = "SAT", shapes=CR_SHAPES,
+            cache: bool = True) -> Plan:
     """The cheapest correctly rounded plan found (every code checked exactly on the integer datapath).
 
-    Solved plans are kept under the hwact cache (``$HWACT_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/hwact``, else ``~/.cache/hwact``), keyed by a hash of the request and
-    the planner's version: a 16-bit request takes tens of seconds to solve, and its answer
-    never changes. Raises :class:`CROutOfReach` when no shape gives a plan.
+    Solved plans are kept under the hwact cache (:mod:`hwact.cache`, folder ``cr-plans``),
+    keyed by a hash of the request and the planner's version: a 16-bit request takes tens of
+    seconds to solve, and its answer never changes. Raises :class:`CROutOfReach` when no shape gives a plan.
     """
     key = hashlib.sha256(json.dumps([CR_VERSION, function.name, sorted((k, repr(v)) for k, v in params.items()),
                                      str(in_fmt), str(out_fmt), rounding, overflow_mode,
                                      [list(s) for s in shapes]]).encode()).hexdigest()[:24]
-    path = _cache_dir() / "cr-plans" / f"{key}.json"
-    if cache and path.is_file():
+    entry = load_json(CACHE_KIND, key) if cache else None
+    if entry is not None:
         try:
-            return Plan.from_json(path.read_text())
+            return Plan.from_dict(entry)
         except (ValueError, KeyError, TypeError):
             pass  # a damaged entry is solved again and rewritten
     found = cr_candidates(function, params, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow_mode,
-                          shapes=shapes)
+                          shapes=shapes, cost=cost)
     if not found:
         raise CROutOfReach(f"no correctly rounded {function.name} plan for {in_fmt} -> {out_fmt} "
                            f"within {CR_MAX_SEGMENTS} segments")
     plan = found[0][0]
     if cache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(plan.to_json())
-            temporary.replace(path)  # atomic: worktrees share the cache
-        except OSError:
-            pass  # a read-only cache only costs time
+        store_json(CACHE_KIND, key, plan.to_dict())  # atomic (worktrees share the cache); skipped if read-only
     return plan
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("HWACT_CACHE_DIR")
-    if base:
-        return Path(base)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hwact"
