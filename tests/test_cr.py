@@ -171,3 +171,15 @@ def test_generate_with_cr_writes_a_correctly_rounded_manifest(tmp_path, monkeypa
     assert manifest["error"]["max_lsb"] <= 0.5 + TIE_TOLERANCE
     assert manifest["error"]["correctly_rounded_fraction"] == 1.0
     assert (tmp_path / "tanh.v").is_file() and (tmp_path / "tanh.h").is_file()
+
+
+def test_every_smooth_function_gets_a_small_cr_plan_at_8_bits():
+    """Folded or not, saturating at one end or both: 2 to 5 segments, the mode's value on every code."""
+    from hwact.functions import FUNCTIONS
+
+    for name in sorted({f.name for f in FUNCTIONS.values() if f.family == "smooth"}):
+        fn = get(name)
+        plan = plan_cr(fn, resolve_params(fn, {}), Fmt(4, 4), Fmt(4, 4), shapes=QUICK, cache=False, cost=cost_of)
+        codes = plan.in_fmt.all_codes()
+        assert np.array_equal(evaluate(plan, codes), mode_target(plan, codes)), name
+        assert plan.select.segments <= 8, name
