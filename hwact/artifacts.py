@@ -68,6 +68,9 @@ def manifest_for(plan: Plan, unit: ActivationUnit, top: str) -> dict[str, Any]:
         "in_format": str(plan.in_fmt),
         "out_format": str(plan.out_fmt),
         "operand_format": None if plan.operand_fmt is None else str(plan.operand_fmt),
+        # Affine formats: what a code means, value = (code - zero_point) * scale (hwact.affine).
+        **{f"{side}_{key}": value for side, fmt in (("in", plan.in_fmt), ("out", plan.out_fmt)) if fmt.is_affine
+           for key, value in (("scale", fmt.scale), ("zero_point", fmt.zero_point))},
         "method": plan.method,
         "lanes": unit.lanes,
         "stages": unit.stages,

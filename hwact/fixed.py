@@ -6,6 +6,12 @@ and APyTypes. A *code* ``c`` stands for the real value ``c * 2**-frac_bits``. Co
 ``int64`` integers holding the value (a signed code is negative when the number is), and
 converted to raw bit patterns only at the hardware boundary (:meth:`Fmt.to_bits`).
 
+An *affine* format (deployed networks: TFLite, TFLite-Micro, ONNX QDQ, PyTorch) is a plain
+integer format (``frac_bits = 0``) with a ``scale`` and a ``zero_point``: code ``q`` stands for
+``(q - zero_point) * scale``. Everything that moves codes (plans, model, HDL, C, CFU) sees only
+the integer format; what a code *means* (:meth:`Fmt.to_real`, :meth:`Fmt.code_units`,
+:attr:`Fmt.lsb`) is where the scale and zero point act. Spellings and presets: :mod:`hwact.affine`.
+
 Rounding modes carry the HLS names; every rounding in hwact goes through
 :func:`shift_round`, :func:`quantize` or :func:`overflow`, so the model, the HDL and the C
 fallback implement the same arithmetic.
@@ -48,7 +54,8 @@ IntArray = npt.NDArray[np.int64]
 
 _SPELLINGS = (
     "s4.12, u0.8, fixed<16,4>, ap_fixed<16,4>, ufixed<8,0>, ap_ufixed<8,0>, "
-    "int8, uint8, int16, Q3.12, UQ0.8"
+    "int8, uint8, int16, Q3.12, UQ0.8; affine int8(scale=0.0235, zp=-3), uint8(...), int16(scale=2^-12), "
+    "presets tflite:logistic, tflite:tanh, onnx:sigmoid, ... (docs/numerics.md)"
 )
 
 
@@ -75,11 +82,17 @@ class Fmt:
     True
     >>> str(Fmt.parse("ufixed<8,0>"))
     'u0.8'
+    >>> Fmt.parse("int8(scale=1/256, zp=-128)").to_real(-128).item()
+    0.0
     """
 
     int_bits: int
     frac_bits: int
     signed: bool = True
+    #: Affine formats only: the real value of one code step (positive, finite) ...
+    scale: float | None = None
+    #: ... and the code of real zero, ``(q - zero_point) * scale``.
+    zero_point: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.int_bits, int) or not isinstance(self.frac_bits, int):
@@ -90,6 +103,10 @@ class Fmt:
             raise FormatError(f"signed format {self} needs at least one integer bit for the sign")
         if not 1 <= self.width <= MAX_WIDTH:
             raise FormatError(f"format {self} is {self.width} bits wide; widths 1..{MAX_WIDTH} are supported")
+        if self.scale is not None or self.zero_point != 0:
+            from .affine import check_affine  # the affine rules live beside their spellings
+
+            check_affine(self)
 
     # -- spelling ---------------------------------------------------------------------------
 
@@ -108,7 +125,20 @@ class Fmt:
         return fmt
 
     def __str__(self) -> str:
+        if self.scale is not None:
+            # repr() of a float is its shortest exact spelling: the string parses back to this format.
+            return f"{'' if self.signed else 'u'}int{self.width}(scale={self.scale!r}, zp={self.zero_point})"
         return f"{'s' if self.signed else 'u'}{self.int_bits}.{self.frac_bits}"
+
+    @property
+    def is_affine(self) -> bool:
+        """Whether codes mean ``(q - zero_point) * scale`` rather than ``q * 2**-frac_bits``."""
+        return self.scale is not None
+
+    @property
+    def storage(self) -> Fmt:
+        """The integer format the codes travel in (the format itself unless it is affine)."""
+        return Fmt(self.width, 0, self.signed) if self.is_affine else self
 
     # -- derived facts ----------------------------------------------------------------------
 
@@ -127,16 +157,16 @@ class Fmt:
 
     @property
     def lsb(self) -> float:
-        """The value of one code step, ``2**-frac_bits``."""
-        return 2.0 ** -self.frac_bits
+        """The value of one code step, ``2**-frac_bits`` (the scale of an affine format)."""
+        return self.scale if self.scale is not None else 2.0 ** -self.frac_bits
 
     @property
     def min_value(self) -> float:
-        return self.min_code * self.lsb
+        return float(self.to_real(self.min_code))
 
     @property
     def max_value(self) -> float:
-        return self.max_code * self.lsb
+        return float(self.to_real(self.max_code))
 
     @property
     def n_codes(self) -> int:
@@ -149,8 +179,17 @@ class Fmt:
         return np.arange(self.min_code, self.max_code + 1, dtype=np.int64)
 
     def to_real(self, codes: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """The real value of each code (exact in float64 for widths up to 32)."""
+        """The real value of each code (exact in float64 for binary formats up to 32 bits; one
+        float64 rounding of ``(q - zero_point) * scale`` for affine ones)."""
+        if self.scale is not None:
+            return (np.asarray(codes, dtype=np.float64) - self.zero_point) * self.scale
         return np.ldexp(np.asarray(codes, dtype=np.float64), -self.frac_bits)
+
+    def code_units(self, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Real values in units of this format's codes, unrounded: ``x / lsb (+ zero_point)``."""
+        if self.scale is not None:
+            return np.asarray(values, dtype=np.float64) / self.scale + self.zero_point
+        return np.ldexp(np.asarray(values, dtype=np.float64), self.frac_bits)
 
     def from_real(self, values: npt.ArrayLike, rounding: str = "RND_CONV", overflow_mode: str = "SAT") -> IntArray:
         """Quantize real values to codes of this format (see :func:`quantize`)."""
@@ -176,6 +215,10 @@ _ARM_Q = re.compile(r"(u?)q(\d+)(?:\.(\d+))?")
 
 def _parse(text: str) -> Fmt | None:
     lowered = text.lower()
+    if "(" in lowered or ":" in lowered:  # an affine spelling or a preset
+        from .affine import parse_affine
+
+        return parse_affine(lowered)
     if match := _SU.fullmatch(lowered):
         return Fmt(int(match[2]), int(match[3]), match[1] == "s")
     if match := _WIDTH_WORD.fullmatch(lowered):
@@ -269,9 +312,10 @@ def round_real(scaled: npt.ArrayLike, rounding: str) -> npt.NDArray[np.float64]:
 def quantize(values: npt.ArrayLike, fmt: Fmt, rounding: str = "RND_CONV", overflow_mode: str = "SAT") -> IntArray:
     """Quantize real values to codes of ``fmt``: scale, round, then handle overflow.
 
-    Scaling by a power of two is exact in float64, so the only rounding is the named one.
+    Scaling by a power of two is exact in float64, so the only rounding is the named one
+    (an affine format's division by its scale is one float64 rounding more).
     """
-    scaled = np.ldexp(np.asarray(values, dtype=np.float64), fmt.frac_bits)
+    scaled = fmt.code_units(values)
     if not np.all(np.isfinite(scaled)):
         raise ValueError("cannot quantize a value that is not finite")
     # Clip before the integer conversion so huge values cannot overflow int64.

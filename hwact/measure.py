@@ -135,7 +135,7 @@ def reference(plan: Plan, x: IntArray, operand: IntArray | None = None, wrap: bo
     else:
         f = function.reference(x_real, plan.params, plan.operand_fmt.to_real(operand))
     out = plan.out_fmt
-    scaled = np.asarray(f, dtype=np.float64) / out.lsb
+    scaled = out.code_units(f)  # an affine output: f / scale + zero_point
     if plan.output.overflow == "WRAP":  # what wrapping hardware promises: f modulo the range
         if not wrap:
             return scaled

@@ -28,7 +28,8 @@ from hwact.hdl import ActivationUnit, to_verilog
 pytestmark = pytest.mark.cli
 
 FORMS = ("accepted forms: s4.12, u0.8, fixed<16,4>, ap_fixed<16,4>, ufixed<8,0>, ap_ufixed<8,0>, int8, uint8, int16, "
-         "Q3.12, UQ0.8")
+         "Q3.12, UQ0.8; affine int8(scale=0.0235, zp=-3), uint8(...), int16(scale=2^-12), presets tflite:logistic, "
+         "tflite:tanh, onnx:sigmoid, ... (docs/numerics.md)")
 ROUNDINGS = "'TRN', 'TRN_ZERO', 'RND', 'RND_ZERO', 'RND_INF', 'RND_CONV'"
 IDENT = "([A-Za-z_][A-Za-z0-9_]*)"
 G16 = ["--in", "s4.12", "--out", "s4.12"]

@@ -138,11 +138,17 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
         raise PlanError(str(error)) from None
     if not max_err_lsb > 0:
         raise PlanError(f"max_err_lsb must be positive, not {max_err_lsb!r}")
-    available = methods_for(fn.family)
+    affine = in_fmt.is_affine or out_fmt.is_affine
+    if affine and (fn.operands > 1 or fn.family == "gated" or fn.mirror):
+        raise PlanError(f"affine formats apply to one-operand, one-output functions, not {fn.name}")
+    # With an affine input or output the exact family's pieces are no longer polynomials in the
+    # codes with binary-point coefficients; the table planners fit the code-to-code map instead.
+    family = "smooth" if affine else fn.family
+    available = methods_for(family)
     if method != "auto" and method not in available:
         raise PlanError(f"method {method!r} does not apply to {fn.name} (available: {', '.join(available)})")
     try:
-        if fn.family == "exact":
+        if family == "exact":
             plan = plan_exact(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow)
             stats = report(plan)
             if (stats.mode_fraction < 1.0 and method == "auto" and in_fmt.width <= AUTO_LUT_BITS
@@ -153,7 +159,7 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
                                   overflow_mode=overflow)
                 stats = report(plan)
             reached = 0.0 if _mode_exact_meets(stats, rounding, max_err_lsb) else stats.max_lsb
-        elif fn.family == "gated":
+        elif family == "gated":
             plan, reached = _plan_gated(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)
         else:
             plan, reached = _plan_smooth(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)

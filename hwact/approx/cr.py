@@ -67,6 +67,8 @@ CR_EXTRA = 1
 #: Horner shifts four bits narrower than the longest offset keep the segments while the c1 and
 #: c2 columns lose bits.
 CR_SHAPES = ((2, 10, -4), (2, 11, -4), (2, 12, -4), (2, 13, -4))
+#: The most guard bits a shape may ask for.
+CR_GUARD_LIMIT = 16
 #: Inputs up to this many bits: every code is checked.
 CR_MAX_INPUT_BITS = 20
 #: A search that takes longer than this (seconds) stops with what it has.
@@ -115,7 +117,8 @@ def _domain(function: Function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str
     else:
         lo, hi = int(codes[changes[0]]), int(codes[changes[-1] + 1])
     clamp = None if (lo, hi) == (in_fmt.min_code, in_fmt.max_code) else Clamp(lo, hi)
-    folded = function.symmetry is not None and in_fmt.signed and lo < 0 < hi
+    # A fold where one exists for these formats (affine zero points may rule it out).
+    folded = fold_for(function, in_fmt, out_fmt, max(CR_GUARD_LIMIT, 0)) is not None and lo < 0 < hi
     d_lo, d_hi = (0, max(-lo, hi)) if folded else (lo, hi)
     u = np.arange(d_lo, d_hi + 1, dtype=np.int64)
     has_pos = (u >= lo) & (u <= hi)

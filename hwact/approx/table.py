@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from ..affine import fold_constant, scale_ratio_log2
 from ..fixed import Fmt, overflow, round_real, shift_round, unique_codes
 from ..functions import Function
 from ..measure import mode_target, segment_edges
@@ -118,8 +119,8 @@ def _merged(codes: np.ndarray, more: np.ndarray) -> np.ndarray:
 
 
 def _target(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, codes: np.ndarray) -> np.ndarray:
-    """The real function at ``codes`` in output LSB units (unclipped)."""
-    return np.asarray(function.reference(in_fmt.to_real(codes), params), dtype=np.float64) / out_fmt.lsb
+    """The real function at ``codes`` in output code units (unclipped; an affine output's zero point included)."""
+    return out_fmt.code_units(function.reference(in_fmt.to_real(codes), params))
 
 
 def _saturation_clamp(codes: np.ndarray, rounded_of) -> tuple[int, int]:
@@ -204,14 +205,17 @@ def _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, c
 
 def fold_for(function: Function, in_fmt: Fmt, out_fmt: Fmt, guard: int) -> Fold | None:
     """The symmetry fold of ``function`` for an accumulator with ``guard`` bits below the output LSB."""
-    if function.symmetry is None or not in_fmt.signed:
+    # Folds act on codes: real -x is code -q only when the input's zero point is 0, and the
+    # output's scale and zero point must keep the fold's constant an integer (hwact.affine).
+    if function.symmetry is None or not in_fmt.signed or in_fmt.zero_point != 0:
         return None
     if function.symmetry == "complement":
-        return Fold("complement", 1 << (out_fmt.frac_bits + guard))
+        constant = fold_constant(out_fmt)  # 2**frac_bits for binary formats
+        return None if constant is None else Fold("complement", constant << guard)
     if function.symmetry == "minus_x":
-        shift = out_fmt.frac_bits - in_fmt.frac_bits + guard
-        return Fold("minus_x", shift) if shift >= 0 else None
-    return Fold("odd")
+        ratio = scale_ratio_log2(in_fmt, out_fmt)  # out.frac_bits - in.frac_bits for binary formats
+        return Fold("minus_x", ratio + guard) if ratio is not None and ratio + guard >= 0 else None
+    return Fold("odd") if out_fmt.zero_point == 0 else None
 
 
 def _direct_table(function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str, overflow_mode: str,

@@ -13,6 +13,7 @@ from ..artifacts import build_unit
 from ..hdl.export import to_verilog
 from ..layout import transfer_layout
 from ..plan import Plan
+from ..requant import Requant, check_fusable, fused_error
 from .config import CfuConfig
 from .core import Cfu, CfuOp, CfuPcpi, discovery_word
 from .header import cfu_header
@@ -50,6 +51,7 @@ def cfu_json(config: CfuConfig, ops: tuple[CfuOp, ...]) -> dict[str, Any]:
             "lanes": op.lanes,
             "latency": 1 + op.stages,
             "manifest": f"{op.name}.json",
+            **({"requant": op.requant.to_dict()} if op.requant is not None else {}),
         } for op in ops],
         "discovery": {"function_id": config.discovery_id, "value": discovery_word(len(ops))},
         "unknown_value": config.unknown_value,
@@ -61,14 +63,18 @@ def ops_from_cfu_json(data: dict[str, Any], manifests: dict[str, dict[str, Any]]
     ops = []
     for unit in data["units"]:
         manifest = manifests[unit["name"]]
+        requant = unit.get("requant")
         ops.append(CfuOp(unit["function_id"], unit["name"], Plan.from_dict(manifest["plan"]),
-                         manifest["lanes"], manifest["stages"]))
+                         manifest["lanes"], manifest["stages"], None if requant is None else Requant(**requant)))
     return tuple(ops)
 
 
 def _formats(op: CfuOp) -> str:
     """``s4.4 → s4.4``, or for two operands which register carries which (hwact.layout)."""
     plan = op.plan
+    if op.requant is not None:
+        requant = f"requant ({op.requant.multiplier}, {op.requant.shift})"
+        return f"rs1: int32 accumulator → {requant} → {plan.in_fmt} → {plan.out_fmt}"
     if plan.operand_fmt is None:
         return f"{plan.in_fmt} → {plan.out_fmt}"
     layout = transfer_layout(plan, op.lanes)
@@ -97,12 +103,22 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for op in ops:
-        error = manifests[op.name]["error"]
+        error = manifests[op.name].get("requant_error", manifests[op.name]["error"])
         lines.append(
             f"| {op.function_id} | {op.function_id & 7} | {op.function_id >> 3} | `hwact.{op.name}` | "
             f"{op.plan.function} | {op.lanes} | {_formats(op)} | {1 + op.stages} | "
             f"{error['max_lsb']:.3f} | {100 * error['correctly_rounded_fraction']:.1f} % |"
         )
+    if any(op.requant is not None for op in ops):
+        lines += [
+            "",
+            "**Fused requantize + activation ops** (formats starting `rs1: int32 accumulator`): rs1 is a TFLite "
+            "int32 accumulator (bias included); the op applies TFLite's `MultiplyByQuantizedMultiplier` with the "
+            "listed multiplier and shift, adds the input format's zero point, saturates to its codes, then the "
+            "activation; rs2 is ignored. rd holds the output code's value as a 32-bit integer (sign-extended "
+            "for a signed output). Their error column is against the exact real value act(acc × real scale), "
+            "the requantization's own rounding to the int8 grid included (hwact.requant.fused_error).",
+        ]
     word = discovery_word(len(ops))
     lines += [
         "",
@@ -129,13 +145,20 @@ def build_cfu(config: CfuConfig) -> CfuBuild:
     manifests: dict[str, dict[str, Any]] = {}
     ops = []
     for unit in config.units:
-        unit_files = build_unit(unit.spec)
+        unit_files = dict(build_unit(unit.spec))
         manifest = json.loads(unit_files[f"{unit.name}.json"])
+        plan = Plan.from_dict(manifest["plan"])
+        if unit.requant is not None:  # a fused op: its manifest states the requantization and its error
+            try:
+                check_fusable(plan, unit.spec.lanes)
+            except ValueError as error:
+                raise ValueError(f"unit {unit.name!r}: {error}") from None
+            manifest["requant"] = unit.requant.to_dict()
+            manifest["requant_error"] = fused_error(plan, unit.requant)
+            unit_files[f"{unit.name}.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         manifests[unit.name] = manifest
         files.update(unit_files)
-        ops.append(
-            CfuOp(unit.function_id, unit.name, Plan.from_dict(manifest["plan"]), unit.spec.lanes, unit.spec.stages)
-        )
+        ops.append(CfuOp(unit.function_id, unit.name, plan, unit.spec.lanes, unit.spec.stages, unit.requant))
     ops_t = tuple(ops)
     return CfuBuild(config, ops_t, manifests, {**files, **cfu_files(config, ops_t, manifests)})
 

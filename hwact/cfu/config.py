@@ -16,6 +16,10 @@ A configuration is a TOML file (read with :mod:`tomllib`)::
     method = "auto"          # optional, as `hwact generate --method`
     max_err_lsb = 1.0        # optional
     params = { }             # optional function parameters
+    requant = { scale = 0.0021 }   # optional: a fused requantize + activation op (hwact.cfu.requant):
+                             # rs1 = int32 accumulator; scale = the layer's real output multiplier,
+                             # or multiplier = ..., shift = ... as TFLite stores them; `in` is the
+                             # layer's output quantization, e.g. "int8(scale=0.05, zp=-3)"
 
 The embedded default (``default.toml`` beside this module) is what ``hwact cfu`` builds
 without a CONFIG. Every mistake is a one-line :class:`ValueError` naming the unit and key.
@@ -33,6 +37,7 @@ from typing import Any
 
 from ..artifacts import UnitSpec
 from ..hdl.export import check_module_name
+from ..requant import Requant
 
 __all__ = [
     "DEFAULT_DISCOVERY_ID",
@@ -52,7 +57,7 @@ DEFAULT_DISCOVERY_ID = (1 << FUNCTION_ID_BITS) - 1
 MAX_UNITS = 255
 
 _UNIT_KEYS = {"name", "function", "in", "out", "lanes", "stages", "function_id", "method", "max_err_lsb",
-              "params", "rounding", "overflow"}
+              "params", "rounding", "overflow", "requant"}
 _TOP_KEYS = {"discovery_id", "unknown_value", "unit"}
 
 
@@ -62,6 +67,8 @@ class CfuUnit:
 
     spec: UnitSpec
     function_id: int
+    #: A fused requantize + activation op: the layer's output multiplier and shift.
+    requant: Requant | None = None
 
     @property
     def funct3(self) -> int:
@@ -91,7 +98,23 @@ def _check_id(value: Any, what: str) -> int:
     return value
 
 
-def _unit_spec(entry: Any, index: int) -> tuple[UnitSpec, int | None]:
+def _requant(value: Any, where: str) -> Requant:
+    """``{scale = real}`` or ``{multiplier = M, shift = s}`` (TFLite's output multiplier and shift)."""
+    if not isinstance(value, dict) or set(value) not in ({"scale"}, {"multiplier", "shift"}):
+        raise ValueError(f"{where}: 'requant' must be a table {{ scale = REAL }} or {{ multiplier = M, shift = S }}, "
+                         f"not {value!r}")
+    try:
+        if "scale" in value:
+            scale = value["scale"]
+            if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+                raise ValueError(f"requant scale must be a positive finite number, not {scale!r}")
+            return Requant.from_real(float(scale))
+        return Requant(value["multiplier"], value["shift"])
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+
+
+def _unit_spec(entry: Any, index: int) -> tuple[UnitSpec, int | None, Requant | None]:
     where = f"unit {index + 1}"
     if not isinstance(entry, dict):
         raise ValueError(f"{where} must be a table ([[unit]]), not {entry!r}")
@@ -125,7 +148,8 @@ def _unit_spec(entry: Any, index: int) -> tuple[UnitSpec, int | None]:
                     params={k: v for k, v in params.items()}, lanes=entry.get("lanes", 1),
                     stages=entry.get("stages", 0), name=entry["name"],
                     rounding=str(entry.get("rounding", "RND")), overflow=str(entry.get("overflow", "SAT")))
-    return spec, function_id
+    requant = _requant(entry["requant"], where) if "requant" in entry else None
+    return spec, function_id, requant
 
 
 def parse_config(data: dict[str, Any]) -> CfuConfig:
@@ -145,7 +169,7 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
     specs = [_unit_spec(entry, index) for index, entry in enumerate(entries)]
     names: set[str] = set()
     taken = {discovery: "discovery_id"}
-    for spec, function_id in specs:
+    for spec, function_id, _ in specs:
         if spec.top.lower() in names:
             raise ValueError(f"unit name {spec.top!r} is used twice (names must differ, ignoring case)")
         names.add(spec.top.lower())
@@ -155,7 +179,7 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
                     f"unit {spec.top!r}: function_id {function_id} is already taken by {taken[function_id]}")
             taken[function_id] = f"unit {spec.top!r}"
     units, free = [], 0
-    for spec, function_id in specs:
+    for spec, function_id, requant in specs:
         if function_id is None:  # the lowest id nobody asked for
             while free in taken:
                 free += 1
@@ -163,7 +187,7 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
                 raise ValueError(f"unit {spec.top!r}: no function id left")
             function_id = free
             taken[free] = f"unit {spec.top!r}"
-        units.append(CfuUnit(spec, function_id))
+        units.append(CfuUnit(spec, function_id, requant))
     return CfuConfig(tuple(units), discovery, unknown_value)
 
 

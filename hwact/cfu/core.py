@@ -29,6 +29,7 @@ from amaranth.lib.wiring import In, Out
 from ..hdl.unit import MAX_STAGES, ActivationUnit
 from ..layout import check_lanes, transfer_layout
 from ..plan import Plan
+from ..requant import Requant
 
 __all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word"]
 
@@ -62,6 +63,8 @@ class CfuOp:
     plan: Plan
     lanes: int
     stages: int
+    #: A fused requantize + activation op (hwact.cfu.requant): rs1 is an int32 accumulator.
+    requant: Requant | None = None
 
 
 class Cfu(wiring.Component):
@@ -155,6 +158,10 @@ def _check(ops: Sequence[CfuOp], discovery_id: int, unknown_value: int) -> None:
         if not isinstance(op.plan, Plan):
             raise TypeError(f"Plan of op {op.name!r} must be a hwact.plan.Plan, not {op.plan!r}")
         check_lanes(op.plan, op.lanes)
+        if op.requant is not None:
+            from ..requant import check_fusable
+
+            check_fusable(op.plan, op.lanes)
         if not isinstance(op.stages, int) or isinstance(op.stages, bool) or not 0 <= op.stages <= MAX_STAGES:
             raise ValueError(f"Stage count of op {op.name!r} must be an integer in 0..{MAX_STAGES}, not {op.stages!r}")
     ids = [op.function_id for op in ops] + [discovery_id]
@@ -212,12 +219,19 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
 
     pushes, direct_ops, rsp_valids, rsp_payloads, dispatches = [], [], [], [], []
     for index, op in enumerate(ops):
-        unit = ActivationUnit(op.plan, lanes=op.lanes, stages=op.stages)
-        m.submodules[op.name] = unit
-        # The payload is rs1's fields with rs2's directly above them (hwact.layout).
-        layout = transfer_layout(op.plan, op.lanes)
-        registers = {"rs1": c_in0, "rs2": c_in1}
-        m.d.comb += unit.i.payload.eq(Cat(*(registers[group.register][:group.bits] for group in layout.inputs)))
+        if op.requant is not None:  # rs1 is an int32 accumulator (hwact.cfu.requant)
+            from .requant import RequantUnit
+
+            unit = RequantUnit(op.plan, op.requant, stages=op.stages)
+            m.submodules[op.name] = unit
+            m.d.comb += unit.i.payload.eq(c_in0)
+        else:
+            unit = ActivationUnit(op.plan, lanes=op.lanes, stages=op.stages)
+            m.submodules[op.name] = unit
+            # The payload is rs1's fields with rs2's directly above them (hwact.layout).
+            layout = transfer_layout(op.plan, op.lanes)
+            registers = {"rs1": c_in0, "rs2": c_in1}
+            m.d.comb += unit.i.payload.eq(Cat(*(registers[group.register][:group.bits] for group in layout.inputs)))
         selected = Signal(name=f"sel_{op.name}")
         m.d.comb += selected.eq(c_valid & _is(c_fid, op.function_id))
         out_bits = Value.cast(unit.o.payload)

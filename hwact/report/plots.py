@@ -58,7 +58,9 @@ def output_plot(plan: Plan, points: ErrorSamples) -> bytes:
         main &= points.operand == points.operand.max()
     x = plan.in_fmt.to_real(points.x[main])
     order = np.argsort(x, kind="stable")
-    x, y, f = x[order], points.y[main][order] * plan.out_fmt.lsb, points.f[main][order] * plan.out_fmt.lsb
+    # Output codes (and the real function in code units) as real values: affine outputs have a zero point.
+    to_real = plan.out_fmt.to_real
+    x, y, f = x[order], to_real(points.y[main][order]), to_real(points.f[main][order])
     if x.size > MAX_POINTS:
         step = max(x.size // MAX_POINTS, 1)
         x, y, f = x[::step], y[::step], f[::step]
