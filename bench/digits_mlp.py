@@ -177,15 +177,15 @@ def cfu_config(q: dict) -> str:
 [[unit]]
 name = "fc1_sigmoid"
 function = "sigmoid"
-in = "{hidden}"
-out = "tflite:logistic"
+in_format = "{hidden}"
+out_format = "tflite:logistic"
 requant = {{ multiplier = {r1.multiplier}, shift = {r1.shift} }}
 
 [[unit]]
 name = "fc2_out"
 function = "identity"
-in = "{out}"
-out = "{out}"
+in_format = "{out}"
+out_format = "{out}"
 requant = {{ multiplier = {r2.multiplier}, shift = {r2.shift} }}
 """
 

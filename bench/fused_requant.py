@@ -31,23 +31,23 @@ CONFIG = """
 [[unit]]
 name = "fc_sigmoid"
 function = "sigmoid"
-in = "int8(scale=0.0625, zp=-3)"
-out = "tflite:logistic"
+in_format = "int8(scale=0.0625, zp=-3)"
+out_format = "tflite:logistic"
 requant = { scale = 0.00123 }
 
 [[unit]]
 name = "fc_sigmoid_s1"
 function = "sigmoid"
-in = "int8(scale=0.0625, zp=-3)"
-out = "tflite:logistic"
+in_format = "int8(scale=0.0625, zp=-3)"
+out_format = "tflite:logistic"
 stages = 1
 requant = { scale = 0.00123 }
 
 [[unit]]
 name = "fc_tanh"
 function = "tanh"
-in = "int8(scale=0.05, zp=4)"
-out = "tflite:tanh"
+in_format = "int8(scale=0.05, zp=4)"
+out_format = "tflite:tanh"
 requant = { multiplier = 1518500250, shift = -9 }
 """
 

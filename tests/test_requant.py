@@ -26,30 +26,30 @@ CONFIG = """
 [[unit]]
 name = "fc_sigmoid"
 function = "sigmoid"
-in = "int8(scale=0.0625, zp=-3)"
-out = "tflite:logistic"
+in_format = "int8(scale=0.0625, zp=-3)"
+out_format = "tflite:logistic"
 requant = { scale = 0.00123 }
 
 [[unit]]
 name = "fc_tanh"
 function = "tanh"
-in = "int8(scale=0.05, zp=4)"
-out = "tflite:tanh"
+in_format = "int8(scale=0.05, zp=4)"
+out_format = "tflite:tanh"
 stages = 1
 requant = { multiplier = 1518500250, shift = -9 }
 
 [[unit]]
 name = "fc_relu"
 function = "relu"
-in = "uint8(scale=0.1, zp=120)"
-out = "uint8(scale=0.1, zp=0)"
+in_format = "uint8(scale=0.1, zp=120)"
+out_format = "uint8(scale=0.1, zp=0)"
 requant = { multiplier = 1073741824, shift = 2 }
 
 [[unit]]
 name = "relu6"
 function = "relu6"
-in = "s4.4"
-out = "s4.4"
+in_format = "s4.4"
+out_format = "s4.4"
 lanes = 4
 """
 

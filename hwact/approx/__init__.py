@@ -68,9 +68,9 @@ def _budget_message(fn, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, r
              if method != "auto" and len(available) > 1 else f"methods {', '.join(available)}")
     hint = ""
     if not rounding.startswith("RND") and budget <= 1.0 and fn.family != "exact":
-        hint = f"; {rounding} adds up to 1 LSB to the approximation's error: try --max-err-lsb 1.5"
+        hint = f"; {rounding} adds up to 1 LSB to the approximation's error: try max_err_lsb 1.5"
     elif reached < float("inf"):
-        hint = f"; give --max-err-lsb above {reached:.4g} or a wider output format"
+        hint = f"; give max_err_lsb above {reached:.4g} or a wider output format"
     best = f"the best reachable is {reached:.4g} LSB" if reached < float("inf") else "no plan could be built"
     return f"no {fn.name} plan for {in_fmt} -> {out_fmt} with error {bound}; tried {tried}; {best}{hint}"
 
@@ -81,13 +81,10 @@ def _meets(stats, budget: float, rounding: str) -> bool:
 
 
 def methods_for(family: str) -> tuple[str, ...]:
-    """The methods that apply to a function family (``auto`` aside)."""
+    """The methods (besides ``auto``) that apply to a function family."""
     if family == "exact":
         return ("exact",)
     return ("lut", "pwl", "pwl2") if family == "gated" else ("lut", "pwl", "pwl2", "cr")  # gated: the gate's method
-
-
-_methods_for = methods_for  # the name hwact.cli imports today
 
 
 #: ``auto`` also wants this share of correctly rounded outputs when the budget is <= 1 LSB.

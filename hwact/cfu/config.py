@@ -8,18 +8,22 @@ A configuration is a TOML file (read with :mod:`tomllib`)::
     [[unit]]
     name = "sigmoid_q12x2"   # module, file and C names
     function = "sigmoid"
-    in = "s4.12"
-    out = "u0.16"
+    in_format = "s4.12"      # (older spelling: in; likewise out)
+    out_format = "u0.16"
     lanes = 2                # 1, 2 or 4 codes per 32-bit register
     stages = 2               # pipeline registers inside the unit
     function_id = 7          # optional: funct7 << 3 | funct3; the next free id otherwise
     method = "auto"          # optional, as `hwact generate --method`
     max_err_lsb = 1.0        # optional
     params = { }             # optional function parameters
+    rounding = "RND"         # optional; overflow = "SAT" likewise
     requant = { scale = 0.0021 }   # optional: a fused requantize + activation op (hwact.cfu.requant):
                              # rs1 = int32 accumulator; scale = the layer's real output multiplier,
-                             # or multiplier = ..., shift = ... as TFLite stores them; `in` is the
+                             # or multiplier = ..., shift = ... as TFLite stores them; `in_format` is the
                              # layer's output quantization, e.g. "int8(scale=0.05, zp=-3)"
+
+The keys of a ``[[unit]]`` are the fields of :class:`hwact.artifacts.UnitSpec` (the same
+names as the manifest's keys and ``hwact generate``'s options) plus ``function_id`` and ``requant``.
 
 The embedded default (``default.toml`` beside this module) is what ``hwact cfu`` builds
 without a CONFIG. Every mistake is a one-line :class:`ValueError` naming the unit and key.
@@ -30,19 +34,20 @@ without a CONFIG. Every mistake is a one-line :class:`ValueError` naming the uni
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..artifacts import UnitSpec
-from ..hdl.export import check_module_name
 from ..requant import Requant
 
 __all__ = [
     "DEFAULT_DISCOVERY_ID",
     "FUNCTION_ID_BITS",
+    "CFU_FILES",
     "MAX_UNITS",
+    "RESERVED_NAMES",
     "CfuConfig",
     "CfuUnit",
     "default_config",
@@ -56,8 +61,12 @@ DEFAULT_DISCOVERY_ID = (1 << FUNCTION_ID_BITS) - 1
 #: The discovery word counts units in one byte.
 MAX_UNITS = 255
 
-_UNIT_KEYS = {"name", "function", "in", "out", "lanes", "stages", "function_id", "method", "max_err_lsb",
-              "params", "rounding", "overflow", "requant"}
+#: The files a CFU writes beside its units' ``NAME.v``, ``NAME.json`` and ``NAME.h``.
+CFU_FILES = ("Cfu.v", "CfuPcpi.v", "hwact_cfu.h", "isa.md", "cfu.json", "amaranth.vlt")
+#: Unit names whose files (or module) would collide with the CFU's own, in any case (file
+#: systems that ignore case exist): ``Cfu``, ``CfuPcpi``, ``cfu`` and ``hwact_cfu``.
+RESERVED_NAMES = frozenset(name.rsplit(".", 1)[0].lower() for name in CFU_FILES
+                           if name.rsplit(".", 1)[1] in ("v", "json", "h"))
 _TOP_KEYS = {"discovery_id", "unknown_value", "unit"}
 
 
@@ -90,6 +99,8 @@ class CfuConfig:
     units: tuple[CfuUnit, ...]
     discovery_id: int = DEFAULT_DISCOVERY_ID
     unknown_value: int = 0
+    #: Where the configuration came from, for messages (a file name).
+    source: str = field(default="a CFU configuration", compare=False)
 
 
 def _check_id(value: Any, what: str) -> int:
@@ -120,34 +131,18 @@ def _unit_spec(entry: Any, index: int) -> tuple[UnitSpec, int | None, Requant | 
         raise ValueError(f"{where} must be a table ([[unit]]), not {entry!r}")
     if isinstance(entry.get("name"), str):
         where = f"unit {entry['name']!r}"
-    unknown = sorted(set(entry) - _UNIT_KEYS)
-    if unknown:
-        raise ValueError(f"{where}: unknown key {unknown[0]!r} (accepted: {', '.join(sorted(_UNIT_KEYS))})")
-    for key in ("name", "function", "in", "out"):
-        if not isinstance(entry.get(key), str):
-            raise ValueError(f"{where}: {key!r} must be given as a string")
-    for key, default in (("lanes", 1), ("stages", 0)):
-        value = entry.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError(f"{where}: {key!r} must be an integer, not {value!r}")
-    params = entry.get("params", {})
-    if not isinstance(params, dict):
-        raise ValueError(f"{where}: 'params' must be a table, not {params!r}")
-    budget = entry.get("max_err_lsb", 1.0)
-    if not isinstance(budget, (int, float)) or isinstance(budget, bool) or budget <= 0:
-        raise ValueError(f"{where}: 'max_err_lsb' must be a positive number, not {budget!r}")
     try:
-        check_module_name(entry["name"])
-    except ValueError as error:
+        if not isinstance(entry.get("name"), str):
+            raise ValueError("'name' must be given as a string")
+        if entry["name"].lower() in RESERVED_NAMES:
+            raise ValueError(f"name {entry['name']!r} would overwrite one of the CFU's own files "
+                             f"({', '.join(CFU_FILES)}); choose another")
+        spec = UnitSpec.from_mapping(entry, extra=("function_id", "requant"), where=f"{where}: ")
+        function_id = entry.get("function_id")
+        if function_id is not None:
+            _check_id(function_id, "function_id")
+    except ValueError as error:  # FormatError and ParamError included
         raise ValueError(f"{where}: {error}") from None
-    function_id = entry.get("function_id")
-    if function_id is not None:
-        _check_id(function_id, f"{where}: function_id")
-    spec = UnitSpec(function=entry["function"], in_format=entry["in"], out_format=entry["out"],
-                    method=str(entry.get("method", "auto")), max_err_lsb=float(budget),
-                    params={k: v for k, v in params.items()}, lanes=entry.get("lanes", 1),
-                    stages=entry.get("stages", 0), name=entry["name"],
-                    rounding=str(entry.get("rounding", "RND")), overflow=str(entry.get("overflow", "SAT")))
     requant = _requant(entry["requant"], where) if "requant" in entry else None
     return spec, function_id, requant
 
@@ -206,10 +201,17 @@ def load_config(path: Path | str | None = None) -> CfuConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{where} is not valid TOML: {str(error).splitlines()[0]}") from None
-    try:
-        return parse_config(data)
-    except ValueError as error:
-        raise ValueError(f"{where}: {error}") from None
+    import warnings
+
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always")
+        try:
+            config = replace(parse_config(data), source=where)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+    for note in notes:  # outdated spellings: said once more, with the file they are in
+        warnings.warn(f"{where}: {note.message}", note.category, stacklevel=2)
+    return config
 
 
 def default_config() -> CfuConfig:

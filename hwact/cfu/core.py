@@ -50,7 +50,7 @@ def _is(value: Value, constant: int) -> Value:
 def discovery_word(n_units: int) -> int:
     """``magic << 16 | version << 8 | number of units``."""
     if not 0 <= n_units <= 255:
-        raise ValueError(f"Unit count must be in 0..255, not {n_units!r}")
+        raise ValueError(f"unit count must be in 0..255, not {n_units!r}")
     return DISCOVERY_MAGIC << 16 | CFU_VERSION << 8 | n_units
 
 
@@ -156,22 +156,22 @@ def _check(ops: Sequence[CfuOp], discovery_id: int, unknown_value: int) -> None:
         if not isinstance(op, CfuOp):
             raise TypeError(f"CFU ops must be CfuOp, not {op!r}")
         if not isinstance(op.plan, Plan):
-            raise TypeError(f"Plan of op {op.name!r} must be a hwact.plan.Plan, not {op.plan!r}")
+            raise TypeError(f"plan of op {op.name!r} must be a hwact.plan.Plan, not {op.plan!r}")
         check_lanes(op.plan, op.lanes)
         if op.requant is not None:
             from ..requant import check_fusable
 
             check_fusable(op.plan, op.lanes)
         if not isinstance(op.stages, int) or isinstance(op.stages, bool) or not 0 <= op.stages <= MAX_STAGES:
-            raise ValueError(f"Stage count of op {op.name!r} must be an integer in 0..{MAX_STAGES}, not {op.stages!r}")
+            raise ValueError(f"stage count of op {op.name!r} must be an integer in 0..{MAX_STAGES}, not {op.stages!r}")
     ids = [op.function_id for op in ops] + [discovery_id]
     for value in ids:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << FUNCTION_ID_BITS:
-            raise ValueError(f"Function id must be an integer in 0..1023, not {value!r}")
+            raise ValueError(f"function id must be an integer in 0..1023, not {value!r}")
     if len(set(ids)) != len(ids):
-        raise ValueError(f"Function ids must be distinct (discovery id included), not {ids}")
+        raise ValueError(f"function ids must be distinct (discovery id included), not {ids}")
     if not isinstance(unknown_value, int) or isinstance(unknown_value, bool) or not 0 <= unknown_value < 1 << 32:
-        raise ValueError(f"Unknown value must be a 32-bit unsigned integer, not {unknown_value!r}")
+        raise ValueError(f"unknown value must be a 32-bit unsigned integer, not {unknown_value!r}")
 
 
 def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: int, bus) -> None:
