@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import __version__
-from .fixed import Fmt
+from .fixed import ROUNDING_BIAS, Fmt, Rounding
 from .layout import Group, transfer_layout
 from .plan import BitSlice, Plan
 from .widths import Range, Widths, analyze
@@ -128,17 +128,17 @@ def _round_shift(e: _Emitter, name: str, v: str, shift: int, rounding: str, work
         return v if work == out else e.var(name, out, f"({out}){v}")
     if shift < 0:
         return e.var(name, out, f"({out})({v} * ({_lit(1, work)} << {-shift}))")
-    half, ones = 1 << (shift - 1), (1 << shift) - 1
     unsigned = "uint64_t" if work == "int64_t" else "uint32_t"
-    biased = {
-        "TRN": v,
-        "TRN_ZERO": f"({v} < 0 ? {v} + {_lit(ones, work)} : {v})",
-        "RND": f"{v} + {_lit(half, work)}",
-        "RND_ZERO": f"({v} < 0 ? {v} + {_lit(half, work)} : {v} + {_lit(half - 1, work)})",
-        "RND_INF": f"({v} < 0 ? {v} + {_lit(half - 1, work)} : {v} + {_lit(half, work)})",
+    bias = ROUNDING_BIAS[Rounding(rounding)]
+    non_negative, negative = bias.amounts(shift)
+
+    def plus(amount: int | None) -> str:
+        return v if amount is None else f"{v} + {_lit(amount, work)}"
+
+    biased = plus(non_negative) if negative == non_negative else f"({v} < 0 ? {plus(negative)} : {plus(non_negative)})"
+    if bias.plus_kept_lsb:
         # a tie rounds up only when the kept part is odd: bit `shift` of v (two's complement)
-        "RND_CONV": f"{v} + {_lit(half - 1, work)} + ({work})((({unsigned}){v} >> {shift}) & 1u)",
-    }[rounding]
+        biased = f"{biased} + ({work})((({unsigned}){v} >> {shift}) & 1u)"
     b = e.var(f"{name}_b", work, biased)
     return e.var(name, out, _floor_shift(b, shift) if work == out else f"({out}){_floor_shift(b, shift)}")
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final
 
 import numpy as np
@@ -30,6 +31,10 @@ __all__ = [
     "Fmt",
     "unique_codes",
     "FormatError",
+    "Rounding",
+    "Overflow",
+    "RoundingBias",
+    "ROUNDING_BIAS",
     "ROUNDING_MODES",
     "check_rounding",
     "check_overflow",
@@ -39,14 +44,62 @@ __all__ = [
     "quantize",
 ]
 
-#: Rounding modes, with the names HLS tools use.
-#: ``TRN`` floor, ``TRN_ZERO`` toward zero, ``RND`` half up, ``RND_ZERO`` half toward zero,
-#: ``RND_INF`` half away from zero, ``RND_CONV`` half to even.
-ROUNDING_MODES: Final = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_CONV")
+class Rounding(StrEnum):
+    """Rounding modes with the HLS names (``ap_fixed``): the values are the JSON spellings."""
+
+    TRN = "TRN"  #: floor (toward minus infinity)
+    TRN_ZERO = "TRN_ZERO"  #: toward zero
+    RND = "RND"  #: to nearest, ties up (toward plus infinity)
+    RND_ZERO = "RND_ZERO"  #: to nearest, ties toward zero
+    RND_INF = "RND_INF"  #: to nearest, ties away from zero
+    RND_CONV = "RND_CONV"  #: to nearest, ties to even (convergent)
+
+
+class Overflow(StrEnum):
+    """Overflow modes: ``SAT`` clamps to the format's range, ``SAT_SYM`` to a range symmetric
+    about zero (the most negative code is never produced), ``WRAP`` keeps the low bits."""
+
+    SAT = "SAT"
+    SAT_SYM = "SAT_SYM"
+    WRAP = "WRAP"
+
+
+@dataclass(frozen=True)
+class RoundingBias:
+    """How a mode rounds an integer right shift by ``s`` bits: ``floor((v + bias) / 2**s)``.
+
+    The bias is ``non_negative`` for ``v >= 0`` and ``negative`` for ``v < 0``, each one of
+    ``0``, ``half - 1``, ``half`` or ``ones`` (``half = 2**(s-1)``, ``ones = 2**s - 1``);
+    ``plus_kept_lsb`` adds the bit that becomes the result's LSB (ties to even). The model
+    (:func:`shift_round`), the HDL and the C backend all build their rounding from this table.
+    """
+
+    non_negative: str
+    negative: str
+    plus_kept_lsb: bool = False
+
+    def amounts(self, shift: int) -> tuple[int | None, int | None]:
+        """The two biases as integers for a shift by ``shift`` (> 0) bits; None where the mode adds
+        nothing (a backend then writes no addition, not an addition of 0)."""
+        values = {"0": None, "half - 1": (1 << (shift - 1)) - 1, "half": 1 << (shift - 1), "ones": (1 << shift) - 1}
+        return values[self.non_negative], values[self.negative]
+
+
+#: The one rounding table (see :class:`RoundingBias`).
+ROUNDING_BIAS: Final = {
+    Rounding.TRN: RoundingBias("0", "0"),
+    Rounding.TRN_ZERO: RoundingBias("0", "ones"),
+    Rounding.RND: RoundingBias("half", "half"),
+    Rounding.RND_ZERO: RoundingBias("half - 1", "half"),
+    Rounding.RND_INF: RoundingBias("half", "half - 1"),
+    Rounding.RND_CONV: RoundingBias("half - 1", "half - 1", plus_kept_lsb=True),
+}
+
+ROUNDING_MODES: Final = tuple(mode.value for mode in Rounding)
 
 #: Overflow modes: ``SAT`` clamps to the format's range, ``SAT_SYM`` clamps to a range
 #: symmetric about zero (the most negative code is never produced), ``WRAP`` keeps the low bits.
-OVERFLOW_MODES: Final = ("SAT", "SAT_SYM", "WRAP")
+OVERFLOW_MODES: Final = tuple(mode.value for mode in Overflow)
 
 MAX_WIDTH: Final = 32
 
@@ -262,21 +315,14 @@ def shift_round(values: npt.ArrayLike, shift: int, rounding: str) -> IntArray:
     v = np.asarray(values, dtype=np.int64)
     if shift <= 0:
         return v << -shift
-    half = np.int64(1) << (shift - 1)
-    ones = (np.int64(1) << shift) - 1
-    negative = v < 0
-    if rounding == "TRN":
-        biased = v
-    elif rounding == "TRN_ZERO":
-        biased = np.where(negative, v + ones, v)
-    elif rounding == "RND":
-        biased = v + half
-    elif rounding == "RND_ZERO":
-        biased = np.where(negative, v + half, v + half - 1)
-    elif rounding == "RND_INF":
-        biased = np.where(negative, v + half - 1, v + half)
-    else:  # RND_CONV: a tie rounds up only when the kept part is odd
-        biased = v + half - 1 + ((v >> shift) & 1)
+    bias = ROUNDING_BIAS[Rounding(rounding)]
+    non_negative, negative = bias.amounts(shift)
+    if negative == non_negative:
+        biased = v + np.int64(non_negative or 0)
+    else:
+        biased = v + np.where(v < 0, np.int64(negative or 0), np.int64(non_negative or 0))
+    if bias.plus_kept_lsb:
+        biased = biased + ((v >> shift) & 1)
     return biased >> shift
 
 

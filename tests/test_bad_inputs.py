@@ -136,7 +136,7 @@ GENERATE = {
     "unknown method": (
         ["relu", *G16, "--method", "magic"],
         2,
-        "argument --method: invalid choice: 'magic' (choose from 'auto', 'exact', 'lut', 'pwl', 'pwl2')",
+        "argument --method: invalid choice: 'magic' (choose from 'auto', 'exact', 'lut', 'pwl', 'pwl2', 'cr')",
     ),
     "method that does not apply": (
         ["relu", *G16, "--method", "pwl"],
@@ -402,7 +402,7 @@ API = {
     ),
     "make_plan: unknown method": (
         lambda: make_plan("relu", "s4.4", "s4.4", method="magic"),
-        "method must be one of auto, exact, lut, pwl, pwl2, not 'magic'",
+        "method must be one of auto, exact, lut, pwl, pwl2, cr, not 'magic'",
     ),
     "make_plan: zero budget": (
         lambda: make_plan("relu", "s4.4", "s4.4", max_err_lsb=0),

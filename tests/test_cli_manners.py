@@ -53,7 +53,7 @@ def test_function_names_are_case_insensitive(tmp_path, capsys):
     (["generate", "relu6", "--in", "s4.4", "--out", "s4.4", "--lanes", "3"],
      "hwact: error: lane count must be one of 1, 2, 4, not 3\n"),
     (["generate", "tanh", "--in", "s4.4", "--out", "s4.4", "--method", "pwl", "--max-err-lsb", "0.3"],
-     "with error at most 0.3 LSB; tried method pwl only (auto also tries lut, pwl2)"),
+     "with error at most 0.3 LSB; tried method pwl only (auto also tries lut, pwl2, cr)"),
     (["generate", "glu", "--in", "s16.16", "--out", "s16.16"],
      "hwact: error: glu at s16.16 -> s16.16: the gate sigmoid(b) would need 36 bits"),
 ])

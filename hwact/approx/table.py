@@ -69,6 +69,7 @@ from .segments import (
 )
 
 __all__ = [
+    "fold_for",
     "MAX_LUT_INPUT_BITS",
     "MAX_NONUNIFORM_SEGMENTS",
     "MAX_SEGMENT_BITS",
@@ -202,7 +203,8 @@ def _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, c
     )
 
 
-def _fold_for(function: Function, in_fmt: Fmt, out_fmt: Fmt, guard: int) -> Fold | None:
+def fold_for(function: Function, in_fmt: Fmt, out_fmt: Fmt, guard: int) -> Fold | None:
+    """The symmetry fold of ``function`` for an accumulator with ``guard`` bits below the output LSB."""
     # Folds act on codes: real -x is code -q only when the input's zero point is 0, and the
     # output's scale and zero point must keep the fold's constant an integer (hwact.affine).
     if function.symmetry is None or not in_fmt.signed or in_fmt.zero_point != 0:
@@ -234,7 +236,7 @@ def _direct_table(function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str, ov
     real = target_of(starts)
     guards = (0, 1) if fold is not None else (0,)
     for guard in guards:
-        folded = _fold_for(function, in_fmt, out_fmt, guard) if fold is not None else None
+        folded = fold_for(function, in_fmt, out_fmt, guard) if fold is not None else None
         plan = _build(function, params, "lut", in_fmt, out_fmt, rounding, overflow_mode, clamp, folded,
                       select, np.zeros((len(starts), 1), dtype=np.int64), [guard], 0)
         base = round_real(real * (1 << guard), rounding).astype(np.int64)
@@ -336,10 +338,10 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
 
     if method == "lut":
         degree, guard = 0, 0
-        fold = _fold_for(function, in_fmt, out_fmt, 0)
+        fold = fold_for(function, in_fmt, out_fmt, 0)
     else:
         degree = {"pwl": 1, "pwl2": 2}[method]
-        fold = _fold_for(function, in_fmt, out_fmt, guard)
+        fold = fold_for(function, in_fmt, out_fmt, guard)
     d_lo, d_hi = (0, max(-lo, hi, 0)) if fold else (lo, hi)
     if fold and (lo > 0 or lo == hi):  # nothing negative to recover (or a constant)
         fold = None
