@@ -159,6 +159,23 @@ def test_cfu_verilog_is_lint_clean(name):
 
 
 @pytest.mark.model
+def test_up5k_config_is_embedded_by_name_with_every_required_unit(tmp_path, monkeypatch):
+    from hwact.cfu.config import embedded_configs
+
+    assert {"default", "up5k"} <= set(embedded_configs())
+    config = load_config("up5k")
+    shapes = {(u.spec.function, u.spec.in_format, u.spec.lanes) for u in config.units}
+    for function in REQUIRED:
+        assert (function, "s4.4", 4) in shapes, function
+        assert (function, "s4.12", 2) in shapes, function
+    assert all(u.spec.max_err_lsb == 1.0 for u in config.units)  # faithful
+    # A file of that name in the working directory is the user's own configuration and wins.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "up5k").write_text('[[unit]]\nname = "r"\nfunction = "relu"\nin = "s4.4"\nout = "s4.4"\n')
+    assert [u.name for u in load_config("up5k").units] == ["r"]
+
+
+@pytest.mark.model
 def test_default_config_file_loads_like_the_embedded_one(tmp_path):
     from importlib import resources
 

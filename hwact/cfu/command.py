@@ -17,7 +17,8 @@ def add_parser(commands) -> None:
                     "CfuPlugin bus (Cfu.v) and PicoRV32's PCPI (CfuPcpi.v), with C intrinsics and their "
                     "bit-exact fallback (hwact_cfu.h), an ISA table (isa.md) and cfu.json.")
     parser.add_argument("config", nargs="?", type=Path, metavar="CONFIG.toml",
-                        help="units to build (default: the embedded default)")
+                        help="units to build: a TOML file, or an embedded configuration by name "
+                             "(default, up5k; default: the embedded default)")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="DIR",
                         help="directory for Cfu.v, CfuPcpi.v, hwact_cfu.h, isa.md, cfu.json and the units")
 

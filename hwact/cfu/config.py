@@ -18,7 +18,9 @@ A configuration is a TOML file (read with :mod:`tomllib`)::
     params = { }             # optional function parameters
 
 The embedded default (``default.toml`` beside this module) is what ``hwact cfu`` builds
-without a CONFIG. Every mistake is a one-line :class:`ValueError` naming the unit and key.
+without a CONFIG; the other embedded configurations (``up5k``: what fits beside a core on an
+iCE40 UP5K) are named instead of a path (``hwact cfu up5k``).
+Every mistake is a one-line :class:`ValueError` naming the unit and key.
 """
 
 # Every mistake in a configuration file, wrong types included, is one ValueError (the CLI's one-line error).
@@ -41,6 +43,7 @@ __all__ = [
     "CfuConfig",
     "CfuUnit",
     "default_config",
+    "embedded_configs",
     "load_config",
     "parse_config",
 ]
@@ -167,11 +170,23 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
     return CfuConfig(tuple(units), discovery, unknown_value)
 
 
+def embedded_configs() -> list[str]:
+    """Names of the configurations shipped with hwact (``default``, ``up5k``, ...)."""
+    return sorted(entry.name[:-len(".toml")] for entry in resources.files(__package__).iterdir()
+                  if entry.name.endswith(".toml"))
+
+
 def load_config(path: Path | str | None = None) -> CfuConfig:
-    """Read a CFU configuration file, or the embedded default when ``path`` is None."""
-    if path is None:
-        text = resources.files(__package__).joinpath("default.toml").read_text()
-        where = "the default CFU configuration"
+    """Read a CFU configuration file, or an embedded one by name (None: the default).
+
+    A name of an embedded configuration (``up5k``) is taken as that configuration unless a file
+    of that very name exists, so a user's own ``up5k`` file still wins.
+    """
+    name = None if path is None else str(path)
+    if name is None or (name in embedded_configs() and not Path(name).exists()):
+        name = name or "default"
+        text = resources.files(__package__).joinpath(f"{name}.toml").read_text()
+        where = "the default CFU configuration" if name == "default" else f"the embedded {name!r} CFU configuration"
     else:
         try:
             text = Path(path).read_text()
