@@ -39,7 +39,7 @@ def run(args) -> int:
     for op in built.ops:
         error = built.manifests[op.name]["error"]
         print(f"  {op.function_id:4d}  {op.name:<22} {op.plan.function} {op.plan.in_fmt} -> {op.plan.out_fmt}, "
-              f"{op.lanes} lane(s), latency {1 + op.stages}, max error {error['max_lsb']:.3g} LSB")
+              f"{op.lanes} lane(s), latency {op.latency}, max error {error['max_lsb']:.3g} LSB")
     print(f"CFU with {len(built.ops)} units; discovery id {built.config.discovery_id} -> "
           f"0x{built.discovery_value:08x}; {len(written)} files in {args.output}")
     return 0

@@ -4,6 +4,8 @@ A configuration is a TOML file (read with :mod:`tomllib`)::
 
     discovery_id = 1023      # optional: the id that answers the feature word (default 1023)
     unknown_value = 0        # optional: what every other unused id answers (default 0)
+    target = "ice40"         # optional: ice40, ecp5 or generic; the part cfu.json counts blocks for
+    serial = false           # optional: every unit's default for its own `serial` key
 
     [[unit]]
     name = "sigmoid_q12x2"   # module, file and C names
@@ -16,6 +18,7 @@ A configuration is a TOML file (read with :mod:`tomllib`)::
     method = "auto"          # optional, as `hwact generate --method`
     max_err_lsb = 1.0        # optional
     params = { }             # optional function parameters
+    serial = true            # optional: one lane of datapath, fed the lanes one per cycle
 
 The embedded default (``default.toml`` beside this module) is what ``hwact cfu`` builds
 without a CONFIG; the other embedded configurations (``up5k``: what fits beside a core on an
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..artifacts import UnitSpec
+from ..cost import TARGETS
 from ..hdl.export import check_module_name
 
 __all__ = [
@@ -55,8 +59,8 @@ DEFAULT_DISCOVERY_ID = (1 << FUNCTION_ID_BITS) - 1
 MAX_UNITS = 255
 
 _UNIT_KEYS = {"name", "function", "in", "out", "lanes", "stages", "function_id", "method", "max_err_lsb",
-              "params", "rounding", "overflow"}
-_TOP_KEYS = {"discovery_id", "unknown_value", "unit"}
+              "params", "rounding", "overflow", "serial"}
+_TOP_KEYS = {"discovery_id", "unknown_value", "unit", "target", "serial"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class CfuUnit:
 
     spec: UnitSpec
     function_id: int
+    serial: bool = False
 
     @property
     def funct3(self) -> int:
@@ -86,6 +91,7 @@ class CfuConfig:
     units: tuple[CfuUnit, ...]
     discovery_id: int = DEFAULT_DISCOVERY_ID
     unknown_value: int = 0
+    target: str = "generic"
 
 
 def _check_id(value: Any, what: str) -> int:
@@ -94,7 +100,13 @@ def _check_id(value: Any, what: str) -> int:
     return value
 
 
-def _unit_spec(entry: Any, index: int) -> tuple[UnitSpec, int | None]:
+def _check_bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{what} must be true or false, not {value!r}")
+    return value
+
+
+def _unit_spec(entry: Any, index: int, serial: bool = False) -> tuple[UnitSpec, int | None, bool]:
     where = f"unit {index + 1}"
     if not isinstance(entry, dict):
         raise ValueError(f"{where} must be a table ([[unit]]), not {entry!r}")
@@ -123,12 +135,15 @@ def _unit_spec(entry: Any, index: int) -> tuple[UnitSpec, int | None]:
     function_id = entry.get("function_id")
     if function_id is not None:
         _check_id(function_id, f"{where}: function_id")
+    serial = _check_bool(entry.get("serial", serial), f"{where}: 'serial'")
+    if serial and entry.get("stages", 0) < 1:
+        raise ValueError(f"{where}: a serial unit needs at least one pipeline stage ('stages' >= 1)")
     spec = UnitSpec(function=entry["function"], in_format=entry["in"], out_format=entry["out"],
                     method=str(entry.get("method", "auto")), max_err_lsb=float(budget),
                     params={k: v for k, v in params.items()}, lanes=entry.get("lanes", 1),
                     stages=entry.get("stages", 0), name=entry["name"],
                     rounding=str(entry.get("rounding", "RND")), overflow=str(entry.get("overflow", "SAT")))
-    return spec, function_id
+    return spec, function_id, serial
 
 
 def parse_config(data: dict[str, Any]) -> CfuConfig:
@@ -145,10 +160,14 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
     unknown_value = data.get("unknown_value", 0)
     if not isinstance(unknown_value, int) or isinstance(unknown_value, bool) or not 0 <= unknown_value < 1 << 32:
         raise ValueError(f"unknown_value must be a 32-bit unsigned integer, not {unknown_value!r}")
-    specs = [_unit_spec(entry, index) for index, entry in enumerate(entries)]
+    target = data.get("target", "generic")
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
+    serial = _check_bool(data.get("serial", False), "serial")
+    specs = [_unit_spec(entry, index, serial) for index, entry in enumerate(entries)]
     names: set[str] = set()
     taken = {discovery: "discovery_id"}
-    for spec, function_id in specs:
+    for spec, function_id, _ in specs:
         if spec.top.lower() in names:
             raise ValueError(f"unit name {spec.top!r} is used twice (names must differ, ignoring case)")
         names.add(spec.top.lower())
@@ -158,7 +177,7 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
                     f"unit {spec.top!r}: function_id {function_id} is already taken by {taken[function_id]}")
             taken[function_id] = f"unit {spec.top!r}"
     units, free = [], 0
-    for spec, function_id in specs:
+    for spec, function_id, unit_serial in specs:
         if function_id is None:  # the lowest id nobody asked for
             while free in taken:
                 free += 1
@@ -166,8 +185,8 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
                 raise ValueError(f"unit {spec.top!r}: no function id left")
             function_id = free
             taken[free] = f"unit {spec.top!r}"
-        units.append(CfuUnit(spec, function_id))
-    return CfuConfig(tuple(units), discovery, unknown_value)
+        units.append(CfuUnit(spec, function_id, unit_serial))
+    return CfuConfig(tuple(units), discovery, unknown_value, target)
 
 
 def embedded_configs() -> list[str]:

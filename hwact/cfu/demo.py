@@ -55,7 +55,7 @@ def demo_cfu(output: Path) -> int:
     for index, op in enumerate(cfu.ops):
         error = cfu.manifests[op.name]["error"]
         cells = [str(op.function_id), op.name, op.plan.function, f"{op.plan.in_fmt}->{op.plan.out_fmt}",
-                 str(op.lanes), str(1 + op.stages), f"{error['max_lsb']:.3f}"]
+                 str(op.lanes), str(op.latency), f"{error['max_lsb']:.3f}"]
         for run in runs.values():
             unit = run.units[index]
             verdict = "ok" if unit.hw_matches and unit.sw_matches else "MISMATCH"
