@@ -12,14 +12,19 @@ JOBS   ?= auto
 APT_PACKAGES := iverilog gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
 PYTEST := $(BIN)/python -m pytest -n $(JOBS)
 
-.PHONY: demo test check setup tools rtl bench docs-figures docs-reports clean
+.PHONY: demo test test-fpga check setup tools rtl bench docs-figures docs-reports clean
 
 demo: setup
 	$(BIN)/hwact demo -o out/demo
 
 # Everything, every tier (CI runs exactly this through .ci/run).
 test: setup
-	$(PYTEST) tests
+	$(PYTEST) -m "not fpga" tests
+
+# The embedded FPGA configurations (up5k) on every code of every unit through the CFU bus:
+# minutes of planning and simulation, so a tier of its own (docs/verification.md).
+test-fpga: setup
+	$(PYTEST) -m fpga tests
 
 # The fast tiers for the inner loop: model, planner, Amaranth simulator, without the slow
 # (16-bit auto and wide) plans, which make test runs.

@@ -122,9 +122,11 @@ class _BenchPath:
 
 
 def run_protocol(cfu: LoadedCfu, top: str = "Cfu", *, per_unit: int = 64, seed: int = 1,
-                 work_dir: Path | None = None, testcase: str | None = None) -> dict[str, Any]:
+                 work_dir: Path | None = None, testcase: str | None = None,
+                 vectors: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Run the protocol benches of ``sim/cocotb/tb_cfu.py`` on ``Cfu.v`` or ``CfuPcpi.v`` (Icarus).
 
+    ``vectors`` (as :func:`protocol_vectors` makes them) replaces the default commands.
     Returns ``{"tests": n, "failures": n, "commands": n, "log": path}``; raises ``RuntimeError``
     when the simulator cannot be run.
     """
@@ -138,7 +140,7 @@ def run_protocol(cfu: LoadedCfu, top: str = "Cfu", *, per_unit: int = 64, seed: 
     owned = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="hwact-cfu-")) if owned else Path(work_dir)
     try:
-        vectors = protocol_vectors(cfu, per_unit, seed)
+        vectors = protocol_vectors(cfu, per_unit, seed) if vectors is None else vectors
         np.savez(work / "vectors.npz", **vectors)
         runner = get_runner("icarus")
         runner.build(sources=[(cfu.directory / f"{top}.v").resolve()], hdl_toplevel=top, build_dir=work / "build",
