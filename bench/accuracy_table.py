@@ -1,7 +1,7 @@
 """Benchmark: accuracy and cost of every function at s4.12 -> s4.12 under ``--method auto``.
 
 Every figure is measured on all 65,536 input codes against the float64 reference. Also
-prints the comparisons design section 9 asks for: PULP RNN ``pl.sig``/``pl.tanh`` (Q3.12,
+prints the comparisons docs/benchmarks.md sets as targets: PULP RNN ``pl.sig``/``pl.tanh`` (Q3.12,
 max error about 0.018 / 0.0039) and TFLite-Micro's int16 sigmoid (1.29 LSB, 80 % correctly
 rounded). Writes bench/results/accuracy_table.json.
 """

@@ -4,7 +4,7 @@ For each unit of rtl/cfu: the custom instruction on pre-packed registers (one in
 transfer), the array helper of hwact_cfu.h (packing included), the same helper with the
 bit-exact C fallback (HWACT_SOFTWARE), and plain float C with picolibc's libm (soft-float on
 rv32im, -O2). Firmware: sim/firmware/cfu_bench.c, warm caches, cycle counter of the SoC.
-Targets (design section 9): >= 5x fewer cycles than the fallback and >= 100x fewer than libm
+Targets (docs/benchmarks.md): >= 5x fewer cycles than the fallback and >= 100x fewer than libm
 for the 16-bit sigmoid, tanh and GELU. Prints a table, writes bench/results/cfu_cycles.json.
 
     python bench/cfu_cycles.py [--core vexriscv|picorv32] [--keep DIR]

@@ -1,6 +1,6 @@
 """Benchmark: planning time (``make_plan``, wall clock) against the design bounds.
 
-Bounds (design section 9): every 16-bit plan within 10 s, every plan with inputs of up to 24
+Bounds (docs/benchmarks.md): every 16-bit plan within 10 s, every plan with inputs of up to 24
 bits within 60 s. Measured: every function at s4.12 (auto method, default budget; the
 sigmoid and tanh outputs also at their natural formats), and the wide formats the docs cite.
 Each plan is made in a fresh process (no cache shared between rows), one at a time; the

@@ -26,7 +26,7 @@ from pathlib import Path
 from hwact.artifacts import load_manifest
 from hwact.defaults import DEFAULT_UNITS
 from hwact.verify import simulate
-from hwact.verify.runner import _objcache_env
+from hwact.verify.runner import verilator_build_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl"
@@ -48,7 +48,7 @@ def cold_verilator_build() -> float:
     old = os.environ.get("HWACT_CACHE_DIR")
     os.environ["HWACT_CACHE_DIR"] = str(cache)
     try:
-        assert _objcache_env()["HWACT_OBJCACHE_DIR"].startswith(str(cache))
+        assert verilator_build_env()["HWACT_OBJCACHE_DIR"].startswith(str(cache))
         return prove("relu_int8x4", "verilator")["seconds"]
     finally:
         if old is None:

