@@ -307,10 +307,9 @@ def _cache_dir() -> Path | None:
     """
     if os.environ.get("HWACT_SYNTH_CACHE") == "0":
         return None
-    base = os.environ.get("HWACT_SYNTH_CACHE") or os.path.join(
-        os.environ.get("HWACT_CACHE_DIR")
-        or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hwact"), "synth")
-    return Path(base)
+    from ..cache import cache_dir
+
+    return Path(os.environ["HWACT_SYNTH_CACHE"]) if os.environ.get("HWACT_SYNTH_CACHE") else cache_dir("synth")
 
 
 def _cache_get(key: str) -> dict[str, Any] | None:
