@@ -113,9 +113,15 @@ def main(argv: list[str] | None = None) -> int:
                                                           for c, w in zip(cells, (6, 4, 4, 6, 6)))
                   + f" {row.get('fmax_mhz') or '-':>9} {row.get('fmax_vs_core') or '-':>7}")
     print(json.dumps(checks, indent=1))
+    # Designs measured by earlier runs (other configurations or targets) are kept beside these.
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"tools": tool_versions(), "targets": targets, "designs": results,
-                                   "checks": checks}, indent=1, sort_keys=True) + "\n")
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    designs = previous.get("designs", {})
+    for design, entry in results.items():
+        designs[design] = {**designs.get(design, {}), **entry}
+    RESULTS.write_text(json.dumps({"tools": tool_versions(), "designs": designs,
+                                   "checks": {**previous.get("checks", {}), **checks}}, indent=1, sort_keys=True)
+                       + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

@@ -185,3 +185,20 @@ def test_default_config_file_loads_like_the_embedded_one(tmp_path):
     text = resources.files("hwact.cfu").joinpath("default.toml").read_text()
     (tmp_path / "c.toml").write_text(text)
     assert load_config(tmp_path / "c.toml") == default_config()
+
+
+@pytest.mark.model
+def test_target_option_is_recorded_and_counted(tmp_path, capsys):
+    config = tmp_path / "t.toml"
+    config.write_text('target = "ecp5"\n[[unit]]\nname = "p8"\nfunction = "prelu"\nin = "s4.4"\nout = "s4.4"\n'
+                      'lanes = 4\nstages = 2\nserial = true\n')
+    assert main(["cfu", str(config), "-o", str(tmp_path / "a")]) == 0
+    assert "ecp5 estimate (hwact/cost.py): 1 DSP blocks, 0 block RAMs" in capsys.readouterr().out
+    assert main(["cfu", str(config), "--target", "ice40", "-o", str(tmp_path / "b")]) == 0
+    data = json.loads((tmp_path / "b" / "cfu.json").read_text())
+    assert data["target"] == "ice40" and data["units"][0]["serial"] and data["units"][0]["interval"] == 8
+    assert data["resources"]["ice40"] == {"dsp": 1, "block_ram": 0}  # serial: one lane's multiplier
+    with pytest.raises(ValueError, match="target must be one of"):
+        parse_config({"target": "xc7", "unit": [unit()]})
+    with pytest.raises(ValueError, match="at least one pipeline stage"):
+        parse_config({"unit": [unit(serial=True)]})
