@@ -12,14 +12,24 @@ JOBS   ?= auto
 APT_PACKAGES := iverilog gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
 PYTEST := $(BIN)/python -m pytest -n $(JOBS)
 
-.PHONY: demo test test-fpga check setup tools rtl bench docs-figures docs-reports clean
+.PHONY: demo test test-cr test-peers test-fpga check setup tools rtl bench docs-figures docs-reports clean
 
 demo: setup
 	$(BIN)/hwact demo -o out/demo
 
-# Everything, every tier (CI runs exactly this through .ci/run).
+# Everything but the cr and peers tiers (CI runs exactly this through .ci/run).
 test: setup
-	$(PYTEST) -m "not fpga" tests
+	$(PYTEST) -m "not cr_proof and not peers and not fpga" tests
+
+# The correctly rounded 16-bit plans (tests/data/cr_plans): Verilog on Icarus and C on every code,
+# and each planned again from scratch (minutes: the linear programs of five functions).
+test-cr: setup
+	$(PYTEST) -m cr_proof tests
+
+# hwact against TFLite-Micro's and ONNX Runtime's own kernels on every code (installs the peers extra).
+test-peers: setup
+	$(BIN)/python -m pip install -q -e ".[peers]"
+	$(PYTEST) -m peers tests
 
 # The embedded FPGA configurations (up5k) on every code of every unit through the CFU bus:
 # minutes of planning and simulation, so a tier of its own (docs/verification.md).

@@ -156,6 +156,13 @@ def markdown(rows: list[dict], tools: dict | None) -> str:
     return "\n".join(lines)
 
 
+def _keep_peers(path: Path, text: str) -> str:
+    """``text`` followed by the peers' section of the existing page (bench/peers.py writes that one)."""
+    old = path.read_text() if path.exists() else ""
+    at = old.find("\n## Against the peers' own kernels")
+    return text if at < 0 else text.rstrip("\n") + "\n" + old[at:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-synth", action="store_true", help="error figures only")
@@ -166,7 +173,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.render_only:
         data = json.loads((ROOT / "bench" / "comparison.json").read_text())
-        args.output.write_text(markdown(data["rows"], data["tools"]))
+        args.output.write_text(_keep_peers(args.output, markdown(data["rows"], data["tools"])))
         print(f"wrote {args.output}", file=sys.stderr)
         return 0
     rows = measure_all(not args.no_synth, args.jobs)
@@ -175,7 +182,7 @@ def main() -> int:
         from hwact.report.synth import tool_versions
 
         tools = tool_versions()
-    args.output.write_text(markdown(rows, tools))
+    args.output.write_text(_keep_peers(args.output, markdown(rows, tools)))
     (ROOT / "bench" / "comparison.json").write_text(json.dumps({"rows": rows, "tools": tools}, indent=2) + "\n")
     print(f"wrote {args.output} and bench/comparison.json", file=sys.stderr)
     return 0

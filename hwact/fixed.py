@@ -6,6 +6,12 @@ and APyTypes. A *code* ``c`` stands for the real value ``c * 2**-frac_bits``. Co
 ``int64`` integers holding the value (a signed code is negative when the number is), and
 converted to raw bit patterns only at the hardware boundary (:meth:`Fmt.to_bits`).
 
+An *affine* format (deployed networks: TFLite, TFLite-Micro, ONNX QDQ, PyTorch) is a plain
+integer format (``frac_bits = 0``) with a ``scale`` and a ``zero_point``: code ``q`` stands for
+``(q - zero_point) * scale``. Everything that moves codes (plans, model, HDL, C, CFU) sees only
+the integer format; what a code *means* (:meth:`Fmt.to_real`, :meth:`Fmt.code_units`,
+:attr:`Fmt.lsb`) is where the scale and zero point act. Spellings and presets: :mod:`hwact.affine`.
+
 Rounding modes carry the HLS names; every rounding in hwact goes through
 :func:`shift_round`, :func:`quantize` or :func:`overflow`, so the model, the HDL and the C
 fallback implement the same arithmetic.
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final
 
 import numpy as np
@@ -24,6 +31,10 @@ __all__ = [
     "Fmt",
     "unique_codes",
     "FormatError",
+    "Rounding",
+    "Overflow",
+    "RoundingBias",
+    "ROUNDING_BIAS",
     "ROUNDING_MODES",
     "check_rounding",
     "check_overflow",
@@ -33,14 +44,62 @@ __all__ = [
     "quantize",
 ]
 
-#: Rounding modes, with the names HLS tools use.
-#: ``TRN`` floor, ``TRN_ZERO`` toward zero, ``RND`` half up, ``RND_ZERO`` half toward zero,
-#: ``RND_INF`` half away from zero, ``RND_CONV`` half to even.
-ROUNDING_MODES: Final = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_INF", "RND_CONV")
+class Rounding(StrEnum):
+    """Rounding modes with the HLS names (``ap_fixed``): the values are the JSON spellings."""
+
+    TRN = "TRN"  #: floor (toward minus infinity)
+    TRN_ZERO = "TRN_ZERO"  #: toward zero
+    RND = "RND"  #: to nearest, ties up (toward plus infinity)
+    RND_ZERO = "RND_ZERO"  #: to nearest, ties toward zero
+    RND_INF = "RND_INF"  #: to nearest, ties away from zero
+    RND_CONV = "RND_CONV"  #: to nearest, ties to even (convergent)
+
+
+class Overflow(StrEnum):
+    """Overflow modes: ``SAT`` clamps to the format's range, ``SAT_SYM`` to a range symmetric
+    about zero (the most negative code is never produced), ``WRAP`` keeps the low bits."""
+
+    SAT = "SAT"
+    SAT_SYM = "SAT_SYM"
+    WRAP = "WRAP"
+
+
+@dataclass(frozen=True)
+class RoundingBias:
+    """How a mode rounds an integer right shift by ``s`` bits: ``floor((v + bias) / 2**s)``.
+
+    The bias is ``non_negative`` for ``v >= 0`` and ``negative`` for ``v < 0``, each one of
+    ``0``, ``half - 1``, ``half`` or ``ones`` (``half = 2**(s-1)``, ``ones = 2**s - 1``);
+    ``plus_kept_lsb`` adds the bit that becomes the result's LSB (ties to even). The model
+    (:func:`shift_round`), the HDL and the C backend all build their rounding from this table.
+    """
+
+    non_negative: str
+    negative: str
+    plus_kept_lsb: bool = False
+
+    def amounts(self, shift: int) -> tuple[int | None, int | None]:
+        """The two biases as integers for a shift by ``shift`` (> 0) bits; None where the mode adds
+        nothing (a backend then writes no addition, not an addition of 0)."""
+        values = {"0": None, "half - 1": (1 << (shift - 1)) - 1, "half": 1 << (shift - 1), "ones": (1 << shift) - 1}
+        return values[self.non_negative], values[self.negative]
+
+
+#: The one rounding table (see :class:`RoundingBias`).
+ROUNDING_BIAS: Final = {
+    Rounding.TRN: RoundingBias("0", "0"),
+    Rounding.TRN_ZERO: RoundingBias("0", "ones"),
+    Rounding.RND: RoundingBias("half", "half"),
+    Rounding.RND_ZERO: RoundingBias("half - 1", "half"),
+    Rounding.RND_INF: RoundingBias("half", "half - 1"),
+    Rounding.RND_CONV: RoundingBias("half - 1", "half - 1", plus_kept_lsb=True),
+}
+
+ROUNDING_MODES: Final = tuple(mode.value for mode in Rounding)
 
 #: Overflow modes: ``SAT`` clamps to the format's range, ``SAT_SYM`` clamps to a range
 #: symmetric about zero (the most negative code is never produced), ``WRAP`` keeps the low bits.
-OVERFLOW_MODES: Final = ("SAT", "SAT_SYM", "WRAP")
+OVERFLOW_MODES: Final = tuple(mode.value for mode in Overflow)
 
 MAX_WIDTH: Final = 32
 
@@ -48,7 +107,8 @@ IntArray = npt.NDArray[np.int64]
 
 _SPELLINGS = (
     "s4.12, u0.8, fixed<16,4>, ap_fixed<16,4>, ufixed<8,0>, ap_ufixed<8,0>, "
-    "int8, uint8, int16, Q3.12, UQ0.8"
+    "int8, uint8, int16, Q3.12, UQ0.8; affine int8(scale=0.0235, zp=-3), uint8(...), int16(scale=2^-12), "
+    "presets tflite:logistic, tflite:tanh, onnx:sigmoid, ... (docs/numerics.md)"
 )
 
 
@@ -75,11 +135,17 @@ class Fmt:
     True
     >>> str(Fmt.parse("ufixed<8,0>"))
     'u0.8'
+    >>> Fmt.parse("int8(scale=1/256, zp=-128)").to_real(-128).item()
+    0.0
     """
 
     int_bits: int
     frac_bits: int
     signed: bool = True
+    #: Affine formats only: the real value of one code step (positive, finite) ...
+    scale: float | None = None
+    #: ... and the code of real zero, ``(q - zero_point) * scale``.
+    zero_point: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.int_bits, int) or not isinstance(self.frac_bits, int):
@@ -90,6 +156,10 @@ class Fmt:
             raise FormatError(f"signed format {self} needs at least one integer bit for the sign")
         if not 1 <= self.width <= MAX_WIDTH:
             raise FormatError(f"format {self} is {self.width} bits wide; widths 1..{MAX_WIDTH} are supported")
+        if self.scale is not None or self.zero_point != 0:
+            from .affine import check_affine  # the affine rules live beside their spellings
+
+            check_affine(self)
 
     # -- spelling ---------------------------------------------------------------------------
 
@@ -108,7 +178,20 @@ class Fmt:
         return fmt
 
     def __str__(self) -> str:
+        if self.scale is not None:
+            # repr() of a float is its shortest exact spelling: the string parses back to this format.
+            return f"{'' if self.signed else 'u'}int{self.width}(scale={self.scale!r}, zp={self.zero_point})"
         return f"{'s' if self.signed else 'u'}{self.int_bits}.{self.frac_bits}"
+
+    @property
+    def is_affine(self) -> bool:
+        """Whether codes mean ``(q - zero_point) * scale`` rather than ``q * 2**-frac_bits``."""
+        return self.scale is not None
+
+    @property
+    def storage(self) -> Fmt:
+        """The integer format the codes travel in (the format itself unless it is affine)."""
+        return Fmt(self.width, 0, self.signed) if self.is_affine else self
 
     # -- derived facts ----------------------------------------------------------------------
 
@@ -127,16 +210,16 @@ class Fmt:
 
     @property
     def lsb(self) -> float:
-        """The value of one code step, ``2**-frac_bits``."""
-        return 2.0 ** -self.frac_bits
+        """The value of one code step, ``2**-frac_bits`` (the scale of an affine format)."""
+        return self.scale if self.scale is not None else 2.0 ** -self.frac_bits
 
     @property
     def min_value(self) -> float:
-        return self.min_code * self.lsb
+        return float(self.to_real(self.min_code))
 
     @property
     def max_value(self) -> float:
-        return self.max_code * self.lsb
+        return float(self.to_real(self.max_code))
 
     @property
     def n_codes(self) -> int:
@@ -149,8 +232,17 @@ class Fmt:
         return np.arange(self.min_code, self.max_code + 1, dtype=np.int64)
 
     def to_real(self, codes: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """The real value of each code (exact in float64 for widths up to 32)."""
+        """The real value of each code (exact in float64 for binary formats up to 32 bits; one
+        float64 rounding of ``(q - zero_point) * scale`` for affine ones)."""
+        if self.scale is not None:
+            return (np.asarray(codes, dtype=np.float64) - self.zero_point) * self.scale
         return np.ldexp(np.asarray(codes, dtype=np.float64), -self.frac_bits)
+
+    def code_units(self, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Real values in units of this format's codes, unrounded: ``x / lsb (+ zero_point)``."""
+        if self.scale is not None:
+            return np.asarray(values, dtype=np.float64) / self.scale + self.zero_point
+        return np.ldexp(np.asarray(values, dtype=np.float64), self.frac_bits)
 
     def from_real(self, values: npt.ArrayLike, rounding: str = "RND_CONV", overflow_mode: str = "SAT") -> IntArray:
         """Quantize real values to codes of this format (see :func:`quantize`)."""
@@ -176,6 +268,10 @@ _ARM_Q = re.compile(r"(u?)q(\d+)(?:\.(\d+))?")
 
 def _parse(text: str) -> Fmt | None:
     lowered = text.lower()
+    if "(" in lowered or ":" in lowered:  # an affine spelling or a preset
+        from .affine import parse_affine
+
+        return parse_affine(lowered)
     if match := _SU.fullmatch(lowered):
         return Fmt(int(match[2]), int(match[3]), match[1] == "s")
     if match := _WIDTH_WORD.fullmatch(lowered):
@@ -219,21 +315,14 @@ def shift_round(values: npt.ArrayLike, shift: int, rounding: str) -> IntArray:
     v = np.asarray(values, dtype=np.int64)
     if shift <= 0:
         return v << -shift
-    half = np.int64(1) << (shift - 1)
-    ones = (np.int64(1) << shift) - 1
-    negative = v < 0
-    if rounding == "TRN":
-        biased = v
-    elif rounding == "TRN_ZERO":
-        biased = np.where(negative, v + ones, v)
-    elif rounding == "RND":
-        biased = v + half
-    elif rounding == "RND_ZERO":
-        biased = np.where(negative, v + half, v + half - 1)
-    elif rounding == "RND_INF":
-        biased = np.where(negative, v + half - 1, v + half)
-    else:  # RND_CONV: a tie rounds up only when the kept part is odd
-        biased = v + half - 1 + ((v >> shift) & 1)
+    bias = ROUNDING_BIAS[Rounding(rounding)]
+    non_negative, negative = bias.amounts(shift)
+    if negative == non_negative:
+        biased = v + np.int64(non_negative or 0)
+    else:
+        biased = v + np.where(v < 0, np.int64(negative or 0), np.int64(non_negative or 0))
+    if bias.plus_kept_lsb:
+        biased = biased + ((v >> shift) & 1)
     return biased >> shift
 
 
@@ -269,9 +358,10 @@ def round_real(scaled: npt.ArrayLike, rounding: str) -> npt.NDArray[np.float64]:
 def quantize(values: npt.ArrayLike, fmt: Fmt, rounding: str = "RND_CONV", overflow_mode: str = "SAT") -> IntArray:
     """Quantize real values to codes of ``fmt``: scale, round, then handle overflow.
 
-    Scaling by a power of two is exact in float64, so the only rounding is the named one.
+    Scaling by a power of two is exact in float64, so the only rounding is the named one
+    (an affine format's division by its scale is one float64 rounding more).
     """
-    scaled = np.ldexp(np.asarray(values, dtype=np.float64), fmt.frac_bits)
+    scaled = fmt.code_units(values)
     if not np.all(np.isfinite(scaled)):
         raise ValueError("cannot quantize a value that is not finite")
     # Clip before the integer conversion so huge values cannot overflow int64.

@@ -110,7 +110,7 @@ class TransferLayout:
 def check_lanes(plan: Plan, lanes: int) -> None:
     """Raise ``ValueError`` unless ``lanes`` lanes of ``plan``'s codes fit the registers."""
     if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes not in LANES:
-        raise ValueError(f"Lane count must be one of {', '.join(map(str, LANES))}, not {lanes!r}")
+        raise ValueError(f"lane count must be one of {', '.join(map(str, LANES))}, not {lanes!r}")
     widest = max(f.width for f in (plan.in_fmt, plan.out_fmt, plan.operand_fmt) if f is not None)
     if lanes * widest > REGISTER_BITS:
         raise ValueError(f"{lanes} lanes of {widest}-bit codes do not fit a {REGISTER_BITS}-bit register")

@@ -135,7 +135,7 @@ def reference(plan: Plan, x: IntArray, operand: IntArray | None = None, wrap: bo
     else:
         f = function.reference(x_real, plan.params, plan.operand_fmt.to_real(operand))
     out = plan.out_fmt
-    scaled = np.asarray(f, dtype=np.float64) / out.lsb
+    scaled = out.code_units(f)  # an affine output: f / scale + zero_point
     if plan.output.overflow == "WRAP":  # what wrapping hardware promises: f modulo the range
         if not wrap:
             return scaled
@@ -213,6 +213,8 @@ def report(plan: Plan) -> ErrorStats:
 
 #: A unit whose outputs saturate on at least this share of its inputs is flagged.
 MOSTLY_SATURATED = 0.9
+#: ... and when at least this share of inputs has real values outside the output format.
+HALF_CLIPPED = 0.5
 
 
 def unit_warnings(plan: Plan) -> list[str]:
@@ -244,5 +246,29 @@ def unit_warnings(plan: Plan) -> list[str]:
             warnings.append(
                 f"{saturated:.0%} of the inputs saturate the output {out}: {plan.in_fmt} mostly "
                 f"misses the range where {plan.function} changes"
+            )
+        else:
+            # The function leaves the output format (not merely reaches its end): clipped, not computed.
+            fn = get(plan.function)
+            x_real = plan.in_fmt.to_real(x)
+            unclipped = np.asarray(fn.reference(x_real, plan.params) if operand is None else
+                                   fn.reference(x_real, plan.params, plan.operand_fmt.to_real(operand))) / out.lsb
+            below = float(np.mean(unclipped < low - 0.5))  # in output codes, before saturation
+            above = float(np.mean(unclipped > out.max_code + 0.5))
+            if below + above >= HALF_CLIPPED:
+                side = "below" if below >= above else "above"
+                warnings.append(
+                    f"{below + above:.0%} of the inputs give {plan.function} values outside what {out} holds "
+                    f"({out.to_real(low):g} .. {out.max_value:g}; {below:.0%} below, {above:.0%} above) and "
+                    "saturate; "
+                    + ("a signed output format would hold them" if side == "below" and not out.signed else
+                       "an output format with more integer bits would hold them")
+                )
+        distinct = np.unique(y).size
+        if distinct <= 2 and np.unique(np.round(real, 6)).size > 3:
+            warnings.append(
+                f"the output takes only {distinct} values over all of {plan.in_fmt}: {out} has "
+                f"{out.frac_bits} fraction bits, too few for {plan.function}'s range; give the output "
+                "fraction bits (e.g. s1.7 or u0.8 instead of int8)"
             )
     return warnings

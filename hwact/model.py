@@ -18,8 +18,15 @@ __all__ = ["evaluate", "segment_of", "row_of", "check_codes", "unfold", "reach",
 
 
 def check_codes(codes: npt.ArrayLike, fmt, what: str) -> IntArray:
-    """Return ``codes`` as int64, or raise if any lies outside ``fmt``."""
-    array = np.asarray(codes, dtype=np.int64)
+    """Return ``codes`` as int64, or raise if any is not an integer or lies outside ``fmt``."""
+    given = np.asarray(codes)
+    if given.dtype.kind not in "iub":  # floats would be truncated silently by the conversion
+        if given.dtype.kind != "f" or not np.all(np.isfinite(given)) or np.any(given != np.floor(given)):
+            bad = given.ravel()[0] if given.dtype.kind != "f" else \
+                given.ravel()[~(np.isfinite(given.ravel()) & (given.ravel() == np.floor(given.ravel())))][0]
+            raise ValueError(f"{what} codes must be integers (a code is a value's integer representation), "
+                             f"not {bad.item()!r}")
+    array = given.astype(np.int64)
     if array.size and (array.min() < fmt.min_code or array.max() > fmt.max_code):
         raise ValueError(f"{what} codes must lie in {fmt.min_code}..{fmt.max_code} for format {fmt}")
     return array

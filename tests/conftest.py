@@ -3,9 +3,9 @@
 Plans are deterministic: the same request to the same planner code gives the same plan. The
 cache keys each request by its arguments and a hash of hwact's own source (and the NumPy and
 SciPy versions the fits run on), so a plan is made once per source state, however many tests,
-xdist workers or sessions ask for it. It lives in pytest's cache directory
-(``.pytest_cache/d/hwact-plans``); a file lock per request makes one worker plan while another
-one asking for the same plan waits for it. ``HWACT_PLAN_CACHE=0`` turns the on-disk layer off.
+xdist workers, sessions or clones ask for it. It lives in hwact's cache
+(``~/.cache/hwact/test-plans``, see :mod:`hwact.cache`); a file lock per request makes one
+worker plan while another one asking for the same plan waits for it. ``HWACT_PLAN_CACHE=0`` turns the on-disk layer off.
 
 Tests of the planner's own behaviour under a monkeypatch (or of its errors) call
 :func:`hwact.make_plan` directly: the cache is for tests that need a plan, not for tests of
@@ -29,6 +29,7 @@ from hypothesis import settings
 
 import hwact
 from hwact import Fmt, Plan, make_plan
+from hwact.cache import cache_dir
 
 # Property tests: reproducible by default (CI); HYPOTHESIS_PROFILE=dev explores new examples.
 settings.register_profile("ci", derandomize=True, deadline=None, database=None, print_blob=True)
@@ -115,8 +116,9 @@ _CACHE: PlanCache | None = None
 def pytest_configure(config: pytest.Config) -> None:
     global _CACHE
     directory = None
-    if os.environ.get("HWACT_PLAN_CACHE", "1") != "0" and getattr(config, "cache", None) is not None:
-        directory = config.cache.mkdir("hwact-plans") / _source_hash()
+    if os.environ.get("HWACT_PLAN_CACHE", "1") != "0":
+        # In hwact's cache, not .pytest_cache: a fresh clone of the same source reuses the plans.
+        directory = cache_dir("test-plans") / _source_hash()
         directory.mkdir(parents=True, exist_ok=True)
     _CACHE = PlanCache(directory)
 

@@ -28,7 +28,8 @@ from hwact.hdl import ActivationUnit, to_verilog
 pytestmark = pytest.mark.cli
 
 FORMS = ("accepted forms: s4.12, u0.8, fixed<16,4>, ap_fixed<16,4>, ufixed<8,0>, ap_ufixed<8,0>, int8, uint8, int16, "
-         "Q3.12, UQ0.8")
+         "Q3.12, UQ0.8; affine int8(scale=0.0235, zp=-3), uint8(...), int16(scale=2^-12), presets tflite:logistic, "
+         "tflite:tanh, onnx:sigmoid, ... (docs/numerics.md)")
 ROUNDINGS = "'TRN', 'TRN_ZERO', 'RND', 'RND_ZERO', 'RND_INF', 'RND_CONV'"
 IDENT = "([A-Za-z_][A-Za-z0-9_]*)"
 G16 = ["--in", "s4.12", "--out", "s4.12"]
@@ -37,7 +38,12 @@ G8 = ["--in", "s4.4", "--out", "s4.4"]
 #: name: (arguments after ``hwact``, exit status, the whole message after "hwact: error: ").
 #: A message ending in "..." is a prefix; one starting with "~" is a fragment found anywhere.
 GENERATE = {
-    "unknown function": (["swishy", *G16], 1, "unknown function 'swishy'; `hwact list` shows the 30 known ones"),
+    "unknown function": (["swishy", *G16], 1,
+                         "unknown function 'swishy' (did you mean 'swish' or 'hardswish'?); `hwact list` shows the 30 "
+                         "known ones"),
+    "misspelled function": (["sigmiod", *G16], 1,
+                            "~unknown function 'sigmiod' (did you mean 'sigmoid' or 'hardsigmoid'?)"),
+    "rounding in lower case": (["relu", *G8, "--rounding", "nearest"], 2, "~invalid choice: 'NEAREST'"),
     "malformed format": (["relu", "--in", "s4.x", "--out", "s4.12"], 1, f"bad format 's4.x'; {FORMS}"),
     "float format": (["relu", "--in", "s4.4", "--out", "float16"], 1, f"bad format 'float16'; {FORMS}"),
     "empty format": (["relu", "--in", "", "--out", "s4.12"], 1, f"bad format ''; {FORMS}"),
@@ -115,8 +121,8 @@ GENERATE = {
         1,
         "parameter beta must be a real number, not 'abc'",
     ),
-    "three lanes": (["relu", *G16, "--lanes", "3"], 1, "~ane count must be one of 1, 2, 4, not 3"),
-    "zero lanes": (["relu", *G16, "--lanes", "0"], 1, "~ane count must be one of 1, 2, 4, not 0"),
+    "three lanes": (["relu", *G16, "--lanes", "3"], 1, "lane count must be one of 1, 2, 4, not 3"),
+    "zero lanes": (["relu", *G16, "--lanes", "0"], 1, "lane count must be one of 1, 2, 4, not 0"),
     "lanes not a number": (["relu", *G16, "--lanes", "two"], 2, "argument --lanes: invalid int value: 'two'"),
     "lanes too wide": (["relu", *G16, "--lanes", "4"], 1, "4 lanes of 16-bit codes do not fit a 32-bit register"),
     "two outputs too wide": (
@@ -124,13 +130,13 @@ GENERATE = {
         1,
         "2 lanes of 2 16-bit outputs do not fit a 32-bit register",
     ),
-    "negative stages": (["relu", *G16, "--stages", "-1"], 1, "~tage count must be an integer in 0..16, not -1"),
-    "too many stages": (["relu", *G16, "--stages", "17"], 1, "~tage count must be an integer in 0..16, not 17"),
+    "negative stages": (["relu", *G16, "--stages", "-1"], 1, "stage count must be an integer in 0..16, not -1"),
+    "too many stages": (["relu", *G16, "--stages", "17"], 1, "stage count must be an integer in 0..16, not 17"),
     "stages not a number": (["relu", *G16, "--stages", "x"], 2, "argument --stages: invalid int value: 'x'"),
     "unknown method": (
         ["relu", *G16, "--method", "magic"],
         2,
-        "argument --method: invalid choice: 'magic' (choose from 'auto', 'exact', 'lut', 'pwl', 'pwl2')",
+        "argument --method: invalid choice: 'magic' (choose from 'auto', 'exact', 'lut', 'pwl', 'pwl2', 'cr')",
     ),
     "method that does not apply": (
         ["relu", *G16, "--method", "pwl"],
@@ -165,7 +171,7 @@ GENERATE = {
     "name starting with a digit": (
         ["relu", *G16, "--name", "1abc"],
         1,
-        f"~ame must be a Verilog identifier {IDENT}, not '1abc'",
+        f"module name must be a Verilog identifier {IDENT}, not '1abc'",
     ),
     "name with a path": (["relu", *G16, "--name", "../x"], 1, f"~ame must be a Verilog identifier {IDENT}, not '../x'"),
     "name that is a Verilog keyword": (["relu", *G16, "--name", "module"], 1, "~'module'"),
@@ -287,28 +293,33 @@ MANIFESTS = {
     "truncated": ('{"plan": {"clamp": nu', "relu.json is not JSON (Expecting value at line 1)"),
     "a list": (
         "[]",
-        "relu.json is not an hwact manifest (missing or bad list indices must be integers or slices, not str)",
+        "relu.json is not an hwact manifest (a manifest is a JSON object, not an array)",
     ),
-    "null": ("null", "relu.json is not an hwact manifest (missing or bad 'NoneType' object is not subscriptable)"),
-    "no plan": (edit(["plan"], delete=True), "relu.json is not an hwact manifest (missing or bad 'plan')"),
-    "no top": (edit(["top"], delete=True), "relu.json is not an hwact manifest (missing or bad 'top')"),
-    "no lanes": (edit(["lanes"], delete=True), "relu.json is not an hwact manifest (missing or bad 'lanes')"),
-    "no files": (edit(["files"], delete=True), "relu.json is not an hwact manifest (missing or bad 'files')"),
+    "null": ("null", "relu.json is not an hwact manifest (a manifest is a JSON object, not null)"),
+    "no plan": (edit(["plan"], delete=True), "relu.json is not an hwact manifest (missing key 'plan')"),
+    "no top": (edit(["top"], delete=True), "relu.json is not an hwact manifest (missing key 'top')"),
+    "no lanes": (edit(["lanes"], delete=True), "relu.json is not an hwact manifest (missing key 'lanes')"),
+    "no files": (edit(["files"], delete=True), "relu.json is not an hwact manifest (missing key 'files')"),
+    "files as a list": (edit(["files"], ["relu.v"]),
+                        "relu.json is not an hwact manifest (key 'files' must hold a JSON object)"),
+    "plan table as a list": (edit(["plan", "table"], [[0]]),
+                             "relu.json is not an hwact manifest (its plan has a value of the wrong kind; was it "
+                             "edited by hand?)"),
     "unknown fold": (
         edit(["plan", "fold"], {"kind": "even", "constant": 0}),
-        "relu.json is not an hwact manifest (missing or bad fold must be one of odd, complement, minus_x, not 'even')",
+        "relu.json is not an hwact manifest (its plan: fold must be one of odd, complement, minus_x, not 'even')",
     ),
     "ragged table": (
         edit(["plan", "table", "rows"], [[0], [0, 1, 2]]),
-        "relu.json is not an hwact manifest (missing or bad every coefficient row needs one entry per degree)",
+        "relu.json is not an hwact manifest (its plan: every coefficient row needs one entry per degree)",
     ),
     "more segments than rows": (
         edit(["plan", "select"], {"kind": "comparators", "thresholds": [5, 0], "origins": None}),
-        "relu.json is not an hwact manifest (missing or bad 3 segments but 2 coefficient rows)",
+        "relu.json is not an hwact manifest (its plan: 3 segments but 2 coefficient rows)",
     ),
     "future plan version": (
         edit(["plan", "version"], 99),
-        "relu.json is not an hwact manifest (missing or bad plan version 99 is not supported (expected 1))",
+        "relu.json is not an hwact manifest (its plan: plan version 99 is not supported (expected 1))",
     ),
     "unknown output rounding": (
         edit(["plan", "output", "rounding"], "NEAREST"),
@@ -318,9 +329,9 @@ MANIFESTS = {
         edit(["plan", "output", "overflow"], "CLAMP"),
         "~overflow mode must be one of SAT, SAT_SYM, WRAP, not 'CLAMP'",
     ),
-    "three lanes": (edit(["lanes"], 3), "~ane count must be one of 1, 2, 4, not 3"),
-    "lanes as text": (edit(["lanes"], "two"), "~ane count must be one of 1, 2, 4, not 'two'"),
-    "negative stages": (edit(["stages"], -1), "~tage count must be an integer in 0..16, not -1"),
+    "three lanes": (edit(["lanes"], 3), "~lane count must be one of 1, 2, 4, not 3"),
+    "lanes as text": (edit(["lanes"], "two"), "~lane count must be one of 1, 2, 4, not 'two'"),
+    "negative stages": (edit(["stages"], -1), "~stage count must be an integer in 0..16, not -1"),
     "a missing Verilog file": (edit(["files", "verilog"], "nope.v"), "nope.v does not exist (the manifest names it)"),
     "a Verilog file that is not Verilog": (edit(["files", "verilog"], "relu.json"), "~relu.json is not a Verilog file"),
     "a top module the file lacks": (edit(["top"], "other"), "~has no module 'other'"),
@@ -391,7 +402,7 @@ API = {
     ),
     "make_plan: unknown method": (
         lambda: make_plan("relu", "s4.4", "s4.4", method="magic"),
-        "method must be one of auto, exact, lut, pwl, pwl2, not 'magic'",
+        "method must be one of auto, exact, lut, pwl, pwl2, cr, not 'magic'",
     ),
     "make_plan: zero budget": (
         lambda: make_plan("relu", "s4.4", "s4.4", max_err_lsb=0),
@@ -411,24 +422,24 @@ API = {
     "Fmt.parse: None": (lambda: Fmt.parse(None), f"bad format 'None'; {FORMS}"),
     "ActivationUnit: lanes True": (
         lambda: ActivationUnit(make_plan("relu", "s4.12", "s4.12"), lanes=True),
-        "Lane count must be one of 1, 2, 4, not True",
+        "lane count must be one of 1, 2, 4, not True",
     ),
     "ActivationUnit: stages 2.0": (
         lambda: ActivationUnit(make_plan("relu", "s4.12", "s4.12"), stages=2.0),
-        "Stage count must be an integer in 0..16, not 2.0",
+        "stage count must be an integer in 0..16, not 2.0",
     ),
-    "ActivationUnit: not a plan": (lambda: ActivationUnit("relu"), "Plan must be a hwact.plan.Plan, not 'relu'"),
+    "ActivationUnit: not a plan": (lambda: ActivationUnit("relu"), "plan must be a hwact.plan.Plan, not 'relu'"),
     "to_verilog: a number as name": (
         lambda: to_verilog(ActivationUnit(make_plan("relu", "s4.4", "s4.4")), 5),
-        f"Module name must be a Verilog identifier {IDENT}, not 5",
+        f"module name must be a Verilog identifier {IDENT}, not 5",
     ),
     "build_unit: a name with a space": (
         lambda: build_unit(UnitSpec("relu", "s4.4", "s4.4", name="a b")),
-        f"Module name must be a Verilog identifier {IDENT}, not 'a b'",
+        f"module name must be a Verilog identifier {IDENT}, not 'a b'",
     ),
     "build_unit: eight lanes": (
         lambda: build_unit(UnitSpec("relu", "s4.4", "s4.4", lanes=8)),
-        "Lane count must be one of 1, 2, 4, not 8",
+        "lane count must be one of 1, 2, 4, not 8",
     ),
 }
 

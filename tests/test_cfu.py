@@ -25,7 +25,7 @@ REQUIRED = ("relu6", "hardtanh", "hardsigmoid", "sigmoid", "tanh", "gelu", "silu
 
 
 def unit(**extra):
-    return {"name": "u", "function": "relu", "in": "s4.4", "out": "s4.4", **extra}
+    return {"name": "u", "function": "relu", "in_format": "s4.4", "out_format": "s4.4", **extra}
 
 
 @pytest.mark.model
@@ -52,7 +52,7 @@ def test_function_ids_are_assigned_around_the_taken_ones():
 @pytest.mark.model
 @pytest.mark.parametrize("data, message", [
     ({}, "at least one [[unit]]"),
-    ({"unit": [unit(lanes="4")]}, "'lanes' must be an integer"),
+    ({"unit": [unit(lanes="4")]}, "unit 'u': lanes must be an integer, not '4'"),
     ({"unit": [unit(function_id=1024)]}, "function_id must be an integer in 0..1023"),
     ({"unit": [unit(function_id=1023)]}, "already taken by discovery_id"),
     ({"unit": [unit(), unit()]}, "used twice"),
@@ -70,7 +70,7 @@ def test_bad_configs_are_one_line_value_errors(data, message):
 @pytest.mark.cli
 def test_a_bad_config_file_writes_nothing(tmp_path, capsys):
     config = tmp_path / "bad.toml"
-    config.write_text('[[unit]]\nname = "x"\nfunction = "nosuch"\nin = "s4.4"\nout = "s4.4"\n')
+    config.write_text('[[unit]]\nname = "x"\nfunction = "nosuch"\nin_format = "s4.4"\nout_format = "s4.4"\n')
     out = tmp_path / "out"
     assert main(["cfu", str(config), "-o", str(out)]) == 1
     err = capsys.readouterr().err
@@ -85,9 +85,9 @@ def test_a_bad_config_file_writes_nothing(tmp_path, capsys):
 def test_hwact_cfu_writes_every_file(tmp_path):
     config = tmp_path / "small.toml"
     config.write_text('unknown_value = 0xDEAD\n'
-                      '[[unit]]\nname = "r8"\nfunction = "relu6"\nin = "s4.4"\nout = "s4.4"\nlanes = 4\n'
-                      '[[unit]]\nname = "p8"\nfunction = "prelu"\nin = "s4.4"\nout = "s4.4"\nlanes = 4\nstages = 1\n'
-                      'function_id = 9\n')
+                      '[[unit]]\nname = "r8"\nfunction = "relu6"\nin_format = "s4.4"\nout_format = "s4.4"\nlanes = 4\n'
+                      '[[unit]]\nname = "p8"\nfunction = "prelu"\nin_format = "s4.4"\nout_format = "s4.4"\nlanes = 4\n'
+                      'stages = 1\nfunction_id = 9\n')
     out = tmp_path / "out"
     assert main(["cfu", str(config), "-o", str(out)]) == 0
     names = {p.name for p in out.iterdir()}
@@ -156,7 +156,10 @@ def test_rtl_cfu_is_what_hwact_cfu_makes_today(cached_planner):
 @pytest.mark.parametrize("name", ["Cfu.v", "CfuPcpi.v"])
 def test_cfu_verilog_is_lint_clean(name):
     verilator = Path(verilator_bin()) / "verilator"
-    result = subprocess.run([str(verilator), "--lint-only", "-Wall", str(VLT), str(RTL_CFU / name)],
+    # The waivers `hwact cfu` writes beside Cfu.v (once missing: a user's lint showed 245 warnings).
+    assert (RTL_CFU / "amaranth.vlt").read_text() == VLT.read_text()
+    result = subprocess.run([str(verilator), "--lint-only", "-Wall", str(RTL_CFU / "amaranth.vlt"),
+                             str(RTL_CFU / name)],
                             check=False, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
@@ -174,7 +177,7 @@ def test_up5k_config_is_embedded_by_name_with_every_required_unit(tmp_path, monk
     assert all(u.spec.max_err_lsb == 1.0 for u in config.units)  # faithful
     # A file of that name in the working directory is the user's own configuration and wins.
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "up5k").write_text('[[unit]]\nname = "r"\nfunction = "relu"\nin = "s4.4"\nout = "s4.4"\n')
+    (tmp_path / "up5k").write_text('[[unit]]\nname = "r"\nfunction = "relu"\nin_format = "s4.4"\nout_format = "s4.4"\n')
     assert [u.name for u in load_config("up5k").units] == ["r"]
 
 
@@ -188,15 +191,13 @@ def test_default_config_file_loads_like_the_embedded_one(tmp_path):
 
 
 @pytest.mark.model
-def test_target_option_is_recorded_and_counted(tmp_path, capsys):
+def test_target_key_is_recorded_and_counted(tmp_path):
     config = tmp_path / "t.toml"
-    config.write_text('target = "ecp5"\n[[unit]]\nname = "p8"\nfunction = "prelu"\nin = "s4.4"\nout = "s4.4"\n'
-                      'lanes = 4\nstages = 2\nserial = true\n')
-    assert main(["cfu", str(config), "-o", str(tmp_path / "a")]) == 0
-    assert "ecp5 estimate (hwact/cost.py): 1 DSP blocks, 0 block RAMs" in capsys.readouterr().out
-    assert main(["cfu", str(config), "--target", "ice40", "-o", str(tmp_path / "b")]) == 0
+    config.write_text('target = "ecp5"\n[[unit]]\nname = "p8"\nfunction = "prelu"\nin_format = "s4.4"\n'
+                      'out_format = "s4.4"\nlanes = 4\nstages = 2\nserial = true\n')
+    assert main(["cfu", str(config), "-o", str(tmp_path / "b")]) == 0
     data = json.loads((tmp_path / "b" / "cfu.json").read_text())
-    assert data["target"] == "ice40" and data["units"][0]["serial"] and data["units"][0]["interval"] == 8
+    assert data["target"] == "ecp5" and data["units"][0]["serial"] and data["units"][0]["interval"] == 8
     assert data["resources"]["ice40"] == {"dsp": 1, "block_ram": 0}  # serial: one lane's multiplier
     with pytest.raises(ValueError, match="target must be one of"):
         parse_config({"target": "xc7", "unit": [unit()]})

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from hwact.cli import _build_parser, main, progress
+from hwact.cli import build_parser, main
+from hwact.cli.progress import Progress
 
 pytestmark = pytest.mark.cli
 
@@ -34,7 +35,7 @@ def test_a_closed_pipe_ends_quietly():
 
 
 def test_every_argument_of_every_command_has_help():
-    parser = _build_parser()
+    parser = build_parser()
     (commands,) = [a for a in parser._actions if a.dest == "command"]
     missing = [f"{name} {action.dest}" for name, sub in commands.choices.items() for action in sub._actions
                if action.dest != "help" and not action.help]
@@ -52,7 +53,7 @@ def test_function_names_are_case_insensitive(tmp_path, capsys):
     (["generate", "relu6", "--in", "s4.4", "--out", "s4.4", "--lanes", "3"],
      "hwact: error: lane count must be one of 1, 2, 4, not 3\n"),
     (["generate", "tanh", "--in", "s4.4", "--out", "s4.4", "--method", "pwl", "--max-err-lsb", "0.3"],
-     "with error at most 0.3 LSB; tried method pwl only (auto also tries lut, pwl2)"),
+     "with error at most 0.3 LSB; tried method pwl only (auto also tries lut, pwl2, cr)"),
     (["generate", "glu", "--in", "s16.16", "--out", "s16.16"],
      "hwact: error: glu at s16.16 -> s16.16: the gate sigmoid(b) would need 36 bits"),
 ])
@@ -84,18 +85,50 @@ def test_progress_shows_only_on_a_terminal():
             return True
 
     quiet, shown = io.StringIO(), Terminal()
-    progress.AFTER = 0.0
+    Progress.AFTER = 0.0
     try:
         import time
 
-        with progress("planning", quiet):
+        with Progress("planning", quiet):
             time.sleep(0.6)
-        with progress("planning", shown):
+        with Progress("planning", shown):
             time.sleep(1.2)
     finally:
-        progress.AFTER = 2.0
+        Progress.AFTER = 2.0
     assert quiet.getvalue() == ""
     assert "planning ... " in shown.getvalue() and shown.getvalue().endswith("\r\033[K")
+
+
+def test_progress_names_the_current_step_and_keeps_output_apart():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    shown, out = Terminal(), io.StringIO()
+    Progress.AFTER = 0.0
+    try:
+        import time
+
+        with Progress("hwact demo", shown) as progress:
+            progress("unit 3/13: tanh_q12")
+            time.sleep(0.7)
+            progress.echo("a line of output", out)
+    finally:
+        Progress.AFTER = 2.0
+    assert "\r\033[Khwact demo: unit 3/13: tanh_q12 ... " in shown.getvalue()
+    assert out.getvalue() == "a line of output\n" and shown.getvalue().endswith("\r\033[K")
+
+
+def test_every_long_command_shows_progress():
+    """Each command but `list` runs its work inside the one progress helper (on a terminal only)."""
+    import importlib
+    import inspect
+
+    from hwact.cli import COMMANDS
+
+    for name in COMMANDS:
+        source = inspect.getsource(importlib.import_module(f"hwact.cli.{name}"))
+        assert ("with Progress(" in source) == (name != "listing"), name
 
 
 @pytest.mark.icarus
@@ -107,3 +140,27 @@ def test_a_spot_check_does_not_replace_the_proof(tmp_path, capsys):
     spot = json.loads((tmp_path / "relu.sim-5.json").read_text())
     assert proof["coverage"] == "exhaustive" and proof["vectors"] == 16
     assert spot["coverage"] != "exhaustive"
+
+
+def test_nothing_below_the_command_line_imports_it():
+    """The command line sits on top: no module outside hwact/cli imports it, and it uses no private names."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "hwact"
+    offenders = []
+    for path in package.rglob("*.py"):
+        inside = path.parent.name == "cli" and path.parent.parent == package
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.Import):
+                module, names = "", [alias.name for alias in node.names]
+            else:
+                continue
+            if not inside and ("cli" in module.split(".") or any(n == "hwact.cli" or n == "cli" for n in names)):
+                offenders.append(f"{path.relative_to(package)} imports the command line")
+            if inside and module.startswith("..") and any(n.startswith("_") and not n.startswith("__") for n in names):
+                offenders.append(f"{path.relative_to(package)} imports private {names} from {module}")
+    assert not offenders

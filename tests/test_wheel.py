@@ -26,16 +26,16 @@ CONFIG = """\
 [[unit]]
 name = "relu6_int8x4"
 function = "relu6"
-in = "s4.4"
-out = "s4.4"
+in_format = "s4.4"
+out_format = "s4.4"
 lanes = 4
 function_id = 0
 
 [[unit]]
 name = "sigmoid_int8x4"
 function = "sigmoid"
-in = "s4.4"
-out = "u0.8"
+in_format = "s4.4"
+out_format = "u0.8"
 lanes = 4
 stages = 1
 function_id = 1

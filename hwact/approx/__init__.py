@@ -15,6 +15,7 @@ from ..functions import get, resolve_params
 from ..measure import TIE_TOLERANCE, ErrorStats, measure, report
 from ..plan import Plan
 from ..widths import MODEL_BITS, model_overflow
+from .cr import CR_MAX_INPUT_BITS, CROutOfReach, plan_cr
 from .exact import plan_exact
 from .gated import EXTRA_BITS, plan_gated, width_message
 from .rounding_split import MAX_SPLIT_DOMAIN_BITS
@@ -28,9 +29,9 @@ from .table import (
     plan_table,
 )
 
-__all__ = ["make_plan", "PlanError", "METHODS"]
+__all__ = ["make_plan", "methods_for", "PlanError", "METHODS"]
 
-METHODS = ("auto", "exact", "lut", "pwl", "pwl2")
+METHODS = ("auto", "exact", "lut", "pwl", "pwl2", "cr")
 
 
 class PlanError(ValueError):
@@ -62,14 +63,14 @@ def _budget_message(fn, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: float, r
     """Why no plan was returned, in the user's terms: the bound, its kind, what was tried."""
     inclusive = budget <= 0.5 + TIE_TOLERANCE
     bound = f"at most {budget:g} LSB" if inclusive else f"below {budget:g} LSB (the bound is strict)"
-    available = _methods_for(fn.family)
+    available = methods_for(fn.family)
     tried = (f"method {method} only (auto also tries {', '.join(m for m in available if m != method)})"
              if method != "auto" and len(available) > 1 else f"methods {', '.join(available)}")
     hint = ""
     if not rounding.startswith("RND") and budget <= 1.0 and fn.family != "exact":
-        hint = f"; {rounding} adds up to 1 LSB to the approximation's error: try --max-err-lsb 1.5"
+        hint = f"; {rounding} adds up to 1 LSB to the approximation's error: try max_err_lsb 1.5"
     elif reached < float("inf"):
-        hint = f"; give --max-err-lsb above {reached:.4g} or a wider output format"
+        hint = f"; give max_err_lsb above {reached:.4g} or a wider output format"
     best = f"the best reachable is {reached:.4g} LSB" if reached < float("inf") else "no plan could be built"
     return f"no {fn.name} plan for {in_fmt} -> {out_fmt} with error {bound}; tried {tried}; {best}{hint}"
 
@@ -79,8 +80,11 @@ def _meets(stats, budget: float, rounding: str) -> bool:
     return within_budget(stats.max_lsb, budget) or _mode_exact_meets(stats, rounding, budget)
 
 
-def _methods_for(family: str) -> tuple[str, ...]:
-    return ("exact",) if family == "exact" else ("lut", "pwl", "pwl2")  # gated: the gate's method
+def methods_for(family: str) -> tuple[str, ...]:
+    """The methods (besides ``auto``) that apply to a function family."""
+    if family == "exact":
+        return ("exact",)
+    return ("lut", "pwl", "pwl2") if family == "gated" else ("lut", "pwl", "pwl2", "cr")  # gated: the gate's method
 
 
 #: ``auto`` also wants this share of correctly rounded outputs when the budget is <= 1 LSB.
@@ -91,6 +95,9 @@ TOLERANCE_LADDER = (0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.025)
 SPLIT_SHARE_SLACK = 0.01
 #: Up to this many input bits ``auto`` builds a direct table: correctly rounded, and small.
 AUTO_LUT_BITS = 10
+#: Guard bits of the table plans' ladders: the first for every input, the rest for inputs of up
+#: to AUTO_LUT_BITS bits (cheap to try) and, for wider ones, only when the first found no plan.
+LADDER_GUARDS = (4, 2, 6)
 
 
 def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: str = "auto",
@@ -128,11 +135,17 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
         raise PlanError(str(error)) from None
     if not max_err_lsb > 0:
         raise PlanError(f"max_err_lsb must be positive, not {max_err_lsb!r}")
-    available = _methods_for(fn.family)
+    affine = in_fmt.is_affine or out_fmt.is_affine
+    if affine and (fn.operands > 1 or fn.family == "gated" or fn.mirror):
+        raise PlanError(f"affine formats apply to one-operand, one-output functions, not {fn.name}")
+    # With an affine input or output the exact family's pieces are no longer polynomials in the
+    # codes with binary-point coefficients; the table planners fit the code-to-code map instead.
+    family = "smooth" if affine else fn.family
+    available = methods_for(family)
     if method != "auto" and method not in available:
         raise PlanError(f"method {method!r} does not apply to {fn.name} (available: {', '.join(available)})")
     try:
-        if fn.family == "exact":
+        if family == "exact":
             plan = plan_exact(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow)
             stats = report(plan)
             if (stats.mode_fraction < 1.0 and method == "auto" and in_fmt.width <= AUTO_LUT_BITS
@@ -143,7 +156,7 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
                                   overflow_mode=overflow)
                 stats = report(plan)
             reached = 0.0 if _mode_exact_meets(stats, rounding, max_err_lsb) else stats.max_lsb
-        elif fn.family == "gated":
+        elif family == "gated":
             plan, reached = _plan_gated(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)
         else:
             plan, reached = _plan_smooth(fn, values, in_fmt, out_fmt, method, max_err_lsb, rounding, overflow)
@@ -255,20 +268,61 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
     candidates: list[Plan] = []
     small = in_fmt.width <= AUTO_LUT_BITS
     lut_reachable = in_fmt.width <= MAX_LUT_INPUT_BITS
+    correct = budget <= 0.5 + TIE_TOLERANCE and nearest  # only correctly rounded plans can pass
     if method == "lut" or (method == "auto" and lut_reachable and (small or budget < 0.5 + 1e-6)):
         plan = make("lut", (0,))
         if acceptable(plan, (0,)):
             candidates.append(plan)
+    if method == "cr" or (method == "auto" and correct and in_fmt.width <= CR_MAX_INPUT_BITS):
+        # Rounding intervals and linear programming (hwact.approx.cr): correctly rounded on every
+        # code by construction, and usually far smaller than a direct table from 12 bits up.
+        try:
+            plan = plan_cr(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow,
+                           cost=lambda p: plan_cost(p).cost)
+        except CROutOfReach as error:
+            if method == "cr":
+                raise ValueError(str(error)) from None
+        else:
+            if acceptable(plan, (3,)):
+                candidates.append(plan)
+    # Inputs of up to AUTO_LUT_BITS bits: at budgets up to 1 LSB auto keeps its correctly rounded
+    # direct table (or a cheaper cr plan at 0.5); above, every method competes on cost.
+    ladders = method in ("pwl", "pwl2") or (method == "auto" and (not small or budget > 1.0))
     kinds = [(index, kind) for index, kind in enumerate(("pwl", "pwl2"), start=1)
-             if not (method not in ("auto", kind) or (method == "auto" and small))]
+             if ladders and method in ("auto", kind)]
+    # Small inputs without rounding splits (budgets above 1 LSB) are quick to plan at every guard;
+    # otherwise the other guards are tried only when the first found nothing (the best reachable
+    # error of a forced pwl2 at 0.5 LSB may need six guard bits).
+    quick = small and not min_cr
+    for guard in LADDER_GUARDS if quick else LADDER_GUARDS[:1]:
+        _ladders(kinds, guard, make, acceptable, candidates, monotonic, in_fmt, budget, min_cr)
+    if not candidates and kinds and not quick:
+        for guard in LADDER_GUARDS[1:]:  # the ladders only: the rounding splits take the time
+            _ladders(kinds, guard, make, acceptable, candidates, monotonic, in_fmt, budget, 0.0)
+    # A monotonic plan wins over any cheaper one that steps backwards somewhere; equal costs go
+    # to the earlier rung. The search measured wide inputs on a sample; the plan returned must
+    # also pass on every code.
+    errors = []
+    ranked = sorted(candidates, key=lambda p: (id(p) not in monotonic, plan_cost(p).cost, order[id(p)]))
+    for plan in ranked:
+        stats = full_stats(plan)
+        if passes(stats):
+            return plan, 0.0 if _mode_exact_meets(stats, rounding, budget) else stats.max_lsb
+        errors.append(stats.max_lsb)
+    return None, min(errors, default=best_error)
+
+
+def _ladders(kinds, guard: int, make, acceptable, candidates: list, monotonic: set, in_fmt: Fmt, budget: float,
+             min_cr: float) -> None:
+    """Build the rounding-split and ladder rungs of ``kinds`` with ``guard`` bits (see :func:`_plan_smooth`)."""
     for index, kind in sorted(kinds, reverse=True):  # pwl2 first: see the docstring
         if min_cr and in_fmt.width <= MAX_SPLIT_DOMAIN_BITS:
             # Segments placed for the most correct roundings, fewest first (the splits are searched once).
             # First, as it usually finds the cheapest plan, which then bounds the ladders.
             for count in range(1, MAX_SPLIT_SEGMENTS + 1):
-                key = (index, 2, count)
+                key = (index, guard, 2, count)
                 try:
-                    plan = make(kind, key, segments=count, min_share=min_cr - SPLIT_SHARE_SLACK)
+                    plan = make(kind, key, segments=count, min_share=min_cr - SPLIT_SHARE_SLACK, guard=guard)
                 except SegmentsOutOfReach:  # not faithful, predicted to round too few correctly, or too costly
                     continue
                 if acceptable(plan, key):
@@ -284,9 +338,9 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
         nonuniform = [{"tolerance": fraction * min(budget, 1.0)} for fraction in TOLERANCE_LADDER]
         for ladder_index, ladder in enumerate((uniform, nonuniform)):
             for rung, options in enumerate(ladder):
-                key = (index, ladder_index, rung)
+                key = (index, guard, ladder_index, rung)
                 try:
-                    plan = make(kind, key, **options)
+                    plan = make(kind, key, guard=guard, **options)
                 except TooManySegments:  # further rungs are finer still
                     break
                 except NotCheaper:
@@ -299,14 +353,4 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
                     candidates.append(plan)
                     if id(plan) in monotonic:
                         break
-    # A monotonic plan wins over any cheaper one that steps backwards somewhere; equal costs go
-    # to the earlier rung. The search measured wide inputs on a sample; the plan returned must
-    # also pass on every code.
-    errors = []
-    ranked = sorted(candidates, key=lambda p: (id(p) not in monotonic, plan_cost(p).cost, order[id(p)]))
-    for plan in ranked:
-        stats = full_stats(plan)
-        if passes(stats):
-            return plan, 0.0 if _mode_exact_meets(stats, rounding, budget) else stats.max_lsb
-        errors.append(stats.max_lsb)
-    return None, min(errors, default=best_error)
+

@@ -35,6 +35,8 @@ __all__ = ["plan_gated", "width_message", "EXTRA_BITS"]
 EXTRA_BITS = (2, 3, 4, 6, 8, 10, 12)
 #: Budget for the gate and factor plans, in their own (finer) LSBs.
 INNER_BUDGET = 2.0
+#: Operands up to this many bits get direct gate (and factor) tables under auto (as AUTO_LUT_BITS).
+DIRECT_GATE_BITS = 10
 #: How far (in units of the table entry) a direct table's entries are nudged; see the module docstring.
 NUDGE_RADIUS = 4
 
@@ -67,12 +69,17 @@ def plan_gated(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
                          f"{in_fmt.int_bits} more for the factor's range and {extra} guard bits; at most 32); "
                          f"use fewer output fraction bits or a narrower input")
     gate_fmt = _signed_fmt_for(gate_values, gate_frac)
-    gate = make_plan(function.gate, in_fmt, gate_fmt, method=method, max_err_lsb=INNER_BUDGET, params=gate_params)
+    # Operands of up to DIRECT_GATE_BITS bits get direct gate tables (every operand pair is then
+    # checked, and the product can round correctly); auto at the inner budget would now pick
+    # the cheapest table plan instead, as it does for a unit at that budget.
+    inner = "lut" if method == "auto" and in_fmt.width <= DIRECT_GATE_BITS else method
+    gate = make_plan(function.gate, in_fmt, gate_fmt, method=inner, max_err_lsb=INNER_BUDGET, params=gate_params)
 
     factor_plan, factor_frac = None, in_fmt.frac_bits
     if function.factor:
         factor_fmt = Fmt(2, out_fmt.frac_bits + extra + 1)
-        factor_plan = make_plan(function.factor, in_fmt, factor_fmt, method="auto", max_err_lsb=INNER_BUDGET)
+        factor_plan = make_plan(function.factor, in_fmt, factor_fmt, method="lut" if inner == "lut" else "auto",
+                                max_err_lsb=INNER_BUDGET)
         factor_frac = factor_fmt.frac_bits
     # The gate's accumulator has `gate.output.shift` bits below its LSB; the product adds the factor's.
     shift = gate.output.shift + factor_frac + gate_frac - out_fmt.frac_bits

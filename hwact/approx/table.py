@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from ..affine import fold_constant, scale_ratio_log2
 from ..fixed import Fmt, overflow, round_real, shift_round, unique_codes
 from ..functions import Function
 from ..measure import mode_target, segment_edges
@@ -68,6 +69,7 @@ from .segments import (
 )
 
 __all__ = [
+    "fold_for",
     "MAX_LUT_INPUT_BITS",
     "MAX_NONUNIFORM_SEGMENTS",
     "MAX_SEGMENT_BITS",
@@ -117,8 +119,8 @@ def _merged(codes: np.ndarray, more: np.ndarray) -> np.ndarray:
 
 
 def _target(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, codes: np.ndarray) -> np.ndarray:
-    """The real function at ``codes`` in output LSB units (unclipped)."""
-    return np.asarray(function.reference(in_fmt.to_real(codes), params), dtype=np.float64) / out_fmt.lsb
+    """The real function at ``codes`` in output code units (unclipped; an affine output's zero point included)."""
+    return out_fmt.code_units(function.reference(in_fmt.to_real(codes), params))
 
 
 def _saturation_clamp(codes: np.ndarray, rounded_of) -> tuple[int, int]:
@@ -201,15 +203,19 @@ def _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, c
     )
 
 
-def _fold_for(function: Function, in_fmt: Fmt, out_fmt: Fmt, guard: int) -> Fold | None:
-    if function.symmetry is None or not in_fmt.signed:
+def fold_for(function: Function, in_fmt: Fmt, out_fmt: Fmt, guard: int) -> Fold | None:
+    """The symmetry fold of ``function`` for an accumulator with ``guard`` bits below the output LSB."""
+    # Folds act on codes: real -x is code -q only when the input's zero point is 0, and the
+    # output's scale and zero point must keep the fold's constant an integer (hwact.affine).
+    if function.symmetry is None or not in_fmt.signed or in_fmt.zero_point != 0:
         return None
     if function.symmetry == "complement":
-        return Fold("complement", 1 << (out_fmt.frac_bits + guard))
+        constant = fold_constant(out_fmt)  # 2**frac_bits for binary formats
+        return None if constant is None else Fold("complement", constant << guard)
     if function.symmetry == "minus_x":
-        shift = out_fmt.frac_bits - in_fmt.frac_bits + guard
-        return Fold("minus_x", shift) if shift >= 0 else None
-    return Fold("odd")
+        ratio = scale_ratio_log2(in_fmt, out_fmt)  # out.frac_bits - in.frac_bits for binary formats
+        return Fold("minus_x", ratio + guard) if ratio is not None and ratio + guard >= 0 else None
+    return Fold("odd") if out_fmt.zero_point == 0 else None
 
 
 def _direct_table(function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str, overflow_mode: str,
@@ -230,7 +236,7 @@ def _direct_table(function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str, ov
     real = target_of(starts)
     guards = (0, 1) if fold is not None else (0,)
     for guard in guards:
-        folded = _fold_for(function, in_fmt, out_fmt, guard) if fold is not None else None
+        folded = fold_for(function, in_fmt, out_fmt, guard) if fold is not None else None
         plan = _build(function, params, "lut", in_fmt, out_fmt, rounding, overflow_mode, clamp, folded,
                       select, np.zeros((len(starts), 1), dtype=np.int64), [guard], 0)
         base = round_real(real * (1 << guard), rounding).astype(np.int64)
@@ -332,10 +338,10 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
 
     if method == "lut":
         degree, guard = 0, 0
-        fold = _fold_for(function, in_fmt, out_fmt, 0)
+        fold = fold_for(function, in_fmt, out_fmt, 0)
     else:
         degree = {"pwl": 1, "pwl2": 2}[method]
-        fold = _fold_for(function, in_fmt, out_fmt, guard)
+        fold = fold_for(function, in_fmt, out_fmt, guard)
     d_lo, d_hi = (0, max(-lo, hi, 0)) if fold else (lo, hi)
     if fold and (lo > 0 or lo == hi):  # nothing negative to recover (or a constant)
         fold = None

@@ -1,24 +1,29 @@
-"""What ``hwact cfu`` produces: ``Cfu.v``, ``CfuPcpi.v``, ``hwact_cfu.h``, ``isa.md``, ``cfu.json``
-and every unit's own files, built in memory (written all or nothing by the caller).
+"""What ``hwact cfu`` produces: ``Cfu.v``, ``CfuPcpi.v``, ``hwact_cfu.h``, ``isa.md``, ``cfu.json``,
+``amaranth.vlt`` and every unit's own files, built in memory (written all or nothing by the caller).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..artifacts import build_unit
 from ..cost import plan_cost
+from ..functions import describe
 from ..hdl.export import to_verilog
 from ..layout import transfer_layout
 from ..plan import Plan
+from ..requant import Requant, check_fusable, fused_error
 from .config import CfuConfig
 from .core import Cfu, CfuOp, CfuPcpi, discovery_word
 from .header import cfu_header
 
-__all__ = ["CfuBuild", "build_cfu", "cfu_json", "isa_markdown", "ops_from_cfu_json"]
+__all__ = ["CfuBuild", "build_and_write", "build_cfu", "cfu_json", "isa_markdown", "ops_from_cfu_json"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ def cfu_json(config: CfuConfig, ops: tuple[CfuOp, ...]) -> dict[str, Any]:
             "throughput": round(1 / op.interval, 6),
             "resources": {target: op_resources(op, target) for target in ("ice40", "ecp5")},
             "manifest": f"{op.name}.json",
+            **({"requant": op.requant.to_dict()} if op.requant is not None else {}),
         } for op in ops],
         "discovery": {"function_id": config.discovery_id, "value": discovery_word(len(ops))},
         "unknown_value": config.unknown_value,
@@ -80,14 +86,19 @@ def ops_from_cfu_json(data: dict[str, Any], manifests: dict[str, dict[str, Any]]
     ops = []
     for unit in data["units"]:
         manifest = manifests[unit["name"]]
+        requant = unit.get("requant")
         ops.append(CfuOp(unit["function_id"], unit["name"], Plan.from_dict(manifest["plan"]),
-                         manifest["lanes"], manifest["stages"], bool(unit.get("serial", False))))
+                         manifest["lanes"], manifest["stages"], None if requant is None else Requant(**requant),
+                         serial=bool(unit.get("serial", False))))
     return tuple(ops)
 
 
 def _formats(op: CfuOp) -> str:
     """``s4.4 → s4.4``, or for two operands which register carries which (hwact.layout)."""
     plan = op.plan
+    if op.requant is not None:
+        requant = f"requant ({op.requant.multiplier}, {op.requant.shift})"
+        return f"rs1: int32 accumulator → {requant} → {plan.in_fmt} → {plan.out_fmt}"
     if plan.operand_fmt is None:
         return f"{plan.in_fmt} → {plan.out_fmt}"
     layout = transfer_layout(plan, op.lanes)
@@ -118,12 +129,23 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for op in ops:
-        error = manifests[op.name]["error"]
+        error = manifests[op.name].get("requant_error", manifests[op.name]["error"])
         lines.append(
             f"| {op.function_id} | {op.function_id & 7} | {op.function_id >> 3} | `hwact.{op.name}` | "
-            f"{op.plan.function} | {op.lanes} | {_formats(op)} | {op.latency} | {op.interval} | "
+            f"{describe(op.plan.function, op.plan.params)} | {op.lanes} | {_formats(op)} | {op.latency} | "
+            f"{op.interval} | "
             f"{error['max_lsb']:.3f} | {100 * error['correctly_rounded_fraction']:.1f} % |"
         )
+    if any(op.requant is not None for op in ops):
+        lines += [
+            "",
+            "**Fused requantize + activation ops** (formats starting `rs1: int32 accumulator`): rs1 is a TFLite "
+            "int32 accumulator (bias included); the op applies TFLite's `MultiplyByQuantizedMultiplier` with the "
+            "listed multiplier and shift, adds the input format's zero point, saturates to its codes, then the "
+            "activation; rs2 is ignored. rd holds the output code's value as a 32-bit integer (sign-extended "
+            "for a signed output). Their error column is against the exact real value act(acc × real scale), "
+            "the requantization's own rounding to the int8 grid included (hwact.requant.fused_error).",
+        ]
     word = discovery_word(len(ops))
     lines += [
         "",
@@ -144,20 +166,36 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
     return "\n".join(lines)
 
 
-def build_cfu(config: CfuConfig) -> CfuBuild:
-    """Plan, build and measure every unit of ``config``; return every file's text, unwritten."""
+def build_cfu(config: CfuConfig, progress: Callable[[str], None] | None = None) -> CfuBuild:
+    """Plan, build and measure every unit of ``config``; return every file's text, unwritten.
+
+    A unit that cannot be built is a ``ValueError`` naming the configuration and the unit;
+    ``progress`` (if given) hears of each unit before it is planned.
+    """
     files: dict[str, str] = {}
     manifests: dict[str, dict[str, Any]] = {}
     ops = []
-    for unit in config.units:
-        unit_files = build_unit(unit.spec)
+    for index, unit in enumerate(config.units):
+        if progress:
+            progress(f"unit {index + 1}/{len(config.units)}: {unit.name}")
+        try:
+            unit_files = dict(build_unit(unit.spec))
+        except ValueError as error:  # formats, parameters, lanes, an unreachable budget
+            raise ValueError(f"{config.source}: unit {unit.name!r}: {error}") from None
         manifest = json.loads(unit_files[f"{unit.name}.json"])
+        plan = Plan.from_dict(manifest["plan"])
+        if unit.requant is not None:  # a fused op: its manifest states the requantization and its error
+            try:
+                check_fusable(plan, unit.spec.lanes)
+            except ValueError as error:
+                raise ValueError(f"{config.source}: unit {unit.name!r}: {error}") from None
+            manifest["requant"] = unit.requant.to_dict()
+            manifest["requant_error"] = fused_error(plan, unit.requant)
+            unit_files[f"{unit.name}.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         manifests[unit.name] = manifest
         files.update(unit_files)
-        ops.append(
-            CfuOp(unit.function_id, unit.name, Plan.from_dict(manifest["plan"]), unit.spec.lanes, unit.spec.stages,
-                  unit.serial)
-        )
+        ops.append(CfuOp(unit.function_id, unit.name, plan, unit.spec.lanes, unit.spec.stages, unit.requant,
+                         serial=unit.serial))
     ops_t = tuple(ops)
     return CfuBuild(config, ops_t, manifests, {**files, **cfu_files(config, ops_t, manifests)})
 
@@ -171,4 +209,18 @@ def cfu_files(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str, di
         "hwact_cfu.h": cfu_header(config, ops, manifests),
         "isa.md": isa_markdown(config, ops, manifests),
         "cfu.json": json.dumps(cfu_json(config, ops), indent=2, sort_keys=True) + "\n",
+        # The Verilator waivers for Yosys idioms, beside the Verilog they apply to, so a user's
+        # `verilator --lint-only -Wall amaranth.vlt Cfu.v` is as clean as hwact's own lint test.
+        "amaranth.vlt": resources.files("hwact.verify").joinpath("amaranth.vlt").read_text(),
     }
+
+
+def build_and_write(config_path: Path | str | None, output: Path | str,
+                    progress: Callable[[str], None] | None = None) -> tuple[CfuBuild, list[Path]]:
+    """Build the CFU of the configuration file ``config_path`` (None: the embedded default) and
+    write every file into ``output``, all or nothing; return the build and the paths written."""
+    from ..artifacts import write_files
+    from .config import load_config
+
+    built = build_cfu(load_config(config_path), progress)
+    return built, write_files(Path(output), built.files)

@@ -4,26 +4,29 @@ A configuration is a TOML file (read with :mod:`tomllib`)::
 
     discovery_id = 1023      # optional: the id that answers the feature word (default 1023)
     unknown_value = 0        # optional: what every other unused id answers (default 0)
-    target = "ice40"         # optional: ice40, ecp5 or generic; the part cfu.json counts blocks for
-    serial = false           # optional: every unit's default for its own `serial` key
 
     [[unit]]
     name = "sigmoid_q12x2"   # module, file and C names
     function = "sigmoid"
-    in = "s4.12"
-    out = "u0.16"
+    in_format = "s4.12"      # (older spelling: in; likewise out)
+    out_format = "u0.16"
     lanes = 2                # 1, 2 or 4 codes per 32-bit register
     stages = 2               # pipeline registers inside the unit
     function_id = 7          # optional: funct7 << 3 | funct3; the next free id otherwise
     method = "auto"          # optional, as `hwact generate --method`
     max_err_lsb = 1.0        # optional
     params = { }             # optional function parameters
-    serial = true            # optional: one lane of datapath, fed the lanes one per cycle
+    rounding = "RND"         # optional; overflow = "SAT" likewise
+    requant = { scale = 0.0021 }   # optional: a fused requantize + activation op (hwact.cfu.requant):
+                             # rs1 = int32 accumulator; scale = the layer's real output multiplier,
+                             # or multiplier = ..., shift = ... as TFLite stores them; `in_format` is the
+                             # layer's output quantization, e.g. "int8(scale=0.05, zp=-3)"
+
+The keys of a ``[[unit]]`` are the fields of :class:`hwact.artifacts.UnitSpec` (the same
+names as the manifest's keys and ``hwact generate``'s options) plus ``function_id`` and ``requant``.
 
 The embedded default (``default.toml`` beside this module) is what ``hwact cfu`` builds
-without a CONFIG; the other embedded configurations (``up5k``: what fits beside a core on an
-iCE40 UP5K) are named instead of a path (``hwact cfu up5k``).
-Every mistake is a one-line :class:`ValueError` naming the unit and key.
+without a CONFIG. Every mistake is a one-line :class:`ValueError` naming the unit and key.
 """
 
 # Every mistake in a configuration file, wrong types included, is one ValueError (the CLI's one-line error).
@@ -31,23 +34,24 @@ Every mistake is a one-line :class:`ValueError` naming the unit and key.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..artifacts import UnitSpec
 from ..cost import TARGETS
-from ..hdl.export import check_module_name
+from ..requant import Requant
 
 __all__ = [
     "DEFAULT_DISCOVERY_ID",
     "FUNCTION_ID_BITS",
+    "CFU_FILES",
     "MAX_UNITS",
+    "RESERVED_NAMES",
     "CfuConfig",
     "CfuUnit",
     "default_config",
-    "embedded_configs",
     "load_config",
     "parse_config",
 ]
@@ -58,8 +62,12 @@ DEFAULT_DISCOVERY_ID = (1 << FUNCTION_ID_BITS) - 1
 #: The discovery word counts units in one byte.
 MAX_UNITS = 255
 
-_UNIT_KEYS = {"name", "function", "in", "out", "lanes", "stages", "function_id", "method", "max_err_lsb",
-              "params", "rounding", "overflow", "serial"}
+#: The files a CFU writes beside its units' ``NAME.v``, ``NAME.json`` and ``NAME.h``.
+CFU_FILES = ("Cfu.v", "CfuPcpi.v", "hwact_cfu.h", "isa.md", "cfu.json", "amaranth.vlt")
+#: Unit names whose files (or module) would collide with the CFU's own, in any case (file
+#: systems that ignore case exist): ``Cfu``, ``CfuPcpi``, ``cfu`` and ``hwact_cfu``.
+RESERVED_NAMES = frozenset(name.rsplit(".", 1)[0].lower() for name in CFU_FILES
+                           if name.rsplit(".", 1)[1] in ("v", "json", "h"))
 _TOP_KEYS = {"discovery_id", "unknown_value", "unit", "target", "serial"}
 
 
@@ -69,6 +77,9 @@ class CfuUnit:
 
     spec: UnitSpec
     function_id: int
+    #: A fused requantize + activation op: the layer's output multiplier and shift.
+    requant: Requant | None = None
+    #: One lane of datapath fed the lanes one per cycle (hwact.hdl.serial.SerialUnit).
     serial: bool = False
 
     @property
@@ -91,7 +102,10 @@ class CfuConfig:
     units: tuple[CfuUnit, ...]
     discovery_id: int = DEFAULT_DISCOVERY_ID
     unknown_value: int = 0
+    #: The FPGA cfu.json records (ice40, ecp5, generic).
     target: str = "generic"
+    #: Where the configuration came from, for messages (a file name).
+    source: str = field(default="a CFU configuration", compare=False)
 
 
 def _check_id(value: Any, what: str) -> int:
@@ -100,50 +114,51 @@ def _check_id(value: Any, what: str) -> int:
     return value
 
 
+def _requant(value: Any, where: str) -> Requant:
+    """``{scale = real}`` or ``{multiplier = M, shift = s}`` (TFLite's output multiplier and shift)."""
+    if not isinstance(value, dict) or set(value) not in ({"scale"}, {"multiplier", "shift"}):
+        raise ValueError(f"{where}: 'requant' must be a table {{ scale = REAL }} or {{ multiplier = M, shift = S }}, "
+                         f"not {value!r}")
+    try:
+        if "scale" in value:
+            scale = value["scale"]
+            if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+                raise ValueError(f"requant scale must be a positive finite number, not {scale!r}")
+            return Requant.from_real(float(scale))
+        return Requant(value["multiplier"], value["shift"])
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+
+
 def _check_bool(value: Any, what: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{what} must be true or false, not {value!r}")
     return value
 
 
-def _unit_spec(entry: Any, index: int, serial: bool = False) -> tuple[UnitSpec, int | None, bool]:
+def _unit_spec(entry: Any, index: int, serial: bool = False) -> tuple[UnitSpec, int | None, Requant | None, bool]:
     where = f"unit {index + 1}"
     if not isinstance(entry, dict):
         raise ValueError(f"{where} must be a table ([[unit]]), not {entry!r}")
     if isinstance(entry.get("name"), str):
         where = f"unit {entry['name']!r}"
-    unknown = sorted(set(entry) - _UNIT_KEYS)
-    if unknown:
-        raise ValueError(f"{where}: unknown key {unknown[0]!r} (accepted: {', '.join(sorted(_UNIT_KEYS))})")
-    for key in ("name", "function", "in", "out"):
-        if not isinstance(entry.get(key), str):
-            raise ValueError(f"{where}: {key!r} must be given as a string")
-    for key, default in (("lanes", 1), ("stages", 0)):
-        value = entry.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError(f"{where}: {key!r} must be an integer, not {value!r}")
-    params = entry.get("params", {})
-    if not isinstance(params, dict):
-        raise ValueError(f"{where}: 'params' must be a table, not {params!r}")
-    budget = entry.get("max_err_lsb", 1.0)
-    if not isinstance(budget, (int, float)) or isinstance(budget, bool) or budget <= 0:
-        raise ValueError(f"{where}: 'max_err_lsb' must be a positive number, not {budget!r}")
     try:
-        check_module_name(entry["name"])
-    except ValueError as error:
+        if not isinstance(entry.get("name"), str):
+            raise ValueError("'name' must be given as a string")
+        if entry["name"].lower() in RESERVED_NAMES:
+            raise ValueError(f"name {entry['name']!r} would overwrite one of the CFU's own files "
+                             f"({', '.join(CFU_FILES)}); choose another")
+        spec = UnitSpec.from_mapping(entry, extra=("function_id", "requant", "serial"), where=f"{where}: ")
+        function_id = entry.get("function_id")
+        if function_id is not None:
+            _check_id(function_id, "function_id")
+        serial = _check_bool(entry.get("serial", serial), "'serial'")
+        if serial and spec.stages < 1:
+            raise ValueError("a serial unit needs at least one pipeline stage ('stages' >= 1)")
+    except ValueError as error:  # FormatError and ParamError included
         raise ValueError(f"{where}: {error}") from None
-    function_id = entry.get("function_id")
-    if function_id is not None:
-        _check_id(function_id, f"{where}: function_id")
-    serial = _check_bool(entry.get("serial", serial), f"{where}: 'serial'")
-    if serial and entry.get("stages", 0) < 1:
-        raise ValueError(f"{where}: a serial unit needs at least one pipeline stage ('stages' >= 1)")
-    spec = UnitSpec(function=entry["function"], in_format=entry["in"], out_format=entry["out"],
-                    method=str(entry.get("method", "auto")), max_err_lsb=float(budget),
-                    params={k: v for k, v in params.items()}, lanes=entry.get("lanes", 1),
-                    stages=entry.get("stages", 0), name=entry["name"],
-                    rounding=str(entry.get("rounding", "RND")), overflow=str(entry.get("overflow", "SAT")))
-    return spec, function_id, serial
+    requant = _requant(entry["requant"], where) if "requant" in entry else None
+    return spec, function_id, requant, serial
 
 
 def parse_config(data: dict[str, Any]) -> CfuConfig:
@@ -167,7 +182,7 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
     specs = [_unit_spec(entry, index, serial) for index, entry in enumerate(entries)]
     names: set[str] = set()
     taken = {discovery: "discovery_id"}
-    for spec, function_id, _ in specs:
+    for spec, function_id, _, _ in specs:
         if spec.top.lower() in names:
             raise ValueError(f"unit name {spec.top!r} is used twice (names must differ, ignoring case)")
         names.add(spec.top.lower())
@@ -177,7 +192,7 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
                     f"unit {spec.top!r}: function_id {function_id} is already taken by {taken[function_id]}")
             taken[function_id] = f"unit {spec.top!r}"
     units, free = [], 0
-    for spec, function_id, unit_serial in specs:
+    for spec, function_id, requant, unit_serial in specs:
         if function_id is None:  # the lowest id nobody asked for
             while free in taken:
                 free += 1
@@ -185,7 +200,7 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
                 raise ValueError(f"unit {spec.top!r}: no function id left")
             function_id = free
             taken[free] = f"unit {spec.top!r}"
-        units.append(CfuUnit(spec, function_id, unit_serial))
+        units.append(CfuUnit(spec, function_id, requant, unit_serial))
     return CfuConfig(tuple(units), discovery, unknown_value, target)
 
 
@@ -216,10 +231,17 @@ def load_config(path: Path | str | None = None) -> CfuConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{where} is not valid TOML: {str(error).splitlines()[0]}") from None
-    try:
-        return parse_config(data)
-    except ValueError as error:
-        raise ValueError(f"{where}: {error}") from None
+    import warnings
+
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always")
+        try:
+            config = replace(parse_config(data), source=where)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+    for note in notes:  # outdated spellings: said once more, with the file they are in
+        warnings.warn(f"{where}: {note.message}", note.category, stacklevel=2)
+    return config
 
 
 def default_config() -> CfuConfig:

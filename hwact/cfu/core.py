@@ -30,6 +30,7 @@ from ..hdl.serial import SerialUnit
 from ..hdl.unit import MAX_STAGES, ActivationUnit
 from ..layout import check_lanes, transfer_layout
 from ..plan import Plan
+from ..requant import Requant
 
 __all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word"]
 
@@ -50,7 +51,7 @@ def _is(value: Value, constant: int) -> Value:
 def discovery_word(n_units: int) -> int:
     """``magic << 16 | version << 8 | number of units``."""
     if not 0 <= n_units <= 255:
-        raise ValueError(f"Unit count must be in 0..255, not {n_units!r}")
+        raise ValueError(f"unit count must be in 0..255, not {n_units!r}")
     return DISCOVERY_MAGIC << 16 | CFU_VERSION << 8 | n_units
 
 
@@ -68,6 +69,8 @@ class CfuOp:
     plan: Plan
     lanes: int
     stages: int
+    #: A fused requantize + activation op (hwact.cfu.requant): rs1 is an int32 accumulator.
+    requant: Requant | None = None
     serial: bool = False
 
     @property
@@ -84,11 +87,6 @@ class CfuOp:
     def capacity(self) -> int:
         """Commands the op can hold at once (what the order FIFO must have room for)."""
         return 1 if self.serial else self.stages
-
-    def unit(self) -> wiring.Component:
-        """The op's unit: an :class:`ActivationUnit`, or a :class:`SerialUnit` when ``serial``."""
-        kind = SerialUnit if self.serial else ActivationUnit
-        return kind(self.plan, lanes=self.lanes, stages=self.stages)
 
 
 class Cfu(wiring.Component):
@@ -180,20 +178,26 @@ def _check(ops: Sequence[CfuOp], discovery_id: int, unknown_value: int) -> None:
         if not isinstance(op, CfuOp):
             raise TypeError(f"CFU ops must be CfuOp, not {op!r}")
         if not isinstance(op.plan, Plan):
-            raise TypeError(f"Plan of op {op.name!r} must be a hwact.plan.Plan, not {op.plan!r}")
+            raise TypeError(f"plan of op {op.name!r} must be a hwact.plan.Plan, not {op.plan!r}")
         check_lanes(op.plan, op.lanes)
+        if op.requant is not None:
+            from ..requant import check_fusable
+
+            check_fusable(op.plan, op.lanes)
         if not isinstance(op.stages, int) or isinstance(op.stages, bool) or not 0 <= op.stages <= MAX_STAGES:
-            raise ValueError(f"Stage count of op {op.name!r} must be an integer in 0..{MAX_STAGES}, not {op.stages!r}")
+            raise ValueError(f"stage count of op {op.name!r} must be an integer in 0..{MAX_STAGES}, not {op.stages!r}")
         if op.serial and op.stages < 1:
-            raise ValueError(f"Serial op {op.name!r} needs at least one pipeline stage, not {op.stages!r}")
+            raise ValueError(f"serial op {op.name!r} needs at least one pipeline stage, not {op.stages!r}")
+        if op.serial and op.requant is not None:
+            raise ValueError(f"op {op.name!r}: a fused requantize op cannot be serial")
     ids = [op.function_id for op in ops] + [discovery_id]
     for value in ids:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << FUNCTION_ID_BITS:
-            raise ValueError(f"Function id must be an integer in 0..1023, not {value!r}")
+            raise ValueError(f"function id must be an integer in 0..1023, not {value!r}")
     if len(set(ids)) != len(ids):
-        raise ValueError(f"Function ids must be distinct (discovery id included), not {ids}")
+        raise ValueError(f"function ids must be distinct (discovery id included), not {ids}")
     if not isinstance(unknown_value, int) or isinstance(unknown_value, bool) or not 0 <= unknown_value < 1 << 32:
-        raise ValueError(f"Unknown value must be a 32-bit unsigned integer, not {unknown_value!r}")
+        raise ValueError(f"unknown value must be a 32-bit unsigned integer, not {unknown_value!r}")
 
 
 def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: int, bus) -> None:
@@ -241,12 +245,19 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
 
     pushes, direct_ops, rsp_valids, rsp_payloads, dispatches = [], [], [], [], []
     for index, op in enumerate(ops):
-        unit = op.unit()
-        m.submodules[op.name] = unit
-        # The payload is rs1's fields with rs2's directly above them (hwact.layout).
-        layout = transfer_layout(op.plan, op.lanes)
-        registers = {"rs1": c_in0, "rs2": c_in1}
-        m.d.comb += unit.i.payload.eq(Cat(*(registers[group.register][:group.bits] for group in layout.inputs)))
+        if op.requant is not None:  # rs1 is an int32 accumulator (hwact.cfu.requant)
+            from .requant import RequantUnit
+
+            unit = RequantUnit(op.plan, op.requant, stages=op.stages)
+            m.submodules[op.name] = unit
+            m.d.comb += unit.i.payload.eq(c_in0)
+        else:
+            unit = (SerialUnit if op.serial else ActivationUnit)(op.plan, lanes=op.lanes, stages=op.stages)
+            m.submodules[op.name] = unit
+            # The payload is rs1's fields with rs2's directly above them (hwact.layout).
+            layout = transfer_layout(op.plan, op.lanes)
+            registers = {"rs1": c_in0, "rs2": c_in1}
+            m.d.comb += unit.i.payload.eq(Cat(*(registers[group.register][:group.bits] for group in layout.inputs)))
         selected = Signal(name=f"sel_{op.name}")
         m.d.comb += selected.eq(c_valid & _is(c_fid, op.function_id))
         out_bits = Value.cast(unit.o.payload)

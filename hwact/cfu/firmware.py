@@ -331,6 +331,8 @@ def _build_soc_model(core: str, top: str, soc: Path, sources: list[str], binary:
 def simulate_soc(core: str, cfu_dir: Path, image: Path, work: Path, *, simulator: str = "icarus",
                  max_cycles: int = 3_000_000) -> tuple[int, int, list[str]]:
     """Run ``image`` on ``core``; return ``(exit status, cycles, dumped lines)``."""
+    # The simulator runs in ``work``: every path handed to it must be absolute.
+    cfu_dir, image, work = Path(cfu_dir).resolve(), Path(image).resolve(), Path(work).resolve()
     wrapper, top, cfu_file = CORES[core]
     soc = SIM_DIR / "soc"
     sources = [str(soc / wrapper), *(str(p) for p in core_sources(core)), str(cfu_dir / cfu_file)]
@@ -412,7 +414,7 @@ def _codes(words: list[int], fmt: Fmt, count: int) -> np.ndarray:
 def run_firmware(cfu: LoadedCfu, core: str, work: Path, *, count: int = 32, seed: int = 1,
                  simulator: str = "icarus") -> FirmwareRun:
     """Build the proof firmware for ``cfu`` and run it on ``core``; parse and model-check the dump."""
-    work = Path(work)
+    work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     inputs = make_inputs(cfu, count, seed)
     generate_sources(cfu, inputs, work)

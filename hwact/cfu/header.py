@@ -207,6 +207,11 @@ def cfu_header(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str, d
         "",
     ]
     for op in ops:
-        lines += _unit_block(op, manifests[op.name])
+        if op.requant is not None:  # a fused requantize + activation op
+            from .requant import fused_block
+
+            lines += fused_block(op, manifests[op.name])
+        else:
+            lines += _unit_block(op, manifests[op.name])
     lines += ["#endif /* HWACT_CFU_H */", ""]
     return "\n".join(lines)

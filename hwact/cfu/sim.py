@@ -7,11 +7,8 @@ writes them and ``rtl/cfu/`` holds them) says everything the model needs.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +18,14 @@ import numpy as np
 
 from ..layout import pack_outputs, unpack_inputs
 from ..model import evaluate
+from ..requant import accumulator_range, fused_evaluate
 from ..resources import sim_dir
+from ..verify.runner import run_cocotb
 from .build import ops_from_cfu_json
 from .core import CfuOp
 
-__all__ = ["SIM_DIR", "LoadedCfu", "edge_codes", "load_cfu", "protocol_vectors", "response", "run_protocol"]
+__all__ = ["SIM_DIR", "CfuCheck", "CfuProof", "LoadedCfu", "edge_codes", "load_cfu", "protocol_vectors", "prove_cfu",
+           "response", "run_protocol"]
 
 #: The top-level ``sim/`` directory of the repository (SoC wrappers, firmware, cocotb benches).
 SIM_DIR = sim_dir()
@@ -82,6 +82,11 @@ def response(cfu: LoadedCfu, function_id: np.ndarray, rs1: np.ndarray, rs2: np.n
         chosen = function_id == op.function_id
         if not chosen.any():
             continue
+        if op.requant is not None:  # a fused op: rs1 is an int32 accumulator
+            acc = rs1[chosen].astype(np.int64)
+            y = fused_evaluate(op.plan, op.requant, np.where(acc >= 1 << 31, acc - (1 << 32), acc))
+            out[chosen] = (y & 0xFFFFFFFF).astype(np.uint64)  # rd: the code's value, sign-extended
+            continue
         x, a = unpack_inputs(op.plan, op.lanes, rs1[chosen], rs2[chosen])
         y = evaluate(op.plan, x, a)
         out[chosen] = pack_outputs(op.plan, op.lanes, y)
@@ -107,19 +112,14 @@ def protocol_vectors(cfu: LoadedCfu, per_unit: int = 64, seed: int = 1) -> dict[
     function_id = np.concatenate(ids)
     rs1 = rng.integers(0, 1 << 32, size=function_id.size, dtype=np.uint64)
     rs2 = rng.integers(0, 1 << 32, size=function_id.size, dtype=np.uint64)
+    for op in cfu.ops:  # fused ops: half of the accumulators where the requantized code is not saturated
+        if op.requant is not None:
+            lo, hi = accumulator_range(op.plan, op.requant)
+            chosen = np.nonzero(function_id == op.function_id)[0][::2]
+            rs1[chosen] = rng.integers(lo, hi, size=chosen.size, endpoint=True).astype(np.uint64) & 0xFFFFFFFF
     order = rng.permutation(function_id.size)
     function_id, rs1, rs2 = function_id[order], rs1[order], rs2[order]
     return {"function_id": function_id, "rs1": rs1, "rs2": rs2, "expected": response(cfu, function_id, rs1, rs2)}
-
-
-class _BenchPath:
-    """Put ``sim/cocotb`` on ``sys.path`` for a run (cocotb's runner hands ``sys.path`` to the simulator)."""
-
-    def __enter__(self):
-        sys.path.insert(0, str(SIM_DIR / "cocotb"))
-
-    def __exit__(self, *exc):
-        sys.path.remove(str(SIM_DIR / "cocotb"))
 
 
 def run_protocol(cfu: LoadedCfu, top: str = "Cfu", *, per_unit: int = 64, seed: int = 1,
@@ -133,36 +133,115 @@ def run_protocol(cfu: LoadedCfu, top: str = "Cfu", *, per_unit: int = 64, seed: 
     """
     if top not in ("Cfu", "CfuPcpi"):
         raise ValueError(f"top must be Cfu or CfuPcpi, not {top!r}")
-    for tool in ("iverilog", "vvp"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"the protocol test needs `{tool}` on PATH (Debian package iverilog)")
-    from cocotb_tools.runner import get_runner
+    from cocotb_tools.runner import get_results
 
     owned = work_dir is None
-    work = Path(tempfile.mkdtemp(prefix="hwact-cfu-")) if owned else Path(work_dir)
+    work = Path(tempfile.mkdtemp(prefix="hwact-cfu-")) if owned else Path(work_dir).resolve()
     try:
+        work.mkdir(parents=True, exist_ok=True)
         vectors = protocol_vectors(cfu, per_unit, seed) if vectors is None else vectors
         np.savez(work / "vectors.npz", **vectors)
-        runner = get_runner("icarus")
-        runner.build(sources=[(cfu.directory / f"{top}.v").resolve()], hdl_toplevel=top, build_dir=work / "build",
-                     always=True, timescale=("1ns", "1ps"), log_file=work / "build.log")
         filters = {"Cfu": "bus_", "CfuPcpi": "pcpi_"}
-        xml = work / "results.xml"
-        with _BenchPath(), contextlib.suppress(SystemExit):  # a failing bench exits; its results file says how
-            runner.test(test_module="tb_cfu", hdl_toplevel=top, build_dir=work / "build", test_dir=work,
-                              testcase=testcase or None, test_filter=None if testcase else filters[top],
-                              extra_env={"HWACT_CFU_VECTORS": str(work / "vectors.npz")},
-                              results_xml=str(work / "results.xml"), log_file=work / "test.log",
-                              timescale=("1ns", "1ps"))
-        from cocotb_tools.runner import get_results
-
+        xml = run_cocotb(simulator="icarus", sources=[cfu.directory / f"{top}.v"], top=top,
+                         bench_dir=SIM_DIR / "cocotb", test_module="tb_cfu", work=work, what=f"run of {top}.v",
+                         testcase=testcase or None, test_filter=None if testcase else filters[top],
+                         extra_env={"HWACT_CFU_VECTORS": str(work / "vectors.npz")})
         if not xml.exists():
             raise RuntimeError(f"the {top}.v bench did not finish: see {work / 'test.log'}")
         tests, failures = get_results(xml)
         log = (work / "test.log").read_text(errors="replace") if (work / "test.log").exists() else ""
         return {"tests": tests, "failures": failures, "commands": int(vectors["function_id"].size), "log": log}
-    except subprocess.CalledProcessError as error:
-        raise RuntimeError(f"icarus run of {top}.v failed: {error}") from None
     finally:
         if owned:
             shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass
+class CfuCheck:
+    """One check of a CFU proof: what ran, what it covered, and whether it passed."""
+
+    name: str
+    detail: str
+    passed: bool
+
+
+@dataclass
+class CfuProof:
+    """Everything :func:`prove_cfu` ran on one built CFU (written as ``cfu.sim.json``)."""
+
+    cfu: LoadedCfu
+    simulator: str
+    checks: list[CfuCheck]
+    runs: dict[str, Any]  # core -> hwact.cfu.firmware.FirmwareRun
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(check.passed for check in self.checks)
+
+    def unit_verdicts(self) -> list[dict[str, Any]]:
+        """Per unit: on each core, whether the instruction and the C fallback equal the model, and cycles."""
+        rows = []
+        for index, op in enumerate(self.cfu.ops):
+            cores = {}
+            for core, run in self.runs.items():
+                unit = run.units[index]
+                cores[core] = {"codes": len(unit.x), "instruction_matches": unit.hw_matches,
+                               "fallback_matches": unit.sw_matches, "cycles_instruction": unit.cycles_hw,
+                               "cycles_fallback": unit.cycles_sw}
+            passed = len(cores) == 2 and all(c["instruction_matches"] and c["fallback_matches"]
+                                             for c in cores.values())
+            rows.append({"name": op.name, "function_id": op.function_id, "cores": cores, "passed": passed})
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``cfu.sim.json``."""
+        return {"passed": self.passed, "simulator": self.simulator, "seconds": round(self.seconds, 1),
+                "checks": [{"name": c.name, "detail": c.detail, "passed": c.passed} for c in self.checks],
+                "units": self.unit_verdicts(),
+                "dense": {core: run.dense for core, run in self.runs.items()}}
+
+
+def prove_cfu(cfu: LoadedCfu, *, simulator: str = "verilator", seed: int = 1, count: int = 32,
+              progress=None) -> CfuProof:
+    """Prove a built CFU on both buses and both cores; return every check (never raises on a failed check).
+
+    The protocol benches on ``Cfu.v`` and ``CfuPcpi.v`` (cocotb + Icarus: every function id
+    once, then random operands on every unit, against :func:`response`), then the firmware on
+    VexRiscv (CfuPlugin bus) and PicoRV32 (PCPI), simulated with ``simulator``: every unit's
+    edge and random codes through the instruction and the bit-exact C fallback, both equal to
+    the model, and an int8 dense layer followed by a unit. A check that cannot run (a missing
+    tool, a trap) is a failed check with the reason. Temporary folders are removed, whatever
+    happens (an interrupt included).
+    """
+    import time
+
+    from .firmware import CORES, run_firmware
+
+    started = time.monotonic()
+    checks: list[CfuCheck] = []
+    for top in ("Cfu", "CfuPcpi"):
+        if progress:
+            progress(f"{top}.v protocol bench (Icarus)")
+        try:
+            result = run_protocol(cfu, top, seed=seed)
+        except RuntimeError as error:
+            checks.append(CfuCheck(f"{top}.v protocol (Icarus)", str(error).splitlines()[0], False))
+            continue
+        checks.append(CfuCheck(f"{top}.v protocol (Icarus)", f"{result['tests']} benches, {result['commands']} "
+                               f"commands, {result['failures']} failed",
+                               result["failures"] == 0 and result["tests"] > 0))
+    runs = {}
+    for core in sorted(CORES, key=lambda c: c != "vexriscv"):
+        if progress:
+            progress(f"firmware on {core} ({simulator})")
+        with tempfile.TemporaryDirectory(prefix="hwact-sim-cfu-") as work:
+            try:
+                run = run_firmware(cfu, core, Path(work), count=count, seed=seed, simulator=simulator)
+            except RuntimeError as error:
+                checks.append(CfuCheck(f"firmware on {core}", str(error).splitlines()[0], False))
+                continue
+        runs[core] = run
+        checks.append(CfuCheck(f"firmware on {core}", f"{len(run.units)} units x {len(run.units[0].x)} codes, "
+                               f"{run.cycles} cycles", run.passed))
+    return CfuProof(cfu, simulator, checks, runs, time.monotonic() - started)

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from ..fixed import Fmt
 
-__all__ = ["Function", "Param", "Piece", "ParamError", "FUNCTIONS", "get", "resolve_params", "OPERAND"]
+__all__ = ["Function", "Param", "Piece", "ParamError", "FUNCTIONS", "get", "resolve_params", "OPERAND", "describe"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -129,12 +129,27 @@ def register(function: Function) -> Function:
 
 
 def get(name: str) -> Function:
-    """Look a function up by name (case-insensitive, as formats are); a clear :class:`ParamError` if none."""
+    """Look a function up by name (case-insensitive, as formats are); a clear :class:`ParamError` if none,
+    suggesting the closest names when the name looks misspelled."""
     try:
         return FUNCTIONS[name] if name in FUNCTIONS else FUNCTIONS[str(name).strip().lower()]
     except KeyError:
+        import difflib
+
         known = len(set(FUNCTIONS.values()))
-        raise ParamError(f"unknown function {name!r}; `hwact list` shows the {known} known ones") from None
+        close = difflib.get_close_matches(str(name).strip().lower(), FUNCTIONS, n=2)
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        raise ParamError(f"unknown function {name!r}{hint}; `hwact list` shows the {known} known ones") from None
+
+
+def describe(function: str, params: Mapping[str, Any] | None = None) -> str:
+    """``function`` with the parameters that differ from its defaults, e.g. ``gelu approximate=tanh``."""
+    fn = get(function)
+    defaults = fn.defaults()
+    given = resolve_params(fn, params)
+    extra = [f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}"
+             for name, value in given.items() if value != defaults.get(name)]
+    return " ".join([fn.name, *extra])
 
 
 from . import gated, relu_family, smooth  # noqa: E402,F401  (each module registers its functions)

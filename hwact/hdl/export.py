@@ -34,9 +34,9 @@ VERILOG_KEYWORDS = frozenset("""
 def check_module_name(name: str) -> str:
     """Return ``name`` if it is a plain Verilog identifier, else raise ``ValueError``."""
     if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
-        raise ValueError(f"Module name must be a Verilog identifier ([A-Za-z_][A-Za-z0-9_]*), not {name!r}")
+        raise ValueError(f"module name must be a Verilog identifier ([A-Za-z_][A-Za-z0-9_]*), not {name!r}")
     if name in VERILOG_KEYWORDS:
-        raise ValueError(f"Module name must not be a Verilog keyword, not {name!r}")
+        raise ValueError(f"module name must not be a Verilog keyword, not {name!r}")
     return name
 
 

@@ -12,7 +12,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib.memory import Memory
 
 from ..cost import BLOCK_RAM_MIN_BITS, ROM_MIN_DEPTH
-from ..fixed import Fmt
+from ..fixed import ROUNDING_BIAS, Fmt, Rounding
 from ..plan import is_wiring
 from ..widths import Range
 
@@ -52,23 +52,19 @@ def shift_round(value: Value, shift: int, rounding: str) -> Value:
     value = Value.cast(value)
     if shift <= 0:
         return value << -shift
-    half, ones = 1 << (shift - 1), (1 << shift) - 1
-    negative = value[-1] if value.shape().signed else Const(0, 1)
-    if rounding == "TRN":
-        biased = value
-    elif rounding == "TRN_ZERO":
-        biased = Mux(negative, value + ones, value)
-    elif rounding == "RND":
-        biased = value + half
-    elif rounding == "RND_ZERO":
-        biased = Mux(negative, value + half, value + (half - 1))
-    elif rounding == "RND_INF":
-        biased = Mux(negative, value + (half - 1), value + half)
-    elif rounding == "RND_CONV":
-        # A tie rounds up only when the bit that will become the LSB is odd.
-        biased = value + (half - 1) + (value >> shift)[0]  # defined for any shift, as in the model
+    bias = ROUNDING_BIAS[Rounding(rounding)]  # ValueError for an unknown mode
+    non_negative, negative = bias.amounts(shift)
+
+    def plus(amount: int | None) -> Value:
+        return value if amount is None else value + amount
+
+    if negative == non_negative:
+        biased = plus(non_negative)
     else:
-        raise ValueError(f"unknown rounding mode {rounding!r}")
+        biased = Mux(value[-1] if value.shape().signed else Const(0, 1), plus(negative), plus(non_negative))
+    if bias.plus_kept_lsb:
+        # A tie rounds up only when the bit that will become the LSB is odd.
+        biased = biased + (value >> shift)[0]  # defined for any shift, as in the model
     # Sums of unsigned values stay unsigned; make the shift arithmetic for signed ones.
     return biased >> shift
 

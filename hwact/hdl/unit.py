@@ -191,11 +191,11 @@ class ActivationUnit(wiring.Component):
     @staticmethod
     def _check(plan: Plan, lanes: int, stages: int) -> None:
         if not isinstance(plan, Plan):
-            raise TypeError(f"Plan must be a hwact.plan.Plan, not {plan!r}")
+            raise TypeError(f"plan must be a hwact.plan.Plan, not {plan!r}")
         if lanes not in LANES:
-            raise ValueError(f"Lane count must be one of {', '.join(map(str, LANES))}, not {lanes!r}")
+            raise ValueError(f"lane count must be one of {', '.join(map(str, LANES))}, not {lanes!r}")
         if not isinstance(stages, int) or isinstance(stages, bool) or not 0 <= stages <= MAX_STAGES:
-            raise ValueError(f"Stage count must be an integer in 0..{MAX_STAGES}, not {stages!r}")
+            raise ValueError(f"stage count must be an integer in 0..{MAX_STAGES}, not {stages!r}")
         check_lanes(plan, lanes)
 
     @property

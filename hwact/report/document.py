@@ -10,7 +10,6 @@ import base64
 import html
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from .. import __version__
@@ -26,7 +25,6 @@ __all__ = [
     "to_markdown",
     "unit_figures",
     "unit_report",
-    "write_outputs",
 ]
 
 REPORT_VERSION = 1
@@ -296,10 +294,3 @@ def render(document: Mapping[str, Any], images: Mapping[str, bytes], stem: str,
     if "json" in formats:
         files[f"{stem}.json"] = to_json(document)
     return files
-
-
-def write_outputs(directory: Path, files: Mapping[str, str | bytes]) -> list[Path]:
-    """Write text and binary ``files`` into ``directory``, all or nothing; return the paths."""
-    from ..artifacts import write_files
-
-    return write_files(directory, files)

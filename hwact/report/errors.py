@@ -81,7 +81,8 @@ def statistics(plan: Plan, points: ErrorSamples, worst: int = WORST_COUNT) -> di
 
     def row(i: int) -> dict[str, Any]:
         entry = {"x_code": int(points.x[i]), "x": float(in_fmt.to_real(points.x[i])),
-                 "y_code": int(points.y[i]), "y": float(points.y[i] * lsb), "f": float(points.f[i] * lsb),
+                 "y_code": int(points.y[i]), "y": float(plan.out_fmt.to_real(points.y[i])),
+                 "f": float(plan.out_fmt.to_real(points.f[i])),
                  "err_lsb": float(err[i])}
         if points.operand is not None:
             entry["operand_code"] = int(points.operand[i])

@@ -1,61 +1,25 @@
-"""``hwact explore``: sweep plans for one function; measure error and synthesized cost; Pareto plot.
-
-    hwact explore FUNC --in FMT --out FMT [--param NAME=VALUE] [--budgets 1,2,4] [--synth ice40|ecp5|none]
-                  [--jobs 2] -o DIR
+"""The design-space sweep behind ``hwact explore``: plans for one function, their measured error
+and synthesized cost.
 
 The sweep: ``auto`` at each error budget; ``pwl`` and ``pwl2`` with uniform segments of
 ``2**shift`` codes (segment counts from 4 up to 256 over the folded input range) and with the
 accumulator's guard bits below the output LSB (the coefficient widths) at 2, 4 and 6; and a
 direct table (``lut``) for inputs up to 12 bits. Every plan is measured on every input code
 (:func:`hwact.measure.report`) and, unless ``--synth none``, synthesized (yosys + nextpnr,
-inputs and outputs registered) in ``--jobs`` parallel jobs. Writes ``FUNC.explore.csv``,
-``FUNC.explore.json`` and ``FUNC.pareto.png`` (max error against LUT4), all or nothing.
+inputs and outputs registered) in ``jobs`` parallel jobs. ``hwact explore`` (:mod:`hwact.cli.explore`)
+writes the rows as CSV and JSON with a Pareto plot.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
-import io
-import json
-import sys
-from pathlib import Path
 from typing import Any
 
-__all__ = ["COMMAND", "add_parser", "run", "sweep"]
-
-COMMAND = "explore"
+__all__ = ["COLUMNS", "DEFAULT_BUDGETS", "sweep"]
 
 GUARDS = (2, 4, 6)
 SEGMENT_COUNTS = (4, 8, 16, 32, 64, 128, 256)
 DEFAULT_BUDGETS = (0.5, 1.0, 2.0, 4.0)
 MAX_EXPLORE_LUT_BITS = 12
-
-
-def _budgets(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"takes comma-separated positive numbers, not {text!r}") from None
-    if not values or any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"takes comma-separated positive numbers, not {text!r}")
-    return values
-
-
-def add_parser(commands) -> None:
-    """Add ``hwact explore`` to the command line."""
-    p = commands.add_parser("explore", help="sweep plans for a function: error against synthesized cost, Pareto plot")
-    p.add_argument("function", help="activation function to sweep (`hwact list` shows them)")
-    p.add_argument("--in", dest="in_format", required=True, metavar="FMT", help="input format")
-    p.add_argument("--out", dest="out_format", required=True, metavar="FMT", help="output format")
-    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="function parameter")
-    p.add_argument("--budgets", type=_budgets, default=DEFAULT_BUDGETS, metavar="E,E,...",
-                   help="error budgets (LSB) for auto (default 0.5,1,2,4)")
-    p.add_argument("--synth", default="ice40", metavar="ice40|ecp5|none", help="part to synthesize for (default ice40)")
-    p.add_argument("--stages", type=int, default=0, metavar="N", help="pipeline registers of each unit (default 0)")
-    p.add_argument("--jobs", type=int, default=2, metavar="N", help="parallel synthesis jobs (default 2)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", type=Path,
-                   help="directory for the CSV, JSON and Pareto plot (created if missing)")
 
 
 def _candidates(function: str, in_fmt, out_fmt, params: dict, budgets: tuple[float, ...], progress):
@@ -73,6 +37,10 @@ def _candidates(function: str, in_fmt, out_fmt, params: dict, budgets: tuple[flo
         key = plan.to_json()
         if key not in seen:
             seen[key] = (label, options, plan)
+        elif label.startswith("auto ") and seen[key][0].startswith("auto "):
+            # Two budgets that give the same plan share one row, and its label says so ("auto 1, 2 LSB").
+            first, first_options, first_plan = seen[key]
+            seen[key] = (f"{first.removesuffix(' LSB')}, {label.removeprefix('auto ')}", first_options, first_plan)
 
     for budget in budgets:
         if progress:
@@ -193,67 +161,3 @@ COLUMNS = (
     "ff",
     "fmax_mhz",
 )
-
-
-def run(args) -> int:
-    """Run the sweep and write CSV, JSON and the Pareto plot."""
-    from ..cli import _parse_params
-    from ..fixed import Fmt
-    from ..functions import get
-    from .document import write_outputs
-    from .plots import pareto_plot
-    from .synth import TARGETS, terminal_progress, tool_versions
-
-    get(args.function)
-    Fmt.parse(args.in_format), Fmt.parse(args.out_format)
-    target = None if args.synth == "none" else args.synth
-    if target is not None and target not in TARGETS:
-        raise ValueError(f"--synth takes one of {', '.join(TARGETS)} or none, not {args.synth!r}")
-    if args.jobs < 1:
-        raise ValueError(f"--jobs must be a positive count, not {args.jobs}")
-    show = terminal_progress(f"explore {args.function} ")
-    rows = sweep(
-        args.function,
-        args.in_format,
-        args.out_format,
-        _parse_params(args.param),
-        args.budgets,
-        target,
-        args.stages,
-        args.jobs,
-        show,
-    )
-    if show:
-        print(file=sys.stderr)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    data = {
-        "function": args.function,
-        "in_format": args.in_format,
-        "out_format": args.out_format,
-        "params": _parse_params(args.param),
-        "target": target,
-        "rows": rows,
-        "tools": tool_versions() if target else None,
-    }
-    cost_key = "lut4" if target else "cost"
-    title = f"{args.function} {args.in_format} -> {args.out_format}: max error against " + (
-        f"{target} LUT4" if target else "plan cost"
-    )
-    stem = args.function
-    files = {
-        f"{stem}.explore.csv": buffer.getvalue(),
-        f"{stem}.explore.json": json.dumps(data, indent=2, sort_keys=True) + "\n",
-        f"{stem}.pareto.png": pareto_plot(rows, title, cost_key),
-    }
-    for path in write_outputs(args.output, files):
-        print(f"  wrote {path}")
-    front = sorted((r for r in rows if r.get(cost_key) is not None), key=lambda r: (r[cost_key], r["max_lsb"]))
-    best = float("inf")
-    for r in front:
-        if r["max_lsb"] < best:
-            best = r["max_lsb"]
-            print(f"  Pareto: {r['label']:<24} {r['max_lsb']:8.4g} LSB  {r[cost_key]} {cost_key}")
-    return 0

@@ -9,10 +9,13 @@ import numpy as np
 from ..plan import Plan
 from .errors import ErrorSamples
 
-__all__ = ["MAX_POINTS", "error_plot", "histogram_plot", "output_plot", "pareto_plot"]
+__all__ = ["ENVELOPE_BINS", "MAX_POINTS", "error_figure", "error_plot", "histogram_plot", "output_plot", "pareto_plot"]
 
 #: Above this many points a curve is drawn as a per-bin envelope (min..max) instead of points.
 MAX_POINTS = 4096
+#: Envelope bins: fewer than the error plot's axis is wide in pixels (about 600 at 110 dpi), so
+#: every bin, a one-code spike included, gets at least a pixel column of its own.
+ENVELOPE_BINS = 500
 
 
 def _pyplot():
@@ -32,7 +35,7 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def _envelope(x: np.ndarray, v: np.ndarray, bins: int = 1500) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _envelope(x: np.ndarray, v: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-bin centre, minimum and maximum of ``v`` over sorted ``x`` (bins of equal width in x)."""
     edges = np.linspace(x.min(), x.max(), bins + 1)
     index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
@@ -58,7 +61,9 @@ def output_plot(plan: Plan, points: ErrorSamples) -> bytes:
         main &= points.operand == points.operand.max()
     x = plan.in_fmt.to_real(points.x[main])
     order = np.argsort(x, kind="stable")
-    x, y, f = x[order], points.y[main][order] * plan.out_fmt.lsb, points.f[main][order] * plan.out_fmt.lsb
+    # Output codes (and the real function in code units) as real values: affine outputs have a zero point.
+    to_real = plan.out_fmt.to_real
+    x, y, f = x[order], to_real(points.y[main][order]), to_real(points.f[main][order])
     if x.size > MAX_POINTS:
         step = max(x.size // MAX_POINTS, 1)
         x, y, f = x[::step], y[::step], f[::step]
@@ -74,7 +79,13 @@ def output_plot(plan: Plan, points: ErrorSamples) -> bytes:
 
 
 def error_plot(plan: Plan, points: ErrorSamples, edges: list[int]) -> bytes:
-    """Error in output LSBs against the input, with the segment edges as vertical lines."""
+    """Error in output LSBs against the input, with the segment edges as vertical lines and the
+    largest error marked (a one-code spike stays visible however many codes share a pixel)."""
+    return _png(error_figure(plan, points, edges))
+
+
+def error_figure(plan: Plan, points: ErrorSamples, edges: list[int]):
+    """The Matplotlib figure of :func:`error_plot`."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     x = plan.in_fmt.to_real(points.x)
@@ -92,12 +103,16 @@ def error_plot(plan: Plan, points: ErrorSamples, edges: list[int]) -> bytes:
     for level in (0.5, -0.5):
         ax.axhline(level, color="tab:green", linestyle="--", linewidth=0.8,
                    label="correctly rounded (±0.5 LSB)" if level > 0 else None)
+    if err.size:
+        worst = int(np.argmax(np.abs(err)))
+        ax.plot([x[worst]], [err[worst]], "v" if err[worst] < 0 else "^", color="tab:red", markersize=7,
+                label=f"largest: {abs(err[worst]):.3g} LSB at {x[worst]:g}")
     ax.set_xlabel(f"input ({plan.in_fmt})")
     ax.set_ylabel("error (output LSB)")
     ax.set_title("error: unit - real function")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
-    return _png(fig)
+    return fig
 
 
 def histogram_plot(plan: Plan, points: ErrorSamples) -> bytes:
@@ -131,7 +146,13 @@ def pareto_plot(rows: list[dict], title: str, cost_key: str = "lc") -> bytes:
     ax.set_xlabel({"lut4": "LUT4 (synthesized, unit alone)", "cost": "plan cost (table + multiplier bits)"}
                   .get(cost_key, cost_key))
     ax.set_ylabel("max error (output LSB)")
-    ax.set_yscale("log")
+    # Exact plans measure 0 LSB, which a log scale cannot show: all of them exact, the axis stays
+    # linear; some of them, it is linear near zero (symlog).
+    errors = [e for _, e, _ in points]
+    if errors and min(errors) > 0:
+        ax.set_yscale("log")
+    elif any(e > 0 for e in errors):
+        ax.set_yscale("symlog", linthresh=min(e for e in errors if e > 0))
     ax.axhline(1.0, color="tab:green", linestyle="--", linewidth=0.8)
     ax.axhline(0.5, color="tab:green", linestyle=":", linewidth=0.8)
     ax.set_title(title)

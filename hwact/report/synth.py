@@ -346,15 +346,3 @@ def vexriscv_verilog() -> tuple[str, str]:
     if not path.exists():
         raise SynthError(f"{path} is missing from pythondata-cpu-vexriscv")
     return path.name, path.read_text()
-
-
-def terminal_progress(prefix: str = "") -> Callable[[str], None] | None:
-    """A progress printer for a terminal (stderr), or None when stderr is not one (pipes, CI logs)."""
-    if not sys.stderr.isatty() or os.environ.get("HWACT_NO_PROGRESS"):
-        return None
-    started = time.monotonic()
-
-    def show(step: str) -> None:
-        print(f"\r\033[K{prefix}[{time.monotonic() - started:6.1f} s] {step} ...", end="", file=sys.stderr, flush=True)
-
-    return show
