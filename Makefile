@@ -12,14 +12,14 @@ JOBS   ?= auto
 APT_PACKAGES := iverilog gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
 PYTEST := $(BIN)/python -m pytest -n $(JOBS)
 
-.PHONY: demo test test-cr test-peers check setup tools rtl bench docs-figures docs-reports bitstreams clean
+.PHONY: demo test test-cr test-peers test-fpga check setup tools rtl bench docs-figures docs-reports bitstreams clean
 
 demo: setup
 	$(BIN)/hwact demo -o out/demo
 
 # Everything but the cr and peers tiers (CI runs exactly this through .ci/run).
 test: setup
-	$(PYTEST) -m "not cr_proof and not peers" tests
+	$(PYTEST) -m "not cr_proof and not peers and not fpga" tests
 
 # The correctly rounded 16-bit plans (tests/data/cr_plans): Verilog on Icarus and C on every code,
 # and each planned again from scratch (minutes: the linear programs of five functions).
@@ -30,6 +30,11 @@ test-cr: setup
 test-peers: setup
 	$(BIN)/python -m pip install -q -e ".[peers]"
 	$(PYTEST) -m peers tests
+
+# The embedded FPGA configurations (up5k) on every code of every unit through the CFU bus:
+# minutes of planning and simulation, so a tier of its own (docs/verification.md).
+test-fpga: setup
+	$(PYTEST) -m fpga tests
 
 # The fast tiers for the inner loop: model, planner, Amaranth simulator, without the slow
 # (16-bit auto and wide) plans, which make test runs.

@@ -30,10 +30,10 @@ def main(out: Path = Path(__file__).parent / "results" / "accuracy_table.json") 
         seconds = time.perf_counter() - start
         stats, cost = measure(plan), plan_cost(plan)
         label = name + (f"({next(iter(params.values()))})" if params else "")
-        rows.append({"function": label, "method": plan.method, "segments": cost["segments"],
-                     "table_bits": cost["table_bits"], **stats.to_dict(), "plan_seconds": seconds})
+        rows.append({"function": label, "method": plan.method, "segments": cost.segments,
+                     "table_bits": cost.table_bits, **stats.to_dict(), "plan_seconds": seconds})
         print(
-            f"{label:<22} {plan.method:<6} {cost['segments']:>5} {cost['table_bits']:>10} {stats.max_lsb:>8.3f} "
+            f"{label:<22} {plan.method:<6} {cost.segments:>5} {cost.table_bits:>10} {stats.max_lsb:>8.3f} "
             f"{stats.rms_lsb:>8.3f} {100 * stats.correctly_rounded_fraction:>6.1f} "
             f"{stats.monotonic!s:>5} {seconds:>6.1f}"
         )

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 from bench.baselines import Baseline, all_baselines
 from hwact import make_plan
 from hwact.artifacts import UnitSpec, build_unit
+from hwact.cost import plan_cost
 from hwact.functions import get, resolve_params
 from hwact.measure import TIE_TOLERANCE
-from hwact.report.cost import plan_cost
 from hwact.report.errors import samples, statistics
 
 TARGETS = ("ice40", "ecp5")
@@ -88,7 +88,7 @@ def measure_all(synth: bool, jobs: int) -> list[dict]:
         plan = make_plan(b.function, b.in_fmt, b.out_fmt)
         stats = statistics(plan, samples(plan))
         cost = plan_cost(plan)
-        mine = {"method": plan.method, "segments": cost["segments"], "table_bits": cost["table_bits"],
+        mine = {"method": plan.method, "segments": cost.segments, "table_bits": cost.table_bits,
                 "error": {k: stats[k] for k in ("max_lsb", "rms_lsb", "mean_lsb", "max_abs", "rms_abs",
                                                  "correctly_rounded_fraction", "monotonic")}}
         if b.hardware:

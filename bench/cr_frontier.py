@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 from hwact.approx.cr import CR_SHAPES, cr_candidates
+from hwact.cost import plan_cost
 from hwact.fixed import Fmt
 from hwact.functions import get, resolve_params
 from hwact.measure import report
-from hwact.report.cost import plan_cost
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -49,7 +49,7 @@ TABLE_BITS, MULTIPLIERS = 4096, 2
 
 
 def _cost(plan) -> int:
-    return plan_cost(plan)["cost"]
+    return plan_cost(plan).cost
 
 
 def main() -> None:
@@ -70,9 +70,9 @@ def main() -> None:
         shapes = []
         for plan, info in found + others:
             stats, cost = report(plan), plan_cost(plan)
-            shapes.append({**info, "segments": cost["segments"], "table_bits": cost["table_bits"],
-                           "multipliers": len(cost["multipliers"]), "multiplier_widths": cost["multipliers"],
-                           "comparators": cost["comparators"], "cost": cost["cost"], "max_lsb": stats.max_lsb,
+            shapes.append({**info, "segments": cost.segments, "table_bits": cost.table_bits,
+                           "multipliers": len(cost.multipliers), "multiplier_widths": cost.multipliers,
+                           "comparators": cost.comparators, "cost": cost.cost, "max_lsb": stats.max_lsb,
                            "correctly_rounded_fraction": stats.correctly_rounded_fraction,
                            "monotonic": stats.monotonic})
         best = shapes[0] if found else None  # the planner's answer: the cheapest of its own shapes

@@ -162,10 +162,10 @@ def peer_outputs(case: Case, codes: np.ndarray) -> np.ndarray:
 def compare(case: Case) -> dict:
     """The peer and hwact on every input code of the case, both measured against the real function."""
     from hwact import Fmt, make_plan
+    from hwact.cost import plan_cost
     from hwact.functions import get
     from hwact.measure import TIE_TOLERANCE
     from hwact.model import evaluate
-    from hwact.report.cost import plan_cost
 
     fin, fout = Fmt.parse(case.in_format), Fmt.parse(case.out_format)
     codes = fin.all_codes()

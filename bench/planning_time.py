@@ -59,9 +59,9 @@ seconds, cpu = time.perf_counter() - imported, time.process_time() - cpu
 if plan is not None:  # quality and identity, outside the timed part
     import hashlib
     from hwact.measure import report
-    from hwact.report.cost import plan_cost
+    from hwact.cost import plan_cost
     stats = report(plan)
-    outcome |= {"cost": plan_cost(plan)["cost"], "max_lsb": round(stats.max_lsb, 6),
+    outcome |= {"cost": plan_cost(plan).cost, "max_lsb": round(stats.max_lsb, 6),
                 "correctly_rounded_fraction": round(stats.correctly_rounded_fraction, 6),
                 "plan_sha256": hashlib.sha256(plan.to_json().encode()).hexdigest()[:16]}
 print(json.dumps({"seconds": seconds, "cpu_seconds": round(cpu, 2), **outcome}))

@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 from . import __version__
 from .approx import make_plan
 from .cgen import c_header
+from .cost import plan_cost
 from .hdl import ActivationUnit, to_verilog
 from .hdl.export import check_module_name
 from .measure import report, unit_warnings
 from .plan import Plan
-from .report.cost import plan_cost
 
 __all__ = [
     "MANIFEST_VERSION",
@@ -220,7 +220,7 @@ def manifest_for(plan: Plan, unit: ActivationUnit, top: str) -> dict[str, Any]:
         "files": {"verilog": f"{top}.v", "c_header": f"{top}.h"},
         "error": report(plan).to_dict(),
         "warnings": unit_warnings(plan),
-        "cost": plan_cost(plan),
+        "cost": plan_cost(plan).to_dict(lanes=unit.lanes, stages=unit.stages),
         "plan": plan.to_dict(),
     }
 

@@ -5,77 +5,92 @@
 module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [8:0] \$10 ;
-  wire [8:0] \$11 ;
+  wire [24:0] \$10 ;
+  wire [24:0] \$11 ;
   wire [24:0] \$12 ;
   wire [24:0] \$13 ;
-  wire \$14 ;
-  wire [24:0] \$15 ;
+  wire [18:0] \$14 ;
+  wire [18:0] \$15 ;
   wire [24:0] \$16 ;
-  wire \$17 ;
-  wire [24:0] \$18 ;
+  wire [24:0] \$17 ;
+  wire \$18 ;
   wire [24:0] \$19 ;
   wire [18:0] \$2 ;
   wire [24:0] \$20 ;
-  wire [24:0] \$21 ;
-  wire [8:0] \$22 ;
-  wire [8:0] \$23 ;
+  wire \$21 ;
+  wire [24:0] \$22 ;
+  wire [24:0] \$23 ;
   wire [24:0] \$24 ;
   wire [24:0] \$25 ;
-  wire \$26 ;
-  wire [24:0] \$27 ;
+  wire [18:0] \$26 ;
+  wire [18:0] \$27 ;
   wire [24:0] \$28 ;
-  wire \$29 ;
+  wire [24:0] \$29 ;
   wire [18:0] \$3 ;
-  wire [24:0] \$30 ;
+  wire \$30 ;
   wire [24:0] \$31 ;
   wire [24:0] \$32 ;
-  wire [24:0] \$33 ;
-  wire [8:0] \$34 ;
-  wire [8:0] \$35 ;
+  wire \$33 ;
+  wire [24:0] \$34 ;
+  wire [24:0] \$35 ;
   wire [24:0] \$36 ;
   wire [24:0] \$37 ;
-  wire \$38 ;
-  wire [24:0] \$39 ;
-  wire [18:0] \$4 ;
+  wire [18:0] \$38 ;
+  wire [18:0] \$39 ;
+  wire [24:0] \$4 ;
   wire [24:0] \$40 ;
-  wire \$41 ;
-  wire [24:0] \$42 ;
+  wire [24:0] \$41 ;
+  wire \$42 ;
   wire [24:0] \$43 ;
   wire [24:0] \$44 ;
-  wire [24:0] \$45 ;
-  wire [8:0] \$46 ;
-  wire [8:0] \$47 ;
+  wire \$45 ;
+  wire [24:0] \$46 ;
+  wire [24:0] \$47 ;
   wire [24:0] \$48 ;
   wire [24:0] \$49 ;
-  wire [18:0] \$5 ;
-  wire \$50 ;
-  wire [24:0] \$51 ;
-  wire [24:0] \$52 ;
-  wire \$53 ;
-  wire [24:0] \$54 ;
-  wire [24:0] \$55 ;
-  wire [24:0] \$56 ;
-  wire [24:0] \$57 ;
+  wire [24:0] \$5 ;
+  wire [8:0] \$50 ;
+  wire [8:0] \$51 ;
+  wire [8:0] \$52 ;
+  wire [8:0] \$53 ;
+  wire [8:0] \$54 ;
+  wire [8:0] \$55 ;
+  wire [8:0] \$56 ;
+  wire [8:0] \$57 ;
   reg \$58 ;
   reg \$59 ;
-  wire [18:0] \$6 ;
+  wire \$6 ;
   reg [7:0] \$60 ;
   reg [7:0] \$61 ;
   reg \$62 ;
-  reg [31:0] \$63 ;
+  reg [7:0] \$63 ;
   reg [7:0] \$64 ;
-  reg [7:0] \$65 ;
-  reg \$66 ;
+  reg \$65 ;
+  reg [7:0] \$66 ;
   reg [7:0] \$67 ;
   reg [7:0] \$68 ;
   reg \$69 ;
-  wire [18:0] \$7 ;
+  wire [24:0] \$7 ;
   reg [7:0] \$70 ;
   reg [7:0] \$71 ;
   reg \$72 ;
-  wire [18:0] \$8 ;
-  wire [18:0] \$9 ;
+  reg [7:0] \$73 ;
+  reg [7:0] \$74 ;
+  reg [7:0] \$75 ;
+  reg \$76 ;
+  reg [7:0] \$77 ;
+  reg [7:0] \$78 ;
+  reg \$79 ;
+  wire [24:0] \$8 ;
+  reg [7:0] \$80 ;
+  reg [7:0] \$81 ;
+  reg [7:0] \$82 ;
+  reg \$83 ;
+  reg [7:0] \$84 ;
+  reg [7:0] \$85 ;
+  reg \$86 ;
+  reg [7:0] \$87 ;
+  wire \$9 ;
   input clk;
   wire clk;
   input [63:0] i__payload;
@@ -95,27 +110,43 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   input i__valid;
   wire i__valid;
   reg [7:0] l0_a_p0 = 8'h00;
+  reg [7:0] l0_a_p1 = 8'h00;
   reg l0_neg_p0 = 1'h0;
+  reg l0_neg_p1 = 1'h0;
   wire [23:0] l0_s3_acc;
+  reg [7:0] l0_seg_p1 = 8'h00;
   (* init = 8'h00 *)
   wire [7:0] l0_x_p0;
+  reg [7:0] l0_x_p1 = 8'h00;
   reg [7:0] l1_a_p0 = 8'h00;
+  reg [7:0] l1_a_p1 = 8'h00;
   reg l1_neg_p0 = 1'h0;
+  reg l1_neg_p1 = 1'h0;
   wire [23:0] l1_s3_acc;
+  reg [7:0] l1_seg_p1 = 8'h00;
   (* init = 8'h00 *)
   wire [7:0] l1_x_p0;
+  reg [7:0] l1_x_p1 = 8'h00;
   reg [7:0] l2_a_p0 = 8'h00;
+  reg [7:0] l2_a_p1 = 8'h00;
   reg l2_neg_p0 = 1'h0;
+  reg l2_neg_p1 = 1'h0;
   wire [23:0] l2_s3_acc;
+  reg [7:0] l2_seg_p1 = 8'h00;
   (* init = 8'h00 *)
   wire [7:0] l2_x_p0;
+  reg [7:0] l2_x_p1 = 8'h00;
   reg [7:0] l3_a_p0 = 8'h00;
+  reg [7:0] l3_a_p1 = 8'h00;
   reg l3_neg_p0 = 1'h0;
+  reg l3_neg_p1 = 1'h0;
   wire [23:0] l3_s3_acc;
+  reg [7:0] l3_seg_p1 = 8'h00;
   (* init = 8'h00 *)
   wire [7:0] l3_x_p0;
+  reg [7:0] l3_x_p1 = 8'h00;
   output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
+  wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
@@ -125,16 +156,21 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   output o__valid;
   reg o__valid = 1'h0;
   reg [7:0] port__addr = 8'h00;
-  reg [7:0] \port__addr$14  = 8'h00;
-  reg [7:0] \port__addr$20  = 8'h00;
-  reg [7:0] \port__addr$26  = 8'h00;
+  reg [7:0] \port__addr$15  = 8'h00;
+  reg [7:0] \port__addr$22  = 8'h00;
+  reg [7:0] \port__addr$29  = 8'h00;
   wire [16:0] port__data;
-  wire [16:0] \port__data$18 ;
-  wire [16:0] \port__data$24 ;
-  wire [16:0] \port__data$30 ;
+  wire [16:0] \port__data$20 ;
+  wire [16:0] \port__data$27 ;
+  wire [16:0] \port__data$34 ;
+  wire port__en;
+  wire \port__en$17 ;
+  wire \port__en$24 ;
+  wire \port__en$31 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
+  (* ram_style = "block" *)
   reg [16:0] c0_rom [128:0];
   initial begin
     c0_rom[0] = 17'h08000;
@@ -267,36 +303,68 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     c0_rom[127] = 17'h0ffe9;
     c0_rom[128] = 17'h0ffea;
   end
-  assign \port__data$30  = c0_rom[\port__addr$26 ];
-  assign \port__data$24  = c0_rom[\port__addr$20 ];
-  assign \port__data$18  = c0_rom[\port__addr$14 ];
-  assign port__data = c0_rom[port__addr];
-  assign \$23  = i__payload[15] ? \$22  : { i__payload[15], i__payload[15:8] };
-  assign \$24  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$26  = $signed(\$25 ) > $signed(8'h7f);
-  assign \$27  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$29  = $signed(\$28 ) < $signed(8'h80);
-  assign \$30  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$32  = \$29  ? 25'h1ffff80 : \$31 ;
-  assign \$33  = \$26  ? 25'h000007f : \$32 ;
-  assign \$34  = - $signed(i__payload[23:16]);
-  assign \$35  = i__payload[23] ? \$34  : { i__payload[23], i__payload[23:16] };
-  assign \$36  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$38  = $signed(\$37 ) > $signed(8'h7f);
-  assign \$39  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$41  = $signed(\$40 ) < $signed(8'h80);
-  assign \$42  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$44  = \$41  ? 25'h1ffff80 : \$43 ;
-  assign \$45  = \$38  ? 25'h000007f : \$44 ;
-  assign \$46  = - $signed(i__payload[31:24]);
-  assign \$47  = i__payload[31] ? \$46  : { i__payload[31], i__payload[31:24] };
-  assign \$48  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$50  = $signed(\$49 ) > $signed(8'h7f);
-  assign \$51  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$53  = $signed(\$52 ) < $signed(8'h80);
-  assign \$54  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$56  = \$53  ? 25'h1ffff80 : \$55 ;
-  assign \$57  = \$50  ? 25'h000007f : \$56 ;
+  reg [16:0] _0_;
+  reg [16:0] _1_;
+  reg [16:0] _2_;
+  reg [16:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= c0_rom[\port__addr$29 ];
+    end
+    if (i__ready) begin
+      _1_ <= c0_rom[\port__addr$22 ];
+    end
+    if (i__ready) begin
+      _2_ <= c0_rom[\port__addr$15 ];
+    end
+    if (i__ready) begin
+      _3_ <= c0_rom[port__addr];
+    end
+  end
+  assign \port__data$34  = _0_;
+  assign \port__data$27  = _1_;
+  assign \port__data$20  = _2_;
+  assign port__data = _3_;
+  assign \$12  = \$9  ? 25'h1ffff80 : \$11 ;
+  assign \$13  = \$6  ? 25'h000007f : \$12 ;
+  assign \$14  = $signed(18'h10000) - $signed(\port__data$20 );
+  assign \$15  = l1_neg_p1 ? \$14  : { \port__data$20 [16], \port__data$20 [16], \port__data$20  };
+  assign l1_s3_acc = $signed({ 1'h0, \$15 [15:0] }) * $signed(l1_a_p1);
+  assign \$16  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$18  = $signed(\$17 ) > $signed(8'h7f);
+  assign \$19  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$21  = $signed(\$20 ) < $signed(8'h80);
+  assign \$22  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$24  = \$21  ? 25'h1ffff80 : \$23 ;
+  assign \$25  = \$18  ? 25'h000007f : \$24 ;
+  assign \$26  = $signed(18'h10000) - $signed(\port__data$27 );
+  assign \$27  = l2_neg_p1 ? \$26  : { \port__data$27 [16], \port__data$27 [16], \port__data$27  };
+  assign l2_s3_acc = $signed({ 1'h0, \$27 [15:0] }) * $signed(l2_a_p1);
+  assign \$28  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$30  = $signed(\$29 ) > $signed(8'h7f);
+  assign \$31  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$33  = $signed(\$32 ) < $signed(8'h80);
+  assign \$34  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$36  = \$33  ? 25'h1ffff80 : \$35 ;
+  assign \$37  = \$30  ? 25'h000007f : \$36 ;
+  assign \$38  = $signed(18'h10000) - $signed(\port__data$34 );
+  assign \$39  = l3_neg_p1 ? \$38  : { \port__data$34 [16], \port__data$34 [16], \port__data$34  };
+  assign l3_s3_acc = $signed({ 1'h0, \$39 [15:0] }) * $signed(l3_a_p1);
+  assign \$40  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
+  assign \$43  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$45  = $signed(\$44 ) < $signed(8'h80);
+  assign \$46  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$48  = \$45  ? 25'h1ffff80 : \$47 ;
+  assign \$49  = \$42  ? 25'h000007f : \$48 ;
+  assign \$50  = - $signed(i__payload[7:0]);
+  assign \$51  = i__payload[7] ? \$50  : { i__payload[7], i__payload[7:0] };
+  assign \$52  = - $signed(i__payload[15:8]);
+  assign \$53  = i__payload[15] ? \$52  : { i__payload[15], i__payload[15:8] };
+  assign \$54  = - $signed(i__payload[23:16]);
+  assign \$55  = i__payload[23] ? \$54  : { i__payload[23], i__payload[23:16] };
+  assign \$56  = - $signed(i__payload[31:24]);
+  assign \$57  = i__payload[31] ? \$56  : { i__payload[31], i__payload[31:24] };
   always @(posedge clk)
     valid_0 <= \$58 ;
   always @(posedge clk)
@@ -308,49 +376,65 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   always @(posedge clk)
     l0_neg_p0 <= \$62 ;
   always @(posedge clk)
-    o__payload <= \$63 ;
+    l0_x_p1 <= \$63 ;
   always @(posedge clk)
-    \port__addr$14  <= \$64 ;
+    l0_a_p1 <= \$64 ;
   always @(posedge clk)
-    l1_a_p0 <= \$65 ;
+    l0_neg_p1 <= \$65 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$66 ;
+    l0_seg_p1 <= \$66 ;
   always @(posedge clk)
-    \port__addr$20  <= \$67 ;
+    \port__addr$15  <= \$67 ;
   always @(posedge clk)
-    l2_a_p0 <= \$68 ;
+    l1_a_p0 <= \$68 ;
   always @(posedge clk)
-    l2_neg_p0 <= \$69 ;
+    l1_neg_p0 <= \$69 ;
   always @(posedge clk)
-    \port__addr$26  <= \$70 ;
+    l1_x_p1 <= \$70 ;
   always @(posedge clk)
-    l3_a_p0 <= \$71 ;
+    l1_a_p1 <= \$71 ;
   always @(posedge clk)
-    l3_neg_p0 <= \$72 ;
+    l1_neg_p1 <= \$72 ;
+  always @(posedge clk)
+    l1_seg_p1 <= \$73 ;
+  always @(posedge clk)
+    \port__addr$22  <= \$74 ;
+  always @(posedge clk)
+    l2_a_p0 <= \$75 ;
+  always @(posedge clk)
+    l2_neg_p0 <= \$76 ;
+  always @(posedge clk)
+    l2_x_p1 <= \$77 ;
+  always @(posedge clk)
+    l2_a_p1 <= \$78 ;
+  always @(posedge clk)
+    l2_neg_p1 <= \$79 ;
+  always @(posedge clk)
+    l2_seg_p1 <= \$80 ;
+  always @(posedge clk)
+    \port__addr$29  <= \$81 ;
+  always @(posedge clk)
+    l3_a_p0 <= \$82 ;
+  always @(posedge clk)
+    l3_neg_p0 <= \$83 ;
+  always @(posedge clk)
+    l3_x_p1 <= \$84 ;
+  always @(posedge clk)
+    l3_a_p1 <= \$85 ;
+  always @(posedge clk)
+    l3_neg_p1 <= \$86 ;
+  always @(posedge clk)
+    l3_seg_p1 <= \$87 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(18'h10000) - $signed(port__data);
-  assign \$3  = l0_neg_p0 ? \$2  : { port__data[16], port__data[16], port__data };
-  assign l0_s3_acc = $signed({ 1'h0, \$3 [15:0] }) * $signed(l0_a_p0);
-  assign \$4  = $signed(18'h10000) - $signed(\port__data$18 );
-  assign \$5  = l1_neg_p0 ? \$4  : { \port__data$18 [16], \port__data$18 [16], \port__data$18  };
-  assign l1_s3_acc = $signed({ 1'h0, \$5 [15:0] }) * $signed(l1_a_p0);
-  assign \$6  = $signed(18'h10000) - $signed(\port__data$24 );
-  assign \$7  = l2_neg_p0 ? \$6  : { \port__data$24 [16], \port__data$24 [16], \port__data$24  };
-  assign l2_s3_acc = $signed({ 1'h0, \$7 [15:0] }) * $signed(l2_a_p0);
-  assign \$8  = $signed(18'h10000) - $signed(\port__data$30 );
-  assign \$9  = l3_neg_p0 ? \$8  : { \port__data$30 [16], \port__data$30 [16], \port__data$30  };
-  assign l3_s3_acc = $signed({ 1'h0, \$9 [15:0] }) * $signed(l3_a_p0);
-  assign \$10  = - $signed(i__payload[7:0]);
-  assign \$11  = i__payload[7] ? \$10  : { i__payload[7], i__payload[7:0] };
-  assign \$12  = $signed(l0_s3_acc) + $signed(17'h08000);
-  assign \$14  = $signed(\$13 ) > $signed(8'h7f);
-  assign \$15  = $signed(l0_s3_acc) + $signed(17'h08000);
-  assign \$17  = $signed(\$16 ) < $signed(8'h80);
-  assign \$18  = $signed(l0_s3_acc) + $signed(17'h08000);
-  assign \$20  = \$17  ? 25'h1ffff80 : \$19 ;
-  assign \$21  = \$14  ? 25'h000007f : \$20 ;
-  assign \$22  = - $signed(i__payload[15:8]);
+  assign \$3  = l0_neg_p1 ? \$2  : { port__data[16], port__data[16], port__data };
+  assign l0_s3_acc = $signed({ 1'h0, \$3 [15:0] }) * $signed(l0_a_p1);
+  assign \$4  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
+  assign \$7  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$9  = $signed(\$8 ) < $signed(8'h80);
+  assign \$10  = $signed(l0_s3_acc) + $signed(17'h08000);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$58  = valid_0;
@@ -375,7 +459,7 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$60  = port__addr;
     if (i__ready) begin
-      \$60  = \$11 [7:0];
+      \$60  = \$51 [7:0];
     end
   end
   always @* begin
@@ -394,84 +478,187 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = o__payload;
+    \$63  = l0_x_p1;
     if (i__ready) begin
-      \$63 [7:0] = \$21 [7:0];
-      \$63 [15:8] = \$33 [7:0];
-      \$63 [23:16] = \$45 [7:0];
-      \$63 [31:24] = \$57 [7:0];
-    end
-    if (rst) begin
-      \$63  = 32'd0;
+      \$63  = port__addr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = \port__addr$14 ;
+    \$64  = l0_a_p1;
     if (i__ready) begin
-      \$64  = \$23 [7:0];
+      \$64  = l0_a_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = l1_a_p0;
+    \$65  = l0_neg_p1;
     if (i__ready) begin
-      \$65  = i__payload[47:40];
+      \$65  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = l1_neg_p0;
+    \$66  = l0_seg_p1;
     if (i__ready) begin
-      \$66  = i__payload[15];
+      \$66  = port__addr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = \port__addr$20 ;
+    \$67  = \port__addr$15 ;
     if (i__ready) begin
-      \$67  = \$35 [7:0];
+      \$67  = \$53 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = l2_a_p0;
+    \$68  = l1_a_p0;
     if (i__ready) begin
-      \$68  = i__payload[55:48];
+      \$68  = i__payload[47:40];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = l2_neg_p0;
+    \$69  = l1_neg_p0;
     if (i__ready) begin
-      \$69  = i__payload[23];
+      \$69  = i__payload[15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = \port__addr$26 ;
+    \$70  = l1_x_p1;
     if (i__ready) begin
-      \$70  = \$47 [7:0];
+      \$70  = \port__addr$15 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = l3_a_p0;
+    \$71  = l1_a_p1;
     if (i__ready) begin
-      \$71  = i__payload[63:56];
+      \$71  = l1_a_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = l3_neg_p0;
+    \$72  = l1_neg_p1;
     if (i__ready) begin
-      \$72  = i__payload[31];
+      \$72  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$73  = l1_seg_p1;
+    if (i__ready) begin
+      \$73  = \port__addr$15 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$74  = \port__addr$22 ;
+    if (i__ready) begin
+      \$74  = \$55 [7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = l2_a_p0;
+    if (i__ready) begin
+      \$75  = i__payload[55:48];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = l2_neg_p0;
+    if (i__ready) begin
+      \$76  = i__payload[23];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = l2_x_p1;
+    if (i__ready) begin
+      \$77  = \port__addr$22 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = l2_a_p1;
+    if (i__ready) begin
+      \$78  = l2_a_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = l2_neg_p1;
+    if (i__ready) begin
+      \$79  = l2_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$80  = l2_seg_p1;
+    if (i__ready) begin
+      \$80  = \port__addr$22 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$81  = \port__addr$29 ;
+    if (i__ready) begin
+      \$81  = \$57 [7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$82  = l3_a_p0;
+    if (i__ready) begin
+      \$82  = i__payload[63:56];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$83  = l3_neg_p0;
+    if (i__ready) begin
+      \$83  = i__payload[31];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$84  = l3_x_p1;
+    if (i__ready) begin
+      \$84  = \port__addr$29 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$85  = l3_a_p1;
+    if (i__ready) begin
+      \$85  = l3_a_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$86  = l3_neg_p1;
+    if (i__ready) begin
+      \$86  = l3_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$87  = l3_seg_p1;
+    if (i__ready) begin
+      \$87  = \port__addr$29 ;
     end
   end
   assign l0_x_p0 = port__addr;
-  assign l1_x_p0 = \port__addr$14 ;
-  assign l2_x_p0 = \port__addr$20 ;
-  assign l3_x_p0 = \port__addr$26 ;
+  assign port__en = i__ready;
+  assign l1_x_p0 = \port__addr$15 ;
+  assign \port__en$17  = i__ready;
+  assign l2_x_p0 = \port__addr$22 ;
+  assign \port__en$24  = i__ready;
+  assign l3_x_p0 = \port__addr$29 ;
+  assign \port__en$31  = i__ready;
   assign \i__payload.x  = i__payload[31:0];
   assign \i__payload.x[0]  = i__payload[7:0];
   assign \i__payload.x[1]  = i__payload[15:8];
@@ -486,16 +673,20 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$13  = { \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24:16] };
-  assign \$16  = { \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24:16] };
-  assign \$19  = { \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24:16] };
-  assign \$25  = { \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24:16] };
-  assign \$28  = { \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24:16] };
-  assign \$31  = { \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24:16] };
-  assign \$37  = { \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24:16] };
-  assign \$40  = { \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24:16] };
-  assign \$43  = { \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24:16] };
-  assign \$49  = { \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24:16] };
-  assign \$52  = { \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24:16] };
-  assign \$55  = { \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24:16] };
+  assign o__payload[31:24] = \$49 [7:0];
+  assign o__payload[23:16] = \$37 [7:0];
+  assign o__payload[15:8] = \$25 [7:0];
+  assign o__payload[7:0] = \$13 [7:0];
+  assign \$5  = { \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24:16] };
+  assign \$8  = { \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24:16] };
+  assign \$11  = { \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24:16] };
+  assign \$17  = { \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24:16] };
+  assign \$20  = { \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24:16] };
+  assign \$23  = { \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24:16] };
+  assign \$29  = { \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24:16] };
+  assign \$32  = { \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24:16] };
+  assign \$35  = { \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24:16] };
+  assign \$41  = { \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24:16] };
+  assign \$44  = { \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24:16] };
+  assign \$47  = { \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24:16] };
 endmodule

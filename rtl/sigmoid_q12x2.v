@@ -783,8 +783,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire [28:0] l0_s2_prod;
   wire [42:0] l0_s3_prod;
   wire [21:0] l0_s4_acc;
-  (* init = 5'h00 *)
-  wire [4:0] l0_seg_p0;
+  reg [4:0] l0_seg_p0 = 5'h00;
   reg [11:0] l0_t_p0 = 12'h000;
   reg [14:0] l0_x_p0 = 15'h0000;
   reg l1_neg_p0 = 1'h0;
@@ -792,8 +791,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire [28:0] l1_s2_prod;
   wire [42:0] l1_s3_prod;
   wire [21:0] l1_s4_acc;
-  (* init = 5'h00 *)
-  wire [4:0] l1_seg_p0;
+  reg [4:0] l1_seg_p0 = 5'h00;
   reg [11:0] l1_t_p0 = 12'h000;
   reg [14:0] l1_x_p0 = 15'h0000;
   output [31:0] o__payload;
@@ -805,28 +803,31 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   output o__valid;
   reg o__valid = 1'h0;
   wire [4:0] port__addr;
-  reg [4:0] \port__addr$10  = 5'h00;
-  (* init = 5'h00 *)
+  wire [4:0] \port__addr$10 ;
   wire [4:0] \port__addr$15 ;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$18 ;
-  wire [4:0] \port__addr$23 ;
-  reg [4:0] \port__addr$24  = 5'h00;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$29 ;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$32 ;
+  wire [4:0] \port__addr$19 ;
+  wire [4:0] \port__addr$25 ;
+  wire [4:0] \port__addr$26 ;
+  wire [4:0] \port__addr$31 ;
+  wire [4:0] \port__addr$35 ;
   wire [16:0] port__data;
-  wire [31:0] \port__data$17 ;
-  wire [20:0] \port__data$21 ;
-  wire [16:0] \port__data$27 ;
-  wire [31:0] \port__data$31 ;
-  wire [20:0] \port__data$35 ;
-  wire [15:0] \port__data$38 ;
-  wire [15:0] \port__data$40 ;
+  wire [31:0] \port__data$18 ;
+  wire [20:0] \port__data$23 ;
+  wire [16:0] \port__data$29 ;
+  wire [31:0] \port__data$34 ;
+  wire [20:0] \port__data$39 ;
+  wire [15:0] \port__data$43 ;
+  wire [15:0] \port__data$46 ;
+  wire port__en;
+  wire \port__en$16 ;
+  wire \port__en$20 ;
+  wire \port__en$27 ;
+  wire \port__en$32 ;
+  wire \port__en$36 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
+  (* ram_style = "logic" *)
   reg [20:0] c0_rom [22:0];
   initial begin
     c0_rom[0] = 21'h07fff9;
@@ -853,8 +854,19 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
     c0_rom[21] = 21'h0ffba6;
     c0_rom[22] = 21'h0ffde0;
   end
-  assign \port__data$35  = c0_rom[\port__addr$24 ];
-  assign \port__data$21  = c0_rom[\port__addr$10 ];
+  reg [20:0] _0_;
+  reg [20:0] _1_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= c0_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _1_ <= c0_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$39  = _0_;
+  assign \port__data$23  = _1_;
+  (* ram_style = "block" *)
   reg [31:0] c1_rom [22:0];
   initial begin
     c1_rom[0] = 32'd1075634641;
@@ -881,8 +893,19 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
     c1_rom[21] = 32'd4382556;
     c1_rom[22] = 32'd2172915;
   end
-  assign \port__data$31  = c1_rom[\port__addr$24 ];
-  assign \port__data$17  = c1_rom[\port__addr$10 ];
+  reg [31:0] _2_;
+  reg [31:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _2_ <= c1_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _3_ <= c1_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$34  = _2_;
+  assign \port__data$18  = _3_;
+  (* ram_style = "logic" *)
   reg [16:0] c2_rom [22:0];
   initial begin
     c2_rom[0] = 17'h1e844;
@@ -909,8 +932,18 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
     c2_rom[21] = 17'h1fe79;
     c2_rom[22] = 17'h1ff37;
   end
-  assign \port__data$27  = c2_rom[\port__addr$24 ];
-  assign port__data = c2_rom[\port__addr$10 ];
+  reg [16:0] _4_;
+  reg [16:0] _5_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _4_ <= c2_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _5_ <= c2_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$29  = _4_;
+  assign port__data = _5_;
   reg [15:0] origin_rom [22:0];
   initial begin
     origin_rom[0] = 16'h0000;
@@ -937,8 +970,8 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
     origin_rom[21] = 16'h6d80;
     origin_rom[22] = 16'h7900;
   end
-  assign \port__data$40  = origin_rom[l1_s1_seg];
-  assign \port__data$38  = origin_rom[l0_s1_seg];
+  assign \port__data$46  = origin_rom[l1_s1_seg];
+  assign \port__data$43  = origin_rom[l0_s1_seg];
   assign \$235  = - $signed(\$234 );
   assign \$236  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$237  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
@@ -1037,11 +1070,11 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
   assign \$331  = \$330 [14:0] >= 15'h7900;
   assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
-  assign \$333  = $signed(\$332 ) + $signed(\port__data$17 );
+  assign \$333  = $signed(\$332 ) + $signed(\port__data$18 );
   assign l0_s3_prod = \$333 [30:0] * l0_t_p0;
-  assign \$335  = $signed({ 1'h0, \$334  }) + $signed(\port__data$21 );
+  assign \$335  = $signed({ 1'h0, \$334  }) + $signed(\port__data$23 );
   assign \$336  = 21'h100000 - \$335 [19:0];
-  assign \$338  = $signed({ 1'h0, \$337  }) + $signed(\port__data$21 );
+  assign \$338  = $signed({ 1'h0, \$337  }) + $signed(\port__data$23 );
   assign l0_s4_acc = l0_neg_p0 ? \$336  : { 2'h0, \$338 [19:0] };
   assign \$339  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$340  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
@@ -1373,12 +1406,12 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$666  = \$663  ? 16'h8060 : \$665 ;
   assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
   assign \$668  = \$667 [14:0] >= 15'h7900;
-  assign l1_s2_prod = $signed(\port__data$27 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$670  = $signed(\$669 ) + $signed(\port__data$31 );
+  assign l1_s2_prod = $signed(\port__data$29 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$670  = $signed(\$669 ) + $signed(\port__data$34 );
   assign l1_s3_prod = \$670 [30:0] * l1_t_p0;
-  assign \$672  = $signed({ 1'h0, \$671  }) + $signed(\port__data$35 );
+  assign \$672  = $signed({ 1'h0, \$671  }) + $signed(\port__data$39 );
   assign \$673  = 21'h100000 - \$672 [19:0];
-  assign \$675  = $signed({ 1'h0, \$674  }) + $signed(\port__data$35 );
+  assign \$675  = $signed({ 1'h0, \$674  }) + $signed(\port__data$39 );
   assign l1_s4_acc = l1_neg_p0 ? \$673  : { 2'h0, \$675 [19:0] };
   assign \$676  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$677  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
@@ -1412,7 +1445,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$705  = \$704  ? 16'h7fa0 : i__payload[15:0];
   assign \$706  = \$703  ? 16'h8060 : \$705 ;
   assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
-  assign \$708  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\port__data$38 );
+  assign \$708  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\port__data$43 );
   assign \$709  = l0_s4_acc[19:0] + 4'h8;
   assign \$711  = \$710  > 16'hffff;
   assign \$712  = l0_s4_acc[19:0] + 4'h8;
@@ -1449,7 +1482,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$744  = \$743  ? 16'h7fa0 : i__payload[31:16];
   assign \$745  = \$742  ? 16'h8060 : \$744 ;
   assign \$746  = \$736 [15] ? \$741  : { \$745 [15], \$745  };
-  assign \$747  = $signed({ 1'h0, \$746 [14:0] }) - $signed(\port__data$40 );
+  assign \$747  = $signed({ 1'h0, \$746 [14:0] }) - $signed(\port__data$46 );
   assign \$748  = l1_s4_acc[19:0] + 4'h8;
   assign \$750  = \$749  > 16'hffff;
   assign \$751  = l1_s4_acc[19:0] + 4'h8;
@@ -1463,7 +1496,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   always @(posedge clk)
     l0_neg_p0 <= \$757 ;
   always @(posedge clk)
-    \port__addr$10  <= \$758 ;
+    l0_seg_p0 <= \$758 ;
   always @(posedge clk)
     l0_t_p0 <= \$759 ;
   always @(posedge clk)
@@ -1473,7 +1506,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   always @(posedge clk)
     l1_neg_p0 <= \$762 ;
   always @(posedge clk)
-    \port__addr$24  <= \$763 ;
+    l1_seg_p0 <= \$763 ;
   always @(posedge clk)
     l1_t_p0 <= \$764 ;
   assign \$1  = ~ o__valid;
@@ -1887,7 +1920,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$758  = \port__addr$10 ;
+    \$758  = l0_seg_p0;
     if (i__ready) begin
       \$758  = l0_s1_seg;
     end
@@ -1926,7 +1959,7 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$763  = \port__addr$24 ;
+    \$763  = l1_seg_p0;
     if (i__ready) begin
       \$763  = l1_s1_seg;
     end
@@ -1939,13 +1972,19 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
     end
   end
   assign port__addr = l0_s1_seg;
-  assign l0_seg_p0 = \port__addr$10 ;
-  assign \port__addr$15  = \port__addr$10 ;
-  assign \port__addr$18  = \port__addr$10 ;
-  assign \port__addr$23  = l1_s1_seg;
-  assign l1_seg_p0 = \port__addr$24 ;
-  assign \port__addr$29  = \port__addr$24 ;
-  assign \port__addr$32  = \port__addr$24 ;
+  assign \port__addr$10  = l0_s1_seg;
+  assign port__en = i__ready;
+  assign \port__addr$15  = l0_s1_seg;
+  assign \port__en$16  = i__ready;
+  assign \port__addr$19  = l0_s1_seg;
+  assign \port__en$20  = i__ready;
+  assign \port__addr$25  = l1_s1_seg;
+  assign \port__addr$26  = l1_s1_seg;
+  assign \port__en$27  = i__ready;
+  assign \port__addr$31  = l1_s1_seg;
+  assign \port__en$32  = i__ready;
+  assign \port__addr$35  = l1_s1_seg;
+  assign \port__en$36  = i__ready;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];

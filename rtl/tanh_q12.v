@@ -481,8 +481,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [30:0] l0_s2_prod;
   wire [43:0] l0_s3_prod;
   wire [20:0] l0_s4_acc;
-  (* init = 5'h00 *)
-  wire [4:0] l0_seg_p0;
+  reg [4:0] l0_seg_p0 = 5'h00;
   reg [11:0] l0_t_p0 = 12'h000;
   reg [14:0] l0_x_p0 = 15'h0000;
   output [15:0] o__payload;
@@ -493,18 +492,20 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   output o__valid;
   reg o__valid = 1'h0;
   wire [4:0] port__addr;
-  reg [4:0] \port__addr$10  = 5'h00;
-  (* init = 5'h00 *)
+  wire [4:0] \port__addr$10 ;
   wire [4:0] \port__addr$15 ;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$18 ;
+  wire [4:0] \port__addr$19 ;
   wire [18:0] port__data;
-  wire [32:0] \port__data$17 ;
-  wire [19:0] \port__data$21 ;
-  wire [15:0] \port__data$24 ;
+  wire [32:0] \port__data$18 ;
+  wire [19:0] \port__data$23 ;
+  wire [15:0] \port__data$27 ;
+  wire port__en;
+  wire \port__en$16 ;
+  wire \port__en$20 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
+  (* ram_style = "block" *)
   reg [19:0] c0_rom [27:0];
   initial begin
     c0_rom[0] = 20'hffffe;
@@ -536,7 +537,14 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     c0_rom[26] = 20'h7ff6f;
     c0_rom[27] = 20'h7ffed;
   end
-  assign \port__data$21  = c0_rom[\port__addr$10 ];
+  reg [19:0] _0_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= c0_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$23  = _0_;
+  (* ram_style = "block" *)
   reg [32:0] c1_rom [27:0];
   initial begin
     c1_rom[0] = 33'h080231963;
@@ -568,7 +576,14 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     c1_rom[26] = 33'h0000f4b85;
     c1_rom[27] = 33'h000026bb5;
   end
-  assign \port__data$17  = c1_rom[\port__addr$10 ];
+  reg [32:0] _1_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _1_ <= c1_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$18  = _1_;
+  (* ram_style = "block" *)
   reg [18:0] c2_rom [27:0];
   initial begin
     c2_rom[0] = 19'h7b2bd;
@@ -600,7 +615,13 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     c2_rom[26] = 19'h7ff86;
     c2_rom[27] = 19'h7ffe6;
   end
-  assign port__data = c2_rom[\port__addr$10 ];
+  reg [18:0] _2_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _2_ <= c2_rom[l0_s1_seg];
+    end
+  end
+  assign port__data = _2_;
   reg [15:0] origin_rom [27:0];
   initial begin
     origin_rom[0] = 16'h0000;
@@ -632,7 +653,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     origin_rom[26] = 16'h46ed;
     origin_rom[27] = 16'h56ab;
   end
-  assign \port__data$24  = origin_rom[l0_s1_seg];
+  assign \port__data$27  = origin_rom[l0_s1_seg];
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload) < $signed(16'ha1bb);
@@ -1041,11 +1062,11 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
   assign \$406  = \$405 [14:0] >= 15'h56ab;
   assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
-  assign \$408  = $signed(\$407 ) + $signed(\port__data$17 );
+  assign \$408  = $signed(\$407 ) + $signed(\port__data$18 );
   assign l0_s3_prod = \$408 [31:0] * l0_t_p0;
-  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$21 );
+  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$23 );
   assign \$411  = - $signed(\$410 [19:0]);
-  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$21 );
+  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$23 );
   assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [19], \$413 [19:0] };
   assign \$414  = $signed(i__payload) < $signed(16'ha1bb);
   assign \$415  = $signed(i__payload) > $signed(16'h557b);
@@ -1079,7 +1100,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$443  = \$442  ? 16'h557b : i__payload;
   assign \$444  = \$441  ? 16'ha1bb : \$443 ;
   assign \$445  = \$435 [15] ? \$440  : { \$444 [15], \$444  };
-  assign \$446  = $signed({ 1'h0, \$445 [14:0] }) - $signed(\port__data$24 );
+  assign \$446  = $signed({ 1'h0, \$445 [14:0] }) - $signed(\port__data$27 );
   assign \$447  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$449  = $signed(\$448 ) > $signed(16'h7fff);
   assign \$450  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
@@ -1096,7 +1117,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   always @(posedge clk)
     l0_neg_p0 <= \$460 ;
   always @(posedge clk)
-    \port__addr$10  <= \$461 ;
+    l0_seg_p0 <= \$461 ;
   always @(posedge clk)
     l0_t_p0 <= \$462 ;
   always @(posedge clk)
@@ -1222,7 +1243,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$461  = \port__addr$10 ;
+    \$461  = l0_seg_p0;
     if (i__ready) begin
       \$461  = l0_s1_seg;
     end
@@ -1245,9 +1266,12 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     end
   end
   assign port__addr = l0_s1_seg;
-  assign l0_seg_p0 = \port__addr$10 ;
-  assign \port__addr$15  = \port__addr$10 ;
-  assign \port__addr$18  = \port__addr$10 ;
+  assign \port__addr$10  = l0_s1_seg;
+  assign port__en = i__ready;
+  assign \port__addr$15  = l0_s1_seg;
+  assign \port__en$16  = i__ready;
+  assign \port__addr$19  = l0_s1_seg;
+  assign \port__en$20  = i__ready;
   assign \i__payload[0]  = i__payload;
   assign \o__payload[0]  = o__payload;
   assign \$407  = { l0_s2_prod[27], l0_s2_prod[27:0] };

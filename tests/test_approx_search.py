@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from hwact import Fmt, make_plan
+from hwact.cost import plan_cost
 from hwact.functions import get, resolve_params
-from hwact.report.cost import plan_cost
 
 pytestmark = pytest.mark.model
 
@@ -93,8 +93,8 @@ def test_the_cost_bound_never_changes_auto_for_the_worse(name, fmt_in, fmt_out, 
 
     monkeypatch.setattr(approx, "plan_table", unbounded)
     plain = make_plan(name, fmt_in, fmt_out)
-    assert plan_cost(bounded)["cost"] <= plan_cost(plain)["cost"]
-    assert bounded == plain or plan_cost(bounded)["cost"] < plan_cost(plain)["cost"]
+    assert plan_cost(bounded).cost <= plan_cost(plain).cost
+    assert bounded == plain or plan_cost(bounded).cost < plan_cost(plain).cost
 
 
 @pytest.mark.parametrize("shift", [6, 8, 10])
@@ -105,7 +105,7 @@ def test_the_cost_floor_is_below_the_cost_of_any_plan_on_the_segments(shift):
     fn, fmt = get("gelu"), Fmt(4, 12)
     for options in ({"shift": shift}, {"tolerance": 0.05 * shift}):
         plan = plan_table(fn, resolve_params(fn), fmt, fmt, method="pwl2", **options)
-        cost, error = plan_cost(plan)["cost"], measure(plan).max_lsb
+        cost, error = plan_cost(plan).cost, measure(plan).max_lsb
         # The floor holds for any plan within the error this one has: it is at most its cost ...
         plan_table(fn, resolve_params(fn), fmt, fmt, method="pwl2", max_cost=cost + 1, max_error=error, **options)
         # ... and it is not vacuous: the segments' comparators and constant column count.

@@ -93,13 +93,16 @@ def test_hwact_cfu_writes_every_file(tmp_path):
     names = {p.name for p in out.iterdir()}
     assert {"Cfu.v", "CfuPcpi.v", "hwact_cfu.h", "isa.md", "cfu.json", "r8.v", "r8.json", "p8.v", "p8.json"} <= names
     data = json.loads((out / "cfu.json").read_text())
-    assert set(data) == {"units", "discovery", "unknown_value"}
-    assert data["unknown_value"] == 0xDEAD
+    assert set(data) == {"units", "discovery", "unknown_value", "target", "resources"}
+    assert data["unknown_value"] == 0xDEAD and data["target"] == "generic"
     assert data["discovery"] == {"function_id": 1023, "value": DISCOVERY_MAGIC << 16 | CFU_VERSION << 8 | 2}
-    assert [set(u) for u in data["units"]] == [{"name", "function_id", "funct3", "funct7", "lanes", "latency",
-                                                "manifest"}] * 2
-    assert [(u["name"], u["function_id"], u["funct3"], u["funct7"], u["latency"]) for u in data["units"]] == \
-        [("r8", 0, 0, 0, 1), ("p8", 9, 1, 1, 2)]
+    assert [set(u) for u in data["units"]] == [{"name", "function_id", "funct3", "funct7", "lanes", "stages", "serial",
+                                                "latency", "interval", "throughput", "resources", "manifest"}] * 2
+    assert [(u["name"], u["function_id"], u["funct3"], u["funct7"], u["latency"], u["interval"])
+            for u in data["units"]] == [("r8", 0, 0, 0, 1, 1), ("p8", 9, 1, 1, 2, 1)]
+    # PReLU's slope multiplier: one SB_MAC16 per lane on iCE40 (9x8 bits), no table.
+    assert data["units"][1]["resources"]["ice40"] == {"dsp": 4, "block_ram": 0}
+    assert data["resources"]["ice40"] == {"dsp": 4, "block_ram": 0}
     header = (out / "hwact_cfu.h").read_text()
     assert ".insn r CUSTOM_0" in header and "hwact_cfu_p8_array" in header and "HWACT_SOFTWARE" in header
     assert "| 9 | 1 | 1 |" in (out / "isa.md").read_text()
@@ -162,9 +165,41 @@ def test_cfu_verilog_is_lint_clean(name):
 
 
 @pytest.mark.model
+def test_up5k_config_is_embedded_by_name_with_every_required_unit(tmp_path, monkeypatch):
+    from hwact.cfu.config import embedded_configs
+
+    assert {"default", "up5k"} <= set(embedded_configs())
+    config = load_config("up5k")
+    shapes = {(u.spec.function, u.spec.in_format, u.spec.lanes) for u in config.units}
+    for function in REQUIRED:
+        assert (function, "s4.4", 4) in shapes, function
+        assert (function, "s4.12", 2) in shapes, function
+    assert all(u.spec.max_err_lsb == 1.0 for u in config.units)  # faithful
+    # A file of that name in the working directory is the user's own configuration and wins.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "up5k").write_text('[[unit]]\nname = "r"\nfunction = "relu"\nin_format = "s4.4"\nout_format = "s4.4"\n')
+    assert [u.name for u in load_config("up5k").units] == ["r"]
+
+
+@pytest.mark.model
 def test_default_config_file_loads_like_the_embedded_one(tmp_path):
     from importlib import resources
 
     text = resources.files("hwact.cfu").joinpath("default.toml").read_text()
     (tmp_path / "c.toml").write_text(text)
     assert load_config(tmp_path / "c.toml") == default_config()
+
+
+@pytest.mark.model
+def test_target_key_is_recorded_and_counted(tmp_path):
+    config = tmp_path / "t.toml"
+    config.write_text('target = "ecp5"\n[[unit]]\nname = "p8"\nfunction = "prelu"\nin_format = "s4.4"\n'
+                      'out_format = "s4.4"\nlanes = 4\nstages = 2\nserial = true\n')
+    assert main(["cfu", str(config), "-o", str(tmp_path / "b")]) == 0
+    data = json.loads((tmp_path / "b" / "cfu.json").read_text())
+    assert data["target"] == "ecp5" and data["units"][0]["serial"] and data["units"][0]["interval"] == 8
+    assert data["resources"]["ice40"] == {"dsp": 1, "block_ram": 0}  # serial: one lane's multiplier
+    with pytest.raises(ValueError, match="target must be one of"):
+        parse_config({"target": "xc7", "unit": [unit()]})
+    with pytest.raises(ValueError, match="at least one pipeline stage"):
+        parse_config({"unit": [unit(serial=True)]})

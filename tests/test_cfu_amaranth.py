@@ -18,14 +18,18 @@ from hwact.model import evaluate
 pytestmark = pytest.mark.amaranth
 
 
-def small_ops():
-    return (CfuOp(0, "relu_c", make_plan("relu", "s4.4", "s4.4"), 4, 0),
-            CfuOp(9, "hs_p3", make_plan("hardsigmoid", "s4.4", "u0.8"), 4, 3),
-            CfuOp(17, "prelu_p1", make_plan("prelu", "s4.4", "s4.4"), 4, 1))
+def small_ops(serial=False):
+    ops = (CfuOp(0, "relu_c", make_plan("relu", "s4.4", "s4.4"), 4, 0),
+           CfuOp(9, "hs_p3", make_plan("hardsigmoid", "s4.4", "u0.8"), 4, 3),
+           CfuOp(17, "prelu_p1", make_plan("prelu", "s4.4", "s4.4"), 4, 1))
+    if serial:  # one lane of datapath each, a table in block RAM and a two-operand unit
+        ops += (CfuOp(33, "sig_s", make_plan("sigmoid", "s4.4", "u0.8"), 4, 1, serial=True),
+                CfuOp(34, "prelu_s", make_plan("prelu", "s4.4", "s4.4"), 4, 2, serial=True))
+    return ops
 
 
-def small_cfu():
-    ops = small_ops()
+def small_cfu(serial=False):
+    ops = small_ops(serial)
     return Cfu(ops, discovery_id=1023, unknown_value=0xABCD1234), ops
 
 
@@ -37,11 +41,13 @@ def expected(ops, fid, rs1, rs2):
     return discovery_word(len(ops)) if fid == 1023 else 0xABCD1234
 
 
+@pytest.mark.parametrize("serial", [False, True], ids=["parallel", "serial"])
 @pytest.mark.parametrize("idle", [0.0, 0.4])
-def test_order_backpressure_and_every_kind_of_id(idle):
-    dut, ops = small_cfu()
+def test_order_backpressure_and_every_kind_of_id(idle, serial):
+    """Random commands to every kind of id, interleaved back to back (serial: with two serial units)."""
+    dut, ops = small_cfu(serial)
     rng = random.Random(int(idle * 10))
-    ids = [0, 9, 17, 1023, 5, 512]
+    ids = [0, 9, 17, 1023, 5, 512] + ([33, 34, 33] if serial else [])
     commands = [(rng.choice(ids), rng.getrandbits(32), rng.getrandbits(32)) for _ in range(200)]
     want = [expected(ops, *c) for c in commands]
     got = []
@@ -104,10 +110,20 @@ def test_a_refused_cfu_is_not_reported_unused(recwarn):
     assert not [w for w in recwarn if "never used" in str(w.message)]
 
 
-@pytest.mark.parametrize("fid, latency", [(0, 1), (9, 4), (17, 2)])
-def test_one_command_per_cycle_back_to_back(fid, latency):
-    """With the response always taken, a unit accepts a command every cycle: n commands take n + latency cycles."""
-    dut, ops = small_cfu()
+def test_serial_ops_state_latency_interval_and_capacity():
+    dut, ops = small_cfu(serial=True)
+    assert [dut.latency(i) for i in (33, 34)] == [1 + 4 + 1 + 1, 1 + 4 + 2 + 1]
+    assert [op.interval for op in ops] == [1, 1, 1, 7, 8]
+    assert dut.fifo_depth == 8  # 3 + 1 + 1 + 1 + 1 commands in flight at most
+    with pytest.raises(ValueError, match="at least one pipeline stage"):
+        Cfu((CfuOp(3, "s0", ops[0].plan, 4, 0, serial=True),))
+
+
+@pytest.mark.parametrize("fid, latency, interval", [(0, 1, 1), (9, 4, 1), (17, 2, 1), (33, 7, 7), (34, 8, 8)])
+def test_one_command_per_cycle_back_to_back(fid, latency, interval):
+    """With the response always taken, a unit accepts a command every ``interval`` cycles (1 but for a
+    serial unit): n commands take (n - 1) * interval + latency + 1 cycles."""
+    dut, ops = small_cfu(serial=True)
     n = 32
     rng = random.Random(fid)
     commands = [(fid, rng.getrandbits(32), rng.getrandbits(32)) for _ in range(n)]
@@ -116,7 +132,7 @@ def test_one_command_per_cycle_back_to_back(fid, latency):
     async def bench(ctx):
         ctx.set(dut.rsp_ready, 1)
         got, sent = [], 0
-        for cycle in range(4 * n):
+        for cycle in range(12 * n):
             if sent < n:
                 ctx.set(dut.cmd_valid, 1)
                 ctx.set(dut.cmd_payload_function_id, commands[sent][0])
@@ -138,4 +154,4 @@ def test_one_command_per_cycle_back_to_back(fid, latency):
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-    assert cycles == [n + latency]
+    assert cycles == [(n - 1) * interval + latency + 1]

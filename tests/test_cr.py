@@ -18,12 +18,12 @@ import pytest
 from hwact import PlanError, make_plan
 from hwact.approx.cr import _domain, _intervals, _output_interval, plan_cr
 from hwact.approx.table import fold_for
+from hwact.cost import plan_cost
 from hwact.fixed import ROUNDING_MODES, Fmt, overflow, shift_round
 from hwact.functions import get, resolve_params
 from hwact.measure import TIE_TOLERANCE, mode_target, report
 from hwact.model import evaluate, unfold
 from hwact.plan import Plan
-from hwact.report.cost import plan_cost
 
 pytestmark = pytest.mark.model
 
@@ -33,7 +33,7 @@ QUICK = ((2, 8, -2),)
 
 
 def cost_of(plan):  # the ranking auto uses
-    return plan_cost(plan)["cost"]
+    return plan_cost(plan).cost
 
 
 @pytest.mark.parametrize("rounding", ROUNDING_MODES)
@@ -128,8 +128,8 @@ def test_committed_16_bit_plans_are_correctly_rounded_on_every_code(path):
     assert stats.correctly_rounded_fraction == 1.0 and stats.max_lsb <= 0.5 + TIE_TOLERANCE
     assert stats.mode_fraction == 1.0 and stats.monotonic
     cost = plan_cost(plan)
-    assert len(cost["multipliers"]) <= 2  # the issue's bound per lane
-    assert cost["table_bits"] < 65536 * 16 // 100  # far below a direct table (the frontier is in the docs)
+    assert len(cost.multipliers) <= 2  # the issue's bound per lane
+    assert cost.table_bits < 65536 * 16 // 100  # far below a direct table (the frontier is in the docs)
 
 
 # -- auto and the forced methods (issue 20, item 3.3) ----------------------------------------------
@@ -148,14 +148,14 @@ def test_auto_returns_the_cheapest_passing_plan_above_one_lsb():
     lut = make_plan("tanh", "s3.5", "s1.7", method="lut")
     plan = make_plan("tanh", "s3.5", "s1.7", max_err_lsb=2)
     assert report(plan).max_lsb < 2
-    assert plan_cost(plan)["cost"] <= 169 < plan_cost(lut)["cost"]
+    assert plan_cost(plan).cost <= 169 < plan_cost(lut).cost
 
 
 def test_auto_at_half_an_lsb_takes_cr_where_it_is_cheaper_than_a_table():
     lut = make_plan("tanh", "s3.5", "s1.7", method="lut")
     plan = make_plan("tanh", "s3.5", "s1.7", max_err_lsb=0.5)
     assert plan.method == "cr" and report(plan).correctly_rounded_fraction == 1.0
-    assert plan_cost(plan)["cost"] < plan_cost(lut)["cost"]
+    assert plan_cost(plan).cost < plan_cost(lut).cost
     # The default budget keeps the direct table at 8 bits (one ROM a CFU shares, no multiplier).
     assert make_plan("tanh", "s3.5", "s1.7").method == "lut"
 

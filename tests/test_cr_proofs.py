@@ -18,10 +18,10 @@ from conftest import batched
 from test_cgen import Program, _lanes_for
 
 from hwact.approx.cr import plan_cr
+from hwact.cost import plan_cost
 from hwact.functions import get
 from hwact.hdl import ActivationUnit, to_verilog
 from hwact.plan import Plan
-from hwact.report.cost import plan_cost
 from hwact.verify.runner import SimJob
 
 pytestmark = pytest.mark.cr_proof
@@ -63,5 +63,5 @@ def test_the_planner_still_makes_the_committed_plan(name):
     committed = _plan(name)
     made = plan_cr(get(committed.function), committed.params, committed.in_fmt, committed.out_fmt,
                    rounding=committed.output.rounding, overflow_mode=committed.output.overflow, cache=False,
-                   cost=lambda plan: plan_cost(plan)["cost"])
+                   cost=lambda plan: plan_cost(plan).cost)
     assert made == committed

@@ -19,6 +19,7 @@ PLANS = {
     "prelu8": ("prelu", "s4.4", "s4.4"),
     "step": ("step", "s4.4", "u1.0"),
     "sigmoid": ("sigmoid", "s4.12", "s4.12"),
+    "sigmoid8": ("sigmoid", "s4.4", "u0.8"),  # a direct table: a registered block RAM read when staged
     "glu8": ("glu", "s4.4", "s4.4"),
     "gtu": ("gtu", "s4.12", "s4.12"),
     "maxout": ("maxout", "s4.4", "s4.4"),
@@ -92,6 +93,15 @@ def test_unit_matches_model_with_backpressure(key, lanes, stages, cached_plan):
         inputs = [w | v for w, v in zip(inputs, pack(a, plan.operand_fmt, lanes, lanes * plan.in_fmt.width))]
     expected = pack(evaluate(plan, x, a).reshape(-1), plan.out_fmt, lanes * plan.outputs)
     assert run_stream(dut, inputs, len(inputs), seed=stages) == expected
+
+
+def test_table_is_a_registered_block_ram_read_only_when_a_stage_allows(cached_plan):
+    plan = cached_plan("sigmoid", "s4.4", "u0.8")
+    combinational = to_verilog(ActivationUnit(plan, lanes=2, stages=0), "u")
+    staged = to_verilog(ActivationUnit(plan, lanes=2, stages=1), "u")
+    assert "ram_style" not in combinational
+    assert staged.count('(* ram_style = "block" *)') == 1  # one ROM, one registered read port per lane
+    assert staged.count("c0_rom[") >= 2
 
 
 def test_pipelined_unit_takes_one_transfer_per_cycle():

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..cost import plan_cost
 from ..fixed import Fmt, check_overflow, check_rounding
 from ..functions import get, resolve_params
 from ..measure import TIE_TOLERANCE, ErrorStats, measure, report
 from ..plan import Plan
-from ..report.cost import plan_cost
 from ..widths import MODEL_BITS, model_overflow
 from .cr import CR_MAX_INPUT_BITS, CROutOfReach, plan_cr
 from .exact import plan_exact
@@ -106,7 +106,7 @@ def make_plan(function: str, in_fmt: Fmt | str, out_fmt: Fmt | str, *, method: s
     """Plan a unit for ``function`` from ``in_fmt`` to ``out_fmt`` within ``max_err_lsb``.
 
     ``auto`` returns a direct, correctly rounded table for inputs of up to 10 bits, and otherwise
-    the cheapest plan (:func:`~hwact.report.cost.plan_cost`: table bits plus multiplier and
+    the cheapest plan (:func:`~hwact.cost.plan_cost`: table bits plus multiplier and
     comparator area) whose measured maximum error is within the budget and, for budgets of
     1 LSB or less, with at least 90 % of outputs correctly rounded; monotonic plans (outputs
     never step against the function) are preferred to cheaper ones that are not. A forced method returns its
@@ -252,7 +252,7 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
         order[id(plan)] = key
         # Only a plan that also passes on every code may bound the search (wide inputs were sampled).
         if id(plan) in monotonic and (stats.exhaustive or passes(full_stats(plan))):
-            cost = plan_cost(plan)["cost"]
+            cost = plan_cost(plan).cost
             if not bound or (cost, key) < bound[0]:
                 bound[:] = [(cost, key)]
         return True
@@ -278,7 +278,7 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
         # code by construction, and usually far smaller than a direct table from 12 bits up.
         try:
             plan = plan_cr(fn, values, in_fmt, out_fmt, rounding=rounding, overflow_mode=overflow,
-                           cost=lambda p: plan_cost(p)["cost"])
+                           cost=lambda p: plan_cost(p).cost)
         except CROutOfReach as error:
             if method == "cr":
                 raise ValueError(str(error)) from None
@@ -303,7 +303,7 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
     # to the earlier rung. The search measured wide inputs on a sample; the plan returned must
     # also pass on every code.
     errors = []
-    ranked = sorted(candidates, key=lambda p: (id(p) not in monotonic, plan_cost(p)["cost"], order[id(p)]))
+    ranked = sorted(candidates, key=lambda p: (id(p) not in monotonic, plan_cost(p).cost, order[id(p)]))
     for plan in ranked:
         stats = full_stats(plan)
         if passes(stats):

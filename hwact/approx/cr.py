@@ -27,7 +27,7 @@ that interval on every code. So, per segment of codes:
 The result is an ordinary :class:`~hwact.plan.Plan` (clamp, fold, comparators with origins,
 one coefficient row per segment, Horner steps with stated truncating shifts, output rounding
 and saturation), so the model, HDL, C and CFU backends carry it unchanged. The degree
-(1, 2 or 3) and the guard bits are chosen by :func:`~hwact.report.cost.plan_cost` among the
+(1, 2 or 3) and the guard bits are chosen by :func:`~hwact.cost.plan_cost` among the
 plans built. Each rounding mode has its own intervals, so each mode gets its own plan.
 """
 
@@ -365,7 +365,7 @@ def cr_candidates(function: Function, params: Mapping[str, Any], in_fmt: Fmt, ou
     "seconds"}``.
     The shapes are tried in order, every one of them (so the answer does not depend on the
     machine's speed); ``time_limit`` only stops a search that has gone badly wrong. ``cost``
-    ranks the plans (``auto`` passes :func:`hwact.report.cost.plan_cost`).
+    ranks the plans (``auto`` passes :func:`hwact.cost.plan_cost`).
     """
     if overflow_mode == "WRAP":
         raise CROutOfReach("cr needs a saturating output (SAT or SAT_SYM): WRAP has no rounding intervals")

@@ -167,7 +167,7 @@ def _probe_codes(in_fmt: Fmt, target_of) -> np.ndarray:
 
 def _cost_floor(starts: np.ndarray, comparators: bool, in_fmt: Fmt, out_fmt: Fmt, clamp: tuple[int, int], low: int,
                 guard: int, max_error: float, target_of) -> int:
-    """A lower bound of :func:`~hwact.report.cost.plan_cost` for any plan on these segments whose
+    """A lower bound of :func:`~hwact.cost.plan_cost` for any plan on these segments whose
     error stays within ``max_error`` LSB: its comparators and its constant column.
 
     At a segment's first code ``t = 0``, so the output there is ``c0 >> guard`` rounded (within
@@ -288,7 +288,7 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         Fraction bits kept below the output LSB in the accumulator.
     max_cost, max_error
         Refuse (:class:`NotCheaper`), as soon as the segments are known, a plan that could
-        not cost less than ``max_cost`` (:func:`~hwact.report.cost.plan_cost`) if its error
+        not cost less than ``max_cost`` (:func:`~hwact.cost.plan_cost`) if its error
         were within ``max_error`` LSB: ``auto`` skips what cannot beat its cheapest plan so far.
     """
     def target_of(c):

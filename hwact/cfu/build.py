@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import __version__
 from ..artifacts import build_unit
+from ..cost import plan_cost
 from ..functions import describe
 from ..hdl.export import to_verilog
 from ..layout import transfer_layout
@@ -41,7 +42,17 @@ class CfuBuild:
 
 def sustained_rate(op: CfuOp) -> str:
     """Back-to-back commands to this unit, with the response always taken."""
+    if op.serial:
+        return f"1 per {op.interval} cycles (one lane per cycle through one datapath)"
     return "1/cycle" if op.stages else "1/cycle (answers from the command register)"
+
+
+def op_resources(op: CfuOp, target: str) -> dict[str, int]:
+    """DSP blocks and block RAMs of the op's datapath on ``target`` (hwact.cost's estimate)."""
+    cost = plan_cost(op.plan)
+    lanes = 1 if op.serial else op.lanes
+    return {"dsp": cost.dsp_blocks(target, lanes * op.plan.outputs),
+            "block_ram": cost.block_rams(target, lanes * op.plan.outputs, registered=op.stages > 0)}
 
 
 def cfu_json(config: CfuConfig, ops: tuple[CfuOp, ...]) -> dict[str, Any]:
@@ -53,12 +64,20 @@ def cfu_json(config: CfuConfig, ops: tuple[CfuOp, ...]) -> dict[str, Any]:
             "funct3": op.function_id & 7,
             "funct7": op.function_id >> 3,
             "lanes": op.lanes,
-            "latency": 1 + op.stages,
+            "stages": op.stages,
+            "serial": op.serial,
+            "latency": op.latency,
+            "interval": op.interval,
+            "throughput": round(1 / op.interval, 6),
+            "resources": {target: op_resources(op, target) for target in ("ice40", "ecp5")},
             "manifest": f"{op.name}.json",
             **({"requant": op.requant.to_dict()} if op.requant is not None else {}),
         } for op in ops],
         "discovery": {"function_id": config.discovery_id, "value": discovery_word(len(ops))},
         "unknown_value": config.unknown_value,
+        "target": config.target,
+        "resources": {target: {key: sum(op_resources(op, target)[key] for op in ops) for key in ("dsp", "block_ram")}
+                      for target in ("ice40", "ecp5")},
     }
 
 
@@ -69,7 +88,8 @@ def ops_from_cfu_json(data: dict[str, Any], manifests: dict[str, dict[str, Any]]
         manifest = manifests[unit["name"]]
         requant = unit.get("requant")
         ops.append(CfuOp(unit["function_id"], unit["name"], Plan.from_dict(manifest["plan"]),
-                         manifest["lanes"], manifest["stages"], None if requant is None else Requant(**requant)))
+                         manifest["lanes"], manifest["stages"], None if requant is None else Requant(**requant),
+                         serial=bool(unit.get("serial", False))))
     return tuple(ops)
 
 
@@ -98,19 +118,22 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
         "rs1 holds the input lanes and rs2 the second operand's lanes (PReLU's slope, the GLU family's",
         "factor a in glu(a, x) = a·σ(x), whose gate input x is in rs1), lane 0 in the lowest bits.",
         "rd receives the output lanes, lane 0 lowest, unused high bits zero.",
-        "Latency counts cycles from the command handshake to the response on the CFU bus. Every unit",
-        "sustains one command per cycle back to back while responses are taken every cycle; a command",
-        "for a combinational unit, the discovery id or an unknown id waits until older commands have answered.",
+        "Latency counts cycles from the command handshake to the response on the CFU bus. Interval",
+        "counts cycles between commands to one unit back to back while responses are taken every cycle:",
+        "1 for a unit with a datapath per lane; a serial unit (one lane of datapath, fed one lane per",
+        "cycle) takes a command every `interval` cycles. A command for a combinational unit, the",
+        "discovery id or an unknown id waits until older commands have answered.",
         "",
-        "| function_id | funct3 | funct7 | mnemonic | function | lanes | formats | latency "
+        "| function_id | funct3 | funct7 | mnemonic | function | lanes | formats | latency | interval "
         "| max error (LSB) | correctly rounded |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for op in ops:
         error = manifests[op.name].get("requant_error", manifests[op.name]["error"])
         lines.append(
             f"| {op.function_id} | {op.function_id & 7} | {op.function_id >> 3} | `hwact.{op.name}` | "
-            f"{describe(op.plan.function, op.plan.params)} | {op.lanes} | {_formats(op)} | {1 + op.stages} | "
+            f"{describe(op.plan.function, op.plan.params)} | {op.lanes} | {_formats(op)} | {op.latency} | "
+            f"{op.interval} | "
             f"{error['max_lsb']:.3f} | {100 * error['correctly_rounded_fraction']:.1f} % |"
         )
     if any(op.requant is not None for op in ops):
@@ -171,7 +194,8 @@ def build_cfu(config: CfuConfig, progress: Callable[[str], None] | None = None) 
             unit_files[f"{unit.name}.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         manifests[unit.name] = manifest
         files.update(unit_files)
-        ops.append(CfuOp(unit.function_id, unit.name, plan, unit.spec.lanes, unit.spec.stages, unit.requant))
+        ops.append(CfuOp(unit.function_id, unit.name, plan, unit.spec.lanes, unit.spec.stages, unit.requant,
+                         serial=unit.serial))
     ops_t = tuple(ops)
     return CfuBuild(config, ops_t, manifests, {**files, **cfu_files(config, ops_t, manifests)})
 

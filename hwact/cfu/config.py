@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..artifacts import UnitSpec
+from ..cost import TARGETS
 from ..requant import Requant
 
 __all__ = [
@@ -67,7 +68,7 @@ CFU_FILES = ("Cfu.v", "CfuPcpi.v", "hwact_cfu.h", "isa.md", "cfu.json", "amarant
 #: systems that ignore case exist): ``Cfu``, ``CfuPcpi``, ``cfu`` and ``hwact_cfu``.
 RESERVED_NAMES = frozenset(name.rsplit(".", 1)[0].lower() for name in CFU_FILES
                            if name.rsplit(".", 1)[1] in ("v", "json", "h"))
-_TOP_KEYS = {"discovery_id", "unknown_value", "unit"}
+_TOP_KEYS = {"discovery_id", "unknown_value", "unit", "target", "serial"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class CfuUnit:
     function_id: int
     #: A fused requantize + activation op: the layer's output multiplier and shift.
     requant: Requant | None = None
+    #: One lane of datapath fed the lanes one per cycle (hwact.hdl.serial.SerialUnit).
+    serial: bool = False
 
     @property
     def funct3(self) -> int:
@@ -99,6 +102,8 @@ class CfuConfig:
     units: tuple[CfuUnit, ...]
     discovery_id: int = DEFAULT_DISCOVERY_ID
     unknown_value: int = 0
+    #: The FPGA cfu.json records (ice40, ecp5, generic).
+    target: str = "generic"
     #: Where the configuration came from, for messages (a file name).
     source: str = field(default="a CFU configuration", compare=False)
 
@@ -125,7 +130,13 @@ def _requant(value: Any, where: str) -> Requant:
         raise ValueError(f"{where}: {error}") from None
 
 
-def _unit_spec(entry: Any, index: int) -> tuple[UnitSpec, int | None, Requant | None]:
+def _check_bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{what} must be true or false, not {value!r}")
+    return value
+
+
+def _unit_spec(entry: Any, index: int, serial: bool = False) -> tuple[UnitSpec, int | None, Requant | None, bool]:
     where = f"unit {index + 1}"
     if not isinstance(entry, dict):
         raise ValueError(f"{where} must be a table ([[unit]]), not {entry!r}")
@@ -137,14 +148,17 @@ def _unit_spec(entry: Any, index: int) -> tuple[UnitSpec, int | None, Requant | 
         if entry["name"].lower() in RESERVED_NAMES:
             raise ValueError(f"name {entry['name']!r} would overwrite one of the CFU's own files "
                              f"({', '.join(CFU_FILES)}); choose another")
-        spec = UnitSpec.from_mapping(entry, extra=("function_id", "requant"), where=f"{where}: ")
+        spec = UnitSpec.from_mapping(entry, extra=("function_id", "requant", "serial"), where=f"{where}: ")
         function_id = entry.get("function_id")
         if function_id is not None:
             _check_id(function_id, "function_id")
+        serial = _check_bool(entry.get("serial", serial), "'serial'")
+        if serial and spec.stages < 1:
+            raise ValueError("a serial unit needs at least one pipeline stage ('stages' >= 1)")
     except ValueError as error:  # FormatError and ParamError included
         raise ValueError(f"{where}: {error}") from None
     requant = _requant(entry["requant"], where) if "requant" in entry else None
-    return spec, function_id, requant
+    return spec, function_id, requant, serial
 
 
 def parse_config(data: dict[str, Any]) -> CfuConfig:
@@ -161,10 +175,14 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
     unknown_value = data.get("unknown_value", 0)
     if not isinstance(unknown_value, int) or isinstance(unknown_value, bool) or not 0 <= unknown_value < 1 << 32:
         raise ValueError(f"unknown_value must be a 32-bit unsigned integer, not {unknown_value!r}")
-    specs = [_unit_spec(entry, index) for index, entry in enumerate(entries)]
+    target = data.get("target", "generic")
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
+    serial = _check_bool(data.get("serial", False), "serial")
+    specs = [_unit_spec(entry, index, serial) for index, entry in enumerate(entries)]
     names: set[str] = set()
     taken = {discovery: "discovery_id"}
-    for spec, function_id, _ in specs:
+    for spec, function_id, _, _ in specs:
         if spec.top.lower() in names:
             raise ValueError(f"unit name {spec.top!r} is used twice (names must differ, ignoring case)")
         names.add(spec.top.lower())
@@ -174,7 +192,7 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
                     f"unit {spec.top!r}: function_id {function_id} is already taken by {taken[function_id]}")
             taken[function_id] = f"unit {spec.top!r}"
     units, free = [], 0
-    for spec, function_id, requant in specs:
+    for spec, function_id, requant, unit_serial in specs:
         if function_id is None:  # the lowest id nobody asked for
             while free in taken:
                 free += 1
@@ -182,15 +200,27 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
                 raise ValueError(f"unit {spec.top!r}: no function id left")
             function_id = free
             taken[free] = f"unit {spec.top!r}"
-        units.append(CfuUnit(spec, function_id, requant))
-    return CfuConfig(tuple(units), discovery, unknown_value)
+        units.append(CfuUnit(spec, function_id, requant, unit_serial))
+    return CfuConfig(tuple(units), discovery, unknown_value, target)
+
+
+def embedded_configs() -> list[str]:
+    """Names of the configurations shipped with hwact (``default``, ``up5k``, ...)."""
+    return sorted(entry.name[:-len(".toml")] for entry in resources.files(__package__).iterdir()
+                  if entry.name.endswith(".toml"))
 
 
 def load_config(path: Path | str | None = None) -> CfuConfig:
-    """Read a CFU configuration file, or the embedded default when ``path`` is None."""
-    if path is None:
-        text = resources.files(__package__).joinpath("default.toml").read_text()
-        where = "the default CFU configuration"
+    """Read a CFU configuration file, or an embedded one by name (None: the default).
+
+    A name of an embedded configuration (``up5k``) is taken as that configuration unless a file
+    of that very name exists, so a user's own ``up5k`` file still wins.
+    """
+    name = None if path is None else str(path)
+    if name is None or (name in embedded_configs() and not Path(name).exists()):
+        name = name or "default"
+        text = resources.files(__package__).joinpath(f"{name}.toml").read_text()
+        where = "the default CFU configuration" if name == "default" else f"the embedded {name!r} CFU configuration"
     else:
         try:
             text = Path(path).read_text()

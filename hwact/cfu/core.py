@@ -26,6 +26,7 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..hdl.serial import SerialUnit
 from ..hdl.unit import MAX_STAGES, ActivationUnit
 from ..layout import check_lanes, transfer_layout
 from ..plan import Plan
@@ -56,7 +57,12 @@ def discovery_word(n_units: int) -> int:
 
 @dataclass(frozen=True)
 class CfuOp:
-    """One unit as the CFU sees it: its function id and how to build it."""
+    """One unit as the CFU sees it: its function id and how to build it.
+
+    A ``serial`` op builds one lane of datapath and feeds it the lanes of a command one per
+    cycle (:class:`~hwact.hdl.serial.SerialUnit`): a quarter of the multipliers and block RAM
+    read ports of four lanes, at a lower throughput (:attr:`interval`).
+    """
 
     function_id: int
     name: str
@@ -65,6 +71,22 @@ class CfuOp:
     stages: int
     #: A fused requantize + activation op (hwact.cfu.requant): rs1 is an int32 accumulator.
     requant: Requant | None = None
+    serial: bool = False
+
+    @property
+    def latency(self) -> int:
+        """Cycles from the command handshake to a valid response, with nothing else in flight."""
+        return 1 + (self.lanes + self.stages + 1 if self.serial else self.stages)
+
+    @property
+    def interval(self) -> int:
+        """Cycles between commands to this op back to back, responses taken every cycle."""
+        return self.lanes + self.stages + 2 if self.serial else 1
+
+    @property
+    def capacity(self) -> int:
+        """Commands the op can hold at once (what the order FIFO must have room for)."""
+        return 1 if self.serial else self.stages
 
 
 class Cfu(wiring.Component):
@@ -131,7 +153,7 @@ class Cfu(wiring.Component):
         """Cycles from the command handshake to a valid response, with nothing else in flight."""
         for op in self._ops:
             if op.function_id == function_id:
-                return 1 + op.stages
+                return op.latency
         return 1
 
     @property
@@ -146,7 +168,7 @@ class Cfu(wiring.Component):
 
 
 def _fifo_depth(ops: Sequence[CfuOp]) -> int:
-    return 1 << max(0, sum(op.stages for op in ops) - 1).bit_length()
+    return 1 << max(0, sum(op.capacity for op in ops) - 1).bit_length()
 
 
 def _check(ops: Sequence[CfuOp], discovery_id: int, unknown_value: int) -> None:
@@ -164,6 +186,10 @@ def _check(ops: Sequence[CfuOp], discovery_id: int, unknown_value: int) -> None:
             check_fusable(op.plan, op.lanes)
         if not isinstance(op.stages, int) or isinstance(op.stages, bool) or not 0 <= op.stages <= MAX_STAGES:
             raise ValueError(f"stage count of op {op.name!r} must be an integer in 0..{MAX_STAGES}, not {op.stages!r}")
+        if op.serial and op.stages < 1:
+            raise ValueError(f"serial op {op.name!r} needs at least one pipeline stage, not {op.stages!r}")
+        if op.serial and op.requant is not None:
+            raise ValueError(f"op {op.name!r}: a fused requantize op cannot be serial")
     ids = [op.function_id for op in ops] + [discovery_id]
     for value in ids:
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << FUNCTION_ID_BITS:
@@ -226,7 +252,7 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
             m.submodules[op.name] = unit
             m.d.comb += unit.i.payload.eq(c_in0)
         else:
-            unit = ActivationUnit(op.plan, lanes=op.lanes, stages=op.stages)
+            unit = (SerialUnit if op.serial else ActivationUnit)(op.plan, lanes=op.lanes, stages=op.stages)
             m.submodules[op.name] = unit
             # The payload is rs1's fields with rs2's directly above them (hwact.layout).
             layout = transfer_layout(op.plan, op.lanes)

@@ -21,7 +21,7 @@ def add_parser(commands) -> None:
                     "bit-exact fallback (hwact_cfu.h), an ISA table (isa.md) and cfu.json. "
                     "`hwact sim DIR/cfu.json` proves it on both cores.")
     parser.add_argument("config", nargs="?", type=Path, metavar="CONFIG.toml",
-                        help="units to build (default: the embedded default)")
+                        help="units to build: a TOML file, or an embedded configuration by name (default, up5k)")
     add_output(parser, "Cfu.v, CfuPcpi.v, hwact_cfu.h, isa.md, cfu.json and the units")
 
 
@@ -36,7 +36,7 @@ def run(args) -> int:
         manifest = built.manifests[op.name]
         error = manifest["error"]
         print(f"  {op.function_id:4d}  {op.name:<22} {describe(op.plan.function, op.plan.params)} {op.plan.in_fmt} -> "
-              f"{op.plan.out_fmt}, {op.lanes} lane(s), latency {1 + op.stages}, max error {error['max_lsb']:.3g} LSB")
+              f"{op.plan.out_fmt}, {op.lanes} lane(s), latency {op.latency}, max error {error['max_lsb']:.3g} LSB")
     print(f"CFU with {len(built.ops)} units; discovery id {built.config.discovery_id} -> "
           f"0x{built.discovery_value:08x}; {len(written)} files in {args.output}")
     return 0

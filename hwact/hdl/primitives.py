@@ -11,6 +11,7 @@ from __future__ import annotations
 from amaranth.hdl import Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib.memory import Memory
 
+from ..cost import BLOCK_RAM_MIN_BITS, ROM_MIN_DEPTH
 from ..fixed import ROUNDING_BIAS, Fmt, Rounding
 from ..plan import is_wiring
 from ..widths import Range
@@ -18,8 +19,6 @@ from ..widths import Range
 __all__ = ["shape_of", "narrow", "shift_round", "saturate", "clamp", "fold", "unfold", "select_segment", "bit_slice",
            "lookup", "column_product", "ROM_MIN_DEPTH"]
 
-#: Coefficient columns with at least this many segments become ROMs (lib.memory) rather than muxes.
-ROM_MIN_DEPTH = 16
 
 
 def shape_of(fmt: Fmt):
@@ -143,22 +142,34 @@ def bit_slice(x: Value, base: int, shift: int, segments: int) -> tuple[Value, Va
 
 
 def lookup(m: Module, segment: Value, column: list, name: str, roms: dict | None = None,
-           rom_key: str | None = None) -> Value:
+           rom_key: str | None = None, registered: tuple[Value, Value] | None = None) -> Value:
     """The entry of ``column`` at ``segment``; entries are ints or run-time Values.
 
-    Long all-constant columns become a ROM (``lib.memory.Memory`` with an asynchronous read
-    port) that synthesis maps to LUTs or block RAM; short ones a multiplexer named ``name``.
-    ``roms`` maps a column's ``rom_key`` to its ROM, so lanes share one memory (a read port each).
+    Long all-constant columns become a ROM (``lib.memory.Memory``); short ones a multiplexer
+    named ``name``. ``roms`` maps a column's ``rom_key`` to its ROM, so lanes share one memory
+    (a read port each). When ``segment`` is a pipeline register, ``registered`` gives what it
+    is loaded from and its enable: the ROM is then read through a synchronous port addressed by
+    that value, whose data register replaces the segment register (the same cycle, the same
+    enable, so the same values). That registered read is what iCE40 block RAM needs (it has no
+    asynchronous read port), and a large enough ROM read so is marked for block RAM.
     """
     if all(isinstance(c, int) for c in column) and len(set(column)) == 1:
         return _const(column[0])
     if roms is not None and len(column) >= ROM_MIN_DEPTH and all(isinstance(c, int) for c in column):
         key = rom_key or name
+        shape = signed(max(_const(c).shape().width for c in column))
         if key not in roms:
-            shape = signed(max(_const(c).shape().width for c in column))
-            roms[key] = m.submodules[f"{key}_rom"] = Memory(shape=shape, depth=len(column), init=column)
-        port = roms[key].read_port(domain="comb")
-        m.d.comb += port.addr.eq(segment)
+            # Small registered ROMs stay in LUTs: a whole 4 Kbit block for a few entries is dearer.
+            block = registered is not None and len(column) * shape.width >= BLOCK_RAM_MIN_BITS
+            attrs = {"ram_style": "block" if block else "logic"} if registered is not None else None
+            roms[key] = m.submodules[f"{key}_rom"] = Memory(shape=shape, depth=len(column), init=column, attrs=attrs)
+        if registered is not None:
+            address, enable = registered
+            port = roms[key].read_port(domain="sync")
+            m.d.comb += [port.addr.eq(address), port.en.eq(enable)]
+        else:
+            port = roms[key].read_port(domain="comb")
+            m.d.comb += port.addr.eq(segment)
         return port.data
     widths = [Value.cast(c).shape() if not isinstance(c, int) else _const(c).shape() for c in column]
     width = max(w.width + (0 if w.signed else 1) for w in widths)
@@ -181,7 +192,7 @@ def _power_of_two(value: int) -> int | None:
 
 
 def column_product(m: Module, segment: Value, column: list, x: Value, name: str, roms: dict | None = None,
-                   rom_key: str | None = None) -> Value:
+                   rom_key: str | None = None, registered: tuple[Value, Value] | None = None) -> Value:
     """``column[segment] * x``, without a multiplier when the table holds only 0 and +-2**j.
 
     ReLU-like plans have slopes of 0 and 1; muxing shifted copies of ``x`` costs a few LUTs
@@ -189,7 +200,7 @@ def column_product(m: Module, segment: Value, column: list, x: Value, name: str,
     """
     constants = [c for c in column if isinstance(c, int)]
     if not all(map(is_wiring, constants)):  # the same rule as CoefTable.needs_multiplier
-        return lookup(m, segment, column, name, roms, rom_key) * x
+        return lookup(m, segment, column, name, roms, rom_key, registered) * x
     terms = []
     for c in column:
         if not isinstance(c, int):

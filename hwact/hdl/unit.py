@@ -6,6 +6,7 @@ from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..cost import BLOCK_RAM_MIN_BITS, plan_cost
 from ..layout import LANES, REGISTER_BITS, check_lanes, transfer_layout
 from ..model import offset_bits
 from ..plan import BitSlice, Plan
@@ -33,18 +34,24 @@ def payload_layout(plan: Plan, lanes: int) -> data.Layout:
         group.name: data.Field(arrays[group.name], group.payload_offset) for group in layout.inputs})
 
 
-def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
+def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "", registers: dict | None = None) -> list:
     """The datapath as a list of ``(step, reads)``; each step maps live values to live values.
 
     Live values: ``x`` (input code, then its clamped magnitude), ``a`` (operand), ``f``
     (gated factor), ``neg`` (fold sign), ``seg``, ``t``, ``acc`` and finally ``y``. ``reads``
     names what a step uses, so pipeline registers carry only what later steps need. ``roms``
     collects the coefficient ROMs, shared between lanes, under ``rom_prefix``-ed names.
+    ``registers`` maps ``id`` of each pipeline register to ``(what it loads, its enable)``: a
+    table read whose segment is such a register becomes a registered (synchronous) ROM read.
     """
+    registers = {} if registers is None else registers
+
+    def source(segment):  # the registered-read address of a segment, if it is a pipeline register
+        return registers.get(id(segment))
     degree = plan.table.degree
     select = plan.select
     # Every intermediate is cut to its exact range, so registers and multipliers are as narrow
-    # as the values they carry (and as report/cost.py counts them).
+    # as the values they carry (and as hwact/cost.py counts them).
     widths = analyze(plan)
 
     def column(live, k):
@@ -89,13 +96,14 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
         def run(m, live, name):
             if k == degree - 1:  # first step: the top coefficient comes straight from the table
                 product = prim.column_product(m, live["seg"], column(live, degree), live["t"],
-                                              f"{name}_c{degree}", roms, f"{rom_prefix}c{degree}")
+                                              f"{name}_c{degree}", roms, f"{rom_prefix}c{degree}", source(live["seg"]))
             else:
                 product = live["acc"] * live["t"]
             index = degree - 1 - k
             if k < degree - 1 or plan.table.needs_multiplier(degree):  # a real multiplier: built once
                 product = prim.narrow(_named(m, product, f"{name}_prod"), widths.products[index])
-            low = prim.lookup(m, live["seg"], column(live, k), f"{name}_c{k}", roms, f"{rom_prefix}c{k}")
+            low = prim.lookup(m, live["seg"], column(live, k), f"{name}_c{k}", roms, f"{rom_prefix}c{k}",
+                              source(live["seg"]))
             total = prim.shift_round(product, step.shift, step.rounding) + low
             return {**live, "acc": prim.narrow(total, widths.sums[index])}
         return run
@@ -104,7 +112,8 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "") -> list:
         if degree:
             acc = live["acc"]
         else:
-            acc = prim.lookup(m, live["seg"], column(live, 0), f"{name}_c0", roms, f"{rom_prefix}c0")
+            acc = prim.lookup(m, live["seg"], column(live, 0), f"{name}_c0", roms, f"{rom_prefix}c0",
+                              source(live["seg"]))
         if plan.fold is not None:
             acc = Mux(live["neg"], prim.unfold(plan.fold.kind, plan.fold.constant, acc, live["x"]), acc)
         # Rounding and saturation read the accumulator several times: a compound value gets a
@@ -211,18 +220,30 @@ class ActivationUnit(wiring.Component):
         """Transfers accepted per cycle without back-pressure."""
         return 1
 
-    def _register_after(self, n_steps: int) -> list[int]:
-        """How many pipeline registers follow each step (spread evenly, output first)."""
+    def _register_after(self, n_steps: int, table_step: int | None = None) -> list[int]:
+        """How many pipeline registers follow each step (spread evenly, output first).
+
+        ``table_step`` is the step after which the segment index is known, when the plan has a
+        table for block RAM: one register is then placed right after it (moved from the next
+        register down the pipeline), so the table is read through a registered port.
+        """
         after = [0] * n_steps
         for i in range(min(self._stages, n_steps)):
             after[round((i + 1) * n_steps / min(self._stages, n_steps)) - 1] += 1
         after[-1] += max(self._stages - n_steps, 0)
+        if table_step is not None and self._stages and not after[table_step]:
+            later = next(i for i in range(table_step, n_steps) if after[i])
+            after[later] -= 1
+            after[table_step] += 1
         return after
 
     def elaborate(self, platform):
         m = Module()
-        steps = datapath_steps(self._plan, roms={})
-        after = self._register_after(len(steps))
+        registers: dict[int, tuple[Value, Value]] = {}  # id(pipeline register) -> (its input, enable)
+        steps = datapath_steps(self._plan, roms={}, registers=registers)
+        after = self._register_after(len(steps), _table_step(self._plan, steps))
+        # The output ports are the last registers only when the last step is followed by one.
+        output_registered = bool(after[-1])
         needed_after = [set().union(*(reads for _, reads in steps[i + 1:])) | {"y"} for i in range(len(steps))]
 
         # One valid bit per stage; the whole pipeline advances when the output can move.
@@ -261,15 +282,28 @@ class ActivationUnit(wiring.Component):
                         if id(value) in by_value:  # one register for a value live under two names (t is x)
                             registered[key] = by_value[id(value)]
                             continue
-                        if stage == self._stages - 1:  # only "y" is live after the last step
+                        if stage == self._stages - 1 and output_registered:  # only "y" is live after the last step
                             reg = self.o.payload[lane]
                         else:
                             reg = Signal(Value.cast(value).shape(), name=f"{prefix}_{key}_p{stage}", reset_less=True)
                         with m.If(advance):
                             m.d.sync += reg.eq(value)
+                        registers[id(reg)] = (value, advance)
                         registered[key] = by_value[id(value)] = reg
                     live = registered
                     stage += 1
-            if not self._stages:
+            if not output_registered:
                 m.d.comb += self.o.payload[lane].eq(live["y"])
         return m
+
+
+def _table_step(plan: Plan, steps: list) -> int | None:
+    """The index of the step that finds the segment, if a table of ``plan`` belongs in block RAM.
+
+    The factor plan of a gated unit is evaluated inside one step, so its tables are read
+    asynchronously and do not count here.
+    """
+    if not any(table.bits >= BLOCK_RAM_MIN_BITS and not table.name.startswith("f_")
+               for table in plan_cost(plan).tables):
+        return None
+    return next(index for index, (step, _) in enumerate(steps) if step.__name__ == "choose")

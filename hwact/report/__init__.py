@@ -5,7 +5,7 @@ functions that make a report. The measurement itself lives in :mod:`hwact.measur
 names are re-exported for older callers.
 """
 
+from ..cost import plan_cost
 from ..measure import ErrorStats, input_grid, measure, report
-from .cost import plan_cost
 
 __all__ = ["ErrorStats", "input_grid", "measure", "plan_cost", "report"]

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import __version__
+from ..cost import plan_cost
 from ..plan import BitSlice, Plan
 from ..widths import column_bits
-from .cost import plan_cost
 
 __all__ = [
     "FORMATS",
@@ -43,17 +43,17 @@ def plan_summary(plan: Plan, manifest: Mapping[str, Any] | None = None) -> dict[
     select = plan.select
     summary = {
         "method": plan.method,
-        "segments": cost["segments"],
+        "segments": cost.segments,
         "degree": plan.table.degree,
         "segment_select": ("bit slice" if isinstance(select, BitSlice) else f"{len(select.thresholds)} comparators"),
-        "table_bits": cost["table_bits"],
+        "table_bits": cost.table_bits,
         "coefficients": columns,
-        "multipliers": [f"{a}x{b}" for a, b in cost["multipliers"]],
+        "multipliers": [f"{a}x{b}" for a, b in cost.multipliers],
         "horner_roundings": [f">>{s.shift} {s.rounding}" for s in plan.horner],
         "output": f">>{plan.output.shift} {plan.output.rounding} {plan.output.overflow}",
         "clamp": None if plan.clamp is None else [plan.clamp.lo, plan.clamp.hi],
         "fold": None if plan.fold is None else plan.fold.kind,
-        "cost": cost["cost"],
+        "cost": cost.cost,
     }
     if manifest is not None:
         for key in ("lanes", "stages", "latency", "throughput"):

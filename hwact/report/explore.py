@@ -78,10 +78,10 @@ def sweep(function: str, in_fmt: str, out_fmt: str, params: dict, budgets: tuple
     """Measure (and synthesize) every candidate; one row per plan."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from ..cost import plan_cost
     from ..fixed import Fmt
     from ..hdl import ActivationUnit, to_verilog
     from ..measure import report
-    from .cost import plan_cost
 
     fin, fout = Fmt.parse(in_fmt), Fmt.parse(out_fmt)
     rows = []
@@ -96,11 +96,11 @@ def sweep(function: str, in_fmt: str, out_fmt: str, params: dict, budgets: tuple
                 "budget": None,
                 **options,
                 "method": plan.method,
-                "segments": cost["segments"],
+                "segments": cost.segments,
                 "degree": plan.table.degree,
-                "table_bits": cost["table_bits"],
-                "multipliers": " ".join(f"{a}x{b}" for a, b in cost["multipliers"]),
-                "cost": cost["cost"],
+                "table_bits": cost.table_bits,
+                "multipliers": " ".join(f"{a}x{b}" for a, b in cost.multipliers),
+                "cost": cost.cost,
                 "max_lsb": stats.max_lsb,
                 "rms_lsb": stats.rms_lsb,
                 "mean_lsb": stats.mean_lsb,

@@ -300,12 +300,16 @@ _CACHE_VERSION = "1"
 
 
 def _cache_dir() -> Path | None:
-    """Where synthesis results are kept (same design, tools and options -> same figures)."""
+    """Where synthesis results are kept (same design, tools and options -> same figures).
+
+    ``$HWACT_SYNTH_CACHE`` names the directory (``0`` turns the cache off); otherwise it is
+    ``synth`` in hwact's cache, ``$HWACT_CACHE_DIR`` or ``$XDG_CACHE_HOME/hwact``.
+    """
     if os.environ.get("HWACT_SYNTH_CACHE") == "0":
         return None
-    base = os.environ.get("HWACT_SYNTH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hwact", "synth")
-    return Path(base)
+    from ..cache import cache_dir
+
+    return Path(os.environ["HWACT_SYNTH_CACHE"]) if os.environ.get("HWACT_SYNTH_CACHE") else cache_dir("synth")
 
 
 def _cache_get(key: str) -> dict[str, Any] | None:

@@ -882,8 +882,8 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
     .o__payload(\o__payload$183 ),
     .o__ready(\o__ready$143 ),
     .o__valid(\o__valid$171 ),
-    .\port$4610$0 (i__payload),
-    .\port$4612$0 (c_in1),
+    .\port$4834$0 (i__payload),
+    .\port$4836$0 (c_in1),
     .rst(reset)
   );
   \CfuPcpi.hardsigmoid_int8x4  hardsigmoid_int8x4 (
@@ -923,8 +923,8 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
     .o__payload(\o__payload$184 ),
     .o__ready(\o__ready$150 ),
     .o__valid(\o__valid$172 ),
-    .\port$4610$0 (i__payload),
-    .\port$4612$0 (c_in1),
+    .\port$4834$0 (i__payload),
+    .\port$4836$0 (c_in1),
     .rst(reset)
   );
   \CfuPcpi.relu6_int8x4  relu6_int8x4 (
@@ -1694,175 +1694,242 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
+module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
   wire [7:0] \$100 ;
-  wire [8:0] \$101 ;
-  wire [7:0] \$102 ;
-  wire [9:0] \$103 ;
+  wire [7:0] \$101 ;
+  wire [8:0] \$102 ;
+  wire \$103 ;
   wire \$104 ;
-  wire \$105 ;
+  wire [7:0] \$105 ;
   wire [7:0] \$106 ;
-  wire [7:0] \$107 ;
+  wire [8:0] \$107 ;
   wire \$108 ;
   wire \$109 ;
   wire \$11 ;
   wire [7:0] \$110 ;
   wire [7:0] \$111 ;
-  wire [8:0] \$112 ;
+  wire \$112 ;
   wire \$113 ;
-  wire \$114 ;
+  wire [7:0] \$114 ;
   wire [7:0] \$115 ;
-  wire [7:0] \$116 ;
-  wire [8:0] \$117 ;
-  wire \$118 ;
-  wire \$119 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire [7:0] \$118 ;
+  wire [7:0] \$119 ;
   wire \$12 ;
-  wire [7:0] \$120 ;
-  wire [7:0] \$121 ;
+  wire [8:0] \$120 ;
+  wire \$121 ;
   wire \$122 ;
-  wire \$123 ;
+  wire [7:0] \$123 ;
   wire [7:0] \$124 ;
-  wire [7:0] \$125 ;
+  wire [8:0] \$125 ;
   wire \$126 ;
   wire \$127 ;
   wire [7:0] \$128 ;
   wire [7:0] \$129 ;
   wire [7:0] \$13 ;
-  wire [8:0] \$130 ;
+  wire \$130 ;
   wire \$131 ;
-  wire \$132 ;
+  wire [7:0] \$132 ;
   wire [7:0] \$133 ;
-  wire [7:0] \$134 ;
-  wire [8:0] \$135 ;
-  wire [7:0] \$136 ;
-  wire [9:0] \$137 ;
-  wire [8:0] \$138 ;
-  wire \$139 ;
+  wire [8:0] \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire [7:0] \$137 ;
+  wire [7:0] \$138 ;
+  wire [8:0] \$139 ;
   wire [7:0] \$14 ;
-  wire [8:0] \$140 ;
+  wire \$140 ;
   wire \$141 ;
-  wire [8:0] \$142 ;
-  wire [8:0] \$143 ;
-  wire [8:0] \$144 ;
-  wire [8:0] \$145 ;
-  wire \$146 ;
-  wire [8:0] \$147 ;
+  wire [7:0] \$142 ;
+  wire [7:0] \$143 ;
+  wire \$144 ;
+  wire \$145 ;
+  wire [7:0] \$146 ;
+  wire [7:0] \$147 ;
   wire \$148 ;
-  wire [8:0] \$149 ;
+  wire \$149 ;
   wire [8:0] \$15 ;
-  wire [8:0] \$150 ;
-  wire [8:0] \$151 ;
+  wire [7:0] \$150 ;
+  wire [7:0] \$151 ;
   wire [8:0] \$152 ;
   wire \$153 ;
-  wire [8:0] \$154 ;
-  wire \$155 ;
-  wire [8:0] \$156 ;
+  wire \$154 ;
+  wire [7:0] \$155 ;
+  wire [7:0] \$156 ;
   wire [8:0] \$157 ;
-  wire [8:0] \$158 ;
-  wire [8:0] \$159 ;
-  wire \$16 ;
-  wire \$160 ;
-  wire [8:0] \$161 ;
+  wire \$158 ;
+  wire \$159 ;
+  wire [7:0] \$16 ;
+  wire [7:0] \$160 ;
+  wire [7:0] \$161 ;
   wire \$162 ;
-  wire [8:0] \$163 ;
-  wire [8:0] \$164 ;
-  wire [8:0] \$165 ;
-  reg \$166 ;
-  reg [31:0] \$167 ;
-  wire \$17 ;
-  wire [7:0] \$18 ;
-  wire [7:0] \$19 ;
+  wire \$163 ;
+  wire [7:0] \$164 ;
+  wire [7:0] \$165 ;
+  wire [8:0] \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire [7:0] \$169 ;
+  wire [9:0] \$17 ;
+  wire [7:0] \$170 ;
+  wire [8:0] \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire [7:0] \$174 ;
+  wire [7:0] \$175 ;
+  wire \$176 ;
+  wire \$177 ;
+  wire [7:0] \$178 ;
+  wire [7:0] \$179 ;
+  wire [8:0] \$18 ;
+  wire \$180 ;
+  wire \$181 ;
+  wire [7:0] \$182 ;
+  wire [7:0] \$183 ;
+  wire [8:0] \$184 ;
+  wire \$185 ;
+  wire \$186 ;
+  wire [7:0] \$187 ;
+  wire [7:0] \$188 ;
+  wire [8:0] \$189 ;
+  wire \$19 ;
+  wire \$190 ;
+  wire \$191 ;
+  wire [7:0] \$192 ;
+  wire [7:0] \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  wire [7:0] \$196 ;
+  wire [7:0] \$197 ;
+  wire [8:0] \$198 ;
+  wire \$199 ;
   wire \$2 ;
-  wire \$20 ;
+  wire [8:0] \$20 ;
+  wire \$200 ;
+  wire [7:0] \$201 ;
+  wire [7:0] \$202 ;
+  wire [8:0] \$203 ;
+  wire \$204 ;
+  wire \$205 ;
+  wire [7:0] \$206 ;
+  wire [7:0] \$207 ;
+  wire \$208 ;
+  wire \$209 ;
   wire \$21 ;
-  wire [7:0] \$22 ;
-  wire [7:0] \$23 ;
-  wire \$24 ;
+  wire [7:0] \$210 ;
+  wire [7:0] \$211 ;
+  wire \$212 ;
+  wire \$213 ;
+  wire [7:0] \$214 ;
+  wire [7:0] \$215 ;
+  wire [8:0] \$216 ;
+  wire \$217 ;
+  wire \$218 ;
+  wire [7:0] \$219 ;
+  wire [8:0] \$22 ;
+  wire [7:0] \$220 ;
+  wire [8:0] \$221 ;
+  reg \$222 ;
+  reg [6:0] \$223 ;
+  reg \$224 ;
+  reg [6:0] \$225 ;
+  reg [6:0] \$226 ;
+  reg \$227 ;
+  reg [6:0] \$228 ;
+  reg [6:0] \$229 ;
+  wire [8:0] \$23 ;
+  reg \$230 ;
+  reg [6:0] \$231 ;
+  reg [6:0] \$232 ;
+  reg \$233 ;
+  reg [6:0] \$234 ;
+  wire [8:0] \$24 ;
   wire \$25 ;
-  wire [7:0] \$26 ;
+  wire \$26 ;
   wire [7:0] \$27 ;
-  wire [8:0] \$28 ;
+  wire [7:0] \$28 ;
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire [7:0] \$31 ;
   wire [7:0] \$32 ;
   wire [8:0] \$33 ;
-  wire [7:0] \$34 ;
-  wire [9:0] \$35 ;
-  wire \$36 ;
-  wire \$37 ;
-  wire [7:0] \$38 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire [7:0] \$36 ;
+  wire [7:0] \$37 ;
+  wire [8:0] \$38 ;
   wire [7:0] \$39 ;
   wire [7:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [7:0] \$42 ;
-  wire [7:0] \$43 ;
-  wire [8:0] \$44 ;
-  wire \$45 ;
-  wire \$46 ;
-  wire [7:0] \$47 ;
-  wire [7:0] \$48 ;
-  wire [8:0] \$49 ;
+  wire [9:0] \$40 ;
+  wire [8:0] \$41 ;
+  wire \$42 ;
+  wire [8:0] \$43 ;
+  wire \$44 ;
+  wire [8:0] \$45 ;
+  wire [8:0] \$46 ;
+  wire [8:0] \$47 ;
+  wire \$48 ;
+  wire \$49 ;
   wire [7:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire [7:0] \$52 ;
-  wire [7:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire [7:0] \$56 ;
-  wire [7:0] \$57 ;
+  wire [7:0] \$50 ;
+  wire [7:0] \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [7:0] \$54 ;
+  wire [7:0] \$55 ;
+  wire [8:0] \$56 ;
+  wire \$57 ;
   wire \$58 ;
-  wire \$59 ;
+  wire [7:0] \$59 ;
   wire \$6 ;
   wire [7:0] \$60 ;
-  wire [7:0] \$61 ;
-  wire [8:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [7:0] \$65 ;
-  wire [7:0] \$66 ;
-  wire [8:0] \$67 ;
-  wire [7:0] \$68 ;
-  wire [9:0] \$69 ;
+  wire [8:0] \$61 ;
+  wire [7:0] \$62 ;
+  wire [9:0] \$63 ;
+  wire [8:0] \$64 ;
+  wire \$65 ;
+  wire [8:0] \$66 ;
+  wire \$67 ;
+  wire [8:0] \$68 ;
+  wire [8:0] \$69 ;
   wire \$7 ;
-  wire \$70 ;
+  wire [8:0] \$70 ;
   wire \$71 ;
-  wire [7:0] \$72 ;
+  wire \$72 ;
   wire [7:0] \$73 ;
-  wire \$74 ;
+  wire [7:0] \$74 ;
   wire \$75 ;
-  wire [7:0] \$76 ;
+  wire \$76 ;
   wire [7:0] \$77 ;
-  wire [8:0] \$78 ;
-  wire \$79 ;
+  wire [7:0] \$78 ;
+  wire [8:0] \$79 ;
   wire [7:0] \$8 ;
   wire \$80 ;
-  wire [7:0] \$81 ;
+  wire \$81 ;
   wire [7:0] \$82 ;
-  wire [8:0] \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire [7:0] \$86 ;
-  wire [7:0] \$87 ;
+  wire [7:0] \$83 ;
+  wire [8:0] \$84 ;
+  wire [7:0] \$85 ;
+  wire [9:0] \$86 ;
+  wire [8:0] \$87 ;
   wire \$88 ;
-  wire \$89 ;
+  wire [8:0] \$89 ;
   wire [7:0] \$9 ;
-  wire [7:0] \$90 ;
-  wire [7:0] \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [7:0] \$94 ;
-  wire [7:0] \$95 ;
-  wire [8:0] \$96 ;
-  wire \$97 ;
+  wire \$90 ;
+  wire [8:0] \$91 ;
+  wire [8:0] \$92 ;
+  wire [8:0] \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire [7:0] \$96 ;
+  wire [7:0] \$97 ;
   wire \$98 ;
-  wire [7:0] \$99 ;
+  wire \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -1875,12 +1942,24 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   wire i__ready;
   input i__valid;
   wire i__valid;
+  reg l0_neg_p0 = 1'h0;
   wire [9:0] l0_s2_acc;
+  reg [6:0] l0_seg_p0 = 7'h00;
+  reg [6:0] l0_x_p0 = 7'h00;
+  reg l1_neg_p0 = 1'h0;
   wire [9:0] l1_s2_acc;
+  reg [6:0] l1_seg_p0 = 7'h00;
+  reg [6:0] l1_x_p0 = 7'h00;
+  reg l2_neg_p0 = 1'h0;
   wire [9:0] l2_s2_acc;
+  reg [6:0] l2_seg_p0 = 7'h00;
+  reg [6:0] l2_x_p0 = 7'h00;
+  reg l3_neg_p0 = 1'h0;
   wire [9:0] l3_s2_acc;
+  reg [6:0] l3_seg_p0 = 7'h00;
+  reg [6:0] l3_x_p0 = 7'h00;
   output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
+  wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
@@ -1890,15 +1969,20 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   output o__valid;
   reg o__valid = 1'h0;
   wire [6:0] port__addr;
-  wire [6:0] \port__addr$10 ;
-  wire [6:0] \port__addr$13 ;
-  wire [6:0] \port__addr$7 ;
+  wire [6:0] \port__addr$11 ;
+  wire [6:0] \port__addr$17 ;
+  wire [6:0] \port__addr$23 ;
   wire [8:0] port__data;
-  wire [8:0] \port__data$12 ;
   wire [8:0] \port__data$15 ;
-  wire [8:0] \port__data$9 ;
+  wire [8:0] \port__data$21 ;
+  wire [8:0] \port__data$27 ;
+  wire port__en;
+  wire \port__en$12 ;
+  wire \port__en$18 ;
+  wire \port__en$24 ;
   input rst;
   wire rst;
+  (* ram_style = "block" *)
   reg [8:0] c0_rom [127:0];
   initial begin
     c0_rom[0] = 9'h000;
@@ -2030,10 +2114,28 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
     c0_rom[126] = 9'h07e;
     c0_rom[127] = 9'h07f;
   end
-  assign \port__data$15  = c0_rom[\$117 [6:0]];
-  assign \port__data$12  = c0_rom[\$83 [6:0]];
-  assign \port__data$9  = c0_rom[\$49 [6:0]];
-  assign port__data = c0_rom[\$15 [6:0]];
+  reg [8:0] _0_;
+  reg [8:0] _1_;
+  reg [8:0] _2_;
+  reg [8:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= c0_rom[\$84 [6:0]];
+    end
+    if (i__ready) begin
+      _1_ <= c0_rom[\$61 [6:0]];
+    end
+    if (i__ready) begin
+      _2_ <= c0_rom[\$38 [6:0]];
+    end
+    if (i__ready) begin
+      _3_ <= c0_rom[\$15 [6:0]];
+    end
+  end
+  assign \port__data$27  = _0_;
+  assign \port__data$21  = _1_;
+  assign \port__data$15  = _2_;
+  assign port__data = _3_;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) < $signed(7'h5c);
@@ -2050,175 +2152,328 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   assign \$13  = \$12  ? 8'h7f : i__payload[7:0];
   assign \$14  = \$11  ? 8'hdc : \$13 ;
   assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$17  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$18  = \$17  ? 8'h7f : i__payload[7:0];
-  assign \$19  = \$16  ? 8'hdc : \$18 ;
-  assign \$20  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$21  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$22  = \$21  ? 8'h7f : i__payload[7:0];
-  assign \$23  = \$20  ? 8'hdc : \$22 ;
-  assign \$24  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$25  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$26  = \$25  ? 8'h7f : i__payload[7:0];
-  assign \$27  = \$24  ? 8'hdc : \$26 ;
-  assign \$28  = - $signed(\$27 );
-  assign \$29  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$30  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$31  = \$30  ? 8'h7f : i__payload[7:0];
+  assign \$17  = $signed(port__data) - $signed({ 1'h0, \$16  });
+  assign l0_s2_acc = l0_neg_p0 ? \$17  : { port__data[8], port__data };
+  assign \$19  = $signed(\$18 ) > $signed(8'h7f);
+  assign \$21  = $signed(\$20 ) < $signed(8'h80);
+  assign \$23  = \$21  ? 9'h180 : \$22 ;
+  assign \$24  = \$19  ? 9'h07f : \$23 ;
+  assign \$25  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$27  = \$26  ? 8'h7f : i__payload[15:8];
+  assign \$28  = \$25  ? 8'hdc : \$27 ;
+  assign \$29  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$30  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$31  = \$30  ? 8'h7f : i__payload[15:8];
   assign \$32  = \$29  ? 8'hdc : \$31 ;
-  assign \$33  = \$23 [7] ? \$28  : { \$32 [7], \$32  };
-  assign \$35  = $signed(port__data) - $signed({ 1'h0, \$34  });
-  assign l0_s2_acc = \$19 [7] ? \$35  : { port__data[8], port__data };
-  assign \$36  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$37  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$38  = \$37  ? 8'h7f : i__payload[15:8];
-  assign \$39  = \$36  ? 8'hdc : \$38 ;
-  assign \$40  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$41  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$42  = \$41  ? 8'h7f : i__payload[15:8];
-  assign \$43  = \$40  ? 8'hdc : \$42 ;
-  assign \$44  = - $signed(\$43 );
-  assign \$45  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$46  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$47  = \$46  ? 8'h7f : i__payload[15:8];
-  assign \$48  = \$45  ? 8'hdc : \$47 ;
-  assign \$49  = \$39 [7] ? \$44  : { \$48 [7], \$48  };
-  assign \$50  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$51  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$52  = \$51  ? 8'h7f : i__payload[15:8];
-  assign \$53  = \$50  ? 8'hdc : \$52 ;
-  assign \$54  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$55  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$56  = \$55  ? 8'h7f : i__payload[15:8];
-  assign \$57  = \$54  ? 8'hdc : \$56 ;
-  assign \$58  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$59  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$60  = \$59  ? 8'h7f : i__payload[15:8];
-  assign \$61  = \$58  ? 8'hdc : \$60 ;
-  assign \$62  = - $signed(\$61 );
-  assign \$63  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$64  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$65  = \$64  ? 8'h7f : i__payload[15:8];
-  assign \$66  = \$63  ? 8'hdc : \$65 ;
-  assign \$67  = \$57 [7] ? \$62  : { \$66 [7], \$66  };
-  assign \$69  = $signed(\port__data$9 ) - $signed({ 1'h0, \$68  });
-  assign l1_s2_acc = \$53 [7] ? \$69  : { \port__data$9 [8], \port__data$9  };
-  assign \$70  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$71  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$72  = \$71  ? 8'h7f : i__payload[23:16];
-  assign \$73  = \$70  ? 8'hdc : \$72 ;
-  assign \$74  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$75  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$76  = \$75  ? 8'h7f : i__payload[23:16];
-  assign \$77  = \$74  ? 8'hdc : \$76 ;
-  assign \$78  = - $signed(\$77 );
-  assign \$79  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$80  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$81  = \$80  ? 8'h7f : i__payload[23:16];
-  assign \$82  = \$79  ? 8'hdc : \$81 ;
-  assign \$83  = \$73 [7] ? \$78  : { \$82 [7], \$82  };
-  assign \$84  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$85  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$86  = \$85  ? 8'h7f : i__payload[23:16];
-  assign \$87  = \$84  ? 8'hdc : \$86 ;
-  assign \$88  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$89  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$90  = \$89  ? 8'h7f : i__payload[23:16];
-  assign \$91  = \$88  ? 8'hdc : \$90 ;
-  assign \$92  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$93  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$94  = \$93  ? 8'h7f : i__payload[23:16];
-  assign \$95  = \$92  ? 8'hdc : \$94 ;
-  assign \$96  = - $signed(\$95 );
-  assign \$97  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$98  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$99  = \$98  ? 8'h7f : i__payload[23:16];
-  assign \$100  = \$97  ? 8'hdc : \$99 ;
-  assign \$101  = \$91 [7] ? \$96  : { \$100 [7], \$100  };
-  assign \$103  = $signed(\port__data$12 ) - $signed({ 1'h0, \$102  });
-  assign l2_s2_acc = \$87 [7] ? \$103  : { \port__data$12 [8], \port__data$12  };
-  assign \$104  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$105  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$106  = \$105  ? 8'h7f : i__payload[31:24];
-  assign \$107  = \$104  ? 8'hdc : \$106 ;
-  assign \$108  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$109  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$110  = \$109  ? 8'h7f : i__payload[31:24];
+  assign \$33  = - $signed(\$32 );
+  assign \$34  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$35  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$36  = \$35  ? 8'h7f : i__payload[15:8];
+  assign \$37  = \$34  ? 8'hdc : \$36 ;
+  assign \$38  = \$28 [7] ? \$33  : { \$37 [7], \$37  };
+  assign \$40  = $signed(\port__data$15 ) - $signed({ 1'h0, \$39  });
+  assign l1_s2_acc = l1_neg_p0 ? \$40  : { \port__data$15 [8], \port__data$15  };
+  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
+  assign \$44  = $signed(\$43 ) < $signed(8'h80);
+  assign \$46  = \$44  ? 9'h180 : \$45 ;
+  assign \$47  = \$42  ? 9'h07f : \$46 ;
+  assign \$48  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$49  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$50  = \$49  ? 8'h7f : i__payload[23:16];
+  assign \$51  = \$48  ? 8'hdc : \$50 ;
+  assign \$52  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$53  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$54  = \$53  ? 8'h7f : i__payload[23:16];
+  assign \$55  = \$52  ? 8'hdc : \$54 ;
+  assign \$56  = - $signed(\$55 );
+  assign \$57  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$58  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$59  = \$58  ? 8'h7f : i__payload[23:16];
+  assign \$60  = \$57  ? 8'hdc : \$59 ;
+  assign \$61  = \$51 [7] ? \$56  : { \$60 [7], \$60  };
+  assign \$63  = $signed(\port__data$21 ) - $signed({ 1'h0, \$62  });
+  assign l2_s2_acc = l2_neg_p0 ? \$63  : { \port__data$21 [8], \port__data$21  };
+  assign \$65  = $signed(\$64 ) > $signed(8'h7f);
+  assign \$67  = $signed(\$66 ) < $signed(8'h80);
+  assign \$69  = \$67  ? 9'h180 : \$68 ;
+  assign \$70  = \$65  ? 9'h07f : \$69 ;
+  assign \$71  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$72  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$73  = \$72  ? 8'h7f : i__payload[31:24];
+  assign \$74  = \$71  ? 8'hdc : \$73 ;
+  assign \$75  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$76  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$77  = \$76  ? 8'h7f : i__payload[31:24];
+  assign \$78  = \$75  ? 8'hdc : \$77 ;
+  assign \$79  = - $signed(\$78 );
+  assign \$80  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$81  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$82  = \$81  ? 8'h7f : i__payload[31:24];
+  assign \$83  = \$80  ? 8'hdc : \$82 ;
+  assign \$84  = \$74 [7] ? \$79  : { \$83 [7], \$83  };
+  assign \$86  = $signed(\port__data$27 ) - $signed({ 1'h0, \$85  });
+  assign l3_s2_acc = l3_neg_p0 ? \$86  : { \port__data$27 [8], \port__data$27  };
+  assign \$88  = $signed(\$87 ) > $signed(8'h7f);
+  assign \$90  = $signed(\$89 ) < $signed(8'h80);
+  assign \$92  = \$90  ? 9'h180 : \$91 ;
+  assign \$93  = \$88  ? 9'h07f : \$92 ;
+  assign \$94  = $signed(i__payload[7:0]) < $signed(7'h5c);
+  assign \$95  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$96  = \$95  ? 8'h7f : i__payload[7:0];
+  assign \$97  = \$94  ? 8'hdc : \$96 ;
+  assign \$98  = $signed(i__payload[7:0]) < $signed(7'h5c);
+  assign \$99  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$100  = \$99  ? 8'h7f : i__payload[7:0];
+  assign \$101  = \$98  ? 8'hdc : \$100 ;
+  assign \$102  = - $signed(\$101 );
+  assign \$103  = $signed(i__payload[7:0]) < $signed(7'h5c);
+  assign \$104  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$105  = \$104  ? 8'h7f : i__payload[7:0];
+  assign \$106  = \$103  ? 8'hdc : \$105 ;
+  assign \$107  = \$97 [7] ? \$102  : { \$106 [7], \$106  };
+  assign \$108  = $signed(i__payload[7:0]) < $signed(7'h5c);
+  assign \$109  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$110  = \$109  ? 8'h7f : i__payload[7:0];
   assign \$111  = \$108  ? 8'hdc : \$110 ;
-  assign \$112  = - $signed(\$111 );
-  assign \$113  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$114  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$115  = \$114  ? 8'h7f : i__payload[31:24];
-  assign \$116  = \$113  ? 8'hdc : \$115 ;
-  assign \$117  = \$107 [7] ? \$112  : { \$116 [7], \$116  };
-  assign \$118  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$119  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$120  = \$119  ? 8'h7f : i__payload[31:24];
-  assign \$121  = \$118  ? 8'hdc : \$120 ;
-  assign \$122  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$123  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$124  = \$123  ? 8'h7f : i__payload[31:24];
-  assign \$125  = \$122  ? 8'hdc : \$124 ;
-  assign \$126  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$127  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$128  = \$127  ? 8'h7f : i__payload[31:24];
+  assign \$112  = $signed(i__payload[7:0]) < $signed(7'h5c);
+  assign \$113  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$114  = \$113  ? 8'h7f : i__payload[7:0];
+  assign \$115  = \$112  ? 8'hdc : \$114 ;
+  assign \$116  = $signed(i__payload[7:0]) < $signed(7'h5c);
+  assign \$117  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$118  = \$117  ? 8'h7f : i__payload[7:0];
+  assign \$119  = \$116  ? 8'hdc : \$118 ;
+  assign \$120  = - $signed(\$119 );
+  assign \$121  = $signed(i__payload[7:0]) < $signed(7'h5c);
+  assign \$122  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$123  = \$122  ? 8'h7f : i__payload[7:0];
+  assign \$124  = \$121  ? 8'hdc : \$123 ;
+  assign \$125  = \$115 [7] ? \$120  : { \$124 [7], \$124  };
+  assign \$126  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$127  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$128  = \$127  ? 8'h7f : i__payload[15:8];
   assign \$129  = \$126  ? 8'hdc : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$132  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$133  = \$132  ? 8'h7f : i__payload[31:24];
-  assign \$134  = \$131  ? 8'hdc : \$133 ;
-  assign \$135  = \$125 [7] ? \$130  : { \$134 [7], \$134  };
-  assign \$137  = $signed(\port__data$15 ) - $signed({ 1'h0, \$136  });
-  assign l3_s2_acc = \$121 [7] ? \$137  : { \port__data$15 [8], \port__data$15  };
-  assign \$139  = $signed(\$138 ) > $signed(8'h7f);
-  assign \$141  = $signed(\$140 ) < $signed(8'h80);
-  assign \$143  = \$141  ? 9'h180 : \$142 ;
-  assign \$144  = \$139  ? 9'h07f : \$143 ;
-  assign \$146  = $signed(\$145 ) > $signed(8'h7f);
-  assign \$148  = $signed(\$147 ) < $signed(8'h80);
-  assign \$150  = \$148  ? 9'h180 : \$149 ;
-  assign \$151  = \$146  ? 9'h07f : \$150 ;
-  assign \$153  = $signed(\$152 ) > $signed(8'h7f);
-  assign \$155  = $signed(\$154 ) < $signed(8'h80);
-  assign \$157  = \$155  ? 9'h180 : \$156 ;
-  assign \$158  = \$153  ? 9'h07f : \$157 ;
-  assign \$160  = $signed(\$159 ) > $signed(8'h7f);
-  assign \$162  = $signed(\$161 ) < $signed(8'h80);
-  assign \$164  = \$162  ? 9'h180 : \$163 ;
-  assign \$165  = \$160  ? 9'h07f : \$164 ;
+  assign \$130  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$131  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$132  = \$131  ? 8'h7f : i__payload[15:8];
+  assign \$133  = \$130  ? 8'hdc : \$132 ;
+  assign \$134  = - $signed(\$133 );
+  assign \$135  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$136  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$137  = \$136  ? 8'h7f : i__payload[15:8];
+  assign \$138  = \$135  ? 8'hdc : \$137 ;
+  assign \$139  = \$129 [7] ? \$134  : { \$138 [7], \$138  };
+  assign \$140  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$141  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$142  = \$141  ? 8'h7f : i__payload[15:8];
+  assign \$143  = \$140  ? 8'hdc : \$142 ;
+  assign \$144  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$145  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$146  = \$145  ? 8'h7f : i__payload[15:8];
+  assign \$147  = \$144  ? 8'hdc : \$146 ;
+  assign \$148  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$149  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$150  = \$149  ? 8'h7f : i__payload[15:8];
+  assign \$151  = \$148  ? 8'hdc : \$150 ;
+  assign \$152  = - $signed(\$151 );
+  assign \$153  = $signed(i__payload[15:8]) < $signed(7'h5c);
+  assign \$154  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$155  = \$154  ? 8'h7f : i__payload[15:8];
+  assign \$156  = \$153  ? 8'hdc : \$155 ;
+  assign \$157  = \$147 [7] ? \$152  : { \$156 [7], \$156  };
+  assign \$158  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$159  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$160  = \$159  ? 8'h7f : i__payload[23:16];
+  assign \$161  = \$158  ? 8'hdc : \$160 ;
+  assign \$162  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$163  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$164  = \$163  ? 8'h7f : i__payload[23:16];
+  assign \$165  = \$162  ? 8'hdc : \$164 ;
+  assign \$166  = - $signed(\$165 );
+  assign \$167  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$168  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$169  = \$168  ? 8'h7f : i__payload[23:16];
+  assign \$170  = \$167  ? 8'hdc : \$169 ;
+  assign \$171  = \$161 [7] ? \$166  : { \$170 [7], \$170  };
+  assign \$172  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$173  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$174  = \$173  ? 8'h7f : i__payload[23:16];
+  assign \$175  = \$172  ? 8'hdc : \$174 ;
+  assign \$176  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$177  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$178  = \$177  ? 8'h7f : i__payload[23:16];
+  assign \$179  = \$176  ? 8'hdc : \$178 ;
+  assign \$180  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$181  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$182  = \$181  ? 8'h7f : i__payload[23:16];
+  assign \$183  = \$180  ? 8'hdc : \$182 ;
+  assign \$184  = - $signed(\$183 );
+  assign \$185  = $signed(i__payload[23:16]) < $signed(7'h5c);
+  assign \$186  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$187  = \$186  ? 8'h7f : i__payload[23:16];
+  assign \$188  = \$185  ? 8'hdc : \$187 ;
+  assign \$189  = \$179 [7] ? \$184  : { \$188 [7], \$188  };
+  assign \$190  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$191  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$192  = \$191  ? 8'h7f : i__payload[31:24];
+  assign \$193  = \$190  ? 8'hdc : \$192 ;
+  assign \$194  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$195  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$196  = \$195  ? 8'h7f : i__payload[31:24];
+  assign \$197  = \$194  ? 8'hdc : \$196 ;
+  assign \$198  = - $signed(\$197 );
+  assign \$199  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$200  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$201  = \$200  ? 8'h7f : i__payload[31:24];
+  assign \$202  = \$199  ? 8'hdc : \$201 ;
+  assign \$203  = \$193 [7] ? \$198  : { \$202 [7], \$202  };
+  assign \$204  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$205  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$206  = \$205  ? 8'h7f : i__payload[31:24];
+  assign \$207  = \$204  ? 8'hdc : \$206 ;
+  assign \$208  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$209  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$210  = \$209  ? 8'h7f : i__payload[31:24];
+  assign \$211  = \$208  ? 8'hdc : \$210 ;
+  assign \$212  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$213  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$214  = \$213  ? 8'h7f : i__payload[31:24];
+  assign \$215  = \$212  ? 8'hdc : \$214 ;
+  assign \$216  = - $signed(\$215 );
+  assign \$217  = $signed(i__payload[31:24]) < $signed(7'h5c);
+  assign \$218  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$219  = \$218  ? 8'h7f : i__payload[31:24];
+  assign \$220  = \$217  ? 8'hdc : \$219 ;
+  assign \$221  = \$211 [7] ? \$216  : { \$220 [7], \$220  };
   always @(posedge clk)
-    o__valid <= \$166 ;
+    o__valid <= \$222 ;
   always @(posedge clk)
-    o__payload <= \$167 ;
+    l0_x_p0 <= \$223 ;
+  always @(posedge clk)
+    l0_neg_p0 <= \$224 ;
+  always @(posedge clk)
+    l0_seg_p0 <= \$225 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$226 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$227 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$228 ;
+  always @(posedge clk)
+    l2_x_p0 <= \$229 ;
+  always @(posedge clk)
+    l2_neg_p0 <= \$230 ;
+  always @(posedge clk)
+    l2_seg_p0 <= \$231 ;
+  always @(posedge clk)
+    l3_x_p0 <= \$232 ;
+  always @(posedge clk)
+    l3_neg_p0 <= \$233 ;
+  always @(posedge clk)
+    l3_seg_p0 <= \$234 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$166  = o__valid;
+    \$222  = o__valid;
     if (i__ready) begin
-      \$166  = i__valid;
+      \$222  = i__valid;
     end
     if (rst) begin
-      \$166  = 1'h0;
+      \$222  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$167  = o__payload;
+    \$223  = l0_x_p0;
     if (i__ready) begin
-      \$167 [7:0] = \$144 [7:0];
-      \$167 [15:8] = \$151 [7:0];
-      \$167 [23:16] = \$158 [7:0];
-      \$167 [31:24] = \$165 [7:0];
+      \$223  = \$107 [6:0];
     end
-    if (rst) begin
-      \$167  = 32'd0;
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$224  = l0_neg_p0;
+    if (i__ready) begin
+      \$224  = \$111 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$225  = l0_seg_p0;
+    if (i__ready) begin
+      \$225  = \$125 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$226  = l1_x_p0;
+    if (i__ready) begin
+      \$226  = \$139 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$227  = l1_neg_p0;
+    if (i__ready) begin
+      \$227  = \$143 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$228  = l1_seg_p0;
+    if (i__ready) begin
+      \$228  = \$157 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$229  = l2_x_p0;
+    if (i__ready) begin
+      \$229  = \$171 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$230  = l2_neg_p0;
+    if (i__ready) begin
+      \$230  = \$175 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$231  = l2_seg_p0;
+    if (i__ready) begin
+      \$231  = \$189 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$232  = l3_x_p0;
+    if (i__ready) begin
+      \$232  = \$203 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$233  = l3_neg_p0;
+    if (i__ready) begin
+      \$233  = \$207 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$234  = l3_seg_p0;
+    if (i__ready) begin
+      \$234  = \$221 [6:0];
     end
   end
   assign port__addr = \$15 [6:0];
-  assign \port__addr$7  = \$49 [6:0];
-  assign \port__addr$10  = \$83 [6:0];
-  assign \port__addr$13  = \$117 [6:0];
+  assign port__en = i__ready;
+  assign \port__addr$11  = \$38 [6:0];
+  assign \port__en$12  = i__ready;
+  assign \port__addr$17  = \$61 [6:0];
+  assign \port__en$18  = i__ready;
+  assign \port__addr$23  = \$84 [6:0];
+  assign \port__en$24  = i__ready;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -2227,22 +2482,26 @@ module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$34  = { 1'h0, \$33 [6:0] };
-  assign \$68  = { 1'h0, \$67 [6:0] };
-  assign \$102  = { 1'h0, \$101 [6:0] };
-  assign \$136  = { 1'h0, \$135 [6:0] };
-  assign \$138  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$140  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$142  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$145  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$147  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$149  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$152  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$154  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$156  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$159  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$161  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$163  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign o__payload[31:24] = \$93 [7:0];
+  assign o__payload[23:16] = \$70 [7:0];
+  assign o__payload[15:8] = \$47 [7:0];
+  assign o__payload[7:0] = \$24 [7:0];
+  assign \$16  = { 1'h0, l0_x_p0 };
+  assign \$18  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$20  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$22  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$39  = { 1'h0, l1_x_p0 };
+  assign \$41  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$43  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$45  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$62  = { 1'h0, l2_x_p0 };
+  assign \$64  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$66  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$68  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$85  = { 1'h0, l3_x_p0 };
+  assign \$87  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$89  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$91  = { l3_s2_acc[7], l3_s2_acc[7:0] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3731,80 +3990,95 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4610$0 , \port$4612$0 , o__valid, o__payload, clk);
+module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4834$0 , \port$4836$0 , o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
-  wire [8:0] \$10 ;
-  wire [8:0] \$11 ;
+  wire [24:0] \$10 ;
+  wire [24:0] \$11 ;
   wire [24:0] \$12 ;
   wire [24:0] \$13 ;
-  wire \$14 ;
-  wire [24:0] \$15 ;
+  wire [18:0] \$14 ;
+  wire [18:0] \$15 ;
   wire [24:0] \$16 ;
-  wire \$17 ;
-  wire [24:0] \$18 ;
+  wire [24:0] \$17 ;
+  wire \$18 ;
   wire [24:0] \$19 ;
   wire [18:0] \$2 ;
   wire [24:0] \$20 ;
-  wire [24:0] \$21 ;
-  wire [8:0] \$22 ;
-  wire [8:0] \$23 ;
+  wire \$21 ;
+  wire [24:0] \$22 ;
+  wire [24:0] \$23 ;
   wire [24:0] \$24 ;
   wire [24:0] \$25 ;
-  wire \$26 ;
-  wire [24:0] \$27 ;
+  wire [18:0] \$26 ;
+  wire [18:0] \$27 ;
   wire [24:0] \$28 ;
-  wire \$29 ;
+  wire [24:0] \$29 ;
   wire [18:0] \$3 ;
-  wire [24:0] \$30 ;
+  wire \$30 ;
   wire [24:0] \$31 ;
   wire [24:0] \$32 ;
-  wire [24:0] \$33 ;
-  wire [8:0] \$34 ;
-  wire [8:0] \$35 ;
+  wire \$33 ;
+  wire [24:0] \$34 ;
+  wire [24:0] \$35 ;
   wire [24:0] \$36 ;
   wire [24:0] \$37 ;
-  wire \$38 ;
-  wire [24:0] \$39 ;
-  wire [18:0] \$4 ;
+  wire [18:0] \$38 ;
+  wire [18:0] \$39 ;
+  wire [24:0] \$4 ;
   wire [24:0] \$40 ;
-  wire \$41 ;
-  wire [24:0] \$42 ;
+  wire [24:0] \$41 ;
+  wire \$42 ;
   wire [24:0] \$43 ;
   wire [24:0] \$44 ;
-  wire [24:0] \$45 ;
-  wire [8:0] \$46 ;
-  wire [8:0] \$47 ;
+  wire \$45 ;
+  wire [24:0] \$46 ;
+  wire [24:0] \$47 ;
   wire [24:0] \$48 ;
   wire [24:0] \$49 ;
-  wire [18:0] \$5 ;
-  wire \$50 ;
-  wire [24:0] \$51 ;
-  wire [24:0] \$52 ;
-  wire \$53 ;
-  wire [24:0] \$54 ;
-  wire [24:0] \$55 ;
-  wire [24:0] \$56 ;
-  wire [24:0] \$57 ;
+  wire [24:0] \$5 ;
+  wire [8:0] \$50 ;
+  wire [8:0] \$51 ;
+  wire [8:0] \$52 ;
+  wire [8:0] \$53 ;
+  wire [8:0] \$54 ;
+  wire [8:0] \$55 ;
+  wire [8:0] \$56 ;
+  wire [8:0] \$57 ;
   reg \$58 ;
   reg \$59 ;
-  wire [18:0] \$6 ;
+  wire \$6 ;
   reg [7:0] \$60 ;
   reg [7:0] \$61 ;
   reg \$62 ;
-  reg [31:0] \$63 ;
+  reg [7:0] \$63 ;
   reg [7:0] \$64 ;
-  reg [7:0] \$65 ;
-  reg \$66 ;
+  reg \$65 ;
+  reg [7:0] \$66 ;
   reg [7:0] \$67 ;
   reg [7:0] \$68 ;
   reg \$69 ;
-  wire [18:0] \$7 ;
+  wire [24:0] \$7 ;
   reg [7:0] \$70 ;
   reg [7:0] \$71 ;
   reg \$72 ;
-  wire [18:0] \$8 ;
-  wire [18:0] \$9 ;
+  reg [7:0] \$73 ;
+  reg [7:0] \$74 ;
+  reg [7:0] \$75 ;
+  reg \$76 ;
+  reg [7:0] \$77 ;
+  reg [7:0] \$78 ;
+  reg \$79 ;
+  wire [24:0] \$8 ;
+  reg [7:0] \$80 ;
+  reg [7:0] \$81 ;
+  reg [7:0] \$82 ;
+  reg \$83 ;
+  reg [7:0] \$84 ;
+  reg [7:0] \$85 ;
+  reg \$86 ;
+  reg [7:0] \$87 ;
+  wire \$9 ;
   input clk;
   wire clk;
   wire [63:0] i__payload;
@@ -3823,27 +4097,43 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4610$0 , \p
   input i__valid;
   wire i__valid;
   reg [7:0] l0_a_p0 = 8'h00;
+  reg [7:0] l0_a_p1 = 8'h00;
   reg l0_neg_p0 = 1'h0;
+  reg l0_neg_p1 = 1'h0;
   wire [23:0] l0_s3_acc;
+  reg [7:0] l0_seg_p1 = 8'h00;
   (* init = 8'h00 *)
   wire [7:0] l0_x_p0;
+  reg [7:0] l0_x_p1 = 8'h00;
   reg [7:0] l1_a_p0 = 8'h00;
+  reg [7:0] l1_a_p1 = 8'h00;
   reg l1_neg_p0 = 1'h0;
+  reg l1_neg_p1 = 1'h0;
   wire [23:0] l1_s3_acc;
+  reg [7:0] l1_seg_p1 = 8'h00;
   (* init = 8'h00 *)
   wire [7:0] l1_x_p0;
+  reg [7:0] l1_x_p1 = 8'h00;
   reg [7:0] l2_a_p0 = 8'h00;
+  reg [7:0] l2_a_p1 = 8'h00;
   reg l2_neg_p0 = 1'h0;
+  reg l2_neg_p1 = 1'h0;
   wire [23:0] l2_s3_acc;
+  reg [7:0] l2_seg_p1 = 8'h00;
   (* init = 8'h00 *)
   wire [7:0] l2_x_p0;
+  reg [7:0] l2_x_p1 = 8'h00;
   reg [7:0] l3_a_p0 = 8'h00;
+  reg [7:0] l3_a_p1 = 8'h00;
   reg l3_neg_p0 = 1'h0;
+  reg l3_neg_p1 = 1'h0;
   wire [23:0] l3_s3_acc;
+  reg [7:0] l3_seg_p1 = 8'h00;
   (* init = 8'h00 *)
   wire [7:0] l3_x_p0;
+  reg [7:0] l3_x_p1 = 8'h00;
   output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
+  wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
@@ -3852,21 +4142,26 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4610$0 , \p
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$4610$0 ;
-  wire [31:0] \port$4610$0 ;
-  input [31:0] \port$4612$0 ;
-  wire [31:0] \port$4612$0 ;
+  input [31:0] \port$4834$0 ;
+  wire [31:0] \port$4834$0 ;
+  input [31:0] \port$4836$0 ;
+  wire [31:0] \port$4836$0 ;
   reg [7:0] port__addr = 8'h00;
-  reg [7:0] \port__addr$15  = 8'h00;
-  reg [7:0] \port__addr$21  = 8'h00;
-  reg [7:0] \port__addr$9  = 8'h00;
+  reg [7:0] \port__addr$11  = 8'h00;
+  reg [7:0] \port__addr$18  = 8'h00;
+  reg [7:0] \port__addr$25  = 8'h00;
   wire [16:0] port__data;
-  wire [16:0] \port__data$13 ;
-  wire [16:0] \port__data$19 ;
-  wire [16:0] \port__data$25 ;
+  wire [16:0] \port__data$16 ;
+  wire [16:0] \port__data$23 ;
+  wire [16:0] \port__data$30 ;
+  wire port__en;
+  wire \port__en$13 ;
+  wire \port__en$20 ;
+  wire \port__en$27 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
+  (* ram_style = "block" *)
   reg [16:0] c0_rom [128:0];
   initial begin
     c0_rom[0] = 17'h08000;
@@ -3999,36 +4294,68 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4610$0 , \p
     c0_rom[127] = 17'h0ffe9;
     c0_rom[128] = 17'h0ffea;
   end
-  assign \port__data$25  = c0_rom[\port__addr$21 ];
-  assign \port__data$19  = c0_rom[\port__addr$15 ];
-  assign \port__data$13  = c0_rom[\port__addr$9 ];
-  assign port__data = c0_rom[port__addr];
-  assign \$23  = \port$4610$0 [15] ? \$22  : { \port$4610$0 [15], \port$4610$0 [15:8] };
-  assign \$24  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$26  = $signed(\$25 ) > $signed(8'h7f);
-  assign \$27  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$29  = $signed(\$28 ) < $signed(8'h80);
-  assign \$30  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$32  = \$29  ? 25'h1ffff80 : \$31 ;
-  assign \$33  = \$26  ? 25'h000007f : \$32 ;
-  assign \$34  = - $signed(\port$4610$0 [23:16]);
-  assign \$35  = \port$4610$0 [23] ? \$34  : { \port$4610$0 [23], \port$4610$0 [23:16] };
-  assign \$36  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$38  = $signed(\$37 ) > $signed(8'h7f);
-  assign \$39  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$41  = $signed(\$40 ) < $signed(8'h80);
-  assign \$42  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$44  = \$41  ? 25'h1ffff80 : \$43 ;
-  assign \$45  = \$38  ? 25'h000007f : \$44 ;
-  assign \$46  = - $signed(\port$4610$0 [31:24]);
-  assign \$47  = \port$4610$0 [31] ? \$46  : { \port$4610$0 [31], \port$4610$0 [31:24] };
-  assign \$48  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$50  = $signed(\$49 ) > $signed(8'h7f);
-  assign \$51  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$53  = $signed(\$52 ) < $signed(8'h80);
-  assign \$54  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$56  = \$53  ? 25'h1ffff80 : \$55 ;
-  assign \$57  = \$50  ? 25'h000007f : \$56 ;
+  reg [16:0] _0_;
+  reg [16:0] _1_;
+  reg [16:0] _2_;
+  reg [16:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= c0_rom[\port__addr$25 ];
+    end
+    if (i__ready) begin
+      _1_ <= c0_rom[\port__addr$18 ];
+    end
+    if (i__ready) begin
+      _2_ <= c0_rom[\port__addr$11 ];
+    end
+    if (i__ready) begin
+      _3_ <= c0_rom[port__addr];
+    end
+  end
+  assign \port__data$30  = _0_;
+  assign \port__data$23  = _1_;
+  assign \port__data$16  = _2_;
+  assign port__data = _3_;
+  assign \$12  = \$9  ? 25'h1ffff80 : \$11 ;
+  assign \$13  = \$6  ? 25'h000007f : \$12 ;
+  assign \$14  = $signed(18'h10000) - $signed(\port__data$16 );
+  assign \$15  = l1_neg_p1 ? \$14  : { \port__data$16 [16], \port__data$16 [16], \port__data$16  };
+  assign l1_s3_acc = $signed({ 1'h0, \$15 [15:0] }) * $signed(l1_a_p1);
+  assign \$16  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$18  = $signed(\$17 ) > $signed(8'h7f);
+  assign \$19  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$21  = $signed(\$20 ) < $signed(8'h80);
+  assign \$22  = $signed(l1_s3_acc) + $signed(17'h08000);
+  assign \$24  = \$21  ? 25'h1ffff80 : \$23 ;
+  assign \$25  = \$18  ? 25'h000007f : \$24 ;
+  assign \$26  = $signed(18'h10000) - $signed(\port__data$23 );
+  assign \$27  = l2_neg_p1 ? \$26  : { \port__data$23 [16], \port__data$23 [16], \port__data$23  };
+  assign l2_s3_acc = $signed({ 1'h0, \$27 [15:0] }) * $signed(l2_a_p1);
+  assign \$28  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$30  = $signed(\$29 ) > $signed(8'h7f);
+  assign \$31  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$33  = $signed(\$32 ) < $signed(8'h80);
+  assign \$34  = $signed(l2_s3_acc) + $signed(17'h08000);
+  assign \$36  = \$33  ? 25'h1ffff80 : \$35 ;
+  assign \$37  = \$30  ? 25'h000007f : \$36 ;
+  assign \$38  = $signed(18'h10000) - $signed(\port__data$30 );
+  assign \$39  = l3_neg_p1 ? \$38  : { \port__data$30 [16], \port__data$30 [16], \port__data$30  };
+  assign l3_s3_acc = $signed({ 1'h0, \$39 [15:0] }) * $signed(l3_a_p1);
+  assign \$40  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
+  assign \$43  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$45  = $signed(\$44 ) < $signed(8'h80);
+  assign \$46  = $signed(l3_s3_acc) + $signed(17'h08000);
+  assign \$48  = \$45  ? 25'h1ffff80 : \$47 ;
+  assign \$49  = \$42  ? 25'h000007f : \$48 ;
+  assign \$50  = - $signed(\port$4834$0 [7:0]);
+  assign \$51  = \port$4834$0 [7] ? \$50  : { \port$4834$0 [7], \port$4834$0 [7:0] };
+  assign \$52  = - $signed(\port$4834$0 [15:8]);
+  assign \$53  = \port$4834$0 [15] ? \$52  : { \port$4834$0 [15], \port$4834$0 [15:8] };
+  assign \$54  = - $signed(\port$4834$0 [23:16]);
+  assign \$55  = \port$4834$0 [23] ? \$54  : { \port$4834$0 [23], \port$4834$0 [23:16] };
+  assign \$56  = - $signed(\port$4834$0 [31:24]);
+  assign \$57  = \port$4834$0 [31] ? \$56  : { \port$4834$0 [31], \port$4834$0 [31:24] };
   always @(posedge clk)
     valid_0 <= \$58 ;
   always @(posedge clk)
@@ -4040,49 +4367,65 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4610$0 , \p
   always @(posedge clk)
     l0_neg_p0 <= \$62 ;
   always @(posedge clk)
-    o__payload <= \$63 ;
+    l0_x_p1 <= \$63 ;
   always @(posedge clk)
-    \port__addr$9  <= \$64 ;
+    l0_a_p1 <= \$64 ;
   always @(posedge clk)
-    l1_a_p0 <= \$65 ;
+    l0_neg_p1 <= \$65 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$66 ;
+    l0_seg_p1 <= \$66 ;
   always @(posedge clk)
-    \port__addr$15  <= \$67 ;
+    \port__addr$11  <= \$67 ;
   always @(posedge clk)
-    l2_a_p0 <= \$68 ;
+    l1_a_p0 <= \$68 ;
   always @(posedge clk)
-    l2_neg_p0 <= \$69 ;
+    l1_neg_p0 <= \$69 ;
   always @(posedge clk)
-    \port__addr$21  <= \$70 ;
+    l1_x_p1 <= \$70 ;
   always @(posedge clk)
-    l3_a_p0 <= \$71 ;
+    l1_a_p1 <= \$71 ;
   always @(posedge clk)
-    l3_neg_p0 <= \$72 ;
+    l1_neg_p1 <= \$72 ;
+  always @(posedge clk)
+    l1_seg_p1 <= \$73 ;
+  always @(posedge clk)
+    \port__addr$18  <= \$74 ;
+  always @(posedge clk)
+    l2_a_p0 <= \$75 ;
+  always @(posedge clk)
+    l2_neg_p0 <= \$76 ;
+  always @(posedge clk)
+    l2_x_p1 <= \$77 ;
+  always @(posedge clk)
+    l2_a_p1 <= \$78 ;
+  always @(posedge clk)
+    l2_neg_p1 <= \$79 ;
+  always @(posedge clk)
+    l2_seg_p1 <= \$80 ;
+  always @(posedge clk)
+    \port__addr$25  <= \$81 ;
+  always @(posedge clk)
+    l3_a_p0 <= \$82 ;
+  always @(posedge clk)
+    l3_neg_p0 <= \$83 ;
+  always @(posedge clk)
+    l3_x_p1 <= \$84 ;
+  always @(posedge clk)
+    l3_a_p1 <= \$85 ;
+  always @(posedge clk)
+    l3_neg_p1 <= \$86 ;
+  always @(posedge clk)
+    l3_seg_p1 <= \$87 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(18'h10000) - $signed(port__data);
-  assign \$3  = l0_neg_p0 ? \$2  : { port__data[16], port__data[16], port__data };
-  assign l0_s3_acc = $signed({ 1'h0, \$3 [15:0] }) * $signed(l0_a_p0);
-  assign \$4  = $signed(18'h10000) - $signed(\port__data$13 );
-  assign \$5  = l1_neg_p0 ? \$4  : { \port__data$13 [16], \port__data$13 [16], \port__data$13  };
-  assign l1_s3_acc = $signed({ 1'h0, \$5 [15:0] }) * $signed(l1_a_p0);
-  assign \$6  = $signed(18'h10000) - $signed(\port__data$19 );
-  assign \$7  = l2_neg_p0 ? \$6  : { \port__data$19 [16], \port__data$19 [16], \port__data$19  };
-  assign l2_s3_acc = $signed({ 1'h0, \$7 [15:0] }) * $signed(l2_a_p0);
-  assign \$8  = $signed(18'h10000) - $signed(\port__data$25 );
-  assign \$9  = l3_neg_p0 ? \$8  : { \port__data$25 [16], \port__data$25 [16], \port__data$25  };
-  assign l3_s3_acc = $signed({ 1'h0, \$9 [15:0] }) * $signed(l3_a_p0);
-  assign \$10  = - $signed(\port$4610$0 [7:0]);
-  assign \$11  = \port$4610$0 [7] ? \$10  : { \port$4610$0 [7], \port$4610$0 [7:0] };
-  assign \$12  = $signed(l0_s3_acc) + $signed(17'h08000);
-  assign \$14  = $signed(\$13 ) > $signed(8'h7f);
-  assign \$15  = $signed(l0_s3_acc) + $signed(17'h08000);
-  assign \$17  = $signed(\$16 ) < $signed(8'h80);
-  assign \$18  = $signed(l0_s3_acc) + $signed(17'h08000);
-  assign \$20  = \$17  ? 25'h1ffff80 : \$19 ;
-  assign \$21  = \$14  ? 25'h000007f : \$20 ;
-  assign \$22  = - $signed(\port$4610$0 [15:8]);
+  assign \$3  = l0_neg_p1 ? \$2  : { port__data[16], port__data[16], port__data };
+  assign l0_s3_acc = $signed({ 1'h0, \$3 [15:0] }) * $signed(l0_a_p1);
+  assign \$4  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
+  assign \$7  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$9  = $signed(\$8 ) < $signed(8'h80);
+  assign \$10  = $signed(l0_s3_acc) + $signed(17'h08000);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$58  = valid_0;
@@ -4107,130 +4450,237 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4610$0 , \p
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$60  = port__addr;
     if (i__ready) begin
-      \$60  = \$11 [7:0];
+      \$60  = \$51 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$61  = l0_a_p0;
     if (i__ready) begin
-      \$61  = \port$4612$0 [7:0];
+      \$61  = \port$4836$0 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$62  = l0_neg_p0;
     if (i__ready) begin
-      \$62  = \port$4610$0 [7];
+      \$62  = \port$4834$0 [7];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$63  = o__payload;
+    \$63  = l0_x_p1;
     if (i__ready) begin
-      \$63 [7:0] = \$21 [7:0];
-      \$63 [15:8] = \$33 [7:0];
-      \$63 [23:16] = \$45 [7:0];
-      \$63 [31:24] = \$57 [7:0];
-    end
-    if (rst) begin
-      \$63  = 32'd0;
+      \$63  = port__addr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$64  = \port__addr$9 ;
+    \$64  = l0_a_p1;
     if (i__ready) begin
-      \$64  = \$23 [7:0];
+      \$64  = l0_a_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$65  = l1_a_p0;
+    \$65  = l0_neg_p1;
     if (i__ready) begin
-      \$65  = \port$4612$0 [15:8];
+      \$65  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$66  = l1_neg_p0;
+    \$66  = l0_seg_p1;
     if (i__ready) begin
-      \$66  = \port$4610$0 [15];
+      \$66  = port__addr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$67  = \port__addr$15 ;
+    \$67  = \port__addr$11 ;
     if (i__ready) begin
-      \$67  = \$35 [7:0];
+      \$67  = \$53 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$68  = l2_a_p0;
+    \$68  = l1_a_p0;
     if (i__ready) begin
-      \$68  = \port$4612$0 [23:16];
+      \$68  = \port$4836$0 [15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$69  = l2_neg_p0;
+    \$69  = l1_neg_p0;
     if (i__ready) begin
-      \$69  = \port$4610$0 [23];
+      \$69  = \port$4834$0 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$70  = \port__addr$21 ;
+    \$70  = l1_x_p1;
     if (i__ready) begin
-      \$70  = \$47 [7:0];
+      \$70  = \port__addr$11 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$71  = l3_a_p0;
+    \$71  = l1_a_p1;
     if (i__ready) begin
-      \$71  = \port$4612$0 [31:24];
+      \$71  = l1_a_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$72  = l3_neg_p0;
+    \$72  = l1_neg_p1;
     if (i__ready) begin
-      \$72  = \port$4610$0 [31];
+      \$72  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$73  = l1_seg_p1;
+    if (i__ready) begin
+      \$73  = \port__addr$11 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$74  = \port__addr$18 ;
+    if (i__ready) begin
+      \$74  = \$55 [7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$75  = l2_a_p0;
+    if (i__ready) begin
+      \$75  = \port$4836$0 [23:16];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$76  = l2_neg_p0;
+    if (i__ready) begin
+      \$76  = \port$4834$0 [23];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$77  = l2_x_p1;
+    if (i__ready) begin
+      \$77  = \port__addr$18 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$78  = l2_a_p1;
+    if (i__ready) begin
+      \$78  = l2_a_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$79  = l2_neg_p1;
+    if (i__ready) begin
+      \$79  = l2_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$80  = l2_seg_p1;
+    if (i__ready) begin
+      \$80  = \port__addr$18 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$81  = \port__addr$25 ;
+    if (i__ready) begin
+      \$81  = \$57 [7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$82  = l3_a_p0;
+    if (i__ready) begin
+      \$82  = \port$4836$0 [31:24];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$83  = l3_neg_p0;
+    if (i__ready) begin
+      \$83  = \port$4834$0 [31];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$84  = l3_x_p1;
+    if (i__ready) begin
+      \$84  = \port__addr$25 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$85  = l3_a_p1;
+    if (i__ready) begin
+      \$85  = l3_a_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$86  = l3_neg_p1;
+    if (i__ready) begin
+      \$86  = l3_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$87  = l3_seg_p1;
+    if (i__ready) begin
+      \$87  = \port__addr$25 ;
     end
   end
   assign l0_x_p0 = port__addr;
-  assign l1_x_p0 = \port__addr$9 ;
-  assign l2_x_p0 = \port__addr$15 ;
-  assign l3_x_p0 = \port__addr$21 ;
-  assign i__payload = { \port$4612$0 , \port$4610$0  };
-  assign \i__payload.x  = \port$4610$0 ;
-  assign \i__payload.x[0]  = \port$4610$0 [7:0];
-  assign \i__payload.x[1]  = \port$4610$0 [15:8];
-  assign \i__payload.x[2]  = \port$4610$0 [23:16];
-  assign \i__payload.x[3]  = \port$4610$0 [31:24];
-  assign \i__payload.a  = \port$4612$0 ;
-  assign \i__payload.a[0]  = \port$4612$0 [7:0];
-  assign \i__payload.a[1]  = \port$4612$0 [15:8];
-  assign \i__payload.a[2]  = \port$4612$0 [23:16];
-  assign \i__payload.a[3]  = \port$4612$0 [31:24];
+  assign port__en = i__ready;
+  assign l1_x_p0 = \port__addr$11 ;
+  assign \port__en$13  = i__ready;
+  assign l2_x_p0 = \port__addr$18 ;
+  assign \port__en$20  = i__ready;
+  assign l3_x_p0 = \port__addr$25 ;
+  assign \port__en$27  = i__ready;
+  assign i__payload = { \port$4836$0 , \port$4834$0  };
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$13  = { \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24], \$12 [24:16] };
-  assign \$16  = { \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24:16] };
-  assign \$19  = { \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24], \$18 [24:16] };
-  assign \$25  = { \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24], \$24 [24:16] };
-  assign \$28  = { \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24], \$27 [24:16] };
-  assign \$31  = { \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24], \$30 [24:16] };
-  assign \$37  = { \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24], \$36 [24:16] };
-  assign \$40  = { \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24], \$39 [24:16] };
-  assign \$43  = { \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24], \$42 [24:16] };
-  assign \$49  = { \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24], \$48 [24:16] };
-  assign \$52  = { \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24], \$51 [24:16] };
-  assign \$55  = { \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24], \$54 [24:16] };
+  assign \i__payload.x  = \port$4834$0 ;
+  assign \i__payload.x[0]  = \port$4834$0 [7:0];
+  assign \i__payload.x[1]  = \port$4834$0 [15:8];
+  assign \i__payload.x[2]  = \port$4834$0 [23:16];
+  assign \i__payload.x[3]  = \port$4834$0 [31:24];
+  assign \i__payload.a  = \port$4836$0 ;
+  assign \i__payload.a[0]  = \port$4836$0 [7:0];
+  assign \i__payload.a[1]  = \port$4836$0 [15:8];
+  assign \i__payload.a[2]  = \port$4836$0 [23:16];
+  assign \i__payload.a[3]  = \port$4836$0 [31:24];
+  assign o__payload[31:24] = \$49 [7:0];
+  assign o__payload[23:16] = \$37 [7:0];
+  assign o__payload[15:8] = \$25 [7:0];
+  assign o__payload[7:0] = \$13 [7:0];
+  assign \$5  = { \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24:16] };
+  assign \$8  = { \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24:16] };
+  assign \$11  = { \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24:16] };
+  assign \$17  = { \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24:16] };
+  assign \$20  = { \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24:16] };
+  assign \$23  = { \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24:16] };
+  assign \$29  = { \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24:16] };
+  assign \$32  = { \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24:16] };
+  assign \$35  = { \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24:16] };
+  assign \$41  = { \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24:16] };
+  assign \$44  = { \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24:16] };
+  assign \$47  = { \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24:16] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5254,7 +5704,7 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4610$0 , \port$4612$0 , o__valid, o__payload, clk);
+module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4834$0 , \port$4836$0 , o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire \$1 ;
   wire [14:0] \$10 ;
@@ -5370,10 +5820,10 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4610$0 , 
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$4610$0 ;
-  wire [31:0] \port$4610$0 ;
-  input [31:0] \port$4612$0 ;
-  wire [31:0] \port$4612$0 ;
+  input [31:0] \port$4834$0 ;
+  wire [31:0] \port$4834$0 ;
+  input [31:0] \port$4836$0 ;
+  wire [31:0] \port$4836$0 ;
   input rst;
   wire rst;
   assign \$20  = $signed(\$19 ) + $signed(1'h0);
@@ -5419,14 +5869,14 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4610$0 , 
     o__payload <= \$79 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(\port$4610$0 [7:0]) >= $signed(1'h0);
-  assign \$3  = $signed(\port$4612$0 [7:0]) * $signed(\port$4610$0 [7:0]);
-  assign \$5  = $signed(\port$4610$0 [15:8]) >= $signed(1'h0);
-  assign \$6  = $signed(\port$4612$0 [15:8]) * $signed(\port$4610$0 [15:8]);
-  assign \$8  = $signed(\port$4610$0 [23:16]) >= $signed(1'h0);
-  assign \$9  = $signed(\port$4612$0 [23:16]) * $signed(\port$4610$0 [23:16]);
-  assign \$11  = $signed(\port$4610$0 [31:24]) >= $signed(1'h0);
-  assign \$12  = $signed(\port$4612$0 [31:24]) * $signed(\port$4610$0 [31:24]);
+  assign \$2  = $signed(\port$4834$0 [7:0]) >= $signed(1'h0);
+  assign \$3  = $signed(\port$4836$0 [7:0]) * $signed(\port$4834$0 [7:0]);
+  assign \$5  = $signed(\port$4834$0 [15:8]) >= $signed(1'h0);
+  assign \$6  = $signed(\port$4836$0 [15:8]) * $signed(\port$4834$0 [15:8]);
+  assign \$8  = $signed(\port$4834$0 [23:16]) >= $signed(1'h0);
+  assign \$9  = $signed(\port$4836$0 [23:16]) * $signed(\port$4834$0 [23:16]);
+  assign \$11  = $signed(\port$4834$0 [31:24]) >= $signed(1'h0);
+  assign \$12  = $signed(\port$4836$0 [31:24]) * $signed(\port$4834$0 [31:24]);
   assign \$15  = $signed(\$14 ) + $signed(1'h0);
   assign \$16  = $signed(\$15 [15:0]) + $signed(8'h40);
   assign \$18  = $signed(\$17 ) > $signed(8'h7f);
@@ -5521,25 +5971,25 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4610$0 , 
       \$79  = 32'd0;
     end
   end
-  assign i__payload = { \port$4612$0 , \port$4610$0  };
-  assign \i__payload.x  = \port$4610$0 ;
-  assign \i__payload.x[0]  = \port$4610$0 [7:0];
-  assign \i__payload.x[1]  = \port$4610$0 [15:8];
-  assign \i__payload.x[2]  = \port$4610$0 [23:16];
-  assign \i__payload.x[3]  = \port$4610$0 [31:24];
-  assign \i__payload.a  = \port$4612$0 ;
-  assign \i__payload.a[0]  = \port$4612$0 [7:0];
-  assign \i__payload.a[1]  = \port$4612$0 [15:8];
-  assign \i__payload.a[2]  = \port$4612$0 [23:16];
-  assign \i__payload.a[3]  = \port$4612$0 [31:24];
+  assign i__payload = { \port$4836$0 , \port$4834$0  };
+  assign \i__payload.x  = \port$4834$0 ;
+  assign \i__payload.x[0]  = \port$4834$0 [7:0];
+  assign \i__payload.x[1]  = \port$4834$0 [15:8];
+  assign \i__payload.x[2]  = \port$4834$0 [23:16];
+  assign \i__payload.x[3]  = \port$4834$0 [31:24];
+  assign \i__payload.a  = \port$4836$0 ;
+  assign \i__payload.a[0]  = \port$4836$0 [7:0];
+  assign \i__payload.a[1]  = \port$4836$0 [15:8];
+  assign \i__payload.a[2]  = \port$4836$0 [23:16];
+  assign \i__payload.a[3]  = \port$4836$0 [31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$4  = { \port$4610$0 [7:0], 7'h00 };
-  assign \$7  = { \port$4610$0 [15:8], 7'h00 };
-  assign \$10  = { \port$4610$0 [23:16], 7'h00 };
-  assign \$13  = { \port$4610$0 [31:24], 7'h00 };
+  assign \$4  = { \port$4834$0 [7:0], 7'h00 };
+  assign \$7  = { \port$4834$0 [15:8], 7'h00 };
+  assign \$10  = { \port$4834$0 [23:16], 7'h00 };
+  assign \$13  = { \port$4834$0 [31:24], 7'h00 };
   assign \$14  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
   assign \$17  = { \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16:7] };
   assign \$19  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
@@ -5985,22 +6435,141 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
+module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire [7:0] \$102 ;
+  wire [7:0] \$103 ;
+  wire [8:0] \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire [7:0] \$107 ;
+  wire [7:0] \$108 ;
+  wire [8:0] \$109 ;
   wire \$11 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire [7:0] \$112 ;
+  wire [7:0] \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire [7:0] \$116 ;
+  wire [7:0] \$117 ;
+  wire [8:0] \$118 ;
+  wire \$119 ;
   wire \$12 ;
+  wire \$120 ;
+  wire [7:0] \$121 ;
+  wire [7:0] \$122 ;
+  wire [8:0] \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  wire [7:0] \$126 ;
+  wire [7:0] \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire [7:0] \$13 ;
+  wire [7:0] \$130 ;
+  wire [7:0] \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire [7:0] \$134 ;
+  wire [7:0] \$135 ;
+  wire [8:0] \$136 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire [7:0] \$139 ;
   wire [7:0] \$14 ;
+  wire [7:0] \$140 ;
+  wire [8:0] \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire [7:0] \$144 ;
+  wire [7:0] \$145 ;
+  wire \$146 ;
+  wire \$147 ;
+  wire [7:0] \$148 ;
+  wire [7:0] \$149 ;
   wire [8:0] \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [7:0] \$18 ;
-  wire [7:0] \$19 ;
+  wire [8:0] \$150 ;
+  wire \$151 ;
+  wire \$152 ;
+  wire [7:0] \$153 ;
+  wire [7:0] \$154 ;
+  wire [8:0] \$155 ;
+  wire \$156 ;
+  wire \$157 ;
+  wire [7:0] \$158 ;
+  wire [7:0] \$159 ;
+  wire [10:0] \$16 ;
+  wire \$160 ;
+  wire \$161 ;
+  wire [7:0] \$162 ;
+  wire [7:0] \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire [7:0] \$166 ;
+  wire [7:0] \$167 ;
+  wire [8:0] \$168 ;
+  wire \$169 ;
+  wire [8:0] \$17 ;
+  wire \$170 ;
+  wire [7:0] \$171 ;
+  wire [7:0] \$172 ;
+  wire [8:0] \$173 ;
+  wire \$174 ;
+  wire \$175 ;
+  wire [7:0] \$176 ;
+  wire [7:0] \$177 ;
+  wire \$178 ;
+  wire \$179 ;
+  wire \$18 ;
+  wire [7:0] \$180 ;
+  wire [7:0] \$181 ;
+  wire [8:0] \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire [7:0] \$185 ;
+  wire [7:0] \$186 ;
+  wire [8:0] \$187 ;
+  wire \$188 ;
+  wire \$189 ;
+  wire [8:0] \$19 ;
+  wire [7:0] \$190 ;
+  wire [7:0] \$191 ;
+  wire \$192 ;
+  wire \$193 ;
+  wire [7:0] \$194 ;
+  wire [7:0] \$195 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire [7:0] \$198 ;
+  wire [7:0] \$199 ;
   wire \$2 ;
-  wire [10:0] \$20 ;
+  wire [8:0] \$20 ;
+  wire [8:0] \$200 ;
+  wire \$201 ;
+  wire \$202 ;
+  wire [7:0] \$203 ;
+  wire [7:0] \$204 ;
+  wire [8:0] \$205 ;
+  reg \$206 ;
+  reg [6:0] \$207 ;
+  reg \$208 ;
+  reg [6:0] \$209 ;
   wire \$21 ;
+  reg [6:0] \$210 ;
+  reg \$211 ;
+  reg [6:0] \$212 ;
+  reg [6:0] \$213 ;
+  reg \$214 ;
+  reg [6:0] \$215 ;
+  reg [6:0] \$216 ;
+  reg \$217 ;
+  reg [6:0] \$218 ;
   wire \$22 ;
   wire [7:0] \$23 ;
   wire [7:0] \$24 ;
@@ -6015,11 +6584,11 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   wire [7:0] \$32 ;
   wire [7:0] \$33 ;
   wire [8:0] \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [7:0] \$37 ;
-  wire [7:0] \$38 ;
-  wire [10:0] \$39 ;
+  wire [10:0] \$35 ;
+  wire [8:0] \$36 ;
+  wire \$37 ;
+  wire [8:0] \$38 ;
+  wire [8:0] \$39 ;
   wire [7:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
@@ -6036,11 +6605,11 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   wire [7:0] \$51 ;
   wire [7:0] \$52 ;
   wire [8:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire [7:0] \$56 ;
-  wire [7:0] \$57 ;
-  wire [10:0] \$58 ;
+  wire [10:0] \$54 ;
+  wire [8:0] \$55 ;
+  wire \$56 ;
+  wire [8:0] \$57 ;
+  wire [8:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
@@ -6057,31 +6626,35 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   wire [7:0] \$70 ;
   wire [7:0] \$71 ;
   wire [8:0] \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire [7:0] \$75 ;
-  wire [7:0] \$76 ;
-  wire [10:0] \$77 ;
-  wire [8:0] \$78 ;
+  wire [10:0] \$73 ;
+  wire [8:0] \$74 ;
+  wire \$75 ;
+  wire [8:0] \$76 ;
+  wire [8:0] \$77 ;
+  wire \$78 ;
   wire \$79 ;
   wire [7:0] \$8 ;
-  wire [8:0] \$80 ;
-  wire [8:0] \$81 ;
-  wire [8:0] \$82 ;
+  wire [7:0] \$80 ;
+  wire [7:0] \$81 ;
+  wire \$82 ;
   wire \$83 ;
-  wire [8:0] \$84 ;
-  wire [8:0] \$85 ;
+  wire [7:0] \$84 ;
+  wire [7:0] \$85 ;
   wire [8:0] \$86 ;
   wire \$87 ;
-  wire [8:0] \$88 ;
-  wire [8:0] \$89 ;
+  wire \$88 ;
+  wire [7:0] \$89 ;
   wire [7:0] \$9 ;
-  wire [8:0] \$90 ;
-  wire \$91 ;
-  wire [8:0] \$92 ;
-  wire [8:0] \$93 ;
-  reg \$94 ;
-  reg [31:0] \$95 ;
+  wire [7:0] \$90 ;
+  wire [8:0] \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire [7:0] \$94 ;
+  wire [7:0] \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire [7:0] \$98 ;
+  wire [7:0] \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -6094,12 +6667,24 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   wire i__ready;
   input i__valid;
   wire i__valid;
+  reg l0_neg_p0 = 1'h0;
   wire [10:0] l0_s2_acc;
+  reg [6:0] l0_seg_p0 = 7'h00;
+  reg [6:0] l0_x_p0 = 7'h00;
+  reg l1_neg_p0 = 1'h0;
   wire [10:0] l1_s2_acc;
+  reg [6:0] l1_seg_p0 = 7'h00;
+  reg [6:0] l1_x_p0 = 7'h00;
+  reg l2_neg_p0 = 1'h0;
   wire [10:0] l2_s2_acc;
+  reg [6:0] l2_seg_p0 = 7'h00;
+  reg [6:0] l2_x_p0 = 7'h00;
+  reg l3_neg_p0 = 1'h0;
   wire [10:0] l3_s2_acc;
+  reg [6:0] l3_seg_p0 = 7'h00;
+  reg [6:0] l3_x_p0 = 7'h00;
   output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
+  wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
@@ -6110,14 +6695,19 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   reg o__valid = 1'h0;
   wire [6:0] port__addr;
   wire [6:0] \port__addr$10 ;
-  wire [6:0] \port__addr$13 ;
-  wire [6:0] \port__addr$7 ;
+  wire [6:0] \port__addr$15 ;
+  wire [6:0] \port__addr$20 ;
   wire [9:0] port__data;
-  wire [9:0] \port__data$12 ;
-  wire [9:0] \port__data$15 ;
-  wire [9:0] \port__data$9 ;
+  wire [9:0] \port__data$14 ;
+  wire [9:0] \port__data$19 ;
+  wire [9:0] \port__data$24 ;
+  wire port__en;
+  wire \port__en$11 ;
+  wire \port__en$16 ;
+  wire \port__en$21 ;
   input rst;
   wire rst;
+  (* ram_style = "block" *)
   reg [9:0] c0_rom [100:0];
   initial begin
     c0_rom[0] = 10'h080;
@@ -6222,10 +6812,32 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
     c0_rom[99] = 10'h0ff;
     c0_rom[100] = 10'h100;
   end
-  assign \port__data$15  = c0_rom[\$72 [6:0]];
-  assign \port__data$12  = c0_rom[\$53 [6:0]];
-  assign \port__data$9  = c0_rom[\$34 [6:0]];
-  assign port__data = c0_rom[\$15 [6:0]];
+  reg [9:0] _0_;
+  reg [9:0] _1_;
+  reg [9:0] _2_;
+  reg [9:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= c0_rom[\$72 [6:0]];
+    end
+    if (i__ready) begin
+      _1_ <= c0_rom[\$53 [6:0]];
+    end
+    if (i__ready) begin
+      _2_ <= c0_rom[\$34 [6:0]];
+    end
+    if (i__ready) begin
+      _3_ <= c0_rom[\$15 [6:0]];
+    end
+  end
+  assign \port__data$24  = _0_;
+  assign \port__data$19  = _1_;
+  assign \port__data$14  = _2_;
+  assign port__data = _3_;
+  assign \$1  = ~ o__valid;
+  assign i__ready = \$1  | o__ready;
+  assign \$2  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h53);
   assign \$4  = \$3  ? 8'h53 : i__payload[7:0];
   assign \$5  = \$2  ? 8'h9c : \$4 ;
   assign \$6  = $signed(i__payload[7:0]) < $signed(8'h9c);
@@ -6238,12 +6850,10 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   assign \$13  = \$12  ? 8'h53 : i__payload[7:0];
   assign \$14  = \$11  ? 8'h9c : \$13 ;
   assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$17  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$18  = \$17  ? 8'h53 : i__payload[7:0];
-  assign \$19  = \$16  ? 8'h9c : \$18 ;
-  assign \$20  = $signed(10'h100) - $signed(port__data);
-  assign l0_s2_acc = \$19 [7] ? \$20  : { port__data[9], port__data };
+  assign \$16  = $signed(10'h100) - $signed(port__data);
+  assign l0_s2_acc = l0_neg_p0 ? \$16  : { port__data[9], port__data };
+  assign \$18  = \$17  > 8'hff;
+  assign \$20  = \$18  ? 9'h0ff : \$19 ;
   assign \$21  = $signed(i__payload[15:8]) < $signed(8'h9c);
   assign \$22  = $signed(i__payload[15:8]) > $signed(8'h53);
   assign \$23  = \$22  ? 8'h53 : i__payload[15:8];
@@ -6258,12 +6868,10 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   assign \$32  = \$31  ? 8'h53 : i__payload[15:8];
   assign \$33  = \$30  ? 8'h9c : \$32 ;
   assign \$34  = \$24 [7] ? \$29  : { \$33 [7], \$33  };
-  assign \$35  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$36  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$37  = \$36  ? 8'h53 : i__payload[15:8];
-  assign \$38  = \$35  ? 8'h9c : \$37 ;
-  assign \$39  = $signed(10'h100) - $signed(\port__data$9 );
-  assign l1_s2_acc = \$38 [7] ? \$39  : { \port__data$9 [9], \port__data$9  };
+  assign \$35  = $signed(10'h100) - $signed(\port__data$14 );
+  assign l1_s2_acc = l1_neg_p0 ? \$35  : { \port__data$14 [9], \port__data$14  };
+  assign \$37  = \$36  > 8'hff;
+  assign \$39  = \$37  ? 9'h0ff : \$38 ;
   assign \$40  = $signed(i__payload[23:16]) < $signed(8'h9c);
   assign \$41  = $signed(i__payload[23:16]) > $signed(8'h53);
   assign \$42  = \$41  ? 8'h53 : i__payload[23:16];
@@ -6278,12 +6886,10 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   assign \$51  = \$50  ? 8'h53 : i__payload[23:16];
   assign \$52  = \$49  ? 8'h9c : \$51 ;
   assign \$53  = \$43 [7] ? \$48  : { \$52 [7], \$52  };
-  assign \$54  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$55  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$56  = \$55  ? 8'h53 : i__payload[23:16];
-  assign \$57  = \$54  ? 8'h9c : \$56 ;
-  assign \$58  = $signed(10'h100) - $signed(\port__data$12 );
-  assign l2_s2_acc = \$57 [7] ? \$58  : { \port__data$12 [9], \port__data$12  };
+  assign \$54  = $signed(10'h100) - $signed(\port__data$19 );
+  assign l2_s2_acc = l2_neg_p0 ? \$54  : { \port__data$19 [9], \port__data$19  };
+  assign \$56  = \$55  > 8'hff;
+  assign \$58  = \$56  ? 9'h0ff : \$57 ;
   assign \$59  = $signed(i__payload[31:24]) < $signed(8'h9c);
   assign \$60  = $signed(i__payload[31:24]) > $signed(8'h53);
   assign \$61  = \$60  ? 8'h53 : i__payload[31:24];
@@ -6298,55 +6904,266 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   assign \$70  = \$69  ? 8'h53 : i__payload[31:24];
   assign \$71  = \$68  ? 8'h9c : \$70 ;
   assign \$72  = \$62 [7] ? \$67  : { \$71 [7], \$71  };
-  assign \$73  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$74  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$75  = \$74  ? 8'h53 : i__payload[31:24];
-  assign \$76  = \$73  ? 8'h9c : \$75 ;
-  assign \$77  = $signed(10'h100) - $signed(\port__data$15 );
-  assign l3_s2_acc = \$76 [7] ? \$77  : { \port__data$15 [9], \port__data$15  };
-  assign \$79  = \$78  > 8'hff;
-  assign \$81  = \$79  ? 9'h0ff : \$80 ;
-  assign \$83  = \$82  > 8'hff;
-  assign \$85  = \$83  ? 9'h0ff : \$84 ;
-  assign \$87  = \$86  > 8'hff;
-  assign \$89  = \$87  ? 9'h0ff : \$88 ;
-  assign \$91  = \$90  > 8'hff;
-  assign \$93  = \$91  ? 9'h0ff : \$92 ;
+  assign \$73  = $signed(10'h100) - $signed(\port__data$24 );
+  assign l3_s2_acc = l3_neg_p0 ? \$73  : { \port__data$24 [9], \port__data$24  };
+  assign \$75  = \$74  > 8'hff;
+  assign \$77  = \$75  ? 9'h0ff : \$76 ;
+  assign \$78  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$79  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$80  = \$79  ? 8'h53 : i__payload[7:0];
+  assign \$81  = \$78  ? 8'h9c : \$80 ;
+  assign \$82  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$83  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$84  = \$83  ? 8'h53 : i__payload[7:0];
+  assign \$85  = \$82  ? 8'h9c : \$84 ;
+  assign \$86  = - $signed(\$85 );
+  assign \$87  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$88  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$89  = \$88  ? 8'h53 : i__payload[7:0];
+  assign \$90  = \$87  ? 8'h9c : \$89 ;
+  assign \$91  = \$81 [7] ? \$86  : { \$90 [7], \$90  };
+  assign \$92  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$93  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$94  = \$93  ? 8'h53 : i__payload[7:0];
+  assign \$95  = \$92  ? 8'h9c : \$94 ;
+  assign \$96  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$97  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$98  = \$97  ? 8'h53 : i__payload[7:0];
+  assign \$99  = \$96  ? 8'h9c : \$98 ;
+  assign \$100  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$101  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$102  = \$101  ? 8'h53 : i__payload[7:0];
+  assign \$103  = \$100  ? 8'h9c : \$102 ;
+  assign \$104  = - $signed(\$103 );
+  assign \$105  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$106  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$107  = \$106  ? 8'h53 : i__payload[7:0];
+  assign \$108  = \$105  ? 8'h9c : \$107 ;
+  assign \$109  = \$99 [7] ? \$104  : { \$108 [7], \$108  };
+  assign \$110  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$111  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$112  = \$111  ? 8'h53 : i__payload[15:8];
+  assign \$113  = \$110  ? 8'h9c : \$112 ;
+  assign \$114  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$115  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$116  = \$115  ? 8'h53 : i__payload[15:8];
+  assign \$117  = \$114  ? 8'h9c : \$116 ;
+  assign \$118  = - $signed(\$117 );
+  assign \$119  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$120  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$121  = \$120  ? 8'h53 : i__payload[15:8];
+  assign \$122  = \$119  ? 8'h9c : \$121 ;
+  assign \$123  = \$113 [7] ? \$118  : { \$122 [7], \$122  };
+  assign \$124  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$125  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$126  = \$125  ? 8'h53 : i__payload[15:8];
+  assign \$127  = \$124  ? 8'h9c : \$126 ;
+  assign \$128  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$129  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$130  = \$129  ? 8'h53 : i__payload[15:8];
+  assign \$131  = \$128  ? 8'h9c : \$130 ;
+  assign \$132  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$133  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$134  = \$133  ? 8'h53 : i__payload[15:8];
+  assign \$135  = \$132  ? 8'h9c : \$134 ;
+  assign \$136  = - $signed(\$135 );
+  assign \$137  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$138  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$139  = \$138  ? 8'h53 : i__payload[15:8];
+  assign \$140  = \$137  ? 8'h9c : \$139 ;
+  assign \$141  = \$131 [7] ? \$136  : { \$140 [7], \$140  };
+  assign \$142  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$143  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$144  = \$143  ? 8'h53 : i__payload[23:16];
+  assign \$145  = \$142  ? 8'h9c : \$144 ;
+  assign \$146  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$147  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$148  = \$147  ? 8'h53 : i__payload[23:16];
+  assign \$149  = \$146  ? 8'h9c : \$148 ;
+  assign \$150  = - $signed(\$149 );
+  assign \$151  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$152  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$153  = \$152  ? 8'h53 : i__payload[23:16];
+  assign \$154  = \$151  ? 8'h9c : \$153 ;
+  assign \$155  = \$145 [7] ? \$150  : { \$154 [7], \$154  };
+  assign \$156  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$157  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$158  = \$157  ? 8'h53 : i__payload[23:16];
+  assign \$159  = \$156  ? 8'h9c : \$158 ;
+  assign \$160  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$161  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$162  = \$161  ? 8'h53 : i__payload[23:16];
+  assign \$163  = \$160  ? 8'h9c : \$162 ;
+  assign \$164  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$165  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$166  = \$165  ? 8'h53 : i__payload[23:16];
+  assign \$167  = \$164  ? 8'h9c : \$166 ;
+  assign \$168  = - $signed(\$167 );
+  assign \$169  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$170  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$171  = \$170  ? 8'h53 : i__payload[23:16];
+  assign \$172  = \$169  ? 8'h9c : \$171 ;
+  assign \$173  = \$163 [7] ? \$168  : { \$172 [7], \$172  };
+  assign \$174  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$175  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$176  = \$175  ? 8'h53 : i__payload[31:24];
+  assign \$177  = \$174  ? 8'h9c : \$176 ;
+  assign \$178  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$179  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$180  = \$179  ? 8'h53 : i__payload[31:24];
+  assign \$181  = \$178  ? 8'h9c : \$180 ;
+  assign \$182  = - $signed(\$181 );
+  assign \$183  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$184  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$185  = \$184  ? 8'h53 : i__payload[31:24];
+  assign \$186  = \$183  ? 8'h9c : \$185 ;
+  assign \$187  = \$177 [7] ? \$182  : { \$186 [7], \$186  };
+  assign \$188  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$189  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$190  = \$189  ? 8'h53 : i__payload[31:24];
+  assign \$191  = \$188  ? 8'h9c : \$190 ;
+  assign \$192  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$193  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$194  = \$193  ? 8'h53 : i__payload[31:24];
+  assign \$195  = \$192  ? 8'h9c : \$194 ;
+  assign \$196  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$197  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$198  = \$197  ? 8'h53 : i__payload[31:24];
+  assign \$199  = \$196  ? 8'h9c : \$198 ;
+  assign \$200  = - $signed(\$199 );
+  assign \$201  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$202  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$203  = \$202  ? 8'h53 : i__payload[31:24];
+  assign \$204  = \$201  ? 8'h9c : \$203 ;
+  assign \$205  = \$195 [7] ? \$200  : { \$204 [7], \$204  };
   always @(posedge clk)
-    o__valid <= \$94 ;
+    o__valid <= \$206 ;
   always @(posedge clk)
-    o__payload <= \$95 ;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h53);
+    l0_x_p0 <= \$207 ;
+  always @(posedge clk)
+    l0_neg_p0 <= \$208 ;
+  always @(posedge clk)
+    l0_seg_p0 <= \$209 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$210 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$211 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$212 ;
+  always @(posedge clk)
+    l2_x_p0 <= \$213 ;
+  always @(posedge clk)
+    l2_neg_p0 <= \$214 ;
+  always @(posedge clk)
+    l2_seg_p0 <= \$215 ;
+  always @(posedge clk)
+    l3_x_p0 <= \$216 ;
+  always @(posedge clk)
+    l3_neg_p0 <= \$217 ;
+  always @(posedge clk)
+    l3_seg_p0 <= \$218 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$94  = o__valid;
+    \$206  = o__valid;
     if (i__ready) begin
-      \$94  = i__valid;
+      \$206  = i__valid;
     end
     if (rst) begin
-      \$94  = 1'h0;
+      \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$95  = o__payload;
+    \$207  = l0_x_p0;
     if (i__ready) begin
-      \$95 [7:0] = \$81 [7:0];
-      \$95 [15:8] = \$85 [7:0];
-      \$95 [23:16] = \$89 [7:0];
-      \$95 [31:24] = \$93 [7:0];
+      \$207  = \$91 [6:0];
     end
-    if (rst) begin
-      \$95  = 32'd0;
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$208  = l0_neg_p0;
+    if (i__ready) begin
+      \$208  = \$95 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$209  = l0_seg_p0;
+    if (i__ready) begin
+      \$209  = \$109 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$210  = l1_x_p0;
+    if (i__ready) begin
+      \$210  = \$123 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$211  = l1_neg_p0;
+    if (i__ready) begin
+      \$211  = \$127 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$212  = l1_seg_p0;
+    if (i__ready) begin
+      \$212  = \$141 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$213  = l2_x_p0;
+    if (i__ready) begin
+      \$213  = \$155 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$214  = l2_neg_p0;
+    if (i__ready) begin
+      \$214  = \$159 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$215  = l2_seg_p0;
+    if (i__ready) begin
+      \$215  = \$173 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$216  = l3_x_p0;
+    if (i__ready) begin
+      \$216  = \$187 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$217  = l3_neg_p0;
+    if (i__ready) begin
+      \$217  = \$191 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$218  = l3_seg_p0;
+    if (i__ready) begin
+      \$218  = \$205 [6:0];
     end
   end
   assign port__addr = \$15 [6:0];
-  assign \port__addr$7  = \$34 [6:0];
-  assign \port__addr$10  = \$53 [6:0];
-  assign \port__addr$13  = \$72 [6:0];
+  assign port__en = i__ready;
+  assign \port__addr$10  = \$34 [6:0];
+  assign \port__en$11  = i__ready;
+  assign \port__addr$15  = \$53 [6:0];
+  assign \port__en$16  = i__ready;
+  assign \port__addr$20  = \$72 [6:0];
+  assign \port__en$21  = i__ready;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -6355,14 +7172,18 @@ module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$78  = { 1'h0, l0_s2_acc[7:0] };
-  assign \$80  = { 1'h0, l0_s2_acc[7:0] };
-  assign \$82  = { 1'h0, l1_s2_acc[7:0] };
-  assign \$84  = { 1'h0, l1_s2_acc[7:0] };
-  assign \$86  = { 1'h0, l2_s2_acc[7:0] };
-  assign \$88  = { 1'h0, l2_s2_acc[7:0] };
-  assign \$90  = { 1'h0, l3_s2_acc[7:0] };
-  assign \$92  = { 1'h0, l3_s2_acc[7:0] };
+  assign o__payload[31:24] = \$77 [7:0];
+  assign o__payload[23:16] = \$58 [7:0];
+  assign o__payload[15:8] = \$39 [7:0];
+  assign o__payload[7:0] = \$20 [7:0];
+  assign \$17  = { 1'h0, l0_s2_acc[7:0] };
+  assign \$19  = { 1'h0, l0_s2_acc[7:0] };
+  assign \$36  = { 1'h0, l1_s2_acc[7:0] };
+  assign \$38  = { 1'h0, l1_s2_acc[7:0] };
+  assign \$55  = { 1'h0, l2_s2_acc[7:0] };
+  assign \$57  = { 1'h0, l2_s2_acc[7:0] };
+  assign \$74  = { 1'h0, l3_s2_acc[7:0] };
+  assign \$76  = { 1'h0, l3_s2_acc[7:0] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7147,8 +7968,7 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   wire [28:0] l0_s2_prod;
   wire [42:0] l0_s3_prod;
   wire [21:0] l0_s4_acc;
-  (* init = 5'h00 *)
-  wire [4:0] l0_seg_p0;
+  reg [4:0] l0_seg_p0 = 5'h00;
   reg [11:0] l0_t_p0 = 12'h000;
   reg [14:0] l0_x_p0 = 15'h0000;
   reg l1_neg_p0 = 1'h0;
@@ -7156,8 +7976,7 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   wire [28:0] l1_s2_prod;
   wire [42:0] l1_s3_prod;
   wire [21:0] l1_s4_acc;
-  (* init = 5'h00 *)
-  wire [4:0] l1_seg_p0;
+  reg [4:0] l1_seg_p0 = 5'h00;
   reg [11:0] l1_t_p0 = 12'h000;
   reg [14:0] l1_x_p0 = 15'h0000;
   output [31:0] o__payload;
@@ -7169,28 +7988,31 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   output o__valid;
   reg o__valid = 1'h0;
   wire [4:0] port__addr;
-  (* init = 5'h00 *)
   wire [4:0] \port__addr$11 ;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$14 ;
-  wire [4:0] \port__addr$19 ;
-  reg [4:0] \port__addr$20  = 5'h00;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$25 ;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$28 ;
-  reg [4:0] \port__addr$6  = 5'h00;
+  wire [4:0] \port__addr$15 ;
+  wire [4:0] \port__addr$21 ;
+  wire [4:0] \port__addr$22 ;
+  wire [4:0] \port__addr$27 ;
+  wire [4:0] \port__addr$31 ;
+  wire [4:0] \port__addr$6 ;
   wire [16:0] port__data;
-  wire [31:0] \port__data$13 ;
-  wire [20:0] \port__data$17 ;
-  wire [16:0] \port__data$23 ;
-  wire [31:0] \port__data$27 ;
-  wire [20:0] \port__data$31 ;
-  wire [15:0] \port__data$37 ;
-  wire [15:0] \port__data$40 ;
+  wire [31:0] \port__data$14 ;
+  wire [20:0] \port__data$19 ;
+  wire [16:0] \port__data$25 ;
+  wire [31:0] \port__data$30 ;
+  wire [20:0] \port__data$35 ;
+  wire [15:0] \port__data$42 ;
+  wire [15:0] \port__data$46 ;
+  wire port__en;
+  wire \port__en$12 ;
+  wire \port__en$16 ;
+  wire \port__en$23 ;
+  wire \port__en$28 ;
+  wire \port__en$32 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
+  (* ram_style = "logic" *)
   reg [20:0] c0_rom [22:0];
   initial begin
     c0_rom[0] = 21'h07fff9;
@@ -7217,8 +8039,19 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
     c0_rom[21] = 21'h0ffba6;
     c0_rom[22] = 21'h0ffde0;
   end
-  assign \port__data$31  = c0_rom[\port__addr$20 ];
-  assign \port__data$17  = c0_rom[\port__addr$6 ];
+  reg [20:0] _0_;
+  reg [20:0] _1_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= c0_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _1_ <= c0_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$35  = _0_;
+  assign \port__data$19  = _1_;
+  (* ram_style = "block" *)
   reg [31:0] c1_rom [22:0];
   initial begin
     c1_rom[0] = 32'd1075634641;
@@ -7245,8 +8078,19 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
     c1_rom[21] = 32'd4382556;
     c1_rom[22] = 32'd2172915;
   end
-  assign \port__data$27  = c1_rom[\port__addr$20 ];
-  assign \port__data$13  = c1_rom[\port__addr$6 ];
+  reg [31:0] _2_;
+  reg [31:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _2_ <= c1_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _3_ <= c1_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$30  = _2_;
+  assign \port__data$14  = _3_;
+  (* ram_style = "logic" *)
   reg [16:0] c2_rom [22:0];
   initial begin
     c2_rom[0] = 17'h1e844;
@@ -7273,8 +8117,18 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
     c2_rom[21] = 17'h1fe79;
     c2_rom[22] = 17'h1ff37;
   end
-  assign \port__data$23  = c2_rom[\port__addr$20 ];
-  assign port__data = c2_rom[\port__addr$6 ];
+  reg [16:0] _4_;
+  reg [16:0] _5_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _4_ <= c2_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _5_ <= c2_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$25  = _4_;
+  assign port__data = _5_;
   reg [15:0] origin_rom [22:0];
   initial begin
     origin_rom[0] = 16'h0000;
@@ -7301,8 +8155,8 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
     origin_rom[21] = 16'h6d80;
     origin_rom[22] = 16'h7900;
   end
-  assign \port__data$40  = origin_rom[l1_s1_seg];
-  assign \port__data$37  = origin_rom[l0_s1_seg];
+  assign \port__data$46  = origin_rom[l1_s1_seg];
+  assign \port__data$42  = origin_rom[l0_s1_seg];
   assign \$235  = - $signed(\$234 );
   assign \$236  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$237  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
@@ -7401,11 +8255,11 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
   assign \$331  = \$330 [14:0] >= 15'h7900;
   assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
-  assign \$333  = $signed(\$332 ) + $signed(\port__data$13 );
+  assign \$333  = $signed(\$332 ) + $signed(\port__data$14 );
   assign l0_s3_prod = \$333 [30:0] * l0_t_p0;
-  assign \$335  = $signed({ 1'h0, \$334  }) + $signed(\port__data$17 );
+  assign \$335  = $signed({ 1'h0, \$334  }) + $signed(\port__data$19 );
   assign \$336  = 21'h100000 - \$335 [19:0];
-  assign \$338  = $signed({ 1'h0, \$337  }) + $signed(\port__data$17 );
+  assign \$338  = $signed({ 1'h0, \$337  }) + $signed(\port__data$19 );
   assign l0_s4_acc = l0_neg_p0 ? \$336  : { 2'h0, \$338 [19:0] };
   assign \$339  = $signed(i__payload[31:16]) < $signed(16'h8060);
   assign \$340  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
@@ -7737,12 +8591,12 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   assign \$666  = \$663  ? 16'h8060 : \$665 ;
   assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
   assign \$668  = \$667 [14:0] >= 15'h7900;
-  assign l1_s2_prod = $signed(\port__data$23 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$670  = $signed(\$669 ) + $signed(\port__data$27 );
+  assign l1_s2_prod = $signed(\port__data$25 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$670  = $signed(\$669 ) + $signed(\port__data$30 );
   assign l1_s3_prod = \$670 [30:0] * l1_t_p0;
-  assign \$672  = $signed({ 1'h0, \$671  }) + $signed(\port__data$31 );
+  assign \$672  = $signed({ 1'h0, \$671  }) + $signed(\port__data$35 );
   assign \$673  = 21'h100000 - \$672 [19:0];
-  assign \$675  = $signed({ 1'h0, \$674  }) + $signed(\port__data$31 );
+  assign \$675  = $signed({ 1'h0, \$674  }) + $signed(\port__data$35 );
   assign l1_s4_acc = l1_neg_p0 ? \$673  : { 2'h0, \$675 [19:0] };
   assign \$676  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$677  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
@@ -7776,7 +8630,7 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   assign \$705  = \$704  ? 16'h7fa0 : i__payload[15:0];
   assign \$706  = \$703  ? 16'h8060 : \$705 ;
   assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
-  assign \$708  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\port__data$37 );
+  assign \$708  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\port__data$42 );
   assign \$709  = l0_s4_acc[19:0] + 4'h8;
   assign \$711  = \$710  > 16'hffff;
   assign \$712  = l0_s4_acc[19:0] + 4'h8;
@@ -7813,7 +8667,7 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   assign \$744  = \$743  ? 16'h7fa0 : i__payload[31:16];
   assign \$745  = \$742  ? 16'h8060 : \$744 ;
   assign \$746  = \$736 [15] ? \$741  : { \$745 [15], \$745  };
-  assign \$747  = $signed({ 1'h0, \$746 [14:0] }) - $signed(\port__data$40 );
+  assign \$747  = $signed({ 1'h0, \$746 [14:0] }) - $signed(\port__data$46 );
   assign \$748  = l1_s4_acc[19:0] + 4'h8;
   assign \$750  = \$749  > 16'hffff;
   assign \$751  = l1_s4_acc[19:0] + 4'h8;
@@ -7827,7 +8681,7 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   always @(posedge clk)
     l0_neg_p0 <= \$757 ;
   always @(posedge clk)
-    \port__addr$6  <= \$758 ;
+    l0_seg_p0 <= \$758 ;
   always @(posedge clk)
     l0_t_p0 <= \$759 ;
   always @(posedge clk)
@@ -7837,7 +8691,7 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   always @(posedge clk)
     l1_neg_p0 <= \$762 ;
   always @(posedge clk)
-    \port__addr$20  <= \$763 ;
+    l1_seg_p0 <= \$763 ;
   always @(posedge clk)
     l1_t_p0 <= \$764 ;
   assign \$1  = ~ o__valid;
@@ -8251,7 +9105,7 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$758  = \port__addr$6 ;
+    \$758  = l0_seg_p0;
     if (i__ready) begin
       \$758  = l0_s1_seg;
     end
@@ -8290,7 +9144,7 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$763  = \port__addr$20 ;
+    \$763  = l1_seg_p0;
     if (i__ready) begin
       \$763  = l1_s1_seg;
     end
@@ -8303,13 +9157,19 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
     end
   end
   assign port__addr = l0_s1_seg;
-  assign l0_seg_p0 = \port__addr$6 ;
-  assign \port__addr$11  = \port__addr$6 ;
-  assign \port__addr$14  = \port__addr$6 ;
-  assign \port__addr$19  = l1_s1_seg;
-  assign l1_seg_p0 = \port__addr$20 ;
-  assign \port__addr$25  = \port__addr$20 ;
-  assign \port__addr$28  = \port__addr$20 ;
+  assign \port__addr$6  = l0_s1_seg;
+  assign port__en = i__ready;
+  assign \port__addr$11  = l0_s1_seg;
+  assign \port__en$12  = i__ready;
+  assign \port__addr$15  = l0_s1_seg;
+  assign \port__en$16  = i__ready;
+  assign \port__addr$21  = l1_s1_seg;
+  assign \port__addr$22  = l1_s1_seg;
+  assign \port__en$23  = i__ready;
+  assign \port__addr$27  = l1_s1_seg;
+  assign \port__en$28  = i__ready;
+  assign \port__addr$31  = l1_s1_seg;
+  assign \port__en$32  = i__ready;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
@@ -8327,175 +9187,242 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
+module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
   wire [7:0] \$100 ;
-  wire [8:0] \$101 ;
-  wire [7:0] \$102 ;
-  wire [9:0] \$103 ;
+  wire [7:0] \$101 ;
+  wire [8:0] \$102 ;
+  wire \$103 ;
   wire \$104 ;
-  wire \$105 ;
+  wire [7:0] \$105 ;
   wire [7:0] \$106 ;
-  wire [7:0] \$107 ;
+  wire [8:0] \$107 ;
   wire \$108 ;
   wire \$109 ;
   wire \$11 ;
   wire [7:0] \$110 ;
   wire [7:0] \$111 ;
-  wire [8:0] \$112 ;
+  wire \$112 ;
   wire \$113 ;
-  wire \$114 ;
+  wire [7:0] \$114 ;
   wire [7:0] \$115 ;
-  wire [7:0] \$116 ;
-  wire [8:0] \$117 ;
-  wire \$118 ;
-  wire \$119 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire [7:0] \$118 ;
+  wire [7:0] \$119 ;
   wire \$12 ;
-  wire [7:0] \$120 ;
-  wire [7:0] \$121 ;
+  wire [8:0] \$120 ;
+  wire \$121 ;
   wire \$122 ;
-  wire \$123 ;
+  wire [7:0] \$123 ;
   wire [7:0] \$124 ;
-  wire [7:0] \$125 ;
+  wire [8:0] \$125 ;
   wire \$126 ;
   wire \$127 ;
   wire [7:0] \$128 ;
   wire [7:0] \$129 ;
   wire [7:0] \$13 ;
-  wire [8:0] \$130 ;
+  wire \$130 ;
   wire \$131 ;
-  wire \$132 ;
+  wire [7:0] \$132 ;
   wire [7:0] \$133 ;
-  wire [7:0] \$134 ;
-  wire [8:0] \$135 ;
-  wire [7:0] \$136 ;
-  wire [9:0] \$137 ;
-  wire [8:0] \$138 ;
-  wire \$139 ;
+  wire [8:0] \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire [7:0] \$137 ;
+  wire [7:0] \$138 ;
+  wire [8:0] \$139 ;
   wire [7:0] \$14 ;
-  wire [8:0] \$140 ;
+  wire \$140 ;
   wire \$141 ;
-  wire [8:0] \$142 ;
-  wire [8:0] \$143 ;
-  wire [8:0] \$144 ;
-  wire [8:0] \$145 ;
-  wire \$146 ;
-  wire [8:0] \$147 ;
+  wire [7:0] \$142 ;
+  wire [7:0] \$143 ;
+  wire \$144 ;
+  wire \$145 ;
+  wire [7:0] \$146 ;
+  wire [7:0] \$147 ;
   wire \$148 ;
-  wire [8:0] \$149 ;
+  wire \$149 ;
   wire [8:0] \$15 ;
-  wire [8:0] \$150 ;
-  wire [8:0] \$151 ;
+  wire [7:0] \$150 ;
+  wire [7:0] \$151 ;
   wire [8:0] \$152 ;
   wire \$153 ;
-  wire [8:0] \$154 ;
-  wire \$155 ;
-  wire [8:0] \$156 ;
+  wire \$154 ;
+  wire [7:0] \$155 ;
+  wire [7:0] \$156 ;
   wire [8:0] \$157 ;
-  wire [8:0] \$158 ;
-  wire [8:0] \$159 ;
-  wire \$16 ;
-  wire \$160 ;
-  wire [8:0] \$161 ;
+  wire \$158 ;
+  wire \$159 ;
+  wire [7:0] \$16 ;
+  wire [7:0] \$160 ;
+  wire [7:0] \$161 ;
   wire \$162 ;
-  wire [8:0] \$163 ;
-  wire [8:0] \$164 ;
-  wire [8:0] \$165 ;
-  reg \$166 ;
-  reg [31:0] \$167 ;
-  wire \$17 ;
-  wire [7:0] \$18 ;
-  wire [7:0] \$19 ;
+  wire \$163 ;
+  wire [7:0] \$164 ;
+  wire [7:0] \$165 ;
+  wire [8:0] \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire [7:0] \$169 ;
+  wire [9:0] \$17 ;
+  wire [7:0] \$170 ;
+  wire [8:0] \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire [7:0] \$174 ;
+  wire [7:0] \$175 ;
+  wire \$176 ;
+  wire \$177 ;
+  wire [7:0] \$178 ;
+  wire [7:0] \$179 ;
+  wire [8:0] \$18 ;
+  wire \$180 ;
+  wire \$181 ;
+  wire [7:0] \$182 ;
+  wire [7:0] \$183 ;
+  wire [8:0] \$184 ;
+  wire \$185 ;
+  wire \$186 ;
+  wire [7:0] \$187 ;
+  wire [7:0] \$188 ;
+  wire [8:0] \$189 ;
+  wire \$19 ;
+  wire \$190 ;
+  wire \$191 ;
+  wire [7:0] \$192 ;
+  wire [7:0] \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  wire [7:0] \$196 ;
+  wire [7:0] \$197 ;
+  wire [8:0] \$198 ;
+  wire \$199 ;
   wire \$2 ;
-  wire \$20 ;
+  wire [8:0] \$20 ;
+  wire \$200 ;
+  wire [7:0] \$201 ;
+  wire [7:0] \$202 ;
+  wire [8:0] \$203 ;
+  wire \$204 ;
+  wire \$205 ;
+  wire [7:0] \$206 ;
+  wire [7:0] \$207 ;
+  wire \$208 ;
+  wire \$209 ;
   wire \$21 ;
-  wire [7:0] \$22 ;
-  wire [7:0] \$23 ;
-  wire \$24 ;
+  wire [7:0] \$210 ;
+  wire [7:0] \$211 ;
+  wire \$212 ;
+  wire \$213 ;
+  wire [7:0] \$214 ;
+  wire [7:0] \$215 ;
+  wire [8:0] \$216 ;
+  wire \$217 ;
+  wire \$218 ;
+  wire [7:0] \$219 ;
+  wire [8:0] \$22 ;
+  wire [7:0] \$220 ;
+  wire [8:0] \$221 ;
+  reg \$222 ;
+  reg [6:0] \$223 ;
+  reg \$224 ;
+  reg [6:0] \$225 ;
+  reg [6:0] \$226 ;
+  reg \$227 ;
+  reg [6:0] \$228 ;
+  reg [6:0] \$229 ;
+  wire [8:0] \$23 ;
+  reg \$230 ;
+  reg [6:0] \$231 ;
+  reg [6:0] \$232 ;
+  reg \$233 ;
+  reg [6:0] \$234 ;
+  wire [8:0] \$24 ;
   wire \$25 ;
-  wire [7:0] \$26 ;
+  wire \$26 ;
   wire [7:0] \$27 ;
-  wire [8:0] \$28 ;
+  wire [7:0] \$28 ;
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire [7:0] \$31 ;
   wire [7:0] \$32 ;
   wire [8:0] \$33 ;
-  wire [7:0] \$34 ;
-  wire [9:0] \$35 ;
-  wire \$36 ;
-  wire \$37 ;
-  wire [7:0] \$38 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire [7:0] \$36 ;
+  wire [7:0] \$37 ;
+  wire [8:0] \$38 ;
   wire [7:0] \$39 ;
   wire [7:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [7:0] \$42 ;
-  wire [7:0] \$43 ;
-  wire [8:0] \$44 ;
-  wire \$45 ;
-  wire \$46 ;
-  wire [7:0] \$47 ;
-  wire [7:0] \$48 ;
-  wire [8:0] \$49 ;
+  wire [9:0] \$40 ;
+  wire [8:0] \$41 ;
+  wire \$42 ;
+  wire [8:0] \$43 ;
+  wire \$44 ;
+  wire [8:0] \$45 ;
+  wire [8:0] \$46 ;
+  wire [8:0] \$47 ;
+  wire \$48 ;
+  wire \$49 ;
   wire [7:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire [7:0] \$52 ;
-  wire [7:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire [7:0] \$56 ;
-  wire [7:0] \$57 ;
+  wire [7:0] \$50 ;
+  wire [7:0] \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [7:0] \$54 ;
+  wire [7:0] \$55 ;
+  wire [8:0] \$56 ;
+  wire \$57 ;
   wire \$58 ;
-  wire \$59 ;
+  wire [7:0] \$59 ;
   wire \$6 ;
   wire [7:0] \$60 ;
-  wire [7:0] \$61 ;
-  wire [8:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [7:0] \$65 ;
-  wire [7:0] \$66 ;
-  wire [8:0] \$67 ;
-  wire [7:0] \$68 ;
-  wire [9:0] \$69 ;
+  wire [8:0] \$61 ;
+  wire [7:0] \$62 ;
+  wire [9:0] \$63 ;
+  wire [8:0] \$64 ;
+  wire \$65 ;
+  wire [8:0] \$66 ;
+  wire \$67 ;
+  wire [8:0] \$68 ;
+  wire [8:0] \$69 ;
   wire \$7 ;
-  wire \$70 ;
+  wire [8:0] \$70 ;
   wire \$71 ;
-  wire [7:0] \$72 ;
+  wire \$72 ;
   wire [7:0] \$73 ;
-  wire \$74 ;
+  wire [7:0] \$74 ;
   wire \$75 ;
-  wire [7:0] \$76 ;
+  wire \$76 ;
   wire [7:0] \$77 ;
-  wire [8:0] \$78 ;
-  wire \$79 ;
+  wire [7:0] \$78 ;
+  wire [8:0] \$79 ;
   wire [7:0] \$8 ;
   wire \$80 ;
-  wire [7:0] \$81 ;
+  wire \$81 ;
   wire [7:0] \$82 ;
-  wire [8:0] \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire [7:0] \$86 ;
-  wire [7:0] \$87 ;
+  wire [7:0] \$83 ;
+  wire [8:0] \$84 ;
+  wire [7:0] \$85 ;
+  wire [9:0] \$86 ;
+  wire [8:0] \$87 ;
   wire \$88 ;
-  wire \$89 ;
+  wire [8:0] \$89 ;
   wire [7:0] \$9 ;
-  wire [7:0] \$90 ;
-  wire [7:0] \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [7:0] \$94 ;
-  wire [7:0] \$95 ;
-  wire [8:0] \$96 ;
-  wire \$97 ;
+  wire \$90 ;
+  wire [8:0] \$91 ;
+  wire [8:0] \$92 ;
+  wire [8:0] \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire [7:0] \$96 ;
+  wire [7:0] \$97 ;
   wire \$98 ;
-  wire [7:0] \$99 ;
+  wire \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -8508,12 +9435,24 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   wire i__ready;
   input i__valid;
   wire i__valid;
+  reg l0_neg_p0 = 1'h0;
   wire [9:0] l0_s2_acc;
+  reg [6:0] l0_seg_p0 = 7'h00;
+  reg [6:0] l0_x_p0 = 7'h00;
+  reg l1_neg_p0 = 1'h0;
   wire [9:0] l1_s2_acc;
+  reg [6:0] l1_seg_p0 = 7'h00;
+  reg [6:0] l1_x_p0 = 7'h00;
+  reg l2_neg_p0 = 1'h0;
   wire [9:0] l2_s2_acc;
+  reg [6:0] l2_seg_p0 = 7'h00;
+  reg [6:0] l2_x_p0 = 7'h00;
+  reg l3_neg_p0 = 1'h0;
   wire [9:0] l3_s2_acc;
+  reg [6:0] l3_seg_p0 = 7'h00;
+  reg [6:0] l3_x_p0 = 7'h00;
   output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
+  wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
@@ -8523,15 +9462,20 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   output o__valid;
   reg o__valid = 1'h0;
   wire [6:0] port__addr;
-  wire [6:0] \port__addr$10 ;
-  wire [6:0] \port__addr$13 ;
-  wire [6:0] \port__addr$7 ;
+  wire [6:0] \port__addr$11 ;
+  wire [6:0] \port__addr$17 ;
+  wire [6:0] \port__addr$23 ;
   wire [8:0] port__data;
-  wire [8:0] \port__data$12 ;
   wire [8:0] \port__data$15 ;
-  wire [8:0] \port__data$9 ;
+  wire [8:0] \port__data$21 ;
+  wire [8:0] \port__data$27 ;
+  wire port__en;
+  wire \port__en$12 ;
+  wire \port__en$18 ;
+  wire \port__en$24 ;
   input rst;
   wire rst;
+  (* ram_style = "block" *)
   reg [8:0] c0_rom [127:0];
   initial begin
     c0_rom[0] = 9'h000;
@@ -8663,10 +9607,28 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
     c0_rom[126] = 9'h07e;
     c0_rom[127] = 9'h07f;
   end
-  assign \port__data$15  = c0_rom[\$117 [6:0]];
-  assign \port__data$12  = c0_rom[\$83 [6:0]];
-  assign \port__data$9  = c0_rom[\$49 [6:0]];
-  assign port__data = c0_rom[\$15 [6:0]];
+  reg [8:0] _0_;
+  reg [8:0] _1_;
+  reg [8:0] _2_;
+  reg [8:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= c0_rom[\$84 [6:0]];
+    end
+    if (i__ready) begin
+      _1_ <= c0_rom[\$61 [6:0]];
+    end
+    if (i__ready) begin
+      _2_ <= c0_rom[\$38 [6:0]];
+    end
+    if (i__ready) begin
+      _3_ <= c0_rom[\$15 [6:0]];
+    end
+  end
+  assign \port__data$27  = _0_;
+  assign \port__data$21  = _1_;
+  assign \port__data$15  = _2_;
+  assign port__data = _3_;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) < $signed(8'hae);
@@ -8683,175 +9645,328 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   assign \$13  = \$12  ? 8'h7f : i__payload[7:0];
   assign \$14  = \$11  ? 8'hae : \$13 ;
   assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$17  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$18  = \$17  ? 8'h7f : i__payload[7:0];
-  assign \$19  = \$16  ? 8'hae : \$18 ;
-  assign \$20  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$21  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$22  = \$21  ? 8'h7f : i__payload[7:0];
-  assign \$23  = \$20  ? 8'hae : \$22 ;
-  assign \$24  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$25  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$26  = \$25  ? 8'h7f : i__payload[7:0];
-  assign \$27  = \$24  ? 8'hae : \$26 ;
-  assign \$28  = - $signed(\$27 );
-  assign \$29  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$30  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$31  = \$30  ? 8'h7f : i__payload[7:0];
+  assign \$17  = $signed(port__data) - $signed({ 1'h0, \$16  });
+  assign l0_s2_acc = l0_neg_p0 ? \$17  : { port__data[8], port__data };
+  assign \$19  = $signed(\$18 ) > $signed(8'h7f);
+  assign \$21  = $signed(\$20 ) < $signed(8'h80);
+  assign \$23  = \$21  ? 9'h180 : \$22 ;
+  assign \$24  = \$19  ? 9'h07f : \$23 ;
+  assign \$25  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$27  = \$26  ? 8'h7f : i__payload[15:8];
+  assign \$28  = \$25  ? 8'hae : \$27 ;
+  assign \$29  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$30  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$31  = \$30  ? 8'h7f : i__payload[15:8];
   assign \$32  = \$29  ? 8'hae : \$31 ;
-  assign \$33  = \$23 [7] ? \$28  : { \$32 [7], \$32  };
-  assign \$35  = $signed(port__data) - $signed({ 1'h0, \$34  });
-  assign l0_s2_acc = \$19 [7] ? \$35  : { port__data[8], port__data };
-  assign \$36  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$37  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$38  = \$37  ? 8'h7f : i__payload[15:8];
-  assign \$39  = \$36  ? 8'hae : \$38 ;
-  assign \$40  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$41  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$42  = \$41  ? 8'h7f : i__payload[15:8];
-  assign \$43  = \$40  ? 8'hae : \$42 ;
-  assign \$44  = - $signed(\$43 );
-  assign \$45  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$46  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$47  = \$46  ? 8'h7f : i__payload[15:8];
-  assign \$48  = \$45  ? 8'hae : \$47 ;
-  assign \$49  = \$39 [7] ? \$44  : { \$48 [7], \$48  };
-  assign \$50  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$51  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$52  = \$51  ? 8'h7f : i__payload[15:8];
-  assign \$53  = \$50  ? 8'hae : \$52 ;
-  assign \$54  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$55  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$56  = \$55  ? 8'h7f : i__payload[15:8];
-  assign \$57  = \$54  ? 8'hae : \$56 ;
-  assign \$58  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$59  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$60  = \$59  ? 8'h7f : i__payload[15:8];
-  assign \$61  = \$58  ? 8'hae : \$60 ;
-  assign \$62  = - $signed(\$61 );
-  assign \$63  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$64  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$65  = \$64  ? 8'h7f : i__payload[15:8];
-  assign \$66  = \$63  ? 8'hae : \$65 ;
-  assign \$67  = \$57 [7] ? \$62  : { \$66 [7], \$66  };
-  assign \$69  = $signed(\port__data$9 ) - $signed({ 1'h0, \$68  });
-  assign l1_s2_acc = \$53 [7] ? \$69  : { \port__data$9 [8], \port__data$9  };
-  assign \$70  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$71  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$72  = \$71  ? 8'h7f : i__payload[23:16];
-  assign \$73  = \$70  ? 8'hae : \$72 ;
-  assign \$74  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$75  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$76  = \$75  ? 8'h7f : i__payload[23:16];
-  assign \$77  = \$74  ? 8'hae : \$76 ;
-  assign \$78  = - $signed(\$77 );
-  assign \$79  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$80  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$81  = \$80  ? 8'h7f : i__payload[23:16];
-  assign \$82  = \$79  ? 8'hae : \$81 ;
-  assign \$83  = \$73 [7] ? \$78  : { \$82 [7], \$82  };
-  assign \$84  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$85  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$86  = \$85  ? 8'h7f : i__payload[23:16];
-  assign \$87  = \$84  ? 8'hae : \$86 ;
-  assign \$88  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$89  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$90  = \$89  ? 8'h7f : i__payload[23:16];
-  assign \$91  = \$88  ? 8'hae : \$90 ;
-  assign \$92  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$93  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$94  = \$93  ? 8'h7f : i__payload[23:16];
-  assign \$95  = \$92  ? 8'hae : \$94 ;
-  assign \$96  = - $signed(\$95 );
-  assign \$97  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$98  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$99  = \$98  ? 8'h7f : i__payload[23:16];
-  assign \$100  = \$97  ? 8'hae : \$99 ;
-  assign \$101  = \$91 [7] ? \$96  : { \$100 [7], \$100  };
-  assign \$103  = $signed(\port__data$12 ) - $signed({ 1'h0, \$102  });
-  assign l2_s2_acc = \$87 [7] ? \$103  : { \port__data$12 [8], \port__data$12  };
-  assign \$104  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$105  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$106  = \$105  ? 8'h7f : i__payload[31:24];
-  assign \$107  = \$104  ? 8'hae : \$106 ;
-  assign \$108  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$109  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$110  = \$109  ? 8'h7f : i__payload[31:24];
+  assign \$33  = - $signed(\$32 );
+  assign \$34  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$35  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$36  = \$35  ? 8'h7f : i__payload[15:8];
+  assign \$37  = \$34  ? 8'hae : \$36 ;
+  assign \$38  = \$28 [7] ? \$33  : { \$37 [7], \$37  };
+  assign \$40  = $signed(\port__data$15 ) - $signed({ 1'h0, \$39  });
+  assign l1_s2_acc = l1_neg_p0 ? \$40  : { \port__data$15 [8], \port__data$15  };
+  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
+  assign \$44  = $signed(\$43 ) < $signed(8'h80);
+  assign \$46  = \$44  ? 9'h180 : \$45 ;
+  assign \$47  = \$42  ? 9'h07f : \$46 ;
+  assign \$48  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$49  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$50  = \$49  ? 8'h7f : i__payload[23:16];
+  assign \$51  = \$48  ? 8'hae : \$50 ;
+  assign \$52  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$53  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$54  = \$53  ? 8'h7f : i__payload[23:16];
+  assign \$55  = \$52  ? 8'hae : \$54 ;
+  assign \$56  = - $signed(\$55 );
+  assign \$57  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$58  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$59  = \$58  ? 8'h7f : i__payload[23:16];
+  assign \$60  = \$57  ? 8'hae : \$59 ;
+  assign \$61  = \$51 [7] ? \$56  : { \$60 [7], \$60  };
+  assign \$63  = $signed(\port__data$21 ) - $signed({ 1'h0, \$62  });
+  assign l2_s2_acc = l2_neg_p0 ? \$63  : { \port__data$21 [8], \port__data$21  };
+  assign \$65  = $signed(\$64 ) > $signed(8'h7f);
+  assign \$67  = $signed(\$66 ) < $signed(8'h80);
+  assign \$69  = \$67  ? 9'h180 : \$68 ;
+  assign \$70  = \$65  ? 9'h07f : \$69 ;
+  assign \$71  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$72  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$73  = \$72  ? 8'h7f : i__payload[31:24];
+  assign \$74  = \$71  ? 8'hae : \$73 ;
+  assign \$75  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$76  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$77  = \$76  ? 8'h7f : i__payload[31:24];
+  assign \$78  = \$75  ? 8'hae : \$77 ;
+  assign \$79  = - $signed(\$78 );
+  assign \$80  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$81  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$82  = \$81  ? 8'h7f : i__payload[31:24];
+  assign \$83  = \$80  ? 8'hae : \$82 ;
+  assign \$84  = \$74 [7] ? \$79  : { \$83 [7], \$83  };
+  assign \$86  = $signed(\port__data$27 ) - $signed({ 1'h0, \$85  });
+  assign l3_s2_acc = l3_neg_p0 ? \$86  : { \port__data$27 [8], \port__data$27  };
+  assign \$88  = $signed(\$87 ) > $signed(8'h7f);
+  assign \$90  = $signed(\$89 ) < $signed(8'h80);
+  assign \$92  = \$90  ? 9'h180 : \$91 ;
+  assign \$93  = \$88  ? 9'h07f : \$92 ;
+  assign \$94  = $signed(i__payload[7:0]) < $signed(8'hae);
+  assign \$95  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$96  = \$95  ? 8'h7f : i__payload[7:0];
+  assign \$97  = \$94  ? 8'hae : \$96 ;
+  assign \$98  = $signed(i__payload[7:0]) < $signed(8'hae);
+  assign \$99  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$100  = \$99  ? 8'h7f : i__payload[7:0];
+  assign \$101  = \$98  ? 8'hae : \$100 ;
+  assign \$102  = - $signed(\$101 );
+  assign \$103  = $signed(i__payload[7:0]) < $signed(8'hae);
+  assign \$104  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$105  = \$104  ? 8'h7f : i__payload[7:0];
+  assign \$106  = \$103  ? 8'hae : \$105 ;
+  assign \$107  = \$97 [7] ? \$102  : { \$106 [7], \$106  };
+  assign \$108  = $signed(i__payload[7:0]) < $signed(8'hae);
+  assign \$109  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$110  = \$109  ? 8'h7f : i__payload[7:0];
   assign \$111  = \$108  ? 8'hae : \$110 ;
-  assign \$112  = - $signed(\$111 );
-  assign \$113  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$114  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$115  = \$114  ? 8'h7f : i__payload[31:24];
-  assign \$116  = \$113  ? 8'hae : \$115 ;
-  assign \$117  = \$107 [7] ? \$112  : { \$116 [7], \$116  };
-  assign \$118  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$119  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$120  = \$119  ? 8'h7f : i__payload[31:24];
-  assign \$121  = \$118  ? 8'hae : \$120 ;
-  assign \$122  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$123  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$124  = \$123  ? 8'h7f : i__payload[31:24];
-  assign \$125  = \$122  ? 8'hae : \$124 ;
-  assign \$126  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$127  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$128  = \$127  ? 8'h7f : i__payload[31:24];
+  assign \$112  = $signed(i__payload[7:0]) < $signed(8'hae);
+  assign \$113  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$114  = \$113  ? 8'h7f : i__payload[7:0];
+  assign \$115  = \$112  ? 8'hae : \$114 ;
+  assign \$116  = $signed(i__payload[7:0]) < $signed(8'hae);
+  assign \$117  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$118  = \$117  ? 8'h7f : i__payload[7:0];
+  assign \$119  = \$116  ? 8'hae : \$118 ;
+  assign \$120  = - $signed(\$119 );
+  assign \$121  = $signed(i__payload[7:0]) < $signed(8'hae);
+  assign \$122  = $signed(i__payload[7:0]) > $signed(8'h7f);
+  assign \$123  = \$122  ? 8'h7f : i__payload[7:0];
+  assign \$124  = \$121  ? 8'hae : \$123 ;
+  assign \$125  = \$115 [7] ? \$120  : { \$124 [7], \$124  };
+  assign \$126  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$127  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$128  = \$127  ? 8'h7f : i__payload[15:8];
   assign \$129  = \$126  ? 8'hae : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$132  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$133  = \$132  ? 8'h7f : i__payload[31:24];
-  assign \$134  = \$131  ? 8'hae : \$133 ;
-  assign \$135  = \$125 [7] ? \$130  : { \$134 [7], \$134  };
-  assign \$137  = $signed(\port__data$15 ) - $signed({ 1'h0, \$136  });
-  assign l3_s2_acc = \$121 [7] ? \$137  : { \port__data$15 [8], \port__data$15  };
-  assign \$139  = $signed(\$138 ) > $signed(8'h7f);
-  assign \$141  = $signed(\$140 ) < $signed(8'h80);
-  assign \$143  = \$141  ? 9'h180 : \$142 ;
-  assign \$144  = \$139  ? 9'h07f : \$143 ;
-  assign \$146  = $signed(\$145 ) > $signed(8'h7f);
-  assign \$148  = $signed(\$147 ) < $signed(8'h80);
-  assign \$150  = \$148  ? 9'h180 : \$149 ;
-  assign \$151  = \$146  ? 9'h07f : \$150 ;
-  assign \$153  = $signed(\$152 ) > $signed(8'h7f);
-  assign \$155  = $signed(\$154 ) < $signed(8'h80);
-  assign \$157  = \$155  ? 9'h180 : \$156 ;
-  assign \$158  = \$153  ? 9'h07f : \$157 ;
-  assign \$160  = $signed(\$159 ) > $signed(8'h7f);
-  assign \$162  = $signed(\$161 ) < $signed(8'h80);
-  assign \$164  = \$162  ? 9'h180 : \$163 ;
-  assign \$165  = \$160  ? 9'h07f : \$164 ;
+  assign \$130  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$131  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$132  = \$131  ? 8'h7f : i__payload[15:8];
+  assign \$133  = \$130  ? 8'hae : \$132 ;
+  assign \$134  = - $signed(\$133 );
+  assign \$135  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$136  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$137  = \$136  ? 8'h7f : i__payload[15:8];
+  assign \$138  = \$135  ? 8'hae : \$137 ;
+  assign \$139  = \$129 [7] ? \$134  : { \$138 [7], \$138  };
+  assign \$140  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$141  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$142  = \$141  ? 8'h7f : i__payload[15:8];
+  assign \$143  = \$140  ? 8'hae : \$142 ;
+  assign \$144  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$145  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$146  = \$145  ? 8'h7f : i__payload[15:8];
+  assign \$147  = \$144  ? 8'hae : \$146 ;
+  assign \$148  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$149  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$150  = \$149  ? 8'h7f : i__payload[15:8];
+  assign \$151  = \$148  ? 8'hae : \$150 ;
+  assign \$152  = - $signed(\$151 );
+  assign \$153  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$154  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$155  = \$154  ? 8'h7f : i__payload[15:8];
+  assign \$156  = \$153  ? 8'hae : \$155 ;
+  assign \$157  = \$147 [7] ? \$152  : { \$156 [7], \$156  };
+  assign \$158  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$159  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$160  = \$159  ? 8'h7f : i__payload[23:16];
+  assign \$161  = \$158  ? 8'hae : \$160 ;
+  assign \$162  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$163  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$164  = \$163  ? 8'h7f : i__payload[23:16];
+  assign \$165  = \$162  ? 8'hae : \$164 ;
+  assign \$166  = - $signed(\$165 );
+  assign \$167  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$168  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$169  = \$168  ? 8'h7f : i__payload[23:16];
+  assign \$170  = \$167  ? 8'hae : \$169 ;
+  assign \$171  = \$161 [7] ? \$166  : { \$170 [7], \$170  };
+  assign \$172  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$173  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$174  = \$173  ? 8'h7f : i__payload[23:16];
+  assign \$175  = \$172  ? 8'hae : \$174 ;
+  assign \$176  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$177  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$178  = \$177  ? 8'h7f : i__payload[23:16];
+  assign \$179  = \$176  ? 8'hae : \$178 ;
+  assign \$180  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$181  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$182  = \$181  ? 8'h7f : i__payload[23:16];
+  assign \$183  = \$180  ? 8'hae : \$182 ;
+  assign \$184  = - $signed(\$183 );
+  assign \$185  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$186  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$187  = \$186  ? 8'h7f : i__payload[23:16];
+  assign \$188  = \$185  ? 8'hae : \$187 ;
+  assign \$189  = \$179 [7] ? \$184  : { \$188 [7], \$188  };
+  assign \$190  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$191  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$192  = \$191  ? 8'h7f : i__payload[31:24];
+  assign \$193  = \$190  ? 8'hae : \$192 ;
+  assign \$194  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$195  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$196  = \$195  ? 8'h7f : i__payload[31:24];
+  assign \$197  = \$194  ? 8'hae : \$196 ;
+  assign \$198  = - $signed(\$197 );
+  assign \$199  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$200  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$201  = \$200  ? 8'h7f : i__payload[31:24];
+  assign \$202  = \$199  ? 8'hae : \$201 ;
+  assign \$203  = \$193 [7] ? \$198  : { \$202 [7], \$202  };
+  assign \$204  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$205  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$206  = \$205  ? 8'h7f : i__payload[31:24];
+  assign \$207  = \$204  ? 8'hae : \$206 ;
+  assign \$208  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$209  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$210  = \$209  ? 8'h7f : i__payload[31:24];
+  assign \$211  = \$208  ? 8'hae : \$210 ;
+  assign \$212  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$213  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$214  = \$213  ? 8'h7f : i__payload[31:24];
+  assign \$215  = \$212  ? 8'hae : \$214 ;
+  assign \$216  = - $signed(\$215 );
+  assign \$217  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$218  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$219  = \$218  ? 8'h7f : i__payload[31:24];
+  assign \$220  = \$217  ? 8'hae : \$219 ;
+  assign \$221  = \$211 [7] ? \$216  : { \$220 [7], \$220  };
   always @(posedge clk)
-    o__valid <= \$166 ;
+    o__valid <= \$222 ;
   always @(posedge clk)
-    o__payload <= \$167 ;
+    l0_x_p0 <= \$223 ;
+  always @(posedge clk)
+    l0_neg_p0 <= \$224 ;
+  always @(posedge clk)
+    l0_seg_p0 <= \$225 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$226 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$227 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$228 ;
+  always @(posedge clk)
+    l2_x_p0 <= \$229 ;
+  always @(posedge clk)
+    l2_neg_p0 <= \$230 ;
+  always @(posedge clk)
+    l2_seg_p0 <= \$231 ;
+  always @(posedge clk)
+    l3_x_p0 <= \$232 ;
+  always @(posedge clk)
+    l3_neg_p0 <= \$233 ;
+  always @(posedge clk)
+    l3_seg_p0 <= \$234 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$166  = o__valid;
+    \$222  = o__valid;
     if (i__ready) begin
-      \$166  = i__valid;
+      \$222  = i__valid;
     end
     if (rst) begin
-      \$166  = 1'h0;
+      \$222  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$167  = o__payload;
+    \$223  = l0_x_p0;
     if (i__ready) begin
-      \$167 [7:0] = \$144 [7:0];
-      \$167 [15:8] = \$151 [7:0];
-      \$167 [23:16] = \$158 [7:0];
-      \$167 [31:24] = \$165 [7:0];
+      \$223  = \$107 [6:0];
     end
-    if (rst) begin
-      \$167  = 32'd0;
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$224  = l0_neg_p0;
+    if (i__ready) begin
+      \$224  = \$111 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$225  = l0_seg_p0;
+    if (i__ready) begin
+      \$225  = \$125 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$226  = l1_x_p0;
+    if (i__ready) begin
+      \$226  = \$139 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$227  = l1_neg_p0;
+    if (i__ready) begin
+      \$227  = \$143 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$228  = l1_seg_p0;
+    if (i__ready) begin
+      \$228  = \$157 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$229  = l2_x_p0;
+    if (i__ready) begin
+      \$229  = \$171 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$230  = l2_neg_p0;
+    if (i__ready) begin
+      \$230  = \$175 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$231  = l2_seg_p0;
+    if (i__ready) begin
+      \$231  = \$189 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$232  = l3_x_p0;
+    if (i__ready) begin
+      \$232  = \$203 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$233  = l3_neg_p0;
+    if (i__ready) begin
+      \$233  = \$207 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$234  = l3_seg_p0;
+    if (i__ready) begin
+      \$234  = \$221 [6:0];
     end
   end
   assign port__addr = \$15 [6:0];
-  assign \port__addr$7  = \$49 [6:0];
-  assign \port__addr$10  = \$83 [6:0];
-  assign \port__addr$13  = \$117 [6:0];
+  assign port__en = i__ready;
+  assign \port__addr$11  = \$38 [6:0];
+  assign \port__en$12  = i__ready;
+  assign \port__addr$17  = \$61 [6:0];
+  assign \port__en$18  = i__ready;
+  assign \port__addr$23  = \$84 [6:0];
+  assign \port__en$24  = i__ready;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -8860,22 +9975,26 @@ module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__v
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$34  = { 1'h0, \$33 [6:0] };
-  assign \$68  = { 1'h0, \$67 [6:0] };
-  assign \$102  = { 1'h0, \$101 [6:0] };
-  assign \$136  = { 1'h0, \$135 [6:0] };
-  assign \$138  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$140  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$142  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$145  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$147  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$149  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$152  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$154  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$156  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$159  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$161  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$163  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign o__payload[31:24] = \$93 [7:0];
+  assign o__payload[23:16] = \$70 [7:0];
+  assign o__payload[15:8] = \$47 [7:0];
+  assign o__payload[7:0] = \$24 [7:0];
+  assign \$16  = { 1'h0, l0_x_p0 };
+  assign \$18  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$20  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$22  = { l0_s2_acc[7], l0_s2_acc[7:0] };
+  assign \$39  = { 1'h0, l1_x_p0 };
+  assign \$41  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$43  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$45  = { l1_s2_acc[7], l1_s2_acc[7:0] };
+  assign \$62  = { 1'h0, l2_x_p0 };
+  assign \$64  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$66  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$68  = { l2_s2_acc[7], l2_s2_acc[7:0] };
+  assign \$85  = { 1'h0, l3_x_p0 };
+  assign \$87  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$89  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$91  = { l3_s2_acc[7], l3_s2_acc[7:0] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -11658,8 +12777,7 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire [30:0] l0_s2_prod;
   wire [43:0] l0_s3_prod;
   wire [20:0] l0_s4_acc;
-  (* init = 5'h00 *)
-  wire [4:0] l0_seg_p0;
+  reg [4:0] l0_seg_p0 = 5'h00;
   reg [11:0] l0_t_p0 = 12'h000;
   reg [14:0] l0_x_p0 = 15'h0000;
   reg l1_neg_p0 = 1'h0;
@@ -11667,8 +12785,7 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire [30:0] l1_s2_prod;
   wire [43:0] l1_s3_prod;
   wire [20:0] l1_s4_acc;
-  (* init = 5'h00 *)
-  wire [4:0] l1_seg_p0;
+  reg [4:0] l1_seg_p0 = 5'h00;
   reg [11:0] l1_t_p0 = 12'h000;
   reg [14:0] l1_x_p0 = 15'h0000;
   output [31:0] o__payload;
@@ -11680,28 +12797,31 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   output o__valid;
   reg o__valid = 1'h0;
   wire [4:0] port__addr;
-  (* init = 5'h00 *)
   wire [4:0] \port__addr$11 ;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$14 ;
-  wire [4:0] \port__addr$19 ;
-  reg [4:0] \port__addr$20  = 5'h00;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$25 ;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$28 ;
-  reg [4:0] \port__addr$6  = 5'h00;
+  wire [4:0] \port__addr$15 ;
+  wire [4:0] \port__addr$21 ;
+  wire [4:0] \port__addr$22 ;
+  wire [4:0] \port__addr$27 ;
+  wire [4:0] \port__addr$31 ;
+  wire [4:0] \port__addr$6 ;
   wire [18:0] port__data;
-  wire [32:0] \port__data$13 ;
-  wire [19:0] \port__data$17 ;
-  wire [18:0] \port__data$23 ;
-  wire [32:0] \port__data$27 ;
-  wire [19:0] \port__data$31 ;
-  wire [15:0] \port__data$37 ;
-  wire [15:0] \port__data$40 ;
+  wire [32:0] \port__data$14 ;
+  wire [19:0] \port__data$19 ;
+  wire [18:0] \port__data$25 ;
+  wire [32:0] \port__data$30 ;
+  wire [19:0] \port__data$35 ;
+  wire [15:0] \port__data$42 ;
+  wire [15:0] \port__data$46 ;
+  wire port__en;
+  wire \port__en$12 ;
+  wire \port__en$16 ;
+  wire \port__en$23 ;
+  wire \port__en$28 ;
+  wire \port__en$32 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
+  (* ram_style = "block" *)
   reg [19:0] c0_rom [27:0];
   initial begin
     c0_rom[0] = 20'hffffe;
@@ -11733,8 +12853,19 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     c0_rom[26] = 20'h7ff6f;
     c0_rom[27] = 20'h7ffed;
   end
-  assign \port__data$31  = c0_rom[\port__addr$20 ];
-  assign \port__data$17  = c0_rom[\port__addr$6 ];
+  reg [19:0] _0_;
+  reg [19:0] _1_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= c0_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _1_ <= c0_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$35  = _0_;
+  assign \port__data$19  = _1_;
+  (* ram_style = "block" *)
   reg [32:0] c1_rom [27:0];
   initial begin
     c1_rom[0] = 33'h080231963;
@@ -11766,8 +12897,19 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     c1_rom[26] = 33'h0000f4b85;
     c1_rom[27] = 33'h000026bb5;
   end
-  assign \port__data$27  = c1_rom[\port__addr$20 ];
-  assign \port__data$13  = c1_rom[\port__addr$6 ];
+  reg [32:0] _2_;
+  reg [32:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _2_ <= c1_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _3_ <= c1_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$30  = _2_;
+  assign \port__data$14  = _3_;
+  (* ram_style = "block" *)
   reg [18:0] c2_rom [27:0];
   initial begin
     c2_rom[0] = 19'h7b2bd;
@@ -11799,8 +12941,18 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     c2_rom[26] = 19'h7ff86;
     c2_rom[27] = 19'h7ffe6;
   end
-  assign \port__data$23  = c2_rom[\port__addr$20 ];
-  assign port__data = c2_rom[\port__addr$6 ];
+  reg [18:0] _4_;
+  reg [18:0] _5_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _4_ <= c2_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _5_ <= c2_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$25  = _4_;
+  assign port__data = _5_;
   reg [15:0] origin_rom [27:0];
   initial begin
     origin_rom[0] = 16'h0000;
@@ -11832,8 +12984,8 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     origin_rom[26] = 16'h46ed;
     origin_rom[27] = 16'h56ab;
   end
-  assign \port__data$40  = origin_rom[l1_s1_seg];
-  assign \port__data$37  = origin_rom[l0_s1_seg];
+  assign \port__data$46  = origin_rom[l1_s1_seg];
+  assign \port__data$42  = origin_rom[l0_s1_seg];
   assign \$77  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$78  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$79  = \$78  ? 16'h557b : i__payload[15:0];
@@ -12165,11 +13317,11 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
   assign \$406  = \$405 [14:0] >= 15'h56ab;
   assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
-  assign \$408  = $signed(\$407 ) + $signed(\port__data$13 );
+  assign \$408  = $signed(\$407 ) + $signed(\port__data$14 );
   assign l0_s3_prod = \$408 [31:0] * l0_t_p0;
-  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$17 );
+  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$19 );
   assign \$411  = - $signed(\$410 [19:0]);
-  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$17 );
+  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$19 );
   assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [19], \$413 [19:0] };
   assign \$414  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$415  = $signed(i__payload[31:16]) > $signed(16'h557b);
@@ -12576,12 +13728,12 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$816  = \$813  ? 16'ha1bb : \$815 ;
   assign \$817  = \$807 [15] ? \$812  : { \$816 [15], \$816  };
   assign \$818  = \$817 [14:0] >= 15'h56ab;
-  assign l1_s2_prod = $signed(\port__data$23 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$820  = $signed(\$819 ) + $signed(\port__data$27 );
+  assign l1_s2_prod = $signed(\port__data$25 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$820  = $signed(\$819 ) + $signed(\port__data$30 );
   assign l1_s3_prod = \$820 [31:0] * l1_t_p0;
-  assign \$822  = $signed({ 1'h0, \$821  }) + $signed(\port__data$31 );
+  assign \$822  = $signed({ 1'h0, \$821  }) + $signed(\port__data$35 );
   assign \$823  = - $signed(\$822 [19:0]);
-  assign \$825  = $signed({ 1'h0, \$824  }) + $signed(\port__data$31 );
+  assign \$825  = $signed({ 1'h0, \$824  }) + $signed(\port__data$35 );
   assign l1_s4_acc = l1_neg_p0 ? \$823  : { \$825 [19], \$825 [19:0] };
   assign \$826  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$827  = $signed(i__payload[15:0]) > $signed(16'h557b);
@@ -12615,7 +13767,7 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$855  = \$854  ? 16'h557b : i__payload[15:0];
   assign \$856  = \$853  ? 16'ha1bb : \$855 ;
   assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
-  assign \$858  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\port__data$37 );
+  assign \$858  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\port__data$42 );
   assign \$859  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$861  = $signed(\$860 ) > $signed(16'h7fff);
   assign \$862  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
@@ -12655,7 +13807,7 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$898  = \$897  ? 16'h557b : i__payload[31:16];
   assign \$899  = \$896  ? 16'ha1bb : \$898 ;
   assign \$900  = \$890 [15] ? \$895  : { \$899 [15], \$899  };
-  assign \$901  = $signed({ 1'h0, \$900 [14:0] }) - $signed(\port__data$40 );
+  assign \$901  = $signed({ 1'h0, \$900 [14:0] }) - $signed(\port__data$46 );
   assign \$902  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$904  = $signed(\$903 ) > $signed(16'h7fff);
   assign \$905  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
@@ -12672,7 +13824,7 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   always @(posedge clk)
     l0_neg_p0 <= \$915 ;
   always @(posedge clk)
-    \port__addr$6  <= \$916 ;
+    l0_seg_p0 <= \$916 ;
   always @(posedge clk)
     l0_t_p0 <= \$917 ;
   always @(posedge clk)
@@ -12682,7 +13834,7 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   always @(posedge clk)
     l1_neg_p0 <= \$920 ;
   always @(posedge clk)
-    \port__addr$20  <= \$921 ;
+    l1_seg_p0 <= \$921 ;
   always @(posedge clk)
     l1_t_p0 <= \$922 ;
   assign \$1  = ~ o__valid;
@@ -12968,7 +14120,7 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$916  = \port__addr$6 ;
+    \$916  = l0_seg_p0;
     if (i__ready) begin
       \$916  = l0_s1_seg;
     end
@@ -13007,7 +14159,7 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$921  = \port__addr$20 ;
+    \$921  = l1_seg_p0;
     if (i__ready) begin
       \$921  = l1_s1_seg;
     end
@@ -13020,13 +14172,19 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     end
   end
   assign port__addr = l0_s1_seg;
-  assign l0_seg_p0 = \port__addr$6 ;
-  assign \port__addr$11  = \port__addr$6 ;
-  assign \port__addr$14  = \port__addr$6 ;
-  assign \port__addr$19  = l1_s1_seg;
-  assign l1_seg_p0 = \port__addr$20 ;
-  assign \port__addr$25  = \port__addr$20 ;
-  assign \port__addr$28  = \port__addr$20 ;
+  assign \port__addr$6  = l0_s1_seg;
+  assign port__en = i__ready;
+  assign \port__addr$11  = l0_s1_seg;
+  assign \port__en$12  = i__ready;
+  assign \port__addr$15  = l0_s1_seg;
+  assign \port__en$16  = i__ready;
+  assign \port__addr$21  = l1_s1_seg;
+  assign \port__addr$22  = l1_s1_seg;
+  assign \port__en$23  = i__ready;
+  assign \port__addr$27  = l1_s1_seg;
+  assign \port__en$28  = i__ready;
+  assign \port__addr$31  = l1_s1_seg;
+  assign \port__en$32  = i__ready;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];

@@ -6,18 +6,137 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire [7:0] \$102 ;
+  wire [7:0] \$103 ;
+  wire [8:0] \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire [7:0] \$107 ;
+  wire [7:0] \$108 ;
+  wire [8:0] \$109 ;
   wire \$11 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire [7:0] \$112 ;
+  wire [7:0] \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire [7:0] \$116 ;
+  wire [7:0] \$117 ;
+  wire [8:0] \$118 ;
+  wire \$119 ;
   wire \$12 ;
+  wire \$120 ;
+  wire [7:0] \$121 ;
+  wire [7:0] \$122 ;
+  wire [8:0] \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  wire [7:0] \$126 ;
+  wire [7:0] \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire [7:0] \$13 ;
+  wire [7:0] \$130 ;
+  wire [7:0] \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire [7:0] \$134 ;
+  wire [7:0] \$135 ;
+  wire [8:0] \$136 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire [7:0] \$139 ;
   wire [7:0] \$14 ;
+  wire [7:0] \$140 ;
+  wire [8:0] \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire [7:0] \$144 ;
+  wire [7:0] \$145 ;
+  wire \$146 ;
+  wire \$147 ;
+  wire [7:0] \$148 ;
+  wire [7:0] \$149 ;
   wire [8:0] \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [7:0] \$18 ;
-  wire [7:0] \$19 ;
+  wire [8:0] \$150 ;
+  wire \$151 ;
+  wire \$152 ;
+  wire [7:0] \$153 ;
+  wire [7:0] \$154 ;
+  wire [8:0] \$155 ;
+  wire \$156 ;
+  wire \$157 ;
+  wire [7:0] \$158 ;
+  wire [7:0] \$159 ;
+  wire [10:0] \$16 ;
+  wire \$160 ;
+  wire \$161 ;
+  wire [7:0] \$162 ;
+  wire [7:0] \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire [7:0] \$166 ;
+  wire [7:0] \$167 ;
+  wire [8:0] \$168 ;
+  wire \$169 ;
+  wire [8:0] \$17 ;
+  wire \$170 ;
+  wire [7:0] \$171 ;
+  wire [7:0] \$172 ;
+  wire [8:0] \$173 ;
+  wire \$174 ;
+  wire \$175 ;
+  wire [7:0] \$176 ;
+  wire [7:0] \$177 ;
+  wire \$178 ;
+  wire \$179 ;
+  wire \$18 ;
+  wire [7:0] \$180 ;
+  wire [7:0] \$181 ;
+  wire [8:0] \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire [7:0] \$185 ;
+  wire [7:0] \$186 ;
+  wire [8:0] \$187 ;
+  wire \$188 ;
+  wire \$189 ;
+  wire [8:0] \$19 ;
+  wire [7:0] \$190 ;
+  wire [7:0] \$191 ;
+  wire \$192 ;
+  wire \$193 ;
+  wire [7:0] \$194 ;
+  wire [7:0] \$195 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire [7:0] \$198 ;
+  wire [7:0] \$199 ;
   wire \$2 ;
-  wire [10:0] \$20 ;
+  wire [8:0] \$20 ;
+  wire [8:0] \$200 ;
+  wire \$201 ;
+  wire \$202 ;
+  wire [7:0] \$203 ;
+  wire [7:0] \$204 ;
+  wire [8:0] \$205 ;
+  reg \$206 ;
+  reg [6:0] \$207 ;
+  reg \$208 ;
+  reg [6:0] \$209 ;
   wire \$21 ;
+  reg [6:0] \$210 ;
+  reg \$211 ;
+  reg [6:0] \$212 ;
+  reg [6:0] \$213 ;
+  reg \$214 ;
+  reg [6:0] \$215 ;
+  reg [6:0] \$216 ;
+  reg \$217 ;
+  reg [6:0] \$218 ;
   wire \$22 ;
   wire [7:0] \$23 ;
   wire [7:0] \$24 ;
@@ -32,11 +151,11 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   wire [7:0] \$32 ;
   wire [7:0] \$33 ;
   wire [8:0] \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [7:0] \$37 ;
-  wire [7:0] \$38 ;
-  wire [10:0] \$39 ;
+  wire [10:0] \$35 ;
+  wire [8:0] \$36 ;
+  wire \$37 ;
+  wire [8:0] \$38 ;
+  wire [8:0] \$39 ;
   wire [7:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
@@ -53,11 +172,11 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   wire [7:0] \$51 ;
   wire [7:0] \$52 ;
   wire [8:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire [7:0] \$56 ;
-  wire [7:0] \$57 ;
-  wire [10:0] \$58 ;
+  wire [10:0] \$54 ;
+  wire [8:0] \$55 ;
+  wire \$56 ;
+  wire [8:0] \$57 ;
+  wire [8:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
@@ -74,31 +193,35 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   wire [7:0] \$70 ;
   wire [7:0] \$71 ;
   wire [8:0] \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire [7:0] \$75 ;
-  wire [7:0] \$76 ;
-  wire [10:0] \$77 ;
-  wire [8:0] \$78 ;
+  wire [10:0] \$73 ;
+  wire [8:0] \$74 ;
+  wire \$75 ;
+  wire [8:0] \$76 ;
+  wire [8:0] \$77 ;
+  wire \$78 ;
   wire \$79 ;
   wire [7:0] \$8 ;
-  wire [8:0] \$80 ;
-  wire [8:0] \$81 ;
-  wire [8:0] \$82 ;
+  wire [7:0] \$80 ;
+  wire [7:0] \$81 ;
+  wire \$82 ;
   wire \$83 ;
-  wire [8:0] \$84 ;
-  wire [8:0] \$85 ;
+  wire [7:0] \$84 ;
+  wire [7:0] \$85 ;
   wire [8:0] \$86 ;
   wire \$87 ;
-  wire [8:0] \$88 ;
-  wire [8:0] \$89 ;
+  wire \$88 ;
+  wire [7:0] \$89 ;
   wire [7:0] \$9 ;
-  wire [8:0] \$90 ;
-  wire \$91 ;
-  wire [8:0] \$92 ;
-  wire [8:0] \$93 ;
-  reg \$94 ;
-  reg [31:0] \$95 ;
+  wire [7:0] \$90 ;
+  wire [8:0] \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire [7:0] \$94 ;
+  wire [7:0] \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire [7:0] \$98 ;
+  wire [7:0] \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -111,12 +234,24 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   wire i__ready;
   input i__valid;
   wire i__valid;
+  reg l0_neg_p0 = 1'h0;
   wire [10:0] l0_s2_acc;
+  reg [6:0] l0_seg_p0 = 7'h00;
+  reg [6:0] l0_x_p0 = 7'h00;
+  reg l1_neg_p0 = 1'h0;
   wire [10:0] l1_s2_acc;
+  reg [6:0] l1_seg_p0 = 7'h00;
+  reg [6:0] l1_x_p0 = 7'h00;
+  reg l2_neg_p0 = 1'h0;
   wire [10:0] l2_s2_acc;
+  reg [6:0] l2_seg_p0 = 7'h00;
+  reg [6:0] l2_x_p0 = 7'h00;
+  reg l3_neg_p0 = 1'h0;
   wire [10:0] l3_s2_acc;
+  reg [6:0] l3_seg_p0 = 7'h00;
+  reg [6:0] l3_x_p0 = 7'h00;
   output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
+  wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
@@ -126,15 +261,20 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   output o__valid;
   reg o__valid = 1'h0;
   wire [6:0] port__addr;
-  wire [6:0] \port__addr$11 ;
-  wire [6:0] \port__addr$14 ;
-  wire [6:0] \port__addr$17 ;
+  wire [6:0] \port__addr$13 ;
+  wire [6:0] \port__addr$18 ;
+  wire [6:0] \port__addr$23 ;
   wire [9:0] port__data;
-  wire [9:0] \port__data$13 ;
-  wire [9:0] \port__data$16 ;
-  wire [9:0] \port__data$19 ;
+  wire [9:0] \port__data$17 ;
+  wire [9:0] \port__data$22 ;
+  wire [9:0] \port__data$27 ;
+  wire port__en;
+  wire \port__en$14 ;
+  wire \port__en$19 ;
+  wire \port__en$24 ;
   input rst;
   wire rst;
+  (* ram_style = "block" *)
   reg [9:0] c0_rom [100:0];
   initial begin
     c0_rom[0] = 10'h080;
@@ -239,10 +379,32 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
     c0_rom[99] = 10'h0ff;
     c0_rom[100] = 10'h100;
   end
-  assign \port__data$19  = c0_rom[\$72 [6:0]];
-  assign \port__data$16  = c0_rom[\$53 [6:0]];
-  assign \port__data$13  = c0_rom[\$34 [6:0]];
-  assign port__data = c0_rom[\$15 [6:0]];
+  reg [9:0] _0_;
+  reg [9:0] _1_;
+  reg [9:0] _2_;
+  reg [9:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= c0_rom[\$72 [6:0]];
+    end
+    if (i__ready) begin
+      _1_ <= c0_rom[\$53 [6:0]];
+    end
+    if (i__ready) begin
+      _2_ <= c0_rom[\$34 [6:0]];
+    end
+    if (i__ready) begin
+      _3_ <= c0_rom[\$15 [6:0]];
+    end
+  end
+  assign \port__data$27  = _0_;
+  assign \port__data$22  = _1_;
+  assign \port__data$17  = _2_;
+  assign port__data = _3_;
+  assign \$1  = ~ o__valid;
+  assign i__ready = \$1  | o__ready;
+  assign \$2  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h53);
   assign \$4  = \$3  ? 8'h53 : i__payload[7:0];
   assign \$5  = \$2  ? 8'h9c : \$4 ;
   assign \$6  = $signed(i__payload[7:0]) < $signed(8'h9c);
@@ -255,12 +417,10 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   assign \$13  = \$12  ? 8'h53 : i__payload[7:0];
   assign \$14  = \$11  ? 8'h9c : \$13 ;
   assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$17  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$18  = \$17  ? 8'h53 : i__payload[7:0];
-  assign \$19  = \$16  ? 8'h9c : \$18 ;
-  assign \$20  = $signed(10'h100) - $signed(port__data);
-  assign l0_s2_acc = \$19 [7] ? \$20  : { port__data[9], port__data };
+  assign \$16  = $signed(10'h100) - $signed(port__data);
+  assign l0_s2_acc = l0_neg_p0 ? \$16  : { port__data[9], port__data };
+  assign \$18  = \$17  > 8'hff;
+  assign \$20  = \$18  ? 9'h0ff : \$19 ;
   assign \$21  = $signed(i__payload[15:8]) < $signed(8'h9c);
   assign \$22  = $signed(i__payload[15:8]) > $signed(8'h53);
   assign \$23  = \$22  ? 8'h53 : i__payload[15:8];
@@ -275,12 +435,10 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   assign \$32  = \$31  ? 8'h53 : i__payload[15:8];
   assign \$33  = \$30  ? 8'h9c : \$32 ;
   assign \$34  = \$24 [7] ? \$29  : { \$33 [7], \$33  };
-  assign \$35  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$36  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$37  = \$36  ? 8'h53 : i__payload[15:8];
-  assign \$38  = \$35  ? 8'h9c : \$37 ;
-  assign \$39  = $signed(10'h100) - $signed(\port__data$13 );
-  assign l1_s2_acc = \$38 [7] ? \$39  : { \port__data$13 [9], \port__data$13  };
+  assign \$35  = $signed(10'h100) - $signed(\port__data$17 );
+  assign l1_s2_acc = l1_neg_p0 ? \$35  : { \port__data$17 [9], \port__data$17  };
+  assign \$37  = \$36  > 8'hff;
+  assign \$39  = \$37  ? 9'h0ff : \$38 ;
   assign \$40  = $signed(i__payload[23:16]) < $signed(8'h9c);
   assign \$41  = $signed(i__payload[23:16]) > $signed(8'h53);
   assign \$42  = \$41  ? 8'h53 : i__payload[23:16];
@@ -295,12 +453,10 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   assign \$51  = \$50  ? 8'h53 : i__payload[23:16];
   assign \$52  = \$49  ? 8'h9c : \$51 ;
   assign \$53  = \$43 [7] ? \$48  : { \$52 [7], \$52  };
-  assign \$54  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$55  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$56  = \$55  ? 8'h53 : i__payload[23:16];
-  assign \$57  = \$54  ? 8'h9c : \$56 ;
-  assign \$58  = $signed(10'h100) - $signed(\port__data$16 );
-  assign l2_s2_acc = \$57 [7] ? \$58  : { \port__data$16 [9], \port__data$16  };
+  assign \$54  = $signed(10'h100) - $signed(\port__data$22 );
+  assign l2_s2_acc = l2_neg_p0 ? \$54  : { \port__data$22 [9], \port__data$22  };
+  assign \$56  = \$55  > 8'hff;
+  assign \$58  = \$56  ? 9'h0ff : \$57 ;
   assign \$59  = $signed(i__payload[31:24]) < $signed(8'h9c);
   assign \$60  = $signed(i__payload[31:24]) > $signed(8'h53);
   assign \$61  = \$60  ? 8'h53 : i__payload[31:24];
@@ -315,55 +471,266 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   assign \$70  = \$69  ? 8'h53 : i__payload[31:24];
   assign \$71  = \$68  ? 8'h9c : \$70 ;
   assign \$72  = \$62 [7] ? \$67  : { \$71 [7], \$71  };
-  assign \$73  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$74  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$75  = \$74  ? 8'h53 : i__payload[31:24];
-  assign \$76  = \$73  ? 8'h9c : \$75 ;
-  assign \$77  = $signed(10'h100) - $signed(\port__data$19 );
-  assign l3_s2_acc = \$76 [7] ? \$77  : { \port__data$19 [9], \port__data$19  };
-  assign \$79  = \$78  > 8'hff;
-  assign \$81  = \$79  ? 9'h0ff : \$80 ;
-  assign \$83  = \$82  > 8'hff;
-  assign \$85  = \$83  ? 9'h0ff : \$84 ;
-  assign \$87  = \$86  > 8'hff;
-  assign \$89  = \$87  ? 9'h0ff : \$88 ;
-  assign \$91  = \$90  > 8'hff;
-  assign \$93  = \$91  ? 9'h0ff : \$92 ;
+  assign \$73  = $signed(10'h100) - $signed(\port__data$27 );
+  assign l3_s2_acc = l3_neg_p0 ? \$73  : { \port__data$27 [9], \port__data$27  };
+  assign \$75  = \$74  > 8'hff;
+  assign \$77  = \$75  ? 9'h0ff : \$76 ;
+  assign \$78  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$79  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$80  = \$79  ? 8'h53 : i__payload[7:0];
+  assign \$81  = \$78  ? 8'h9c : \$80 ;
+  assign \$82  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$83  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$84  = \$83  ? 8'h53 : i__payload[7:0];
+  assign \$85  = \$82  ? 8'h9c : \$84 ;
+  assign \$86  = - $signed(\$85 );
+  assign \$87  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$88  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$89  = \$88  ? 8'h53 : i__payload[7:0];
+  assign \$90  = \$87  ? 8'h9c : \$89 ;
+  assign \$91  = \$81 [7] ? \$86  : { \$90 [7], \$90  };
+  assign \$92  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$93  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$94  = \$93  ? 8'h53 : i__payload[7:0];
+  assign \$95  = \$92  ? 8'h9c : \$94 ;
+  assign \$96  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$97  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$98  = \$97  ? 8'h53 : i__payload[7:0];
+  assign \$99  = \$96  ? 8'h9c : \$98 ;
+  assign \$100  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$101  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$102  = \$101  ? 8'h53 : i__payload[7:0];
+  assign \$103  = \$100  ? 8'h9c : \$102 ;
+  assign \$104  = - $signed(\$103 );
+  assign \$105  = $signed(i__payload[7:0]) < $signed(8'h9c);
+  assign \$106  = $signed(i__payload[7:0]) > $signed(8'h53);
+  assign \$107  = \$106  ? 8'h53 : i__payload[7:0];
+  assign \$108  = \$105  ? 8'h9c : \$107 ;
+  assign \$109  = \$99 [7] ? \$104  : { \$108 [7], \$108  };
+  assign \$110  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$111  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$112  = \$111  ? 8'h53 : i__payload[15:8];
+  assign \$113  = \$110  ? 8'h9c : \$112 ;
+  assign \$114  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$115  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$116  = \$115  ? 8'h53 : i__payload[15:8];
+  assign \$117  = \$114  ? 8'h9c : \$116 ;
+  assign \$118  = - $signed(\$117 );
+  assign \$119  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$120  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$121  = \$120  ? 8'h53 : i__payload[15:8];
+  assign \$122  = \$119  ? 8'h9c : \$121 ;
+  assign \$123  = \$113 [7] ? \$118  : { \$122 [7], \$122  };
+  assign \$124  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$125  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$126  = \$125  ? 8'h53 : i__payload[15:8];
+  assign \$127  = \$124  ? 8'h9c : \$126 ;
+  assign \$128  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$129  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$130  = \$129  ? 8'h53 : i__payload[15:8];
+  assign \$131  = \$128  ? 8'h9c : \$130 ;
+  assign \$132  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$133  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$134  = \$133  ? 8'h53 : i__payload[15:8];
+  assign \$135  = \$132  ? 8'h9c : \$134 ;
+  assign \$136  = - $signed(\$135 );
+  assign \$137  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$138  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$139  = \$138  ? 8'h53 : i__payload[15:8];
+  assign \$140  = \$137  ? 8'h9c : \$139 ;
+  assign \$141  = \$131 [7] ? \$136  : { \$140 [7], \$140  };
+  assign \$142  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$143  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$144  = \$143  ? 8'h53 : i__payload[23:16];
+  assign \$145  = \$142  ? 8'h9c : \$144 ;
+  assign \$146  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$147  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$148  = \$147  ? 8'h53 : i__payload[23:16];
+  assign \$149  = \$146  ? 8'h9c : \$148 ;
+  assign \$150  = - $signed(\$149 );
+  assign \$151  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$152  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$153  = \$152  ? 8'h53 : i__payload[23:16];
+  assign \$154  = \$151  ? 8'h9c : \$153 ;
+  assign \$155  = \$145 [7] ? \$150  : { \$154 [7], \$154  };
+  assign \$156  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$157  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$158  = \$157  ? 8'h53 : i__payload[23:16];
+  assign \$159  = \$156  ? 8'h9c : \$158 ;
+  assign \$160  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$161  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$162  = \$161  ? 8'h53 : i__payload[23:16];
+  assign \$163  = \$160  ? 8'h9c : \$162 ;
+  assign \$164  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$165  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$166  = \$165  ? 8'h53 : i__payload[23:16];
+  assign \$167  = \$164  ? 8'h9c : \$166 ;
+  assign \$168  = - $signed(\$167 );
+  assign \$169  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$170  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$171  = \$170  ? 8'h53 : i__payload[23:16];
+  assign \$172  = \$169  ? 8'h9c : \$171 ;
+  assign \$173  = \$163 [7] ? \$168  : { \$172 [7], \$172  };
+  assign \$174  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$175  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$176  = \$175  ? 8'h53 : i__payload[31:24];
+  assign \$177  = \$174  ? 8'h9c : \$176 ;
+  assign \$178  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$179  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$180  = \$179  ? 8'h53 : i__payload[31:24];
+  assign \$181  = \$178  ? 8'h9c : \$180 ;
+  assign \$182  = - $signed(\$181 );
+  assign \$183  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$184  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$185  = \$184  ? 8'h53 : i__payload[31:24];
+  assign \$186  = \$183  ? 8'h9c : \$185 ;
+  assign \$187  = \$177 [7] ? \$182  : { \$186 [7], \$186  };
+  assign \$188  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$189  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$190  = \$189  ? 8'h53 : i__payload[31:24];
+  assign \$191  = \$188  ? 8'h9c : \$190 ;
+  assign \$192  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$193  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$194  = \$193  ? 8'h53 : i__payload[31:24];
+  assign \$195  = \$192  ? 8'h9c : \$194 ;
+  assign \$196  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$197  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$198  = \$197  ? 8'h53 : i__payload[31:24];
+  assign \$199  = \$196  ? 8'h9c : \$198 ;
+  assign \$200  = - $signed(\$199 );
+  assign \$201  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$202  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$203  = \$202  ? 8'h53 : i__payload[31:24];
+  assign \$204  = \$201  ? 8'h9c : \$203 ;
+  assign \$205  = \$195 [7] ? \$200  : { \$204 [7], \$204  };
   always @(posedge clk)
-    o__valid <= \$94 ;
+    o__valid <= \$206 ;
   always @(posedge clk)
-    o__payload <= \$95 ;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h53);
+    l0_x_p0 <= \$207 ;
+  always @(posedge clk)
+    l0_neg_p0 <= \$208 ;
+  always @(posedge clk)
+    l0_seg_p0 <= \$209 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$210 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$211 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$212 ;
+  always @(posedge clk)
+    l2_x_p0 <= \$213 ;
+  always @(posedge clk)
+    l2_neg_p0 <= \$214 ;
+  always @(posedge clk)
+    l2_seg_p0 <= \$215 ;
+  always @(posedge clk)
+    l3_x_p0 <= \$216 ;
+  always @(posedge clk)
+    l3_neg_p0 <= \$217 ;
+  always @(posedge clk)
+    l3_seg_p0 <= \$218 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$94  = o__valid;
+    \$206  = o__valid;
     if (i__ready) begin
-      \$94  = i__valid;
+      \$206  = i__valid;
     end
     if (rst) begin
-      \$94  = 1'h0;
+      \$206  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$95  = o__payload;
+    \$207  = l0_x_p0;
     if (i__ready) begin
-      \$95 [7:0] = \$81 [7:0];
-      \$95 [15:8] = \$85 [7:0];
-      \$95 [23:16] = \$89 [7:0];
-      \$95 [31:24] = \$93 [7:0];
+      \$207  = \$91 [6:0];
     end
-    if (rst) begin
-      \$95  = 32'd0;
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$208  = l0_neg_p0;
+    if (i__ready) begin
+      \$208  = \$95 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$209  = l0_seg_p0;
+    if (i__ready) begin
+      \$209  = \$109 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$210  = l1_x_p0;
+    if (i__ready) begin
+      \$210  = \$123 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$211  = l1_neg_p0;
+    if (i__ready) begin
+      \$211  = \$127 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$212  = l1_seg_p0;
+    if (i__ready) begin
+      \$212  = \$141 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$213  = l2_x_p0;
+    if (i__ready) begin
+      \$213  = \$155 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$214  = l2_neg_p0;
+    if (i__ready) begin
+      \$214  = \$159 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$215  = l2_seg_p0;
+    if (i__ready) begin
+      \$215  = \$173 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$216  = l3_x_p0;
+    if (i__ready) begin
+      \$216  = \$187 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$217  = l3_neg_p0;
+    if (i__ready) begin
+      \$217  = \$191 [7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$218  = l3_seg_p0;
+    if (i__ready) begin
+      \$218  = \$205 [6:0];
     end
   end
   assign port__addr = \$15 [6:0];
-  assign \port__addr$11  = \$34 [6:0];
-  assign \port__addr$14  = \$53 [6:0];
-  assign \port__addr$17  = \$72 [6:0];
+  assign port__en = i__ready;
+  assign \port__addr$13  = \$34 [6:0];
+  assign \port__en$14  = i__ready;
+  assign \port__addr$18  = \$53 [6:0];
+  assign \port__en$19  = i__ready;
+  assign \port__addr$23  = \$72 [6:0];
+  assign \port__en$24  = i__ready;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -372,12 +739,16 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$78  = { 1'h0, l0_s2_acc[7:0] };
-  assign \$80  = { 1'h0, l0_s2_acc[7:0] };
-  assign \$82  = { 1'h0, l1_s2_acc[7:0] };
-  assign \$84  = { 1'h0, l1_s2_acc[7:0] };
-  assign \$86  = { 1'h0, l2_s2_acc[7:0] };
-  assign \$88  = { 1'h0, l2_s2_acc[7:0] };
-  assign \$90  = { 1'h0, l3_s2_acc[7:0] };
-  assign \$92  = { 1'h0, l3_s2_acc[7:0] };
+  assign o__payload[31:24] = \$77 [7:0];
+  assign o__payload[23:16] = \$58 [7:0];
+  assign o__payload[15:8] = \$39 [7:0];
+  assign o__payload[7:0] = \$20 [7:0];
+  assign \$17  = { 1'h0, l0_s2_acc[7:0] };
+  assign \$19  = { 1'h0, l0_s2_acc[7:0] };
+  assign \$36  = { 1'h0, l1_s2_acc[7:0] };
+  assign \$38  = { 1'h0, l1_s2_acc[7:0] };
+  assign \$55  = { 1'h0, l2_s2_acc[7:0] };
+  assign \$57  = { 1'h0, l2_s2_acc[7:0] };
+  assign \$74  = { 1'h0, l3_s2_acc[7:0] };
+  assign \$76  = { 1'h0, l3_s2_acc[7:0] };
 endmodule

@@ -941,8 +941,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [30:0] l0_s2_prod;
   wire [43:0] l0_s3_prod;
   wire [20:0] l0_s4_acc;
-  (* init = 5'h00 *)
-  wire [4:0] l0_seg_p0;
+  reg [4:0] l0_seg_p0 = 5'h00;
   reg [11:0] l0_t_p0 = 12'h000;
   reg [14:0] l0_x_p0 = 15'h0000;
   reg l1_neg_p0 = 1'h0;
@@ -950,8 +949,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [30:0] l1_s2_prod;
   wire [43:0] l1_s3_prod;
   wire [20:0] l1_s4_acc;
-  (* init = 5'h00 *)
-  wire [4:0] l1_seg_p0;
+  reg [4:0] l1_seg_p0 = 5'h00;
   reg [11:0] l1_t_p0 = 12'h000;
   reg [14:0] l1_x_p0 = 15'h0000;
   output [31:0] o__payload;
@@ -963,28 +961,31 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   output o__valid;
   reg o__valid = 1'h0;
   wire [4:0] port__addr;
-  reg [4:0] \port__addr$10  = 5'h00;
-  (* init = 5'h00 *)
+  wire [4:0] \port__addr$10 ;
   wire [4:0] \port__addr$15 ;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$18 ;
-  wire [4:0] \port__addr$23 ;
-  reg [4:0] \port__addr$24  = 5'h00;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$29 ;
-  (* init = 5'h00 *)
-  wire [4:0] \port__addr$32 ;
+  wire [4:0] \port__addr$19 ;
+  wire [4:0] \port__addr$25 ;
+  wire [4:0] \port__addr$26 ;
+  wire [4:0] \port__addr$31 ;
+  wire [4:0] \port__addr$35 ;
   wire [18:0] port__data;
-  wire [32:0] \port__data$17 ;
-  wire [19:0] \port__data$21 ;
-  wire [18:0] \port__data$27 ;
-  wire [32:0] \port__data$31 ;
-  wire [19:0] \port__data$35 ;
-  wire [15:0] \port__data$38 ;
-  wire [15:0] \port__data$40 ;
+  wire [32:0] \port__data$18 ;
+  wire [19:0] \port__data$23 ;
+  wire [18:0] \port__data$29 ;
+  wire [32:0] \port__data$34 ;
+  wire [19:0] \port__data$39 ;
+  wire [15:0] \port__data$43 ;
+  wire [15:0] \port__data$46 ;
+  wire port__en;
+  wire \port__en$16 ;
+  wire \port__en$20 ;
+  wire \port__en$27 ;
+  wire \port__en$32 ;
+  wire \port__en$36 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
+  (* ram_style = "block" *)
   reg [19:0] c0_rom [27:0];
   initial begin
     c0_rom[0] = 20'hffffe;
@@ -1016,8 +1017,19 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     c0_rom[26] = 20'h7ff6f;
     c0_rom[27] = 20'h7ffed;
   end
-  assign \port__data$35  = c0_rom[\port__addr$24 ];
-  assign \port__data$21  = c0_rom[\port__addr$10 ];
+  reg [19:0] _0_;
+  reg [19:0] _1_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= c0_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _1_ <= c0_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$39  = _0_;
+  assign \port__data$23  = _1_;
+  (* ram_style = "block" *)
   reg [32:0] c1_rom [27:0];
   initial begin
     c1_rom[0] = 33'h080231963;
@@ -1049,8 +1061,19 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     c1_rom[26] = 33'h0000f4b85;
     c1_rom[27] = 33'h000026bb5;
   end
-  assign \port__data$31  = c1_rom[\port__addr$24 ];
-  assign \port__data$17  = c1_rom[\port__addr$10 ];
+  reg [32:0] _2_;
+  reg [32:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _2_ <= c1_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _3_ <= c1_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$34  = _2_;
+  assign \port__data$18  = _3_;
+  (* ram_style = "block" *)
   reg [18:0] c2_rom [27:0];
   initial begin
     c2_rom[0] = 19'h7b2bd;
@@ -1082,8 +1105,18 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     c2_rom[26] = 19'h7ff86;
     c2_rom[27] = 19'h7ffe6;
   end
-  assign \port__data$27  = c2_rom[\port__addr$24 ];
-  assign port__data = c2_rom[\port__addr$10 ];
+  reg [18:0] _4_;
+  reg [18:0] _5_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _4_ <= c2_rom[l1_s1_seg];
+    end
+    if (i__ready) begin
+      _5_ <= c2_rom[l0_s1_seg];
+    end
+  end
+  assign \port__data$29  = _4_;
+  assign port__data = _5_;
   reg [15:0] origin_rom [27:0];
   initial begin
     origin_rom[0] = 16'h0000;
@@ -1115,8 +1148,8 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     origin_rom[26] = 16'h46ed;
     origin_rom[27] = 16'h56ab;
   end
-  assign \port__data$40  = origin_rom[l1_s1_seg];
-  assign \port__data$38  = origin_rom[l0_s1_seg];
+  assign \port__data$46  = origin_rom[l1_s1_seg];
+  assign \port__data$43  = origin_rom[l0_s1_seg];
   assign \$77  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$78  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$79  = \$78  ? 16'h557b : i__payload[15:0];
@@ -1448,11 +1481,11 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
   assign \$406  = \$405 [14:0] >= 15'h56ab;
   assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
-  assign \$408  = $signed(\$407 ) + $signed(\port__data$17 );
+  assign \$408  = $signed(\$407 ) + $signed(\port__data$18 );
   assign l0_s3_prod = \$408 [31:0] * l0_t_p0;
-  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$21 );
+  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$23 );
   assign \$411  = - $signed(\$410 [19:0]);
-  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$21 );
+  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$23 );
   assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [19], \$413 [19:0] };
   assign \$414  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
   assign \$415  = $signed(i__payload[31:16]) > $signed(16'h557b);
@@ -1859,12 +1892,12 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$816  = \$813  ? 16'ha1bb : \$815 ;
   assign \$817  = \$807 [15] ? \$812  : { \$816 [15], \$816  };
   assign \$818  = \$817 [14:0] >= 15'h56ab;
-  assign l1_s2_prod = $signed(\port__data$27 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$820  = $signed(\$819 ) + $signed(\port__data$31 );
+  assign l1_s2_prod = $signed(\port__data$29 ) * $signed({ 1'h0, l1_t_p0 });
+  assign \$820  = $signed(\$819 ) + $signed(\port__data$34 );
   assign l1_s3_prod = \$820 [31:0] * l1_t_p0;
-  assign \$822  = $signed({ 1'h0, \$821  }) + $signed(\port__data$35 );
+  assign \$822  = $signed({ 1'h0, \$821  }) + $signed(\port__data$39 );
   assign \$823  = - $signed(\$822 [19:0]);
-  assign \$825  = $signed({ 1'h0, \$824  }) + $signed(\port__data$35 );
+  assign \$825  = $signed({ 1'h0, \$824  }) + $signed(\port__data$39 );
   assign l1_s4_acc = l1_neg_p0 ? \$823  : { \$825 [19], \$825 [19:0] };
   assign \$826  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$827  = $signed(i__payload[15:0]) > $signed(16'h557b);
@@ -1898,7 +1931,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$855  = \$854  ? 16'h557b : i__payload[15:0];
   assign \$856  = \$853  ? 16'ha1bb : \$855 ;
   assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
-  assign \$858  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\port__data$38 );
+  assign \$858  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\port__data$43 );
   assign \$859  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
   assign \$861  = $signed(\$860 ) > $signed(16'h7fff);
   assign \$862  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
@@ -1938,7 +1971,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$898  = \$897  ? 16'h557b : i__payload[31:16];
   assign \$899  = \$896  ? 16'ha1bb : \$898 ;
   assign \$900  = \$890 [15] ? \$895  : { \$899 [15], \$899  };
-  assign \$901  = $signed({ 1'h0, \$900 [14:0] }) - $signed(\port__data$40 );
+  assign \$901  = $signed({ 1'h0, \$900 [14:0] }) - $signed(\port__data$46 );
   assign \$902  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
   assign \$904  = $signed(\$903 ) > $signed(16'h7fff);
   assign \$905  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
@@ -1955,7 +1988,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   always @(posedge clk)
     l0_neg_p0 <= \$915 ;
   always @(posedge clk)
-    \port__addr$10  <= \$916 ;
+    l0_seg_p0 <= \$916 ;
   always @(posedge clk)
     l0_t_p0 <= \$917 ;
   always @(posedge clk)
@@ -1965,7 +1998,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   always @(posedge clk)
     l1_neg_p0 <= \$920 ;
   always @(posedge clk)
-    \port__addr$24  <= \$921 ;
+    l1_seg_p0 <= \$921 ;
   always @(posedge clk)
     l1_t_p0 <= \$922 ;
   assign \$1  = ~ o__valid;
@@ -2251,7 +2284,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$916  = \port__addr$10 ;
+    \$916  = l0_seg_p0;
     if (i__ready) begin
       \$916  = l0_s1_seg;
     end
@@ -2290,7 +2323,7 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$921  = \port__addr$24 ;
+    \$921  = l1_seg_p0;
     if (i__ready) begin
       \$921  = l1_s1_seg;
     end
@@ -2303,13 +2336,19 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     end
   end
   assign port__addr = l0_s1_seg;
-  assign l0_seg_p0 = \port__addr$10 ;
-  assign \port__addr$15  = \port__addr$10 ;
-  assign \port__addr$18  = \port__addr$10 ;
-  assign \port__addr$23  = l1_s1_seg;
-  assign l1_seg_p0 = \port__addr$24 ;
-  assign \port__addr$29  = \port__addr$24 ;
-  assign \port__addr$32  = \port__addr$24 ;
+  assign \port__addr$10  = l0_s1_seg;
+  assign port__en = i__ready;
+  assign \port__addr$15  = l0_s1_seg;
+  assign \port__en$16  = i__ready;
+  assign \port__addr$19  = l0_s1_seg;
+  assign \port__en$20  = i__ready;
+  assign \port__addr$25  = l1_s1_seg;
+  assign \port__addr$26  = l1_s1_seg;
+  assign \port__en$27  = i__ready;
+  assign \port__addr$31  = l1_s1_seg;
+  assign \port__en$32  = i__ready;
+  assign \port__addr$35  = l1_s1_seg;
+  assign \port__en$36  = i__ready;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
