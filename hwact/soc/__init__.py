@@ -86,14 +86,14 @@ def board(name: str) -> Board:
 def default_config(board: Board) -> Path | None:
     """The CFU configuration a board gets without ``--config``.
 
-    The UP5K takes the ``up5k`` configuration (``hwact/cfu/up5k.toml``: the shared-datapath
-    CFU sized for the part) when this installation has it, else the interim one in
-    ``sim/fpga/up5k_interim.toml``; the ECP5 takes the default CFU (None).
+    The UP5K takes the 7-unit ``sim/fpga/up5k_interim.toml``: the 14-unit ``up5k`` config
+    (``hwact cfu up5k``) measures 2,144 SB_LUT4, 14 SB_MAC16 and 17 SB_RAM40_4K on its own,
+    more than fits beside PicoRV32 on the part (8 SB_MAC16); it replaces the interim one once
+    it meets its bound. The ECP5 takes the default CFU (None).
     """
     if board.family != "ice40":
         return None
-    shipped = Path(__file__).resolve().parents[1] / "cfu" / "up5k.toml"
-    return shipped if shipped.exists() else fpga_dir() / "up5k_interim.toml"
+    return fpga_dir() / "up5k_interim.toml"
 
 
 def cells_sim(family: str) -> Path:
