@@ -52,7 +52,7 @@ def baseline_error(b: Baseline) -> dict:
 
 def synth_jobs(rows: list[dict], jobs: int) -> None:
     """Synthesize every row's Verilog for every target (in parallel threads; each job is a tool process)."""
-    from hwact.report.synth import synthesize
+    from hwact.synth import synthesize
 
     work = [(row, side, target) for row in rows for side in ("baseline", "hwact") for target in TARGETS
             if row[side].get("verilog")]
@@ -179,7 +179,7 @@ def main() -> int:
     rows = measure_all(not args.no_synth, args.jobs)
     tools = None
     if not args.no_synth:
-        from hwact.report.synth import tool_versions
+        from hwact.synth import tool_versions
 
         tools = tool_versions()
     args.output.write_text(_keep_peers(args.output, markdown(rows, tools)))

@@ -2,11 +2,11 @@
 
 Every design is synthesized and placed in one run with the same tools (yowasp yosys
 ``synth_ice40 -dsp -dff`` / ``synth_ecp5 -dff`` and nextpnr; ECP5-25k out of context) inside
-hwact's register wrapper (hwact.report.synth): per configuration the whole ``Cfu``, with
+hwact's register wrapper (hwact.synth): per configuration the whole ``Cfu``, with
 ``--units`` every unit alone, and with ``--before REF`` the default CFU as checked in at git
 ``REF`` (``rtl/cfu/Cfu.v`` there). Targets (issue 21): the ``up5k`` CFU within 500 SB_LUT4,
 2 SB_MAC16 and 8 SB_RAM40_4K; on ECP5 every default unit at >= 1.5x the core's Fmax and the
-whole default Cfu at >= 1x. Results are cached (hwact.report.synth), so a re-run only
+whole default Cfu at >= 1x. Results are cached (hwact.synth), so a re-run only
 synthesizes what changed. Prints a table, writes bench/results/fpga.json.
 
     python bench/fpga.py [--configs default,up5k] [--targets ice40,ecp5] [--units] [--before REF] [--jobs N]
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from hwact.cfu.build import build_cfu
 from hwact.cfu.config import load_config
-from hwact.report.synth import parse_targets, synthesize, tool_versions, vexriscv_verilog
+from hwact.synth import parse_targets, synthesize, tool_versions, vexriscv_verilog
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "fpga.json"

@@ -4,7 +4,7 @@
 
 Each entry is made by the same code as ``hwact report`` / ``hwact explore``; docs/reports.md
 links them and explains how to read each figure. Synthesis results are cached (see
-``hwact.report.synth``), so a second run only re-measures.
+``hwact.synth``), so a second run only re-measures.
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 from hwact.cfu.build import build_and_write
-from hwact.report.synth import tool_versions
 from hwact.soc import BOARDS, default_config
 from hwact.soc.flow import place_and_route, soc_sources, synthesize_soc
+from hwact.synth import tool_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -61,7 +61,7 @@ def test_a_registered_table_lands_in_block_ram_as_the_cost_says(target):
     from hwact import make_plan
     from hwact.cost import plan_cost
     from hwact.hdl import ActivationUnit, to_verilog
-    from hwact.report.synth import synthesize
+    from hwact.synth import synthesize
 
     plan = make_plan("sigmoid", "s4.4", "u0.8")
     for stages in (0, 1):

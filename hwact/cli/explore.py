@@ -51,7 +51,7 @@ def run(args) -> int:
     from ..artifacts import write_files
     from ..report.explore import COLUMNS, sweep
     from ..report.plots import pareto_plot
-    from ..report.synth import TARGETS, tool_versions
+    from ..synth import TARGETS, tool_versions
 
     spec = spec_from_args(args, args.function)  # checks the function, formats and parameters' container
     params = dict(spec.params)

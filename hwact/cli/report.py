@@ -78,7 +78,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _synth(sources: dict[str, str], top: str, targets: list[str], label: str, progress=None) -> dict[str, Any]:
-    from ..report.synth import synthesize
+    from ..synth import synthesize
 
     def step(text: str) -> None:
         if progress:
@@ -91,7 +91,7 @@ def run(args) -> int:
     """Make the report; print one line per file written."""
     from ..artifacts import write_files
     from ..report.document import render
-    from ..report.synth import parse_targets
+    from ..synth import parse_targets
 
     targets = parse_targets(args.synth) if args.synth else []
     if args.network:
@@ -140,7 +140,7 @@ def _done(written: list[Path]) -> int:
 def _unit_document(manifest, plan, verilog_path: Path | None, verilog: str | None, targets: list[str],
                    progress=None):
     from ..report.document import new_document, unit_report
-    from ..report.synth import tool_versions
+    from ..synth import tool_versions
 
     top = manifest["top"]
     synthesis = None
@@ -163,7 +163,7 @@ def _cfu_report(path: Path, data: dict[str, Any], targets: list[str], each_unit:
     from ..artifacts import load_manifest
     from ..functions import describe
     from ..report.document import new_document, unit_report
-    from ..report.synth import SynthError, tool_versions, vexriscv_verilog
+    from ..synth import SynthError, tool_versions, vexriscv_verilog
 
     document = new_document(f"CFU {path.parent.name or path.name}")
     images: dict[str, bytes] = {}

@@ -111,7 +111,7 @@ def sweep(function: str, in_fmt: str, out_fmt: str, params: dict, budgets: tuple
             }
         )
     if target:
-        from .synth import synthesize
+        from ..synth import synthesize
 
         def one(row):
             unit = ActivationUnit(row["_plan"], lanes=1, stages=stages)

