@@ -19,7 +19,7 @@ demo: setup
 
 # Everything but the cr and peers tiers (CI runs exactly this through .ci/run).
 test: setup
-	$(PYTEST) -m "not cr_proof and not peers and not fpga" tests
+	$(PYTEST) --durations=25 -m "not cr_proof and not peers and not fpga" tests
 
 # The correctly rounded 16-bit plans (tests/data/cr_plans): Verilog on Icarus and C on every code,
 # and each planned again from scratch (minutes: the linear programs of five functions).
