@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .cache import load_json, store_json
+
 __all__ = [
     "TARGETS",
     "Port",
@@ -299,41 +301,18 @@ def _cache_key(sources: Mapping[str, str], top: str, target: str, clock: str, pl
 _CACHE_VERSION = "1"
 
 
-def _cache_dir() -> Path | None:
-    """Where synthesis results are kept (same design, tools and options -> same figures).
-
-    ``$HWACT_SYNTH_CACHE`` names the directory (``0`` turns the cache off); otherwise it is
-    ``synth`` in hwact's cache, ``$HWACT_CACHE_DIR`` or ``$XDG_CACHE_HOME/hwact``.
-    """
-    if os.environ.get("HWACT_SYNTH_CACHE") == "0":
-        return None
-    from .cache import cache_dir
-
-    return Path(os.environ["HWACT_SYNTH_CACHE"]) if os.environ.get("HWACT_SYNTH_CACHE") else cache_dir("synth")
-
-
 def _cache_get(key: str) -> dict[str, Any] | None:
-    directory = _cache_dir()
-    if directory is None:
-        return None
-    try:
-        return json.loads((directory / f"{key}.json").read_text())
-    except (OSError, ValueError):
-        return None
+    """The cached result of a run (same design, tools and options -> same figures), if any.
+
+    Results live in the ``synth`` folder of hwact's cache (:mod:`hwact.cache`);
+    ``$HWACT_SYNTH_CACHE=0`` turns the cache off (the tools then always run).
+    """
+    return None if os.environ.get("HWACT_SYNTH_CACHE") == "0" else load_json("synth", key)
 
 
 def _cache_put(key: str, result: Mapping[str, Any]) -> None:
-    directory = _cache_dir()
-    if directory is None:
-        return
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{key}.", dir=directory)
-        with os.fdopen(handle, "w") as stream:
-            json.dump(result, stream)
-        os.replace(temp, directory / f"{key}.json")
-    except OSError:
-        pass  # a cache that cannot be written only costs time
+    if os.environ.get("HWACT_SYNTH_CACHE") != "0":
+        store_json("synth", key, result)
 
 
 def vexriscv_verilog() -> tuple[str, str]:
