@@ -85,12 +85,11 @@ def main(out: Path = Path(__file__).parent / "results" / "model_throughput.json"
 
     pwl = make_plan("softplus", "s4.12", "s4.12", method="pwl")
     if not hasattr(pwl.select, "shift"):  # the forced method may pick either segmentation; pin uniform
+        from hwact.approx import PlanRequest
+        from hwact.approx.segments import Uniform
         from hwact.approx.table import plan_table
-        from hwact.functions import get, resolve_params
 
-        pwl = plan_table(
-            get("softplus"), resolve_params(get("softplus")), pwl.in_fmt, pwl.out_fmt, method="pwl", shift=6
-        )
+        pwl = plan_table(PlanRequest.parse("softplus", pwl.in_fmt, pwl.out_fmt, method="pwl"), Uniform(6))
     x, _ = inputs_for(pwl)
     small = pwl.in_fmt.all_codes()
     assert np.array_equal(apytypes_pwl(pwl, small), evaluate(pwl, small)), "APyTypes datapath differs"

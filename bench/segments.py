@@ -12,16 +12,18 @@ import json
 from pathlib import Path
 
 from hwact import Fmt, make_plan
+from hwact.approx import PlanRequest
+from hwact.approx.segments import FitTolerance, Uniform
 from hwact.approx.table import plan_table
-from hwact.functions import get, resolve_params
 from hwact.report import measure
 
 FMT = Fmt(4, 12)
 
 
-def fewest_uniform(fn, params, method, error):
+def fewest_uniform(name, method, error):
+    request = PlanRequest.parse(name, FMT, FMT, method=method)
     for shift in range(FMT.width - 1, -1, -1):
-        plan = plan_table(fn, params, FMT, FMT, method=method, shift=shift)
+        plan = plan_table(request, Uniform(shift))
         reached = measure(plan).max_lsb
         if reached <= error:
             return plan.select.segments, reached
@@ -31,11 +33,9 @@ def fewest_uniform(fn, params, method, error):
 def main(out: Path = Path(__file__).parent / "results" / "segments.json") -> None:
     rows = []
     for name in ("gelu", "silu"):
-        fn = get(name)
-        params = resolve_params(fn)
         auto = make_plan(name, FMT, FMT)
         auto_stats = measure(auto)
-        uniform, reached = fewest_uniform(fn, params, auto.method, auto_stats.max_lsb)
+        uniform, reached = fewest_uniform(name, auto.method, auto_stats.max_lsb)
         print(f"{name} auto: {auto.method}, {auto.select.segments} segments, {auto_stats.max_lsb:.3f} LSB, "
               f"{100 * auto_stats.correctly_rounded_fraction:.1f}% CR; uniform {auto.method} needs {uniform} "
               f"({uniform / auto.select.segments:.2f}x)")
@@ -43,9 +43,9 @@ def main(out: Path = Path(__file__).parent / "results" / "segments.json") -> Non
                      "max_lsb": auto_stats.max_lsb, "uniform_segments": uniform, "uniform_max_lsb": reached})
         for method in ("pwl", "pwl2"):
             for tolerance in (0.4, 0.2, 0.1):
-                plan = plan_table(fn, params, FMT, FMT, method=method, tolerance=tolerance)
+                plan = plan_table(PlanRequest.parse(name, FMT, FMT, method=method), FitTolerance(tolerance))
                 error = measure(plan).max_lsb
-                uniform, reached = fewest_uniform(fn, params, method, error)
+                uniform, reached = fewest_uniform(name, method, error)
                 ratio = uniform / plan.select.segments if uniform else None
                 print(f"  {method:<4} tolerance {tolerance:<4}: non-uniform {plan.select.segments:>4} segments at "
                       f"{error:.3f} LSB; uniform {uniform} at {reached:.3f} ({ratio:.2f}x)")

@@ -27,7 +27,7 @@ from typing import Any
 from . import __version__
 from .fixed import ROUNDING_BIAS, Fmt, Rounding
 from .layout import Group, transfer_layout
-from .plan import BitSlice, Plan
+from .plan import BitSlice, FoldKind, Plan
 from .widths import Range, Widths, analyze
 
 __all__ = ["c_header", "c_identifier", "scalar_type", "storage_type"]
@@ -233,14 +233,14 @@ def _chain(e: _Emitter, plan: Plan, widths: Widths, x: str, a: str | None, facto
         kind, constant = plan.fold.kind, plan.fold.constant
         acc_r = widths.acc
         spans = [acc_r, widths.unfolded, Range(-acc_r.hi, -acc_r.lo)]
-        if kind == "complement":
+        if kind == FoldKind.COMPLEMENT:
             spans.append(Range(constant - acc_r.hi, constant - acc_r.lo))
-        if kind == "minus_x":
+        if kind == FoldKind.MINUS_X:
             spans.append(Range(0, widths.folded.hi << constant))
         work = _ctype(Range(min(s.lo for s in spans), max(s.hi for s in spans)))
         a_ = acc if _ctype(widths.acc) == work else f"({work}){acc}"
-        negated = {"odd": f"-{a_}", "complement": f"{_lit(constant, work)} - {a_}",
-                   "minus_x": f"{a_} - (({work}){m} << {constant})" if constant else f"{a_} - ({work}){m}"}[kind]
+        negated = {FoldKind.ODD: f"-{a_}", FoldKind.COMPLEMENT: f"{_lit(constant, work)} - {a_}",
+                   FoldKind.MINUS_X: f"{a_} - (({work}){m} << {constant})" if constant else f"{a_} - ({work}){m}"}[kind]
         out_type = _ctype(widths.unfolded)
         expr = f"neg ? {negated} : {a_}"
         value = e.var("u", out_type, expr if out_type == work else f"({out_type})({expr})")

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .fixed import IntArray, overflow, shift_round
-from .plan import BitSlice, Fold, Plan
+from .plan import BitSlice, Fold, FoldKind, Plan
 
 __all__ = ["evaluate", "segment_of", "row_of", "check_codes", "unfold", "reach", "offset_bits"]
 
@@ -111,9 +111,9 @@ def evaluate(plan: Plan, x: npt.ArrayLike, operand: npt.ArrayLike | None = None)
 
 def unfold(fold: Fold, acc: IntArray, magnitude: IntArray) -> IntArray:
     """The accumulator for ``-|x|`` from the one for ``|x|`` (the Fold primitive's second half)."""
-    if fold.kind == "odd":
+    if fold.kind == FoldKind.ODD:
         return -acc
-    if fold.kind == "complement":
+    if fold.kind == FoldKind.COMPLEMENT:
         return fold.constant - acc
     return acc - (magnitude << fold.constant)
 

@@ -27,12 +27,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, Final
 
 from .fixed import Fmt, check_overflow, check_rounding
 
 __all__ = [
     "Plan",
+    "Method",
+    "METHODS",
+    "FoldKind",
     "is_wiring",
     "Clamp",
     "Fold",
@@ -46,8 +50,38 @@ __all__ = [
     "FOLDS",
 ]
 
-#: Symmetry folds: how f(x) for x < 0 follows from the table's value at |x|.
-FOLDS = ("odd", "complement", "minus_x")
+
+class Method(StrEnum):
+    """Planning methods (the values are the JSON and command-line spellings).
+
+    ``auto`` is a request only: a plan records the method that made it.
+    """
+
+    AUTO = "auto"  #: the cheapest plan within the error budget among the methods that apply
+    EXACT = "exact"  #: piecewise polynomials with known real coefficients (the ReLU family)
+    LUT = "lut"  #: a direct table, one entry per input code
+    PWL = "pwl"  #: piecewise linear
+    PWL2 = "pwl2"  #: piecewise quadratic
+    CR = "cr"  #: correctly rounded by rounding intervals and linear programming
+
+    @property
+    def degree(self) -> int:
+        """The polynomial degree of a table method's segments (``lut`` 0, ``pwl`` 1, ``pwl2`` 2)."""
+        return {Method.LUT: 0, Method.PWL: 1, Method.PWL2: 2}[self]
+
+
+METHODS: Final = tuple(method.value for method in Method)
+
+
+class FoldKind(StrEnum):
+    """Symmetry folds: how f(x) for x < 0 follows from the table's value at |x|."""
+
+    ODD = "odd"  #: f(-x) = -f(x)
+    COMPLEMENT = "complement"  #: f(-x) = 1 - f(x)
+    MINUS_X = "minus_x"  #: f(-x) = f(x) - x
+
+
+FOLDS: Final = tuple(kind.value for kind in FoldKind)
 
 PLAN_VERSION = 1
 
@@ -68,12 +102,13 @@ class Fold:
     left shift that aligns ``|x|`` with the accumulator for ``minus_x`` (``acc - (|x| << s)``).
     """
 
-    kind: str
+    kind: FoldKind
     constant: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in FOLDS:
             raise ValueError(f"fold must be one of {', '.join(FOLDS)}, not {self.kind!r}")
+        object.__setattr__(self, "kind", FoldKind(self.kind))
 
 
 @dataclass(frozen=True)
@@ -179,7 +214,7 @@ class Plan:
 
     function: str
     params: Mapping[str, Any]
-    method: str
+    method: Method
     in_fmt: Fmt
     out_fmt: Fmt
     select: SegmentSelect | BitSlice
@@ -198,6 +233,10 @@ class Plan:
     quantized: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.method not in METHODS or self.method == Method.AUTO:
+            known = ", ".join(m for m in METHODS if m != Method.AUTO)
+            raise ValueError(f"a plan's method is the one that made it ({known}), not {self.method!r}")
+        object.__setattr__(self, "method", Method(self.method))
         if len(self.horner) != self.table.degree:
             raise ValueError(
                 f"a degree-{self.table.degree} table needs {self.table.degree} Horner steps, not {len(self.horner)}"

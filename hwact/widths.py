@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from .fixed import IntArray, overflow, shift_round
 from .model import reach, segment_of, unfold
-from .plan import BitSlice, Plan
+from .plan import BitSlice, FoldKind, Plan
 
 __all__ = ["EXHAUSTIVE_BITS", "MODEL_BITS", "Range", "Widths", "analyze", "column_bits", "model_overflow",
            "signed_bits", "trace"]
@@ -330,9 +330,9 @@ def _unfold_bound(plan: Plan, acc: Range, folded: Range) -> Range:
     if plan.fold is None:
         return acc
     kind, constant = plan.fold.kind, plan.fold.constant
-    if kind == "odd":
+    if kind == FoldKind.ODD:
         negative = Range(-acc.hi, -acc.lo)
-    elif kind == "complement":
+    elif kind == FoldKind.COMPLEMENT:
         negative = Range(constant - acc.hi, constant - acc.lo)
     else:
         negative = Range(acc.lo - (folded.hi << constant), acc.hi)

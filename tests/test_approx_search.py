@@ -99,15 +99,17 @@ def test_the_cost_bound_never_changes_auto_for_the_worse(name, fmt_in, fmt_out, 
 
 @pytest.mark.parametrize("shift", [6, 8, 10])
 def test_the_cost_floor_is_below_the_cost_of_any_plan_on_the_segments(shift):
-    from hwact.approx.table import NotCheaper, plan_table
+    from hwact.approx import PlanRequest
+    from hwact.approx.segments import FitTolerance, NotCheaper, Uniform
+    from hwact.approx.table import plan_table
     from hwact.measure import measure
 
-    fn, fmt = get("gelu"), Fmt(4, 12)
-    for options in ({"shift": shift}, {"tolerance": 0.05 * shift}):
-        plan = plan_table(fn, resolve_params(fn), fmt, fmt, method="pwl2", **options)
+    request = PlanRequest.parse("gelu", "s4.12", "s4.12", method="pwl2")
+    for segmentation in (Uniform(shift), FitTolerance(0.05 * shift)):
+        plan = plan_table(request, segmentation)
         cost, error = plan_cost(plan).cost, measure(plan).max_lsb
         # The floor holds for any plan within the error this one has: it is at most its cost ...
-        plan_table(fn, resolve_params(fn), fmt, fmt, method="pwl2", max_cost=cost + 1, max_error=error, **options)
+        plan_table(request, segmentation, max_cost=cost + 1, max_error=error)
         # ... and it is not vacuous: the segments' comparators and constant column count.
         with pytest.raises(NotCheaper):
-            plan_table(fn, resolve_params(fn), fmt, fmt, method="pwl2", max_cost=cost // 8, max_error=error, **options)
+            plan_table(request, segmentation, max_cost=cost // 8, max_error=error)

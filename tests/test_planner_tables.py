@@ -86,42 +86,45 @@ def test_non_uniform_segments_beat_uniform(name, cached_plan):
     reached = measure(auto).max_lsb
     assert auto.method in ("pwl", "pwl2") and hasattr(auto.select, "thresholds")
     # The fewest uniform (bit-sliced) segments of the same degree that reach the same error.
+    from hwact.approx import PlanRequest
+    from hwact.approx.segments import Uniform
     from hwact.approx.table import plan_table
-    from hwact.functions import get, resolve_params
 
-    fn = get(name)
+    request = PlanRequest.parse(name, "s4.12", "s4.12", method=auto.method)
     for shift in range(12, 0, -1):
-        uniform = plan_table(fn, resolve_params(fn), Fmt(4, 12), Fmt(4, 12), method=auto.method, shift=shift)
+        uniform = plan_table(request, Uniform(shift))
         if measure(uniform).max_lsb <= reached:
             break
     assert uniform.select.segments >= 2.5 * auto.select.segments
 
 
 def test_segments_placed_for_rounding_round_more_outputs_than_equal_error_segments():
+    from hwact.approx import PlanRequest
+    from hwact.approx.segments import FitTolerance, RoundingSplit
     from hwact.approx.table import plan_table
-    from hwact.functions import get, resolve_params
 
-    fn, fmt = get("silu"), Fmt(4, 12)
-    placed = plan_table(fn, resolve_params(fn), fmt, fmt, method="pwl2", segments=12)
+    request = PlanRequest.parse("silu", "s4.12", "s4.12", method="pwl2")
+    placed = plan_table(request, RoundingSplit(12))
     worst, rounded = independent_stats(placed, "silu")
     assert placed.select.segments == 12 and worst < 1.0 and rounded >= 0.9
     assert measure(placed).monotonic  # the segment boundaries were chosen not to step backwards
-    equal_error = [plan_table(fn, resolve_params(fn), fmt, fmt, method="pwl2", tolerance=t) for t in (0.4, 0.3, 0.2)]
+    equal_error = [plan_table(request, FitTolerance(t)) for t in (0.4, 0.3, 0.2)]
     at_most_12 = [plan for plan in equal_error if plan.select.segments <= 12]
     assert at_most_12 and all(independent_stats(plan, "silu")[1] < 0.9 for plan in at_most_12)
 
 
 def test_segments_placed_for_rounding_refuse_what_they_cannot_do():
-    from hwact.approx.table import SegmentsOutOfReach, plan_table
-    from hwact.functions import get, resolve_params
+    from hwact.approx import PlanRequest
+    from hwact.approx.segments import RoundingSplit, SegmentsOutOfReach
+    from hwact.approx.table import plan_table
 
-    fn = get("silu")
+    request = PlanRequest.parse("silu", "s4.12", "s4.12", method="pwl2")
     with pytest.raises(SegmentsOutOfReach, match="no faithful split of silu into 3 segments"):
-        plan_table(fn, resolve_params(fn), Fmt(4, 12), Fmt(4, 12), method="pwl2", segments=3)
+        plan_table(request, RoundingSplit(3))
     with pytest.raises(SegmentsOutOfReach, match="predicted to round"):
-        plan_table(fn, resolve_params(fn), Fmt(4, 12), Fmt(4, 12), method="pwl2", segments=12, min_share=0.99)
+        plan_table(request, RoundingSplit(12, min_share=0.99))
     with pytest.raises(SegmentsOutOfReach, match="domain of at most 2\\*\\*16 codes"):
-        plan_table(fn, resolve_params(fn), Fmt(6, 12), Fmt(6, 12), method="pwl2", segments=12)
+        plan_table(PlanRequest.parse("silu", "s6.12", "s6.12", method="pwl2"), RoundingSplit(12))
 
 
 @pytest.mark.parametrize("method", ["lut", "pwl", "pwl2"])
@@ -202,14 +205,11 @@ def test_gated_units_are_faithful(name, fmt, cached_plan):
 
 @pytest.mark.parametrize("name, extra", [("glu", 8), ("geglu", 8), ("swiglu", 8), ("gtu", 10)])
 def test_nudged_gate_tables_reach_correct_rounding_with_fewer_bits(name, extra):
+    from hwact.approx import PlanRequest
     from hwact.approx.gated import plan_gated
-    from hwact.functions import get, resolve_params
-
-    fn = get(name)
 
     def plan(nudge):
-        return plan_gated(fn, resolve_params(fn), Fmt(4, 4), Fmt(4, 4), method="auto", extra=extra, rounding="RND",
-                          overflow_mode="SAT", make_plan=make_plan, nudge_radius=nudge)
+        return plan_gated(PlanRequest.parse(name, "s4.4", "s4.4"), extra, make_plan, nudge_radius=nudge)
 
     plain, nudged = measure(plan(0)), measure(plan(4))
     assert nudged.monotonic and nudged.correctly_rounded_fraction == 1.0
@@ -232,13 +232,11 @@ def test_truncating_gated_units_are_the_floor_of_the_real_product(name, fmt_in, 
 @pytest.mark.parametrize("extra", [2, 3, 4, 6])
 @pytest.mark.parametrize("name", GATED)
 def test_a_nudged_gate_is_never_worse_than_the_plain_one(name, extra):
+    from hwact.approx import PlanRequest
     from hwact.approx.gated import plan_gated
-    from hwact.functions import get, resolve_params
 
-    fn = get(name)
-    plain, nudged = (measure(plan_gated(fn, resolve_params(fn), Fmt(4, 4), Fmt(4, 4), method="auto", extra=extra,
-                                        rounding="RND", overflow_mode="SAT", make_plan=make_plan,
-                                        nudge_radius=radius)) for radius in (0, 4))
+    request = PlanRequest.parse(name, "s4.4", "s4.4")
+    plain, nudged = (measure(plan_gated(request, extra, make_plan, nudge_radius=radius)) for radius in (0, 4))
     assert nudged.monotonic or not plain.monotonic
     assert nudged.max_lsb <= max(plain.max_lsb, 0.5) + 1e-9
 
@@ -313,11 +311,12 @@ def test_a_24_bit_input_is_planned_on_a_probe_set_and_holds_on_codes_it_never_sa
 
 @pytest.mark.slow
 def test_a_32_bit_input_keeps_the_model_inside_int64():
+    from hwact.approx import PlanRequest
+    from hwact.approx.segments import FitTolerance
     from hwact.approx.table import plan_table
-    from hwact.functions import get
 
     fmt = Fmt(16, 16)
-    plan = plan_table(get("gelu"), {"approximate": "none"}, fmt, fmt, method="pwl2", tolerance=0.3)
+    plan = plan_table(PlanRequest.parse("gelu", fmt, fmt, method="pwl2"), FitTolerance(0.3))
     ends = np.array([t + d for t in plan.select.thresholds for d in (-1, 0)] + [fmt.max_code, fmt.min_code])
     x = np.concatenate([ends, -ends[:-2], np.random.default_rng(7).integers(fmt.min_code, fmt.max_code, 200_000)])
     x = np.clip(x, fmt.min_code, fmt.max_code)
@@ -350,9 +349,10 @@ def test_auto_with_a_half_lsb_budget_skips_the_direct_table_when_inputs_are_too_
 
 @pytest.mark.slow
 def test_a_fit_needing_too_many_non_uniform_segments_stops_early():
-    from hwact.approx.table import MAX_NONUNIFORM_SEGMENTS, TooManySegments, plan_table
-    from hwact.functions import get
+    from hwact.approx import PlanRequest
+    from hwact.approx.segments import MAX_NONUNIFORM_SEGMENTS, FitTolerance, TooManySegments
+    from hwact.approx.table import plan_table
 
     with pytest.raises(TooManySegments, match=f"over {MAX_NONUNIFORM_SEGMENTS} non-uniform segments"):
-        plan_table(get("sigmoid"), {}, Fmt(4, 12), Fmt(0, 16, signed=False), method="pwl", tolerance=0.001)
+        plan_table(PlanRequest.parse("sigmoid", "s4.12", "u0.16", method="pwl"), FitTolerance(0.001))
 

@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
-from ..fixed import Fmt, round_real, shift_round
-from ..functions import OPERAND, Function, Piece
+from ..fixed import Fmt, Overflow, round_real, shift_round
+from ..functions import OPERAND, Piece
 from ..measure import TIE_TOLERANCE, measure, reference, snap_ties
-from ..plan import CoefTable, HornerStep, OutputStage, Plan, SegmentSelect
+from ..plan import CoefTable, HornerStep, Method, OutputStage, Plan, SegmentSelect
 from ..widths import model_overflow
+from .request import PlanRequest
 
 __all__ = ["plan_exact", "MAX_COEF_FRAC_BITS"]
 
@@ -66,13 +66,13 @@ def _min_signed_bits(code: int) -> int:
     return max(code.bit_length() + 1, 1) if code >= 0 else (~code).bit_length() + 1
 
 
-def _build(function: Function, params: Mapping[str, Any], segments, degree: int, coef_frac: int,
-           in_fmt: Fmt, out_fmt: Fmt, operand_fmt: Fmt | None, rounding: str, overflow_mode: str,
+def _build(request: PlanRequest, segments, degree: int, coef_frac: int, operand_fmt: Fmt | None = None,
            offsets: Mapping[tuple[int, int], int] | None = None) -> Plan | None:
     """The plan for one choice of coefficient precision, or None if it could overflow int64.
 
     ``offsets`` moves coefficient ``(segment, power)`` by that many units from its nearest code.
     """
+    function, in_fmt, out_fmt = request.function, request.in_fmt, request.out_fmt
     offsets = offsets or {}
     fi = in_fmt.frac_bits
     frac_bits = tuple(coef_frac + (degree - k) * fi for k in range(degree + 1))
@@ -98,12 +98,12 @@ def _build(function: Function, params: Mapping[str, Any], segments, degree: int,
     breakpoints = [{"requested": float(p.start), "closed": p.closed, "code": lo, "value": in_fmt.to_real(lo).item()}
                    for p, lo, _ in segments[1:]]
     plan = Plan(
-        function=function.name, params=dict(params), method="exact", in_fmt=in_fmt, out_fmt=out_fmt,
+        function=function.name, params=dict(request.params), method=Method.EXACT, in_fmt=in_fmt, out_fmt=out_fmt,
         operand_fmt=operand_fmt,
         select=SegmentSelect(tuple(lo for _, lo, _ in segments[1:])),
         table=CoefTable(tuple(rows), frac_bits, tuple(operand)),
         horner=tuple(HornerStep(0) for _ in range(degree)),
-        output=OutputStage(frac_bits[0] - out_fmt.frac_bits, rounding, overflow_mode),
+        output=OutputStage(frac_bits[0] - out_fmt.frac_bits, request.rounding, request.overflow),
         quantized={"coefficients": coefficients, "breakpoints": breakpoints},
         maximum=function.maximum, mirror=function.mirror,
     )
@@ -111,8 +111,7 @@ def _build(function: Function, params: Mapping[str, Any], segments, degree: int,
     return None if model_overflow(plan, traced=False) else plan
 
 
-def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, *,
-               rounding: str = "RND", overflow_mode: str = "SAT") -> Plan:
+def plan_exact(request: PlanRequest) -> Plan:
     """Plan an exact-family function, with the fewest coefficient bits that are correctly rounded.
 
     Raises
@@ -120,6 +119,7 @@ def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     ValueError
         If the function has no exact form, or no precision fits the 64-bit model.
     """
+    function, params, in_fmt, out_fmt = request.function, request.params, request.in_fmt, request.out_fmt
     if function.pieces is None:
         raise ValueError(f"{function.name} has no exact piecewise form")
     segments = _live_segments(function.pieces(params), in_fmt)
@@ -137,18 +137,16 @@ def plan_exact(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     # unsigned PReLU has no slope segment at all, yet still takes one).
     if function.operands == 1 and not (function.maximum or function.mirror) and in_fmt.width <= MODE_EXACT_BITS:
         for coef_frac in range(MAX_COEF_FRAC_BITS + 1):
-            plan = _mode_exact(function, params, segments, degree, coef_frac, in_fmt, out_fmt, rounding,
-                               overflow_mode)
+            plan = _mode_exact(request, segments, degree, coef_frac)
             if plan is not None:
                 return plan
     # Nearest rounding can reach 0.5 LSB; a truncating output stays below 1 LSB at best.
-    target = 0.5 + TIE_TOLERANCE if rounding.startswith("RND") else 1.0 - TIE_TOLERANCE
+    target = 0.5 + TIE_TOLERANCE if request.nearest else 1.0 - TIE_TOLERANCE
     # A run-time operand fixes the precision of its column; otherwise search for the least.
     candidates = [operand_fmt.frac_bits] if has_operand else range(MAX_COEF_FRAC_BITS + 1)
     screened: list[tuple[float, int, Plan]] = []
     for coef_frac in candidates:
-        plan = _build(function, params, segments, degree, coef_frac, in_fmt, out_fmt, operand_fmt, rounding,
-                      overflow_mode)
+        plan = _build(request, segments, degree, coef_frac, operand_fmt)
         if plan is None:
             break
         # Screen on a sample first; only a candidate that passes is measured in full.
@@ -182,8 +180,7 @@ def _mode_bounds(target: np.ndarray, shift: int, rounding: str, low: int, high: 
     return lower, upper
 
 
-def _mode_exact(function: Function, params: Mapping[str, Any], segments, degree: int, coef_frac: int,
-                in_fmt: Fmt, out_fmt: Fmt, rounding: str, overflow_mode: str) -> Plan | None:
+def _mode_exact(request: PlanRequest, segments, degree: int, coef_frac: int) -> Plan | None:
     """A plan at ``coef_frac`` that equals the rounding mode applied to the real value on every code.
 
     Per segment, every way of rounding its inexact coefficients down or up is tried; for each,
@@ -191,19 +188,20 @@ def _mode_exact(function: Function, params: Mapping[str, Any], segments, degree:
     the segment's codes is an interval, and the one nearest zero is taken. None if a segment
     has no such choice (or the plan would leave int64).
     """
-    plan = _build(function, params, segments, degree, coef_frac, in_fmt, out_fmt, None, rounding, overflow_mode)
-    if plan is None or (overflow_mode == "WRAP" and degree > 1):
+    out_fmt, rounding, overflow_mode = request.out_fmt, request.rounding, request.overflow
+    plan = _build(request, segments, degree, coef_frac)
+    if plan is None or (overflow_mode == Overflow.WRAP and degree > 1):
         return None
     shift = plan.output.shift
     if shift < 0:  # the accumulator is coarser than the output: nothing to steer
         return None
-    low = out_fmt.min_code if overflow_mode != "SAT_SYM" or not out_fmt.signed else -out_fmt.max_code
+    low = request.low
     offsets: dict[tuple[int, int], int] = {}
     for s, (piece, lo, hi) in enumerate(segments):
         x = np.arange(lo, hi + 1, dtype=np.int64)
         exact = snap_ties(reference(plan, x, wrap=False))
         target = round_real(exact, rounding).astype(np.int64)
-        if overflow_mode == "WRAP":
+        if overflow_mode == Overflow.WRAP:
             lower, upper = _mode_bounds(target, shift, rounding, np.iinfo(np.int64).min, np.iinfo(np.int64).max)
         else:
             target = np.clip(target, low, out_fmt.max_code)
@@ -229,8 +227,7 @@ def _mode_exact(function: Function, params: Mapping[str, Any], segments, degree:
         if found is None:
             return None
         offsets.update(found)
-    return _build(function, params, segments, degree, coef_frac, in_fmt, out_fmt, None, rounding, overflow_mode,
-                  offsets)
+    return _build(request, segments, degree, coef_frac, offsets=offsets)
 
 
 def _direction_moves(count: int) -> list[tuple[int, ...]]:

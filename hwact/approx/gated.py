@@ -16,18 +16,18 @@ nearest is not the best entry when ``a`` scales its error.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
 from ..fixed import Fmt
-from ..functions import Function, get
+from ..functions import get
 from ..measure import TIE_TOLERANCE, input_grid, measure, mode_target, reference
 from ..model import evaluate, row_of
-from ..plan import OutputStage, Plan, Product
+from ..plan import Method, OutputStage, Plan, Product
 from ..widths import MODEL_BITS, analyze
+from .request import PlanRequest
 
 __all__ = ["plan_gated", "width_message", "EXTRA_BITS"]
 
@@ -47,13 +47,13 @@ def _signed_fmt_for(values: np.ndarray, frac_bits: int) -> Fmt:
     return Fmt(int_bits, frac_bits)
 
 
-def plan_gated(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, *, method: str,
-               extra: int, rounding: str, overflow_mode: str, make_plan: Callable[..., Plan],
-               nudge_radius: int = NUDGE_RADIUS) -> Plan:
+def plan_gated(request: PlanRequest, extra: int, make_plan: Callable[..., Plan], nudge_radius: int = NUDGE_RADIUS
+               ) -> Plan:
     """One gated plan with ``extra`` guard bits in the gate; ``make_plan`` plans the inner functions.
 
     ``nudge_radius`` bounds the nudging of direct-table entries (0: entries rounded to nearest).
     """
+    function, params, in_fmt, out_fmt = request.function, request.params, request.in_fmt, request.out_fmt
     gate_fn = get(function.gate)
     gate_params = {k: v for k, v in params.items() if k in {p.name for p in gate_fn.params}}
     # The gate's range decides its format; wide inputs are scanned on an even grid.
@@ -72,19 +72,19 @@ def plan_gated(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
     # Operands of up to DIRECT_GATE_BITS bits get direct gate tables (every operand pair is then
     # checked, and the product can round correctly); auto at the inner budget would now pick
     # the cheapest table plan instead, as it does for a unit at that budget.
-    inner = "lut" if method == "auto" and in_fmt.width <= DIRECT_GATE_BITS else method
+    inner = Method.LUT if request.method == Method.AUTO and in_fmt.width <= DIRECT_GATE_BITS else request.method
     gate = make_plan(function.gate, in_fmt, gate_fmt, method=inner, max_err_lsb=INNER_BUDGET, params=gate_params)
 
     factor_plan, factor_frac = None, in_fmt.frac_bits
     if function.factor:
         factor_fmt = Fmt(2, out_fmt.frac_bits + extra + 1)
-        factor_plan = make_plan(function.factor, in_fmt, factor_fmt, method="lut" if inner == "lut" else "auto",
-                                max_err_lsb=INNER_BUDGET)
+        factor_method = Method.LUT if inner == Method.LUT else Method.AUTO
+        factor_plan = make_plan(function.factor, in_fmt, factor_fmt, method=factor_method, max_err_lsb=INNER_BUDGET)
         factor_frac = factor_fmt.frac_bits
     # The gate's accumulator has `gate.output.shift` bits below its LSB; the product adds the factor's.
     shift = gate.output.shift + factor_frac + gate_frac - out_fmt.frac_bits
     plan = replace(gate, function=function.name, params=dict(params), out_fmt=out_fmt, operand_fmt=in_fmt,
-                   product=Product(factor_plan), output=OutputStage(shift, rounding, overflow_mode))
+                   product=Product(factor_plan), output=OutputStage(shift, request.rounding, request.overflow))
     _check_width(plan)
     if not nudge_radius:
         return plan

@@ -20,14 +20,19 @@ round correctly: the codes it stands for share its output.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..fixed import overflow, shift_round
 from ..model import unfold
 from .quantize import column_scales
-from .segments import SegmentsOutOfReach
+from .segments import RoundingSplit, SegmentsOutOfReach
+
+if TYPE_CHECKING:
+    from .table import TableShape
 
 __all__ = [
     "MAX_SPLIT_DOMAIN_BITS",
@@ -58,7 +63,7 @@ MAX_SPLIT_SEGMENTS = 48
 #: Each segment's t terms are tilted by up to this much (LSBs at its last code), in this many steps.
 TILT_LSB, TILT_STEPS = 0.3, 9
 #: Split searches by request: ``auto`` tries several segment counts of one search.
-_SPLIT_CACHE: dict[str, SplitSearch] = {}
+_SPLIT_CACHE: dict[tuple, SplitSearch] = {}
 
 
 @dataclass(frozen=True)
@@ -234,45 +239,43 @@ def search_splits(target: np.ndarray, weight: np.ndarray, degree: int, guard: in
     return SplitSearch(starts, shares, coefs, target, weight)
 
 
-def rounding_segments(function, params, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold, domain, degree,
-                      guard, segments, target_of, low, min_share, check_starts=None) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and coefficients (LSB units, powers of t) of the best-rounding split into ``segments``.
+def rounding_segments(shape: TableShape, split: RoundingSplit,
+                      check_starts: Callable[[np.ndarray], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and coefficients (LSB units, powers of t) of the best-rounding split of ``shape``'s domain.
 
     ``check_starts(starts)`` (input codes) may refuse the split before its constants are chosen.
     """
-    d_lo, d_hi = domain
+    request, degree, guard, segments = shape.request, shape.degree, shape.guard, split.segments
+    d_lo, d_hi = shape.domain
     if d_hi - d_lo + 1 > 1 << MAX_SPLIT_DOMAIN_BITS:
         raise SegmentsOutOfReach(f"segments placed for rounding need a domain of at most 2**{MAX_SPLIT_DOMAIN_BITS} "
                                  f"codes, not {d_hi - d_lo + 1}")
     if not 1 <= segments <= MAX_SPLIT_SEGMENTS:
         raise SegmentsOutOfReach(f"segments placed for rounding: 1 to {MAX_SPLIT_SEGMENTS}, not {segments}")
-    key = repr((function.name, sorted(params.items()), str(in_fmt), str(out_fmt), rounding, overflow_mode, degree,
-                guard))
+    key = (*request.key(), request.rounding, request.overflow, degree, guard)
     if key not in _SPLIT_CACHE:
         if len(_SPLIT_CACHE) >= 64:  # a long-lived process planning many units
             _SPLIT_CACHE.clear()
-        codes = in_fmt.all_codes()
-        read = codes if clamp is None else np.clip(codes, clamp.lo, clamp.hi)
-        read = np.abs(read) if fold is not None else read
+        codes = request.in_fmt.all_codes()
+        read = codes if shape.clamp is None else np.clip(codes, shape.clamp.lo, shape.clamp.hi)
+        read = np.abs(read) if shape.fold is not None else read
         weight = np.bincount(read - d_lo, minlength=d_hi - d_lo + 1)[: d_hi - d_lo + 1].astype(np.float64)
         positions = np.arange(d_lo, d_hi + 1, dtype=np.int64)
-        target = np.clip(target_of(positions), low, out_fmt.max_code)
+        target = np.clip(request.target(positions), request.low, request.out_fmt.max_code)
         _SPLIT_CACHE[key] = search_splits(target, weight, degree, guard, MAX_SPLIT_SEGMENTS)
     found = _SPLIT_CACHE[key]
     if segments not in found.starts:
-        raise SegmentsOutOfReach(f"no faithful split of {function.name} into {segments} segments of degree {degree}")
-    if found.score[segments] < min_share:
+        raise SegmentsOutOfReach(f"no faithful split of {request.function.name} into {segments} segments of "
+                                 f"degree {degree}")
+    if found.score[segments] < split.min_share:
         raise SegmentsOutOfReach(f"{segments} segments are predicted to round {found.score[segments]:.1%} correctly")
     starts, coef_t = found.starts[segments], found.coefficients[segments].copy()
     if check_starts is not None:
         check_starts(starts + d_lo)
-    return starts + d_lo, _rounding_constants(starts, coef_t, found.target, found.weight, (d_lo, d_hi), degree,
-                                              guard, fold, clamp, in_fmt, out_fmt, rounding, overflow_mode, target_of,
-                                              low)
+    return starts + d_lo, _rounding_constants(shape, starts, coef_t, found)
 
 
-def _rounding_constants(starts, coef_t, target, weight, domain, degree, guard, fold, clamp, in_fmt, out_fmt,
-                        rounding, overflow_mode, target_of, low) -> np.ndarray:
+def _rounding_constants(shape: TableShape, starts: np.ndarray, coef_t: np.ndarray, search: SplitSearch) -> np.ndarray:
     """Quantize the ``t`` terms as the plan will, then choose every segment's terms and constant.
 
     The search scored unquantized terms; here each segment's quantized terms may be tilted
@@ -281,7 +284,10 @@ def _rounding_constants(starts, coef_t, target, weight, domain, degree, guard, f
     all, using only boundaries where the output does not step against the function, on
     either side of a fold (unless no pair at some boundary manages that).
     """
-    d_lo, d_hi = domain
+    request, degree, guard, fold = shape.request, shape.degree, shape.guard, shape.fold
+    out_fmt, rounding, overflow_mode = request.out_fmt, request.rounding, request.overflow
+    target, weight = search.target, search.weight
+    d_lo, d_hi = shape.domain
     ends = np.append(starts[1:], d_hi - d_lo + 1)
     widest = max(int(max(end - start - 1, 1)).bit_length() for start, end in zip(starts, ends))
     scales = column_scales(degree, widest, guard)
@@ -289,7 +295,7 @@ def _rounding_constants(starts, coef_t, target, weight, domain, degree, guard, f
     coef_t[:, 1:] = terms / np.exp2(scales[1:])
     grid = 1 << guard
     window = windows(target, weight, 1 / grid)
-    lo_code, hi_code = (clamp.lo, clamp.hi) if clamp is not None else (in_fmt.min_code, in_fmt.max_code)
+    lo_code, hi_code = shape.read_range
 
     def outputs(acc: np.ndarray, code: int) -> dict[int, tuple[int, np.ndarray]]:
         """Per side (+1, and -1 under a fold): the input code reading table position ``code``, and its outputs."""
@@ -335,7 +341,7 @@ def _rounding_constants(starts, coef_t, target, weight, domain, degree, guard, f
             total, link = counts, np.zeros(counts.size, dtype=np.int64)
         else:
             link, total = _viterbi_step(total, previous_last, constants, counts, d_lo + int(start), outputs,
-                                        target_of, low, out_fmt.max_code)
+                                        request.target, request.low, out_fmt.max_code)
         chosen_terms.append(variants)
         chosen_constants.append(constants)
         back.append(link)

@@ -6,6 +6,8 @@ starts that :mod:`hwact.approx.table` fits, quantizes and builds into a plan.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..widths import MODEL_BITS
@@ -13,7 +15,11 @@ from .fit import fit_blocks, fit_lengths
 from .quantize import product_bits
 
 __all__ = [
+    "FitTolerance",
     "NotCheaper",
+    "RoundingSplit",
+    "Segmentation",
+    "Uniform",
     "MAX_NONUNIFORM_SEGMENTS",
     "MAX_SEGMENT_BITS",
     "MAX_SEGMENT_LENGTH_BITS",
@@ -38,6 +44,38 @@ CHECK_EVERY = 8
 QUICK_POINTS, QUICK_ITERATIONS = 256, 12
 #: Levels of the binary search over segment lengths fitted per batch (2**depth - 1 lengths).
 SEARCH_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """``2**shift``-code segments, selected by bit slicing."""
+
+    shift: int
+
+
+@dataclass(frozen=True)
+class FitTolerance:
+    """Non-uniform segments from left to right, each as long as its fit stays within ``tolerance``
+    output LSBs (:func:`greedy_segments`), selected by comparators."""
+
+    tolerance: float
+
+
+@dataclass(frozen=True)
+class RoundingSplit:
+    """``segments`` non-uniform segments placed for the most correctly rounded outputs
+    (:mod:`hwact.approx.rounding_split`; domains up to 2**16 codes).
+
+    A split predicted to round less than ``min_share`` of the outputs correctly is refused
+    (:class:`SegmentsOutOfReach`).
+    """
+
+    segments: int
+    min_share: float = 0.0
+
+
+#: How a table plan's domain is cut into segments.
+Segmentation = Uniform | FitTolerance | RoundingSplit
 
 
 class SegmentsOutOfReach(ValueError):

@@ -33,13 +33,12 @@ nudge search) and :mod:`~hwact.approx.rounding_split` (segments placed for corre
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..affine import fold_constant, scale_ratio_log2
-from ..fixed import Fmt, overflow, round_real, shift_round, unique_codes
+from ..fixed import Fmt, Overflow, Rounding, overflow, round_real, shift_round, unique_codes
 from ..functions import Function
 from ..measure import mode_target, segment_edges
 from ..model import unfold
@@ -48,7 +47,9 @@ from ..plan import (
     Clamp,
     CoefTable,
     Fold,
+    FoldKind,
     HornerStep,
+    Method,
     OutputStage,
     Plan,
     SegmentSelect,
@@ -56,31 +57,23 @@ from ..plan import (
 from ..widths import MODEL_BITS, model_overflow, signed_bits
 from .fit import fit_blocks
 from .quantize import column_scales, nudge_search, quantize
-from .rounding_split import MAX_SPLIT_SEGMENTS, rounding_segments
+from .request import PlanRequest
+from .rounding_split import rounding_segments
 from .segments import (
-    MAX_NONUNIFORM_SEGMENTS,
     MAX_SEGMENT_BITS,
     MAX_SEGMENT_LENGTH_BITS,
+    FitTolerance,
     NotCheaper,
+    RoundingSplit,
+    Segmentation,
     SegmentsOutOfReach,
     TooManySegments,
+    Uniform,
     greedy_segments,
     uniform_segments,
 )
 
-__all__ = [
-    "fold_for",
-    "MAX_LUT_INPUT_BITS",
-    "MAX_NONUNIFORM_SEGMENTS",
-    "MAX_SEGMENT_BITS",
-    "MAX_SEGMENT_LENGTH_BITS",
-    "MAX_SPLIT_SEGMENTS",
-    "PROBE_BITS",
-    "NotCheaper",
-    "SegmentsOutOfReach",
-    "TooManySegments",
-    "plan_table",
-]
+__all__ = ["MAX_LUT_INPUT_BITS", "PROBE_BITS", "TableShape", "fold_for", "plan_table"]
 
 #: A direct table has an entry per code: inputs up to this many bits.
 MAX_LUT_INPUT_BITS = 20
@@ -115,12 +108,7 @@ def _merged(codes: np.ndarray, more: np.ndarray) -> np.ndarray:
     return np.insert(codes, at[new], more[new])
 
 
-# -- the target -----------------------------------------------------------------------------
-
-
-def _target(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, codes: np.ndarray) -> np.ndarray:
-    """The real function at ``codes`` in output code units (unclipped; an affine output's zero point included)."""
-    return out_fmt.code_units(function.reference(in_fmt.to_real(codes), params))
+# -- the clamp ------------------------------------------------------------------------------
 
 
 def _saturation_clamp(codes: np.ndarray, rounded_of) -> tuple[int, int]:
@@ -165,8 +153,7 @@ def _probe_codes(in_fmt: Fmt, target_of) -> np.ndarray:
     return unique_codes(np.concatenate([grid, *around]))
 
 
-def _cost_floor(starts: np.ndarray, comparators: bool, in_fmt: Fmt, out_fmt: Fmt, clamp: tuple[int, int], low: int,
-                guard: int, max_error: float, target_of) -> int:
+def _cost_floor(shape: TableShape, starts: np.ndarray, comparators: bool, max_error: float) -> int:
     """A lower bound of :func:`~hwact.cost.plan_cost` for any plan on these segments whose
     error stays within ``max_error`` LSB: its comparators and its constant column.
 
@@ -174,12 +161,14 @@ def _cost_floor(starts: np.ndarray, comparators: bool, in_fmt: Fmt, out_fmt: Fmt
     1 LSB of ``c0 / 2**guard`` in every mode); an error within ``max_error`` pins ``c0`` to an
     interval, and the column is at least as wide as the narrowest value of the widest interval.
     """
+    request, guard = shape.request, shape.guard
     count = len(starts)
-    floor = (count - 1) * in_fmt.width if comparators else 0
-    read = starts[(starts >= clamp[0]) & (starts <= clamp[1])]  # codes read directly (not only through a fold)
+    floor = (count - 1) * request.in_fmt.width if comparators else 0
+    lo, hi = shape.read_range
+    read = starts[(starts >= lo) & (starts <= hi)]  # codes read directly (not only through a fold)
     if count < 2 or read.size == 0:
         return floor
-    real = np.clip(target_of(read), low, out_fmt.max_code)
+    real = np.clip(request.target(read), request.low, request.out_fmt.max_code)
     reach = max_error + 1.0 + 1e-6
     c_lo = np.ceil((real - reach) * (1 << guard)).astype(np.int64)
     c_hi = np.floor((real + reach) * (1 << guard)).astype(np.int64)
@@ -192,15 +181,41 @@ def _cost_floor(starts: np.ndarray, comparators: bool, in_fmt: Fmt, out_fmt: Fmt
 # -- the plan ----------------------------------------------------------------------------------
 
 
-def _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
-           select, rows, scales, degree) -> Plan:
-    steps = tuple(HornerStep(scales[k + 1] - scales[k], "TRN") for k in range(degree - 1, -1, -1))
-    return Plan(
-        function=function.name, params=dict(params), method=method, in_fmt=in_fmt, out_fmt=out_fmt,
-        select=select, table=CoefTable(tuple(tuple(int(c) for c in row) for row in rows),
-                                       tuple(out_fmt.frac_bits + s for s in scales)),
-        horner=steps, output=OutputStage(scales[0], rounding, overflow_mode), clamp=clamp, fold=fold,
-    )
+@dataclass(frozen=True)
+class TableShape:
+    """What every segmentation of one table plan shares: the request, the table method, the
+    saturation clamp, the fold, the domain the segments cover (after both) and the guard bits."""
+
+    request: PlanRequest
+    method: Method
+    clamp: Clamp | None
+    fold: Fold | None
+    domain: tuple[int, int]
+    guard: int
+
+    @property
+    def degree(self) -> int:
+        return self.method.degree
+
+    @property
+    def read_range(self) -> tuple[int, int]:
+        """The input codes read directly: the clamp's range, or the whole input format."""
+        if self.clamp is not None:
+            return self.clamp.lo, self.clamp.hi
+        return self.request.in_fmt.min_code, self.request.in_fmt.max_code
+
+    def build(self, select: SegmentSelect | BitSlice, rows, scales: list[int]) -> Plan:
+        """The plan with these segments and integer ``rows`` at ``scales`` (:func:`~.quantize.column_scales`)."""
+        request, degree = self.request, self.degree
+        steps = tuple(HornerStep(scales[k + 1] - scales[k], Rounding.TRN) for k in range(degree - 1, -1, -1))
+        return Plan(
+            function=request.function.name, params=dict(request.params), method=self.method,
+            in_fmt=request.in_fmt, out_fmt=request.out_fmt, select=select,
+            table=CoefTable(tuple(tuple(int(c) for c in row) for row in rows),
+                            tuple(request.out_fmt.frac_bits + s for s in scales)),
+            horner=steps, output=OutputStage(scales[0], request.rounding, request.overflow), clamp=self.clamp,
+            fold=self.fold,
+        )
 
 
 def fold_for(function: Function, in_fmt: Fmt, out_fmt: Fmt, guard: int) -> Fold | None:
@@ -209,17 +224,16 @@ def fold_for(function: Function, in_fmt: Fmt, out_fmt: Fmt, guard: int) -> Fold 
     # output's scale and zero point must keep the fold's constant an integer (hwact.affine).
     if function.symmetry is None or not in_fmt.signed or in_fmt.zero_point != 0:
         return None
-    if function.symmetry == "complement":
+    if function.symmetry == FoldKind.COMPLEMENT:
         constant = fold_constant(out_fmt)  # 2**frac_bits for binary formats
-        return None if constant is None else Fold("complement", constant << guard)
-    if function.symmetry == "minus_x":
+        return None if constant is None else Fold(FoldKind.COMPLEMENT, constant << guard)
+    if function.symmetry == FoldKind.MINUS_X:
         ratio = scale_ratio_log2(in_fmt, out_fmt)  # out.frac_bits - in.frac_bits for binary formats
-        return Fold("minus_x", ratio + guard) if ratio is not None and ratio + guard >= 0 else None
-    return Fold("odd") if out_fmt.zero_point == 0 else None
+        return Fold(FoldKind.MINUS_X, ratio + guard) if ratio is not None and ratio + guard >= 0 else None
+    return Fold(FoldKind.ODD) if out_fmt.zero_point == 0 else None
 
 
-def _direct_table(function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str, overflow_mode: str,
-                  clamp: Clamp | None, fold: Fold | None, domain: tuple[int, int], target_of) -> Plan:
+def _direct_table(shape: TableShape) -> Plan:
     """A direct table whose outputs are the rounding mode applied to the real value on every code.
 
     Without a fold each entry is simply the rounded value. With one, an entry serves ``x`` and
@@ -230,21 +244,21 @@ def _direct_table(function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str, ov
     candidate is checked through the model's own shift and unfold. No guard bit is spent when
     the plain entries already give both sides (``RND_CONV`` with an odd fold, for one).
     """
-    d_lo, d_hi = domain
+    request = shape.request
+    in_fmt, out_fmt, rounding, overflow_mode = request.in_fmt, request.out_fmt, request.rounding, request.overflow
+    d_lo, d_hi = shape.domain
     starts = np.arange(d_lo, d_hi + 1, dtype=np.int64)
     select = BitSlice(d_lo, 0, len(starts))
-    real = target_of(starts)
-    guards = (0, 1) if fold is not None else (0,)
+    real = request.target(starts)
+    guards = (0, 1) if shape.fold is not None else (0,)
     for guard in guards:
-        folded = fold_for(function, in_fmt, out_fmt, guard) if fold is not None else None
-        plan = _build(function, params, "lut", in_fmt, out_fmt, rounding, overflow_mode, clamp, folded,
-                      select, np.zeros((len(starts), 1), dtype=np.int64), [guard], 0)
+        folded = fold_for(request.function, in_fmt, out_fmt, guard) if shape.fold is not None else None
+        plan = replace(shape, fold=folded).build(select, np.zeros((len(starts), 1), dtype=np.int64), [guard])
         base = round_real(real * (1 << guard), rounding).astype(np.int64)
         if folded is None:
-            return _build(function, params, "lut", in_fmt, out_fmt, rounding, overflow_mode, clamp, None,
-                          select, base[:, None], [guard], 0)
+            return replace(shape, fold=None).build(select, base[:, None], [guard])
         # Which input codes read each entry: u itself and -u, where they are in the clamp's range.
-        lo, hi = (clamp.lo, clamp.hi) if clamp is not None else (in_fmt.min_code, in_fmt.max_code)
+        lo, hi = shape.read_range
         has_pos, has_neg = (starts >= lo) & (starts <= hi), (-starts >= lo) & (-starts <= hi) & (starts > 0)
         want_pos = mode_target(plan, np.clip(starts, in_fmt.min_code, in_fmt.max_code))
         want_neg = mode_target(plan, np.clip(-starts, in_fmt.min_code, in_fmt.max_code))
@@ -257,75 +271,68 @@ def _direct_table(function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str, ov
             fits = ((pos == want_pos) | ~has_pos) & ((neg == want_neg) | ~has_neg) & ~found
             chosen[fits], found[fits] = entry[fits], True
         if found.all() or guard == guards[-1]:
-            return _build(function, params, "lut", in_fmt, out_fmt, rounding, overflow_mode, clamp, folded,
-                          select, chosen[:, None], [guard], 0)
+            return replace(shape, fold=folded).build(select, chosen[:, None], [guard])
     raise AssertionError("unreachable")
 
 
-def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_fmt: Fmt, *, method: str,
-               rounding: str = "RND", overflow_mode: str = "SAT", shift: int | None = None,
-               tolerance: float | None = None, segments: int | None = None, min_share: float = 0.0,
-               guard: int = 4, search_radius: int = 2, max_cost: float | None = None,
-               max_error: float = 1.0) -> Plan:
-    """Plan a table-based unit.
+def plan_table(request: PlanRequest, segmentation: Segmentation | None = None, *, guard: int = 4,
+               search_radius: int = 2, max_cost: float | None = None, max_error: float = 1.0) -> Plan:
+    """Plan a table-based unit with ``request.method``: ``lut`` (one entry per code, no
+    ``segmentation``), ``pwl`` (degree 1) or ``pwl2`` (degree 2), on segments cut by ``segmentation``.
 
     Parameters
     ----------
-    method
-        ``"lut"`` (one entry per code), ``"pwl"`` (degree 1) or ``"pwl2"`` (degree 2).
-    shift
-        Uniform segments of ``2**shift`` codes (bit slicing).
-    tolerance
-        Non-uniform segments: fit tolerance in output LSBs.
-    segments
-        Non-uniform segments, this many, placed for the most correctly rounded outputs
-        (:mod:`hwact.approx.rounding_split`; domains up to 2**16 codes). Give one of
-        ``shift``, ``tolerance`` and ``segments``.
-    min_share
-        With ``segments``: refuse (:class:`SegmentsOutOfReach`) a split predicted to round
-        less than this share of the outputs correctly.
+    segmentation
+        :class:`~.segments.Uniform` (bit slicing), :class:`~.segments.FitTolerance` (greedy,
+        by fit error) or :class:`~.segments.RoundingSplit` (placed for correct rounding).
     guard
         Fraction bits kept below the output LSB in the accumulator.
+    search_radius
+        How far the nudge search moves each segment's constant (0: no search).
     max_cost, max_error
         Refuse (:class:`NotCheaper`), as soon as the segments are known, a plan that could
         not cost less than ``max_cost`` (:func:`~hwact.cost.plan_cost`) if its error
         were within ``max_error`` LSB: ``auto`` skips what cannot beat its cheapest plan so far.
     """
-    def target_of(c):
-        return _target(function, params, in_fmt, out_fmt, c)
-
+    in_fmt, out_fmt = request.in_fmt, request.out_fmt
+    rounding, overflow_mode, method = request.rounding, request.overflow, request.method
+    if method not in (Method.LUT, Method.PWL, Method.PWL2):
+        raise ValueError(f"table plans are lut, pwl or pwl2, not {method}")
+    if (method == Method.LUT) != (segmentation is None):
+        raise ValueError("lut takes no segmentation; pwl and pwl2 need one" if segmentation is not None
+                         else f"{method} needs a segmentation (Uniform, FitTolerance or RoundingSplit)")
     wide = in_fmt.width > PROBE_BITS
-    if method == "lut" and in_fmt.width > MAX_LUT_INPUT_BITS:
+    if method == Method.LUT and in_fmt.width > MAX_LUT_INPUT_BITS:
         raise ValueError(f"lut has an entry per input code: inputs up to {MAX_LUT_INPUT_BITS} bits, "
                          f"not {in_fmt.width} ({in_fmt}); use pwl or pwl2")
-    key = (function.name, repr(sorted(dict(params).items())), in_fmt, out_fmt)
+    key = request.key()
     if wide:  # the same for every rung of every ladder: made once (see _PROBES)
         if key not in _PROBES:
-            probes = _probe_codes(in_fmt, target_of)
-            _remember(_PROBES, key, (probes, target_of(probes)))
+            probes = _probe_codes(in_fmt, request.target)
+            _remember(_PROBES, key, (probes, request.target(probes)))
         codes, exact = _PROBES[key]
     else:
         codes = in_fmt.all_codes()
-        exact = target_of(codes)
+        exact = request.target(codes)
     if not np.all(np.isfinite(exact)):
-        raise ValueError(f"{function.name} is not finite everywhere on {in_fmt}")
-    low = out_fmt.min_code if overflow_mode != "SAT_SYM" or not out_fmt.signed else -out_fmt.max_code
+        raise ValueError(f"{request.function.name} is not finite everywhere on {in_fmt}")
+    low = request.low
 
     # Truncating outputs of approximating plans: the clamp starts only where the real value is
     # CLAMP_MARGIN inside its rounding interval. At the very first code of a constant run the
     # real value sits on the interval's edge (tanh just above 4095 under TRN), where any
     # approximation error, or the sign flip of a fold, would round the whole clamped region
     # one code off (the negative half of a folded TRN tanh biased upwards).
-    margin = CLAMP_MARGIN if method != "lut" and rounding in ("TRN", "TRN_ZERO") else 0.0
+    margin = CLAMP_MARGIN if method != Method.LUT and not request.nearest else 0.0
 
     def rounded_of(c):  # the plan's own rounding decides where the output stops changing (ties count)
-        exact = target_of(c)
+        exact = request.target(c)
         if not margin:
             return np.clip(round_real(exact, rounding), low, out_fmt.max_code)
         below, above = (np.clip(round_real(exact + d, rounding), low, out_fmt.max_code) for d in (-margin, margin))
         return (below - low) * (1 << 34) + (above - low)  # constant only where both are
 
-    if overflow_mode == "WRAP":
+    if overflow_mode == Overflow.WRAP:
         lo, hi = int(codes[0]), int(codes[-1])
     elif wide:
         clamp_key = (*key, rounding, overflow_mode, margin)
@@ -336,77 +343,74 @@ def plan_table(function: Function, params: Mapping[str, Any], in_fmt: Fmt, out_f
         lo, hi = _saturation_clamp(codes, rounded_of)
     clamp = None if (lo, hi) == (in_fmt.min_code, in_fmt.max_code) else Clamp(lo, hi)
 
-    if method == "lut":
-        degree, guard = 0, 0
-        fold = fold_for(function, in_fmt, out_fmt, 0)
-    else:
-        degree = {"pwl": 1, "pwl2": 2}[method]
-        fold = fold_for(function, in_fmt, out_fmt, guard)
+    if method == Method.LUT:
+        guard = 0
+    fold = fold_for(request.function, in_fmt, out_fmt, guard)
     d_lo, d_hi = (0, max(-lo, hi, 0)) if fold else (lo, hi)
     if fold and (lo > 0 or lo == hi):  # nothing negative to recover (or a constant)
         fold = None
         d_lo, d_hi = lo, hi
+    shape = TableShape(request, method, clamp, fold, (d_lo, d_hi), guard)
+    degree = shape.degree
 
-    if method == "lut":
-        return _direct_table(function, params, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold, (d_lo, d_hi),
-                             target_of)
-
-    if [shift, tolerance, segments].count(None) != 2:
-        raise ValueError("give exactly one of shift (uniform), tolerance or segments (non-uniform)")
+    if method == Method.LUT:
+        return _direct_table(shape)
 
     def check_cost(starts: np.ndarray, comparators: bool = True) -> None:
-        if max_cost is None or overflow_mode == "WRAP":
+        if max_cost is None or overflow_mode == Overflow.WRAP:
             return
-        floor = _cost_floor(starts, comparators, in_fmt, out_fmt, (lo, hi), low, guard, max_error, target_of)
+        floor = _cost_floor(shape, starts, comparators, max_error)
         if floor >= max_cost:
             raise NotCheaper(f"{len(starts)} segments cost at least {floor}, not below {max_cost}")
 
-    if segments is not None:
-        starts, coef_t = rounding_segments(function, params, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
-                                           (d_lo, d_hi), degree, guard, segments, target_of, low, min_share,
-                                           check_cost)
-        select = SegmentSelect(tuple(int(s) for s in starts[1:]), tuple(int(s) for s in starts))
-        lengths = np.diff(np.append(starts, d_hi + 1))
-        widest = max(int(max(length - 1, 1)).bit_length() for length in lengths)
-    elif shift is not None:
-        if (d_hi - d_lo) >> shift >= 1 << MAX_SEGMENT_BITS:
-            raise TooManySegments(f"{2 ** shift}-code segments would make over {2 ** MAX_SEGMENT_BITS} of them")
-        if 1 << shift <= degree:
-            raise SegmentsOutOfReach(f"{2 ** shift}-code segments are too short for degree {degree}; use lut")
-        if shift > MAX_SEGMENT_LENGTH_BITS:
-            raise SegmentsOutOfReach(f"segments are at most 2**{MAX_SEGMENT_LENGTH_BITS} codes long, not 2**{shift}")
-        starts = uniform_segments(d_lo, d_hi, shift)
-        check_cost(starts, comparators=False)
-        coef_t, _ = fit_blocks(starts, 1 << shift, d_hi, target_of, degree)
-        select = BitSlice(d_lo, shift, len(starts))
-        widest = shift
-    else:
-        blocks = greedy_segments(d_lo, d_hi, degree, tolerance, target_of, check_cost)
-        starts = np.array([start for start, _ in blocks], dtype=np.int64)
-        check_cost(starts)
-        coef_t = np.concatenate([fit_blocks(starts[i:i + 1], length, start + length - 1, target_of, degree,
-                                             tolerance)[0]
-                                 for i, (start, length) in enumerate(blocks)])
-        select = SegmentSelect(tuple(int(s) for s in starts[1:]), tuple(int(s) for s in starts))
-        widest = max(max(length - 1, 1).bit_length() for _, length in blocks)
+    match segmentation:
+        case RoundingSplit():
+            starts, coef_t = rounding_segments(shape, segmentation, check_cost)
+            select = SegmentSelect(tuple(int(s) for s in starts[1:]), tuple(int(s) for s in starts))
+            lengths = np.diff(np.append(starts, d_hi + 1))
+            widest = max(int(max(length - 1, 1)).bit_length() for length in lengths)
+        case Uniform(shift=shift):
+            if (d_hi - d_lo) >> shift >= 1 << MAX_SEGMENT_BITS:
+                raise TooManySegments(f"{2 ** shift}-code segments would make over {2 ** MAX_SEGMENT_BITS} of them")
+            if 1 << shift <= degree:
+                raise SegmentsOutOfReach(f"{2 ** shift}-code segments are too short for degree {degree}; use lut")
+            if shift > MAX_SEGMENT_LENGTH_BITS:
+                raise SegmentsOutOfReach(f"segments are at most 2**{MAX_SEGMENT_LENGTH_BITS} codes long, "
+                                         f"not 2**{shift}")
+            starts = uniform_segments(d_lo, d_hi, shift)
+            check_cost(starts, comparators=False)
+            coef_t, _ = fit_blocks(starts, 1 << shift, d_hi, request.target, degree)
+            select = BitSlice(d_lo, shift, len(starts))
+            widest = shift
+        case FitTolerance(tolerance=tolerance):
+            blocks = greedy_segments(d_lo, d_hi, degree, tolerance, request.target, check_cost)
+            starts = np.array([start for start, _ in blocks], dtype=np.int64)
+            check_cost(starts)
+            coef_t = np.concatenate([fit_blocks(starts[i:i + 1], length, start + length - 1, request.target, degree,
+                                                 tolerance)[0]
+                                     for i, (start, length) in enumerate(blocks)])
+            select = SegmentSelect(tuple(int(s) for s in starts[1:]), tuple(int(s) for s in starts))
+            widest = max(max(length - 1, 1).bit_length() for _, length in blocks)
+        case _:
+            raise TypeError(f"segmentation must be Uniform, FitTolerance or RoundingSplit, not {segmentation!r}")
 
     def built(exact_inner: bool) -> Plan | None:  # None when some intermediate would not fit the int64 model
         scales = column_scales(degree, widest, guard, exact_inner)
         rows = quantize(coef_t, scales)
         if rows is None:
             return None
-        plan = _build(function, params, method, in_fmt, out_fmt, rounding, overflow_mode, clamp, fold,
-                      select, rows, scales, degree)
+        plan = shape.build(select, rows, scales)
         return None if model_overflow(plan, traced=False) else plan
 
     plan = built(True) or built(False)  # long segments (wide inputs): round inside Horner
     if plan is None:
-        raise SegmentsOutOfReach(f"{2 ** widest}-code segments of {function.name} at {in_fmt} -> {out_fmt} need "
-                                 f"products over {MODEL_BITS} bits; use narrower formats")
-    if search_radius and segments is None:  # a rounding split already chose its rows on the integer datapath
+        raise SegmentsOutOfReach(f"{2 ** widest}-code segments of {request.function.name} at {in_fmt} -> {out_fmt} "
+                                 f"need products over {MODEL_BITS} bits; use narrower formats")
+    # A rounding split already chose its rows on the integer datapath.
+    if search_radius and not isinstance(segmentation, RoundingSplit):
         if wide:  # the probe set and every segment edge
             edges = np.asarray([e + d for e in segment_edges(plan) for d in (-2, -1, 0, 1)], dtype=np.int64)
             codes = _merged(codes, np.clip(edges, in_fmt.min_code, in_fmt.max_code))
-            exact = target_of(codes)
+            exact = request.target(codes)
         plan = nudge_search(plan, codes, np.clip(exact, low, out_fmt.max_code), search_radius)
     return plan

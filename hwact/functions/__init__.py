@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..fixed import Fmt
+from ..plan import FOLDS, FoldKind
 
-__all__ = ["Function", "Param", "Piece", "ParamError", "FUNCTIONS", "get", "resolve_params", "OPERAND", "describe"]
+__all__ = ["Function", "Family", "Param", "ParamKind", "Piece", "ParamError", "FUNCTIONS", "get", "resolve_params",
+           "OPERAND", "describe"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -30,22 +33,37 @@ class ParamError(ValueError):
     """An unknown function, an unknown parameter or a parameter value out of range."""
 
 
+class Family(StrEnum):
+    """How a function becomes hardware (the values are the spellings of ``hwact list --json``)."""
+
+    EXACT = "exact"  #: piecewise polynomials with known real coefficients (planner ``exact``)
+    SMOOTH = "smooth"  #: tables fitted to a float64 reference (planners ``lut``, ``pwl``, ``pwl2``, ``cr``)
+    GATED = "gated"  #: ``factor(a) * gate(b)`` from two table plans
+
+
+class ParamKind(StrEnum):
+    """What a parameter's value is (the values are the spellings of ``hwact list --json``)."""
+
+    REAL = "real"  #: a finite real number
+    CHOICE = "choice"  #: one of the parameter's ``choices``
+    FORMAT = "format"  #: a fixed-point format spelling, or None for "derived from the input format"
+
+
 @dataclass(frozen=True)
 class Param:
-    """One parameter of a function.
-
-    ``kind`` is ``"real"`` (a number), ``"choice"`` (one of ``choices``) or ``"format"``
-    (a fixed-point format spelling, or ``None`` for "derived from the input format").
-    """
+    """One parameter of a function, of a :class:`ParamKind`."""
 
     name: str
     default: Any
-    kind: str = "real"
+    kind: ParamKind = ParamKind.REAL
     choices: tuple[str, ...] = ()
     doc: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ParamKind(self.kind))
+
     def parse(self, value: Any) -> Any:
-        if self.kind == "real":
+        if self.kind == ParamKind.REAL:
             try:
                 number = float(value)
             except (TypeError, ValueError):
@@ -53,7 +71,7 @@ class Param:
             if not np.isfinite(number):
                 raise ParamError(f"parameter {self.name} must be finite, not {value!r}")
             return number
-        if self.kind == "choice":
+        if self.kind == ParamKind.CHOICE:
             if str(value) not in self.choices:
                 raise ParamError(f"parameter {self.name} must be one of {', '.join(self.choices)}, not {value!r}")
             return str(value)
@@ -81,15 +99,15 @@ class Function:
     """An activation function: its parameters, reference, and (exact family) pieces."""
 
     name: str
-    family: str
+    family: Family
     summary: str
     reference: Callable[..., FloatArray]
     params: tuple[Param, ...] = ()
     pieces: Callable[[Mapping[str, Any]], list[Piece]] | None = None
     operands: int = 1
     check: Callable[[Mapping[str, Any]], str | None] | None = None
-    #: A fold the planner may use: "odd", "complement" or "minus_x" (see :mod:`.smooth`).
-    symmetry: str | None = None
+    #: A fold the planner may use (see :mod:`.smooth`).
+    symmetry: FoldKind | None = None
     #: Gated units (see :mod:`.gated`): the function of the second operand ``b`` and,
     #: optionally, of the first operand ``a``, multiplied together.
     gate: str | None = None
@@ -100,6 +118,13 @@ class Function:
     mirror: bool = False
     notes: str = ""
     aliases: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "family", Family(self.family))
+        if self.symmetry is not None:
+            if self.symmetry not in FOLDS:
+                raise ValueError(f"symmetry must be one of {', '.join(FOLDS)}, not {self.symmetry!r}")
+            object.__setattr__(self, "symmetry", FoldKind(self.symmetry))
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

@@ -10,25 +10,25 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from . import Function, Param, register
+from . import Family, Function, Param, ParamKind, register
 from .smooth import gelu_reference
 
 register(Function(
-    name="glu", family="gated", summary="a * sigmoid(b)", operands=2, gate="sigmoid",
+    name="glu", family=Family.GATED, summary="a * sigmoid(b)", operands=2, gate="sigmoid",
     reference=lambda x, p, a: a * special.expit(x),
 ))
 register(Function(
-    name="geglu", family="gated", summary="a * gelu(b)", operands=2, gate="gelu",
-    params=(Param("approximate", "none", kind="choice", choices=("none", "tanh", "sigmoid")),),
+    name="geglu", family=Family.GATED, summary="a * gelu(b)", operands=2, gate="gelu",
+    params=(Param("approximate", "none", kind=ParamKind.CHOICE, choices=("none", "tanh", "sigmoid")),),
     reference=lambda x, p, a: a * gelu_reference(x, p),
 ))
 register(Function(
-    name="swiglu", family="gated", summary="a * silu(b) = a * b * sigmoid(beta * b)", operands=2, gate="silu",
+    name="swiglu", family=Family.GATED, summary="a * silu(b) = a * b * sigmoid(beta * b)", operands=2, gate="silu",
     params=(Param("beta", 1.0),),
     reference=lambda x, p, a: a * x * special.expit(p["beta"] * x),
     check=lambda p: f"beta must be > 0, not {p['beta']:g}" if p["beta"] <= 0 else None,
 ))
 register(Function(
-    name="gtu", family="gated", summary="tanh(a) * sigmoid(b)", operands=2, gate="sigmoid", factor="tanh",
+    name="gtu", family=Family.GATED, summary="tanh(a) * sigmoid(b)", operands=2, gate="sigmoid", factor="tanh",
     reference=lambda x, p, a: np.tanh(a) * special.expit(x),
 ))

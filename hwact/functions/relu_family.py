@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import OPERAND, Function, Param, Piece, register
+from . import OPERAND, Family, Function, Param, ParamKind, Piece, register
 
 NEG_INF = -np.inf
 
@@ -32,18 +32,18 @@ def _leaky(x, slope):
 
 
 register(Function(
-    name="relu", family="exact", summary="max(0, x)", reference=_relu,
+    name="relu", family=Family.EXACT, summary="max(0, x)", reference=_relu,
     pieces=lambda p: [Piece(NEG_INF, (0.0,)), Piece(0.0, (0.0, 1.0))],
 ))
 
 register(Function(
-    name="relu6", family="exact", summary="min(max(0, x), 6)",
+    name="relu6", family=Family.EXACT, summary="min(max(0, x), 6)",
     reference=lambda x, p: np.minimum(np.maximum(x, 0.0), 6.0),
     pieces=lambda p: [Piece(NEG_INF, (0.0,)), Piece(0.0, (0.0, 1.0)), Piece(6.0, (6.0,))],
 ))
 
 register(Function(
-    name="clipped_relu", family="exact", summary="min(max(0, x), ceiling)",
+    name="clipped_relu", family=Family.EXACT, summary="min(max(0, x), ceiling)",
     params=(Param("ceiling", 6.0, doc="the clip level tau, >= 0"),),
     reference=lambda x, p: np.minimum(np.maximum(x, 0.0), p["ceiling"]),
     pieces=lambda p: [Piece(NEG_INF, (0.0,)), Piece(0.0, (0.0, 1.0)), Piece(p["ceiling"], (p["ceiling"],))],
@@ -51,7 +51,7 @@ register(Function(
 ))
 
 register(Function(
-    name="leaky_relu", family="exact", summary="x if x >= 0 else negative_slope * x",
+    name="leaky_relu", family=Family.EXACT, summary="x if x >= 0 else negative_slope * x",
     params=(Param("negative_slope", 0.01),),
     reference=lambda x, p: _leaky(x, p["negative_slope"]),
     pieces=lambda p: [Piece(NEG_INF, (0.0, p["negative_slope"])), Piece(0.0, (0.0, 1.0))],
@@ -65,7 +65,7 @@ def _rrelu_slope(p: Mapping[str, Any]) -> float:
 register(
     Function(
         name="rrelu",
-        family="exact",
+        family=Family.EXACT,
         summary="inference form: leaky ReLU with slope (lower + upper) / 2",
         params=(Param("lower", 1 / 8), Param("upper", 1 / 3)),
         reference=lambda x, p: _leaky(x, _rrelu_slope(p)),
@@ -81,13 +81,13 @@ register(
 register(
     Function(
         name="prelu",
-        family="exact",
+        family=Family.EXACT,
         summary="x if x >= 0 else a * x, slope a supplied at run time",
         params=(
             Param(
                 "slope_format",
                 None,
-                kind="format",
+                kind=ParamKind.FORMAT,
                 doc="format of the run-time slope; default: signed, as wide as the input, s1.(w-1)",
             ),
         ),
@@ -100,7 +100,7 @@ register(
 register(
     Function(
         name="hardtanh",
-        family="exact",
+        family=Family.EXACT,
         summary="min(max(x, min_val), max_val)",
         params=(Param("min_val", -1.0), Param("max_val", 1.0)),
         reference=lambda x, p: np.clip(x, p["min_val"], p["max_val"]),
@@ -134,13 +134,13 @@ def _hardsigmoid(x, p):
 register(
     Function(
         name="hardsigmoid",
-        family="exact",
+        family=Family.EXACT,
         summary="clip(slope * x + 1/2, 0, 1); slope 1/6, 0.2 or 1/4",
         params=(
             Param(
                 "variant",
                 "torch",
-                kind="choice",
+                kind=ParamKind.CHOICE,
                 choices=tuple(_HARDSIGMOID),
                 doc="torch: x/6 + 1/2, keras: 0.2x + 1/2, linear: x/4 + 1/2",
             ),
@@ -153,7 +153,7 @@ register(
 register(
     Function(
         name="hardswish",
-        family="exact",
+        family=Family.EXACT,
         summary="x * relu6(x + 3) / 6",
         reference=lambda x, p: x * np.clip(x + 3.0, 0.0, 6.0) / 6.0,
         pieces=lambda p: [Piece(NEG_INF, (0.0,)), Piece(-3.0, (0.0, 0.5, 1 / 6)), Piece(3.0, (0.0, 1.0))],
@@ -163,7 +163,7 @@ register(
 register(
     Function(
         name="step",
-        family="exact",
+        family=Family.EXACT,
         summary="Heaviside step: 0 below zero, 1 above, value at zero",
         params=(Param("value", 1.0, doc="the output at x = 0 (torch.heaviside's `values`)"),),
         reference=lambda x, p: np.heaviside(x, p["value"]),
@@ -174,7 +174,7 @@ register(
 register(
     Function(
         name="identity",
-        family="exact",
+        family=Family.EXACT,
         summary="x (a pass-through that still rounds and saturates)",
         reference=lambda x, p: np.asarray(x, dtype=np.float64),
         pieces=lambda p: [Piece(NEG_INF, (0.0, 1.0))],
@@ -184,7 +184,7 @@ register(
 register(
     Function(
         name="maxout",
-        family="exact",
+        family=Family.EXACT,
         summary="max(x, a): 2-way maxout over operands (chain it for k-way)",
         reference=lambda x, p, a: np.maximum(x, a),
         operands=2,
@@ -198,7 +198,7 @@ register(
 register(
     Function(
         name="crelu",
-        family="exact",
+        family=Family.EXACT,
         summary="[relu(x), relu(-x)]: two outputs per input",
         reference=lambda x, p: np.stack([np.maximum(x, 0.0), np.maximum(-x, 0.0)], axis=-1),
         mirror=True,

@@ -13,7 +13,7 @@ from amaranth.lib.memory import Memory
 
 from ..cost import BLOCK_RAM_MIN_BITS, ROM_MIN_DEPTH
 from ..fixed import ROUNDING_BIAS, Fmt, Rounding
-from ..plan import is_wiring
+from ..plan import FoldKind, is_wiring
 from ..widths import Range
 
 __all__ = ["shape_of", "narrow", "shift_round", "saturate", "clamp", "fold", "unfold", "select_segment", "bit_slice",
@@ -123,11 +123,11 @@ def fold(x: Value) -> tuple[Value, Value]:
     return negative, Mux(negative, -x, x)[:len(x)]
 
 
-def unfold(kind: str, constant: int, acc: Value, magnitude: Value) -> Value:
+def unfold(kind: FoldKind, constant: int, acc: Value, magnitude: Value) -> Value:
     """The accumulator of ``-|x|`` from that of ``|x|`` (see :class:`hwact.plan.Fold`)."""
-    if kind == "odd":
+    if kind == FoldKind.ODD:
         return -acc
-    if kind == "complement":
+    if kind == FoldKind.COMPLEMENT:
         return constant - acc
     return acc - (magnitude << constant)
 

@@ -24,13 +24,18 @@ MAX_EXPLORE_LUT_BITS = 12
 
 def _candidates(function: str, in_fmt, out_fmt, params: dict, budgets: tuple[float, ...], progress):
     """``(label, options, plan)`` for every point of the sweep (identical plans kept once)."""
-    from .. import PlanError, make_plan
-    from ..approx.table import plan_table
-    from ..functions import get, resolve_params
-    from ..model import reach
+    from dataclasses import replace
 
-    fn = get(function)
-    values = resolve_params(fn, params)
+    from .. import PlanError, make_plan
+    from ..approx import PlanRequest
+    from ..approx.segments import Uniform
+    from ..approx.table import plan_table
+    from ..functions import Family
+    from ..model import reach
+    from ..plan import Method
+
+    request = PlanRequest.parse(function, in_fmt, out_fmt, params=params)
+    fn, in_fmt = request.function, request.in_fmt
     seen: dict[str, tuple[str, dict, Any]] = {}
 
     def add(label: str, options: dict, plan) -> None:
@@ -50,12 +55,12 @@ def _candidates(function: str, in_fmt, out_fmt, params: dict, budgets: tuple[flo
                 make_plan(function, in_fmt, out_fmt, max_err_lsb=budget, params=params))
         except PlanError:
             continue
-    if fn.family != "smooth":
+    if fn.family != Family.SMOOTH:
         return list(seen.values())
     if in_fmt.width <= MAX_EXPLORE_LUT_BITS:
-        add("lut", {"method": "lut"}, plan_table(fn, values, in_fmt, out_fmt, method="lut"))
-    for method in ("pwl", "pwl2"):
-        probe = plan_table(fn, values, in_fmt, out_fmt, method=method, shift=max(in_fmt.width - 3, 0))
+        add("lut", {"method": "lut"}, plan_table(replace(request, method=Method.LUT)))
+    for method in (Method.PWL, Method.PWL2):
+        probe = plan_table(replace(request, method=method), Uniform(max(in_fmt.width - 3, 0)))
         span = reach(probe)[1] - reach(probe)[0] + 1
         for count in SEGMENT_COUNTS:
             shift = max(span // count, 1).bit_length() - 1
@@ -65,7 +70,7 @@ def _candidates(function: str, in_fmt, out_fmt, params: dict, budgets: tuple[flo
                 if progress:
                     progress(f"planning {method}, 2^{shift}-code segments, guard {guard}")
                 try:
-                    plan = plan_table(fn, values, in_fmt, out_fmt, method=method, shift=shift, guard=guard)
+                    plan = plan_table(replace(request, method=method), Uniform(shift), guard=guard)
                 except ValueError:
                     continue
                 add(f"{method} {plan.select.segments} seg g{guard}",
