@@ -15,7 +15,7 @@ from hwact import Fmt, make_plan
 from hwact.approx import PlanRequest
 from hwact.approx.segments import FitTolerance, Uniform
 from hwact.approx.table import plan_table
-from hwact.report import measure
+from hwact.measure import measure
 
 FMT = Fmt(4, 12)
 

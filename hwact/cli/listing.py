@@ -18,11 +18,11 @@ def add_parser(commands) -> None:
 def run(args) -> int:
     """Print the functions, one line each (or JSON)."""
     from ..approx import methods_for
-    from ..functions import FUNCTIONS
+    from ..functions import FUNCTIONS, Family
 
-    # Families in the order a reader meets them; registration order within a family.
-    order = {"exact": 0, "smooth": 1, "gated": 2}
-    seen = sorted(dict.fromkeys(FUNCTIONS.values()), key=lambda f: order.get(f.family, len(order)))
+    # Families in the order a reader meets them (the enum's); registration order within a family.
+    order = list(Family)
+    seen = sorted(dict.fromkeys(FUNCTIONS.values()), key=lambda f: order.index(f.family))
     if args.json:
         print(json.dumps([{
             "name": f.name,
