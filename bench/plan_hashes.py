@@ -97,21 +97,35 @@ def plan_hash(case: dict) -> tuple[str, str, float]:
     return key(case), hashlib.sha256(text.encode()).hexdigest(), time.perf_counter() - start
 
 
+def cost_rank(case: dict) -> tuple:
+    """Cheap requests first, so a run cut short still compares many: by input width, then method."""
+    from hwact.fixed import Fmt
+
+    order = {"lut": 0, "exact": 0, "auto": 1, "pwl": 2, "pwl2": 3, "cr": 4}
+    return Fmt.parse(case["in_fmt"]).width, order.get(case.get("method", "auto"), 5)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=RESULTS / "plan_hashes.json")
     parser.add_argument("--compare", type=Path, help="hashes written by an earlier run: exit 1 on any difference")
     parser.add_argument("-j", "--jobs", type=int, default=2)
     args = parser.parse_args()
-    todo = cases()
+    todo = sorted(cases(), key=cost_rank)
     start = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:
-        found = sorted(pool.map(plan_hash, todo), key=lambda row: row[2], reverse=True)
-    hashes = {k: h for k, h, _ in sorted(found)}
-    total = time.perf_counter() - start
-    print(f"{len(hashes)} plans in {total:.0f} s (slowest: {found[0][2]:.1f} s, {found[0][0]})")
+    hashes: dict[str, str] = {}
+    slowest = (0.0, "")
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"plans": hashes, "seconds": round(total, 1)}, indent=1) + "\n")
+    with ProcessPoolExecutor(args.jobs) as pool:
+        # Written after every plan, so a run cut short (a loaded machine) still leaves what it found.
+        for k, digest, seconds in pool.map(plan_hash, todo):
+            hashes[k] = digest
+            slowest = max(slowest, (seconds, k))
+            found = {"plans": dict(sorted(hashes.items())), "complete": len(hashes) == len(todo),
+                     "seconds": round(time.perf_counter() - start, 1)}
+            args.output.write_text(json.dumps(found, indent=1) + "\n")
+    total = time.perf_counter() - start
+    print(f"{len(hashes)} plans in {total:.0f} s (slowest: {slowest[0]:.1f} s, {slowest[1]})")
     if args.compare is None:
         return 0
     before = json.loads(args.compare.read_text())["plans"]
