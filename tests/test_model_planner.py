@@ -114,6 +114,46 @@ def test_plan_json_round_trip_is_lossless():
         assert again == plan and json.loads(again.to_json()) == json.loads(plan.to_json())
 
 
+def test_modes_are_enums_with_their_json_spellings():
+    from dataclasses import replace
+
+    from hwact.functions import Family, ParamKind, get
+    from hwact.plan import Fold, FoldKind, Method
+
+    plan = make_plan("sigmoid", "s4.4", "u0.8", method="lut")
+    assert plan.method is Method.LUT and plan.fold.kind is FoldKind.COMPLEMENT
+    text = plan.to_json()
+    assert '"method": "lut"' in text and '"kind": "complement"' in text
+    again = Plan.from_json(text)
+    assert again.method is Method.LUT and again.fold.kind is FoldKind.COMPLEMENT and again.to_json() == text
+    assert get("gelu").family is Family.SMOOTH and get("gelu").params[0].kind is ParamKind.CHOICE
+    assert get("tanh").symmetry is FoldKind.ODD
+    with pytest.raises(ValueError, match=r"a plan's method is the one that made it .*, not 'auto'"):
+        replace(plan, method="auto")
+    with pytest.raises(ValueError, match="fold must be one of odd, complement, minus_x, not 'even'"):
+        Fold("even")
+
+
+def test_a_table_plan_takes_the_segmentation_its_method_needs():
+    from dataclasses import replace
+
+    from hwact.approx import PlanRequest, plan
+    from hwact.approx.segments import Uniform
+    from hwact.approx.table import plan_table
+    from hwact.plan import BitSlice, Method
+
+    request = PlanRequest.parse("tanh", "s4.4", "s4.4", method="pwl")
+    assert plan(request) == make_plan("tanh", "s4.4", "s4.4", method="pwl")
+    with pytest.raises(ValueError, match="pwl needs a segmentation"):
+        plan_table(request)
+    with pytest.raises(ValueError, match="lut takes no segmentation"):
+        plan_table(replace(request, method=Method.LUT), Uniform(2))
+    with pytest.raises(TypeError, match="segmentation must be Uniform, FitTolerance or RoundingSplit"):
+        plan_table(request, 2)
+    uniform = plan_table(request, Uniform(2))
+    assert isinstance(uniform.select, BitSlice) and uniform.select.shift == 2 and uniform.method is Method.PWL
+
+
 def test_model_rejects_codes_outside_the_format():
     plan = make_plan("relu", "s4.4", "s4.4")
     with pytest.raises(ValueError, match=r"-128\.\.127"):
