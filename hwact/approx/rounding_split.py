@@ -32,6 +32,7 @@ from .quantize import column_scales
 from .segments import RoundingSplit, SegmentsOutOfReach
 
 if TYPE_CHECKING:
+    from .request import PlanRequest
     from .table import TableShape
 
 __all__ = [
@@ -340,8 +341,7 @@ def _rounding_constants(shape: TableShape, starts: np.ndarray, coef_t: np.ndarra
         if total is None:
             total, link = counts, np.zeros(counts.size, dtype=np.int64)
         else:
-            link, total = _viterbi_step(total, previous_last, constants, counts, d_lo + int(start), outputs,
-                                        request.target, request.low, out_fmt.max_code)
+            link, total = _viterbi_step(total, previous_last, constants, counts, d_lo + int(start), outputs, request)
         chosen_terms.append(variants)
         chosen_constants.append(constants)
         back.append(link)
@@ -355,7 +355,7 @@ def _rounding_constants(shape: TableShape, starts: np.ndarray, coef_t: np.ndarra
 
 
 def _viterbi_step(total: np.ndarray, previous_last: np.ndarray, constants: np.ndarray, counts: np.ndarray,
-                  code: int, outputs, target_of, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+                  code: int, outputs, request: PlanRequest) -> tuple[np.ndarray, np.ndarray]:
     """One boundary of the Viterbi pass: for each state of the new segment, its best predecessor.
 
     A pair of states is allowed when the output does not step against the function across the
@@ -376,7 +376,8 @@ def _viterbi_step(total: np.ndarray, previous_last: np.ndarray, constants: np.nd
     allowed = np.ones((len(groups), constants.size), dtype=bool)
     for column, side in enumerate(sides):
         (x_new, y_new), (x_old, _) = new[side], old[side]
-        rise = np.diff(np.clip(target_of(np.array(sorted((x_old, x_new)))), low, high))[0]
+        rise = np.diff(np.clip(request.target(np.array(sorted((x_old, x_new)))), request.low,
+                               request.out_fmt.max_code))[0]
         step = (y_new[None, :] - groups[:, column][:, None]) * (1 if x_new > x_old else -1)
         allowed &= step * rise >= 0
     if not allowed.any():
