@@ -1,7 +1,9 @@
 """Planners: from a function, formats and an error budget to a :class:`~hwact.plan.Plan`.
 
-``make_plan`` is the one entry point. Each method is a planner; ``auto`` picks the cheapest
-plan that meets the error budget among the methods that apply to the function.
+``make_plan`` is the one entry point: it checks its arguments once, as a
+:class:`~hwact.approx.request.PlanRequest` (``plan(request)`` takes one directly), and every
+planner reads that request. Each method is a planner; ``auto`` picks the cheapest plan that
+meets the error budget among the methods that apply to the function.
 """
 
 from __future__ import annotations
