@@ -269,10 +269,7 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
     small = in_fmt.width <= AUTO_LUT_BITS
     lut_reachable = in_fmt.width <= MAX_LUT_INPUT_BITS
     correct = budget <= 0.5 + TIE_TOLERANCE and nearest  # only correctly rounded plans can pass
-    if method == "lut" or (method == "auto" and lut_reachable and (small or budget < 0.5 + 1e-6)):
-        plan = make("lut", (0,))
-        if acceptable(plan, (0,)):
-            candidates.append(plan)
+    cr_plan = None
     if method == "cr" or (method == "auto" and correct and in_fmt.width <= CR_MAX_INPUT_BITS):
         # Rounding intervals and linear programming (hwact.approx.cr): correctly rounded on every
         # code by construction, and usually far smaller than a direct table from 12 bits up.
@@ -285,9 +282,19 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
         else:
             if acceptable(plan, (3,)):
                 candidates.append(plan)
+                cr_plan = plan
+    # At 0.5 LSB a plan passes only if it is correctly rounded on every code, which cr solves for
+    # directly; past AUTO_LUT_BITS input bits its plan is kept without building the direct table
+    # (2**bits rows) and the ladders (rounding splits), which took minutes at 16 bits for plans
+    # that are larger (docs/benchmarks.md). Up to AUTO_LUT_BITS bits the table competes on cost.
+    cr_settles = method == "auto" and cr_plan is not None and not small
+    if method == "lut" or (method == "auto" and lut_reachable and (small or budget < 0.5 + 1e-6) and not cr_settles):
+        plan = make("lut", (0,))
+        if acceptable(plan, (0,)):
+            candidates.append(plan)
     # Inputs of up to AUTO_LUT_BITS bits: at budgets up to 1 LSB auto keeps its correctly rounded
     # direct table (or a cheaper cr plan at 0.5); above, every method competes on cost.
-    ladders = method in ("pwl", "pwl2") or (method == "auto" and (not small or budget > 1.0))
+    ladders = method in ("pwl", "pwl2") or (method == "auto" and (not small or budget > 1.0) and not cr_settles)
     kinds = [(index, kind) for index, kind in enumerate(("pwl", "pwl2"), start=1)
              if ladders and method in ("auto", kind)]
     # Small inputs without rounding splits (budgets above 1 LSB) are quick to plan at every guard;
