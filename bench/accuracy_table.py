@@ -8,7 +8,7 @@ rounded). The ``cr`` columns are the correctly rounded plan of the same function
 plan cache off), or why there is none. Writes bench/results/accuracy_table.json and prints the
 Markdown table docs/benchmarks.md shows.
 
-    python bench/accuracy_table.py [--only NAME ...] [--no-cr]
+    python bench/accuracy_table.py [--only NAME ...] [--no-cr] [--out JSON]
 """
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ def main(out: Path = Path(__file__).parent / "results" / "accuracy_table.json") 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="function names to run")
     parser.add_argument("--no-cr", action="store_true", help="skip the correctly rounded (cr) columns")
+    parser.add_argument("--out", type=Path, default=out, help="the JSON to write")
     args = parser.parse_args()
+    out = args.out
     rows = []
     print(f"{'function':<22} {'method':<6} {'segs':>5} {'table bits':>10} {'max LSB':>8} {'RMS LSB':>8} "
           f"{'CR %':>6} {'mono':>5} {'plan s':>6} {'cr segs':>7} {'cr bits':>7} {'cr s':>5}")

@@ -32,10 +32,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 #: (function, input, output) per input width.
 CASES = [
-    (name, f"s4.{bits - 5}", out)
+    (name, f"s4.{bits - 4}", out)
     for bits in (10, 11, 12)
-    for name, out in (("sigmoid", f"u0.{bits}"), ("tanh", f"s1.{bits - 1}"), ("gelu", f"s4.{bits - 5}"),
-                      ("silu", f"s4.{bits - 5}"))
+    for name, out in (("sigmoid", f"u0.{bits}"), ("tanh", f"s1.{bits - 1}"), ("gelu", f"s4.{bits - 4}"),
+                      ("silu", f"s4.{bits - 4}"))
 ]
 
 

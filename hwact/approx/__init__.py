@@ -95,6 +95,9 @@ TOLERANCE_LADDER = (0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.025)
 SPLIT_SHARE_SLACK = 0.01
 #: Up to this many input bits ``auto`` builds a direct table: correctly rounded, and small.
 AUTO_LUT_BITS = 10
+#: Inputs of AUTO_LUT_BITS + 1 up to this many bits: ``auto`` also builds a ``cr`` plan at budgets
+#: up to 1 LSB (round to nearest); it competes on cost with the ladders' plans.
+AUTO_CR_BITS = 12
 #: Guard bits of the table plans' ladders: the first for every input, the rest for inputs of up
 #: to AUTO_LUT_BITS bits (cheap to try) and, for wider ones, only when the first found no plan.
 LADDER_GUARDS = (4, 2, 6)
@@ -270,7 +273,10 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
     lut_reachable = in_fmt.width <= MAX_LUT_INPUT_BITS
     correct = budget <= 0.5 + TIE_TOLERANCE and nearest  # only correctly rounded plans can pass
     cr_plan = None
-    if method == "cr" or (method == "auto" and correct and in_fmt.width <= CR_MAX_INPUT_BITS):
+    # cr also competes at budgets up to 1 LSB on inputs just past AUTO_LUT_BITS, where it is a
+    # fraction of a direct table (bench/cr_small_inputs.py) and plans in seconds.
+    cr_near = nearest and budget <= 1.0 and AUTO_LUT_BITS < in_fmt.width <= AUTO_CR_BITS
+    if method == "cr" or (method == "auto" and (correct or cr_near) and in_fmt.width <= CR_MAX_INPUT_BITS):
         # Rounding intervals and linear programming (hwact.approx.cr): correctly rounded on every
         # code by construction, and usually far smaller than a direct table from 12 bits up.
         try:
@@ -287,7 +293,7 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
     # directly; past AUTO_LUT_BITS input bits its plan is kept without building the direct table
     # (2**bits rows) and the ladders (rounding splits), which took minutes at 16 bits for plans
     # that are larger (docs/benchmarks.md). Up to AUTO_LUT_BITS bits the table competes on cost.
-    cr_settles = method == "auto" and cr_plan is not None and not small
+    cr_settles = method == "auto" and cr_plan is not None and correct and not small
     if method == "lut" or (method == "auto" and lut_reachable and (small or budget < 0.5 + 1e-6) and not cr_settles):
         plan = make("lut", (0,))
         if acceptable(plan, (0,)):
