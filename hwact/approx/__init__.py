@@ -95,9 +95,6 @@ TOLERANCE_LADDER = (0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.025)
 SPLIT_SHARE_SLACK = 0.01
 #: Up to this many input bits ``auto`` builds a direct table: correctly rounded, and small.
 AUTO_LUT_BITS = 10
-#: Inputs of AUTO_LUT_BITS + 1 up to this many bits: ``auto`` also builds a ``cr`` plan at budgets
-#: up to 1 LSB (round to nearest); it competes on cost with the ladders' plans.
-AUTO_CR_BITS = 12
 #: Guard bits of the table plans' ladders: the first for every input, the rest for inputs of up
 #: to AUTO_LUT_BITS bits (cheap to try) and, for wider ones, only when the first found no plan.
 LADDER_GUARDS = (4, 2, 6)
@@ -273,10 +270,7 @@ def _plan_smooth(fn, values, in_fmt: Fmt, out_fmt: Fmt, method: str, budget: flo
     lut_reachable = in_fmt.width <= MAX_LUT_INPUT_BITS
     correct = budget <= 0.5 + TIE_TOLERANCE and nearest  # only correctly rounded plans can pass
     cr_plan = None
-    # cr also competes at budgets up to 1 LSB on inputs just past AUTO_LUT_BITS, where it is a
-    # fraction of a direct table (bench/cr_small_inputs.py) and plans in seconds.
-    cr_near = nearest and budget <= 1.0 and AUTO_LUT_BITS < in_fmt.width <= AUTO_CR_BITS
-    if method == "cr" or (method == "auto" and (correct or cr_near) and in_fmt.width <= CR_MAX_INPUT_BITS):
+    if method == "cr" or (method == "auto" and correct and in_fmt.width <= CR_MAX_INPUT_BITS):
         # Rounding intervals and linear programming (hwact.approx.cr): correctly rounded on every
         # code by construction, and usually far smaller than a direct table from 12 bits up.
         try:
