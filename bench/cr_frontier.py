@@ -7,7 +7,7 @@ codes; the cheapest is the plan ``hwact generate --method cr`` returns. Planning
 per function (one process, the cache off; wall clock and the process's CPU seconds, which the
 load of other work on the machine inflates less), with the load average before and after.
 
-    python bench/cr_frontier.py [--only NAME ...] [--write-plans]
+    python bench/cr_frontier.py [--only NAME ...] [--write-plans] [--no-frontier]
 
 Prints a table and writes bench/results/cr_frontier.json. ``--write-plans`` also writes the
 chosen plans to tests/data/cr_plans/ (the plans the Verilog and C proofs run on, and that
@@ -58,6 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="target names to run")
     parser.add_argument("--write-plans", action="store_true", help="write the chosen plans to tests/data/cr_plans")
+    parser.add_argument("--no-frontier", action="store_true", help="only the planner's own shapes (CR_SHAPES)")
     args = parser.parse_args()
     rows = []
     for name, function, fin, fout in TARGETS:
@@ -67,8 +68,8 @@ def main() -> None:
         load_before, began, cpu = os.getloadavg()[0], time.monotonic(), time.process_time()
         found = cr_candidates(fn, resolve_params(fn, {}), Fmt.parse(fin), Fmt.parse(fout), cost=_cost)
         seconds, load_after, cpu = time.monotonic() - began, os.getloadavg()[0], time.process_time() - cpu
-        others = cr_candidates(fn, resolve_params(fn, {}), Fmt.parse(fin), Fmt.parse(fout), shapes=FRONTIER,
-                               cost=_cost)
+        others = [] if args.no_frontier else cr_candidates(fn, resolve_params(fn, {}), Fmt.parse(fin),
+                                                            Fmt.parse(fout), shapes=FRONTIER, cost=_cost)
         shapes = []
         for plan, info in found + others:
             stats, cost = report(plan), plan_cost(plan)

@@ -215,16 +215,18 @@ def _aligned_plan():
     return plan_cr(get(name), {}, Fmt.parse(fin), Fmt.parse(fout), shapes=shapes, cache=False, cost=cost_of)
 
 
-def test_origin_rom_entries_give_t_on_every_code(cached_plan):
+def test_origin_rom_entries_give_t_on_every_code():
     """``(x - (entry << shift))`` keeps ``t`` in its low bits on every code, with fewer stored bits."""
+    from hwact.approx.table import plan_table
     from hwact.cost import origin_rom
     from hwact.model import offset_bits, segment_of
     from hwact.widths import column_bits
 
     aligned = _aligned_plan()
     assert all(origin % 16 == 0 for origin in aligned.select.origins)
-    # And a planner's non-uniform pwl2 plan (origins at the segment starts): 10 rows, 16-bit origins.
-    for plan in (aligned, cached_plan("sigmoid", "s4.12", "s4.12")):
+    # And a non-uniform pwl2 plan (origins at the segment starts, 12-bit, stored in 9 bits).
+    pwl2 = plan_table(get("sigmoid"), {}, Fmt.parse("s4.8"), Fmt.parse("u0.12"), method="pwl2", tolerance=0.2)
+    for plan in (aligned, pwl2):
         entries, shift = origin_rom(plan)
         x = np.abs(np.clip(plan.in_fmt.all_codes(), plan.clamp.lo, plan.clamp.hi))
         segment, t = segment_of(plan, x)
