@@ -8,6 +8,7 @@ per function (one process, the cache off; wall clock and the process's CPU secon
 load of other work on the machine inflates less), with the load average before and after.
 
     python bench/cr_frontier.py [--only NAME ...] [--write-plans] [--no-frontier]
+    python bench/cr_frontier.py --markdown      (the tables docs/benchmarks.md shows, from the JSON)
 
 Prints a table and writes bench/results/cr_frontier.json. ``--write-plans`` also writes the
 chosen plans to tests/data/cr_plans/ (the plans the Verilog and C proofs run on, and that
@@ -54,12 +55,40 @@ def _cost(plan) -> int:
     return plan_cost(plan).cost
 
 
+def markdown(rows: list[dict]) -> str:
+    """The tables of docs/benchmarks.md: the chosen plan per request, then every shape built."""
+    lines = ["| function | in → out | segments | table bits | multipliers | cost | max LSB | correctly rounded "
+             "| ≤ 4,096 bits | plan s (wall / CPU) | load |", "| --- " * 11 + "|"]
+    for row in rows:
+        best = row["chosen"]
+        load = row["load_average"]
+        load = f"{load[0]:.0f}–{load[1]:.0f}" if isinstance(load, list) else f"{load:.0f}"
+        lines.append(f"| {row['function']} | {row['in_format']} → {row['out_format']} | {best['segments']} | "
+                     f"{best['table_bits']:,} | {best['multipliers']} | {best['cost']:,} | {best['max_lsb']:.4f} | "
+                     f"{best['correctly_rounded_fraction']:.0%} | {'yes' if row['meets_table_bits'] else 'no'} | "
+                     f"{row['planning_seconds']:.0f} / {row.get('planning_cpu_seconds', float('nan')):.0f} | {load} |")
+    lines += ["", "| function | out | degree | guard | shift extra | origin align | segments | table bits "
+              "| multipliers "
+              "| cost |", "| --- " * 10 + "|"]
+    for row in rows:
+        for shape in sorted(row["shapes"], key=lambda sh: (sh["table_bits"], sh["cost"])):
+            lines.append(f"| {row['function']} | {row['out_format']} | {shape['degree']} | {shape['guard']} | "
+                         f"{shape['extra']} | {shape.get('align', 0)} | {shape['segments']} | "
+                         f"{shape['table_bits']:,} | {shape['multipliers']} | {shape['cost']:,} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="target names to run")
     parser.add_argument("--write-plans", action="store_true", help="write the chosen plans to tests/data/cr_plans")
     parser.add_argument("--no-frontier", action="store_true", help="only the planner's own shapes (CR_SHAPES)")
+    parser.add_argument("--markdown", action="store_true", help="print the docs' tables from the last results")
     args = parser.parse_args()
+    if args.markdown:
+        rows = json.loads((RESULTS / "cr_frontier.json").read_text())["rows"]
+        print(markdown(sorted(rows, key=lambda r: [t[0] for t in TARGETS].index(r["name"]))))
+        return
     rows = []
     for name, function, fin, fout in TARGETS:
         if args.only and name not in args.only:

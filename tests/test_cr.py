@@ -9,6 +9,7 @@ code, and ``auto``/forced-method choices that once went wrong (issue 20, item 3.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -210,6 +211,7 @@ def test_every_smooth_function_gets_a_small_cr_plan_at_8_bits():
 ALIGNED = ("tanh", "s3.7", "s1.9", ((2, 8, -2, 4),))  # 7 segments, origins multiples of 16
 
 
+@functools.cache
 def _aligned_plan():
     name, fin, fout, shapes = ALIGNED
     return plan_cr(get(name), {}, Fmt.parse(fin), Fmt.parse(fout), shapes=shapes, cache=False, cost=cost_of)
