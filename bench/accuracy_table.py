@@ -67,7 +67,7 @@ def markdown(rows: list[dict]) -> str:
 
 def main(out: Path = Path(__file__).parent / "results" / "accuracy_table.json") -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", help="function names to run")
+    parser.add_argument("--only", nargs="*", help="function names (or labels, as gelu(tanh)) to run")
     parser.add_argument("--no-cr", action="store_true", help="skip the correctly rounded (cr) columns")
     parser.add_argument("--out", type=Path, default=out, help="the JSON to write")
     args = parser.parse_args()
@@ -76,13 +76,13 @@ def main(out: Path = Path(__file__).parent / "results" / "accuracy_table.json") 
     print(f"{'function':<22} {'method':<6} {'segs':>5} {'table bits':>10} {'max LSB':>8} {'RMS LSB':>8} "
           f"{'CR %':>6} {'mono':>5} {'plan s':>6} {'cr segs':>7} {'cr bits':>7} {'cr s':>5}")
     for name, params in CASES:
-        if args.only and name not in args.only:
+        label = name + (f"({next(iter(params.values()))})" if params else "")
+        if args.only and name not in args.only and label not in args.only:
             continue
         start = time.perf_counter()
         plan = make_plan(name, "s4.12", "s4.12", params=params)
         seconds = time.perf_counter() - start
         stats, cost = measure(plan), plan_cost(plan)
-        label = name + (f"({next(iter(params.values()))})" if params else "")
         cr = None if args.no_cr else cr_column(name, params, plan)
         rows.append({"function": label, "method": plan.method, "segments": cost.segments,
                      "table_bits": cost.table_bits, **stats.to_dict(), "plan_seconds": seconds, "cr": cr})
