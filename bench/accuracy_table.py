@@ -20,9 +20,10 @@ from pathlib import Path
 
 from hwact import PlanError, make_plan
 from hwact.approx.cr import CROutOfReach, plan_cr
+from hwact.cost import plan_cost
 from hwact.fixed import Fmt
 from hwact.functions import FUNCTIONS, get, resolve_params
-from hwact.report import measure, plan_cost
+from hwact.measure import measure
 
 CASES = [(f.name, {}) for f in dict.fromkeys(FUNCTIONS.values()) if f.operands == 1] + [
     ("gelu", {"approximate": "tanh"}), ("gelu", {"approximate": "sigmoid"})]
