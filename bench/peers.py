@@ -66,7 +66,7 @@ CASES = [
 # -- making the models (once) ---------------------------------------------------------------
 
 
-def _tflite_model(case: Case) -> bytes:
+def tflite_model(case: Case) -> bytes:
     import flatbuffers
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
@@ -131,7 +131,7 @@ def _onnx_model(case: Case) -> bytes:
 def make_models() -> None:
     MODELS.mkdir(parents=True, exist_ok=True)
     for case in CASES:
-        case.file.write_bytes(_tflite_model(case) if case.peer == "tflm" else _onnx_model(case))
+        case.file.write_bytes(tflite_model(case) if case.peer == "tflm" else _onnx_model(case))
         print(f"wrote {case.file.relative_to(ROOT)} ({case.file.stat().st_size} bytes)")
 
 
