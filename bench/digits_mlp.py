@@ -287,6 +287,13 @@ int main(void)
     return np.array(out, dtype=np.int64).reshape(len(x), 10)
 
 
+def per_channel_scales(q: dict) -> list[float]:
+    """The output layer's real multipliers with one weight scale per output row (max |w| / 127 of the row)."""
+    s_y, s_w2, s_o = (float(q["scales"][k]) for k in (3, 4, 5))
+    rows = np.abs(q["w2"].astype(np.int64)).max(axis=1) / 127 * s_w2
+    return [float(s_y * r / s_o) for r in rows]
+
+
 def cfu_config(q: dict) -> str:
     hidden, out = formats(q)
     r1, r2 = requants(q)
@@ -304,6 +311,15 @@ function = "identity"
 in_format = "{out}"
 out_format = "{out}"
 requant = {{ multiplier = {r2.multiplier}, shift = {r2.shift} }}
+
+# Not used by the network: the output layer's requantization as if its weights were quantized per
+# output channel (the per-channel fused op, rs2 = the channel), for the fused-op proof firmware.
+[[unit]]
+name = "fc2_per_channel"
+function = "identity"
+in_format = "{out}"
+out_format = "{out}"
+requant = {{ scales = [{", ".join(repr(v) for v in per_channel_scales(q))}] }}
 """
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..layout import pack_outputs, unpack_inputs
 from ..model import evaluate
-from ..requant import accumulator_range, fused_evaluate
+from ..requant import PerChannel, accumulator_range, fused_evaluate
 from ..resources import sim_dir
 from ..verify.runner import run_cocotb
 from .build import ops_from_cfu_json
@@ -82,9 +82,10 @@ def response(cfu: LoadedCfu, function_id: np.ndarray, rs1: np.ndarray, rs2: np.n
         chosen = function_id == op.function_id
         if not chosen.any():
             continue
-        if op.requant is not None:  # a fused op: rs1 is an int32 accumulator
+        if op.requant is not None:  # a fused op: rs1 is an int32 accumulator, rs2 the channel (per channel)
             acc = rs1[chosen].astype(np.int64)
-            y = fused_evaluate(op.plan, op.requant, np.where(acc >= 1 << 31, acc - (1 << 32), acc))
+            y = fused_evaluate(op.plan, op.requant, np.where(acc >= 1 << 31, acc - (1 << 32), acc),
+                               rs2[chosen].astype(np.int64))
             out[chosen] = (y & 0xFFFFFFFF).astype(np.uint64)  # rd: the code's value, sign-extended
             continue
         x, a = unpack_inputs(op.plan, op.lanes, rs1[chosen], rs2[chosen])
@@ -117,6 +118,8 @@ def protocol_vectors(cfu: LoadedCfu, per_unit: int = 64, seed: int = 1) -> dict[
             lo, hi = accumulator_range(op.plan, op.requant)
             chosen = np.nonzero(function_id == op.function_id)[0][::2]
             rs1[chosen] = rng.integers(lo, hi, size=chosen.size, endpoint=True).astype(np.uint64) & 0xFFFFFFFF
+            if isinstance(op.requant, PerChannel):  # and there channels that exist (the other half: any word)
+                rs2[chosen] = rng.integers(0, len(op.requant.channels), size=chosen.size).astype(np.uint64)
     order = rng.permutation(function_id.size)
     function_id, rs1, rs2 = function_id[order], rs1[order], rs2[order]
     return {"function_id": function_id, "rs1": rs1, "rs2": rs2, "expected": response(cfu, function_id, rs1, rs2)}
