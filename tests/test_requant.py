@@ -200,6 +200,26 @@ def test_fused_error_is_stated_against_the_exact_real_value(fused_cfu):
     assert "rs2: channel, 5 per-channel" in (fused_cfu.directory / "isa.md").read_text()
 
 
+@pytest.mark.model
+def test_the_cfu_proof_firmware_takes_affine_units_and_leaves_fused_ops_to_theirs(fused_cfu):
+    """`hwact sim cfu.json`: the generic proof firmware runs every op but the fused ones (their own
+    firmware, hwact.cfu.requant_firmware), and its dense layer feeds any signed 8-bit unit, an
+    affine int8 one included; with none, the firmware has no dense layer rather than failing."""
+    import dataclasses
+
+    from hwact.cfu.core import CfuOp
+    from hwact.cfu.firmware import _choose_dense_unit, plain_ops
+
+    assert [op.name for op in plain_ops(fused_cfu)] == ["relu6"]
+    assert _choose_dense_unit(fused_cfu) == 0
+    tanh8 = CfuOp(900, "tanh8", make_plan("tanh", "int8(scale=2^-4)", "tflite:tanh"), 4, 0)
+    u16 = CfuOp(901, "sig16", make_plan("sigmoid", "int16(scale=2^-12)", "tflite:logistic:int16"), 2, 0)
+    fused = [op for op in fused_cfu.ops if op.requant is not None]
+    affine = dataclasses.replace(fused_cfu, ops=(*fused, u16, tanh8))
+    assert _choose_dense_unit(affine) == 1  # tanh8, after sig16, the fused ops left out
+    assert _choose_dense_unit(dataclasses.replace(fused_cfu, ops=(*fused, u16))) is None
+
+
 @pytest.mark.cgen
 def test_c_fallback_equals_the_model(fused_cfu, tmp_path):
     cc = shutil.which("gcc") or shutil.which("cc")
