@@ -355,8 +355,9 @@ def _array(ctype: str, name: str, values) -> str:
     return f"const {ctype} {name}[{flat.size}] = {{{', '.join(str(int(v)) for v in flat)}}};"
 
 
-def run_on_core(q: dict, work: Path, core: str = "vexriscv", count: int | None = None) -> dict:
-    """Build the CFU, classify ``count`` test digits on ``core``; logits by instruction and by fallback, cycles."""
+def run_on_core(q: dict, work: Path, core: str = "vexriscv", count: int | None = None, warm: int = WARM) -> dict:
+    """Build the CFU, classify ``count`` test digits on ``core`` three ways (instruction, fallback, the
+    TFLite-Micro port): logits and cycles, then ``warm`` inferences of one digit per variant, timed."""
     from hwact.cfu.build import build_cfu
     from hwact.cfu.config import parse_config
     from hwact.cfu.firmware import CORE_DEFINES, compile_firmware, simulate_soc
@@ -408,9 +409,9 @@ void CAT(net_infer_, NET_SUFFIX)(const int8_t *x, int8_t *logits)
     (work / "net_raw.c").write_text('#define NET_RAW\n#define NET_SUFFIX raw\n#include "net_kernel.inc"\n')
     main = work / "net_main.c"
     variants = ("hw", "sw", "ref")
-    warm = "\n".join(f"""    net_infer_{v}(net_x, scratch);
+    warm_runs = "\n".join(f"""    net_infer_{v}(net_x, scratch);
     t0 = soc_cycles();
-    for (uint32_t n = 0; n < {WARM}; n++) net_infer_{v}(net_x, scratch);
+    for (uint32_t n = 0; n < {warm}; n++) net_infer_{v}(net_x, scratch);
     t1 = soc_cycles();
     soc_out(t1 - t0);""" for v in (*variants, "raw"))
     runs = "\n".join(f"""    net_infer_{v}(net_x, logits);  /* warm the caches */
@@ -448,8 +449,8 @@ int main(void)
     for (uint32_t n = 0; n < {len(x)}; n++) net_infer_raw(net_x + 64 * n, logits + 10 * n);
     t1 = soc_cycles();
     soc_out(t1 - t0);
-    /* Warm: one digit {WARM} times over, every variant, so no cache miss blurs the output stage. */
-{warm}
+    /* Warm: one digit {warm} times over, every variant, so no cache miss blurs the output stage. */
+{warm_runs}
     return 0;
 }}
 """)
@@ -469,7 +470,7 @@ int main(void)
         result[v] = np.array(chunk[1:], dtype="<u4").view(np.int8).astype(np.int64).reshape(len(x), 10)
     result["cycles_raw"] = words[len(variants) * (1 + per)]
     for k, v in enumerate((*variants, "raw")):
-        result[f"warm_{v}"] = words[len(variants) * (1 + per) + 1 + k] / WARM
+        result[f"warm_{v}"] = words[len(variants) * (1 + per) + 1 + k] / warm
     return result
 
 

@@ -213,11 +213,11 @@ def test_the_cfu_proof_firmware_takes_affine_units_and_leaves_fused_ops_to_their
     assert [op.name for op in plain_ops(fused_cfu)] == ["relu6"]
     assert _choose_dense_unit(fused_cfu) == 0
     tanh8 = CfuOp(900, "tanh8", make_plan("tanh", "int8(scale=2^-4)", "tflite:tanh"), 4, 0)
-    u16 = CfuOp(901, "sig16", make_plan("sigmoid", "int16(scale=2^-12)", "tflite:logistic:int16"), 2, 0)
+    unsigned = CfuOp(901, "sig_u8", make_plan("sigmoid", "uint8(scale=0.0625, zp=128)", "onnx:sigmoid"), 4, 0)
     fused = [op for op in fused_cfu.ops if op.requant is not None]
-    affine = dataclasses.replace(fused_cfu, ops=(*fused, u16, tanh8))
-    assert _choose_dense_unit(affine) == 1  # tanh8, after sig16, the fused ops left out
-    assert _choose_dense_unit(dataclasses.replace(fused_cfu, ops=(*fused, u16))) is None
+    affine = dataclasses.replace(fused_cfu, ops=(*fused, unsigned, tanh8))
+    assert _choose_dense_unit(affine) == 1  # tanh8, after sig_u8 (unsigned input), the fused ops left out
+    assert _choose_dense_unit(dataclasses.replace(fused_cfu, ops=(*fused, unsigned))) is None
 
 
 @pytest.mark.cgen
