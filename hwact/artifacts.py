@@ -192,7 +192,7 @@ class UnitSpec:
 
 
 def manifest_for(plan: Plan, unit: ActivationUnit, top: str) -> dict[str, Any]:
-    """The manifest: the keys scripts read (design section 7) plus the whole plan."""
+    """The manifest: the keys scripts read (docs/guide.md) plus the whole plan."""
     payload = unit.signature.members["i"].signature.members["payload"].shape
     out_payload = unit.signature.members["o"].signature.members["payload"].shape
     return {

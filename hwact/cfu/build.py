@@ -19,7 +19,7 @@ from ..hdl.export import to_verilog
 from ..layout import transfer_layout
 from ..plan import Plan
 from ..requant import PerChannel, check_fusable, fused_error, requant_from_dict
-from .config import CfuConfig
+from .config import CfuConfig, split_function_id
 from .core import Cfu, CfuOp, CfuPcpi, discovery_word
 from .header import cfu_header
 
@@ -40,13 +40,6 @@ class CfuBuild:
         return discovery_word(len(self.ops))
 
 
-def sustained_rate(op: CfuOp) -> str:
-    """Back-to-back commands to this unit, with the response always taken."""
-    if op.serial:
-        return f"1 per {op.interval} cycles (one lane per cycle through one datapath)"
-    return "1/cycle" if op.stages else "1/cycle (answers from the command register)"
-
-
 def op_resources(op: CfuOp, target: str) -> dict[str, int]:
     """DSP blocks and block RAMs of the op's datapath on ``target`` (hwact.cost's estimate)."""
     cost = plan_cost(op.plan)
@@ -56,13 +49,13 @@ def op_resources(op: CfuOp, target: str) -> dict[str, int]:
 
 
 def cfu_json(config: CfuConfig, ops: tuple[CfuOp, ...]) -> dict[str, Any]:
-    """The machine-readable description of the CFU (design section 6)."""
+    """The machine-readable description of the CFU (docs/isa.md)."""
     return {
         "units": [{
             "name": op.name,
             "function_id": op.function_id,
-            "funct3": op.function_id & 7,
-            "funct7": op.function_id >> 3,
+            "funct3": op.funct3,
+            "funct7": op.funct7,
             "lanes": op.lanes,
             "stages": op.stages,
             "serial": op.serial,
@@ -134,7 +127,7 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
     for op in ops:
         error = manifests[op.name].get("requant_error", manifests[op.name]["error"])
         lines.append(
-            f"| {op.function_id} | {op.function_id & 7} | {op.function_id >> 3} | `hwact.{op.name}` | "
+            f"| {op.function_id} | {op.funct3} | {op.funct7} | `hwact.{op.name}` | "
             f"{describe(op.plan.function, op.plan.params)} | {op.lanes} | {_formats(op)} | {op.latency} | "
             f"{op.interval} | "
             f"{error['max_lsb']:.3f} | {100 * error['correctly_rounded_fraction']:.1f} % |"
@@ -153,11 +146,12 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
             "the requantization's own rounding to the int8 grid included (hwact.requant.fused_error).",
         ]
     word = discovery_word(len(ops))
+    discovery_f3, discovery_f7 = split_function_id(config.discovery_id)
     lines += [
         "",
         (
-            f"**Discovery**: function_id {config.discovery_id} (funct3 {config.discovery_id & 7}, funct7 "
-            f'{config.discovery_id >> 3}) returns `0x{word:08x}`: magic `0x{word >> 16:04x}` ("HW") in bits 31..16, '
+            f"**Discovery**: function_id {config.discovery_id} (funct3 {discovery_f3}, funct7 "
+            f'{discovery_f7}) returns `0x{word:08x}`: magic `0x{word >> 16:04x}` ("HW") in bits 31..16, '
             f"version {(word >> 8) & 0xFF} in bits 15..8, {len(ops)} units in bits 7..0."
         ),
         "",

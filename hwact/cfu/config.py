@@ -54,12 +54,19 @@ __all__ = [
     "CfuUnit",
     "default_config",
     "load_config",
+    "split_function_id",
     "parse_config",
 ]
 
 #: Width of the CFU bus's function id: funct7 (7 bits) above funct3 (3 bits).
 FUNCTION_ID_BITS = 10
 DEFAULT_DISCOVERY_ID = (1 << FUNCTION_ID_BITS) - 1
+
+
+def split_function_id(function_id: int) -> tuple[int, int]:
+    """``(funct3, funct7)`` of a CFU function id (``function_id = funct7 << 3 | funct3``)."""
+    return function_id & 7, function_id >> 3
+
 #: The discovery word counts units in one byte.
 MAX_UNITS = 255
 
@@ -85,11 +92,11 @@ class CfuUnit:
 
     @property
     def funct3(self) -> int:
-        return self.function_id & 7
+        return split_function_id(self.function_id)[0]
 
     @property
     def funct7(self) -> int:
-        return self.function_id >> 3
+        return split_function_id(self.function_id)[1]
 
     @property
     def name(self) -> str:

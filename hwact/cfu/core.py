@@ -1,6 +1,6 @@
 """The CFU: activation units behind the VexRiscv CfuPlugin bus, and behind PicoRV32's PCPI.
 
-Bus (design section 6): one command (``function_id``, ``inputs_0`` = rs1, ``inputs_1`` =
+Bus (docs/isa.md): one command (``function_id``, ``inputs_0`` = rs1, ``inputs_1`` =
 rs2) per handshake, one 32-bit response per command, in command order.
 
 Inside :class:`Cfu`::
@@ -31,6 +31,7 @@ from ..hdl.unit import MAX_STAGES, ActivationUnit
 from ..layout import check_lanes, transfer_layout
 from ..plan import Plan
 from ..requant import PerChannel, Requant
+from .config import FUNCTION_ID_BITS, split_function_id
 
 __all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word"]
 
@@ -40,7 +41,6 @@ DISCOVERY_MAGIC = 0x4857
 CFU_VERSION = 1
 #: The custom-0 major opcode (inst[6:0]).
 CUSTOM_0 = 0b0001011
-FUNCTION_ID_BITS = 10
 
 
 def _is(value: Value, constant: int) -> Value:
@@ -72,6 +72,14 @@ class CfuOp:
     #: A fused requantize + activation op (hwact.cfu.requant): rs1 is an int32 accumulator (rs2 the channel).
     requant: Requant | PerChannel | None = None
     serial: bool = False
+
+    @property
+    def funct3(self) -> int:
+        return split_function_id(self.function_id)[0]
+
+    @property
+    def funct7(self) -> int:
+        return split_function_id(self.function_id)[1]
 
     @property
     def latency(self) -> int:
