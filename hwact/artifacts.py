@@ -33,6 +33,7 @@ __all__ = [
     "build_unit",
     "load_manifest",
     "manifest_for",
+    "read_json",
     "write_files",
 ]
 
@@ -279,14 +280,20 @@ def build_unit(spec: UnitSpec) -> UnitFiles:
                      manifest=json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
-def load_manifest(path: Path) -> tuple[dict[str, Any], Plan]:
-    """Read a manifest and rebuild its plan (nothing else is needed to simulate or report)."""
+def read_json(path: Path | str, what: str = "") -> Any:
+    """A JSON file's contents, or one ``ValueError`` line: ``cannot read [what] PATH: why`` or
+    ``PATH is not JSON (reason at line N)``."""
     try:
-        manifest = json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text())
     except OSError as error:
-        raise ValueError(f"cannot read manifest {path}: {error.strerror or error}") from None
+        raise ValueError(f"cannot read {what + ' ' if what else ''}{path}: {error.strerror or error}") from None
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not JSON ({error.msg} at line {error.lineno})") from None
+
+
+def load_manifest(path: Path) -> tuple[dict[str, Any], Plan]:
+    """Read a manifest and rebuild its plan (nothing else is needed to simulate or report)."""
+    manifest = read_json(path, "manifest")
     what = f"{path} is not an hwact manifest"
     if not isinstance(manifest, dict):
         raise ValueError(f"{what} (a manifest is a JSON object, not {_JSON_NAMES.get(type(manifest), 'that')})")

@@ -52,6 +52,7 @@ __all__ = [
     "RESERVED_NAMES",
     "CfuConfig",
     "CfuUnit",
+    "InstructionFields",
     "default_config",
     "load_config",
     "split_function_id",
@@ -67,6 +68,20 @@ def split_function_id(function_id: int) -> tuple[int, int]:
     """``(funct3, funct7)`` of a CFU function id (``function_id = funct7 << 3 | funct3``)."""
     return function_id & 7, function_id >> 3
 
+
+class InstructionFields:
+    """``funct3`` and ``funct7`` of anything with a ``function_id`` (a configured unit, a CFU op)."""
+
+    function_id: int
+
+    @property
+    def funct3(self) -> int:
+        return split_function_id(self.function_id)[0]
+
+    @property
+    def funct7(self) -> int:
+        return split_function_id(self.function_id)[1]
+
 #: The discovery word counts units in one byte.
 MAX_UNITS = 255
 
@@ -80,7 +95,7 @@ _TOP_KEYS = {"discovery_id", "unknown_value", "unit", "target", "serial"}
 
 
 @dataclass(frozen=True)
-class CfuUnit:
+class CfuUnit(InstructionFields):
     """One unit of the CFU: what to generate and the function id that selects it."""
 
     spec: UnitSpec
@@ -89,14 +104,6 @@ class CfuUnit:
     requant: Requant | PerChannel | None = None
     #: One lane of datapath fed the lanes one per cycle (hwact.hdl.serial.SerialUnit).
     serial: bool = False
-
-    @property
-    def funct3(self) -> int:
-        return split_function_id(self.function_id)[0]
-
-    @property
-    def funct7(self) -> int:
-        return split_function_id(self.function_id)[1]
 
     @property
     def name(self) -> str:

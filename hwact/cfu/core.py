@@ -31,7 +31,7 @@ from ..hdl.unit import MAX_STAGES, ActivationUnit
 from ..layout import check_lanes, transfer_layout
 from ..plan import Plan
 from ..requant import PerChannel, Requant
-from .config import FUNCTION_ID_BITS, split_function_id
+from .config import FUNCTION_ID_BITS, InstructionFields
 
 __all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word"]
 
@@ -56,7 +56,7 @@ def discovery_word(n_units: int) -> int:
 
 
 @dataclass(frozen=True)
-class CfuOp:
+class CfuOp(InstructionFields):
     """One unit as the CFU sees it: its function id and how to build it.
 
     A ``serial`` op builds one lane of datapath and feeds it the lanes of a command one per
@@ -74,14 +74,6 @@ class CfuOp:
     serial: bool = False
 
     @property
-    def funct3(self) -> int:
-        return split_function_id(self.function_id)[0]
-
-    @property
-    def funct7(self) -> int:
-        return split_function_id(self.function_id)[1]
-
-    @property
     def latency(self) -> int:
         """Cycles from the command handshake to a valid response, with nothing else in flight."""
         return 1 + (self.lanes + self.stages + 1 if self.serial else self.stages)
@@ -97,7 +89,38 @@ class CfuOp:
         return 1 if self.serial else self.stages
 
 
-class Cfu(wiring.Component):
+class _UnitsBehindABus(wiring.Component):
+    """What :class:`Cfu` and :class:`CfuPcpi` share: the ops, the discovery id, the unknown answer."""
+
+    def __new__(cls, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0, **kwargs):
+        # Checked before the object exists, so a refused CFU is never reported as "created but never used".
+        _check(ops, discovery_id, unknown_value)
+        return super().__new__(cls, ops, discovery_id=discovery_id, unknown_value=unknown_value, **kwargs)
+
+    def __init__(self, ops: Sequence[CfuOp], signature: dict, *, discovery_id: int, unknown_value: int):
+        self._ops = tuple(ops)
+        self._discovery_id = discovery_id
+        self._unknown_value = unknown_value
+        super().__init__(signature)
+
+    @property
+    def ops(self) -> tuple[CfuOp, ...]:
+        return self._ops
+
+    @property
+    def discovery_id(self) -> int:
+        return self._discovery_id
+
+    @property
+    def discovery_value(self) -> int:
+        return discovery_word(len(self._ops))
+
+    @property
+    def unknown_value(self) -> int:
+        return self._unknown_value
+
+
+class Cfu(_UnitsBehindABus):
     """Activation units behind the CFU bus of VexRiscv's CfuPlugin (CFU-Playground, LiteX).
 
     Parameters
@@ -121,16 +144,8 @@ class Cfu(wiring.Component):
     reset are the ``sync`` domain's, exported as ``clk`` and ``reset``.
     """
 
-    def __new__(cls, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0, **kwargs):
-        # Checked before the object exists, so a refused CFU is never reported as "created but never used".
-        _check(ops, discovery_id, unknown_value)
-        return super().__new__(cls, ops, discovery_id=discovery_id, unknown_value=unknown_value, **kwargs)
-
     def __init__(self, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0):
-        self._ops = tuple(ops)
-        self._discovery_id = discovery_id
-        self._unknown_value = unknown_value
-        super().__init__({
+        super().__init__(ops, {
             "cmd_valid": In(1),
             "cmd_ready": Out(1),
             "cmd_payload_function_id": In(FUNCTION_ID_BITS),
@@ -139,23 +154,7 @@ class Cfu(wiring.Component):
             "rsp_valid": Out(1),
             "rsp_ready": In(1),
             "rsp_payload_outputs_0": Out(32),
-        })
-
-    @property
-    def ops(self) -> tuple[CfuOp, ...]:
-        return self._ops
-
-    @property
-    def discovery_id(self) -> int:
-        return self._discovery_id
-
-    @property
-    def discovery_value(self) -> int:
-        return discovery_word(len(self._ops))
-
-    @property
-    def unknown_value(self) -> int:
-        return self._unknown_value
+        }, discovery_id=discovery_id, unknown_value=unknown_value)
 
     def latency(self, function_id: int) -> int:
         """Cycles from the command handshake to a valid response, with nothing else in flight."""
@@ -311,7 +310,7 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
     m.d.comb += taken.eq(Cat(*dispatches, direct & bus.rsp_ready).any())
 
 
-class CfuPcpi(wiring.Component):
+class CfuPcpi(_UnitsBehindABus):
     """The same units behind PicoRV32's Pico Co-Processor Interface (PCPI).
 
     A custom-0 instruction (``pcpi_insn[6:0] == 0001011``) is decoded into the CFU's function
@@ -334,15 +333,8 @@ class CfuPcpi(wiring.Component):
         To the core.
     """
 
-    def __new__(cls, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0, **kwargs):
-        _check(ops, discovery_id, unknown_value)
-        return super().__new__(cls, ops, discovery_id=discovery_id, unknown_value=unknown_value, **kwargs)
-
     def __init__(self, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0):
-        self._ops = tuple(ops)
-        self._discovery_id = discovery_id
-        self._unknown_value = unknown_value
-        super().__init__({
+        super().__init__(ops, {
             "pcpi_valid": In(1),
             "pcpi_insn": In(32),
             "pcpi_rs1": In(32),
@@ -351,11 +343,7 @@ class CfuPcpi(wiring.Component):
             "pcpi_rd": Out(32),
             "pcpi_wait": Out(1),
             "pcpi_ready": Out(1),
-        })
-
-    @property
-    def ops(self) -> tuple[CfuOp, ...]:
-        return self._ops
+        }, discovery_id=discovery_id, unknown_value=unknown_value)
 
     def elaborate(self, platform):
         m = Module()
