@@ -30,7 +30,8 @@ from typing import Any
 from .plan import BitSlice, Plan
 from .widths import analyze, column_bits
 
-__all__ = ["BLOCK_RAM_MIN_BITS", "ROM_MIN_DEPTH", "TARGETS", "Cost", "Table", "plan_cost", "check_target"]
+__all__ = ["BLOCK_RAM_MIN_BITS", "ROM_MIN_DEPTH", "TARGETS", "Cost", "Table", "plan_cost", "check_target",
+           "origin_rom"]
 
 #: Targets the cost knows.
 TARGETS = ("generic", "ice40", "ecp5")
@@ -164,6 +165,31 @@ class Cost:
         }
 
 
+def origin_rom(plan: Plan) -> tuple[tuple[int, ...], int] | None:
+    """What the origin table of a comparator plan holds: ``(entries, shift)``, or None without origins.
+
+    The HDL keeps only the low :func:`~hwact.model.offset_bits` bits of ``x - origin`` (``t``
+    is non-negative and below ``2**bits``), so only the origins' low ``bits`` bits matter: each is
+    stored modulo ``2**bits`` as a signed number (the residue nearest zero), without the low
+    ``shift`` bits that every entry has zero (origins aligned to ``2**shift``); the HDL computes
+    ``t = (x - (entry << shift))[:bits]``, equal to ``x - origin`` on every code of the segment.
+    """
+    from .model import offset_bits
+
+    origins = getattr(plan.select, "origins", None)
+    if origins is None or isinstance(plan.select, BitSlice):
+        return None
+    bits = offset_bits(plan)
+    half = 1 << (bits - 1)
+    residues = [((origin + half) & ((1 << bits) - 1)) - half for origin in origins]
+    shift = bits
+    for residue in residues:
+        if residue:
+            shift = min(shift, (residue & -residue).bit_length() - 1)
+    shift = min(shift, bits - 1)
+    return tuple(residue >> shift for residue in residues), shift
+
+
 def _tables(plan: Plan, prefix: str = "") -> list[Table]:
     """The ROMs the HDL builds for one lane (see :func:`hwact.hdl.primitives.lookup`)."""
     from .plan import is_wiring
@@ -180,9 +206,9 @@ def _tables(plan: Plan, prefix: str = "") -> list[Table]:
             if k == degree and degree and all(map(is_wiring, column)):  # shifted copies of t, no ROM
                 continue
             tables.append(Table(f"{prefix}c{k}", len(rows), column_bits(column)))
-        origins = getattr(plan.select, "origins", None)
-        if origins is not None and len(set(origins)) > 1:
-            tables.append(Table(f"{prefix}origin", len(rows), column_bits(origins)))
+        origins = origin_rom(plan)
+        if origins is not None and len(set(origins[0])) > 1:
+            tables.append(Table(f"{prefix}origin", len(rows), column_bits(origins[0])))
     if plan.product is not None and plan.product.factor_plan is not None:
         tables += _tables(plan.product.factor_plan, f"{prefix}f_")
     return tables
@@ -195,9 +221,9 @@ def plan_cost(plan: Plan) -> Cost:
     columns = [[row[k] for row in rows] for k in range(degree + 1)]
     varying = [c for c in columns if len(set(c)) > 1]
     table_bits = len(rows) * sum(column_bits(c) for c in varying)
-    origins = getattr(plan.select, "origins", None)
-    if origins is not None and len(set(origins)) > 1:
-        table_bits += len(rows) * column_bits(origins)
+    origins = origin_rom(plan)
+    if origins is not None and len(set(origins[0])) > 1:
+        table_bits += len(rows) * column_bits(origins[0])
     comparators = 0 if isinstance(plan.select, BitSlice) else len(plan.select.thresholds)
     widths = analyze(plan)
     t_bits = widths.t.operand_bits

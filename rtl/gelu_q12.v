@@ -122,35 +122,36 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [15:0] \$202 ;
   wire [15:0] \$203 ;
   wire [16:0] \$204 ;
-  wire [16:0] \$205 ;
-  wire [29:0] \$206 ;
-  wire [32:0] \$207 ;
-  wire [20:0] \$208 ;
+  wire [12:0] \$205 ;
+  wire [16:0] \$206 ;
+  wire [29:0] \$207 ;
+  wire [32:0] \$208 ;
   wire [20:0] \$209 ;
   wire \$21 ;
-  wire \$210 ;
-  wire [20:0] \$211 ;
+  wire [20:0] \$210 ;
+  wire \$211 ;
   wire [20:0] \$212 ;
-  wire \$213 ;
-  wire [20:0] \$214 ;
+  wire [20:0] \$213 ;
+  wire \$214 ;
   wire [20:0] \$215 ;
   wire [20:0] \$216 ;
   wire [20:0] \$217 ;
-  reg \$218 ;
+  wire [20:0] \$218 ;
   reg \$219 ;
   wire \$22 ;
   reg \$220 ;
-  reg [14:0] \$221 ;
-  reg \$222 ;
-  reg [3:0] \$223 ;
-  reg [12:0] \$224 ;
-  reg [14:0] \$225 ;
-  reg \$226 ;
-  reg [3:0] \$227 ;
-  reg [12:0] \$228 ;
-  reg [30:0] \$229 ;
+  reg \$221 ;
+  reg [14:0] \$222 ;
+  reg \$223 ;
+  reg [3:0] \$224 ;
+  reg [12:0] \$225 ;
+  reg [14:0] \$226 ;
+  reg \$227 ;
+  reg [3:0] \$228 ;
+  reg [12:0] \$229 ;
   wire [15:0] \$23 ;
-  reg [15:0] \$230 ;
+  reg [30:0] \$230 ;
+  reg [15:0] \$231 ;
   wire [15:0] \$24 ;
   wire [16:0] \$25 ;
   wire \$26 ;
@@ -246,7 +247,7 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   reg [30:0] l0_acc_p1 = 31'h00000000;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
-  reg [15:0] l0_s1_origin;
+  reg [5:0] l0_s1_origin;
   reg [3:0] l0_s1_seg;
   reg [31:0] l0_s2_c1;
   reg [17:0] l0_s2_c2;
@@ -476,41 +477,41 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$202  = \$201  ? 16'h7fff : i__payload;
   assign \$203  = \$200  ? 16'hbfd9 : \$202 ;
   assign \$204  = \$194 [15] ? \$199  : { \$203 [15], \$203  };
-  assign \$205  = $signed({ 1'h0, \$204 [14:0] }) - $signed(l0_s1_origin);
-  assign \$207  = $signed(\$206 ) + $signed(l0_s2_c1);
-  assign \$208  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$210  = $signed(\$209 ) > $signed(16'h7fff);
-  assign \$211  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$213  = $signed(\$212 ) < $signed(16'h8000);
-  assign \$214  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$216  = \$213  ? 21'h1f8000 : \$215 ;
-  assign \$217  = \$210  ? 21'h007fff : \$216 ;
+  assign \$206  = $signed({ 1'h0, \$204 [14:0] }) - $signed(\$205 );
+  assign \$208  = $signed(\$207 ) + $signed(l0_s2_c1);
+  assign \$209  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$211  = $signed(\$210 ) > $signed(16'h7fff);
+  assign \$212  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$214  = $signed(\$213 ) < $signed(16'h8000);
+  assign \$215  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$217  = \$214  ? 21'h1f8000 : \$216 ;
+  assign \$218  = \$211  ? 21'h007fff : \$217 ;
   always @(posedge clk)
-    valid_0 <= \$218 ;
+    valid_0 <= \$219 ;
   always @(posedge clk)
-    valid_1 <= \$219 ;
+    valid_1 <= \$220 ;
   always @(posedge clk)
-    o__valid <= \$220 ;
+    o__valid <= \$221 ;
   always @(posedge clk)
-    l0_x_p0 <= \$221 ;
+    l0_x_p0 <= \$222 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$222 ;
+    l0_neg_p0 <= \$223 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$223 ;
+    l0_seg_p0 <= \$224 ;
   always @(posedge clk)
-    l0_t_p0 <= \$224 ;
+    l0_t_p0 <= \$225 ;
   always @(posedge clk)
-    l0_x_p1 <= \$225 ;
+    l0_x_p1 <= \$226 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$226 ;
+    l0_neg_p1 <= \$227 ;
   always @(posedge clk)
-    l0_seg_p1 <= \$227 ;
+    l0_seg_p1 <= \$228 ;
   always @(posedge clk)
-    l0_t_p1 <= \$228 ;
+    l0_t_p1 <= \$229 ;
   always @(posedge clk)
-    l0_acc_p1 <= \$229 ;
+    l0_acc_p1 <= \$230 ;
   always @(posedge clk)
-    o__payload <= \$230 ;
+    o__payload <= \$231 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 4'h0;
@@ -553,29 +554,29 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     (* full_case = 32'd1 *)
     casez (l0_s1_seg)
       4'h0:
-          l0_s1_origin = 16'h0000;
+          l0_s1_origin = 6'h00;
       4'h1:
-          l0_s1_origin = 16'h0580;
+          l0_s1_origin = 6'h0b;
       4'h2:
-          l0_s1_origin = 16'h0980;
+          l0_s1_origin = 6'h13;
       4'h3:
-          l0_s1_origin = 16'h0d80;
+          l0_s1_origin = 6'h1b;
       4'h4:
-          l0_s1_origin = 16'h1180;
+          l0_s1_origin = 6'h23;
       4'h5:
-          l0_s1_origin = 16'h1600;
+          l0_s1_origin = 6'h2c;
       4'h6:
-          l0_s1_origin = 16'h1b00;
+          l0_s1_origin = 6'h36;
       4'h7:
-          l0_s1_origin = 16'h2580;
+          l0_s1_origin = 6'h0b;
       4'h8:
-          l0_s1_origin = 16'h2c00;
+          l0_s1_origin = 6'h18;
       4'h9:
-          l0_s1_origin = 16'h3380;
+          l0_s1_origin = 6'h27;
       4'ha:
-          l0_s1_origin = 16'h4000;
+          l0_s1_origin = 6'h00;
       default:
-          l0_s1_origin = 16'h6000;
+          l0_s1_origin = 6'h00;
     endcase
   end
   always @* begin
@@ -670,19 +671,9 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = valid_0;
+    \$219  = valid_0;
     if (i__ready) begin
-      \$218  = i__valid;
-    end
-    if (rst) begin
-      \$218  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = valid_1;
-    if (i__ready) begin
-      \$219  = valid_0;
+      \$219  = i__valid;
     end
     if (rst) begin
       \$219  = 1'h0;
@@ -690,9 +681,9 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = o__valid;
+    \$220  = valid_1;
     if (i__ready) begin
-      \$220  = valid_1;
+      \$220  = valid_0;
     end
     if (rst) begin
       \$220  = 1'h0;
@@ -700,75 +691,85 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = l0_x_p0;
+    \$221  = o__valid;
     if (i__ready) begin
-      \$221  = \$186 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = l0_neg_p0;
-    if (i__ready) begin
-      \$222  = \$190 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = l0_seg_p0;
-    if (i__ready) begin
-      \$223  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = l0_t_p0;
-    if (i__ready) begin
-      \$224  = \$205 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = l0_x_p1;
-    if (i__ready) begin
-      \$225  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = l0_neg_p1;
-    if (i__ready) begin
-      \$226  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = l0_seg_p1;
-    if (i__ready) begin
-      \$227  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = l0_t_p1;
-    if (i__ready) begin
-      \$228  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = l0_acc_p1;
-    if (i__ready) begin
-      \$229  = \$207 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = o__payload;
-    if (i__ready) begin
-      \$230  = \$217 [15:0];
+      \$221  = valid_1;
     end
     if (rst) begin
-      \$230  = 16'h0000;
+      \$221  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$222  = l0_x_p0;
+    if (i__ready) begin
+      \$222  = \$186 [14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$223  = l0_neg_p0;
+    if (i__ready) begin
+      \$223  = \$190 [15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$224  = l0_seg_p0;
+    if (i__ready) begin
+      \$224  = l0_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$225  = l0_t_p0;
+    if (i__ready) begin
+      \$225  = \$206 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$226  = l0_x_p1;
+    if (i__ready) begin
+      \$226  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$227  = l0_neg_p1;
+    if (i__ready) begin
+      \$227  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$228  = l0_seg_p1;
+    if (i__ready) begin
+      \$228  = l0_seg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$229  = l0_t_p1;
+    if (i__ready) begin
+      \$229  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$230  = l0_acc_p1;
+    if (i__ready) begin
+      \$230  = \$208 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$231  = o__payload;
+    if (i__ready) begin
+      \$231  = \$218 [15:0];
+    end
+    if (rst) begin
+      \$231  = 16'h0000;
     end
   end
   assign \i__payload[0]  = i__payload;
@@ -776,8 +777,9 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$167  = { 26'h0000000, l0_s3_prod[42:26] };
   assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
   assign \$171  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$206  = { l0_s2_prod[28], l0_s2_prod[28:0] };
-  assign \$209  = { \$208 [20], \$208 [20], \$208 [20], \$208 [20], \$208 [20:4] };
-  assign \$212  = { \$211 [20], \$211 [20], \$211 [20], \$211 [20], \$211 [20:4] };
-  assign \$215  = { \$214 [20], \$214 [20], \$214 [20], \$214 [20], \$214 [20:4] };
+  assign \$205  = { l0_s1_origin, 7'h00 };
+  assign \$207  = { l0_s2_prod[28], l0_s2_prod[28:0] };
+  assign \$210  = { \$209 [20], \$209 [20], \$209 [20], \$209 [20], \$209 [20:4] };
+  assign \$213  = { \$212 [20], \$212 [20], \$212 [20], \$212 [20], \$212 [20:4] };
+  assign \$216  = { \$215 [20], \$215 [20], \$215 [20], \$215 [20], \$215 [20:4] };
 endmodule

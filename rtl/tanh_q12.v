@@ -389,26 +389,27 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [15:0] \$443 ;
   wire [15:0] \$444 ;
   wire [16:0] \$445 ;
-  wire [16:0] \$446 ;
-  wire [20:0] \$447 ;
+  wire [12:0] \$446 ;
+  wire [16:0] \$447 ;
   wire [20:0] \$448 ;
-  wire \$449 ;
+  wire [20:0] \$449 ;
   wire [16:0] \$45 ;
-  wire [20:0] \$450 ;
+  wire \$450 ;
   wire [20:0] \$451 ;
-  wire \$452 ;
-  wire [20:0] \$453 ;
+  wire [20:0] \$452 ;
+  wire \$453 ;
   wire [20:0] \$454 ;
   wire [20:0] \$455 ;
   wire [20:0] \$456 ;
-  reg \$457 ;
+  wire [20:0] \$457 ;
   reg \$458 ;
-  reg [14:0] \$459 ;
+  reg \$459 ;
   wire \$46 ;
-  reg \$460 ;
-  reg [4:0] \$461 ;
-  reg [11:0] \$462 ;
-  reg [15:0] \$463 ;
+  reg [14:0] \$460 ;
+  reg \$461 ;
+  reg [4:0] \$462 ;
+  reg [11:0] \$463 ;
+  reg [15:0] \$464 ;
   wire \$47 ;
   wire \$48 ;
   wire [15:0] \$49 ;
@@ -498,7 +499,7 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire [18:0] port__data;
   wire [32:0] \port__data$18 ;
   wire [19:0] \port__data$23 ;
-  wire [15:0] \port__data$27 ;
+  wire [11:0] \port__data$27 ;
   wire port__en;
   wire \port__en$16 ;
   wire \port__en$20 ;
@@ -622,36 +623,36 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
     end
   end
   assign port__data = _2_;
-  reg [15:0] origin_rom [27:0];
+  reg [11:0] origin_rom [27:0];
   initial begin
-    origin_rom[0] = 16'h0000;
-    origin_rom[1] = 16'h0137;
-    origin_rom[2] = 16'h0273;
-    origin_rom[3] = 16'h03ba;
-    origin_rom[4] = 16'h0514;
-    origin_rom[5] = 16'h068d;
-    origin_rom[6] = 16'h0842;
-    origin_rom[7] = 16'h0ace;
-    origin_rom[8] = 16'h0d39;
-    origin_rom[9] = 16'h0f24;
-    origin_rom[10] = 16'h10ee;
-    origin_rom[11] = 16'h12ae;
-    origin_rom[12] = 16'h1470;
-    origin_rom[13] = 16'h163b;
-    origin_rom[14] = 16'h1816;
-    origin_rom[15] = 16'h1a07;
-    origin_rom[16] = 16'h1c14;
-    origin_rom[17] = 16'h1e46;
-    origin_rom[18] = 16'h20a5;
-    origin_rom[19] = 16'h233b;
-    origin_rom[20] = 16'h2619;
-    origin_rom[21] = 16'h2953;
-    origin_rom[22] = 16'h2d06;
-    origin_rom[23] = 16'h3160;
-    origin_rom[24] = 16'h36ad;
-    origin_rom[25] = 16'h3d76;
-    origin_rom[26] = 16'h46ed;
-    origin_rom[27] = 16'h56ab;
+    origin_rom[0] = 12'h000;
+    origin_rom[1] = 12'h137;
+    origin_rom[2] = 12'h273;
+    origin_rom[3] = 12'h3ba;
+    origin_rom[4] = 12'h514;
+    origin_rom[5] = 12'h68d;
+    origin_rom[6] = 12'h842;
+    origin_rom[7] = 12'hace;
+    origin_rom[8] = 12'hd39;
+    origin_rom[9] = 12'hf24;
+    origin_rom[10] = 12'h0ee;
+    origin_rom[11] = 12'h2ae;
+    origin_rom[12] = 12'h470;
+    origin_rom[13] = 12'h63b;
+    origin_rom[14] = 12'h816;
+    origin_rom[15] = 12'ha07;
+    origin_rom[16] = 12'hc14;
+    origin_rom[17] = 12'he46;
+    origin_rom[18] = 12'h0a5;
+    origin_rom[19] = 12'h33b;
+    origin_rom[20] = 12'h619;
+    origin_rom[21] = 12'h953;
+    origin_rom[22] = 12'hd06;
+    origin_rom[23] = 12'h160;
+    origin_rom[24] = 12'h6ad;
+    origin_rom[25] = 12'hd76;
+    origin_rom[26] = 12'h6ed;
+    origin_rom[27] = 12'h6ab;
   end
   assign \port__data$27  = origin_rom[l0_s1_seg];
   assign \$1  = ~ o__valid;
@@ -1100,28 +1101,28 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$443  = \$442  ? 16'h557b : i__payload;
   assign \$444  = \$441  ? 16'ha1bb : \$443 ;
   assign \$445  = \$435 [15] ? \$440  : { \$444 [15], \$444  };
-  assign \$446  = $signed({ 1'h0, \$445 [14:0] }) - $signed(\port__data$27 );
-  assign \$447  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$449  = $signed(\$448 ) > $signed(16'h7fff);
-  assign \$450  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$452  = $signed(\$451 ) < $signed(16'h8000);
-  assign \$453  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$455  = \$452  ? 21'h1f8000 : \$454 ;
-  assign \$456  = \$449  ? 21'h007fff : \$455 ;
+  assign \$447  = $signed({ 1'h0, \$445 [14:0] }) - $signed(\$446 );
+  assign \$448  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$450  = $signed(\$449 ) > $signed(16'h7fff);
+  assign \$451  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$453  = $signed(\$452 ) < $signed(16'h8000);
+  assign \$454  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$456  = \$453  ? 21'h1f8000 : \$455 ;
+  assign \$457  = \$450  ? 21'h007fff : \$456 ;
   always @(posedge clk)
-    valid_0 <= \$457 ;
+    valid_0 <= \$458 ;
   always @(posedge clk)
-    o__valid <= \$458 ;
+    o__valid <= \$459 ;
   always @(posedge clk)
-    l0_x_p0 <= \$459 ;
+    l0_x_p0 <= \$460 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$460 ;
+    l0_neg_p0 <= \$461 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$461 ;
+    l0_seg_p0 <= \$462 ;
   always @(posedge clk)
-    l0_t_p0 <= \$462 ;
+    l0_t_p0 <= \$463 ;
   always @(posedge clk)
-    o__payload <= \$463 ;
+    o__payload <= \$464 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 5'h00;
@@ -1209,19 +1210,9 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$457  = valid_0;
+    \$458  = valid_0;
     if (i__ready) begin
-      \$457  = i__valid;
-    end
-    if (rst) begin
-      \$457  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$458  = o__valid;
-    if (i__ready) begin
-      \$458  = valid_0;
+      \$458  = i__valid;
     end
     if (rst) begin
       \$458  = 1'h0;
@@ -1229,40 +1220,50 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$459  = l0_x_p0;
+    \$459  = o__valid;
     if (i__ready) begin
-      \$459  = \$427 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$460  = l0_neg_p0;
-    if (i__ready) begin
-      \$460  = \$431 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$461  = l0_seg_p0;
-    if (i__ready) begin
-      \$461  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$462  = l0_t_p0;
-    if (i__ready) begin
-      \$462  = \$446 [11:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$463  = o__payload;
-    if (i__ready) begin
-      \$463  = \$456 [15:0];
+      \$459  = valid_0;
     end
     if (rst) begin
-      \$463  = 16'h0000;
+      \$459  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$460  = l0_x_p0;
+    if (i__ready) begin
+      \$460  = \$427 [14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$461  = l0_neg_p0;
+    if (i__ready) begin
+      \$461  = \$431 [15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$462  = l0_seg_p0;
+    if (i__ready) begin
+      \$462  = l0_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$463  = l0_t_p0;
+    if (i__ready) begin
+      \$463  = \$447 [11:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$464  = o__payload;
+    if (i__ready) begin
+      \$464  = \$457 [15:0];
+    end
+    if (rst) begin
+      \$464  = 16'h0000;
     end
   end
   assign port__addr = l0_s1_seg;
@@ -1277,7 +1278,8 @@ module tanh_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   assign \$407  = { l0_s2_prod[27], l0_s2_prod[27:0] };
   assign \$409  = { 24'h000000, l0_s3_prod[39:24] };
   assign \$412  = { 24'h000000, l0_s3_prod[39:24] };
-  assign \$448  = { \$447 [20], \$447 [20], \$447 [20], \$447 [20], \$447 [20:4] };
-  assign \$451  = { \$450 [20], \$450 [20], \$450 [20], \$450 [20], \$450 [20:4] };
-  assign \$454  = { \$453 [20], \$453 [20], \$453 [20], \$453 [20], \$453 [20:4] };
+  assign \$446  = { \port__data$27 [11], \port__data$27  };
+  assign \$449  = { \$448 [20], \$448 [20], \$448 [20], \$448 [20], \$448 [20:4] };
+  assign \$452  = { \$451 [20], \$451 [20], \$451 [20], \$451 [20], \$451 [20:4] };
+  assign \$455  = { \$454 [20], \$454 [20], \$454 [20], \$454 [20], \$454 [20:4] };
 endmodule

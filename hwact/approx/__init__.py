@@ -292,8 +292,7 @@ def _plan_smooth(request: PlanRequest) -> tuple[Plan | None, float]:
     lut_reachable = in_fmt.width <= MAX_LUT_INPUT_BITS
     correct = budget <= 0.5 + TIE_TOLERANCE and nearest  # only correctly rounded plans can pass
     auto = method == Method.AUTO
-    if method == Method.LUT or (auto and lut_reachable and (small or budget < 0.5 + 1e-6)):
-        search.offer(search.make(Method.LUT, (0,)), (0,))
+    cr_plan = None
     if method == Method.CR or (auto and correct and in_fmt.width <= CR_MAX_INPUT_BITS):
         # Rounding intervals and linear programming (hwact.approx.cr): correctly rounded on every
         # code by construction, and usually far smaller than a direct table from 12 bits up.
@@ -304,10 +303,18 @@ def _plan_smooth(request: PlanRequest) -> tuple[Plan | None, float]:
             if method == Method.CR:
                 raise ValueError(str(error)) from None
         else:
-            search.offer(found, (3,))
+            if search.offer(found, (3,)) is not None:
+                cr_plan = found
+    # At 0.5 LSB a plan passes only if it is correctly rounded on every code, which cr solves for
+    # directly; past AUTO_LUT_BITS input bits its plan is kept without building the direct table
+    # (2**bits rows) and the ladders (rounding splits), which took minutes at 16 bits for plans
+    # that are larger (docs/benchmarks.md). Up to AUTO_LUT_BITS bits the table competes on cost.
+    cr_settles = auto and cr_plan is not None and correct and not small
+    if method == Method.LUT or (auto and lut_reachable and (small or budget < 0.5 + 1e-6) and not cr_settles):
+        search.offer(search.make(Method.LUT, (0,)), (0,))
     # Inputs of up to AUTO_LUT_BITS bits: at budgets up to 1 LSB auto keeps its correctly rounded
     # direct table (or a cheaper cr plan at 0.5); above, every method competes on cost.
-    ladders = method in (Method.PWL, Method.PWL2) or (auto and (not small or budget > 1.0))
+    ladders = method in (Method.PWL, Method.PWL2) or (auto and (not small or budget > 1.0) and not cr_settles)
     kinds = [(index, kind) for index, kind in enumerate((Method.PWL, Method.PWL2), start=1)
              if ladders and method in (Method.AUTO, kind)]
     # Small inputs without rounding splits (budgets above 1 LSB) are quick to plan at every guard;

@@ -56,17 +56,23 @@ __all__ = ["CR_SHAPES", "CROutOfReach", "plan_cr", "cr_candidates"]
 #: The cache folder of solved plans (:mod:`hwact.cache`).
 CACHE_KIND = "cr-plans"
 #: Bumped whenever the planner's answer for a request may change (it keys the plan cache).
-CR_VERSION = 2
+CR_VERSION = 3
 #: Extra fraction bits of every Horner shift beyond the segment offset's width (default).
 CR_EXTRA = 1
-#: The shapes ``(degree, guard bits, extra shift bits)`` the planner builds, in order; the
-#: cheapest plan wins. Measured on sigmoid/tanh/GELU/SiLU s4.12 -> 16 bits (bench/cr_frontier.py):
-#: the segment count stops falling at 11 to 13 guard bits (hard cases, codes whose real value
-#: lies a hair from a rounding boundary, bound a segment's length more than the degree does: a
-#: cubic saves a few segments and costs a third multiplier, a line needs over 150 segments), and
-#: Horner shifts four bits narrower than the longest offset keep the segments while the c1 and
-#: c2 columns lose bits.
-CR_SHAPES = ((2, 10, -4), (2, 11, -4), (2, 12, -4), (2, 13, -4))
+#: The shapes ``(degree, guard bits, extra shift bits[, origin alignment[, offset bits]])`` the
+#: planner builds, in order; the cheapest plan wins. Measured on sigmoid/tanh/GELU/SiLU s4.12 ->
+#: 16 bits (bench/cr_frontier.py): the segment count stops falling at 11 to 13 guard bits (hard
+#: cases, codes whose real value lies a hair from a rounding boundary, bound a segment's length
+#: more than the degree does: a cubic saves a few segments and costs a third multiplier, a line
+#: needs over 150 segments); Horner shifts four bits narrower than the longest offset keep the
+#: segments while the c1 and c2 columns lose bits; and origins aligned to 128 codes cost a segment
+#: or two but store 4 bits instead of 16 (:func:`hwact.cost.origin_rom`).
+CR_SHAPES = ((2, 10, -4, 7), (2, 11, -4, 7), (2, 12, -4, 7), (2, 13, -4, 7))
+#: Bound (output LSBs) on the LP's move of each coefficient (in ``t / length``) away from the
+#: least-squares fit of the interval midpoints: every interval is one LSB wide, so a feasible
+#: polynomial is never far from that fit, and the bound keeps the solver off huge vertices
+#: where some intervals are unbounded (saturated outputs).
+CR_LP_BOUND = 64.0
 #: The most guard bits a shape may ask for.
 CR_GUARD_LIMIT = 16
 #: Inputs up to this many bits: every code is checked.
@@ -190,6 +196,13 @@ class _Shape:
     guard: int
     length_bits: int
     extra: int = CR_EXTRA
+    #: Origins are multiples of ``2**align`` (the segment's start rounded down), so the origin
+    #: ROM drops ``align`` low bits (:func:`hwact.cost.stored_bits`); ``t`` then starts at the
+    #: start's low bits and stays below ``2**length_bits``.
+    align: int = 0
+
+    def origin(self, start: int) -> int:
+        return start & ~((1 << self.align) - 1)
 
     @property
     def shifts(self) -> tuple[int, ...]:
@@ -229,7 +242,9 @@ def _realize(shape: _Shape, coef: np.ndarray, t: np.ndarray, lo: np.ndarray, hi:
         part = _partial(shape, top, t)
         c_lo, c_hi = int(np.max(lo - part)), int(np.min(hi - part))
         if c_lo <= c_hi:
-            return (c_lo + (c_hi - c_lo) // 2, *map(int, top)), None
+            # The feasible constant nearest the LP's (not the range's middle: where an output
+            # saturates the range is unbounded, and its middle would widen the c0 column).
+            return (min(max(int(np.round(coef[0])), c_lo), c_hi), *map(int, top)), None
         if best is None:
             c0 = int(np.round(coef[0]))
             acc = part + c0
@@ -255,14 +270,20 @@ class _Segmenter:
         self.counterexamples = 0  # LPs solved again after the integer datapath missed
 
     def fit(self, start: int, length: int) -> tuple[int, ...] | None:
-        """Integer coefficients ``(c0, .., cd)`` correct on ``[start, start + length)``, or None."""
+        """Integer coefficients ``(c0, .., cd)`` correct on ``[start, start + length)``, or None
+        (the polynomial variable is ``t = x - origin``, :meth:`_Shape.origin`)."""
         degree, guard = self.shape.degree, self.shape.guard
         index = slice(start - self.d_lo, start - self.d_lo + length)
         lo, hi = self.lo[index].copy(), self.hi[index].copy()
-        t = np.arange(length, dtype=np.int64)
-        scale = float(max(length - 1, 1))
+        first = start - self.shape.origin(start)
+        t = np.arange(first, first + length, dtype=np.int64)
+        scale = float(max(first + length - 1, 1))
         u = t / scale
-        vander = np.vander(u, degree + 1, increasing=True)
+        # A segment of n codes takes a polynomial of degree n - 1 at most: with more columns the
+        # least-squares base (and the LP's free directions) would spread one value over every
+        # power of a t that starts far from 0 (aligned origins), and blow up the columns' widths.
+        used = min(degree, length - 1)
+        vander = np.vander(u, used + 1, increasing=True)
         for _ in range(CR_PASSES):
             finite_lo, finite_hi = lo > -self.big, hi < self.big
             mid = np.where(finite_lo & finite_hi, (lo.astype(np.float64) + hi) / 2,
@@ -277,14 +298,15 @@ class _Segmenter:
             if finite_lo.any():
                 rows.append(np.hstack([-vander[finite_lo], np.ones((finite_lo.sum(), 1))]))
                 rhs.append((fit[finite_lo] - lo[finite_lo]) / unit)
-            cost = np.zeros(degree + 2)
+            cost = np.zeros(used + 2)
             cost[-1] = -1.0
             self.lps += 1
             result = linprog(cost, A_ub=np.vstack(rows), b_ub=np.concatenate(rhs),
-                             bounds=[(None, None)] * (degree + 1) + [(None, 1.0)], method="highs")
+                             bounds=[(-CR_LP_BOUND, CR_LP_BOUND)] * (used + 1) + [(None, 1.0)], method="highs")
             if result.status != 0 or result.x[-1] < 0:
                 return None
-            coef_u = base + result.x[:-1] * unit
+            coef_u = np.zeros(degree + 1)
+            coef_u[:used + 1] = base + result.x[:-1] * unit
             coef_t = coef_u / scale ** np.arange(degree + 1)
             row, misses = _realize(self.shape, coef_t, t, lo, hi)
             if row is not None:
@@ -304,12 +326,12 @@ class _Segmenter:
         """``(start, length, row)`` from the domain's first code to ``d_hi``, greedily longest."""
         out: list[tuple[int, int, tuple[int, ...]]] = []
         start, guess = self.d_lo, 1 << 6
-        cap = 1 << self.shape.length_bits
         while start <= d_hi:
             if len(out) >= most_segments:
                 raise CROutOfReach(f"over {most_segments} segments")
             if time.monotonic() > deadline:
                 raise CROutOfReach("out of planning time")
+            cap = (1 << self.shape.length_bits) - (start - self.shape.origin(start))  # t < 2**length_bits
             most = min(cap, d_hi - start + 1)
             good, good_row, bad = 0, None, most + 1
             trial = min(guess, most)
@@ -348,10 +370,11 @@ class _Segmenter:
 def _build(function: Function, params, in_fmt: Fmt, out_fmt: Fmt, rounding: str, overflow_mode: str,
            domain: _Domain, fold: Fold | None, shape: _Shape, segments) -> Plan:
     starts = tuple(start for start, _, _ in segments)
+    origins = tuple(shape.origin(start) for start in starts)
     steps = tuple(HornerStep(shape.shifts[k], "TRN") for k in range(shape.degree - 1, -1, -1))
     frac = tuple(out_fmt.frac_bits + shape.guard + shape.scale(k) for k in range(shape.degree + 1))
     return Plan(function=function.name, params=dict(params), method="cr", in_fmt=in_fmt, out_fmt=out_fmt,
-                select=SegmentSelect(starts[1:], starts), table=CoefTable(tuple(row for _, _, row in segments), frac),
+                select=SegmentSelect(starts[1:], origins), table=CoefTable(tuple(row for _, _, row in segments), frac),
                 horner=steps, output=OutputStage(shape.guard, rounding, overflow_mode), clamp=domain.clamp,
                 fold=fold)
 
@@ -376,7 +399,9 @@ def cr_candidates(function: Function, params: Mapping[str, Any], in_fmt: Fmt, ou
     domain = _domain(function, params, in_fmt, out_fmt, rounding, overflow_mode)
     length_bits = min(CR_MAX_LENGTH_BITS, max(domain.hi - domain.lo, 1).bit_length())
     found = []
-    for degree, guard, extra in shapes:
+    for degree, guard, extra, *more in shapes:
+        align = more[0] if more else 0
+        bits = more[1] if len(more) > 1 else length_bits
         began = time.monotonic()
         fold = fold_for(function, in_fmt, out_fmt, guard) if domain.folded else None
         if domain.folded and fold is None:
@@ -384,7 +409,7 @@ def cr_candidates(function: Function, params: Mapping[str, Any], in_fmt: Fmt, ou
         lo, hi, big = _intervals(domain, fold, guard, rounding, out_fmt, overflow_mode, in_fmt)
         if np.any(lo > hi):  # too few guard bits to serve both signs of some code
             continue
-        shape = _Shape(degree, guard, length_bits, extra)
+        shape = _Shape(degree, guard, bits, extra, align)
         segmenter = _Segmenter(shape, lo, hi, big, domain.lo)
         # A shape needing over twice the rows of the cheapest plan so far cannot beat it
         # (rows dominate the cost); stopping it early is what keeps degree 1 affordable.
@@ -396,7 +421,8 @@ def cr_candidates(function: Function, params: Mapping[str, Any], in_fmt: Fmt, ou
         plan = _build(function, params, in_fmt, out_fmt, rounding, overflow_mode, domain, fold, shape, segments)
         if model_overflow(plan, traced=False):
             continue
-        info = {"degree": degree, "guard": guard, "extra": extra, "lps": segmenter.lps,
+        info = {"degree": degree, "guard": guard, "extra": extra, "align": align, "length_bits": bits,
+                "lps": segmenter.lps,
                 "counterexample_passes": segmenter.counterexamples,
                 "seconds": round(time.monotonic() - began, 2)}
         found.append((cost(plan), len(found), plan, info))

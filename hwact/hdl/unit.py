@@ -6,7 +6,7 @@ from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..cost import BLOCK_RAM_MIN_BITS, plan_cost
+from ..cost import BLOCK_RAM_MIN_BITS, origin_rom, plan_cost
 from ..layout import LANES, REGISTER_BITS, check_lanes, transfer_layout
 from ..model import offset_bits
 from ..plan import BitSlice, Plan
@@ -110,8 +110,10 @@ def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "", registers: dict
             segment = prim.select_segment(m, x, select.thresholds, f"{name}_seg")
             t = x
             if select.origins is not None:  # t is small and non-negative: keep only its bits
-                origin = prim.lookup(m, segment, list(select.origins), f"{name}_origin", roms, f"{rom_prefix}origin")
-                t = (x - origin)[:offset_bits(plan)]
+                # Only the origins' low bits reach t (hwact.cost.origin_rom says which are stored).
+                entries, shift = origin_rom(plan)
+                origin = prim.lookup(m, segment, list(entries), f"{name}_origin", roms, f"{rom_prefix}origin")
+                t = (x - (origin << shift))[:offset_bits(plan)]
         return {**live, "seg": segment, "t": prim.narrow(t, widths.t)}
 
     def horner(k, step):

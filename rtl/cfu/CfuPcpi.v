@@ -2814,95 +2814,97 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire [15:0] \$373 ;
   wire [15:0] \$374 ;
   wire [16:0] \$375 ;
-  wire [16:0] \$376 ;
-  wire [29:0] \$377 ;
-  wire [32:0] \$378 ;
-  wire [20:0] \$379 ;
+  wire [12:0] \$376 ;
+  wire [16:0] \$377 ;
+  wire [29:0] \$378 ;
+  wire [32:0] \$379 ;
   wire [15:0] \$38 ;
   wire [20:0] \$380 ;
-  wire \$381 ;
-  wire [20:0] \$382 ;
+  wire [20:0] \$381 ;
+  wire \$382 ;
   wire [20:0] \$383 ;
-  wire \$384 ;
-  wire [20:0] \$385 ;
+  wire [20:0] \$384 ;
+  wire \$385 ;
   wire [20:0] \$386 ;
   wire [20:0] \$387 ;
   wire [20:0] \$388 ;
-  wire \$389 ;
+  wire [20:0] \$389 ;
   wire [15:0] \$39 ;
   wire \$390 ;
-  wire [15:0] \$391 ;
+  wire \$391 ;
   wire [15:0] \$392 ;
-  wire \$393 ;
+  wire [15:0] \$393 ;
   wire \$394 ;
-  wire [15:0] \$395 ;
+  wire \$395 ;
   wire [15:0] \$396 ;
-  wire [16:0] \$397 ;
-  wire \$398 ;
+  wire [15:0] \$397 ;
+  wire [16:0] \$398 ;
   wire \$399 ;
   wire [15:0] \$4 ;
   wire [16:0] \$40 ;
-  wire [15:0] \$400 ;
+  wire \$400 ;
   wire [15:0] \$401 ;
-  wire [16:0] \$402 ;
-  wire \$403 ;
+  wire [15:0] \$402 ;
+  wire [16:0] \$403 ;
   wire \$404 ;
-  wire [15:0] \$405 ;
+  wire \$405 ;
   wire [15:0] \$406 ;
-  wire \$407 ;
+  wire [15:0] \$407 ;
   wire \$408 ;
-  wire [15:0] \$409 ;
+  wire \$409 ;
   wire \$41 ;
   wire [15:0] \$410 ;
-  wire \$411 ;
+  wire [15:0] \$411 ;
   wire \$412 ;
-  wire [15:0] \$413 ;
+  wire \$413 ;
   wire [15:0] \$414 ;
-  wire [16:0] \$415 ;
-  wire \$416 ;
+  wire [15:0] \$415 ;
+  wire [16:0] \$416 ;
   wire \$417 ;
-  wire [15:0] \$418 ;
+  wire \$418 ;
   wire [15:0] \$419 ;
   wire \$42 ;
-  wire [16:0] \$420 ;
+  wire [15:0] \$420 ;
   wire [16:0] \$421 ;
-  wire [29:0] \$422 ;
-  wire [32:0] \$423 ;
-  wire [20:0] \$424 ;
-  wire [20:0] \$425 ;
-  wire \$426 ;
+  wire [12:0] \$422 ;
+  wire [16:0] \$423 ;
+  wire [29:0] \$424 ;
+  wire [32:0] \$425 ;
+  wire [20:0] \$426 ;
   wire [20:0] \$427 ;
-  wire [20:0] \$428 ;
-  wire \$429 ;
+  wire \$428 ;
+  wire [20:0] \$429 ;
   wire [15:0] \$43 ;
   wire [20:0] \$430 ;
-  wire [20:0] \$431 ;
+  wire \$431 ;
   wire [20:0] \$432 ;
   wire [20:0] \$433 ;
-  reg \$434 ;
-  reg \$435 ;
+  wire [20:0] \$434 ;
+  wire [20:0] \$435 ;
   reg \$436 ;
-  reg [14:0] \$437 ;
+  reg \$437 ;
   reg \$438 ;
-  reg [3:0] \$439 ;
+  reg [14:0] \$439 ;
   wire [15:0] \$44 ;
-  reg [12:0] \$440 ;
-  reg [14:0] \$441 ;
-  reg \$442 ;
-  reg [3:0] \$443 ;
-  reg [12:0] \$444 ;
-  reg [30:0] \$445 ;
-  reg [31:0] \$446 ;
-  reg [14:0] \$447 ;
-  reg \$448 ;
-  reg [3:0] \$449 ;
+  reg \$440 ;
+  reg [3:0] \$441 ;
+  reg [12:0] \$442 ;
+  reg [14:0] \$443 ;
+  reg \$444 ;
+  reg [3:0] \$445 ;
+  reg [12:0] \$446 ;
+  reg [30:0] \$447 ;
+  reg [31:0] \$448 ;
+  reg [14:0] \$449 ;
   wire [16:0] \$45 ;
-  reg [12:0] \$450 ;
-  reg [14:0] \$451 ;
-  reg \$452 ;
-  reg [3:0] \$453 ;
-  reg [12:0] \$454 ;
-  reg [30:0] \$455 ;
+  reg \$450 ;
+  reg [3:0] \$451 ;
+  reg [12:0] \$452 ;
+  reg [14:0] \$453 ;
+  reg \$454 ;
+  reg [3:0] \$455 ;
+  reg [12:0] \$456 ;
+  reg [30:0] \$457 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
@@ -2975,7 +2977,7 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   reg [30:0] l0_acc_p1 = 31'h00000000;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
-  reg [15:0] l0_s1_origin;
+  reg [5:0] l0_s1_origin;
   reg [3:0] l0_s1_seg;
   reg [31:0] l0_s2_c1;
   reg [17:0] l0_s2_c2;
@@ -2992,7 +2994,7 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   reg [30:0] l1_acc_p1 = 31'h00000000;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
-  reg [15:0] l1_s1_origin;
+  reg [5:0] l1_s1_origin;
   reg [3:0] l1_s1_seg;
   reg [31:0] l1_s2_c1;
   reg [17:0] l1_s2_c2;
@@ -3394,100 +3396,100 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
   assign \$374  = \$371  ? 16'hbfd9 : \$373 ;
   assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = $signed({ 1'h0, \$375 [14:0] }) - $signed(l0_s1_origin);
-  assign \$378  = $signed(\$377 ) + $signed(l0_s2_c1);
-  assign \$379  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$381  = $signed(\$380 ) > $signed(16'h7fff);
-  assign \$382  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$384  = $signed(\$383 ) < $signed(16'h8000);
-  assign \$385  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$387  = \$384  ? 21'h1f8000 : \$386 ;
-  assign \$388  = \$381  ? 21'h007fff : \$387 ;
-  assign \$389  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$390  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$391  = \$390  ? 16'h7fff : i__payload[31:16];
-  assign \$392  = \$389  ? 16'hbfd9 : \$391 ;
-  assign \$393  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$395  = \$394  ? 16'h7fff : i__payload[31:16];
-  assign \$396  = \$393  ? 16'hbfd9 : \$395 ;
-  assign \$397  = - $signed(\$396 );
-  assign \$398  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$399  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$400  = \$399  ? 16'h7fff : i__payload[31:16];
-  assign \$401  = \$398  ? 16'hbfd9 : \$400 ;
-  assign \$402  = \$392 [15] ? \$397  : { \$401 [15], \$401  };
-  assign \$403  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$405  = \$404  ? 16'h7fff : i__payload[31:16];
-  assign \$406  = \$403  ? 16'hbfd9 : \$405 ;
-  assign \$407  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$408  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$409  = \$408  ? 16'h7fff : i__payload[31:16];
-  assign \$410  = \$407  ? 16'hbfd9 : \$409 ;
-  assign \$411  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$412  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$413  = \$412  ? 16'h7fff : i__payload[31:16];
-  assign \$414  = \$411  ? 16'hbfd9 : \$413 ;
-  assign \$415  = - $signed(\$414 );
-  assign \$416  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$417  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$418  = \$417  ? 16'h7fff : i__payload[31:16];
-  assign \$419  = \$416  ? 16'hbfd9 : \$418 ;
-  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = $signed({ 1'h0, \$420 [14:0] }) - $signed(l1_s1_origin);
-  assign \$423  = $signed(\$422 ) + $signed(l1_s2_c1);
-  assign \$424  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$426  = $signed(\$425 ) > $signed(16'h7fff);
-  assign \$427  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$429  = $signed(\$428 ) < $signed(16'h8000);
-  assign \$430  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$432  = \$429  ? 21'h1f8000 : \$431 ;
-  assign \$433  = \$426  ? 21'h007fff : \$432 ;
+  assign \$377  = $signed({ 1'h0, \$375 [14:0] }) - $signed(\$376 );
+  assign \$379  = $signed(\$378 ) + $signed(l0_s2_c1);
+  assign \$380  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$382  = $signed(\$381 ) > $signed(16'h7fff);
+  assign \$383  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$385  = $signed(\$384 ) < $signed(16'h8000);
+  assign \$386  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$388  = \$385  ? 21'h1f8000 : \$387 ;
+  assign \$389  = \$382  ? 21'h007fff : \$388 ;
+  assign \$390  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$391  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$392  = \$391  ? 16'h7fff : i__payload[31:16];
+  assign \$393  = \$390  ? 16'hbfd9 : \$392 ;
+  assign \$394  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$395  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$396  = \$395  ? 16'h7fff : i__payload[31:16];
+  assign \$397  = \$394  ? 16'hbfd9 : \$396 ;
+  assign \$398  = - $signed(\$397 );
+  assign \$399  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$401  = \$400  ? 16'h7fff : i__payload[31:16];
+  assign \$402  = \$399  ? 16'hbfd9 : \$401 ;
+  assign \$403  = \$393 [15] ? \$398  : { \$402 [15], \$402  };
+  assign \$404  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$405  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$406  = \$405  ? 16'h7fff : i__payload[31:16];
+  assign \$407  = \$404  ? 16'hbfd9 : \$406 ;
+  assign \$408  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$409  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$410  = \$409  ? 16'h7fff : i__payload[31:16];
+  assign \$411  = \$408  ? 16'hbfd9 : \$410 ;
+  assign \$412  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$413  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$414  = \$413  ? 16'h7fff : i__payload[31:16];
+  assign \$415  = \$412  ? 16'hbfd9 : \$414 ;
+  assign \$416  = - $signed(\$415 );
+  assign \$417  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$418  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$419  = \$418  ? 16'h7fff : i__payload[31:16];
+  assign \$420  = \$417  ? 16'hbfd9 : \$419 ;
+  assign \$421  = \$411 [15] ? \$416  : { \$420 [15], \$420  };
+  assign \$423  = $signed({ 1'h0, \$421 [14:0] }) - $signed(\$422 );
+  assign \$425  = $signed(\$424 ) + $signed(l1_s2_c1);
+  assign \$426  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$428  = $signed(\$427 ) > $signed(16'h7fff);
+  assign \$429  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$431  = $signed(\$430 ) < $signed(16'h8000);
+  assign \$432  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$434  = \$431  ? 21'h1f8000 : \$433 ;
+  assign \$435  = \$428  ? 21'h007fff : \$434 ;
   always @(posedge clk)
-    valid_0 <= \$434 ;
+    valid_0 <= \$436 ;
   always @(posedge clk)
-    valid_1 <= \$435 ;
+    valid_1 <= \$437 ;
   always @(posedge clk)
-    o__valid <= \$436 ;
+    o__valid <= \$438 ;
   always @(posedge clk)
-    l0_x_p0 <= \$437 ;
+    l0_x_p0 <= \$439 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$438 ;
+    l0_neg_p0 <= \$440 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$439 ;
+    l0_seg_p0 <= \$441 ;
   always @(posedge clk)
-    l0_t_p0 <= \$440 ;
+    l0_t_p0 <= \$442 ;
   always @(posedge clk)
-    l0_x_p1 <= \$441 ;
+    l0_x_p1 <= \$443 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$442 ;
+    l0_neg_p1 <= \$444 ;
   always @(posedge clk)
-    l0_seg_p1 <= \$443 ;
+    l0_seg_p1 <= \$445 ;
   always @(posedge clk)
-    l0_t_p1 <= \$444 ;
+    l0_t_p1 <= \$446 ;
   always @(posedge clk)
-    l0_acc_p1 <= \$445 ;
+    l0_acc_p1 <= \$447 ;
   always @(posedge clk)
-    o__payload <= \$446 ;
+    o__payload <= \$448 ;
   always @(posedge clk)
-    l1_x_p0 <= \$447 ;
+    l1_x_p0 <= \$449 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$448 ;
+    l1_neg_p0 <= \$450 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$449 ;
+    l1_seg_p0 <= \$451 ;
   always @(posedge clk)
-    l1_t_p0 <= \$450 ;
+    l1_t_p0 <= \$452 ;
   always @(posedge clk)
-    l1_x_p1 <= \$451 ;
+    l1_x_p1 <= \$453 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$452 ;
+    l1_neg_p1 <= \$454 ;
   always @(posedge clk)
-    l1_seg_p1 <= \$453 ;
+    l1_seg_p1 <= \$455 ;
   always @(posedge clk)
-    l1_t_p1 <= \$454 ;
+    l1_t_p1 <= \$456 ;
   always @(posedge clk)
-    l1_acc_p1 <= \$455 ;
+    l1_acc_p1 <= \$457 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     l0_s1_seg = 4'h0;
@@ -3530,29 +3532,29 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     (* full_case = 32'd1 *)
     casez (l0_s1_seg)
       4'h0:
-          l0_s1_origin = 16'h0000;
+          l0_s1_origin = 6'h00;
       4'h1:
-          l0_s1_origin = 16'h0580;
+          l0_s1_origin = 6'h0b;
       4'h2:
-          l0_s1_origin = 16'h0980;
+          l0_s1_origin = 6'h13;
       4'h3:
-          l0_s1_origin = 16'h0d80;
+          l0_s1_origin = 6'h1b;
       4'h4:
-          l0_s1_origin = 16'h1180;
+          l0_s1_origin = 6'h23;
       4'h5:
-          l0_s1_origin = 16'h1600;
+          l0_s1_origin = 6'h2c;
       4'h6:
-          l0_s1_origin = 16'h1b00;
+          l0_s1_origin = 6'h36;
       4'h7:
-          l0_s1_origin = 16'h2580;
+          l0_s1_origin = 6'h0b;
       4'h8:
-          l0_s1_origin = 16'h2c00;
+          l0_s1_origin = 6'h18;
       4'h9:
-          l0_s1_origin = 16'h3380;
+          l0_s1_origin = 6'h27;
       4'ha:
-          l0_s1_origin = 16'h4000;
+          l0_s1_origin = 6'h00;
       default:
-          l0_s1_origin = 16'h6000;
+          l0_s1_origin = 6'h00;
     endcase
   end
   always @* begin
@@ -3687,29 +3689,29 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     (* full_case = 32'd1 *)
     casez (l1_s1_seg)
       4'h0:
-          l1_s1_origin = 16'h0000;
+          l1_s1_origin = 6'h00;
       4'h1:
-          l1_s1_origin = 16'h0580;
+          l1_s1_origin = 6'h0b;
       4'h2:
-          l1_s1_origin = 16'h0980;
+          l1_s1_origin = 6'h13;
       4'h3:
-          l1_s1_origin = 16'h0d80;
+          l1_s1_origin = 6'h1b;
       4'h4:
-          l1_s1_origin = 16'h1180;
+          l1_s1_origin = 6'h23;
       4'h5:
-          l1_s1_origin = 16'h1600;
+          l1_s1_origin = 6'h2c;
       4'h6:
-          l1_s1_origin = 16'h1b00;
+          l1_s1_origin = 6'h36;
       4'h7:
-          l1_s1_origin = 16'h2580;
+          l1_s1_origin = 6'h0b;
       4'h8:
-          l1_s1_origin = 16'h2c00;
+          l1_s1_origin = 6'h18;
       4'h9:
-          l1_s1_origin = 16'h3380;
+          l1_s1_origin = 6'h27;
       4'ha:
-          l1_s1_origin = 16'h4000;
+          l1_s1_origin = 6'h00;
       default:
-          l1_s1_origin = 16'h6000;
+          l1_s1_origin = 6'h00;
     endcase
   end
   always @* begin
@@ -3804,29 +3806,9 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$434  = valid_0;
+    \$436  = valid_0;
     if (i__ready) begin
-      \$434  = i__valid;
-    end
-    if (rst) begin
-      \$434  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$435  = valid_1;
-    if (i__ready) begin
-      \$435  = valid_0;
-    end
-    if (rst) begin
-      \$435  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$436  = o__valid;
-    if (i__ready) begin
-      \$436  = valid_1;
+      \$436  = i__valid;
     end
     if (rst) begin
       \$436  = 1'h0;
@@ -3834,139 +3816,159 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$437  = l0_x_p0;
+    \$437  = valid_1;
     if (i__ready) begin
-      \$437  = \$357 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$438  = l0_neg_p0;
-    if (i__ready) begin
-      \$438  = \$361 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$439  = l0_seg_p0;
-    if (i__ready) begin
-      \$439  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$440  = l0_t_p0;
-    if (i__ready) begin
-      \$440  = \$376 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$441  = l0_x_p1;
-    if (i__ready) begin
-      \$441  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$442  = l0_neg_p1;
-    if (i__ready) begin
-      \$442  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$443  = l0_seg_p1;
-    if (i__ready) begin
-      \$443  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$444  = l0_t_p1;
-    if (i__ready) begin
-      \$444  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$445  = l0_acc_p1;
-    if (i__ready) begin
-      \$445  = \$378 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$446  = o__payload;
-    if (i__ready) begin
-      \$446 [15:0] = \$388 [15:0];
-      \$446 [31:16] = \$433 [15:0];
+      \$437  = valid_0;
     end
     if (rst) begin
-      \$446  = 32'd0;
+      \$437  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$447  = l1_x_p0;
+    \$438  = o__valid;
     if (i__ready) begin
-      \$447  = \$402 [14:0];
+      \$438  = valid_1;
+    end
+    if (rst) begin
+      \$438  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$448  = l1_neg_p0;
+    \$439  = l0_x_p0;
     if (i__ready) begin
-      \$448  = \$406 [15];
+      \$439  = \$357 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$449  = l1_seg_p0;
+    \$440  = l0_neg_p0;
     if (i__ready) begin
-      \$449  = l1_s1_seg;
+      \$440  = \$361 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$450  = l1_t_p0;
+    \$441  = l0_seg_p0;
     if (i__ready) begin
-      \$450  = \$421 [12:0];
+      \$441  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$451  = l1_x_p1;
+    \$442  = l0_t_p0;
     if (i__ready) begin
-      \$451  = l1_x_p0;
+      \$442  = \$377 [12:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$452  = l1_neg_p1;
+    \$443  = l0_x_p1;
     if (i__ready) begin
-      \$452  = l1_neg_p0;
+      \$443  = l0_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$453  = l1_seg_p1;
+    \$444  = l0_neg_p1;
     if (i__ready) begin
-      \$453  = l1_seg_p0;
+      \$444  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$454  = l1_t_p1;
+    \$445  = l0_seg_p1;
     if (i__ready) begin
-      \$454  = l1_t_p0;
+      \$445  = l0_seg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$455  = l1_acc_p1;
+    \$446  = l0_t_p1;
     if (i__ready) begin
-      \$455  = \$423 [30:0];
+      \$446  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$447  = l0_acc_p1;
+    if (i__ready) begin
+      \$447  = \$379 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$448  = o__payload;
+    if (i__ready) begin
+      \$448 [15:0] = \$389 [15:0];
+      \$448 [31:16] = \$435 [15:0];
+    end
+    if (rst) begin
+      \$448  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$449  = l1_x_p0;
+    if (i__ready) begin
+      \$449  = \$403 [14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$450  = l1_neg_p0;
+    if (i__ready) begin
+      \$450  = \$407 [15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$451  = l1_seg_p0;
+    if (i__ready) begin
+      \$451  = l1_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$452  = l1_t_p0;
+    if (i__ready) begin
+      \$452  = \$423 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$453  = l1_x_p1;
+    if (i__ready) begin
+      \$453  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$454  = l1_neg_p1;
+    if (i__ready) begin
+      \$454  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$455  = l1_seg_p1;
+    if (i__ready) begin
+      \$455  = l1_seg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$456  = l1_t_p1;
+    if (i__ready) begin
+      \$456  = l1_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$457  = l1_acc_p1;
+    if (i__ready) begin
+      \$457  = \$425 [30:0];
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
@@ -3979,14 +3981,16 @@ module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$338  = { 26'h0000000, l1_s3_prod[42:26] };
   assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
   assign \$342  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$377  = { l0_s2_prod[28], l0_s2_prod[28:0] };
-  assign \$380  = { \$379 [20], \$379 [20], \$379 [20], \$379 [20], \$379 [20:4] };
-  assign \$383  = { \$382 [20], \$382 [20], \$382 [20], \$382 [20], \$382 [20:4] };
-  assign \$386  = { \$385 [20], \$385 [20], \$385 [20], \$385 [20], \$385 [20:4] };
-  assign \$422  = { l1_s2_prod[28], l1_s2_prod[28:0] };
-  assign \$425  = { \$424 [20], \$424 [20], \$424 [20], \$424 [20], \$424 [20:4] };
-  assign \$428  = { \$427 [20], \$427 [20], \$427 [20], \$427 [20], \$427 [20:4] };
-  assign \$431  = { \$430 [20], \$430 [20], \$430 [20], \$430 [20], \$430 [20:4] };
+  assign \$376  = { l0_s1_origin, 7'h00 };
+  assign \$378  = { l0_s2_prod[28], l0_s2_prod[28:0] };
+  assign \$381  = { \$380 [20], \$380 [20], \$380 [20], \$380 [20], \$380 [20:4] };
+  assign \$384  = { \$383 [20], \$383 [20], \$383 [20], \$383 [20], \$383 [20:4] };
+  assign \$387  = { \$386 [20], \$386 [20], \$386 [20], \$386 [20], \$386 [20:4] };
+  assign \$422  = { l1_s1_origin, 7'h00 };
+  assign \$424  = { l1_s2_prod[28], l1_s2_prod[28:0] };
+  assign \$427  = { \$426 [20], \$426 [20], \$426 [20], \$426 [20], \$426 [20:4] };
+  assign \$430  = { \$429 [20], \$429 [20], \$429 [20], \$429 [20], \$429 [20:4] };
+  assign \$433  = { \$432 [20], \$432 [20], \$432 [20], \$432 [20], \$432 [20:4] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7865,69 +7869,71 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   wire [15:0] \$705 ;
   wire [15:0] \$706 ;
   wire [16:0] \$707 ;
-  wire [16:0] \$708 ;
-  wire [20:0] \$709 ;
+  wire [12:0] \$708 ;
+  wire [16:0] \$709 ;
   wire \$71 ;
   wire [20:0] \$710 ;
-  wire \$711 ;
-  wire [20:0] \$712 ;
+  wire [20:0] \$711 ;
+  wire \$712 ;
   wire [20:0] \$713 ;
   wire [20:0] \$714 ;
-  wire \$715 ;
+  wire [20:0] \$715 ;
   wire \$716 ;
-  wire [15:0] \$717 ;
+  wire \$717 ;
   wire [15:0] \$718 ;
-  wire \$719 ;
+  wire [15:0] \$719 ;
   wire \$72 ;
   wire \$720 ;
-  wire [15:0] \$721 ;
+  wire \$721 ;
   wire [15:0] \$722 ;
-  wire [16:0] \$723 ;
-  wire \$724 ;
+  wire [15:0] \$723 ;
+  wire [16:0] \$724 ;
   wire \$725 ;
-  wire [15:0] \$726 ;
+  wire \$726 ;
   wire [15:0] \$727 ;
-  wire [16:0] \$728 ;
-  wire \$729 ;
+  wire [15:0] \$728 ;
+  wire [16:0] \$729 ;
   wire [15:0] \$73 ;
   wire \$730 ;
-  wire [15:0] \$731 ;
+  wire \$731 ;
   wire [15:0] \$732 ;
-  wire \$733 ;
+  wire [15:0] \$733 ;
   wire \$734 ;
-  wire [15:0] \$735 ;
+  wire \$735 ;
   wire [15:0] \$736 ;
-  wire \$737 ;
+  wire [15:0] \$737 ;
   wire \$738 ;
-  wire [15:0] \$739 ;
+  wire \$739 ;
   wire [15:0] \$74 ;
   wire [15:0] \$740 ;
-  wire [16:0] \$741 ;
-  wire \$742 ;
+  wire [15:0] \$741 ;
+  wire [16:0] \$742 ;
   wire \$743 ;
-  wire [15:0] \$744 ;
+  wire \$744 ;
   wire [15:0] \$745 ;
-  wire [16:0] \$746 ;
+  wire [15:0] \$746 ;
   wire [16:0] \$747 ;
-  wire [20:0] \$748 ;
-  wire [20:0] \$749 ;
+  wire [12:0] \$748 ;
+  wire [16:0] \$749 ;
   wire [16:0] \$75 ;
-  wire \$750 ;
+  wire [20:0] \$750 ;
   wire [20:0] \$751 ;
-  wire [20:0] \$752 ;
+  wire \$752 ;
   wire [20:0] \$753 ;
-  reg \$754 ;
-  reg \$755 ;
-  reg [14:0] \$756 ;
+  wire [20:0] \$754 ;
+  wire [20:0] \$755 ;
+  reg \$756 ;
   reg \$757 ;
-  reg [4:0] \$758 ;
-  reg [11:0] \$759 ;
+  reg [14:0] \$758 ;
+  reg \$759 ;
   wire \$76 ;
-  reg [31:0] \$760 ;
-  reg [14:0] \$761 ;
-  reg \$762 ;
-  reg [4:0] \$763 ;
-  reg [11:0] \$764 ;
+  reg [4:0] \$760 ;
+  reg [11:0] \$761 ;
+  reg [31:0] \$762 ;
+  reg [14:0] \$763 ;
+  reg \$764 ;
+  reg [4:0] \$765 ;
+  reg [11:0] \$766 ;
   wire \$77 ;
   wire \$78 ;
   wire [15:0] \$79 ;
@@ -8001,8 +8007,8 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   wire [16:0] \port__data$25 ;
   wire [31:0] \port__data$30 ;
   wire [20:0] \port__data$35 ;
-  wire [15:0] \port__data$42 ;
-  wire [15:0] \port__data$46 ;
+  wire [5:0] \port__data$42 ;
+  wire [5:0] \port__data$46 ;
   wire port__en;
   wire \port__en$12 ;
   wire \port__en$16 ;
@@ -8129,34 +8135,36 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   end
   assign \port__data$25  = _4_;
   assign port__data = _5_;
-  reg [15:0] origin_rom [22:0];
+  reg [5:0] origin_rom [22:0];
   initial begin
-    origin_rom[0] = 16'h0000;
-    origin_rom[1] = 16'h0300;
-    origin_rom[2] = 16'h0600;
-    origin_rom[3] = 16'h0900;
-    origin_rom[4] = 16'h0c80;
-    origin_rom[5] = 16'h1080;
-    origin_rom[6] = 16'h1980;
-    origin_rom[7] = 16'h1d80;
-    origin_rom[8] = 16'h2180;
-    origin_rom[9] = 16'h2600;
-    origin_rom[10] = 16'h2a80;
-    origin_rom[11] = 16'h2e80;
-    origin_rom[12] = 16'h3300;
-    origin_rom[13] = 16'h3800;
-    origin_rom[14] = 16'h3d00;
-    origin_rom[15] = 16'h4200;
-    origin_rom[16] = 16'h4800;
-    origin_rom[17] = 16'h4e00;
-    origin_rom[18] = 16'h5500;
-    origin_rom[19] = 16'h5c80;
-    origin_rom[20] = 16'h6480;
-    origin_rom[21] = 16'h6d80;
-    origin_rom[22] = 16'h7900;
+    origin_rom[0] = 6'h00;
+    origin_rom[1] = 6'h06;
+    origin_rom[2] = 6'h0c;
+    origin_rom[3] = 6'h32;
+    origin_rom[4] = 6'h39;
+    origin_rom[5] = 6'h01;
+    origin_rom[6] = 6'h33;
+    origin_rom[7] = 6'h3b;
+    origin_rom[8] = 6'h03;
+    origin_rom[9] = 6'h0c;
+    origin_rom[10] = 6'h35;
+    origin_rom[11] = 6'h3d;
+    origin_rom[12] = 6'h06;
+    origin_rom[13] = 6'h30;
+    origin_rom[14] = 6'h3a;
+    origin_rom[15] = 6'h04;
+    origin_rom[16] = 6'h30;
+    origin_rom[17] = 6'h3c;
+    origin_rom[18] = 6'h0a;
+    origin_rom[19] = 6'h39;
+    origin_rom[20] = 6'h09;
+    origin_rom[21] = 6'h3b;
+    origin_rom[22] = 6'h32;
   end
   assign \port__data$46  = origin_rom[l1_s1_seg];
   assign \port__data$42  = origin_rom[l0_s1_seg];
+  assign \$233  = \$232  ? 16'h7fa0 : i__payload[15:0];
+  assign \$234  = \$231  ? 16'h8060 : \$233 ;
   assign \$235  = - $signed(\$234 );
   assign \$236  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$237  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
@@ -8630,70 +8638,70 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   assign \$705  = \$704  ? 16'h7fa0 : i__payload[15:0];
   assign \$706  = \$703  ? 16'h8060 : \$705 ;
   assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
-  assign \$708  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\port__data$42 );
-  assign \$709  = l0_s4_acc[19:0] + 4'h8;
-  assign \$711  = \$710  > 16'hffff;
-  assign \$712  = l0_s4_acc[19:0] + 4'h8;
-  assign \$714  = \$711  ? 21'h00ffff : \$713 ;
-  assign \$715  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$716  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$717  = \$716  ? 16'h7fa0 : i__payload[31:16];
-  assign \$718  = \$715  ? 16'h8060 : \$717 ;
-  assign \$719  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$720  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$721  = \$720  ? 16'h7fa0 : i__payload[31:16];
-  assign \$722  = \$719  ? 16'h8060 : \$721 ;
-  assign \$723  = - $signed(\$722 );
-  assign \$724  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$725  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$726  = \$725  ? 16'h7fa0 : i__payload[31:16];
-  assign \$727  = \$724  ? 16'h8060 : \$726 ;
-  assign \$728  = \$718 [15] ? \$723  : { \$727 [15], \$727  };
-  assign \$729  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$730  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$731  = \$730  ? 16'h7fa0 : i__payload[31:16];
-  assign \$732  = \$729  ? 16'h8060 : \$731 ;
-  assign \$733  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$734  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$735  = \$734  ? 16'h7fa0 : i__payload[31:16];
-  assign \$736  = \$733  ? 16'h8060 : \$735 ;
-  assign \$737  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$738  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$739  = \$738  ? 16'h7fa0 : i__payload[31:16];
-  assign \$740  = \$737  ? 16'h8060 : \$739 ;
-  assign \$741  = - $signed(\$740 );
-  assign \$742  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$743  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$744  = \$743  ? 16'h7fa0 : i__payload[31:16];
-  assign \$745  = \$742  ? 16'h8060 : \$744 ;
-  assign \$746  = \$736 [15] ? \$741  : { \$745 [15], \$745  };
-  assign \$747  = $signed({ 1'h0, \$746 [14:0] }) - $signed(\port__data$46 );
-  assign \$748  = l1_s4_acc[19:0] + 4'h8;
-  assign \$750  = \$749  > 16'hffff;
-  assign \$751  = l1_s4_acc[19:0] + 4'h8;
-  assign \$753  = \$750  ? 21'h00ffff : \$752 ;
+  assign \$709  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\$708 );
+  assign \$710  = l0_s4_acc[19:0] + 4'h8;
+  assign \$712  = \$711  > 16'hffff;
+  assign \$713  = l0_s4_acc[19:0] + 4'h8;
+  assign \$715  = \$712  ? 21'h00ffff : \$714 ;
+  assign \$716  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$717  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$718  = \$717  ? 16'h7fa0 : i__payload[31:16];
+  assign \$719  = \$716  ? 16'h8060 : \$718 ;
+  assign \$720  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$721  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$722  = \$721  ? 16'h7fa0 : i__payload[31:16];
+  assign \$723  = \$720  ? 16'h8060 : \$722 ;
+  assign \$724  = - $signed(\$723 );
+  assign \$725  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$726  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$727  = \$726  ? 16'h7fa0 : i__payload[31:16];
+  assign \$728  = \$725  ? 16'h8060 : \$727 ;
+  assign \$729  = \$719 [15] ? \$724  : { \$728 [15], \$728  };
+  assign \$730  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$731  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$732  = \$731  ? 16'h7fa0 : i__payload[31:16];
+  assign \$733  = \$730  ? 16'h8060 : \$732 ;
+  assign \$734  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$735  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$736  = \$735  ? 16'h7fa0 : i__payload[31:16];
+  assign \$737  = \$734  ? 16'h8060 : \$736 ;
+  assign \$738  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$739  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$740  = \$739  ? 16'h7fa0 : i__payload[31:16];
+  assign \$741  = \$738  ? 16'h8060 : \$740 ;
+  assign \$742  = - $signed(\$741 );
+  assign \$743  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$744  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$745  = \$744  ? 16'h7fa0 : i__payload[31:16];
+  assign \$746  = \$743  ? 16'h8060 : \$745 ;
+  assign \$747  = \$737 [15] ? \$742  : { \$746 [15], \$746  };
+  assign \$749  = $signed({ 1'h0, \$747 [14:0] }) - $signed(\$748 );
+  assign \$750  = l1_s4_acc[19:0] + 4'h8;
+  assign \$752  = \$751  > 16'hffff;
+  assign \$753  = l1_s4_acc[19:0] + 4'h8;
+  assign \$755  = \$752  ? 21'h00ffff : \$754 ;
   always @(posedge clk)
-    valid_0 <= \$754 ;
+    valid_0 <= \$756 ;
   always @(posedge clk)
-    o__valid <= \$755 ;
+    o__valid <= \$757 ;
   always @(posedge clk)
-    l0_x_p0 <= \$756 ;
+    l0_x_p0 <= \$758 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$757 ;
+    l0_neg_p0 <= \$759 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$758 ;
+    l0_seg_p0 <= \$760 ;
   always @(posedge clk)
-    l0_t_p0 <= \$759 ;
+    l0_t_p0 <= \$761 ;
   always @(posedge clk)
-    o__payload <= \$760 ;
+    o__payload <= \$762 ;
   always @(posedge clk)
-    l1_x_p0 <= \$761 ;
+    l1_x_p0 <= \$763 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$762 ;
+    l1_neg_p0 <= \$764 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$763 ;
+    l1_seg_p0 <= \$765 ;
   always @(posedge clk)
-    l1_t_p0 <= \$764 ;
+    l1_t_p0 <= \$766 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'h8060);
@@ -8927,8 +8935,6 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   assign \$230  = \$227  ? 16'h8060 : \$229 ;
   assign \$231  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$232  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$233  = \$232  ? 16'h7fa0 : i__payload[15:0];
-  assign \$234  = \$231  ? 16'h8060 : \$233 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     l0_s1_seg = 5'h00;
@@ -9071,89 +9077,89 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$754  = valid_0;
+    \$756  = valid_0;
     if (i__ready) begin
-      \$754  = i__valid;
+      \$756  = i__valid;
     end
     if (rst) begin
-      \$754  = 1'h0;
+      \$756  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$755  = o__valid;
+    \$757  = o__valid;
     if (i__ready) begin
-      \$755  = valid_0;
+      \$757  = valid_0;
     end
     if (rst) begin
-      \$755  = 1'h0;
+      \$757  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$756  = l0_x_p0;
+    \$758  = l0_x_p0;
     if (i__ready) begin
-      \$756  = \$689 [14:0];
+      \$758  = \$689 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$757  = l0_neg_p0;
+    \$759  = l0_neg_p0;
     if (i__ready) begin
-      \$757  = \$693 [15];
+      \$759  = \$693 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$758  = l0_seg_p0;
+    \$760  = l0_seg_p0;
     if (i__ready) begin
-      \$758  = l0_s1_seg;
+      \$760  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$759  = l0_t_p0;
+    \$761  = l0_t_p0;
     if (i__ready) begin
-      \$759  = \$708 [11:0];
+      \$761  = \$709 [11:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$760  = o__payload;
+    \$762  = o__payload;
     if (i__ready) begin
-      \$760 [15:0] = \$714 [15:0];
-      \$760 [31:16] = \$753 [15:0];
+      \$762 [15:0] = \$715 [15:0];
+      \$762 [31:16] = \$755 [15:0];
     end
     if (rst) begin
-      \$760  = 32'd0;
+      \$762  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$761  = l1_x_p0;
+    \$763  = l1_x_p0;
     if (i__ready) begin
-      \$761  = \$728 [14:0];
+      \$763  = \$729 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$762  = l1_neg_p0;
+    \$764  = l1_neg_p0;
     if (i__ready) begin
-      \$762  = \$732 [15];
+      \$764  = \$733 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$763  = l1_seg_p0;
+    \$765  = l1_seg_p0;
     if (i__ready) begin
-      \$763  = l1_s1_seg;
+      \$765  = l1_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$764  = l1_t_p0;
+    \$766  = l1_t_p0;
     if (i__ready) begin
-      \$764  = \$747 [11:0];
+      \$766  = \$749 [11:0];
     end
   end
   assign port__addr = l0_s1_seg;
@@ -9180,10 +9186,12 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
   assign \$669  = { l1_s2_prod[27], l1_s2_prod[27:0] };
   assign \$671  = { 24'h000000, l1_s3_prod[40:24] };
   assign \$674  = { 24'h000000, l1_s3_prod[40:24] };
-  assign \$710  = { 4'h0, \$709 [20:4] };
-  assign \$713  = { 4'h0, \$712 [20:4] };
-  assign \$749  = { 4'h0, \$748 [20:4] };
-  assign \$752  = { 4'h0, \$751 [20:4] };
+  assign \$708  = { \port__data$42 , 7'h00 };
+  assign \$711  = { 4'h0, \$710 [20:4] };
+  assign \$714  = { 4'h0, \$713 [20:4] };
+  assign \$748  = { \port__data$46 , 7'h00 };
+  assign \$751  = { 4'h0, \$750 [20:4] };
+  assign \$754  = { 4'h0, \$753 [20:4] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -10307,95 +10315,97 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire [15:0] \$373 ;
   wire [15:0] \$374 ;
   wire [16:0] \$375 ;
-  wire [16:0] \$376 ;
-  wire [28:0] \$377 ;
-  wire [32:0] \$378 ;
-  wire [20:0] \$379 ;
+  wire [13:0] \$376 ;
+  wire [16:0] \$377 ;
+  wire [28:0] \$378 ;
+  wire [32:0] \$379 ;
   wire [15:0] \$38 ;
   wire [20:0] \$380 ;
-  wire \$381 ;
-  wire [20:0] \$382 ;
+  wire [20:0] \$381 ;
+  wire \$382 ;
   wire [20:0] \$383 ;
-  wire \$384 ;
-  wire [20:0] \$385 ;
+  wire [20:0] \$384 ;
+  wire \$385 ;
   wire [20:0] \$386 ;
   wire [20:0] \$387 ;
   wire [20:0] \$388 ;
-  wire \$389 ;
+  wire [20:0] \$389 ;
   wire [15:0] \$39 ;
   wire \$390 ;
-  wire [15:0] \$391 ;
+  wire \$391 ;
   wire [15:0] \$392 ;
-  wire \$393 ;
+  wire [15:0] \$393 ;
   wire \$394 ;
-  wire [15:0] \$395 ;
+  wire \$395 ;
   wire [15:0] \$396 ;
-  wire [16:0] \$397 ;
-  wire \$398 ;
+  wire [15:0] \$397 ;
+  wire [16:0] \$398 ;
   wire \$399 ;
   wire [15:0] \$4 ;
   wire [16:0] \$40 ;
-  wire [15:0] \$400 ;
+  wire \$400 ;
   wire [15:0] \$401 ;
-  wire [16:0] \$402 ;
-  wire \$403 ;
+  wire [15:0] \$402 ;
+  wire [16:0] \$403 ;
   wire \$404 ;
-  wire [15:0] \$405 ;
+  wire \$405 ;
   wire [15:0] \$406 ;
-  wire \$407 ;
+  wire [15:0] \$407 ;
   wire \$408 ;
-  wire [15:0] \$409 ;
+  wire \$409 ;
   wire \$41 ;
   wire [15:0] \$410 ;
-  wire \$411 ;
+  wire [15:0] \$411 ;
   wire \$412 ;
-  wire [15:0] \$413 ;
+  wire \$413 ;
   wire [15:0] \$414 ;
-  wire [16:0] \$415 ;
-  wire \$416 ;
+  wire [15:0] \$415 ;
+  wire [16:0] \$416 ;
   wire \$417 ;
-  wire [15:0] \$418 ;
+  wire \$418 ;
   wire [15:0] \$419 ;
   wire \$42 ;
-  wire [16:0] \$420 ;
+  wire [15:0] \$420 ;
   wire [16:0] \$421 ;
-  wire [28:0] \$422 ;
-  wire [32:0] \$423 ;
-  wire [20:0] \$424 ;
-  wire [20:0] \$425 ;
-  wire \$426 ;
+  wire [13:0] \$422 ;
+  wire [16:0] \$423 ;
+  wire [28:0] \$424 ;
+  wire [32:0] \$425 ;
+  wire [20:0] \$426 ;
   wire [20:0] \$427 ;
-  wire [20:0] \$428 ;
-  wire \$429 ;
+  wire \$428 ;
+  wire [20:0] \$429 ;
   wire [15:0] \$43 ;
   wire [20:0] \$430 ;
-  wire [20:0] \$431 ;
+  wire \$431 ;
   wire [20:0] \$432 ;
   wire [20:0] \$433 ;
-  reg \$434 ;
-  reg \$435 ;
+  wire [20:0] \$434 ;
+  wire [20:0] \$435 ;
   reg \$436 ;
-  reg [14:0] \$437 ;
+  reg \$437 ;
   reg \$438 ;
-  reg [3:0] \$439 ;
+  reg [14:0] \$439 ;
   wire [15:0] \$44 ;
-  reg [12:0] \$440 ;
-  reg [14:0] \$441 ;
-  reg \$442 ;
-  reg [3:0] \$443 ;
-  reg [12:0] \$444 ;
-  reg [30:0] \$445 ;
-  reg [31:0] \$446 ;
-  reg [14:0] \$447 ;
-  reg \$448 ;
-  reg [3:0] \$449 ;
+  reg \$440 ;
+  reg [3:0] \$441 ;
+  reg [12:0] \$442 ;
+  reg [14:0] \$443 ;
+  reg \$444 ;
+  reg [3:0] \$445 ;
+  reg [12:0] \$446 ;
+  reg [30:0] \$447 ;
+  reg [31:0] \$448 ;
+  reg [14:0] \$449 ;
   wire [16:0] \$45 ;
-  reg [12:0] \$450 ;
-  reg [14:0] \$451 ;
-  reg \$452 ;
-  reg [3:0] \$453 ;
-  reg [12:0] \$454 ;
-  reg [30:0] \$455 ;
+  reg \$450 ;
+  reg [3:0] \$451 ;
+  reg [12:0] \$452 ;
+  reg [14:0] \$453 ;
+  reg \$454 ;
+  reg [3:0] \$455 ;
+  reg [12:0] \$456 ;
+  reg [30:0] \$457 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
@@ -10468,7 +10478,7 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   reg [30:0] l0_acc_p1 = 31'h00000000;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
-  reg [15:0] l0_s1_origin;
+  reg [6:0] l0_s1_origin;
   reg [3:0] l0_s1_seg;
   reg [31:0] l0_s2_c1;
   reg [16:0] l0_s2_c2;
@@ -10485,7 +10495,7 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   reg [30:0] l1_acc_p1 = 31'h00000000;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
-  reg [15:0] l1_s1_origin;
+  reg [6:0] l1_s1_origin;
   reg [3:0] l1_s1_seg;
   reg [31:0] l1_s2_c1;
   reg [16:0] l1_s2_c2;
@@ -10887,100 +10897,100 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
   assign \$374  = \$371  ? 16'h80d5 : \$373 ;
   assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = $signed({ 1'h0, \$375 [14:0] }) - $signed(l0_s1_origin);
-  assign \$378  = $signed(\$377 ) + $signed(l0_s2_c1);
-  assign \$379  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$381  = $signed(\$380 ) > $signed(16'h7fff);
-  assign \$382  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$384  = $signed(\$383 ) < $signed(16'h8000);
-  assign \$385  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$387  = \$384  ? 21'h1f8000 : \$386 ;
-  assign \$388  = \$381  ? 21'h007fff : \$387 ;
-  assign \$389  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$390  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$391  = \$390  ? 16'h7fff : i__payload[31:16];
-  assign \$392  = \$389  ? 16'h80d5 : \$391 ;
-  assign \$393  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$395  = \$394  ? 16'h7fff : i__payload[31:16];
-  assign \$396  = \$393  ? 16'h80d5 : \$395 ;
-  assign \$397  = - $signed(\$396 );
-  assign \$398  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$399  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$400  = \$399  ? 16'h7fff : i__payload[31:16];
-  assign \$401  = \$398  ? 16'h80d5 : \$400 ;
-  assign \$402  = \$392 [15] ? \$397  : { \$401 [15], \$401  };
-  assign \$403  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$405  = \$404  ? 16'h7fff : i__payload[31:16];
-  assign \$406  = \$403  ? 16'h80d5 : \$405 ;
-  assign \$407  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$408  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$409  = \$408  ? 16'h7fff : i__payload[31:16];
-  assign \$410  = \$407  ? 16'h80d5 : \$409 ;
-  assign \$411  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$412  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$413  = \$412  ? 16'h7fff : i__payload[31:16];
-  assign \$414  = \$411  ? 16'h80d5 : \$413 ;
-  assign \$415  = - $signed(\$414 );
-  assign \$416  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$417  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$418  = \$417  ? 16'h7fff : i__payload[31:16];
-  assign \$419  = \$416  ? 16'h80d5 : \$418 ;
-  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = $signed({ 1'h0, \$420 [14:0] }) - $signed(l1_s1_origin);
-  assign \$423  = $signed(\$422 ) + $signed(l1_s2_c1);
-  assign \$424  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$426  = $signed(\$425 ) > $signed(16'h7fff);
-  assign \$427  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$429  = $signed(\$428 ) < $signed(16'h8000);
-  assign \$430  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$432  = \$429  ? 21'h1f8000 : \$431 ;
-  assign \$433  = \$426  ? 21'h007fff : \$432 ;
+  assign \$377  = $signed({ 1'h0, \$375 [14:0] }) - $signed(\$376 );
+  assign \$379  = $signed(\$378 ) + $signed(l0_s2_c1);
+  assign \$380  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$382  = $signed(\$381 ) > $signed(16'h7fff);
+  assign \$383  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$385  = $signed(\$384 ) < $signed(16'h8000);
+  assign \$386  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$388  = \$385  ? 21'h1f8000 : \$387 ;
+  assign \$389  = \$382  ? 21'h007fff : \$388 ;
+  assign \$390  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$391  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$392  = \$391  ? 16'h7fff : i__payload[31:16];
+  assign \$393  = \$390  ? 16'h80d5 : \$392 ;
+  assign \$394  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$395  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$396  = \$395  ? 16'h7fff : i__payload[31:16];
+  assign \$397  = \$394  ? 16'h80d5 : \$396 ;
+  assign \$398  = - $signed(\$397 );
+  assign \$399  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$401  = \$400  ? 16'h7fff : i__payload[31:16];
+  assign \$402  = \$399  ? 16'h80d5 : \$401 ;
+  assign \$403  = \$393 [15] ? \$398  : { \$402 [15], \$402  };
+  assign \$404  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$405  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$406  = \$405  ? 16'h7fff : i__payload[31:16];
+  assign \$407  = \$404  ? 16'h80d5 : \$406 ;
+  assign \$408  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$409  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$410  = \$409  ? 16'h7fff : i__payload[31:16];
+  assign \$411  = \$408  ? 16'h80d5 : \$410 ;
+  assign \$412  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$413  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$414  = \$413  ? 16'h7fff : i__payload[31:16];
+  assign \$415  = \$412  ? 16'h80d5 : \$414 ;
+  assign \$416  = - $signed(\$415 );
+  assign \$417  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$418  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$419  = \$418  ? 16'h7fff : i__payload[31:16];
+  assign \$420  = \$417  ? 16'h80d5 : \$419 ;
+  assign \$421  = \$411 [15] ? \$416  : { \$420 [15], \$420  };
+  assign \$423  = $signed({ 1'h0, \$421 [14:0] }) - $signed(\$422 );
+  assign \$425  = $signed(\$424 ) + $signed(l1_s2_c1);
+  assign \$426  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$428  = $signed(\$427 ) > $signed(16'h7fff);
+  assign \$429  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$431  = $signed(\$430 ) < $signed(16'h8000);
+  assign \$432  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$434  = \$431  ? 21'h1f8000 : \$433 ;
+  assign \$435  = \$428  ? 21'h007fff : \$434 ;
   always @(posedge clk)
-    valid_0 <= \$434 ;
+    valid_0 <= \$436 ;
   always @(posedge clk)
-    valid_1 <= \$435 ;
+    valid_1 <= \$437 ;
   always @(posedge clk)
-    o__valid <= \$436 ;
+    o__valid <= \$438 ;
   always @(posedge clk)
-    l0_x_p0 <= \$437 ;
+    l0_x_p0 <= \$439 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$438 ;
+    l0_neg_p0 <= \$440 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$439 ;
+    l0_seg_p0 <= \$441 ;
   always @(posedge clk)
-    l0_t_p0 <= \$440 ;
+    l0_t_p0 <= \$442 ;
   always @(posedge clk)
-    l0_x_p1 <= \$441 ;
+    l0_x_p1 <= \$443 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$442 ;
+    l0_neg_p1 <= \$444 ;
   always @(posedge clk)
-    l0_seg_p1 <= \$443 ;
+    l0_seg_p1 <= \$445 ;
   always @(posedge clk)
-    l0_t_p1 <= \$444 ;
+    l0_t_p1 <= \$446 ;
   always @(posedge clk)
-    l0_acc_p1 <= \$445 ;
+    l0_acc_p1 <= \$447 ;
   always @(posedge clk)
-    o__payload <= \$446 ;
+    o__payload <= \$448 ;
   always @(posedge clk)
-    l1_x_p0 <= \$447 ;
+    l1_x_p0 <= \$449 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$448 ;
+    l1_neg_p0 <= \$450 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$449 ;
+    l1_seg_p0 <= \$451 ;
   always @(posedge clk)
-    l1_t_p0 <= \$450 ;
+    l1_t_p0 <= \$452 ;
   always @(posedge clk)
-    l1_x_p1 <= \$451 ;
+    l1_x_p1 <= \$453 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$452 ;
+    l1_neg_p1 <= \$454 ;
   always @(posedge clk)
-    l1_seg_p1 <= \$453 ;
+    l1_seg_p1 <= \$455 ;
   always @(posedge clk)
-    l1_t_p1 <= \$454 ;
+    l1_t_p1 <= \$456 ;
   always @(posedge clk)
-    l1_acc_p1 <= \$455 ;
+    l1_acc_p1 <= \$457 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     l0_s1_seg = 4'h0;
@@ -11023,29 +11033,29 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     (* full_case = 32'd1 *)
     casez (l0_s1_seg)
       4'h0:
-          l0_s1_origin = 16'h0000;
+          l0_s1_origin = 7'h00;
       4'h1:
-          l0_s1_origin = 16'h0700;
+          l0_s1_origin = 7'h0e;
       4'h2:
-          l0_s1_origin = 16'h0c80;
+          l0_s1_origin = 7'h19;
       4'h3:
-          l0_s1_origin = 16'h1200;
+          l0_s1_origin = 7'h64;
       4'h4:
-          l0_s1_origin = 16'h1780;
+          l0_s1_origin = 7'h6f;
       4'h5:
-          l0_s1_origin = 16'h1e00;
+          l0_s1_origin = 7'h7c;
       4'h6:
-          l0_s1_origin = 16'h2500;
+          l0_s1_origin = 7'h0a;
       4'h7:
-          l0_s1_origin = 16'h2d80;
+          l0_s1_origin = 7'h1b;
       4'h8:
-          l0_s1_origin = 16'h4280;
+          l0_s1_origin = 7'h05;
       4'h9:
-          l0_s1_origin = 16'h5000;
+          l0_s1_origin = 7'h60;
       4'ha:
-          l0_s1_origin = 16'h5e80;
+          l0_s1_origin = 7'h7d;
       default:
-          l0_s1_origin = 16'h6f80;
+          l0_s1_origin = 7'h1f;
     endcase
   end
   always @* begin
@@ -11180,29 +11190,29 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
     (* full_case = 32'd1 *)
     casez (l1_s1_seg)
       4'h0:
-          l1_s1_origin = 16'h0000;
+          l1_s1_origin = 7'h00;
       4'h1:
-          l1_s1_origin = 16'h0700;
+          l1_s1_origin = 7'h0e;
       4'h2:
-          l1_s1_origin = 16'h0c80;
+          l1_s1_origin = 7'h19;
       4'h3:
-          l1_s1_origin = 16'h1200;
+          l1_s1_origin = 7'h64;
       4'h4:
-          l1_s1_origin = 16'h1780;
+          l1_s1_origin = 7'h6f;
       4'h5:
-          l1_s1_origin = 16'h1e00;
+          l1_s1_origin = 7'h7c;
       4'h6:
-          l1_s1_origin = 16'h2500;
+          l1_s1_origin = 7'h0a;
       4'h7:
-          l1_s1_origin = 16'h2d80;
+          l1_s1_origin = 7'h1b;
       4'h8:
-          l1_s1_origin = 16'h4280;
+          l1_s1_origin = 7'h05;
       4'h9:
-          l1_s1_origin = 16'h5000;
+          l1_s1_origin = 7'h60;
       4'ha:
-          l1_s1_origin = 16'h5e80;
+          l1_s1_origin = 7'h7d;
       default:
-          l1_s1_origin = 16'h6f80;
+          l1_s1_origin = 7'h1f;
     endcase
   end
   always @* begin
@@ -11297,29 +11307,9 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$434  = valid_0;
+    \$436  = valid_0;
     if (i__ready) begin
-      \$434  = i__valid;
-    end
-    if (rst) begin
-      \$434  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$435  = valid_1;
-    if (i__ready) begin
-      \$435  = valid_0;
-    end
-    if (rst) begin
-      \$435  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$436  = o__valid;
-    if (i__ready) begin
-      \$436  = valid_1;
+      \$436  = i__valid;
     end
     if (rst) begin
       \$436  = 1'h0;
@@ -11327,139 +11317,159 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$437  = l0_x_p0;
+    \$437  = valid_1;
     if (i__ready) begin
-      \$437  = \$357 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$438  = l0_neg_p0;
-    if (i__ready) begin
-      \$438  = \$361 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$439  = l0_seg_p0;
-    if (i__ready) begin
-      \$439  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$440  = l0_t_p0;
-    if (i__ready) begin
-      \$440  = \$376 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$441  = l0_x_p1;
-    if (i__ready) begin
-      \$441  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$442  = l0_neg_p1;
-    if (i__ready) begin
-      \$442  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$443  = l0_seg_p1;
-    if (i__ready) begin
-      \$443  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$444  = l0_t_p1;
-    if (i__ready) begin
-      \$444  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$445  = l0_acc_p1;
-    if (i__ready) begin
-      \$445  = \$378 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$446  = o__payload;
-    if (i__ready) begin
-      \$446 [15:0] = \$388 [15:0];
-      \$446 [31:16] = \$433 [15:0];
+      \$437  = valid_0;
     end
     if (rst) begin
-      \$446  = 32'd0;
+      \$437  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$447  = l1_x_p0;
+    \$438  = o__valid;
     if (i__ready) begin
-      \$447  = \$402 [14:0];
+      \$438  = valid_1;
+    end
+    if (rst) begin
+      \$438  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$448  = l1_neg_p0;
+    \$439  = l0_x_p0;
     if (i__ready) begin
-      \$448  = \$406 [15];
+      \$439  = \$357 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$449  = l1_seg_p0;
+    \$440  = l0_neg_p0;
     if (i__ready) begin
-      \$449  = l1_s1_seg;
+      \$440  = \$361 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$450  = l1_t_p0;
+    \$441  = l0_seg_p0;
     if (i__ready) begin
-      \$450  = \$421 [12:0];
+      \$441  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$451  = l1_x_p1;
+    \$442  = l0_t_p0;
     if (i__ready) begin
-      \$451  = l1_x_p0;
+      \$442  = \$377 [12:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$452  = l1_neg_p1;
+    \$443  = l0_x_p1;
     if (i__ready) begin
-      \$452  = l1_neg_p0;
+      \$443  = l0_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$453  = l1_seg_p1;
+    \$444  = l0_neg_p1;
     if (i__ready) begin
-      \$453  = l1_seg_p0;
+      \$444  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$454  = l1_t_p1;
+    \$445  = l0_seg_p1;
     if (i__ready) begin
-      \$454  = l1_t_p0;
+      \$445  = l0_seg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$455  = l1_acc_p1;
+    \$446  = l0_t_p1;
     if (i__ready) begin
-      \$455  = \$423 [30:0];
+      \$446  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$447  = l0_acc_p1;
+    if (i__ready) begin
+      \$447  = \$379 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$448  = o__payload;
+    if (i__ready) begin
+      \$448 [15:0] = \$389 [15:0];
+      \$448 [31:16] = \$435 [15:0];
+    end
+    if (rst) begin
+      \$448  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$449  = l1_x_p0;
+    if (i__ready) begin
+      \$449  = \$403 [14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$450  = l1_neg_p0;
+    if (i__ready) begin
+      \$450  = \$407 [15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$451  = l1_seg_p0;
+    if (i__ready) begin
+      \$451  = l1_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$452  = l1_t_p0;
+    if (i__ready) begin
+      \$452  = \$423 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$453  = l1_x_p1;
+    if (i__ready) begin
+      \$453  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$454  = l1_neg_p1;
+    if (i__ready) begin
+      \$454  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$455  = l1_seg_p1;
+    if (i__ready) begin
+      \$455  = l1_seg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$456  = l1_t_p1;
+    if (i__ready) begin
+      \$456  = l1_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$457  = l1_acc_p1;
+    if (i__ready) begin
+      \$457  = \$425 [30:0];
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
@@ -11472,14 +11482,16 @@ module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$338  = { 26'h0000000, l1_s3_prod[42:26] };
   assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
   assign \$342  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$377  = { l0_s2_prod[27], l0_s2_prod[27:0] };
-  assign \$380  = { \$379 [20], \$379 [20], \$379 [20], \$379 [20], \$379 [20:4] };
-  assign \$383  = { \$382 [20], \$382 [20], \$382 [20], \$382 [20], \$382 [20:4] };
-  assign \$386  = { \$385 [20], \$385 [20], \$385 [20], \$385 [20], \$385 [20:4] };
-  assign \$422  = { l1_s2_prod[27], l1_s2_prod[27:0] };
-  assign \$425  = { \$424 [20], \$424 [20], \$424 [20], \$424 [20], \$424 [20:4] };
-  assign \$428  = { \$427 [20], \$427 [20], \$427 [20], \$427 [20], \$427 [20:4] };
-  assign \$431  = { \$430 [20], \$430 [20], \$430 [20], \$430 [20], \$430 [20:4] };
+  assign \$376  = { l0_s1_origin, 7'h00 };
+  assign \$378  = { l0_s2_prod[27], l0_s2_prod[27:0] };
+  assign \$381  = { \$380 [20], \$380 [20], \$380 [20], \$380 [20], \$380 [20:4] };
+  assign \$384  = { \$383 [20], \$383 [20], \$383 [20], \$383 [20], \$383 [20:4] };
+  assign \$387  = { \$386 [20], \$386 [20], \$386 [20], \$386 [20], \$386 [20:4] };
+  assign \$422  = { l1_s1_origin, 7'h00 };
+  assign \$424  = { l1_s2_prod[27], l1_s2_prod[27:0] };
+  assign \$427  = { \$426 [20], \$426 [20], \$426 [20], \$426 [20], \$426 [20:4] };
+  assign \$430  = { \$429 [20], \$429 [20], \$429 [20], \$429 [20], \$429 [20:4] };
+  assign \$433  = { \$432 [20], \$432 [20], \$432 [20], \$432 [20], \$432 [20:4] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -12682,79 +12694,81 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire [15:0] \$855 ;
   wire [15:0] \$856 ;
   wire [16:0] \$857 ;
-  wire [16:0] \$858 ;
-  wire [20:0] \$859 ;
+  wire [12:0] \$858 ;
+  wire [16:0] \$859 ;
   wire \$86 ;
   wire [20:0] \$860 ;
-  wire \$861 ;
-  wire [20:0] \$862 ;
+  wire [20:0] \$861 ;
+  wire \$862 ;
   wire [20:0] \$863 ;
-  wire \$864 ;
-  wire [20:0] \$865 ;
+  wire [20:0] \$864 ;
+  wire \$865 ;
   wire [20:0] \$866 ;
   wire [20:0] \$867 ;
   wire [20:0] \$868 ;
-  wire \$869 ;
+  wire [20:0] \$869 ;
   wire \$87 ;
   wire \$870 ;
-  wire [15:0] \$871 ;
+  wire \$871 ;
   wire [15:0] \$872 ;
-  wire \$873 ;
+  wire [15:0] \$873 ;
   wire \$874 ;
-  wire [15:0] \$875 ;
+  wire \$875 ;
   wire [15:0] \$876 ;
-  wire [16:0] \$877 ;
-  wire \$878 ;
+  wire [15:0] \$877 ;
+  wire [16:0] \$878 ;
   wire \$879 ;
   wire [15:0] \$88 ;
-  wire [15:0] \$880 ;
+  wire \$880 ;
   wire [15:0] \$881 ;
-  wire [16:0] \$882 ;
-  wire \$883 ;
+  wire [15:0] \$882 ;
+  wire [16:0] \$883 ;
   wire \$884 ;
-  wire [15:0] \$885 ;
+  wire \$885 ;
   wire [15:0] \$886 ;
-  wire \$887 ;
+  wire [15:0] \$887 ;
   wire \$888 ;
-  wire [15:0] \$889 ;
+  wire \$889 ;
   wire [15:0] \$89 ;
   wire [15:0] \$890 ;
-  wire \$891 ;
+  wire [15:0] \$891 ;
   wire \$892 ;
-  wire [15:0] \$893 ;
+  wire \$893 ;
   wire [15:0] \$894 ;
-  wire [16:0] \$895 ;
-  wire \$896 ;
+  wire [15:0] \$895 ;
+  wire [16:0] \$896 ;
   wire \$897 ;
-  wire [15:0] \$898 ;
+  wire \$898 ;
   wire [15:0] \$899 ;
   wire [15:0] \$9 ;
   wire [16:0] \$90 ;
-  wire [16:0] \$900 ;
+  wire [15:0] \$900 ;
   wire [16:0] \$901 ;
-  wire [20:0] \$902 ;
-  wire [20:0] \$903 ;
-  wire \$904 ;
+  wire [12:0] \$902 ;
+  wire [16:0] \$903 ;
+  wire [20:0] \$904 ;
   wire [20:0] \$905 ;
-  wire [20:0] \$906 ;
-  wire \$907 ;
+  wire \$906 ;
+  wire [20:0] \$907 ;
   wire [20:0] \$908 ;
-  wire [20:0] \$909 ;
+  wire \$909 ;
   wire \$91 ;
   wire [20:0] \$910 ;
   wire [20:0] \$911 ;
-  reg \$912 ;
-  reg \$913 ;
-  reg [14:0] \$914 ;
+  wire [20:0] \$912 ;
+  wire [20:0] \$913 ;
+  reg \$914 ;
   reg \$915 ;
-  reg [4:0] \$916 ;
-  reg [11:0] \$917 ;
-  reg [31:0] \$918 ;
-  reg [14:0] \$919 ;
+  reg [14:0] \$916 ;
+  reg \$917 ;
+  reg [4:0] \$918 ;
+  reg [11:0] \$919 ;
   wire \$92 ;
-  reg \$920 ;
-  reg [4:0] \$921 ;
-  reg [11:0] \$922 ;
+  reg [31:0] \$920 ;
+  reg [14:0] \$921 ;
+  reg \$922 ;
+  reg [4:0] \$923 ;
+  reg [11:0] \$924 ;
   wire \$93 ;
   wire [15:0] \$94 ;
   wire [15:0] \$95 ;
@@ -12810,8 +12824,8 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   wire [18:0] \port__data$25 ;
   wire [32:0] \port__data$30 ;
   wire [19:0] \port__data$35 ;
-  wire [15:0] \port__data$42 ;
-  wire [15:0] \port__data$46 ;
+  wire [11:0] \port__data$42 ;
+  wire [11:0] \port__data$46 ;
   wire port__en;
   wire \port__en$12 ;
   wire \port__en$16 ;
@@ -12953,39 +12967,41 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   end
   assign \port__data$25  = _4_;
   assign port__data = _5_;
-  reg [15:0] origin_rom [27:0];
+  reg [11:0] origin_rom [27:0];
   initial begin
-    origin_rom[0] = 16'h0000;
-    origin_rom[1] = 16'h0137;
-    origin_rom[2] = 16'h0273;
-    origin_rom[3] = 16'h03ba;
-    origin_rom[4] = 16'h0514;
-    origin_rom[5] = 16'h068d;
-    origin_rom[6] = 16'h0842;
-    origin_rom[7] = 16'h0ace;
-    origin_rom[8] = 16'h0d39;
-    origin_rom[9] = 16'h0f24;
-    origin_rom[10] = 16'h10ee;
-    origin_rom[11] = 16'h12ae;
-    origin_rom[12] = 16'h1470;
-    origin_rom[13] = 16'h163b;
-    origin_rom[14] = 16'h1816;
-    origin_rom[15] = 16'h1a07;
-    origin_rom[16] = 16'h1c14;
-    origin_rom[17] = 16'h1e46;
-    origin_rom[18] = 16'h20a5;
-    origin_rom[19] = 16'h233b;
-    origin_rom[20] = 16'h2619;
-    origin_rom[21] = 16'h2953;
-    origin_rom[22] = 16'h2d06;
-    origin_rom[23] = 16'h3160;
-    origin_rom[24] = 16'h36ad;
-    origin_rom[25] = 16'h3d76;
-    origin_rom[26] = 16'h46ed;
-    origin_rom[27] = 16'h56ab;
+    origin_rom[0] = 12'h000;
+    origin_rom[1] = 12'h137;
+    origin_rom[2] = 12'h273;
+    origin_rom[3] = 12'h3ba;
+    origin_rom[4] = 12'h514;
+    origin_rom[5] = 12'h68d;
+    origin_rom[6] = 12'h842;
+    origin_rom[7] = 12'hace;
+    origin_rom[8] = 12'hd39;
+    origin_rom[9] = 12'hf24;
+    origin_rom[10] = 12'h0ee;
+    origin_rom[11] = 12'h2ae;
+    origin_rom[12] = 12'h470;
+    origin_rom[13] = 12'h63b;
+    origin_rom[14] = 12'h816;
+    origin_rom[15] = 12'ha07;
+    origin_rom[16] = 12'hc14;
+    origin_rom[17] = 12'he46;
+    origin_rom[18] = 12'h0a5;
+    origin_rom[19] = 12'h33b;
+    origin_rom[20] = 12'h619;
+    origin_rom[21] = 12'h953;
+    origin_rom[22] = 12'hd06;
+    origin_rom[23] = 12'h160;
+    origin_rom[24] = 12'h6ad;
+    origin_rom[25] = 12'hd76;
+    origin_rom[26] = 12'h6ed;
+    origin_rom[27] = 12'h6ab;
   end
   assign \port__data$46  = origin_rom[l1_s1_seg];
   assign \port__data$42  = origin_rom[l0_s1_seg];
+  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
+  assign \$76  = \$75 [14:0] >= 11'h68d;
   assign \$77  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$78  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$79  = \$78  ? 16'h557b : i__payload[15:0];
@@ -13767,76 +13783,76 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$855  = \$854  ? 16'h557b : i__payload[15:0];
   assign \$856  = \$853  ? 16'ha1bb : \$855 ;
   assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
-  assign \$858  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\port__data$42 );
-  assign \$859  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$861  = $signed(\$860 ) > $signed(16'h7fff);
-  assign \$862  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$864  = $signed(\$863 ) < $signed(16'h8000);
-  assign \$865  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$867  = \$864  ? 21'h1f8000 : \$866 ;
-  assign \$868  = \$861  ? 21'h007fff : \$867 ;
-  assign \$869  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$870  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$871  = \$870  ? 16'h557b : i__payload[31:16];
-  assign \$872  = \$869  ? 16'ha1bb : \$871 ;
-  assign \$873  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$874  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$875  = \$874  ? 16'h557b : i__payload[31:16];
-  assign \$876  = \$873  ? 16'ha1bb : \$875 ;
-  assign \$877  = - $signed(\$876 );
-  assign \$878  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$879  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$880  = \$879  ? 16'h557b : i__payload[31:16];
-  assign \$881  = \$878  ? 16'ha1bb : \$880 ;
-  assign \$882  = \$872 [15] ? \$877  : { \$881 [15], \$881  };
-  assign \$883  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$884  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$885  = \$884  ? 16'h557b : i__payload[31:16];
-  assign \$886  = \$883  ? 16'ha1bb : \$885 ;
-  assign \$887  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$888  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$889  = \$888  ? 16'h557b : i__payload[31:16];
-  assign \$890  = \$887  ? 16'ha1bb : \$889 ;
-  assign \$891  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$892  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$893  = \$892  ? 16'h557b : i__payload[31:16];
-  assign \$894  = \$891  ? 16'ha1bb : \$893 ;
-  assign \$895  = - $signed(\$894 );
-  assign \$896  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$897  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$898  = \$897  ? 16'h557b : i__payload[31:16];
-  assign \$899  = \$896  ? 16'ha1bb : \$898 ;
-  assign \$900  = \$890 [15] ? \$895  : { \$899 [15], \$899  };
-  assign \$901  = $signed({ 1'h0, \$900 [14:0] }) - $signed(\port__data$46 );
-  assign \$902  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$904  = $signed(\$903 ) > $signed(16'h7fff);
-  assign \$905  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$907  = $signed(\$906 ) < $signed(16'h8000);
-  assign \$908  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$910  = \$907  ? 21'h1f8000 : \$909 ;
-  assign \$911  = \$904  ? 21'h007fff : \$910 ;
+  assign \$859  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\$858 );
+  assign \$860  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$862  = $signed(\$861 ) > $signed(16'h7fff);
+  assign \$863  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$865  = $signed(\$864 ) < $signed(16'h8000);
+  assign \$866  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$868  = \$865  ? 21'h1f8000 : \$867 ;
+  assign \$869  = \$862  ? 21'h007fff : \$868 ;
+  assign \$870  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$871  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$872  = \$871  ? 16'h557b : i__payload[31:16];
+  assign \$873  = \$870  ? 16'ha1bb : \$872 ;
+  assign \$874  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$875  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$876  = \$875  ? 16'h557b : i__payload[31:16];
+  assign \$877  = \$874  ? 16'ha1bb : \$876 ;
+  assign \$878  = - $signed(\$877 );
+  assign \$879  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$880  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$881  = \$880  ? 16'h557b : i__payload[31:16];
+  assign \$882  = \$879  ? 16'ha1bb : \$881 ;
+  assign \$883  = \$873 [15] ? \$878  : { \$882 [15], \$882  };
+  assign \$884  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$885  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$886  = \$885  ? 16'h557b : i__payload[31:16];
+  assign \$887  = \$884  ? 16'ha1bb : \$886 ;
+  assign \$888  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$889  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$890  = \$889  ? 16'h557b : i__payload[31:16];
+  assign \$891  = \$888  ? 16'ha1bb : \$890 ;
+  assign \$892  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$893  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$894  = \$893  ? 16'h557b : i__payload[31:16];
+  assign \$895  = \$892  ? 16'ha1bb : \$894 ;
+  assign \$896  = - $signed(\$895 );
+  assign \$897  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$898  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$899  = \$898  ? 16'h557b : i__payload[31:16];
+  assign \$900  = \$897  ? 16'ha1bb : \$899 ;
+  assign \$901  = \$891 [15] ? \$896  : { \$900 [15], \$900  };
+  assign \$903  = $signed({ 1'h0, \$901 [14:0] }) - $signed(\$902 );
+  assign \$904  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$906  = $signed(\$905 ) > $signed(16'h7fff);
+  assign \$907  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$909  = $signed(\$908 ) < $signed(16'h8000);
+  assign \$910  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$912  = \$909  ? 21'h1f8000 : \$911 ;
+  assign \$913  = \$906  ? 21'h007fff : \$912 ;
   always @(posedge clk)
-    valid_0 <= \$912 ;
+    valid_0 <= \$914 ;
   always @(posedge clk)
-    o__valid <= \$913 ;
+    o__valid <= \$915 ;
   always @(posedge clk)
-    l0_x_p0 <= \$914 ;
+    l0_x_p0 <= \$916 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$915 ;
+    l0_neg_p0 <= \$917 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$916 ;
+    l0_seg_p0 <= \$918 ;
   always @(posedge clk)
-    l0_t_p0 <= \$917 ;
+    l0_t_p0 <= \$919 ;
   always @(posedge clk)
-    o__payload <= \$918 ;
+    o__payload <= \$920 ;
   always @(posedge clk)
-    l1_x_p0 <= \$919 ;
+    l1_x_p0 <= \$921 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$920 ;
+    l1_neg_p0 <= \$922 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$921 ;
+    l1_seg_p0 <= \$923 ;
   always @(posedge clk)
-    l1_t_p0 <= \$922 ;
+    l1_t_p0 <= \$924 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
@@ -13912,8 +13928,6 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$72  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$73  = \$72  ? 16'h557b : i__payload[15:0];
   assign \$74  = \$71  ? 16'ha1bb : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 11'h68d;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     l0_s1_seg = 5'h00;
@@ -14086,89 +14100,89 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$912  = valid_0;
+    \$914  = valid_0;
     if (i__ready) begin
-      \$912  = i__valid;
+      \$914  = i__valid;
     end
     if (rst) begin
-      \$912  = 1'h0;
+      \$914  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$913  = o__valid;
+    \$915  = o__valid;
     if (i__ready) begin
-      \$913  = valid_0;
+      \$915  = valid_0;
     end
     if (rst) begin
-      \$913  = 1'h0;
+      \$915  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$914  = l0_x_p0;
+    \$916  = l0_x_p0;
     if (i__ready) begin
-      \$914  = \$839 [14:0];
+      \$916  = \$839 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$915  = l0_neg_p0;
+    \$917  = l0_neg_p0;
     if (i__ready) begin
-      \$915  = \$843 [15];
+      \$917  = \$843 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$916  = l0_seg_p0;
+    \$918  = l0_seg_p0;
     if (i__ready) begin
-      \$916  = l0_s1_seg;
+      \$918  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$917  = l0_t_p0;
+    \$919  = l0_t_p0;
     if (i__ready) begin
-      \$917  = \$858 [11:0];
+      \$919  = \$859 [11:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$918  = o__payload;
+    \$920  = o__payload;
     if (i__ready) begin
-      \$918 [15:0] = \$868 [15:0];
-      \$918 [31:16] = \$911 [15:0];
+      \$920 [15:0] = \$869 [15:0];
+      \$920 [31:16] = \$913 [15:0];
     end
     if (rst) begin
-      \$918  = 32'd0;
+      \$920  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$919  = l1_x_p0;
+    \$921  = l1_x_p0;
     if (i__ready) begin
-      \$919  = \$882 [14:0];
+      \$921  = \$883 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$920  = l1_neg_p0;
+    \$922  = l1_neg_p0;
     if (i__ready) begin
-      \$920  = \$886 [15];
+      \$922  = \$887 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$921  = l1_seg_p0;
+    \$923  = l1_seg_p0;
     if (i__ready) begin
-      \$921  = l1_s1_seg;
+      \$923  = l1_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$922  = l1_t_p0;
+    \$924  = l1_t_p0;
     if (i__ready) begin
-      \$922  = \$901 [11:0];
+      \$924  = \$903 [11:0];
     end
   end
   assign port__addr = l0_s1_seg;
@@ -14195,10 +14209,12 @@ module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__va
   assign \$819  = { l1_s2_prod[27], l1_s2_prod[27:0] };
   assign \$821  = { 24'h000000, l1_s3_prod[39:24] };
   assign \$824  = { 24'h000000, l1_s3_prod[39:24] };
-  assign \$860  = { \$859 [20], \$859 [20], \$859 [20], \$859 [20], \$859 [20:4] };
-  assign \$863  = { \$862 [20], \$862 [20], \$862 [20], \$862 [20], \$862 [20:4] };
-  assign \$866  = { \$865 [20], \$865 [20], \$865 [20], \$865 [20], \$865 [20:4] };
-  assign \$903  = { \$902 [20], \$902 [20], \$902 [20], \$902 [20], \$902 [20:4] };
-  assign \$906  = { \$905 [20], \$905 [20], \$905 [20], \$905 [20], \$905 [20:4] };
-  assign \$909  = { \$908 [20], \$908 [20], \$908 [20], \$908 [20], \$908 [20:4] };
+  assign \$858  = { \port__data$42 [11], \port__data$42  };
+  assign \$861  = { \$860 [20], \$860 [20], \$860 [20], \$860 [20], \$860 [20:4] };
+  assign \$864  = { \$863 [20], \$863 [20], \$863 [20], \$863 [20], \$863 [20:4] };
+  assign \$867  = { \$866 [20], \$866 [20], \$866 [20], \$866 [20], \$866 [20:4] };
+  assign \$902  = { \port__data$46 [11], \port__data$46  };
+  assign \$905  = { \$904 [20], \$904 [20], \$904 [20], \$904 [20], \$904 [20:4] };
+  assign \$908  = { \$907 [20], \$907 [20], \$907 [20], \$907 [20], \$907 [20:4] };
+  assign \$911  = { \$910 [20], \$910 [20], \$910 [20], \$910 [20], \$910 [20:4] };
 endmodule

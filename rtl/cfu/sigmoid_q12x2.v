@@ -680,69 +680,71 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire [15:0] \$705 ;
   wire [15:0] \$706 ;
   wire [16:0] \$707 ;
-  wire [16:0] \$708 ;
-  wire [20:0] \$709 ;
+  wire [12:0] \$708 ;
+  wire [16:0] \$709 ;
   wire \$71 ;
   wire [20:0] \$710 ;
-  wire \$711 ;
-  wire [20:0] \$712 ;
+  wire [20:0] \$711 ;
+  wire \$712 ;
   wire [20:0] \$713 ;
   wire [20:0] \$714 ;
-  wire \$715 ;
+  wire [20:0] \$715 ;
   wire \$716 ;
-  wire [15:0] \$717 ;
+  wire \$717 ;
   wire [15:0] \$718 ;
-  wire \$719 ;
+  wire [15:0] \$719 ;
   wire \$72 ;
   wire \$720 ;
-  wire [15:0] \$721 ;
+  wire \$721 ;
   wire [15:0] \$722 ;
-  wire [16:0] \$723 ;
-  wire \$724 ;
+  wire [15:0] \$723 ;
+  wire [16:0] \$724 ;
   wire \$725 ;
-  wire [15:0] \$726 ;
+  wire \$726 ;
   wire [15:0] \$727 ;
-  wire [16:0] \$728 ;
-  wire \$729 ;
+  wire [15:0] \$728 ;
+  wire [16:0] \$729 ;
   wire [15:0] \$73 ;
   wire \$730 ;
-  wire [15:0] \$731 ;
+  wire \$731 ;
   wire [15:0] \$732 ;
-  wire \$733 ;
+  wire [15:0] \$733 ;
   wire \$734 ;
-  wire [15:0] \$735 ;
+  wire \$735 ;
   wire [15:0] \$736 ;
-  wire \$737 ;
+  wire [15:0] \$737 ;
   wire \$738 ;
-  wire [15:0] \$739 ;
+  wire \$739 ;
   wire [15:0] \$74 ;
   wire [15:0] \$740 ;
-  wire [16:0] \$741 ;
-  wire \$742 ;
+  wire [15:0] \$741 ;
+  wire [16:0] \$742 ;
   wire \$743 ;
-  wire [15:0] \$744 ;
+  wire \$744 ;
   wire [15:0] \$745 ;
-  wire [16:0] \$746 ;
+  wire [15:0] \$746 ;
   wire [16:0] \$747 ;
-  wire [20:0] \$748 ;
-  wire [20:0] \$749 ;
+  wire [12:0] \$748 ;
+  wire [16:0] \$749 ;
   wire [16:0] \$75 ;
-  wire \$750 ;
+  wire [20:0] \$750 ;
   wire [20:0] \$751 ;
-  wire [20:0] \$752 ;
+  wire \$752 ;
   wire [20:0] \$753 ;
-  reg \$754 ;
-  reg \$755 ;
-  reg [14:0] \$756 ;
+  wire [20:0] \$754 ;
+  wire [20:0] \$755 ;
+  reg \$756 ;
   reg \$757 ;
-  reg [4:0] \$758 ;
-  reg [11:0] \$759 ;
+  reg [14:0] \$758 ;
+  reg \$759 ;
   wire \$76 ;
-  reg [31:0] \$760 ;
-  reg [14:0] \$761 ;
-  reg \$762 ;
-  reg [4:0] \$763 ;
-  reg [11:0] \$764 ;
+  reg [4:0] \$760 ;
+  reg [11:0] \$761 ;
+  reg [31:0] \$762 ;
+  reg [14:0] \$763 ;
+  reg \$764 ;
+  reg [4:0] \$765 ;
+  reg [11:0] \$766 ;
   wire \$77 ;
   wire \$78 ;
   wire [15:0] \$79 ;
@@ -816,8 +818,8 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire [16:0] \port__data$29 ;
   wire [31:0] \port__data$34 ;
   wire [20:0] \port__data$39 ;
-  wire [15:0] \port__data$43 ;
-  wire [15:0] \port__data$46 ;
+  wire [5:0] \port__data$43 ;
+  wire [5:0] \port__data$46 ;
   wire port__en;
   wire \port__en$16 ;
   wire \port__en$20 ;
@@ -944,34 +946,36 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   end
   assign \port__data$29  = _4_;
   assign port__data = _5_;
-  reg [15:0] origin_rom [22:0];
+  reg [5:0] origin_rom [22:0];
   initial begin
-    origin_rom[0] = 16'h0000;
-    origin_rom[1] = 16'h0300;
-    origin_rom[2] = 16'h0600;
-    origin_rom[3] = 16'h0900;
-    origin_rom[4] = 16'h0c80;
-    origin_rom[5] = 16'h1080;
-    origin_rom[6] = 16'h1980;
-    origin_rom[7] = 16'h1d80;
-    origin_rom[8] = 16'h2180;
-    origin_rom[9] = 16'h2600;
-    origin_rom[10] = 16'h2a80;
-    origin_rom[11] = 16'h2e80;
-    origin_rom[12] = 16'h3300;
-    origin_rom[13] = 16'h3800;
-    origin_rom[14] = 16'h3d00;
-    origin_rom[15] = 16'h4200;
-    origin_rom[16] = 16'h4800;
-    origin_rom[17] = 16'h4e00;
-    origin_rom[18] = 16'h5500;
-    origin_rom[19] = 16'h5c80;
-    origin_rom[20] = 16'h6480;
-    origin_rom[21] = 16'h6d80;
-    origin_rom[22] = 16'h7900;
+    origin_rom[0] = 6'h00;
+    origin_rom[1] = 6'h06;
+    origin_rom[2] = 6'h0c;
+    origin_rom[3] = 6'h32;
+    origin_rom[4] = 6'h39;
+    origin_rom[5] = 6'h01;
+    origin_rom[6] = 6'h33;
+    origin_rom[7] = 6'h3b;
+    origin_rom[8] = 6'h03;
+    origin_rom[9] = 6'h0c;
+    origin_rom[10] = 6'h35;
+    origin_rom[11] = 6'h3d;
+    origin_rom[12] = 6'h06;
+    origin_rom[13] = 6'h30;
+    origin_rom[14] = 6'h3a;
+    origin_rom[15] = 6'h04;
+    origin_rom[16] = 6'h30;
+    origin_rom[17] = 6'h3c;
+    origin_rom[18] = 6'h0a;
+    origin_rom[19] = 6'h39;
+    origin_rom[20] = 6'h09;
+    origin_rom[21] = 6'h3b;
+    origin_rom[22] = 6'h32;
   end
   assign \port__data$46  = origin_rom[l1_s1_seg];
   assign \port__data$43  = origin_rom[l0_s1_seg];
+  assign \$233  = \$232  ? 16'h7fa0 : i__payload[15:0];
+  assign \$234  = \$231  ? 16'h8060 : \$233 ;
   assign \$235  = - $signed(\$234 );
   assign \$236  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$237  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
@@ -1445,70 +1449,70 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$705  = \$704  ? 16'h7fa0 : i__payload[15:0];
   assign \$706  = \$703  ? 16'h8060 : \$705 ;
   assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
-  assign \$708  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\port__data$43 );
-  assign \$709  = l0_s4_acc[19:0] + 4'h8;
-  assign \$711  = \$710  > 16'hffff;
-  assign \$712  = l0_s4_acc[19:0] + 4'h8;
-  assign \$714  = \$711  ? 21'h00ffff : \$713 ;
-  assign \$715  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$716  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$717  = \$716  ? 16'h7fa0 : i__payload[31:16];
-  assign \$718  = \$715  ? 16'h8060 : \$717 ;
-  assign \$719  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$720  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$721  = \$720  ? 16'h7fa0 : i__payload[31:16];
-  assign \$722  = \$719  ? 16'h8060 : \$721 ;
-  assign \$723  = - $signed(\$722 );
-  assign \$724  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$725  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$726  = \$725  ? 16'h7fa0 : i__payload[31:16];
-  assign \$727  = \$724  ? 16'h8060 : \$726 ;
-  assign \$728  = \$718 [15] ? \$723  : { \$727 [15], \$727  };
-  assign \$729  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$730  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$731  = \$730  ? 16'h7fa0 : i__payload[31:16];
-  assign \$732  = \$729  ? 16'h8060 : \$731 ;
-  assign \$733  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$734  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$735  = \$734  ? 16'h7fa0 : i__payload[31:16];
-  assign \$736  = \$733  ? 16'h8060 : \$735 ;
-  assign \$737  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$738  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$739  = \$738  ? 16'h7fa0 : i__payload[31:16];
-  assign \$740  = \$737  ? 16'h8060 : \$739 ;
-  assign \$741  = - $signed(\$740 );
-  assign \$742  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$743  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$744  = \$743  ? 16'h7fa0 : i__payload[31:16];
-  assign \$745  = \$742  ? 16'h8060 : \$744 ;
-  assign \$746  = \$736 [15] ? \$741  : { \$745 [15], \$745  };
-  assign \$747  = $signed({ 1'h0, \$746 [14:0] }) - $signed(\port__data$46 );
-  assign \$748  = l1_s4_acc[19:0] + 4'h8;
-  assign \$750  = \$749  > 16'hffff;
-  assign \$751  = l1_s4_acc[19:0] + 4'h8;
-  assign \$753  = \$750  ? 21'h00ffff : \$752 ;
+  assign \$709  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\$708 );
+  assign \$710  = l0_s4_acc[19:0] + 4'h8;
+  assign \$712  = \$711  > 16'hffff;
+  assign \$713  = l0_s4_acc[19:0] + 4'h8;
+  assign \$715  = \$712  ? 21'h00ffff : \$714 ;
+  assign \$716  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$717  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$718  = \$717  ? 16'h7fa0 : i__payload[31:16];
+  assign \$719  = \$716  ? 16'h8060 : \$718 ;
+  assign \$720  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$721  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$722  = \$721  ? 16'h7fa0 : i__payload[31:16];
+  assign \$723  = \$720  ? 16'h8060 : \$722 ;
+  assign \$724  = - $signed(\$723 );
+  assign \$725  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$726  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$727  = \$726  ? 16'h7fa0 : i__payload[31:16];
+  assign \$728  = \$725  ? 16'h8060 : \$727 ;
+  assign \$729  = \$719 [15] ? \$724  : { \$728 [15], \$728  };
+  assign \$730  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$731  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$732  = \$731  ? 16'h7fa0 : i__payload[31:16];
+  assign \$733  = \$730  ? 16'h8060 : \$732 ;
+  assign \$734  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$735  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$736  = \$735  ? 16'h7fa0 : i__payload[31:16];
+  assign \$737  = \$734  ? 16'h8060 : \$736 ;
+  assign \$738  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$739  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$740  = \$739  ? 16'h7fa0 : i__payload[31:16];
+  assign \$741  = \$738  ? 16'h8060 : \$740 ;
+  assign \$742  = - $signed(\$741 );
+  assign \$743  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$744  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$745  = \$744  ? 16'h7fa0 : i__payload[31:16];
+  assign \$746  = \$743  ? 16'h8060 : \$745 ;
+  assign \$747  = \$737 [15] ? \$742  : { \$746 [15], \$746  };
+  assign \$749  = $signed({ 1'h0, \$747 [14:0] }) - $signed(\$748 );
+  assign \$750  = l1_s4_acc[19:0] + 4'h8;
+  assign \$752  = \$751  > 16'hffff;
+  assign \$753  = l1_s4_acc[19:0] + 4'h8;
+  assign \$755  = \$752  ? 21'h00ffff : \$754 ;
   always @(posedge clk)
-    valid_0 <= \$754 ;
+    valid_0 <= \$756 ;
   always @(posedge clk)
-    o__valid <= \$755 ;
+    o__valid <= \$757 ;
   always @(posedge clk)
-    l0_x_p0 <= \$756 ;
+    l0_x_p0 <= \$758 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$757 ;
+    l0_neg_p0 <= \$759 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$758 ;
+    l0_seg_p0 <= \$760 ;
   always @(posedge clk)
-    l0_t_p0 <= \$759 ;
+    l0_t_p0 <= \$761 ;
   always @(posedge clk)
-    o__payload <= \$760 ;
+    o__payload <= \$762 ;
   always @(posedge clk)
-    l1_x_p0 <= \$761 ;
+    l1_x_p0 <= \$763 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$762 ;
+    l1_neg_p0 <= \$764 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$763 ;
+    l1_seg_p0 <= \$765 ;
   always @(posedge clk)
-    l1_t_p0 <= \$764 ;
+    l1_t_p0 <= \$766 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'h8060);
@@ -1742,8 +1746,6 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$230  = \$227  ? 16'h8060 : \$229 ;
   assign \$231  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$232  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$233  = \$232  ? 16'h7fa0 : i__payload[15:0];
-  assign \$234  = \$231  ? 16'h8060 : \$233 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 5'h00;
@@ -1886,89 +1888,89 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$754  = valid_0;
+    \$756  = valid_0;
     if (i__ready) begin
-      \$754  = i__valid;
+      \$756  = i__valid;
     end
     if (rst) begin
-      \$754  = 1'h0;
+      \$756  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$755  = o__valid;
+    \$757  = o__valid;
     if (i__ready) begin
-      \$755  = valid_0;
+      \$757  = valid_0;
     end
     if (rst) begin
-      \$755  = 1'h0;
+      \$757  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$756  = l0_x_p0;
+    \$758  = l0_x_p0;
     if (i__ready) begin
-      \$756  = \$689 [14:0];
+      \$758  = \$689 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$757  = l0_neg_p0;
+    \$759  = l0_neg_p0;
     if (i__ready) begin
-      \$757  = \$693 [15];
+      \$759  = \$693 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$758  = l0_seg_p0;
+    \$760  = l0_seg_p0;
     if (i__ready) begin
-      \$758  = l0_s1_seg;
+      \$760  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$759  = l0_t_p0;
+    \$761  = l0_t_p0;
     if (i__ready) begin
-      \$759  = \$708 [11:0];
+      \$761  = \$709 [11:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$760  = o__payload;
+    \$762  = o__payload;
     if (i__ready) begin
-      \$760 [15:0] = \$714 [15:0];
-      \$760 [31:16] = \$753 [15:0];
+      \$762 [15:0] = \$715 [15:0];
+      \$762 [31:16] = \$755 [15:0];
     end
     if (rst) begin
-      \$760  = 32'd0;
+      \$762  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$761  = l1_x_p0;
+    \$763  = l1_x_p0;
     if (i__ready) begin
-      \$761  = \$728 [14:0];
+      \$763  = \$729 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$762  = l1_neg_p0;
+    \$764  = l1_neg_p0;
     if (i__ready) begin
-      \$762  = \$732 [15];
+      \$764  = \$733 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$763  = l1_seg_p0;
+    \$765  = l1_seg_p0;
     if (i__ready) begin
-      \$763  = l1_s1_seg;
+      \$765  = l1_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$764  = l1_t_p0;
+    \$766  = l1_t_p0;
     if (i__ready) begin
-      \$764  = \$747 [11:0];
+      \$766  = \$749 [11:0];
     end
   end
   assign port__addr = l0_s1_seg;
@@ -1995,8 +1997,10 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign \$669  = { l1_s2_prod[27], l1_s2_prod[27:0] };
   assign \$671  = { 24'h000000, l1_s3_prod[40:24] };
   assign \$674  = { 24'h000000, l1_s3_prod[40:24] };
-  assign \$710  = { 4'h0, \$709 [20:4] };
-  assign \$713  = { 4'h0, \$712 [20:4] };
-  assign \$749  = { 4'h0, \$748 [20:4] };
-  assign \$752  = { 4'h0, \$751 [20:4] };
+  assign \$708  = { \port__data$43 , 7'h00 };
+  assign \$711  = { 4'h0, \$710 [20:4] };
+  assign \$714  = { 4'h0, \$713 [20:4] };
+  assign \$748  = { \port__data$46 , 7'h00 };
+  assign \$751  = { 4'h0, \$750 [20:4] };
+  assign \$754  = { 4'h0, \$753 [20:4] };
 endmodule

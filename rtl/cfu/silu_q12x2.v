@@ -311,95 +311,97 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [15:0] \$373 ;
   wire [15:0] \$374 ;
   wire [16:0] \$375 ;
-  wire [16:0] \$376 ;
-  wire [28:0] \$377 ;
-  wire [32:0] \$378 ;
-  wire [20:0] \$379 ;
+  wire [13:0] \$376 ;
+  wire [16:0] \$377 ;
+  wire [28:0] \$378 ;
+  wire [32:0] \$379 ;
   wire [15:0] \$38 ;
   wire [20:0] \$380 ;
-  wire \$381 ;
-  wire [20:0] \$382 ;
+  wire [20:0] \$381 ;
+  wire \$382 ;
   wire [20:0] \$383 ;
-  wire \$384 ;
-  wire [20:0] \$385 ;
+  wire [20:0] \$384 ;
+  wire \$385 ;
   wire [20:0] \$386 ;
   wire [20:0] \$387 ;
   wire [20:0] \$388 ;
-  wire \$389 ;
+  wire [20:0] \$389 ;
   wire [15:0] \$39 ;
   wire \$390 ;
-  wire [15:0] \$391 ;
+  wire \$391 ;
   wire [15:0] \$392 ;
-  wire \$393 ;
+  wire [15:0] \$393 ;
   wire \$394 ;
-  wire [15:0] \$395 ;
+  wire \$395 ;
   wire [15:0] \$396 ;
-  wire [16:0] \$397 ;
-  wire \$398 ;
+  wire [15:0] \$397 ;
+  wire [16:0] \$398 ;
   wire \$399 ;
   wire [15:0] \$4 ;
   wire [16:0] \$40 ;
-  wire [15:0] \$400 ;
+  wire \$400 ;
   wire [15:0] \$401 ;
-  wire [16:0] \$402 ;
-  wire \$403 ;
+  wire [15:0] \$402 ;
+  wire [16:0] \$403 ;
   wire \$404 ;
-  wire [15:0] \$405 ;
+  wire \$405 ;
   wire [15:0] \$406 ;
-  wire \$407 ;
+  wire [15:0] \$407 ;
   wire \$408 ;
-  wire [15:0] \$409 ;
+  wire \$409 ;
   wire \$41 ;
   wire [15:0] \$410 ;
-  wire \$411 ;
+  wire [15:0] \$411 ;
   wire \$412 ;
-  wire [15:0] \$413 ;
+  wire \$413 ;
   wire [15:0] \$414 ;
-  wire [16:0] \$415 ;
-  wire \$416 ;
+  wire [15:0] \$415 ;
+  wire [16:0] \$416 ;
   wire \$417 ;
-  wire [15:0] \$418 ;
+  wire \$418 ;
   wire [15:0] \$419 ;
   wire \$42 ;
-  wire [16:0] \$420 ;
+  wire [15:0] \$420 ;
   wire [16:0] \$421 ;
-  wire [28:0] \$422 ;
-  wire [32:0] \$423 ;
-  wire [20:0] \$424 ;
-  wire [20:0] \$425 ;
-  wire \$426 ;
+  wire [13:0] \$422 ;
+  wire [16:0] \$423 ;
+  wire [28:0] \$424 ;
+  wire [32:0] \$425 ;
+  wire [20:0] \$426 ;
   wire [20:0] \$427 ;
-  wire [20:0] \$428 ;
-  wire \$429 ;
+  wire \$428 ;
+  wire [20:0] \$429 ;
   wire [15:0] \$43 ;
   wire [20:0] \$430 ;
-  wire [20:0] \$431 ;
+  wire \$431 ;
   wire [20:0] \$432 ;
   wire [20:0] \$433 ;
-  reg \$434 ;
-  reg \$435 ;
+  wire [20:0] \$434 ;
+  wire [20:0] \$435 ;
   reg \$436 ;
-  reg [14:0] \$437 ;
+  reg \$437 ;
   reg \$438 ;
-  reg [3:0] \$439 ;
+  reg [14:0] \$439 ;
   wire [15:0] \$44 ;
-  reg [12:0] \$440 ;
-  reg [14:0] \$441 ;
-  reg \$442 ;
-  reg [3:0] \$443 ;
-  reg [12:0] \$444 ;
-  reg [30:0] \$445 ;
-  reg [31:0] \$446 ;
-  reg [14:0] \$447 ;
-  reg \$448 ;
-  reg [3:0] \$449 ;
+  reg \$440 ;
+  reg [3:0] \$441 ;
+  reg [12:0] \$442 ;
+  reg [14:0] \$443 ;
+  reg \$444 ;
+  reg [3:0] \$445 ;
+  reg [12:0] \$446 ;
+  reg [30:0] \$447 ;
+  reg [31:0] \$448 ;
+  reg [14:0] \$449 ;
   wire [16:0] \$45 ;
-  reg [12:0] \$450 ;
-  reg [14:0] \$451 ;
-  reg \$452 ;
-  reg [3:0] \$453 ;
-  reg [12:0] \$454 ;
-  reg [30:0] \$455 ;
+  reg \$450 ;
+  reg [3:0] \$451 ;
+  reg [12:0] \$452 ;
+  reg [14:0] \$453 ;
+  reg \$454 ;
+  reg [3:0] \$455 ;
+  reg [12:0] \$456 ;
+  reg [30:0] \$457 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
@@ -472,7 +474,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg [30:0] l0_acc_p1 = 31'h00000000;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
-  reg [15:0] l0_s1_origin;
+  reg [6:0] l0_s1_origin;
   reg [3:0] l0_s1_seg;
   reg [31:0] l0_s2_c1;
   reg [16:0] l0_s2_c2;
@@ -489,7 +491,7 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg [30:0] l1_acc_p1 = 31'h00000000;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
-  reg [15:0] l1_s1_origin;
+  reg [6:0] l1_s1_origin;
   reg [3:0] l1_s1_seg;
   reg [31:0] l1_s2_c1;
   reg [16:0] l1_s2_c2;
@@ -891,100 +893,100 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
   assign \$374  = \$371  ? 16'h80d5 : \$373 ;
   assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = $signed({ 1'h0, \$375 [14:0] }) - $signed(l0_s1_origin);
-  assign \$378  = $signed(\$377 ) + $signed(l0_s2_c1);
-  assign \$379  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$381  = $signed(\$380 ) > $signed(16'h7fff);
-  assign \$382  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$384  = $signed(\$383 ) < $signed(16'h8000);
-  assign \$385  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$387  = \$384  ? 21'h1f8000 : \$386 ;
-  assign \$388  = \$381  ? 21'h007fff : \$387 ;
-  assign \$389  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$390  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$391  = \$390  ? 16'h7fff : i__payload[31:16];
-  assign \$392  = \$389  ? 16'h80d5 : \$391 ;
-  assign \$393  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$395  = \$394  ? 16'h7fff : i__payload[31:16];
-  assign \$396  = \$393  ? 16'h80d5 : \$395 ;
-  assign \$397  = - $signed(\$396 );
-  assign \$398  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$399  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$400  = \$399  ? 16'h7fff : i__payload[31:16];
-  assign \$401  = \$398  ? 16'h80d5 : \$400 ;
-  assign \$402  = \$392 [15] ? \$397  : { \$401 [15], \$401  };
-  assign \$403  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$405  = \$404  ? 16'h7fff : i__payload[31:16];
-  assign \$406  = \$403  ? 16'h80d5 : \$405 ;
-  assign \$407  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$408  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$409  = \$408  ? 16'h7fff : i__payload[31:16];
-  assign \$410  = \$407  ? 16'h80d5 : \$409 ;
-  assign \$411  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$412  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$413  = \$412  ? 16'h7fff : i__payload[31:16];
-  assign \$414  = \$411  ? 16'h80d5 : \$413 ;
-  assign \$415  = - $signed(\$414 );
-  assign \$416  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$417  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$418  = \$417  ? 16'h7fff : i__payload[31:16];
-  assign \$419  = \$416  ? 16'h80d5 : \$418 ;
-  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = $signed({ 1'h0, \$420 [14:0] }) - $signed(l1_s1_origin);
-  assign \$423  = $signed(\$422 ) + $signed(l1_s2_c1);
-  assign \$424  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$426  = $signed(\$425 ) > $signed(16'h7fff);
-  assign \$427  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$429  = $signed(\$428 ) < $signed(16'h8000);
-  assign \$430  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$432  = \$429  ? 21'h1f8000 : \$431 ;
-  assign \$433  = \$426  ? 21'h007fff : \$432 ;
+  assign \$377  = $signed({ 1'h0, \$375 [14:0] }) - $signed(\$376 );
+  assign \$379  = $signed(\$378 ) + $signed(l0_s2_c1);
+  assign \$380  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$382  = $signed(\$381 ) > $signed(16'h7fff);
+  assign \$383  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$385  = $signed(\$384 ) < $signed(16'h8000);
+  assign \$386  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$388  = \$385  ? 21'h1f8000 : \$387 ;
+  assign \$389  = \$382  ? 21'h007fff : \$388 ;
+  assign \$390  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$391  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$392  = \$391  ? 16'h7fff : i__payload[31:16];
+  assign \$393  = \$390  ? 16'h80d5 : \$392 ;
+  assign \$394  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$395  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$396  = \$395  ? 16'h7fff : i__payload[31:16];
+  assign \$397  = \$394  ? 16'h80d5 : \$396 ;
+  assign \$398  = - $signed(\$397 );
+  assign \$399  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$401  = \$400  ? 16'h7fff : i__payload[31:16];
+  assign \$402  = \$399  ? 16'h80d5 : \$401 ;
+  assign \$403  = \$393 [15] ? \$398  : { \$402 [15], \$402  };
+  assign \$404  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$405  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$406  = \$405  ? 16'h7fff : i__payload[31:16];
+  assign \$407  = \$404  ? 16'h80d5 : \$406 ;
+  assign \$408  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$409  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$410  = \$409  ? 16'h7fff : i__payload[31:16];
+  assign \$411  = \$408  ? 16'h80d5 : \$410 ;
+  assign \$412  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$413  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$414  = \$413  ? 16'h7fff : i__payload[31:16];
+  assign \$415  = \$412  ? 16'h80d5 : \$414 ;
+  assign \$416  = - $signed(\$415 );
+  assign \$417  = $signed(i__payload[31:16]) < $signed(16'h80d5);
+  assign \$418  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$419  = \$418  ? 16'h7fff : i__payload[31:16];
+  assign \$420  = \$417  ? 16'h80d5 : \$419 ;
+  assign \$421  = \$411 [15] ? \$416  : { \$420 [15], \$420  };
+  assign \$423  = $signed({ 1'h0, \$421 [14:0] }) - $signed(\$422 );
+  assign \$425  = $signed(\$424 ) + $signed(l1_s2_c1);
+  assign \$426  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$428  = $signed(\$427 ) > $signed(16'h7fff);
+  assign \$429  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$431  = $signed(\$430 ) < $signed(16'h8000);
+  assign \$432  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$434  = \$431  ? 21'h1f8000 : \$433 ;
+  assign \$435  = \$428  ? 21'h007fff : \$434 ;
   always @(posedge clk)
-    valid_0 <= \$434 ;
+    valid_0 <= \$436 ;
   always @(posedge clk)
-    valid_1 <= \$435 ;
+    valid_1 <= \$437 ;
   always @(posedge clk)
-    o__valid <= \$436 ;
+    o__valid <= \$438 ;
   always @(posedge clk)
-    l0_x_p0 <= \$437 ;
+    l0_x_p0 <= \$439 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$438 ;
+    l0_neg_p0 <= \$440 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$439 ;
+    l0_seg_p0 <= \$441 ;
   always @(posedge clk)
-    l0_t_p0 <= \$440 ;
+    l0_t_p0 <= \$442 ;
   always @(posedge clk)
-    l0_x_p1 <= \$441 ;
+    l0_x_p1 <= \$443 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$442 ;
+    l0_neg_p1 <= \$444 ;
   always @(posedge clk)
-    l0_seg_p1 <= \$443 ;
+    l0_seg_p1 <= \$445 ;
   always @(posedge clk)
-    l0_t_p1 <= \$444 ;
+    l0_t_p1 <= \$446 ;
   always @(posedge clk)
-    l0_acc_p1 <= \$445 ;
+    l0_acc_p1 <= \$447 ;
   always @(posedge clk)
-    o__payload <= \$446 ;
+    o__payload <= \$448 ;
   always @(posedge clk)
-    l1_x_p0 <= \$447 ;
+    l1_x_p0 <= \$449 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$448 ;
+    l1_neg_p0 <= \$450 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$449 ;
+    l1_seg_p0 <= \$451 ;
   always @(posedge clk)
-    l1_t_p0 <= \$450 ;
+    l1_t_p0 <= \$452 ;
   always @(posedge clk)
-    l1_x_p1 <= \$451 ;
+    l1_x_p1 <= \$453 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$452 ;
+    l1_neg_p1 <= \$454 ;
   always @(posedge clk)
-    l1_seg_p1 <= \$453 ;
+    l1_seg_p1 <= \$455 ;
   always @(posedge clk)
-    l1_t_p1 <= \$454 ;
+    l1_t_p1 <= \$456 ;
   always @(posedge clk)
-    l1_acc_p1 <= \$455 ;
+    l1_acc_p1 <= \$457 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 4'h0;
@@ -1027,29 +1029,29 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     (* full_case = 32'd1 *)
     casez (l0_s1_seg)
       4'h0:
-          l0_s1_origin = 16'h0000;
+          l0_s1_origin = 7'h00;
       4'h1:
-          l0_s1_origin = 16'h0700;
+          l0_s1_origin = 7'h0e;
       4'h2:
-          l0_s1_origin = 16'h0c80;
+          l0_s1_origin = 7'h19;
       4'h3:
-          l0_s1_origin = 16'h1200;
+          l0_s1_origin = 7'h64;
       4'h4:
-          l0_s1_origin = 16'h1780;
+          l0_s1_origin = 7'h6f;
       4'h5:
-          l0_s1_origin = 16'h1e00;
+          l0_s1_origin = 7'h7c;
       4'h6:
-          l0_s1_origin = 16'h2500;
+          l0_s1_origin = 7'h0a;
       4'h7:
-          l0_s1_origin = 16'h2d80;
+          l0_s1_origin = 7'h1b;
       4'h8:
-          l0_s1_origin = 16'h4280;
+          l0_s1_origin = 7'h05;
       4'h9:
-          l0_s1_origin = 16'h5000;
+          l0_s1_origin = 7'h60;
       4'ha:
-          l0_s1_origin = 16'h5e80;
+          l0_s1_origin = 7'h7d;
       default:
-          l0_s1_origin = 16'h6f80;
+          l0_s1_origin = 7'h1f;
     endcase
   end
   always @* begin
@@ -1184,29 +1186,29 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     (* full_case = 32'd1 *)
     casez (l1_s1_seg)
       4'h0:
-          l1_s1_origin = 16'h0000;
+          l1_s1_origin = 7'h00;
       4'h1:
-          l1_s1_origin = 16'h0700;
+          l1_s1_origin = 7'h0e;
       4'h2:
-          l1_s1_origin = 16'h0c80;
+          l1_s1_origin = 7'h19;
       4'h3:
-          l1_s1_origin = 16'h1200;
+          l1_s1_origin = 7'h64;
       4'h4:
-          l1_s1_origin = 16'h1780;
+          l1_s1_origin = 7'h6f;
       4'h5:
-          l1_s1_origin = 16'h1e00;
+          l1_s1_origin = 7'h7c;
       4'h6:
-          l1_s1_origin = 16'h2500;
+          l1_s1_origin = 7'h0a;
       4'h7:
-          l1_s1_origin = 16'h2d80;
+          l1_s1_origin = 7'h1b;
       4'h8:
-          l1_s1_origin = 16'h4280;
+          l1_s1_origin = 7'h05;
       4'h9:
-          l1_s1_origin = 16'h5000;
+          l1_s1_origin = 7'h60;
       4'ha:
-          l1_s1_origin = 16'h5e80;
+          l1_s1_origin = 7'h7d;
       default:
-          l1_s1_origin = 16'h6f80;
+          l1_s1_origin = 7'h1f;
     endcase
   end
   always @* begin
@@ -1301,29 +1303,9 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$434  = valid_0;
+    \$436  = valid_0;
     if (i__ready) begin
-      \$434  = i__valid;
-    end
-    if (rst) begin
-      \$434  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$435  = valid_1;
-    if (i__ready) begin
-      \$435  = valid_0;
-    end
-    if (rst) begin
-      \$435  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$436  = o__valid;
-    if (i__ready) begin
-      \$436  = valid_1;
+      \$436  = i__valid;
     end
     if (rst) begin
       \$436  = 1'h0;
@@ -1331,139 +1313,159 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$437  = l0_x_p0;
+    \$437  = valid_1;
     if (i__ready) begin
-      \$437  = \$357 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$438  = l0_neg_p0;
-    if (i__ready) begin
-      \$438  = \$361 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$439  = l0_seg_p0;
-    if (i__ready) begin
-      \$439  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$440  = l0_t_p0;
-    if (i__ready) begin
-      \$440  = \$376 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$441  = l0_x_p1;
-    if (i__ready) begin
-      \$441  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$442  = l0_neg_p1;
-    if (i__ready) begin
-      \$442  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$443  = l0_seg_p1;
-    if (i__ready) begin
-      \$443  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$444  = l0_t_p1;
-    if (i__ready) begin
-      \$444  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$445  = l0_acc_p1;
-    if (i__ready) begin
-      \$445  = \$378 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$446  = o__payload;
-    if (i__ready) begin
-      \$446 [15:0] = \$388 [15:0];
-      \$446 [31:16] = \$433 [15:0];
+      \$437  = valid_0;
     end
     if (rst) begin
-      \$446  = 32'd0;
+      \$437  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$447  = l1_x_p0;
+    \$438  = o__valid;
     if (i__ready) begin
-      \$447  = \$402 [14:0];
+      \$438  = valid_1;
+    end
+    if (rst) begin
+      \$438  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$448  = l1_neg_p0;
+    \$439  = l0_x_p0;
     if (i__ready) begin
-      \$448  = \$406 [15];
+      \$439  = \$357 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$449  = l1_seg_p0;
+    \$440  = l0_neg_p0;
     if (i__ready) begin
-      \$449  = l1_s1_seg;
+      \$440  = \$361 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$450  = l1_t_p0;
+    \$441  = l0_seg_p0;
     if (i__ready) begin
-      \$450  = \$421 [12:0];
+      \$441  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$451  = l1_x_p1;
+    \$442  = l0_t_p0;
     if (i__ready) begin
-      \$451  = l1_x_p0;
+      \$442  = \$377 [12:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$452  = l1_neg_p1;
+    \$443  = l0_x_p1;
     if (i__ready) begin
-      \$452  = l1_neg_p0;
+      \$443  = l0_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$453  = l1_seg_p1;
+    \$444  = l0_neg_p1;
     if (i__ready) begin
-      \$453  = l1_seg_p0;
+      \$444  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$454  = l1_t_p1;
+    \$445  = l0_seg_p1;
     if (i__ready) begin
-      \$454  = l1_t_p0;
+      \$445  = l0_seg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$455  = l1_acc_p1;
+    \$446  = l0_t_p1;
     if (i__ready) begin
-      \$455  = \$423 [30:0];
+      \$446  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$447  = l0_acc_p1;
+    if (i__ready) begin
+      \$447  = \$379 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$448  = o__payload;
+    if (i__ready) begin
+      \$448 [15:0] = \$389 [15:0];
+      \$448 [31:16] = \$435 [15:0];
+    end
+    if (rst) begin
+      \$448  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$449  = l1_x_p0;
+    if (i__ready) begin
+      \$449  = \$403 [14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$450  = l1_neg_p0;
+    if (i__ready) begin
+      \$450  = \$407 [15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$451  = l1_seg_p0;
+    if (i__ready) begin
+      \$451  = l1_s1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$452  = l1_t_p0;
+    if (i__ready) begin
+      \$452  = \$423 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$453  = l1_x_p1;
+    if (i__ready) begin
+      \$453  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$454  = l1_neg_p1;
+    if (i__ready) begin
+      \$454  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$455  = l1_seg_p1;
+    if (i__ready) begin
+      \$455  = l1_seg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$456  = l1_t_p1;
+    if (i__ready) begin
+      \$456  = l1_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$457  = l1_acc_p1;
+    if (i__ready) begin
+      \$457  = \$425 [30:0];
     end
   end
   assign \i__payload[0]  = i__payload[15:0];
@@ -1476,12 +1478,14 @@ module silu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$338  = { 26'h0000000, l1_s3_prod[42:26] };
   assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
   assign \$342  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$377  = { l0_s2_prod[27], l0_s2_prod[27:0] };
-  assign \$380  = { \$379 [20], \$379 [20], \$379 [20], \$379 [20], \$379 [20:4] };
-  assign \$383  = { \$382 [20], \$382 [20], \$382 [20], \$382 [20], \$382 [20:4] };
-  assign \$386  = { \$385 [20], \$385 [20], \$385 [20], \$385 [20], \$385 [20:4] };
-  assign \$422  = { l1_s2_prod[27], l1_s2_prod[27:0] };
-  assign \$425  = { \$424 [20], \$424 [20], \$424 [20], \$424 [20], \$424 [20:4] };
-  assign \$428  = { \$427 [20], \$427 [20], \$427 [20], \$427 [20], \$427 [20:4] };
-  assign \$431  = { \$430 [20], \$430 [20], \$430 [20], \$430 [20], \$430 [20:4] };
+  assign \$376  = { l0_s1_origin, 7'h00 };
+  assign \$378  = { l0_s2_prod[27], l0_s2_prod[27:0] };
+  assign \$381  = { \$380 [20], \$380 [20], \$380 [20], \$380 [20], \$380 [20:4] };
+  assign \$384  = { \$383 [20], \$383 [20], \$383 [20], \$383 [20], \$383 [20:4] };
+  assign \$387  = { \$386 [20], \$386 [20], \$386 [20], \$386 [20], \$386 [20:4] };
+  assign \$422  = { l1_s1_origin, 7'h00 };
+  assign \$424  = { l1_s2_prod[27], l1_s2_prod[27:0] };
+  assign \$427  = { \$426 [20], \$426 [20], \$426 [20], \$426 [20], \$426 [20:4] };
+  assign \$430  = { \$429 [20], \$429 [20], \$429 [20], \$429 [20], \$429 [20:4] };
+  assign \$433  = { \$432 [20], \$432 [20], \$432 [20], \$432 [20], \$432 [20:4] };
 endmodule

@@ -846,79 +846,81 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [15:0] \$855 ;
   wire [15:0] \$856 ;
   wire [16:0] \$857 ;
-  wire [16:0] \$858 ;
-  wire [20:0] \$859 ;
+  wire [12:0] \$858 ;
+  wire [16:0] \$859 ;
   wire \$86 ;
   wire [20:0] \$860 ;
-  wire \$861 ;
-  wire [20:0] \$862 ;
+  wire [20:0] \$861 ;
+  wire \$862 ;
   wire [20:0] \$863 ;
-  wire \$864 ;
-  wire [20:0] \$865 ;
+  wire [20:0] \$864 ;
+  wire \$865 ;
   wire [20:0] \$866 ;
   wire [20:0] \$867 ;
   wire [20:0] \$868 ;
-  wire \$869 ;
+  wire [20:0] \$869 ;
   wire \$87 ;
   wire \$870 ;
-  wire [15:0] \$871 ;
+  wire \$871 ;
   wire [15:0] \$872 ;
-  wire \$873 ;
+  wire [15:0] \$873 ;
   wire \$874 ;
-  wire [15:0] \$875 ;
+  wire \$875 ;
   wire [15:0] \$876 ;
-  wire [16:0] \$877 ;
-  wire \$878 ;
+  wire [15:0] \$877 ;
+  wire [16:0] \$878 ;
   wire \$879 ;
   wire [15:0] \$88 ;
-  wire [15:0] \$880 ;
+  wire \$880 ;
   wire [15:0] \$881 ;
-  wire [16:0] \$882 ;
-  wire \$883 ;
+  wire [15:0] \$882 ;
+  wire [16:0] \$883 ;
   wire \$884 ;
-  wire [15:0] \$885 ;
+  wire \$885 ;
   wire [15:0] \$886 ;
-  wire \$887 ;
+  wire [15:0] \$887 ;
   wire \$888 ;
-  wire [15:0] \$889 ;
+  wire \$889 ;
   wire [15:0] \$89 ;
   wire [15:0] \$890 ;
-  wire \$891 ;
+  wire [15:0] \$891 ;
   wire \$892 ;
-  wire [15:0] \$893 ;
+  wire \$893 ;
   wire [15:0] \$894 ;
-  wire [16:0] \$895 ;
-  wire \$896 ;
+  wire [15:0] \$895 ;
+  wire [16:0] \$896 ;
   wire \$897 ;
-  wire [15:0] \$898 ;
+  wire \$898 ;
   wire [15:0] \$899 ;
   wire [15:0] \$9 ;
   wire [16:0] \$90 ;
-  wire [16:0] \$900 ;
+  wire [15:0] \$900 ;
   wire [16:0] \$901 ;
-  wire [20:0] \$902 ;
-  wire [20:0] \$903 ;
-  wire \$904 ;
+  wire [12:0] \$902 ;
+  wire [16:0] \$903 ;
+  wire [20:0] \$904 ;
   wire [20:0] \$905 ;
-  wire [20:0] \$906 ;
-  wire \$907 ;
+  wire \$906 ;
+  wire [20:0] \$907 ;
   wire [20:0] \$908 ;
-  wire [20:0] \$909 ;
+  wire \$909 ;
   wire \$91 ;
   wire [20:0] \$910 ;
   wire [20:0] \$911 ;
-  reg \$912 ;
-  reg \$913 ;
-  reg [14:0] \$914 ;
+  wire [20:0] \$912 ;
+  wire [20:0] \$913 ;
+  reg \$914 ;
   reg \$915 ;
-  reg [4:0] \$916 ;
-  reg [11:0] \$917 ;
-  reg [31:0] \$918 ;
-  reg [14:0] \$919 ;
+  reg [14:0] \$916 ;
+  reg \$917 ;
+  reg [4:0] \$918 ;
+  reg [11:0] \$919 ;
   wire \$92 ;
-  reg \$920 ;
-  reg [4:0] \$921 ;
-  reg [11:0] \$922 ;
+  reg [31:0] \$920 ;
+  reg [14:0] \$921 ;
+  reg \$922 ;
+  reg [4:0] \$923 ;
+  reg [11:0] \$924 ;
   wire \$93 ;
   wire [15:0] \$94 ;
   wire [15:0] \$95 ;
@@ -974,8 +976,8 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [18:0] \port__data$29 ;
   wire [32:0] \port__data$34 ;
   wire [19:0] \port__data$39 ;
-  wire [15:0] \port__data$43 ;
-  wire [15:0] \port__data$46 ;
+  wire [11:0] \port__data$43 ;
+  wire [11:0] \port__data$46 ;
   wire port__en;
   wire \port__en$16 ;
   wire \port__en$20 ;
@@ -1117,39 +1119,41 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   end
   assign \port__data$29  = _4_;
   assign port__data = _5_;
-  reg [15:0] origin_rom [27:0];
+  reg [11:0] origin_rom [27:0];
   initial begin
-    origin_rom[0] = 16'h0000;
-    origin_rom[1] = 16'h0137;
-    origin_rom[2] = 16'h0273;
-    origin_rom[3] = 16'h03ba;
-    origin_rom[4] = 16'h0514;
-    origin_rom[5] = 16'h068d;
-    origin_rom[6] = 16'h0842;
-    origin_rom[7] = 16'h0ace;
-    origin_rom[8] = 16'h0d39;
-    origin_rom[9] = 16'h0f24;
-    origin_rom[10] = 16'h10ee;
-    origin_rom[11] = 16'h12ae;
-    origin_rom[12] = 16'h1470;
-    origin_rom[13] = 16'h163b;
-    origin_rom[14] = 16'h1816;
-    origin_rom[15] = 16'h1a07;
-    origin_rom[16] = 16'h1c14;
-    origin_rom[17] = 16'h1e46;
-    origin_rom[18] = 16'h20a5;
-    origin_rom[19] = 16'h233b;
-    origin_rom[20] = 16'h2619;
-    origin_rom[21] = 16'h2953;
-    origin_rom[22] = 16'h2d06;
-    origin_rom[23] = 16'h3160;
-    origin_rom[24] = 16'h36ad;
-    origin_rom[25] = 16'h3d76;
-    origin_rom[26] = 16'h46ed;
-    origin_rom[27] = 16'h56ab;
+    origin_rom[0] = 12'h000;
+    origin_rom[1] = 12'h137;
+    origin_rom[2] = 12'h273;
+    origin_rom[3] = 12'h3ba;
+    origin_rom[4] = 12'h514;
+    origin_rom[5] = 12'h68d;
+    origin_rom[6] = 12'h842;
+    origin_rom[7] = 12'hace;
+    origin_rom[8] = 12'hd39;
+    origin_rom[9] = 12'hf24;
+    origin_rom[10] = 12'h0ee;
+    origin_rom[11] = 12'h2ae;
+    origin_rom[12] = 12'h470;
+    origin_rom[13] = 12'h63b;
+    origin_rom[14] = 12'h816;
+    origin_rom[15] = 12'ha07;
+    origin_rom[16] = 12'hc14;
+    origin_rom[17] = 12'he46;
+    origin_rom[18] = 12'h0a5;
+    origin_rom[19] = 12'h33b;
+    origin_rom[20] = 12'h619;
+    origin_rom[21] = 12'h953;
+    origin_rom[22] = 12'hd06;
+    origin_rom[23] = 12'h160;
+    origin_rom[24] = 12'h6ad;
+    origin_rom[25] = 12'hd76;
+    origin_rom[26] = 12'h6ed;
+    origin_rom[27] = 12'h6ab;
   end
   assign \port__data$46  = origin_rom[l1_s1_seg];
   assign \port__data$43  = origin_rom[l0_s1_seg];
+  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
+  assign \$76  = \$75 [14:0] >= 11'h68d;
   assign \$77  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$78  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$79  = \$78  ? 16'h557b : i__payload[15:0];
@@ -1931,76 +1935,76 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$855  = \$854  ? 16'h557b : i__payload[15:0];
   assign \$856  = \$853  ? 16'ha1bb : \$855 ;
   assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
-  assign \$858  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\port__data$43 );
-  assign \$859  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$861  = $signed(\$860 ) > $signed(16'h7fff);
-  assign \$862  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$864  = $signed(\$863 ) < $signed(16'h8000);
-  assign \$865  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$867  = \$864  ? 21'h1f8000 : \$866 ;
-  assign \$868  = \$861  ? 21'h007fff : \$867 ;
-  assign \$869  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$870  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$871  = \$870  ? 16'h557b : i__payload[31:16];
-  assign \$872  = \$869  ? 16'ha1bb : \$871 ;
-  assign \$873  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$874  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$875  = \$874  ? 16'h557b : i__payload[31:16];
-  assign \$876  = \$873  ? 16'ha1bb : \$875 ;
-  assign \$877  = - $signed(\$876 );
-  assign \$878  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$879  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$880  = \$879  ? 16'h557b : i__payload[31:16];
-  assign \$881  = \$878  ? 16'ha1bb : \$880 ;
-  assign \$882  = \$872 [15] ? \$877  : { \$881 [15], \$881  };
-  assign \$883  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$884  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$885  = \$884  ? 16'h557b : i__payload[31:16];
-  assign \$886  = \$883  ? 16'ha1bb : \$885 ;
-  assign \$887  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$888  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$889  = \$888  ? 16'h557b : i__payload[31:16];
-  assign \$890  = \$887  ? 16'ha1bb : \$889 ;
-  assign \$891  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$892  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$893  = \$892  ? 16'h557b : i__payload[31:16];
-  assign \$894  = \$891  ? 16'ha1bb : \$893 ;
-  assign \$895  = - $signed(\$894 );
-  assign \$896  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$897  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$898  = \$897  ? 16'h557b : i__payload[31:16];
-  assign \$899  = \$896  ? 16'ha1bb : \$898 ;
-  assign \$900  = \$890 [15] ? \$895  : { \$899 [15], \$899  };
-  assign \$901  = $signed({ 1'h0, \$900 [14:0] }) - $signed(\port__data$46 );
-  assign \$902  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$904  = $signed(\$903 ) > $signed(16'h7fff);
-  assign \$905  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$907  = $signed(\$906 ) < $signed(16'h8000);
-  assign \$908  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$910  = \$907  ? 21'h1f8000 : \$909 ;
-  assign \$911  = \$904  ? 21'h007fff : \$910 ;
+  assign \$859  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\$858 );
+  assign \$860  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$862  = $signed(\$861 ) > $signed(16'h7fff);
+  assign \$863  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$865  = $signed(\$864 ) < $signed(16'h8000);
+  assign \$866  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
+  assign \$868  = \$865  ? 21'h1f8000 : \$867 ;
+  assign \$869  = \$862  ? 21'h007fff : \$868 ;
+  assign \$870  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$871  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$872  = \$871  ? 16'h557b : i__payload[31:16];
+  assign \$873  = \$870  ? 16'ha1bb : \$872 ;
+  assign \$874  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$875  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$876  = \$875  ? 16'h557b : i__payload[31:16];
+  assign \$877  = \$874  ? 16'ha1bb : \$876 ;
+  assign \$878  = - $signed(\$877 );
+  assign \$879  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$880  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$881  = \$880  ? 16'h557b : i__payload[31:16];
+  assign \$882  = \$879  ? 16'ha1bb : \$881 ;
+  assign \$883  = \$873 [15] ? \$878  : { \$882 [15], \$882  };
+  assign \$884  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$885  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$886  = \$885  ? 16'h557b : i__payload[31:16];
+  assign \$887  = \$884  ? 16'ha1bb : \$886 ;
+  assign \$888  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$889  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$890  = \$889  ? 16'h557b : i__payload[31:16];
+  assign \$891  = \$888  ? 16'ha1bb : \$890 ;
+  assign \$892  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$893  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$894  = \$893  ? 16'h557b : i__payload[31:16];
+  assign \$895  = \$892  ? 16'ha1bb : \$894 ;
+  assign \$896  = - $signed(\$895 );
+  assign \$897  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$898  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$899  = \$898  ? 16'h557b : i__payload[31:16];
+  assign \$900  = \$897  ? 16'ha1bb : \$899 ;
+  assign \$901  = \$891 [15] ? \$896  : { \$900 [15], \$900  };
+  assign \$903  = $signed({ 1'h0, \$901 [14:0] }) - $signed(\$902 );
+  assign \$904  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$906  = $signed(\$905 ) > $signed(16'h7fff);
+  assign \$907  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$909  = $signed(\$908 ) < $signed(16'h8000);
+  assign \$910  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
+  assign \$912  = \$909  ? 21'h1f8000 : \$911 ;
+  assign \$913  = \$906  ? 21'h007fff : \$912 ;
   always @(posedge clk)
-    valid_0 <= \$912 ;
+    valid_0 <= \$914 ;
   always @(posedge clk)
-    o__valid <= \$913 ;
+    o__valid <= \$915 ;
   always @(posedge clk)
-    l0_x_p0 <= \$914 ;
+    l0_x_p0 <= \$916 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$915 ;
+    l0_neg_p0 <= \$917 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$916 ;
+    l0_seg_p0 <= \$918 ;
   always @(posedge clk)
-    l0_t_p0 <= \$917 ;
+    l0_t_p0 <= \$919 ;
   always @(posedge clk)
-    o__payload <= \$918 ;
+    o__payload <= \$920 ;
   always @(posedge clk)
-    l1_x_p0 <= \$919 ;
+    l1_x_p0 <= \$921 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$920 ;
+    l1_neg_p0 <= \$922 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$921 ;
+    l1_seg_p0 <= \$923 ;
   always @(posedge clk)
-    l1_t_p0 <= \$922 ;
+    l1_t_p0 <= \$924 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
@@ -2076,8 +2080,6 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$72  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$73  = \$72  ? 16'h557b : i__payload[15:0];
   assign \$74  = \$71  ? 16'ha1bb : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 11'h68d;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     l0_s1_seg = 5'h00;
@@ -2250,89 +2252,89 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$912  = valid_0;
+    \$914  = valid_0;
     if (i__ready) begin
-      \$912  = i__valid;
+      \$914  = i__valid;
     end
     if (rst) begin
-      \$912  = 1'h0;
+      \$914  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$913  = o__valid;
+    \$915  = o__valid;
     if (i__ready) begin
-      \$913  = valid_0;
+      \$915  = valid_0;
     end
     if (rst) begin
-      \$913  = 1'h0;
+      \$915  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$914  = l0_x_p0;
+    \$916  = l0_x_p0;
     if (i__ready) begin
-      \$914  = \$839 [14:0];
+      \$916  = \$839 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$915  = l0_neg_p0;
+    \$917  = l0_neg_p0;
     if (i__ready) begin
-      \$915  = \$843 [15];
+      \$917  = \$843 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$916  = l0_seg_p0;
+    \$918  = l0_seg_p0;
     if (i__ready) begin
-      \$916  = l0_s1_seg;
+      \$918  = l0_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$917  = l0_t_p0;
+    \$919  = l0_t_p0;
     if (i__ready) begin
-      \$917  = \$858 [11:0];
+      \$919  = \$859 [11:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$918  = o__payload;
+    \$920  = o__payload;
     if (i__ready) begin
-      \$918 [15:0] = \$868 [15:0];
-      \$918 [31:16] = \$911 [15:0];
+      \$920 [15:0] = \$869 [15:0];
+      \$920 [31:16] = \$913 [15:0];
     end
     if (rst) begin
-      \$918  = 32'd0;
+      \$920  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$919  = l1_x_p0;
+    \$921  = l1_x_p0;
     if (i__ready) begin
-      \$919  = \$882 [14:0];
+      \$921  = \$883 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$920  = l1_neg_p0;
+    \$922  = l1_neg_p0;
     if (i__ready) begin
-      \$920  = \$886 [15];
+      \$922  = \$887 [15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$921  = l1_seg_p0;
+    \$923  = l1_seg_p0;
     if (i__ready) begin
-      \$921  = l1_s1_seg;
+      \$923  = l1_s1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$922  = l1_t_p0;
+    \$924  = l1_t_p0;
     if (i__ready) begin
-      \$922  = \$901 [11:0];
+      \$924  = \$903 [11:0];
     end
   end
   assign port__addr = l0_s1_seg;
@@ -2359,10 +2361,12 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$819  = { l1_s2_prod[27], l1_s2_prod[27:0] };
   assign \$821  = { 24'h000000, l1_s3_prod[39:24] };
   assign \$824  = { 24'h000000, l1_s3_prod[39:24] };
-  assign \$860  = { \$859 [20], \$859 [20], \$859 [20], \$859 [20], \$859 [20:4] };
-  assign \$863  = { \$862 [20], \$862 [20], \$862 [20], \$862 [20], \$862 [20:4] };
-  assign \$866  = { \$865 [20], \$865 [20], \$865 [20], \$865 [20], \$865 [20:4] };
-  assign \$903  = { \$902 [20], \$902 [20], \$902 [20], \$902 [20], \$902 [20:4] };
-  assign \$906  = { \$905 [20], \$905 [20], \$905 [20], \$905 [20], \$905 [20:4] };
-  assign \$909  = { \$908 [20], \$908 [20], \$908 [20], \$908 [20], \$908 [20:4] };
+  assign \$858  = { \port__data$43 [11], \port__data$43  };
+  assign \$861  = { \$860 [20], \$860 [20], \$860 [20], \$860 [20], \$860 [20:4] };
+  assign \$864  = { \$863 [20], \$863 [20], \$863 [20], \$863 [20], \$863 [20:4] };
+  assign \$867  = { \$866 [20], \$866 [20], \$866 [20], \$866 [20], \$866 [20:4] };
+  assign \$902  = { \port__data$46 [11], \port__data$46  };
+  assign \$905  = { \$904 [20], \$904 [20], \$904 [20], \$904 [20], \$904 [20:4] };
+  assign \$908  = { \$907 [20], \$907 [20], \$907 [20], \$907 [20], \$907 [20:4] };
+  assign \$911  = { \$910 [20], \$910 [20], \$910 [20], \$910 [20], \$910 [20:4] };
 endmodule
