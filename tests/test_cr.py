@@ -219,6 +219,8 @@ def _aligned_plan():
 
 def test_origin_rom_entries_give_t_on_every_code():
     """``(x - (entry << shift))`` keeps ``t`` in its low bits on every code, with fewer stored bits."""
+    from hwact.approx import PlanRequest
+    from hwact.approx.segments import FitTolerance
     from hwact.approx.table import plan_table
     from hwact.cost import origin_rom
     from hwact.model import offset_bits, segment_of
@@ -227,7 +229,7 @@ def test_origin_rom_entries_give_t_on_every_code():
     aligned = _aligned_plan()
     assert all(origin % 16 == 0 for origin in aligned.select.origins)
     # And a non-uniform pwl2 plan (origins at the segment starts, 12-bit, stored in 9 bits).
-    pwl2 = plan_table(get("sigmoid"), {}, Fmt.parse("s4.8"), Fmt.parse("u0.12"), method="pwl2", tolerance=0.2)
+    pwl2 = plan_table(PlanRequest.parse("sigmoid", "s4.8", "u0.12", method="pwl2"), FitTolerance(0.2))
     for plan in (aligned, pwl2):
         entries, shift = origin_rom(plan)
         x = np.abs(np.clip(plan.in_fmt.all_codes(), plan.clamp.lo, plan.clamp.hi))
