@@ -66,6 +66,7 @@ def cfu_json(config: CfuConfig, ops: tuple[CfuOp, ...]) -> dict[str, Any]:
             "lanes": op.lanes,
             "stages": op.stages,
             "serial": op.serial,
+            "shared": op.shared,
             "latency": op.latency,
             "interval": op.interval,
             "throughput": round(1 / op.interval, 6),
@@ -89,7 +90,7 @@ def ops_from_cfu_json(data: dict[str, Any], manifests: dict[str, dict[str, Any]]
         requant = unit.get("requant")
         ops.append(CfuOp(unit["function_id"], unit["name"], Plan.from_dict(manifest["plan"]),
                          manifest["lanes"], manifest["stages"], None if requant is None else Requant(**requant),
-                         serial=bool(unit.get("serial", False))))
+                         serial=bool(unit.get("serial", False)), share=unit.get("shared") is not None))
     return tuple(ops)
 
 
@@ -195,7 +196,7 @@ def build_cfu(config: CfuConfig, progress: Callable[[str], None] | None = None) 
         manifests[unit.name] = manifest
         files.update(unit_files)
         ops.append(CfuOp(unit.function_id, unit.name, plan, unit.spec.lanes, unit.spec.stages, unit.requant,
-                         serial=unit.serial))
+                         serial=unit.serial, share=config.share))
     ops_t = tuple(ops)
     return CfuBuild(config, ops_t, manifests, {**files, **cfu_files(config, ops_t, manifests)})
 

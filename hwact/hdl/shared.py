@@ -1,0 +1,354 @@
+"""One datapath shared by several units: a CFU's units of one shape answer through the same hardware.
+
+A CFU takes at most one command per cycle, so units that would each own a pipeline (their own
+tables, multipliers and registers, idle most of the time) can share one, with the unit's index
+carried down the pipeline beside its codes. Two shapes are shared (:func:`share_kind`):
+
+``table``
+    Units with inputs of up to :data:`TABLE_INPUT_BITS` bits: one ROM addressed by
+    ``(unit, input code)`` holds every unit's output code for every input code, the plan's own
+    answer (:func:`hwact.model.evaluate`) whatever its method, read through one registered port
+    per lane (block RAM). One stage.
+``horner``
+    Wider single-operand plans (``pwl``, ``pwl2``, the exact family): one Horner pipeline per
+    lane whose coefficient memories are addressed by ``(unit, segment)`` (each unit's rows at its
+    own base), one multiplier per Horner step, lower-degree plans padded with zero top
+    coefficients and exact (shift 0) steps. The cheap, plan-specific steps (clamp, fold, segment
+    select, the rounding shifts, unfold, output rounding and saturation) are each unit's own
+    primitives (:mod:`hwact.hdl.primitives`), selected by the unit index. Three stages: the
+    segment is registered into the coefficient read, the Horner steps, the output.
+
+Sharing never changes an answer: every step is the plan's own primitive, with the plan's own
+constants, on the plan's own values. It changes latency (the shape's stages) and, for
+:attr:`SharedDatapath.serial` datapaths (one lane fed lanes one per cycle), the interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..cost import BLOCK_RAM_MIN_BITS
+from ..model import evaluate, offset_bits
+from ..plan import BitSlice, HornerStep, Plan
+from ..widths import Range, analyze
+from . import primitives as prim
+
+__all__ = ["SHARE_KINDS", "TABLE_INPUT_BITS", "SharedDatapath", "share_kind", "shared_stages"]
+
+#: A ``table`` datapath holds ``2**bits`` entries per unit: up to 8-bit inputs (256 entries).
+TABLE_INPUT_BITS = 8
+SHARE_KINDS = ("table", "horner")
+
+
+def share_kind(plan: Plan, stages: int) -> str | None:
+    """The shared datapath shape ``plan`` fits (``"table"``, ``"horner"``), or None.
+
+    Only pipelined units (``stages >= 1``) share: a combinational unit answers from the command
+    register in the cycle after the handshake, which a shared pipeline cannot. Two-operand,
+    gated, maximum and mirror plans keep their own datapath.
+    """
+    if stages < 1 or plan.operand_fmt is not None or plan.mirror or plan.product is not None or plan.maximum:
+        return None
+    if plan.in_fmt.width <= TABLE_INPUT_BITS:
+        return "table"
+    return "horner"
+
+
+def shared_stages(kind: str) -> int:
+    """Pipeline stages of a shared datapath of shape ``kind``."""
+    return {"table": 1, "horner": 3}[kind]
+
+
+def _pick(m: Module, unit: Value, values: Sequence, shape, name: str) -> Value:
+    """``values[unit]`` as a signal of ``shape`` (one case per unit; the last takes the rest)."""
+    if len(values) == 1:
+        return Value.cast(values[0])
+    if all(value is values[0] for value in values):
+        return Value.cast(values[0])
+    chosen = Signal(shape, name=name)
+    with m.Switch(unit):
+        for index, value in enumerate(values[:-1]):
+            with m.Case(index):
+                m.d.comb += chosen.eq(value)
+        with m.Default():
+            m.d.comb += chosen.eq(values[-1])
+    return chosen
+
+
+def _bits(value: int) -> int:
+    """Bits of the narrowest signed number holding ``value``."""
+    return max(value.bit_length(), (~value).bit_length()) + 1
+
+
+def _shape(span: Range):
+    return signed(span.bits) if span.lo < 0 else unsigned(span.operand_bits)
+
+
+def _union(ranges: Sequence[Range]) -> Range:
+    total = ranges[0]
+    for span in ranges[1:]:
+        total = total.union(span)
+    return total
+
+
+class SharedDatapath(wiring.Component):
+    """The units ``plans`` (one shape, :func:`share_kind`) on one datapath.
+
+    Parameters
+    ----------
+    plans
+        The units, in unit-index order; one input width and one output width.
+    lanes
+        Codes per transfer (1, 2 or 4).
+    serial
+        One lane of datapath, fed the lanes of a transfer one per cycle (else one per lane).
+
+    Members
+    -------
+    i : ``In(stream.Signature(StructLayout({"unit": ..., "x": lanes * in_width})))``
+        The unit index and the raw input codes, lane 0 in the lowest bits.
+    o : ``Out(stream.Signature(lanes * out_width))``
+        The raw output codes, lane 0 in the lowest bits.
+
+    Outputs leave in the order transfers were taken, whatever their units.
+    """
+
+    def __init__(self, plans: Sequence[Plan], *, lanes: int, serial: bool = False):
+        plans = tuple(plans)
+        if not plans:
+            raise ValueError("a shared datapath needs at least one plan")
+        kinds = {share_kind(plan, 1) for plan in plans}
+        if len(kinds) != 1 or None in kinds:
+            raise ValueError(f"plans of one shared shape are needed, not {sorted(map(str, kinds))}")
+        if len({plan.in_fmt.width for plan in plans}) != 1 or len({plan.out_fmt.width for plan in plans}) != 1:
+            raise ValueError("the plans of a shared datapath need one input width and one output width")
+        self._plans, self._lanes, self._serial = plans, lanes, serial
+        self._kind = kinds.pop()
+        self._in_bits, self._out_bits = plans[0].in_fmt.width, plans[0].out_fmt.width
+        from amaranth.lib import data
+
+        super().__init__({
+            "i": In(stream.Signature(data.StructLayout({"unit": range(max(2, len(plans))),
+                                                        "x": unsigned(lanes * self._in_bits)}))),
+            "o": Out(stream.Signature(unsigned(lanes * self._out_bits))),
+        })
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def stages(self) -> int:
+        return shared_stages(self._kind)
+
+    @property
+    def latency(self) -> int:
+        """Cycles from a taken transfer to its valid output (as :class:`~hwact.hdl.serial.SerialUnit`
+        when serial)."""
+        return self._lanes + self.stages + 1 if self._serial else self.stages
+
+    def elaborate(self, platform):
+        m = Module()
+        if not self._serial:
+            self._pipeline(m, self.i, self.o, self._lanes)
+            return m
+        # Serial: one lane of datapath; a transfer is held while its lanes go in one per cycle.
+        lane = SharedDatapath(self._plans, lanes=1)
+        m.submodules.lane = lane
+        lanes, w_in, w_out = self._lanes, self._in_bits, self._out_bits
+        busy = Signal()
+        held = Signal.like(self.i.payload, reset_less=True)
+        fed = Signal(range(lanes + 1))
+        got = Signal(range(lanes + 1))
+        result = Signal(lanes * w_out, reset_less=True)
+        m.d.comb += self.i.ready.eq(~busy)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [busy.eq(1), held.eq(self.i.payload)]
+        m.d.comb += [lane.i.payload.unit.eq(held.unit),
+                     lane.i.payload.x.eq(Array(held.x[k * w_in:(k + 1) * w_in] for k in range(lanes))[fed]),
+                     lane.i.valid.eq(busy & (fed < lanes)), lane.o.ready.eq(1)]
+        with m.If(lane.i.valid & lane.i.ready):
+            m.d.sync += fed.eq(fed + 1)
+        with m.If(lane.o.valid):
+            m.d.sync += got.eq(got + 1)
+            for k in range(lanes):
+                with m.If(got == k):
+                    m.d.sync += result[k * w_out:(k + 1) * w_out].eq(lane.o.payload)
+        m.d.comb += [self.o.valid.eq(busy & (got == lanes)), self.o.payload.eq(result)]
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += [busy.eq(0), fed.eq(0), got.eq(0)]
+        return m
+
+    def _pipeline(self, m: Module, i, o, lanes: int) -> None:
+        """``lanes`` datapaths on one valid chain; the whole pipeline stalls while the output waits."""
+        stages = self.stages
+        valid = [Signal(name=f"valid_{s}") for s in range(stages - 1)] + [o.valid]
+        advance = i.ready
+        m.d.comb += advance.eq(~o.valid | o.ready)
+        with m.If(advance):
+            m.d.sync += valid[0].eq(i.valid)
+            m.d.sync += [valid[s].eq(valid[s - 1]) for s in range(1, stages)]
+        build = self._table_lane if self._kind == "table" else self._horner_lane
+        memories: dict[str, Memory] = {}
+        outputs = []
+        for lane in range(lanes):
+            x = i.payload.x[lane * self._in_bits:(lane + 1) * self._in_bits]
+            outputs.append(build(m, i.payload.unit, x, advance, f"l{lane}", memories))
+        m.d.comb += o.payload.eq(Cat(*outputs))
+
+    def _memory(self, m: Module, memories: dict, key: str, column: list[int], shape) -> Memory:
+        if key not in memories:
+            bits = len(column) * shape.width
+            style = "block" if bits >= BLOCK_RAM_MIN_BITS else "logic"
+            memories[key] = m.submodules[f"{key}_rom"] = Memory(shape=shape, depth=len(column), init=column,
+                                                                attrs={"ram_style": style})
+        return memories[key]
+
+    def _table_lane(self, m, unit, x, advance, name, memories):
+        """``rom[unit, x]``: the output code of every unit at every input code, read registered."""
+        w_in, w_out = self._in_bits, self._out_bits
+        if "table" not in memories:
+            raw = np.arange(1 << w_in, dtype=np.int64)
+            column: list[int] = []
+            for plan in self._plans:
+                codes = raw - ((raw >> (w_in - 1)) << w_in) if plan.in_fmt.signed else raw
+                column += [int(y) & ((1 << w_out) - 1) for y in evaluate(plan, codes)]
+            self._memory(m, memories, "table", column, unsigned(w_out))
+        port = memories["table"].read_port(domain="sync")
+        address = Cat(x, unit[:max(1, (len(self._plans) - 1).bit_length())]) if len(self._plans) > 1 else x
+        m.d.comb += [port.addr.eq(address), port.en.eq(advance)]
+        result = Signal(w_out, name=f"{name}_y")
+        m.d.comb += result.eq(port.data)
+        return result
+
+    def _horner_lane(self, m, unit, raw, advance, name, memories):
+        plans = self._plans
+        degree = max(plan.table.degree for plan in plans)
+        widths = [analyze(plan) for plan in plans]
+        bases = list(np.cumsum([0] + [len(plan.table.rows) for plan in plans[:-1]]))
+        rows = int(sum(len(plan.table.rows) for plan in plans))
+
+        def register(value, shape, what):
+            reg = Signal(shape, name=f"{name}_{what}", reset_less=True)
+            with m.If(advance):
+                m.d.sync += reg.eq(value)
+            return reg
+
+        # Stage 0: each unit's clamp, fold and segment select on the same code; the unit's own is kept.
+        folded, negs, addresses, ts = [], [], [], []
+        for index, (plan, width) in enumerate(zip(plans, widths)):
+            x = raw.as_signed() if plan.in_fmt.signed else raw
+            if plan.clamp is not None:
+                x = prim.clamp(x, plan.clamp.lo, plan.clamp.hi)
+            negative = Const(0, 1)
+            if plan.fold is not None:
+                negative, x = prim.fold(x)
+            x = prim.narrow(x, width.folded)
+            select = plan.select
+            if isinstance(select, BitSlice):
+                segment, t = prim.bit_slice(x, select.base, select.shift, select.segments)
+            else:
+                segment = prim.select_segment(m, x, select.thresholds, f"{name}_u{index}_seg")
+                t = x
+            folded.append(x)
+            negs.append(negative)
+            addresses.append(Const(int(bases[index]), range(rows)) + segment if bases[index] else segment)
+            own_t = isinstance(select, BitSlice) or select.origins is None  # else t needs the origin (stage 1)
+            ts.append(prim.narrow(t, width.t) if own_t else Const(0, 1))
+        folded_span = _union([width.folded for width in widths])
+        t_spans = [width.t for plan, width in zip(plans, widths)
+                   if isinstance(plan.select, BitSlice) or plan.select.origins is None]
+        x0 = _pick(m, unit, folded, _shape(folded_span), f"{name}_x")
+        neg0 = _pick(m, unit, negs, 1, f"{name}_neg")
+        t0 = _pick(m, unit, ts, _shape(_union(t_spans)) if t_spans else 1, f"{name}_t")
+        address = _pick(m, unit, addresses, range(rows), f"{name}_addr")
+
+        # Stage 1: the coefficient row of (unit, segment), read through registered ports.
+        def padded(plan: Plan, k: int) -> list[int]:
+            return list(plan.table.column(k)) if k <= plan.table.degree else [0] * len(plan.table.rows)
+
+        columns = {}
+        for k in range(degree + 1):
+            column = [c for plan in plans for c in padded(plan, k)]
+            shape = signed(max(_bits(c) for c in column))
+            memory = self._memory(m, memories, f"c{k}", column, shape)
+            port = memory.read_port(domain="sync")
+            m.d.comb += [port.addr.eq(address), port.en.eq(advance)]
+            columns[k] = port.data
+        unit1 = register(unit, unit.shape(), "unit_p0")
+        x1 = register(x0, x0.shape(), "x_p0")
+        neg1 = register(neg0, 1, "neg_p0")
+        t1 = register(t0, t0.shape(), "t_p0")
+        if any(not isinstance(plan.select, BitSlice) and plan.select.origins is not None for plan in plans):
+            origins = [o for plan in plans for o in
+                       (plan.select.origins if not isinstance(plan.select, BitSlice) and plan.select.origins is not None
+                        else [0] * len(plan.table.rows))]
+            memory = self._memory(m, memories, "origin", origins, signed(max(_bits(o)
+                                                                             for o in origins)))
+            port = memory.read_port(domain="sync")
+            m.d.comb += [port.addr.eq(address), port.en.eq(advance)]
+            choices = []
+            for plan, width in zip(plans, widths):
+                if not isinstance(plan.select, BitSlice) and plan.select.origins is not None:
+                    # t is small and non-negative: only its bits (as hwact.hdl.unit does).
+                    choices.append(prim.narrow((x1 - port.data)[:offset_bits(plan)], width.t))
+                else:
+                    choices.append(t1)
+            t1 = _pick(m, unit1, choices, _shape(_union([width.t for width in widths])), f"{name}_t1")
+
+        # The Horner steps, one multiplier each; a unit of lower degree starts with exact steps on zeros.
+        def steps(plan: Plan) -> list[HornerStep]:
+            return [HornerStep(0)] * (degree - plan.table.degree) + list(plan.horner)
+
+        def column_span(plan: Plan, k: int) -> Range:
+            values = padded(plan, k)
+            return Range(min(values), max(values))
+
+        acc = columns[degree]
+        for j in range(degree):
+            k = degree - 1 - j
+            products, sums = [], []
+            for plan, width in zip(plans, widths):
+                pad = degree - plan.table.degree
+                products.append(Range(0, 0) if j < pad else width.products[j - pad])
+                sums.append(column_span(plan, k) if j < pad else width.sums[j - pad])
+            product = prim.narrow(acc * t1, _union(products))
+            named = Signal(product.shape(), name=f"{name}_prod{j}")
+            m.d.comb += named.eq(product)
+            rounded = {}
+            for plan in plans:
+                step = steps(plan)[j]
+                if (step.shift, step.rounding) not in rounded:
+                    rounded[step.shift, step.rounding] = prim.shift_round(named, step.shift, step.rounding)
+            shifted = [rounded[steps(plan)[j].shift, steps(plan)[j].rounding] for plan in plans]
+            span = _union(sums)
+            acc = prim.narrow(_pick(m, unit1, shifted, signed(max(len(Value.cast(s)) for s in shifted) + 1),
+                                    f"{name}_sr{j}") + columns[k], span)
+
+        # Stage 2: each unit's unfold, output rounding and saturation; the unit's own is kept.
+        acc_span = _union([width.acc for width in widths])
+        acc2 = register(acc, _shape(acc_span), "acc_p1")
+        unit2 = register(unit1, unit1.shape(), "unit_p1")
+        x2 = register(x1, x1.shape(), "x_p1")
+        neg2 = register(neg1, 1, "neg_p1")
+        outputs = []
+        for index, (plan, width) in enumerate(zip(plans, widths)):
+            value = prim.narrow(acc2, width.acc)
+            if plan.fold is not None:
+                value = Mux(neg2, prim.unfold(plan.fold.kind, plan.fold.constant, value,
+                                              prim.narrow(x2, width.folded)), value)
+                value = prim.narrow(value, width.unfolded)
+                wire = Signal(value.shape(), name=f"{name}_u{index}_acc")
+                m.d.comb += wire.eq(value)
+                value = wire
+            out = plan.output
+            y = prim.saturate(prim.shift_round(value, out.shift, out.rounding), plan.out_fmt, out.overflow)
+            outputs.append(Value.cast(y).as_unsigned())
+        y = _pick(m, unit2, outputs, unsigned(self._out_bits), f"{name}_y2")
+        return register(y, unsigned(self._out_bits), "y_p2")
