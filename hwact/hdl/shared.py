@@ -33,7 +33,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..cost import BLOCK_RAM_MIN_BITS
+from ..cost import BLOCK_RAM_MIN_BITS, ROM_MIN_DEPTH
 from ..model import evaluate, offset_bits
 from ..plan import BitSlice, HornerStep, Plan
 from ..widths import Range, analyze
@@ -231,8 +231,19 @@ class SharedDatapath(wiring.Component):
         plans = self._plans
         degree = max(plan.table.degree for plan in plans)
         widths = [analyze(plan) for plan in plans]
-        bases = list(np.cumsum([0] + [len(plan.table.rows) for plan in plans[:-1]]))
-        rows = int(sum(len(plan.table.rows) for plan in plans))
+
+        def has_origins(plan: Plan) -> bool:
+            return not isinstance(plan.select, BitSlice) and plan.select.origins is not None
+
+        # Long tables share the coefficient memories, the units with origins first (so the origin
+        # memory holds only their rows); a table of a few rows (the exact family's) is a multiplexer
+        # of constants on its registered segment, so its wide constants do not widen the memories.
+        stored = sorted((index for index, plan in enumerate(plans) if len(plan.table.rows) >= ROM_MIN_DEPTH),
+                        key=lambda index: not has_origins(plans[index]))
+        small = [index for index in range(len(plans)) if index not in stored]
+        bases, rows = {}, 0
+        for index in stored:
+            bases[index], rows = rows, rows + len(plans[index].table.rows)
 
         def register(value, shape, what):
             reg = Signal(shape, name=f"{name}_{what}", reset_less=True)
@@ -241,7 +252,7 @@ class SharedDatapath(wiring.Component):
             return reg
 
         # Stage 0: each unit's clamp, fold and segment select on the same code; the unit's own is kept.
-        folded, negs, addresses, ts = [], [], [], []
+        folded, negs, addresses, segments, ts = [], [], [], [], []
         for index, (plan, width) in enumerate(zip(plans, widths)):
             x = raw.as_signed() if plan.in_fmt.signed else raw
             if plan.clamp is not None:
@@ -258,7 +269,9 @@ class SharedDatapath(wiring.Component):
                 t = x
             folded.append(x)
             negs.append(negative)
-            addresses.append(Const(int(bases[index]), range(rows)) + segment if bases[index] else segment)
+            addresses.append(Const(bases[index], range(rows)) + segment if bases.get(index) else
+                             segment if index in bases else Const(0, 1))
+            segments.append(segment if index in small else Const(0, 1))
             own_t = isinstance(select, BitSlice) or select.origins is None  # else t needs the origin (stage 1)
             ts.append(prim.narrow(t, width.t) if own_t else Const(0, 1))
         folded_span = _union([width.folded for width in widths])
@@ -267,37 +280,45 @@ class SharedDatapath(wiring.Component):
         x0 = _pick(m, unit, folded, _shape(folded_span), f"{name}_x")
         neg0 = _pick(m, unit, negs, 1, f"{name}_neg")
         t0 = _pick(m, unit, ts, _shape(_union(t_spans)) if t_spans else 1, f"{name}_t")
-        address = _pick(m, unit, addresses, range(rows), f"{name}_addr")
+        address = _pick(m, unit, addresses, range(max(rows, 2)), f"{name}_addr") if stored else None
+        segment0 = _pick(m, unit, segments, range(max(max(len(plans[i].table.rows) for i in small), 2)),
+                         f"{name}_seg") if small else None
 
         # Stage 1: the coefficient row of (unit, segment), read through registered ports.
         def padded(plan: Plan, k: int) -> list[int]:
             return list(plan.table.column(k)) if k <= plan.table.degree else [0] * len(plan.table.rows)
 
-        columns = {}
-        for k in range(degree + 1):
-            column = [c for plan in plans for c in padded(plan, k)]
-            shape = signed(max(_bits(c) for c in column))
-            memory = self._memory(m, memories, f"c{k}", column, shape)
+        def read(key: str, column: list[int]) -> Value:
+            memory = self._memory(m, memories, key, column, _shape(Range(min(column), max(column))))
             port = memory.read_port(domain="sync")
             m.d.comb += [port.addr.eq(address), port.en.eq(advance)]
-            columns[k] = port.data
+            return port.data
+
         unit1 = register(unit, unit.shape(), "unit_p0")
         x1 = register(x0, x0.shape(), "x_p0")
         neg1 = register(neg0, 1, "neg_p0")
         t1 = register(t0, t0.shape(), "t_p0")
-        if any(not isinstance(plan.select, BitSlice) and plan.select.origins is not None for plan in plans):
-            origins = [o for plan in plans for o in
-                       (plan.select.origins if not isinstance(plan.select, BitSlice) and plan.select.origins is not None
-                        else [0] * len(plan.table.rows))]
-            memory = self._memory(m, memories, "origin", origins, signed(max(_bits(o)
-                                                                             for o in origins)))
-            port = memory.read_port(domain="sync")
-            m.d.comb += [port.addr.eq(address), port.en.eq(advance)]
+        segment1 = register(segment0, segment0.shape(), "seg_p0") if small else None
+        columns = {}
+        for k in range(degree + 1):
+            shared = read(f"c{k}", [c for index in stored for c in padded(plans[index], k)]) if stored else None
+            if not small:
+                columns[k] = shared
+                continue
+            entries = [shared if index in bases else
+                       prim.lookup(m, segment1[:max(1, (len(plans[index].table.rows) - 1).bit_length())],
+                                   padded(plans[index], k), f"{name}_u{index}_c{k}")
+                       for index in range(len(plans))]
+            span = _union([Range(min(padded(plan, k)), max(padded(plan, k))) for plan in plans])
+            columns[k] = _pick(m, unit1, entries, _shape(span), f"{name}_c{k}")
+        if any(has_origins(plans[index]) for index in stored):
+            origin = read("origin", [o for index in stored if has_origins(plans[index])
+                                     for o in plans[index].select.origins])
             choices = []
             for plan, width in zip(plans, widths):
-                if not isinstance(plan.select, BitSlice) and plan.select.origins is not None:
+                if has_origins(plan):
                     # t is small and non-negative: only its bits (as hwact.hdl.unit does).
-                    choices.append(prim.narrow((x1 - port.data)[:offset_bits(plan)], width.t))
+                    choices.append(prim.narrow((x1 - origin)[:offset_bits(plan)], width.t))
                 else:
                     choices.append(t1)
             t1 = _pick(m, unit1, choices, _shape(_union([width.t for width in widths])), f"{name}_t1")
