@@ -33,7 +33,8 @@ from ..layout import check_lanes, transfer_layout
 from ..plan import Plan
 from ..requant import Requant
 
-__all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word"]
+__all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word", "group_name",
+           "shared_groups"]
 
 #: Upper half of the discovery word: ASCII "HW".
 DISCOVERY_MAGIC = 0x4857
@@ -190,6 +191,21 @@ class Cfu(wiring.Component):
         return m
 
 
+def shared_groups(ops: Sequence[CfuOp]) -> dict[tuple, list[int]]:
+    """The indices of the ops answering through each shared datapath, by :attr:`CfuOp.group`."""
+    groups: dict[tuple, list[int]] = {}
+    for index, op in enumerate(ops):
+        if op.group is not None:
+            groups.setdefault(op.group, []).append(index)
+    return groups
+
+
+def group_name(op: CfuOp) -> str:
+    """The name of the shared datapath ``op`` answers through (its module name in the Verilog)."""
+    return (f"shared_{op.shared}_{op.plan.in_fmt.width}_{op.plan.out_fmt.width}x{op.lanes}"
+            f"{'_serial' if op.serial else ''}")
+
+
 def _fifo_depth(ops: Sequence[CfuOp]) -> int:
     return 1 << max(0, sum(op.capacity for op in ops) - 1).bit_length()
 
@@ -242,10 +258,7 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
                      c_in1.eq(bus.cmd_payload_inputs_1)]
 
     # Responders: an op's own unit, or one shared datapath for every op of a group (hwact.hdl.shared).
-    groups: dict[tuple, list[int]] = {}
-    for index, op in enumerate(ops):
-        if op.group is not None:
-            groups.setdefault(op.group, []).append(index)
+    groups = shared_groups(ops)
     responders: list[list[int]] = []  # op indices per pipelined responder, in op order
     for index, op in enumerate(ops):
         if op.group is not None:
@@ -308,8 +321,7 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
         first = ops[members[0]]
         if first.group is not None:
             unit = SharedDatapath([ops[i].plan for i in members], lanes=first.lanes, serial=first.serial)
-            name = (f"shared_{first.shared}_{first.plan.in_fmt.width}_{first.plan.out_fmt.width}x{first.lanes}"
-                    f"{'s' if first.serial else ''}")
+            name = group_name(first)
             m.submodules[name] = unit
             for position, i in enumerate(members):
                 with m.If(selected[i]):

@@ -26,6 +26,7 @@ constants, on the plan's own values. It changes latency (the shape's stages) and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
@@ -39,7 +40,7 @@ from ..plan import BitSlice, HornerStep, Plan
 from ..widths import Range, analyze
 from . import primitives as prim
 
-__all__ = ["SHARE_KINDS", "TABLE_INPUT_BITS", "SharedDatapath", "share_kind", "shared_stages"]
+__all__ = ["SHARE_KINDS", "TABLE_INPUT_BITS", "SharedDatapath", "share_kind", "shared_resources", "shared_stages"]
 
 #: A ``table`` datapath holds ``2**bits`` entries per unit: up to 8-bit inputs (256 entries).
 TABLE_INPUT_BITS = 8
@@ -373,3 +374,46 @@ class SharedDatapath(wiring.Component):
             outputs.append(Value.cast(y).as_unsigned())
         y = _pick(m, unit2, outputs, unsigned(self._out_bits), f"{name}_y2")
         return register(y, unsigned(self._out_bits), "y_p2")
+
+
+def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: str) -> dict[str, int]:
+    """DSP blocks and block RAMs of the shared datapath of ``plans`` on ``target`` (hwact.cost's rules).
+
+    The memories and multipliers :class:`SharedDatapath` builds: per lane of datapath (one when
+    serial) a read port of each memory (a copy on a part with fewer ports) and a multiplier per
+    Horner step.
+    """
+    from ..cost import Table, plan_cost
+
+    plans = tuple(plans)
+    kind = share_kind(plans[0], 1)
+    copies = 1 if serial else lanes
+    if kind == "table":
+        tables = [Table("table", len(plans) << plans[0].in_fmt.width, plans[0].out_fmt.width)]
+        return {"dsp": 0, "block_ram": replace(plan_cost(plans[0]), tables=tuple(tables)).block_rams(target, copies)}
+    degree = max(plan.table.degree for plan in plans)
+    stored = [plan for plan in plans if len(plan.table.rows) >= ROM_MIN_DEPTH]
+    tables = []
+    for k in range(degree + 1):
+        column = [c for plan in stored for c in (plan.table.column(k) if k <= plan.table.degree
+                                                 else [0] * len(plan.table.rows))]
+        if column:
+            tables.append(Table(f"c{k}", len(column), _shape(Range(min(column), max(column))).width))
+    origins = [o for plan in stored if not isinstance(plan.select, BitSlice) and plan.select.origins is not None
+               for o in plan.select.origins]
+    if origins:
+        tables.append(Table("origin", len(origins), _shape(Range(min(origins), max(origins))).width))
+    widths = [analyze(plan) for plan in plans]
+    t_bits = _shape(_union([width.t for width in widths])).width
+
+    def before(plan: Plan, width, j: int) -> Range:  # the accumulator a step multiplies by t
+        pad = degree - plan.table.degree
+        if j <= pad:  # the (padded) top coefficient: zeros, then the plan's own top column
+            column = plan.table.column(plan.table.degree) if j == pad else [0]
+            return Range(min(column), max(column))
+        return width.sums[j - pad - 1]
+
+    multipliers = [(_shape(_union([before(plan, width, j) for plan, width in zip(plans, widths)])).width, t_bits)
+                   for j in range(degree)]
+    cost = replace(plan_cost(plans[0]), tables=tuple(tables), multipliers=tuple(multipliers))
+    return {"dsp": cost.dsp_blocks(target, copies), "block_ram": cost.block_rams(target, copies)}
