@@ -87,7 +87,7 @@ class CfuOp:
     @property
     def pipeline_stages(self) -> int:
         """Stages of the datapath the op answers through: its own, or its shared datapath's."""
-        return self.stages if self.shared is None else shared_stages(self.shared)
+        return self.stages if self.shared is None else shared_stages(self.shared, self.plan.table.degree)
 
     @property
     def latency(self) -> int:
@@ -110,7 +110,8 @@ class CfuOp:
         """Ops with the same group share one datapath (None: the op has its own)."""
         if self.shared is None:
             return None
-        return (self.shared, self.lanes, self.serial, self.plan.in_fmt.width, self.plan.out_fmt.width)
+        degree = self.plan.table.degree if self.shared == "horner" else 0
+        return (self.shared, self.lanes, self.serial, self.plan.in_fmt.width, self.plan.out_fmt.width, degree)
 
 
 class Cfu(wiring.Component):
@@ -202,8 +203,8 @@ def shared_groups(ops: Sequence[CfuOp]) -> dict[tuple, list[int]]:
 
 def group_name(op: CfuOp) -> str:
     """The name of the shared datapath ``op`` answers through (its module name in the Verilog)."""
-    return (f"shared_{op.shared}_{op.plan.in_fmt.width}_{op.plan.out_fmt.width}x{op.lanes}"
-            f"{'_serial' if op.serial else ''}")
+    kind = f"horner{op.plan.table.degree}" if op.shared == "horner" else op.shared
+    return f"shared_{kind}_{op.plan.in_fmt.width}_{op.plan.out_fmt.width}x{op.lanes}{'_serial' if op.serial else ''}"
 
 
 def _fifo_depth(ops: Sequence[CfuOp]) -> int:

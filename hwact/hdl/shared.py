@@ -15,8 +15,9 @@ carried down the pipeline beside its codes. Two shapes are shared (:func:`share_
     own base), one multiplier per Horner step, lower-degree plans padded with zero top
     coefficients and exact (shift 0) steps. The cheap, plan-specific steps (clamp, fold, segment
     select, the rounding shifts, unfold, output rounding and saturation) are each unit's own
-    primitives (:mod:`hwact.hdl.primitives`), selected by the unit index. Three stages: the
-    segment is registered into the coefficient read, the Horner steps, the output.
+    primitives (:mod:`hwact.hdl.primitives`), selected by the unit index. ``2 + degree`` stages:
+    the segment registered into the coefficient read, each product (where a DSP block's output
+    register goes), the output.
 
 Sharing never changes an answer: every step is the plan's own primitive, with the plan's own
 constants, on the plan's own values. It changes latency (the shape's stages) and, for
@@ -61,9 +62,10 @@ def share_kind(plan: Plan, stages: int) -> str | None:
     return "horner"
 
 
-def shared_stages(kind: str) -> int:
-    """Pipeline stages of a shared datapath of shape ``kind``."""
-    return {"table": 1, "horner": 3}[kind]
+def shared_stages(kind: str, degree: int = 0) -> int:
+    """Pipeline stages of a shared datapath of shape ``kind`` (and Horner degree): the table read;
+    or the segment into the coefficient read, one per product, the output."""
+    return 1 if kind == "table" else 2 + degree
 
 
 def _pick(m: Module, unit: Value, values: Sequence, shape, name: str) -> Value:
@@ -146,7 +148,7 @@ class SharedDatapath(wiring.Component):
 
     @property
     def stages(self) -> int:
-        return shared_stages(self._kind)
+        return shared_stages(self._kind, max(plan.table.degree for plan in self._plans))
 
     @property
     def latency(self) -> int:
@@ -332,39 +334,43 @@ class SharedDatapath(wiring.Component):
             values = padded(plan, k)
             return Range(min(values), max(values))
 
-        acc = columns[degree]
-        for j in range(degree):
-            k = degree - 1 - j
-            products, sums = [], []
-            for plan, width in zip(plans, widths):
-                pad = degree - plan.table.degree
-                products.append(Range(0, 0) if j < pad else width.products[j - pad])
-                sums.append(column_span(plan, k) if j < pad else width.sums[j - pad])
-            product = prim.narrow(acc * t1, _union(products))
-            named = Signal(product.shape(), name=f"{name}_prod{j}")
-            m.d.comb += named.eq(product)
-            rounded = {}
-            for plan in plans:
-                step = steps(plan)[j]
-                if (step.shift, step.rounding) not in rounded:
-                    rounded[step.shift, step.rounding] = prim.shift_round(named, step.shift, step.rounding)
-            shifted = [rounded[steps(plan)[j].shift, steps(plan)[j].rounding] for plan in plans]
-            span = _union(sums)
-            acc = prim.narrow(_pick(m, unit1, shifted, signed(max(len(Value.cast(s)) for s in shifted) + 1),
-                                    f"{name}_sr{j}") + columns[k], span)
+        # Each product is registered (a DSP block's output register absorbs it); the rounding
+        # shift and the next coefficient follow in the next stage.
+        acc, product = columns[degree], None
+        unit_s, x_s, neg_s, t_s = unit1, x1, neg1, t1
+        for j in range(degree + 1):
+            if j:  # finish step j - 1: its rounding shift (the unit's own) and its coefficient
+                k = degree - j
+                rounded = {}
+                for plan in plans:
+                    step = steps(plan)[j - 1]
+                    if (step.shift, step.rounding) not in rounded:
+                        rounded[step.shift, step.rounding] = prim.shift_round(product, step.shift, step.rounding)
+                shifted = [rounded[steps(plan)[j - 1].shift, steps(plan)[j - 1].rounding] for plan in plans]
+                sums = [column_span(plan, k) if j - 1 < degree - plan.table.degree
+                        else width.sums[j - 1 - degree + plan.table.degree] for plan, width in zip(plans, widths)]
+                acc = prim.narrow(_pick(m, unit_s, shifted, signed(max(len(Value.cast(v)) for v in shifted) + 1),
+                                        f"{name}_sr{j - 1}") + columns[k], _union(sums))
+            if j == degree:
+                break
+            products = [Range(0, 0) if j < (pad := degree - plan.table.degree) else width.products[j - pad]
+                        for plan, width in zip(plans, widths)]
+            product = prim.narrow(acc * t_s, _union(products))
+            product = register(product, product.shape(), f"prod{j}_p{j + 1}")
+            for c in range(degree - j):  # the coefficients still to add
+                columns[c] = register(columns[c], Value.cast(columns[c]).shape(), f"c{c}_p{j + 1}")
+            unit_s = register(unit_s, unit_s.shape(), f"unit_p{j + 1}")
+            x_s = register(x_s, x_s.shape(), f"x_p{j + 1}")
+            neg_s = register(neg_s, 1, f"neg_p{j + 1}")
+            t_s = register(t_s, t_s.shape(), f"t_p{j + 1}")
 
-        # Stage 2: each unit's unfold, output rounding and saturation; the unit's own is kept.
-        acc_span = _union([width.acc for width in widths])
-        acc2 = register(acc, _shape(acc_span), "acc_p1")
-        unit2 = register(unit1, unit1.shape(), "unit_p1")
-        x2 = register(x1, x1.shape(), "x_p1")
-        neg2 = register(neg1, 1, "neg_p1")
+        # The last stage: each unit's unfold, output rounding and saturation; the unit's own is kept.
         outputs = []
         for index, (plan, width) in enumerate(zip(plans, widths)):
-            value = prim.narrow(acc2, width.acc)
+            value = prim.narrow(acc, width.acc)
             if plan.fold is not None:
-                value = Mux(neg2, prim.unfold(plan.fold.kind, plan.fold.constant, value,
-                                              prim.narrow(x2, width.folded)), value)
+                value = Mux(neg_s, prim.unfold(plan.fold.kind, plan.fold.constant, value,
+                                               prim.narrow(x_s, width.folded)), value)
                 value = prim.narrow(value, width.unfolded)
                 wire = Signal(value.shape(), name=f"{name}_u{index}_acc")
                 m.d.comb += wire.eq(value)
@@ -372,8 +378,8 @@ class SharedDatapath(wiring.Component):
             out = plan.output
             y = prim.saturate(prim.shift_round(value, out.shift, out.rounding), plan.out_fmt, out.overflow)
             outputs.append(Value.cast(y).as_unsigned())
-        y = _pick(m, unit2, outputs, unsigned(self._out_bits), f"{name}_y2")
-        return register(y, unsigned(self._out_bits), "y_p2")
+        y = _pick(m, unit_s, outputs, unsigned(self._out_bits), f"{name}_y")
+        return register(y, unsigned(self._out_bits), f"y_p{degree + 1}")
 
 
 def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: str) -> dict[str, int]:

@@ -6,8 +6,8 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  wire \$101 ;
+  wire [5:0] \$100 ;
+  wire [5:0] \$101 ;
   wire \$102 ;
   wire \$103 ;
   wire \$104 ;
@@ -47,92 +47,62 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   wire \$135 ;
   wire [5:0] \$136 ;
   wire [5:0] \$137 ;
-  wire \$138 ;
-  wire \$139 ;
+  wire [6:0] \$138 ;
+  wire [7:0] \$139 ;
   wire \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire \$148 ;
-  wire \$149 ;
+  reg \$140 ;
+  reg [9:0] \$141 ;
+  reg [31:0] \$142 ;
+  reg [31:0] \$143 ;
+  reg [4:0] \$144 ;
+  reg [1:0] \$145 ;
+  reg [1:0] \$146 ;
+  reg [1:0] \$147 ;
+  reg [1:0] \$148 ;
+  reg [1:0] \$149 ;
   wire \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire \$158 ;
-  wire \$159 ;
+  reg [1:0] \$150 ;
+  reg [1:0] \$151 ;
+  reg [1:0] \$152 ;
+  reg [1:0] \$153 ;
+  reg [1:0] \$154 ;
+  reg [1:0] \$155 ;
+  reg [1:0] \$156 ;
+  reg [1:0] \$157 ;
+  reg [1:0] \$158 ;
+  reg [1:0] \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire \$169 ;
+  reg [1:0] \$160 ;
+  reg [1:0] \$161 ;
+  reg [1:0] \$162 ;
+  reg [1:0] \$163 ;
+  reg [1:0] \$164 ;
+  reg [1:0] \$165 ;
+  reg [1:0] \$166 ;
+  reg [1:0] \$167 ;
+  reg [1:0] \$168 ;
+  reg [1:0] \$169 ;
   wire \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire [5:0] \$172 ;
-  wire [5:0] \$173 ;
-  wire [6:0] \$174 ;
-  wire [7:0] \$175 ;
-  reg \$176 ;
-  reg [9:0] \$177 ;
-  reg [31:0] \$178 ;
-  reg [31:0] \$179 ;
+  reg [1:0] \$170 ;
+  reg [1:0] \$171 ;
+  reg [1:0] \$172 ;
+  reg [1:0] \$173 ;
+  reg [1:0] \$174 ;
+  reg [1:0] \$175 ;
+  reg [1:0] \$176 ;
+  reg [4:0] \$177 ;
+  reg [5:0] \$178 ;
+  wire [7:0] \$179 ;
   wire \$18 ;
-  reg [4:0] \$180 ;
-  reg [3:0] \$181 ;
-  reg [3:0] \$182 ;
-  reg [3:0] \$183 ;
-  reg [3:0] \$184 ;
-  reg [3:0] \$185 ;
-  reg [3:0] \$186 ;
-  reg [3:0] \$187 ;
-  reg [3:0] \$188 ;
-  reg [3:0] \$189 ;
+  wire [7:0] \$180 ;
+  wire [7:0] \$181 ;
+  wire [7:0] \$182 ;
+  wire [15:0] \$183 ;
+  wire [15:0] \$184 ;
   wire \$19 ;
-  reg [3:0] \$190 ;
-  reg [3:0] \$191 ;
-  reg [3:0] \$192 ;
-  reg [3:0] \$193 ;
-  reg [3:0] \$194 ;
-  reg [3:0] \$195 ;
-  reg [3:0] \$196 ;
-  reg [3:0] \$197 ;
-  reg [3:0] \$198 ;
-  reg [3:0] \$199 ;
   wire \$2 ;
   wire \$20 ;
-  reg [3:0] \$200 ;
-  reg [3:0] \$201 ;
-  reg [3:0] \$202 ;
-  reg [3:0] \$203 ;
-  reg [3:0] \$204 ;
-  reg [3:0] \$205 ;
-  reg [3:0] \$206 ;
-  reg [3:0] \$207 ;
-  reg [3:0] \$208 ;
-  reg [3:0] \$209 ;
   wire \$21 ;
-  reg [3:0] \$210 ;
-  reg [3:0] \$211 ;
-  reg [3:0] \$212 ;
-  reg [4:0] \$213 ;
-  reg [5:0] \$214 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
@@ -239,281 +209,151 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   wire direct;
   reg [31:0] direct_value;
   wire empty;
-  wire fire_gelu_int8x4;
-  wire fire_gelu_q12x2;
   wire fire_glu_int8x4;
-  wire fire_hardsigmoid_int8x4;
-  wire fire_hardsigmoid_q12x2;
   wire fire_prelu_int8x4;
-  wire fire_sigmoid_int8x4;
-  wire fire_sigmoid_q12x2;
-  wire fire_silu_int8x4;
-  wire fire_silu_q12x2;
-  wire fire_tanh_int8x4;
-  wire fire_tanh_q12x2;
-  reg [3:0] head;
-  wire head_gelu_int8x4;
-  wire head_gelu_q12x2;
+  wire fire_shared_horner_16_16x2;
+  wire fire_shared_table_8_8x4;
+  reg [1:0] head;
   wire head_glu_int8x4;
-  wire head_hardsigmoid_int8x4;
-  wire head_hardsigmoid_q12x2;
   wire head_prelu_int8x4;
-  wire head_sigmoid_int8x4;
-  wire head_sigmoid_q12x2;
-  wire head_silu_int8x4;
-  wire head_silu_q12x2;
-  wire head_tanh_int8x4;
-  wire head_tanh_q12x2;
+  wire head_shared_horner_16_16x2;
+  wire head_shared_table_8_8x4;
   reg [31:0] i__payload = 32'd0;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$102 ;
-  wire [15:0] \i__payload$102[0] ;
-  wire [15:0] \i__payload$102[1] ;
+  wire [31:0] \i__payload$69 ;
+  wire [15:0] \i__payload$69[0] ;
+  wire [15:0] \i__payload$69[1] ;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$109 ;
-  wire [7:0] \i__payload$109[0] ;
-  wire [7:0] \i__payload$109[1] ;
-  wire [7:0] \i__payload$109[2] ;
-  wire [7:0] \i__payload$109[3] ;
+  wire [31:0] \i__payload$72 ;
+  wire [7:0] \i__payload$72[0] ;
+  wire [7:0] \i__payload$72[1] ;
+  wire [7:0] \i__payload$72[2] ;
+  wire [7:0] \i__payload$72[3] ;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$116 ;
-  wire [15:0] \i__payload$116[0] ;
-  wire [15:0] \i__payload$116[1] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$123 ;
-  wire [7:0] \i__payload$123[0] ;
-  wire [7:0] \i__payload$123[1] ;
-  wire [7:0] \i__payload$123[2] ;
-  wire [7:0] \i__payload$123[3] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$130 ;
-  wire [15:0] \i__payload$130[0] ;
-  wire [15:0] \i__payload$130[1] ;
-  wire [63:0] \i__payload$137 ;
-  wire [31:0] \i__payload$137.a ;
-  wire [7:0] \i__payload$137.a[0] ;
-  wire [7:0] \i__payload$137.a[1] ;
-  wire [7:0] \i__payload$137.a[2] ;
-  wire [7:0] \i__payload$137.a[3] ;
-  wire [31:0] \i__payload$137.x ;
-  wire [7:0] \i__payload$137.x[0] ;
-  wire [7:0] \i__payload$137.x[1] ;
-  wire [7:0] \i__payload$137.x[2] ;
-  wire [7:0] \i__payload$137.x[3] ;
-  wire [63:0] \i__payload$145 ;
-  wire [31:0] \i__payload$145.a ;
-  wire [7:0] \i__payload$145.a[0] ;
-  wire [7:0] \i__payload$145.a[1] ;
-  wire [7:0] \i__payload$145.a[2] ;
-  wire [7:0] \i__payload$145.a[3] ;
-  wire [31:0] \i__payload$145.x ;
-  wire [7:0] \i__payload$145.x[0] ;
-  wire [7:0] \i__payload$145.x[1] ;
-  wire [7:0] \i__payload$145.x[2] ;
-  wire [7:0] \i__payload$145.x[3] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$54 ;
-  wire [15:0] \i__payload$54[0] ;
-  wire [15:0] \i__payload$54[1] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$58 ;
-  wire [7:0] \i__payload$58[0] ;
-  wire [7:0] \i__payload$58[1] ;
-  wire [7:0] \i__payload$58[2] ;
-  wire [7:0] \i__payload$58[3] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$62 ;
-  wire [15:0] \i__payload$62[0] ;
-  wire [15:0] \i__payload$62[1] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$66 ;
-  wire [7:0] \i__payload$66[0] ;
-  wire [7:0] \i__payload$66[1] ;
-  wire [7:0] \i__payload$66[2] ;
-  wire [7:0] \i__payload$66[3] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$74 ;
-  wire [15:0] \i__payload$74[0] ;
-  wire [15:0] \i__payload$74[1] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$81 ;
-  wire [7:0] \i__payload$81[0] ;
-  wire [7:0] \i__payload$81[1] ;
-  wire [7:0] \i__payload$81[2] ;
-  wire [7:0] \i__payload$81[3] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$88 ;
-  wire [15:0] \i__payload$88[0] ;
-  wire [15:0] \i__payload$88[1] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$95 ;
-  wire [7:0] \i__payload$95[0] ;
-  wire [7:0] \i__payload$95[1] ;
-  wire [7:0] \i__payload$95[2] ;
-  wire [7:0] \i__payload$95[3] ;
+  wire [31:0] \i__payload$75 ;
+  wire [15:0] \i__payload$75[0] ;
+  wire [15:0] \i__payload$75[1] ;
+  wire [63:0] \i__payload$78 ;
+  wire [31:0] \i__payload$78.a ;
+  wire [7:0] \i__payload$78.a[0] ;
+  wire [7:0] \i__payload$78.a[1] ;
+  wire [7:0] \i__payload$78.a[2] ;
+  wire [7:0] \i__payload$78.a[3] ;
+  wire [31:0] \i__payload$78.x ;
+  wire [7:0] \i__payload$78.x[0] ;
+  wire [7:0] \i__payload$78.x[1] ;
+  wire [7:0] \i__payload$78.x[2] ;
+  wire [7:0] \i__payload$78.x[3] ;
+  wire [63:0] \i__payload$80 ;
+  wire [31:0] \i__payload$80.a ;
+  wire [7:0] \i__payload$80.a[0] ;
+  wire [7:0] \i__payload$80.a[1] ;
+  wire [7:0] \i__payload$80.a[2] ;
+  wire [7:0] \i__payload$80.a[3] ;
+  wire [31:0] \i__payload$80.x ;
+  wire [7:0] \i__payload$80.x[0] ;
+  wire [7:0] \i__payload$80.x[1] ;
+  wire [7:0] \i__payload$80.x[2] ;
+  wire [7:0] \i__payload$80.x[3] ;
+  reg [34:0] \i__payload$81 ;
+  wire [2:0] \i__payload$81.unit ;
+  wire [31:0] \i__payload$81.x ;
+  reg [34:0] \i__payload$88 ;
+  wire [2:0] \i__payload$88.unit ;
+  wire [31:0] \i__payload$88.x ;
   wire [7:0] \i__payload[0] ;
   wire [7:0] \i__payload[1] ;
   wire [7:0] \i__payload[2] ;
   wire [7:0] \i__payload[3] ;
   wire i__ready;
-  wire \i__ready$101 ;
-  wire \i__ready$108 ;
-  wire \i__ready$115 ;
-  wire \i__ready$122 ;
-  wire \i__ready$129 ;
-  wire \i__ready$136 ;
-  wire \i__ready$144 ;
-  wire \i__ready$151 ;
-  wire \i__ready$80 ;
-  wire \i__ready$87 ;
-  wire \i__ready$94 ;
+  wire \i__ready$103 ;
+  wire \i__ready$93 ;
+  wire \i__ready$98 ;
   wire i__valid;
-  wire \i__valid$105 ;
-  wire \i__valid$112 ;
-  wire \i__valid$119 ;
-  wire \i__valid$126 ;
-  wire \i__valid$133 ;
-  wire \i__valid$141 ;
-  wire \i__valid$148 ;
-  wire \i__valid$56 ;
-  wire \i__valid$60 ;
-  wire \i__valid$64 ;
-  wire \i__valid$69 ;
-  wire \i__valid$77 ;
-  wire \i__valid$84 ;
-  wire \i__valid$91 ;
-  wire \i__valid$98 ;
+  wire \i__valid$100 ;
+  wire \i__valid$70 ;
+  wire \i__valid$73 ;
+  wire \i__valid$76 ;
+  wire \i__valid$83 ;
+  wire \i__valid$90 ;
+  wire \i__valid$95 ;
   wire [31:0] o__payload;
-  wire [31:0] \o__payload$155 ;
-  wire [15:0] \o__payload$155[0] ;
-  wire [15:0] \o__payload$155[1] ;
-  wire [31:0] \o__payload$156 ;
-  wire [7:0] \o__payload$156[0] ;
-  wire [7:0] \o__payload$156[1] ;
-  wire [7:0] \o__payload$156[2] ;
-  wire [7:0] \o__payload$156[3] ;
-  wire [31:0] \o__payload$157 ;
-  wire [15:0] \o__payload$157[0] ;
-  wire [15:0] \o__payload$157[1] ;
-  wire [31:0] \o__payload$172 ;
-  wire [7:0] \o__payload$172[0] ;
-  wire [7:0] \o__payload$172[1] ;
-  wire [7:0] \o__payload$172[2] ;
-  wire [7:0] \o__payload$172[3] ;
-  wire [31:0] \o__payload$173 ;
-  wire [15:0] \o__payload$173[0] ;
-  wire [15:0] \o__payload$173[1] ;
-  wire [31:0] \o__payload$174 ;
-  wire [7:0] \o__payload$174[0] ;
-  wire [7:0] \o__payload$174[1] ;
-  wire [7:0] \o__payload$174[2] ;
-  wire [7:0] \o__payload$174[3] ;
-  wire [31:0] \o__payload$175 ;
-  wire [15:0] \o__payload$175[0] ;
-  wire [15:0] \o__payload$175[1] ;
-  wire [31:0] \o__payload$176 ;
-  wire [7:0] \o__payload$176[0] ;
-  wire [7:0] \o__payload$176[1] ;
-  wire [7:0] \o__payload$176[2] ;
-  wire [7:0] \o__payload$176[3] ;
-  wire [31:0] \o__payload$177 ;
-  wire [15:0] \o__payload$177[0] ;
-  wire [15:0] \o__payload$177[1] ;
-  wire [31:0] \o__payload$178 ;
-  wire [7:0] \o__payload$178[0] ;
-  wire [7:0] \o__payload$178[1] ;
-  wire [7:0] \o__payload$178[2] ;
-  wire [7:0] \o__payload$178[3] ;
-  wire [31:0] \o__payload$179 ;
-  wire [15:0] \o__payload$179[0] ;
-  wire [15:0] \o__payload$179[1] ;
-  wire [31:0] \o__payload$180 ;
-  wire [7:0] \o__payload$180[0] ;
-  wire [7:0] \o__payload$180[1] ;
-  wire [7:0] \o__payload$180[2] ;
-  wire [7:0] \o__payload$180[3] ;
-  wire [31:0] \o__payload$181 ;
-  wire [15:0] \o__payload$181[0] ;
-  wire [15:0] \o__payload$181[1] ;
-  wire [31:0] \o__payload$182 ;
-  wire [7:0] \o__payload$182[0] ;
-  wire [7:0] \o__payload$182[1] ;
-  wire [7:0] \o__payload$182[2] ;
-  wire [7:0] \o__payload$182[3] ;
-  wire [31:0] \o__payload$183 ;
-  wire [7:0] \o__payload$183[0] ;
-  wire [7:0] \o__payload$183[1] ;
-  wire [7:0] \o__payload$183[2] ;
-  wire [7:0] \o__payload$183[3] ;
+  wire [31:0] \o__payload$107 ;
+  wire [15:0] \o__payload$107[0] ;
+  wire [15:0] \o__payload$107[1] ;
+  wire [31:0] \o__payload$108 ;
+  wire [7:0] \o__payload$108[0] ;
+  wire [7:0] \o__payload$108[1] ;
+  wire [7:0] \o__payload$108[2] ;
+  wire [7:0] \o__payload$108[3] ;
+  wire [31:0] \o__payload$109 ;
+  wire [15:0] \o__payload$109[0] ;
+  wire [15:0] \o__payload$109[1] ;
+  wire [31:0] \o__payload$116 ;
+  wire [31:0] \o__payload$117 ;
+  wire [31:0] \o__payload$118 ;
+  wire [7:0] \o__payload$118[0] ;
+  wire [7:0] \o__payload$118[1] ;
+  wire [7:0] \o__payload$118[2] ;
+  wire [7:0] \o__payload$118[3] ;
+  wire [31:0] \o__payload$119 ;
+  wire [7:0] \o__payload$119[0] ;
+  wire [7:0] \o__payload$119[1] ;
+  wire [7:0] \o__payload$119[2] ;
+  wire [7:0] \o__payload$119[3] ;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
   wire [7:0] \o__payload[3] ;
   wire o__ready;
-  wire \o__ready$106 ;
-  wire \o__ready$113 ;
-  wire \o__ready$120 ;
-  wire \o__ready$127 ;
-  wire \o__ready$134 ;
-  wire \o__ready$142 ;
-  wire \o__ready$149 ;
-  wire \o__ready$57 ;
-  wire \o__ready$61 ;
-  wire \o__ready$65 ;
+  wire \o__ready$101 ;
   wire \o__ready$71 ;
-  wire \o__ready$78 ;
+  wire \o__ready$74 ;
+  wire \o__ready$77 ;
   wire \o__ready$85 ;
-  wire \o__ready$92 ;
-  wire \o__ready$99 ;
+  wire \o__ready$91 ;
+  wire \o__ready$96 ;
   wire o__valid;
-  wire \o__valid$161 ;
-  wire \o__valid$162 ;
-  wire \o__valid$163 ;
-  wire \o__valid$164 ;
-  wire \o__valid$165 ;
-  wire \o__valid$166 ;
-  wire \o__valid$167 ;
-  wire \o__valid$168 ;
-  wire \o__valid$169 ;
-  wire \o__valid$170 ;
-  wire \o__valid$171 ;
-  reg [3:0] order_0 = 4'h0;
-  reg [3:0] order_1 = 4'h0;
-  reg [3:0] order_10 = 4'h0;
-  reg [3:0] order_11 = 4'h0;
-  reg [3:0] order_12 = 4'h0;
-  reg [3:0] order_13 = 4'h0;
-  reg [3:0] order_14 = 4'h0;
-  reg [3:0] order_15 = 4'h0;
-  reg [3:0] order_16 = 4'h0;
-  reg [3:0] order_17 = 4'h0;
-  reg [3:0] order_18 = 4'h0;
-  reg [3:0] order_19 = 4'h0;
-  reg [3:0] order_2 = 4'h0;
-  reg [3:0] order_20 = 4'h0;
-  reg [3:0] order_21 = 4'h0;
-  reg [3:0] order_22 = 4'h0;
-  reg [3:0] order_23 = 4'h0;
-  reg [3:0] order_24 = 4'h0;
-  reg [3:0] order_25 = 4'h0;
-  reg [3:0] order_26 = 4'h0;
-  reg [3:0] order_27 = 4'h0;
-  reg [3:0] order_28 = 4'h0;
-  reg [3:0] order_29 = 4'h0;
-  reg [3:0] order_3 = 4'h0;
-  reg [3:0] order_30 = 4'h0;
-  reg [3:0] order_31 = 4'h0;
-  reg [3:0] order_4 = 4'h0;
-  reg [3:0] order_5 = 4'h0;
-  reg [3:0] order_6 = 4'h0;
-  reg [3:0] order_7 = 4'h0;
-  reg [3:0] order_8 = 4'h0;
-  reg [3:0] order_9 = 4'h0;
+  wire \o__valid$113 ;
+  wire \o__valid$114 ;
+  wire \o__valid$115 ;
+  reg [1:0] order_0 = 2'h0;
+  reg [1:0] order_1 = 2'h0;
+  reg [1:0] order_10 = 2'h0;
+  reg [1:0] order_11 = 2'h0;
+  reg [1:0] order_12 = 2'h0;
+  reg [1:0] order_13 = 2'h0;
+  reg [1:0] order_14 = 2'h0;
+  reg [1:0] order_15 = 2'h0;
+  reg [1:0] order_16 = 2'h0;
+  reg [1:0] order_17 = 2'h0;
+  reg [1:0] order_18 = 2'h0;
+  reg [1:0] order_19 = 2'h0;
+  reg [1:0] order_2 = 2'h0;
+  reg [1:0] order_20 = 2'h0;
+  reg [1:0] order_21 = 2'h0;
+  reg [1:0] order_22 = 2'h0;
+  reg [1:0] order_23 = 2'h0;
+  reg [1:0] order_24 = 2'h0;
+  reg [1:0] order_25 = 2'h0;
+  reg [1:0] order_26 = 2'h0;
+  reg [1:0] order_27 = 2'h0;
+  reg [1:0] order_28 = 2'h0;
+  reg [1:0] order_29 = 2'h0;
+  reg [1:0] order_3 = 2'h0;
+  reg [1:0] order_30 = 2'h0;
+  reg [1:0] order_31 = 2'h0;
+  reg [1:0] order_4 = 2'h0;
+  reg [1:0] order_5 = 2'h0;
+  reg [1:0] order_6 = 2'h0;
+  reg [1:0] order_7 = 2'h0;
+  reg [1:0] order_8 = 2'h0;
+  reg [1:0] order_9 = 2'h0;
   reg [5:0] order_count = 6'h00;
   reg [4:0] order_r = 5'h00;
   reg [4:0] order_w = 5'h00;
   wire pop;
-  reg [3:0] push_index;
+  reg [1:0] push_index;
   input reset;
   wire reset;
   output [31:0] rsp_payload_outputs_0;
@@ -547,386 +387,284 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   assign \$3  = | c_fid;
   assign \$4  = ~ \$3 ;
   assign sel_relu6_int8x4 = c_valid & \$4 ;
-  assign i__valid = sel_relu6_int8x4 & empty;
   assign \$5  = c_fid == 1'h1;
   assign sel_relu6_q12x2 = c_valid & \$5 ;
-  assign \i__valid$56  = sel_relu6_q12x2 & empty;
   assign \$6  = c_fid == 2'h2;
   assign sel_hardtanh_int8x4 = c_valid & \$6 ;
-  assign \i__valid$60  = sel_hardtanh_int8x4 & empty;
   assign \$7  = c_fid == 2'h3;
   assign sel_hardtanh_q12x2 = c_valid & \$7 ;
-  assign \i__valid$64  = sel_hardtanh_q12x2 & empty;
   assign \$8  = c_fid == 3'h4;
   assign sel_hardsigmoid_int8x4 = c_valid & \$8 ;
-  assign \$10  = | head;
-  assign \$11  = ~ \$10 ;
-  assign head_hardsigmoid_int8x4 = \$9  & \$11 ;
-  assign \$12  = order_count < 6'h20;
-  assign \$13  = \$12  | pop;
-  assign \i__valid$69  = sel_hardsigmoid_int8x4 & \$13 ;
-  assign \o__ready$71  = head_hardsigmoid_int8x4 & rsp_ready;
-  assign fire_hardsigmoid_int8x4 = \i__valid$69  & i__ready;
-  assign \$14  = c_fid == 3'h5;
-  assign sel_hardsigmoid_q12x2 = c_valid & \$14 ;
-  assign \$16  = head == 1'h1;
-  assign head_hardsigmoid_q12x2 = \$15  & \$16 ;
-  assign \$17  = order_count < 6'h20;
-  assign \$18  = \$17  | pop;
-  assign \i__valid$77  = sel_hardsigmoid_q12x2 & \$18 ;
-  assign \o__ready$78  = head_hardsigmoid_q12x2 & rsp_ready;
-  assign fire_hardsigmoid_q12x2 = \i__valid$77  & \i__ready$80 ;
-  assign \$19  = c_fid == 3'h6;
-  assign sel_sigmoid_int8x4 = c_valid & \$19 ;
-  assign \$21  = head == 2'h2;
-  assign head_sigmoid_int8x4 = \$20  & \$21 ;
-  assign \$22  = order_count < 6'h20;
-  assign \$23  = \$22  | pop;
-  assign \i__valid$84  = sel_sigmoid_int8x4 & \$23 ;
-  assign \o__ready$85  = head_sigmoid_int8x4 & rsp_ready;
-  assign fire_sigmoid_int8x4 = \i__valid$84  & \i__ready$87 ;
-  assign \$24  = c_fid == 3'h7;
-  assign sel_sigmoid_q12x2 = c_valid & \$24 ;
-  assign \$26  = head == 2'h3;
-  assign head_sigmoid_q12x2 = \$25  & \$26 ;
-  assign \$27  = order_count < 6'h20;
-  assign \$28  = \$27  | pop;
-  assign \i__valid$91  = sel_sigmoid_q12x2 & \$28 ;
-  assign \o__ready$92  = head_sigmoid_q12x2 & rsp_ready;
-  assign fire_sigmoid_q12x2 = \i__valid$91  & \i__ready$94 ;
-  assign \$29  = c_fid == 4'h8;
-  assign sel_tanh_int8x4 = c_valid & \$29 ;
-  assign \$31  = head == 3'h4;
-  assign head_tanh_int8x4 = \$30  & \$31 ;
-  assign \$32  = order_count < 6'h20;
-  assign \$33  = \$32  | pop;
-  assign \i__valid$98  = sel_tanh_int8x4 & \$33 ;
-  assign \o__ready$99  = head_tanh_int8x4 & rsp_ready;
-  assign fire_tanh_int8x4 = \i__valid$98  & \i__ready$101 ;
-  assign \$34  = c_fid == 4'h9;
-  assign sel_tanh_q12x2 = c_valid & \$34 ;
-  assign \$36  = head == 3'h5;
-  assign head_tanh_q12x2 = \$35  & \$36 ;
-  assign \$37  = order_count < 6'h20;
-  assign \$38  = \$37  | pop;
-  assign \i__valid$105  = sel_tanh_q12x2 & \$38 ;
-  assign \o__ready$106  = head_tanh_q12x2 & rsp_ready;
-  assign fire_tanh_q12x2 = \i__valid$105  & \i__ready$108 ;
-  assign \$39  = c_fid == 4'ha;
-  assign sel_gelu_int8x4 = c_valid & \$39 ;
-  assign \$41  = head == 3'h6;
-  assign head_gelu_int8x4 = \$40  & \$41 ;
-  assign \$42  = order_count < 6'h20;
-  assign \$43  = \$42  | pop;
-  assign \i__valid$112  = sel_gelu_int8x4 & \$43 ;
-  assign \o__ready$113  = head_gelu_int8x4 & rsp_ready;
-  assign fire_gelu_int8x4 = \i__valid$112  & \i__ready$115 ;
-  assign \$44  = c_fid == 4'hb;
-  assign sel_gelu_q12x2 = c_valid & \$44 ;
-  assign \$46  = head == 3'h7;
-  assign head_gelu_q12x2 = \$45  & \$46 ;
-  assign \$47  = order_count < 6'h20;
-  assign \$48  = \$47  | pop;
-  assign \i__valid$119  = sel_gelu_q12x2 & \$48 ;
-  assign \o__ready$120  = head_gelu_q12x2 & rsp_ready;
-  assign fire_gelu_q12x2 = \i__valid$119  & \i__ready$122 ;
-  assign \$49  = c_fid == 4'hc;
-  assign sel_silu_int8x4 = c_valid & \$49 ;
-  assign \$51  = head == 4'h8;
-  assign head_silu_int8x4 = \$50  & \$51 ;
-  assign \$52  = order_count < 6'h20;
-  assign \$53  = \$52  | pop;
-  assign \i__valid$126  = sel_silu_int8x4 & \$53 ;
-  assign \o__ready$127  = head_silu_int8x4 & rsp_ready;
-  assign fire_silu_int8x4 = \i__valid$126  & \i__ready$129 ;
-  assign \$54  = c_fid == 4'hd;
-  assign sel_silu_q12x2 = c_valid & \$54 ;
-  assign \$56  = head == 4'h9;
-  assign head_silu_q12x2 = \$55  & \$56 ;
-  assign \$57  = order_count < 6'h20;
-  assign \$58  = \$57  | pop;
-  assign \i__valid$133  = sel_silu_q12x2 & \$58 ;
-  assign \o__ready$134  = head_silu_q12x2 & rsp_ready;
-  assign fire_silu_q12x2 = \i__valid$133  & \i__ready$136 ;
-  assign \$59  = c_fid == 4'he;
-  assign sel_glu_int8x4 = c_valid & \$59 ;
-  assign \$61  = head == 4'ha;
-  assign head_glu_int8x4 = \$60  & \$61 ;
-  assign \$62  = order_count < 6'h20;
-  assign \$63  = \$62  | pop;
-  assign \i__valid$141  = sel_glu_int8x4 & \$63 ;
-  assign \o__ready$142  = head_glu_int8x4 & rsp_ready;
-  assign fire_glu_int8x4 = \i__valid$141  & \i__ready$144 ;
-  assign \$64  = c_fid == 4'hf;
-  assign sel_prelu_int8x4 = c_valid & \$64 ;
-  assign \$66  = head == 4'hb;
-  assign head_prelu_int8x4 = \$65  & \$66 ;
-  assign \$67  = order_count < 6'h20;
-  assign \$68  = \$67  | pop;
-  assign \i__valid$148  = sel_prelu_int8x4 & \$68 ;
-  assign \o__ready$149  = head_prelu_int8x4 & rsp_ready;
-  assign fire_prelu_int8x4 = \i__valid$148  & \i__ready$151 ;
+  assign \$9  = c_fid == 3'h5;
+  assign sel_hardsigmoid_q12x2 = c_valid & \$9 ;
+  assign \$10  = c_fid == 3'h6;
+  assign sel_sigmoid_int8x4 = c_valid & \$10 ;
+  assign \$11  = c_fid == 3'h7;
+  assign sel_sigmoid_q12x2 = c_valid & \$11 ;
+  assign \$12  = c_fid == 4'h8;
+  assign sel_tanh_int8x4 = c_valid & \$12 ;
+  assign \$13  = c_fid == 4'h9;
+  assign sel_tanh_q12x2 = c_valid & \$13 ;
+  assign \$14  = c_fid == 4'ha;
+  assign sel_gelu_int8x4 = c_valid & \$14 ;
+  assign \$15  = c_fid == 4'hb;
+  assign sel_gelu_q12x2 = c_valid & \$15 ;
+  assign \$16  = c_fid == 4'hc;
+  assign sel_silu_int8x4 = c_valid & \$16 ;
+  assign \$17  = c_fid == 4'hd;
+  assign sel_silu_q12x2 = c_valid & \$17 ;
+  assign \$18  = c_fid == 4'he;
+  assign sel_glu_int8x4 = c_valid & \$18 ;
+  assign \$19  = c_fid == 4'hf;
+  assign sel_prelu_int8x4 = c_valid & \$19 ;
+  assign i__valid = sel_relu6_int8x4 & empty;
+  assign \i__valid$70  = sel_relu6_q12x2 & empty;
+  assign \i__valid$73  = sel_hardtanh_int8x4 & empty;
+  assign \i__valid$76  = sel_hardtanh_q12x2 & empty;
+  assign \$21  = | head;
+  assign \$22  = ~ \$21 ;
+  assign head_shared_table_8_8x4 = \$20  & \$22 ;
+  assign \$23  = | { sel_silu_int8x4, sel_gelu_int8x4, sel_tanh_int8x4, sel_sigmoid_int8x4, sel_hardsigmoid_int8x4 };
+  assign \$24  = order_count < 6'h20;
+  assign \$25  = \$24  | pop;
+  assign \i__valid$83  = \$23  & \$25 ;
+  assign \o__ready$85  = head_shared_table_8_8x4 & rsp_ready;
+  assign fire_shared_table_8_8x4 = \i__valid$83  & i__ready;
+  assign \$27  = head == 1'h1;
+  assign head_shared_horner_16_16x2 = \$26  & \$27 ;
+  assign \$28  = | { sel_silu_q12x2, sel_gelu_q12x2, sel_tanh_q12x2, sel_sigmoid_q12x2, sel_hardsigmoid_q12x2 };
+  assign \$29  = order_count < 6'h20;
+  assign \$30  = \$29  | pop;
+  assign \i__valid$90  = \$28  & \$30 ;
+  assign \o__ready$91  = head_shared_horner_16_16x2 & rsp_ready;
+  assign fire_shared_horner_16_16x2 = \i__valid$90  & \i__ready$93 ;
+  assign \$32  = head == 2'h2;
+  assign head_glu_int8x4 = \$31  & \$32 ;
+  assign \$34  = order_count < 6'h20;
+  assign \$35  = \$34  | pop;
+  assign \i__valid$95  = \$33  & \$35 ;
+  assign \o__ready$96  = head_glu_int8x4 & rsp_ready;
+  assign fire_glu_int8x4 = \i__valid$95  & \i__ready$98 ;
+  assign \$37  = head == 2'h3;
+  assign head_prelu_int8x4 = \$36  & \$37 ;
+  assign \$39  = order_count < 6'h20;
+  assign \$40  = \$39  | pop;
+  assign \i__valid$100  = \$38  & \$40 ;
+  assign \o__ready$101  = head_prelu_int8x4 & rsp_ready;
+  assign fire_prelu_int8x4 = \i__valid$100  & \i__ready$103 ;
+  assign \$41  = c_fid == 10'h3ff;
+  assign \$42  = c_valid & \$41 ;
+  assign \$43  = c_fid == 10'h3ff;
+  assign \$44  = ~ \$43 ;
+  assign \$45  = c_valid & \$44 ;
+  assign \$46  = | c_fid;
+  assign \$47  = ~ \$46 ;
+  assign \$48  = c_fid == 1'h1;
+  assign \$49  = c_fid == 2'h2;
+  assign \$50  = c_fid == 2'h3;
+  assign \$51  = c_fid == 3'h4;
+  assign \$52  = c_fid == 3'h5;
+  assign \$53  = c_fid == 3'h6;
+  assign \$54  = c_fid == 3'h7;
+  assign \$55  = c_fid == 4'h8;
+  assign \$56  = c_fid == 4'h9;
+  assign \$57  = c_fid == 4'ha;
+  assign \$58  = c_fid == 4'hb;
+  assign \$59  = c_fid == 4'hc;
+  assign \$60  = c_fid == 4'hd;
+  assign \$61  = c_fid == 4'he;
+  assign \$62  = c_fid == 4'hf;
+  assign \$63  = | { \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52 , \$51 , \$50 , \$49 , \$48 , \$47  };
+  assign \$64  = ~ \$63 ;
+  assign \$65  = \$45  & \$64 ;
+  assign \$66  = | { \$65 , \$42 , sel_hardtanh_q12x2, sel_hardtanh_int8x4, sel_relu6_q12x2, sel_relu6_int8x4 };
+  assign direct = empty & \$66 ;
+  assign \$67  = c_fid == 10'h3ff;
+  assign \$68  = c_valid & \$67 ;
   assign \$69  = c_fid == 10'h3ff;
-  assign \$70  = c_valid & \$69 ;
-  assign \$71  = c_fid == 10'h3ff;
-  assign \$72  = ~ \$71 ;
-  assign \$73  = c_valid & \$72 ;
-  assign \$74  = | c_fid;
-  assign \$75  = ~ \$74 ;
-  assign \$76  = c_fid == 1'h1;
-  assign \$77  = c_fid == 2'h2;
-  assign \$78  = c_fid == 2'h3;
-  assign \$79  = c_fid == 3'h4;
-  assign \$80  = c_fid == 3'h5;
-  assign \$81  = c_fid == 3'h6;
-  assign \$82  = c_fid == 3'h7;
-  assign \$83  = c_fid == 4'h8;
-  assign \$84  = c_fid == 4'h9;
-  assign \$85  = c_fid == 4'ha;
-  assign \$86  = c_fid == 4'hb;
-  assign \$87  = c_fid == 4'hc;
-  assign \$88  = c_fid == 4'hd;
-  assign \$89  = c_fid == 4'he;
-  assign \$90  = c_fid == 4'hf;
-  assign \$91  = | { \$90 , \$89 , \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75  };
-  assign \$92  = ~ \$91 ;
-  assign \$93  = \$73  & \$92 ;
-  assign \$94  = | { \$93 , \$70 , sel_hardtanh_q12x2, sel_hardtanh_int8x4, sel_relu6_q12x2, sel_relu6_int8x4 };
-  assign direct = empty & \$94 ;
-  assign \$95  = c_fid == 10'h3ff;
-  assign \$96  = c_valid & \$95 ;
-  assign \$97  = c_fid == 10'h3ff;
-  assign \$98  = ~ \$97 ;
-  assign \$99  = c_valid & \$98 ;
-  assign \$100  = | c_fid;
-  assign \$101  = ~ \$100 ;
-  assign \$102  = c_fid == 1'h1;
-  assign \$103  = c_fid == 2'h2;
-  assign \$104  = c_fid == 2'h3;
-  assign \$105  = c_fid == 3'h4;
-  assign \$106  = c_fid == 3'h5;
-  assign \$107  = c_fid == 3'h6;
-  assign \$108  = c_fid == 3'h7;
-  assign \$109  = c_fid == 4'h8;
-  assign \$110  = c_fid == 4'h9;
-  assign \$111  = c_fid == 4'ha;
-  assign \$112  = c_fid == 4'hb;
-  assign \$113  = c_fid == 4'hc;
-  assign \$114  = c_fid == 4'hd;
-  assign \$115  = c_fid == 4'he;
-  assign \$116  = c_fid == 4'hf;
-  assign \$117  = | { \$116 , \$115 , \$114 , \$113 , \$112 , \$111 , \$110 , \$109 , \$108 , \$107 , \$106 , \$105 , \$104 , \$103 , \$102 , \$101  };
-  assign \$118  = ~ \$117 ;
-  assign \$119  = \$99  & \$118 ;
-  assign \$signal  = | { fire_prelu_int8x4, fire_glu_int8x4, fire_silu_q12x2, fire_silu_int8x4, fire_gelu_q12x2, fire_gelu_int8x4, fire_tanh_q12x2, fire_tanh_int8x4, fire_sigmoid_q12x2, fire_sigmoid_int8x4, fire_hardsigmoid_q12x2, fire_hardsigmoid_int8x4 };
-  assign \$120  = head_hardsigmoid_int8x4 & o__valid;
-  assign \$121  = head_hardsigmoid_q12x2 & \o__valid$161 ;
-  assign \$122  = head_sigmoid_int8x4 & \o__valid$162 ;
-  assign \$123  = head_sigmoid_q12x2 & \o__valid$163 ;
-  assign \$124  = head_tanh_int8x4 & \o__valid$164 ;
-  assign \$125  = head_tanh_q12x2 & \o__valid$165 ;
-  assign \$126  = head_gelu_int8x4 & \o__valid$166 ;
-  assign \$127  = head_gelu_q12x2 & \o__valid$167 ;
-  assign \$128  = head_silu_int8x4 & \o__valid$168 ;
-  assign \$129  = head_silu_q12x2 & \o__valid$169 ;
-  assign \$130  = head_glu_int8x4 & \o__valid$170 ;
-  assign \$131  = head_prelu_int8x4 & \o__valid$171 ;
-  assign rsp_valid = | { direct, \$131 , \$130 , \$129 , \$128 , \$127 , \$126 , \$125 , \$124 , \$123 , \$122 , \$121 , \$120  };
-  assign \$133  = \$132  & rsp_valid;
-  assign pop = \$133  & rsp_ready;
-  assign \$134  = direct & rsp_ready;
-  assign taken = | { \$134 , fire_prelu_int8x4, fire_glu_int8x4, fire_silu_q12x2, fire_silu_int8x4, fire_gelu_q12x2, fire_gelu_int8x4, fire_tanh_q12x2, fire_tanh_int8x4, fire_sigmoid_q12x2, fire_sigmoid_int8x4, fire_hardsigmoid_q12x2, fire_hardsigmoid_int8x4 };
-  assign \$135  = order_w == 5'h1f;
-  assign \$136  = order_w + 1'h1;
+  assign \$70  = ~ \$69 ;
+  assign \$71  = c_valid & \$70 ;
+  assign \$72  = | c_fid;
+  assign \$73  = ~ \$72 ;
+  assign \$74  = c_fid == 1'h1;
+  assign \$75  = c_fid == 2'h2;
+  assign \$76  = c_fid == 2'h3;
+  assign \$77  = c_fid == 3'h4;
+  assign \$78  = c_fid == 3'h5;
+  assign \$79  = c_fid == 3'h6;
+  assign \$80  = c_fid == 3'h7;
+  assign \$81  = c_fid == 4'h8;
+  assign \$82  = c_fid == 4'h9;
+  assign \$83  = c_fid == 4'ha;
+  assign \$84  = c_fid == 4'hb;
+  assign \$85  = c_fid == 4'hc;
+  assign \$86  = c_fid == 4'hd;
+  assign \$87  = c_fid == 4'he;
+  assign \$88  = c_fid == 4'hf;
+  assign \$89  = | { \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73  };
+  assign \$90  = ~ \$89 ;
+  assign \$91  = \$71  & \$90 ;
+  assign \$signal  = | { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner_16_16x2, fire_shared_table_8_8x4 };
+  assign \$92  = head_shared_table_8_8x4 & o__valid;
+  assign \$93  = head_shared_horner_16_16x2 & \o__valid$113 ;
+  assign \$94  = head_glu_int8x4 & \o__valid$114 ;
+  assign \$95  = head_prelu_int8x4 & \o__valid$115 ;
+  assign rsp_valid = | { direct, \$95 , \$94 , \$93 , \$92  };
+  assign \$97  = \$96  & rsp_valid;
+  assign pop = \$97  & rsp_ready;
+  assign \$98  = direct & rsp_ready;
+  assign taken = | { \$98 , fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner_16_16x2, fire_shared_table_8_8x4 };
+  assign \$99  = order_w == 5'h1f;
+  assign \$100  = order_w + 1'h1;
+  assign \$101  = \$99  ? 6'h00 : \$100 ;
+  assign \$102  = | order_w;
+  assign \$103  = ~ \$102 ;
+  assign \$104  = order_w == 1'h1;
+  assign \$105  = order_w == 2'h2;
+  assign \$106  = order_w == 2'h3;
+  assign \$107  = order_w == 3'h4;
+  assign \$108  = order_w == 3'h5;
+  assign \$109  = order_w == 3'h6;
+  assign \$110  = order_w == 3'h7;
+  assign \$111  = order_w == 4'h8;
+  assign \$112  = order_w == 4'h9;
+  assign \$113  = order_w == 4'ha;
+  assign \$114  = order_w == 4'hb;
+  assign \$115  = order_w == 4'hc;
+  assign \$116  = order_w == 4'hd;
+  assign \$117  = order_w == 4'he;
+  assign \$118  = order_w == 4'hf;
+  assign \$119  = order_w == 5'h10;
+  assign \$120  = order_w == 5'h11;
+  assign \$121  = order_w == 5'h12;
+  assign \$122  = order_w == 5'h13;
+  assign \$123  = order_w == 5'h14;
+  assign \$124  = order_w == 5'h15;
+  assign \$125  = order_w == 5'h16;
+  assign \$126  = order_w == 5'h17;
+  assign \$127  = order_w == 5'h18;
+  assign \$128  = order_w == 5'h19;
+  assign \$129  = order_w == 5'h1a;
+  assign \$130  = order_w == 5'h1b;
+  assign \$131  = order_w == 5'h1c;
+  assign \$132  = order_w == 5'h1d;
+  assign \$133  = order_w == 5'h1e;
+  assign \$134  = order_w == 5'h1f;
+  assign \$135  = order_r == 5'h1f;
+  assign \$136  = order_r + 1'h1;
   assign \$137  = \$135  ? 6'h00 : \$136 ;
-  assign \$138  = | order_w;
-  assign \$139  = ~ \$138 ;
-  assign \$140  = order_w == 1'h1;
-  assign \$141  = order_w == 2'h2;
-  assign \$142  = order_w == 2'h3;
-  assign \$143  = order_w == 3'h4;
-  assign \$144  = order_w == 3'h5;
-  assign \$145  = order_w == 3'h6;
-  assign \$146  = order_w == 3'h7;
-  assign \$147  = order_w == 4'h8;
-  assign \$148  = order_w == 4'h9;
-  assign \$149  = order_w == 4'ha;
-  assign \$150  = order_w == 4'hb;
-  assign \$151  = order_w == 4'hc;
-  assign \$152  = order_w == 4'hd;
-  assign \$153  = order_w == 4'he;
-  assign \$154  = order_w == 4'hf;
-  assign \$155  = order_w == 5'h10;
-  assign \$156  = order_w == 5'h11;
-  assign \$157  = order_w == 5'h12;
-  assign \$158  = order_w == 5'h13;
-  assign \$159  = order_w == 5'h14;
-  assign \$160  = order_w == 5'h15;
-  assign \$161  = order_w == 5'h16;
-  assign \$162  = order_w == 5'h17;
-  assign \$163  = order_w == 5'h18;
-  assign \$164  = order_w == 5'h19;
-  assign \$165  = order_w == 5'h1a;
-  assign \$166  = order_w == 5'h1b;
-  assign \$167  = order_w == 5'h1c;
-  assign \$168  = order_w == 5'h1d;
-  assign \$169  = order_w == 5'h1e;
-  assign \$170  = order_w == 5'h1f;
-  assign \$171  = order_r == 5'h1f;
-  assign \$172  = order_r + 1'h1;
-  assign \$173  = \$171  ? 6'h00 : \$172 ;
-  assign \$174  = order_count + \$signal ;
-  assign \$175  = \$174  - pop;
+  assign \$138  = order_count + \$signal ;
+  assign \$139  = \$138  - pop;
   always @(posedge clk)
-    c_valid <= \$176 ;
+    c_valid <= \$140 ;
   always @(posedge clk)
-    c_fid <= \$177 ;
+    c_fid <= \$141 ;
   always @(posedge clk)
-    i__payload <= \$178 ;
+    i__payload <= \$142 ;
   always @(posedge clk)
-    c_in1 <= \$179 ;
+    c_in1 <= \$143 ;
   always @(posedge clk)
-    order_w <= \$180 ;
+    order_w <= \$144 ;
   always @(posedge clk)
-    order_0 <= \$181 ;
+    order_0 <= \$145 ;
   always @(posedge clk)
-    order_1 <= \$182 ;
+    order_1 <= \$146 ;
   always @(posedge clk)
-    order_2 <= \$183 ;
+    order_2 <= \$147 ;
   always @(posedge clk)
-    order_3 <= \$184 ;
+    order_3 <= \$148 ;
   always @(posedge clk)
-    order_4 <= \$185 ;
+    order_4 <= \$149 ;
   always @(posedge clk)
-    order_5 <= \$186 ;
+    order_5 <= \$150 ;
   always @(posedge clk)
-    order_6 <= \$187 ;
+    order_6 <= \$151 ;
   always @(posedge clk)
-    order_7 <= \$188 ;
+    order_7 <= \$152 ;
   always @(posedge clk)
-    order_8 <= \$189 ;
+    order_8 <= \$153 ;
   always @(posedge clk)
-    order_9 <= \$190 ;
+    order_9 <= \$154 ;
   always @(posedge clk)
-    order_10 <= \$191 ;
+    order_10 <= \$155 ;
   always @(posedge clk)
-    order_11 <= \$192 ;
+    order_11 <= \$156 ;
   always @(posedge clk)
-    order_12 <= \$193 ;
+    order_12 <= \$157 ;
   always @(posedge clk)
-    order_13 <= \$194 ;
+    order_13 <= \$158 ;
   always @(posedge clk)
-    order_14 <= \$195 ;
+    order_14 <= \$159 ;
   always @(posedge clk)
-    order_15 <= \$196 ;
+    order_15 <= \$160 ;
   always @(posedge clk)
-    order_16 <= \$197 ;
+    order_16 <= \$161 ;
   always @(posedge clk)
-    order_17 <= \$198 ;
+    order_17 <= \$162 ;
   always @(posedge clk)
-    order_18 <= \$199 ;
+    order_18 <= \$163 ;
   always @(posedge clk)
-    order_19 <= \$200 ;
+    order_19 <= \$164 ;
   always @(posedge clk)
-    order_20 <= \$201 ;
+    order_20 <= \$165 ;
   always @(posedge clk)
-    order_21 <= \$202 ;
+    order_21 <= \$166 ;
   always @(posedge clk)
-    order_22 <= \$203 ;
+    order_22 <= \$167 ;
   always @(posedge clk)
-    order_23 <= \$204 ;
+    order_23 <= \$168 ;
   always @(posedge clk)
-    order_24 <= \$205 ;
+    order_24 <= \$169 ;
   always @(posedge clk)
-    order_25 <= \$206 ;
+    order_25 <= \$170 ;
   always @(posedge clk)
-    order_26 <= \$207 ;
+    order_26 <= \$171 ;
   always @(posedge clk)
-    order_27 <= \$208 ;
+    order_27 <= \$172 ;
   always @(posedge clk)
-    order_28 <= \$209 ;
+    order_28 <= \$173 ;
   always @(posedge clk)
-    order_29 <= \$210 ;
+    order_29 <= \$174 ;
   always @(posedge clk)
-    order_30 <= \$211 ;
+    order_30 <= \$175 ;
   always @(posedge clk)
-    order_31 <= \$212 ;
+    order_31 <= \$176 ;
   always @(posedge clk)
-    order_r <= \$213 ;
+    order_r <= \$177 ;
   always @(posedge clk)
-    order_count <= \$214 ;
-  \Cfu.gelu_int8x4  gelu_int8x4 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$115 ),
-    .i__valid(\i__valid$112 ),
-    .o__payload(\o__payload$178 ),
-    .o__ready(\o__ready$113 ),
-    .o__valid(\o__valid$166 ),
-    .rst(reset)
-  );
-  \Cfu.gelu_q12x2  gelu_q12x2 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$122 ),
-    .i__valid(\i__valid$119 ),
-    .o__payload(\o__payload$179 ),
-    .o__ready(\o__ready$120 ),
-    .o__valid(\o__valid$167 ),
-    .rst(reset)
-  );
+    order_count <= \$178 ;
   \Cfu.glu_int8x4  glu_int8x4 (
     .clk(clk),
-    .i__ready(\i__ready$144 ),
-    .i__valid(\i__valid$141 ),
-    .o__payload(\o__payload$182 ),
-    .o__ready(\o__ready$142 ),
-    .o__valid(\o__valid$170 ),
-    .\port$4826$0 (i__payload),
-    .\port$4828$0 (c_in1),
-    .rst(reset)
-  );
-  \Cfu.hardsigmoid_int8x4  hardsigmoid_int8x4 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(i__ready),
-    .i__valid(\i__valid$69 ),
-    .o__payload(\o__payload$172 ),
-    .o__ready(\o__ready$71 ),
-    .o__valid(o__valid),
-    .rst(reset)
-  );
-  \Cfu.hardsigmoid_q12x2  hardsigmoid_q12x2 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$80 ),
-    .i__valid(\i__valid$77 ),
-    .o__payload(\o__payload$173 ),
-    .o__ready(\o__ready$78 ),
-    .o__valid(\o__valid$161 ),
+    .i__ready(\i__ready$98 ),
+    .i__valid(\i__valid$95 ),
+    .o__payload(\o__payload$118 ),
+    .o__ready(\o__ready$96 ),
+    .o__valid(\o__valid$114 ),
+    .\port$3568$0 (i__payload),
+    .\port$3570$0 (c_in1),
     .rst(reset)
   );
   \Cfu.hardtanh_int8x4  hardtanh_int8x4 (
     .i__payload(i__payload),
     .i__ready(rsp_ready),
-    .o__payload(\o__payload$156 ),
-    .o__valid(\i__valid$60 )
+    .o__payload(\o__payload$108 ),
+    .o__valid(\i__valid$73 )
   );
   \Cfu.hardtanh_q12x2  hardtanh_q12x2 (
     .i__payload(i__payload),
     .i__ready(rsp_ready),
-    .o__payload(\o__payload$157 ),
-    .o__valid(\i__valid$64 )
+    .o__payload(\o__payload$109 ),
+    .o__valid(\i__valid$76 )
   );
   \Cfu.prelu_int8x4  prelu_int8x4 (
     .clk(clk),
-    .i__ready(\i__ready$151 ),
-    .i__valid(\i__valid$148 ),
-    .o__payload(\o__payload$183 ),
-    .o__ready(\o__ready$149 ),
-    .o__valid(\o__valid$171 ),
-    .\port$4826$0 (i__payload),
-    .\port$4828$0 (c_in1),
+    .i__ready(\i__ready$103 ),
+    .i__valid(\i__valid$100 ),
+    .o__payload(\o__payload$119 ),
+    .o__ready(\o__ready$101 ),
+    .o__valid(\o__valid$115 ),
+    .\port$3568$0 (i__payload),
+    .\port$3570$0 (c_in1),
     .rst(reset)
   );
   \Cfu.relu6_int8x4  relu6_int8x4 (
@@ -938,67 +676,31 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   \Cfu.relu6_q12x2  relu6_q12x2 (
     .i__payload(i__payload),
     .i__ready(rsp_ready),
-    .o__payload(\o__payload$155 ),
-    .o__valid(\i__valid$56 )
+    .o__payload(\o__payload$107 ),
+    .o__valid(\i__valid$70 )
   );
-  \Cfu.sigmoid_int8x4  sigmoid_int8x4 (
+  \Cfu.shared_horner_16_16x2  shared_horner_16_16x2 (
     .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$87 ),
-    .i__valid(\i__valid$84 ),
-    .o__payload(\o__payload$174 ),
+    .i__payload(\i__payload$88 ),
+    .i__ready(\i__ready$93 ),
+    .i__valid(\i__valid$90 ),
+    .l0_y_p2(\$183 ),
+    .l1_y_p2(\$184 ),
+    .o__ready(\o__ready$91 ),
+    .o__valid(\o__valid$113 ),
+    .rst(reset)
+  );
+  \Cfu.shared_table_8_8x4  shared_table_8_8x4 (
+    .clk(clk),
+    .i__payload(\i__payload$81 ),
+    .i__ready(i__ready),
+    .i__valid(\i__valid$83 ),
+    .l0_y(\$179 ),
+    .l1_y(\$180 ),
+    .l2_y(\$181 ),
+    .l3_y(\$182 ),
     .o__ready(\o__ready$85 ),
-    .o__valid(\o__valid$162 ),
-    .rst(reset)
-  );
-  \Cfu.sigmoid_q12x2  sigmoid_q12x2 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$94 ),
-    .i__valid(\i__valid$91 ),
-    .o__payload(\o__payload$175 ),
-    .o__ready(\o__ready$92 ),
-    .o__valid(\o__valid$163 ),
-    .rst(reset)
-  );
-  \Cfu.silu_int8x4  silu_int8x4 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$129 ),
-    .i__valid(\i__valid$126 ),
-    .o__payload(\o__payload$180 ),
-    .o__ready(\o__ready$127 ),
-    .o__valid(\o__valid$168 ),
-    .rst(reset)
-  );
-  \Cfu.silu_q12x2  silu_q12x2 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$136 ),
-    .i__valid(\i__valid$133 ),
-    .o__payload(\o__payload$181 ),
-    .o__ready(\o__ready$134 ),
-    .o__valid(\o__valid$169 ),
-    .rst(reset)
-  );
-  \Cfu.tanh_int8x4  tanh_int8x4 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$101 ),
-    .i__valid(\i__valid$98 ),
-    .o__payload(\o__payload$176 ),
-    .o__ready(\o__ready$99 ),
-    .o__valid(\o__valid$164 ),
-    .rst(reset)
-  );
-  \Cfu.tanh_q12x2  tanh_q12x2 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$108 ),
-    .i__valid(\i__valid$105 ),
-    .o__payload(\o__payload$177 ),
-    .o__ready(\o__ready$106 ),
-    .o__valid(\o__valid$165 ),
+    .o__valid(o__valid),
     .rst(reset)
   );
   always @* begin
@@ -1073,64 +775,84 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \i__payload$81 [2:0] = 3'h0;
+    if (sel_hardsigmoid_int8x4) begin
+      \i__payload$81 [2:0] = 3'h0;
+    end
+    if (sel_sigmoid_int8x4) begin
+      \i__payload$81 [2:0] = 3'h1;
+    end
+    if (sel_tanh_int8x4) begin
+      \i__payload$81 [2:0] = 3'h2;
+    end
+    if (sel_gelu_int8x4) begin
+      \i__payload$81 [2:0] = 3'h3;
+    end
+    if (sel_silu_int8x4) begin
+      \i__payload$81 [2:0] = 3'h4;
+    end
+    begin
+        \i__payload$81 [34:3] = i__payload;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \i__payload$88 [2:0] = 3'h0;
+    if (sel_hardsigmoid_q12x2) begin
+      \i__payload$88 [2:0] = 3'h0;
+    end
+    if (sel_sigmoid_q12x2) begin
+      \i__payload$88 [2:0] = 3'h1;
+    end
+    if (sel_tanh_q12x2) begin
+      \i__payload$88 [2:0] = 3'h2;
+    end
+    if (sel_gelu_q12x2) begin
+      \i__payload$88 [2:0] = 3'h3;
+    end
+    if (sel_silu_q12x2) begin
+      \i__payload$88 [2:0] = 3'h4;
+    end
+    begin
+        \i__payload$88 [34:3] = i__payload;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     direct_value = 32'd0;
     if (sel_relu6_int8x4) begin
       direct_value = o__payload;
     end
     if (sel_relu6_q12x2) begin
-      direct_value = \o__payload$155 ;
+      direct_value = \o__payload$107 ;
     end
     if (sel_hardtanh_int8x4) begin
-      direct_value = \o__payload$156 ;
+      direct_value = \o__payload$108 ;
     end
     if (sel_hardtanh_q12x2) begin
-      direct_value = \o__payload$157 ;
+      direct_value = \o__payload$109 ;
     end
-    if (\$96 ) begin
+    if (\$68 ) begin
       direct_value = 32'd1213661456;
     end
-    if (\$119 ) begin
+    if (\$91 ) begin
       direct_value = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    push_index = 4'h0;
-    if (fire_hardsigmoid_int8x4) begin
-      push_index = 4'h0;
+    push_index = 2'h0;
+    if (fire_shared_table_8_8x4) begin
+      push_index = 2'h0;
     end
-    if (fire_hardsigmoid_q12x2) begin
-      push_index = 4'h1;
-    end
-    if (fire_sigmoid_int8x4) begin
-      push_index = 4'h2;
-    end
-    if (fire_sigmoid_q12x2) begin
-      push_index = 4'h3;
-    end
-    if (fire_tanh_int8x4) begin
-      push_index = 4'h4;
-    end
-    if (fire_tanh_q12x2) begin
-      push_index = 4'h5;
-    end
-    if (fire_gelu_int8x4) begin
-      push_index = 4'h6;
-    end
-    if (fire_gelu_q12x2) begin
-      push_index = 4'h7;
-    end
-    if (fire_silu_int8x4) begin
-      push_index = 4'h8;
-    end
-    if (fire_silu_q12x2) begin
-      push_index = 4'h9;
+    if (fire_shared_horner_16_16x2) begin
+      push_index = 2'h1;
     end
     if (fire_glu_int8x4) begin
-      push_index = 4'ha;
+      push_index = 2'h2;
     end
     if (fire_prelu_int8x4) begin
-      push_index = 4'hb;
+      push_index = 2'h3;
     end
   end
   always @* begin
@@ -1139,2836 +861,446 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
     if (direct) begin
       rsp_payload_outputs_0 = direct_value;
     end
-    if (head_hardsigmoid_int8x4) begin
-      rsp_payload_outputs_0 = \o__payload$172 ;
+    if (head_shared_table_8_8x4) begin
+      rsp_payload_outputs_0 = { \$182 , \$181 , \$180 , \$179  };
     end
-    if (head_hardsigmoid_q12x2) begin
-      rsp_payload_outputs_0 = \o__payload$173 ;
-    end
-    if (head_sigmoid_int8x4) begin
-      rsp_payload_outputs_0 = \o__payload$174 ;
-    end
-    if (head_sigmoid_q12x2) begin
-      rsp_payload_outputs_0 = \o__payload$175 ;
-    end
-    if (head_tanh_int8x4) begin
-      rsp_payload_outputs_0 = \o__payload$176 ;
-    end
-    if (head_tanh_q12x2) begin
-      rsp_payload_outputs_0 = \o__payload$177 ;
-    end
-    if (head_gelu_int8x4) begin
-      rsp_payload_outputs_0 = \o__payload$178 ;
-    end
-    if (head_gelu_q12x2) begin
-      rsp_payload_outputs_0 = \o__payload$179 ;
-    end
-    if (head_silu_int8x4) begin
-      rsp_payload_outputs_0 = \o__payload$180 ;
-    end
-    if (head_silu_q12x2) begin
-      rsp_payload_outputs_0 = \o__payload$181 ;
+    if (head_shared_horner_16_16x2) begin
+      rsp_payload_outputs_0 = { \$184 , \$183  };
     end
     if (head_glu_int8x4) begin
-      rsp_payload_outputs_0 = \o__payload$182 ;
+      rsp_payload_outputs_0 = \o__payload$118 ;
     end
     if (head_prelu_int8x4) begin
-      rsp_payload_outputs_0 = \o__payload$183 ;
+      rsp_payload_outputs_0 = \o__payload$119 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = c_valid;
+    \$140  = c_valid;
     if (cmd_ready) begin
-      \$176  = cmd_valid;
+      \$140  = cmd_valid;
     end
     if (reset) begin
-      \$176  = 1'h0;
+      \$140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = c_fid;
+    \$141  = c_fid;
     if (cmd_ready) begin
-      \$177  = cmd_payload_function_id;
+      \$141  = cmd_payload_function_id;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = i__payload;
+    \$142  = i__payload;
     if (cmd_ready) begin
-      \$178  = cmd_payload_inputs_0;
+      \$142  = cmd_payload_inputs_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = c_in1;
+    \$143  = c_in1;
     if (cmd_ready) begin
-      \$179  = cmd_payload_inputs_1;
+      \$143  = cmd_payload_inputs_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = order_w;
+    \$144  = order_w;
     if (\$signal ) begin
-      \$180  = \$137 [4:0];
+      \$144  = \$101 [4:0];
     end
     if (reset) begin
-      \$180  = 5'h00;
+      \$144  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = order_0;
+    \$145  = order_0;
     if (\$signal ) begin
-      if (\$139 ) begin
-        \$181  = push_index;
+      if (\$103 ) begin
+        \$145  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = order_1;
+    \$146  = order_1;
     if (\$signal ) begin
-      if (\$140 ) begin
-        \$182  = push_index;
+      if (\$104 ) begin
+        \$146  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = order_2;
+    \$147  = order_2;
     if (\$signal ) begin
-      if (\$141 ) begin
-        \$183  = push_index;
+      if (\$105 ) begin
+        \$147  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = order_3;
+    \$148  = order_3;
     if (\$signal ) begin
-      if (\$142 ) begin
-        \$184  = push_index;
+      if (\$106 ) begin
+        \$148  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = order_4;
+    \$149  = order_4;
     if (\$signal ) begin
-      if (\$143 ) begin
-        \$185  = push_index;
+      if (\$107 ) begin
+        \$149  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = order_5;
+    \$150  = order_5;
     if (\$signal ) begin
-      if (\$144 ) begin
-        \$186  = push_index;
+      if (\$108 ) begin
+        \$150  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = order_6;
+    \$151  = order_6;
     if (\$signal ) begin
-      if (\$145 ) begin
-        \$187  = push_index;
+      if (\$109 ) begin
+        \$151  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = order_7;
+    \$152  = order_7;
     if (\$signal ) begin
-      if (\$146 ) begin
-        \$188  = push_index;
+      if (\$110 ) begin
+        \$152  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = order_8;
+    \$153  = order_8;
     if (\$signal ) begin
-      if (\$147 ) begin
-        \$189  = push_index;
+      if (\$111 ) begin
+        \$153  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = order_9;
+    \$154  = order_9;
     if (\$signal ) begin
-      if (\$148 ) begin
-        \$190  = push_index;
+      if (\$112 ) begin
+        \$154  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = order_10;
+    \$155  = order_10;
     if (\$signal ) begin
-      if (\$149 ) begin
-        \$191  = push_index;
+      if (\$113 ) begin
+        \$155  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = order_11;
+    \$156  = order_11;
     if (\$signal ) begin
-      if (\$150 ) begin
-        \$192  = push_index;
+      if (\$114 ) begin
+        \$156  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = order_12;
+    \$157  = order_12;
     if (\$signal ) begin
-      if (\$151 ) begin
-        \$193  = push_index;
+      if (\$115 ) begin
+        \$157  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = order_13;
+    \$158  = order_13;
     if (\$signal ) begin
-      if (\$152 ) begin
-        \$194  = push_index;
+      if (\$116 ) begin
+        \$158  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = order_14;
+    \$159  = order_14;
     if (\$signal ) begin
-      if (\$153 ) begin
-        \$195  = push_index;
+      if (\$117 ) begin
+        \$159  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = order_15;
+    \$160  = order_15;
     if (\$signal ) begin
-      if (\$154 ) begin
-        \$196  = push_index;
+      if (\$118 ) begin
+        \$160  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = order_16;
+    \$161  = order_16;
     if (\$signal ) begin
-      if (\$155 ) begin
-        \$197  = push_index;
+      if (\$119 ) begin
+        \$161  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = order_17;
+    \$162  = order_17;
     if (\$signal ) begin
-      if (\$156 ) begin
-        \$198  = push_index;
+      if (\$120 ) begin
+        \$162  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = order_18;
+    \$163  = order_18;
     if (\$signal ) begin
-      if (\$157 ) begin
-        \$199  = push_index;
+      if (\$121 ) begin
+        \$163  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = order_19;
+    \$164  = order_19;
     if (\$signal ) begin
-      if (\$158 ) begin
-        \$200  = push_index;
+      if (\$122 ) begin
+        \$164  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = order_20;
+    \$165  = order_20;
     if (\$signal ) begin
-      if (\$159 ) begin
-        \$201  = push_index;
+      if (\$123 ) begin
+        \$165  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = order_21;
+    \$166  = order_21;
     if (\$signal ) begin
-      if (\$160 ) begin
-        \$202  = push_index;
+      if (\$124 ) begin
+        \$166  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = order_22;
+    \$167  = order_22;
     if (\$signal ) begin
-      if (\$161 ) begin
-        \$203  = push_index;
+      if (\$125 ) begin
+        \$167  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = order_23;
+    \$168  = order_23;
     if (\$signal ) begin
-      if (\$162 ) begin
-        \$204  = push_index;
+      if (\$126 ) begin
+        \$168  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = order_24;
+    \$169  = order_24;
     if (\$signal ) begin
-      if (\$163 ) begin
-        \$205  = push_index;
+      if (\$127 ) begin
+        \$169  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = order_25;
+    \$170  = order_25;
     if (\$signal ) begin
-      if (\$164 ) begin
-        \$206  = push_index;
+      if (\$128 ) begin
+        \$170  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = order_26;
+    \$171  = order_26;
     if (\$signal ) begin
-      if (\$165 ) begin
-        \$207  = push_index;
+      if (\$129 ) begin
+        \$171  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = order_27;
+    \$172  = order_27;
     if (\$signal ) begin
-      if (\$166 ) begin
-        \$208  = push_index;
+      if (\$130 ) begin
+        \$172  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = order_28;
+    \$173  = order_28;
     if (\$signal ) begin
-      if (\$167 ) begin
-        \$209  = push_index;
+      if (\$131 ) begin
+        \$173  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = order_29;
+    \$174  = order_29;
     if (\$signal ) begin
-      if (\$168 ) begin
-        \$210  = push_index;
+      if (\$132 ) begin
+        \$174  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = order_30;
+    \$175  = order_30;
     if (\$signal ) begin
-      if (\$169 ) begin
-        \$211  = push_index;
+      if (\$133 ) begin
+        \$175  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = order_31;
+    \$176  = order_31;
     if (\$signal ) begin
-      if (\$170 ) begin
-        \$212  = push_index;
+      if (\$134 ) begin
+        \$176  = push_index;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = order_r;
+    \$177  = order_r;
     if (pop) begin
-      \$213  = \$173 [4:0];
+      \$177  = \$137 [4:0];
     end
     if (reset) begin
-      \$213  = 5'h00;
+      \$177  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = \$175 [5:0];
+    \$178  = \$139 [5:0];
     if (reset) begin
-      \$214  = 6'h00;
+      \$178  = 6'h00;
     end
   end
   assign c_in0 = i__payload;
   assign o__ready = rsp_ready;
-  assign \i__payload$54  = i__payload;
-  assign \o__ready$57  = rsp_ready;
-  assign \i__payload$58  = i__payload;
-  assign \o__ready$61  = rsp_ready;
-  assign \i__payload$62  = i__payload;
-  assign \o__ready$65  = rsp_ready;
-  assign \i__payload$66  = i__payload;
-  assign \i__payload$74  = i__payload;
-  assign \i__payload$81  = i__payload;
-  assign \i__payload$88  = i__payload;
-  assign \i__payload$95  = i__payload;
-  assign \i__payload$102  = i__payload;
-  assign \i__payload$109  = i__payload;
-  assign \i__payload$116  = i__payload;
-  assign \i__payload$123  = i__payload;
-  assign \i__payload$130  = i__payload;
-  assign \i__payload$137  = { c_in1, i__payload };
-  assign \i__payload$145  = { c_in1, i__payload };
+  assign \i__payload$69  = i__payload;
+  assign \o__ready$71  = rsp_ready;
+  assign \i__payload$72  = i__payload;
+  assign \o__ready$74  = rsp_ready;
+  assign \i__payload$75  = i__payload;
+  assign \o__ready$77  = rsp_ready;
+  assign \i__payload$78  = { c_in1, i__payload };
+  assign \i__payload$80  = { c_in1, i__payload };
+  assign \o__payload$116  = { \$182 , \$181 , \$180 , \$179  };
+  assign \o__payload$117  = { \$184 , \$183  };
   assign rst = reset;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
   assign \i__payload[3]  = i__payload[31:24];
-  assign \i__payload$54[0]  = i__payload[15:0];
-  assign \i__payload$54[1]  = i__payload[31:16];
-  assign \i__payload$58[0]  = i__payload[7:0];
-  assign \i__payload$58[1]  = i__payload[15:8];
-  assign \i__payload$58[2]  = i__payload[23:16];
-  assign \i__payload$58[3]  = i__payload[31:24];
-  assign \i__payload$62[0]  = i__payload[15:0];
-  assign \i__payload$62[1]  = i__payload[31:16];
-  assign \i__payload$66[0]  = i__payload[7:0];
-  assign \i__payload$66[1]  = i__payload[15:8];
-  assign \i__payload$66[2]  = i__payload[23:16];
-  assign \i__payload$66[3]  = i__payload[31:24];
-  assign \i__payload$74[0]  = i__payload[15:0];
-  assign \i__payload$74[1]  = i__payload[31:16];
-  assign \i__payload$81[0]  = i__payload[7:0];
-  assign \i__payload$81[1]  = i__payload[15:8];
-  assign \i__payload$81[2]  = i__payload[23:16];
-  assign \i__payload$81[3]  = i__payload[31:24];
-  assign \i__payload$88[0]  = i__payload[15:0];
-  assign \i__payload$88[1]  = i__payload[31:16];
-  assign \i__payload$95[0]  = i__payload[7:0];
-  assign \i__payload$95[1]  = i__payload[15:8];
-  assign \i__payload$95[2]  = i__payload[23:16];
-  assign \i__payload$95[3]  = i__payload[31:24];
-  assign \i__payload$102[0]  = i__payload[15:0];
-  assign \i__payload$102[1]  = i__payload[31:16];
-  assign \i__payload$109[0]  = i__payload[7:0];
-  assign \i__payload$109[1]  = i__payload[15:8];
-  assign \i__payload$109[2]  = i__payload[23:16];
-  assign \i__payload$109[3]  = i__payload[31:24];
-  assign \i__payload$116[0]  = i__payload[15:0];
-  assign \i__payload$116[1]  = i__payload[31:16];
-  assign \i__payload$123[0]  = i__payload[7:0];
-  assign \i__payload$123[1]  = i__payload[15:8];
-  assign \i__payload$123[2]  = i__payload[23:16];
-  assign \i__payload$123[3]  = i__payload[31:24];
-  assign \i__payload$130[0]  = i__payload[15:0];
-  assign \i__payload$130[1]  = i__payload[31:16];
-  assign \i__payload$137.x  = i__payload;
-  assign \i__payload$137.x[0]  = i__payload[7:0];
-  assign \i__payload$137.x[1]  = i__payload[15:8];
-  assign \i__payload$137.x[2]  = i__payload[23:16];
-  assign \i__payload$137.x[3]  = i__payload[31:24];
-  assign \i__payload$137.a  = c_in1;
-  assign \i__payload$137.a[0]  = c_in1[7:0];
-  assign \i__payload$137.a[1]  = c_in1[15:8];
-  assign \i__payload$137.a[2]  = c_in1[23:16];
-  assign \i__payload$137.a[3]  = c_in1[31:24];
-  assign \i__payload$145.x  = i__payload;
-  assign \i__payload$145.x[0]  = i__payload[7:0];
-  assign \i__payload$145.x[1]  = i__payload[15:8];
-  assign \i__payload$145.x[2]  = i__payload[23:16];
-  assign \i__payload$145.x[3]  = i__payload[31:24];
-  assign \i__payload$145.a  = c_in1;
-  assign \i__payload$145.a[0]  = c_in1[7:0];
-  assign \i__payload$145.a[1]  = c_in1[15:8];
-  assign \i__payload$145.a[2]  = c_in1[23:16];
-  assign \i__payload$145.a[3]  = c_in1[31:24];
+  assign \i__payload$69[0]  = i__payload[15:0];
+  assign \i__payload$69[1]  = i__payload[31:16];
+  assign \i__payload$72[0]  = i__payload[7:0];
+  assign \i__payload$72[1]  = i__payload[15:8];
+  assign \i__payload$72[2]  = i__payload[23:16];
+  assign \i__payload$72[3]  = i__payload[31:24];
+  assign \i__payload$75[0]  = i__payload[15:0];
+  assign \i__payload$75[1]  = i__payload[31:16];
+  assign \i__payload$78.x  = i__payload;
+  assign \i__payload$78.x[0]  = i__payload[7:0];
+  assign \i__payload$78.x[1]  = i__payload[15:8];
+  assign \i__payload$78.x[2]  = i__payload[23:16];
+  assign \i__payload$78.x[3]  = i__payload[31:24];
+  assign \i__payload$78.a  = c_in1;
+  assign \i__payload$78.a[0]  = c_in1[7:0];
+  assign \i__payload$78.a[1]  = c_in1[15:8];
+  assign \i__payload$78.a[2]  = c_in1[23:16];
+  assign \i__payload$78.a[3]  = c_in1[31:24];
+  assign \i__payload$80.x  = i__payload;
+  assign \i__payload$80.x[0]  = i__payload[7:0];
+  assign \i__payload$80.x[1]  = i__payload[15:8];
+  assign \i__payload$80.x[2]  = i__payload[23:16];
+  assign \i__payload$80.x[3]  = i__payload[31:24];
+  assign \i__payload$80.a  = c_in1;
+  assign \i__payload$80.a[0]  = c_in1[7:0];
+  assign \i__payload$80.a[1]  = c_in1[15:8];
+  assign \i__payload$80.a[2]  = c_in1[23:16];
+  assign \i__payload$80.a[3]  = c_in1[31:24];
+  assign \i__payload$81.unit  = \i__payload$81 [2:0];
+  assign \i__payload$81.x  = \i__payload$81 [34:3];
+  assign \i__payload$88.unit  = \i__payload$88 [2:0];
+  assign \i__payload$88.x  = \i__payload$88 [34:3];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \o__payload$155[0]  = \o__payload$155 [15:0];
-  assign \o__payload$155[1]  = \o__payload$155 [31:16];
-  assign \o__payload$156[0]  = \o__payload$156 [7:0];
-  assign \o__payload$156[1]  = \o__payload$156 [15:8];
-  assign \o__payload$156[2]  = \o__payload$156 [23:16];
-  assign \o__payload$156[3]  = \o__payload$156 [31:24];
-  assign \o__payload$157[0]  = \o__payload$157 [15:0];
-  assign \o__payload$157[1]  = \o__payload$157 [31:16];
-  assign \o__payload$172[0]  = \o__payload$172 [7:0];
-  assign \o__payload$172[1]  = \o__payload$172 [15:8];
-  assign \o__payload$172[2]  = \o__payload$172 [23:16];
-  assign \o__payload$172[3]  = \o__payload$172 [31:24];
-  assign \o__payload$173[0]  = \o__payload$173 [15:0];
-  assign \o__payload$173[1]  = \o__payload$173 [31:16];
-  assign \o__payload$174[0]  = \o__payload$174 [7:0];
-  assign \o__payload$174[1]  = \o__payload$174 [15:8];
-  assign \o__payload$174[2]  = \o__payload$174 [23:16];
-  assign \o__payload$174[3]  = \o__payload$174 [31:24];
-  assign \o__payload$175[0]  = \o__payload$175 [15:0];
-  assign \o__payload$175[1]  = \o__payload$175 [31:16];
-  assign \o__payload$176[0]  = \o__payload$176 [7:0];
-  assign \o__payload$176[1]  = \o__payload$176 [15:8];
-  assign \o__payload$176[2]  = \o__payload$176 [23:16];
-  assign \o__payload$176[3]  = \o__payload$176 [31:24];
-  assign \o__payload$177[0]  = \o__payload$177 [15:0];
-  assign \o__payload$177[1]  = \o__payload$177 [31:16];
-  assign \o__payload$178[0]  = \o__payload$178 [7:0];
-  assign \o__payload$178[1]  = \o__payload$178 [15:8];
-  assign \o__payload$178[2]  = \o__payload$178 [23:16];
-  assign \o__payload$178[3]  = \o__payload$178 [31:24];
-  assign \o__payload$179[0]  = \o__payload$179 [15:0];
-  assign \o__payload$179[1]  = \o__payload$179 [31:16];
-  assign \o__payload$180[0]  = \o__payload$180 [7:0];
-  assign \o__payload$180[1]  = \o__payload$180 [15:8];
-  assign \o__payload$180[2]  = \o__payload$180 [23:16];
-  assign \o__payload$180[3]  = \o__payload$180 [31:24];
-  assign \o__payload$181[0]  = \o__payload$181 [15:0];
-  assign \o__payload$181[1]  = \o__payload$181 [31:16];
-  assign \o__payload$182[0]  = \o__payload$182 [7:0];
-  assign \o__payload$182[1]  = \o__payload$182 [15:8];
-  assign \o__payload$182[2]  = \o__payload$182 [23:16];
-  assign \o__payload$182[3]  = \o__payload$182 [31:24];
-  assign \o__payload$183[0]  = \o__payload$183 [7:0];
-  assign \o__payload$183[1]  = \o__payload$183 [15:8];
-  assign \o__payload$183[2]  = \o__payload$183 [23:16];
-  assign \o__payload$183[3]  = \o__payload$183 [31:24];
-  assign \$9  = \$2 ;
-  assign \$15  = \$2 ;
+  assign \o__payload$107[0]  = \o__payload$107 [15:0];
+  assign \o__payload$107[1]  = \o__payload$107 [31:16];
+  assign \o__payload$108[0]  = \o__payload$108 [7:0];
+  assign \o__payload$108[1]  = \o__payload$108 [15:8];
+  assign \o__payload$108[2]  = \o__payload$108 [23:16];
+  assign \o__payload$108[3]  = \o__payload$108 [31:24];
+  assign \o__payload$109[0]  = \o__payload$109 [15:0];
+  assign \o__payload$109[1]  = \o__payload$109 [31:16];
+  assign \o__payload$118[0]  = \o__payload$118 [7:0];
+  assign \o__payload$118[1]  = \o__payload$118 [15:8];
+  assign \o__payload$118[2]  = \o__payload$118 [23:16];
+  assign \o__payload$118[3]  = \o__payload$118 [31:24];
+  assign \o__payload$119[0]  = \o__payload$119 [7:0];
+  assign \o__payload$119[1]  = \o__payload$119 [15:8];
+  assign \o__payload$119[2]  = \o__payload$119 [23:16];
+  assign \o__payload$119[3]  = \o__payload$119 [31:24];
   assign \$20  = \$2 ;
-  assign \$25  = \$2 ;
-  assign \$30  = \$2 ;
-  assign \$35  = \$2 ;
-  assign \$40  = \$2 ;
-  assign \$45  = \$2 ;
-  assign \$50  = \$2 ;
-  assign \$55  = \$2 ;
-  assign \$60  = \$2 ;
-  assign \$65  = \$2 ;
-  assign \$132  = \$2 ;
+  assign \$26  = \$2 ;
+  assign \$31  = \$2 ;
+  assign \$36  = \$2 ;
+  assign \$96  = \$2 ;
+  assign \$33  = sel_glu_int8x4;
+  assign \$38  = sel_prelu_int8x4;
 endmodule
 
 (* generator = "Amaranth" *)
-module \Cfu.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__payload, o__valid, clk);
+module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3568$0 , \port$3570$0 , o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire [8:0] \$10 ;
-  wire [7:0] \$100 ;
-  wire [7:0] \$101 ;
-  wire [8:0] \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire [7:0] \$105 ;
-  wire [7:0] \$106 ;
-  wire [8:0] \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire [7:0] \$110 ;
-  wire [7:0] \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire [7:0] \$114 ;
-  wire [7:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [7:0] \$118 ;
-  wire [7:0] \$119 ;
-  wire \$12 ;
-  wire [8:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire [7:0] \$123 ;
-  wire [7:0] \$124 ;
-  wire [8:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [7:0] \$128 ;
-  wire [7:0] \$129 ;
-  wire [7:0] \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire [7:0] \$132 ;
-  wire [7:0] \$133 ;
-  wire [8:0] \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire [7:0] \$137 ;
-  wire [7:0] \$138 ;
-  wire [8:0] \$139 ;
-  wire [7:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire [7:0] \$142 ;
-  wire [7:0] \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire [7:0] \$146 ;
-  wire [7:0] \$147 ;
-  wire \$148 ;
-  wire \$149 ;
-  wire [8:0] \$15 ;
-  wire [7:0] \$150 ;
-  wire [7:0] \$151 ;
-  wire [8:0] \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire [7:0] \$155 ;
-  wire [7:0] \$156 ;
-  wire [8:0] \$157 ;
-  wire \$158 ;
-  wire \$159 ;
-  wire [7:0] \$16 ;
-  wire [7:0] \$160 ;
-  wire [7:0] \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire [7:0] \$164 ;
-  wire [7:0] \$165 ;
-  wire [8:0] \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [7:0] \$169 ;
-  wire [9:0] \$17 ;
-  wire [7:0] \$170 ;
-  wire [8:0] \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire [7:0] \$174 ;
-  wire [7:0] \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire [7:0] \$178 ;
-  wire [7:0] \$179 ;
-  wire [8:0] \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire [7:0] \$182 ;
-  wire [7:0] \$183 ;
-  wire [8:0] \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire [7:0] \$187 ;
-  wire [7:0] \$188 ;
-  wire [8:0] \$189 ;
-  wire \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire [7:0] \$192 ;
-  wire [7:0] \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire [7:0] \$196 ;
-  wire [7:0] \$197 ;
-  wire [8:0] \$198 ;
-  wire \$199 ;
-  wire \$2 ;
-  wire [8:0] \$20 ;
-  wire \$200 ;
-  wire [7:0] \$201 ;
-  wire [7:0] \$202 ;
-  wire [8:0] \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire [7:0] \$206 ;
-  wire [7:0] \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire \$21 ;
-  wire [7:0] \$210 ;
-  wire [7:0] \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [7:0] \$214 ;
-  wire [7:0] \$215 ;
-  wire [8:0] \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire [7:0] \$219 ;
-  wire [8:0] \$22 ;
-  wire [7:0] \$220 ;
-  wire [8:0] \$221 ;
-  reg \$222 ;
-  reg [6:0] \$223 ;
-  reg \$224 ;
-  reg [6:0] \$225 ;
-  reg [6:0] \$226 ;
-  reg \$227 ;
-  reg [6:0] \$228 ;
-  reg [6:0] \$229 ;
-  wire [8:0] \$23 ;
-  reg \$230 ;
-  reg [6:0] \$231 ;
-  reg [6:0] \$232 ;
-  reg \$233 ;
-  reg [6:0] \$234 ;
-  wire [8:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [7:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire [7:0] \$31 ;
-  wire [7:0] \$32 ;
-  wire [8:0] \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire [7:0] \$36 ;
-  wire [7:0] \$37 ;
-  wire [8:0] \$38 ;
-  wire [7:0] \$39 ;
-  wire [7:0] \$4 ;
-  wire [9:0] \$40 ;
-  wire [8:0] \$41 ;
-  wire \$42 ;
-  wire [8:0] \$43 ;
-  wire \$44 ;
-  wire [8:0] \$45 ;
-  wire [8:0] \$46 ;
-  wire [8:0] \$47 ;
-  wire \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
-  wire [7:0] \$50 ;
-  wire [7:0] \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire [7:0] \$54 ;
-  wire [7:0] \$55 ;
-  wire [8:0] \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [7:0] \$59 ;
-  wire \$6 ;
-  wire [7:0] \$60 ;
-  wire [8:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire [9:0] \$63 ;
-  wire [8:0] \$64 ;
-  wire \$65 ;
-  wire [8:0] \$66 ;
-  wire \$67 ;
-  wire [8:0] \$68 ;
-  wire [8:0] \$69 ;
-  wire \$7 ;
-  wire [8:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire [7:0] \$77 ;
-  wire [7:0] \$78 ;
-  wire [8:0] \$79 ;
-  wire [7:0] \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire [7:0] \$82 ;
-  wire [7:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire [7:0] \$85 ;
-  wire [9:0] \$86 ;
-  wire [8:0] \$87 ;
-  wire \$88 ;
-  wire [8:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire \$90 ;
-  wire [8:0] \$91 ;
-  wire [8:0] \$92 ;
-  wire [8:0] \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire [7:0] \$96 ;
-  wire [7:0] \$97 ;
-  wire \$98 ;
-  wire \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [7:0] \i__payload[0] ;
-  wire [7:0] \i__payload[1] ;
-  wire [7:0] \i__payload[2] ;
-  wire [7:0] \i__payload[3] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  wire [9:0] l0_s2_acc;
-  reg [6:0] l0_seg_p0 = 7'h00;
-  reg [6:0] l0_x_p0 = 7'h00;
-  reg l1_neg_p0 = 1'h0;
-  wire [9:0] l1_s2_acc;
-  reg [6:0] l1_seg_p0 = 7'h00;
-  reg [6:0] l1_x_p0 = 7'h00;
-  reg l2_neg_p0 = 1'h0;
-  wire [9:0] l2_s2_acc;
-  reg [6:0] l2_seg_p0 = 7'h00;
-  reg [6:0] l2_x_p0 = 7'h00;
-  reg l3_neg_p0 = 1'h0;
-  wire [9:0] l3_s2_acc;
-  reg [6:0] l3_seg_p0 = 7'h00;
-  reg [6:0] l3_x_p0 = 7'h00;
-  output [31:0] o__payload;
-  wire [31:0] o__payload;
-  wire [7:0] \o__payload[0] ;
-  wire [7:0] \o__payload[1] ;
-  wire [7:0] \o__payload[2] ;
-  wire [7:0] \o__payload[3] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  wire [6:0] port__addr;
-  wire [6:0] \port__addr$11 ;
-  wire [6:0] \port__addr$17 ;
-  wire [6:0] \port__addr$23 ;
-  wire [8:0] port__data;
-  wire [8:0] \port__data$15 ;
-  wire [8:0] \port__data$21 ;
-  wire [8:0] \port__data$27 ;
-  wire port__en;
-  wire \port__en$12 ;
-  wire \port__en$18 ;
-  wire \port__en$24 ;
-  input rst;
-  wire rst;
-  (* ram_style = "block" *)
-  reg [8:0] c0_rom [127:0];
-  initial begin
-    c0_rom[0] = 9'h000;
-    c0_rom[1] = 9'h001;
-    c0_rom[2] = 9'h001;
-    c0_rom[3] = 9'h002;
-    c0_rom[4] = 9'h002;
-    c0_rom[5] = 9'h003;
-    c0_rom[6] = 9'h004;
-    c0_rom[7] = 9'h005;
-    c0_rom[8] = 9'h006;
-    c0_rom[9] = 9'h006;
-    c0_rom[10] = 9'h007;
-    c0_rom[11] = 9'h008;
-    c0_rom[12] = 9'h009;
-    c0_rom[13] = 9'h00a;
-    c0_rom[14] = 9'h00b;
-    c0_rom[15] = 9'h00c;
-    c0_rom[16] = 9'h00d;
-    c0_rom[17] = 9'h00f;
-    c0_rom[18] = 9'h010;
-    c0_rom[19] = 9'h011;
-    c0_rom[20] = 9'h012;
-    c0_rom[21] = 9'h013;
-    c0_rom[22] = 9'h014;
-    c0_rom[23] = 9'h015;
-    c0_rom[24] = 9'h016;
-    c0_rom[25] = 9'h018;
-    c0_rom[26] = 9'h019;
-    c0_rom[27] = 9'h01a;
-    c0_rom[28] = 9'h01b;
-    c0_rom[29] = 9'h01c;
-    c0_rom[30] = 9'h01d;
-    c0_rom[31] = 9'h01e;
-    c0_rom[32] = 9'h01f;
-    c0_rom[33] = 9'h020;
-    c0_rom[34] = 9'h021;
-    c0_rom[35] = 9'h022;
-    c0_rom[36] = 9'h024;
-    c0_rom[37] = 9'h025;
-    c0_rom[38] = 9'h026;
-    c0_rom[39] = 9'h027;
-    c0_rom[40] = 9'h028;
-    c0_rom[41] = 9'h029;
-    c0_rom[42] = 9'h02a;
-    c0_rom[43] = 9'h02b;
-    c0_rom[44] = 9'h02c;
-    c0_rom[45] = 9'h02d;
-    c0_rom[46] = 9'h02e;
-    c0_rom[47] = 9'h02f;
-    c0_rom[48] = 9'h030;
-    c0_rom[49] = 9'h031;
-    c0_rom[50] = 9'h032;
-    c0_rom[51] = 9'h033;
-    c0_rom[52] = 9'h034;
-    c0_rom[53] = 9'h035;
-    c0_rom[54] = 9'h036;
-    c0_rom[55] = 9'h037;
-    c0_rom[56] = 9'h038;
-    c0_rom[57] = 9'h039;
-    c0_rom[58] = 9'h03a;
-    c0_rom[59] = 9'h03b;
-    c0_rom[60] = 9'h03c;
-    c0_rom[61] = 9'h03d;
-    c0_rom[62] = 9'h03e;
-    c0_rom[63] = 9'h03f;
-    c0_rom[64] = 9'h040;
-    c0_rom[65] = 9'h041;
-    c0_rom[66] = 9'h042;
-    c0_rom[67] = 9'h043;
-    c0_rom[68] = 9'h044;
-    c0_rom[69] = 9'h045;
-    c0_rom[70] = 9'h046;
-    c0_rom[71] = 9'h047;
-    c0_rom[72] = 9'h048;
-    c0_rom[73] = 9'h049;
-    c0_rom[74] = 9'h04a;
-    c0_rom[75] = 9'h04b;
-    c0_rom[76] = 9'h04c;
-    c0_rom[77] = 9'h04d;
-    c0_rom[78] = 9'h04e;
-    c0_rom[79] = 9'h04f;
-    c0_rom[80] = 9'h050;
-    c0_rom[81] = 9'h051;
-    c0_rom[82] = 9'h052;
-    c0_rom[83] = 9'h053;
-    c0_rom[84] = 9'h054;
-    c0_rom[85] = 9'h055;
-    c0_rom[86] = 9'h056;
-    c0_rom[87] = 9'h057;
-    c0_rom[88] = 9'h058;
-    c0_rom[89] = 9'h059;
-    c0_rom[90] = 9'h05a;
-    c0_rom[91] = 9'h05b;
-    c0_rom[92] = 9'h05c;
-    c0_rom[93] = 9'h05d;
-    c0_rom[94] = 9'h05e;
-    c0_rom[95] = 9'h05f;
-    c0_rom[96] = 9'h060;
-    c0_rom[97] = 9'h061;
-    c0_rom[98] = 9'h062;
-    c0_rom[99] = 9'h063;
-    c0_rom[100] = 9'h064;
-    c0_rom[101] = 9'h065;
-    c0_rom[102] = 9'h066;
-    c0_rom[103] = 9'h067;
-    c0_rom[104] = 9'h068;
-    c0_rom[105] = 9'h069;
-    c0_rom[106] = 9'h06a;
-    c0_rom[107] = 9'h06b;
-    c0_rom[108] = 9'h06c;
-    c0_rom[109] = 9'h06d;
-    c0_rom[110] = 9'h06e;
-    c0_rom[111] = 9'h06f;
-    c0_rom[112] = 9'h070;
-    c0_rom[113] = 9'h071;
-    c0_rom[114] = 9'h072;
-    c0_rom[115] = 9'h073;
-    c0_rom[116] = 9'h074;
-    c0_rom[117] = 9'h075;
-    c0_rom[118] = 9'h076;
-    c0_rom[119] = 9'h077;
-    c0_rom[120] = 9'h078;
-    c0_rom[121] = 9'h079;
-    c0_rom[122] = 9'h07a;
-    c0_rom[123] = 9'h07b;
-    c0_rom[124] = 9'h07c;
-    c0_rom[125] = 9'h07d;
-    c0_rom[126] = 9'h07e;
-    c0_rom[127] = 9'h07f;
-  end
-  reg [8:0] _0_;
-  reg [8:0] _1_;
-  reg [8:0] _2_;
-  reg [8:0] _3_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _0_ <= c0_rom[\$84 [6:0]];
-    end
-    if (i__ready) begin
-      _1_ <= c0_rom[\$61 [6:0]];
-    end
-    if (i__ready) begin
-      _2_ <= c0_rom[\$38 [6:0]];
-    end
-    if (i__ready) begin
-      _3_ <= c0_rom[\$15 [6:0]];
-    end
-  end
-  assign \port__data$27  = _0_;
-  assign \port__data$21  = _1_;
-  assign \port__data$15  = _2_;
-  assign port__data = _3_;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$4  = \$3  ? 8'h7f : i__payload[7:0];
-  assign \$5  = \$2  ? 8'hdc : \$4 ;
-  assign \$6  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$7  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$8  = \$7  ? 8'h7f : i__payload[7:0];
-  assign \$9  = \$6  ? 8'hdc : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$12  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$13  = \$12  ? 8'h7f : i__payload[7:0];
-  assign \$14  = \$11  ? 8'hdc : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$17  = $signed(port__data) - $signed({ 1'h0, \$16  });
-  assign l0_s2_acc = l0_neg_p0 ? \$17  : { port__data[8], port__data };
-  assign \$19  = $signed(\$18 ) > $signed(8'h7f);
-  assign \$21  = $signed(\$20 ) < $signed(8'h80);
-  assign \$23  = \$21  ? 9'h180 : \$22 ;
-  assign \$24  = \$19  ? 9'h07f : \$23 ;
-  assign \$25  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$27  = \$26  ? 8'h7f : i__payload[15:8];
-  assign \$28  = \$25  ? 8'hdc : \$27 ;
-  assign \$29  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$30  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$31  = \$30  ? 8'h7f : i__payload[15:8];
-  assign \$32  = \$29  ? 8'hdc : \$31 ;
-  assign \$33  = - $signed(\$32 );
-  assign \$34  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$35  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$36  = \$35  ? 8'h7f : i__payload[15:8];
-  assign \$37  = \$34  ? 8'hdc : \$36 ;
-  assign \$38  = \$28 [7] ? \$33  : { \$37 [7], \$37  };
-  assign \$40  = $signed(\port__data$15 ) - $signed({ 1'h0, \$39  });
-  assign l1_s2_acc = l1_neg_p0 ? \$40  : { \port__data$15 [8], \port__data$15  };
-  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
-  assign \$44  = $signed(\$43 ) < $signed(8'h80);
-  assign \$46  = \$44  ? 9'h180 : \$45 ;
-  assign \$47  = \$42  ? 9'h07f : \$46 ;
-  assign \$48  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$49  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$50  = \$49  ? 8'h7f : i__payload[23:16];
-  assign \$51  = \$48  ? 8'hdc : \$50 ;
-  assign \$52  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$53  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$54  = \$53  ? 8'h7f : i__payload[23:16];
-  assign \$55  = \$52  ? 8'hdc : \$54 ;
-  assign \$56  = - $signed(\$55 );
-  assign \$57  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$58  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$59  = \$58  ? 8'h7f : i__payload[23:16];
-  assign \$60  = \$57  ? 8'hdc : \$59 ;
-  assign \$61  = \$51 [7] ? \$56  : { \$60 [7], \$60  };
-  assign \$63  = $signed(\port__data$21 ) - $signed({ 1'h0, \$62  });
-  assign l2_s2_acc = l2_neg_p0 ? \$63  : { \port__data$21 [8], \port__data$21  };
-  assign \$65  = $signed(\$64 ) > $signed(8'h7f);
-  assign \$67  = $signed(\$66 ) < $signed(8'h80);
-  assign \$69  = \$67  ? 9'h180 : \$68 ;
-  assign \$70  = \$65  ? 9'h07f : \$69 ;
-  assign \$71  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$72  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$73  = \$72  ? 8'h7f : i__payload[31:24];
-  assign \$74  = \$71  ? 8'hdc : \$73 ;
-  assign \$75  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$76  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$77  = \$76  ? 8'h7f : i__payload[31:24];
-  assign \$78  = \$75  ? 8'hdc : \$77 ;
-  assign \$79  = - $signed(\$78 );
-  assign \$80  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$81  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$82  = \$81  ? 8'h7f : i__payload[31:24];
-  assign \$83  = \$80  ? 8'hdc : \$82 ;
-  assign \$84  = \$74 [7] ? \$79  : { \$83 [7], \$83  };
-  assign \$86  = $signed(\port__data$27 ) - $signed({ 1'h0, \$85  });
-  assign l3_s2_acc = l3_neg_p0 ? \$86  : { \port__data$27 [8], \port__data$27  };
-  assign \$88  = $signed(\$87 ) > $signed(8'h7f);
-  assign \$90  = $signed(\$89 ) < $signed(8'h80);
-  assign \$92  = \$90  ? 9'h180 : \$91 ;
-  assign \$93  = \$88  ? 9'h07f : \$92 ;
-  assign \$94  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$95  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$96  = \$95  ? 8'h7f : i__payload[7:0];
-  assign \$97  = \$94  ? 8'hdc : \$96 ;
-  assign \$98  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$99  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$100  = \$99  ? 8'h7f : i__payload[7:0];
-  assign \$101  = \$98  ? 8'hdc : \$100 ;
-  assign \$102  = - $signed(\$101 );
-  assign \$103  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$104  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$105  = \$104  ? 8'h7f : i__payload[7:0];
-  assign \$106  = \$103  ? 8'hdc : \$105 ;
-  assign \$107  = \$97 [7] ? \$102  : { \$106 [7], \$106  };
-  assign \$108  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$109  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$110  = \$109  ? 8'h7f : i__payload[7:0];
-  assign \$111  = \$108  ? 8'hdc : \$110 ;
-  assign \$112  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$113  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$114  = \$113  ? 8'h7f : i__payload[7:0];
-  assign \$115  = \$112  ? 8'hdc : \$114 ;
-  assign \$116  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$117  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$118  = \$117  ? 8'h7f : i__payload[7:0];
-  assign \$119  = \$116  ? 8'hdc : \$118 ;
-  assign \$120  = - $signed(\$119 );
-  assign \$121  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$122  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$123  = \$122  ? 8'h7f : i__payload[7:0];
-  assign \$124  = \$121  ? 8'hdc : \$123 ;
-  assign \$125  = \$115 [7] ? \$120  : { \$124 [7], \$124  };
-  assign \$126  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$127  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$128  = \$127  ? 8'h7f : i__payload[15:8];
-  assign \$129  = \$126  ? 8'hdc : \$128 ;
-  assign \$130  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$131  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$132  = \$131  ? 8'h7f : i__payload[15:8];
-  assign \$133  = \$130  ? 8'hdc : \$132 ;
-  assign \$134  = - $signed(\$133 );
-  assign \$135  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$136  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$137  = \$136  ? 8'h7f : i__payload[15:8];
-  assign \$138  = \$135  ? 8'hdc : \$137 ;
-  assign \$139  = \$129 [7] ? \$134  : { \$138 [7], \$138  };
-  assign \$140  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$141  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$142  = \$141  ? 8'h7f : i__payload[15:8];
-  assign \$143  = \$140  ? 8'hdc : \$142 ;
-  assign \$144  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$145  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$146  = \$145  ? 8'h7f : i__payload[15:8];
-  assign \$147  = \$144  ? 8'hdc : \$146 ;
-  assign \$148  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$149  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$150  = \$149  ? 8'h7f : i__payload[15:8];
-  assign \$151  = \$148  ? 8'hdc : \$150 ;
-  assign \$152  = - $signed(\$151 );
-  assign \$153  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$154  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$155  = \$154  ? 8'h7f : i__payload[15:8];
-  assign \$156  = \$153  ? 8'hdc : \$155 ;
-  assign \$157  = \$147 [7] ? \$152  : { \$156 [7], \$156  };
-  assign \$158  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$159  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$160  = \$159  ? 8'h7f : i__payload[23:16];
-  assign \$161  = \$158  ? 8'hdc : \$160 ;
-  assign \$162  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$163  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$164  = \$163  ? 8'h7f : i__payload[23:16];
-  assign \$165  = \$162  ? 8'hdc : \$164 ;
-  assign \$166  = - $signed(\$165 );
-  assign \$167  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$168  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$169  = \$168  ? 8'h7f : i__payload[23:16];
-  assign \$170  = \$167  ? 8'hdc : \$169 ;
-  assign \$171  = \$161 [7] ? \$166  : { \$170 [7], \$170  };
-  assign \$172  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$173  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$174  = \$173  ? 8'h7f : i__payload[23:16];
-  assign \$175  = \$172  ? 8'hdc : \$174 ;
-  assign \$176  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$177  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$178  = \$177  ? 8'h7f : i__payload[23:16];
-  assign \$179  = \$176  ? 8'hdc : \$178 ;
-  assign \$180  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$181  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$182  = \$181  ? 8'h7f : i__payload[23:16];
-  assign \$183  = \$180  ? 8'hdc : \$182 ;
-  assign \$184  = - $signed(\$183 );
-  assign \$185  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$186  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$187  = \$186  ? 8'h7f : i__payload[23:16];
-  assign \$188  = \$185  ? 8'hdc : \$187 ;
-  assign \$189  = \$179 [7] ? \$184  : { \$188 [7], \$188  };
-  assign \$190  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$191  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$192  = \$191  ? 8'h7f : i__payload[31:24];
-  assign \$193  = \$190  ? 8'hdc : \$192 ;
-  assign \$194  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$195  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$196  = \$195  ? 8'h7f : i__payload[31:24];
-  assign \$197  = \$194  ? 8'hdc : \$196 ;
-  assign \$198  = - $signed(\$197 );
-  assign \$199  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$200  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$201  = \$200  ? 8'h7f : i__payload[31:24];
-  assign \$202  = \$199  ? 8'hdc : \$201 ;
-  assign \$203  = \$193 [7] ? \$198  : { \$202 [7], \$202  };
-  assign \$204  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$205  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$206  = \$205  ? 8'h7f : i__payload[31:24];
-  assign \$207  = \$204  ? 8'hdc : \$206 ;
-  assign \$208  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$209  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$210  = \$209  ? 8'h7f : i__payload[31:24];
-  assign \$211  = \$208  ? 8'hdc : \$210 ;
-  assign \$212  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$213  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$214  = \$213  ? 8'h7f : i__payload[31:24];
-  assign \$215  = \$212  ? 8'hdc : \$214 ;
-  assign \$216  = - $signed(\$215 );
-  assign \$217  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$218  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$219  = \$218  ? 8'h7f : i__payload[31:24];
-  assign \$220  = \$217  ? 8'hdc : \$219 ;
-  assign \$221  = \$211 [7] ? \$216  : { \$220 [7], \$220  };
-  always @(posedge clk)
-    o__valid <= \$222 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$223 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$224 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$225 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$226 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$227 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$228 ;
-  always @(posedge clk)
-    l2_x_p0 <= \$229 ;
-  always @(posedge clk)
-    l2_neg_p0 <= \$230 ;
-  always @(posedge clk)
-    l2_seg_p0 <= \$231 ;
-  always @(posedge clk)
-    l3_x_p0 <= \$232 ;
-  always @(posedge clk)
-    l3_neg_p0 <= \$233 ;
-  always @(posedge clk)
-    l3_seg_p0 <= \$234 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = o__valid;
-    if (i__ready) begin
-      \$222  = i__valid;
-    end
-    if (rst) begin
-      \$222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = l0_x_p0;
-    if (i__ready) begin
-      \$223  = \$107 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = l0_neg_p0;
-    if (i__ready) begin
-      \$224  = \$111 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = l0_seg_p0;
-    if (i__ready) begin
-      \$225  = \$125 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = l1_x_p0;
-    if (i__ready) begin
-      \$226  = \$139 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = l1_neg_p0;
-    if (i__ready) begin
-      \$227  = \$143 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = l1_seg_p0;
-    if (i__ready) begin
-      \$228  = \$157 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = l2_x_p0;
-    if (i__ready) begin
-      \$229  = \$171 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = l2_neg_p0;
-    if (i__ready) begin
-      \$230  = \$175 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = l2_seg_p0;
-    if (i__ready) begin
-      \$231  = \$189 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = l3_x_p0;
-    if (i__ready) begin
-      \$232  = \$203 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = l3_neg_p0;
-    if (i__ready) begin
-      \$233  = \$207 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = l3_seg_p0;
-    if (i__ready) begin
-      \$234  = \$221 [6:0];
-    end
-  end
-  assign port__addr = \$15 [6:0];
-  assign port__en = i__ready;
-  assign \port__addr$11  = \$38 [6:0];
-  assign \port__en$12  = i__ready;
-  assign \port__addr$17  = \$61 [6:0];
-  assign \port__en$18  = i__ready;
-  assign \port__addr$23  = \$84 [6:0];
-  assign \port__en$24  = i__ready;
-  assign \i__payload[0]  = i__payload[7:0];
-  assign \i__payload[1]  = i__payload[15:8];
-  assign \i__payload[2]  = i__payload[23:16];
-  assign \i__payload[3]  = i__payload[31:24];
-  assign \o__payload[0]  = o__payload[7:0];
-  assign \o__payload[1]  = o__payload[15:8];
-  assign \o__payload[2]  = o__payload[23:16];
-  assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$93 [7:0];
-  assign o__payload[23:16] = \$70 [7:0];
-  assign o__payload[15:8] = \$47 [7:0];
-  assign o__payload[7:0] = \$24 [7:0];
-  assign \$16  = { 1'h0, l0_x_p0 };
-  assign \$18  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$20  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$22  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$39  = { 1'h0, l1_x_p0 };
-  assign \$41  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$43  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$45  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$62  = { 1'h0, l2_x_p0 };
-  assign \$64  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$66  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$68  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$85  = { 1'h0, l3_x_p0 };
-  assign \$87  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$89  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$91  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \Cfu.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire [15:0] \$109 ;
-  wire \$11 ;
-  wire [15:0] \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
-  wire \$12 ;
-  wire [16:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
-  wire \$16 ;
-  wire [16:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
-  wire \$166 ;
-  wire [42:0] \$167 ;
-  wire [44:0] \$168 ;
-  wire [21:0] \$169 ;
-  wire \$17 ;
-  wire [23:0] \$170 ;
-  wire [42:0] \$171 ;
-  wire [44:0] \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire [15:0] \$175 ;
-  wire [15:0] \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire [15:0] \$179 ;
-  wire \$18 ;
-  wire [15:0] \$180 ;
-  wire [16:0] \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
-  wire [16:0] \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [15:0] \$19 ;
-  wire [15:0] \$190 ;
-  wire [15:0] \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire [15:0] \$194 ;
-  wire [15:0] \$195 ;
-  wire [16:0] \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire [15:0] \$199 ;
-  wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
-  wire [16:0] \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire [15:0] \$205 ;
-  wire [15:0] \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire [15:0] \$209 ;
-  wire \$21 ;
-  wire [15:0] \$210 ;
-  wire [16:0] \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [15:0] \$214 ;
-  wire [15:0] \$215 ;
-  wire [16:0] \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire \$22 ;
-  wire [15:0] \$220 ;
-  wire [15:0] \$221 ;
-  wire \$222 ;
-  wire \$223 ;
-  wire [15:0] \$224 ;
-  wire [15:0] \$225 ;
-  wire [16:0] \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire [15:0] \$229 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
-  wire [16:0] \$231 ;
-  wire \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire [15:0] \$235 ;
-  wire [15:0] \$236 ;
-  wire \$237 ;
-  wire \$238 ;
-  wire [15:0] \$239 ;
-  wire [15:0] \$24 ;
-  wire [15:0] \$240 ;
-  wire [16:0] \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire [15:0] \$244 ;
-  wire [15:0] \$245 ;
-  wire [16:0] \$246 ;
-  wire \$247 ;
-  wire \$248 ;
-  wire \$249 ;
-  wire [16:0] \$25 ;
-  wire [15:0] \$250 ;
-  wire [15:0] \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire [15:0] \$254 ;
-  wire [15:0] \$255 ;
-  wire [16:0] \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [15:0] \$259 ;
-  wire \$26 ;
-  wire [15:0] \$260 ;
-  wire [16:0] \$261 ;
-  wire \$262 ;
-  wire \$263 ;
-  wire \$264 ;
-  wire [15:0] \$265 ;
-  wire [15:0] \$266 ;
-  wire \$267 ;
-  wire \$268 ;
-  wire [15:0] \$269 ;
-  wire \$27 ;
-  wire [15:0] \$270 ;
-  wire [16:0] \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
-  wire [16:0] \$276 ;
-  wire \$277 ;
-  wire \$278 ;
-  wire \$279 ;
-  wire [15:0] \$28 ;
-  wire [15:0] \$280 ;
-  wire [15:0] \$281 ;
-  wire \$282 ;
-  wire \$283 ;
-  wire [15:0] \$284 ;
-  wire [15:0] \$285 ;
-  wire [16:0] \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
-  wire [16:0] \$291 ;
-  wire \$292 ;
-  wire \$293 ;
-  wire \$294 ;
-  wire [15:0] \$295 ;
-  wire [15:0] \$296 ;
-  wire \$297 ;
-  wire \$298 ;
-  wire [15:0] \$299 ;
-  wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [15:0] \$300 ;
-  wire [16:0] \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
-  wire [16:0] \$306 ;
-  wire \$307 ;
-  wire \$308 ;
-  wire \$309 ;
-  wire \$31 ;
-  wire [15:0] \$310 ;
-  wire [15:0] \$311 ;
-  wire \$312 ;
-  wire \$313 ;
-  wire [15:0] \$314 ;
-  wire [15:0] \$315 ;
-  wire [16:0] \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire [15:0] \$319 ;
-  wire \$32 ;
-  wire [15:0] \$320 ;
-  wire [16:0] \$321 ;
-  wire \$322 ;
-  wire \$323 ;
-  wire \$324 ;
-  wire [15:0] \$325 ;
-  wire [15:0] \$326 ;
-  wire \$327 ;
-  wire \$328 ;
-  wire [15:0] \$329 ;
-  wire \$33 ;
-  wire [15:0] \$330 ;
-  wire [16:0] \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire [15:0] \$334 ;
-  wire [15:0] \$335 ;
-  wire [16:0] \$336 ;
-  wire \$337 ;
-  wire [42:0] \$338 ;
-  wire [44:0] \$339 ;
-  wire [15:0] \$34 ;
-  wire [21:0] \$340 ;
-  wire [23:0] \$341 ;
-  wire [42:0] \$342 ;
-  wire [44:0] \$343 ;
-  wire \$344 ;
-  wire \$345 ;
-  wire [15:0] \$346 ;
-  wire [15:0] \$347 ;
-  wire \$348 ;
-  wire \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
-  wire [15:0] \$351 ;
-  wire [16:0] \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire [15:0] \$355 ;
-  wire [15:0] \$356 ;
-  wire [16:0] \$357 ;
-  wire \$358 ;
-  wire \$359 ;
-  wire \$36 ;
-  wire [15:0] \$360 ;
-  wire [15:0] \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire [15:0] \$364 ;
-  wire [15:0] \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire [15:0] \$368 ;
-  wire [15:0] \$369 ;
-  wire \$37 ;
-  wire [16:0] \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire [15:0] \$373 ;
-  wire [15:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire [16:0] \$376 ;
-  wire [29:0] \$377 ;
-  wire [32:0] \$378 ;
-  wire [20:0] \$379 ;
-  wire [15:0] \$38 ;
-  wire [20:0] \$380 ;
-  wire \$381 ;
-  wire [20:0] \$382 ;
-  wire [20:0] \$383 ;
-  wire \$384 ;
-  wire [20:0] \$385 ;
-  wire [20:0] \$386 ;
-  wire [20:0] \$387 ;
-  wire [20:0] \$388 ;
-  wire \$389 ;
-  wire [15:0] \$39 ;
-  wire \$390 ;
-  wire [15:0] \$391 ;
-  wire [15:0] \$392 ;
-  wire \$393 ;
-  wire \$394 ;
-  wire [15:0] \$395 ;
-  wire [15:0] \$396 ;
-  wire [16:0] \$397 ;
-  wire \$398 ;
-  wire \$399 ;
-  wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [15:0] \$400 ;
-  wire [15:0] \$401 ;
-  wire [16:0] \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  wire [15:0] \$405 ;
-  wire [15:0] \$406 ;
-  wire \$407 ;
-  wire \$408 ;
-  wire [15:0] \$409 ;
-  wire \$41 ;
-  wire [15:0] \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire [15:0] \$413 ;
-  wire [15:0] \$414 ;
-  wire [16:0] \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire [15:0] \$418 ;
-  wire [15:0] \$419 ;
-  wire \$42 ;
-  wire [16:0] \$420 ;
-  wire [16:0] \$421 ;
-  wire [29:0] \$422 ;
-  wire [32:0] \$423 ;
-  wire [20:0] \$424 ;
-  wire [20:0] \$425 ;
-  wire \$426 ;
-  wire [20:0] \$427 ;
-  wire [20:0] \$428 ;
-  wire \$429 ;
-  wire [15:0] \$43 ;
-  wire [20:0] \$430 ;
-  wire [20:0] \$431 ;
-  wire [20:0] \$432 ;
-  wire [20:0] \$433 ;
-  reg \$434 ;
-  reg \$435 ;
-  reg \$436 ;
-  reg [14:0] \$437 ;
-  reg \$438 ;
-  reg [3:0] \$439 ;
-  wire [15:0] \$44 ;
-  reg [12:0] \$440 ;
-  reg [14:0] \$441 ;
-  reg \$442 ;
-  reg [3:0] \$443 ;
-  reg [12:0] \$444 ;
-  reg [30:0] \$445 ;
-  reg [31:0] \$446 ;
-  reg [14:0] \$447 ;
-  reg \$448 ;
-  reg [3:0] \$449 ;
-  wire [16:0] \$45 ;
-  reg [12:0] \$450 ;
-  reg [14:0] \$451 ;
-  reg \$452 ;
-  reg [3:0] \$453 ;
-  reg [12:0] \$454 ;
-  reg [30:0] \$455 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire [15:0] \$49 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$54 ;
-  wire [16:0] \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [15:0] \$58 ;
-  wire [15:0] \$59 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire [15:0] \$64 ;
-  wire [15:0] \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire [15:0] \$68 ;
-  wire [15:0] \$69 ;
-  wire \$7 ;
-  wire [16:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [15:0] \$73 ;
-  wire [15:0] \$74 ;
-  wire [16:0] \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [15:0] \$79 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [15:0] \$83 ;
-  wire [15:0] \$84 ;
-  wire [16:0] \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [15:0] \$88 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [15:0] \i__payload[0] ;
-  wire [15:0] \i__payload[1] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg [30:0] l0_acc_p1 = 31'h00000000;
-  reg l0_neg_p0 = 1'h0;
-  reg l0_neg_p1 = 1'h0;
-  reg [15:0] l0_s1_origin;
-  reg [3:0] l0_s1_seg;
-  reg [31:0] l0_s2_c1;
-  reg [17:0] l0_s2_c2;
-  wire [30:0] l0_s2_prod;
-  reg [19:0] l0_s3_c0;
-  wire [43:0] l0_s3_prod;
-  wire [23:0] l0_s4_acc;
-  reg [3:0] l0_seg_p0 = 4'h0;
-  reg [3:0] l0_seg_p1 = 4'h0;
-  reg [12:0] l0_t_p0 = 13'h0000;
-  reg [12:0] l0_t_p1 = 13'h0000;
-  reg [14:0] l0_x_p0 = 15'h0000;
-  reg [14:0] l0_x_p1 = 15'h0000;
-  reg [30:0] l1_acc_p1 = 31'h00000000;
-  reg l1_neg_p0 = 1'h0;
-  reg l1_neg_p1 = 1'h0;
-  reg [15:0] l1_s1_origin;
-  reg [3:0] l1_s1_seg;
-  reg [31:0] l1_s2_c1;
-  reg [17:0] l1_s2_c2;
-  wire [30:0] l1_s2_prod;
-  reg [19:0] l1_s3_c0;
-  wire [43:0] l1_s3_prod;
-  wire [23:0] l1_s4_acc;
-  reg [3:0] l1_seg_p0 = 4'h0;
-  reg [3:0] l1_seg_p1 = 4'h0;
-  reg [12:0] l1_t_p0 = 13'h0000;
-  reg [12:0] l1_t_p1 = 13'h0000;
-  reg [14:0] l1_x_p0 = 15'h0000;
-  reg [14:0] l1_x_p1 = 15'h0000;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [15:0] \o__payload[0] ;
-  wire [15:0] \o__payload[1] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  input rst;
-  wire rst;
-  reg valid_0 = 1'h0;
-  reg valid_1 = 1'h0;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$3  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$4  = \$3  ? 16'h7fff : i__payload[15:0];
-  assign \$5  = \$2  ? 16'hbfd9 : \$4 ;
-  assign \$6  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$8  = \$7  ? 16'h7fff : i__payload[15:0];
-  assign \$9  = \$6  ? 16'hbfd9 : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$13  = \$12  ? 16'h7fff : i__payload[15:0];
-  assign \$14  = \$11  ? 16'hbfd9 : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 11'h580;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$19  = \$18  ? 16'h7fff : i__payload[15:0];
-  assign \$20  = \$17  ? 16'hbfd9 : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$23  = \$22  ? 16'h7fff : i__payload[15:0];
-  assign \$24  = \$21  ? 16'hbfd9 : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$28  = \$27  ? 16'h7fff : i__payload[15:0];
-  assign \$29  = \$26  ? 16'hbfd9 : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 12'h980;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$34  = \$33  ? 16'h7fff : i__payload[15:0];
-  assign \$35  = \$32  ? 16'hbfd9 : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$38  = \$37  ? 16'h7fff : i__payload[15:0];
-  assign \$39  = \$36  ? 16'hbfd9 : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$43  = \$42  ? 16'h7fff : i__payload[15:0];
-  assign \$44  = \$41  ? 16'hbfd9 : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 12'hd80;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$49  = \$48  ? 16'h7fff : i__payload[15:0];
-  assign \$50  = \$47  ? 16'hbfd9 : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$53  = \$52  ? 16'h7fff : i__payload[15:0];
-  assign \$54  = \$51  ? 16'hbfd9 : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$58  = \$57  ? 16'h7fff : i__payload[15:0];
-  assign \$59  = \$56  ? 16'hbfd9 : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 13'h1180;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$64  = \$63  ? 16'h7fff : i__payload[15:0];
-  assign \$65  = \$62  ? 16'hbfd9 : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$68  = \$67  ? 16'h7fff : i__payload[15:0];
-  assign \$69  = \$66  ? 16'hbfd9 : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$73  = \$72  ? 16'h7fff : i__payload[15:0];
-  assign \$74  = \$71  ? 16'hbfd9 : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 13'h1600;
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$79  = \$78  ? 16'h7fff : i__payload[15:0];
-  assign \$80  = \$77  ? 16'hbfd9 : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$83  = \$82  ? 16'h7fff : i__payload[15:0];
-  assign \$84  = \$81  ? 16'hbfd9 : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$88  = \$87  ? 16'h7fff : i__payload[15:0];
-  assign \$89  = \$86  ? 16'hbfd9 : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 13'h1b00;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$94  = \$93  ? 16'h7fff : i__payload[15:0];
-  assign \$95  = \$92  ? 16'hbfd9 : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$98  = \$97  ? 16'h7fff : i__payload[15:0];
-  assign \$99  = \$96  ? 16'hbfd9 : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$103  = \$102  ? 16'h7fff : i__payload[15:0];
-  assign \$104  = \$101  ? 16'hbfd9 : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 14'h2580;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$109  = \$108  ? 16'h7fff : i__payload[15:0];
-  assign \$110  = \$107  ? 16'hbfd9 : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$113  = \$112  ? 16'h7fff : i__payload[15:0];
-  assign \$114  = \$111  ? 16'hbfd9 : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$118  = \$117  ? 16'h7fff : i__payload[15:0];
-  assign \$119  = \$116  ? 16'hbfd9 : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 14'h2c00;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$124  = \$123  ? 16'h7fff : i__payload[15:0];
-  assign \$125  = \$122  ? 16'hbfd9 : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$128  = \$127  ? 16'h7fff : i__payload[15:0];
-  assign \$129  = \$126  ? 16'hbfd9 : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$133  = \$132  ? 16'h7fff : i__payload[15:0];
-  assign \$134  = \$131  ? 16'hbfd9 : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 14'h3380;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$139  = \$138  ? 16'h7fff : i__payload[15:0];
-  assign \$140  = \$137  ? 16'hbfd9 : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$143  = \$142  ? 16'h7fff : i__payload[15:0];
-  assign \$144  = \$141  ? 16'hbfd9 : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$148  = \$147  ? 16'h7fff : i__payload[15:0];
-  assign \$149  = \$146  ? 16'hbfd9 : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 15'h4000;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$154  = \$153  ? 16'h7fff : i__payload[15:0];
-  assign \$155  = \$152  ? 16'hbfd9 : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$158  = \$157  ? 16'h7fff : i__payload[15:0];
-  assign \$159  = \$156  ? 16'hbfd9 : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$163  = \$162  ? 16'h7fff : i__payload[15:0];
-  assign \$164  = \$161  ? 16'hbfd9 : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 15'h6000;
-  assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign l0_s3_prod = l0_acc_p1 * l0_t_p1;
-  assign \$168  = $signed({ 1'h0, \$167  }) + $signed(l0_s3_c0);
-  assign \$170  = $signed(\$168 [19:0]) - $signed({ 1'h0, \$169  });
-  assign \$172  = $signed({ 1'h0, \$171  }) + $signed(l0_s3_c0);
-  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [19], \$172 [19], \$172 [19], \$172 [19], \$172 [19:0] };
-  assign \$173  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$174  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$175  = \$174  ? 16'h7fff : i__payload[31:16];
-  assign \$176  = \$173  ? 16'hbfd9 : \$175 ;
-  assign \$177  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$178  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$179  = \$178  ? 16'h7fff : i__payload[31:16];
-  assign \$180  = \$177  ? 16'hbfd9 : \$179 ;
-  assign \$181  = - $signed(\$180 );
-  assign \$182  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$183  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$184  = \$183  ? 16'h7fff : i__payload[31:16];
-  assign \$185  = \$182  ? 16'hbfd9 : \$184 ;
-  assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
-  assign \$187  = \$186 [14:0] >= 11'h580;
-  assign \$188  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$189  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$190  = \$189  ? 16'h7fff : i__payload[31:16];
-  assign \$191  = \$188  ? 16'hbfd9 : \$190 ;
-  assign \$192  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$193  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$194  = \$193  ? 16'h7fff : i__payload[31:16];
-  assign \$195  = \$192  ? 16'hbfd9 : \$194 ;
-  assign \$196  = - $signed(\$195 );
-  assign \$197  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$198  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$199  = \$198  ? 16'h7fff : i__payload[31:16];
-  assign \$200  = \$197  ? 16'hbfd9 : \$199 ;
-  assign \$201  = \$191 [15] ? \$196  : { \$200 [15], \$200  };
-  assign \$202  = \$201 [14:0] >= 12'h980;
-  assign \$203  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$204  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$205  = \$204  ? 16'h7fff : i__payload[31:16];
-  assign \$206  = \$203  ? 16'hbfd9 : \$205 ;
-  assign \$207  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$208  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$209  = \$208  ? 16'h7fff : i__payload[31:16];
-  assign \$210  = \$207  ? 16'hbfd9 : \$209 ;
-  assign \$211  = - $signed(\$210 );
-  assign \$212  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$213  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$214  = \$213  ? 16'h7fff : i__payload[31:16];
-  assign \$215  = \$212  ? 16'hbfd9 : \$214 ;
-  assign \$216  = \$206 [15] ? \$211  : { \$215 [15], \$215  };
-  assign \$217  = \$216 [14:0] >= 12'hd80;
-  assign \$218  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$219  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$220  = \$219  ? 16'h7fff : i__payload[31:16];
-  assign \$221  = \$218  ? 16'hbfd9 : \$220 ;
-  assign \$222  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$223  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$224  = \$223  ? 16'h7fff : i__payload[31:16];
-  assign \$225  = \$222  ? 16'hbfd9 : \$224 ;
-  assign \$226  = - $signed(\$225 );
-  assign \$227  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$228  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$229  = \$228  ? 16'h7fff : i__payload[31:16];
-  assign \$230  = \$227  ? 16'hbfd9 : \$229 ;
-  assign \$231  = \$221 [15] ? \$226  : { \$230 [15], \$230  };
-  assign \$232  = \$231 [14:0] >= 13'h1180;
-  assign \$233  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$234  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$235  = \$234  ? 16'h7fff : i__payload[31:16];
-  assign \$236  = \$233  ? 16'hbfd9 : \$235 ;
-  assign \$237  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$238  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$239  = \$238  ? 16'h7fff : i__payload[31:16];
-  assign \$240  = \$237  ? 16'hbfd9 : \$239 ;
-  assign \$241  = - $signed(\$240 );
-  assign \$242  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$243  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$244  = \$243  ? 16'h7fff : i__payload[31:16];
-  assign \$245  = \$242  ? 16'hbfd9 : \$244 ;
-  assign \$246  = \$236 [15] ? \$241  : { \$245 [15], \$245  };
-  assign \$247  = \$246 [14:0] >= 13'h1600;
-  assign \$248  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$249  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$250  = \$249  ? 16'h7fff : i__payload[31:16];
-  assign \$251  = \$248  ? 16'hbfd9 : \$250 ;
-  assign \$252  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$253  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$254  = \$253  ? 16'h7fff : i__payload[31:16];
-  assign \$255  = \$252  ? 16'hbfd9 : \$254 ;
-  assign \$256  = - $signed(\$255 );
-  assign \$257  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$258  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$259  = \$258  ? 16'h7fff : i__payload[31:16];
-  assign \$260  = \$257  ? 16'hbfd9 : \$259 ;
-  assign \$261  = \$251 [15] ? \$256  : { \$260 [15], \$260  };
-  assign \$262  = \$261 [14:0] >= 13'h1b00;
-  assign \$263  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$264  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$265  = \$264  ? 16'h7fff : i__payload[31:16];
-  assign \$266  = \$263  ? 16'hbfd9 : \$265 ;
-  assign \$267  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$268  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$269  = \$268  ? 16'h7fff : i__payload[31:16];
-  assign \$270  = \$267  ? 16'hbfd9 : \$269 ;
-  assign \$271  = - $signed(\$270 );
-  assign \$272  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$273  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$274  = \$273  ? 16'h7fff : i__payload[31:16];
-  assign \$275  = \$272  ? 16'hbfd9 : \$274 ;
-  assign \$276  = \$266 [15] ? \$271  : { \$275 [15], \$275  };
-  assign \$277  = \$276 [14:0] >= 14'h2580;
-  assign \$278  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$279  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$280  = \$279  ? 16'h7fff : i__payload[31:16];
-  assign \$281  = \$278  ? 16'hbfd9 : \$280 ;
-  assign \$282  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$283  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$284  = \$283  ? 16'h7fff : i__payload[31:16];
-  assign \$285  = \$282  ? 16'hbfd9 : \$284 ;
-  assign \$286  = - $signed(\$285 );
-  assign \$287  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$288  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$289  = \$288  ? 16'h7fff : i__payload[31:16];
-  assign \$290  = \$287  ? 16'hbfd9 : \$289 ;
-  assign \$291  = \$281 [15] ? \$286  : { \$290 [15], \$290  };
-  assign \$292  = \$291 [14:0] >= 14'h2c00;
-  assign \$293  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$294  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$295  = \$294  ? 16'h7fff : i__payload[31:16];
-  assign \$296  = \$293  ? 16'hbfd9 : \$295 ;
-  assign \$297  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$298  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$299  = \$298  ? 16'h7fff : i__payload[31:16];
-  assign \$300  = \$297  ? 16'hbfd9 : \$299 ;
-  assign \$301  = - $signed(\$300 );
-  assign \$302  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$303  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$304  = \$303  ? 16'h7fff : i__payload[31:16];
-  assign \$305  = \$302  ? 16'hbfd9 : \$304 ;
-  assign \$306  = \$296 [15] ? \$301  : { \$305 [15], \$305  };
-  assign \$307  = \$306 [14:0] >= 14'h3380;
-  assign \$308  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$309  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$310  = \$309  ? 16'h7fff : i__payload[31:16];
-  assign \$311  = \$308  ? 16'hbfd9 : \$310 ;
-  assign \$312  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$313  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$314  = \$313  ? 16'h7fff : i__payload[31:16];
-  assign \$315  = \$312  ? 16'hbfd9 : \$314 ;
-  assign \$316  = - $signed(\$315 );
-  assign \$317  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$318  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$319  = \$318  ? 16'h7fff : i__payload[31:16];
-  assign \$320  = \$317  ? 16'hbfd9 : \$319 ;
-  assign \$321  = \$311 [15] ? \$316  : { \$320 [15], \$320  };
-  assign \$322  = \$321 [14:0] >= 15'h4000;
-  assign \$323  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$324  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$325  = \$324  ? 16'h7fff : i__payload[31:16];
-  assign \$326  = \$323  ? 16'hbfd9 : \$325 ;
-  assign \$327  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$328  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$329  = \$328  ? 16'h7fff : i__payload[31:16];
-  assign \$330  = \$327  ? 16'hbfd9 : \$329 ;
-  assign \$331  = - $signed(\$330 );
-  assign \$332  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$333  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$334  = \$333  ? 16'h7fff : i__payload[31:16];
-  assign \$335  = \$332  ? 16'hbfd9 : \$334 ;
-  assign \$336  = \$326 [15] ? \$331  : { \$335 [15], \$335  };
-  assign \$337  = \$336 [14:0] >= 15'h6000;
-  assign l1_s2_prod = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
-  assign l1_s3_prod = l1_acc_p1 * l1_t_p1;
-  assign \$339  = $signed({ 1'h0, \$338  }) + $signed(l1_s3_c0);
-  assign \$341  = $signed(\$339 [19:0]) - $signed({ 1'h0, \$340  });
-  assign \$343  = $signed({ 1'h0, \$342  }) + $signed(l1_s3_c0);
-  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [19], \$343 [19], \$343 [19], \$343 [19], \$343 [19:0] };
-  assign \$344  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$345  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$346  = \$345  ? 16'h7fff : i__payload[15:0];
-  assign \$347  = \$344  ? 16'hbfd9 : \$346 ;
-  assign \$348  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$349  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$350  = \$349  ? 16'h7fff : i__payload[15:0];
-  assign \$351  = \$348  ? 16'hbfd9 : \$350 ;
-  assign \$352  = - $signed(\$351 );
-  assign \$353  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$354  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$355  = \$354  ? 16'h7fff : i__payload[15:0];
-  assign \$356  = \$353  ? 16'hbfd9 : \$355 ;
-  assign \$357  = \$347 [15] ? \$352  : { \$356 [15], \$356  };
-  assign \$358  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$359  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$360  = \$359  ? 16'h7fff : i__payload[15:0];
-  assign \$361  = \$358  ? 16'hbfd9 : \$360 ;
-  assign \$362  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$364  = \$363  ? 16'h7fff : i__payload[15:0];
-  assign \$365  = \$362  ? 16'hbfd9 : \$364 ;
-  assign \$366  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$368  = \$367  ? 16'h7fff : i__payload[15:0];
-  assign \$369  = \$366  ? 16'hbfd9 : \$368 ;
-  assign \$370  = - $signed(\$369 );
-  assign \$371  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
-  assign \$374  = \$371  ? 16'hbfd9 : \$373 ;
-  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = $signed({ 1'h0, \$375 [14:0] }) - $signed(l0_s1_origin);
-  assign \$378  = $signed(\$377 ) + $signed(l0_s2_c1);
-  assign \$379  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$381  = $signed(\$380 ) > $signed(16'h7fff);
-  assign \$382  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$384  = $signed(\$383 ) < $signed(16'h8000);
-  assign \$385  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$387  = \$384  ? 21'h1f8000 : \$386 ;
-  assign \$388  = \$381  ? 21'h007fff : \$387 ;
-  assign \$389  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$390  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$391  = \$390  ? 16'h7fff : i__payload[31:16];
-  assign \$392  = \$389  ? 16'hbfd9 : \$391 ;
-  assign \$393  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$395  = \$394  ? 16'h7fff : i__payload[31:16];
-  assign \$396  = \$393  ? 16'hbfd9 : \$395 ;
-  assign \$397  = - $signed(\$396 );
-  assign \$398  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$399  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$400  = \$399  ? 16'h7fff : i__payload[31:16];
-  assign \$401  = \$398  ? 16'hbfd9 : \$400 ;
-  assign \$402  = \$392 [15] ? \$397  : { \$401 [15], \$401  };
-  assign \$403  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$405  = \$404  ? 16'h7fff : i__payload[31:16];
-  assign \$406  = \$403  ? 16'hbfd9 : \$405 ;
-  assign \$407  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$408  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$409  = \$408  ? 16'h7fff : i__payload[31:16];
-  assign \$410  = \$407  ? 16'hbfd9 : \$409 ;
-  assign \$411  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$412  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$413  = \$412  ? 16'h7fff : i__payload[31:16];
-  assign \$414  = \$411  ? 16'hbfd9 : \$413 ;
-  assign \$415  = - $signed(\$414 );
-  assign \$416  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$417  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$418  = \$417  ? 16'h7fff : i__payload[31:16];
-  assign \$419  = \$416  ? 16'hbfd9 : \$418 ;
-  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = $signed({ 1'h0, \$420 [14:0] }) - $signed(l1_s1_origin);
-  assign \$423  = $signed(\$422 ) + $signed(l1_s2_c1);
-  assign \$424  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$426  = $signed(\$425 ) > $signed(16'h7fff);
-  assign \$427  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$429  = $signed(\$428 ) < $signed(16'h8000);
-  assign \$430  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$432  = \$429  ? 21'h1f8000 : \$431 ;
-  assign \$433  = \$426  ? 21'h007fff : \$432 ;
-  always @(posedge clk)
-    valid_0 <= \$434 ;
-  always @(posedge clk)
-    valid_1 <= \$435 ;
-  always @(posedge clk)
-    o__valid <= \$436 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$437 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$438 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$439 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$440 ;
-  always @(posedge clk)
-    l0_x_p1 <= \$441 ;
-  always @(posedge clk)
-    l0_neg_p1 <= \$442 ;
-  always @(posedge clk)
-    l0_seg_p1 <= \$443 ;
-  always @(posedge clk)
-    l0_t_p1 <= \$444 ;
-  always @(posedge clk)
-    l0_acc_p1 <= \$445 ;
-  always @(posedge clk)
-    o__payload <= \$446 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$447 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$448 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$449 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$450 ;
-  always @(posedge clk)
-    l1_x_p1 <= \$451 ;
-  always @(posedge clk)
-    l1_neg_p1 <= \$452 ;
-  always @(posedge clk)
-    l1_seg_p1 <= \$453 ;
-  always @(posedge clk)
-    l1_t_p1 <= \$454 ;
-  always @(posedge clk)
-    l1_acc_p1 <= \$455 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    l0_s1_seg = 4'h0;
-    if (\$16 ) begin
-      l0_s1_seg = 4'h1;
-    end
-    if (\$31 ) begin
-      l0_s1_seg = 4'h2;
-    end
-    if (\$46 ) begin
-      l0_s1_seg = 4'h3;
-    end
-    if (\$61 ) begin
-      l0_s1_seg = 4'h4;
-    end
-    if (\$76 ) begin
-      l0_s1_seg = 4'h5;
-    end
-    if (\$91 ) begin
-      l0_s1_seg = 4'h6;
-    end
-    if (\$106 ) begin
-      l0_s1_seg = 4'h7;
-    end
-    if (\$121 ) begin
-      l0_s1_seg = 4'h8;
-    end
-    if (\$136 ) begin
-      l0_s1_seg = 4'h9;
-    end
-    if (\$151 ) begin
-      l0_s1_seg = 4'ha;
-    end
-    if (\$166 ) begin
-      l0_s1_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s1_seg)
-      4'h0:
-          l0_s1_origin = 16'h0000;
-      4'h1:
-          l0_s1_origin = 16'h0580;
-      4'h2:
-          l0_s1_origin = 16'h0980;
-      4'h3:
-          l0_s1_origin = 16'h0d80;
-      4'h4:
-          l0_s1_origin = 16'h1180;
-      4'h5:
-          l0_s1_origin = 16'h1600;
-      4'h6:
-          l0_s1_origin = 16'h1b00;
-      4'h7:
-          l0_s1_origin = 16'h2580;
-      4'h8:
-          l0_s1_origin = 16'h2c00;
-      4'h9:
-          l0_s1_origin = 16'h3380;
-      4'ha:
-          l0_s1_origin = 16'h4000;
-      default:
-          l0_s1_origin = 16'h6000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c2 = 18'h18b25;
-      4'h1:
-          l0_s2_c2 = 18'h144b9;
-      4'h2:
-          l0_s2_c2 = 18'h0eb29;
-      4'h3:
-          l0_s2_c2 = 18'h087e8;
-      4'h4:
-          l0_s2_c2 = 18'h02ec0;
-      4'h5:
-          l0_s2_c2 = 18'h3eb90;
-      4'h6:
-          l0_s2_c2 = 18'h3ca4e;
-      4'h7:
-          l0_s2_c2 = 18'h3dc52;
-      4'h8:
-          l0_s2_c2 = 18'h3ef4b;
-      4'h9:
-          l0_s2_c2 = 18'h3fc4a;
-      4'ha:
-          l0_s2_c2 = 18'h3ffed;
-      default:
-          l0_s2_c2 = 18'h3fffb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c1 = 32'd539571257;
-      4'h1:
-          l0_s2_c1 = 32'd824416485;
-      4'h2:
-          l0_s2_c1 = 32'd995112600;
-      4'h3:
-          l0_s2_c1 = 32'd1117823841;
-      4'h4:
-          l0_s2_c1 = 32'd1189172733;
-      4'h5:
-          l0_s2_c1 = 32'd1215158492;
-      4'h6:
-          l0_s2_c1 = 32'd1200396598;
-      4'h7:
-          l0_s2_c1 = 32'd1126080299;
-      4'h8:
-          l0_s2_c1 = 32'd1095628912;
-      4'h9:
-          l0_s2_c1 = 32'd1079059151;
-      4'ha:
-          l0_s2_c1 = 32'd1073854746;
-      default:
-          l0_s2_c1 = 32'd1073702504;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p1)
-      4'h0:
-          l0_s3_c0 = 20'hffffa;
-      4'h1:
-          l0_s3_c0 = 20'h037cf;
-      4'h2:
-          l0_s3_c0 = 20'h06df8;
-      4'h3:
-          l0_s3_c0 = 20'h0ace8;
-      4'h4:
-          l0_s3_c0 = 20'h0f19a;
-      4'h5:
-          l0_s3_c0 = 20'h14238;
-      4'h6:
-          l0_s3_c0 = 20'h19c39;
-      4'h7:
-          l0_s3_c0 = 20'h2524a;
-      4'h8:
-          l0_s3_c0 = 20'h2bdec;
-      4'h9:
-          l0_s3_c0 = 20'h33781;
-      4'ha:
-          l0_s3_c0 = 20'h3fffe;
-      default:
-          l0_s3_c0 = 20'h60002;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    l1_s1_seg = 4'h0;
-    if (\$187 ) begin
-      l1_s1_seg = 4'h1;
-    end
-    if (\$202 ) begin
-      l1_s1_seg = 4'h2;
-    end
-    if (\$217 ) begin
-      l1_s1_seg = 4'h3;
-    end
-    if (\$232 ) begin
-      l1_s1_seg = 4'h4;
-    end
-    if (\$247 ) begin
-      l1_s1_seg = 4'h5;
-    end
-    if (\$262 ) begin
-      l1_s1_seg = 4'h6;
-    end
-    if (\$277 ) begin
-      l1_s1_seg = 4'h7;
-    end
-    if (\$292 ) begin
-      l1_s1_seg = 4'h8;
-    end
-    if (\$307 ) begin
-      l1_s1_seg = 4'h9;
-    end
-    if (\$322 ) begin
-      l1_s1_seg = 4'ha;
-    end
-    if (\$337 ) begin
-      l1_s1_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s1_seg)
-      4'h0:
-          l1_s1_origin = 16'h0000;
-      4'h1:
-          l1_s1_origin = 16'h0580;
-      4'h2:
-          l1_s1_origin = 16'h0980;
-      4'h3:
-          l1_s1_origin = 16'h0d80;
-      4'h4:
-          l1_s1_origin = 16'h1180;
-      4'h5:
-          l1_s1_origin = 16'h1600;
-      4'h6:
-          l1_s1_origin = 16'h1b00;
-      4'h7:
-          l1_s1_origin = 16'h2580;
-      4'h8:
-          l1_s1_origin = 16'h2c00;
-      4'h9:
-          l1_s1_origin = 16'h3380;
-      4'ha:
-          l1_s1_origin = 16'h4000;
-      default:
-          l1_s1_origin = 16'h6000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_s2_c2 = 18'h18b25;
-      4'h1:
-          l1_s2_c2 = 18'h144b9;
-      4'h2:
-          l1_s2_c2 = 18'h0eb29;
-      4'h3:
-          l1_s2_c2 = 18'h087e8;
-      4'h4:
-          l1_s2_c2 = 18'h02ec0;
-      4'h5:
-          l1_s2_c2 = 18'h3eb90;
-      4'h6:
-          l1_s2_c2 = 18'h3ca4e;
-      4'h7:
-          l1_s2_c2 = 18'h3dc52;
-      4'h8:
-          l1_s2_c2 = 18'h3ef4b;
-      4'h9:
-          l1_s2_c2 = 18'h3fc4a;
-      4'ha:
-          l1_s2_c2 = 18'h3ffed;
-      default:
-          l1_s2_c2 = 18'h3fffb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_s2_c1 = 32'd539571257;
-      4'h1:
-          l1_s2_c1 = 32'd824416485;
-      4'h2:
-          l1_s2_c1 = 32'd995112600;
-      4'h3:
-          l1_s2_c1 = 32'd1117823841;
-      4'h4:
-          l1_s2_c1 = 32'd1189172733;
-      4'h5:
-          l1_s2_c1 = 32'd1215158492;
-      4'h6:
-          l1_s2_c1 = 32'd1200396598;
-      4'h7:
-          l1_s2_c1 = 32'd1126080299;
-      4'h8:
-          l1_s2_c1 = 32'd1095628912;
-      4'h9:
-          l1_s2_c1 = 32'd1079059151;
-      4'ha:
-          l1_s2_c1 = 32'd1073854746;
-      default:
-          l1_s2_c1 = 32'd1073702504;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p1)
-      4'h0:
-          l1_s3_c0 = 20'hffffa;
-      4'h1:
-          l1_s3_c0 = 20'h037cf;
-      4'h2:
-          l1_s3_c0 = 20'h06df8;
-      4'h3:
-          l1_s3_c0 = 20'h0ace8;
-      4'h4:
-          l1_s3_c0 = 20'h0f19a;
-      4'h5:
-          l1_s3_c0 = 20'h14238;
-      4'h6:
-          l1_s3_c0 = 20'h19c39;
-      4'h7:
-          l1_s3_c0 = 20'h2524a;
-      4'h8:
-          l1_s3_c0 = 20'h2bdec;
-      4'h9:
-          l1_s3_c0 = 20'h33781;
-      4'ha:
-          l1_s3_c0 = 20'h3fffe;
-      default:
-          l1_s3_c0 = 20'h60002;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$434  = valid_0;
-    if (i__ready) begin
-      \$434  = i__valid;
-    end
-    if (rst) begin
-      \$434  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$435  = valid_1;
-    if (i__ready) begin
-      \$435  = valid_0;
-    end
-    if (rst) begin
-      \$435  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$436  = o__valid;
-    if (i__ready) begin
-      \$436  = valid_1;
-    end
-    if (rst) begin
-      \$436  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$437  = l0_x_p0;
-    if (i__ready) begin
-      \$437  = \$357 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$438  = l0_neg_p0;
-    if (i__ready) begin
-      \$438  = \$361 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$439  = l0_seg_p0;
-    if (i__ready) begin
-      \$439  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$440  = l0_t_p0;
-    if (i__ready) begin
-      \$440  = \$376 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$441  = l0_x_p1;
-    if (i__ready) begin
-      \$441  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$442  = l0_neg_p1;
-    if (i__ready) begin
-      \$442  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$443  = l0_seg_p1;
-    if (i__ready) begin
-      \$443  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$444  = l0_t_p1;
-    if (i__ready) begin
-      \$444  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$445  = l0_acc_p1;
-    if (i__ready) begin
-      \$445  = \$378 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$446  = o__payload;
-    if (i__ready) begin
-      \$446 [15:0] = \$388 [15:0];
-      \$446 [31:16] = \$433 [15:0];
-    end
-    if (rst) begin
-      \$446  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$447  = l1_x_p0;
-    if (i__ready) begin
-      \$447  = \$402 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$448  = l1_neg_p0;
-    if (i__ready) begin
-      \$448  = \$406 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$449  = l1_seg_p0;
-    if (i__ready) begin
-      \$449  = l1_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$450  = l1_t_p0;
-    if (i__ready) begin
-      \$450  = \$421 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$451  = l1_x_p1;
-    if (i__ready) begin
-      \$451  = l1_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$452  = l1_neg_p1;
-    if (i__ready) begin
-      \$452  = l1_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$453  = l1_seg_p1;
-    if (i__ready) begin
-      \$453  = l1_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$454  = l1_t_p1;
-    if (i__ready) begin
-      \$454  = l1_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$455  = l1_acc_p1;
-    if (i__ready) begin
-      \$455  = \$423 [30:0];
-    end
-  end
-  assign \i__payload[0]  = i__payload[15:0];
-  assign \i__payload[1]  = i__payload[31:16];
-  assign \o__payload[0]  = o__payload[15:0];
-  assign \o__payload[1]  = o__payload[31:16];
-  assign \$167  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$171  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$338  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$342  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$377  = { l0_s2_prod[28], l0_s2_prod[28:0] };
-  assign \$380  = { \$379 [20], \$379 [20], \$379 [20], \$379 [20], \$379 [20:4] };
-  assign \$383  = { \$382 [20], \$382 [20], \$382 [20], \$382 [20], \$382 [20:4] };
-  assign \$386  = { \$385 [20], \$385 [20], \$385 [20], \$385 [20], \$385 [20:4] };
-  assign \$422  = { l1_s2_prod[28], l1_s2_prod[28:0] };
-  assign \$425  = { \$424 [20], \$424 [20], \$424 [20], \$424 [20], \$424 [20:4] };
-  assign \$428  = { \$427 [20], \$427 [20], \$427 [20], \$427 [20], \$427 [20:4] };
-  assign \$431  = { \$430 [20], \$430 [20], \$430 [20], \$430 [20], \$430 [20:4] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \port$4828$0 , o__payload, o__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [24:0] \$10 ;
   wire [24:0] \$11 ;
@@ -4119,10 +1451,10 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \port$
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$4826$0 ;
-  wire [31:0] \port$4826$0 ;
-  input [31:0] \port$4828$0 ;
-  wire [31:0] \port$4828$0 ;
+  input [31:0] \port$3568$0 ;
+  wire [31:0] \port$3568$0 ;
+  input [31:0] \port$3570$0 ;
+  wire [31:0] \port$3570$0 ;
   reg [7:0] port__addr = 8'h00;
   reg [7:0] \port__addr$11  = 8'h00;
   reg [7:0] \port__addr$18  = 8'h00;
@@ -4325,14 +1657,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \port$
   assign \$46  = $signed(l3_s3_acc) + $signed(17'h08000);
   assign \$48  = \$45  ? 25'h1ffff80 : \$47 ;
   assign \$49  = \$42  ? 25'h000007f : \$48 ;
-  assign \$50  = - $signed(\port$4826$0 [7:0]);
-  assign \$51  = \port$4826$0 [7] ? \$50  : { \port$4826$0 [7], \port$4826$0 [7:0] };
-  assign \$52  = - $signed(\port$4826$0 [15:8]);
-  assign \$53  = \port$4826$0 [15] ? \$52  : { \port$4826$0 [15], \port$4826$0 [15:8] };
-  assign \$54  = - $signed(\port$4826$0 [23:16]);
-  assign \$55  = \port$4826$0 [23] ? \$54  : { \port$4826$0 [23], \port$4826$0 [23:16] };
-  assign \$56  = - $signed(\port$4826$0 [31:24]);
-  assign \$57  = \port$4826$0 [31] ? \$56  : { \port$4826$0 [31], \port$4826$0 [31:24] };
+  assign \$50  = - $signed(\port$3568$0 [7:0]);
+  assign \$51  = \port$3568$0 [7] ? \$50  : { \port$3568$0 [7], \port$3568$0 [7:0] };
+  assign \$52  = - $signed(\port$3568$0 [15:8]);
+  assign \$53  = \port$3568$0 [15] ? \$52  : { \port$3568$0 [15], \port$3568$0 [15:8] };
+  assign \$54  = - $signed(\port$3568$0 [23:16]);
+  assign \$55  = \port$3568$0 [23] ? \$54  : { \port$3568$0 [23], \port$3568$0 [23:16] };
+  assign \$56  = - $signed(\port$3568$0 [31:24]);
+  assign \$57  = \port$3568$0 [31] ? \$56  : { \port$3568$0 [31], \port$3568$0 [31:24] };
   always @(posedge clk)
     valid_0 <= \$58 ;
   always @(posedge clk)
@@ -4404,7 +1736,7 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \port$
   assign \$9  = $signed(\$8 ) < $signed(8'h80);
   assign \$10  = $signed(l0_s3_acc) + $signed(17'h08000);
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$58  = valid_0;
     if (i__ready) begin
       \$58  = i__valid;
@@ -4414,7 +1746,7 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \port$
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$59  = o__valid;
     if (i__ready) begin
       \$59  = valid_0;
@@ -4424,196 +1756,196 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \port$
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$60  = port__addr;
     if (i__ready) begin
       \$60  = \$51 [7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$61  = l0_a_p0;
     if (i__ready) begin
-      \$61  = \port$4828$0 [7:0];
+      \$61  = \port$3570$0 [7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$62  = l0_neg_p0;
     if (i__ready) begin
-      \$62  = \port$4826$0 [7];
+      \$62  = \port$3568$0 [7];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$63  = l0_x_p1;
     if (i__ready) begin
       \$63  = port__addr;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$64  = l0_a_p1;
     if (i__ready) begin
       \$64  = l0_a_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$65  = l0_neg_p1;
     if (i__ready) begin
       \$65  = l0_neg_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$66  = l0_seg_p1;
     if (i__ready) begin
       \$66  = port__addr;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$67  = \port__addr$11 ;
     if (i__ready) begin
       \$67  = \$53 [7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$68  = l1_a_p0;
     if (i__ready) begin
-      \$68  = \port$4828$0 [15:8];
+      \$68  = \port$3570$0 [15:8];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$69  = l1_neg_p0;
     if (i__ready) begin
-      \$69  = \port$4826$0 [15];
+      \$69  = \port$3568$0 [15];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$70  = l1_x_p1;
     if (i__ready) begin
       \$70  = \port__addr$11 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$71  = l1_a_p1;
     if (i__ready) begin
       \$71  = l1_a_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$72  = l1_neg_p1;
     if (i__ready) begin
       \$72  = l1_neg_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$73  = l1_seg_p1;
     if (i__ready) begin
       \$73  = \port__addr$11 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$74  = \port__addr$18 ;
     if (i__ready) begin
       \$74  = \$55 [7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$75  = l2_a_p0;
     if (i__ready) begin
-      \$75  = \port$4828$0 [23:16];
+      \$75  = \port$3570$0 [23:16];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$76  = l2_neg_p0;
     if (i__ready) begin
-      \$76  = \port$4826$0 [23];
+      \$76  = \port$3568$0 [23];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$77  = l2_x_p1;
     if (i__ready) begin
       \$77  = \port__addr$18 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$78  = l2_a_p1;
     if (i__ready) begin
       \$78  = l2_a_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$79  = l2_neg_p1;
     if (i__ready) begin
       \$79  = l2_neg_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$80  = l2_seg_p1;
     if (i__ready) begin
       \$80  = \port__addr$18 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$81  = \port__addr$25 ;
     if (i__ready) begin
       \$81  = \$57 [7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$82  = l3_a_p0;
     if (i__ready) begin
-      \$82  = \port$4828$0 [31:24];
+      \$82  = \port$3570$0 [31:24];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$83  = l3_neg_p0;
     if (i__ready) begin
-      \$83  = \port$4826$0 [31];
+      \$83  = \port$3568$0 [31];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$84  = l3_x_p1;
     if (i__ready) begin
       \$84  = \port__addr$25 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$85  = l3_a_p1;
     if (i__ready) begin
       \$85  = l3_a_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$86  = l3_neg_p1;
     if (i__ready) begin
       \$86  = l3_neg_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$87  = l3_seg_p1;
     if (i__ready) begin
       \$87  = \port__addr$25 ;
@@ -4627,21 +1959,21 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \port$
   assign \port__en$20  = i__ready;
   assign l3_x_p0 = \port__addr$25 ;
   assign \port__en$27  = i__ready;
-  assign i__payload = { \port$4828$0 , \port$4826$0  };
+  assign i__payload = { \port$3570$0 , \port$3568$0  };
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \i__payload.x  = \port$4826$0 ;
-  assign \i__payload.x[0]  = \port$4826$0 [7:0];
-  assign \i__payload.x[1]  = \port$4826$0 [15:8];
-  assign \i__payload.x[2]  = \port$4826$0 [23:16];
-  assign \i__payload.x[3]  = \port$4826$0 [31:24];
-  assign \i__payload.a  = \port$4828$0 ;
-  assign \i__payload.a[0]  = \port$4828$0 [7:0];
-  assign \i__payload.a[1]  = \port$4828$0 [15:8];
-  assign \i__payload.a[2]  = \port$4828$0 [23:16];
-  assign \i__payload.a[3]  = \port$4828$0 [31:24];
+  assign \i__payload.x  = \port$3568$0 ;
+  assign \i__payload.x[0]  = \port$3568$0 [7:0];
+  assign \i__payload.x[1]  = \port$3568$0 [15:8];
+  assign \i__payload.x[2]  = \port$3568$0 [23:16];
+  assign \i__payload.x[3]  = \port$3568$0 [31:24];
+  assign \i__payload.a  = \port$3570$0 ;
+  assign \i__payload.a[0]  = \port$3570$0 [7:0];
+  assign \i__payload.a[1]  = \port$3570$0 [15:8];
+  assign \i__payload.a[2]  = \port$3570$0 [23:16];
+  assign \i__payload.a[3]  = \port$3570$0 [31:24];
   assign o__payload[31:24] = \$49 [7:0];
   assign o__payload[23:16] = \$37 [7:0];
   assign o__payload[15:8] = \$25 [7:0];
@@ -4661,514 +1993,8 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \port$
 endmodule
 
 (* generator = "Amaranth" *)
-module \Cfu.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire \$1 ;
-  wire [15:0] \$10 ;
-  wire [17:0] \$11 ;
-  wire [16:0] \$12 ;
-  wire [16:0] \$13 ;
-  wire \$14 ;
-  wire [15:0] \$15 ;
-  wire [17:0] \$16 ;
-  wire [16:0] \$17 ;
-  wire [16:0] \$18 ;
-  wire [16:0] \$19 ;
-  wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [17:0] \$21 ;
-  wire [16:0] \$22 ;
-  wire [16:0] \$23 ;
-  wire \$24 ;
-  wire [15:0] \$25 ;
-  wire [17:0] \$26 ;
-  wire [16:0] \$27 ;
-  wire [16:0] \$28 ;
-  wire [16:0] \$29 ;
-  wire \$3 ;
-  wire [15:0] \$30 ;
-  wire [17:0] \$31 ;
-  wire [16:0] \$32 ;
-  wire [16:0] \$33 ;
-  wire \$34 ;
-  wire [15:0] \$35 ;
-  wire [17:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
-  wire [16:0] \$39 ;
-  wire \$4 ;
-  wire [15:0] \$40 ;
-  wire [17:0] \$41 ;
-  wire [16:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [15:0] \$45 ;
-  wire [17:0] \$46 ;
-  wire [16:0] \$47 ;
-  wire [16:0] \$48 ;
-  wire [16:0] \$49 ;
-  wire \$5 ;
-  reg \$50 ;
-  reg [31:0] \$51 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [7:0] \i__payload[0] ;
-  wire [7:0] \i__payload[1] ;
-  wire [7:0] \i__payload[2] ;
-  wire [7:0] \i__payload[3] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [16:0] l0_s1_c0;
-  reg [9:0] l0_s1_c1;
-  wire [17:0] l0_s1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [16:0] l1_s1_c0;
-  reg [9:0] l1_s1_c1;
-  wire [17:0] l1_s1_prod;
-  reg [1:0] l2_s0_seg;
-  reg [16:0] l2_s1_c0;
-  reg [9:0] l2_s1_c1;
-  wire [17:0] l2_s1_prod;
-  reg [1:0] l3_s0_seg;
-  reg [16:0] l3_s1_c0;
-  reg [9:0] l3_s1_c1;
-  wire [17:0] l3_s1_prod;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [7:0] \o__payload[0] ;
-  wire [7:0] \o__payload[1] ;
-  wire [7:0] \o__payload[2] ;
-  wire [7:0] \o__payload[3] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  input rst;
-  wire rst;
-  assign \$44  = \$43  > 8'hff;
-  assign \$46  = $signed(\$45 ) + $signed(l3_s1_c0);
-  assign \$47  = \$46 [15:0] + 7'h40;
-  assign \$49  = \$44  ? 17'h000ff : \$48 ;
-  always @(posedge clk)
-    o__valid <= \$50 ;
-  always @(posedge clk)
-    o__payload <= \$51 ;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) >= $signed(7'h50);
-  assign \$3  = $signed(i__payload[7:0]) >= $signed(7'h30);
-  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
-  assign \$4  = $signed(i__payload[15:8]) >= $signed(7'h50);
-  assign \$5  = $signed(i__payload[15:8]) >= $signed(7'h30);
-  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
-  assign \$6  = $signed(i__payload[23:16]) >= $signed(7'h50);
-  assign \$7  = $signed(i__payload[23:16]) >= $signed(7'h30);
-  assign l2_s1_prod = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
-  assign \$8  = $signed(i__payload[31:24]) >= $signed(7'h50);
-  assign \$9  = $signed(i__payload[31:24]) >= $signed(7'h30);
-  assign l3_s1_prod = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
-  assign \$11  = $signed(\$10 ) + $signed(l0_s1_c0);
-  assign \$12  = \$11 [15:0] + 7'h40;
-  assign \$14  = \$13  > 8'hff;
-  assign \$16  = $signed(\$15 ) + $signed(l0_s1_c0);
-  assign \$17  = \$16 [15:0] + 7'h40;
-  assign \$19  = \$14  ? 17'h000ff : \$18 ;
-  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
-  assign \$22  = \$21 [15:0] + 7'h40;
-  assign \$24  = \$23  > 8'hff;
-  assign \$26  = $signed(\$25 ) + $signed(l1_s1_c0);
-  assign \$27  = \$26 [15:0] + 7'h40;
-  assign \$29  = \$24  ? 17'h000ff : \$28 ;
-  assign \$31  = $signed(\$30 ) + $signed(l2_s1_c0);
-  assign \$32  = \$31 [15:0] + 7'h40;
-  assign \$34  = \$33  > 8'hff;
-  assign \$36  = $signed(\$35 ) + $signed(l2_s1_c0);
-  assign \$37  = \$36 [15:0] + 7'h40;
-  assign \$39  = \$34  ? 17'h000ff : \$38 ;
-  assign \$41  = $signed(\$40 ) + $signed(l3_s1_c0);
-  assign \$42  = \$41 [15:0] + 7'h40;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$2 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$3 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
-      2'h0:
-          l0_s1_c1 = 10'h000;
-      2'h1:
-          l0_s1_c1 = 10'h155;
-      default:
-          l0_s1_c1 = 10'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
-      2'h0:
-          l0_s1_c0 = 17'h00000;
-      2'h1:
-          l0_s1_c0 = 17'h04000;
-      default:
-          l0_s1_c0 = 17'h08000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$4 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$5 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1 = 10'h000;
-      2'h1:
-          l1_s1_c1 = 10'h155;
-      default:
-          l1_s1_c1 = 10'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c0 = 17'h00000;
-      2'h1:
-          l1_s1_c0 = 17'h04000;
-      default:
-          l1_s1_c0 = 17'h08000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$6 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$7 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1 = 10'h000;
-      2'h1:
-          l2_s1_c1 = 10'h155;
-      default:
-          l2_s1_c1 = 10'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c0 = 17'h00000;
-      2'h1:
-          l2_s1_c0 = 17'h04000;
-      default:
-          l2_s1_c0 = 17'h08000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$8 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$9 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c1 = 10'h000;
-      2'h1:
-          l3_s1_c1 = 10'h155;
-      default:
-          l3_s1_c1 = 10'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c0 = 17'h00000;
-      2'h1:
-          l3_s1_c0 = 17'h04000;
-      default:
-          l3_s1_c0 = 17'h08000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$50  = o__valid;
-    if (i__ready) begin
-      \$50  = i__valid;
-    end
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$51  = o__payload;
-    if (i__ready) begin
-      \$51 [7:0] = \$19 [7:0];
-      \$51 [15:8] = \$29 [7:0];
-      \$51 [23:16] = \$39 [7:0];
-      \$51 [31:24] = \$49 [7:0];
-    end
-    if (rst) begin
-      \$51  = 32'd0;
-    end
-  end
-  assign \i__payload[0]  = i__payload[7:0];
-  assign \i__payload[1]  = i__payload[15:8];
-  assign \i__payload[2]  = i__payload[23:16];
-  assign \i__payload[3]  = i__payload[31:24];
-  assign \o__payload[0]  = o__payload[7:0];
-  assign \o__payload[1]  = o__payload[15:8];
-  assign \o__payload[2]  = o__payload[23:16];
-  assign \o__payload[3]  = o__payload[31:24];
-  assign \$10  = { l0_s1_prod[14], l0_s1_prod[14:0] };
-  assign \$13  = { 7'h00, \$12 [16:7] };
-  assign \$15  = { l0_s1_prod[14], l0_s1_prod[14:0] };
-  assign \$18  = { 7'h00, \$17 [16:7] };
-  assign \$20  = { l1_s1_prod[14], l1_s1_prod[14:0] };
-  assign \$23  = { 7'h00, \$22 [16:7] };
-  assign \$25  = { l1_s1_prod[14], l1_s1_prod[14:0] };
-  assign \$28  = { 7'h00, \$27 [16:7] };
-  assign \$30  = { l2_s1_prod[14], l2_s1_prod[14:0] };
-  assign \$33  = { 7'h00, \$32 [16:7] };
-  assign \$35  = { l2_s1_prod[14], l2_s1_prod[14:0] };
-  assign \$38  = { 7'h00, \$37 [16:7] };
-  assign \$40  = { l3_s1_prod[14], l3_s1_prod[14:0] };
-  assign \$43  = { 7'h00, \$42 [16:7] };
-  assign \$45  = { l3_s1_prod[14], l3_s1_prod[14:0] };
-  assign \$48  = { 7'h00, \$47 [16:7] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \Cfu.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire [31:0] \$11 ;
-  wire [33:0] \$12 ;
-  wire [32:0] \$13 ;
-  wire [32:0] \$14 ;
-  wire [32:0] \$15 ;
-  wire [31:0] \$16 ;
-  wire [33:0] \$17 ;
-  wire [32:0] \$18 ;
-  wire [32:0] \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire [31:0] \$21 ;
-  wire [33:0] \$22 ;
-  wire [32:0] \$23 ;
-  wire [32:0] \$24 ;
-  wire [32:0] \$25 ;
-  reg \$26 ;
-  reg [31:0] \$27 ;
-  wire \$3 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire [31:0] \$6 ;
-  wire [33:0] \$7 ;
-  wire [32:0] \$8 ;
-  wire [32:0] \$9 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [15:0] \i__payload[0] ;
-  wire [15:0] \i__payload[1] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [32:0] l0_s1_c0;
-  reg [17:0] l0_s1_c1;
-  wire [33:0] l0_s1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [32:0] l1_s1_c0;
-  reg [17:0] l1_s1_c1;
-  wire [33:0] l1_s1_prod;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [15:0] \o__payload[0] ;
-  wire [15:0] \o__payload[1] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  input rst;
-  wire rst;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[15:0]) >= $signed(15'h5000);
-  assign \$3  = $signed(i__payload[15:0]) >= $signed(15'h3000);
-  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign \$4  = $signed(i__payload[31:16]) >= $signed(15'h5000);
-  assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h3000);
-  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign \$7  = $signed(\$6 ) + $signed(l0_s1_c0);
-  assign \$8  = \$7 [31:0] + 15'h4000;
-  assign \$10  = \$9  > 16'hffff;
-  assign \$12  = $signed(\$11 ) + $signed(l0_s1_c0);
-  assign \$13  = \$12 [31:0] + 15'h4000;
-  assign \$15  = \$10  ? 33'h00000ffff : \$14 ;
-  assign \$17  = $signed(\$16 ) + $signed(l1_s1_c0);
-  assign \$18  = \$17 [31:0] + 15'h4000;
-  assign \$20  = \$19  > 16'hffff;
-  assign \$22  = $signed(\$21 ) + $signed(l1_s1_c0);
-  assign \$23  = \$22 [31:0] + 15'h4000;
-  assign \$25  = \$20  ? 33'h00000ffff : \$24 ;
-  always @(posedge clk)
-    o__valid <= \$26 ;
-  always @(posedge clk)
-    o__payload <= \$27 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$2 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$3 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
-      2'h0:
-          l0_s1_c1 = 18'h00000;
-      2'h1:
-          l0_s1_c1 = 18'h15555;
-      default:
-          l0_s1_c1 = 18'h00000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
-      2'h0:
-          l0_s1_c0 = 33'h000000000;
-      2'h1:
-          l0_s1_c0 = 33'h040000000;
-      default:
-          l0_s1_c0 = 33'h080000000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$4 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$5 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1 = 18'h00000;
-      2'h1:
-          l1_s1_c1 = 18'h15555;
-      default:
-          l1_s1_c1 = 18'h00000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c0 = 33'h000000000;
-      2'h1:
-          l1_s1_c0 = 33'h040000000;
-      default:
-          l1_s1_c0 = 33'h080000000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$26  = o__valid;
-    if (i__ready) begin
-      \$26  = i__valid;
-    end
-    if (rst) begin
-      \$26  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$27  = o__payload;
-    if (i__ready) begin
-      \$27 [15:0] = \$15 [15:0];
-      \$27 [31:16] = \$25 [15:0];
-    end
-    if (rst) begin
-      \$27  = 32'd0;
-    end
-  end
-  assign \i__payload[0]  = i__payload[15:0];
-  assign \i__payload[1]  = i__payload[31:16];
-  assign \o__payload[0]  = o__payload[15:0];
-  assign \o__payload[1]  = o__payload[31:16];
-  assign \$6  = { l0_s1_prod[30], l0_s1_prod[30:0] };
-  assign \$9  = { 15'h0000, \$8 [32:15] };
-  assign \$11  = { l0_s1_prod[30], l0_s1_prod[30:0] };
-  assign \$14  = { 15'h0000, \$13 [32:15] };
-  assign \$16  = { l1_s1_prod[30], l1_s1_prod[30:0] };
-  assign \$19  = { 15'h0000, \$18 [32:15] };
-  assign \$21  = { l1_s1_prod[30], l1_s1_prod[30:0] };
-  assign \$24  = { 15'h0000, \$23 [32:15] };
-endmodule
-
-(* generator = "Amaranth" *)
 module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire [10:0] \$10 ;
   wire [6:0] \$11 ;
@@ -5324,7 +2150,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
   assign \$20  = $signed(i__payload[15:8]) >= $signed(5'h10);
   assign \$21  = $signed(i__payload[15:8]) >= $signed(6'h10);
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     l0_s0_seg = 2'h0;
     if (\$1 ) begin
       l0_s0_seg = 2'h1;
@@ -5334,7 +2160,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -5346,7 +2172,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -5358,7 +2184,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     l1_s0_seg = 2'h0;
     if (\$20 ) begin
       l1_s0_seg = 2'h1;
@@ -5368,7 +2194,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -5380,7 +2206,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -5392,7 +2218,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     l2_s0_seg = 2'h0;
     if (\$39 ) begin
       l2_s0_seg = 2'h1;
@@ -5402,7 +2228,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       2'h0:
@@ -5414,7 +2240,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       2'h0:
@@ -5426,7 +2252,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     l3_s0_seg = 2'h0;
     if (\$58 ) begin
       l3_s0_seg = 2'h1;
@@ -5436,7 +2262,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       2'h0:
@@ -5448,7 +2274,7 @@ module \Cfu.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       2'h0:
@@ -5505,7 +2331,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [18:0] \$10 ;
   wire [14:0] \$11 ;
@@ -5589,7 +2415,7 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
   assign \$37  = \$32  ? 17'h18000 : \$36 ;
   assign \$38  = \$27  ? 17'h07fff : \$37 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     l0_s0_seg = 2'h0;
     if (\$1 ) begin
       l0_s0_seg = 2'h1;
@@ -5599,7 +2425,7 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -5611,7 +2437,7 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -5623,7 +2449,7 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     l1_s0_seg = 2'h0;
     if (\$20 ) begin
       l1_s0_seg = 2'h1;
@@ -5633,7 +2459,7 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -5645,7 +2471,7 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -5681,8 +2507,8 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
 endmodule
 
 (* generator = "Amaranth" *)
-module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \port$4828$0 , o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3568$0 , \port$3570$0 , o__valid, o__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
   wire [14:0] \$10 ;
   wire \$11 ;
@@ -5797,10 +2623,10 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \por
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$4826$0 ;
-  wire [31:0] \port$4826$0 ;
-  input [31:0] \port$4828$0 ;
-  wire [31:0] \port$4828$0 ;
+  input [31:0] \port$3568$0 ;
+  wire [31:0] \port$3568$0 ;
+  input [31:0] \port$3570$0 ;
+  wire [31:0] \port$3570$0 ;
   input rst;
   wire rst;
   assign \$20  = $signed(\$19 ) + $signed(1'h0);
@@ -5846,26 +2672,26 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \por
     o__payload <= \$79 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(\port$4826$0 [7:0]) >= $signed(1'h0);
-  assign \$3  = $signed(\port$4828$0 [7:0]) * $signed(\port$4826$0 [7:0]);
-  assign \$5  = $signed(\port$4826$0 [15:8]) >= $signed(1'h0);
-  assign \$6  = $signed(\port$4828$0 [15:8]) * $signed(\port$4826$0 [15:8]);
-  assign \$8  = $signed(\port$4826$0 [23:16]) >= $signed(1'h0);
-  assign \$9  = $signed(\port$4828$0 [23:16]) * $signed(\port$4826$0 [23:16]);
-  assign \$11  = $signed(\port$4826$0 [31:24]) >= $signed(1'h0);
-  assign \$12  = $signed(\port$4828$0 [31:24]) * $signed(\port$4826$0 [31:24]);
+  assign \$2  = $signed(\port$3568$0 [7:0]) >= $signed(1'h0);
+  assign \$3  = $signed(\port$3570$0 [7:0]) * $signed(\port$3568$0 [7:0]);
+  assign \$5  = $signed(\port$3568$0 [15:8]) >= $signed(1'h0);
+  assign \$6  = $signed(\port$3570$0 [15:8]) * $signed(\port$3568$0 [15:8]);
+  assign \$8  = $signed(\port$3568$0 [23:16]) >= $signed(1'h0);
+  assign \$9  = $signed(\port$3570$0 [23:16]) * $signed(\port$3568$0 [23:16]);
+  assign \$11  = $signed(\port$3568$0 [31:24]) >= $signed(1'h0);
+  assign \$12  = $signed(\port$3570$0 [31:24]) * $signed(\port$3568$0 [31:24]);
   assign \$15  = $signed(\$14 ) + $signed(1'h0);
   assign \$16  = $signed(\$15 [15:0]) + $signed(8'h40);
   assign \$18  = $signed(\$17 ) > $signed(8'h7f);
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l0_s0_seg = 1'h0;
     if (\$2 ) begin
       l0_s0_seg = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       1'h0:
@@ -5875,14 +2701,14 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \por
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l1_s0_seg = 1'h0;
     if (\$5 ) begin
       l1_s0_seg = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       1'h0:
@@ -5892,14 +2718,14 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \por
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l2_s0_seg = 1'h0;
     if (\$8 ) begin
       l2_s0_seg = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       1'h0:
@@ -5909,14 +2735,14 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \por
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l3_s0_seg = 1'h0;
     if (\$11 ) begin
       l3_s0_seg = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       1'h0:
@@ -5926,7 +2752,7 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \por
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$78  = o__valid;
     if (i__ready) begin
       \$78  = i__valid;
@@ -5936,7 +2762,7 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \por
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$79  = o__payload;
     if (i__ready) begin
       \$79 [7:0] = \$29 [7:0];
@@ -5948,25 +2774,25 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$4826$0 , \por
       \$79  = 32'd0;
     end
   end
-  assign i__payload = { \port$4828$0 , \port$4826$0  };
-  assign \i__payload.x  = \port$4826$0 ;
-  assign \i__payload.x[0]  = \port$4826$0 [7:0];
-  assign \i__payload.x[1]  = \port$4826$0 [15:8];
-  assign \i__payload.x[2]  = \port$4826$0 [23:16];
-  assign \i__payload.x[3]  = \port$4826$0 [31:24];
-  assign \i__payload.a  = \port$4828$0 ;
-  assign \i__payload.a[0]  = \port$4828$0 [7:0];
-  assign \i__payload.a[1]  = \port$4828$0 [15:8];
-  assign \i__payload.a[2]  = \port$4828$0 [23:16];
-  assign \i__payload.a[3]  = \port$4828$0 [31:24];
+  assign i__payload = { \port$3570$0 , \port$3568$0  };
+  assign \i__payload.x  = \port$3568$0 ;
+  assign \i__payload.x[0]  = \port$3568$0 [7:0];
+  assign \i__payload.x[1]  = \port$3568$0 [15:8];
+  assign \i__payload.x[2]  = \port$3568$0 [23:16];
+  assign \i__payload.x[3]  = \port$3568$0 [31:24];
+  assign \i__payload.a  = \port$3570$0 ;
+  assign \i__payload.a[0]  = \port$3570$0 [7:0];
+  assign \i__payload.a[1]  = \port$3570$0 [15:8];
+  assign \i__payload.a[2]  = \port$3570$0 [23:16];
+  assign \i__payload.a[3]  = \port$3570$0 [31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$4  = { \port$4826$0 [7:0], 7'h00 };
-  assign \$7  = { \port$4826$0 [15:8], 7'h00 };
-  assign \$10  = { \port$4826$0 [23:16], 7'h00 };
-  assign \$13  = { \port$4826$0 [31:24], 7'h00 };
+  assign \$4  = { \port$3568$0 [7:0], 7'h00 };
+  assign \$7  = { \port$3568$0 [15:8], 7'h00 };
+  assign \$10  = { \port$3568$0 [23:16], 7'h00 };
+  assign \$13  = { \port$3568$0 [31:24], 7'h00 };
   assign \$14  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
   assign \$17  = { \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16:7] };
   assign \$19  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
@@ -5995,7 +2821,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire \$1 ;
   wire [7:0] \$10 ;
   wire [7:0] \$11 ;
@@ -6095,7 +2921,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
   assign \$42  = $signed(\$41 ) + $signed(l3_s1_c0);
   assign \$44  = \$40  ? 8'h7f : \$43 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       2'h0:
@@ -6107,7 +2933,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       2'h0:
@@ -6119,7 +2945,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l0_s0_seg = 2'h0;
     if (\$1 ) begin
       l0_s0_seg = 2'h1;
@@ -6129,7 +2955,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -6141,7 +2967,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -6153,7 +2979,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l1_s0_seg = 2'h0;
     if (\$12 ) begin
       l1_s0_seg = 2'h1;
@@ -6163,7 +2989,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -6175,7 +3001,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -6187,7 +3013,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l2_s0_seg = 2'h0;
     if (\$23 ) begin
       l2_s0_seg = 2'h1;
@@ -6197,7 +3023,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       2'h0:
@@ -6209,7 +3035,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       2'h0:
@@ -6221,7 +3047,7 @@ module \Cfu.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l3_s0_seg = 2'h0;
     if (\$34 ) begin
       l3_s0_seg = 2'h1;
@@ -6268,7 +3094,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [15:0] \$10 ;
   wire [15:0] \$11 ;
@@ -6324,7 +3150,7 @@ module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
   assign \$20  = $signed(\$19 ) + $signed(l1_s1_c0);
   assign \$22  = \$18  ? 16'h7fff : \$21 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     l0_s0_seg = 2'h0;
     if (\$1 ) begin
       l0_s0_seg = 2'h1;
@@ -6334,7 +3160,7 @@ module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -6346,7 +3172,7 @@ module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -6358,7 +3184,7 @@ module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     l1_s0_seg = 2'h0;
     if (\$12 ) begin
       l1_s0_seg = 2'h1;
@@ -6368,7 +3194,7 @@ module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -6380,7 +3206,7 @@ module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -6412,1031 +3238,1716 @@ module \Cfu.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
 endmodule
 
 (* generator = "Amaranth" *)
-module \Cfu.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__payload, o__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
+module \Cfu.shared_horner_16_16x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, l0_y_p2, l1_y_p2, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
-  wire [8:0] \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire [7:0] \$102 ;
-  wire [7:0] \$103 ;
-  wire [8:0] \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire [7:0] \$107 ;
-  wire [7:0] \$108 ;
-  wire [8:0] \$109 ;
-  wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire [7:0] \$112 ;
-  wire [7:0] \$113 ;
-  wire \$114 ;
-  wire \$115 ;
-  wire [7:0] \$116 ;
-  wire [7:0] \$117 ;
-  wire [8:0] \$118 ;
-  wire \$119 ;
-  wire \$12 ;
-  wire \$120 ;
-  wire [7:0] \$121 ;
-  wire [7:0] \$122 ;
-  wire [8:0] \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire [7:0] \$126 ;
-  wire [7:0] \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire [7:0] \$13 ;
-  wire [7:0] \$130 ;
-  wire [7:0] \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire [7:0] \$134 ;
-  wire [7:0] \$135 ;
-  wire [8:0] \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [7:0] \$139 ;
-  wire [7:0] \$14 ;
-  wire [7:0] \$140 ;
-  wire [8:0] \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire [7:0] \$144 ;
-  wire [7:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [7:0] \$148 ;
-  wire [7:0] \$149 ;
-  wire [8:0] \$15 ;
-  wire [8:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire [7:0] \$153 ;
-  wire [7:0] \$154 ;
-  wire [8:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [7:0] \$158 ;
-  wire [7:0] \$159 ;
-  wire [10:0] \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire [7:0] \$162 ;
-  wire [7:0] \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire [7:0] \$166 ;
-  wire [7:0] \$167 ;
-  wire [8:0] \$168 ;
-  wire \$169 ;
-  wire [8:0] \$17 ;
-  wire \$170 ;
-  wire [7:0] \$171 ;
-  wire [7:0] \$172 ;
-  wire [8:0] \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire [7:0] \$176 ;
-  wire [7:0] \$177 ;
-  wire \$178 ;
-  wire \$179 ;
-  wire \$18 ;
-  wire [7:0] \$180 ;
-  wire [7:0] \$181 ;
-  wire [8:0] \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire [7:0] \$185 ;
-  wire [7:0] \$186 ;
-  wire [8:0] \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [8:0] \$19 ;
-  wire [7:0] \$190 ;
-  wire [7:0] \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire [7:0] \$194 ;
-  wire [7:0] \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire [7:0] \$198 ;
-  wire [7:0] \$199 ;
-  wire \$2 ;
-  wire [8:0] \$20 ;
-  wire [8:0] \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire [7:0] \$203 ;
-  wire [7:0] \$204 ;
-  wire [8:0] \$205 ;
-  reg \$206 ;
-  reg [6:0] \$207 ;
-  reg \$208 ;
-  reg [6:0] \$209 ;
-  wire \$21 ;
-  reg [6:0] \$210 ;
-  reg \$211 ;
-  reg [6:0] \$212 ;
-  reg [6:0] \$213 ;
-  reg \$214 ;
-  reg [6:0] \$215 ;
-  reg [6:0] \$216 ;
-  reg \$217 ;
-  reg [6:0] \$218 ;
-  wire \$22 ;
-  wire [7:0] \$23 ;
-  wire [7:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [7:0] \$28 ;
-  wire [8:0] \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$33 ;
-  wire [8:0] \$34 ;
-  wire [10:0] \$35 ;
-  wire [8:0] \$36 ;
-  wire \$37 ;
-  wire [8:0] \$38 ;
-  wire [8:0] \$39 ;
-  wire [7:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [7:0] \$42 ;
-  wire [7:0] \$43 ;
-  wire \$44 ;
-  wire \$45 ;
-  wire [7:0] \$46 ;
-  wire [7:0] \$47 ;
-  wire [8:0] \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
-  wire \$50 ;
-  wire [7:0] \$51 ;
-  wire [7:0] \$52 ;
-  wire [8:0] \$53 ;
-  wire [10:0] \$54 ;
-  wire [8:0] \$55 ;
-  wire \$56 ;
-  wire [8:0] \$57 ;
-  wire [8:0] \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire \$60 ;
-  wire [7:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [7:0] \$65 ;
-  wire [7:0] \$66 ;
-  wire [8:0] \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire \$7 ;
-  wire [7:0] \$70 ;
-  wire [7:0] \$71 ;
-  wire [8:0] \$72 ;
-  wire [10:0] \$73 ;
-  wire [8:0] \$74 ;
-  wire \$75 ;
-  wire [8:0] \$76 ;
-  wire [8:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire [7:0] \$8 ;
-  wire [7:0] \$80 ;
-  wire [7:0] \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire [7:0] \$84 ;
-  wire [7:0] \$85 ;
-  wire [8:0] \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire [7:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire [7:0] \$90 ;
-  wire [8:0] \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [7:0] \$94 ;
-  wire [7:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [7:0] \$98 ;
-  wire [7:0] \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [7:0] \i__payload[0] ;
-  wire [7:0] \i__payload[1] ;
-  wire [7:0] \i__payload[2] ;
-  wire [7:0] \i__payload[3] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  wire [10:0] l0_s2_acc;
-  reg [6:0] l0_seg_p0 = 7'h00;
-  reg [6:0] l0_x_p0 = 7'h00;
-  reg l1_neg_p0 = 1'h0;
-  wire [10:0] l1_s2_acc;
-  reg [6:0] l1_seg_p0 = 7'h00;
-  reg [6:0] l1_x_p0 = 7'h00;
-  reg l2_neg_p0 = 1'h0;
-  wire [10:0] l2_s2_acc;
-  reg [6:0] l2_seg_p0 = 7'h00;
-  reg [6:0] l2_x_p0 = 7'h00;
-  reg l3_neg_p0 = 1'h0;
-  wire [10:0] l3_s2_acc;
-  reg [6:0] l3_seg_p0 = 7'h00;
-  reg [6:0] l3_x_p0 = 7'h00;
-  output [31:0] o__payload;
-  wire [31:0] o__payload;
-  wire [7:0] \o__payload[0] ;
-  wire [7:0] \o__payload[1] ;
-  wire [7:0] \o__payload[2] ;
-  wire [7:0] \o__payload[3] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  wire [6:0] port__addr;
-  wire [6:0] \port__addr$10 ;
-  wire [6:0] \port__addr$15 ;
-  wire [6:0] \port__addr$20 ;
-  wire [9:0] port__data;
-  wire [9:0] \port__data$14 ;
-  wire [9:0] \port__data$19 ;
-  wire [9:0] \port__data$24 ;
-  wire port__en;
-  wire \port__en$11 ;
-  wire \port__en$16 ;
-  wire \port__en$21 ;
-  input rst;
-  wire rst;
-  (* ram_style = "block" *)
-  reg [9:0] c0_rom [100:0];
-  initial begin
-    c0_rom[0] = 10'h080;
-    c0_rom[1] = 10'h084;
-    c0_rom[2] = 10'h088;
-    c0_rom[3] = 10'h08c;
-    c0_rom[4] = 10'h090;
-    c0_rom[5] = 10'h094;
-    c0_rom[6] = 10'h098;
-    c0_rom[7] = 10'h09c;
-    c0_rom[8] = 10'h09f;
-    c0_rom[9] = 10'h0a3;
-    c0_rom[10] = 10'h0a7;
-    c0_rom[11] = 10'h0aa;
-    c0_rom[12] = 10'h0ae;
-    c0_rom[13] = 10'h0b1;
-    c0_rom[14] = 10'h0b5;
-    c0_rom[15] = 10'h0b8;
-    c0_rom[16] = 10'h0bb;
-    c0_rom[17] = 10'h0be;
-    c0_rom[18] = 10'h0c1;
-    c0_rom[19] = 10'h0c4;
-    c0_rom[20] = 10'h0c7;
-    c0_rom[21] = 10'h0ca;
-    c0_rom[22] = 10'h0cc;
-    c0_rom[23] = 10'h0cf;
-    c0_rom[24] = 10'h0d1;
-    c0_rom[25] = 10'h0d4;
-    c0_rom[26] = 10'h0d6;
-    c0_rom[27] = 10'h0d8;
-    c0_rom[28] = 10'h0da;
-    c0_rom[29] = 10'h0dc;
-    c0_rom[30] = 10'h0de;
-    c0_rom[31] = 10'h0e0;
-    c0_rom[32] = 10'h0e1;
-    c0_rom[33] = 10'h0e3;
-    c0_rom[34] = 10'h0e5;
-    c0_rom[35] = 10'h0e6;
-    c0_rom[36] = 10'h0e8;
-    c0_rom[37] = 10'h0e9;
-    c0_rom[38] = 10'h0ea;
-    c0_rom[39] = 10'h0eb;
-    c0_rom[40] = 10'h0ed;
-    c0_rom[41] = 10'h0ee;
-    c0_rom[42] = 10'h0ef;
-    c0_rom[43] = 10'h0f0;
-    c0_rom[44] = 10'h0f1;
-    c0_rom[45] = 10'h0f1;
-    c0_rom[46] = 10'h0f2;
-    c0_rom[47] = 10'h0f3;
-    c0_rom[48] = 10'h0f4;
-    c0_rom[49] = 10'h0f5;
-    c0_rom[50] = 10'h0f5;
-    c0_rom[51] = 10'h0f6;
-    c0_rom[52] = 10'h0f6;
-    c0_rom[53] = 10'h0f7;
-    c0_rom[54] = 10'h0f8;
-    c0_rom[55] = 10'h0f8;
-    c0_rom[56] = 10'h0f8;
-    c0_rom[57] = 10'h0f9;
-    c0_rom[58] = 10'h0f9;
-    c0_rom[59] = 10'h0fa;
-    c0_rom[60] = 10'h0fa;
-    c0_rom[61] = 10'h0fa;
-    c0_rom[62] = 10'h0fb;
-    c0_rom[63] = 10'h0fb;
-    c0_rom[64] = 10'h0fb;
-    c0_rom[65] = 10'h0fc;
-    c0_rom[66] = 10'h0fc;
-    c0_rom[67] = 10'h0fc;
-    c0_rom[68] = 10'h0fc;
-    c0_rom[69] = 10'h0fd;
-    c0_rom[70] = 10'h0fd;
-    c0_rom[71] = 10'h0fd;
-    c0_rom[72] = 10'h0fd;
-    c0_rom[73] = 10'h0fd;
-    c0_rom[74] = 10'h0fe;
-    c0_rom[75] = 10'h0fe;
-    c0_rom[76] = 10'h0fe;
-    c0_rom[77] = 10'h0fe;
-    c0_rom[78] = 10'h0fe;
-    c0_rom[79] = 10'h0fe;
-    c0_rom[80] = 10'h0fe;
-    c0_rom[81] = 10'h0fe;
-    c0_rom[82] = 10'h0fe;
-    c0_rom[83] = 10'h0ff;
-    c0_rom[84] = 10'h0ff;
-    c0_rom[85] = 10'h0ff;
-    c0_rom[86] = 10'h0ff;
-    c0_rom[87] = 10'h0ff;
-    c0_rom[88] = 10'h0ff;
-    c0_rom[89] = 10'h0ff;
-    c0_rom[90] = 10'h0ff;
-    c0_rom[91] = 10'h0ff;
-    c0_rom[92] = 10'h0ff;
-    c0_rom[93] = 10'h0ff;
-    c0_rom[94] = 10'h0ff;
-    c0_rom[95] = 10'h0ff;
-    c0_rom[96] = 10'h0ff;
-    c0_rom[97] = 10'h0ff;
-    c0_rom[98] = 10'h0ff;
-    c0_rom[99] = 10'h0ff;
-    c0_rom[100] = 10'h100;
-  end
-  reg [9:0] _0_;
-  reg [9:0] _1_;
-  reg [9:0] _2_;
-  reg [9:0] _3_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _0_ <= c0_rom[\$72 [6:0]];
-    end
-    if (i__ready) begin
-      _1_ <= c0_rom[\$53 [6:0]];
-    end
-    if (i__ready) begin
-      _2_ <= c0_rom[\$34 [6:0]];
-    end
-    if (i__ready) begin
-      _3_ <= c0_rom[\$15 [6:0]];
-    end
-  end
-  assign \port__data$24  = _0_;
-  assign \port__data$19  = _1_;
-  assign \port__data$14  = _2_;
-  assign port__data = _3_;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$4  = \$3  ? 8'h53 : i__payload[7:0];
-  assign \$5  = \$2  ? 8'h9c : \$4 ;
-  assign \$6  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$7  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$8  = \$7  ? 8'h53 : i__payload[7:0];
-  assign \$9  = \$6  ? 8'h9c : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$12  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$13  = \$12  ? 8'h53 : i__payload[7:0];
-  assign \$14  = \$11  ? 8'h9c : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(10'h100) - $signed(port__data);
-  assign l0_s2_acc = l0_neg_p0 ? \$16  : { port__data[9], port__data };
-  assign \$18  = \$17  > 8'hff;
-  assign \$20  = \$18  ? 9'h0ff : \$19 ;
-  assign \$21  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$22  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$23  = \$22  ? 8'h53 : i__payload[15:8];
-  assign \$24  = \$21  ? 8'h9c : \$23 ;
-  assign \$25  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$27  = \$26  ? 8'h53 : i__payload[15:8];
-  assign \$28  = \$25  ? 8'h9c : \$27 ;
-  assign \$29  = - $signed(\$28 );
-  assign \$30  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$31  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$32  = \$31  ? 8'h53 : i__payload[15:8];
-  assign \$33  = \$30  ? 8'h9c : \$32 ;
-  assign \$34  = \$24 [7] ? \$29  : { \$33 [7], \$33  };
-  assign \$35  = $signed(10'h100) - $signed(\port__data$14 );
-  assign l1_s2_acc = l1_neg_p0 ? \$35  : { \port__data$14 [9], \port__data$14  };
-  assign \$37  = \$36  > 8'hff;
-  assign \$39  = \$37  ? 9'h0ff : \$38 ;
-  assign \$40  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$41  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$42  = \$41  ? 8'h53 : i__payload[23:16];
-  assign \$43  = \$40  ? 8'h9c : \$42 ;
-  assign \$44  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$45  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$46  = \$45  ? 8'h53 : i__payload[23:16];
-  assign \$47  = \$44  ? 8'h9c : \$46 ;
-  assign \$48  = - $signed(\$47 );
-  assign \$49  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$50  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$51  = \$50  ? 8'h53 : i__payload[23:16];
-  assign \$52  = \$49  ? 8'h9c : \$51 ;
-  assign \$53  = \$43 [7] ? \$48  : { \$52 [7], \$52  };
-  assign \$54  = $signed(10'h100) - $signed(\port__data$19 );
-  assign l2_s2_acc = l2_neg_p0 ? \$54  : { \port__data$19 [9], \port__data$19  };
-  assign \$56  = \$55  > 8'hff;
-  assign \$58  = \$56  ? 9'h0ff : \$57 ;
-  assign \$59  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$60  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$61  = \$60  ? 8'h53 : i__payload[31:24];
-  assign \$62  = \$59  ? 8'h9c : \$61 ;
-  assign \$63  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$64  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$65  = \$64  ? 8'h53 : i__payload[31:24];
-  assign \$66  = \$63  ? 8'h9c : \$65 ;
-  assign \$67  = - $signed(\$66 );
-  assign \$68  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$69  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$70  = \$69  ? 8'h53 : i__payload[31:24];
-  assign \$71  = \$68  ? 8'h9c : \$70 ;
-  assign \$72  = \$62 [7] ? \$67  : { \$71 [7], \$71  };
-  assign \$73  = $signed(10'h100) - $signed(\port__data$24 );
-  assign l3_s2_acc = l3_neg_p0 ? \$73  : { \port__data$24 [9], \port__data$24  };
-  assign \$75  = \$74  > 8'hff;
-  assign \$77  = \$75  ? 9'h0ff : \$76 ;
-  assign \$78  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$79  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$80  = \$79  ? 8'h53 : i__payload[7:0];
-  assign \$81  = \$78  ? 8'h9c : \$80 ;
-  assign \$82  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$83  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$84  = \$83  ? 8'h53 : i__payload[7:0];
-  assign \$85  = \$82  ? 8'h9c : \$84 ;
-  assign \$86  = - $signed(\$85 );
-  assign \$87  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$88  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$89  = \$88  ? 8'h53 : i__payload[7:0];
-  assign \$90  = \$87  ? 8'h9c : \$89 ;
-  assign \$91  = \$81 [7] ? \$86  : { \$90 [7], \$90  };
-  assign \$92  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$93  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$94  = \$93  ? 8'h53 : i__payload[7:0];
-  assign \$95  = \$92  ? 8'h9c : \$94 ;
-  assign \$96  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$97  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$98  = \$97  ? 8'h53 : i__payload[7:0];
-  assign \$99  = \$96  ? 8'h9c : \$98 ;
-  assign \$100  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$101  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$102  = \$101  ? 8'h53 : i__payload[7:0];
-  assign \$103  = \$100  ? 8'h9c : \$102 ;
-  assign \$104  = - $signed(\$103 );
-  assign \$105  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$106  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$107  = \$106  ? 8'h53 : i__payload[7:0];
-  assign \$108  = \$105  ? 8'h9c : \$107 ;
-  assign \$109  = \$99 [7] ? \$104  : { \$108 [7], \$108  };
-  assign \$110  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$111  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$112  = \$111  ? 8'h53 : i__payload[15:8];
-  assign \$113  = \$110  ? 8'h9c : \$112 ;
-  assign \$114  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$115  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$116  = \$115  ? 8'h53 : i__payload[15:8];
-  assign \$117  = \$114  ? 8'h9c : \$116 ;
-  assign \$118  = - $signed(\$117 );
-  assign \$119  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$120  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$121  = \$120  ? 8'h53 : i__payload[15:8];
-  assign \$122  = \$119  ? 8'h9c : \$121 ;
-  assign \$123  = \$113 [7] ? \$118  : { \$122 [7], \$122  };
-  assign \$124  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$125  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$126  = \$125  ? 8'h53 : i__payload[15:8];
-  assign \$127  = \$124  ? 8'h9c : \$126 ;
-  assign \$128  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$129  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$130  = \$129  ? 8'h53 : i__payload[15:8];
-  assign \$131  = \$128  ? 8'h9c : \$130 ;
-  assign \$132  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$133  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$134  = \$133  ? 8'h53 : i__payload[15:8];
-  assign \$135  = \$132  ? 8'h9c : \$134 ;
-  assign \$136  = - $signed(\$135 );
-  assign \$137  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$138  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$139  = \$138  ? 8'h53 : i__payload[15:8];
-  assign \$140  = \$137  ? 8'h9c : \$139 ;
-  assign \$141  = \$131 [7] ? \$136  : { \$140 [7], \$140  };
-  assign \$142  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$143  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$144  = \$143  ? 8'h53 : i__payload[23:16];
-  assign \$145  = \$142  ? 8'h9c : \$144 ;
-  assign \$146  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$147  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$148  = \$147  ? 8'h53 : i__payload[23:16];
-  assign \$149  = \$146  ? 8'h9c : \$148 ;
-  assign \$150  = - $signed(\$149 );
-  assign \$151  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$152  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$153  = \$152  ? 8'h53 : i__payload[23:16];
-  assign \$154  = \$151  ? 8'h9c : \$153 ;
-  assign \$155  = \$145 [7] ? \$150  : { \$154 [7], \$154  };
-  assign \$156  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$157  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$158  = \$157  ? 8'h53 : i__payload[23:16];
-  assign \$159  = \$156  ? 8'h9c : \$158 ;
-  assign \$160  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$161  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$162  = \$161  ? 8'h53 : i__payload[23:16];
-  assign \$163  = \$160  ? 8'h9c : \$162 ;
-  assign \$164  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$165  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$166  = \$165  ? 8'h53 : i__payload[23:16];
-  assign \$167  = \$164  ? 8'h9c : \$166 ;
-  assign \$168  = - $signed(\$167 );
-  assign \$169  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$170  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$171  = \$170  ? 8'h53 : i__payload[23:16];
-  assign \$172  = \$169  ? 8'h9c : \$171 ;
-  assign \$173  = \$163 [7] ? \$168  : { \$172 [7], \$172  };
-  assign \$174  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$175  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$176  = \$175  ? 8'h53 : i__payload[31:24];
-  assign \$177  = \$174  ? 8'h9c : \$176 ;
-  assign \$178  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$179  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$180  = \$179  ? 8'h53 : i__payload[31:24];
-  assign \$181  = \$178  ? 8'h9c : \$180 ;
-  assign \$182  = - $signed(\$181 );
-  assign \$183  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$184  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$185  = \$184  ? 8'h53 : i__payload[31:24];
-  assign \$186  = \$183  ? 8'h9c : \$185 ;
-  assign \$187  = \$177 [7] ? \$182  : { \$186 [7], \$186  };
-  assign \$188  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$189  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$190  = \$189  ? 8'h53 : i__payload[31:24];
-  assign \$191  = \$188  ? 8'h9c : \$190 ;
-  assign \$192  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$193  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$194  = \$193  ? 8'h53 : i__payload[31:24];
-  assign \$195  = \$192  ? 8'h9c : \$194 ;
-  assign \$196  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$197  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$198  = \$197  ? 8'h53 : i__payload[31:24];
-  assign \$199  = \$196  ? 8'h9c : \$198 ;
-  assign \$200  = - $signed(\$199 );
-  assign \$201  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$202  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$203  = \$202  ? 8'h53 : i__payload[31:24];
-  assign \$204  = \$201  ? 8'h9c : \$203 ;
-  assign \$205  = \$195 [7] ? \$200  : { \$204 [7], \$204  };
-  always @(posedge clk)
-    o__valid <= \$206 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$207 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$208 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$209 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$210 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$211 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$212 ;
-  always @(posedge clk)
-    l2_x_p0 <= \$213 ;
-  always @(posedge clk)
-    l2_neg_p0 <= \$214 ;
-  always @(posedge clk)
-    l2_seg_p0 <= \$215 ;
-  always @(posedge clk)
-    l3_x_p0 <= \$216 ;
-  always @(posedge clk)
-    l3_neg_p0 <= \$217 ;
-  always @(posedge clk)
-    l3_seg_p0 <= \$218 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$206  = o__valid;
-    if (i__ready) begin
-      \$206  = i__valid;
-    end
-    if (rst) begin
-      \$206  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$207  = l0_x_p0;
-    if (i__ready) begin
-      \$207  = \$91 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$208  = l0_neg_p0;
-    if (i__ready) begin
-      \$208  = \$95 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$209  = l0_seg_p0;
-    if (i__ready) begin
-      \$209  = \$109 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$210  = l1_x_p0;
-    if (i__ready) begin
-      \$210  = \$123 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$211  = l1_neg_p0;
-    if (i__ready) begin
-      \$211  = \$127 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$212  = l1_seg_p0;
-    if (i__ready) begin
-      \$212  = \$141 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$213  = l2_x_p0;
-    if (i__ready) begin
-      \$213  = \$155 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$214  = l2_neg_p0;
-    if (i__ready) begin
-      \$214  = \$159 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$215  = l2_seg_p0;
-    if (i__ready) begin
-      \$215  = \$173 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$216  = l3_x_p0;
-    if (i__ready) begin
-      \$216  = \$187 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$217  = l3_neg_p0;
-    if (i__ready) begin
-      \$217  = \$191 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$218  = l3_seg_p0;
-    if (i__ready) begin
-      \$218  = \$205 [6:0];
-    end
-  end
-  assign port__addr = \$15 [6:0];
-  assign port__en = i__ready;
-  assign \port__addr$10  = \$34 [6:0];
-  assign \port__en$11  = i__ready;
-  assign \port__addr$15  = \$53 [6:0];
-  assign \port__en$16  = i__ready;
-  assign \port__addr$20  = \$72 [6:0];
-  assign \port__en$21  = i__ready;
-  assign \i__payload[0]  = i__payload[7:0];
-  assign \i__payload[1]  = i__payload[15:8];
-  assign \i__payload[2]  = i__payload[23:16];
-  assign \i__payload[3]  = i__payload[31:24];
-  assign \o__payload[0]  = o__payload[7:0];
-  assign \o__payload[1]  = o__payload[15:8];
-  assign \o__payload[2]  = o__payload[23:16];
-  assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$77 [7:0];
-  assign o__payload[23:16] = \$58 [7:0];
-  assign o__payload[15:8] = \$39 [7:0];
-  assign o__payload[7:0] = \$20 [7:0];
-  assign \$17  = { 1'h0, l0_s2_acc[7:0] };
-  assign \$19  = { 1'h0, l0_s2_acc[7:0] };
-  assign \$36  = { 1'h0, l1_s2_acc[7:0] };
-  assign \$38  = { 1'h0, l1_s2_acc[7:0] };
-  assign \$55  = { 1'h0, l2_s2_acc[7:0] };
-  assign \$57  = { 1'h0, l2_s2_acc[7:0] };
-  assign \$74  = { 1'h0, l3_s2_acc[7:0] };
-  assign \$76  = { 1'h0, l3_s2_acc[7:0] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
-  wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
+  wire [15:0] \$10 ;
+  wire [15:0] \$100 ;
+  wire [15:0] \$1000 ;
+  wire [15:0] \$1001 ;
+  wire [16:0] \$1002 ;
+  wire \$1003 ;
+  wire \$1004 ;
+  wire [15:0] \$1005 ;
+  wire [15:0] \$1006 ;
+  wire [16:0] \$1007 ;
+  wire \$1008 ;
+  wire \$1009 ;
+  wire [15:0] \$101 ;
+  wire \$1010 ;
+  wire [15:0] \$1011 ;
+  wire [15:0] \$1012 ;
+  wire \$1013 ;
+  wire \$1014 ;
+  wire [15:0] \$1015 ;
+  wire [15:0] \$1016 ;
+  wire [16:0] \$1017 ;
+  wire \$1018 ;
+  wire \$1019 ;
+  wire [16:0] \$102 ;
+  wire [15:0] \$1020 ;
+  wire [15:0] \$1021 ;
+  wire [16:0] \$1022 ;
+  wire \$1023 ;
+  wire \$1024 ;
+  wire \$1025 ;
+  wire [15:0] \$1026 ;
+  wire [15:0] \$1027 ;
+  wire \$1028 ;
+  wire \$1029 ;
+  wire \$103 ;
+  wire [15:0] \$1030 ;
+  wire [15:0] \$1031 ;
+  wire [16:0] \$1032 ;
+  wire \$1033 ;
+  wire \$1034 ;
+  wire [15:0] \$1035 ;
+  wire [15:0] \$1036 ;
+  wire [16:0] \$1037 ;
+  wire \$1038 ;
+  wire \$1039 ;
+  wire \$104 ;
+  wire \$1040 ;
+  wire [15:0] \$1041 ;
+  wire [15:0] \$1042 ;
+  wire \$1043 ;
+  wire \$1044 ;
+  wire [15:0] \$1045 ;
+  wire [15:0] \$1046 ;
+  wire [16:0] \$1047 ;
+  wire \$1048 ;
+  wire \$1049 ;
+  wire [15:0] \$105 ;
+  wire [15:0] \$1050 ;
+  wire [15:0] \$1051 ;
+  wire [16:0] \$1052 ;
+  wire \$1053 ;
+  wire \$1054 ;
+  wire \$1055 ;
+  wire [15:0] \$1056 ;
+  wire [15:0] \$1057 ;
+  wire \$1058 ;
+  wire \$1059 ;
+  wire [15:0] \$106 ;
+  wire [15:0] \$1060 ;
+  wire [15:0] \$1061 ;
+  wire [16:0] \$1062 ;
+  wire \$1063 ;
+  wire \$1064 ;
+  wire [15:0] \$1065 ;
+  wire [15:0] \$1066 ;
+  wire [16:0] \$1067 ;
+  wire \$1068 ;
+  wire \$1069 ;
+  wire [16:0] \$107 ;
+  wire \$1070 ;
+  wire [15:0] \$1071 ;
+  wire [15:0] \$1072 ;
+  wire \$1073 ;
+  wire \$1074 ;
+  wire [15:0] \$1075 ;
+  wire [15:0] \$1076 ;
+  wire [16:0] \$1077 ;
+  wire \$1078 ;
+  wire \$1079 ;
   wire \$108 ;
-  wire [15:0] \$109 ;
-  wire \$11 ;
-  wire [15:0] \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
-  wire \$12 ;
-  wire [16:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
+  wire [15:0] \$1080 ;
+  wire [15:0] \$1081 ;
+  wire [16:0] \$1082 ;
+  wire \$1083 ;
+  wire \$1084 ;
+  wire [15:0] \$1085 ;
+  wire [15:0] \$1086 ;
+  wire \$1087 ;
+  wire \$1088 ;
+  wire [15:0] \$1089 ;
+  wire \$109 ;
+  wire [15:0] \$1090 ;
+  wire [16:0] \$1091 ;
+  wire \$1092 ;
+  wire \$1093 ;
+  wire [15:0] \$1094 ;
+  wire [15:0] \$1095 ;
+  wire [16:0] \$1096 ;
+  wire \$1097 ;
+  wire \$1098 ;
+  wire [15:0] \$1099 ;
+  wire [15:0] \$11 ;
+  wire \$110 ;
+  wire [15:0] \$1100 ;
+  wire \$1101 ;
+  wire \$1102 ;
+  wire [15:0] \$1103 ;
+  wire [15:0] \$1104 ;
+  wire [16:0] \$1105 ;
+  wire \$1106 ;
+  wire \$1107 ;
+  wire [15:0] \$1108 ;
+  wire [15:0] \$1109 ;
+  wire [15:0] \$111 ;
+  wire [16:0] \$1110 ;
+  wire \$1111 ;
+  wire \$1112 ;
+  wire [15:0] \$1113 ;
+  wire [15:0] \$1114 ;
+  wire \$1115 ;
+  wire \$1116 ;
+  wire [15:0] \$1117 ;
+  wire [15:0] \$1118 ;
+  wire [16:0] \$1119 ;
+  wire [15:0] \$112 ;
+  wire \$1120 ;
+  wire \$1121 ;
+  wire [15:0] \$1122 ;
+  wire [15:0] \$1123 ;
+  wire [16:0] \$1124 ;
+  wire \$1125 ;
+  wire \$1126 ;
+  wire [15:0] \$1127 ;
+  wire [15:0] \$1128 ;
+  wire \$1129 ;
+  wire \$113 ;
+  wire \$1130 ;
+  wire [15:0] \$1131 ;
+  wire [15:0] \$1132 ;
+  wire \$1133 ;
+  wire \$1134 ;
+  wire [15:0] \$1135 ;
+  wire [15:0] \$1136 ;
+  wire \$1137 ;
+  wire \$1138 ;
+  wire [15:0] \$1139 ;
+  wire \$114 ;
+  wire [15:0] \$1140 ;
+  wire [6:0] \$1141 ;
+  wire [16:0] \$1142 ;
+  wire [16:0] \$1143 ;
+  wire [16:0] \$1144 ;
+  wire [16:0] \$1145 ;
+  wire [34:0] \$1146 ;
+  wire [29:0] \$1147 ;
+  wire [33:0] \$1148 ;
+  wire [47:0] \$1149 ;
+  wire [15:0] \$115 ;
+  wire [44:0] \$1150 ;
+  wire [43:0] \$1151 ;
+  wire [43:0] \$1152 ;
+  wire [43:0] \$1153 ;
+  wire [43:0] \$1154 ;
+  wire [21:0] \$1155 ;
+  wire [21:0] \$1156 ;
+  wire [20:0] \$1157 ;
+  wire [20:0] \$1158 ;
+  wire [21:0] \$1159 ;
+  wire [15:0] \$116 ;
+  wire [23:0] \$1160 ;
+  wire [23:0] \$1161 ;
+  wire [21:0] \$1162 ;
+  wire [23:0] \$1163 ;
+  wire [23:0] \$1164 ;
+  wire [32:0] \$1165 ;
+  wire [32:0] \$1166 ;
+  wire \$1167 ;
+  wire [32:0] \$1168 ;
+  wire [32:0] \$1169 ;
+  wire [16:0] \$117 ;
+  wire [32:0] \$1170 ;
+  wire [20:0] \$1171 ;
+  wire [20:0] \$1172 ;
+  wire \$1173 ;
+  wire [20:0] \$1174 ;
+  wire [20:0] \$1175 ;
+  wire [20:0] \$1176 ;
+  wire [20:0] \$1177 ;
+  wire [20:0] \$1178 ;
+  wire \$1179 ;
+  wire \$118 ;
+  wire [20:0] \$1180 ;
+  wire [20:0] \$1181 ;
+  wire \$1182 ;
+  wire [20:0] \$1183 ;
+  wire [20:0] \$1184 ;
+  wire [20:0] \$1185 ;
+  wire [20:0] \$1186 ;
+  wire [20:0] \$1187 ;
+  wire [20:0] \$1188 ;
+  wire \$1189 ;
+  wire \$119 ;
+  wire [20:0] \$1190 ;
+  wire [20:0] \$1191 ;
+  wire \$1192 ;
+  wire [20:0] \$1193 ;
+  wire [20:0] \$1194 ;
+  wire [20:0] \$1195 ;
+  wire [20:0] \$1196 ;
+  wire [20:0] \$1197 ;
+  wire [20:0] \$1198 ;
+  wire \$1199 ;
+  wire [16:0] \$12 ;
+  wire [15:0] \$120 ;
+  wire [20:0] \$1200 ;
+  wire [20:0] \$1201 ;
+  wire \$1202 ;
+  wire [20:0] \$1203 ;
+  wire [20:0] \$1204 ;
+  wire [20:0] \$1205 ;
+  wire [20:0] \$1206 ;
+  wire \$1207 ;
+  wire \$1208 ;
+  wire \$1209 ;
+  wire [15:0] \$121 ;
+  wire \$1210 ;
+  wire [15:0] \$1211 ;
+  wire [15:0] \$1212 ;
+  wire \$1213 ;
+  wire \$1214 ;
+  wire [15:0] \$1215 ;
+  wire [15:0] \$1216 ;
+  wire [16:0] \$1217 ;
+  wire \$1218 ;
+  wire \$1219 ;
+  wire [16:0] \$122 ;
+  wire [15:0] \$1220 ;
+  wire [15:0] \$1221 ;
+  wire [16:0] \$1222 ;
+  wire \$1223 ;
+  wire \$1224 ;
+  wire \$1225 ;
+  wire [15:0] \$1226 ;
+  wire [15:0] \$1227 ;
+  wire \$1228 ;
+  wire \$1229 ;
   wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
+  wire [15:0] \$1230 ;
+  wire [15:0] \$1231 ;
+  wire [16:0] \$1232 ;
+  wire \$1233 ;
+  wire \$1234 ;
+  wire [15:0] \$1235 ;
+  wire [15:0] \$1236 ;
+  wire [16:0] \$1237 ;
+  wire \$1238 ;
+  wire \$1239 ;
+  wire \$124 ;
+  wire \$1240 ;
+  wire [15:0] \$1241 ;
+  wire [15:0] \$1242 ;
+  wire \$1243 ;
+  wire \$1244 ;
+  wire [15:0] \$1245 ;
+  wire [15:0] \$1246 ;
+  wire [16:0] \$1247 ;
+  wire \$1248 ;
+  wire \$1249 ;
+  wire \$125 ;
+  wire [15:0] \$1250 ;
+  wire [15:0] \$1251 ;
+  wire [16:0] \$1252 ;
+  wire \$1253 ;
+  wire \$1254 ;
+  wire \$1255 ;
+  wire [15:0] \$1256 ;
+  wire [15:0] \$1257 ;
+  wire \$1258 ;
+  wire \$1259 ;
+  wire [15:0] \$126 ;
+  wire [15:0] \$1260 ;
+  wire [15:0] \$1261 ;
+  wire [16:0] \$1262 ;
+  wire \$1263 ;
+  wire \$1264 ;
+  wire [15:0] \$1265 ;
+  wire [15:0] \$1266 ;
+  wire [16:0] \$1267 ;
+  wire \$1268 ;
+  wire \$1269 ;
+  wire [15:0] \$127 ;
+  wire \$1270 ;
+  wire [15:0] \$1271 ;
+  wire [15:0] \$1272 ;
+  wire \$1273 ;
+  wire \$1274 ;
+  wire [15:0] \$1275 ;
+  wire [15:0] \$1276 ;
+  wire [16:0] \$1277 ;
+  wire \$1278 ;
+  wire \$1279 ;
+  wire \$128 ;
+  wire [15:0] \$1280 ;
+  wire [15:0] \$1281 ;
+  wire [16:0] \$1282 ;
+  wire \$1283 ;
+  wire \$1284 ;
+  wire \$1285 ;
+  wire [15:0] \$1286 ;
+  wire [15:0] \$1287 ;
+  wire \$1288 ;
+  wire \$1289 ;
+  wire \$129 ;
+  wire [15:0] \$1290 ;
+  wire [15:0] \$1291 ;
+  wire [16:0] \$1292 ;
+  wire \$1293 ;
+  wire \$1294 ;
+  wire [15:0] \$1295 ;
+  wire [15:0] \$1296 ;
+  wire [16:0] \$1297 ;
+  wire \$1298 ;
+  wire \$1299 ;
+  wire \$13 ;
+  wire [15:0] \$130 ;
+  wire \$1300 ;
+  wire [15:0] \$1301 ;
+  wire [15:0] \$1302 ;
+  wire \$1303 ;
+  wire \$1304 ;
+  wire [15:0] \$1305 ;
+  wire [15:0] \$1306 ;
+  wire [16:0] \$1307 ;
+  wire \$1308 ;
+  wire \$1309 ;
+  wire [15:0] \$131 ;
+  wire [15:0] \$1310 ;
+  wire [15:0] \$1311 ;
+  wire [16:0] \$1312 ;
+  wire \$1313 ;
+  wire \$1314 ;
+  wire \$1315 ;
+  wire [15:0] \$1316 ;
+  wire [15:0] \$1317 ;
+  wire \$1318 ;
+  wire \$1319 ;
+  wire [16:0] \$132 ;
+  wire [15:0] \$1320 ;
+  wire [15:0] \$1321 ;
+  wire [16:0] \$1322 ;
+  wire \$1323 ;
+  wire \$1324 ;
+  wire [15:0] \$1325 ;
+  wire [15:0] \$1326 ;
+  wire [16:0] \$1327 ;
+  wire \$1328 ;
+  wire \$1329 ;
+  wire \$133 ;
+  wire \$1330 ;
+  wire [15:0] \$1331 ;
+  wire [15:0] \$1332 ;
+  wire \$1333 ;
+  wire \$1334 ;
+  wire [15:0] \$1335 ;
+  wire [15:0] \$1336 ;
+  wire [16:0] \$1337 ;
+  wire \$1338 ;
+  wire \$1339 ;
+  wire \$134 ;
+  wire [15:0] \$1340 ;
+  wire [15:0] \$1341 ;
+  wire [16:0] \$1342 ;
+  wire \$1343 ;
+  wire \$1344 ;
+  wire \$1345 ;
+  wire [15:0] \$1346 ;
+  wire [15:0] \$1347 ;
+  wire \$1348 ;
+  wire \$1349 ;
+  wire [15:0] \$135 ;
+  wire [15:0] \$1350 ;
+  wire [15:0] \$1351 ;
+  wire [16:0] \$1352 ;
+  wire \$1353 ;
+  wire \$1354 ;
+  wire [15:0] \$1355 ;
+  wire [15:0] \$1356 ;
+  wire [16:0] \$1357 ;
+  wire \$1358 ;
+  wire \$1359 ;
+  wire [15:0] \$136 ;
+  wire \$1360 ;
+  wire [15:0] \$1361 ;
+  wire [15:0] \$1362 ;
+  wire \$1363 ;
+  wire \$1364 ;
+  wire [15:0] \$1365 ;
+  wire [15:0] \$1366 ;
+  wire [16:0] \$1367 ;
+  wire \$1368 ;
+  wire \$1369 ;
+  wire [16:0] \$137 ;
+  wire [15:0] \$1370 ;
+  wire [15:0] \$1371 ;
+  wire [16:0] \$1372 ;
+  wire \$1373 ;
+  wire \$1374 ;
+  wire \$1375 ;
+  wire [15:0] \$1376 ;
+  wire [15:0] \$1377 ;
+  wire \$1378 ;
+  wire \$1379 ;
   wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
+  wire [15:0] \$1380 ;
+  wire [15:0] \$1381 ;
+  wire [16:0] \$1382 ;
+  wire \$1383 ;
+  wire \$1384 ;
+  wire [15:0] \$1385 ;
+  wire [15:0] \$1386 ;
+  wire [16:0] \$1387 ;
+  wire \$1388 ;
+  wire \$1389 ;
+  wire \$139 ;
+  wire \$1390 ;
+  wire [15:0] \$1391 ;
+  wire [15:0] \$1392 ;
+  wire \$1393 ;
+  wire \$1394 ;
+  wire [15:0] \$1395 ;
+  wire [15:0] \$1396 ;
+  wire [16:0] \$1397 ;
+  wire \$1398 ;
+  wire \$1399 ;
+  wire \$14 ;
+  wire \$140 ;
+  wire [15:0] \$1400 ;
+  wire [15:0] \$1401 ;
+  wire [16:0] \$1402 ;
+  wire \$1403 ;
+  wire \$1404 ;
+  wire \$1405 ;
+  wire [15:0] \$1406 ;
+  wire [15:0] \$1407 ;
+  wire \$1408 ;
+  wire \$1409 ;
+  wire [15:0] \$141 ;
+  wire [15:0] \$1410 ;
+  wire [15:0] \$1411 ;
+  wire [16:0] \$1412 ;
+  wire \$1413 ;
+  wire \$1414 ;
+  wire [15:0] \$1415 ;
+  wire [15:0] \$1416 ;
+  wire [16:0] \$1417 ;
+  wire \$1418 ;
+  wire \$1419 ;
+  wire [15:0] \$142 ;
+  wire \$1420 ;
+  wire [15:0] \$1421 ;
+  wire [15:0] \$1422 ;
+  wire \$1423 ;
+  wire \$1424 ;
+  wire [15:0] \$1425 ;
+  wire [15:0] \$1426 ;
+  wire [16:0] \$1427 ;
+  wire \$1428 ;
+  wire \$1429 ;
+  wire \$143 ;
+  wire [15:0] \$1430 ;
+  wire [15:0] \$1431 ;
+  wire [16:0] \$1432 ;
+  wire \$1433 ;
+  wire \$1434 ;
+  wire \$1435 ;
+  wire [15:0] \$1436 ;
+  wire [15:0] \$1437 ;
+  wire \$1438 ;
+  wire \$1439 ;
+  wire \$144 ;
+  wire [15:0] \$1440 ;
+  wire [15:0] \$1441 ;
+  wire [16:0] \$1442 ;
+  wire \$1443 ;
+  wire \$1444 ;
+  wire [15:0] \$1445 ;
+  wire [15:0] \$1446 ;
+  wire [16:0] \$1447 ;
+  wire \$1448 ;
+  wire \$1449 ;
+  wire [15:0] \$145 ;
+  wire \$1450 ;
+  wire [15:0] \$1451 ;
+  wire [15:0] \$1452 ;
+  wire \$1453 ;
+  wire \$1454 ;
+  wire [15:0] \$1455 ;
+  wire [15:0] \$1456 ;
+  wire [16:0] \$1457 ;
+  wire \$1458 ;
+  wire \$1459 ;
+  wire [15:0] \$146 ;
+  wire [15:0] \$1460 ;
+  wire [15:0] \$1461 ;
+  wire [16:0] \$1462 ;
+  wire \$1463 ;
+  wire \$1464 ;
+  wire \$1465 ;
+  wire [15:0] \$1466 ;
+  wire [15:0] \$1467 ;
+  wire \$1468 ;
+  wire \$1469 ;
+  wire [16:0] \$147 ;
+  wire [15:0] \$1470 ;
+  wire [15:0] \$1471 ;
+  wire [16:0] \$1472 ;
+  wire \$1473 ;
+  wire \$1474 ;
+  wire [15:0] \$1475 ;
+  wire [15:0] \$1476 ;
+  wire [16:0] \$1477 ;
+  wire \$1478 ;
+  wire \$1479 ;
+  wire \$148 ;
+  wire \$1480 ;
+  wire [15:0] \$1481 ;
+  wire [15:0] \$1482 ;
+  wire \$1483 ;
+  wire \$1484 ;
+  wire [15:0] \$1485 ;
+  wire [15:0] \$1486 ;
+  wire [16:0] \$1487 ;
+  wire \$1488 ;
+  wire \$1489 ;
+  wire \$149 ;
+  wire [15:0] \$1490 ;
+  wire [15:0] \$1491 ;
+  wire [16:0] \$1492 ;
+  wire \$1493 ;
+  wire \$1494 ;
+  wire \$1495 ;
+  wire [15:0] \$1496 ;
+  wire [15:0] \$1497 ;
+  wire \$1498 ;
+  wire \$1499 ;
+  wire [15:0] \$15 ;
+  wire [15:0] \$150 ;
+  wire [15:0] \$1500 ;
+  wire [15:0] \$1501 ;
+  wire [16:0] \$1502 ;
+  wire \$1503 ;
+  wire \$1504 ;
+  wire [15:0] \$1505 ;
+  wire [15:0] \$1506 ;
+  wire [16:0] \$1507 ;
+  wire \$1508 ;
+  wire \$1509 ;
+  wire [15:0] \$151 ;
+  wire \$1510 ;
+  wire [15:0] \$1511 ;
+  wire [15:0] \$1512 ;
+  wire \$1513 ;
+  wire \$1514 ;
+  wire [15:0] \$1515 ;
+  wire [15:0] \$1516 ;
+  wire [16:0] \$1517 ;
+  wire \$1518 ;
+  wire \$1519 ;
+  wire [16:0] \$152 ;
+  wire [15:0] \$1520 ;
+  wire [15:0] \$1521 ;
+  wire [16:0] \$1522 ;
+  wire \$1523 ;
+  wire \$1524 ;
+  wire \$1525 ;
+  wire [15:0] \$1526 ;
+  wire [15:0] \$1527 ;
+  wire \$1528 ;
+  wire \$1529 ;
   wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
-  wire \$16 ;
-  wire [16:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
-  wire \$166 ;
-  wire \$167 ;
+  wire [15:0] \$1530 ;
+  wire [15:0] \$1531 ;
+  wire [16:0] \$1532 ;
+  wire \$1533 ;
+  wire \$1534 ;
+  wire [15:0] \$1535 ;
+  wire [15:0] \$1536 ;
+  wire [16:0] \$1537 ;
+  wire \$1538 ;
+  wire \$1539 ;
+  wire \$154 ;
+  wire \$1540 ;
+  wire [15:0] \$1541 ;
+  wire [15:0] \$1542 ;
+  wire \$1543 ;
+  wire \$1544 ;
+  wire [15:0] \$1545 ;
+  wire [15:0] \$1546 ;
+  wire [16:0] \$1547 ;
+  wire \$1548 ;
+  wire \$1549 ;
+  wire \$155 ;
+  wire [15:0] \$1550 ;
+  wire [15:0] \$1551 ;
+  wire [16:0] \$1552 ;
+  wire \$1553 ;
+  wire \$1554 ;
+  wire \$1555 ;
+  wire [15:0] \$1556 ;
+  wire [15:0] \$1557 ;
+  wire \$1558 ;
+  wire \$1559 ;
+  wire [15:0] \$156 ;
+  wire [15:0] \$1560 ;
+  wire [15:0] \$1561 ;
+  wire [16:0] \$1562 ;
+  wire \$1563 ;
+  wire \$1564 ;
+  wire [15:0] \$1565 ;
+  wire [15:0] \$1566 ;
+  wire [16:0] \$1567 ;
+  wire \$1568 ;
+  wire \$1569 ;
+  wire [15:0] \$157 ;
+  wire \$1570 ;
+  wire [15:0] \$1571 ;
+  wire [15:0] \$1572 ;
+  wire \$1573 ;
+  wire \$1574 ;
+  wire [15:0] \$1575 ;
+  wire [15:0] \$1576 ;
+  wire [16:0] \$1577 ;
+  wire \$1578 ;
+  wire \$1579 ;
+  wire \$158 ;
+  wire [15:0] \$1580 ;
+  wire [15:0] \$1581 ;
+  wire [16:0] \$1582 ;
+  wire \$1583 ;
+  wire \$1584 ;
+  wire \$1585 ;
+  wire [15:0] \$1586 ;
+  wire [15:0] \$1587 ;
+  wire \$1588 ;
+  wire \$1589 ;
+  wire \$159 ;
+  wire [15:0] \$1590 ;
+  wire [15:0] \$1591 ;
+  wire [16:0] \$1592 ;
+  wire \$1593 ;
+  wire \$1594 ;
+  wire [15:0] \$1595 ;
+  wire [15:0] \$1596 ;
+  wire [16:0] \$1597 ;
+  wire \$1598 ;
+  wire \$1599 ;
+  wire [15:0] \$16 ;
+  wire [15:0] \$160 ;
+  wire \$1600 ;
+  wire [15:0] \$1601 ;
+  wire [15:0] \$1602 ;
+  wire \$1603 ;
+  wire \$1604 ;
+  wire [15:0] \$1605 ;
+  wire [15:0] \$1606 ;
+  wire [16:0] \$1607 ;
+  wire \$1608 ;
+  wire \$1609 ;
+  wire [15:0] \$161 ;
+  wire [15:0] \$1610 ;
+  wire [15:0] \$1611 ;
+  wire [16:0] \$1612 ;
+  wire \$1613 ;
+  wire \$1614 ;
+  wire \$1615 ;
+  wire [15:0] \$1616 ;
+  wire [15:0] \$1617 ;
+  wire \$1618 ;
+  wire \$1619 ;
+  wire [16:0] \$162 ;
+  wire [15:0] \$1620 ;
+  wire [15:0] \$1621 ;
+  wire [16:0] \$1622 ;
+  wire \$1623 ;
+  wire \$1624 ;
+  wire [15:0] \$1625 ;
+  wire [15:0] \$1626 ;
+  wire [16:0] \$1627 ;
+  wire \$1628 ;
+  wire \$1629 ;
+  wire \$163 ;
+  wire \$1630 ;
+  wire [15:0] \$1631 ;
+  wire [15:0] \$1632 ;
+  wire \$1633 ;
+  wire \$1634 ;
+  wire [15:0] \$1635 ;
+  wire [15:0] \$1636 ;
+  wire [16:0] \$1637 ;
+  wire \$1638 ;
+  wire \$1639 ;
+  wire \$164 ;
+  wire [15:0] \$1640 ;
+  wire [15:0] \$1641 ;
+  wire [16:0] \$1642 ;
+  wire \$1643 ;
+  wire \$1644 ;
+  wire \$1645 ;
+  wire [15:0] \$1646 ;
+  wire [15:0] \$1647 ;
+  wire \$1648 ;
+  wire \$1649 ;
+  wire [15:0] \$165 ;
+  wire [15:0] \$1650 ;
+  wire [15:0] \$1651 ;
+  wire [16:0] \$1652 ;
+  wire \$1653 ;
+  wire \$1654 ;
+  wire [15:0] \$1655 ;
+  wire [15:0] \$1656 ;
+  wire [16:0] \$1657 ;
+  wire \$1658 ;
+  wire \$1659 ;
+  wire [15:0] \$166 ;
+  wire \$1660 ;
+  wire [15:0] \$1661 ;
+  wire [15:0] \$1662 ;
+  wire \$1663 ;
+  wire \$1664 ;
+  wire [15:0] \$1665 ;
+  wire [15:0] \$1666 ;
+  wire [16:0] \$1667 ;
+  wire \$1668 ;
+  wire \$1669 ;
+  wire [16:0] \$167 ;
+  wire [15:0] \$1670 ;
+  wire [15:0] \$1671 ;
+  wire [16:0] \$1672 ;
+  wire \$1673 ;
+  wire \$1674 ;
+  wire \$1675 ;
+  wire [15:0] \$1676 ;
+  wire [15:0] \$1677 ;
+  wire \$1678 ;
+  wire \$1679 ;
   wire \$168 ;
-  wire [15:0] \$169 ;
-  wire \$17 ;
-  wire [15:0] \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire [15:0] \$173 ;
-  wire [15:0] \$174 ;
-  wire [16:0] \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire [15:0] \$178 ;
-  wire [15:0] \$179 ;
+  wire [15:0] \$1680 ;
+  wire [15:0] \$1681 ;
+  wire [16:0] \$1682 ;
+  wire \$1683 ;
+  wire \$1684 ;
+  wire [15:0] \$1685 ;
+  wire [15:0] \$1686 ;
+  wire [16:0] \$1687 ;
+  wire \$1688 ;
+  wire \$1689 ;
+  wire \$169 ;
+  wire \$1690 ;
+  wire [15:0] \$1691 ;
+  wire [15:0] \$1692 ;
+  wire \$1693 ;
+  wire \$1694 ;
+  wire [15:0] \$1695 ;
+  wire [15:0] \$1696 ;
+  wire [16:0] \$1697 ;
+  wire \$1698 ;
+  wire \$1699 ;
+  wire [16:0] \$17 ;
+  wire \$170 ;
+  wire [15:0] \$1700 ;
+  wire [15:0] \$1701 ;
+  wire [16:0] \$1702 ;
+  wire \$1703 ;
+  wire \$1704 ;
+  wire \$1705 ;
+  wire [15:0] \$1706 ;
+  wire [15:0] \$1707 ;
+  wire \$1708 ;
+  wire \$1709 ;
+  wire [15:0] \$171 ;
+  wire [15:0] \$1710 ;
+  wire [15:0] \$1711 ;
+  wire [16:0] \$1712 ;
+  wire \$1713 ;
+  wire \$1714 ;
+  wire [15:0] \$1715 ;
+  wire [15:0] \$1716 ;
+  wire [16:0] \$1717 ;
+  wire \$1718 ;
+  wire \$1719 ;
+  wire [15:0] \$172 ;
+  wire \$1720 ;
+  wire [15:0] \$1721 ;
+  wire [15:0] \$1722 ;
+  wire \$1723 ;
+  wire \$1724 ;
+  wire [15:0] \$1725 ;
+  wire [15:0] \$1726 ;
+  wire [16:0] \$1727 ;
+  wire \$1728 ;
+  wire \$1729 ;
+  wire \$173 ;
+  wire [15:0] \$1730 ;
+  wire [15:0] \$1731 ;
+  wire [16:0] \$1732 ;
+  wire \$1733 ;
+  wire \$1734 ;
+  wire \$1735 ;
+  wire [15:0] \$1736 ;
+  wire [15:0] \$1737 ;
+  wire \$1738 ;
+  wire \$1739 ;
+  wire \$174 ;
+  wire [15:0] \$1740 ;
+  wire [15:0] \$1741 ;
+  wire [16:0] \$1742 ;
+  wire \$1743 ;
+  wire \$1744 ;
+  wire [15:0] \$1745 ;
+  wire [15:0] \$1746 ;
+  wire [16:0] \$1747 ;
+  wire \$1748 ;
+  wire \$1749 ;
+  wire [15:0] \$175 ;
+  wire \$1750 ;
+  wire [15:0] \$1751 ;
+  wire [15:0] \$1752 ;
+  wire \$1753 ;
+  wire \$1754 ;
+  wire [15:0] \$1755 ;
+  wire [15:0] \$1756 ;
+  wire [16:0] \$1757 ;
+  wire \$1758 ;
+  wire \$1759 ;
+  wire [15:0] \$176 ;
+  wire [15:0] \$1760 ;
+  wire [15:0] \$1761 ;
+  wire [16:0] \$1762 ;
+  wire \$1763 ;
+  wire \$1764 ;
+  wire \$1765 ;
+  wire [15:0] \$1766 ;
+  wire [15:0] \$1767 ;
+  wire \$1768 ;
+  wire \$1769 ;
+  wire [16:0] \$177 ;
+  wire [15:0] \$1770 ;
+  wire [15:0] \$1771 ;
+  wire [16:0] \$1772 ;
+  wire \$1773 ;
+  wire \$1774 ;
+  wire [15:0] \$1775 ;
+  wire [15:0] \$1776 ;
+  wire [16:0] \$1777 ;
+  wire \$1778 ;
+  wire \$1779 ;
+  wire \$178 ;
+  wire \$1780 ;
+  wire [15:0] \$1781 ;
+  wire [15:0] \$1782 ;
+  wire \$1783 ;
+  wire \$1784 ;
+  wire [15:0] \$1785 ;
+  wire [15:0] \$1786 ;
+  wire [16:0] \$1787 ;
+  wire \$1788 ;
+  wire \$1789 ;
+  wire \$179 ;
+  wire [15:0] \$1790 ;
+  wire [15:0] \$1791 ;
+  wire [16:0] \$1792 ;
+  wire \$1793 ;
+  wire \$1794 ;
+  wire \$1795 ;
+  wire [15:0] \$1796 ;
+  wire [15:0] \$1797 ;
+  wire \$1798 ;
+  wire \$1799 ;
   wire \$18 ;
-  wire [16:0] \$180 ;
-  wire \$181 ;
-  wire \$182 ;
+  wire [15:0] \$180 ;
+  wire [15:0] \$1800 ;
+  wire [15:0] \$1801 ;
+  wire [16:0] \$1802 ;
+  wire \$1803 ;
+  wire \$1804 ;
+  wire [15:0] \$1805 ;
+  wire [15:0] \$1806 ;
+  wire [16:0] \$1807 ;
+  wire \$1808 ;
+  wire \$1809 ;
+  wire [15:0] \$181 ;
+  wire \$1810 ;
+  wire [15:0] \$1811 ;
+  wire [15:0] \$1812 ;
+  wire \$1813 ;
+  wire \$1814 ;
+  wire [15:0] \$1815 ;
+  wire [15:0] \$1816 ;
+  wire [16:0] \$1817 ;
+  wire \$1818 ;
+  wire \$1819 ;
+  wire [16:0] \$182 ;
+  wire [15:0] \$1820 ;
+  wire [15:0] \$1821 ;
+  wire [16:0] \$1822 ;
+  wire \$1823 ;
+  wire \$1824 ;
+  wire \$1825 ;
+  wire [15:0] \$1826 ;
+  wire [15:0] \$1827 ;
+  wire \$1828 ;
+  wire \$1829 ;
   wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire [15:0] \$188 ;
-  wire [15:0] \$189 ;
-  wire [15:0] \$19 ;
-  wire [16:0] \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire [15:0] \$193 ;
-  wire [15:0] \$194 ;
-  wire [16:0] \$195 ;
-  wire \$196 ;
-  wire \$197 ;
+  wire [15:0] \$1830 ;
+  wire [15:0] \$1831 ;
+  wire [16:0] \$1832 ;
+  wire \$1833 ;
+  wire \$1834 ;
+  wire [15:0] \$1835 ;
+  wire [15:0] \$1836 ;
+  wire [16:0] \$1837 ;
+  wire \$1838 ;
+  wire \$1839 ;
+  wire \$184 ;
+  wire \$1840 ;
+  wire [15:0] \$1841 ;
+  wire [15:0] \$1842 ;
+  wire \$1843 ;
+  wire \$1844 ;
+  wire [15:0] \$1845 ;
+  wire [15:0] \$1846 ;
+  wire [16:0] \$1847 ;
+  wire \$1848 ;
+  wire \$1849 ;
+  wire \$185 ;
+  wire [15:0] \$1850 ;
+  wire [15:0] \$1851 ;
+  wire [16:0] \$1852 ;
+  wire \$1853 ;
+  wire \$1854 ;
+  wire \$1855 ;
+  wire [15:0] \$1856 ;
+  wire [15:0] \$1857 ;
+  wire \$1858 ;
+  wire \$1859 ;
+  wire [15:0] \$186 ;
+  wire [15:0] \$1860 ;
+  wire [15:0] \$1861 ;
+  wire [16:0] \$1862 ;
+  wire \$1863 ;
+  wire \$1864 ;
+  wire [15:0] \$1865 ;
+  wire [15:0] \$1866 ;
+  wire [16:0] \$1867 ;
+  wire \$1868 ;
+  wire \$1869 ;
+  wire [15:0] \$187 ;
+  wire \$1870 ;
+  wire [15:0] \$1871 ;
+  wire [15:0] \$1872 ;
+  wire \$1873 ;
+  wire \$1874 ;
+  wire [15:0] \$1875 ;
+  wire [15:0] \$1876 ;
+  wire [16:0] \$1877 ;
+  wire \$1878 ;
+  wire \$1879 ;
+  wire \$188 ;
+  wire [15:0] \$1880 ;
+  wire [15:0] \$1881 ;
+  wire [16:0] \$1882 ;
+  wire \$1883 ;
+  wire \$1884 ;
+  wire \$1885 ;
+  wire [15:0] \$1886 ;
+  wire [15:0] \$1887 ;
+  wire \$1888 ;
+  wire \$1889 ;
+  wire \$189 ;
+  wire [15:0] \$1890 ;
+  wire [15:0] \$1891 ;
+  wire [16:0] \$1892 ;
+  wire \$1893 ;
+  wire \$1894 ;
+  wire [15:0] \$1895 ;
+  wire [15:0] \$1896 ;
+  wire [16:0] \$1897 ;
+  wire \$1898 ;
+  wire \$1899 ;
+  wire \$19 ;
+  wire [15:0] \$190 ;
+  wire \$1900 ;
+  wire [15:0] \$1901 ;
+  wire [15:0] \$1902 ;
+  wire \$1903 ;
+  wire \$1904 ;
+  wire [15:0] \$1905 ;
+  wire [15:0] \$1906 ;
+  wire [16:0] \$1907 ;
+  wire \$1908 ;
+  wire \$1909 ;
+  wire [15:0] \$191 ;
+  wire [15:0] \$1910 ;
+  wire [15:0] \$1911 ;
+  wire [16:0] \$1912 ;
+  wire \$1913 ;
+  wire \$1914 ;
+  wire \$1915 ;
+  wire [15:0] \$1916 ;
+  wire [15:0] \$1917 ;
+  wire \$1918 ;
+  wire \$1919 ;
+  wire [16:0] \$192 ;
+  wire [15:0] \$1920 ;
+  wire [15:0] \$1921 ;
+  wire [16:0] \$1922 ;
+  wire \$1923 ;
+  wire \$1924 ;
+  wire [15:0] \$1925 ;
+  wire [15:0] \$1926 ;
+  wire [16:0] \$1927 ;
+  wire \$1928 ;
+  wire \$1929 ;
+  wire \$193 ;
+  wire \$1930 ;
+  wire [15:0] \$1931 ;
+  wire [15:0] \$1932 ;
+  wire \$1933 ;
+  wire \$1934 ;
+  wire [15:0] \$1935 ;
+  wire [15:0] \$1936 ;
+  wire [16:0] \$1937 ;
+  wire \$1938 ;
+  wire \$1939 ;
+  wire \$194 ;
+  wire [15:0] \$1940 ;
+  wire [15:0] \$1941 ;
+  wire [16:0] \$1942 ;
+  wire \$1943 ;
+  wire \$1944 ;
+  wire \$1945 ;
+  wire [15:0] \$1946 ;
+  wire [15:0] \$1947 ;
+  wire \$1948 ;
+  wire \$1949 ;
+  wire [15:0] \$195 ;
+  wire [15:0] \$1950 ;
+  wire [15:0] \$1951 ;
+  wire [16:0] \$1952 ;
+  wire \$1953 ;
+  wire \$1954 ;
+  wire [15:0] \$1955 ;
+  wire [15:0] \$1956 ;
+  wire [16:0] \$1957 ;
+  wire \$1958 ;
+  wire \$1959 ;
+  wire [15:0] \$196 ;
+  wire \$1960 ;
+  wire [15:0] \$1961 ;
+  wire [15:0] \$1962 ;
+  wire \$1963 ;
+  wire \$1964 ;
+  wire [15:0] \$1965 ;
+  wire [15:0] \$1966 ;
+  wire [16:0] \$1967 ;
+  wire \$1968 ;
+  wire \$1969 ;
+  wire [16:0] \$197 ;
+  wire [15:0] \$1970 ;
+  wire [15:0] \$1971 ;
+  wire [16:0] \$1972 ;
+  wire \$1973 ;
+  wire \$1974 ;
+  wire \$1975 ;
+  wire [15:0] \$1976 ;
+  wire [15:0] \$1977 ;
+  wire \$1978 ;
+  wire \$1979 ;
   wire \$198 ;
-  wire [15:0] \$199 ;
+  wire [15:0] \$1980 ;
+  wire [15:0] \$1981 ;
+  wire [16:0] \$1982 ;
+  wire \$1983 ;
+  wire \$1984 ;
+  wire [15:0] \$1985 ;
+  wire [15:0] \$1986 ;
+  wire [16:0] \$1987 ;
+  wire \$1988 ;
+  wire \$1989 ;
+  wire \$199 ;
+  wire \$1990 ;
+  wire [15:0] \$1991 ;
+  wire [15:0] \$1992 ;
+  wire \$1993 ;
+  wire \$1994 ;
+  wire [15:0] \$1995 ;
+  wire [15:0] \$1996 ;
+  wire [16:0] \$1997 ;
+  wire \$1998 ;
+  wire \$1999 ;
   wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire [15:0] \$203 ;
-  wire [15:0] \$204 ;
-  wire [16:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire [15:0] \$208 ;
-  wire [15:0] \$209 ;
-  wire \$21 ;
-  wire [16:0] \$210 ;
-  wire \$211 ;
-  wire \$212 ;
+  wire \$20 ;
+  wire \$200 ;
+  wire [15:0] \$2000 ;
+  wire [15:0] \$2001 ;
+  wire [16:0] \$2002 ;
+  wire \$2003 ;
+  wire \$2004 ;
+  wire \$2005 ;
+  wire [15:0] \$2006 ;
+  wire [15:0] \$2007 ;
+  wire \$2008 ;
+  wire \$2009 ;
+  wire [15:0] \$201 ;
+  wire [15:0] \$2010 ;
+  wire [15:0] \$2011 ;
+  wire [16:0] \$2012 ;
+  wire \$2013 ;
+  wire \$2014 ;
+  wire [15:0] \$2015 ;
+  wire [15:0] \$2016 ;
+  wire [16:0] \$2017 ;
+  wire \$2018 ;
+  wire \$2019 ;
+  wire [15:0] \$202 ;
+  wire \$2020 ;
+  wire [15:0] \$2021 ;
+  wire [15:0] \$2022 ;
+  wire \$2023 ;
+  wire \$2024 ;
+  wire [15:0] \$2025 ;
+  wire [15:0] \$2026 ;
+  wire [16:0] \$2027 ;
+  wire \$2028 ;
+  wire \$2029 ;
+  wire \$203 ;
+  wire [15:0] \$2030 ;
+  wire [15:0] \$2031 ;
+  wire [16:0] \$2032 ;
+  wire \$2033 ;
+  wire \$2034 ;
+  wire \$2035 ;
+  wire [15:0] \$2036 ;
+  wire [15:0] \$2037 ;
+  wire \$2038 ;
+  wire \$2039 ;
+  wire \$204 ;
+  wire [15:0] \$2040 ;
+  wire [15:0] \$2041 ;
+  wire [16:0] \$2042 ;
+  wire \$2043 ;
+  wire \$2044 ;
+  wire [15:0] \$2045 ;
+  wire [15:0] \$2046 ;
+  wire [16:0] \$2047 ;
+  wire \$2048 ;
+  wire \$2049 ;
+  wire [15:0] \$205 ;
+  wire \$2050 ;
+  wire [15:0] \$2051 ;
+  wire [15:0] \$2052 ;
+  wire \$2053 ;
+  wire \$2054 ;
+  wire [15:0] \$2055 ;
+  wire [15:0] \$2056 ;
+  wire [16:0] \$2057 ;
+  wire \$2058 ;
+  wire \$2059 ;
+  wire [15:0] \$206 ;
+  wire [15:0] \$2060 ;
+  wire [15:0] \$2061 ;
+  wire [16:0] \$2062 ;
+  wire \$2063 ;
+  wire \$2064 ;
+  wire \$2065 ;
+  wire [15:0] \$2066 ;
+  wire [15:0] \$2067 ;
+  wire \$2068 ;
+  wire \$2069 ;
+  wire [16:0] \$207 ;
+  wire [15:0] \$2070 ;
+  wire [15:0] \$2071 ;
+  wire [16:0] \$2072 ;
+  wire \$2073 ;
+  wire \$2074 ;
+  wire [15:0] \$2075 ;
+  wire [15:0] \$2076 ;
+  wire [16:0] \$2077 ;
+  wire \$2078 ;
+  wire \$2079 ;
+  wire \$208 ;
+  wire \$2080 ;
+  wire [15:0] \$2081 ;
+  wire [15:0] \$2082 ;
+  wire \$2083 ;
+  wire \$2084 ;
+  wire [15:0] \$2085 ;
+  wire [15:0] \$2086 ;
+  wire [16:0] \$2087 ;
+  wire \$2088 ;
+  wire \$2089 ;
+  wire \$209 ;
+  wire [15:0] \$2090 ;
+  wire [15:0] \$2091 ;
+  wire [16:0] \$2092 ;
+  wire \$2093 ;
+  wire \$2094 ;
+  wire \$2095 ;
+  wire [15:0] \$2096 ;
+  wire [15:0] \$2097 ;
+  wire \$2098 ;
+  wire \$2099 ;
+  wire [15:0] \$21 ;
+  wire [15:0] \$210 ;
+  wire [15:0] \$2100 ;
+  wire [15:0] \$2101 ;
+  wire [16:0] \$2102 ;
+  wire \$2103 ;
+  wire \$2104 ;
+  wire [15:0] \$2105 ;
+  wire [15:0] \$2106 ;
+  wire [16:0] \$2107 ;
+  wire \$2108 ;
+  wire \$2109 ;
+  wire [15:0] \$211 ;
+  wire \$2110 ;
+  wire [15:0] \$2111 ;
+  wire [15:0] \$2112 ;
+  wire \$2113 ;
+  wire \$2114 ;
+  wire [15:0] \$2115 ;
+  wire [15:0] \$2116 ;
+  wire [16:0] \$2117 ;
+  wire \$2118 ;
+  wire \$2119 ;
+  wire [16:0] \$212 ;
+  wire [15:0] \$2120 ;
+  wire [15:0] \$2121 ;
+  wire [16:0] \$2122 ;
+  wire \$2123 ;
+  wire \$2124 ;
+  wire \$2125 ;
+  wire [15:0] \$2126 ;
+  wire [15:0] \$2127 ;
+  wire \$2128 ;
+  wire \$2129 ;
   wire \$213 ;
-  wire [15:0] \$214 ;
-  wire [15:0] \$215 ;
-  wire \$216 ;
-  wire \$217 ;
-  wire [15:0] \$218 ;
-  wire [15:0] \$219 ;
-  wire \$22 ;
-  wire [16:0] \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  wire [15:0] \$223 ;
-  wire [15:0] \$224 ;
-  wire [16:0] \$225 ;
-  wire \$226 ;
-  wire \$227 ;
+  wire [15:0] \$2130 ;
+  wire [15:0] \$2131 ;
+  wire [16:0] \$2132 ;
+  wire \$2133 ;
+  wire \$2134 ;
+  wire [15:0] \$2135 ;
+  wire [15:0] \$2136 ;
+  wire [16:0] \$2137 ;
+  wire \$2138 ;
+  wire \$2139 ;
+  wire \$214 ;
+  wire \$2140 ;
+  wire [15:0] \$2141 ;
+  wire [15:0] \$2142 ;
+  wire \$2143 ;
+  wire \$2144 ;
+  wire [15:0] \$2145 ;
+  wire [15:0] \$2146 ;
+  wire [16:0] \$2147 ;
+  wire \$2148 ;
+  wire \$2149 ;
+  wire \$215 ;
+  wire [15:0] \$2150 ;
+  wire [15:0] \$2151 ;
+  wire [16:0] \$2152 ;
+  wire \$2153 ;
+  wire \$2154 ;
+  wire \$2155 ;
+  wire [15:0] \$2156 ;
+  wire [15:0] \$2157 ;
+  wire \$2158 ;
+  wire \$2159 ;
+  wire [15:0] \$216 ;
+  wire [15:0] \$2160 ;
+  wire [15:0] \$2161 ;
+  wire [16:0] \$2162 ;
+  wire \$2163 ;
+  wire \$2164 ;
+  wire [15:0] \$2165 ;
+  wire [15:0] \$2166 ;
+  wire [16:0] \$2167 ;
+  wire \$2168 ;
+  wire \$2169 ;
+  wire [15:0] \$217 ;
+  wire \$2170 ;
+  wire [15:0] \$2171 ;
+  wire [15:0] \$2172 ;
+  wire \$2173 ;
+  wire \$2174 ;
+  wire [15:0] \$2175 ;
+  wire [15:0] \$2176 ;
+  wire [16:0] \$2177 ;
+  wire \$2178 ;
+  wire \$2179 ;
+  wire \$218 ;
+  wire [15:0] \$2180 ;
+  wire [15:0] \$2181 ;
+  wire [16:0] \$2182 ;
+  wire \$2183 ;
+  wire \$2184 ;
+  wire \$2185 ;
+  wire [15:0] \$2186 ;
+  wire [15:0] \$2187 ;
+  wire \$2188 ;
+  wire \$2189 ;
+  wire \$219 ;
+  wire [15:0] \$2190 ;
+  wire [15:0] \$2191 ;
+  wire [16:0] \$2192 ;
+  wire \$2193 ;
+  wire \$2194 ;
+  wire [15:0] \$2195 ;
+  wire [15:0] \$2196 ;
+  wire [16:0] \$2197 ;
+  wire \$2198 ;
+  wire \$2199 ;
+  wire [15:0] \$22 ;
+  wire [15:0] \$220 ;
+  wire \$2200 ;
+  wire [15:0] \$2201 ;
+  wire [15:0] \$2202 ;
+  wire \$2203 ;
+  wire \$2204 ;
+  wire [15:0] \$2205 ;
+  wire [15:0] \$2206 ;
+  wire [16:0] \$2207 ;
+  wire \$2208 ;
+  wire \$2209 ;
+  wire [15:0] \$221 ;
+  wire [15:0] \$2210 ;
+  wire [15:0] \$2211 ;
+  wire [16:0] \$2212 ;
+  wire \$2213 ;
+  wire \$2214 ;
+  wire \$2215 ;
+  wire [15:0] \$2216 ;
+  wire [15:0] \$2217 ;
+  wire \$2218 ;
+  wire \$2219 ;
+  wire [16:0] \$222 ;
+  wire [15:0] \$2220 ;
+  wire [15:0] \$2221 ;
+  wire [16:0] \$2222 ;
+  wire \$2223 ;
+  wire \$2224 ;
+  wire [15:0] \$2225 ;
+  wire [15:0] \$2226 ;
+  wire [16:0] \$2227 ;
+  wire \$2228 ;
+  wire \$2229 ;
+  wire \$223 ;
+  wire \$2230 ;
+  wire [15:0] \$2231 ;
+  wire [15:0] \$2232 ;
+  wire \$2233 ;
+  wire \$2234 ;
+  wire [15:0] \$2235 ;
+  wire [15:0] \$2236 ;
+  wire [16:0] \$2237 ;
+  wire \$2238 ;
+  wire \$2239 ;
+  wire \$224 ;
+  wire [15:0] \$2240 ;
+  wire [15:0] \$2241 ;
+  wire [16:0] \$2242 ;
+  wire \$2243 ;
+  wire \$2244 ;
+  wire \$2245 ;
+  wire [15:0] \$2246 ;
+  wire [15:0] \$2247 ;
+  wire \$2248 ;
+  wire \$2249 ;
+  wire [15:0] \$225 ;
+  wire [15:0] \$2250 ;
+  wire [15:0] \$2251 ;
+  wire [16:0] \$2252 ;
+  wire \$2253 ;
+  wire \$2254 ;
+  wire [15:0] \$2255 ;
+  wire [15:0] \$2256 ;
+  wire [16:0] \$2257 ;
+  wire \$2258 ;
+  wire \$2259 ;
+  wire [15:0] \$226 ;
+  wire \$2260 ;
+  wire [15:0] \$2261 ;
+  wire [15:0] \$2262 ;
+  wire \$2263 ;
+  wire \$2264 ;
+  wire [15:0] \$2265 ;
+  wire [15:0] \$2266 ;
+  wire [16:0] \$2267 ;
+  wire \$2268 ;
+  wire \$2269 ;
+  wire [16:0] \$227 ;
+  wire [15:0] \$2270 ;
+  wire [15:0] \$2271 ;
+  wire [16:0] \$2272 ;
+  wire \$2273 ;
+  wire \$2274 ;
+  wire \$2275 ;
+  wire [15:0] \$2276 ;
+  wire [15:0] \$2277 ;
+  wire \$2278 ;
+  wire \$2279 ;
   wire \$228 ;
-  wire [15:0] \$229 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
-  wire \$231 ;
-  wire \$232 ;
-  wire [15:0] \$233 ;
-  wire [15:0] \$234 ;
-  wire [16:0] \$235 ;
-  wire \$236 ;
-  wire \$237 ;
-  wire [15:0] \$238 ;
-  wire [15:0] \$239 ;
-  wire [15:0] \$24 ;
-  wire [16:0] \$240 ;
-  wire \$241 ;
-  wire \$242 ;
+  wire [15:0] \$2280 ;
+  wire [15:0] \$2281 ;
+  wire [16:0] \$2282 ;
+  wire \$2283 ;
+  wire \$2284 ;
+  wire [15:0] \$2285 ;
+  wire [15:0] \$2286 ;
+  wire [16:0] \$2287 ;
+  wire \$2288 ;
+  wire \$2289 ;
+  wire \$229 ;
+  wire [15:0] \$2290 ;
+  wire [15:0] \$2291 ;
+  wire \$2292 ;
+  wire \$2293 ;
+  wire [15:0] \$2294 ;
+  wire [15:0] \$2295 ;
+  wire [16:0] \$2296 ;
+  wire \$2297 ;
+  wire \$2298 ;
+  wire [15:0] \$2299 ;
+  wire \$23 ;
+  wire \$230 ;
+  wire [15:0] \$2300 ;
+  wire [16:0] \$2301 ;
+  wire \$2302 ;
+  wire \$2303 ;
+  wire [15:0] \$2304 ;
+  wire [15:0] \$2305 ;
+  wire \$2306 ;
+  wire \$2307 ;
+  wire [15:0] \$2308 ;
+  wire [15:0] \$2309 ;
+  wire [15:0] \$231 ;
+  wire [16:0] \$2310 ;
+  wire \$2311 ;
+  wire \$2312 ;
+  wire [15:0] \$2313 ;
+  wire [15:0] \$2314 ;
+  wire [16:0] \$2315 ;
+  wire \$2316 ;
+  wire \$2317 ;
+  wire [15:0] \$2318 ;
+  wire [15:0] \$2319 ;
+  wire [15:0] \$232 ;
+  wire \$2320 ;
+  wire \$2321 ;
+  wire [15:0] \$2322 ;
+  wire [15:0] \$2323 ;
+  wire [16:0] \$2324 ;
+  wire \$2325 ;
+  wire \$2326 ;
+  wire [15:0] \$2327 ;
+  wire [15:0] \$2328 ;
+  wire [16:0] \$2329 ;
+  wire \$233 ;
+  wire \$2330 ;
+  wire \$2331 ;
+  wire [15:0] \$2332 ;
+  wire [15:0] \$2333 ;
+  wire \$2334 ;
+  wire \$2335 ;
+  wire [15:0] \$2336 ;
+  wire [15:0] \$2337 ;
+  wire \$2338 ;
+  wire \$2339 ;
+  wire \$234 ;
+  wire [15:0] \$2340 ;
+  wire [15:0] \$2341 ;
+  wire \$2342 ;
+  wire \$2343 ;
+  wire [15:0] \$2344 ;
+  wire [15:0] \$2345 ;
+  wire [6:0] \$2346 ;
+  wire [16:0] \$2347 ;
+  wire [16:0] \$2348 ;
+  wire [16:0] \$2349 ;
+  wire [15:0] \$235 ;
+  wire [16:0] \$2350 ;
+  wire [34:0] \$2351 ;
+  wire [29:0] \$2352 ;
+  wire [33:0] \$2353 ;
+  wire [47:0] \$2354 ;
+  wire [44:0] \$2355 ;
+  wire [43:0] \$2356 ;
+  wire [43:0] \$2357 ;
+  wire [43:0] \$2358 ;
+  wire [43:0] \$2359 ;
+  wire [15:0] \$236 ;
+  wire [21:0] \$2360 ;
+  wire [21:0] \$2361 ;
+  wire [20:0] \$2362 ;
+  wire [20:0] \$2363 ;
+  wire [21:0] \$2364 ;
+  wire [23:0] \$2365 ;
+  wire [23:0] \$2366 ;
+  wire [21:0] \$2367 ;
+  wire [23:0] \$2368 ;
+  wire [23:0] \$2369 ;
+  wire [16:0] \$237 ;
+  wire [32:0] \$2370 ;
+  wire [32:0] \$2371 ;
+  wire \$2372 ;
+  wire [32:0] \$2373 ;
+  wire [32:0] \$2374 ;
+  wire [32:0] \$2375 ;
+  wire [20:0] \$2376 ;
+  wire [20:0] \$2377 ;
+  wire \$2378 ;
+  wire [20:0] \$2379 ;
+  wire \$238 ;
+  wire [20:0] \$2380 ;
+  wire [20:0] \$2381 ;
+  wire [20:0] \$2382 ;
+  wire [20:0] \$2383 ;
+  wire \$2384 ;
+  wire [20:0] \$2385 ;
+  wire [20:0] \$2386 ;
+  wire \$2387 ;
+  wire [20:0] \$2388 ;
+  wire [20:0] \$2389 ;
+  wire \$239 ;
+  wire [20:0] \$2390 ;
+  wire [20:0] \$2391 ;
+  wire [20:0] \$2392 ;
+  wire [20:0] \$2393 ;
+  wire \$2394 ;
+  wire [20:0] \$2395 ;
+  wire [20:0] \$2396 ;
+  wire \$2397 ;
+  wire [20:0] \$2398 ;
+  wire [20:0] \$2399 ;
+  wire \$24 ;
+  wire [15:0] \$240 ;
+  wire [20:0] \$2400 ;
+  wire [20:0] \$2401 ;
+  wire [20:0] \$2402 ;
+  wire [20:0] \$2403 ;
+  wire \$2404 ;
+  wire [20:0] \$2405 ;
+  wire [20:0] \$2406 ;
+  wire \$2407 ;
+  wire [20:0] \$2408 ;
+  wire [20:0] \$2409 ;
+  wire [15:0] \$241 ;
+  wire [20:0] \$2410 ;
+  wire [20:0] \$2411 ;
+  wire [46:0] \$2412 ;
+  wire [46:0] \$2413 ;
+  reg \$2414 ;
+  reg \$2415 ;
+  reg \$2416 ;
+  reg [2:0] \$2417 ;
+  reg [15:0] \$2418 ;
+  reg \$2419 ;
+  wire [16:0] \$242 ;
+  reg [15:0] \$2420 ;
+  reg [3:0] \$2421 ;
+  reg [32:0] \$2422 ;
+  reg [2:0] \$2423 ;
+  reg [15:0] \$2424 ;
+  reg \$2425 ;
+  reg [15:0] \$2426 ;
+  reg [2:0] \$2427 ;
+  reg [15:0] \$2428 ;
+  reg \$2429 ;
   wire \$243 ;
-  wire [15:0] \$244 ;
-  wire [15:0] \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire [15:0] \$248 ;
-  wire [15:0] \$249 ;
-  wire [16:0] \$25 ;
-  wire [16:0] \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire [15:0] \$253 ;
-  wire [15:0] \$254 ;
-  wire [16:0] \$255 ;
-  wire \$256 ;
-  wire \$257 ;
+  reg [15:0] \$2430 ;
+  reg [3:0] \$2431 ;
+  reg [32:0] \$2432 ;
+  reg [2:0] \$2433 ;
+  reg [15:0] \$2434 ;
+  reg \$2435 ;
+  reg [15:0] \$2436 ;
+  wire \$244 ;
+  wire \$245 ;
+  wire [15:0] \$246 ;
+  wire [15:0] \$247 ;
+  wire \$248 ;
+  wire \$249 ;
+  wire [15:0] \$25 ;
+  wire [15:0] \$250 ;
+  wire [15:0] \$251 ;
+  wire [16:0] \$252 ;
+  wire \$253 ;
+  wire \$254 ;
+  wire [15:0] \$255 ;
+  wire [15:0] \$256 ;
+  wire [16:0] \$257 ;
   wire \$258 ;
-  wire [15:0] \$259 ;
-  wire \$26 ;
-  wire [15:0] \$260 ;
-  wire \$261 ;
-  wire \$262 ;
-  wire [15:0] \$263 ;
-  wire [15:0] \$264 ;
-  wire [16:0] \$265 ;
-  wire \$266 ;
-  wire \$267 ;
-  wire [15:0] \$268 ;
-  wire [15:0] \$269 ;
-  wire \$27 ;
-  wire [16:0] \$270 ;
-  wire \$271 ;
-  wire \$272 ;
+  wire \$259 ;
+  wire [15:0] \$26 ;
+  wire \$260 ;
+  wire [15:0] \$261 ;
+  wire [15:0] \$262 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire [15:0] \$265 ;
+  wire [15:0] \$266 ;
+  wire [16:0] \$267 ;
+  wire \$268 ;
+  wire \$269 ;
+  wire [16:0] \$27 ;
+  wire [15:0] \$270 ;
+  wire [15:0] \$271 ;
+  wire [16:0] \$272 ;
   wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire [15:0] \$278 ;
-  wire [15:0] \$279 ;
-  wire [15:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
-  wire \$282 ;
-  wire [15:0] \$283 ;
-  wire [15:0] \$284 ;
-  wire [16:0] \$285 ;
-  wire \$286 ;
-  wire \$287 ;
+  wire \$274 ;
+  wire \$275 ;
+  wire [15:0] \$276 ;
+  wire [15:0] \$277 ;
+  wire \$278 ;
+  wire \$279 ;
+  wire \$28 ;
+  wire [15:0] \$280 ;
+  wire [15:0] \$281 ;
+  wire [16:0] \$282 ;
+  wire \$283 ;
+  wire \$284 ;
+  wire [15:0] \$285 ;
+  wire [15:0] \$286 ;
+  wire [16:0] \$287 ;
   wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
-  wire \$291 ;
-  wire \$292 ;
-  wire [15:0] \$293 ;
-  wire [15:0] \$294 ;
-  wire [16:0] \$295 ;
-  wire \$296 ;
-  wire \$297 ;
-  wire [15:0] \$298 ;
-  wire [15:0] \$299 ;
+  wire \$289 ;
+  wire \$29 ;
+  wire \$290 ;
+  wire [15:0] \$291 ;
+  wire [15:0] \$292 ;
+  wire \$293 ;
+  wire \$294 ;
+  wire [15:0] \$295 ;
+  wire [15:0] \$296 ;
+  wire [16:0] \$297 ;
+  wire \$298 ;
+  wire \$299 ;
   wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
-  wire \$301 ;
-  wire \$302 ;
+  wire [15:0] \$30 ;
+  wire [15:0] \$300 ;
+  wire [15:0] \$301 ;
+  wire [16:0] \$302 ;
   wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
-  wire \$306 ;
-  wire \$307 ;
-  wire [15:0] \$308 ;
-  wire [15:0] \$309 ;
-  wire \$31 ;
-  wire [16:0] \$310 ;
-  wire \$311 ;
-  wire \$312 ;
-  wire [15:0] \$313 ;
-  wire [15:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire \$316 ;
-  wire \$317 ;
+  wire \$304 ;
+  wire \$305 ;
+  wire [15:0] \$306 ;
+  wire [15:0] \$307 ;
+  wire \$308 ;
+  wire \$309 ;
+  wire [15:0] \$31 ;
+  wire [15:0] \$310 ;
+  wire [15:0] \$311 ;
+  wire [16:0] \$312 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire [15:0] \$315 ;
+  wire [15:0] \$316 ;
+  wire [16:0] \$317 ;
   wire \$318 ;
-  wire [15:0] \$319 ;
-  wire \$32 ;
-  wire [15:0] \$320 ;
-  wire \$321 ;
-  wire \$322 ;
-  wire [15:0] \$323 ;
-  wire [15:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire \$326 ;
-  wire \$327 ;
-  wire [15:0] \$328 ;
-  wire [15:0] \$329 ;
+  wire \$319 ;
+  wire [16:0] \$32 ;
+  wire \$320 ;
+  wire [15:0] \$321 ;
+  wire [15:0] \$322 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire [15:0] \$325 ;
+  wire [15:0] \$326 ;
+  wire [16:0] \$327 ;
+  wire \$328 ;
+  wire \$329 ;
   wire \$33 ;
-  wire [16:0] \$330 ;
-  wire \$331 ;
-  wire [28:0] \$332 ;
-  wire [32:0] \$333 ;
-  wire [40:0] \$334 ;
-  wire [42:0] \$335 ;
-  wire [21:0] \$336 ;
-  wire [40:0] \$337 ;
-  wire [42:0] \$338 ;
+  wire [15:0] \$330 ;
+  wire [15:0] \$331 ;
+  wire [16:0] \$332 ;
+  wire \$333 ;
+  wire \$334 ;
+  wire \$335 ;
+  wire [15:0] \$336 ;
+  wire [15:0] \$337 ;
+  wire \$338 ;
   wire \$339 ;
-  wire [15:0] \$34 ;
-  wire \$340 ;
+  wire \$34 ;
+  wire [15:0] \$340 ;
   wire [15:0] \$341 ;
-  wire [15:0] \$342 ;
+  wire [16:0] \$342 ;
   wire \$343 ;
   wire \$344 ;
   wire [15:0] \$345 ;
@@ -7444,32 +4955,32 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$347 ;
   wire \$348 ;
   wire \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
+  wire \$35 ;
+  wire \$350 ;
   wire [15:0] \$351 ;
-  wire [16:0] \$352 ;
+  wire [15:0] \$352 ;
   wire \$353 ;
   wire \$354 ;
-  wire \$355 ;
+  wire [15:0] \$355 ;
   wire [15:0] \$356 ;
-  wire [15:0] \$357 ;
+  wire [16:0] \$357 ;
   wire \$358 ;
   wire \$359 ;
-  wire \$36 ;
+  wire [15:0] \$36 ;
   wire [15:0] \$360 ;
   wire [15:0] \$361 ;
   wire [16:0] \$362 ;
   wire \$363 ;
   wire \$364 ;
-  wire [15:0] \$365 ;
+  wire \$365 ;
   wire [15:0] \$366 ;
-  wire [16:0] \$367 ;
+  wire [15:0] \$367 ;
   wire \$368 ;
   wire \$369 ;
-  wire \$37 ;
-  wire \$370 ;
+  wire [15:0] \$37 ;
+  wire [15:0] \$370 ;
   wire [15:0] \$371 ;
-  wire [15:0] \$372 ;
+  wire [16:0] \$372 ;
   wire \$373 ;
   wire \$374 ;
   wire [15:0] \$375 ;
@@ -7477,33 +4988,33 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$377 ;
   wire \$378 ;
   wire \$379 ;
-  wire [15:0] \$38 ;
-  wire [15:0] \$380 ;
+  wire \$38 ;
+  wire \$380 ;
   wire [15:0] \$381 ;
-  wire [16:0] \$382 ;
+  wire [15:0] \$382 ;
   wire \$383 ;
   wire \$384 ;
-  wire \$385 ;
+  wire [15:0] \$385 ;
   wire [15:0] \$386 ;
-  wire [15:0] \$387 ;
+  wire [16:0] \$387 ;
   wire \$388 ;
   wire \$389 ;
-  wire [15:0] \$39 ;
+  wire \$39 ;
   wire [15:0] \$390 ;
   wire [15:0] \$391 ;
   wire [16:0] \$392 ;
   wire \$393 ;
   wire \$394 ;
-  wire [15:0] \$395 ;
+  wire \$395 ;
   wire [15:0] \$396 ;
-  wire [16:0] \$397 ;
+  wire [15:0] \$397 ;
   wire \$398 ;
   wire \$399 ;
-  wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$400 ;
+  wire \$4 ;
+  wire [15:0] \$40 ;
+  wire [15:0] \$400 ;
   wire [15:0] \$401 ;
-  wire [15:0] \$402 ;
+  wire [16:0] \$402 ;
   wire \$403 ;
   wire \$404 ;
   wire [15:0] \$405 ;
@@ -7511,32 +5022,32 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$407 ;
   wire \$408 ;
   wire \$409 ;
-  wire \$41 ;
-  wire [15:0] \$410 ;
+  wire [15:0] \$41 ;
+  wire \$410 ;
   wire [15:0] \$411 ;
-  wire [16:0] \$412 ;
+  wire [15:0] \$412 ;
   wire \$413 ;
   wire \$414 ;
-  wire \$415 ;
+  wire [15:0] \$415 ;
   wire [15:0] \$416 ;
-  wire [15:0] \$417 ;
+  wire [16:0] \$417 ;
   wire \$418 ;
   wire \$419 ;
-  wire \$42 ;
+  wire [16:0] \$42 ;
   wire [15:0] \$420 ;
   wire [15:0] \$421 ;
   wire [16:0] \$422 ;
   wire \$423 ;
   wire \$424 ;
-  wire [15:0] \$425 ;
+  wire \$425 ;
   wire [15:0] \$426 ;
-  wire [16:0] \$427 ;
+  wire [15:0] \$427 ;
   wire \$428 ;
   wire \$429 ;
-  wire [15:0] \$43 ;
-  wire \$430 ;
+  wire \$43 ;
+  wire [15:0] \$430 ;
   wire [15:0] \$431 ;
-  wire [15:0] \$432 ;
+  wire [16:0] \$432 ;
   wire \$433 ;
   wire \$434 ;
   wire [15:0] \$435 ;
@@ -7544,32 +5055,32 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$437 ;
   wire \$438 ;
   wire \$439 ;
-  wire [15:0] \$44 ;
-  wire [15:0] \$440 ;
+  wire \$44 ;
+  wire \$440 ;
   wire [15:0] \$441 ;
-  wire [16:0] \$442 ;
+  wire [15:0] \$442 ;
   wire \$443 ;
   wire \$444 ;
-  wire \$445 ;
+  wire [15:0] \$445 ;
   wire [15:0] \$446 ;
-  wire [15:0] \$447 ;
+  wire [16:0] \$447 ;
   wire \$448 ;
   wire \$449 ;
-  wire [16:0] \$45 ;
+  wire [15:0] \$45 ;
   wire [15:0] \$450 ;
   wire [15:0] \$451 ;
   wire [16:0] \$452 ;
   wire \$453 ;
   wire \$454 ;
-  wire [15:0] \$455 ;
+  wire \$455 ;
   wire [15:0] \$456 ;
-  wire [16:0] \$457 ;
+  wire [15:0] \$457 ;
   wire \$458 ;
   wire \$459 ;
-  wire \$46 ;
-  wire \$460 ;
+  wire [15:0] \$46 ;
+  wire [15:0] \$460 ;
   wire [15:0] \$461 ;
-  wire [15:0] \$462 ;
+  wire [16:0] \$462 ;
   wire \$463 ;
   wire \$464 ;
   wire [15:0] \$465 ;
@@ -7577,15 +5088,15 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$467 ;
   wire \$468 ;
   wire \$469 ;
-  wire \$47 ;
-  wire [15:0] \$470 ;
+  wire [16:0] \$47 ;
+  wire \$470 ;
   wire [15:0] \$471 ;
-  wire [16:0] \$472 ;
+  wire [15:0] \$472 ;
   wire \$473 ;
   wire \$474 ;
-  wire \$475 ;
+  wire [15:0] \$475 ;
   wire [15:0] \$476 ;
-  wire [15:0] \$477 ;
+  wire [16:0] \$477 ;
   wire \$478 ;
   wire \$479 ;
   wire \$48 ;
@@ -7594,15 +5105,15 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$482 ;
   wire \$483 ;
   wire \$484 ;
-  wire [15:0] \$485 ;
+  wire \$485 ;
   wire [15:0] \$486 ;
-  wire [16:0] \$487 ;
+  wire [15:0] \$487 ;
   wire \$488 ;
   wire \$489 ;
-  wire [15:0] \$49 ;
-  wire \$490 ;
+  wire \$49 ;
+  wire [15:0] \$490 ;
   wire [15:0] \$491 ;
-  wire [15:0] \$492 ;
+  wire [16:0] \$492 ;
   wire \$493 ;
   wire \$494 ;
   wire [15:0] \$495 ;
@@ -7610,33 +5121,33 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$497 ;
   wire \$498 ;
   wire \$499 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
-  wire [15:0] \$500 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire \$500 ;
   wire [15:0] \$501 ;
-  wire [16:0] \$502 ;
+  wire [15:0] \$502 ;
   wire \$503 ;
   wire \$504 ;
-  wire \$505 ;
+  wire [15:0] \$505 ;
   wire [15:0] \$506 ;
-  wire [15:0] \$507 ;
+  wire [16:0] \$507 ;
   wire \$508 ;
   wire \$509 ;
-  wire \$51 ;
+  wire [15:0] \$51 ;
   wire [15:0] \$510 ;
   wire [15:0] \$511 ;
   wire [16:0] \$512 ;
   wire \$513 ;
   wire \$514 ;
-  wire [15:0] \$515 ;
+  wire \$515 ;
   wire [15:0] \$516 ;
-  wire [16:0] \$517 ;
+  wire [15:0] \$517 ;
   wire \$518 ;
   wire \$519 ;
-  wire \$52 ;
-  wire \$520 ;
+  wire [15:0] \$52 ;
+  wire [15:0] \$520 ;
   wire [15:0] \$521 ;
-  wire [15:0] \$522 ;
+  wire [16:0] \$522 ;
   wire \$523 ;
   wire \$524 ;
   wire [15:0] \$525 ;
@@ -7644,32 +5155,32 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$527 ;
   wire \$528 ;
   wire \$529 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$530 ;
+  wire \$53 ;
+  wire \$530 ;
   wire [15:0] \$531 ;
-  wire [16:0] \$532 ;
+  wire [15:0] \$532 ;
   wire \$533 ;
   wire \$534 ;
-  wire \$535 ;
+  wire [15:0] \$535 ;
   wire [15:0] \$536 ;
-  wire [15:0] \$537 ;
+  wire [16:0] \$537 ;
   wire \$538 ;
   wire \$539 ;
-  wire [15:0] \$54 ;
+  wire \$54 ;
   wire [15:0] \$540 ;
   wire [15:0] \$541 ;
   wire [16:0] \$542 ;
   wire \$543 ;
   wire \$544 ;
-  wire [15:0] \$545 ;
+  wire \$545 ;
   wire [15:0] \$546 ;
-  wire [16:0] \$547 ;
+  wire [15:0] \$547 ;
   wire \$548 ;
   wire \$549 ;
-  wire [16:0] \$55 ;
-  wire \$550 ;
+  wire [15:0] \$55 ;
+  wire [15:0] \$550 ;
   wire [15:0] \$551 ;
-  wire [15:0] \$552 ;
+  wire [16:0] \$552 ;
   wire \$553 ;
   wire \$554 ;
   wire [15:0] \$555 ;
@@ -7677,32 +5188,32 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$557 ;
   wire \$558 ;
   wire \$559 ;
-  wire \$56 ;
-  wire [15:0] \$560 ;
+  wire [15:0] \$56 ;
+  wire \$560 ;
   wire [15:0] \$561 ;
-  wire [16:0] \$562 ;
+  wire [15:0] \$562 ;
   wire \$563 ;
   wire \$564 ;
-  wire \$565 ;
+  wire [15:0] \$565 ;
   wire [15:0] \$566 ;
-  wire [15:0] \$567 ;
+  wire [16:0] \$567 ;
   wire \$568 ;
   wire \$569 ;
-  wire \$57 ;
+  wire [16:0] \$57 ;
   wire [15:0] \$570 ;
   wire [15:0] \$571 ;
   wire [16:0] \$572 ;
   wire \$573 ;
   wire \$574 ;
-  wire [15:0] \$575 ;
+  wire \$575 ;
   wire [15:0] \$576 ;
-  wire [16:0] \$577 ;
+  wire [15:0] \$577 ;
   wire \$578 ;
   wire \$579 ;
-  wire [15:0] \$58 ;
-  wire \$580 ;
+  wire \$58 ;
+  wire [15:0] \$580 ;
   wire [15:0] \$581 ;
-  wire [15:0] \$582 ;
+  wire [16:0] \$582 ;
   wire \$583 ;
   wire \$584 ;
   wire [15:0] \$585 ;
@@ -7710,33 +5221,33 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$587 ;
   wire \$588 ;
   wire \$589 ;
-  wire [15:0] \$59 ;
-  wire [15:0] \$590 ;
+  wire \$59 ;
+  wire \$590 ;
   wire [15:0] \$591 ;
-  wire [16:0] \$592 ;
+  wire [15:0] \$592 ;
   wire \$593 ;
   wire \$594 ;
-  wire \$595 ;
+  wire [15:0] \$595 ;
   wire [15:0] \$596 ;
-  wire [15:0] \$597 ;
+  wire [16:0] \$597 ;
   wire \$598 ;
   wire \$599 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
+  wire [15:0] \$6 ;
+  wire [15:0] \$60 ;
   wire [15:0] \$600 ;
   wire [15:0] \$601 ;
   wire [16:0] \$602 ;
   wire \$603 ;
   wire \$604 ;
-  wire [15:0] \$605 ;
+  wire \$605 ;
   wire [15:0] \$606 ;
-  wire [16:0] \$607 ;
+  wire [15:0] \$607 ;
   wire \$608 ;
   wire \$609 ;
-  wire \$61 ;
-  wire \$610 ;
+  wire [15:0] \$61 ;
+  wire [15:0] \$610 ;
   wire [15:0] \$611 ;
-  wire [15:0] \$612 ;
+  wire [16:0] \$612 ;
   wire \$613 ;
   wire \$614 ;
   wire [15:0] \$615 ;
@@ -7744,15 +5255,15 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$617 ;
   wire \$618 ;
   wire \$619 ;
-  wire \$62 ;
-  wire [15:0] \$620 ;
+  wire [16:0] \$62 ;
+  wire \$620 ;
   wire [15:0] \$621 ;
-  wire [16:0] \$622 ;
+  wire [15:0] \$622 ;
   wire \$623 ;
   wire \$624 ;
-  wire \$625 ;
+  wire [15:0] \$625 ;
   wire [15:0] \$626 ;
-  wire [15:0] \$627 ;
+  wire [16:0] \$627 ;
   wire \$628 ;
   wire \$629 ;
   wire \$63 ;
@@ -7761,15 +5272,15 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$632 ;
   wire \$633 ;
   wire \$634 ;
-  wire [15:0] \$635 ;
+  wire \$635 ;
   wire [15:0] \$636 ;
-  wire [16:0] \$637 ;
+  wire [15:0] \$637 ;
   wire \$638 ;
   wire \$639 ;
-  wire [15:0] \$64 ;
-  wire \$640 ;
+  wire \$64 ;
+  wire [15:0] \$640 ;
   wire [15:0] \$641 ;
-  wire [15:0] \$642 ;
+  wire [16:0] \$642 ;
   wire \$643 ;
   wire \$644 ;
   wire [15:0] \$645 ;
@@ -7777,63 +5288,63 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [16:0] \$647 ;
   wire \$648 ;
   wire \$649 ;
-  wire [15:0] \$65 ;
-  wire [15:0] \$650 ;
+  wire \$65 ;
+  wire \$650 ;
   wire [15:0] \$651 ;
-  wire [16:0] \$652 ;
+  wire [15:0] \$652 ;
   wire \$653 ;
   wire \$654 ;
-  wire \$655 ;
+  wire [15:0] \$655 ;
   wire [15:0] \$656 ;
-  wire [15:0] \$657 ;
+  wire [16:0] \$657 ;
   wire \$658 ;
   wire \$659 ;
-  wire \$66 ;
+  wire [15:0] \$66 ;
   wire [15:0] \$660 ;
   wire [15:0] \$661 ;
   wire [16:0] \$662 ;
   wire \$663 ;
   wire \$664 ;
-  wire [15:0] \$665 ;
+  wire \$665 ;
   wire [15:0] \$666 ;
-  wire [16:0] \$667 ;
+  wire [15:0] \$667 ;
   wire \$668 ;
-  wire [28:0] \$669 ;
-  wire \$67 ;
-  wire [32:0] \$670 ;
-  wire [40:0] \$671 ;
-  wire [42:0] \$672 ;
-  wire [21:0] \$673 ;
-  wire [40:0] \$674 ;
-  wire [42:0] \$675 ;
-  wire \$676 ;
-  wire \$677 ;
-  wire [15:0] \$678 ;
-  wire [15:0] \$679 ;
-  wire [15:0] \$68 ;
+  wire \$669 ;
+  wire [15:0] \$67 ;
+  wire [15:0] \$670 ;
+  wire [15:0] \$671 ;
+  wire [16:0] \$672 ;
+  wire \$673 ;
+  wire \$674 ;
+  wire [15:0] \$675 ;
+  wire [15:0] \$676 ;
+  wire [16:0] \$677 ;
+  wire \$678 ;
+  wire \$679 ;
+  wire \$68 ;
   wire \$680 ;
-  wire \$681 ;
+  wire [15:0] \$681 ;
   wire [15:0] \$682 ;
-  wire [15:0] \$683 ;
-  wire [16:0] \$684 ;
-  wire \$685 ;
-  wire \$686 ;
-  wire [15:0] \$687 ;
-  wire [15:0] \$688 ;
-  wire [16:0] \$689 ;
-  wire [15:0] \$69 ;
-  wire \$690 ;
-  wire \$691 ;
-  wire [15:0] \$692 ;
-  wire [15:0] \$693 ;
+  wire \$683 ;
+  wire \$684 ;
+  wire [15:0] \$685 ;
+  wire [15:0] \$686 ;
+  wire [16:0] \$687 ;
+  wire \$688 ;
+  wire \$689 ;
+  wire \$69 ;
+  wire [15:0] \$690 ;
+  wire [15:0] \$691 ;
+  wire [16:0] \$692 ;
+  wire \$693 ;
   wire \$694 ;
   wire \$695 ;
   wire [15:0] \$696 ;
   wire [15:0] \$697 ;
   wire \$698 ;
   wire \$699 ;
-  wire \$7 ;
-  wire [16:0] \$70 ;
+  wire [15:0] \$7 ;
+  wire [15:0] \$70 ;
   wire [15:0] \$700 ;
   wire [15:0] \$701 ;
   wire [16:0] \$702 ;
@@ -7842,155 +5353,456 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
   wire [15:0] \$705 ;
   wire [15:0] \$706 ;
   wire [16:0] \$707 ;
-  wire [16:0] \$708 ;
-  wire [20:0] \$709 ;
-  wire \$71 ;
-  wire [20:0] \$710 ;
-  wire \$711 ;
-  wire [20:0] \$712 ;
-  wire [20:0] \$713 ;
-  wire [20:0] \$714 ;
-  wire \$715 ;
-  wire \$716 ;
-  wire [15:0] \$717 ;
-  wire [15:0] \$718 ;
+  wire \$708 ;
+  wire \$709 ;
+  wire [15:0] \$71 ;
+  wire \$710 ;
+  wire [15:0] \$711 ;
+  wire [15:0] \$712 ;
+  wire \$713 ;
+  wire \$714 ;
+  wire [15:0] \$715 ;
+  wire [15:0] \$716 ;
+  wire [16:0] \$717 ;
+  wire \$718 ;
   wire \$719 ;
-  wire \$72 ;
-  wire \$720 ;
+  wire [16:0] \$72 ;
+  wire [15:0] \$720 ;
   wire [15:0] \$721 ;
-  wire [15:0] \$722 ;
-  wire [16:0] \$723 ;
+  wire [16:0] \$722 ;
+  wire \$723 ;
   wire \$724 ;
   wire \$725 ;
   wire [15:0] \$726 ;
   wire [15:0] \$727 ;
-  wire [16:0] \$728 ;
+  wire \$728 ;
   wire \$729 ;
-  wire [15:0] \$73 ;
-  wire \$730 ;
+  wire \$73 ;
+  wire [15:0] \$730 ;
   wire [15:0] \$731 ;
-  wire [15:0] \$732 ;
+  wire [16:0] \$732 ;
   wire \$733 ;
   wire \$734 ;
   wire [15:0] \$735 ;
   wire [15:0] \$736 ;
-  wire \$737 ;
+  wire [16:0] \$737 ;
   wire \$738 ;
-  wire [15:0] \$739 ;
-  wire [15:0] \$74 ;
-  wire [15:0] \$740 ;
-  wire [16:0] \$741 ;
-  wire \$742 ;
+  wire \$739 ;
+  wire \$74 ;
+  wire \$740 ;
+  wire [15:0] \$741 ;
+  wire [15:0] \$742 ;
   wire \$743 ;
-  wire [15:0] \$744 ;
+  wire \$744 ;
   wire [15:0] \$745 ;
-  wire [16:0] \$746 ;
+  wire [15:0] \$746 ;
   wire [16:0] \$747 ;
-  wire [20:0] \$748 ;
-  wire [20:0] \$749 ;
-  wire [16:0] \$75 ;
-  wire \$750 ;
-  wire [20:0] \$751 ;
-  wire [20:0] \$752 ;
-  wire [20:0] \$753 ;
-  reg \$754 ;
-  reg \$755 ;
-  reg [14:0] \$756 ;
-  reg \$757 ;
-  reg [4:0] \$758 ;
-  reg [11:0] \$759 ;
-  wire \$76 ;
-  reg [31:0] \$760 ;
-  reg [14:0] \$761 ;
-  reg \$762 ;
-  reg [4:0] \$763 ;
-  reg [11:0] \$764 ;
-  wire \$77 ;
+  wire \$748 ;
+  wire \$749 ;
+  wire [15:0] \$75 ;
+  wire [15:0] \$750 ;
+  wire [15:0] \$751 ;
+  wire [16:0] \$752 ;
+  wire \$753 ;
+  wire \$754 ;
+  wire \$755 ;
+  wire [15:0] \$756 ;
+  wire [15:0] \$757 ;
+  wire \$758 ;
+  wire \$759 ;
+  wire [15:0] \$76 ;
+  wire [15:0] \$760 ;
+  wire [15:0] \$761 ;
+  wire [16:0] \$762 ;
+  wire \$763 ;
+  wire \$764 ;
+  wire [15:0] \$765 ;
+  wire [15:0] \$766 ;
+  wire [16:0] \$767 ;
+  wire \$768 ;
+  wire \$769 ;
+  wire [16:0] \$77 ;
+  wire \$770 ;
+  wire [15:0] \$771 ;
+  wire [15:0] \$772 ;
+  wire \$773 ;
+  wire \$774 ;
+  wire [15:0] \$775 ;
+  wire [15:0] \$776 ;
+  wire [16:0] \$777 ;
+  wire \$778 ;
+  wire \$779 ;
   wire \$78 ;
-  wire [15:0] \$79 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [15:0] \$83 ;
-  wire [15:0] \$84 ;
-  wire [16:0] \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [15:0] \$88 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire \$91 ;
-  wire \$92 ;
+  wire [15:0] \$780 ;
+  wire [15:0] \$781 ;
+  wire [16:0] \$782 ;
+  wire \$783 ;
+  wire \$784 ;
+  wire \$785 ;
+  wire [15:0] \$786 ;
+  wire [15:0] \$787 ;
+  wire \$788 ;
+  wire \$789 ;
+  wire \$79 ;
+  wire [15:0] \$790 ;
+  wire [15:0] \$791 ;
+  wire [16:0] \$792 ;
+  wire \$793 ;
+  wire \$794 ;
+  wire [15:0] \$795 ;
+  wire [15:0] \$796 ;
+  wire [16:0] \$797 ;
+  wire \$798 ;
+  wire \$799 ;
+  wire \$8 ;
+  wire \$80 ;
+  wire \$800 ;
+  wire [15:0] \$801 ;
+  wire [15:0] \$802 ;
+  wire \$803 ;
+  wire \$804 ;
+  wire [15:0] \$805 ;
+  wire [15:0] \$806 ;
+  wire [16:0] \$807 ;
+  wire \$808 ;
+  wire \$809 ;
+  wire [15:0] \$81 ;
+  wire [15:0] \$810 ;
+  wire [15:0] \$811 ;
+  wire [16:0] \$812 ;
+  wire \$813 ;
+  wire \$814 ;
+  wire \$815 ;
+  wire [15:0] \$816 ;
+  wire [15:0] \$817 ;
+  wire \$818 ;
+  wire \$819 ;
+  wire [15:0] \$82 ;
+  wire [15:0] \$820 ;
+  wire [15:0] \$821 ;
+  wire [16:0] \$822 ;
+  wire \$823 ;
+  wire \$824 ;
+  wire [15:0] \$825 ;
+  wire [15:0] \$826 ;
+  wire [16:0] \$827 ;
+  wire \$828 ;
+  wire \$829 ;
+  wire \$83 ;
+  wire \$830 ;
+  wire [15:0] \$831 ;
+  wire [15:0] \$832 ;
+  wire \$833 ;
+  wire \$834 ;
+  wire [15:0] \$835 ;
+  wire [15:0] \$836 ;
+  wire [16:0] \$837 ;
+  wire \$838 ;
+  wire \$839 ;
+  wire \$84 ;
+  wire [15:0] \$840 ;
+  wire [15:0] \$841 ;
+  wire [16:0] \$842 ;
+  wire \$843 ;
+  wire \$844 ;
+  wire \$845 ;
+  wire [15:0] \$846 ;
+  wire [15:0] \$847 ;
+  wire \$848 ;
+  wire \$849 ;
+  wire [15:0] \$85 ;
+  wire [15:0] \$850 ;
+  wire [15:0] \$851 ;
+  wire [16:0] \$852 ;
+  wire \$853 ;
+  wire \$854 ;
+  wire [15:0] \$855 ;
+  wire [15:0] \$856 ;
+  wire [16:0] \$857 ;
+  wire \$858 ;
+  wire \$859 ;
+  wire [15:0] \$86 ;
+  wire \$860 ;
+  wire [15:0] \$861 ;
+  wire [15:0] \$862 ;
+  wire \$863 ;
+  wire \$864 ;
+  wire [15:0] \$865 ;
+  wire [15:0] \$866 ;
+  wire [16:0] \$867 ;
+  wire \$868 ;
+  wire \$869 ;
+  wire [16:0] \$87 ;
+  wire [15:0] \$870 ;
+  wire [15:0] \$871 ;
+  wire [16:0] \$872 ;
+  wire \$873 ;
+  wire \$874 ;
+  wire \$875 ;
+  wire [15:0] \$876 ;
+  wire [15:0] \$877 ;
+  wire \$878 ;
+  wire \$879 ;
+  wire \$88 ;
+  wire [15:0] \$880 ;
+  wire [15:0] \$881 ;
+  wire [16:0] \$882 ;
+  wire \$883 ;
+  wire \$884 ;
+  wire [15:0] \$885 ;
+  wire [15:0] \$886 ;
+  wire [16:0] \$887 ;
+  wire \$888 ;
+  wire \$889 ;
+  wire \$89 ;
+  wire \$890 ;
+  wire [15:0] \$891 ;
+  wire [15:0] \$892 ;
+  wire \$893 ;
+  wire \$894 ;
+  wire [15:0] \$895 ;
+  wire [15:0] \$896 ;
+  wire [16:0] \$897 ;
+  wire \$898 ;
+  wire \$899 ;
+  wire \$9 ;
+  wire [15:0] \$90 ;
+  wire [15:0] \$900 ;
+  wire [15:0] \$901 ;
+  wire [16:0] \$902 ;
+  wire \$903 ;
+  wire \$904 ;
+  wire \$905 ;
+  wire [15:0] \$906 ;
+  wire [15:0] \$907 ;
+  wire \$908 ;
+  wire \$909 ;
+  wire [15:0] \$91 ;
+  wire [15:0] \$910 ;
+  wire [15:0] \$911 ;
+  wire [16:0] \$912 ;
+  wire \$913 ;
+  wire \$914 ;
+  wire [15:0] \$915 ;
+  wire [15:0] \$916 ;
+  wire [16:0] \$917 ;
+  wire \$918 ;
+  wire \$919 ;
+  wire [16:0] \$92 ;
+  wire \$920 ;
+  wire [15:0] \$921 ;
+  wire [15:0] \$922 ;
+  wire \$923 ;
+  wire \$924 ;
+  wire [15:0] \$925 ;
+  wire [15:0] \$926 ;
+  wire [16:0] \$927 ;
+  wire \$928 ;
+  wire \$929 ;
   wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
+  wire [15:0] \$930 ;
+  wire [15:0] \$931 ;
+  wire [16:0] \$932 ;
+  wire \$933 ;
+  wire \$934 ;
+  wire \$935 ;
+  wire [15:0] \$936 ;
+  wire [15:0] \$937 ;
+  wire \$938 ;
+  wire \$939 ;
+  wire \$94 ;
+  wire [15:0] \$940 ;
+  wire [15:0] \$941 ;
+  wire [16:0] \$942 ;
+  wire \$943 ;
+  wire \$944 ;
+  wire [15:0] \$945 ;
+  wire [15:0] \$946 ;
+  wire [16:0] \$947 ;
+  wire \$948 ;
+  wire \$949 ;
+  wire \$95 ;
+  wire \$950 ;
+  wire [15:0] \$951 ;
+  wire [15:0] \$952 ;
+  wire \$953 ;
+  wire \$954 ;
+  wire [15:0] \$955 ;
+  wire [15:0] \$956 ;
+  wire [16:0] \$957 ;
+  wire \$958 ;
+  wire \$959 ;
+  wire [15:0] \$96 ;
+  wire [15:0] \$960 ;
+  wire [15:0] \$961 ;
+  wire [16:0] \$962 ;
+  wire \$963 ;
+  wire \$964 ;
+  wire \$965 ;
+  wire [15:0] \$966 ;
+  wire [15:0] \$967 ;
+  wire \$968 ;
+  wire \$969 ;
+  wire [15:0] \$97 ;
+  wire [15:0] \$970 ;
+  wire [15:0] \$971 ;
+  wire [16:0] \$972 ;
+  wire \$973 ;
+  wire \$974 ;
+  wire [15:0] \$975 ;
+  wire [15:0] \$976 ;
+  wire [16:0] \$977 ;
+  wire \$978 ;
+  wire \$979 ;
+  wire \$98 ;
+  wire \$980 ;
+  wire [15:0] \$981 ;
+  wire [15:0] \$982 ;
+  wire \$983 ;
+  wire \$984 ;
+  wire [15:0] \$985 ;
+  wire [15:0] \$986 ;
+  wire [16:0] \$987 ;
+  wire \$988 ;
+  wire \$989 ;
+  wire \$99 ;
+  wire [15:0] \$990 ;
+  wire [15:0] \$991 ;
+  wire [16:0] \$992 ;
+  wire \$993 ;
+  wire \$994 ;
+  wire \$995 ;
+  wire [15:0] \$996 ;
+  wire [15:0] \$997 ;
+  wire \$998 ;
+  wire \$999 ;
   input clk;
   wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [15:0] \i__payload[0] ;
-  wire [15:0] \i__payload[1] ;
+  input [34:0] i__payload;
+  wire [34:0] i__payload;
+  wire [2:0] \i__payload.unit ;
+  wire [31:0] \i__payload.x ;
   output i__ready;
   wire i__ready;
   input i__valid;
   wire i__valid;
+  reg [32:0] l0_acc_p1 = 33'h000000000;
+  reg [5:0] l0_addr;
+  reg [32:0] l0_c0;
+  reg [31:0] l0_c1;
+  reg [18:0] l0_c2;
+  reg l0_neg;
   reg l0_neg_p0 = 1'h0;
-  reg [4:0] l0_s1_seg;
-  wire [28:0] l0_s2_prod;
-  wire [42:0] l0_s3_prod;
-  wire [21:0] l0_s4_acc;
-  reg [4:0] l0_seg_p0 = 5'h00;
-  reg [11:0] l0_t_p0 = 12'h000;
-  reg [14:0] l0_x_p0 = 15'h0000;
+  reg l0_neg_p1 = 1'h0;
+  wire [28:0] l0_prod0;
+  wire [43:0] l0_prod1;
+  reg [3:0] l0_seg;
+  reg [3:0] l0_seg_p0 = 4'h0;
+  reg [45:0] l0_sr1;
+  reg [15:0] l0_t;
+  reg [15:0] l0_t1;
+  reg [15:0] l0_t_p0 = 16'h0000;
+  reg [32:0] l0_u0_c0;
+  reg [17:0] l0_u0_c1;
+  reg [1:0] l0_u0_seg;
+  wire [19:0] l0_u1_acc;
+  reg [4:0] l0_u1_seg;
+  wire [19:0] l0_u2_acc;
+  reg [4:0] l0_u2_seg;
+  wire [19:0] l0_u3_acc;
+  reg [19:0] l0_u3_c0;
+  reg [31:0] l0_u3_c1;
+  reg [17:0] l0_u3_c2;
+  reg [3:0] l0_u3_seg;
+  wire [19:0] l0_u4_acc;
+  reg [19:0] l0_u4_c0;
+  reg [31:0] l0_u4_c1;
+  reg [16:0] l0_u4_c2;
+  reg [3:0] l0_u4_seg;
+  reg [2:0] l0_unit_p0 = 3'h0;
+  reg [2:0] l0_unit_p1 = 3'h0;
+  reg [15:0] l0_x;
+  reg [15:0] l0_x_p0 = 16'h0000;
+  reg [15:0] l0_x_p1 = 16'h0000;
+  reg [15:0] l0_y2;
+  output [15:0] l0_y_p2;
+  reg [15:0] l0_y_p2 = 16'h0000;
+  reg [32:0] l1_acc_p1 = 33'h000000000;
+  reg [5:0] l1_addr;
+  reg [32:0] l1_c0;
+  reg [31:0] l1_c1;
+  reg [18:0] l1_c2;
+  reg l1_neg;
   reg l1_neg_p0 = 1'h0;
-  reg [4:0] l1_s1_seg;
-  wire [28:0] l1_s2_prod;
-  wire [42:0] l1_s3_prod;
-  wire [21:0] l1_s4_acc;
-  reg [4:0] l1_seg_p0 = 5'h00;
-  reg [11:0] l1_t_p0 = 12'h000;
-  reg [14:0] l1_x_p0 = 15'h0000;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [15:0] \o__payload[0] ;
-  wire [15:0] \o__payload[1] ;
+  reg l1_neg_p1 = 1'h0;
+  wire [28:0] l1_prod0;
+  wire [43:0] l1_prod1;
+  reg [3:0] l1_seg;
+  reg [3:0] l1_seg_p0 = 4'h0;
+  reg [45:0] l1_sr1;
+  reg [15:0] l1_t;
+  reg [15:0] l1_t1;
+  reg [15:0] l1_t_p0 = 16'h0000;
+  reg [32:0] l1_u0_c0;
+  reg [17:0] l1_u0_c1;
+  reg [1:0] l1_u0_seg;
+  wire [19:0] l1_u1_acc;
+  reg [4:0] l1_u1_seg;
+  wire [19:0] l1_u2_acc;
+  reg [4:0] l1_u2_seg;
+  wire [19:0] l1_u3_acc;
+  reg [19:0] l1_u3_c0;
+  reg [31:0] l1_u3_c1;
+  reg [17:0] l1_u3_c2;
+  reg [3:0] l1_u3_seg;
+  wire [19:0] l1_u4_acc;
+  reg [19:0] l1_u4_c0;
+  reg [31:0] l1_u4_c1;
+  reg [16:0] l1_u4_c2;
+  reg [3:0] l1_u4_seg;
+  reg [2:0] l1_unit_p0 = 3'h0;
+  reg [2:0] l1_unit_p1 = 3'h0;
+  reg [15:0] l1_x;
+  reg [15:0] l1_x_p0 = 16'h0000;
+  reg [15:0] l1_x_p1 = 16'h0000;
+  reg [15:0] l1_y2;
+  output [15:0] l1_y_p2;
+  reg [15:0] l1_y_p2 = 16'h0000;
+  wire [31:0] o__payload;
   input o__ready;
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  wire [4:0] port__addr;
-  wire [4:0] \port__addr$11 ;
-  wire [4:0] \port__addr$15 ;
-  wire [4:0] \port__addr$21 ;
-  wire [4:0] \port__addr$22 ;
-  wire [4:0] \port__addr$27 ;
-  wire [4:0] \port__addr$31 ;
-  wire [4:0] \port__addr$6 ;
-  wire [16:0] port__data;
-  wire [31:0] \port__data$14 ;
-  wire [20:0] \port__data$19 ;
-  wire [16:0] \port__data$25 ;
-  wire [31:0] \port__data$30 ;
-  wire [20:0] \port__data$35 ;
-  wire [15:0] \port__data$42 ;
-  wire [15:0] \port__data$46 ;
+  wire [5:0] port__addr;
+  wire [5:0] \port__addr$23 ;
+  wire [5:0] \port__addr$30 ;
+  wire [5:0] \port__addr$36 ;
+  wire [5:0] \port__addr$64 ;
+  wire [5:0] \port__addr$73 ;
+  wire [5:0] \port__addr$80 ;
+  wire [5:0] \port__addr$86 ;
+  wire [20:0] port__data;
+  wire [31:0] \port__data$29 ;
+  wire [18:0] \port__data$35 ;
+  wire [14:0] \port__data$41 ;
+  wire [20:0] \port__data$72 ;
+  wire [31:0] \port__data$79 ;
+  wire [18:0] \port__data$85 ;
+  wire [14:0] \port__data$91 ;
   wire port__en;
-  wire \port__en$12 ;
-  wire \port__en$16 ;
-  wire \port__en$23 ;
-  wire \port__en$28 ;
-  wire \port__en$32 ;
+  wire \port__en$24 ;
+  wire \port__en$31 ;
+  wire \port__en$37 ;
+  wire \port__en$65 ;
+  wire \port__en$74 ;
+  wire \port__en$81 ;
+  wire \port__en$87 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
-  (* ram_style = "logic" *)
-  reg [20:0] c0_rom [22:0];
+  reg valid_1 = 1'h0;
+  (* ram_style = "block" *)
+  reg [20:0] c0_rom [50:0];
   initial begin
     c0_rom[0] = 21'h07fff9;
     c0_rom[1] = 21'h08bf69;
@@ -8015,21 +5827,49 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
     c0_rom[20] = 21'h0ff85d;
     c0_rom[21] = 21'h0ffba6;
     c0_rom[22] = 21'h0ffde0;
+    c0_rom[23] = 21'h1ffffe;
+    c0_rom[24] = 21'h009b32;
+    c0_rom[25] = 21'h013711;
+    c0_rom[26] = 21'h01d48d;
+    c0_rom[27] = 21'h027503;
+    c0_rom[28] = 21'h031a95;
+    c0_rom[29] = 21'h03cc2b;
+    c0_rom[30] = 21'h04b529;
+    c0_rom[31] = 21'h056dad;
+    c0_rom[32] = 21'h05e7a3;
+    c0_rom[33] = 21'h064790;
+    c0_rom[34] = 21'h069677;
+    c0_rom[35] = 21'h06d8a4;
+    c0_rom[36] = 21'h07107a;
+    c0_rom[37] = 21'h073fbc;
+    c0_rom[38] = 21'h07679f;
+    c0_rom[39] = 21'h078915;
+    c0_rom[40] = 21'h07a4fd;
+    c0_rom[41] = 21'h07bbf3;
+    c0_rom[42] = 21'h07ce85;
+    c0_rom[43] = 21'h07dd4d;
+    c0_rom[44] = 21'h07e8c1;
+    c0_rom[45] = 21'h07f156;
+    c0_rom[46] = 21'h07f77b;
+    c0_rom[47] = 21'h07fb9c;
+    c0_rom[48] = 21'h07fe20;
+    c0_rom[49] = 21'h07ff6f;
+    c0_rom[50] = 21'h07ffed;
   end
   reg [20:0] _0_;
   reg [20:0] _1_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[l1_s1_seg];
+      _0_ <= c0_rom[l1_addr];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[l0_s1_seg];
+      _1_ <= c0_rom[l0_addr];
     end
   end
-  assign \port__data$35  = _0_;
-  assign \port__data$19  = _1_;
+  assign \port__data$72  = _0_;
+  assign port__data = _1_;
   (* ram_style = "block" *)
-  reg [31:0] c1_rom [22:0];
+  reg [31:0] c1_rom [50:0];
   initial begin
     c1_rom[0] = 32'd1075634641;
     c1_rom[1] = 32'd1066165599;
@@ -8054,6128 +5894,5457 @@ module \Cfu.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__val
     c1_rom[20] = 32'd7776757;
     c1_rom[21] = 32'd4382556;
     c1_rom[22] = 32'd2172915;
+    c1_rom[23] = 32'd2149783907;
+    c1_rom[24] = 32'd2137425206;
+    c1_rom[25] = 32'd2100154227;
+    c1_rom[26] = 32'd2037190383;
+    c1_rom[27] = 32'd1946854804;
+    c1_rom[28] = 32'd1825937486;
+    c1_rom[29] = 32'd1664894544;
+    c1_rom[30] = 32'd1402862233;
+    c1_rom[31] = 32'd1157310647;
+    c1_rom[32] = 32'd976012857;
+    c1_rom[33] = 32'd822769841;
+    c1_rom[34] = 32'd689698356;
+    c1_rom[35] = 32'd573202555;
+    c1_rom[36] = 32'd471442350;
+    c1_rom[37] = 32'd382849399;
+    c1_rom[38] = 32'd306311802;
+    c1_rom[39] = 32'd240872738;
+    c1_rom[40] = 32'd185440748;
+    c1_rom[41] = 32'd139264252;
+    c1_rom[42] = 32'd101534892;
+    c1_rom[43] = 32'd71281763;
+    c1_rom[44] = 32'd47709773;
+    c1_rom[45] = 32'd29997117;
+    c1_rom[46] = 32'd17297459;
+    c1_rom[47] = 32'd8781283;
+    c1_rom[48] = 32'd3628263;
+    c1_rom[49] = 32'd1002373;
+    c1_rom[50] = 32'd158645;
   end
   reg [31:0] _2_;
   reg [31:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _2_ <= c1_rom[l1_s1_seg];
+      _2_ <= c1_rom[l1_addr];
     end
     if (i__ready) begin
-      _3_ <= c1_rom[l0_s1_seg];
+      _3_ <= c1_rom[l0_addr];
     end
   end
-  assign \port__data$30  = _2_;
-  assign \port__data$14  = _3_;
-  (* ram_style = "logic" *)
-  reg [16:0] c2_rom [22:0];
-  initial begin
-    c2_rom[0] = 17'h1e844;
-    c2_rom[1] = 17'h1b9fb;
-    c2_rom[2] = 17'h1908c;
-    c2_rom[3] = 17'h16c1b;
-    c2_rom[4] = 17'h14e35;
-    c2_rom[5] = 17'h13c00;
-    c2_rom[6] = 17'h14810;
-    c2_rom[7] = 17'h159be;
-    c2_rom[8] = 17'h16fb3;
-    c2_rom[9] = 17'h1874a;
-    c2_rom[10] = 17'h19c43;
-    c2_rom[11] = 17'h1af4f;
-    c2_rom[12] = 17'h1c0f9;
-    c2_rom[13] = 17'h1d027;
-    c2_rom[14] = 17'h1dc19;
-    c2_rom[15] = 17'h1e5e4;
-    c2_rom[16] = 17'h1edb6;
-    c2_rom[17] = 17'h1f3ad;
-    c2_rom[18] = 17'h1f82b;
-    c2_rom[19] = 17'h1fb11;
-    c2_rom[20] = 17'h1fd23;
-    c2_rom[21] = 17'h1fe79;
-    c2_rom[22] = 17'h1ff37;
-  end
-  reg [16:0] _4_;
-  reg [16:0] _5_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _4_ <= c2_rom[l1_s1_seg];
-    end
-    if (i__ready) begin
-      _5_ <= c2_rom[l0_s1_seg];
-    end
-  end
-  assign \port__data$25  = _4_;
-  assign port__data = _5_;
-  reg [15:0] origin_rom [22:0];
-  initial begin
-    origin_rom[0] = 16'h0000;
-    origin_rom[1] = 16'h0300;
-    origin_rom[2] = 16'h0600;
-    origin_rom[3] = 16'h0900;
-    origin_rom[4] = 16'h0c80;
-    origin_rom[5] = 16'h1080;
-    origin_rom[6] = 16'h1980;
-    origin_rom[7] = 16'h1d80;
-    origin_rom[8] = 16'h2180;
-    origin_rom[9] = 16'h2600;
-    origin_rom[10] = 16'h2a80;
-    origin_rom[11] = 16'h2e80;
-    origin_rom[12] = 16'h3300;
-    origin_rom[13] = 16'h3800;
-    origin_rom[14] = 16'h3d00;
-    origin_rom[15] = 16'h4200;
-    origin_rom[16] = 16'h4800;
-    origin_rom[17] = 16'h4e00;
-    origin_rom[18] = 16'h5500;
-    origin_rom[19] = 16'h5c80;
-    origin_rom[20] = 16'h6480;
-    origin_rom[21] = 16'h6d80;
-    origin_rom[22] = 16'h7900;
-  end
-  assign \port__data$46  = origin_rom[l1_s1_seg];
-  assign \port__data$42  = origin_rom[l0_s1_seg];
-  assign \$235  = - $signed(\$234 );
-  assign \$236  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$237  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$238  = \$237  ? 16'h7fa0 : i__payload[15:0];
-  assign \$239  = \$236  ? 16'h8060 : \$238 ;
-  assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [14:0] >= 15'h4800;
-  assign \$242  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$243  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$244  = \$243  ? 16'h7fa0 : i__payload[15:0];
-  assign \$245  = \$242  ? 16'h8060 : \$244 ;
-  assign \$246  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$247  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$248  = \$247  ? 16'h7fa0 : i__payload[15:0];
-  assign \$249  = \$246  ? 16'h8060 : \$248 ;
-  assign \$250  = - $signed(\$249 );
-  assign \$251  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$252  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$253  = \$252  ? 16'h7fa0 : i__payload[15:0];
-  assign \$254  = \$251  ? 16'h8060 : \$253 ;
-  assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [14:0] >= 15'h4e00;
-  assign \$257  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$258  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$259  = \$258  ? 16'h7fa0 : i__payload[15:0];
-  assign \$260  = \$257  ? 16'h8060 : \$259 ;
-  assign \$261  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$262  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$263  = \$262  ? 16'h7fa0 : i__payload[15:0];
-  assign \$264  = \$261  ? 16'h8060 : \$263 ;
-  assign \$265  = - $signed(\$264 );
-  assign \$266  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$267  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$268  = \$267  ? 16'h7fa0 : i__payload[15:0];
-  assign \$269  = \$266  ? 16'h8060 : \$268 ;
-  assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [14:0] >= 15'h5500;
-  assign \$272  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$273  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$274  = \$273  ? 16'h7fa0 : i__payload[15:0];
-  assign \$275  = \$272  ? 16'h8060 : \$274 ;
-  assign \$276  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$277  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$278  = \$277  ? 16'h7fa0 : i__payload[15:0];
-  assign \$279  = \$276  ? 16'h8060 : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$282  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$283  = \$282  ? 16'h7fa0 : i__payload[15:0];
-  assign \$284  = \$281  ? 16'h8060 : \$283 ;
-  assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [14:0] >= 15'h5c80;
-  assign \$287  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$288  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$289  = \$288  ? 16'h7fa0 : i__payload[15:0];
-  assign \$290  = \$287  ? 16'h8060 : \$289 ;
-  assign \$291  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$292  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$293  = \$292  ? 16'h7fa0 : i__payload[15:0];
-  assign \$294  = \$291  ? 16'h8060 : \$293 ;
-  assign \$295  = - $signed(\$294 );
-  assign \$296  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$297  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$298  = \$297  ? 16'h7fa0 : i__payload[15:0];
-  assign \$299  = \$296  ? 16'h8060 : \$298 ;
-  assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [14:0] >= 15'h6480;
-  assign \$302  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$303  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$304  = \$303  ? 16'h7fa0 : i__payload[15:0];
-  assign \$305  = \$302  ? 16'h8060 : \$304 ;
-  assign \$306  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$307  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$308  = \$307  ? 16'h7fa0 : i__payload[15:0];
-  assign \$309  = \$306  ? 16'h8060 : \$308 ;
-  assign \$310  = - $signed(\$309 );
-  assign \$311  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$312  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$313  = \$312  ? 16'h7fa0 : i__payload[15:0];
-  assign \$314  = \$311  ? 16'h8060 : \$313 ;
-  assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [14:0] >= 15'h6d80;
-  assign \$317  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$318  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$319  = \$318  ? 16'h7fa0 : i__payload[15:0];
-  assign \$320  = \$317  ? 16'h8060 : \$319 ;
-  assign \$321  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$322  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$323  = \$322  ? 16'h7fa0 : i__payload[15:0];
-  assign \$324  = \$321  ? 16'h8060 : \$323 ;
-  assign \$325  = - $signed(\$324 );
-  assign \$326  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$327  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$328  = \$327  ? 16'h7fa0 : i__payload[15:0];
-  assign \$329  = \$326  ? 16'h8060 : \$328 ;
-  assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [14:0] >= 15'h7900;
-  assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
-  assign \$333  = $signed(\$332 ) + $signed(\port__data$14 );
-  assign l0_s3_prod = \$333 [30:0] * l0_t_p0;
-  assign \$335  = $signed({ 1'h0, \$334  }) + $signed(\port__data$19 );
-  assign \$336  = 21'h100000 - \$335 [19:0];
-  assign \$338  = $signed({ 1'h0, \$337  }) + $signed(\port__data$19 );
-  assign l0_s4_acc = l0_neg_p0 ? \$336  : { 2'h0, \$338 [19:0] };
-  assign \$339  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$340  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$341  = \$340  ? 16'h7fa0 : i__payload[31:16];
-  assign \$342  = \$339  ? 16'h8060 : \$341 ;
-  assign \$343  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$344  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$345  = \$344  ? 16'h7fa0 : i__payload[31:16];
-  assign \$346  = \$343  ? 16'h8060 : \$345 ;
-  assign \$347  = - $signed(\$346 );
-  assign \$348  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$349  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$350  = \$349  ? 16'h7fa0 : i__payload[31:16];
-  assign \$351  = \$348  ? 16'h8060 : \$350 ;
-  assign \$352  = \$342 [15] ? \$347  : { \$351 [15], \$351  };
-  assign \$353  = \$352 [14:0] >= 10'h300;
-  assign \$354  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$355  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$356  = \$355  ? 16'h7fa0 : i__payload[31:16];
-  assign \$357  = \$354  ? 16'h8060 : \$356 ;
-  assign \$358  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$359  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$360  = \$359  ? 16'h7fa0 : i__payload[31:16];
-  assign \$361  = \$358  ? 16'h8060 : \$360 ;
-  assign \$362  = - $signed(\$361 );
-  assign \$363  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$364  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$365  = \$364  ? 16'h7fa0 : i__payload[31:16];
-  assign \$366  = \$363  ? 16'h8060 : \$365 ;
-  assign \$367  = \$357 [15] ? \$362  : { \$366 [15], \$366  };
-  assign \$368  = \$367 [14:0] >= 11'h600;
-  assign \$369  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$370  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$371  = \$370  ? 16'h7fa0 : i__payload[31:16];
-  assign \$372  = \$369  ? 16'h8060 : \$371 ;
-  assign \$373  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$374  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$375  = \$374  ? 16'h7fa0 : i__payload[31:16];
-  assign \$376  = \$373  ? 16'h8060 : \$375 ;
-  assign \$377  = - $signed(\$376 );
-  assign \$378  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$379  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$380  = \$379  ? 16'h7fa0 : i__payload[31:16];
-  assign \$381  = \$378  ? 16'h8060 : \$380 ;
-  assign \$382  = \$372 [15] ? \$377  : { \$381 [15], \$381  };
-  assign \$383  = \$382 [14:0] >= 12'h900;
-  assign \$384  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$385  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$386  = \$385  ? 16'h7fa0 : i__payload[31:16];
-  assign \$387  = \$384  ? 16'h8060 : \$386 ;
-  assign \$388  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$389  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$390  = \$389  ? 16'h7fa0 : i__payload[31:16];
-  assign \$391  = \$388  ? 16'h8060 : \$390 ;
-  assign \$392  = - $signed(\$391 );
-  assign \$393  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$395  = \$394  ? 16'h7fa0 : i__payload[31:16];
-  assign \$396  = \$393  ? 16'h8060 : \$395 ;
-  assign \$397  = \$387 [15] ? \$392  : { \$396 [15], \$396  };
-  assign \$398  = \$397 [14:0] >= 12'hc80;
-  assign \$399  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$401  = \$400  ? 16'h7fa0 : i__payload[31:16];
-  assign \$402  = \$399  ? 16'h8060 : \$401 ;
-  assign \$403  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$405  = \$404  ? 16'h7fa0 : i__payload[31:16];
-  assign \$406  = \$403  ? 16'h8060 : \$405 ;
-  assign \$407  = - $signed(\$406 );
-  assign \$408  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$409  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$410  = \$409  ? 16'h7fa0 : i__payload[31:16];
-  assign \$411  = \$408  ? 16'h8060 : \$410 ;
-  assign \$412  = \$402 [15] ? \$407  : { \$411 [15], \$411  };
-  assign \$413  = \$412 [14:0] >= 13'h1080;
-  assign \$414  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$415  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$416  = \$415  ? 16'h7fa0 : i__payload[31:16];
-  assign \$417  = \$414  ? 16'h8060 : \$416 ;
-  assign \$418  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$419  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$420  = \$419  ? 16'h7fa0 : i__payload[31:16];
-  assign \$421  = \$418  ? 16'h8060 : \$420 ;
-  assign \$422  = - $signed(\$421 );
-  assign \$423  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$424  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$425  = \$424  ? 16'h7fa0 : i__payload[31:16];
-  assign \$426  = \$423  ? 16'h8060 : \$425 ;
-  assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
-  assign \$428  = \$427 [14:0] >= 13'h1980;
-  assign \$429  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$430  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$431  = \$430  ? 16'h7fa0 : i__payload[31:16];
-  assign \$432  = \$429  ? 16'h8060 : \$431 ;
-  assign \$433  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$434  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$435  = \$434  ? 16'h7fa0 : i__payload[31:16];
-  assign \$436  = \$433  ? 16'h8060 : \$435 ;
-  assign \$437  = - $signed(\$436 );
-  assign \$438  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$439  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$440  = \$439  ? 16'h7fa0 : i__payload[31:16];
-  assign \$441  = \$438  ? 16'h8060 : \$440 ;
-  assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
-  assign \$443  = \$442 [14:0] >= 13'h1d80;
-  assign \$444  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$445  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$446  = \$445  ? 16'h7fa0 : i__payload[31:16];
-  assign \$447  = \$444  ? 16'h8060 : \$446 ;
-  assign \$448  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$449  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$450  = \$449  ? 16'h7fa0 : i__payload[31:16];
-  assign \$451  = \$448  ? 16'h8060 : \$450 ;
-  assign \$452  = - $signed(\$451 );
-  assign \$453  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$454  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$455  = \$454  ? 16'h7fa0 : i__payload[31:16];
-  assign \$456  = \$453  ? 16'h8060 : \$455 ;
-  assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
-  assign \$458  = \$457 [14:0] >= 14'h2180;
-  assign \$459  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$460  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$461  = \$460  ? 16'h7fa0 : i__payload[31:16];
-  assign \$462  = \$459  ? 16'h8060 : \$461 ;
-  assign \$463  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$464  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$465  = \$464  ? 16'h7fa0 : i__payload[31:16];
-  assign \$466  = \$463  ? 16'h8060 : \$465 ;
-  assign \$467  = - $signed(\$466 );
-  assign \$468  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$469  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$470  = \$469  ? 16'h7fa0 : i__payload[31:16];
-  assign \$471  = \$468  ? 16'h8060 : \$470 ;
-  assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
-  assign \$473  = \$472 [14:0] >= 14'h2600;
-  assign \$474  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$475  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$476  = \$475  ? 16'h7fa0 : i__payload[31:16];
-  assign \$477  = \$474  ? 16'h8060 : \$476 ;
-  assign \$478  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$479  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$480  = \$479  ? 16'h7fa0 : i__payload[31:16];
-  assign \$481  = \$478  ? 16'h8060 : \$480 ;
-  assign \$482  = - $signed(\$481 );
-  assign \$483  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$484  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$485  = \$484  ? 16'h7fa0 : i__payload[31:16];
-  assign \$486  = \$483  ? 16'h8060 : \$485 ;
-  assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
-  assign \$488  = \$487 [14:0] >= 14'h2a80;
-  assign \$489  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$490  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$491  = \$490  ? 16'h7fa0 : i__payload[31:16];
-  assign \$492  = \$489  ? 16'h8060 : \$491 ;
-  assign \$493  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$494  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$495  = \$494  ? 16'h7fa0 : i__payload[31:16];
-  assign \$496  = \$493  ? 16'h8060 : \$495 ;
-  assign \$497  = - $signed(\$496 );
-  assign \$498  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$499  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$500  = \$499  ? 16'h7fa0 : i__payload[31:16];
-  assign \$501  = \$498  ? 16'h8060 : \$500 ;
-  assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
-  assign \$503  = \$502 [14:0] >= 14'h2e80;
-  assign \$504  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$505  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$506  = \$505  ? 16'h7fa0 : i__payload[31:16];
-  assign \$507  = \$504  ? 16'h8060 : \$506 ;
-  assign \$508  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$509  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$510  = \$509  ? 16'h7fa0 : i__payload[31:16];
-  assign \$511  = \$508  ? 16'h8060 : \$510 ;
-  assign \$512  = - $signed(\$511 );
-  assign \$513  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$514  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$515  = \$514  ? 16'h7fa0 : i__payload[31:16];
-  assign \$516  = \$513  ? 16'h8060 : \$515 ;
-  assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
-  assign \$518  = \$517 [14:0] >= 14'h3300;
-  assign \$519  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$520  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$521  = \$520  ? 16'h7fa0 : i__payload[31:16];
-  assign \$522  = \$519  ? 16'h8060 : \$521 ;
-  assign \$523  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$524  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$525  = \$524  ? 16'h7fa0 : i__payload[31:16];
-  assign \$526  = \$523  ? 16'h8060 : \$525 ;
-  assign \$527  = - $signed(\$526 );
-  assign \$528  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$529  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$530  = \$529  ? 16'h7fa0 : i__payload[31:16];
-  assign \$531  = \$528  ? 16'h8060 : \$530 ;
-  assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
-  assign \$533  = \$532 [14:0] >= 14'h3800;
-  assign \$534  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$535  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$536  = \$535  ? 16'h7fa0 : i__payload[31:16];
-  assign \$537  = \$534  ? 16'h8060 : \$536 ;
-  assign \$538  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$539  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$540  = \$539  ? 16'h7fa0 : i__payload[31:16];
-  assign \$541  = \$538  ? 16'h8060 : \$540 ;
-  assign \$542  = - $signed(\$541 );
-  assign \$543  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$544  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$545  = \$544  ? 16'h7fa0 : i__payload[31:16];
-  assign \$546  = \$543  ? 16'h8060 : \$545 ;
-  assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
-  assign \$548  = \$547 [14:0] >= 14'h3d00;
-  assign \$549  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$550  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$551  = \$550  ? 16'h7fa0 : i__payload[31:16];
-  assign \$552  = \$549  ? 16'h8060 : \$551 ;
-  assign \$553  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$554  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$555  = \$554  ? 16'h7fa0 : i__payload[31:16];
-  assign \$556  = \$553  ? 16'h8060 : \$555 ;
-  assign \$557  = - $signed(\$556 );
-  assign \$558  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$559  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$560  = \$559  ? 16'h7fa0 : i__payload[31:16];
-  assign \$561  = \$558  ? 16'h8060 : \$560 ;
-  assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
-  assign \$563  = \$562 [14:0] >= 15'h4200;
-  assign \$564  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$565  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$566  = \$565  ? 16'h7fa0 : i__payload[31:16];
-  assign \$567  = \$564  ? 16'h8060 : \$566 ;
-  assign \$568  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$569  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$570  = \$569  ? 16'h7fa0 : i__payload[31:16];
-  assign \$571  = \$568  ? 16'h8060 : \$570 ;
-  assign \$572  = - $signed(\$571 );
-  assign \$573  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$574  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$575  = \$574  ? 16'h7fa0 : i__payload[31:16];
-  assign \$576  = \$573  ? 16'h8060 : \$575 ;
-  assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
-  assign \$578  = \$577 [14:0] >= 15'h4800;
-  assign \$579  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$580  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$581  = \$580  ? 16'h7fa0 : i__payload[31:16];
-  assign \$582  = \$579  ? 16'h8060 : \$581 ;
-  assign \$583  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$584  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$585  = \$584  ? 16'h7fa0 : i__payload[31:16];
-  assign \$586  = \$583  ? 16'h8060 : \$585 ;
-  assign \$587  = - $signed(\$586 );
-  assign \$588  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$589  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$590  = \$589  ? 16'h7fa0 : i__payload[31:16];
-  assign \$591  = \$588  ? 16'h8060 : \$590 ;
-  assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
-  assign \$593  = \$592 [14:0] >= 15'h4e00;
-  assign \$594  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$595  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$596  = \$595  ? 16'h7fa0 : i__payload[31:16];
-  assign \$597  = \$594  ? 16'h8060 : \$596 ;
-  assign \$598  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$599  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$600  = \$599  ? 16'h7fa0 : i__payload[31:16];
-  assign \$601  = \$598  ? 16'h8060 : \$600 ;
-  assign \$602  = - $signed(\$601 );
-  assign \$603  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$604  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$605  = \$604  ? 16'h7fa0 : i__payload[31:16];
-  assign \$606  = \$603  ? 16'h8060 : \$605 ;
-  assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
-  assign \$608  = \$607 [14:0] >= 15'h5500;
-  assign \$609  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$610  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$611  = \$610  ? 16'h7fa0 : i__payload[31:16];
-  assign \$612  = \$609  ? 16'h8060 : \$611 ;
-  assign \$613  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$614  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$615  = \$614  ? 16'h7fa0 : i__payload[31:16];
-  assign \$616  = \$613  ? 16'h8060 : \$615 ;
-  assign \$617  = - $signed(\$616 );
-  assign \$618  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$619  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$620  = \$619  ? 16'h7fa0 : i__payload[31:16];
-  assign \$621  = \$618  ? 16'h8060 : \$620 ;
-  assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
-  assign \$623  = \$622 [14:0] >= 15'h5c80;
-  assign \$624  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$625  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$626  = \$625  ? 16'h7fa0 : i__payload[31:16];
-  assign \$627  = \$624  ? 16'h8060 : \$626 ;
-  assign \$628  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$629  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$630  = \$629  ? 16'h7fa0 : i__payload[31:16];
-  assign \$631  = \$628  ? 16'h8060 : \$630 ;
-  assign \$632  = - $signed(\$631 );
-  assign \$633  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$634  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$635  = \$634  ? 16'h7fa0 : i__payload[31:16];
-  assign \$636  = \$633  ? 16'h8060 : \$635 ;
-  assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
-  assign \$638  = \$637 [14:0] >= 15'h6480;
-  assign \$639  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$640  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$641  = \$640  ? 16'h7fa0 : i__payload[31:16];
-  assign \$642  = \$639  ? 16'h8060 : \$641 ;
-  assign \$643  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$644  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$645  = \$644  ? 16'h7fa0 : i__payload[31:16];
-  assign \$646  = \$643  ? 16'h8060 : \$645 ;
-  assign \$647  = - $signed(\$646 );
-  assign \$648  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$649  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$650  = \$649  ? 16'h7fa0 : i__payload[31:16];
-  assign \$651  = \$648  ? 16'h8060 : \$650 ;
-  assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
-  assign \$653  = \$652 [14:0] >= 15'h6d80;
-  assign \$654  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$655  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$656  = \$655  ? 16'h7fa0 : i__payload[31:16];
-  assign \$657  = \$654  ? 16'h8060 : \$656 ;
-  assign \$658  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$659  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$660  = \$659  ? 16'h7fa0 : i__payload[31:16];
-  assign \$661  = \$658  ? 16'h8060 : \$660 ;
-  assign \$662  = - $signed(\$661 );
-  assign \$663  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$664  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$665  = \$664  ? 16'h7fa0 : i__payload[31:16];
-  assign \$666  = \$663  ? 16'h8060 : \$665 ;
-  assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
-  assign \$668  = \$667 [14:0] >= 15'h7900;
-  assign l1_s2_prod = $signed(\port__data$25 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$670  = $signed(\$669 ) + $signed(\port__data$30 );
-  assign l1_s3_prod = \$670 [30:0] * l1_t_p0;
-  assign \$672  = $signed({ 1'h0, \$671  }) + $signed(\port__data$35 );
-  assign \$673  = 21'h100000 - \$672 [19:0];
-  assign \$675  = $signed({ 1'h0, \$674  }) + $signed(\port__data$35 );
-  assign l1_s4_acc = l1_neg_p0 ? \$673  : { 2'h0, \$675 [19:0] };
-  assign \$676  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$677  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$678  = \$677  ? 16'h7fa0 : i__payload[15:0];
-  assign \$679  = \$676  ? 16'h8060 : \$678 ;
-  assign \$680  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$681  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$682  = \$681  ? 16'h7fa0 : i__payload[15:0];
-  assign \$683  = \$680  ? 16'h8060 : \$682 ;
-  assign \$684  = - $signed(\$683 );
-  assign \$685  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$686  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$687  = \$686  ? 16'h7fa0 : i__payload[15:0];
-  assign \$688  = \$685  ? 16'h8060 : \$687 ;
-  assign \$689  = \$679 [15] ? \$684  : { \$688 [15], \$688  };
-  assign \$690  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$691  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$692  = \$691  ? 16'h7fa0 : i__payload[15:0];
-  assign \$693  = \$690  ? 16'h8060 : \$692 ;
-  assign \$694  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$695  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$696  = \$695  ? 16'h7fa0 : i__payload[15:0];
-  assign \$697  = \$694  ? 16'h8060 : \$696 ;
-  assign \$698  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$699  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$700  = \$699  ? 16'h7fa0 : i__payload[15:0];
-  assign \$701  = \$698  ? 16'h8060 : \$700 ;
-  assign \$702  = - $signed(\$701 );
-  assign \$703  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$704  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$705  = \$704  ? 16'h7fa0 : i__payload[15:0];
-  assign \$706  = \$703  ? 16'h8060 : \$705 ;
-  assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
-  assign \$708  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\port__data$42 );
-  assign \$709  = l0_s4_acc[19:0] + 4'h8;
-  assign \$711  = \$710  > 16'hffff;
-  assign \$712  = l0_s4_acc[19:0] + 4'h8;
-  assign \$714  = \$711  ? 21'h00ffff : \$713 ;
-  assign \$715  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$716  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$717  = \$716  ? 16'h7fa0 : i__payload[31:16];
-  assign \$718  = \$715  ? 16'h8060 : \$717 ;
-  assign \$719  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$720  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$721  = \$720  ? 16'h7fa0 : i__payload[31:16];
-  assign \$722  = \$719  ? 16'h8060 : \$721 ;
-  assign \$723  = - $signed(\$722 );
-  assign \$724  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$725  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$726  = \$725  ? 16'h7fa0 : i__payload[31:16];
-  assign \$727  = \$724  ? 16'h8060 : \$726 ;
-  assign \$728  = \$718 [15] ? \$723  : { \$727 [15], \$727  };
-  assign \$729  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$730  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$731  = \$730  ? 16'h7fa0 : i__payload[31:16];
-  assign \$732  = \$729  ? 16'h8060 : \$731 ;
-  assign \$733  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$734  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$735  = \$734  ? 16'h7fa0 : i__payload[31:16];
-  assign \$736  = \$733  ? 16'h8060 : \$735 ;
-  assign \$737  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$738  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$739  = \$738  ? 16'h7fa0 : i__payload[31:16];
-  assign \$740  = \$737  ? 16'h8060 : \$739 ;
-  assign \$741  = - $signed(\$740 );
-  assign \$742  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$743  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$744  = \$743  ? 16'h7fa0 : i__payload[31:16];
-  assign \$745  = \$742  ? 16'h8060 : \$744 ;
-  assign \$746  = \$736 [15] ? \$741  : { \$745 [15], \$745  };
-  assign \$747  = $signed({ 1'h0, \$746 [14:0] }) - $signed(\port__data$46 );
-  assign \$748  = l1_s4_acc[19:0] + 4'h8;
-  assign \$750  = \$749  > 16'hffff;
-  assign \$751  = l1_s4_acc[19:0] + 4'h8;
-  assign \$753  = \$750  ? 21'h00ffff : \$752 ;
-  always @(posedge clk)
-    valid_0 <= \$754 ;
-  always @(posedge clk)
-    o__valid <= \$755 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$756 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$757 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$758 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$759 ;
-  always @(posedge clk)
-    o__payload <= \$760 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$761 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$762 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$763 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$764 ;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$3  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$4  = \$3  ? 16'h7fa0 : i__payload[15:0];
-  assign \$5  = \$2  ? 16'h8060 : \$4 ;
-  assign \$6  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$8  = \$7  ? 16'h7fa0 : i__payload[15:0];
-  assign \$9  = \$6  ? 16'h8060 : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$13  = \$12  ? 16'h7fa0 : i__payload[15:0];
-  assign \$14  = \$11  ? 16'h8060 : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 10'h300;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$19  = \$18  ? 16'h7fa0 : i__payload[15:0];
-  assign \$20  = \$17  ? 16'h8060 : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$23  = \$22  ? 16'h7fa0 : i__payload[15:0];
-  assign \$24  = \$21  ? 16'h8060 : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$28  = \$27  ? 16'h7fa0 : i__payload[15:0];
-  assign \$29  = \$26  ? 16'h8060 : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 11'h600;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$34  = \$33  ? 16'h7fa0 : i__payload[15:0];
-  assign \$35  = \$32  ? 16'h8060 : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$38  = \$37  ? 16'h7fa0 : i__payload[15:0];
-  assign \$39  = \$36  ? 16'h8060 : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$43  = \$42  ? 16'h7fa0 : i__payload[15:0];
-  assign \$44  = \$41  ? 16'h8060 : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 12'h900;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$49  = \$48  ? 16'h7fa0 : i__payload[15:0];
-  assign \$50  = \$47  ? 16'h8060 : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$53  = \$52  ? 16'h7fa0 : i__payload[15:0];
-  assign \$54  = \$51  ? 16'h8060 : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$58  = \$57  ? 16'h7fa0 : i__payload[15:0];
-  assign \$59  = \$56  ? 16'h8060 : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 12'hc80;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$64  = \$63  ? 16'h7fa0 : i__payload[15:0];
-  assign \$65  = \$62  ? 16'h8060 : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$68  = \$67  ? 16'h7fa0 : i__payload[15:0];
-  assign \$69  = \$66  ? 16'h8060 : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$73  = \$72  ? 16'h7fa0 : i__payload[15:0];
-  assign \$74  = \$71  ? 16'h8060 : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 13'h1080;
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$79  = \$78  ? 16'h7fa0 : i__payload[15:0];
-  assign \$80  = \$77  ? 16'h8060 : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$83  = \$82  ? 16'h7fa0 : i__payload[15:0];
-  assign \$84  = \$81  ? 16'h8060 : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$88  = \$87  ? 16'h7fa0 : i__payload[15:0];
-  assign \$89  = \$86  ? 16'h8060 : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 13'h1980;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$94  = \$93  ? 16'h7fa0 : i__payload[15:0];
-  assign \$95  = \$92  ? 16'h8060 : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$98  = \$97  ? 16'h7fa0 : i__payload[15:0];
-  assign \$99  = \$96  ? 16'h8060 : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$103  = \$102  ? 16'h7fa0 : i__payload[15:0];
-  assign \$104  = \$101  ? 16'h8060 : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 13'h1d80;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$109  = \$108  ? 16'h7fa0 : i__payload[15:0];
-  assign \$110  = \$107  ? 16'h8060 : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$113  = \$112  ? 16'h7fa0 : i__payload[15:0];
-  assign \$114  = \$111  ? 16'h8060 : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$118  = \$117  ? 16'h7fa0 : i__payload[15:0];
-  assign \$119  = \$116  ? 16'h8060 : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 14'h2180;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$124  = \$123  ? 16'h7fa0 : i__payload[15:0];
-  assign \$125  = \$122  ? 16'h8060 : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$128  = \$127  ? 16'h7fa0 : i__payload[15:0];
-  assign \$129  = \$126  ? 16'h8060 : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$133  = \$132  ? 16'h7fa0 : i__payload[15:0];
-  assign \$134  = \$131  ? 16'h8060 : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 14'h2600;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$139  = \$138  ? 16'h7fa0 : i__payload[15:0];
-  assign \$140  = \$137  ? 16'h8060 : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$143  = \$142  ? 16'h7fa0 : i__payload[15:0];
-  assign \$144  = \$141  ? 16'h8060 : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$148  = \$147  ? 16'h7fa0 : i__payload[15:0];
-  assign \$149  = \$146  ? 16'h8060 : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 14'h2a80;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$154  = \$153  ? 16'h7fa0 : i__payload[15:0];
-  assign \$155  = \$152  ? 16'h8060 : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$158  = \$157  ? 16'h7fa0 : i__payload[15:0];
-  assign \$159  = \$156  ? 16'h8060 : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$163  = \$162  ? 16'h7fa0 : i__payload[15:0];
-  assign \$164  = \$161  ? 16'h8060 : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 14'h2e80;
-  assign \$167  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$168  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$169  = \$168  ? 16'h7fa0 : i__payload[15:0];
-  assign \$170  = \$167  ? 16'h8060 : \$169 ;
-  assign \$171  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$172  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$173  = \$172  ? 16'h7fa0 : i__payload[15:0];
-  assign \$174  = \$171  ? 16'h8060 : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$177  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$178  = \$177  ? 16'h7fa0 : i__payload[15:0];
-  assign \$179  = \$176  ? 16'h8060 : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [14:0] >= 14'h3300;
-  assign \$182  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$183  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$184  = \$183  ? 16'h7fa0 : i__payload[15:0];
-  assign \$185  = \$182  ? 16'h8060 : \$184 ;
-  assign \$186  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$187  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$188  = \$187  ? 16'h7fa0 : i__payload[15:0];
-  assign \$189  = \$186  ? 16'h8060 : \$188 ;
-  assign \$190  = - $signed(\$189 );
-  assign \$191  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$192  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$193  = \$192  ? 16'h7fa0 : i__payload[15:0];
-  assign \$194  = \$191  ? 16'h8060 : \$193 ;
-  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [14:0] >= 14'h3800;
-  assign \$197  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$198  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$199  = \$198  ? 16'h7fa0 : i__payload[15:0];
-  assign \$200  = \$197  ? 16'h8060 : \$199 ;
-  assign \$201  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$202  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$203  = \$202  ? 16'h7fa0 : i__payload[15:0];
-  assign \$204  = \$201  ? 16'h8060 : \$203 ;
-  assign \$205  = - $signed(\$204 );
-  assign \$206  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$207  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$208  = \$207  ? 16'h7fa0 : i__payload[15:0];
-  assign \$209  = \$206  ? 16'h8060 : \$208 ;
-  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [14:0] >= 14'h3d00;
-  assign \$212  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$213  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$214  = \$213  ? 16'h7fa0 : i__payload[15:0];
-  assign \$215  = \$212  ? 16'h8060 : \$214 ;
-  assign \$216  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$217  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$218  = \$217  ? 16'h7fa0 : i__payload[15:0];
-  assign \$219  = \$216  ? 16'h8060 : \$218 ;
-  assign \$220  = - $signed(\$219 );
-  assign \$221  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$222  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$223  = \$222  ? 16'h7fa0 : i__payload[15:0];
-  assign \$224  = \$221  ? 16'h8060 : \$223 ;
-  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [14:0] >= 15'h4200;
-  assign \$227  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$228  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$229  = \$228  ? 16'h7fa0 : i__payload[15:0];
-  assign \$230  = \$227  ? 16'h8060 : \$229 ;
-  assign \$231  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$232  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$233  = \$232  ? 16'h7fa0 : i__payload[15:0];
-  assign \$234  = \$231  ? 16'h8060 : \$233 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    l0_s1_seg = 5'h00;
-    if (\$16 ) begin
-      l0_s1_seg = 5'h01;
-    end
-    if (\$31 ) begin
-      l0_s1_seg = 5'h02;
-    end
-    if (\$46 ) begin
-      l0_s1_seg = 5'h03;
-    end
-    if (\$61 ) begin
-      l0_s1_seg = 5'h04;
-    end
-    if (\$76 ) begin
-      l0_s1_seg = 5'h05;
-    end
-    if (\$91 ) begin
-      l0_s1_seg = 5'h06;
-    end
-    if (\$106 ) begin
-      l0_s1_seg = 5'h07;
-    end
-    if (\$121 ) begin
-      l0_s1_seg = 5'h08;
-    end
-    if (\$136 ) begin
-      l0_s1_seg = 5'h09;
-    end
-    if (\$151 ) begin
-      l0_s1_seg = 5'h0a;
-    end
-    if (\$166 ) begin
-      l0_s1_seg = 5'h0b;
-    end
-    if (\$181 ) begin
-      l0_s1_seg = 5'h0c;
-    end
-    if (\$196 ) begin
-      l0_s1_seg = 5'h0d;
-    end
-    if (\$211 ) begin
-      l0_s1_seg = 5'h0e;
-    end
-    if (\$226 ) begin
-      l0_s1_seg = 5'h0f;
-    end
-    if (\$241 ) begin
-      l0_s1_seg = 5'h10;
-    end
-    if (\$256 ) begin
-      l0_s1_seg = 5'h11;
-    end
-    if (\$271 ) begin
-      l0_s1_seg = 5'h12;
-    end
-    if (\$286 ) begin
-      l0_s1_seg = 5'h13;
-    end
-    if (\$301 ) begin
-      l0_s1_seg = 5'h14;
-    end
-    if (\$316 ) begin
-      l0_s1_seg = 5'h15;
-    end
-    if (\$331 ) begin
-      l0_s1_seg = 5'h16;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    l1_s1_seg = 5'h00;
-    if (\$353 ) begin
-      l1_s1_seg = 5'h01;
-    end
-    if (\$368 ) begin
-      l1_s1_seg = 5'h02;
-    end
-    if (\$383 ) begin
-      l1_s1_seg = 5'h03;
-    end
-    if (\$398 ) begin
-      l1_s1_seg = 5'h04;
-    end
-    if (\$413 ) begin
-      l1_s1_seg = 5'h05;
-    end
-    if (\$428 ) begin
-      l1_s1_seg = 5'h06;
-    end
-    if (\$443 ) begin
-      l1_s1_seg = 5'h07;
-    end
-    if (\$458 ) begin
-      l1_s1_seg = 5'h08;
-    end
-    if (\$473 ) begin
-      l1_s1_seg = 5'h09;
-    end
-    if (\$488 ) begin
-      l1_s1_seg = 5'h0a;
-    end
-    if (\$503 ) begin
-      l1_s1_seg = 5'h0b;
-    end
-    if (\$518 ) begin
-      l1_s1_seg = 5'h0c;
-    end
-    if (\$533 ) begin
-      l1_s1_seg = 5'h0d;
-    end
-    if (\$548 ) begin
-      l1_s1_seg = 5'h0e;
-    end
-    if (\$563 ) begin
-      l1_s1_seg = 5'h0f;
-    end
-    if (\$578 ) begin
-      l1_s1_seg = 5'h10;
-    end
-    if (\$593 ) begin
-      l1_s1_seg = 5'h11;
-    end
-    if (\$608 ) begin
-      l1_s1_seg = 5'h12;
-    end
-    if (\$623 ) begin
-      l1_s1_seg = 5'h13;
-    end
-    if (\$638 ) begin
-      l1_s1_seg = 5'h14;
-    end
-    if (\$653 ) begin
-      l1_s1_seg = 5'h15;
-    end
-    if (\$668 ) begin
-      l1_s1_seg = 5'h16;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$754  = valid_0;
-    if (i__ready) begin
-      \$754  = i__valid;
-    end
-    if (rst) begin
-      \$754  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$755  = o__valid;
-    if (i__ready) begin
-      \$755  = valid_0;
-    end
-    if (rst) begin
-      \$755  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$756  = l0_x_p0;
-    if (i__ready) begin
-      \$756  = \$689 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$757  = l0_neg_p0;
-    if (i__ready) begin
-      \$757  = \$693 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$758  = l0_seg_p0;
-    if (i__ready) begin
-      \$758  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$759  = l0_t_p0;
-    if (i__ready) begin
-      \$759  = \$708 [11:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$760  = o__payload;
-    if (i__ready) begin
-      \$760 [15:0] = \$714 [15:0];
-      \$760 [31:16] = \$753 [15:0];
-    end
-    if (rst) begin
-      \$760  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$761  = l1_x_p0;
-    if (i__ready) begin
-      \$761  = \$728 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$762  = l1_neg_p0;
-    if (i__ready) begin
-      \$762  = \$732 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$763  = l1_seg_p0;
-    if (i__ready) begin
-      \$763  = l1_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$764  = l1_t_p0;
-    if (i__ready) begin
-      \$764  = \$747 [11:0];
-    end
-  end
-  assign port__addr = l0_s1_seg;
-  assign \port__addr$6  = l0_s1_seg;
-  assign port__en = i__ready;
-  assign \port__addr$11  = l0_s1_seg;
-  assign \port__en$12  = i__ready;
-  assign \port__addr$15  = l0_s1_seg;
-  assign \port__en$16  = i__ready;
-  assign \port__addr$21  = l1_s1_seg;
-  assign \port__addr$22  = l1_s1_seg;
-  assign \port__en$23  = i__ready;
-  assign \port__addr$27  = l1_s1_seg;
-  assign \port__en$28  = i__ready;
-  assign \port__addr$31  = l1_s1_seg;
-  assign \port__en$32  = i__ready;
-  assign \i__payload[0]  = i__payload[15:0];
-  assign \i__payload[1]  = i__payload[31:16];
-  assign \o__payload[0]  = o__payload[15:0];
-  assign \o__payload[1]  = o__payload[31:16];
-  assign \$332  = { l0_s2_prod[27], l0_s2_prod[27:0] };
-  assign \$334  = { 24'h000000, l0_s3_prod[40:24] };
-  assign \$337  = { 24'h000000, l0_s3_prod[40:24] };
-  assign \$669  = { l1_s2_prod[27], l1_s2_prod[27:0] };
-  assign \$671  = { 24'h000000, l1_s3_prod[40:24] };
-  assign \$674  = { 24'h000000, l1_s3_prod[40:24] };
-  assign \$710  = { 4'h0, \$709 [20:4] };
-  assign \$713  = { 4'h0, \$712 [20:4] };
-  assign \$749  = { 4'h0, \$748 [20:4] };
-  assign \$752  = { 4'h0, \$751 [20:4] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \Cfu.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__payload, o__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
-  wire \$1 ;
-  wire [8:0] \$10 ;
-  wire [7:0] \$100 ;
-  wire [7:0] \$101 ;
-  wire [8:0] \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire [7:0] \$105 ;
-  wire [7:0] \$106 ;
-  wire [8:0] \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire [7:0] \$110 ;
-  wire [7:0] \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire [7:0] \$114 ;
-  wire [7:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [7:0] \$118 ;
-  wire [7:0] \$119 ;
-  wire \$12 ;
-  wire [8:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire [7:0] \$123 ;
-  wire [7:0] \$124 ;
-  wire [8:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [7:0] \$128 ;
-  wire [7:0] \$129 ;
-  wire [7:0] \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire [7:0] \$132 ;
-  wire [7:0] \$133 ;
-  wire [8:0] \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire [7:0] \$137 ;
-  wire [7:0] \$138 ;
-  wire [8:0] \$139 ;
-  wire [7:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire [7:0] \$142 ;
-  wire [7:0] \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire [7:0] \$146 ;
-  wire [7:0] \$147 ;
-  wire \$148 ;
-  wire \$149 ;
-  wire [8:0] \$15 ;
-  wire [7:0] \$150 ;
-  wire [7:0] \$151 ;
-  wire [8:0] \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire [7:0] \$155 ;
-  wire [7:0] \$156 ;
-  wire [8:0] \$157 ;
-  wire \$158 ;
-  wire \$159 ;
-  wire [7:0] \$16 ;
-  wire [7:0] \$160 ;
-  wire [7:0] \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire [7:0] \$164 ;
-  wire [7:0] \$165 ;
-  wire [8:0] \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [7:0] \$169 ;
-  wire [9:0] \$17 ;
-  wire [7:0] \$170 ;
-  wire [8:0] \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire [7:0] \$174 ;
-  wire [7:0] \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire [7:0] \$178 ;
-  wire [7:0] \$179 ;
-  wire [8:0] \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire [7:0] \$182 ;
-  wire [7:0] \$183 ;
-  wire [8:0] \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire [7:0] \$187 ;
-  wire [7:0] \$188 ;
-  wire [8:0] \$189 ;
-  wire \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire [7:0] \$192 ;
-  wire [7:0] \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire [7:0] \$196 ;
-  wire [7:0] \$197 ;
-  wire [8:0] \$198 ;
-  wire \$199 ;
-  wire \$2 ;
-  wire [8:0] \$20 ;
-  wire \$200 ;
-  wire [7:0] \$201 ;
-  wire [7:0] \$202 ;
-  wire [8:0] \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire [7:0] \$206 ;
-  wire [7:0] \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire \$21 ;
-  wire [7:0] \$210 ;
-  wire [7:0] \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [7:0] \$214 ;
-  wire [7:0] \$215 ;
-  wire [8:0] \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire [7:0] \$219 ;
-  wire [8:0] \$22 ;
-  wire [7:0] \$220 ;
-  wire [8:0] \$221 ;
-  reg \$222 ;
-  reg [6:0] \$223 ;
-  reg \$224 ;
-  reg [6:0] \$225 ;
-  reg [6:0] \$226 ;
-  reg \$227 ;
-  reg [6:0] \$228 ;
-  reg [6:0] \$229 ;
-  wire [8:0] \$23 ;
-  reg \$230 ;
-  reg [6:0] \$231 ;
-  reg [6:0] \$232 ;
-  reg \$233 ;
-  reg [6:0] \$234 ;
-  wire [8:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [7:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire [7:0] \$31 ;
-  wire [7:0] \$32 ;
-  wire [8:0] \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire [7:0] \$36 ;
-  wire [7:0] \$37 ;
-  wire [8:0] \$38 ;
-  wire [7:0] \$39 ;
-  wire [7:0] \$4 ;
-  wire [9:0] \$40 ;
-  wire [8:0] \$41 ;
-  wire \$42 ;
-  wire [8:0] \$43 ;
-  wire \$44 ;
-  wire [8:0] \$45 ;
-  wire [8:0] \$46 ;
-  wire [8:0] \$47 ;
-  wire \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
-  wire [7:0] \$50 ;
-  wire [7:0] \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire [7:0] \$54 ;
-  wire [7:0] \$55 ;
-  wire [8:0] \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [7:0] \$59 ;
-  wire \$6 ;
-  wire [7:0] \$60 ;
-  wire [8:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire [9:0] \$63 ;
-  wire [8:0] \$64 ;
-  wire \$65 ;
-  wire [8:0] \$66 ;
-  wire \$67 ;
-  wire [8:0] \$68 ;
-  wire [8:0] \$69 ;
-  wire \$7 ;
-  wire [8:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire [7:0] \$77 ;
-  wire [7:0] \$78 ;
-  wire [8:0] \$79 ;
-  wire [7:0] \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire [7:0] \$82 ;
-  wire [7:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire [7:0] \$85 ;
-  wire [9:0] \$86 ;
-  wire [8:0] \$87 ;
-  wire \$88 ;
-  wire [8:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire \$90 ;
-  wire [8:0] \$91 ;
-  wire [8:0] \$92 ;
-  wire [8:0] \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire [7:0] \$96 ;
-  wire [7:0] \$97 ;
-  wire \$98 ;
-  wire \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [7:0] \i__payload[0] ;
-  wire [7:0] \i__payload[1] ;
-  wire [7:0] \i__payload[2] ;
-  wire [7:0] \i__payload[3] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  wire [9:0] l0_s2_acc;
-  reg [6:0] l0_seg_p0 = 7'h00;
-  reg [6:0] l0_x_p0 = 7'h00;
-  reg l1_neg_p0 = 1'h0;
-  wire [9:0] l1_s2_acc;
-  reg [6:0] l1_seg_p0 = 7'h00;
-  reg [6:0] l1_x_p0 = 7'h00;
-  reg l2_neg_p0 = 1'h0;
-  wire [9:0] l2_s2_acc;
-  reg [6:0] l2_seg_p0 = 7'h00;
-  reg [6:0] l2_x_p0 = 7'h00;
-  reg l3_neg_p0 = 1'h0;
-  wire [9:0] l3_s2_acc;
-  reg [6:0] l3_seg_p0 = 7'h00;
-  reg [6:0] l3_x_p0 = 7'h00;
-  output [31:0] o__payload;
-  wire [31:0] o__payload;
-  wire [7:0] \o__payload[0] ;
-  wire [7:0] \o__payload[1] ;
-  wire [7:0] \o__payload[2] ;
-  wire [7:0] \o__payload[3] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  wire [6:0] port__addr;
-  wire [6:0] \port__addr$11 ;
-  wire [6:0] \port__addr$17 ;
-  wire [6:0] \port__addr$23 ;
-  wire [8:0] port__data;
-  wire [8:0] \port__data$15 ;
-  wire [8:0] \port__data$21 ;
-  wire [8:0] \port__data$27 ;
-  wire port__en;
-  wire \port__en$12 ;
-  wire \port__en$18 ;
-  wire \port__en$24 ;
-  input rst;
-  wire rst;
+  assign \port__data$79  = _2_;
+  assign \port__data$29  = _3_;
   (* ram_style = "block" *)
-  reg [8:0] c0_rom [127:0];
+  reg [18:0] c2_rom [50:0];
   initial begin
-    c0_rom[0] = 9'h000;
-    c0_rom[1] = 9'h001;
-    c0_rom[2] = 9'h001;
-    c0_rom[3] = 9'h002;
-    c0_rom[4] = 9'h002;
-    c0_rom[5] = 9'h003;
-    c0_rom[6] = 9'h004;
-    c0_rom[7] = 9'h004;
-    c0_rom[8] = 9'h005;
-    c0_rom[9] = 9'h006;
-    c0_rom[10] = 9'h007;
-    c0_rom[11] = 9'h007;
-    c0_rom[12] = 9'h008;
-    c0_rom[13] = 9'h009;
-    c0_rom[14] = 9'h00a;
-    c0_rom[15] = 9'h00b;
-    c0_rom[16] = 9'h00c;
-    c0_rom[17] = 9'h00d;
-    c0_rom[18] = 9'h00e;
-    c0_rom[19] = 9'h00f;
-    c0_rom[20] = 9'h010;
-    c0_rom[21] = 9'h011;
-    c0_rom[22] = 9'h012;
-    c0_rom[23] = 9'h013;
-    c0_rom[24] = 9'h014;
-    c0_rom[25] = 9'h015;
-    c0_rom[26] = 9'h016;
-    c0_rom[27] = 9'h017;
-    c0_rom[28] = 9'h018;
-    c0_rom[29] = 9'h019;
-    c0_rom[30] = 9'h01a;
-    c0_rom[31] = 9'h01b;
-    c0_rom[32] = 9'h01c;
-    c0_rom[33] = 9'h01d;
-    c0_rom[34] = 9'h01e;
-    c0_rom[35] = 9'h01f;
-    c0_rom[36] = 9'h021;
-    c0_rom[37] = 9'h022;
-    c0_rom[38] = 9'h023;
-    c0_rom[39] = 9'h024;
-    c0_rom[40] = 9'h025;
-    c0_rom[41] = 9'h026;
-    c0_rom[42] = 9'h027;
-    c0_rom[43] = 9'h028;
-    c0_rom[44] = 9'h029;
-    c0_rom[45] = 9'h02a;
-    c0_rom[46] = 9'h02c;
-    c0_rom[47] = 9'h02d;
-    c0_rom[48] = 9'h02e;
-    c0_rom[49] = 9'h02f;
-    c0_rom[50] = 9'h030;
-    c0_rom[51] = 9'h031;
-    c0_rom[52] = 9'h032;
-    c0_rom[53] = 9'h033;
-    c0_rom[54] = 9'h034;
-    c0_rom[55] = 9'h035;
-    c0_rom[56] = 9'h036;
-    c0_rom[57] = 9'h037;
-    c0_rom[58] = 9'h038;
-    c0_rom[59] = 9'h03a;
-    c0_rom[60] = 9'h03b;
-    c0_rom[61] = 9'h03c;
-    c0_rom[62] = 9'h03d;
-    c0_rom[63] = 9'h03e;
-    c0_rom[64] = 9'h03f;
-    c0_rom[65] = 9'h040;
-    c0_rom[66] = 9'h041;
-    c0_rom[67] = 9'h042;
-    c0_rom[68] = 9'h043;
-    c0_rom[69] = 9'h044;
-    c0_rom[70] = 9'h045;
-    c0_rom[71] = 9'h046;
-    c0_rom[72] = 9'h047;
-    c0_rom[73] = 9'h048;
-    c0_rom[74] = 9'h049;
-    c0_rom[75] = 9'h04a;
-    c0_rom[76] = 9'h04b;
-    c0_rom[77] = 9'h04c;
-    c0_rom[78] = 9'h04d;
-    c0_rom[79] = 9'h04e;
-    c0_rom[80] = 9'h04f;
-    c0_rom[81] = 9'h050;
-    c0_rom[82] = 9'h052;
-    c0_rom[83] = 9'h053;
-    c0_rom[84] = 9'h054;
-    c0_rom[85] = 9'h055;
-    c0_rom[86] = 9'h056;
-    c0_rom[87] = 9'h057;
-    c0_rom[88] = 9'h058;
-    c0_rom[89] = 9'h059;
-    c0_rom[90] = 9'h05a;
-    c0_rom[91] = 9'h05b;
-    c0_rom[92] = 9'h05c;
-    c0_rom[93] = 9'h05d;
-    c0_rom[94] = 9'h05e;
-    c0_rom[95] = 9'h05f;
-    c0_rom[96] = 9'h060;
-    c0_rom[97] = 9'h061;
-    c0_rom[98] = 9'h062;
-    c0_rom[99] = 9'h063;
-    c0_rom[100] = 9'h064;
-    c0_rom[101] = 9'h065;
-    c0_rom[102] = 9'h066;
-    c0_rom[103] = 9'h067;
-    c0_rom[104] = 9'h068;
-    c0_rom[105] = 9'h069;
-    c0_rom[106] = 9'h06a;
-    c0_rom[107] = 9'h06b;
-    c0_rom[108] = 9'h06c;
-    c0_rom[109] = 9'h06d;
-    c0_rom[110] = 9'h06e;
-    c0_rom[111] = 9'h06f;
-    c0_rom[112] = 9'h070;
-    c0_rom[113] = 9'h071;
-    c0_rom[114] = 9'h072;
-    c0_rom[115] = 9'h073;
-    c0_rom[116] = 9'h074;
-    c0_rom[117] = 9'h075;
-    c0_rom[118] = 9'h076;
-    c0_rom[119] = 9'h077;
-    c0_rom[120] = 9'h078;
-    c0_rom[121] = 9'h079;
-    c0_rom[122] = 9'h07a;
-    c0_rom[123] = 9'h07b;
-    c0_rom[124] = 9'h07c;
-    c0_rom[125] = 9'h07d;
-    c0_rom[126] = 9'h07e;
-    c0_rom[127] = 9'h07f;
-  end
-  reg [8:0] _0_;
-  reg [8:0] _1_;
-  reg [8:0] _2_;
-  reg [8:0] _3_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _0_ <= c0_rom[\$84 [6:0]];
-    end
-    if (i__ready) begin
-      _1_ <= c0_rom[\$61 [6:0]];
-    end
-    if (i__ready) begin
-      _2_ <= c0_rom[\$38 [6:0]];
-    end
-    if (i__ready) begin
-      _3_ <= c0_rom[\$15 [6:0]];
-    end
-  end
-  assign \port__data$27  = _0_;
-  assign \port__data$21  = _1_;
-  assign \port__data$15  = _2_;
-  assign port__data = _3_;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$4  = \$3  ? 8'h7f : i__payload[7:0];
-  assign \$5  = \$2  ? 8'hae : \$4 ;
-  assign \$6  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$7  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$8  = \$7  ? 8'h7f : i__payload[7:0];
-  assign \$9  = \$6  ? 8'hae : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$12  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$13  = \$12  ? 8'h7f : i__payload[7:0];
-  assign \$14  = \$11  ? 8'hae : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$17  = $signed(port__data) - $signed({ 1'h0, \$16  });
-  assign l0_s2_acc = l0_neg_p0 ? \$17  : { port__data[8], port__data };
-  assign \$19  = $signed(\$18 ) > $signed(8'h7f);
-  assign \$21  = $signed(\$20 ) < $signed(8'h80);
-  assign \$23  = \$21  ? 9'h180 : \$22 ;
-  assign \$24  = \$19  ? 9'h07f : \$23 ;
-  assign \$25  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$27  = \$26  ? 8'h7f : i__payload[15:8];
-  assign \$28  = \$25  ? 8'hae : \$27 ;
-  assign \$29  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$30  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$31  = \$30  ? 8'h7f : i__payload[15:8];
-  assign \$32  = \$29  ? 8'hae : \$31 ;
-  assign \$33  = - $signed(\$32 );
-  assign \$34  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$35  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$36  = \$35  ? 8'h7f : i__payload[15:8];
-  assign \$37  = \$34  ? 8'hae : \$36 ;
-  assign \$38  = \$28 [7] ? \$33  : { \$37 [7], \$37  };
-  assign \$40  = $signed(\port__data$15 ) - $signed({ 1'h0, \$39  });
-  assign l1_s2_acc = l1_neg_p0 ? \$40  : { \port__data$15 [8], \port__data$15  };
-  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
-  assign \$44  = $signed(\$43 ) < $signed(8'h80);
-  assign \$46  = \$44  ? 9'h180 : \$45 ;
-  assign \$47  = \$42  ? 9'h07f : \$46 ;
-  assign \$48  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$49  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$50  = \$49  ? 8'h7f : i__payload[23:16];
-  assign \$51  = \$48  ? 8'hae : \$50 ;
-  assign \$52  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$53  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$54  = \$53  ? 8'h7f : i__payload[23:16];
-  assign \$55  = \$52  ? 8'hae : \$54 ;
-  assign \$56  = - $signed(\$55 );
-  assign \$57  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$58  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$59  = \$58  ? 8'h7f : i__payload[23:16];
-  assign \$60  = \$57  ? 8'hae : \$59 ;
-  assign \$61  = \$51 [7] ? \$56  : { \$60 [7], \$60  };
-  assign \$63  = $signed(\port__data$21 ) - $signed({ 1'h0, \$62  });
-  assign l2_s2_acc = l2_neg_p0 ? \$63  : { \port__data$21 [8], \port__data$21  };
-  assign \$65  = $signed(\$64 ) > $signed(8'h7f);
-  assign \$67  = $signed(\$66 ) < $signed(8'h80);
-  assign \$69  = \$67  ? 9'h180 : \$68 ;
-  assign \$70  = \$65  ? 9'h07f : \$69 ;
-  assign \$71  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$72  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$73  = \$72  ? 8'h7f : i__payload[31:24];
-  assign \$74  = \$71  ? 8'hae : \$73 ;
-  assign \$75  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$76  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$77  = \$76  ? 8'h7f : i__payload[31:24];
-  assign \$78  = \$75  ? 8'hae : \$77 ;
-  assign \$79  = - $signed(\$78 );
-  assign \$80  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$81  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$82  = \$81  ? 8'h7f : i__payload[31:24];
-  assign \$83  = \$80  ? 8'hae : \$82 ;
-  assign \$84  = \$74 [7] ? \$79  : { \$83 [7], \$83  };
-  assign \$86  = $signed(\port__data$27 ) - $signed({ 1'h0, \$85  });
-  assign l3_s2_acc = l3_neg_p0 ? \$86  : { \port__data$27 [8], \port__data$27  };
-  assign \$88  = $signed(\$87 ) > $signed(8'h7f);
-  assign \$90  = $signed(\$89 ) < $signed(8'h80);
-  assign \$92  = \$90  ? 9'h180 : \$91 ;
-  assign \$93  = \$88  ? 9'h07f : \$92 ;
-  assign \$94  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$95  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$96  = \$95  ? 8'h7f : i__payload[7:0];
-  assign \$97  = \$94  ? 8'hae : \$96 ;
-  assign \$98  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$99  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$100  = \$99  ? 8'h7f : i__payload[7:0];
-  assign \$101  = \$98  ? 8'hae : \$100 ;
-  assign \$102  = - $signed(\$101 );
-  assign \$103  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$104  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$105  = \$104  ? 8'h7f : i__payload[7:0];
-  assign \$106  = \$103  ? 8'hae : \$105 ;
-  assign \$107  = \$97 [7] ? \$102  : { \$106 [7], \$106  };
-  assign \$108  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$109  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$110  = \$109  ? 8'h7f : i__payload[7:0];
-  assign \$111  = \$108  ? 8'hae : \$110 ;
-  assign \$112  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$113  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$114  = \$113  ? 8'h7f : i__payload[7:0];
-  assign \$115  = \$112  ? 8'hae : \$114 ;
-  assign \$116  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$117  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$118  = \$117  ? 8'h7f : i__payload[7:0];
-  assign \$119  = \$116  ? 8'hae : \$118 ;
-  assign \$120  = - $signed(\$119 );
-  assign \$121  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$122  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$123  = \$122  ? 8'h7f : i__payload[7:0];
-  assign \$124  = \$121  ? 8'hae : \$123 ;
-  assign \$125  = \$115 [7] ? \$120  : { \$124 [7], \$124  };
-  assign \$126  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$127  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$128  = \$127  ? 8'h7f : i__payload[15:8];
-  assign \$129  = \$126  ? 8'hae : \$128 ;
-  assign \$130  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$131  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$132  = \$131  ? 8'h7f : i__payload[15:8];
-  assign \$133  = \$130  ? 8'hae : \$132 ;
-  assign \$134  = - $signed(\$133 );
-  assign \$135  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$136  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$137  = \$136  ? 8'h7f : i__payload[15:8];
-  assign \$138  = \$135  ? 8'hae : \$137 ;
-  assign \$139  = \$129 [7] ? \$134  : { \$138 [7], \$138  };
-  assign \$140  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$141  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$142  = \$141  ? 8'h7f : i__payload[15:8];
-  assign \$143  = \$140  ? 8'hae : \$142 ;
-  assign \$144  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$145  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$146  = \$145  ? 8'h7f : i__payload[15:8];
-  assign \$147  = \$144  ? 8'hae : \$146 ;
-  assign \$148  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$149  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$150  = \$149  ? 8'h7f : i__payload[15:8];
-  assign \$151  = \$148  ? 8'hae : \$150 ;
-  assign \$152  = - $signed(\$151 );
-  assign \$153  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$154  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$155  = \$154  ? 8'h7f : i__payload[15:8];
-  assign \$156  = \$153  ? 8'hae : \$155 ;
-  assign \$157  = \$147 [7] ? \$152  : { \$156 [7], \$156  };
-  assign \$158  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$159  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$160  = \$159  ? 8'h7f : i__payload[23:16];
-  assign \$161  = \$158  ? 8'hae : \$160 ;
-  assign \$162  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$163  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$164  = \$163  ? 8'h7f : i__payload[23:16];
-  assign \$165  = \$162  ? 8'hae : \$164 ;
-  assign \$166  = - $signed(\$165 );
-  assign \$167  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$168  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$169  = \$168  ? 8'h7f : i__payload[23:16];
-  assign \$170  = \$167  ? 8'hae : \$169 ;
-  assign \$171  = \$161 [7] ? \$166  : { \$170 [7], \$170  };
-  assign \$172  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$173  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$174  = \$173  ? 8'h7f : i__payload[23:16];
-  assign \$175  = \$172  ? 8'hae : \$174 ;
-  assign \$176  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$177  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$178  = \$177  ? 8'h7f : i__payload[23:16];
-  assign \$179  = \$176  ? 8'hae : \$178 ;
-  assign \$180  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$181  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$182  = \$181  ? 8'h7f : i__payload[23:16];
-  assign \$183  = \$180  ? 8'hae : \$182 ;
-  assign \$184  = - $signed(\$183 );
-  assign \$185  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$186  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$187  = \$186  ? 8'h7f : i__payload[23:16];
-  assign \$188  = \$185  ? 8'hae : \$187 ;
-  assign \$189  = \$179 [7] ? \$184  : { \$188 [7], \$188  };
-  assign \$190  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$191  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$192  = \$191  ? 8'h7f : i__payload[31:24];
-  assign \$193  = \$190  ? 8'hae : \$192 ;
-  assign \$194  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$195  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$196  = \$195  ? 8'h7f : i__payload[31:24];
-  assign \$197  = \$194  ? 8'hae : \$196 ;
-  assign \$198  = - $signed(\$197 );
-  assign \$199  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$200  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$201  = \$200  ? 8'h7f : i__payload[31:24];
-  assign \$202  = \$199  ? 8'hae : \$201 ;
-  assign \$203  = \$193 [7] ? \$198  : { \$202 [7], \$202  };
-  assign \$204  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$205  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$206  = \$205  ? 8'h7f : i__payload[31:24];
-  assign \$207  = \$204  ? 8'hae : \$206 ;
-  assign \$208  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$209  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$210  = \$209  ? 8'h7f : i__payload[31:24];
-  assign \$211  = \$208  ? 8'hae : \$210 ;
-  assign \$212  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$213  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$214  = \$213  ? 8'h7f : i__payload[31:24];
-  assign \$215  = \$212  ? 8'hae : \$214 ;
-  assign \$216  = - $signed(\$215 );
-  assign \$217  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$218  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$219  = \$218  ? 8'h7f : i__payload[31:24];
-  assign \$220  = \$217  ? 8'hae : \$219 ;
-  assign \$221  = \$211 [7] ? \$216  : { \$220 [7], \$220  };
-  always @(posedge clk)
-    o__valid <= \$222 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$223 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$224 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$225 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$226 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$227 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$228 ;
-  always @(posedge clk)
-    l2_x_p0 <= \$229 ;
-  always @(posedge clk)
-    l2_neg_p0 <= \$230 ;
-  always @(posedge clk)
-    l2_seg_p0 <= \$231 ;
-  always @(posedge clk)
-    l3_x_p0 <= \$232 ;
-  always @(posedge clk)
-    l3_neg_p0 <= \$233 ;
-  always @(posedge clk)
-    l3_seg_p0 <= \$234 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$222  = o__valid;
-    if (i__ready) begin
-      \$222  = i__valid;
-    end
-    if (rst) begin
-      \$222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$223  = l0_x_p0;
-    if (i__ready) begin
-      \$223  = \$107 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$224  = l0_neg_p0;
-    if (i__ready) begin
-      \$224  = \$111 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$225  = l0_seg_p0;
-    if (i__ready) begin
-      \$225  = \$125 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$226  = l1_x_p0;
-    if (i__ready) begin
-      \$226  = \$139 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$227  = l1_neg_p0;
-    if (i__ready) begin
-      \$227  = \$143 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$228  = l1_seg_p0;
-    if (i__ready) begin
-      \$228  = \$157 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$229  = l2_x_p0;
-    if (i__ready) begin
-      \$229  = \$171 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$230  = l2_neg_p0;
-    if (i__ready) begin
-      \$230  = \$175 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$231  = l2_seg_p0;
-    if (i__ready) begin
-      \$231  = \$189 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$232  = l3_x_p0;
-    if (i__ready) begin
-      \$232  = \$203 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$233  = l3_neg_p0;
-    if (i__ready) begin
-      \$233  = \$207 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$234  = l3_seg_p0;
-    if (i__ready) begin
-      \$234  = \$221 [6:0];
-    end
-  end
-  assign port__addr = \$15 [6:0];
-  assign port__en = i__ready;
-  assign \port__addr$11  = \$38 [6:0];
-  assign \port__en$12  = i__ready;
-  assign \port__addr$17  = \$61 [6:0];
-  assign \port__en$18  = i__ready;
-  assign \port__addr$23  = \$84 [6:0];
-  assign \port__en$24  = i__ready;
-  assign \i__payload[0]  = i__payload[7:0];
-  assign \i__payload[1]  = i__payload[15:8];
-  assign \i__payload[2]  = i__payload[23:16];
-  assign \i__payload[3]  = i__payload[31:24];
-  assign \o__payload[0]  = o__payload[7:0];
-  assign \o__payload[1]  = o__payload[15:8];
-  assign \o__payload[2]  = o__payload[23:16];
-  assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$93 [7:0];
-  assign o__payload[23:16] = \$70 [7:0];
-  assign o__payload[15:8] = \$47 [7:0];
-  assign o__payload[7:0] = \$24 [7:0];
-  assign \$16  = { 1'h0, l0_x_p0 };
-  assign \$18  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$20  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$22  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$39  = { 1'h0, l1_x_p0 };
-  assign \$41  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$43  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$45  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$62  = { 1'h0, l2_x_p0 };
-  assign \$64  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$66  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$68  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$85  = { 1'h0, l3_x_p0 };
-  assign \$87  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$89  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$91  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \Cfu.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
-  wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire [15:0] \$109 ;
-  wire \$11 ;
-  wire [15:0] \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
-  wire \$12 ;
-  wire [16:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
-  wire \$16 ;
-  wire [16:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
-  wire \$166 ;
-  wire [42:0] \$167 ;
-  wire [44:0] \$168 ;
-  wire [21:0] \$169 ;
-  wire \$17 ;
-  wire [23:0] \$170 ;
-  wire [42:0] \$171 ;
-  wire [44:0] \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire [15:0] \$175 ;
-  wire [15:0] \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire [15:0] \$179 ;
-  wire \$18 ;
-  wire [15:0] \$180 ;
-  wire [16:0] \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
-  wire [16:0] \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [15:0] \$19 ;
-  wire [15:0] \$190 ;
-  wire [15:0] \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire [15:0] \$194 ;
-  wire [15:0] \$195 ;
-  wire [16:0] \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire [15:0] \$199 ;
-  wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
-  wire [16:0] \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire [15:0] \$205 ;
-  wire [15:0] \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire [15:0] \$209 ;
-  wire \$21 ;
-  wire [15:0] \$210 ;
-  wire [16:0] \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [15:0] \$214 ;
-  wire [15:0] \$215 ;
-  wire [16:0] \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire \$22 ;
-  wire [15:0] \$220 ;
-  wire [15:0] \$221 ;
-  wire \$222 ;
-  wire \$223 ;
-  wire [15:0] \$224 ;
-  wire [15:0] \$225 ;
-  wire [16:0] \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire [15:0] \$229 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
-  wire [16:0] \$231 ;
-  wire \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire [15:0] \$235 ;
-  wire [15:0] \$236 ;
-  wire \$237 ;
-  wire \$238 ;
-  wire [15:0] \$239 ;
-  wire [15:0] \$24 ;
-  wire [15:0] \$240 ;
-  wire [16:0] \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire [15:0] \$244 ;
-  wire [15:0] \$245 ;
-  wire [16:0] \$246 ;
-  wire \$247 ;
-  wire \$248 ;
-  wire \$249 ;
-  wire [16:0] \$25 ;
-  wire [15:0] \$250 ;
-  wire [15:0] \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire [15:0] \$254 ;
-  wire [15:0] \$255 ;
-  wire [16:0] \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [15:0] \$259 ;
-  wire \$26 ;
-  wire [15:0] \$260 ;
-  wire [16:0] \$261 ;
-  wire \$262 ;
-  wire \$263 ;
-  wire \$264 ;
-  wire [15:0] \$265 ;
-  wire [15:0] \$266 ;
-  wire \$267 ;
-  wire \$268 ;
-  wire [15:0] \$269 ;
-  wire \$27 ;
-  wire [15:0] \$270 ;
-  wire [16:0] \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
-  wire [16:0] \$276 ;
-  wire \$277 ;
-  wire \$278 ;
-  wire \$279 ;
-  wire [15:0] \$28 ;
-  wire [15:0] \$280 ;
-  wire [15:0] \$281 ;
-  wire \$282 ;
-  wire \$283 ;
-  wire [15:0] \$284 ;
-  wire [15:0] \$285 ;
-  wire [16:0] \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
-  wire [16:0] \$291 ;
-  wire \$292 ;
-  wire \$293 ;
-  wire \$294 ;
-  wire [15:0] \$295 ;
-  wire [15:0] \$296 ;
-  wire \$297 ;
-  wire \$298 ;
-  wire [15:0] \$299 ;
-  wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [15:0] \$300 ;
-  wire [16:0] \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
-  wire [16:0] \$306 ;
-  wire \$307 ;
-  wire \$308 ;
-  wire \$309 ;
-  wire \$31 ;
-  wire [15:0] \$310 ;
-  wire [15:0] \$311 ;
-  wire \$312 ;
-  wire \$313 ;
-  wire [15:0] \$314 ;
-  wire [15:0] \$315 ;
-  wire [16:0] \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire [15:0] \$319 ;
-  wire \$32 ;
-  wire [15:0] \$320 ;
-  wire [16:0] \$321 ;
-  wire \$322 ;
-  wire \$323 ;
-  wire \$324 ;
-  wire [15:0] \$325 ;
-  wire [15:0] \$326 ;
-  wire \$327 ;
-  wire \$328 ;
-  wire [15:0] \$329 ;
-  wire \$33 ;
-  wire [15:0] \$330 ;
-  wire [16:0] \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire [15:0] \$334 ;
-  wire [15:0] \$335 ;
-  wire [16:0] \$336 ;
-  wire \$337 ;
-  wire [42:0] \$338 ;
-  wire [44:0] \$339 ;
-  wire [15:0] \$34 ;
-  wire [21:0] \$340 ;
-  wire [23:0] \$341 ;
-  wire [42:0] \$342 ;
-  wire [44:0] \$343 ;
-  wire \$344 ;
-  wire \$345 ;
-  wire [15:0] \$346 ;
-  wire [15:0] \$347 ;
-  wire \$348 ;
-  wire \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
-  wire [15:0] \$351 ;
-  wire [16:0] \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire [15:0] \$355 ;
-  wire [15:0] \$356 ;
-  wire [16:0] \$357 ;
-  wire \$358 ;
-  wire \$359 ;
-  wire \$36 ;
-  wire [15:0] \$360 ;
-  wire [15:0] \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire [15:0] \$364 ;
-  wire [15:0] \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire [15:0] \$368 ;
-  wire [15:0] \$369 ;
-  wire \$37 ;
-  wire [16:0] \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire [15:0] \$373 ;
-  wire [15:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire [16:0] \$376 ;
-  wire [28:0] \$377 ;
-  wire [32:0] \$378 ;
-  wire [20:0] \$379 ;
-  wire [15:0] \$38 ;
-  wire [20:0] \$380 ;
-  wire \$381 ;
-  wire [20:0] \$382 ;
-  wire [20:0] \$383 ;
-  wire \$384 ;
-  wire [20:0] \$385 ;
-  wire [20:0] \$386 ;
-  wire [20:0] \$387 ;
-  wire [20:0] \$388 ;
-  wire \$389 ;
-  wire [15:0] \$39 ;
-  wire \$390 ;
-  wire [15:0] \$391 ;
-  wire [15:0] \$392 ;
-  wire \$393 ;
-  wire \$394 ;
-  wire [15:0] \$395 ;
-  wire [15:0] \$396 ;
-  wire [16:0] \$397 ;
-  wire \$398 ;
-  wire \$399 ;
-  wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [15:0] \$400 ;
-  wire [15:0] \$401 ;
-  wire [16:0] \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  wire [15:0] \$405 ;
-  wire [15:0] \$406 ;
-  wire \$407 ;
-  wire \$408 ;
-  wire [15:0] \$409 ;
-  wire \$41 ;
-  wire [15:0] \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire [15:0] \$413 ;
-  wire [15:0] \$414 ;
-  wire [16:0] \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire [15:0] \$418 ;
-  wire [15:0] \$419 ;
-  wire \$42 ;
-  wire [16:0] \$420 ;
-  wire [16:0] \$421 ;
-  wire [28:0] \$422 ;
-  wire [32:0] \$423 ;
-  wire [20:0] \$424 ;
-  wire [20:0] \$425 ;
-  wire \$426 ;
-  wire [20:0] \$427 ;
-  wire [20:0] \$428 ;
-  wire \$429 ;
-  wire [15:0] \$43 ;
-  wire [20:0] \$430 ;
-  wire [20:0] \$431 ;
-  wire [20:0] \$432 ;
-  wire [20:0] \$433 ;
-  reg \$434 ;
-  reg \$435 ;
-  reg \$436 ;
-  reg [14:0] \$437 ;
-  reg \$438 ;
-  reg [3:0] \$439 ;
-  wire [15:0] \$44 ;
-  reg [12:0] \$440 ;
-  reg [14:0] \$441 ;
-  reg \$442 ;
-  reg [3:0] \$443 ;
-  reg [12:0] \$444 ;
-  reg [30:0] \$445 ;
-  reg [31:0] \$446 ;
-  reg [14:0] \$447 ;
-  reg \$448 ;
-  reg [3:0] \$449 ;
-  wire [16:0] \$45 ;
-  reg [12:0] \$450 ;
-  reg [14:0] \$451 ;
-  reg \$452 ;
-  reg [3:0] \$453 ;
-  reg [12:0] \$454 ;
-  reg [30:0] \$455 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire [15:0] \$49 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$54 ;
-  wire [16:0] \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [15:0] \$58 ;
-  wire [15:0] \$59 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire [15:0] \$64 ;
-  wire [15:0] \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire [15:0] \$68 ;
-  wire [15:0] \$69 ;
-  wire \$7 ;
-  wire [16:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [15:0] \$73 ;
-  wire [15:0] \$74 ;
-  wire [16:0] \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [15:0] \$79 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [15:0] \$83 ;
-  wire [15:0] \$84 ;
-  wire [16:0] \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [15:0] \$88 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [15:0] \i__payload[0] ;
-  wire [15:0] \i__payload[1] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg [30:0] l0_acc_p1 = 31'h00000000;
-  reg l0_neg_p0 = 1'h0;
-  reg l0_neg_p1 = 1'h0;
-  reg [15:0] l0_s1_origin;
-  reg [3:0] l0_s1_seg;
-  reg [31:0] l0_s2_c1;
-  reg [16:0] l0_s2_c2;
-  wire [29:0] l0_s2_prod;
-  reg [19:0] l0_s3_c0;
-  wire [43:0] l0_s3_prod;
-  wire [23:0] l0_s4_acc;
-  reg [3:0] l0_seg_p0 = 4'h0;
-  reg [3:0] l0_seg_p1 = 4'h0;
-  reg [12:0] l0_t_p0 = 13'h0000;
-  reg [12:0] l0_t_p1 = 13'h0000;
-  reg [14:0] l0_x_p0 = 15'h0000;
-  reg [14:0] l0_x_p1 = 15'h0000;
-  reg [30:0] l1_acc_p1 = 31'h00000000;
-  reg l1_neg_p0 = 1'h0;
-  reg l1_neg_p1 = 1'h0;
-  reg [15:0] l1_s1_origin;
-  reg [3:0] l1_s1_seg;
-  reg [31:0] l1_s2_c1;
-  reg [16:0] l1_s2_c2;
-  wire [29:0] l1_s2_prod;
-  reg [19:0] l1_s3_c0;
-  wire [43:0] l1_s3_prod;
-  wire [23:0] l1_s4_acc;
-  reg [3:0] l1_seg_p0 = 4'h0;
-  reg [3:0] l1_seg_p1 = 4'h0;
-  reg [12:0] l1_t_p0 = 13'h0000;
-  reg [12:0] l1_t_p1 = 13'h0000;
-  reg [14:0] l1_x_p0 = 15'h0000;
-  reg [14:0] l1_x_p1 = 15'h0000;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [15:0] \o__payload[0] ;
-  wire [15:0] \o__payload[1] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  input rst;
-  wire rst;
-  reg valid_0 = 1'h0;
-  reg valid_1 = 1'h0;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$3  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$4  = \$3  ? 16'h7fff : i__payload[15:0];
-  assign \$5  = \$2  ? 16'h80d5 : \$4 ;
-  assign \$6  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$8  = \$7  ? 16'h7fff : i__payload[15:0];
-  assign \$9  = \$6  ? 16'h80d5 : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$13  = \$12  ? 16'h7fff : i__payload[15:0];
-  assign \$14  = \$11  ? 16'h80d5 : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 11'h700;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$19  = \$18  ? 16'h7fff : i__payload[15:0];
-  assign \$20  = \$17  ? 16'h80d5 : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$23  = \$22  ? 16'h7fff : i__payload[15:0];
-  assign \$24  = \$21  ? 16'h80d5 : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$28  = \$27  ? 16'h7fff : i__payload[15:0];
-  assign \$29  = \$26  ? 16'h80d5 : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 12'hc80;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$34  = \$33  ? 16'h7fff : i__payload[15:0];
-  assign \$35  = \$32  ? 16'h80d5 : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$38  = \$37  ? 16'h7fff : i__payload[15:0];
-  assign \$39  = \$36  ? 16'h80d5 : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$43  = \$42  ? 16'h7fff : i__payload[15:0];
-  assign \$44  = \$41  ? 16'h80d5 : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 13'h1200;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$49  = \$48  ? 16'h7fff : i__payload[15:0];
-  assign \$50  = \$47  ? 16'h80d5 : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$53  = \$52  ? 16'h7fff : i__payload[15:0];
-  assign \$54  = \$51  ? 16'h80d5 : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$58  = \$57  ? 16'h7fff : i__payload[15:0];
-  assign \$59  = \$56  ? 16'h80d5 : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 13'h1780;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$64  = \$63  ? 16'h7fff : i__payload[15:0];
-  assign \$65  = \$62  ? 16'h80d5 : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$68  = \$67  ? 16'h7fff : i__payload[15:0];
-  assign \$69  = \$66  ? 16'h80d5 : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$73  = \$72  ? 16'h7fff : i__payload[15:0];
-  assign \$74  = \$71  ? 16'h80d5 : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 13'h1e00;
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$79  = \$78  ? 16'h7fff : i__payload[15:0];
-  assign \$80  = \$77  ? 16'h80d5 : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$83  = \$82  ? 16'h7fff : i__payload[15:0];
-  assign \$84  = \$81  ? 16'h80d5 : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$88  = \$87  ? 16'h7fff : i__payload[15:0];
-  assign \$89  = \$86  ? 16'h80d5 : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 14'h2500;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$94  = \$93  ? 16'h7fff : i__payload[15:0];
-  assign \$95  = \$92  ? 16'h80d5 : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$98  = \$97  ? 16'h7fff : i__payload[15:0];
-  assign \$99  = \$96  ? 16'h80d5 : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$103  = \$102  ? 16'h7fff : i__payload[15:0];
-  assign \$104  = \$101  ? 16'h80d5 : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 14'h2d80;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$109  = \$108  ? 16'h7fff : i__payload[15:0];
-  assign \$110  = \$107  ? 16'h80d5 : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$113  = \$112  ? 16'h7fff : i__payload[15:0];
-  assign \$114  = \$111  ? 16'h80d5 : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$118  = \$117  ? 16'h7fff : i__payload[15:0];
-  assign \$119  = \$116  ? 16'h80d5 : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 15'h4280;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$124  = \$123  ? 16'h7fff : i__payload[15:0];
-  assign \$125  = \$122  ? 16'h80d5 : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$128  = \$127  ? 16'h7fff : i__payload[15:0];
-  assign \$129  = \$126  ? 16'h80d5 : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$133  = \$132  ? 16'h7fff : i__payload[15:0];
-  assign \$134  = \$131  ? 16'h80d5 : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 15'h5000;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$139  = \$138  ? 16'h7fff : i__payload[15:0];
-  assign \$140  = \$137  ? 16'h80d5 : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$143  = \$142  ? 16'h7fff : i__payload[15:0];
-  assign \$144  = \$141  ? 16'h80d5 : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$148  = \$147  ? 16'h7fff : i__payload[15:0];
-  assign \$149  = \$146  ? 16'h80d5 : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 15'h5e80;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$154  = \$153  ? 16'h7fff : i__payload[15:0];
-  assign \$155  = \$152  ? 16'h80d5 : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$158  = \$157  ? 16'h7fff : i__payload[15:0];
-  assign \$159  = \$156  ? 16'h80d5 : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$163  = \$162  ? 16'h7fff : i__payload[15:0];
-  assign \$164  = \$161  ? 16'h80d5 : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 15'h6f80;
-  assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign l0_s3_prod = l0_acc_p1 * l0_t_p1;
-  assign \$168  = $signed({ 1'h0, \$167  }) + $signed(l0_s3_c0);
-  assign \$170  = $signed(\$168 [19:0]) - $signed({ 1'h0, \$169  });
-  assign \$172  = $signed({ 1'h0, \$171  }) + $signed(l0_s3_c0);
-  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [19], \$172 [19], \$172 [19], \$172 [19], \$172 [19:0] };
-  assign \$173  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$174  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$175  = \$174  ? 16'h7fff : i__payload[31:16];
-  assign \$176  = \$173  ? 16'h80d5 : \$175 ;
-  assign \$177  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$178  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$179  = \$178  ? 16'h7fff : i__payload[31:16];
-  assign \$180  = \$177  ? 16'h80d5 : \$179 ;
-  assign \$181  = - $signed(\$180 );
-  assign \$182  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$183  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$184  = \$183  ? 16'h7fff : i__payload[31:16];
-  assign \$185  = \$182  ? 16'h80d5 : \$184 ;
-  assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
-  assign \$187  = \$186 [14:0] >= 11'h700;
-  assign \$188  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$189  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$190  = \$189  ? 16'h7fff : i__payload[31:16];
-  assign \$191  = \$188  ? 16'h80d5 : \$190 ;
-  assign \$192  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$193  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$194  = \$193  ? 16'h7fff : i__payload[31:16];
-  assign \$195  = \$192  ? 16'h80d5 : \$194 ;
-  assign \$196  = - $signed(\$195 );
-  assign \$197  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$198  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$199  = \$198  ? 16'h7fff : i__payload[31:16];
-  assign \$200  = \$197  ? 16'h80d5 : \$199 ;
-  assign \$201  = \$191 [15] ? \$196  : { \$200 [15], \$200  };
-  assign \$202  = \$201 [14:0] >= 12'hc80;
-  assign \$203  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$204  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$205  = \$204  ? 16'h7fff : i__payload[31:16];
-  assign \$206  = \$203  ? 16'h80d5 : \$205 ;
-  assign \$207  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$208  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$209  = \$208  ? 16'h7fff : i__payload[31:16];
-  assign \$210  = \$207  ? 16'h80d5 : \$209 ;
-  assign \$211  = - $signed(\$210 );
-  assign \$212  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$213  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$214  = \$213  ? 16'h7fff : i__payload[31:16];
-  assign \$215  = \$212  ? 16'h80d5 : \$214 ;
-  assign \$216  = \$206 [15] ? \$211  : { \$215 [15], \$215  };
-  assign \$217  = \$216 [14:0] >= 13'h1200;
-  assign \$218  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$219  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$220  = \$219  ? 16'h7fff : i__payload[31:16];
-  assign \$221  = \$218  ? 16'h80d5 : \$220 ;
-  assign \$222  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$223  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$224  = \$223  ? 16'h7fff : i__payload[31:16];
-  assign \$225  = \$222  ? 16'h80d5 : \$224 ;
-  assign \$226  = - $signed(\$225 );
-  assign \$227  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$228  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$229  = \$228  ? 16'h7fff : i__payload[31:16];
-  assign \$230  = \$227  ? 16'h80d5 : \$229 ;
-  assign \$231  = \$221 [15] ? \$226  : { \$230 [15], \$230  };
-  assign \$232  = \$231 [14:0] >= 13'h1780;
-  assign \$233  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$234  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$235  = \$234  ? 16'h7fff : i__payload[31:16];
-  assign \$236  = \$233  ? 16'h80d5 : \$235 ;
-  assign \$237  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$238  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$239  = \$238  ? 16'h7fff : i__payload[31:16];
-  assign \$240  = \$237  ? 16'h80d5 : \$239 ;
-  assign \$241  = - $signed(\$240 );
-  assign \$242  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$243  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$244  = \$243  ? 16'h7fff : i__payload[31:16];
-  assign \$245  = \$242  ? 16'h80d5 : \$244 ;
-  assign \$246  = \$236 [15] ? \$241  : { \$245 [15], \$245  };
-  assign \$247  = \$246 [14:0] >= 13'h1e00;
-  assign \$248  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$249  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$250  = \$249  ? 16'h7fff : i__payload[31:16];
-  assign \$251  = \$248  ? 16'h80d5 : \$250 ;
-  assign \$252  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$253  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$254  = \$253  ? 16'h7fff : i__payload[31:16];
-  assign \$255  = \$252  ? 16'h80d5 : \$254 ;
-  assign \$256  = - $signed(\$255 );
-  assign \$257  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$258  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$259  = \$258  ? 16'h7fff : i__payload[31:16];
-  assign \$260  = \$257  ? 16'h80d5 : \$259 ;
-  assign \$261  = \$251 [15] ? \$256  : { \$260 [15], \$260  };
-  assign \$262  = \$261 [14:0] >= 14'h2500;
-  assign \$263  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$264  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$265  = \$264  ? 16'h7fff : i__payload[31:16];
-  assign \$266  = \$263  ? 16'h80d5 : \$265 ;
-  assign \$267  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$268  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$269  = \$268  ? 16'h7fff : i__payload[31:16];
-  assign \$270  = \$267  ? 16'h80d5 : \$269 ;
-  assign \$271  = - $signed(\$270 );
-  assign \$272  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$273  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$274  = \$273  ? 16'h7fff : i__payload[31:16];
-  assign \$275  = \$272  ? 16'h80d5 : \$274 ;
-  assign \$276  = \$266 [15] ? \$271  : { \$275 [15], \$275  };
-  assign \$277  = \$276 [14:0] >= 14'h2d80;
-  assign \$278  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$279  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$280  = \$279  ? 16'h7fff : i__payload[31:16];
-  assign \$281  = \$278  ? 16'h80d5 : \$280 ;
-  assign \$282  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$283  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$284  = \$283  ? 16'h7fff : i__payload[31:16];
-  assign \$285  = \$282  ? 16'h80d5 : \$284 ;
-  assign \$286  = - $signed(\$285 );
-  assign \$287  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$288  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$289  = \$288  ? 16'h7fff : i__payload[31:16];
-  assign \$290  = \$287  ? 16'h80d5 : \$289 ;
-  assign \$291  = \$281 [15] ? \$286  : { \$290 [15], \$290  };
-  assign \$292  = \$291 [14:0] >= 15'h4280;
-  assign \$293  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$294  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$295  = \$294  ? 16'h7fff : i__payload[31:16];
-  assign \$296  = \$293  ? 16'h80d5 : \$295 ;
-  assign \$297  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$298  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$299  = \$298  ? 16'h7fff : i__payload[31:16];
-  assign \$300  = \$297  ? 16'h80d5 : \$299 ;
-  assign \$301  = - $signed(\$300 );
-  assign \$302  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$303  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$304  = \$303  ? 16'h7fff : i__payload[31:16];
-  assign \$305  = \$302  ? 16'h80d5 : \$304 ;
-  assign \$306  = \$296 [15] ? \$301  : { \$305 [15], \$305  };
-  assign \$307  = \$306 [14:0] >= 15'h5000;
-  assign \$308  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$309  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$310  = \$309  ? 16'h7fff : i__payload[31:16];
-  assign \$311  = \$308  ? 16'h80d5 : \$310 ;
-  assign \$312  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$313  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$314  = \$313  ? 16'h7fff : i__payload[31:16];
-  assign \$315  = \$312  ? 16'h80d5 : \$314 ;
-  assign \$316  = - $signed(\$315 );
-  assign \$317  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$318  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$319  = \$318  ? 16'h7fff : i__payload[31:16];
-  assign \$320  = \$317  ? 16'h80d5 : \$319 ;
-  assign \$321  = \$311 [15] ? \$316  : { \$320 [15], \$320  };
-  assign \$322  = \$321 [14:0] >= 15'h5e80;
-  assign \$323  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$324  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$325  = \$324  ? 16'h7fff : i__payload[31:16];
-  assign \$326  = \$323  ? 16'h80d5 : \$325 ;
-  assign \$327  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$328  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$329  = \$328  ? 16'h7fff : i__payload[31:16];
-  assign \$330  = \$327  ? 16'h80d5 : \$329 ;
-  assign \$331  = - $signed(\$330 );
-  assign \$332  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$333  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$334  = \$333  ? 16'h7fff : i__payload[31:16];
-  assign \$335  = \$332  ? 16'h80d5 : \$334 ;
-  assign \$336  = \$326 [15] ? \$331  : { \$335 [15], \$335  };
-  assign \$337  = \$336 [14:0] >= 15'h6f80;
-  assign l1_s2_prod = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
-  assign l1_s3_prod = l1_acc_p1 * l1_t_p1;
-  assign \$339  = $signed({ 1'h0, \$338  }) + $signed(l1_s3_c0);
-  assign \$341  = $signed(\$339 [19:0]) - $signed({ 1'h0, \$340  });
-  assign \$343  = $signed({ 1'h0, \$342  }) + $signed(l1_s3_c0);
-  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [19], \$343 [19], \$343 [19], \$343 [19], \$343 [19:0] };
-  assign \$344  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$345  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$346  = \$345  ? 16'h7fff : i__payload[15:0];
-  assign \$347  = \$344  ? 16'h80d5 : \$346 ;
-  assign \$348  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$349  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$350  = \$349  ? 16'h7fff : i__payload[15:0];
-  assign \$351  = \$348  ? 16'h80d5 : \$350 ;
-  assign \$352  = - $signed(\$351 );
-  assign \$353  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$354  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$355  = \$354  ? 16'h7fff : i__payload[15:0];
-  assign \$356  = \$353  ? 16'h80d5 : \$355 ;
-  assign \$357  = \$347 [15] ? \$352  : { \$356 [15], \$356  };
-  assign \$358  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$359  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$360  = \$359  ? 16'h7fff : i__payload[15:0];
-  assign \$361  = \$358  ? 16'h80d5 : \$360 ;
-  assign \$362  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$364  = \$363  ? 16'h7fff : i__payload[15:0];
-  assign \$365  = \$362  ? 16'h80d5 : \$364 ;
-  assign \$366  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$368  = \$367  ? 16'h7fff : i__payload[15:0];
-  assign \$369  = \$366  ? 16'h80d5 : \$368 ;
-  assign \$370  = - $signed(\$369 );
-  assign \$371  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
-  assign \$374  = \$371  ? 16'h80d5 : \$373 ;
-  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = $signed({ 1'h0, \$375 [14:0] }) - $signed(l0_s1_origin);
-  assign \$378  = $signed(\$377 ) + $signed(l0_s2_c1);
-  assign \$379  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$381  = $signed(\$380 ) > $signed(16'h7fff);
-  assign \$382  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$384  = $signed(\$383 ) < $signed(16'h8000);
-  assign \$385  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$387  = \$384  ? 21'h1f8000 : \$386 ;
-  assign \$388  = \$381  ? 21'h007fff : \$387 ;
-  assign \$389  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$390  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$391  = \$390  ? 16'h7fff : i__payload[31:16];
-  assign \$392  = \$389  ? 16'h80d5 : \$391 ;
-  assign \$393  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$395  = \$394  ? 16'h7fff : i__payload[31:16];
-  assign \$396  = \$393  ? 16'h80d5 : \$395 ;
-  assign \$397  = - $signed(\$396 );
-  assign \$398  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$399  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$400  = \$399  ? 16'h7fff : i__payload[31:16];
-  assign \$401  = \$398  ? 16'h80d5 : \$400 ;
-  assign \$402  = \$392 [15] ? \$397  : { \$401 [15], \$401  };
-  assign \$403  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$405  = \$404  ? 16'h7fff : i__payload[31:16];
-  assign \$406  = \$403  ? 16'h80d5 : \$405 ;
-  assign \$407  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$408  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$409  = \$408  ? 16'h7fff : i__payload[31:16];
-  assign \$410  = \$407  ? 16'h80d5 : \$409 ;
-  assign \$411  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$412  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$413  = \$412  ? 16'h7fff : i__payload[31:16];
-  assign \$414  = \$411  ? 16'h80d5 : \$413 ;
-  assign \$415  = - $signed(\$414 );
-  assign \$416  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$417  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$418  = \$417  ? 16'h7fff : i__payload[31:16];
-  assign \$419  = \$416  ? 16'h80d5 : \$418 ;
-  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = $signed({ 1'h0, \$420 [14:0] }) - $signed(l1_s1_origin);
-  assign \$423  = $signed(\$422 ) + $signed(l1_s2_c1);
-  assign \$424  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$426  = $signed(\$425 ) > $signed(16'h7fff);
-  assign \$427  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$429  = $signed(\$428 ) < $signed(16'h8000);
-  assign \$430  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$432  = \$429  ? 21'h1f8000 : \$431 ;
-  assign \$433  = \$426  ? 21'h007fff : \$432 ;
-  always @(posedge clk)
-    valid_0 <= \$434 ;
-  always @(posedge clk)
-    valid_1 <= \$435 ;
-  always @(posedge clk)
-    o__valid <= \$436 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$437 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$438 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$439 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$440 ;
-  always @(posedge clk)
-    l0_x_p1 <= \$441 ;
-  always @(posedge clk)
-    l0_neg_p1 <= \$442 ;
-  always @(posedge clk)
-    l0_seg_p1 <= \$443 ;
-  always @(posedge clk)
-    l0_t_p1 <= \$444 ;
-  always @(posedge clk)
-    l0_acc_p1 <= \$445 ;
-  always @(posedge clk)
-    o__payload <= \$446 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$447 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$448 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$449 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$450 ;
-  always @(posedge clk)
-    l1_x_p1 <= \$451 ;
-  always @(posedge clk)
-    l1_neg_p1 <= \$452 ;
-  always @(posedge clk)
-    l1_seg_p1 <= \$453 ;
-  always @(posedge clk)
-    l1_t_p1 <= \$454 ;
-  always @(posedge clk)
-    l1_acc_p1 <= \$455 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    l0_s1_seg = 4'h0;
-    if (\$16 ) begin
-      l0_s1_seg = 4'h1;
-    end
-    if (\$31 ) begin
-      l0_s1_seg = 4'h2;
-    end
-    if (\$46 ) begin
-      l0_s1_seg = 4'h3;
-    end
-    if (\$61 ) begin
-      l0_s1_seg = 4'h4;
-    end
-    if (\$76 ) begin
-      l0_s1_seg = 4'h5;
-    end
-    if (\$91 ) begin
-      l0_s1_seg = 4'h6;
-    end
-    if (\$106 ) begin
-      l0_s1_seg = 4'h7;
-    end
-    if (\$121 ) begin
-      l0_s1_seg = 4'h8;
-    end
-    if (\$136 ) begin
-      l0_s1_seg = 4'h9;
-    end
-    if (\$151 ) begin
-      l0_s1_seg = 4'ha;
-    end
-    if (\$166 ) begin
-      l0_s1_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s1_seg)
-      4'h0:
-          l0_s1_origin = 16'h0000;
-      4'h1:
-          l0_s1_origin = 16'h0700;
-      4'h2:
-          l0_s1_origin = 16'h0c80;
-      4'h3:
-          l0_s1_origin = 16'h1200;
-      4'h4:
-          l0_s1_origin = 16'h1780;
-      4'h5:
-          l0_s1_origin = 16'h1e00;
-      4'h6:
-          l0_s1_origin = 16'h2500;
-      4'h7:
-          l0_s1_origin = 16'h2d80;
-      4'h8:
-          l0_s1_origin = 16'h4280;
-      4'h9:
-          l0_s1_origin = 16'h5000;
-      4'ha:
-          l0_s1_origin = 16'h5e80;
-      default:
-          l0_s1_origin = 16'h6f80;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c2 = 17'h0f8f1;
-      4'h1:
-          l0_s2_c2 = 17'h0d4a2;
-      4'h2:
-          l0_s2_c2 = 17'h0a1ff;
-      4'h3:
-          l0_s2_c2 = 17'h06c47;
-      4'h4:
-          l0_s2_c2 = 17'h03abe;
-      4'h5:
-          l0_s2_c2 = 17'h012eb;
-      4'h6:
-          l0_s2_c2 = 17'h1f924;
-      4'h7:
-          l0_s2_c2 = 17'h1edac;
-      4'h8:
-          l0_s2_c2 = 17'h1f327;
-      4'h9:
-          l0_s2_c2 = 17'h1f888;
-      4'ha:
-          l0_s2_c2 = 17'h1fc63;
-      default:
-          l0_s2_c2 = 17'h1fe76;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c1 = 32'd538674187;
-      4'h1:
-          l0_s2_c1 = 32'd767459081;
-      4'h2:
-          l0_s2_c1 = 32'd921244261;
-      4'h3:
-          l0_s2_c1 = 32'd1038037810;
-      4'h4:
-          l0_s2_c1 = 32'd1116946354;
-      4'h5:
-          l0_s2_c1 = 32'd1166097475;
-      4'h6:
-          l0_s2_c1 = 32'd1182685914;
-      4'h7:
-          l0_s2_c1 = 32'd1174480701;
-      4'h8:
-          l0_s2_c1 = 32'd1123886607;
-      4'h9:
-          l0_s2_c1 = 32'd1101301978;
-      4'ha:
-          l0_s2_c1 = 32'd1087225987;
-      default:
-          l0_s2_c1 = 32'd1079404840;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p1)
-      4'h0:
-          l0_s3_c0 = 20'hffffb;
-      4'h1:
-          l0_s3_c0 = 20'h04409;
-      4'h2:
-          l0_s3_c0 = 20'h08929;
-      4'h3:
-          l0_s3_c0 = 20'h0d962;
-      4'h4:
-          l0_s3_c0 = 20'h1319b;
-      4'h5:
-          l0_s3_c0 = 20'h1a028;
-      4'h6:
-          l0_s3_c0 = 20'h21aa8;
-      4'h7:
-          l0_s3_c0 = 20'h2aff1;
-      4'h8:
-          l0_s3_c0 = 20'h4179c;
-      4'h9:
-          l0_s3_c0 = 20'h4f774;
-      4'ha:
-          l0_s3_c0 = 20'h5e3ea;
-      default:
-          l0_s3_c0 = 20'h6f655;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    l1_s1_seg = 4'h0;
-    if (\$187 ) begin
-      l1_s1_seg = 4'h1;
-    end
-    if (\$202 ) begin
-      l1_s1_seg = 4'h2;
-    end
-    if (\$217 ) begin
-      l1_s1_seg = 4'h3;
-    end
-    if (\$232 ) begin
-      l1_s1_seg = 4'h4;
-    end
-    if (\$247 ) begin
-      l1_s1_seg = 4'h5;
-    end
-    if (\$262 ) begin
-      l1_s1_seg = 4'h6;
-    end
-    if (\$277 ) begin
-      l1_s1_seg = 4'h7;
-    end
-    if (\$292 ) begin
-      l1_s1_seg = 4'h8;
-    end
-    if (\$307 ) begin
-      l1_s1_seg = 4'h9;
-    end
-    if (\$322 ) begin
-      l1_s1_seg = 4'ha;
-    end
-    if (\$337 ) begin
-      l1_s1_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s1_seg)
-      4'h0:
-          l1_s1_origin = 16'h0000;
-      4'h1:
-          l1_s1_origin = 16'h0700;
-      4'h2:
-          l1_s1_origin = 16'h0c80;
-      4'h3:
-          l1_s1_origin = 16'h1200;
-      4'h4:
-          l1_s1_origin = 16'h1780;
-      4'h5:
-          l1_s1_origin = 16'h1e00;
-      4'h6:
-          l1_s1_origin = 16'h2500;
-      4'h7:
-          l1_s1_origin = 16'h2d80;
-      4'h8:
-          l1_s1_origin = 16'h4280;
-      4'h9:
-          l1_s1_origin = 16'h5000;
-      4'ha:
-          l1_s1_origin = 16'h5e80;
-      default:
-          l1_s1_origin = 16'h6f80;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_s2_c2 = 17'h0f8f1;
-      4'h1:
-          l1_s2_c2 = 17'h0d4a2;
-      4'h2:
-          l1_s2_c2 = 17'h0a1ff;
-      4'h3:
-          l1_s2_c2 = 17'h06c47;
-      4'h4:
-          l1_s2_c2 = 17'h03abe;
-      4'h5:
-          l1_s2_c2 = 17'h012eb;
-      4'h6:
-          l1_s2_c2 = 17'h1f924;
-      4'h7:
-          l1_s2_c2 = 17'h1edac;
-      4'h8:
-          l1_s2_c2 = 17'h1f327;
-      4'h9:
-          l1_s2_c2 = 17'h1f888;
-      4'ha:
-          l1_s2_c2 = 17'h1fc63;
-      default:
-          l1_s2_c2 = 17'h1fe76;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_s2_c1 = 32'd538674187;
-      4'h1:
-          l1_s2_c1 = 32'd767459081;
-      4'h2:
-          l1_s2_c1 = 32'd921244261;
-      4'h3:
-          l1_s2_c1 = 32'd1038037810;
-      4'h4:
-          l1_s2_c1 = 32'd1116946354;
-      4'h5:
-          l1_s2_c1 = 32'd1166097475;
-      4'h6:
-          l1_s2_c1 = 32'd1182685914;
-      4'h7:
-          l1_s2_c1 = 32'd1174480701;
-      4'h8:
-          l1_s2_c1 = 32'd1123886607;
-      4'h9:
-          l1_s2_c1 = 32'd1101301978;
-      4'ha:
-          l1_s2_c1 = 32'd1087225987;
-      default:
-          l1_s2_c1 = 32'd1079404840;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p1)
-      4'h0:
-          l1_s3_c0 = 20'hffffb;
-      4'h1:
-          l1_s3_c0 = 20'h04409;
-      4'h2:
-          l1_s3_c0 = 20'h08929;
-      4'h3:
-          l1_s3_c0 = 20'h0d962;
-      4'h4:
-          l1_s3_c0 = 20'h1319b;
-      4'h5:
-          l1_s3_c0 = 20'h1a028;
-      4'h6:
-          l1_s3_c0 = 20'h21aa8;
-      4'h7:
-          l1_s3_c0 = 20'h2aff1;
-      4'h8:
-          l1_s3_c0 = 20'h4179c;
-      4'h9:
-          l1_s3_c0 = 20'h4f774;
-      4'ha:
-          l1_s3_c0 = 20'h5e3ea;
-      default:
-          l1_s3_c0 = 20'h6f655;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$434  = valid_0;
-    if (i__ready) begin
-      \$434  = i__valid;
-    end
-    if (rst) begin
-      \$434  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$435  = valid_1;
-    if (i__ready) begin
-      \$435  = valid_0;
-    end
-    if (rst) begin
-      \$435  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$436  = o__valid;
-    if (i__ready) begin
-      \$436  = valid_1;
-    end
-    if (rst) begin
-      \$436  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$437  = l0_x_p0;
-    if (i__ready) begin
-      \$437  = \$357 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$438  = l0_neg_p0;
-    if (i__ready) begin
-      \$438  = \$361 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$439  = l0_seg_p0;
-    if (i__ready) begin
-      \$439  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$440  = l0_t_p0;
-    if (i__ready) begin
-      \$440  = \$376 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$441  = l0_x_p1;
-    if (i__ready) begin
-      \$441  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$442  = l0_neg_p1;
-    if (i__ready) begin
-      \$442  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$443  = l0_seg_p1;
-    if (i__ready) begin
-      \$443  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$444  = l0_t_p1;
-    if (i__ready) begin
-      \$444  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$445  = l0_acc_p1;
-    if (i__ready) begin
-      \$445  = \$378 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$446  = o__payload;
-    if (i__ready) begin
-      \$446 [15:0] = \$388 [15:0];
-      \$446 [31:16] = \$433 [15:0];
-    end
-    if (rst) begin
-      \$446  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$447  = l1_x_p0;
-    if (i__ready) begin
-      \$447  = \$402 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$448  = l1_neg_p0;
-    if (i__ready) begin
-      \$448  = \$406 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$449  = l1_seg_p0;
-    if (i__ready) begin
-      \$449  = l1_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$450  = l1_t_p0;
-    if (i__ready) begin
-      \$450  = \$421 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$451  = l1_x_p1;
-    if (i__ready) begin
-      \$451  = l1_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$452  = l1_neg_p1;
-    if (i__ready) begin
-      \$452  = l1_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$453  = l1_seg_p1;
-    if (i__ready) begin
-      \$453  = l1_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$454  = l1_t_p1;
-    if (i__ready) begin
-      \$454  = l1_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$455  = l1_acc_p1;
-    if (i__ready) begin
-      \$455  = \$423 [30:0];
-    end
-  end
-  assign \i__payload[0]  = i__payload[15:0];
-  assign \i__payload[1]  = i__payload[31:16];
-  assign \o__payload[0]  = o__payload[15:0];
-  assign \o__payload[1]  = o__payload[31:16];
-  assign \$167  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$171  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$338  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$342  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$377  = { l0_s2_prod[27], l0_s2_prod[27:0] };
-  assign \$380  = { \$379 [20], \$379 [20], \$379 [20], \$379 [20], \$379 [20:4] };
-  assign \$383  = { \$382 [20], \$382 [20], \$382 [20], \$382 [20], \$382 [20:4] };
-  assign \$386  = { \$385 [20], \$385 [20], \$385 [20], \$385 [20], \$385 [20:4] };
-  assign \$422  = { l1_s2_prod[27], l1_s2_prod[27:0] };
-  assign \$425  = { \$424 [20], \$424 [20], \$424 [20], \$424 [20], \$424 [20:4] };
-  assign \$428  = { \$427 [20], \$427 [20], \$427 [20], \$427 [20], \$427 [20:4] };
-  assign \$431  = { \$430 [20], \$430 [20], \$430 [20], \$430 [20], \$430 [20:4] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \Cfu.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
-  wire \$1 ;
-  wire [8:0] \$10 ;
-  wire \$100 ;
-  wire [8:0] \$101 ;
-  wire \$102 ;
-  wire [8:0] \$103 ;
-  wire [8:0] \$104 ;
-  wire [8:0] \$105 ;
-  reg \$106 ;
-  reg [31:0] \$107 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire [7:0] \$13 ;
-  wire [7:0] \$14 ;
-  wire [8:0] \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [7:0] \$18 ;
-  wire [7:0] \$19 ;
-  wire \$2 ;
-  wire [9:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire [7:0] \$23 ;
-  wire [7:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [7:0] \$28 ;
-  wire [8:0] \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$33 ;
-  wire [8:0] \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [7:0] \$37 ;
-  wire [7:0] \$38 ;
-  wire [9:0] \$39 ;
-  wire [7:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [7:0] \$42 ;
-  wire [7:0] \$43 ;
-  wire \$44 ;
-  wire \$45 ;
-  wire [7:0] \$46 ;
-  wire [7:0] \$47 ;
-  wire [8:0] \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
-  wire \$50 ;
-  wire [7:0] \$51 ;
-  wire [7:0] \$52 ;
-  wire [8:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire [7:0] \$56 ;
-  wire [7:0] \$57 ;
-  wire [9:0] \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire \$60 ;
-  wire [7:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [7:0] \$65 ;
-  wire [7:0] \$66 ;
-  wire [8:0] \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire \$7 ;
-  wire [7:0] \$70 ;
-  wire [7:0] \$71 ;
-  wire [8:0] \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire [7:0] \$75 ;
-  wire [7:0] \$76 ;
-  wire [9:0] \$77 ;
-  wire [8:0] \$78 ;
-  wire \$79 ;
-  wire [7:0] \$8 ;
-  wire [8:0] \$80 ;
-  wire \$81 ;
-  wire [8:0] \$82 ;
-  wire [8:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire [8:0] \$85 ;
-  wire \$86 ;
-  wire [8:0] \$87 ;
-  wire \$88 ;
-  wire [8:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire [8:0] \$90 ;
-  wire [8:0] \$91 ;
-  wire [8:0] \$92 ;
-  wire \$93 ;
-  wire [8:0] \$94 ;
-  wire \$95 ;
-  wire [8:0] \$96 ;
-  wire [8:0] \$97 ;
-  wire [8:0] \$98 ;
-  wire [8:0] \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [7:0] \i__payload[0] ;
-  wire [7:0] \i__payload[1] ;
-  wire [7:0] \i__payload[2] ;
-  wire [7:0] \i__payload[3] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  wire [9:0] l0_s2_acc;
-  wire [9:0] l1_s2_acc;
-  wire [9:0] l2_s2_acc;
-  wire [9:0] l3_s2_acc;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [7:0] \o__payload[0] ;
-  wire [7:0] \o__payload[1] ;
-  wire [7:0] \o__payload[2] ;
-  wire [7:0] \o__payload[3] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  wire [5:0] port__addr;
-  wire [5:0] \port__addr$10 ;
-  wire [5:0] \port__addr$13 ;
-  wire [5:0] \port__addr$7 ;
-  wire [8:0] port__data;
-  wire [8:0] \port__data$12 ;
-  wire [8:0] \port__data$15 ;
-  wire [8:0] \port__data$9 ;
-  input rst;
-  wire rst;
-  reg [8:0] c0_rom [50:0];
-  initial begin
-    c0_rom[0] = 9'h000;
-    c0_rom[1] = 9'h008;
-    c0_rom[2] = 9'h010;
-    c0_rom[3] = 9'h018;
-    c0_rom[4] = 9'h01f;
-    c0_rom[5] = 9'h027;
-    c0_rom[6] = 9'h02e;
-    c0_rom[7] = 9'h035;
-    c0_rom[8] = 9'h03b;
-    c0_rom[9] = 9'h041;
-    c0_rom[10] = 9'h047;
-    c0_rom[11] = 9'h04c;
-    c0_rom[12] = 9'h051;
-    c0_rom[13] = 9'h056;
-    c0_rom[14] = 9'h05a;
-    c0_rom[15] = 9'h05e;
-    c0_rom[16] = 9'h061;
-    c0_rom[17] = 9'h065;
-    c0_rom[18] = 9'h068;
-    c0_rom[19] = 9'h06a;
-    c0_rom[20] = 9'h06d;
-    c0_rom[21] = 9'h06f;
-    c0_rom[22] = 9'h071;
-    c0_rom[23] = 9'h072;
-    c0_rom[24] = 9'h074;
-    c0_rom[25] = 9'h075;
-    c0_rom[26] = 9'h076;
-    c0_rom[27] = 9'h078;
-    c0_rom[28] = 9'h078;
-    c0_rom[29] = 9'h079;
-    c0_rom[30] = 9'h07a;
-    c0_rom[31] = 9'h07b;
-    c0_rom[32] = 9'h07b;
-    c0_rom[33] = 9'h07c;
-    c0_rom[34] = 9'h07c;
-    c0_rom[35] = 9'h07d;
-    c0_rom[36] = 9'h07d;
-    c0_rom[37] = 9'h07e;
-    c0_rom[38] = 9'h07e;
-    c0_rom[39] = 9'h07e;
-    c0_rom[40] = 9'h07e;
-    c0_rom[41] = 9'h07e;
-    c0_rom[42] = 9'h07f;
-    c0_rom[43] = 9'h07f;
-    c0_rom[44] = 9'h07f;
-    c0_rom[45] = 9'h07f;
-    c0_rom[46] = 9'h07f;
-    c0_rom[47] = 9'h07f;
-    c0_rom[48] = 9'h07f;
-    c0_rom[49] = 9'h07f;
-    c0_rom[50] = 9'h080;
-  end
-  assign \port__data$15  = c0_rom[\$72 [5:0]];
-  assign \port__data$12  = c0_rom[\$53 [5:0]];
-  assign \port__data$9  = c0_rom[\$34 [5:0]];
-  assign port__data = c0_rom[\$15 [5:0]];
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$4  = \$3  ? 8'h2a : i__payload[7:0];
-  assign \$5  = \$2  ? 8'hce : \$4 ;
-  assign \$6  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$7  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$8  = \$7  ? 8'h2a : i__payload[7:0];
-  assign \$9  = \$6  ? 8'hce : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$12  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$13  = \$12  ? 8'h2a : i__payload[7:0];
-  assign \$14  = \$11  ? 8'hce : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$17  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$18  = \$17  ? 8'h2a : i__payload[7:0];
-  assign \$19  = \$16  ? 8'hce : \$18 ;
-  assign \$20  = - $signed(port__data);
-  assign l0_s2_acc = \$19 [7] ? \$20  : { port__data[8], port__data };
-  assign \$21  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$22  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$23  = \$22  ? 8'h2a : i__payload[15:8];
-  assign \$24  = \$21  ? 8'hce : \$23 ;
-  assign \$25  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$27  = \$26  ? 8'h2a : i__payload[15:8];
-  assign \$28  = \$25  ? 8'hce : \$27 ;
-  assign \$29  = - $signed(\$28 );
-  assign \$30  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$31  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$32  = \$31  ? 8'h2a : i__payload[15:8];
-  assign \$33  = \$30  ? 8'hce : \$32 ;
-  assign \$34  = \$24 [7] ? \$29  : { \$33 [7], \$33  };
-  assign \$35  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$36  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$37  = \$36  ? 8'h2a : i__payload[15:8];
-  assign \$38  = \$35  ? 8'hce : \$37 ;
-  assign \$39  = - $signed(\port__data$9 );
-  assign l1_s2_acc = \$38 [7] ? \$39  : { \port__data$9 [8], \port__data$9  };
-  assign \$40  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$41  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$42  = \$41  ? 8'h2a : i__payload[23:16];
-  assign \$43  = \$40  ? 8'hce : \$42 ;
-  assign \$44  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$45  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$46  = \$45  ? 8'h2a : i__payload[23:16];
-  assign \$47  = \$44  ? 8'hce : \$46 ;
-  assign \$48  = - $signed(\$47 );
-  assign \$49  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$50  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$51  = \$50  ? 8'h2a : i__payload[23:16];
-  assign \$52  = \$49  ? 8'hce : \$51 ;
-  assign \$53  = \$43 [7] ? \$48  : { \$52 [7], \$52  };
-  assign \$54  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$55  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$56  = \$55  ? 8'h2a : i__payload[23:16];
-  assign \$57  = \$54  ? 8'hce : \$56 ;
-  assign \$58  = - $signed(\port__data$12 );
-  assign l2_s2_acc = \$57 [7] ? \$58  : { \port__data$12 [8], \port__data$12  };
-  assign \$59  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$60  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$61  = \$60  ? 8'h2a : i__payload[31:24];
-  assign \$62  = \$59  ? 8'hce : \$61 ;
-  assign \$63  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$64  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$65  = \$64  ? 8'h2a : i__payload[31:24];
-  assign \$66  = \$63  ? 8'hce : \$65 ;
-  assign \$67  = - $signed(\$66 );
-  assign \$68  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$69  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$70  = \$69  ? 8'h2a : i__payload[31:24];
-  assign \$71  = \$68  ? 8'hce : \$70 ;
-  assign \$72  = \$62 [7] ? \$67  : { \$71 [7], \$71  };
-  assign \$73  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$74  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$75  = \$74  ? 8'h2a : i__payload[31:24];
-  assign \$76  = \$73  ? 8'hce : \$75 ;
-  assign \$77  = - $signed(\port__data$15 );
-  assign l3_s2_acc = \$76 [7] ? \$77  : { \port__data$15 [8], \port__data$15  };
-  assign \$79  = $signed(\$78 ) > $signed(8'h7f);
-  assign \$81  = $signed(\$80 ) < $signed(8'h80);
-  assign \$83  = \$81  ? 9'h180 : \$82 ;
-  assign \$84  = \$79  ? 9'h07f : \$83 ;
-  assign \$86  = $signed(\$85 ) > $signed(8'h7f);
-  assign \$88  = $signed(\$87 ) < $signed(8'h80);
-  assign \$90  = \$88  ? 9'h180 : \$89 ;
-  assign \$91  = \$86  ? 9'h07f : \$90 ;
-  assign \$93  = $signed(\$92 ) > $signed(8'h7f);
-  assign \$95  = $signed(\$94 ) < $signed(8'h80);
-  assign \$97  = \$95  ? 9'h180 : \$96 ;
-  assign \$98  = \$93  ? 9'h07f : \$97 ;
-  assign \$100  = $signed(\$99 ) > $signed(8'h7f);
-  assign \$102  = $signed(\$101 ) < $signed(8'h80);
-  assign \$104  = \$102  ? 9'h180 : \$103 ;
-  assign \$105  = \$100  ? 9'h07f : \$104 ;
-  always @(posedge clk)
-    o__valid <= \$106 ;
-  always @(posedge clk)
-    o__payload <= \$107 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$106  = o__valid;
-    if (i__ready) begin
-      \$106  = i__valid;
-    end
-    if (rst) begin
-      \$106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$107  = o__payload;
-    if (i__ready) begin
-      \$107 [7:0] = \$84 [7:0];
-      \$107 [15:8] = \$91 [7:0];
-      \$107 [23:16] = \$98 [7:0];
-      \$107 [31:24] = \$105 [7:0];
-    end
-    if (rst) begin
-      \$107  = 32'd0;
-    end
-  end
-  assign port__addr = \$15 [5:0];
-  assign \port__addr$7  = \$34 [5:0];
-  assign \port__addr$10  = \$53 [5:0];
-  assign \port__addr$13  = \$72 [5:0];
-  assign \i__payload[0]  = i__payload[7:0];
-  assign \i__payload[1]  = i__payload[15:8];
-  assign \i__payload[2]  = i__payload[23:16];
-  assign \i__payload[3]  = i__payload[31:24];
-  assign \o__payload[0]  = o__payload[7:0];
-  assign \o__payload[1]  = o__payload[15:8];
-  assign \o__payload[2]  = o__payload[23:16];
-  assign \o__payload[3]  = o__payload[31:24];
-  assign \$78  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$80  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$82  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$85  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$87  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$89  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$92  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$94  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$96  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$99  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$101  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$103  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \Cfu.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
-  wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire [15:0] \$109 ;
-  wire \$11 ;
-  wire [15:0] \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
-  wire \$12 ;
-  wire [16:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
-  wire \$16 ;
-  wire [16:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [15:0] \$169 ;
-  wire \$17 ;
-  wire [15:0] \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire [15:0] \$173 ;
-  wire [15:0] \$174 ;
-  wire [16:0] \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire [15:0] \$178 ;
-  wire [15:0] \$179 ;
-  wire \$18 ;
-  wire [16:0] \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire [15:0] \$188 ;
-  wire [15:0] \$189 ;
-  wire [15:0] \$19 ;
-  wire [16:0] \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire [15:0] \$193 ;
-  wire [15:0] \$194 ;
-  wire [16:0] \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire [15:0] \$199 ;
-  wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire [15:0] \$203 ;
-  wire [15:0] \$204 ;
-  wire [16:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire [15:0] \$208 ;
-  wire [15:0] \$209 ;
-  wire \$21 ;
-  wire [16:0] \$210 ;
-  wire \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [15:0] \$214 ;
-  wire [15:0] \$215 ;
-  wire \$216 ;
-  wire \$217 ;
-  wire [15:0] \$218 ;
-  wire [15:0] \$219 ;
-  wire \$22 ;
-  wire [16:0] \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  wire [15:0] \$223 ;
-  wire [15:0] \$224 ;
-  wire [16:0] \$225 ;
-  wire \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire [15:0] \$229 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
-  wire \$231 ;
-  wire \$232 ;
-  wire [15:0] \$233 ;
-  wire [15:0] \$234 ;
-  wire [16:0] \$235 ;
-  wire \$236 ;
-  wire \$237 ;
-  wire [15:0] \$238 ;
-  wire [15:0] \$239 ;
-  wire [15:0] \$24 ;
-  wire [16:0] \$240 ;
-  wire \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire [15:0] \$244 ;
-  wire [15:0] \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire [15:0] \$248 ;
-  wire [15:0] \$249 ;
-  wire [16:0] \$25 ;
-  wire [16:0] \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire [15:0] \$253 ;
-  wire [15:0] \$254 ;
-  wire [16:0] \$255 ;
-  wire \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [15:0] \$259 ;
-  wire \$26 ;
-  wire [15:0] \$260 ;
-  wire \$261 ;
-  wire \$262 ;
-  wire [15:0] \$263 ;
-  wire [15:0] \$264 ;
-  wire [16:0] \$265 ;
-  wire \$266 ;
-  wire \$267 ;
-  wire [15:0] \$268 ;
-  wire [15:0] \$269 ;
-  wire \$27 ;
-  wire [16:0] \$270 ;
-  wire \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire [15:0] \$278 ;
-  wire [15:0] \$279 ;
-  wire [15:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
-  wire \$282 ;
-  wire [15:0] \$283 ;
-  wire [15:0] \$284 ;
-  wire [16:0] \$285 ;
-  wire \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
-  wire \$291 ;
-  wire \$292 ;
-  wire [15:0] \$293 ;
-  wire [15:0] \$294 ;
-  wire [16:0] \$295 ;
-  wire \$296 ;
-  wire \$297 ;
-  wire [15:0] \$298 ;
-  wire [15:0] \$299 ;
-  wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
-  wire \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
-  wire \$306 ;
-  wire \$307 ;
-  wire [15:0] \$308 ;
-  wire [15:0] \$309 ;
-  wire \$31 ;
-  wire [16:0] \$310 ;
-  wire \$311 ;
-  wire \$312 ;
-  wire [15:0] \$313 ;
-  wire [15:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire [15:0] \$319 ;
-  wire \$32 ;
-  wire [15:0] \$320 ;
-  wire \$321 ;
-  wire \$322 ;
-  wire [15:0] \$323 ;
-  wire [15:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire \$326 ;
-  wire \$327 ;
-  wire [15:0] \$328 ;
-  wire [15:0] \$329 ;
-  wire \$33 ;
-  wire [16:0] \$330 ;
-  wire \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire [15:0] \$334 ;
-  wire [15:0] \$335 ;
-  wire \$336 ;
-  wire \$337 ;
-  wire [15:0] \$338 ;
-  wire [15:0] \$339 ;
-  wire [15:0] \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire [15:0] \$343 ;
-  wire [15:0] \$344 ;
-  wire [16:0] \$345 ;
-  wire \$346 ;
-  wire \$347 ;
-  wire \$348 ;
-  wire [15:0] \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
-  wire \$351 ;
-  wire \$352 ;
-  wire [15:0] \$353 ;
-  wire [15:0] \$354 ;
-  wire [16:0] \$355 ;
-  wire \$356 ;
-  wire \$357 ;
-  wire [15:0] \$358 ;
-  wire [15:0] \$359 ;
-  wire \$36 ;
-  wire [16:0] \$360 ;
-  wire \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire [15:0] \$364 ;
-  wire [15:0] \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire [15:0] \$368 ;
-  wire [15:0] \$369 ;
-  wire \$37 ;
-  wire [16:0] \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire [15:0] \$373 ;
-  wire [15:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire \$376 ;
-  wire \$377 ;
-  wire \$378 ;
-  wire [15:0] \$379 ;
-  wire [15:0] \$38 ;
-  wire [15:0] \$380 ;
-  wire \$381 ;
-  wire \$382 ;
-  wire [15:0] \$383 ;
-  wire [15:0] \$384 ;
-  wire [16:0] \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire [15:0] \$388 ;
-  wire [15:0] \$389 ;
-  wire [15:0] \$39 ;
-  wire [16:0] \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire [15:0] \$394 ;
-  wire [15:0] \$395 ;
-  wire \$396 ;
-  wire \$397 ;
-  wire [15:0] \$398 ;
-  wire [15:0] \$399 ;
-  wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [16:0] \$400 ;
-  wire \$401 ;
-  wire \$402 ;
-  wire [15:0] \$403 ;
-  wire [15:0] \$404 ;
-  wire [16:0] \$405 ;
-  wire \$406 ;
-  wire [28:0] \$407 ;
-  wire [33:0] \$408 ;
-  wire [39:0] \$409 ;
-  wire \$41 ;
-  wire [41:0] \$410 ;
-  wire [20:0] \$411 ;
-  wire [39:0] \$412 ;
-  wire [41:0] \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire [15:0] \$416 ;
-  wire [15:0] \$417 ;
-  wire \$418 ;
-  wire \$419 ;
-  wire \$42 ;
-  wire [15:0] \$420 ;
-  wire [15:0] \$421 ;
-  wire [16:0] \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire [15:0] \$425 ;
-  wire [15:0] \$426 ;
-  wire [16:0] \$427 ;
-  wire \$428 ;
-  wire \$429 ;
-  wire [15:0] \$43 ;
-  wire \$430 ;
-  wire [15:0] \$431 ;
-  wire [15:0] \$432 ;
-  wire \$433 ;
-  wire \$434 ;
-  wire [15:0] \$435 ;
-  wire [15:0] \$436 ;
-  wire [16:0] \$437 ;
-  wire \$438 ;
-  wire \$439 ;
-  wire [15:0] \$44 ;
-  wire [15:0] \$440 ;
-  wire [15:0] \$441 ;
-  wire [16:0] \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire \$445 ;
-  wire [15:0] \$446 ;
-  wire [15:0] \$447 ;
-  wire \$448 ;
-  wire \$449 ;
-  wire [16:0] \$45 ;
-  wire [15:0] \$450 ;
-  wire [15:0] \$451 ;
-  wire [16:0] \$452 ;
-  wire \$453 ;
-  wire \$454 ;
-  wire [15:0] \$455 ;
-  wire [15:0] \$456 ;
-  wire [16:0] \$457 ;
-  wire \$458 ;
-  wire \$459 ;
-  wire \$46 ;
-  wire \$460 ;
-  wire [15:0] \$461 ;
-  wire [15:0] \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire [15:0] \$465 ;
-  wire [15:0] \$466 ;
-  wire [16:0] \$467 ;
-  wire \$468 ;
-  wire \$469 ;
-  wire \$47 ;
-  wire [15:0] \$470 ;
-  wire [15:0] \$471 ;
-  wire [16:0] \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire \$475 ;
-  wire [15:0] \$476 ;
-  wire [15:0] \$477 ;
-  wire \$478 ;
-  wire \$479 ;
-  wire \$48 ;
-  wire [15:0] \$480 ;
-  wire [15:0] \$481 ;
-  wire [16:0] \$482 ;
-  wire \$483 ;
-  wire \$484 ;
-  wire [15:0] \$485 ;
-  wire [15:0] \$486 ;
-  wire [16:0] \$487 ;
-  wire \$488 ;
-  wire \$489 ;
-  wire [15:0] \$49 ;
-  wire \$490 ;
-  wire [15:0] \$491 ;
-  wire [15:0] \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  wire [15:0] \$495 ;
-  wire [15:0] \$496 ;
-  wire [16:0] \$497 ;
-  wire \$498 ;
-  wire \$499 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
-  wire [15:0] \$500 ;
-  wire [15:0] \$501 ;
-  wire [16:0] \$502 ;
-  wire \$503 ;
-  wire \$504 ;
-  wire \$505 ;
-  wire [15:0] \$506 ;
-  wire [15:0] \$507 ;
-  wire \$508 ;
-  wire \$509 ;
-  wire \$51 ;
-  wire [15:0] \$510 ;
-  wire [15:0] \$511 ;
-  wire [16:0] \$512 ;
-  wire \$513 ;
-  wire \$514 ;
-  wire [15:0] \$515 ;
-  wire [15:0] \$516 ;
-  wire [16:0] \$517 ;
-  wire \$518 ;
-  wire \$519 ;
-  wire \$52 ;
-  wire \$520 ;
-  wire [15:0] \$521 ;
-  wire [15:0] \$522 ;
-  wire \$523 ;
-  wire \$524 ;
-  wire [15:0] \$525 ;
-  wire [15:0] \$526 ;
-  wire [16:0] \$527 ;
-  wire \$528 ;
-  wire \$529 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$530 ;
-  wire [15:0] \$531 ;
-  wire [16:0] \$532 ;
-  wire \$533 ;
-  wire \$534 ;
-  wire \$535 ;
-  wire [15:0] \$536 ;
-  wire [15:0] \$537 ;
-  wire \$538 ;
-  wire \$539 ;
-  wire [15:0] \$54 ;
-  wire [15:0] \$540 ;
-  wire [15:0] \$541 ;
-  wire [16:0] \$542 ;
-  wire \$543 ;
-  wire \$544 ;
-  wire [15:0] \$545 ;
-  wire [15:0] \$546 ;
-  wire [16:0] \$547 ;
-  wire \$548 ;
-  wire \$549 ;
-  wire [16:0] \$55 ;
-  wire \$550 ;
-  wire [15:0] \$551 ;
-  wire [15:0] \$552 ;
-  wire \$553 ;
-  wire \$554 ;
-  wire [15:0] \$555 ;
-  wire [15:0] \$556 ;
-  wire [16:0] \$557 ;
-  wire \$558 ;
-  wire \$559 ;
-  wire \$56 ;
-  wire [15:0] \$560 ;
-  wire [15:0] \$561 ;
-  wire [16:0] \$562 ;
-  wire \$563 ;
-  wire \$564 ;
-  wire \$565 ;
-  wire [15:0] \$566 ;
-  wire [15:0] \$567 ;
-  wire \$568 ;
-  wire \$569 ;
-  wire \$57 ;
-  wire [15:0] \$570 ;
-  wire [15:0] \$571 ;
-  wire [16:0] \$572 ;
-  wire \$573 ;
-  wire \$574 ;
-  wire [15:0] \$575 ;
-  wire [15:0] \$576 ;
-  wire [16:0] \$577 ;
-  wire \$578 ;
-  wire \$579 ;
-  wire [15:0] \$58 ;
-  wire \$580 ;
-  wire [15:0] \$581 ;
-  wire [15:0] \$582 ;
-  wire \$583 ;
-  wire \$584 ;
-  wire [15:0] \$585 ;
-  wire [15:0] \$586 ;
-  wire [16:0] \$587 ;
-  wire \$588 ;
-  wire \$589 ;
-  wire [15:0] \$59 ;
-  wire [15:0] \$590 ;
-  wire [15:0] \$591 ;
-  wire [16:0] \$592 ;
-  wire \$593 ;
-  wire \$594 ;
-  wire \$595 ;
-  wire [15:0] \$596 ;
-  wire [15:0] \$597 ;
-  wire \$598 ;
-  wire \$599 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire [15:0] \$600 ;
-  wire [15:0] \$601 ;
-  wire [16:0] \$602 ;
-  wire \$603 ;
-  wire \$604 ;
-  wire [15:0] \$605 ;
-  wire [15:0] \$606 ;
-  wire [16:0] \$607 ;
-  wire \$608 ;
-  wire \$609 ;
-  wire \$61 ;
-  wire \$610 ;
-  wire [15:0] \$611 ;
-  wire [15:0] \$612 ;
-  wire \$613 ;
-  wire \$614 ;
-  wire [15:0] \$615 ;
-  wire [15:0] \$616 ;
-  wire [16:0] \$617 ;
-  wire \$618 ;
-  wire \$619 ;
-  wire \$62 ;
-  wire [15:0] \$620 ;
-  wire [15:0] \$621 ;
-  wire [16:0] \$622 ;
-  wire \$623 ;
-  wire \$624 ;
-  wire \$625 ;
-  wire [15:0] \$626 ;
-  wire [15:0] \$627 ;
-  wire \$628 ;
-  wire \$629 ;
-  wire \$63 ;
-  wire [15:0] \$630 ;
-  wire [15:0] \$631 ;
-  wire [16:0] \$632 ;
-  wire \$633 ;
-  wire \$634 ;
-  wire [15:0] \$635 ;
-  wire [15:0] \$636 ;
-  wire [16:0] \$637 ;
-  wire \$638 ;
-  wire \$639 ;
-  wire [15:0] \$64 ;
-  wire \$640 ;
-  wire [15:0] \$641 ;
-  wire [15:0] \$642 ;
-  wire \$643 ;
-  wire \$644 ;
-  wire [15:0] \$645 ;
-  wire [15:0] \$646 ;
-  wire [16:0] \$647 ;
-  wire \$648 ;
-  wire \$649 ;
-  wire [15:0] \$65 ;
-  wire [15:0] \$650 ;
-  wire [15:0] \$651 ;
-  wire [16:0] \$652 ;
-  wire \$653 ;
-  wire \$654 ;
-  wire \$655 ;
-  wire [15:0] \$656 ;
-  wire [15:0] \$657 ;
-  wire \$658 ;
-  wire \$659 ;
-  wire \$66 ;
-  wire [15:0] \$660 ;
-  wire [15:0] \$661 ;
-  wire [16:0] \$662 ;
-  wire \$663 ;
-  wire \$664 ;
-  wire [15:0] \$665 ;
-  wire [15:0] \$666 ;
-  wire [16:0] \$667 ;
-  wire \$668 ;
-  wire \$669 ;
-  wire \$67 ;
-  wire \$670 ;
-  wire [15:0] \$671 ;
-  wire [15:0] \$672 ;
-  wire \$673 ;
-  wire \$674 ;
-  wire [15:0] \$675 ;
-  wire [15:0] \$676 ;
-  wire [16:0] \$677 ;
-  wire \$678 ;
-  wire \$679 ;
-  wire [15:0] \$68 ;
-  wire [15:0] \$680 ;
-  wire [15:0] \$681 ;
-  wire [16:0] \$682 ;
-  wire \$683 ;
-  wire \$684 ;
-  wire \$685 ;
-  wire [15:0] \$686 ;
-  wire [15:0] \$687 ;
-  wire \$688 ;
-  wire \$689 ;
-  wire [15:0] \$69 ;
-  wire [15:0] \$690 ;
-  wire [15:0] \$691 ;
-  wire [16:0] \$692 ;
-  wire \$693 ;
-  wire \$694 ;
-  wire [15:0] \$695 ;
-  wire [15:0] \$696 ;
-  wire [16:0] \$697 ;
-  wire \$698 ;
-  wire \$699 ;
-  wire \$7 ;
-  wire [16:0] \$70 ;
-  wire \$700 ;
-  wire [15:0] \$701 ;
-  wire [15:0] \$702 ;
-  wire \$703 ;
-  wire \$704 ;
-  wire [15:0] \$705 ;
-  wire [15:0] \$706 ;
-  wire [16:0] \$707 ;
-  wire \$708 ;
-  wire \$709 ;
-  wire \$71 ;
-  wire [15:0] \$710 ;
-  wire [15:0] \$711 ;
-  wire [16:0] \$712 ;
-  wire \$713 ;
-  wire \$714 ;
-  wire \$715 ;
-  wire [15:0] \$716 ;
-  wire [15:0] \$717 ;
-  wire \$718 ;
-  wire \$719 ;
-  wire \$72 ;
-  wire [15:0] \$720 ;
-  wire [15:0] \$721 ;
-  wire [16:0] \$722 ;
-  wire \$723 ;
-  wire \$724 ;
-  wire [15:0] \$725 ;
-  wire [15:0] \$726 ;
-  wire [16:0] \$727 ;
-  wire \$728 ;
-  wire \$729 ;
-  wire [15:0] \$73 ;
-  wire \$730 ;
-  wire [15:0] \$731 ;
-  wire [15:0] \$732 ;
-  wire \$733 ;
-  wire \$734 ;
-  wire [15:0] \$735 ;
-  wire [15:0] \$736 ;
-  wire [16:0] \$737 ;
-  wire \$738 ;
-  wire \$739 ;
-  wire [15:0] \$74 ;
-  wire [15:0] \$740 ;
-  wire [15:0] \$741 ;
-  wire [16:0] \$742 ;
-  wire \$743 ;
-  wire \$744 ;
-  wire \$745 ;
-  wire [15:0] \$746 ;
-  wire [15:0] \$747 ;
-  wire \$748 ;
-  wire \$749 ;
-  wire [16:0] \$75 ;
-  wire [15:0] \$750 ;
-  wire [15:0] \$751 ;
-  wire [16:0] \$752 ;
-  wire \$753 ;
-  wire \$754 ;
-  wire [15:0] \$755 ;
-  wire [15:0] \$756 ;
-  wire [16:0] \$757 ;
-  wire \$758 ;
-  wire \$759 ;
-  wire \$76 ;
-  wire \$760 ;
-  wire [15:0] \$761 ;
-  wire [15:0] \$762 ;
-  wire \$763 ;
-  wire \$764 ;
-  wire [15:0] \$765 ;
-  wire [15:0] \$766 ;
-  wire [16:0] \$767 ;
-  wire \$768 ;
-  wire \$769 ;
-  wire \$77 ;
-  wire [15:0] \$770 ;
-  wire [15:0] \$771 ;
-  wire [16:0] \$772 ;
-  wire \$773 ;
-  wire \$774 ;
-  wire \$775 ;
-  wire [15:0] \$776 ;
-  wire [15:0] \$777 ;
-  wire \$778 ;
-  wire \$779 ;
-  wire \$78 ;
-  wire [15:0] \$780 ;
-  wire [15:0] \$781 ;
-  wire [16:0] \$782 ;
-  wire \$783 ;
-  wire \$784 ;
-  wire [15:0] \$785 ;
-  wire [15:0] \$786 ;
-  wire [16:0] \$787 ;
-  wire \$788 ;
-  wire \$789 ;
-  wire [15:0] \$79 ;
-  wire \$790 ;
-  wire [15:0] \$791 ;
-  wire [15:0] \$792 ;
-  wire \$793 ;
-  wire \$794 ;
-  wire [15:0] \$795 ;
-  wire [15:0] \$796 ;
-  wire [16:0] \$797 ;
-  wire \$798 ;
-  wire \$799 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
-  wire [15:0] \$800 ;
-  wire [15:0] \$801 ;
-  wire [16:0] \$802 ;
-  wire \$803 ;
-  wire \$804 ;
-  wire \$805 ;
-  wire [15:0] \$806 ;
-  wire [15:0] \$807 ;
-  wire \$808 ;
-  wire \$809 ;
-  wire \$81 ;
-  wire [15:0] \$810 ;
-  wire [15:0] \$811 ;
-  wire [16:0] \$812 ;
-  wire \$813 ;
-  wire \$814 ;
-  wire [15:0] \$815 ;
-  wire [15:0] \$816 ;
-  wire [16:0] \$817 ;
-  wire \$818 ;
-  wire [28:0] \$819 ;
-  wire \$82 ;
-  wire [33:0] \$820 ;
-  wire [39:0] \$821 ;
-  wire [41:0] \$822 ;
-  wire [20:0] \$823 ;
-  wire [39:0] \$824 ;
-  wire [41:0] \$825 ;
-  wire \$826 ;
-  wire \$827 ;
-  wire [15:0] \$828 ;
-  wire [15:0] \$829 ;
-  wire [15:0] \$83 ;
-  wire \$830 ;
-  wire \$831 ;
-  wire [15:0] \$832 ;
-  wire [15:0] \$833 ;
-  wire [16:0] \$834 ;
-  wire \$835 ;
-  wire \$836 ;
-  wire [15:0] \$837 ;
-  wire [15:0] \$838 ;
-  wire [16:0] \$839 ;
-  wire [15:0] \$84 ;
-  wire \$840 ;
-  wire \$841 ;
-  wire [15:0] \$842 ;
-  wire [15:0] \$843 ;
-  wire \$844 ;
-  wire \$845 ;
-  wire [15:0] \$846 ;
-  wire [15:0] \$847 ;
-  wire \$848 ;
-  wire \$849 ;
-  wire [16:0] \$85 ;
-  wire [15:0] \$850 ;
-  wire [15:0] \$851 ;
-  wire [16:0] \$852 ;
-  wire \$853 ;
-  wire \$854 ;
-  wire [15:0] \$855 ;
-  wire [15:0] \$856 ;
-  wire [16:0] \$857 ;
-  wire [16:0] \$858 ;
-  wire [20:0] \$859 ;
-  wire \$86 ;
-  wire [20:0] \$860 ;
-  wire \$861 ;
-  wire [20:0] \$862 ;
-  wire [20:0] \$863 ;
-  wire \$864 ;
-  wire [20:0] \$865 ;
-  wire [20:0] \$866 ;
-  wire [20:0] \$867 ;
-  wire [20:0] \$868 ;
-  wire \$869 ;
-  wire \$87 ;
-  wire \$870 ;
-  wire [15:0] \$871 ;
-  wire [15:0] \$872 ;
-  wire \$873 ;
-  wire \$874 ;
-  wire [15:0] \$875 ;
-  wire [15:0] \$876 ;
-  wire [16:0] \$877 ;
-  wire \$878 ;
-  wire \$879 ;
-  wire [15:0] \$88 ;
-  wire [15:0] \$880 ;
-  wire [15:0] \$881 ;
-  wire [16:0] \$882 ;
-  wire \$883 ;
-  wire \$884 ;
-  wire [15:0] \$885 ;
-  wire [15:0] \$886 ;
-  wire \$887 ;
-  wire \$888 ;
-  wire [15:0] \$889 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$890 ;
-  wire \$891 ;
-  wire \$892 ;
-  wire [15:0] \$893 ;
-  wire [15:0] \$894 ;
-  wire [16:0] \$895 ;
-  wire \$896 ;
-  wire \$897 ;
-  wire [15:0] \$898 ;
-  wire [15:0] \$899 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire [16:0] \$900 ;
-  wire [16:0] \$901 ;
-  wire [20:0] \$902 ;
-  wire [20:0] \$903 ;
-  wire \$904 ;
-  wire [20:0] \$905 ;
-  wire [20:0] \$906 ;
-  wire \$907 ;
-  wire [20:0] \$908 ;
-  wire [20:0] \$909 ;
-  wire \$91 ;
-  wire [20:0] \$910 ;
-  wire [20:0] \$911 ;
-  reg \$912 ;
-  reg \$913 ;
-  reg [14:0] \$914 ;
-  reg \$915 ;
-  reg [4:0] \$916 ;
-  reg [11:0] \$917 ;
-  reg [31:0] \$918 ;
-  reg [14:0] \$919 ;
-  wire \$92 ;
-  reg \$920 ;
-  reg [4:0] \$921 ;
-  reg [11:0] \$922 ;
-  wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [15:0] \i__payload[0] ;
-  wire [15:0] \i__payload[1] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  reg [4:0] l0_s1_seg;
-  wire [30:0] l0_s2_prod;
-  wire [43:0] l0_s3_prod;
-  wire [20:0] l0_s4_acc;
-  reg [4:0] l0_seg_p0 = 5'h00;
-  reg [11:0] l0_t_p0 = 12'h000;
-  reg [14:0] l0_x_p0 = 15'h0000;
-  reg l1_neg_p0 = 1'h0;
-  reg [4:0] l1_s1_seg;
-  wire [30:0] l1_s2_prod;
-  wire [43:0] l1_s3_prod;
-  wire [20:0] l1_s4_acc;
-  reg [4:0] l1_seg_p0 = 5'h00;
-  reg [11:0] l1_t_p0 = 12'h000;
-  reg [14:0] l1_x_p0 = 15'h0000;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [15:0] \o__payload[0] ;
-  wire [15:0] \o__payload[1] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  wire [4:0] port__addr;
-  wire [4:0] \port__addr$11 ;
-  wire [4:0] \port__addr$15 ;
-  wire [4:0] \port__addr$21 ;
-  wire [4:0] \port__addr$22 ;
-  wire [4:0] \port__addr$27 ;
-  wire [4:0] \port__addr$31 ;
-  wire [4:0] \port__addr$6 ;
-  wire [18:0] port__data;
-  wire [32:0] \port__data$14 ;
-  wire [19:0] \port__data$19 ;
-  wire [18:0] \port__data$25 ;
-  wire [32:0] \port__data$30 ;
-  wire [19:0] \port__data$35 ;
-  wire [15:0] \port__data$42 ;
-  wire [15:0] \port__data$46 ;
-  wire port__en;
-  wire \port__en$12 ;
-  wire \port__en$16 ;
-  wire \port__en$23 ;
-  wire \port__en$28 ;
-  wire \port__en$32 ;
-  input rst;
-  wire rst;
-  reg valid_0 = 1'h0;
-  (* ram_style = "block" *)
-  reg [19:0] c0_rom [27:0];
-  initial begin
-    c0_rom[0] = 20'hffffe;
-    c0_rom[1] = 20'h09b32;
-    c0_rom[2] = 20'h13711;
-    c0_rom[3] = 20'h1d48d;
-    c0_rom[4] = 20'h27503;
-    c0_rom[5] = 20'h31a95;
-    c0_rom[6] = 20'h3cc2b;
-    c0_rom[7] = 20'h4b529;
-    c0_rom[8] = 20'h56dad;
-    c0_rom[9] = 20'h5e7a3;
-    c0_rom[10] = 20'h64790;
-    c0_rom[11] = 20'h69677;
-    c0_rom[12] = 20'h6d8a4;
-    c0_rom[13] = 20'h7107a;
-    c0_rom[14] = 20'h73fbc;
-    c0_rom[15] = 20'h7679f;
-    c0_rom[16] = 20'h78915;
-    c0_rom[17] = 20'h7a4fd;
-    c0_rom[18] = 20'h7bbf3;
-    c0_rom[19] = 20'h7ce85;
-    c0_rom[20] = 20'h7dd4d;
-    c0_rom[21] = 20'h7e8c1;
-    c0_rom[22] = 20'h7f156;
-    c0_rom[23] = 20'h7f77b;
-    c0_rom[24] = 20'h7fb9c;
-    c0_rom[25] = 20'h7fe20;
-    c0_rom[26] = 20'h7ff6f;
-    c0_rom[27] = 20'h7ffed;
-  end
-  reg [19:0] _0_;
-  reg [19:0] _1_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _0_ <= c0_rom[l1_s1_seg];
-    end
-    if (i__ready) begin
-      _1_ <= c0_rom[l0_s1_seg];
-    end
-  end
-  assign \port__data$35  = _0_;
-  assign \port__data$19  = _1_;
-  (* ram_style = "block" *)
-  reg [32:0] c1_rom [27:0];
-  initial begin
-    c1_rom[0] = 33'h080231963;
-    c1_rom[1] = 33'h07f668536;
-    c1_rom[2] = 33'h07d2dcf73;
-    c1_rom[3] = 33'h0796d0eef;
-    c1_rom[4] = 33'h0740aa594;
-    c1_rom[5] = 33'h06cd5984e;
-    c1_rom[6] = 33'h0633c4650;
-    c1_rom[7] = 33'h0539dfa99;
-    c1_rom[8] = 33'h044fb28b7;
-    c1_rom[9] = 33'h03a2cc639;
-    c1_rom[10] = 33'h0310a78b1;
-    c1_rom[11] = 33'h0291bf634;
-    c1_rom[12] = 33'h0222a607b;
-    c1_rom[13] = 33'h01c19a3ae;
-    c1_rom[14] = 33'h016d1d177;
-    c1_rom[15] = 33'h01241f27a;
-    c1_rom[16] = 33'h00e5b6d22;
-    c1_rom[17] = 33'h00b0d99ec;
-    c1_rom[18] = 33'h0084d00fc;
-    c1_rom[19] = 33'h0060d4cac;
-    c1_rom[20] = 33'h0043fac63;
-    c1_rom[21] = 33'h002d7fe4d;
-    c1_rom[22] = 33'h001c9b83d;
-    c1_rom[23] = 33'h00107f033;
-    c1_rom[24] = 33'h00085fde3;
-    c1_rom[25] = 33'h000375ce7;
-    c1_rom[26] = 33'h0000f4b85;
-    c1_rom[27] = 33'h000026bb5;
-  end
-  reg [32:0] _2_;
-  reg [32:0] _3_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _2_ <= c1_rom[l1_s1_seg];
-    end
-    if (i__ready) begin
-      _3_ <= c1_rom[l0_s1_seg];
-    end
-  end
-  assign \port__data$30  = _2_;
-  assign \port__data$14  = _3_;
-  (* ram_style = "block" *)
-  reg [18:0] c2_rom [27:0];
-  initial begin
-    c2_rom[0] = 19'h7b2bd;
-    c2_rom[1] = 19'h71a12;
-    c2_rom[2] = 19'h68875;
-    c2_rom[3] = 19'h602c2;
-    c2_rom[4] = 19'h58e60;
-    c2_rom[5] = 19'h53162;
-    c2_rom[6] = 19'h4f497;
-    c2_rom[7] = 19'h4f99a;
-    c2_rom[8] = 19'h52ef4;
-    c2_rom[9] = 19'h5727d;
-    c2_rom[10] = 19'h5bbc5;
-    c2_rom[11] = 19'h60637;
-    c2_rom[12] = 19'h64ed0;
-    c2_rom[13] = 19'h69384;
-    c2_rom[14] = 19'h6d300;
-    c2_rom[15] = 19'h70c5b;
-    c2_rom[16] = 19'h73f27;
-    c2_rom[17] = 19'h76b37;
-    c2_rom[18] = 19'h79083;
-    c2_rom[19] = 19'h7af56;
-    c2_rom[20] = 19'h7c81e;
-    c2_rom[21] = 19'h7db58;
-    c2_rom[22] = 19'h7e9a1;
-    c2_rom[23] = 19'h7f3a8;
-    c2_rom[24] = 19'h7fa24;
-    c2_rom[25] = 19'h7fdd6;
-    c2_rom[26] = 19'h7ff86;
-    c2_rom[27] = 19'h7ffe6;
+    c2_rom[0] = 19'h7e844;
+    c2_rom[1] = 19'h7b9fb;
+    c2_rom[2] = 19'h7908c;
+    c2_rom[3] = 19'h76c1b;
+    c2_rom[4] = 19'h74e35;
+    c2_rom[5] = 19'h73c00;
+    c2_rom[6] = 19'h74810;
+    c2_rom[7] = 19'h759be;
+    c2_rom[8] = 19'h76fb3;
+    c2_rom[9] = 19'h7874a;
+    c2_rom[10] = 19'h79c43;
+    c2_rom[11] = 19'h7af4f;
+    c2_rom[12] = 19'h7c0f9;
+    c2_rom[13] = 19'h7d027;
+    c2_rom[14] = 19'h7dc19;
+    c2_rom[15] = 19'h7e5e4;
+    c2_rom[16] = 19'h7edb6;
+    c2_rom[17] = 19'h7f3ad;
+    c2_rom[18] = 19'h7f82b;
+    c2_rom[19] = 19'h7fb11;
+    c2_rom[20] = 19'h7fd23;
+    c2_rom[21] = 19'h7fe79;
+    c2_rom[22] = 19'h7ff37;
+    c2_rom[23] = 19'h7b2bd;
+    c2_rom[24] = 19'h71a12;
+    c2_rom[25] = 19'h68875;
+    c2_rom[26] = 19'h602c2;
+    c2_rom[27] = 19'h58e60;
+    c2_rom[28] = 19'h53162;
+    c2_rom[29] = 19'h4f497;
+    c2_rom[30] = 19'h4f99a;
+    c2_rom[31] = 19'h52ef4;
+    c2_rom[32] = 19'h5727d;
+    c2_rom[33] = 19'h5bbc5;
+    c2_rom[34] = 19'h60637;
+    c2_rom[35] = 19'h64ed0;
+    c2_rom[36] = 19'h69384;
+    c2_rom[37] = 19'h6d300;
+    c2_rom[38] = 19'h70c5b;
+    c2_rom[39] = 19'h73f27;
+    c2_rom[40] = 19'h76b37;
+    c2_rom[41] = 19'h79083;
+    c2_rom[42] = 19'h7af56;
+    c2_rom[43] = 19'h7c81e;
+    c2_rom[44] = 19'h7db58;
+    c2_rom[45] = 19'h7e9a1;
+    c2_rom[46] = 19'h7f3a8;
+    c2_rom[47] = 19'h7fa24;
+    c2_rom[48] = 19'h7fdd6;
+    c2_rom[49] = 19'h7ff86;
+    c2_rom[50] = 19'h7ffe6;
   end
   reg [18:0] _4_;
   reg [18:0] _5_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _4_ <= c2_rom[l1_s1_seg];
+      _4_ <= c2_rom[l1_addr];
     end
     if (i__ready) begin
-      _5_ <= c2_rom[l0_s1_seg];
+      _5_ <= c2_rom[l0_addr];
     end
   end
-  assign \port__data$25  = _4_;
-  assign port__data = _5_;
-  reg [15:0] origin_rom [27:0];
+  assign \port__data$85  = _4_;
+  assign \port__data$35  = _5_;
+  (* ram_style = "block" *)
+  reg [14:0] origin_rom [50:0];
   initial begin
-    origin_rom[0] = 16'h0000;
-    origin_rom[1] = 16'h0137;
-    origin_rom[2] = 16'h0273;
-    origin_rom[3] = 16'h03ba;
-    origin_rom[4] = 16'h0514;
-    origin_rom[5] = 16'h068d;
-    origin_rom[6] = 16'h0842;
-    origin_rom[7] = 16'h0ace;
-    origin_rom[8] = 16'h0d39;
-    origin_rom[9] = 16'h0f24;
-    origin_rom[10] = 16'h10ee;
-    origin_rom[11] = 16'h12ae;
-    origin_rom[12] = 16'h1470;
-    origin_rom[13] = 16'h163b;
-    origin_rom[14] = 16'h1816;
-    origin_rom[15] = 16'h1a07;
-    origin_rom[16] = 16'h1c14;
-    origin_rom[17] = 16'h1e46;
-    origin_rom[18] = 16'h20a5;
-    origin_rom[19] = 16'h233b;
-    origin_rom[20] = 16'h2619;
-    origin_rom[21] = 16'h2953;
-    origin_rom[22] = 16'h2d06;
-    origin_rom[23] = 16'h3160;
-    origin_rom[24] = 16'h36ad;
-    origin_rom[25] = 16'h3d76;
-    origin_rom[26] = 16'h46ed;
-    origin_rom[27] = 16'h56ab;
+    origin_rom[0] = 15'h0000;
+    origin_rom[1] = 15'h0300;
+    origin_rom[2] = 15'h0600;
+    origin_rom[3] = 15'h0900;
+    origin_rom[4] = 15'h0c80;
+    origin_rom[5] = 15'h1080;
+    origin_rom[6] = 15'h1980;
+    origin_rom[7] = 15'h1d80;
+    origin_rom[8] = 15'h2180;
+    origin_rom[9] = 15'h2600;
+    origin_rom[10] = 15'h2a80;
+    origin_rom[11] = 15'h2e80;
+    origin_rom[12] = 15'h3300;
+    origin_rom[13] = 15'h3800;
+    origin_rom[14] = 15'h3d00;
+    origin_rom[15] = 15'h4200;
+    origin_rom[16] = 15'h4800;
+    origin_rom[17] = 15'h4e00;
+    origin_rom[18] = 15'h5500;
+    origin_rom[19] = 15'h5c80;
+    origin_rom[20] = 15'h6480;
+    origin_rom[21] = 15'h6d80;
+    origin_rom[22] = 15'h7900;
+    origin_rom[23] = 15'h0000;
+    origin_rom[24] = 15'h0137;
+    origin_rom[25] = 15'h0273;
+    origin_rom[26] = 15'h03ba;
+    origin_rom[27] = 15'h0514;
+    origin_rom[28] = 15'h068d;
+    origin_rom[29] = 15'h0842;
+    origin_rom[30] = 15'h0ace;
+    origin_rom[31] = 15'h0d39;
+    origin_rom[32] = 15'h0f24;
+    origin_rom[33] = 15'h10ee;
+    origin_rom[34] = 15'h12ae;
+    origin_rom[35] = 15'h1470;
+    origin_rom[36] = 15'h163b;
+    origin_rom[37] = 15'h1816;
+    origin_rom[38] = 15'h1a07;
+    origin_rom[39] = 15'h1c14;
+    origin_rom[40] = 15'h1e46;
+    origin_rom[41] = 15'h20a5;
+    origin_rom[42] = 15'h233b;
+    origin_rom[43] = 15'h2619;
+    origin_rom[44] = 15'h2953;
+    origin_rom[45] = 15'h2d06;
+    origin_rom[46] = 15'h3160;
+    origin_rom[47] = 15'h36ad;
+    origin_rom[48] = 15'h3d76;
+    origin_rom[49] = 15'h46ed;
+    origin_rom[50] = 15'h56ab;
   end
-  assign \port__data$46  = origin_rom[l1_s1_seg];
-  assign \port__data$42  = origin_rom[l0_s1_seg];
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$79  = \$78  ? 16'h557b : i__payload[15:0];
-  assign \$80  = \$77  ? 16'ha1bb : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$83  = \$82  ? 16'h557b : i__payload[15:0];
-  assign \$84  = \$81  ? 16'ha1bb : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$88  = \$87  ? 16'h557b : i__payload[15:0];
-  assign \$89  = \$86  ? 16'ha1bb : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 12'h842;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$94  = \$93  ? 16'h557b : i__payload[15:0];
-  assign \$95  = \$92  ? 16'ha1bb : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$98  = \$97  ? 16'h557b : i__payload[15:0];
-  assign \$99  = \$96  ? 16'ha1bb : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$103  = \$102  ? 16'h557b : i__payload[15:0];
-  assign \$104  = \$101  ? 16'ha1bb : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 12'hace;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$109  = \$108  ? 16'h557b : i__payload[15:0];
-  assign \$110  = \$107  ? 16'ha1bb : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$113  = \$112  ? 16'h557b : i__payload[15:0];
-  assign \$114  = \$111  ? 16'ha1bb : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$118  = \$117  ? 16'h557b : i__payload[15:0];
-  assign \$119  = \$116  ? 16'ha1bb : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 12'hd39;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$124  = \$123  ? 16'h557b : i__payload[15:0];
-  assign \$125  = \$122  ? 16'ha1bb : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$128  = \$127  ? 16'h557b : i__payload[15:0];
-  assign \$129  = \$126  ? 16'ha1bb : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$133  = \$132  ? 16'h557b : i__payload[15:0];
-  assign \$134  = \$131  ? 16'ha1bb : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 12'hf24;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$139  = \$138  ? 16'h557b : i__payload[15:0];
-  assign \$140  = \$137  ? 16'ha1bb : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$143  = \$142  ? 16'h557b : i__payload[15:0];
-  assign \$144  = \$141  ? 16'ha1bb : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$148  = \$147  ? 16'h557b : i__payload[15:0];
-  assign \$149  = \$146  ? 16'ha1bb : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 13'h10ee;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$154  = \$153  ? 16'h557b : i__payload[15:0];
-  assign \$155  = \$152  ? 16'ha1bb : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$158  = \$157  ? 16'h557b : i__payload[15:0];
-  assign \$159  = \$156  ? 16'ha1bb : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$163  = \$162  ? 16'h557b : i__payload[15:0];
-  assign \$164  = \$161  ? 16'ha1bb : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 13'h12ae;
-  assign \$167  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$168  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$169  = \$168  ? 16'h557b : i__payload[15:0];
-  assign \$170  = \$167  ? 16'ha1bb : \$169 ;
-  assign \$171  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$172  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$173  = \$172  ? 16'h557b : i__payload[15:0];
-  assign \$174  = \$171  ? 16'ha1bb : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$177  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$178  = \$177  ? 16'h557b : i__payload[15:0];
-  assign \$179  = \$176  ? 16'ha1bb : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [14:0] >= 13'h1470;
-  assign \$182  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$183  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$184  = \$183  ? 16'h557b : i__payload[15:0];
-  assign \$185  = \$182  ? 16'ha1bb : \$184 ;
-  assign \$186  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$187  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$188  = \$187  ? 16'h557b : i__payload[15:0];
-  assign \$189  = \$186  ? 16'ha1bb : \$188 ;
-  assign \$190  = - $signed(\$189 );
-  assign \$191  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$192  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$193  = \$192  ? 16'h557b : i__payload[15:0];
-  assign \$194  = \$191  ? 16'ha1bb : \$193 ;
-  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [14:0] >= 13'h163b;
-  assign \$197  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$198  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$199  = \$198  ? 16'h557b : i__payload[15:0];
-  assign \$200  = \$197  ? 16'ha1bb : \$199 ;
-  assign \$201  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$202  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$203  = \$202  ? 16'h557b : i__payload[15:0];
-  assign \$204  = \$201  ? 16'ha1bb : \$203 ;
-  assign \$205  = - $signed(\$204 );
-  assign \$206  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$207  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$208  = \$207  ? 16'h557b : i__payload[15:0];
-  assign \$209  = \$206  ? 16'ha1bb : \$208 ;
-  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [14:0] >= 13'h1816;
-  assign \$212  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$213  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$214  = \$213  ? 16'h557b : i__payload[15:0];
-  assign \$215  = \$212  ? 16'ha1bb : \$214 ;
-  assign \$216  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$217  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$218  = \$217  ? 16'h557b : i__payload[15:0];
-  assign \$219  = \$216  ? 16'ha1bb : \$218 ;
-  assign \$220  = - $signed(\$219 );
-  assign \$221  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$222  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$223  = \$222  ? 16'h557b : i__payload[15:0];
-  assign \$224  = \$221  ? 16'ha1bb : \$223 ;
-  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [14:0] >= 13'h1a07;
-  assign \$227  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$228  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$229  = \$228  ? 16'h557b : i__payload[15:0];
-  assign \$230  = \$227  ? 16'ha1bb : \$229 ;
-  assign \$231  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$232  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$233  = \$232  ? 16'h557b : i__payload[15:0];
-  assign \$234  = \$231  ? 16'ha1bb : \$233 ;
-  assign \$235  = - $signed(\$234 );
-  assign \$236  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$237  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$238  = \$237  ? 16'h557b : i__payload[15:0];
-  assign \$239  = \$236  ? 16'ha1bb : \$238 ;
-  assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [14:0] >= 13'h1c14;
-  assign \$242  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$243  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$244  = \$243  ? 16'h557b : i__payload[15:0];
-  assign \$245  = \$242  ? 16'ha1bb : \$244 ;
-  assign \$246  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$247  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$248  = \$247  ? 16'h557b : i__payload[15:0];
-  assign \$249  = \$246  ? 16'ha1bb : \$248 ;
-  assign \$250  = - $signed(\$249 );
-  assign \$251  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$252  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$253  = \$252  ? 16'h557b : i__payload[15:0];
-  assign \$254  = \$251  ? 16'ha1bb : \$253 ;
-  assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [14:0] >= 13'h1e46;
-  assign \$257  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$258  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$259  = \$258  ? 16'h557b : i__payload[15:0];
-  assign \$260  = \$257  ? 16'ha1bb : \$259 ;
-  assign \$261  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$262  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$263  = \$262  ? 16'h557b : i__payload[15:0];
-  assign \$264  = \$261  ? 16'ha1bb : \$263 ;
-  assign \$265  = - $signed(\$264 );
-  assign \$266  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$267  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$268  = \$267  ? 16'h557b : i__payload[15:0];
-  assign \$269  = \$266  ? 16'ha1bb : \$268 ;
-  assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [14:0] >= 14'h20a5;
-  assign \$272  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$273  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$274  = \$273  ? 16'h557b : i__payload[15:0];
-  assign \$275  = \$272  ? 16'ha1bb : \$274 ;
-  assign \$276  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$277  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$278  = \$277  ? 16'h557b : i__payload[15:0];
-  assign \$279  = \$276  ? 16'ha1bb : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$282  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$283  = \$282  ? 16'h557b : i__payload[15:0];
-  assign \$284  = \$281  ? 16'ha1bb : \$283 ;
-  assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [14:0] >= 14'h233b;
-  assign \$287  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$288  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$289  = \$288  ? 16'h557b : i__payload[15:0];
-  assign \$290  = \$287  ? 16'ha1bb : \$289 ;
-  assign \$291  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$292  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$293  = \$292  ? 16'h557b : i__payload[15:0];
-  assign \$294  = \$291  ? 16'ha1bb : \$293 ;
-  assign \$295  = - $signed(\$294 );
-  assign \$296  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$297  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$298  = \$297  ? 16'h557b : i__payload[15:0];
-  assign \$299  = \$296  ? 16'ha1bb : \$298 ;
-  assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [14:0] >= 14'h2619;
-  assign \$302  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$303  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$304  = \$303  ? 16'h557b : i__payload[15:0];
-  assign \$305  = \$302  ? 16'ha1bb : \$304 ;
-  assign \$306  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$307  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$308  = \$307  ? 16'h557b : i__payload[15:0];
-  assign \$309  = \$306  ? 16'ha1bb : \$308 ;
-  assign \$310  = - $signed(\$309 );
-  assign \$311  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$312  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$313  = \$312  ? 16'h557b : i__payload[15:0];
-  assign \$314  = \$311  ? 16'ha1bb : \$313 ;
-  assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [14:0] >= 14'h2953;
-  assign \$317  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$318  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$319  = \$318  ? 16'h557b : i__payload[15:0];
-  assign \$320  = \$317  ? 16'ha1bb : \$319 ;
-  assign \$321  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$322  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$323  = \$322  ? 16'h557b : i__payload[15:0];
-  assign \$324  = \$321  ? 16'ha1bb : \$323 ;
-  assign \$325  = - $signed(\$324 );
-  assign \$326  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$327  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$328  = \$327  ? 16'h557b : i__payload[15:0];
-  assign \$329  = \$326  ? 16'ha1bb : \$328 ;
-  assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [14:0] >= 14'h2d06;
-  assign \$332  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$333  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$334  = \$333  ? 16'h557b : i__payload[15:0];
-  assign \$335  = \$332  ? 16'ha1bb : \$334 ;
-  assign \$336  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$337  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$338  = \$337  ? 16'h557b : i__payload[15:0];
-  assign \$339  = \$336  ? 16'ha1bb : \$338 ;
-  assign \$340  = - $signed(\$339 );
-  assign \$341  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$342  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$343  = \$342  ? 16'h557b : i__payload[15:0];
-  assign \$344  = \$341  ? 16'ha1bb : \$343 ;
-  assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = \$345 [14:0] >= 14'h3160;
-  assign \$347  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$348  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$349  = \$348  ? 16'h557b : i__payload[15:0];
-  assign \$350  = \$347  ? 16'ha1bb : \$349 ;
-  assign \$351  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$352  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$353  = \$352  ? 16'h557b : i__payload[15:0];
-  assign \$354  = \$351  ? 16'ha1bb : \$353 ;
-  assign \$355  = - $signed(\$354 );
-  assign \$356  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$357  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$358  = \$357  ? 16'h557b : i__payload[15:0];
-  assign \$359  = \$356  ? 16'ha1bb : \$358 ;
-  assign \$360  = \$350 [15] ? \$355  : { \$359 [15], \$359  };
-  assign \$361  = \$360 [14:0] >= 14'h36ad;
-  assign \$362  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$364  = \$363  ? 16'h557b : i__payload[15:0];
-  assign \$365  = \$362  ? 16'ha1bb : \$364 ;
-  assign \$366  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$368  = \$367  ? 16'h557b : i__payload[15:0];
-  assign \$369  = \$366  ? 16'ha1bb : \$368 ;
-  assign \$370  = - $signed(\$369 );
-  assign \$371  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$373  = \$372  ? 16'h557b : i__payload[15:0];
-  assign \$374  = \$371  ? 16'ha1bb : \$373 ;
-  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = \$375 [14:0] >= 14'h3d76;
-  assign \$377  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$378  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$379  = \$378  ? 16'h557b : i__payload[15:0];
-  assign \$380  = \$377  ? 16'ha1bb : \$379 ;
-  assign \$381  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$382  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$383  = \$382  ? 16'h557b : i__payload[15:0];
-  assign \$384  = \$381  ? 16'ha1bb : \$383 ;
-  assign \$385  = - $signed(\$384 );
-  assign \$386  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$387  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$388  = \$387  ? 16'h557b : i__payload[15:0];
-  assign \$389  = \$386  ? 16'ha1bb : \$388 ;
-  assign \$390  = \$380 [15] ? \$385  : { \$389 [15], \$389  };
-  assign \$391  = \$390 [14:0] >= 15'h46ed;
-  assign \$392  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$393  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$394  = \$393  ? 16'h557b : i__payload[15:0];
-  assign \$395  = \$392  ? 16'ha1bb : \$394 ;
-  assign \$396  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$397  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$398  = \$397  ? 16'h557b : i__payload[15:0];
-  assign \$399  = \$396  ? 16'ha1bb : \$398 ;
-  assign \$400  = - $signed(\$399 );
-  assign \$401  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$402  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$403  = \$402  ? 16'h557b : i__payload[15:0];
-  assign \$404  = \$401  ? 16'ha1bb : \$403 ;
-  assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
-  assign \$406  = \$405 [14:0] >= 15'h56ab;
-  assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
-  assign \$408  = $signed(\$407 ) + $signed(\port__data$14 );
-  assign l0_s3_prod = \$408 [31:0] * l0_t_p0;
-  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$19 );
-  assign \$411  = - $signed(\$410 [19:0]);
-  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$19 );
-  assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [19], \$413 [19:0] };
-  assign \$414  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$415  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$416  = \$415  ? 16'h557b : i__payload[31:16];
-  assign \$417  = \$414  ? 16'ha1bb : \$416 ;
-  assign \$418  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$419  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$420  = \$419  ? 16'h557b : i__payload[31:16];
-  assign \$421  = \$418  ? 16'ha1bb : \$420 ;
-  assign \$422  = - $signed(\$421 );
-  assign \$423  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$424  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$425  = \$424  ? 16'h557b : i__payload[31:16];
-  assign \$426  = \$423  ? 16'ha1bb : \$425 ;
-  assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
-  assign \$428  = \$427 [14:0] >= 9'h137;
-  assign \$429  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$430  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$431  = \$430  ? 16'h557b : i__payload[31:16];
-  assign \$432  = \$429  ? 16'ha1bb : \$431 ;
-  assign \$433  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$434  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$435  = \$434  ? 16'h557b : i__payload[31:16];
-  assign \$436  = \$433  ? 16'ha1bb : \$435 ;
-  assign \$437  = - $signed(\$436 );
-  assign \$438  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$439  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$440  = \$439  ? 16'h557b : i__payload[31:16];
-  assign \$441  = \$438  ? 16'ha1bb : \$440 ;
-  assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
-  assign \$443  = \$442 [14:0] >= 10'h273;
-  assign \$444  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$445  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$446  = \$445  ? 16'h557b : i__payload[31:16];
-  assign \$447  = \$444  ? 16'ha1bb : \$446 ;
-  assign \$448  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$449  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$450  = \$449  ? 16'h557b : i__payload[31:16];
-  assign \$451  = \$448  ? 16'ha1bb : \$450 ;
-  assign \$452  = - $signed(\$451 );
-  assign \$453  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$454  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$455  = \$454  ? 16'h557b : i__payload[31:16];
-  assign \$456  = \$453  ? 16'ha1bb : \$455 ;
-  assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
-  assign \$458  = \$457 [14:0] >= 10'h3ba;
-  assign \$459  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$460  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$461  = \$460  ? 16'h557b : i__payload[31:16];
-  assign \$462  = \$459  ? 16'ha1bb : \$461 ;
-  assign \$463  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$464  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$465  = \$464  ? 16'h557b : i__payload[31:16];
-  assign \$466  = \$463  ? 16'ha1bb : \$465 ;
-  assign \$467  = - $signed(\$466 );
-  assign \$468  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$469  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$470  = \$469  ? 16'h557b : i__payload[31:16];
-  assign \$471  = \$468  ? 16'ha1bb : \$470 ;
-  assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
-  assign \$473  = \$472 [14:0] >= 11'h514;
-  assign \$474  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$475  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$476  = \$475  ? 16'h557b : i__payload[31:16];
-  assign \$477  = \$474  ? 16'ha1bb : \$476 ;
-  assign \$478  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$479  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$480  = \$479  ? 16'h557b : i__payload[31:16];
-  assign \$481  = \$478  ? 16'ha1bb : \$480 ;
-  assign \$482  = - $signed(\$481 );
-  assign \$483  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$484  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$485  = \$484  ? 16'h557b : i__payload[31:16];
-  assign \$486  = \$483  ? 16'ha1bb : \$485 ;
-  assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
-  assign \$488  = \$487 [14:0] >= 11'h68d;
-  assign \$489  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$490  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$491  = \$490  ? 16'h557b : i__payload[31:16];
-  assign \$492  = \$489  ? 16'ha1bb : \$491 ;
-  assign \$493  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$494  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$495  = \$494  ? 16'h557b : i__payload[31:16];
-  assign \$496  = \$493  ? 16'ha1bb : \$495 ;
-  assign \$497  = - $signed(\$496 );
-  assign \$498  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$499  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$500  = \$499  ? 16'h557b : i__payload[31:16];
-  assign \$501  = \$498  ? 16'ha1bb : \$500 ;
-  assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
-  assign \$503  = \$502 [14:0] >= 12'h842;
-  assign \$504  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$505  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$506  = \$505  ? 16'h557b : i__payload[31:16];
-  assign \$507  = \$504  ? 16'ha1bb : \$506 ;
-  assign \$508  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$509  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$510  = \$509  ? 16'h557b : i__payload[31:16];
-  assign \$511  = \$508  ? 16'ha1bb : \$510 ;
-  assign \$512  = - $signed(\$511 );
-  assign \$513  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$514  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$515  = \$514  ? 16'h557b : i__payload[31:16];
-  assign \$516  = \$513  ? 16'ha1bb : \$515 ;
-  assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
-  assign \$518  = \$517 [14:0] >= 12'hace;
-  assign \$519  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$520  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$521  = \$520  ? 16'h557b : i__payload[31:16];
-  assign \$522  = \$519  ? 16'ha1bb : \$521 ;
-  assign \$523  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$524  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$525  = \$524  ? 16'h557b : i__payload[31:16];
-  assign \$526  = \$523  ? 16'ha1bb : \$525 ;
-  assign \$527  = - $signed(\$526 );
-  assign \$528  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$529  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$530  = \$529  ? 16'h557b : i__payload[31:16];
-  assign \$531  = \$528  ? 16'ha1bb : \$530 ;
-  assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
-  assign \$533  = \$532 [14:0] >= 12'hd39;
-  assign \$534  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$535  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$536  = \$535  ? 16'h557b : i__payload[31:16];
-  assign \$537  = \$534  ? 16'ha1bb : \$536 ;
-  assign \$538  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$539  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$540  = \$539  ? 16'h557b : i__payload[31:16];
-  assign \$541  = \$538  ? 16'ha1bb : \$540 ;
-  assign \$542  = - $signed(\$541 );
-  assign \$543  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$544  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$545  = \$544  ? 16'h557b : i__payload[31:16];
-  assign \$546  = \$543  ? 16'ha1bb : \$545 ;
-  assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
-  assign \$548  = \$547 [14:0] >= 12'hf24;
-  assign \$549  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$550  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$551  = \$550  ? 16'h557b : i__payload[31:16];
-  assign \$552  = \$549  ? 16'ha1bb : \$551 ;
-  assign \$553  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$554  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$555  = \$554  ? 16'h557b : i__payload[31:16];
-  assign \$556  = \$553  ? 16'ha1bb : \$555 ;
-  assign \$557  = - $signed(\$556 );
-  assign \$558  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$559  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$560  = \$559  ? 16'h557b : i__payload[31:16];
-  assign \$561  = \$558  ? 16'ha1bb : \$560 ;
-  assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
-  assign \$563  = \$562 [14:0] >= 13'h10ee;
-  assign \$564  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$565  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$566  = \$565  ? 16'h557b : i__payload[31:16];
-  assign \$567  = \$564  ? 16'ha1bb : \$566 ;
-  assign \$568  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$569  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$570  = \$569  ? 16'h557b : i__payload[31:16];
-  assign \$571  = \$568  ? 16'ha1bb : \$570 ;
-  assign \$572  = - $signed(\$571 );
-  assign \$573  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$574  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$575  = \$574  ? 16'h557b : i__payload[31:16];
-  assign \$576  = \$573  ? 16'ha1bb : \$575 ;
-  assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
-  assign \$578  = \$577 [14:0] >= 13'h12ae;
-  assign \$579  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$580  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$581  = \$580  ? 16'h557b : i__payload[31:16];
-  assign \$582  = \$579  ? 16'ha1bb : \$581 ;
-  assign \$583  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$584  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$585  = \$584  ? 16'h557b : i__payload[31:16];
-  assign \$586  = \$583  ? 16'ha1bb : \$585 ;
-  assign \$587  = - $signed(\$586 );
-  assign \$588  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$589  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$590  = \$589  ? 16'h557b : i__payload[31:16];
-  assign \$591  = \$588  ? 16'ha1bb : \$590 ;
-  assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
-  assign \$593  = \$592 [14:0] >= 13'h1470;
-  assign \$594  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$595  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$596  = \$595  ? 16'h557b : i__payload[31:16];
-  assign \$597  = \$594  ? 16'ha1bb : \$596 ;
-  assign \$598  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$599  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$600  = \$599  ? 16'h557b : i__payload[31:16];
-  assign \$601  = \$598  ? 16'ha1bb : \$600 ;
-  assign \$602  = - $signed(\$601 );
-  assign \$603  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$604  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$605  = \$604  ? 16'h557b : i__payload[31:16];
-  assign \$606  = \$603  ? 16'ha1bb : \$605 ;
-  assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
-  assign \$608  = \$607 [14:0] >= 13'h163b;
-  assign \$609  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$610  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$611  = \$610  ? 16'h557b : i__payload[31:16];
-  assign \$612  = \$609  ? 16'ha1bb : \$611 ;
-  assign \$613  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$614  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$615  = \$614  ? 16'h557b : i__payload[31:16];
-  assign \$616  = \$613  ? 16'ha1bb : \$615 ;
-  assign \$617  = - $signed(\$616 );
-  assign \$618  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$619  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$620  = \$619  ? 16'h557b : i__payload[31:16];
-  assign \$621  = \$618  ? 16'ha1bb : \$620 ;
-  assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
-  assign \$623  = \$622 [14:0] >= 13'h1816;
-  assign \$624  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$625  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$626  = \$625  ? 16'h557b : i__payload[31:16];
-  assign \$627  = \$624  ? 16'ha1bb : \$626 ;
-  assign \$628  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$629  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$630  = \$629  ? 16'h557b : i__payload[31:16];
-  assign \$631  = \$628  ? 16'ha1bb : \$630 ;
-  assign \$632  = - $signed(\$631 );
-  assign \$633  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$634  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$635  = \$634  ? 16'h557b : i__payload[31:16];
-  assign \$636  = \$633  ? 16'ha1bb : \$635 ;
-  assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
-  assign \$638  = \$637 [14:0] >= 13'h1a07;
-  assign \$639  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$640  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$641  = \$640  ? 16'h557b : i__payload[31:16];
-  assign \$642  = \$639  ? 16'ha1bb : \$641 ;
-  assign \$643  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$644  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$645  = \$644  ? 16'h557b : i__payload[31:16];
-  assign \$646  = \$643  ? 16'ha1bb : \$645 ;
-  assign \$647  = - $signed(\$646 );
-  assign \$648  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$649  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$650  = \$649  ? 16'h557b : i__payload[31:16];
-  assign \$651  = \$648  ? 16'ha1bb : \$650 ;
-  assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
-  assign \$653  = \$652 [14:0] >= 13'h1c14;
-  assign \$654  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$655  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$656  = \$655  ? 16'h557b : i__payload[31:16];
-  assign \$657  = \$654  ? 16'ha1bb : \$656 ;
-  assign \$658  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$659  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$660  = \$659  ? 16'h557b : i__payload[31:16];
-  assign \$661  = \$658  ? 16'ha1bb : \$660 ;
-  assign \$662  = - $signed(\$661 );
-  assign \$663  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$664  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$665  = \$664  ? 16'h557b : i__payload[31:16];
-  assign \$666  = \$663  ? 16'ha1bb : \$665 ;
-  assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
-  assign \$668  = \$667 [14:0] >= 13'h1e46;
-  assign \$669  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$670  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$671  = \$670  ? 16'h557b : i__payload[31:16];
-  assign \$672  = \$669  ? 16'ha1bb : \$671 ;
-  assign \$673  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$674  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$675  = \$674  ? 16'h557b : i__payload[31:16];
-  assign \$676  = \$673  ? 16'ha1bb : \$675 ;
-  assign \$677  = - $signed(\$676 );
-  assign \$678  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$679  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$680  = \$679  ? 16'h557b : i__payload[31:16];
-  assign \$681  = \$678  ? 16'ha1bb : \$680 ;
-  assign \$682  = \$672 [15] ? \$677  : { \$681 [15], \$681  };
-  assign \$683  = \$682 [14:0] >= 14'h20a5;
-  assign \$684  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$685  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$686  = \$685  ? 16'h557b : i__payload[31:16];
-  assign \$687  = \$684  ? 16'ha1bb : \$686 ;
-  assign \$688  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$689  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$690  = \$689  ? 16'h557b : i__payload[31:16];
-  assign \$691  = \$688  ? 16'ha1bb : \$690 ;
-  assign \$692  = - $signed(\$691 );
-  assign \$693  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$694  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$695  = \$694  ? 16'h557b : i__payload[31:16];
-  assign \$696  = \$693  ? 16'ha1bb : \$695 ;
-  assign \$697  = \$687 [15] ? \$692  : { \$696 [15], \$696  };
-  assign \$698  = \$697 [14:0] >= 14'h233b;
-  assign \$699  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$700  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$701  = \$700  ? 16'h557b : i__payload[31:16];
-  assign \$702  = \$699  ? 16'ha1bb : \$701 ;
-  assign \$703  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$704  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$705  = \$704  ? 16'h557b : i__payload[31:16];
-  assign \$706  = \$703  ? 16'ha1bb : \$705 ;
-  assign \$707  = - $signed(\$706 );
-  assign \$708  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$709  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$710  = \$709  ? 16'h557b : i__payload[31:16];
-  assign \$711  = \$708  ? 16'ha1bb : \$710 ;
-  assign \$712  = \$702 [15] ? \$707  : { \$711 [15], \$711  };
-  assign \$713  = \$712 [14:0] >= 14'h2619;
-  assign \$714  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$715  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$716  = \$715  ? 16'h557b : i__payload[31:16];
-  assign \$717  = \$714  ? 16'ha1bb : \$716 ;
-  assign \$718  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$719  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$720  = \$719  ? 16'h557b : i__payload[31:16];
-  assign \$721  = \$718  ? 16'ha1bb : \$720 ;
-  assign \$722  = - $signed(\$721 );
-  assign \$723  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$724  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$725  = \$724  ? 16'h557b : i__payload[31:16];
-  assign \$726  = \$723  ? 16'ha1bb : \$725 ;
-  assign \$727  = \$717 [15] ? \$722  : { \$726 [15], \$726  };
-  assign \$728  = \$727 [14:0] >= 14'h2953;
-  assign \$729  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$730  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$731  = \$730  ? 16'h557b : i__payload[31:16];
-  assign \$732  = \$729  ? 16'ha1bb : \$731 ;
-  assign \$733  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$734  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$735  = \$734  ? 16'h557b : i__payload[31:16];
-  assign \$736  = \$733  ? 16'ha1bb : \$735 ;
-  assign \$737  = - $signed(\$736 );
-  assign \$738  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$739  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$740  = \$739  ? 16'h557b : i__payload[31:16];
-  assign \$741  = \$738  ? 16'ha1bb : \$740 ;
-  assign \$742  = \$732 [15] ? \$737  : { \$741 [15], \$741  };
-  assign \$743  = \$742 [14:0] >= 14'h2d06;
-  assign \$744  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$745  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$746  = \$745  ? 16'h557b : i__payload[31:16];
-  assign \$747  = \$744  ? 16'ha1bb : \$746 ;
-  assign \$748  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$749  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$750  = \$749  ? 16'h557b : i__payload[31:16];
-  assign \$751  = \$748  ? 16'ha1bb : \$750 ;
-  assign \$752  = - $signed(\$751 );
-  assign \$753  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$754  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$755  = \$754  ? 16'h557b : i__payload[31:16];
-  assign \$756  = \$753  ? 16'ha1bb : \$755 ;
-  assign \$757  = \$747 [15] ? \$752  : { \$756 [15], \$756  };
-  assign \$758  = \$757 [14:0] >= 14'h3160;
-  assign \$759  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$760  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$761  = \$760  ? 16'h557b : i__payload[31:16];
-  assign \$762  = \$759  ? 16'ha1bb : \$761 ;
-  assign \$763  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$764  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$765  = \$764  ? 16'h557b : i__payload[31:16];
-  assign \$766  = \$763  ? 16'ha1bb : \$765 ;
-  assign \$767  = - $signed(\$766 );
-  assign \$768  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$769  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$770  = \$769  ? 16'h557b : i__payload[31:16];
-  assign \$771  = \$768  ? 16'ha1bb : \$770 ;
-  assign \$772  = \$762 [15] ? \$767  : { \$771 [15], \$771  };
-  assign \$773  = \$772 [14:0] >= 14'h36ad;
-  assign \$774  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$775  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$776  = \$775  ? 16'h557b : i__payload[31:16];
-  assign \$777  = \$774  ? 16'ha1bb : \$776 ;
-  assign \$778  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$779  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$780  = \$779  ? 16'h557b : i__payload[31:16];
-  assign \$781  = \$778  ? 16'ha1bb : \$780 ;
-  assign \$782  = - $signed(\$781 );
-  assign \$783  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$784  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$785  = \$784  ? 16'h557b : i__payload[31:16];
-  assign \$786  = \$783  ? 16'ha1bb : \$785 ;
-  assign \$787  = \$777 [15] ? \$782  : { \$786 [15], \$786  };
-  assign \$788  = \$787 [14:0] >= 14'h3d76;
-  assign \$789  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$790  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$791  = \$790  ? 16'h557b : i__payload[31:16];
-  assign \$792  = \$789  ? 16'ha1bb : \$791 ;
-  assign \$793  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$794  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$795  = \$794  ? 16'h557b : i__payload[31:16];
-  assign \$796  = \$793  ? 16'ha1bb : \$795 ;
-  assign \$797  = - $signed(\$796 );
-  assign \$798  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$799  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$800  = \$799  ? 16'h557b : i__payload[31:16];
-  assign \$801  = \$798  ? 16'ha1bb : \$800 ;
-  assign \$802  = \$792 [15] ? \$797  : { \$801 [15], \$801  };
-  assign \$803  = \$802 [14:0] >= 15'h46ed;
-  assign \$804  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$805  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$806  = \$805  ? 16'h557b : i__payload[31:16];
-  assign \$807  = \$804  ? 16'ha1bb : \$806 ;
-  assign \$808  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$809  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$810  = \$809  ? 16'h557b : i__payload[31:16];
-  assign \$811  = \$808  ? 16'ha1bb : \$810 ;
-  assign \$812  = - $signed(\$811 );
-  assign \$813  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$814  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$815  = \$814  ? 16'h557b : i__payload[31:16];
-  assign \$816  = \$813  ? 16'ha1bb : \$815 ;
-  assign \$817  = \$807 [15] ? \$812  : { \$816 [15], \$816  };
-  assign \$818  = \$817 [14:0] >= 15'h56ab;
-  assign l1_s2_prod = $signed(\port__data$25 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$820  = $signed(\$819 ) + $signed(\port__data$30 );
-  assign l1_s3_prod = \$820 [31:0] * l1_t_p0;
-  assign \$822  = $signed({ 1'h0, \$821  }) + $signed(\port__data$35 );
-  assign \$823  = - $signed(\$822 [19:0]);
-  assign \$825  = $signed({ 1'h0, \$824  }) + $signed(\port__data$35 );
-  assign l1_s4_acc = l1_neg_p0 ? \$823  : { \$825 [19], \$825 [19:0] };
-  assign \$826  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$827  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$828  = \$827  ? 16'h557b : i__payload[15:0];
-  assign \$829  = \$826  ? 16'ha1bb : \$828 ;
-  assign \$830  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$831  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$832  = \$831  ? 16'h557b : i__payload[15:0];
-  assign \$833  = \$830  ? 16'ha1bb : \$832 ;
-  assign \$834  = - $signed(\$833 );
-  assign \$835  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$836  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$837  = \$836  ? 16'h557b : i__payload[15:0];
-  assign \$838  = \$835  ? 16'ha1bb : \$837 ;
-  assign \$839  = \$829 [15] ? \$834  : { \$838 [15], \$838  };
-  assign \$840  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$841  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$842  = \$841  ? 16'h557b : i__payload[15:0];
-  assign \$843  = \$840  ? 16'ha1bb : \$842 ;
-  assign \$844  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$845  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$846  = \$845  ? 16'h557b : i__payload[15:0];
-  assign \$847  = \$844  ? 16'ha1bb : \$846 ;
-  assign \$848  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$849  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$850  = \$849  ? 16'h557b : i__payload[15:0];
-  assign \$851  = \$848  ? 16'ha1bb : \$850 ;
-  assign \$852  = - $signed(\$851 );
-  assign \$853  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$854  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$855  = \$854  ? 16'h557b : i__payload[15:0];
-  assign \$856  = \$853  ? 16'ha1bb : \$855 ;
-  assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
-  assign \$858  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\port__data$42 );
-  assign \$859  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$861  = $signed(\$860 ) > $signed(16'h7fff);
-  assign \$862  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$864  = $signed(\$863 ) < $signed(16'h8000);
-  assign \$865  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$867  = \$864  ? 21'h1f8000 : \$866 ;
-  assign \$868  = \$861  ? 21'h007fff : \$867 ;
-  assign \$869  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$870  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$871  = \$870  ? 16'h557b : i__payload[31:16];
-  assign \$872  = \$869  ? 16'ha1bb : \$871 ;
-  assign \$873  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$874  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$875  = \$874  ? 16'h557b : i__payload[31:16];
-  assign \$876  = \$873  ? 16'ha1bb : \$875 ;
-  assign \$877  = - $signed(\$876 );
-  assign \$878  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$879  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$880  = \$879  ? 16'h557b : i__payload[31:16];
-  assign \$881  = \$878  ? 16'ha1bb : \$880 ;
-  assign \$882  = \$872 [15] ? \$877  : { \$881 [15], \$881  };
-  assign \$883  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$884  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$885  = \$884  ? 16'h557b : i__payload[31:16];
-  assign \$886  = \$883  ? 16'ha1bb : \$885 ;
-  assign \$887  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$888  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$889  = \$888  ? 16'h557b : i__payload[31:16];
-  assign \$890  = \$887  ? 16'ha1bb : \$889 ;
-  assign \$891  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$892  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$893  = \$892  ? 16'h557b : i__payload[31:16];
-  assign \$894  = \$891  ? 16'ha1bb : \$893 ;
-  assign \$895  = - $signed(\$894 );
-  assign \$896  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$897  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$898  = \$897  ? 16'h557b : i__payload[31:16];
-  assign \$899  = \$896  ? 16'ha1bb : \$898 ;
-  assign \$900  = \$890 [15] ? \$895  : { \$899 [15], \$899  };
-  assign \$901  = $signed({ 1'h0, \$900 [14:0] }) - $signed(\port__data$46 );
-  assign \$902  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$904  = $signed(\$903 ) > $signed(16'h7fff);
-  assign \$905  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$907  = $signed(\$906 ) < $signed(16'h8000);
-  assign \$908  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$910  = \$907  ? 21'h1f8000 : \$909 ;
-  assign \$911  = \$904  ? 21'h007fff : \$910 ;
-  always @(posedge clk)
-    valid_0 <= \$912 ;
-  always @(posedge clk)
-    o__valid <= \$913 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$914 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$915 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$916 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$917 ;
-  always @(posedge clk)
-    o__payload <= \$918 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$919 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$920 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$921 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$922 ;
+  reg [14:0] _6_;
+  reg [14:0] _7_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _6_ <= origin_rom[l1_addr];
+    end
+    if (i__ready) begin
+      _7_ <= origin_rom[l0_addr];
+    end
+  end
+  assign \port__data$91  = _6_;
+  assign \port__data$41  = _7_;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$3  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$4  = \$3  ? 16'h557b : i__payload[15:0];
-  assign \$5  = \$2  ? 16'ha1bb : \$4 ;
-  assign \$6  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$8  = \$7  ? 16'h557b : i__payload[15:0];
-  assign \$9  = \$6  ? 16'ha1bb : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$13  = \$12  ? 16'h557b : i__payload[15:0];
-  assign \$14  = \$11  ? 16'ha1bb : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 9'h137;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$19  = \$18  ? 16'h557b : i__payload[15:0];
-  assign \$20  = \$17  ? 16'ha1bb : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$23  = \$22  ? 16'h557b : i__payload[15:0];
-  assign \$24  = \$21  ? 16'ha1bb : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$28  = \$27  ? 16'h557b : i__payload[15:0];
-  assign \$29  = \$26  ? 16'ha1bb : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 10'h273;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$34  = \$33  ? 16'h557b : i__payload[15:0];
-  assign \$35  = \$32  ? 16'ha1bb : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$38  = \$37  ? 16'h557b : i__payload[15:0];
-  assign \$39  = \$36  ? 16'ha1bb : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$43  = \$42  ? 16'h557b : i__payload[15:0];
-  assign \$44  = \$41  ? 16'ha1bb : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 10'h3ba;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$49  = \$48  ? 16'h557b : i__payload[15:0];
-  assign \$50  = \$47  ? 16'ha1bb : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$53  = \$52  ? 16'h557b : i__payload[15:0];
-  assign \$54  = \$51  ? 16'ha1bb : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$58  = \$57  ? 16'h557b : i__payload[15:0];
-  assign \$59  = \$56  ? 16'ha1bb : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 11'h514;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$64  = \$63  ? 16'h557b : i__payload[15:0];
-  assign \$65  = \$62  ? 16'ha1bb : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$68  = \$67  ? 16'h557b : i__payload[15:0];
-  assign \$69  = \$66  ? 16'ha1bb : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$73  = \$72  ? 16'h557b : i__payload[15:0];
-  assign \$74  = \$71  ? 16'ha1bb : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 11'h68d;
+  assign \$2  = $signed(i__payload[18:3]) >= $signed(15'h5000);
+  assign \$3  = $signed(i__payload[18:3]) >= $signed(15'h3000);
+  assign \$4  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$5  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$6  = \$5  ? 16'h7fa0 : i__payload[18:3];
+  assign \$7  = \$4  ? 16'h8060 : \$6 ;
+  assign \$8  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$9  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$10  = \$9  ? 16'h7fa0 : i__payload[18:3];
+  assign \$11  = \$8  ? 16'h8060 : \$10 ;
+  assign \$12  = - $signed(\$11 );
+  assign \$13  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$14  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$15  = \$14  ? 16'h7fa0 : i__payload[18:3];
+  assign \$16  = \$13  ? 16'h8060 : \$15 ;
+  assign \$17  = \$7 [15] ? \$12  : { \$16 [15], \$16  };
+  assign \$18  = \$17 [14:0] >= 10'h300;
+  assign \$19  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$20  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$21  = \$20  ? 16'h7fa0 : i__payload[18:3];
+  assign \$22  = \$19  ? 16'h8060 : \$21 ;
+  assign \$23  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$24  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$25  = \$24  ? 16'h7fa0 : i__payload[18:3];
+  assign \$26  = \$23  ? 16'h8060 : \$25 ;
+  assign \$27  = - $signed(\$26 );
+  assign \$28  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$29  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$30  = \$29  ? 16'h7fa0 : i__payload[18:3];
+  assign \$31  = \$28  ? 16'h8060 : \$30 ;
+  assign \$32  = \$22 [15] ? \$27  : { \$31 [15], \$31  };
+  assign \$33  = \$32 [14:0] >= 11'h600;
+  assign \$34  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$35  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$36  = \$35  ? 16'h7fa0 : i__payload[18:3];
+  assign \$37  = \$34  ? 16'h8060 : \$36 ;
+  assign \$38  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$39  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$40  = \$39  ? 16'h7fa0 : i__payload[18:3];
+  assign \$41  = \$38  ? 16'h8060 : \$40 ;
+  assign \$42  = - $signed(\$41 );
+  assign \$43  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$44  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$45  = \$44  ? 16'h7fa0 : i__payload[18:3];
+  assign \$46  = \$43  ? 16'h8060 : \$45 ;
+  assign \$47  = \$37 [15] ? \$42  : { \$46 [15], \$46  };
+  assign \$48  = \$47 [14:0] >= 12'h900;
+  assign \$49  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$50  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$51  = \$50  ? 16'h7fa0 : i__payload[18:3];
+  assign \$52  = \$49  ? 16'h8060 : \$51 ;
+  assign \$53  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$54  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$55  = \$54  ? 16'h7fa0 : i__payload[18:3];
+  assign \$56  = \$53  ? 16'h8060 : \$55 ;
+  assign \$57  = - $signed(\$56 );
+  assign \$58  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$59  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$60  = \$59  ? 16'h7fa0 : i__payload[18:3];
+  assign \$61  = \$58  ? 16'h8060 : \$60 ;
+  assign \$62  = \$52 [15] ? \$57  : { \$61 [15], \$61  };
+  assign \$63  = \$62 [14:0] >= 12'hc80;
+  assign \$64  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$65  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$66  = \$65  ? 16'h7fa0 : i__payload[18:3];
+  assign \$67  = \$64  ? 16'h8060 : \$66 ;
+  assign \$68  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$69  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$70  = \$69  ? 16'h7fa0 : i__payload[18:3];
+  assign \$71  = \$68  ? 16'h8060 : \$70 ;
+  assign \$72  = - $signed(\$71 );
+  assign \$73  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$74  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$75  = \$74  ? 16'h7fa0 : i__payload[18:3];
+  assign \$76  = \$73  ? 16'h8060 : \$75 ;
+  assign \$77  = \$67 [15] ? \$72  : { \$76 [15], \$76  };
+  assign \$78  = \$77 [14:0] >= 13'h1080;
+  assign \$79  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$80  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$81  = \$80  ? 16'h7fa0 : i__payload[18:3];
+  assign \$82  = \$79  ? 16'h8060 : \$81 ;
+  assign \$83  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$84  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$85  = \$84  ? 16'h7fa0 : i__payload[18:3];
+  assign \$86  = \$83  ? 16'h8060 : \$85 ;
+  assign \$87  = - $signed(\$86 );
+  assign \$88  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$89  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$90  = \$89  ? 16'h7fa0 : i__payload[18:3];
+  assign \$91  = \$88  ? 16'h8060 : \$90 ;
+  assign \$92  = \$82 [15] ? \$87  : { \$91 [15], \$91  };
+  assign \$93  = \$92 [14:0] >= 13'h1980;
+  assign \$94  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$95  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$96  = \$95  ? 16'h7fa0 : i__payload[18:3];
+  assign \$97  = \$94  ? 16'h8060 : \$96 ;
+  assign \$98  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$99  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$100  = \$99  ? 16'h7fa0 : i__payload[18:3];
+  assign \$101  = \$98  ? 16'h8060 : \$100 ;
+  assign \$102  = - $signed(\$101 );
+  assign \$103  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$104  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$105  = \$104  ? 16'h7fa0 : i__payload[18:3];
+  assign \$106  = \$103  ? 16'h8060 : \$105 ;
+  assign \$107  = \$97 [15] ? \$102  : { \$106 [15], \$106  };
+  assign \$108  = \$107 [14:0] >= 13'h1d80;
+  assign \$109  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$110  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$111  = \$110  ? 16'h7fa0 : i__payload[18:3];
+  assign \$112  = \$109  ? 16'h8060 : \$111 ;
+  assign \$113  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$114  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$115  = \$114  ? 16'h7fa0 : i__payload[18:3];
+  assign \$116  = \$113  ? 16'h8060 : \$115 ;
+  assign \$117  = - $signed(\$116 );
+  assign \$118  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$119  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$120  = \$119  ? 16'h7fa0 : i__payload[18:3];
+  assign \$121  = \$118  ? 16'h8060 : \$120 ;
+  assign \$122  = \$112 [15] ? \$117  : { \$121 [15], \$121  };
+  assign \$123  = \$122 [14:0] >= 14'h2180;
+  assign \$124  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$125  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$126  = \$125  ? 16'h7fa0 : i__payload[18:3];
+  assign \$127  = \$124  ? 16'h8060 : \$126 ;
+  assign \$128  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$129  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$130  = \$129  ? 16'h7fa0 : i__payload[18:3];
+  assign \$131  = \$128  ? 16'h8060 : \$130 ;
+  assign \$132  = - $signed(\$131 );
+  assign \$133  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$134  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$135  = \$134  ? 16'h7fa0 : i__payload[18:3];
+  assign \$136  = \$133  ? 16'h8060 : \$135 ;
+  assign \$137  = \$127 [15] ? \$132  : { \$136 [15], \$136  };
+  assign \$138  = \$137 [14:0] >= 14'h2600;
+  assign \$139  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$140  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$141  = \$140  ? 16'h7fa0 : i__payload[18:3];
+  assign \$142  = \$139  ? 16'h8060 : \$141 ;
+  assign \$143  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$144  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$145  = \$144  ? 16'h7fa0 : i__payload[18:3];
+  assign \$146  = \$143  ? 16'h8060 : \$145 ;
+  assign \$147  = - $signed(\$146 );
+  assign \$148  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$149  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$150  = \$149  ? 16'h7fa0 : i__payload[18:3];
+  assign \$151  = \$148  ? 16'h8060 : \$150 ;
+  assign \$152  = \$142 [15] ? \$147  : { \$151 [15], \$151  };
+  assign \$153  = \$152 [14:0] >= 14'h2a80;
+  assign \$154  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$155  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$156  = \$155  ? 16'h7fa0 : i__payload[18:3];
+  assign \$157  = \$154  ? 16'h8060 : \$156 ;
+  assign \$158  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$159  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$160  = \$159  ? 16'h7fa0 : i__payload[18:3];
+  assign \$161  = \$158  ? 16'h8060 : \$160 ;
+  assign \$162  = - $signed(\$161 );
+  assign \$163  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$164  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$165  = \$164  ? 16'h7fa0 : i__payload[18:3];
+  assign \$166  = \$163  ? 16'h8060 : \$165 ;
+  assign \$167  = \$157 [15] ? \$162  : { \$166 [15], \$166  };
+  assign \$168  = \$167 [14:0] >= 14'h2e80;
+  assign \$169  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$170  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$171  = \$170  ? 16'h7fa0 : i__payload[18:3];
+  assign \$172  = \$169  ? 16'h8060 : \$171 ;
+  assign \$173  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$174  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$175  = \$174  ? 16'h7fa0 : i__payload[18:3];
+  assign \$176  = \$173  ? 16'h8060 : \$175 ;
+  assign \$177  = - $signed(\$176 );
+  assign \$178  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$179  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$180  = \$179  ? 16'h7fa0 : i__payload[18:3];
+  assign \$181  = \$178  ? 16'h8060 : \$180 ;
+  assign \$182  = \$172 [15] ? \$177  : { \$181 [15], \$181  };
+  assign \$183  = \$182 [14:0] >= 14'h3300;
+  assign \$184  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$185  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$186  = \$185  ? 16'h7fa0 : i__payload[18:3];
+  assign \$187  = \$184  ? 16'h8060 : \$186 ;
+  assign \$188  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$189  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$190  = \$189  ? 16'h7fa0 : i__payload[18:3];
+  assign \$191  = \$188  ? 16'h8060 : \$190 ;
+  assign \$192  = - $signed(\$191 );
+  assign \$193  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$194  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$195  = \$194  ? 16'h7fa0 : i__payload[18:3];
+  assign \$196  = \$193  ? 16'h8060 : \$195 ;
+  assign \$197  = \$187 [15] ? \$192  : { \$196 [15], \$196  };
+  assign \$198  = \$197 [14:0] >= 14'h3800;
+  assign \$199  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$200  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$201  = \$200  ? 16'h7fa0 : i__payload[18:3];
+  assign \$202  = \$199  ? 16'h8060 : \$201 ;
+  assign \$203  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$204  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$205  = \$204  ? 16'h7fa0 : i__payload[18:3];
+  assign \$206  = \$203  ? 16'h8060 : \$205 ;
+  assign \$207  = - $signed(\$206 );
+  assign \$208  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$209  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$210  = \$209  ? 16'h7fa0 : i__payload[18:3];
+  assign \$211  = \$208  ? 16'h8060 : \$210 ;
+  assign \$212  = \$202 [15] ? \$207  : { \$211 [15], \$211  };
+  assign \$213  = \$212 [14:0] >= 14'h3d00;
+  assign \$214  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$215  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$216  = \$215  ? 16'h7fa0 : i__payload[18:3];
+  assign \$217  = \$214  ? 16'h8060 : \$216 ;
+  assign \$218  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$219  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$220  = \$219  ? 16'h7fa0 : i__payload[18:3];
+  assign \$221  = \$218  ? 16'h8060 : \$220 ;
+  assign \$222  = - $signed(\$221 );
+  assign \$223  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$224  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$225  = \$224  ? 16'h7fa0 : i__payload[18:3];
+  assign \$226  = \$223  ? 16'h8060 : \$225 ;
+  assign \$227  = \$217 [15] ? \$222  : { \$226 [15], \$226  };
+  assign \$228  = \$227 [14:0] >= 15'h4200;
+  assign \$229  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$230  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$231  = \$230  ? 16'h7fa0 : i__payload[18:3];
+  assign \$232  = \$229  ? 16'h8060 : \$231 ;
+  assign \$233  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$234  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$235  = \$234  ? 16'h7fa0 : i__payload[18:3];
+  assign \$236  = \$233  ? 16'h8060 : \$235 ;
+  assign \$237  = - $signed(\$236 );
+  assign \$238  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$239  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$240  = \$239  ? 16'h7fa0 : i__payload[18:3];
+  assign \$241  = \$238  ? 16'h8060 : \$240 ;
+  assign \$242  = \$232 [15] ? \$237  : { \$241 [15], \$241  };
+  assign \$243  = \$242 [14:0] >= 15'h4800;
+  assign \$244  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$245  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$246  = \$245  ? 16'h7fa0 : i__payload[18:3];
+  assign \$247  = \$244  ? 16'h8060 : \$246 ;
+  assign \$248  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$249  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$250  = \$249  ? 16'h7fa0 : i__payload[18:3];
+  assign \$251  = \$248  ? 16'h8060 : \$250 ;
+  assign \$252  = - $signed(\$251 );
+  assign \$253  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$254  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$255  = \$254  ? 16'h7fa0 : i__payload[18:3];
+  assign \$256  = \$253  ? 16'h8060 : \$255 ;
+  assign \$257  = \$247 [15] ? \$252  : { \$256 [15], \$256  };
+  assign \$258  = \$257 [14:0] >= 15'h4e00;
+  assign \$259  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$260  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$261  = \$260  ? 16'h7fa0 : i__payload[18:3];
+  assign \$262  = \$259  ? 16'h8060 : \$261 ;
+  assign \$263  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$264  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$265  = \$264  ? 16'h7fa0 : i__payload[18:3];
+  assign \$266  = \$263  ? 16'h8060 : \$265 ;
+  assign \$267  = - $signed(\$266 );
+  assign \$268  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$269  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$270  = \$269  ? 16'h7fa0 : i__payload[18:3];
+  assign \$271  = \$268  ? 16'h8060 : \$270 ;
+  assign \$272  = \$262 [15] ? \$267  : { \$271 [15], \$271  };
+  assign \$273  = \$272 [14:0] >= 15'h5500;
+  assign \$274  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$275  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$276  = \$275  ? 16'h7fa0 : i__payload[18:3];
+  assign \$277  = \$274  ? 16'h8060 : \$276 ;
+  assign \$278  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$279  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$280  = \$279  ? 16'h7fa0 : i__payload[18:3];
+  assign \$281  = \$278  ? 16'h8060 : \$280 ;
+  assign \$282  = - $signed(\$281 );
+  assign \$283  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$284  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$285  = \$284  ? 16'h7fa0 : i__payload[18:3];
+  assign \$286  = \$283  ? 16'h8060 : \$285 ;
+  assign \$287  = \$277 [15] ? \$282  : { \$286 [15], \$286  };
+  assign \$288  = \$287 [14:0] >= 15'h5c80;
+  assign \$289  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$290  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$291  = \$290  ? 16'h7fa0 : i__payload[18:3];
+  assign \$292  = \$289  ? 16'h8060 : \$291 ;
+  assign \$293  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$294  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$295  = \$294  ? 16'h7fa0 : i__payload[18:3];
+  assign \$296  = \$293  ? 16'h8060 : \$295 ;
+  assign \$297  = - $signed(\$296 );
+  assign \$298  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$299  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$300  = \$299  ? 16'h7fa0 : i__payload[18:3];
+  assign \$301  = \$298  ? 16'h8060 : \$300 ;
+  assign \$302  = \$292 [15] ? \$297  : { \$301 [15], \$301  };
+  assign \$303  = \$302 [14:0] >= 15'h6480;
+  assign \$304  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$305  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$306  = \$305  ? 16'h7fa0 : i__payload[18:3];
+  assign \$307  = \$304  ? 16'h8060 : \$306 ;
+  assign \$308  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$309  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$310  = \$309  ? 16'h7fa0 : i__payload[18:3];
+  assign \$311  = \$308  ? 16'h8060 : \$310 ;
+  assign \$312  = - $signed(\$311 );
+  assign \$313  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$314  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$315  = \$314  ? 16'h7fa0 : i__payload[18:3];
+  assign \$316  = \$313  ? 16'h8060 : \$315 ;
+  assign \$317  = \$307 [15] ? \$312  : { \$316 [15], \$316  };
+  assign \$318  = \$317 [14:0] >= 15'h6d80;
+  assign \$319  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$320  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$321  = \$320  ? 16'h7fa0 : i__payload[18:3];
+  assign \$322  = \$319  ? 16'h8060 : \$321 ;
+  assign \$323  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$324  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$325  = \$324  ? 16'h7fa0 : i__payload[18:3];
+  assign \$326  = \$323  ? 16'h8060 : \$325 ;
+  assign \$327  = - $signed(\$326 );
+  assign \$328  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$329  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$330  = \$329  ? 16'h7fa0 : i__payload[18:3];
+  assign \$331  = \$328  ? 16'h8060 : \$330 ;
+  assign \$332  = \$322 [15] ? \$327  : { \$331 [15], \$331  };
+  assign \$333  = \$332 [14:0] >= 15'h7900;
+  assign \$334  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$335  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$336  = \$335  ? 16'h557b : i__payload[18:3];
+  assign \$337  = \$334  ? 16'ha1bb : \$336 ;
+  assign \$338  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$339  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$340  = \$339  ? 16'h557b : i__payload[18:3];
+  assign \$341  = \$338  ? 16'ha1bb : \$340 ;
+  assign \$342  = - $signed(\$341 );
+  assign \$343  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$344  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$345  = \$344  ? 16'h557b : i__payload[18:3];
+  assign \$346  = \$343  ? 16'ha1bb : \$345 ;
+  assign \$347  = \$337 [15] ? \$342  : { \$346 [15], \$346  };
+  assign \$348  = \$347 [14:0] >= 9'h137;
+  assign \$349  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$350  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$351  = \$350  ? 16'h557b : i__payload[18:3];
+  assign \$352  = \$349  ? 16'ha1bb : \$351 ;
+  assign \$353  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$354  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$355  = \$354  ? 16'h557b : i__payload[18:3];
+  assign \$356  = \$353  ? 16'ha1bb : \$355 ;
+  assign \$357  = - $signed(\$356 );
+  assign \$358  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$359  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$360  = \$359  ? 16'h557b : i__payload[18:3];
+  assign \$361  = \$358  ? 16'ha1bb : \$360 ;
+  assign \$362  = \$352 [15] ? \$357  : { \$361 [15], \$361  };
+  assign \$363  = \$362 [14:0] >= 10'h273;
+  assign \$364  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$365  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$366  = \$365  ? 16'h557b : i__payload[18:3];
+  assign \$367  = \$364  ? 16'ha1bb : \$366 ;
+  assign \$368  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$369  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$370  = \$369  ? 16'h557b : i__payload[18:3];
+  assign \$371  = \$368  ? 16'ha1bb : \$370 ;
+  assign \$372  = - $signed(\$371 );
+  assign \$373  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$374  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$375  = \$374  ? 16'h557b : i__payload[18:3];
+  assign \$376  = \$373  ? 16'ha1bb : \$375 ;
+  assign \$377  = \$367 [15] ? \$372  : { \$376 [15], \$376  };
+  assign \$378  = \$377 [14:0] >= 10'h3ba;
+  assign \$379  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$380  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$381  = \$380  ? 16'h557b : i__payload[18:3];
+  assign \$382  = \$379  ? 16'ha1bb : \$381 ;
+  assign \$383  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$384  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$385  = \$384  ? 16'h557b : i__payload[18:3];
+  assign \$386  = \$383  ? 16'ha1bb : \$385 ;
+  assign \$387  = - $signed(\$386 );
+  assign \$388  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$389  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$390  = \$389  ? 16'h557b : i__payload[18:3];
+  assign \$391  = \$388  ? 16'ha1bb : \$390 ;
+  assign \$392  = \$382 [15] ? \$387  : { \$391 [15], \$391  };
+  assign \$393  = \$392 [14:0] >= 11'h514;
+  assign \$394  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$395  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$396  = \$395  ? 16'h557b : i__payload[18:3];
+  assign \$397  = \$394  ? 16'ha1bb : \$396 ;
+  assign \$398  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$399  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$400  = \$399  ? 16'h557b : i__payload[18:3];
+  assign \$401  = \$398  ? 16'ha1bb : \$400 ;
+  assign \$402  = - $signed(\$401 );
+  assign \$403  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$404  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$405  = \$404  ? 16'h557b : i__payload[18:3];
+  assign \$406  = \$403  ? 16'ha1bb : \$405 ;
+  assign \$407  = \$397 [15] ? \$402  : { \$406 [15], \$406  };
+  assign \$408  = \$407 [14:0] >= 11'h68d;
+  assign \$409  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$410  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$411  = \$410  ? 16'h557b : i__payload[18:3];
+  assign \$412  = \$409  ? 16'ha1bb : \$411 ;
+  assign \$413  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$414  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$415  = \$414  ? 16'h557b : i__payload[18:3];
+  assign \$416  = \$413  ? 16'ha1bb : \$415 ;
+  assign \$417  = - $signed(\$416 );
+  assign \$418  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$419  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$420  = \$419  ? 16'h557b : i__payload[18:3];
+  assign \$421  = \$418  ? 16'ha1bb : \$420 ;
+  assign \$422  = \$412 [15] ? \$417  : { \$421 [15], \$421  };
+  assign \$423  = \$422 [14:0] >= 12'h842;
+  assign \$424  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$425  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$426  = \$425  ? 16'h557b : i__payload[18:3];
+  assign \$427  = \$424  ? 16'ha1bb : \$426 ;
+  assign \$428  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$429  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$430  = \$429  ? 16'h557b : i__payload[18:3];
+  assign \$431  = \$428  ? 16'ha1bb : \$430 ;
+  assign \$432  = - $signed(\$431 );
+  assign \$433  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$434  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$435  = \$434  ? 16'h557b : i__payload[18:3];
+  assign \$436  = \$433  ? 16'ha1bb : \$435 ;
+  assign \$437  = \$427 [15] ? \$432  : { \$436 [15], \$436  };
+  assign \$438  = \$437 [14:0] >= 12'hace;
+  assign \$439  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$440  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$441  = \$440  ? 16'h557b : i__payload[18:3];
+  assign \$442  = \$439  ? 16'ha1bb : \$441 ;
+  assign \$443  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$444  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$445  = \$444  ? 16'h557b : i__payload[18:3];
+  assign \$446  = \$443  ? 16'ha1bb : \$445 ;
+  assign \$447  = - $signed(\$446 );
+  assign \$448  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$449  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$450  = \$449  ? 16'h557b : i__payload[18:3];
+  assign \$451  = \$448  ? 16'ha1bb : \$450 ;
+  assign \$452  = \$442 [15] ? \$447  : { \$451 [15], \$451  };
+  assign \$453  = \$452 [14:0] >= 12'hd39;
+  assign \$454  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$455  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$456  = \$455  ? 16'h557b : i__payload[18:3];
+  assign \$457  = \$454  ? 16'ha1bb : \$456 ;
+  assign \$458  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$459  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$460  = \$459  ? 16'h557b : i__payload[18:3];
+  assign \$461  = \$458  ? 16'ha1bb : \$460 ;
+  assign \$462  = - $signed(\$461 );
+  assign \$463  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$464  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$465  = \$464  ? 16'h557b : i__payload[18:3];
+  assign \$466  = \$463  ? 16'ha1bb : \$465 ;
+  assign \$467  = \$457 [15] ? \$462  : { \$466 [15], \$466  };
+  assign \$468  = \$467 [14:0] >= 12'hf24;
+  assign \$469  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$470  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$471  = \$470  ? 16'h557b : i__payload[18:3];
+  assign \$472  = \$469  ? 16'ha1bb : \$471 ;
+  assign \$473  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$474  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$475  = \$474  ? 16'h557b : i__payload[18:3];
+  assign \$476  = \$473  ? 16'ha1bb : \$475 ;
+  assign \$477  = - $signed(\$476 );
+  assign \$478  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$479  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$480  = \$479  ? 16'h557b : i__payload[18:3];
+  assign \$481  = \$478  ? 16'ha1bb : \$480 ;
+  assign \$482  = \$472 [15] ? \$477  : { \$481 [15], \$481  };
+  assign \$483  = \$482 [14:0] >= 13'h10ee;
+  assign \$484  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$485  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$486  = \$485  ? 16'h557b : i__payload[18:3];
+  assign \$487  = \$484  ? 16'ha1bb : \$486 ;
+  assign \$488  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$489  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$490  = \$489  ? 16'h557b : i__payload[18:3];
+  assign \$491  = \$488  ? 16'ha1bb : \$490 ;
+  assign \$492  = - $signed(\$491 );
+  assign \$493  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$494  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$495  = \$494  ? 16'h557b : i__payload[18:3];
+  assign \$496  = \$493  ? 16'ha1bb : \$495 ;
+  assign \$497  = \$487 [15] ? \$492  : { \$496 [15], \$496  };
+  assign \$498  = \$497 [14:0] >= 13'h12ae;
+  assign \$499  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$500  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$501  = \$500  ? 16'h557b : i__payload[18:3];
+  assign \$502  = \$499  ? 16'ha1bb : \$501 ;
+  assign \$503  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$504  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$505  = \$504  ? 16'h557b : i__payload[18:3];
+  assign \$506  = \$503  ? 16'ha1bb : \$505 ;
+  assign \$507  = - $signed(\$506 );
+  assign \$508  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$509  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$510  = \$509  ? 16'h557b : i__payload[18:3];
+  assign \$511  = \$508  ? 16'ha1bb : \$510 ;
+  assign \$512  = \$502 [15] ? \$507  : { \$511 [15], \$511  };
+  assign \$513  = \$512 [14:0] >= 13'h1470;
+  assign \$514  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$515  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$516  = \$515  ? 16'h557b : i__payload[18:3];
+  assign \$517  = \$514  ? 16'ha1bb : \$516 ;
+  assign \$518  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$519  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$520  = \$519  ? 16'h557b : i__payload[18:3];
+  assign \$521  = \$518  ? 16'ha1bb : \$520 ;
+  assign \$522  = - $signed(\$521 );
+  assign \$523  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$524  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$525  = \$524  ? 16'h557b : i__payload[18:3];
+  assign \$526  = \$523  ? 16'ha1bb : \$525 ;
+  assign \$527  = \$517 [15] ? \$522  : { \$526 [15], \$526  };
+  assign \$528  = \$527 [14:0] >= 13'h163b;
+  assign \$529  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$530  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$531  = \$530  ? 16'h557b : i__payload[18:3];
+  assign \$532  = \$529  ? 16'ha1bb : \$531 ;
+  assign \$533  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$534  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$535  = \$534  ? 16'h557b : i__payload[18:3];
+  assign \$536  = \$533  ? 16'ha1bb : \$535 ;
+  assign \$537  = - $signed(\$536 );
+  assign \$538  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$539  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$540  = \$539  ? 16'h557b : i__payload[18:3];
+  assign \$541  = \$538  ? 16'ha1bb : \$540 ;
+  assign \$542  = \$532 [15] ? \$537  : { \$541 [15], \$541  };
+  assign \$543  = \$542 [14:0] >= 13'h1816;
+  assign \$544  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$545  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$546  = \$545  ? 16'h557b : i__payload[18:3];
+  assign \$547  = \$544  ? 16'ha1bb : \$546 ;
+  assign \$548  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$549  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$550  = \$549  ? 16'h557b : i__payload[18:3];
+  assign \$551  = \$548  ? 16'ha1bb : \$550 ;
+  assign \$552  = - $signed(\$551 );
+  assign \$553  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$554  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$555  = \$554  ? 16'h557b : i__payload[18:3];
+  assign \$556  = \$553  ? 16'ha1bb : \$555 ;
+  assign \$557  = \$547 [15] ? \$552  : { \$556 [15], \$556  };
+  assign \$558  = \$557 [14:0] >= 13'h1a07;
+  assign \$559  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$560  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$561  = \$560  ? 16'h557b : i__payload[18:3];
+  assign \$562  = \$559  ? 16'ha1bb : \$561 ;
+  assign \$563  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$564  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$565  = \$564  ? 16'h557b : i__payload[18:3];
+  assign \$566  = \$563  ? 16'ha1bb : \$565 ;
+  assign \$567  = - $signed(\$566 );
+  assign \$568  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$569  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$570  = \$569  ? 16'h557b : i__payload[18:3];
+  assign \$571  = \$568  ? 16'ha1bb : \$570 ;
+  assign \$572  = \$562 [15] ? \$567  : { \$571 [15], \$571  };
+  assign \$573  = \$572 [14:0] >= 13'h1c14;
+  assign \$574  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$575  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$576  = \$575  ? 16'h557b : i__payload[18:3];
+  assign \$577  = \$574  ? 16'ha1bb : \$576 ;
+  assign \$578  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$579  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$580  = \$579  ? 16'h557b : i__payload[18:3];
+  assign \$581  = \$578  ? 16'ha1bb : \$580 ;
+  assign \$582  = - $signed(\$581 );
+  assign \$583  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$584  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$585  = \$584  ? 16'h557b : i__payload[18:3];
+  assign \$586  = \$583  ? 16'ha1bb : \$585 ;
+  assign \$587  = \$577 [15] ? \$582  : { \$586 [15], \$586  };
+  assign \$588  = \$587 [14:0] >= 13'h1e46;
+  assign \$589  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$590  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$591  = \$590  ? 16'h557b : i__payload[18:3];
+  assign \$592  = \$589  ? 16'ha1bb : \$591 ;
+  assign \$593  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$594  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$595  = \$594  ? 16'h557b : i__payload[18:3];
+  assign \$596  = \$593  ? 16'ha1bb : \$595 ;
+  assign \$597  = - $signed(\$596 );
+  assign \$598  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$599  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$600  = \$599  ? 16'h557b : i__payload[18:3];
+  assign \$601  = \$598  ? 16'ha1bb : \$600 ;
+  assign \$602  = \$592 [15] ? \$597  : { \$601 [15], \$601  };
+  assign \$603  = \$602 [14:0] >= 14'h20a5;
+  assign \$604  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$605  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$606  = \$605  ? 16'h557b : i__payload[18:3];
+  assign \$607  = \$604  ? 16'ha1bb : \$606 ;
+  assign \$608  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$609  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$610  = \$609  ? 16'h557b : i__payload[18:3];
+  assign \$611  = \$608  ? 16'ha1bb : \$610 ;
+  assign \$612  = - $signed(\$611 );
+  assign \$613  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$614  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$615  = \$614  ? 16'h557b : i__payload[18:3];
+  assign \$616  = \$613  ? 16'ha1bb : \$615 ;
+  assign \$617  = \$607 [15] ? \$612  : { \$616 [15], \$616  };
+  assign \$618  = \$617 [14:0] >= 14'h233b;
+  assign \$619  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$620  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$621  = \$620  ? 16'h557b : i__payload[18:3];
+  assign \$622  = \$619  ? 16'ha1bb : \$621 ;
+  assign \$623  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$624  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$625  = \$624  ? 16'h557b : i__payload[18:3];
+  assign \$626  = \$623  ? 16'ha1bb : \$625 ;
+  assign \$627  = - $signed(\$626 );
+  assign \$628  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$629  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$630  = \$629  ? 16'h557b : i__payload[18:3];
+  assign \$631  = \$628  ? 16'ha1bb : \$630 ;
+  assign \$632  = \$622 [15] ? \$627  : { \$631 [15], \$631  };
+  assign \$633  = \$632 [14:0] >= 14'h2619;
+  assign \$634  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$635  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$636  = \$635  ? 16'h557b : i__payload[18:3];
+  assign \$637  = \$634  ? 16'ha1bb : \$636 ;
+  assign \$638  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$639  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$640  = \$639  ? 16'h557b : i__payload[18:3];
+  assign \$641  = \$638  ? 16'ha1bb : \$640 ;
+  assign \$642  = - $signed(\$641 );
+  assign \$643  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$644  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$645  = \$644  ? 16'h557b : i__payload[18:3];
+  assign \$646  = \$643  ? 16'ha1bb : \$645 ;
+  assign \$647  = \$637 [15] ? \$642  : { \$646 [15], \$646  };
+  assign \$648  = \$647 [14:0] >= 14'h2953;
+  assign \$649  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$650  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$651  = \$650  ? 16'h557b : i__payload[18:3];
+  assign \$652  = \$649  ? 16'ha1bb : \$651 ;
+  assign \$653  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$654  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$655  = \$654  ? 16'h557b : i__payload[18:3];
+  assign \$656  = \$653  ? 16'ha1bb : \$655 ;
+  assign \$657  = - $signed(\$656 );
+  assign \$658  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$659  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$660  = \$659  ? 16'h557b : i__payload[18:3];
+  assign \$661  = \$658  ? 16'ha1bb : \$660 ;
+  assign \$662  = \$652 [15] ? \$657  : { \$661 [15], \$661  };
+  assign \$663  = \$662 [14:0] >= 14'h2d06;
+  assign \$664  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$665  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$666  = \$665  ? 16'h557b : i__payload[18:3];
+  assign \$667  = \$664  ? 16'ha1bb : \$666 ;
+  assign \$668  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$669  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$670  = \$669  ? 16'h557b : i__payload[18:3];
+  assign \$671  = \$668  ? 16'ha1bb : \$670 ;
+  assign \$672  = - $signed(\$671 );
+  assign \$673  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$674  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$675  = \$674  ? 16'h557b : i__payload[18:3];
+  assign \$676  = \$673  ? 16'ha1bb : \$675 ;
+  assign \$677  = \$667 [15] ? \$672  : { \$676 [15], \$676  };
+  assign \$678  = \$677 [14:0] >= 14'h3160;
+  assign \$679  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$680  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$681  = \$680  ? 16'h557b : i__payload[18:3];
+  assign \$682  = \$679  ? 16'ha1bb : \$681 ;
+  assign \$683  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$684  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$685  = \$684  ? 16'h557b : i__payload[18:3];
+  assign \$686  = \$683  ? 16'ha1bb : \$685 ;
+  assign \$687  = - $signed(\$686 );
+  assign \$688  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$689  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$690  = \$689  ? 16'h557b : i__payload[18:3];
+  assign \$691  = \$688  ? 16'ha1bb : \$690 ;
+  assign \$692  = \$682 [15] ? \$687  : { \$691 [15], \$691  };
+  assign \$693  = \$692 [14:0] >= 14'h36ad;
+  assign \$694  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$695  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$696  = \$695  ? 16'h557b : i__payload[18:3];
+  assign \$697  = \$694  ? 16'ha1bb : \$696 ;
+  assign \$698  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$699  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$700  = \$699  ? 16'h557b : i__payload[18:3];
+  assign \$701  = \$698  ? 16'ha1bb : \$700 ;
+  assign \$702  = - $signed(\$701 );
+  assign \$703  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$704  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$705  = \$704  ? 16'h557b : i__payload[18:3];
+  assign \$706  = \$703  ? 16'ha1bb : \$705 ;
+  assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
+  assign \$708  = \$707 [14:0] >= 14'h3d76;
+  assign \$709  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$710  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$711  = \$710  ? 16'h557b : i__payload[18:3];
+  assign \$712  = \$709  ? 16'ha1bb : \$711 ;
+  assign \$713  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$714  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$715  = \$714  ? 16'h557b : i__payload[18:3];
+  assign \$716  = \$713  ? 16'ha1bb : \$715 ;
+  assign \$717  = - $signed(\$716 );
+  assign \$718  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$719  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$720  = \$719  ? 16'h557b : i__payload[18:3];
+  assign \$721  = \$718  ? 16'ha1bb : \$720 ;
+  assign \$722  = \$712 [15] ? \$717  : { \$721 [15], \$721  };
+  assign \$723  = \$722 [14:0] >= 15'h46ed;
+  assign \$724  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$725  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$726  = \$725  ? 16'h557b : i__payload[18:3];
+  assign \$727  = \$724  ? 16'ha1bb : \$726 ;
+  assign \$728  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$729  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$730  = \$729  ? 16'h557b : i__payload[18:3];
+  assign \$731  = \$728  ? 16'ha1bb : \$730 ;
+  assign \$732  = - $signed(\$731 );
+  assign \$733  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$734  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$735  = \$734  ? 16'h557b : i__payload[18:3];
+  assign \$736  = \$733  ? 16'ha1bb : \$735 ;
+  assign \$737  = \$727 [15] ? \$732  : { \$736 [15], \$736  };
+  assign \$738  = \$737 [14:0] >= 15'h56ab;
+  assign \$739  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$740  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$741  = \$740  ? 16'h7fff : i__payload[18:3];
+  assign \$742  = \$739  ? 16'hbfd9 : \$741 ;
+  assign \$743  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$744  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$745  = \$744  ? 16'h7fff : i__payload[18:3];
+  assign \$746  = \$743  ? 16'hbfd9 : \$745 ;
+  assign \$747  = - $signed(\$746 );
+  assign \$748  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$749  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$750  = \$749  ? 16'h7fff : i__payload[18:3];
+  assign \$751  = \$748  ? 16'hbfd9 : \$750 ;
+  assign \$752  = \$742 [15] ? \$747  : { \$751 [15], \$751  };
+  assign \$753  = \$752 [14:0] >= 11'h580;
+  assign \$754  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$755  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$756  = \$755  ? 16'h7fff : i__payload[18:3];
+  assign \$757  = \$754  ? 16'hbfd9 : \$756 ;
+  assign \$758  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$759  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$760  = \$759  ? 16'h7fff : i__payload[18:3];
+  assign \$761  = \$758  ? 16'hbfd9 : \$760 ;
+  assign \$762  = - $signed(\$761 );
+  assign \$763  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$764  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$765  = \$764  ? 16'h7fff : i__payload[18:3];
+  assign \$766  = \$763  ? 16'hbfd9 : \$765 ;
+  assign \$767  = \$757 [15] ? \$762  : { \$766 [15], \$766  };
+  assign \$768  = \$767 [14:0] >= 12'h980;
+  assign \$769  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$770  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$771  = \$770  ? 16'h7fff : i__payload[18:3];
+  assign \$772  = \$769  ? 16'hbfd9 : \$771 ;
+  assign \$773  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$774  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$775  = \$774  ? 16'h7fff : i__payload[18:3];
+  assign \$776  = \$773  ? 16'hbfd9 : \$775 ;
+  assign \$777  = - $signed(\$776 );
+  assign \$778  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$779  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$780  = \$779  ? 16'h7fff : i__payload[18:3];
+  assign \$781  = \$778  ? 16'hbfd9 : \$780 ;
+  assign \$782  = \$772 [15] ? \$777  : { \$781 [15], \$781  };
+  assign \$783  = \$782 [14:0] >= 12'hd80;
+  assign \$784  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$785  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$786  = \$785  ? 16'h7fff : i__payload[18:3];
+  assign \$787  = \$784  ? 16'hbfd9 : \$786 ;
+  assign \$788  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$789  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$790  = \$789  ? 16'h7fff : i__payload[18:3];
+  assign \$791  = \$788  ? 16'hbfd9 : \$790 ;
+  assign \$792  = - $signed(\$791 );
+  assign \$793  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$794  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$795  = \$794  ? 16'h7fff : i__payload[18:3];
+  assign \$796  = \$793  ? 16'hbfd9 : \$795 ;
+  assign \$797  = \$787 [15] ? \$792  : { \$796 [15], \$796  };
+  assign \$798  = \$797 [14:0] >= 13'h1180;
+  assign \$799  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$800  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$801  = \$800  ? 16'h7fff : i__payload[18:3];
+  assign \$802  = \$799  ? 16'hbfd9 : \$801 ;
+  assign \$803  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$804  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$805  = \$804  ? 16'h7fff : i__payload[18:3];
+  assign \$806  = \$803  ? 16'hbfd9 : \$805 ;
+  assign \$807  = - $signed(\$806 );
+  assign \$808  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$809  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$810  = \$809  ? 16'h7fff : i__payload[18:3];
+  assign \$811  = \$808  ? 16'hbfd9 : \$810 ;
+  assign \$812  = \$802 [15] ? \$807  : { \$811 [15], \$811  };
+  assign \$813  = \$812 [14:0] >= 13'h1600;
+  assign \$814  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$815  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$816  = \$815  ? 16'h7fff : i__payload[18:3];
+  assign \$817  = \$814  ? 16'hbfd9 : \$816 ;
+  assign \$818  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$819  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$820  = \$819  ? 16'h7fff : i__payload[18:3];
+  assign \$821  = \$818  ? 16'hbfd9 : \$820 ;
+  assign \$822  = - $signed(\$821 );
+  assign \$823  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$824  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$825  = \$824  ? 16'h7fff : i__payload[18:3];
+  assign \$826  = \$823  ? 16'hbfd9 : \$825 ;
+  assign \$827  = \$817 [15] ? \$822  : { \$826 [15], \$826  };
+  assign \$828  = \$827 [14:0] >= 13'h1b00;
+  assign \$829  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$830  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$831  = \$830  ? 16'h7fff : i__payload[18:3];
+  assign \$832  = \$829  ? 16'hbfd9 : \$831 ;
+  assign \$833  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$834  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$835  = \$834  ? 16'h7fff : i__payload[18:3];
+  assign \$836  = \$833  ? 16'hbfd9 : \$835 ;
+  assign \$837  = - $signed(\$836 );
+  assign \$838  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$839  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$840  = \$839  ? 16'h7fff : i__payload[18:3];
+  assign \$841  = \$838  ? 16'hbfd9 : \$840 ;
+  assign \$842  = \$832 [15] ? \$837  : { \$841 [15], \$841  };
+  assign \$843  = \$842 [14:0] >= 14'h2580;
+  assign \$844  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$845  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$846  = \$845  ? 16'h7fff : i__payload[18:3];
+  assign \$847  = \$844  ? 16'hbfd9 : \$846 ;
+  assign \$848  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$849  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$850  = \$849  ? 16'h7fff : i__payload[18:3];
+  assign \$851  = \$848  ? 16'hbfd9 : \$850 ;
+  assign \$852  = - $signed(\$851 );
+  assign \$853  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$854  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$855  = \$854  ? 16'h7fff : i__payload[18:3];
+  assign \$856  = \$853  ? 16'hbfd9 : \$855 ;
+  assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
+  assign \$858  = \$857 [14:0] >= 14'h2c00;
+  assign \$859  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$860  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$861  = \$860  ? 16'h7fff : i__payload[18:3];
+  assign \$862  = \$859  ? 16'hbfd9 : \$861 ;
+  assign \$863  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$864  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$865  = \$864  ? 16'h7fff : i__payload[18:3];
+  assign \$866  = \$863  ? 16'hbfd9 : \$865 ;
+  assign \$867  = - $signed(\$866 );
+  assign \$868  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$869  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$870  = \$869  ? 16'h7fff : i__payload[18:3];
+  assign \$871  = \$868  ? 16'hbfd9 : \$870 ;
+  assign \$872  = \$862 [15] ? \$867  : { \$871 [15], \$871  };
+  assign \$873  = \$872 [14:0] >= 14'h3380;
+  assign \$874  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$875  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$876  = \$875  ? 16'h7fff : i__payload[18:3];
+  assign \$877  = \$874  ? 16'hbfd9 : \$876 ;
+  assign \$878  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$879  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$880  = \$879  ? 16'h7fff : i__payload[18:3];
+  assign \$881  = \$878  ? 16'hbfd9 : \$880 ;
+  assign \$882  = - $signed(\$881 );
+  assign \$883  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$884  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$885  = \$884  ? 16'h7fff : i__payload[18:3];
+  assign \$886  = \$883  ? 16'hbfd9 : \$885 ;
+  assign \$887  = \$877 [15] ? \$882  : { \$886 [15], \$886  };
+  assign \$888  = \$887 [14:0] >= 15'h4000;
+  assign \$889  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$890  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$891  = \$890  ? 16'h7fff : i__payload[18:3];
+  assign \$892  = \$889  ? 16'hbfd9 : \$891 ;
+  assign \$893  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$894  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$895  = \$894  ? 16'h7fff : i__payload[18:3];
+  assign \$896  = \$893  ? 16'hbfd9 : \$895 ;
+  assign \$897  = - $signed(\$896 );
+  assign \$898  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$899  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$900  = \$899  ? 16'h7fff : i__payload[18:3];
+  assign \$901  = \$898  ? 16'hbfd9 : \$900 ;
+  assign \$902  = \$892 [15] ? \$897  : { \$901 [15], \$901  };
+  assign \$903  = \$902 [14:0] >= 15'h6000;
+  assign \$904  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$905  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$906  = \$905  ? 16'h7fff : i__payload[18:3];
+  assign \$907  = \$904  ? 16'h80d5 : \$906 ;
+  assign \$908  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$909  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$910  = \$909  ? 16'h7fff : i__payload[18:3];
+  assign \$911  = \$908  ? 16'h80d5 : \$910 ;
+  assign \$912  = - $signed(\$911 );
+  assign \$913  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$914  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$915  = \$914  ? 16'h7fff : i__payload[18:3];
+  assign \$916  = \$913  ? 16'h80d5 : \$915 ;
+  assign \$917  = \$907 [15] ? \$912  : { \$916 [15], \$916  };
+  assign \$918  = \$917 [14:0] >= 11'h700;
+  assign \$919  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$920  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$921  = \$920  ? 16'h7fff : i__payload[18:3];
+  assign \$922  = \$919  ? 16'h80d5 : \$921 ;
+  assign \$923  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$924  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$925  = \$924  ? 16'h7fff : i__payload[18:3];
+  assign \$926  = \$923  ? 16'h80d5 : \$925 ;
+  assign \$927  = - $signed(\$926 );
+  assign \$928  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$929  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$930  = \$929  ? 16'h7fff : i__payload[18:3];
+  assign \$931  = \$928  ? 16'h80d5 : \$930 ;
+  assign \$932  = \$922 [15] ? \$927  : { \$931 [15], \$931  };
+  assign \$933  = \$932 [14:0] >= 12'hc80;
+  assign \$934  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$935  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$936  = \$935  ? 16'h7fff : i__payload[18:3];
+  assign \$937  = \$934  ? 16'h80d5 : \$936 ;
+  assign \$938  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$939  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$940  = \$939  ? 16'h7fff : i__payload[18:3];
+  assign \$941  = \$938  ? 16'h80d5 : \$940 ;
+  assign \$942  = - $signed(\$941 );
+  assign \$943  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$944  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$945  = \$944  ? 16'h7fff : i__payload[18:3];
+  assign \$946  = \$943  ? 16'h80d5 : \$945 ;
+  assign \$947  = \$937 [15] ? \$942  : { \$946 [15], \$946  };
+  assign \$948  = \$947 [14:0] >= 13'h1200;
+  assign \$949  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$950  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$951  = \$950  ? 16'h7fff : i__payload[18:3];
+  assign \$952  = \$949  ? 16'h80d5 : \$951 ;
+  assign \$953  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$954  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$955  = \$954  ? 16'h7fff : i__payload[18:3];
+  assign \$956  = \$953  ? 16'h80d5 : \$955 ;
+  assign \$957  = - $signed(\$956 );
+  assign \$958  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$959  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$960  = \$959  ? 16'h7fff : i__payload[18:3];
+  assign \$961  = \$958  ? 16'h80d5 : \$960 ;
+  assign \$962  = \$952 [15] ? \$957  : { \$961 [15], \$961  };
+  assign \$963  = \$962 [14:0] >= 13'h1780;
+  assign \$964  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$965  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$966  = \$965  ? 16'h7fff : i__payload[18:3];
+  assign \$967  = \$964  ? 16'h80d5 : \$966 ;
+  assign \$968  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$969  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$970  = \$969  ? 16'h7fff : i__payload[18:3];
+  assign \$971  = \$968  ? 16'h80d5 : \$970 ;
+  assign \$972  = - $signed(\$971 );
+  assign \$973  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$974  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$975  = \$974  ? 16'h7fff : i__payload[18:3];
+  assign \$976  = \$973  ? 16'h80d5 : \$975 ;
+  assign \$977  = \$967 [15] ? \$972  : { \$976 [15], \$976  };
+  assign \$978  = \$977 [14:0] >= 13'h1e00;
+  assign \$979  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$980  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$981  = \$980  ? 16'h7fff : i__payload[18:3];
+  assign \$982  = \$979  ? 16'h80d5 : \$981 ;
+  assign \$983  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$984  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$985  = \$984  ? 16'h7fff : i__payload[18:3];
+  assign \$986  = \$983  ? 16'h80d5 : \$985 ;
+  assign \$987  = - $signed(\$986 );
+  assign \$988  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$989  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$990  = \$989  ? 16'h7fff : i__payload[18:3];
+  assign \$991  = \$988  ? 16'h80d5 : \$990 ;
+  assign \$992  = \$982 [15] ? \$987  : { \$991 [15], \$991  };
+  assign \$993  = \$992 [14:0] >= 14'h2500;
+  assign \$994  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$995  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$996  = \$995  ? 16'h7fff : i__payload[18:3];
+  assign \$997  = \$994  ? 16'h80d5 : \$996 ;
+  assign \$998  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$999  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1000  = \$999  ? 16'h7fff : i__payload[18:3];
+  assign \$1001  = \$998  ? 16'h80d5 : \$1000 ;
+  assign \$1002  = - $signed(\$1001 );
+  assign \$1003  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1004  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1005  = \$1004  ? 16'h7fff : i__payload[18:3];
+  assign \$1006  = \$1003  ? 16'h80d5 : \$1005 ;
+  assign \$1007  = \$997 [15] ? \$1002  : { \$1006 [15], \$1006  };
+  assign \$1008  = \$1007 [14:0] >= 14'h2d80;
+  assign \$1009  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1010  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1011  = \$1010  ? 16'h7fff : i__payload[18:3];
+  assign \$1012  = \$1009  ? 16'h80d5 : \$1011 ;
+  assign \$1013  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1014  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1015  = \$1014  ? 16'h7fff : i__payload[18:3];
+  assign \$1016  = \$1013  ? 16'h80d5 : \$1015 ;
+  assign \$1017  = - $signed(\$1016 );
+  assign \$1018  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1019  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1020  = \$1019  ? 16'h7fff : i__payload[18:3];
+  assign \$1021  = \$1018  ? 16'h80d5 : \$1020 ;
+  assign \$1022  = \$1012 [15] ? \$1017  : { \$1021 [15], \$1021  };
+  assign \$1023  = \$1022 [14:0] >= 15'h4280;
+  assign \$1024  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1025  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1026  = \$1025  ? 16'h7fff : i__payload[18:3];
+  assign \$1027  = \$1024  ? 16'h80d5 : \$1026 ;
+  assign \$1028  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1029  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1030  = \$1029  ? 16'h7fff : i__payload[18:3];
+  assign \$1031  = \$1028  ? 16'h80d5 : \$1030 ;
+  assign \$1032  = - $signed(\$1031 );
+  assign \$1033  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1034  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1035  = \$1034  ? 16'h7fff : i__payload[18:3];
+  assign \$1036  = \$1033  ? 16'h80d5 : \$1035 ;
+  assign \$1037  = \$1027 [15] ? \$1032  : { \$1036 [15], \$1036  };
+  assign \$1038  = \$1037 [14:0] >= 15'h5000;
+  assign \$1039  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1040  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1041  = \$1040  ? 16'h7fff : i__payload[18:3];
+  assign \$1042  = \$1039  ? 16'h80d5 : \$1041 ;
+  assign \$1043  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1044  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1045  = \$1044  ? 16'h7fff : i__payload[18:3];
+  assign \$1046  = \$1043  ? 16'h80d5 : \$1045 ;
+  assign \$1047  = - $signed(\$1046 );
+  assign \$1048  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1049  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1050  = \$1049  ? 16'h7fff : i__payload[18:3];
+  assign \$1051  = \$1048  ? 16'h80d5 : \$1050 ;
+  assign \$1052  = \$1042 [15] ? \$1047  : { \$1051 [15], \$1051  };
+  assign \$1053  = \$1052 [14:0] >= 15'h5e80;
+  assign \$1054  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1055  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1056  = \$1055  ? 16'h7fff : i__payload[18:3];
+  assign \$1057  = \$1054  ? 16'h80d5 : \$1056 ;
+  assign \$1058  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1059  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1060  = \$1059  ? 16'h7fff : i__payload[18:3];
+  assign \$1061  = \$1058  ? 16'h80d5 : \$1060 ;
+  assign \$1062  = - $signed(\$1061 );
+  assign \$1063  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1064  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1065  = \$1064  ? 16'h7fff : i__payload[18:3];
+  assign \$1066  = \$1063  ? 16'h80d5 : \$1065 ;
+  assign \$1067  = \$1057 [15] ? \$1062  : { \$1066 [15], \$1066  };
+  assign \$1068  = \$1067 [14:0] >= 15'h6f80;
+  assign \$1069  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$1070  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$1071  = \$1070  ? 16'h7fa0 : i__payload[18:3];
+  assign \$1072  = \$1069  ? 16'h8060 : \$1071 ;
+  assign \$1073  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$1074  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$1075  = \$1074  ? 16'h7fa0 : i__payload[18:3];
+  assign \$1076  = \$1073  ? 16'h8060 : \$1075 ;
+  assign \$1077  = - $signed(\$1076 );
+  assign \$1078  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$1079  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$1080  = \$1079  ? 16'h7fa0 : i__payload[18:3];
+  assign \$1081  = \$1078  ? 16'h8060 : \$1080 ;
+  assign \$1082  = \$1072 [15] ? \$1077  : { \$1081 [15], \$1081  };
+  assign \$1083  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$1084  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$1085  = \$1084  ? 16'h557b : i__payload[18:3];
+  assign \$1086  = \$1083  ? 16'ha1bb : \$1085 ;
+  assign \$1087  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$1088  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$1089  = \$1088  ? 16'h557b : i__payload[18:3];
+  assign \$1090  = \$1087  ? 16'ha1bb : \$1089 ;
+  assign \$1091  = - $signed(\$1090 );
+  assign \$1092  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$1093  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$1094  = \$1093  ? 16'h557b : i__payload[18:3];
+  assign \$1095  = \$1092  ? 16'ha1bb : \$1094 ;
+  assign \$1096  = \$1086 [15] ? \$1091  : { \$1095 [15], \$1095  };
+  assign \$1097  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$1098  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1099  = \$1098  ? 16'h7fff : i__payload[18:3];
+  assign \$1100  = \$1097  ? 16'hbfd9 : \$1099 ;
+  assign \$1101  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$1102  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1103  = \$1102  ? 16'h7fff : i__payload[18:3];
+  assign \$1104  = \$1101  ? 16'hbfd9 : \$1103 ;
+  assign \$1105  = - $signed(\$1104 );
+  assign \$1106  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$1107  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1108  = \$1107  ? 16'h7fff : i__payload[18:3];
+  assign \$1109  = \$1106  ? 16'hbfd9 : \$1108 ;
+  assign \$1110  = \$1100 [15] ? \$1105  : { \$1109 [15], \$1109  };
+  assign \$1111  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1112  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1113  = \$1112  ? 16'h7fff : i__payload[18:3];
+  assign \$1114  = \$1111  ? 16'h80d5 : \$1113 ;
+  assign \$1115  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1116  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1117  = \$1116  ? 16'h7fff : i__payload[18:3];
+  assign \$1118  = \$1115  ? 16'h80d5 : \$1117 ;
+  assign \$1119  = - $signed(\$1118 );
+  assign \$1120  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1121  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1122  = \$1121  ? 16'h7fff : i__payload[18:3];
+  assign \$1123  = \$1120  ? 16'h80d5 : \$1122 ;
+  assign \$1124  = \$1114 [15] ? \$1119  : { \$1123 [15], \$1123  };
+  assign \$1125  = $signed(i__payload[18:3]) < $signed(16'h8060);
+  assign \$1126  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
+  assign \$1127  = \$1126  ? 16'h7fa0 : i__payload[18:3];
+  assign \$1128  = \$1125  ? 16'h8060 : \$1127 ;
+  assign \$1129  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
+  assign \$1130  = $signed(i__payload[18:3]) > $signed(16'h557b);
+  assign \$1131  = \$1130  ? 16'h557b : i__payload[18:3];
+  assign \$1132  = \$1129  ? 16'ha1bb : \$1131 ;
+  assign \$1133  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
+  assign \$1134  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1135  = \$1134  ? 16'h7fff : i__payload[18:3];
+  assign \$1136  = \$1133  ? 16'hbfd9 : \$1135 ;
+  assign \$1137  = $signed(i__payload[18:3]) < $signed(16'h80d5);
+  assign \$1138  = $signed(i__payload[18:3]) > $signed(16'h7fff);
+  assign \$1139  = \$1138  ? 16'h7fff : i__payload[18:3];
+  assign \$1140  = \$1137  ? 16'h80d5 : \$1139 ;
+  assign \$1141  = 5'h17 + l0_u2_seg;
+  assign \$1142  = $signed(l0_x_p0) - $signed({ 1'h0, \port__data$41  });
+  assign \$1143  = $signed(l0_x_p0) - $signed({ 1'h0, \port__data$41  });
+  assign \$1144  = $signed(l0_x_p0) - $signed({ 1'h0, \port__data$41  });
+  assign \$1145  = $signed(l0_x_p0) - $signed({ 1'h0, \port__data$41  });
+  assign \$1146  = $signed(l0_c2) * $signed(l0_t1);
+  assign \$1148  = $signed(\$1147 ) + $signed({ 1'h0, l0_c1 });
+  assign \$1149  = $signed({ 1'h0, \$1148 [31:0] }) * $signed(l0_t1);
+  assign \$1155  = 21'h100000 - l0_acc_p1[19:0];
+  assign \$1156  = l0_neg_p1 ? \$1155  : { 2'h0, l0_acc_p1[19:0] };
+  assign \$1157  = - $signed(l0_acc_p1[19:0]);
+  assign \$1158  = l0_neg_p1 ? \$1157  : { l0_acc_p1[19], l0_acc_p1[19:0] };
+  assign \$1160  = $signed(l0_acc_p1[19:0]) - $signed({ 1'h0, \$1159  });
+  assign \$1161  = l0_neg_p1 ? \$1160  : { l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19:0] };
+  assign \$1163  = $signed(l0_acc_p1[19:0]) - $signed({ 1'h0, \$1162  });
+  assign \$1164  = l0_neg_p1 ? \$1163  : { l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19:0] };
+  assign \$1165  = l0_acc_p1[31:0] + 15'h4000;
+  assign \$1167  = \$1166  > 16'hffff;
+  assign \$1168  = l0_acc_p1[31:0] + 15'h4000;
+  assign \$1170  = \$1167  ? 33'h00000ffff : \$1169 ;
+  assign \$1171  = \$1156 [19:0] + 4'h8;
+  assign \$1173  = \$1172  > 16'hffff;
+  assign \$1174  = \$1156 [19:0] + 4'h8;
+  assign \$1176  = \$1173  ? 21'h00ffff : \$1175 ;
+  assign \$1177  = $signed(\$1158 [19:0]) + $signed(5'h08);
+  assign \$1179  = $signed(\$1178 ) > $signed(16'h7fff);
+  assign \$1180  = $signed(\$1158 [19:0]) + $signed(5'h08);
+  assign \$1182  = $signed(\$1181 ) < $signed(16'h8000);
+  assign \$1183  = $signed(\$1158 [19:0]) + $signed(5'h08);
+  assign \$1185  = \$1182  ? 21'h1f8000 : \$1184 ;
+  assign \$1186  = \$1179  ? 21'h007fff : \$1185 ;
+  assign \$1187  = $signed(\$1161 [19:0]) + $signed(5'h08);
+  assign \$1189  = $signed(\$1188 ) > $signed(16'h7fff);
+  assign \$1190  = $signed(\$1161 [19:0]) + $signed(5'h08);
+  assign \$1192  = $signed(\$1191 ) < $signed(16'h8000);
+  assign \$1193  = $signed(\$1161 [19:0]) + $signed(5'h08);
+  assign \$1195  = \$1192  ? 21'h1f8000 : \$1194 ;
+  assign \$1196  = \$1189  ? 21'h007fff : \$1195 ;
+  assign \$1197  = $signed(\$1164 [19:0]) + $signed(5'h08);
+  assign \$1199  = $signed(\$1198 ) > $signed(16'h7fff);
+  assign \$1200  = $signed(\$1164 [19:0]) + $signed(5'h08);
+  assign \$1202  = $signed(\$1201 ) < $signed(16'h8000);
+  assign \$1203  = $signed(\$1164 [19:0]) + $signed(5'h08);
+  assign \$1205  = \$1202  ? 21'h1f8000 : \$1204 ;
+  assign \$1206  = \$1199  ? 21'h007fff : \$1205 ;
+  assign \$1207  = $signed(i__payload[34:19]) >= $signed(15'h5000);
+  assign \$1208  = $signed(i__payload[34:19]) >= $signed(15'h3000);
+  assign \$1209  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1210  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1211  = \$1210  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1212  = \$1209  ? 16'h8060 : \$1211 ;
+  assign \$1213  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1214  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1215  = \$1214  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1216  = \$1213  ? 16'h8060 : \$1215 ;
+  assign \$1217  = - $signed(\$1216 );
+  assign \$1218  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1219  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1220  = \$1219  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1221  = \$1218  ? 16'h8060 : \$1220 ;
+  assign \$1222  = \$1212 [15] ? \$1217  : { \$1221 [15], \$1221  };
+  assign \$1223  = \$1222 [14:0] >= 10'h300;
+  assign \$1224  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1225  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1226  = \$1225  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1227  = \$1224  ? 16'h8060 : \$1226 ;
+  assign \$1228  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1229  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1230  = \$1229  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1231  = \$1228  ? 16'h8060 : \$1230 ;
+  assign \$1232  = - $signed(\$1231 );
+  assign \$1233  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1234  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1235  = \$1234  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1236  = \$1233  ? 16'h8060 : \$1235 ;
+  assign \$1237  = \$1227 [15] ? \$1232  : { \$1236 [15], \$1236  };
+  assign \$1238  = \$1237 [14:0] >= 11'h600;
+  assign \$1239  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1240  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1241  = \$1240  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1242  = \$1239  ? 16'h8060 : \$1241 ;
+  assign \$1243  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1244  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1245  = \$1244  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1246  = \$1243  ? 16'h8060 : \$1245 ;
+  assign \$1247  = - $signed(\$1246 );
+  assign \$1248  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1249  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1250  = \$1249  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1251  = \$1248  ? 16'h8060 : \$1250 ;
+  assign \$1252  = \$1242 [15] ? \$1247  : { \$1251 [15], \$1251  };
+  assign \$1253  = \$1252 [14:0] >= 12'h900;
+  assign \$1254  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1255  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1256  = \$1255  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1257  = \$1254  ? 16'h8060 : \$1256 ;
+  assign \$1258  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1259  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1260  = \$1259  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1261  = \$1258  ? 16'h8060 : \$1260 ;
+  assign \$1262  = - $signed(\$1261 );
+  assign \$1263  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1264  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1265  = \$1264  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1266  = \$1263  ? 16'h8060 : \$1265 ;
+  assign \$1267  = \$1257 [15] ? \$1262  : { \$1266 [15], \$1266  };
+  assign \$1268  = \$1267 [14:0] >= 12'hc80;
+  assign \$1269  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1270  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1271  = \$1270  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1272  = \$1269  ? 16'h8060 : \$1271 ;
+  assign \$1273  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1274  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1275  = \$1274  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1276  = \$1273  ? 16'h8060 : \$1275 ;
+  assign \$1277  = - $signed(\$1276 );
+  assign \$1278  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1279  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1280  = \$1279  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1281  = \$1278  ? 16'h8060 : \$1280 ;
+  assign \$1282  = \$1272 [15] ? \$1277  : { \$1281 [15], \$1281  };
+  assign \$1283  = \$1282 [14:0] >= 13'h1080;
+  assign \$1284  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1285  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1286  = \$1285  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1287  = \$1284  ? 16'h8060 : \$1286 ;
+  assign \$1288  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1289  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1290  = \$1289  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1291  = \$1288  ? 16'h8060 : \$1290 ;
+  assign \$1292  = - $signed(\$1291 );
+  assign \$1293  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1294  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1295  = \$1294  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1296  = \$1293  ? 16'h8060 : \$1295 ;
+  assign \$1297  = \$1287 [15] ? \$1292  : { \$1296 [15], \$1296  };
+  assign \$1298  = \$1297 [14:0] >= 13'h1980;
+  assign \$1299  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1300  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1301  = \$1300  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1302  = \$1299  ? 16'h8060 : \$1301 ;
+  assign \$1303  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1304  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1305  = \$1304  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1306  = \$1303  ? 16'h8060 : \$1305 ;
+  assign \$1307  = - $signed(\$1306 );
+  assign \$1308  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1309  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1310  = \$1309  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1311  = \$1308  ? 16'h8060 : \$1310 ;
+  assign \$1312  = \$1302 [15] ? \$1307  : { \$1311 [15], \$1311  };
+  assign \$1313  = \$1312 [14:0] >= 13'h1d80;
+  assign \$1314  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1315  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1316  = \$1315  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1317  = \$1314  ? 16'h8060 : \$1316 ;
+  assign \$1318  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1319  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1320  = \$1319  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1321  = \$1318  ? 16'h8060 : \$1320 ;
+  assign \$1322  = - $signed(\$1321 );
+  assign \$1323  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1324  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1325  = \$1324  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1326  = \$1323  ? 16'h8060 : \$1325 ;
+  assign \$1327  = \$1317 [15] ? \$1322  : { \$1326 [15], \$1326  };
+  assign \$1328  = \$1327 [14:0] >= 14'h2180;
+  assign \$1329  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1330  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1331  = \$1330  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1332  = \$1329  ? 16'h8060 : \$1331 ;
+  assign \$1333  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1334  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1335  = \$1334  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1336  = \$1333  ? 16'h8060 : \$1335 ;
+  assign \$1337  = - $signed(\$1336 );
+  assign \$1338  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1339  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1340  = \$1339  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1341  = \$1338  ? 16'h8060 : \$1340 ;
+  assign \$1342  = \$1332 [15] ? \$1337  : { \$1341 [15], \$1341  };
+  assign \$1343  = \$1342 [14:0] >= 14'h2600;
+  assign \$1344  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1345  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1346  = \$1345  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1347  = \$1344  ? 16'h8060 : \$1346 ;
+  assign \$1348  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1349  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1350  = \$1349  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1351  = \$1348  ? 16'h8060 : \$1350 ;
+  assign \$1352  = - $signed(\$1351 );
+  assign \$1353  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1354  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1355  = \$1354  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1356  = \$1353  ? 16'h8060 : \$1355 ;
+  assign \$1357  = \$1347 [15] ? \$1352  : { \$1356 [15], \$1356  };
+  assign \$1358  = \$1357 [14:0] >= 14'h2a80;
+  assign \$1359  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1360  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1361  = \$1360  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1362  = \$1359  ? 16'h8060 : \$1361 ;
+  assign \$1363  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1364  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1365  = \$1364  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1366  = \$1363  ? 16'h8060 : \$1365 ;
+  assign \$1367  = - $signed(\$1366 );
+  assign \$1368  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1369  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1370  = \$1369  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1371  = \$1368  ? 16'h8060 : \$1370 ;
+  assign \$1372  = \$1362 [15] ? \$1367  : { \$1371 [15], \$1371  };
+  assign \$1373  = \$1372 [14:0] >= 14'h2e80;
+  assign \$1374  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1375  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1376  = \$1375  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1377  = \$1374  ? 16'h8060 : \$1376 ;
+  assign \$1378  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1379  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1380  = \$1379  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1381  = \$1378  ? 16'h8060 : \$1380 ;
+  assign \$1382  = - $signed(\$1381 );
+  assign \$1383  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1384  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1385  = \$1384  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1386  = \$1383  ? 16'h8060 : \$1385 ;
+  assign \$1387  = \$1377 [15] ? \$1382  : { \$1386 [15], \$1386  };
+  assign \$1388  = \$1387 [14:0] >= 14'h3300;
+  assign \$1389  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1390  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1391  = \$1390  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1392  = \$1389  ? 16'h8060 : \$1391 ;
+  assign \$1393  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1394  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1395  = \$1394  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1396  = \$1393  ? 16'h8060 : \$1395 ;
+  assign \$1397  = - $signed(\$1396 );
+  assign \$1398  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1399  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1400  = \$1399  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1401  = \$1398  ? 16'h8060 : \$1400 ;
+  assign \$1402  = \$1392 [15] ? \$1397  : { \$1401 [15], \$1401  };
+  assign \$1403  = \$1402 [14:0] >= 14'h3800;
+  assign \$1404  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1405  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1406  = \$1405  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1407  = \$1404  ? 16'h8060 : \$1406 ;
+  assign \$1408  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1409  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1410  = \$1409  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1411  = \$1408  ? 16'h8060 : \$1410 ;
+  assign \$1412  = - $signed(\$1411 );
+  assign \$1413  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1414  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1415  = \$1414  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1416  = \$1413  ? 16'h8060 : \$1415 ;
+  assign \$1417  = \$1407 [15] ? \$1412  : { \$1416 [15], \$1416  };
+  assign \$1418  = \$1417 [14:0] >= 14'h3d00;
+  assign \$1419  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1420  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1421  = \$1420  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1422  = \$1419  ? 16'h8060 : \$1421 ;
+  assign \$1423  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1424  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1425  = \$1424  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1426  = \$1423  ? 16'h8060 : \$1425 ;
+  assign \$1427  = - $signed(\$1426 );
+  assign \$1428  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1429  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1430  = \$1429  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1431  = \$1428  ? 16'h8060 : \$1430 ;
+  assign \$1432  = \$1422 [15] ? \$1427  : { \$1431 [15], \$1431  };
+  assign \$1433  = \$1432 [14:0] >= 15'h4200;
+  assign \$1434  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1435  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1436  = \$1435  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1437  = \$1434  ? 16'h8060 : \$1436 ;
+  assign \$1438  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1439  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1440  = \$1439  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1441  = \$1438  ? 16'h8060 : \$1440 ;
+  assign \$1442  = - $signed(\$1441 );
+  assign \$1443  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1444  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1445  = \$1444  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1446  = \$1443  ? 16'h8060 : \$1445 ;
+  assign \$1447  = \$1437 [15] ? \$1442  : { \$1446 [15], \$1446  };
+  assign \$1448  = \$1447 [14:0] >= 15'h4800;
+  assign \$1449  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1450  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1451  = \$1450  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1452  = \$1449  ? 16'h8060 : \$1451 ;
+  assign \$1453  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1454  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1455  = \$1454  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1456  = \$1453  ? 16'h8060 : \$1455 ;
+  assign \$1457  = - $signed(\$1456 );
+  assign \$1458  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1459  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1460  = \$1459  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1461  = \$1458  ? 16'h8060 : \$1460 ;
+  assign \$1462  = \$1452 [15] ? \$1457  : { \$1461 [15], \$1461  };
+  assign \$1463  = \$1462 [14:0] >= 15'h4e00;
+  assign \$1464  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1465  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1466  = \$1465  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1467  = \$1464  ? 16'h8060 : \$1466 ;
+  assign \$1468  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1469  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1470  = \$1469  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1471  = \$1468  ? 16'h8060 : \$1470 ;
+  assign \$1472  = - $signed(\$1471 );
+  assign \$1473  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1474  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1475  = \$1474  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1476  = \$1473  ? 16'h8060 : \$1475 ;
+  assign \$1477  = \$1467 [15] ? \$1472  : { \$1476 [15], \$1476  };
+  assign \$1478  = \$1477 [14:0] >= 15'h5500;
+  assign \$1479  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1480  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1481  = \$1480  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1482  = \$1479  ? 16'h8060 : \$1481 ;
+  assign \$1483  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1484  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1485  = \$1484  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1486  = \$1483  ? 16'h8060 : \$1485 ;
+  assign \$1487  = - $signed(\$1486 );
+  assign \$1488  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1489  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1490  = \$1489  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1491  = \$1488  ? 16'h8060 : \$1490 ;
+  assign \$1492  = \$1482 [15] ? \$1487  : { \$1491 [15], \$1491  };
+  assign \$1493  = \$1492 [14:0] >= 15'h5c80;
+  assign \$1494  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1495  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1496  = \$1495  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1497  = \$1494  ? 16'h8060 : \$1496 ;
+  assign \$1498  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1499  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1500  = \$1499  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1501  = \$1498  ? 16'h8060 : \$1500 ;
+  assign \$1502  = - $signed(\$1501 );
+  assign \$1503  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1504  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1505  = \$1504  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1506  = \$1503  ? 16'h8060 : \$1505 ;
+  assign \$1507  = \$1497 [15] ? \$1502  : { \$1506 [15], \$1506  };
+  assign \$1508  = \$1507 [14:0] >= 15'h6480;
+  assign \$1509  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1510  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1511  = \$1510  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1512  = \$1509  ? 16'h8060 : \$1511 ;
+  assign \$1513  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1514  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1515  = \$1514  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1516  = \$1513  ? 16'h8060 : \$1515 ;
+  assign \$1517  = - $signed(\$1516 );
+  assign \$1518  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1519  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1520  = \$1519  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1521  = \$1518  ? 16'h8060 : \$1520 ;
+  assign \$1522  = \$1512 [15] ? \$1517  : { \$1521 [15], \$1521  };
+  assign \$1523  = \$1522 [14:0] >= 15'h6d80;
+  assign \$1524  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1525  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1526  = \$1525  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1527  = \$1524  ? 16'h8060 : \$1526 ;
+  assign \$1528  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1529  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1530  = \$1529  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1531  = \$1528  ? 16'h8060 : \$1530 ;
+  assign \$1532  = - $signed(\$1531 );
+  assign \$1533  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$1534  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$1535  = \$1534  ? 16'h7fa0 : i__payload[34:19];
+  assign \$1536  = \$1533  ? 16'h8060 : \$1535 ;
+  assign \$1537  = \$1527 [15] ? \$1532  : { \$1536 [15], \$1536  };
+  assign \$1538  = \$1537 [14:0] >= 15'h7900;
+  assign \$1539  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1540  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1541  = \$1540  ? 16'h557b : i__payload[34:19];
+  assign \$1542  = \$1539  ? 16'ha1bb : \$1541 ;
+  assign \$1543  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1544  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1545  = \$1544  ? 16'h557b : i__payload[34:19];
+  assign \$1546  = \$1543  ? 16'ha1bb : \$1545 ;
+  assign \$1547  = - $signed(\$1546 );
+  assign \$1548  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1549  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1550  = \$1549  ? 16'h557b : i__payload[34:19];
+  assign \$1551  = \$1548  ? 16'ha1bb : \$1550 ;
+  assign \$1552  = \$1542 [15] ? \$1547  : { \$1551 [15], \$1551  };
+  assign \$1553  = \$1552 [14:0] >= 9'h137;
+  assign \$1554  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1555  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1556  = \$1555  ? 16'h557b : i__payload[34:19];
+  assign \$1557  = \$1554  ? 16'ha1bb : \$1556 ;
+  assign \$1558  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1559  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1560  = \$1559  ? 16'h557b : i__payload[34:19];
+  assign \$1561  = \$1558  ? 16'ha1bb : \$1560 ;
+  assign \$1562  = - $signed(\$1561 );
+  assign \$1563  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1564  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1565  = \$1564  ? 16'h557b : i__payload[34:19];
+  assign \$1566  = \$1563  ? 16'ha1bb : \$1565 ;
+  assign \$1567  = \$1557 [15] ? \$1562  : { \$1566 [15], \$1566  };
+  assign \$1568  = \$1567 [14:0] >= 10'h273;
+  assign \$1569  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1570  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1571  = \$1570  ? 16'h557b : i__payload[34:19];
+  assign \$1572  = \$1569  ? 16'ha1bb : \$1571 ;
+  assign \$1573  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1574  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1575  = \$1574  ? 16'h557b : i__payload[34:19];
+  assign \$1576  = \$1573  ? 16'ha1bb : \$1575 ;
+  assign \$1577  = - $signed(\$1576 );
+  assign \$1578  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1579  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1580  = \$1579  ? 16'h557b : i__payload[34:19];
+  assign \$1581  = \$1578  ? 16'ha1bb : \$1580 ;
+  assign \$1582  = \$1572 [15] ? \$1577  : { \$1581 [15], \$1581  };
+  assign \$1583  = \$1582 [14:0] >= 10'h3ba;
+  assign \$1584  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1585  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1586  = \$1585  ? 16'h557b : i__payload[34:19];
+  assign \$1587  = \$1584  ? 16'ha1bb : \$1586 ;
+  assign \$1588  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1589  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1590  = \$1589  ? 16'h557b : i__payload[34:19];
+  assign \$1591  = \$1588  ? 16'ha1bb : \$1590 ;
+  assign \$1592  = - $signed(\$1591 );
+  assign \$1593  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1594  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1595  = \$1594  ? 16'h557b : i__payload[34:19];
+  assign \$1596  = \$1593  ? 16'ha1bb : \$1595 ;
+  assign \$1597  = \$1587 [15] ? \$1592  : { \$1596 [15], \$1596  };
+  assign \$1598  = \$1597 [14:0] >= 11'h514;
+  assign \$1599  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1600  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1601  = \$1600  ? 16'h557b : i__payload[34:19];
+  assign \$1602  = \$1599  ? 16'ha1bb : \$1601 ;
+  assign \$1603  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1604  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1605  = \$1604  ? 16'h557b : i__payload[34:19];
+  assign \$1606  = \$1603  ? 16'ha1bb : \$1605 ;
+  assign \$1607  = - $signed(\$1606 );
+  assign \$1608  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1609  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1610  = \$1609  ? 16'h557b : i__payload[34:19];
+  assign \$1611  = \$1608  ? 16'ha1bb : \$1610 ;
+  assign \$1612  = \$1602 [15] ? \$1607  : { \$1611 [15], \$1611  };
+  assign \$1613  = \$1612 [14:0] >= 11'h68d;
+  assign \$1614  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1615  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1616  = \$1615  ? 16'h557b : i__payload[34:19];
+  assign \$1617  = \$1614  ? 16'ha1bb : \$1616 ;
+  assign \$1618  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1619  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1620  = \$1619  ? 16'h557b : i__payload[34:19];
+  assign \$1621  = \$1618  ? 16'ha1bb : \$1620 ;
+  assign \$1622  = - $signed(\$1621 );
+  assign \$1623  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1624  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1625  = \$1624  ? 16'h557b : i__payload[34:19];
+  assign \$1626  = \$1623  ? 16'ha1bb : \$1625 ;
+  assign \$1627  = \$1617 [15] ? \$1622  : { \$1626 [15], \$1626  };
+  assign \$1628  = \$1627 [14:0] >= 12'h842;
+  assign \$1629  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1630  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1631  = \$1630  ? 16'h557b : i__payload[34:19];
+  assign \$1632  = \$1629  ? 16'ha1bb : \$1631 ;
+  assign \$1633  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1634  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1635  = \$1634  ? 16'h557b : i__payload[34:19];
+  assign \$1636  = \$1633  ? 16'ha1bb : \$1635 ;
+  assign \$1637  = - $signed(\$1636 );
+  assign \$1638  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1639  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1640  = \$1639  ? 16'h557b : i__payload[34:19];
+  assign \$1641  = \$1638  ? 16'ha1bb : \$1640 ;
+  assign \$1642  = \$1632 [15] ? \$1637  : { \$1641 [15], \$1641  };
+  assign \$1643  = \$1642 [14:0] >= 12'hace;
+  assign \$1644  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1645  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1646  = \$1645  ? 16'h557b : i__payload[34:19];
+  assign \$1647  = \$1644  ? 16'ha1bb : \$1646 ;
+  assign \$1648  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1649  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1650  = \$1649  ? 16'h557b : i__payload[34:19];
+  assign \$1651  = \$1648  ? 16'ha1bb : \$1650 ;
+  assign \$1652  = - $signed(\$1651 );
+  assign \$1653  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1654  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1655  = \$1654  ? 16'h557b : i__payload[34:19];
+  assign \$1656  = \$1653  ? 16'ha1bb : \$1655 ;
+  assign \$1657  = \$1647 [15] ? \$1652  : { \$1656 [15], \$1656  };
+  assign \$1658  = \$1657 [14:0] >= 12'hd39;
+  assign \$1659  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1660  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1661  = \$1660  ? 16'h557b : i__payload[34:19];
+  assign \$1662  = \$1659  ? 16'ha1bb : \$1661 ;
+  assign \$1663  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1664  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1665  = \$1664  ? 16'h557b : i__payload[34:19];
+  assign \$1666  = \$1663  ? 16'ha1bb : \$1665 ;
+  assign \$1667  = - $signed(\$1666 );
+  assign \$1668  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1669  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1670  = \$1669  ? 16'h557b : i__payload[34:19];
+  assign \$1671  = \$1668  ? 16'ha1bb : \$1670 ;
+  assign \$1672  = \$1662 [15] ? \$1667  : { \$1671 [15], \$1671  };
+  assign \$1673  = \$1672 [14:0] >= 12'hf24;
+  assign \$1674  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1675  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1676  = \$1675  ? 16'h557b : i__payload[34:19];
+  assign \$1677  = \$1674  ? 16'ha1bb : \$1676 ;
+  assign \$1678  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1679  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1680  = \$1679  ? 16'h557b : i__payload[34:19];
+  assign \$1681  = \$1678  ? 16'ha1bb : \$1680 ;
+  assign \$1682  = - $signed(\$1681 );
+  assign \$1683  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1684  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1685  = \$1684  ? 16'h557b : i__payload[34:19];
+  assign \$1686  = \$1683  ? 16'ha1bb : \$1685 ;
+  assign \$1687  = \$1677 [15] ? \$1682  : { \$1686 [15], \$1686  };
+  assign \$1688  = \$1687 [14:0] >= 13'h10ee;
+  assign \$1689  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1690  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1691  = \$1690  ? 16'h557b : i__payload[34:19];
+  assign \$1692  = \$1689  ? 16'ha1bb : \$1691 ;
+  assign \$1693  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1694  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1695  = \$1694  ? 16'h557b : i__payload[34:19];
+  assign \$1696  = \$1693  ? 16'ha1bb : \$1695 ;
+  assign \$1697  = - $signed(\$1696 );
+  assign \$1698  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1699  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1700  = \$1699  ? 16'h557b : i__payload[34:19];
+  assign \$1701  = \$1698  ? 16'ha1bb : \$1700 ;
+  assign \$1702  = \$1692 [15] ? \$1697  : { \$1701 [15], \$1701  };
+  assign \$1703  = \$1702 [14:0] >= 13'h12ae;
+  assign \$1704  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1705  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1706  = \$1705  ? 16'h557b : i__payload[34:19];
+  assign \$1707  = \$1704  ? 16'ha1bb : \$1706 ;
+  assign \$1708  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1709  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1710  = \$1709  ? 16'h557b : i__payload[34:19];
+  assign \$1711  = \$1708  ? 16'ha1bb : \$1710 ;
+  assign \$1712  = - $signed(\$1711 );
+  assign \$1713  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1714  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1715  = \$1714  ? 16'h557b : i__payload[34:19];
+  assign \$1716  = \$1713  ? 16'ha1bb : \$1715 ;
+  assign \$1717  = \$1707 [15] ? \$1712  : { \$1716 [15], \$1716  };
+  assign \$1718  = \$1717 [14:0] >= 13'h1470;
+  assign \$1719  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1720  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1721  = \$1720  ? 16'h557b : i__payload[34:19];
+  assign \$1722  = \$1719  ? 16'ha1bb : \$1721 ;
+  assign \$1723  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1724  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1725  = \$1724  ? 16'h557b : i__payload[34:19];
+  assign \$1726  = \$1723  ? 16'ha1bb : \$1725 ;
+  assign \$1727  = - $signed(\$1726 );
+  assign \$1728  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1729  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1730  = \$1729  ? 16'h557b : i__payload[34:19];
+  assign \$1731  = \$1728  ? 16'ha1bb : \$1730 ;
+  assign \$1732  = \$1722 [15] ? \$1727  : { \$1731 [15], \$1731  };
+  assign \$1733  = \$1732 [14:0] >= 13'h163b;
+  assign \$1734  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1735  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1736  = \$1735  ? 16'h557b : i__payload[34:19];
+  assign \$1737  = \$1734  ? 16'ha1bb : \$1736 ;
+  assign \$1738  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1739  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1740  = \$1739  ? 16'h557b : i__payload[34:19];
+  assign \$1741  = \$1738  ? 16'ha1bb : \$1740 ;
+  assign \$1742  = - $signed(\$1741 );
+  assign \$1743  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1744  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1745  = \$1744  ? 16'h557b : i__payload[34:19];
+  assign \$1746  = \$1743  ? 16'ha1bb : \$1745 ;
+  assign \$1747  = \$1737 [15] ? \$1742  : { \$1746 [15], \$1746  };
+  assign \$1748  = \$1747 [14:0] >= 13'h1816;
+  assign \$1749  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1750  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1751  = \$1750  ? 16'h557b : i__payload[34:19];
+  assign \$1752  = \$1749  ? 16'ha1bb : \$1751 ;
+  assign \$1753  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1754  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1755  = \$1754  ? 16'h557b : i__payload[34:19];
+  assign \$1756  = \$1753  ? 16'ha1bb : \$1755 ;
+  assign \$1757  = - $signed(\$1756 );
+  assign \$1758  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1759  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1760  = \$1759  ? 16'h557b : i__payload[34:19];
+  assign \$1761  = \$1758  ? 16'ha1bb : \$1760 ;
+  assign \$1762  = \$1752 [15] ? \$1757  : { \$1761 [15], \$1761  };
+  assign \$1763  = \$1762 [14:0] >= 13'h1a07;
+  assign \$1764  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1765  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1766  = \$1765  ? 16'h557b : i__payload[34:19];
+  assign \$1767  = \$1764  ? 16'ha1bb : \$1766 ;
+  assign \$1768  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1769  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1770  = \$1769  ? 16'h557b : i__payload[34:19];
+  assign \$1771  = \$1768  ? 16'ha1bb : \$1770 ;
+  assign \$1772  = - $signed(\$1771 );
+  assign \$1773  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1774  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1775  = \$1774  ? 16'h557b : i__payload[34:19];
+  assign \$1776  = \$1773  ? 16'ha1bb : \$1775 ;
+  assign \$1777  = \$1767 [15] ? \$1772  : { \$1776 [15], \$1776  };
+  assign \$1778  = \$1777 [14:0] >= 13'h1c14;
+  assign \$1779  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1780  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1781  = \$1780  ? 16'h557b : i__payload[34:19];
+  assign \$1782  = \$1779  ? 16'ha1bb : \$1781 ;
+  assign \$1783  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1784  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1785  = \$1784  ? 16'h557b : i__payload[34:19];
+  assign \$1786  = \$1783  ? 16'ha1bb : \$1785 ;
+  assign \$1787  = - $signed(\$1786 );
+  assign \$1788  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1789  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1790  = \$1789  ? 16'h557b : i__payload[34:19];
+  assign \$1791  = \$1788  ? 16'ha1bb : \$1790 ;
+  assign \$1792  = \$1782 [15] ? \$1787  : { \$1791 [15], \$1791  };
+  assign \$1793  = \$1792 [14:0] >= 13'h1e46;
+  assign \$1794  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1795  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1796  = \$1795  ? 16'h557b : i__payload[34:19];
+  assign \$1797  = \$1794  ? 16'ha1bb : \$1796 ;
+  assign \$1798  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1799  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1800  = \$1799  ? 16'h557b : i__payload[34:19];
+  assign \$1801  = \$1798  ? 16'ha1bb : \$1800 ;
+  assign \$1802  = - $signed(\$1801 );
+  assign \$1803  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1804  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1805  = \$1804  ? 16'h557b : i__payload[34:19];
+  assign \$1806  = \$1803  ? 16'ha1bb : \$1805 ;
+  assign \$1807  = \$1797 [15] ? \$1802  : { \$1806 [15], \$1806  };
+  assign \$1808  = \$1807 [14:0] >= 14'h20a5;
+  assign \$1809  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1810  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1811  = \$1810  ? 16'h557b : i__payload[34:19];
+  assign \$1812  = \$1809  ? 16'ha1bb : \$1811 ;
+  assign \$1813  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1814  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1815  = \$1814  ? 16'h557b : i__payload[34:19];
+  assign \$1816  = \$1813  ? 16'ha1bb : \$1815 ;
+  assign \$1817  = - $signed(\$1816 );
+  assign \$1818  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1819  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1820  = \$1819  ? 16'h557b : i__payload[34:19];
+  assign \$1821  = \$1818  ? 16'ha1bb : \$1820 ;
+  assign \$1822  = \$1812 [15] ? \$1817  : { \$1821 [15], \$1821  };
+  assign \$1823  = \$1822 [14:0] >= 14'h233b;
+  assign \$1824  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1825  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1826  = \$1825  ? 16'h557b : i__payload[34:19];
+  assign \$1827  = \$1824  ? 16'ha1bb : \$1826 ;
+  assign \$1828  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1829  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1830  = \$1829  ? 16'h557b : i__payload[34:19];
+  assign \$1831  = \$1828  ? 16'ha1bb : \$1830 ;
+  assign \$1832  = - $signed(\$1831 );
+  assign \$1833  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1834  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1835  = \$1834  ? 16'h557b : i__payload[34:19];
+  assign \$1836  = \$1833  ? 16'ha1bb : \$1835 ;
+  assign \$1837  = \$1827 [15] ? \$1832  : { \$1836 [15], \$1836  };
+  assign \$1838  = \$1837 [14:0] >= 14'h2619;
+  assign \$1839  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1840  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1841  = \$1840  ? 16'h557b : i__payload[34:19];
+  assign \$1842  = \$1839  ? 16'ha1bb : \$1841 ;
+  assign \$1843  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1844  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1845  = \$1844  ? 16'h557b : i__payload[34:19];
+  assign \$1846  = \$1843  ? 16'ha1bb : \$1845 ;
+  assign \$1847  = - $signed(\$1846 );
+  assign \$1848  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1849  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1850  = \$1849  ? 16'h557b : i__payload[34:19];
+  assign \$1851  = \$1848  ? 16'ha1bb : \$1850 ;
+  assign \$1852  = \$1842 [15] ? \$1847  : { \$1851 [15], \$1851  };
+  assign \$1853  = \$1852 [14:0] >= 14'h2953;
+  assign \$1854  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1855  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1856  = \$1855  ? 16'h557b : i__payload[34:19];
+  assign \$1857  = \$1854  ? 16'ha1bb : \$1856 ;
+  assign \$1858  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1859  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1860  = \$1859  ? 16'h557b : i__payload[34:19];
+  assign \$1861  = \$1858  ? 16'ha1bb : \$1860 ;
+  assign \$1862  = - $signed(\$1861 );
+  assign \$1863  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1864  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1865  = \$1864  ? 16'h557b : i__payload[34:19];
+  assign \$1866  = \$1863  ? 16'ha1bb : \$1865 ;
+  assign \$1867  = \$1857 [15] ? \$1862  : { \$1866 [15], \$1866  };
+  assign \$1868  = \$1867 [14:0] >= 14'h2d06;
+  assign \$1869  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1870  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1871  = \$1870  ? 16'h557b : i__payload[34:19];
+  assign \$1872  = \$1869  ? 16'ha1bb : \$1871 ;
+  assign \$1873  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1874  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1875  = \$1874  ? 16'h557b : i__payload[34:19];
+  assign \$1876  = \$1873  ? 16'ha1bb : \$1875 ;
+  assign \$1877  = - $signed(\$1876 );
+  assign \$1878  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1879  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1880  = \$1879  ? 16'h557b : i__payload[34:19];
+  assign \$1881  = \$1878  ? 16'ha1bb : \$1880 ;
+  assign \$1882  = \$1872 [15] ? \$1877  : { \$1881 [15], \$1881  };
+  assign \$1883  = \$1882 [14:0] >= 14'h3160;
+  assign \$1884  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1885  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1886  = \$1885  ? 16'h557b : i__payload[34:19];
+  assign \$1887  = \$1884  ? 16'ha1bb : \$1886 ;
+  assign \$1888  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1889  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1890  = \$1889  ? 16'h557b : i__payload[34:19];
+  assign \$1891  = \$1888  ? 16'ha1bb : \$1890 ;
+  assign \$1892  = - $signed(\$1891 );
+  assign \$1893  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1894  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1895  = \$1894  ? 16'h557b : i__payload[34:19];
+  assign \$1896  = \$1893  ? 16'ha1bb : \$1895 ;
+  assign \$1897  = \$1887 [15] ? \$1892  : { \$1896 [15], \$1896  };
+  assign \$1898  = \$1897 [14:0] >= 14'h36ad;
+  assign \$1899  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1900  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1901  = \$1900  ? 16'h557b : i__payload[34:19];
+  assign \$1902  = \$1899  ? 16'ha1bb : \$1901 ;
+  assign \$1903  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1904  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1905  = \$1904  ? 16'h557b : i__payload[34:19];
+  assign \$1906  = \$1903  ? 16'ha1bb : \$1905 ;
+  assign \$1907  = - $signed(\$1906 );
+  assign \$1908  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1909  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1910  = \$1909  ? 16'h557b : i__payload[34:19];
+  assign \$1911  = \$1908  ? 16'ha1bb : \$1910 ;
+  assign \$1912  = \$1902 [15] ? \$1907  : { \$1911 [15], \$1911  };
+  assign \$1913  = \$1912 [14:0] >= 14'h3d76;
+  assign \$1914  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1915  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1916  = \$1915  ? 16'h557b : i__payload[34:19];
+  assign \$1917  = \$1914  ? 16'ha1bb : \$1916 ;
+  assign \$1918  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1919  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1920  = \$1919  ? 16'h557b : i__payload[34:19];
+  assign \$1921  = \$1918  ? 16'ha1bb : \$1920 ;
+  assign \$1922  = - $signed(\$1921 );
+  assign \$1923  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1924  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1925  = \$1924  ? 16'h557b : i__payload[34:19];
+  assign \$1926  = \$1923  ? 16'ha1bb : \$1925 ;
+  assign \$1927  = \$1917 [15] ? \$1922  : { \$1926 [15], \$1926  };
+  assign \$1928  = \$1927 [14:0] >= 15'h46ed;
+  assign \$1929  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1930  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1931  = \$1930  ? 16'h557b : i__payload[34:19];
+  assign \$1932  = \$1929  ? 16'ha1bb : \$1931 ;
+  assign \$1933  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1934  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1935  = \$1934  ? 16'h557b : i__payload[34:19];
+  assign \$1936  = \$1933  ? 16'ha1bb : \$1935 ;
+  assign \$1937  = - $signed(\$1936 );
+  assign \$1938  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$1939  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$1940  = \$1939  ? 16'h557b : i__payload[34:19];
+  assign \$1941  = \$1938  ? 16'ha1bb : \$1940 ;
+  assign \$1942  = \$1932 [15] ? \$1937  : { \$1941 [15], \$1941  };
+  assign \$1943  = \$1942 [14:0] >= 15'h56ab;
+  assign \$1944  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1945  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$1946  = \$1945  ? 16'h7fff : i__payload[34:19];
+  assign \$1947  = \$1944  ? 16'hbfd9 : \$1946 ;
+  assign \$1948  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1949  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$1950  = \$1949  ? 16'h7fff : i__payload[34:19];
+  assign \$1951  = \$1948  ? 16'hbfd9 : \$1950 ;
+  assign \$1952  = - $signed(\$1951 );
+  assign \$1953  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1954  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$1955  = \$1954  ? 16'h7fff : i__payload[34:19];
+  assign \$1956  = \$1953  ? 16'hbfd9 : \$1955 ;
+  assign \$1957  = \$1947 [15] ? \$1952  : { \$1956 [15], \$1956  };
+  assign \$1958  = \$1957 [14:0] >= 11'h580;
+  assign \$1959  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1960  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$1961  = \$1960  ? 16'h7fff : i__payload[34:19];
+  assign \$1962  = \$1959  ? 16'hbfd9 : \$1961 ;
+  assign \$1963  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1964  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$1965  = \$1964  ? 16'h7fff : i__payload[34:19];
+  assign \$1966  = \$1963  ? 16'hbfd9 : \$1965 ;
+  assign \$1967  = - $signed(\$1966 );
+  assign \$1968  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1969  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$1970  = \$1969  ? 16'h7fff : i__payload[34:19];
+  assign \$1971  = \$1968  ? 16'hbfd9 : \$1970 ;
+  assign \$1972  = \$1962 [15] ? \$1967  : { \$1971 [15], \$1971  };
+  assign \$1973  = \$1972 [14:0] >= 12'h980;
+  assign \$1974  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1975  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$1976  = \$1975  ? 16'h7fff : i__payload[34:19];
+  assign \$1977  = \$1974  ? 16'hbfd9 : \$1976 ;
+  assign \$1978  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1979  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$1980  = \$1979  ? 16'h7fff : i__payload[34:19];
+  assign \$1981  = \$1978  ? 16'hbfd9 : \$1980 ;
+  assign \$1982  = - $signed(\$1981 );
+  assign \$1983  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1984  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$1985  = \$1984  ? 16'h7fff : i__payload[34:19];
+  assign \$1986  = \$1983  ? 16'hbfd9 : \$1985 ;
+  assign \$1987  = \$1977 [15] ? \$1982  : { \$1986 [15], \$1986  };
+  assign \$1988  = \$1987 [14:0] >= 12'hd80;
+  assign \$1989  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1990  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$1991  = \$1990  ? 16'h7fff : i__payload[34:19];
+  assign \$1992  = \$1989  ? 16'hbfd9 : \$1991 ;
+  assign \$1993  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1994  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$1995  = \$1994  ? 16'h7fff : i__payload[34:19];
+  assign \$1996  = \$1993  ? 16'hbfd9 : \$1995 ;
+  assign \$1997  = - $signed(\$1996 );
+  assign \$1998  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$1999  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2000  = \$1999  ? 16'h7fff : i__payload[34:19];
+  assign \$2001  = \$1998  ? 16'hbfd9 : \$2000 ;
+  assign \$2002  = \$1992 [15] ? \$1997  : { \$2001 [15], \$2001  };
+  assign \$2003  = \$2002 [14:0] >= 13'h1180;
+  assign \$2004  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2005  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2006  = \$2005  ? 16'h7fff : i__payload[34:19];
+  assign \$2007  = \$2004  ? 16'hbfd9 : \$2006 ;
+  assign \$2008  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2009  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2010  = \$2009  ? 16'h7fff : i__payload[34:19];
+  assign \$2011  = \$2008  ? 16'hbfd9 : \$2010 ;
+  assign \$2012  = - $signed(\$2011 );
+  assign \$2013  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2014  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2015  = \$2014  ? 16'h7fff : i__payload[34:19];
+  assign \$2016  = \$2013  ? 16'hbfd9 : \$2015 ;
+  assign \$2017  = \$2007 [15] ? \$2012  : { \$2016 [15], \$2016  };
+  assign \$2018  = \$2017 [14:0] >= 13'h1600;
+  assign \$2019  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2020  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2021  = \$2020  ? 16'h7fff : i__payload[34:19];
+  assign \$2022  = \$2019  ? 16'hbfd9 : \$2021 ;
+  assign \$2023  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2024  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2025  = \$2024  ? 16'h7fff : i__payload[34:19];
+  assign \$2026  = \$2023  ? 16'hbfd9 : \$2025 ;
+  assign \$2027  = - $signed(\$2026 );
+  assign \$2028  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2029  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2030  = \$2029  ? 16'h7fff : i__payload[34:19];
+  assign \$2031  = \$2028  ? 16'hbfd9 : \$2030 ;
+  assign \$2032  = \$2022 [15] ? \$2027  : { \$2031 [15], \$2031  };
+  assign \$2033  = \$2032 [14:0] >= 13'h1b00;
+  assign \$2034  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2035  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2036  = \$2035  ? 16'h7fff : i__payload[34:19];
+  assign \$2037  = \$2034  ? 16'hbfd9 : \$2036 ;
+  assign \$2038  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2039  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2040  = \$2039  ? 16'h7fff : i__payload[34:19];
+  assign \$2041  = \$2038  ? 16'hbfd9 : \$2040 ;
+  assign \$2042  = - $signed(\$2041 );
+  assign \$2043  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2044  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2045  = \$2044  ? 16'h7fff : i__payload[34:19];
+  assign \$2046  = \$2043  ? 16'hbfd9 : \$2045 ;
+  assign \$2047  = \$2037 [15] ? \$2042  : { \$2046 [15], \$2046  };
+  assign \$2048  = \$2047 [14:0] >= 14'h2580;
+  assign \$2049  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2050  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2051  = \$2050  ? 16'h7fff : i__payload[34:19];
+  assign \$2052  = \$2049  ? 16'hbfd9 : \$2051 ;
+  assign \$2053  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2054  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2055  = \$2054  ? 16'h7fff : i__payload[34:19];
+  assign \$2056  = \$2053  ? 16'hbfd9 : \$2055 ;
+  assign \$2057  = - $signed(\$2056 );
+  assign \$2058  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2059  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2060  = \$2059  ? 16'h7fff : i__payload[34:19];
+  assign \$2061  = \$2058  ? 16'hbfd9 : \$2060 ;
+  assign \$2062  = \$2052 [15] ? \$2057  : { \$2061 [15], \$2061  };
+  assign \$2063  = \$2062 [14:0] >= 14'h2c00;
+  assign \$2064  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2065  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2066  = \$2065  ? 16'h7fff : i__payload[34:19];
+  assign \$2067  = \$2064  ? 16'hbfd9 : \$2066 ;
+  assign \$2068  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2069  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2070  = \$2069  ? 16'h7fff : i__payload[34:19];
+  assign \$2071  = \$2068  ? 16'hbfd9 : \$2070 ;
+  assign \$2072  = - $signed(\$2071 );
+  assign \$2073  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2074  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2075  = \$2074  ? 16'h7fff : i__payload[34:19];
+  assign \$2076  = \$2073  ? 16'hbfd9 : \$2075 ;
+  assign \$2077  = \$2067 [15] ? \$2072  : { \$2076 [15], \$2076  };
+  assign \$2078  = \$2077 [14:0] >= 14'h3380;
+  assign \$2079  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2080  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2081  = \$2080  ? 16'h7fff : i__payload[34:19];
+  assign \$2082  = \$2079  ? 16'hbfd9 : \$2081 ;
+  assign \$2083  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2084  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2085  = \$2084  ? 16'h7fff : i__payload[34:19];
+  assign \$2086  = \$2083  ? 16'hbfd9 : \$2085 ;
+  assign \$2087  = - $signed(\$2086 );
+  assign \$2088  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2089  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2090  = \$2089  ? 16'h7fff : i__payload[34:19];
+  assign \$2091  = \$2088  ? 16'hbfd9 : \$2090 ;
+  assign \$2092  = \$2082 [15] ? \$2087  : { \$2091 [15], \$2091  };
+  assign \$2093  = \$2092 [14:0] >= 15'h4000;
+  assign \$2094  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2095  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2096  = \$2095  ? 16'h7fff : i__payload[34:19];
+  assign \$2097  = \$2094  ? 16'hbfd9 : \$2096 ;
+  assign \$2098  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2099  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2100  = \$2099  ? 16'h7fff : i__payload[34:19];
+  assign \$2101  = \$2098  ? 16'hbfd9 : \$2100 ;
+  assign \$2102  = - $signed(\$2101 );
+  assign \$2103  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2104  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2105  = \$2104  ? 16'h7fff : i__payload[34:19];
+  assign \$2106  = \$2103  ? 16'hbfd9 : \$2105 ;
+  assign \$2107  = \$2097 [15] ? \$2102  : { \$2106 [15], \$2106  };
+  assign \$2108  = \$2107 [14:0] >= 15'h6000;
+  assign \$2109  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2110  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2111  = \$2110  ? 16'h7fff : i__payload[34:19];
+  assign \$2112  = \$2109  ? 16'h80d5 : \$2111 ;
+  assign \$2113  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2114  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2115  = \$2114  ? 16'h7fff : i__payload[34:19];
+  assign \$2116  = \$2113  ? 16'h80d5 : \$2115 ;
+  assign \$2117  = - $signed(\$2116 );
+  assign \$2118  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2119  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2120  = \$2119  ? 16'h7fff : i__payload[34:19];
+  assign \$2121  = \$2118  ? 16'h80d5 : \$2120 ;
+  assign \$2122  = \$2112 [15] ? \$2117  : { \$2121 [15], \$2121  };
+  assign \$2123  = \$2122 [14:0] >= 11'h700;
+  assign \$2124  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2125  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2126  = \$2125  ? 16'h7fff : i__payload[34:19];
+  assign \$2127  = \$2124  ? 16'h80d5 : \$2126 ;
+  assign \$2128  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2129  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2130  = \$2129  ? 16'h7fff : i__payload[34:19];
+  assign \$2131  = \$2128  ? 16'h80d5 : \$2130 ;
+  assign \$2132  = - $signed(\$2131 );
+  assign \$2133  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2134  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2135  = \$2134  ? 16'h7fff : i__payload[34:19];
+  assign \$2136  = \$2133  ? 16'h80d5 : \$2135 ;
+  assign \$2137  = \$2127 [15] ? \$2132  : { \$2136 [15], \$2136  };
+  assign \$2138  = \$2137 [14:0] >= 12'hc80;
+  assign \$2139  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2140  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2141  = \$2140  ? 16'h7fff : i__payload[34:19];
+  assign \$2142  = \$2139  ? 16'h80d5 : \$2141 ;
+  assign \$2143  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2144  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2145  = \$2144  ? 16'h7fff : i__payload[34:19];
+  assign \$2146  = \$2143  ? 16'h80d5 : \$2145 ;
+  assign \$2147  = - $signed(\$2146 );
+  assign \$2148  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2149  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2150  = \$2149  ? 16'h7fff : i__payload[34:19];
+  assign \$2151  = \$2148  ? 16'h80d5 : \$2150 ;
+  assign \$2152  = \$2142 [15] ? \$2147  : { \$2151 [15], \$2151  };
+  assign \$2153  = \$2152 [14:0] >= 13'h1200;
+  assign \$2154  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2155  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2156  = \$2155  ? 16'h7fff : i__payload[34:19];
+  assign \$2157  = \$2154  ? 16'h80d5 : \$2156 ;
+  assign \$2158  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2159  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2160  = \$2159  ? 16'h7fff : i__payload[34:19];
+  assign \$2161  = \$2158  ? 16'h80d5 : \$2160 ;
+  assign \$2162  = - $signed(\$2161 );
+  assign \$2163  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2164  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2165  = \$2164  ? 16'h7fff : i__payload[34:19];
+  assign \$2166  = \$2163  ? 16'h80d5 : \$2165 ;
+  assign \$2167  = \$2157 [15] ? \$2162  : { \$2166 [15], \$2166  };
+  assign \$2168  = \$2167 [14:0] >= 13'h1780;
+  assign \$2169  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2170  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2171  = \$2170  ? 16'h7fff : i__payload[34:19];
+  assign \$2172  = \$2169  ? 16'h80d5 : \$2171 ;
+  assign \$2173  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2174  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2175  = \$2174  ? 16'h7fff : i__payload[34:19];
+  assign \$2176  = \$2173  ? 16'h80d5 : \$2175 ;
+  assign \$2177  = - $signed(\$2176 );
+  assign \$2178  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2179  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2180  = \$2179  ? 16'h7fff : i__payload[34:19];
+  assign \$2181  = \$2178  ? 16'h80d5 : \$2180 ;
+  assign \$2182  = \$2172 [15] ? \$2177  : { \$2181 [15], \$2181  };
+  assign \$2183  = \$2182 [14:0] >= 13'h1e00;
+  assign \$2184  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2185  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2186  = \$2185  ? 16'h7fff : i__payload[34:19];
+  assign \$2187  = \$2184  ? 16'h80d5 : \$2186 ;
+  assign \$2188  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2189  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2190  = \$2189  ? 16'h7fff : i__payload[34:19];
+  assign \$2191  = \$2188  ? 16'h80d5 : \$2190 ;
+  assign \$2192  = - $signed(\$2191 );
+  assign \$2193  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2194  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2195  = \$2194  ? 16'h7fff : i__payload[34:19];
+  assign \$2196  = \$2193  ? 16'h80d5 : \$2195 ;
+  assign \$2197  = \$2187 [15] ? \$2192  : { \$2196 [15], \$2196  };
+  assign \$2198  = \$2197 [14:0] >= 14'h2500;
+  assign \$2199  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2200  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2201  = \$2200  ? 16'h7fff : i__payload[34:19];
+  assign \$2202  = \$2199  ? 16'h80d5 : \$2201 ;
+  assign \$2203  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2204  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2205  = \$2204  ? 16'h7fff : i__payload[34:19];
+  assign \$2206  = \$2203  ? 16'h80d5 : \$2205 ;
+  assign \$2207  = - $signed(\$2206 );
+  assign \$2208  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2209  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2210  = \$2209  ? 16'h7fff : i__payload[34:19];
+  assign \$2211  = \$2208  ? 16'h80d5 : \$2210 ;
+  assign \$2212  = \$2202 [15] ? \$2207  : { \$2211 [15], \$2211  };
+  assign \$2213  = \$2212 [14:0] >= 14'h2d80;
+  assign \$2214  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2215  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2216  = \$2215  ? 16'h7fff : i__payload[34:19];
+  assign \$2217  = \$2214  ? 16'h80d5 : \$2216 ;
+  assign \$2218  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2219  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2220  = \$2219  ? 16'h7fff : i__payload[34:19];
+  assign \$2221  = \$2218  ? 16'h80d5 : \$2220 ;
+  assign \$2222  = - $signed(\$2221 );
+  assign \$2223  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2224  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2225  = \$2224  ? 16'h7fff : i__payload[34:19];
+  assign \$2226  = \$2223  ? 16'h80d5 : \$2225 ;
+  assign \$2227  = \$2217 [15] ? \$2222  : { \$2226 [15], \$2226  };
+  assign \$2228  = \$2227 [14:0] >= 15'h4280;
+  assign \$2229  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2230  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2231  = \$2230  ? 16'h7fff : i__payload[34:19];
+  assign \$2232  = \$2229  ? 16'h80d5 : \$2231 ;
+  assign \$2233  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2234  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2235  = \$2234  ? 16'h7fff : i__payload[34:19];
+  assign \$2236  = \$2233  ? 16'h80d5 : \$2235 ;
+  assign \$2237  = - $signed(\$2236 );
+  assign \$2238  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2239  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2240  = \$2239  ? 16'h7fff : i__payload[34:19];
+  assign \$2241  = \$2238  ? 16'h80d5 : \$2240 ;
+  assign \$2242  = \$2232 [15] ? \$2237  : { \$2241 [15], \$2241  };
+  assign \$2243  = \$2242 [14:0] >= 15'h5000;
+  assign \$2244  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2245  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2246  = \$2245  ? 16'h7fff : i__payload[34:19];
+  assign \$2247  = \$2244  ? 16'h80d5 : \$2246 ;
+  assign \$2248  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2249  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2250  = \$2249  ? 16'h7fff : i__payload[34:19];
+  assign \$2251  = \$2248  ? 16'h80d5 : \$2250 ;
+  assign \$2252  = - $signed(\$2251 );
+  assign \$2253  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2254  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2255  = \$2254  ? 16'h7fff : i__payload[34:19];
+  assign \$2256  = \$2253  ? 16'h80d5 : \$2255 ;
+  assign \$2257  = \$2247 [15] ? \$2252  : { \$2256 [15], \$2256  };
+  assign \$2258  = \$2257 [14:0] >= 15'h5e80;
+  assign \$2259  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2260  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2261  = \$2260  ? 16'h7fff : i__payload[34:19];
+  assign \$2262  = \$2259  ? 16'h80d5 : \$2261 ;
+  assign \$2263  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2264  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2265  = \$2264  ? 16'h7fff : i__payload[34:19];
+  assign \$2266  = \$2263  ? 16'h80d5 : \$2265 ;
+  assign \$2267  = - $signed(\$2266 );
+  assign \$2268  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2269  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2270  = \$2269  ? 16'h7fff : i__payload[34:19];
+  assign \$2271  = \$2268  ? 16'h80d5 : \$2270 ;
+  assign \$2272  = \$2262 [15] ? \$2267  : { \$2271 [15], \$2271  };
+  assign \$2273  = \$2272 [14:0] >= 15'h6f80;
+  assign \$2274  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$2275  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$2276  = \$2275  ? 16'h7fa0 : i__payload[34:19];
+  assign \$2277  = \$2274  ? 16'h8060 : \$2276 ;
+  assign \$2278  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$2279  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$2280  = \$2279  ? 16'h7fa0 : i__payload[34:19];
+  assign \$2281  = \$2278  ? 16'h8060 : \$2280 ;
+  assign \$2282  = - $signed(\$2281 );
+  assign \$2283  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$2284  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$2285  = \$2284  ? 16'h7fa0 : i__payload[34:19];
+  assign \$2286  = \$2283  ? 16'h8060 : \$2285 ;
+  assign \$2287  = \$2277 [15] ? \$2282  : { \$2286 [15], \$2286  };
+  assign \$2288  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$2289  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$2290  = \$2289  ? 16'h557b : i__payload[34:19];
+  assign \$2291  = \$2288  ? 16'ha1bb : \$2290 ;
+  assign \$2292  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$2293  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$2294  = \$2293  ? 16'h557b : i__payload[34:19];
+  assign \$2295  = \$2292  ? 16'ha1bb : \$2294 ;
+  assign \$2296  = - $signed(\$2295 );
+  assign \$2297  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$2298  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$2299  = \$2298  ? 16'h557b : i__payload[34:19];
+  assign \$2300  = \$2297  ? 16'ha1bb : \$2299 ;
+  assign \$2301  = \$2291 [15] ? \$2296  : { \$2300 [15], \$2300  };
+  assign \$2302  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2303  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2304  = \$2303  ? 16'h7fff : i__payload[34:19];
+  assign \$2305  = \$2302  ? 16'hbfd9 : \$2304 ;
+  assign \$2306  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2307  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2308  = \$2307  ? 16'h7fff : i__payload[34:19];
+  assign \$2309  = \$2306  ? 16'hbfd9 : \$2308 ;
+  assign \$2310  = - $signed(\$2309 );
+  assign \$2311  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2312  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2313  = \$2312  ? 16'h7fff : i__payload[34:19];
+  assign \$2314  = \$2311  ? 16'hbfd9 : \$2313 ;
+  assign \$2315  = \$2305 [15] ? \$2310  : { \$2314 [15], \$2314  };
+  assign \$2316  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2317  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2318  = \$2317  ? 16'h7fff : i__payload[34:19];
+  assign \$2319  = \$2316  ? 16'h80d5 : \$2318 ;
+  assign \$2320  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2321  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2322  = \$2321  ? 16'h7fff : i__payload[34:19];
+  assign \$2323  = \$2320  ? 16'h80d5 : \$2322 ;
+  assign \$2324  = - $signed(\$2323 );
+  assign \$2325  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2326  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2327  = \$2326  ? 16'h7fff : i__payload[34:19];
+  assign \$2328  = \$2325  ? 16'h80d5 : \$2327 ;
+  assign \$2329  = \$2319 [15] ? \$2324  : { \$2328 [15], \$2328  };
+  assign \$2330  = $signed(i__payload[34:19]) < $signed(16'h8060);
+  assign \$2331  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
+  assign \$2332  = \$2331  ? 16'h7fa0 : i__payload[34:19];
+  assign \$2333  = \$2330  ? 16'h8060 : \$2332 ;
+  assign \$2334  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
+  assign \$2335  = $signed(i__payload[34:19]) > $signed(16'h557b);
+  assign \$2336  = \$2335  ? 16'h557b : i__payload[34:19];
+  assign \$2337  = \$2334  ? 16'ha1bb : \$2336 ;
+  assign \$2338  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
+  assign \$2339  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2340  = \$2339  ? 16'h7fff : i__payload[34:19];
+  assign \$2341  = \$2338  ? 16'hbfd9 : \$2340 ;
+  assign \$2342  = $signed(i__payload[34:19]) < $signed(16'h80d5);
+  assign \$2343  = $signed(i__payload[34:19]) > $signed(16'h7fff);
+  assign \$2344  = \$2343  ? 16'h7fff : i__payload[34:19];
+  assign \$2345  = \$2342  ? 16'h80d5 : \$2344 ;
+  assign \$2346  = 5'h17 + l1_u2_seg;
+  assign \$2347  = $signed(l1_x_p0) - $signed({ 1'h0, \port__data$91  });
+  assign \$2348  = $signed(l1_x_p0) - $signed({ 1'h0, \port__data$91  });
+  assign \$2349  = $signed(l1_x_p0) - $signed({ 1'h0, \port__data$91  });
+  assign \$2350  = $signed(l1_x_p0) - $signed({ 1'h0, \port__data$91  });
+  assign \$2351  = $signed(l1_c2) * $signed(l1_t1);
+  assign \$2353  = $signed(\$2352 ) + $signed({ 1'h0, l1_c1 });
+  assign \$2354  = $signed({ 1'h0, \$2353 [31:0] }) * $signed(l1_t1);
+  assign \$2360  = 21'h100000 - l1_acc_p1[19:0];
+  assign \$2361  = l1_neg_p1 ? \$2360  : { 2'h0, l1_acc_p1[19:0] };
+  assign \$2362  = - $signed(l1_acc_p1[19:0]);
+  assign \$2363  = l1_neg_p1 ? \$2362  : { l1_acc_p1[19], l1_acc_p1[19:0] };
+  assign \$2365  = $signed(l1_acc_p1[19:0]) - $signed({ 1'h0, \$2364  });
+  assign \$2366  = l1_neg_p1 ? \$2365  : { l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19:0] };
+  assign \$2368  = $signed(l1_acc_p1[19:0]) - $signed({ 1'h0, \$2367  });
+  assign \$2369  = l1_neg_p1 ? \$2368  : { l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19:0] };
+  assign \$2370  = l1_acc_p1[31:0] + 15'h4000;
+  assign \$2372  = \$2371  > 16'hffff;
+  assign \$2373  = l1_acc_p1[31:0] + 15'h4000;
+  assign \$2375  = \$2372  ? 33'h00000ffff : \$2374 ;
+  assign \$2376  = \$2361 [19:0] + 4'h8;
+  assign \$2378  = \$2377  > 16'hffff;
+  assign \$2379  = \$2361 [19:0] + 4'h8;
+  assign \$2381  = \$2378  ? 21'h00ffff : \$2380 ;
+  assign \$2382  = $signed(\$2363 [19:0]) + $signed(5'h08);
+  assign \$2384  = $signed(\$2383 ) > $signed(16'h7fff);
+  assign \$2385  = $signed(\$2363 [19:0]) + $signed(5'h08);
+  assign \$2387  = $signed(\$2386 ) < $signed(16'h8000);
+  assign \$2388  = $signed(\$2363 [19:0]) + $signed(5'h08);
+  assign \$2390  = \$2387  ? 21'h1f8000 : \$2389 ;
+  assign \$2391  = \$2384  ? 21'h007fff : \$2390 ;
+  assign \$2392  = $signed(\$2366 [19:0]) + $signed(5'h08);
+  assign \$2394  = $signed(\$2393 ) > $signed(16'h7fff);
+  assign \$2395  = $signed(\$2366 [19:0]) + $signed(5'h08);
+  assign \$2397  = $signed(\$2396 ) < $signed(16'h8000);
+  assign \$2398  = $signed(\$2366 [19:0]) + $signed(5'h08);
+  assign \$2400  = \$2397  ? 21'h1f8000 : \$2399 ;
+  assign \$2401  = \$2394  ? 21'h007fff : \$2400 ;
+  assign \$2402  = $signed(\$2369 [19:0]) + $signed(5'h08);
+  assign \$2404  = $signed(\$2403 ) > $signed(16'h7fff);
+  assign \$2405  = $signed(\$2369 [19:0]) + $signed(5'h08);
+  assign \$2407  = $signed(\$2406 ) < $signed(16'h8000);
+  assign \$2408  = $signed(\$2369 [19:0]) + $signed(5'h08);
+  assign \$2410  = \$2407  ? 21'h1f8000 : \$2409 ;
+  assign \$2411  = \$2404  ? 21'h007fff : \$2410 ;
+  assign \$2412  = $signed(l0_sr1) + $signed(l0_c0);
+  assign \$2413  = $signed(l1_sr1) + $signed(l1_c0);
+  always @(posedge clk)
+    valid_0 <= \$2414 ;
+  always @(posedge clk)
+    valid_1 <= \$2415 ;
+  always @(posedge clk)
+    o__valid <= \$2416 ;
+  always @(posedge clk)
+    l0_unit_p0 <= \$2417 ;
+  always @(posedge clk)
+    l0_x_p0 <= \$2418 ;
+  always @(posedge clk)
+    l0_neg_p0 <= \$2419 ;
+  always @(posedge clk)
+    l0_t_p0 <= \$2420 ;
+  always @(posedge clk)
+    l0_seg_p0 <= \$2421 ;
+  always @(posedge clk)
+    l0_acc_p1 <= \$2422 ;
+  always @(posedge clk)
+    l0_unit_p1 <= \$2423 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$2424 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$2425 ;
+  always @(posedge clk)
+    l0_y_p2 <= \$2426 ;
+  always @(posedge clk)
+    l1_unit_p0 <= \$2427 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$2428 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$2429 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$2430 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$2431 ;
+  always @(posedge clk)
+    l1_acc_p1 <= \$2432 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$2433 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$2434 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$2435 ;
+  always @(posedge clk)
+    l1_y_p2 <= \$2436 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    l0_s1_seg = 5'h00;
-    if (\$16 ) begin
-      l0_s1_seg = 5'h01;
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l0_u0_seg = 2'h0;
+    if (\$2 ) begin
+      l0_u0_seg = 2'h1;
     end
-    if (\$31 ) begin
-      l0_s1_seg = 5'h02;
-    end
-    if (\$46 ) begin
-      l0_s1_seg = 5'h03;
-    end
-    if (\$61 ) begin
-      l0_s1_seg = 5'h04;
-    end
-    if (\$76 ) begin
-      l0_s1_seg = 5'h05;
-    end
-    if (\$91 ) begin
-      l0_s1_seg = 5'h06;
-    end
-    if (\$106 ) begin
-      l0_s1_seg = 5'h07;
-    end
-    if (\$121 ) begin
-      l0_s1_seg = 5'h08;
-    end
-    if (\$136 ) begin
-      l0_s1_seg = 5'h09;
-    end
-    if (\$151 ) begin
-      l0_s1_seg = 5'h0a;
-    end
-    if (\$166 ) begin
-      l0_s1_seg = 5'h0b;
-    end
-    if (\$181 ) begin
-      l0_s1_seg = 5'h0c;
-    end
-    if (\$196 ) begin
-      l0_s1_seg = 5'h0d;
-    end
-    if (\$211 ) begin
-      l0_s1_seg = 5'h0e;
-    end
-    if (\$226 ) begin
-      l0_s1_seg = 5'h0f;
-    end
-    if (\$241 ) begin
-      l0_s1_seg = 5'h10;
-    end
-    if (\$256 ) begin
-      l0_s1_seg = 5'h11;
-    end
-    if (\$271 ) begin
-      l0_s1_seg = 5'h12;
-    end
-    if (\$286 ) begin
-      l0_s1_seg = 5'h13;
-    end
-    if (\$301 ) begin
-      l0_s1_seg = 5'h14;
-    end
-    if (\$316 ) begin
-      l0_s1_seg = 5'h15;
-    end
-    if (\$331 ) begin
-      l0_s1_seg = 5'h16;
-    end
-    if (\$346 ) begin
-      l0_s1_seg = 5'h17;
-    end
-    if (\$361 ) begin
-      l0_s1_seg = 5'h18;
-    end
-    if (\$376 ) begin
-      l0_s1_seg = 5'h19;
-    end
-    if (\$391 ) begin
-      l0_s1_seg = 5'h1a;
-    end
-    if (\$406 ) begin
-      l0_s1_seg = 5'h1b;
+    if (\$3 ) begin
+      l0_u0_seg = 2'h2;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    l1_s1_seg = 5'h00;
-    if (\$428 ) begin
-      l1_s1_seg = 5'h01;
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l0_u1_seg = 5'h00;
+    if (\$18 ) begin
+      l0_u1_seg = 5'h01;
     end
-    if (\$443 ) begin
-      l1_s1_seg = 5'h02;
+    if (\$33 ) begin
+      l0_u1_seg = 5'h02;
     end
-    if (\$458 ) begin
-      l1_s1_seg = 5'h03;
+    if (\$48 ) begin
+      l0_u1_seg = 5'h03;
     end
-    if (\$473 ) begin
-      l1_s1_seg = 5'h04;
+    if (\$63 ) begin
+      l0_u1_seg = 5'h04;
     end
-    if (\$488 ) begin
-      l1_s1_seg = 5'h05;
+    if (\$78 ) begin
+      l0_u1_seg = 5'h05;
     end
-    if (\$503 ) begin
-      l1_s1_seg = 5'h06;
+    if (\$93 ) begin
+      l0_u1_seg = 5'h06;
     end
-    if (\$518 ) begin
-      l1_s1_seg = 5'h07;
+    if (\$108 ) begin
+      l0_u1_seg = 5'h07;
     end
-    if (\$533 ) begin
-      l1_s1_seg = 5'h08;
+    if (\$123 ) begin
+      l0_u1_seg = 5'h08;
     end
-    if (\$548 ) begin
-      l1_s1_seg = 5'h09;
+    if (\$138 ) begin
+      l0_u1_seg = 5'h09;
     end
-    if (\$563 ) begin
-      l1_s1_seg = 5'h0a;
+    if (\$153 ) begin
+      l0_u1_seg = 5'h0a;
     end
-    if (\$578 ) begin
-      l1_s1_seg = 5'h0b;
+    if (\$168 ) begin
+      l0_u1_seg = 5'h0b;
     end
-    if (\$593 ) begin
-      l1_s1_seg = 5'h0c;
+    if (\$183 ) begin
+      l0_u1_seg = 5'h0c;
     end
-    if (\$608 ) begin
-      l1_s1_seg = 5'h0d;
+    if (\$198 ) begin
+      l0_u1_seg = 5'h0d;
     end
-    if (\$623 ) begin
-      l1_s1_seg = 5'h0e;
+    if (\$213 ) begin
+      l0_u1_seg = 5'h0e;
     end
-    if (\$638 ) begin
-      l1_s1_seg = 5'h0f;
+    if (\$228 ) begin
+      l0_u1_seg = 5'h0f;
     end
-    if (\$653 ) begin
-      l1_s1_seg = 5'h10;
+    if (\$243 ) begin
+      l0_u1_seg = 5'h10;
     end
-    if (\$668 ) begin
-      l1_s1_seg = 5'h11;
+    if (\$258 ) begin
+      l0_u1_seg = 5'h11;
     end
-    if (\$683 ) begin
-      l1_s1_seg = 5'h12;
+    if (\$273 ) begin
+      l0_u1_seg = 5'h12;
     end
-    if (\$698 ) begin
-      l1_s1_seg = 5'h13;
+    if (\$288 ) begin
+      l0_u1_seg = 5'h13;
     end
-    if (\$713 ) begin
-      l1_s1_seg = 5'h14;
+    if (\$303 ) begin
+      l0_u1_seg = 5'h14;
     end
-    if (\$728 ) begin
-      l1_s1_seg = 5'h15;
+    if (\$318 ) begin
+      l0_u1_seg = 5'h15;
     end
-    if (\$743 ) begin
-      l1_s1_seg = 5'h16;
-    end
-    if (\$758 ) begin
-      l1_s1_seg = 5'h17;
-    end
-    if (\$773 ) begin
-      l1_s1_seg = 5'h18;
-    end
-    if (\$788 ) begin
-      l1_s1_seg = 5'h19;
-    end
-    if (\$803 ) begin
-      l1_s1_seg = 5'h1a;
-    end
-    if (\$818 ) begin
-      l1_s1_seg = 5'h1b;
+    if (\$333 ) begin
+      l0_u1_seg = 5'h16;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$912  = valid_0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l0_u2_seg = 5'h00;
+    if (\$348 ) begin
+      l0_u2_seg = 5'h01;
+    end
+    if (\$363 ) begin
+      l0_u2_seg = 5'h02;
+    end
+    if (\$378 ) begin
+      l0_u2_seg = 5'h03;
+    end
+    if (\$393 ) begin
+      l0_u2_seg = 5'h04;
+    end
+    if (\$408 ) begin
+      l0_u2_seg = 5'h05;
+    end
+    if (\$423 ) begin
+      l0_u2_seg = 5'h06;
+    end
+    if (\$438 ) begin
+      l0_u2_seg = 5'h07;
+    end
+    if (\$453 ) begin
+      l0_u2_seg = 5'h08;
+    end
+    if (\$468 ) begin
+      l0_u2_seg = 5'h09;
+    end
+    if (\$483 ) begin
+      l0_u2_seg = 5'h0a;
+    end
+    if (\$498 ) begin
+      l0_u2_seg = 5'h0b;
+    end
+    if (\$513 ) begin
+      l0_u2_seg = 5'h0c;
+    end
+    if (\$528 ) begin
+      l0_u2_seg = 5'h0d;
+    end
+    if (\$543 ) begin
+      l0_u2_seg = 5'h0e;
+    end
+    if (\$558 ) begin
+      l0_u2_seg = 5'h0f;
+    end
+    if (\$573 ) begin
+      l0_u2_seg = 5'h10;
+    end
+    if (\$588 ) begin
+      l0_u2_seg = 5'h11;
+    end
+    if (\$603 ) begin
+      l0_u2_seg = 5'h12;
+    end
+    if (\$618 ) begin
+      l0_u2_seg = 5'h13;
+    end
+    if (\$633 ) begin
+      l0_u2_seg = 5'h14;
+    end
+    if (\$648 ) begin
+      l0_u2_seg = 5'h15;
+    end
+    if (\$663 ) begin
+      l0_u2_seg = 5'h16;
+    end
+    if (\$678 ) begin
+      l0_u2_seg = 5'h17;
+    end
+    if (\$693 ) begin
+      l0_u2_seg = 5'h18;
+    end
+    if (\$708 ) begin
+      l0_u2_seg = 5'h19;
+    end
+    if (\$723 ) begin
+      l0_u2_seg = 5'h1a;
+    end
+    if (\$738 ) begin
+      l0_u2_seg = 5'h1b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l0_u3_seg = 4'h0;
+    if (\$753 ) begin
+      l0_u3_seg = 4'h1;
+    end
+    if (\$768 ) begin
+      l0_u3_seg = 4'h2;
+    end
+    if (\$783 ) begin
+      l0_u3_seg = 4'h3;
+    end
+    if (\$798 ) begin
+      l0_u3_seg = 4'h4;
+    end
+    if (\$813 ) begin
+      l0_u3_seg = 4'h5;
+    end
+    if (\$828 ) begin
+      l0_u3_seg = 4'h6;
+    end
+    if (\$843 ) begin
+      l0_u3_seg = 4'h7;
+    end
+    if (\$858 ) begin
+      l0_u3_seg = 4'h8;
+    end
+    if (\$873 ) begin
+      l0_u3_seg = 4'h9;
+    end
+    if (\$888 ) begin
+      l0_u3_seg = 4'ha;
+    end
+    if (\$903 ) begin
+      l0_u3_seg = 4'hb;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l0_u4_seg = 4'h0;
+    if (\$918 ) begin
+      l0_u4_seg = 4'h1;
+    end
+    if (\$933 ) begin
+      l0_u4_seg = 4'h2;
+    end
+    if (\$948 ) begin
+      l0_u4_seg = 4'h3;
+    end
+    if (\$963 ) begin
+      l0_u4_seg = 4'h4;
+    end
+    if (\$978 ) begin
+      l0_u4_seg = 4'h5;
+    end
+    if (\$993 ) begin
+      l0_u4_seg = 4'h6;
+    end
+    if (\$1008 ) begin
+      l0_u4_seg = 4'h7;
+    end
+    if (\$1023 ) begin
+      l0_u4_seg = 4'h8;
+    end
+    if (\$1038 ) begin
+      l0_u4_seg = 4'h9;
+    end
+    if (\$1053 ) begin
+      l0_u4_seg = 4'ha;
+    end
+    if (\$1068 ) begin
+      l0_u4_seg = 4'hb;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[2:0])
+      3'h0:
+          l0_x = i__payload[18:3];
+      3'h1:
+          l0_x = { 1'h0, \$1082 [14:0] };
+      3'h2:
+          l0_x = { 1'h0, \$1096 [14:0] };
+      3'h3:
+          l0_x = { 1'h0, \$1110 [14:0] };
+      default:
+          l0_x = { 1'h0, \$1124 [14:0] };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[2:0])
+      3'h0:
+          l0_neg = 1'h0;
+      3'h1:
+          l0_neg = \$1128 [15];
+      3'h2:
+          l0_neg = \$1132 [15];
+      3'h3:
+          l0_neg = \$1136 [15];
+      default:
+          l0_neg = \$1140 [15];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[2:0])
+      3'h0:
+          l0_t = i__payload[18:3];
+      3'h1:
+          l0_t = 16'h0000;
+      3'h2:
+          l0_t = 16'h0000;
+      3'h3:
+          l0_t = 16'h0000;
+      default:
+          l0_t = 16'h0000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[2:0])
+      3'h0:
+          l0_addr = 6'h00;
+      3'h1:
+          l0_addr = { 1'h0, l0_u1_seg };
+      3'h2:
+          l0_addr = \$1141 [5:0];
+      3'h3:
+          l0_addr = 6'h00;
+      default:
+          l0_addr = 6'h00;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[2:0])
+      3'h0:
+          l0_seg = { 2'h0, l0_u0_seg };
+      3'h1:
+          l0_seg = 4'h0;
+      3'h2:
+          l0_seg = 4'h0;
+      3'h3:
+          l0_seg = l0_u3_seg;
+      default:
+          l0_seg = l0_u4_seg;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0[1:0])
+      2'h0:
+          l0_u0_c0 = 33'h000000000;
+      2'h1:
+          l0_u0_c0 = 33'h040000000;
+      default:
+          l0_u0_c0 = 33'h080000000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u3_c0 = 20'hffffa;
+      4'h1:
+          l0_u3_c0 = 20'h037cf;
+      4'h2:
+          l0_u3_c0 = 20'h06df8;
+      4'h3:
+          l0_u3_c0 = 20'h0ace8;
+      4'h4:
+          l0_u3_c0 = 20'h0f19a;
+      4'h5:
+          l0_u3_c0 = 20'h14238;
+      4'h6:
+          l0_u3_c0 = 20'h19c39;
+      4'h7:
+          l0_u3_c0 = 20'h2524a;
+      4'h8:
+          l0_u3_c0 = 20'h2bdec;
+      4'h9:
+          l0_u3_c0 = 20'h33781;
+      4'ha:
+          l0_u3_c0 = 20'h3fffe;
+      default:
+          l0_u3_c0 = 20'h60002;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u4_c0 = 20'hffffb;
+      4'h1:
+          l0_u4_c0 = 20'h04409;
+      4'h2:
+          l0_u4_c0 = 20'h08929;
+      4'h3:
+          l0_u4_c0 = 20'h0d962;
+      4'h4:
+          l0_u4_c0 = 20'h1319b;
+      4'h5:
+          l0_u4_c0 = 20'h1a028;
+      4'h6:
+          l0_u4_c0 = 20'h21aa8;
+      4'h7:
+          l0_u4_c0 = 20'h2aff1;
+      4'h8:
+          l0_u4_c0 = 20'h4179c;
+      4'h9:
+          l0_u4_c0 = 20'h4f774;
+      4'ha:
+          l0_u4_c0 = 20'h5e3ea;
+      default:
+          l0_u4_c0 = 20'h6f655;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p0)
+      3'h0:
+          l0_c0 = l0_u0_c0;
+      3'h1:
+          l0_c0 = { port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data };
+      3'h2:
+          l0_c0 = { port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data };
+      3'h3:
+          l0_c0 = { l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0 };
+      default:
+          l0_c0 = { l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0 };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0[1:0])
+      2'h0:
+          l0_u0_c1 = 18'h00000;
+      2'h1:
+          l0_u0_c1 = 18'h15555;
+      default:
+          l0_u0_c1 = 18'h00000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u3_c1 = 32'd539571257;
+      4'h1:
+          l0_u3_c1 = 32'd824416485;
+      4'h2:
+          l0_u3_c1 = 32'd995112600;
+      4'h3:
+          l0_u3_c1 = 32'd1117823841;
+      4'h4:
+          l0_u3_c1 = 32'd1189172733;
+      4'h5:
+          l0_u3_c1 = 32'd1215158492;
+      4'h6:
+          l0_u3_c1 = 32'd1200396598;
+      4'h7:
+          l0_u3_c1 = 32'd1126080299;
+      4'h8:
+          l0_u3_c1 = 32'd1095628912;
+      4'h9:
+          l0_u3_c1 = 32'd1079059151;
+      4'ha:
+          l0_u3_c1 = 32'd1073854746;
+      default:
+          l0_u3_c1 = 32'd1073702504;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u4_c1 = 32'd538674187;
+      4'h1:
+          l0_u4_c1 = 32'd767459081;
+      4'h2:
+          l0_u4_c1 = 32'd921244261;
+      4'h3:
+          l0_u4_c1 = 32'd1038037810;
+      4'h4:
+          l0_u4_c1 = 32'd1116946354;
+      4'h5:
+          l0_u4_c1 = 32'd1166097475;
+      4'h6:
+          l0_u4_c1 = 32'd1182685914;
+      4'h7:
+          l0_u4_c1 = 32'd1174480701;
+      4'h8:
+          l0_u4_c1 = 32'd1123886607;
+      4'h9:
+          l0_u4_c1 = 32'd1101301978;
+      4'ha:
+          l0_u4_c1 = 32'd1087225987;
+      default:
+          l0_u4_c1 = 32'd1079404840;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p0)
+      3'h0:
+          l0_c1 = { l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1 };
+      3'h1:
+          l0_c1 = \port__data$29 ;
+      3'h2:
+          l0_c1 = \port__data$29 ;
+      3'h3:
+          l0_c1 = l0_u3_c1;
+      default:
+          l0_c1 = l0_u4_c1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u3_c2 = 18'h18b25;
+      4'h1:
+          l0_u3_c2 = 18'h144b9;
+      4'h2:
+          l0_u3_c2 = 18'h0eb29;
+      4'h3:
+          l0_u3_c2 = 18'h087e8;
+      4'h4:
+          l0_u3_c2 = 18'h02ec0;
+      4'h5:
+          l0_u3_c2 = 18'h3eb90;
+      4'h6:
+          l0_u3_c2 = 18'h3ca4e;
+      4'h7:
+          l0_u3_c2 = 18'h3dc52;
+      4'h8:
+          l0_u3_c2 = 18'h3ef4b;
+      4'h9:
+          l0_u3_c2 = 18'h3fc4a;
+      4'ha:
+          l0_u3_c2 = 18'h3ffed;
+      default:
+          l0_u3_c2 = 18'h3fffb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u4_c2 = 17'h0f8f1;
+      4'h1:
+          l0_u4_c2 = 17'h0d4a2;
+      4'h2:
+          l0_u4_c2 = 17'h0a1ff;
+      4'h3:
+          l0_u4_c2 = 17'h06c47;
+      4'h4:
+          l0_u4_c2 = 17'h03abe;
+      4'h5:
+          l0_u4_c2 = 17'h012eb;
+      4'h6:
+          l0_u4_c2 = 17'h1f924;
+      4'h7:
+          l0_u4_c2 = 17'h1edac;
+      4'h8:
+          l0_u4_c2 = 17'h1f327;
+      4'h9:
+          l0_u4_c2 = 17'h1f888;
+      4'ha:
+          l0_u4_c2 = 17'h1fc63;
+      default:
+          l0_u4_c2 = 17'h1fe76;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p0)
+      3'h0:
+          l0_c2 = 19'h00000;
+      3'h1:
+          l0_c2 = \port__data$35 ;
+      3'h2:
+          l0_c2 = \port__data$35 ;
+      3'h3:
+          l0_c2 = { l0_u3_c2[17], l0_u3_c2 };
+      default:
+          l0_c2 = { l0_u4_c2[16], l0_u4_c2[16], l0_u4_c2 };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p0)
+      3'h0:
+          l0_t1 = l0_t_p0;
+      3'h1:
+          l0_t1 = { 4'h0, \$1142 [11:0] };
+      3'h2:
+          l0_t1 = { 4'h0, \$1143 [11:0] };
+      3'h3:
+          l0_t1 = { 3'h0, \$1144 [12:0] };
+      default:
+          l0_t1 = { 3'h0, \$1145 [12:0] };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p0)
+      3'h0:
+          l0_sr1 = { \$1150 [44], \$1150  };
+      3'h1:
+          l0_sr1 = { \$1151 [43], \$1151 [43], \$1151  };
+      3'h2:
+          l0_sr1 = { \$1152 [43], \$1152 [43], \$1152  };
+      3'h3:
+          l0_sr1 = { \$1153 [43], \$1153 [43], \$1153  };
+      default:
+          l0_sr1 = { \$1154 [43], \$1154 [43], \$1154  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p1)
+      3'h0:
+          l0_y2 = \$1170 [15:0];
+      3'h1:
+          l0_y2 = \$1176 [15:0];
+      3'h2:
+          l0_y2 = \$1186 [15:0];
+      3'h3:
+          l0_y2 = \$1196 [15:0];
+      default:
+          l0_y2 = \$1206 [15:0];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l1_u0_seg = 2'h0;
+    if (\$1207 ) begin
+      l1_u0_seg = 2'h1;
+    end
+    if (\$1208 ) begin
+      l1_u0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l1_u1_seg = 5'h00;
+    if (\$1223 ) begin
+      l1_u1_seg = 5'h01;
+    end
+    if (\$1238 ) begin
+      l1_u1_seg = 5'h02;
+    end
+    if (\$1253 ) begin
+      l1_u1_seg = 5'h03;
+    end
+    if (\$1268 ) begin
+      l1_u1_seg = 5'h04;
+    end
+    if (\$1283 ) begin
+      l1_u1_seg = 5'h05;
+    end
+    if (\$1298 ) begin
+      l1_u1_seg = 5'h06;
+    end
+    if (\$1313 ) begin
+      l1_u1_seg = 5'h07;
+    end
+    if (\$1328 ) begin
+      l1_u1_seg = 5'h08;
+    end
+    if (\$1343 ) begin
+      l1_u1_seg = 5'h09;
+    end
+    if (\$1358 ) begin
+      l1_u1_seg = 5'h0a;
+    end
+    if (\$1373 ) begin
+      l1_u1_seg = 5'h0b;
+    end
+    if (\$1388 ) begin
+      l1_u1_seg = 5'h0c;
+    end
+    if (\$1403 ) begin
+      l1_u1_seg = 5'h0d;
+    end
+    if (\$1418 ) begin
+      l1_u1_seg = 5'h0e;
+    end
+    if (\$1433 ) begin
+      l1_u1_seg = 5'h0f;
+    end
+    if (\$1448 ) begin
+      l1_u1_seg = 5'h10;
+    end
+    if (\$1463 ) begin
+      l1_u1_seg = 5'h11;
+    end
+    if (\$1478 ) begin
+      l1_u1_seg = 5'h12;
+    end
+    if (\$1493 ) begin
+      l1_u1_seg = 5'h13;
+    end
+    if (\$1508 ) begin
+      l1_u1_seg = 5'h14;
+    end
+    if (\$1523 ) begin
+      l1_u1_seg = 5'h15;
+    end
+    if (\$1538 ) begin
+      l1_u1_seg = 5'h16;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l1_u2_seg = 5'h00;
+    if (\$1553 ) begin
+      l1_u2_seg = 5'h01;
+    end
+    if (\$1568 ) begin
+      l1_u2_seg = 5'h02;
+    end
+    if (\$1583 ) begin
+      l1_u2_seg = 5'h03;
+    end
+    if (\$1598 ) begin
+      l1_u2_seg = 5'h04;
+    end
+    if (\$1613 ) begin
+      l1_u2_seg = 5'h05;
+    end
+    if (\$1628 ) begin
+      l1_u2_seg = 5'h06;
+    end
+    if (\$1643 ) begin
+      l1_u2_seg = 5'h07;
+    end
+    if (\$1658 ) begin
+      l1_u2_seg = 5'h08;
+    end
+    if (\$1673 ) begin
+      l1_u2_seg = 5'h09;
+    end
+    if (\$1688 ) begin
+      l1_u2_seg = 5'h0a;
+    end
+    if (\$1703 ) begin
+      l1_u2_seg = 5'h0b;
+    end
+    if (\$1718 ) begin
+      l1_u2_seg = 5'h0c;
+    end
+    if (\$1733 ) begin
+      l1_u2_seg = 5'h0d;
+    end
+    if (\$1748 ) begin
+      l1_u2_seg = 5'h0e;
+    end
+    if (\$1763 ) begin
+      l1_u2_seg = 5'h0f;
+    end
+    if (\$1778 ) begin
+      l1_u2_seg = 5'h10;
+    end
+    if (\$1793 ) begin
+      l1_u2_seg = 5'h11;
+    end
+    if (\$1808 ) begin
+      l1_u2_seg = 5'h12;
+    end
+    if (\$1823 ) begin
+      l1_u2_seg = 5'h13;
+    end
+    if (\$1838 ) begin
+      l1_u2_seg = 5'h14;
+    end
+    if (\$1853 ) begin
+      l1_u2_seg = 5'h15;
+    end
+    if (\$1868 ) begin
+      l1_u2_seg = 5'h16;
+    end
+    if (\$1883 ) begin
+      l1_u2_seg = 5'h17;
+    end
+    if (\$1898 ) begin
+      l1_u2_seg = 5'h18;
+    end
+    if (\$1913 ) begin
+      l1_u2_seg = 5'h19;
+    end
+    if (\$1928 ) begin
+      l1_u2_seg = 5'h1a;
+    end
+    if (\$1943 ) begin
+      l1_u2_seg = 5'h1b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l1_u3_seg = 4'h0;
+    if (\$1958 ) begin
+      l1_u3_seg = 4'h1;
+    end
+    if (\$1973 ) begin
+      l1_u3_seg = 4'h2;
+    end
+    if (\$1988 ) begin
+      l1_u3_seg = 4'h3;
+    end
+    if (\$2003 ) begin
+      l1_u3_seg = 4'h4;
+    end
+    if (\$2018 ) begin
+      l1_u3_seg = 4'h5;
+    end
+    if (\$2033 ) begin
+      l1_u3_seg = 4'h6;
+    end
+    if (\$2048 ) begin
+      l1_u3_seg = 4'h7;
+    end
+    if (\$2063 ) begin
+      l1_u3_seg = 4'h8;
+    end
+    if (\$2078 ) begin
+      l1_u3_seg = 4'h9;
+    end
+    if (\$2093 ) begin
+      l1_u3_seg = 4'ha;
+    end
+    if (\$2108 ) begin
+      l1_u3_seg = 4'hb;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l1_u4_seg = 4'h0;
+    if (\$2123 ) begin
+      l1_u4_seg = 4'h1;
+    end
+    if (\$2138 ) begin
+      l1_u4_seg = 4'h2;
+    end
+    if (\$2153 ) begin
+      l1_u4_seg = 4'h3;
+    end
+    if (\$2168 ) begin
+      l1_u4_seg = 4'h4;
+    end
+    if (\$2183 ) begin
+      l1_u4_seg = 4'h5;
+    end
+    if (\$2198 ) begin
+      l1_u4_seg = 4'h6;
+    end
+    if (\$2213 ) begin
+      l1_u4_seg = 4'h7;
+    end
+    if (\$2228 ) begin
+      l1_u4_seg = 4'h8;
+    end
+    if (\$2243 ) begin
+      l1_u4_seg = 4'h9;
+    end
+    if (\$2258 ) begin
+      l1_u4_seg = 4'ha;
+    end
+    if (\$2273 ) begin
+      l1_u4_seg = 4'hb;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[2:0])
+      3'h0:
+          l1_x = i__payload[34:19];
+      3'h1:
+          l1_x = { 1'h0, \$2287 [14:0] };
+      3'h2:
+          l1_x = { 1'h0, \$2301 [14:0] };
+      3'h3:
+          l1_x = { 1'h0, \$2315 [14:0] };
+      default:
+          l1_x = { 1'h0, \$2329 [14:0] };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[2:0])
+      3'h0:
+          l1_neg = 1'h0;
+      3'h1:
+          l1_neg = \$2333 [15];
+      3'h2:
+          l1_neg = \$2337 [15];
+      3'h3:
+          l1_neg = \$2341 [15];
+      default:
+          l1_neg = \$2345 [15];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[2:0])
+      3'h0:
+          l1_t = i__payload[34:19];
+      3'h1:
+          l1_t = 16'h0000;
+      3'h2:
+          l1_t = 16'h0000;
+      3'h3:
+          l1_t = 16'h0000;
+      default:
+          l1_t = 16'h0000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[2:0])
+      3'h0:
+          l1_addr = 6'h00;
+      3'h1:
+          l1_addr = { 1'h0, l1_u1_seg };
+      3'h2:
+          l1_addr = \$2346 [5:0];
+      3'h3:
+          l1_addr = 6'h00;
+      default:
+          l1_addr = 6'h00;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[2:0])
+      3'h0:
+          l1_seg = { 2'h0, l1_u0_seg };
+      3'h1:
+          l1_seg = 4'h0;
+      3'h2:
+          l1_seg = 4'h0;
+      3'h3:
+          l1_seg = l1_u3_seg;
+      default:
+          l1_seg = l1_u4_seg;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0[1:0])
+      2'h0:
+          l1_u0_c0 = 33'h000000000;
+      2'h1:
+          l1_u0_c0 = 33'h040000000;
+      default:
+          l1_u0_c0 = 33'h080000000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u3_c0 = 20'hffffa;
+      4'h1:
+          l1_u3_c0 = 20'h037cf;
+      4'h2:
+          l1_u3_c0 = 20'h06df8;
+      4'h3:
+          l1_u3_c0 = 20'h0ace8;
+      4'h4:
+          l1_u3_c0 = 20'h0f19a;
+      4'h5:
+          l1_u3_c0 = 20'h14238;
+      4'h6:
+          l1_u3_c0 = 20'h19c39;
+      4'h7:
+          l1_u3_c0 = 20'h2524a;
+      4'h8:
+          l1_u3_c0 = 20'h2bdec;
+      4'h9:
+          l1_u3_c0 = 20'h33781;
+      4'ha:
+          l1_u3_c0 = 20'h3fffe;
+      default:
+          l1_u3_c0 = 20'h60002;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u4_c0 = 20'hffffb;
+      4'h1:
+          l1_u4_c0 = 20'h04409;
+      4'h2:
+          l1_u4_c0 = 20'h08929;
+      4'h3:
+          l1_u4_c0 = 20'h0d962;
+      4'h4:
+          l1_u4_c0 = 20'h1319b;
+      4'h5:
+          l1_u4_c0 = 20'h1a028;
+      4'h6:
+          l1_u4_c0 = 20'h21aa8;
+      4'h7:
+          l1_u4_c0 = 20'h2aff1;
+      4'h8:
+          l1_u4_c0 = 20'h4179c;
+      4'h9:
+          l1_u4_c0 = 20'h4f774;
+      4'ha:
+          l1_u4_c0 = 20'h5e3ea;
+      default:
+          l1_u4_c0 = 20'h6f655;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p0)
+      3'h0:
+          l1_c0 = l1_u0_c0;
+      3'h1:
+          l1_c0 = { \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72  };
+      3'h2:
+          l1_c0 = { \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72  };
+      3'h3:
+          l1_c0 = { l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0 };
+      default:
+          l1_c0 = { l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0 };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0[1:0])
+      2'h0:
+          l1_u0_c1 = 18'h00000;
+      2'h1:
+          l1_u0_c1 = 18'h15555;
+      default:
+          l1_u0_c1 = 18'h00000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u3_c1 = 32'd539571257;
+      4'h1:
+          l1_u3_c1 = 32'd824416485;
+      4'h2:
+          l1_u3_c1 = 32'd995112600;
+      4'h3:
+          l1_u3_c1 = 32'd1117823841;
+      4'h4:
+          l1_u3_c1 = 32'd1189172733;
+      4'h5:
+          l1_u3_c1 = 32'd1215158492;
+      4'h6:
+          l1_u3_c1 = 32'd1200396598;
+      4'h7:
+          l1_u3_c1 = 32'd1126080299;
+      4'h8:
+          l1_u3_c1 = 32'd1095628912;
+      4'h9:
+          l1_u3_c1 = 32'd1079059151;
+      4'ha:
+          l1_u3_c1 = 32'd1073854746;
+      default:
+          l1_u3_c1 = 32'd1073702504;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u4_c1 = 32'd538674187;
+      4'h1:
+          l1_u4_c1 = 32'd767459081;
+      4'h2:
+          l1_u4_c1 = 32'd921244261;
+      4'h3:
+          l1_u4_c1 = 32'd1038037810;
+      4'h4:
+          l1_u4_c1 = 32'd1116946354;
+      4'h5:
+          l1_u4_c1 = 32'd1166097475;
+      4'h6:
+          l1_u4_c1 = 32'd1182685914;
+      4'h7:
+          l1_u4_c1 = 32'd1174480701;
+      4'h8:
+          l1_u4_c1 = 32'd1123886607;
+      4'h9:
+          l1_u4_c1 = 32'd1101301978;
+      4'ha:
+          l1_u4_c1 = 32'd1087225987;
+      default:
+          l1_u4_c1 = 32'd1079404840;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p0)
+      3'h0:
+          l1_c1 = { l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1 };
+      3'h1:
+          l1_c1 = \port__data$79 ;
+      3'h2:
+          l1_c1 = \port__data$79 ;
+      3'h3:
+          l1_c1 = l1_u3_c1;
+      default:
+          l1_c1 = l1_u4_c1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u3_c2 = 18'h18b25;
+      4'h1:
+          l1_u3_c2 = 18'h144b9;
+      4'h2:
+          l1_u3_c2 = 18'h0eb29;
+      4'h3:
+          l1_u3_c2 = 18'h087e8;
+      4'h4:
+          l1_u3_c2 = 18'h02ec0;
+      4'h5:
+          l1_u3_c2 = 18'h3eb90;
+      4'h6:
+          l1_u3_c2 = 18'h3ca4e;
+      4'h7:
+          l1_u3_c2 = 18'h3dc52;
+      4'h8:
+          l1_u3_c2 = 18'h3ef4b;
+      4'h9:
+          l1_u3_c2 = 18'h3fc4a;
+      4'ha:
+          l1_u3_c2 = 18'h3ffed;
+      default:
+          l1_u3_c2 = 18'h3fffb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u4_c2 = 17'h0f8f1;
+      4'h1:
+          l1_u4_c2 = 17'h0d4a2;
+      4'h2:
+          l1_u4_c2 = 17'h0a1ff;
+      4'h3:
+          l1_u4_c2 = 17'h06c47;
+      4'h4:
+          l1_u4_c2 = 17'h03abe;
+      4'h5:
+          l1_u4_c2 = 17'h012eb;
+      4'h6:
+          l1_u4_c2 = 17'h1f924;
+      4'h7:
+          l1_u4_c2 = 17'h1edac;
+      4'h8:
+          l1_u4_c2 = 17'h1f327;
+      4'h9:
+          l1_u4_c2 = 17'h1f888;
+      4'ha:
+          l1_u4_c2 = 17'h1fc63;
+      default:
+          l1_u4_c2 = 17'h1fe76;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p0)
+      3'h0:
+          l1_c2 = 19'h00000;
+      3'h1:
+          l1_c2 = \port__data$85 ;
+      3'h2:
+          l1_c2 = \port__data$85 ;
+      3'h3:
+          l1_c2 = { l1_u3_c2[17], l1_u3_c2 };
+      default:
+          l1_c2 = { l1_u4_c2[16], l1_u4_c2[16], l1_u4_c2 };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p0)
+      3'h0:
+          l1_t1 = l1_t_p0;
+      3'h1:
+          l1_t1 = { 4'h0, \$2347 [11:0] };
+      3'h2:
+          l1_t1 = { 4'h0, \$2348 [11:0] };
+      3'h3:
+          l1_t1 = { 3'h0, \$2349 [12:0] };
+      default:
+          l1_t1 = { 3'h0, \$2350 [12:0] };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p0)
+      3'h0:
+          l1_sr1 = { \$2355 [44], \$2355  };
+      3'h1:
+          l1_sr1 = { \$2356 [43], \$2356 [43], \$2356  };
+      3'h2:
+          l1_sr1 = { \$2357 [43], \$2357 [43], \$2357  };
+      3'h3:
+          l1_sr1 = { \$2358 [43], \$2358 [43], \$2358  };
+      default:
+          l1_sr1 = { \$2359 [43], \$2359 [43], \$2359  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p1)
+      3'h0:
+          l1_y2 = \$2375 [15:0];
+      3'h1:
+          l1_y2 = \$2381 [15:0];
+      3'h2:
+          l1_y2 = \$2391 [15:0];
+      3'h3:
+          l1_y2 = \$2401 [15:0];
+      default:
+          l1_y2 = \$2411 [15:0];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2414  = valid_0;
     if (i__ready) begin
-      \$912  = i__valid;
+      \$2414  = i__valid;
     end
     if (rst) begin
-      \$912  = 1'h0;
+      \$2414  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$913  = o__valid;
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2415  = valid_1;
     if (i__ready) begin
-      \$913  = valid_0;
+      \$2415  = valid_0;
     end
     if (rst) begin
-      \$913  = 1'h0;
+      \$2415  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$914  = l0_x_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2416  = o__valid;
     if (i__ready) begin
-      \$914  = \$839 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$915  = l0_neg_p0;
-    if (i__ready) begin
-      \$915  = \$843 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$916  = l0_seg_p0;
-    if (i__ready) begin
-      \$916  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$917  = l0_t_p0;
-    if (i__ready) begin
-      \$917  = \$858 [11:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$918  = o__payload;
-    if (i__ready) begin
-      \$918 [15:0] = \$868 [15:0];
-      \$918 [31:16] = \$911 [15:0];
+      \$2416  = valid_1;
     end
     if (rst) begin
-      \$918  = 32'd0;
+      \$2416  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$919  = l1_x_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2417  = l0_unit_p0;
     if (i__ready) begin
-      \$919  = \$882 [14:0];
+      \$2417  = i__payload[2:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$920  = l1_neg_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2418  = l0_x_p0;
     if (i__ready) begin
-      \$920  = \$886 [15];
+      \$2418  = l0_x;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$921  = l1_seg_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2419  = l0_neg_p0;
     if (i__ready) begin
-      \$921  = l1_s1_seg;
+      \$2419  = l0_neg;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$922  = l1_t_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2420  = l0_t_p0;
     if (i__ready) begin
-      \$922  = \$901 [11:0];
+      \$2420  = l0_t;
     end
   end
-  assign port__addr = l0_s1_seg;
-  assign \port__addr$6  = l0_s1_seg;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2421  = l0_seg_p0;
+    if (i__ready) begin
+      \$2421  = l0_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2422  = l0_acc_p1;
+    if (i__ready) begin
+      \$2422  = \$2412 [32:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2423  = l0_unit_p1;
+    if (i__ready) begin
+      \$2423  = l0_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2424  = l0_x_p1;
+    if (i__ready) begin
+      \$2424  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2425  = l0_neg_p1;
+    if (i__ready) begin
+      \$2425  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2426  = l0_y_p2;
+    if (i__ready) begin
+      \$2426  = l0_y2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2427  = l1_unit_p0;
+    if (i__ready) begin
+      \$2427  = i__payload[2:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2428  = l1_x_p0;
+    if (i__ready) begin
+      \$2428  = l1_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2429  = l1_neg_p0;
+    if (i__ready) begin
+      \$2429  = l1_neg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2430  = l1_t_p0;
+    if (i__ready) begin
+      \$2430  = l1_t;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2431  = l1_seg_p0;
+    if (i__ready) begin
+      \$2431  = l1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2432  = l1_acc_p1;
+    if (i__ready) begin
+      \$2432  = \$2413 [32:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2433  = l1_unit_p1;
+    if (i__ready) begin
+      \$2433  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2434  = l1_x_p1;
+    if (i__ready) begin
+      \$2434  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2435  = l1_neg_p1;
+    if (i__ready) begin
+      \$2435  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2436  = l1_y_p2;
+    if (i__ready) begin
+      \$2436  = l1_y2;
+    end
+  end
+  assign port__addr = l0_addr;
   assign port__en = i__ready;
-  assign \port__addr$11  = l0_s1_seg;
-  assign \port__en$12  = i__ready;
-  assign \port__addr$15  = l0_s1_seg;
-  assign \port__en$16  = i__ready;
-  assign \port__addr$21  = l1_s1_seg;
-  assign \port__addr$22  = l1_s1_seg;
-  assign \port__en$23  = i__ready;
-  assign \port__addr$27  = l1_s1_seg;
-  assign \port__en$28  = i__ready;
-  assign \port__addr$31  = l1_s1_seg;
-  assign \port__en$32  = i__ready;
-  assign \i__payload[0]  = i__payload[15:0];
-  assign \i__payload[1]  = i__payload[31:16];
-  assign \o__payload[0]  = o__payload[15:0];
-  assign \o__payload[1]  = o__payload[31:16];
-  assign \$407  = { l0_s2_prod[27], l0_s2_prod[27:0] };
-  assign \$409  = { 24'h000000, l0_s3_prod[39:24] };
-  assign \$412  = { 24'h000000, l0_s3_prod[39:24] };
-  assign \$819  = { l1_s2_prod[27], l1_s2_prod[27:0] };
-  assign \$821  = { 24'h000000, l1_s3_prod[39:24] };
-  assign \$824  = { 24'h000000, l1_s3_prod[39:24] };
-  assign \$860  = { \$859 [20], \$859 [20], \$859 [20], \$859 [20], \$859 [20:4] };
-  assign \$863  = { \$862 [20], \$862 [20], \$862 [20], \$862 [20], \$862 [20:4] };
-  assign \$866  = { \$865 [20], \$865 [20], \$865 [20], \$865 [20], \$865 [20:4] };
-  assign \$903  = { \$902 [20], \$902 [20], \$902 [20], \$902 [20], \$902 [20:4] };
-  assign \$906  = { \$905 [20], \$905 [20], \$905 [20], \$905 [20], \$905 [20:4] };
-  assign \$909  = { \$908 [20], \$908 [20], \$908 [20], \$908 [20], \$908 [20:4] };
+  assign \port__addr$23  = l0_addr;
+  assign \port__en$24  = i__ready;
+  assign \port__addr$30  = l0_addr;
+  assign \port__en$31  = i__ready;
+  assign \port__addr$36  = l0_addr;
+  assign \port__en$37  = i__ready;
+  assign l0_prod0 = \$1146 [28:0];
+  assign l0_prod1 = \$1149 [43:0];
+  assign l0_u1_acc = \$1156 [19:0];
+  assign l0_u2_acc = \$1158 [19:0];
+  assign l0_u3_acc = \$1161 [19:0];
+  assign l0_u4_acc = \$1164 [19:0];
+  assign \port__addr$64  = l1_addr;
+  assign \port__en$65  = i__ready;
+  assign \port__addr$73  = l1_addr;
+  assign \port__en$74  = i__ready;
+  assign \port__addr$80  = l1_addr;
+  assign \port__en$81  = i__ready;
+  assign \port__addr$86  = l1_addr;
+  assign \port__en$87  = i__ready;
+  assign l1_prod0 = \$2351 [28:0];
+  assign l1_prod1 = \$2354 [43:0];
+  assign l1_u1_acc = \$2361 [19:0];
+  assign l1_u2_acc = \$2363 [19:0];
+  assign l1_u3_acc = \$2366 [19:0];
+  assign l1_u4_acc = \$2369 [19:0];
+  assign o__payload = { l1_y_p2, l0_y_p2 };
+  assign \i__payload.unit  = i__payload[2:0];
+  assign \i__payload.x  = i__payload[34:3];
+  assign \$1147  = { \$1146 [28], \$1146 [28:0] };
+  assign \$1150  = { \$1149 [43], \$1149 [43:0] };
+  assign \$1151  = { \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43:24] };
+  assign \$1152  = { \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43:24] };
+  assign \$1153  = { \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43:26] };
+  assign \$1154  = { \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43:26] };
+  assign \$1159  = { 3'h0, l0_x_p1[14:0], 4'h0 };
+  assign \$1162  = { 3'h0, l0_x_p1[14:0], 4'h0 };
+  assign \$1166  = { 15'h0000, \$1165 [32:15] };
+  assign \$1169  = { 15'h0000, \$1168 [32:15] };
+  assign \$1172  = { 4'h0, \$1171 [20:4] };
+  assign \$1175  = { 4'h0, \$1174 [20:4] };
+  assign \$1178  = { \$1177 [20], \$1177 [20], \$1177 [20], \$1177 [20], \$1177 [20:4] };
+  assign \$1181  = { \$1180 [20], \$1180 [20], \$1180 [20], \$1180 [20], \$1180 [20:4] };
+  assign \$1184  = { \$1183 [20], \$1183 [20], \$1183 [20], \$1183 [20], \$1183 [20:4] };
+  assign \$1188  = { \$1187 [20], \$1187 [20], \$1187 [20], \$1187 [20], \$1187 [20:4] };
+  assign \$1191  = { \$1190 [20], \$1190 [20], \$1190 [20], \$1190 [20], \$1190 [20:4] };
+  assign \$1194  = { \$1193 [20], \$1193 [20], \$1193 [20], \$1193 [20], \$1193 [20:4] };
+  assign \$1198  = { \$1197 [20], \$1197 [20], \$1197 [20], \$1197 [20], \$1197 [20:4] };
+  assign \$1201  = { \$1200 [20], \$1200 [20], \$1200 [20], \$1200 [20], \$1200 [20:4] };
+  assign \$1204  = { \$1203 [20], \$1203 [20], \$1203 [20], \$1203 [20], \$1203 [20:4] };
+  assign \$2352  = { \$2351 [28], \$2351 [28:0] };
+  assign \$2355  = { \$2354 [43], \$2354 [43:0] };
+  assign \$2356  = { \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43:24] };
+  assign \$2357  = { \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43:24] };
+  assign \$2358  = { \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43:26] };
+  assign \$2359  = { \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43:26] };
+  assign \$2364  = { 3'h0, l1_x_p1[14:0], 4'h0 };
+  assign \$2367  = { 3'h0, l1_x_p1[14:0], 4'h0 };
+  assign \$2371  = { 15'h0000, \$2370 [32:15] };
+  assign \$2374  = { 15'h0000, \$2373 [32:15] };
+  assign \$2377  = { 4'h0, \$2376 [20:4] };
+  assign \$2380  = { 4'h0, \$2379 [20:4] };
+  assign \$2383  = { \$2382 [20], \$2382 [20], \$2382 [20], \$2382 [20], \$2382 [20:4] };
+  assign \$2386  = { \$2385 [20], \$2385 [20], \$2385 [20], \$2385 [20], \$2385 [20:4] };
+  assign \$2389  = { \$2388 [20], \$2388 [20], \$2388 [20], \$2388 [20], \$2388 [20:4] };
+  assign \$2393  = { \$2392 [20], \$2392 [20], \$2392 [20], \$2392 [20], \$2392 [20:4] };
+  assign \$2396  = { \$2395 [20], \$2395 [20], \$2395 [20], \$2395 [20], \$2395 [20:4] };
+  assign \$2399  = { \$2398 [20], \$2398 [20], \$2398 [20], \$2398 [20], \$2398 [20:4] };
+  assign \$2403  = { \$2402 [20], \$2402 [20], \$2402 [20], \$2402 [20], \$2402 [20:4] };
+  assign \$2406  = { \$2405 [20], \$2405 [20], \$2405 [20], \$2405 [20], \$2405 [20:4] };
+  assign \$2409  = { \$2408 [20], \$2408 [20], \$2408 [20], \$2408 [20], \$2408 [20:4] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \Cfu.shared_table_8_8x4 (rst, i__valid, o__ready, i__ready, l0_y, l1_y, l2_y, l3_y, i__payload, o__valid, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  wire \$1 ;
+  reg \$2 ;
+  input clk;
+  wire clk;
+  input [34:0] i__payload;
+  wire [34:0] i__payload;
+  wire [2:0] \i__payload.unit ;
+  wire [31:0] \i__payload.x ;
+  output i__ready;
+  wire i__ready;
+  input i__valid;
+  wire i__valid;
+  output [7:0] l0_y;
+  wire [7:0] l0_y;
+  output [7:0] l1_y;
+  wire [7:0] l1_y;
+  output [7:0] l2_y;
+  wire [7:0] l2_y;
+  output [7:0] l3_y;
+  wire [7:0] l3_y;
+  wire [31:0] o__payload;
+  input o__ready;
+  wire o__ready;
+  output o__valid;
+  reg o__valid = 1'h0;
+  wire [10:0] port__addr;
+  wire [10:0] \port__addr$12 ;
+  wire [10:0] \port__addr$16 ;
+  wire [10:0] \port__addr$8 ;
+  wire [7:0] port__data;
+  wire [7:0] \port__data$11 ;
+  wire [7:0] \port__data$15 ;
+  wire [7:0] \port__data$19 ;
+  wire port__en;
+  wire \port__en$13 ;
+  wire \port__en$17 ;
+  wire \port__en$9 ;
+  input rst;
+  wire rst;
+  (* ram_style = "block" *)
+  reg [7:0] table_rom [1279:0];
+  initial begin
+    table_rom[0] = 8'h80;
+    table_rom[1] = 8'h83;
+    table_rom[2] = 8'h85;
+    table_rom[3] = 8'h88;
+    table_rom[4] = 8'h8b;
+    table_rom[5] = 8'h8d;
+    table_rom[6] = 8'h90;
+    table_rom[7] = 8'h93;
+    table_rom[8] = 8'h95;
+    table_rom[9] = 8'h98;
+    table_rom[10] = 8'h9b;
+    table_rom[11] = 8'h9d;
+    table_rom[12] = 8'ha0;
+    table_rom[13] = 8'ha3;
+    table_rom[14] = 8'ha5;
+    table_rom[15] = 8'ha8;
+    table_rom[16] = 8'hab;
+    table_rom[17] = 8'had;
+    table_rom[18] = 8'hb0;
+    table_rom[19] = 8'hb3;
+    table_rom[20] = 8'hb5;
+    table_rom[21] = 8'hb8;
+    table_rom[22] = 8'hbb;
+    table_rom[23] = 8'hbd;
+    table_rom[24] = 8'hc0;
+    table_rom[25] = 8'hc3;
+    table_rom[26] = 8'hc5;
+    table_rom[27] = 8'hc8;
+    table_rom[28] = 8'hcb;
+    table_rom[29] = 8'hcd;
+    table_rom[30] = 8'hd0;
+    table_rom[31] = 8'hd3;
+    table_rom[32] = 8'hd5;
+    table_rom[33] = 8'hd8;
+    table_rom[34] = 8'hdb;
+    table_rom[35] = 8'hdd;
+    table_rom[36] = 8'he0;
+    table_rom[37] = 8'he3;
+    table_rom[38] = 8'he5;
+    table_rom[39] = 8'he8;
+    table_rom[40] = 8'heb;
+    table_rom[41] = 8'hed;
+    table_rom[42] = 8'hf0;
+    table_rom[43] = 8'hf3;
+    table_rom[44] = 8'hf5;
+    table_rom[45] = 8'hf8;
+    table_rom[46] = 8'hfb;
+    table_rom[47] = 8'hfd;
+    table_rom[48] = 8'hff;
+    table_rom[49] = 8'hff;
+    table_rom[50] = 8'hff;
+    table_rom[51] = 8'hff;
+    table_rom[52] = 8'hff;
+    table_rom[53] = 8'hff;
+    table_rom[54] = 8'hff;
+    table_rom[55] = 8'hff;
+    table_rom[56] = 8'hff;
+    table_rom[57] = 8'hff;
+    table_rom[58] = 8'hff;
+    table_rom[59] = 8'hff;
+    table_rom[60] = 8'hff;
+    table_rom[61] = 8'hff;
+    table_rom[62] = 8'hff;
+    table_rom[63] = 8'hff;
+    table_rom[64] = 8'hff;
+    table_rom[65] = 8'hff;
+    table_rom[66] = 8'hff;
+    table_rom[67] = 8'hff;
+    table_rom[68] = 8'hff;
+    table_rom[69] = 8'hff;
+    table_rom[70] = 8'hff;
+    table_rom[71] = 8'hff;
+    table_rom[72] = 8'hff;
+    table_rom[73] = 8'hff;
+    table_rom[74] = 8'hff;
+    table_rom[75] = 8'hff;
+    table_rom[76] = 8'hff;
+    table_rom[77] = 8'hff;
+    table_rom[78] = 8'hff;
+    table_rom[79] = 8'hff;
+    table_rom[80] = 8'hff;
+    table_rom[81] = 8'hff;
+    table_rom[82] = 8'hff;
+    table_rom[83] = 8'hff;
+    table_rom[84] = 8'hff;
+    table_rom[85] = 8'hff;
+    table_rom[86] = 8'hff;
+    table_rom[87] = 8'hff;
+    table_rom[88] = 8'hff;
+    table_rom[89] = 8'hff;
+    table_rom[90] = 8'hff;
+    table_rom[91] = 8'hff;
+    table_rom[92] = 8'hff;
+    table_rom[93] = 8'hff;
+    table_rom[94] = 8'hff;
+    table_rom[95] = 8'hff;
+    table_rom[96] = 8'hff;
+    table_rom[97] = 8'hff;
+    table_rom[98] = 8'hff;
+    table_rom[99] = 8'hff;
+    table_rom[100] = 8'hff;
+    table_rom[101] = 8'hff;
+    table_rom[102] = 8'hff;
+    table_rom[103] = 8'hff;
+    table_rom[104] = 8'hff;
+    table_rom[105] = 8'hff;
+    table_rom[106] = 8'hff;
+    table_rom[107] = 8'hff;
+    table_rom[108] = 8'hff;
+    table_rom[109] = 8'hff;
+    table_rom[110] = 8'hff;
+    table_rom[111] = 8'hff;
+    table_rom[112] = 8'hff;
+    table_rom[113] = 8'hff;
+    table_rom[114] = 8'hff;
+    table_rom[115] = 8'hff;
+    table_rom[116] = 8'hff;
+    table_rom[117] = 8'hff;
+    table_rom[118] = 8'hff;
+    table_rom[119] = 8'hff;
+    table_rom[120] = 8'hff;
+    table_rom[121] = 8'hff;
+    table_rom[122] = 8'hff;
+    table_rom[123] = 8'hff;
+    table_rom[124] = 8'hff;
+    table_rom[125] = 8'hff;
+    table_rom[126] = 8'hff;
+    table_rom[127] = 8'hff;
+    table_rom[128] = 8'h00;
+    table_rom[129] = 8'h00;
+    table_rom[130] = 8'h00;
+    table_rom[131] = 8'h00;
+    table_rom[132] = 8'h00;
+    table_rom[133] = 8'h00;
+    table_rom[134] = 8'h00;
+    table_rom[135] = 8'h00;
+    table_rom[136] = 8'h00;
+    table_rom[137] = 8'h00;
+    table_rom[138] = 8'h00;
+    table_rom[139] = 8'h00;
+    table_rom[140] = 8'h00;
+    table_rom[141] = 8'h00;
+    table_rom[142] = 8'h00;
+    table_rom[143] = 8'h00;
+    table_rom[144] = 8'h00;
+    table_rom[145] = 8'h00;
+    table_rom[146] = 8'h00;
+    table_rom[147] = 8'h00;
+    table_rom[148] = 8'h00;
+    table_rom[149] = 8'h00;
+    table_rom[150] = 8'h00;
+    table_rom[151] = 8'h00;
+    table_rom[152] = 8'h00;
+    table_rom[153] = 8'h00;
+    table_rom[154] = 8'h00;
+    table_rom[155] = 8'h00;
+    table_rom[156] = 8'h00;
+    table_rom[157] = 8'h00;
+    table_rom[158] = 8'h00;
+    table_rom[159] = 8'h00;
+    table_rom[160] = 8'h00;
+    table_rom[161] = 8'h00;
+    table_rom[162] = 8'h00;
+    table_rom[163] = 8'h00;
+    table_rom[164] = 8'h00;
+    table_rom[165] = 8'h00;
+    table_rom[166] = 8'h00;
+    table_rom[167] = 8'h00;
+    table_rom[168] = 8'h00;
+    table_rom[169] = 8'h00;
+    table_rom[170] = 8'h00;
+    table_rom[171] = 8'h00;
+    table_rom[172] = 8'h00;
+    table_rom[173] = 8'h00;
+    table_rom[174] = 8'h00;
+    table_rom[175] = 8'h00;
+    table_rom[176] = 8'h00;
+    table_rom[177] = 8'h00;
+    table_rom[178] = 8'h00;
+    table_rom[179] = 8'h00;
+    table_rom[180] = 8'h00;
+    table_rom[181] = 8'h00;
+    table_rom[182] = 8'h00;
+    table_rom[183] = 8'h00;
+    table_rom[184] = 8'h00;
+    table_rom[185] = 8'h00;
+    table_rom[186] = 8'h00;
+    table_rom[187] = 8'h00;
+    table_rom[188] = 8'h00;
+    table_rom[189] = 8'h00;
+    table_rom[190] = 8'h00;
+    table_rom[191] = 8'h00;
+    table_rom[192] = 8'h00;
+    table_rom[193] = 8'h00;
+    table_rom[194] = 8'h00;
+    table_rom[195] = 8'h00;
+    table_rom[196] = 8'h00;
+    table_rom[197] = 8'h00;
+    table_rom[198] = 8'h00;
+    table_rom[199] = 8'h00;
+    table_rom[200] = 8'h00;
+    table_rom[201] = 8'h00;
+    table_rom[202] = 8'h00;
+    table_rom[203] = 8'h00;
+    table_rom[204] = 8'h00;
+    table_rom[205] = 8'h00;
+    table_rom[206] = 8'h00;
+    table_rom[207] = 8'h00;
+    table_rom[208] = 8'h00;
+    table_rom[209] = 8'h03;
+    table_rom[210] = 8'h05;
+    table_rom[211] = 8'h08;
+    table_rom[212] = 8'h0b;
+    table_rom[213] = 8'h0d;
+    table_rom[214] = 8'h10;
+    table_rom[215] = 8'h13;
+    table_rom[216] = 8'h15;
+    table_rom[217] = 8'h18;
+    table_rom[218] = 8'h1b;
+    table_rom[219] = 8'h1d;
+    table_rom[220] = 8'h20;
+    table_rom[221] = 8'h23;
+    table_rom[222] = 8'h25;
+    table_rom[223] = 8'h28;
+    table_rom[224] = 8'h2b;
+    table_rom[225] = 8'h2d;
+    table_rom[226] = 8'h30;
+    table_rom[227] = 8'h33;
+    table_rom[228] = 8'h35;
+    table_rom[229] = 8'h38;
+    table_rom[230] = 8'h3b;
+    table_rom[231] = 8'h3d;
+    table_rom[232] = 8'h40;
+    table_rom[233] = 8'h43;
+    table_rom[234] = 8'h45;
+    table_rom[235] = 8'h48;
+    table_rom[236] = 8'h4b;
+    table_rom[237] = 8'h4d;
+    table_rom[238] = 8'h50;
+    table_rom[239] = 8'h53;
+    table_rom[240] = 8'h55;
+    table_rom[241] = 8'h58;
+    table_rom[242] = 8'h5b;
+    table_rom[243] = 8'h5d;
+    table_rom[244] = 8'h60;
+    table_rom[245] = 8'h63;
+    table_rom[246] = 8'h65;
+    table_rom[247] = 8'h68;
+    table_rom[248] = 8'h6b;
+    table_rom[249] = 8'h6d;
+    table_rom[250] = 8'h70;
+    table_rom[251] = 8'h73;
+    table_rom[252] = 8'h75;
+    table_rom[253] = 8'h78;
+    table_rom[254] = 8'h7b;
+    table_rom[255] = 8'h7d;
+    table_rom[256] = 8'h80;
+    table_rom[257] = 8'h84;
+    table_rom[258] = 8'h88;
+    table_rom[259] = 8'h8c;
+    table_rom[260] = 8'h90;
+    table_rom[261] = 8'h94;
+    table_rom[262] = 8'h98;
+    table_rom[263] = 8'h9c;
+    table_rom[264] = 8'h9f;
+    table_rom[265] = 8'ha3;
+    table_rom[266] = 8'ha7;
+    table_rom[267] = 8'haa;
+    table_rom[268] = 8'hae;
+    table_rom[269] = 8'hb1;
+    table_rom[270] = 8'hb5;
+    table_rom[271] = 8'hb8;
+    table_rom[272] = 8'hbb;
+    table_rom[273] = 8'hbe;
+    table_rom[274] = 8'hc1;
+    table_rom[275] = 8'hc4;
+    table_rom[276] = 8'hc7;
+    table_rom[277] = 8'hca;
+    table_rom[278] = 8'hcc;
+    table_rom[279] = 8'hcf;
+    table_rom[280] = 8'hd1;
+    table_rom[281] = 8'hd4;
+    table_rom[282] = 8'hd6;
+    table_rom[283] = 8'hd8;
+    table_rom[284] = 8'hda;
+    table_rom[285] = 8'hdc;
+    table_rom[286] = 8'hde;
+    table_rom[287] = 8'he0;
+    table_rom[288] = 8'he1;
+    table_rom[289] = 8'he3;
+    table_rom[290] = 8'he5;
+    table_rom[291] = 8'he6;
+    table_rom[292] = 8'he8;
+    table_rom[293] = 8'he9;
+    table_rom[294] = 8'hea;
+    table_rom[295] = 8'heb;
+    table_rom[296] = 8'hed;
+    table_rom[297] = 8'hee;
+    table_rom[298] = 8'hef;
+    table_rom[299] = 8'hf0;
+    table_rom[300] = 8'hf1;
+    table_rom[301] = 8'hf1;
+    table_rom[302] = 8'hf2;
+    table_rom[303] = 8'hf3;
+    table_rom[304] = 8'hf4;
+    table_rom[305] = 8'hf5;
+    table_rom[306] = 8'hf5;
+    table_rom[307] = 8'hf6;
+    table_rom[308] = 8'hf6;
+    table_rom[309] = 8'hf7;
+    table_rom[310] = 8'hf8;
+    table_rom[311] = 8'hf8;
+    table_rom[312] = 8'hf8;
+    table_rom[313] = 8'hf9;
+    table_rom[314] = 8'hf9;
+    table_rom[315] = 8'hfa;
+    table_rom[316] = 8'hfa;
+    table_rom[317] = 8'hfa;
+    table_rom[318] = 8'hfb;
+    table_rom[319] = 8'hfb;
+    table_rom[320] = 8'hfb;
+    table_rom[321] = 8'hfc;
+    table_rom[322] = 8'hfc;
+    table_rom[323] = 8'hfc;
+    table_rom[324] = 8'hfc;
+    table_rom[325] = 8'hfd;
+    table_rom[326] = 8'hfd;
+    table_rom[327] = 8'hfd;
+    table_rom[328] = 8'hfd;
+    table_rom[329] = 8'hfd;
+    table_rom[330] = 8'hfe;
+    table_rom[331] = 8'hfe;
+    table_rom[332] = 8'hfe;
+    table_rom[333] = 8'hfe;
+    table_rom[334] = 8'hfe;
+    table_rom[335] = 8'hfe;
+    table_rom[336] = 8'hfe;
+    table_rom[337] = 8'hfe;
+    table_rom[338] = 8'hfe;
+    table_rom[339] = 8'hff;
+    table_rom[340] = 8'hff;
+    table_rom[341] = 8'hff;
+    table_rom[342] = 8'hff;
+    table_rom[343] = 8'hff;
+    table_rom[344] = 8'hff;
+    table_rom[345] = 8'hff;
+    table_rom[346] = 8'hff;
+    table_rom[347] = 8'hff;
+    table_rom[348] = 8'hff;
+    table_rom[349] = 8'hff;
+    table_rom[350] = 8'hff;
+    table_rom[351] = 8'hff;
+    table_rom[352] = 8'hff;
+    table_rom[353] = 8'hff;
+    table_rom[354] = 8'hff;
+    table_rom[355] = 8'hff;
+    table_rom[356] = 8'hff;
+    table_rom[357] = 8'hff;
+    table_rom[358] = 8'hff;
+    table_rom[359] = 8'hff;
+    table_rom[360] = 8'hff;
+    table_rom[361] = 8'hff;
+    table_rom[362] = 8'hff;
+    table_rom[363] = 8'hff;
+    table_rom[364] = 8'hff;
+    table_rom[365] = 8'hff;
+    table_rom[366] = 8'hff;
+    table_rom[367] = 8'hff;
+    table_rom[368] = 8'hff;
+    table_rom[369] = 8'hff;
+    table_rom[370] = 8'hff;
+    table_rom[371] = 8'hff;
+    table_rom[372] = 8'hff;
+    table_rom[373] = 8'hff;
+    table_rom[374] = 8'hff;
+    table_rom[375] = 8'hff;
+    table_rom[376] = 8'hff;
+    table_rom[377] = 8'hff;
+    table_rom[378] = 8'hff;
+    table_rom[379] = 8'hff;
+    table_rom[380] = 8'hff;
+    table_rom[381] = 8'hff;
+    table_rom[382] = 8'hff;
+    table_rom[383] = 8'hff;
+    table_rom[384] = 8'h00;
+    table_rom[385] = 8'h00;
+    table_rom[386] = 8'h00;
+    table_rom[387] = 8'h00;
+    table_rom[388] = 8'h00;
+    table_rom[389] = 8'h00;
+    table_rom[390] = 8'h00;
+    table_rom[391] = 8'h00;
+    table_rom[392] = 8'h00;
+    table_rom[393] = 8'h00;
+    table_rom[394] = 8'h00;
+    table_rom[395] = 8'h00;
+    table_rom[396] = 8'h00;
+    table_rom[397] = 8'h00;
+    table_rom[398] = 8'h00;
+    table_rom[399] = 8'h00;
+    table_rom[400] = 8'h00;
+    table_rom[401] = 8'h00;
+    table_rom[402] = 8'h00;
+    table_rom[403] = 8'h00;
+    table_rom[404] = 8'h00;
+    table_rom[405] = 8'h00;
+    table_rom[406] = 8'h00;
+    table_rom[407] = 8'h00;
+    table_rom[408] = 8'h00;
+    table_rom[409] = 8'h00;
+    table_rom[410] = 8'h00;
+    table_rom[411] = 8'h00;
+    table_rom[412] = 8'h00;
+    table_rom[413] = 8'h01;
+    table_rom[414] = 8'h01;
+    table_rom[415] = 8'h01;
+    table_rom[416] = 8'h01;
+    table_rom[417] = 8'h01;
+    table_rom[418] = 8'h01;
+    table_rom[419] = 8'h01;
+    table_rom[420] = 8'h01;
+    table_rom[421] = 8'h01;
+    table_rom[422] = 8'h01;
+    table_rom[423] = 8'h01;
+    table_rom[424] = 8'h01;
+    table_rom[425] = 8'h01;
+    table_rom[426] = 8'h01;
+    table_rom[427] = 8'h01;
+    table_rom[428] = 8'h01;
+    table_rom[429] = 8'h01;
+    table_rom[430] = 8'h02;
+    table_rom[431] = 8'h02;
+    table_rom[432] = 8'h02;
+    table_rom[433] = 8'h02;
+    table_rom[434] = 8'h02;
+    table_rom[435] = 8'h02;
+    table_rom[436] = 8'h02;
+    table_rom[437] = 8'h02;
+    table_rom[438] = 8'h02;
+    table_rom[439] = 8'h03;
+    table_rom[440] = 8'h03;
+    table_rom[441] = 8'h03;
+    table_rom[442] = 8'h03;
+    table_rom[443] = 8'h03;
+    table_rom[444] = 8'h04;
+    table_rom[445] = 8'h04;
+    table_rom[446] = 8'h04;
+    table_rom[447] = 8'h04;
+    table_rom[448] = 8'h05;
+    table_rom[449] = 8'h05;
+    table_rom[450] = 8'h05;
+    table_rom[451] = 8'h06;
+    table_rom[452] = 8'h06;
+    table_rom[453] = 8'h06;
+    table_rom[454] = 8'h07;
+    table_rom[455] = 8'h07;
+    table_rom[456] = 8'h08;
+    table_rom[457] = 8'h08;
+    table_rom[458] = 8'h08;
+    table_rom[459] = 8'h09;
+    table_rom[460] = 8'h0a;
+    table_rom[461] = 8'h0a;
+    table_rom[462] = 8'h0b;
+    table_rom[463] = 8'h0b;
+    table_rom[464] = 8'h0c;
+    table_rom[465] = 8'h0d;
+    table_rom[466] = 8'h0e;
+    table_rom[467] = 8'h0f;
+    table_rom[468] = 8'h0f;
+    table_rom[469] = 8'h10;
+    table_rom[470] = 8'h11;
+    table_rom[471] = 8'h12;
+    table_rom[472] = 8'h13;
+    table_rom[473] = 8'h15;
+    table_rom[474] = 8'h16;
+    table_rom[475] = 8'h17;
+    table_rom[476] = 8'h18;
+    table_rom[477] = 8'h1a;
+    table_rom[478] = 8'h1b;
+    table_rom[479] = 8'h1d;
+    table_rom[480] = 8'h1f;
+    table_rom[481] = 8'h20;
+    table_rom[482] = 8'h22;
+    table_rom[483] = 8'h24;
+    table_rom[484] = 8'h26;
+    table_rom[485] = 8'h28;
+    table_rom[486] = 8'h2a;
+    table_rom[487] = 8'h2c;
+    table_rom[488] = 8'h2f;
+    table_rom[489] = 8'h31;
+    table_rom[490] = 8'h34;
+    table_rom[491] = 8'h36;
+    table_rom[492] = 8'h39;
+    table_rom[493] = 8'h3c;
+    table_rom[494] = 8'h3f;
+    table_rom[495] = 8'h42;
+    table_rom[496] = 8'h45;
+    table_rom[497] = 8'h48;
+    table_rom[498] = 8'h4b;
+    table_rom[499] = 8'h4f;
+    table_rom[500] = 8'h52;
+    table_rom[501] = 8'h56;
+    table_rom[502] = 8'h59;
+    table_rom[503] = 8'h5d;
+    table_rom[504] = 8'h61;
+    table_rom[505] = 8'h64;
+    table_rom[506] = 8'h68;
+    table_rom[507] = 8'h6c;
+    table_rom[508] = 8'h70;
+    table_rom[509] = 8'h74;
+    table_rom[510] = 8'h78;
+    table_rom[511] = 8'h7c;
+    table_rom[512] = 8'h00;
+    table_rom[513] = 8'h08;
+    table_rom[514] = 8'h10;
+    table_rom[515] = 8'h18;
+    table_rom[516] = 8'h1f;
+    table_rom[517] = 8'h27;
+    table_rom[518] = 8'h2e;
+    table_rom[519] = 8'h35;
+    table_rom[520] = 8'h3b;
+    table_rom[521] = 8'h41;
+    table_rom[522] = 8'h47;
+    table_rom[523] = 8'h4c;
+    table_rom[524] = 8'h51;
+    table_rom[525] = 8'h56;
+    table_rom[526] = 8'h5a;
+    table_rom[527] = 8'h5e;
+    table_rom[528] = 8'h61;
+    table_rom[529] = 8'h65;
+    table_rom[530] = 8'h68;
+    table_rom[531] = 8'h6a;
+    table_rom[532] = 8'h6d;
+    table_rom[533] = 8'h6f;
+    table_rom[534] = 8'h71;
+    table_rom[535] = 8'h72;
+    table_rom[536] = 8'h74;
+    table_rom[537] = 8'h75;
+    table_rom[538] = 8'h76;
+    table_rom[539] = 8'h78;
+    table_rom[540] = 8'h78;
+    table_rom[541] = 8'h79;
+    table_rom[542] = 8'h7a;
+    table_rom[543] = 8'h7b;
+    table_rom[544] = 8'h7b;
+    table_rom[545] = 8'h7c;
+    table_rom[546] = 8'h7c;
+    table_rom[547] = 8'h7d;
+    table_rom[548] = 8'h7d;
+    table_rom[549] = 8'h7e;
+    table_rom[550] = 8'h7e;
+    table_rom[551] = 8'h7e;
+    table_rom[552] = 8'h7e;
+    table_rom[553] = 8'h7e;
+    table_rom[554] = 8'h7f;
+    table_rom[555] = 8'h7f;
+    table_rom[556] = 8'h7f;
+    table_rom[557] = 8'h7f;
+    table_rom[558] = 8'h7f;
+    table_rom[559] = 8'h7f;
+    table_rom[560] = 8'h7f;
+    table_rom[561] = 8'h7f;
+    table_rom[562] = 8'h7f;
+    table_rom[563] = 8'h7f;
+    table_rom[564] = 8'h7f;
+    table_rom[565] = 8'h7f;
+    table_rom[566] = 8'h7f;
+    table_rom[567] = 8'h7f;
+    table_rom[568] = 8'h7f;
+    table_rom[569] = 8'h7f;
+    table_rom[570] = 8'h7f;
+    table_rom[571] = 8'h7f;
+    table_rom[572] = 8'h7f;
+    table_rom[573] = 8'h7f;
+    table_rom[574] = 8'h7f;
+    table_rom[575] = 8'h7f;
+    table_rom[576] = 8'h7f;
+    table_rom[577] = 8'h7f;
+    table_rom[578] = 8'h7f;
+    table_rom[579] = 8'h7f;
+    table_rom[580] = 8'h7f;
+    table_rom[581] = 8'h7f;
+    table_rom[582] = 8'h7f;
+    table_rom[583] = 8'h7f;
+    table_rom[584] = 8'h7f;
+    table_rom[585] = 8'h7f;
+    table_rom[586] = 8'h7f;
+    table_rom[587] = 8'h7f;
+    table_rom[588] = 8'h7f;
+    table_rom[589] = 8'h7f;
+    table_rom[590] = 8'h7f;
+    table_rom[591] = 8'h7f;
+    table_rom[592] = 8'h7f;
+    table_rom[593] = 8'h7f;
+    table_rom[594] = 8'h7f;
+    table_rom[595] = 8'h7f;
+    table_rom[596] = 8'h7f;
+    table_rom[597] = 8'h7f;
+    table_rom[598] = 8'h7f;
+    table_rom[599] = 8'h7f;
+    table_rom[600] = 8'h7f;
+    table_rom[601] = 8'h7f;
+    table_rom[602] = 8'h7f;
+    table_rom[603] = 8'h7f;
+    table_rom[604] = 8'h7f;
+    table_rom[605] = 8'h7f;
+    table_rom[606] = 8'h7f;
+    table_rom[607] = 8'h7f;
+    table_rom[608] = 8'h7f;
+    table_rom[609] = 8'h7f;
+    table_rom[610] = 8'h7f;
+    table_rom[611] = 8'h7f;
+    table_rom[612] = 8'h7f;
+    table_rom[613] = 8'h7f;
+    table_rom[614] = 8'h7f;
+    table_rom[615] = 8'h7f;
+    table_rom[616] = 8'h7f;
+    table_rom[617] = 8'h7f;
+    table_rom[618] = 8'h7f;
+    table_rom[619] = 8'h7f;
+    table_rom[620] = 8'h7f;
+    table_rom[621] = 8'h7f;
+    table_rom[622] = 8'h7f;
+    table_rom[623] = 8'h7f;
+    table_rom[624] = 8'h7f;
+    table_rom[625] = 8'h7f;
+    table_rom[626] = 8'h7f;
+    table_rom[627] = 8'h7f;
+    table_rom[628] = 8'h7f;
+    table_rom[629] = 8'h7f;
+    table_rom[630] = 8'h7f;
+    table_rom[631] = 8'h7f;
+    table_rom[632] = 8'h7f;
+    table_rom[633] = 8'h7f;
+    table_rom[634] = 8'h7f;
+    table_rom[635] = 8'h7f;
+    table_rom[636] = 8'h7f;
+    table_rom[637] = 8'h7f;
+    table_rom[638] = 8'h7f;
+    table_rom[639] = 8'h7f;
+    table_rom[640] = 8'h80;
+    table_rom[641] = 8'h80;
+    table_rom[642] = 8'h80;
+    table_rom[643] = 8'h80;
+    table_rom[644] = 8'h80;
+    table_rom[645] = 8'h80;
+    table_rom[646] = 8'h80;
+    table_rom[647] = 8'h80;
+    table_rom[648] = 8'h80;
+    table_rom[649] = 8'h80;
+    table_rom[650] = 8'h80;
+    table_rom[651] = 8'h80;
+    table_rom[652] = 8'h80;
+    table_rom[653] = 8'h80;
+    table_rom[654] = 8'h80;
+    table_rom[655] = 8'h80;
+    table_rom[656] = 8'h80;
+    table_rom[657] = 8'h80;
+    table_rom[658] = 8'h80;
+    table_rom[659] = 8'h80;
+    table_rom[660] = 8'h80;
+    table_rom[661] = 8'h80;
+    table_rom[662] = 8'h80;
+    table_rom[663] = 8'h80;
+    table_rom[664] = 8'h80;
+    table_rom[665] = 8'h80;
+    table_rom[666] = 8'h80;
+    table_rom[667] = 8'h80;
+    table_rom[668] = 8'h80;
+    table_rom[669] = 8'h80;
+    table_rom[670] = 8'h80;
+    table_rom[671] = 8'h80;
+    table_rom[672] = 8'h80;
+    table_rom[673] = 8'h80;
+    table_rom[674] = 8'h80;
+    table_rom[675] = 8'h80;
+    table_rom[676] = 8'h80;
+    table_rom[677] = 8'h80;
+    table_rom[678] = 8'h80;
+    table_rom[679] = 8'h80;
+    table_rom[680] = 8'h80;
+    table_rom[681] = 8'h80;
+    table_rom[682] = 8'h80;
+    table_rom[683] = 8'h80;
+    table_rom[684] = 8'h80;
+    table_rom[685] = 8'h80;
+    table_rom[686] = 8'h80;
+    table_rom[687] = 8'h80;
+    table_rom[688] = 8'h80;
+    table_rom[689] = 8'h80;
+    table_rom[690] = 8'h80;
+    table_rom[691] = 8'h80;
+    table_rom[692] = 8'h80;
+    table_rom[693] = 8'h80;
+    table_rom[694] = 8'h80;
+    table_rom[695] = 8'h80;
+    table_rom[696] = 8'h80;
+    table_rom[697] = 8'h80;
+    table_rom[698] = 8'h80;
+    table_rom[699] = 8'h80;
+    table_rom[700] = 8'h80;
+    table_rom[701] = 8'h80;
+    table_rom[702] = 8'h80;
+    table_rom[703] = 8'h80;
+    table_rom[704] = 8'h80;
+    table_rom[705] = 8'h80;
+    table_rom[706] = 8'h80;
+    table_rom[707] = 8'h80;
+    table_rom[708] = 8'h80;
+    table_rom[709] = 8'h80;
+    table_rom[710] = 8'h80;
+    table_rom[711] = 8'h80;
+    table_rom[712] = 8'h80;
+    table_rom[713] = 8'h80;
+    table_rom[714] = 8'h80;
+    table_rom[715] = 8'h80;
+    table_rom[716] = 8'h80;
+    table_rom[717] = 8'h80;
+    table_rom[718] = 8'h80;
+    table_rom[719] = 8'h81;
+    table_rom[720] = 8'h81;
+    table_rom[721] = 8'h81;
+    table_rom[722] = 8'h81;
+    table_rom[723] = 8'h81;
+    table_rom[724] = 8'h81;
+    table_rom[725] = 8'h81;
+    table_rom[726] = 8'h81;
+    table_rom[727] = 8'h82;
+    table_rom[728] = 8'h82;
+    table_rom[729] = 8'h82;
+    table_rom[730] = 8'h82;
+    table_rom[731] = 8'h82;
+    table_rom[732] = 8'h83;
+    table_rom[733] = 8'h83;
+    table_rom[734] = 8'h84;
+    table_rom[735] = 8'h84;
+    table_rom[736] = 8'h85;
+    table_rom[737] = 8'h85;
+    table_rom[738] = 8'h86;
+    table_rom[739] = 8'h87;
+    table_rom[740] = 8'h88;
+    table_rom[741] = 8'h88;
+    table_rom[742] = 8'h8a;
+    table_rom[743] = 8'h8b;
+    table_rom[744] = 8'h8c;
+    table_rom[745] = 8'h8e;
+    table_rom[746] = 8'h8f;
+    table_rom[747] = 8'h91;
+    table_rom[748] = 8'h93;
+    table_rom[749] = 8'h96;
+    table_rom[750] = 8'h98;
+    table_rom[751] = 8'h9b;
+    table_rom[752] = 8'h9f;
+    table_rom[753] = 8'ha2;
+    table_rom[754] = 8'ha6;
+    table_rom[755] = 8'haa;
+    table_rom[756] = 8'haf;
+    table_rom[757] = 8'hb4;
+    table_rom[758] = 8'hb9;
+    table_rom[759] = 8'hbf;
+    table_rom[760] = 8'hc5;
+    table_rom[761] = 8'hcb;
+    table_rom[762] = 8'hd2;
+    table_rom[763] = 8'hd9;
+    table_rom[764] = 8'he1;
+    table_rom[765] = 8'he8;
+    table_rom[766] = 8'hf0;
+    table_rom[767] = 8'hf8;
+    table_rom[768] = 8'h00;
+    table_rom[769] = 8'h01;
+    table_rom[770] = 8'h01;
+    table_rom[771] = 8'h02;
+    table_rom[772] = 8'h02;
+    table_rom[773] = 8'h03;
+    table_rom[774] = 8'h04;
+    table_rom[775] = 8'h05;
+    table_rom[776] = 8'h06;
+    table_rom[777] = 8'h06;
+    table_rom[778] = 8'h07;
+    table_rom[779] = 8'h08;
+    table_rom[780] = 8'h09;
+    table_rom[781] = 8'h0a;
+    table_rom[782] = 8'h0b;
+    table_rom[783] = 8'h0c;
+    table_rom[784] = 8'h0d;
+    table_rom[785] = 8'h0f;
+    table_rom[786] = 8'h10;
+    table_rom[787] = 8'h11;
+    table_rom[788] = 8'h12;
+    table_rom[789] = 8'h13;
+    table_rom[790] = 8'h14;
+    table_rom[791] = 8'h15;
+    table_rom[792] = 8'h16;
+    table_rom[793] = 8'h18;
+    table_rom[794] = 8'h19;
+    table_rom[795] = 8'h1a;
+    table_rom[796] = 8'h1b;
+    table_rom[797] = 8'h1c;
+    table_rom[798] = 8'h1d;
+    table_rom[799] = 8'h1e;
+    table_rom[800] = 8'h1f;
+    table_rom[801] = 8'h20;
+    table_rom[802] = 8'h21;
+    table_rom[803] = 8'h22;
+    table_rom[804] = 8'h24;
+    table_rom[805] = 8'h25;
+    table_rom[806] = 8'h26;
+    table_rom[807] = 8'h27;
+    table_rom[808] = 8'h28;
+    table_rom[809] = 8'h29;
+    table_rom[810] = 8'h2a;
+    table_rom[811] = 8'h2b;
+    table_rom[812] = 8'h2c;
+    table_rom[813] = 8'h2d;
+    table_rom[814] = 8'h2e;
+    table_rom[815] = 8'h2f;
+    table_rom[816] = 8'h30;
+    table_rom[817] = 8'h31;
+    table_rom[818] = 8'h32;
+    table_rom[819] = 8'h33;
+    table_rom[820] = 8'h34;
+    table_rom[821] = 8'h35;
+    table_rom[822] = 8'h36;
+    table_rom[823] = 8'h37;
+    table_rom[824] = 8'h38;
+    table_rom[825] = 8'h39;
+    table_rom[826] = 8'h3a;
+    table_rom[827] = 8'h3b;
+    table_rom[828] = 8'h3c;
+    table_rom[829] = 8'h3d;
+    table_rom[830] = 8'h3e;
+    table_rom[831] = 8'h3f;
+    table_rom[832] = 8'h40;
+    table_rom[833] = 8'h41;
+    table_rom[834] = 8'h42;
+    table_rom[835] = 8'h43;
+    table_rom[836] = 8'h44;
+    table_rom[837] = 8'h45;
+    table_rom[838] = 8'h46;
+    table_rom[839] = 8'h47;
+    table_rom[840] = 8'h48;
+    table_rom[841] = 8'h49;
+    table_rom[842] = 8'h4a;
+    table_rom[843] = 8'h4b;
+    table_rom[844] = 8'h4c;
+    table_rom[845] = 8'h4d;
+    table_rom[846] = 8'h4e;
+    table_rom[847] = 8'h4f;
+    table_rom[848] = 8'h50;
+    table_rom[849] = 8'h51;
+    table_rom[850] = 8'h52;
+    table_rom[851] = 8'h53;
+    table_rom[852] = 8'h54;
+    table_rom[853] = 8'h55;
+    table_rom[854] = 8'h56;
+    table_rom[855] = 8'h57;
+    table_rom[856] = 8'h58;
+    table_rom[857] = 8'h59;
+    table_rom[858] = 8'h5a;
+    table_rom[859] = 8'h5b;
+    table_rom[860] = 8'h5c;
+    table_rom[861] = 8'h5d;
+    table_rom[862] = 8'h5e;
+    table_rom[863] = 8'h5f;
+    table_rom[864] = 8'h60;
+    table_rom[865] = 8'h61;
+    table_rom[866] = 8'h62;
+    table_rom[867] = 8'h63;
+    table_rom[868] = 8'h64;
+    table_rom[869] = 8'h65;
+    table_rom[870] = 8'h66;
+    table_rom[871] = 8'h67;
+    table_rom[872] = 8'h68;
+    table_rom[873] = 8'h69;
+    table_rom[874] = 8'h6a;
+    table_rom[875] = 8'h6b;
+    table_rom[876] = 8'h6c;
+    table_rom[877] = 8'h6d;
+    table_rom[878] = 8'h6e;
+    table_rom[879] = 8'h6f;
+    table_rom[880] = 8'h70;
+    table_rom[881] = 8'h71;
+    table_rom[882] = 8'h72;
+    table_rom[883] = 8'h73;
+    table_rom[884] = 8'h74;
+    table_rom[885] = 8'h75;
+    table_rom[886] = 8'h76;
+    table_rom[887] = 8'h77;
+    table_rom[888] = 8'h78;
+    table_rom[889] = 8'h79;
+    table_rom[890] = 8'h7a;
+    table_rom[891] = 8'h7b;
+    table_rom[892] = 8'h7c;
+    table_rom[893] = 8'h7d;
+    table_rom[894] = 8'h7e;
+    table_rom[895] = 8'h7f;
+    table_rom[896] = 8'h00;
+    table_rom[897] = 8'h00;
+    table_rom[898] = 8'h00;
+    table_rom[899] = 8'h00;
+    table_rom[900] = 8'h00;
+    table_rom[901] = 8'h00;
+    table_rom[902] = 8'h00;
+    table_rom[903] = 8'h00;
+    table_rom[904] = 8'h00;
+    table_rom[905] = 8'h00;
+    table_rom[906] = 8'h00;
+    table_rom[907] = 8'h00;
+    table_rom[908] = 8'h00;
+    table_rom[909] = 8'h00;
+    table_rom[910] = 8'h00;
+    table_rom[911] = 8'h00;
+    table_rom[912] = 8'h00;
+    table_rom[913] = 8'h00;
+    table_rom[914] = 8'h00;
+    table_rom[915] = 8'h00;
+    table_rom[916] = 8'h00;
+    table_rom[917] = 8'h00;
+    table_rom[918] = 8'h00;
+    table_rom[919] = 8'h00;
+    table_rom[920] = 8'h00;
+    table_rom[921] = 8'h00;
+    table_rom[922] = 8'h00;
+    table_rom[923] = 8'h00;
+    table_rom[924] = 8'h00;
+    table_rom[925] = 8'h00;
+    table_rom[926] = 8'h00;
+    table_rom[927] = 8'h00;
+    table_rom[928] = 8'h00;
+    table_rom[929] = 8'h00;
+    table_rom[930] = 8'h00;
+    table_rom[931] = 8'h00;
+    table_rom[932] = 8'h00;
+    table_rom[933] = 8'h00;
+    table_rom[934] = 8'h00;
+    table_rom[935] = 8'h00;
+    table_rom[936] = 8'h00;
+    table_rom[937] = 8'h00;
+    table_rom[938] = 8'h00;
+    table_rom[939] = 8'h00;
+    table_rom[940] = 8'h00;
+    table_rom[941] = 8'h00;
+    table_rom[942] = 8'h00;
+    table_rom[943] = 8'h00;
+    table_rom[944] = 8'h00;
+    table_rom[945] = 8'h00;
+    table_rom[946] = 8'h00;
+    table_rom[947] = 8'h00;
+    table_rom[948] = 8'h00;
+    table_rom[949] = 8'h00;
+    table_rom[950] = 8'h00;
+    table_rom[951] = 8'h00;
+    table_rom[952] = 8'h00;
+    table_rom[953] = 8'h00;
+    table_rom[954] = 8'h00;
+    table_rom[955] = 8'h00;
+    table_rom[956] = 8'h00;
+    table_rom[957] = 8'h00;
+    table_rom[958] = 8'h00;
+    table_rom[959] = 8'h00;
+    table_rom[960] = 8'h00;
+    table_rom[961] = 8'h00;
+    table_rom[962] = 8'h00;
+    table_rom[963] = 8'h00;
+    table_rom[964] = 8'h00;
+    table_rom[965] = 8'h00;
+    table_rom[966] = 8'h00;
+    table_rom[967] = 8'h00;
+    table_rom[968] = 8'h00;
+    table_rom[969] = 8'h00;
+    table_rom[970] = 8'h00;
+    table_rom[971] = 8'h00;
+    table_rom[972] = 8'h00;
+    table_rom[973] = 8'h00;
+    table_rom[974] = 8'h00;
+    table_rom[975] = 8'h00;
+    table_rom[976] = 8'h00;
+    table_rom[977] = 8'h00;
+    table_rom[978] = 8'h00;
+    table_rom[979] = 8'h00;
+    table_rom[980] = 8'h00;
+    table_rom[981] = 8'h00;
+    table_rom[982] = 8'h00;
+    table_rom[983] = 8'h00;
+    table_rom[984] = 8'h00;
+    table_rom[985] = 8'h00;
+    table_rom[986] = 8'h00;
+    table_rom[987] = 8'h00;
+    table_rom[988] = 8'h00;
+    table_rom[989] = 8'hff;
+    table_rom[990] = 8'hff;
+    table_rom[991] = 8'hff;
+    table_rom[992] = 8'hff;
+    table_rom[993] = 8'hff;
+    table_rom[994] = 8'hff;
+    table_rom[995] = 8'hff;
+    table_rom[996] = 8'hff;
+    table_rom[997] = 8'hff;
+    table_rom[998] = 8'hff;
+    table_rom[999] = 8'hff;
+    table_rom[1000] = 8'hfe;
+    table_rom[1001] = 8'hfe;
+    table_rom[1002] = 8'hfe;
+    table_rom[1003] = 8'hfe;
+    table_rom[1004] = 8'hfe;
+    table_rom[1005] = 8'hfe;
+    table_rom[1006] = 8'hfe;
+    table_rom[1007] = 8'hfe;
+    table_rom[1008] = 8'hfd;
+    table_rom[1009] = 8'hfd;
+    table_rom[1010] = 8'hfd;
+    table_rom[1011] = 8'hfd;
+    table_rom[1012] = 8'hfd;
+    table_rom[1013] = 8'hfd;
+    table_rom[1014] = 8'hfd;
+    table_rom[1015] = 8'hfd;
+    table_rom[1016] = 8'hfe;
+    table_rom[1017] = 8'hfe;
+    table_rom[1018] = 8'hfe;
+    table_rom[1019] = 8'hfe;
+    table_rom[1020] = 8'hfe;
+    table_rom[1021] = 8'hff;
+    table_rom[1022] = 8'hff;
+    table_rom[1023] = 8'h00;
+    table_rom[1024] = 8'h00;
+    table_rom[1025] = 8'h01;
+    table_rom[1026] = 8'h01;
+    table_rom[1027] = 8'h02;
+    table_rom[1028] = 8'h02;
+    table_rom[1029] = 8'h03;
+    table_rom[1030] = 8'h04;
+    table_rom[1031] = 8'h04;
+    table_rom[1032] = 8'h05;
+    table_rom[1033] = 8'h06;
+    table_rom[1034] = 8'h07;
+    table_rom[1035] = 8'h07;
+    table_rom[1036] = 8'h08;
+    table_rom[1037] = 8'h09;
+    table_rom[1038] = 8'h0a;
+    table_rom[1039] = 8'h0b;
+    table_rom[1040] = 8'h0c;
+    table_rom[1041] = 8'h0d;
+    table_rom[1042] = 8'h0e;
+    table_rom[1043] = 8'h0f;
+    table_rom[1044] = 8'h10;
+    table_rom[1045] = 8'h11;
+    table_rom[1046] = 8'h12;
+    table_rom[1047] = 8'h13;
+    table_rom[1048] = 8'h14;
+    table_rom[1049] = 8'h15;
+    table_rom[1050] = 8'h16;
+    table_rom[1051] = 8'h17;
+    table_rom[1052] = 8'h18;
+    table_rom[1053] = 8'h19;
+    table_rom[1054] = 8'h1a;
+    table_rom[1055] = 8'h1b;
+    table_rom[1056] = 8'h1c;
+    table_rom[1057] = 8'h1d;
+    table_rom[1058] = 8'h1e;
+    table_rom[1059] = 8'h1f;
+    table_rom[1060] = 8'h21;
+    table_rom[1061] = 8'h22;
+    table_rom[1062] = 8'h23;
+    table_rom[1063] = 8'h24;
+    table_rom[1064] = 8'h25;
+    table_rom[1065] = 8'h26;
+    table_rom[1066] = 8'h27;
+    table_rom[1067] = 8'h28;
+    table_rom[1068] = 8'h29;
+    table_rom[1069] = 8'h2a;
+    table_rom[1070] = 8'h2c;
+    table_rom[1071] = 8'h2d;
+    table_rom[1072] = 8'h2e;
+    table_rom[1073] = 8'h2f;
+    table_rom[1074] = 8'h30;
+    table_rom[1075] = 8'h31;
+    table_rom[1076] = 8'h32;
+    table_rom[1077] = 8'h33;
+    table_rom[1078] = 8'h34;
+    table_rom[1079] = 8'h35;
+    table_rom[1080] = 8'h36;
+    table_rom[1081] = 8'h37;
+    table_rom[1082] = 8'h38;
+    table_rom[1083] = 8'h3a;
+    table_rom[1084] = 8'h3b;
+    table_rom[1085] = 8'h3c;
+    table_rom[1086] = 8'h3d;
+    table_rom[1087] = 8'h3e;
+    table_rom[1088] = 8'h3f;
+    table_rom[1089] = 8'h40;
+    table_rom[1090] = 8'h41;
+    table_rom[1091] = 8'h42;
+    table_rom[1092] = 8'h43;
+    table_rom[1093] = 8'h44;
+    table_rom[1094] = 8'h45;
+    table_rom[1095] = 8'h46;
+    table_rom[1096] = 8'h47;
+    table_rom[1097] = 8'h48;
+    table_rom[1098] = 8'h49;
+    table_rom[1099] = 8'h4a;
+    table_rom[1100] = 8'h4b;
+    table_rom[1101] = 8'h4c;
+    table_rom[1102] = 8'h4d;
+    table_rom[1103] = 8'h4e;
+    table_rom[1104] = 8'h4f;
+    table_rom[1105] = 8'h50;
+    table_rom[1106] = 8'h52;
+    table_rom[1107] = 8'h53;
+    table_rom[1108] = 8'h54;
+    table_rom[1109] = 8'h55;
+    table_rom[1110] = 8'h56;
+    table_rom[1111] = 8'h57;
+    table_rom[1112] = 8'h58;
+    table_rom[1113] = 8'h59;
+    table_rom[1114] = 8'h5a;
+    table_rom[1115] = 8'h5b;
+    table_rom[1116] = 8'h5c;
+    table_rom[1117] = 8'h5d;
+    table_rom[1118] = 8'h5e;
+    table_rom[1119] = 8'h5f;
+    table_rom[1120] = 8'h60;
+    table_rom[1121] = 8'h61;
+    table_rom[1122] = 8'h62;
+    table_rom[1123] = 8'h63;
+    table_rom[1124] = 8'h64;
+    table_rom[1125] = 8'h65;
+    table_rom[1126] = 8'h66;
+    table_rom[1127] = 8'h67;
+    table_rom[1128] = 8'h68;
+    table_rom[1129] = 8'h69;
+    table_rom[1130] = 8'h6a;
+    table_rom[1131] = 8'h6b;
+    table_rom[1132] = 8'h6c;
+    table_rom[1133] = 8'h6d;
+    table_rom[1134] = 8'h6e;
+    table_rom[1135] = 8'h6f;
+    table_rom[1136] = 8'h70;
+    table_rom[1137] = 8'h71;
+    table_rom[1138] = 8'h72;
+    table_rom[1139] = 8'h73;
+    table_rom[1140] = 8'h74;
+    table_rom[1141] = 8'h75;
+    table_rom[1142] = 8'h76;
+    table_rom[1143] = 8'h77;
+    table_rom[1144] = 8'h78;
+    table_rom[1145] = 8'h79;
+    table_rom[1146] = 8'h7a;
+    table_rom[1147] = 8'h7b;
+    table_rom[1148] = 8'h7c;
+    table_rom[1149] = 8'h7d;
+    table_rom[1150] = 8'h7e;
+    table_rom[1151] = 8'h7f;
+    table_rom[1152] = 8'h00;
+    table_rom[1153] = 8'h00;
+    table_rom[1154] = 8'h00;
+    table_rom[1155] = 8'h00;
+    table_rom[1156] = 8'h00;
+    table_rom[1157] = 8'h00;
+    table_rom[1158] = 8'h00;
+    table_rom[1159] = 8'h00;
+    table_rom[1160] = 8'h00;
+    table_rom[1161] = 8'h00;
+    table_rom[1162] = 8'h00;
+    table_rom[1163] = 8'h00;
+    table_rom[1164] = 8'h00;
+    table_rom[1165] = 8'h00;
+    table_rom[1166] = 8'h00;
+    table_rom[1167] = 8'h00;
+    table_rom[1168] = 8'h00;
+    table_rom[1169] = 8'h00;
+    table_rom[1170] = 8'h00;
+    table_rom[1171] = 8'h00;
+    table_rom[1172] = 8'h00;
+    table_rom[1173] = 8'h00;
+    table_rom[1174] = 8'h00;
+    table_rom[1175] = 8'h00;
+    table_rom[1176] = 8'h00;
+    table_rom[1177] = 8'h00;
+    table_rom[1178] = 8'h00;
+    table_rom[1179] = 8'h00;
+    table_rom[1180] = 8'h00;
+    table_rom[1181] = 8'h00;
+    table_rom[1182] = 8'h00;
+    table_rom[1183] = 8'h00;
+    table_rom[1184] = 8'h00;
+    table_rom[1185] = 8'h00;
+    table_rom[1186] = 8'h00;
+    table_rom[1187] = 8'h00;
+    table_rom[1188] = 8'h00;
+    table_rom[1189] = 8'h00;
+    table_rom[1190] = 8'h00;
+    table_rom[1191] = 8'h00;
+    table_rom[1192] = 8'h00;
+    table_rom[1193] = 8'h00;
+    table_rom[1194] = 8'h00;
+    table_rom[1195] = 8'h00;
+    table_rom[1196] = 8'h00;
+    table_rom[1197] = 8'h00;
+    table_rom[1198] = 8'h00;
+    table_rom[1199] = 8'hff;
+    table_rom[1200] = 8'hff;
+    table_rom[1201] = 8'hff;
+    table_rom[1202] = 8'hff;
+    table_rom[1203] = 8'hff;
+    table_rom[1204] = 8'hff;
+    table_rom[1205] = 8'hff;
+    table_rom[1206] = 8'hff;
+    table_rom[1207] = 8'hff;
+    table_rom[1208] = 8'hff;
+    table_rom[1209] = 8'hff;
+    table_rom[1210] = 8'hff;
+    table_rom[1211] = 8'hff;
+    table_rom[1212] = 8'hff;
+    table_rom[1213] = 8'hff;
+    table_rom[1214] = 8'hff;
+    table_rom[1215] = 8'hff;
+    table_rom[1216] = 8'hff;
+    table_rom[1217] = 8'hff;
+    table_rom[1218] = 8'hff;
+    table_rom[1219] = 8'hff;
+    table_rom[1220] = 8'hff;
+    table_rom[1221] = 8'hff;
+    table_rom[1222] = 8'hfe;
+    table_rom[1223] = 8'hfe;
+    table_rom[1224] = 8'hfe;
+    table_rom[1225] = 8'hfe;
+    table_rom[1226] = 8'hfe;
+    table_rom[1227] = 8'hfe;
+    table_rom[1228] = 8'hfe;
+    table_rom[1229] = 8'hfe;
+    table_rom[1230] = 8'hfe;
+    table_rom[1231] = 8'hfe;
+    table_rom[1232] = 8'hfe;
+    table_rom[1233] = 8'hfe;
+    table_rom[1234] = 8'hfe;
+    table_rom[1235] = 8'hfd;
+    table_rom[1236] = 8'hfd;
+    table_rom[1237] = 8'hfd;
+    table_rom[1238] = 8'hfd;
+    table_rom[1239] = 8'hfd;
+    table_rom[1240] = 8'hfd;
+    table_rom[1241] = 8'hfd;
+    table_rom[1242] = 8'hfd;
+    table_rom[1243] = 8'hfd;
+    table_rom[1244] = 8'hfd;
+    table_rom[1245] = 8'hfc;
+    table_rom[1246] = 8'hfc;
+    table_rom[1247] = 8'hfc;
+    table_rom[1248] = 8'hfc;
+    table_rom[1249] = 8'hfc;
+    table_rom[1250] = 8'hfc;
+    table_rom[1251] = 8'hfc;
+    table_rom[1252] = 8'hfc;
+    table_rom[1253] = 8'hfc;
+    table_rom[1254] = 8'hfc;
+    table_rom[1255] = 8'hfc;
+    table_rom[1256] = 8'hfc;
+    table_rom[1257] = 8'hfc;
+    table_rom[1258] = 8'hfc;
+    table_rom[1259] = 8'hfc;
+    table_rom[1260] = 8'hfc;
+    table_rom[1261] = 8'hfc;
+    table_rom[1262] = 8'hfc;
+    table_rom[1263] = 8'hfc;
+    table_rom[1264] = 8'hfc;
+    table_rom[1265] = 8'hfc;
+    table_rom[1266] = 8'hfc;
+    table_rom[1267] = 8'hfc;
+    table_rom[1268] = 8'hfc;
+    table_rom[1269] = 8'hfc;
+    table_rom[1270] = 8'hfd;
+    table_rom[1271] = 8'hfd;
+    table_rom[1272] = 8'hfd;
+    table_rom[1273] = 8'hfd;
+    table_rom[1274] = 8'hfe;
+    table_rom[1275] = 8'hfe;
+    table_rom[1276] = 8'hfe;
+    table_rom[1277] = 8'hff;
+    table_rom[1278] = 8'hff;
+    table_rom[1279] = 8'h00;
+  end
+  reg [7:0] _0_;
+  reg [7:0] _1_;
+  reg [7:0] _2_;
+  reg [7:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= table_rom[{ i__payload[2:0], i__payload[34:27] }];
+    end
+    if (i__ready) begin
+      _1_ <= table_rom[{ i__payload[2:0], i__payload[26:19] }];
+    end
+    if (i__ready) begin
+      _2_ <= table_rom[{ i__payload[2:0], i__payload[18:11] }];
+    end
+    if (i__ready) begin
+      _3_ <= table_rom[{ i__payload[2:0], i__payload[10:3] }];
+    end
+  end
+  assign l3_y = _0_;
+  assign l2_y = _1_;
+  assign l1_y = _2_;
+  assign l0_y = _3_;
+  always @(posedge clk)
+    o__valid <= \$2 ;
+  assign \$1  = ~ o__valid;
+  assign i__ready = \$1  | o__ready;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2  = o__valid;
+    if (i__ready) begin
+      \$2  = i__valid;
+    end
+    if (rst) begin
+      \$2  = 1'h0;
+    end
+  end
+  assign port__addr = { i__payload[2:0], i__payload[10:3] };
+  assign port__en = i__ready;
+  assign port__data = l0_y;
+  assign \port__addr$8  = { i__payload[2:0], i__payload[18:11] };
+  assign \port__en$9  = i__ready;
+  assign \port__data$11  = l1_y;
+  assign \port__addr$12  = { i__payload[2:0], i__payload[26:19] };
+  assign \port__en$13  = i__ready;
+  assign \port__data$15  = l2_y;
+  assign \port__addr$16  = { i__payload[2:0], i__payload[34:27] };
+  assign \port__en$17  = i__ready;
+  assign \port__data$19  = l3_y;
+  assign o__payload = { l3_y, l2_y, l1_y, l0_y };
+  assign \i__payload.unit  = i__payload[2:0];
+  assign \i__payload.x  = i__payload[34:3];
 endmodule
