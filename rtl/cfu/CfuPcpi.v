@@ -8,14 +8,14 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$10 ;
   wire \$100 ;
   wire \$101 ;
-  wire [5:0] \$102 ;
-  wire [5:0] \$103 ;
+  wire \$102 ;
+  wire \$103 ;
   wire \$104 ;
   wire \$105 ;
   wire \$106 ;
   wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
+  wire [5:0] \$108 ;
+  wire [5:0] \$109 ;
   wire \$11 ;
   wire \$110 ;
   wire \$111 ;
@@ -47,63 +47,71 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$135 ;
   wire \$136 ;
   wire \$137 ;
-  wire [5:0] \$138 ;
-  wire [5:0] \$139 ;
+  wire \$138 ;
+  wire \$139 ;
   wire \$14 ;
-  wire [6:0] \$140 ;
-  wire [7:0] \$141 ;
+  wire \$140 ;
+  wire \$141 ;
   wire \$142 ;
-  reg \$143 ;
-  reg [9:0] \$144 ;
-  reg [31:0] \$145 ;
-  reg [31:0] \$146 ;
-  reg [4:0] \$147 ;
-  reg [1:0] \$148 ;
-  reg [1:0] \$149 ;
+  wire \$143 ;
+  wire [5:0] \$144 ;
+  wire [5:0] \$145 ;
+  wire [6:0] \$146 ;
+  wire [7:0] \$147 ;
+  wire \$148 ;
+  reg \$149 ;
   wire \$15 ;
-  reg [1:0] \$150 ;
-  reg [1:0] \$151 ;
-  reg [1:0] \$152 ;
-  reg [1:0] \$153 ;
-  reg [1:0] \$154 ;
-  reg [1:0] \$155 ;
-  reg [1:0] \$156 ;
-  reg [1:0] \$157 ;
-  reg [1:0] \$158 ;
-  reg [1:0] \$159 ;
+  reg [9:0] \$150 ;
+  reg [31:0] \$151 ;
+  reg [31:0] \$152 ;
+  reg [4:0] \$153 ;
+  reg [2:0] \$154 ;
+  reg [2:0] \$155 ;
+  reg [2:0] \$156 ;
+  reg [2:0] \$157 ;
+  reg [2:0] \$158 ;
+  reg [2:0] \$159 ;
   wire \$16 ;
-  reg [1:0] \$160 ;
-  reg [1:0] \$161 ;
-  reg [1:0] \$162 ;
-  reg [1:0] \$163 ;
-  reg [1:0] \$164 ;
-  reg [1:0] \$165 ;
-  reg [1:0] \$166 ;
-  reg [1:0] \$167 ;
-  reg [1:0] \$168 ;
-  reg [1:0] \$169 ;
+  reg [2:0] \$160 ;
+  reg [2:0] \$161 ;
+  reg [2:0] \$162 ;
+  reg [2:0] \$163 ;
+  reg [2:0] \$164 ;
+  reg [2:0] \$165 ;
+  reg [2:0] \$166 ;
+  reg [2:0] \$167 ;
+  reg [2:0] \$168 ;
+  reg [2:0] \$169 ;
   wire \$17 ;
-  reg [1:0] \$170 ;
-  reg [1:0] \$171 ;
-  reg [1:0] \$172 ;
-  reg [1:0] \$173 ;
-  reg [1:0] \$174 ;
-  reg [1:0] \$175 ;
-  reg [1:0] \$176 ;
-  reg [1:0] \$177 ;
-  reg [1:0] \$178 ;
-  reg [1:0] \$179 ;
+  reg [2:0] \$170 ;
+  reg [2:0] \$171 ;
+  reg [2:0] \$172 ;
+  reg [2:0] \$173 ;
+  reg [2:0] \$174 ;
+  reg [2:0] \$175 ;
+  reg [2:0] \$176 ;
+  reg [2:0] \$177 ;
+  reg [2:0] \$178 ;
+  reg [2:0] \$179 ;
   wire \$18 ;
-  reg [4:0] \$180 ;
-  reg [5:0] \$181 ;
-  reg \$182 ;
-  wire [7:0] \$183 ;
-  wire [7:0] \$184 ;
-  wire [7:0] \$185 ;
-  wire [7:0] \$186 ;
-  wire [15:0] \$187 ;
-  wire [15:0] \$188 ;
+  reg [2:0] \$180 ;
+  reg [2:0] \$181 ;
+  reg [2:0] \$182 ;
+  reg [2:0] \$183 ;
+  reg [2:0] \$184 ;
+  reg [2:0] \$185 ;
+  reg [4:0] \$186 ;
+  reg [5:0] \$187 ;
+  reg \$188 ;
+  wire [7:0] \$189 ;
   wire \$19 ;
+  wire [7:0] \$190 ;
+  wire [7:0] \$191 ;
+  wire [7:0] \$192 ;
+  wire [15:0] \$193 ;
+  wire [15:0] \$194 ;
+  wire [15:0] \$195 ;
+  wire [15:0] \$196 ;
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
@@ -207,12 +215,14 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire empty;
   wire fire_glu_int8x4;
   wire fire_prelu_int8x4;
-  wire fire_shared_horner_16_16x2;
+  wire fire_shared_horner1_16_16x2;
+  wire fire_shared_horner2_16_16x2;
   wire fire_shared_table_8_8x4;
-  reg [1:0] head;
+  reg [2:0] head;
   wire head_glu_int8x4;
   wire head_prelu_int8x4;
-  wire head_shared_horner_16_16x2;
+  wire head_shared_horner1_16_16x2;
+  wire head_shared_horner2_16_16x2;
   wire head_shared_table_8_8x4;
   reg [31:0] i__payload = 32'd0;
   (* init = 32'd0 *)
@@ -254,98 +264,106 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   reg [34:0] \i__payload$82 ;
   wire [2:0] \i__payload$82.unit ;
   wire [31:0] \i__payload$82.x ;
-  reg [34:0] \i__payload$89 ;
-  wire [2:0] \i__payload$89.unit ;
+  reg [32:0] \i__payload$89 ;
+  wire \i__payload$89.unit ;
   wire [31:0] \i__payload$89.x ;
+  reg [33:0] \i__payload$95 ;
+  wire [1:0] \i__payload$95.unit ;
+  wire [31:0] \i__payload$95.x ;
   wire [7:0] \i__payload[0] ;
   wire [7:0] \i__payload[1] ;
   wire [7:0] \i__payload[2] ;
   wire [7:0] \i__payload[3] ;
   wire i__ready;
-  wire \i__ready$104 ;
+  wire \i__ready$100 ;
+  wire \i__ready$105 ;
+  wire \i__ready$110 ;
   wire \i__ready$94 ;
-  wire \i__ready$99 ;
   wire i__valid;
-  wire \i__valid$101 ;
+  wire \i__valid$102 ;
+  wire \i__valid$107 ;
   wire \i__valid$71 ;
   wire \i__valid$74 ;
   wire \i__valid$77 ;
   wire \i__valid$84 ;
   wire \i__valid$91 ;
-  wire \i__valid$96 ;
+  wire \i__valid$97 ;
   reg issued = 1'h0;
   wire [31:0] o__payload;
-  wire [31:0] \o__payload$108 ;
-  wire [15:0] \o__payload$108[0] ;
-  wire [15:0] \o__payload$108[1] ;
-  wire [31:0] \o__payload$109 ;
-  wire [7:0] \o__payload$109[0] ;
-  wire [7:0] \o__payload$109[1] ;
-  wire [7:0] \o__payload$109[2] ;
-  wire [7:0] \o__payload$109[3] ;
-  wire [31:0] \o__payload$110 ;
-  wire [15:0] \o__payload$110[0] ;
-  wire [15:0] \o__payload$110[1] ;
-  wire [31:0] \o__payload$117 ;
-  wire [31:0] \o__payload$118 ;
-  wire [31:0] \o__payload$119 ;
-  wire [7:0] \o__payload$119[0] ;
-  wire [7:0] \o__payload$119[1] ;
-  wire [7:0] \o__payload$119[2] ;
-  wire [7:0] \o__payload$119[3] ;
-  wire [31:0] \o__payload$120 ;
-  wire [7:0] \o__payload$120[0] ;
-  wire [7:0] \o__payload$120[1] ;
-  wire [7:0] \o__payload$120[2] ;
-  wire [7:0] \o__payload$120[3] ;
+  wire [31:0] \o__payload$114 ;
+  wire [15:0] \o__payload$114[0] ;
+  wire [15:0] \o__payload$114[1] ;
+  wire [31:0] \o__payload$115 ;
+  wire [7:0] \o__payload$115[0] ;
+  wire [7:0] \o__payload$115[1] ;
+  wire [7:0] \o__payload$115[2] ;
+  wire [7:0] \o__payload$115[3] ;
+  wire [31:0] \o__payload$116 ;
+  wire [15:0] \o__payload$116[0] ;
+  wire [15:0] \o__payload$116[1] ;
+  wire [31:0] \o__payload$124 ;
+  wire [31:0] \o__payload$125 ;
+  wire [31:0] \o__payload$126 ;
+  wire [31:0] \o__payload$127 ;
+  wire [7:0] \o__payload$127[0] ;
+  wire [7:0] \o__payload$127[1] ;
+  wire [7:0] \o__payload$127[2] ;
+  wire [7:0] \o__payload$127[3] ;
+  wire [31:0] \o__payload$128 ;
+  wire [7:0] \o__payload$128[0] ;
+  wire [7:0] \o__payload$128[1] ;
+  wire [7:0] \o__payload$128[2] ;
+  wire [7:0] \o__payload$128[3] ;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
   wire [7:0] \o__payload[3] ;
   wire o__ready;
-  wire \o__ready$102 ;
+  wire \o__ready$103 ;
+  wire \o__ready$108 ;
   wire \o__ready$72 ;
   wire \o__ready$75 ;
   wire \o__ready$78 ;
   wire \o__ready$86 ;
   wire \o__ready$92 ;
-  wire \o__ready$97 ;
+  wire \o__ready$98 ;
   wire o__valid;
-  wire \o__valid$114 ;
-  wire \o__valid$115 ;
-  wire \o__valid$116 ;
-  reg [1:0] order_0 = 2'h0;
-  reg [1:0] order_1 = 2'h0;
-  reg [1:0] order_10 = 2'h0;
-  reg [1:0] order_11 = 2'h0;
-  reg [1:0] order_12 = 2'h0;
-  reg [1:0] order_13 = 2'h0;
-  reg [1:0] order_14 = 2'h0;
-  reg [1:0] order_15 = 2'h0;
-  reg [1:0] order_16 = 2'h0;
-  reg [1:0] order_17 = 2'h0;
-  reg [1:0] order_18 = 2'h0;
-  reg [1:0] order_19 = 2'h0;
-  reg [1:0] order_2 = 2'h0;
-  reg [1:0] order_20 = 2'h0;
-  reg [1:0] order_21 = 2'h0;
-  reg [1:0] order_22 = 2'h0;
-  reg [1:0] order_23 = 2'h0;
-  reg [1:0] order_24 = 2'h0;
-  reg [1:0] order_25 = 2'h0;
-  reg [1:0] order_26 = 2'h0;
-  reg [1:0] order_27 = 2'h0;
-  reg [1:0] order_28 = 2'h0;
-  reg [1:0] order_29 = 2'h0;
-  reg [1:0] order_3 = 2'h0;
-  reg [1:0] order_30 = 2'h0;
-  reg [1:0] order_31 = 2'h0;
-  reg [1:0] order_4 = 2'h0;
-  reg [1:0] order_5 = 2'h0;
-  reg [1:0] order_6 = 2'h0;
-  reg [1:0] order_7 = 2'h0;
-  reg [1:0] order_8 = 2'h0;
-  reg [1:0] order_9 = 2'h0;
+  wire \o__valid$120 ;
+  wire \o__valid$121 ;
+  wire \o__valid$122 ;
+  wire \o__valid$123 ;
+  reg [2:0] order_0 = 3'h0;
+  reg [2:0] order_1 = 3'h0;
+  reg [2:0] order_10 = 3'h0;
+  reg [2:0] order_11 = 3'h0;
+  reg [2:0] order_12 = 3'h0;
+  reg [2:0] order_13 = 3'h0;
+  reg [2:0] order_14 = 3'h0;
+  reg [2:0] order_15 = 3'h0;
+  reg [2:0] order_16 = 3'h0;
+  reg [2:0] order_17 = 3'h0;
+  reg [2:0] order_18 = 3'h0;
+  reg [2:0] order_19 = 3'h0;
+  reg [2:0] order_2 = 3'h0;
+  reg [2:0] order_20 = 3'h0;
+  reg [2:0] order_21 = 3'h0;
+  reg [2:0] order_22 = 3'h0;
+  reg [2:0] order_23 = 3'h0;
+  reg [2:0] order_24 = 3'h0;
+  reg [2:0] order_25 = 3'h0;
+  reg [2:0] order_26 = 3'h0;
+  reg [2:0] order_27 = 3'h0;
+  reg [2:0] order_28 = 3'h0;
+  reg [2:0] order_29 = 3'h0;
+  reg [2:0] order_3 = 3'h0;
+  reg [2:0] order_30 = 3'h0;
+  reg [2:0] order_31 = 3'h0;
+  reg [2:0] order_4 = 3'h0;
+  reg [2:0] order_5 = 3'h0;
+  reg [2:0] order_6 = 3'h0;
+  reg [2:0] order_7 = 3'h0;
+  reg [2:0] order_8 = 3'h0;
+  reg [2:0] order_9 = 3'h0;
   reg [5:0] order_count = 6'h00;
   reg [4:0] order_r = 5'h00;
   reg [4:0] order_w = 5'h00;
@@ -366,7 +384,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   output pcpi_wr;
   wire pcpi_wr;
   wire pop;
-  reg [1:0] push_index;
+  reg [2:0] push_index;
   input reset;
   wire reset;
   wire rst;
@@ -437,240 +455,247 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \i__valid$84  = \$23  & \$25 ;
   assign fire_shared_table_8_8x4 = \i__valid$84  & i__ready;
   assign \$27  = head == 1'h1;
-  assign head_shared_horner_16_16x2 = \$26  & \$27 ;
-  assign \$28  = | { sel_silu_q12x2, sel_gelu_q12x2, sel_tanh_q12x2, sel_sigmoid_q12x2, sel_hardsigmoid_q12x2 };
+  assign head_shared_horner1_16_16x2 = \$26  & \$27 ;
   assign \$29  = order_count < 6'h20;
   assign \$30  = \$29  | pop;
   assign \i__valid$91  = \$28  & \$30 ;
-  assign fire_shared_horner_16_16x2 = \i__valid$91  & \i__ready$94 ;
+  assign fire_shared_horner1_16_16x2 = \i__valid$91  & \i__ready$94 ;
   assign \$32  = head == 2'h2;
-  assign head_glu_int8x4 = \$31  & \$32 ;
+  assign head_shared_horner2_16_16x2 = \$31  & \$32 ;
+  assign \$33  = | { sel_silu_q12x2, sel_gelu_q12x2, sel_tanh_q12x2, sel_sigmoid_q12x2 };
   assign \$34  = order_count < 6'h20;
   assign \$35  = \$34  | pop;
-  assign \i__valid$96  = \$33  & \$35 ;
-  assign fire_glu_int8x4 = \i__valid$96  & \i__ready$99 ;
+  assign \i__valid$97  = \$33  & \$35 ;
+  assign fire_shared_horner2_16_16x2 = \i__valid$97  & \i__ready$100 ;
   assign \$37  = head == 2'h3;
-  assign head_prelu_int8x4 = \$36  & \$37 ;
+  assign head_glu_int8x4 = \$36  & \$37 ;
   assign \$39  = order_count < 6'h20;
   assign \$40  = \$39  | pop;
-  assign \i__valid$101  = \$38  & \$40 ;
-  assign fire_prelu_int8x4 = \i__valid$101  & \i__ready$104 ;
-  assign \$41  = c_fid == 10'h3ff;
-  assign \$42  = c_valid & \$41 ;
-  assign \$43  = c_fid == 10'h3ff;
-  assign \$44  = ~ \$43 ;
-  assign \$45  = c_valid & \$44 ;
-  assign \$46  = | c_fid;
-  assign \$47  = ~ \$46 ;
-  assign \$48  = c_fid == 1'h1;
-  assign \$49  = c_fid == 2'h2;
-  assign \$50  = c_fid == 2'h3;
-  assign \$51  = c_fid == 3'h4;
-  assign \$52  = c_fid == 3'h5;
-  assign \$53  = c_fid == 3'h6;
-  assign \$54  = c_fid == 3'h7;
-  assign \$55  = c_fid == 4'h8;
-  assign \$56  = c_fid == 4'h9;
-  assign \$57  = c_fid == 4'ha;
-  assign \$58  = c_fid == 4'hb;
-  assign \$59  = c_fid == 4'hc;
-  assign \$60  = c_fid == 4'hd;
-  assign \$61  = c_fid == 4'he;
-  assign \$62  = c_fid == 4'hf;
-  assign \$63  = | { \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52 , \$51 , \$50 , \$49 , \$48 , \$47  };
-  assign \$64  = ~ \$63 ;
-  assign \$65  = \$45  & \$64 ;
-  assign \$66  = | { \$65 , \$42 , sel_hardtanh_q12x2, sel_hardtanh_int8x4, sel_relu6_q12x2, sel_relu6_int8x4 };
-  assign direct = empty & \$66 ;
-  assign \$67  = c_fid == 10'h3ff;
-  assign \$68  = c_valid & \$67 ;
-  assign \$69  = c_fid == 10'h3ff;
-  assign \$70  = ~ \$69 ;
-  assign \$71  = c_valid & \$70 ;
-  assign \$72  = | c_fid;
-  assign \$73  = ~ \$72 ;
-  assign \$74  = c_fid == 1'h1;
-  assign \$75  = c_fid == 2'h2;
-  assign \$76  = c_fid == 2'h3;
-  assign \$77  = c_fid == 3'h4;
-  assign \$78  = c_fid == 3'h5;
-  assign \$79  = c_fid == 3'h6;
-  assign \$80  = c_fid == 3'h7;
-  assign \$81  = c_fid == 4'h8;
-  assign \$82  = c_fid == 4'h9;
-  assign \$83  = c_fid == 4'ha;
-  assign \$84  = c_fid == 4'hb;
-  assign \$85  = c_fid == 4'hc;
-  assign \$86  = c_fid == 4'hd;
-  assign \$87  = c_fid == 4'he;
-  assign \$88  = c_fid == 4'hf;
-  assign \$89  = | { \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73  };
-  assign \$90  = ~ \$89 ;
-  assign \$91  = \$71  & \$90 ;
-  assign \$signal  = | { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner_16_16x2, fire_shared_table_8_8x4 };
-  assign \$92  = head_shared_table_8_8x4 & o__valid;
-  assign \$93  = head_shared_horner_16_16x2 & \o__valid$114 ;
-  assign \$94  = head_glu_int8x4 & \o__valid$115 ;
-  assign \$95  = head_prelu_int8x4 & \o__valid$116 ;
-  assign pcpi_wr = | { direct, \$95 , \$94 , \$93 , \$92  };
-  assign \$97  = \$96  & pcpi_wr;
-  assign taken = | { \$98 , fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner_16_16x2, fire_shared_table_8_8x4 };
-  assign \$99  = pcpi_insn[6:0] == 4'hb;
-  assign pcpi_wait = pcpi_valid & \$99 ;
-  assign \$100  = ~ issued;
-  assign cmd_valid = pcpi_wait & \$100 ;
-  assign \$101  = order_w == 5'h1f;
-  assign \$102  = order_w + 1'h1;
-  assign \$103  = \$101  ? 6'h00 : \$102 ;
-  assign \$104  = | order_w;
-  assign \$105  = ~ \$104 ;
-  assign \$106  = order_w == 1'h1;
-  assign \$107  = order_w == 2'h2;
-  assign \$108  = order_w == 2'h3;
-  assign \$109  = order_w == 3'h4;
-  assign \$110  = order_w == 3'h5;
-  assign \$111  = order_w == 3'h6;
-  assign \$112  = order_w == 3'h7;
-  assign \$113  = order_w == 4'h8;
-  assign \$114  = order_w == 4'h9;
-  assign \$115  = order_w == 4'ha;
-  assign \$116  = order_w == 4'hb;
-  assign \$117  = order_w == 4'hc;
-  assign \$118  = order_w == 4'hd;
-  assign \$119  = order_w == 4'he;
-  assign \$120  = order_w == 4'hf;
-  assign \$121  = order_w == 5'h10;
-  assign \$122  = order_w == 5'h11;
-  assign \$123  = order_w == 5'h12;
-  assign \$124  = order_w == 5'h13;
-  assign \$125  = order_w == 5'h14;
-  assign \$126  = order_w == 5'h15;
-  assign \$127  = order_w == 5'h16;
-  assign \$128  = order_w == 5'h17;
-  assign \$129  = order_w == 5'h18;
-  assign \$130  = order_w == 5'h19;
-  assign \$131  = order_w == 5'h1a;
-  assign \$132  = order_w == 5'h1b;
-  assign \$133  = order_w == 5'h1c;
-  assign \$134  = order_w == 5'h1d;
-  assign \$135  = order_w == 5'h1e;
-  assign \$136  = order_w == 5'h1f;
-  assign \$137  = order_r == 5'h1f;
-  assign \$138  = order_r + 1'h1;
-  assign \$139  = \$137  ? 6'h00 : \$138 ;
-  assign \$140  = order_count + \$signal ;
-  assign \$141  = \$140  - pop;
-  assign \$142  = cmd_valid & cmd_ready;
+  assign \i__valid$102  = \$38  & \$40 ;
+  assign fire_glu_int8x4 = \i__valid$102  & \i__ready$105 ;
+  assign \$42  = head == 3'h4;
+  assign head_prelu_int8x4 = \$41  & \$42 ;
+  assign \$44  = order_count < 6'h20;
+  assign \$45  = \$44  | pop;
+  assign \i__valid$107  = \$43  & \$45 ;
+  assign fire_prelu_int8x4 = \i__valid$107  & \i__ready$110 ;
+  assign \$46  = c_fid == 10'h3ff;
+  assign \$47  = c_valid & \$46 ;
+  assign \$48  = c_fid == 10'h3ff;
+  assign \$49  = ~ \$48 ;
+  assign \$50  = c_valid & \$49 ;
+  assign \$51  = | c_fid;
+  assign \$52  = ~ \$51 ;
+  assign \$53  = c_fid == 1'h1;
+  assign \$54  = c_fid == 2'h2;
+  assign \$55  = c_fid == 2'h3;
+  assign \$56  = c_fid == 3'h4;
+  assign \$57  = c_fid == 3'h5;
+  assign \$58  = c_fid == 3'h6;
+  assign \$59  = c_fid == 3'h7;
+  assign \$60  = c_fid == 4'h8;
+  assign \$61  = c_fid == 4'h9;
+  assign \$62  = c_fid == 4'ha;
+  assign \$63  = c_fid == 4'hb;
+  assign \$64  = c_fid == 4'hc;
+  assign \$65  = c_fid == 4'hd;
+  assign \$66  = c_fid == 4'he;
+  assign \$67  = c_fid == 4'hf;
+  assign \$68  = | { \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52  };
+  assign \$69  = ~ \$68 ;
+  assign \$70  = \$50  & \$69 ;
+  assign \$71  = | { \$70 , \$47 , sel_hardtanh_q12x2, sel_hardtanh_int8x4, sel_relu6_q12x2, sel_relu6_int8x4 };
+  assign direct = empty & \$71 ;
+  assign \$72  = c_fid == 10'h3ff;
+  assign \$73  = c_valid & \$72 ;
+  assign \$74  = c_fid == 10'h3ff;
+  assign \$75  = ~ \$74 ;
+  assign \$76  = c_valid & \$75 ;
+  assign \$77  = | c_fid;
+  assign \$78  = ~ \$77 ;
+  assign \$79  = c_fid == 1'h1;
+  assign \$80  = c_fid == 2'h2;
+  assign \$81  = c_fid == 2'h3;
+  assign \$82  = c_fid == 3'h4;
+  assign \$83  = c_fid == 3'h5;
+  assign \$84  = c_fid == 3'h6;
+  assign \$85  = c_fid == 3'h7;
+  assign \$86  = c_fid == 4'h8;
+  assign \$87  = c_fid == 4'h9;
+  assign \$88  = c_fid == 4'ha;
+  assign \$89  = c_fid == 4'hb;
+  assign \$90  = c_fid == 4'hc;
+  assign \$91  = c_fid == 4'hd;
+  assign \$92  = c_fid == 4'he;
+  assign \$93  = c_fid == 4'hf;
+  assign \$94  = | { \$93 , \$92 , \$91 , \$90 , \$89 , \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78  };
+  assign \$95  = ~ \$94 ;
+  assign \$96  = \$76  & \$95 ;
+  assign \$signal  = | { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+  assign \$97  = head_shared_table_8_8x4 & o__valid;
+  assign \$98  = head_shared_horner1_16_16x2 & \o__valid$120 ;
+  assign \$99  = head_shared_horner2_16_16x2 & \o__valid$121 ;
+  assign \$100  = head_glu_int8x4 & \o__valid$122 ;
+  assign \$101  = head_prelu_int8x4 & \o__valid$123 ;
+  assign pcpi_wr = | { direct, \$101 , \$100 , \$99 , \$98 , \$97  };
+  assign \$103  = \$102  & pcpi_wr;
+  assign taken = | { \$104 , fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+  assign \$105  = pcpi_insn[6:0] == 4'hb;
+  assign pcpi_wait = pcpi_valid & \$105 ;
+  assign \$106  = ~ issued;
+  assign cmd_valid = pcpi_wait & \$106 ;
+  assign \$107  = order_w == 5'h1f;
+  assign \$108  = order_w + 1'h1;
+  assign \$109  = \$107  ? 6'h00 : \$108 ;
+  assign \$110  = | order_w;
+  assign \$111  = ~ \$110 ;
+  assign \$112  = order_w == 1'h1;
+  assign \$113  = order_w == 2'h2;
+  assign \$114  = order_w == 2'h3;
+  assign \$115  = order_w == 3'h4;
+  assign \$116  = order_w == 3'h5;
+  assign \$117  = order_w == 3'h6;
+  assign \$118  = order_w == 3'h7;
+  assign \$119  = order_w == 4'h8;
+  assign \$120  = order_w == 4'h9;
+  assign \$121  = order_w == 4'ha;
+  assign \$122  = order_w == 4'hb;
+  assign \$123  = order_w == 4'hc;
+  assign \$124  = order_w == 4'hd;
+  assign \$125  = order_w == 4'he;
+  assign \$126  = order_w == 4'hf;
+  assign \$127  = order_w == 5'h10;
+  assign \$128  = order_w == 5'h11;
+  assign \$129  = order_w == 5'h12;
+  assign \$130  = order_w == 5'h13;
+  assign \$131  = order_w == 5'h14;
+  assign \$132  = order_w == 5'h15;
+  assign \$133  = order_w == 5'h16;
+  assign \$134  = order_w == 5'h17;
+  assign \$135  = order_w == 5'h18;
+  assign \$136  = order_w == 5'h19;
+  assign \$137  = order_w == 5'h1a;
+  assign \$138  = order_w == 5'h1b;
+  assign \$139  = order_w == 5'h1c;
+  assign \$140  = order_w == 5'h1d;
+  assign \$141  = order_w == 5'h1e;
+  assign \$142  = order_w == 5'h1f;
+  assign \$143  = order_r == 5'h1f;
+  assign \$144  = order_r + 1'h1;
+  assign \$145  = \$143  ? 6'h00 : \$144 ;
+  assign \$146  = order_count + \$signal ;
+  assign \$147  = \$146  - pop;
+  assign \$148  = cmd_valid & cmd_ready;
   always @(posedge clk)
-    c_valid <= \$143 ;
+    c_valid <= \$149 ;
   always @(posedge clk)
-    c_fid <= \$144 ;
+    c_fid <= \$150 ;
   always @(posedge clk)
-    i__payload <= \$145 ;
+    i__payload <= \$151 ;
   always @(posedge clk)
-    c_in1 <= \$146 ;
+    c_in1 <= \$152 ;
   always @(posedge clk)
-    order_w <= \$147 ;
+    order_w <= \$153 ;
   always @(posedge clk)
-    order_0 <= \$148 ;
+    order_0 <= \$154 ;
   always @(posedge clk)
-    order_1 <= \$149 ;
+    order_1 <= \$155 ;
   always @(posedge clk)
-    order_2 <= \$150 ;
+    order_2 <= \$156 ;
   always @(posedge clk)
-    order_3 <= \$151 ;
+    order_3 <= \$157 ;
   always @(posedge clk)
-    order_4 <= \$152 ;
+    order_4 <= \$158 ;
   always @(posedge clk)
-    order_5 <= \$153 ;
+    order_5 <= \$159 ;
   always @(posedge clk)
-    order_6 <= \$154 ;
+    order_6 <= \$160 ;
   always @(posedge clk)
-    order_7 <= \$155 ;
+    order_7 <= \$161 ;
   always @(posedge clk)
-    order_8 <= \$156 ;
+    order_8 <= \$162 ;
   always @(posedge clk)
-    order_9 <= \$157 ;
+    order_9 <= \$163 ;
   always @(posedge clk)
-    order_10 <= \$158 ;
+    order_10 <= \$164 ;
   always @(posedge clk)
-    order_11 <= \$159 ;
+    order_11 <= \$165 ;
   always @(posedge clk)
-    order_12 <= \$160 ;
+    order_12 <= \$166 ;
   always @(posedge clk)
-    order_13 <= \$161 ;
+    order_13 <= \$167 ;
   always @(posedge clk)
-    order_14 <= \$162 ;
+    order_14 <= \$168 ;
   always @(posedge clk)
-    order_15 <= \$163 ;
+    order_15 <= \$169 ;
   always @(posedge clk)
-    order_16 <= \$164 ;
+    order_16 <= \$170 ;
   always @(posedge clk)
-    order_17 <= \$165 ;
+    order_17 <= \$171 ;
   always @(posedge clk)
-    order_18 <= \$166 ;
+    order_18 <= \$172 ;
   always @(posedge clk)
-    order_19 <= \$167 ;
+    order_19 <= \$173 ;
   always @(posedge clk)
-    order_20 <= \$168 ;
+    order_20 <= \$174 ;
   always @(posedge clk)
-    order_21 <= \$169 ;
+    order_21 <= \$175 ;
   always @(posedge clk)
-    order_22 <= \$170 ;
+    order_22 <= \$176 ;
   always @(posedge clk)
-    order_23 <= \$171 ;
+    order_23 <= \$177 ;
   always @(posedge clk)
-    order_24 <= \$172 ;
+    order_24 <= \$178 ;
   always @(posedge clk)
-    order_25 <= \$173 ;
+    order_25 <= \$179 ;
   always @(posedge clk)
-    order_26 <= \$174 ;
+    order_26 <= \$180 ;
   always @(posedge clk)
-    order_27 <= \$175 ;
+    order_27 <= \$181 ;
   always @(posedge clk)
-    order_28 <= \$176 ;
+    order_28 <= \$182 ;
   always @(posedge clk)
-    order_29 <= \$177 ;
+    order_29 <= \$183 ;
   always @(posedge clk)
-    order_30 <= \$178 ;
+    order_30 <= \$184 ;
   always @(posedge clk)
-    order_31 <= \$179 ;
+    order_31 <= \$185 ;
   always @(posedge clk)
-    order_r <= \$180 ;
+    order_r <= \$186 ;
   always @(posedge clk)
-    order_count <= \$181 ;
+    order_count <= \$187 ;
   always @(posedge clk)
-    issued <= \$182 ;
+    issued <= \$188 ;
   \CfuPcpi.glu_int8x4  glu_int8x4 (
     .clk(clk),
-    .i__ready(\i__ready$99 ),
-    .i__valid(\i__valid$96 ),
-    .o__payload(\o__payload$119 ),
-    .o__ready(\o__ready$97 ),
-    .o__valid(\o__valid$115 ),
-    .\port$3576$0 (i__payload),
-    .\port$3578$0 (c_in1),
+    .i__ready(\i__ready$105 ),
+    .i__valid(\i__valid$102 ),
+    .o__payload(\o__payload$127 ),
+    .o__ready(\o__ready$103 ),
+    .o__valid(\o__valid$122 ),
+    .\port$3614$0 (i__payload),
+    .\port$3616$0 (c_in1),
     .rst(reset)
   );
   \CfuPcpi.hardtanh_int8x4  hardtanh_int8x4 (
     .i__payload(i__payload),
-    .o__payload(\o__payload$109 ),
+    .o__payload(\o__payload$115 ),
     .o__valid(\i__valid$74 )
   );
   \CfuPcpi.hardtanh_q12x2  hardtanh_q12x2 (
     .i__payload(i__payload),
-    .o__payload(\o__payload$110 ),
+    .o__payload(\o__payload$116 ),
     .o__valid(\i__valid$77 )
   );
   \CfuPcpi.prelu_int8x4  prelu_int8x4 (
     .clk(clk),
-    .i__ready(\i__ready$104 ),
-    .i__valid(\i__valid$101 ),
-    .o__payload(\o__payload$120 ),
-    .o__ready(\o__ready$102 ),
-    .o__valid(\o__valid$116 ),
-    .\port$3576$0 (i__payload),
-    .\port$3578$0 (c_in1),
+    .i__ready(\i__ready$110 ),
+    .i__valid(\i__valid$107 ),
+    .o__payload(\o__payload$128 ),
+    .o__ready(\o__ready$108 ),
+    .o__valid(\o__valid$123 ),
+    .\port$3614$0 (i__payload),
+    .\port$3616$0 (c_in1),
     .rst(reset)
   );
   \CfuPcpi.relu6_int8x4  relu6_int8x4 (
@@ -680,18 +705,29 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   );
   \CfuPcpi.relu6_q12x2  relu6_q12x2 (
     .i__payload(i__payload),
-    .o__payload(\o__payload$108 ),
+    .o__payload(\o__payload$114 ),
     .o__valid(\i__valid$71 )
   );
-  \CfuPcpi.shared_horner_16_16x2  shared_horner_16_16x2 (
+  \CfuPcpi.shared_horner1_16_16x2  shared_horner1_16_16x2 (
     .clk(clk),
     .i__payload(\i__payload$89 ),
     .i__ready(\i__ready$94 ),
     .i__valid(\i__valid$91 ),
-    .l0_y_p2(\$187 ),
-    .l1_y_p2(\$188 ),
+    .l0_y_p2(\$193 ),
+    .l1_y_p2(\$194 ),
     .o__ready(\o__ready$92 ),
-    .o__valid(\o__valid$114 ),
+    .o__valid(\o__valid$120 ),
+    .rst(reset)
+  );
+  \CfuPcpi.shared_horner2_16_16x2  shared_horner2_16_16x2 (
+    .clk(clk),
+    .i__payload(\i__payload$95 ),
+    .i__ready(\i__ready$100 ),
+    .i__valid(\i__valid$97 ),
+    .l0_y_p3(\$195 ),
+    .l1_y_p3(\$196 ),
+    .o__ready(\o__ready$98 ),
+    .o__valid(\o__valid$121 ),
     .rst(reset)
   );
   \CfuPcpi.shared_table_8_8x4  shared_table_8_8x4 (
@@ -699,10 +735,10 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
     .i__payload(\i__payload$82 ),
     .i__ready(i__ready),
     .i__valid(\i__valid$84 ),
-    .l0_y(\$183 ),
-    .l1_y(\$184 ),
-    .l2_y(\$185 ),
-    .l3_y(\$186 ),
+    .l0_y(\$189 ),
+    .l1_y(\$190 ),
+    .l2_y(\$191 ),
+    .l3_y(\$192 ),
     .o__ready(\o__ready$86 ),
     .o__valid(o__valid),
     .rst(reset)
@@ -801,24 +837,31 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \i__payload$89 [2:0] = 3'h0;
+    \i__payload$89 [0] = 1'h0;
     if (sel_hardsigmoid_q12x2) begin
-      \i__payload$89 [2:0] = 3'h0;
-    end
-    if (sel_sigmoid_q12x2) begin
-      \i__payload$89 [2:0] = 3'h1;
-    end
-    if (sel_tanh_q12x2) begin
-      \i__payload$89 [2:0] = 3'h2;
-    end
-    if (sel_gelu_q12x2) begin
-      \i__payload$89 [2:0] = 3'h3;
-    end
-    if (sel_silu_q12x2) begin
-      \i__payload$89 [2:0] = 3'h4;
+      \i__payload$89 [0] = 1'h0;
     end
     begin
-        \i__payload$89 [34:3] = i__payload;
+        \i__payload$89 [32:1] = i__payload;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \i__payload$95 [1:0] = 2'h0;
+    if (sel_sigmoid_q12x2) begin
+      \i__payload$95 [1:0] = 2'h0;
+    end
+    if (sel_tanh_q12x2) begin
+      \i__payload$95 [1:0] = 2'h1;
+    end
+    if (sel_gelu_q12x2) begin
+      \i__payload$95 [1:0] = 2'h2;
+    end
+    if (sel_silu_q12x2) begin
+      \i__payload$95 [1:0] = 2'h3;
+    end
+    begin
+        \i__payload$95 [33:2] = i__payload;
     end
   end
   always @* begin
@@ -828,35 +871,38 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
       direct_value = o__payload;
     end
     if (sel_relu6_q12x2) begin
-      direct_value = \o__payload$108 ;
+      direct_value = \o__payload$114 ;
     end
     if (sel_hardtanh_int8x4) begin
-      direct_value = \o__payload$109 ;
+      direct_value = \o__payload$115 ;
     end
     if (sel_hardtanh_q12x2) begin
-      direct_value = \o__payload$110 ;
+      direct_value = \o__payload$116 ;
     end
-    if (\$68 ) begin
+    if (\$73 ) begin
       direct_value = 32'd1213661456;
     end
-    if (\$91 ) begin
+    if (\$96 ) begin
       direct_value = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    push_index = 2'h0;
+    push_index = 3'h0;
     if (fire_shared_table_8_8x4) begin
-      push_index = 2'h0;
+      push_index = 3'h0;
     end
-    if (fire_shared_horner_16_16x2) begin
-      push_index = 2'h1;
+    if (fire_shared_horner1_16_16x2) begin
+      push_index = 3'h1;
+    end
+    if (fire_shared_horner2_16_16x2) begin
+      push_index = 3'h2;
     end
     if (fire_glu_int8x4) begin
-      push_index = 2'h2;
+      push_index = 3'h3;
     end
     if (fire_prelu_int8x4) begin
-      push_index = 2'h3;
+      push_index = 3'h4;
     end
   end
   always @* begin
@@ -866,116 +912,65 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
       pcpi_rd = direct_value;
     end
     if (head_shared_table_8_8x4) begin
-      pcpi_rd = { \$186 , \$185 , \$184 , \$183  };
+      pcpi_rd = { \$192 , \$191 , \$190 , \$189  };
     end
-    if (head_shared_horner_16_16x2) begin
-      pcpi_rd = { \$188 , \$187  };
+    if (head_shared_horner1_16_16x2) begin
+      pcpi_rd = { \$194 , \$193  };
+    end
+    if (head_shared_horner2_16_16x2) begin
+      pcpi_rd = { \$196 , \$195  };
     end
     if (head_glu_int8x4) begin
-      pcpi_rd = \o__payload$119 ;
+      pcpi_rd = \o__payload$127 ;
     end
     if (head_prelu_int8x4) begin
-      pcpi_rd = \o__payload$120 ;
+      pcpi_rd = \o__payload$128 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = c_valid;
+    \$149  = c_valid;
     if (cmd_ready) begin
-      \$143  = cmd_valid;
+      \$149  = cmd_valid;
     end
     if (reset) begin
-      \$143  = 1'h0;
+      \$149  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = c_fid;
+    \$150  = c_fid;
     if (cmd_ready) begin
-      \$144  = { pcpi_insn[31:25], pcpi_insn[14:12] };
+      \$150  = { pcpi_insn[31:25], pcpi_insn[14:12] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = i__payload;
+    \$151  = i__payload;
     if (cmd_ready) begin
-      \$145  = pcpi_rs1;
+      \$151  = pcpi_rs1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = c_in1;
+    \$152  = c_in1;
     if (cmd_ready) begin
-      \$146  = pcpi_rs2;
+      \$152  = pcpi_rs2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = order_w;
+    \$153  = order_w;
     if (\$signal ) begin
-      \$147  = \$103 [4:0];
+      \$153  = \$109 [4:0];
     end
     if (reset) begin
-      \$147  = 5'h00;
+      \$153  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = order_0;
-    if (\$signal ) begin
-      if (\$105 ) begin
-        \$148  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = order_1;
-    if (\$signal ) begin
-      if (\$106 ) begin
-        \$149  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = order_2;
-    if (\$signal ) begin
-      if (\$107 ) begin
-        \$150  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = order_3;
-    if (\$signal ) begin
-      if (\$108 ) begin
-        \$151  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = order_4;
-    if (\$signal ) begin
-      if (\$109 ) begin
-        \$152  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = order_5;
-    if (\$signal ) begin
-      if (\$110 ) begin
-        \$153  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = order_6;
+    \$154  = order_0;
     if (\$signal ) begin
       if (\$111 ) begin
         \$154  = push_index;
@@ -984,7 +979,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = order_7;
+    \$155  = order_1;
     if (\$signal ) begin
       if (\$112 ) begin
         \$155  = push_index;
@@ -993,7 +988,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = order_8;
+    \$156  = order_2;
     if (\$signal ) begin
       if (\$113 ) begin
         \$156  = push_index;
@@ -1002,7 +997,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = order_9;
+    \$157  = order_3;
     if (\$signal ) begin
       if (\$114 ) begin
         \$157  = push_index;
@@ -1011,7 +1006,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = order_10;
+    \$158  = order_4;
     if (\$signal ) begin
       if (\$115 ) begin
         \$158  = push_index;
@@ -1020,7 +1015,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = order_11;
+    \$159  = order_5;
     if (\$signal ) begin
       if (\$116 ) begin
         \$159  = push_index;
@@ -1029,7 +1024,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = order_12;
+    \$160  = order_6;
     if (\$signal ) begin
       if (\$117 ) begin
         \$160  = push_index;
@@ -1038,7 +1033,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = order_13;
+    \$161  = order_7;
     if (\$signal ) begin
       if (\$118 ) begin
         \$161  = push_index;
@@ -1047,7 +1042,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = order_14;
+    \$162  = order_8;
     if (\$signal ) begin
       if (\$119 ) begin
         \$162  = push_index;
@@ -1056,7 +1051,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = order_15;
+    \$163  = order_9;
     if (\$signal ) begin
       if (\$120 ) begin
         \$163  = push_index;
@@ -1065,7 +1060,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = order_16;
+    \$164  = order_10;
     if (\$signal ) begin
       if (\$121 ) begin
         \$164  = push_index;
@@ -1074,7 +1069,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = order_17;
+    \$165  = order_11;
     if (\$signal ) begin
       if (\$122 ) begin
         \$165  = push_index;
@@ -1083,7 +1078,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = order_18;
+    \$166  = order_12;
     if (\$signal ) begin
       if (\$123 ) begin
         \$166  = push_index;
@@ -1092,7 +1087,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = order_19;
+    \$167  = order_13;
     if (\$signal ) begin
       if (\$124 ) begin
         \$167  = push_index;
@@ -1101,7 +1096,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = order_20;
+    \$168  = order_14;
     if (\$signal ) begin
       if (\$125 ) begin
         \$168  = push_index;
@@ -1110,7 +1105,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = order_21;
+    \$169  = order_15;
     if (\$signal ) begin
       if (\$126 ) begin
         \$169  = push_index;
@@ -1119,7 +1114,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = order_22;
+    \$170  = order_16;
     if (\$signal ) begin
       if (\$127 ) begin
         \$170  = push_index;
@@ -1128,7 +1123,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = order_23;
+    \$171  = order_17;
     if (\$signal ) begin
       if (\$128 ) begin
         \$171  = push_index;
@@ -1137,7 +1132,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = order_24;
+    \$172  = order_18;
     if (\$signal ) begin
       if (\$129 ) begin
         \$172  = push_index;
@@ -1146,7 +1141,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = order_25;
+    \$173  = order_19;
     if (\$signal ) begin
       if (\$130 ) begin
         \$173  = push_index;
@@ -1155,7 +1150,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = order_26;
+    \$174  = order_20;
     if (\$signal ) begin
       if (\$131 ) begin
         \$174  = push_index;
@@ -1164,7 +1159,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = order_27;
+    \$175  = order_21;
     if (\$signal ) begin
       if (\$132 ) begin
         \$175  = push_index;
@@ -1173,7 +1168,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = order_28;
+    \$176  = order_22;
     if (\$signal ) begin
       if (\$133 ) begin
         \$176  = push_index;
@@ -1182,7 +1177,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = order_29;
+    \$177  = order_23;
     if (\$signal ) begin
       if (\$134 ) begin
         \$177  = push_index;
@@ -1191,7 +1186,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = order_30;
+    \$178  = order_24;
     if (\$signal ) begin
       if (\$135 ) begin
         \$178  = push_index;
@@ -1200,7 +1195,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = order_31;
+    \$179  = order_25;
     if (\$signal ) begin
       if (\$136 ) begin
         \$179  = push_index;
@@ -1209,31 +1204,85 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = order_r;
+    \$180  = order_26;
+    if (\$signal ) begin
+      if (\$137 ) begin
+        \$180  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$181  = order_27;
+    if (\$signal ) begin
+      if (\$138 ) begin
+        \$181  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$182  = order_28;
+    if (\$signal ) begin
+      if (\$139 ) begin
+        \$182  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$183  = order_29;
+    if (\$signal ) begin
+      if (\$140 ) begin
+        \$183  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$184  = order_30;
+    if (\$signal ) begin
+      if (\$141 ) begin
+        \$184  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$185  = order_31;
+    if (\$signal ) begin
+      if (\$142 ) begin
+        \$185  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$186  = order_r;
     if (pop) begin
-      \$180  = \$139 [4:0];
+      \$186  = \$145 [4:0];
     end
     if (reset) begin
-      \$180  = 5'h00;
+      \$186  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = \$141 [5:0];
+    \$187  = \$147 [5:0];
     if (reset) begin
-      \$181  = 6'h00;
+      \$187  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = issued;
-    if (\$142 ) begin
-      \$182  = 1'h1;
+    \$188  = issued;
+    if (\$148 ) begin
+      \$188  = 1'h1;
     end else if (pcpi_wr) begin
-      \$182  = 1'h0;
+      \$188  = 1'h0;
     end
     if (reset) begin
-      \$182  = 1'h0;
+      \$188  = 1'h0;
     end
   end
   assign c_in0 = i__payload;
@@ -1246,8 +1295,9 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \o__ready$78  = 1'h1;
   assign \i__payload$79  = { c_in1, i__payload };
   assign \i__payload$81  = { c_in1, i__payload };
-  assign \o__payload$117  = { \$186 , \$185 , \$184 , \$183  };
-  assign \o__payload$118  = { \$188 , \$187  };
+  assign \o__payload$124  = { \$192 , \$191 , \$190 , \$189  };
+  assign \o__payload$125  = { \$194 , \$193  };
+  assign \o__payload$126  = { \$196 , \$195  };
   assign rst = reset;
   assign pcpi_ready = pcpi_wr;
   assign \i__payload[0]  = i__payload[7:0];
@@ -1284,45 +1334,50 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \i__payload$81.a[3]  = c_in1[31:24];
   assign \i__payload$82.unit  = \i__payload$82 [2:0];
   assign \i__payload$82.x  = \i__payload$82 [34:3];
-  assign \i__payload$89.unit  = \i__payload$89 [2:0];
-  assign \i__payload$89.x  = \i__payload$89 [34:3];
+  assign \i__payload$89.unit  = \i__payload$89 [0];
+  assign \i__payload$89.x  = \i__payload$89 [32:1];
+  assign \i__payload$95.unit  = \i__payload$95 [1:0];
+  assign \i__payload$95.x  = \i__payload$95 [33:2];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \o__payload$108[0]  = \o__payload$108 [15:0];
-  assign \o__payload$108[1]  = \o__payload$108 [31:16];
-  assign \o__payload$109[0]  = \o__payload$109 [7:0];
-  assign \o__payload$109[1]  = \o__payload$109 [15:8];
-  assign \o__payload$109[2]  = \o__payload$109 [23:16];
-  assign \o__payload$109[3]  = \o__payload$109 [31:24];
-  assign \o__payload$110[0]  = \o__payload$110 [15:0];
-  assign \o__payload$110[1]  = \o__payload$110 [31:16];
-  assign \o__payload$119[0]  = \o__payload$119 [7:0];
-  assign \o__payload$119[1]  = \o__payload$119 [15:8];
-  assign \o__payload$119[2]  = \o__payload$119 [23:16];
-  assign \o__payload$119[3]  = \o__payload$119 [31:24];
-  assign \o__payload$120[0]  = \o__payload$120 [7:0];
-  assign \o__payload$120[1]  = \o__payload$120 [15:8];
-  assign \o__payload$120[2]  = \o__payload$120 [23:16];
-  assign \o__payload$120[3]  = \o__payload$120 [31:24];
+  assign \o__payload$114[0]  = \o__payload$114 [15:0];
+  assign \o__payload$114[1]  = \o__payload$114 [31:16];
+  assign \o__payload$115[0]  = \o__payload$115 [7:0];
+  assign \o__payload$115[1]  = \o__payload$115 [15:8];
+  assign \o__payload$115[2]  = \o__payload$115 [23:16];
+  assign \o__payload$115[3]  = \o__payload$115 [31:24];
+  assign \o__payload$116[0]  = \o__payload$116 [15:0];
+  assign \o__payload$116[1]  = \o__payload$116 [31:16];
+  assign \o__payload$127[0]  = \o__payload$127 [7:0];
+  assign \o__payload$127[1]  = \o__payload$127 [15:8];
+  assign \o__payload$127[2]  = \o__payload$127 [23:16];
+  assign \o__payload$127[3]  = \o__payload$127 [31:24];
+  assign \o__payload$128[0]  = \o__payload$128 [7:0];
+  assign \o__payload$128[1]  = \o__payload$128 [15:8];
+  assign \o__payload$128[2]  = \o__payload$128 [23:16];
+  assign \o__payload$128[3]  = \o__payload$128 [31:24];
   assign \$20  = \$2 ;
   assign \$26  = \$2 ;
   assign \$31  = \$2 ;
   assign \$36  = \$2 ;
-  assign \$96  = \$2 ;
-  assign pop = \$97 ;
-  assign \$33  = sel_glu_int8x4;
-  assign \$38  = sel_prelu_int8x4;
-  assign \$98  = direct;
+  assign \$41  = \$2 ;
+  assign \$102  = \$2 ;
+  assign pop = \$103 ;
+  assign \$28  = sel_hardsigmoid_q12x2;
+  assign \$38  = sel_glu_int8x4;
+  assign \$43  = sel_prelu_int8x4;
+  assign \$104  = direct;
   assign \o__ready$86  = head_shared_table_8_8x4;
-  assign \o__ready$92  = head_shared_horner_16_16x2;
-  assign \o__ready$97  = head_glu_int8x4;
-  assign \o__ready$102  = head_prelu_int8x4;
+  assign \o__ready$92  = head_shared_horner1_16_16x2;
+  assign \o__ready$98  = head_shared_horner2_16_16x2;
+  assign \o__ready$103  = head_glu_int8x4;
+  assign \o__ready$108  = head_prelu_int8x4;
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , \port$3578$0 , o__payload, o__valid, clk);
+module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3614$0 , \port$3616$0 , o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [24:0] \$10 ;
@@ -1474,10 +1529,10 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , \p
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$3576$0 ;
-  wire [31:0] \port$3576$0 ;
-  input [31:0] \port$3578$0 ;
-  wire [31:0] \port$3578$0 ;
+  input [31:0] \port$3614$0 ;
+  wire [31:0] \port$3614$0 ;
+  input [31:0] \port$3616$0 ;
+  wire [31:0] \port$3616$0 ;
   reg [7:0] port__addr = 8'h00;
   reg [7:0] \port__addr$11  = 8'h00;
   reg [7:0] \port__addr$18  = 8'h00;
@@ -1680,14 +1735,14 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , \p
   assign \$46  = $signed(l3_s3_acc) + $signed(17'h08000);
   assign \$48  = \$45  ? 25'h1ffff80 : \$47 ;
   assign \$49  = \$42  ? 25'h000007f : \$48 ;
-  assign \$50  = - $signed(\port$3576$0 [7:0]);
-  assign \$51  = \port$3576$0 [7] ? \$50  : { \port$3576$0 [7], \port$3576$0 [7:0] };
-  assign \$52  = - $signed(\port$3576$0 [15:8]);
-  assign \$53  = \port$3576$0 [15] ? \$52  : { \port$3576$0 [15], \port$3576$0 [15:8] };
-  assign \$54  = - $signed(\port$3576$0 [23:16]);
-  assign \$55  = \port$3576$0 [23] ? \$54  : { \port$3576$0 [23], \port$3576$0 [23:16] };
-  assign \$56  = - $signed(\port$3576$0 [31:24]);
-  assign \$57  = \port$3576$0 [31] ? \$56  : { \port$3576$0 [31], \port$3576$0 [31:24] };
+  assign \$50  = - $signed(\port$3614$0 [7:0]);
+  assign \$51  = \port$3614$0 [7] ? \$50  : { \port$3614$0 [7], \port$3614$0 [7:0] };
+  assign \$52  = - $signed(\port$3614$0 [15:8]);
+  assign \$53  = \port$3614$0 [15] ? \$52  : { \port$3614$0 [15], \port$3614$0 [15:8] };
+  assign \$54  = - $signed(\port$3614$0 [23:16]);
+  assign \$55  = \port$3614$0 [23] ? \$54  : { \port$3614$0 [23], \port$3614$0 [23:16] };
+  assign \$56  = - $signed(\port$3614$0 [31:24]);
+  assign \$57  = \port$3614$0 [31] ? \$56  : { \port$3614$0 [31], \port$3614$0 [31:24] };
   always @(posedge clk)
     valid_0 <= \$58 ;
   always @(posedge clk)
@@ -1789,14 +1844,14 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , \p
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$61  = l0_a_p0;
     if (i__ready) begin
-      \$61  = \port$3578$0 [7:0];
+      \$61  = \port$3616$0 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$62  = l0_neg_p0;
     if (i__ready) begin
-      \$62  = \port$3576$0 [7];
+      \$62  = \port$3614$0 [7];
     end
   end
   always @* begin
@@ -1838,14 +1893,14 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , \p
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$68  = l1_a_p0;
     if (i__ready) begin
-      \$68  = \port$3578$0 [15:8];
+      \$68  = \port$3616$0 [15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$69  = l1_neg_p0;
     if (i__ready) begin
-      \$69  = \port$3576$0 [15];
+      \$69  = \port$3614$0 [15];
     end
   end
   always @* begin
@@ -1887,14 +1942,14 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , \p
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$75  = l2_a_p0;
     if (i__ready) begin
-      \$75  = \port$3578$0 [23:16];
+      \$75  = \port$3616$0 [23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$76  = l2_neg_p0;
     if (i__ready) begin
-      \$76  = \port$3576$0 [23];
+      \$76  = \port$3614$0 [23];
     end
   end
   always @* begin
@@ -1936,14 +1991,14 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , \p
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$82  = l3_a_p0;
     if (i__ready) begin
-      \$82  = \port$3578$0 [31:24];
+      \$82  = \port$3616$0 [31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$83  = l3_neg_p0;
     if (i__ready) begin
-      \$83  = \port$3576$0 [31];
+      \$83  = \port$3614$0 [31];
     end
   end
   always @* begin
@@ -1982,21 +2037,21 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , \p
   assign \port__en$20  = i__ready;
   assign l3_x_p0 = \port__addr$25 ;
   assign \port__en$27  = i__ready;
-  assign i__payload = { \port$3578$0 , \port$3576$0  };
+  assign i__payload = { \port$3616$0 , \port$3614$0  };
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \i__payload.x  = \port$3576$0 ;
-  assign \i__payload.x[0]  = \port$3576$0 [7:0];
-  assign \i__payload.x[1]  = \port$3576$0 [15:8];
-  assign \i__payload.x[2]  = \port$3576$0 [23:16];
-  assign \i__payload.x[3]  = \port$3576$0 [31:24];
-  assign \i__payload.a  = \port$3578$0 ;
-  assign \i__payload.a[0]  = \port$3578$0 [7:0];
-  assign \i__payload.a[1]  = \port$3578$0 [15:8];
-  assign \i__payload.a[2]  = \port$3578$0 [23:16];
-  assign \i__payload.a[3]  = \port$3578$0 [31:24];
+  assign \i__payload.x  = \port$3614$0 ;
+  assign \i__payload.x[0]  = \port$3614$0 [7:0];
+  assign \i__payload.x[1]  = \port$3614$0 [15:8];
+  assign \i__payload.x[2]  = \port$3614$0 [23:16];
+  assign \i__payload.x[3]  = \port$3614$0 [31:24];
+  assign \i__payload.a  = \port$3616$0 ;
+  assign \i__payload.a[0]  = \port$3616$0 [7:0];
+  assign \i__payload.a[1]  = \port$3616$0 [15:8];
+  assign \i__payload.a[2]  = \port$3616$0 [23:16];
+  assign \i__payload.a[3]  = \port$3616$0 [31:24];
   assign o__payload[31:24] = \$49 [7:0];
   assign o__payload[23:16] = \$37 [7:0];
   assign o__payload[15:8] = \$25 [7:0];
@@ -2530,7 +2585,7 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , \port$3578$0 , o__valid, o__payload, clk);
+module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3614$0 , \port$3616$0 , o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
   wire [14:0] \$10 ;
@@ -2646,10 +2701,10 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , 
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$3576$0 ;
-  wire [31:0] \port$3576$0 ;
-  input [31:0] \port$3578$0 ;
-  wire [31:0] \port$3578$0 ;
+  input [31:0] \port$3614$0 ;
+  wire [31:0] \port$3614$0 ;
+  input [31:0] \port$3616$0 ;
+  wire [31:0] \port$3616$0 ;
   input rst;
   wire rst;
   assign \$20  = $signed(\$19 ) + $signed(1'h0);
@@ -2695,14 +2750,14 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , 
     o__payload <= \$79 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(\port$3576$0 [7:0]) >= $signed(1'h0);
-  assign \$3  = $signed(\port$3578$0 [7:0]) * $signed(\port$3576$0 [7:0]);
-  assign \$5  = $signed(\port$3576$0 [15:8]) >= $signed(1'h0);
-  assign \$6  = $signed(\port$3578$0 [15:8]) * $signed(\port$3576$0 [15:8]);
-  assign \$8  = $signed(\port$3576$0 [23:16]) >= $signed(1'h0);
-  assign \$9  = $signed(\port$3578$0 [23:16]) * $signed(\port$3576$0 [23:16]);
-  assign \$11  = $signed(\port$3576$0 [31:24]) >= $signed(1'h0);
-  assign \$12  = $signed(\port$3578$0 [31:24]) * $signed(\port$3576$0 [31:24]);
+  assign \$2  = $signed(\port$3614$0 [7:0]) >= $signed(1'h0);
+  assign \$3  = $signed(\port$3616$0 [7:0]) * $signed(\port$3614$0 [7:0]);
+  assign \$5  = $signed(\port$3614$0 [15:8]) >= $signed(1'h0);
+  assign \$6  = $signed(\port$3616$0 [15:8]) * $signed(\port$3614$0 [15:8]);
+  assign \$8  = $signed(\port$3614$0 [23:16]) >= $signed(1'h0);
+  assign \$9  = $signed(\port$3616$0 [23:16]) * $signed(\port$3614$0 [23:16]);
+  assign \$11  = $signed(\port$3614$0 [31:24]) >= $signed(1'h0);
+  assign \$12  = $signed(\port$3616$0 [31:24]) * $signed(\port$3614$0 [31:24]);
   assign \$15  = $signed(\$14 ) + $signed(1'h0);
   assign \$16  = $signed(\$15 [15:0]) + $signed(8'h40);
   assign \$18  = $signed(\$17 ) > $signed(8'h7f);
@@ -2797,25 +2852,25 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3576$0 , 
       \$79  = 32'd0;
     end
   end
-  assign i__payload = { \port$3578$0 , \port$3576$0  };
-  assign \i__payload.x  = \port$3576$0 ;
-  assign \i__payload.x[0]  = \port$3576$0 [7:0];
-  assign \i__payload.x[1]  = \port$3576$0 [15:8];
-  assign \i__payload.x[2]  = \port$3576$0 [23:16];
-  assign \i__payload.x[3]  = \port$3576$0 [31:24];
-  assign \i__payload.a  = \port$3578$0 ;
-  assign \i__payload.a[0]  = \port$3578$0 [7:0];
-  assign \i__payload.a[1]  = \port$3578$0 [15:8];
-  assign \i__payload.a[2]  = \port$3578$0 [23:16];
-  assign \i__payload.a[3]  = \port$3578$0 [31:24];
+  assign i__payload = { \port$3616$0 , \port$3614$0  };
+  assign \i__payload.x  = \port$3614$0 ;
+  assign \i__payload.x[0]  = \port$3614$0 [7:0];
+  assign \i__payload.x[1]  = \port$3614$0 [15:8];
+  assign \i__payload.x[2]  = \port$3614$0 [23:16];
+  assign \i__payload.x[3]  = \port$3614$0 [31:24];
+  assign \i__payload.a  = \port$3616$0 ;
+  assign \i__payload.a[0]  = \port$3616$0 [7:0];
+  assign \i__payload.a[1]  = \port$3616$0 [15:8];
+  assign \i__payload.a[2]  = \port$3616$0 [23:16];
+  assign \i__payload.a[3]  = \port$3616$0 [31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$4  = { \port$3576$0 [7:0], 7'h00 };
-  assign \$7  = { \port$3576$0 [15:8], 7'h00 };
-  assign \$10  = { \port$3576$0 [23:16], 7'h00 };
-  assign \$13  = { \port$3576$0 [31:24], 7'h00 };
+  assign \$4  = { \port$3614$0 [7:0], 7'h00 };
+  assign \$7  = { \port$3614$0 [15:8], 7'h00 };
+  assign \$10  = { \port$3614$0 [23:16], 7'h00 };
+  assign \$13  = { \port$3614$0 [31:24], 7'h00 };
   assign \$14  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
   assign \$17  = { \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16:7] };
   assign \$19  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
@@ -3261,1543 +3316,2004 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.shared_horner_16_16x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, l0_y_p2, l1_y_p2, clk);
+module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, l0_y_p2, l1_y_p2, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
-  wire [15:0] \$10 ;
-  wire [15:0] \$100 ;
-  wire [15:0] \$1000 ;
-  wire [15:0] \$1001 ;
-  wire [16:0] \$1002 ;
-  wire \$1003 ;
-  wire \$1004 ;
-  wire [15:0] \$1005 ;
-  wire [15:0] \$1006 ;
-  wire [16:0] \$1007 ;
+  wire [32:0] \$10 ;
+  wire \$11 ;
+  wire [31:0] \$12 ;
+  wire [33:0] \$13 ;
+  wire [32:0] \$14 ;
+  wire [32:0] \$15 ;
+  wire [32:0] \$16 ;
+  wire [33:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [33:0] \$19 ;
+  wire \$2 ;
+  wire [32:0] \$20 ;
+  wire [32:0] \$21 ;
+  wire \$22 ;
+  wire [31:0] \$23 ;
+  wire [33:0] \$24 ;
+  wire [32:0] \$25 ;
+  wire [32:0] \$26 ;
+  wire [32:0] \$27 ;
+  reg \$28 ;
+  reg \$29 ;
+  wire \$3 ;
+  reg \$30 ;
+  reg \$31 ;
+  reg [15:0] \$32 ;
+  reg \$33 ;
+  reg [15:0] \$34 ;
+  reg [1:0] \$35 ;
+  reg [30:0] \$36 ;
+  reg [32:0] \$37 ;
+  reg \$38 ;
+  reg [15:0] \$39 ;
+  wire \$4 ;
+  reg \$40 ;
+  reg [15:0] \$41 ;
+  reg [15:0] \$42 ;
+  reg \$43 ;
+  reg [15:0] \$44 ;
+  reg \$45 ;
+  reg [15:0] \$46 ;
+  reg [1:0] \$47 ;
+  reg [30:0] \$48 ;
+  reg [32:0] \$49 ;
+  wire \$5 ;
+  reg \$50 ;
+  reg [15:0] \$51 ;
+  reg \$52 ;
+  reg [15:0] \$53 ;
+  reg [15:0] \$54 ;
+  wire [33:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [33:0] \$8 ;
+  wire [32:0] \$9 ;
+  input clk;
+  wire clk;
+  input [32:0] i__payload;
+  wire [32:0] i__payload;
+  wire \i__payload.unit ;
+  wire [31:0] \i__payload.x ;
+  output i__ready;
+  wire i__ready;
+  input i__valid;
+  wire i__valid;
+  reg [32:0] l0_c0_p1 = 33'h000000000;
+  reg l0_neg_p0 = 1'h0;
+  reg l0_neg_p1 = 1'h0;
+  reg [30:0] l0_prod0_p1 = 31'h00000000;
+  reg [1:0] l0_seg_p0 = 2'h0;
+  reg [15:0] l0_t_p0 = 16'h0000;
+  reg [15:0] l0_t_p1 = 16'h0000;
+  reg [32:0] l0_u0_c0;
+  reg [17:0] l0_u0_c1;
+  reg [1:0] l0_u0_seg;
+  reg l0_unit_p0 = 1'h0;
+  reg l0_unit_p1 = 1'h0;
+  reg [15:0] l0_x_p0 = 16'h0000;
+  reg [15:0] l0_x_p1 = 16'h0000;
+  output [15:0] l0_y_p2;
+  reg [15:0] l0_y_p2 = 16'h0000;
+  reg [32:0] l1_c0_p1 = 33'h000000000;
+  reg l1_neg_p0 = 1'h0;
+  reg l1_neg_p1 = 1'h0;
+  reg [30:0] l1_prod0_p1 = 31'h00000000;
+  reg [1:0] l1_seg_p0 = 2'h0;
+  reg [15:0] l1_t_p0 = 16'h0000;
+  reg [15:0] l1_t_p1 = 16'h0000;
+  reg [32:0] l1_u0_c0;
+  reg [17:0] l1_u0_c1;
+  reg [1:0] l1_u0_seg;
+  reg l1_unit_p0 = 1'h0;
+  reg l1_unit_p1 = 1'h0;
+  reg [15:0] l1_x_p0 = 16'h0000;
+  reg [15:0] l1_x_p1 = 16'h0000;
+  output [15:0] l1_y_p2;
+  reg [15:0] l1_y_p2 = 16'h0000;
+  wire [31:0] o__payload;
+  input o__ready;
+  wire o__ready;
+  output o__valid;
+  reg o__valid = 1'h0;
+  input rst;
+  wire rst;
+  reg valid_0 = 1'h0;
+  reg valid_1 = 1'h0;
+  always @(posedge clk)
+    l0_neg_p0 <= \$33 ;
+  always @(posedge clk)
+    l0_t_p0 <= \$34 ;
+  always @(posedge clk)
+    l0_seg_p0 <= \$35 ;
+  always @(posedge clk)
+    l0_prod0_p1 <= \$36 ;
+  always @(posedge clk)
+    l0_c0_p1 <= \$37 ;
+  always @(posedge clk)
+    l0_unit_p1 <= \$38 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$39 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$40 ;
+  always @(posedge clk)
+    l0_t_p1 <= \$41 ;
+  always @(posedge clk)
+    l0_y_p2 <= \$42 ;
+  always @(posedge clk)
+    l1_unit_p0 <= \$43 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$44 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$45 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$46 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$47 ;
+  always @(posedge clk)
+    l1_prod0_p1 <= \$48 ;
+  always @(posedge clk)
+    l1_c0_p1 <= \$49 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$50 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$51 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$52 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$53 ;
+  always @(posedge clk)
+    l1_y_p2 <= \$54 ;
+  assign \$1  = ~ o__valid;
+  assign i__ready = \$1  | o__ready;
+  assign \$2  = $signed(i__payload[16:1]) >= $signed(15'h5000);
+  assign \$3  = $signed(i__payload[16:1]) >= $signed(15'h3000);
+  assign \$4  = $signed(i__payload[32:17]) >= $signed(15'h5000);
+  assign \$5  = $signed(i__payload[32:17]) >= $signed(15'h3000);
+  assign \$6  = $signed(l0_u0_c1) * $signed(l0_t_p0);
+  assign \$8  = $signed(\$7 ) + $signed(l0_c0_p1);
+  assign \$9  = \$8 [31:0] + 15'h4000;
+  assign \$11  = \$10  > 16'hffff;
+  assign \$13  = $signed(\$12 ) + $signed(l0_c0_p1);
+  assign \$14  = \$13 [31:0] + 15'h4000;
+  assign \$16  = \$11  ? 33'h00000ffff : \$15 ;
+  assign \$17  = $signed(l1_u0_c1) * $signed(l1_t_p0);
+  assign \$19  = $signed(\$18 ) + $signed(l1_c0_p1);
+  assign \$20  = \$19 [31:0] + 15'h4000;
+  assign \$22  = \$21  > 16'hffff;
+  assign \$24  = $signed(\$23 ) + $signed(l1_c0_p1);
+  assign \$25  = \$24 [31:0] + 15'h4000;
+  assign \$27  = \$22  ? 33'h00000ffff : \$26 ;
+  always @(posedge clk)
+    valid_0 <= \$28 ;
+  always @(posedge clk)
+    valid_1 <= \$29 ;
+  always @(posedge clk)
+    o__valid <= \$30 ;
+  always @(posedge clk)
+    l0_unit_p0 <= \$31 ;
+  always @(posedge clk)
+    l0_x_p0 <= \$32 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$34  = l0_t_p0;
+    if (i__ready) begin
+      \$34  = i__payload[16:1];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$35  = l0_seg_p0;
+    if (i__ready) begin
+      \$35  = l0_u0_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$36  = l0_prod0_p1;
+    if (i__ready) begin
+      \$36  = \$6 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$37  = l0_c0_p1;
+    if (i__ready) begin
+      \$37  = l0_u0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$38  = l0_unit_p1;
+    if (i__ready) begin
+      \$38  = l0_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$39  = l0_x_p1;
+    if (i__ready) begin
+      \$39  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$40  = l0_neg_p1;
+    if (i__ready) begin
+      \$40  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$41  = l0_t_p1;
+    if (i__ready) begin
+      \$41  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$42  = l0_y_p2;
+    if (i__ready) begin
+      \$42  = \$16 [15:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$43  = l1_unit_p0;
+    if (i__ready) begin
+      \$43  = i__payload[0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$44  = l1_x_p0;
+    if (i__ready) begin
+      \$44  = i__payload[32:17];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$45  = l1_neg_p0;
+    if (i__ready) begin
+      \$45  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$46  = l1_t_p0;
+    if (i__ready) begin
+      \$46  = i__payload[32:17];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$47  = l1_seg_p0;
+    if (i__ready) begin
+      \$47  = l1_u0_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$48  = l1_prod0_p1;
+    if (i__ready) begin
+      \$48  = \$17 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$49  = l1_c0_p1;
+    if (i__ready) begin
+      \$49  = l1_u0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$50  = l1_unit_p1;
+    if (i__ready) begin
+      \$50  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$51  = l1_x_p1;
+    if (i__ready) begin
+      \$51  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$52  = l1_neg_p1;
+    if (i__ready) begin
+      \$52  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$53  = l1_t_p1;
+    if (i__ready) begin
+      \$53  = l1_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$54  = l1_y_p2;
+    if (i__ready) begin
+      \$54  = \$27 [15:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l0_u0_seg = 2'h0;
+    if (\$2 ) begin
+      l0_u0_seg = 2'h1;
+    end
+    if (\$3 ) begin
+      l0_u0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      2'h0:
+          l0_u0_c0 = 33'h000000000;
+      2'h1:
+          l0_u0_c0 = 33'h040000000;
+      default:
+          l0_u0_c0 = 33'h080000000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      2'h0:
+          l0_u0_c1 = 18'h00000;
+      2'h1:
+          l0_u0_c1 = 18'h15555;
+      default:
+          l0_u0_c1 = 18'h00000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l1_u0_seg = 2'h0;
+    if (\$4 ) begin
+      l1_u0_seg = 2'h1;
+    end
+    if (\$5 ) begin
+      l1_u0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      2'h0:
+          l1_u0_c0 = 33'h000000000;
+      2'h1:
+          l1_u0_c0 = 33'h040000000;
+      default:
+          l1_u0_c0 = 33'h080000000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      2'h0:
+          l1_u0_c1 = 18'h00000;
+      2'h1:
+          l1_u0_c1 = 18'h15555;
+      default:
+          l1_u0_c1 = 18'h00000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$28  = valid_0;
+    if (i__ready) begin
+      \$28  = i__valid;
+    end
+    if (rst) begin
+      \$28  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$29  = valid_1;
+    if (i__ready) begin
+      \$29  = valid_0;
+    end
+    if (rst) begin
+      \$29  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$30  = o__valid;
+    if (i__ready) begin
+      \$30  = valid_1;
+    end
+    if (rst) begin
+      \$30  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$31  = l0_unit_p0;
+    if (i__ready) begin
+      \$31  = i__payload[0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$32  = l0_x_p0;
+    if (i__ready) begin
+      \$32  = i__payload[16:1];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$33  = l0_neg_p0;
+    if (i__ready) begin
+      \$33  = 1'h0;
+    end
+  end
+  assign o__payload = { l1_y_p2, l0_y_p2 };
+  assign \i__payload.unit  = i__payload[0];
+  assign \i__payload.x  = i__payload[32:1];
+  assign \$7  = { l0_prod0_p1[30], l0_prod0_p1 };
+  assign \$10  = { 15'h0000, \$9 [32:15] };
+  assign \$12  = { l0_prod0_p1[30], l0_prod0_p1 };
+  assign \$15  = { 15'h0000, \$14 [32:15] };
+  assign \$18  = { l1_prod0_p1[30], l1_prod0_p1 };
+  assign \$21  = { 15'h0000, \$20 [32:15] };
+  assign \$23  = { l1_prod0_p1[30], l1_prod0_p1 };
+  assign \$26  = { 15'h0000, \$25 [32:15] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, l0_y_p3, l1_y_p3, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  wire \$1 ;
+  wire [16:0] \$10 ;
+  wire [16:0] \$100 ;
+  wire [16:0] \$1000 ;
+  wire \$1001 ;
+  wire \$1002 ;
+  wire [15:0] \$1003 ;
+  wire [15:0] \$1004 ;
+  wire [16:0] \$1005 ;
+  wire \$1006 ;
+  wire \$1007 ;
   wire \$1008 ;
-  wire \$1009 ;
-  wire [15:0] \$101 ;
-  wire \$1010 ;
-  wire [15:0] \$1011 ;
-  wire [15:0] \$1012 ;
-  wire \$1013 ;
-  wire \$1014 ;
-  wire [15:0] \$1015 ;
-  wire [15:0] \$1016 ;
-  wire [16:0] \$1017 ;
-  wire \$1018 ;
-  wire \$1019 ;
-  wire [16:0] \$102 ;
-  wire [15:0] \$1020 ;
-  wire [15:0] \$1021 ;
-  wire [16:0] \$1022 ;
+  wire [15:0] \$1009 ;
+  wire \$101 ;
+  wire [15:0] \$1010 ;
+  wire \$1011 ;
+  wire \$1012 ;
+  wire [15:0] \$1013 ;
+  wire [15:0] \$1014 ;
+  wire [16:0] \$1015 ;
+  wire \$1016 ;
+  wire \$1017 ;
+  wire [15:0] \$1018 ;
+  wire [15:0] \$1019 ;
+  wire \$102 ;
+  wire [16:0] \$1020 ;
+  wire \$1021 ;
+  wire \$1022 ;
   wire \$1023 ;
-  wire \$1024 ;
-  wire \$1025 ;
-  wire [15:0] \$1026 ;
-  wire [15:0] \$1027 ;
-  wire \$1028 ;
-  wire \$1029 ;
-  wire \$103 ;
-  wire [15:0] \$1030 ;
-  wire [15:0] \$1031 ;
-  wire [16:0] \$1032 ;
-  wire \$1033 ;
-  wire \$1034 ;
-  wire [15:0] \$1035 ;
-  wire [15:0] \$1036 ;
-  wire [16:0] \$1037 ;
+  wire [15:0] \$1024 ;
+  wire [15:0] \$1025 ;
+  wire \$1026 ;
+  wire \$1027 ;
+  wire [15:0] \$1028 ;
+  wire [15:0] \$1029 ;
+  wire [15:0] \$103 ;
+  wire [16:0] \$1030 ;
+  wire \$1031 ;
+  wire \$1032 ;
+  wire [15:0] \$1033 ;
+  wire [15:0] \$1034 ;
+  wire [16:0] \$1035 ;
+  wire \$1036 ;
+  wire \$1037 ;
   wire \$1038 ;
-  wire \$1039 ;
-  wire \$104 ;
-  wire \$1040 ;
-  wire [15:0] \$1041 ;
-  wire [15:0] \$1042 ;
-  wire \$1043 ;
-  wire \$1044 ;
-  wire [15:0] \$1045 ;
-  wire [15:0] \$1046 ;
-  wire [16:0] \$1047 ;
-  wire \$1048 ;
-  wire \$1049 ;
-  wire [15:0] \$105 ;
-  wire [15:0] \$1050 ;
-  wire [15:0] \$1051 ;
-  wire [16:0] \$1052 ;
+  wire [15:0] \$1039 ;
+  wire [15:0] \$104 ;
+  wire [15:0] \$1040 ;
+  wire \$1041 ;
+  wire \$1042 ;
+  wire [15:0] \$1043 ;
+  wire [15:0] \$1044 ;
+  wire [16:0] \$1045 ;
+  wire \$1046 ;
+  wire \$1047 ;
+  wire [15:0] \$1048 ;
+  wire [15:0] \$1049 ;
+  wire [16:0] \$105 ;
+  wire [16:0] \$1050 ;
+  wire \$1051 ;
+  wire \$1052 ;
   wire \$1053 ;
-  wire \$1054 ;
-  wire \$1055 ;
-  wire [15:0] \$1056 ;
-  wire [15:0] \$1057 ;
-  wire \$1058 ;
-  wire \$1059 ;
-  wire [15:0] \$106 ;
-  wire [15:0] \$1060 ;
-  wire [15:0] \$1061 ;
-  wire [16:0] \$1062 ;
-  wire \$1063 ;
-  wire \$1064 ;
-  wire [15:0] \$1065 ;
-  wire [15:0] \$1066 ;
-  wire [16:0] \$1067 ;
+  wire [15:0] \$1054 ;
+  wire [15:0] \$1055 ;
+  wire \$1056 ;
+  wire \$1057 ;
+  wire [15:0] \$1058 ;
+  wire [15:0] \$1059 ;
+  wire \$106 ;
+  wire [16:0] \$1060 ;
+  wire \$1061 ;
+  wire \$1062 ;
+  wire [15:0] \$1063 ;
+  wire [15:0] \$1064 ;
+  wire [16:0] \$1065 ;
+  wire \$1066 ;
+  wire \$1067 ;
   wire \$1068 ;
-  wire \$1069 ;
-  wire [16:0] \$107 ;
-  wire \$1070 ;
-  wire [15:0] \$1071 ;
-  wire [15:0] \$1072 ;
-  wire \$1073 ;
-  wire \$1074 ;
-  wire [15:0] \$1075 ;
-  wire [15:0] \$1076 ;
-  wire [16:0] \$1077 ;
-  wire \$1078 ;
-  wire \$1079 ;
+  wire [15:0] \$1069 ;
+  wire \$107 ;
+  wire [15:0] \$1070 ;
+  wire \$1071 ;
+  wire \$1072 ;
+  wire [15:0] \$1073 ;
+  wire [15:0] \$1074 ;
+  wire [16:0] \$1075 ;
+  wire \$1076 ;
+  wire \$1077 ;
+  wire [15:0] \$1078 ;
+  wire [15:0] \$1079 ;
   wire \$108 ;
-  wire [15:0] \$1080 ;
-  wire [15:0] \$1081 ;
-  wire [16:0] \$1082 ;
-  wire \$1083 ;
-  wire \$1084 ;
-  wire [15:0] \$1085 ;
-  wire [15:0] \$1086 ;
-  wire \$1087 ;
-  wire \$1088 ;
-  wire [15:0] \$1089 ;
-  wire \$109 ;
-  wire [15:0] \$1090 ;
-  wire [16:0] \$1091 ;
-  wire \$1092 ;
-  wire \$1093 ;
-  wire [15:0] \$1094 ;
-  wire [15:0] \$1095 ;
-  wire [16:0] \$1096 ;
-  wire \$1097 ;
-  wire \$1098 ;
-  wire [15:0] \$1099 ;
-  wire [15:0] \$11 ;
-  wire \$110 ;
-  wire [15:0] \$1100 ;
-  wire \$1101 ;
-  wire \$1102 ;
-  wire [15:0] \$1103 ;
-  wire [15:0] \$1104 ;
-  wire [16:0] \$1105 ;
-  wire \$1106 ;
-  wire \$1107 ;
-  wire [15:0] \$1108 ;
-  wire [15:0] \$1109 ;
-  wire [15:0] \$111 ;
-  wire [16:0] \$1110 ;
-  wire \$1111 ;
-  wire \$1112 ;
-  wire [15:0] \$1113 ;
-  wire [15:0] \$1114 ;
-  wire \$1115 ;
-  wire \$1116 ;
-  wire [15:0] \$1117 ;
-  wire [15:0] \$1118 ;
-  wire [16:0] \$1119 ;
-  wire [15:0] \$112 ;
-  wire \$1120 ;
-  wire \$1121 ;
-  wire [15:0] \$1122 ;
-  wire [15:0] \$1123 ;
-  wire [16:0] \$1124 ;
-  wire \$1125 ;
-  wire \$1126 ;
-  wire [15:0] \$1127 ;
-  wire [15:0] \$1128 ;
-  wire \$1129 ;
-  wire \$113 ;
-  wire \$1130 ;
-  wire [15:0] \$1131 ;
-  wire [15:0] \$1132 ;
-  wire \$1133 ;
-  wire \$1134 ;
-  wire [15:0] \$1135 ;
-  wire [15:0] \$1136 ;
-  wire \$1137 ;
-  wire \$1138 ;
-  wire [15:0] \$1139 ;
-  wire \$114 ;
+  wire [16:0] \$1080 ;
+  wire \$1081 ;
+  wire \$1082 ;
+  wire [15:0] \$1083 ;
+  wire [15:0] \$1084 ;
+  wire \$1085 ;
+  wire \$1086 ;
+  wire [15:0] \$1087 ;
+  wire [15:0] \$1088 ;
+  wire [16:0] \$1089 ;
+  wire [15:0] \$109 ;
+  wire \$1090 ;
+  wire \$1091 ;
+  wire [15:0] \$1092 ;
+  wire [15:0] \$1093 ;
+  wire [16:0] \$1094 ;
+  wire \$1095 ;
+  wire \$1096 ;
+  wire [15:0] \$1097 ;
+  wire [15:0] \$1098 ;
+  wire \$1099 ;
+  wire \$11 ;
+  wire [15:0] \$110 ;
+  wire \$1100 ;
+  wire [15:0] \$1101 ;
+  wire [15:0] \$1102 ;
+  wire [16:0] \$1103 ;
+  wire \$1104 ;
+  wire \$1105 ;
+  wire [15:0] \$1106 ;
+  wire [15:0] \$1107 ;
+  wire [16:0] \$1108 ;
+  wire \$1109 ;
+  wire \$111 ;
+  wire \$1110 ;
+  wire [15:0] \$1111 ;
+  wire [15:0] \$1112 ;
+  wire \$1113 ;
+  wire \$1114 ;
+  wire [15:0] \$1115 ;
+  wire [15:0] \$1116 ;
+  wire [16:0] \$1117 ;
+  wire \$1118 ;
+  wire \$1119 ;
+  wire \$112 ;
+  wire [15:0] \$1120 ;
+  wire [15:0] \$1121 ;
+  wire [16:0] \$1122 ;
+  wire \$1123 ;
+  wire \$1124 ;
+  wire [15:0] \$1125 ;
+  wire [15:0] \$1126 ;
+  wire \$1127 ;
+  wire \$1128 ;
+  wire [15:0] \$1129 ;
+  wire [15:0] \$113 ;
+  wire [15:0] \$1130 ;
+  wire \$1131 ;
+  wire \$1132 ;
+  wire [15:0] \$1133 ;
+  wire [15:0] \$1134 ;
+  wire \$1135 ;
+  wire \$1136 ;
+  wire [15:0] \$1137 ;
+  wire [15:0] \$1138 ;
+  wire [6:0] \$1139 ;
+  wire [15:0] \$114 ;
   wire [15:0] \$1140 ;
-  wire [6:0] \$1141 ;
-  wire [16:0] \$1142 ;
-  wire [16:0] \$1143 ;
-  wire [16:0] \$1144 ;
-  wire [16:0] \$1145 ;
-  wire [34:0] \$1146 ;
-  wire [29:0] \$1147 ;
-  wire [33:0] \$1148 ;
-  wire [47:0] \$1149 ;
-  wire [15:0] \$115 ;
+  wire [15:0] \$1141 ;
+  wire [15:0] \$1142 ;
+  wire [15:0] \$1143 ;
+  wire [42:0] \$1144 ;
+  wire [42:0] \$1145 ;
+  wire [42:0] \$1146 ;
+  wire [42:0] \$1147 ;
+  wire [44:0] \$1148 ;
+  wire [21:0] \$1149 ;
+  wire [16:0] \$115 ;
   wire [44:0] \$1150 ;
-  wire [43:0] \$1151 ;
-  wire [43:0] \$1152 ;
-  wire [43:0] \$1153 ;
-  wire [43:0] \$1154 ;
-  wire [21:0] \$1155 ;
-  wire [21:0] \$1156 ;
-  wire [20:0] \$1157 ;
-  wire [20:0] \$1158 ;
-  wire [21:0] \$1159 ;
-  wire [15:0] \$116 ;
+  wire [21:0] \$1151 ;
+  wire [44:0] \$1152 ;
+  wire [20:0] \$1153 ;
+  wire [44:0] \$1154 ;
+  wire [20:0] \$1155 ;
+  wire [44:0] \$1156 ;
+  wire [21:0] \$1157 ;
+  wire [23:0] \$1158 ;
+  wire [44:0] \$1159 ;
+  wire \$116 ;
   wire [23:0] \$1160 ;
-  wire [23:0] \$1161 ;
+  wire [44:0] \$1161 ;
   wire [21:0] \$1162 ;
   wire [23:0] \$1163 ;
-  wire [23:0] \$1164 ;
-  wire [32:0] \$1165 ;
-  wire [32:0] \$1166 ;
-  wire \$1167 ;
-  wire [32:0] \$1168 ;
-  wire [32:0] \$1169 ;
-  wire [16:0] \$117 ;
-  wire [32:0] \$1170 ;
+  wire [44:0] \$1164 ;
+  wire [23:0] \$1165 ;
+  wire [20:0] \$1166 ;
+  wire [20:0] \$1167 ;
+  wire \$1168 ;
+  wire [20:0] \$1169 ;
+  wire \$117 ;
+  wire [20:0] \$1170 ;
   wire [20:0] \$1171 ;
   wire [20:0] \$1172 ;
-  wire \$1173 ;
-  wire [20:0] \$1174 ;
+  wire [20:0] \$1173 ;
+  wire \$1174 ;
   wire [20:0] \$1175 ;
   wire [20:0] \$1176 ;
-  wire [20:0] \$1177 ;
+  wire \$1177 ;
   wire [20:0] \$1178 ;
-  wire \$1179 ;
-  wire \$118 ;
+  wire [20:0] \$1179 ;
+  wire [15:0] \$118 ;
   wire [20:0] \$1180 ;
   wire [20:0] \$1181 ;
-  wire \$1182 ;
+  wire [20:0] \$1182 ;
   wire [20:0] \$1183 ;
-  wire [20:0] \$1184 ;
+  wire \$1184 ;
   wire [20:0] \$1185 ;
   wire [20:0] \$1186 ;
-  wire [20:0] \$1187 ;
+  wire \$1187 ;
   wire [20:0] \$1188 ;
-  wire \$1189 ;
-  wire \$119 ;
+  wire [20:0] \$1189 ;
+  wire [15:0] \$119 ;
   wire [20:0] \$1190 ;
   wire [20:0] \$1191 ;
-  wire \$1192 ;
+  wire [20:0] \$1192 ;
   wire [20:0] \$1193 ;
-  wire [20:0] \$1194 ;
+  wire \$1194 ;
   wire [20:0] \$1195 ;
   wire [20:0] \$1196 ;
-  wire [20:0] \$1197 ;
+  wire \$1197 ;
   wire [20:0] \$1198 ;
-  wire \$1199 ;
-  wire [16:0] \$12 ;
-  wire [15:0] \$120 ;
+  wire [20:0] \$1199 ;
+  wire \$12 ;
+  wire [16:0] \$120 ;
   wire [20:0] \$1200 ;
   wire [20:0] \$1201 ;
   wire \$1202 ;
-  wire [20:0] \$1203 ;
-  wire [20:0] \$1204 ;
-  wire [20:0] \$1205 ;
-  wire [20:0] \$1206 ;
+  wire \$1203 ;
+  wire [15:0] \$1204 ;
+  wire [15:0] \$1205 ;
+  wire \$1206 ;
   wire \$1207 ;
-  wire \$1208 ;
-  wire \$1209 ;
-  wire [15:0] \$121 ;
-  wire \$1210 ;
-  wire [15:0] \$1211 ;
-  wire [15:0] \$1212 ;
-  wire \$1213 ;
-  wire \$1214 ;
-  wire [15:0] \$1215 ;
-  wire [15:0] \$1216 ;
-  wire [16:0] \$1217 ;
+  wire [15:0] \$1208 ;
+  wire [15:0] \$1209 ;
+  wire \$121 ;
+  wire [16:0] \$1210 ;
+  wire \$1211 ;
+  wire \$1212 ;
+  wire [15:0] \$1213 ;
+  wire [15:0] \$1214 ;
+  wire [16:0] \$1215 ;
+  wire \$1216 ;
+  wire \$1217 ;
   wire \$1218 ;
-  wire \$1219 ;
-  wire [16:0] \$122 ;
+  wire [15:0] \$1219 ;
+  wire \$122 ;
   wire [15:0] \$1220 ;
-  wire [15:0] \$1221 ;
-  wire [16:0] \$1222 ;
-  wire \$1223 ;
-  wire \$1224 ;
-  wire \$1225 ;
-  wire [15:0] \$1226 ;
-  wire [15:0] \$1227 ;
-  wire \$1228 ;
-  wire \$1229 ;
+  wire \$1221 ;
+  wire \$1222 ;
+  wire [15:0] \$1223 ;
+  wire [15:0] \$1224 ;
+  wire [16:0] \$1225 ;
+  wire \$1226 ;
+  wire \$1227 ;
+  wire [15:0] \$1228 ;
+  wire [15:0] \$1229 ;
   wire \$123 ;
-  wire [15:0] \$1230 ;
-  wire [15:0] \$1231 ;
-  wire [16:0] \$1232 ;
+  wire [16:0] \$1230 ;
+  wire \$1231 ;
+  wire \$1232 ;
   wire \$1233 ;
-  wire \$1234 ;
+  wire [15:0] \$1234 ;
   wire [15:0] \$1235 ;
-  wire [15:0] \$1236 ;
-  wire [16:0] \$1237 ;
-  wire \$1238 ;
-  wire \$1239 ;
-  wire \$124 ;
-  wire \$1240 ;
-  wire [15:0] \$1241 ;
-  wire [15:0] \$1242 ;
-  wire \$1243 ;
-  wire \$1244 ;
-  wire [15:0] \$1245 ;
-  wire [15:0] \$1246 ;
-  wire [16:0] \$1247 ;
+  wire \$1236 ;
+  wire \$1237 ;
+  wire [15:0] \$1238 ;
+  wire [15:0] \$1239 ;
+  wire [15:0] \$124 ;
+  wire [16:0] \$1240 ;
+  wire \$1241 ;
+  wire \$1242 ;
+  wire [15:0] \$1243 ;
+  wire [15:0] \$1244 ;
+  wire [16:0] \$1245 ;
+  wire \$1246 ;
+  wire \$1247 ;
   wire \$1248 ;
-  wire \$1249 ;
-  wire \$125 ;
+  wire [15:0] \$1249 ;
+  wire [15:0] \$125 ;
   wire [15:0] \$1250 ;
-  wire [15:0] \$1251 ;
-  wire [16:0] \$1252 ;
-  wire \$1253 ;
-  wire \$1254 ;
-  wire \$1255 ;
-  wire [15:0] \$1256 ;
-  wire [15:0] \$1257 ;
-  wire \$1258 ;
-  wire \$1259 ;
-  wire [15:0] \$126 ;
-  wire [15:0] \$1260 ;
-  wire [15:0] \$1261 ;
-  wire [16:0] \$1262 ;
+  wire \$1251 ;
+  wire \$1252 ;
+  wire [15:0] \$1253 ;
+  wire [15:0] \$1254 ;
+  wire [16:0] \$1255 ;
+  wire \$1256 ;
+  wire \$1257 ;
+  wire [15:0] \$1258 ;
+  wire [15:0] \$1259 ;
+  wire \$126 ;
+  wire [16:0] \$1260 ;
+  wire \$1261 ;
+  wire \$1262 ;
   wire \$1263 ;
-  wire \$1264 ;
+  wire [15:0] \$1264 ;
   wire [15:0] \$1265 ;
-  wire [15:0] \$1266 ;
-  wire [16:0] \$1267 ;
-  wire \$1268 ;
-  wire \$1269 ;
-  wire [15:0] \$127 ;
-  wire \$1270 ;
-  wire [15:0] \$1271 ;
-  wire [15:0] \$1272 ;
-  wire \$1273 ;
-  wire \$1274 ;
-  wire [15:0] \$1275 ;
-  wire [15:0] \$1276 ;
-  wire [16:0] \$1277 ;
+  wire \$1266 ;
+  wire \$1267 ;
+  wire [15:0] \$1268 ;
+  wire [15:0] \$1269 ;
+  wire \$127 ;
+  wire [16:0] \$1270 ;
+  wire \$1271 ;
+  wire \$1272 ;
+  wire [15:0] \$1273 ;
+  wire [15:0] \$1274 ;
+  wire [16:0] \$1275 ;
+  wire \$1276 ;
+  wire \$1277 ;
   wire \$1278 ;
-  wire \$1279 ;
-  wire \$128 ;
+  wire [15:0] \$1279 ;
+  wire [15:0] \$128 ;
   wire [15:0] \$1280 ;
-  wire [15:0] \$1281 ;
-  wire [16:0] \$1282 ;
-  wire \$1283 ;
-  wire \$1284 ;
-  wire \$1285 ;
-  wire [15:0] \$1286 ;
-  wire [15:0] \$1287 ;
-  wire \$1288 ;
-  wire \$1289 ;
-  wire \$129 ;
-  wire [15:0] \$1290 ;
-  wire [15:0] \$1291 ;
-  wire [16:0] \$1292 ;
+  wire \$1281 ;
+  wire \$1282 ;
+  wire [15:0] \$1283 ;
+  wire [15:0] \$1284 ;
+  wire [16:0] \$1285 ;
+  wire \$1286 ;
+  wire \$1287 ;
+  wire [15:0] \$1288 ;
+  wire [15:0] \$1289 ;
+  wire [15:0] \$129 ;
+  wire [16:0] \$1290 ;
+  wire \$1291 ;
+  wire \$1292 ;
   wire \$1293 ;
-  wire \$1294 ;
+  wire [15:0] \$1294 ;
   wire [15:0] \$1295 ;
-  wire [15:0] \$1296 ;
-  wire [16:0] \$1297 ;
-  wire \$1298 ;
-  wire \$1299 ;
-  wire \$13 ;
-  wire [15:0] \$130 ;
-  wire \$1300 ;
-  wire [15:0] \$1301 ;
-  wire [15:0] \$1302 ;
-  wire \$1303 ;
-  wire \$1304 ;
-  wire [15:0] \$1305 ;
-  wire [15:0] \$1306 ;
-  wire [16:0] \$1307 ;
+  wire \$1296 ;
+  wire \$1297 ;
+  wire [15:0] \$1298 ;
+  wire [15:0] \$1299 ;
+  wire [15:0] \$13 ;
+  wire [16:0] \$130 ;
+  wire [16:0] \$1300 ;
+  wire \$1301 ;
+  wire \$1302 ;
+  wire [15:0] \$1303 ;
+  wire [15:0] \$1304 ;
+  wire [16:0] \$1305 ;
+  wire \$1306 ;
+  wire \$1307 ;
   wire \$1308 ;
-  wire \$1309 ;
-  wire [15:0] \$131 ;
+  wire [15:0] \$1309 ;
+  wire \$131 ;
   wire [15:0] \$1310 ;
-  wire [15:0] \$1311 ;
-  wire [16:0] \$1312 ;
-  wire \$1313 ;
-  wire \$1314 ;
-  wire \$1315 ;
-  wire [15:0] \$1316 ;
-  wire [15:0] \$1317 ;
-  wire \$1318 ;
-  wire \$1319 ;
-  wire [16:0] \$132 ;
-  wire [15:0] \$1320 ;
-  wire [15:0] \$1321 ;
-  wire [16:0] \$1322 ;
+  wire \$1311 ;
+  wire \$1312 ;
+  wire [15:0] \$1313 ;
+  wire [15:0] \$1314 ;
+  wire [16:0] \$1315 ;
+  wire \$1316 ;
+  wire \$1317 ;
+  wire [15:0] \$1318 ;
+  wire [15:0] \$1319 ;
+  wire \$132 ;
+  wire [16:0] \$1320 ;
+  wire \$1321 ;
+  wire \$1322 ;
   wire \$1323 ;
-  wire \$1324 ;
+  wire [15:0] \$1324 ;
   wire [15:0] \$1325 ;
-  wire [15:0] \$1326 ;
-  wire [16:0] \$1327 ;
-  wire \$1328 ;
-  wire \$1329 ;
-  wire \$133 ;
-  wire \$1330 ;
-  wire [15:0] \$1331 ;
-  wire [15:0] \$1332 ;
-  wire \$1333 ;
-  wire \$1334 ;
-  wire [15:0] \$1335 ;
-  wire [15:0] \$1336 ;
-  wire [16:0] \$1337 ;
+  wire \$1326 ;
+  wire \$1327 ;
+  wire [15:0] \$1328 ;
+  wire [15:0] \$1329 ;
+  wire [15:0] \$133 ;
+  wire [16:0] \$1330 ;
+  wire \$1331 ;
+  wire \$1332 ;
+  wire [15:0] \$1333 ;
+  wire [15:0] \$1334 ;
+  wire [16:0] \$1335 ;
+  wire \$1336 ;
+  wire \$1337 ;
   wire \$1338 ;
-  wire \$1339 ;
-  wire \$134 ;
+  wire [15:0] \$1339 ;
+  wire [15:0] \$134 ;
   wire [15:0] \$1340 ;
-  wire [15:0] \$1341 ;
-  wire [16:0] \$1342 ;
-  wire \$1343 ;
-  wire \$1344 ;
-  wire \$1345 ;
-  wire [15:0] \$1346 ;
-  wire [15:0] \$1347 ;
-  wire \$1348 ;
-  wire \$1349 ;
-  wire [15:0] \$135 ;
-  wire [15:0] \$1350 ;
-  wire [15:0] \$1351 ;
-  wire [16:0] \$1352 ;
+  wire \$1341 ;
+  wire \$1342 ;
+  wire [15:0] \$1343 ;
+  wire [15:0] \$1344 ;
+  wire [16:0] \$1345 ;
+  wire \$1346 ;
+  wire \$1347 ;
+  wire [15:0] \$1348 ;
+  wire [15:0] \$1349 ;
+  wire [16:0] \$135 ;
+  wire [16:0] \$1350 ;
+  wire \$1351 ;
+  wire \$1352 ;
   wire \$1353 ;
-  wire \$1354 ;
+  wire [15:0] \$1354 ;
   wire [15:0] \$1355 ;
-  wire [15:0] \$1356 ;
-  wire [16:0] \$1357 ;
-  wire \$1358 ;
-  wire \$1359 ;
-  wire [15:0] \$136 ;
-  wire \$1360 ;
-  wire [15:0] \$1361 ;
-  wire [15:0] \$1362 ;
-  wire \$1363 ;
-  wire \$1364 ;
-  wire [15:0] \$1365 ;
-  wire [15:0] \$1366 ;
-  wire [16:0] \$1367 ;
+  wire \$1356 ;
+  wire \$1357 ;
+  wire [15:0] \$1358 ;
+  wire [15:0] \$1359 ;
+  wire \$136 ;
+  wire [16:0] \$1360 ;
+  wire \$1361 ;
+  wire \$1362 ;
+  wire [15:0] \$1363 ;
+  wire [15:0] \$1364 ;
+  wire [16:0] \$1365 ;
+  wire \$1366 ;
+  wire \$1367 ;
   wire \$1368 ;
-  wire \$1369 ;
-  wire [16:0] \$137 ;
+  wire [15:0] \$1369 ;
+  wire \$137 ;
   wire [15:0] \$1370 ;
-  wire [15:0] \$1371 ;
-  wire [16:0] \$1372 ;
-  wire \$1373 ;
-  wire \$1374 ;
-  wire \$1375 ;
-  wire [15:0] \$1376 ;
-  wire [15:0] \$1377 ;
-  wire \$1378 ;
-  wire \$1379 ;
+  wire \$1371 ;
+  wire \$1372 ;
+  wire [15:0] \$1373 ;
+  wire [15:0] \$1374 ;
+  wire [16:0] \$1375 ;
+  wire \$1376 ;
+  wire \$1377 ;
+  wire [15:0] \$1378 ;
+  wire [15:0] \$1379 ;
   wire \$138 ;
-  wire [15:0] \$1380 ;
-  wire [15:0] \$1381 ;
-  wire [16:0] \$1382 ;
+  wire [16:0] \$1380 ;
+  wire \$1381 ;
+  wire \$1382 ;
   wire \$1383 ;
-  wire \$1384 ;
+  wire [15:0] \$1384 ;
   wire [15:0] \$1385 ;
-  wire [15:0] \$1386 ;
-  wire [16:0] \$1387 ;
-  wire \$1388 ;
-  wire \$1389 ;
-  wire \$139 ;
-  wire \$1390 ;
-  wire [15:0] \$1391 ;
-  wire [15:0] \$1392 ;
-  wire \$1393 ;
-  wire \$1394 ;
-  wire [15:0] \$1395 ;
-  wire [15:0] \$1396 ;
-  wire [16:0] \$1397 ;
+  wire \$1386 ;
+  wire \$1387 ;
+  wire [15:0] \$1388 ;
+  wire [15:0] \$1389 ;
+  wire [15:0] \$139 ;
+  wire [16:0] \$1390 ;
+  wire \$1391 ;
+  wire \$1392 ;
+  wire [15:0] \$1393 ;
+  wire [15:0] \$1394 ;
+  wire [16:0] \$1395 ;
+  wire \$1396 ;
+  wire \$1397 ;
   wire \$1398 ;
-  wire \$1399 ;
-  wire \$14 ;
-  wire \$140 ;
+  wire [15:0] \$1399 ;
+  wire [15:0] \$14 ;
+  wire [15:0] \$140 ;
   wire [15:0] \$1400 ;
-  wire [15:0] \$1401 ;
-  wire [16:0] \$1402 ;
-  wire \$1403 ;
-  wire \$1404 ;
-  wire \$1405 ;
-  wire [15:0] \$1406 ;
-  wire [15:0] \$1407 ;
-  wire \$1408 ;
-  wire \$1409 ;
-  wire [15:0] \$141 ;
-  wire [15:0] \$1410 ;
-  wire [15:0] \$1411 ;
-  wire [16:0] \$1412 ;
+  wire \$1401 ;
+  wire \$1402 ;
+  wire [15:0] \$1403 ;
+  wire [15:0] \$1404 ;
+  wire [16:0] \$1405 ;
+  wire \$1406 ;
+  wire \$1407 ;
+  wire [15:0] \$1408 ;
+  wire [15:0] \$1409 ;
+  wire \$141 ;
+  wire [16:0] \$1410 ;
+  wire \$1411 ;
+  wire \$1412 ;
   wire \$1413 ;
-  wire \$1414 ;
+  wire [15:0] \$1414 ;
   wire [15:0] \$1415 ;
-  wire [15:0] \$1416 ;
-  wire [16:0] \$1417 ;
-  wire \$1418 ;
-  wire \$1419 ;
-  wire [15:0] \$142 ;
-  wire \$1420 ;
-  wire [15:0] \$1421 ;
-  wire [15:0] \$1422 ;
-  wire \$1423 ;
-  wire \$1424 ;
-  wire [15:0] \$1425 ;
-  wire [15:0] \$1426 ;
-  wire [16:0] \$1427 ;
+  wire \$1416 ;
+  wire \$1417 ;
+  wire [15:0] \$1418 ;
+  wire [15:0] \$1419 ;
+  wire \$142 ;
+  wire [16:0] \$1420 ;
+  wire \$1421 ;
+  wire \$1422 ;
+  wire [15:0] \$1423 ;
+  wire [15:0] \$1424 ;
+  wire [16:0] \$1425 ;
+  wire \$1426 ;
+  wire \$1427 ;
   wire \$1428 ;
-  wire \$1429 ;
-  wire \$143 ;
+  wire [15:0] \$1429 ;
+  wire [15:0] \$143 ;
   wire [15:0] \$1430 ;
-  wire [15:0] \$1431 ;
-  wire [16:0] \$1432 ;
-  wire \$1433 ;
-  wire \$1434 ;
-  wire \$1435 ;
-  wire [15:0] \$1436 ;
-  wire [15:0] \$1437 ;
-  wire \$1438 ;
-  wire \$1439 ;
-  wire \$144 ;
-  wire [15:0] \$1440 ;
-  wire [15:0] \$1441 ;
-  wire [16:0] \$1442 ;
+  wire \$1431 ;
+  wire \$1432 ;
+  wire [15:0] \$1433 ;
+  wire [15:0] \$1434 ;
+  wire [16:0] \$1435 ;
+  wire \$1436 ;
+  wire \$1437 ;
+  wire [15:0] \$1438 ;
+  wire [15:0] \$1439 ;
+  wire [15:0] \$144 ;
+  wire [16:0] \$1440 ;
+  wire \$1441 ;
+  wire \$1442 ;
   wire \$1443 ;
-  wire \$1444 ;
+  wire [15:0] \$1444 ;
   wire [15:0] \$1445 ;
-  wire [15:0] \$1446 ;
-  wire [16:0] \$1447 ;
-  wire \$1448 ;
-  wire \$1449 ;
-  wire [15:0] \$145 ;
-  wire \$1450 ;
-  wire [15:0] \$1451 ;
-  wire [15:0] \$1452 ;
-  wire \$1453 ;
-  wire \$1454 ;
-  wire [15:0] \$1455 ;
-  wire [15:0] \$1456 ;
-  wire [16:0] \$1457 ;
+  wire \$1446 ;
+  wire \$1447 ;
+  wire [15:0] \$1448 ;
+  wire [15:0] \$1449 ;
+  wire [16:0] \$145 ;
+  wire [16:0] \$1450 ;
+  wire \$1451 ;
+  wire \$1452 ;
+  wire [15:0] \$1453 ;
+  wire [15:0] \$1454 ;
+  wire [16:0] \$1455 ;
+  wire \$1456 ;
+  wire \$1457 ;
   wire \$1458 ;
-  wire \$1459 ;
-  wire [15:0] \$146 ;
+  wire [15:0] \$1459 ;
+  wire \$146 ;
   wire [15:0] \$1460 ;
-  wire [15:0] \$1461 ;
-  wire [16:0] \$1462 ;
-  wire \$1463 ;
-  wire \$1464 ;
-  wire \$1465 ;
-  wire [15:0] \$1466 ;
-  wire [15:0] \$1467 ;
-  wire \$1468 ;
-  wire \$1469 ;
-  wire [16:0] \$147 ;
-  wire [15:0] \$1470 ;
-  wire [15:0] \$1471 ;
-  wire [16:0] \$1472 ;
+  wire \$1461 ;
+  wire \$1462 ;
+  wire [15:0] \$1463 ;
+  wire [15:0] \$1464 ;
+  wire [16:0] \$1465 ;
+  wire \$1466 ;
+  wire \$1467 ;
+  wire [15:0] \$1468 ;
+  wire [15:0] \$1469 ;
+  wire \$147 ;
+  wire [16:0] \$1470 ;
+  wire \$1471 ;
+  wire \$1472 ;
   wire \$1473 ;
-  wire \$1474 ;
+  wire [15:0] \$1474 ;
   wire [15:0] \$1475 ;
-  wire [15:0] \$1476 ;
-  wire [16:0] \$1477 ;
-  wire \$1478 ;
-  wire \$1479 ;
-  wire \$148 ;
-  wire \$1480 ;
-  wire [15:0] \$1481 ;
-  wire [15:0] \$1482 ;
-  wire \$1483 ;
-  wire \$1484 ;
-  wire [15:0] \$1485 ;
-  wire [15:0] \$1486 ;
-  wire [16:0] \$1487 ;
+  wire \$1476 ;
+  wire \$1477 ;
+  wire [15:0] \$1478 ;
+  wire [15:0] \$1479 ;
+  wire [15:0] \$148 ;
+  wire [16:0] \$1480 ;
+  wire \$1481 ;
+  wire \$1482 ;
+  wire [15:0] \$1483 ;
+  wire [15:0] \$1484 ;
+  wire [16:0] \$1485 ;
+  wire \$1486 ;
+  wire \$1487 ;
   wire \$1488 ;
-  wire \$1489 ;
-  wire \$149 ;
+  wire [15:0] \$1489 ;
+  wire [15:0] \$149 ;
   wire [15:0] \$1490 ;
-  wire [15:0] \$1491 ;
-  wire [16:0] \$1492 ;
-  wire \$1493 ;
-  wire \$1494 ;
-  wire \$1495 ;
-  wire [15:0] \$1496 ;
-  wire [15:0] \$1497 ;
-  wire \$1498 ;
-  wire \$1499 ;
-  wire [15:0] \$15 ;
-  wire [15:0] \$150 ;
-  wire [15:0] \$1500 ;
-  wire [15:0] \$1501 ;
-  wire [16:0] \$1502 ;
+  wire \$1491 ;
+  wire \$1492 ;
+  wire [15:0] \$1493 ;
+  wire [15:0] \$1494 ;
+  wire [16:0] \$1495 ;
+  wire \$1496 ;
+  wire \$1497 ;
+  wire [15:0] \$1498 ;
+  wire [15:0] \$1499 ;
+  wire [16:0] \$15 ;
+  wire [16:0] \$150 ;
+  wire [16:0] \$1500 ;
+  wire \$1501 ;
+  wire \$1502 ;
   wire \$1503 ;
-  wire \$1504 ;
+  wire [15:0] \$1504 ;
   wire [15:0] \$1505 ;
-  wire [15:0] \$1506 ;
-  wire [16:0] \$1507 ;
-  wire \$1508 ;
-  wire \$1509 ;
-  wire [15:0] \$151 ;
-  wire \$1510 ;
-  wire [15:0] \$1511 ;
-  wire [15:0] \$1512 ;
-  wire \$1513 ;
-  wire \$1514 ;
-  wire [15:0] \$1515 ;
-  wire [15:0] \$1516 ;
-  wire [16:0] \$1517 ;
+  wire \$1506 ;
+  wire \$1507 ;
+  wire [15:0] \$1508 ;
+  wire [15:0] \$1509 ;
+  wire \$151 ;
+  wire [16:0] \$1510 ;
+  wire \$1511 ;
+  wire \$1512 ;
+  wire [15:0] \$1513 ;
+  wire [15:0] \$1514 ;
+  wire [16:0] \$1515 ;
+  wire \$1516 ;
+  wire \$1517 ;
   wire \$1518 ;
-  wire \$1519 ;
-  wire [16:0] \$152 ;
+  wire [15:0] \$1519 ;
+  wire \$152 ;
   wire [15:0] \$1520 ;
-  wire [15:0] \$1521 ;
-  wire [16:0] \$1522 ;
-  wire \$1523 ;
-  wire \$1524 ;
-  wire \$1525 ;
-  wire [15:0] \$1526 ;
-  wire [15:0] \$1527 ;
-  wire \$1528 ;
-  wire \$1529 ;
+  wire \$1521 ;
+  wire \$1522 ;
+  wire [15:0] \$1523 ;
+  wire [15:0] \$1524 ;
+  wire [16:0] \$1525 ;
+  wire \$1526 ;
+  wire \$1527 ;
+  wire [15:0] \$1528 ;
+  wire [15:0] \$1529 ;
   wire \$153 ;
-  wire [15:0] \$1530 ;
-  wire [15:0] \$1531 ;
-  wire [16:0] \$1532 ;
+  wire [16:0] \$1530 ;
+  wire \$1531 ;
+  wire \$1532 ;
   wire \$1533 ;
-  wire \$1534 ;
+  wire [15:0] \$1534 ;
   wire [15:0] \$1535 ;
-  wire [15:0] \$1536 ;
-  wire [16:0] \$1537 ;
-  wire \$1538 ;
-  wire \$1539 ;
-  wire \$154 ;
-  wire \$1540 ;
-  wire [15:0] \$1541 ;
-  wire [15:0] \$1542 ;
-  wire \$1543 ;
-  wire \$1544 ;
-  wire [15:0] \$1545 ;
-  wire [15:0] \$1546 ;
-  wire [16:0] \$1547 ;
+  wire \$1536 ;
+  wire \$1537 ;
+  wire [15:0] \$1538 ;
+  wire [15:0] \$1539 ;
+  wire [15:0] \$154 ;
+  wire [16:0] \$1540 ;
+  wire \$1541 ;
+  wire \$1542 ;
+  wire [15:0] \$1543 ;
+  wire [15:0] \$1544 ;
+  wire [16:0] \$1545 ;
+  wire \$1546 ;
+  wire \$1547 ;
   wire \$1548 ;
-  wire \$1549 ;
-  wire \$155 ;
+  wire [15:0] \$1549 ;
+  wire [15:0] \$155 ;
   wire [15:0] \$1550 ;
-  wire [15:0] \$1551 ;
-  wire [16:0] \$1552 ;
-  wire \$1553 ;
-  wire \$1554 ;
-  wire \$1555 ;
-  wire [15:0] \$1556 ;
-  wire [15:0] \$1557 ;
-  wire \$1558 ;
-  wire \$1559 ;
-  wire [15:0] \$156 ;
-  wire [15:0] \$1560 ;
-  wire [15:0] \$1561 ;
-  wire [16:0] \$1562 ;
+  wire \$1551 ;
+  wire \$1552 ;
+  wire [15:0] \$1553 ;
+  wire [15:0] \$1554 ;
+  wire [16:0] \$1555 ;
+  wire \$1556 ;
+  wire \$1557 ;
+  wire [15:0] \$1558 ;
+  wire [15:0] \$1559 ;
+  wire \$156 ;
+  wire [16:0] \$1560 ;
+  wire \$1561 ;
+  wire \$1562 ;
   wire \$1563 ;
-  wire \$1564 ;
+  wire [15:0] \$1564 ;
   wire [15:0] \$1565 ;
-  wire [15:0] \$1566 ;
-  wire [16:0] \$1567 ;
-  wire \$1568 ;
-  wire \$1569 ;
-  wire [15:0] \$157 ;
-  wire \$1570 ;
-  wire [15:0] \$1571 ;
-  wire [15:0] \$1572 ;
-  wire \$1573 ;
-  wire \$1574 ;
-  wire [15:0] \$1575 ;
-  wire [15:0] \$1576 ;
-  wire [16:0] \$1577 ;
+  wire \$1566 ;
+  wire \$1567 ;
+  wire [15:0] \$1568 ;
+  wire [15:0] \$1569 ;
+  wire \$157 ;
+  wire [16:0] \$1570 ;
+  wire \$1571 ;
+  wire \$1572 ;
+  wire [15:0] \$1573 ;
+  wire [15:0] \$1574 ;
+  wire [16:0] \$1575 ;
+  wire \$1576 ;
+  wire \$1577 ;
   wire \$1578 ;
-  wire \$1579 ;
-  wire \$158 ;
+  wire [15:0] \$1579 ;
+  wire [15:0] \$158 ;
   wire [15:0] \$1580 ;
-  wire [15:0] \$1581 ;
-  wire [16:0] \$1582 ;
-  wire \$1583 ;
-  wire \$1584 ;
-  wire \$1585 ;
-  wire [15:0] \$1586 ;
-  wire [15:0] \$1587 ;
-  wire \$1588 ;
-  wire \$1589 ;
-  wire \$159 ;
-  wire [15:0] \$1590 ;
-  wire [15:0] \$1591 ;
-  wire [16:0] \$1592 ;
+  wire \$1581 ;
+  wire \$1582 ;
+  wire [15:0] \$1583 ;
+  wire [15:0] \$1584 ;
+  wire [16:0] \$1585 ;
+  wire \$1586 ;
+  wire \$1587 ;
+  wire [15:0] \$1588 ;
+  wire [15:0] \$1589 ;
+  wire [15:0] \$159 ;
+  wire [16:0] \$1590 ;
+  wire \$1591 ;
+  wire \$1592 ;
   wire \$1593 ;
-  wire \$1594 ;
+  wire [15:0] \$1594 ;
   wire [15:0] \$1595 ;
-  wire [15:0] \$1596 ;
-  wire [16:0] \$1597 ;
-  wire \$1598 ;
-  wire \$1599 ;
-  wire [15:0] \$16 ;
-  wire [15:0] \$160 ;
-  wire \$1600 ;
-  wire [15:0] \$1601 ;
-  wire [15:0] \$1602 ;
-  wire \$1603 ;
-  wire \$1604 ;
-  wire [15:0] \$1605 ;
-  wire [15:0] \$1606 ;
-  wire [16:0] \$1607 ;
+  wire \$1596 ;
+  wire \$1597 ;
+  wire [15:0] \$1598 ;
+  wire [15:0] \$1599 ;
+  wire \$16 ;
+  wire [16:0] \$160 ;
+  wire [16:0] \$1600 ;
+  wire \$1601 ;
+  wire \$1602 ;
+  wire [15:0] \$1603 ;
+  wire [15:0] \$1604 ;
+  wire [16:0] \$1605 ;
+  wire \$1606 ;
+  wire \$1607 ;
   wire \$1608 ;
-  wire \$1609 ;
-  wire [15:0] \$161 ;
+  wire [15:0] \$1609 ;
+  wire \$161 ;
   wire [15:0] \$1610 ;
-  wire [15:0] \$1611 ;
-  wire [16:0] \$1612 ;
-  wire \$1613 ;
-  wire \$1614 ;
-  wire \$1615 ;
-  wire [15:0] \$1616 ;
-  wire [15:0] \$1617 ;
-  wire \$1618 ;
-  wire \$1619 ;
-  wire [16:0] \$162 ;
-  wire [15:0] \$1620 ;
-  wire [15:0] \$1621 ;
-  wire [16:0] \$1622 ;
+  wire \$1611 ;
+  wire \$1612 ;
+  wire [15:0] \$1613 ;
+  wire [15:0] \$1614 ;
+  wire [16:0] \$1615 ;
+  wire \$1616 ;
+  wire \$1617 ;
+  wire [15:0] \$1618 ;
+  wire [15:0] \$1619 ;
+  wire \$162 ;
+  wire [16:0] \$1620 ;
+  wire \$1621 ;
+  wire \$1622 ;
   wire \$1623 ;
-  wire \$1624 ;
+  wire [15:0] \$1624 ;
   wire [15:0] \$1625 ;
-  wire [15:0] \$1626 ;
-  wire [16:0] \$1627 ;
-  wire \$1628 ;
-  wire \$1629 ;
-  wire \$163 ;
-  wire \$1630 ;
-  wire [15:0] \$1631 ;
-  wire [15:0] \$1632 ;
-  wire \$1633 ;
-  wire \$1634 ;
-  wire [15:0] \$1635 ;
-  wire [15:0] \$1636 ;
-  wire [16:0] \$1637 ;
+  wire \$1626 ;
+  wire \$1627 ;
+  wire [15:0] \$1628 ;
+  wire [15:0] \$1629 ;
+  wire [15:0] \$163 ;
+  wire [16:0] \$1630 ;
+  wire \$1631 ;
+  wire \$1632 ;
+  wire [15:0] \$1633 ;
+  wire [15:0] \$1634 ;
+  wire [16:0] \$1635 ;
+  wire \$1636 ;
+  wire \$1637 ;
   wire \$1638 ;
-  wire \$1639 ;
-  wire \$164 ;
+  wire [15:0] \$1639 ;
+  wire [15:0] \$164 ;
   wire [15:0] \$1640 ;
-  wire [15:0] \$1641 ;
-  wire [16:0] \$1642 ;
-  wire \$1643 ;
-  wire \$1644 ;
-  wire \$1645 ;
-  wire [15:0] \$1646 ;
-  wire [15:0] \$1647 ;
-  wire \$1648 ;
-  wire \$1649 ;
-  wire [15:0] \$165 ;
-  wire [15:0] \$1650 ;
-  wire [15:0] \$1651 ;
-  wire [16:0] \$1652 ;
+  wire \$1641 ;
+  wire \$1642 ;
+  wire [15:0] \$1643 ;
+  wire [15:0] \$1644 ;
+  wire [16:0] \$1645 ;
+  wire \$1646 ;
+  wire \$1647 ;
+  wire [15:0] \$1648 ;
+  wire [15:0] \$1649 ;
+  wire [16:0] \$165 ;
+  wire [16:0] \$1650 ;
+  wire \$1651 ;
+  wire \$1652 ;
   wire \$1653 ;
-  wire \$1654 ;
+  wire [15:0] \$1654 ;
   wire [15:0] \$1655 ;
-  wire [15:0] \$1656 ;
-  wire [16:0] \$1657 ;
-  wire \$1658 ;
-  wire \$1659 ;
-  wire [15:0] \$166 ;
-  wire \$1660 ;
-  wire [15:0] \$1661 ;
-  wire [15:0] \$1662 ;
-  wire \$1663 ;
-  wire \$1664 ;
-  wire [15:0] \$1665 ;
-  wire [15:0] \$1666 ;
-  wire [16:0] \$1667 ;
+  wire \$1656 ;
+  wire \$1657 ;
+  wire [15:0] \$1658 ;
+  wire [15:0] \$1659 ;
+  wire \$166 ;
+  wire [16:0] \$1660 ;
+  wire \$1661 ;
+  wire \$1662 ;
+  wire [15:0] \$1663 ;
+  wire [15:0] \$1664 ;
+  wire [16:0] \$1665 ;
+  wire \$1666 ;
+  wire \$1667 ;
   wire \$1668 ;
-  wire \$1669 ;
-  wire [16:0] \$167 ;
+  wire [15:0] \$1669 ;
+  wire \$167 ;
   wire [15:0] \$1670 ;
-  wire [15:0] \$1671 ;
-  wire [16:0] \$1672 ;
-  wire \$1673 ;
-  wire \$1674 ;
-  wire \$1675 ;
-  wire [15:0] \$1676 ;
-  wire [15:0] \$1677 ;
-  wire \$1678 ;
-  wire \$1679 ;
+  wire \$1671 ;
+  wire \$1672 ;
+  wire [15:0] \$1673 ;
+  wire [15:0] \$1674 ;
+  wire [16:0] \$1675 ;
+  wire \$1676 ;
+  wire \$1677 ;
+  wire [15:0] \$1678 ;
+  wire [15:0] \$1679 ;
   wire \$168 ;
-  wire [15:0] \$1680 ;
-  wire [15:0] \$1681 ;
-  wire [16:0] \$1682 ;
+  wire [16:0] \$1680 ;
+  wire \$1681 ;
+  wire \$1682 ;
   wire \$1683 ;
-  wire \$1684 ;
+  wire [15:0] \$1684 ;
   wire [15:0] \$1685 ;
-  wire [15:0] \$1686 ;
-  wire [16:0] \$1687 ;
-  wire \$1688 ;
-  wire \$1689 ;
-  wire \$169 ;
-  wire \$1690 ;
-  wire [15:0] \$1691 ;
-  wire [15:0] \$1692 ;
-  wire \$1693 ;
-  wire \$1694 ;
-  wire [15:0] \$1695 ;
-  wire [15:0] \$1696 ;
-  wire [16:0] \$1697 ;
+  wire \$1686 ;
+  wire \$1687 ;
+  wire [15:0] \$1688 ;
+  wire [15:0] \$1689 ;
+  wire [15:0] \$169 ;
+  wire [16:0] \$1690 ;
+  wire \$1691 ;
+  wire \$1692 ;
+  wire [15:0] \$1693 ;
+  wire [15:0] \$1694 ;
+  wire [16:0] \$1695 ;
+  wire \$1696 ;
+  wire \$1697 ;
   wire \$1698 ;
-  wire \$1699 ;
-  wire [16:0] \$17 ;
-  wire \$170 ;
+  wire [15:0] \$1699 ;
+  wire \$17 ;
+  wire [15:0] \$170 ;
   wire [15:0] \$1700 ;
-  wire [15:0] \$1701 ;
-  wire [16:0] \$1702 ;
-  wire \$1703 ;
-  wire \$1704 ;
-  wire \$1705 ;
-  wire [15:0] \$1706 ;
-  wire [15:0] \$1707 ;
-  wire \$1708 ;
-  wire \$1709 ;
-  wire [15:0] \$171 ;
-  wire [15:0] \$1710 ;
-  wire [15:0] \$1711 ;
-  wire [16:0] \$1712 ;
+  wire \$1701 ;
+  wire \$1702 ;
+  wire [15:0] \$1703 ;
+  wire [15:0] \$1704 ;
+  wire [16:0] \$1705 ;
+  wire \$1706 ;
+  wire \$1707 ;
+  wire [15:0] \$1708 ;
+  wire [15:0] \$1709 ;
+  wire \$171 ;
+  wire [16:0] \$1710 ;
+  wire \$1711 ;
+  wire \$1712 ;
   wire \$1713 ;
-  wire \$1714 ;
+  wire [15:0] \$1714 ;
   wire [15:0] \$1715 ;
-  wire [15:0] \$1716 ;
-  wire [16:0] \$1717 ;
-  wire \$1718 ;
-  wire \$1719 ;
-  wire [15:0] \$172 ;
-  wire \$1720 ;
-  wire [15:0] \$1721 ;
-  wire [15:0] \$1722 ;
-  wire \$1723 ;
-  wire \$1724 ;
-  wire [15:0] \$1725 ;
-  wire [15:0] \$1726 ;
-  wire [16:0] \$1727 ;
+  wire \$1716 ;
+  wire \$1717 ;
+  wire [15:0] \$1718 ;
+  wire [15:0] \$1719 ;
+  wire \$172 ;
+  wire [16:0] \$1720 ;
+  wire \$1721 ;
+  wire \$1722 ;
+  wire [15:0] \$1723 ;
+  wire [15:0] \$1724 ;
+  wire [16:0] \$1725 ;
+  wire \$1726 ;
+  wire \$1727 ;
   wire \$1728 ;
-  wire \$1729 ;
-  wire \$173 ;
+  wire [15:0] \$1729 ;
+  wire [15:0] \$173 ;
   wire [15:0] \$1730 ;
-  wire [15:0] \$1731 ;
-  wire [16:0] \$1732 ;
-  wire \$1733 ;
-  wire \$1734 ;
-  wire \$1735 ;
-  wire [15:0] \$1736 ;
-  wire [15:0] \$1737 ;
-  wire \$1738 ;
-  wire \$1739 ;
-  wire \$174 ;
-  wire [15:0] \$1740 ;
-  wire [15:0] \$1741 ;
-  wire [16:0] \$1742 ;
+  wire \$1731 ;
+  wire \$1732 ;
+  wire [15:0] \$1733 ;
+  wire [15:0] \$1734 ;
+  wire [16:0] \$1735 ;
+  wire \$1736 ;
+  wire \$1737 ;
+  wire [15:0] \$1738 ;
+  wire [15:0] \$1739 ;
+  wire [15:0] \$174 ;
+  wire [16:0] \$1740 ;
+  wire \$1741 ;
+  wire \$1742 ;
   wire \$1743 ;
-  wire \$1744 ;
+  wire [15:0] \$1744 ;
   wire [15:0] \$1745 ;
-  wire [15:0] \$1746 ;
-  wire [16:0] \$1747 ;
-  wire \$1748 ;
-  wire \$1749 ;
-  wire [15:0] \$175 ;
-  wire \$1750 ;
-  wire [15:0] \$1751 ;
-  wire [15:0] \$1752 ;
-  wire \$1753 ;
-  wire \$1754 ;
-  wire [15:0] \$1755 ;
-  wire [15:0] \$1756 ;
-  wire [16:0] \$1757 ;
+  wire \$1746 ;
+  wire \$1747 ;
+  wire [15:0] \$1748 ;
+  wire [15:0] \$1749 ;
+  wire [16:0] \$175 ;
+  wire [16:0] \$1750 ;
+  wire \$1751 ;
+  wire \$1752 ;
+  wire [15:0] \$1753 ;
+  wire [15:0] \$1754 ;
+  wire [16:0] \$1755 ;
+  wire \$1756 ;
+  wire \$1757 ;
   wire \$1758 ;
-  wire \$1759 ;
-  wire [15:0] \$176 ;
+  wire [15:0] \$1759 ;
+  wire \$176 ;
   wire [15:0] \$1760 ;
-  wire [15:0] \$1761 ;
-  wire [16:0] \$1762 ;
-  wire \$1763 ;
-  wire \$1764 ;
-  wire \$1765 ;
-  wire [15:0] \$1766 ;
-  wire [15:0] \$1767 ;
-  wire \$1768 ;
-  wire \$1769 ;
-  wire [16:0] \$177 ;
-  wire [15:0] \$1770 ;
-  wire [15:0] \$1771 ;
-  wire [16:0] \$1772 ;
+  wire \$1761 ;
+  wire \$1762 ;
+  wire [15:0] \$1763 ;
+  wire [15:0] \$1764 ;
+  wire [16:0] \$1765 ;
+  wire \$1766 ;
+  wire \$1767 ;
+  wire [15:0] \$1768 ;
+  wire [15:0] \$1769 ;
+  wire \$177 ;
+  wire [16:0] \$1770 ;
+  wire \$1771 ;
+  wire \$1772 ;
   wire \$1773 ;
-  wire \$1774 ;
+  wire [15:0] \$1774 ;
   wire [15:0] \$1775 ;
-  wire [15:0] \$1776 ;
-  wire [16:0] \$1777 ;
-  wire \$1778 ;
-  wire \$1779 ;
-  wire \$178 ;
-  wire \$1780 ;
-  wire [15:0] \$1781 ;
-  wire [15:0] \$1782 ;
-  wire \$1783 ;
-  wire \$1784 ;
-  wire [15:0] \$1785 ;
-  wire [15:0] \$1786 ;
-  wire [16:0] \$1787 ;
+  wire \$1776 ;
+  wire \$1777 ;
+  wire [15:0] \$1778 ;
+  wire [15:0] \$1779 ;
+  wire [15:0] \$178 ;
+  wire [16:0] \$1780 ;
+  wire \$1781 ;
+  wire \$1782 ;
+  wire [15:0] \$1783 ;
+  wire [15:0] \$1784 ;
+  wire [16:0] \$1785 ;
+  wire \$1786 ;
+  wire \$1787 ;
   wire \$1788 ;
-  wire \$1789 ;
-  wire \$179 ;
+  wire [15:0] \$1789 ;
+  wire [15:0] \$179 ;
   wire [15:0] \$1790 ;
-  wire [15:0] \$1791 ;
-  wire [16:0] \$1792 ;
-  wire \$1793 ;
-  wire \$1794 ;
-  wire \$1795 ;
-  wire [15:0] \$1796 ;
-  wire [15:0] \$1797 ;
-  wire \$1798 ;
-  wire \$1799 ;
+  wire \$1791 ;
+  wire \$1792 ;
+  wire [15:0] \$1793 ;
+  wire [15:0] \$1794 ;
+  wire [16:0] \$1795 ;
+  wire \$1796 ;
+  wire \$1797 ;
+  wire [15:0] \$1798 ;
+  wire [15:0] \$1799 ;
   wire \$18 ;
-  wire [15:0] \$180 ;
-  wire [15:0] \$1800 ;
-  wire [15:0] \$1801 ;
-  wire [16:0] \$1802 ;
+  wire [16:0] \$180 ;
+  wire [16:0] \$1800 ;
+  wire \$1801 ;
+  wire \$1802 ;
   wire \$1803 ;
-  wire \$1804 ;
+  wire [15:0] \$1804 ;
   wire [15:0] \$1805 ;
-  wire [15:0] \$1806 ;
-  wire [16:0] \$1807 ;
-  wire \$1808 ;
-  wire \$1809 ;
-  wire [15:0] \$181 ;
-  wire \$1810 ;
-  wire [15:0] \$1811 ;
-  wire [15:0] \$1812 ;
-  wire \$1813 ;
-  wire \$1814 ;
-  wire [15:0] \$1815 ;
-  wire [15:0] \$1816 ;
-  wire [16:0] \$1817 ;
+  wire \$1806 ;
+  wire \$1807 ;
+  wire [15:0] \$1808 ;
+  wire [15:0] \$1809 ;
+  wire \$181 ;
+  wire [16:0] \$1810 ;
+  wire \$1811 ;
+  wire \$1812 ;
+  wire [15:0] \$1813 ;
+  wire [15:0] \$1814 ;
+  wire [16:0] \$1815 ;
+  wire \$1816 ;
+  wire \$1817 ;
   wire \$1818 ;
-  wire \$1819 ;
-  wire [16:0] \$182 ;
+  wire [15:0] \$1819 ;
+  wire \$182 ;
   wire [15:0] \$1820 ;
-  wire [15:0] \$1821 ;
-  wire [16:0] \$1822 ;
-  wire \$1823 ;
-  wire \$1824 ;
-  wire \$1825 ;
-  wire [15:0] \$1826 ;
-  wire [15:0] \$1827 ;
-  wire \$1828 ;
-  wire \$1829 ;
+  wire \$1821 ;
+  wire \$1822 ;
+  wire [15:0] \$1823 ;
+  wire [15:0] \$1824 ;
+  wire [16:0] \$1825 ;
+  wire \$1826 ;
+  wire \$1827 ;
+  wire [15:0] \$1828 ;
+  wire [15:0] \$1829 ;
   wire \$183 ;
-  wire [15:0] \$1830 ;
-  wire [15:0] \$1831 ;
-  wire [16:0] \$1832 ;
+  wire [16:0] \$1830 ;
+  wire \$1831 ;
+  wire \$1832 ;
   wire \$1833 ;
-  wire \$1834 ;
+  wire [15:0] \$1834 ;
   wire [15:0] \$1835 ;
-  wire [15:0] \$1836 ;
-  wire [16:0] \$1837 ;
-  wire \$1838 ;
-  wire \$1839 ;
-  wire \$184 ;
-  wire \$1840 ;
-  wire [15:0] \$1841 ;
-  wire [15:0] \$1842 ;
-  wire \$1843 ;
-  wire \$1844 ;
-  wire [15:0] \$1845 ;
-  wire [15:0] \$1846 ;
-  wire [16:0] \$1847 ;
+  wire \$1836 ;
+  wire \$1837 ;
+  wire [15:0] \$1838 ;
+  wire [15:0] \$1839 ;
+  wire [15:0] \$184 ;
+  wire [16:0] \$1840 ;
+  wire \$1841 ;
+  wire \$1842 ;
+  wire [15:0] \$1843 ;
+  wire [15:0] \$1844 ;
+  wire [16:0] \$1845 ;
+  wire \$1846 ;
+  wire \$1847 ;
   wire \$1848 ;
-  wire \$1849 ;
-  wire \$185 ;
+  wire [15:0] \$1849 ;
+  wire [15:0] \$185 ;
   wire [15:0] \$1850 ;
-  wire [15:0] \$1851 ;
-  wire [16:0] \$1852 ;
-  wire \$1853 ;
-  wire \$1854 ;
-  wire \$1855 ;
-  wire [15:0] \$1856 ;
-  wire [15:0] \$1857 ;
-  wire \$1858 ;
-  wire \$1859 ;
-  wire [15:0] \$186 ;
-  wire [15:0] \$1860 ;
-  wire [15:0] \$1861 ;
-  wire [16:0] \$1862 ;
+  wire \$1851 ;
+  wire \$1852 ;
+  wire [15:0] \$1853 ;
+  wire [15:0] \$1854 ;
+  wire [16:0] \$1855 ;
+  wire \$1856 ;
+  wire \$1857 ;
+  wire [15:0] \$1858 ;
+  wire [15:0] \$1859 ;
+  wire \$186 ;
+  wire [16:0] \$1860 ;
+  wire \$1861 ;
+  wire \$1862 ;
   wire \$1863 ;
-  wire \$1864 ;
+  wire [15:0] \$1864 ;
   wire [15:0] \$1865 ;
-  wire [15:0] \$1866 ;
-  wire [16:0] \$1867 ;
-  wire \$1868 ;
-  wire \$1869 ;
-  wire [15:0] \$187 ;
-  wire \$1870 ;
-  wire [15:0] \$1871 ;
-  wire [15:0] \$1872 ;
-  wire \$1873 ;
-  wire \$1874 ;
-  wire [15:0] \$1875 ;
-  wire [15:0] \$1876 ;
-  wire [16:0] \$1877 ;
+  wire \$1866 ;
+  wire \$1867 ;
+  wire [15:0] \$1868 ;
+  wire [15:0] \$1869 ;
+  wire \$187 ;
+  wire [16:0] \$1870 ;
+  wire \$1871 ;
+  wire \$1872 ;
+  wire [15:0] \$1873 ;
+  wire [15:0] \$1874 ;
+  wire [16:0] \$1875 ;
+  wire \$1876 ;
+  wire \$1877 ;
   wire \$1878 ;
-  wire \$1879 ;
-  wire \$188 ;
+  wire [15:0] \$1879 ;
+  wire [15:0] \$188 ;
   wire [15:0] \$1880 ;
-  wire [15:0] \$1881 ;
-  wire [16:0] \$1882 ;
-  wire \$1883 ;
-  wire \$1884 ;
-  wire \$1885 ;
-  wire [15:0] \$1886 ;
-  wire [15:0] \$1887 ;
-  wire \$1888 ;
-  wire \$1889 ;
-  wire \$189 ;
-  wire [15:0] \$1890 ;
-  wire [15:0] \$1891 ;
-  wire [16:0] \$1892 ;
+  wire \$1881 ;
+  wire \$1882 ;
+  wire [15:0] \$1883 ;
+  wire [15:0] \$1884 ;
+  wire [16:0] \$1885 ;
+  wire \$1886 ;
+  wire \$1887 ;
+  wire [15:0] \$1888 ;
+  wire [15:0] \$1889 ;
+  wire [15:0] \$189 ;
+  wire [16:0] \$1890 ;
+  wire \$1891 ;
+  wire \$1892 ;
   wire \$1893 ;
-  wire \$1894 ;
+  wire [15:0] \$1894 ;
   wire [15:0] \$1895 ;
-  wire [15:0] \$1896 ;
-  wire [16:0] \$1897 ;
-  wire \$1898 ;
-  wire \$1899 ;
-  wire \$19 ;
-  wire [15:0] \$190 ;
-  wire \$1900 ;
-  wire [15:0] \$1901 ;
-  wire [15:0] \$1902 ;
-  wire \$1903 ;
-  wire \$1904 ;
-  wire [15:0] \$1905 ;
-  wire [15:0] \$1906 ;
-  wire [16:0] \$1907 ;
+  wire \$1896 ;
+  wire \$1897 ;
+  wire [15:0] \$1898 ;
+  wire [15:0] \$1899 ;
+  wire [15:0] \$19 ;
+  wire [16:0] \$190 ;
+  wire [16:0] \$1900 ;
+  wire \$1901 ;
+  wire \$1902 ;
+  wire [15:0] \$1903 ;
+  wire [15:0] \$1904 ;
+  wire [16:0] \$1905 ;
+  wire \$1906 ;
+  wire \$1907 ;
   wire \$1908 ;
-  wire \$1909 ;
-  wire [15:0] \$191 ;
+  wire [15:0] \$1909 ;
+  wire \$191 ;
   wire [15:0] \$1910 ;
-  wire [15:0] \$1911 ;
-  wire [16:0] \$1912 ;
-  wire \$1913 ;
-  wire \$1914 ;
-  wire \$1915 ;
-  wire [15:0] \$1916 ;
-  wire [15:0] \$1917 ;
-  wire \$1918 ;
-  wire \$1919 ;
-  wire [16:0] \$192 ;
-  wire [15:0] \$1920 ;
-  wire [15:0] \$1921 ;
-  wire [16:0] \$1922 ;
+  wire \$1911 ;
+  wire \$1912 ;
+  wire [15:0] \$1913 ;
+  wire [15:0] \$1914 ;
+  wire [16:0] \$1915 ;
+  wire \$1916 ;
+  wire \$1917 ;
+  wire [15:0] \$1918 ;
+  wire [15:0] \$1919 ;
+  wire \$192 ;
+  wire [16:0] \$1920 ;
+  wire \$1921 ;
+  wire \$1922 ;
   wire \$1923 ;
-  wire \$1924 ;
+  wire [15:0] \$1924 ;
   wire [15:0] \$1925 ;
-  wire [15:0] \$1926 ;
-  wire [16:0] \$1927 ;
-  wire \$1928 ;
-  wire \$1929 ;
-  wire \$193 ;
-  wire \$1930 ;
-  wire [15:0] \$1931 ;
-  wire [15:0] \$1932 ;
-  wire \$1933 ;
-  wire \$1934 ;
-  wire [15:0] \$1935 ;
-  wire [15:0] \$1936 ;
-  wire [16:0] \$1937 ;
+  wire \$1926 ;
+  wire \$1927 ;
+  wire [15:0] \$1928 ;
+  wire [15:0] \$1929 ;
+  wire [15:0] \$193 ;
+  wire [16:0] \$1930 ;
+  wire \$1931 ;
+  wire \$1932 ;
+  wire [15:0] \$1933 ;
+  wire [15:0] \$1934 ;
+  wire [16:0] \$1935 ;
+  wire \$1936 ;
+  wire \$1937 ;
   wire \$1938 ;
-  wire \$1939 ;
-  wire \$194 ;
+  wire [15:0] \$1939 ;
+  wire [15:0] \$194 ;
   wire [15:0] \$1940 ;
-  wire [15:0] \$1941 ;
-  wire [16:0] \$1942 ;
-  wire \$1943 ;
-  wire \$1944 ;
-  wire \$1945 ;
-  wire [15:0] \$1946 ;
-  wire [15:0] \$1947 ;
-  wire \$1948 ;
-  wire \$1949 ;
-  wire [15:0] \$195 ;
-  wire [15:0] \$1950 ;
-  wire [15:0] \$1951 ;
-  wire [16:0] \$1952 ;
+  wire \$1941 ;
+  wire \$1942 ;
+  wire [15:0] \$1943 ;
+  wire [15:0] \$1944 ;
+  wire [16:0] \$1945 ;
+  wire \$1946 ;
+  wire \$1947 ;
+  wire [15:0] \$1948 ;
+  wire [15:0] \$1949 ;
+  wire [16:0] \$195 ;
+  wire [16:0] \$1950 ;
+  wire \$1951 ;
+  wire \$1952 ;
   wire \$1953 ;
-  wire \$1954 ;
+  wire [15:0] \$1954 ;
   wire [15:0] \$1955 ;
-  wire [15:0] \$1956 ;
-  wire [16:0] \$1957 ;
-  wire \$1958 ;
-  wire \$1959 ;
-  wire [15:0] \$196 ;
-  wire \$1960 ;
-  wire [15:0] \$1961 ;
-  wire [15:0] \$1962 ;
-  wire \$1963 ;
-  wire \$1964 ;
-  wire [15:0] \$1965 ;
-  wire [15:0] \$1966 ;
-  wire [16:0] \$1967 ;
+  wire \$1956 ;
+  wire \$1957 ;
+  wire [15:0] \$1958 ;
+  wire [15:0] \$1959 ;
+  wire \$196 ;
+  wire [16:0] \$1960 ;
+  wire \$1961 ;
+  wire \$1962 ;
+  wire [15:0] \$1963 ;
+  wire [15:0] \$1964 ;
+  wire [16:0] \$1965 ;
+  wire \$1966 ;
+  wire \$1967 ;
   wire \$1968 ;
-  wire \$1969 ;
-  wire [16:0] \$197 ;
+  wire [15:0] \$1969 ;
+  wire \$197 ;
   wire [15:0] \$1970 ;
-  wire [15:0] \$1971 ;
-  wire [16:0] \$1972 ;
-  wire \$1973 ;
-  wire \$1974 ;
-  wire \$1975 ;
-  wire [15:0] \$1976 ;
-  wire [15:0] \$1977 ;
-  wire \$1978 ;
-  wire \$1979 ;
+  wire \$1971 ;
+  wire \$1972 ;
+  wire [15:0] \$1973 ;
+  wire [15:0] \$1974 ;
+  wire [16:0] \$1975 ;
+  wire \$1976 ;
+  wire \$1977 ;
+  wire [15:0] \$1978 ;
+  wire [15:0] \$1979 ;
   wire \$198 ;
-  wire [15:0] \$1980 ;
-  wire [15:0] \$1981 ;
-  wire [16:0] \$1982 ;
+  wire [16:0] \$1980 ;
+  wire \$1981 ;
+  wire \$1982 ;
   wire \$1983 ;
-  wire \$1984 ;
+  wire [15:0] \$1984 ;
   wire [15:0] \$1985 ;
-  wire [15:0] \$1986 ;
-  wire [16:0] \$1987 ;
-  wire \$1988 ;
-  wire \$1989 ;
-  wire \$199 ;
-  wire \$1990 ;
-  wire [15:0] \$1991 ;
-  wire [15:0] \$1992 ;
-  wire \$1993 ;
-  wire \$1994 ;
-  wire [15:0] \$1995 ;
-  wire [15:0] \$1996 ;
-  wire [16:0] \$1997 ;
+  wire \$1986 ;
+  wire \$1987 ;
+  wire [15:0] \$1988 ;
+  wire [15:0] \$1989 ;
+  wire [15:0] \$199 ;
+  wire [16:0] \$1990 ;
+  wire \$1991 ;
+  wire \$1992 ;
+  wire [15:0] \$1993 ;
+  wire [15:0] \$1994 ;
+  wire [16:0] \$1995 ;
+  wire \$1996 ;
+  wire \$1997 ;
   wire \$1998 ;
-  wire \$1999 ;
+  wire [15:0] \$1999 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$200 ;
+  wire [15:0] \$20 ;
+  wire [15:0] \$200 ;
   wire [15:0] \$2000 ;
-  wire [15:0] \$2001 ;
-  wire [16:0] \$2002 ;
-  wire \$2003 ;
-  wire \$2004 ;
-  wire \$2005 ;
-  wire [15:0] \$2006 ;
-  wire [15:0] \$2007 ;
-  wire \$2008 ;
-  wire \$2009 ;
-  wire [15:0] \$201 ;
-  wire [15:0] \$2010 ;
-  wire [15:0] \$2011 ;
-  wire [16:0] \$2012 ;
+  wire \$2001 ;
+  wire \$2002 ;
+  wire [15:0] \$2003 ;
+  wire [15:0] \$2004 ;
+  wire [16:0] \$2005 ;
+  wire \$2006 ;
+  wire \$2007 ;
+  wire [15:0] \$2008 ;
+  wire [15:0] \$2009 ;
+  wire \$201 ;
+  wire [16:0] \$2010 ;
+  wire \$2011 ;
+  wire \$2012 ;
   wire \$2013 ;
-  wire \$2014 ;
+  wire [15:0] \$2014 ;
   wire [15:0] \$2015 ;
-  wire [15:0] \$2016 ;
-  wire [16:0] \$2017 ;
-  wire \$2018 ;
-  wire \$2019 ;
-  wire [15:0] \$202 ;
-  wire \$2020 ;
-  wire [15:0] \$2021 ;
-  wire [15:0] \$2022 ;
-  wire \$2023 ;
-  wire \$2024 ;
-  wire [15:0] \$2025 ;
-  wire [15:0] \$2026 ;
-  wire [16:0] \$2027 ;
+  wire \$2016 ;
+  wire \$2017 ;
+  wire [15:0] \$2018 ;
+  wire [15:0] \$2019 ;
+  wire \$202 ;
+  wire [16:0] \$2020 ;
+  wire \$2021 ;
+  wire \$2022 ;
+  wire [15:0] \$2023 ;
+  wire [15:0] \$2024 ;
+  wire [16:0] \$2025 ;
+  wire \$2026 ;
+  wire \$2027 ;
   wire \$2028 ;
-  wire \$2029 ;
-  wire \$203 ;
+  wire [15:0] \$2029 ;
+  wire [15:0] \$203 ;
   wire [15:0] \$2030 ;
-  wire [15:0] \$2031 ;
-  wire [16:0] \$2032 ;
-  wire \$2033 ;
-  wire \$2034 ;
-  wire \$2035 ;
-  wire [15:0] \$2036 ;
-  wire [15:0] \$2037 ;
-  wire \$2038 ;
-  wire \$2039 ;
-  wire \$204 ;
-  wire [15:0] \$2040 ;
-  wire [15:0] \$2041 ;
-  wire [16:0] \$2042 ;
+  wire \$2031 ;
+  wire \$2032 ;
+  wire [15:0] \$2033 ;
+  wire [15:0] \$2034 ;
+  wire [16:0] \$2035 ;
+  wire \$2036 ;
+  wire \$2037 ;
+  wire [15:0] \$2038 ;
+  wire [15:0] \$2039 ;
+  wire [15:0] \$204 ;
+  wire [16:0] \$2040 ;
+  wire \$2041 ;
+  wire \$2042 ;
   wire \$2043 ;
-  wire \$2044 ;
+  wire [15:0] \$2044 ;
   wire [15:0] \$2045 ;
-  wire [15:0] \$2046 ;
-  wire [16:0] \$2047 ;
-  wire \$2048 ;
-  wire \$2049 ;
-  wire [15:0] \$205 ;
-  wire \$2050 ;
-  wire [15:0] \$2051 ;
-  wire [15:0] \$2052 ;
-  wire \$2053 ;
-  wire \$2054 ;
-  wire [15:0] \$2055 ;
-  wire [15:0] \$2056 ;
-  wire [16:0] \$2057 ;
+  wire \$2046 ;
+  wire \$2047 ;
+  wire [15:0] \$2048 ;
+  wire [15:0] \$2049 ;
+  wire [16:0] \$205 ;
+  wire [16:0] \$2050 ;
+  wire \$2051 ;
+  wire \$2052 ;
+  wire [15:0] \$2053 ;
+  wire [15:0] \$2054 ;
+  wire [16:0] \$2055 ;
+  wire \$2056 ;
+  wire \$2057 ;
   wire \$2058 ;
-  wire \$2059 ;
-  wire [15:0] \$206 ;
+  wire [15:0] \$2059 ;
+  wire \$206 ;
   wire [15:0] \$2060 ;
-  wire [15:0] \$2061 ;
-  wire [16:0] \$2062 ;
-  wire \$2063 ;
-  wire \$2064 ;
-  wire \$2065 ;
-  wire [15:0] \$2066 ;
-  wire [15:0] \$2067 ;
-  wire \$2068 ;
-  wire \$2069 ;
-  wire [16:0] \$207 ;
-  wire [15:0] \$2070 ;
-  wire [15:0] \$2071 ;
-  wire [16:0] \$2072 ;
+  wire \$2061 ;
+  wire \$2062 ;
+  wire [15:0] \$2063 ;
+  wire [15:0] \$2064 ;
+  wire [16:0] \$2065 ;
+  wire \$2066 ;
+  wire \$2067 ;
+  wire [15:0] \$2068 ;
+  wire [15:0] \$2069 ;
+  wire \$207 ;
+  wire [16:0] \$2070 ;
+  wire \$2071 ;
+  wire \$2072 ;
   wire \$2073 ;
-  wire \$2074 ;
+  wire [15:0] \$2074 ;
   wire [15:0] \$2075 ;
-  wire [15:0] \$2076 ;
-  wire [16:0] \$2077 ;
-  wire \$2078 ;
-  wire \$2079 ;
-  wire \$208 ;
-  wire \$2080 ;
-  wire [15:0] \$2081 ;
-  wire [15:0] \$2082 ;
-  wire \$2083 ;
-  wire \$2084 ;
-  wire [15:0] \$2085 ;
-  wire [15:0] \$2086 ;
-  wire [16:0] \$2087 ;
+  wire \$2076 ;
+  wire \$2077 ;
+  wire [15:0] \$2078 ;
+  wire [15:0] \$2079 ;
+  wire [15:0] \$208 ;
+  wire [16:0] \$2080 ;
+  wire \$2081 ;
+  wire \$2082 ;
+  wire [15:0] \$2083 ;
+  wire [15:0] \$2084 ;
+  wire [16:0] \$2085 ;
+  wire \$2086 ;
+  wire \$2087 ;
   wire \$2088 ;
-  wire \$2089 ;
-  wire \$209 ;
+  wire [15:0] \$2089 ;
+  wire [15:0] \$209 ;
   wire [15:0] \$2090 ;
-  wire [15:0] \$2091 ;
-  wire [16:0] \$2092 ;
-  wire \$2093 ;
-  wire \$2094 ;
-  wire \$2095 ;
-  wire [15:0] \$2096 ;
-  wire [15:0] \$2097 ;
-  wire \$2098 ;
-  wire \$2099 ;
-  wire [15:0] \$21 ;
-  wire [15:0] \$210 ;
-  wire [15:0] \$2100 ;
-  wire [15:0] \$2101 ;
-  wire [16:0] \$2102 ;
+  wire \$2091 ;
+  wire \$2092 ;
+  wire [15:0] \$2093 ;
+  wire [15:0] \$2094 ;
+  wire [16:0] \$2095 ;
+  wire \$2096 ;
+  wire \$2097 ;
+  wire [15:0] \$2098 ;
+  wire [15:0] \$2099 ;
+  wire \$21 ;
+  wire [16:0] \$210 ;
+  wire [16:0] \$2100 ;
+  wire \$2101 ;
+  wire \$2102 ;
   wire \$2103 ;
-  wire \$2104 ;
+  wire [15:0] \$2104 ;
   wire [15:0] \$2105 ;
-  wire [15:0] \$2106 ;
-  wire [16:0] \$2107 ;
-  wire \$2108 ;
-  wire \$2109 ;
-  wire [15:0] \$211 ;
-  wire \$2110 ;
-  wire [15:0] \$2111 ;
-  wire [15:0] \$2112 ;
-  wire \$2113 ;
-  wire \$2114 ;
-  wire [15:0] \$2115 ;
-  wire [15:0] \$2116 ;
-  wire [16:0] \$2117 ;
+  wire \$2106 ;
+  wire \$2107 ;
+  wire [15:0] \$2108 ;
+  wire [15:0] \$2109 ;
+  wire \$211 ;
+  wire [16:0] \$2110 ;
+  wire \$2111 ;
+  wire \$2112 ;
+  wire [15:0] \$2113 ;
+  wire [15:0] \$2114 ;
+  wire [16:0] \$2115 ;
+  wire \$2116 ;
+  wire \$2117 ;
   wire \$2118 ;
-  wire \$2119 ;
-  wire [16:0] \$212 ;
+  wire [15:0] \$2119 ;
+  wire \$212 ;
   wire [15:0] \$2120 ;
-  wire [15:0] \$2121 ;
-  wire [16:0] \$2122 ;
-  wire \$2123 ;
-  wire \$2124 ;
-  wire \$2125 ;
-  wire [15:0] \$2126 ;
-  wire [15:0] \$2127 ;
-  wire \$2128 ;
-  wire \$2129 ;
+  wire \$2121 ;
+  wire \$2122 ;
+  wire [15:0] \$2123 ;
+  wire [15:0] \$2124 ;
+  wire [16:0] \$2125 ;
+  wire \$2126 ;
+  wire \$2127 ;
+  wire [15:0] \$2128 ;
+  wire [15:0] \$2129 ;
   wire \$213 ;
-  wire [15:0] \$2130 ;
-  wire [15:0] \$2131 ;
-  wire [16:0] \$2132 ;
+  wire [16:0] \$2130 ;
+  wire \$2131 ;
+  wire \$2132 ;
   wire \$2133 ;
-  wire \$2134 ;
+  wire [15:0] \$2134 ;
   wire [15:0] \$2135 ;
-  wire [15:0] \$2136 ;
-  wire [16:0] \$2137 ;
-  wire \$2138 ;
-  wire \$2139 ;
-  wire \$214 ;
-  wire \$2140 ;
-  wire [15:0] \$2141 ;
-  wire [15:0] \$2142 ;
-  wire \$2143 ;
-  wire \$2144 ;
-  wire [15:0] \$2145 ;
-  wire [15:0] \$2146 ;
-  wire [16:0] \$2147 ;
+  wire \$2136 ;
+  wire \$2137 ;
+  wire [15:0] \$2138 ;
+  wire [15:0] \$2139 ;
+  wire [15:0] \$214 ;
+  wire [16:0] \$2140 ;
+  wire \$2141 ;
+  wire \$2142 ;
+  wire [15:0] \$2143 ;
+  wire [15:0] \$2144 ;
+  wire [16:0] \$2145 ;
+  wire \$2146 ;
+  wire \$2147 ;
   wire \$2148 ;
-  wire \$2149 ;
-  wire \$215 ;
+  wire [15:0] \$2149 ;
+  wire [15:0] \$215 ;
   wire [15:0] \$2150 ;
-  wire [15:0] \$2151 ;
-  wire [16:0] \$2152 ;
-  wire \$2153 ;
-  wire \$2154 ;
-  wire \$2155 ;
-  wire [15:0] \$2156 ;
-  wire [15:0] \$2157 ;
-  wire \$2158 ;
-  wire \$2159 ;
-  wire [15:0] \$216 ;
-  wire [15:0] \$2160 ;
-  wire [15:0] \$2161 ;
-  wire [16:0] \$2162 ;
+  wire \$2151 ;
+  wire \$2152 ;
+  wire [15:0] \$2153 ;
+  wire [15:0] \$2154 ;
+  wire [16:0] \$2155 ;
+  wire \$2156 ;
+  wire \$2157 ;
+  wire [15:0] \$2158 ;
+  wire [15:0] \$2159 ;
+  wire \$216 ;
+  wire [16:0] \$2160 ;
+  wire \$2161 ;
+  wire \$2162 ;
   wire \$2163 ;
-  wire \$2164 ;
+  wire [15:0] \$2164 ;
   wire [15:0] \$2165 ;
-  wire [15:0] \$2166 ;
-  wire [16:0] \$2167 ;
-  wire \$2168 ;
-  wire \$2169 ;
-  wire [15:0] \$217 ;
-  wire \$2170 ;
-  wire [15:0] \$2171 ;
-  wire [15:0] \$2172 ;
-  wire \$2173 ;
-  wire \$2174 ;
-  wire [15:0] \$2175 ;
-  wire [15:0] \$2176 ;
-  wire [16:0] \$2177 ;
+  wire \$2166 ;
+  wire \$2167 ;
+  wire [15:0] \$2168 ;
+  wire [15:0] \$2169 ;
+  wire \$217 ;
+  wire [16:0] \$2170 ;
+  wire \$2171 ;
+  wire \$2172 ;
+  wire [15:0] \$2173 ;
+  wire [15:0] \$2174 ;
+  wire [16:0] \$2175 ;
+  wire \$2176 ;
+  wire \$2177 ;
   wire \$2178 ;
-  wire \$2179 ;
-  wire \$218 ;
+  wire [15:0] \$2179 ;
+  wire [15:0] \$218 ;
   wire [15:0] \$2180 ;
-  wire [15:0] \$2181 ;
-  wire [16:0] \$2182 ;
-  wire \$2183 ;
-  wire \$2184 ;
-  wire \$2185 ;
-  wire [15:0] \$2186 ;
-  wire [15:0] \$2187 ;
-  wire \$2188 ;
-  wire \$2189 ;
-  wire \$219 ;
-  wire [15:0] \$2190 ;
-  wire [15:0] \$2191 ;
-  wire [16:0] \$2192 ;
+  wire \$2181 ;
+  wire \$2182 ;
+  wire [15:0] \$2183 ;
+  wire [15:0] \$2184 ;
+  wire [16:0] \$2185 ;
+  wire \$2186 ;
+  wire \$2187 ;
+  wire [15:0] \$2188 ;
+  wire [15:0] \$2189 ;
+  wire [15:0] \$219 ;
+  wire [16:0] \$2190 ;
+  wire \$2191 ;
+  wire \$2192 ;
   wire \$2193 ;
-  wire \$2194 ;
+  wire [15:0] \$2194 ;
   wire [15:0] \$2195 ;
-  wire [15:0] \$2196 ;
-  wire [16:0] \$2197 ;
-  wire \$2198 ;
-  wire \$2199 ;
-  wire [15:0] \$22 ;
-  wire [15:0] \$220 ;
-  wire \$2200 ;
-  wire [15:0] \$2201 ;
-  wire [15:0] \$2202 ;
-  wire \$2203 ;
-  wire \$2204 ;
-  wire [15:0] \$2205 ;
-  wire [15:0] \$2206 ;
-  wire [16:0] \$2207 ;
+  wire \$2196 ;
+  wire \$2197 ;
+  wire [15:0] \$2198 ;
+  wire [15:0] \$2199 ;
+  wire \$22 ;
+  wire [16:0] \$220 ;
+  wire [16:0] \$2200 ;
+  wire \$2201 ;
+  wire \$2202 ;
+  wire [15:0] \$2203 ;
+  wire [15:0] \$2204 ;
+  wire [16:0] \$2205 ;
+  wire \$2206 ;
+  wire \$2207 ;
   wire \$2208 ;
-  wire \$2209 ;
-  wire [15:0] \$221 ;
+  wire [15:0] \$2209 ;
+  wire \$221 ;
   wire [15:0] \$2210 ;
-  wire [15:0] \$2211 ;
-  wire [16:0] \$2212 ;
-  wire \$2213 ;
-  wire \$2214 ;
-  wire \$2215 ;
-  wire [15:0] \$2216 ;
-  wire [15:0] \$2217 ;
-  wire \$2218 ;
-  wire \$2219 ;
-  wire [16:0] \$222 ;
-  wire [15:0] \$2220 ;
-  wire [15:0] \$2221 ;
-  wire [16:0] \$2222 ;
+  wire \$2211 ;
+  wire \$2212 ;
+  wire [15:0] \$2213 ;
+  wire [15:0] \$2214 ;
+  wire [16:0] \$2215 ;
+  wire \$2216 ;
+  wire \$2217 ;
+  wire [15:0] \$2218 ;
+  wire [15:0] \$2219 ;
+  wire \$222 ;
+  wire [16:0] \$2220 ;
+  wire \$2221 ;
+  wire \$2222 ;
   wire \$2223 ;
-  wire \$2224 ;
+  wire [15:0] \$2224 ;
   wire [15:0] \$2225 ;
-  wire [15:0] \$2226 ;
-  wire [16:0] \$2227 ;
-  wire \$2228 ;
-  wire \$2229 ;
-  wire \$223 ;
-  wire \$2230 ;
-  wire [15:0] \$2231 ;
-  wire [15:0] \$2232 ;
-  wire \$2233 ;
-  wire \$2234 ;
-  wire [15:0] \$2235 ;
-  wire [15:0] \$2236 ;
-  wire [16:0] \$2237 ;
+  wire \$2226 ;
+  wire \$2227 ;
+  wire [15:0] \$2228 ;
+  wire [15:0] \$2229 ;
+  wire [15:0] \$223 ;
+  wire [16:0] \$2230 ;
+  wire \$2231 ;
+  wire \$2232 ;
+  wire [15:0] \$2233 ;
+  wire [15:0] \$2234 ;
+  wire [16:0] \$2235 ;
+  wire \$2236 ;
+  wire \$2237 ;
   wire \$2238 ;
-  wire \$2239 ;
-  wire \$224 ;
+  wire [15:0] \$2239 ;
+  wire [15:0] \$224 ;
   wire [15:0] \$2240 ;
-  wire [15:0] \$2241 ;
-  wire [16:0] \$2242 ;
-  wire \$2243 ;
-  wire \$2244 ;
-  wire \$2245 ;
-  wire [15:0] \$2246 ;
-  wire [15:0] \$2247 ;
-  wire \$2248 ;
-  wire \$2249 ;
-  wire [15:0] \$225 ;
-  wire [15:0] \$2250 ;
-  wire [15:0] \$2251 ;
-  wire [16:0] \$2252 ;
+  wire \$2241 ;
+  wire \$2242 ;
+  wire [15:0] \$2243 ;
+  wire [15:0] \$2244 ;
+  wire [16:0] \$2245 ;
+  wire \$2246 ;
+  wire \$2247 ;
+  wire [15:0] \$2248 ;
+  wire [15:0] \$2249 ;
+  wire [16:0] \$225 ;
+  wire [16:0] \$2250 ;
+  wire \$2251 ;
+  wire \$2252 ;
   wire \$2253 ;
-  wire \$2254 ;
+  wire [15:0] \$2254 ;
   wire [15:0] \$2255 ;
-  wire [15:0] \$2256 ;
-  wire [16:0] \$2257 ;
-  wire \$2258 ;
-  wire \$2259 ;
-  wire [15:0] \$226 ;
-  wire \$2260 ;
-  wire [15:0] \$2261 ;
-  wire [15:0] \$2262 ;
-  wire \$2263 ;
-  wire \$2264 ;
-  wire [15:0] \$2265 ;
-  wire [15:0] \$2266 ;
-  wire [16:0] \$2267 ;
+  wire \$2256 ;
+  wire \$2257 ;
+  wire [15:0] \$2258 ;
+  wire [15:0] \$2259 ;
+  wire \$226 ;
+  wire [16:0] \$2260 ;
+  wire \$2261 ;
+  wire \$2262 ;
+  wire [15:0] \$2263 ;
+  wire [15:0] \$2264 ;
+  wire [16:0] \$2265 ;
+  wire \$2266 ;
+  wire \$2267 ;
   wire \$2268 ;
-  wire \$2269 ;
-  wire [16:0] \$227 ;
+  wire [15:0] \$2269 ;
+  wire \$227 ;
   wire [15:0] \$2270 ;
-  wire [15:0] \$2271 ;
-  wire [16:0] \$2272 ;
-  wire \$2273 ;
-  wire \$2274 ;
-  wire \$2275 ;
-  wire [15:0] \$2276 ;
-  wire [15:0] \$2277 ;
-  wire \$2278 ;
-  wire \$2279 ;
+  wire \$2271 ;
+  wire \$2272 ;
+  wire [15:0] \$2273 ;
+  wire [15:0] \$2274 ;
+  wire [16:0] \$2275 ;
+  wire \$2276 ;
+  wire \$2277 ;
+  wire [15:0] \$2278 ;
+  wire [15:0] \$2279 ;
   wire \$228 ;
-  wire [15:0] \$2280 ;
-  wire [15:0] \$2281 ;
-  wire [16:0] \$2282 ;
-  wire \$2283 ;
-  wire \$2284 ;
-  wire [15:0] \$2285 ;
-  wire [15:0] \$2286 ;
-  wire [16:0] \$2287 ;
-  wire \$2288 ;
-  wire \$2289 ;
-  wire \$229 ;
-  wire [15:0] \$2290 ;
-  wire [15:0] \$2291 ;
-  wire \$2292 ;
-  wire \$2293 ;
-  wire [15:0] \$2294 ;
-  wire [15:0] \$2295 ;
-  wire [16:0] \$2296 ;
-  wire \$2297 ;
-  wire \$2298 ;
-  wire [15:0] \$2299 ;
-  wire \$23 ;
-  wire \$230 ;
-  wire [15:0] \$2300 ;
-  wire [16:0] \$2301 ;
-  wire \$2302 ;
-  wire \$2303 ;
-  wire [15:0] \$2304 ;
-  wire [15:0] \$2305 ;
-  wire \$2306 ;
-  wire \$2307 ;
-  wire [15:0] \$2308 ;
-  wire [15:0] \$2309 ;
-  wire [15:0] \$231 ;
-  wire [16:0] \$2310 ;
-  wire \$2311 ;
-  wire \$2312 ;
-  wire [15:0] \$2313 ;
-  wire [15:0] \$2314 ;
-  wire [16:0] \$2315 ;
-  wire \$2316 ;
-  wire \$2317 ;
-  wire [15:0] \$2318 ;
-  wire [15:0] \$2319 ;
-  wire [15:0] \$232 ;
-  wire \$2320 ;
-  wire \$2321 ;
-  wire [15:0] \$2322 ;
-  wire [15:0] \$2323 ;
-  wire [16:0] \$2324 ;
-  wire \$2325 ;
-  wire \$2326 ;
-  wire [15:0] \$2327 ;
-  wire [15:0] \$2328 ;
-  wire [16:0] \$2329 ;
-  wire \$233 ;
-  wire \$2330 ;
+  wire [16:0] \$2280 ;
+  wire \$2281 ;
+  wire \$2282 ;
+  wire [15:0] \$2283 ;
+  wire [15:0] \$2284 ;
+  wire \$2285 ;
+  wire \$2286 ;
+  wire [15:0] \$2287 ;
+  wire [15:0] \$2288 ;
+  wire [16:0] \$2289 ;
+  wire [15:0] \$229 ;
+  wire \$2290 ;
+  wire \$2291 ;
+  wire [15:0] \$2292 ;
+  wire [15:0] \$2293 ;
+  wire [16:0] \$2294 ;
+  wire \$2295 ;
+  wire \$2296 ;
+  wire [15:0] \$2297 ;
+  wire [15:0] \$2298 ;
+  wire \$2299 ;
+  wire [15:0] \$23 ;
+  wire [15:0] \$230 ;
+  wire \$2300 ;
+  wire [15:0] \$2301 ;
+  wire [15:0] \$2302 ;
+  wire [16:0] \$2303 ;
+  wire \$2304 ;
+  wire \$2305 ;
+  wire [15:0] \$2306 ;
+  wire [15:0] \$2307 ;
+  wire [16:0] \$2308 ;
+  wire \$2309 ;
+  wire \$231 ;
+  wire \$2310 ;
+  wire [15:0] \$2311 ;
+  wire [15:0] \$2312 ;
+  wire \$2313 ;
+  wire \$2314 ;
+  wire [15:0] \$2315 ;
+  wire [15:0] \$2316 ;
+  wire [16:0] \$2317 ;
+  wire \$2318 ;
+  wire \$2319 ;
+  wire \$232 ;
+  wire [15:0] \$2320 ;
+  wire [15:0] \$2321 ;
+  wire [16:0] \$2322 ;
+  wire \$2323 ;
+  wire \$2324 ;
+  wire [15:0] \$2325 ;
+  wire [15:0] \$2326 ;
+  wire \$2327 ;
+  wire \$2328 ;
+  wire [15:0] \$2329 ;
+  wire [15:0] \$233 ;
+  wire [15:0] \$2330 ;
   wire \$2331 ;
-  wire [15:0] \$2332 ;
+  wire \$2332 ;
   wire [15:0] \$2333 ;
-  wire \$2334 ;
+  wire [15:0] \$2334 ;
   wire \$2335 ;
-  wire [15:0] \$2336 ;
+  wire \$2336 ;
   wire [15:0] \$2337 ;
-  wire \$2338 ;
-  wire \$2339 ;
-  wire \$234 ;
+  wire [15:0] \$2338 ;
+  wire [6:0] \$2339 ;
+  wire [15:0] \$234 ;
   wire [15:0] \$2340 ;
   wire [15:0] \$2341 ;
-  wire \$2342 ;
-  wire \$2343 ;
-  wire [15:0] \$2344 ;
-  wire [15:0] \$2345 ;
-  wire [6:0] \$2346 ;
-  wire [16:0] \$2347 ;
-  wire [16:0] \$2348 ;
-  wire [16:0] \$2349 ;
-  wire [15:0] \$235 ;
-  wire [16:0] \$2350 ;
-  wire [34:0] \$2351 ;
-  wire [29:0] \$2352 ;
-  wire [33:0] \$2353 ;
-  wire [47:0] \$2354 ;
-  wire [44:0] \$2355 ;
-  wire [43:0] \$2356 ;
-  wire [43:0] \$2357 ;
-  wire [43:0] \$2358 ;
-  wire [43:0] \$2359 ;
-  wire [15:0] \$236 ;
-  wire [21:0] \$2360 ;
-  wire [21:0] \$2361 ;
-  wire [20:0] \$2362 ;
-  wire [20:0] \$2363 ;
-  wire [21:0] \$2364 ;
+  wire [15:0] \$2342 ;
+  wire [15:0] \$2343 ;
+  wire [42:0] \$2344 ;
+  wire [42:0] \$2345 ;
+  wire [42:0] \$2346 ;
+  wire [42:0] \$2347 ;
+  wire [44:0] \$2348 ;
+  wire [21:0] \$2349 ;
+  wire [16:0] \$235 ;
+  wire [44:0] \$2350 ;
+  wire [21:0] \$2351 ;
+  wire [44:0] \$2352 ;
+  wire [20:0] \$2353 ;
+  wire [44:0] \$2354 ;
+  wire [20:0] \$2355 ;
+  wire [44:0] \$2356 ;
+  wire [21:0] \$2357 ;
+  wire [23:0] \$2358 ;
+  wire [44:0] \$2359 ;
+  wire \$236 ;
+  wire [23:0] \$2360 ;
+  wire [44:0] \$2361 ;
+  wire [21:0] \$2362 ;
+  wire [23:0] \$2363 ;
+  wire [44:0] \$2364 ;
   wire [23:0] \$2365 ;
-  wire [23:0] \$2366 ;
-  wire [21:0] \$2367 ;
-  wire [23:0] \$2368 ;
-  wire [23:0] \$2369 ;
-  wire [16:0] \$237 ;
-  wire [32:0] \$2370 ;
-  wire [32:0] \$2371 ;
-  wire \$2372 ;
-  wire [32:0] \$2373 ;
-  wire [32:0] \$2374 ;
-  wire [32:0] \$2375 ;
+  wire [20:0] \$2366 ;
+  wire [20:0] \$2367 ;
+  wire \$2368 ;
+  wire [20:0] \$2369 ;
+  wire \$237 ;
+  wire [20:0] \$2370 ;
+  wire [20:0] \$2371 ;
+  wire [20:0] \$2372 ;
+  wire [20:0] \$2373 ;
+  wire \$2374 ;
+  wire [20:0] \$2375 ;
   wire [20:0] \$2376 ;
-  wire [20:0] \$2377 ;
-  wire \$2378 ;
+  wire \$2377 ;
+  wire [20:0] \$2378 ;
   wire [20:0] \$2379 ;
-  wire \$238 ;
+  wire [15:0] \$238 ;
   wire [20:0] \$2380 ;
   wire [20:0] \$2381 ;
   wire [20:0] \$2382 ;
@@ -4808,7 +5324,7 @@ module \CfuPcpi.shared_horner_16_16x2 (rst, i__valid, o__ready, i__ready, i__pay
   wire \$2387 ;
   wire [20:0] \$2388 ;
   wire [20:0] \$2389 ;
-  wire \$239 ;
+  wire [15:0] \$239 ;
   wire [20:0] \$2390 ;
   wire [20:0] \$2391 ;
   wire [20:0] \$2392 ;
@@ -4819,1011 +5335,1035 @@ module \CfuPcpi.shared_horner_16_16x2 (rst, i__valid, o__ready, i__ready, i__pay
   wire \$2397 ;
   wire [20:0] \$2398 ;
   wire [20:0] \$2399 ;
-  wire \$24 ;
-  wire [15:0] \$240 ;
+  wire [15:0] \$24 ;
+  wire [16:0] \$240 ;
   wire [20:0] \$2400 ;
   wire [20:0] \$2401 ;
-  wire [20:0] \$2402 ;
-  wire [20:0] \$2403 ;
-  wire \$2404 ;
-  wire [20:0] \$2405 ;
-  wire [20:0] \$2406 ;
-  wire \$2407 ;
-  wire [20:0] \$2408 ;
-  wire [20:0] \$2409 ;
-  wire [15:0] \$241 ;
-  wire [20:0] \$2410 ;
-  wire [20:0] \$2411 ;
-  wire [46:0] \$2412 ;
-  wire [46:0] \$2413 ;
-  reg \$2414 ;
-  reg \$2415 ;
+  wire [31:0] \$2402 ;
+  wire [29:0] \$2403 ;
+  wire [33:0] \$2404 ;
+  wire [44:0] \$2405 ;
+  wire [31:0] \$2406 ;
+  wire [29:0] \$2407 ;
+  wire [33:0] \$2408 ;
+  wire [44:0] \$2409 ;
+  wire \$241 ;
+  reg \$2410 ;
+  reg \$2411 ;
+  reg \$2412 ;
+  reg \$2413 ;
+  reg [1:0] \$2414 ;
+  reg [14:0] \$2415 ;
   reg \$2416 ;
-  reg [2:0] \$2417 ;
-  reg [15:0] \$2418 ;
-  reg \$2419 ;
-  wire [16:0] \$242 ;
-  reg [15:0] \$2420 ;
-  reg [3:0] \$2421 ;
-  reg [32:0] \$2422 ;
-  reg [2:0] \$2423 ;
-  reg [15:0] \$2424 ;
-  reg \$2425 ;
-  reg [15:0] \$2426 ;
-  reg [2:0] \$2427 ;
-  reg [15:0] \$2428 ;
-  reg \$2429 ;
+  reg \$2417 ;
+  reg [3:0] \$2418 ;
+  reg [28:0] \$2419 ;
+  wire \$242 ;
+  reg [20:0] \$2420 ;
+  reg [31:0] \$2421 ;
+  reg [1:0] \$2422 ;
+  reg [14:0] \$2423 ;
+  reg \$2424 ;
+  reg [12:0] \$2425 ;
+  reg [42:0] \$2426 ;
+  reg [20:0] \$2427 ;
+  reg [1:0] \$2428 ;
+  reg [14:0] \$2429 ;
   wire \$243 ;
-  reg [15:0] \$2430 ;
-  reg [3:0] \$2431 ;
-  reg [32:0] \$2432 ;
-  reg [2:0] \$2433 ;
-  reg [15:0] \$2434 ;
+  reg \$2430 ;
+  reg [12:0] \$2431 ;
+  reg [15:0] \$2432 ;
+  reg [1:0] \$2433 ;
+  reg [14:0] \$2434 ;
   reg \$2435 ;
-  reg [15:0] \$2436 ;
-  wire \$244 ;
-  wire \$245 ;
-  wire [15:0] \$246 ;
-  wire [15:0] \$247 ;
-  wire \$248 ;
-  wire \$249 ;
-  wire [15:0] \$25 ;
-  wire [15:0] \$250 ;
-  wire [15:0] \$251 ;
-  wire [16:0] \$252 ;
-  wire \$253 ;
-  wire \$254 ;
-  wire [15:0] \$255 ;
-  wire [15:0] \$256 ;
-  wire [16:0] \$257 ;
+  reg \$2436 ;
+  reg [3:0] \$2437 ;
+  reg [28:0] \$2438 ;
+  reg [20:0] \$2439 ;
+  wire [15:0] \$244 ;
+  reg [31:0] \$2440 ;
+  reg [1:0] \$2441 ;
+  reg [14:0] \$2442 ;
+  reg \$2443 ;
+  reg [12:0] \$2444 ;
+  reg [42:0] \$2445 ;
+  reg [20:0] \$2446 ;
+  reg [1:0] \$2447 ;
+  reg [14:0] \$2448 ;
+  reg \$2449 ;
+  wire [15:0] \$245 ;
+  reg [12:0] \$2450 ;
+  reg [15:0] \$2451 ;
+  wire \$246 ;
+  wire \$247 ;
+  wire [15:0] \$248 ;
+  wire [15:0] \$249 ;
+  wire [16:0] \$25 ;
+  wire [16:0] \$250 ;
+  wire \$251 ;
+  wire \$252 ;
+  wire [15:0] \$253 ;
+  wire [15:0] \$254 ;
+  wire [16:0] \$255 ;
+  wire \$256 ;
+  wire \$257 ;
   wire \$258 ;
-  wire \$259 ;
-  wire [15:0] \$26 ;
-  wire \$260 ;
-  wire [15:0] \$261 ;
-  wire [15:0] \$262 ;
-  wire \$263 ;
-  wire \$264 ;
-  wire [15:0] \$265 ;
-  wire [15:0] \$266 ;
-  wire [16:0] \$267 ;
-  wire \$268 ;
-  wire \$269 ;
-  wire [16:0] \$27 ;
-  wire [15:0] \$270 ;
-  wire [15:0] \$271 ;
-  wire [16:0] \$272 ;
+  wire [15:0] \$259 ;
+  wire \$26 ;
+  wire [15:0] \$260 ;
+  wire \$261 ;
+  wire \$262 ;
+  wire [15:0] \$263 ;
+  wire [15:0] \$264 ;
+  wire [16:0] \$265 ;
+  wire \$266 ;
+  wire \$267 ;
+  wire [15:0] \$268 ;
+  wire [15:0] \$269 ;
+  wire \$27 ;
+  wire [16:0] \$270 ;
+  wire \$271 ;
+  wire \$272 ;
   wire \$273 ;
-  wire \$274 ;
-  wire \$275 ;
-  wire [15:0] \$276 ;
-  wire [15:0] \$277 ;
-  wire \$278 ;
-  wire \$279 ;
-  wire \$28 ;
-  wire [15:0] \$280 ;
-  wire [15:0] \$281 ;
-  wire [16:0] \$282 ;
-  wire \$283 ;
-  wire \$284 ;
-  wire [15:0] \$285 ;
-  wire [15:0] \$286 ;
-  wire [16:0] \$287 ;
+  wire [15:0] \$274 ;
+  wire [15:0] \$275 ;
+  wire \$276 ;
+  wire \$277 ;
+  wire [15:0] \$278 ;
+  wire [15:0] \$279 ;
+  wire [15:0] \$28 ;
+  wire [16:0] \$280 ;
+  wire \$281 ;
+  wire \$282 ;
+  wire [15:0] \$283 ;
+  wire [15:0] \$284 ;
+  wire [16:0] \$285 ;
+  wire \$286 ;
+  wire \$287 ;
   wire \$288 ;
-  wire \$289 ;
-  wire \$29 ;
-  wire \$290 ;
-  wire [15:0] \$291 ;
-  wire [15:0] \$292 ;
-  wire \$293 ;
-  wire \$294 ;
-  wire [15:0] \$295 ;
-  wire [15:0] \$296 ;
-  wire [16:0] \$297 ;
-  wire \$298 ;
-  wire \$299 ;
+  wire [15:0] \$289 ;
+  wire [15:0] \$29 ;
+  wire [15:0] \$290 ;
+  wire \$291 ;
+  wire \$292 ;
+  wire [15:0] \$293 ;
+  wire [15:0] \$294 ;
+  wire [16:0] \$295 ;
+  wire \$296 ;
+  wire \$297 ;
+  wire [15:0] \$298 ;
+  wire [15:0] \$299 ;
   wire \$3 ;
-  wire [15:0] \$30 ;
-  wire [15:0] \$300 ;
-  wire [15:0] \$301 ;
-  wire [16:0] \$302 ;
+  wire [16:0] \$30 ;
+  wire [16:0] \$300 ;
+  wire \$301 ;
+  wire \$302 ;
   wire \$303 ;
-  wire \$304 ;
-  wire \$305 ;
-  wire [15:0] \$306 ;
-  wire [15:0] \$307 ;
-  wire \$308 ;
-  wire \$309 ;
-  wire [15:0] \$31 ;
-  wire [15:0] \$310 ;
-  wire [15:0] \$311 ;
-  wire [16:0] \$312 ;
-  wire \$313 ;
-  wire \$314 ;
-  wire [15:0] \$315 ;
-  wire [15:0] \$316 ;
-  wire [16:0] \$317 ;
+  wire [15:0] \$304 ;
+  wire [15:0] \$305 ;
+  wire \$306 ;
+  wire \$307 ;
+  wire [15:0] \$308 ;
+  wire [15:0] \$309 ;
+  wire \$31 ;
+  wire [16:0] \$310 ;
+  wire \$311 ;
+  wire \$312 ;
+  wire [15:0] \$313 ;
+  wire [15:0] \$314 ;
+  wire [16:0] \$315 ;
+  wire \$316 ;
+  wire \$317 ;
   wire \$318 ;
-  wire \$319 ;
-  wire [16:0] \$32 ;
-  wire \$320 ;
-  wire [15:0] \$321 ;
-  wire [15:0] \$322 ;
-  wire \$323 ;
-  wire \$324 ;
-  wire [15:0] \$325 ;
-  wire [15:0] \$326 ;
-  wire [16:0] \$327 ;
-  wire \$328 ;
-  wire \$329 ;
+  wire [15:0] \$319 ;
+  wire \$32 ;
+  wire [15:0] \$320 ;
+  wire \$321 ;
+  wire \$322 ;
+  wire [15:0] \$323 ;
+  wire [15:0] \$324 ;
+  wire [16:0] \$325 ;
+  wire \$326 ;
+  wire \$327 ;
+  wire [15:0] \$328 ;
+  wire [15:0] \$329 ;
   wire \$33 ;
-  wire [15:0] \$330 ;
-  wire [15:0] \$331 ;
-  wire [16:0] \$332 ;
+  wire [16:0] \$330 ;
+  wire \$331 ;
+  wire \$332 ;
   wire \$333 ;
-  wire \$334 ;
-  wire \$335 ;
-  wire [15:0] \$336 ;
-  wire [15:0] \$337 ;
-  wire \$338 ;
-  wire \$339 ;
-  wire \$34 ;
-  wire [15:0] \$340 ;
-  wire [15:0] \$341 ;
-  wire [16:0] \$342 ;
-  wire \$343 ;
-  wire \$344 ;
-  wire [15:0] \$345 ;
-  wire [15:0] \$346 ;
-  wire [16:0] \$347 ;
+  wire [15:0] \$334 ;
+  wire [15:0] \$335 ;
+  wire \$336 ;
+  wire \$337 ;
+  wire [15:0] \$338 ;
+  wire [15:0] \$339 ;
+  wire [15:0] \$34 ;
+  wire [16:0] \$340 ;
+  wire \$341 ;
+  wire \$342 ;
+  wire [15:0] \$343 ;
+  wire [15:0] \$344 ;
+  wire [16:0] \$345 ;
+  wire \$346 ;
+  wire \$347 ;
   wire \$348 ;
-  wire \$349 ;
-  wire \$35 ;
-  wire \$350 ;
-  wire [15:0] \$351 ;
-  wire [15:0] \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire [15:0] \$355 ;
-  wire [15:0] \$356 ;
-  wire [16:0] \$357 ;
-  wire \$358 ;
-  wire \$359 ;
-  wire [15:0] \$36 ;
-  wire [15:0] \$360 ;
-  wire [15:0] \$361 ;
-  wire [16:0] \$362 ;
+  wire [15:0] \$349 ;
+  wire [15:0] \$35 ;
+  wire [15:0] \$350 ;
+  wire \$351 ;
+  wire \$352 ;
+  wire [15:0] \$353 ;
+  wire [15:0] \$354 ;
+  wire [16:0] \$355 ;
+  wire \$356 ;
+  wire \$357 ;
+  wire [15:0] \$358 ;
+  wire [15:0] \$359 ;
+  wire \$36 ;
+  wire [16:0] \$360 ;
+  wire \$361 ;
+  wire \$362 ;
   wire \$363 ;
-  wire \$364 ;
-  wire \$365 ;
-  wire [15:0] \$366 ;
-  wire [15:0] \$367 ;
-  wire \$368 ;
-  wire \$369 ;
-  wire [15:0] \$37 ;
-  wire [15:0] \$370 ;
-  wire [15:0] \$371 ;
-  wire [16:0] \$372 ;
-  wire \$373 ;
-  wire \$374 ;
-  wire [15:0] \$375 ;
-  wire [15:0] \$376 ;
-  wire [16:0] \$377 ;
+  wire [15:0] \$364 ;
+  wire [15:0] \$365 ;
+  wire \$366 ;
+  wire \$367 ;
+  wire [15:0] \$368 ;
+  wire [15:0] \$369 ;
+  wire \$37 ;
+  wire [16:0] \$370 ;
+  wire \$371 ;
+  wire \$372 ;
+  wire [15:0] \$373 ;
+  wire [15:0] \$374 ;
+  wire [16:0] \$375 ;
+  wire \$376 ;
+  wire \$377 ;
   wire \$378 ;
-  wire \$379 ;
-  wire \$38 ;
-  wire \$380 ;
-  wire [15:0] \$381 ;
-  wire [15:0] \$382 ;
-  wire \$383 ;
-  wire \$384 ;
-  wire [15:0] \$385 ;
-  wire [15:0] \$386 ;
-  wire [16:0] \$387 ;
-  wire \$388 ;
-  wire \$389 ;
-  wire \$39 ;
-  wire [15:0] \$390 ;
-  wire [15:0] \$391 ;
-  wire [16:0] \$392 ;
+  wire [15:0] \$379 ;
+  wire [15:0] \$38 ;
+  wire [15:0] \$380 ;
+  wire \$381 ;
+  wire \$382 ;
+  wire [15:0] \$383 ;
+  wire [15:0] \$384 ;
+  wire [16:0] \$385 ;
+  wire \$386 ;
+  wire \$387 ;
+  wire [15:0] \$388 ;
+  wire [15:0] \$389 ;
+  wire [15:0] \$39 ;
+  wire [16:0] \$390 ;
+  wire \$391 ;
+  wire \$392 ;
   wire \$393 ;
-  wire \$394 ;
-  wire \$395 ;
-  wire [15:0] \$396 ;
-  wire [15:0] \$397 ;
-  wire \$398 ;
-  wire \$399 ;
-  wire \$4 ;
-  wire [15:0] \$40 ;
-  wire [15:0] \$400 ;
-  wire [15:0] \$401 ;
-  wire [16:0] \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  wire [15:0] \$405 ;
-  wire [15:0] \$406 ;
-  wire [16:0] \$407 ;
+  wire [15:0] \$394 ;
+  wire [15:0] \$395 ;
+  wire \$396 ;
+  wire \$397 ;
+  wire [15:0] \$398 ;
+  wire [15:0] \$399 ;
+  wire [15:0] \$4 ;
+  wire [16:0] \$40 ;
+  wire [16:0] \$400 ;
+  wire \$401 ;
+  wire \$402 ;
+  wire [15:0] \$403 ;
+  wire [15:0] \$404 ;
+  wire [16:0] \$405 ;
+  wire \$406 ;
+  wire \$407 ;
   wire \$408 ;
-  wire \$409 ;
-  wire [15:0] \$41 ;
-  wire \$410 ;
-  wire [15:0] \$411 ;
-  wire [15:0] \$412 ;
-  wire \$413 ;
-  wire \$414 ;
-  wire [15:0] \$415 ;
-  wire [15:0] \$416 ;
-  wire [16:0] \$417 ;
-  wire \$418 ;
-  wire \$419 ;
-  wire [16:0] \$42 ;
-  wire [15:0] \$420 ;
-  wire [15:0] \$421 ;
-  wire [16:0] \$422 ;
+  wire [15:0] \$409 ;
+  wire \$41 ;
+  wire [15:0] \$410 ;
+  wire \$411 ;
+  wire \$412 ;
+  wire [15:0] \$413 ;
+  wire [15:0] \$414 ;
+  wire [16:0] \$415 ;
+  wire \$416 ;
+  wire \$417 ;
+  wire [15:0] \$418 ;
+  wire [15:0] \$419 ;
+  wire \$42 ;
+  wire [16:0] \$420 ;
+  wire \$421 ;
+  wire \$422 ;
   wire \$423 ;
-  wire \$424 ;
-  wire \$425 ;
-  wire [15:0] \$426 ;
-  wire [15:0] \$427 ;
-  wire \$428 ;
-  wire \$429 ;
-  wire \$43 ;
-  wire [15:0] \$430 ;
-  wire [15:0] \$431 ;
-  wire [16:0] \$432 ;
-  wire \$433 ;
-  wire \$434 ;
-  wire [15:0] \$435 ;
-  wire [15:0] \$436 ;
-  wire [16:0] \$437 ;
+  wire [15:0] \$424 ;
+  wire [15:0] \$425 ;
+  wire \$426 ;
+  wire \$427 ;
+  wire [15:0] \$428 ;
+  wire [15:0] \$429 ;
+  wire [15:0] \$43 ;
+  wire [16:0] \$430 ;
+  wire \$431 ;
+  wire \$432 ;
+  wire [15:0] \$433 ;
+  wire [15:0] \$434 ;
+  wire [16:0] \$435 ;
+  wire \$436 ;
+  wire \$437 ;
   wire \$438 ;
-  wire \$439 ;
-  wire \$44 ;
-  wire \$440 ;
-  wire [15:0] \$441 ;
-  wire [15:0] \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire [15:0] \$445 ;
-  wire [15:0] \$446 ;
-  wire [16:0] \$447 ;
-  wire \$448 ;
-  wire \$449 ;
-  wire [15:0] \$45 ;
-  wire [15:0] \$450 ;
-  wire [15:0] \$451 ;
-  wire [16:0] \$452 ;
+  wire [15:0] \$439 ;
+  wire [15:0] \$44 ;
+  wire [15:0] \$440 ;
+  wire \$441 ;
+  wire \$442 ;
+  wire [15:0] \$443 ;
+  wire [15:0] \$444 ;
+  wire [16:0] \$445 ;
+  wire \$446 ;
+  wire \$447 ;
+  wire [15:0] \$448 ;
+  wire [15:0] \$449 ;
+  wire [16:0] \$45 ;
+  wire [16:0] \$450 ;
+  wire \$451 ;
+  wire \$452 ;
   wire \$453 ;
-  wire \$454 ;
-  wire \$455 ;
-  wire [15:0] \$456 ;
-  wire [15:0] \$457 ;
-  wire \$458 ;
-  wire \$459 ;
-  wire [15:0] \$46 ;
-  wire [15:0] \$460 ;
-  wire [15:0] \$461 ;
-  wire [16:0] \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire [15:0] \$465 ;
-  wire [15:0] \$466 ;
-  wire [16:0] \$467 ;
+  wire [15:0] \$454 ;
+  wire [15:0] \$455 ;
+  wire \$456 ;
+  wire \$457 ;
+  wire [15:0] \$458 ;
+  wire [15:0] \$459 ;
+  wire \$46 ;
+  wire [16:0] \$460 ;
+  wire \$461 ;
+  wire \$462 ;
+  wire [15:0] \$463 ;
+  wire [15:0] \$464 ;
+  wire [16:0] \$465 ;
+  wire \$466 ;
+  wire \$467 ;
   wire \$468 ;
-  wire \$469 ;
-  wire [16:0] \$47 ;
-  wire \$470 ;
-  wire [15:0] \$471 ;
-  wire [15:0] \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire [15:0] \$475 ;
-  wire [15:0] \$476 ;
-  wire [16:0] \$477 ;
-  wire \$478 ;
-  wire \$479 ;
+  wire [15:0] \$469 ;
+  wire \$47 ;
+  wire [15:0] \$470 ;
+  wire \$471 ;
+  wire \$472 ;
+  wire [15:0] \$473 ;
+  wire [15:0] \$474 ;
+  wire [16:0] \$475 ;
+  wire \$476 ;
+  wire \$477 ;
+  wire [15:0] \$478 ;
+  wire [15:0] \$479 ;
   wire \$48 ;
-  wire [15:0] \$480 ;
-  wire [15:0] \$481 ;
-  wire [16:0] \$482 ;
+  wire [16:0] \$480 ;
+  wire \$481 ;
+  wire \$482 ;
   wire \$483 ;
-  wire \$484 ;
-  wire \$485 ;
-  wire [15:0] \$486 ;
-  wire [15:0] \$487 ;
-  wire \$488 ;
-  wire \$489 ;
-  wire \$49 ;
-  wire [15:0] \$490 ;
-  wire [15:0] \$491 ;
-  wire [16:0] \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  wire [15:0] \$495 ;
-  wire [15:0] \$496 ;
-  wire [16:0] \$497 ;
+  wire [15:0] \$484 ;
+  wire [15:0] \$485 ;
+  wire \$486 ;
+  wire \$487 ;
+  wire [15:0] \$488 ;
+  wire [15:0] \$489 ;
+  wire [15:0] \$49 ;
+  wire [16:0] \$490 ;
+  wire \$491 ;
+  wire \$492 ;
+  wire [15:0] \$493 ;
+  wire [15:0] \$494 ;
+  wire [16:0] \$495 ;
+  wire \$496 ;
+  wire \$497 ;
   wire \$498 ;
-  wire \$499 ;
-  wire \$5 ;
-  wire \$50 ;
-  wire \$500 ;
-  wire [15:0] \$501 ;
-  wire [15:0] \$502 ;
-  wire \$503 ;
-  wire \$504 ;
-  wire [15:0] \$505 ;
-  wire [15:0] \$506 ;
-  wire [16:0] \$507 ;
-  wire \$508 ;
-  wire \$509 ;
-  wire [15:0] \$51 ;
-  wire [15:0] \$510 ;
-  wire [15:0] \$511 ;
-  wire [16:0] \$512 ;
+  wire [15:0] \$499 ;
+  wire [15:0] \$5 ;
+  wire [15:0] \$50 ;
+  wire [15:0] \$500 ;
+  wire \$501 ;
+  wire \$502 ;
+  wire [15:0] \$503 ;
+  wire [15:0] \$504 ;
+  wire [16:0] \$505 ;
+  wire \$506 ;
+  wire \$507 ;
+  wire [15:0] \$508 ;
+  wire [15:0] \$509 ;
+  wire \$51 ;
+  wire [16:0] \$510 ;
+  wire \$511 ;
+  wire \$512 ;
   wire \$513 ;
-  wire \$514 ;
-  wire \$515 ;
-  wire [15:0] \$516 ;
-  wire [15:0] \$517 ;
-  wire \$518 ;
-  wire \$519 ;
-  wire [15:0] \$52 ;
-  wire [15:0] \$520 ;
-  wire [15:0] \$521 ;
-  wire [16:0] \$522 ;
-  wire \$523 ;
-  wire \$524 ;
-  wire [15:0] \$525 ;
-  wire [15:0] \$526 ;
-  wire [16:0] \$527 ;
+  wire [15:0] \$514 ;
+  wire [15:0] \$515 ;
+  wire \$516 ;
+  wire \$517 ;
+  wire [15:0] \$518 ;
+  wire [15:0] \$519 ;
+  wire \$52 ;
+  wire [16:0] \$520 ;
+  wire \$521 ;
+  wire \$522 ;
+  wire [15:0] \$523 ;
+  wire [15:0] \$524 ;
+  wire [16:0] \$525 ;
+  wire \$526 ;
+  wire \$527 ;
   wire \$528 ;
-  wire \$529 ;
-  wire \$53 ;
-  wire \$530 ;
-  wire [15:0] \$531 ;
-  wire [15:0] \$532 ;
-  wire \$533 ;
-  wire \$534 ;
-  wire [15:0] \$535 ;
-  wire [15:0] \$536 ;
-  wire [16:0] \$537 ;
-  wire \$538 ;
-  wire \$539 ;
-  wire \$54 ;
-  wire [15:0] \$540 ;
-  wire [15:0] \$541 ;
-  wire [16:0] \$542 ;
+  wire [15:0] \$529 ;
+  wire [15:0] \$53 ;
+  wire [15:0] \$530 ;
+  wire \$531 ;
+  wire \$532 ;
+  wire [15:0] \$533 ;
+  wire [15:0] \$534 ;
+  wire [16:0] \$535 ;
+  wire \$536 ;
+  wire \$537 ;
+  wire [15:0] \$538 ;
+  wire [15:0] \$539 ;
+  wire [15:0] \$54 ;
+  wire [16:0] \$540 ;
+  wire \$541 ;
+  wire \$542 ;
   wire \$543 ;
-  wire \$544 ;
-  wire \$545 ;
-  wire [15:0] \$546 ;
-  wire [15:0] \$547 ;
-  wire \$548 ;
-  wire \$549 ;
-  wire [15:0] \$55 ;
-  wire [15:0] \$550 ;
-  wire [15:0] \$551 ;
-  wire [16:0] \$552 ;
-  wire \$553 ;
-  wire \$554 ;
-  wire [15:0] \$555 ;
-  wire [15:0] \$556 ;
-  wire [16:0] \$557 ;
+  wire [15:0] \$544 ;
+  wire [15:0] \$545 ;
+  wire \$546 ;
+  wire \$547 ;
+  wire [15:0] \$548 ;
+  wire [15:0] \$549 ;
+  wire [16:0] \$55 ;
+  wire [16:0] \$550 ;
+  wire \$551 ;
+  wire \$552 ;
+  wire [15:0] \$553 ;
+  wire [15:0] \$554 ;
+  wire [16:0] \$555 ;
+  wire \$556 ;
+  wire \$557 ;
   wire \$558 ;
-  wire \$559 ;
-  wire [15:0] \$56 ;
-  wire \$560 ;
-  wire [15:0] \$561 ;
-  wire [15:0] \$562 ;
-  wire \$563 ;
-  wire \$564 ;
-  wire [15:0] \$565 ;
-  wire [15:0] \$566 ;
-  wire [16:0] \$567 ;
-  wire \$568 ;
-  wire \$569 ;
-  wire [16:0] \$57 ;
-  wire [15:0] \$570 ;
-  wire [15:0] \$571 ;
-  wire [16:0] \$572 ;
+  wire [15:0] \$559 ;
+  wire \$56 ;
+  wire [15:0] \$560 ;
+  wire \$561 ;
+  wire \$562 ;
+  wire [15:0] \$563 ;
+  wire [15:0] \$564 ;
+  wire [16:0] \$565 ;
+  wire \$566 ;
+  wire \$567 ;
+  wire [15:0] \$568 ;
+  wire [15:0] \$569 ;
+  wire \$57 ;
+  wire [16:0] \$570 ;
+  wire \$571 ;
+  wire \$572 ;
   wire \$573 ;
-  wire \$574 ;
-  wire \$575 ;
-  wire [15:0] \$576 ;
-  wire [15:0] \$577 ;
-  wire \$578 ;
-  wire \$579 ;
-  wire \$58 ;
-  wire [15:0] \$580 ;
-  wire [15:0] \$581 ;
-  wire [16:0] \$582 ;
-  wire \$583 ;
-  wire \$584 ;
-  wire [15:0] \$585 ;
-  wire [15:0] \$586 ;
-  wire [16:0] \$587 ;
+  wire [15:0] \$574 ;
+  wire [15:0] \$575 ;
+  wire \$576 ;
+  wire \$577 ;
+  wire [15:0] \$578 ;
+  wire [15:0] \$579 ;
+  wire [15:0] \$58 ;
+  wire [16:0] \$580 ;
+  wire \$581 ;
+  wire \$582 ;
+  wire [15:0] \$583 ;
+  wire [15:0] \$584 ;
+  wire [16:0] \$585 ;
+  wire \$586 ;
+  wire \$587 ;
   wire \$588 ;
-  wire \$589 ;
-  wire \$59 ;
-  wire \$590 ;
-  wire [15:0] \$591 ;
-  wire [15:0] \$592 ;
-  wire \$593 ;
-  wire \$594 ;
-  wire [15:0] \$595 ;
-  wire [15:0] \$596 ;
-  wire [16:0] \$597 ;
-  wire \$598 ;
-  wire \$599 ;
-  wire [15:0] \$6 ;
-  wire [15:0] \$60 ;
-  wire [15:0] \$600 ;
-  wire [15:0] \$601 ;
-  wire [16:0] \$602 ;
+  wire [15:0] \$589 ;
+  wire [15:0] \$59 ;
+  wire [15:0] \$590 ;
+  wire \$591 ;
+  wire \$592 ;
+  wire [15:0] \$593 ;
+  wire [15:0] \$594 ;
+  wire [16:0] \$595 ;
+  wire \$596 ;
+  wire \$597 ;
+  wire [15:0] \$598 ;
+  wire [15:0] \$599 ;
+  wire \$6 ;
+  wire [16:0] \$60 ;
+  wire [16:0] \$600 ;
+  wire \$601 ;
+  wire \$602 ;
   wire \$603 ;
-  wire \$604 ;
-  wire \$605 ;
-  wire [15:0] \$606 ;
-  wire [15:0] \$607 ;
-  wire \$608 ;
-  wire \$609 ;
-  wire [15:0] \$61 ;
-  wire [15:0] \$610 ;
-  wire [15:0] \$611 ;
-  wire [16:0] \$612 ;
-  wire \$613 ;
-  wire \$614 ;
-  wire [15:0] \$615 ;
-  wire [15:0] \$616 ;
-  wire [16:0] \$617 ;
+  wire [15:0] \$604 ;
+  wire [15:0] \$605 ;
+  wire \$606 ;
+  wire \$607 ;
+  wire [15:0] \$608 ;
+  wire [15:0] \$609 ;
+  wire \$61 ;
+  wire [16:0] \$610 ;
+  wire \$611 ;
+  wire \$612 ;
+  wire [15:0] \$613 ;
+  wire [15:0] \$614 ;
+  wire [16:0] \$615 ;
+  wire \$616 ;
+  wire \$617 ;
   wire \$618 ;
-  wire \$619 ;
-  wire [16:0] \$62 ;
-  wire \$620 ;
-  wire [15:0] \$621 ;
-  wire [15:0] \$622 ;
-  wire \$623 ;
-  wire \$624 ;
-  wire [15:0] \$625 ;
-  wire [15:0] \$626 ;
-  wire [16:0] \$627 ;
-  wire \$628 ;
-  wire \$629 ;
+  wire [15:0] \$619 ;
+  wire \$62 ;
+  wire [15:0] \$620 ;
+  wire \$621 ;
+  wire \$622 ;
+  wire [15:0] \$623 ;
+  wire [15:0] \$624 ;
+  wire [16:0] \$625 ;
+  wire \$626 ;
+  wire \$627 ;
+  wire [15:0] \$628 ;
+  wire [15:0] \$629 ;
   wire \$63 ;
-  wire [15:0] \$630 ;
-  wire [15:0] \$631 ;
-  wire [16:0] \$632 ;
+  wire [16:0] \$630 ;
+  wire \$631 ;
+  wire \$632 ;
   wire \$633 ;
-  wire \$634 ;
-  wire \$635 ;
-  wire [15:0] \$636 ;
-  wire [15:0] \$637 ;
-  wire \$638 ;
-  wire \$639 ;
-  wire \$64 ;
-  wire [15:0] \$640 ;
-  wire [15:0] \$641 ;
-  wire [16:0] \$642 ;
-  wire \$643 ;
-  wire \$644 ;
-  wire [15:0] \$645 ;
-  wire [15:0] \$646 ;
-  wire [16:0] \$647 ;
+  wire [15:0] \$634 ;
+  wire [15:0] \$635 ;
+  wire \$636 ;
+  wire \$637 ;
+  wire [15:0] \$638 ;
+  wire [15:0] \$639 ;
+  wire [15:0] \$64 ;
+  wire [16:0] \$640 ;
+  wire \$641 ;
+  wire \$642 ;
+  wire [15:0] \$643 ;
+  wire [15:0] \$644 ;
+  wire [16:0] \$645 ;
+  wire \$646 ;
+  wire \$647 ;
   wire \$648 ;
-  wire \$649 ;
-  wire \$65 ;
-  wire \$650 ;
-  wire [15:0] \$651 ;
-  wire [15:0] \$652 ;
-  wire \$653 ;
-  wire \$654 ;
-  wire [15:0] \$655 ;
-  wire [15:0] \$656 ;
-  wire [16:0] \$657 ;
-  wire \$658 ;
-  wire \$659 ;
-  wire [15:0] \$66 ;
-  wire [15:0] \$660 ;
-  wire [15:0] \$661 ;
-  wire [16:0] \$662 ;
+  wire [15:0] \$649 ;
+  wire [15:0] \$65 ;
+  wire [15:0] \$650 ;
+  wire \$651 ;
+  wire \$652 ;
+  wire [15:0] \$653 ;
+  wire [15:0] \$654 ;
+  wire [16:0] \$655 ;
+  wire \$656 ;
+  wire \$657 ;
+  wire [15:0] \$658 ;
+  wire [15:0] \$659 ;
+  wire \$66 ;
+  wire [16:0] \$660 ;
+  wire \$661 ;
+  wire \$662 ;
   wire \$663 ;
-  wire \$664 ;
-  wire \$665 ;
-  wire [15:0] \$666 ;
-  wire [15:0] \$667 ;
-  wire \$668 ;
-  wire \$669 ;
-  wire [15:0] \$67 ;
-  wire [15:0] \$670 ;
-  wire [15:0] \$671 ;
-  wire [16:0] \$672 ;
-  wire \$673 ;
-  wire \$674 ;
-  wire [15:0] \$675 ;
-  wire [15:0] \$676 ;
-  wire [16:0] \$677 ;
+  wire [15:0] \$664 ;
+  wire [15:0] \$665 ;
+  wire \$666 ;
+  wire \$667 ;
+  wire [15:0] \$668 ;
+  wire [15:0] \$669 ;
+  wire \$67 ;
+  wire [16:0] \$670 ;
+  wire \$671 ;
+  wire \$672 ;
+  wire [15:0] \$673 ;
+  wire [15:0] \$674 ;
+  wire [16:0] \$675 ;
+  wire \$676 ;
+  wire \$677 ;
   wire \$678 ;
-  wire \$679 ;
-  wire \$68 ;
-  wire \$680 ;
-  wire [15:0] \$681 ;
-  wire [15:0] \$682 ;
-  wire \$683 ;
-  wire \$684 ;
-  wire [15:0] \$685 ;
-  wire [15:0] \$686 ;
-  wire [16:0] \$687 ;
-  wire \$688 ;
-  wire \$689 ;
-  wire \$69 ;
-  wire [15:0] \$690 ;
-  wire [15:0] \$691 ;
-  wire [16:0] \$692 ;
+  wire [15:0] \$679 ;
+  wire [15:0] \$68 ;
+  wire [15:0] \$680 ;
+  wire \$681 ;
+  wire \$682 ;
+  wire [15:0] \$683 ;
+  wire [15:0] \$684 ;
+  wire [16:0] \$685 ;
+  wire \$686 ;
+  wire \$687 ;
+  wire [15:0] \$688 ;
+  wire [15:0] \$689 ;
+  wire [15:0] \$69 ;
+  wire [16:0] \$690 ;
+  wire \$691 ;
+  wire \$692 ;
   wire \$693 ;
-  wire \$694 ;
-  wire \$695 ;
-  wire [15:0] \$696 ;
-  wire [15:0] \$697 ;
-  wire \$698 ;
-  wire \$699 ;
-  wire [15:0] \$7 ;
-  wire [15:0] \$70 ;
-  wire [15:0] \$700 ;
-  wire [15:0] \$701 ;
-  wire [16:0] \$702 ;
-  wire \$703 ;
-  wire \$704 ;
-  wire [15:0] \$705 ;
-  wire [15:0] \$706 ;
-  wire [16:0] \$707 ;
+  wire [15:0] \$694 ;
+  wire [15:0] \$695 ;
+  wire \$696 ;
+  wire \$697 ;
+  wire [15:0] \$698 ;
+  wire [15:0] \$699 ;
+  wire \$7 ;
+  wire [16:0] \$70 ;
+  wire [16:0] \$700 ;
+  wire \$701 ;
+  wire \$702 ;
+  wire [15:0] \$703 ;
+  wire [15:0] \$704 ;
+  wire [16:0] \$705 ;
+  wire \$706 ;
+  wire \$707 ;
   wire \$708 ;
-  wire \$709 ;
-  wire [15:0] \$71 ;
-  wire \$710 ;
-  wire [15:0] \$711 ;
-  wire [15:0] \$712 ;
-  wire \$713 ;
-  wire \$714 ;
-  wire [15:0] \$715 ;
-  wire [15:0] \$716 ;
-  wire [16:0] \$717 ;
-  wire \$718 ;
-  wire \$719 ;
-  wire [16:0] \$72 ;
-  wire [15:0] \$720 ;
-  wire [15:0] \$721 ;
-  wire [16:0] \$722 ;
+  wire [15:0] \$709 ;
+  wire \$71 ;
+  wire [15:0] \$710 ;
+  wire \$711 ;
+  wire \$712 ;
+  wire [15:0] \$713 ;
+  wire [15:0] \$714 ;
+  wire [16:0] \$715 ;
+  wire \$716 ;
+  wire \$717 ;
+  wire [15:0] \$718 ;
+  wire [15:0] \$719 ;
+  wire \$72 ;
+  wire [16:0] \$720 ;
+  wire \$721 ;
+  wire \$722 ;
   wire \$723 ;
-  wire \$724 ;
-  wire \$725 ;
-  wire [15:0] \$726 ;
-  wire [15:0] \$727 ;
-  wire \$728 ;
-  wire \$729 ;
-  wire \$73 ;
-  wire [15:0] \$730 ;
-  wire [15:0] \$731 ;
-  wire [16:0] \$732 ;
-  wire \$733 ;
-  wire \$734 ;
-  wire [15:0] \$735 ;
-  wire [15:0] \$736 ;
-  wire [16:0] \$737 ;
+  wire [15:0] \$724 ;
+  wire [15:0] \$725 ;
+  wire \$726 ;
+  wire \$727 ;
+  wire [15:0] \$728 ;
+  wire [15:0] \$729 ;
+  wire [15:0] \$73 ;
+  wire [16:0] \$730 ;
+  wire \$731 ;
+  wire \$732 ;
+  wire [15:0] \$733 ;
+  wire [15:0] \$734 ;
+  wire [16:0] \$735 ;
+  wire \$736 ;
+  wire \$737 ;
   wire \$738 ;
-  wire \$739 ;
-  wire \$74 ;
-  wire \$740 ;
-  wire [15:0] \$741 ;
-  wire [15:0] \$742 ;
-  wire \$743 ;
-  wire \$744 ;
-  wire [15:0] \$745 ;
-  wire [15:0] \$746 ;
-  wire [16:0] \$747 ;
-  wire \$748 ;
-  wire \$749 ;
-  wire [15:0] \$75 ;
-  wire [15:0] \$750 ;
-  wire [15:0] \$751 ;
-  wire [16:0] \$752 ;
+  wire [15:0] \$739 ;
+  wire [15:0] \$74 ;
+  wire [15:0] \$740 ;
+  wire \$741 ;
+  wire \$742 ;
+  wire [15:0] \$743 ;
+  wire [15:0] \$744 ;
+  wire [16:0] \$745 ;
+  wire \$746 ;
+  wire \$747 ;
+  wire [15:0] \$748 ;
+  wire [15:0] \$749 ;
+  wire [16:0] \$75 ;
+  wire [16:0] \$750 ;
+  wire \$751 ;
+  wire \$752 ;
   wire \$753 ;
-  wire \$754 ;
-  wire \$755 ;
-  wire [15:0] \$756 ;
-  wire [15:0] \$757 ;
-  wire \$758 ;
-  wire \$759 ;
-  wire [15:0] \$76 ;
-  wire [15:0] \$760 ;
-  wire [15:0] \$761 ;
-  wire [16:0] \$762 ;
-  wire \$763 ;
-  wire \$764 ;
-  wire [15:0] \$765 ;
-  wire [15:0] \$766 ;
-  wire [16:0] \$767 ;
+  wire [15:0] \$754 ;
+  wire [15:0] \$755 ;
+  wire \$756 ;
+  wire \$757 ;
+  wire [15:0] \$758 ;
+  wire [15:0] \$759 ;
+  wire \$76 ;
+  wire [16:0] \$760 ;
+  wire \$761 ;
+  wire \$762 ;
+  wire [15:0] \$763 ;
+  wire [15:0] \$764 ;
+  wire [16:0] \$765 ;
+  wire \$766 ;
+  wire \$767 ;
   wire \$768 ;
-  wire \$769 ;
-  wire [16:0] \$77 ;
-  wire \$770 ;
-  wire [15:0] \$771 ;
-  wire [15:0] \$772 ;
-  wire \$773 ;
-  wire \$774 ;
-  wire [15:0] \$775 ;
-  wire [15:0] \$776 ;
-  wire [16:0] \$777 ;
-  wire \$778 ;
-  wire \$779 ;
+  wire [15:0] \$769 ;
+  wire \$77 ;
+  wire [15:0] \$770 ;
+  wire \$771 ;
+  wire \$772 ;
+  wire [15:0] \$773 ;
+  wire [15:0] \$774 ;
+  wire [16:0] \$775 ;
+  wire \$776 ;
+  wire \$777 ;
+  wire [15:0] \$778 ;
+  wire [15:0] \$779 ;
   wire \$78 ;
-  wire [15:0] \$780 ;
-  wire [15:0] \$781 ;
-  wire [16:0] \$782 ;
+  wire [16:0] \$780 ;
+  wire \$781 ;
+  wire \$782 ;
   wire \$783 ;
-  wire \$784 ;
-  wire \$785 ;
-  wire [15:0] \$786 ;
-  wire [15:0] \$787 ;
-  wire \$788 ;
-  wire \$789 ;
-  wire \$79 ;
-  wire [15:0] \$790 ;
-  wire [15:0] \$791 ;
-  wire [16:0] \$792 ;
-  wire \$793 ;
-  wire \$794 ;
-  wire [15:0] \$795 ;
-  wire [15:0] \$796 ;
-  wire [16:0] \$797 ;
+  wire [15:0] \$784 ;
+  wire [15:0] \$785 ;
+  wire \$786 ;
+  wire \$787 ;
+  wire [15:0] \$788 ;
+  wire [15:0] \$789 ;
+  wire [15:0] \$79 ;
+  wire [16:0] \$790 ;
+  wire \$791 ;
+  wire \$792 ;
+  wire [15:0] \$793 ;
+  wire [15:0] \$794 ;
+  wire [16:0] \$795 ;
+  wire \$796 ;
+  wire \$797 ;
   wire \$798 ;
-  wire \$799 ;
-  wire \$8 ;
-  wire \$80 ;
-  wire \$800 ;
-  wire [15:0] \$801 ;
-  wire [15:0] \$802 ;
-  wire \$803 ;
-  wire \$804 ;
-  wire [15:0] \$805 ;
-  wire [15:0] \$806 ;
-  wire [16:0] \$807 ;
-  wire \$808 ;
-  wire \$809 ;
-  wire [15:0] \$81 ;
-  wire [15:0] \$810 ;
-  wire [15:0] \$811 ;
-  wire [16:0] \$812 ;
+  wire [15:0] \$799 ;
+  wire [15:0] \$8 ;
+  wire [15:0] \$80 ;
+  wire [15:0] \$800 ;
+  wire \$801 ;
+  wire \$802 ;
+  wire [15:0] \$803 ;
+  wire [15:0] \$804 ;
+  wire [16:0] \$805 ;
+  wire \$806 ;
+  wire \$807 ;
+  wire [15:0] \$808 ;
+  wire [15:0] \$809 ;
+  wire \$81 ;
+  wire [16:0] \$810 ;
+  wire \$811 ;
+  wire \$812 ;
   wire \$813 ;
-  wire \$814 ;
-  wire \$815 ;
-  wire [15:0] \$816 ;
-  wire [15:0] \$817 ;
-  wire \$818 ;
-  wire \$819 ;
-  wire [15:0] \$82 ;
-  wire [15:0] \$820 ;
-  wire [15:0] \$821 ;
-  wire [16:0] \$822 ;
-  wire \$823 ;
-  wire \$824 ;
-  wire [15:0] \$825 ;
-  wire [15:0] \$826 ;
-  wire [16:0] \$827 ;
+  wire [15:0] \$814 ;
+  wire [15:0] \$815 ;
+  wire \$816 ;
+  wire \$817 ;
+  wire [15:0] \$818 ;
+  wire [15:0] \$819 ;
+  wire \$82 ;
+  wire [16:0] \$820 ;
+  wire \$821 ;
+  wire \$822 ;
+  wire [15:0] \$823 ;
+  wire [15:0] \$824 ;
+  wire [16:0] \$825 ;
+  wire \$826 ;
+  wire \$827 ;
   wire \$828 ;
-  wire \$829 ;
-  wire \$83 ;
-  wire \$830 ;
-  wire [15:0] \$831 ;
-  wire [15:0] \$832 ;
-  wire \$833 ;
-  wire \$834 ;
-  wire [15:0] \$835 ;
-  wire [15:0] \$836 ;
-  wire [16:0] \$837 ;
-  wire \$838 ;
-  wire \$839 ;
-  wire \$84 ;
-  wire [15:0] \$840 ;
-  wire [15:0] \$841 ;
-  wire [16:0] \$842 ;
+  wire [15:0] \$829 ;
+  wire [15:0] \$83 ;
+  wire [15:0] \$830 ;
+  wire \$831 ;
+  wire \$832 ;
+  wire [15:0] \$833 ;
+  wire [15:0] \$834 ;
+  wire [16:0] \$835 ;
+  wire \$836 ;
+  wire \$837 ;
+  wire [15:0] \$838 ;
+  wire [15:0] \$839 ;
+  wire [15:0] \$84 ;
+  wire [16:0] \$840 ;
+  wire \$841 ;
+  wire \$842 ;
   wire \$843 ;
-  wire \$844 ;
-  wire \$845 ;
-  wire [15:0] \$846 ;
-  wire [15:0] \$847 ;
-  wire \$848 ;
-  wire \$849 ;
-  wire [15:0] \$85 ;
-  wire [15:0] \$850 ;
-  wire [15:0] \$851 ;
-  wire [16:0] \$852 ;
-  wire \$853 ;
-  wire \$854 ;
-  wire [15:0] \$855 ;
-  wire [15:0] \$856 ;
-  wire [16:0] \$857 ;
+  wire [15:0] \$844 ;
+  wire [15:0] \$845 ;
+  wire \$846 ;
+  wire \$847 ;
+  wire [15:0] \$848 ;
+  wire [15:0] \$849 ;
+  wire [16:0] \$85 ;
+  wire [16:0] \$850 ;
+  wire \$851 ;
+  wire \$852 ;
+  wire [15:0] \$853 ;
+  wire [15:0] \$854 ;
+  wire [16:0] \$855 ;
+  wire \$856 ;
+  wire \$857 ;
   wire \$858 ;
-  wire \$859 ;
-  wire [15:0] \$86 ;
-  wire \$860 ;
-  wire [15:0] \$861 ;
-  wire [15:0] \$862 ;
-  wire \$863 ;
-  wire \$864 ;
-  wire [15:0] \$865 ;
-  wire [15:0] \$866 ;
-  wire [16:0] \$867 ;
-  wire \$868 ;
-  wire \$869 ;
-  wire [16:0] \$87 ;
-  wire [15:0] \$870 ;
-  wire [15:0] \$871 ;
-  wire [16:0] \$872 ;
+  wire [15:0] \$859 ;
+  wire \$86 ;
+  wire [15:0] \$860 ;
+  wire \$861 ;
+  wire \$862 ;
+  wire [15:0] \$863 ;
+  wire [15:0] \$864 ;
+  wire [16:0] \$865 ;
+  wire \$866 ;
+  wire \$867 ;
+  wire [15:0] \$868 ;
+  wire [15:0] \$869 ;
+  wire \$87 ;
+  wire [16:0] \$870 ;
+  wire \$871 ;
+  wire \$872 ;
   wire \$873 ;
-  wire \$874 ;
-  wire \$875 ;
-  wire [15:0] \$876 ;
-  wire [15:0] \$877 ;
-  wire \$878 ;
-  wire \$879 ;
-  wire \$88 ;
-  wire [15:0] \$880 ;
-  wire [15:0] \$881 ;
-  wire [16:0] \$882 ;
-  wire \$883 ;
-  wire \$884 ;
-  wire [15:0] \$885 ;
-  wire [15:0] \$886 ;
-  wire [16:0] \$887 ;
+  wire [15:0] \$874 ;
+  wire [15:0] \$875 ;
+  wire \$876 ;
+  wire \$877 ;
+  wire [15:0] \$878 ;
+  wire [15:0] \$879 ;
+  wire [15:0] \$88 ;
+  wire [16:0] \$880 ;
+  wire \$881 ;
+  wire \$882 ;
+  wire [15:0] \$883 ;
+  wire [15:0] \$884 ;
+  wire [16:0] \$885 ;
+  wire \$886 ;
+  wire \$887 ;
   wire \$888 ;
-  wire \$889 ;
-  wire \$89 ;
-  wire \$890 ;
-  wire [15:0] \$891 ;
-  wire [15:0] \$892 ;
-  wire \$893 ;
-  wire \$894 ;
-  wire [15:0] \$895 ;
-  wire [15:0] \$896 ;
-  wire [16:0] \$897 ;
-  wire \$898 ;
-  wire \$899 ;
-  wire \$9 ;
-  wire [15:0] \$90 ;
-  wire [15:0] \$900 ;
-  wire [15:0] \$901 ;
-  wire [16:0] \$902 ;
+  wire [15:0] \$889 ;
+  wire [15:0] \$89 ;
+  wire [15:0] \$890 ;
+  wire \$891 ;
+  wire \$892 ;
+  wire [15:0] \$893 ;
+  wire [15:0] \$894 ;
+  wire [16:0] \$895 ;
+  wire \$896 ;
+  wire \$897 ;
+  wire [15:0] \$898 ;
+  wire [15:0] \$899 ;
+  wire [15:0] \$9 ;
+  wire [16:0] \$90 ;
+  wire [16:0] \$900 ;
+  wire \$901 ;
+  wire \$902 ;
   wire \$903 ;
-  wire \$904 ;
-  wire \$905 ;
-  wire [15:0] \$906 ;
-  wire [15:0] \$907 ;
-  wire \$908 ;
-  wire \$909 ;
-  wire [15:0] \$91 ;
-  wire [15:0] \$910 ;
-  wire [15:0] \$911 ;
-  wire [16:0] \$912 ;
-  wire \$913 ;
-  wire \$914 ;
-  wire [15:0] \$915 ;
-  wire [15:0] \$916 ;
-  wire [16:0] \$917 ;
+  wire [15:0] \$904 ;
+  wire [15:0] \$905 ;
+  wire \$906 ;
+  wire \$907 ;
+  wire [15:0] \$908 ;
+  wire [15:0] \$909 ;
+  wire \$91 ;
+  wire [16:0] \$910 ;
+  wire \$911 ;
+  wire \$912 ;
+  wire [15:0] \$913 ;
+  wire [15:0] \$914 ;
+  wire [16:0] \$915 ;
+  wire \$916 ;
+  wire \$917 ;
   wire \$918 ;
-  wire \$919 ;
-  wire [16:0] \$92 ;
-  wire \$920 ;
-  wire [15:0] \$921 ;
-  wire [15:0] \$922 ;
-  wire \$923 ;
-  wire \$924 ;
-  wire [15:0] \$925 ;
-  wire [15:0] \$926 ;
-  wire [16:0] \$927 ;
-  wire \$928 ;
-  wire \$929 ;
+  wire [15:0] \$919 ;
+  wire \$92 ;
+  wire [15:0] \$920 ;
+  wire \$921 ;
+  wire \$922 ;
+  wire [15:0] \$923 ;
+  wire [15:0] \$924 ;
+  wire [16:0] \$925 ;
+  wire \$926 ;
+  wire \$927 ;
+  wire [15:0] \$928 ;
+  wire [15:0] \$929 ;
   wire \$93 ;
-  wire [15:0] \$930 ;
-  wire [15:0] \$931 ;
-  wire [16:0] \$932 ;
+  wire [16:0] \$930 ;
+  wire \$931 ;
+  wire \$932 ;
   wire \$933 ;
-  wire \$934 ;
-  wire \$935 ;
-  wire [15:0] \$936 ;
-  wire [15:0] \$937 ;
-  wire \$938 ;
-  wire \$939 ;
-  wire \$94 ;
-  wire [15:0] \$940 ;
-  wire [15:0] \$941 ;
-  wire [16:0] \$942 ;
-  wire \$943 ;
-  wire \$944 ;
-  wire [15:0] \$945 ;
-  wire [15:0] \$946 ;
-  wire [16:0] \$947 ;
+  wire [15:0] \$934 ;
+  wire [15:0] \$935 ;
+  wire \$936 ;
+  wire \$937 ;
+  wire [15:0] \$938 ;
+  wire [15:0] \$939 ;
+  wire [15:0] \$94 ;
+  wire [16:0] \$940 ;
+  wire \$941 ;
+  wire \$942 ;
+  wire [15:0] \$943 ;
+  wire [15:0] \$944 ;
+  wire [16:0] \$945 ;
+  wire \$946 ;
+  wire \$947 ;
   wire \$948 ;
-  wire \$949 ;
-  wire \$95 ;
-  wire \$950 ;
-  wire [15:0] \$951 ;
-  wire [15:0] \$952 ;
-  wire \$953 ;
-  wire \$954 ;
-  wire [15:0] \$955 ;
-  wire [15:0] \$956 ;
-  wire [16:0] \$957 ;
-  wire \$958 ;
-  wire \$959 ;
-  wire [15:0] \$96 ;
-  wire [15:0] \$960 ;
-  wire [15:0] \$961 ;
-  wire [16:0] \$962 ;
+  wire [15:0] \$949 ;
+  wire [15:0] \$95 ;
+  wire [15:0] \$950 ;
+  wire \$951 ;
+  wire \$952 ;
+  wire [15:0] \$953 ;
+  wire [15:0] \$954 ;
+  wire [16:0] \$955 ;
+  wire \$956 ;
+  wire \$957 ;
+  wire [15:0] \$958 ;
+  wire [15:0] \$959 ;
+  wire \$96 ;
+  wire [16:0] \$960 ;
+  wire \$961 ;
+  wire \$962 ;
   wire \$963 ;
-  wire \$964 ;
-  wire \$965 ;
-  wire [15:0] \$966 ;
-  wire [15:0] \$967 ;
-  wire \$968 ;
-  wire \$969 ;
-  wire [15:0] \$97 ;
-  wire [15:0] \$970 ;
-  wire [15:0] \$971 ;
-  wire [16:0] \$972 ;
-  wire \$973 ;
-  wire \$974 ;
-  wire [15:0] \$975 ;
-  wire [15:0] \$976 ;
-  wire [16:0] \$977 ;
+  wire [15:0] \$964 ;
+  wire [15:0] \$965 ;
+  wire \$966 ;
+  wire \$967 ;
+  wire [15:0] \$968 ;
+  wire [15:0] \$969 ;
+  wire \$97 ;
+  wire [16:0] \$970 ;
+  wire \$971 ;
+  wire \$972 ;
+  wire [15:0] \$973 ;
+  wire [15:0] \$974 ;
+  wire [16:0] \$975 ;
+  wire \$976 ;
+  wire \$977 ;
   wire \$978 ;
-  wire \$979 ;
-  wire \$98 ;
-  wire \$980 ;
-  wire [15:0] \$981 ;
-  wire [15:0] \$982 ;
-  wire \$983 ;
-  wire \$984 ;
-  wire [15:0] \$985 ;
-  wire [15:0] \$986 ;
-  wire [16:0] \$987 ;
-  wire \$988 ;
-  wire \$989 ;
-  wire \$99 ;
-  wire [15:0] \$990 ;
-  wire [15:0] \$991 ;
-  wire [16:0] \$992 ;
+  wire [15:0] \$979 ;
+  wire [15:0] \$98 ;
+  wire [15:0] \$980 ;
+  wire \$981 ;
+  wire \$982 ;
+  wire [15:0] \$983 ;
+  wire [15:0] \$984 ;
+  wire [16:0] \$985 ;
+  wire \$986 ;
+  wire \$987 ;
+  wire [15:0] \$988 ;
+  wire [15:0] \$989 ;
+  wire [15:0] \$99 ;
+  wire [16:0] \$990 ;
+  wire \$991 ;
+  wire \$992 ;
   wire \$993 ;
-  wire \$994 ;
-  wire \$995 ;
-  wire [15:0] \$996 ;
-  wire [15:0] \$997 ;
-  wire \$998 ;
-  wire \$999 ;
+  wire [15:0] \$994 ;
+  wire [15:0] \$995 ;
+  wire \$996 ;
+  wire \$997 ;
+  wire [15:0] \$998 ;
+  wire [15:0] \$999 ;
   input clk;
   wire clk;
-  input [34:0] i__payload;
-  wire [34:0] i__payload;
-  wire [2:0] \i__payload.unit ;
+  input [33:0] i__payload;
+  wire [33:0] i__payload;
+  wire [1:0] \i__payload.unit ;
   wire [31:0] \i__payload.x ;
   output i__ready;
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [32:0] l0_acc_p1 = 33'h000000000;
   reg [5:0] l0_addr;
-  reg [32:0] l0_c0;
+  reg [20:0] l0_c0;
+  reg [20:0] l0_c0_p1 = 21'h000000;
+  reg [20:0] l0_c0_p2 = 21'h000000;
   reg [31:0] l0_c1;
+  reg [31:0] l0_c1_p1 = 32'd0;
   reg [18:0] l0_c2;
   reg l0_neg;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
-  wire [28:0] l0_prod0;
-  wire [43:0] l0_prod1;
+  reg l0_neg_p2 = 1'h0;
+  reg [28:0] l0_prod0_p1 = 29'h00000000;
+  reg [42:0] l0_prod1_p2 = 43'h00000000000;
   reg [3:0] l0_seg;
   reg [3:0] l0_seg_p0 = 4'h0;
-  reg [45:0] l0_sr1;
-  reg [15:0] l0_t;
-  reg [15:0] l0_t1;
-  reg [15:0] l0_t_p0 = 16'h0000;
-  reg [32:0] l0_u0_c0;
-  reg [17:0] l0_u0_c1;
-  reg [1:0] l0_u0_seg;
+  reg [43:0] l0_sr1;
+  reg l0_t;
+  reg [12:0] l0_t1;
+  reg l0_t_p0 = 1'h0;
+  reg [12:0] l0_t_p1 = 13'h0000;
+  reg [12:0] l0_t_p2 = 13'h0000;
+  wire [19:0] l0_u0_acc;
+  reg [4:0] l0_u0_seg;
   wire [19:0] l0_u1_acc;
   reg [4:0] l0_u1_seg;
   wire [19:0] l0_u2_acc;
-  reg [4:0] l0_u2_seg;
+  reg [19:0] l0_u2_c0;
+  reg [31:0] l0_u2_c1;
+  reg [17:0] l0_u2_c2;
+  reg [3:0] l0_u2_seg;
   wire [19:0] l0_u3_acc;
   reg [19:0] l0_u3_c0;
   reg [31:0] l0_u3_c1;
-  reg [17:0] l0_u3_c2;
+  reg [16:0] l0_u3_c2;
   reg [3:0] l0_u3_seg;
-  wire [19:0] l0_u4_acc;
-  reg [19:0] l0_u4_c0;
-  reg [31:0] l0_u4_c1;
-  reg [16:0] l0_u4_c2;
-  reg [3:0] l0_u4_seg;
-  reg [2:0] l0_unit_p0 = 3'h0;
-  reg [2:0] l0_unit_p1 = 3'h0;
-  reg [15:0] l0_x;
-  reg [15:0] l0_x_p0 = 16'h0000;
-  reg [15:0] l0_x_p1 = 16'h0000;
-  reg [15:0] l0_y2;
-  output [15:0] l0_y_p2;
-  reg [15:0] l0_y_p2 = 16'h0000;
-  reg [32:0] l1_acc_p1 = 33'h000000000;
+  reg [1:0] l0_unit_p0 = 2'h0;
+  reg [1:0] l0_unit_p1 = 2'h0;
+  reg [1:0] l0_unit_p2 = 2'h0;
+  reg [14:0] l0_x;
+  reg [14:0] l0_x_p0 = 15'h0000;
+  reg [14:0] l0_x_p1 = 15'h0000;
+  reg [14:0] l0_x_p2 = 15'h0000;
+  reg [15:0] l0_y;
+  output [15:0] l0_y_p3;
+  reg [15:0] l0_y_p3 = 16'h0000;
   reg [5:0] l1_addr;
-  reg [32:0] l1_c0;
+  reg [20:0] l1_c0;
+  reg [20:0] l1_c0_p1 = 21'h000000;
+  reg [20:0] l1_c0_p2 = 21'h000000;
   reg [31:0] l1_c1;
+  reg [31:0] l1_c1_p1 = 32'd0;
   reg [18:0] l1_c2;
   reg l1_neg;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
-  wire [28:0] l1_prod0;
-  wire [43:0] l1_prod1;
+  reg l1_neg_p2 = 1'h0;
+  reg [28:0] l1_prod0_p1 = 29'h00000000;
+  reg [42:0] l1_prod1_p2 = 43'h00000000000;
   reg [3:0] l1_seg;
   reg [3:0] l1_seg_p0 = 4'h0;
-  reg [45:0] l1_sr1;
-  reg [15:0] l1_t;
-  reg [15:0] l1_t1;
-  reg [15:0] l1_t_p0 = 16'h0000;
-  reg [32:0] l1_u0_c0;
-  reg [17:0] l1_u0_c1;
-  reg [1:0] l1_u0_seg;
+  reg [43:0] l1_sr1;
+  reg l1_t;
+  reg [12:0] l1_t1;
+  reg l1_t_p0 = 1'h0;
+  reg [12:0] l1_t_p1 = 13'h0000;
+  reg [12:0] l1_t_p2 = 13'h0000;
+  wire [19:0] l1_u0_acc;
+  reg [4:0] l1_u0_seg;
   wire [19:0] l1_u1_acc;
   reg [4:0] l1_u1_seg;
   wire [19:0] l1_u2_acc;
-  reg [4:0] l1_u2_seg;
+  reg [19:0] l1_u2_c0;
+  reg [31:0] l1_u2_c1;
+  reg [17:0] l1_u2_c2;
+  reg [3:0] l1_u2_seg;
   wire [19:0] l1_u3_acc;
   reg [19:0] l1_u3_c0;
   reg [31:0] l1_u3_c1;
-  reg [17:0] l1_u3_c2;
+  reg [16:0] l1_u3_c2;
   reg [3:0] l1_u3_seg;
-  wire [19:0] l1_u4_acc;
-  reg [19:0] l1_u4_c0;
-  reg [31:0] l1_u4_c1;
-  reg [16:0] l1_u4_c2;
-  reg [3:0] l1_u4_seg;
-  reg [2:0] l1_unit_p0 = 3'h0;
-  reg [2:0] l1_unit_p1 = 3'h0;
-  reg [15:0] l1_x;
-  reg [15:0] l1_x_p0 = 16'h0000;
-  reg [15:0] l1_x_p1 = 16'h0000;
-  reg [15:0] l1_y2;
-  output [15:0] l1_y_p2;
-  reg [15:0] l1_y_p2 = 16'h0000;
+  reg [1:0] l1_unit_p0 = 2'h0;
+  reg [1:0] l1_unit_p1 = 2'h0;
+  reg [1:0] l1_unit_p2 = 2'h0;
+  reg [14:0] l1_x;
+  reg [14:0] l1_x_p0 = 15'h0000;
+  reg [14:0] l1_x_p1 = 15'h0000;
+  reg [14:0] l1_x_p2 = 15'h0000;
+  reg [15:0] l1_y;
+  output [15:0] l1_y_p3;
+  reg [15:0] l1_y_p3 = 16'h0000;
   wire [31:0] o__payload;
   input o__ready;
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
   wire [5:0] port__addr;
-  wire [5:0] \port__addr$23 ;
-  wire [5:0] \port__addr$30 ;
-  wire [5:0] \port__addr$36 ;
-  wire [5:0] \port__addr$64 ;
-  wire [5:0] \port__addr$73 ;
-  wire [5:0] \port__addr$80 ;
-  wire [5:0] \port__addr$86 ;
+  wire [5:0] \port__addr$21 ;
+  wire [5:0] \port__addr$27 ;
+  wire [5:0] \port__addr$33 ;
+  wire [5:0] \port__addr$58 ;
+  wire [5:0] \port__addr$66 ;
+  wire [5:0] \port__addr$72 ;
+  wire [5:0] \port__addr$78 ;
   wire [20:0] port__data;
-  wire [31:0] \port__data$29 ;
-  wire [18:0] \port__data$35 ;
-  wire [14:0] \port__data$41 ;
-  wire [20:0] \port__data$72 ;
-  wire [31:0] \port__data$79 ;
-  wire [18:0] \port__data$85 ;
-  wire [14:0] \port__data$91 ;
+  wire [31:0] \port__data$26 ;
+  wire [18:0] \port__data$32 ;
+  wire [14:0] \port__data$37 ;
+  wire [20:0] \port__data$65 ;
+  wire [31:0] \port__data$71 ;
+  wire [18:0] \port__data$77 ;
+  wire [14:0] \port__data$82 ;
   wire port__en;
-  wire \port__en$24 ;
-  wire \port__en$31 ;
-  wire \port__en$37 ;
-  wire \port__en$65 ;
-  wire \port__en$74 ;
-  wire \port__en$81 ;
-  wire \port__en$87 ;
+  wire \port__en$22 ;
+  wire \port__en$28 ;
+  wire \port__en$34 ;
+  wire \port__en$59 ;
+  wire \port__en$67 ;
+  wire \port__en$73 ;
+  wire \port__en$79 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
+  reg valid_2 = 1'h0;
   (* ram_style = "block" *)
   reg [20:0] c0_rom [50:0];
   initial begin
@@ -5889,7 +6429,7 @@ module \CfuPcpi.shared_horner_16_16x2 (rst, i__valid, o__ready, i__ready, i__pay
       _1_ <= c0_rom[l0_addr];
     end
   end
-  assign \port__data$72  = _0_;
+  assign \port__data$65  = _0_;
   assign port__data = _1_;
   (* ram_style = "block" *)
   reg [31:0] c1_rom [50:0];
@@ -5956,8 +6496,8 @@ module \CfuPcpi.shared_horner_16_16x2 (rst, i__valid, o__ready, i__ready, i__pay
       _3_ <= c1_rom[l0_addr];
     end
   end
-  assign \port__data$79  = _2_;
-  assign \port__data$29  = _3_;
+  assign \port__data$71  = _2_;
+  assign \port__data$26  = _3_;
   (* ram_style = "block" *)
   reg [18:0] c2_rom [50:0];
   initial begin
@@ -6023,8 +6563,8 @@ module \CfuPcpi.shared_horner_16_16x2 (rst, i__valid, o__ready, i__ready, i__pay
       _5_ <= c2_rom[l0_addr];
     end
   end
-  assign \port__data$85  = _4_;
-  assign \port__data$35  = _5_;
+  assign \port__data$77  = _4_;
+  assign \port__data$32  = _5_;
   (* ram_style = "block" *)
   reg [14:0] origin_rom [50:0];
   initial begin
@@ -6090,3912 +6630,3966 @@ module \CfuPcpi.shared_horner_16_16x2 (rst, i__valid, o__ready, i__ready, i__pay
       _7_ <= origin_rom[l0_addr];
     end
   end
-  assign \port__data$91  = _6_;
-  assign \port__data$41  = _7_;
+  assign \port__data$82  = _6_;
+  assign \port__data$37  = _7_;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[18:3]) >= $signed(15'h5000);
-  assign \$3  = $signed(i__payload[18:3]) >= $signed(15'h3000);
-  assign \$4  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$5  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$6  = \$5  ? 16'h7fa0 : i__payload[18:3];
-  assign \$7  = \$4  ? 16'h8060 : \$6 ;
-  assign \$8  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$9  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$10  = \$9  ? 16'h7fa0 : i__payload[18:3];
-  assign \$11  = \$8  ? 16'h8060 : \$10 ;
-  assign \$12  = - $signed(\$11 );
-  assign \$13  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$14  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$15  = \$14  ? 16'h7fa0 : i__payload[18:3];
-  assign \$16  = \$13  ? 16'h8060 : \$15 ;
-  assign \$17  = \$7 [15] ? \$12  : { \$16 [15], \$16  };
-  assign \$18  = \$17 [14:0] >= 10'h300;
-  assign \$19  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$20  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$21  = \$20  ? 16'h7fa0 : i__payload[18:3];
-  assign \$22  = \$19  ? 16'h8060 : \$21 ;
-  assign \$23  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$24  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$25  = \$24  ? 16'h7fa0 : i__payload[18:3];
-  assign \$26  = \$23  ? 16'h8060 : \$25 ;
-  assign \$27  = - $signed(\$26 );
-  assign \$28  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$29  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$30  = \$29  ? 16'h7fa0 : i__payload[18:3];
-  assign \$31  = \$28  ? 16'h8060 : \$30 ;
-  assign \$32  = \$22 [15] ? \$27  : { \$31 [15], \$31  };
-  assign \$33  = \$32 [14:0] >= 11'h600;
-  assign \$34  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$35  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$36  = \$35  ? 16'h7fa0 : i__payload[18:3];
-  assign \$37  = \$34  ? 16'h8060 : \$36 ;
-  assign \$38  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$39  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$40  = \$39  ? 16'h7fa0 : i__payload[18:3];
-  assign \$41  = \$38  ? 16'h8060 : \$40 ;
-  assign \$42  = - $signed(\$41 );
-  assign \$43  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$44  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$45  = \$44  ? 16'h7fa0 : i__payload[18:3];
-  assign \$46  = \$43  ? 16'h8060 : \$45 ;
-  assign \$47  = \$37 [15] ? \$42  : { \$46 [15], \$46  };
-  assign \$48  = \$47 [14:0] >= 12'h900;
-  assign \$49  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$50  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$51  = \$50  ? 16'h7fa0 : i__payload[18:3];
-  assign \$52  = \$49  ? 16'h8060 : \$51 ;
-  assign \$53  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$54  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$55  = \$54  ? 16'h7fa0 : i__payload[18:3];
-  assign \$56  = \$53  ? 16'h8060 : \$55 ;
-  assign \$57  = - $signed(\$56 );
-  assign \$58  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$59  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$60  = \$59  ? 16'h7fa0 : i__payload[18:3];
-  assign \$61  = \$58  ? 16'h8060 : \$60 ;
-  assign \$62  = \$52 [15] ? \$57  : { \$61 [15], \$61  };
-  assign \$63  = \$62 [14:0] >= 12'hc80;
-  assign \$64  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$65  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$66  = \$65  ? 16'h7fa0 : i__payload[18:3];
-  assign \$67  = \$64  ? 16'h8060 : \$66 ;
-  assign \$68  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$69  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$70  = \$69  ? 16'h7fa0 : i__payload[18:3];
-  assign \$71  = \$68  ? 16'h8060 : \$70 ;
-  assign \$72  = - $signed(\$71 );
-  assign \$73  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$74  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$75  = \$74  ? 16'h7fa0 : i__payload[18:3];
-  assign \$76  = \$73  ? 16'h8060 : \$75 ;
-  assign \$77  = \$67 [15] ? \$72  : { \$76 [15], \$76  };
-  assign \$78  = \$77 [14:0] >= 13'h1080;
-  assign \$79  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$80  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$81  = \$80  ? 16'h7fa0 : i__payload[18:3];
-  assign \$82  = \$79  ? 16'h8060 : \$81 ;
-  assign \$83  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$84  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$85  = \$84  ? 16'h7fa0 : i__payload[18:3];
-  assign \$86  = \$83  ? 16'h8060 : \$85 ;
-  assign \$87  = - $signed(\$86 );
-  assign \$88  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$89  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$90  = \$89  ? 16'h7fa0 : i__payload[18:3];
-  assign \$91  = \$88  ? 16'h8060 : \$90 ;
-  assign \$92  = \$82 [15] ? \$87  : { \$91 [15], \$91  };
-  assign \$93  = \$92 [14:0] >= 13'h1980;
-  assign \$94  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$95  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$96  = \$95  ? 16'h7fa0 : i__payload[18:3];
-  assign \$97  = \$94  ? 16'h8060 : \$96 ;
-  assign \$98  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$99  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$100  = \$99  ? 16'h7fa0 : i__payload[18:3];
-  assign \$101  = \$98  ? 16'h8060 : \$100 ;
-  assign \$102  = - $signed(\$101 );
-  assign \$103  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$104  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$105  = \$104  ? 16'h7fa0 : i__payload[18:3];
-  assign \$106  = \$103  ? 16'h8060 : \$105 ;
-  assign \$107  = \$97 [15] ? \$102  : { \$106 [15], \$106  };
-  assign \$108  = \$107 [14:0] >= 13'h1d80;
-  assign \$109  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$110  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$111  = \$110  ? 16'h7fa0 : i__payload[18:3];
-  assign \$112  = \$109  ? 16'h8060 : \$111 ;
-  assign \$113  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$114  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$115  = \$114  ? 16'h7fa0 : i__payload[18:3];
-  assign \$116  = \$113  ? 16'h8060 : \$115 ;
-  assign \$117  = - $signed(\$116 );
-  assign \$118  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$119  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$120  = \$119  ? 16'h7fa0 : i__payload[18:3];
-  assign \$121  = \$118  ? 16'h8060 : \$120 ;
-  assign \$122  = \$112 [15] ? \$117  : { \$121 [15], \$121  };
-  assign \$123  = \$122 [14:0] >= 14'h2180;
-  assign \$124  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$125  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$126  = \$125  ? 16'h7fa0 : i__payload[18:3];
-  assign \$127  = \$124  ? 16'h8060 : \$126 ;
-  assign \$128  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$129  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$130  = \$129  ? 16'h7fa0 : i__payload[18:3];
-  assign \$131  = \$128  ? 16'h8060 : \$130 ;
-  assign \$132  = - $signed(\$131 );
-  assign \$133  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$134  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$135  = \$134  ? 16'h7fa0 : i__payload[18:3];
-  assign \$136  = \$133  ? 16'h8060 : \$135 ;
-  assign \$137  = \$127 [15] ? \$132  : { \$136 [15], \$136  };
-  assign \$138  = \$137 [14:0] >= 14'h2600;
-  assign \$139  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$140  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$141  = \$140  ? 16'h7fa0 : i__payload[18:3];
-  assign \$142  = \$139  ? 16'h8060 : \$141 ;
-  assign \$143  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$144  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$145  = \$144  ? 16'h7fa0 : i__payload[18:3];
-  assign \$146  = \$143  ? 16'h8060 : \$145 ;
-  assign \$147  = - $signed(\$146 );
-  assign \$148  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$149  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$150  = \$149  ? 16'h7fa0 : i__payload[18:3];
-  assign \$151  = \$148  ? 16'h8060 : \$150 ;
-  assign \$152  = \$142 [15] ? \$147  : { \$151 [15], \$151  };
-  assign \$153  = \$152 [14:0] >= 14'h2a80;
-  assign \$154  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$155  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$156  = \$155  ? 16'h7fa0 : i__payload[18:3];
-  assign \$157  = \$154  ? 16'h8060 : \$156 ;
-  assign \$158  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$159  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$160  = \$159  ? 16'h7fa0 : i__payload[18:3];
-  assign \$161  = \$158  ? 16'h8060 : \$160 ;
-  assign \$162  = - $signed(\$161 );
-  assign \$163  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$164  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$165  = \$164  ? 16'h7fa0 : i__payload[18:3];
-  assign \$166  = \$163  ? 16'h8060 : \$165 ;
-  assign \$167  = \$157 [15] ? \$162  : { \$166 [15], \$166  };
-  assign \$168  = \$167 [14:0] >= 14'h2e80;
-  assign \$169  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$170  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$171  = \$170  ? 16'h7fa0 : i__payload[18:3];
-  assign \$172  = \$169  ? 16'h8060 : \$171 ;
-  assign \$173  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$174  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$175  = \$174  ? 16'h7fa0 : i__payload[18:3];
-  assign \$176  = \$173  ? 16'h8060 : \$175 ;
-  assign \$177  = - $signed(\$176 );
-  assign \$178  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$179  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$180  = \$179  ? 16'h7fa0 : i__payload[18:3];
-  assign \$181  = \$178  ? 16'h8060 : \$180 ;
-  assign \$182  = \$172 [15] ? \$177  : { \$181 [15], \$181  };
-  assign \$183  = \$182 [14:0] >= 14'h3300;
-  assign \$184  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$185  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$186  = \$185  ? 16'h7fa0 : i__payload[18:3];
-  assign \$187  = \$184  ? 16'h8060 : \$186 ;
-  assign \$188  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$189  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$190  = \$189  ? 16'h7fa0 : i__payload[18:3];
-  assign \$191  = \$188  ? 16'h8060 : \$190 ;
-  assign \$192  = - $signed(\$191 );
-  assign \$193  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$194  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$195  = \$194  ? 16'h7fa0 : i__payload[18:3];
-  assign \$196  = \$193  ? 16'h8060 : \$195 ;
-  assign \$197  = \$187 [15] ? \$192  : { \$196 [15], \$196  };
-  assign \$198  = \$197 [14:0] >= 14'h3800;
-  assign \$199  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$200  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$201  = \$200  ? 16'h7fa0 : i__payload[18:3];
-  assign \$202  = \$199  ? 16'h8060 : \$201 ;
-  assign \$203  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$204  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$205  = \$204  ? 16'h7fa0 : i__payload[18:3];
-  assign \$206  = \$203  ? 16'h8060 : \$205 ;
-  assign \$207  = - $signed(\$206 );
-  assign \$208  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$209  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$210  = \$209  ? 16'h7fa0 : i__payload[18:3];
-  assign \$211  = \$208  ? 16'h8060 : \$210 ;
-  assign \$212  = \$202 [15] ? \$207  : { \$211 [15], \$211  };
-  assign \$213  = \$212 [14:0] >= 14'h3d00;
-  assign \$214  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$215  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$216  = \$215  ? 16'h7fa0 : i__payload[18:3];
-  assign \$217  = \$214  ? 16'h8060 : \$216 ;
-  assign \$218  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$219  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$220  = \$219  ? 16'h7fa0 : i__payload[18:3];
-  assign \$221  = \$218  ? 16'h8060 : \$220 ;
-  assign \$222  = - $signed(\$221 );
-  assign \$223  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$224  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$225  = \$224  ? 16'h7fa0 : i__payload[18:3];
-  assign \$226  = \$223  ? 16'h8060 : \$225 ;
-  assign \$227  = \$217 [15] ? \$222  : { \$226 [15], \$226  };
-  assign \$228  = \$227 [14:0] >= 15'h4200;
-  assign \$229  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$230  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$231  = \$230  ? 16'h7fa0 : i__payload[18:3];
-  assign \$232  = \$229  ? 16'h8060 : \$231 ;
-  assign \$233  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$234  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$235  = \$234  ? 16'h7fa0 : i__payload[18:3];
-  assign \$236  = \$233  ? 16'h8060 : \$235 ;
-  assign \$237  = - $signed(\$236 );
-  assign \$238  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$239  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$240  = \$239  ? 16'h7fa0 : i__payload[18:3];
-  assign \$241  = \$238  ? 16'h8060 : \$240 ;
-  assign \$242  = \$232 [15] ? \$237  : { \$241 [15], \$241  };
-  assign \$243  = \$242 [14:0] >= 15'h4800;
-  assign \$244  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$245  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$246  = \$245  ? 16'h7fa0 : i__payload[18:3];
-  assign \$247  = \$244  ? 16'h8060 : \$246 ;
-  assign \$248  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$249  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$250  = \$249  ? 16'h7fa0 : i__payload[18:3];
-  assign \$251  = \$248  ? 16'h8060 : \$250 ;
-  assign \$252  = - $signed(\$251 );
-  assign \$253  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$254  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$255  = \$254  ? 16'h7fa0 : i__payload[18:3];
-  assign \$256  = \$253  ? 16'h8060 : \$255 ;
-  assign \$257  = \$247 [15] ? \$252  : { \$256 [15], \$256  };
-  assign \$258  = \$257 [14:0] >= 15'h4e00;
-  assign \$259  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$260  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$261  = \$260  ? 16'h7fa0 : i__payload[18:3];
-  assign \$262  = \$259  ? 16'h8060 : \$261 ;
-  assign \$263  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$264  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$265  = \$264  ? 16'h7fa0 : i__payload[18:3];
-  assign \$266  = \$263  ? 16'h8060 : \$265 ;
-  assign \$267  = - $signed(\$266 );
-  assign \$268  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$269  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$270  = \$269  ? 16'h7fa0 : i__payload[18:3];
-  assign \$271  = \$268  ? 16'h8060 : \$270 ;
-  assign \$272  = \$262 [15] ? \$267  : { \$271 [15], \$271  };
-  assign \$273  = \$272 [14:0] >= 15'h5500;
-  assign \$274  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$275  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$276  = \$275  ? 16'h7fa0 : i__payload[18:3];
-  assign \$277  = \$274  ? 16'h8060 : \$276 ;
-  assign \$278  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$279  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$280  = \$279  ? 16'h7fa0 : i__payload[18:3];
-  assign \$281  = \$278  ? 16'h8060 : \$280 ;
-  assign \$282  = - $signed(\$281 );
-  assign \$283  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$284  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$285  = \$284  ? 16'h7fa0 : i__payload[18:3];
-  assign \$286  = \$283  ? 16'h8060 : \$285 ;
-  assign \$287  = \$277 [15] ? \$282  : { \$286 [15], \$286  };
-  assign \$288  = \$287 [14:0] >= 15'h5c80;
-  assign \$289  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$290  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$291  = \$290  ? 16'h7fa0 : i__payload[18:3];
-  assign \$292  = \$289  ? 16'h8060 : \$291 ;
-  assign \$293  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$294  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$295  = \$294  ? 16'h7fa0 : i__payload[18:3];
-  assign \$296  = \$293  ? 16'h8060 : \$295 ;
-  assign \$297  = - $signed(\$296 );
-  assign \$298  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$299  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$300  = \$299  ? 16'h7fa0 : i__payload[18:3];
-  assign \$301  = \$298  ? 16'h8060 : \$300 ;
-  assign \$302  = \$292 [15] ? \$297  : { \$301 [15], \$301  };
-  assign \$303  = \$302 [14:0] >= 15'h6480;
-  assign \$304  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$305  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$306  = \$305  ? 16'h7fa0 : i__payload[18:3];
-  assign \$307  = \$304  ? 16'h8060 : \$306 ;
-  assign \$308  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$309  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$310  = \$309  ? 16'h7fa0 : i__payload[18:3];
-  assign \$311  = \$308  ? 16'h8060 : \$310 ;
-  assign \$312  = - $signed(\$311 );
-  assign \$313  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$314  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$315  = \$314  ? 16'h7fa0 : i__payload[18:3];
-  assign \$316  = \$313  ? 16'h8060 : \$315 ;
-  assign \$317  = \$307 [15] ? \$312  : { \$316 [15], \$316  };
-  assign \$318  = \$317 [14:0] >= 15'h6d80;
-  assign \$319  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$320  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$321  = \$320  ? 16'h7fa0 : i__payload[18:3];
-  assign \$322  = \$319  ? 16'h8060 : \$321 ;
-  assign \$323  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$324  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$325  = \$324  ? 16'h7fa0 : i__payload[18:3];
-  assign \$326  = \$323  ? 16'h8060 : \$325 ;
-  assign \$327  = - $signed(\$326 );
-  assign \$328  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$329  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$330  = \$329  ? 16'h7fa0 : i__payload[18:3];
-  assign \$331  = \$328  ? 16'h8060 : \$330 ;
-  assign \$332  = \$322 [15] ? \$327  : { \$331 [15], \$331  };
-  assign \$333  = \$332 [14:0] >= 15'h7900;
-  assign \$334  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$335  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$336  = \$335  ? 16'h557b : i__payload[18:3];
-  assign \$337  = \$334  ? 16'ha1bb : \$336 ;
-  assign \$338  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$339  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$340  = \$339  ? 16'h557b : i__payload[18:3];
-  assign \$341  = \$338  ? 16'ha1bb : \$340 ;
-  assign \$342  = - $signed(\$341 );
-  assign \$343  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$344  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$345  = \$344  ? 16'h557b : i__payload[18:3];
-  assign \$346  = \$343  ? 16'ha1bb : \$345 ;
-  assign \$347  = \$337 [15] ? \$342  : { \$346 [15], \$346  };
-  assign \$348  = \$347 [14:0] >= 9'h137;
-  assign \$349  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$350  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$351  = \$350  ? 16'h557b : i__payload[18:3];
-  assign \$352  = \$349  ? 16'ha1bb : \$351 ;
-  assign \$353  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$354  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$355  = \$354  ? 16'h557b : i__payload[18:3];
-  assign \$356  = \$353  ? 16'ha1bb : \$355 ;
-  assign \$357  = - $signed(\$356 );
-  assign \$358  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$359  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$360  = \$359  ? 16'h557b : i__payload[18:3];
-  assign \$361  = \$358  ? 16'ha1bb : \$360 ;
-  assign \$362  = \$352 [15] ? \$357  : { \$361 [15], \$361  };
-  assign \$363  = \$362 [14:0] >= 10'h273;
-  assign \$364  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$365  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$366  = \$365  ? 16'h557b : i__payload[18:3];
-  assign \$367  = \$364  ? 16'ha1bb : \$366 ;
-  assign \$368  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$369  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$370  = \$369  ? 16'h557b : i__payload[18:3];
-  assign \$371  = \$368  ? 16'ha1bb : \$370 ;
-  assign \$372  = - $signed(\$371 );
-  assign \$373  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$374  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$375  = \$374  ? 16'h557b : i__payload[18:3];
-  assign \$376  = \$373  ? 16'ha1bb : \$375 ;
-  assign \$377  = \$367 [15] ? \$372  : { \$376 [15], \$376  };
-  assign \$378  = \$377 [14:0] >= 10'h3ba;
-  assign \$379  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$380  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$381  = \$380  ? 16'h557b : i__payload[18:3];
-  assign \$382  = \$379  ? 16'ha1bb : \$381 ;
-  assign \$383  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$384  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$385  = \$384  ? 16'h557b : i__payload[18:3];
-  assign \$386  = \$383  ? 16'ha1bb : \$385 ;
-  assign \$387  = - $signed(\$386 );
-  assign \$388  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$389  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$390  = \$389  ? 16'h557b : i__payload[18:3];
-  assign \$391  = \$388  ? 16'ha1bb : \$390 ;
-  assign \$392  = \$382 [15] ? \$387  : { \$391 [15], \$391  };
-  assign \$393  = \$392 [14:0] >= 11'h514;
-  assign \$394  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$395  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$396  = \$395  ? 16'h557b : i__payload[18:3];
-  assign \$397  = \$394  ? 16'ha1bb : \$396 ;
-  assign \$398  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$399  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$400  = \$399  ? 16'h557b : i__payload[18:3];
-  assign \$401  = \$398  ? 16'ha1bb : \$400 ;
-  assign \$402  = - $signed(\$401 );
-  assign \$403  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$404  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$405  = \$404  ? 16'h557b : i__payload[18:3];
-  assign \$406  = \$403  ? 16'ha1bb : \$405 ;
-  assign \$407  = \$397 [15] ? \$402  : { \$406 [15], \$406  };
-  assign \$408  = \$407 [14:0] >= 11'h68d;
-  assign \$409  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$410  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$411  = \$410  ? 16'h557b : i__payload[18:3];
-  assign \$412  = \$409  ? 16'ha1bb : \$411 ;
-  assign \$413  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$414  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$415  = \$414  ? 16'h557b : i__payload[18:3];
-  assign \$416  = \$413  ? 16'ha1bb : \$415 ;
-  assign \$417  = - $signed(\$416 );
-  assign \$418  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$419  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$420  = \$419  ? 16'h557b : i__payload[18:3];
-  assign \$421  = \$418  ? 16'ha1bb : \$420 ;
-  assign \$422  = \$412 [15] ? \$417  : { \$421 [15], \$421  };
-  assign \$423  = \$422 [14:0] >= 12'h842;
-  assign \$424  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$425  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$426  = \$425  ? 16'h557b : i__payload[18:3];
-  assign \$427  = \$424  ? 16'ha1bb : \$426 ;
-  assign \$428  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$429  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$430  = \$429  ? 16'h557b : i__payload[18:3];
-  assign \$431  = \$428  ? 16'ha1bb : \$430 ;
-  assign \$432  = - $signed(\$431 );
-  assign \$433  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$434  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$435  = \$434  ? 16'h557b : i__payload[18:3];
-  assign \$436  = \$433  ? 16'ha1bb : \$435 ;
-  assign \$437  = \$427 [15] ? \$432  : { \$436 [15], \$436  };
-  assign \$438  = \$437 [14:0] >= 12'hace;
-  assign \$439  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$440  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$441  = \$440  ? 16'h557b : i__payload[18:3];
-  assign \$442  = \$439  ? 16'ha1bb : \$441 ;
-  assign \$443  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$444  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$445  = \$444  ? 16'h557b : i__payload[18:3];
-  assign \$446  = \$443  ? 16'ha1bb : \$445 ;
-  assign \$447  = - $signed(\$446 );
-  assign \$448  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$449  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$450  = \$449  ? 16'h557b : i__payload[18:3];
-  assign \$451  = \$448  ? 16'ha1bb : \$450 ;
-  assign \$452  = \$442 [15] ? \$447  : { \$451 [15], \$451  };
-  assign \$453  = \$452 [14:0] >= 12'hd39;
-  assign \$454  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$455  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$456  = \$455  ? 16'h557b : i__payload[18:3];
-  assign \$457  = \$454  ? 16'ha1bb : \$456 ;
-  assign \$458  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$459  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$460  = \$459  ? 16'h557b : i__payload[18:3];
-  assign \$461  = \$458  ? 16'ha1bb : \$460 ;
-  assign \$462  = - $signed(\$461 );
-  assign \$463  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$464  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$465  = \$464  ? 16'h557b : i__payload[18:3];
-  assign \$466  = \$463  ? 16'ha1bb : \$465 ;
-  assign \$467  = \$457 [15] ? \$462  : { \$466 [15], \$466  };
-  assign \$468  = \$467 [14:0] >= 12'hf24;
-  assign \$469  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$470  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$471  = \$470  ? 16'h557b : i__payload[18:3];
-  assign \$472  = \$469  ? 16'ha1bb : \$471 ;
-  assign \$473  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$474  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$475  = \$474  ? 16'h557b : i__payload[18:3];
-  assign \$476  = \$473  ? 16'ha1bb : \$475 ;
-  assign \$477  = - $signed(\$476 );
-  assign \$478  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$479  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$480  = \$479  ? 16'h557b : i__payload[18:3];
-  assign \$481  = \$478  ? 16'ha1bb : \$480 ;
-  assign \$482  = \$472 [15] ? \$477  : { \$481 [15], \$481  };
-  assign \$483  = \$482 [14:0] >= 13'h10ee;
-  assign \$484  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$485  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$486  = \$485  ? 16'h557b : i__payload[18:3];
-  assign \$487  = \$484  ? 16'ha1bb : \$486 ;
-  assign \$488  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$489  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$490  = \$489  ? 16'h557b : i__payload[18:3];
-  assign \$491  = \$488  ? 16'ha1bb : \$490 ;
-  assign \$492  = - $signed(\$491 );
-  assign \$493  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$494  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$495  = \$494  ? 16'h557b : i__payload[18:3];
-  assign \$496  = \$493  ? 16'ha1bb : \$495 ;
-  assign \$497  = \$487 [15] ? \$492  : { \$496 [15], \$496  };
-  assign \$498  = \$497 [14:0] >= 13'h12ae;
-  assign \$499  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$500  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$501  = \$500  ? 16'h557b : i__payload[18:3];
-  assign \$502  = \$499  ? 16'ha1bb : \$501 ;
-  assign \$503  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$504  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$505  = \$504  ? 16'h557b : i__payload[18:3];
-  assign \$506  = \$503  ? 16'ha1bb : \$505 ;
-  assign \$507  = - $signed(\$506 );
-  assign \$508  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$509  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$510  = \$509  ? 16'h557b : i__payload[18:3];
-  assign \$511  = \$508  ? 16'ha1bb : \$510 ;
-  assign \$512  = \$502 [15] ? \$507  : { \$511 [15], \$511  };
-  assign \$513  = \$512 [14:0] >= 13'h1470;
-  assign \$514  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$515  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$516  = \$515  ? 16'h557b : i__payload[18:3];
-  assign \$517  = \$514  ? 16'ha1bb : \$516 ;
-  assign \$518  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$519  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$520  = \$519  ? 16'h557b : i__payload[18:3];
-  assign \$521  = \$518  ? 16'ha1bb : \$520 ;
-  assign \$522  = - $signed(\$521 );
-  assign \$523  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$524  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$525  = \$524  ? 16'h557b : i__payload[18:3];
-  assign \$526  = \$523  ? 16'ha1bb : \$525 ;
-  assign \$527  = \$517 [15] ? \$522  : { \$526 [15], \$526  };
-  assign \$528  = \$527 [14:0] >= 13'h163b;
-  assign \$529  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$530  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$531  = \$530  ? 16'h557b : i__payload[18:3];
-  assign \$532  = \$529  ? 16'ha1bb : \$531 ;
-  assign \$533  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$534  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$535  = \$534  ? 16'h557b : i__payload[18:3];
-  assign \$536  = \$533  ? 16'ha1bb : \$535 ;
-  assign \$537  = - $signed(\$536 );
-  assign \$538  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$539  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$540  = \$539  ? 16'h557b : i__payload[18:3];
-  assign \$541  = \$538  ? 16'ha1bb : \$540 ;
-  assign \$542  = \$532 [15] ? \$537  : { \$541 [15], \$541  };
-  assign \$543  = \$542 [14:0] >= 13'h1816;
-  assign \$544  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$545  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$546  = \$545  ? 16'h557b : i__payload[18:3];
-  assign \$547  = \$544  ? 16'ha1bb : \$546 ;
-  assign \$548  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$549  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$550  = \$549  ? 16'h557b : i__payload[18:3];
-  assign \$551  = \$548  ? 16'ha1bb : \$550 ;
-  assign \$552  = - $signed(\$551 );
-  assign \$553  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$554  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$555  = \$554  ? 16'h557b : i__payload[18:3];
-  assign \$556  = \$553  ? 16'ha1bb : \$555 ;
-  assign \$557  = \$547 [15] ? \$552  : { \$556 [15], \$556  };
-  assign \$558  = \$557 [14:0] >= 13'h1a07;
-  assign \$559  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$560  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$561  = \$560  ? 16'h557b : i__payload[18:3];
-  assign \$562  = \$559  ? 16'ha1bb : \$561 ;
-  assign \$563  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$564  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$565  = \$564  ? 16'h557b : i__payload[18:3];
-  assign \$566  = \$563  ? 16'ha1bb : \$565 ;
-  assign \$567  = - $signed(\$566 );
-  assign \$568  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$569  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$570  = \$569  ? 16'h557b : i__payload[18:3];
-  assign \$571  = \$568  ? 16'ha1bb : \$570 ;
-  assign \$572  = \$562 [15] ? \$567  : { \$571 [15], \$571  };
-  assign \$573  = \$572 [14:0] >= 13'h1c14;
-  assign \$574  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$575  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$576  = \$575  ? 16'h557b : i__payload[18:3];
-  assign \$577  = \$574  ? 16'ha1bb : \$576 ;
-  assign \$578  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$579  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$580  = \$579  ? 16'h557b : i__payload[18:3];
-  assign \$581  = \$578  ? 16'ha1bb : \$580 ;
-  assign \$582  = - $signed(\$581 );
-  assign \$583  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$584  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$585  = \$584  ? 16'h557b : i__payload[18:3];
-  assign \$586  = \$583  ? 16'ha1bb : \$585 ;
-  assign \$587  = \$577 [15] ? \$582  : { \$586 [15], \$586  };
-  assign \$588  = \$587 [14:0] >= 13'h1e46;
-  assign \$589  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$590  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$591  = \$590  ? 16'h557b : i__payload[18:3];
-  assign \$592  = \$589  ? 16'ha1bb : \$591 ;
-  assign \$593  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$594  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$595  = \$594  ? 16'h557b : i__payload[18:3];
-  assign \$596  = \$593  ? 16'ha1bb : \$595 ;
-  assign \$597  = - $signed(\$596 );
-  assign \$598  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$599  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$600  = \$599  ? 16'h557b : i__payload[18:3];
-  assign \$601  = \$598  ? 16'ha1bb : \$600 ;
-  assign \$602  = \$592 [15] ? \$597  : { \$601 [15], \$601  };
-  assign \$603  = \$602 [14:0] >= 14'h20a5;
-  assign \$604  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$605  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$606  = \$605  ? 16'h557b : i__payload[18:3];
-  assign \$607  = \$604  ? 16'ha1bb : \$606 ;
-  assign \$608  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$609  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$610  = \$609  ? 16'h557b : i__payload[18:3];
-  assign \$611  = \$608  ? 16'ha1bb : \$610 ;
-  assign \$612  = - $signed(\$611 );
-  assign \$613  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$614  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$615  = \$614  ? 16'h557b : i__payload[18:3];
-  assign \$616  = \$613  ? 16'ha1bb : \$615 ;
-  assign \$617  = \$607 [15] ? \$612  : { \$616 [15], \$616  };
-  assign \$618  = \$617 [14:0] >= 14'h233b;
-  assign \$619  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$620  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$621  = \$620  ? 16'h557b : i__payload[18:3];
-  assign \$622  = \$619  ? 16'ha1bb : \$621 ;
-  assign \$623  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$624  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$625  = \$624  ? 16'h557b : i__payload[18:3];
-  assign \$626  = \$623  ? 16'ha1bb : \$625 ;
-  assign \$627  = - $signed(\$626 );
-  assign \$628  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$629  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$630  = \$629  ? 16'h557b : i__payload[18:3];
-  assign \$631  = \$628  ? 16'ha1bb : \$630 ;
-  assign \$632  = \$622 [15] ? \$627  : { \$631 [15], \$631  };
-  assign \$633  = \$632 [14:0] >= 14'h2619;
-  assign \$634  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$635  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$636  = \$635  ? 16'h557b : i__payload[18:3];
-  assign \$637  = \$634  ? 16'ha1bb : \$636 ;
-  assign \$638  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$639  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$640  = \$639  ? 16'h557b : i__payload[18:3];
-  assign \$641  = \$638  ? 16'ha1bb : \$640 ;
-  assign \$642  = - $signed(\$641 );
-  assign \$643  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$644  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$645  = \$644  ? 16'h557b : i__payload[18:3];
-  assign \$646  = \$643  ? 16'ha1bb : \$645 ;
-  assign \$647  = \$637 [15] ? \$642  : { \$646 [15], \$646  };
-  assign \$648  = \$647 [14:0] >= 14'h2953;
-  assign \$649  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$650  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$651  = \$650  ? 16'h557b : i__payload[18:3];
-  assign \$652  = \$649  ? 16'ha1bb : \$651 ;
-  assign \$653  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$654  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$655  = \$654  ? 16'h557b : i__payload[18:3];
-  assign \$656  = \$653  ? 16'ha1bb : \$655 ;
-  assign \$657  = - $signed(\$656 );
-  assign \$658  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$659  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$660  = \$659  ? 16'h557b : i__payload[18:3];
-  assign \$661  = \$658  ? 16'ha1bb : \$660 ;
-  assign \$662  = \$652 [15] ? \$657  : { \$661 [15], \$661  };
-  assign \$663  = \$662 [14:0] >= 14'h2d06;
-  assign \$664  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$665  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$666  = \$665  ? 16'h557b : i__payload[18:3];
-  assign \$667  = \$664  ? 16'ha1bb : \$666 ;
-  assign \$668  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$669  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$670  = \$669  ? 16'h557b : i__payload[18:3];
-  assign \$671  = \$668  ? 16'ha1bb : \$670 ;
-  assign \$672  = - $signed(\$671 );
-  assign \$673  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$674  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$675  = \$674  ? 16'h557b : i__payload[18:3];
-  assign \$676  = \$673  ? 16'ha1bb : \$675 ;
-  assign \$677  = \$667 [15] ? \$672  : { \$676 [15], \$676  };
-  assign \$678  = \$677 [14:0] >= 14'h3160;
-  assign \$679  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$680  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$681  = \$680  ? 16'h557b : i__payload[18:3];
-  assign \$682  = \$679  ? 16'ha1bb : \$681 ;
-  assign \$683  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$684  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$685  = \$684  ? 16'h557b : i__payload[18:3];
-  assign \$686  = \$683  ? 16'ha1bb : \$685 ;
-  assign \$687  = - $signed(\$686 );
-  assign \$688  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$689  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$690  = \$689  ? 16'h557b : i__payload[18:3];
-  assign \$691  = \$688  ? 16'ha1bb : \$690 ;
-  assign \$692  = \$682 [15] ? \$687  : { \$691 [15], \$691  };
-  assign \$693  = \$692 [14:0] >= 14'h36ad;
-  assign \$694  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$695  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$696  = \$695  ? 16'h557b : i__payload[18:3];
-  assign \$697  = \$694  ? 16'ha1bb : \$696 ;
-  assign \$698  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$699  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$700  = \$699  ? 16'h557b : i__payload[18:3];
-  assign \$701  = \$698  ? 16'ha1bb : \$700 ;
-  assign \$702  = - $signed(\$701 );
-  assign \$703  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$704  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$705  = \$704  ? 16'h557b : i__payload[18:3];
-  assign \$706  = \$703  ? 16'ha1bb : \$705 ;
-  assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
-  assign \$708  = \$707 [14:0] >= 14'h3d76;
-  assign \$709  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$710  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$711  = \$710  ? 16'h557b : i__payload[18:3];
-  assign \$712  = \$709  ? 16'ha1bb : \$711 ;
-  assign \$713  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$714  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$715  = \$714  ? 16'h557b : i__payload[18:3];
-  assign \$716  = \$713  ? 16'ha1bb : \$715 ;
-  assign \$717  = - $signed(\$716 );
-  assign \$718  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$719  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$720  = \$719  ? 16'h557b : i__payload[18:3];
-  assign \$721  = \$718  ? 16'ha1bb : \$720 ;
-  assign \$722  = \$712 [15] ? \$717  : { \$721 [15], \$721  };
-  assign \$723  = \$722 [14:0] >= 15'h46ed;
-  assign \$724  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$725  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$726  = \$725  ? 16'h557b : i__payload[18:3];
-  assign \$727  = \$724  ? 16'ha1bb : \$726 ;
-  assign \$728  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$729  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$730  = \$729  ? 16'h557b : i__payload[18:3];
-  assign \$731  = \$728  ? 16'ha1bb : \$730 ;
-  assign \$732  = - $signed(\$731 );
-  assign \$733  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$734  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$735  = \$734  ? 16'h557b : i__payload[18:3];
-  assign \$736  = \$733  ? 16'ha1bb : \$735 ;
-  assign \$737  = \$727 [15] ? \$732  : { \$736 [15], \$736  };
-  assign \$738  = \$737 [14:0] >= 15'h56ab;
-  assign \$739  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$740  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$741  = \$740  ? 16'h7fff : i__payload[18:3];
-  assign \$742  = \$739  ? 16'hbfd9 : \$741 ;
-  assign \$743  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$744  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$745  = \$744  ? 16'h7fff : i__payload[18:3];
-  assign \$746  = \$743  ? 16'hbfd9 : \$745 ;
-  assign \$747  = - $signed(\$746 );
-  assign \$748  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$749  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$750  = \$749  ? 16'h7fff : i__payload[18:3];
-  assign \$751  = \$748  ? 16'hbfd9 : \$750 ;
-  assign \$752  = \$742 [15] ? \$747  : { \$751 [15], \$751  };
-  assign \$753  = \$752 [14:0] >= 11'h580;
-  assign \$754  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$755  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$756  = \$755  ? 16'h7fff : i__payload[18:3];
-  assign \$757  = \$754  ? 16'hbfd9 : \$756 ;
-  assign \$758  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$759  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$760  = \$759  ? 16'h7fff : i__payload[18:3];
-  assign \$761  = \$758  ? 16'hbfd9 : \$760 ;
-  assign \$762  = - $signed(\$761 );
-  assign \$763  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$764  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$765  = \$764  ? 16'h7fff : i__payload[18:3];
-  assign \$766  = \$763  ? 16'hbfd9 : \$765 ;
-  assign \$767  = \$757 [15] ? \$762  : { \$766 [15], \$766  };
-  assign \$768  = \$767 [14:0] >= 12'h980;
-  assign \$769  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$770  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$771  = \$770  ? 16'h7fff : i__payload[18:3];
-  assign \$772  = \$769  ? 16'hbfd9 : \$771 ;
-  assign \$773  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$774  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$775  = \$774  ? 16'h7fff : i__payload[18:3];
-  assign \$776  = \$773  ? 16'hbfd9 : \$775 ;
-  assign \$777  = - $signed(\$776 );
-  assign \$778  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$779  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$780  = \$779  ? 16'h7fff : i__payload[18:3];
-  assign \$781  = \$778  ? 16'hbfd9 : \$780 ;
-  assign \$782  = \$772 [15] ? \$777  : { \$781 [15], \$781  };
-  assign \$783  = \$782 [14:0] >= 12'hd80;
-  assign \$784  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$785  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$786  = \$785  ? 16'h7fff : i__payload[18:3];
-  assign \$787  = \$784  ? 16'hbfd9 : \$786 ;
-  assign \$788  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$789  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$790  = \$789  ? 16'h7fff : i__payload[18:3];
-  assign \$791  = \$788  ? 16'hbfd9 : \$790 ;
-  assign \$792  = - $signed(\$791 );
-  assign \$793  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$794  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$795  = \$794  ? 16'h7fff : i__payload[18:3];
-  assign \$796  = \$793  ? 16'hbfd9 : \$795 ;
-  assign \$797  = \$787 [15] ? \$792  : { \$796 [15], \$796  };
-  assign \$798  = \$797 [14:0] >= 13'h1180;
-  assign \$799  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$800  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$801  = \$800  ? 16'h7fff : i__payload[18:3];
-  assign \$802  = \$799  ? 16'hbfd9 : \$801 ;
-  assign \$803  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$804  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$805  = \$804  ? 16'h7fff : i__payload[18:3];
-  assign \$806  = \$803  ? 16'hbfd9 : \$805 ;
-  assign \$807  = - $signed(\$806 );
-  assign \$808  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$809  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$810  = \$809  ? 16'h7fff : i__payload[18:3];
-  assign \$811  = \$808  ? 16'hbfd9 : \$810 ;
-  assign \$812  = \$802 [15] ? \$807  : { \$811 [15], \$811  };
-  assign \$813  = \$812 [14:0] >= 13'h1600;
-  assign \$814  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$815  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$816  = \$815  ? 16'h7fff : i__payload[18:3];
-  assign \$817  = \$814  ? 16'hbfd9 : \$816 ;
-  assign \$818  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$819  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$820  = \$819  ? 16'h7fff : i__payload[18:3];
-  assign \$821  = \$818  ? 16'hbfd9 : \$820 ;
-  assign \$822  = - $signed(\$821 );
-  assign \$823  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$824  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$825  = \$824  ? 16'h7fff : i__payload[18:3];
-  assign \$826  = \$823  ? 16'hbfd9 : \$825 ;
-  assign \$827  = \$817 [15] ? \$822  : { \$826 [15], \$826  };
-  assign \$828  = \$827 [14:0] >= 13'h1b00;
-  assign \$829  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$830  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$831  = \$830  ? 16'h7fff : i__payload[18:3];
-  assign \$832  = \$829  ? 16'hbfd9 : \$831 ;
-  assign \$833  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$834  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$835  = \$834  ? 16'h7fff : i__payload[18:3];
-  assign \$836  = \$833  ? 16'hbfd9 : \$835 ;
-  assign \$837  = - $signed(\$836 );
-  assign \$838  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$839  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$840  = \$839  ? 16'h7fff : i__payload[18:3];
-  assign \$841  = \$838  ? 16'hbfd9 : \$840 ;
-  assign \$842  = \$832 [15] ? \$837  : { \$841 [15], \$841  };
-  assign \$843  = \$842 [14:0] >= 14'h2580;
-  assign \$844  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$845  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$846  = \$845  ? 16'h7fff : i__payload[18:3];
-  assign \$847  = \$844  ? 16'hbfd9 : \$846 ;
-  assign \$848  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$849  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$850  = \$849  ? 16'h7fff : i__payload[18:3];
-  assign \$851  = \$848  ? 16'hbfd9 : \$850 ;
-  assign \$852  = - $signed(\$851 );
-  assign \$853  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$854  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$855  = \$854  ? 16'h7fff : i__payload[18:3];
-  assign \$856  = \$853  ? 16'hbfd9 : \$855 ;
-  assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
-  assign \$858  = \$857 [14:0] >= 14'h2c00;
-  assign \$859  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$860  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$861  = \$860  ? 16'h7fff : i__payload[18:3];
-  assign \$862  = \$859  ? 16'hbfd9 : \$861 ;
-  assign \$863  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$864  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$865  = \$864  ? 16'h7fff : i__payload[18:3];
-  assign \$866  = \$863  ? 16'hbfd9 : \$865 ;
-  assign \$867  = - $signed(\$866 );
-  assign \$868  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$869  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$870  = \$869  ? 16'h7fff : i__payload[18:3];
-  assign \$871  = \$868  ? 16'hbfd9 : \$870 ;
-  assign \$872  = \$862 [15] ? \$867  : { \$871 [15], \$871  };
-  assign \$873  = \$872 [14:0] >= 14'h3380;
-  assign \$874  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$875  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$876  = \$875  ? 16'h7fff : i__payload[18:3];
-  assign \$877  = \$874  ? 16'hbfd9 : \$876 ;
-  assign \$878  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$879  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$880  = \$879  ? 16'h7fff : i__payload[18:3];
-  assign \$881  = \$878  ? 16'hbfd9 : \$880 ;
-  assign \$882  = - $signed(\$881 );
-  assign \$883  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$884  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$885  = \$884  ? 16'h7fff : i__payload[18:3];
-  assign \$886  = \$883  ? 16'hbfd9 : \$885 ;
-  assign \$887  = \$877 [15] ? \$882  : { \$886 [15], \$886  };
-  assign \$888  = \$887 [14:0] >= 15'h4000;
-  assign \$889  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$890  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$891  = \$890  ? 16'h7fff : i__payload[18:3];
-  assign \$892  = \$889  ? 16'hbfd9 : \$891 ;
-  assign \$893  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$894  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$895  = \$894  ? 16'h7fff : i__payload[18:3];
-  assign \$896  = \$893  ? 16'hbfd9 : \$895 ;
-  assign \$897  = - $signed(\$896 );
-  assign \$898  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$899  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$900  = \$899  ? 16'h7fff : i__payload[18:3];
-  assign \$901  = \$898  ? 16'hbfd9 : \$900 ;
-  assign \$902  = \$892 [15] ? \$897  : { \$901 [15], \$901  };
-  assign \$903  = \$902 [14:0] >= 15'h6000;
-  assign \$904  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$905  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$906  = \$905  ? 16'h7fff : i__payload[18:3];
-  assign \$907  = \$904  ? 16'h80d5 : \$906 ;
-  assign \$908  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$909  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$910  = \$909  ? 16'h7fff : i__payload[18:3];
-  assign \$911  = \$908  ? 16'h80d5 : \$910 ;
-  assign \$912  = - $signed(\$911 );
-  assign \$913  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$914  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$915  = \$914  ? 16'h7fff : i__payload[18:3];
-  assign \$916  = \$913  ? 16'h80d5 : \$915 ;
-  assign \$917  = \$907 [15] ? \$912  : { \$916 [15], \$916  };
-  assign \$918  = \$917 [14:0] >= 11'h700;
-  assign \$919  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$920  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$921  = \$920  ? 16'h7fff : i__payload[18:3];
-  assign \$922  = \$919  ? 16'h80d5 : \$921 ;
-  assign \$923  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$924  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$925  = \$924  ? 16'h7fff : i__payload[18:3];
-  assign \$926  = \$923  ? 16'h80d5 : \$925 ;
-  assign \$927  = - $signed(\$926 );
-  assign \$928  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$929  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$930  = \$929  ? 16'h7fff : i__payload[18:3];
-  assign \$931  = \$928  ? 16'h80d5 : \$930 ;
-  assign \$932  = \$922 [15] ? \$927  : { \$931 [15], \$931  };
-  assign \$933  = \$932 [14:0] >= 12'hc80;
-  assign \$934  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$935  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$936  = \$935  ? 16'h7fff : i__payload[18:3];
-  assign \$937  = \$934  ? 16'h80d5 : \$936 ;
-  assign \$938  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$939  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$940  = \$939  ? 16'h7fff : i__payload[18:3];
-  assign \$941  = \$938  ? 16'h80d5 : \$940 ;
-  assign \$942  = - $signed(\$941 );
-  assign \$943  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$944  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$945  = \$944  ? 16'h7fff : i__payload[18:3];
-  assign \$946  = \$943  ? 16'h80d5 : \$945 ;
-  assign \$947  = \$937 [15] ? \$942  : { \$946 [15], \$946  };
-  assign \$948  = \$947 [14:0] >= 13'h1200;
-  assign \$949  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$950  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$951  = \$950  ? 16'h7fff : i__payload[18:3];
-  assign \$952  = \$949  ? 16'h80d5 : \$951 ;
-  assign \$953  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$954  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$955  = \$954  ? 16'h7fff : i__payload[18:3];
-  assign \$956  = \$953  ? 16'h80d5 : \$955 ;
-  assign \$957  = - $signed(\$956 );
-  assign \$958  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$959  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$960  = \$959  ? 16'h7fff : i__payload[18:3];
-  assign \$961  = \$958  ? 16'h80d5 : \$960 ;
-  assign \$962  = \$952 [15] ? \$957  : { \$961 [15], \$961  };
-  assign \$963  = \$962 [14:0] >= 13'h1780;
-  assign \$964  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$965  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$966  = \$965  ? 16'h7fff : i__payload[18:3];
-  assign \$967  = \$964  ? 16'h80d5 : \$966 ;
-  assign \$968  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$969  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$970  = \$969  ? 16'h7fff : i__payload[18:3];
-  assign \$971  = \$968  ? 16'h80d5 : \$970 ;
-  assign \$972  = - $signed(\$971 );
-  assign \$973  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$974  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$975  = \$974  ? 16'h7fff : i__payload[18:3];
-  assign \$976  = \$973  ? 16'h80d5 : \$975 ;
-  assign \$977  = \$967 [15] ? \$972  : { \$976 [15], \$976  };
-  assign \$978  = \$977 [14:0] >= 13'h1e00;
-  assign \$979  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$980  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$981  = \$980  ? 16'h7fff : i__payload[18:3];
-  assign \$982  = \$979  ? 16'h80d5 : \$981 ;
-  assign \$983  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$984  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$985  = \$984  ? 16'h7fff : i__payload[18:3];
-  assign \$986  = \$983  ? 16'h80d5 : \$985 ;
-  assign \$987  = - $signed(\$986 );
-  assign \$988  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$989  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$990  = \$989  ? 16'h7fff : i__payload[18:3];
-  assign \$991  = \$988  ? 16'h80d5 : \$990 ;
-  assign \$992  = \$982 [15] ? \$987  : { \$991 [15], \$991  };
-  assign \$993  = \$992 [14:0] >= 14'h2500;
-  assign \$994  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$995  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$996  = \$995  ? 16'h7fff : i__payload[18:3];
-  assign \$997  = \$994  ? 16'h80d5 : \$996 ;
-  assign \$998  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$999  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1000  = \$999  ? 16'h7fff : i__payload[18:3];
-  assign \$1001  = \$998  ? 16'h80d5 : \$1000 ;
-  assign \$1002  = - $signed(\$1001 );
-  assign \$1003  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1004  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1005  = \$1004  ? 16'h7fff : i__payload[18:3];
-  assign \$1006  = \$1003  ? 16'h80d5 : \$1005 ;
-  assign \$1007  = \$997 [15] ? \$1002  : { \$1006 [15], \$1006  };
-  assign \$1008  = \$1007 [14:0] >= 14'h2d80;
-  assign \$1009  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1010  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1011  = \$1010  ? 16'h7fff : i__payload[18:3];
-  assign \$1012  = \$1009  ? 16'h80d5 : \$1011 ;
-  assign \$1013  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1014  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1015  = \$1014  ? 16'h7fff : i__payload[18:3];
-  assign \$1016  = \$1013  ? 16'h80d5 : \$1015 ;
-  assign \$1017  = - $signed(\$1016 );
-  assign \$1018  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1019  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1020  = \$1019  ? 16'h7fff : i__payload[18:3];
-  assign \$1021  = \$1018  ? 16'h80d5 : \$1020 ;
-  assign \$1022  = \$1012 [15] ? \$1017  : { \$1021 [15], \$1021  };
-  assign \$1023  = \$1022 [14:0] >= 15'h4280;
-  assign \$1024  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1025  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1026  = \$1025  ? 16'h7fff : i__payload[18:3];
-  assign \$1027  = \$1024  ? 16'h80d5 : \$1026 ;
-  assign \$1028  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1029  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1030  = \$1029  ? 16'h7fff : i__payload[18:3];
-  assign \$1031  = \$1028  ? 16'h80d5 : \$1030 ;
-  assign \$1032  = - $signed(\$1031 );
-  assign \$1033  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1034  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1035  = \$1034  ? 16'h7fff : i__payload[18:3];
-  assign \$1036  = \$1033  ? 16'h80d5 : \$1035 ;
-  assign \$1037  = \$1027 [15] ? \$1032  : { \$1036 [15], \$1036  };
-  assign \$1038  = \$1037 [14:0] >= 15'h5000;
-  assign \$1039  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1040  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1041  = \$1040  ? 16'h7fff : i__payload[18:3];
-  assign \$1042  = \$1039  ? 16'h80d5 : \$1041 ;
-  assign \$1043  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1044  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1045  = \$1044  ? 16'h7fff : i__payload[18:3];
-  assign \$1046  = \$1043  ? 16'h80d5 : \$1045 ;
-  assign \$1047  = - $signed(\$1046 );
-  assign \$1048  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1049  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1050  = \$1049  ? 16'h7fff : i__payload[18:3];
-  assign \$1051  = \$1048  ? 16'h80d5 : \$1050 ;
-  assign \$1052  = \$1042 [15] ? \$1047  : { \$1051 [15], \$1051  };
-  assign \$1053  = \$1052 [14:0] >= 15'h5e80;
-  assign \$1054  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1055  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1056  = \$1055  ? 16'h7fff : i__payload[18:3];
-  assign \$1057  = \$1054  ? 16'h80d5 : \$1056 ;
-  assign \$1058  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1059  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1060  = \$1059  ? 16'h7fff : i__payload[18:3];
-  assign \$1061  = \$1058  ? 16'h80d5 : \$1060 ;
-  assign \$1062  = - $signed(\$1061 );
-  assign \$1063  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1064  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1065  = \$1064  ? 16'h7fff : i__payload[18:3];
-  assign \$1066  = \$1063  ? 16'h80d5 : \$1065 ;
-  assign \$1067  = \$1057 [15] ? \$1062  : { \$1066 [15], \$1066  };
-  assign \$1068  = \$1067 [14:0] >= 15'h6f80;
-  assign \$1069  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$1070  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$1071  = \$1070  ? 16'h7fa0 : i__payload[18:3];
-  assign \$1072  = \$1069  ? 16'h8060 : \$1071 ;
-  assign \$1073  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$1074  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$1075  = \$1074  ? 16'h7fa0 : i__payload[18:3];
-  assign \$1076  = \$1073  ? 16'h8060 : \$1075 ;
-  assign \$1077  = - $signed(\$1076 );
-  assign \$1078  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$1079  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$1080  = \$1079  ? 16'h7fa0 : i__payload[18:3];
-  assign \$1081  = \$1078  ? 16'h8060 : \$1080 ;
-  assign \$1082  = \$1072 [15] ? \$1077  : { \$1081 [15], \$1081  };
-  assign \$1083  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$1084  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$1085  = \$1084  ? 16'h557b : i__payload[18:3];
-  assign \$1086  = \$1083  ? 16'ha1bb : \$1085 ;
-  assign \$1087  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$1088  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$1089  = \$1088  ? 16'h557b : i__payload[18:3];
-  assign \$1090  = \$1087  ? 16'ha1bb : \$1089 ;
-  assign \$1091  = - $signed(\$1090 );
-  assign \$1092  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$1093  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$1094  = \$1093  ? 16'h557b : i__payload[18:3];
-  assign \$1095  = \$1092  ? 16'ha1bb : \$1094 ;
-  assign \$1096  = \$1086 [15] ? \$1091  : { \$1095 [15], \$1095  };
-  assign \$1097  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$1098  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1099  = \$1098  ? 16'h7fff : i__payload[18:3];
-  assign \$1100  = \$1097  ? 16'hbfd9 : \$1099 ;
-  assign \$1101  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$1102  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1103  = \$1102  ? 16'h7fff : i__payload[18:3];
-  assign \$1104  = \$1101  ? 16'hbfd9 : \$1103 ;
-  assign \$1105  = - $signed(\$1104 );
-  assign \$1106  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$1107  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1108  = \$1107  ? 16'h7fff : i__payload[18:3];
-  assign \$1109  = \$1106  ? 16'hbfd9 : \$1108 ;
-  assign \$1110  = \$1100 [15] ? \$1105  : { \$1109 [15], \$1109  };
-  assign \$1111  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1112  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1113  = \$1112  ? 16'h7fff : i__payload[18:3];
-  assign \$1114  = \$1111  ? 16'h80d5 : \$1113 ;
-  assign \$1115  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1116  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1117  = \$1116  ? 16'h7fff : i__payload[18:3];
-  assign \$1118  = \$1115  ? 16'h80d5 : \$1117 ;
-  assign \$1119  = - $signed(\$1118 );
-  assign \$1120  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1121  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1122  = \$1121  ? 16'h7fff : i__payload[18:3];
-  assign \$1123  = \$1120  ? 16'h80d5 : \$1122 ;
-  assign \$1124  = \$1114 [15] ? \$1119  : { \$1123 [15], \$1123  };
-  assign \$1125  = $signed(i__payload[18:3]) < $signed(16'h8060);
-  assign \$1126  = $signed(i__payload[18:3]) > $signed(16'h7fa0);
-  assign \$1127  = \$1126  ? 16'h7fa0 : i__payload[18:3];
-  assign \$1128  = \$1125  ? 16'h8060 : \$1127 ;
-  assign \$1129  = $signed(i__payload[18:3]) < $signed(16'ha1bb);
-  assign \$1130  = $signed(i__payload[18:3]) > $signed(16'h557b);
-  assign \$1131  = \$1130  ? 16'h557b : i__payload[18:3];
-  assign \$1132  = \$1129  ? 16'ha1bb : \$1131 ;
-  assign \$1133  = $signed(i__payload[18:3]) < $signed(16'hbfd9);
-  assign \$1134  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1135  = \$1134  ? 16'h7fff : i__payload[18:3];
-  assign \$1136  = \$1133  ? 16'hbfd9 : \$1135 ;
-  assign \$1137  = $signed(i__payload[18:3]) < $signed(16'h80d5);
-  assign \$1138  = $signed(i__payload[18:3]) > $signed(16'h7fff);
-  assign \$1139  = \$1138  ? 16'h7fff : i__payload[18:3];
-  assign \$1140  = \$1137  ? 16'h80d5 : \$1139 ;
-  assign \$1141  = 5'h17 + l0_u2_seg;
-  assign \$1142  = $signed(l0_x_p0) - $signed({ 1'h0, \port__data$41  });
-  assign \$1143  = $signed(l0_x_p0) - $signed({ 1'h0, \port__data$41  });
-  assign \$1144  = $signed(l0_x_p0) - $signed({ 1'h0, \port__data$41  });
-  assign \$1145  = $signed(l0_x_p0) - $signed({ 1'h0, \port__data$41  });
-  assign \$1146  = $signed(l0_c2) * $signed(l0_t1);
-  assign \$1148  = $signed(\$1147 ) + $signed({ 1'h0, l0_c1 });
-  assign \$1149  = $signed({ 1'h0, \$1148 [31:0] }) * $signed(l0_t1);
-  assign \$1155  = 21'h100000 - l0_acc_p1[19:0];
-  assign \$1156  = l0_neg_p1 ? \$1155  : { 2'h0, l0_acc_p1[19:0] };
-  assign \$1157  = - $signed(l0_acc_p1[19:0]);
-  assign \$1158  = l0_neg_p1 ? \$1157  : { l0_acc_p1[19], l0_acc_p1[19:0] };
-  assign \$1160  = $signed(l0_acc_p1[19:0]) - $signed({ 1'h0, \$1159  });
-  assign \$1161  = l0_neg_p1 ? \$1160  : { l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19:0] };
-  assign \$1163  = $signed(l0_acc_p1[19:0]) - $signed({ 1'h0, \$1162  });
-  assign \$1164  = l0_neg_p1 ? \$1163  : { l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19], l0_acc_p1[19:0] };
-  assign \$1165  = l0_acc_p1[31:0] + 15'h4000;
-  assign \$1167  = \$1166  > 16'hffff;
-  assign \$1168  = l0_acc_p1[31:0] + 15'h4000;
-  assign \$1170  = \$1167  ? 33'h00000ffff : \$1169 ;
-  assign \$1171  = \$1156 [19:0] + 4'h8;
-  assign \$1173  = \$1172  > 16'hffff;
-  assign \$1174  = \$1156 [19:0] + 4'h8;
-  assign \$1176  = \$1173  ? 21'h00ffff : \$1175 ;
-  assign \$1177  = $signed(\$1158 [19:0]) + $signed(5'h08);
-  assign \$1179  = $signed(\$1178 ) > $signed(16'h7fff);
-  assign \$1180  = $signed(\$1158 [19:0]) + $signed(5'h08);
-  assign \$1182  = $signed(\$1181 ) < $signed(16'h8000);
-  assign \$1183  = $signed(\$1158 [19:0]) + $signed(5'h08);
-  assign \$1185  = \$1182  ? 21'h1f8000 : \$1184 ;
-  assign \$1186  = \$1179  ? 21'h007fff : \$1185 ;
-  assign \$1187  = $signed(\$1161 [19:0]) + $signed(5'h08);
-  assign \$1189  = $signed(\$1188 ) > $signed(16'h7fff);
-  assign \$1190  = $signed(\$1161 [19:0]) + $signed(5'h08);
-  assign \$1192  = $signed(\$1191 ) < $signed(16'h8000);
-  assign \$1193  = $signed(\$1161 [19:0]) + $signed(5'h08);
-  assign \$1195  = \$1192  ? 21'h1f8000 : \$1194 ;
-  assign \$1196  = \$1189  ? 21'h007fff : \$1195 ;
-  assign \$1197  = $signed(\$1164 [19:0]) + $signed(5'h08);
-  assign \$1199  = $signed(\$1198 ) > $signed(16'h7fff);
-  assign \$1200  = $signed(\$1164 [19:0]) + $signed(5'h08);
-  assign \$1202  = $signed(\$1201 ) < $signed(16'h8000);
-  assign \$1203  = $signed(\$1164 [19:0]) + $signed(5'h08);
-  assign \$1205  = \$1202  ? 21'h1f8000 : \$1204 ;
-  assign \$1206  = \$1199  ? 21'h007fff : \$1205 ;
-  assign \$1207  = $signed(i__payload[34:19]) >= $signed(15'h5000);
-  assign \$1208  = $signed(i__payload[34:19]) >= $signed(15'h3000);
-  assign \$1209  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1210  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1211  = \$1210  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1212  = \$1209  ? 16'h8060 : \$1211 ;
-  assign \$1213  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1214  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1215  = \$1214  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1216  = \$1213  ? 16'h8060 : \$1215 ;
-  assign \$1217  = - $signed(\$1216 );
-  assign \$1218  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1219  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1220  = \$1219  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1221  = \$1218  ? 16'h8060 : \$1220 ;
-  assign \$1222  = \$1212 [15] ? \$1217  : { \$1221 [15], \$1221  };
-  assign \$1223  = \$1222 [14:0] >= 10'h300;
-  assign \$1224  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1225  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1226  = \$1225  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1227  = \$1224  ? 16'h8060 : \$1226 ;
-  assign \$1228  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1229  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1230  = \$1229  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1231  = \$1228  ? 16'h8060 : \$1230 ;
-  assign \$1232  = - $signed(\$1231 );
-  assign \$1233  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1234  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1235  = \$1234  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1236  = \$1233  ? 16'h8060 : \$1235 ;
-  assign \$1237  = \$1227 [15] ? \$1232  : { \$1236 [15], \$1236  };
-  assign \$1238  = \$1237 [14:0] >= 11'h600;
-  assign \$1239  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1240  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1241  = \$1240  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1242  = \$1239  ? 16'h8060 : \$1241 ;
-  assign \$1243  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1244  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1245  = \$1244  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1246  = \$1243  ? 16'h8060 : \$1245 ;
-  assign \$1247  = - $signed(\$1246 );
-  assign \$1248  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1249  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1250  = \$1249  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1251  = \$1248  ? 16'h8060 : \$1250 ;
-  assign \$1252  = \$1242 [15] ? \$1247  : { \$1251 [15], \$1251  };
-  assign \$1253  = \$1252 [14:0] >= 12'h900;
-  assign \$1254  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1255  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1256  = \$1255  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1257  = \$1254  ? 16'h8060 : \$1256 ;
-  assign \$1258  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1259  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1260  = \$1259  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1261  = \$1258  ? 16'h8060 : \$1260 ;
-  assign \$1262  = - $signed(\$1261 );
-  assign \$1263  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1264  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1265  = \$1264  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1266  = \$1263  ? 16'h8060 : \$1265 ;
-  assign \$1267  = \$1257 [15] ? \$1262  : { \$1266 [15], \$1266  };
-  assign \$1268  = \$1267 [14:0] >= 12'hc80;
-  assign \$1269  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1270  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1271  = \$1270  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1272  = \$1269  ? 16'h8060 : \$1271 ;
-  assign \$1273  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1274  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1275  = \$1274  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1276  = \$1273  ? 16'h8060 : \$1275 ;
-  assign \$1277  = - $signed(\$1276 );
-  assign \$1278  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1279  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1280  = \$1279  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1281  = \$1278  ? 16'h8060 : \$1280 ;
-  assign \$1282  = \$1272 [15] ? \$1277  : { \$1281 [15], \$1281  };
-  assign \$1283  = \$1282 [14:0] >= 13'h1080;
-  assign \$1284  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1285  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1286  = \$1285  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1287  = \$1284  ? 16'h8060 : \$1286 ;
-  assign \$1288  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1289  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1290  = \$1289  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1291  = \$1288  ? 16'h8060 : \$1290 ;
-  assign \$1292  = - $signed(\$1291 );
-  assign \$1293  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1294  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1295  = \$1294  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1296  = \$1293  ? 16'h8060 : \$1295 ;
-  assign \$1297  = \$1287 [15] ? \$1292  : { \$1296 [15], \$1296  };
-  assign \$1298  = \$1297 [14:0] >= 13'h1980;
-  assign \$1299  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1300  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1301  = \$1300  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1302  = \$1299  ? 16'h8060 : \$1301 ;
-  assign \$1303  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1304  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1305  = \$1304  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1306  = \$1303  ? 16'h8060 : \$1305 ;
-  assign \$1307  = - $signed(\$1306 );
-  assign \$1308  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1309  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1310  = \$1309  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1311  = \$1308  ? 16'h8060 : \$1310 ;
-  assign \$1312  = \$1302 [15] ? \$1307  : { \$1311 [15], \$1311  };
-  assign \$1313  = \$1312 [14:0] >= 13'h1d80;
-  assign \$1314  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1315  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1316  = \$1315  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1317  = \$1314  ? 16'h8060 : \$1316 ;
-  assign \$1318  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1319  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1320  = \$1319  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1321  = \$1318  ? 16'h8060 : \$1320 ;
-  assign \$1322  = - $signed(\$1321 );
-  assign \$1323  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1324  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1325  = \$1324  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1326  = \$1323  ? 16'h8060 : \$1325 ;
-  assign \$1327  = \$1317 [15] ? \$1322  : { \$1326 [15], \$1326  };
-  assign \$1328  = \$1327 [14:0] >= 14'h2180;
-  assign \$1329  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1330  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1331  = \$1330  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1332  = \$1329  ? 16'h8060 : \$1331 ;
-  assign \$1333  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1334  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1335  = \$1334  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1336  = \$1333  ? 16'h8060 : \$1335 ;
-  assign \$1337  = - $signed(\$1336 );
-  assign \$1338  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1339  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1340  = \$1339  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1341  = \$1338  ? 16'h8060 : \$1340 ;
-  assign \$1342  = \$1332 [15] ? \$1337  : { \$1341 [15], \$1341  };
-  assign \$1343  = \$1342 [14:0] >= 14'h2600;
-  assign \$1344  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1345  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1346  = \$1345  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1347  = \$1344  ? 16'h8060 : \$1346 ;
-  assign \$1348  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1349  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1350  = \$1349  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1351  = \$1348  ? 16'h8060 : \$1350 ;
-  assign \$1352  = - $signed(\$1351 );
-  assign \$1353  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1354  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1355  = \$1354  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1356  = \$1353  ? 16'h8060 : \$1355 ;
-  assign \$1357  = \$1347 [15] ? \$1352  : { \$1356 [15], \$1356  };
-  assign \$1358  = \$1357 [14:0] >= 14'h2a80;
-  assign \$1359  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1360  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1361  = \$1360  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1362  = \$1359  ? 16'h8060 : \$1361 ;
-  assign \$1363  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1364  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1365  = \$1364  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1366  = \$1363  ? 16'h8060 : \$1365 ;
-  assign \$1367  = - $signed(\$1366 );
-  assign \$1368  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1369  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1370  = \$1369  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1371  = \$1368  ? 16'h8060 : \$1370 ;
-  assign \$1372  = \$1362 [15] ? \$1367  : { \$1371 [15], \$1371  };
-  assign \$1373  = \$1372 [14:0] >= 14'h2e80;
-  assign \$1374  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1375  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1376  = \$1375  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1377  = \$1374  ? 16'h8060 : \$1376 ;
-  assign \$1378  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1379  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1380  = \$1379  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1381  = \$1378  ? 16'h8060 : \$1380 ;
-  assign \$1382  = - $signed(\$1381 );
-  assign \$1383  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1384  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1385  = \$1384  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1386  = \$1383  ? 16'h8060 : \$1385 ;
-  assign \$1387  = \$1377 [15] ? \$1382  : { \$1386 [15], \$1386  };
-  assign \$1388  = \$1387 [14:0] >= 14'h3300;
-  assign \$1389  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1390  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1391  = \$1390  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1392  = \$1389  ? 16'h8060 : \$1391 ;
-  assign \$1393  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1394  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1395  = \$1394  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1396  = \$1393  ? 16'h8060 : \$1395 ;
-  assign \$1397  = - $signed(\$1396 );
-  assign \$1398  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1399  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1400  = \$1399  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1401  = \$1398  ? 16'h8060 : \$1400 ;
-  assign \$1402  = \$1392 [15] ? \$1397  : { \$1401 [15], \$1401  };
-  assign \$1403  = \$1402 [14:0] >= 14'h3800;
-  assign \$1404  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1405  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1406  = \$1405  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1407  = \$1404  ? 16'h8060 : \$1406 ;
-  assign \$1408  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1409  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1410  = \$1409  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1411  = \$1408  ? 16'h8060 : \$1410 ;
-  assign \$1412  = - $signed(\$1411 );
-  assign \$1413  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1414  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1415  = \$1414  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1416  = \$1413  ? 16'h8060 : \$1415 ;
-  assign \$1417  = \$1407 [15] ? \$1412  : { \$1416 [15], \$1416  };
-  assign \$1418  = \$1417 [14:0] >= 14'h3d00;
-  assign \$1419  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1420  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1421  = \$1420  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1422  = \$1419  ? 16'h8060 : \$1421 ;
-  assign \$1423  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1424  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1425  = \$1424  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1426  = \$1423  ? 16'h8060 : \$1425 ;
-  assign \$1427  = - $signed(\$1426 );
-  assign \$1428  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1429  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1430  = \$1429  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1431  = \$1428  ? 16'h8060 : \$1430 ;
-  assign \$1432  = \$1422 [15] ? \$1427  : { \$1431 [15], \$1431  };
-  assign \$1433  = \$1432 [14:0] >= 15'h4200;
-  assign \$1434  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1435  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1436  = \$1435  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1437  = \$1434  ? 16'h8060 : \$1436 ;
-  assign \$1438  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1439  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1440  = \$1439  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1441  = \$1438  ? 16'h8060 : \$1440 ;
-  assign \$1442  = - $signed(\$1441 );
-  assign \$1443  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1444  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1445  = \$1444  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1446  = \$1443  ? 16'h8060 : \$1445 ;
-  assign \$1447  = \$1437 [15] ? \$1442  : { \$1446 [15], \$1446  };
-  assign \$1448  = \$1447 [14:0] >= 15'h4800;
-  assign \$1449  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1450  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1451  = \$1450  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1452  = \$1449  ? 16'h8060 : \$1451 ;
-  assign \$1453  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1454  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1455  = \$1454  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1456  = \$1453  ? 16'h8060 : \$1455 ;
-  assign \$1457  = - $signed(\$1456 );
-  assign \$1458  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1459  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1460  = \$1459  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1461  = \$1458  ? 16'h8060 : \$1460 ;
-  assign \$1462  = \$1452 [15] ? \$1457  : { \$1461 [15], \$1461  };
-  assign \$1463  = \$1462 [14:0] >= 15'h4e00;
-  assign \$1464  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1465  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1466  = \$1465  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1467  = \$1464  ? 16'h8060 : \$1466 ;
-  assign \$1468  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1469  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1470  = \$1469  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1471  = \$1468  ? 16'h8060 : \$1470 ;
-  assign \$1472  = - $signed(\$1471 );
-  assign \$1473  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1474  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1475  = \$1474  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1476  = \$1473  ? 16'h8060 : \$1475 ;
-  assign \$1477  = \$1467 [15] ? \$1472  : { \$1476 [15], \$1476  };
-  assign \$1478  = \$1477 [14:0] >= 15'h5500;
-  assign \$1479  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1480  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1481  = \$1480  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1482  = \$1479  ? 16'h8060 : \$1481 ;
-  assign \$1483  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1484  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1485  = \$1484  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1486  = \$1483  ? 16'h8060 : \$1485 ;
-  assign \$1487  = - $signed(\$1486 );
-  assign \$1488  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1489  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1490  = \$1489  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1491  = \$1488  ? 16'h8060 : \$1490 ;
-  assign \$1492  = \$1482 [15] ? \$1487  : { \$1491 [15], \$1491  };
-  assign \$1493  = \$1492 [14:0] >= 15'h5c80;
-  assign \$1494  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1495  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1496  = \$1495  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1497  = \$1494  ? 16'h8060 : \$1496 ;
-  assign \$1498  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1499  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1500  = \$1499  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1501  = \$1498  ? 16'h8060 : \$1500 ;
-  assign \$1502  = - $signed(\$1501 );
-  assign \$1503  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1504  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1505  = \$1504  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1506  = \$1503  ? 16'h8060 : \$1505 ;
-  assign \$1507  = \$1497 [15] ? \$1502  : { \$1506 [15], \$1506  };
-  assign \$1508  = \$1507 [14:0] >= 15'h6480;
-  assign \$1509  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1510  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1511  = \$1510  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1512  = \$1509  ? 16'h8060 : \$1511 ;
-  assign \$1513  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1514  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1515  = \$1514  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1516  = \$1513  ? 16'h8060 : \$1515 ;
-  assign \$1517  = - $signed(\$1516 );
-  assign \$1518  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1519  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1520  = \$1519  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1521  = \$1518  ? 16'h8060 : \$1520 ;
-  assign \$1522  = \$1512 [15] ? \$1517  : { \$1521 [15], \$1521  };
-  assign \$1523  = \$1522 [14:0] >= 15'h6d80;
-  assign \$1524  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1525  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1526  = \$1525  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1527  = \$1524  ? 16'h8060 : \$1526 ;
-  assign \$1528  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1529  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1530  = \$1529  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1531  = \$1528  ? 16'h8060 : \$1530 ;
-  assign \$1532  = - $signed(\$1531 );
-  assign \$1533  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$1534  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$1535  = \$1534  ? 16'h7fa0 : i__payload[34:19];
-  assign \$1536  = \$1533  ? 16'h8060 : \$1535 ;
-  assign \$1537  = \$1527 [15] ? \$1532  : { \$1536 [15], \$1536  };
-  assign \$1538  = \$1537 [14:0] >= 15'h7900;
-  assign \$1539  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1540  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1541  = \$1540  ? 16'h557b : i__payload[34:19];
-  assign \$1542  = \$1539  ? 16'ha1bb : \$1541 ;
-  assign \$1543  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1544  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1545  = \$1544  ? 16'h557b : i__payload[34:19];
-  assign \$1546  = \$1543  ? 16'ha1bb : \$1545 ;
-  assign \$1547  = - $signed(\$1546 );
-  assign \$1548  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1549  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1550  = \$1549  ? 16'h557b : i__payload[34:19];
-  assign \$1551  = \$1548  ? 16'ha1bb : \$1550 ;
-  assign \$1552  = \$1542 [15] ? \$1547  : { \$1551 [15], \$1551  };
-  assign \$1553  = \$1552 [14:0] >= 9'h137;
-  assign \$1554  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1555  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1556  = \$1555  ? 16'h557b : i__payload[34:19];
-  assign \$1557  = \$1554  ? 16'ha1bb : \$1556 ;
-  assign \$1558  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1559  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1560  = \$1559  ? 16'h557b : i__payload[34:19];
-  assign \$1561  = \$1558  ? 16'ha1bb : \$1560 ;
-  assign \$1562  = - $signed(\$1561 );
-  assign \$1563  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1564  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1565  = \$1564  ? 16'h557b : i__payload[34:19];
-  assign \$1566  = \$1563  ? 16'ha1bb : \$1565 ;
-  assign \$1567  = \$1557 [15] ? \$1562  : { \$1566 [15], \$1566  };
-  assign \$1568  = \$1567 [14:0] >= 10'h273;
-  assign \$1569  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1570  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1571  = \$1570  ? 16'h557b : i__payload[34:19];
-  assign \$1572  = \$1569  ? 16'ha1bb : \$1571 ;
-  assign \$1573  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1574  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1575  = \$1574  ? 16'h557b : i__payload[34:19];
-  assign \$1576  = \$1573  ? 16'ha1bb : \$1575 ;
-  assign \$1577  = - $signed(\$1576 );
-  assign \$1578  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1579  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1580  = \$1579  ? 16'h557b : i__payload[34:19];
-  assign \$1581  = \$1578  ? 16'ha1bb : \$1580 ;
-  assign \$1582  = \$1572 [15] ? \$1577  : { \$1581 [15], \$1581  };
-  assign \$1583  = \$1582 [14:0] >= 10'h3ba;
-  assign \$1584  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1585  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1586  = \$1585  ? 16'h557b : i__payload[34:19];
-  assign \$1587  = \$1584  ? 16'ha1bb : \$1586 ;
-  assign \$1588  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1589  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1590  = \$1589  ? 16'h557b : i__payload[34:19];
-  assign \$1591  = \$1588  ? 16'ha1bb : \$1590 ;
-  assign \$1592  = - $signed(\$1591 );
-  assign \$1593  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1594  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1595  = \$1594  ? 16'h557b : i__payload[34:19];
-  assign \$1596  = \$1593  ? 16'ha1bb : \$1595 ;
-  assign \$1597  = \$1587 [15] ? \$1592  : { \$1596 [15], \$1596  };
-  assign \$1598  = \$1597 [14:0] >= 11'h514;
-  assign \$1599  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1600  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1601  = \$1600  ? 16'h557b : i__payload[34:19];
-  assign \$1602  = \$1599  ? 16'ha1bb : \$1601 ;
-  assign \$1603  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1604  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1605  = \$1604  ? 16'h557b : i__payload[34:19];
-  assign \$1606  = \$1603  ? 16'ha1bb : \$1605 ;
-  assign \$1607  = - $signed(\$1606 );
-  assign \$1608  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1609  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1610  = \$1609  ? 16'h557b : i__payload[34:19];
-  assign \$1611  = \$1608  ? 16'ha1bb : \$1610 ;
-  assign \$1612  = \$1602 [15] ? \$1607  : { \$1611 [15], \$1611  };
-  assign \$1613  = \$1612 [14:0] >= 11'h68d;
-  assign \$1614  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1615  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1616  = \$1615  ? 16'h557b : i__payload[34:19];
-  assign \$1617  = \$1614  ? 16'ha1bb : \$1616 ;
-  assign \$1618  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1619  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1620  = \$1619  ? 16'h557b : i__payload[34:19];
-  assign \$1621  = \$1618  ? 16'ha1bb : \$1620 ;
-  assign \$1622  = - $signed(\$1621 );
-  assign \$1623  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1624  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1625  = \$1624  ? 16'h557b : i__payload[34:19];
-  assign \$1626  = \$1623  ? 16'ha1bb : \$1625 ;
-  assign \$1627  = \$1617 [15] ? \$1622  : { \$1626 [15], \$1626  };
-  assign \$1628  = \$1627 [14:0] >= 12'h842;
-  assign \$1629  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1630  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1631  = \$1630  ? 16'h557b : i__payload[34:19];
-  assign \$1632  = \$1629  ? 16'ha1bb : \$1631 ;
-  assign \$1633  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1634  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1635  = \$1634  ? 16'h557b : i__payload[34:19];
-  assign \$1636  = \$1633  ? 16'ha1bb : \$1635 ;
-  assign \$1637  = - $signed(\$1636 );
-  assign \$1638  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1639  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1640  = \$1639  ? 16'h557b : i__payload[34:19];
-  assign \$1641  = \$1638  ? 16'ha1bb : \$1640 ;
-  assign \$1642  = \$1632 [15] ? \$1637  : { \$1641 [15], \$1641  };
-  assign \$1643  = \$1642 [14:0] >= 12'hace;
-  assign \$1644  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1645  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1646  = \$1645  ? 16'h557b : i__payload[34:19];
-  assign \$1647  = \$1644  ? 16'ha1bb : \$1646 ;
-  assign \$1648  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1649  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1650  = \$1649  ? 16'h557b : i__payload[34:19];
-  assign \$1651  = \$1648  ? 16'ha1bb : \$1650 ;
-  assign \$1652  = - $signed(\$1651 );
-  assign \$1653  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1654  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1655  = \$1654  ? 16'h557b : i__payload[34:19];
-  assign \$1656  = \$1653  ? 16'ha1bb : \$1655 ;
-  assign \$1657  = \$1647 [15] ? \$1652  : { \$1656 [15], \$1656  };
-  assign \$1658  = \$1657 [14:0] >= 12'hd39;
-  assign \$1659  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1660  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1661  = \$1660  ? 16'h557b : i__payload[34:19];
-  assign \$1662  = \$1659  ? 16'ha1bb : \$1661 ;
-  assign \$1663  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1664  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1665  = \$1664  ? 16'h557b : i__payload[34:19];
-  assign \$1666  = \$1663  ? 16'ha1bb : \$1665 ;
-  assign \$1667  = - $signed(\$1666 );
-  assign \$1668  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1669  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1670  = \$1669  ? 16'h557b : i__payload[34:19];
-  assign \$1671  = \$1668  ? 16'ha1bb : \$1670 ;
-  assign \$1672  = \$1662 [15] ? \$1667  : { \$1671 [15], \$1671  };
-  assign \$1673  = \$1672 [14:0] >= 12'hf24;
-  assign \$1674  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1675  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1676  = \$1675  ? 16'h557b : i__payload[34:19];
-  assign \$1677  = \$1674  ? 16'ha1bb : \$1676 ;
-  assign \$1678  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1679  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1680  = \$1679  ? 16'h557b : i__payload[34:19];
-  assign \$1681  = \$1678  ? 16'ha1bb : \$1680 ;
-  assign \$1682  = - $signed(\$1681 );
-  assign \$1683  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1684  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1685  = \$1684  ? 16'h557b : i__payload[34:19];
-  assign \$1686  = \$1683  ? 16'ha1bb : \$1685 ;
-  assign \$1687  = \$1677 [15] ? \$1682  : { \$1686 [15], \$1686  };
-  assign \$1688  = \$1687 [14:0] >= 13'h10ee;
-  assign \$1689  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1690  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1691  = \$1690  ? 16'h557b : i__payload[34:19];
-  assign \$1692  = \$1689  ? 16'ha1bb : \$1691 ;
-  assign \$1693  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1694  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1695  = \$1694  ? 16'h557b : i__payload[34:19];
-  assign \$1696  = \$1693  ? 16'ha1bb : \$1695 ;
-  assign \$1697  = - $signed(\$1696 );
-  assign \$1698  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1699  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1700  = \$1699  ? 16'h557b : i__payload[34:19];
-  assign \$1701  = \$1698  ? 16'ha1bb : \$1700 ;
-  assign \$1702  = \$1692 [15] ? \$1697  : { \$1701 [15], \$1701  };
-  assign \$1703  = \$1702 [14:0] >= 13'h12ae;
-  assign \$1704  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1705  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1706  = \$1705  ? 16'h557b : i__payload[34:19];
-  assign \$1707  = \$1704  ? 16'ha1bb : \$1706 ;
-  assign \$1708  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1709  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1710  = \$1709  ? 16'h557b : i__payload[34:19];
-  assign \$1711  = \$1708  ? 16'ha1bb : \$1710 ;
-  assign \$1712  = - $signed(\$1711 );
-  assign \$1713  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1714  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1715  = \$1714  ? 16'h557b : i__payload[34:19];
-  assign \$1716  = \$1713  ? 16'ha1bb : \$1715 ;
-  assign \$1717  = \$1707 [15] ? \$1712  : { \$1716 [15], \$1716  };
-  assign \$1718  = \$1717 [14:0] >= 13'h1470;
-  assign \$1719  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1720  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1721  = \$1720  ? 16'h557b : i__payload[34:19];
-  assign \$1722  = \$1719  ? 16'ha1bb : \$1721 ;
-  assign \$1723  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1724  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1725  = \$1724  ? 16'h557b : i__payload[34:19];
-  assign \$1726  = \$1723  ? 16'ha1bb : \$1725 ;
-  assign \$1727  = - $signed(\$1726 );
-  assign \$1728  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1729  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1730  = \$1729  ? 16'h557b : i__payload[34:19];
-  assign \$1731  = \$1728  ? 16'ha1bb : \$1730 ;
-  assign \$1732  = \$1722 [15] ? \$1727  : { \$1731 [15], \$1731  };
-  assign \$1733  = \$1732 [14:0] >= 13'h163b;
-  assign \$1734  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1735  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1736  = \$1735  ? 16'h557b : i__payload[34:19];
-  assign \$1737  = \$1734  ? 16'ha1bb : \$1736 ;
-  assign \$1738  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1739  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1740  = \$1739  ? 16'h557b : i__payload[34:19];
-  assign \$1741  = \$1738  ? 16'ha1bb : \$1740 ;
-  assign \$1742  = - $signed(\$1741 );
-  assign \$1743  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1744  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1745  = \$1744  ? 16'h557b : i__payload[34:19];
-  assign \$1746  = \$1743  ? 16'ha1bb : \$1745 ;
-  assign \$1747  = \$1737 [15] ? \$1742  : { \$1746 [15], \$1746  };
-  assign \$1748  = \$1747 [14:0] >= 13'h1816;
-  assign \$1749  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1750  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1751  = \$1750  ? 16'h557b : i__payload[34:19];
-  assign \$1752  = \$1749  ? 16'ha1bb : \$1751 ;
-  assign \$1753  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1754  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1755  = \$1754  ? 16'h557b : i__payload[34:19];
-  assign \$1756  = \$1753  ? 16'ha1bb : \$1755 ;
-  assign \$1757  = - $signed(\$1756 );
-  assign \$1758  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1759  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1760  = \$1759  ? 16'h557b : i__payload[34:19];
-  assign \$1761  = \$1758  ? 16'ha1bb : \$1760 ;
-  assign \$1762  = \$1752 [15] ? \$1757  : { \$1761 [15], \$1761  };
-  assign \$1763  = \$1762 [14:0] >= 13'h1a07;
-  assign \$1764  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1765  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1766  = \$1765  ? 16'h557b : i__payload[34:19];
-  assign \$1767  = \$1764  ? 16'ha1bb : \$1766 ;
-  assign \$1768  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1769  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1770  = \$1769  ? 16'h557b : i__payload[34:19];
-  assign \$1771  = \$1768  ? 16'ha1bb : \$1770 ;
-  assign \$1772  = - $signed(\$1771 );
-  assign \$1773  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1774  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1775  = \$1774  ? 16'h557b : i__payload[34:19];
-  assign \$1776  = \$1773  ? 16'ha1bb : \$1775 ;
-  assign \$1777  = \$1767 [15] ? \$1772  : { \$1776 [15], \$1776  };
-  assign \$1778  = \$1777 [14:0] >= 13'h1c14;
-  assign \$1779  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1780  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1781  = \$1780  ? 16'h557b : i__payload[34:19];
-  assign \$1782  = \$1779  ? 16'ha1bb : \$1781 ;
-  assign \$1783  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1784  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1785  = \$1784  ? 16'h557b : i__payload[34:19];
-  assign \$1786  = \$1783  ? 16'ha1bb : \$1785 ;
-  assign \$1787  = - $signed(\$1786 );
-  assign \$1788  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1789  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1790  = \$1789  ? 16'h557b : i__payload[34:19];
-  assign \$1791  = \$1788  ? 16'ha1bb : \$1790 ;
-  assign \$1792  = \$1782 [15] ? \$1787  : { \$1791 [15], \$1791  };
-  assign \$1793  = \$1792 [14:0] >= 13'h1e46;
-  assign \$1794  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1795  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1796  = \$1795  ? 16'h557b : i__payload[34:19];
-  assign \$1797  = \$1794  ? 16'ha1bb : \$1796 ;
-  assign \$1798  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1799  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1800  = \$1799  ? 16'h557b : i__payload[34:19];
-  assign \$1801  = \$1798  ? 16'ha1bb : \$1800 ;
-  assign \$1802  = - $signed(\$1801 );
-  assign \$1803  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1804  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1805  = \$1804  ? 16'h557b : i__payload[34:19];
-  assign \$1806  = \$1803  ? 16'ha1bb : \$1805 ;
-  assign \$1807  = \$1797 [15] ? \$1802  : { \$1806 [15], \$1806  };
-  assign \$1808  = \$1807 [14:0] >= 14'h20a5;
-  assign \$1809  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1810  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1811  = \$1810  ? 16'h557b : i__payload[34:19];
-  assign \$1812  = \$1809  ? 16'ha1bb : \$1811 ;
-  assign \$1813  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1814  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1815  = \$1814  ? 16'h557b : i__payload[34:19];
-  assign \$1816  = \$1813  ? 16'ha1bb : \$1815 ;
-  assign \$1817  = - $signed(\$1816 );
-  assign \$1818  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1819  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1820  = \$1819  ? 16'h557b : i__payload[34:19];
-  assign \$1821  = \$1818  ? 16'ha1bb : \$1820 ;
-  assign \$1822  = \$1812 [15] ? \$1817  : { \$1821 [15], \$1821  };
-  assign \$1823  = \$1822 [14:0] >= 14'h233b;
-  assign \$1824  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1825  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1826  = \$1825  ? 16'h557b : i__payload[34:19];
-  assign \$1827  = \$1824  ? 16'ha1bb : \$1826 ;
-  assign \$1828  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1829  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1830  = \$1829  ? 16'h557b : i__payload[34:19];
-  assign \$1831  = \$1828  ? 16'ha1bb : \$1830 ;
-  assign \$1832  = - $signed(\$1831 );
-  assign \$1833  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1834  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1835  = \$1834  ? 16'h557b : i__payload[34:19];
-  assign \$1836  = \$1833  ? 16'ha1bb : \$1835 ;
-  assign \$1837  = \$1827 [15] ? \$1832  : { \$1836 [15], \$1836  };
-  assign \$1838  = \$1837 [14:0] >= 14'h2619;
-  assign \$1839  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1840  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1841  = \$1840  ? 16'h557b : i__payload[34:19];
-  assign \$1842  = \$1839  ? 16'ha1bb : \$1841 ;
-  assign \$1843  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1844  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1845  = \$1844  ? 16'h557b : i__payload[34:19];
-  assign \$1846  = \$1843  ? 16'ha1bb : \$1845 ;
-  assign \$1847  = - $signed(\$1846 );
-  assign \$1848  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1849  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1850  = \$1849  ? 16'h557b : i__payload[34:19];
-  assign \$1851  = \$1848  ? 16'ha1bb : \$1850 ;
-  assign \$1852  = \$1842 [15] ? \$1847  : { \$1851 [15], \$1851  };
-  assign \$1853  = \$1852 [14:0] >= 14'h2953;
-  assign \$1854  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1855  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1856  = \$1855  ? 16'h557b : i__payload[34:19];
-  assign \$1857  = \$1854  ? 16'ha1bb : \$1856 ;
-  assign \$1858  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1859  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1860  = \$1859  ? 16'h557b : i__payload[34:19];
-  assign \$1861  = \$1858  ? 16'ha1bb : \$1860 ;
-  assign \$1862  = - $signed(\$1861 );
-  assign \$1863  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1864  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1865  = \$1864  ? 16'h557b : i__payload[34:19];
-  assign \$1866  = \$1863  ? 16'ha1bb : \$1865 ;
-  assign \$1867  = \$1857 [15] ? \$1862  : { \$1866 [15], \$1866  };
-  assign \$1868  = \$1867 [14:0] >= 14'h2d06;
-  assign \$1869  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1870  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1871  = \$1870  ? 16'h557b : i__payload[34:19];
-  assign \$1872  = \$1869  ? 16'ha1bb : \$1871 ;
-  assign \$1873  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1874  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1875  = \$1874  ? 16'h557b : i__payload[34:19];
-  assign \$1876  = \$1873  ? 16'ha1bb : \$1875 ;
-  assign \$1877  = - $signed(\$1876 );
-  assign \$1878  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1879  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1880  = \$1879  ? 16'h557b : i__payload[34:19];
-  assign \$1881  = \$1878  ? 16'ha1bb : \$1880 ;
-  assign \$1882  = \$1872 [15] ? \$1877  : { \$1881 [15], \$1881  };
-  assign \$1883  = \$1882 [14:0] >= 14'h3160;
-  assign \$1884  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1885  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1886  = \$1885  ? 16'h557b : i__payload[34:19];
-  assign \$1887  = \$1884  ? 16'ha1bb : \$1886 ;
-  assign \$1888  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1889  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1890  = \$1889  ? 16'h557b : i__payload[34:19];
-  assign \$1891  = \$1888  ? 16'ha1bb : \$1890 ;
-  assign \$1892  = - $signed(\$1891 );
-  assign \$1893  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1894  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1895  = \$1894  ? 16'h557b : i__payload[34:19];
-  assign \$1896  = \$1893  ? 16'ha1bb : \$1895 ;
-  assign \$1897  = \$1887 [15] ? \$1892  : { \$1896 [15], \$1896  };
-  assign \$1898  = \$1897 [14:0] >= 14'h36ad;
-  assign \$1899  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1900  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1901  = \$1900  ? 16'h557b : i__payload[34:19];
-  assign \$1902  = \$1899  ? 16'ha1bb : \$1901 ;
-  assign \$1903  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1904  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1905  = \$1904  ? 16'h557b : i__payload[34:19];
-  assign \$1906  = \$1903  ? 16'ha1bb : \$1905 ;
-  assign \$1907  = - $signed(\$1906 );
-  assign \$1908  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1909  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1910  = \$1909  ? 16'h557b : i__payload[34:19];
-  assign \$1911  = \$1908  ? 16'ha1bb : \$1910 ;
-  assign \$1912  = \$1902 [15] ? \$1907  : { \$1911 [15], \$1911  };
-  assign \$1913  = \$1912 [14:0] >= 14'h3d76;
-  assign \$1914  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1915  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1916  = \$1915  ? 16'h557b : i__payload[34:19];
-  assign \$1917  = \$1914  ? 16'ha1bb : \$1916 ;
-  assign \$1918  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1919  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1920  = \$1919  ? 16'h557b : i__payload[34:19];
-  assign \$1921  = \$1918  ? 16'ha1bb : \$1920 ;
-  assign \$1922  = - $signed(\$1921 );
-  assign \$1923  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1924  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1925  = \$1924  ? 16'h557b : i__payload[34:19];
-  assign \$1926  = \$1923  ? 16'ha1bb : \$1925 ;
-  assign \$1927  = \$1917 [15] ? \$1922  : { \$1926 [15], \$1926  };
-  assign \$1928  = \$1927 [14:0] >= 15'h46ed;
-  assign \$1929  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1930  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1931  = \$1930  ? 16'h557b : i__payload[34:19];
-  assign \$1932  = \$1929  ? 16'ha1bb : \$1931 ;
-  assign \$1933  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1934  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1935  = \$1934  ? 16'h557b : i__payload[34:19];
-  assign \$1936  = \$1933  ? 16'ha1bb : \$1935 ;
-  assign \$1937  = - $signed(\$1936 );
-  assign \$1938  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$1939  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$1940  = \$1939  ? 16'h557b : i__payload[34:19];
-  assign \$1941  = \$1938  ? 16'ha1bb : \$1940 ;
-  assign \$1942  = \$1932 [15] ? \$1937  : { \$1941 [15], \$1941  };
-  assign \$1943  = \$1942 [14:0] >= 15'h56ab;
-  assign \$1944  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1945  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$1946  = \$1945  ? 16'h7fff : i__payload[34:19];
-  assign \$1947  = \$1944  ? 16'hbfd9 : \$1946 ;
-  assign \$1948  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1949  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$1950  = \$1949  ? 16'h7fff : i__payload[34:19];
-  assign \$1951  = \$1948  ? 16'hbfd9 : \$1950 ;
-  assign \$1952  = - $signed(\$1951 );
-  assign \$1953  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1954  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$1955  = \$1954  ? 16'h7fff : i__payload[34:19];
-  assign \$1956  = \$1953  ? 16'hbfd9 : \$1955 ;
-  assign \$1957  = \$1947 [15] ? \$1952  : { \$1956 [15], \$1956  };
-  assign \$1958  = \$1957 [14:0] >= 11'h580;
-  assign \$1959  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1960  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$1961  = \$1960  ? 16'h7fff : i__payload[34:19];
-  assign \$1962  = \$1959  ? 16'hbfd9 : \$1961 ;
-  assign \$1963  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1964  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$1965  = \$1964  ? 16'h7fff : i__payload[34:19];
-  assign \$1966  = \$1963  ? 16'hbfd9 : \$1965 ;
-  assign \$1967  = - $signed(\$1966 );
-  assign \$1968  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1969  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$1970  = \$1969  ? 16'h7fff : i__payload[34:19];
-  assign \$1971  = \$1968  ? 16'hbfd9 : \$1970 ;
-  assign \$1972  = \$1962 [15] ? \$1967  : { \$1971 [15], \$1971  };
-  assign \$1973  = \$1972 [14:0] >= 12'h980;
-  assign \$1974  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1975  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$1976  = \$1975  ? 16'h7fff : i__payload[34:19];
-  assign \$1977  = \$1974  ? 16'hbfd9 : \$1976 ;
-  assign \$1978  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1979  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$1980  = \$1979  ? 16'h7fff : i__payload[34:19];
-  assign \$1981  = \$1978  ? 16'hbfd9 : \$1980 ;
-  assign \$1982  = - $signed(\$1981 );
-  assign \$1983  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1984  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$1985  = \$1984  ? 16'h7fff : i__payload[34:19];
-  assign \$1986  = \$1983  ? 16'hbfd9 : \$1985 ;
-  assign \$1987  = \$1977 [15] ? \$1982  : { \$1986 [15], \$1986  };
-  assign \$1988  = \$1987 [14:0] >= 12'hd80;
-  assign \$1989  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1990  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$1991  = \$1990  ? 16'h7fff : i__payload[34:19];
-  assign \$1992  = \$1989  ? 16'hbfd9 : \$1991 ;
-  assign \$1993  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1994  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$1995  = \$1994  ? 16'h7fff : i__payload[34:19];
-  assign \$1996  = \$1993  ? 16'hbfd9 : \$1995 ;
-  assign \$1997  = - $signed(\$1996 );
-  assign \$1998  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$1999  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2000  = \$1999  ? 16'h7fff : i__payload[34:19];
-  assign \$2001  = \$1998  ? 16'hbfd9 : \$2000 ;
-  assign \$2002  = \$1992 [15] ? \$1997  : { \$2001 [15], \$2001  };
-  assign \$2003  = \$2002 [14:0] >= 13'h1180;
-  assign \$2004  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2005  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2006  = \$2005  ? 16'h7fff : i__payload[34:19];
-  assign \$2007  = \$2004  ? 16'hbfd9 : \$2006 ;
-  assign \$2008  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2009  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2010  = \$2009  ? 16'h7fff : i__payload[34:19];
-  assign \$2011  = \$2008  ? 16'hbfd9 : \$2010 ;
-  assign \$2012  = - $signed(\$2011 );
-  assign \$2013  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2014  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2015  = \$2014  ? 16'h7fff : i__payload[34:19];
-  assign \$2016  = \$2013  ? 16'hbfd9 : \$2015 ;
-  assign \$2017  = \$2007 [15] ? \$2012  : { \$2016 [15], \$2016  };
-  assign \$2018  = \$2017 [14:0] >= 13'h1600;
-  assign \$2019  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2020  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2021  = \$2020  ? 16'h7fff : i__payload[34:19];
-  assign \$2022  = \$2019  ? 16'hbfd9 : \$2021 ;
-  assign \$2023  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2024  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2025  = \$2024  ? 16'h7fff : i__payload[34:19];
-  assign \$2026  = \$2023  ? 16'hbfd9 : \$2025 ;
-  assign \$2027  = - $signed(\$2026 );
-  assign \$2028  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2029  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2030  = \$2029  ? 16'h7fff : i__payload[34:19];
-  assign \$2031  = \$2028  ? 16'hbfd9 : \$2030 ;
-  assign \$2032  = \$2022 [15] ? \$2027  : { \$2031 [15], \$2031  };
-  assign \$2033  = \$2032 [14:0] >= 13'h1b00;
-  assign \$2034  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2035  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2036  = \$2035  ? 16'h7fff : i__payload[34:19];
-  assign \$2037  = \$2034  ? 16'hbfd9 : \$2036 ;
-  assign \$2038  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2039  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2040  = \$2039  ? 16'h7fff : i__payload[34:19];
-  assign \$2041  = \$2038  ? 16'hbfd9 : \$2040 ;
-  assign \$2042  = - $signed(\$2041 );
-  assign \$2043  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2044  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2045  = \$2044  ? 16'h7fff : i__payload[34:19];
-  assign \$2046  = \$2043  ? 16'hbfd9 : \$2045 ;
-  assign \$2047  = \$2037 [15] ? \$2042  : { \$2046 [15], \$2046  };
-  assign \$2048  = \$2047 [14:0] >= 14'h2580;
-  assign \$2049  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2050  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2051  = \$2050  ? 16'h7fff : i__payload[34:19];
-  assign \$2052  = \$2049  ? 16'hbfd9 : \$2051 ;
-  assign \$2053  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2054  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2055  = \$2054  ? 16'h7fff : i__payload[34:19];
-  assign \$2056  = \$2053  ? 16'hbfd9 : \$2055 ;
-  assign \$2057  = - $signed(\$2056 );
-  assign \$2058  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2059  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2060  = \$2059  ? 16'h7fff : i__payload[34:19];
-  assign \$2061  = \$2058  ? 16'hbfd9 : \$2060 ;
-  assign \$2062  = \$2052 [15] ? \$2057  : { \$2061 [15], \$2061  };
-  assign \$2063  = \$2062 [14:0] >= 14'h2c00;
-  assign \$2064  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2065  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2066  = \$2065  ? 16'h7fff : i__payload[34:19];
-  assign \$2067  = \$2064  ? 16'hbfd9 : \$2066 ;
-  assign \$2068  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2069  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2070  = \$2069  ? 16'h7fff : i__payload[34:19];
-  assign \$2071  = \$2068  ? 16'hbfd9 : \$2070 ;
-  assign \$2072  = - $signed(\$2071 );
-  assign \$2073  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2074  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2075  = \$2074  ? 16'h7fff : i__payload[34:19];
-  assign \$2076  = \$2073  ? 16'hbfd9 : \$2075 ;
-  assign \$2077  = \$2067 [15] ? \$2072  : { \$2076 [15], \$2076  };
-  assign \$2078  = \$2077 [14:0] >= 14'h3380;
-  assign \$2079  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2080  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2081  = \$2080  ? 16'h7fff : i__payload[34:19];
-  assign \$2082  = \$2079  ? 16'hbfd9 : \$2081 ;
-  assign \$2083  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2084  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2085  = \$2084  ? 16'h7fff : i__payload[34:19];
-  assign \$2086  = \$2083  ? 16'hbfd9 : \$2085 ;
-  assign \$2087  = - $signed(\$2086 );
-  assign \$2088  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2089  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2090  = \$2089  ? 16'h7fff : i__payload[34:19];
-  assign \$2091  = \$2088  ? 16'hbfd9 : \$2090 ;
-  assign \$2092  = \$2082 [15] ? \$2087  : { \$2091 [15], \$2091  };
-  assign \$2093  = \$2092 [14:0] >= 15'h4000;
-  assign \$2094  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2095  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2096  = \$2095  ? 16'h7fff : i__payload[34:19];
-  assign \$2097  = \$2094  ? 16'hbfd9 : \$2096 ;
-  assign \$2098  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2099  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2100  = \$2099  ? 16'h7fff : i__payload[34:19];
-  assign \$2101  = \$2098  ? 16'hbfd9 : \$2100 ;
-  assign \$2102  = - $signed(\$2101 );
-  assign \$2103  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2104  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2105  = \$2104  ? 16'h7fff : i__payload[34:19];
-  assign \$2106  = \$2103  ? 16'hbfd9 : \$2105 ;
-  assign \$2107  = \$2097 [15] ? \$2102  : { \$2106 [15], \$2106  };
-  assign \$2108  = \$2107 [14:0] >= 15'h6000;
-  assign \$2109  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2110  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2111  = \$2110  ? 16'h7fff : i__payload[34:19];
-  assign \$2112  = \$2109  ? 16'h80d5 : \$2111 ;
-  assign \$2113  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2114  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2115  = \$2114  ? 16'h7fff : i__payload[34:19];
-  assign \$2116  = \$2113  ? 16'h80d5 : \$2115 ;
-  assign \$2117  = - $signed(\$2116 );
-  assign \$2118  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2119  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2120  = \$2119  ? 16'h7fff : i__payload[34:19];
-  assign \$2121  = \$2118  ? 16'h80d5 : \$2120 ;
-  assign \$2122  = \$2112 [15] ? \$2117  : { \$2121 [15], \$2121  };
-  assign \$2123  = \$2122 [14:0] >= 11'h700;
-  assign \$2124  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2125  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2126  = \$2125  ? 16'h7fff : i__payload[34:19];
-  assign \$2127  = \$2124  ? 16'h80d5 : \$2126 ;
-  assign \$2128  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2129  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2130  = \$2129  ? 16'h7fff : i__payload[34:19];
-  assign \$2131  = \$2128  ? 16'h80d5 : \$2130 ;
-  assign \$2132  = - $signed(\$2131 );
-  assign \$2133  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2134  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2135  = \$2134  ? 16'h7fff : i__payload[34:19];
-  assign \$2136  = \$2133  ? 16'h80d5 : \$2135 ;
-  assign \$2137  = \$2127 [15] ? \$2132  : { \$2136 [15], \$2136  };
-  assign \$2138  = \$2137 [14:0] >= 12'hc80;
-  assign \$2139  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2140  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2141  = \$2140  ? 16'h7fff : i__payload[34:19];
-  assign \$2142  = \$2139  ? 16'h80d5 : \$2141 ;
-  assign \$2143  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2144  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2145  = \$2144  ? 16'h7fff : i__payload[34:19];
-  assign \$2146  = \$2143  ? 16'h80d5 : \$2145 ;
-  assign \$2147  = - $signed(\$2146 );
-  assign \$2148  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2149  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2150  = \$2149  ? 16'h7fff : i__payload[34:19];
-  assign \$2151  = \$2148  ? 16'h80d5 : \$2150 ;
-  assign \$2152  = \$2142 [15] ? \$2147  : { \$2151 [15], \$2151  };
-  assign \$2153  = \$2152 [14:0] >= 13'h1200;
-  assign \$2154  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2155  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2156  = \$2155  ? 16'h7fff : i__payload[34:19];
-  assign \$2157  = \$2154  ? 16'h80d5 : \$2156 ;
-  assign \$2158  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2159  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2160  = \$2159  ? 16'h7fff : i__payload[34:19];
-  assign \$2161  = \$2158  ? 16'h80d5 : \$2160 ;
-  assign \$2162  = - $signed(\$2161 );
-  assign \$2163  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2164  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2165  = \$2164  ? 16'h7fff : i__payload[34:19];
-  assign \$2166  = \$2163  ? 16'h80d5 : \$2165 ;
-  assign \$2167  = \$2157 [15] ? \$2162  : { \$2166 [15], \$2166  };
-  assign \$2168  = \$2167 [14:0] >= 13'h1780;
-  assign \$2169  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2170  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2171  = \$2170  ? 16'h7fff : i__payload[34:19];
-  assign \$2172  = \$2169  ? 16'h80d5 : \$2171 ;
-  assign \$2173  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2174  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2175  = \$2174  ? 16'h7fff : i__payload[34:19];
-  assign \$2176  = \$2173  ? 16'h80d5 : \$2175 ;
-  assign \$2177  = - $signed(\$2176 );
-  assign \$2178  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2179  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2180  = \$2179  ? 16'h7fff : i__payload[34:19];
-  assign \$2181  = \$2178  ? 16'h80d5 : \$2180 ;
-  assign \$2182  = \$2172 [15] ? \$2177  : { \$2181 [15], \$2181  };
-  assign \$2183  = \$2182 [14:0] >= 13'h1e00;
-  assign \$2184  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2185  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2186  = \$2185  ? 16'h7fff : i__payload[34:19];
-  assign \$2187  = \$2184  ? 16'h80d5 : \$2186 ;
-  assign \$2188  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2189  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2190  = \$2189  ? 16'h7fff : i__payload[34:19];
-  assign \$2191  = \$2188  ? 16'h80d5 : \$2190 ;
-  assign \$2192  = - $signed(\$2191 );
-  assign \$2193  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2194  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2195  = \$2194  ? 16'h7fff : i__payload[34:19];
-  assign \$2196  = \$2193  ? 16'h80d5 : \$2195 ;
-  assign \$2197  = \$2187 [15] ? \$2192  : { \$2196 [15], \$2196  };
-  assign \$2198  = \$2197 [14:0] >= 14'h2500;
-  assign \$2199  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2200  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2201  = \$2200  ? 16'h7fff : i__payload[34:19];
-  assign \$2202  = \$2199  ? 16'h80d5 : \$2201 ;
-  assign \$2203  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2204  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2205  = \$2204  ? 16'h7fff : i__payload[34:19];
-  assign \$2206  = \$2203  ? 16'h80d5 : \$2205 ;
-  assign \$2207  = - $signed(\$2206 );
-  assign \$2208  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2209  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2210  = \$2209  ? 16'h7fff : i__payload[34:19];
-  assign \$2211  = \$2208  ? 16'h80d5 : \$2210 ;
-  assign \$2212  = \$2202 [15] ? \$2207  : { \$2211 [15], \$2211  };
-  assign \$2213  = \$2212 [14:0] >= 14'h2d80;
-  assign \$2214  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2215  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2216  = \$2215  ? 16'h7fff : i__payload[34:19];
-  assign \$2217  = \$2214  ? 16'h80d5 : \$2216 ;
-  assign \$2218  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2219  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2220  = \$2219  ? 16'h7fff : i__payload[34:19];
-  assign \$2221  = \$2218  ? 16'h80d5 : \$2220 ;
-  assign \$2222  = - $signed(\$2221 );
-  assign \$2223  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2224  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2225  = \$2224  ? 16'h7fff : i__payload[34:19];
-  assign \$2226  = \$2223  ? 16'h80d5 : \$2225 ;
-  assign \$2227  = \$2217 [15] ? \$2222  : { \$2226 [15], \$2226  };
-  assign \$2228  = \$2227 [14:0] >= 15'h4280;
-  assign \$2229  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2230  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2231  = \$2230  ? 16'h7fff : i__payload[34:19];
-  assign \$2232  = \$2229  ? 16'h80d5 : \$2231 ;
-  assign \$2233  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2234  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2235  = \$2234  ? 16'h7fff : i__payload[34:19];
-  assign \$2236  = \$2233  ? 16'h80d5 : \$2235 ;
-  assign \$2237  = - $signed(\$2236 );
-  assign \$2238  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2239  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2240  = \$2239  ? 16'h7fff : i__payload[34:19];
-  assign \$2241  = \$2238  ? 16'h80d5 : \$2240 ;
-  assign \$2242  = \$2232 [15] ? \$2237  : { \$2241 [15], \$2241  };
-  assign \$2243  = \$2242 [14:0] >= 15'h5000;
-  assign \$2244  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2245  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2246  = \$2245  ? 16'h7fff : i__payload[34:19];
-  assign \$2247  = \$2244  ? 16'h80d5 : \$2246 ;
-  assign \$2248  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2249  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2250  = \$2249  ? 16'h7fff : i__payload[34:19];
-  assign \$2251  = \$2248  ? 16'h80d5 : \$2250 ;
-  assign \$2252  = - $signed(\$2251 );
-  assign \$2253  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2254  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2255  = \$2254  ? 16'h7fff : i__payload[34:19];
-  assign \$2256  = \$2253  ? 16'h80d5 : \$2255 ;
-  assign \$2257  = \$2247 [15] ? \$2252  : { \$2256 [15], \$2256  };
-  assign \$2258  = \$2257 [14:0] >= 15'h5e80;
-  assign \$2259  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2260  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2261  = \$2260  ? 16'h7fff : i__payload[34:19];
-  assign \$2262  = \$2259  ? 16'h80d5 : \$2261 ;
-  assign \$2263  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2264  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2265  = \$2264  ? 16'h7fff : i__payload[34:19];
-  assign \$2266  = \$2263  ? 16'h80d5 : \$2265 ;
-  assign \$2267  = - $signed(\$2266 );
-  assign \$2268  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2269  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2270  = \$2269  ? 16'h7fff : i__payload[34:19];
-  assign \$2271  = \$2268  ? 16'h80d5 : \$2270 ;
-  assign \$2272  = \$2262 [15] ? \$2267  : { \$2271 [15], \$2271  };
-  assign \$2273  = \$2272 [14:0] >= 15'h6f80;
-  assign \$2274  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$2275  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$2276  = \$2275  ? 16'h7fa0 : i__payload[34:19];
-  assign \$2277  = \$2274  ? 16'h8060 : \$2276 ;
-  assign \$2278  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$2279  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$2280  = \$2279  ? 16'h7fa0 : i__payload[34:19];
-  assign \$2281  = \$2278  ? 16'h8060 : \$2280 ;
-  assign \$2282  = - $signed(\$2281 );
-  assign \$2283  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$2284  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$2285  = \$2284  ? 16'h7fa0 : i__payload[34:19];
-  assign \$2286  = \$2283  ? 16'h8060 : \$2285 ;
-  assign \$2287  = \$2277 [15] ? \$2282  : { \$2286 [15], \$2286  };
-  assign \$2288  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$2289  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$2290  = \$2289  ? 16'h557b : i__payload[34:19];
-  assign \$2291  = \$2288  ? 16'ha1bb : \$2290 ;
-  assign \$2292  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$2293  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$2294  = \$2293  ? 16'h557b : i__payload[34:19];
-  assign \$2295  = \$2292  ? 16'ha1bb : \$2294 ;
-  assign \$2296  = - $signed(\$2295 );
-  assign \$2297  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$2298  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$2299  = \$2298  ? 16'h557b : i__payload[34:19];
-  assign \$2300  = \$2297  ? 16'ha1bb : \$2299 ;
-  assign \$2301  = \$2291 [15] ? \$2296  : { \$2300 [15], \$2300  };
-  assign \$2302  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2303  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2304  = \$2303  ? 16'h7fff : i__payload[34:19];
-  assign \$2305  = \$2302  ? 16'hbfd9 : \$2304 ;
-  assign \$2306  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2307  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2308  = \$2307  ? 16'h7fff : i__payload[34:19];
-  assign \$2309  = \$2306  ? 16'hbfd9 : \$2308 ;
-  assign \$2310  = - $signed(\$2309 );
-  assign \$2311  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2312  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2313  = \$2312  ? 16'h7fff : i__payload[34:19];
-  assign \$2314  = \$2311  ? 16'hbfd9 : \$2313 ;
-  assign \$2315  = \$2305 [15] ? \$2310  : { \$2314 [15], \$2314  };
-  assign \$2316  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2317  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2318  = \$2317  ? 16'h7fff : i__payload[34:19];
-  assign \$2319  = \$2316  ? 16'h80d5 : \$2318 ;
-  assign \$2320  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2321  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2322  = \$2321  ? 16'h7fff : i__payload[34:19];
-  assign \$2323  = \$2320  ? 16'h80d5 : \$2322 ;
-  assign \$2324  = - $signed(\$2323 );
-  assign \$2325  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2326  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2327  = \$2326  ? 16'h7fff : i__payload[34:19];
-  assign \$2328  = \$2325  ? 16'h80d5 : \$2327 ;
-  assign \$2329  = \$2319 [15] ? \$2324  : { \$2328 [15], \$2328  };
-  assign \$2330  = $signed(i__payload[34:19]) < $signed(16'h8060);
-  assign \$2331  = $signed(i__payload[34:19]) > $signed(16'h7fa0);
-  assign \$2332  = \$2331  ? 16'h7fa0 : i__payload[34:19];
-  assign \$2333  = \$2330  ? 16'h8060 : \$2332 ;
-  assign \$2334  = $signed(i__payload[34:19]) < $signed(16'ha1bb);
-  assign \$2335  = $signed(i__payload[34:19]) > $signed(16'h557b);
-  assign \$2336  = \$2335  ? 16'h557b : i__payload[34:19];
-  assign \$2337  = \$2334  ? 16'ha1bb : \$2336 ;
-  assign \$2338  = $signed(i__payload[34:19]) < $signed(16'hbfd9);
-  assign \$2339  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2340  = \$2339  ? 16'h7fff : i__payload[34:19];
-  assign \$2341  = \$2338  ? 16'hbfd9 : \$2340 ;
-  assign \$2342  = $signed(i__payload[34:19]) < $signed(16'h80d5);
-  assign \$2343  = $signed(i__payload[34:19]) > $signed(16'h7fff);
-  assign \$2344  = \$2343  ? 16'h7fff : i__payload[34:19];
-  assign \$2345  = \$2342  ? 16'h80d5 : \$2344 ;
-  assign \$2346  = 5'h17 + l1_u2_seg;
-  assign \$2347  = $signed(l1_x_p0) - $signed({ 1'h0, \port__data$91  });
-  assign \$2348  = $signed(l1_x_p0) - $signed({ 1'h0, \port__data$91  });
-  assign \$2349  = $signed(l1_x_p0) - $signed({ 1'h0, \port__data$91  });
-  assign \$2350  = $signed(l1_x_p0) - $signed({ 1'h0, \port__data$91  });
-  assign \$2351  = $signed(l1_c2) * $signed(l1_t1);
-  assign \$2353  = $signed(\$2352 ) + $signed({ 1'h0, l1_c1 });
-  assign \$2354  = $signed({ 1'h0, \$2353 [31:0] }) * $signed(l1_t1);
-  assign \$2360  = 21'h100000 - l1_acc_p1[19:0];
-  assign \$2361  = l1_neg_p1 ? \$2360  : { 2'h0, l1_acc_p1[19:0] };
-  assign \$2362  = - $signed(l1_acc_p1[19:0]);
-  assign \$2363  = l1_neg_p1 ? \$2362  : { l1_acc_p1[19], l1_acc_p1[19:0] };
-  assign \$2365  = $signed(l1_acc_p1[19:0]) - $signed({ 1'h0, \$2364  });
-  assign \$2366  = l1_neg_p1 ? \$2365  : { l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19:0] };
-  assign \$2368  = $signed(l1_acc_p1[19:0]) - $signed({ 1'h0, \$2367  });
-  assign \$2369  = l1_neg_p1 ? \$2368  : { l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19], l1_acc_p1[19:0] };
-  assign \$2370  = l1_acc_p1[31:0] + 15'h4000;
-  assign \$2372  = \$2371  > 16'hffff;
-  assign \$2373  = l1_acc_p1[31:0] + 15'h4000;
-  assign \$2375  = \$2372  ? 33'h00000ffff : \$2374 ;
-  assign \$2376  = \$2361 [19:0] + 4'h8;
-  assign \$2378  = \$2377  > 16'hffff;
-  assign \$2379  = \$2361 [19:0] + 4'h8;
-  assign \$2381  = \$2378  ? 21'h00ffff : \$2380 ;
-  assign \$2382  = $signed(\$2363 [19:0]) + $signed(5'h08);
+  assign \$2  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$3  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$4  = \$3  ? 16'h7fa0 : i__payload[17:2];
+  assign \$5  = \$2  ? 16'h8060 : \$4 ;
+  assign \$6  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$7  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$8  = \$7  ? 16'h7fa0 : i__payload[17:2];
+  assign \$9  = \$6  ? 16'h8060 : \$8 ;
+  assign \$10  = - $signed(\$9 );
+  assign \$11  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$12  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$13  = \$12  ? 16'h7fa0 : i__payload[17:2];
+  assign \$14  = \$11  ? 16'h8060 : \$13 ;
+  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
+  assign \$16  = \$15 [14:0] >= 10'h300;
+  assign \$17  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$18  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$19  = \$18  ? 16'h7fa0 : i__payload[17:2];
+  assign \$20  = \$17  ? 16'h8060 : \$19 ;
+  assign \$21  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$22  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$23  = \$22  ? 16'h7fa0 : i__payload[17:2];
+  assign \$24  = \$21  ? 16'h8060 : \$23 ;
+  assign \$25  = - $signed(\$24 );
+  assign \$26  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$27  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$28  = \$27  ? 16'h7fa0 : i__payload[17:2];
+  assign \$29  = \$26  ? 16'h8060 : \$28 ;
+  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
+  assign \$31  = \$30 [14:0] >= 11'h600;
+  assign \$32  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$33  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$34  = \$33  ? 16'h7fa0 : i__payload[17:2];
+  assign \$35  = \$32  ? 16'h8060 : \$34 ;
+  assign \$36  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$37  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$38  = \$37  ? 16'h7fa0 : i__payload[17:2];
+  assign \$39  = \$36  ? 16'h8060 : \$38 ;
+  assign \$40  = - $signed(\$39 );
+  assign \$41  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$42  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$43  = \$42  ? 16'h7fa0 : i__payload[17:2];
+  assign \$44  = \$41  ? 16'h8060 : \$43 ;
+  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
+  assign \$46  = \$45 [14:0] >= 12'h900;
+  assign \$47  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$48  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$49  = \$48  ? 16'h7fa0 : i__payload[17:2];
+  assign \$50  = \$47  ? 16'h8060 : \$49 ;
+  assign \$51  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$52  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$53  = \$52  ? 16'h7fa0 : i__payload[17:2];
+  assign \$54  = \$51  ? 16'h8060 : \$53 ;
+  assign \$55  = - $signed(\$54 );
+  assign \$56  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$57  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$58  = \$57  ? 16'h7fa0 : i__payload[17:2];
+  assign \$59  = \$56  ? 16'h8060 : \$58 ;
+  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
+  assign \$61  = \$60 [14:0] >= 12'hc80;
+  assign \$62  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$63  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$64  = \$63  ? 16'h7fa0 : i__payload[17:2];
+  assign \$65  = \$62  ? 16'h8060 : \$64 ;
+  assign \$66  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$67  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$68  = \$67  ? 16'h7fa0 : i__payload[17:2];
+  assign \$69  = \$66  ? 16'h8060 : \$68 ;
+  assign \$70  = - $signed(\$69 );
+  assign \$71  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$72  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$73  = \$72  ? 16'h7fa0 : i__payload[17:2];
+  assign \$74  = \$71  ? 16'h8060 : \$73 ;
+  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
+  assign \$76  = \$75 [14:0] >= 13'h1080;
+  assign \$77  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$78  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$79  = \$78  ? 16'h7fa0 : i__payload[17:2];
+  assign \$80  = \$77  ? 16'h8060 : \$79 ;
+  assign \$81  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$82  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$83  = \$82  ? 16'h7fa0 : i__payload[17:2];
+  assign \$84  = \$81  ? 16'h8060 : \$83 ;
+  assign \$85  = - $signed(\$84 );
+  assign \$86  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$87  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$88  = \$87  ? 16'h7fa0 : i__payload[17:2];
+  assign \$89  = \$86  ? 16'h8060 : \$88 ;
+  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
+  assign \$91  = \$90 [14:0] >= 13'h1980;
+  assign \$92  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$93  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$94  = \$93  ? 16'h7fa0 : i__payload[17:2];
+  assign \$95  = \$92  ? 16'h8060 : \$94 ;
+  assign \$96  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$97  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$98  = \$97  ? 16'h7fa0 : i__payload[17:2];
+  assign \$99  = \$96  ? 16'h8060 : \$98 ;
+  assign \$100  = - $signed(\$99 );
+  assign \$101  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$102  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$103  = \$102  ? 16'h7fa0 : i__payload[17:2];
+  assign \$104  = \$101  ? 16'h8060 : \$103 ;
+  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
+  assign \$106  = \$105 [14:0] >= 13'h1d80;
+  assign \$107  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$108  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$109  = \$108  ? 16'h7fa0 : i__payload[17:2];
+  assign \$110  = \$107  ? 16'h8060 : \$109 ;
+  assign \$111  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$112  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$113  = \$112  ? 16'h7fa0 : i__payload[17:2];
+  assign \$114  = \$111  ? 16'h8060 : \$113 ;
+  assign \$115  = - $signed(\$114 );
+  assign \$116  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$117  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$118  = \$117  ? 16'h7fa0 : i__payload[17:2];
+  assign \$119  = \$116  ? 16'h8060 : \$118 ;
+  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
+  assign \$121  = \$120 [14:0] >= 14'h2180;
+  assign \$122  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$123  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$124  = \$123  ? 16'h7fa0 : i__payload[17:2];
+  assign \$125  = \$122  ? 16'h8060 : \$124 ;
+  assign \$126  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$127  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$128  = \$127  ? 16'h7fa0 : i__payload[17:2];
+  assign \$129  = \$126  ? 16'h8060 : \$128 ;
+  assign \$130  = - $signed(\$129 );
+  assign \$131  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$132  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$133  = \$132  ? 16'h7fa0 : i__payload[17:2];
+  assign \$134  = \$131  ? 16'h8060 : \$133 ;
+  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
+  assign \$136  = \$135 [14:0] >= 14'h2600;
+  assign \$137  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$138  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$139  = \$138  ? 16'h7fa0 : i__payload[17:2];
+  assign \$140  = \$137  ? 16'h8060 : \$139 ;
+  assign \$141  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$142  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$143  = \$142  ? 16'h7fa0 : i__payload[17:2];
+  assign \$144  = \$141  ? 16'h8060 : \$143 ;
+  assign \$145  = - $signed(\$144 );
+  assign \$146  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$147  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$148  = \$147  ? 16'h7fa0 : i__payload[17:2];
+  assign \$149  = \$146  ? 16'h8060 : \$148 ;
+  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
+  assign \$151  = \$150 [14:0] >= 14'h2a80;
+  assign \$152  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$153  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$154  = \$153  ? 16'h7fa0 : i__payload[17:2];
+  assign \$155  = \$152  ? 16'h8060 : \$154 ;
+  assign \$156  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$157  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$158  = \$157  ? 16'h7fa0 : i__payload[17:2];
+  assign \$159  = \$156  ? 16'h8060 : \$158 ;
+  assign \$160  = - $signed(\$159 );
+  assign \$161  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$162  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$163  = \$162  ? 16'h7fa0 : i__payload[17:2];
+  assign \$164  = \$161  ? 16'h8060 : \$163 ;
+  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
+  assign \$166  = \$165 [14:0] >= 14'h2e80;
+  assign \$167  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$168  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$169  = \$168  ? 16'h7fa0 : i__payload[17:2];
+  assign \$170  = \$167  ? 16'h8060 : \$169 ;
+  assign \$171  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$172  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$173  = \$172  ? 16'h7fa0 : i__payload[17:2];
+  assign \$174  = \$171  ? 16'h8060 : \$173 ;
+  assign \$175  = - $signed(\$174 );
+  assign \$176  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$177  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$178  = \$177  ? 16'h7fa0 : i__payload[17:2];
+  assign \$179  = \$176  ? 16'h8060 : \$178 ;
+  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
+  assign \$181  = \$180 [14:0] >= 14'h3300;
+  assign \$182  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$183  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$184  = \$183  ? 16'h7fa0 : i__payload[17:2];
+  assign \$185  = \$182  ? 16'h8060 : \$184 ;
+  assign \$186  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$187  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$188  = \$187  ? 16'h7fa0 : i__payload[17:2];
+  assign \$189  = \$186  ? 16'h8060 : \$188 ;
+  assign \$190  = - $signed(\$189 );
+  assign \$191  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$192  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$193  = \$192  ? 16'h7fa0 : i__payload[17:2];
+  assign \$194  = \$191  ? 16'h8060 : \$193 ;
+  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
+  assign \$196  = \$195 [14:0] >= 14'h3800;
+  assign \$197  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$198  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$199  = \$198  ? 16'h7fa0 : i__payload[17:2];
+  assign \$200  = \$197  ? 16'h8060 : \$199 ;
+  assign \$201  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$202  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$203  = \$202  ? 16'h7fa0 : i__payload[17:2];
+  assign \$204  = \$201  ? 16'h8060 : \$203 ;
+  assign \$205  = - $signed(\$204 );
+  assign \$206  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$207  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$208  = \$207  ? 16'h7fa0 : i__payload[17:2];
+  assign \$209  = \$206  ? 16'h8060 : \$208 ;
+  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
+  assign \$211  = \$210 [14:0] >= 14'h3d00;
+  assign \$212  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$213  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$214  = \$213  ? 16'h7fa0 : i__payload[17:2];
+  assign \$215  = \$212  ? 16'h8060 : \$214 ;
+  assign \$216  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$217  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$218  = \$217  ? 16'h7fa0 : i__payload[17:2];
+  assign \$219  = \$216  ? 16'h8060 : \$218 ;
+  assign \$220  = - $signed(\$219 );
+  assign \$221  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$222  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$223  = \$222  ? 16'h7fa0 : i__payload[17:2];
+  assign \$224  = \$221  ? 16'h8060 : \$223 ;
+  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
+  assign \$226  = \$225 [14:0] >= 15'h4200;
+  assign \$227  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$228  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$229  = \$228  ? 16'h7fa0 : i__payload[17:2];
+  assign \$230  = \$227  ? 16'h8060 : \$229 ;
+  assign \$231  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$232  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$233  = \$232  ? 16'h7fa0 : i__payload[17:2];
+  assign \$234  = \$231  ? 16'h8060 : \$233 ;
+  assign \$235  = - $signed(\$234 );
+  assign \$236  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$237  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$238  = \$237  ? 16'h7fa0 : i__payload[17:2];
+  assign \$239  = \$236  ? 16'h8060 : \$238 ;
+  assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
+  assign \$241  = \$240 [14:0] >= 15'h4800;
+  assign \$242  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$243  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$244  = \$243  ? 16'h7fa0 : i__payload[17:2];
+  assign \$245  = \$242  ? 16'h8060 : \$244 ;
+  assign \$246  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$247  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$248  = \$247  ? 16'h7fa0 : i__payload[17:2];
+  assign \$249  = \$246  ? 16'h8060 : \$248 ;
+  assign \$250  = - $signed(\$249 );
+  assign \$251  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$252  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$253  = \$252  ? 16'h7fa0 : i__payload[17:2];
+  assign \$254  = \$251  ? 16'h8060 : \$253 ;
+  assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
+  assign \$256  = \$255 [14:0] >= 15'h4e00;
+  assign \$257  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$258  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$259  = \$258  ? 16'h7fa0 : i__payload[17:2];
+  assign \$260  = \$257  ? 16'h8060 : \$259 ;
+  assign \$261  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$262  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$263  = \$262  ? 16'h7fa0 : i__payload[17:2];
+  assign \$264  = \$261  ? 16'h8060 : \$263 ;
+  assign \$265  = - $signed(\$264 );
+  assign \$266  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$267  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$268  = \$267  ? 16'h7fa0 : i__payload[17:2];
+  assign \$269  = \$266  ? 16'h8060 : \$268 ;
+  assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
+  assign \$271  = \$270 [14:0] >= 15'h5500;
+  assign \$272  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$273  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$274  = \$273  ? 16'h7fa0 : i__payload[17:2];
+  assign \$275  = \$272  ? 16'h8060 : \$274 ;
+  assign \$276  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$277  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$278  = \$277  ? 16'h7fa0 : i__payload[17:2];
+  assign \$279  = \$276  ? 16'h8060 : \$278 ;
+  assign \$280  = - $signed(\$279 );
+  assign \$281  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$282  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$283  = \$282  ? 16'h7fa0 : i__payload[17:2];
+  assign \$284  = \$281  ? 16'h8060 : \$283 ;
+  assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
+  assign \$286  = \$285 [14:0] >= 15'h5c80;
+  assign \$287  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$288  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$289  = \$288  ? 16'h7fa0 : i__payload[17:2];
+  assign \$290  = \$287  ? 16'h8060 : \$289 ;
+  assign \$291  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$292  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$293  = \$292  ? 16'h7fa0 : i__payload[17:2];
+  assign \$294  = \$291  ? 16'h8060 : \$293 ;
+  assign \$295  = - $signed(\$294 );
+  assign \$296  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$297  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$298  = \$297  ? 16'h7fa0 : i__payload[17:2];
+  assign \$299  = \$296  ? 16'h8060 : \$298 ;
+  assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
+  assign \$301  = \$300 [14:0] >= 15'h6480;
+  assign \$302  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$303  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$304  = \$303  ? 16'h7fa0 : i__payload[17:2];
+  assign \$305  = \$302  ? 16'h8060 : \$304 ;
+  assign \$306  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$307  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$308  = \$307  ? 16'h7fa0 : i__payload[17:2];
+  assign \$309  = \$306  ? 16'h8060 : \$308 ;
+  assign \$310  = - $signed(\$309 );
+  assign \$311  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$312  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$313  = \$312  ? 16'h7fa0 : i__payload[17:2];
+  assign \$314  = \$311  ? 16'h8060 : \$313 ;
+  assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
+  assign \$316  = \$315 [14:0] >= 15'h6d80;
+  assign \$317  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$318  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$319  = \$318  ? 16'h7fa0 : i__payload[17:2];
+  assign \$320  = \$317  ? 16'h8060 : \$319 ;
+  assign \$321  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$322  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$323  = \$322  ? 16'h7fa0 : i__payload[17:2];
+  assign \$324  = \$321  ? 16'h8060 : \$323 ;
+  assign \$325  = - $signed(\$324 );
+  assign \$326  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$327  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$328  = \$327  ? 16'h7fa0 : i__payload[17:2];
+  assign \$329  = \$326  ? 16'h8060 : \$328 ;
+  assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
+  assign \$331  = \$330 [14:0] >= 15'h7900;
+  assign \$332  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$333  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$334  = \$333  ? 16'h557b : i__payload[17:2];
+  assign \$335  = \$332  ? 16'ha1bb : \$334 ;
+  assign \$336  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$337  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$338  = \$337  ? 16'h557b : i__payload[17:2];
+  assign \$339  = \$336  ? 16'ha1bb : \$338 ;
+  assign \$340  = - $signed(\$339 );
+  assign \$341  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$342  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$343  = \$342  ? 16'h557b : i__payload[17:2];
+  assign \$344  = \$341  ? 16'ha1bb : \$343 ;
+  assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
+  assign \$346  = \$345 [14:0] >= 9'h137;
+  assign \$347  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$348  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$349  = \$348  ? 16'h557b : i__payload[17:2];
+  assign \$350  = \$347  ? 16'ha1bb : \$349 ;
+  assign \$351  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$352  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$353  = \$352  ? 16'h557b : i__payload[17:2];
+  assign \$354  = \$351  ? 16'ha1bb : \$353 ;
+  assign \$355  = - $signed(\$354 );
+  assign \$356  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$357  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$358  = \$357  ? 16'h557b : i__payload[17:2];
+  assign \$359  = \$356  ? 16'ha1bb : \$358 ;
+  assign \$360  = \$350 [15] ? \$355  : { \$359 [15], \$359  };
+  assign \$361  = \$360 [14:0] >= 10'h273;
+  assign \$362  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$363  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$364  = \$363  ? 16'h557b : i__payload[17:2];
+  assign \$365  = \$362  ? 16'ha1bb : \$364 ;
+  assign \$366  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$367  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$368  = \$367  ? 16'h557b : i__payload[17:2];
+  assign \$369  = \$366  ? 16'ha1bb : \$368 ;
+  assign \$370  = - $signed(\$369 );
+  assign \$371  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$372  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$373  = \$372  ? 16'h557b : i__payload[17:2];
+  assign \$374  = \$371  ? 16'ha1bb : \$373 ;
+  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
+  assign \$376  = \$375 [14:0] >= 10'h3ba;
+  assign \$377  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$378  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$379  = \$378  ? 16'h557b : i__payload[17:2];
+  assign \$380  = \$377  ? 16'ha1bb : \$379 ;
+  assign \$381  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$382  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$383  = \$382  ? 16'h557b : i__payload[17:2];
+  assign \$384  = \$381  ? 16'ha1bb : \$383 ;
+  assign \$385  = - $signed(\$384 );
+  assign \$386  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$387  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$388  = \$387  ? 16'h557b : i__payload[17:2];
+  assign \$389  = \$386  ? 16'ha1bb : \$388 ;
+  assign \$390  = \$380 [15] ? \$385  : { \$389 [15], \$389  };
+  assign \$391  = \$390 [14:0] >= 11'h514;
+  assign \$392  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$393  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$394  = \$393  ? 16'h557b : i__payload[17:2];
+  assign \$395  = \$392  ? 16'ha1bb : \$394 ;
+  assign \$396  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$397  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$398  = \$397  ? 16'h557b : i__payload[17:2];
+  assign \$399  = \$396  ? 16'ha1bb : \$398 ;
+  assign \$400  = - $signed(\$399 );
+  assign \$401  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$402  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$403  = \$402  ? 16'h557b : i__payload[17:2];
+  assign \$404  = \$401  ? 16'ha1bb : \$403 ;
+  assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
+  assign \$406  = \$405 [14:0] >= 11'h68d;
+  assign \$407  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$408  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$409  = \$408  ? 16'h557b : i__payload[17:2];
+  assign \$410  = \$407  ? 16'ha1bb : \$409 ;
+  assign \$411  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$412  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$413  = \$412  ? 16'h557b : i__payload[17:2];
+  assign \$414  = \$411  ? 16'ha1bb : \$413 ;
+  assign \$415  = - $signed(\$414 );
+  assign \$416  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$417  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$418  = \$417  ? 16'h557b : i__payload[17:2];
+  assign \$419  = \$416  ? 16'ha1bb : \$418 ;
+  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
+  assign \$421  = \$420 [14:0] >= 12'h842;
+  assign \$422  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$423  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$424  = \$423  ? 16'h557b : i__payload[17:2];
+  assign \$425  = \$422  ? 16'ha1bb : \$424 ;
+  assign \$426  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$427  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$428  = \$427  ? 16'h557b : i__payload[17:2];
+  assign \$429  = \$426  ? 16'ha1bb : \$428 ;
+  assign \$430  = - $signed(\$429 );
+  assign \$431  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$432  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$433  = \$432  ? 16'h557b : i__payload[17:2];
+  assign \$434  = \$431  ? 16'ha1bb : \$433 ;
+  assign \$435  = \$425 [15] ? \$430  : { \$434 [15], \$434  };
+  assign \$436  = \$435 [14:0] >= 12'hace;
+  assign \$437  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$438  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$439  = \$438  ? 16'h557b : i__payload[17:2];
+  assign \$440  = \$437  ? 16'ha1bb : \$439 ;
+  assign \$441  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$442  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$443  = \$442  ? 16'h557b : i__payload[17:2];
+  assign \$444  = \$441  ? 16'ha1bb : \$443 ;
+  assign \$445  = - $signed(\$444 );
+  assign \$446  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$447  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$448  = \$447  ? 16'h557b : i__payload[17:2];
+  assign \$449  = \$446  ? 16'ha1bb : \$448 ;
+  assign \$450  = \$440 [15] ? \$445  : { \$449 [15], \$449  };
+  assign \$451  = \$450 [14:0] >= 12'hd39;
+  assign \$452  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$453  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$454  = \$453  ? 16'h557b : i__payload[17:2];
+  assign \$455  = \$452  ? 16'ha1bb : \$454 ;
+  assign \$456  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$457  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$458  = \$457  ? 16'h557b : i__payload[17:2];
+  assign \$459  = \$456  ? 16'ha1bb : \$458 ;
+  assign \$460  = - $signed(\$459 );
+  assign \$461  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$462  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$463  = \$462  ? 16'h557b : i__payload[17:2];
+  assign \$464  = \$461  ? 16'ha1bb : \$463 ;
+  assign \$465  = \$455 [15] ? \$460  : { \$464 [15], \$464  };
+  assign \$466  = \$465 [14:0] >= 12'hf24;
+  assign \$467  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$468  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$469  = \$468  ? 16'h557b : i__payload[17:2];
+  assign \$470  = \$467  ? 16'ha1bb : \$469 ;
+  assign \$471  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$472  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$473  = \$472  ? 16'h557b : i__payload[17:2];
+  assign \$474  = \$471  ? 16'ha1bb : \$473 ;
+  assign \$475  = - $signed(\$474 );
+  assign \$476  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$477  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$478  = \$477  ? 16'h557b : i__payload[17:2];
+  assign \$479  = \$476  ? 16'ha1bb : \$478 ;
+  assign \$480  = \$470 [15] ? \$475  : { \$479 [15], \$479  };
+  assign \$481  = \$480 [14:0] >= 13'h10ee;
+  assign \$482  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$483  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$484  = \$483  ? 16'h557b : i__payload[17:2];
+  assign \$485  = \$482  ? 16'ha1bb : \$484 ;
+  assign \$486  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$487  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$488  = \$487  ? 16'h557b : i__payload[17:2];
+  assign \$489  = \$486  ? 16'ha1bb : \$488 ;
+  assign \$490  = - $signed(\$489 );
+  assign \$491  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$492  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$493  = \$492  ? 16'h557b : i__payload[17:2];
+  assign \$494  = \$491  ? 16'ha1bb : \$493 ;
+  assign \$495  = \$485 [15] ? \$490  : { \$494 [15], \$494  };
+  assign \$496  = \$495 [14:0] >= 13'h12ae;
+  assign \$497  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$498  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$499  = \$498  ? 16'h557b : i__payload[17:2];
+  assign \$500  = \$497  ? 16'ha1bb : \$499 ;
+  assign \$501  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$502  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$503  = \$502  ? 16'h557b : i__payload[17:2];
+  assign \$504  = \$501  ? 16'ha1bb : \$503 ;
+  assign \$505  = - $signed(\$504 );
+  assign \$506  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$507  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$508  = \$507  ? 16'h557b : i__payload[17:2];
+  assign \$509  = \$506  ? 16'ha1bb : \$508 ;
+  assign \$510  = \$500 [15] ? \$505  : { \$509 [15], \$509  };
+  assign \$511  = \$510 [14:0] >= 13'h1470;
+  assign \$512  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$513  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$514  = \$513  ? 16'h557b : i__payload[17:2];
+  assign \$515  = \$512  ? 16'ha1bb : \$514 ;
+  assign \$516  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$517  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$518  = \$517  ? 16'h557b : i__payload[17:2];
+  assign \$519  = \$516  ? 16'ha1bb : \$518 ;
+  assign \$520  = - $signed(\$519 );
+  assign \$521  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$522  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$523  = \$522  ? 16'h557b : i__payload[17:2];
+  assign \$524  = \$521  ? 16'ha1bb : \$523 ;
+  assign \$525  = \$515 [15] ? \$520  : { \$524 [15], \$524  };
+  assign \$526  = \$525 [14:0] >= 13'h163b;
+  assign \$527  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$528  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$529  = \$528  ? 16'h557b : i__payload[17:2];
+  assign \$530  = \$527  ? 16'ha1bb : \$529 ;
+  assign \$531  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$532  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$533  = \$532  ? 16'h557b : i__payload[17:2];
+  assign \$534  = \$531  ? 16'ha1bb : \$533 ;
+  assign \$535  = - $signed(\$534 );
+  assign \$536  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$537  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$538  = \$537  ? 16'h557b : i__payload[17:2];
+  assign \$539  = \$536  ? 16'ha1bb : \$538 ;
+  assign \$540  = \$530 [15] ? \$535  : { \$539 [15], \$539  };
+  assign \$541  = \$540 [14:0] >= 13'h1816;
+  assign \$542  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$543  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$544  = \$543  ? 16'h557b : i__payload[17:2];
+  assign \$545  = \$542  ? 16'ha1bb : \$544 ;
+  assign \$546  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$547  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$548  = \$547  ? 16'h557b : i__payload[17:2];
+  assign \$549  = \$546  ? 16'ha1bb : \$548 ;
+  assign \$550  = - $signed(\$549 );
+  assign \$551  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$552  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$553  = \$552  ? 16'h557b : i__payload[17:2];
+  assign \$554  = \$551  ? 16'ha1bb : \$553 ;
+  assign \$555  = \$545 [15] ? \$550  : { \$554 [15], \$554  };
+  assign \$556  = \$555 [14:0] >= 13'h1a07;
+  assign \$557  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$558  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$559  = \$558  ? 16'h557b : i__payload[17:2];
+  assign \$560  = \$557  ? 16'ha1bb : \$559 ;
+  assign \$561  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$562  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$563  = \$562  ? 16'h557b : i__payload[17:2];
+  assign \$564  = \$561  ? 16'ha1bb : \$563 ;
+  assign \$565  = - $signed(\$564 );
+  assign \$566  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$567  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$568  = \$567  ? 16'h557b : i__payload[17:2];
+  assign \$569  = \$566  ? 16'ha1bb : \$568 ;
+  assign \$570  = \$560 [15] ? \$565  : { \$569 [15], \$569  };
+  assign \$571  = \$570 [14:0] >= 13'h1c14;
+  assign \$572  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$573  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$574  = \$573  ? 16'h557b : i__payload[17:2];
+  assign \$575  = \$572  ? 16'ha1bb : \$574 ;
+  assign \$576  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$577  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$578  = \$577  ? 16'h557b : i__payload[17:2];
+  assign \$579  = \$576  ? 16'ha1bb : \$578 ;
+  assign \$580  = - $signed(\$579 );
+  assign \$581  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$582  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$583  = \$582  ? 16'h557b : i__payload[17:2];
+  assign \$584  = \$581  ? 16'ha1bb : \$583 ;
+  assign \$585  = \$575 [15] ? \$580  : { \$584 [15], \$584  };
+  assign \$586  = \$585 [14:0] >= 13'h1e46;
+  assign \$587  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$588  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$589  = \$588  ? 16'h557b : i__payload[17:2];
+  assign \$590  = \$587  ? 16'ha1bb : \$589 ;
+  assign \$591  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$592  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$593  = \$592  ? 16'h557b : i__payload[17:2];
+  assign \$594  = \$591  ? 16'ha1bb : \$593 ;
+  assign \$595  = - $signed(\$594 );
+  assign \$596  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$597  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$598  = \$597  ? 16'h557b : i__payload[17:2];
+  assign \$599  = \$596  ? 16'ha1bb : \$598 ;
+  assign \$600  = \$590 [15] ? \$595  : { \$599 [15], \$599  };
+  assign \$601  = \$600 [14:0] >= 14'h20a5;
+  assign \$602  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$603  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$604  = \$603  ? 16'h557b : i__payload[17:2];
+  assign \$605  = \$602  ? 16'ha1bb : \$604 ;
+  assign \$606  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$607  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$608  = \$607  ? 16'h557b : i__payload[17:2];
+  assign \$609  = \$606  ? 16'ha1bb : \$608 ;
+  assign \$610  = - $signed(\$609 );
+  assign \$611  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$612  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$613  = \$612  ? 16'h557b : i__payload[17:2];
+  assign \$614  = \$611  ? 16'ha1bb : \$613 ;
+  assign \$615  = \$605 [15] ? \$610  : { \$614 [15], \$614  };
+  assign \$616  = \$615 [14:0] >= 14'h233b;
+  assign \$617  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$618  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$619  = \$618  ? 16'h557b : i__payload[17:2];
+  assign \$620  = \$617  ? 16'ha1bb : \$619 ;
+  assign \$621  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$622  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$623  = \$622  ? 16'h557b : i__payload[17:2];
+  assign \$624  = \$621  ? 16'ha1bb : \$623 ;
+  assign \$625  = - $signed(\$624 );
+  assign \$626  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$627  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$628  = \$627  ? 16'h557b : i__payload[17:2];
+  assign \$629  = \$626  ? 16'ha1bb : \$628 ;
+  assign \$630  = \$620 [15] ? \$625  : { \$629 [15], \$629  };
+  assign \$631  = \$630 [14:0] >= 14'h2619;
+  assign \$632  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$633  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$634  = \$633  ? 16'h557b : i__payload[17:2];
+  assign \$635  = \$632  ? 16'ha1bb : \$634 ;
+  assign \$636  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$637  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$638  = \$637  ? 16'h557b : i__payload[17:2];
+  assign \$639  = \$636  ? 16'ha1bb : \$638 ;
+  assign \$640  = - $signed(\$639 );
+  assign \$641  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$642  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$643  = \$642  ? 16'h557b : i__payload[17:2];
+  assign \$644  = \$641  ? 16'ha1bb : \$643 ;
+  assign \$645  = \$635 [15] ? \$640  : { \$644 [15], \$644  };
+  assign \$646  = \$645 [14:0] >= 14'h2953;
+  assign \$647  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$648  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$649  = \$648  ? 16'h557b : i__payload[17:2];
+  assign \$650  = \$647  ? 16'ha1bb : \$649 ;
+  assign \$651  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$652  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$653  = \$652  ? 16'h557b : i__payload[17:2];
+  assign \$654  = \$651  ? 16'ha1bb : \$653 ;
+  assign \$655  = - $signed(\$654 );
+  assign \$656  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$657  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$658  = \$657  ? 16'h557b : i__payload[17:2];
+  assign \$659  = \$656  ? 16'ha1bb : \$658 ;
+  assign \$660  = \$650 [15] ? \$655  : { \$659 [15], \$659  };
+  assign \$661  = \$660 [14:0] >= 14'h2d06;
+  assign \$662  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$663  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$664  = \$663  ? 16'h557b : i__payload[17:2];
+  assign \$665  = \$662  ? 16'ha1bb : \$664 ;
+  assign \$666  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$667  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$668  = \$667  ? 16'h557b : i__payload[17:2];
+  assign \$669  = \$666  ? 16'ha1bb : \$668 ;
+  assign \$670  = - $signed(\$669 );
+  assign \$671  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$672  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$673  = \$672  ? 16'h557b : i__payload[17:2];
+  assign \$674  = \$671  ? 16'ha1bb : \$673 ;
+  assign \$675  = \$665 [15] ? \$670  : { \$674 [15], \$674  };
+  assign \$676  = \$675 [14:0] >= 14'h3160;
+  assign \$677  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$678  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$679  = \$678  ? 16'h557b : i__payload[17:2];
+  assign \$680  = \$677  ? 16'ha1bb : \$679 ;
+  assign \$681  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$682  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$683  = \$682  ? 16'h557b : i__payload[17:2];
+  assign \$684  = \$681  ? 16'ha1bb : \$683 ;
+  assign \$685  = - $signed(\$684 );
+  assign \$686  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$687  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$688  = \$687  ? 16'h557b : i__payload[17:2];
+  assign \$689  = \$686  ? 16'ha1bb : \$688 ;
+  assign \$690  = \$680 [15] ? \$685  : { \$689 [15], \$689  };
+  assign \$691  = \$690 [14:0] >= 14'h36ad;
+  assign \$692  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$693  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$694  = \$693  ? 16'h557b : i__payload[17:2];
+  assign \$695  = \$692  ? 16'ha1bb : \$694 ;
+  assign \$696  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$697  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$698  = \$697  ? 16'h557b : i__payload[17:2];
+  assign \$699  = \$696  ? 16'ha1bb : \$698 ;
+  assign \$700  = - $signed(\$699 );
+  assign \$701  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$702  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$703  = \$702  ? 16'h557b : i__payload[17:2];
+  assign \$704  = \$701  ? 16'ha1bb : \$703 ;
+  assign \$705  = \$695 [15] ? \$700  : { \$704 [15], \$704  };
+  assign \$706  = \$705 [14:0] >= 14'h3d76;
+  assign \$707  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$708  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$709  = \$708  ? 16'h557b : i__payload[17:2];
+  assign \$710  = \$707  ? 16'ha1bb : \$709 ;
+  assign \$711  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$712  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$713  = \$712  ? 16'h557b : i__payload[17:2];
+  assign \$714  = \$711  ? 16'ha1bb : \$713 ;
+  assign \$715  = - $signed(\$714 );
+  assign \$716  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$717  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$718  = \$717  ? 16'h557b : i__payload[17:2];
+  assign \$719  = \$716  ? 16'ha1bb : \$718 ;
+  assign \$720  = \$710 [15] ? \$715  : { \$719 [15], \$719  };
+  assign \$721  = \$720 [14:0] >= 15'h46ed;
+  assign \$722  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$723  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$724  = \$723  ? 16'h557b : i__payload[17:2];
+  assign \$725  = \$722  ? 16'ha1bb : \$724 ;
+  assign \$726  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$727  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$728  = \$727  ? 16'h557b : i__payload[17:2];
+  assign \$729  = \$726  ? 16'ha1bb : \$728 ;
+  assign \$730  = - $signed(\$729 );
+  assign \$731  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$732  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$733  = \$732  ? 16'h557b : i__payload[17:2];
+  assign \$734  = \$731  ? 16'ha1bb : \$733 ;
+  assign \$735  = \$725 [15] ? \$730  : { \$734 [15], \$734  };
+  assign \$736  = \$735 [14:0] >= 15'h56ab;
+  assign \$737  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$738  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$739  = \$738  ? 16'h7fff : i__payload[17:2];
+  assign \$740  = \$737  ? 16'hbfd9 : \$739 ;
+  assign \$741  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$742  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$743  = \$742  ? 16'h7fff : i__payload[17:2];
+  assign \$744  = \$741  ? 16'hbfd9 : \$743 ;
+  assign \$745  = - $signed(\$744 );
+  assign \$746  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$747  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$748  = \$747  ? 16'h7fff : i__payload[17:2];
+  assign \$749  = \$746  ? 16'hbfd9 : \$748 ;
+  assign \$750  = \$740 [15] ? \$745  : { \$749 [15], \$749  };
+  assign \$751  = \$750 [14:0] >= 11'h580;
+  assign \$752  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$753  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$754  = \$753  ? 16'h7fff : i__payload[17:2];
+  assign \$755  = \$752  ? 16'hbfd9 : \$754 ;
+  assign \$756  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$757  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$758  = \$757  ? 16'h7fff : i__payload[17:2];
+  assign \$759  = \$756  ? 16'hbfd9 : \$758 ;
+  assign \$760  = - $signed(\$759 );
+  assign \$761  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$762  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$763  = \$762  ? 16'h7fff : i__payload[17:2];
+  assign \$764  = \$761  ? 16'hbfd9 : \$763 ;
+  assign \$765  = \$755 [15] ? \$760  : { \$764 [15], \$764  };
+  assign \$766  = \$765 [14:0] >= 12'h980;
+  assign \$767  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$768  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$769  = \$768  ? 16'h7fff : i__payload[17:2];
+  assign \$770  = \$767  ? 16'hbfd9 : \$769 ;
+  assign \$771  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$772  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$773  = \$772  ? 16'h7fff : i__payload[17:2];
+  assign \$774  = \$771  ? 16'hbfd9 : \$773 ;
+  assign \$775  = - $signed(\$774 );
+  assign \$776  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$777  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$778  = \$777  ? 16'h7fff : i__payload[17:2];
+  assign \$779  = \$776  ? 16'hbfd9 : \$778 ;
+  assign \$780  = \$770 [15] ? \$775  : { \$779 [15], \$779  };
+  assign \$781  = \$780 [14:0] >= 12'hd80;
+  assign \$782  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$783  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$784  = \$783  ? 16'h7fff : i__payload[17:2];
+  assign \$785  = \$782  ? 16'hbfd9 : \$784 ;
+  assign \$786  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$787  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$788  = \$787  ? 16'h7fff : i__payload[17:2];
+  assign \$789  = \$786  ? 16'hbfd9 : \$788 ;
+  assign \$790  = - $signed(\$789 );
+  assign \$791  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$792  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$793  = \$792  ? 16'h7fff : i__payload[17:2];
+  assign \$794  = \$791  ? 16'hbfd9 : \$793 ;
+  assign \$795  = \$785 [15] ? \$790  : { \$794 [15], \$794  };
+  assign \$796  = \$795 [14:0] >= 13'h1180;
+  assign \$797  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$798  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$799  = \$798  ? 16'h7fff : i__payload[17:2];
+  assign \$800  = \$797  ? 16'hbfd9 : \$799 ;
+  assign \$801  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$802  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$803  = \$802  ? 16'h7fff : i__payload[17:2];
+  assign \$804  = \$801  ? 16'hbfd9 : \$803 ;
+  assign \$805  = - $signed(\$804 );
+  assign \$806  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$807  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$808  = \$807  ? 16'h7fff : i__payload[17:2];
+  assign \$809  = \$806  ? 16'hbfd9 : \$808 ;
+  assign \$810  = \$800 [15] ? \$805  : { \$809 [15], \$809  };
+  assign \$811  = \$810 [14:0] >= 13'h1600;
+  assign \$812  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$813  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$814  = \$813  ? 16'h7fff : i__payload[17:2];
+  assign \$815  = \$812  ? 16'hbfd9 : \$814 ;
+  assign \$816  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$817  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$818  = \$817  ? 16'h7fff : i__payload[17:2];
+  assign \$819  = \$816  ? 16'hbfd9 : \$818 ;
+  assign \$820  = - $signed(\$819 );
+  assign \$821  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$822  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$823  = \$822  ? 16'h7fff : i__payload[17:2];
+  assign \$824  = \$821  ? 16'hbfd9 : \$823 ;
+  assign \$825  = \$815 [15] ? \$820  : { \$824 [15], \$824  };
+  assign \$826  = \$825 [14:0] >= 13'h1b00;
+  assign \$827  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$828  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$829  = \$828  ? 16'h7fff : i__payload[17:2];
+  assign \$830  = \$827  ? 16'hbfd9 : \$829 ;
+  assign \$831  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$832  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$833  = \$832  ? 16'h7fff : i__payload[17:2];
+  assign \$834  = \$831  ? 16'hbfd9 : \$833 ;
+  assign \$835  = - $signed(\$834 );
+  assign \$836  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$837  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$838  = \$837  ? 16'h7fff : i__payload[17:2];
+  assign \$839  = \$836  ? 16'hbfd9 : \$838 ;
+  assign \$840  = \$830 [15] ? \$835  : { \$839 [15], \$839  };
+  assign \$841  = \$840 [14:0] >= 14'h2580;
+  assign \$842  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$843  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$844  = \$843  ? 16'h7fff : i__payload[17:2];
+  assign \$845  = \$842  ? 16'hbfd9 : \$844 ;
+  assign \$846  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$847  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$848  = \$847  ? 16'h7fff : i__payload[17:2];
+  assign \$849  = \$846  ? 16'hbfd9 : \$848 ;
+  assign \$850  = - $signed(\$849 );
+  assign \$851  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$852  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$853  = \$852  ? 16'h7fff : i__payload[17:2];
+  assign \$854  = \$851  ? 16'hbfd9 : \$853 ;
+  assign \$855  = \$845 [15] ? \$850  : { \$854 [15], \$854  };
+  assign \$856  = \$855 [14:0] >= 14'h2c00;
+  assign \$857  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$858  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$859  = \$858  ? 16'h7fff : i__payload[17:2];
+  assign \$860  = \$857  ? 16'hbfd9 : \$859 ;
+  assign \$861  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$862  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$863  = \$862  ? 16'h7fff : i__payload[17:2];
+  assign \$864  = \$861  ? 16'hbfd9 : \$863 ;
+  assign \$865  = - $signed(\$864 );
+  assign \$866  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$867  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$868  = \$867  ? 16'h7fff : i__payload[17:2];
+  assign \$869  = \$866  ? 16'hbfd9 : \$868 ;
+  assign \$870  = \$860 [15] ? \$865  : { \$869 [15], \$869  };
+  assign \$871  = \$870 [14:0] >= 14'h3380;
+  assign \$872  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$873  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$874  = \$873  ? 16'h7fff : i__payload[17:2];
+  assign \$875  = \$872  ? 16'hbfd9 : \$874 ;
+  assign \$876  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$877  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$878  = \$877  ? 16'h7fff : i__payload[17:2];
+  assign \$879  = \$876  ? 16'hbfd9 : \$878 ;
+  assign \$880  = - $signed(\$879 );
+  assign \$881  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$882  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$883  = \$882  ? 16'h7fff : i__payload[17:2];
+  assign \$884  = \$881  ? 16'hbfd9 : \$883 ;
+  assign \$885  = \$875 [15] ? \$880  : { \$884 [15], \$884  };
+  assign \$886  = \$885 [14:0] >= 15'h4000;
+  assign \$887  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$888  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$889  = \$888  ? 16'h7fff : i__payload[17:2];
+  assign \$890  = \$887  ? 16'hbfd9 : \$889 ;
+  assign \$891  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$892  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$893  = \$892  ? 16'h7fff : i__payload[17:2];
+  assign \$894  = \$891  ? 16'hbfd9 : \$893 ;
+  assign \$895  = - $signed(\$894 );
+  assign \$896  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$897  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$898  = \$897  ? 16'h7fff : i__payload[17:2];
+  assign \$899  = \$896  ? 16'hbfd9 : \$898 ;
+  assign \$900  = \$890 [15] ? \$895  : { \$899 [15], \$899  };
+  assign \$901  = \$900 [14:0] >= 15'h6000;
+  assign \$902  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$903  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$904  = \$903  ? 16'h7fff : i__payload[17:2];
+  assign \$905  = \$902  ? 16'h80d5 : \$904 ;
+  assign \$906  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$907  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$908  = \$907  ? 16'h7fff : i__payload[17:2];
+  assign \$909  = \$906  ? 16'h80d5 : \$908 ;
+  assign \$910  = - $signed(\$909 );
+  assign \$911  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$912  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$913  = \$912  ? 16'h7fff : i__payload[17:2];
+  assign \$914  = \$911  ? 16'h80d5 : \$913 ;
+  assign \$915  = \$905 [15] ? \$910  : { \$914 [15], \$914  };
+  assign \$916  = \$915 [14:0] >= 11'h700;
+  assign \$917  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$918  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$919  = \$918  ? 16'h7fff : i__payload[17:2];
+  assign \$920  = \$917  ? 16'h80d5 : \$919 ;
+  assign \$921  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$922  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$923  = \$922  ? 16'h7fff : i__payload[17:2];
+  assign \$924  = \$921  ? 16'h80d5 : \$923 ;
+  assign \$925  = - $signed(\$924 );
+  assign \$926  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$927  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$928  = \$927  ? 16'h7fff : i__payload[17:2];
+  assign \$929  = \$926  ? 16'h80d5 : \$928 ;
+  assign \$930  = \$920 [15] ? \$925  : { \$929 [15], \$929  };
+  assign \$931  = \$930 [14:0] >= 12'hc80;
+  assign \$932  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$933  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$934  = \$933  ? 16'h7fff : i__payload[17:2];
+  assign \$935  = \$932  ? 16'h80d5 : \$934 ;
+  assign \$936  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$937  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$938  = \$937  ? 16'h7fff : i__payload[17:2];
+  assign \$939  = \$936  ? 16'h80d5 : \$938 ;
+  assign \$940  = - $signed(\$939 );
+  assign \$941  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$942  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$943  = \$942  ? 16'h7fff : i__payload[17:2];
+  assign \$944  = \$941  ? 16'h80d5 : \$943 ;
+  assign \$945  = \$935 [15] ? \$940  : { \$944 [15], \$944  };
+  assign \$946  = \$945 [14:0] >= 13'h1200;
+  assign \$947  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$948  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$949  = \$948  ? 16'h7fff : i__payload[17:2];
+  assign \$950  = \$947  ? 16'h80d5 : \$949 ;
+  assign \$951  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$952  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$953  = \$952  ? 16'h7fff : i__payload[17:2];
+  assign \$954  = \$951  ? 16'h80d5 : \$953 ;
+  assign \$955  = - $signed(\$954 );
+  assign \$956  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$957  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$958  = \$957  ? 16'h7fff : i__payload[17:2];
+  assign \$959  = \$956  ? 16'h80d5 : \$958 ;
+  assign \$960  = \$950 [15] ? \$955  : { \$959 [15], \$959  };
+  assign \$961  = \$960 [14:0] >= 13'h1780;
+  assign \$962  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$963  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$964  = \$963  ? 16'h7fff : i__payload[17:2];
+  assign \$965  = \$962  ? 16'h80d5 : \$964 ;
+  assign \$966  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$967  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$968  = \$967  ? 16'h7fff : i__payload[17:2];
+  assign \$969  = \$966  ? 16'h80d5 : \$968 ;
+  assign \$970  = - $signed(\$969 );
+  assign \$971  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$972  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$973  = \$972  ? 16'h7fff : i__payload[17:2];
+  assign \$974  = \$971  ? 16'h80d5 : \$973 ;
+  assign \$975  = \$965 [15] ? \$970  : { \$974 [15], \$974  };
+  assign \$976  = \$975 [14:0] >= 13'h1e00;
+  assign \$977  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$978  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$979  = \$978  ? 16'h7fff : i__payload[17:2];
+  assign \$980  = \$977  ? 16'h80d5 : \$979 ;
+  assign \$981  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$982  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$983  = \$982  ? 16'h7fff : i__payload[17:2];
+  assign \$984  = \$981  ? 16'h80d5 : \$983 ;
+  assign \$985  = - $signed(\$984 );
+  assign \$986  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$987  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$988  = \$987  ? 16'h7fff : i__payload[17:2];
+  assign \$989  = \$986  ? 16'h80d5 : \$988 ;
+  assign \$990  = \$980 [15] ? \$985  : { \$989 [15], \$989  };
+  assign \$991  = \$990 [14:0] >= 14'h2500;
+  assign \$992  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$993  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$994  = \$993  ? 16'h7fff : i__payload[17:2];
+  assign \$995  = \$992  ? 16'h80d5 : \$994 ;
+  assign \$996  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$997  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$998  = \$997  ? 16'h7fff : i__payload[17:2];
+  assign \$999  = \$996  ? 16'h80d5 : \$998 ;
+  assign \$1000  = - $signed(\$999 );
+  assign \$1001  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1002  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1003  = \$1002  ? 16'h7fff : i__payload[17:2];
+  assign \$1004  = \$1001  ? 16'h80d5 : \$1003 ;
+  assign \$1005  = \$995 [15] ? \$1000  : { \$1004 [15], \$1004  };
+  assign \$1006  = \$1005 [14:0] >= 14'h2d80;
+  assign \$1007  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1008  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1009  = \$1008  ? 16'h7fff : i__payload[17:2];
+  assign \$1010  = \$1007  ? 16'h80d5 : \$1009 ;
+  assign \$1011  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1012  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1013  = \$1012  ? 16'h7fff : i__payload[17:2];
+  assign \$1014  = \$1011  ? 16'h80d5 : \$1013 ;
+  assign \$1015  = - $signed(\$1014 );
+  assign \$1016  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1017  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1018  = \$1017  ? 16'h7fff : i__payload[17:2];
+  assign \$1019  = \$1016  ? 16'h80d5 : \$1018 ;
+  assign \$1020  = \$1010 [15] ? \$1015  : { \$1019 [15], \$1019  };
+  assign \$1021  = \$1020 [14:0] >= 15'h4280;
+  assign \$1022  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1023  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1024  = \$1023  ? 16'h7fff : i__payload[17:2];
+  assign \$1025  = \$1022  ? 16'h80d5 : \$1024 ;
+  assign \$1026  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1027  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1028  = \$1027  ? 16'h7fff : i__payload[17:2];
+  assign \$1029  = \$1026  ? 16'h80d5 : \$1028 ;
+  assign \$1030  = - $signed(\$1029 );
+  assign \$1031  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1032  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1033  = \$1032  ? 16'h7fff : i__payload[17:2];
+  assign \$1034  = \$1031  ? 16'h80d5 : \$1033 ;
+  assign \$1035  = \$1025 [15] ? \$1030  : { \$1034 [15], \$1034  };
+  assign \$1036  = \$1035 [14:0] >= 15'h5000;
+  assign \$1037  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1038  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1039  = \$1038  ? 16'h7fff : i__payload[17:2];
+  assign \$1040  = \$1037  ? 16'h80d5 : \$1039 ;
+  assign \$1041  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1042  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1043  = \$1042  ? 16'h7fff : i__payload[17:2];
+  assign \$1044  = \$1041  ? 16'h80d5 : \$1043 ;
+  assign \$1045  = - $signed(\$1044 );
+  assign \$1046  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1047  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1048  = \$1047  ? 16'h7fff : i__payload[17:2];
+  assign \$1049  = \$1046  ? 16'h80d5 : \$1048 ;
+  assign \$1050  = \$1040 [15] ? \$1045  : { \$1049 [15], \$1049  };
+  assign \$1051  = \$1050 [14:0] >= 15'h5e80;
+  assign \$1052  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1053  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1054  = \$1053  ? 16'h7fff : i__payload[17:2];
+  assign \$1055  = \$1052  ? 16'h80d5 : \$1054 ;
+  assign \$1056  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1057  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1058  = \$1057  ? 16'h7fff : i__payload[17:2];
+  assign \$1059  = \$1056  ? 16'h80d5 : \$1058 ;
+  assign \$1060  = - $signed(\$1059 );
+  assign \$1061  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1062  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1063  = \$1062  ? 16'h7fff : i__payload[17:2];
+  assign \$1064  = \$1061  ? 16'h80d5 : \$1063 ;
+  assign \$1065  = \$1055 [15] ? \$1060  : { \$1064 [15], \$1064  };
+  assign \$1066  = \$1065 [14:0] >= 15'h6f80;
+  assign \$1067  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$1068  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$1069  = \$1068  ? 16'h7fa0 : i__payload[17:2];
+  assign \$1070  = \$1067  ? 16'h8060 : \$1069 ;
+  assign \$1071  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$1072  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$1073  = \$1072  ? 16'h7fa0 : i__payload[17:2];
+  assign \$1074  = \$1071  ? 16'h8060 : \$1073 ;
+  assign \$1075  = - $signed(\$1074 );
+  assign \$1076  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$1077  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$1078  = \$1077  ? 16'h7fa0 : i__payload[17:2];
+  assign \$1079  = \$1076  ? 16'h8060 : \$1078 ;
+  assign \$1080  = \$1070 [15] ? \$1075  : { \$1079 [15], \$1079  };
+  assign \$1081  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$1082  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$1083  = \$1082  ? 16'h557b : i__payload[17:2];
+  assign \$1084  = \$1081  ? 16'ha1bb : \$1083 ;
+  assign \$1085  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$1086  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$1087  = \$1086  ? 16'h557b : i__payload[17:2];
+  assign \$1088  = \$1085  ? 16'ha1bb : \$1087 ;
+  assign \$1089  = - $signed(\$1088 );
+  assign \$1090  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$1091  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$1092  = \$1091  ? 16'h557b : i__payload[17:2];
+  assign \$1093  = \$1090  ? 16'ha1bb : \$1092 ;
+  assign \$1094  = \$1084 [15] ? \$1089  : { \$1093 [15], \$1093  };
+  assign \$1095  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$1096  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1097  = \$1096  ? 16'h7fff : i__payload[17:2];
+  assign \$1098  = \$1095  ? 16'hbfd9 : \$1097 ;
+  assign \$1099  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$1100  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1101  = \$1100  ? 16'h7fff : i__payload[17:2];
+  assign \$1102  = \$1099  ? 16'hbfd9 : \$1101 ;
+  assign \$1103  = - $signed(\$1102 );
+  assign \$1104  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$1105  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1106  = \$1105  ? 16'h7fff : i__payload[17:2];
+  assign \$1107  = \$1104  ? 16'hbfd9 : \$1106 ;
+  assign \$1108  = \$1098 [15] ? \$1103  : { \$1107 [15], \$1107  };
+  assign \$1109  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1110  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1111  = \$1110  ? 16'h7fff : i__payload[17:2];
+  assign \$1112  = \$1109  ? 16'h80d5 : \$1111 ;
+  assign \$1113  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1114  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1115  = \$1114  ? 16'h7fff : i__payload[17:2];
+  assign \$1116  = \$1113  ? 16'h80d5 : \$1115 ;
+  assign \$1117  = - $signed(\$1116 );
+  assign \$1118  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1119  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1120  = \$1119  ? 16'h7fff : i__payload[17:2];
+  assign \$1121  = \$1118  ? 16'h80d5 : \$1120 ;
+  assign \$1122  = \$1112 [15] ? \$1117  : { \$1121 [15], \$1121  };
+  assign \$1123  = $signed(i__payload[17:2]) < $signed(16'h8060);
+  assign \$1124  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
+  assign \$1125  = \$1124  ? 16'h7fa0 : i__payload[17:2];
+  assign \$1126  = \$1123  ? 16'h8060 : \$1125 ;
+  assign \$1127  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
+  assign \$1128  = $signed(i__payload[17:2]) > $signed(16'h557b);
+  assign \$1129  = \$1128  ? 16'h557b : i__payload[17:2];
+  assign \$1130  = \$1127  ? 16'ha1bb : \$1129 ;
+  assign \$1131  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
+  assign \$1132  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1133  = \$1132  ? 16'h7fff : i__payload[17:2];
+  assign \$1134  = \$1131  ? 16'hbfd9 : \$1133 ;
+  assign \$1135  = $signed(i__payload[17:2]) < $signed(16'h80d5);
+  assign \$1136  = $signed(i__payload[17:2]) > $signed(16'h7fff);
+  assign \$1137  = \$1136  ? 16'h7fff : i__payload[17:2];
+  assign \$1138  = \$1135  ? 16'h80d5 : \$1137 ;
+  assign \$1139  = 5'h17 + l0_u1_seg;
+  assign \$1140  = l0_x_p0 - \port__data$37 ;
+  assign \$1141  = l0_x_p0 - \port__data$37 ;
+  assign \$1142  = l0_x_p0 - \port__data$37 ;
+  assign \$1143  = l0_x_p0 - \port__data$37 ;
+  assign \$1148  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$1149  = 21'h100000 - \$1148 [19:0];
+  assign \$1150  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$1151  = l0_neg_p2 ? \$1149  : { 2'h0, \$1150 [19:0] };
+  assign \$1152  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$1153  = - $signed(\$1152 [19:0]);
+  assign \$1154  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$1155  = l0_neg_p2 ? \$1153  : { \$1154 [19], \$1154 [19:0] };
+  assign \$1156  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$1158  = $signed(\$1156 [19:0]) - $signed({ 1'h0, \$1157  });
+  assign \$1159  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$1160  = l0_neg_p2 ? \$1158  : { \$1159 [19], \$1159 [19], \$1159 [19], \$1159 [19], \$1159 [19:0] };
+  assign \$1161  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$1163  = $signed(\$1161 [19:0]) - $signed({ 1'h0, \$1162  });
+  assign \$1164  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$1165  = l0_neg_p2 ? \$1163  : { \$1164 [19], \$1164 [19], \$1164 [19], \$1164 [19], \$1164 [19:0] };
+  assign \$1166  = \$1151 [19:0] + 4'h8;
+  assign \$1168  = \$1167  > 16'hffff;
+  assign \$1169  = \$1151 [19:0] + 4'h8;
+  assign \$1171  = \$1168  ? 21'h00ffff : \$1170 ;
+  assign \$1172  = $signed(\$1155 [19:0]) + $signed(5'h08);
+  assign \$1174  = $signed(\$1173 ) > $signed(16'h7fff);
+  assign \$1175  = $signed(\$1155 [19:0]) + $signed(5'h08);
+  assign \$1177  = $signed(\$1176 ) < $signed(16'h8000);
+  assign \$1178  = $signed(\$1155 [19:0]) + $signed(5'h08);
+  assign \$1180  = \$1177  ? 21'h1f8000 : \$1179 ;
+  assign \$1181  = \$1174  ? 21'h007fff : \$1180 ;
+  assign \$1182  = $signed(\$1160 [19:0]) + $signed(5'h08);
+  assign \$1184  = $signed(\$1183 ) > $signed(16'h7fff);
+  assign \$1185  = $signed(\$1160 [19:0]) + $signed(5'h08);
+  assign \$1187  = $signed(\$1186 ) < $signed(16'h8000);
+  assign \$1188  = $signed(\$1160 [19:0]) + $signed(5'h08);
+  assign \$1190  = \$1187  ? 21'h1f8000 : \$1189 ;
+  assign \$1191  = \$1184  ? 21'h007fff : \$1190 ;
+  assign \$1192  = $signed(\$1165 [19:0]) + $signed(5'h08);
+  assign \$1194  = $signed(\$1193 ) > $signed(16'h7fff);
+  assign \$1195  = $signed(\$1165 [19:0]) + $signed(5'h08);
+  assign \$1197  = $signed(\$1196 ) < $signed(16'h8000);
+  assign \$1198  = $signed(\$1165 [19:0]) + $signed(5'h08);
+  assign \$1200  = \$1197  ? 21'h1f8000 : \$1199 ;
+  assign \$1201  = \$1194  ? 21'h007fff : \$1200 ;
+  assign \$1202  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1203  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1204  = \$1203  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1205  = \$1202  ? 16'h8060 : \$1204 ;
+  assign \$1206  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1207  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1208  = \$1207  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1209  = \$1206  ? 16'h8060 : \$1208 ;
+  assign \$1210  = - $signed(\$1209 );
+  assign \$1211  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1212  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1213  = \$1212  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1214  = \$1211  ? 16'h8060 : \$1213 ;
+  assign \$1215  = \$1205 [15] ? \$1210  : { \$1214 [15], \$1214  };
+  assign \$1216  = \$1215 [14:0] >= 10'h300;
+  assign \$1217  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1218  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1219  = \$1218  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1220  = \$1217  ? 16'h8060 : \$1219 ;
+  assign \$1221  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1222  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1223  = \$1222  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1224  = \$1221  ? 16'h8060 : \$1223 ;
+  assign \$1225  = - $signed(\$1224 );
+  assign \$1226  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1227  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1228  = \$1227  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1229  = \$1226  ? 16'h8060 : \$1228 ;
+  assign \$1230  = \$1220 [15] ? \$1225  : { \$1229 [15], \$1229  };
+  assign \$1231  = \$1230 [14:0] >= 11'h600;
+  assign \$1232  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1233  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1234  = \$1233  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1235  = \$1232  ? 16'h8060 : \$1234 ;
+  assign \$1236  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1237  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1238  = \$1237  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1239  = \$1236  ? 16'h8060 : \$1238 ;
+  assign \$1240  = - $signed(\$1239 );
+  assign \$1241  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1242  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1243  = \$1242  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1244  = \$1241  ? 16'h8060 : \$1243 ;
+  assign \$1245  = \$1235 [15] ? \$1240  : { \$1244 [15], \$1244  };
+  assign \$1246  = \$1245 [14:0] >= 12'h900;
+  assign \$1247  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1248  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1249  = \$1248  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1250  = \$1247  ? 16'h8060 : \$1249 ;
+  assign \$1251  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1252  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1253  = \$1252  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1254  = \$1251  ? 16'h8060 : \$1253 ;
+  assign \$1255  = - $signed(\$1254 );
+  assign \$1256  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1257  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1258  = \$1257  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1259  = \$1256  ? 16'h8060 : \$1258 ;
+  assign \$1260  = \$1250 [15] ? \$1255  : { \$1259 [15], \$1259  };
+  assign \$1261  = \$1260 [14:0] >= 12'hc80;
+  assign \$1262  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1263  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1264  = \$1263  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1265  = \$1262  ? 16'h8060 : \$1264 ;
+  assign \$1266  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1267  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1268  = \$1267  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1269  = \$1266  ? 16'h8060 : \$1268 ;
+  assign \$1270  = - $signed(\$1269 );
+  assign \$1271  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1272  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1273  = \$1272  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1274  = \$1271  ? 16'h8060 : \$1273 ;
+  assign \$1275  = \$1265 [15] ? \$1270  : { \$1274 [15], \$1274  };
+  assign \$1276  = \$1275 [14:0] >= 13'h1080;
+  assign \$1277  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1278  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1279  = \$1278  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1280  = \$1277  ? 16'h8060 : \$1279 ;
+  assign \$1281  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1282  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1283  = \$1282  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1284  = \$1281  ? 16'h8060 : \$1283 ;
+  assign \$1285  = - $signed(\$1284 );
+  assign \$1286  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1287  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1288  = \$1287  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1289  = \$1286  ? 16'h8060 : \$1288 ;
+  assign \$1290  = \$1280 [15] ? \$1285  : { \$1289 [15], \$1289  };
+  assign \$1291  = \$1290 [14:0] >= 13'h1980;
+  assign \$1292  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1293  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1294  = \$1293  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1295  = \$1292  ? 16'h8060 : \$1294 ;
+  assign \$1296  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1297  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1298  = \$1297  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1299  = \$1296  ? 16'h8060 : \$1298 ;
+  assign \$1300  = - $signed(\$1299 );
+  assign \$1301  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1302  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1303  = \$1302  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1304  = \$1301  ? 16'h8060 : \$1303 ;
+  assign \$1305  = \$1295 [15] ? \$1300  : { \$1304 [15], \$1304  };
+  assign \$1306  = \$1305 [14:0] >= 13'h1d80;
+  assign \$1307  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1308  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1309  = \$1308  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1310  = \$1307  ? 16'h8060 : \$1309 ;
+  assign \$1311  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1312  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1313  = \$1312  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1314  = \$1311  ? 16'h8060 : \$1313 ;
+  assign \$1315  = - $signed(\$1314 );
+  assign \$1316  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1317  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1318  = \$1317  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1319  = \$1316  ? 16'h8060 : \$1318 ;
+  assign \$1320  = \$1310 [15] ? \$1315  : { \$1319 [15], \$1319  };
+  assign \$1321  = \$1320 [14:0] >= 14'h2180;
+  assign \$1322  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1323  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1324  = \$1323  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1325  = \$1322  ? 16'h8060 : \$1324 ;
+  assign \$1326  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1327  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1328  = \$1327  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1329  = \$1326  ? 16'h8060 : \$1328 ;
+  assign \$1330  = - $signed(\$1329 );
+  assign \$1331  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1332  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1333  = \$1332  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1334  = \$1331  ? 16'h8060 : \$1333 ;
+  assign \$1335  = \$1325 [15] ? \$1330  : { \$1334 [15], \$1334  };
+  assign \$1336  = \$1335 [14:0] >= 14'h2600;
+  assign \$1337  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1338  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1339  = \$1338  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1340  = \$1337  ? 16'h8060 : \$1339 ;
+  assign \$1341  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1342  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1343  = \$1342  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1344  = \$1341  ? 16'h8060 : \$1343 ;
+  assign \$1345  = - $signed(\$1344 );
+  assign \$1346  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1347  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1348  = \$1347  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1349  = \$1346  ? 16'h8060 : \$1348 ;
+  assign \$1350  = \$1340 [15] ? \$1345  : { \$1349 [15], \$1349  };
+  assign \$1351  = \$1350 [14:0] >= 14'h2a80;
+  assign \$1352  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1353  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1354  = \$1353  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1355  = \$1352  ? 16'h8060 : \$1354 ;
+  assign \$1356  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1357  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1358  = \$1357  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1359  = \$1356  ? 16'h8060 : \$1358 ;
+  assign \$1360  = - $signed(\$1359 );
+  assign \$1361  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1362  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1363  = \$1362  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1364  = \$1361  ? 16'h8060 : \$1363 ;
+  assign \$1365  = \$1355 [15] ? \$1360  : { \$1364 [15], \$1364  };
+  assign \$1366  = \$1365 [14:0] >= 14'h2e80;
+  assign \$1367  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1368  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1369  = \$1368  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1370  = \$1367  ? 16'h8060 : \$1369 ;
+  assign \$1371  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1372  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1373  = \$1372  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1374  = \$1371  ? 16'h8060 : \$1373 ;
+  assign \$1375  = - $signed(\$1374 );
+  assign \$1376  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1377  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1378  = \$1377  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1379  = \$1376  ? 16'h8060 : \$1378 ;
+  assign \$1380  = \$1370 [15] ? \$1375  : { \$1379 [15], \$1379  };
+  assign \$1381  = \$1380 [14:0] >= 14'h3300;
+  assign \$1382  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1383  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1384  = \$1383  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1385  = \$1382  ? 16'h8060 : \$1384 ;
+  assign \$1386  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1387  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1388  = \$1387  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1389  = \$1386  ? 16'h8060 : \$1388 ;
+  assign \$1390  = - $signed(\$1389 );
+  assign \$1391  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1392  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1393  = \$1392  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1394  = \$1391  ? 16'h8060 : \$1393 ;
+  assign \$1395  = \$1385 [15] ? \$1390  : { \$1394 [15], \$1394  };
+  assign \$1396  = \$1395 [14:0] >= 14'h3800;
+  assign \$1397  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1398  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1399  = \$1398  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1400  = \$1397  ? 16'h8060 : \$1399 ;
+  assign \$1401  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1402  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1403  = \$1402  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1404  = \$1401  ? 16'h8060 : \$1403 ;
+  assign \$1405  = - $signed(\$1404 );
+  assign \$1406  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1407  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1408  = \$1407  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1409  = \$1406  ? 16'h8060 : \$1408 ;
+  assign \$1410  = \$1400 [15] ? \$1405  : { \$1409 [15], \$1409  };
+  assign \$1411  = \$1410 [14:0] >= 14'h3d00;
+  assign \$1412  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1413  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1414  = \$1413  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1415  = \$1412  ? 16'h8060 : \$1414 ;
+  assign \$1416  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1417  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1418  = \$1417  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1419  = \$1416  ? 16'h8060 : \$1418 ;
+  assign \$1420  = - $signed(\$1419 );
+  assign \$1421  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1422  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1423  = \$1422  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1424  = \$1421  ? 16'h8060 : \$1423 ;
+  assign \$1425  = \$1415 [15] ? \$1420  : { \$1424 [15], \$1424  };
+  assign \$1426  = \$1425 [14:0] >= 15'h4200;
+  assign \$1427  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1428  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1429  = \$1428  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1430  = \$1427  ? 16'h8060 : \$1429 ;
+  assign \$1431  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1432  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1433  = \$1432  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1434  = \$1431  ? 16'h8060 : \$1433 ;
+  assign \$1435  = - $signed(\$1434 );
+  assign \$1436  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1437  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1438  = \$1437  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1439  = \$1436  ? 16'h8060 : \$1438 ;
+  assign \$1440  = \$1430 [15] ? \$1435  : { \$1439 [15], \$1439  };
+  assign \$1441  = \$1440 [14:0] >= 15'h4800;
+  assign \$1442  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1443  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1444  = \$1443  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1445  = \$1442  ? 16'h8060 : \$1444 ;
+  assign \$1446  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1447  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1448  = \$1447  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1449  = \$1446  ? 16'h8060 : \$1448 ;
+  assign \$1450  = - $signed(\$1449 );
+  assign \$1451  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1452  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1453  = \$1452  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1454  = \$1451  ? 16'h8060 : \$1453 ;
+  assign \$1455  = \$1445 [15] ? \$1450  : { \$1454 [15], \$1454  };
+  assign \$1456  = \$1455 [14:0] >= 15'h4e00;
+  assign \$1457  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1458  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1459  = \$1458  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1460  = \$1457  ? 16'h8060 : \$1459 ;
+  assign \$1461  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1462  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1463  = \$1462  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1464  = \$1461  ? 16'h8060 : \$1463 ;
+  assign \$1465  = - $signed(\$1464 );
+  assign \$1466  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1467  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1468  = \$1467  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1469  = \$1466  ? 16'h8060 : \$1468 ;
+  assign \$1470  = \$1460 [15] ? \$1465  : { \$1469 [15], \$1469  };
+  assign \$1471  = \$1470 [14:0] >= 15'h5500;
+  assign \$1472  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1473  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1474  = \$1473  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1475  = \$1472  ? 16'h8060 : \$1474 ;
+  assign \$1476  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1477  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1478  = \$1477  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1479  = \$1476  ? 16'h8060 : \$1478 ;
+  assign \$1480  = - $signed(\$1479 );
+  assign \$1481  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1482  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1483  = \$1482  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1484  = \$1481  ? 16'h8060 : \$1483 ;
+  assign \$1485  = \$1475 [15] ? \$1480  : { \$1484 [15], \$1484  };
+  assign \$1486  = \$1485 [14:0] >= 15'h5c80;
+  assign \$1487  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1488  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1489  = \$1488  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1490  = \$1487  ? 16'h8060 : \$1489 ;
+  assign \$1491  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1492  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1493  = \$1492  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1494  = \$1491  ? 16'h8060 : \$1493 ;
+  assign \$1495  = - $signed(\$1494 );
+  assign \$1496  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1497  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1498  = \$1497  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1499  = \$1496  ? 16'h8060 : \$1498 ;
+  assign \$1500  = \$1490 [15] ? \$1495  : { \$1499 [15], \$1499  };
+  assign \$1501  = \$1500 [14:0] >= 15'h6480;
+  assign \$1502  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1503  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1504  = \$1503  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1505  = \$1502  ? 16'h8060 : \$1504 ;
+  assign \$1506  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1507  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1508  = \$1507  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1509  = \$1506  ? 16'h8060 : \$1508 ;
+  assign \$1510  = - $signed(\$1509 );
+  assign \$1511  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1512  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1513  = \$1512  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1514  = \$1511  ? 16'h8060 : \$1513 ;
+  assign \$1515  = \$1505 [15] ? \$1510  : { \$1514 [15], \$1514  };
+  assign \$1516  = \$1515 [14:0] >= 15'h6d80;
+  assign \$1517  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1518  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1519  = \$1518  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1520  = \$1517  ? 16'h8060 : \$1519 ;
+  assign \$1521  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1522  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1523  = \$1522  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1524  = \$1521  ? 16'h8060 : \$1523 ;
+  assign \$1525  = - $signed(\$1524 );
+  assign \$1526  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$1527  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$1528  = \$1527  ? 16'h7fa0 : i__payload[33:18];
+  assign \$1529  = \$1526  ? 16'h8060 : \$1528 ;
+  assign \$1530  = \$1520 [15] ? \$1525  : { \$1529 [15], \$1529  };
+  assign \$1531  = \$1530 [14:0] >= 15'h7900;
+  assign \$1532  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1533  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1534  = \$1533  ? 16'h557b : i__payload[33:18];
+  assign \$1535  = \$1532  ? 16'ha1bb : \$1534 ;
+  assign \$1536  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1537  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1538  = \$1537  ? 16'h557b : i__payload[33:18];
+  assign \$1539  = \$1536  ? 16'ha1bb : \$1538 ;
+  assign \$1540  = - $signed(\$1539 );
+  assign \$1541  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1542  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1543  = \$1542  ? 16'h557b : i__payload[33:18];
+  assign \$1544  = \$1541  ? 16'ha1bb : \$1543 ;
+  assign \$1545  = \$1535 [15] ? \$1540  : { \$1544 [15], \$1544  };
+  assign \$1546  = \$1545 [14:0] >= 9'h137;
+  assign \$1547  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1548  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1549  = \$1548  ? 16'h557b : i__payload[33:18];
+  assign \$1550  = \$1547  ? 16'ha1bb : \$1549 ;
+  assign \$1551  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1552  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1553  = \$1552  ? 16'h557b : i__payload[33:18];
+  assign \$1554  = \$1551  ? 16'ha1bb : \$1553 ;
+  assign \$1555  = - $signed(\$1554 );
+  assign \$1556  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1557  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1558  = \$1557  ? 16'h557b : i__payload[33:18];
+  assign \$1559  = \$1556  ? 16'ha1bb : \$1558 ;
+  assign \$1560  = \$1550 [15] ? \$1555  : { \$1559 [15], \$1559  };
+  assign \$1561  = \$1560 [14:0] >= 10'h273;
+  assign \$1562  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1563  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1564  = \$1563  ? 16'h557b : i__payload[33:18];
+  assign \$1565  = \$1562  ? 16'ha1bb : \$1564 ;
+  assign \$1566  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1567  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1568  = \$1567  ? 16'h557b : i__payload[33:18];
+  assign \$1569  = \$1566  ? 16'ha1bb : \$1568 ;
+  assign \$1570  = - $signed(\$1569 );
+  assign \$1571  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1572  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1573  = \$1572  ? 16'h557b : i__payload[33:18];
+  assign \$1574  = \$1571  ? 16'ha1bb : \$1573 ;
+  assign \$1575  = \$1565 [15] ? \$1570  : { \$1574 [15], \$1574  };
+  assign \$1576  = \$1575 [14:0] >= 10'h3ba;
+  assign \$1577  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1578  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1579  = \$1578  ? 16'h557b : i__payload[33:18];
+  assign \$1580  = \$1577  ? 16'ha1bb : \$1579 ;
+  assign \$1581  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1582  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1583  = \$1582  ? 16'h557b : i__payload[33:18];
+  assign \$1584  = \$1581  ? 16'ha1bb : \$1583 ;
+  assign \$1585  = - $signed(\$1584 );
+  assign \$1586  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1587  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1588  = \$1587  ? 16'h557b : i__payload[33:18];
+  assign \$1589  = \$1586  ? 16'ha1bb : \$1588 ;
+  assign \$1590  = \$1580 [15] ? \$1585  : { \$1589 [15], \$1589  };
+  assign \$1591  = \$1590 [14:0] >= 11'h514;
+  assign \$1592  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1593  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1594  = \$1593  ? 16'h557b : i__payload[33:18];
+  assign \$1595  = \$1592  ? 16'ha1bb : \$1594 ;
+  assign \$1596  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1597  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1598  = \$1597  ? 16'h557b : i__payload[33:18];
+  assign \$1599  = \$1596  ? 16'ha1bb : \$1598 ;
+  assign \$1600  = - $signed(\$1599 );
+  assign \$1601  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1602  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1603  = \$1602  ? 16'h557b : i__payload[33:18];
+  assign \$1604  = \$1601  ? 16'ha1bb : \$1603 ;
+  assign \$1605  = \$1595 [15] ? \$1600  : { \$1604 [15], \$1604  };
+  assign \$1606  = \$1605 [14:0] >= 11'h68d;
+  assign \$1607  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1608  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1609  = \$1608  ? 16'h557b : i__payload[33:18];
+  assign \$1610  = \$1607  ? 16'ha1bb : \$1609 ;
+  assign \$1611  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1612  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1613  = \$1612  ? 16'h557b : i__payload[33:18];
+  assign \$1614  = \$1611  ? 16'ha1bb : \$1613 ;
+  assign \$1615  = - $signed(\$1614 );
+  assign \$1616  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1617  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1618  = \$1617  ? 16'h557b : i__payload[33:18];
+  assign \$1619  = \$1616  ? 16'ha1bb : \$1618 ;
+  assign \$1620  = \$1610 [15] ? \$1615  : { \$1619 [15], \$1619  };
+  assign \$1621  = \$1620 [14:0] >= 12'h842;
+  assign \$1622  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1623  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1624  = \$1623  ? 16'h557b : i__payload[33:18];
+  assign \$1625  = \$1622  ? 16'ha1bb : \$1624 ;
+  assign \$1626  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1627  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1628  = \$1627  ? 16'h557b : i__payload[33:18];
+  assign \$1629  = \$1626  ? 16'ha1bb : \$1628 ;
+  assign \$1630  = - $signed(\$1629 );
+  assign \$1631  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1632  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1633  = \$1632  ? 16'h557b : i__payload[33:18];
+  assign \$1634  = \$1631  ? 16'ha1bb : \$1633 ;
+  assign \$1635  = \$1625 [15] ? \$1630  : { \$1634 [15], \$1634  };
+  assign \$1636  = \$1635 [14:0] >= 12'hace;
+  assign \$1637  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1638  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1639  = \$1638  ? 16'h557b : i__payload[33:18];
+  assign \$1640  = \$1637  ? 16'ha1bb : \$1639 ;
+  assign \$1641  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1642  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1643  = \$1642  ? 16'h557b : i__payload[33:18];
+  assign \$1644  = \$1641  ? 16'ha1bb : \$1643 ;
+  assign \$1645  = - $signed(\$1644 );
+  assign \$1646  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1647  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1648  = \$1647  ? 16'h557b : i__payload[33:18];
+  assign \$1649  = \$1646  ? 16'ha1bb : \$1648 ;
+  assign \$1650  = \$1640 [15] ? \$1645  : { \$1649 [15], \$1649  };
+  assign \$1651  = \$1650 [14:0] >= 12'hd39;
+  assign \$1652  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1653  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1654  = \$1653  ? 16'h557b : i__payload[33:18];
+  assign \$1655  = \$1652  ? 16'ha1bb : \$1654 ;
+  assign \$1656  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1657  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1658  = \$1657  ? 16'h557b : i__payload[33:18];
+  assign \$1659  = \$1656  ? 16'ha1bb : \$1658 ;
+  assign \$1660  = - $signed(\$1659 );
+  assign \$1661  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1662  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1663  = \$1662  ? 16'h557b : i__payload[33:18];
+  assign \$1664  = \$1661  ? 16'ha1bb : \$1663 ;
+  assign \$1665  = \$1655 [15] ? \$1660  : { \$1664 [15], \$1664  };
+  assign \$1666  = \$1665 [14:0] >= 12'hf24;
+  assign \$1667  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1668  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1669  = \$1668  ? 16'h557b : i__payload[33:18];
+  assign \$1670  = \$1667  ? 16'ha1bb : \$1669 ;
+  assign \$1671  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1672  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1673  = \$1672  ? 16'h557b : i__payload[33:18];
+  assign \$1674  = \$1671  ? 16'ha1bb : \$1673 ;
+  assign \$1675  = - $signed(\$1674 );
+  assign \$1676  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1677  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1678  = \$1677  ? 16'h557b : i__payload[33:18];
+  assign \$1679  = \$1676  ? 16'ha1bb : \$1678 ;
+  assign \$1680  = \$1670 [15] ? \$1675  : { \$1679 [15], \$1679  };
+  assign \$1681  = \$1680 [14:0] >= 13'h10ee;
+  assign \$1682  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1683  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1684  = \$1683  ? 16'h557b : i__payload[33:18];
+  assign \$1685  = \$1682  ? 16'ha1bb : \$1684 ;
+  assign \$1686  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1687  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1688  = \$1687  ? 16'h557b : i__payload[33:18];
+  assign \$1689  = \$1686  ? 16'ha1bb : \$1688 ;
+  assign \$1690  = - $signed(\$1689 );
+  assign \$1691  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1692  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1693  = \$1692  ? 16'h557b : i__payload[33:18];
+  assign \$1694  = \$1691  ? 16'ha1bb : \$1693 ;
+  assign \$1695  = \$1685 [15] ? \$1690  : { \$1694 [15], \$1694  };
+  assign \$1696  = \$1695 [14:0] >= 13'h12ae;
+  assign \$1697  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1698  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1699  = \$1698  ? 16'h557b : i__payload[33:18];
+  assign \$1700  = \$1697  ? 16'ha1bb : \$1699 ;
+  assign \$1701  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1702  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1703  = \$1702  ? 16'h557b : i__payload[33:18];
+  assign \$1704  = \$1701  ? 16'ha1bb : \$1703 ;
+  assign \$1705  = - $signed(\$1704 );
+  assign \$1706  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1707  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1708  = \$1707  ? 16'h557b : i__payload[33:18];
+  assign \$1709  = \$1706  ? 16'ha1bb : \$1708 ;
+  assign \$1710  = \$1700 [15] ? \$1705  : { \$1709 [15], \$1709  };
+  assign \$1711  = \$1710 [14:0] >= 13'h1470;
+  assign \$1712  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1713  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1714  = \$1713  ? 16'h557b : i__payload[33:18];
+  assign \$1715  = \$1712  ? 16'ha1bb : \$1714 ;
+  assign \$1716  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1717  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1718  = \$1717  ? 16'h557b : i__payload[33:18];
+  assign \$1719  = \$1716  ? 16'ha1bb : \$1718 ;
+  assign \$1720  = - $signed(\$1719 );
+  assign \$1721  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1722  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1723  = \$1722  ? 16'h557b : i__payload[33:18];
+  assign \$1724  = \$1721  ? 16'ha1bb : \$1723 ;
+  assign \$1725  = \$1715 [15] ? \$1720  : { \$1724 [15], \$1724  };
+  assign \$1726  = \$1725 [14:0] >= 13'h163b;
+  assign \$1727  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1728  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1729  = \$1728  ? 16'h557b : i__payload[33:18];
+  assign \$1730  = \$1727  ? 16'ha1bb : \$1729 ;
+  assign \$1731  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1732  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1733  = \$1732  ? 16'h557b : i__payload[33:18];
+  assign \$1734  = \$1731  ? 16'ha1bb : \$1733 ;
+  assign \$1735  = - $signed(\$1734 );
+  assign \$1736  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1737  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1738  = \$1737  ? 16'h557b : i__payload[33:18];
+  assign \$1739  = \$1736  ? 16'ha1bb : \$1738 ;
+  assign \$1740  = \$1730 [15] ? \$1735  : { \$1739 [15], \$1739  };
+  assign \$1741  = \$1740 [14:0] >= 13'h1816;
+  assign \$1742  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1743  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1744  = \$1743  ? 16'h557b : i__payload[33:18];
+  assign \$1745  = \$1742  ? 16'ha1bb : \$1744 ;
+  assign \$1746  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1747  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1748  = \$1747  ? 16'h557b : i__payload[33:18];
+  assign \$1749  = \$1746  ? 16'ha1bb : \$1748 ;
+  assign \$1750  = - $signed(\$1749 );
+  assign \$1751  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1752  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1753  = \$1752  ? 16'h557b : i__payload[33:18];
+  assign \$1754  = \$1751  ? 16'ha1bb : \$1753 ;
+  assign \$1755  = \$1745 [15] ? \$1750  : { \$1754 [15], \$1754  };
+  assign \$1756  = \$1755 [14:0] >= 13'h1a07;
+  assign \$1757  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1758  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1759  = \$1758  ? 16'h557b : i__payload[33:18];
+  assign \$1760  = \$1757  ? 16'ha1bb : \$1759 ;
+  assign \$1761  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1762  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1763  = \$1762  ? 16'h557b : i__payload[33:18];
+  assign \$1764  = \$1761  ? 16'ha1bb : \$1763 ;
+  assign \$1765  = - $signed(\$1764 );
+  assign \$1766  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1767  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1768  = \$1767  ? 16'h557b : i__payload[33:18];
+  assign \$1769  = \$1766  ? 16'ha1bb : \$1768 ;
+  assign \$1770  = \$1760 [15] ? \$1765  : { \$1769 [15], \$1769  };
+  assign \$1771  = \$1770 [14:0] >= 13'h1c14;
+  assign \$1772  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1773  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1774  = \$1773  ? 16'h557b : i__payload[33:18];
+  assign \$1775  = \$1772  ? 16'ha1bb : \$1774 ;
+  assign \$1776  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1777  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1778  = \$1777  ? 16'h557b : i__payload[33:18];
+  assign \$1779  = \$1776  ? 16'ha1bb : \$1778 ;
+  assign \$1780  = - $signed(\$1779 );
+  assign \$1781  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1782  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1783  = \$1782  ? 16'h557b : i__payload[33:18];
+  assign \$1784  = \$1781  ? 16'ha1bb : \$1783 ;
+  assign \$1785  = \$1775 [15] ? \$1780  : { \$1784 [15], \$1784  };
+  assign \$1786  = \$1785 [14:0] >= 13'h1e46;
+  assign \$1787  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1788  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1789  = \$1788  ? 16'h557b : i__payload[33:18];
+  assign \$1790  = \$1787  ? 16'ha1bb : \$1789 ;
+  assign \$1791  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1792  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1793  = \$1792  ? 16'h557b : i__payload[33:18];
+  assign \$1794  = \$1791  ? 16'ha1bb : \$1793 ;
+  assign \$1795  = - $signed(\$1794 );
+  assign \$1796  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1797  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1798  = \$1797  ? 16'h557b : i__payload[33:18];
+  assign \$1799  = \$1796  ? 16'ha1bb : \$1798 ;
+  assign \$1800  = \$1790 [15] ? \$1795  : { \$1799 [15], \$1799  };
+  assign \$1801  = \$1800 [14:0] >= 14'h20a5;
+  assign \$1802  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1803  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1804  = \$1803  ? 16'h557b : i__payload[33:18];
+  assign \$1805  = \$1802  ? 16'ha1bb : \$1804 ;
+  assign \$1806  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1807  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1808  = \$1807  ? 16'h557b : i__payload[33:18];
+  assign \$1809  = \$1806  ? 16'ha1bb : \$1808 ;
+  assign \$1810  = - $signed(\$1809 );
+  assign \$1811  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1812  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1813  = \$1812  ? 16'h557b : i__payload[33:18];
+  assign \$1814  = \$1811  ? 16'ha1bb : \$1813 ;
+  assign \$1815  = \$1805 [15] ? \$1810  : { \$1814 [15], \$1814  };
+  assign \$1816  = \$1815 [14:0] >= 14'h233b;
+  assign \$1817  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1818  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1819  = \$1818  ? 16'h557b : i__payload[33:18];
+  assign \$1820  = \$1817  ? 16'ha1bb : \$1819 ;
+  assign \$1821  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1822  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1823  = \$1822  ? 16'h557b : i__payload[33:18];
+  assign \$1824  = \$1821  ? 16'ha1bb : \$1823 ;
+  assign \$1825  = - $signed(\$1824 );
+  assign \$1826  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1827  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1828  = \$1827  ? 16'h557b : i__payload[33:18];
+  assign \$1829  = \$1826  ? 16'ha1bb : \$1828 ;
+  assign \$1830  = \$1820 [15] ? \$1825  : { \$1829 [15], \$1829  };
+  assign \$1831  = \$1830 [14:0] >= 14'h2619;
+  assign \$1832  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1833  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1834  = \$1833  ? 16'h557b : i__payload[33:18];
+  assign \$1835  = \$1832  ? 16'ha1bb : \$1834 ;
+  assign \$1836  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1837  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1838  = \$1837  ? 16'h557b : i__payload[33:18];
+  assign \$1839  = \$1836  ? 16'ha1bb : \$1838 ;
+  assign \$1840  = - $signed(\$1839 );
+  assign \$1841  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1842  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1843  = \$1842  ? 16'h557b : i__payload[33:18];
+  assign \$1844  = \$1841  ? 16'ha1bb : \$1843 ;
+  assign \$1845  = \$1835 [15] ? \$1840  : { \$1844 [15], \$1844  };
+  assign \$1846  = \$1845 [14:0] >= 14'h2953;
+  assign \$1847  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1848  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1849  = \$1848  ? 16'h557b : i__payload[33:18];
+  assign \$1850  = \$1847  ? 16'ha1bb : \$1849 ;
+  assign \$1851  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1852  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1853  = \$1852  ? 16'h557b : i__payload[33:18];
+  assign \$1854  = \$1851  ? 16'ha1bb : \$1853 ;
+  assign \$1855  = - $signed(\$1854 );
+  assign \$1856  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1857  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1858  = \$1857  ? 16'h557b : i__payload[33:18];
+  assign \$1859  = \$1856  ? 16'ha1bb : \$1858 ;
+  assign \$1860  = \$1850 [15] ? \$1855  : { \$1859 [15], \$1859  };
+  assign \$1861  = \$1860 [14:0] >= 14'h2d06;
+  assign \$1862  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1863  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1864  = \$1863  ? 16'h557b : i__payload[33:18];
+  assign \$1865  = \$1862  ? 16'ha1bb : \$1864 ;
+  assign \$1866  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1867  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1868  = \$1867  ? 16'h557b : i__payload[33:18];
+  assign \$1869  = \$1866  ? 16'ha1bb : \$1868 ;
+  assign \$1870  = - $signed(\$1869 );
+  assign \$1871  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1872  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1873  = \$1872  ? 16'h557b : i__payload[33:18];
+  assign \$1874  = \$1871  ? 16'ha1bb : \$1873 ;
+  assign \$1875  = \$1865 [15] ? \$1870  : { \$1874 [15], \$1874  };
+  assign \$1876  = \$1875 [14:0] >= 14'h3160;
+  assign \$1877  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1878  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1879  = \$1878  ? 16'h557b : i__payload[33:18];
+  assign \$1880  = \$1877  ? 16'ha1bb : \$1879 ;
+  assign \$1881  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1882  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1883  = \$1882  ? 16'h557b : i__payload[33:18];
+  assign \$1884  = \$1881  ? 16'ha1bb : \$1883 ;
+  assign \$1885  = - $signed(\$1884 );
+  assign \$1886  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1887  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1888  = \$1887  ? 16'h557b : i__payload[33:18];
+  assign \$1889  = \$1886  ? 16'ha1bb : \$1888 ;
+  assign \$1890  = \$1880 [15] ? \$1885  : { \$1889 [15], \$1889  };
+  assign \$1891  = \$1890 [14:0] >= 14'h36ad;
+  assign \$1892  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1893  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1894  = \$1893  ? 16'h557b : i__payload[33:18];
+  assign \$1895  = \$1892  ? 16'ha1bb : \$1894 ;
+  assign \$1896  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1897  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1898  = \$1897  ? 16'h557b : i__payload[33:18];
+  assign \$1899  = \$1896  ? 16'ha1bb : \$1898 ;
+  assign \$1900  = - $signed(\$1899 );
+  assign \$1901  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1902  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1903  = \$1902  ? 16'h557b : i__payload[33:18];
+  assign \$1904  = \$1901  ? 16'ha1bb : \$1903 ;
+  assign \$1905  = \$1895 [15] ? \$1900  : { \$1904 [15], \$1904  };
+  assign \$1906  = \$1905 [14:0] >= 14'h3d76;
+  assign \$1907  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1908  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1909  = \$1908  ? 16'h557b : i__payload[33:18];
+  assign \$1910  = \$1907  ? 16'ha1bb : \$1909 ;
+  assign \$1911  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1912  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1913  = \$1912  ? 16'h557b : i__payload[33:18];
+  assign \$1914  = \$1911  ? 16'ha1bb : \$1913 ;
+  assign \$1915  = - $signed(\$1914 );
+  assign \$1916  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1917  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1918  = \$1917  ? 16'h557b : i__payload[33:18];
+  assign \$1919  = \$1916  ? 16'ha1bb : \$1918 ;
+  assign \$1920  = \$1910 [15] ? \$1915  : { \$1919 [15], \$1919  };
+  assign \$1921  = \$1920 [14:0] >= 15'h46ed;
+  assign \$1922  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1923  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1924  = \$1923  ? 16'h557b : i__payload[33:18];
+  assign \$1925  = \$1922  ? 16'ha1bb : \$1924 ;
+  assign \$1926  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1927  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1928  = \$1927  ? 16'h557b : i__payload[33:18];
+  assign \$1929  = \$1926  ? 16'ha1bb : \$1928 ;
+  assign \$1930  = - $signed(\$1929 );
+  assign \$1931  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$1932  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$1933  = \$1932  ? 16'h557b : i__payload[33:18];
+  assign \$1934  = \$1931  ? 16'ha1bb : \$1933 ;
+  assign \$1935  = \$1925 [15] ? \$1930  : { \$1934 [15], \$1934  };
+  assign \$1936  = \$1935 [14:0] >= 15'h56ab;
+  assign \$1937  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1938  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1939  = \$1938  ? 16'h7fff : i__payload[33:18];
+  assign \$1940  = \$1937  ? 16'hbfd9 : \$1939 ;
+  assign \$1941  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1942  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1943  = \$1942  ? 16'h7fff : i__payload[33:18];
+  assign \$1944  = \$1941  ? 16'hbfd9 : \$1943 ;
+  assign \$1945  = - $signed(\$1944 );
+  assign \$1946  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1947  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1948  = \$1947  ? 16'h7fff : i__payload[33:18];
+  assign \$1949  = \$1946  ? 16'hbfd9 : \$1948 ;
+  assign \$1950  = \$1940 [15] ? \$1945  : { \$1949 [15], \$1949  };
+  assign \$1951  = \$1950 [14:0] >= 11'h580;
+  assign \$1952  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1953  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1954  = \$1953  ? 16'h7fff : i__payload[33:18];
+  assign \$1955  = \$1952  ? 16'hbfd9 : \$1954 ;
+  assign \$1956  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1957  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1958  = \$1957  ? 16'h7fff : i__payload[33:18];
+  assign \$1959  = \$1956  ? 16'hbfd9 : \$1958 ;
+  assign \$1960  = - $signed(\$1959 );
+  assign \$1961  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1962  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1963  = \$1962  ? 16'h7fff : i__payload[33:18];
+  assign \$1964  = \$1961  ? 16'hbfd9 : \$1963 ;
+  assign \$1965  = \$1955 [15] ? \$1960  : { \$1964 [15], \$1964  };
+  assign \$1966  = \$1965 [14:0] >= 12'h980;
+  assign \$1967  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1968  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1969  = \$1968  ? 16'h7fff : i__payload[33:18];
+  assign \$1970  = \$1967  ? 16'hbfd9 : \$1969 ;
+  assign \$1971  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1972  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1973  = \$1972  ? 16'h7fff : i__payload[33:18];
+  assign \$1974  = \$1971  ? 16'hbfd9 : \$1973 ;
+  assign \$1975  = - $signed(\$1974 );
+  assign \$1976  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1977  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1978  = \$1977  ? 16'h7fff : i__payload[33:18];
+  assign \$1979  = \$1976  ? 16'hbfd9 : \$1978 ;
+  assign \$1980  = \$1970 [15] ? \$1975  : { \$1979 [15], \$1979  };
+  assign \$1981  = \$1980 [14:0] >= 12'hd80;
+  assign \$1982  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1983  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1984  = \$1983  ? 16'h7fff : i__payload[33:18];
+  assign \$1985  = \$1982  ? 16'hbfd9 : \$1984 ;
+  assign \$1986  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1987  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1988  = \$1987  ? 16'h7fff : i__payload[33:18];
+  assign \$1989  = \$1986  ? 16'hbfd9 : \$1988 ;
+  assign \$1990  = - $signed(\$1989 );
+  assign \$1991  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1992  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1993  = \$1992  ? 16'h7fff : i__payload[33:18];
+  assign \$1994  = \$1991  ? 16'hbfd9 : \$1993 ;
+  assign \$1995  = \$1985 [15] ? \$1990  : { \$1994 [15], \$1994  };
+  assign \$1996  = \$1995 [14:0] >= 13'h1180;
+  assign \$1997  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$1998  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$1999  = \$1998  ? 16'h7fff : i__payload[33:18];
+  assign \$2000  = \$1997  ? 16'hbfd9 : \$1999 ;
+  assign \$2001  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2002  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2003  = \$2002  ? 16'h7fff : i__payload[33:18];
+  assign \$2004  = \$2001  ? 16'hbfd9 : \$2003 ;
+  assign \$2005  = - $signed(\$2004 );
+  assign \$2006  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2007  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2008  = \$2007  ? 16'h7fff : i__payload[33:18];
+  assign \$2009  = \$2006  ? 16'hbfd9 : \$2008 ;
+  assign \$2010  = \$2000 [15] ? \$2005  : { \$2009 [15], \$2009  };
+  assign \$2011  = \$2010 [14:0] >= 13'h1600;
+  assign \$2012  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2013  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2014  = \$2013  ? 16'h7fff : i__payload[33:18];
+  assign \$2015  = \$2012  ? 16'hbfd9 : \$2014 ;
+  assign \$2016  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2017  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2018  = \$2017  ? 16'h7fff : i__payload[33:18];
+  assign \$2019  = \$2016  ? 16'hbfd9 : \$2018 ;
+  assign \$2020  = - $signed(\$2019 );
+  assign \$2021  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2022  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2023  = \$2022  ? 16'h7fff : i__payload[33:18];
+  assign \$2024  = \$2021  ? 16'hbfd9 : \$2023 ;
+  assign \$2025  = \$2015 [15] ? \$2020  : { \$2024 [15], \$2024  };
+  assign \$2026  = \$2025 [14:0] >= 13'h1b00;
+  assign \$2027  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2028  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2029  = \$2028  ? 16'h7fff : i__payload[33:18];
+  assign \$2030  = \$2027  ? 16'hbfd9 : \$2029 ;
+  assign \$2031  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2032  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2033  = \$2032  ? 16'h7fff : i__payload[33:18];
+  assign \$2034  = \$2031  ? 16'hbfd9 : \$2033 ;
+  assign \$2035  = - $signed(\$2034 );
+  assign \$2036  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2037  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2038  = \$2037  ? 16'h7fff : i__payload[33:18];
+  assign \$2039  = \$2036  ? 16'hbfd9 : \$2038 ;
+  assign \$2040  = \$2030 [15] ? \$2035  : { \$2039 [15], \$2039  };
+  assign \$2041  = \$2040 [14:0] >= 14'h2580;
+  assign \$2042  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2043  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2044  = \$2043  ? 16'h7fff : i__payload[33:18];
+  assign \$2045  = \$2042  ? 16'hbfd9 : \$2044 ;
+  assign \$2046  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2047  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2048  = \$2047  ? 16'h7fff : i__payload[33:18];
+  assign \$2049  = \$2046  ? 16'hbfd9 : \$2048 ;
+  assign \$2050  = - $signed(\$2049 );
+  assign \$2051  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2052  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2053  = \$2052  ? 16'h7fff : i__payload[33:18];
+  assign \$2054  = \$2051  ? 16'hbfd9 : \$2053 ;
+  assign \$2055  = \$2045 [15] ? \$2050  : { \$2054 [15], \$2054  };
+  assign \$2056  = \$2055 [14:0] >= 14'h2c00;
+  assign \$2057  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2058  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2059  = \$2058  ? 16'h7fff : i__payload[33:18];
+  assign \$2060  = \$2057  ? 16'hbfd9 : \$2059 ;
+  assign \$2061  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2062  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2063  = \$2062  ? 16'h7fff : i__payload[33:18];
+  assign \$2064  = \$2061  ? 16'hbfd9 : \$2063 ;
+  assign \$2065  = - $signed(\$2064 );
+  assign \$2066  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2067  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2068  = \$2067  ? 16'h7fff : i__payload[33:18];
+  assign \$2069  = \$2066  ? 16'hbfd9 : \$2068 ;
+  assign \$2070  = \$2060 [15] ? \$2065  : { \$2069 [15], \$2069  };
+  assign \$2071  = \$2070 [14:0] >= 14'h3380;
+  assign \$2072  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2073  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2074  = \$2073  ? 16'h7fff : i__payload[33:18];
+  assign \$2075  = \$2072  ? 16'hbfd9 : \$2074 ;
+  assign \$2076  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2077  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2078  = \$2077  ? 16'h7fff : i__payload[33:18];
+  assign \$2079  = \$2076  ? 16'hbfd9 : \$2078 ;
+  assign \$2080  = - $signed(\$2079 );
+  assign \$2081  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2082  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2083  = \$2082  ? 16'h7fff : i__payload[33:18];
+  assign \$2084  = \$2081  ? 16'hbfd9 : \$2083 ;
+  assign \$2085  = \$2075 [15] ? \$2080  : { \$2084 [15], \$2084  };
+  assign \$2086  = \$2085 [14:0] >= 15'h4000;
+  assign \$2087  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2088  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2089  = \$2088  ? 16'h7fff : i__payload[33:18];
+  assign \$2090  = \$2087  ? 16'hbfd9 : \$2089 ;
+  assign \$2091  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2092  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2093  = \$2092  ? 16'h7fff : i__payload[33:18];
+  assign \$2094  = \$2091  ? 16'hbfd9 : \$2093 ;
+  assign \$2095  = - $signed(\$2094 );
+  assign \$2096  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2097  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2098  = \$2097  ? 16'h7fff : i__payload[33:18];
+  assign \$2099  = \$2096  ? 16'hbfd9 : \$2098 ;
+  assign \$2100  = \$2090 [15] ? \$2095  : { \$2099 [15], \$2099  };
+  assign \$2101  = \$2100 [14:0] >= 15'h6000;
+  assign \$2102  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2103  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2104  = \$2103  ? 16'h7fff : i__payload[33:18];
+  assign \$2105  = \$2102  ? 16'h80d5 : \$2104 ;
+  assign \$2106  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2107  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2108  = \$2107  ? 16'h7fff : i__payload[33:18];
+  assign \$2109  = \$2106  ? 16'h80d5 : \$2108 ;
+  assign \$2110  = - $signed(\$2109 );
+  assign \$2111  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2112  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2113  = \$2112  ? 16'h7fff : i__payload[33:18];
+  assign \$2114  = \$2111  ? 16'h80d5 : \$2113 ;
+  assign \$2115  = \$2105 [15] ? \$2110  : { \$2114 [15], \$2114  };
+  assign \$2116  = \$2115 [14:0] >= 11'h700;
+  assign \$2117  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2118  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2119  = \$2118  ? 16'h7fff : i__payload[33:18];
+  assign \$2120  = \$2117  ? 16'h80d5 : \$2119 ;
+  assign \$2121  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2122  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2123  = \$2122  ? 16'h7fff : i__payload[33:18];
+  assign \$2124  = \$2121  ? 16'h80d5 : \$2123 ;
+  assign \$2125  = - $signed(\$2124 );
+  assign \$2126  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2127  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2128  = \$2127  ? 16'h7fff : i__payload[33:18];
+  assign \$2129  = \$2126  ? 16'h80d5 : \$2128 ;
+  assign \$2130  = \$2120 [15] ? \$2125  : { \$2129 [15], \$2129  };
+  assign \$2131  = \$2130 [14:0] >= 12'hc80;
+  assign \$2132  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2133  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2134  = \$2133  ? 16'h7fff : i__payload[33:18];
+  assign \$2135  = \$2132  ? 16'h80d5 : \$2134 ;
+  assign \$2136  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2137  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2138  = \$2137  ? 16'h7fff : i__payload[33:18];
+  assign \$2139  = \$2136  ? 16'h80d5 : \$2138 ;
+  assign \$2140  = - $signed(\$2139 );
+  assign \$2141  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2142  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2143  = \$2142  ? 16'h7fff : i__payload[33:18];
+  assign \$2144  = \$2141  ? 16'h80d5 : \$2143 ;
+  assign \$2145  = \$2135 [15] ? \$2140  : { \$2144 [15], \$2144  };
+  assign \$2146  = \$2145 [14:0] >= 13'h1200;
+  assign \$2147  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2148  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2149  = \$2148  ? 16'h7fff : i__payload[33:18];
+  assign \$2150  = \$2147  ? 16'h80d5 : \$2149 ;
+  assign \$2151  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2152  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2153  = \$2152  ? 16'h7fff : i__payload[33:18];
+  assign \$2154  = \$2151  ? 16'h80d5 : \$2153 ;
+  assign \$2155  = - $signed(\$2154 );
+  assign \$2156  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2157  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2158  = \$2157  ? 16'h7fff : i__payload[33:18];
+  assign \$2159  = \$2156  ? 16'h80d5 : \$2158 ;
+  assign \$2160  = \$2150 [15] ? \$2155  : { \$2159 [15], \$2159  };
+  assign \$2161  = \$2160 [14:0] >= 13'h1780;
+  assign \$2162  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2163  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2164  = \$2163  ? 16'h7fff : i__payload[33:18];
+  assign \$2165  = \$2162  ? 16'h80d5 : \$2164 ;
+  assign \$2166  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2167  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2168  = \$2167  ? 16'h7fff : i__payload[33:18];
+  assign \$2169  = \$2166  ? 16'h80d5 : \$2168 ;
+  assign \$2170  = - $signed(\$2169 );
+  assign \$2171  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2172  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2173  = \$2172  ? 16'h7fff : i__payload[33:18];
+  assign \$2174  = \$2171  ? 16'h80d5 : \$2173 ;
+  assign \$2175  = \$2165 [15] ? \$2170  : { \$2174 [15], \$2174  };
+  assign \$2176  = \$2175 [14:0] >= 13'h1e00;
+  assign \$2177  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2178  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2179  = \$2178  ? 16'h7fff : i__payload[33:18];
+  assign \$2180  = \$2177  ? 16'h80d5 : \$2179 ;
+  assign \$2181  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2182  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2183  = \$2182  ? 16'h7fff : i__payload[33:18];
+  assign \$2184  = \$2181  ? 16'h80d5 : \$2183 ;
+  assign \$2185  = - $signed(\$2184 );
+  assign \$2186  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2187  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2188  = \$2187  ? 16'h7fff : i__payload[33:18];
+  assign \$2189  = \$2186  ? 16'h80d5 : \$2188 ;
+  assign \$2190  = \$2180 [15] ? \$2185  : { \$2189 [15], \$2189  };
+  assign \$2191  = \$2190 [14:0] >= 14'h2500;
+  assign \$2192  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2193  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2194  = \$2193  ? 16'h7fff : i__payload[33:18];
+  assign \$2195  = \$2192  ? 16'h80d5 : \$2194 ;
+  assign \$2196  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2197  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2198  = \$2197  ? 16'h7fff : i__payload[33:18];
+  assign \$2199  = \$2196  ? 16'h80d5 : \$2198 ;
+  assign \$2200  = - $signed(\$2199 );
+  assign \$2201  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2202  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2203  = \$2202  ? 16'h7fff : i__payload[33:18];
+  assign \$2204  = \$2201  ? 16'h80d5 : \$2203 ;
+  assign \$2205  = \$2195 [15] ? \$2200  : { \$2204 [15], \$2204  };
+  assign \$2206  = \$2205 [14:0] >= 14'h2d80;
+  assign \$2207  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2208  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2209  = \$2208  ? 16'h7fff : i__payload[33:18];
+  assign \$2210  = \$2207  ? 16'h80d5 : \$2209 ;
+  assign \$2211  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2212  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2213  = \$2212  ? 16'h7fff : i__payload[33:18];
+  assign \$2214  = \$2211  ? 16'h80d5 : \$2213 ;
+  assign \$2215  = - $signed(\$2214 );
+  assign \$2216  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2217  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2218  = \$2217  ? 16'h7fff : i__payload[33:18];
+  assign \$2219  = \$2216  ? 16'h80d5 : \$2218 ;
+  assign \$2220  = \$2210 [15] ? \$2215  : { \$2219 [15], \$2219  };
+  assign \$2221  = \$2220 [14:0] >= 15'h4280;
+  assign \$2222  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2223  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2224  = \$2223  ? 16'h7fff : i__payload[33:18];
+  assign \$2225  = \$2222  ? 16'h80d5 : \$2224 ;
+  assign \$2226  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2227  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2228  = \$2227  ? 16'h7fff : i__payload[33:18];
+  assign \$2229  = \$2226  ? 16'h80d5 : \$2228 ;
+  assign \$2230  = - $signed(\$2229 );
+  assign \$2231  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2232  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2233  = \$2232  ? 16'h7fff : i__payload[33:18];
+  assign \$2234  = \$2231  ? 16'h80d5 : \$2233 ;
+  assign \$2235  = \$2225 [15] ? \$2230  : { \$2234 [15], \$2234  };
+  assign \$2236  = \$2235 [14:0] >= 15'h5000;
+  assign \$2237  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2238  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2239  = \$2238  ? 16'h7fff : i__payload[33:18];
+  assign \$2240  = \$2237  ? 16'h80d5 : \$2239 ;
+  assign \$2241  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2242  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2243  = \$2242  ? 16'h7fff : i__payload[33:18];
+  assign \$2244  = \$2241  ? 16'h80d5 : \$2243 ;
+  assign \$2245  = - $signed(\$2244 );
+  assign \$2246  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2247  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2248  = \$2247  ? 16'h7fff : i__payload[33:18];
+  assign \$2249  = \$2246  ? 16'h80d5 : \$2248 ;
+  assign \$2250  = \$2240 [15] ? \$2245  : { \$2249 [15], \$2249  };
+  assign \$2251  = \$2250 [14:0] >= 15'h5e80;
+  assign \$2252  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2253  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2254  = \$2253  ? 16'h7fff : i__payload[33:18];
+  assign \$2255  = \$2252  ? 16'h80d5 : \$2254 ;
+  assign \$2256  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2257  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2258  = \$2257  ? 16'h7fff : i__payload[33:18];
+  assign \$2259  = \$2256  ? 16'h80d5 : \$2258 ;
+  assign \$2260  = - $signed(\$2259 );
+  assign \$2261  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2262  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2263  = \$2262  ? 16'h7fff : i__payload[33:18];
+  assign \$2264  = \$2261  ? 16'h80d5 : \$2263 ;
+  assign \$2265  = \$2255 [15] ? \$2260  : { \$2264 [15], \$2264  };
+  assign \$2266  = \$2265 [14:0] >= 15'h6f80;
+  assign \$2267  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$2268  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$2269  = \$2268  ? 16'h7fa0 : i__payload[33:18];
+  assign \$2270  = \$2267  ? 16'h8060 : \$2269 ;
+  assign \$2271  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$2272  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$2273  = \$2272  ? 16'h7fa0 : i__payload[33:18];
+  assign \$2274  = \$2271  ? 16'h8060 : \$2273 ;
+  assign \$2275  = - $signed(\$2274 );
+  assign \$2276  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$2277  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$2278  = \$2277  ? 16'h7fa0 : i__payload[33:18];
+  assign \$2279  = \$2276  ? 16'h8060 : \$2278 ;
+  assign \$2280  = \$2270 [15] ? \$2275  : { \$2279 [15], \$2279  };
+  assign \$2281  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$2282  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$2283  = \$2282  ? 16'h557b : i__payload[33:18];
+  assign \$2284  = \$2281  ? 16'ha1bb : \$2283 ;
+  assign \$2285  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$2286  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$2287  = \$2286  ? 16'h557b : i__payload[33:18];
+  assign \$2288  = \$2285  ? 16'ha1bb : \$2287 ;
+  assign \$2289  = - $signed(\$2288 );
+  assign \$2290  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$2291  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$2292  = \$2291  ? 16'h557b : i__payload[33:18];
+  assign \$2293  = \$2290  ? 16'ha1bb : \$2292 ;
+  assign \$2294  = \$2284 [15] ? \$2289  : { \$2293 [15], \$2293  };
+  assign \$2295  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2296  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2297  = \$2296  ? 16'h7fff : i__payload[33:18];
+  assign \$2298  = \$2295  ? 16'hbfd9 : \$2297 ;
+  assign \$2299  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2300  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2301  = \$2300  ? 16'h7fff : i__payload[33:18];
+  assign \$2302  = \$2299  ? 16'hbfd9 : \$2301 ;
+  assign \$2303  = - $signed(\$2302 );
+  assign \$2304  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2305  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2306  = \$2305  ? 16'h7fff : i__payload[33:18];
+  assign \$2307  = \$2304  ? 16'hbfd9 : \$2306 ;
+  assign \$2308  = \$2298 [15] ? \$2303  : { \$2307 [15], \$2307  };
+  assign \$2309  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2310  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2311  = \$2310  ? 16'h7fff : i__payload[33:18];
+  assign \$2312  = \$2309  ? 16'h80d5 : \$2311 ;
+  assign \$2313  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2314  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2315  = \$2314  ? 16'h7fff : i__payload[33:18];
+  assign \$2316  = \$2313  ? 16'h80d5 : \$2315 ;
+  assign \$2317  = - $signed(\$2316 );
+  assign \$2318  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2319  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2320  = \$2319  ? 16'h7fff : i__payload[33:18];
+  assign \$2321  = \$2318  ? 16'h80d5 : \$2320 ;
+  assign \$2322  = \$2312 [15] ? \$2317  : { \$2321 [15], \$2321  };
+  assign \$2323  = $signed(i__payload[33:18]) < $signed(16'h8060);
+  assign \$2324  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
+  assign \$2325  = \$2324  ? 16'h7fa0 : i__payload[33:18];
+  assign \$2326  = \$2323  ? 16'h8060 : \$2325 ;
+  assign \$2327  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
+  assign \$2328  = $signed(i__payload[33:18]) > $signed(16'h557b);
+  assign \$2329  = \$2328  ? 16'h557b : i__payload[33:18];
+  assign \$2330  = \$2327  ? 16'ha1bb : \$2329 ;
+  assign \$2331  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
+  assign \$2332  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2333  = \$2332  ? 16'h7fff : i__payload[33:18];
+  assign \$2334  = \$2331  ? 16'hbfd9 : \$2333 ;
+  assign \$2335  = $signed(i__payload[33:18]) < $signed(16'h80d5);
+  assign \$2336  = $signed(i__payload[33:18]) > $signed(16'h7fff);
+  assign \$2337  = \$2336  ? 16'h7fff : i__payload[33:18];
+  assign \$2338  = \$2335  ? 16'h80d5 : \$2337 ;
+  assign \$2339  = 5'h17 + l1_u1_seg;
+  assign \$2340  = l1_x_p0 - \port__data$82 ;
+  assign \$2341  = l1_x_p0 - \port__data$82 ;
+  assign \$2342  = l1_x_p0 - \port__data$82 ;
+  assign \$2343  = l1_x_p0 - \port__data$82 ;
+  assign \$2348  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$2349  = 21'h100000 - \$2348 [19:0];
+  assign \$2350  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$2351  = l1_neg_p2 ? \$2349  : { 2'h0, \$2350 [19:0] };
+  assign \$2352  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$2353  = - $signed(\$2352 [19:0]);
+  assign \$2354  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$2355  = l1_neg_p2 ? \$2353  : { \$2354 [19], \$2354 [19:0] };
+  assign \$2356  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$2358  = $signed(\$2356 [19:0]) - $signed({ 1'h0, \$2357  });
+  assign \$2359  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$2360  = l1_neg_p2 ? \$2358  : { \$2359 [19], \$2359 [19], \$2359 [19], \$2359 [19], \$2359 [19:0] };
+  assign \$2361  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$2363  = $signed(\$2361 [19:0]) - $signed({ 1'h0, \$2362  });
+  assign \$2364  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$2365  = l1_neg_p2 ? \$2363  : { \$2364 [19], \$2364 [19], \$2364 [19], \$2364 [19], \$2364 [19:0] };
+  assign \$2366  = \$2351 [19:0] + 4'h8;
+  assign \$2368  = \$2367  > 16'hffff;
+  assign \$2369  = \$2351 [19:0] + 4'h8;
+  assign \$2371  = \$2368  ? 21'h00ffff : \$2370 ;
+  assign \$2372  = $signed(\$2355 [19:0]) + $signed(5'h08);
+  assign \$2374  = $signed(\$2373 ) > $signed(16'h7fff);
+  assign \$2375  = $signed(\$2355 [19:0]) + $signed(5'h08);
+  assign \$2377  = $signed(\$2376 ) < $signed(16'h8000);
+  assign \$2378  = $signed(\$2355 [19:0]) + $signed(5'h08);
+  assign \$2380  = \$2377  ? 21'h1f8000 : \$2379 ;
+  assign \$2381  = \$2374  ? 21'h007fff : \$2380 ;
+  assign \$2382  = $signed(\$2360 [19:0]) + $signed(5'h08);
   assign \$2384  = $signed(\$2383 ) > $signed(16'h7fff);
-  assign \$2385  = $signed(\$2363 [19:0]) + $signed(5'h08);
+  assign \$2385  = $signed(\$2360 [19:0]) + $signed(5'h08);
   assign \$2387  = $signed(\$2386 ) < $signed(16'h8000);
-  assign \$2388  = $signed(\$2363 [19:0]) + $signed(5'h08);
+  assign \$2388  = $signed(\$2360 [19:0]) + $signed(5'h08);
   assign \$2390  = \$2387  ? 21'h1f8000 : \$2389 ;
   assign \$2391  = \$2384  ? 21'h007fff : \$2390 ;
-  assign \$2392  = $signed(\$2366 [19:0]) + $signed(5'h08);
+  assign \$2392  = $signed(\$2365 [19:0]) + $signed(5'h08);
   assign \$2394  = $signed(\$2393 ) > $signed(16'h7fff);
-  assign \$2395  = $signed(\$2366 [19:0]) + $signed(5'h08);
+  assign \$2395  = $signed(\$2365 [19:0]) + $signed(5'h08);
   assign \$2397  = $signed(\$2396 ) < $signed(16'h8000);
-  assign \$2398  = $signed(\$2366 [19:0]) + $signed(5'h08);
+  assign \$2398  = $signed(\$2365 [19:0]) + $signed(5'h08);
   assign \$2400  = \$2397  ? 21'h1f8000 : \$2399 ;
   assign \$2401  = \$2394  ? 21'h007fff : \$2400 ;
-  assign \$2402  = $signed(\$2369 [19:0]) + $signed(5'h08);
-  assign \$2404  = $signed(\$2403 ) > $signed(16'h7fff);
-  assign \$2405  = $signed(\$2369 [19:0]) + $signed(5'h08);
-  assign \$2407  = $signed(\$2406 ) < $signed(16'h8000);
-  assign \$2408  = $signed(\$2369 [19:0]) + $signed(5'h08);
-  assign \$2410  = \$2407  ? 21'h1f8000 : \$2409 ;
-  assign \$2411  = \$2404  ? 21'h007fff : \$2410 ;
-  assign \$2412  = $signed(l0_sr1) + $signed(l0_c0);
-  assign \$2413  = $signed(l1_sr1) + $signed(l1_c0);
+  assign \$2402  = $signed(l0_c2) * $signed({ 1'h0, l0_t1 });
+  assign \$2404  = $signed(\$2403 ) + $signed({ 1'h0, l0_c1_p1 });
+  assign \$2405  = \$2404 [31:0] * l0_t_p1;
+  assign \$2406  = $signed(l1_c2) * $signed({ 1'h0, l1_t1 });
+  assign \$2408  = $signed(\$2407 ) + $signed({ 1'h0, l1_c1_p1 });
+  assign \$2409  = \$2408 [31:0] * l1_t_p1;
   always @(posedge clk)
-    valid_0 <= \$2414 ;
+    valid_0 <= \$2410 ;
   always @(posedge clk)
-    valid_1 <= \$2415 ;
+    valid_1 <= \$2411 ;
   always @(posedge clk)
-    o__valid <= \$2416 ;
+    valid_2 <= \$2412 ;
   always @(posedge clk)
-    l0_unit_p0 <= \$2417 ;
+    o__valid <= \$2413 ;
   always @(posedge clk)
-    l0_x_p0 <= \$2418 ;
+    l0_unit_p0 <= \$2414 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$2419 ;
+    l0_x_p0 <= \$2415 ;
   always @(posedge clk)
-    l0_t_p0 <= \$2420 ;
+    l0_neg_p0 <= \$2416 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$2421 ;
+    l0_t_p0 <= \$2417 ;
   always @(posedge clk)
-    l0_acc_p1 <= \$2422 ;
+    l0_seg_p0 <= \$2418 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$2423 ;
+    l0_prod0_p1 <= \$2419 ;
   always @(posedge clk)
-    l0_x_p1 <= \$2424 ;
+    l0_c0_p1 <= \$2420 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$2425 ;
+    l0_c1_p1 <= \$2421 ;
   always @(posedge clk)
-    l0_y_p2 <= \$2426 ;
+    l0_unit_p1 <= \$2422 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$2427 ;
+    l0_x_p1 <= \$2423 ;
   always @(posedge clk)
-    l1_x_p0 <= \$2428 ;
+    l0_neg_p1 <= \$2424 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$2429 ;
+    l0_t_p1 <= \$2425 ;
   always @(posedge clk)
-    l1_t_p0 <= \$2430 ;
+    l0_prod1_p2 <= \$2426 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$2431 ;
+    l0_c0_p2 <= \$2427 ;
   always @(posedge clk)
-    l1_acc_p1 <= \$2432 ;
+    l0_unit_p2 <= \$2428 ;
   always @(posedge clk)
-    l1_unit_p1 <= \$2433 ;
+    l0_x_p2 <= \$2429 ;
   always @(posedge clk)
-    l1_x_p1 <= \$2434 ;
+    l0_neg_p2 <= \$2430 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$2435 ;
+    l0_t_p2 <= \$2431 ;
   always @(posedge clk)
-    l1_y_p2 <= \$2436 ;
+    l0_y_p3 <= \$2432 ;
+  always @(posedge clk)
+    l1_unit_p0 <= \$2433 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$2434 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$2435 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$2436 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$2437 ;
+  always @(posedge clk)
+    l1_prod0_p1 <= \$2438 ;
+  always @(posedge clk)
+    l1_c0_p1 <= \$2439 ;
+  always @(posedge clk)
+    l1_c1_p1 <= \$2440 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$2441 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$2442 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$2443 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$2444 ;
+  always @(posedge clk)
+    l1_prod1_p2 <= \$2445 ;
+  always @(posedge clk)
+    l1_c0_p2 <= \$2446 ;
+  always @(posedge clk)
+    l1_unit_p2 <= \$2447 ;
+  always @(posedge clk)
+    l1_x_p2 <= \$2448 ;
+  always @(posedge clk)
+    l1_neg_p2 <= \$2449 ;
+  always @(posedge clk)
+    l1_t_p2 <= \$2450 ;
+  always @(posedge clk)
+    l1_y_p3 <= \$2451 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    l0_u0_seg = 2'h0;
-    if (\$2 ) begin
-      l0_u0_seg = 2'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l0_u0_seg = 5'h00;
+    if (\$16 ) begin
+      l0_u0_seg = 5'h01;
     end
-    if (\$3 ) begin
-      l0_u0_seg = 2'h2;
+    if (\$31 ) begin
+      l0_u0_seg = 5'h02;
+    end
+    if (\$46 ) begin
+      l0_u0_seg = 5'h03;
+    end
+    if (\$61 ) begin
+      l0_u0_seg = 5'h04;
+    end
+    if (\$76 ) begin
+      l0_u0_seg = 5'h05;
+    end
+    if (\$91 ) begin
+      l0_u0_seg = 5'h06;
+    end
+    if (\$106 ) begin
+      l0_u0_seg = 5'h07;
+    end
+    if (\$121 ) begin
+      l0_u0_seg = 5'h08;
+    end
+    if (\$136 ) begin
+      l0_u0_seg = 5'h09;
+    end
+    if (\$151 ) begin
+      l0_u0_seg = 5'h0a;
+    end
+    if (\$166 ) begin
+      l0_u0_seg = 5'h0b;
+    end
+    if (\$181 ) begin
+      l0_u0_seg = 5'h0c;
+    end
+    if (\$196 ) begin
+      l0_u0_seg = 5'h0d;
+    end
+    if (\$211 ) begin
+      l0_u0_seg = 5'h0e;
+    end
+    if (\$226 ) begin
+      l0_u0_seg = 5'h0f;
+    end
+    if (\$241 ) begin
+      l0_u0_seg = 5'h10;
+    end
+    if (\$256 ) begin
+      l0_u0_seg = 5'h11;
+    end
+    if (\$271 ) begin
+      l0_u0_seg = 5'h12;
+    end
+    if (\$286 ) begin
+      l0_u0_seg = 5'h13;
+    end
+    if (\$301 ) begin
+      l0_u0_seg = 5'h14;
+    end
+    if (\$316 ) begin
+      l0_u0_seg = 5'h15;
+    end
+    if (\$331 ) begin
+      l0_u0_seg = 5'h16;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l0_u1_seg = 5'h00;
-    if (\$18 ) begin
+    if (\$346 ) begin
       l0_u1_seg = 5'h01;
     end
-    if (\$33 ) begin
+    if (\$361 ) begin
       l0_u1_seg = 5'h02;
     end
-    if (\$48 ) begin
+    if (\$376 ) begin
       l0_u1_seg = 5'h03;
     end
-    if (\$63 ) begin
+    if (\$391 ) begin
       l0_u1_seg = 5'h04;
     end
-    if (\$78 ) begin
+    if (\$406 ) begin
       l0_u1_seg = 5'h05;
     end
-    if (\$93 ) begin
+    if (\$421 ) begin
       l0_u1_seg = 5'h06;
     end
-    if (\$108 ) begin
+    if (\$436 ) begin
       l0_u1_seg = 5'h07;
     end
-    if (\$123 ) begin
+    if (\$451 ) begin
       l0_u1_seg = 5'h08;
     end
-    if (\$138 ) begin
+    if (\$466 ) begin
       l0_u1_seg = 5'h09;
     end
-    if (\$153 ) begin
+    if (\$481 ) begin
       l0_u1_seg = 5'h0a;
     end
-    if (\$168 ) begin
+    if (\$496 ) begin
       l0_u1_seg = 5'h0b;
     end
-    if (\$183 ) begin
+    if (\$511 ) begin
       l0_u1_seg = 5'h0c;
     end
-    if (\$198 ) begin
+    if (\$526 ) begin
       l0_u1_seg = 5'h0d;
     end
-    if (\$213 ) begin
+    if (\$541 ) begin
       l0_u1_seg = 5'h0e;
     end
-    if (\$228 ) begin
+    if (\$556 ) begin
       l0_u1_seg = 5'h0f;
     end
-    if (\$243 ) begin
+    if (\$571 ) begin
       l0_u1_seg = 5'h10;
     end
-    if (\$258 ) begin
+    if (\$586 ) begin
       l0_u1_seg = 5'h11;
     end
-    if (\$273 ) begin
+    if (\$601 ) begin
       l0_u1_seg = 5'h12;
     end
-    if (\$288 ) begin
+    if (\$616 ) begin
       l0_u1_seg = 5'h13;
     end
-    if (\$303 ) begin
+    if (\$631 ) begin
       l0_u1_seg = 5'h14;
     end
-    if (\$318 ) begin
+    if (\$646 ) begin
       l0_u1_seg = 5'h15;
     end
-    if (\$333 ) begin
+    if (\$661 ) begin
       l0_u1_seg = 5'h16;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    l0_u2_seg = 5'h00;
-    if (\$348 ) begin
-      l0_u2_seg = 5'h01;
+    if (\$676 ) begin
+      l0_u1_seg = 5'h17;
     end
-    if (\$363 ) begin
-      l0_u2_seg = 5'h02;
+    if (\$691 ) begin
+      l0_u1_seg = 5'h18;
     end
-    if (\$378 ) begin
-      l0_u2_seg = 5'h03;
+    if (\$706 ) begin
+      l0_u1_seg = 5'h19;
     end
-    if (\$393 ) begin
-      l0_u2_seg = 5'h04;
+    if (\$721 ) begin
+      l0_u1_seg = 5'h1a;
     end
-    if (\$408 ) begin
-      l0_u2_seg = 5'h05;
-    end
-    if (\$423 ) begin
-      l0_u2_seg = 5'h06;
-    end
-    if (\$438 ) begin
-      l0_u2_seg = 5'h07;
-    end
-    if (\$453 ) begin
-      l0_u2_seg = 5'h08;
-    end
-    if (\$468 ) begin
-      l0_u2_seg = 5'h09;
-    end
-    if (\$483 ) begin
-      l0_u2_seg = 5'h0a;
-    end
-    if (\$498 ) begin
-      l0_u2_seg = 5'h0b;
-    end
-    if (\$513 ) begin
-      l0_u2_seg = 5'h0c;
-    end
-    if (\$528 ) begin
-      l0_u2_seg = 5'h0d;
-    end
-    if (\$543 ) begin
-      l0_u2_seg = 5'h0e;
-    end
-    if (\$558 ) begin
-      l0_u2_seg = 5'h0f;
-    end
-    if (\$573 ) begin
-      l0_u2_seg = 5'h10;
-    end
-    if (\$588 ) begin
-      l0_u2_seg = 5'h11;
-    end
-    if (\$603 ) begin
-      l0_u2_seg = 5'h12;
-    end
-    if (\$618 ) begin
-      l0_u2_seg = 5'h13;
-    end
-    if (\$633 ) begin
-      l0_u2_seg = 5'h14;
-    end
-    if (\$648 ) begin
-      l0_u2_seg = 5'h15;
-    end
-    if (\$663 ) begin
-      l0_u2_seg = 5'h16;
-    end
-    if (\$678 ) begin
-      l0_u2_seg = 5'h17;
-    end
-    if (\$693 ) begin
-      l0_u2_seg = 5'h18;
-    end
-    if (\$708 ) begin
-      l0_u2_seg = 5'h19;
-    end
-    if (\$723 ) begin
-      l0_u2_seg = 5'h1a;
-    end
-    if (\$738 ) begin
-      l0_u2_seg = 5'h1b;
+    if (\$736 ) begin
+      l0_u1_seg = 5'h1b;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l0_u2_seg = 4'h0;
+    if (\$751 ) begin
+      l0_u2_seg = 4'h1;
+    end
+    if (\$766 ) begin
+      l0_u2_seg = 4'h2;
+    end
+    if (\$781 ) begin
+      l0_u2_seg = 4'h3;
+    end
+    if (\$796 ) begin
+      l0_u2_seg = 4'h4;
+    end
+    if (\$811 ) begin
+      l0_u2_seg = 4'h5;
+    end
+    if (\$826 ) begin
+      l0_u2_seg = 4'h6;
+    end
+    if (\$841 ) begin
+      l0_u2_seg = 4'h7;
+    end
+    if (\$856 ) begin
+      l0_u2_seg = 4'h8;
+    end
+    if (\$871 ) begin
+      l0_u2_seg = 4'h9;
+    end
+    if (\$886 ) begin
+      l0_u2_seg = 4'ha;
+    end
+    if (\$901 ) begin
+      l0_u2_seg = 4'hb;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l0_u3_seg = 4'h0;
-    if (\$753 ) begin
+    if (\$916 ) begin
       l0_u3_seg = 4'h1;
     end
-    if (\$768 ) begin
+    if (\$931 ) begin
       l0_u3_seg = 4'h2;
     end
-    if (\$783 ) begin
+    if (\$946 ) begin
       l0_u3_seg = 4'h3;
     end
-    if (\$798 ) begin
+    if (\$961 ) begin
       l0_u3_seg = 4'h4;
     end
-    if (\$813 ) begin
+    if (\$976 ) begin
       l0_u3_seg = 4'h5;
     end
-    if (\$828 ) begin
+    if (\$991 ) begin
       l0_u3_seg = 4'h6;
     end
-    if (\$843 ) begin
+    if (\$1006 ) begin
       l0_u3_seg = 4'h7;
     end
-    if (\$858 ) begin
+    if (\$1021 ) begin
       l0_u3_seg = 4'h8;
     end
-    if (\$873 ) begin
+    if (\$1036 ) begin
       l0_u3_seg = 4'h9;
     end
-    if (\$888 ) begin
+    if (\$1051 ) begin
       l0_u3_seg = 4'ha;
     end
-    if (\$903 ) begin
+    if (\$1066 ) begin
       l0_u3_seg = 4'hb;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    l0_u4_seg = 4'h0;
-    if (\$918 ) begin
-      l0_u4_seg = 4'h1;
-    end
-    if (\$933 ) begin
-      l0_u4_seg = 4'h2;
-    end
-    if (\$948 ) begin
-      l0_u4_seg = 4'h3;
-    end
-    if (\$963 ) begin
-      l0_u4_seg = 4'h4;
-    end
-    if (\$978 ) begin
-      l0_u4_seg = 4'h5;
-    end
-    if (\$993 ) begin
-      l0_u4_seg = 4'h6;
-    end
-    if (\$1008 ) begin
-      l0_u4_seg = 4'h7;
-    end
-    if (\$1023 ) begin
-      l0_u4_seg = 4'h8;
-    end
-    if (\$1038 ) begin
-      l0_u4_seg = 4'h9;
-    end
-    if (\$1053 ) begin
-      l0_u4_seg = 4'ha;
-    end
-    if (\$1068 ) begin
-      l0_u4_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (i__payload[2:0])
-      3'h0:
-          l0_x = i__payload[18:3];
-      3'h1:
-          l0_x = { 1'h0, \$1082 [14:0] };
-      3'h2:
-          l0_x = { 1'h0, \$1096 [14:0] };
-      3'h3:
-          l0_x = { 1'h0, \$1110 [14:0] };
+    casez (i__payload[1:0])
+      2'h0:
+          l0_x = \$1080 [14:0];
+      2'h1:
+          l0_x = \$1094 [14:0];
+      2'h2:
+          l0_x = \$1108 [14:0];
       default:
-          l0_x = { 1'h0, \$1124 [14:0] };
+          l0_x = \$1122 [14:0];
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (i__payload[2:0])
-      3'h0:
-          l0_neg = 1'h0;
-      3'h1:
-          l0_neg = \$1128 [15];
-      3'h2:
-          l0_neg = \$1132 [15];
-      3'h3:
-          l0_neg = \$1136 [15];
+    casez (i__payload[1:0])
+      2'h0:
+          l0_neg = \$1126 [15];
+      2'h1:
+          l0_neg = \$1130 [15];
+      2'h2:
+          l0_neg = \$1134 [15];
       default:
-          l0_neg = \$1140 [15];
+          l0_neg = \$1138 [15];
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (i__payload[2:0])
-      3'h0:
-          l0_t = i__payload[18:3];
-      3'h1:
-          l0_t = 16'h0000;
-      3'h2:
-          l0_t = 16'h0000;
-      3'h3:
-          l0_t = 16'h0000;
+    casez (i__payload[1:0])
+      2'h0:
+          l0_t = 1'h0;
+      2'h1:
+          l0_t = 1'h0;
+      2'h2:
+          l0_t = 1'h0;
       default:
-          l0_t = 16'h0000;
+          l0_t = 1'h0;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (i__payload[2:0])
-      3'h0:
-          l0_addr = 6'h00;
-      3'h1:
-          l0_addr = { 1'h0, l0_u1_seg };
-      3'h2:
-          l0_addr = \$1141 [5:0];
-      3'h3:
+    casez (i__payload[1:0])
+      2'h0:
+          l0_addr = { 1'h0, l0_u0_seg };
+      2'h1:
+          l0_addr = \$1139 [5:0];
+      2'h2:
           l0_addr = 6'h00;
       default:
           l0_addr = 6'h00;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (i__payload[2:0])
-      3'h0:
-          l0_seg = { 2'h0, l0_u0_seg };
-      3'h1:
+    casez (i__payload[1:0])
+      2'h0:
           l0_seg = 4'h0;
-      3'h2:
+      2'h1:
           l0_seg = 4'h0;
-      3'h3:
+      2'h2:
+          l0_seg = l0_u2_seg;
+      default:
           l0_seg = l0_u3_seg;
-      default:
-          l0_seg = l0_u4_seg;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0[1:0])
-      2'h0:
-          l0_u0_c0 = 33'h000000000;
-      2'h1:
-          l0_u0_c0 = 33'h040000000;
-      default:
-          l0_u0_c0 = 33'h080000000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_seg_p0)
       4'h0:
-          l0_u3_c0 = 20'hffffa;
+          l0_u2_c0 = 20'hffffa;
       4'h1:
-          l0_u3_c0 = 20'h037cf;
+          l0_u2_c0 = 20'h037cf;
       4'h2:
-          l0_u3_c0 = 20'h06df8;
+          l0_u2_c0 = 20'h06df8;
       4'h3:
-          l0_u3_c0 = 20'h0ace8;
+          l0_u2_c0 = 20'h0ace8;
       4'h4:
-          l0_u3_c0 = 20'h0f19a;
+          l0_u2_c0 = 20'h0f19a;
       4'h5:
-          l0_u3_c0 = 20'h14238;
+          l0_u2_c0 = 20'h14238;
       4'h6:
-          l0_u3_c0 = 20'h19c39;
+          l0_u2_c0 = 20'h19c39;
       4'h7:
-          l0_u3_c0 = 20'h2524a;
+          l0_u2_c0 = 20'h2524a;
       4'h8:
-          l0_u3_c0 = 20'h2bdec;
+          l0_u2_c0 = 20'h2bdec;
       4'h9:
-          l0_u3_c0 = 20'h33781;
+          l0_u2_c0 = 20'h33781;
       4'ha:
-          l0_u3_c0 = 20'h3fffe;
+          l0_u2_c0 = 20'h3fffe;
       default:
-          l0_u3_c0 = 20'h60002;
+          l0_u2_c0 = 20'h60002;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_seg_p0)
       4'h0:
-          l0_u4_c0 = 20'hffffb;
+          l0_u3_c0 = 20'hffffb;
       4'h1:
-          l0_u4_c0 = 20'h04409;
+          l0_u3_c0 = 20'h04409;
       4'h2:
-          l0_u4_c0 = 20'h08929;
+          l0_u3_c0 = 20'h08929;
       4'h3:
-          l0_u4_c0 = 20'h0d962;
+          l0_u3_c0 = 20'h0d962;
       4'h4:
-          l0_u4_c0 = 20'h1319b;
+          l0_u3_c0 = 20'h1319b;
       4'h5:
-          l0_u4_c0 = 20'h1a028;
+          l0_u3_c0 = 20'h1a028;
       4'h6:
-          l0_u4_c0 = 20'h21aa8;
+          l0_u3_c0 = 20'h21aa8;
       4'h7:
-          l0_u4_c0 = 20'h2aff1;
+          l0_u3_c0 = 20'h2aff1;
       4'h8:
-          l0_u4_c0 = 20'h4179c;
+          l0_u3_c0 = 20'h4179c;
       4'h9:
-          l0_u4_c0 = 20'h4f774;
+          l0_u3_c0 = 20'h4f774;
       4'ha:
-          l0_u4_c0 = 20'h5e3ea;
+          l0_u3_c0 = 20'h5e3ea;
       default:
-          l0_u4_c0 = 20'h6f655;
+          l0_u3_c0 = 20'h6f655;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_unit_p0)
-      3'h0:
-          l0_c0 = l0_u0_c0;
-      3'h1:
-          l0_c0 = { port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data };
-      3'h2:
-          l0_c0 = { port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data[20], port__data };
-      3'h3:
-          l0_c0 = { l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0[19], l0_u3_c0 };
-      default:
-          l0_c0 = { l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0[19], l0_u4_c0 };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0[1:0])
       2'h0:
-          l0_u0_c1 = 18'h00000;
+          l0_c0 = port__data;
       2'h1:
-          l0_u0_c1 = 18'h15555;
+          l0_c0 = port__data;
+      2'h2:
+          l0_c0 = { l0_u2_c0[19], l0_u2_c0 };
       default:
-          l0_u0_c1 = 18'h00000;
+          l0_c0 = { l0_u3_c0[19], l0_u3_c0 };
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_seg_p0)
       4'h0:
-          l0_u3_c1 = 32'd539571257;
+          l0_u2_c1 = 32'd539571257;
       4'h1:
-          l0_u3_c1 = 32'd824416485;
+          l0_u2_c1 = 32'd824416485;
       4'h2:
-          l0_u3_c1 = 32'd995112600;
+          l0_u2_c1 = 32'd995112600;
       4'h3:
-          l0_u3_c1 = 32'd1117823841;
+          l0_u2_c1 = 32'd1117823841;
       4'h4:
-          l0_u3_c1 = 32'd1189172733;
+          l0_u2_c1 = 32'd1189172733;
       4'h5:
-          l0_u3_c1 = 32'd1215158492;
+          l0_u2_c1 = 32'd1215158492;
       4'h6:
-          l0_u3_c1 = 32'd1200396598;
+          l0_u2_c1 = 32'd1200396598;
       4'h7:
-          l0_u3_c1 = 32'd1126080299;
+          l0_u2_c1 = 32'd1126080299;
       4'h8:
-          l0_u3_c1 = 32'd1095628912;
+          l0_u2_c1 = 32'd1095628912;
       4'h9:
-          l0_u3_c1 = 32'd1079059151;
+          l0_u2_c1 = 32'd1079059151;
       4'ha:
-          l0_u3_c1 = 32'd1073854746;
+          l0_u2_c1 = 32'd1073854746;
       default:
-          l0_u3_c1 = 32'd1073702504;
+          l0_u2_c1 = 32'd1073702504;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_seg_p0)
       4'h0:
-          l0_u4_c1 = 32'd538674187;
+          l0_u3_c1 = 32'd538674187;
       4'h1:
-          l0_u4_c1 = 32'd767459081;
+          l0_u3_c1 = 32'd767459081;
       4'h2:
-          l0_u4_c1 = 32'd921244261;
+          l0_u3_c1 = 32'd921244261;
       4'h3:
-          l0_u4_c1 = 32'd1038037810;
+          l0_u3_c1 = 32'd1038037810;
       4'h4:
-          l0_u4_c1 = 32'd1116946354;
+          l0_u3_c1 = 32'd1116946354;
       4'h5:
-          l0_u4_c1 = 32'd1166097475;
+          l0_u3_c1 = 32'd1166097475;
       4'h6:
-          l0_u4_c1 = 32'd1182685914;
+          l0_u3_c1 = 32'd1182685914;
       4'h7:
-          l0_u4_c1 = 32'd1174480701;
+          l0_u3_c1 = 32'd1174480701;
       4'h8:
-          l0_u4_c1 = 32'd1123886607;
+          l0_u3_c1 = 32'd1123886607;
       4'h9:
-          l0_u4_c1 = 32'd1101301978;
+          l0_u3_c1 = 32'd1101301978;
       4'ha:
-          l0_u4_c1 = 32'd1087225987;
+          l0_u3_c1 = 32'd1087225987;
       default:
-          l0_u4_c1 = 32'd1079404840;
+          l0_u3_c1 = 32'd1079404840;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_unit_p0)
-      3'h0:
-          l0_c1 = { l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1[17], l0_u0_c1 };
-      3'h1:
-          l0_c1 = \port__data$29 ;
-      3'h2:
-          l0_c1 = \port__data$29 ;
-      3'h3:
+      2'h0:
+          l0_c1 = \port__data$26 ;
+      2'h1:
+          l0_c1 = \port__data$26 ;
+      2'h2:
+          l0_c1 = l0_u2_c1;
+      default:
           l0_c1 = l0_u3_c1;
-      default:
-          l0_c1 = l0_u4_c1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_seg_p0)
       4'h0:
-          l0_u3_c2 = 18'h18b25;
+          l0_u2_c2 = 18'h18b25;
       4'h1:
-          l0_u3_c2 = 18'h144b9;
+          l0_u2_c2 = 18'h144b9;
       4'h2:
-          l0_u3_c2 = 18'h0eb29;
+          l0_u2_c2 = 18'h0eb29;
       4'h3:
-          l0_u3_c2 = 18'h087e8;
+          l0_u2_c2 = 18'h087e8;
       4'h4:
-          l0_u3_c2 = 18'h02ec0;
+          l0_u2_c2 = 18'h02ec0;
       4'h5:
-          l0_u3_c2 = 18'h3eb90;
+          l0_u2_c2 = 18'h3eb90;
       4'h6:
-          l0_u3_c2 = 18'h3ca4e;
+          l0_u2_c2 = 18'h3ca4e;
       4'h7:
-          l0_u3_c2 = 18'h3dc52;
+          l0_u2_c2 = 18'h3dc52;
       4'h8:
-          l0_u3_c2 = 18'h3ef4b;
+          l0_u2_c2 = 18'h3ef4b;
       4'h9:
-          l0_u3_c2 = 18'h3fc4a;
+          l0_u2_c2 = 18'h3fc4a;
       4'ha:
-          l0_u3_c2 = 18'h3ffed;
+          l0_u2_c2 = 18'h3ffed;
       default:
-          l0_u3_c2 = 18'h3fffb;
+          l0_u2_c2 = 18'h3fffb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_seg_p0)
       4'h0:
-          l0_u4_c2 = 17'h0f8f1;
+          l0_u3_c2 = 17'h0f8f1;
       4'h1:
-          l0_u4_c2 = 17'h0d4a2;
+          l0_u3_c2 = 17'h0d4a2;
       4'h2:
-          l0_u4_c2 = 17'h0a1ff;
+          l0_u3_c2 = 17'h0a1ff;
       4'h3:
-          l0_u4_c2 = 17'h06c47;
+          l0_u3_c2 = 17'h06c47;
       4'h4:
-          l0_u4_c2 = 17'h03abe;
+          l0_u3_c2 = 17'h03abe;
       4'h5:
-          l0_u4_c2 = 17'h012eb;
+          l0_u3_c2 = 17'h012eb;
       4'h6:
-          l0_u4_c2 = 17'h1f924;
+          l0_u3_c2 = 17'h1f924;
       4'h7:
-          l0_u4_c2 = 17'h1edac;
+          l0_u3_c2 = 17'h1edac;
       4'h8:
-          l0_u4_c2 = 17'h1f327;
+          l0_u3_c2 = 17'h1f327;
       4'h9:
-          l0_u4_c2 = 17'h1f888;
+          l0_u3_c2 = 17'h1f888;
       4'ha:
-          l0_u4_c2 = 17'h1fc63;
+          l0_u3_c2 = 17'h1fc63;
       default:
-          l0_u4_c2 = 17'h1fe76;
+          l0_u3_c2 = 17'h1fe76;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_unit_p0)
-      3'h0:
-          l0_c2 = 19'h00000;
-      3'h1:
-          l0_c2 = \port__data$35 ;
-      3'h2:
-          l0_c2 = \port__data$35 ;
-      3'h3:
-          l0_c2 = { l0_u3_c2[17], l0_u3_c2 };
+      2'h0:
+          l0_c2 = \port__data$32 ;
+      2'h1:
+          l0_c2 = \port__data$32 ;
+      2'h2:
+          l0_c2 = { l0_u2_c2[17], l0_u2_c2 };
       default:
-          l0_c2 = { l0_u4_c2[16], l0_u4_c2[16], l0_u4_c2 };
+          l0_c2 = { l0_u3_c2[16], l0_u3_c2[16], l0_u3_c2 };
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_unit_p0)
-      3'h0:
-          l0_t1 = l0_t_p0;
-      3'h1:
-          l0_t1 = { 4'h0, \$1142 [11:0] };
-      3'h2:
-          l0_t1 = { 4'h0, \$1143 [11:0] };
-      3'h3:
-          l0_t1 = { 3'h0, \$1144 [12:0] };
+      2'h0:
+          l0_t1 = { 1'h0, \$1140 [11:0] };
+      2'h1:
+          l0_t1 = { 1'h0, \$1141 [11:0] };
+      2'h2:
+          l0_t1 = \$1142 [12:0];
       default:
-          l0_t1 = { 3'h0, \$1145 [12:0] };
+          l0_t1 = \$1143 [12:0];
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_unit_p0)
-      3'h0:
-          l0_sr1 = { \$1150 [44], \$1150  };
-      3'h1:
-          l0_sr1 = { \$1151 [43], \$1151 [43], \$1151  };
-      3'h2:
-          l0_sr1 = { \$1152 [43], \$1152 [43], \$1152  };
-      3'h3:
-          l0_sr1 = { \$1153 [43], \$1153 [43], \$1153  };
+    casez (l0_unit_p2)
+      2'h0:
+          l0_sr1 = { 1'h0, \$1144  };
+      2'h1:
+          l0_sr1 = { 1'h0, \$1145  };
+      2'h2:
+          l0_sr1 = { 1'h0, \$1146  };
       default:
-          l0_sr1 = { \$1154 [43], \$1154 [43], \$1154  };
+          l0_sr1 = { 1'h0, \$1147  };
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_unit_p1)
-      3'h0:
-          l0_y2 = \$1170 [15:0];
-      3'h1:
-          l0_y2 = \$1176 [15:0];
-      3'h2:
-          l0_y2 = \$1186 [15:0];
-      3'h3:
-          l0_y2 = \$1196 [15:0];
+    casez (l0_unit_p2)
+      2'h0:
+          l0_y = \$1171 [15:0];
+      2'h1:
+          l0_y = \$1181 [15:0];
+      2'h2:
+          l0_y = \$1191 [15:0];
       default:
-          l0_y2 = \$1206 [15:0];
+          l0_y = \$1201 [15:0];
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    l1_u0_seg = 2'h0;
-    if (\$1207 ) begin
-      l1_u0_seg = 2'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l1_u0_seg = 5'h00;
+    if (\$1216 ) begin
+      l1_u0_seg = 5'h01;
     end
-    if (\$1208 ) begin
-      l1_u0_seg = 2'h2;
+    if (\$1231 ) begin
+      l1_u0_seg = 5'h02;
+    end
+    if (\$1246 ) begin
+      l1_u0_seg = 5'h03;
+    end
+    if (\$1261 ) begin
+      l1_u0_seg = 5'h04;
+    end
+    if (\$1276 ) begin
+      l1_u0_seg = 5'h05;
+    end
+    if (\$1291 ) begin
+      l1_u0_seg = 5'h06;
+    end
+    if (\$1306 ) begin
+      l1_u0_seg = 5'h07;
+    end
+    if (\$1321 ) begin
+      l1_u0_seg = 5'h08;
+    end
+    if (\$1336 ) begin
+      l1_u0_seg = 5'h09;
+    end
+    if (\$1351 ) begin
+      l1_u0_seg = 5'h0a;
+    end
+    if (\$1366 ) begin
+      l1_u0_seg = 5'h0b;
+    end
+    if (\$1381 ) begin
+      l1_u0_seg = 5'h0c;
+    end
+    if (\$1396 ) begin
+      l1_u0_seg = 5'h0d;
+    end
+    if (\$1411 ) begin
+      l1_u0_seg = 5'h0e;
+    end
+    if (\$1426 ) begin
+      l1_u0_seg = 5'h0f;
+    end
+    if (\$1441 ) begin
+      l1_u0_seg = 5'h10;
+    end
+    if (\$1456 ) begin
+      l1_u0_seg = 5'h11;
+    end
+    if (\$1471 ) begin
+      l1_u0_seg = 5'h12;
+    end
+    if (\$1486 ) begin
+      l1_u0_seg = 5'h13;
+    end
+    if (\$1501 ) begin
+      l1_u0_seg = 5'h14;
+    end
+    if (\$1516 ) begin
+      l1_u0_seg = 5'h15;
+    end
+    if (\$1531 ) begin
+      l1_u0_seg = 5'h16;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l1_u1_seg = 5'h00;
-    if (\$1223 ) begin
+    if (\$1546 ) begin
       l1_u1_seg = 5'h01;
     end
-    if (\$1238 ) begin
+    if (\$1561 ) begin
       l1_u1_seg = 5'h02;
     end
-    if (\$1253 ) begin
+    if (\$1576 ) begin
       l1_u1_seg = 5'h03;
     end
-    if (\$1268 ) begin
+    if (\$1591 ) begin
       l1_u1_seg = 5'h04;
     end
-    if (\$1283 ) begin
+    if (\$1606 ) begin
       l1_u1_seg = 5'h05;
     end
-    if (\$1298 ) begin
+    if (\$1621 ) begin
       l1_u1_seg = 5'h06;
     end
-    if (\$1313 ) begin
+    if (\$1636 ) begin
       l1_u1_seg = 5'h07;
     end
-    if (\$1328 ) begin
+    if (\$1651 ) begin
       l1_u1_seg = 5'h08;
     end
-    if (\$1343 ) begin
+    if (\$1666 ) begin
       l1_u1_seg = 5'h09;
     end
-    if (\$1358 ) begin
+    if (\$1681 ) begin
       l1_u1_seg = 5'h0a;
     end
-    if (\$1373 ) begin
+    if (\$1696 ) begin
       l1_u1_seg = 5'h0b;
     end
-    if (\$1388 ) begin
+    if (\$1711 ) begin
       l1_u1_seg = 5'h0c;
     end
-    if (\$1403 ) begin
+    if (\$1726 ) begin
       l1_u1_seg = 5'h0d;
     end
-    if (\$1418 ) begin
+    if (\$1741 ) begin
       l1_u1_seg = 5'h0e;
     end
-    if (\$1433 ) begin
+    if (\$1756 ) begin
       l1_u1_seg = 5'h0f;
     end
-    if (\$1448 ) begin
+    if (\$1771 ) begin
       l1_u1_seg = 5'h10;
     end
-    if (\$1463 ) begin
+    if (\$1786 ) begin
       l1_u1_seg = 5'h11;
     end
-    if (\$1478 ) begin
+    if (\$1801 ) begin
       l1_u1_seg = 5'h12;
     end
-    if (\$1493 ) begin
+    if (\$1816 ) begin
       l1_u1_seg = 5'h13;
     end
-    if (\$1508 ) begin
+    if (\$1831 ) begin
       l1_u1_seg = 5'h14;
     end
-    if (\$1523 ) begin
+    if (\$1846 ) begin
       l1_u1_seg = 5'h15;
     end
-    if (\$1538 ) begin
+    if (\$1861 ) begin
       l1_u1_seg = 5'h16;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    l1_u2_seg = 5'h00;
-    if (\$1553 ) begin
-      l1_u2_seg = 5'h01;
+    if (\$1876 ) begin
+      l1_u1_seg = 5'h17;
     end
-    if (\$1568 ) begin
-      l1_u2_seg = 5'h02;
+    if (\$1891 ) begin
+      l1_u1_seg = 5'h18;
     end
-    if (\$1583 ) begin
-      l1_u2_seg = 5'h03;
+    if (\$1906 ) begin
+      l1_u1_seg = 5'h19;
     end
-    if (\$1598 ) begin
-      l1_u2_seg = 5'h04;
+    if (\$1921 ) begin
+      l1_u1_seg = 5'h1a;
     end
-    if (\$1613 ) begin
-      l1_u2_seg = 5'h05;
-    end
-    if (\$1628 ) begin
-      l1_u2_seg = 5'h06;
-    end
-    if (\$1643 ) begin
-      l1_u2_seg = 5'h07;
-    end
-    if (\$1658 ) begin
-      l1_u2_seg = 5'h08;
-    end
-    if (\$1673 ) begin
-      l1_u2_seg = 5'h09;
-    end
-    if (\$1688 ) begin
-      l1_u2_seg = 5'h0a;
-    end
-    if (\$1703 ) begin
-      l1_u2_seg = 5'h0b;
-    end
-    if (\$1718 ) begin
-      l1_u2_seg = 5'h0c;
-    end
-    if (\$1733 ) begin
-      l1_u2_seg = 5'h0d;
-    end
-    if (\$1748 ) begin
-      l1_u2_seg = 5'h0e;
-    end
-    if (\$1763 ) begin
-      l1_u2_seg = 5'h0f;
-    end
-    if (\$1778 ) begin
-      l1_u2_seg = 5'h10;
-    end
-    if (\$1793 ) begin
-      l1_u2_seg = 5'h11;
-    end
-    if (\$1808 ) begin
-      l1_u2_seg = 5'h12;
-    end
-    if (\$1823 ) begin
-      l1_u2_seg = 5'h13;
-    end
-    if (\$1838 ) begin
-      l1_u2_seg = 5'h14;
-    end
-    if (\$1853 ) begin
-      l1_u2_seg = 5'h15;
-    end
-    if (\$1868 ) begin
-      l1_u2_seg = 5'h16;
-    end
-    if (\$1883 ) begin
-      l1_u2_seg = 5'h17;
-    end
-    if (\$1898 ) begin
-      l1_u2_seg = 5'h18;
-    end
-    if (\$1913 ) begin
-      l1_u2_seg = 5'h19;
-    end
-    if (\$1928 ) begin
-      l1_u2_seg = 5'h1a;
-    end
-    if (\$1943 ) begin
-      l1_u2_seg = 5'h1b;
+    if (\$1936 ) begin
+      l1_u1_seg = 5'h1b;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l1_u2_seg = 4'h0;
+    if (\$1951 ) begin
+      l1_u2_seg = 4'h1;
+    end
+    if (\$1966 ) begin
+      l1_u2_seg = 4'h2;
+    end
+    if (\$1981 ) begin
+      l1_u2_seg = 4'h3;
+    end
+    if (\$1996 ) begin
+      l1_u2_seg = 4'h4;
+    end
+    if (\$2011 ) begin
+      l1_u2_seg = 4'h5;
+    end
+    if (\$2026 ) begin
+      l1_u2_seg = 4'h6;
+    end
+    if (\$2041 ) begin
+      l1_u2_seg = 4'h7;
+    end
+    if (\$2056 ) begin
+      l1_u2_seg = 4'h8;
+    end
+    if (\$2071 ) begin
+      l1_u2_seg = 4'h9;
+    end
+    if (\$2086 ) begin
+      l1_u2_seg = 4'ha;
+    end
+    if (\$2101 ) begin
+      l1_u2_seg = 4'hb;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l1_u3_seg = 4'h0;
-    if (\$1958 ) begin
+    if (\$2116 ) begin
       l1_u3_seg = 4'h1;
     end
-    if (\$1973 ) begin
+    if (\$2131 ) begin
       l1_u3_seg = 4'h2;
     end
-    if (\$1988 ) begin
+    if (\$2146 ) begin
       l1_u3_seg = 4'h3;
     end
-    if (\$2003 ) begin
+    if (\$2161 ) begin
       l1_u3_seg = 4'h4;
     end
-    if (\$2018 ) begin
+    if (\$2176 ) begin
       l1_u3_seg = 4'h5;
     end
-    if (\$2033 ) begin
+    if (\$2191 ) begin
       l1_u3_seg = 4'h6;
     end
-    if (\$2048 ) begin
+    if (\$2206 ) begin
       l1_u3_seg = 4'h7;
     end
-    if (\$2063 ) begin
+    if (\$2221 ) begin
       l1_u3_seg = 4'h8;
     end
-    if (\$2078 ) begin
+    if (\$2236 ) begin
       l1_u3_seg = 4'h9;
     end
-    if (\$2093 ) begin
+    if (\$2251 ) begin
       l1_u3_seg = 4'ha;
     end
-    if (\$2108 ) begin
+    if (\$2266 ) begin
       l1_u3_seg = 4'hb;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    l1_u4_seg = 4'h0;
-    if (\$2123 ) begin
-      l1_u4_seg = 4'h1;
-    end
-    if (\$2138 ) begin
-      l1_u4_seg = 4'h2;
-    end
-    if (\$2153 ) begin
-      l1_u4_seg = 4'h3;
-    end
-    if (\$2168 ) begin
-      l1_u4_seg = 4'h4;
-    end
-    if (\$2183 ) begin
-      l1_u4_seg = 4'h5;
-    end
-    if (\$2198 ) begin
-      l1_u4_seg = 4'h6;
-    end
-    if (\$2213 ) begin
-      l1_u4_seg = 4'h7;
-    end
-    if (\$2228 ) begin
-      l1_u4_seg = 4'h8;
-    end
-    if (\$2243 ) begin
-      l1_u4_seg = 4'h9;
-    end
-    if (\$2258 ) begin
-      l1_u4_seg = 4'ha;
-    end
-    if (\$2273 ) begin
-      l1_u4_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (i__payload[2:0])
-      3'h0:
-          l1_x = i__payload[34:19];
-      3'h1:
-          l1_x = { 1'h0, \$2287 [14:0] };
-      3'h2:
-          l1_x = { 1'h0, \$2301 [14:0] };
-      3'h3:
-          l1_x = { 1'h0, \$2315 [14:0] };
+    casez (i__payload[1:0])
+      2'h0:
+          l1_x = \$2280 [14:0];
+      2'h1:
+          l1_x = \$2294 [14:0];
+      2'h2:
+          l1_x = \$2308 [14:0];
       default:
-          l1_x = { 1'h0, \$2329 [14:0] };
+          l1_x = \$2322 [14:0];
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (i__payload[2:0])
-      3'h0:
-          l1_neg = 1'h0;
-      3'h1:
-          l1_neg = \$2333 [15];
-      3'h2:
-          l1_neg = \$2337 [15];
-      3'h3:
-          l1_neg = \$2341 [15];
+    casez (i__payload[1:0])
+      2'h0:
+          l1_neg = \$2326 [15];
+      2'h1:
+          l1_neg = \$2330 [15];
+      2'h2:
+          l1_neg = \$2334 [15];
       default:
-          l1_neg = \$2345 [15];
+          l1_neg = \$2338 [15];
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (i__payload[2:0])
-      3'h0:
-          l1_t = i__payload[34:19];
-      3'h1:
-          l1_t = 16'h0000;
-      3'h2:
-          l1_t = 16'h0000;
-      3'h3:
-          l1_t = 16'h0000;
+    casez (i__payload[1:0])
+      2'h0:
+          l1_t = 1'h0;
+      2'h1:
+          l1_t = 1'h0;
+      2'h2:
+          l1_t = 1'h0;
       default:
-          l1_t = 16'h0000;
+          l1_t = 1'h0;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (i__payload[2:0])
-      3'h0:
-          l1_addr = 6'h00;
-      3'h1:
-          l1_addr = { 1'h0, l1_u1_seg };
-      3'h2:
-          l1_addr = \$2346 [5:0];
-      3'h3:
+    casez (i__payload[1:0])
+      2'h0:
+          l1_addr = { 1'h0, l1_u0_seg };
+      2'h1:
+          l1_addr = \$2339 [5:0];
+      2'h2:
           l1_addr = 6'h00;
       default:
           l1_addr = 6'h00;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (i__payload[2:0])
-      3'h0:
-          l1_seg = { 2'h0, l1_u0_seg };
-      3'h1:
+    casez (i__payload[1:0])
+      2'h0:
           l1_seg = 4'h0;
-      3'h2:
+      2'h1:
           l1_seg = 4'h0;
-      3'h3:
+      2'h2:
+          l1_seg = l1_u2_seg;
+      default:
           l1_seg = l1_u3_seg;
-      default:
-          l1_seg = l1_u4_seg;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0[1:0])
-      2'h0:
-          l1_u0_c0 = 33'h000000000;
-      2'h1:
-          l1_u0_c0 = 33'h040000000;
-      default:
-          l1_u0_c0 = 33'h080000000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_seg_p0)
       4'h0:
-          l1_u3_c0 = 20'hffffa;
+          l1_u2_c0 = 20'hffffa;
       4'h1:
-          l1_u3_c0 = 20'h037cf;
+          l1_u2_c0 = 20'h037cf;
       4'h2:
-          l1_u3_c0 = 20'h06df8;
+          l1_u2_c0 = 20'h06df8;
       4'h3:
-          l1_u3_c0 = 20'h0ace8;
+          l1_u2_c0 = 20'h0ace8;
       4'h4:
-          l1_u3_c0 = 20'h0f19a;
+          l1_u2_c0 = 20'h0f19a;
       4'h5:
-          l1_u3_c0 = 20'h14238;
+          l1_u2_c0 = 20'h14238;
       4'h6:
-          l1_u3_c0 = 20'h19c39;
+          l1_u2_c0 = 20'h19c39;
       4'h7:
-          l1_u3_c0 = 20'h2524a;
+          l1_u2_c0 = 20'h2524a;
       4'h8:
-          l1_u3_c0 = 20'h2bdec;
+          l1_u2_c0 = 20'h2bdec;
       4'h9:
-          l1_u3_c0 = 20'h33781;
+          l1_u2_c0 = 20'h33781;
       4'ha:
-          l1_u3_c0 = 20'h3fffe;
+          l1_u2_c0 = 20'h3fffe;
       default:
-          l1_u3_c0 = 20'h60002;
+          l1_u2_c0 = 20'h60002;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_seg_p0)
       4'h0:
-          l1_u4_c0 = 20'hffffb;
+          l1_u3_c0 = 20'hffffb;
       4'h1:
-          l1_u4_c0 = 20'h04409;
+          l1_u3_c0 = 20'h04409;
       4'h2:
-          l1_u4_c0 = 20'h08929;
+          l1_u3_c0 = 20'h08929;
       4'h3:
-          l1_u4_c0 = 20'h0d962;
+          l1_u3_c0 = 20'h0d962;
       4'h4:
-          l1_u4_c0 = 20'h1319b;
+          l1_u3_c0 = 20'h1319b;
       4'h5:
-          l1_u4_c0 = 20'h1a028;
+          l1_u3_c0 = 20'h1a028;
       4'h6:
-          l1_u4_c0 = 20'h21aa8;
+          l1_u3_c0 = 20'h21aa8;
       4'h7:
-          l1_u4_c0 = 20'h2aff1;
+          l1_u3_c0 = 20'h2aff1;
       4'h8:
-          l1_u4_c0 = 20'h4179c;
+          l1_u3_c0 = 20'h4179c;
       4'h9:
-          l1_u4_c0 = 20'h4f774;
+          l1_u3_c0 = 20'h4f774;
       4'ha:
-          l1_u4_c0 = 20'h5e3ea;
+          l1_u3_c0 = 20'h5e3ea;
       default:
-          l1_u4_c0 = 20'h6f655;
+          l1_u3_c0 = 20'h6f655;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_unit_p0)
-      3'h0:
-          l1_c0 = l1_u0_c0;
-      3'h1:
-          l1_c0 = { \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72  };
-      3'h2:
-          l1_c0 = { \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72 [20], \port__data$72  };
-      3'h3:
-          l1_c0 = { l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0[19], l1_u3_c0 };
-      default:
-          l1_c0 = { l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0[19], l1_u4_c0 };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0[1:0])
       2'h0:
-          l1_u0_c1 = 18'h00000;
+          l1_c0 = \port__data$65 ;
       2'h1:
-          l1_u0_c1 = 18'h15555;
+          l1_c0 = \port__data$65 ;
+      2'h2:
+          l1_c0 = { l1_u2_c0[19], l1_u2_c0 };
       default:
-          l1_u0_c1 = 18'h00000;
+          l1_c0 = { l1_u3_c0[19], l1_u3_c0 };
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_seg_p0)
       4'h0:
-          l1_u3_c1 = 32'd539571257;
+          l1_u2_c1 = 32'd539571257;
       4'h1:
-          l1_u3_c1 = 32'd824416485;
+          l1_u2_c1 = 32'd824416485;
       4'h2:
-          l1_u3_c1 = 32'd995112600;
+          l1_u2_c1 = 32'd995112600;
       4'h3:
-          l1_u3_c1 = 32'd1117823841;
+          l1_u2_c1 = 32'd1117823841;
       4'h4:
-          l1_u3_c1 = 32'd1189172733;
+          l1_u2_c1 = 32'd1189172733;
       4'h5:
-          l1_u3_c1 = 32'd1215158492;
+          l1_u2_c1 = 32'd1215158492;
       4'h6:
-          l1_u3_c1 = 32'd1200396598;
+          l1_u2_c1 = 32'd1200396598;
       4'h7:
-          l1_u3_c1 = 32'd1126080299;
+          l1_u2_c1 = 32'd1126080299;
       4'h8:
-          l1_u3_c1 = 32'd1095628912;
+          l1_u2_c1 = 32'd1095628912;
       4'h9:
-          l1_u3_c1 = 32'd1079059151;
+          l1_u2_c1 = 32'd1079059151;
       4'ha:
-          l1_u3_c1 = 32'd1073854746;
+          l1_u2_c1 = 32'd1073854746;
       default:
-          l1_u3_c1 = 32'd1073702504;
+          l1_u2_c1 = 32'd1073702504;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_seg_p0)
       4'h0:
-          l1_u4_c1 = 32'd538674187;
+          l1_u3_c1 = 32'd538674187;
       4'h1:
-          l1_u4_c1 = 32'd767459081;
+          l1_u3_c1 = 32'd767459081;
       4'h2:
-          l1_u4_c1 = 32'd921244261;
+          l1_u3_c1 = 32'd921244261;
       4'h3:
-          l1_u4_c1 = 32'd1038037810;
+          l1_u3_c1 = 32'd1038037810;
       4'h4:
-          l1_u4_c1 = 32'd1116946354;
+          l1_u3_c1 = 32'd1116946354;
       4'h5:
-          l1_u4_c1 = 32'd1166097475;
+          l1_u3_c1 = 32'd1166097475;
       4'h6:
-          l1_u4_c1 = 32'd1182685914;
+          l1_u3_c1 = 32'd1182685914;
       4'h7:
-          l1_u4_c1 = 32'd1174480701;
+          l1_u3_c1 = 32'd1174480701;
       4'h8:
-          l1_u4_c1 = 32'd1123886607;
+          l1_u3_c1 = 32'd1123886607;
       4'h9:
-          l1_u4_c1 = 32'd1101301978;
+          l1_u3_c1 = 32'd1101301978;
       4'ha:
-          l1_u4_c1 = 32'd1087225987;
+          l1_u3_c1 = 32'd1087225987;
       default:
-          l1_u4_c1 = 32'd1079404840;
+          l1_u3_c1 = 32'd1079404840;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_unit_p0)
-      3'h0:
-          l1_c1 = { l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1[17], l1_u0_c1 };
-      3'h1:
-          l1_c1 = \port__data$79 ;
-      3'h2:
-          l1_c1 = \port__data$79 ;
-      3'h3:
+      2'h0:
+          l1_c1 = \port__data$71 ;
+      2'h1:
+          l1_c1 = \port__data$71 ;
+      2'h2:
+          l1_c1 = l1_u2_c1;
+      default:
           l1_c1 = l1_u3_c1;
-      default:
-          l1_c1 = l1_u4_c1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_seg_p0)
       4'h0:
-          l1_u3_c2 = 18'h18b25;
+          l1_u2_c2 = 18'h18b25;
       4'h1:
-          l1_u3_c2 = 18'h144b9;
+          l1_u2_c2 = 18'h144b9;
       4'h2:
-          l1_u3_c2 = 18'h0eb29;
+          l1_u2_c2 = 18'h0eb29;
       4'h3:
-          l1_u3_c2 = 18'h087e8;
+          l1_u2_c2 = 18'h087e8;
       4'h4:
-          l1_u3_c2 = 18'h02ec0;
+          l1_u2_c2 = 18'h02ec0;
       4'h5:
-          l1_u3_c2 = 18'h3eb90;
+          l1_u2_c2 = 18'h3eb90;
       4'h6:
-          l1_u3_c2 = 18'h3ca4e;
+          l1_u2_c2 = 18'h3ca4e;
       4'h7:
-          l1_u3_c2 = 18'h3dc52;
+          l1_u2_c2 = 18'h3dc52;
       4'h8:
-          l1_u3_c2 = 18'h3ef4b;
+          l1_u2_c2 = 18'h3ef4b;
       4'h9:
-          l1_u3_c2 = 18'h3fc4a;
+          l1_u2_c2 = 18'h3fc4a;
       4'ha:
-          l1_u3_c2 = 18'h3ffed;
+          l1_u2_c2 = 18'h3ffed;
       default:
-          l1_u3_c2 = 18'h3fffb;
+          l1_u2_c2 = 18'h3fffb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_seg_p0)
       4'h0:
-          l1_u4_c2 = 17'h0f8f1;
+          l1_u3_c2 = 17'h0f8f1;
       4'h1:
-          l1_u4_c2 = 17'h0d4a2;
+          l1_u3_c2 = 17'h0d4a2;
       4'h2:
-          l1_u4_c2 = 17'h0a1ff;
+          l1_u3_c2 = 17'h0a1ff;
       4'h3:
-          l1_u4_c2 = 17'h06c47;
+          l1_u3_c2 = 17'h06c47;
       4'h4:
-          l1_u4_c2 = 17'h03abe;
+          l1_u3_c2 = 17'h03abe;
       4'h5:
-          l1_u4_c2 = 17'h012eb;
+          l1_u3_c2 = 17'h012eb;
       4'h6:
-          l1_u4_c2 = 17'h1f924;
+          l1_u3_c2 = 17'h1f924;
       4'h7:
-          l1_u4_c2 = 17'h1edac;
+          l1_u3_c2 = 17'h1edac;
       4'h8:
-          l1_u4_c2 = 17'h1f327;
+          l1_u3_c2 = 17'h1f327;
       4'h9:
-          l1_u4_c2 = 17'h1f888;
+          l1_u3_c2 = 17'h1f888;
       4'ha:
-          l1_u4_c2 = 17'h1fc63;
+          l1_u3_c2 = 17'h1fc63;
       default:
-          l1_u4_c2 = 17'h1fe76;
+          l1_u3_c2 = 17'h1fe76;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_unit_p0)
-      3'h0:
-          l1_c2 = 19'h00000;
-      3'h1:
-          l1_c2 = \port__data$85 ;
-      3'h2:
-          l1_c2 = \port__data$85 ;
-      3'h3:
-          l1_c2 = { l1_u3_c2[17], l1_u3_c2 };
+      2'h0:
+          l1_c2 = \port__data$77 ;
+      2'h1:
+          l1_c2 = \port__data$77 ;
+      2'h2:
+          l1_c2 = { l1_u2_c2[17], l1_u2_c2 };
       default:
-          l1_c2 = { l1_u4_c2[16], l1_u4_c2[16], l1_u4_c2 };
+          l1_c2 = { l1_u3_c2[16], l1_u3_c2[16], l1_u3_c2 };
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_unit_p0)
-      3'h0:
-          l1_t1 = l1_t_p0;
-      3'h1:
-          l1_t1 = { 4'h0, \$2347 [11:0] };
-      3'h2:
-          l1_t1 = { 4'h0, \$2348 [11:0] };
-      3'h3:
-          l1_t1 = { 3'h0, \$2349 [12:0] };
+      2'h0:
+          l1_t1 = { 1'h0, \$2340 [11:0] };
+      2'h1:
+          l1_t1 = { 1'h0, \$2341 [11:0] };
+      2'h2:
+          l1_t1 = \$2342 [12:0];
       default:
-          l1_t1 = { 3'h0, \$2350 [12:0] };
+          l1_t1 = \$2343 [12:0];
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_unit_p0)
-      3'h0:
-          l1_sr1 = { \$2355 [44], \$2355  };
-      3'h1:
-          l1_sr1 = { \$2356 [43], \$2356 [43], \$2356  };
-      3'h2:
-          l1_sr1 = { \$2357 [43], \$2357 [43], \$2357  };
-      3'h3:
-          l1_sr1 = { \$2358 [43], \$2358 [43], \$2358  };
+    casez (l1_unit_p2)
+      2'h0:
+          l1_sr1 = { 1'h0, \$2344  };
+      2'h1:
+          l1_sr1 = { 1'h0, \$2345  };
+      2'h2:
+          l1_sr1 = { 1'h0, \$2346  };
       default:
-          l1_sr1 = { \$2359 [43], \$2359 [43], \$2359  };
+          l1_sr1 = { 1'h0, \$2347  };
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_unit_p1)
-      3'h0:
-          l1_y2 = \$2375 [15:0];
-      3'h1:
-          l1_y2 = \$2381 [15:0];
-      3'h2:
-          l1_y2 = \$2391 [15:0];
-      3'h3:
-          l1_y2 = \$2401 [15:0];
+    casez (l1_unit_p2)
+      2'h0:
+          l1_y = \$2371 [15:0];
+      2'h1:
+          l1_y = \$2381 [15:0];
+      2'h2:
+          l1_y = \$2391 [15:0];
       default:
-          l1_y2 = \$2411 [15:0];
+          l1_y = \$2401 [15:0];
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2414  = valid_0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2410  = valid_0;
     if (i__ready) begin
-      \$2414  = i__valid;
+      \$2410  = i__valid;
     end
     if (rst) begin
-      \$2414  = 1'h0;
+      \$2410  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2415  = valid_1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2411  = valid_1;
     if (i__ready) begin
-      \$2415  = valid_0;
+      \$2411  = valid_0;
     end
     if (rst) begin
-      \$2415  = 1'h0;
+      \$2411  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2416  = o__valid;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2412  = valid_2;
     if (i__ready) begin
-      \$2416  = valid_1;
+      \$2412  = valid_1;
     end
     if (rst) begin
-      \$2416  = 1'h0;
+      \$2412  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2417  = l0_unit_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2413  = o__valid;
     if (i__ready) begin
-      \$2417  = i__payload[2:0];
+      \$2413  = valid_2;
+    end
+    if (rst) begin
+      \$2413  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2418  = l0_x_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2414  = l0_unit_p0;
     if (i__ready) begin
-      \$2418  = l0_x;
+      \$2414  = i__payload[1:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2419  = l0_neg_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2415  = l0_x_p0;
     if (i__ready) begin
-      \$2419  = l0_neg;
+      \$2415  = l0_x;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2420  = l0_t_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2416  = l0_neg_p0;
     if (i__ready) begin
-      \$2420  = l0_t;
+      \$2416  = l0_neg;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2421  = l0_seg_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2417  = l0_t_p0;
     if (i__ready) begin
-      \$2421  = l0_seg;
+      \$2417  = l0_t;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2422  = l0_acc_p1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2418  = l0_seg_p0;
     if (i__ready) begin
-      \$2422  = \$2412 [32:0];
+      \$2418  = l0_seg;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2423  = l0_unit_p1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2419  = l0_prod0_p1;
     if (i__ready) begin
-      \$2423  = l0_unit_p0;
+      \$2419  = \$2402 [28:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2424  = l0_x_p1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2420  = l0_c0_p1;
     if (i__ready) begin
-      \$2424  = l0_x_p0;
+      \$2420  = l0_c0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2425  = l0_neg_p1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2421  = l0_c1_p1;
     if (i__ready) begin
-      \$2425  = l0_neg_p0;
+      \$2421  = l0_c1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2426  = l0_y_p2;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2422  = l0_unit_p1;
     if (i__ready) begin
-      \$2426  = l0_y2;
+      \$2422  = l0_unit_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2427  = l1_unit_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2423  = l0_x_p1;
     if (i__ready) begin
-      \$2427  = i__payload[2:0];
+      \$2423  = l0_x_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2428  = l1_x_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2424  = l0_neg_p1;
     if (i__ready) begin
-      \$2428  = l1_x;
+      \$2424  = l0_neg_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2429  = l1_neg_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2425  = l0_t_p1;
     if (i__ready) begin
-      \$2429  = l1_neg;
+      \$2425  = l0_t1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2430  = l1_t_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2426  = l0_prod1_p2;
     if (i__ready) begin
-      \$2430  = l1_t;
+      \$2426  = \$2405 [42:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2431  = l1_seg_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2427  = l0_c0_p2;
     if (i__ready) begin
-      \$2431  = l1_seg;
+      \$2427  = l0_c0_p1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2432  = l1_acc_p1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2428  = l0_unit_p2;
     if (i__ready) begin
-      \$2432  = \$2413 [32:0];
+      \$2428  = l0_unit_p1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2433  = l1_unit_p1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2429  = l0_x_p2;
     if (i__ready) begin
-      \$2433  = l1_unit_p0;
+      \$2429  = l0_x_p1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2434  = l1_x_p1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2430  = l0_neg_p2;
     if (i__ready) begin
-      \$2434  = l1_x_p0;
+      \$2430  = l0_neg_p1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2435  = l1_neg_p1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2431  = l0_t_p2;
     if (i__ready) begin
-      \$2435  = l1_neg_p0;
+      \$2431  = l0_t_p1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2436  = l1_y_p2;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2432  = l0_y_p3;
     if (i__ready) begin
-      \$2436  = l1_y2;
+      \$2432  = l0_y;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2433  = l1_unit_p0;
+    if (i__ready) begin
+      \$2433  = i__payload[1:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2434  = l1_x_p0;
+    if (i__ready) begin
+      \$2434  = l1_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2435  = l1_neg_p0;
+    if (i__ready) begin
+      \$2435  = l1_neg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2436  = l1_t_p0;
+    if (i__ready) begin
+      \$2436  = l1_t;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2437  = l1_seg_p0;
+    if (i__ready) begin
+      \$2437  = l1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2438  = l1_prod0_p1;
+    if (i__ready) begin
+      \$2438  = \$2406 [28:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2439  = l1_c0_p1;
+    if (i__ready) begin
+      \$2439  = l1_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2440  = l1_c1_p1;
+    if (i__ready) begin
+      \$2440  = l1_c1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2441  = l1_unit_p1;
+    if (i__ready) begin
+      \$2441  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2442  = l1_x_p1;
+    if (i__ready) begin
+      \$2442  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2443  = l1_neg_p1;
+    if (i__ready) begin
+      \$2443  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2444  = l1_t_p1;
+    if (i__ready) begin
+      \$2444  = l1_t1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2445  = l1_prod1_p2;
+    if (i__ready) begin
+      \$2445  = \$2409 [42:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2446  = l1_c0_p2;
+    if (i__ready) begin
+      \$2446  = l1_c0_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2447  = l1_unit_p2;
+    if (i__ready) begin
+      \$2447  = l1_unit_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2448  = l1_x_p2;
+    if (i__ready) begin
+      \$2448  = l1_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2449  = l1_neg_p2;
+    if (i__ready) begin
+      \$2449  = l1_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2450  = l1_t_p2;
+    if (i__ready) begin
+      \$2450  = l1_t_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2451  = l1_y_p3;
+    if (i__ready) begin
+      \$2451  = l1_y;
     end
   end
   assign port__addr = l0_addr;
   assign port__en = i__ready;
-  assign \port__addr$23  = l0_addr;
-  assign \port__en$24  = i__ready;
-  assign \port__addr$30  = l0_addr;
-  assign \port__en$31  = i__ready;
-  assign \port__addr$36  = l0_addr;
-  assign \port__en$37  = i__ready;
-  assign l0_prod0 = \$1146 [28:0];
-  assign l0_prod1 = \$1149 [43:0];
-  assign l0_u1_acc = \$1156 [19:0];
-  assign l0_u2_acc = \$1158 [19:0];
-  assign l0_u3_acc = \$1161 [19:0];
-  assign l0_u4_acc = \$1164 [19:0];
-  assign \port__addr$64  = l1_addr;
-  assign \port__en$65  = i__ready;
-  assign \port__addr$73  = l1_addr;
-  assign \port__en$74  = i__ready;
-  assign \port__addr$80  = l1_addr;
-  assign \port__en$81  = i__ready;
-  assign \port__addr$86  = l1_addr;
-  assign \port__en$87  = i__ready;
-  assign l1_prod0 = \$2351 [28:0];
-  assign l1_prod1 = \$2354 [43:0];
-  assign l1_u1_acc = \$2361 [19:0];
-  assign l1_u2_acc = \$2363 [19:0];
-  assign l1_u3_acc = \$2366 [19:0];
-  assign l1_u4_acc = \$2369 [19:0];
-  assign o__payload = { l1_y_p2, l0_y_p2 };
-  assign \i__payload.unit  = i__payload[2:0];
-  assign \i__payload.x  = i__payload[34:3];
-  assign \$1147  = { \$1146 [28], \$1146 [28:0] };
-  assign \$1150  = { \$1149 [43], \$1149 [43:0] };
-  assign \$1151  = { \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43:24] };
-  assign \$1152  = { \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43:24] };
-  assign \$1153  = { \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43:26] };
-  assign \$1154  = { \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43], \$1149 [43:26] };
-  assign \$1159  = { 3'h0, l0_x_p1[14:0], 4'h0 };
-  assign \$1162  = { 3'h0, l0_x_p1[14:0], 4'h0 };
-  assign \$1166  = { 15'h0000, \$1165 [32:15] };
-  assign \$1169  = { 15'h0000, \$1168 [32:15] };
-  assign \$1172  = { 4'h0, \$1171 [20:4] };
-  assign \$1175  = { 4'h0, \$1174 [20:4] };
-  assign \$1178  = { \$1177 [20], \$1177 [20], \$1177 [20], \$1177 [20], \$1177 [20:4] };
-  assign \$1181  = { \$1180 [20], \$1180 [20], \$1180 [20], \$1180 [20], \$1180 [20:4] };
-  assign \$1184  = { \$1183 [20], \$1183 [20], \$1183 [20], \$1183 [20], \$1183 [20:4] };
-  assign \$1188  = { \$1187 [20], \$1187 [20], \$1187 [20], \$1187 [20], \$1187 [20:4] };
-  assign \$1191  = { \$1190 [20], \$1190 [20], \$1190 [20], \$1190 [20], \$1190 [20:4] };
-  assign \$1194  = { \$1193 [20], \$1193 [20], \$1193 [20], \$1193 [20], \$1193 [20:4] };
-  assign \$1198  = { \$1197 [20], \$1197 [20], \$1197 [20], \$1197 [20], \$1197 [20:4] };
-  assign \$1201  = { \$1200 [20], \$1200 [20], \$1200 [20], \$1200 [20], \$1200 [20:4] };
-  assign \$1204  = { \$1203 [20], \$1203 [20], \$1203 [20], \$1203 [20], \$1203 [20:4] };
-  assign \$2352  = { \$2351 [28], \$2351 [28:0] };
-  assign \$2355  = { \$2354 [43], \$2354 [43:0] };
-  assign \$2356  = { \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43:24] };
-  assign \$2357  = { \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43:24] };
-  assign \$2358  = { \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43:26] };
-  assign \$2359  = { \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43], \$2354 [43:26] };
-  assign \$2364  = { 3'h0, l1_x_p1[14:0], 4'h0 };
-  assign \$2367  = { 3'h0, l1_x_p1[14:0], 4'h0 };
-  assign \$2371  = { 15'h0000, \$2370 [32:15] };
-  assign \$2374  = { 15'h0000, \$2373 [32:15] };
-  assign \$2377  = { 4'h0, \$2376 [20:4] };
-  assign \$2380  = { 4'h0, \$2379 [20:4] };
+  assign \port__addr$21  = l0_addr;
+  assign \port__en$22  = i__ready;
+  assign \port__addr$27  = l0_addr;
+  assign \port__en$28  = i__ready;
+  assign \port__addr$33  = l0_addr;
+  assign \port__en$34  = i__ready;
+  assign l0_u0_acc = \$1151 [19:0];
+  assign l0_u1_acc = \$1155 [19:0];
+  assign l0_u2_acc = \$1160 [19:0];
+  assign l0_u3_acc = \$1165 [19:0];
+  assign \port__addr$58  = l1_addr;
+  assign \port__en$59  = i__ready;
+  assign \port__addr$66  = l1_addr;
+  assign \port__en$67  = i__ready;
+  assign \port__addr$72  = l1_addr;
+  assign \port__en$73  = i__ready;
+  assign \port__addr$78  = l1_addr;
+  assign \port__en$79  = i__ready;
+  assign l1_u0_acc = \$2351 [19:0];
+  assign l1_u1_acc = \$2355 [19:0];
+  assign l1_u2_acc = \$2360 [19:0];
+  assign l1_u3_acc = \$2365 [19:0];
+  assign o__payload = { l1_y_p3, l0_y_p3 };
+  assign \i__payload.unit  = i__payload[1:0];
+  assign \i__payload.x  = i__payload[33:2];
+  assign \$1144  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$1145  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$1146  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$1147  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$1157  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$1162  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$1167  = { 4'h0, \$1166 [20:4] };
+  assign \$1170  = { 4'h0, \$1169 [20:4] };
+  assign \$1173  = { \$1172 [20], \$1172 [20], \$1172 [20], \$1172 [20], \$1172 [20:4] };
+  assign \$1176  = { \$1175 [20], \$1175 [20], \$1175 [20], \$1175 [20], \$1175 [20:4] };
+  assign \$1179  = { \$1178 [20], \$1178 [20], \$1178 [20], \$1178 [20], \$1178 [20:4] };
+  assign \$1183  = { \$1182 [20], \$1182 [20], \$1182 [20], \$1182 [20], \$1182 [20:4] };
+  assign \$1186  = { \$1185 [20], \$1185 [20], \$1185 [20], \$1185 [20], \$1185 [20:4] };
+  assign \$1189  = { \$1188 [20], \$1188 [20], \$1188 [20], \$1188 [20], \$1188 [20:4] };
+  assign \$1193  = { \$1192 [20], \$1192 [20], \$1192 [20], \$1192 [20], \$1192 [20:4] };
+  assign \$1196  = { \$1195 [20], \$1195 [20], \$1195 [20], \$1195 [20], \$1195 [20:4] };
+  assign \$1199  = { \$1198 [20], \$1198 [20], \$1198 [20], \$1198 [20], \$1198 [20:4] };
+  assign \$2344  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$2345  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$2346  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$2347  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$2357  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$2362  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$2367  = { 4'h0, \$2366 [20:4] };
+  assign \$2370  = { 4'h0, \$2369 [20:4] };
+  assign \$2373  = { \$2372 [20], \$2372 [20], \$2372 [20], \$2372 [20], \$2372 [20:4] };
+  assign \$2376  = { \$2375 [20], \$2375 [20], \$2375 [20], \$2375 [20], \$2375 [20:4] };
+  assign \$2379  = { \$2378 [20], \$2378 [20], \$2378 [20], \$2378 [20], \$2378 [20:4] };
   assign \$2383  = { \$2382 [20], \$2382 [20], \$2382 [20], \$2382 [20], \$2382 [20:4] };
   assign \$2386  = { \$2385 [20], \$2385 [20], \$2385 [20], \$2385 [20], \$2385 [20:4] };
   assign \$2389  = { \$2388 [20], \$2388 [20], \$2388 [20], \$2388 [20], \$2388 [20:4] };
   assign \$2393  = { \$2392 [20], \$2392 [20], \$2392 [20], \$2392 [20], \$2392 [20:4] };
   assign \$2396  = { \$2395 [20], \$2395 [20], \$2395 [20], \$2395 [20], \$2395 [20:4] };
   assign \$2399  = { \$2398 [20], \$2398 [20], \$2398 [20], \$2398 [20], \$2398 [20:4] };
-  assign \$2403  = { \$2402 [20], \$2402 [20], \$2402 [20], \$2402 [20], \$2402 [20:4] };
-  assign \$2406  = { \$2405 [20], \$2405 [20], \$2405 [20], \$2405 [20], \$2405 [20:4] };
-  assign \$2409  = { \$2408 [20], \$2408 [20], \$2408 [20], \$2408 [20], \$2408 [20:4] };
+  assign \$2403  = { l0_prod0_p1[28], l0_prod0_p1 };
+  assign \$2407  = { l1_prod0_p1[28], l1_prod0_p1 };
 endmodule
 
 (* generator = "Amaranth" *)
 module \CfuPcpi.shared_table_8_8x4 (rst, i__valid, o__ready, i__ready, l0_y, l1_y, l2_y, l3_y, i__payload, o__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   reg \$2 ;
   input clk;
@@ -11346,7 +11940,7 @@ module \CfuPcpi.shared_table_8_8x4 (rst, i__valid, o__ready, i__ready, l0_y, l1_
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     \$2  = o__valid;
     if (i__ready) begin
       \$2  = i__valid;
