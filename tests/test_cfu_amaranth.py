@@ -159,7 +159,8 @@ def test_one_command_per_cycle_back_to_back(fid, latency, interval):
 
 def shared_ops(serial):
     """Units that share datapaths: a table (8-bit inputs) and a Horner pipeline (9-bit inputs) of
-    mixed degrees, folds, short and long tables, uniform and non-uniform segments with origins."""
+    mixed degrees, folds, short and long tables, uniform and non-uniform segments with origins
+    (from the shared memory, or constants of a short table)."""
     from hwact.approx.table import plan_table
     from hwact.fixed import Fmt
     from hwact.functions import get, resolve_params
@@ -172,7 +173,8 @@ def shared_ops(serial):
              (42, make_plan("hardsigmoid", "s3.6", "u0.8"), 2),
              (43, table("tanh", "s3.6", "s1.7", method="pwl2", shift=3), 2),
              (44, table("sigmoid", "s3.6", "u0.8", method="pwl", tolerance=0.02), 2),
-             (45, table("gelu", "s4.5", "s4.4", method="pwl", shift=2), 2)]
+             (45, table("gelu", "s4.5", "s4.4", method="pwl", shift=2), 2),
+             (46, table("sigmoid", "s3.6", "u0.8", method="pwl", tolerance=0.2), 2)]  # 9 rows: constants
     ops = tuple(CfuOp(fid, f"u{fid}", plan, lanes, 1, serial=serial, share=True) for fid, plan, lanes in plans)
     return (*ops, CfuOp(0, "relu_c", make_plan("relu", "s4.4", "s4.4"), 4, 0),
             CfuOp(17, "prelu_p1", make_plan("prelu", "s4.4", "s4.4"), 4, 1))
@@ -183,15 +185,15 @@ def test_shared_datapaths_answer_interleaved_commands_back_to_back(serial):
     """Commands to different units of one shared datapath, back to back and under back-pressure,
     each answered as its own plan, in order; latency and interval as stated."""
     ops = shared_ops(serial)
-    assert [op.shared for op in ops] == ["table"] * 2 + ["horner"] * 4 + [None, None]
-    assert len({op.group for op in ops[:6]}) == 3  # the table; Horner of degree 1 (three units) and 2
+    assert [op.shared for op in ops] == ["table"] * 2 + ["horner"] * 5 + [None, None]
+    assert len({op.group for op in ops[:7]}) == 3  # the table; Horner of degree 1 (three units) and 2
     assert [op.latency for op in ops[:3]] == ([1 + 4 + 1 + 1, 1 + 4 + 1 + 1, 1 + 2 + 3 + 1] if serial else [2, 2, 4])
     assert [op.interval for op in ops[:3]] == ([7, 7, 7] if serial else [1, 1, 1])
     dut = Cfu(ops, discovery_id=1023, unknown_value=0xABCD1234)
     rng = random.Random(7 + serial)
     ids = [op.function_id for op in ops]
     # Runs of alternating units of one datapath, then mixed with the others.
-    commands = [(ids[k % 2] if n < 30 else ids[2 + k % 4] if n < 60 else rng.choice([*ids, 1023, 5]),
+    commands = [(ids[k % 2] if n < 30 else ids[2 + k % 5] if n < 60 else rng.choice([*ids, 1023, 5]),
                  rng.getrandbits(32), rng.getrandbits(32)) for n, k in enumerate(range(120))]
     want = [expected(ops, *c) for c in commands]
     got = []

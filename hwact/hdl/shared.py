@@ -255,14 +255,34 @@ class SharedDatapath(wiring.Component):
             return reg
 
         # Stage 0: each unit's clamp, fold and segment select on the same code; the unit's own is kept.
+        # A folded unit whose clamp straddles zero (lo < 0 <= hi) needs |clip(x, lo, hi)|, which
+        # is min(|x|, -lo) for x < 0 and min(x, hi) otherwise: one magnitude and one comparison
+        # with the unit's bound serve every such unit (each unit's own clamp and fold would be
+        # two comparators, a negation and three multiplexers apiece).
+        def bounds(plan: Plan) -> tuple[int, int]:
+            clamp = plan.clamp
+            return (plan.in_fmt.min_code, plan.in_fmt.max_code) if clamp is None else (clamp.lo, clamp.hi)
+
+        straddle = [plan.fold is not None and plan.in_fmt.signed and bounds(plan)[0] < 0 <= bounds(plan)[1]
+                    for plan in plans]
+        if any(straddle):
+            sign, magnitude = prim.fold(raw.as_signed())
+            limits = [Mux(sign, -bounds(plan)[0], bounds(plan)[1]) if shared else Const(0, 1)
+                      for plan, shared in zip(plans, straddle)]
+            limit = _pick(m, unit, limits, unsigned(self._in_bits + 1), f"{name}_limit")
+            clipped = Signal(unsigned(self._in_bits), name=f"{name}_magnitude")
+            m.d.comb += clipped.eq(Mux(magnitude > limit, limit, magnitude))
         folded, negs, addresses, segments, ts = [], [], [], [], []
         for index, (plan, width) in enumerate(zip(plans, widths)):
-            x = raw.as_signed() if plan.in_fmt.signed else raw
-            if plan.clamp is not None:
-                x = prim.clamp(x, plan.clamp.lo, plan.clamp.hi)
-            negative = Const(0, 1)
-            if plan.fold is not None:
-                negative, x = prim.fold(x)
+            if straddle[index]:
+                negative, x = sign, clipped
+            else:
+                x = raw.as_signed() if plan.in_fmt.signed else raw
+                if plan.clamp is not None:
+                    x = prim.clamp(x, plan.clamp.lo, plan.clamp.hi)
+                negative = Const(0, 1)
+                if plan.fold is not None:
+                    negative, x = prim.fold(x)
             x = prim.narrow(x, width.folded)
             select = plan.select
             if isinstance(select, BitSlice):
@@ -314,14 +334,19 @@ class SharedDatapath(wiring.Component):
                        for index in range(len(plans))]
             span = _union([Range(min(padded(plan, k)), max(padded(plan, k))) for plan in plans])
             columns[k] = _pick(m, unit1, entries, _shape(span), f"{name}_c{k}")
-        if any(has_origins(plans[index]) for index in stored):
+        if any(map(has_origins, plans)):
             origin = read("origin", [o for index in stored if has_origins(plans[index])
-                                     for o in plans[index].select.origins])
+                                     for o in plans[index].select.origins]) \
+                if any(has_origins(plans[index]) for index in stored) else None
             choices = []
-            for plan, width in zip(plans, widths):
+            for index, (plan, width) in enumerate(zip(plans, widths)):
                 if has_origins(plan):
+                    # A short table's origins are constants on its registered segment.
+                    own = origin if index in bases else prim.lookup(
+                        m, segment1[:max(1, (len(plan.table.rows) - 1).bit_length())], list(plan.select.origins),
+                        f"{name}_u{index}_origin")
                     # t is small and non-negative: only its bits (as hwact.hdl.unit does).
-                    choices.append(prim.narrow((x1 - origin)[:offset_bits(plan)], width.t))
+                    choices.append(prim.narrow((x1 - own)[:offset_bits(plan)], width.t))
                 else:
                     choices.append(t1)
             t1 = _pick(m, unit1, choices, _shape(_union([width.t for width in widths])), f"{name}_t1")
