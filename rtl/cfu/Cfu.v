@@ -666,8 +666,8 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
     .o__payload(\o__payload$126 ),
     .o__ready(\o__ready$102 ),
     .o__valid(\o__valid$121 ),
-    .\port$3606$0 (i__payload),
-    .\port$3608$0 (c_in1),
+    .\port$1494$0 (i__payload),
+    .\port$1496$0 (c_in1),
     .rst(reset)
   );
   \Cfu.hardtanh_int8x4  hardtanh_int8x4 (
@@ -689,8 +689,8 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
     .o__payload(\o__payload$127 ),
     .o__ready(\o__ready$107 ),
     .o__valid(\o__valid$122 ),
-    .\port$3606$0 (i__payload),
-    .\port$3608$0 (c_in1),
+    .\port$1494$0 (i__payload),
+    .\port$1496$0 (c_in1),
     .rst(reset)
   );
   \Cfu.relu6_int8x4  relu6_int8x4 (
@@ -1354,7 +1354,7 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
 endmodule
 
 (* generator = "Amaranth" *)
-module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \port$3608$0 , o__payload, o__valid, clk);
+module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$1494$0 , \port$1496$0 , o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [24:0] \$10 ;
@@ -1506,10 +1506,10 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \port$
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$3606$0 ;
-  wire [31:0] \port$3606$0 ;
-  input [31:0] \port$3608$0 ;
-  wire [31:0] \port$3608$0 ;
+  input [31:0] \port$1494$0 ;
+  wire [31:0] \port$1494$0 ;
+  input [31:0] \port$1496$0 ;
+  wire [31:0] \port$1496$0 ;
   reg [7:0] port__addr = 8'h00;
   reg [7:0] \port__addr$11  = 8'h00;
   reg [7:0] \port__addr$18  = 8'h00;
@@ -1712,14 +1712,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \port$
   assign \$46  = $signed(l3_s3_acc) + $signed(17'h08000);
   assign \$48  = \$45  ? 25'h1ffff80 : \$47 ;
   assign \$49  = \$42  ? 25'h000007f : \$48 ;
-  assign \$50  = - $signed(\port$3606$0 [7:0]);
-  assign \$51  = \port$3606$0 [7] ? \$50  : { \port$3606$0 [7], \port$3606$0 [7:0] };
-  assign \$52  = - $signed(\port$3606$0 [15:8]);
-  assign \$53  = \port$3606$0 [15] ? \$52  : { \port$3606$0 [15], \port$3606$0 [15:8] };
-  assign \$54  = - $signed(\port$3606$0 [23:16]);
-  assign \$55  = \port$3606$0 [23] ? \$54  : { \port$3606$0 [23], \port$3606$0 [23:16] };
-  assign \$56  = - $signed(\port$3606$0 [31:24]);
-  assign \$57  = \port$3606$0 [31] ? \$56  : { \port$3606$0 [31], \port$3606$0 [31:24] };
+  assign \$50  = - $signed(\port$1494$0 [7:0]);
+  assign \$51  = \port$1494$0 [7] ? \$50  : { \port$1494$0 [7], \port$1494$0 [7:0] };
+  assign \$52  = - $signed(\port$1494$0 [15:8]);
+  assign \$53  = \port$1494$0 [15] ? \$52  : { \port$1494$0 [15], \port$1494$0 [15:8] };
+  assign \$54  = - $signed(\port$1494$0 [23:16]);
+  assign \$55  = \port$1494$0 [23] ? \$54  : { \port$1494$0 [23], \port$1494$0 [23:16] };
+  assign \$56  = - $signed(\port$1494$0 [31:24]);
+  assign \$57  = \port$1494$0 [31] ? \$56  : { \port$1494$0 [31], \port$1494$0 [31:24] };
   always @(posedge clk)
     valid_0 <= \$58 ;
   always @(posedge clk)
@@ -1821,14 +1821,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$61  = l0_a_p0;
     if (i__ready) begin
-      \$61  = \port$3608$0 [7:0];
+      \$61  = \port$1496$0 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$62  = l0_neg_p0;
     if (i__ready) begin
-      \$62  = \port$3606$0 [7];
+      \$62  = \port$1494$0 [7];
     end
   end
   always @* begin
@@ -1870,14 +1870,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$68  = l1_a_p0;
     if (i__ready) begin
-      \$68  = \port$3608$0 [15:8];
+      \$68  = \port$1496$0 [15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$69  = l1_neg_p0;
     if (i__ready) begin
-      \$69  = \port$3606$0 [15];
+      \$69  = \port$1494$0 [15];
     end
   end
   always @* begin
@@ -1919,14 +1919,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$75  = l2_a_p0;
     if (i__ready) begin
-      \$75  = \port$3608$0 [23:16];
+      \$75  = \port$1496$0 [23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$76  = l2_neg_p0;
     if (i__ready) begin
-      \$76  = \port$3606$0 [23];
+      \$76  = \port$1494$0 [23];
     end
   end
   always @* begin
@@ -1968,14 +1968,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$82  = l3_a_p0;
     if (i__ready) begin
-      \$82  = \port$3608$0 [31:24];
+      \$82  = \port$1496$0 [31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$83  = l3_neg_p0;
     if (i__ready) begin
-      \$83  = \port$3606$0 [31];
+      \$83  = \port$1494$0 [31];
     end
   end
   always @* begin
@@ -2014,21 +2014,21 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \port$
   assign \port__en$20  = i__ready;
   assign l3_x_p0 = \port__addr$25 ;
   assign \port__en$27  = i__ready;
-  assign i__payload = { \port$3608$0 , \port$3606$0  };
+  assign i__payload = { \port$1496$0 , \port$1494$0  };
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \i__payload.x  = \port$3606$0 ;
-  assign \i__payload.x[0]  = \port$3606$0 [7:0];
-  assign \i__payload.x[1]  = \port$3606$0 [15:8];
-  assign \i__payload.x[2]  = \port$3606$0 [23:16];
-  assign \i__payload.x[3]  = \port$3606$0 [31:24];
-  assign \i__payload.a  = \port$3608$0 ;
-  assign \i__payload.a[0]  = \port$3608$0 [7:0];
-  assign \i__payload.a[1]  = \port$3608$0 [15:8];
-  assign \i__payload.a[2]  = \port$3608$0 [23:16];
-  assign \i__payload.a[3]  = \port$3608$0 [31:24];
+  assign \i__payload.x  = \port$1494$0 ;
+  assign \i__payload.x[0]  = \port$1494$0 [7:0];
+  assign \i__payload.x[1]  = \port$1494$0 [15:8];
+  assign \i__payload.x[2]  = \port$1494$0 [23:16];
+  assign \i__payload.x[3]  = \port$1494$0 [31:24];
+  assign \i__payload.a  = \port$1496$0 ;
+  assign \i__payload.a[0]  = \port$1496$0 [7:0];
+  assign \i__payload.a[1]  = \port$1496$0 [15:8];
+  assign \i__payload.a[2]  = \port$1496$0 [23:16];
+  assign \i__payload.a[3]  = \port$1496$0 [31:24];
   assign o__payload[31:24] = \$49 [7:0];
   assign o__payload[23:16] = \$37 [7:0];
   assign o__payload[15:8] = \$25 [7:0];
@@ -2562,7 +2562,7 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
 endmodule
 
 (* generator = "Amaranth" *)
-module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \port$3608$0 , o__valid, o__payload, clk);
+module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$1494$0 , \port$1496$0 , o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
   wire [14:0] \$10 ;
@@ -2678,10 +2678,10 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \por
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$3606$0 ;
-  wire [31:0] \port$3606$0 ;
-  input [31:0] \port$3608$0 ;
-  wire [31:0] \port$3608$0 ;
+  input [31:0] \port$1494$0 ;
+  wire [31:0] \port$1494$0 ;
+  input [31:0] \port$1496$0 ;
+  wire [31:0] \port$1496$0 ;
   input rst;
   wire rst;
   assign \$20  = $signed(\$19 ) + $signed(1'h0);
@@ -2727,14 +2727,14 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \por
     o__payload <= \$79 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(\port$3606$0 [7:0]) >= $signed(1'h0);
-  assign \$3  = $signed(\port$3608$0 [7:0]) * $signed(\port$3606$0 [7:0]);
-  assign \$5  = $signed(\port$3606$0 [15:8]) >= $signed(1'h0);
-  assign \$6  = $signed(\port$3608$0 [15:8]) * $signed(\port$3606$0 [15:8]);
-  assign \$8  = $signed(\port$3606$0 [23:16]) >= $signed(1'h0);
-  assign \$9  = $signed(\port$3608$0 [23:16]) * $signed(\port$3606$0 [23:16]);
-  assign \$11  = $signed(\port$3606$0 [31:24]) >= $signed(1'h0);
-  assign \$12  = $signed(\port$3608$0 [31:24]) * $signed(\port$3606$0 [31:24]);
+  assign \$2  = $signed(\port$1494$0 [7:0]) >= $signed(1'h0);
+  assign \$3  = $signed(\port$1496$0 [7:0]) * $signed(\port$1494$0 [7:0]);
+  assign \$5  = $signed(\port$1494$0 [15:8]) >= $signed(1'h0);
+  assign \$6  = $signed(\port$1496$0 [15:8]) * $signed(\port$1494$0 [15:8]);
+  assign \$8  = $signed(\port$1494$0 [23:16]) >= $signed(1'h0);
+  assign \$9  = $signed(\port$1496$0 [23:16]) * $signed(\port$1494$0 [23:16]);
+  assign \$11  = $signed(\port$1494$0 [31:24]) >= $signed(1'h0);
+  assign \$12  = $signed(\port$1496$0 [31:24]) * $signed(\port$1494$0 [31:24]);
   assign \$15  = $signed(\$14 ) + $signed(1'h0);
   assign \$16  = $signed(\$15 [15:0]) + $signed(8'h40);
   assign \$18  = $signed(\$17 ) > $signed(8'h7f);
@@ -2829,25 +2829,25 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$3606$0 , \por
       \$79  = 32'd0;
     end
   end
-  assign i__payload = { \port$3608$0 , \port$3606$0  };
-  assign \i__payload.x  = \port$3606$0 ;
-  assign \i__payload.x[0]  = \port$3606$0 [7:0];
-  assign \i__payload.x[1]  = \port$3606$0 [15:8];
-  assign \i__payload.x[2]  = \port$3606$0 [23:16];
-  assign \i__payload.x[3]  = \port$3606$0 [31:24];
-  assign \i__payload.a  = \port$3608$0 ;
-  assign \i__payload.a[0]  = \port$3608$0 [7:0];
-  assign \i__payload.a[1]  = \port$3608$0 [15:8];
-  assign \i__payload.a[2]  = \port$3608$0 [23:16];
-  assign \i__payload.a[3]  = \port$3608$0 [31:24];
+  assign i__payload = { \port$1496$0 , \port$1494$0  };
+  assign \i__payload.x  = \port$1494$0 ;
+  assign \i__payload.x[0]  = \port$1494$0 [7:0];
+  assign \i__payload.x[1]  = \port$1494$0 [15:8];
+  assign \i__payload.x[2]  = \port$1494$0 [23:16];
+  assign \i__payload.x[3]  = \port$1494$0 [31:24];
+  assign \i__payload.a  = \port$1496$0 ;
+  assign \i__payload.a[0]  = \port$1496$0 [7:0];
+  assign \i__payload.a[1]  = \port$1496$0 [15:8];
+  assign \i__payload.a[2]  = \port$1496$0 [23:16];
+  assign \i__payload.a[3]  = \port$1496$0 [31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$4  = { \port$3606$0 [7:0], 7'h00 };
-  assign \$7  = { \port$3606$0 [15:8], 7'h00 };
-  assign \$10  = { \port$3606$0 [23:16], 7'h00 };
-  assign \$13  = { \port$3606$0 [31:24], 7'h00 };
+  assign \$4  = { \port$1494$0 [7:0], 7'h00 };
+  assign \$7  = { \port$1494$0 [15:8], 7'h00 };
+  assign \$10  = { \port$1494$0 [23:16], 7'h00 };
+  assign \$13  = { \port$1494$0 [31:24], 7'h00 };
   assign \$14  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
   assign \$17  = { \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16:7] };
   assign \$19  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
@@ -3758,2455 +3758,343 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire [16:0] \$1000 ;
-  wire \$1001 ;
-  wire \$1002 ;
-  wire [15:0] \$1003 ;
-  wire [15:0] \$1004 ;
-  wire [16:0] \$1005 ;
-  wire \$1006 ;
-  wire \$1007 ;
-  wire \$1008 ;
-  wire [15:0] \$1009 ;
-  wire \$101 ;
-  wire [15:0] \$1010 ;
-  wire \$1011 ;
-  wire \$1012 ;
-  wire [15:0] \$1013 ;
-  wire [15:0] \$1014 ;
-  wire [16:0] \$1015 ;
-  wire \$1016 ;
-  wire \$1017 ;
-  wire [15:0] \$1018 ;
-  wire [15:0] \$1019 ;
-  wire \$102 ;
-  wire [16:0] \$1020 ;
-  wire \$1021 ;
-  wire \$1022 ;
-  wire \$1023 ;
-  wire [15:0] \$1024 ;
-  wire [15:0] \$1025 ;
-  wire \$1026 ;
-  wire \$1027 ;
-  wire [15:0] \$1028 ;
-  wire [15:0] \$1029 ;
-  wire [15:0] \$103 ;
-  wire [16:0] \$1030 ;
-  wire \$1031 ;
-  wire \$1032 ;
-  wire [15:0] \$1033 ;
-  wire [15:0] \$1034 ;
-  wire [16:0] \$1035 ;
-  wire \$1036 ;
-  wire \$1037 ;
-  wire \$1038 ;
-  wire [15:0] \$1039 ;
-  wire [15:0] \$104 ;
-  wire [15:0] \$1040 ;
-  wire \$1041 ;
-  wire \$1042 ;
-  wire [15:0] \$1043 ;
-  wire [15:0] \$1044 ;
-  wire [16:0] \$1045 ;
-  wire \$1046 ;
-  wire \$1047 ;
-  wire [15:0] \$1048 ;
-  wire [15:0] \$1049 ;
-  wire [16:0] \$105 ;
-  wire [16:0] \$1050 ;
-  wire \$1051 ;
-  wire \$1052 ;
-  wire \$1053 ;
-  wire [15:0] \$1054 ;
-  wire [15:0] \$1055 ;
-  wire \$1056 ;
-  wire \$1057 ;
-  wire [15:0] \$1058 ;
-  wire [15:0] \$1059 ;
-  wire \$106 ;
-  wire [16:0] \$1060 ;
-  wire \$1061 ;
-  wire \$1062 ;
-  wire [15:0] \$1063 ;
-  wire [15:0] \$1064 ;
-  wire [16:0] \$1065 ;
-  wire \$1066 ;
-  wire \$1067 ;
-  wire \$1068 ;
-  wire [15:0] \$1069 ;
-  wire \$107 ;
-  wire [15:0] \$1070 ;
-  wire \$1071 ;
-  wire \$1072 ;
-  wire [15:0] \$1073 ;
-  wire [15:0] \$1074 ;
-  wire [16:0] \$1075 ;
-  wire \$1076 ;
-  wire \$1077 ;
-  wire [15:0] \$1078 ;
-  wire [15:0] \$1079 ;
-  wire \$108 ;
-  wire [16:0] \$1080 ;
-  wire \$1081 ;
-  wire \$1082 ;
-  wire [15:0] \$1083 ;
-  wire [15:0] \$1084 ;
-  wire \$1085 ;
-  wire \$1086 ;
-  wire [15:0] \$1087 ;
-  wire [15:0] \$1088 ;
-  wire [16:0] \$1089 ;
-  wire [15:0] \$109 ;
-  wire \$1090 ;
-  wire \$1091 ;
-  wire [15:0] \$1092 ;
-  wire [15:0] \$1093 ;
-  wire [16:0] \$1094 ;
-  wire \$1095 ;
-  wire \$1096 ;
-  wire [15:0] \$1097 ;
-  wire [15:0] \$1098 ;
-  wire \$1099 ;
-  wire \$11 ;
-  wire [15:0] \$110 ;
-  wire \$1100 ;
-  wire [15:0] \$1101 ;
-  wire [15:0] \$1102 ;
-  wire [16:0] \$1103 ;
-  wire \$1104 ;
-  wire \$1105 ;
-  wire [15:0] \$1106 ;
-  wire [15:0] \$1107 ;
-  wire [16:0] \$1108 ;
-  wire \$1109 ;
-  wire \$111 ;
-  wire \$1110 ;
-  wire [15:0] \$1111 ;
-  wire [15:0] \$1112 ;
-  wire \$1113 ;
-  wire \$1114 ;
-  wire [15:0] \$1115 ;
-  wire [15:0] \$1116 ;
-  wire [16:0] \$1117 ;
-  wire \$1118 ;
-  wire \$1119 ;
+  wire [44:0] \$100 ;
+  wire [21:0] \$101 ;
+  wire [23:0] \$102 ;
+  wire [44:0] \$103 ;
+  wire [23:0] \$104 ;
+  wire [44:0] \$105 ;
+  wire [21:0] \$106 ;
+  wire [23:0] \$107 ;
+  wire [44:0] \$108 ;
+  wire [23:0] \$109 ;
+  wire [16:0] \$11 ;
+  wire [20:0] \$110 ;
+  wire [20:0] \$111 ;
   wire \$112 ;
-  wire [15:0] \$1120 ;
-  wire [15:0] \$1121 ;
-  wire [16:0] \$1122 ;
-  wire \$1123 ;
-  wire \$1124 ;
-  wire [15:0] \$1125 ;
-  wire [15:0] \$1126 ;
-  wire \$1127 ;
-  wire \$1128 ;
-  wire [15:0] \$1129 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$1130 ;
-  wire \$1131 ;
-  wire \$1132 ;
-  wire [15:0] \$1133 ;
-  wire [15:0] \$1134 ;
-  wire \$1135 ;
-  wire \$1136 ;
-  wire [15:0] \$1137 ;
-  wire [15:0] \$1138 ;
-  wire [6:0] \$1139 ;
-  wire [15:0] \$114 ;
-  wire [15:0] \$1140 ;
-  wire [15:0] \$1141 ;
-  wire [15:0] \$1142 ;
-  wire [15:0] \$1143 ;
-  wire [42:0] \$1144 ;
-  wire [42:0] \$1145 ;
-  wire [42:0] \$1146 ;
-  wire [42:0] \$1147 ;
-  wire [44:0] \$1148 ;
-  wire [21:0] \$1149 ;
-  wire [16:0] \$115 ;
-  wire [44:0] \$1150 ;
-  wire [21:0] \$1151 ;
-  wire [44:0] \$1152 ;
-  wire [20:0] \$1153 ;
-  wire [44:0] \$1154 ;
-  wire [20:0] \$1155 ;
-  wire [44:0] \$1156 ;
-  wire [21:0] \$1157 ;
-  wire [23:0] \$1158 ;
-  wire [44:0] \$1159 ;
-  wire \$116 ;
-  wire [23:0] \$1160 ;
-  wire [44:0] \$1161 ;
-  wire [21:0] \$1162 ;
-  wire [23:0] \$1163 ;
-  wire [44:0] \$1164 ;
-  wire [23:0] \$1165 ;
-  wire [20:0] \$1166 ;
-  wire [20:0] \$1167 ;
-  wire \$1168 ;
-  wire [20:0] \$1169 ;
-  wire \$117 ;
-  wire [20:0] \$1170 ;
-  wire [20:0] \$1171 ;
-  wire [20:0] \$1172 ;
-  wire [20:0] \$1173 ;
-  wire \$1174 ;
-  wire [20:0] \$1175 ;
-  wire [20:0] \$1176 ;
-  wire \$1177 ;
-  wire [20:0] \$1178 ;
-  wire [20:0] \$1179 ;
-  wire [15:0] \$118 ;
-  wire [20:0] \$1180 ;
-  wire [20:0] \$1181 ;
-  wire [20:0] \$1182 ;
-  wire [20:0] \$1183 ;
-  wire \$1184 ;
-  wire [20:0] \$1185 ;
-  wire [20:0] \$1186 ;
-  wire \$1187 ;
-  wire [20:0] \$1188 ;
-  wire [20:0] \$1189 ;
-  wire [15:0] \$119 ;
-  wire [20:0] \$1190 ;
-  wire [20:0] \$1191 ;
-  wire [20:0] \$1192 ;
-  wire [20:0] \$1193 ;
-  wire \$1194 ;
-  wire [20:0] \$1195 ;
-  wire [20:0] \$1196 ;
-  wire \$1197 ;
-  wire [20:0] \$1198 ;
-  wire [20:0] \$1199 ;
+  wire [20:0] \$113 ;
+  wire [20:0] \$114 ;
+  wire [20:0] \$115 ;
+  wire [20:0] \$116 ;
+  wire [20:0] \$117 ;
+  wire \$118 ;
+  wire [20:0] \$119 ;
   wire \$12 ;
-  wire [16:0] \$120 ;
-  wire [20:0] \$1200 ;
-  wire [20:0] \$1201 ;
-  wire \$1202 ;
-  wire \$1203 ;
-  wire [15:0] \$1204 ;
-  wire [15:0] \$1205 ;
-  wire \$1206 ;
-  wire \$1207 ;
-  wire [15:0] \$1208 ;
-  wire [15:0] \$1209 ;
+  wire [20:0] \$120 ;
   wire \$121 ;
-  wire [16:0] \$1210 ;
-  wire \$1211 ;
-  wire \$1212 ;
-  wire [15:0] \$1213 ;
-  wire [15:0] \$1214 ;
-  wire [16:0] \$1215 ;
-  wire \$1216 ;
-  wire \$1217 ;
-  wire \$1218 ;
-  wire [15:0] \$1219 ;
-  wire \$122 ;
-  wire [15:0] \$1220 ;
-  wire \$1221 ;
-  wire \$1222 ;
-  wire [15:0] \$1223 ;
-  wire [15:0] \$1224 ;
-  wire [16:0] \$1225 ;
-  wire \$1226 ;
-  wire \$1227 ;
-  wire [15:0] \$1228 ;
-  wire [15:0] \$1229 ;
-  wire \$123 ;
-  wire [16:0] \$1230 ;
-  wire \$1231 ;
-  wire \$1232 ;
-  wire \$1233 ;
-  wire [15:0] \$1234 ;
-  wire [15:0] \$1235 ;
-  wire \$1236 ;
-  wire \$1237 ;
-  wire [15:0] \$1238 ;
-  wire [15:0] \$1239 ;
-  wire [15:0] \$124 ;
-  wire [16:0] \$1240 ;
-  wire \$1241 ;
-  wire \$1242 ;
-  wire [15:0] \$1243 ;
-  wire [15:0] \$1244 ;
-  wire [16:0] \$1245 ;
-  wire \$1246 ;
-  wire \$1247 ;
-  wire \$1248 ;
-  wire [15:0] \$1249 ;
-  wire [15:0] \$125 ;
-  wire [15:0] \$1250 ;
-  wire \$1251 ;
-  wire \$1252 ;
-  wire [15:0] \$1253 ;
-  wire [15:0] \$1254 ;
-  wire [16:0] \$1255 ;
-  wire \$1256 ;
-  wire \$1257 ;
-  wire [15:0] \$1258 ;
-  wire [15:0] \$1259 ;
-  wire \$126 ;
-  wire [16:0] \$1260 ;
-  wire \$1261 ;
-  wire \$1262 ;
-  wire \$1263 ;
-  wire [15:0] \$1264 ;
-  wire [15:0] \$1265 ;
-  wire \$1266 ;
-  wire \$1267 ;
-  wire [15:0] \$1268 ;
-  wire [15:0] \$1269 ;
-  wire \$127 ;
-  wire [16:0] \$1270 ;
-  wire \$1271 ;
-  wire \$1272 ;
-  wire [15:0] \$1273 ;
-  wire [15:0] \$1274 ;
-  wire [16:0] \$1275 ;
-  wire \$1276 ;
-  wire \$1277 ;
-  wire \$1278 ;
-  wire [15:0] \$1279 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$1280 ;
-  wire \$1281 ;
-  wire \$1282 ;
-  wire [15:0] \$1283 ;
-  wire [15:0] \$1284 ;
-  wire [16:0] \$1285 ;
-  wire \$1286 ;
-  wire \$1287 ;
-  wire [15:0] \$1288 ;
-  wire [15:0] \$1289 ;
-  wire [15:0] \$129 ;
-  wire [16:0] \$1290 ;
-  wire \$1291 ;
-  wire \$1292 ;
-  wire \$1293 ;
-  wire [15:0] \$1294 ;
-  wire [15:0] \$1295 ;
-  wire \$1296 ;
-  wire \$1297 ;
-  wire [15:0] \$1298 ;
-  wire [15:0] \$1299 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire [16:0] \$1300 ;
-  wire \$1301 ;
-  wire \$1302 ;
-  wire [15:0] \$1303 ;
-  wire [15:0] \$1304 ;
-  wire [16:0] \$1305 ;
-  wire \$1306 ;
-  wire \$1307 ;
-  wire \$1308 ;
-  wire [15:0] \$1309 ;
+  wire [20:0] \$122 ;
+  wire [20:0] \$123 ;
+  wire [20:0] \$124 ;
+  wire [20:0] \$125 ;
+  wire [20:0] \$126 ;
+  wire [20:0] \$127 ;
+  wire \$128 ;
+  wire [20:0] \$129 ;
+  wire \$13 ;
+  wire [20:0] \$130 ;
   wire \$131 ;
-  wire [15:0] \$1310 ;
-  wire \$1311 ;
-  wire \$1312 ;
-  wire [15:0] \$1313 ;
-  wire [15:0] \$1314 ;
-  wire [16:0] \$1315 ;
-  wire \$1316 ;
-  wire \$1317 ;
-  wire [15:0] \$1318 ;
-  wire [15:0] \$1319 ;
-  wire \$132 ;
-  wire [16:0] \$1320 ;
-  wire \$1321 ;
-  wire \$1322 ;
-  wire \$1323 ;
-  wire [15:0] \$1324 ;
-  wire [15:0] \$1325 ;
-  wire \$1326 ;
-  wire \$1327 ;
-  wire [15:0] \$1328 ;
-  wire [15:0] \$1329 ;
-  wire [15:0] \$133 ;
-  wire [16:0] \$1330 ;
-  wire \$1331 ;
-  wire \$1332 ;
-  wire [15:0] \$1333 ;
-  wire [15:0] \$1334 ;
-  wire [16:0] \$1335 ;
-  wire \$1336 ;
-  wire \$1337 ;
-  wire \$1338 ;
-  wire [15:0] \$1339 ;
-  wire [15:0] \$134 ;
-  wire [15:0] \$1340 ;
-  wire \$1341 ;
-  wire \$1342 ;
-  wire [15:0] \$1343 ;
-  wire [15:0] \$1344 ;
-  wire [16:0] \$1345 ;
-  wire \$1346 ;
-  wire \$1347 ;
-  wire [15:0] \$1348 ;
-  wire [15:0] \$1349 ;
-  wire [16:0] \$135 ;
-  wire [16:0] \$1350 ;
-  wire \$1351 ;
-  wire \$1352 ;
-  wire \$1353 ;
-  wire [15:0] \$1354 ;
-  wire [15:0] \$1355 ;
-  wire \$1356 ;
-  wire \$1357 ;
-  wire [15:0] \$1358 ;
-  wire [15:0] \$1359 ;
-  wire \$136 ;
-  wire [16:0] \$1360 ;
-  wire \$1361 ;
-  wire \$1362 ;
-  wire [15:0] \$1363 ;
-  wire [15:0] \$1364 ;
-  wire [16:0] \$1365 ;
-  wire \$1366 ;
-  wire \$1367 ;
-  wire \$1368 ;
-  wire [15:0] \$1369 ;
-  wire \$137 ;
-  wire [15:0] \$1370 ;
-  wire \$1371 ;
-  wire \$1372 ;
-  wire [15:0] \$1373 ;
-  wire [15:0] \$1374 ;
-  wire [16:0] \$1375 ;
-  wire \$1376 ;
-  wire \$1377 ;
-  wire [15:0] \$1378 ;
-  wire [15:0] \$1379 ;
+  wire [20:0] \$132 ;
+  wire [20:0] \$133 ;
+  wire [20:0] \$134 ;
+  wire [20:0] \$135 ;
+  wire [20:0] \$136 ;
+  wire [20:0] \$137 ;
   wire \$138 ;
-  wire [16:0] \$1380 ;
-  wire \$1381 ;
-  wire \$1382 ;
-  wire \$1383 ;
-  wire [15:0] \$1384 ;
-  wire [15:0] \$1385 ;
-  wire \$1386 ;
-  wire \$1387 ;
-  wire [15:0] \$1388 ;
-  wire [15:0] \$1389 ;
-  wire [15:0] \$139 ;
-  wire [16:0] \$1390 ;
-  wire \$1391 ;
-  wire \$1392 ;
-  wire [15:0] \$1393 ;
-  wire [15:0] \$1394 ;
-  wire [16:0] \$1395 ;
-  wire \$1396 ;
-  wire \$1397 ;
-  wire \$1398 ;
-  wire [15:0] \$1399 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
-  wire [15:0] \$1400 ;
-  wire \$1401 ;
-  wire \$1402 ;
-  wire [15:0] \$1403 ;
-  wire [15:0] \$1404 ;
-  wire [16:0] \$1405 ;
-  wire \$1406 ;
-  wire \$1407 ;
-  wire [15:0] \$1408 ;
-  wire [15:0] \$1409 ;
+  wire [20:0] \$139 ;
+  wire \$14 ;
+  wire [20:0] \$140 ;
   wire \$141 ;
-  wire [16:0] \$1410 ;
-  wire \$1411 ;
-  wire \$1412 ;
-  wire \$1413 ;
-  wire [15:0] \$1414 ;
-  wire [15:0] \$1415 ;
-  wire \$1416 ;
-  wire \$1417 ;
-  wire [15:0] \$1418 ;
-  wire [15:0] \$1419 ;
-  wire \$142 ;
-  wire [16:0] \$1420 ;
-  wire \$1421 ;
-  wire \$1422 ;
-  wire [15:0] \$1423 ;
-  wire [15:0] \$1424 ;
-  wire [16:0] \$1425 ;
-  wire \$1426 ;
-  wire \$1427 ;
-  wire \$1428 ;
-  wire [15:0] \$1429 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$1430 ;
-  wire \$1431 ;
-  wire \$1432 ;
-  wire [15:0] \$1433 ;
-  wire [15:0] \$1434 ;
-  wire [16:0] \$1435 ;
-  wire \$1436 ;
-  wire \$1437 ;
-  wire [15:0] \$1438 ;
-  wire [15:0] \$1439 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$1440 ;
-  wire \$1441 ;
-  wire \$1442 ;
-  wire \$1443 ;
-  wire [15:0] \$1444 ;
-  wire [15:0] \$1445 ;
-  wire \$1446 ;
-  wire \$1447 ;
-  wire [15:0] \$1448 ;
-  wire [15:0] \$1449 ;
-  wire [16:0] \$145 ;
-  wire [16:0] \$1450 ;
-  wire \$1451 ;
-  wire \$1452 ;
-  wire [15:0] \$1453 ;
-  wire [15:0] \$1454 ;
-  wire [16:0] \$1455 ;
-  wire \$1456 ;
-  wire \$1457 ;
-  wire \$1458 ;
-  wire [15:0] \$1459 ;
-  wire \$146 ;
-  wire [15:0] \$1460 ;
-  wire \$1461 ;
-  wire \$1462 ;
-  wire [15:0] \$1463 ;
-  wire [15:0] \$1464 ;
-  wire [16:0] \$1465 ;
-  wire \$1466 ;
-  wire \$1467 ;
-  wire [15:0] \$1468 ;
-  wire [15:0] \$1469 ;
-  wire \$147 ;
-  wire [16:0] \$1470 ;
-  wire \$1471 ;
-  wire \$1472 ;
-  wire \$1473 ;
-  wire [15:0] \$1474 ;
-  wire [15:0] \$1475 ;
-  wire \$1476 ;
-  wire \$1477 ;
-  wire [15:0] \$1478 ;
-  wire [15:0] \$1479 ;
-  wire [15:0] \$148 ;
-  wire [16:0] \$1480 ;
-  wire \$1481 ;
-  wire \$1482 ;
-  wire [15:0] \$1483 ;
-  wire [15:0] \$1484 ;
-  wire [16:0] \$1485 ;
-  wire \$1486 ;
-  wire \$1487 ;
-  wire \$1488 ;
-  wire [15:0] \$1489 ;
-  wire [15:0] \$149 ;
-  wire [15:0] \$1490 ;
-  wire \$1491 ;
-  wire \$1492 ;
-  wire [15:0] \$1493 ;
-  wire [15:0] \$1494 ;
-  wire [16:0] \$1495 ;
-  wire \$1496 ;
-  wire \$1497 ;
-  wire [15:0] \$1498 ;
-  wire [15:0] \$1499 ;
-  wire [16:0] \$15 ;
+  wire [20:0] \$142 ;
+  wire [20:0] \$143 ;
+  wire [20:0] \$144 ;
+  wire [20:0] \$145 ;
+  wire [14:0] \$146 ;
+  wire [14:0] \$147 ;
+  wire [14:0] \$148 ;
+  wire [14:0] \$149 ;
+  wire \$15 ;
   wire [16:0] \$150 ;
-  wire [16:0] \$1500 ;
-  wire \$1501 ;
-  wire \$1502 ;
-  wire \$1503 ;
-  wire [15:0] \$1504 ;
-  wire [15:0] \$1505 ;
-  wire \$1506 ;
-  wire \$1507 ;
-  wire [15:0] \$1508 ;
-  wire [15:0] \$1509 ;
-  wire \$151 ;
-  wire [16:0] \$1510 ;
-  wire \$1511 ;
-  wire \$1512 ;
-  wire [15:0] \$1513 ;
-  wire [15:0] \$1514 ;
-  wire [16:0] \$1515 ;
-  wire \$1516 ;
-  wire \$1517 ;
-  wire \$1518 ;
-  wire [15:0] \$1519 ;
+  wire [16:0] \$151 ;
   wire \$152 ;
-  wire [15:0] \$1520 ;
-  wire \$1521 ;
-  wire \$1522 ;
-  wire [15:0] \$1523 ;
-  wire [15:0] \$1524 ;
-  wire [16:0] \$1525 ;
-  wire \$1526 ;
-  wire \$1527 ;
-  wire [15:0] \$1528 ;
-  wire [15:0] \$1529 ;
-  wire \$153 ;
-  wire [16:0] \$1530 ;
-  wire \$1531 ;
-  wire \$1532 ;
-  wire \$1533 ;
-  wire [15:0] \$1534 ;
-  wire [15:0] \$1535 ;
-  wire \$1536 ;
-  wire \$1537 ;
-  wire [15:0] \$1538 ;
-  wire [15:0] \$1539 ;
-  wire [15:0] \$154 ;
-  wire [16:0] \$1540 ;
-  wire \$1541 ;
-  wire \$1542 ;
-  wire [15:0] \$1543 ;
-  wire [15:0] \$1544 ;
-  wire [16:0] \$1545 ;
-  wire \$1546 ;
-  wire \$1547 ;
-  wire \$1548 ;
-  wire [15:0] \$1549 ;
-  wire [15:0] \$155 ;
-  wire [15:0] \$1550 ;
-  wire \$1551 ;
-  wire \$1552 ;
-  wire [15:0] \$1553 ;
-  wire [15:0] \$1554 ;
-  wire [16:0] \$1555 ;
-  wire \$1556 ;
-  wire \$1557 ;
-  wire [15:0] \$1558 ;
-  wire [15:0] \$1559 ;
+  wire [16:0] \$153 ;
+  wire [16:0] \$154 ;
+  wire [16:0] \$155 ;
   wire \$156 ;
-  wire [16:0] \$1560 ;
-  wire \$1561 ;
-  wire \$1562 ;
-  wire \$1563 ;
-  wire [15:0] \$1564 ;
-  wire [15:0] \$1565 ;
-  wire \$1566 ;
-  wire \$1567 ;
-  wire [15:0] \$1568 ;
-  wire [15:0] \$1569 ;
   wire \$157 ;
-  wire [16:0] \$1570 ;
-  wire \$1571 ;
-  wire \$1572 ;
-  wire [15:0] \$1573 ;
-  wire [15:0] \$1574 ;
-  wire [16:0] \$1575 ;
-  wire \$1576 ;
-  wire \$1577 ;
-  wire \$1578 ;
-  wire [15:0] \$1579 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$1580 ;
-  wire \$1581 ;
-  wire \$1582 ;
-  wire [15:0] \$1583 ;
-  wire [15:0] \$1584 ;
-  wire [16:0] \$1585 ;
-  wire \$1586 ;
-  wire \$1587 ;
-  wire [15:0] \$1588 ;
-  wire [15:0] \$1589 ;
-  wire [15:0] \$159 ;
-  wire [16:0] \$1590 ;
-  wire \$1591 ;
-  wire \$1592 ;
-  wire \$1593 ;
-  wire [15:0] \$1594 ;
-  wire [15:0] \$1595 ;
-  wire \$1596 ;
-  wire \$1597 ;
-  wire [15:0] \$1598 ;
-  wire [15:0] \$1599 ;
+  wire \$158 ;
+  wire \$159 ;
   wire \$16 ;
-  wire [16:0] \$160 ;
-  wire [16:0] \$1600 ;
-  wire \$1601 ;
-  wire \$1602 ;
-  wire [15:0] \$1603 ;
-  wire [15:0] \$1604 ;
-  wire [16:0] \$1605 ;
-  wire \$1606 ;
-  wire \$1607 ;
-  wire \$1608 ;
-  wire [15:0] \$1609 ;
+  wire \$160 ;
   wire \$161 ;
-  wire [15:0] \$1610 ;
-  wire \$1611 ;
-  wire \$1612 ;
-  wire [15:0] \$1613 ;
-  wire [15:0] \$1614 ;
-  wire [16:0] \$1615 ;
-  wire \$1616 ;
-  wire \$1617 ;
-  wire [15:0] \$1618 ;
-  wire [15:0] \$1619 ;
   wire \$162 ;
-  wire [16:0] \$1620 ;
-  wire \$1621 ;
-  wire \$1622 ;
-  wire \$1623 ;
-  wire [15:0] \$1624 ;
-  wire [15:0] \$1625 ;
-  wire \$1626 ;
-  wire \$1627 ;
-  wire [15:0] \$1628 ;
-  wire [15:0] \$1629 ;
-  wire [15:0] \$163 ;
-  wire [16:0] \$1630 ;
-  wire \$1631 ;
-  wire \$1632 ;
-  wire [15:0] \$1633 ;
-  wire [15:0] \$1634 ;
-  wire [16:0] \$1635 ;
-  wire \$1636 ;
-  wire \$1637 ;
-  wire \$1638 ;
-  wire [15:0] \$1639 ;
-  wire [15:0] \$164 ;
-  wire [15:0] \$1640 ;
-  wire \$1641 ;
-  wire \$1642 ;
-  wire [15:0] \$1643 ;
-  wire [15:0] \$1644 ;
-  wire [16:0] \$1645 ;
-  wire \$1646 ;
-  wire \$1647 ;
-  wire [15:0] \$1648 ;
-  wire [15:0] \$1649 ;
-  wire [16:0] \$165 ;
-  wire [16:0] \$1650 ;
-  wire \$1651 ;
-  wire \$1652 ;
-  wire \$1653 ;
-  wire [15:0] \$1654 ;
-  wire [15:0] \$1655 ;
-  wire \$1656 ;
-  wire \$1657 ;
-  wire [15:0] \$1658 ;
-  wire [15:0] \$1659 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
   wire \$166 ;
-  wire [16:0] \$1660 ;
-  wire \$1661 ;
-  wire \$1662 ;
-  wire [15:0] \$1663 ;
-  wire [15:0] \$1664 ;
-  wire [16:0] \$1665 ;
-  wire \$1666 ;
-  wire \$1667 ;
-  wire \$1668 ;
-  wire [15:0] \$1669 ;
   wire \$167 ;
-  wire [15:0] \$1670 ;
-  wire \$1671 ;
-  wire \$1672 ;
-  wire [15:0] \$1673 ;
-  wire [15:0] \$1674 ;
-  wire [16:0] \$1675 ;
-  wire \$1676 ;
-  wire \$1677 ;
-  wire [15:0] \$1678 ;
-  wire [15:0] \$1679 ;
   wire \$168 ;
-  wire [16:0] \$1680 ;
-  wire \$1681 ;
-  wire \$1682 ;
-  wire \$1683 ;
-  wire [15:0] \$1684 ;
-  wire [15:0] \$1685 ;
-  wire \$1686 ;
-  wire \$1687 ;
-  wire [15:0] \$1688 ;
-  wire [15:0] \$1689 ;
-  wire [15:0] \$169 ;
-  wire [16:0] \$1690 ;
-  wire \$1691 ;
-  wire \$1692 ;
-  wire [15:0] \$1693 ;
-  wire [15:0] \$1694 ;
-  wire [16:0] \$1695 ;
-  wire \$1696 ;
-  wire \$1697 ;
-  wire \$1698 ;
-  wire [15:0] \$1699 ;
+  wire \$169 ;
   wire \$17 ;
-  wire [15:0] \$170 ;
-  wire [15:0] \$1700 ;
-  wire \$1701 ;
-  wire \$1702 ;
-  wire [15:0] \$1703 ;
-  wire [15:0] \$1704 ;
-  wire [16:0] \$1705 ;
-  wire \$1706 ;
-  wire \$1707 ;
-  wire [15:0] \$1708 ;
-  wire [15:0] \$1709 ;
+  wire \$170 ;
   wire \$171 ;
-  wire [16:0] \$1710 ;
-  wire \$1711 ;
-  wire \$1712 ;
-  wire \$1713 ;
-  wire [15:0] \$1714 ;
-  wire [15:0] \$1715 ;
-  wire \$1716 ;
-  wire \$1717 ;
-  wire [15:0] \$1718 ;
-  wire [15:0] \$1719 ;
   wire \$172 ;
-  wire [16:0] \$1720 ;
-  wire \$1721 ;
-  wire \$1722 ;
-  wire [15:0] \$1723 ;
-  wire [15:0] \$1724 ;
-  wire [16:0] \$1725 ;
-  wire \$1726 ;
-  wire \$1727 ;
-  wire \$1728 ;
-  wire [15:0] \$1729 ;
-  wire [15:0] \$173 ;
-  wire [15:0] \$1730 ;
-  wire \$1731 ;
-  wire \$1732 ;
-  wire [15:0] \$1733 ;
-  wire [15:0] \$1734 ;
-  wire [16:0] \$1735 ;
-  wire \$1736 ;
-  wire \$1737 ;
-  wire [15:0] \$1738 ;
-  wire [15:0] \$1739 ;
-  wire [15:0] \$174 ;
-  wire [16:0] \$1740 ;
-  wire \$1741 ;
-  wire \$1742 ;
-  wire \$1743 ;
-  wire [15:0] \$1744 ;
-  wire [15:0] \$1745 ;
-  wire \$1746 ;
-  wire \$1747 ;
-  wire [15:0] \$1748 ;
-  wire [15:0] \$1749 ;
-  wire [16:0] \$175 ;
-  wire [16:0] \$1750 ;
-  wire \$1751 ;
-  wire \$1752 ;
-  wire [15:0] \$1753 ;
-  wire [15:0] \$1754 ;
-  wire [16:0] \$1755 ;
-  wire \$1756 ;
-  wire \$1757 ;
-  wire \$1758 ;
-  wire [15:0] \$1759 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
   wire \$176 ;
-  wire [15:0] \$1760 ;
-  wire \$1761 ;
-  wire \$1762 ;
-  wire [15:0] \$1763 ;
-  wire [15:0] \$1764 ;
-  wire [16:0] \$1765 ;
-  wire \$1766 ;
-  wire \$1767 ;
-  wire [15:0] \$1768 ;
-  wire [15:0] \$1769 ;
   wire \$177 ;
-  wire [16:0] \$1770 ;
-  wire \$1771 ;
-  wire \$1772 ;
-  wire \$1773 ;
-  wire [15:0] \$1774 ;
-  wire [15:0] \$1775 ;
-  wire \$1776 ;
-  wire \$1777 ;
-  wire [15:0] \$1778 ;
-  wire [15:0] \$1779 ;
-  wire [15:0] \$178 ;
-  wire [16:0] \$1780 ;
-  wire \$1781 ;
-  wire \$1782 ;
-  wire [15:0] \$1783 ;
-  wire [15:0] \$1784 ;
-  wire [16:0] \$1785 ;
-  wire \$1786 ;
-  wire \$1787 ;
-  wire \$1788 ;
-  wire [15:0] \$1789 ;
-  wire [15:0] \$179 ;
-  wire [15:0] \$1790 ;
-  wire \$1791 ;
-  wire \$1792 ;
-  wire [15:0] \$1793 ;
-  wire [15:0] \$1794 ;
-  wire [16:0] \$1795 ;
-  wire \$1796 ;
-  wire \$1797 ;
-  wire [15:0] \$1798 ;
-  wire [15:0] \$1799 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
-  wire [16:0] \$180 ;
-  wire [16:0] \$1800 ;
-  wire \$1801 ;
-  wire \$1802 ;
-  wire \$1803 ;
-  wire [15:0] \$1804 ;
-  wire [15:0] \$1805 ;
-  wire \$1806 ;
-  wire \$1807 ;
-  wire [15:0] \$1808 ;
-  wire [15:0] \$1809 ;
+  wire \$180 ;
   wire \$181 ;
-  wire [16:0] \$1810 ;
-  wire \$1811 ;
-  wire \$1812 ;
-  wire [15:0] \$1813 ;
-  wire [15:0] \$1814 ;
-  wire [16:0] \$1815 ;
-  wire \$1816 ;
-  wire \$1817 ;
-  wire \$1818 ;
-  wire [15:0] \$1819 ;
   wire \$182 ;
-  wire [15:0] \$1820 ;
-  wire \$1821 ;
-  wire \$1822 ;
-  wire [15:0] \$1823 ;
-  wire [15:0] \$1824 ;
-  wire [16:0] \$1825 ;
-  wire \$1826 ;
-  wire \$1827 ;
-  wire [15:0] \$1828 ;
-  wire [15:0] \$1829 ;
   wire \$183 ;
-  wire [16:0] \$1830 ;
-  wire \$1831 ;
-  wire \$1832 ;
-  wire \$1833 ;
-  wire [15:0] \$1834 ;
-  wire [15:0] \$1835 ;
-  wire \$1836 ;
-  wire \$1837 ;
-  wire [15:0] \$1838 ;
-  wire [15:0] \$1839 ;
-  wire [15:0] \$184 ;
-  wire [16:0] \$1840 ;
-  wire \$1841 ;
-  wire \$1842 ;
-  wire [15:0] \$1843 ;
-  wire [15:0] \$1844 ;
-  wire [16:0] \$1845 ;
-  wire \$1846 ;
-  wire \$1847 ;
-  wire \$1848 ;
-  wire [15:0] \$1849 ;
-  wire [15:0] \$185 ;
-  wire [15:0] \$1850 ;
-  wire \$1851 ;
-  wire \$1852 ;
-  wire [15:0] \$1853 ;
-  wire [15:0] \$1854 ;
-  wire [16:0] \$1855 ;
-  wire \$1856 ;
-  wire \$1857 ;
-  wire [15:0] \$1858 ;
-  wire [15:0] \$1859 ;
+  wire \$184 ;
+  wire \$185 ;
   wire \$186 ;
-  wire [16:0] \$1860 ;
-  wire \$1861 ;
-  wire \$1862 ;
-  wire \$1863 ;
-  wire [15:0] \$1864 ;
-  wire [15:0] \$1865 ;
-  wire \$1866 ;
-  wire \$1867 ;
-  wire [15:0] \$1868 ;
-  wire [15:0] \$1869 ;
   wire \$187 ;
-  wire [16:0] \$1870 ;
-  wire \$1871 ;
-  wire \$1872 ;
-  wire [15:0] \$1873 ;
-  wire [15:0] \$1874 ;
-  wire [16:0] \$1875 ;
-  wire \$1876 ;
-  wire \$1877 ;
-  wire \$1878 ;
-  wire [15:0] \$1879 ;
-  wire [15:0] \$188 ;
-  wire [15:0] \$1880 ;
-  wire \$1881 ;
-  wire \$1882 ;
-  wire [15:0] \$1883 ;
-  wire [15:0] \$1884 ;
-  wire [16:0] \$1885 ;
-  wire \$1886 ;
-  wire \$1887 ;
-  wire [15:0] \$1888 ;
-  wire [15:0] \$1889 ;
-  wire [15:0] \$189 ;
-  wire [16:0] \$1890 ;
-  wire \$1891 ;
-  wire \$1892 ;
-  wire \$1893 ;
-  wire [15:0] \$1894 ;
-  wire [15:0] \$1895 ;
-  wire \$1896 ;
-  wire \$1897 ;
-  wire [15:0] \$1898 ;
-  wire [15:0] \$1899 ;
-  wire [15:0] \$19 ;
-  wire [16:0] \$190 ;
-  wire [16:0] \$1900 ;
-  wire \$1901 ;
-  wire \$1902 ;
-  wire [15:0] \$1903 ;
-  wire [15:0] \$1904 ;
-  wire [16:0] \$1905 ;
-  wire \$1906 ;
-  wire \$1907 ;
-  wire \$1908 ;
-  wire [15:0] \$1909 ;
+  wire \$188 ;
+  wire \$189 ;
+  wire \$19 ;
+  wire \$190 ;
   wire \$191 ;
-  wire [15:0] \$1910 ;
-  wire \$1911 ;
-  wire \$1912 ;
-  wire [15:0] \$1913 ;
-  wire [15:0] \$1914 ;
-  wire [16:0] \$1915 ;
-  wire \$1916 ;
-  wire \$1917 ;
-  wire [15:0] \$1918 ;
-  wire [15:0] \$1919 ;
   wire \$192 ;
-  wire [16:0] \$1920 ;
-  wire \$1921 ;
-  wire \$1922 ;
-  wire \$1923 ;
-  wire [15:0] \$1924 ;
-  wire [15:0] \$1925 ;
-  wire \$1926 ;
-  wire \$1927 ;
-  wire [15:0] \$1928 ;
-  wire [15:0] \$1929 ;
-  wire [15:0] \$193 ;
-  wire [16:0] \$1930 ;
-  wire \$1931 ;
-  wire \$1932 ;
-  wire [15:0] \$1933 ;
-  wire [15:0] \$1934 ;
-  wire [16:0] \$1935 ;
-  wire \$1936 ;
-  wire \$1937 ;
-  wire \$1938 ;
-  wire [15:0] \$1939 ;
-  wire [15:0] \$194 ;
-  wire [15:0] \$1940 ;
-  wire \$1941 ;
-  wire \$1942 ;
-  wire [15:0] \$1943 ;
-  wire [15:0] \$1944 ;
-  wire [16:0] \$1945 ;
-  wire \$1946 ;
-  wire \$1947 ;
-  wire [15:0] \$1948 ;
-  wire [15:0] \$1949 ;
-  wire [16:0] \$195 ;
-  wire [16:0] \$1950 ;
-  wire \$1951 ;
-  wire \$1952 ;
-  wire \$1953 ;
-  wire [15:0] \$1954 ;
-  wire [15:0] \$1955 ;
-  wire \$1956 ;
-  wire \$1957 ;
-  wire [15:0] \$1958 ;
-  wire [15:0] \$1959 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
   wire \$196 ;
-  wire [16:0] \$1960 ;
-  wire \$1961 ;
-  wire \$1962 ;
-  wire [15:0] \$1963 ;
-  wire [15:0] \$1964 ;
-  wire [16:0] \$1965 ;
-  wire \$1966 ;
-  wire \$1967 ;
-  wire \$1968 ;
-  wire [15:0] \$1969 ;
   wire \$197 ;
-  wire [15:0] \$1970 ;
-  wire \$1971 ;
-  wire \$1972 ;
-  wire [15:0] \$1973 ;
-  wire [15:0] \$1974 ;
-  wire [16:0] \$1975 ;
-  wire \$1976 ;
-  wire \$1977 ;
-  wire [15:0] \$1978 ;
-  wire [15:0] \$1979 ;
   wire \$198 ;
-  wire [16:0] \$1980 ;
-  wire \$1981 ;
-  wire \$1982 ;
-  wire \$1983 ;
-  wire [15:0] \$1984 ;
-  wire [15:0] \$1985 ;
-  wire \$1986 ;
-  wire \$1987 ;
-  wire [15:0] \$1988 ;
-  wire [15:0] \$1989 ;
-  wire [15:0] \$199 ;
-  wire [16:0] \$1990 ;
-  wire \$1991 ;
-  wire \$1992 ;
-  wire [15:0] \$1993 ;
-  wire [15:0] \$1994 ;
-  wire [16:0] \$1995 ;
-  wire \$1996 ;
-  wire \$1997 ;
-  wire \$1998 ;
-  wire [15:0] \$1999 ;
-  wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
-  wire [15:0] \$2000 ;
-  wire \$2001 ;
-  wire \$2002 ;
-  wire [15:0] \$2003 ;
-  wire [15:0] \$2004 ;
-  wire [16:0] \$2005 ;
-  wire \$2006 ;
-  wire \$2007 ;
-  wire [15:0] \$2008 ;
-  wire [15:0] \$2009 ;
+  wire \$199 ;
+  wire [14:0] \$2 ;
+  wire \$20 ;
+  wire \$200 ;
   wire \$201 ;
-  wire [16:0] \$2010 ;
-  wire \$2011 ;
-  wire \$2012 ;
-  wire \$2013 ;
-  wire [15:0] \$2014 ;
-  wire [15:0] \$2015 ;
-  wire \$2016 ;
-  wire \$2017 ;
-  wire [15:0] \$2018 ;
-  wire [15:0] \$2019 ;
   wire \$202 ;
-  wire [16:0] \$2020 ;
-  wire \$2021 ;
-  wire \$2022 ;
-  wire [15:0] \$2023 ;
-  wire [15:0] \$2024 ;
-  wire [16:0] \$2025 ;
-  wire \$2026 ;
-  wire \$2027 ;
-  wire \$2028 ;
-  wire [15:0] \$2029 ;
-  wire [15:0] \$203 ;
-  wire [15:0] \$2030 ;
-  wire \$2031 ;
-  wire \$2032 ;
-  wire [15:0] \$2033 ;
-  wire [15:0] \$2034 ;
-  wire [16:0] \$2035 ;
-  wire \$2036 ;
-  wire \$2037 ;
-  wire [15:0] \$2038 ;
-  wire [15:0] \$2039 ;
-  wire [15:0] \$204 ;
-  wire [16:0] \$2040 ;
-  wire \$2041 ;
-  wire \$2042 ;
-  wire \$2043 ;
-  wire [15:0] \$2044 ;
-  wire [15:0] \$2045 ;
-  wire \$2046 ;
-  wire \$2047 ;
-  wire [15:0] \$2048 ;
-  wire [15:0] \$2049 ;
-  wire [16:0] \$205 ;
-  wire [16:0] \$2050 ;
-  wire \$2051 ;
-  wire \$2052 ;
-  wire [15:0] \$2053 ;
-  wire [15:0] \$2054 ;
-  wire [16:0] \$2055 ;
-  wire \$2056 ;
-  wire \$2057 ;
-  wire \$2058 ;
-  wire [15:0] \$2059 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire \$205 ;
   wire \$206 ;
-  wire [15:0] \$2060 ;
-  wire \$2061 ;
-  wire \$2062 ;
-  wire [15:0] \$2063 ;
-  wire [15:0] \$2064 ;
-  wire [16:0] \$2065 ;
-  wire \$2066 ;
-  wire \$2067 ;
-  wire [15:0] \$2068 ;
-  wire [15:0] \$2069 ;
   wire \$207 ;
-  wire [16:0] \$2070 ;
-  wire \$2071 ;
-  wire \$2072 ;
-  wire \$2073 ;
-  wire [15:0] \$2074 ;
-  wire [15:0] \$2075 ;
-  wire \$2076 ;
-  wire \$2077 ;
-  wire [15:0] \$2078 ;
-  wire [15:0] \$2079 ;
-  wire [15:0] \$208 ;
-  wire [16:0] \$2080 ;
-  wire \$2081 ;
-  wire \$2082 ;
-  wire [15:0] \$2083 ;
-  wire [15:0] \$2084 ;
-  wire [16:0] \$2085 ;
-  wire \$2086 ;
-  wire \$2087 ;
-  wire \$2088 ;
-  wire [15:0] \$2089 ;
-  wire [15:0] \$209 ;
-  wire [15:0] \$2090 ;
-  wire \$2091 ;
-  wire \$2092 ;
-  wire [15:0] \$2093 ;
-  wire [15:0] \$2094 ;
-  wire [16:0] \$2095 ;
-  wire \$2096 ;
-  wire \$2097 ;
-  wire [15:0] \$2098 ;
-  wire [15:0] \$2099 ;
+  wire \$208 ;
+  wire \$209 ;
   wire \$21 ;
-  wire [16:0] \$210 ;
-  wire [16:0] \$2100 ;
-  wire \$2101 ;
-  wire \$2102 ;
-  wire \$2103 ;
-  wire [15:0] \$2104 ;
-  wire [15:0] \$2105 ;
-  wire \$2106 ;
-  wire \$2107 ;
-  wire [15:0] \$2108 ;
-  wire [15:0] \$2109 ;
+  wire \$210 ;
   wire \$211 ;
-  wire [16:0] \$2110 ;
-  wire \$2111 ;
-  wire \$2112 ;
-  wire [15:0] \$2113 ;
-  wire [15:0] \$2114 ;
-  wire [16:0] \$2115 ;
-  wire \$2116 ;
-  wire \$2117 ;
-  wire \$2118 ;
-  wire [15:0] \$2119 ;
   wire \$212 ;
-  wire [15:0] \$2120 ;
-  wire \$2121 ;
-  wire \$2122 ;
-  wire [15:0] \$2123 ;
-  wire [15:0] \$2124 ;
-  wire [16:0] \$2125 ;
-  wire \$2126 ;
-  wire \$2127 ;
-  wire [15:0] \$2128 ;
-  wire [15:0] \$2129 ;
   wire \$213 ;
-  wire [16:0] \$2130 ;
-  wire \$2131 ;
-  wire \$2132 ;
-  wire \$2133 ;
-  wire [15:0] \$2134 ;
-  wire [15:0] \$2135 ;
-  wire \$2136 ;
-  wire \$2137 ;
-  wire [15:0] \$2138 ;
-  wire [15:0] \$2139 ;
-  wire [15:0] \$214 ;
-  wire [16:0] \$2140 ;
-  wire \$2141 ;
-  wire \$2142 ;
-  wire [15:0] \$2143 ;
-  wire [15:0] \$2144 ;
-  wire [16:0] \$2145 ;
-  wire \$2146 ;
-  wire \$2147 ;
-  wire \$2148 ;
-  wire [15:0] \$2149 ;
-  wire [15:0] \$215 ;
-  wire [15:0] \$2150 ;
-  wire \$2151 ;
-  wire \$2152 ;
-  wire [15:0] \$2153 ;
-  wire [15:0] \$2154 ;
-  wire [16:0] \$2155 ;
-  wire \$2156 ;
-  wire \$2157 ;
-  wire [15:0] \$2158 ;
-  wire [15:0] \$2159 ;
+  wire \$214 ;
+  wire \$215 ;
   wire \$216 ;
-  wire [16:0] \$2160 ;
-  wire \$2161 ;
-  wire \$2162 ;
-  wire \$2163 ;
-  wire [15:0] \$2164 ;
-  wire [15:0] \$2165 ;
-  wire \$2166 ;
-  wire \$2167 ;
-  wire [15:0] \$2168 ;
-  wire [15:0] \$2169 ;
   wire \$217 ;
-  wire [16:0] \$2170 ;
-  wire \$2171 ;
-  wire \$2172 ;
-  wire [15:0] \$2173 ;
-  wire [15:0] \$2174 ;
-  wire [16:0] \$2175 ;
-  wire \$2176 ;
-  wire \$2177 ;
-  wire \$2178 ;
-  wire [15:0] \$2179 ;
-  wire [15:0] \$218 ;
-  wire [15:0] \$2180 ;
-  wire \$2181 ;
-  wire \$2182 ;
-  wire [15:0] \$2183 ;
-  wire [15:0] \$2184 ;
-  wire [16:0] \$2185 ;
-  wire \$2186 ;
-  wire \$2187 ;
-  wire [15:0] \$2188 ;
-  wire [15:0] \$2189 ;
-  wire [15:0] \$219 ;
-  wire [16:0] \$2190 ;
-  wire \$2191 ;
-  wire \$2192 ;
-  wire \$2193 ;
-  wire [15:0] \$2194 ;
-  wire [15:0] \$2195 ;
-  wire \$2196 ;
-  wire \$2197 ;
-  wire [15:0] \$2198 ;
-  wire [15:0] \$2199 ;
+  wire \$218 ;
+  wire \$219 ;
   wire \$22 ;
-  wire [16:0] \$220 ;
-  wire [16:0] \$2200 ;
-  wire \$2201 ;
-  wire \$2202 ;
-  wire [15:0] \$2203 ;
-  wire [15:0] \$2204 ;
-  wire [16:0] \$2205 ;
-  wire \$2206 ;
-  wire \$2207 ;
-  wire \$2208 ;
-  wire [15:0] \$2209 ;
+  wire \$220 ;
   wire \$221 ;
-  wire [15:0] \$2210 ;
-  wire \$2211 ;
-  wire \$2212 ;
-  wire [15:0] \$2213 ;
-  wire [15:0] \$2214 ;
-  wire [16:0] \$2215 ;
-  wire \$2216 ;
-  wire \$2217 ;
-  wire [15:0] \$2218 ;
-  wire [15:0] \$2219 ;
   wire \$222 ;
-  wire [16:0] \$2220 ;
-  wire \$2221 ;
-  wire \$2222 ;
-  wire \$2223 ;
-  wire [15:0] \$2224 ;
-  wire [15:0] \$2225 ;
-  wire \$2226 ;
-  wire \$2227 ;
-  wire [15:0] \$2228 ;
-  wire [15:0] \$2229 ;
-  wire [15:0] \$223 ;
-  wire [16:0] \$2230 ;
-  wire \$2231 ;
-  wire \$2232 ;
-  wire [15:0] \$2233 ;
-  wire [15:0] \$2234 ;
-  wire [16:0] \$2235 ;
-  wire \$2236 ;
-  wire \$2237 ;
-  wire \$2238 ;
-  wire [15:0] \$2239 ;
-  wire [15:0] \$224 ;
-  wire [15:0] \$2240 ;
-  wire \$2241 ;
-  wire \$2242 ;
-  wire [15:0] \$2243 ;
-  wire [15:0] \$2244 ;
-  wire [16:0] \$2245 ;
-  wire \$2246 ;
-  wire \$2247 ;
-  wire [15:0] \$2248 ;
-  wire [15:0] \$2249 ;
-  wire [16:0] \$225 ;
-  wire [16:0] \$2250 ;
-  wire \$2251 ;
-  wire \$2252 ;
-  wire \$2253 ;
-  wire [15:0] \$2254 ;
-  wire [15:0] \$2255 ;
-  wire \$2256 ;
-  wire \$2257 ;
-  wire [15:0] \$2258 ;
-  wire [15:0] \$2259 ;
+  wire \$223 ;
+  wire \$224 ;
+  wire \$225 ;
   wire \$226 ;
-  wire [16:0] \$2260 ;
-  wire \$2261 ;
-  wire \$2262 ;
-  wire [15:0] \$2263 ;
-  wire [15:0] \$2264 ;
-  wire [16:0] \$2265 ;
-  wire \$2266 ;
-  wire \$2267 ;
-  wire \$2268 ;
-  wire [15:0] \$2269 ;
-  wire \$227 ;
-  wire [15:0] \$2270 ;
-  wire \$2271 ;
-  wire \$2272 ;
-  wire [15:0] \$2273 ;
-  wire [15:0] \$2274 ;
-  wire [16:0] \$2275 ;
-  wire \$2276 ;
-  wire \$2277 ;
-  wire [15:0] \$2278 ;
-  wire [15:0] \$2279 ;
-  wire \$228 ;
-  wire [16:0] \$2280 ;
-  wire \$2281 ;
-  wire \$2282 ;
-  wire [15:0] \$2283 ;
-  wire [15:0] \$2284 ;
-  wire \$2285 ;
-  wire \$2286 ;
-  wire [15:0] \$2287 ;
-  wire [15:0] \$2288 ;
-  wire [16:0] \$2289 ;
+  wire [6:0] \$227 ;
+  wire [15:0] \$228 ;
   wire [15:0] \$229 ;
-  wire \$2290 ;
-  wire \$2291 ;
-  wire [15:0] \$2292 ;
-  wire [15:0] \$2293 ;
-  wire [16:0] \$2294 ;
-  wire \$2295 ;
-  wire \$2296 ;
-  wire [15:0] \$2297 ;
-  wire [15:0] \$2298 ;
-  wire \$2299 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
-  wire \$2300 ;
-  wire [15:0] \$2301 ;
-  wire [15:0] \$2302 ;
-  wire [16:0] \$2303 ;
-  wire \$2304 ;
-  wire \$2305 ;
-  wire [15:0] \$2306 ;
-  wire [15:0] \$2307 ;
-  wire [16:0] \$2308 ;
-  wire \$2309 ;
-  wire \$231 ;
-  wire \$2310 ;
-  wire [15:0] \$2311 ;
-  wire [15:0] \$2312 ;
-  wire \$2313 ;
-  wire \$2314 ;
-  wire [15:0] \$2315 ;
-  wire [15:0] \$2316 ;
-  wire [16:0] \$2317 ;
-  wire \$2318 ;
-  wire \$2319 ;
-  wire \$232 ;
-  wire [15:0] \$2320 ;
-  wire [15:0] \$2321 ;
-  wire [16:0] \$2322 ;
-  wire \$2323 ;
-  wire \$2324 ;
-  wire [15:0] \$2325 ;
-  wire [15:0] \$2326 ;
-  wire \$2327 ;
-  wire \$2328 ;
-  wire [15:0] \$2329 ;
-  wire [15:0] \$233 ;
-  wire [15:0] \$2330 ;
-  wire \$2331 ;
-  wire \$2332 ;
-  wire [15:0] \$2333 ;
-  wire [15:0] \$2334 ;
-  wire \$2335 ;
-  wire \$2336 ;
-  wire [15:0] \$2337 ;
-  wire [15:0] \$2338 ;
-  wire [6:0] \$2339 ;
-  wire [15:0] \$234 ;
-  wire [15:0] \$2340 ;
-  wire [15:0] \$2341 ;
-  wire [15:0] \$2342 ;
-  wire [15:0] \$2343 ;
-  wire [42:0] \$2344 ;
-  wire [42:0] \$2345 ;
-  wire [42:0] \$2346 ;
-  wire [42:0] \$2347 ;
-  wire [44:0] \$2348 ;
-  wire [21:0] \$2349 ;
-  wire [16:0] \$235 ;
-  wire [44:0] \$2350 ;
-  wire [21:0] \$2351 ;
-  wire [44:0] \$2352 ;
-  wire [20:0] \$2353 ;
-  wire [44:0] \$2354 ;
-  wire [20:0] \$2355 ;
-  wire [44:0] \$2356 ;
-  wire [21:0] \$2357 ;
-  wire [23:0] \$2358 ;
-  wire [44:0] \$2359 ;
-  wire \$236 ;
-  wire [23:0] \$2360 ;
-  wire [44:0] \$2361 ;
-  wire [21:0] \$2362 ;
-  wire [23:0] \$2363 ;
-  wire [44:0] \$2364 ;
-  wire [23:0] \$2365 ;
-  wire [20:0] \$2366 ;
-  wire [20:0] \$2367 ;
-  wire \$2368 ;
-  wire [20:0] \$2369 ;
-  wire \$237 ;
-  wire [20:0] \$2370 ;
-  wire [20:0] \$2371 ;
-  wire [20:0] \$2372 ;
-  wire [20:0] \$2373 ;
-  wire \$2374 ;
-  wire [20:0] \$2375 ;
-  wire [20:0] \$2376 ;
-  wire \$2377 ;
-  wire [20:0] \$2378 ;
-  wire [20:0] \$2379 ;
-  wire [15:0] \$238 ;
-  wire [20:0] \$2380 ;
-  wire [20:0] \$2381 ;
-  wire [20:0] \$2382 ;
-  wire [20:0] \$2383 ;
-  wire \$2384 ;
-  wire [20:0] \$2385 ;
-  wire [20:0] \$2386 ;
-  wire \$2387 ;
-  wire [20:0] \$2388 ;
-  wire [20:0] \$2389 ;
-  wire [15:0] \$239 ;
-  wire [20:0] \$2390 ;
-  wire [20:0] \$2391 ;
-  wire [20:0] \$2392 ;
-  wire [20:0] \$2393 ;
-  wire \$2394 ;
-  wire [20:0] \$2395 ;
-  wire [20:0] \$2396 ;
-  wire \$2397 ;
-  wire [20:0] \$2398 ;
-  wire [20:0] \$2399 ;
-  wire [15:0] \$24 ;
-  wire [16:0] \$240 ;
-  wire [20:0] \$2400 ;
-  wire [20:0] \$2401 ;
-  wire [31:0] \$2402 ;
-  wire [29:0] \$2403 ;
-  wire [33:0] \$2404 ;
-  wire [44:0] \$2405 ;
-  wire [31:0] \$2406 ;
-  wire [29:0] \$2407 ;
-  wire [33:0] \$2408 ;
-  wire [44:0] \$2409 ;
-  wire \$241 ;
-  reg \$2410 ;
-  reg \$2411 ;
-  reg \$2412 ;
-  reg \$2413 ;
-  reg [1:0] \$2414 ;
-  reg [14:0] \$2415 ;
-  reg \$2416 ;
-  reg \$2417 ;
-  reg [3:0] \$2418 ;
-  reg [28:0] \$2419 ;
-  wire \$242 ;
-  reg [20:0] \$2420 ;
-  reg [31:0] \$2421 ;
-  reg [1:0] \$2422 ;
-  reg [14:0] \$2423 ;
-  reg \$2424 ;
-  reg [12:0] \$2425 ;
-  reg [42:0] \$2426 ;
-  reg [20:0] \$2427 ;
-  reg [1:0] \$2428 ;
-  reg [14:0] \$2429 ;
-  wire \$243 ;
-  reg \$2430 ;
-  reg [12:0] \$2431 ;
-  reg [15:0] \$2432 ;
-  reg [1:0] \$2433 ;
-  reg [14:0] \$2434 ;
-  reg \$2435 ;
-  reg \$2436 ;
-  reg [3:0] \$2437 ;
-  reg [28:0] \$2438 ;
-  reg [20:0] \$2439 ;
-  wire [15:0] \$244 ;
-  reg [31:0] \$2440 ;
-  reg [1:0] \$2441 ;
-  reg [14:0] \$2442 ;
-  reg \$2443 ;
-  reg [12:0] \$2444 ;
-  reg [42:0] \$2445 ;
-  reg [20:0] \$2446 ;
-  reg [1:0] \$2447 ;
-  reg [14:0] \$2448 ;
-  reg \$2449 ;
-  wire [15:0] \$245 ;
-  reg [12:0] \$2450 ;
-  reg [15:0] \$2451 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire [15:0] \$248 ;
-  wire [15:0] \$249 ;
-  wire [16:0] \$25 ;
-  wire [16:0] \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire [15:0] \$253 ;
-  wire [15:0] \$254 ;
-  wire [16:0] \$255 ;
+  wire \$23 ;
+  wire [16:0] \$230 ;
+  wire [16:0] \$231 ;
+  wire [42:0] \$232 ;
+  wire [42:0] \$233 ;
+  wire [42:0] \$234 ;
+  wire [42:0] \$235 ;
+  wire [44:0] \$236 ;
+  wire [21:0] \$237 ;
+  wire [44:0] \$238 ;
+  wire [21:0] \$239 ;
+  wire \$24 ;
+  wire [44:0] \$240 ;
+  wire [20:0] \$241 ;
+  wire [44:0] \$242 ;
+  wire [20:0] \$243 ;
+  wire [44:0] \$244 ;
+  wire [21:0] \$245 ;
+  wire [23:0] \$246 ;
+  wire [44:0] \$247 ;
+  wire [23:0] \$248 ;
+  wire [44:0] \$249 ;
+  wire \$25 ;
+  wire [21:0] \$250 ;
+  wire [23:0] \$251 ;
+  wire [44:0] \$252 ;
+  wire [23:0] \$253 ;
+  wire [20:0] \$254 ;
+  wire [20:0] \$255 ;
   wire \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [15:0] \$259 ;
+  wire [20:0] \$257 ;
+  wire [20:0] \$258 ;
+  wire [20:0] \$259 ;
   wire \$26 ;
-  wire [15:0] \$260 ;
-  wire \$261 ;
+  wire [20:0] \$260 ;
+  wire [20:0] \$261 ;
   wire \$262 ;
-  wire [15:0] \$263 ;
-  wire [15:0] \$264 ;
-  wire [16:0] \$265 ;
-  wire \$266 ;
-  wire \$267 ;
-  wire [15:0] \$268 ;
-  wire [15:0] \$269 ;
+  wire [20:0] \$263 ;
+  wire [20:0] \$264 ;
+  wire \$265 ;
+  wire [20:0] \$266 ;
+  wire [20:0] \$267 ;
+  wire [20:0] \$268 ;
+  wire [20:0] \$269 ;
   wire \$27 ;
-  wire [16:0] \$270 ;
-  wire \$271 ;
+  wire [20:0] \$270 ;
+  wire [20:0] \$271 ;
   wire \$272 ;
-  wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire [15:0] \$278 ;
-  wire [15:0] \$279 ;
-  wire [15:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
+  wire [20:0] \$273 ;
+  wire [20:0] \$274 ;
+  wire \$275 ;
+  wire [20:0] \$276 ;
+  wire [20:0] \$277 ;
+  wire [20:0] \$278 ;
+  wire [20:0] \$279 ;
+  wire \$28 ;
+  wire [20:0] \$280 ;
+  wire [20:0] \$281 ;
   wire \$282 ;
-  wire [15:0] \$283 ;
-  wire [15:0] \$284 ;
-  wire [16:0] \$285 ;
-  wire \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
-  wire \$291 ;
-  wire \$292 ;
-  wire [15:0] \$293 ;
-  wire [15:0] \$294 ;
-  wire [16:0] \$295 ;
-  wire \$296 ;
-  wire \$297 ;
-  wire [15:0] \$298 ;
-  wire [15:0] \$299 ;
-  wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
-  wire \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
-  wire \$306 ;
-  wire \$307 ;
-  wire [15:0] \$308 ;
-  wire [15:0] \$309 ;
+  wire [20:0] \$283 ;
+  wire [20:0] \$284 ;
+  wire \$285 ;
+  wire [20:0] \$286 ;
+  wire [20:0] \$287 ;
+  wire [20:0] \$288 ;
+  wire [20:0] \$289 ;
+  wire \$29 ;
+  wire [31:0] \$290 ;
+  wire [29:0] \$291 ;
+  wire [33:0] \$292 ;
+  wire [44:0] \$293 ;
+  wire [31:0] \$294 ;
+  wire [29:0] \$295 ;
+  wire [33:0] \$296 ;
+  wire [44:0] \$297 ;
+  reg \$298 ;
+  reg \$299 ;
+  wire [14:0] \$3 ;
+  wire \$30 ;
+  reg \$300 ;
+  reg \$301 ;
+  reg [1:0] \$302 ;
+  reg [14:0] \$303 ;
+  reg \$304 ;
+  reg \$305 ;
+  reg [3:0] \$306 ;
+  reg [28:0] \$307 ;
+  reg [20:0] \$308 ;
+  reg [31:0] \$309 ;
   wire \$31 ;
-  wire [16:0] \$310 ;
-  wire \$311 ;
-  wire \$312 ;
-  wire [15:0] \$313 ;
-  wire [15:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire [15:0] \$319 ;
+  reg [1:0] \$310 ;
+  reg [14:0] \$311 ;
+  reg \$312 ;
+  reg [12:0] \$313 ;
+  reg [42:0] \$314 ;
+  reg [20:0] \$315 ;
+  reg [1:0] \$316 ;
+  reg [14:0] \$317 ;
+  reg \$318 ;
+  reg [12:0] \$319 ;
   wire \$32 ;
-  wire [15:0] \$320 ;
-  wire \$321 ;
-  wire \$322 ;
-  wire [15:0] \$323 ;
-  wire [15:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire \$326 ;
-  wire \$327 ;
-  wire [15:0] \$328 ;
-  wire [15:0] \$329 ;
+  reg [15:0] \$320 ;
+  reg [1:0] \$321 ;
+  reg [14:0] \$322 ;
+  reg \$323 ;
+  reg \$324 ;
+  reg [3:0] \$325 ;
+  reg [28:0] \$326 ;
+  reg [20:0] \$327 ;
+  reg [31:0] \$328 ;
+  reg [1:0] \$329 ;
   wire \$33 ;
-  wire [16:0] \$330 ;
-  wire \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire [15:0] \$334 ;
-  wire [15:0] \$335 ;
-  wire \$336 ;
-  wire \$337 ;
-  wire [15:0] \$338 ;
-  wire [15:0] \$339 ;
-  wire [15:0] \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire [15:0] \$343 ;
-  wire [15:0] \$344 ;
-  wire [16:0] \$345 ;
-  wire \$346 ;
-  wire \$347 ;
-  wire \$348 ;
-  wire [15:0] \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
-  wire \$351 ;
-  wire \$352 ;
-  wire [15:0] \$353 ;
-  wire [15:0] \$354 ;
-  wire [16:0] \$355 ;
-  wire \$356 ;
-  wire \$357 ;
-  wire [15:0] \$358 ;
-  wire [15:0] \$359 ;
+  reg [14:0] \$330 ;
+  reg \$331 ;
+  reg [12:0] \$332 ;
+  reg [42:0] \$333 ;
+  reg [20:0] \$334 ;
+  reg [1:0] \$335 ;
+  reg [14:0] \$336 ;
+  reg \$337 ;
+  reg [12:0] \$338 ;
+  reg [15:0] \$339 ;
+  wire \$34 ;
+  wire \$35 ;
   wire \$36 ;
-  wire [16:0] \$360 ;
-  wire \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire [15:0] \$364 ;
-  wire [15:0] \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire [15:0] \$368 ;
-  wire [15:0] \$369 ;
   wire \$37 ;
-  wire [16:0] \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire [15:0] \$373 ;
-  wire [15:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire \$376 ;
-  wire \$377 ;
-  wire \$378 ;
-  wire [15:0] \$379 ;
-  wire [15:0] \$38 ;
-  wire [15:0] \$380 ;
-  wire \$381 ;
-  wire \$382 ;
-  wire [15:0] \$383 ;
-  wire [15:0] \$384 ;
-  wire [16:0] \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire [15:0] \$388 ;
-  wire [15:0] \$389 ;
-  wire [15:0] \$39 ;
-  wire [16:0] \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire [15:0] \$394 ;
-  wire [15:0] \$395 ;
-  wire \$396 ;
-  wire \$397 ;
-  wire [15:0] \$398 ;
-  wire [15:0] \$399 ;
-  wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [16:0] \$400 ;
-  wire \$401 ;
-  wire \$402 ;
-  wire [15:0] \$403 ;
-  wire [15:0] \$404 ;
-  wire [16:0] \$405 ;
-  wire \$406 ;
-  wire \$407 ;
-  wire \$408 ;
-  wire [15:0] \$409 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire [14:0] \$4 ;
+  wire \$40 ;
   wire \$41 ;
-  wire [15:0] \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire [15:0] \$413 ;
-  wire [15:0] \$414 ;
-  wire [16:0] \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire [15:0] \$418 ;
-  wire [15:0] \$419 ;
   wire \$42 ;
-  wire [16:0] \$420 ;
-  wire \$421 ;
-  wire \$422 ;
-  wire \$423 ;
-  wire [15:0] \$424 ;
-  wire [15:0] \$425 ;
-  wire \$426 ;
-  wire \$427 ;
-  wire [15:0] \$428 ;
-  wire [15:0] \$429 ;
-  wire [15:0] \$43 ;
-  wire [16:0] \$430 ;
-  wire \$431 ;
-  wire \$432 ;
-  wire [15:0] \$433 ;
-  wire [15:0] \$434 ;
-  wire [16:0] \$435 ;
-  wire \$436 ;
-  wire \$437 ;
-  wire \$438 ;
-  wire [15:0] \$439 ;
-  wire [15:0] \$44 ;
-  wire [15:0] \$440 ;
-  wire \$441 ;
-  wire \$442 ;
-  wire [15:0] \$443 ;
-  wire [15:0] \$444 ;
-  wire [16:0] \$445 ;
-  wire \$446 ;
-  wire \$447 ;
-  wire [15:0] \$448 ;
-  wire [15:0] \$449 ;
-  wire [16:0] \$45 ;
-  wire [16:0] \$450 ;
-  wire \$451 ;
-  wire \$452 ;
-  wire \$453 ;
-  wire [15:0] \$454 ;
-  wire [15:0] \$455 ;
-  wire \$456 ;
-  wire \$457 ;
-  wire [15:0] \$458 ;
-  wire [15:0] \$459 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
   wire \$46 ;
-  wire [16:0] \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire [15:0] \$463 ;
-  wire [15:0] \$464 ;
-  wire [16:0] \$465 ;
-  wire \$466 ;
-  wire \$467 ;
-  wire \$468 ;
-  wire [15:0] \$469 ;
   wire \$47 ;
-  wire [15:0] \$470 ;
-  wire \$471 ;
-  wire \$472 ;
-  wire [15:0] \$473 ;
-  wire [15:0] \$474 ;
-  wire [16:0] \$475 ;
-  wire \$476 ;
-  wire \$477 ;
-  wire [15:0] \$478 ;
-  wire [15:0] \$479 ;
   wire \$48 ;
-  wire [16:0] \$480 ;
-  wire \$481 ;
-  wire \$482 ;
-  wire \$483 ;
-  wire [15:0] \$484 ;
-  wire [15:0] \$485 ;
-  wire \$486 ;
-  wire \$487 ;
-  wire [15:0] \$488 ;
-  wire [15:0] \$489 ;
-  wire [15:0] \$49 ;
-  wire [16:0] \$490 ;
-  wire \$491 ;
-  wire \$492 ;
-  wire [15:0] \$493 ;
-  wire [15:0] \$494 ;
-  wire [16:0] \$495 ;
-  wire \$496 ;
-  wire \$497 ;
-  wire \$498 ;
-  wire [15:0] \$499 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
-  wire [15:0] \$500 ;
-  wire \$501 ;
-  wire \$502 ;
-  wire [15:0] \$503 ;
-  wire [15:0] \$504 ;
-  wire [16:0] \$505 ;
-  wire \$506 ;
-  wire \$507 ;
-  wire [15:0] \$508 ;
-  wire [15:0] \$509 ;
+  wire \$49 ;
+  wire [14:0] \$5 ;
+  wire \$50 ;
   wire \$51 ;
-  wire [16:0] \$510 ;
-  wire \$511 ;
-  wire \$512 ;
-  wire \$513 ;
-  wire [15:0] \$514 ;
-  wire [15:0] \$515 ;
-  wire \$516 ;
-  wire \$517 ;
-  wire [15:0] \$518 ;
-  wire [15:0] \$519 ;
   wire \$52 ;
-  wire [16:0] \$520 ;
-  wire \$521 ;
-  wire \$522 ;
-  wire [15:0] \$523 ;
-  wire [15:0] \$524 ;
-  wire [16:0] \$525 ;
-  wire \$526 ;
-  wire \$527 ;
-  wire \$528 ;
-  wire [15:0] \$529 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$530 ;
-  wire \$531 ;
-  wire \$532 ;
-  wire [15:0] \$533 ;
-  wire [15:0] \$534 ;
-  wire [16:0] \$535 ;
-  wire \$536 ;
-  wire \$537 ;
-  wire [15:0] \$538 ;
-  wire [15:0] \$539 ;
-  wire [15:0] \$54 ;
-  wire [16:0] \$540 ;
-  wire \$541 ;
-  wire \$542 ;
-  wire \$543 ;
-  wire [15:0] \$544 ;
-  wire [15:0] \$545 ;
-  wire \$546 ;
-  wire \$547 ;
-  wire [15:0] \$548 ;
-  wire [15:0] \$549 ;
-  wire [16:0] \$55 ;
-  wire [16:0] \$550 ;
-  wire \$551 ;
-  wire \$552 ;
-  wire [15:0] \$553 ;
-  wire [15:0] \$554 ;
-  wire [16:0] \$555 ;
-  wire \$556 ;
-  wire \$557 ;
-  wire \$558 ;
-  wire [15:0] \$559 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
   wire \$56 ;
-  wire [15:0] \$560 ;
-  wire \$561 ;
-  wire \$562 ;
-  wire [15:0] \$563 ;
-  wire [15:0] \$564 ;
-  wire [16:0] \$565 ;
-  wire \$566 ;
-  wire \$567 ;
-  wire [15:0] \$568 ;
-  wire [15:0] \$569 ;
   wire \$57 ;
-  wire [16:0] \$570 ;
-  wire \$571 ;
-  wire \$572 ;
-  wire \$573 ;
-  wire [15:0] \$574 ;
-  wire [15:0] \$575 ;
-  wire \$576 ;
-  wire \$577 ;
-  wire [15:0] \$578 ;
-  wire [15:0] \$579 ;
-  wire [15:0] \$58 ;
-  wire [16:0] \$580 ;
-  wire \$581 ;
-  wire \$582 ;
-  wire [15:0] \$583 ;
-  wire [15:0] \$584 ;
-  wire [16:0] \$585 ;
-  wire \$586 ;
-  wire \$587 ;
-  wire \$588 ;
-  wire [15:0] \$589 ;
-  wire [15:0] \$59 ;
-  wire [15:0] \$590 ;
-  wire \$591 ;
-  wire \$592 ;
-  wire [15:0] \$593 ;
-  wire [15:0] \$594 ;
-  wire [16:0] \$595 ;
-  wire \$596 ;
-  wire \$597 ;
-  wire [15:0] \$598 ;
-  wire [15:0] \$599 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire [16:0] \$600 ;
-  wire \$601 ;
-  wire \$602 ;
-  wire \$603 ;
-  wire [15:0] \$604 ;
-  wire [15:0] \$605 ;
-  wire \$606 ;
-  wire \$607 ;
-  wire [15:0] \$608 ;
-  wire [15:0] \$609 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire [16:0] \$6 ;
+  wire \$60 ;
   wire \$61 ;
-  wire [16:0] \$610 ;
-  wire \$611 ;
-  wire \$612 ;
-  wire [15:0] \$613 ;
-  wire [15:0] \$614 ;
-  wire [16:0] \$615 ;
-  wire \$616 ;
-  wire \$617 ;
-  wire \$618 ;
-  wire [15:0] \$619 ;
   wire \$62 ;
-  wire [15:0] \$620 ;
-  wire \$621 ;
-  wire \$622 ;
-  wire [15:0] \$623 ;
-  wire [15:0] \$624 ;
-  wire [16:0] \$625 ;
-  wire \$626 ;
-  wire \$627 ;
-  wire [15:0] \$628 ;
-  wire [15:0] \$629 ;
   wire \$63 ;
-  wire [16:0] \$630 ;
-  wire \$631 ;
-  wire \$632 ;
-  wire \$633 ;
-  wire [15:0] \$634 ;
-  wire [15:0] \$635 ;
-  wire \$636 ;
-  wire \$637 ;
-  wire [15:0] \$638 ;
-  wire [15:0] \$639 ;
-  wire [15:0] \$64 ;
-  wire [16:0] \$640 ;
-  wire \$641 ;
-  wire \$642 ;
-  wire [15:0] \$643 ;
-  wire [15:0] \$644 ;
-  wire [16:0] \$645 ;
-  wire \$646 ;
-  wire \$647 ;
-  wire \$648 ;
-  wire [15:0] \$649 ;
-  wire [15:0] \$65 ;
-  wire [15:0] \$650 ;
-  wire \$651 ;
-  wire \$652 ;
-  wire [15:0] \$653 ;
-  wire [15:0] \$654 ;
-  wire [16:0] \$655 ;
-  wire \$656 ;
-  wire \$657 ;
-  wire [15:0] \$658 ;
-  wire [15:0] \$659 ;
+  wire \$64 ;
+  wire \$65 ;
   wire \$66 ;
-  wire [16:0] \$660 ;
-  wire \$661 ;
-  wire \$662 ;
-  wire \$663 ;
-  wire [15:0] \$664 ;
-  wire [15:0] \$665 ;
-  wire \$666 ;
-  wire \$667 ;
-  wire [15:0] \$668 ;
-  wire [15:0] \$669 ;
   wire \$67 ;
-  wire [16:0] \$670 ;
-  wire \$671 ;
-  wire \$672 ;
-  wire [15:0] \$673 ;
-  wire [15:0] \$674 ;
-  wire [16:0] \$675 ;
-  wire \$676 ;
-  wire \$677 ;
-  wire \$678 ;
-  wire [15:0] \$679 ;
-  wire [15:0] \$68 ;
-  wire [15:0] \$680 ;
-  wire \$681 ;
-  wire \$682 ;
-  wire [15:0] \$683 ;
-  wire [15:0] \$684 ;
-  wire [16:0] \$685 ;
-  wire \$686 ;
-  wire \$687 ;
-  wire [15:0] \$688 ;
-  wire [15:0] \$689 ;
-  wire [15:0] \$69 ;
-  wire [16:0] \$690 ;
-  wire \$691 ;
-  wire \$692 ;
-  wire \$693 ;
-  wire [15:0] \$694 ;
-  wire [15:0] \$695 ;
-  wire \$696 ;
-  wire \$697 ;
-  wire [15:0] \$698 ;
-  wire [15:0] \$699 ;
-  wire \$7 ;
-  wire [16:0] \$70 ;
-  wire [16:0] \$700 ;
-  wire \$701 ;
-  wire \$702 ;
-  wire [15:0] \$703 ;
-  wire [15:0] \$704 ;
-  wire [16:0] \$705 ;
-  wire \$706 ;
-  wire \$707 ;
-  wire \$708 ;
-  wire [15:0] \$709 ;
+  wire \$68 ;
+  wire \$69 ;
+  wire [16:0] \$7 ;
+  wire \$70 ;
   wire \$71 ;
-  wire [15:0] \$710 ;
-  wire \$711 ;
-  wire \$712 ;
-  wire [15:0] \$713 ;
-  wire [15:0] \$714 ;
-  wire [16:0] \$715 ;
-  wire \$716 ;
-  wire \$717 ;
-  wire [15:0] \$718 ;
-  wire [15:0] \$719 ;
   wire \$72 ;
-  wire [16:0] \$720 ;
-  wire \$721 ;
-  wire \$722 ;
-  wire \$723 ;
-  wire [15:0] \$724 ;
-  wire [15:0] \$725 ;
-  wire \$726 ;
-  wire \$727 ;
-  wire [15:0] \$728 ;
-  wire [15:0] \$729 ;
-  wire [15:0] \$73 ;
-  wire [16:0] \$730 ;
-  wire \$731 ;
-  wire \$732 ;
-  wire [15:0] \$733 ;
-  wire [15:0] \$734 ;
-  wire [16:0] \$735 ;
-  wire \$736 ;
-  wire \$737 ;
-  wire \$738 ;
-  wire [15:0] \$739 ;
-  wire [15:0] \$74 ;
-  wire [15:0] \$740 ;
-  wire \$741 ;
-  wire \$742 ;
-  wire [15:0] \$743 ;
-  wire [15:0] \$744 ;
-  wire [16:0] \$745 ;
-  wire \$746 ;
-  wire \$747 ;
-  wire [15:0] \$748 ;
-  wire [15:0] \$749 ;
-  wire [16:0] \$75 ;
-  wire [16:0] \$750 ;
-  wire \$751 ;
-  wire \$752 ;
-  wire \$753 ;
-  wire [15:0] \$754 ;
-  wire [15:0] \$755 ;
-  wire \$756 ;
-  wire \$757 ;
-  wire [15:0] \$758 ;
-  wire [15:0] \$759 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
   wire \$76 ;
-  wire [16:0] \$760 ;
-  wire \$761 ;
-  wire \$762 ;
-  wire [15:0] \$763 ;
-  wire [15:0] \$764 ;
-  wire [16:0] \$765 ;
-  wire \$766 ;
-  wire \$767 ;
-  wire \$768 ;
-  wire [15:0] \$769 ;
   wire \$77 ;
-  wire [15:0] \$770 ;
-  wire \$771 ;
-  wire \$772 ;
-  wire [15:0] \$773 ;
-  wire [15:0] \$774 ;
-  wire [16:0] \$775 ;
-  wire \$776 ;
-  wire \$777 ;
-  wire [15:0] \$778 ;
-  wire [15:0] \$779 ;
   wire \$78 ;
-  wire [16:0] \$780 ;
-  wire \$781 ;
-  wire \$782 ;
-  wire \$783 ;
-  wire [15:0] \$784 ;
-  wire [15:0] \$785 ;
-  wire \$786 ;
-  wire \$787 ;
-  wire [15:0] \$788 ;
-  wire [15:0] \$789 ;
-  wire [15:0] \$79 ;
-  wire [16:0] \$790 ;
-  wire \$791 ;
-  wire \$792 ;
-  wire [15:0] \$793 ;
-  wire [15:0] \$794 ;
-  wire [16:0] \$795 ;
-  wire \$796 ;
-  wire \$797 ;
-  wire \$798 ;
-  wire [15:0] \$799 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
-  wire [15:0] \$800 ;
-  wire \$801 ;
-  wire \$802 ;
-  wire [15:0] \$803 ;
-  wire [15:0] \$804 ;
-  wire [16:0] \$805 ;
-  wire \$806 ;
-  wire \$807 ;
-  wire [15:0] \$808 ;
-  wire [15:0] \$809 ;
+  wire \$79 ;
+  wire \$8 ;
+  wire \$80 ;
   wire \$81 ;
-  wire [16:0] \$810 ;
-  wire \$811 ;
-  wire \$812 ;
-  wire \$813 ;
-  wire [15:0] \$814 ;
-  wire [15:0] \$815 ;
-  wire \$816 ;
-  wire \$817 ;
-  wire [15:0] \$818 ;
-  wire [15:0] \$819 ;
   wire \$82 ;
-  wire [16:0] \$820 ;
-  wire \$821 ;
-  wire \$822 ;
-  wire [15:0] \$823 ;
-  wire [15:0] \$824 ;
-  wire [16:0] \$825 ;
-  wire \$826 ;
-  wire \$827 ;
-  wire \$828 ;
-  wire [15:0] \$829 ;
-  wire [15:0] \$83 ;
-  wire [15:0] \$830 ;
-  wire \$831 ;
-  wire \$832 ;
-  wire [15:0] \$833 ;
-  wire [15:0] \$834 ;
-  wire [16:0] \$835 ;
-  wire \$836 ;
-  wire \$837 ;
-  wire [15:0] \$838 ;
-  wire [15:0] \$839 ;
+  wire [6:0] \$83 ;
   wire [15:0] \$84 ;
-  wire [16:0] \$840 ;
-  wire \$841 ;
-  wire \$842 ;
-  wire \$843 ;
-  wire [15:0] \$844 ;
-  wire [15:0] \$845 ;
-  wire \$846 ;
-  wire \$847 ;
-  wire [15:0] \$848 ;
-  wire [15:0] \$849 ;
-  wire [16:0] \$85 ;
-  wire [16:0] \$850 ;
-  wire \$851 ;
-  wire \$852 ;
-  wire [15:0] \$853 ;
-  wire [15:0] \$854 ;
-  wire [16:0] \$855 ;
-  wire \$856 ;
-  wire \$857 ;
-  wire \$858 ;
-  wire [15:0] \$859 ;
-  wire \$86 ;
-  wire [15:0] \$860 ;
-  wire \$861 ;
-  wire \$862 ;
-  wire [15:0] \$863 ;
-  wire [15:0] \$864 ;
-  wire [16:0] \$865 ;
-  wire \$866 ;
-  wire \$867 ;
-  wire [15:0] \$868 ;
-  wire [15:0] \$869 ;
-  wire \$87 ;
-  wire [16:0] \$870 ;
-  wire \$871 ;
-  wire \$872 ;
-  wire \$873 ;
-  wire [15:0] \$874 ;
-  wire [15:0] \$875 ;
-  wire \$876 ;
-  wire \$877 ;
-  wire [15:0] \$878 ;
-  wire [15:0] \$879 ;
-  wire [15:0] \$88 ;
-  wire [16:0] \$880 ;
-  wire \$881 ;
-  wire \$882 ;
-  wire [15:0] \$883 ;
-  wire [15:0] \$884 ;
-  wire [16:0] \$885 ;
-  wire \$886 ;
-  wire \$887 ;
-  wire \$888 ;
-  wire [15:0] \$889 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$890 ;
-  wire \$891 ;
-  wire \$892 ;
-  wire [15:0] \$893 ;
-  wire [15:0] \$894 ;
-  wire [16:0] \$895 ;
-  wire \$896 ;
-  wire \$897 ;
-  wire [15:0] \$898 ;
-  wire [15:0] \$899 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire [16:0] \$900 ;
-  wire \$901 ;
-  wire \$902 ;
-  wire \$903 ;
-  wire [15:0] \$904 ;
-  wire [15:0] \$905 ;
-  wire \$906 ;
-  wire \$907 ;
-  wire [15:0] \$908 ;
-  wire [15:0] \$909 ;
-  wire \$91 ;
-  wire [16:0] \$910 ;
-  wire \$911 ;
-  wire \$912 ;
-  wire [15:0] \$913 ;
-  wire [15:0] \$914 ;
-  wire [16:0] \$915 ;
-  wire \$916 ;
-  wire \$917 ;
-  wire \$918 ;
-  wire [15:0] \$919 ;
-  wire \$92 ;
-  wire [15:0] \$920 ;
-  wire \$921 ;
-  wire \$922 ;
-  wire [15:0] \$923 ;
-  wire [15:0] \$924 ;
-  wire [16:0] \$925 ;
-  wire \$926 ;
-  wire \$927 ;
-  wire [15:0] \$928 ;
-  wire [15:0] \$929 ;
-  wire \$93 ;
-  wire [16:0] \$930 ;
-  wire \$931 ;
-  wire \$932 ;
-  wire \$933 ;
-  wire [15:0] \$934 ;
-  wire [15:0] \$935 ;
-  wire \$936 ;
-  wire \$937 ;
-  wire [15:0] \$938 ;
-  wire [15:0] \$939 ;
-  wire [15:0] \$94 ;
-  wire [16:0] \$940 ;
-  wire \$941 ;
-  wire \$942 ;
-  wire [15:0] \$943 ;
-  wire [15:0] \$944 ;
-  wire [16:0] \$945 ;
-  wire \$946 ;
-  wire \$947 ;
-  wire \$948 ;
-  wire [15:0] \$949 ;
-  wire [15:0] \$95 ;
-  wire [15:0] \$950 ;
-  wire \$951 ;
-  wire \$952 ;
-  wire [15:0] \$953 ;
-  wire [15:0] \$954 ;
-  wire [16:0] \$955 ;
-  wire \$956 ;
-  wire \$957 ;
-  wire [15:0] \$958 ;
-  wire [15:0] \$959 ;
-  wire \$96 ;
-  wire [16:0] \$960 ;
-  wire \$961 ;
-  wire \$962 ;
-  wire \$963 ;
-  wire [15:0] \$964 ;
-  wire [15:0] \$965 ;
-  wire \$966 ;
-  wire \$967 ;
-  wire [15:0] \$968 ;
-  wire [15:0] \$969 ;
-  wire \$97 ;
-  wire [16:0] \$970 ;
-  wire \$971 ;
-  wire \$972 ;
-  wire [15:0] \$973 ;
-  wire [15:0] \$974 ;
-  wire [16:0] \$975 ;
-  wire \$976 ;
-  wire \$977 ;
-  wire \$978 ;
-  wire [15:0] \$979 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$980 ;
-  wire \$981 ;
-  wire \$982 ;
-  wire [15:0] \$983 ;
-  wire [15:0] \$984 ;
-  wire [16:0] \$985 ;
-  wire \$986 ;
-  wire \$987 ;
-  wire [15:0] \$988 ;
-  wire [15:0] \$989 ;
-  wire [15:0] \$99 ;
-  wire [16:0] \$990 ;
-  wire \$991 ;
-  wire \$992 ;
-  wire \$993 ;
-  wire [15:0] \$994 ;
-  wire [15:0] \$995 ;
-  wire \$996 ;
-  wire \$997 ;
-  wire [15:0] \$998 ;
-  wire [15:0] \$999 ;
+  wire [15:0] \$85 ;
+  wire [16:0] \$86 ;
+  wire [16:0] \$87 ;
+  wire [42:0] \$88 ;
+  wire [42:0] \$89 ;
+  wire [16:0] \$9 ;
+  wire [42:0] \$90 ;
+  wire [42:0] \$91 ;
+  wire [44:0] \$92 ;
+  wire [21:0] \$93 ;
+  wire [44:0] \$94 ;
+  wire [21:0] \$95 ;
+  wire [44:0] \$96 ;
+  wire [20:0] \$97 ;
+  wire [44:0] \$98 ;
+  wire [20:0] \$99 ;
   input clk;
   wire clk;
   input [33:0] i__payload;
@@ -6224,7 +4112,8 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg [31:0] l0_c1;
   reg [31:0] l0_c1_p1 = 32'd0;
   reg [18:0] l0_c2;
-  reg l0_neg;
+  reg [16:0] l0_limit;
+  wire [15:0] l0_magnitude;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg l0_neg_p2 = 1'h0;
@@ -6246,11 +4135,13 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg [19:0] l0_u2_c0;
   reg [31:0] l0_u2_c1;
   reg [17:0] l0_u2_c2;
+  reg [15:0] l0_u2_origin;
   reg [3:0] l0_u2_seg;
   wire [19:0] l0_u3_acc;
   reg [19:0] l0_u3_c0;
   reg [31:0] l0_u3_c1;
   reg [16:0] l0_u3_c2;
+  reg [15:0] l0_u3_origin;
   reg [3:0] l0_u3_seg;
   reg [1:0] l0_unit_p0 = 2'h0;
   reg [1:0] l0_unit_p1 = 2'h0;
@@ -6269,7 +4160,8 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg [31:0] l1_c1;
   reg [31:0] l1_c1_p1 = 32'd0;
   reg [18:0] l1_c2;
-  reg l1_neg;
+  reg [16:0] l1_limit;
+  wire [15:0] l1_magnitude;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
   reg l1_neg_p2 = 1'h0;
@@ -6291,11 +4183,13 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg [19:0] l1_u2_c0;
   reg [31:0] l1_u2_c1;
   reg [17:0] l1_u2_c2;
+  reg [15:0] l1_u2_origin;
   reg [3:0] l1_u2_seg;
   wire [19:0] l1_u3_acc;
   reg [19:0] l1_u3_c0;
   reg [31:0] l1_u3_c1;
   reg [16:0] l1_u3_c2;
+  reg [15:0] l1_u3_origin;
   reg [3:0] l1_u3_seg;
   reg [1:0] l1_unit_p0 = 2'h0;
   reg [1:0] l1_unit_p1 = 2'h0;
@@ -6313,29 +4207,29 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   output o__valid;
   reg o__valid = 1'h0;
   wire [5:0] port__addr;
-  wire [5:0] \port__addr$21 ;
-  wire [5:0] \port__addr$27 ;
-  wire [5:0] \port__addr$33 ;
-  wire [5:0] \port__addr$58 ;
-  wire [5:0] \port__addr$66 ;
-  wire [5:0] \port__addr$72 ;
-  wire [5:0] \port__addr$78 ;
+  wire [5:0] \port__addr$22 ;
+  wire [5:0] \port__addr$28 ;
+  wire [5:0] \port__addr$34 ;
+  wire [5:0] \port__addr$62 ;
+  wire [5:0] \port__addr$70 ;
+  wire [5:0] \port__addr$76 ;
+  wire [5:0] \port__addr$82 ;
   wire [20:0] port__data;
-  wire [31:0] \port__data$26 ;
-  wire [18:0] \port__data$32 ;
-  wire [14:0] \port__data$37 ;
-  wire [20:0] \port__data$65 ;
-  wire [31:0] \port__data$71 ;
-  wire [18:0] \port__data$77 ;
-  wire [14:0] \port__data$82 ;
+  wire [31:0] \port__data$27 ;
+  wire [18:0] \port__data$33 ;
+  wire [14:0] \port__data$40 ;
+  wire [20:0] \port__data$69 ;
+  wire [31:0] \port__data$75 ;
+  wire [18:0] \port__data$81 ;
+  wire [14:0] \port__data$88 ;
   wire port__en;
-  wire \port__en$22 ;
-  wire \port__en$28 ;
-  wire \port__en$34 ;
-  wire \port__en$59 ;
-  wire \port__en$67 ;
-  wire \port__en$73 ;
-  wire \port__en$79 ;
+  wire \port__en$23 ;
+  wire \port__en$29 ;
+  wire \port__en$35 ;
+  wire \port__en$63 ;
+  wire \port__en$71 ;
+  wire \port__en$77 ;
+  wire \port__en$83 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
@@ -6406,7 +4300,7 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
       _1_ <= c0_rom[l0_addr];
     end
   end
-  assign \port__data$65  = _0_;
+  assign \port__data$69  = _0_;
   assign port__data = _1_;
   (* ram_style = "block" *)
   reg [31:0] c1_rom [50:0];
@@ -6473,8 +4367,8 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
       _3_ <= c1_rom[l0_addr];
     end
   end
-  assign \port__data$71  = _2_;
-  assign \port__data$26  = _3_;
+  assign \port__data$75  = _2_;
+  assign \port__data$27  = _3_;
   (* ram_style = "block" *)
   reg [18:0] c2_rom [50:0];
   initial begin
@@ -6540,8 +4434,8 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
       _5_ <= c2_rom[l0_addr];
     end
   end
-  assign \port__data$77  = _4_;
-  assign \port__data$32  = _5_;
+  assign \port__data$81  = _4_;
+  assign \port__data$33  = _5_;
   (* ram_style = "block" *)
   reg [14:0] origin_rom [50:0];
   initial begin
@@ -6607,2692 +4501,592 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
       _7_ <= origin_rom[l0_addr];
     end
   end
-  assign \port__data$82  = _6_;
-  assign \port__data$37  = _7_;
+  assign \port__data$88  = _6_;
+  assign \port__data$40  = _7_;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$3  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$4  = \$3  ? 16'h7fa0 : i__payload[17:2];
-  assign \$5  = \$2  ? 16'h8060 : \$4 ;
-  assign \$6  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$7  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$8  = \$7  ? 16'h7fa0 : i__payload[17:2];
-  assign \$9  = \$6  ? 16'h8060 : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$12  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$13  = \$12  ? 16'h7fa0 : i__payload[17:2];
-  assign \$14  = \$11  ? 16'h8060 : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 10'h300;
-  assign \$17  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$18  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$19  = \$18  ? 16'h7fa0 : i__payload[17:2];
-  assign \$20  = \$17  ? 16'h8060 : \$19 ;
-  assign \$21  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$22  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$23  = \$22  ? 16'h7fa0 : i__payload[17:2];
-  assign \$24  = \$21  ? 16'h8060 : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$27  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$28  = \$27  ? 16'h7fa0 : i__payload[17:2];
-  assign \$29  = \$26  ? 16'h8060 : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 11'h600;
-  assign \$32  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$33  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$34  = \$33  ? 16'h7fa0 : i__payload[17:2];
-  assign \$35  = \$32  ? 16'h8060 : \$34 ;
-  assign \$36  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$37  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$38  = \$37  ? 16'h7fa0 : i__payload[17:2];
-  assign \$39  = \$36  ? 16'h8060 : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$42  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$43  = \$42  ? 16'h7fa0 : i__payload[17:2];
-  assign \$44  = \$41  ? 16'h8060 : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 12'h900;
-  assign \$47  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$48  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$49  = \$48  ? 16'h7fa0 : i__payload[17:2];
-  assign \$50  = \$47  ? 16'h8060 : \$49 ;
-  assign \$51  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$52  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$53  = \$52  ? 16'h7fa0 : i__payload[17:2];
-  assign \$54  = \$51  ? 16'h8060 : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$57  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$58  = \$57  ? 16'h7fa0 : i__payload[17:2];
-  assign \$59  = \$56  ? 16'h8060 : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 12'hc80;
-  assign \$62  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$63  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$64  = \$63  ? 16'h7fa0 : i__payload[17:2];
-  assign \$65  = \$62  ? 16'h8060 : \$64 ;
-  assign \$66  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$67  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$68  = \$67  ? 16'h7fa0 : i__payload[17:2];
-  assign \$69  = \$66  ? 16'h8060 : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$72  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$73  = \$72  ? 16'h7fa0 : i__payload[17:2];
-  assign \$74  = \$71  ? 16'h8060 : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 13'h1080;
-  assign \$77  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$78  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$79  = \$78  ? 16'h7fa0 : i__payload[17:2];
-  assign \$80  = \$77  ? 16'h8060 : \$79 ;
-  assign \$81  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$82  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$83  = \$82  ? 16'h7fa0 : i__payload[17:2];
-  assign \$84  = \$81  ? 16'h8060 : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$87  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$88  = \$87  ? 16'h7fa0 : i__payload[17:2];
-  assign \$89  = \$86  ? 16'h8060 : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 13'h1980;
-  assign \$92  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$93  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$94  = \$93  ? 16'h7fa0 : i__payload[17:2];
-  assign \$95  = \$92  ? 16'h8060 : \$94 ;
-  assign \$96  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$97  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$98  = \$97  ? 16'h7fa0 : i__payload[17:2];
-  assign \$99  = \$96  ? 16'h8060 : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$102  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$103  = \$102  ? 16'h7fa0 : i__payload[17:2];
-  assign \$104  = \$101  ? 16'h8060 : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 13'h1d80;
-  assign \$107  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$108  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$109  = \$108  ? 16'h7fa0 : i__payload[17:2];
-  assign \$110  = \$107  ? 16'h8060 : \$109 ;
-  assign \$111  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$112  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$113  = \$112  ? 16'h7fa0 : i__payload[17:2];
-  assign \$114  = \$111  ? 16'h8060 : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$117  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$118  = \$117  ? 16'h7fa0 : i__payload[17:2];
-  assign \$119  = \$116  ? 16'h8060 : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 14'h2180;
-  assign \$122  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$123  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$124  = \$123  ? 16'h7fa0 : i__payload[17:2];
-  assign \$125  = \$122  ? 16'h8060 : \$124 ;
-  assign \$126  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$127  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$128  = \$127  ? 16'h7fa0 : i__payload[17:2];
-  assign \$129  = \$126  ? 16'h8060 : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$132  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$133  = \$132  ? 16'h7fa0 : i__payload[17:2];
-  assign \$134  = \$131  ? 16'h8060 : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 14'h2600;
-  assign \$137  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$138  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$139  = \$138  ? 16'h7fa0 : i__payload[17:2];
-  assign \$140  = \$137  ? 16'h8060 : \$139 ;
-  assign \$141  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$142  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$143  = \$142  ? 16'h7fa0 : i__payload[17:2];
-  assign \$144  = \$141  ? 16'h8060 : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$147  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$148  = \$147  ? 16'h7fa0 : i__payload[17:2];
-  assign \$149  = \$146  ? 16'h8060 : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 14'h2a80;
-  assign \$152  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$153  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$154  = \$153  ? 16'h7fa0 : i__payload[17:2];
-  assign \$155  = \$152  ? 16'h8060 : \$154 ;
-  assign \$156  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$157  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$158  = \$157  ? 16'h7fa0 : i__payload[17:2];
-  assign \$159  = \$156  ? 16'h8060 : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$162  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$163  = \$162  ? 16'h7fa0 : i__payload[17:2];
-  assign \$164  = \$161  ? 16'h8060 : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 14'h2e80;
-  assign \$167  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$168  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$169  = \$168  ? 16'h7fa0 : i__payload[17:2];
-  assign \$170  = \$167  ? 16'h8060 : \$169 ;
-  assign \$171  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$172  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$173  = \$172  ? 16'h7fa0 : i__payload[17:2];
-  assign \$174  = \$171  ? 16'h8060 : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$177  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$178  = \$177  ? 16'h7fa0 : i__payload[17:2];
-  assign \$179  = \$176  ? 16'h8060 : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [14:0] >= 14'h3300;
-  assign \$182  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$183  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$184  = \$183  ? 16'h7fa0 : i__payload[17:2];
-  assign \$185  = \$182  ? 16'h8060 : \$184 ;
-  assign \$186  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$187  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$188  = \$187  ? 16'h7fa0 : i__payload[17:2];
-  assign \$189  = \$186  ? 16'h8060 : \$188 ;
-  assign \$190  = - $signed(\$189 );
-  assign \$191  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$192  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$193  = \$192  ? 16'h7fa0 : i__payload[17:2];
-  assign \$194  = \$191  ? 16'h8060 : \$193 ;
-  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [14:0] >= 14'h3800;
-  assign \$197  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$198  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$199  = \$198  ? 16'h7fa0 : i__payload[17:2];
-  assign \$200  = \$197  ? 16'h8060 : \$199 ;
-  assign \$201  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$202  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$203  = \$202  ? 16'h7fa0 : i__payload[17:2];
-  assign \$204  = \$201  ? 16'h8060 : \$203 ;
-  assign \$205  = - $signed(\$204 );
-  assign \$206  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$207  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$208  = \$207  ? 16'h7fa0 : i__payload[17:2];
-  assign \$209  = \$206  ? 16'h8060 : \$208 ;
-  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [14:0] >= 14'h3d00;
-  assign \$212  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$213  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$214  = \$213  ? 16'h7fa0 : i__payload[17:2];
-  assign \$215  = \$212  ? 16'h8060 : \$214 ;
-  assign \$216  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$217  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$218  = \$217  ? 16'h7fa0 : i__payload[17:2];
-  assign \$219  = \$216  ? 16'h8060 : \$218 ;
-  assign \$220  = - $signed(\$219 );
-  assign \$221  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$222  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$223  = \$222  ? 16'h7fa0 : i__payload[17:2];
-  assign \$224  = \$221  ? 16'h8060 : \$223 ;
-  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [14:0] >= 15'h4200;
-  assign \$227  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$228  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$229  = \$228  ? 16'h7fa0 : i__payload[17:2];
-  assign \$230  = \$227  ? 16'h8060 : \$229 ;
-  assign \$231  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$232  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$233  = \$232  ? 16'h7fa0 : i__payload[17:2];
-  assign \$234  = \$231  ? 16'h8060 : \$233 ;
-  assign \$235  = - $signed(\$234 );
-  assign \$236  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$237  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$238  = \$237  ? 16'h7fa0 : i__payload[17:2];
-  assign \$239  = \$236  ? 16'h8060 : \$238 ;
-  assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [14:0] >= 15'h4800;
-  assign \$242  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$243  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$244  = \$243  ? 16'h7fa0 : i__payload[17:2];
-  assign \$245  = \$242  ? 16'h8060 : \$244 ;
-  assign \$246  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$247  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$248  = \$247  ? 16'h7fa0 : i__payload[17:2];
-  assign \$249  = \$246  ? 16'h8060 : \$248 ;
-  assign \$250  = - $signed(\$249 );
-  assign \$251  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$252  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$253  = \$252  ? 16'h7fa0 : i__payload[17:2];
-  assign \$254  = \$251  ? 16'h8060 : \$253 ;
-  assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [14:0] >= 15'h4e00;
-  assign \$257  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$258  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$259  = \$258  ? 16'h7fa0 : i__payload[17:2];
-  assign \$260  = \$257  ? 16'h8060 : \$259 ;
-  assign \$261  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$262  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$263  = \$262  ? 16'h7fa0 : i__payload[17:2];
-  assign \$264  = \$261  ? 16'h8060 : \$263 ;
-  assign \$265  = - $signed(\$264 );
-  assign \$266  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$267  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$268  = \$267  ? 16'h7fa0 : i__payload[17:2];
-  assign \$269  = \$266  ? 16'h8060 : \$268 ;
-  assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [14:0] >= 15'h5500;
-  assign \$272  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$273  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$274  = \$273  ? 16'h7fa0 : i__payload[17:2];
-  assign \$275  = \$272  ? 16'h8060 : \$274 ;
-  assign \$276  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$277  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$278  = \$277  ? 16'h7fa0 : i__payload[17:2];
-  assign \$279  = \$276  ? 16'h8060 : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$282  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$283  = \$282  ? 16'h7fa0 : i__payload[17:2];
-  assign \$284  = \$281  ? 16'h8060 : \$283 ;
-  assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [14:0] >= 15'h5c80;
-  assign \$287  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$288  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$289  = \$288  ? 16'h7fa0 : i__payload[17:2];
-  assign \$290  = \$287  ? 16'h8060 : \$289 ;
-  assign \$291  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$292  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$293  = \$292  ? 16'h7fa0 : i__payload[17:2];
-  assign \$294  = \$291  ? 16'h8060 : \$293 ;
-  assign \$295  = - $signed(\$294 );
-  assign \$296  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$297  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$298  = \$297  ? 16'h7fa0 : i__payload[17:2];
-  assign \$299  = \$296  ? 16'h8060 : \$298 ;
-  assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [14:0] >= 15'h6480;
-  assign \$302  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$303  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$304  = \$303  ? 16'h7fa0 : i__payload[17:2];
-  assign \$305  = \$302  ? 16'h8060 : \$304 ;
-  assign \$306  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$307  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$308  = \$307  ? 16'h7fa0 : i__payload[17:2];
-  assign \$309  = \$306  ? 16'h8060 : \$308 ;
-  assign \$310  = - $signed(\$309 );
-  assign \$311  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$312  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$313  = \$312  ? 16'h7fa0 : i__payload[17:2];
-  assign \$314  = \$311  ? 16'h8060 : \$313 ;
-  assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [14:0] >= 15'h6d80;
-  assign \$317  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$318  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$319  = \$318  ? 16'h7fa0 : i__payload[17:2];
-  assign \$320  = \$317  ? 16'h8060 : \$319 ;
-  assign \$321  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$322  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$323  = \$322  ? 16'h7fa0 : i__payload[17:2];
-  assign \$324  = \$321  ? 16'h8060 : \$323 ;
-  assign \$325  = - $signed(\$324 );
-  assign \$326  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$327  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$328  = \$327  ? 16'h7fa0 : i__payload[17:2];
-  assign \$329  = \$326  ? 16'h8060 : \$328 ;
-  assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [14:0] >= 15'h7900;
-  assign \$332  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$333  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$334  = \$333  ? 16'h557b : i__payload[17:2];
-  assign \$335  = \$332  ? 16'ha1bb : \$334 ;
-  assign \$336  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$337  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$338  = \$337  ? 16'h557b : i__payload[17:2];
-  assign \$339  = \$336  ? 16'ha1bb : \$338 ;
-  assign \$340  = - $signed(\$339 );
-  assign \$341  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$342  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$343  = \$342  ? 16'h557b : i__payload[17:2];
-  assign \$344  = \$341  ? 16'ha1bb : \$343 ;
-  assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = \$345 [14:0] >= 9'h137;
-  assign \$347  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$348  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$349  = \$348  ? 16'h557b : i__payload[17:2];
-  assign \$350  = \$347  ? 16'ha1bb : \$349 ;
-  assign \$351  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$352  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$353  = \$352  ? 16'h557b : i__payload[17:2];
-  assign \$354  = \$351  ? 16'ha1bb : \$353 ;
-  assign \$355  = - $signed(\$354 );
-  assign \$356  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$357  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$358  = \$357  ? 16'h557b : i__payload[17:2];
-  assign \$359  = \$356  ? 16'ha1bb : \$358 ;
-  assign \$360  = \$350 [15] ? \$355  : { \$359 [15], \$359  };
-  assign \$361  = \$360 [14:0] >= 10'h273;
-  assign \$362  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$363  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$364  = \$363  ? 16'h557b : i__payload[17:2];
-  assign \$365  = \$362  ? 16'ha1bb : \$364 ;
-  assign \$366  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$367  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$368  = \$367  ? 16'h557b : i__payload[17:2];
-  assign \$369  = \$366  ? 16'ha1bb : \$368 ;
-  assign \$370  = - $signed(\$369 );
-  assign \$371  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$372  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$373  = \$372  ? 16'h557b : i__payload[17:2];
-  assign \$374  = \$371  ? 16'ha1bb : \$373 ;
-  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = \$375 [14:0] >= 10'h3ba;
-  assign \$377  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$378  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$379  = \$378  ? 16'h557b : i__payload[17:2];
-  assign \$380  = \$377  ? 16'ha1bb : \$379 ;
-  assign \$381  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$382  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$383  = \$382  ? 16'h557b : i__payload[17:2];
-  assign \$384  = \$381  ? 16'ha1bb : \$383 ;
-  assign \$385  = - $signed(\$384 );
-  assign \$386  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$387  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$388  = \$387  ? 16'h557b : i__payload[17:2];
-  assign \$389  = \$386  ? 16'ha1bb : \$388 ;
-  assign \$390  = \$380 [15] ? \$385  : { \$389 [15], \$389  };
-  assign \$391  = \$390 [14:0] >= 11'h514;
-  assign \$392  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$393  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$394  = \$393  ? 16'h557b : i__payload[17:2];
-  assign \$395  = \$392  ? 16'ha1bb : \$394 ;
-  assign \$396  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$397  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$398  = \$397  ? 16'h557b : i__payload[17:2];
-  assign \$399  = \$396  ? 16'ha1bb : \$398 ;
-  assign \$400  = - $signed(\$399 );
-  assign \$401  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$402  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$403  = \$402  ? 16'h557b : i__payload[17:2];
-  assign \$404  = \$401  ? 16'ha1bb : \$403 ;
-  assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
-  assign \$406  = \$405 [14:0] >= 11'h68d;
-  assign \$407  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$408  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$409  = \$408  ? 16'h557b : i__payload[17:2];
-  assign \$410  = \$407  ? 16'ha1bb : \$409 ;
-  assign \$411  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$412  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$413  = \$412  ? 16'h557b : i__payload[17:2];
-  assign \$414  = \$411  ? 16'ha1bb : \$413 ;
-  assign \$415  = - $signed(\$414 );
-  assign \$416  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$417  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$418  = \$417  ? 16'h557b : i__payload[17:2];
-  assign \$419  = \$416  ? 16'ha1bb : \$418 ;
-  assign \$420  = \$410 [15] ? \$415  : { \$419 [15], \$419  };
-  assign \$421  = \$420 [14:0] >= 12'h842;
-  assign \$422  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$423  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$424  = \$423  ? 16'h557b : i__payload[17:2];
-  assign \$425  = \$422  ? 16'ha1bb : \$424 ;
-  assign \$426  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$427  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$428  = \$427  ? 16'h557b : i__payload[17:2];
-  assign \$429  = \$426  ? 16'ha1bb : \$428 ;
-  assign \$430  = - $signed(\$429 );
-  assign \$431  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$432  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$433  = \$432  ? 16'h557b : i__payload[17:2];
-  assign \$434  = \$431  ? 16'ha1bb : \$433 ;
-  assign \$435  = \$425 [15] ? \$430  : { \$434 [15], \$434  };
-  assign \$436  = \$435 [14:0] >= 12'hace;
-  assign \$437  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$438  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$439  = \$438  ? 16'h557b : i__payload[17:2];
-  assign \$440  = \$437  ? 16'ha1bb : \$439 ;
-  assign \$441  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$442  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$443  = \$442  ? 16'h557b : i__payload[17:2];
-  assign \$444  = \$441  ? 16'ha1bb : \$443 ;
-  assign \$445  = - $signed(\$444 );
-  assign \$446  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$447  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$448  = \$447  ? 16'h557b : i__payload[17:2];
-  assign \$449  = \$446  ? 16'ha1bb : \$448 ;
-  assign \$450  = \$440 [15] ? \$445  : { \$449 [15], \$449  };
-  assign \$451  = \$450 [14:0] >= 12'hd39;
-  assign \$452  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$453  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$454  = \$453  ? 16'h557b : i__payload[17:2];
-  assign \$455  = \$452  ? 16'ha1bb : \$454 ;
-  assign \$456  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$457  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$458  = \$457  ? 16'h557b : i__payload[17:2];
-  assign \$459  = \$456  ? 16'ha1bb : \$458 ;
-  assign \$460  = - $signed(\$459 );
-  assign \$461  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$462  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$463  = \$462  ? 16'h557b : i__payload[17:2];
-  assign \$464  = \$461  ? 16'ha1bb : \$463 ;
-  assign \$465  = \$455 [15] ? \$460  : { \$464 [15], \$464  };
-  assign \$466  = \$465 [14:0] >= 12'hf24;
-  assign \$467  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$468  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$469  = \$468  ? 16'h557b : i__payload[17:2];
-  assign \$470  = \$467  ? 16'ha1bb : \$469 ;
-  assign \$471  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$472  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$473  = \$472  ? 16'h557b : i__payload[17:2];
-  assign \$474  = \$471  ? 16'ha1bb : \$473 ;
-  assign \$475  = - $signed(\$474 );
-  assign \$476  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$477  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$478  = \$477  ? 16'h557b : i__payload[17:2];
-  assign \$479  = \$476  ? 16'ha1bb : \$478 ;
-  assign \$480  = \$470 [15] ? \$475  : { \$479 [15], \$479  };
-  assign \$481  = \$480 [14:0] >= 13'h10ee;
-  assign \$482  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$483  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$484  = \$483  ? 16'h557b : i__payload[17:2];
-  assign \$485  = \$482  ? 16'ha1bb : \$484 ;
-  assign \$486  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$487  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$488  = \$487  ? 16'h557b : i__payload[17:2];
-  assign \$489  = \$486  ? 16'ha1bb : \$488 ;
-  assign \$490  = - $signed(\$489 );
-  assign \$491  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$492  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$493  = \$492  ? 16'h557b : i__payload[17:2];
-  assign \$494  = \$491  ? 16'ha1bb : \$493 ;
-  assign \$495  = \$485 [15] ? \$490  : { \$494 [15], \$494  };
-  assign \$496  = \$495 [14:0] >= 13'h12ae;
-  assign \$497  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$498  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$499  = \$498  ? 16'h557b : i__payload[17:2];
-  assign \$500  = \$497  ? 16'ha1bb : \$499 ;
-  assign \$501  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$502  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$503  = \$502  ? 16'h557b : i__payload[17:2];
-  assign \$504  = \$501  ? 16'ha1bb : \$503 ;
-  assign \$505  = - $signed(\$504 );
-  assign \$506  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$507  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$508  = \$507  ? 16'h557b : i__payload[17:2];
-  assign \$509  = \$506  ? 16'ha1bb : \$508 ;
-  assign \$510  = \$500 [15] ? \$505  : { \$509 [15], \$509  };
-  assign \$511  = \$510 [14:0] >= 13'h1470;
-  assign \$512  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$513  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$514  = \$513  ? 16'h557b : i__payload[17:2];
-  assign \$515  = \$512  ? 16'ha1bb : \$514 ;
-  assign \$516  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$517  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$518  = \$517  ? 16'h557b : i__payload[17:2];
-  assign \$519  = \$516  ? 16'ha1bb : \$518 ;
-  assign \$520  = - $signed(\$519 );
-  assign \$521  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$522  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$523  = \$522  ? 16'h557b : i__payload[17:2];
-  assign \$524  = \$521  ? 16'ha1bb : \$523 ;
-  assign \$525  = \$515 [15] ? \$520  : { \$524 [15], \$524  };
-  assign \$526  = \$525 [14:0] >= 13'h163b;
-  assign \$527  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$528  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$529  = \$528  ? 16'h557b : i__payload[17:2];
-  assign \$530  = \$527  ? 16'ha1bb : \$529 ;
-  assign \$531  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$532  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$533  = \$532  ? 16'h557b : i__payload[17:2];
-  assign \$534  = \$531  ? 16'ha1bb : \$533 ;
-  assign \$535  = - $signed(\$534 );
-  assign \$536  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$537  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$538  = \$537  ? 16'h557b : i__payload[17:2];
-  assign \$539  = \$536  ? 16'ha1bb : \$538 ;
-  assign \$540  = \$530 [15] ? \$535  : { \$539 [15], \$539  };
-  assign \$541  = \$540 [14:0] >= 13'h1816;
-  assign \$542  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$543  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$544  = \$543  ? 16'h557b : i__payload[17:2];
-  assign \$545  = \$542  ? 16'ha1bb : \$544 ;
-  assign \$546  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$547  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$548  = \$547  ? 16'h557b : i__payload[17:2];
-  assign \$549  = \$546  ? 16'ha1bb : \$548 ;
-  assign \$550  = - $signed(\$549 );
-  assign \$551  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$552  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$553  = \$552  ? 16'h557b : i__payload[17:2];
-  assign \$554  = \$551  ? 16'ha1bb : \$553 ;
-  assign \$555  = \$545 [15] ? \$550  : { \$554 [15], \$554  };
-  assign \$556  = \$555 [14:0] >= 13'h1a07;
-  assign \$557  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$558  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$559  = \$558  ? 16'h557b : i__payload[17:2];
-  assign \$560  = \$557  ? 16'ha1bb : \$559 ;
-  assign \$561  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$562  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$563  = \$562  ? 16'h557b : i__payload[17:2];
-  assign \$564  = \$561  ? 16'ha1bb : \$563 ;
-  assign \$565  = - $signed(\$564 );
-  assign \$566  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$567  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$568  = \$567  ? 16'h557b : i__payload[17:2];
-  assign \$569  = \$566  ? 16'ha1bb : \$568 ;
-  assign \$570  = \$560 [15] ? \$565  : { \$569 [15], \$569  };
-  assign \$571  = \$570 [14:0] >= 13'h1c14;
-  assign \$572  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$573  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$574  = \$573  ? 16'h557b : i__payload[17:2];
-  assign \$575  = \$572  ? 16'ha1bb : \$574 ;
-  assign \$576  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$577  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$578  = \$577  ? 16'h557b : i__payload[17:2];
-  assign \$579  = \$576  ? 16'ha1bb : \$578 ;
-  assign \$580  = - $signed(\$579 );
-  assign \$581  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$582  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$583  = \$582  ? 16'h557b : i__payload[17:2];
-  assign \$584  = \$581  ? 16'ha1bb : \$583 ;
-  assign \$585  = \$575 [15] ? \$580  : { \$584 [15], \$584  };
-  assign \$586  = \$585 [14:0] >= 13'h1e46;
-  assign \$587  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$588  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$589  = \$588  ? 16'h557b : i__payload[17:2];
-  assign \$590  = \$587  ? 16'ha1bb : \$589 ;
-  assign \$591  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$592  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$593  = \$592  ? 16'h557b : i__payload[17:2];
-  assign \$594  = \$591  ? 16'ha1bb : \$593 ;
-  assign \$595  = - $signed(\$594 );
-  assign \$596  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$597  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$598  = \$597  ? 16'h557b : i__payload[17:2];
-  assign \$599  = \$596  ? 16'ha1bb : \$598 ;
-  assign \$600  = \$590 [15] ? \$595  : { \$599 [15], \$599  };
-  assign \$601  = \$600 [14:0] >= 14'h20a5;
-  assign \$602  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$603  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$604  = \$603  ? 16'h557b : i__payload[17:2];
-  assign \$605  = \$602  ? 16'ha1bb : \$604 ;
-  assign \$606  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$607  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$608  = \$607  ? 16'h557b : i__payload[17:2];
-  assign \$609  = \$606  ? 16'ha1bb : \$608 ;
-  assign \$610  = - $signed(\$609 );
-  assign \$611  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$612  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$613  = \$612  ? 16'h557b : i__payload[17:2];
-  assign \$614  = \$611  ? 16'ha1bb : \$613 ;
-  assign \$615  = \$605 [15] ? \$610  : { \$614 [15], \$614  };
-  assign \$616  = \$615 [14:0] >= 14'h233b;
-  assign \$617  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$618  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$619  = \$618  ? 16'h557b : i__payload[17:2];
-  assign \$620  = \$617  ? 16'ha1bb : \$619 ;
-  assign \$621  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$622  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$623  = \$622  ? 16'h557b : i__payload[17:2];
-  assign \$624  = \$621  ? 16'ha1bb : \$623 ;
-  assign \$625  = - $signed(\$624 );
-  assign \$626  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$627  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$628  = \$627  ? 16'h557b : i__payload[17:2];
-  assign \$629  = \$626  ? 16'ha1bb : \$628 ;
-  assign \$630  = \$620 [15] ? \$625  : { \$629 [15], \$629  };
-  assign \$631  = \$630 [14:0] >= 14'h2619;
-  assign \$632  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$633  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$634  = \$633  ? 16'h557b : i__payload[17:2];
-  assign \$635  = \$632  ? 16'ha1bb : \$634 ;
-  assign \$636  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$637  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$638  = \$637  ? 16'h557b : i__payload[17:2];
-  assign \$639  = \$636  ? 16'ha1bb : \$638 ;
-  assign \$640  = - $signed(\$639 );
-  assign \$641  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$642  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$643  = \$642  ? 16'h557b : i__payload[17:2];
-  assign \$644  = \$641  ? 16'ha1bb : \$643 ;
-  assign \$645  = \$635 [15] ? \$640  : { \$644 [15], \$644  };
-  assign \$646  = \$645 [14:0] >= 14'h2953;
-  assign \$647  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$648  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$649  = \$648  ? 16'h557b : i__payload[17:2];
-  assign \$650  = \$647  ? 16'ha1bb : \$649 ;
-  assign \$651  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$652  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$653  = \$652  ? 16'h557b : i__payload[17:2];
-  assign \$654  = \$651  ? 16'ha1bb : \$653 ;
-  assign \$655  = - $signed(\$654 );
-  assign \$656  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$657  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$658  = \$657  ? 16'h557b : i__payload[17:2];
-  assign \$659  = \$656  ? 16'ha1bb : \$658 ;
-  assign \$660  = \$650 [15] ? \$655  : { \$659 [15], \$659  };
-  assign \$661  = \$660 [14:0] >= 14'h2d06;
-  assign \$662  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$663  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$664  = \$663  ? 16'h557b : i__payload[17:2];
-  assign \$665  = \$662  ? 16'ha1bb : \$664 ;
-  assign \$666  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$667  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$668  = \$667  ? 16'h557b : i__payload[17:2];
-  assign \$669  = \$666  ? 16'ha1bb : \$668 ;
-  assign \$670  = - $signed(\$669 );
-  assign \$671  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$672  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$673  = \$672  ? 16'h557b : i__payload[17:2];
-  assign \$674  = \$671  ? 16'ha1bb : \$673 ;
-  assign \$675  = \$665 [15] ? \$670  : { \$674 [15], \$674  };
-  assign \$676  = \$675 [14:0] >= 14'h3160;
-  assign \$677  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$678  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$679  = \$678  ? 16'h557b : i__payload[17:2];
-  assign \$680  = \$677  ? 16'ha1bb : \$679 ;
-  assign \$681  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$682  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$683  = \$682  ? 16'h557b : i__payload[17:2];
-  assign \$684  = \$681  ? 16'ha1bb : \$683 ;
-  assign \$685  = - $signed(\$684 );
-  assign \$686  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$687  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$688  = \$687  ? 16'h557b : i__payload[17:2];
-  assign \$689  = \$686  ? 16'ha1bb : \$688 ;
-  assign \$690  = \$680 [15] ? \$685  : { \$689 [15], \$689  };
-  assign \$691  = \$690 [14:0] >= 14'h36ad;
-  assign \$692  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$693  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$694  = \$693  ? 16'h557b : i__payload[17:2];
-  assign \$695  = \$692  ? 16'ha1bb : \$694 ;
-  assign \$696  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$697  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$698  = \$697  ? 16'h557b : i__payload[17:2];
-  assign \$699  = \$696  ? 16'ha1bb : \$698 ;
-  assign \$700  = - $signed(\$699 );
-  assign \$701  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$702  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$703  = \$702  ? 16'h557b : i__payload[17:2];
-  assign \$704  = \$701  ? 16'ha1bb : \$703 ;
-  assign \$705  = \$695 [15] ? \$700  : { \$704 [15], \$704  };
-  assign \$706  = \$705 [14:0] >= 14'h3d76;
-  assign \$707  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$708  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$709  = \$708  ? 16'h557b : i__payload[17:2];
-  assign \$710  = \$707  ? 16'ha1bb : \$709 ;
-  assign \$711  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$712  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$713  = \$712  ? 16'h557b : i__payload[17:2];
-  assign \$714  = \$711  ? 16'ha1bb : \$713 ;
-  assign \$715  = - $signed(\$714 );
-  assign \$716  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$717  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$718  = \$717  ? 16'h557b : i__payload[17:2];
-  assign \$719  = \$716  ? 16'ha1bb : \$718 ;
-  assign \$720  = \$710 [15] ? \$715  : { \$719 [15], \$719  };
-  assign \$721  = \$720 [14:0] >= 15'h46ed;
-  assign \$722  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$723  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$724  = \$723  ? 16'h557b : i__payload[17:2];
-  assign \$725  = \$722  ? 16'ha1bb : \$724 ;
-  assign \$726  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$727  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$728  = \$727  ? 16'h557b : i__payload[17:2];
-  assign \$729  = \$726  ? 16'ha1bb : \$728 ;
-  assign \$730  = - $signed(\$729 );
-  assign \$731  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$732  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$733  = \$732  ? 16'h557b : i__payload[17:2];
-  assign \$734  = \$731  ? 16'ha1bb : \$733 ;
-  assign \$735  = \$725 [15] ? \$730  : { \$734 [15], \$734  };
-  assign \$736  = \$735 [14:0] >= 15'h56ab;
-  assign \$737  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$738  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$739  = \$738  ? 16'h7fff : i__payload[17:2];
-  assign \$740  = \$737  ? 16'hbfd9 : \$739 ;
-  assign \$741  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$742  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$743  = \$742  ? 16'h7fff : i__payload[17:2];
-  assign \$744  = \$741  ? 16'hbfd9 : \$743 ;
-  assign \$745  = - $signed(\$744 );
-  assign \$746  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$747  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$748  = \$747  ? 16'h7fff : i__payload[17:2];
-  assign \$749  = \$746  ? 16'hbfd9 : \$748 ;
-  assign \$750  = \$740 [15] ? \$745  : { \$749 [15], \$749  };
-  assign \$751  = \$750 [14:0] >= 11'h580;
-  assign \$752  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$753  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$754  = \$753  ? 16'h7fff : i__payload[17:2];
-  assign \$755  = \$752  ? 16'hbfd9 : \$754 ;
-  assign \$756  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$757  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$758  = \$757  ? 16'h7fff : i__payload[17:2];
-  assign \$759  = \$756  ? 16'hbfd9 : \$758 ;
-  assign \$760  = - $signed(\$759 );
-  assign \$761  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$762  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$763  = \$762  ? 16'h7fff : i__payload[17:2];
-  assign \$764  = \$761  ? 16'hbfd9 : \$763 ;
-  assign \$765  = \$755 [15] ? \$760  : { \$764 [15], \$764  };
-  assign \$766  = \$765 [14:0] >= 12'h980;
-  assign \$767  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$768  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$769  = \$768  ? 16'h7fff : i__payload[17:2];
-  assign \$770  = \$767  ? 16'hbfd9 : \$769 ;
-  assign \$771  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$772  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$773  = \$772  ? 16'h7fff : i__payload[17:2];
-  assign \$774  = \$771  ? 16'hbfd9 : \$773 ;
-  assign \$775  = - $signed(\$774 );
-  assign \$776  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$777  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$778  = \$777  ? 16'h7fff : i__payload[17:2];
-  assign \$779  = \$776  ? 16'hbfd9 : \$778 ;
-  assign \$780  = \$770 [15] ? \$775  : { \$779 [15], \$779  };
-  assign \$781  = \$780 [14:0] >= 12'hd80;
-  assign \$782  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$783  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$784  = \$783  ? 16'h7fff : i__payload[17:2];
-  assign \$785  = \$782  ? 16'hbfd9 : \$784 ;
-  assign \$786  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$787  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$788  = \$787  ? 16'h7fff : i__payload[17:2];
-  assign \$789  = \$786  ? 16'hbfd9 : \$788 ;
-  assign \$790  = - $signed(\$789 );
-  assign \$791  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$792  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$793  = \$792  ? 16'h7fff : i__payload[17:2];
-  assign \$794  = \$791  ? 16'hbfd9 : \$793 ;
-  assign \$795  = \$785 [15] ? \$790  : { \$794 [15], \$794  };
-  assign \$796  = \$795 [14:0] >= 13'h1180;
-  assign \$797  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$798  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$799  = \$798  ? 16'h7fff : i__payload[17:2];
-  assign \$800  = \$797  ? 16'hbfd9 : \$799 ;
-  assign \$801  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$802  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$803  = \$802  ? 16'h7fff : i__payload[17:2];
-  assign \$804  = \$801  ? 16'hbfd9 : \$803 ;
-  assign \$805  = - $signed(\$804 );
-  assign \$806  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$807  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$808  = \$807  ? 16'h7fff : i__payload[17:2];
-  assign \$809  = \$806  ? 16'hbfd9 : \$808 ;
-  assign \$810  = \$800 [15] ? \$805  : { \$809 [15], \$809  };
-  assign \$811  = \$810 [14:0] >= 13'h1600;
-  assign \$812  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$813  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$814  = \$813  ? 16'h7fff : i__payload[17:2];
-  assign \$815  = \$812  ? 16'hbfd9 : \$814 ;
-  assign \$816  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$817  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$818  = \$817  ? 16'h7fff : i__payload[17:2];
-  assign \$819  = \$816  ? 16'hbfd9 : \$818 ;
-  assign \$820  = - $signed(\$819 );
-  assign \$821  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$822  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$823  = \$822  ? 16'h7fff : i__payload[17:2];
-  assign \$824  = \$821  ? 16'hbfd9 : \$823 ;
-  assign \$825  = \$815 [15] ? \$820  : { \$824 [15], \$824  };
-  assign \$826  = \$825 [14:0] >= 13'h1b00;
-  assign \$827  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$828  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$829  = \$828  ? 16'h7fff : i__payload[17:2];
-  assign \$830  = \$827  ? 16'hbfd9 : \$829 ;
-  assign \$831  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$832  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$833  = \$832  ? 16'h7fff : i__payload[17:2];
-  assign \$834  = \$831  ? 16'hbfd9 : \$833 ;
-  assign \$835  = - $signed(\$834 );
-  assign \$836  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$837  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$838  = \$837  ? 16'h7fff : i__payload[17:2];
-  assign \$839  = \$836  ? 16'hbfd9 : \$838 ;
-  assign \$840  = \$830 [15] ? \$835  : { \$839 [15], \$839  };
-  assign \$841  = \$840 [14:0] >= 14'h2580;
-  assign \$842  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$843  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$844  = \$843  ? 16'h7fff : i__payload[17:2];
-  assign \$845  = \$842  ? 16'hbfd9 : \$844 ;
-  assign \$846  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$847  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$848  = \$847  ? 16'h7fff : i__payload[17:2];
-  assign \$849  = \$846  ? 16'hbfd9 : \$848 ;
-  assign \$850  = - $signed(\$849 );
-  assign \$851  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$852  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$853  = \$852  ? 16'h7fff : i__payload[17:2];
-  assign \$854  = \$851  ? 16'hbfd9 : \$853 ;
-  assign \$855  = \$845 [15] ? \$850  : { \$854 [15], \$854  };
-  assign \$856  = \$855 [14:0] >= 14'h2c00;
-  assign \$857  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$858  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$859  = \$858  ? 16'h7fff : i__payload[17:2];
-  assign \$860  = \$857  ? 16'hbfd9 : \$859 ;
-  assign \$861  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$862  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$863  = \$862  ? 16'h7fff : i__payload[17:2];
-  assign \$864  = \$861  ? 16'hbfd9 : \$863 ;
-  assign \$865  = - $signed(\$864 );
-  assign \$866  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$867  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$868  = \$867  ? 16'h7fff : i__payload[17:2];
-  assign \$869  = \$866  ? 16'hbfd9 : \$868 ;
-  assign \$870  = \$860 [15] ? \$865  : { \$869 [15], \$869  };
-  assign \$871  = \$870 [14:0] >= 14'h3380;
-  assign \$872  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$873  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$874  = \$873  ? 16'h7fff : i__payload[17:2];
-  assign \$875  = \$872  ? 16'hbfd9 : \$874 ;
-  assign \$876  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$877  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$878  = \$877  ? 16'h7fff : i__payload[17:2];
-  assign \$879  = \$876  ? 16'hbfd9 : \$878 ;
-  assign \$880  = - $signed(\$879 );
-  assign \$881  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$882  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$883  = \$882  ? 16'h7fff : i__payload[17:2];
-  assign \$884  = \$881  ? 16'hbfd9 : \$883 ;
-  assign \$885  = \$875 [15] ? \$880  : { \$884 [15], \$884  };
-  assign \$886  = \$885 [14:0] >= 15'h4000;
-  assign \$887  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$888  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$889  = \$888  ? 16'h7fff : i__payload[17:2];
-  assign \$890  = \$887  ? 16'hbfd9 : \$889 ;
-  assign \$891  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$892  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$893  = \$892  ? 16'h7fff : i__payload[17:2];
-  assign \$894  = \$891  ? 16'hbfd9 : \$893 ;
-  assign \$895  = - $signed(\$894 );
-  assign \$896  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$897  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$898  = \$897  ? 16'h7fff : i__payload[17:2];
-  assign \$899  = \$896  ? 16'hbfd9 : \$898 ;
-  assign \$900  = \$890 [15] ? \$895  : { \$899 [15], \$899  };
-  assign \$901  = \$900 [14:0] >= 15'h6000;
-  assign \$902  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$903  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$904  = \$903  ? 16'h7fff : i__payload[17:2];
-  assign \$905  = \$902  ? 16'h80d5 : \$904 ;
-  assign \$906  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$907  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$908  = \$907  ? 16'h7fff : i__payload[17:2];
-  assign \$909  = \$906  ? 16'h80d5 : \$908 ;
-  assign \$910  = - $signed(\$909 );
-  assign \$911  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$912  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$913  = \$912  ? 16'h7fff : i__payload[17:2];
-  assign \$914  = \$911  ? 16'h80d5 : \$913 ;
-  assign \$915  = \$905 [15] ? \$910  : { \$914 [15], \$914  };
-  assign \$916  = \$915 [14:0] >= 11'h700;
-  assign \$917  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$918  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$919  = \$918  ? 16'h7fff : i__payload[17:2];
-  assign \$920  = \$917  ? 16'h80d5 : \$919 ;
-  assign \$921  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$922  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$923  = \$922  ? 16'h7fff : i__payload[17:2];
-  assign \$924  = \$921  ? 16'h80d5 : \$923 ;
-  assign \$925  = - $signed(\$924 );
-  assign \$926  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$927  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$928  = \$927  ? 16'h7fff : i__payload[17:2];
-  assign \$929  = \$926  ? 16'h80d5 : \$928 ;
-  assign \$930  = \$920 [15] ? \$925  : { \$929 [15], \$929  };
-  assign \$931  = \$930 [14:0] >= 12'hc80;
-  assign \$932  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$933  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$934  = \$933  ? 16'h7fff : i__payload[17:2];
-  assign \$935  = \$932  ? 16'h80d5 : \$934 ;
-  assign \$936  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$937  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$938  = \$937  ? 16'h7fff : i__payload[17:2];
-  assign \$939  = \$936  ? 16'h80d5 : \$938 ;
-  assign \$940  = - $signed(\$939 );
-  assign \$941  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$942  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$943  = \$942  ? 16'h7fff : i__payload[17:2];
-  assign \$944  = \$941  ? 16'h80d5 : \$943 ;
-  assign \$945  = \$935 [15] ? \$940  : { \$944 [15], \$944  };
-  assign \$946  = \$945 [14:0] >= 13'h1200;
-  assign \$947  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$948  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$949  = \$948  ? 16'h7fff : i__payload[17:2];
-  assign \$950  = \$947  ? 16'h80d5 : \$949 ;
-  assign \$951  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$952  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$953  = \$952  ? 16'h7fff : i__payload[17:2];
-  assign \$954  = \$951  ? 16'h80d5 : \$953 ;
-  assign \$955  = - $signed(\$954 );
-  assign \$956  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$957  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$958  = \$957  ? 16'h7fff : i__payload[17:2];
-  assign \$959  = \$956  ? 16'h80d5 : \$958 ;
-  assign \$960  = \$950 [15] ? \$955  : { \$959 [15], \$959  };
-  assign \$961  = \$960 [14:0] >= 13'h1780;
-  assign \$962  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$963  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$964  = \$963  ? 16'h7fff : i__payload[17:2];
-  assign \$965  = \$962  ? 16'h80d5 : \$964 ;
-  assign \$966  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$967  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$968  = \$967  ? 16'h7fff : i__payload[17:2];
-  assign \$969  = \$966  ? 16'h80d5 : \$968 ;
-  assign \$970  = - $signed(\$969 );
-  assign \$971  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$972  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$973  = \$972  ? 16'h7fff : i__payload[17:2];
-  assign \$974  = \$971  ? 16'h80d5 : \$973 ;
-  assign \$975  = \$965 [15] ? \$970  : { \$974 [15], \$974  };
-  assign \$976  = \$975 [14:0] >= 13'h1e00;
-  assign \$977  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$978  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$979  = \$978  ? 16'h7fff : i__payload[17:2];
-  assign \$980  = \$977  ? 16'h80d5 : \$979 ;
-  assign \$981  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$982  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$983  = \$982  ? 16'h7fff : i__payload[17:2];
-  assign \$984  = \$981  ? 16'h80d5 : \$983 ;
-  assign \$985  = - $signed(\$984 );
-  assign \$986  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$987  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$988  = \$987  ? 16'h7fff : i__payload[17:2];
-  assign \$989  = \$986  ? 16'h80d5 : \$988 ;
-  assign \$990  = \$980 [15] ? \$985  : { \$989 [15], \$989  };
-  assign \$991  = \$990 [14:0] >= 14'h2500;
-  assign \$992  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$993  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$994  = \$993  ? 16'h7fff : i__payload[17:2];
-  assign \$995  = \$992  ? 16'h80d5 : \$994 ;
-  assign \$996  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$997  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$998  = \$997  ? 16'h7fff : i__payload[17:2];
-  assign \$999  = \$996  ? 16'h80d5 : \$998 ;
-  assign \$1000  = - $signed(\$999 );
-  assign \$1001  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1002  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1003  = \$1002  ? 16'h7fff : i__payload[17:2];
-  assign \$1004  = \$1001  ? 16'h80d5 : \$1003 ;
-  assign \$1005  = \$995 [15] ? \$1000  : { \$1004 [15], \$1004  };
-  assign \$1006  = \$1005 [14:0] >= 14'h2d80;
-  assign \$1007  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1008  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1009  = \$1008  ? 16'h7fff : i__payload[17:2];
-  assign \$1010  = \$1007  ? 16'h80d5 : \$1009 ;
-  assign \$1011  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1012  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1013  = \$1012  ? 16'h7fff : i__payload[17:2];
-  assign \$1014  = \$1011  ? 16'h80d5 : \$1013 ;
-  assign \$1015  = - $signed(\$1014 );
-  assign \$1016  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1017  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1018  = \$1017  ? 16'h7fff : i__payload[17:2];
-  assign \$1019  = \$1016  ? 16'h80d5 : \$1018 ;
-  assign \$1020  = \$1010 [15] ? \$1015  : { \$1019 [15], \$1019  };
-  assign \$1021  = \$1020 [14:0] >= 15'h4280;
-  assign \$1022  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1023  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1024  = \$1023  ? 16'h7fff : i__payload[17:2];
-  assign \$1025  = \$1022  ? 16'h80d5 : \$1024 ;
-  assign \$1026  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1027  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1028  = \$1027  ? 16'h7fff : i__payload[17:2];
-  assign \$1029  = \$1026  ? 16'h80d5 : \$1028 ;
-  assign \$1030  = - $signed(\$1029 );
-  assign \$1031  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1032  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1033  = \$1032  ? 16'h7fff : i__payload[17:2];
-  assign \$1034  = \$1031  ? 16'h80d5 : \$1033 ;
-  assign \$1035  = \$1025 [15] ? \$1030  : { \$1034 [15], \$1034  };
-  assign \$1036  = \$1035 [14:0] >= 15'h5000;
-  assign \$1037  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1038  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1039  = \$1038  ? 16'h7fff : i__payload[17:2];
-  assign \$1040  = \$1037  ? 16'h80d5 : \$1039 ;
-  assign \$1041  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1042  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1043  = \$1042  ? 16'h7fff : i__payload[17:2];
-  assign \$1044  = \$1041  ? 16'h80d5 : \$1043 ;
-  assign \$1045  = - $signed(\$1044 );
-  assign \$1046  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1047  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1048  = \$1047  ? 16'h7fff : i__payload[17:2];
-  assign \$1049  = \$1046  ? 16'h80d5 : \$1048 ;
-  assign \$1050  = \$1040 [15] ? \$1045  : { \$1049 [15], \$1049  };
-  assign \$1051  = \$1050 [14:0] >= 15'h5e80;
-  assign \$1052  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1053  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1054  = \$1053  ? 16'h7fff : i__payload[17:2];
-  assign \$1055  = \$1052  ? 16'h80d5 : \$1054 ;
-  assign \$1056  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1057  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1058  = \$1057  ? 16'h7fff : i__payload[17:2];
-  assign \$1059  = \$1056  ? 16'h80d5 : \$1058 ;
-  assign \$1060  = - $signed(\$1059 );
-  assign \$1061  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1062  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1063  = \$1062  ? 16'h7fff : i__payload[17:2];
-  assign \$1064  = \$1061  ? 16'h80d5 : \$1063 ;
-  assign \$1065  = \$1055 [15] ? \$1060  : { \$1064 [15], \$1064  };
-  assign \$1066  = \$1065 [14:0] >= 15'h6f80;
-  assign \$1067  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$1068  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$1069  = \$1068  ? 16'h7fa0 : i__payload[17:2];
-  assign \$1070  = \$1067  ? 16'h8060 : \$1069 ;
-  assign \$1071  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$1072  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$1073  = \$1072  ? 16'h7fa0 : i__payload[17:2];
-  assign \$1074  = \$1071  ? 16'h8060 : \$1073 ;
-  assign \$1075  = - $signed(\$1074 );
-  assign \$1076  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$1077  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$1078  = \$1077  ? 16'h7fa0 : i__payload[17:2];
-  assign \$1079  = \$1076  ? 16'h8060 : \$1078 ;
-  assign \$1080  = \$1070 [15] ? \$1075  : { \$1079 [15], \$1079  };
-  assign \$1081  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$1082  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$1083  = \$1082  ? 16'h557b : i__payload[17:2];
-  assign \$1084  = \$1081  ? 16'ha1bb : \$1083 ;
-  assign \$1085  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$1086  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$1087  = \$1086  ? 16'h557b : i__payload[17:2];
-  assign \$1088  = \$1085  ? 16'ha1bb : \$1087 ;
-  assign \$1089  = - $signed(\$1088 );
-  assign \$1090  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$1091  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$1092  = \$1091  ? 16'h557b : i__payload[17:2];
-  assign \$1093  = \$1090  ? 16'ha1bb : \$1092 ;
-  assign \$1094  = \$1084 [15] ? \$1089  : { \$1093 [15], \$1093  };
-  assign \$1095  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$1096  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1097  = \$1096  ? 16'h7fff : i__payload[17:2];
-  assign \$1098  = \$1095  ? 16'hbfd9 : \$1097 ;
-  assign \$1099  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$1100  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1101  = \$1100  ? 16'h7fff : i__payload[17:2];
-  assign \$1102  = \$1099  ? 16'hbfd9 : \$1101 ;
-  assign \$1103  = - $signed(\$1102 );
-  assign \$1104  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$1105  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1106  = \$1105  ? 16'h7fff : i__payload[17:2];
-  assign \$1107  = \$1104  ? 16'hbfd9 : \$1106 ;
-  assign \$1108  = \$1098 [15] ? \$1103  : { \$1107 [15], \$1107  };
-  assign \$1109  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1110  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1111  = \$1110  ? 16'h7fff : i__payload[17:2];
-  assign \$1112  = \$1109  ? 16'h80d5 : \$1111 ;
-  assign \$1113  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1114  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1115  = \$1114  ? 16'h7fff : i__payload[17:2];
-  assign \$1116  = \$1113  ? 16'h80d5 : \$1115 ;
-  assign \$1117  = - $signed(\$1116 );
-  assign \$1118  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1119  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1120  = \$1119  ? 16'h7fff : i__payload[17:2];
-  assign \$1121  = \$1118  ? 16'h80d5 : \$1120 ;
-  assign \$1122  = \$1112 [15] ? \$1117  : { \$1121 [15], \$1121  };
-  assign \$1123  = $signed(i__payload[17:2]) < $signed(16'h8060);
-  assign \$1124  = $signed(i__payload[17:2]) > $signed(16'h7fa0);
-  assign \$1125  = \$1124  ? 16'h7fa0 : i__payload[17:2];
-  assign \$1126  = \$1123  ? 16'h8060 : \$1125 ;
-  assign \$1127  = $signed(i__payload[17:2]) < $signed(16'ha1bb);
-  assign \$1128  = $signed(i__payload[17:2]) > $signed(16'h557b);
-  assign \$1129  = \$1128  ? 16'h557b : i__payload[17:2];
-  assign \$1130  = \$1127  ? 16'ha1bb : \$1129 ;
-  assign \$1131  = $signed(i__payload[17:2]) < $signed(16'hbfd9);
-  assign \$1132  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1133  = \$1132  ? 16'h7fff : i__payload[17:2];
-  assign \$1134  = \$1131  ? 16'hbfd9 : \$1133 ;
-  assign \$1135  = $signed(i__payload[17:2]) < $signed(16'h80d5);
-  assign \$1136  = $signed(i__payload[17:2]) > $signed(16'h7fff);
-  assign \$1137  = \$1136  ? 16'h7fff : i__payload[17:2];
-  assign \$1138  = \$1135  ? 16'h80d5 : \$1137 ;
-  assign \$1139  = 5'h17 + l0_u1_seg;
-  assign \$1140  = l0_x_p0 - \port__data$37 ;
-  assign \$1141  = l0_x_p0 - \port__data$37 ;
-  assign \$1142  = l0_x_p0 - \port__data$37 ;
-  assign \$1143  = l0_x_p0 - \port__data$37 ;
-  assign \$1148  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$1149  = 21'h100000 - \$1148 [19:0];
-  assign \$1150  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$1151  = l0_neg_p2 ? \$1149  : { 2'h0, \$1150 [19:0] };
-  assign \$1152  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$1153  = - $signed(\$1152 [19:0]);
-  assign \$1154  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$1155  = l0_neg_p2 ? \$1153  : { \$1154 [19], \$1154 [19:0] };
-  assign \$1156  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$1158  = $signed(\$1156 [19:0]) - $signed({ 1'h0, \$1157  });
-  assign \$1159  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$1160  = l0_neg_p2 ? \$1158  : { \$1159 [19], \$1159 [19], \$1159 [19], \$1159 [19], \$1159 [19:0] };
-  assign \$1161  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$1163  = $signed(\$1161 [19:0]) - $signed({ 1'h0, \$1162  });
-  assign \$1164  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$1165  = l0_neg_p2 ? \$1163  : { \$1164 [19], \$1164 [19], \$1164 [19], \$1164 [19], \$1164 [19:0] };
-  assign \$1166  = \$1151 [19:0] + 4'h8;
-  assign \$1168  = \$1167  > 16'hffff;
-  assign \$1169  = \$1151 [19:0] + 4'h8;
-  assign \$1171  = \$1168  ? 21'h00ffff : \$1170 ;
-  assign \$1172  = $signed(\$1155 [19:0]) + $signed(5'h08);
-  assign \$1174  = $signed(\$1173 ) > $signed(16'h7fff);
-  assign \$1175  = $signed(\$1155 [19:0]) + $signed(5'h08);
-  assign \$1177  = $signed(\$1176 ) < $signed(16'h8000);
-  assign \$1178  = $signed(\$1155 [19:0]) + $signed(5'h08);
-  assign \$1180  = \$1177  ? 21'h1f8000 : \$1179 ;
-  assign \$1181  = \$1174  ? 21'h007fff : \$1180 ;
-  assign \$1182  = $signed(\$1160 [19:0]) + $signed(5'h08);
-  assign \$1184  = $signed(\$1183 ) > $signed(16'h7fff);
-  assign \$1185  = $signed(\$1160 [19:0]) + $signed(5'h08);
-  assign \$1187  = $signed(\$1186 ) < $signed(16'h8000);
-  assign \$1188  = $signed(\$1160 [19:0]) + $signed(5'h08);
-  assign \$1190  = \$1187  ? 21'h1f8000 : \$1189 ;
-  assign \$1191  = \$1184  ? 21'h007fff : \$1190 ;
-  assign \$1192  = $signed(\$1165 [19:0]) + $signed(5'h08);
-  assign \$1194  = $signed(\$1193 ) > $signed(16'h7fff);
-  assign \$1195  = $signed(\$1165 [19:0]) + $signed(5'h08);
-  assign \$1197  = $signed(\$1196 ) < $signed(16'h8000);
-  assign \$1198  = $signed(\$1165 [19:0]) + $signed(5'h08);
-  assign \$1200  = \$1197  ? 21'h1f8000 : \$1199 ;
-  assign \$1201  = \$1194  ? 21'h007fff : \$1200 ;
-  assign \$1202  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1203  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1204  = \$1203  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1205  = \$1202  ? 16'h8060 : \$1204 ;
-  assign \$1206  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1207  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1208  = \$1207  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1209  = \$1206  ? 16'h8060 : \$1208 ;
-  assign \$1210  = - $signed(\$1209 );
-  assign \$1211  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1212  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1213  = \$1212  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1214  = \$1211  ? 16'h8060 : \$1213 ;
-  assign \$1215  = \$1205 [15] ? \$1210  : { \$1214 [15], \$1214  };
-  assign \$1216  = \$1215 [14:0] >= 10'h300;
-  assign \$1217  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1218  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1219  = \$1218  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1220  = \$1217  ? 16'h8060 : \$1219 ;
-  assign \$1221  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1222  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1223  = \$1222  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1224  = \$1221  ? 16'h8060 : \$1223 ;
-  assign \$1225  = - $signed(\$1224 );
-  assign \$1226  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1227  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1228  = \$1227  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1229  = \$1226  ? 16'h8060 : \$1228 ;
-  assign \$1230  = \$1220 [15] ? \$1225  : { \$1229 [15], \$1229  };
-  assign \$1231  = \$1230 [14:0] >= 11'h600;
-  assign \$1232  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1233  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1234  = \$1233  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1235  = \$1232  ? 16'h8060 : \$1234 ;
-  assign \$1236  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1237  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1238  = \$1237  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1239  = \$1236  ? 16'h8060 : \$1238 ;
-  assign \$1240  = - $signed(\$1239 );
-  assign \$1241  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1242  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1243  = \$1242  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1244  = \$1241  ? 16'h8060 : \$1243 ;
-  assign \$1245  = \$1235 [15] ? \$1240  : { \$1244 [15], \$1244  };
-  assign \$1246  = \$1245 [14:0] >= 12'h900;
-  assign \$1247  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1248  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1249  = \$1248  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1250  = \$1247  ? 16'h8060 : \$1249 ;
-  assign \$1251  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1252  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1253  = \$1252  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1254  = \$1251  ? 16'h8060 : \$1253 ;
-  assign \$1255  = - $signed(\$1254 );
-  assign \$1256  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1257  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1258  = \$1257  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1259  = \$1256  ? 16'h8060 : \$1258 ;
-  assign \$1260  = \$1250 [15] ? \$1255  : { \$1259 [15], \$1259  };
-  assign \$1261  = \$1260 [14:0] >= 12'hc80;
-  assign \$1262  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1263  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1264  = \$1263  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1265  = \$1262  ? 16'h8060 : \$1264 ;
-  assign \$1266  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1267  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1268  = \$1267  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1269  = \$1266  ? 16'h8060 : \$1268 ;
-  assign \$1270  = - $signed(\$1269 );
-  assign \$1271  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1272  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1273  = \$1272  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1274  = \$1271  ? 16'h8060 : \$1273 ;
-  assign \$1275  = \$1265 [15] ? \$1270  : { \$1274 [15], \$1274  };
-  assign \$1276  = \$1275 [14:0] >= 13'h1080;
-  assign \$1277  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1278  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1279  = \$1278  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1280  = \$1277  ? 16'h8060 : \$1279 ;
-  assign \$1281  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1282  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1283  = \$1282  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1284  = \$1281  ? 16'h8060 : \$1283 ;
-  assign \$1285  = - $signed(\$1284 );
-  assign \$1286  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1287  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1288  = \$1287  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1289  = \$1286  ? 16'h8060 : \$1288 ;
-  assign \$1290  = \$1280 [15] ? \$1285  : { \$1289 [15], \$1289  };
-  assign \$1291  = \$1290 [14:0] >= 13'h1980;
-  assign \$1292  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1293  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1294  = \$1293  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1295  = \$1292  ? 16'h8060 : \$1294 ;
-  assign \$1296  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1297  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1298  = \$1297  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1299  = \$1296  ? 16'h8060 : \$1298 ;
-  assign \$1300  = - $signed(\$1299 );
-  assign \$1301  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1302  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1303  = \$1302  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1304  = \$1301  ? 16'h8060 : \$1303 ;
-  assign \$1305  = \$1295 [15] ? \$1300  : { \$1304 [15], \$1304  };
-  assign \$1306  = \$1305 [14:0] >= 13'h1d80;
-  assign \$1307  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1308  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1309  = \$1308  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1310  = \$1307  ? 16'h8060 : \$1309 ;
-  assign \$1311  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1312  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1313  = \$1312  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1314  = \$1311  ? 16'h8060 : \$1313 ;
-  assign \$1315  = - $signed(\$1314 );
-  assign \$1316  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1317  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1318  = \$1317  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1319  = \$1316  ? 16'h8060 : \$1318 ;
-  assign \$1320  = \$1310 [15] ? \$1315  : { \$1319 [15], \$1319  };
-  assign \$1321  = \$1320 [14:0] >= 14'h2180;
-  assign \$1322  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1323  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1324  = \$1323  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1325  = \$1322  ? 16'h8060 : \$1324 ;
-  assign \$1326  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1327  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1328  = \$1327  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1329  = \$1326  ? 16'h8060 : \$1328 ;
-  assign \$1330  = - $signed(\$1329 );
-  assign \$1331  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1332  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1333  = \$1332  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1334  = \$1331  ? 16'h8060 : \$1333 ;
-  assign \$1335  = \$1325 [15] ? \$1330  : { \$1334 [15], \$1334  };
-  assign \$1336  = \$1335 [14:0] >= 14'h2600;
-  assign \$1337  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1338  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1339  = \$1338  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1340  = \$1337  ? 16'h8060 : \$1339 ;
-  assign \$1341  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1342  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1343  = \$1342  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1344  = \$1341  ? 16'h8060 : \$1343 ;
-  assign \$1345  = - $signed(\$1344 );
-  assign \$1346  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1347  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1348  = \$1347  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1349  = \$1346  ? 16'h8060 : \$1348 ;
-  assign \$1350  = \$1340 [15] ? \$1345  : { \$1349 [15], \$1349  };
-  assign \$1351  = \$1350 [14:0] >= 14'h2a80;
-  assign \$1352  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1353  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1354  = \$1353  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1355  = \$1352  ? 16'h8060 : \$1354 ;
-  assign \$1356  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1357  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1358  = \$1357  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1359  = \$1356  ? 16'h8060 : \$1358 ;
-  assign \$1360  = - $signed(\$1359 );
-  assign \$1361  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1362  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1363  = \$1362  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1364  = \$1361  ? 16'h8060 : \$1363 ;
-  assign \$1365  = \$1355 [15] ? \$1360  : { \$1364 [15], \$1364  };
-  assign \$1366  = \$1365 [14:0] >= 14'h2e80;
-  assign \$1367  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1368  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1369  = \$1368  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1370  = \$1367  ? 16'h8060 : \$1369 ;
-  assign \$1371  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1372  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1373  = \$1372  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1374  = \$1371  ? 16'h8060 : \$1373 ;
-  assign \$1375  = - $signed(\$1374 );
-  assign \$1376  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1377  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1378  = \$1377  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1379  = \$1376  ? 16'h8060 : \$1378 ;
-  assign \$1380  = \$1370 [15] ? \$1375  : { \$1379 [15], \$1379  };
-  assign \$1381  = \$1380 [14:0] >= 14'h3300;
-  assign \$1382  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1383  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1384  = \$1383  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1385  = \$1382  ? 16'h8060 : \$1384 ;
-  assign \$1386  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1387  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1388  = \$1387  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1389  = \$1386  ? 16'h8060 : \$1388 ;
-  assign \$1390  = - $signed(\$1389 );
-  assign \$1391  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1392  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1393  = \$1392  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1394  = \$1391  ? 16'h8060 : \$1393 ;
-  assign \$1395  = \$1385 [15] ? \$1390  : { \$1394 [15], \$1394  };
-  assign \$1396  = \$1395 [14:0] >= 14'h3800;
-  assign \$1397  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1398  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1399  = \$1398  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1400  = \$1397  ? 16'h8060 : \$1399 ;
-  assign \$1401  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1402  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1403  = \$1402  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1404  = \$1401  ? 16'h8060 : \$1403 ;
-  assign \$1405  = - $signed(\$1404 );
-  assign \$1406  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1407  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1408  = \$1407  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1409  = \$1406  ? 16'h8060 : \$1408 ;
-  assign \$1410  = \$1400 [15] ? \$1405  : { \$1409 [15], \$1409  };
-  assign \$1411  = \$1410 [14:0] >= 14'h3d00;
-  assign \$1412  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1413  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1414  = \$1413  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1415  = \$1412  ? 16'h8060 : \$1414 ;
-  assign \$1416  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1417  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1418  = \$1417  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1419  = \$1416  ? 16'h8060 : \$1418 ;
-  assign \$1420  = - $signed(\$1419 );
-  assign \$1421  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1422  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1423  = \$1422  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1424  = \$1421  ? 16'h8060 : \$1423 ;
-  assign \$1425  = \$1415 [15] ? \$1420  : { \$1424 [15], \$1424  };
-  assign \$1426  = \$1425 [14:0] >= 15'h4200;
-  assign \$1427  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1428  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1429  = \$1428  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1430  = \$1427  ? 16'h8060 : \$1429 ;
-  assign \$1431  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1432  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1433  = \$1432  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1434  = \$1431  ? 16'h8060 : \$1433 ;
-  assign \$1435  = - $signed(\$1434 );
-  assign \$1436  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1437  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1438  = \$1437  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1439  = \$1436  ? 16'h8060 : \$1438 ;
-  assign \$1440  = \$1430 [15] ? \$1435  : { \$1439 [15], \$1439  };
-  assign \$1441  = \$1440 [14:0] >= 15'h4800;
-  assign \$1442  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1443  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1444  = \$1443  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1445  = \$1442  ? 16'h8060 : \$1444 ;
-  assign \$1446  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1447  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1448  = \$1447  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1449  = \$1446  ? 16'h8060 : \$1448 ;
-  assign \$1450  = - $signed(\$1449 );
-  assign \$1451  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1452  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1453  = \$1452  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1454  = \$1451  ? 16'h8060 : \$1453 ;
-  assign \$1455  = \$1445 [15] ? \$1450  : { \$1454 [15], \$1454  };
-  assign \$1456  = \$1455 [14:0] >= 15'h4e00;
-  assign \$1457  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1458  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1459  = \$1458  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1460  = \$1457  ? 16'h8060 : \$1459 ;
-  assign \$1461  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1462  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1463  = \$1462  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1464  = \$1461  ? 16'h8060 : \$1463 ;
-  assign \$1465  = - $signed(\$1464 );
-  assign \$1466  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1467  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1468  = \$1467  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1469  = \$1466  ? 16'h8060 : \$1468 ;
-  assign \$1470  = \$1460 [15] ? \$1465  : { \$1469 [15], \$1469  };
-  assign \$1471  = \$1470 [14:0] >= 15'h5500;
-  assign \$1472  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1473  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1474  = \$1473  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1475  = \$1472  ? 16'h8060 : \$1474 ;
-  assign \$1476  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1477  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1478  = \$1477  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1479  = \$1476  ? 16'h8060 : \$1478 ;
-  assign \$1480  = - $signed(\$1479 );
-  assign \$1481  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1482  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1483  = \$1482  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1484  = \$1481  ? 16'h8060 : \$1483 ;
-  assign \$1485  = \$1475 [15] ? \$1480  : { \$1484 [15], \$1484  };
-  assign \$1486  = \$1485 [14:0] >= 15'h5c80;
-  assign \$1487  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1488  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1489  = \$1488  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1490  = \$1487  ? 16'h8060 : \$1489 ;
-  assign \$1491  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1492  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1493  = \$1492  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1494  = \$1491  ? 16'h8060 : \$1493 ;
-  assign \$1495  = - $signed(\$1494 );
-  assign \$1496  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1497  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1498  = \$1497  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1499  = \$1496  ? 16'h8060 : \$1498 ;
-  assign \$1500  = \$1490 [15] ? \$1495  : { \$1499 [15], \$1499  };
-  assign \$1501  = \$1500 [14:0] >= 15'h6480;
-  assign \$1502  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1503  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1504  = \$1503  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1505  = \$1502  ? 16'h8060 : \$1504 ;
-  assign \$1506  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1507  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1508  = \$1507  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1509  = \$1506  ? 16'h8060 : \$1508 ;
-  assign \$1510  = - $signed(\$1509 );
-  assign \$1511  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1512  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1513  = \$1512  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1514  = \$1511  ? 16'h8060 : \$1513 ;
-  assign \$1515  = \$1505 [15] ? \$1510  : { \$1514 [15], \$1514  };
-  assign \$1516  = \$1515 [14:0] >= 15'h6d80;
-  assign \$1517  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1518  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1519  = \$1518  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1520  = \$1517  ? 16'h8060 : \$1519 ;
-  assign \$1521  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1522  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1523  = \$1522  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1524  = \$1521  ? 16'h8060 : \$1523 ;
-  assign \$1525  = - $signed(\$1524 );
-  assign \$1526  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$1527  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$1528  = \$1527  ? 16'h7fa0 : i__payload[33:18];
-  assign \$1529  = \$1526  ? 16'h8060 : \$1528 ;
-  assign \$1530  = \$1520 [15] ? \$1525  : { \$1529 [15], \$1529  };
-  assign \$1531  = \$1530 [14:0] >= 15'h7900;
-  assign \$1532  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1533  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1534  = \$1533  ? 16'h557b : i__payload[33:18];
-  assign \$1535  = \$1532  ? 16'ha1bb : \$1534 ;
-  assign \$1536  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1537  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1538  = \$1537  ? 16'h557b : i__payload[33:18];
-  assign \$1539  = \$1536  ? 16'ha1bb : \$1538 ;
-  assign \$1540  = - $signed(\$1539 );
-  assign \$1541  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1542  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1543  = \$1542  ? 16'h557b : i__payload[33:18];
-  assign \$1544  = \$1541  ? 16'ha1bb : \$1543 ;
-  assign \$1545  = \$1535 [15] ? \$1540  : { \$1544 [15], \$1544  };
-  assign \$1546  = \$1545 [14:0] >= 9'h137;
-  assign \$1547  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1548  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1549  = \$1548  ? 16'h557b : i__payload[33:18];
-  assign \$1550  = \$1547  ? 16'ha1bb : \$1549 ;
-  assign \$1551  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1552  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1553  = \$1552  ? 16'h557b : i__payload[33:18];
-  assign \$1554  = \$1551  ? 16'ha1bb : \$1553 ;
-  assign \$1555  = - $signed(\$1554 );
-  assign \$1556  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1557  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1558  = \$1557  ? 16'h557b : i__payload[33:18];
-  assign \$1559  = \$1556  ? 16'ha1bb : \$1558 ;
-  assign \$1560  = \$1550 [15] ? \$1555  : { \$1559 [15], \$1559  };
-  assign \$1561  = \$1560 [14:0] >= 10'h273;
-  assign \$1562  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1563  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1564  = \$1563  ? 16'h557b : i__payload[33:18];
-  assign \$1565  = \$1562  ? 16'ha1bb : \$1564 ;
-  assign \$1566  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1567  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1568  = \$1567  ? 16'h557b : i__payload[33:18];
-  assign \$1569  = \$1566  ? 16'ha1bb : \$1568 ;
-  assign \$1570  = - $signed(\$1569 );
-  assign \$1571  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1572  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1573  = \$1572  ? 16'h557b : i__payload[33:18];
-  assign \$1574  = \$1571  ? 16'ha1bb : \$1573 ;
-  assign \$1575  = \$1565 [15] ? \$1570  : { \$1574 [15], \$1574  };
-  assign \$1576  = \$1575 [14:0] >= 10'h3ba;
-  assign \$1577  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1578  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1579  = \$1578  ? 16'h557b : i__payload[33:18];
-  assign \$1580  = \$1577  ? 16'ha1bb : \$1579 ;
-  assign \$1581  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1582  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1583  = \$1582  ? 16'h557b : i__payload[33:18];
-  assign \$1584  = \$1581  ? 16'ha1bb : \$1583 ;
-  assign \$1585  = - $signed(\$1584 );
-  assign \$1586  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1587  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1588  = \$1587  ? 16'h557b : i__payload[33:18];
-  assign \$1589  = \$1586  ? 16'ha1bb : \$1588 ;
-  assign \$1590  = \$1580 [15] ? \$1585  : { \$1589 [15], \$1589  };
-  assign \$1591  = \$1590 [14:0] >= 11'h514;
-  assign \$1592  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1593  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1594  = \$1593  ? 16'h557b : i__payload[33:18];
-  assign \$1595  = \$1592  ? 16'ha1bb : \$1594 ;
-  assign \$1596  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1597  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1598  = \$1597  ? 16'h557b : i__payload[33:18];
-  assign \$1599  = \$1596  ? 16'ha1bb : \$1598 ;
-  assign \$1600  = - $signed(\$1599 );
-  assign \$1601  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1602  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1603  = \$1602  ? 16'h557b : i__payload[33:18];
-  assign \$1604  = \$1601  ? 16'ha1bb : \$1603 ;
-  assign \$1605  = \$1595 [15] ? \$1600  : { \$1604 [15], \$1604  };
-  assign \$1606  = \$1605 [14:0] >= 11'h68d;
-  assign \$1607  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1608  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1609  = \$1608  ? 16'h557b : i__payload[33:18];
-  assign \$1610  = \$1607  ? 16'ha1bb : \$1609 ;
-  assign \$1611  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1612  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1613  = \$1612  ? 16'h557b : i__payload[33:18];
-  assign \$1614  = \$1611  ? 16'ha1bb : \$1613 ;
-  assign \$1615  = - $signed(\$1614 );
-  assign \$1616  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1617  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1618  = \$1617  ? 16'h557b : i__payload[33:18];
-  assign \$1619  = \$1616  ? 16'ha1bb : \$1618 ;
-  assign \$1620  = \$1610 [15] ? \$1615  : { \$1619 [15], \$1619  };
-  assign \$1621  = \$1620 [14:0] >= 12'h842;
-  assign \$1622  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1623  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1624  = \$1623  ? 16'h557b : i__payload[33:18];
-  assign \$1625  = \$1622  ? 16'ha1bb : \$1624 ;
-  assign \$1626  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1627  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1628  = \$1627  ? 16'h557b : i__payload[33:18];
-  assign \$1629  = \$1626  ? 16'ha1bb : \$1628 ;
-  assign \$1630  = - $signed(\$1629 );
-  assign \$1631  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1632  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1633  = \$1632  ? 16'h557b : i__payload[33:18];
-  assign \$1634  = \$1631  ? 16'ha1bb : \$1633 ;
-  assign \$1635  = \$1625 [15] ? \$1630  : { \$1634 [15], \$1634  };
-  assign \$1636  = \$1635 [14:0] >= 12'hace;
-  assign \$1637  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1638  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1639  = \$1638  ? 16'h557b : i__payload[33:18];
-  assign \$1640  = \$1637  ? 16'ha1bb : \$1639 ;
-  assign \$1641  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1642  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1643  = \$1642  ? 16'h557b : i__payload[33:18];
-  assign \$1644  = \$1641  ? 16'ha1bb : \$1643 ;
-  assign \$1645  = - $signed(\$1644 );
-  assign \$1646  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1647  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1648  = \$1647  ? 16'h557b : i__payload[33:18];
-  assign \$1649  = \$1646  ? 16'ha1bb : \$1648 ;
-  assign \$1650  = \$1640 [15] ? \$1645  : { \$1649 [15], \$1649  };
-  assign \$1651  = \$1650 [14:0] >= 12'hd39;
-  assign \$1652  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1653  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1654  = \$1653  ? 16'h557b : i__payload[33:18];
-  assign \$1655  = \$1652  ? 16'ha1bb : \$1654 ;
-  assign \$1656  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1657  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1658  = \$1657  ? 16'h557b : i__payload[33:18];
-  assign \$1659  = \$1656  ? 16'ha1bb : \$1658 ;
-  assign \$1660  = - $signed(\$1659 );
-  assign \$1661  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1662  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1663  = \$1662  ? 16'h557b : i__payload[33:18];
-  assign \$1664  = \$1661  ? 16'ha1bb : \$1663 ;
-  assign \$1665  = \$1655 [15] ? \$1660  : { \$1664 [15], \$1664  };
-  assign \$1666  = \$1665 [14:0] >= 12'hf24;
-  assign \$1667  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1668  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1669  = \$1668  ? 16'h557b : i__payload[33:18];
-  assign \$1670  = \$1667  ? 16'ha1bb : \$1669 ;
-  assign \$1671  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1672  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1673  = \$1672  ? 16'h557b : i__payload[33:18];
-  assign \$1674  = \$1671  ? 16'ha1bb : \$1673 ;
-  assign \$1675  = - $signed(\$1674 );
-  assign \$1676  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1677  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1678  = \$1677  ? 16'h557b : i__payload[33:18];
-  assign \$1679  = \$1676  ? 16'ha1bb : \$1678 ;
-  assign \$1680  = \$1670 [15] ? \$1675  : { \$1679 [15], \$1679  };
-  assign \$1681  = \$1680 [14:0] >= 13'h10ee;
-  assign \$1682  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1683  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1684  = \$1683  ? 16'h557b : i__payload[33:18];
-  assign \$1685  = \$1682  ? 16'ha1bb : \$1684 ;
-  assign \$1686  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1687  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1688  = \$1687  ? 16'h557b : i__payload[33:18];
-  assign \$1689  = \$1686  ? 16'ha1bb : \$1688 ;
-  assign \$1690  = - $signed(\$1689 );
-  assign \$1691  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1692  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1693  = \$1692  ? 16'h557b : i__payload[33:18];
-  assign \$1694  = \$1691  ? 16'ha1bb : \$1693 ;
-  assign \$1695  = \$1685 [15] ? \$1690  : { \$1694 [15], \$1694  };
-  assign \$1696  = \$1695 [14:0] >= 13'h12ae;
-  assign \$1697  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1698  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1699  = \$1698  ? 16'h557b : i__payload[33:18];
-  assign \$1700  = \$1697  ? 16'ha1bb : \$1699 ;
-  assign \$1701  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1702  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1703  = \$1702  ? 16'h557b : i__payload[33:18];
-  assign \$1704  = \$1701  ? 16'ha1bb : \$1703 ;
-  assign \$1705  = - $signed(\$1704 );
-  assign \$1706  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1707  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1708  = \$1707  ? 16'h557b : i__payload[33:18];
-  assign \$1709  = \$1706  ? 16'ha1bb : \$1708 ;
-  assign \$1710  = \$1700 [15] ? \$1705  : { \$1709 [15], \$1709  };
-  assign \$1711  = \$1710 [14:0] >= 13'h1470;
-  assign \$1712  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1713  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1714  = \$1713  ? 16'h557b : i__payload[33:18];
-  assign \$1715  = \$1712  ? 16'ha1bb : \$1714 ;
-  assign \$1716  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1717  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1718  = \$1717  ? 16'h557b : i__payload[33:18];
-  assign \$1719  = \$1716  ? 16'ha1bb : \$1718 ;
-  assign \$1720  = - $signed(\$1719 );
-  assign \$1721  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1722  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1723  = \$1722  ? 16'h557b : i__payload[33:18];
-  assign \$1724  = \$1721  ? 16'ha1bb : \$1723 ;
-  assign \$1725  = \$1715 [15] ? \$1720  : { \$1724 [15], \$1724  };
-  assign \$1726  = \$1725 [14:0] >= 13'h163b;
-  assign \$1727  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1728  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1729  = \$1728  ? 16'h557b : i__payload[33:18];
-  assign \$1730  = \$1727  ? 16'ha1bb : \$1729 ;
-  assign \$1731  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1732  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1733  = \$1732  ? 16'h557b : i__payload[33:18];
-  assign \$1734  = \$1731  ? 16'ha1bb : \$1733 ;
-  assign \$1735  = - $signed(\$1734 );
-  assign \$1736  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1737  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1738  = \$1737  ? 16'h557b : i__payload[33:18];
-  assign \$1739  = \$1736  ? 16'ha1bb : \$1738 ;
-  assign \$1740  = \$1730 [15] ? \$1735  : { \$1739 [15], \$1739  };
-  assign \$1741  = \$1740 [14:0] >= 13'h1816;
-  assign \$1742  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1743  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1744  = \$1743  ? 16'h557b : i__payload[33:18];
-  assign \$1745  = \$1742  ? 16'ha1bb : \$1744 ;
-  assign \$1746  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1747  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1748  = \$1747  ? 16'h557b : i__payload[33:18];
-  assign \$1749  = \$1746  ? 16'ha1bb : \$1748 ;
-  assign \$1750  = - $signed(\$1749 );
-  assign \$1751  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1752  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1753  = \$1752  ? 16'h557b : i__payload[33:18];
-  assign \$1754  = \$1751  ? 16'ha1bb : \$1753 ;
-  assign \$1755  = \$1745 [15] ? \$1750  : { \$1754 [15], \$1754  };
-  assign \$1756  = \$1755 [14:0] >= 13'h1a07;
-  assign \$1757  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1758  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1759  = \$1758  ? 16'h557b : i__payload[33:18];
-  assign \$1760  = \$1757  ? 16'ha1bb : \$1759 ;
-  assign \$1761  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1762  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1763  = \$1762  ? 16'h557b : i__payload[33:18];
-  assign \$1764  = \$1761  ? 16'ha1bb : \$1763 ;
-  assign \$1765  = - $signed(\$1764 );
-  assign \$1766  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1767  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1768  = \$1767  ? 16'h557b : i__payload[33:18];
-  assign \$1769  = \$1766  ? 16'ha1bb : \$1768 ;
-  assign \$1770  = \$1760 [15] ? \$1765  : { \$1769 [15], \$1769  };
-  assign \$1771  = \$1770 [14:0] >= 13'h1c14;
-  assign \$1772  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1773  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1774  = \$1773  ? 16'h557b : i__payload[33:18];
-  assign \$1775  = \$1772  ? 16'ha1bb : \$1774 ;
-  assign \$1776  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1777  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1778  = \$1777  ? 16'h557b : i__payload[33:18];
-  assign \$1779  = \$1776  ? 16'ha1bb : \$1778 ;
-  assign \$1780  = - $signed(\$1779 );
-  assign \$1781  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1782  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1783  = \$1782  ? 16'h557b : i__payload[33:18];
-  assign \$1784  = \$1781  ? 16'ha1bb : \$1783 ;
-  assign \$1785  = \$1775 [15] ? \$1780  : { \$1784 [15], \$1784  };
-  assign \$1786  = \$1785 [14:0] >= 13'h1e46;
-  assign \$1787  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1788  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1789  = \$1788  ? 16'h557b : i__payload[33:18];
-  assign \$1790  = \$1787  ? 16'ha1bb : \$1789 ;
-  assign \$1791  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1792  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1793  = \$1792  ? 16'h557b : i__payload[33:18];
-  assign \$1794  = \$1791  ? 16'ha1bb : \$1793 ;
-  assign \$1795  = - $signed(\$1794 );
-  assign \$1796  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1797  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1798  = \$1797  ? 16'h557b : i__payload[33:18];
-  assign \$1799  = \$1796  ? 16'ha1bb : \$1798 ;
-  assign \$1800  = \$1790 [15] ? \$1795  : { \$1799 [15], \$1799  };
-  assign \$1801  = \$1800 [14:0] >= 14'h20a5;
-  assign \$1802  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1803  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1804  = \$1803  ? 16'h557b : i__payload[33:18];
-  assign \$1805  = \$1802  ? 16'ha1bb : \$1804 ;
-  assign \$1806  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1807  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1808  = \$1807  ? 16'h557b : i__payload[33:18];
-  assign \$1809  = \$1806  ? 16'ha1bb : \$1808 ;
-  assign \$1810  = - $signed(\$1809 );
-  assign \$1811  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1812  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1813  = \$1812  ? 16'h557b : i__payload[33:18];
-  assign \$1814  = \$1811  ? 16'ha1bb : \$1813 ;
-  assign \$1815  = \$1805 [15] ? \$1810  : { \$1814 [15], \$1814  };
-  assign \$1816  = \$1815 [14:0] >= 14'h233b;
-  assign \$1817  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1818  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1819  = \$1818  ? 16'h557b : i__payload[33:18];
-  assign \$1820  = \$1817  ? 16'ha1bb : \$1819 ;
-  assign \$1821  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1822  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1823  = \$1822  ? 16'h557b : i__payload[33:18];
-  assign \$1824  = \$1821  ? 16'ha1bb : \$1823 ;
-  assign \$1825  = - $signed(\$1824 );
-  assign \$1826  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1827  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1828  = \$1827  ? 16'h557b : i__payload[33:18];
-  assign \$1829  = \$1826  ? 16'ha1bb : \$1828 ;
-  assign \$1830  = \$1820 [15] ? \$1825  : { \$1829 [15], \$1829  };
-  assign \$1831  = \$1830 [14:0] >= 14'h2619;
-  assign \$1832  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1833  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1834  = \$1833  ? 16'h557b : i__payload[33:18];
-  assign \$1835  = \$1832  ? 16'ha1bb : \$1834 ;
-  assign \$1836  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1837  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1838  = \$1837  ? 16'h557b : i__payload[33:18];
-  assign \$1839  = \$1836  ? 16'ha1bb : \$1838 ;
-  assign \$1840  = - $signed(\$1839 );
-  assign \$1841  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1842  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1843  = \$1842  ? 16'h557b : i__payload[33:18];
-  assign \$1844  = \$1841  ? 16'ha1bb : \$1843 ;
-  assign \$1845  = \$1835 [15] ? \$1840  : { \$1844 [15], \$1844  };
-  assign \$1846  = \$1845 [14:0] >= 14'h2953;
-  assign \$1847  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1848  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1849  = \$1848  ? 16'h557b : i__payload[33:18];
-  assign \$1850  = \$1847  ? 16'ha1bb : \$1849 ;
-  assign \$1851  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1852  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1853  = \$1852  ? 16'h557b : i__payload[33:18];
-  assign \$1854  = \$1851  ? 16'ha1bb : \$1853 ;
-  assign \$1855  = - $signed(\$1854 );
-  assign \$1856  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1857  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1858  = \$1857  ? 16'h557b : i__payload[33:18];
-  assign \$1859  = \$1856  ? 16'ha1bb : \$1858 ;
-  assign \$1860  = \$1850 [15] ? \$1855  : { \$1859 [15], \$1859  };
-  assign \$1861  = \$1860 [14:0] >= 14'h2d06;
-  assign \$1862  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1863  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1864  = \$1863  ? 16'h557b : i__payload[33:18];
-  assign \$1865  = \$1862  ? 16'ha1bb : \$1864 ;
-  assign \$1866  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1867  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1868  = \$1867  ? 16'h557b : i__payload[33:18];
-  assign \$1869  = \$1866  ? 16'ha1bb : \$1868 ;
-  assign \$1870  = - $signed(\$1869 );
-  assign \$1871  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1872  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1873  = \$1872  ? 16'h557b : i__payload[33:18];
-  assign \$1874  = \$1871  ? 16'ha1bb : \$1873 ;
-  assign \$1875  = \$1865 [15] ? \$1870  : { \$1874 [15], \$1874  };
-  assign \$1876  = \$1875 [14:0] >= 14'h3160;
-  assign \$1877  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1878  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1879  = \$1878  ? 16'h557b : i__payload[33:18];
-  assign \$1880  = \$1877  ? 16'ha1bb : \$1879 ;
-  assign \$1881  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1882  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1883  = \$1882  ? 16'h557b : i__payload[33:18];
-  assign \$1884  = \$1881  ? 16'ha1bb : \$1883 ;
-  assign \$1885  = - $signed(\$1884 );
-  assign \$1886  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1887  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1888  = \$1887  ? 16'h557b : i__payload[33:18];
-  assign \$1889  = \$1886  ? 16'ha1bb : \$1888 ;
-  assign \$1890  = \$1880 [15] ? \$1885  : { \$1889 [15], \$1889  };
-  assign \$1891  = \$1890 [14:0] >= 14'h36ad;
-  assign \$1892  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1893  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1894  = \$1893  ? 16'h557b : i__payload[33:18];
-  assign \$1895  = \$1892  ? 16'ha1bb : \$1894 ;
-  assign \$1896  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1897  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1898  = \$1897  ? 16'h557b : i__payload[33:18];
-  assign \$1899  = \$1896  ? 16'ha1bb : \$1898 ;
-  assign \$1900  = - $signed(\$1899 );
-  assign \$1901  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1902  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1903  = \$1902  ? 16'h557b : i__payload[33:18];
-  assign \$1904  = \$1901  ? 16'ha1bb : \$1903 ;
-  assign \$1905  = \$1895 [15] ? \$1900  : { \$1904 [15], \$1904  };
-  assign \$1906  = \$1905 [14:0] >= 14'h3d76;
-  assign \$1907  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1908  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1909  = \$1908  ? 16'h557b : i__payload[33:18];
-  assign \$1910  = \$1907  ? 16'ha1bb : \$1909 ;
-  assign \$1911  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1912  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1913  = \$1912  ? 16'h557b : i__payload[33:18];
-  assign \$1914  = \$1911  ? 16'ha1bb : \$1913 ;
-  assign \$1915  = - $signed(\$1914 );
-  assign \$1916  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1917  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1918  = \$1917  ? 16'h557b : i__payload[33:18];
-  assign \$1919  = \$1916  ? 16'ha1bb : \$1918 ;
-  assign \$1920  = \$1910 [15] ? \$1915  : { \$1919 [15], \$1919  };
-  assign \$1921  = \$1920 [14:0] >= 15'h46ed;
-  assign \$1922  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1923  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1924  = \$1923  ? 16'h557b : i__payload[33:18];
-  assign \$1925  = \$1922  ? 16'ha1bb : \$1924 ;
-  assign \$1926  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1927  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1928  = \$1927  ? 16'h557b : i__payload[33:18];
-  assign \$1929  = \$1926  ? 16'ha1bb : \$1928 ;
-  assign \$1930  = - $signed(\$1929 );
-  assign \$1931  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$1932  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$1933  = \$1932  ? 16'h557b : i__payload[33:18];
-  assign \$1934  = \$1931  ? 16'ha1bb : \$1933 ;
-  assign \$1935  = \$1925 [15] ? \$1930  : { \$1934 [15], \$1934  };
-  assign \$1936  = \$1935 [14:0] >= 15'h56ab;
-  assign \$1937  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1938  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1939  = \$1938  ? 16'h7fff : i__payload[33:18];
-  assign \$1940  = \$1937  ? 16'hbfd9 : \$1939 ;
-  assign \$1941  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1942  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1943  = \$1942  ? 16'h7fff : i__payload[33:18];
-  assign \$1944  = \$1941  ? 16'hbfd9 : \$1943 ;
-  assign \$1945  = - $signed(\$1944 );
-  assign \$1946  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1947  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1948  = \$1947  ? 16'h7fff : i__payload[33:18];
-  assign \$1949  = \$1946  ? 16'hbfd9 : \$1948 ;
-  assign \$1950  = \$1940 [15] ? \$1945  : { \$1949 [15], \$1949  };
-  assign \$1951  = \$1950 [14:0] >= 11'h580;
-  assign \$1952  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1953  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1954  = \$1953  ? 16'h7fff : i__payload[33:18];
-  assign \$1955  = \$1952  ? 16'hbfd9 : \$1954 ;
-  assign \$1956  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1957  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1958  = \$1957  ? 16'h7fff : i__payload[33:18];
-  assign \$1959  = \$1956  ? 16'hbfd9 : \$1958 ;
-  assign \$1960  = - $signed(\$1959 );
-  assign \$1961  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1962  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1963  = \$1962  ? 16'h7fff : i__payload[33:18];
-  assign \$1964  = \$1961  ? 16'hbfd9 : \$1963 ;
-  assign \$1965  = \$1955 [15] ? \$1960  : { \$1964 [15], \$1964  };
-  assign \$1966  = \$1965 [14:0] >= 12'h980;
-  assign \$1967  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1968  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1969  = \$1968  ? 16'h7fff : i__payload[33:18];
-  assign \$1970  = \$1967  ? 16'hbfd9 : \$1969 ;
-  assign \$1971  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1972  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1973  = \$1972  ? 16'h7fff : i__payload[33:18];
-  assign \$1974  = \$1971  ? 16'hbfd9 : \$1973 ;
-  assign \$1975  = - $signed(\$1974 );
-  assign \$1976  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1977  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1978  = \$1977  ? 16'h7fff : i__payload[33:18];
-  assign \$1979  = \$1976  ? 16'hbfd9 : \$1978 ;
-  assign \$1980  = \$1970 [15] ? \$1975  : { \$1979 [15], \$1979  };
-  assign \$1981  = \$1980 [14:0] >= 12'hd80;
-  assign \$1982  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1983  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1984  = \$1983  ? 16'h7fff : i__payload[33:18];
-  assign \$1985  = \$1982  ? 16'hbfd9 : \$1984 ;
-  assign \$1986  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1987  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1988  = \$1987  ? 16'h7fff : i__payload[33:18];
-  assign \$1989  = \$1986  ? 16'hbfd9 : \$1988 ;
-  assign \$1990  = - $signed(\$1989 );
-  assign \$1991  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1992  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1993  = \$1992  ? 16'h7fff : i__payload[33:18];
-  assign \$1994  = \$1991  ? 16'hbfd9 : \$1993 ;
-  assign \$1995  = \$1985 [15] ? \$1990  : { \$1994 [15], \$1994  };
-  assign \$1996  = \$1995 [14:0] >= 13'h1180;
-  assign \$1997  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$1998  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$1999  = \$1998  ? 16'h7fff : i__payload[33:18];
-  assign \$2000  = \$1997  ? 16'hbfd9 : \$1999 ;
-  assign \$2001  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2002  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2003  = \$2002  ? 16'h7fff : i__payload[33:18];
-  assign \$2004  = \$2001  ? 16'hbfd9 : \$2003 ;
-  assign \$2005  = - $signed(\$2004 );
-  assign \$2006  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2007  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2008  = \$2007  ? 16'h7fff : i__payload[33:18];
-  assign \$2009  = \$2006  ? 16'hbfd9 : \$2008 ;
-  assign \$2010  = \$2000 [15] ? \$2005  : { \$2009 [15], \$2009  };
-  assign \$2011  = \$2010 [14:0] >= 13'h1600;
-  assign \$2012  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2013  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2014  = \$2013  ? 16'h7fff : i__payload[33:18];
-  assign \$2015  = \$2012  ? 16'hbfd9 : \$2014 ;
-  assign \$2016  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2017  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2018  = \$2017  ? 16'h7fff : i__payload[33:18];
-  assign \$2019  = \$2016  ? 16'hbfd9 : \$2018 ;
-  assign \$2020  = - $signed(\$2019 );
-  assign \$2021  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2022  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2023  = \$2022  ? 16'h7fff : i__payload[33:18];
-  assign \$2024  = \$2021  ? 16'hbfd9 : \$2023 ;
-  assign \$2025  = \$2015 [15] ? \$2020  : { \$2024 [15], \$2024  };
-  assign \$2026  = \$2025 [14:0] >= 13'h1b00;
-  assign \$2027  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2028  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2029  = \$2028  ? 16'h7fff : i__payload[33:18];
-  assign \$2030  = \$2027  ? 16'hbfd9 : \$2029 ;
-  assign \$2031  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2032  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2033  = \$2032  ? 16'h7fff : i__payload[33:18];
-  assign \$2034  = \$2031  ? 16'hbfd9 : \$2033 ;
-  assign \$2035  = - $signed(\$2034 );
-  assign \$2036  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2037  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2038  = \$2037  ? 16'h7fff : i__payload[33:18];
-  assign \$2039  = \$2036  ? 16'hbfd9 : \$2038 ;
-  assign \$2040  = \$2030 [15] ? \$2035  : { \$2039 [15], \$2039  };
-  assign \$2041  = \$2040 [14:0] >= 14'h2580;
-  assign \$2042  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2043  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2044  = \$2043  ? 16'h7fff : i__payload[33:18];
-  assign \$2045  = \$2042  ? 16'hbfd9 : \$2044 ;
-  assign \$2046  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2047  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2048  = \$2047  ? 16'h7fff : i__payload[33:18];
-  assign \$2049  = \$2046  ? 16'hbfd9 : \$2048 ;
-  assign \$2050  = - $signed(\$2049 );
-  assign \$2051  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2052  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2053  = \$2052  ? 16'h7fff : i__payload[33:18];
-  assign \$2054  = \$2051  ? 16'hbfd9 : \$2053 ;
-  assign \$2055  = \$2045 [15] ? \$2050  : { \$2054 [15], \$2054  };
-  assign \$2056  = \$2055 [14:0] >= 14'h2c00;
-  assign \$2057  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2058  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2059  = \$2058  ? 16'h7fff : i__payload[33:18];
-  assign \$2060  = \$2057  ? 16'hbfd9 : \$2059 ;
-  assign \$2061  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2062  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2063  = \$2062  ? 16'h7fff : i__payload[33:18];
-  assign \$2064  = \$2061  ? 16'hbfd9 : \$2063 ;
-  assign \$2065  = - $signed(\$2064 );
-  assign \$2066  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2067  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2068  = \$2067  ? 16'h7fff : i__payload[33:18];
-  assign \$2069  = \$2066  ? 16'hbfd9 : \$2068 ;
-  assign \$2070  = \$2060 [15] ? \$2065  : { \$2069 [15], \$2069  };
-  assign \$2071  = \$2070 [14:0] >= 14'h3380;
-  assign \$2072  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2073  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2074  = \$2073  ? 16'h7fff : i__payload[33:18];
-  assign \$2075  = \$2072  ? 16'hbfd9 : \$2074 ;
-  assign \$2076  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2077  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2078  = \$2077  ? 16'h7fff : i__payload[33:18];
-  assign \$2079  = \$2076  ? 16'hbfd9 : \$2078 ;
-  assign \$2080  = - $signed(\$2079 );
-  assign \$2081  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2082  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2083  = \$2082  ? 16'h7fff : i__payload[33:18];
-  assign \$2084  = \$2081  ? 16'hbfd9 : \$2083 ;
-  assign \$2085  = \$2075 [15] ? \$2080  : { \$2084 [15], \$2084  };
-  assign \$2086  = \$2085 [14:0] >= 15'h4000;
-  assign \$2087  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2088  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2089  = \$2088  ? 16'h7fff : i__payload[33:18];
-  assign \$2090  = \$2087  ? 16'hbfd9 : \$2089 ;
-  assign \$2091  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2092  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2093  = \$2092  ? 16'h7fff : i__payload[33:18];
-  assign \$2094  = \$2091  ? 16'hbfd9 : \$2093 ;
-  assign \$2095  = - $signed(\$2094 );
-  assign \$2096  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2097  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2098  = \$2097  ? 16'h7fff : i__payload[33:18];
-  assign \$2099  = \$2096  ? 16'hbfd9 : \$2098 ;
-  assign \$2100  = \$2090 [15] ? \$2095  : { \$2099 [15], \$2099  };
-  assign \$2101  = \$2100 [14:0] >= 15'h6000;
-  assign \$2102  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2103  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2104  = \$2103  ? 16'h7fff : i__payload[33:18];
-  assign \$2105  = \$2102  ? 16'h80d5 : \$2104 ;
-  assign \$2106  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2107  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2108  = \$2107  ? 16'h7fff : i__payload[33:18];
-  assign \$2109  = \$2106  ? 16'h80d5 : \$2108 ;
-  assign \$2110  = - $signed(\$2109 );
-  assign \$2111  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2112  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2113  = \$2112  ? 16'h7fff : i__payload[33:18];
-  assign \$2114  = \$2111  ? 16'h80d5 : \$2113 ;
-  assign \$2115  = \$2105 [15] ? \$2110  : { \$2114 [15], \$2114  };
-  assign \$2116  = \$2115 [14:0] >= 11'h700;
-  assign \$2117  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2118  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2119  = \$2118  ? 16'h7fff : i__payload[33:18];
-  assign \$2120  = \$2117  ? 16'h80d5 : \$2119 ;
-  assign \$2121  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2122  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2123  = \$2122  ? 16'h7fff : i__payload[33:18];
-  assign \$2124  = \$2121  ? 16'h80d5 : \$2123 ;
-  assign \$2125  = - $signed(\$2124 );
-  assign \$2126  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2127  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2128  = \$2127  ? 16'h7fff : i__payload[33:18];
-  assign \$2129  = \$2126  ? 16'h80d5 : \$2128 ;
-  assign \$2130  = \$2120 [15] ? \$2125  : { \$2129 [15], \$2129  };
-  assign \$2131  = \$2130 [14:0] >= 12'hc80;
-  assign \$2132  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2133  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2134  = \$2133  ? 16'h7fff : i__payload[33:18];
-  assign \$2135  = \$2132  ? 16'h80d5 : \$2134 ;
-  assign \$2136  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2137  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2138  = \$2137  ? 16'h7fff : i__payload[33:18];
-  assign \$2139  = \$2136  ? 16'h80d5 : \$2138 ;
-  assign \$2140  = - $signed(\$2139 );
-  assign \$2141  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2142  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2143  = \$2142  ? 16'h7fff : i__payload[33:18];
-  assign \$2144  = \$2141  ? 16'h80d5 : \$2143 ;
-  assign \$2145  = \$2135 [15] ? \$2140  : { \$2144 [15], \$2144  };
-  assign \$2146  = \$2145 [14:0] >= 13'h1200;
-  assign \$2147  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2148  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2149  = \$2148  ? 16'h7fff : i__payload[33:18];
-  assign \$2150  = \$2147  ? 16'h80d5 : \$2149 ;
-  assign \$2151  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2152  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2153  = \$2152  ? 16'h7fff : i__payload[33:18];
-  assign \$2154  = \$2151  ? 16'h80d5 : \$2153 ;
-  assign \$2155  = - $signed(\$2154 );
-  assign \$2156  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2157  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2158  = \$2157  ? 16'h7fff : i__payload[33:18];
-  assign \$2159  = \$2156  ? 16'h80d5 : \$2158 ;
-  assign \$2160  = \$2150 [15] ? \$2155  : { \$2159 [15], \$2159  };
-  assign \$2161  = \$2160 [14:0] >= 13'h1780;
-  assign \$2162  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2163  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2164  = \$2163  ? 16'h7fff : i__payload[33:18];
-  assign \$2165  = \$2162  ? 16'h80d5 : \$2164 ;
-  assign \$2166  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2167  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2168  = \$2167  ? 16'h7fff : i__payload[33:18];
-  assign \$2169  = \$2166  ? 16'h80d5 : \$2168 ;
-  assign \$2170  = - $signed(\$2169 );
-  assign \$2171  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2172  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2173  = \$2172  ? 16'h7fff : i__payload[33:18];
-  assign \$2174  = \$2171  ? 16'h80d5 : \$2173 ;
-  assign \$2175  = \$2165 [15] ? \$2170  : { \$2174 [15], \$2174  };
-  assign \$2176  = \$2175 [14:0] >= 13'h1e00;
-  assign \$2177  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2178  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2179  = \$2178  ? 16'h7fff : i__payload[33:18];
-  assign \$2180  = \$2177  ? 16'h80d5 : \$2179 ;
-  assign \$2181  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2182  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2183  = \$2182  ? 16'h7fff : i__payload[33:18];
-  assign \$2184  = \$2181  ? 16'h80d5 : \$2183 ;
-  assign \$2185  = - $signed(\$2184 );
-  assign \$2186  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2187  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2188  = \$2187  ? 16'h7fff : i__payload[33:18];
-  assign \$2189  = \$2186  ? 16'h80d5 : \$2188 ;
-  assign \$2190  = \$2180 [15] ? \$2185  : { \$2189 [15], \$2189  };
-  assign \$2191  = \$2190 [14:0] >= 14'h2500;
-  assign \$2192  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2193  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2194  = \$2193  ? 16'h7fff : i__payload[33:18];
-  assign \$2195  = \$2192  ? 16'h80d5 : \$2194 ;
-  assign \$2196  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2197  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2198  = \$2197  ? 16'h7fff : i__payload[33:18];
-  assign \$2199  = \$2196  ? 16'h80d5 : \$2198 ;
-  assign \$2200  = - $signed(\$2199 );
-  assign \$2201  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2202  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2203  = \$2202  ? 16'h7fff : i__payload[33:18];
-  assign \$2204  = \$2201  ? 16'h80d5 : \$2203 ;
-  assign \$2205  = \$2195 [15] ? \$2200  : { \$2204 [15], \$2204  };
-  assign \$2206  = \$2205 [14:0] >= 14'h2d80;
-  assign \$2207  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2208  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2209  = \$2208  ? 16'h7fff : i__payload[33:18];
-  assign \$2210  = \$2207  ? 16'h80d5 : \$2209 ;
-  assign \$2211  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2212  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2213  = \$2212  ? 16'h7fff : i__payload[33:18];
-  assign \$2214  = \$2211  ? 16'h80d5 : \$2213 ;
-  assign \$2215  = - $signed(\$2214 );
-  assign \$2216  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2217  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2218  = \$2217  ? 16'h7fff : i__payload[33:18];
-  assign \$2219  = \$2216  ? 16'h80d5 : \$2218 ;
-  assign \$2220  = \$2210 [15] ? \$2215  : { \$2219 [15], \$2219  };
-  assign \$2221  = \$2220 [14:0] >= 15'h4280;
-  assign \$2222  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2223  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2224  = \$2223  ? 16'h7fff : i__payload[33:18];
-  assign \$2225  = \$2222  ? 16'h80d5 : \$2224 ;
-  assign \$2226  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2227  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2228  = \$2227  ? 16'h7fff : i__payload[33:18];
-  assign \$2229  = \$2226  ? 16'h80d5 : \$2228 ;
-  assign \$2230  = - $signed(\$2229 );
-  assign \$2231  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2232  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2233  = \$2232  ? 16'h7fff : i__payload[33:18];
-  assign \$2234  = \$2231  ? 16'h80d5 : \$2233 ;
-  assign \$2235  = \$2225 [15] ? \$2230  : { \$2234 [15], \$2234  };
-  assign \$2236  = \$2235 [14:0] >= 15'h5000;
-  assign \$2237  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2238  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2239  = \$2238  ? 16'h7fff : i__payload[33:18];
-  assign \$2240  = \$2237  ? 16'h80d5 : \$2239 ;
-  assign \$2241  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2242  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2243  = \$2242  ? 16'h7fff : i__payload[33:18];
-  assign \$2244  = \$2241  ? 16'h80d5 : \$2243 ;
-  assign \$2245  = - $signed(\$2244 );
-  assign \$2246  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2247  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2248  = \$2247  ? 16'h7fff : i__payload[33:18];
-  assign \$2249  = \$2246  ? 16'h80d5 : \$2248 ;
-  assign \$2250  = \$2240 [15] ? \$2245  : { \$2249 [15], \$2249  };
-  assign \$2251  = \$2250 [14:0] >= 15'h5e80;
-  assign \$2252  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2253  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2254  = \$2253  ? 16'h7fff : i__payload[33:18];
-  assign \$2255  = \$2252  ? 16'h80d5 : \$2254 ;
-  assign \$2256  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2257  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2258  = \$2257  ? 16'h7fff : i__payload[33:18];
-  assign \$2259  = \$2256  ? 16'h80d5 : \$2258 ;
-  assign \$2260  = - $signed(\$2259 );
-  assign \$2261  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2262  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2263  = \$2262  ? 16'h7fff : i__payload[33:18];
-  assign \$2264  = \$2261  ? 16'h80d5 : \$2263 ;
-  assign \$2265  = \$2255 [15] ? \$2260  : { \$2264 [15], \$2264  };
-  assign \$2266  = \$2265 [14:0] >= 15'h6f80;
-  assign \$2267  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$2268  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$2269  = \$2268  ? 16'h7fa0 : i__payload[33:18];
-  assign \$2270  = \$2267  ? 16'h8060 : \$2269 ;
-  assign \$2271  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$2272  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$2273  = \$2272  ? 16'h7fa0 : i__payload[33:18];
-  assign \$2274  = \$2271  ? 16'h8060 : \$2273 ;
-  assign \$2275  = - $signed(\$2274 );
-  assign \$2276  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$2277  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$2278  = \$2277  ? 16'h7fa0 : i__payload[33:18];
-  assign \$2279  = \$2276  ? 16'h8060 : \$2278 ;
-  assign \$2280  = \$2270 [15] ? \$2275  : { \$2279 [15], \$2279  };
-  assign \$2281  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$2282  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$2283  = \$2282  ? 16'h557b : i__payload[33:18];
-  assign \$2284  = \$2281  ? 16'ha1bb : \$2283 ;
-  assign \$2285  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$2286  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$2287  = \$2286  ? 16'h557b : i__payload[33:18];
-  assign \$2288  = \$2285  ? 16'ha1bb : \$2287 ;
-  assign \$2289  = - $signed(\$2288 );
-  assign \$2290  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$2291  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$2292  = \$2291  ? 16'h557b : i__payload[33:18];
-  assign \$2293  = \$2290  ? 16'ha1bb : \$2292 ;
-  assign \$2294  = \$2284 [15] ? \$2289  : { \$2293 [15], \$2293  };
-  assign \$2295  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2296  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2297  = \$2296  ? 16'h7fff : i__payload[33:18];
-  assign \$2298  = \$2295  ? 16'hbfd9 : \$2297 ;
-  assign \$2299  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2300  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2301  = \$2300  ? 16'h7fff : i__payload[33:18];
-  assign \$2302  = \$2299  ? 16'hbfd9 : \$2301 ;
-  assign \$2303  = - $signed(\$2302 );
-  assign \$2304  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2305  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2306  = \$2305  ? 16'h7fff : i__payload[33:18];
-  assign \$2307  = \$2304  ? 16'hbfd9 : \$2306 ;
-  assign \$2308  = \$2298 [15] ? \$2303  : { \$2307 [15], \$2307  };
-  assign \$2309  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2310  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2311  = \$2310  ? 16'h7fff : i__payload[33:18];
-  assign \$2312  = \$2309  ? 16'h80d5 : \$2311 ;
-  assign \$2313  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2314  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2315  = \$2314  ? 16'h7fff : i__payload[33:18];
-  assign \$2316  = \$2313  ? 16'h80d5 : \$2315 ;
-  assign \$2317  = - $signed(\$2316 );
-  assign \$2318  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2319  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2320  = \$2319  ? 16'h7fff : i__payload[33:18];
-  assign \$2321  = \$2318  ? 16'h80d5 : \$2320 ;
-  assign \$2322  = \$2312 [15] ? \$2317  : { \$2321 [15], \$2321  };
-  assign \$2323  = $signed(i__payload[33:18]) < $signed(16'h8060);
-  assign \$2324  = $signed(i__payload[33:18]) > $signed(16'h7fa0);
-  assign \$2325  = \$2324  ? 16'h7fa0 : i__payload[33:18];
-  assign \$2326  = \$2323  ? 16'h8060 : \$2325 ;
-  assign \$2327  = $signed(i__payload[33:18]) < $signed(16'ha1bb);
-  assign \$2328  = $signed(i__payload[33:18]) > $signed(16'h557b);
-  assign \$2329  = \$2328  ? 16'h557b : i__payload[33:18];
-  assign \$2330  = \$2327  ? 16'ha1bb : \$2329 ;
-  assign \$2331  = $signed(i__payload[33:18]) < $signed(16'hbfd9);
-  assign \$2332  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2333  = \$2332  ? 16'h7fff : i__payload[33:18];
-  assign \$2334  = \$2331  ? 16'hbfd9 : \$2333 ;
-  assign \$2335  = $signed(i__payload[33:18]) < $signed(16'h80d5);
-  assign \$2336  = $signed(i__payload[33:18]) > $signed(16'h7fff);
-  assign \$2337  = \$2336  ? 16'h7fff : i__payload[33:18];
-  assign \$2338  = \$2335  ? 16'h80d5 : \$2337 ;
-  assign \$2339  = 5'h17 + l1_u1_seg;
-  assign \$2340  = l1_x_p0 - \port__data$82 ;
-  assign \$2341  = l1_x_p0 - \port__data$82 ;
-  assign \$2342  = l1_x_p0 - \port__data$82 ;
-  assign \$2343  = l1_x_p0 - \port__data$82 ;
-  assign \$2348  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$2349  = 21'h100000 - \$2348 [19:0];
-  assign \$2350  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$2351  = l1_neg_p2 ? \$2349  : { 2'h0, \$2350 [19:0] };
-  assign \$2352  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$2353  = - $signed(\$2352 [19:0]);
-  assign \$2354  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$2355  = l1_neg_p2 ? \$2353  : { \$2354 [19], \$2354 [19:0] };
-  assign \$2356  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$2358  = $signed(\$2356 [19:0]) - $signed({ 1'h0, \$2357  });
-  assign \$2359  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$2360  = l1_neg_p2 ? \$2358  : { \$2359 [19], \$2359 [19], \$2359 [19], \$2359 [19], \$2359 [19:0] };
-  assign \$2361  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$2363  = $signed(\$2361 [19:0]) - $signed({ 1'h0, \$2362  });
-  assign \$2364  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$2365  = l1_neg_p2 ? \$2363  : { \$2364 [19], \$2364 [19], \$2364 [19], \$2364 [19], \$2364 [19:0] };
-  assign \$2366  = \$2351 [19:0] + 4'h8;
-  assign \$2368  = \$2367  > 16'hffff;
-  assign \$2369  = \$2351 [19:0] + 4'h8;
-  assign \$2371  = \$2368  ? 21'h00ffff : \$2370 ;
-  assign \$2372  = $signed(\$2355 [19:0]) + $signed(5'h08);
-  assign \$2374  = $signed(\$2373 ) > $signed(16'h7fff);
-  assign \$2375  = $signed(\$2355 [19:0]) + $signed(5'h08);
-  assign \$2377  = $signed(\$2376 ) < $signed(16'h8000);
-  assign \$2378  = $signed(\$2355 [19:0]) + $signed(5'h08);
-  assign \$2380  = \$2377  ? 21'h1f8000 : \$2379 ;
-  assign \$2381  = \$2374  ? 21'h007fff : \$2380 ;
-  assign \$2382  = $signed(\$2360 [19:0]) + $signed(5'h08);
-  assign \$2384  = $signed(\$2383 ) > $signed(16'h7fff);
-  assign \$2385  = $signed(\$2360 [19:0]) + $signed(5'h08);
-  assign \$2387  = $signed(\$2386 ) < $signed(16'h8000);
-  assign \$2388  = $signed(\$2360 [19:0]) + $signed(5'h08);
-  assign \$2390  = \$2387  ? 21'h1f8000 : \$2389 ;
-  assign \$2391  = \$2384  ? 21'h007fff : \$2390 ;
-  assign \$2392  = $signed(\$2365 [19:0]) + $signed(5'h08);
-  assign \$2394  = $signed(\$2393 ) > $signed(16'h7fff);
-  assign \$2395  = $signed(\$2365 [19:0]) + $signed(5'h08);
-  assign \$2397  = $signed(\$2396 ) < $signed(16'h8000);
-  assign \$2398  = $signed(\$2365 [19:0]) + $signed(5'h08);
-  assign \$2400  = \$2397  ? 21'h1f8000 : \$2399 ;
-  assign \$2401  = \$2394  ? 21'h007fff : \$2400 ;
-  assign \$2402  = $signed(l0_c2) * $signed({ 1'h0, l0_t1 });
-  assign \$2404  = $signed(\$2403 ) + $signed({ 1'h0, l0_c1_p1 });
-  assign \$2405  = \$2404 [31:0] * l0_t_p1;
-  assign \$2406  = $signed(l1_c2) * $signed({ 1'h0, l1_t1 });
-  assign \$2408  = $signed(\$2407 ) + $signed({ 1'h0, l1_c1_p1 });
-  assign \$2409  = \$2408 [31:0] * l1_t_p1;
+  assign \$3  = i__payload[17] ? 15'h5e45 : 15'h557b;
+  assign \$4  = i__payload[17] ? 15'h4027 : 15'h7fff;
+  assign \$5  = i__payload[17] ? 15'h7f2b : 15'h7fff;
+  assign \$6  = - $signed(i__payload[17:2]);
+  assign \$7  = i__payload[17] ? \$6  : { i__payload[17], i__payload[17:2] };
+  assign \$8  = \$7 [15:0] > l0_limit;
+  assign \$9  = - $signed(i__payload[17:2]);
+  assign \$10  = i__payload[17] ? \$9  : { i__payload[17], i__payload[17:2] };
+  assign \$11  = \$8  ? l0_limit : { 1'h0, \$10 [15:0] };
+  assign \$12  = \$11 [14:0] >= 10'h300;
+  assign \$13  = \$11 [14:0] >= 11'h600;
+  assign \$14  = \$11 [14:0] >= 12'h900;
+  assign \$15  = \$11 [14:0] >= 12'hc80;
+  assign \$16  = \$11 [14:0] >= 13'h1080;
+  assign \$17  = \$11 [14:0] >= 13'h1980;
+  assign \$18  = \$11 [14:0] >= 13'h1d80;
+  assign \$19  = \$11 [14:0] >= 14'h2180;
+  assign \$20  = \$11 [14:0] >= 14'h2600;
+  assign \$21  = \$11 [14:0] >= 14'h2a80;
+  assign \$22  = \$11 [14:0] >= 14'h2e80;
+  assign \$23  = \$11 [14:0] >= 14'h3300;
+  assign \$24  = \$11 [14:0] >= 14'h3800;
+  assign \$25  = \$11 [14:0] >= 14'h3d00;
+  assign \$26  = \$11 [14:0] >= 15'h4200;
+  assign \$27  = \$11 [14:0] >= 15'h4800;
+  assign \$28  = \$11 [14:0] >= 15'h4e00;
+  assign \$29  = \$11 [14:0] >= 15'h5500;
+  assign \$30  = \$11 [14:0] >= 15'h5c80;
+  assign \$31  = \$11 [14:0] >= 15'h6480;
+  assign \$32  = \$11 [14:0] >= 15'h6d80;
+  assign \$33  = \$11 [14:0] >= 15'h7900;
+  assign \$34  = \$11 [14:0] >= 9'h137;
+  assign \$35  = \$11 [14:0] >= 10'h273;
+  assign \$36  = \$11 [14:0] >= 10'h3ba;
+  assign \$37  = \$11 [14:0] >= 11'h514;
+  assign \$38  = \$11 [14:0] >= 11'h68d;
+  assign \$39  = \$11 [14:0] >= 12'h842;
+  assign \$40  = \$11 [14:0] >= 12'hace;
+  assign \$41  = \$11 [14:0] >= 12'hd39;
+  assign \$42  = \$11 [14:0] >= 12'hf24;
+  assign \$43  = \$11 [14:0] >= 13'h10ee;
+  assign \$44  = \$11 [14:0] >= 13'h12ae;
+  assign \$45  = \$11 [14:0] >= 13'h1470;
+  assign \$46  = \$11 [14:0] >= 13'h163b;
+  assign \$47  = \$11 [14:0] >= 13'h1816;
+  assign \$48  = \$11 [14:0] >= 13'h1a07;
+  assign \$49  = \$11 [14:0] >= 13'h1c14;
+  assign \$50  = \$11 [14:0] >= 13'h1e46;
+  assign \$51  = \$11 [14:0] >= 14'h20a5;
+  assign \$52  = \$11 [14:0] >= 14'h233b;
+  assign \$53  = \$11 [14:0] >= 14'h2619;
+  assign \$54  = \$11 [14:0] >= 14'h2953;
+  assign \$55  = \$11 [14:0] >= 14'h2d06;
+  assign \$56  = \$11 [14:0] >= 14'h3160;
+  assign \$57  = \$11 [14:0] >= 14'h36ad;
+  assign \$58  = \$11 [14:0] >= 14'h3d76;
+  assign \$59  = \$11 [14:0] >= 15'h46ed;
+  assign \$60  = \$11 [14:0] >= 15'h56ab;
+  assign \$61  = \$11 [14:0] >= 11'h580;
+  assign \$62  = \$11 [14:0] >= 12'h980;
+  assign \$63  = \$11 [14:0] >= 12'hd80;
+  assign \$64  = \$11 [14:0] >= 13'h1180;
+  assign \$65  = \$11 [14:0] >= 13'h1600;
+  assign \$66  = \$11 [14:0] >= 13'h1b00;
+  assign \$67  = \$11 [14:0] >= 14'h2580;
+  assign \$68  = \$11 [14:0] >= 14'h2c00;
+  assign \$69  = \$11 [14:0] >= 14'h3380;
+  assign \$70  = \$11 [14:0] >= 15'h4000;
+  assign \$71  = \$11 [14:0] >= 15'h6000;
+  assign \$72  = \$11 [14:0] >= 11'h700;
+  assign \$73  = \$11 [14:0] >= 12'hc80;
+  assign \$74  = \$11 [14:0] >= 13'h1200;
+  assign \$75  = \$11 [14:0] >= 13'h1780;
+  assign \$76  = \$11 [14:0] >= 13'h1e00;
+  assign \$77  = \$11 [14:0] >= 14'h2500;
+  assign \$78  = \$11 [14:0] >= 14'h2d80;
+  assign \$79  = \$11 [14:0] >= 15'h4280;
+  assign \$80  = \$11 [14:0] >= 15'h5000;
+  assign \$81  = \$11 [14:0] >= 15'h5e80;
+  assign \$82  = \$11 [14:0] >= 15'h6f80;
+  assign \$83  = 5'h17 + l0_u1_seg;
+  assign \$84  = l0_x_p0 - \port__data$40 ;
+  assign \$85  = l0_x_p0 - \port__data$40 ;
+  assign \$86  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u2_origin);
+  assign \$87  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u3_origin);
+  assign \$92  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$93  = 21'h100000 - \$92 [19:0];
+  assign \$94  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$95  = l0_neg_p2 ? \$93  : { 2'h0, \$94 [19:0] };
+  assign \$96  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$97  = - $signed(\$96 [19:0]);
+  assign \$98  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$99  = l0_neg_p2 ? \$97  : { \$98 [19], \$98 [19:0] };
+  assign \$100  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$102  = $signed(\$100 [19:0]) - $signed({ 1'h0, \$101  });
+  assign \$103  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$104  = l0_neg_p2 ? \$102  : { \$103 [19], \$103 [19], \$103 [19], \$103 [19], \$103 [19:0] };
+  assign \$105  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$107  = $signed(\$105 [19:0]) - $signed({ 1'h0, \$106  });
+  assign \$108  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$109  = l0_neg_p2 ? \$107  : { \$108 [19], \$108 [19], \$108 [19], \$108 [19], \$108 [19:0] };
+  assign \$110  = \$95 [19:0] + 4'h8;
+  assign \$112  = \$111  > 16'hffff;
+  assign \$113  = \$95 [19:0] + 4'h8;
+  assign \$115  = \$112  ? 21'h00ffff : \$114 ;
+  assign \$116  = $signed(\$99 [19:0]) + $signed(5'h08);
+  assign \$118  = $signed(\$117 ) > $signed(16'h7fff);
+  assign \$119  = $signed(\$99 [19:0]) + $signed(5'h08);
+  assign \$121  = $signed(\$120 ) < $signed(16'h8000);
+  assign \$122  = $signed(\$99 [19:0]) + $signed(5'h08);
+  assign \$124  = \$121  ? 21'h1f8000 : \$123 ;
+  assign \$125  = \$118  ? 21'h007fff : \$124 ;
+  assign \$126  = $signed(\$104 [19:0]) + $signed(5'h08);
+  assign \$128  = $signed(\$127 ) > $signed(16'h7fff);
+  assign \$129  = $signed(\$104 [19:0]) + $signed(5'h08);
+  assign \$131  = $signed(\$130 ) < $signed(16'h8000);
+  assign \$132  = $signed(\$104 [19:0]) + $signed(5'h08);
+  assign \$134  = \$131  ? 21'h1f8000 : \$133 ;
+  assign \$135  = \$128  ? 21'h007fff : \$134 ;
+  assign \$136  = $signed(\$109 [19:0]) + $signed(5'h08);
+  assign \$138  = $signed(\$137 ) > $signed(16'h7fff);
+  assign \$139  = $signed(\$109 [19:0]) + $signed(5'h08);
+  assign \$141  = $signed(\$140 ) < $signed(16'h8000);
+  assign \$142  = $signed(\$109 [19:0]) + $signed(5'h08);
+  assign \$144  = \$141  ? 21'h1f8000 : \$143 ;
+  assign \$145  = \$138  ? 21'h007fff : \$144 ;
+  assign \$147  = i__payload[33] ? 15'h5e45 : 15'h557b;
+  assign \$148  = i__payload[33] ? 15'h4027 : 15'h7fff;
+  assign \$149  = i__payload[33] ? 15'h7f2b : 15'h7fff;
+  assign \$150  = - $signed(i__payload[33:18]);
+  assign \$151  = i__payload[33] ? \$150  : { i__payload[33], i__payload[33:18] };
+  assign \$152  = \$151 [15:0] > l1_limit;
+  assign \$153  = - $signed(i__payload[33:18]);
+  assign \$154  = i__payload[33] ? \$153  : { i__payload[33], i__payload[33:18] };
+  assign \$155  = \$152  ? l1_limit : { 1'h0, \$154 [15:0] };
+  assign \$156  = \$155 [14:0] >= 10'h300;
+  assign \$157  = \$155 [14:0] >= 11'h600;
+  assign \$158  = \$155 [14:0] >= 12'h900;
+  assign \$159  = \$155 [14:0] >= 12'hc80;
+  assign \$160  = \$155 [14:0] >= 13'h1080;
+  assign \$161  = \$155 [14:0] >= 13'h1980;
+  assign \$162  = \$155 [14:0] >= 13'h1d80;
+  assign \$163  = \$155 [14:0] >= 14'h2180;
+  assign \$164  = \$155 [14:0] >= 14'h2600;
+  assign \$165  = \$155 [14:0] >= 14'h2a80;
+  assign \$166  = \$155 [14:0] >= 14'h2e80;
+  assign \$167  = \$155 [14:0] >= 14'h3300;
+  assign \$168  = \$155 [14:0] >= 14'h3800;
+  assign \$169  = \$155 [14:0] >= 14'h3d00;
+  assign \$170  = \$155 [14:0] >= 15'h4200;
+  assign \$171  = \$155 [14:0] >= 15'h4800;
+  assign \$172  = \$155 [14:0] >= 15'h4e00;
+  assign \$173  = \$155 [14:0] >= 15'h5500;
+  assign \$174  = \$155 [14:0] >= 15'h5c80;
+  assign \$175  = \$155 [14:0] >= 15'h6480;
+  assign \$176  = \$155 [14:0] >= 15'h6d80;
+  assign \$177  = \$155 [14:0] >= 15'h7900;
+  assign \$178  = \$155 [14:0] >= 9'h137;
+  assign \$179  = \$155 [14:0] >= 10'h273;
+  assign \$180  = \$155 [14:0] >= 10'h3ba;
+  assign \$181  = \$155 [14:0] >= 11'h514;
+  assign \$182  = \$155 [14:0] >= 11'h68d;
+  assign \$183  = \$155 [14:0] >= 12'h842;
+  assign \$184  = \$155 [14:0] >= 12'hace;
+  assign \$185  = \$155 [14:0] >= 12'hd39;
+  assign \$186  = \$155 [14:0] >= 12'hf24;
+  assign \$187  = \$155 [14:0] >= 13'h10ee;
+  assign \$188  = \$155 [14:0] >= 13'h12ae;
+  assign \$189  = \$155 [14:0] >= 13'h1470;
+  assign \$190  = \$155 [14:0] >= 13'h163b;
+  assign \$191  = \$155 [14:0] >= 13'h1816;
+  assign \$192  = \$155 [14:0] >= 13'h1a07;
+  assign \$193  = \$155 [14:0] >= 13'h1c14;
+  assign \$194  = \$155 [14:0] >= 13'h1e46;
+  assign \$195  = \$155 [14:0] >= 14'h20a5;
+  assign \$196  = \$155 [14:0] >= 14'h233b;
+  assign \$197  = \$155 [14:0] >= 14'h2619;
+  assign \$198  = \$155 [14:0] >= 14'h2953;
+  assign \$199  = \$155 [14:0] >= 14'h2d06;
+  assign \$200  = \$155 [14:0] >= 14'h3160;
+  assign \$201  = \$155 [14:0] >= 14'h36ad;
+  assign \$202  = \$155 [14:0] >= 14'h3d76;
+  assign \$203  = \$155 [14:0] >= 15'h46ed;
+  assign \$204  = \$155 [14:0] >= 15'h56ab;
+  assign \$205  = \$155 [14:0] >= 11'h580;
+  assign \$206  = \$155 [14:0] >= 12'h980;
+  assign \$207  = \$155 [14:0] >= 12'hd80;
+  assign \$208  = \$155 [14:0] >= 13'h1180;
+  assign \$209  = \$155 [14:0] >= 13'h1600;
+  assign \$210  = \$155 [14:0] >= 13'h1b00;
+  assign \$211  = \$155 [14:0] >= 14'h2580;
+  assign \$212  = \$155 [14:0] >= 14'h2c00;
+  assign \$213  = \$155 [14:0] >= 14'h3380;
+  assign \$214  = \$155 [14:0] >= 15'h4000;
+  assign \$215  = \$155 [14:0] >= 15'h6000;
+  assign \$216  = \$155 [14:0] >= 11'h700;
+  assign \$217  = \$155 [14:0] >= 12'hc80;
+  assign \$218  = \$155 [14:0] >= 13'h1200;
+  assign \$219  = \$155 [14:0] >= 13'h1780;
+  assign \$220  = \$155 [14:0] >= 13'h1e00;
+  assign \$221  = \$155 [14:0] >= 14'h2500;
+  assign \$222  = \$155 [14:0] >= 14'h2d80;
+  assign \$223  = \$155 [14:0] >= 15'h4280;
+  assign \$224  = \$155 [14:0] >= 15'h5000;
+  assign \$225  = \$155 [14:0] >= 15'h5e80;
+  assign \$226  = \$155 [14:0] >= 15'h6f80;
+  assign \$227  = 5'h17 + l1_u1_seg;
+  assign \$228  = l1_x_p0 - \port__data$88 ;
+  assign \$229  = l1_x_p0 - \port__data$88 ;
+  assign \$230  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u2_origin);
+  assign \$231  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u3_origin);
+  assign \$236  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$237  = 21'h100000 - \$236 [19:0];
+  assign \$238  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$239  = l1_neg_p2 ? \$237  : { 2'h0, \$238 [19:0] };
+  assign \$240  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$241  = - $signed(\$240 [19:0]);
+  assign \$242  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$243  = l1_neg_p2 ? \$241  : { \$242 [19], \$242 [19:0] };
+  assign \$244  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$246  = $signed(\$244 [19:0]) - $signed({ 1'h0, \$245  });
+  assign \$247  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$248  = l1_neg_p2 ? \$246  : { \$247 [19], \$247 [19], \$247 [19], \$247 [19], \$247 [19:0] };
+  assign \$249  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$251  = $signed(\$249 [19:0]) - $signed({ 1'h0, \$250  });
+  assign \$252  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$253  = l1_neg_p2 ? \$251  : { \$252 [19], \$252 [19], \$252 [19], \$252 [19], \$252 [19:0] };
+  assign \$254  = \$239 [19:0] + 4'h8;
+  assign \$256  = \$255  > 16'hffff;
+  assign \$257  = \$239 [19:0] + 4'h8;
+  assign \$259  = \$256  ? 21'h00ffff : \$258 ;
+  assign \$260  = $signed(\$243 [19:0]) + $signed(5'h08);
+  assign \$262  = $signed(\$261 ) > $signed(16'h7fff);
+  assign \$263  = $signed(\$243 [19:0]) + $signed(5'h08);
+  assign \$265  = $signed(\$264 ) < $signed(16'h8000);
+  assign \$266  = $signed(\$243 [19:0]) + $signed(5'h08);
+  assign \$268  = \$265  ? 21'h1f8000 : \$267 ;
+  assign \$269  = \$262  ? 21'h007fff : \$268 ;
+  assign \$270  = $signed(\$248 [19:0]) + $signed(5'h08);
+  assign \$272  = $signed(\$271 ) > $signed(16'h7fff);
+  assign \$273  = $signed(\$248 [19:0]) + $signed(5'h08);
+  assign \$275  = $signed(\$274 ) < $signed(16'h8000);
+  assign \$276  = $signed(\$248 [19:0]) + $signed(5'h08);
+  assign \$278  = \$275  ? 21'h1f8000 : \$277 ;
+  assign \$279  = \$272  ? 21'h007fff : \$278 ;
+  assign \$280  = $signed(\$253 [19:0]) + $signed(5'h08);
+  assign \$282  = $signed(\$281 ) > $signed(16'h7fff);
+  assign \$283  = $signed(\$253 [19:0]) + $signed(5'h08);
+  assign \$285  = $signed(\$284 ) < $signed(16'h8000);
+  assign \$286  = $signed(\$253 [19:0]) + $signed(5'h08);
+  assign \$288  = \$285  ? 21'h1f8000 : \$287 ;
+  assign \$289  = \$282  ? 21'h007fff : \$288 ;
+  assign \$290  = $signed(l0_c2) * $signed({ 1'h0, l0_t1 });
+  assign \$292  = $signed(\$291 ) + $signed({ 1'h0, l0_c1_p1 });
+  assign \$293  = \$292 [31:0] * l0_t_p1;
+  assign \$294  = $signed(l1_c2) * $signed({ 1'h0, l1_t1 });
+  assign \$296  = $signed(\$295 ) + $signed({ 1'h0, l1_c1_p1 });
+  assign \$297  = \$296 [31:0] * l1_t_p1;
   always @(posedge clk)
-    valid_0 <= \$2410 ;
+    valid_0 <= \$298 ;
   always @(posedge clk)
-    valid_1 <= \$2411 ;
+    valid_1 <= \$299 ;
   always @(posedge clk)
-    valid_2 <= \$2412 ;
+    valid_2 <= \$300 ;
   always @(posedge clk)
-    o__valid <= \$2413 ;
+    o__valid <= \$301 ;
   always @(posedge clk)
-    l0_unit_p0 <= \$2414 ;
+    l0_unit_p0 <= \$302 ;
   always @(posedge clk)
-    l0_x_p0 <= \$2415 ;
+    l0_x_p0 <= \$303 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$2416 ;
+    l0_neg_p0 <= \$304 ;
   always @(posedge clk)
-    l0_t_p0 <= \$2417 ;
+    l0_t_p0 <= \$305 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$2418 ;
+    l0_seg_p0 <= \$306 ;
   always @(posedge clk)
-    l0_prod0_p1 <= \$2419 ;
+    l0_prod0_p1 <= \$307 ;
   always @(posedge clk)
-    l0_c0_p1 <= \$2420 ;
+    l0_c0_p1 <= \$308 ;
   always @(posedge clk)
-    l0_c1_p1 <= \$2421 ;
+    l0_c1_p1 <= \$309 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$2422 ;
+    l0_unit_p1 <= \$310 ;
   always @(posedge clk)
-    l0_x_p1 <= \$2423 ;
+    l0_x_p1 <= \$311 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$2424 ;
+    l0_neg_p1 <= \$312 ;
   always @(posedge clk)
-    l0_t_p1 <= \$2425 ;
+    l0_t_p1 <= \$313 ;
   always @(posedge clk)
-    l0_prod1_p2 <= \$2426 ;
+    l0_prod1_p2 <= \$314 ;
   always @(posedge clk)
-    l0_c0_p2 <= \$2427 ;
+    l0_c0_p2 <= \$315 ;
   always @(posedge clk)
-    l0_unit_p2 <= \$2428 ;
+    l0_unit_p2 <= \$316 ;
   always @(posedge clk)
-    l0_x_p2 <= \$2429 ;
+    l0_x_p2 <= \$317 ;
   always @(posedge clk)
-    l0_neg_p2 <= \$2430 ;
+    l0_neg_p2 <= \$318 ;
   always @(posedge clk)
-    l0_t_p2 <= \$2431 ;
+    l0_t_p2 <= \$319 ;
   always @(posedge clk)
-    l0_y_p3 <= \$2432 ;
+    l0_y_p3 <= \$320 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$2433 ;
+    l1_unit_p0 <= \$321 ;
   always @(posedge clk)
-    l1_x_p0 <= \$2434 ;
+    l1_x_p0 <= \$322 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$2435 ;
+    l1_neg_p0 <= \$323 ;
   always @(posedge clk)
-    l1_t_p0 <= \$2436 ;
+    l1_t_p0 <= \$324 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$2437 ;
+    l1_seg_p0 <= \$325 ;
   always @(posedge clk)
-    l1_prod0_p1 <= \$2438 ;
+    l1_prod0_p1 <= \$326 ;
   always @(posedge clk)
-    l1_c0_p1 <= \$2439 ;
+    l1_c0_p1 <= \$327 ;
   always @(posedge clk)
-    l1_c1_p1 <= \$2440 ;
+    l1_c1_p1 <= \$328 ;
   always @(posedge clk)
-    l1_unit_p1 <= \$2441 ;
+    l1_unit_p1 <= \$329 ;
   always @(posedge clk)
-    l1_x_p1 <= \$2442 ;
+    l1_x_p1 <= \$330 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$2443 ;
+    l1_neg_p1 <= \$331 ;
   always @(posedge clk)
-    l1_t_p1 <= \$2444 ;
+    l1_t_p1 <= \$332 ;
   always @(posedge clk)
-    l1_prod1_p2 <= \$2445 ;
+    l1_prod1_p2 <= \$333 ;
   always @(posedge clk)
-    l1_c0_p2 <= \$2446 ;
+    l1_c0_p2 <= \$334 ;
   always @(posedge clk)
-    l1_unit_p2 <= \$2447 ;
+    l1_unit_p2 <= \$335 ;
   always @(posedge clk)
-    l1_x_p2 <= \$2448 ;
+    l1_x_p2 <= \$336 ;
   always @(posedge clk)
-    l1_neg_p2 <= \$2449 ;
+    l1_neg_p2 <= \$337 ;
   always @(posedge clk)
-    l1_t_p2 <= \$2450 ;
+    l1_t_p2 <= \$338 ;
   always @(posedge clk)
-    l1_y_p3 <= \$2451 ;
+    l1_y_p3 <= \$339 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l0_limit = { 2'h0, \$2  };
+      2'h1:
+          l0_limit = { 2'h0, \$3  };
+      2'h2:
+          l0_limit = { 2'h0, \$4  };
+      default:
+          l0_limit = { 2'h0, \$5  };
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l0_u0_seg = 5'h00;
-    if (\$16 ) begin
+    if (\$12 ) begin
       l0_u0_seg = 5'h01;
     end
-    if (\$31 ) begin
+    if (\$13 ) begin
       l0_u0_seg = 5'h02;
     end
-    if (\$46 ) begin
+    if (\$14 ) begin
       l0_u0_seg = 5'h03;
     end
-    if (\$61 ) begin
+    if (\$15 ) begin
       l0_u0_seg = 5'h04;
     end
-    if (\$76 ) begin
+    if (\$16 ) begin
       l0_u0_seg = 5'h05;
     end
-    if (\$91 ) begin
+    if (\$17 ) begin
       l0_u0_seg = 5'h06;
     end
-    if (\$106 ) begin
+    if (\$18 ) begin
       l0_u0_seg = 5'h07;
     end
-    if (\$121 ) begin
+    if (\$19 ) begin
       l0_u0_seg = 5'h08;
     end
-    if (\$136 ) begin
+    if (\$20 ) begin
       l0_u0_seg = 5'h09;
     end
-    if (\$151 ) begin
+    if (\$21 ) begin
       l0_u0_seg = 5'h0a;
     end
-    if (\$166 ) begin
+    if (\$22 ) begin
       l0_u0_seg = 5'h0b;
     end
-    if (\$181 ) begin
+    if (\$23 ) begin
       l0_u0_seg = 5'h0c;
     end
-    if (\$196 ) begin
+    if (\$24 ) begin
       l0_u0_seg = 5'h0d;
     end
-    if (\$211 ) begin
+    if (\$25 ) begin
       l0_u0_seg = 5'h0e;
     end
-    if (\$226 ) begin
+    if (\$26 ) begin
       l0_u0_seg = 5'h0f;
     end
-    if (\$241 ) begin
+    if (\$27 ) begin
       l0_u0_seg = 5'h10;
     end
-    if (\$256 ) begin
+    if (\$28 ) begin
       l0_u0_seg = 5'h11;
     end
-    if (\$271 ) begin
+    if (\$29 ) begin
       l0_u0_seg = 5'h12;
     end
-    if (\$286 ) begin
+    if (\$30 ) begin
       l0_u0_seg = 5'h13;
     end
-    if (\$301 ) begin
+    if (\$31 ) begin
       l0_u0_seg = 5'h14;
     end
-    if (\$316 ) begin
+    if (\$32 ) begin
       l0_u0_seg = 5'h15;
     end
-    if (\$331 ) begin
+    if (\$33 ) begin
       l0_u0_seg = 5'h16;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l0_u1_seg = 5'h00;
-    if (\$346 ) begin
+    if (\$34 ) begin
       l0_u1_seg = 5'h01;
     end
-    if (\$361 ) begin
+    if (\$35 ) begin
       l0_u1_seg = 5'h02;
     end
-    if (\$376 ) begin
+    if (\$36 ) begin
       l0_u1_seg = 5'h03;
     end
-    if (\$391 ) begin
+    if (\$37 ) begin
       l0_u1_seg = 5'h04;
     end
-    if (\$406 ) begin
+    if (\$38 ) begin
       l0_u1_seg = 5'h05;
     end
-    if (\$421 ) begin
+    if (\$39 ) begin
       l0_u1_seg = 5'h06;
     end
-    if (\$436 ) begin
+    if (\$40 ) begin
       l0_u1_seg = 5'h07;
     end
-    if (\$451 ) begin
+    if (\$41 ) begin
       l0_u1_seg = 5'h08;
     end
-    if (\$466 ) begin
+    if (\$42 ) begin
       l0_u1_seg = 5'h09;
     end
-    if (\$481 ) begin
+    if (\$43 ) begin
       l0_u1_seg = 5'h0a;
     end
-    if (\$496 ) begin
+    if (\$44 ) begin
       l0_u1_seg = 5'h0b;
     end
-    if (\$511 ) begin
+    if (\$45 ) begin
       l0_u1_seg = 5'h0c;
     end
-    if (\$526 ) begin
+    if (\$46 ) begin
       l0_u1_seg = 5'h0d;
     end
-    if (\$541 ) begin
+    if (\$47 ) begin
       l0_u1_seg = 5'h0e;
     end
-    if (\$556 ) begin
+    if (\$48 ) begin
       l0_u1_seg = 5'h0f;
     end
-    if (\$571 ) begin
+    if (\$49 ) begin
       l0_u1_seg = 5'h10;
     end
-    if (\$586 ) begin
+    if (\$50 ) begin
       l0_u1_seg = 5'h11;
     end
-    if (\$601 ) begin
+    if (\$51 ) begin
       l0_u1_seg = 5'h12;
     end
-    if (\$616 ) begin
+    if (\$52 ) begin
       l0_u1_seg = 5'h13;
     end
-    if (\$631 ) begin
+    if (\$53 ) begin
       l0_u1_seg = 5'h14;
     end
-    if (\$646 ) begin
+    if (\$54 ) begin
       l0_u1_seg = 5'h15;
     end
-    if (\$661 ) begin
+    if (\$55 ) begin
       l0_u1_seg = 5'h16;
     end
-    if (\$676 ) begin
+    if (\$56 ) begin
       l0_u1_seg = 5'h17;
     end
-    if (\$691 ) begin
+    if (\$57 ) begin
       l0_u1_seg = 5'h18;
     end
-    if (\$706 ) begin
+    if (\$58 ) begin
       l0_u1_seg = 5'h19;
     end
-    if (\$721 ) begin
+    if (\$59 ) begin
       l0_u1_seg = 5'h1a;
     end
-    if (\$736 ) begin
+    if (\$60 ) begin
       l0_u1_seg = 5'h1b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l0_u2_seg = 4'h0;
-    if (\$751 ) begin
+    if (\$61 ) begin
       l0_u2_seg = 4'h1;
     end
-    if (\$766 ) begin
+    if (\$62 ) begin
       l0_u2_seg = 4'h2;
     end
-    if (\$781 ) begin
+    if (\$63 ) begin
       l0_u2_seg = 4'h3;
     end
-    if (\$796 ) begin
+    if (\$64 ) begin
       l0_u2_seg = 4'h4;
     end
-    if (\$811 ) begin
+    if (\$65 ) begin
       l0_u2_seg = 4'h5;
     end
-    if (\$826 ) begin
+    if (\$66 ) begin
       l0_u2_seg = 4'h6;
     end
-    if (\$841 ) begin
+    if (\$67 ) begin
       l0_u2_seg = 4'h7;
     end
-    if (\$856 ) begin
+    if (\$68 ) begin
       l0_u2_seg = 4'h8;
     end
-    if (\$871 ) begin
+    if (\$69 ) begin
       l0_u2_seg = 4'h9;
     end
-    if (\$886 ) begin
+    if (\$70 ) begin
       l0_u2_seg = 4'ha;
     end
-    if (\$901 ) begin
+    if (\$71 ) begin
       l0_u2_seg = 4'hb;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l0_u3_seg = 4'h0;
-    if (\$916 ) begin
+    if (\$72 ) begin
       l0_u3_seg = 4'h1;
     end
-    if (\$931 ) begin
+    if (\$73 ) begin
       l0_u3_seg = 4'h2;
     end
-    if (\$946 ) begin
+    if (\$74 ) begin
       l0_u3_seg = 4'h3;
     end
-    if (\$961 ) begin
+    if (\$75 ) begin
       l0_u3_seg = 4'h4;
     end
-    if (\$976 ) begin
+    if (\$76 ) begin
       l0_u3_seg = 4'h5;
     end
-    if (\$991 ) begin
+    if (\$77 ) begin
       l0_u3_seg = 4'h6;
     end
-    if (\$1006 ) begin
+    if (\$78 ) begin
       l0_u3_seg = 4'h7;
     end
-    if (\$1021 ) begin
+    if (\$79 ) begin
       l0_u3_seg = 4'h8;
     end
-    if (\$1036 ) begin
+    if (\$80 ) begin
       l0_u3_seg = 4'h9;
     end
-    if (\$1051 ) begin
+    if (\$81 ) begin
       l0_u3_seg = 4'ha;
     end
-    if (\$1066 ) begin
+    if (\$82 ) begin
       l0_u3_seg = 4'hb;
     end
   end
@@ -9301,27 +5095,13 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l0_x = \$1080 [14:0];
+          l0_x = \$11 [14:0];
       2'h1:
-          l0_x = \$1094 [14:0];
+          l0_x = \$11 [14:0];
       2'h2:
-          l0_x = \$1108 [14:0];
+          l0_x = \$11 [14:0];
       default:
-          l0_x = \$1122 [14:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (i__payload[1:0])
-      2'h0:
-          l0_neg = \$1126 [15];
-      2'h1:
-          l0_neg = \$1130 [15];
-      2'h2:
-          l0_neg = \$1134 [15];
-      default:
-          l0_neg = \$1138 [15];
+          l0_x = \$11 [14:0];
     endcase
   end
   always @* begin
@@ -9345,7 +5125,7 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
       2'h0:
           l0_addr = { 1'h0, l0_u0_seg };
       2'h1:
-          l0_addr = \$1139 [5:0];
+          l0_addr = \$83 [5:0];
       2'h2:
           l0_addr = 6'h00;
       default:
@@ -9505,9 +5285,9 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l0_unit_p0)
       2'h0:
-          l0_c1 = \port__data$26 ;
+          l0_c1 = \port__data$27 ;
       2'h1:
-          l0_c1 = \port__data$26 ;
+          l0_c1 = \port__data$27 ;
       2'h2:
           l0_c1 = l0_u2_c1;
       default:
@@ -9579,9 +5359,9 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l0_unit_p0)
       2'h0:
-          l0_c2 = \port__data$32 ;
+          l0_c2 = \port__data$33 ;
       2'h1:
-          l0_c2 = \port__data$32 ;
+          l0_c2 = \port__data$33 ;
       2'h2:
           l0_c2 = { l0_u2_c2[17], l0_u2_c2 };
       default:
@@ -9591,15 +5371,75 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u2_origin = 16'h0000;
+      4'h1:
+          l0_u2_origin = 16'h0580;
+      4'h2:
+          l0_u2_origin = 16'h0980;
+      4'h3:
+          l0_u2_origin = 16'h0d80;
+      4'h4:
+          l0_u2_origin = 16'h1180;
+      4'h5:
+          l0_u2_origin = 16'h1600;
+      4'h6:
+          l0_u2_origin = 16'h1b00;
+      4'h7:
+          l0_u2_origin = 16'h2580;
+      4'h8:
+          l0_u2_origin = 16'h2c00;
+      4'h9:
+          l0_u2_origin = 16'h3380;
+      4'ha:
+          l0_u2_origin = 16'h4000;
+      default:
+          l0_u2_origin = 16'h6000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u3_origin = 16'h0000;
+      4'h1:
+          l0_u3_origin = 16'h0700;
+      4'h2:
+          l0_u3_origin = 16'h0c80;
+      4'h3:
+          l0_u3_origin = 16'h1200;
+      4'h4:
+          l0_u3_origin = 16'h1780;
+      4'h5:
+          l0_u3_origin = 16'h1e00;
+      4'h6:
+          l0_u3_origin = 16'h2500;
+      4'h7:
+          l0_u3_origin = 16'h2d80;
+      4'h8:
+          l0_u3_origin = 16'h4280;
+      4'h9:
+          l0_u3_origin = 16'h5000;
+      4'ha:
+          l0_u3_origin = 16'h5e80;
+      default:
+          l0_u3_origin = 16'h6f80;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
     casez (l0_unit_p0)
       2'h0:
-          l0_t1 = { 1'h0, \$1140 [11:0] };
+          l0_t1 = { 1'h0, \$84 [11:0] };
       2'h1:
-          l0_t1 = { 1'h0, \$1141 [11:0] };
+          l0_t1 = { 1'h0, \$85 [11:0] };
       2'h2:
-          l0_t1 = \$1142 [12:0];
+          l0_t1 = \$86 [12:0];
       default:
-          l0_t1 = \$1143 [12:0];
+          l0_t1 = \$87 [12:0];
     endcase
   end
   always @* begin
@@ -9607,13 +5447,13 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l0_unit_p2)
       2'h0:
-          l0_sr1 = { 1'h0, \$1144  };
+          l0_sr1 = { 1'h0, \$88  };
       2'h1:
-          l0_sr1 = { 1'h0, \$1145  };
+          l0_sr1 = { 1'h0, \$89  };
       2'h2:
-          l0_sr1 = { 1'h0, \$1146  };
+          l0_sr1 = { 1'h0, \$90  };
       default:
-          l0_sr1 = { 1'h0, \$1147  };
+          l0_sr1 = { 1'h0, \$91  };
     endcase
   end
   always @* begin
@@ -9621,241 +5461,255 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l0_unit_p2)
       2'h0:
-          l0_y = \$1171 [15:0];
+          l0_y = \$115 [15:0];
       2'h1:
-          l0_y = \$1181 [15:0];
+          l0_y = \$125 [15:0];
       2'h2:
-          l0_y = \$1191 [15:0];
+          l0_y = \$135 [15:0];
       default:
-          l0_y = \$1201 [15:0];
+          l0_y = \$145 [15:0];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l1_limit = { 2'h0, \$146  };
+      2'h1:
+          l1_limit = { 2'h0, \$147  };
+      2'h2:
+          l1_limit = { 2'h0, \$148  };
+      default:
+          l1_limit = { 2'h0, \$149  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l1_u0_seg = 5'h00;
-    if (\$1216 ) begin
+    if (\$156 ) begin
       l1_u0_seg = 5'h01;
     end
-    if (\$1231 ) begin
+    if (\$157 ) begin
       l1_u0_seg = 5'h02;
     end
-    if (\$1246 ) begin
+    if (\$158 ) begin
       l1_u0_seg = 5'h03;
     end
-    if (\$1261 ) begin
+    if (\$159 ) begin
       l1_u0_seg = 5'h04;
     end
-    if (\$1276 ) begin
+    if (\$160 ) begin
       l1_u0_seg = 5'h05;
     end
-    if (\$1291 ) begin
+    if (\$161 ) begin
       l1_u0_seg = 5'h06;
     end
-    if (\$1306 ) begin
+    if (\$162 ) begin
       l1_u0_seg = 5'h07;
     end
-    if (\$1321 ) begin
+    if (\$163 ) begin
       l1_u0_seg = 5'h08;
     end
-    if (\$1336 ) begin
+    if (\$164 ) begin
       l1_u0_seg = 5'h09;
     end
-    if (\$1351 ) begin
+    if (\$165 ) begin
       l1_u0_seg = 5'h0a;
     end
-    if (\$1366 ) begin
+    if (\$166 ) begin
       l1_u0_seg = 5'h0b;
     end
-    if (\$1381 ) begin
+    if (\$167 ) begin
       l1_u0_seg = 5'h0c;
     end
-    if (\$1396 ) begin
+    if (\$168 ) begin
       l1_u0_seg = 5'h0d;
     end
-    if (\$1411 ) begin
+    if (\$169 ) begin
       l1_u0_seg = 5'h0e;
     end
-    if (\$1426 ) begin
+    if (\$170 ) begin
       l1_u0_seg = 5'h0f;
     end
-    if (\$1441 ) begin
+    if (\$171 ) begin
       l1_u0_seg = 5'h10;
     end
-    if (\$1456 ) begin
+    if (\$172 ) begin
       l1_u0_seg = 5'h11;
     end
-    if (\$1471 ) begin
+    if (\$173 ) begin
       l1_u0_seg = 5'h12;
     end
-    if (\$1486 ) begin
+    if (\$174 ) begin
       l1_u0_seg = 5'h13;
     end
-    if (\$1501 ) begin
+    if (\$175 ) begin
       l1_u0_seg = 5'h14;
     end
-    if (\$1516 ) begin
+    if (\$176 ) begin
       l1_u0_seg = 5'h15;
     end
-    if (\$1531 ) begin
+    if (\$177 ) begin
       l1_u0_seg = 5'h16;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l1_u1_seg = 5'h00;
-    if (\$1546 ) begin
+    if (\$178 ) begin
       l1_u1_seg = 5'h01;
     end
-    if (\$1561 ) begin
+    if (\$179 ) begin
       l1_u1_seg = 5'h02;
     end
-    if (\$1576 ) begin
+    if (\$180 ) begin
       l1_u1_seg = 5'h03;
     end
-    if (\$1591 ) begin
+    if (\$181 ) begin
       l1_u1_seg = 5'h04;
     end
-    if (\$1606 ) begin
+    if (\$182 ) begin
       l1_u1_seg = 5'h05;
     end
-    if (\$1621 ) begin
+    if (\$183 ) begin
       l1_u1_seg = 5'h06;
     end
-    if (\$1636 ) begin
+    if (\$184 ) begin
       l1_u1_seg = 5'h07;
     end
-    if (\$1651 ) begin
+    if (\$185 ) begin
       l1_u1_seg = 5'h08;
     end
-    if (\$1666 ) begin
+    if (\$186 ) begin
       l1_u1_seg = 5'h09;
     end
-    if (\$1681 ) begin
+    if (\$187 ) begin
       l1_u1_seg = 5'h0a;
     end
-    if (\$1696 ) begin
+    if (\$188 ) begin
       l1_u1_seg = 5'h0b;
     end
-    if (\$1711 ) begin
+    if (\$189 ) begin
       l1_u1_seg = 5'h0c;
     end
-    if (\$1726 ) begin
+    if (\$190 ) begin
       l1_u1_seg = 5'h0d;
     end
-    if (\$1741 ) begin
+    if (\$191 ) begin
       l1_u1_seg = 5'h0e;
     end
-    if (\$1756 ) begin
+    if (\$192 ) begin
       l1_u1_seg = 5'h0f;
     end
-    if (\$1771 ) begin
+    if (\$193 ) begin
       l1_u1_seg = 5'h10;
     end
-    if (\$1786 ) begin
+    if (\$194 ) begin
       l1_u1_seg = 5'h11;
     end
-    if (\$1801 ) begin
+    if (\$195 ) begin
       l1_u1_seg = 5'h12;
     end
-    if (\$1816 ) begin
+    if (\$196 ) begin
       l1_u1_seg = 5'h13;
     end
-    if (\$1831 ) begin
+    if (\$197 ) begin
       l1_u1_seg = 5'h14;
     end
-    if (\$1846 ) begin
+    if (\$198 ) begin
       l1_u1_seg = 5'h15;
     end
-    if (\$1861 ) begin
+    if (\$199 ) begin
       l1_u1_seg = 5'h16;
     end
-    if (\$1876 ) begin
+    if (\$200 ) begin
       l1_u1_seg = 5'h17;
     end
-    if (\$1891 ) begin
+    if (\$201 ) begin
       l1_u1_seg = 5'h18;
     end
-    if (\$1906 ) begin
+    if (\$202 ) begin
       l1_u1_seg = 5'h19;
     end
-    if (\$1921 ) begin
+    if (\$203 ) begin
       l1_u1_seg = 5'h1a;
     end
-    if (\$1936 ) begin
+    if (\$204 ) begin
       l1_u1_seg = 5'h1b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l1_u2_seg = 4'h0;
-    if (\$1951 ) begin
+    if (\$205 ) begin
       l1_u2_seg = 4'h1;
     end
-    if (\$1966 ) begin
+    if (\$206 ) begin
       l1_u2_seg = 4'h2;
     end
-    if (\$1981 ) begin
+    if (\$207 ) begin
       l1_u2_seg = 4'h3;
     end
-    if (\$1996 ) begin
+    if (\$208 ) begin
       l1_u2_seg = 4'h4;
     end
-    if (\$2011 ) begin
+    if (\$209 ) begin
       l1_u2_seg = 4'h5;
     end
-    if (\$2026 ) begin
+    if (\$210 ) begin
       l1_u2_seg = 4'h6;
     end
-    if (\$2041 ) begin
+    if (\$211 ) begin
       l1_u2_seg = 4'h7;
     end
-    if (\$2056 ) begin
+    if (\$212 ) begin
       l1_u2_seg = 4'h8;
     end
-    if (\$2071 ) begin
+    if (\$213 ) begin
       l1_u2_seg = 4'h9;
     end
-    if (\$2086 ) begin
+    if (\$214 ) begin
       l1_u2_seg = 4'ha;
     end
-    if (\$2101 ) begin
+    if (\$215 ) begin
       l1_u2_seg = 4'hb;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     l1_u3_seg = 4'h0;
-    if (\$2116 ) begin
+    if (\$216 ) begin
       l1_u3_seg = 4'h1;
     end
-    if (\$2131 ) begin
+    if (\$217 ) begin
       l1_u3_seg = 4'h2;
     end
-    if (\$2146 ) begin
+    if (\$218 ) begin
       l1_u3_seg = 4'h3;
     end
-    if (\$2161 ) begin
+    if (\$219 ) begin
       l1_u3_seg = 4'h4;
     end
-    if (\$2176 ) begin
+    if (\$220 ) begin
       l1_u3_seg = 4'h5;
     end
-    if (\$2191 ) begin
+    if (\$221 ) begin
       l1_u3_seg = 4'h6;
     end
-    if (\$2206 ) begin
+    if (\$222 ) begin
       l1_u3_seg = 4'h7;
     end
-    if (\$2221 ) begin
+    if (\$223 ) begin
       l1_u3_seg = 4'h8;
     end
-    if (\$2236 ) begin
+    if (\$224 ) begin
       l1_u3_seg = 4'h9;
     end
-    if (\$2251 ) begin
+    if (\$225 ) begin
       l1_u3_seg = 4'ha;
     end
-    if (\$2266 ) begin
+    if (\$226 ) begin
       l1_u3_seg = 4'hb;
     end
   end
@@ -9864,27 +5718,13 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_x = \$2280 [14:0];
+          l1_x = \$155 [14:0];
       2'h1:
-          l1_x = \$2294 [14:0];
+          l1_x = \$155 [14:0];
       2'h2:
-          l1_x = \$2308 [14:0];
+          l1_x = \$155 [14:0];
       default:
-          l1_x = \$2322 [14:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (i__payload[1:0])
-      2'h0:
-          l1_neg = \$2326 [15];
-      2'h1:
-          l1_neg = \$2330 [15];
-      2'h2:
-          l1_neg = \$2334 [15];
-      default:
-          l1_neg = \$2338 [15];
+          l1_x = \$155 [14:0];
     endcase
   end
   always @* begin
@@ -9908,7 +5748,7 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
       2'h0:
           l1_addr = { 1'h0, l1_u0_seg };
       2'h1:
-          l1_addr = \$2339 [5:0];
+          l1_addr = \$227 [5:0];
       2'h2:
           l1_addr = 6'h00;
       default:
@@ -9994,9 +5834,9 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l1_unit_p0)
       2'h0:
-          l1_c0 = \port__data$65 ;
+          l1_c0 = \port__data$69 ;
       2'h1:
-          l1_c0 = \port__data$65 ;
+          l1_c0 = \port__data$69 ;
       2'h2:
           l1_c0 = { l1_u2_c0[19], l1_u2_c0 };
       default:
@@ -10068,9 +5908,9 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l1_unit_p0)
       2'h0:
-          l1_c1 = \port__data$71 ;
+          l1_c1 = \port__data$75 ;
       2'h1:
-          l1_c1 = \port__data$71 ;
+          l1_c1 = \port__data$75 ;
       2'h2:
           l1_c1 = l1_u2_c1;
       default:
@@ -10142,9 +5982,9 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l1_unit_p0)
       2'h0:
-          l1_c2 = \port__data$77 ;
+          l1_c2 = \port__data$81 ;
       2'h1:
-          l1_c2 = \port__data$77 ;
+          l1_c2 = \port__data$81 ;
       2'h2:
           l1_c2 = { l1_u2_c2[17], l1_u2_c2 };
       default:
@@ -10154,15 +5994,75 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u2_origin = 16'h0000;
+      4'h1:
+          l1_u2_origin = 16'h0580;
+      4'h2:
+          l1_u2_origin = 16'h0980;
+      4'h3:
+          l1_u2_origin = 16'h0d80;
+      4'h4:
+          l1_u2_origin = 16'h1180;
+      4'h5:
+          l1_u2_origin = 16'h1600;
+      4'h6:
+          l1_u2_origin = 16'h1b00;
+      4'h7:
+          l1_u2_origin = 16'h2580;
+      4'h8:
+          l1_u2_origin = 16'h2c00;
+      4'h9:
+          l1_u2_origin = 16'h3380;
+      4'ha:
+          l1_u2_origin = 16'h4000;
+      default:
+          l1_u2_origin = 16'h6000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u3_origin = 16'h0000;
+      4'h1:
+          l1_u3_origin = 16'h0700;
+      4'h2:
+          l1_u3_origin = 16'h0c80;
+      4'h3:
+          l1_u3_origin = 16'h1200;
+      4'h4:
+          l1_u3_origin = 16'h1780;
+      4'h5:
+          l1_u3_origin = 16'h1e00;
+      4'h6:
+          l1_u3_origin = 16'h2500;
+      4'h7:
+          l1_u3_origin = 16'h2d80;
+      4'h8:
+          l1_u3_origin = 16'h4280;
+      4'h9:
+          l1_u3_origin = 16'h5000;
+      4'ha:
+          l1_u3_origin = 16'h5e80;
+      default:
+          l1_u3_origin = 16'h6f80;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
     casez (l1_unit_p0)
       2'h0:
-          l1_t1 = { 1'h0, \$2340 [11:0] };
+          l1_t1 = { 1'h0, \$228 [11:0] };
       2'h1:
-          l1_t1 = { 1'h0, \$2341 [11:0] };
+          l1_t1 = { 1'h0, \$229 [11:0] };
       2'h2:
-          l1_t1 = \$2342 [12:0];
+          l1_t1 = \$230 [12:0];
       default:
-          l1_t1 = \$2343 [12:0];
+          l1_t1 = \$231 [12:0];
     endcase
   end
   always @* begin
@@ -10170,13 +6070,13 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l1_unit_p2)
       2'h0:
-          l1_sr1 = { 1'h0, \$2344  };
+          l1_sr1 = { 1'h0, \$232  };
       2'h1:
-          l1_sr1 = { 1'h0, \$2345  };
+          l1_sr1 = { 1'h0, \$233  };
       2'h2:
-          l1_sr1 = { 1'h0, \$2346  };
+          l1_sr1 = { 1'h0, \$234  };
       default:
-          l1_sr1 = { 1'h0, \$2347  };
+          l1_sr1 = { 1'h0, \$235  };
     endcase
   end
   always @* begin
@@ -10184,384 +6084,388 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l1_unit_p2)
       2'h0:
-          l1_y = \$2371 [15:0];
+          l1_y = \$259 [15:0];
       2'h1:
-          l1_y = \$2381 [15:0];
+          l1_y = \$269 [15:0];
       2'h2:
-          l1_y = \$2391 [15:0];
+          l1_y = \$279 [15:0];
       default:
-          l1_y = \$2401 [15:0];
+          l1_y = \$289 [15:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2410  = valid_0;
+    \$298  = valid_0;
     if (i__ready) begin
-      \$2410  = i__valid;
+      \$298  = i__valid;
     end
     if (rst) begin
-      \$2410  = 1'h0;
+      \$298  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2411  = valid_1;
+    \$299  = valid_1;
     if (i__ready) begin
-      \$2411  = valid_0;
+      \$299  = valid_0;
     end
     if (rst) begin
-      \$2411  = 1'h0;
+      \$299  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2412  = valid_2;
+    \$300  = valid_2;
     if (i__ready) begin
-      \$2412  = valid_1;
+      \$300  = valid_1;
     end
     if (rst) begin
-      \$2412  = 1'h0;
+      \$300  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2413  = o__valid;
+    \$301  = o__valid;
     if (i__ready) begin
-      \$2413  = valid_2;
+      \$301  = valid_2;
     end
     if (rst) begin
-      \$2413  = 1'h0;
+      \$301  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2414  = l0_unit_p0;
+    \$302  = l0_unit_p0;
     if (i__ready) begin
-      \$2414  = i__payload[1:0];
+      \$302  = i__payload[1:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2415  = l0_x_p0;
+    \$303  = l0_x_p0;
     if (i__ready) begin
-      \$2415  = l0_x;
+      \$303  = l0_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2416  = l0_neg_p0;
+    \$304  = l0_neg_p0;
     if (i__ready) begin
-      \$2416  = l0_neg;
+      \$304  = i__payload[17];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2417  = l0_t_p0;
+    \$305  = l0_t_p0;
     if (i__ready) begin
-      \$2417  = l0_t;
+      \$305  = l0_t;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2418  = l0_seg_p0;
+    \$306  = l0_seg_p0;
     if (i__ready) begin
-      \$2418  = l0_seg;
+      \$306  = l0_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2419  = l0_prod0_p1;
+    \$307  = l0_prod0_p1;
     if (i__ready) begin
-      \$2419  = \$2402 [28:0];
+      \$307  = \$290 [28:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2420  = l0_c0_p1;
+    \$308  = l0_c0_p1;
     if (i__ready) begin
-      \$2420  = l0_c0;
+      \$308  = l0_c0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2421  = l0_c1_p1;
+    \$309  = l0_c1_p1;
     if (i__ready) begin
-      \$2421  = l0_c1;
+      \$309  = l0_c1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2422  = l0_unit_p1;
+    \$310  = l0_unit_p1;
     if (i__ready) begin
-      \$2422  = l0_unit_p0;
+      \$310  = l0_unit_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2423  = l0_x_p1;
+    \$311  = l0_x_p1;
     if (i__ready) begin
-      \$2423  = l0_x_p0;
+      \$311  = l0_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2424  = l0_neg_p1;
+    \$312  = l0_neg_p1;
     if (i__ready) begin
-      \$2424  = l0_neg_p0;
+      \$312  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2425  = l0_t_p1;
+    \$313  = l0_t_p1;
     if (i__ready) begin
-      \$2425  = l0_t1;
+      \$313  = l0_t1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2426  = l0_prod1_p2;
+    \$314  = l0_prod1_p2;
     if (i__ready) begin
-      \$2426  = \$2405 [42:0];
+      \$314  = \$293 [42:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2427  = l0_c0_p2;
+    \$315  = l0_c0_p2;
     if (i__ready) begin
-      \$2427  = l0_c0_p1;
+      \$315  = l0_c0_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2428  = l0_unit_p2;
+    \$316  = l0_unit_p2;
     if (i__ready) begin
-      \$2428  = l0_unit_p1;
+      \$316  = l0_unit_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2429  = l0_x_p2;
+    \$317  = l0_x_p2;
     if (i__ready) begin
-      \$2429  = l0_x_p1;
+      \$317  = l0_x_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2430  = l0_neg_p2;
+    \$318  = l0_neg_p2;
     if (i__ready) begin
-      \$2430  = l0_neg_p1;
+      \$318  = l0_neg_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2431  = l0_t_p2;
+    \$319  = l0_t_p2;
     if (i__ready) begin
-      \$2431  = l0_t_p1;
+      \$319  = l0_t_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2432  = l0_y_p3;
+    \$320  = l0_y_p3;
     if (i__ready) begin
-      \$2432  = l0_y;
+      \$320  = l0_y;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2433  = l1_unit_p0;
+    \$321  = l1_unit_p0;
     if (i__ready) begin
-      \$2433  = i__payload[1:0];
+      \$321  = i__payload[1:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2434  = l1_x_p0;
+    \$322  = l1_x_p0;
     if (i__ready) begin
-      \$2434  = l1_x;
+      \$322  = l1_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2435  = l1_neg_p0;
+    \$323  = l1_neg_p0;
     if (i__ready) begin
-      \$2435  = l1_neg;
+      \$323  = i__payload[33];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2436  = l1_t_p0;
+    \$324  = l1_t_p0;
     if (i__ready) begin
-      \$2436  = l1_t;
+      \$324  = l1_t;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2437  = l1_seg_p0;
+    \$325  = l1_seg_p0;
     if (i__ready) begin
-      \$2437  = l1_seg;
+      \$325  = l1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2438  = l1_prod0_p1;
+    \$326  = l1_prod0_p1;
     if (i__ready) begin
-      \$2438  = \$2406 [28:0];
+      \$326  = \$294 [28:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2439  = l1_c0_p1;
+    \$327  = l1_c0_p1;
     if (i__ready) begin
-      \$2439  = l1_c0;
+      \$327  = l1_c0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2440  = l1_c1_p1;
+    \$328  = l1_c1_p1;
     if (i__ready) begin
-      \$2440  = l1_c1;
+      \$328  = l1_c1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2441  = l1_unit_p1;
+    \$329  = l1_unit_p1;
     if (i__ready) begin
-      \$2441  = l1_unit_p0;
+      \$329  = l1_unit_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2442  = l1_x_p1;
+    \$330  = l1_x_p1;
     if (i__ready) begin
-      \$2442  = l1_x_p0;
+      \$330  = l1_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2443  = l1_neg_p1;
+    \$331  = l1_neg_p1;
     if (i__ready) begin
-      \$2443  = l1_neg_p0;
+      \$331  = l1_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2444  = l1_t_p1;
+    \$332  = l1_t_p1;
     if (i__ready) begin
-      \$2444  = l1_t1;
+      \$332  = l1_t1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2445  = l1_prod1_p2;
+    \$333  = l1_prod1_p2;
     if (i__ready) begin
-      \$2445  = \$2409 [42:0];
+      \$333  = \$297 [42:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2446  = l1_c0_p2;
+    \$334  = l1_c0_p2;
     if (i__ready) begin
-      \$2446  = l1_c0_p1;
+      \$334  = l1_c0_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2447  = l1_unit_p2;
+    \$335  = l1_unit_p2;
     if (i__ready) begin
-      \$2447  = l1_unit_p1;
+      \$335  = l1_unit_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2448  = l1_x_p2;
+    \$336  = l1_x_p2;
     if (i__ready) begin
-      \$2448  = l1_x_p1;
+      \$336  = l1_x_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2449  = l1_neg_p2;
+    \$337  = l1_neg_p2;
     if (i__ready) begin
-      \$2449  = l1_neg_p1;
+      \$337  = l1_neg_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2450  = l1_t_p2;
+    \$338  = l1_t_p2;
     if (i__ready) begin
-      \$2450  = l1_t_p1;
+      \$338  = l1_t_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2451  = l1_y_p3;
+    \$339  = l1_y_p3;
     if (i__ready) begin
-      \$2451  = l1_y;
+      \$339  = l1_y;
     end
   end
+  assign l0_magnitude = \$11 [15:0];
   assign port__addr = l0_addr;
   assign port__en = i__ready;
-  assign \port__addr$21  = l0_addr;
-  assign \port__en$22  = i__ready;
-  assign \port__addr$27  = l0_addr;
-  assign \port__en$28  = i__ready;
-  assign \port__addr$33  = l0_addr;
-  assign \port__en$34  = i__ready;
-  assign l0_u0_acc = \$1151 [19:0];
-  assign l0_u1_acc = \$1155 [19:0];
-  assign l0_u2_acc = \$1160 [19:0];
-  assign l0_u3_acc = \$1165 [19:0];
-  assign \port__addr$58  = l1_addr;
-  assign \port__en$59  = i__ready;
-  assign \port__addr$66  = l1_addr;
-  assign \port__en$67  = i__ready;
-  assign \port__addr$72  = l1_addr;
-  assign \port__en$73  = i__ready;
-  assign \port__addr$78  = l1_addr;
-  assign \port__en$79  = i__ready;
-  assign l1_u0_acc = \$2351 [19:0];
-  assign l1_u1_acc = \$2355 [19:0];
-  assign l1_u2_acc = \$2360 [19:0];
-  assign l1_u3_acc = \$2365 [19:0];
+  assign \port__addr$22  = l0_addr;
+  assign \port__en$23  = i__ready;
+  assign \port__addr$28  = l0_addr;
+  assign \port__en$29  = i__ready;
+  assign \port__addr$34  = l0_addr;
+  assign \port__en$35  = i__ready;
+  assign l0_u0_acc = \$95 [19:0];
+  assign l0_u1_acc = \$99 [19:0];
+  assign l0_u2_acc = \$104 [19:0];
+  assign l0_u3_acc = \$109 [19:0];
+  assign l1_magnitude = \$155 [15:0];
+  assign \port__addr$62  = l1_addr;
+  assign \port__en$63  = i__ready;
+  assign \port__addr$70  = l1_addr;
+  assign \port__en$71  = i__ready;
+  assign \port__addr$76  = l1_addr;
+  assign \port__en$77  = i__ready;
+  assign \port__addr$82  = l1_addr;
+  assign \port__en$83  = i__ready;
+  assign l1_u0_acc = \$239 [19:0];
+  assign l1_u1_acc = \$243 [19:0];
+  assign l1_u2_acc = \$248 [19:0];
+  assign l1_u3_acc = \$253 [19:0];
   assign o__payload = { l1_y_p3, l0_y_p3 };
   assign \i__payload.unit  = i__payload[1:0];
   assign \i__payload.x  = i__payload[33:2];
-  assign \$1144  = { 24'h000000, l0_prod1_p2[42:24] };
-  assign \$1145  = { 24'h000000, l0_prod1_p2[42:24] };
-  assign \$1146  = { 26'h0000000, l0_prod1_p2[42:26] };
-  assign \$1147  = { 26'h0000000, l0_prod1_p2[42:26] };
-  assign \$1157  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$1162  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$1167  = { 4'h0, \$1166 [20:4] };
-  assign \$1170  = { 4'h0, \$1169 [20:4] };
-  assign \$1173  = { \$1172 [20], \$1172 [20], \$1172 [20], \$1172 [20], \$1172 [20:4] };
-  assign \$1176  = { \$1175 [20], \$1175 [20], \$1175 [20], \$1175 [20], \$1175 [20:4] };
-  assign \$1179  = { \$1178 [20], \$1178 [20], \$1178 [20], \$1178 [20], \$1178 [20:4] };
-  assign \$1183  = { \$1182 [20], \$1182 [20], \$1182 [20], \$1182 [20], \$1182 [20:4] };
-  assign \$1186  = { \$1185 [20], \$1185 [20], \$1185 [20], \$1185 [20], \$1185 [20:4] };
-  assign \$1189  = { \$1188 [20], \$1188 [20], \$1188 [20], \$1188 [20], \$1188 [20:4] };
-  assign \$1193  = { \$1192 [20], \$1192 [20], \$1192 [20], \$1192 [20], \$1192 [20:4] };
-  assign \$1196  = { \$1195 [20], \$1195 [20], \$1195 [20], \$1195 [20], \$1195 [20:4] };
-  assign \$1199  = { \$1198 [20], \$1198 [20], \$1198 [20], \$1198 [20], \$1198 [20:4] };
-  assign \$2344  = { 24'h000000, l1_prod1_p2[42:24] };
-  assign \$2345  = { 24'h000000, l1_prod1_p2[42:24] };
-  assign \$2346  = { 26'h0000000, l1_prod1_p2[42:26] };
-  assign \$2347  = { 26'h0000000, l1_prod1_p2[42:26] };
-  assign \$2357  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$2362  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$2367  = { 4'h0, \$2366 [20:4] };
-  assign \$2370  = { 4'h0, \$2369 [20:4] };
-  assign \$2373  = { \$2372 [20], \$2372 [20], \$2372 [20], \$2372 [20], \$2372 [20:4] };
-  assign \$2376  = { \$2375 [20], \$2375 [20], \$2375 [20], \$2375 [20], \$2375 [20:4] };
-  assign \$2379  = { \$2378 [20], \$2378 [20], \$2378 [20], \$2378 [20], \$2378 [20:4] };
-  assign \$2383  = { \$2382 [20], \$2382 [20], \$2382 [20], \$2382 [20], \$2382 [20:4] };
-  assign \$2386  = { \$2385 [20], \$2385 [20], \$2385 [20], \$2385 [20], \$2385 [20:4] };
-  assign \$2389  = { \$2388 [20], \$2388 [20], \$2388 [20], \$2388 [20], \$2388 [20:4] };
-  assign \$2393  = { \$2392 [20], \$2392 [20], \$2392 [20], \$2392 [20], \$2392 [20:4] };
-  assign \$2396  = { \$2395 [20], \$2395 [20], \$2395 [20], \$2395 [20], \$2395 [20:4] };
-  assign \$2399  = { \$2398 [20], \$2398 [20], \$2398 [20], \$2398 [20], \$2398 [20:4] };
-  assign \$2403  = { l0_prod0_p1[28], l0_prod0_p1 };
-  assign \$2407  = { l1_prod0_p1[28], l1_prod0_p1 };
+  assign \$2  = 15'h7fa0;
+  assign \$88  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$89  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$90  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$91  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$101  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$106  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$111  = { 4'h0, \$110 [20:4] };
+  assign \$114  = { 4'h0, \$113 [20:4] };
+  assign \$117  = { \$116 [20], \$116 [20], \$116 [20], \$116 [20], \$116 [20:4] };
+  assign \$120  = { \$119 [20], \$119 [20], \$119 [20], \$119 [20], \$119 [20:4] };
+  assign \$123  = { \$122 [20], \$122 [20], \$122 [20], \$122 [20], \$122 [20:4] };
+  assign \$127  = { \$126 [20], \$126 [20], \$126 [20], \$126 [20], \$126 [20:4] };
+  assign \$130  = { \$129 [20], \$129 [20], \$129 [20], \$129 [20], \$129 [20:4] };
+  assign \$133  = { \$132 [20], \$132 [20], \$132 [20], \$132 [20], \$132 [20:4] };
+  assign \$137  = { \$136 [20], \$136 [20], \$136 [20], \$136 [20], \$136 [20:4] };
+  assign \$140  = { \$139 [20], \$139 [20], \$139 [20], \$139 [20], \$139 [20:4] };
+  assign \$143  = { \$142 [20], \$142 [20], \$142 [20], \$142 [20], \$142 [20:4] };
+  assign \$146  = 15'h7fa0;
+  assign \$232  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$233  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$234  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$235  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$245  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$250  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$255  = { 4'h0, \$254 [20:4] };
+  assign \$258  = { 4'h0, \$257 [20:4] };
+  assign \$261  = { \$260 [20], \$260 [20], \$260 [20], \$260 [20], \$260 [20:4] };
+  assign \$264  = { \$263 [20], \$263 [20], \$263 [20], \$263 [20], \$263 [20:4] };
+  assign \$267  = { \$266 [20], \$266 [20], \$266 [20], \$266 [20], \$266 [20:4] };
+  assign \$271  = { \$270 [20], \$270 [20], \$270 [20], \$270 [20], \$270 [20:4] };
+  assign \$274  = { \$273 [20], \$273 [20], \$273 [20], \$273 [20], \$273 [20:4] };
+  assign \$277  = { \$276 [20], \$276 [20], \$276 [20], \$276 [20], \$276 [20:4] };
+  assign \$281  = { \$280 [20], \$280 [20], \$280 [20], \$280 [20], \$280 [20:4] };
+  assign \$284  = { \$283 [20], \$283 [20], \$283 [20], \$283 [20], \$283 [20:4] };
+  assign \$287  = { \$286 [20], \$286 [20], \$286 [20], \$286 [20], \$286 [20:4] };
+  assign \$291  = { l0_prod0_p1[28], l0_prod0_p1 };
+  assign \$295  = { l1_prod0_p1[28], l1_prod0_p1 };
 endmodule
 
 (* generator = "Amaranth" *)
