@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -166,24 +166,23 @@ class SharedDatapath(wiring.Component):
         m.submodules.lane = lane
         lanes, w_in, w_out = self._lanes, self._in_bits, self._out_bits
         busy = Signal()
-        held = Signal.like(self.i.payload, reset_less=True)
+        held_unit = Signal.like(self.i.payload.unit, reset_less=True)
+        held_x = Signal.like(self.i.payload.x, reset_less=True)
         fed = Signal(range(lanes + 1))
         got = Signal(range(lanes + 1))
-        result = Signal(lanes * w_out, reset_less=True)
         m.d.comb += self.i.ready.eq(~busy)
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [busy.eq(1), held.eq(self.i.payload)]
-        m.d.comb += [lane.i.payload.unit.eq(held.unit),
-                     lane.i.payload.x.eq(Array(held.x[k * w_in:(k + 1) * w_in] for k in range(lanes))[fed]),
+            m.d.sync += [busy.eq(1), held_unit.eq(self.i.payload.unit), held_x.eq(self.i.payload.x)]
+        # The held codes shift down one lane per fed lane, so lane 0 is always the next one in.
+        m.d.comb += [lane.i.payload.unit.eq(held_unit), lane.i.payload.x.eq(held_x[:w_in]),
                      lane.i.valid.eq(busy & (fed < lanes)), lane.o.ready.eq(1)]
         with m.If(lane.i.valid & lane.i.ready):
-            m.d.sync += fed.eq(fed + 1)
+            m.d.sync += [fed.eq(fed + 1), held_x.eq(held_x >> w_in)]
+        # The outputs shift in from the top, so after `lanes` of them lane 0 is lowest; the output
+        # port is that register itself.
         with m.If(lane.o.valid):
-            m.d.sync += got.eq(got + 1)
-            for k in range(lanes):
-                with m.If(got == k):
-                    m.d.sync += result[k * w_out:(k + 1) * w_out].eq(lane.o.payload)
-        m.d.comb += [self.o.valid.eq(busy & (got == lanes)), self.o.payload.eq(result)]
+            m.d.sync += [got.eq(got + 1), self.o.payload.eq(Cat(self.o.payload[w_out:], lane.o.payload))]
+        m.d.comb += self.o.valid.eq(busy & (got == lanes))
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += [busy.eq(0), fed.eq(0), got.eq(0)]
         return m
@@ -197,13 +196,17 @@ class SharedDatapath(wiring.Component):
         with m.If(advance):
             m.d.sync += valid[0].eq(i.valid)
             m.d.sync += [valid[s].eq(valid[s - 1]) for s in range(1, stages)]
-        build = self._table_lane if self._kind == "table" else self._horner_lane
         memories: dict[str, Memory] = {}
         outputs = []
         for lane in range(lanes):
             x = i.payload.x[lane * self._in_bits:(lane + 1) * self._in_bits]
-            outputs.append(build(m, i.payload.unit, x, advance, f"l{lane}", memories))
-        m.d.comb += o.payload.eq(Cat(*outputs))
+            target = o.payload[lane * self._out_bits:(lane + 1) * self._out_bits]
+            if self._kind == "table":  # the read port's data register is the output
+                outputs.append(self._table_lane(m, i.payload.unit, x, advance, f"l{lane}", memories))
+            else:  # the last register of the lane is its slice of the output port
+                self._horner_lane(m, i.payload.unit, x, advance, f"l{lane}", memories, target)
+        if outputs:
+            m.d.comb += o.payload.eq(Cat(*outputs))
 
     def _memory(self, m: Module, memories: dict, key: str, column: list[int], shape) -> Memory:
         if key not in memories:
@@ -226,11 +229,9 @@ class SharedDatapath(wiring.Component):
         port = memories["table"].read_port(domain="sync")
         address = Cat(x, unit[:max(1, (len(self._plans) - 1).bit_length())]) if len(self._plans) > 1 else x
         m.d.comb += [port.addr.eq(address), port.en.eq(advance)]
-        result = Signal(w_out, name=f"{name}_y")
-        m.d.comb += result.eq(port.data)
-        return result
+        return port.data
 
-    def _horner_lane(self, m, unit, raw, advance, name, memories):
+    def _horner_lane(self, m, unit, raw, advance, name, memories, target):
         plans = self._plans
         degree = max(plan.table.degree for plan in plans)
         widths = [analyze(plan) for plan in plans]
@@ -270,8 +271,7 @@ class SharedDatapath(wiring.Component):
             limits = [Mux(sign, -bounds(plan)[0], bounds(plan)[1]) if shared else Const(0, 1)
                       for plan, shared in zip(plans, straddle)]
             limit = _pick(m, unit, limits, unsigned(self._in_bits + 1), f"{name}_limit")
-            clipped = Signal(unsigned(self._in_bits), name=f"{name}_magnitude")
-            m.d.comb += clipped.eq(Mux(magnitude > limit, limit, magnitude))
+            clipped = Mux(magnitude > limit, limit, magnitude)[:self._in_bits]
         folded, negs, addresses, segments, ts = [], [], [], [], []
         for index, (plan, width) in enumerate(zip(plans, widths)):
             if straddle[index]:
@@ -391,20 +391,17 @@ class SharedDatapath(wiring.Component):
 
         # The last stage: each unit's unfold, output rounding and saturation; the unit's own is kept.
         outputs = []
-        for index, (plan, width) in enumerate(zip(plans, widths)):
+        for plan, width in zip(plans, widths):
             value = prim.narrow(acc, width.acc)
             if plan.fold is not None:
                 value = Mux(neg_s, prim.unfold(plan.fold.kind, plan.fold.constant, value,
                                                prim.narrow(x_s, width.folded)), value)
                 value = prim.narrow(value, width.unfolded)
-                wire = Signal(value.shape(), name=f"{name}_u{index}_acc")
-                m.d.comb += wire.eq(value)
-                value = wire
             out = plan.output
             y = prim.saturate(prim.shift_round(value, out.shift, out.rounding), plan.out_fmt, out.overflow)
             outputs.append(Value.cast(y).as_unsigned())
-        y = _pick(m, unit_s, outputs, unsigned(self._out_bits), f"{name}_y")
-        return register(y, unsigned(self._out_bits), f"y_p{degree + 1}")
+        with m.If(advance):
+            m.d.sync += target.eq(_pick(m, unit_s, outputs, unsigned(self._out_bits), f"{name}_y"))
 
 
 def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: str) -> dict[str, int]:
