@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 from hwact import make_plan
+from hwact.cost import plan_cost
 from hwact.functions import FUNCTIONS
-from hwact.report import measure, plan_cost
+from hwact.measure import measure
 
 CASES = [(f.name, {}) for f in dict.fromkeys(FUNCTIONS.values()) if f.operands == 1] + [
     ("gelu", {"approximate": "tanh"}), ("gelu", {"approximate": "sigmoid"})]

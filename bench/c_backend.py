@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hwact.cgen import c_header, storage_type
-from hwact.defaults import DEFAULT_UNITS
+from hwact.defaults import DEFAULT_UNITS, rtl_subdir
 from hwact.model import evaluate
 from hwact.plan import Plan
 
@@ -86,7 +86,7 @@ int main(void)
 def _plans() -> list[tuple[str, Plan, int]]:
     units = []
     for spec in DEFAULT_UNITS:
-        manifest = json.loads((ROOT / "rtl" / f"{spec.top}.json").read_text())
+        manifest = json.loads((ROOT / "rtl" / rtl_subdir(spec.top) / f"{spec.top}.json").read_text())
         units.append((spec.top, Plan.from_dict(manifest["plan"]), manifest["lanes"]))
     return units
 

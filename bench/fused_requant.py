@@ -7,7 +7,7 @@ ending in the fused instruction, in the bit-exact C fallback of the same op (TFL
 requantization in C, then the unit's table), and storing the raw accumulator (no output
 stage). Output-stage cycles per output = (kernel - raw kernel) / 32. The fused op's error
 against the exact act(acc * real scale) is printed beside (``hwact.requant.fused_error``).
-Target (design section 9): <= 2 cycles per output on VexRiscv.
+Target (docs/benchmarks.md): <= 2 cycles per output on VexRiscv.
 
     python bench/fused_requant.py [--core vexriscv|picorv32]
 """

@@ -14,7 +14,7 @@ from pathlib import Path
 from hwact import Fmt, make_plan
 from hwact.approx.table import plan_table
 from hwact.functions import get, resolve_params
-from hwact.report import measure
+from hwact.measure import measure
 
 FMT = Fmt(4, 12)
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from hwact.artifacts import load_manifest
-from hwact.defaults import DEFAULT_UNITS
+from hwact.defaults import DEFAULT_UNITS, rtl_subdir
 from hwact.verify import simulate
 from hwact.verify.runner import verilator_build_env
 
@@ -34,9 +34,10 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def prove(top: str, simulator: str) -> dict:
-    manifest, plan = load_manifest(RTL / f"{top}.json")
+    folder = RTL / rtl_subdir(top)
+    manifest, plan = load_manifest(folder / f"{top}.json")
     load = os.getloadavg()[0]
-    result = simulate(plan, RTL / manifest["files"]["verilog"], top, lanes=manifest["lanes"],
+    result = simulate(plan, folder / manifest["files"]["verilog"], top, lanes=manifest["lanes"],
                       stages=manifest["stages"], simulator=simulator)
     return {"seconds": result.seconds, "vectors": result.vectors, "cycles": result.cycles, "passed": result.passed,
             "load_before": round(load, 2)}

@@ -33,6 +33,7 @@ __all__ = [
     "build_unit",
     "load_manifest",
     "manifest_for",
+    "read_json",
     "write_files",
 ]
 
@@ -192,7 +193,7 @@ class UnitSpec:
 
 
 def manifest_for(plan: Plan, unit: ActivationUnit, top: str) -> dict[str, Any]:
-    """The manifest: the keys scripts read (design section 7) plus the whole plan."""
+    """The manifest: the keys scripts read (docs/guide.md) plus the whole plan."""
     payload = unit.signature.members["i"].signature.members["payload"].shape
     out_payload = unit.signature.members["o"].signature.members["payload"].shape
     return {
@@ -279,14 +280,20 @@ def build_unit(spec: UnitSpec) -> UnitFiles:
                      manifest=json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
-def load_manifest(path: Path) -> tuple[dict[str, Any], Plan]:
-    """Read a manifest and rebuild its plan (nothing else is needed to simulate or report)."""
+def read_json(path: Path | str, what: str = "") -> Any:
+    """A JSON file's contents, or one ``ValueError`` line: ``cannot read [what] PATH: why`` or
+    ``PATH is not JSON (reason at line N)``."""
     try:
-        manifest = json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text())
     except OSError as error:
-        raise ValueError(f"cannot read manifest {path}: {error.strerror or error}") from None
+        raise ValueError(f"cannot read {what + ' ' if what else ''}{path}: {error.strerror or error}") from None
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not JSON ({error.msg} at line {error.lineno})") from None
+
+
+def load_manifest(path: Path) -> tuple[dict[str, Any], Plan]:
+    """Read a manifest and rebuild its plan (nothing else is needed to simulate or report)."""
+    manifest = read_json(path, "manifest")
     what = f"{path} is not an hwact manifest"
     if not isinstance(manifest, dict):
         raise ValueError(f"{what} (a manifest is a JSON object, not {_JSON_NAMES.get(type(manifest), 'that')})")

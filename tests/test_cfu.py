@@ -5,6 +5,7 @@ default CFU from scratch exactly as `hwact cfu` does.
 """
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -151,6 +152,19 @@ def test_rtl_cfu_is_what_hwact_cfu_makes_today(cached_planner):
     assert present == set(expected), "rtl/cfu holds other files than `hwact cfu` makes: run `make rtl`"
     stale = [name for name, text in expected.items() if (RTL_CFU / name).read_text() != text]
     assert not stale, f"stale in rtl/cfu (run `make rtl`): {stale}"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("name", ["Cfu.v", "CfuPcpi.v"])
+def test_two_operand_submodules_have_named_ports(name):
+    """Issue 20, defect 15: a GLU-family unit fed from rs1 and rs2 once had ports named ``\\port$4826$0``."""
+    text = (RTL_CFU / name).read_text()
+    assert "port$" not in text
+    two_operand = re.findall(r"^module \\\S+\.(glu\w*|swiglu\w*|geglu\w*|gtu\w*|prelu\w*|maxout\w*) \((.*)\);$",
+                             text, re.MULTILINE)
+    assert two_operand, "the default CFU has two-operand units"
+    for unit, ports in two_operand:
+        assert {"i__payload__x", "i__payload__a"} <= {p.strip() for p in ports.split(",")}, unit
 
 
 @pytest.mark.verilator

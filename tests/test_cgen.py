@@ -392,6 +392,7 @@ def test_bad_names_and_lanes_are_refused(cached_plan):
 def test_default_units_cross_compile_for_rv32im(tmp_path):
     """The checked-in headers of the default units (rtl/, proven current by test_rtl), hosted and freestanding."""
     tops = [spec.top for spec in DEFAULT_UNITS]
+    include = ["-I", str(RTL), "-I", str(RTL / "cfu")]  # the CFU's units live once, in rtl/cfu
     includes = "\n".join(f'#include "{top}.h"' for top in tops)
     calls = " ^ ".join(f"hwact_{top}_packed(rs1, rs2)" for top in tops)
     (tmp_path / "all.c").write_text(
@@ -400,7 +401,7 @@ def test_default_units_cross_compile_for_rv32im(tmp_path):
     )
     for flavour in (["--specs=picolibc.specs"], ["-ffreestanding"]):
         result = subprocess.run(
-            [RV_CC, *RV_FLAGS, *flavour, "-I", str(RTL), "-c", str(tmp_path / "all.c"), "-o", str(tmp_path / "all.o")],
+            [RV_CC, *RV_FLAGS, *flavour, *include, "-c", str(tmp_path / "all.c"), "-o", str(tmp_path / "all.o")],
             check=False,
             capture_output=True,
             text=True,

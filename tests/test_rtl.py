@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from hwact.defaults import DEFAULT_UNITS, default_files
+from hwact.defaults import DEFAULT_UNITS, default_files, rtl_subdir
 from hwact.verify.runner import verilator_bin
 
 RTL = Path(__file__).resolve().parent.parent / "rtl"
@@ -26,6 +26,7 @@ def test_rtl_matches_the_generator_byte_for_byte(cached_planner):
 @pytest.mark.parametrize("spec", DEFAULT_UNITS, ids=lambda s: s.top)
 def test_verilator_lint_is_clean(spec):
     verilator = Path(verilator_bin()) / "verilator"
-    result = subprocess.run([str(verilator), "--lint-only", "-Wall", str(VLT), str(RTL / f"{spec.top}.v")],
+    path = RTL / rtl_subdir(spec.top) / f"{spec.top}.v"
+    result = subprocess.run([str(verilator), "--lint-only", "-Wall", str(VLT), str(path)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

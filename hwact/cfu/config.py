@@ -51,14 +51,36 @@ __all__ = [
     "RESERVED_NAMES",
     "CfuConfig",
     "CfuUnit",
+    "InstructionFields",
     "default_config",
     "load_config",
+    "split_function_id",
     "parse_config",
 ]
 
 #: Width of the CFU bus's function id: funct7 (7 bits) above funct3 (3 bits).
 FUNCTION_ID_BITS = 10
 DEFAULT_DISCOVERY_ID = (1 << FUNCTION_ID_BITS) - 1
+
+
+def split_function_id(function_id: int) -> tuple[int, int]:
+    """``(funct3, funct7)`` of a CFU function id (``function_id = funct7 << 3 | funct3``)."""
+    return function_id & 7, function_id >> 3
+
+
+class InstructionFields:
+    """``funct3`` and ``funct7`` of anything with a ``function_id`` (a configured unit, a CFU op)."""
+
+    function_id: int
+
+    @property
+    def funct3(self) -> int:
+        return split_function_id(self.function_id)[0]
+
+    @property
+    def funct7(self) -> int:
+        return split_function_id(self.function_id)[1]
+
 #: The discovery word counts units in one byte.
 MAX_UNITS = 255
 
@@ -72,7 +94,7 @@ _TOP_KEYS = {"discovery_id", "unknown_value", "unit", "target", "serial", "share
 
 
 @dataclass(frozen=True)
-class CfuUnit:
+class CfuUnit(InstructionFields):
     """One unit of the CFU: what to generate and the function id that selects it."""
 
     spec: UnitSpec
@@ -81,14 +103,6 @@ class CfuUnit:
     requant: Requant | None = None
     #: One lane of datapath fed the lanes one per cycle (hwact.hdl.serial.SerialUnit).
     serial: bool = False
-
-    @property
-    def funct3(self) -> int:
-        return self.function_id & 7
-
-    @property
-    def funct7(self) -> int:
-        return self.function_id >> 3
 
     @property
     def name(self) -> str:

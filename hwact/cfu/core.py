@@ -1,6 +1,6 @@
 """The CFU: activation units behind the VexRiscv CfuPlugin bus, and behind PicoRV32's PCPI.
 
-Bus (design section 6): one command (``function_id``, ``inputs_0`` = rs1, ``inputs_1`` =
+Bus (docs/isa.md): one command (``function_id``, ``inputs_0`` = rs1, ``inputs_1`` =
 rs2) per handshake, one 32-bit response per command, in command order.
 
 Inside :class:`Cfu`::
@@ -32,6 +32,7 @@ from ..hdl.unit import MAX_STAGES, ActivationUnit
 from ..layout import check_lanes, transfer_layout
 from ..plan import Plan
 from ..requant import Requant
+from .config import FUNCTION_ID_BITS, InstructionFields
 
 __all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word", "group_name",
            "shared_groups"]
@@ -42,7 +43,6 @@ DISCOVERY_MAGIC = 0x4857
 CFU_VERSION = 1
 #: The custom-0 major opcode (inst[6:0]).
 CUSTOM_0 = 0b0001011
-FUNCTION_ID_BITS = 10
 
 
 def _is(value: Value, constant: int) -> Value:
@@ -58,7 +58,7 @@ def discovery_word(n_units: int) -> int:
 
 
 @dataclass(frozen=True)
-class CfuOp:
+class CfuOp(InstructionFields):
     """One unit as the CFU sees it: its function id and how to build it.
 
     A ``serial`` op builds one lane of datapath and feeds it the lanes of a command one per
@@ -114,7 +114,38 @@ class CfuOp:
         return (self.shared, self.lanes, self.serial, self.plan.in_fmt.width, self.plan.out_fmt.width, degree)
 
 
-class Cfu(wiring.Component):
+class _UnitsBehindABus(wiring.Component):
+    """What :class:`Cfu` and :class:`CfuPcpi` share: the ops, the discovery id, the unknown answer."""
+
+    def __new__(cls, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0, **kwargs):
+        # Checked before the object exists, so a refused CFU is never reported as "created but never used".
+        _check(ops, discovery_id, unknown_value)
+        return super().__new__(cls, ops, discovery_id=discovery_id, unknown_value=unknown_value, **kwargs)
+
+    def __init__(self, ops: Sequence[CfuOp], signature: dict, *, discovery_id: int, unknown_value: int):
+        self._ops = tuple(ops)
+        self._discovery_id = discovery_id
+        self._unknown_value = unknown_value
+        super().__init__(signature)
+
+    @property
+    def ops(self) -> tuple[CfuOp, ...]:
+        return self._ops
+
+    @property
+    def discovery_id(self) -> int:
+        return self._discovery_id
+
+    @property
+    def discovery_value(self) -> int:
+        return discovery_word(len(self._ops))
+
+    @property
+    def unknown_value(self) -> int:
+        return self._unknown_value
+
+
+class Cfu(_UnitsBehindABus):
     """Activation units behind the CFU bus of VexRiscv's CfuPlugin (CFU-Playground, LiteX).
 
     Parameters
@@ -138,16 +169,8 @@ class Cfu(wiring.Component):
     reset are the ``sync`` domain's, exported as ``clk`` and ``reset``.
     """
 
-    def __new__(cls, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0, **kwargs):
-        # Checked before the object exists, so a refused CFU is never reported as "created but never used".
-        _check(ops, discovery_id, unknown_value)
-        return super().__new__(cls, ops, discovery_id=discovery_id, unknown_value=unknown_value, **kwargs)
-
     def __init__(self, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0):
-        self._ops = tuple(ops)
-        self._discovery_id = discovery_id
-        self._unknown_value = unknown_value
-        super().__init__({
+        super().__init__(ops, {
             "cmd_valid": In(1),
             "cmd_ready": Out(1),
             "cmd_payload_function_id": In(FUNCTION_ID_BITS),
@@ -156,23 +179,7 @@ class Cfu(wiring.Component):
             "rsp_valid": Out(1),
             "rsp_ready": In(1),
             "rsp_payload_outputs_0": Out(32),
-        })
-
-    @property
-    def ops(self) -> tuple[CfuOp, ...]:
-        return self._ops
-
-    @property
-    def discovery_id(self) -> int:
-        return self._discovery_id
-
-    @property
-    def discovery_value(self) -> int:
-        return discovery_word(len(self._ops))
-
-    @property
-    def unknown_value(self) -> int:
-        return self._unknown_value
+        }, discovery_id=discovery_id, unknown_value=unknown_value)
 
     def latency(self, function_id: int) -> int:
         """Cycles from the command handshake to a valid response, with nothing else in flight."""
@@ -368,7 +375,7 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
     m.d.comb += taken.eq(Cat(*dispatches, direct & bus.rsp_ready).any())
 
 
-class CfuPcpi(wiring.Component):
+class CfuPcpi(_UnitsBehindABus):
     """The same units behind PicoRV32's Pico Co-Processor Interface (PCPI).
 
     A custom-0 instruction (``pcpi_insn[6:0] == 0001011``) is decoded into the CFU's function
@@ -391,15 +398,8 @@ class CfuPcpi(wiring.Component):
         To the core.
     """
 
-    def __new__(cls, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0, **kwargs):
-        _check(ops, discovery_id, unknown_value)
-        return super().__new__(cls, ops, discovery_id=discovery_id, unknown_value=unknown_value, **kwargs)
-
     def __init__(self, ops: Sequence[CfuOp], *, discovery_id: int = 1023, unknown_value: int = 0):
-        self._ops = tuple(ops)
-        self._discovery_id = discovery_id
-        self._unknown_value = unknown_value
-        super().__init__({
+        super().__init__(ops, {
             "pcpi_valid": In(1),
             "pcpi_insn": In(32),
             "pcpi_rs1": In(32),
@@ -408,11 +408,7 @@ class CfuPcpi(wiring.Component):
             "pcpi_rd": Out(32),
             "pcpi_wait": Out(1),
             "pcpi_ready": Out(1),
-        })
-
-    @property
-    def ops(self) -> tuple[CfuOp, ...]:
-        return self._ops
+        }, discovery_id=discovery_id, unknown_value=unknown_value)
 
     def elaborate(self, platform):
         m = Module()

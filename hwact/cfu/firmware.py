@@ -23,6 +23,7 @@ import numpy as np
 from ..cache import atomic_copy, cache_dir
 from ..fixed import Fmt
 from ..model import evaluate
+from .config import split_function_id
 from .header import c_type
 from .sim import SIM_DIR, LoadedCfu, edge_codes
 
@@ -219,7 +220,7 @@ def generate_sources(cfu: LoadedCfu, inputs: FirmwareInputs, work: Path) -> None
               "void cfu_hw_init(void) { hwact_cfu_enable(); }",
               "uint32_t cfu_hw_discover(void) { return hwact_cfu_discover(); }",
               "uint32_t cfu_hw_unknown(void)", "{", "    uint32_t rd;",
-              f"    HWACT_CFU_INSN({inputs.unknown_id & 7}, {inputs.unknown_id >> 3}, rd, 0x12345678u, 0x9abcdef0u);",
+              "    HWACT_CFU_INSN({}, {}, rd, 0x12345678u, 0x9abcdef0u);".format(*split_function_id(inputs.unknown_id)),
               "    return rd;", "}", "#endif", ""]
     (work / "fw_units.c").write_text("\n".join(units))
 

@@ -19,7 +19,7 @@ from typing import Any
 from .. import __version__
 from ..fixed import Fmt
 from ..layout import transfer_layout
-from .config import CfuConfig
+from .config import CfuConfig, split_function_id
 from .core import CfuOp, discovery_word
 
 __all__ = ["c_type", "cfu_header"]
@@ -56,7 +56,7 @@ def _natural(fmt: Fmt) -> bool:
 
 def _unit_block(op: CfuOp, manifest: dict[str, Any]) -> list[str]:
     plan, lanes, name = op.plan, op.lanes, op.name
-    f3, f7 = op.function_id & 7, op.function_id >> 3
+    f3, f7 = op.funct3, op.funct7
     x_t, y_t = c_type(plan.in_fmt), c_type(plan.out_fmt)
     error = manifest["error"]
     two = plan.operand_fmt is not None
@@ -194,7 +194,7 @@ def cfu_header(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str, d
         "static inline uint32_t hwact_cfu_discover(void)",
         "{",
         "    uint32_t rd;",
-        f"    HWACT_CFU_INSN({config.discovery_id & 7}, {config.discovery_id >> 3}, rd, 0u, 0u);",
+        "    HWACT_CFU_INSN({}, {}, rd, 0u, 0u);".format(*split_function_id(config.discovery_id)),
         "    return rd;",
         "}",
         "#else",

@@ -133,7 +133,7 @@ def requant_c(name: str, requant: Requant, plan: Plan) -> list[str]:
 def fused_block(op, manifest: dict) -> list[str]:
     """The intrinsics of a fused op in ``hwact_cfu.h`` (hardware, or the C fallback)."""
     plan, name, requant = op.plan, op.name, op.requant
-    f3, f7 = op.function_id & 7, op.function_id >> 3
+    f3, f7 = op.funct3, op.funct7
     mask = (1 << plan.in_fmt.width) - 1
     out_t = f"{'' if plan.out_fmt.signed else 'u'}int{8 if plan.out_fmt.width <= 8 else 16}_t"
     error = manifest.get("requant_error", manifest["error"])

@@ -1,4 +1,4 @@
-"""The ``hwact`` command line (design section 7): one module per command.
+"""The ``hwact`` command line (docs/guide.md): one module per command.
 
 Every command module has ``COMMAND`` (its name), ``add_parser(commands)`` (adds its
 subparser) and ``run(args) -> int``; heavy imports stay inside ``run``. Every failure the user

@@ -66,12 +66,9 @@ def _unit_from_args(args, target: str) -> tuple[dict[str, Any], Any, dict[str, s
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except OSError as error:
-        raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not JSON ({error.msg} at line {error.lineno})") from None
+    from ..artifacts import read_json
+
+    data = read_json(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path} is neither an hwact manifest nor a cfu.json")
     return data

@@ -92,12 +92,9 @@ def run(args) -> int:
 
 
 def _read(path: Path):
-    try:
-        return json.loads(Path(path).read_text())
-    except OSError as error:
-        raise ValueError(f"cannot read manifest {path}: {error.strerror or error}") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not JSON ({error.msg} at line {error.lineno})") from None
+    from ..artifacts import read_json
+
+    return read_json(path, "manifest")
 
 
 def _run_cfu(args) -> int:

@@ -16,7 +16,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..plan import Plan
 from . import primitives as prim
-from .unit import ActivationUnit, payload_layout
+from .unit import ActivationUnit, named_operands, payload_layout
 
 __all__ = ["SerialUnit"]
 
@@ -95,9 +95,13 @@ class SerialUnit(wiring.Component):
         got = Signal(range(lanes + 1))  # lanes collected
         result = Signal.like(self.o.payload, reset_less=True)
 
+        operands = named_operands(m, self.i.payload, plan)
         m.d.comb += self.i.ready.eq(~busy)
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [busy.eq(1), held.eq(self.i.payload)]
+            if plan.operand_fmt is None:
+                m.d.sync += [busy.eq(1), held.eq(operands["x"])]
+            else:
+                m.d.sync += [busy.eq(1), held.x.eq(operands["x"]), held.a.eq(operands["a"])]
 
         # Lane `fed` of the held transfer goes in; the datapath's single lane is lane 0.
         if plan.operand_fmt is None:

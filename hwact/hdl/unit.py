@@ -13,7 +13,9 @@ from ..plan import BitSlice, Plan
 from ..widths import analyze
 from . import primitives as prim
 
-__all__ = ["ActivationUnit", "datapath_steps", "payload_layout", "LANES", "MAX_STAGES", "REGISTER_BITS"]
+__all__ = [
+    "ActivationUnit", "datapath_steps", "named_operands", "payload_layout", "LANES", "MAX_STAGES", "REGISTER_BITS",
+]
 
 MAX_STAGES = 16
 
@@ -32,6 +34,26 @@ def payload_layout(plan: Plan, lanes: int) -> data.Layout:
         return arrays["x"]
     return data.FlexibleLayout(layout.payload_bits, {
         group.name: data.Field(arrays[group.name], group.payload_offset) for group in layout.inputs})
+
+
+def named_operands(m: Module, payload, plan: Plan) -> dict:
+    """The payload's operand arrays (``x``, and ``a`` for two-operand plans) as named signals.
+
+    Amaranth names a submodule's port after one of that module's signals only when the port's
+    bits are exactly that signal's; a two-operand payload is fed from two registers (rs1, rs2),
+    so without a signal per field its ports would get synthesized names (``port$N$0``).
+    """
+    if plan.operand_fmt is None:
+        return {"x": payload}
+    named = {}
+    for field in ("x", "a"):
+        view = getattr(payload, field)
+        # A plain signal viewed through the layout: a Signal built from the layout itself would
+        # also name each element, and unused element wires fail Verilator's -Wall.
+        bits = Signal(len(view.as_value()), name=f"i__payload__{field}")
+        m.d.comb += bits.eq(view.as_value())
+        named[field] = data.View(view.shape(), bits)
+    return named
 
 
 def datapath_steps(plan: Plan, roms: dict, rom_prefix: str = "", registers: dict | None = None) -> list:
@@ -260,11 +282,11 @@ class ActivationUnit(wiring.Component):
         else:
             m.d.comb += [self.i.ready.eq(self.o.ready), self.o.valid.eq(self.i.valid)]
 
-        payload = self.i.payload
         plan = self._plan
+        operands = named_operands(m, self.i.payload, plan)
         datapaths = []  # (output lane, name, initial live values)
         for lane in range(self._lanes):
-            live = {"x": payload[lane]} if plan.operand_fmt is None else {"x": payload.x[lane], "a": payload.a[lane]}
+            live = {name: operands[name][lane] for name in operands}
             if plan.mirror:  # CReLU: the same datapath again at -x, saturated into the input format
                 negated = prim.saturate(-Value.cast(live["x"]), plan.in_fmt, "SAT")
                 datapaths += [(2 * lane, f"l{lane}", live), (2 * lane + 1, f"l{lane}m", {**live, "x": negated})]

@@ -12,7 +12,6 @@ float network is the activation's quantization and the unit's approximation, not
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -124,17 +123,12 @@ def units_from_files(paths: list[Path]) -> list[tuple[str, Any]]:
     A network's hidden layer takes one code in and one out, so two-operand and two-output
     units are refused with a message naming them.
     """
-    from ..artifacts import load_manifest
+    from ..artifacts import load_manifest, read_json
     from ..cfu.sim import load_cfu
 
     units = []
     for path in paths:
-        try:
-            data = json.loads(Path(path).read_text())
-        except OSError as error:
-            raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not JSON ({error.msg} at line {error.lineno})") from None
+        data = read_json(path)
         if isinstance(data, dict) and "units" in data and "discovery" in data:
             units += [(op.name, op.plan) for op in load_cfu(Path(path).parent).ops]
         else:

@@ -657,13 +657,13 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
     order_count <= \$184 ;
   \Cfu.glu_int8x4  glu_int8x4 (
     .clk(clk),
+    .i__payload__a(c_in1),
+    .i__payload__x(i__payload),
     .i__ready(\i__ready$104 ),
     .i__valid(\i__valid$101 ),
     .o__payload(\o__payload$126 ),
     .o__ready(\o__ready$102 ),
     .o__valid(\o__valid$121 ),
-    .\port$2452$0 (i__payload),
-    .\port$2454$0 (c_in1),
     .rst(reset)
   );
   \Cfu.hardtanh_int8x4  hardtanh_int8x4 (
@@ -680,13 +680,13 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   );
   \Cfu.prelu_int8x4  prelu_int8x4 (
     .clk(clk),
+    .i__payload__a(c_in1),
+    .i__payload__x(i__payload),
     .i__ready(\i__ready$109 ),
     .i__valid(\i__valid$106 ),
     .o__payload(\o__payload$127 ),
     .o__ready(\o__ready$107 ),
     .o__valid(\o__valid$122 ),
-    .\port$2452$0 (i__payload),
-    .\port$2454$0 (c_in1),
     .rst(reset)
   );
   \Cfu.relu6_int8x4  relu6_int8x4 (
@@ -1346,7 +1346,7 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
 endmodule
 
 (* generator = "Amaranth" *)
-module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$2454$0 , o__payload, o__valid, clk);
+module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i__payload__a, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [24:0] \$10 ;
@@ -1448,6 +1448,10 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
   wire [7:0] \i__payload.x[1] ;
   wire [7:0] \i__payload.x[2] ;
   wire [7:0] \i__payload.x[3] ;
+  input [31:0] i__payload__a;
+  wire [31:0] i__payload__a;
+  input [31:0] i__payload__x;
+  wire [31:0] i__payload__x;
   output i__ready;
   wire i__ready;
   input i__valid;
@@ -1498,22 +1502,18 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$2452$0 ;
-  wire [31:0] \port$2452$0 ;
-  input [31:0] \port$2454$0 ;
-  wire [31:0] \port$2454$0 ;
   reg [7:0] port__addr = 8'h00;
-  reg [7:0] \port__addr$11  = 8'h00;
-  reg [7:0] \port__addr$18  = 8'h00;
-  reg [7:0] \port__addr$25  = 8'h00;
+  reg [7:0] \port__addr$14  = 8'h00;
+  reg [7:0] \port__addr$21  = 8'h00;
+  reg [7:0] \port__addr$28  = 8'h00;
   wire [16:0] port__data;
-  wire [16:0] \port__data$16 ;
-  wire [16:0] \port__data$23 ;
-  wire [16:0] \port__data$30 ;
+  wire [16:0] \port__data$19 ;
+  wire [16:0] \port__data$26 ;
+  wire [16:0] \port__data$33 ;
   wire port__en;
-  wire \port__en$13 ;
-  wire \port__en$20 ;
-  wire \port__en$27 ;
+  wire \port__en$16 ;
+  wire \port__en$23 ;
+  wire \port__en$30 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
@@ -1656,26 +1656,26 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
   reg [16:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[\port__addr$25 ];
+      _0_ <= c0_rom[\port__addr$28 ];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[\port__addr$18 ];
+      _1_ <= c0_rom[\port__addr$21 ];
     end
     if (i__ready) begin
-      _2_ <= c0_rom[\port__addr$11 ];
+      _2_ <= c0_rom[\port__addr$14 ];
     end
     if (i__ready) begin
       _3_ <= c0_rom[port__addr];
     end
   end
-  assign \port__data$30  = _0_;
-  assign \port__data$23  = _1_;
-  assign \port__data$16  = _2_;
+  assign \port__data$33  = _0_;
+  assign \port__data$26  = _1_;
+  assign \port__data$19  = _2_;
   assign port__data = _3_;
   assign \$12  = \$9  ? 25'h1ffff80 : \$11 ;
   assign \$13  = \$6  ? 25'h000007f : \$12 ;
-  assign \$14  = $signed(18'h10000) - $signed(\port__data$16 );
-  assign \$15  = l1_neg_p1 ? \$14  : { \port__data$16 [16], \port__data$16 [16], \port__data$16  };
+  assign \$14  = $signed(18'h10000) - $signed(\port__data$19 );
+  assign \$15  = l1_neg_p1 ? \$14  : { \port__data$19 [16], \port__data$19 [16], \port__data$19  };
   assign l1_s3_acc = $signed({ 1'h0, \$15 [15:0] }) * $signed(l1_a_p1);
   assign \$16  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$18  = $signed(\$17 ) > $signed(8'h7f);
@@ -1684,8 +1684,8 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
   assign \$22  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$24  = \$21  ? 25'h1ffff80 : \$23 ;
   assign \$25  = \$18  ? 25'h000007f : \$24 ;
-  assign \$26  = $signed(18'h10000) - $signed(\port__data$23 );
-  assign \$27  = l2_neg_p1 ? \$26  : { \port__data$23 [16], \port__data$23 [16], \port__data$23  };
+  assign \$26  = $signed(18'h10000) - $signed(\port__data$26 );
+  assign \$27  = l2_neg_p1 ? \$26  : { \port__data$26 [16], \port__data$26 [16], \port__data$26  };
   assign l2_s3_acc = $signed({ 1'h0, \$27 [15:0] }) * $signed(l2_a_p1);
   assign \$28  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$30  = $signed(\$29 ) > $signed(8'h7f);
@@ -1694,8 +1694,8 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
   assign \$34  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$36  = \$33  ? 25'h1ffff80 : \$35 ;
   assign \$37  = \$30  ? 25'h000007f : \$36 ;
-  assign \$38  = $signed(18'h10000) - $signed(\port__data$30 );
-  assign \$39  = l3_neg_p1 ? \$38  : { \port__data$30 [16], \port__data$30 [16], \port__data$30  };
+  assign \$38  = $signed(18'h10000) - $signed(\port__data$33 );
+  assign \$39  = l3_neg_p1 ? \$38  : { \port__data$33 [16], \port__data$33 [16], \port__data$33  };
   assign l3_s3_acc = $signed({ 1'h0, \$39 [15:0] }) * $signed(l3_a_p1);
   assign \$40  = $signed(l3_s3_acc) + $signed(17'h08000);
   assign \$42  = $signed(\$41 ) > $signed(8'h7f);
@@ -1704,14 +1704,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
   assign \$46  = $signed(l3_s3_acc) + $signed(17'h08000);
   assign \$48  = \$45  ? 25'h1ffff80 : \$47 ;
   assign \$49  = \$42  ? 25'h000007f : \$48 ;
-  assign \$50  = - $signed(\port$2452$0 [7:0]);
-  assign \$51  = \port$2452$0 [7] ? \$50  : { \port$2452$0 [7], \port$2452$0 [7:0] };
-  assign \$52  = - $signed(\port$2452$0 [15:8]);
-  assign \$53  = \port$2452$0 [15] ? \$52  : { \port$2452$0 [15], \port$2452$0 [15:8] };
-  assign \$54  = - $signed(\port$2452$0 [23:16]);
-  assign \$55  = \port$2452$0 [23] ? \$54  : { \port$2452$0 [23], \port$2452$0 [23:16] };
-  assign \$56  = - $signed(\port$2452$0 [31:24]);
-  assign \$57  = \port$2452$0 [31] ? \$56  : { \port$2452$0 [31], \port$2452$0 [31:24] };
+  assign \$50  = - $signed(i__payload__x[7:0]);
+  assign \$51  = i__payload__x[7] ? \$50  : { i__payload__x[7], i__payload__x[7:0] };
+  assign \$52  = - $signed(i__payload__x[15:8]);
+  assign \$53  = i__payload__x[15] ? \$52  : { i__payload__x[15], i__payload__x[15:8] };
+  assign \$54  = - $signed(i__payload__x[23:16]);
+  assign \$55  = i__payload__x[23] ? \$54  : { i__payload__x[23], i__payload__x[23:16] };
+  assign \$56  = - $signed(i__payload__x[31:24]);
+  assign \$57  = i__payload__x[31] ? \$56  : { i__payload__x[31], i__payload__x[31:24] };
   always @(posedge clk)
     valid_0 <= \$58 ;
   always @(posedge clk)
@@ -1731,7 +1731,7 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
   always @(posedge clk)
     l0_seg_p1 <= \$66 ;
   always @(posedge clk)
-    \port__addr$11  <= \$67 ;
+    \port__addr$14  <= \$67 ;
   always @(posedge clk)
     l1_a_p0 <= \$68 ;
   always @(posedge clk)
@@ -1745,7 +1745,7 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
   always @(posedge clk)
     l1_seg_p1 <= \$73 ;
   always @(posedge clk)
-    \port__addr$18  <= \$74 ;
+    \port__addr$21  <= \$74 ;
   always @(posedge clk)
     l2_a_p0 <= \$75 ;
   always @(posedge clk)
@@ -1759,7 +1759,7 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
   always @(posedge clk)
     l2_seg_p1 <= \$80 ;
   always @(posedge clk)
-    \port__addr$25  <= \$81 ;
+    \port__addr$28  <= \$81 ;
   always @(posedge clk)
     l3_a_p0 <= \$82 ;
   always @(posedge clk)
@@ -1813,14 +1813,14 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$61  = l0_a_p0;
     if (i__ready) begin
-      \$61  = \port$2454$0 [7:0];
+      \$61  = i__payload__a[7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$62  = l0_neg_p0;
     if (i__ready) begin
-      \$62  = \port$2452$0 [7];
+      \$62  = i__payload__x[7];
     end
   end
   always @* begin
@@ -1853,7 +1853,7 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$67  = \port__addr$11 ;
+    \$67  = \port__addr$14 ;
     if (i__ready) begin
       \$67  = \$53 [7:0];
     end
@@ -1862,21 +1862,21 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$68  = l1_a_p0;
     if (i__ready) begin
-      \$68  = \port$2454$0 [15:8];
+      \$68  = i__payload__a[15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$69  = l1_neg_p0;
     if (i__ready) begin
-      \$69  = \port$2452$0 [15];
+      \$69  = i__payload__x[15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$70  = l1_x_p1;
     if (i__ready) begin
-      \$70  = \port__addr$11 ;
+      \$70  = \port__addr$14 ;
     end
   end
   always @* begin
@@ -1897,12 +1897,12 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$73  = l1_seg_p1;
     if (i__ready) begin
-      \$73  = \port__addr$11 ;
+      \$73  = \port__addr$14 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$74  = \port__addr$18 ;
+    \$74  = \port__addr$21 ;
     if (i__ready) begin
       \$74  = \$55 [7:0];
     end
@@ -1911,21 +1911,21 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$75  = l2_a_p0;
     if (i__ready) begin
-      \$75  = \port$2454$0 [23:16];
+      \$75  = i__payload__a[23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$76  = l2_neg_p0;
     if (i__ready) begin
-      \$76  = \port$2452$0 [23];
+      \$76  = i__payload__x[23];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$77  = l2_x_p1;
     if (i__ready) begin
-      \$77  = \port__addr$18 ;
+      \$77  = \port__addr$21 ;
     end
   end
   always @* begin
@@ -1946,12 +1946,12 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$80  = l2_seg_p1;
     if (i__ready) begin
-      \$80  = \port__addr$18 ;
+      \$80  = \port__addr$21 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$81  = \port__addr$25 ;
+    \$81  = \port__addr$28 ;
     if (i__ready) begin
       \$81  = \$57 [7:0];
     end
@@ -1960,21 +1960,21 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$82  = l3_a_p0;
     if (i__ready) begin
-      \$82  = \port$2454$0 [31:24];
+      \$82  = i__payload__a[31:24];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$83  = l3_neg_p0;
     if (i__ready) begin
-      \$83  = \port$2452$0 [31];
+      \$83  = i__payload__x[31];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$84  = l3_x_p1;
     if (i__ready) begin
-      \$84  = \port__addr$25 ;
+      \$84  = \port__addr$28 ;
     end
   end
   always @* begin
@@ -1995,32 +1995,32 @@ module \Cfu.glu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$87  = l3_seg_p1;
     if (i__ready) begin
-      \$87  = \port__addr$25 ;
+      \$87  = \port__addr$28 ;
     end
   end
+  assign i__payload = { i__payload__a, i__payload__x };
   assign l0_x_p0 = port__addr;
   assign port__en = i__ready;
-  assign l1_x_p0 = \port__addr$11 ;
-  assign \port__en$13  = i__ready;
-  assign l2_x_p0 = \port__addr$18 ;
-  assign \port__en$20  = i__ready;
-  assign l3_x_p0 = \port__addr$25 ;
-  assign \port__en$27  = i__ready;
-  assign i__payload = { \port$2454$0 , \port$2452$0  };
+  assign l1_x_p0 = \port__addr$14 ;
+  assign \port__en$16  = i__ready;
+  assign l2_x_p0 = \port__addr$21 ;
+  assign \port__en$23  = i__ready;
+  assign l3_x_p0 = \port__addr$28 ;
+  assign \port__en$30  = i__ready;
+  assign \i__payload.x  = i__payload__x;
+  assign \i__payload.x[0]  = i__payload__x[7:0];
+  assign \i__payload.x[1]  = i__payload__x[15:8];
+  assign \i__payload.x[2]  = i__payload__x[23:16];
+  assign \i__payload.x[3]  = i__payload__x[31:24];
+  assign \i__payload.a  = i__payload__a;
+  assign \i__payload.a[0]  = i__payload__a[7:0];
+  assign \i__payload.a[1]  = i__payload__a[15:8];
+  assign \i__payload.a[2]  = i__payload__a[23:16];
+  assign \i__payload.a[3]  = i__payload__a[31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \i__payload.x  = \port$2452$0 ;
-  assign \i__payload.x[0]  = \port$2452$0 [7:0];
-  assign \i__payload.x[1]  = \port$2452$0 [15:8];
-  assign \i__payload.x[2]  = \port$2452$0 [23:16];
-  assign \i__payload.x[3]  = \port$2452$0 [31:24];
-  assign \i__payload.a  = \port$2454$0 ;
-  assign \i__payload.a[0]  = \port$2454$0 [7:0];
-  assign \i__payload.a[1]  = \port$2454$0 [15:8];
-  assign \i__payload.a[2]  = \port$2454$0 [23:16];
-  assign \i__payload.a[3]  = \port$2454$0 [31:24];
   assign o__payload[31:24] = \$49 [7:0];
   assign o__payload[23:16] = \$37 [7:0];
   assign o__payload[15:8] = \$25 [7:0];
@@ -2554,7 +2554,7 @@ module \Cfu.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
 endmodule
 
 (* generator = "Amaranth" *)
-module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \port$2454$0 , o__valid, o__payload, clk);
+module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i__payload__a, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
   wire [14:0] \$10 ;
@@ -2648,6 +2648,10 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \por
   wire [7:0] \i__payload.x[1] ;
   wire [7:0] \i__payload.x[2] ;
   wire [7:0] \i__payload.x[3] ;
+  input [31:0] i__payload__a;
+  wire [31:0] i__payload__a;
+  input [31:0] i__payload__x;
+  wire [31:0] i__payload__x;
   output i__ready;
   wire i__ready;
   input i__valid;
@@ -2670,10 +2674,6 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \por
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  input [31:0] \port$2452$0 ;
-  wire [31:0] \port$2452$0 ;
-  input [31:0] \port$2454$0 ;
-  wire [31:0] \port$2454$0 ;
   input rst;
   wire rst;
   assign \$20  = $signed(\$19 ) + $signed(1'h0);
@@ -2719,14 +2719,14 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \por
     o__payload <= \$79 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(\port$2452$0 [7:0]) >= $signed(1'h0);
-  assign \$3  = $signed(\port$2454$0 [7:0]) * $signed(\port$2452$0 [7:0]);
-  assign \$5  = $signed(\port$2452$0 [15:8]) >= $signed(1'h0);
-  assign \$6  = $signed(\port$2454$0 [15:8]) * $signed(\port$2452$0 [15:8]);
-  assign \$8  = $signed(\port$2452$0 [23:16]) >= $signed(1'h0);
-  assign \$9  = $signed(\port$2454$0 [23:16]) * $signed(\port$2452$0 [23:16]);
-  assign \$11  = $signed(\port$2452$0 [31:24]) >= $signed(1'h0);
-  assign \$12  = $signed(\port$2454$0 [31:24]) * $signed(\port$2452$0 [31:24]);
+  assign \$2  = $signed(i__payload__x[7:0]) >= $signed(1'h0);
+  assign \$3  = $signed(i__payload__a[7:0]) * $signed(i__payload__x[7:0]);
+  assign \$5  = $signed(i__payload__x[15:8]) >= $signed(1'h0);
+  assign \$6  = $signed(i__payload__a[15:8]) * $signed(i__payload__x[15:8]);
+  assign \$8  = $signed(i__payload__x[23:16]) >= $signed(1'h0);
+  assign \$9  = $signed(i__payload__a[23:16]) * $signed(i__payload__x[23:16]);
+  assign \$11  = $signed(i__payload__x[31:24]) >= $signed(1'h0);
+  assign \$12  = $signed(i__payload__a[31:24]) * $signed(i__payload__x[31:24]);
   assign \$15  = $signed(\$14 ) + $signed(1'h0);
   assign \$16  = $signed(\$15 [15:0]) + $signed(8'h40);
   assign \$18  = $signed(\$17 ) > $signed(8'h7f);
@@ -2821,25 +2821,25 @@ module \Cfu.prelu_int8x4 (rst, i__valid, o__ready, i__ready, \port$2452$0 , \por
       \$79  = 32'd0;
     end
   end
-  assign i__payload = { \port$2454$0 , \port$2452$0  };
-  assign \i__payload.x  = \port$2452$0 ;
-  assign \i__payload.x[0]  = \port$2452$0 [7:0];
-  assign \i__payload.x[1]  = \port$2452$0 [15:8];
-  assign \i__payload.x[2]  = \port$2452$0 [23:16];
-  assign \i__payload.x[3]  = \port$2452$0 [31:24];
-  assign \i__payload.a  = \port$2454$0 ;
-  assign \i__payload.a[0]  = \port$2454$0 [7:0];
-  assign \i__payload.a[1]  = \port$2454$0 [15:8];
-  assign \i__payload.a[2]  = \port$2454$0 [23:16];
-  assign \i__payload.a[3]  = \port$2454$0 [31:24];
+  assign i__payload = { i__payload__a, i__payload__x };
+  assign \i__payload.x  = i__payload__x;
+  assign \i__payload.x[0]  = i__payload__x[7:0];
+  assign \i__payload.x[1]  = i__payload__x[15:8];
+  assign \i__payload.x[2]  = i__payload__x[23:16];
+  assign \i__payload.x[3]  = i__payload__x[31:24];
+  assign \i__payload.a  = i__payload__a;
+  assign \i__payload.a[0]  = i__payload__a[7:0];
+  assign \i__payload.a[1]  = i__payload__a[15:8];
+  assign \i__payload.a[2]  = i__payload__a[23:16];
+  assign \i__payload.a[3]  = i__payload__a[31:24];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$4  = { \port$2452$0 [7:0], 7'h00 };
-  assign \$7  = { \port$2452$0 [15:8], 7'h00 };
-  assign \$10  = { \port$2452$0 [23:16], 7'h00 };
-  assign \$13  = { \port$2452$0 [31:24], 7'h00 };
+  assign \$4  = { i__payload__x[7:0], 7'h00 };
+  assign \$7  = { i__payload__x[15:8], 7'h00 };
+  assign \$10  = { i__payload__x[23:16], 7'h00 };
+  assign \$13  = { i__payload__x[31:24], 7'h00 };
   assign \$14  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
   assign \$17  = { \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16:7] };
   assign \$19  = { l0_s1_c1_prod[15], l0_s1_c1_prod };

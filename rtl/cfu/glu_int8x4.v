@@ -105,6 +105,8 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire [7:0] \i__payload.x[1] ;
   wire [7:0] \i__payload.x[2] ;
   wire [7:0] \i__payload.x[3] ;
+  wire [31:0] i__payload__a;
+  wire [31:0] i__payload__x;
   output i__ready;
   wire i__ready;
   input i__valid;
@@ -156,17 +158,17 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   output o__valid;
   reg o__valid = 1'h0;
   reg [7:0] port__addr = 8'h00;
-  reg [7:0] \port__addr$15  = 8'h00;
-  reg [7:0] \port__addr$22  = 8'h00;
-  reg [7:0] \port__addr$29  = 8'h00;
+  reg [7:0] \port__addr$17  = 8'h00;
+  reg [7:0] \port__addr$24  = 8'h00;
+  reg [7:0] \port__addr$31  = 8'h00;
   wire [16:0] port__data;
-  wire [16:0] \port__data$20 ;
-  wire [16:0] \port__data$27 ;
-  wire [16:0] \port__data$34 ;
+  wire [16:0] \port__data$22 ;
+  wire [16:0] \port__data$29 ;
+  wire [16:0] \port__data$36 ;
   wire port__en;
-  wire \port__en$17 ;
-  wire \port__en$24 ;
-  wire \port__en$31 ;
+  wire \port__en$19 ;
+  wire \port__en$26 ;
+  wire \port__en$33 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
@@ -309,26 +311,26 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg [16:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[\port__addr$29 ];
+      _0_ <= c0_rom[\port__addr$31 ];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[\port__addr$22 ];
+      _1_ <= c0_rom[\port__addr$24 ];
     end
     if (i__ready) begin
-      _2_ <= c0_rom[\port__addr$15 ];
+      _2_ <= c0_rom[\port__addr$17 ];
     end
     if (i__ready) begin
       _3_ <= c0_rom[port__addr];
     end
   end
-  assign \port__data$34  = _0_;
-  assign \port__data$27  = _1_;
-  assign \port__data$20  = _2_;
+  assign \port__data$36  = _0_;
+  assign \port__data$29  = _1_;
+  assign \port__data$22  = _2_;
   assign port__data = _3_;
   assign \$12  = \$9  ? 25'h1ffff80 : \$11 ;
   assign \$13  = \$6  ? 25'h000007f : \$12 ;
-  assign \$14  = $signed(18'h10000) - $signed(\port__data$20 );
-  assign \$15  = l1_neg_p1 ? \$14  : { \port__data$20 [16], \port__data$20 [16], \port__data$20  };
+  assign \$14  = $signed(18'h10000) - $signed(\port__data$22 );
+  assign \$15  = l1_neg_p1 ? \$14  : { \port__data$22 [16], \port__data$22 [16], \port__data$22  };
   assign l1_s3_acc = $signed({ 1'h0, \$15 [15:0] }) * $signed(l1_a_p1);
   assign \$16  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$18  = $signed(\$17 ) > $signed(8'h7f);
@@ -337,8 +339,8 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$22  = $signed(l1_s3_acc) + $signed(17'h08000);
   assign \$24  = \$21  ? 25'h1ffff80 : \$23 ;
   assign \$25  = \$18  ? 25'h000007f : \$24 ;
-  assign \$26  = $signed(18'h10000) - $signed(\port__data$27 );
-  assign \$27  = l2_neg_p1 ? \$26  : { \port__data$27 [16], \port__data$27 [16], \port__data$27  };
+  assign \$26  = $signed(18'h10000) - $signed(\port__data$29 );
+  assign \$27  = l2_neg_p1 ? \$26  : { \port__data$29 [16], \port__data$29 [16], \port__data$29  };
   assign l2_s3_acc = $signed({ 1'h0, \$27 [15:0] }) * $signed(l2_a_p1);
   assign \$28  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$30  = $signed(\$29 ) > $signed(8'h7f);
@@ -347,8 +349,8 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \$34  = $signed(l2_s3_acc) + $signed(17'h08000);
   assign \$36  = \$33  ? 25'h1ffff80 : \$35 ;
   assign \$37  = \$30  ? 25'h000007f : \$36 ;
-  assign \$38  = $signed(18'h10000) - $signed(\port__data$34 );
-  assign \$39  = l3_neg_p1 ? \$38  : { \port__data$34 [16], \port__data$34 [16], \port__data$34  };
+  assign \$38  = $signed(18'h10000) - $signed(\port__data$36 );
+  assign \$39  = l3_neg_p1 ? \$38  : { \port__data$36 [16], \port__data$36 [16], \port__data$36  };
   assign l3_s3_acc = $signed({ 1'h0, \$39 [15:0] }) * $signed(l3_a_p1);
   assign \$40  = $signed(l3_s3_acc) + $signed(17'h08000);
   assign \$42  = $signed(\$41 ) > $signed(8'h7f);
@@ -384,7 +386,7 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   always @(posedge clk)
     l0_seg_p1 <= \$66 ;
   always @(posedge clk)
-    \port__addr$15  <= \$67 ;
+    \port__addr$17  <= \$67 ;
   always @(posedge clk)
     l1_a_p0 <= \$68 ;
   always @(posedge clk)
@@ -398,7 +400,7 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   always @(posedge clk)
     l1_seg_p1 <= \$73 ;
   always @(posedge clk)
-    \port__addr$22  <= \$74 ;
+    \port__addr$24  <= \$74 ;
   always @(posedge clk)
     l2_a_p0 <= \$75 ;
   always @(posedge clk)
@@ -412,7 +414,7 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   always @(posedge clk)
     l2_seg_p1 <= \$80 ;
   always @(posedge clk)
-    \port__addr$29  <= \$81 ;
+    \port__addr$31  <= \$81 ;
   always @(posedge clk)
     l3_a_p0 <= \$82 ;
   always @(posedge clk)
@@ -506,7 +508,7 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = \port__addr$15 ;
+    \$67  = \port__addr$17 ;
     if (i__ready) begin
       \$67  = \$53 [7:0];
     end
@@ -529,7 +531,7 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$70  = l1_x_p1;
     if (i__ready) begin
-      \$70  = \port__addr$15 ;
+      \$70  = \port__addr$17 ;
     end
   end
   always @* begin
@@ -550,12 +552,12 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$73  = l1_seg_p1;
     if (i__ready) begin
-      \$73  = \port__addr$15 ;
+      \$73  = \port__addr$17 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = \port__addr$22 ;
+    \$74  = \port__addr$24 ;
     if (i__ready) begin
       \$74  = \$55 [7:0];
     end
@@ -578,7 +580,7 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$77  = l2_x_p1;
     if (i__ready) begin
-      \$77  = \port__addr$22 ;
+      \$77  = \port__addr$24 ;
     end
   end
   always @* begin
@@ -599,12 +601,12 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$80  = l2_seg_p1;
     if (i__ready) begin
-      \$80  = \port__addr$22 ;
+      \$80  = \port__addr$24 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = \port__addr$29 ;
+    \$81  = \port__addr$31 ;
     if (i__ready) begin
       \$81  = \$57 [7:0];
     end
@@ -627,7 +629,7 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$84  = l3_x_p1;
     if (i__ready) begin
-      \$84  = \port__addr$29 ;
+      \$84  = \port__addr$31 ;
     end
   end
   always @* begin
@@ -648,17 +650,19 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$87  = l3_seg_p1;
     if (i__ready) begin
-      \$87  = \port__addr$29 ;
+      \$87  = \port__addr$31 ;
     end
   end
+  assign i__payload__x = i__payload[31:0];
+  assign i__payload__a = i__payload[63:32];
   assign l0_x_p0 = port__addr;
   assign port__en = i__ready;
-  assign l1_x_p0 = \port__addr$15 ;
-  assign \port__en$17  = i__ready;
-  assign l2_x_p0 = \port__addr$22 ;
-  assign \port__en$24  = i__ready;
-  assign l3_x_p0 = \port__addr$29 ;
-  assign \port__en$31  = i__ready;
+  assign l1_x_p0 = \port__addr$17 ;
+  assign \port__en$19  = i__ready;
+  assign l2_x_p0 = \port__addr$24 ;
+  assign \port__en$26  = i__ready;
+  assign l3_x_p0 = \port__addr$31 ;
+  assign \port__en$33  = i__ready;
   assign \i__payload.x  = i__payload[31:0];
   assign \i__payload.x[0]  = i__payload[7:0];
   assign \i__payload.x[1]  = i__payload[15:8];

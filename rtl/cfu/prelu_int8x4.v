@@ -97,6 +97,8 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire [7:0] \i__payload.x[1] ;
   wire [7:0] \i__payload.x[2] ;
   wire [7:0] \i__payload.x[3] ;
+  wire [31:0] i__payload__a;
+  wire [31:0] i__payload__x;
   output i__ready;
   wire i__ready;
   input i__valid;
@@ -266,6 +268,8 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
       \$79  = 32'd0;
     end
   end
+  assign i__payload__x = i__payload[31:0];
+  assign i__payload__a = i__payload[63:32];
   assign \i__payload.x  = i__payload[31:0];
   assign \i__payload.x[0]  = i__payload[7:0];
   assign \i__payload.x[1]  = i__payload[15:8];

@@ -5,7 +5,7 @@ responses to an ``.npz`` named by ``HWACT_CFU_VECTORS`` (arrays ``function_id``,
 ``rs2``, ``expected``). Per cycle the bench changes inputs just after the falling edge and
 reads the settled handshake in the read-only phase: what the next rising edge samples.
 
-Bus rules checked (design section 6): the command is captured in its handshake cycle (the
+Bus rules checked (docs/isa.md): the command is captured in its handshake cycle (the
 payload is scrambled right after it), the response is held while ``rsp_ready`` is low (long
 low stretches included), responses arrive in command order whatever the units' latencies,
 every function id answers, and a reset in the middle of operations leaves nothing behind.
