@@ -7,7 +7,9 @@ ending in the fused instruction, in the bit-exact C fallback of the same op (TFL
 requantization in C, then the unit's table), and storing the raw accumulator (no output
 stage). Output-stage cycles per output = (kernel - raw kernel) / 32. The fused op's error
 against the exact act(acc * real scale) is printed beside (``hwact.requant.fused_error``).
-Target (docs/benchmarks.md): <= 2 cycles per output on VexRiscv.
+Target (docs/benchmarks.md): <= 2 cycles per output on VexRiscv. ``fc_sigmoid_pc`` is the
+per-channel form: rs2 = the output channel, 32 channels with their own multipliers (real
+scales from 0.000615 to 0.00119).
 
     python bench/fused_requant.py [--core vexriscv|picorv32]
 """
@@ -49,7 +51,14 @@ function = "tanh"
 in_format = "int8(scale=0.05, zp=4)"
 out_format = "tflite:tanh"
 requant = { multiplier = 1518500250, shift = -9 }
-"""
+
+[[unit]]
+name = "fc_sigmoid_pc"
+function = "sigmoid"
+in_format = "int8(scale=0.0625, zp=-3)"
+out_format = "tflite:logistic"
+requant = { scales = [%SCALES%] }
+""".replace("%SCALES%", ", ".join(f"{0.00123 * 2 ** (k / 16 - 1):.6g}" for k in range(DENSE_OUT)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ Needs the ``peers`` extra (``pip install -e .[peers]``: tflite-micro, onnxruntim
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -66,7 +67,7 @@ CASES = [
 # -- making the models (once) ---------------------------------------------------------------
 
 
-def _tflite_model(case: Case) -> bytes:
+def tflite_model(case: Case) -> bytes:
     import flatbuffers
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
@@ -131,7 +132,7 @@ def _onnx_model(case: Case) -> bytes:
 def make_models() -> None:
     MODELS.mkdir(parents=True, exist_ok=True)
     for case in CASES:
-        case.file.write_bytes(_tflite_model(case) if case.peer == "tflm" else _onnx_model(case))
+        case.file.write_bytes(tflite_model(case) if case.peer == "tflm" else _onnx_model(case))
         print(f"wrote {case.file.relative_to(ROOT)} ({case.file.stat().st_size} bytes)")
 
 
@@ -159,8 +160,9 @@ def peer_outputs(case: Case, codes: np.ndarray) -> np.ndarray:
     return np.asarray(y).astype(np.int64)
 
 
+@functools.cache
 def compare(case: Case) -> dict:
-    """The peer and hwact on every input code of the case, both measured against the real function."""
+    """The peer and hwact on every input code of the case, both measured against the real function (once)."""
     from hwact import Fmt, make_plan
     from hwact.cost import plan_cost
     from hwact.functions import get
@@ -186,7 +188,7 @@ def compare(case: Case) -> dict:
         "peer": {"tflm": "TFLite-Micro", "ort": "ONNX Runtime"}[case.peer], "model": str(case.file.relative_to(ROOT)),
         "function": case.function, "in_format": str(fin), "out_format": str(fout), "codes": int(codes.size),
         "peer_error": stats(peer), "hwact_error": stats(ours), "differing_codes": int(np.sum(peer != ours)),
-        "hwact_method": plan.method, "hwact_table_bits": int(plan_cost(plan).get("table_bits", 0)),
+        "hwact_method": plan.method, "hwact_table_bits": plan_cost(plan).table_bits,
         "hwact_planning_s": round(planning, 2),
     }
 

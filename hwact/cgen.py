@@ -331,13 +331,14 @@ def _function(plan: Plan, name: str, prefix: str, widths: Widths, *, factor_call
     return f"static inline {scalar_type(plan.out_fmt)} {name}({args})\n{{\n{body}\n}}"
 
 
-def _extract(group: Group, register: str, field: int) -> str:
-    """The code of field ``field`` of ``group`` from a 32-bit register (sign-extended)."""
-    offset, width = group.offset(field), group.width
+def extract_code(register: str, offset: int, fmt: Fmt) -> str:
+    """C expression: the code of ``fmt`` held at bit ``offset`` of a 32-bit ``register`` (int32_t,
+    sign-extended by offsetting, so no out-of-range conversion is implementation-defined)."""
+    width = fmt.width
     raw = f"({register} >> {offset})" if offset else register
     if width < 32:
         raw = f"({raw} & {_lit((1 << width) - 1, 'uint32_t')})"
-    if not group.fmt.signed:
+    if not fmt.signed:
         return raw if width == 32 else f"(int32_t){raw}"
     sign = 1 << (width - 1)
     if width < 32:
@@ -345,10 +346,19 @@ def _extract(group: Group, register: str, field: int) -> str:
     return f"(int32_t)((int64_t){raw} - ((int64_t)({raw} & {sign}u) << 1))"
 
 
-def _place(group: Group, field: int, code: str) -> str:
-    mask = _lit((1 << group.width) - 1, "uint32_t")
-    offset = group.offset(field)
+def place_code(code: str, offset: int, fmt: Fmt) -> str:
+    """C expression: the code ``code`` of ``fmt`` placed at bit ``offset`` of a 32-bit register."""
+    mask = _lit((1 << fmt.width) - 1, "uint32_t")
     return f"(((uint32_t){code} & {mask}) << {offset})" if offset else f"((uint32_t){code} & {mask})"
+
+
+def _extract(group: Group, register: str, field: int) -> str:
+    """The code of field ``field`` of ``group`` from a 32-bit register (sign-extended)."""
+    return extract_code(register, group.offset(field), group.fmt)
+
+
+def _place(group: Group, field: int, code: str) -> str:
+    return place_code(code, group.offset(field), group.fmt)
 
 
 def _describe(plan: Plan) -> str:

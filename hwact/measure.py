@@ -251,8 +251,9 @@ def unit_warnings(plan: Plan) -> list[str]:
             # The function leaves the output format (not merely reaches its end): clipped, not computed.
             fn = get(plan.function)
             x_real = plan.in_fmt.to_real(x)
-            unclipped = np.asarray(fn.reference(x_real, plan.params) if operand is None else
-                                   fn.reference(x_real, plan.params, plan.operand_fmt.to_real(operand))) / out.lsb
+            # In output codes, through the zero point of an affine output.
+            unclipped = out.code_units(np.asarray(fn.reference(x_real, plan.params) if operand is None else
+                                                  fn.reference(x_real, plan.params, plan.operand_fmt.to_real(operand))))
             below = float(np.mean(unclipped < low - 0.5))  # in output codes, before saturation
             above = float(np.mean(unclipped > out.max_code + 0.5))
             if below + above >= HALF_CLIPPED:

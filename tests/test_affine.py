@@ -160,6 +160,17 @@ def test_measurement_is_in_output_scale_units():
 
 
 @pytest.mark.model
+def test_saturation_warnings_count_through_the_zero_point():
+    """TFLite's logistic output (1/256, -128) holds sigmoid's whole range: no warning. Without the
+    zero point (codes x 1/256 only reach 0.496) half the inputs looked clipped."""
+    from hwact.measure import unit_warnings
+
+    assert unit_warnings(make_plan("sigmoid", "int8(scale=0.05, zp=-3)", "tflite:logistic")) == []
+    clipped = unit_warnings(make_plan("sigmoid", "int8(scale=0.05, zp=-3)", "int8(scale=2^-8, zp=0)"))
+    assert len(clipped) == 1 and "51% above" in clipped[0]
+
+
+@pytest.mark.model
 def test_plans_round_trip_through_json():
     from hwact.plan import Plan
 

@@ -71,7 +71,8 @@ def test_processes_with_different_hash_seeds_write_the_same_bytes(cached_planner
     expected = {}
     for spec in SPECS:
         expected.update(files_of(spec))
-    for seed in ("0", "4242"):
+    # One fresh interpreter with a fixed seed; this one runs with a random seed (pytest sets none).
+    for seed in ("4242",):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         result = subprocess.run([sys.executable, "-c", BUILD_IN_A_NEW_PROCESS, json.dumps([fields(s) for s in SPECS])],
                                 capture_output=True, text=True, env=env)

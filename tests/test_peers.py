@@ -65,3 +65,11 @@ def test_int16_against_onnx_runtimes_float_path(case):
     assert result["codes"] == 65536
     assert peer["max_lsb"] < 0.51 and peer["correctly_rounded"] > 0.99
     assert ours["max_lsb"] < 1.0 and ours["correctly_rounded"] > 0.9 and ours["monotonic"]
+
+
+@pytest.mark.slow
+def test_the_comparison_table_in_the_docs_is_what_the_script_measures():
+    """docs/comparison.md's peer table is `bench/peers.py --write-docs` as of today's code and peers."""
+    rows = [peers.compare(case) for case in peers.CASES]
+    block = f"{peers.BEGIN}\n{peers.table(rows)}\n{peers.END}"
+    assert block in peers.DOC.read_text(), "rerun: python bench/peers.py --write-docs"

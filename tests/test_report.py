@@ -136,6 +136,26 @@ def test_cfu_report_fixture(tmp_path, manifest):
     assert "| sigmoid | 8 |" in (out / "cfu.report.md").read_text()
 
 
+def test_cfu_report_states_a_fused_ops_requantization(tmp_path, manifest):
+    """A fused op's manifest (hand-made, as hwact.cfu.build writes it): the report gives its
+    requantization and its error on accumulators beside the activation's own."""
+    data = json.loads(Path(manifest).read_text())
+    data["requant"] = {"channels": [{"multiplier": 1 << 30, "shift": -3, "real": None}] * 2}
+    data["requant_error"] = {"channels": 2, "accumulators": [-9, 9], "vectors": 1234, "exhaustive": True,
+                             "max_lsb": 2.25, "mean_lsb": 0.0, "correctly_rounded_fraction": 0.75}
+    (tmp_path / "fc.json").write_text(json.dumps(data))
+    (tmp_path / "cfu.json").write_text(json.dumps({
+        "units": [{"name": "fc", "function_id": 8, "funct3": 0, "funct7": 1, "lanes": 1, "latency": 1,
+                   "manifest": "fc.json", "requant": data["requant"]}],
+        "discovery": {"function_id": 0, "value": 1}, "unknown_value": 0}))
+    out = tmp_path / "r"
+    assert main(["report", str(tmp_path / "cfu.json"), "--format", "md", "-o", str(out)]) == 0
+    text = (out / "cfu.report.md").read_text()
+    assert "**Fused requantize op**" in text and "2 per-channel multipliers and shifts, rs2 = the channel" in text
+    assert "over 1,234 accumulators: max **2.25 LSB**, 75.00 % correctly rounded" in text
+
+
+
 def test_import_hygiene(tmp_path):
     """``import hwact``, planning and ``hwact generate`` load neither matplotlib nor the yowasp tools."""
     code = f"""

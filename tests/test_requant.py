@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from hwact import make_plan
-from hwact.requant import Requant, multiply_by_quantized_multiplier, quantize_multiplier, requantize
+from hwact.requant import PerChannel, Requant, multiply_by_quantized_multiplier, quantize_multiplier, requantize
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
@@ -44,6 +44,13 @@ function = "relu"
 in_format = "uint8(scale=0.1, zp=120)"
 out_format = "uint8(scale=0.1, zp=0)"
 requant = { multiplier = 1073741824, shift = 2 }
+
+[[unit]]
+name = "fc_channels"
+function = "sigmoid"
+in_format = "int8(scale=0.0625, zp=-3)"
+out_format = "tflite:logistic"
+requant = { multipliers = [1518500250, 1073741824, 2147483647, 1352399302, 1717986918], shifts = [-9, 2, -31, 0, -1] }
 
 [[unit]]
 name = "relu6"
@@ -124,6 +131,22 @@ def test_requantize_adds_the_zero_point_and_saturates():
     assert requantize([0, 160, 16 * 200, -16 * 200], requant, plan.in_fmt).tolist() == [4, 14, 127, -128]
 
 
+@pytest.mark.model
+def test_per_channel_requantize_uses_the_channels_own_multiplier():
+    plan = make_plan("tanh", "int8(scale=0.05, zp=4)", "tflite:tanh")
+    table = PerChannel((Requant(1 << 30, -3), Requant(1518500250, 2), Requant(2147483647, -31)))
+    assert (table.index_bits, table.depth) == (2, 4)
+    acc = _accumulators(7)
+    channel = np.arange(acc.size) % 6  # 3 and 5 are past the table: padded with multiplier 0
+    got = requantize(acc, table, plan.in_fmt, channel)
+    for k in range(6):
+        own = table.channels[k & 3] if (k & 3) < 3 else Requant(0, 0)
+        assert got[channel == k].tolist() == requantize(acc[channel == k], own, plan.in_fmt).tolist(), k
+    assert set(got[channel == 3].tolist()) == {4}  # the zero point
+    with pytest.raises(ValueError, match=r"per-channel requant needs 1\.\.1024 channels, not 0"):
+        PerChannel(())
+
+
 @pytest.fixture(scope="module")
 def fused_cfu(tmp_path_factory):
     import tomllib
@@ -150,6 +173,10 @@ def test_config_errors_are_one_line(fused_cfu):
         ("int8(scale=0.1)", "{ scale = -1.0 }", "unit 'u': requant scale must be a positive finite number"),
         ("int8(scale=0.1)", "{ multiplier = 3 }", "unit 'u': 'requant' must be a table"),
         ("int8(scale=0.1)", "{ multiplier = 1, shift = 40 }", "requant shift must be an integer in -31..30"),
+        ("int8(scale=0.1)", "{ scales = [] }", "unit 'u': per-channel requant values must be non-empty lists"),
+        ("int8(scale=0.1)", "{ scales = [0.1, nan] }", "unit 'u': requant scale must be a positive finite number"),
+        ("int8(scale=0.1)", "{ multipliers = [1], shifts = [1, 2] }", "one entry per channel, not 1 and 2"),
+        ("int8(scale=0.1)", "{ multipliers = [1], shifts = [-32] }", "requant shift must be an integer in -31..30"),
     ]:
         with pytest.raises(ValueError, match=message):
             parse_config(tomllib.loads(unit.format(fmt, requant)))
@@ -168,6 +195,29 @@ def test_fused_error_is_stated_against_the_exact_real_value(fused_cfu):
     assert 1.5 < error["max_lsb"] < 2.5 and error["correctly_rounded_fraction"] > 0.5
     assert manifest["error"]["max_lsb"] <= 0.5 + 1e-9  # the activation alone: correctly rounded
     assert "Fused requantize + activation ops" in (fused_cfu.directory / "isa.md").read_text()
+    channels = fused_cfu.manifests["fc_channels"]
+    assert channels["requant_error"]["channels"] == 5 and len(channels["requant"]["channels"]) == 5
+    assert "rs2: channel, 5 per-channel" in (fused_cfu.directory / "isa.md").read_text()
+
+
+@pytest.mark.model
+def test_the_cfu_proof_firmware_takes_affine_units_and_leaves_fused_ops_to_theirs(fused_cfu):
+    """`hwact sim cfu.json`: the generic proof firmware runs every op but the fused ones (their own
+    firmware, hwact.cfu.requant_firmware), and its dense layer feeds any signed 8-bit unit, an
+    affine int8 one included; with none, the firmware has no dense layer rather than failing."""
+    import dataclasses
+
+    from hwact.cfu.core import CfuOp
+    from hwact.cfu.firmware import _choose_dense_unit, plain_ops
+
+    assert [op.name for op in plain_ops(fused_cfu)] == ["relu6"]
+    assert _choose_dense_unit(fused_cfu) == 0
+    tanh8 = CfuOp(900, "tanh8", make_plan("tanh", "int8(scale=2^-4)", "tflite:tanh"), 4, 0)
+    unsigned = CfuOp(901, "sig_u8", make_plan("sigmoid", "uint8(scale=0.0625, zp=128)", "onnx:sigmoid"), 4, 0)
+    fused = [op for op in fused_cfu.ops if op.requant is not None]
+    affine = dataclasses.replace(fused_cfu, ops=(*fused, unsigned, tanh8))
+    assert _choose_dense_unit(affine) == 1  # tanh8, after sig_u8 (unsigned input), the fused ops left out
+    assert _choose_dense_unit(dataclasses.replace(fused_cfu, ops=(*fused, unsigned))) is None
 
 
 @pytest.mark.cgen
@@ -177,8 +227,8 @@ def test_c_fallback_equals_the_model(fused_cfu, tmp_path):
     (tmp_path / "acc.h").write_text("static const int32_t acc[] = {" + ", ".join(
         f"(int32_t){int(v)}" if v != INT32_MIN else "INT32_MIN" for v in acc) + "};\n")
     fused = [op for op in fused_cfu.ops if op.requant is not None]
-    calls = "\n".join(f'    for (i = 0; i < n; i++) printf("%d\\n", (int)hwact_cfu_{op.name}_acc(acc[i]));'
-                      for op in fused)
+    calls = "\n".join(f'    for (i = 0; i < n; i++) printf("%d\\n", (int)hwact_cfu_{op.name}_acc(acc[i]'
+                      f'{", (uint32_t)i" if isinstance(op.requant, PerChannel) else ""}));' for op in fused)
     (tmp_path / "main.c").write_text(f"""#define HWACT_SOFTWARE
 #include <stdio.h>
 #include "hwact_cfu.h"
@@ -196,7 +246,7 @@ int main(void) {{ size_t i, n = sizeof acc / sizeof acc[0];
     from hwact.requant import fused_evaluate
 
     for op, row in zip(fused, got, strict=True):
-        assert row.tolist() == fused_evaluate(op.plan, op.requant, acc).tolist(), op.name
+        assert row.tolist() == fused_evaluate(op.plan, op.requant, acc, np.arange(acc.size)).tolist(), op.name
 
 
 @pytest.mark.icarus
@@ -227,7 +277,7 @@ def test_instruction_and_fallback_equal_the_model_on_vexriscv(tmp_path):
     (tmp_path / "fw").mkdir()
     runs = run_fused_firmware(load_cfu(tmp_path / "cfu"), "vexriscv", tmp_path / "fw", count=128,
                               simulator="verilator")
-    assert [run.name for run in runs] == ["fc1_sigmoid", "fc2_out"]
+    assert [run.name for run in runs] == ["fc1_sigmoid", "fc2_out", "fc2_per_channel"]
     for run in runs:
         assert np.array_equal(run.hw, run.expected), run.name
         assert np.array_equal(run.sw, run.expected), run.name

@@ -75,16 +75,20 @@ def test_soc_netlist_runs_the_proof_firmware(tmp_path, up5k_cfu):
     assert run.dense["hw_matches"] and run.dense["sw_matches"]
 
 
-@pytest.mark.firmware
+@pytest.mark.icarus
 def test_a_wrong_table_entry_fails_the_gate_level_proof(tmp_path, up5k_cfu):
-    """Entry 0 of the first table inverted in the CFU's Verilog, then synthesized into the SoC:
-    the firmware's instruction results for that unit differ from the model, the others do not."""
-    planted, where = plant_table_fault((up5k_cfu / "CfuPcpi.v").read_text())
+    """Entry 0 of the first table inverted in the CFU's Verilog, then synthesized (ROM inference,
+    block RAM or LUT mapping, the netlist, the cell models): the gate-level bench, every code of
+    that unit on every lane, sees its answers differ from the model; the same bench passes on the
+    netlist of the right Verilog (test_cfu_netlist_answers_like_the_model)."""
+    planted, where = plant_table_fault((up5k_cfu / BOARD.cfu_file).read_text())
     unit = where.split(" of ")[1].split(":")[0].split(".")[-1]
-    run = run_gate_firmware(BOARD, up5k_cfu, tmp_path, cfu_source=planted)
-    wrong = [u.name for u in run.units if not u.hw_matches]
-    assert wrong == [unit], where
-    assert all(u.sw_matches for u in run.units)  # the C fallback never saw the fault
+    gates = load_cfu(cfu_netlist(up5k_cfu, BOARD, tmp_path / "gates", source=planted))
+    faulty = [op for op in gates.ops if op.name == unit]
+    vectors = lane_sweep(dataclasses.replace(gates, ops=tuple(faulty)))
+    assert faulty and vectors["function_id"].size == 256, where  # an 8-bit table unit: every entry is read
+    result = run_protocol(gates, "CfuPcpi", work_dir=tmp_path, vectors=vectors, testcase="pcpi_every_command")
+    assert result["tests"] == 1 and result["failures"] == 1, where
 
 
 @pytest.mark.cli

@@ -19,7 +19,7 @@ from ..hdl.export import to_verilog
 from ..hdl.shared import shared_resources
 from ..layout import transfer_layout
 from ..plan import Plan
-from ..requant import Requant, check_fusable, fused_error
+from ..requant import PerChannel, check_fusable, fused_error, requant_from_dict
 from .config import CfuConfig, split_function_id
 from .core import Cfu, CfuOp, CfuPcpi, discovery_word, group_name, shared_groups
 from .header import cfu_header
@@ -104,7 +104,7 @@ def ops_from_cfu_json(data: dict[str, Any], manifests: dict[str, dict[str, Any]]
         manifest = manifests[unit["name"]]
         requant = unit.get("requant")
         ops.append(CfuOp(unit["function_id"], unit["name"], Plan.from_dict(manifest["plan"]),
-                         manifest["lanes"], manifest["stages"], None if requant is None else Requant(**requant),
+                         manifest["lanes"], manifest["stages"], None if requant is None else requant_from_dict(requant),
                          serial=bool(unit.get("serial", False)), share=unit.get("shared") is not None))
     return tuple(ops)
 
@@ -112,6 +112,9 @@ def ops_from_cfu_json(data: dict[str, Any], manifests: dict[str, dict[str, Any]]
 def _formats(op: CfuOp) -> str:
     """``s4.4 → s4.4``, or for two operands which register carries which (hwact.layout)."""
     plan = op.plan
+    if isinstance(op.requant, PerChannel):
+        requant = f"requant (rs2: channel, {len(op.requant.channels)} per-channel multipliers and shifts)"
+        return f"rs1: int32 accumulator → {requant} → {plan.in_fmt} → {plan.out_fmt}"
     if op.requant is not None:
         requant = f"requant ({op.requant.multiplier}, {op.requant.shift})"
         return f"rs1: int32 accumulator → {requant} → {plan.in_fmt} → {plan.out_fmt}"
@@ -162,7 +165,10 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
             "**Fused requantize + activation ops** (formats starting `rs1: int32 accumulator`): rs1 is a TFLite "
             "int32 accumulator (bias included); the op applies TFLite's `MultiplyByQuantizedMultiplier` with the "
             "listed multiplier and shift, adds the input format's zero point, saturates to its codes, then the "
-            "activation; rs2 is ignored. rd holds the output code's value as a 32-bit integer (sign-extended "
+            "activation; rs2 is ignored, except by a per-channel op (`rs2: channel`), whose multiplier and shift "
+            "are those of channel rs2 (its low bits; the table is padded to a power of two with multiplier 0, so a "
+            "channel past the last requantizes to the zero point). rd holds the output code's value as a 32-bit "
+            "integer (sign-extended "
             "for a signed output). Their error column is against the exact real value act(acc × real scale), "
             "the requantization's own rounding to the int8 grid included (hwact.requant.fused_error).",
         ]

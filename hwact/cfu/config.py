@@ -20,7 +20,8 @@ A configuration is a TOML file (read with :mod:`tomllib`)::
     requant = { scale = 0.0021 }   # optional: a fused requantize + activation op (hwact.cfu.requant):
                              # rs1 = int32 accumulator; scale = the layer's real output multiplier,
                              # or multiplier = ..., shift = ... as TFLite stores them; `in_format` is the
-                             # layer's output quantization, e.g. "int8(scale=0.05, zp=-3)"
+                             # layer's output quantization, e.g. "int8(scale=0.05, zp=-3)"; per channel
+                             # (rs2 = the output channel): scales = [...] or multipliers = [...], shifts = [...]
 
 The keys of a ``[[unit]]`` are the fields of :class:`hwact.artifacts.UnitSpec` (the same
 names as the manifest's keys and ``hwact generate``'s options) plus ``function_id`` and ``requant``.
@@ -41,7 +42,7 @@ from typing import Any
 
 from ..artifacts import UnitSpec
 from ..cost import TARGETS
-from ..requant import Requant
+from ..requant import PerChannel, Requant
 
 __all__ = [
     "DEFAULT_DISCOVERY_ID",
@@ -99,8 +100,8 @@ class CfuUnit(InstructionFields):
 
     spec: UnitSpec
     function_id: int
-    #: A fused requantize + activation op: the layer's output multiplier and shift.
-    requant: Requant | None = None
+    #: A fused requantize + activation op: the layer's output multiplier and shift (or one per channel).
+    requant: Requant | PerChannel | None = None
     #: One lane of datapath fed the lanes one per cycle (hwact.hdl.serial.SerialUnit).
     serial: bool = False
 
@@ -130,18 +131,34 @@ def _check_id(value: Any, what: str) -> int:
     return value
 
 
-def _requant(value: Any, where: str) -> Requant:
-    """``{scale = real}`` or ``{multiplier = M, shift = s}`` (TFLite's output multiplier and shift)."""
-    if not isinstance(value, dict) or set(value) not in ({"scale"}, {"multiplier", "shift"}):
-        raise ValueError(f"{where}: 'requant' must be a table {{ scale = REAL }} or {{ multiplier = M, shift = S }}, "
+def _requant(value: Any, where: str) -> Requant | PerChannel:
+    """``{scale = real}`` or ``{multiplier = M, shift = s}`` (TFLite's output multiplier and shift);
+    per channel (rs2 = the channel): ``{scales = [...]}`` or ``{multipliers = [...], shifts = [...]}``."""
+    forms = ({"scale"}, {"multiplier", "shift"}, {"scales"}, {"multipliers", "shifts"})
+    if not isinstance(value, dict) or set(value) not in forms:
+        raise ValueError(f"{where}: 'requant' must be a table {{ scale = REAL }}, {{ multiplier = M, shift = S }}, "
+                         f"{{ scales = [REAL, ...] }} or {{ multipliers = [M, ...], shifts = [S, ...] }}, "
                          f"not {value!r}")
+
+    def real(scale: Any) -> Requant:
+        if not isinstance(scale, (int, float)) or isinstance(scale, bool):
+            raise ValueError(f"requant scale must be a positive finite number, not {scale!r}")
+        return Requant.from_real(float(scale))
+
     try:
         if "scale" in value:
-            scale = value["scale"]
-            if not isinstance(scale, (int, float)) or isinstance(scale, bool):
-                raise ValueError(f"requant scale must be a positive finite number, not {scale!r}")
-            return Requant.from_real(float(scale))
-        return Requant(value["multiplier"], value["shift"])
+            return real(value["scale"])
+        if "multiplier" in value:
+            return Requant(value["multiplier"], value["shift"])
+        lists = [value[key] for key in ("scales", "multipliers", "shifts") if key in value]
+        if not all(isinstance(v, list) and v for v in lists):
+            raise ValueError(f"per-channel requant values must be non-empty lists, not {value!r}")
+        if "scales" in value:
+            return PerChannel(tuple(real(v) for v in value["scales"]))
+        if len(value["multipliers"]) != len(value["shifts"]):
+            raise ValueError(f"requant multipliers and shifts must have one entry per channel, not "
+                             f"{len(value['multipliers'])} and {len(value['shifts'])}")
+        return PerChannel(tuple(Requant(m, s) for m, s in zip(value["multipliers"], value["shifts"], strict=True)))
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None
 
@@ -152,7 +169,8 @@ def _check_bool(value: Any, what: str) -> bool:
     return value
 
 
-def _unit_spec(entry: Any, index: int, serial: bool = False) -> tuple[UnitSpec, int | None, Requant | None, bool]:
+def _unit_spec(entry: Any, index: int,
+               serial: bool = False) -> tuple[UnitSpec, int | None, Requant | PerChannel | None, bool]:
     where = f"unit {index + 1}"
     if not isinstance(entry, dict):
         raise ValueError(f"{where} must be a table ([[unit]]), not {entry!r}")

@@ -31,7 +31,7 @@ from ..hdl.shared import SharedDatapath, share_kind, shared_stages
 from ..hdl.unit import MAX_STAGES, ActivationUnit
 from ..layout import check_lanes, transfer_layout
 from ..plan import Plan
-from ..requant import Requant
+from ..requant import PerChannel, Requant
 from .config import FUNCTION_ID_BITS, InstructionFields
 
 __all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word", "group_name",
@@ -71,8 +71,8 @@ class CfuOp(InstructionFields):
     plan: Plan
     lanes: int
     stages: int
-    #: A fused requantize + activation op (hwact.cfu.requant): rs1 is an int32 accumulator.
-    requant: Requant | None = None
+    #: A fused requantize + activation op (hwact.cfu.requant): rs1 is an int32 accumulator (rs2 the channel).
+    requant: Requant | PerChannel | None = None
     serial: bool = False
     #: Answer through the CFU's shared datapath of the op's shape, if it has one (hwact.hdl.shared).
     share: bool = False
@@ -313,7 +313,7 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
 
             unit = RequantUnit(op.plan, op.requant, stages=op.stages)
             m.submodules[op.name] = unit
-            m.d.comb += unit.i.payload.eq(c_in0)
+            m.d.comb += unit.i.payload.eq(Cat(c_in0, c_in1))
         else:
             unit = (SerialUnit if op.serial else ActivationUnit)(op.plan, lanes=op.lanes, stages=op.stages)
             m.submodules[op.name] = unit

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..cgen import extract_code, place_code, storage_type
 from ..fixed import Fmt
 from ..layout import transfer_layout
 from .config import CfuConfig, split_function_id
@@ -25,28 +26,18 @@ from .core import CfuOp, discovery_word
 __all__ = ["c_type", "cfu_header"]
 
 
-def c_type(fmt: Fmt) -> str:
-    """The narrowest C integer type holding every code of ``fmt``."""
-    bits = 8 if fmt.width <= 8 else 16 if fmt.width <= 16 else 32
-    return f"{'' if fmt.signed else 'u'}int{bits}_t"
+#: The narrowest C integer type holding every code of a format (the C backend's array type).
+c_type = storage_type
 
 
 def _pack(fmt: Fmt, lanes: int, source: str, base: str) -> str:
     """C expression: ``lanes`` codes ``source[base + k]`` packed into a register, lane 0 lowest."""
-    mask = (1 << fmt.width) - 1
-    terms = [f"(((uint32_t){source}[{base} + {lane}] & 0x{mask:x}u) << {lane * fmt.width})" for lane in range(lanes)]
-    return " | ".join(terms)
+    return " | ".join(place_code(f"{source}[{base} + {lane}]", lane * fmt.width, fmt) for lane in range(lanes))
 
 
 def _unpack(fmt: Fmt, value: str) -> str:
     """C expression: the low ``fmt.width`` bits of ``value`` as a code of ``fmt``."""
-    mask = (1 << fmt.width) - 1
-    bits = f"(({value}) & 0x{mask:x}u)"
-    if not fmt.signed:
-        return f"({c_type(fmt)}){bits}"
-    # Sign extension by offsetting: no implementation-defined conversion of an out-of-range value.
-    sign = 1 << (fmt.width - 1)
-    return f"({c_type(fmt)})((int32_t)({bits} ^ 0x{sign:x}u) - 0x{sign:x})"
+    return f"({c_type(fmt)}){extract_code(f'({value})', 0, fmt)}"
 
 
 def _natural(fmt: Fmt) -> bool:

@@ -6,7 +6,8 @@ For every fused op of a built CFU the firmware (generated here, compiled by
 ``HWACT_SOFTWARE``), and runs an int8 dense layer (TFLite's fully connected kernel: int8 inputs
 with an input offset, int8 weights, int32 bias) three ways: ending in the fused instruction,
 in the C fallback, and storing the raw accumulator (the kernel without any output stage). The
-difference to the last, per output, is what the output stage costs.
+difference to the last, per output, is what the output stage costs. A per-channel op gets
+element i's index as its channel (past the table's end too) and output o's in the layer.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..requant import accumulator_range, fused_evaluate
+from ..requant import PerChannel, accumulator_range, fused_evaluate
 from .firmware import CORE_DEFINES, compile_firmware, simulate_soc, write_unit_headers
 from .sim import LoadedCfu
 
@@ -84,13 +85,16 @@ def _sources(cfu: LoadedCfu, fused, accs, dense, work: Path) -> Path:
     units, main_calls = [], []
     for k, op in enumerate(fused):
         t = "int8_t" if op.plan.out_fmt.signed else "uint8_t"
+        # A per-channel op takes the channel in rs2: element i of the list, output o of the layer.
+        per_channel = isinstance(op.requant, PerChannel)
+        channel_i, channel_o = (", i", ", o") if per_channel else ("", "")
         header += [f"void fw_{op.name}_acc_hw(const int32_t *acc, {t} *y, uint32_t n);",
                    f"void fw_{op.name}_acc_sw(const int32_t *acc, {t} *y, uint32_t n);",
                    f"void fw_{op.name}_dense_hw({t} *y);", f"void fw_{op.name}_dense_sw({t} *y);"]
         units.append(f"""
 void CAT(fw_{op.name}_acc_, FW_SUFFIX)(const int32_t *acc, {t} *y, uint32_t n)
 {{
-    for (uint32_t i = 0; i < n; i++) y[i] = hwact_cfu_{op.name}_acc(acc[i]);
+    for (uint32_t i = 0; i < n; i++) y[i] = hwact_cfu_{op.name}_acc(acc[i]{channel_i});
 }}
 
 /* TFLite's int8 fully connected kernel, its output stage the fused op. */
@@ -100,7 +104,7 @@ void CAT(fw_{op.name}_dense_, FW_SUFFIX)({t} *y)
         const int8_t *row = fw_w + o * FW_IN;
         int32_t acc = fw_b[o];
         for (uint32_t i = 0; i < FW_IN; i++) acc += ((int32_t)fw_x[i] + FW_OFFSET) * row[i];
-        y[o] = hwact_cfu_{op.name}_acc(acc);
+        y[o] = hwact_cfu_{op.name}_acc(acc{channel_o});
     }}
 }}""")
         main_calls.append(f"""
@@ -209,7 +213,7 @@ def run_fused_firmware(cfu: LoadedCfu, core: str, work: Path, *, count: int = 25
         d_hw = _bytes(take(words), DENSE_OUT, signed)
         d_sw = _bytes(take(words), DENSE_OUT, signed)
         c_hw, c_sw, c_raw = (int(v, 16) for v in take(3))
-        runs.append(FusedRun(op.name, acc, hw, sw, fused_evaluate(op.plan, op.requant, acc),
-                             fused_evaluate(op.plan, op.requant, acc_dense), d_hw, d_sw,
+        runs.append(FusedRun(op.name, acc, hw, sw, fused_evaluate(op.plan, op.requant, acc, np.arange(acc.size)),
+                             fused_evaluate(op.plan, op.requant, acc_dense, np.arange(DENSE_OUT)), d_hw, d_sw,
                              {"dense_fused": c_hw, "dense_fallback": c_sw, "dense_raw": c_raw}))
     return runs

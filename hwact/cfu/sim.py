@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from ..layout import pack_outputs, unpack_inputs
 from ..model import evaluate
-from ..requant import accumulator_range, fused_evaluate
+from ..requant import PerChannel, accumulator_range, fused_evaluate
 from ..resources import sim_dir
 from ..verify.runner import run_cocotb
 from .build import ops_from_cfu_json
@@ -82,9 +82,10 @@ def response(cfu: LoadedCfu, function_id: np.ndarray, rs1: np.ndarray, rs2: np.n
         chosen = function_id == op.function_id
         if not chosen.any():
             continue
-        if op.requant is not None:  # a fused op: rs1 is an int32 accumulator
+        if op.requant is not None:  # a fused op: rs1 is an int32 accumulator, rs2 the channel (per channel)
             acc = rs1[chosen].astype(np.int64)
-            y = fused_evaluate(op.plan, op.requant, np.where(acc >= 1 << 31, acc - (1 << 32), acc))
+            y = fused_evaluate(op.plan, op.requant, np.where(acc >= 1 << 31, acc - (1 << 32), acc),
+                               rs2[chosen].astype(np.int64))
             out[chosen] = (y & 0xFFFFFFFF).astype(np.uint64)  # rd: the code's value, sign-extended
             continue
         x, a = unpack_inputs(op.plan, op.lanes, rs1[chosen], rs2[chosen])
@@ -117,6 +118,8 @@ def protocol_vectors(cfu: LoadedCfu, per_unit: int = 64, seed: int = 1) -> dict[
             lo, hi = accumulator_range(op.plan, op.requant)
             chosen = np.nonzero(function_id == op.function_id)[0][::2]
             rs1[chosen] = rng.integers(lo, hi, size=chosen.size, endpoint=True).astype(np.uint64) & 0xFFFFFFFF
+            if isinstance(op.requant, PerChannel):  # and there channels that exist (the other half: any word)
+                rs2[chosen] = rng.integers(0, len(op.requant.channels), size=chosen.size).astype(np.uint64)
     order = rng.permutation(function_id.size)
     function_id, rs1, rs2 = function_id[order], rs1[order], rs2[order]
     return {"function_id": function_id, "rs1": rs1, "rs2": rs2, "expected": response(cfu, function_id, rs1, rs2)}
@@ -173,26 +176,44 @@ class CfuProof:
     cfu: LoadedCfu
     simulator: str
     checks: list[CfuCheck]
-    runs: dict[str, Any]  # core -> hwact.cfu.firmware.FirmwareRun
+    runs: dict[str, Any]  # core -> hwact.cfu.firmware.FirmwareRun (the ops other than fused ones)
     seconds: float
+    #: core -> the fused requantize ops' runs (hwact.cfu.requant_firmware.FusedRun)
+    fused_runs: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
         return bool(self.checks) and all(check.passed for check in self.checks)
 
     def unit_verdicts(self) -> list[dict[str, Any]]:
-        """Per unit: on each core, whether the instruction and the C fallback equal the model, and cycles."""
+        """Per unit: on each core, whether the instruction and the C fallback equal the model, and cycles.
+
+        A fused op's cycles are those of the int8 dense layer ending in it (``fused``: true).
+        """
         rows = []
-        for index, op in enumerate(self.cfu.ops):
+        for op in self.cfu.ops:
             cores = {}
             for core, run in self.runs.items():
-                unit = run.units[index]
-                cores[core] = {"codes": len(unit.x), "instruction_matches": unit.hw_matches,
-                               "fallback_matches": unit.sw_matches, "cycles_instruction": unit.cycles_hw,
-                               "cycles_fallback": unit.cycles_sw}
+                for unit in run.units:
+                    if unit.name == op.name:
+                        cores[core] = {"codes": len(unit.x), "instruction_matches": unit.hw_matches,
+                                       "fallback_matches": unit.sw_matches, "cycles_instruction": unit.cycles_hw,
+                                       "cycles_fallback": unit.cycles_sw}
+            for core, fused in self.fused_runs.items():
+                for run in fused:
+                    if run.name == op.name:
+                        cores[core] = {"codes": len(run.acc),
+                                       "instruction_matches": bool(np.array_equal(run.hw, run.expected)
+                                                                   and np.array_equal(run.dense_hw,
+                                                                                      run.dense_expected)),
+                                       "fallback_matches": bool(np.array_equal(run.sw, run.expected)
+                                                                and np.array_equal(run.dense_sw, run.dense_expected)),
+                                       "cycles_instruction": run.cycles["dense_fused"],
+                                       "cycles_fallback": run.cycles["dense_fallback"]}
             passed = len(cores) == 2 and all(c["instruction_matches"] and c["fallback_matches"]
                                              for c in cores.values())
-            rows.append({"name": op.name, "function_id": op.function_id, "cores": cores, "passed": passed})
+            rows.append({"name": op.name, "function_id": op.function_id, "cores": cores, "passed": passed,
+                         **({"fused": True} if op.requant is not None else {})})
         return rows
 
     def to_dict(self) -> dict[str, Any]:
@@ -200,7 +221,9 @@ class CfuProof:
         return {"passed": self.passed, "simulator": self.simulator, "seconds": round(self.seconds, 1),
                 "checks": [{"name": c.name, "detail": c.detail, "passed": c.passed} for c in self.checks],
                 "units": self.unit_verdicts(),
-                "dense": {core: run.dense for core, run in self.runs.items()}}
+                "dense": {core: run.dense for core, run in self.runs.items()},
+                **({"fused": {core: {run.name: run.cycles for run in fused} for core, fused in self.fused_runs.items()}}
+                   if self.fused_runs else {})}
 
 
 def prove_cfu(cfu: LoadedCfu, *, simulator: str = "verilator", seed: int = 1, count: int = 32,
@@ -218,6 +241,7 @@ def prove_cfu(cfu: LoadedCfu, *, simulator: str = "verilator", seed: int = 1, co
     import time
 
     from .firmware import CORES, run_firmware
+    from .requant_firmware import run_fused_firmware
 
     started = time.monotonic()
     checks: list[CfuCheck] = []
@@ -232,17 +256,33 @@ def prove_cfu(cfu: LoadedCfu, *, simulator: str = "verilator", seed: int = 1, co
         checks.append(CfuCheck(f"{top}.v protocol (Icarus)", f"{result['tests']} benches, {result['commands']} "
                                f"commands, {result['failures']} failed",
                                result["failures"] == 0 and result["tests"] > 0))
-    runs = {}
+    runs, fused_runs = {}, {}
+    plain = [op for op in cfu.ops if op.requant is None]
+    fused = [op for op in cfu.ops if op.requant is not None]
     for core in sorted(CORES, key=lambda c: c != "vexriscv"):
-        if progress:
-            progress(f"firmware on {core} ({simulator})")
-        with tempfile.TemporaryDirectory(prefix="hwact-sim-cfu-") as work:
-            try:
-                run = run_firmware(cfu, core, Path(work), count=count, seed=seed, simulator=simulator)
-            except RuntimeError as error:
-                checks.append(CfuCheck(f"firmware on {core}", str(error).splitlines()[0], False))
-                continue
-        runs[core] = run
-        checks.append(CfuCheck(f"firmware on {core}", f"{len(run.units)} units x {len(run.units[0].x)} codes, "
-                               f"{run.cycles} cycles", run.passed))
-    return CfuProof(cfu, simulator, checks, runs, time.monotonic() - started)
+        if plain:
+            if progress:
+                progress(f"firmware on {core} ({simulator})")
+            with tempfile.TemporaryDirectory(prefix="hwact-sim-cfu-") as work:
+                try:
+                    run = run_firmware(cfu, core, Path(work), count=count, seed=seed, simulator=simulator)
+                except RuntimeError as error:
+                    checks.append(CfuCheck(f"firmware on {core}", str(error).splitlines()[0], False))
+                    run = None
+            if run is not None:
+                runs[core] = run
+                checks.append(CfuCheck(f"firmware on {core}", f"{len(run.units)} units x {len(run.units[0].x)} "
+                                       f"codes, {run.cycles} cycles", run.passed))
+        if fused:  # rs1 is an accumulator: their own firmware (accumulators, and a TFLite int8 dense layer)
+            if progress:
+                progress(f"fused-op firmware on {core} ({simulator})")
+            with tempfile.TemporaryDirectory(prefix="hwact-sim-fused-") as work:
+                try:
+                    done = run_fused_firmware(cfu, core, Path(work), count=count, seed=seed, simulator=simulator)
+                except RuntimeError as error:
+                    checks.append(CfuCheck(f"fused-op firmware on {core}", str(error).splitlines()[0], False))
+                    continue
+            fused_runs[core] = done
+            checks.append(CfuCheck(f"fused-op firmware on {core}", f"{len(done)} fused ops x {len(done[0].acc)} "
+                                   "accumulators and an int8 dense layer each", all(r.passed for r in done)))
+    return CfuProof(cfu, simulator, checks, runs, time.monotonic() - started, fused_runs)

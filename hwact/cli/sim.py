@@ -129,7 +129,8 @@ def print_cfu_proof(proof) -> None:
         missing = [core for core in ("vexriscv", "picorv32") if core not in unit["cores"]]
         cells += [f"{core} not run" for core in missing]
         print(f"  {'PASS' if unit['passed'] else 'FAIL'}  id {unit['function_id']:<4d} {unit['name']:<20} "
-              f"{', '.join(cells)}")
+              f"{', '.join(cells)}" + (" (fused: accumulators; cycles of an int8 dense layer)" if unit.get("fused")
+                                       else ""))
     for check in proof.checks:
         print(f"  {'PASS' if check.passed else 'FAIL'}  {check.name}: {check.detail}")
     cfu = proof.cfu

@@ -90,6 +90,9 @@ def unit_report(plan: Plan, manifest: Mapping[str, Any] | None, top: str,
         "error": stats,
         "figures": names,
     }
+    if manifest is not None and "requant_error" in manifest:  # a fused requantize op of a CFU
+        data["requant"] = dict(manifest["requant"])
+        data["requant_error"] = dict(manifest["requant_error"])
     if synthesis:
         data["synthesis"] = dict(synthesis)
     return data, images
@@ -144,6 +147,16 @@ def unit_markdown(data: Mapping[str, Any], level: int = 2) -> list[str]:
     lines += ["", (f"- correctly rounded (≤ 0.5 LSB): **{100 * e['correctly_rounded_fraction']:.2f} %**; "
               f"faithful (< 1 LSB): {100 * e['faithful_fraction']:.2f} %"),
               f"- monotonic: **{'yes' if e['monotonic'] else 'no'}**", ""]
+    if "requant_error" in data:
+        r, q = data["requant_error"], data["requant"]
+        how = (f"{len(q['channels'])} per-channel multipliers and shifts, rs2 = the channel" if "channels" in q
+               else f"multiplier {q['multiplier']}, shift {q['shift']}")
+        lines += [(f"**Fused requantize op**: rs1 is a TFLite int32 accumulator, requantized as TFLite does "
+                   f"({how}) into {data['in_format']}, then the unit above. Against the exact "
+                   f"{data['function']}(acc × real scale) over {r['vectors']:,} accumulators: max "
+                   f"**{_g(r['max_lsb'])} LSB**, {100 * r['correctly_rounded_fraction']:.2f} % correctly rounded "
+                   "(the requantization's rounding to the input grid included; the tables above are the "
+                   "activation alone)."), ""]
     lines += [f"{h}# Plan", ""]
     coefficient = ", ".join(f"c{c['power']} {c['format']}" + (" (constant)" if c["constant"] else "")
                             for c in p["coefficients"])

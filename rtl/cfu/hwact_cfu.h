@@ -88,11 +88,11 @@ static inline void hwact_cfu_relu6_int8x4_array(const int8_t *x, int8_t *y, size
             ((hwact_word_t *)(void *)y)[i / 4] = hwact_cfu_relu6_int8x4(((const hwact_word_t *)(const void *)x)[i / 4], 0u);
     }
     for (; i + 4 <= n; i += 4) {
-        uint32_t rd = hwact_cfu_relu6_int8x4((((uint32_t)x[i + 0] & 0xffu) << 0) | (((uint32_t)x[i + 1] & 0xffu) << 8) | (((uint32_t)x[i + 2] & 0xffu) << 16) | (((uint32_t)x[i + 3] & 0xffu) << 24), 0u);
-        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 0xffu) ^ 0x80u) - 0x80);
+        uint32_t rd = hwact_cfu_relu6_int8x4(((uint32_t)x[i + 0] & 255u) | (((uint32_t)x[i + 1] & 255u) << 8) | (((uint32_t)x[i + 2] & 255u) << 16) | (((uint32_t)x[i + 3] & 255u) << 24), 0u);
+        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 255u) ^ 128u) - 128);
+        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 255u) ^ 128u) - 128);
+        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 255u) ^ 128u) - 128);
+        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 255u) ^ 128u) - 128);
     }
     if (i < n) {
         int8_t xt[4] = {0};
@@ -101,9 +101,9 @@ static inline void hwact_cfu_relu6_int8x4_array(const int8_t *x, int8_t *y, size
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_relu6_int8x4((((uint32_t)xt[0 + 0] & 0xffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffu) << 8) | (((uint32_t)xt[0 + 2] & 0xffu) << 16) | (((uint32_t)xt[0 + 3] & 0xffu) << 24), 0u);
+        rd = hwact_cfu_relu6_int8x4(((uint32_t)xt[0 + 0] & 255u) | (((uint32_t)xt[0 + 1] & 255u) << 8) | (((uint32_t)xt[0 + 2] & 255u) << 16) | (((uint32_t)xt[0 + 3] & 255u) << 24), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 0xffu) ^ 0x80u) - 0x80);
+            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 255u) ^ 128u) - 128);
     }
 }
 
@@ -129,9 +129,9 @@ static inline void hwact_cfu_relu6_q12x2_array(const int16_t *x, int16_t *y, siz
             ((hwact_word_t *)(void *)y)[i / 2] = hwact_cfu_relu6_q12x2(((const hwact_word_t *)(const void *)x)[i / 2], 0u);
     }
     for (; i + 2 <= n; i += 2) {
-        uint32_t rd = hwact_cfu_relu6_q12x2((((uint32_t)x[i + 0] & 0xffffu) << 0) | (((uint32_t)x[i + 1] & 0xffffu) << 16), 0u);
-        y[1 * i + 0] = (int16_t)((int32_t)(((rd >> 0) & 0xffffu) ^ 0x8000u) - 0x8000);
-        y[1 * i + 1] = (int16_t)((int32_t)(((rd >> 16) & 0xffffu) ^ 0x8000u) - 0x8000);
+        uint32_t rd = hwact_cfu_relu6_q12x2(((uint32_t)x[i + 0] & 65535u) | (((uint32_t)x[i + 1] & 65535u) << 16), 0u);
+        y[1 * i + 0] = (int16_t)((int32_t)(((rd >> 0) & 65535u) ^ 32768u) - 32768);
+        y[1 * i + 1] = (int16_t)((int32_t)(((rd >> 16) & 65535u) ^ 32768u) - 32768);
     }
     if (i < n) {
         int16_t xt[2] = {0};
@@ -140,9 +140,9 @@ static inline void hwact_cfu_relu6_q12x2_array(const int16_t *x, int16_t *y, siz
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_relu6_q12x2((((uint32_t)xt[0 + 0] & 0xffffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffffu) << 16), 0u);
+        rd = hwact_cfu_relu6_q12x2(((uint32_t)xt[0 + 0] & 65535u) | (((uint32_t)xt[0 + 1] & 65535u) << 16), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int16_t)((int32_t)(((rd >> (16 * k)) & 0xffffu) ^ 0x8000u) - 0x8000);
+            y[1 * i + k] = (int16_t)((int32_t)(((rd >> (16 * k)) & 65535u) ^ 32768u) - 32768);
     }
 }
 
@@ -168,11 +168,11 @@ static inline void hwact_cfu_hardtanh_int8x4_array(const int8_t *x, int8_t *y, s
             ((hwact_word_t *)(void *)y)[i / 4] = hwact_cfu_hardtanh_int8x4(((const hwact_word_t *)(const void *)x)[i / 4], 0u);
     }
     for (; i + 4 <= n; i += 4) {
-        uint32_t rd = hwact_cfu_hardtanh_int8x4((((uint32_t)x[i + 0] & 0xffu) << 0) | (((uint32_t)x[i + 1] & 0xffu) << 8) | (((uint32_t)x[i + 2] & 0xffu) << 16) | (((uint32_t)x[i + 3] & 0xffu) << 24), 0u);
-        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 0xffu) ^ 0x80u) - 0x80);
+        uint32_t rd = hwact_cfu_hardtanh_int8x4(((uint32_t)x[i + 0] & 255u) | (((uint32_t)x[i + 1] & 255u) << 8) | (((uint32_t)x[i + 2] & 255u) << 16) | (((uint32_t)x[i + 3] & 255u) << 24), 0u);
+        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 255u) ^ 128u) - 128);
+        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 255u) ^ 128u) - 128);
+        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 255u) ^ 128u) - 128);
+        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 255u) ^ 128u) - 128);
     }
     if (i < n) {
         int8_t xt[4] = {0};
@@ -181,9 +181,9 @@ static inline void hwact_cfu_hardtanh_int8x4_array(const int8_t *x, int8_t *y, s
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_hardtanh_int8x4((((uint32_t)xt[0 + 0] & 0xffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffu) << 8) | (((uint32_t)xt[0 + 2] & 0xffu) << 16) | (((uint32_t)xt[0 + 3] & 0xffu) << 24), 0u);
+        rd = hwact_cfu_hardtanh_int8x4(((uint32_t)xt[0 + 0] & 255u) | (((uint32_t)xt[0 + 1] & 255u) << 8) | (((uint32_t)xt[0 + 2] & 255u) << 16) | (((uint32_t)xt[0 + 3] & 255u) << 24), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 0xffu) ^ 0x80u) - 0x80);
+            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 255u) ^ 128u) - 128);
     }
 }
 
@@ -209,9 +209,9 @@ static inline void hwact_cfu_hardtanh_q12x2_array(const int16_t *x, int16_t *y, 
             ((hwact_word_t *)(void *)y)[i / 2] = hwact_cfu_hardtanh_q12x2(((const hwact_word_t *)(const void *)x)[i / 2], 0u);
     }
     for (; i + 2 <= n; i += 2) {
-        uint32_t rd = hwact_cfu_hardtanh_q12x2((((uint32_t)x[i + 0] & 0xffffu) << 0) | (((uint32_t)x[i + 1] & 0xffffu) << 16), 0u);
-        y[1 * i + 0] = (int16_t)((int32_t)(((rd >> 0) & 0xffffu) ^ 0x8000u) - 0x8000);
-        y[1 * i + 1] = (int16_t)((int32_t)(((rd >> 16) & 0xffffu) ^ 0x8000u) - 0x8000);
+        uint32_t rd = hwact_cfu_hardtanh_q12x2(((uint32_t)x[i + 0] & 65535u) | (((uint32_t)x[i + 1] & 65535u) << 16), 0u);
+        y[1 * i + 0] = (int16_t)((int32_t)(((rd >> 0) & 65535u) ^ 32768u) - 32768);
+        y[1 * i + 1] = (int16_t)((int32_t)(((rd >> 16) & 65535u) ^ 32768u) - 32768);
     }
     if (i < n) {
         int16_t xt[2] = {0};
@@ -220,9 +220,9 @@ static inline void hwact_cfu_hardtanh_q12x2_array(const int16_t *x, int16_t *y, 
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_hardtanh_q12x2((((uint32_t)xt[0 + 0] & 0xffffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffffu) << 16), 0u);
+        rd = hwact_cfu_hardtanh_q12x2(((uint32_t)xt[0 + 0] & 65535u) | (((uint32_t)xt[0 + 1] & 65535u) << 16), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int16_t)((int32_t)(((rd >> (16 * k)) & 0xffffu) ^ 0x8000u) - 0x8000);
+            y[1 * i + k] = (int16_t)((int32_t)(((rd >> (16 * k)) & 65535u) ^ 32768u) - 32768);
     }
 }
 
@@ -248,11 +248,11 @@ static inline void hwact_cfu_hardsigmoid_int8x4_array(const int8_t *x, uint8_t *
             ((hwact_word_t *)(void *)y)[i / 4] = hwact_cfu_hardsigmoid_int8x4(((const hwact_word_t *)(const void *)x)[i / 4], 0u);
     }
     for (; i + 4 <= n; i += 4) {
-        uint32_t rd = hwact_cfu_hardsigmoid_int8x4((((uint32_t)x[i + 0] & 0xffu) << 0) | (((uint32_t)x[i + 1] & 0xffu) << 8) | (((uint32_t)x[i + 2] & 0xffu) << 16) | (((uint32_t)x[i + 3] & 0xffu) << 24), 0u);
-        y[1 * i + 0] = (uint8_t)((rd >> 0) & 0xffu);
-        y[1 * i + 1] = (uint8_t)((rd >> 8) & 0xffu);
-        y[1 * i + 2] = (uint8_t)((rd >> 16) & 0xffu);
-        y[1 * i + 3] = (uint8_t)((rd >> 24) & 0xffu);
+        uint32_t rd = hwact_cfu_hardsigmoid_int8x4(((uint32_t)x[i + 0] & 255u) | (((uint32_t)x[i + 1] & 255u) << 8) | (((uint32_t)x[i + 2] & 255u) << 16) | (((uint32_t)x[i + 3] & 255u) << 24), 0u);
+        y[1 * i + 0] = (uint8_t)(int32_t)((rd >> 0) & 255u);
+        y[1 * i + 1] = (uint8_t)(int32_t)((rd >> 8) & 255u);
+        y[1 * i + 2] = (uint8_t)(int32_t)((rd >> 16) & 255u);
+        y[1 * i + 3] = (uint8_t)(int32_t)((rd >> 24) & 255u);
     }
     if (i < n) {
         int8_t xt[4] = {0};
@@ -261,9 +261,9 @@ static inline void hwact_cfu_hardsigmoid_int8x4_array(const int8_t *x, uint8_t *
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_hardsigmoid_int8x4((((uint32_t)xt[0 + 0] & 0xffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffu) << 8) | (((uint32_t)xt[0 + 2] & 0xffu) << 16) | (((uint32_t)xt[0 + 3] & 0xffu) << 24), 0u);
+        rd = hwact_cfu_hardsigmoid_int8x4(((uint32_t)xt[0 + 0] & 255u) | (((uint32_t)xt[0 + 1] & 255u) << 8) | (((uint32_t)xt[0 + 2] & 255u) << 16) | (((uint32_t)xt[0 + 3] & 255u) << 24), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (uint8_t)((rd >> (8 * k)) & 0xffu);
+            y[1 * i + k] = (uint8_t)(int32_t)((rd >> (8 * k)) & 255u);
     }
 }
 
@@ -289,9 +289,9 @@ static inline void hwact_cfu_hardsigmoid_q12x2_array(const int16_t *x, uint16_t 
             ((hwact_word_t *)(void *)y)[i / 2] = hwact_cfu_hardsigmoid_q12x2(((const hwact_word_t *)(const void *)x)[i / 2], 0u);
     }
     for (; i + 2 <= n; i += 2) {
-        uint32_t rd = hwact_cfu_hardsigmoid_q12x2((((uint32_t)x[i + 0] & 0xffffu) << 0) | (((uint32_t)x[i + 1] & 0xffffu) << 16), 0u);
-        y[1 * i + 0] = (uint16_t)((rd >> 0) & 0xffffu);
-        y[1 * i + 1] = (uint16_t)((rd >> 16) & 0xffffu);
+        uint32_t rd = hwact_cfu_hardsigmoid_q12x2(((uint32_t)x[i + 0] & 65535u) | (((uint32_t)x[i + 1] & 65535u) << 16), 0u);
+        y[1 * i + 0] = (uint16_t)(int32_t)((rd >> 0) & 65535u);
+        y[1 * i + 1] = (uint16_t)(int32_t)((rd >> 16) & 65535u);
     }
     if (i < n) {
         int16_t xt[2] = {0};
@@ -300,9 +300,9 @@ static inline void hwact_cfu_hardsigmoid_q12x2_array(const int16_t *x, uint16_t 
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_hardsigmoid_q12x2((((uint32_t)xt[0 + 0] & 0xffffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffffu) << 16), 0u);
+        rd = hwact_cfu_hardsigmoid_q12x2(((uint32_t)xt[0 + 0] & 65535u) | (((uint32_t)xt[0 + 1] & 65535u) << 16), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (uint16_t)((rd >> (16 * k)) & 0xffffu);
+            y[1 * i + k] = (uint16_t)(int32_t)((rd >> (16 * k)) & 65535u);
     }
 }
 
@@ -328,11 +328,11 @@ static inline void hwact_cfu_sigmoid_int8x4_array(const int8_t *x, uint8_t *y, s
             ((hwact_word_t *)(void *)y)[i / 4] = hwact_cfu_sigmoid_int8x4(((const hwact_word_t *)(const void *)x)[i / 4], 0u);
     }
     for (; i + 4 <= n; i += 4) {
-        uint32_t rd = hwact_cfu_sigmoid_int8x4((((uint32_t)x[i + 0] & 0xffu) << 0) | (((uint32_t)x[i + 1] & 0xffu) << 8) | (((uint32_t)x[i + 2] & 0xffu) << 16) | (((uint32_t)x[i + 3] & 0xffu) << 24), 0u);
-        y[1 * i + 0] = (uint8_t)((rd >> 0) & 0xffu);
-        y[1 * i + 1] = (uint8_t)((rd >> 8) & 0xffu);
-        y[1 * i + 2] = (uint8_t)((rd >> 16) & 0xffu);
-        y[1 * i + 3] = (uint8_t)((rd >> 24) & 0xffu);
+        uint32_t rd = hwact_cfu_sigmoid_int8x4(((uint32_t)x[i + 0] & 255u) | (((uint32_t)x[i + 1] & 255u) << 8) | (((uint32_t)x[i + 2] & 255u) << 16) | (((uint32_t)x[i + 3] & 255u) << 24), 0u);
+        y[1 * i + 0] = (uint8_t)(int32_t)((rd >> 0) & 255u);
+        y[1 * i + 1] = (uint8_t)(int32_t)((rd >> 8) & 255u);
+        y[1 * i + 2] = (uint8_t)(int32_t)((rd >> 16) & 255u);
+        y[1 * i + 3] = (uint8_t)(int32_t)((rd >> 24) & 255u);
     }
     if (i < n) {
         int8_t xt[4] = {0};
@@ -341,9 +341,9 @@ static inline void hwact_cfu_sigmoid_int8x4_array(const int8_t *x, uint8_t *y, s
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_sigmoid_int8x4((((uint32_t)xt[0 + 0] & 0xffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffu) << 8) | (((uint32_t)xt[0 + 2] & 0xffu) << 16) | (((uint32_t)xt[0 + 3] & 0xffu) << 24), 0u);
+        rd = hwact_cfu_sigmoid_int8x4(((uint32_t)xt[0 + 0] & 255u) | (((uint32_t)xt[0 + 1] & 255u) << 8) | (((uint32_t)xt[0 + 2] & 255u) << 16) | (((uint32_t)xt[0 + 3] & 255u) << 24), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (uint8_t)((rd >> (8 * k)) & 0xffu);
+            y[1 * i + k] = (uint8_t)(int32_t)((rd >> (8 * k)) & 255u);
     }
 }
 
@@ -369,9 +369,9 @@ static inline void hwact_cfu_sigmoid_q12x2_array(const int16_t *x, uint16_t *y, 
             ((hwact_word_t *)(void *)y)[i / 2] = hwact_cfu_sigmoid_q12x2(((const hwact_word_t *)(const void *)x)[i / 2], 0u);
     }
     for (; i + 2 <= n; i += 2) {
-        uint32_t rd = hwact_cfu_sigmoid_q12x2((((uint32_t)x[i + 0] & 0xffffu) << 0) | (((uint32_t)x[i + 1] & 0xffffu) << 16), 0u);
-        y[1 * i + 0] = (uint16_t)((rd >> 0) & 0xffffu);
-        y[1 * i + 1] = (uint16_t)((rd >> 16) & 0xffffu);
+        uint32_t rd = hwact_cfu_sigmoid_q12x2(((uint32_t)x[i + 0] & 65535u) | (((uint32_t)x[i + 1] & 65535u) << 16), 0u);
+        y[1 * i + 0] = (uint16_t)(int32_t)((rd >> 0) & 65535u);
+        y[1 * i + 1] = (uint16_t)(int32_t)((rd >> 16) & 65535u);
     }
     if (i < n) {
         int16_t xt[2] = {0};
@@ -380,9 +380,9 @@ static inline void hwact_cfu_sigmoid_q12x2_array(const int16_t *x, uint16_t *y, 
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_sigmoid_q12x2((((uint32_t)xt[0 + 0] & 0xffffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffffu) << 16), 0u);
+        rd = hwact_cfu_sigmoid_q12x2(((uint32_t)xt[0 + 0] & 65535u) | (((uint32_t)xt[0 + 1] & 65535u) << 16), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (uint16_t)((rd >> (16 * k)) & 0xffffu);
+            y[1 * i + k] = (uint16_t)(int32_t)((rd >> (16 * k)) & 65535u);
     }
 }
 
@@ -408,11 +408,11 @@ static inline void hwact_cfu_tanh_int8x4_array(const int8_t *x, int8_t *y, size_
             ((hwact_word_t *)(void *)y)[i / 4] = hwact_cfu_tanh_int8x4(((const hwact_word_t *)(const void *)x)[i / 4], 0u);
     }
     for (; i + 4 <= n; i += 4) {
-        uint32_t rd = hwact_cfu_tanh_int8x4((((uint32_t)x[i + 0] & 0xffu) << 0) | (((uint32_t)x[i + 1] & 0xffu) << 8) | (((uint32_t)x[i + 2] & 0xffu) << 16) | (((uint32_t)x[i + 3] & 0xffu) << 24), 0u);
-        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 0xffu) ^ 0x80u) - 0x80);
+        uint32_t rd = hwact_cfu_tanh_int8x4(((uint32_t)x[i + 0] & 255u) | (((uint32_t)x[i + 1] & 255u) << 8) | (((uint32_t)x[i + 2] & 255u) << 16) | (((uint32_t)x[i + 3] & 255u) << 24), 0u);
+        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 255u) ^ 128u) - 128);
+        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 255u) ^ 128u) - 128);
+        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 255u) ^ 128u) - 128);
+        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 255u) ^ 128u) - 128);
     }
     if (i < n) {
         int8_t xt[4] = {0};
@@ -421,9 +421,9 @@ static inline void hwact_cfu_tanh_int8x4_array(const int8_t *x, int8_t *y, size_
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_tanh_int8x4((((uint32_t)xt[0 + 0] & 0xffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffu) << 8) | (((uint32_t)xt[0 + 2] & 0xffu) << 16) | (((uint32_t)xt[0 + 3] & 0xffu) << 24), 0u);
+        rd = hwact_cfu_tanh_int8x4(((uint32_t)xt[0 + 0] & 255u) | (((uint32_t)xt[0 + 1] & 255u) << 8) | (((uint32_t)xt[0 + 2] & 255u) << 16) | (((uint32_t)xt[0 + 3] & 255u) << 24), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 0xffu) ^ 0x80u) - 0x80);
+            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 255u) ^ 128u) - 128);
     }
 }
 
@@ -449,9 +449,9 @@ static inline void hwact_cfu_tanh_q12x2_array(const int16_t *x, int16_t *y, size
             ((hwact_word_t *)(void *)y)[i / 2] = hwact_cfu_tanh_q12x2(((const hwact_word_t *)(const void *)x)[i / 2], 0u);
     }
     for (; i + 2 <= n; i += 2) {
-        uint32_t rd = hwact_cfu_tanh_q12x2((((uint32_t)x[i + 0] & 0xffffu) << 0) | (((uint32_t)x[i + 1] & 0xffffu) << 16), 0u);
-        y[1 * i + 0] = (int16_t)((int32_t)(((rd >> 0) & 0xffffu) ^ 0x8000u) - 0x8000);
-        y[1 * i + 1] = (int16_t)((int32_t)(((rd >> 16) & 0xffffu) ^ 0x8000u) - 0x8000);
+        uint32_t rd = hwact_cfu_tanh_q12x2(((uint32_t)x[i + 0] & 65535u) | (((uint32_t)x[i + 1] & 65535u) << 16), 0u);
+        y[1 * i + 0] = (int16_t)((int32_t)(((rd >> 0) & 65535u) ^ 32768u) - 32768);
+        y[1 * i + 1] = (int16_t)((int32_t)(((rd >> 16) & 65535u) ^ 32768u) - 32768);
     }
     if (i < n) {
         int16_t xt[2] = {0};
@@ -460,9 +460,9 @@ static inline void hwact_cfu_tanh_q12x2_array(const int16_t *x, int16_t *y, size
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_tanh_q12x2((((uint32_t)xt[0 + 0] & 0xffffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffffu) << 16), 0u);
+        rd = hwact_cfu_tanh_q12x2(((uint32_t)xt[0 + 0] & 65535u) | (((uint32_t)xt[0 + 1] & 65535u) << 16), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int16_t)((int32_t)(((rd >> (16 * k)) & 0xffffu) ^ 0x8000u) - 0x8000);
+            y[1 * i + k] = (int16_t)((int32_t)(((rd >> (16 * k)) & 65535u) ^ 32768u) - 32768);
     }
 }
 
@@ -488,11 +488,11 @@ static inline void hwact_cfu_gelu_int8x4_array(const int8_t *x, int8_t *y, size_
             ((hwact_word_t *)(void *)y)[i / 4] = hwact_cfu_gelu_int8x4(((const hwact_word_t *)(const void *)x)[i / 4], 0u);
     }
     for (; i + 4 <= n; i += 4) {
-        uint32_t rd = hwact_cfu_gelu_int8x4((((uint32_t)x[i + 0] & 0xffu) << 0) | (((uint32_t)x[i + 1] & 0xffu) << 8) | (((uint32_t)x[i + 2] & 0xffu) << 16) | (((uint32_t)x[i + 3] & 0xffu) << 24), 0u);
-        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 0xffu) ^ 0x80u) - 0x80);
+        uint32_t rd = hwact_cfu_gelu_int8x4(((uint32_t)x[i + 0] & 255u) | (((uint32_t)x[i + 1] & 255u) << 8) | (((uint32_t)x[i + 2] & 255u) << 16) | (((uint32_t)x[i + 3] & 255u) << 24), 0u);
+        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 255u) ^ 128u) - 128);
+        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 255u) ^ 128u) - 128);
+        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 255u) ^ 128u) - 128);
+        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 255u) ^ 128u) - 128);
     }
     if (i < n) {
         int8_t xt[4] = {0};
@@ -501,9 +501,9 @@ static inline void hwact_cfu_gelu_int8x4_array(const int8_t *x, int8_t *y, size_
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_gelu_int8x4((((uint32_t)xt[0 + 0] & 0xffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffu) << 8) | (((uint32_t)xt[0 + 2] & 0xffu) << 16) | (((uint32_t)xt[0 + 3] & 0xffu) << 24), 0u);
+        rd = hwact_cfu_gelu_int8x4(((uint32_t)xt[0 + 0] & 255u) | (((uint32_t)xt[0 + 1] & 255u) << 8) | (((uint32_t)xt[0 + 2] & 255u) << 16) | (((uint32_t)xt[0 + 3] & 255u) << 24), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 0xffu) ^ 0x80u) - 0x80);
+            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 255u) ^ 128u) - 128);
     }
 }
 
@@ -529,9 +529,9 @@ static inline void hwact_cfu_gelu_q12x2_array(const int16_t *x, int16_t *y, size
             ((hwact_word_t *)(void *)y)[i / 2] = hwact_cfu_gelu_q12x2(((const hwact_word_t *)(const void *)x)[i / 2], 0u);
     }
     for (; i + 2 <= n; i += 2) {
-        uint32_t rd = hwact_cfu_gelu_q12x2((((uint32_t)x[i + 0] & 0xffffu) << 0) | (((uint32_t)x[i + 1] & 0xffffu) << 16), 0u);
-        y[1 * i + 0] = (int16_t)((int32_t)(((rd >> 0) & 0xffffu) ^ 0x8000u) - 0x8000);
-        y[1 * i + 1] = (int16_t)((int32_t)(((rd >> 16) & 0xffffu) ^ 0x8000u) - 0x8000);
+        uint32_t rd = hwact_cfu_gelu_q12x2(((uint32_t)x[i + 0] & 65535u) | (((uint32_t)x[i + 1] & 65535u) << 16), 0u);
+        y[1 * i + 0] = (int16_t)((int32_t)(((rd >> 0) & 65535u) ^ 32768u) - 32768);
+        y[1 * i + 1] = (int16_t)((int32_t)(((rd >> 16) & 65535u) ^ 32768u) - 32768);
     }
     if (i < n) {
         int16_t xt[2] = {0};
@@ -540,9 +540,9 @@ static inline void hwact_cfu_gelu_q12x2_array(const int16_t *x, int16_t *y, size
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_gelu_q12x2((((uint32_t)xt[0 + 0] & 0xffffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffffu) << 16), 0u);
+        rd = hwact_cfu_gelu_q12x2(((uint32_t)xt[0 + 0] & 65535u) | (((uint32_t)xt[0 + 1] & 65535u) << 16), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int16_t)((int32_t)(((rd >> (16 * k)) & 0xffffu) ^ 0x8000u) - 0x8000);
+            y[1 * i + k] = (int16_t)((int32_t)(((rd >> (16 * k)) & 65535u) ^ 32768u) - 32768);
     }
 }
 
@@ -568,11 +568,11 @@ static inline void hwact_cfu_silu_int8x4_array(const int8_t *x, int8_t *y, size_
             ((hwact_word_t *)(void *)y)[i / 4] = hwact_cfu_silu_int8x4(((const hwact_word_t *)(const void *)x)[i / 4], 0u);
     }
     for (; i + 4 <= n; i += 4) {
-        uint32_t rd = hwact_cfu_silu_int8x4((((uint32_t)x[i + 0] & 0xffu) << 0) | (((uint32_t)x[i + 1] & 0xffu) << 8) | (((uint32_t)x[i + 2] & 0xffu) << 16) | (((uint32_t)x[i + 3] & 0xffu) << 24), 0u);
-        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 0xffu) ^ 0x80u) - 0x80);
+        uint32_t rd = hwact_cfu_silu_int8x4(((uint32_t)x[i + 0] & 255u) | (((uint32_t)x[i + 1] & 255u) << 8) | (((uint32_t)x[i + 2] & 255u) << 16) | (((uint32_t)x[i + 3] & 255u) << 24), 0u);
+        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 255u) ^ 128u) - 128);
+        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 255u) ^ 128u) - 128);
+        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 255u) ^ 128u) - 128);
+        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 255u) ^ 128u) - 128);
     }
     if (i < n) {
         int8_t xt[4] = {0};
@@ -581,9 +581,9 @@ static inline void hwact_cfu_silu_int8x4_array(const int8_t *x, int8_t *y, size_
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_silu_int8x4((((uint32_t)xt[0 + 0] & 0xffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffu) << 8) | (((uint32_t)xt[0 + 2] & 0xffu) << 16) | (((uint32_t)xt[0 + 3] & 0xffu) << 24), 0u);
+        rd = hwact_cfu_silu_int8x4(((uint32_t)xt[0 + 0] & 255u) | (((uint32_t)xt[0 + 1] & 255u) << 8) | (((uint32_t)xt[0 + 2] & 255u) << 16) | (((uint32_t)xt[0 + 3] & 255u) << 24), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 0xffu) ^ 0x80u) - 0x80);
+            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 255u) ^ 128u) - 128);
     }
 }
 
@@ -609,9 +609,9 @@ static inline void hwact_cfu_silu_q12x2_array(const int16_t *x, int16_t *y, size
             ((hwact_word_t *)(void *)y)[i / 2] = hwact_cfu_silu_q12x2(((const hwact_word_t *)(const void *)x)[i / 2], 0u);
     }
     for (; i + 2 <= n; i += 2) {
-        uint32_t rd = hwact_cfu_silu_q12x2((((uint32_t)x[i + 0] & 0xffffu) << 0) | (((uint32_t)x[i + 1] & 0xffffu) << 16), 0u);
-        y[1 * i + 0] = (int16_t)((int32_t)(((rd >> 0) & 0xffffu) ^ 0x8000u) - 0x8000);
-        y[1 * i + 1] = (int16_t)((int32_t)(((rd >> 16) & 0xffffu) ^ 0x8000u) - 0x8000);
+        uint32_t rd = hwact_cfu_silu_q12x2(((uint32_t)x[i + 0] & 65535u) | (((uint32_t)x[i + 1] & 65535u) << 16), 0u);
+        y[1 * i + 0] = (int16_t)((int32_t)(((rd >> 0) & 65535u) ^ 32768u) - 32768);
+        y[1 * i + 1] = (int16_t)((int32_t)(((rd >> 16) & 65535u) ^ 32768u) - 32768);
     }
     if (i < n) {
         int16_t xt[2] = {0};
@@ -620,9 +620,9 @@ static inline void hwact_cfu_silu_q12x2_array(const int16_t *x, int16_t *y, size
         for (k = 0; i + k < n; k++) {
             xt[k] = x[i + k];
         }
-        rd = hwact_cfu_silu_q12x2((((uint32_t)xt[0 + 0] & 0xffffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffffu) << 16), 0u);
+        rd = hwact_cfu_silu_q12x2(((uint32_t)xt[0 + 0] & 65535u) | (((uint32_t)xt[0 + 1] & 65535u) << 16), 0u);
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int16_t)((int32_t)(((rd >> (16 * k)) & 0xffffu) ^ 0x8000u) - 0x8000);
+            y[1 * i + k] = (int16_t)((int32_t)(((rd >> (16 * k)) & 65535u) ^ 32768u) - 32768);
     }
 }
 
@@ -648,11 +648,11 @@ static inline void hwact_cfu_glu_int8x4_array(const int8_t *x, const int8_t *a, 
             ((hwact_word_t *)(void *)y)[i / 4] = hwact_cfu_glu_int8x4(((const hwact_word_t *)(const void *)x)[i / 4], ((const hwact_word_t *)(const void *)a)[i / 4]);
     }
     for (; i + 4 <= n; i += 4) {
-        uint32_t rd = hwact_cfu_glu_int8x4((((uint32_t)x[i + 0] & 0xffu) << 0) | (((uint32_t)x[i + 1] & 0xffu) << 8) | (((uint32_t)x[i + 2] & 0xffu) << 16) | (((uint32_t)x[i + 3] & 0xffu) << 24), (((uint32_t)a[i + 0] & 0xffu) << 0) | (((uint32_t)a[i + 1] & 0xffu) << 8) | (((uint32_t)a[i + 2] & 0xffu) << 16) | (((uint32_t)a[i + 3] & 0xffu) << 24));
-        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 0xffu) ^ 0x80u) - 0x80);
+        uint32_t rd = hwact_cfu_glu_int8x4(((uint32_t)x[i + 0] & 255u) | (((uint32_t)x[i + 1] & 255u) << 8) | (((uint32_t)x[i + 2] & 255u) << 16) | (((uint32_t)x[i + 3] & 255u) << 24), ((uint32_t)a[i + 0] & 255u) | (((uint32_t)a[i + 1] & 255u) << 8) | (((uint32_t)a[i + 2] & 255u) << 16) | (((uint32_t)a[i + 3] & 255u) << 24));
+        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 255u) ^ 128u) - 128);
+        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 255u) ^ 128u) - 128);
+        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 255u) ^ 128u) - 128);
+        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 255u) ^ 128u) - 128);
     }
     if (i < n) {
         int8_t xt[4] = {0};
@@ -663,9 +663,9 @@ static inline void hwact_cfu_glu_int8x4_array(const int8_t *x, const int8_t *a, 
             xt[k] = x[i + k];
             at[k] = a[i + k];
         }
-        rd = hwact_cfu_glu_int8x4((((uint32_t)xt[0 + 0] & 0xffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffu) << 8) | (((uint32_t)xt[0 + 2] & 0xffu) << 16) | (((uint32_t)xt[0 + 3] & 0xffu) << 24), (((uint32_t)at[0 + 0] & 0xffu) << 0) | (((uint32_t)at[0 + 1] & 0xffu) << 8) | (((uint32_t)at[0 + 2] & 0xffu) << 16) | (((uint32_t)at[0 + 3] & 0xffu) << 24));
+        rd = hwact_cfu_glu_int8x4(((uint32_t)xt[0 + 0] & 255u) | (((uint32_t)xt[0 + 1] & 255u) << 8) | (((uint32_t)xt[0 + 2] & 255u) << 16) | (((uint32_t)xt[0 + 3] & 255u) << 24), ((uint32_t)at[0 + 0] & 255u) | (((uint32_t)at[0 + 1] & 255u) << 8) | (((uint32_t)at[0 + 2] & 255u) << 16) | (((uint32_t)at[0 + 3] & 255u) << 24));
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 0xffu) ^ 0x80u) - 0x80);
+            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 255u) ^ 128u) - 128);
     }
 }
 
@@ -691,11 +691,11 @@ static inline void hwact_cfu_prelu_int8x4_array(const int8_t *x, const int8_t *a
             ((hwact_word_t *)(void *)y)[i / 4] = hwact_cfu_prelu_int8x4(((const hwact_word_t *)(const void *)x)[i / 4], ((const hwact_word_t *)(const void *)a)[i / 4]);
     }
     for (; i + 4 <= n; i += 4) {
-        uint32_t rd = hwact_cfu_prelu_int8x4((((uint32_t)x[i + 0] & 0xffu) << 0) | (((uint32_t)x[i + 1] & 0xffu) << 8) | (((uint32_t)x[i + 2] & 0xffu) << 16) | (((uint32_t)x[i + 3] & 0xffu) << 24), (((uint32_t)a[i + 0] & 0xffu) << 0) | (((uint32_t)a[i + 1] & 0xffu) << 8) | (((uint32_t)a[i + 2] & 0xffu) << 16) | (((uint32_t)a[i + 3] & 0xffu) << 24));
-        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 0xffu) ^ 0x80u) - 0x80);
-        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 0xffu) ^ 0x80u) - 0x80);
+        uint32_t rd = hwact_cfu_prelu_int8x4(((uint32_t)x[i + 0] & 255u) | (((uint32_t)x[i + 1] & 255u) << 8) | (((uint32_t)x[i + 2] & 255u) << 16) | (((uint32_t)x[i + 3] & 255u) << 24), ((uint32_t)a[i + 0] & 255u) | (((uint32_t)a[i + 1] & 255u) << 8) | (((uint32_t)a[i + 2] & 255u) << 16) | (((uint32_t)a[i + 3] & 255u) << 24));
+        y[1 * i + 0] = (int8_t)((int32_t)(((rd >> 0) & 255u) ^ 128u) - 128);
+        y[1 * i + 1] = (int8_t)((int32_t)(((rd >> 8) & 255u) ^ 128u) - 128);
+        y[1 * i + 2] = (int8_t)((int32_t)(((rd >> 16) & 255u) ^ 128u) - 128);
+        y[1 * i + 3] = (int8_t)((int32_t)(((rd >> 24) & 255u) ^ 128u) - 128);
     }
     if (i < n) {
         int8_t xt[4] = {0};
@@ -706,9 +706,9 @@ static inline void hwact_cfu_prelu_int8x4_array(const int8_t *x, const int8_t *a
             xt[k] = x[i + k];
             at[k] = a[i + k];
         }
-        rd = hwact_cfu_prelu_int8x4((((uint32_t)xt[0 + 0] & 0xffu) << 0) | (((uint32_t)xt[0 + 1] & 0xffu) << 8) | (((uint32_t)xt[0 + 2] & 0xffu) << 16) | (((uint32_t)xt[0 + 3] & 0xffu) << 24), (((uint32_t)at[0 + 0] & 0xffu) << 0) | (((uint32_t)at[0 + 1] & 0xffu) << 8) | (((uint32_t)at[0 + 2] & 0xffu) << 16) | (((uint32_t)at[0 + 3] & 0xffu) << 24));
+        rd = hwact_cfu_prelu_int8x4(((uint32_t)xt[0 + 0] & 255u) | (((uint32_t)xt[0 + 1] & 255u) << 8) | (((uint32_t)xt[0 + 2] & 255u) << 16) | (((uint32_t)xt[0 + 3] & 255u) << 24), ((uint32_t)at[0 + 0] & 255u) | (((uint32_t)at[0 + 1] & 255u) << 8) | (((uint32_t)at[0 + 2] & 255u) << 16) | (((uint32_t)at[0 + 3] & 255u) << 24));
         for (k = 0; k < 1 * (n - i); k++)
-            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 0xffu) ^ 0x80u) - 0x80);
+            y[1 * i + k] = (int8_t)((int32_t)(((rd >> (8 * k)) & 255u) ^ 128u) - 128);
     }
 }
 
