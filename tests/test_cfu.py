@@ -94,11 +94,12 @@ def test_hwact_cfu_writes_every_file(tmp_path):
     names = {p.name for p in out.iterdir()}
     assert {"Cfu.v", "CfuPcpi.v", "hwact_cfu.h", "isa.md", "cfu.json", "r8.v", "r8.json", "p8.v", "p8.json"} <= names
     data = json.loads((out / "cfu.json").read_text())
-    assert set(data) == {"units", "discovery", "unknown_value", "target", "resources"}
+    assert set(data) == {"units", "discovery", "unknown_value", "target", "shared", "resources"}
     assert data["unknown_value"] == 0xDEAD and data["target"] == "generic"
     assert data["discovery"] == {"function_id": 1023, "value": DISCOVERY_MAGIC << 16 | CFU_VERSION << 8 | 2}
     assert [set(u) for u in data["units"]] == [{"name", "function_id", "funct3", "funct7", "lanes", "stages", "serial",
-                                                "latency", "interval", "throughput", "resources", "manifest"}] * 2
+                                                "shared", "latency", "interval", "throughput", "resources",
+                                                "manifest"}] * 2
     assert [(u["name"], u["function_id"], u["funct3"], u["funct7"], u["latency"], u["interval"])
             for u in data["units"]] == [("r8", 0, 0, 0, 1, 1), ("p8", 9, 1, 1, 2, 1)]
     # PReLU's slope multiplier: one SB_MAC16 per lane on iCE40 (9x8 bits), no table.

@@ -155,3 +155,123 @@ def test_one_command_per_cycle_back_to_back(fid, latency, interval):
     sim.add_testbench(bench)
     sim.run()
     assert cycles == [(n - 1) * interval + latency + 1]
+
+
+def shared_ops(serial):
+    """Units that share datapaths: a table (8-bit inputs) and a Horner pipeline (9-bit inputs) of
+    mixed degrees, folds, short and long tables, uniform and non-uniform segments with origins
+    (from the shared memory, or constants of a short table)."""
+    from hwact.approx.table import plan_table
+    from hwact.fixed import Fmt
+    from hwact.functions import get, resolve_params
+
+    def table(function, in_fmt, out_fmt, **options):
+        fn = get(function)
+        return plan_table(fn, resolve_params(fn, None), Fmt.parse(in_fmt), Fmt.parse(out_fmt), **options)
+
+    plans = [(40, make_plan("hardsigmoid", "s4.4", "u0.8"), 4), (41, make_plan("tanh", "s4.4", "s1.7"), 4),
+             (42, make_plan("hardsigmoid", "s3.6", "u0.8"), 2),
+             (43, table("tanh", "s3.6", "s1.7", method="pwl2", shift=3), 2),
+             (44, table("sigmoid", "s3.6", "u0.8", method="pwl", tolerance=0.02), 2),
+             (45, table("gelu", "s4.5", "s4.4", method="pwl", shift=2), 2),
+             (46, table("sigmoid", "s3.6", "u0.8", method="pwl", tolerance=0.2), 2)]  # 9 rows: constants
+    ops = tuple(CfuOp(fid, f"u{fid}", plan, lanes, 1, serial=serial, share=True) for fid, plan, lanes in plans)
+    return (*ops, CfuOp(0, "relu_c", make_plan("relu", "s4.4", "s4.4"), 4, 0),
+            CfuOp(17, "prelu_p1", make_plan("prelu", "s4.4", "s4.4"), 4, 1))
+
+
+@pytest.mark.parametrize("serial", [False, True], ids=["parallel", "serial"])
+def test_shared_datapaths_answer_interleaved_commands_back_to_back(serial):
+    """Commands to different units of one shared datapath, back to back and under back-pressure,
+    each answered as its own plan, in order; latency and interval as stated."""
+    ops = shared_ops(serial)
+    assert [op.shared for op in ops] == ["table"] * 2 + ["horner"] * 5 + [None, None]
+    assert len({op.group for op in ops[:7]}) == 3  # the table; Horner of degree 1 (three units) and 2
+    assert [op.latency for op in ops[:3]] == ([1 + 4 + 1 + 1, 1 + 4 + 1 + 1, 1 + 2 + 3 + 1] if serial else [2, 2, 4])
+    assert [op.interval for op in ops[:3]] == ([7, 7, 7] if serial else [1, 1, 1])
+    dut = Cfu(ops, discovery_id=1023, unknown_value=0xABCD1234)
+    rng = random.Random(7 + serial)
+    ids = [op.function_id for op in ops]
+    # Runs of alternating units of one datapath, then mixed with the others.
+    commands = [(ids[k % 2] if n < 30 else ids[2 + k % 5] if n < 60 else rng.choice([*ids, 1023, 5]),
+                 rng.getrandbits(32), rng.getrandbits(32)) for n, k in enumerate(range(120))]
+    want = [expected(ops, *c) for c in commands]
+    got = []
+
+    async def bench(ctx):
+        sent = 0
+        for cycle in range(3000):
+            if sent < len(commands):
+                fid, rs1, rs2 = commands[sent]
+                ctx.set(dut.cmd_valid, 1)
+                ctx.set(dut.cmd_payload_function_id, fid)
+                ctx.set(dut.cmd_payload_inputs_0, rs1)
+                ctx.set(dut.cmd_payload_inputs_1, rs2)
+            else:
+                ctx.set(dut.cmd_valid, 0)
+            taking = cycle < 80 or rng.random() >= 0.3  # back to back first, then back-pressure
+            ctx.set(dut.rsp_ready, taking)
+            accepted = sent < len(commands) and ctx.get(dut.cmd_ready)
+            if ctx.get(dut.rsp_valid) and taking:
+                got.append(ctx.get(dut.rsp_payload_outputs_0))
+            await ctx.tick()
+            sent += bool(accepted)
+            if len(got) == len(commands):
+                break
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == want
+
+
+def test_sharing_is_a_choice_of_each_op():
+    """Without share, an op keeps its own datapath and its stated stages."""
+    op = shared_ops(False)[2]
+    own = CfuOp(op.function_id, op.name, op.plan, op.lanes, op.stages)
+    assert own.shared is None and own.latency == 2 and op.shared == "horner" and op.latency == 4
+
+
+def test_a_shared_horner_datapath_pads_lower_degrees():
+    """Plans of degrees 1 and 2 on one Horner datapath (the degree-1 ones padded with exact steps
+    on zero coefficients), transfers to every unit back to back: each answers as its own plan."""
+    from hwact.hdl.shared import SharedDatapath
+
+    plans = [op.plan for op in shared_ops(False)[2:6]]
+    assert sorted(plan.table.degree for plan in plans) == [1, 1, 1, 2]
+    dut = SharedDatapath(plans, lanes=2)
+    rng = np.random.default_rng(5)
+    units = rng.integers(0, len(plans), 120)
+    words = rng.integers(0, 1 << 18, 120)
+    want = []
+    for unit, word in zip(units, words):
+        plan = plans[unit]
+        x, _ = unpack_inputs(plan, 2, np.array([word]), np.array([0]))
+        want.append(int(pack_outputs(plan, 2, evaluate(plan, x))[0]))
+    got = []
+
+    async def bench(ctx):
+        sent = 0
+        for _ in range(2000):
+            if sent < len(units):
+                ctx.set(dut.i.valid, 1)
+                ctx.set(dut.i.payload.unit, int(units[sent]))
+                ctx.set(dut.i.payload.x, int(words[sent]))
+            else:
+                ctx.set(dut.i.valid, 0)
+            taking = rng.random() > 0.25
+            ctx.set(dut.o.ready, taking)
+            accepted = sent < len(units) and ctx.get(dut.i.ready)
+            if ctx.get(dut.o.valid) and taking:
+                got.append(ctx.get(dut.o.payload))
+            await ctx.tick()
+            sent += bool(accepted)
+            if len(got) == len(units):
+                break
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    assert dut.stages == 4 and got == want

@@ -16,11 +16,12 @@ from ..artifacts import build_unit
 from ..cost import plan_cost
 from ..functions import describe
 from ..hdl.export import to_verilog
+from ..hdl.shared import shared_resources
 from ..layout import transfer_layout
 from ..plan import Plan
 from ..requant import PerChannel, check_fusable, fused_error, requant_from_dict
 from .config import CfuConfig, split_function_id
-from .core import Cfu, CfuOp, CfuPcpi, discovery_word
+from .core import Cfu, CfuOp, CfuPcpi, discovery_word, group_name, shared_groups
 from .header import cfu_header
 
 __all__ = ["CfuBuild", "build_and_write", "build_cfu", "cfu_json", "isa_markdown", "ops_from_cfu_json"]
@@ -41,15 +42,34 @@ class CfuBuild:
 
 
 def op_resources(op: CfuOp, target: str) -> dict[str, int]:
-    """DSP blocks and block RAMs of the op's datapath on ``target`` (hwact.cost's estimate)."""
+    """DSP blocks and block RAMs of the op's own datapath on ``target`` (hwact.cost's estimate);
+    none for an op on a shared datapath (:func:`group_resources` counts those)."""
+    if op.shared is not None:
+        return {"dsp": 0, "block_ram": 0}
     cost = plan_cost(op.plan)
     lanes = 1 if op.serial else op.lanes
     return {"dsp": cost.dsp_blocks(target, lanes * op.plan.outputs),
             "block_ram": cost.block_rams(target, lanes * op.plan.outputs, registered=op.stages > 0)}
 
 
+def group_resources(ops: tuple[CfuOp, ...], members: list[int], target: str) -> dict[str, int]:
+    """DSP blocks and block RAMs of one shared datapath (hwact.cost's estimate)."""
+    first = ops[members[0]]
+    return shared_resources([ops[i].plan for i in members], first.lanes, first.serial, target)
+
+
 def cfu_json(config: CfuConfig, ops: tuple[CfuOp, ...]) -> dict[str, Any]:
     """The machine-readable description of the CFU (docs/isa.md)."""
+    groups = shared_groups(ops)
+    shared = [{
+        "name": group_name(ops[members[0]]),
+        "kind": ops[members[0]].shared,
+        "units": [ops[i].name for i in members],
+        "lanes": ops[members[0]].lanes,
+        "serial": ops[members[0]].serial,
+        "stages": ops[members[0]].pipeline_stages,
+        "resources": {target: group_resources(ops, members, target) for target in ("ice40", "ecp5")},
+    } for members in groups.values()]
     return {
         "units": [{
             "name": op.name,
@@ -59,6 +79,7 @@ def cfu_json(config: CfuConfig, ops: tuple[CfuOp, ...]) -> dict[str, Any]:
             "lanes": op.lanes,
             "stages": op.stages,
             "serial": op.serial,
+            "shared": None if op.shared is None else group_name(op),
             "latency": op.latency,
             "interval": op.interval,
             "throughput": round(1 / op.interval, 6),
@@ -69,8 +90,10 @@ def cfu_json(config: CfuConfig, ops: tuple[CfuOp, ...]) -> dict[str, Any]:
         "discovery": {"function_id": config.discovery_id, "value": discovery_word(len(ops))},
         "unknown_value": config.unknown_value,
         "target": config.target,
-        "resources": {target: {key: sum(op_resources(op, target)[key] for op in ops) for key in ("dsp", "block_ram")}
-                      for target in ("ice40", "ecp5")},
+        "shared": shared,
+        "resources": {target: {key: sum(op_resources(op, target)[key] for op in ops)
+                               + sum(group["resources"][target][key] for group in shared)
+                               for key in ("dsp", "block_ram")} for target in ("ice40", "ecp5")},
     }
 
 
@@ -82,7 +105,7 @@ def ops_from_cfu_json(data: dict[str, Any], manifests: dict[str, dict[str, Any]]
         requant = unit.get("requant")
         ops.append(CfuOp(unit["function_id"], unit["name"], Plan.from_dict(manifest["plan"]),
                          manifest["lanes"], manifest["stages"], None if requant is None else requant_from_dict(requant),
-                         serial=bool(unit.get("serial", False))))
+                         serial=bool(unit.get("serial", False)), share=unit.get("shared") is not None))
     return tuple(ops)
 
 
@@ -119,17 +142,21 @@ def isa_markdown(config: CfuConfig, ops: tuple[CfuOp, ...], manifests: dict[str,
         "1 for a unit with a datapath per lane; a serial unit (one lane of datapath, fed one lane per",
         "cycle) takes a command every `interval` cycles. A command for a combinational unit, the",
         "discovery id or an unknown id waits until older commands have answered.",
+        "Datapath `own` is the unit's own pipeline; `shared_table_...` and `shared_horner_...` are one",
+        "datapath shared by every unit naming it (one ROM by (unit, code), or one Horner pipeline whose",
+        "coefficients are addressed by (unit, segment)): a unit answers as its own plan, with the shared",
+        "datapath's stages; commands to its units may follow each other back to back in any mix.",
         "",
         "| function_id | funct3 | funct7 | mnemonic | function | lanes | formats | latency | interval "
-        "| max error (LSB) | correctly rounded |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| datapath | max error (LSB) | correctly rounded |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for op in ops:
         error = manifests[op.name].get("requant_error", manifests[op.name]["error"])
         lines.append(
             f"| {op.function_id} | {op.funct3} | {op.funct7} | `hwact.{op.name}` | "
             f"{describe(op.plan.function, op.plan.params)} | {op.lanes} | {_formats(op)} | {op.latency} | "
-            f"{op.interval} | "
+            f"{op.interval} | {'own' if op.shared is None else f'`{group_name(op)}`'} | "
             f"{error['max_lsb']:.3f} | {100 * error['correctly_rounded_fraction']:.1f} % |"
         )
     if any(op.requant is not None for op in ops):
@@ -195,7 +222,7 @@ def build_cfu(config: CfuConfig, progress: Callable[[str], None] | None = None) 
         manifests[unit.name] = manifest
         files.update(unit_files)
         ops.append(CfuOp(unit.function_id, unit.name, plan, unit.spec.lanes, unit.spec.stages, unit.requant,
-                         serial=unit.serial))
+                         serial=unit.serial, share=config.share))
     ops_t = tuple(ops)
     return CfuBuild(config, ops_t, manifests, {**files, **cfu_files(config, ops_t, manifests)})
 

@@ -91,7 +91,7 @@ CFU_FILES = ("Cfu.v", "CfuPcpi.v", "hwact_cfu.h", "isa.md", "cfu.json", "amarant
 #: systems that ignore case exist): ``Cfu``, ``CfuPcpi``, ``cfu`` and ``hwact_cfu``.
 RESERVED_NAMES = frozenset(name.rsplit(".", 1)[0].lower() for name in CFU_FILES
                            if name.rsplit(".", 1)[1] in ("v", "json", "h"))
-_TOP_KEYS = {"discovery_id", "unknown_value", "unit", "target", "serial"}
+_TOP_KEYS = {"discovery_id", "unknown_value", "unit", "target", "serial", "share"}
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,8 @@ class CfuConfig:
     unknown_value: int = 0
     #: The FPGA cfu.json records (ice40, ecp5, generic).
     target: str = "generic"
+    #: Units of one shape answer through one shared datapath (hwact.hdl.shared); false: each its own.
+    share: bool = True
     #: Where the configuration came from, for messages (a file name).
     source: str = field(default="a CFU configuration", compare=False)
 
@@ -211,6 +213,7 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
     serial = _check_bool(data.get("serial", False), "serial")
+    share = _check_bool(data.get("share", True), "share")
     specs = [_unit_spec(entry, index, serial) for index, entry in enumerate(entries)]
     names: set[str] = set()
     taken = {discovery: "discovery_id"}
@@ -233,7 +236,7 @@ def parse_config(data: dict[str, Any]) -> CfuConfig:
             function_id = free
             taken[free] = f"unit {spec.top!r}"
         units.append(CfuUnit(spec, function_id, requant, unit_serial))
-    return CfuConfig(tuple(units), discovery, unknown_value, target)
+    return CfuConfig(tuple(units), discovery, unknown_value, target, share)
 
 
 def embedded_configs() -> list[str]:

@@ -27,13 +27,15 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..hdl.serial import SerialUnit
+from ..hdl.shared import SharedDatapath, share_kind, shared_stages
 from ..hdl.unit import MAX_STAGES, ActivationUnit
 from ..layout import check_lanes, transfer_layout
 from ..plan import Plan
 from ..requant import PerChannel, Requant
 from .config import FUNCTION_ID_BITS, InstructionFields
 
-__all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word"]
+__all__ = ["CFU_VERSION", "CUSTOM_0", "DISCOVERY_MAGIC", "Cfu", "CfuOp", "CfuPcpi", "discovery_word", "group_name",
+           "shared_groups"]
 
 #: Upper half of the discovery word: ASCII "HW".
 DISCOVERY_MAGIC = 0x4857
@@ -72,21 +74,44 @@ class CfuOp(InstructionFields):
     #: A fused requantize + activation op (hwact.cfu.requant): rs1 is an int32 accumulator (rs2 the channel).
     requant: Requant | PerChannel | None = None
     serial: bool = False
+    #: Answer through the CFU's shared datapath of the op's shape, if it has one (hwact.hdl.shared).
+    share: bool = False
+
+    @property
+    def shared(self) -> str | None:
+        """The shared datapath shape this op answers through (``table``, ``horner``), or None."""
+        if not self.share or self.requant is not None:
+            return None
+        return share_kind(self.plan, self.stages)
+
+    @property
+    def pipeline_stages(self) -> int:
+        """Stages of the datapath the op answers through: its own, or its shared datapath's."""
+        return self.stages if self.shared is None else shared_stages(self.shared, self.plan.table.degree)
 
     @property
     def latency(self) -> int:
         """Cycles from the command handshake to a valid response, with nothing else in flight."""
-        return 1 + (self.lanes + self.stages + 1 if self.serial else self.stages)
+        stages = self.pipeline_stages
+        return 1 + (self.lanes + stages + 1 if self.serial else stages)
 
     @property
     def interval(self) -> int:
         """Cycles between commands to this op back to back, responses taken every cycle."""
-        return self.lanes + self.stages + 2 if self.serial else 1
+        return self.lanes + self.pipeline_stages + 2 if self.serial else 1
 
     @property
     def capacity(self) -> int:
         """Commands the op can hold at once (what the order FIFO must have room for)."""
-        return 1 if self.serial else self.stages
+        return 1 if self.serial else self.pipeline_stages
+
+    @property
+    def group(self) -> tuple | None:
+        """Ops with the same group share one datapath (None: the op has its own)."""
+        if self.shared is None:
+            return None
+        degree = self.plan.table.degree if self.shared == "horner" else 0
+        return (self.shared, self.lanes, self.serial, self.plan.in_fmt.width, self.plan.out_fmt.width, degree)
 
 
 class _UnitsBehindABus(wiring.Component):
@@ -174,6 +199,21 @@ class Cfu(_UnitsBehindABus):
         return m
 
 
+def shared_groups(ops: Sequence[CfuOp]) -> dict[tuple, list[int]]:
+    """The indices of the ops answering through each shared datapath, by :attr:`CfuOp.group`."""
+    groups: dict[tuple, list[int]] = {}
+    for index, op in enumerate(ops):
+        if op.group is not None:
+            groups.setdefault(op.group, []).append(index)
+    return groups
+
+
+def group_name(op: CfuOp) -> str:
+    """The name of the shared datapath ``op`` answers through (its module name in the Verilog)."""
+    kind = f"horner{op.plan.table.degree}" if op.shared == "horner" else op.shared
+    return f"shared_{kind}_{op.plan.in_fmt.width}_{op.plan.out_fmt.width}x{op.lanes}{'_serial' if op.serial else ''}"
+
+
 def _fifo_depth(ops: Sequence[CfuOp]) -> int:
     return 1 << max(0, sum(op.capacity for op in ops) - 1).bit_length()
 
@@ -225,9 +265,17 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
         m.d.sync += [c_fid.eq(bus.cmd_payload_function_id), c_in0.eq(bus.cmd_payload_inputs_0),
                      c_in1.eq(bus.cmd_payload_inputs_1)]
 
-    pipelined = [index for index, op in enumerate(ops) if op.stages]
+    # Responders: an op's own unit, or one shared datapath for every op of a group (hwact.hdl.shared).
+    groups = shared_groups(ops)
+    responders: list[list[int]] = []  # op indices per pipelined responder, in op order
+    for index, op in enumerate(ops):
+        if op.group is not None:
+            if groups[op.group][0] == index:
+                responders.append(groups[op.group])
+        elif op.stages:
+            responders.append([index])
     depth = _fifo_depth(ops)
-    order = [Signal(range(max(2, len(pipelined))), name=f"order_{i}", reset_less=True) for i in range(depth)]
+    order = [Signal(range(max(2, len(responders))), name=f"order_{i}", reset_less=True) for i in range(depth)]
     w_ptr = Signal(range(depth), name="order_w")
     r_ptr = Signal(range(depth), name="order_r")
     count = Signal(range(depth + 1), name="order_count")
@@ -251,7 +299,15 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
     m.d.sync += count.eq(count + push - pop)
 
     pushes, direct_ops, rsp_valids, rsp_payloads, dispatches = [], [], [], [], []
+    selected = []
+    for op in ops:
+        sel = Signal(name=f"sel_{op.name}")
+        m.d.comb += sel.eq(c_valid & _is(c_fid, op.function_id))
+        selected.append(sel)
+    units = {}
     for index, op in enumerate(ops):
+        if op.group is not None:
+            continue
         if op.requant is not None:  # rs1 is an int32 accumulator (hwact.cfu.requant)
             from .requant import RequantUnit
 
@@ -265,23 +321,32 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
             layout = transfer_layout(op.plan, op.lanes)
             registers = {"rs1": c_in0, "rs2": c_in1}
             m.d.comb += unit.i.payload.eq(Cat(*(registers[group.register][:group.bits] for group in layout.inputs)))
-        selected = Signal(name=f"sel_{op.name}")
-        m.d.comb += selected.eq(c_valid & _is(c_fid, op.function_id))
-        out_bits = Value.cast(unit.o.payload)
-        if op.stages:
-            slot = pipelined.index(index)
-            at_head = Signal(name=f"head_{op.name}")
-            m.d.comb += at_head.eq(~empty & _is(head, slot))
-            m.d.comb += [unit.i.valid.eq(selected & ((count < depth) | pop)), unit.o.ready.eq(at_head & bus.rsp_ready)]
-            fire = Signal(name=f"fire_{op.name}")
-            m.d.comb += fire.eq(unit.i.valid & unit.i.ready)
-            dispatches.append(fire)
-            pushes.append((fire, slot))
-            rsp_valids.append(at_head & unit.o.valid)
-            rsp_payloads.append((at_head, out_bits))
-        else:  # combinational: answers straight from the command register when it is its turn
-            m.d.comb += [unit.i.valid.eq(selected & empty), unit.o.ready.eq(bus.rsp_ready)]
-            direct_ops.append((selected, out_bits))
+        units[index] = unit
+        if not op.stages:  # combinational: answers straight from the command register when it is its turn
+            m.d.comb += [unit.i.valid.eq(selected[index] & empty), unit.o.ready.eq(bus.rsp_ready)]
+            direct_ops.append((selected[index], Value.cast(unit.o.payload)))
+    for slot, members in enumerate(responders):
+        first = ops[members[0]]
+        if first.group is not None:
+            unit = SharedDatapath([ops[i].plan for i in members], lanes=first.lanes, serial=first.serial)
+            name = group_name(first)
+            m.submodules[name] = unit
+            for position, i in enumerate(members):
+                with m.If(selected[i]):
+                    m.d.comb += unit.i.payload.unit.eq(position)
+            m.d.comb += unit.i.payload.x.eq(c_in0[:first.lanes * first.plan.in_fmt.width])
+        else:
+            name, unit = first.name, units[members[0]]
+        chosen = Cat(*(selected[i] for i in members)).any()
+        at_head = Signal(name=f"head_{name}")
+        m.d.comb += at_head.eq(~empty & _is(head, slot))
+        m.d.comb += [unit.i.valid.eq(chosen & ((count < depth) | pop)), unit.o.ready.eq(at_head & bus.rsp_ready)]
+        fire = Signal(name=f"fire_{name}")
+        m.d.comb += fire.eq(unit.i.valid & unit.i.ready)
+        dispatches.append(fire)
+        pushes.append((fire, slot))
+        rsp_valids.append(at_head & unit.o.valid)
+        rsp_payloads.append((at_head, Value.cast(unit.o.payload)))
 
     known = Cat(*(_is(c_fid, op.function_id) for op in ops)).any() if ops else Const(0)
     is_discovery = _is(c_fid, discovery_id)

@@ -14,8 +14,8 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$105 ;
   wire \$106 ;
   wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
+  wire [5:0] \$108 ;
+  wire [5:0] \$109 ;
   wire \$11 ;
   wire \$110 ;
   wire \$111 ;
@@ -47,96 +47,70 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$135 ;
   wire \$136 ;
   wire \$137 ;
-  wire [5:0] \$138 ;
-  wire [5:0] \$139 ;
+  wire \$138 ;
+  wire \$139 ;
   wire \$14 ;
   wire \$140 ;
   wire \$141 ;
   wire \$142 ;
   wire \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire \$147 ;
+  wire [5:0] \$144 ;
+  wire [5:0] \$145 ;
+  wire [6:0] \$146 ;
+  wire [7:0] \$147 ;
   wire \$148 ;
-  wire \$149 ;
+  reg \$149 ;
   wire \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire \$158 ;
-  wire \$159 ;
+  reg [9:0] \$150 ;
+  reg [31:0] \$151 ;
+  reg [31:0] \$152 ;
+  reg [4:0] \$153 ;
+  reg [2:0] \$154 ;
+  reg [2:0] \$155 ;
+  reg [2:0] \$156 ;
+  reg [2:0] \$157 ;
+  reg [2:0] \$158 ;
+  reg [2:0] \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire \$169 ;
+  reg [2:0] \$160 ;
+  reg [2:0] \$161 ;
+  reg [2:0] \$162 ;
+  reg [2:0] \$163 ;
+  reg [2:0] \$164 ;
+  reg [2:0] \$165 ;
+  reg [2:0] \$166 ;
+  reg [2:0] \$167 ;
+  reg [2:0] \$168 ;
+  reg [2:0] \$169 ;
   wire \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire [5:0] \$174 ;
-  wire [5:0] \$175 ;
-  wire [6:0] \$176 ;
-  wire [7:0] \$177 ;
-  wire \$178 ;
-  reg \$179 ;
+  reg [2:0] \$170 ;
+  reg [2:0] \$171 ;
+  reg [2:0] \$172 ;
+  reg [2:0] \$173 ;
+  reg [2:0] \$174 ;
+  reg [2:0] \$175 ;
+  reg [2:0] \$176 ;
+  reg [2:0] \$177 ;
+  reg [2:0] \$178 ;
+  reg [2:0] \$179 ;
   wire \$18 ;
-  reg [9:0] \$180 ;
-  reg [31:0] \$181 ;
-  reg [31:0] \$182 ;
-  reg [4:0] \$183 ;
-  reg [3:0] \$184 ;
-  reg [3:0] \$185 ;
-  reg [3:0] \$186 ;
-  reg [3:0] \$187 ;
-  reg [3:0] \$188 ;
-  reg [3:0] \$189 ;
+  reg [2:0] \$180 ;
+  reg [2:0] \$181 ;
+  reg [2:0] \$182 ;
+  reg [2:0] \$183 ;
+  reg [2:0] \$184 ;
+  reg [2:0] \$185 ;
+  reg [4:0] \$186 ;
+  reg [5:0] \$187 ;
+  reg \$188 ;
+  wire [7:0] \$189 ;
   wire \$19 ;
-  reg [3:0] \$190 ;
-  reg [3:0] \$191 ;
-  reg [3:0] \$192 ;
-  reg [3:0] \$193 ;
-  reg [3:0] \$194 ;
-  reg [3:0] \$195 ;
-  reg [3:0] \$196 ;
-  reg [3:0] \$197 ;
-  reg [3:0] \$198 ;
-  reg [3:0] \$199 ;
+  wire [7:0] \$190 ;
+  wire [7:0] \$191 ;
+  wire [7:0] \$192 ;
   wire \$2 ;
   wire \$20 ;
-  reg [3:0] \$200 ;
-  reg [3:0] \$201 ;
-  reg [3:0] \$202 ;
-  reg [3:0] \$203 ;
-  reg [3:0] \$204 ;
-  reg [3:0] \$205 ;
-  reg [3:0] \$206 ;
-  reg [3:0] \$207 ;
-  reg [3:0] \$208 ;
-  reg [3:0] \$209 ;
   wire \$21 ;
-  reg [3:0] \$210 ;
-  reg [3:0] \$211 ;
-  reg [3:0] \$212 ;
-  reg [3:0] \$213 ;
-  reg [3:0] \$214 ;
-  reg [3:0] \$215 ;
-  reg [4:0] \$216 ;
-  reg [5:0] \$217 ;
-  reg \$218 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
@@ -235,277 +209,157 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire direct;
   reg [31:0] direct_value;
   wire empty;
-  wire fire_gelu_int8x4;
-  wire fire_gelu_q12x2;
   wire fire_glu_int8x4;
-  wire fire_hardsigmoid_int8x4;
-  wire fire_hardsigmoid_q12x2;
   wire fire_prelu_int8x4;
-  wire fire_sigmoid_int8x4;
-  wire fire_sigmoid_q12x2;
-  wire fire_silu_int8x4;
-  wire fire_silu_q12x2;
-  wire fire_tanh_int8x4;
-  wire fire_tanh_q12x2;
-  reg [3:0] head;
-  wire head_gelu_int8x4;
-  wire head_gelu_q12x2;
+  wire fire_shared_horner1_16_16x2;
+  wire fire_shared_horner2_16_16x2;
+  wire fire_shared_table_8_8x4;
+  reg [2:0] head;
   wire head_glu_int8x4;
-  wire head_hardsigmoid_int8x4;
-  wire head_hardsigmoid_q12x2;
   wire head_prelu_int8x4;
-  wire head_sigmoid_int8x4;
-  wire head_sigmoid_q12x2;
-  wire head_silu_int8x4;
-  wire head_silu_q12x2;
-  wire head_tanh_int8x4;
-  wire head_tanh_q12x2;
+  wire head_shared_horner1_16_16x2;
+  wire head_shared_horner2_16_16x2;
+  wire head_shared_table_8_8x4;
   reg [31:0] i__payload = 32'd0;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$103 ;
-  wire [15:0] \i__payload$103[0] ;
-  wire [15:0] \i__payload$103[1] ;
+  wire [31:0] \i__payload$70 ;
+  wire [15:0] \i__payload$70[0] ;
+  wire [15:0] \i__payload$70[1] ;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$110 ;
-  wire [7:0] \i__payload$110[0] ;
-  wire [7:0] \i__payload$110[1] ;
-  wire [7:0] \i__payload$110[2] ;
-  wire [7:0] \i__payload$110[3] ;
+  wire [31:0] \i__payload$73 ;
+  wire [7:0] \i__payload$73[0] ;
+  wire [7:0] \i__payload$73[1] ;
+  wire [7:0] \i__payload$73[2] ;
+  wire [7:0] \i__payload$73[3] ;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$117 ;
-  wire [15:0] \i__payload$117[0] ;
-  wire [15:0] \i__payload$117[1] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$124 ;
-  wire [7:0] \i__payload$124[0] ;
-  wire [7:0] \i__payload$124[1] ;
-  wire [7:0] \i__payload$124[2] ;
-  wire [7:0] \i__payload$124[3] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$131 ;
-  wire [15:0] \i__payload$131[0] ;
-  wire [15:0] \i__payload$131[1] ;
-  wire [63:0] \i__payload$138 ;
-  wire [31:0] \i__payload$138.a ;
-  wire [7:0] \i__payload$138.a[0] ;
-  wire [7:0] \i__payload$138.a[1] ;
-  wire [7:0] \i__payload$138.a[2] ;
-  wire [7:0] \i__payload$138.a[3] ;
-  wire [31:0] \i__payload$138.x ;
-  wire [7:0] \i__payload$138.x[0] ;
-  wire [7:0] \i__payload$138.x[1] ;
-  wire [7:0] \i__payload$138.x[2] ;
-  wire [7:0] \i__payload$138.x[3] ;
-  wire [63:0] \i__payload$146 ;
-  wire [31:0] \i__payload$146.a ;
-  wire [7:0] \i__payload$146.a[0] ;
-  wire [7:0] \i__payload$146.a[1] ;
-  wire [7:0] \i__payload$146.a[2] ;
-  wire [7:0] \i__payload$146.a[3] ;
-  wire [31:0] \i__payload$146.x ;
-  wire [7:0] \i__payload$146.x[0] ;
-  wire [7:0] \i__payload$146.x[1] ;
-  wire [7:0] \i__payload$146.x[2] ;
-  wire [7:0] \i__payload$146.x[3] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$55 ;
-  wire [15:0] \i__payload$55[0] ;
-  wire [15:0] \i__payload$55[1] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$59 ;
-  wire [7:0] \i__payload$59[0] ;
-  wire [7:0] \i__payload$59[1] ;
-  wire [7:0] \i__payload$59[2] ;
-  wire [7:0] \i__payload$59[3] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$63 ;
-  wire [15:0] \i__payload$63[0] ;
-  wire [15:0] \i__payload$63[1] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$67 ;
-  wire [7:0] \i__payload$67[0] ;
-  wire [7:0] \i__payload$67[1] ;
-  wire [7:0] \i__payload$67[2] ;
-  wire [7:0] \i__payload$67[3] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$75 ;
-  wire [15:0] \i__payload$75[0] ;
-  wire [15:0] \i__payload$75[1] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$82 ;
-  wire [7:0] \i__payload$82[0] ;
-  wire [7:0] \i__payload$82[1] ;
-  wire [7:0] \i__payload$82[2] ;
-  wire [7:0] \i__payload$82[3] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$89 ;
-  wire [15:0] \i__payload$89[0] ;
-  wire [15:0] \i__payload$89[1] ;
-  (* init = 32'd0 *)
-  wire [31:0] \i__payload$96 ;
-  wire [7:0] \i__payload$96[0] ;
-  wire [7:0] \i__payload$96[1] ;
-  wire [7:0] \i__payload$96[2] ;
-  wire [7:0] \i__payload$96[3] ;
+  wire [31:0] \i__payload$76 ;
+  wire [15:0] \i__payload$76[0] ;
+  wire [15:0] \i__payload$76[1] ;
+  wire [63:0] \i__payload$79 ;
+  wire [31:0] \i__payload$79.a ;
+  wire [7:0] \i__payload$79.a[0] ;
+  wire [7:0] \i__payload$79.a[1] ;
+  wire [7:0] \i__payload$79.a[2] ;
+  wire [7:0] \i__payload$79.a[3] ;
+  wire [31:0] \i__payload$79.x ;
+  wire [7:0] \i__payload$79.x[0] ;
+  wire [7:0] \i__payload$79.x[1] ;
+  wire [7:0] \i__payload$79.x[2] ;
+  wire [7:0] \i__payload$79.x[3] ;
+  wire [63:0] \i__payload$81 ;
+  wire [31:0] \i__payload$81.a ;
+  wire [7:0] \i__payload$81.a[0] ;
+  wire [7:0] \i__payload$81.a[1] ;
+  wire [7:0] \i__payload$81.a[2] ;
+  wire [7:0] \i__payload$81.a[3] ;
+  wire [31:0] \i__payload$81.x ;
+  wire [7:0] \i__payload$81.x[0] ;
+  wire [7:0] \i__payload$81.x[1] ;
+  wire [7:0] \i__payload$81.x[2] ;
+  wire [7:0] \i__payload$81.x[3] ;
+  reg [34:0] \i__payload$82 ;
+  wire [2:0] \i__payload$82.unit ;
+  wire [31:0] \i__payload$82.x ;
+  reg [32:0] \i__payload$89 ;
+  wire \i__payload$89.unit ;
+  wire [31:0] \i__payload$89.x ;
+  reg [33:0] \i__payload$95 ;
+  wire [1:0] \i__payload$95.unit ;
+  wire [31:0] \i__payload$95.x ;
   wire [7:0] \i__payload[0] ;
   wire [7:0] \i__payload[1] ;
   wire [7:0] \i__payload[2] ;
   wire [7:0] \i__payload[3] ;
   wire i__ready;
-  wire \i__ready$102 ;
-  wire \i__ready$109 ;
-  wire \i__ready$116 ;
-  wire \i__ready$123 ;
-  wire \i__ready$130 ;
-  wire \i__ready$137 ;
-  wire \i__ready$145 ;
-  wire \i__ready$152 ;
-  wire \i__ready$81 ;
-  wire \i__ready$88 ;
-  wire \i__ready$95 ;
+  wire \i__ready$100 ;
+  wire \i__ready$105 ;
+  wire \i__ready$110 ;
+  wire \i__ready$94 ;
   wire i__valid;
-  wire \i__valid$106 ;
-  wire \i__valid$113 ;
-  wire \i__valid$120 ;
-  wire \i__valid$127 ;
-  wire \i__valid$134 ;
-  wire \i__valid$142 ;
-  wire \i__valid$149 ;
-  wire \i__valid$57 ;
-  wire \i__valid$61 ;
-  wire \i__valid$65 ;
-  wire \i__valid$70 ;
-  wire \i__valid$78 ;
-  wire \i__valid$85 ;
-  wire \i__valid$92 ;
-  wire \i__valid$99 ;
+  wire \i__valid$102 ;
+  wire \i__valid$107 ;
+  wire \i__valid$71 ;
+  wire \i__valid$74 ;
+  wire \i__valid$77 ;
+  wire \i__valid$84 ;
+  wire \i__valid$91 ;
+  wire \i__valid$97 ;
   reg issued = 1'h0;
   wire [31:0] o__payload;
-  wire [31:0] \o__payload$156 ;
-  wire [15:0] \o__payload$156[0] ;
-  wire [15:0] \o__payload$156[1] ;
-  wire [31:0] \o__payload$157 ;
-  wire [7:0] \o__payload$157[0] ;
-  wire [7:0] \o__payload$157[1] ;
-  wire [7:0] \o__payload$157[2] ;
-  wire [7:0] \o__payload$157[3] ;
-  wire [31:0] \o__payload$158 ;
-  wire [15:0] \o__payload$158[0] ;
-  wire [15:0] \o__payload$158[1] ;
-  wire [31:0] \o__payload$173 ;
-  wire [7:0] \o__payload$173[0] ;
-  wire [7:0] \o__payload$173[1] ;
-  wire [7:0] \o__payload$173[2] ;
-  wire [7:0] \o__payload$173[3] ;
-  wire [31:0] \o__payload$174 ;
-  wire [15:0] \o__payload$174[0] ;
-  wire [15:0] \o__payload$174[1] ;
-  wire [31:0] \o__payload$175 ;
-  wire [7:0] \o__payload$175[0] ;
-  wire [7:0] \o__payload$175[1] ;
-  wire [7:0] \o__payload$175[2] ;
-  wire [7:0] \o__payload$175[3] ;
-  wire [31:0] \o__payload$176 ;
-  wire [15:0] \o__payload$176[0] ;
-  wire [15:0] \o__payload$176[1] ;
-  wire [31:0] \o__payload$177 ;
-  wire [7:0] \o__payload$177[0] ;
-  wire [7:0] \o__payload$177[1] ;
-  wire [7:0] \o__payload$177[2] ;
-  wire [7:0] \o__payload$177[3] ;
-  wire [31:0] \o__payload$178 ;
-  wire [15:0] \o__payload$178[0] ;
-  wire [15:0] \o__payload$178[1] ;
-  wire [31:0] \o__payload$179 ;
-  wire [7:0] \o__payload$179[0] ;
-  wire [7:0] \o__payload$179[1] ;
-  wire [7:0] \o__payload$179[2] ;
-  wire [7:0] \o__payload$179[3] ;
-  wire [31:0] \o__payload$180 ;
-  wire [15:0] \o__payload$180[0] ;
-  wire [15:0] \o__payload$180[1] ;
-  wire [31:0] \o__payload$181 ;
-  wire [7:0] \o__payload$181[0] ;
-  wire [7:0] \o__payload$181[1] ;
-  wire [7:0] \o__payload$181[2] ;
-  wire [7:0] \o__payload$181[3] ;
-  wire [31:0] \o__payload$182 ;
-  wire [15:0] \o__payload$182[0] ;
-  wire [15:0] \o__payload$182[1] ;
-  wire [31:0] \o__payload$183 ;
-  wire [7:0] \o__payload$183[0] ;
-  wire [7:0] \o__payload$183[1] ;
-  wire [7:0] \o__payload$183[2] ;
-  wire [7:0] \o__payload$183[3] ;
-  wire [31:0] \o__payload$184 ;
-  wire [7:0] \o__payload$184[0] ;
-  wire [7:0] \o__payload$184[1] ;
-  wire [7:0] \o__payload$184[2] ;
-  wire [7:0] \o__payload$184[3] ;
+  wire [31:0] \o__payload$114 ;
+  wire [15:0] \o__payload$114[0] ;
+  wire [15:0] \o__payload$114[1] ;
+  wire [31:0] \o__payload$115 ;
+  wire [7:0] \o__payload$115[0] ;
+  wire [7:0] \o__payload$115[1] ;
+  wire [7:0] \o__payload$115[2] ;
+  wire [7:0] \o__payload$115[3] ;
+  wire [31:0] \o__payload$116 ;
+  wire [15:0] \o__payload$116[0] ;
+  wire [15:0] \o__payload$116[1] ;
+  wire [31:0] \o__payload$124 ;
+  wire [31:0] \o__payload$125 ;
+  wire [31:0] \o__payload$126 ;
+  wire [31:0] \o__payload$127 ;
+  wire [7:0] \o__payload$127[0] ;
+  wire [7:0] \o__payload$127[1] ;
+  wire [7:0] \o__payload$127[2] ;
+  wire [7:0] \o__payload$127[3] ;
+  wire [31:0] \o__payload$128 ;
+  wire [7:0] \o__payload$128[0] ;
+  wire [7:0] \o__payload$128[1] ;
+  wire [7:0] \o__payload$128[2] ;
+  wire [7:0] \o__payload$128[3] ;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
   wire [7:0] \o__payload[3] ;
   wire o__ready;
-  wire \o__ready$100 ;
-  wire \o__ready$107 ;
-  wire \o__ready$114 ;
-  wire \o__ready$121 ;
-  wire \o__ready$128 ;
-  wire \o__ready$135 ;
-  wire \o__ready$143 ;
-  wire \o__ready$150 ;
-  wire \o__ready$58 ;
-  wire \o__ready$62 ;
-  wire \o__ready$66 ;
+  wire \o__ready$103 ;
+  wire \o__ready$108 ;
   wire \o__ready$72 ;
-  wire \o__ready$79 ;
+  wire \o__ready$75 ;
+  wire \o__ready$78 ;
   wire \o__ready$86 ;
-  wire \o__ready$93 ;
+  wire \o__ready$92 ;
+  wire \o__ready$98 ;
   wire o__valid;
-  wire \o__valid$162 ;
-  wire \o__valid$163 ;
-  wire \o__valid$164 ;
-  wire \o__valid$165 ;
-  wire \o__valid$166 ;
-  wire \o__valid$167 ;
-  wire \o__valid$168 ;
-  wire \o__valid$169 ;
-  wire \o__valid$170 ;
-  wire \o__valid$171 ;
-  wire \o__valid$172 ;
-  reg [3:0] order_0 = 4'h0;
-  reg [3:0] order_1 = 4'h0;
-  reg [3:0] order_10 = 4'h0;
-  reg [3:0] order_11 = 4'h0;
-  reg [3:0] order_12 = 4'h0;
-  reg [3:0] order_13 = 4'h0;
-  reg [3:0] order_14 = 4'h0;
-  reg [3:0] order_15 = 4'h0;
-  reg [3:0] order_16 = 4'h0;
-  reg [3:0] order_17 = 4'h0;
-  reg [3:0] order_18 = 4'h0;
-  reg [3:0] order_19 = 4'h0;
-  reg [3:0] order_2 = 4'h0;
-  reg [3:0] order_20 = 4'h0;
-  reg [3:0] order_21 = 4'h0;
-  reg [3:0] order_22 = 4'h0;
-  reg [3:0] order_23 = 4'h0;
-  reg [3:0] order_24 = 4'h0;
-  reg [3:0] order_25 = 4'h0;
-  reg [3:0] order_26 = 4'h0;
-  reg [3:0] order_27 = 4'h0;
-  reg [3:0] order_28 = 4'h0;
-  reg [3:0] order_29 = 4'h0;
-  reg [3:0] order_3 = 4'h0;
-  reg [3:0] order_30 = 4'h0;
-  reg [3:0] order_31 = 4'h0;
-  reg [3:0] order_4 = 4'h0;
-  reg [3:0] order_5 = 4'h0;
-  reg [3:0] order_6 = 4'h0;
-  reg [3:0] order_7 = 4'h0;
-  reg [3:0] order_8 = 4'h0;
-  reg [3:0] order_9 = 4'h0;
+  wire \o__valid$120 ;
+  wire \o__valid$121 ;
+  wire \o__valid$122 ;
+  wire \o__valid$123 ;
+  reg [2:0] order_0 = 3'h0;
+  reg [2:0] order_1 = 3'h0;
+  reg [2:0] order_10 = 3'h0;
+  reg [2:0] order_11 = 3'h0;
+  reg [2:0] order_12 = 3'h0;
+  reg [2:0] order_13 = 3'h0;
+  reg [2:0] order_14 = 3'h0;
+  reg [2:0] order_15 = 3'h0;
+  reg [2:0] order_16 = 3'h0;
+  reg [2:0] order_17 = 3'h0;
+  reg [2:0] order_18 = 3'h0;
+  reg [2:0] order_19 = 3'h0;
+  reg [2:0] order_2 = 3'h0;
+  reg [2:0] order_20 = 3'h0;
+  reg [2:0] order_21 = 3'h0;
+  reg [2:0] order_22 = 3'h0;
+  reg [2:0] order_23 = 3'h0;
+  reg [2:0] order_24 = 3'h0;
+  reg [2:0] order_25 = 3'h0;
+  reg [2:0] order_26 = 3'h0;
+  reg [2:0] order_27 = 3'h0;
+  reg [2:0] order_28 = 3'h0;
+  reg [2:0] order_29 = 3'h0;
+  reg [2:0] order_3 = 3'h0;
+  reg [2:0] order_30 = 3'h0;
+  reg [2:0] order_31 = 3'h0;
+  reg [2:0] order_4 = 3'h0;
+  reg [2:0] order_5 = 3'h0;
+  reg [2:0] order_6 = 3'h0;
+  reg [2:0] order_7 = 3'h0;
+  reg [2:0] order_8 = 3'h0;
+  reg [2:0] order_9 = 3'h0;
   reg [5:0] order_count = 6'h00;
   reg [4:0] order_r = 5'h00;
   reg [4:0] order_w = 5'h00;
@@ -526,7 +380,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   output pcpi_wr;
   wire pcpi_wr;
   wire pop;
-  reg [3:0] push_index;
+  reg [2:0] push_index;
   input reset;
   wire reset;
   wire rst;
@@ -554,377 +408,290 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \$3  = | c_fid;
   assign \$4  = ~ \$3 ;
   assign sel_relu6_int8x4 = c_valid & \$4 ;
-  assign i__valid = sel_relu6_int8x4 & empty;
   assign \$5  = c_fid == 1'h1;
   assign sel_relu6_q12x2 = c_valid & \$5 ;
-  assign \i__valid$57  = sel_relu6_q12x2 & empty;
   assign \$6  = c_fid == 2'h2;
   assign sel_hardtanh_int8x4 = c_valid & \$6 ;
-  assign \i__valid$61  = sel_hardtanh_int8x4 & empty;
   assign \$7  = c_fid == 2'h3;
   assign sel_hardtanh_q12x2 = c_valid & \$7 ;
-  assign \i__valid$65  = sel_hardtanh_q12x2 & empty;
   assign \$8  = c_fid == 3'h4;
   assign sel_hardsigmoid_int8x4 = c_valid & \$8 ;
-  assign \$10  = | head;
-  assign \$11  = ~ \$10 ;
-  assign head_hardsigmoid_int8x4 = \$9  & \$11 ;
-  assign \$12  = order_count < 6'h20;
-  assign \$13  = \$12  | pop;
-  assign \i__valid$70  = sel_hardsigmoid_int8x4 & \$13 ;
-  assign fire_hardsigmoid_int8x4 = \i__valid$70  & i__ready;
-  assign \$14  = c_fid == 3'h5;
-  assign sel_hardsigmoid_q12x2 = c_valid & \$14 ;
-  assign \$16  = head == 1'h1;
-  assign head_hardsigmoid_q12x2 = \$15  & \$16 ;
-  assign \$17  = order_count < 6'h20;
-  assign \$18  = \$17  | pop;
-  assign \i__valid$78  = sel_hardsigmoid_q12x2 & \$18 ;
-  assign fire_hardsigmoid_q12x2 = \i__valid$78  & \i__ready$81 ;
-  assign \$19  = c_fid == 3'h6;
-  assign sel_sigmoid_int8x4 = c_valid & \$19 ;
-  assign \$21  = head == 2'h2;
-  assign head_sigmoid_int8x4 = \$20  & \$21 ;
-  assign \$22  = order_count < 6'h20;
-  assign \$23  = \$22  | pop;
-  assign \i__valid$85  = sel_sigmoid_int8x4 & \$23 ;
-  assign fire_sigmoid_int8x4 = \i__valid$85  & \i__ready$88 ;
-  assign \$24  = c_fid == 3'h7;
-  assign sel_sigmoid_q12x2 = c_valid & \$24 ;
-  assign \$26  = head == 2'h3;
-  assign head_sigmoid_q12x2 = \$25  & \$26 ;
-  assign \$27  = order_count < 6'h20;
-  assign \$28  = \$27  | pop;
-  assign \i__valid$92  = sel_sigmoid_q12x2 & \$28 ;
-  assign fire_sigmoid_q12x2 = \i__valid$92  & \i__ready$95 ;
-  assign \$29  = c_fid == 4'h8;
-  assign sel_tanh_int8x4 = c_valid & \$29 ;
-  assign \$31  = head == 3'h4;
-  assign head_tanh_int8x4 = \$30  & \$31 ;
-  assign \$32  = order_count < 6'h20;
-  assign \$33  = \$32  | pop;
-  assign \i__valid$99  = sel_tanh_int8x4 & \$33 ;
-  assign fire_tanh_int8x4 = \i__valid$99  & \i__ready$102 ;
-  assign \$34  = c_fid == 4'h9;
-  assign sel_tanh_q12x2 = c_valid & \$34 ;
-  assign \$36  = head == 3'h5;
-  assign head_tanh_q12x2 = \$35  & \$36 ;
-  assign \$37  = order_count < 6'h20;
-  assign \$38  = \$37  | pop;
-  assign \i__valid$106  = sel_tanh_q12x2 & \$38 ;
-  assign fire_tanh_q12x2 = \i__valid$106  & \i__ready$109 ;
-  assign \$39  = c_fid == 4'ha;
-  assign sel_gelu_int8x4 = c_valid & \$39 ;
-  assign \$41  = head == 3'h6;
-  assign head_gelu_int8x4 = \$40  & \$41 ;
-  assign \$42  = order_count < 6'h20;
-  assign \$43  = \$42  | pop;
-  assign \i__valid$113  = sel_gelu_int8x4 & \$43 ;
-  assign fire_gelu_int8x4 = \i__valid$113  & \i__ready$116 ;
-  assign \$44  = c_fid == 4'hb;
-  assign sel_gelu_q12x2 = c_valid & \$44 ;
-  assign \$46  = head == 3'h7;
-  assign head_gelu_q12x2 = \$45  & \$46 ;
-  assign \$47  = order_count < 6'h20;
-  assign \$48  = \$47  | pop;
-  assign \i__valid$120  = sel_gelu_q12x2 & \$48 ;
-  assign fire_gelu_q12x2 = \i__valid$120  & \i__ready$123 ;
-  assign \$49  = c_fid == 4'hc;
-  assign sel_silu_int8x4 = c_valid & \$49 ;
-  assign \$51  = head == 4'h8;
-  assign head_silu_int8x4 = \$50  & \$51 ;
-  assign \$52  = order_count < 6'h20;
-  assign \$53  = \$52  | pop;
-  assign \i__valid$127  = sel_silu_int8x4 & \$53 ;
-  assign fire_silu_int8x4 = \i__valid$127  & \i__ready$130 ;
-  assign \$54  = c_fid == 4'hd;
-  assign sel_silu_q12x2 = c_valid & \$54 ;
-  assign \$56  = head == 4'h9;
-  assign head_silu_q12x2 = \$55  & \$56 ;
-  assign \$57  = order_count < 6'h20;
-  assign \$58  = \$57  | pop;
-  assign \i__valid$134  = sel_silu_q12x2 & \$58 ;
-  assign fire_silu_q12x2 = \i__valid$134  & \i__ready$137 ;
-  assign \$59  = c_fid == 4'he;
-  assign sel_glu_int8x4 = c_valid & \$59 ;
-  assign \$61  = head == 4'ha;
-  assign head_glu_int8x4 = \$60  & \$61 ;
-  assign \$62  = order_count < 6'h20;
-  assign \$63  = \$62  | pop;
-  assign \i__valid$142  = sel_glu_int8x4 & \$63 ;
-  assign fire_glu_int8x4 = \i__valid$142  & \i__ready$145 ;
-  assign \$64  = c_fid == 4'hf;
-  assign sel_prelu_int8x4 = c_valid & \$64 ;
-  assign \$66  = head == 4'hb;
-  assign head_prelu_int8x4 = \$65  & \$66 ;
-  assign \$67  = order_count < 6'h20;
-  assign \$68  = \$67  | pop;
-  assign \i__valid$149  = sel_prelu_int8x4 & \$68 ;
-  assign fire_prelu_int8x4 = \i__valid$149  & \i__ready$152 ;
-  assign \$69  = c_fid == 10'h3ff;
-  assign \$70  = c_valid & \$69 ;
-  assign \$71  = c_fid == 10'h3ff;
-  assign \$72  = ~ \$71 ;
+  assign \$9  = c_fid == 3'h5;
+  assign sel_hardsigmoid_q12x2 = c_valid & \$9 ;
+  assign \$10  = c_fid == 3'h6;
+  assign sel_sigmoid_int8x4 = c_valid & \$10 ;
+  assign \$11  = c_fid == 3'h7;
+  assign sel_sigmoid_q12x2 = c_valid & \$11 ;
+  assign \$12  = c_fid == 4'h8;
+  assign sel_tanh_int8x4 = c_valid & \$12 ;
+  assign \$13  = c_fid == 4'h9;
+  assign sel_tanh_q12x2 = c_valid & \$13 ;
+  assign \$14  = c_fid == 4'ha;
+  assign sel_gelu_int8x4 = c_valid & \$14 ;
+  assign \$15  = c_fid == 4'hb;
+  assign sel_gelu_q12x2 = c_valid & \$15 ;
+  assign \$16  = c_fid == 4'hc;
+  assign sel_silu_int8x4 = c_valid & \$16 ;
+  assign \$17  = c_fid == 4'hd;
+  assign sel_silu_q12x2 = c_valid & \$17 ;
+  assign \$18  = c_fid == 4'he;
+  assign sel_glu_int8x4 = c_valid & \$18 ;
+  assign \$19  = c_fid == 4'hf;
+  assign sel_prelu_int8x4 = c_valid & \$19 ;
+  assign i__valid = sel_relu6_int8x4 & empty;
+  assign \i__valid$71  = sel_relu6_q12x2 & empty;
+  assign \i__valid$74  = sel_hardtanh_int8x4 & empty;
+  assign \i__valid$77  = sel_hardtanh_q12x2 & empty;
+  assign \$21  = | head;
+  assign \$22  = ~ \$21 ;
+  assign head_shared_table_8_8x4 = \$20  & \$22 ;
+  assign \$23  = | { sel_silu_int8x4, sel_gelu_int8x4, sel_tanh_int8x4, sel_sigmoid_int8x4, sel_hardsigmoid_int8x4 };
+  assign \$24  = order_count < 6'h20;
+  assign \$25  = \$24  | pop;
+  assign \i__valid$84  = \$23  & \$25 ;
+  assign fire_shared_table_8_8x4 = \i__valid$84  & i__ready;
+  assign \$27  = head == 1'h1;
+  assign head_shared_horner1_16_16x2 = \$26  & \$27 ;
+  assign \$29  = order_count < 6'h20;
+  assign \$30  = \$29  | pop;
+  assign \i__valid$91  = \$28  & \$30 ;
+  assign fire_shared_horner1_16_16x2 = \i__valid$91  & \i__ready$94 ;
+  assign \$32  = head == 2'h2;
+  assign head_shared_horner2_16_16x2 = \$31  & \$32 ;
+  assign \$33  = | { sel_silu_q12x2, sel_gelu_q12x2, sel_tanh_q12x2, sel_sigmoid_q12x2 };
+  assign \$34  = order_count < 6'h20;
+  assign \$35  = \$34  | pop;
+  assign \i__valid$97  = \$33  & \$35 ;
+  assign fire_shared_horner2_16_16x2 = \i__valid$97  & \i__ready$100 ;
+  assign \$37  = head == 2'h3;
+  assign head_glu_int8x4 = \$36  & \$37 ;
+  assign \$39  = order_count < 6'h20;
+  assign \$40  = \$39  | pop;
+  assign \i__valid$102  = \$38  & \$40 ;
+  assign fire_glu_int8x4 = \i__valid$102  & \i__ready$105 ;
+  assign \$42  = head == 3'h4;
+  assign head_prelu_int8x4 = \$41  & \$42 ;
+  assign \$44  = order_count < 6'h20;
+  assign \$45  = \$44  | pop;
+  assign \i__valid$107  = \$43  & \$45 ;
+  assign fire_prelu_int8x4 = \i__valid$107  & \i__ready$110 ;
+  assign \$46  = c_fid == 10'h3ff;
+  assign \$47  = c_valid & \$46 ;
+  assign \$48  = c_fid == 10'h3ff;
+  assign \$49  = ~ \$48 ;
+  assign \$50  = c_valid & \$49 ;
+  assign \$51  = | c_fid;
+  assign \$52  = ~ \$51 ;
+  assign \$53  = c_fid == 1'h1;
+  assign \$54  = c_fid == 2'h2;
+  assign \$55  = c_fid == 2'h3;
+  assign \$56  = c_fid == 3'h4;
+  assign \$57  = c_fid == 3'h5;
+  assign \$58  = c_fid == 3'h6;
+  assign \$59  = c_fid == 3'h7;
+  assign \$60  = c_fid == 4'h8;
+  assign \$61  = c_fid == 4'h9;
+  assign \$62  = c_fid == 4'ha;
+  assign \$63  = c_fid == 4'hb;
+  assign \$64  = c_fid == 4'hc;
+  assign \$65  = c_fid == 4'hd;
+  assign \$66  = c_fid == 4'he;
+  assign \$67  = c_fid == 4'hf;
+  assign \$68  = | { \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52  };
+  assign \$69  = ~ \$68 ;
+  assign \$70  = \$50  & \$69 ;
+  assign \$71  = | { \$70 , \$47 , sel_hardtanh_q12x2, sel_hardtanh_int8x4, sel_relu6_q12x2, sel_relu6_int8x4 };
+  assign direct = empty & \$71 ;
+  assign \$72  = c_fid == 10'h3ff;
   assign \$73  = c_valid & \$72 ;
-  assign \$74  = | c_fid;
+  assign \$74  = c_fid == 10'h3ff;
   assign \$75  = ~ \$74 ;
-  assign \$76  = c_fid == 1'h1;
-  assign \$77  = c_fid == 2'h2;
-  assign \$78  = c_fid == 2'h3;
-  assign \$79  = c_fid == 3'h4;
-  assign \$80  = c_fid == 3'h5;
-  assign \$81  = c_fid == 3'h6;
-  assign \$82  = c_fid == 3'h7;
-  assign \$83  = c_fid == 4'h8;
-  assign \$84  = c_fid == 4'h9;
-  assign \$85  = c_fid == 4'ha;
-  assign \$86  = c_fid == 4'hb;
-  assign \$87  = c_fid == 4'hc;
-  assign \$88  = c_fid == 4'hd;
-  assign \$89  = c_fid == 4'he;
-  assign \$90  = c_fid == 4'hf;
-  assign \$91  = | { \$90 , \$89 , \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75  };
-  assign \$92  = ~ \$91 ;
-  assign \$93  = \$73  & \$92 ;
-  assign \$94  = | { \$93 , \$70 , sel_hardtanh_q12x2, sel_hardtanh_int8x4, sel_relu6_q12x2, sel_relu6_int8x4 };
-  assign direct = empty & \$94 ;
-  assign \$95  = c_fid == 10'h3ff;
-  assign \$96  = c_valid & \$95 ;
-  assign \$97  = c_fid == 10'h3ff;
-  assign \$98  = ~ \$97 ;
-  assign \$99  = c_valid & \$98 ;
-  assign \$100  = | c_fid;
-  assign \$101  = ~ \$100 ;
-  assign \$102  = c_fid == 1'h1;
-  assign \$103  = c_fid == 2'h2;
-  assign \$104  = c_fid == 2'h3;
-  assign \$105  = c_fid == 3'h4;
-  assign \$106  = c_fid == 3'h5;
-  assign \$107  = c_fid == 3'h6;
-  assign \$108  = c_fid == 3'h7;
-  assign \$109  = c_fid == 4'h8;
-  assign \$110  = c_fid == 4'h9;
-  assign \$111  = c_fid == 4'ha;
-  assign \$112  = c_fid == 4'hb;
-  assign \$113  = c_fid == 4'hc;
-  assign \$114  = c_fid == 4'hd;
-  assign \$115  = c_fid == 4'he;
-  assign \$116  = c_fid == 4'hf;
-  assign \$117  = | { \$116 , \$115 , \$114 , \$113 , \$112 , \$111 , \$110 , \$109 , \$108 , \$107 , \$106 , \$105 , \$104 , \$103 , \$102 , \$101  };
-  assign \$118  = ~ \$117 ;
-  assign \$119  = \$99  & \$118 ;
-  assign \$signal  = | { fire_prelu_int8x4, fire_glu_int8x4, fire_silu_q12x2, fire_silu_int8x4, fire_gelu_q12x2, fire_gelu_int8x4, fire_tanh_q12x2, fire_tanh_int8x4, fire_sigmoid_q12x2, fire_sigmoid_int8x4, fire_hardsigmoid_q12x2, fire_hardsigmoid_int8x4 };
-  assign \$120  = head_hardsigmoid_int8x4 & o__valid;
-  assign \$121  = head_hardsigmoid_q12x2 & \o__valid$162 ;
-  assign \$122  = head_sigmoid_int8x4 & \o__valid$163 ;
-  assign \$123  = head_sigmoid_q12x2 & \o__valid$164 ;
-  assign \$124  = head_tanh_int8x4 & \o__valid$165 ;
-  assign \$125  = head_tanh_q12x2 & \o__valid$166 ;
-  assign \$126  = head_gelu_int8x4 & \o__valid$167 ;
-  assign \$127  = head_gelu_q12x2 & \o__valid$168 ;
-  assign \$128  = head_silu_int8x4 & \o__valid$169 ;
-  assign \$129  = head_silu_q12x2 & \o__valid$170 ;
-  assign \$130  = head_glu_int8x4 & \o__valid$171 ;
-  assign \$131  = head_prelu_int8x4 & \o__valid$172 ;
-  assign pcpi_wr = | { direct, \$131 , \$130 , \$129 , \$128 , \$127 , \$126 , \$125 , \$124 , \$123 , \$122 , \$121 , \$120  };
-  assign \$133  = \$132  & pcpi_wr;
-  assign taken = | { \$134 , fire_prelu_int8x4, fire_glu_int8x4, fire_silu_q12x2, fire_silu_int8x4, fire_gelu_q12x2, fire_gelu_int8x4, fire_tanh_q12x2, fire_tanh_int8x4, fire_sigmoid_q12x2, fire_sigmoid_int8x4, fire_hardsigmoid_q12x2, fire_hardsigmoid_int8x4 };
-  assign \$135  = pcpi_insn[6:0] == 4'hb;
-  assign pcpi_wait = pcpi_valid & \$135 ;
-  assign \$136  = ~ issued;
-  assign cmd_valid = pcpi_wait & \$136 ;
-  assign \$137  = order_w == 5'h1f;
-  assign \$138  = order_w + 1'h1;
-  assign \$139  = \$137  ? 6'h00 : \$138 ;
-  assign \$140  = | order_w;
-  assign \$141  = ~ \$140 ;
-  assign \$142  = order_w == 1'h1;
-  assign \$143  = order_w == 2'h2;
-  assign \$144  = order_w == 2'h3;
-  assign \$145  = order_w == 3'h4;
-  assign \$146  = order_w == 3'h5;
-  assign \$147  = order_w == 3'h6;
-  assign \$148  = order_w == 3'h7;
-  assign \$149  = order_w == 4'h8;
-  assign \$150  = order_w == 4'h9;
-  assign \$151  = order_w == 4'ha;
-  assign \$152  = order_w == 4'hb;
-  assign \$153  = order_w == 4'hc;
-  assign \$154  = order_w == 4'hd;
-  assign \$155  = order_w == 4'he;
-  assign \$156  = order_w == 4'hf;
-  assign \$157  = order_w == 5'h10;
-  assign \$158  = order_w == 5'h11;
-  assign \$159  = order_w == 5'h12;
-  assign \$160  = order_w == 5'h13;
-  assign \$161  = order_w == 5'h14;
-  assign \$162  = order_w == 5'h15;
-  assign \$163  = order_w == 5'h16;
-  assign \$164  = order_w == 5'h17;
-  assign \$165  = order_w == 5'h18;
-  assign \$166  = order_w == 5'h19;
-  assign \$167  = order_w == 5'h1a;
-  assign \$168  = order_w == 5'h1b;
-  assign \$169  = order_w == 5'h1c;
-  assign \$170  = order_w == 5'h1d;
-  assign \$171  = order_w == 5'h1e;
-  assign \$172  = order_w == 5'h1f;
-  assign \$173  = order_r == 5'h1f;
-  assign \$174  = order_r + 1'h1;
-  assign \$175  = \$173  ? 6'h00 : \$174 ;
-  assign \$176  = order_count + \$signal ;
-  assign \$177  = \$176  - pop;
-  assign \$178  = cmd_valid & cmd_ready;
+  assign \$76  = c_valid & \$75 ;
+  assign \$77  = | c_fid;
+  assign \$78  = ~ \$77 ;
+  assign \$79  = c_fid == 1'h1;
+  assign \$80  = c_fid == 2'h2;
+  assign \$81  = c_fid == 2'h3;
+  assign \$82  = c_fid == 3'h4;
+  assign \$83  = c_fid == 3'h5;
+  assign \$84  = c_fid == 3'h6;
+  assign \$85  = c_fid == 3'h7;
+  assign \$86  = c_fid == 4'h8;
+  assign \$87  = c_fid == 4'h9;
+  assign \$88  = c_fid == 4'ha;
+  assign \$89  = c_fid == 4'hb;
+  assign \$90  = c_fid == 4'hc;
+  assign \$91  = c_fid == 4'hd;
+  assign \$92  = c_fid == 4'he;
+  assign \$93  = c_fid == 4'hf;
+  assign \$94  = | { \$93 , \$92 , \$91 , \$90 , \$89 , \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78  };
+  assign \$95  = ~ \$94 ;
+  assign \$96  = \$76  & \$95 ;
+  assign \$signal  = | { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+  assign \$97  = head_shared_table_8_8x4 & o__valid;
+  assign \$98  = head_shared_horner1_16_16x2 & \o__valid$120 ;
+  assign \$99  = head_shared_horner2_16_16x2 & \o__valid$121 ;
+  assign \$100  = head_glu_int8x4 & \o__valid$122 ;
+  assign \$101  = head_prelu_int8x4 & \o__valid$123 ;
+  assign pcpi_wr = | { direct, \$101 , \$100 , \$99 , \$98 , \$97  };
+  assign \$103  = \$102  & pcpi_wr;
+  assign taken = | { \$104 , fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+  assign \$105  = pcpi_insn[6:0] == 4'hb;
+  assign pcpi_wait = pcpi_valid & \$105 ;
+  assign \$106  = ~ issued;
+  assign cmd_valid = pcpi_wait & \$106 ;
+  assign \$107  = order_w == 5'h1f;
+  assign \$108  = order_w + 1'h1;
+  assign \$109  = \$107  ? 6'h00 : \$108 ;
+  assign \$110  = | order_w;
+  assign \$111  = ~ \$110 ;
+  assign \$112  = order_w == 1'h1;
+  assign \$113  = order_w == 2'h2;
+  assign \$114  = order_w == 2'h3;
+  assign \$115  = order_w == 3'h4;
+  assign \$116  = order_w == 3'h5;
+  assign \$117  = order_w == 3'h6;
+  assign \$118  = order_w == 3'h7;
+  assign \$119  = order_w == 4'h8;
+  assign \$120  = order_w == 4'h9;
+  assign \$121  = order_w == 4'ha;
+  assign \$122  = order_w == 4'hb;
+  assign \$123  = order_w == 4'hc;
+  assign \$124  = order_w == 4'hd;
+  assign \$125  = order_w == 4'he;
+  assign \$126  = order_w == 4'hf;
+  assign \$127  = order_w == 5'h10;
+  assign \$128  = order_w == 5'h11;
+  assign \$129  = order_w == 5'h12;
+  assign \$130  = order_w == 5'h13;
+  assign \$131  = order_w == 5'h14;
+  assign \$132  = order_w == 5'h15;
+  assign \$133  = order_w == 5'h16;
+  assign \$134  = order_w == 5'h17;
+  assign \$135  = order_w == 5'h18;
+  assign \$136  = order_w == 5'h19;
+  assign \$137  = order_w == 5'h1a;
+  assign \$138  = order_w == 5'h1b;
+  assign \$139  = order_w == 5'h1c;
+  assign \$140  = order_w == 5'h1d;
+  assign \$141  = order_w == 5'h1e;
+  assign \$142  = order_w == 5'h1f;
+  assign \$143  = order_r == 5'h1f;
+  assign \$144  = order_r + 1'h1;
+  assign \$145  = \$143  ? 6'h00 : \$144 ;
+  assign \$146  = order_count + \$signal ;
+  assign \$147  = \$146  - pop;
+  assign \$148  = cmd_valid & cmd_ready;
   always @(posedge clk)
-    c_valid <= \$179 ;
+    c_valid <= \$149 ;
   always @(posedge clk)
-    c_fid <= \$180 ;
+    c_fid <= \$150 ;
   always @(posedge clk)
-    i__payload <= \$181 ;
+    i__payload <= \$151 ;
   always @(posedge clk)
-    c_in1 <= \$182 ;
+    c_in1 <= \$152 ;
   always @(posedge clk)
-    order_w <= \$183 ;
+    order_w <= \$153 ;
   always @(posedge clk)
-    order_0 <= \$184 ;
+    order_0 <= \$154 ;
   always @(posedge clk)
-    order_1 <= \$185 ;
+    order_1 <= \$155 ;
   always @(posedge clk)
-    order_2 <= \$186 ;
+    order_2 <= \$156 ;
   always @(posedge clk)
-    order_3 <= \$187 ;
+    order_3 <= \$157 ;
   always @(posedge clk)
-    order_4 <= \$188 ;
+    order_4 <= \$158 ;
   always @(posedge clk)
-    order_5 <= \$189 ;
+    order_5 <= \$159 ;
   always @(posedge clk)
-    order_6 <= \$190 ;
+    order_6 <= \$160 ;
   always @(posedge clk)
-    order_7 <= \$191 ;
+    order_7 <= \$161 ;
   always @(posedge clk)
-    order_8 <= \$192 ;
+    order_8 <= \$162 ;
   always @(posedge clk)
-    order_9 <= \$193 ;
+    order_9 <= \$163 ;
   always @(posedge clk)
-    order_10 <= \$194 ;
+    order_10 <= \$164 ;
   always @(posedge clk)
-    order_11 <= \$195 ;
+    order_11 <= \$165 ;
   always @(posedge clk)
-    order_12 <= \$196 ;
+    order_12 <= \$166 ;
   always @(posedge clk)
-    order_13 <= \$197 ;
+    order_13 <= \$167 ;
   always @(posedge clk)
-    order_14 <= \$198 ;
+    order_14 <= \$168 ;
   always @(posedge clk)
-    order_15 <= \$199 ;
+    order_15 <= \$169 ;
   always @(posedge clk)
-    order_16 <= \$200 ;
+    order_16 <= \$170 ;
   always @(posedge clk)
-    order_17 <= \$201 ;
+    order_17 <= \$171 ;
   always @(posedge clk)
-    order_18 <= \$202 ;
+    order_18 <= \$172 ;
   always @(posedge clk)
-    order_19 <= \$203 ;
+    order_19 <= \$173 ;
   always @(posedge clk)
-    order_20 <= \$204 ;
+    order_20 <= \$174 ;
   always @(posedge clk)
-    order_21 <= \$205 ;
+    order_21 <= \$175 ;
   always @(posedge clk)
-    order_22 <= \$206 ;
+    order_22 <= \$176 ;
   always @(posedge clk)
-    order_23 <= \$207 ;
+    order_23 <= \$177 ;
   always @(posedge clk)
-    order_24 <= \$208 ;
+    order_24 <= \$178 ;
   always @(posedge clk)
-    order_25 <= \$209 ;
+    order_25 <= \$179 ;
   always @(posedge clk)
-    order_26 <= \$210 ;
+    order_26 <= \$180 ;
   always @(posedge clk)
-    order_27 <= \$211 ;
+    order_27 <= \$181 ;
   always @(posedge clk)
-    order_28 <= \$212 ;
+    order_28 <= \$182 ;
   always @(posedge clk)
-    order_29 <= \$213 ;
+    order_29 <= \$183 ;
   always @(posedge clk)
-    order_30 <= \$214 ;
+    order_30 <= \$184 ;
   always @(posedge clk)
-    order_31 <= \$215 ;
+    order_31 <= \$185 ;
   always @(posedge clk)
-    order_r <= \$216 ;
+    order_r <= \$186 ;
   always @(posedge clk)
-    order_count <= \$217 ;
+    order_count <= \$187 ;
   always @(posedge clk)
-    issued <= \$218 ;
-  \CfuPcpi.gelu_int8x4  gelu_int8x4 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$116 ),
-    .i__valid(\i__valid$113 ),
-    .o__payload(\o__payload$179 ),
-    .o__ready(\o__ready$114 ),
-    .o__valid(\o__valid$167 ),
-    .rst(reset)
-  );
-  \CfuPcpi.gelu_q12x2  gelu_q12x2 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$123 ),
-    .i__valid(\i__valid$120 ),
-    .o__payload(\o__payload$180 ),
-    .o__ready(\o__ready$121 ),
-    .o__valid(\o__valid$168 ),
-    .rst(reset)
-  );
+    issued <= \$188 ;
   \CfuPcpi.glu_int8x4  glu_int8x4 (
     .clk(clk),
     .i__payload__a(c_in1),
     .i__payload__x(i__payload),
-    .i__ready(\i__ready$145 ),
-    .i__valid(\i__valid$142 ),
-    .o__payload(\o__payload$183 ),
-    .o__ready(\o__ready$143 ),
-    .o__valid(\o__valid$171 ),
-    .rst(reset)
-  );
-  \CfuPcpi.hardsigmoid_int8x4  hardsigmoid_int8x4 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(i__ready),
-    .i__valid(\i__valid$70 ),
-    .o__payload(\o__payload$173 ),
-    .o__ready(\o__ready$72 ),
-    .o__valid(o__valid),
-    .rst(reset)
-  );
-  \CfuPcpi.hardsigmoid_q12x2  hardsigmoid_q12x2 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$81 ),
-    .i__valid(\i__valid$78 ),
-    .o__payload(\o__payload$174 ),
-    .o__ready(\o__ready$79 ),
-    .o__valid(\o__valid$162 ),
+    .i__ready(\i__ready$105 ),
+    .i__valid(\i__valid$102 ),
+    .o__payload(\o__payload$127 ),
+    .o__ready(\o__ready$103 ),
+    .o__valid(\o__valid$122 ),
     .rst(reset)
   );
   \CfuPcpi.hardtanh_int8x4  hardtanh_int8x4 (
     .i__payload(i__payload),
-    .o__payload(\o__payload$157 ),
-    .o__valid(\i__valid$61 )
+    .o__payload(\o__payload$115 ),
+    .o__valid(\i__valid$74 )
   );
   \CfuPcpi.hardtanh_q12x2  hardtanh_q12x2 (
     .i__payload(i__payload),
-    .o__payload(\o__payload$158 ),
-    .o__valid(\i__valid$65 )
+    .o__payload(\o__payload$116 ),
+    .o__valid(\i__valid$77 )
   );
   \CfuPcpi.prelu_int8x4  prelu_int8x4 (
     .clk(clk),
     .i__payload__a(c_in1),
     .i__payload__x(i__payload),
-    .i__ready(\i__ready$152 ),
-    .i__valid(\i__valid$149 ),
-    .o__payload(\o__payload$184 ),
-    .o__ready(\o__ready$150 ),
-    .o__valid(\o__valid$172 ),
+    .i__ready(\i__ready$110 ),
+    .i__valid(\i__valid$107 ),
+    .o__payload(\o__payload$128 ),
+    .o__ready(\o__ready$108 ),
+    .o__valid(\o__valid$123 ),
     .rst(reset)
   );
   \CfuPcpi.relu6_int8x4  relu6_int8x4 (
@@ -934,67 +701,40 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   );
   \CfuPcpi.relu6_q12x2  relu6_q12x2 (
     .i__payload(i__payload),
-    .o__payload(\o__payload$156 ),
-    .o__valid(\i__valid$57 )
+    .o__payload(\o__payload$114 ),
+    .o__valid(\i__valid$71 )
   );
-  \CfuPcpi.sigmoid_int8x4  sigmoid_int8x4 (
+  \CfuPcpi.shared_horner1_16_16x2  shared_horner1_16_16x2 (
     .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$88 ),
-    .i__valid(\i__valid$85 ),
-    .o__payload(\o__payload$175 ),
+    .i__payload(\i__payload$89 ),
+    .i__ready(\i__ready$94 ),
+    .i__valid(\i__valid$91 ),
+    .o__payload(\o__payload$125 ),
+    .o__ready(\o__ready$92 ),
+    .o__valid(\o__valid$120 ),
+    .rst(reset)
+  );
+  \CfuPcpi.shared_horner2_16_16x2  shared_horner2_16_16x2 (
+    .clk(clk),
+    .i__payload(\i__payload$95 ),
+    .i__ready(\i__ready$100 ),
+    .i__valid(\i__valid$97 ),
+    .o__payload(\o__payload$126 ),
+    .o__ready(\o__ready$98 ),
+    .o__valid(\o__valid$121 ),
+    .rst(reset)
+  );
+  \CfuPcpi.shared_table_8_8x4  shared_table_8_8x4 (
+    .clk(clk),
+    .i__payload(\i__payload$82 ),
+    .i__ready(i__ready),
+    .i__valid(\i__valid$84 ),
     .o__ready(\o__ready$86 ),
-    .o__valid(\o__valid$163 ),
-    .rst(reset)
-  );
-  \CfuPcpi.sigmoid_q12x2  sigmoid_q12x2 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$95 ),
-    .i__valid(\i__valid$92 ),
-    .o__payload(\o__payload$176 ),
-    .o__ready(\o__ready$93 ),
-    .o__valid(\o__valid$164 ),
-    .rst(reset)
-  );
-  \CfuPcpi.silu_int8x4  silu_int8x4 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$130 ),
-    .i__valid(\i__valid$127 ),
-    .o__payload(\o__payload$181 ),
-    .o__ready(\o__ready$128 ),
-    .o__valid(\o__valid$169 ),
-    .rst(reset)
-  );
-  \CfuPcpi.silu_q12x2  silu_q12x2 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$137 ),
-    .i__valid(\i__valid$134 ),
-    .o__payload(\o__payload$182 ),
-    .o__ready(\o__ready$135 ),
-    .o__valid(\o__valid$170 ),
-    .rst(reset)
-  );
-  \CfuPcpi.tanh_int8x4  tanh_int8x4 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$102 ),
-    .i__valid(\i__valid$99 ),
-    .o__payload(\o__payload$177 ),
-    .o__ready(\o__ready$100 ),
-    .o__valid(\o__valid$165 ),
-    .rst(reset)
-  );
-  \CfuPcpi.tanh_q12x2  tanh_q12x2 (
-    .clk(clk),
-    .i__payload(i__payload),
-    .i__ready(\i__ready$109 ),
-    .i__valid(\i__valid$106 ),
-    .o__payload(\o__payload$178 ),
-    .o__ready(\o__ready$107 ),
-    .o__valid(\o__valid$166 ),
+    .o__valid(o__valid),
+    .port__data(\$189 ),
+    .\port__data$14 (\$190 ),
+    .\port__data$15 (\$191 ),
+    .\port__data$16 (\$192 ),
     .rst(reset)
   );
   always @* begin
@@ -1069,64 +809,94 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \i__payload$82 [2:0] = 3'h0;
+    if (sel_hardsigmoid_int8x4) begin
+      \i__payload$82 [2:0] = 3'h0;
+    end
+    if (sel_sigmoid_int8x4) begin
+      \i__payload$82 [2:0] = 3'h1;
+    end
+    if (sel_tanh_int8x4) begin
+      \i__payload$82 [2:0] = 3'h2;
+    end
+    if (sel_gelu_int8x4) begin
+      \i__payload$82 [2:0] = 3'h3;
+    end
+    if (sel_silu_int8x4) begin
+      \i__payload$82 [2:0] = 3'h4;
+    end
+    begin
+        \i__payload$82 [34:3] = i__payload;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \i__payload$89 [0] = 1'h0;
+    if (sel_hardsigmoid_q12x2) begin
+      \i__payload$89 [0] = 1'h0;
+    end
+    begin
+        \i__payload$89 [32:1] = i__payload;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \i__payload$95 [1:0] = 2'h0;
+    if (sel_sigmoid_q12x2) begin
+      \i__payload$95 [1:0] = 2'h0;
+    end
+    if (sel_tanh_q12x2) begin
+      \i__payload$95 [1:0] = 2'h1;
+    end
+    if (sel_gelu_q12x2) begin
+      \i__payload$95 [1:0] = 2'h2;
+    end
+    if (sel_silu_q12x2) begin
+      \i__payload$95 [1:0] = 2'h3;
+    end
+    begin
+        \i__payload$95 [33:2] = i__payload;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     direct_value = 32'd0;
     if (sel_relu6_int8x4) begin
       direct_value = o__payload;
     end
     if (sel_relu6_q12x2) begin
-      direct_value = \o__payload$156 ;
+      direct_value = \o__payload$114 ;
     end
     if (sel_hardtanh_int8x4) begin
-      direct_value = \o__payload$157 ;
+      direct_value = \o__payload$115 ;
     end
     if (sel_hardtanh_q12x2) begin
-      direct_value = \o__payload$158 ;
+      direct_value = \o__payload$116 ;
     end
-    if (\$96 ) begin
+    if (\$73 ) begin
       direct_value = 32'd1213661456;
     end
-    if (\$119 ) begin
+    if (\$96 ) begin
       direct_value = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    push_index = 4'h0;
-    if (fire_hardsigmoid_int8x4) begin
-      push_index = 4'h0;
+    push_index = 3'h0;
+    if (fire_shared_table_8_8x4) begin
+      push_index = 3'h0;
     end
-    if (fire_hardsigmoid_q12x2) begin
-      push_index = 4'h1;
+    if (fire_shared_horner1_16_16x2) begin
+      push_index = 3'h1;
     end
-    if (fire_sigmoid_int8x4) begin
-      push_index = 4'h2;
-    end
-    if (fire_sigmoid_q12x2) begin
-      push_index = 4'h3;
-    end
-    if (fire_tanh_int8x4) begin
-      push_index = 4'h4;
-    end
-    if (fire_tanh_q12x2) begin
-      push_index = 4'h5;
-    end
-    if (fire_gelu_int8x4) begin
-      push_index = 4'h6;
-    end
-    if (fire_gelu_q12x2) begin
-      push_index = 4'h7;
-    end
-    if (fire_silu_int8x4) begin
-      push_index = 4'h8;
-    end
-    if (fire_silu_q12x2) begin
-      push_index = 4'h9;
+    if (fire_shared_horner2_16_16x2) begin
+      push_index = 3'h2;
     end
     if (fire_glu_int8x4) begin
-      push_index = 4'ha;
+      push_index = 3'h3;
     end
     if (fire_prelu_int8x4) begin
-      push_index = 4'hb;
+      push_index = 3'h4;
     end
   end
   always @* begin
@@ -1135,87 +905,336 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
     if (direct) begin
       pcpi_rd = direct_value;
     end
-    if (head_hardsigmoid_int8x4) begin
-      pcpi_rd = \o__payload$173 ;
+    if (head_shared_table_8_8x4) begin
+      pcpi_rd = { \$192 , \$191 , \$190 , \$189  };
     end
-    if (head_hardsigmoid_q12x2) begin
-      pcpi_rd = \o__payload$174 ;
+    if (head_shared_horner1_16_16x2) begin
+      pcpi_rd = \o__payload$125 ;
     end
-    if (head_sigmoid_int8x4) begin
-      pcpi_rd = \o__payload$175 ;
-    end
-    if (head_sigmoid_q12x2) begin
-      pcpi_rd = \o__payload$176 ;
-    end
-    if (head_tanh_int8x4) begin
-      pcpi_rd = \o__payload$177 ;
-    end
-    if (head_tanh_q12x2) begin
-      pcpi_rd = \o__payload$178 ;
-    end
-    if (head_gelu_int8x4) begin
-      pcpi_rd = \o__payload$179 ;
-    end
-    if (head_gelu_q12x2) begin
-      pcpi_rd = \o__payload$180 ;
-    end
-    if (head_silu_int8x4) begin
-      pcpi_rd = \o__payload$181 ;
-    end
-    if (head_silu_q12x2) begin
-      pcpi_rd = \o__payload$182 ;
+    if (head_shared_horner2_16_16x2) begin
+      pcpi_rd = \o__payload$126 ;
     end
     if (head_glu_int8x4) begin
-      pcpi_rd = \o__payload$183 ;
+      pcpi_rd = \o__payload$127 ;
     end
     if (head_prelu_int8x4) begin
-      pcpi_rd = \o__payload$184 ;
+      pcpi_rd = \o__payload$128 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = c_valid;
+    \$149  = c_valid;
     if (cmd_ready) begin
-      \$179  = cmd_valid;
+      \$149  = cmd_valid;
     end
     if (reset) begin
-      \$179  = 1'h0;
+      \$149  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = c_fid;
+    \$150  = c_fid;
     if (cmd_ready) begin
-      \$180  = { pcpi_insn[31:25], pcpi_insn[14:12] };
+      \$150  = { pcpi_insn[31:25], pcpi_insn[14:12] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = i__payload;
+    \$151  = i__payload;
     if (cmd_ready) begin
-      \$181  = pcpi_rs1;
+      \$151  = pcpi_rs1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = c_in1;
+    \$152  = c_in1;
     if (cmd_ready) begin
-      \$182  = pcpi_rs2;
+      \$152  = pcpi_rs2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = order_w;
+    \$153  = order_w;
     if (\$signal ) begin
-      \$183  = \$139 [4:0];
+      \$153  = \$109 [4:0];
     end
     if (reset) begin
-      \$183  = 5'h00;
+      \$153  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = order_0;
+    \$154  = order_0;
+    if (\$signal ) begin
+      if (\$111 ) begin
+        \$154  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$155  = order_1;
+    if (\$signal ) begin
+      if (\$112 ) begin
+        \$155  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$156  = order_2;
+    if (\$signal ) begin
+      if (\$113 ) begin
+        \$156  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$157  = order_3;
+    if (\$signal ) begin
+      if (\$114 ) begin
+        \$157  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$158  = order_4;
+    if (\$signal ) begin
+      if (\$115 ) begin
+        \$158  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$159  = order_5;
+    if (\$signal ) begin
+      if (\$116 ) begin
+        \$159  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$160  = order_6;
+    if (\$signal ) begin
+      if (\$117 ) begin
+        \$160  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$161  = order_7;
+    if (\$signal ) begin
+      if (\$118 ) begin
+        \$161  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$162  = order_8;
+    if (\$signal ) begin
+      if (\$119 ) begin
+        \$162  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$163  = order_9;
+    if (\$signal ) begin
+      if (\$120 ) begin
+        \$163  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$164  = order_10;
+    if (\$signal ) begin
+      if (\$121 ) begin
+        \$164  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$165  = order_11;
+    if (\$signal ) begin
+      if (\$122 ) begin
+        \$165  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$166  = order_12;
+    if (\$signal ) begin
+      if (\$123 ) begin
+        \$166  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$167  = order_13;
+    if (\$signal ) begin
+      if (\$124 ) begin
+        \$167  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$168  = order_14;
+    if (\$signal ) begin
+      if (\$125 ) begin
+        \$168  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$169  = order_15;
+    if (\$signal ) begin
+      if (\$126 ) begin
+        \$169  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$170  = order_16;
+    if (\$signal ) begin
+      if (\$127 ) begin
+        \$170  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$171  = order_17;
+    if (\$signal ) begin
+      if (\$128 ) begin
+        \$171  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$172  = order_18;
+    if (\$signal ) begin
+      if (\$129 ) begin
+        \$172  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$173  = order_19;
+    if (\$signal ) begin
+      if (\$130 ) begin
+        \$173  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$174  = order_20;
+    if (\$signal ) begin
+      if (\$131 ) begin
+        \$174  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$175  = order_21;
+    if (\$signal ) begin
+      if (\$132 ) begin
+        \$175  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$176  = order_22;
+    if (\$signal ) begin
+      if (\$133 ) begin
+        \$176  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$177  = order_23;
+    if (\$signal ) begin
+      if (\$134 ) begin
+        \$177  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$178  = order_24;
+    if (\$signal ) begin
+      if (\$135 ) begin
+        \$178  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$179  = order_25;
+    if (\$signal ) begin
+      if (\$136 ) begin
+        \$179  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$180  = order_26;
+    if (\$signal ) begin
+      if (\$137 ) begin
+        \$180  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$181  = order_27;
+    if (\$signal ) begin
+      if (\$138 ) begin
+        \$181  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$182  = order_28;
+    if (\$signal ) begin
+      if (\$139 ) begin
+        \$182  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$183  = order_29;
+    if (\$signal ) begin
+      if (\$140 ) begin
+        \$183  = push_index;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$184  = order_30;
     if (\$signal ) begin
       if (\$141 ) begin
         \$184  = push_index;
@@ -1224,7 +1243,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = order_1;
+    \$185  = order_31;
     if (\$signal ) begin
       if (\$142 ) begin
         \$185  = push_index;
@@ -1233,2769 +1252,125 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = order_2;
-    if (\$signal ) begin
-      if (\$143 ) begin
-        \$186  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = order_3;
-    if (\$signal ) begin
-      if (\$144 ) begin
-        \$187  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = order_4;
-    if (\$signal ) begin
-      if (\$145 ) begin
-        \$188  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$189  = order_5;
-    if (\$signal ) begin
-      if (\$146 ) begin
-        \$189  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$190  = order_6;
-    if (\$signal ) begin
-      if (\$147 ) begin
-        \$190  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$191  = order_7;
-    if (\$signal ) begin
-      if (\$148 ) begin
-        \$191  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$192  = order_8;
-    if (\$signal ) begin
-      if (\$149 ) begin
-        \$192  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$193  = order_9;
-    if (\$signal ) begin
-      if (\$150 ) begin
-        \$193  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$194  = order_10;
-    if (\$signal ) begin
-      if (\$151 ) begin
-        \$194  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$195  = order_11;
-    if (\$signal ) begin
-      if (\$152 ) begin
-        \$195  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$196  = order_12;
-    if (\$signal ) begin
-      if (\$153 ) begin
-        \$196  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$197  = order_13;
-    if (\$signal ) begin
-      if (\$154 ) begin
-        \$197  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$198  = order_14;
-    if (\$signal ) begin
-      if (\$155 ) begin
-        \$198  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$199  = order_15;
-    if (\$signal ) begin
-      if (\$156 ) begin
-        \$199  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$200  = order_16;
-    if (\$signal ) begin
-      if (\$157 ) begin
-        \$200  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$201  = order_17;
-    if (\$signal ) begin
-      if (\$158 ) begin
-        \$201  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$202  = order_18;
-    if (\$signal ) begin
-      if (\$159 ) begin
-        \$202  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$203  = order_19;
-    if (\$signal ) begin
-      if (\$160 ) begin
-        \$203  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$204  = order_20;
-    if (\$signal ) begin
-      if (\$161 ) begin
-        \$204  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$205  = order_21;
-    if (\$signal ) begin
-      if (\$162 ) begin
-        \$205  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = order_22;
-    if (\$signal ) begin
-      if (\$163 ) begin
-        \$206  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = order_23;
-    if (\$signal ) begin
-      if (\$164 ) begin
-        \$207  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = order_24;
-    if (\$signal ) begin
-      if (\$165 ) begin
-        \$208  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = order_25;
-    if (\$signal ) begin
-      if (\$166 ) begin
-        \$209  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = order_26;
-    if (\$signal ) begin
-      if (\$167 ) begin
-        \$210  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = order_27;
-    if (\$signal ) begin
-      if (\$168 ) begin
-        \$211  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = order_28;
-    if (\$signal ) begin
-      if (\$169 ) begin
-        \$212  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = order_29;
-    if (\$signal ) begin
-      if (\$170 ) begin
-        \$213  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = order_30;
-    if (\$signal ) begin
-      if (\$171 ) begin
-        \$214  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = order_31;
-    if (\$signal ) begin
-      if (\$172 ) begin
-        \$215  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = order_r;
+    \$186  = order_r;
     if (pop) begin
-      \$216  = \$175 [4:0];
+      \$186  = \$145 [4:0];
     end
     if (reset) begin
-      \$216  = 5'h00;
+      \$186  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = \$177 [5:0];
+    \$187  = \$147 [5:0];
     if (reset) begin
-      \$217  = 6'h00;
+      \$187  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = issued;
-    if (\$178 ) begin
-      \$218  = 1'h1;
+    \$188  = issued;
+    if (\$148 ) begin
+      \$188  = 1'h1;
     end else if (pcpi_wr) begin
-      \$218  = 1'h0;
+      \$188  = 1'h0;
     end
     if (reset) begin
-      \$218  = 1'h0;
+      \$188  = 1'h0;
     end
   end
   assign c_in0 = i__payload;
   assign o__ready = 1'h1;
-  assign \i__payload$55  = i__payload;
-  assign \o__ready$58  = 1'h1;
-  assign \i__payload$59  = i__payload;
-  assign \o__ready$62  = 1'h1;
-  assign \i__payload$63  = i__payload;
-  assign \o__ready$66  = 1'h1;
-  assign \i__payload$67  = i__payload;
-  assign \i__payload$75  = i__payload;
-  assign \i__payload$82  = i__payload;
-  assign \i__payload$89  = i__payload;
-  assign \i__payload$96  = i__payload;
-  assign \i__payload$103  = i__payload;
-  assign \i__payload$110  = i__payload;
-  assign \i__payload$117  = i__payload;
-  assign \i__payload$124  = i__payload;
-  assign \i__payload$131  = i__payload;
-  assign \i__payload$138  = { c_in1, i__payload };
-  assign \i__payload$146  = { c_in1, i__payload };
+  assign \i__payload$70  = i__payload;
+  assign \o__ready$72  = 1'h1;
+  assign \i__payload$73  = i__payload;
+  assign \o__ready$75  = 1'h1;
+  assign \i__payload$76  = i__payload;
+  assign \o__ready$78  = 1'h1;
+  assign \i__payload$79  = { c_in1, i__payload };
+  assign \i__payload$81  = { c_in1, i__payload };
+  assign \o__payload$124  = { \$192 , \$191 , \$190 , \$189  };
   assign rst = reset;
   assign pcpi_ready = pcpi_wr;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
   assign \i__payload[3]  = i__payload[31:24];
-  assign \i__payload$55[0]  = i__payload[15:0];
-  assign \i__payload$55[1]  = i__payload[31:16];
-  assign \i__payload$59[0]  = i__payload[7:0];
-  assign \i__payload$59[1]  = i__payload[15:8];
-  assign \i__payload$59[2]  = i__payload[23:16];
-  assign \i__payload$59[3]  = i__payload[31:24];
-  assign \i__payload$63[0]  = i__payload[15:0];
-  assign \i__payload$63[1]  = i__payload[31:16];
-  assign \i__payload$67[0]  = i__payload[7:0];
-  assign \i__payload$67[1]  = i__payload[15:8];
-  assign \i__payload$67[2]  = i__payload[23:16];
-  assign \i__payload$67[3]  = i__payload[31:24];
-  assign \i__payload$75[0]  = i__payload[15:0];
-  assign \i__payload$75[1]  = i__payload[31:16];
-  assign \i__payload$82[0]  = i__payload[7:0];
-  assign \i__payload$82[1]  = i__payload[15:8];
-  assign \i__payload$82[2]  = i__payload[23:16];
-  assign \i__payload$82[3]  = i__payload[31:24];
-  assign \i__payload$89[0]  = i__payload[15:0];
-  assign \i__payload$89[1]  = i__payload[31:16];
-  assign \i__payload$96[0]  = i__payload[7:0];
-  assign \i__payload$96[1]  = i__payload[15:8];
-  assign \i__payload$96[2]  = i__payload[23:16];
-  assign \i__payload$96[3]  = i__payload[31:24];
-  assign \i__payload$103[0]  = i__payload[15:0];
-  assign \i__payload$103[1]  = i__payload[31:16];
-  assign \i__payload$110[0]  = i__payload[7:0];
-  assign \i__payload$110[1]  = i__payload[15:8];
-  assign \i__payload$110[2]  = i__payload[23:16];
-  assign \i__payload$110[3]  = i__payload[31:24];
-  assign \i__payload$117[0]  = i__payload[15:0];
-  assign \i__payload$117[1]  = i__payload[31:16];
-  assign \i__payload$124[0]  = i__payload[7:0];
-  assign \i__payload$124[1]  = i__payload[15:8];
-  assign \i__payload$124[2]  = i__payload[23:16];
-  assign \i__payload$124[3]  = i__payload[31:24];
-  assign \i__payload$131[0]  = i__payload[15:0];
-  assign \i__payload$131[1]  = i__payload[31:16];
-  assign \i__payload$138.x  = i__payload;
-  assign \i__payload$138.x[0]  = i__payload[7:0];
-  assign \i__payload$138.x[1]  = i__payload[15:8];
-  assign \i__payload$138.x[2]  = i__payload[23:16];
-  assign \i__payload$138.x[3]  = i__payload[31:24];
-  assign \i__payload$138.a  = c_in1;
-  assign \i__payload$138.a[0]  = c_in1[7:0];
-  assign \i__payload$138.a[1]  = c_in1[15:8];
-  assign \i__payload$138.a[2]  = c_in1[23:16];
-  assign \i__payload$138.a[3]  = c_in1[31:24];
-  assign \i__payload$146.x  = i__payload;
-  assign \i__payload$146.x[0]  = i__payload[7:0];
-  assign \i__payload$146.x[1]  = i__payload[15:8];
-  assign \i__payload$146.x[2]  = i__payload[23:16];
-  assign \i__payload$146.x[3]  = i__payload[31:24];
-  assign \i__payload$146.a  = c_in1;
-  assign \i__payload$146.a[0]  = c_in1[7:0];
-  assign \i__payload$146.a[1]  = c_in1[15:8];
-  assign \i__payload$146.a[2]  = c_in1[23:16];
-  assign \i__payload$146.a[3]  = c_in1[31:24];
+  assign \i__payload$70[0]  = i__payload[15:0];
+  assign \i__payload$70[1]  = i__payload[31:16];
+  assign \i__payload$73[0]  = i__payload[7:0];
+  assign \i__payload$73[1]  = i__payload[15:8];
+  assign \i__payload$73[2]  = i__payload[23:16];
+  assign \i__payload$73[3]  = i__payload[31:24];
+  assign \i__payload$76[0]  = i__payload[15:0];
+  assign \i__payload$76[1]  = i__payload[31:16];
+  assign \i__payload$79.x  = i__payload;
+  assign \i__payload$79.x[0]  = i__payload[7:0];
+  assign \i__payload$79.x[1]  = i__payload[15:8];
+  assign \i__payload$79.x[2]  = i__payload[23:16];
+  assign \i__payload$79.x[3]  = i__payload[31:24];
+  assign \i__payload$79.a  = c_in1;
+  assign \i__payload$79.a[0]  = c_in1[7:0];
+  assign \i__payload$79.a[1]  = c_in1[15:8];
+  assign \i__payload$79.a[2]  = c_in1[23:16];
+  assign \i__payload$79.a[3]  = c_in1[31:24];
+  assign \i__payload$81.x  = i__payload;
+  assign \i__payload$81.x[0]  = i__payload[7:0];
+  assign \i__payload$81.x[1]  = i__payload[15:8];
+  assign \i__payload$81.x[2]  = i__payload[23:16];
+  assign \i__payload$81.x[3]  = i__payload[31:24];
+  assign \i__payload$81.a  = c_in1;
+  assign \i__payload$81.a[0]  = c_in1[7:0];
+  assign \i__payload$81.a[1]  = c_in1[15:8];
+  assign \i__payload$81.a[2]  = c_in1[23:16];
+  assign \i__payload$81.a[3]  = c_in1[31:24];
+  assign \i__payload$82.unit  = \i__payload$82 [2:0];
+  assign \i__payload$82.x  = \i__payload$82 [34:3];
+  assign \i__payload$89.unit  = \i__payload$89 [0];
+  assign \i__payload$89.x  = \i__payload$89 [32:1];
+  assign \i__payload$95.unit  = \i__payload$95 [1:0];
+  assign \i__payload$95.x  = \i__payload$95 [33:2];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \o__payload$156[0]  = \o__payload$156 [15:0];
-  assign \o__payload$156[1]  = \o__payload$156 [31:16];
-  assign \o__payload$157[0]  = \o__payload$157 [7:0];
-  assign \o__payload$157[1]  = \o__payload$157 [15:8];
-  assign \o__payload$157[2]  = \o__payload$157 [23:16];
-  assign \o__payload$157[3]  = \o__payload$157 [31:24];
-  assign \o__payload$158[0]  = \o__payload$158 [15:0];
-  assign \o__payload$158[1]  = \o__payload$158 [31:16];
-  assign \o__payload$173[0]  = \o__payload$173 [7:0];
-  assign \o__payload$173[1]  = \o__payload$173 [15:8];
-  assign \o__payload$173[2]  = \o__payload$173 [23:16];
-  assign \o__payload$173[3]  = \o__payload$173 [31:24];
-  assign \o__payload$174[0]  = \o__payload$174 [15:0];
-  assign \o__payload$174[1]  = \o__payload$174 [31:16];
-  assign \o__payload$175[0]  = \o__payload$175 [7:0];
-  assign \o__payload$175[1]  = \o__payload$175 [15:8];
-  assign \o__payload$175[2]  = \o__payload$175 [23:16];
-  assign \o__payload$175[3]  = \o__payload$175 [31:24];
-  assign \o__payload$176[0]  = \o__payload$176 [15:0];
-  assign \o__payload$176[1]  = \o__payload$176 [31:16];
-  assign \o__payload$177[0]  = \o__payload$177 [7:0];
-  assign \o__payload$177[1]  = \o__payload$177 [15:8];
-  assign \o__payload$177[2]  = \o__payload$177 [23:16];
-  assign \o__payload$177[3]  = \o__payload$177 [31:24];
-  assign \o__payload$178[0]  = \o__payload$178 [15:0];
-  assign \o__payload$178[1]  = \o__payload$178 [31:16];
-  assign \o__payload$179[0]  = \o__payload$179 [7:0];
-  assign \o__payload$179[1]  = \o__payload$179 [15:8];
-  assign \o__payload$179[2]  = \o__payload$179 [23:16];
-  assign \o__payload$179[3]  = \o__payload$179 [31:24];
-  assign \o__payload$180[0]  = \o__payload$180 [15:0];
-  assign \o__payload$180[1]  = \o__payload$180 [31:16];
-  assign \o__payload$181[0]  = \o__payload$181 [7:0];
-  assign \o__payload$181[1]  = \o__payload$181 [15:8];
-  assign \o__payload$181[2]  = \o__payload$181 [23:16];
-  assign \o__payload$181[3]  = \o__payload$181 [31:24];
-  assign \o__payload$182[0]  = \o__payload$182 [15:0];
-  assign \o__payload$182[1]  = \o__payload$182 [31:16];
-  assign \o__payload$183[0]  = \o__payload$183 [7:0];
-  assign \o__payload$183[1]  = \o__payload$183 [15:8];
-  assign \o__payload$183[2]  = \o__payload$183 [23:16];
-  assign \o__payload$183[3]  = \o__payload$183 [31:24];
-  assign \o__payload$184[0]  = \o__payload$184 [7:0];
-  assign \o__payload$184[1]  = \o__payload$184 [15:8];
-  assign \o__payload$184[2]  = \o__payload$184 [23:16];
-  assign \o__payload$184[3]  = \o__payload$184 [31:24];
-  assign \$9  = \$2 ;
-  assign \$15  = \$2 ;
+  assign \o__payload$114[0]  = \o__payload$114 [15:0];
+  assign \o__payload$114[1]  = \o__payload$114 [31:16];
+  assign \o__payload$115[0]  = \o__payload$115 [7:0];
+  assign \o__payload$115[1]  = \o__payload$115 [15:8];
+  assign \o__payload$115[2]  = \o__payload$115 [23:16];
+  assign \o__payload$115[3]  = \o__payload$115 [31:24];
+  assign \o__payload$116[0]  = \o__payload$116 [15:0];
+  assign \o__payload$116[1]  = \o__payload$116 [31:16];
+  assign \o__payload$127[0]  = \o__payload$127 [7:0];
+  assign \o__payload$127[1]  = \o__payload$127 [15:8];
+  assign \o__payload$127[2]  = \o__payload$127 [23:16];
+  assign \o__payload$127[3]  = \o__payload$127 [31:24];
+  assign \o__payload$128[0]  = \o__payload$128 [7:0];
+  assign \o__payload$128[1]  = \o__payload$128 [15:8];
+  assign \o__payload$128[2]  = \o__payload$128 [23:16];
+  assign \o__payload$128[3]  = \o__payload$128 [31:24];
   assign \$20  = \$2 ;
-  assign \$25  = \$2 ;
-  assign \$30  = \$2 ;
-  assign \$35  = \$2 ;
-  assign \$40  = \$2 ;
-  assign \$45  = \$2 ;
-  assign \$50  = \$2 ;
-  assign \$55  = \$2 ;
-  assign \$60  = \$2 ;
-  assign \$65  = \$2 ;
-  assign \$132  = \$2 ;
-  assign pop = \$133 ;
-  assign \$134  = direct;
-  assign \o__ready$72  = head_hardsigmoid_int8x4;
-  assign \o__ready$79  = head_hardsigmoid_q12x2;
-  assign \o__ready$86  = head_sigmoid_int8x4;
-  assign \o__ready$93  = head_sigmoid_q12x2;
-  assign \o__ready$100  = head_tanh_int8x4;
-  assign \o__ready$107  = head_tanh_q12x2;
-  assign \o__ready$114  = head_gelu_int8x4;
-  assign \o__ready$121  = head_gelu_q12x2;
-  assign \o__ready$128  = head_silu_int8x4;
-  assign \o__ready$135  = head_silu_q12x2;
-  assign \o__ready$143  = head_glu_int8x4;
-  assign \o__ready$150  = head_prelu_int8x4;
-endmodule
-
-(* generator = "Amaranth" *)
-module \CfuPcpi.gelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__payload, o__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire [8:0] \$10 ;
-  wire [7:0] \$100 ;
-  wire [7:0] \$101 ;
-  wire [8:0] \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire [7:0] \$105 ;
-  wire [7:0] \$106 ;
-  wire [8:0] \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire [7:0] \$110 ;
-  wire [7:0] \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire [7:0] \$114 ;
-  wire [7:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [7:0] \$118 ;
-  wire [7:0] \$119 ;
-  wire \$12 ;
-  wire [8:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire [7:0] \$123 ;
-  wire [7:0] \$124 ;
-  wire [8:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [7:0] \$128 ;
-  wire [7:0] \$129 ;
-  wire [7:0] \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire [7:0] \$132 ;
-  wire [7:0] \$133 ;
-  wire [8:0] \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire [7:0] \$137 ;
-  wire [7:0] \$138 ;
-  wire [8:0] \$139 ;
-  wire [7:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire [7:0] \$142 ;
-  wire [7:0] \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire [7:0] \$146 ;
-  wire [7:0] \$147 ;
-  wire \$148 ;
-  wire \$149 ;
-  wire [8:0] \$15 ;
-  wire [7:0] \$150 ;
-  wire [7:0] \$151 ;
-  wire [8:0] \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire [7:0] \$155 ;
-  wire [7:0] \$156 ;
-  wire [8:0] \$157 ;
-  wire \$158 ;
-  wire \$159 ;
-  wire [7:0] \$16 ;
-  wire [7:0] \$160 ;
-  wire [7:0] \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire [7:0] \$164 ;
-  wire [7:0] \$165 ;
-  wire [8:0] \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [7:0] \$169 ;
-  wire [9:0] \$17 ;
-  wire [7:0] \$170 ;
-  wire [8:0] \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire [7:0] \$174 ;
-  wire [7:0] \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire [7:0] \$178 ;
-  wire [7:0] \$179 ;
-  wire [8:0] \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire [7:0] \$182 ;
-  wire [7:0] \$183 ;
-  wire [8:0] \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire [7:0] \$187 ;
-  wire [7:0] \$188 ;
-  wire [8:0] \$189 ;
-  wire \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire [7:0] \$192 ;
-  wire [7:0] \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire [7:0] \$196 ;
-  wire [7:0] \$197 ;
-  wire [8:0] \$198 ;
-  wire \$199 ;
-  wire \$2 ;
-  wire [8:0] \$20 ;
-  wire \$200 ;
-  wire [7:0] \$201 ;
-  wire [7:0] \$202 ;
-  wire [8:0] \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire [7:0] \$206 ;
-  wire [7:0] \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire \$21 ;
-  wire [7:0] \$210 ;
-  wire [7:0] \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [7:0] \$214 ;
-  wire [7:0] \$215 ;
-  wire [8:0] \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire [7:0] \$219 ;
-  wire [8:0] \$22 ;
-  wire [7:0] \$220 ;
-  wire [8:0] \$221 ;
-  reg \$222 ;
-  reg [6:0] \$223 ;
-  reg \$224 ;
-  reg [6:0] \$225 ;
-  reg [6:0] \$226 ;
-  reg \$227 ;
-  reg [6:0] \$228 ;
-  reg [6:0] \$229 ;
-  wire [8:0] \$23 ;
-  reg \$230 ;
-  reg [6:0] \$231 ;
-  reg [6:0] \$232 ;
-  reg \$233 ;
-  reg [6:0] \$234 ;
-  wire [8:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [7:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire [7:0] \$31 ;
-  wire [7:0] \$32 ;
-  wire [8:0] \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire [7:0] \$36 ;
-  wire [7:0] \$37 ;
-  wire [8:0] \$38 ;
-  wire [7:0] \$39 ;
-  wire [7:0] \$4 ;
-  wire [9:0] \$40 ;
-  wire [8:0] \$41 ;
-  wire \$42 ;
-  wire [8:0] \$43 ;
-  wire \$44 ;
-  wire [8:0] \$45 ;
-  wire [8:0] \$46 ;
-  wire [8:0] \$47 ;
-  wire \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
-  wire [7:0] \$50 ;
-  wire [7:0] \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire [7:0] \$54 ;
-  wire [7:0] \$55 ;
-  wire [8:0] \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [7:0] \$59 ;
-  wire \$6 ;
-  wire [7:0] \$60 ;
-  wire [8:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire [9:0] \$63 ;
-  wire [8:0] \$64 ;
-  wire \$65 ;
-  wire [8:0] \$66 ;
-  wire \$67 ;
-  wire [8:0] \$68 ;
-  wire [8:0] \$69 ;
-  wire \$7 ;
-  wire [8:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire [7:0] \$77 ;
-  wire [7:0] \$78 ;
-  wire [8:0] \$79 ;
-  wire [7:0] \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire [7:0] \$82 ;
-  wire [7:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire [7:0] \$85 ;
-  wire [9:0] \$86 ;
-  wire [8:0] \$87 ;
-  wire \$88 ;
-  wire [8:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire \$90 ;
-  wire [8:0] \$91 ;
-  wire [8:0] \$92 ;
-  wire [8:0] \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire [7:0] \$96 ;
-  wire [7:0] \$97 ;
-  wire \$98 ;
-  wire \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [7:0] \i__payload[0] ;
-  wire [7:0] \i__payload[1] ;
-  wire [7:0] \i__payload[2] ;
-  wire [7:0] \i__payload[3] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  wire [9:0] l0_s2_acc;
-  reg [6:0] l0_seg_p0 = 7'h00;
-  reg [6:0] l0_x_p0 = 7'h00;
-  reg l1_neg_p0 = 1'h0;
-  wire [9:0] l1_s2_acc;
-  reg [6:0] l1_seg_p0 = 7'h00;
-  reg [6:0] l1_x_p0 = 7'h00;
-  reg l2_neg_p0 = 1'h0;
-  wire [9:0] l2_s2_acc;
-  reg [6:0] l2_seg_p0 = 7'h00;
-  reg [6:0] l2_x_p0 = 7'h00;
-  reg l3_neg_p0 = 1'h0;
-  wire [9:0] l3_s2_acc;
-  reg [6:0] l3_seg_p0 = 7'h00;
-  reg [6:0] l3_x_p0 = 7'h00;
-  output [31:0] o__payload;
-  wire [31:0] o__payload;
-  wire [7:0] \o__payload[0] ;
-  wire [7:0] \o__payload[1] ;
-  wire [7:0] \o__payload[2] ;
-  wire [7:0] \o__payload[3] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  wire [6:0] port__addr;
-  wire [6:0] \port__addr$11 ;
-  wire [6:0] \port__addr$17 ;
-  wire [6:0] \port__addr$23 ;
-  wire [8:0] port__data;
-  wire [8:0] \port__data$15 ;
-  wire [8:0] \port__data$21 ;
-  wire [8:0] \port__data$27 ;
-  wire port__en;
-  wire \port__en$12 ;
-  wire \port__en$18 ;
-  wire \port__en$24 ;
-  input rst;
-  wire rst;
-  (* ram_style = "block" *)
-  reg [8:0] c0_rom [127:0];
-  initial begin
-    c0_rom[0] = 9'h000;
-    c0_rom[1] = 9'h001;
-    c0_rom[2] = 9'h001;
-    c0_rom[3] = 9'h002;
-    c0_rom[4] = 9'h002;
-    c0_rom[5] = 9'h003;
-    c0_rom[6] = 9'h004;
-    c0_rom[7] = 9'h005;
-    c0_rom[8] = 9'h006;
-    c0_rom[9] = 9'h006;
-    c0_rom[10] = 9'h007;
-    c0_rom[11] = 9'h008;
-    c0_rom[12] = 9'h009;
-    c0_rom[13] = 9'h00a;
-    c0_rom[14] = 9'h00b;
-    c0_rom[15] = 9'h00c;
-    c0_rom[16] = 9'h00d;
-    c0_rom[17] = 9'h00f;
-    c0_rom[18] = 9'h010;
-    c0_rom[19] = 9'h011;
-    c0_rom[20] = 9'h012;
-    c0_rom[21] = 9'h013;
-    c0_rom[22] = 9'h014;
-    c0_rom[23] = 9'h015;
-    c0_rom[24] = 9'h016;
-    c0_rom[25] = 9'h018;
-    c0_rom[26] = 9'h019;
-    c0_rom[27] = 9'h01a;
-    c0_rom[28] = 9'h01b;
-    c0_rom[29] = 9'h01c;
-    c0_rom[30] = 9'h01d;
-    c0_rom[31] = 9'h01e;
-    c0_rom[32] = 9'h01f;
-    c0_rom[33] = 9'h020;
-    c0_rom[34] = 9'h021;
-    c0_rom[35] = 9'h022;
-    c0_rom[36] = 9'h024;
-    c0_rom[37] = 9'h025;
-    c0_rom[38] = 9'h026;
-    c0_rom[39] = 9'h027;
-    c0_rom[40] = 9'h028;
-    c0_rom[41] = 9'h029;
-    c0_rom[42] = 9'h02a;
-    c0_rom[43] = 9'h02b;
-    c0_rom[44] = 9'h02c;
-    c0_rom[45] = 9'h02d;
-    c0_rom[46] = 9'h02e;
-    c0_rom[47] = 9'h02f;
-    c0_rom[48] = 9'h030;
-    c0_rom[49] = 9'h031;
-    c0_rom[50] = 9'h032;
-    c0_rom[51] = 9'h033;
-    c0_rom[52] = 9'h034;
-    c0_rom[53] = 9'h035;
-    c0_rom[54] = 9'h036;
-    c0_rom[55] = 9'h037;
-    c0_rom[56] = 9'h038;
-    c0_rom[57] = 9'h039;
-    c0_rom[58] = 9'h03a;
-    c0_rom[59] = 9'h03b;
-    c0_rom[60] = 9'h03c;
-    c0_rom[61] = 9'h03d;
-    c0_rom[62] = 9'h03e;
-    c0_rom[63] = 9'h03f;
-    c0_rom[64] = 9'h040;
-    c0_rom[65] = 9'h041;
-    c0_rom[66] = 9'h042;
-    c0_rom[67] = 9'h043;
-    c0_rom[68] = 9'h044;
-    c0_rom[69] = 9'h045;
-    c0_rom[70] = 9'h046;
-    c0_rom[71] = 9'h047;
-    c0_rom[72] = 9'h048;
-    c0_rom[73] = 9'h049;
-    c0_rom[74] = 9'h04a;
-    c0_rom[75] = 9'h04b;
-    c0_rom[76] = 9'h04c;
-    c0_rom[77] = 9'h04d;
-    c0_rom[78] = 9'h04e;
-    c0_rom[79] = 9'h04f;
-    c0_rom[80] = 9'h050;
-    c0_rom[81] = 9'h051;
-    c0_rom[82] = 9'h052;
-    c0_rom[83] = 9'h053;
-    c0_rom[84] = 9'h054;
-    c0_rom[85] = 9'h055;
-    c0_rom[86] = 9'h056;
-    c0_rom[87] = 9'h057;
-    c0_rom[88] = 9'h058;
-    c0_rom[89] = 9'h059;
-    c0_rom[90] = 9'h05a;
-    c0_rom[91] = 9'h05b;
-    c0_rom[92] = 9'h05c;
-    c0_rom[93] = 9'h05d;
-    c0_rom[94] = 9'h05e;
-    c0_rom[95] = 9'h05f;
-    c0_rom[96] = 9'h060;
-    c0_rom[97] = 9'h061;
-    c0_rom[98] = 9'h062;
-    c0_rom[99] = 9'h063;
-    c0_rom[100] = 9'h064;
-    c0_rom[101] = 9'h065;
-    c0_rom[102] = 9'h066;
-    c0_rom[103] = 9'h067;
-    c0_rom[104] = 9'h068;
-    c0_rom[105] = 9'h069;
-    c0_rom[106] = 9'h06a;
-    c0_rom[107] = 9'h06b;
-    c0_rom[108] = 9'h06c;
-    c0_rom[109] = 9'h06d;
-    c0_rom[110] = 9'h06e;
-    c0_rom[111] = 9'h06f;
-    c0_rom[112] = 9'h070;
-    c0_rom[113] = 9'h071;
-    c0_rom[114] = 9'h072;
-    c0_rom[115] = 9'h073;
-    c0_rom[116] = 9'h074;
-    c0_rom[117] = 9'h075;
-    c0_rom[118] = 9'h076;
-    c0_rom[119] = 9'h077;
-    c0_rom[120] = 9'h078;
-    c0_rom[121] = 9'h079;
-    c0_rom[122] = 9'h07a;
-    c0_rom[123] = 9'h07b;
-    c0_rom[124] = 9'h07c;
-    c0_rom[125] = 9'h07d;
-    c0_rom[126] = 9'h07e;
-    c0_rom[127] = 9'h07f;
-  end
-  reg [8:0] _0_;
-  reg [8:0] _1_;
-  reg [8:0] _2_;
-  reg [8:0] _3_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _0_ <= c0_rom[\$84 [6:0]];
-    end
-    if (i__ready) begin
-      _1_ <= c0_rom[\$61 [6:0]];
-    end
-    if (i__ready) begin
-      _2_ <= c0_rom[\$38 [6:0]];
-    end
-    if (i__ready) begin
-      _3_ <= c0_rom[\$15 [6:0]];
-    end
-  end
-  assign \port__data$27  = _0_;
-  assign \port__data$21  = _1_;
-  assign \port__data$15  = _2_;
-  assign port__data = _3_;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$4  = \$3  ? 8'h7f : i__payload[7:0];
-  assign \$5  = \$2  ? 8'hdc : \$4 ;
-  assign \$6  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$7  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$8  = \$7  ? 8'h7f : i__payload[7:0];
-  assign \$9  = \$6  ? 8'hdc : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$12  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$13  = \$12  ? 8'h7f : i__payload[7:0];
-  assign \$14  = \$11  ? 8'hdc : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$17  = $signed(port__data) - $signed({ 1'h0, \$16  });
-  assign l0_s2_acc = l0_neg_p0 ? \$17  : { port__data[8], port__data };
-  assign \$19  = $signed(\$18 ) > $signed(8'h7f);
-  assign \$21  = $signed(\$20 ) < $signed(8'h80);
-  assign \$23  = \$21  ? 9'h180 : \$22 ;
-  assign \$24  = \$19  ? 9'h07f : \$23 ;
-  assign \$25  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$27  = \$26  ? 8'h7f : i__payload[15:8];
-  assign \$28  = \$25  ? 8'hdc : \$27 ;
-  assign \$29  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$30  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$31  = \$30  ? 8'h7f : i__payload[15:8];
-  assign \$32  = \$29  ? 8'hdc : \$31 ;
-  assign \$33  = - $signed(\$32 );
-  assign \$34  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$35  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$36  = \$35  ? 8'h7f : i__payload[15:8];
-  assign \$37  = \$34  ? 8'hdc : \$36 ;
-  assign \$38  = \$28 [7] ? \$33  : { \$37 [7], \$37  };
-  assign \$40  = $signed(\port__data$15 ) - $signed({ 1'h0, \$39  });
-  assign l1_s2_acc = l1_neg_p0 ? \$40  : { \port__data$15 [8], \port__data$15  };
-  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
-  assign \$44  = $signed(\$43 ) < $signed(8'h80);
-  assign \$46  = \$44  ? 9'h180 : \$45 ;
-  assign \$47  = \$42  ? 9'h07f : \$46 ;
-  assign \$48  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$49  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$50  = \$49  ? 8'h7f : i__payload[23:16];
-  assign \$51  = \$48  ? 8'hdc : \$50 ;
-  assign \$52  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$53  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$54  = \$53  ? 8'h7f : i__payload[23:16];
-  assign \$55  = \$52  ? 8'hdc : \$54 ;
-  assign \$56  = - $signed(\$55 );
-  assign \$57  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$58  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$59  = \$58  ? 8'h7f : i__payload[23:16];
-  assign \$60  = \$57  ? 8'hdc : \$59 ;
-  assign \$61  = \$51 [7] ? \$56  : { \$60 [7], \$60  };
-  assign \$63  = $signed(\port__data$21 ) - $signed({ 1'h0, \$62  });
-  assign l2_s2_acc = l2_neg_p0 ? \$63  : { \port__data$21 [8], \port__data$21  };
-  assign \$65  = $signed(\$64 ) > $signed(8'h7f);
-  assign \$67  = $signed(\$66 ) < $signed(8'h80);
-  assign \$69  = \$67  ? 9'h180 : \$68 ;
-  assign \$70  = \$65  ? 9'h07f : \$69 ;
-  assign \$71  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$72  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$73  = \$72  ? 8'h7f : i__payload[31:24];
-  assign \$74  = \$71  ? 8'hdc : \$73 ;
-  assign \$75  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$76  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$77  = \$76  ? 8'h7f : i__payload[31:24];
-  assign \$78  = \$75  ? 8'hdc : \$77 ;
-  assign \$79  = - $signed(\$78 );
-  assign \$80  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$81  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$82  = \$81  ? 8'h7f : i__payload[31:24];
-  assign \$83  = \$80  ? 8'hdc : \$82 ;
-  assign \$84  = \$74 [7] ? \$79  : { \$83 [7], \$83  };
-  assign \$86  = $signed(\port__data$27 ) - $signed({ 1'h0, \$85  });
-  assign l3_s2_acc = l3_neg_p0 ? \$86  : { \port__data$27 [8], \port__data$27  };
-  assign \$88  = $signed(\$87 ) > $signed(8'h7f);
-  assign \$90  = $signed(\$89 ) < $signed(8'h80);
-  assign \$92  = \$90  ? 9'h180 : \$91 ;
-  assign \$93  = \$88  ? 9'h07f : \$92 ;
-  assign \$94  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$95  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$96  = \$95  ? 8'h7f : i__payload[7:0];
-  assign \$97  = \$94  ? 8'hdc : \$96 ;
-  assign \$98  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$99  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$100  = \$99  ? 8'h7f : i__payload[7:0];
-  assign \$101  = \$98  ? 8'hdc : \$100 ;
-  assign \$102  = - $signed(\$101 );
-  assign \$103  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$104  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$105  = \$104  ? 8'h7f : i__payload[7:0];
-  assign \$106  = \$103  ? 8'hdc : \$105 ;
-  assign \$107  = \$97 [7] ? \$102  : { \$106 [7], \$106  };
-  assign \$108  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$109  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$110  = \$109  ? 8'h7f : i__payload[7:0];
-  assign \$111  = \$108  ? 8'hdc : \$110 ;
-  assign \$112  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$113  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$114  = \$113  ? 8'h7f : i__payload[7:0];
-  assign \$115  = \$112  ? 8'hdc : \$114 ;
-  assign \$116  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$117  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$118  = \$117  ? 8'h7f : i__payload[7:0];
-  assign \$119  = \$116  ? 8'hdc : \$118 ;
-  assign \$120  = - $signed(\$119 );
-  assign \$121  = $signed(i__payload[7:0]) < $signed(7'h5c);
-  assign \$122  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$123  = \$122  ? 8'h7f : i__payload[7:0];
-  assign \$124  = \$121  ? 8'hdc : \$123 ;
-  assign \$125  = \$115 [7] ? \$120  : { \$124 [7], \$124  };
-  assign \$126  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$127  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$128  = \$127  ? 8'h7f : i__payload[15:8];
-  assign \$129  = \$126  ? 8'hdc : \$128 ;
-  assign \$130  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$131  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$132  = \$131  ? 8'h7f : i__payload[15:8];
-  assign \$133  = \$130  ? 8'hdc : \$132 ;
-  assign \$134  = - $signed(\$133 );
-  assign \$135  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$136  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$137  = \$136  ? 8'h7f : i__payload[15:8];
-  assign \$138  = \$135  ? 8'hdc : \$137 ;
-  assign \$139  = \$129 [7] ? \$134  : { \$138 [7], \$138  };
-  assign \$140  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$141  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$142  = \$141  ? 8'h7f : i__payload[15:8];
-  assign \$143  = \$140  ? 8'hdc : \$142 ;
-  assign \$144  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$145  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$146  = \$145  ? 8'h7f : i__payload[15:8];
-  assign \$147  = \$144  ? 8'hdc : \$146 ;
-  assign \$148  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$149  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$150  = \$149  ? 8'h7f : i__payload[15:8];
-  assign \$151  = \$148  ? 8'hdc : \$150 ;
-  assign \$152  = - $signed(\$151 );
-  assign \$153  = $signed(i__payload[15:8]) < $signed(7'h5c);
-  assign \$154  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$155  = \$154  ? 8'h7f : i__payload[15:8];
-  assign \$156  = \$153  ? 8'hdc : \$155 ;
-  assign \$157  = \$147 [7] ? \$152  : { \$156 [7], \$156  };
-  assign \$158  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$159  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$160  = \$159  ? 8'h7f : i__payload[23:16];
-  assign \$161  = \$158  ? 8'hdc : \$160 ;
-  assign \$162  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$163  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$164  = \$163  ? 8'h7f : i__payload[23:16];
-  assign \$165  = \$162  ? 8'hdc : \$164 ;
-  assign \$166  = - $signed(\$165 );
-  assign \$167  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$168  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$169  = \$168  ? 8'h7f : i__payload[23:16];
-  assign \$170  = \$167  ? 8'hdc : \$169 ;
-  assign \$171  = \$161 [7] ? \$166  : { \$170 [7], \$170  };
-  assign \$172  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$173  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$174  = \$173  ? 8'h7f : i__payload[23:16];
-  assign \$175  = \$172  ? 8'hdc : \$174 ;
-  assign \$176  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$177  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$178  = \$177  ? 8'h7f : i__payload[23:16];
-  assign \$179  = \$176  ? 8'hdc : \$178 ;
-  assign \$180  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$181  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$182  = \$181  ? 8'h7f : i__payload[23:16];
-  assign \$183  = \$180  ? 8'hdc : \$182 ;
-  assign \$184  = - $signed(\$183 );
-  assign \$185  = $signed(i__payload[23:16]) < $signed(7'h5c);
-  assign \$186  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$187  = \$186  ? 8'h7f : i__payload[23:16];
-  assign \$188  = \$185  ? 8'hdc : \$187 ;
-  assign \$189  = \$179 [7] ? \$184  : { \$188 [7], \$188  };
-  assign \$190  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$191  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$192  = \$191  ? 8'h7f : i__payload[31:24];
-  assign \$193  = \$190  ? 8'hdc : \$192 ;
-  assign \$194  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$195  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$196  = \$195  ? 8'h7f : i__payload[31:24];
-  assign \$197  = \$194  ? 8'hdc : \$196 ;
-  assign \$198  = - $signed(\$197 );
-  assign \$199  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$200  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$201  = \$200  ? 8'h7f : i__payload[31:24];
-  assign \$202  = \$199  ? 8'hdc : \$201 ;
-  assign \$203  = \$193 [7] ? \$198  : { \$202 [7], \$202  };
-  assign \$204  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$205  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$206  = \$205  ? 8'h7f : i__payload[31:24];
-  assign \$207  = \$204  ? 8'hdc : \$206 ;
-  assign \$208  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$209  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$210  = \$209  ? 8'h7f : i__payload[31:24];
-  assign \$211  = \$208  ? 8'hdc : \$210 ;
-  assign \$212  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$213  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$214  = \$213  ? 8'h7f : i__payload[31:24];
-  assign \$215  = \$212  ? 8'hdc : \$214 ;
-  assign \$216  = - $signed(\$215 );
-  assign \$217  = $signed(i__payload[31:24]) < $signed(7'h5c);
-  assign \$218  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$219  = \$218  ? 8'h7f : i__payload[31:24];
-  assign \$220  = \$217  ? 8'hdc : \$219 ;
-  assign \$221  = \$211 [7] ? \$216  : { \$220 [7], \$220  };
-  always @(posedge clk)
-    o__valid <= \$222 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$223 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$224 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$225 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$226 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$227 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$228 ;
-  always @(posedge clk)
-    l2_x_p0 <= \$229 ;
-  always @(posedge clk)
-    l2_neg_p0 <= \$230 ;
-  always @(posedge clk)
-    l2_seg_p0 <= \$231 ;
-  always @(posedge clk)
-    l3_x_p0 <= \$232 ;
-  always @(posedge clk)
-    l3_neg_p0 <= \$233 ;
-  always @(posedge clk)
-    l3_seg_p0 <= \$234 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$222  = o__valid;
-    if (i__ready) begin
-      \$222  = i__valid;
-    end
-    if (rst) begin
-      \$222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$223  = l0_x_p0;
-    if (i__ready) begin
-      \$223  = \$107 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$224  = l0_neg_p0;
-    if (i__ready) begin
-      \$224  = \$111 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$225  = l0_seg_p0;
-    if (i__ready) begin
-      \$225  = \$125 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$226  = l1_x_p0;
-    if (i__ready) begin
-      \$226  = \$139 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$227  = l1_neg_p0;
-    if (i__ready) begin
-      \$227  = \$143 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$228  = l1_seg_p0;
-    if (i__ready) begin
-      \$228  = \$157 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$229  = l2_x_p0;
-    if (i__ready) begin
-      \$229  = \$171 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$230  = l2_neg_p0;
-    if (i__ready) begin
-      \$230  = \$175 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$231  = l2_seg_p0;
-    if (i__ready) begin
-      \$231  = \$189 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$232  = l3_x_p0;
-    if (i__ready) begin
-      \$232  = \$203 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$233  = l3_neg_p0;
-    if (i__ready) begin
-      \$233  = \$207 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$234  = l3_seg_p0;
-    if (i__ready) begin
-      \$234  = \$221 [6:0];
-    end
-  end
-  assign port__addr = \$15 [6:0];
-  assign port__en = i__ready;
-  assign \port__addr$11  = \$38 [6:0];
-  assign \port__en$12  = i__ready;
-  assign \port__addr$17  = \$61 [6:0];
-  assign \port__en$18  = i__ready;
-  assign \port__addr$23  = \$84 [6:0];
-  assign \port__en$24  = i__ready;
-  assign \i__payload[0]  = i__payload[7:0];
-  assign \i__payload[1]  = i__payload[15:8];
-  assign \i__payload[2]  = i__payload[23:16];
-  assign \i__payload[3]  = i__payload[31:24];
-  assign \o__payload[0]  = o__payload[7:0];
-  assign \o__payload[1]  = o__payload[15:8];
-  assign \o__payload[2]  = o__payload[23:16];
-  assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$93 [7:0];
-  assign o__payload[23:16] = \$70 [7:0];
-  assign o__payload[15:8] = \$47 [7:0];
-  assign o__payload[7:0] = \$24 [7:0];
-  assign \$16  = { 1'h0, l0_x_p0 };
-  assign \$18  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$20  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$22  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$39  = { 1'h0, l1_x_p0 };
-  assign \$41  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$43  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$45  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$62  = { 1'h0, l2_x_p0 };
-  assign \$64  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$66  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$68  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$85  = { 1'h0, l3_x_p0 };
-  assign \$87  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$89  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$91  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \CfuPcpi.gelu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire [15:0] \$109 ;
-  wire \$11 ;
-  wire [15:0] \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
-  wire \$12 ;
-  wire [16:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
-  wire \$16 ;
-  wire [16:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
-  wire \$166 ;
-  wire [42:0] \$167 ;
-  wire [44:0] \$168 ;
-  wire [21:0] \$169 ;
-  wire \$17 ;
-  wire [23:0] \$170 ;
-  wire [42:0] \$171 ;
-  wire [44:0] \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire [15:0] \$175 ;
-  wire [15:0] \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire [15:0] \$179 ;
-  wire \$18 ;
-  wire [15:0] \$180 ;
-  wire [16:0] \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
-  wire [16:0] \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [15:0] \$19 ;
-  wire [15:0] \$190 ;
-  wire [15:0] \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire [15:0] \$194 ;
-  wire [15:0] \$195 ;
-  wire [16:0] \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire [15:0] \$199 ;
-  wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
-  wire [16:0] \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire [15:0] \$205 ;
-  wire [15:0] \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire [15:0] \$209 ;
-  wire \$21 ;
-  wire [15:0] \$210 ;
-  wire [16:0] \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [15:0] \$214 ;
-  wire [15:0] \$215 ;
-  wire [16:0] \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire \$22 ;
-  wire [15:0] \$220 ;
-  wire [15:0] \$221 ;
-  wire \$222 ;
-  wire \$223 ;
-  wire [15:0] \$224 ;
-  wire [15:0] \$225 ;
-  wire [16:0] \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire [15:0] \$229 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
-  wire [16:0] \$231 ;
-  wire \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire [15:0] \$235 ;
-  wire [15:0] \$236 ;
-  wire \$237 ;
-  wire \$238 ;
-  wire [15:0] \$239 ;
-  wire [15:0] \$24 ;
-  wire [15:0] \$240 ;
-  wire [16:0] \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire [15:0] \$244 ;
-  wire [15:0] \$245 ;
-  wire [16:0] \$246 ;
-  wire \$247 ;
-  wire \$248 ;
-  wire \$249 ;
-  wire [16:0] \$25 ;
-  wire [15:0] \$250 ;
-  wire [15:0] \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire [15:0] \$254 ;
-  wire [15:0] \$255 ;
-  wire [16:0] \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [15:0] \$259 ;
-  wire \$26 ;
-  wire [15:0] \$260 ;
-  wire [16:0] \$261 ;
-  wire \$262 ;
-  wire \$263 ;
-  wire \$264 ;
-  wire [15:0] \$265 ;
-  wire [15:0] \$266 ;
-  wire \$267 ;
-  wire \$268 ;
-  wire [15:0] \$269 ;
-  wire \$27 ;
-  wire [15:0] \$270 ;
-  wire [16:0] \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
-  wire [16:0] \$276 ;
-  wire \$277 ;
-  wire \$278 ;
-  wire \$279 ;
-  wire [15:0] \$28 ;
-  wire [15:0] \$280 ;
-  wire [15:0] \$281 ;
-  wire \$282 ;
-  wire \$283 ;
-  wire [15:0] \$284 ;
-  wire [15:0] \$285 ;
-  wire [16:0] \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
-  wire [16:0] \$291 ;
-  wire \$292 ;
-  wire \$293 ;
-  wire \$294 ;
-  wire [15:0] \$295 ;
-  wire [15:0] \$296 ;
-  wire \$297 ;
-  wire \$298 ;
-  wire [15:0] \$299 ;
-  wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [15:0] \$300 ;
-  wire [16:0] \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
-  wire [16:0] \$306 ;
-  wire \$307 ;
-  wire \$308 ;
-  wire \$309 ;
-  wire \$31 ;
-  wire [15:0] \$310 ;
-  wire [15:0] \$311 ;
-  wire \$312 ;
-  wire \$313 ;
-  wire [15:0] \$314 ;
-  wire [15:0] \$315 ;
-  wire [16:0] \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire [15:0] \$319 ;
-  wire \$32 ;
-  wire [15:0] \$320 ;
-  wire [16:0] \$321 ;
-  wire \$322 ;
-  wire \$323 ;
-  wire \$324 ;
-  wire [15:0] \$325 ;
-  wire [15:0] \$326 ;
-  wire \$327 ;
-  wire \$328 ;
-  wire [15:0] \$329 ;
-  wire \$33 ;
-  wire [15:0] \$330 ;
-  wire [16:0] \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire [15:0] \$334 ;
-  wire [15:0] \$335 ;
-  wire [16:0] \$336 ;
-  wire \$337 ;
-  wire [42:0] \$338 ;
-  wire [44:0] \$339 ;
-  wire [15:0] \$34 ;
-  wire [21:0] \$340 ;
-  wire [23:0] \$341 ;
-  wire [42:0] \$342 ;
-  wire [44:0] \$343 ;
-  wire \$344 ;
-  wire \$345 ;
-  wire [15:0] \$346 ;
-  wire [15:0] \$347 ;
-  wire \$348 ;
-  wire \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
-  wire [15:0] \$351 ;
-  wire [16:0] \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire [15:0] \$355 ;
-  wire [15:0] \$356 ;
-  wire [16:0] \$357 ;
-  wire \$358 ;
-  wire \$359 ;
-  wire \$36 ;
-  wire [15:0] \$360 ;
-  wire [15:0] \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire [15:0] \$364 ;
-  wire [15:0] \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire [15:0] \$368 ;
-  wire [15:0] \$369 ;
-  wire \$37 ;
-  wire [16:0] \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire [15:0] \$373 ;
-  wire [15:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire [12:0] \$376 ;
-  wire [16:0] \$377 ;
-  wire [29:0] \$378 ;
-  wire [32:0] \$379 ;
-  wire [15:0] \$38 ;
-  wire [20:0] \$380 ;
-  wire [20:0] \$381 ;
-  wire \$382 ;
-  wire [20:0] \$383 ;
-  wire [20:0] \$384 ;
-  wire \$385 ;
-  wire [20:0] \$386 ;
-  wire [20:0] \$387 ;
-  wire [20:0] \$388 ;
-  wire [20:0] \$389 ;
-  wire [15:0] \$39 ;
-  wire \$390 ;
-  wire \$391 ;
-  wire [15:0] \$392 ;
-  wire [15:0] \$393 ;
-  wire \$394 ;
-  wire \$395 ;
-  wire [15:0] \$396 ;
-  wire [15:0] \$397 ;
-  wire [16:0] \$398 ;
-  wire \$399 ;
-  wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$400 ;
-  wire [15:0] \$401 ;
-  wire [15:0] \$402 ;
-  wire [16:0] \$403 ;
-  wire \$404 ;
-  wire \$405 ;
-  wire [15:0] \$406 ;
-  wire [15:0] \$407 ;
-  wire \$408 ;
-  wire \$409 ;
-  wire \$41 ;
-  wire [15:0] \$410 ;
-  wire [15:0] \$411 ;
-  wire \$412 ;
-  wire \$413 ;
-  wire [15:0] \$414 ;
-  wire [15:0] \$415 ;
-  wire [16:0] \$416 ;
-  wire \$417 ;
-  wire \$418 ;
-  wire [15:0] \$419 ;
-  wire \$42 ;
-  wire [15:0] \$420 ;
-  wire [16:0] \$421 ;
-  wire [12:0] \$422 ;
-  wire [16:0] \$423 ;
-  wire [29:0] \$424 ;
-  wire [32:0] \$425 ;
-  wire [20:0] \$426 ;
-  wire [20:0] \$427 ;
-  wire \$428 ;
-  wire [20:0] \$429 ;
-  wire [15:0] \$43 ;
-  wire [20:0] \$430 ;
-  wire \$431 ;
-  wire [20:0] \$432 ;
-  wire [20:0] \$433 ;
-  wire [20:0] \$434 ;
-  wire [20:0] \$435 ;
-  reg \$436 ;
-  reg \$437 ;
-  reg \$438 ;
-  reg [14:0] \$439 ;
-  wire [15:0] \$44 ;
-  reg \$440 ;
-  reg [3:0] \$441 ;
-  reg [12:0] \$442 ;
-  reg [14:0] \$443 ;
-  reg \$444 ;
-  reg [3:0] \$445 ;
-  reg [12:0] \$446 ;
-  reg [30:0] \$447 ;
-  reg [31:0] \$448 ;
-  reg [14:0] \$449 ;
-  wire [16:0] \$45 ;
-  reg \$450 ;
-  reg [3:0] \$451 ;
-  reg [12:0] \$452 ;
-  reg [14:0] \$453 ;
-  reg \$454 ;
-  reg [3:0] \$455 ;
-  reg [12:0] \$456 ;
-  reg [30:0] \$457 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire [15:0] \$49 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$54 ;
-  wire [16:0] \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [15:0] \$58 ;
-  wire [15:0] \$59 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire [15:0] \$64 ;
-  wire [15:0] \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire [15:0] \$68 ;
-  wire [15:0] \$69 ;
-  wire \$7 ;
-  wire [16:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [15:0] \$73 ;
-  wire [15:0] \$74 ;
-  wire [16:0] \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [15:0] \$79 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [15:0] \$83 ;
-  wire [15:0] \$84 ;
-  wire [16:0] \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [15:0] \$88 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [15:0] \i__payload[0] ;
-  wire [15:0] \i__payload[1] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg [30:0] l0_acc_p1 = 31'h00000000;
-  reg l0_neg_p0 = 1'h0;
-  reg l0_neg_p1 = 1'h0;
-  reg [5:0] l0_s1_origin;
-  reg [3:0] l0_s1_seg;
-  reg [31:0] l0_s2_c1;
-  reg [17:0] l0_s2_c2;
-  wire [30:0] l0_s2_prod;
-  reg [19:0] l0_s3_c0;
-  wire [43:0] l0_s3_prod;
-  wire [23:0] l0_s4_acc;
-  reg [3:0] l0_seg_p0 = 4'h0;
-  reg [3:0] l0_seg_p1 = 4'h0;
-  reg [12:0] l0_t_p0 = 13'h0000;
-  reg [12:0] l0_t_p1 = 13'h0000;
-  reg [14:0] l0_x_p0 = 15'h0000;
-  reg [14:0] l0_x_p1 = 15'h0000;
-  reg [30:0] l1_acc_p1 = 31'h00000000;
-  reg l1_neg_p0 = 1'h0;
-  reg l1_neg_p1 = 1'h0;
-  reg [5:0] l1_s1_origin;
-  reg [3:0] l1_s1_seg;
-  reg [31:0] l1_s2_c1;
-  reg [17:0] l1_s2_c2;
-  wire [30:0] l1_s2_prod;
-  reg [19:0] l1_s3_c0;
-  wire [43:0] l1_s3_prod;
-  wire [23:0] l1_s4_acc;
-  reg [3:0] l1_seg_p0 = 4'h0;
-  reg [3:0] l1_seg_p1 = 4'h0;
-  reg [12:0] l1_t_p0 = 13'h0000;
-  reg [12:0] l1_t_p1 = 13'h0000;
-  reg [14:0] l1_x_p0 = 15'h0000;
-  reg [14:0] l1_x_p1 = 15'h0000;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [15:0] \o__payload[0] ;
-  wire [15:0] \o__payload[1] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  input rst;
-  wire rst;
-  reg valid_0 = 1'h0;
-  reg valid_1 = 1'h0;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$3  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$4  = \$3  ? 16'h7fff : i__payload[15:0];
-  assign \$5  = \$2  ? 16'hbfd9 : \$4 ;
-  assign \$6  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$8  = \$7  ? 16'h7fff : i__payload[15:0];
-  assign \$9  = \$6  ? 16'hbfd9 : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$13  = \$12  ? 16'h7fff : i__payload[15:0];
-  assign \$14  = \$11  ? 16'hbfd9 : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 11'h580;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$19  = \$18  ? 16'h7fff : i__payload[15:0];
-  assign \$20  = \$17  ? 16'hbfd9 : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$23  = \$22  ? 16'h7fff : i__payload[15:0];
-  assign \$24  = \$21  ? 16'hbfd9 : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$28  = \$27  ? 16'h7fff : i__payload[15:0];
-  assign \$29  = \$26  ? 16'hbfd9 : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 12'h980;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$34  = \$33  ? 16'h7fff : i__payload[15:0];
-  assign \$35  = \$32  ? 16'hbfd9 : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$38  = \$37  ? 16'h7fff : i__payload[15:0];
-  assign \$39  = \$36  ? 16'hbfd9 : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$43  = \$42  ? 16'h7fff : i__payload[15:0];
-  assign \$44  = \$41  ? 16'hbfd9 : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 12'hd80;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$49  = \$48  ? 16'h7fff : i__payload[15:0];
-  assign \$50  = \$47  ? 16'hbfd9 : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$53  = \$52  ? 16'h7fff : i__payload[15:0];
-  assign \$54  = \$51  ? 16'hbfd9 : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$58  = \$57  ? 16'h7fff : i__payload[15:0];
-  assign \$59  = \$56  ? 16'hbfd9 : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 13'h1180;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$64  = \$63  ? 16'h7fff : i__payload[15:0];
-  assign \$65  = \$62  ? 16'hbfd9 : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$68  = \$67  ? 16'h7fff : i__payload[15:0];
-  assign \$69  = \$66  ? 16'hbfd9 : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$73  = \$72  ? 16'h7fff : i__payload[15:0];
-  assign \$74  = \$71  ? 16'hbfd9 : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 13'h1600;
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$79  = \$78  ? 16'h7fff : i__payload[15:0];
-  assign \$80  = \$77  ? 16'hbfd9 : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$83  = \$82  ? 16'h7fff : i__payload[15:0];
-  assign \$84  = \$81  ? 16'hbfd9 : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$88  = \$87  ? 16'h7fff : i__payload[15:0];
-  assign \$89  = \$86  ? 16'hbfd9 : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 13'h1b00;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$94  = \$93  ? 16'h7fff : i__payload[15:0];
-  assign \$95  = \$92  ? 16'hbfd9 : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$98  = \$97  ? 16'h7fff : i__payload[15:0];
-  assign \$99  = \$96  ? 16'hbfd9 : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$103  = \$102  ? 16'h7fff : i__payload[15:0];
-  assign \$104  = \$101  ? 16'hbfd9 : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 14'h2580;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$109  = \$108  ? 16'h7fff : i__payload[15:0];
-  assign \$110  = \$107  ? 16'hbfd9 : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$113  = \$112  ? 16'h7fff : i__payload[15:0];
-  assign \$114  = \$111  ? 16'hbfd9 : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$118  = \$117  ? 16'h7fff : i__payload[15:0];
-  assign \$119  = \$116  ? 16'hbfd9 : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 14'h2c00;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$124  = \$123  ? 16'h7fff : i__payload[15:0];
-  assign \$125  = \$122  ? 16'hbfd9 : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$128  = \$127  ? 16'h7fff : i__payload[15:0];
-  assign \$129  = \$126  ? 16'hbfd9 : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$133  = \$132  ? 16'h7fff : i__payload[15:0];
-  assign \$134  = \$131  ? 16'hbfd9 : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 14'h3380;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$139  = \$138  ? 16'h7fff : i__payload[15:0];
-  assign \$140  = \$137  ? 16'hbfd9 : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$143  = \$142  ? 16'h7fff : i__payload[15:0];
-  assign \$144  = \$141  ? 16'hbfd9 : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$148  = \$147  ? 16'h7fff : i__payload[15:0];
-  assign \$149  = \$146  ? 16'hbfd9 : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 15'h4000;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$154  = \$153  ? 16'h7fff : i__payload[15:0];
-  assign \$155  = \$152  ? 16'hbfd9 : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$158  = \$157  ? 16'h7fff : i__payload[15:0];
-  assign \$159  = \$156  ? 16'hbfd9 : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$163  = \$162  ? 16'h7fff : i__payload[15:0];
-  assign \$164  = \$161  ? 16'hbfd9 : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 15'h6000;
-  assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign l0_s3_prod = l0_acc_p1 * l0_t_p1;
-  assign \$168  = $signed({ 1'h0, \$167  }) + $signed(l0_s3_c0);
-  assign \$170  = $signed(\$168 [19:0]) - $signed({ 1'h0, \$169  });
-  assign \$172  = $signed({ 1'h0, \$171  }) + $signed(l0_s3_c0);
-  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [19], \$172 [19], \$172 [19], \$172 [19], \$172 [19:0] };
-  assign \$173  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$174  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$175  = \$174  ? 16'h7fff : i__payload[31:16];
-  assign \$176  = \$173  ? 16'hbfd9 : \$175 ;
-  assign \$177  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$178  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$179  = \$178  ? 16'h7fff : i__payload[31:16];
-  assign \$180  = \$177  ? 16'hbfd9 : \$179 ;
-  assign \$181  = - $signed(\$180 );
-  assign \$182  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$183  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$184  = \$183  ? 16'h7fff : i__payload[31:16];
-  assign \$185  = \$182  ? 16'hbfd9 : \$184 ;
-  assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
-  assign \$187  = \$186 [14:0] >= 11'h580;
-  assign \$188  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$189  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$190  = \$189  ? 16'h7fff : i__payload[31:16];
-  assign \$191  = \$188  ? 16'hbfd9 : \$190 ;
-  assign \$192  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$193  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$194  = \$193  ? 16'h7fff : i__payload[31:16];
-  assign \$195  = \$192  ? 16'hbfd9 : \$194 ;
-  assign \$196  = - $signed(\$195 );
-  assign \$197  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$198  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$199  = \$198  ? 16'h7fff : i__payload[31:16];
-  assign \$200  = \$197  ? 16'hbfd9 : \$199 ;
-  assign \$201  = \$191 [15] ? \$196  : { \$200 [15], \$200  };
-  assign \$202  = \$201 [14:0] >= 12'h980;
-  assign \$203  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$204  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$205  = \$204  ? 16'h7fff : i__payload[31:16];
-  assign \$206  = \$203  ? 16'hbfd9 : \$205 ;
-  assign \$207  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$208  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$209  = \$208  ? 16'h7fff : i__payload[31:16];
-  assign \$210  = \$207  ? 16'hbfd9 : \$209 ;
-  assign \$211  = - $signed(\$210 );
-  assign \$212  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$213  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$214  = \$213  ? 16'h7fff : i__payload[31:16];
-  assign \$215  = \$212  ? 16'hbfd9 : \$214 ;
-  assign \$216  = \$206 [15] ? \$211  : { \$215 [15], \$215  };
-  assign \$217  = \$216 [14:0] >= 12'hd80;
-  assign \$218  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$219  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$220  = \$219  ? 16'h7fff : i__payload[31:16];
-  assign \$221  = \$218  ? 16'hbfd9 : \$220 ;
-  assign \$222  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$223  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$224  = \$223  ? 16'h7fff : i__payload[31:16];
-  assign \$225  = \$222  ? 16'hbfd9 : \$224 ;
-  assign \$226  = - $signed(\$225 );
-  assign \$227  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$228  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$229  = \$228  ? 16'h7fff : i__payload[31:16];
-  assign \$230  = \$227  ? 16'hbfd9 : \$229 ;
-  assign \$231  = \$221 [15] ? \$226  : { \$230 [15], \$230  };
-  assign \$232  = \$231 [14:0] >= 13'h1180;
-  assign \$233  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$234  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$235  = \$234  ? 16'h7fff : i__payload[31:16];
-  assign \$236  = \$233  ? 16'hbfd9 : \$235 ;
-  assign \$237  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$238  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$239  = \$238  ? 16'h7fff : i__payload[31:16];
-  assign \$240  = \$237  ? 16'hbfd9 : \$239 ;
-  assign \$241  = - $signed(\$240 );
-  assign \$242  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$243  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$244  = \$243  ? 16'h7fff : i__payload[31:16];
-  assign \$245  = \$242  ? 16'hbfd9 : \$244 ;
-  assign \$246  = \$236 [15] ? \$241  : { \$245 [15], \$245  };
-  assign \$247  = \$246 [14:0] >= 13'h1600;
-  assign \$248  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$249  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$250  = \$249  ? 16'h7fff : i__payload[31:16];
-  assign \$251  = \$248  ? 16'hbfd9 : \$250 ;
-  assign \$252  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$253  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$254  = \$253  ? 16'h7fff : i__payload[31:16];
-  assign \$255  = \$252  ? 16'hbfd9 : \$254 ;
-  assign \$256  = - $signed(\$255 );
-  assign \$257  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$258  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$259  = \$258  ? 16'h7fff : i__payload[31:16];
-  assign \$260  = \$257  ? 16'hbfd9 : \$259 ;
-  assign \$261  = \$251 [15] ? \$256  : { \$260 [15], \$260  };
-  assign \$262  = \$261 [14:0] >= 13'h1b00;
-  assign \$263  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$264  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$265  = \$264  ? 16'h7fff : i__payload[31:16];
-  assign \$266  = \$263  ? 16'hbfd9 : \$265 ;
-  assign \$267  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$268  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$269  = \$268  ? 16'h7fff : i__payload[31:16];
-  assign \$270  = \$267  ? 16'hbfd9 : \$269 ;
-  assign \$271  = - $signed(\$270 );
-  assign \$272  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$273  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$274  = \$273  ? 16'h7fff : i__payload[31:16];
-  assign \$275  = \$272  ? 16'hbfd9 : \$274 ;
-  assign \$276  = \$266 [15] ? \$271  : { \$275 [15], \$275  };
-  assign \$277  = \$276 [14:0] >= 14'h2580;
-  assign \$278  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$279  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$280  = \$279  ? 16'h7fff : i__payload[31:16];
-  assign \$281  = \$278  ? 16'hbfd9 : \$280 ;
-  assign \$282  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$283  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$284  = \$283  ? 16'h7fff : i__payload[31:16];
-  assign \$285  = \$282  ? 16'hbfd9 : \$284 ;
-  assign \$286  = - $signed(\$285 );
-  assign \$287  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$288  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$289  = \$288  ? 16'h7fff : i__payload[31:16];
-  assign \$290  = \$287  ? 16'hbfd9 : \$289 ;
-  assign \$291  = \$281 [15] ? \$286  : { \$290 [15], \$290  };
-  assign \$292  = \$291 [14:0] >= 14'h2c00;
-  assign \$293  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$294  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$295  = \$294  ? 16'h7fff : i__payload[31:16];
-  assign \$296  = \$293  ? 16'hbfd9 : \$295 ;
-  assign \$297  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$298  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$299  = \$298  ? 16'h7fff : i__payload[31:16];
-  assign \$300  = \$297  ? 16'hbfd9 : \$299 ;
-  assign \$301  = - $signed(\$300 );
-  assign \$302  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$303  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$304  = \$303  ? 16'h7fff : i__payload[31:16];
-  assign \$305  = \$302  ? 16'hbfd9 : \$304 ;
-  assign \$306  = \$296 [15] ? \$301  : { \$305 [15], \$305  };
-  assign \$307  = \$306 [14:0] >= 14'h3380;
-  assign \$308  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$309  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$310  = \$309  ? 16'h7fff : i__payload[31:16];
-  assign \$311  = \$308  ? 16'hbfd9 : \$310 ;
-  assign \$312  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$313  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$314  = \$313  ? 16'h7fff : i__payload[31:16];
-  assign \$315  = \$312  ? 16'hbfd9 : \$314 ;
-  assign \$316  = - $signed(\$315 );
-  assign \$317  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$318  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$319  = \$318  ? 16'h7fff : i__payload[31:16];
-  assign \$320  = \$317  ? 16'hbfd9 : \$319 ;
-  assign \$321  = \$311 [15] ? \$316  : { \$320 [15], \$320  };
-  assign \$322  = \$321 [14:0] >= 15'h4000;
-  assign \$323  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$324  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$325  = \$324  ? 16'h7fff : i__payload[31:16];
-  assign \$326  = \$323  ? 16'hbfd9 : \$325 ;
-  assign \$327  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$328  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$329  = \$328  ? 16'h7fff : i__payload[31:16];
-  assign \$330  = \$327  ? 16'hbfd9 : \$329 ;
-  assign \$331  = - $signed(\$330 );
-  assign \$332  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$333  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$334  = \$333  ? 16'h7fff : i__payload[31:16];
-  assign \$335  = \$332  ? 16'hbfd9 : \$334 ;
-  assign \$336  = \$326 [15] ? \$331  : { \$335 [15], \$335  };
-  assign \$337  = \$336 [14:0] >= 15'h6000;
-  assign l1_s2_prod = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
-  assign l1_s3_prod = l1_acc_p1 * l1_t_p1;
-  assign \$339  = $signed({ 1'h0, \$338  }) + $signed(l1_s3_c0);
-  assign \$341  = $signed(\$339 [19:0]) - $signed({ 1'h0, \$340  });
-  assign \$343  = $signed({ 1'h0, \$342  }) + $signed(l1_s3_c0);
-  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [19], \$343 [19], \$343 [19], \$343 [19], \$343 [19:0] };
-  assign \$344  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$345  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$346  = \$345  ? 16'h7fff : i__payload[15:0];
-  assign \$347  = \$344  ? 16'hbfd9 : \$346 ;
-  assign \$348  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$349  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$350  = \$349  ? 16'h7fff : i__payload[15:0];
-  assign \$351  = \$348  ? 16'hbfd9 : \$350 ;
-  assign \$352  = - $signed(\$351 );
-  assign \$353  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$354  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$355  = \$354  ? 16'h7fff : i__payload[15:0];
-  assign \$356  = \$353  ? 16'hbfd9 : \$355 ;
-  assign \$357  = \$347 [15] ? \$352  : { \$356 [15], \$356  };
-  assign \$358  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$359  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$360  = \$359  ? 16'h7fff : i__payload[15:0];
-  assign \$361  = \$358  ? 16'hbfd9 : \$360 ;
-  assign \$362  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$364  = \$363  ? 16'h7fff : i__payload[15:0];
-  assign \$365  = \$362  ? 16'hbfd9 : \$364 ;
-  assign \$366  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$368  = \$367  ? 16'h7fff : i__payload[15:0];
-  assign \$369  = \$366  ? 16'hbfd9 : \$368 ;
-  assign \$370  = - $signed(\$369 );
-  assign \$371  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
-  assign \$374  = \$371  ? 16'hbfd9 : \$373 ;
-  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$377  = $signed({ 1'h0, \$375 [14:0] }) - $signed(\$376 );
-  assign \$379  = $signed(\$378 ) + $signed(l0_s2_c1);
-  assign \$380  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$382  = $signed(\$381 ) > $signed(16'h7fff);
-  assign \$383  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$385  = $signed(\$384 ) < $signed(16'h8000);
-  assign \$386  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$388  = \$385  ? 21'h1f8000 : \$387 ;
-  assign \$389  = \$382  ? 21'h007fff : \$388 ;
-  assign \$390  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$391  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$392  = \$391  ? 16'h7fff : i__payload[31:16];
-  assign \$393  = \$390  ? 16'hbfd9 : \$392 ;
-  assign \$394  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$395  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$396  = \$395  ? 16'h7fff : i__payload[31:16];
-  assign \$397  = \$394  ? 16'hbfd9 : \$396 ;
-  assign \$398  = - $signed(\$397 );
-  assign \$399  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$401  = \$400  ? 16'h7fff : i__payload[31:16];
-  assign \$402  = \$399  ? 16'hbfd9 : \$401 ;
-  assign \$403  = \$393 [15] ? \$398  : { \$402 [15], \$402  };
-  assign \$404  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$405  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$406  = \$405  ? 16'h7fff : i__payload[31:16];
-  assign \$407  = \$404  ? 16'hbfd9 : \$406 ;
-  assign \$408  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$409  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$410  = \$409  ? 16'h7fff : i__payload[31:16];
-  assign \$411  = \$408  ? 16'hbfd9 : \$410 ;
-  assign \$412  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$413  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$414  = \$413  ? 16'h7fff : i__payload[31:16];
-  assign \$415  = \$412  ? 16'hbfd9 : \$414 ;
-  assign \$416  = - $signed(\$415 );
-  assign \$417  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$418  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$419  = \$418  ? 16'h7fff : i__payload[31:16];
-  assign \$420  = \$417  ? 16'hbfd9 : \$419 ;
-  assign \$421  = \$411 [15] ? \$416  : { \$420 [15], \$420  };
-  assign \$423  = $signed({ 1'h0, \$421 [14:0] }) - $signed(\$422 );
-  assign \$425  = $signed(\$424 ) + $signed(l1_s2_c1);
-  assign \$426  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$428  = $signed(\$427 ) > $signed(16'h7fff);
-  assign \$429  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$431  = $signed(\$430 ) < $signed(16'h8000);
-  assign \$432  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$434  = \$431  ? 21'h1f8000 : \$433 ;
-  assign \$435  = \$428  ? 21'h007fff : \$434 ;
-  always @(posedge clk)
-    valid_0 <= \$436 ;
-  always @(posedge clk)
-    valid_1 <= \$437 ;
-  always @(posedge clk)
-    o__valid <= \$438 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$439 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$440 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$441 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$442 ;
-  always @(posedge clk)
-    l0_x_p1 <= \$443 ;
-  always @(posedge clk)
-    l0_neg_p1 <= \$444 ;
-  always @(posedge clk)
-    l0_seg_p1 <= \$445 ;
-  always @(posedge clk)
-    l0_t_p1 <= \$446 ;
-  always @(posedge clk)
-    l0_acc_p1 <= \$447 ;
-  always @(posedge clk)
-    o__payload <= \$448 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$449 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$450 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$451 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$452 ;
-  always @(posedge clk)
-    l1_x_p1 <= \$453 ;
-  always @(posedge clk)
-    l1_neg_p1 <= \$454 ;
-  always @(posedge clk)
-    l1_seg_p1 <= \$455 ;
-  always @(posedge clk)
-    l1_t_p1 <= \$456 ;
-  always @(posedge clk)
-    l1_acc_p1 <= \$457 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    l0_s1_seg = 4'h0;
-    if (\$16 ) begin
-      l0_s1_seg = 4'h1;
-    end
-    if (\$31 ) begin
-      l0_s1_seg = 4'h2;
-    end
-    if (\$46 ) begin
-      l0_s1_seg = 4'h3;
-    end
-    if (\$61 ) begin
-      l0_s1_seg = 4'h4;
-    end
-    if (\$76 ) begin
-      l0_s1_seg = 4'h5;
-    end
-    if (\$91 ) begin
-      l0_s1_seg = 4'h6;
-    end
-    if (\$106 ) begin
-      l0_s1_seg = 4'h7;
-    end
-    if (\$121 ) begin
-      l0_s1_seg = 4'h8;
-    end
-    if (\$136 ) begin
-      l0_s1_seg = 4'h9;
-    end
-    if (\$151 ) begin
-      l0_s1_seg = 4'ha;
-    end
-    if (\$166 ) begin
-      l0_s1_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s1_seg)
-      4'h0:
-          l0_s1_origin = 6'h00;
-      4'h1:
-          l0_s1_origin = 6'h0b;
-      4'h2:
-          l0_s1_origin = 6'h13;
-      4'h3:
-          l0_s1_origin = 6'h1b;
-      4'h4:
-          l0_s1_origin = 6'h23;
-      4'h5:
-          l0_s1_origin = 6'h2c;
-      4'h6:
-          l0_s1_origin = 6'h36;
-      4'h7:
-          l0_s1_origin = 6'h0b;
-      4'h8:
-          l0_s1_origin = 6'h18;
-      4'h9:
-          l0_s1_origin = 6'h27;
-      4'ha:
-          l0_s1_origin = 6'h00;
-      default:
-          l0_s1_origin = 6'h00;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c2 = 18'h18b25;
-      4'h1:
-          l0_s2_c2 = 18'h144b9;
-      4'h2:
-          l0_s2_c2 = 18'h0eb29;
-      4'h3:
-          l0_s2_c2 = 18'h087e8;
-      4'h4:
-          l0_s2_c2 = 18'h02ec0;
-      4'h5:
-          l0_s2_c2 = 18'h3eb90;
-      4'h6:
-          l0_s2_c2 = 18'h3ca4e;
-      4'h7:
-          l0_s2_c2 = 18'h3dc52;
-      4'h8:
-          l0_s2_c2 = 18'h3ef4b;
-      4'h9:
-          l0_s2_c2 = 18'h3fc4a;
-      4'ha:
-          l0_s2_c2 = 18'h3ffed;
-      default:
-          l0_s2_c2 = 18'h3fffb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c1 = 32'd539571257;
-      4'h1:
-          l0_s2_c1 = 32'd824416485;
-      4'h2:
-          l0_s2_c1 = 32'd995112600;
-      4'h3:
-          l0_s2_c1 = 32'd1117823841;
-      4'h4:
-          l0_s2_c1 = 32'd1189172733;
-      4'h5:
-          l0_s2_c1 = 32'd1215158492;
-      4'h6:
-          l0_s2_c1 = 32'd1200396598;
-      4'h7:
-          l0_s2_c1 = 32'd1126080299;
-      4'h8:
-          l0_s2_c1 = 32'd1095628912;
-      4'h9:
-          l0_s2_c1 = 32'd1079059151;
-      4'ha:
-          l0_s2_c1 = 32'd1073854746;
-      default:
-          l0_s2_c1 = 32'd1073702504;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p1)
-      4'h0:
-          l0_s3_c0 = 20'hffffa;
-      4'h1:
-          l0_s3_c0 = 20'h037cf;
-      4'h2:
-          l0_s3_c0 = 20'h06df8;
-      4'h3:
-          l0_s3_c0 = 20'h0ace8;
-      4'h4:
-          l0_s3_c0 = 20'h0f19a;
-      4'h5:
-          l0_s3_c0 = 20'h14238;
-      4'h6:
-          l0_s3_c0 = 20'h19c39;
-      4'h7:
-          l0_s3_c0 = 20'h2524a;
-      4'h8:
-          l0_s3_c0 = 20'h2bdec;
-      4'h9:
-          l0_s3_c0 = 20'h33781;
-      4'ha:
-          l0_s3_c0 = 20'h3fffe;
-      default:
-          l0_s3_c0 = 20'h60002;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    l1_s1_seg = 4'h0;
-    if (\$187 ) begin
-      l1_s1_seg = 4'h1;
-    end
-    if (\$202 ) begin
-      l1_s1_seg = 4'h2;
-    end
-    if (\$217 ) begin
-      l1_s1_seg = 4'h3;
-    end
-    if (\$232 ) begin
-      l1_s1_seg = 4'h4;
-    end
-    if (\$247 ) begin
-      l1_s1_seg = 4'h5;
-    end
-    if (\$262 ) begin
-      l1_s1_seg = 4'h6;
-    end
-    if (\$277 ) begin
-      l1_s1_seg = 4'h7;
-    end
-    if (\$292 ) begin
-      l1_s1_seg = 4'h8;
-    end
-    if (\$307 ) begin
-      l1_s1_seg = 4'h9;
-    end
-    if (\$322 ) begin
-      l1_s1_seg = 4'ha;
-    end
-    if (\$337 ) begin
-      l1_s1_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s1_seg)
-      4'h0:
-          l1_s1_origin = 6'h00;
-      4'h1:
-          l1_s1_origin = 6'h0b;
-      4'h2:
-          l1_s1_origin = 6'h13;
-      4'h3:
-          l1_s1_origin = 6'h1b;
-      4'h4:
-          l1_s1_origin = 6'h23;
-      4'h5:
-          l1_s1_origin = 6'h2c;
-      4'h6:
-          l1_s1_origin = 6'h36;
-      4'h7:
-          l1_s1_origin = 6'h0b;
-      4'h8:
-          l1_s1_origin = 6'h18;
-      4'h9:
-          l1_s1_origin = 6'h27;
-      4'ha:
-          l1_s1_origin = 6'h00;
-      default:
-          l1_s1_origin = 6'h00;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_s2_c2 = 18'h18b25;
-      4'h1:
-          l1_s2_c2 = 18'h144b9;
-      4'h2:
-          l1_s2_c2 = 18'h0eb29;
-      4'h3:
-          l1_s2_c2 = 18'h087e8;
-      4'h4:
-          l1_s2_c2 = 18'h02ec0;
-      4'h5:
-          l1_s2_c2 = 18'h3eb90;
-      4'h6:
-          l1_s2_c2 = 18'h3ca4e;
-      4'h7:
-          l1_s2_c2 = 18'h3dc52;
-      4'h8:
-          l1_s2_c2 = 18'h3ef4b;
-      4'h9:
-          l1_s2_c2 = 18'h3fc4a;
-      4'ha:
-          l1_s2_c2 = 18'h3ffed;
-      default:
-          l1_s2_c2 = 18'h3fffb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_s2_c1 = 32'd539571257;
-      4'h1:
-          l1_s2_c1 = 32'd824416485;
-      4'h2:
-          l1_s2_c1 = 32'd995112600;
-      4'h3:
-          l1_s2_c1 = 32'd1117823841;
-      4'h4:
-          l1_s2_c1 = 32'd1189172733;
-      4'h5:
-          l1_s2_c1 = 32'd1215158492;
-      4'h6:
-          l1_s2_c1 = 32'd1200396598;
-      4'h7:
-          l1_s2_c1 = 32'd1126080299;
-      4'h8:
-          l1_s2_c1 = 32'd1095628912;
-      4'h9:
-          l1_s2_c1 = 32'd1079059151;
-      4'ha:
-          l1_s2_c1 = 32'd1073854746;
-      default:
-          l1_s2_c1 = 32'd1073702504;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p1)
-      4'h0:
-          l1_s3_c0 = 20'hffffa;
-      4'h1:
-          l1_s3_c0 = 20'h037cf;
-      4'h2:
-          l1_s3_c0 = 20'h06df8;
-      4'h3:
-          l1_s3_c0 = 20'h0ace8;
-      4'h4:
-          l1_s3_c0 = 20'h0f19a;
-      4'h5:
-          l1_s3_c0 = 20'h14238;
-      4'h6:
-          l1_s3_c0 = 20'h19c39;
-      4'h7:
-          l1_s3_c0 = 20'h2524a;
-      4'h8:
-          l1_s3_c0 = 20'h2bdec;
-      4'h9:
-          l1_s3_c0 = 20'h33781;
-      4'ha:
-          l1_s3_c0 = 20'h3fffe;
-      default:
-          l1_s3_c0 = 20'h60002;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$436  = valid_0;
-    if (i__ready) begin
-      \$436  = i__valid;
-    end
-    if (rst) begin
-      \$436  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$437  = valid_1;
-    if (i__ready) begin
-      \$437  = valid_0;
-    end
-    if (rst) begin
-      \$437  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$438  = o__valid;
-    if (i__ready) begin
-      \$438  = valid_1;
-    end
-    if (rst) begin
-      \$438  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$439  = l0_x_p0;
-    if (i__ready) begin
-      \$439  = \$357 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$440  = l0_neg_p0;
-    if (i__ready) begin
-      \$440  = \$361 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$441  = l0_seg_p0;
-    if (i__ready) begin
-      \$441  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$442  = l0_t_p0;
-    if (i__ready) begin
-      \$442  = \$377 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$443  = l0_x_p1;
-    if (i__ready) begin
-      \$443  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$444  = l0_neg_p1;
-    if (i__ready) begin
-      \$444  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$445  = l0_seg_p1;
-    if (i__ready) begin
-      \$445  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$446  = l0_t_p1;
-    if (i__ready) begin
-      \$446  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$447  = l0_acc_p1;
-    if (i__ready) begin
-      \$447  = \$379 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$448  = o__payload;
-    if (i__ready) begin
-      \$448 [15:0] = \$389 [15:0];
-      \$448 [31:16] = \$435 [15:0];
-    end
-    if (rst) begin
-      \$448  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$449  = l1_x_p0;
-    if (i__ready) begin
-      \$449  = \$403 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$450  = l1_neg_p0;
-    if (i__ready) begin
-      \$450  = \$407 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$451  = l1_seg_p0;
-    if (i__ready) begin
-      \$451  = l1_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$452  = l1_t_p0;
-    if (i__ready) begin
-      \$452  = \$423 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$453  = l1_x_p1;
-    if (i__ready) begin
-      \$453  = l1_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$454  = l1_neg_p1;
-    if (i__ready) begin
-      \$454  = l1_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$455  = l1_seg_p1;
-    if (i__ready) begin
-      \$455  = l1_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$456  = l1_t_p1;
-    if (i__ready) begin
-      \$456  = l1_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$457  = l1_acc_p1;
-    if (i__ready) begin
-      \$457  = \$425 [30:0];
-    end
-  end
-  assign \i__payload[0]  = i__payload[15:0];
-  assign \i__payload[1]  = i__payload[31:16];
-  assign \o__payload[0]  = o__payload[15:0];
-  assign \o__payload[1]  = o__payload[31:16];
-  assign \$167  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$171  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$338  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$342  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$376  = { l0_s1_origin, 7'h00 };
-  assign \$378  = { l0_s2_prod[28], l0_s2_prod[28:0] };
-  assign \$381  = { \$380 [20], \$380 [20], \$380 [20], \$380 [20], \$380 [20:4] };
-  assign \$384  = { \$383 [20], \$383 [20], \$383 [20], \$383 [20], \$383 [20:4] };
-  assign \$387  = { \$386 [20], \$386 [20], \$386 [20], \$386 [20], \$386 [20:4] };
-  assign \$422  = { l1_s1_origin, 7'h00 };
-  assign \$424  = { l1_s2_prod[28], l1_s2_prod[28:0] };
-  assign \$427  = { \$426 [20], \$426 [20], \$426 [20], \$426 [20], \$426 [20:4] };
-  assign \$430  = { \$429 [20], \$429 [20], \$429 [20], \$429 [20], \$429 [20:4] };
-  assign \$433  = { \$432 [20], \$432 [20], \$432 [20], \$432 [20], \$432 [20:4] };
+  assign \$26  = \$2 ;
+  assign \$31  = \$2 ;
+  assign \$36  = \$2 ;
+  assign \$41  = \$2 ;
+  assign \$102  = \$2 ;
+  assign pop = \$103 ;
+  assign \$28  = sel_hardsigmoid_q12x2;
+  assign \$38  = sel_glu_int8x4;
+  assign \$43  = sel_prelu_int8x4;
+  assign \$104  = direct;
+  assign \o__ready$86  = head_shared_table_8_8x4;
+  assign \o__ready$92  = head_shared_horner1_16_16x2;
+  assign \o__ready$98  = head_shared_horner2_16_16x2;
+  assign \o__ready$103  = head_glu_int8x4;
+  assign \o__ready$108  = head_prelu_int8x4;
 endmodule
 
 (* generator = "Amaranth" *)
 module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i__payload__a, o__payload, o__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [24:0] \$10 ;
   wire [24:0] \$11 ;
@@ -4431,7 +1806,7 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i_
   assign \$9  = $signed(\$8 ) < $signed(8'h80);
   assign \$10  = $signed(l0_s3_acc) + $signed(17'h08000);
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$58  = valid_0;
     if (i__ready) begin
       \$58  = i__valid;
@@ -4441,7 +1816,7 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$59  = o__valid;
     if (i__ready) begin
       \$59  = valid_0;
@@ -4451,196 +1826,196 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$60  = port__addr;
     if (i__ready) begin
       \$60  = \$51 [7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$61  = l0_a_p0;
     if (i__ready) begin
       \$61  = i__payload__a[7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$62  = l0_neg_p0;
     if (i__ready) begin
       \$62  = i__payload__x[7];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$63  = l0_x_p1;
     if (i__ready) begin
       \$63  = port__addr;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$64  = l0_a_p1;
     if (i__ready) begin
       \$64  = l0_a_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$65  = l0_neg_p1;
     if (i__ready) begin
       \$65  = l0_neg_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$66  = l0_seg_p1;
     if (i__ready) begin
       \$66  = port__addr;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$67  = \port__addr$14 ;
     if (i__ready) begin
       \$67  = \$53 [7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$68  = l1_a_p0;
     if (i__ready) begin
       \$68  = i__payload__a[15:8];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$69  = l1_neg_p0;
     if (i__ready) begin
       \$69  = i__payload__x[15];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$70  = l1_x_p1;
     if (i__ready) begin
       \$70  = \port__addr$14 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$71  = l1_a_p1;
     if (i__ready) begin
       \$71  = l1_a_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$72  = l1_neg_p1;
     if (i__ready) begin
       \$72  = l1_neg_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$73  = l1_seg_p1;
     if (i__ready) begin
       \$73  = \port__addr$14 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$74  = \port__addr$21 ;
     if (i__ready) begin
       \$74  = \$55 [7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$75  = l2_a_p0;
     if (i__ready) begin
       \$75  = i__payload__a[23:16];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$76  = l2_neg_p0;
     if (i__ready) begin
       \$76  = i__payload__x[23];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$77  = l2_x_p1;
     if (i__ready) begin
       \$77  = \port__addr$21 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$78  = l2_a_p1;
     if (i__ready) begin
       \$78  = l2_a_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$79  = l2_neg_p1;
     if (i__ready) begin
       \$79  = l2_neg_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$80  = l2_seg_p1;
     if (i__ready) begin
       \$80  = \port__addr$21 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$81  = \port__addr$28 ;
     if (i__ready) begin
       \$81  = \$57 [7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$82  = l3_a_p0;
     if (i__ready) begin
       \$82  = i__payload__a[31:24];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$83  = l3_neg_p0;
     if (i__ready) begin
       \$83  = i__payload__x[31];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$84  = l3_x_p1;
     if (i__ready) begin
       \$84  = \port__addr$28 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$85  = l3_a_p1;
     if (i__ready) begin
       \$85  = l3_a_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$86  = l3_neg_p1;
     if (i__ready) begin
       \$86  = l3_neg_p0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$87  = l3_seg_p1;
     if (i__ready) begin
       \$87  = \port__addr$28 ;
@@ -4688,514 +2063,8 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i_
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.hardsigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire \$1 ;
-  wire [15:0] \$10 ;
-  wire [17:0] \$11 ;
-  wire [16:0] \$12 ;
-  wire [16:0] \$13 ;
-  wire \$14 ;
-  wire [15:0] \$15 ;
-  wire [17:0] \$16 ;
-  wire [16:0] \$17 ;
-  wire [16:0] \$18 ;
-  wire [16:0] \$19 ;
-  wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [17:0] \$21 ;
-  wire [16:0] \$22 ;
-  wire [16:0] \$23 ;
-  wire \$24 ;
-  wire [15:0] \$25 ;
-  wire [17:0] \$26 ;
-  wire [16:0] \$27 ;
-  wire [16:0] \$28 ;
-  wire [16:0] \$29 ;
-  wire \$3 ;
-  wire [15:0] \$30 ;
-  wire [17:0] \$31 ;
-  wire [16:0] \$32 ;
-  wire [16:0] \$33 ;
-  wire \$34 ;
-  wire [15:0] \$35 ;
-  wire [17:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
-  wire [16:0] \$39 ;
-  wire \$4 ;
-  wire [15:0] \$40 ;
-  wire [17:0] \$41 ;
-  wire [16:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [15:0] \$45 ;
-  wire [17:0] \$46 ;
-  wire [16:0] \$47 ;
-  wire [16:0] \$48 ;
-  wire [16:0] \$49 ;
-  wire \$5 ;
-  reg \$50 ;
-  reg [31:0] \$51 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [7:0] \i__payload[0] ;
-  wire [7:0] \i__payload[1] ;
-  wire [7:0] \i__payload[2] ;
-  wire [7:0] \i__payload[3] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [16:0] l0_s1_c0;
-  reg [9:0] l0_s1_c1;
-  wire [17:0] l0_s1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [16:0] l1_s1_c0;
-  reg [9:0] l1_s1_c1;
-  wire [17:0] l1_s1_prod;
-  reg [1:0] l2_s0_seg;
-  reg [16:0] l2_s1_c0;
-  reg [9:0] l2_s1_c1;
-  wire [17:0] l2_s1_prod;
-  reg [1:0] l3_s0_seg;
-  reg [16:0] l3_s1_c0;
-  reg [9:0] l3_s1_c1;
-  wire [17:0] l3_s1_prod;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [7:0] \o__payload[0] ;
-  wire [7:0] \o__payload[1] ;
-  wire [7:0] \o__payload[2] ;
-  wire [7:0] \o__payload[3] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  input rst;
-  wire rst;
-  assign \$44  = \$43  > 8'hff;
-  assign \$46  = $signed(\$45 ) + $signed(l3_s1_c0);
-  assign \$47  = \$46 [15:0] + 7'h40;
-  assign \$49  = \$44  ? 17'h000ff : \$48 ;
-  always @(posedge clk)
-    o__valid <= \$50 ;
-  always @(posedge clk)
-    o__payload <= \$51 ;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) >= $signed(7'h50);
-  assign \$3  = $signed(i__payload[7:0]) >= $signed(7'h30);
-  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
-  assign \$4  = $signed(i__payload[15:8]) >= $signed(7'h50);
-  assign \$5  = $signed(i__payload[15:8]) >= $signed(7'h30);
-  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
-  assign \$6  = $signed(i__payload[23:16]) >= $signed(7'h50);
-  assign \$7  = $signed(i__payload[23:16]) >= $signed(7'h30);
-  assign l2_s1_prod = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
-  assign \$8  = $signed(i__payload[31:24]) >= $signed(7'h50);
-  assign \$9  = $signed(i__payload[31:24]) >= $signed(7'h30);
-  assign l3_s1_prod = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
-  assign \$11  = $signed(\$10 ) + $signed(l0_s1_c0);
-  assign \$12  = \$11 [15:0] + 7'h40;
-  assign \$14  = \$13  > 8'hff;
-  assign \$16  = $signed(\$15 ) + $signed(l0_s1_c0);
-  assign \$17  = \$16 [15:0] + 7'h40;
-  assign \$19  = \$14  ? 17'h000ff : \$18 ;
-  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
-  assign \$22  = \$21 [15:0] + 7'h40;
-  assign \$24  = \$23  > 8'hff;
-  assign \$26  = $signed(\$25 ) + $signed(l1_s1_c0);
-  assign \$27  = \$26 [15:0] + 7'h40;
-  assign \$29  = \$24  ? 17'h000ff : \$28 ;
-  assign \$31  = $signed(\$30 ) + $signed(l2_s1_c0);
-  assign \$32  = \$31 [15:0] + 7'h40;
-  assign \$34  = \$33  > 8'hff;
-  assign \$36  = $signed(\$35 ) + $signed(l2_s1_c0);
-  assign \$37  = \$36 [15:0] + 7'h40;
-  assign \$39  = \$34  ? 17'h000ff : \$38 ;
-  assign \$41  = $signed(\$40 ) + $signed(l3_s1_c0);
-  assign \$42  = \$41 [15:0] + 7'h40;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$2 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$3 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
-      2'h0:
-          l0_s1_c1 = 10'h000;
-      2'h1:
-          l0_s1_c1 = 10'h155;
-      default:
-          l0_s1_c1 = 10'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
-      2'h0:
-          l0_s1_c0 = 17'h00000;
-      2'h1:
-          l0_s1_c0 = 17'h04000;
-      default:
-          l0_s1_c0 = 17'h08000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$4 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$5 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1 = 10'h000;
-      2'h1:
-          l1_s1_c1 = 10'h155;
-      default:
-          l1_s1_c1 = 10'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c0 = 17'h00000;
-      2'h1:
-          l1_s1_c0 = 17'h04000;
-      default:
-          l1_s1_c0 = 17'h08000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$6 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$7 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1 = 10'h000;
-      2'h1:
-          l2_s1_c1 = 10'h155;
-      default:
-          l2_s1_c1 = 10'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c0 = 17'h00000;
-      2'h1:
-          l2_s1_c0 = 17'h04000;
-      default:
-          l2_s1_c0 = 17'h08000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$8 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$9 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c1 = 10'h000;
-      2'h1:
-          l3_s1_c1 = 10'h155;
-      default:
-          l3_s1_c1 = 10'h000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c0 = 17'h00000;
-      2'h1:
-          l3_s1_c0 = 17'h04000;
-      default:
-          l3_s1_c0 = 17'h08000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$50  = o__valid;
-    if (i__ready) begin
-      \$50  = i__valid;
-    end
-    if (rst) begin
-      \$50  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$51  = o__payload;
-    if (i__ready) begin
-      \$51 [7:0] = \$19 [7:0];
-      \$51 [15:8] = \$29 [7:0];
-      \$51 [23:16] = \$39 [7:0];
-      \$51 [31:24] = \$49 [7:0];
-    end
-    if (rst) begin
-      \$51  = 32'd0;
-    end
-  end
-  assign \i__payload[0]  = i__payload[7:0];
-  assign \i__payload[1]  = i__payload[15:8];
-  assign \i__payload[2]  = i__payload[23:16];
-  assign \i__payload[3]  = i__payload[31:24];
-  assign \o__payload[0]  = o__payload[7:0];
-  assign \o__payload[1]  = o__payload[15:8];
-  assign \o__payload[2]  = o__payload[23:16];
-  assign \o__payload[3]  = o__payload[31:24];
-  assign \$10  = { l0_s1_prod[14], l0_s1_prod[14:0] };
-  assign \$13  = { 7'h00, \$12 [16:7] };
-  assign \$15  = { l0_s1_prod[14], l0_s1_prod[14:0] };
-  assign \$18  = { 7'h00, \$17 [16:7] };
-  assign \$20  = { l1_s1_prod[14], l1_s1_prod[14:0] };
-  assign \$23  = { 7'h00, \$22 [16:7] };
-  assign \$25  = { l1_s1_prod[14], l1_s1_prod[14:0] };
-  assign \$28  = { 7'h00, \$27 [16:7] };
-  assign \$30  = { l2_s1_prod[14], l2_s1_prod[14:0] };
-  assign \$33  = { 7'h00, \$32 [16:7] };
-  assign \$35  = { l2_s1_prod[14], l2_s1_prod[14:0] };
-  assign \$38  = { 7'h00, \$37 [16:7] };
-  assign \$40  = { l3_s1_prod[14], l3_s1_prod[14:0] };
-  assign \$43  = { 7'h00, \$42 [16:7] };
-  assign \$45  = { l3_s1_prod[14], l3_s1_prod[14:0] };
-  assign \$48  = { 7'h00, \$47 [16:7] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \CfuPcpi.hardsigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire [31:0] \$11 ;
-  wire [33:0] \$12 ;
-  wire [32:0] \$13 ;
-  wire [32:0] \$14 ;
-  wire [32:0] \$15 ;
-  wire [31:0] \$16 ;
-  wire [33:0] \$17 ;
-  wire [32:0] \$18 ;
-  wire [32:0] \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire [31:0] \$21 ;
-  wire [33:0] \$22 ;
-  wire [32:0] \$23 ;
-  wire [32:0] \$24 ;
-  wire [32:0] \$25 ;
-  reg \$26 ;
-  reg [31:0] \$27 ;
-  wire \$3 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire [31:0] \$6 ;
-  wire [33:0] \$7 ;
-  wire [32:0] \$8 ;
-  wire [32:0] \$9 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [15:0] \i__payload[0] ;
-  wire [15:0] \i__payload[1] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [32:0] l0_s1_c0;
-  reg [17:0] l0_s1_c1;
-  wire [33:0] l0_s1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [32:0] l1_s1_c0;
-  reg [17:0] l1_s1_c1;
-  wire [33:0] l1_s1_prod;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [15:0] \o__payload[0] ;
-  wire [15:0] \o__payload[1] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  input rst;
-  wire rst;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[15:0]) >= $signed(15'h5000);
-  assign \$3  = $signed(i__payload[15:0]) >= $signed(15'h3000);
-  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign \$4  = $signed(i__payload[31:16]) >= $signed(15'h5000);
-  assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h3000);
-  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign \$7  = $signed(\$6 ) + $signed(l0_s1_c0);
-  assign \$8  = \$7 [31:0] + 15'h4000;
-  assign \$10  = \$9  > 16'hffff;
-  assign \$12  = $signed(\$11 ) + $signed(l0_s1_c0);
-  assign \$13  = \$12 [31:0] + 15'h4000;
-  assign \$15  = \$10  ? 33'h00000ffff : \$14 ;
-  assign \$17  = $signed(\$16 ) + $signed(l1_s1_c0);
-  assign \$18  = \$17 [31:0] + 15'h4000;
-  assign \$20  = \$19  > 16'hffff;
-  assign \$22  = $signed(\$21 ) + $signed(l1_s1_c0);
-  assign \$23  = \$22 [31:0] + 15'h4000;
-  assign \$25  = \$20  ? 33'h00000ffff : \$24 ;
-  always @(posedge clk)
-    o__valid <= \$26 ;
-  always @(posedge clk)
-    o__payload <= \$27 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$2 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$3 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
-      2'h0:
-          l0_s1_c1 = 18'h00000;
-      2'h1:
-          l0_s1_c1 = 18'h15555;
-      default:
-          l0_s1_c1 = 18'h00000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
-      2'h0:
-          l0_s1_c0 = 33'h000000000;
-      2'h1:
-          l0_s1_c0 = 33'h040000000;
-      default:
-          l0_s1_c0 = 33'h080000000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$4 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$5 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1 = 18'h00000;
-      2'h1:
-          l1_s1_c1 = 18'h15555;
-      default:
-          l1_s1_c1 = 18'h00000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c0 = 33'h000000000;
-      2'h1:
-          l1_s1_c0 = 33'h040000000;
-      default:
-          l1_s1_c0 = 33'h080000000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$26  = o__valid;
-    if (i__ready) begin
-      \$26  = i__valid;
-    end
-    if (rst) begin
-      \$26  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$27  = o__payload;
-    if (i__ready) begin
-      \$27 [15:0] = \$15 [15:0];
-      \$27 [31:16] = \$25 [15:0];
-    end
-    if (rst) begin
-      \$27  = 32'd0;
-    end
-  end
-  assign \i__payload[0]  = i__payload[15:0];
-  assign \i__payload[1]  = i__payload[31:16];
-  assign \o__payload[0]  = o__payload[15:0];
-  assign \o__payload[1]  = o__payload[31:16];
-  assign \$6  = { l0_s1_prod[30], l0_s1_prod[30:0] };
-  assign \$9  = { 15'h0000, \$8 [32:15] };
-  assign \$11  = { l0_s1_prod[30], l0_s1_prod[30:0] };
-  assign \$14  = { 15'h0000, \$13 [32:15] };
-  assign \$16  = { l1_s1_prod[30], l1_s1_prod[30:0] };
-  assign \$19  = { 15'h0000, \$18 [32:15] };
-  assign \$21  = { l1_s1_prod[30], l1_s1_prod[30:0] };
-  assign \$24  = { 15'h0000, \$23 [32:15] };
-endmodule
-
-(* generator = "Amaranth" *)
 module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
-  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire [10:0] \$10 ;
   wire [6:0] \$11 ;
@@ -5350,7 +2219,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
   assign \$20  = $signed(i__payload[15:8]) >= $signed(5'h10);
   assign \$21  = $signed(i__payload[15:8]) >= $signed(6'h10);
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     l0_s0_seg = 2'h0;
     if (\$1 ) begin
       l0_s0_seg = 2'h1;
@@ -5360,7 +2229,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -5372,7 +2241,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -5384,7 +2253,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     l1_s0_seg = 2'h0;
     if (\$20 ) begin
       l1_s0_seg = 2'h1;
@@ -5394,7 +2263,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -5406,7 +2275,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -5418,7 +2287,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     l2_s0_seg = 2'h0;
     if (\$39 ) begin
       l2_s0_seg = 2'h1;
@@ -5428,7 +2297,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       2'h0:
@@ -5440,7 +2309,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       2'h0:
@@ -5452,7 +2321,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     l3_s0_seg = 2'h0;
     if (\$58 ) begin
       l3_s0_seg = 2'h1;
@@ -5462,7 +2331,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       2'h0:
@@ -5474,7 +2343,7 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       2'h0:
@@ -5532,7 +2401,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
-  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [18:0] \$10 ;
   wire [14:0] \$11 ;
@@ -5615,7 +2484,7 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
   assign \$37  = \$32  ? 17'h18000 : \$36 ;
   assign \$38  = \$27  ? 17'h07fff : \$37 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     l0_s0_seg = 2'h0;
     if (\$1 ) begin
       l0_s0_seg = 2'h1;
@@ -5625,7 +2494,7 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -5637,7 +2506,7 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -5649,7 +2518,7 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     l1_s0_seg = 2'h0;
     if (\$20 ) begin
       l1_s0_seg = 2'h1;
@@ -5659,7 +2528,7 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -5671,7 +2540,7 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -5709,7 +2578,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i__payload__a, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
   wire [14:0] \$10 ;
   wire \$11 ;
@@ -5885,14 +2754,14 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, 
   assign \$16  = $signed(\$15 [15:0]) + $signed(8'h40);
   assign \$18  = $signed(\$17 ) > $signed(8'h7f);
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l0_s0_seg = 1'h0;
     if (\$2 ) begin
       l0_s0_seg = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       1'h0:
@@ -5902,14 +2771,14 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l1_s0_seg = 1'h0;
     if (\$5 ) begin
       l1_s0_seg = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       1'h0:
@@ -5919,14 +2788,14 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l2_s0_seg = 1'h0;
     if (\$8 ) begin
       l2_s0_seg = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       1'h0:
@@ -5936,14 +2805,14 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     l3_s0_seg = 1'h0;
     if (\$11 ) begin
       l3_s0_seg = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       1'h0:
@@ -5953,7 +2822,7 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$78  = o__valid;
     if (i__ready) begin
       \$78  = i__valid;
@@ -5963,7 +2832,7 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$79  = o__payload;
     if (i__ready) begin
       \$79 [7:0] = \$29 [7:0];
@@ -6022,7 +2891,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
-  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire \$1 ;
   wire [7:0] \$10 ;
   wire [7:0] \$11 ;
@@ -6121,7 +2990,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
   assign \$42  = $signed(\$41 ) + $signed(l3_s1_c0);
   assign \$44  = \$40  ? 8'h7f : \$43 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       2'h0:
@@ -6133,7 +3002,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l3_s0_seg)
       2'h0:
@@ -6145,7 +3014,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l0_s0_seg = 2'h0;
     if (\$1 ) begin
       l0_s0_seg = 2'h1;
@@ -6155,7 +3024,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -6167,7 +3036,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -6179,7 +3048,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l1_s0_seg = 2'h0;
     if (\$12 ) begin
       l1_s0_seg = 2'h1;
@@ -6189,7 +3058,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -6201,7 +3070,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -6213,7 +3082,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l2_s0_seg = 2'h0;
     if (\$23 ) begin
       l2_s0_seg = 2'h1;
@@ -6223,7 +3092,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       2'h0:
@@ -6235,7 +3104,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     casez (l2_s0_seg)
       2'h0:
@@ -6247,7 +3116,7 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     l3_s0_seg = 2'h0;
     if (\$34 ) begin
       l3_s0_seg = 2'h1;
@@ -6295,7 +3164,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
-  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [15:0] \$10 ;
   wire [15:0] \$11 ;
@@ -6350,7 +3219,7 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
   assign \$20  = $signed(\$19 ) + $signed(l1_s1_c0);
   assign \$22  = \$18  ? 16'h7fff : \$21 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     l0_s0_seg = 2'h0;
     if (\$1 ) begin
       l0_s0_seg = 2'h1;
@@ -6360,7 +3229,7 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -6372,7 +3241,7 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
     casez (l0_s0_seg)
       2'h0:
@@ -6384,7 +3253,7 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     l1_s0_seg = 2'h0;
     if (\$12 ) begin
       l1_s0_seg = 2'h1;
@@ -6394,7 +3263,7 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -6406,7 +3275,7 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_s0_seg)
       2'h0:
@@ -6439,1587 +3308,1878 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.sigmoid_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__payload, o__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
+module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
-  wire [8:0] \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire [7:0] \$102 ;
-  wire [7:0] \$103 ;
-  wire [8:0] \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire [7:0] \$107 ;
-  wire [7:0] \$108 ;
-  wire [8:0] \$109 ;
+  wire [32:0] \$10 ;
   wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire [7:0] \$112 ;
-  wire [7:0] \$113 ;
-  wire \$114 ;
-  wire \$115 ;
-  wire [7:0] \$116 ;
-  wire [7:0] \$117 ;
-  wire [8:0] \$118 ;
-  wire \$119 ;
-  wire \$12 ;
-  wire \$120 ;
-  wire [7:0] \$121 ;
-  wire [7:0] \$122 ;
-  wire [8:0] \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire [7:0] \$126 ;
-  wire [7:0] \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire [7:0] \$13 ;
-  wire [7:0] \$130 ;
-  wire [7:0] \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire [7:0] \$134 ;
-  wire [7:0] \$135 ;
-  wire [8:0] \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [7:0] \$139 ;
-  wire [7:0] \$14 ;
-  wire [7:0] \$140 ;
-  wire [8:0] \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire [7:0] \$144 ;
-  wire [7:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [7:0] \$148 ;
-  wire [7:0] \$149 ;
-  wire [8:0] \$15 ;
-  wire [8:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire [7:0] \$153 ;
-  wire [7:0] \$154 ;
-  wire [8:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [7:0] \$158 ;
-  wire [7:0] \$159 ;
-  wire [10:0] \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire [7:0] \$162 ;
-  wire [7:0] \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire [7:0] \$166 ;
-  wire [7:0] \$167 ;
-  wire [8:0] \$168 ;
-  wire \$169 ;
-  wire [8:0] \$17 ;
-  wire \$170 ;
-  wire [7:0] \$171 ;
-  wire [7:0] \$172 ;
-  wire [8:0] \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire [7:0] \$176 ;
-  wire [7:0] \$177 ;
-  wire \$178 ;
-  wire \$179 ;
-  wire \$18 ;
-  wire [7:0] \$180 ;
-  wire [7:0] \$181 ;
-  wire [8:0] \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire [7:0] \$185 ;
-  wire [7:0] \$186 ;
-  wire [8:0] \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [8:0] \$19 ;
-  wire [7:0] \$190 ;
-  wire [7:0] \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire [7:0] \$194 ;
-  wire [7:0] \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire [7:0] \$198 ;
-  wire [7:0] \$199 ;
+  wire [31:0] \$12 ;
+  wire [33:0] \$13 ;
+  wire [32:0] \$14 ;
+  wire [32:0] \$15 ;
+  wire [32:0] \$16 ;
+  wire [33:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [33:0] \$19 ;
   wire \$2 ;
-  wire [8:0] \$20 ;
-  wire [8:0] \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire [7:0] \$203 ;
-  wire [7:0] \$204 ;
-  wire [8:0] \$205 ;
-  reg \$206 ;
-  reg [6:0] \$207 ;
-  reg \$208 ;
-  reg [6:0] \$209 ;
-  wire \$21 ;
-  reg [6:0] \$210 ;
-  reg \$211 ;
-  reg [6:0] \$212 ;
-  reg [6:0] \$213 ;
-  reg \$214 ;
-  reg [6:0] \$215 ;
-  reg [6:0] \$216 ;
-  reg \$217 ;
-  reg [6:0] \$218 ;
+  wire [32:0] \$20 ;
+  wire [32:0] \$21 ;
   wire \$22 ;
-  wire [7:0] \$23 ;
-  wire [7:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [7:0] \$28 ;
-  wire [8:0] \$29 ;
+  wire [31:0] \$23 ;
+  wire [33:0] \$24 ;
+  wire [32:0] \$25 ;
+  wire [32:0] \$26 ;
+  wire [32:0] \$27 ;
+  reg \$28 ;
+  reg \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$33 ;
-  wire [8:0] \$34 ;
-  wire [10:0] \$35 ;
-  wire [8:0] \$36 ;
-  wire \$37 ;
-  wire [8:0] \$38 ;
-  wire [8:0] \$39 ;
-  wire [7:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [7:0] \$42 ;
-  wire [7:0] \$43 ;
-  wire \$44 ;
-  wire \$45 ;
-  wire [7:0] \$46 ;
-  wire [7:0] \$47 ;
-  wire [8:0] \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
-  wire \$50 ;
-  wire [7:0] \$51 ;
-  wire [7:0] \$52 ;
-  wire [8:0] \$53 ;
-  wire [10:0] \$54 ;
-  wire [8:0] \$55 ;
-  wire \$56 ;
-  wire [8:0] \$57 ;
-  wire [8:0] \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire \$60 ;
-  wire [7:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [7:0] \$65 ;
-  wire [7:0] \$66 ;
-  wire [8:0] \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire \$7 ;
-  wire [7:0] \$70 ;
-  wire [7:0] \$71 ;
-  wire [8:0] \$72 ;
-  wire [10:0] \$73 ;
-  wire [8:0] \$74 ;
-  wire \$75 ;
-  wire [8:0] \$76 ;
-  wire [8:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire [7:0] \$8 ;
-  wire [7:0] \$80 ;
-  wire [7:0] \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire [7:0] \$84 ;
-  wire [7:0] \$85 ;
-  wire [8:0] \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire [7:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire [7:0] \$90 ;
-  wire [8:0] \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [7:0] \$94 ;
-  wire [7:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [7:0] \$98 ;
-  wire [7:0] \$99 ;
+  reg \$30 ;
+  reg \$31 ;
+  reg [15:0] \$32 ;
+  reg \$33 ;
+  reg [15:0] \$34 ;
+  reg [1:0] \$35 ;
+  reg [30:0] \$36 ;
+  reg [32:0] \$37 ;
+  reg \$38 ;
+  reg [15:0] \$39 ;
+  wire \$4 ;
+  reg \$40 ;
+  reg [15:0] \$41 ;
+  reg [31:0] \$42 ;
+  reg \$43 ;
+  reg [15:0] \$44 ;
+  reg \$45 ;
+  reg [15:0] \$46 ;
+  reg [1:0] \$47 ;
+  reg [30:0] \$48 ;
+  reg [32:0] \$49 ;
+  wire \$5 ;
+  reg \$50 ;
+  reg [15:0] \$51 ;
+  reg \$52 ;
+  reg [15:0] \$53 ;
+  wire [33:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [33:0] \$8 ;
+  wire [32:0] \$9 ;
   input clk;
   wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [7:0] \i__payload[0] ;
-  wire [7:0] \i__payload[1] ;
-  wire [7:0] \i__payload[2] ;
-  wire [7:0] \i__payload[3] ;
+  input [32:0] i__payload;
+  wire [32:0] i__payload;
+  wire \i__payload.unit ;
+  wire [31:0] \i__payload.x ;
   output i__ready;
   wire i__ready;
   input i__valid;
   wire i__valid;
+  reg [32:0] l0_c0_p1 = 33'h000000000;
   reg l0_neg_p0 = 1'h0;
-  wire [10:0] l0_s2_acc;
-  reg [6:0] l0_seg_p0 = 7'h00;
-  reg [6:0] l0_x_p0 = 7'h00;
+  reg l0_neg_p1 = 1'h0;
+  reg [30:0] l0_prod0_p1 = 31'h00000000;
+  reg [1:0] l0_seg_p0 = 2'h0;
+  reg [15:0] l0_t_p0 = 16'h0000;
+  reg [15:0] l0_t_p1 = 16'h0000;
+  reg [32:0] l0_u0_c0;
+  reg [17:0] l0_u0_c1;
+  reg [1:0] l0_u0_seg;
+  reg l0_unit_p0 = 1'h0;
+  reg l0_unit_p1 = 1'h0;
+  reg [15:0] l0_x_p0 = 16'h0000;
+  reg [15:0] l0_x_p1 = 16'h0000;
+  reg [32:0] l1_c0_p1 = 33'h000000000;
   reg l1_neg_p0 = 1'h0;
-  wire [10:0] l1_s2_acc;
-  reg [6:0] l1_seg_p0 = 7'h00;
-  reg [6:0] l1_x_p0 = 7'h00;
-  reg l2_neg_p0 = 1'h0;
-  wire [10:0] l2_s2_acc;
-  reg [6:0] l2_seg_p0 = 7'h00;
-  reg [6:0] l2_x_p0 = 7'h00;
-  reg l3_neg_p0 = 1'h0;
-  wire [10:0] l3_s2_acc;
-  reg [6:0] l3_seg_p0 = 7'h00;
-  reg [6:0] l3_x_p0 = 7'h00;
-  output [31:0] o__payload;
-  wire [31:0] o__payload;
-  wire [7:0] \o__payload[0] ;
-  wire [7:0] \o__payload[1] ;
-  wire [7:0] \o__payload[2] ;
-  wire [7:0] \o__payload[3] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  wire [6:0] port__addr;
-  wire [6:0] \port__addr$10 ;
-  wire [6:0] \port__addr$15 ;
-  wire [6:0] \port__addr$20 ;
-  wire [9:0] port__data;
-  wire [9:0] \port__data$14 ;
-  wire [9:0] \port__data$19 ;
-  wire [9:0] \port__data$24 ;
-  wire port__en;
-  wire \port__en$11 ;
-  wire \port__en$16 ;
-  wire \port__en$21 ;
-  input rst;
-  wire rst;
-  (* ram_style = "block" *)
-  reg [9:0] c0_rom [100:0];
-  initial begin
-    c0_rom[0] = 10'h080;
-    c0_rom[1] = 10'h084;
-    c0_rom[2] = 10'h088;
-    c0_rom[3] = 10'h08c;
-    c0_rom[4] = 10'h090;
-    c0_rom[5] = 10'h094;
-    c0_rom[6] = 10'h098;
-    c0_rom[7] = 10'h09c;
-    c0_rom[8] = 10'h09f;
-    c0_rom[9] = 10'h0a3;
-    c0_rom[10] = 10'h0a7;
-    c0_rom[11] = 10'h0aa;
-    c0_rom[12] = 10'h0ae;
-    c0_rom[13] = 10'h0b1;
-    c0_rom[14] = 10'h0b5;
-    c0_rom[15] = 10'h0b8;
-    c0_rom[16] = 10'h0bb;
-    c0_rom[17] = 10'h0be;
-    c0_rom[18] = 10'h0c1;
-    c0_rom[19] = 10'h0c4;
-    c0_rom[20] = 10'h0c7;
-    c0_rom[21] = 10'h0ca;
-    c0_rom[22] = 10'h0cc;
-    c0_rom[23] = 10'h0cf;
-    c0_rom[24] = 10'h0d1;
-    c0_rom[25] = 10'h0d4;
-    c0_rom[26] = 10'h0d6;
-    c0_rom[27] = 10'h0d8;
-    c0_rom[28] = 10'h0da;
-    c0_rom[29] = 10'h0dc;
-    c0_rom[30] = 10'h0de;
-    c0_rom[31] = 10'h0e0;
-    c0_rom[32] = 10'h0e1;
-    c0_rom[33] = 10'h0e3;
-    c0_rom[34] = 10'h0e5;
-    c0_rom[35] = 10'h0e6;
-    c0_rom[36] = 10'h0e8;
-    c0_rom[37] = 10'h0e9;
-    c0_rom[38] = 10'h0ea;
-    c0_rom[39] = 10'h0eb;
-    c0_rom[40] = 10'h0ed;
-    c0_rom[41] = 10'h0ee;
-    c0_rom[42] = 10'h0ef;
-    c0_rom[43] = 10'h0f0;
-    c0_rom[44] = 10'h0f1;
-    c0_rom[45] = 10'h0f1;
-    c0_rom[46] = 10'h0f2;
-    c0_rom[47] = 10'h0f3;
-    c0_rom[48] = 10'h0f4;
-    c0_rom[49] = 10'h0f5;
-    c0_rom[50] = 10'h0f5;
-    c0_rom[51] = 10'h0f6;
-    c0_rom[52] = 10'h0f6;
-    c0_rom[53] = 10'h0f7;
-    c0_rom[54] = 10'h0f8;
-    c0_rom[55] = 10'h0f8;
-    c0_rom[56] = 10'h0f8;
-    c0_rom[57] = 10'h0f9;
-    c0_rom[58] = 10'h0f9;
-    c0_rom[59] = 10'h0fa;
-    c0_rom[60] = 10'h0fa;
-    c0_rom[61] = 10'h0fa;
-    c0_rom[62] = 10'h0fb;
-    c0_rom[63] = 10'h0fb;
-    c0_rom[64] = 10'h0fb;
-    c0_rom[65] = 10'h0fc;
-    c0_rom[66] = 10'h0fc;
-    c0_rom[67] = 10'h0fc;
-    c0_rom[68] = 10'h0fc;
-    c0_rom[69] = 10'h0fd;
-    c0_rom[70] = 10'h0fd;
-    c0_rom[71] = 10'h0fd;
-    c0_rom[72] = 10'h0fd;
-    c0_rom[73] = 10'h0fd;
-    c0_rom[74] = 10'h0fe;
-    c0_rom[75] = 10'h0fe;
-    c0_rom[76] = 10'h0fe;
-    c0_rom[77] = 10'h0fe;
-    c0_rom[78] = 10'h0fe;
-    c0_rom[79] = 10'h0fe;
-    c0_rom[80] = 10'h0fe;
-    c0_rom[81] = 10'h0fe;
-    c0_rom[82] = 10'h0fe;
-    c0_rom[83] = 10'h0ff;
-    c0_rom[84] = 10'h0ff;
-    c0_rom[85] = 10'h0ff;
-    c0_rom[86] = 10'h0ff;
-    c0_rom[87] = 10'h0ff;
-    c0_rom[88] = 10'h0ff;
-    c0_rom[89] = 10'h0ff;
-    c0_rom[90] = 10'h0ff;
-    c0_rom[91] = 10'h0ff;
-    c0_rom[92] = 10'h0ff;
-    c0_rom[93] = 10'h0ff;
-    c0_rom[94] = 10'h0ff;
-    c0_rom[95] = 10'h0ff;
-    c0_rom[96] = 10'h0ff;
-    c0_rom[97] = 10'h0ff;
-    c0_rom[98] = 10'h0ff;
-    c0_rom[99] = 10'h0ff;
-    c0_rom[100] = 10'h100;
-  end
-  reg [9:0] _0_;
-  reg [9:0] _1_;
-  reg [9:0] _2_;
-  reg [9:0] _3_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _0_ <= c0_rom[\$72 [6:0]];
-    end
-    if (i__ready) begin
-      _1_ <= c0_rom[\$53 [6:0]];
-    end
-    if (i__ready) begin
-      _2_ <= c0_rom[\$34 [6:0]];
-    end
-    if (i__ready) begin
-      _3_ <= c0_rom[\$15 [6:0]];
-    end
-  end
-  assign \port__data$24  = _0_;
-  assign \port__data$19  = _1_;
-  assign \port__data$14  = _2_;
-  assign port__data = _3_;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$4  = \$3  ? 8'h53 : i__payload[7:0];
-  assign \$5  = \$2  ? 8'h9c : \$4 ;
-  assign \$6  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$7  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$8  = \$7  ? 8'h53 : i__payload[7:0];
-  assign \$9  = \$6  ? 8'h9c : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$12  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$13  = \$12  ? 8'h53 : i__payload[7:0];
-  assign \$14  = \$11  ? 8'h9c : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(10'h100) - $signed(port__data);
-  assign l0_s2_acc = l0_neg_p0 ? \$16  : { port__data[9], port__data };
-  assign \$18  = \$17  > 8'hff;
-  assign \$20  = \$18  ? 9'h0ff : \$19 ;
-  assign \$21  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$22  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$23  = \$22  ? 8'h53 : i__payload[15:8];
-  assign \$24  = \$21  ? 8'h9c : \$23 ;
-  assign \$25  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$27  = \$26  ? 8'h53 : i__payload[15:8];
-  assign \$28  = \$25  ? 8'h9c : \$27 ;
-  assign \$29  = - $signed(\$28 );
-  assign \$30  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$31  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$32  = \$31  ? 8'h53 : i__payload[15:8];
-  assign \$33  = \$30  ? 8'h9c : \$32 ;
-  assign \$34  = \$24 [7] ? \$29  : { \$33 [7], \$33  };
-  assign \$35  = $signed(10'h100) - $signed(\port__data$14 );
-  assign l1_s2_acc = l1_neg_p0 ? \$35  : { \port__data$14 [9], \port__data$14  };
-  assign \$37  = \$36  > 8'hff;
-  assign \$39  = \$37  ? 9'h0ff : \$38 ;
-  assign \$40  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$41  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$42  = \$41  ? 8'h53 : i__payload[23:16];
-  assign \$43  = \$40  ? 8'h9c : \$42 ;
-  assign \$44  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$45  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$46  = \$45  ? 8'h53 : i__payload[23:16];
-  assign \$47  = \$44  ? 8'h9c : \$46 ;
-  assign \$48  = - $signed(\$47 );
-  assign \$49  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$50  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$51  = \$50  ? 8'h53 : i__payload[23:16];
-  assign \$52  = \$49  ? 8'h9c : \$51 ;
-  assign \$53  = \$43 [7] ? \$48  : { \$52 [7], \$52  };
-  assign \$54  = $signed(10'h100) - $signed(\port__data$19 );
-  assign l2_s2_acc = l2_neg_p0 ? \$54  : { \port__data$19 [9], \port__data$19  };
-  assign \$56  = \$55  > 8'hff;
-  assign \$58  = \$56  ? 9'h0ff : \$57 ;
-  assign \$59  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$60  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$61  = \$60  ? 8'h53 : i__payload[31:24];
-  assign \$62  = \$59  ? 8'h9c : \$61 ;
-  assign \$63  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$64  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$65  = \$64  ? 8'h53 : i__payload[31:24];
-  assign \$66  = \$63  ? 8'h9c : \$65 ;
-  assign \$67  = - $signed(\$66 );
-  assign \$68  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$69  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$70  = \$69  ? 8'h53 : i__payload[31:24];
-  assign \$71  = \$68  ? 8'h9c : \$70 ;
-  assign \$72  = \$62 [7] ? \$67  : { \$71 [7], \$71  };
-  assign \$73  = $signed(10'h100) - $signed(\port__data$24 );
-  assign l3_s2_acc = l3_neg_p0 ? \$73  : { \port__data$24 [9], \port__data$24  };
-  assign \$75  = \$74  > 8'hff;
-  assign \$77  = \$75  ? 9'h0ff : \$76 ;
-  assign \$78  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$79  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$80  = \$79  ? 8'h53 : i__payload[7:0];
-  assign \$81  = \$78  ? 8'h9c : \$80 ;
-  assign \$82  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$83  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$84  = \$83  ? 8'h53 : i__payload[7:0];
-  assign \$85  = \$82  ? 8'h9c : \$84 ;
-  assign \$86  = - $signed(\$85 );
-  assign \$87  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$88  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$89  = \$88  ? 8'h53 : i__payload[7:0];
-  assign \$90  = \$87  ? 8'h9c : \$89 ;
-  assign \$91  = \$81 [7] ? \$86  : { \$90 [7], \$90  };
-  assign \$92  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$93  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$94  = \$93  ? 8'h53 : i__payload[7:0];
-  assign \$95  = \$92  ? 8'h9c : \$94 ;
-  assign \$96  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$97  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$98  = \$97  ? 8'h53 : i__payload[7:0];
-  assign \$99  = \$96  ? 8'h9c : \$98 ;
-  assign \$100  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$101  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$102  = \$101  ? 8'h53 : i__payload[7:0];
-  assign \$103  = \$100  ? 8'h9c : \$102 ;
-  assign \$104  = - $signed(\$103 );
-  assign \$105  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$106  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$107  = \$106  ? 8'h53 : i__payload[7:0];
-  assign \$108  = \$105  ? 8'h9c : \$107 ;
-  assign \$109  = \$99 [7] ? \$104  : { \$108 [7], \$108  };
-  assign \$110  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$111  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$112  = \$111  ? 8'h53 : i__payload[15:8];
-  assign \$113  = \$110  ? 8'h9c : \$112 ;
-  assign \$114  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$115  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$116  = \$115  ? 8'h53 : i__payload[15:8];
-  assign \$117  = \$114  ? 8'h9c : \$116 ;
-  assign \$118  = - $signed(\$117 );
-  assign \$119  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$120  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$121  = \$120  ? 8'h53 : i__payload[15:8];
-  assign \$122  = \$119  ? 8'h9c : \$121 ;
-  assign \$123  = \$113 [7] ? \$118  : { \$122 [7], \$122  };
-  assign \$124  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$125  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$126  = \$125  ? 8'h53 : i__payload[15:8];
-  assign \$127  = \$124  ? 8'h9c : \$126 ;
-  assign \$128  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$129  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$130  = \$129  ? 8'h53 : i__payload[15:8];
-  assign \$131  = \$128  ? 8'h9c : \$130 ;
-  assign \$132  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$133  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$134  = \$133  ? 8'h53 : i__payload[15:8];
-  assign \$135  = \$132  ? 8'h9c : \$134 ;
-  assign \$136  = - $signed(\$135 );
-  assign \$137  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$138  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$139  = \$138  ? 8'h53 : i__payload[15:8];
-  assign \$140  = \$137  ? 8'h9c : \$139 ;
-  assign \$141  = \$131 [7] ? \$136  : { \$140 [7], \$140  };
-  assign \$142  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$143  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$144  = \$143  ? 8'h53 : i__payload[23:16];
-  assign \$145  = \$142  ? 8'h9c : \$144 ;
-  assign \$146  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$147  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$148  = \$147  ? 8'h53 : i__payload[23:16];
-  assign \$149  = \$146  ? 8'h9c : \$148 ;
-  assign \$150  = - $signed(\$149 );
-  assign \$151  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$152  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$153  = \$152  ? 8'h53 : i__payload[23:16];
-  assign \$154  = \$151  ? 8'h9c : \$153 ;
-  assign \$155  = \$145 [7] ? \$150  : { \$154 [7], \$154  };
-  assign \$156  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$157  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$158  = \$157  ? 8'h53 : i__payload[23:16];
-  assign \$159  = \$156  ? 8'h9c : \$158 ;
-  assign \$160  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$161  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$162  = \$161  ? 8'h53 : i__payload[23:16];
-  assign \$163  = \$160  ? 8'h9c : \$162 ;
-  assign \$164  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$165  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$166  = \$165  ? 8'h53 : i__payload[23:16];
-  assign \$167  = \$164  ? 8'h9c : \$166 ;
-  assign \$168  = - $signed(\$167 );
-  assign \$169  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$170  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$171  = \$170  ? 8'h53 : i__payload[23:16];
-  assign \$172  = \$169  ? 8'h9c : \$171 ;
-  assign \$173  = \$163 [7] ? \$168  : { \$172 [7], \$172  };
-  assign \$174  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$175  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$176  = \$175  ? 8'h53 : i__payload[31:24];
-  assign \$177  = \$174  ? 8'h9c : \$176 ;
-  assign \$178  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$179  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$180  = \$179  ? 8'h53 : i__payload[31:24];
-  assign \$181  = \$178  ? 8'h9c : \$180 ;
-  assign \$182  = - $signed(\$181 );
-  assign \$183  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$184  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$185  = \$184  ? 8'h53 : i__payload[31:24];
-  assign \$186  = \$183  ? 8'h9c : \$185 ;
-  assign \$187  = \$177 [7] ? \$182  : { \$186 [7], \$186  };
-  assign \$188  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$189  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$190  = \$189  ? 8'h53 : i__payload[31:24];
-  assign \$191  = \$188  ? 8'h9c : \$190 ;
-  assign \$192  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$193  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$194  = \$193  ? 8'h53 : i__payload[31:24];
-  assign \$195  = \$192  ? 8'h9c : \$194 ;
-  assign \$196  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$197  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$198  = \$197  ? 8'h53 : i__payload[31:24];
-  assign \$199  = \$196  ? 8'h9c : \$198 ;
-  assign \$200  = - $signed(\$199 );
-  assign \$201  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$202  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$203  = \$202  ? 8'h53 : i__payload[31:24];
-  assign \$204  = \$201  ? 8'h9c : \$203 ;
-  assign \$205  = \$195 [7] ? \$200  : { \$204 [7], \$204  };
-  always @(posedge clk)
-    o__valid <= \$206 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$207 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$208 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$209 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$210 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$211 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$212 ;
-  always @(posedge clk)
-    l2_x_p0 <= \$213 ;
-  always @(posedge clk)
-    l2_neg_p0 <= \$214 ;
-  always @(posedge clk)
-    l2_seg_p0 <= \$215 ;
-  always @(posedge clk)
-    l3_x_p0 <= \$216 ;
-  always @(posedge clk)
-    l3_neg_p0 <= \$217 ;
-  always @(posedge clk)
-    l3_seg_p0 <= \$218 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$206  = o__valid;
-    if (i__ready) begin
-      \$206  = i__valid;
-    end
-    if (rst) begin
-      \$206  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$207  = l0_x_p0;
-    if (i__ready) begin
-      \$207  = \$91 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$208  = l0_neg_p0;
-    if (i__ready) begin
-      \$208  = \$95 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$209  = l0_seg_p0;
-    if (i__ready) begin
-      \$209  = \$109 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$210  = l1_x_p0;
-    if (i__ready) begin
-      \$210  = \$123 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$211  = l1_neg_p0;
-    if (i__ready) begin
-      \$211  = \$127 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$212  = l1_seg_p0;
-    if (i__ready) begin
-      \$212  = \$141 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$213  = l2_x_p0;
-    if (i__ready) begin
-      \$213  = \$155 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$214  = l2_neg_p0;
-    if (i__ready) begin
-      \$214  = \$159 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$215  = l2_seg_p0;
-    if (i__ready) begin
-      \$215  = \$173 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$216  = l3_x_p0;
-    if (i__ready) begin
-      \$216  = \$187 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$217  = l3_neg_p0;
-    if (i__ready) begin
-      \$217  = \$191 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$218  = l3_seg_p0;
-    if (i__ready) begin
-      \$218  = \$205 [6:0];
-    end
-  end
-  assign port__addr = \$15 [6:0];
-  assign port__en = i__ready;
-  assign \port__addr$10  = \$34 [6:0];
-  assign \port__en$11  = i__ready;
-  assign \port__addr$15  = \$53 [6:0];
-  assign \port__en$16  = i__ready;
-  assign \port__addr$20  = \$72 [6:0];
-  assign \port__en$21  = i__ready;
-  assign \i__payload[0]  = i__payload[7:0];
-  assign \i__payload[1]  = i__payload[15:8];
-  assign \i__payload[2]  = i__payload[23:16];
-  assign \i__payload[3]  = i__payload[31:24];
-  assign \o__payload[0]  = o__payload[7:0];
-  assign \o__payload[1]  = o__payload[15:8];
-  assign \o__payload[2]  = o__payload[23:16];
-  assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$77 [7:0];
-  assign o__payload[23:16] = \$58 [7:0];
-  assign o__payload[15:8] = \$39 [7:0];
-  assign o__payload[7:0] = \$20 [7:0];
-  assign \$17  = { 1'h0, l0_s2_acc[7:0] };
-  assign \$19  = { 1'h0, l0_s2_acc[7:0] };
-  assign \$36  = { 1'h0, l1_s2_acc[7:0] };
-  assign \$38  = { 1'h0, l1_s2_acc[7:0] };
-  assign \$55  = { 1'h0, l2_s2_acc[7:0] };
-  assign \$57  = { 1'h0, l2_s2_acc[7:0] };
-  assign \$74  = { 1'h0, l3_s2_acc[7:0] };
-  assign \$76  = { 1'h0, l3_s2_acc[7:0] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
-  wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire [15:0] \$109 ;
-  wire \$11 ;
-  wire [15:0] \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
-  wire \$12 ;
-  wire [16:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
-  wire \$16 ;
-  wire [16:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [15:0] \$169 ;
-  wire \$17 ;
-  wire [15:0] \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire [15:0] \$173 ;
-  wire [15:0] \$174 ;
-  wire [16:0] \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire [15:0] \$178 ;
-  wire [15:0] \$179 ;
-  wire \$18 ;
-  wire [16:0] \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire [15:0] \$188 ;
-  wire [15:0] \$189 ;
-  wire [15:0] \$19 ;
-  wire [16:0] \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire [15:0] \$193 ;
-  wire [15:0] \$194 ;
-  wire [16:0] \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire [15:0] \$199 ;
-  wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire [15:0] \$203 ;
-  wire [15:0] \$204 ;
-  wire [16:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire [15:0] \$208 ;
-  wire [15:0] \$209 ;
-  wire \$21 ;
-  wire [16:0] \$210 ;
-  wire \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [15:0] \$214 ;
-  wire [15:0] \$215 ;
-  wire \$216 ;
-  wire \$217 ;
-  wire [15:0] \$218 ;
-  wire [15:0] \$219 ;
-  wire \$22 ;
-  wire [16:0] \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  wire [15:0] \$223 ;
-  wire [15:0] \$224 ;
-  wire [16:0] \$225 ;
-  wire \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire [15:0] \$229 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
-  wire \$231 ;
-  wire \$232 ;
-  wire [15:0] \$233 ;
-  wire [15:0] \$234 ;
-  wire [16:0] \$235 ;
-  wire \$236 ;
-  wire \$237 ;
-  wire [15:0] \$238 ;
-  wire [15:0] \$239 ;
-  wire [15:0] \$24 ;
-  wire [16:0] \$240 ;
-  wire \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire [15:0] \$244 ;
-  wire [15:0] \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire [15:0] \$248 ;
-  wire [15:0] \$249 ;
-  wire [16:0] \$25 ;
-  wire [16:0] \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire [15:0] \$253 ;
-  wire [15:0] \$254 ;
-  wire [16:0] \$255 ;
-  wire \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [15:0] \$259 ;
-  wire \$26 ;
-  wire [15:0] \$260 ;
-  wire \$261 ;
-  wire \$262 ;
-  wire [15:0] \$263 ;
-  wire [15:0] \$264 ;
-  wire [16:0] \$265 ;
-  wire \$266 ;
-  wire \$267 ;
-  wire [15:0] \$268 ;
-  wire [15:0] \$269 ;
-  wire \$27 ;
-  wire [16:0] \$270 ;
-  wire \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire [15:0] \$278 ;
-  wire [15:0] \$279 ;
-  wire [15:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
-  wire \$282 ;
-  wire [15:0] \$283 ;
-  wire [15:0] \$284 ;
-  wire [16:0] \$285 ;
-  wire \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
-  wire \$291 ;
-  wire \$292 ;
-  wire [15:0] \$293 ;
-  wire [15:0] \$294 ;
-  wire [16:0] \$295 ;
-  wire \$296 ;
-  wire \$297 ;
-  wire [15:0] \$298 ;
-  wire [15:0] \$299 ;
-  wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
-  wire \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
-  wire \$306 ;
-  wire \$307 ;
-  wire [15:0] \$308 ;
-  wire [15:0] \$309 ;
-  wire \$31 ;
-  wire [16:0] \$310 ;
-  wire \$311 ;
-  wire \$312 ;
-  wire [15:0] \$313 ;
-  wire [15:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire [15:0] \$319 ;
-  wire \$32 ;
-  wire [15:0] \$320 ;
-  wire \$321 ;
-  wire \$322 ;
-  wire [15:0] \$323 ;
-  wire [15:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire \$326 ;
-  wire \$327 ;
-  wire [15:0] \$328 ;
-  wire [15:0] \$329 ;
-  wire \$33 ;
-  wire [16:0] \$330 ;
-  wire \$331 ;
-  wire [28:0] \$332 ;
-  wire [32:0] \$333 ;
-  wire [40:0] \$334 ;
-  wire [42:0] \$335 ;
-  wire [21:0] \$336 ;
-  wire [40:0] \$337 ;
-  wire [42:0] \$338 ;
-  wire \$339 ;
-  wire [15:0] \$34 ;
-  wire \$340 ;
-  wire [15:0] \$341 ;
-  wire [15:0] \$342 ;
-  wire \$343 ;
-  wire \$344 ;
-  wire [15:0] \$345 ;
-  wire [15:0] \$346 ;
-  wire [16:0] \$347 ;
-  wire \$348 ;
-  wire \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
-  wire [15:0] \$351 ;
-  wire [16:0] \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire \$355 ;
-  wire [15:0] \$356 ;
-  wire [15:0] \$357 ;
-  wire \$358 ;
-  wire \$359 ;
-  wire \$36 ;
-  wire [15:0] \$360 ;
-  wire [15:0] \$361 ;
-  wire [16:0] \$362 ;
-  wire \$363 ;
-  wire \$364 ;
-  wire [15:0] \$365 ;
-  wire [15:0] \$366 ;
-  wire [16:0] \$367 ;
-  wire \$368 ;
-  wire \$369 ;
-  wire \$37 ;
-  wire \$370 ;
-  wire [15:0] \$371 ;
-  wire [15:0] \$372 ;
-  wire \$373 ;
-  wire \$374 ;
-  wire [15:0] \$375 ;
-  wire [15:0] \$376 ;
-  wire [16:0] \$377 ;
-  wire \$378 ;
-  wire \$379 ;
-  wire [15:0] \$38 ;
-  wire [15:0] \$380 ;
-  wire [15:0] \$381 ;
-  wire [16:0] \$382 ;
-  wire \$383 ;
-  wire \$384 ;
-  wire \$385 ;
-  wire [15:0] \$386 ;
-  wire [15:0] \$387 ;
-  wire \$388 ;
-  wire \$389 ;
-  wire [15:0] \$39 ;
-  wire [15:0] \$390 ;
-  wire [15:0] \$391 ;
-  wire [16:0] \$392 ;
-  wire \$393 ;
-  wire \$394 ;
-  wire [15:0] \$395 ;
-  wire [15:0] \$396 ;
-  wire [16:0] \$397 ;
-  wire \$398 ;
-  wire \$399 ;
-  wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$400 ;
-  wire [15:0] \$401 ;
-  wire [15:0] \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  wire [15:0] \$405 ;
-  wire [15:0] \$406 ;
-  wire [16:0] \$407 ;
-  wire \$408 ;
-  wire \$409 ;
-  wire \$41 ;
-  wire [15:0] \$410 ;
-  wire [15:0] \$411 ;
-  wire [16:0] \$412 ;
-  wire \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire [15:0] \$416 ;
-  wire [15:0] \$417 ;
-  wire \$418 ;
-  wire \$419 ;
-  wire \$42 ;
-  wire [15:0] \$420 ;
-  wire [15:0] \$421 ;
-  wire [16:0] \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire [15:0] \$425 ;
-  wire [15:0] \$426 ;
-  wire [16:0] \$427 ;
-  wire \$428 ;
-  wire \$429 ;
-  wire [15:0] \$43 ;
-  wire \$430 ;
-  wire [15:0] \$431 ;
-  wire [15:0] \$432 ;
-  wire \$433 ;
-  wire \$434 ;
-  wire [15:0] \$435 ;
-  wire [15:0] \$436 ;
-  wire [16:0] \$437 ;
-  wire \$438 ;
-  wire \$439 ;
-  wire [15:0] \$44 ;
-  wire [15:0] \$440 ;
-  wire [15:0] \$441 ;
-  wire [16:0] \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire \$445 ;
-  wire [15:0] \$446 ;
-  wire [15:0] \$447 ;
-  wire \$448 ;
-  wire \$449 ;
-  wire [16:0] \$45 ;
-  wire [15:0] \$450 ;
-  wire [15:0] \$451 ;
-  wire [16:0] \$452 ;
-  wire \$453 ;
-  wire \$454 ;
-  wire [15:0] \$455 ;
-  wire [15:0] \$456 ;
-  wire [16:0] \$457 ;
-  wire \$458 ;
-  wire \$459 ;
-  wire \$46 ;
-  wire \$460 ;
-  wire [15:0] \$461 ;
-  wire [15:0] \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire [15:0] \$465 ;
-  wire [15:0] \$466 ;
-  wire [16:0] \$467 ;
-  wire \$468 ;
-  wire \$469 ;
-  wire \$47 ;
-  wire [15:0] \$470 ;
-  wire [15:0] \$471 ;
-  wire [16:0] \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire \$475 ;
-  wire [15:0] \$476 ;
-  wire [15:0] \$477 ;
-  wire \$478 ;
-  wire \$479 ;
-  wire \$48 ;
-  wire [15:0] \$480 ;
-  wire [15:0] \$481 ;
-  wire [16:0] \$482 ;
-  wire \$483 ;
-  wire \$484 ;
-  wire [15:0] \$485 ;
-  wire [15:0] \$486 ;
-  wire [16:0] \$487 ;
-  wire \$488 ;
-  wire \$489 ;
-  wire [15:0] \$49 ;
-  wire \$490 ;
-  wire [15:0] \$491 ;
-  wire [15:0] \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  wire [15:0] \$495 ;
-  wire [15:0] \$496 ;
-  wire [16:0] \$497 ;
-  wire \$498 ;
-  wire \$499 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
-  wire [15:0] \$500 ;
-  wire [15:0] \$501 ;
-  wire [16:0] \$502 ;
-  wire \$503 ;
-  wire \$504 ;
-  wire \$505 ;
-  wire [15:0] \$506 ;
-  wire [15:0] \$507 ;
-  wire \$508 ;
-  wire \$509 ;
-  wire \$51 ;
-  wire [15:0] \$510 ;
-  wire [15:0] \$511 ;
-  wire [16:0] \$512 ;
-  wire \$513 ;
-  wire \$514 ;
-  wire [15:0] \$515 ;
-  wire [15:0] \$516 ;
-  wire [16:0] \$517 ;
-  wire \$518 ;
-  wire \$519 ;
-  wire \$52 ;
-  wire \$520 ;
-  wire [15:0] \$521 ;
-  wire [15:0] \$522 ;
-  wire \$523 ;
-  wire \$524 ;
-  wire [15:0] \$525 ;
-  wire [15:0] \$526 ;
-  wire [16:0] \$527 ;
-  wire \$528 ;
-  wire \$529 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$530 ;
-  wire [15:0] \$531 ;
-  wire [16:0] \$532 ;
-  wire \$533 ;
-  wire \$534 ;
-  wire \$535 ;
-  wire [15:0] \$536 ;
-  wire [15:0] \$537 ;
-  wire \$538 ;
-  wire \$539 ;
-  wire [15:0] \$54 ;
-  wire [15:0] \$540 ;
-  wire [15:0] \$541 ;
-  wire [16:0] \$542 ;
-  wire \$543 ;
-  wire \$544 ;
-  wire [15:0] \$545 ;
-  wire [15:0] \$546 ;
-  wire [16:0] \$547 ;
-  wire \$548 ;
-  wire \$549 ;
-  wire [16:0] \$55 ;
-  wire \$550 ;
-  wire [15:0] \$551 ;
-  wire [15:0] \$552 ;
-  wire \$553 ;
-  wire \$554 ;
-  wire [15:0] \$555 ;
-  wire [15:0] \$556 ;
-  wire [16:0] \$557 ;
-  wire \$558 ;
-  wire \$559 ;
-  wire \$56 ;
-  wire [15:0] \$560 ;
-  wire [15:0] \$561 ;
-  wire [16:0] \$562 ;
-  wire \$563 ;
-  wire \$564 ;
-  wire \$565 ;
-  wire [15:0] \$566 ;
-  wire [15:0] \$567 ;
-  wire \$568 ;
-  wire \$569 ;
-  wire \$57 ;
-  wire [15:0] \$570 ;
-  wire [15:0] \$571 ;
-  wire [16:0] \$572 ;
-  wire \$573 ;
-  wire \$574 ;
-  wire [15:0] \$575 ;
-  wire [15:0] \$576 ;
-  wire [16:0] \$577 ;
-  wire \$578 ;
-  wire \$579 ;
-  wire [15:0] \$58 ;
-  wire \$580 ;
-  wire [15:0] \$581 ;
-  wire [15:0] \$582 ;
-  wire \$583 ;
-  wire \$584 ;
-  wire [15:0] \$585 ;
-  wire [15:0] \$586 ;
-  wire [16:0] \$587 ;
-  wire \$588 ;
-  wire \$589 ;
-  wire [15:0] \$59 ;
-  wire [15:0] \$590 ;
-  wire [15:0] \$591 ;
-  wire [16:0] \$592 ;
-  wire \$593 ;
-  wire \$594 ;
-  wire \$595 ;
-  wire [15:0] \$596 ;
-  wire [15:0] \$597 ;
-  wire \$598 ;
-  wire \$599 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire [15:0] \$600 ;
-  wire [15:0] \$601 ;
-  wire [16:0] \$602 ;
-  wire \$603 ;
-  wire \$604 ;
-  wire [15:0] \$605 ;
-  wire [15:0] \$606 ;
-  wire [16:0] \$607 ;
-  wire \$608 ;
-  wire \$609 ;
-  wire \$61 ;
-  wire \$610 ;
-  wire [15:0] \$611 ;
-  wire [15:0] \$612 ;
-  wire \$613 ;
-  wire \$614 ;
-  wire [15:0] \$615 ;
-  wire [15:0] \$616 ;
-  wire [16:0] \$617 ;
-  wire \$618 ;
-  wire \$619 ;
-  wire \$62 ;
-  wire [15:0] \$620 ;
-  wire [15:0] \$621 ;
-  wire [16:0] \$622 ;
-  wire \$623 ;
-  wire \$624 ;
-  wire \$625 ;
-  wire [15:0] \$626 ;
-  wire [15:0] \$627 ;
-  wire \$628 ;
-  wire \$629 ;
-  wire \$63 ;
-  wire [15:0] \$630 ;
-  wire [15:0] \$631 ;
-  wire [16:0] \$632 ;
-  wire \$633 ;
-  wire \$634 ;
-  wire [15:0] \$635 ;
-  wire [15:0] \$636 ;
-  wire [16:0] \$637 ;
-  wire \$638 ;
-  wire \$639 ;
-  wire [15:0] \$64 ;
-  wire \$640 ;
-  wire [15:0] \$641 ;
-  wire [15:0] \$642 ;
-  wire \$643 ;
-  wire \$644 ;
-  wire [15:0] \$645 ;
-  wire [15:0] \$646 ;
-  wire [16:0] \$647 ;
-  wire \$648 ;
-  wire \$649 ;
-  wire [15:0] \$65 ;
-  wire [15:0] \$650 ;
-  wire [15:0] \$651 ;
-  wire [16:0] \$652 ;
-  wire \$653 ;
-  wire \$654 ;
-  wire \$655 ;
-  wire [15:0] \$656 ;
-  wire [15:0] \$657 ;
-  wire \$658 ;
-  wire \$659 ;
-  wire \$66 ;
-  wire [15:0] \$660 ;
-  wire [15:0] \$661 ;
-  wire [16:0] \$662 ;
-  wire \$663 ;
-  wire \$664 ;
-  wire [15:0] \$665 ;
-  wire [15:0] \$666 ;
-  wire [16:0] \$667 ;
-  wire \$668 ;
-  wire [28:0] \$669 ;
-  wire \$67 ;
-  wire [32:0] \$670 ;
-  wire [40:0] \$671 ;
-  wire [42:0] \$672 ;
-  wire [21:0] \$673 ;
-  wire [40:0] \$674 ;
-  wire [42:0] \$675 ;
-  wire \$676 ;
-  wire \$677 ;
-  wire [15:0] \$678 ;
-  wire [15:0] \$679 ;
-  wire [15:0] \$68 ;
-  wire \$680 ;
-  wire \$681 ;
-  wire [15:0] \$682 ;
-  wire [15:0] \$683 ;
-  wire [16:0] \$684 ;
-  wire \$685 ;
-  wire \$686 ;
-  wire [15:0] \$687 ;
-  wire [15:0] \$688 ;
-  wire [16:0] \$689 ;
-  wire [15:0] \$69 ;
-  wire \$690 ;
-  wire \$691 ;
-  wire [15:0] \$692 ;
-  wire [15:0] \$693 ;
-  wire \$694 ;
-  wire \$695 ;
-  wire [15:0] \$696 ;
-  wire [15:0] \$697 ;
-  wire \$698 ;
-  wire \$699 ;
-  wire \$7 ;
-  wire [16:0] \$70 ;
-  wire [15:0] \$700 ;
-  wire [15:0] \$701 ;
-  wire [16:0] \$702 ;
-  wire \$703 ;
-  wire \$704 ;
-  wire [15:0] \$705 ;
-  wire [15:0] \$706 ;
-  wire [16:0] \$707 ;
-  wire [12:0] \$708 ;
-  wire [16:0] \$709 ;
-  wire \$71 ;
-  wire [20:0] \$710 ;
-  wire [20:0] \$711 ;
-  wire \$712 ;
-  wire [20:0] \$713 ;
-  wire [20:0] \$714 ;
-  wire [20:0] \$715 ;
-  wire \$716 ;
-  wire \$717 ;
-  wire [15:0] \$718 ;
-  wire [15:0] \$719 ;
-  wire \$72 ;
-  wire \$720 ;
-  wire \$721 ;
-  wire [15:0] \$722 ;
-  wire [15:0] \$723 ;
-  wire [16:0] \$724 ;
-  wire \$725 ;
-  wire \$726 ;
-  wire [15:0] \$727 ;
-  wire [15:0] \$728 ;
-  wire [16:0] \$729 ;
-  wire [15:0] \$73 ;
-  wire \$730 ;
-  wire \$731 ;
-  wire [15:0] \$732 ;
-  wire [15:0] \$733 ;
-  wire \$734 ;
-  wire \$735 ;
-  wire [15:0] \$736 ;
-  wire [15:0] \$737 ;
-  wire \$738 ;
-  wire \$739 ;
-  wire [15:0] \$74 ;
-  wire [15:0] \$740 ;
-  wire [15:0] \$741 ;
-  wire [16:0] \$742 ;
-  wire \$743 ;
-  wire \$744 ;
-  wire [15:0] \$745 ;
-  wire [15:0] \$746 ;
-  wire [16:0] \$747 ;
-  wire [12:0] \$748 ;
-  wire [16:0] \$749 ;
-  wire [16:0] \$75 ;
-  wire [20:0] \$750 ;
-  wire [20:0] \$751 ;
-  wire \$752 ;
-  wire [20:0] \$753 ;
-  wire [20:0] \$754 ;
-  wire [20:0] \$755 ;
-  reg \$756 ;
-  reg \$757 ;
-  reg [14:0] \$758 ;
-  reg \$759 ;
-  wire \$76 ;
-  reg [4:0] \$760 ;
-  reg [11:0] \$761 ;
-  reg [31:0] \$762 ;
-  reg [14:0] \$763 ;
-  reg \$764 ;
-  reg [4:0] \$765 ;
-  reg [11:0] \$766 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [15:0] \$79 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [15:0] \$83 ;
-  wire [15:0] \$84 ;
-  wire [16:0] \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [15:0] \$88 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [15:0] \i__payload[0] ;
-  wire [15:0] \i__payload[1] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  reg [4:0] l0_s1_seg;
-  wire [28:0] l0_s2_prod;
-  wire [42:0] l0_s3_prod;
-  wire [21:0] l0_s4_acc;
-  reg [4:0] l0_seg_p0 = 5'h00;
-  reg [11:0] l0_t_p0 = 12'h000;
-  reg [14:0] l0_x_p0 = 15'h0000;
-  reg l1_neg_p0 = 1'h0;
-  reg [4:0] l1_s1_seg;
-  wire [28:0] l1_s2_prod;
-  wire [42:0] l1_s3_prod;
-  wire [21:0] l1_s4_acc;
-  reg [4:0] l1_seg_p0 = 5'h00;
-  reg [11:0] l1_t_p0 = 12'h000;
-  reg [14:0] l1_x_p0 = 15'h0000;
+  reg l1_neg_p1 = 1'h0;
+  reg [30:0] l1_prod0_p1 = 31'h00000000;
+  reg [1:0] l1_seg_p0 = 2'h0;
+  reg [15:0] l1_t_p0 = 16'h0000;
+  reg [15:0] l1_t_p1 = 16'h0000;
+  reg [32:0] l1_u0_c0;
+  reg [17:0] l1_u0_c1;
+  reg [1:0] l1_u0_seg;
+  reg l1_unit_p0 = 1'h0;
+  reg l1_unit_p1 = 1'h0;
+  reg [15:0] l1_x_p0 = 16'h0000;
+  reg [15:0] l1_x_p1 = 16'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
-  wire [15:0] \o__payload[0] ;
-  wire [15:0] \o__payload[1] ;
   input o__ready;
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  wire [4:0] port__addr;
-  wire [4:0] \port__addr$11 ;
-  wire [4:0] \port__addr$15 ;
-  wire [4:0] \port__addr$21 ;
-  wire [4:0] \port__addr$22 ;
-  wire [4:0] \port__addr$27 ;
-  wire [4:0] \port__addr$31 ;
-  wire [4:0] \port__addr$6 ;
-  wire [16:0] port__data;
-  wire [31:0] \port__data$14 ;
-  wire [20:0] \port__data$19 ;
-  wire [16:0] \port__data$25 ;
-  wire [31:0] \port__data$30 ;
-  wire [20:0] \port__data$35 ;
-  wire [5:0] \port__data$42 ;
-  wire [5:0] \port__data$46 ;
-  wire port__en;
-  wire \port__en$12 ;
-  wire \port__en$16 ;
-  wire \port__en$23 ;
-  wire \port__en$28 ;
-  wire \port__en$32 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
-  (* ram_style = "logic" *)
-  reg [20:0] c0_rom [22:0];
+  reg valid_1 = 1'h0;
+  always @(posedge clk)
+    l0_t_p0 <= \$34 ;
+  always @(posedge clk)
+    l0_seg_p0 <= \$35 ;
+  always @(posedge clk)
+    l0_prod0_p1 <= \$36 ;
+  always @(posedge clk)
+    l0_c0_p1 <= \$37 ;
+  always @(posedge clk)
+    l0_unit_p1 <= \$38 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$39 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$40 ;
+  always @(posedge clk)
+    l0_t_p1 <= \$41 ;
+  always @(posedge clk)
+    o__payload <= \$42 ;
+  always @(posedge clk)
+    l1_unit_p0 <= \$43 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$44 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$45 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$46 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$47 ;
+  always @(posedge clk)
+    l1_prod0_p1 <= \$48 ;
+  always @(posedge clk)
+    l1_c0_p1 <= \$49 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$50 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$51 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$52 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$53 ;
+  assign \$1  = ~ o__valid;
+  assign i__ready = \$1  | o__ready;
+  assign \$2  = $signed(i__payload[16:1]) >= $signed(15'h5000);
+  assign \$3  = $signed(i__payload[16:1]) >= $signed(15'h3000);
+  assign \$4  = $signed(i__payload[32:17]) >= $signed(15'h5000);
+  assign \$5  = $signed(i__payload[32:17]) >= $signed(15'h3000);
+  assign \$6  = $signed(l0_u0_c1) * $signed(l0_t_p0);
+  assign \$8  = $signed(\$7 ) + $signed(l0_c0_p1);
+  assign \$9  = \$8 [31:0] + 15'h4000;
+  assign \$11  = \$10  > 16'hffff;
+  assign \$13  = $signed(\$12 ) + $signed(l0_c0_p1);
+  assign \$14  = \$13 [31:0] + 15'h4000;
+  assign \$16  = \$11  ? 33'h00000ffff : \$15 ;
+  assign \$17  = $signed(l1_u0_c1) * $signed(l1_t_p0);
+  assign \$19  = $signed(\$18 ) + $signed(l1_c0_p1);
+  assign \$20  = \$19 [31:0] + 15'h4000;
+  assign \$22  = \$21  > 16'hffff;
+  assign \$24  = $signed(\$23 ) + $signed(l1_c0_p1);
+  assign \$25  = \$24 [31:0] + 15'h4000;
+  assign \$27  = \$22  ? 33'h00000ffff : \$26 ;
+  always @(posedge clk)
+    valid_0 <= \$28 ;
+  always @(posedge clk)
+    valid_1 <= \$29 ;
+  always @(posedge clk)
+    o__valid <= \$30 ;
+  always @(posedge clk)
+    l0_unit_p0 <= \$31 ;
+  always @(posedge clk)
+    l0_x_p0 <= \$32 ;
+  always @(posedge clk)
+    l0_neg_p0 <= \$33 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$34  = l0_t_p0;
+    if (i__ready) begin
+      \$34  = i__payload[16:1];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$35  = l0_seg_p0;
+    if (i__ready) begin
+      \$35  = l0_u0_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$36  = l0_prod0_p1;
+    if (i__ready) begin
+      \$36  = \$6 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$37  = l0_c0_p1;
+    if (i__ready) begin
+      \$37  = l0_u0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$38  = l0_unit_p1;
+    if (i__ready) begin
+      \$38  = l0_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$39  = l0_x_p1;
+    if (i__ready) begin
+      \$39  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$40  = l0_neg_p1;
+    if (i__ready) begin
+      \$40  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$41  = l0_t_p1;
+    if (i__ready) begin
+      \$41  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$42  = o__payload;
+    if (i__ready) begin
+      \$42 [15:0] = \$16 [15:0];
+      \$42 [31:16] = \$27 [15:0];
+    end
+    if (rst) begin
+      \$42  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$43  = l1_unit_p0;
+    if (i__ready) begin
+      \$43  = i__payload[0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$44  = l1_x_p0;
+    if (i__ready) begin
+      \$44  = i__payload[32:17];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$45  = l1_neg_p0;
+    if (i__ready) begin
+      \$45  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$46  = l1_t_p0;
+    if (i__ready) begin
+      \$46  = i__payload[32:17];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$47  = l1_seg_p0;
+    if (i__ready) begin
+      \$47  = l1_u0_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$48  = l1_prod0_p1;
+    if (i__ready) begin
+      \$48  = \$17 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$49  = l1_c0_p1;
+    if (i__ready) begin
+      \$49  = l1_u0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$50  = l1_unit_p1;
+    if (i__ready) begin
+      \$50  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$51  = l1_x_p1;
+    if (i__ready) begin
+      \$51  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$52  = l1_neg_p1;
+    if (i__ready) begin
+      \$52  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$53  = l1_t_p1;
+    if (i__ready) begin
+      \$53  = l1_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l0_u0_seg = 2'h0;
+    if (\$2 ) begin
+      l0_u0_seg = 2'h1;
+    end
+    if (\$3 ) begin
+      l0_u0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      2'h0:
+          l0_u0_c0 = 33'h000000000;
+      2'h1:
+          l0_u0_c0 = 33'h040000000;
+      default:
+          l0_u0_c0 = 33'h080000000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      2'h0:
+          l0_u0_c1 = 18'h00000;
+      2'h1:
+          l0_u0_c1 = 18'h15555;
+      default:
+          l0_u0_c1 = 18'h00000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    l1_u0_seg = 2'h0;
+    if (\$4 ) begin
+      l1_u0_seg = 2'h1;
+    end
+    if (\$5 ) begin
+      l1_u0_seg = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      2'h0:
+          l1_u0_c0 = 33'h000000000;
+      2'h1:
+          l1_u0_c0 = 33'h040000000;
+      default:
+          l1_u0_c0 = 33'h080000000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      2'h0:
+          l1_u0_c1 = 18'h00000;
+      2'h1:
+          l1_u0_c1 = 18'h15555;
+      default:
+          l1_u0_c1 = 18'h00000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$28  = valid_0;
+    if (i__ready) begin
+      \$28  = i__valid;
+    end
+    if (rst) begin
+      \$28  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$29  = valid_1;
+    if (i__ready) begin
+      \$29  = valid_0;
+    end
+    if (rst) begin
+      \$29  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$30  = o__valid;
+    if (i__ready) begin
+      \$30  = valid_1;
+    end
+    if (rst) begin
+      \$30  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$31  = l0_unit_p0;
+    if (i__ready) begin
+      \$31  = i__payload[0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$32  = l0_x_p0;
+    if (i__ready) begin
+      \$32  = i__payload[16:1];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$33  = l0_neg_p0;
+    if (i__ready) begin
+      \$33  = 1'h0;
+    end
+  end
+  assign \i__payload.unit  = i__payload[0];
+  assign \i__payload.x  = i__payload[32:1];
+  assign \$7  = { l0_prod0_p1[30], l0_prod0_p1 };
+  assign \$10  = { 15'h0000, \$9 [32:15] };
+  assign \$12  = { l0_prod0_p1[30], l0_prod0_p1 };
+  assign \$15  = { 15'h0000, \$14 [32:15] };
+  assign \$18  = { l1_prod0_p1[30], l1_prod0_p1 };
+  assign \$21  = { 15'h0000, \$20 [32:15] };
+  assign \$23  = { l1_prod0_p1[30], l1_prod0_p1 };
+  assign \$26  = { 15'h0000, \$25 [32:15] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  wire \$1 ;
+  wire [16:0] \$10 ;
+  wire [16:0] \$100 ;
+  wire [16:0] \$1000 ;
+  wire [16:0] \$1001 ;
+  wire [16:0] \$1002 ;
+  wire \$1003 ;
+  wire [16:0] \$1004 ;
+  wire [16:0] \$1005 ;
+  wire \$1006 ;
+  wire [16:0] \$1007 ;
+  wire [16:0] \$1008 ;
+  wire [16:0] \$1009 ;
+  wire [16:0] \$101 ;
+  wire \$1010 ;
+  wire [16:0] \$1011 ;
+  wire [16:0] \$1012 ;
+  wire \$1013 ;
+  wire [16:0] \$1014 ;
+  wire [16:0] \$1015 ;
+  wire [16:0] \$1016 ;
+  wire \$1017 ;
+  wire [16:0] \$1018 ;
+  wire [16:0] \$1019 ;
+  wire [16:0] \$102 ;
+  wire \$1020 ;
+  wire [16:0] \$1021 ;
+  wire [16:0] \$1022 ;
+  wire [16:0] \$1023 ;
+  wire \$1024 ;
+  wire [16:0] \$1025 ;
+  wire [16:0] \$1026 ;
+  wire \$1027 ;
+  wire [16:0] \$1028 ;
+  wire [16:0] \$1029 ;
+  wire \$103 ;
+  wire [16:0] \$1030 ;
+  wire \$1031 ;
+  wire [16:0] \$1032 ;
+  wire [16:0] \$1033 ;
+  wire \$1034 ;
+  wire [16:0] \$1035 ;
+  wire [16:0] \$1036 ;
+  wire [16:0] \$1037 ;
+  wire \$1038 ;
+  wire [16:0] \$1039 ;
+  wire [16:0] \$104 ;
+  wire [16:0] \$1040 ;
+  wire \$1041 ;
+  wire [16:0] \$1042 ;
+  wire [16:0] \$1043 ;
+  wire [16:0] \$1044 ;
+  wire \$1045 ;
+  wire [16:0] \$1046 ;
+  wire [16:0] \$1047 ;
+  wire \$1048 ;
+  wire [16:0] \$1049 ;
+  wire [16:0] \$105 ;
+  wire [16:0] \$1050 ;
+  wire [16:0] \$1051 ;
+  wire \$1052 ;
+  wire [16:0] \$1053 ;
+  wire [16:0] \$1054 ;
+  wire \$1055 ;
+  wire [16:0] \$1056 ;
+  wire [16:0] \$1057 ;
+  wire [16:0] \$1058 ;
+  wire \$1059 ;
+  wire \$106 ;
+  wire [16:0] \$1060 ;
+  wire [16:0] \$1061 ;
+  wire \$1062 ;
+  wire [16:0] \$1063 ;
+  wire [16:0] \$1064 ;
+  wire [16:0] \$1065 ;
+  wire \$1066 ;
+  wire [16:0] \$1067 ;
+  wire [16:0] \$1068 ;
+  wire \$1069 ;
+  wire [16:0] \$107 ;
+  wire [16:0] \$1070 ;
+  wire [16:0] \$1071 ;
+  wire [16:0] \$1072 ;
+  wire \$1073 ;
+  wire [16:0] \$1074 ;
+  wire [16:0] \$1075 ;
+  wire \$1076 ;
+  wire [16:0] \$1077 ;
+  wire [16:0] \$1078 ;
+  wire [16:0] \$1079 ;
+  wire [16:0] \$108 ;
+  wire \$1080 ;
+  wire [16:0] \$1081 ;
+  wire [16:0] \$1082 ;
+  wire \$1083 ;
+  wire [16:0] \$1084 ;
+  wire [16:0] \$1085 ;
+  wire [16:0] \$1086 ;
+  wire \$1087 ;
+  wire [16:0] \$1088 ;
+  wire [16:0] \$1089 ;
+  wire [16:0] \$109 ;
+  wire \$1090 ;
+  wire [16:0] \$1091 ;
+  wire [16:0] \$1092 ;
+  wire [16:0] \$1093 ;
+  wire \$1094 ;
+  wire [16:0] \$1095 ;
+  wire [16:0] \$1096 ;
+  wire \$1097 ;
+  wire [16:0] \$1098 ;
+  wire [16:0] \$1099 ;
+  wire [16:0] \$11 ;
+  wire \$110 ;
+  wire [16:0] \$1100 ;
+  wire \$1101 ;
+  wire [16:0] \$1102 ;
+  wire [16:0] \$1103 ;
+  wire \$1104 ;
+  wire [16:0] \$1105 ;
+  wire [16:0] \$1106 ;
+  wire [16:0] \$1107 ;
+  wire \$1108 ;
+  wire [16:0] \$1109 ;
+  wire [16:0] \$111 ;
+  wire [16:0] \$1110 ;
+  wire \$1111 ;
+  wire [16:0] \$1112 ;
+  wire [16:0] \$1113 ;
+  wire [16:0] \$1114 ;
+  wire \$1115 ;
+  wire [16:0] \$1116 ;
+  wire [16:0] \$1117 ;
+  wire \$1118 ;
+  wire [16:0] \$1119 ;
+  wire [16:0] \$112 ;
+  wire [16:0] \$1120 ;
+  wire [16:0] \$1121 ;
+  wire \$1122 ;
+  wire [16:0] \$1123 ;
+  wire [16:0] \$1124 ;
+  wire \$1125 ;
+  wire [16:0] \$1126 ;
+  wire [16:0] \$1127 ;
+  wire [16:0] \$1128 ;
+  wire [16:0] \$1129 ;
+  wire \$113 ;
+  wire [16:0] \$1130 ;
+  wire \$1131 ;
+  wire [16:0] \$1132 ;
+  wire [16:0] \$1133 ;
+  wire [16:0] \$1134 ;
+  wire [16:0] \$1135 ;
+  wire [16:0] \$1136 ;
+  wire \$1137 ;
+  wire [16:0] \$1138 ;
+  wire [16:0] \$1139 ;
+  wire [16:0] \$114 ;
+  wire [16:0] \$1140 ;
+  wire [16:0] \$1141 ;
+  wire [16:0] \$1142 ;
+  wire \$1143 ;
+  wire [16:0] \$1144 ;
+  wire [16:0] \$1145 ;
+  wire [16:0] \$1146 ;
+  wire [6:0] \$1147 ;
+  wire [15:0] \$1148 ;
+  wire [15:0] \$1149 ;
+  wire [16:0] \$115 ;
+  wire [16:0] \$1150 ;
+  wire [16:0] \$1151 ;
+  wire [42:0] \$1152 ;
+  wire [42:0] \$1153 ;
+  wire [42:0] \$1154 ;
+  wire [42:0] \$1155 ;
+  wire [44:0] \$1156 ;
+  wire [21:0] \$1157 ;
+  wire [44:0] \$1158 ;
+  wire [21:0] \$1159 ;
+  wire [16:0] \$116 ;
+  wire [20:0] \$1160 ;
+  wire [20:0] \$1161 ;
+  wire \$1162 ;
+  wire [44:0] \$1163 ;
+  wire [21:0] \$1164 ;
+  wire [44:0] \$1165 ;
+  wire [21:0] \$1166 ;
+  wire [20:0] \$1167 ;
+  wire [20:0] \$1168 ;
+  wire [20:0] \$1169 ;
+  wire \$117 ;
+  wire [44:0] \$1170 ;
+  wire [20:0] \$1171 ;
+  wire [44:0] \$1172 ;
+  wire [20:0] \$1173 ;
+  wire [20:0] \$1174 ;
+  wire [20:0] \$1175 ;
+  wire \$1176 ;
+  wire [44:0] \$1177 ;
+  wire [20:0] \$1178 ;
+  wire [44:0] \$1179 ;
+  wire [16:0] \$118 ;
+  wire [20:0] \$1180 ;
+  wire [20:0] \$1181 ;
+  wire [20:0] \$1182 ;
+  wire \$1183 ;
+  wire [44:0] \$1184 ;
+  wire [20:0] \$1185 ;
+  wire [44:0] \$1186 ;
+  wire [20:0] \$1187 ;
+  wire [20:0] \$1188 ;
+  wire [20:0] \$1189 ;
+  wire [16:0] \$119 ;
+  wire [20:0] \$1190 ;
+  wire [20:0] \$1191 ;
+  wire [44:0] \$1192 ;
+  wire [21:0] \$1193 ;
+  wire [23:0] \$1194 ;
+  wire [44:0] \$1195 ;
+  wire [23:0] \$1196 ;
+  wire [20:0] \$1197 ;
+  wire [20:0] \$1198 ;
+  wire \$1199 ;
+  wire \$12 ;
+  wire \$120 ;
+  wire [44:0] \$1200 ;
+  wire [21:0] \$1201 ;
+  wire [23:0] \$1202 ;
+  wire [44:0] \$1203 ;
+  wire [23:0] \$1204 ;
+  wire [20:0] \$1205 ;
+  wire [20:0] \$1206 ;
+  wire \$1207 ;
+  wire [44:0] \$1208 ;
+  wire [21:0] \$1209 ;
+  wire [16:0] \$121 ;
+  wire [23:0] \$1210 ;
+  wire [44:0] \$1211 ;
+  wire [23:0] \$1212 ;
+  wire [20:0] \$1213 ;
+  wire [20:0] \$1214 ;
+  wire [20:0] \$1215 ;
+  wire [20:0] \$1216 ;
+  wire [44:0] \$1217 ;
+  wire [21:0] \$1218 ;
+  wire [23:0] \$1219 ;
+  wire [16:0] \$122 ;
+  wire [44:0] \$1220 ;
+  wire [23:0] \$1221 ;
+  wire [20:0] \$1222 ;
+  wire [20:0] \$1223 ;
+  wire \$1224 ;
+  wire [44:0] \$1225 ;
+  wire [21:0] \$1226 ;
+  wire [23:0] \$1227 ;
+  wire [44:0] \$1228 ;
+  wire [23:0] \$1229 ;
+  wire [16:0] \$123 ;
+  wire [20:0] \$1230 ;
+  wire [20:0] \$1231 ;
+  wire \$1232 ;
+  wire [44:0] \$1233 ;
+  wire [21:0] \$1234 ;
+  wire [23:0] \$1235 ;
+  wire [44:0] \$1236 ;
+  wire [23:0] \$1237 ;
+  wire [20:0] \$1238 ;
+  wire [20:0] \$1239 ;
+  wire \$124 ;
+  wire [20:0] \$1240 ;
+  wire [20:0] \$1241 ;
+  wire [31:0] \$1242 ;
+  wire [29:0] \$1243 ;
+  wire [33:0] \$1244 ;
+  wire [44:0] \$1245 ;
+  wire [31:0] \$1246 ;
+  wire [29:0] \$1247 ;
+  wire [33:0] \$1248 ;
+  wire [44:0] \$1249 ;
+  wire [16:0] \$125 ;
+  reg \$1250 ;
+  reg \$1251 ;
+  reg \$1252 ;
+  reg \$1253 ;
+  reg [1:0] \$1254 ;
+  reg [14:0] \$1255 ;
+  reg \$1256 ;
+  reg \$1257 ;
+  reg [3:0] \$1258 ;
+  reg [28:0] \$1259 ;
+  wire [16:0] \$126 ;
+  reg [20:0] \$1260 ;
+  reg [31:0] \$1261 ;
+  reg [1:0] \$1262 ;
+  reg [14:0] \$1263 ;
+  reg \$1264 ;
+  reg [12:0] \$1265 ;
+  reg [42:0] \$1266 ;
+  reg [20:0] \$1267 ;
+  reg [1:0] \$1268 ;
+  reg [14:0] \$1269 ;
+  wire \$127 ;
+  reg \$1270 ;
+  reg [12:0] \$1271 ;
+  reg [31:0] \$1272 ;
+  reg [1:0] \$1273 ;
+  reg [14:0] \$1274 ;
+  reg \$1275 ;
+  reg \$1276 ;
+  reg [3:0] \$1277 ;
+  reg [28:0] \$1278 ;
+  reg [20:0] \$1279 ;
+  wire [16:0] \$128 ;
+  reg [31:0] \$1280 ;
+  reg [1:0] \$1281 ;
+  reg [14:0] \$1282 ;
+  reg \$1283 ;
+  reg [12:0] \$1284 ;
+  reg [42:0] \$1285 ;
+  reg [20:0] \$1286 ;
+  reg [1:0] \$1287 ;
+  reg [14:0] \$1288 ;
+  reg \$1289 ;
+  wire [16:0] \$129 ;
+  reg [12:0] \$1290 ;
+  wire [16:0] \$13 ;
+  wire [16:0] \$130 ;
+  wire \$131 ;
+  wire [16:0] \$132 ;
+  wire [16:0] \$133 ;
+  wire \$134 ;
+  wire [16:0] \$135 ;
+  wire [16:0] \$136 ;
+  wire [16:0] \$137 ;
+  wire \$138 ;
+  wire [16:0] \$139 ;
+  wire [16:0] \$14 ;
+  wire [16:0] \$140 ;
+  wire \$141 ;
+  wire [16:0] \$142 ;
+  wire [16:0] \$143 ;
+  wire [16:0] \$144 ;
+  wire \$145 ;
+  wire [16:0] \$146 ;
+  wire [16:0] \$147 ;
+  wire \$148 ;
+  wire [16:0] \$149 ;
+  wire \$15 ;
+  wire [16:0] \$150 ;
+  wire [16:0] \$151 ;
+  wire \$152 ;
+  wire [16:0] \$153 ;
+  wire [16:0] \$154 ;
+  wire \$155 ;
+  wire [16:0] \$156 ;
+  wire [16:0] \$157 ;
+  wire [16:0] \$158 ;
+  wire \$159 ;
+  wire [16:0] \$16 ;
+  wire [16:0] \$160 ;
+  wire [16:0] \$161 ;
+  wire \$162 ;
+  wire [16:0] \$163 ;
+  wire [16:0] \$164 ;
+  wire [16:0] \$165 ;
+  wire \$166 ;
+  wire [16:0] \$167 ;
+  wire [16:0] \$168 ;
+  wire \$169 ;
+  wire [16:0] \$17 ;
+  wire [16:0] \$170 ;
+  wire [16:0] \$171 ;
+  wire [16:0] \$172 ;
+  wire \$173 ;
+  wire [16:0] \$174 ;
+  wire [16:0] \$175 ;
+  wire \$176 ;
+  wire [16:0] \$177 ;
+  wire [16:0] \$178 ;
+  wire [16:0] \$179 ;
+  wire [16:0] \$18 ;
+  wire \$180 ;
+  wire [16:0] \$181 ;
+  wire [16:0] \$182 ;
+  wire \$183 ;
+  wire [16:0] \$184 ;
+  wire [16:0] \$185 ;
+  wire [16:0] \$186 ;
+  wire \$187 ;
+  wire [16:0] \$188 ;
+  wire [16:0] \$189 ;
+  wire \$19 ;
+  wire \$190 ;
+  wire [16:0] \$191 ;
+  wire [16:0] \$192 ;
+  wire [16:0] \$193 ;
+  wire \$194 ;
+  wire [16:0] \$195 ;
+  wire [16:0] \$196 ;
+  wire \$197 ;
+  wire [16:0] \$198 ;
+  wire [16:0] \$199 ;
+  wire [14:0] \$2 ;
+  wire [16:0] \$20 ;
+  wire [16:0] \$200 ;
+  wire \$201 ;
+  wire [16:0] \$202 ;
+  wire [16:0] \$203 ;
+  wire \$204 ;
+  wire [16:0] \$205 ;
+  wire [16:0] \$206 ;
+  wire [16:0] \$207 ;
+  wire \$208 ;
+  wire [16:0] \$209 ;
+  wire [16:0] \$21 ;
+  wire [16:0] \$210 ;
+  wire \$211 ;
+  wire [16:0] \$212 ;
+  wire [16:0] \$213 ;
+  wire [16:0] \$214 ;
+  wire \$215 ;
+  wire [16:0] \$216 ;
+  wire [16:0] \$217 ;
+  wire \$218 ;
+  wire [16:0] \$219 ;
+  wire \$22 ;
+  wire [16:0] \$220 ;
+  wire [16:0] \$221 ;
+  wire \$222 ;
+  wire [16:0] \$223 ;
+  wire [16:0] \$224 ;
+  wire \$225 ;
+  wire [16:0] \$226 ;
+  wire [16:0] \$227 ;
+  wire [16:0] \$228 ;
+  wire \$229 ;
+  wire [16:0] \$23 ;
+  wire [16:0] \$230 ;
+  wire [16:0] \$231 ;
+  wire \$232 ;
+  wire [16:0] \$233 ;
+  wire [16:0] \$234 ;
+  wire [16:0] \$235 ;
+  wire \$236 ;
+  wire [16:0] \$237 ;
+  wire [16:0] \$238 ;
+  wire \$239 ;
+  wire [16:0] \$24 ;
+  wire [16:0] \$240 ;
+  wire [16:0] \$241 ;
+  wire [16:0] \$242 ;
+  wire \$243 ;
+  wire [16:0] \$244 ;
+  wire [16:0] \$245 ;
+  wire \$246 ;
+  wire [16:0] \$247 ;
+  wire [16:0] \$248 ;
+  wire [16:0] \$249 ;
+  wire [16:0] \$25 ;
+  wire \$250 ;
+  wire [16:0] \$251 ;
+  wire [16:0] \$252 ;
+  wire \$253 ;
+  wire [16:0] \$254 ;
+  wire [16:0] \$255 ;
+  wire [16:0] \$256 ;
+  wire \$257 ;
+  wire [16:0] \$258 ;
+  wire [16:0] \$259 ;
+  wire \$26 ;
+  wire \$260 ;
+  wire [16:0] \$261 ;
+  wire [16:0] \$262 ;
+  wire [16:0] \$263 ;
+  wire \$264 ;
+  wire [16:0] \$265 ;
+  wire [16:0] \$266 ;
+  wire \$267 ;
+  wire [16:0] \$268 ;
+  wire [16:0] \$269 ;
+  wire [16:0] \$27 ;
+  wire [16:0] \$270 ;
+  wire \$271 ;
+  wire [16:0] \$272 ;
+  wire [16:0] \$273 ;
+  wire \$274 ;
+  wire [16:0] \$275 ;
+  wire [16:0] \$276 ;
+  wire [16:0] \$277 ;
+  wire \$278 ;
+  wire [16:0] \$279 ;
+  wire [16:0] \$28 ;
+  wire [16:0] \$280 ;
+  wire \$281 ;
+  wire [16:0] \$282 ;
+  wire [16:0] \$283 ;
+  wire [16:0] \$284 ;
+  wire \$285 ;
+  wire [16:0] \$286 ;
+  wire [16:0] \$287 ;
+  wire \$288 ;
+  wire [16:0] \$289 ;
+  wire \$29 ;
+  wire [16:0] \$290 ;
+  wire [16:0] \$291 ;
+  wire \$292 ;
+  wire [16:0] \$293 ;
+  wire [16:0] \$294 ;
+  wire \$295 ;
+  wire [16:0] \$296 ;
+  wire [16:0] \$297 ;
+  wire [16:0] \$298 ;
+  wire \$299 ;
+  wire [14:0] \$3 ;
+  wire [16:0] \$30 ;
+  wire [16:0] \$300 ;
+  wire [16:0] \$301 ;
+  wire \$302 ;
+  wire [16:0] \$303 ;
+  wire [16:0] \$304 ;
+  wire [16:0] \$305 ;
+  wire \$306 ;
+  wire [16:0] \$307 ;
+  wire [16:0] \$308 ;
+  wire \$309 ;
+  wire [16:0] \$31 ;
+  wire [16:0] \$310 ;
+  wire [16:0] \$311 ;
+  wire [16:0] \$312 ;
+  wire \$313 ;
+  wire [16:0] \$314 ;
+  wire [16:0] \$315 ;
+  wire \$316 ;
+  wire [16:0] \$317 ;
+  wire [16:0] \$318 ;
+  wire [16:0] \$319 ;
+  wire [16:0] \$32 ;
+  wire \$320 ;
+  wire [16:0] \$321 ;
+  wire [16:0] \$322 ;
+  wire \$323 ;
+  wire [16:0] \$324 ;
+  wire [16:0] \$325 ;
+  wire [16:0] \$326 ;
+  wire \$327 ;
+  wire [16:0] \$328 ;
+  wire [16:0] \$329 ;
+  wire \$33 ;
+  wire \$330 ;
+  wire [16:0] \$331 ;
+  wire [16:0] \$332 ;
+  wire [16:0] \$333 ;
+  wire \$334 ;
+  wire [16:0] \$335 ;
+  wire [16:0] \$336 ;
+  wire \$337 ;
+  wire [16:0] \$338 ;
+  wire [16:0] \$339 ;
+  wire [16:0] \$34 ;
+  wire [16:0] \$340 ;
+  wire \$341 ;
+  wire [16:0] \$342 ;
+  wire [16:0] \$343 ;
+  wire \$344 ;
+  wire [16:0] \$345 ;
+  wire [16:0] \$346 ;
+  wire [16:0] \$347 ;
+  wire \$348 ;
+  wire [16:0] \$349 ;
+  wire [16:0] \$35 ;
+  wire [16:0] \$350 ;
+  wire \$351 ;
+  wire [16:0] \$352 ;
+  wire [16:0] \$353 ;
+  wire [16:0] \$354 ;
+  wire \$355 ;
+  wire [16:0] \$356 ;
+  wire [16:0] \$357 ;
+  wire \$358 ;
+  wire [16:0] \$359 ;
+  wire \$36 ;
+  wire [16:0] \$360 ;
+  wire [16:0] \$361 ;
+  wire \$362 ;
+  wire [16:0] \$363 ;
+  wire [16:0] \$364 ;
+  wire \$365 ;
+  wire [16:0] \$366 ;
+  wire [16:0] \$367 ;
+  wire [16:0] \$368 ;
+  wire \$369 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$370 ;
+  wire [16:0] \$371 ;
+  wire \$372 ;
+  wire [16:0] \$373 ;
+  wire [16:0] \$374 ;
+  wire [16:0] \$375 ;
+  wire \$376 ;
+  wire [16:0] \$377 ;
+  wire [16:0] \$378 ;
+  wire \$379 ;
+  wire [16:0] \$38 ;
+  wire [16:0] \$380 ;
+  wire [16:0] \$381 ;
+  wire [16:0] \$382 ;
+  wire \$383 ;
+  wire [16:0] \$384 ;
+  wire [16:0] \$385 ;
+  wire \$386 ;
+  wire [16:0] \$387 ;
+  wire [16:0] \$388 ;
+  wire [16:0] \$389 ;
+  wire [16:0] \$39 ;
+  wire \$390 ;
+  wire [16:0] \$391 ;
+  wire [16:0] \$392 ;
+  wire \$393 ;
+  wire [16:0] \$394 ;
+  wire [16:0] \$395 ;
+  wire [16:0] \$396 ;
+  wire \$397 ;
+  wire [16:0] \$398 ;
+  wire [16:0] \$399 ;
+  wire [14:0] \$4 ;
+  wire \$40 ;
+  wire \$400 ;
+  wire [16:0] \$401 ;
+  wire [16:0] \$402 ;
+  wire [16:0] \$403 ;
+  wire \$404 ;
+  wire [16:0] \$405 ;
+  wire [16:0] \$406 ;
+  wire \$407 ;
+  wire [16:0] \$408 ;
+  wire [16:0] \$409 ;
+  wire [16:0] \$41 ;
+  wire [16:0] \$410 ;
+  wire \$411 ;
+  wire [16:0] \$412 ;
+  wire [16:0] \$413 ;
+  wire \$414 ;
+  wire [16:0] \$415 ;
+  wire [16:0] \$416 ;
+  wire [16:0] \$417 ;
+  wire \$418 ;
+  wire [16:0] \$419 ;
+  wire [16:0] \$42 ;
+  wire [16:0] \$420 ;
+  wire \$421 ;
+  wire [16:0] \$422 ;
+  wire [16:0] \$423 ;
+  wire [16:0] \$424 ;
+  wire \$425 ;
+  wire [16:0] \$426 ;
+  wire [16:0] \$427 ;
+  wire \$428 ;
+  wire [16:0] \$429 ;
+  wire \$43 ;
+  wire [16:0] \$430 ;
+  wire [16:0] \$431 ;
+  wire \$432 ;
+  wire [16:0] \$433 ;
+  wire [16:0] \$434 ;
+  wire \$435 ;
+  wire [16:0] \$436 ;
+  wire [16:0] \$437 ;
+  wire [16:0] \$438 ;
+  wire \$439 ;
+  wire [16:0] \$44 ;
+  wire [16:0] \$440 ;
+  wire [16:0] \$441 ;
+  wire \$442 ;
+  wire [16:0] \$443 ;
+  wire [16:0] \$444 ;
+  wire [16:0] \$445 ;
+  wire \$446 ;
+  wire [16:0] \$447 ;
+  wire [16:0] \$448 ;
+  wire \$449 ;
+  wire [16:0] \$45 ;
+  wire [16:0] \$450 ;
+  wire [16:0] \$451 ;
+  wire [16:0] \$452 ;
+  wire \$453 ;
+  wire [16:0] \$454 ;
+  wire [16:0] \$455 ;
+  wire \$456 ;
+  wire [16:0] \$457 ;
+  wire [16:0] \$458 ;
+  wire [16:0] \$459 ;
+  wire [16:0] \$46 ;
+  wire \$460 ;
+  wire [16:0] \$461 ;
+  wire [16:0] \$462 ;
+  wire \$463 ;
+  wire [16:0] \$464 ;
+  wire [16:0] \$465 ;
+  wire [16:0] \$466 ;
+  wire \$467 ;
+  wire [16:0] \$468 ;
+  wire [16:0] \$469 ;
+  wire \$47 ;
+  wire \$470 ;
+  wire [16:0] \$471 ;
+  wire [16:0] \$472 ;
+  wire [16:0] \$473 ;
+  wire \$474 ;
+  wire [16:0] \$475 ;
+  wire [16:0] \$476 ;
+  wire \$477 ;
+  wire [16:0] \$478 ;
+  wire [16:0] \$479 ;
+  wire [16:0] \$48 ;
+  wire [16:0] \$480 ;
+  wire \$481 ;
+  wire [16:0] \$482 ;
+  wire [16:0] \$483 ;
+  wire \$484 ;
+  wire [16:0] \$485 ;
+  wire [16:0] \$486 ;
+  wire [16:0] \$487 ;
+  wire \$488 ;
+  wire [16:0] \$489 ;
+  wire [16:0] \$49 ;
+  wire [16:0] \$490 ;
+  wire \$491 ;
+  wire [16:0] \$492 ;
+  wire [16:0] \$493 ;
+  wire [16:0] \$494 ;
+  wire \$495 ;
+  wire [16:0] \$496 ;
+  wire [16:0] \$497 ;
+  wire \$498 ;
+  wire [16:0] \$499 ;
+  wire [14:0] \$5 ;
+  wire \$50 ;
+  wire [16:0] \$500 ;
+  wire [16:0] \$501 ;
+  wire \$502 ;
+  wire [16:0] \$503 ;
+  wire [16:0] \$504 ;
+  wire \$505 ;
+  wire [16:0] \$506 ;
+  wire [16:0] \$507 ;
+  wire [16:0] \$508 ;
+  wire [16:0] \$509 ;
+  wire [16:0] \$51 ;
+  wire [16:0] \$510 ;
+  wire \$511 ;
+  wire [16:0] \$512 ;
+  wire [16:0] \$513 ;
+  wire [16:0] \$514 ;
+  wire [16:0] \$515 ;
+  wire [16:0] \$516 ;
+  wire \$517 ;
+  wire [16:0] \$518 ;
+  wire [16:0] \$519 ;
+  wire [16:0] \$52 ;
+  wire [16:0] \$520 ;
+  wire [16:0] \$521 ;
+  wire [16:0] \$522 ;
+  wire \$523 ;
+  wire [16:0] \$524 ;
+  wire [16:0] \$525 ;
+  wire [16:0] \$526 ;
+  wire [6:0] \$527 ;
+  wire [15:0] \$528 ;
+  wire [15:0] \$529 ;
+  wire [16:0] \$53 ;
+  wire [16:0] \$530 ;
+  wire [16:0] \$531 ;
+  wire [42:0] \$532 ;
+  wire [42:0] \$533 ;
+  wire [42:0] \$534 ;
+  wire [42:0] \$535 ;
+  wire [44:0] \$536 ;
+  wire [21:0] \$537 ;
+  wire [44:0] \$538 ;
+  wire [21:0] \$539 ;
+  wire \$54 ;
+  wire [20:0] \$540 ;
+  wire [20:0] \$541 ;
+  wire \$542 ;
+  wire [44:0] \$543 ;
+  wire [21:0] \$544 ;
+  wire [44:0] \$545 ;
+  wire [21:0] \$546 ;
+  wire [20:0] \$547 ;
+  wire [20:0] \$548 ;
+  wire [20:0] \$549 ;
+  wire [16:0] \$55 ;
+  wire [44:0] \$550 ;
+  wire [20:0] \$551 ;
+  wire [44:0] \$552 ;
+  wire [20:0] \$553 ;
+  wire [20:0] \$554 ;
+  wire [20:0] \$555 ;
+  wire \$556 ;
+  wire [44:0] \$557 ;
+  wire [20:0] \$558 ;
+  wire [44:0] \$559 ;
+  wire [16:0] \$56 ;
+  wire [20:0] \$560 ;
+  wire [20:0] \$561 ;
+  wire [20:0] \$562 ;
+  wire \$563 ;
+  wire [44:0] \$564 ;
+  wire [20:0] \$565 ;
+  wire [44:0] \$566 ;
+  wire [20:0] \$567 ;
+  wire [20:0] \$568 ;
+  wire [20:0] \$569 ;
+  wire \$57 ;
+  wire [20:0] \$570 ;
+  wire [20:0] \$571 ;
+  wire [44:0] \$572 ;
+  wire [21:0] \$573 ;
+  wire [23:0] \$574 ;
+  wire [44:0] \$575 ;
+  wire [23:0] \$576 ;
+  wire [20:0] \$577 ;
+  wire [20:0] \$578 ;
+  wire \$579 ;
+  wire [16:0] \$58 ;
+  wire [44:0] \$580 ;
+  wire [21:0] \$581 ;
+  wire [23:0] \$582 ;
+  wire [44:0] \$583 ;
+  wire [23:0] \$584 ;
+  wire [20:0] \$585 ;
+  wire [20:0] \$586 ;
+  wire \$587 ;
+  wire [44:0] \$588 ;
+  wire [21:0] \$589 ;
+  wire [16:0] \$59 ;
+  wire [23:0] \$590 ;
+  wire [44:0] \$591 ;
+  wire [23:0] \$592 ;
+  wire [20:0] \$593 ;
+  wire [20:0] \$594 ;
+  wire [20:0] \$595 ;
+  wire [20:0] \$596 ;
+  wire [44:0] \$597 ;
+  wire [21:0] \$598 ;
+  wire [23:0] \$599 ;
+  wire [16:0] \$6 ;
+  wire [16:0] \$60 ;
+  wire [44:0] \$600 ;
+  wire [23:0] \$601 ;
+  wire [20:0] \$602 ;
+  wire [20:0] \$603 ;
+  wire \$604 ;
+  wire [44:0] \$605 ;
+  wire [21:0] \$606 ;
+  wire [23:0] \$607 ;
+  wire [44:0] \$608 ;
+  wire [23:0] \$609 ;
+  wire \$61 ;
+  wire [20:0] \$610 ;
+  wire [20:0] \$611 ;
+  wire \$612 ;
+  wire [44:0] \$613 ;
+  wire [21:0] \$614 ;
+  wire [23:0] \$615 ;
+  wire [44:0] \$616 ;
+  wire [23:0] \$617 ;
+  wire [20:0] \$618 ;
+  wire [20:0] \$619 ;
+  wire [16:0] \$62 ;
+  wire [20:0] \$620 ;
+  wire [20:0] \$621 ;
+  wire [14:0] \$622 ;
+  wire [14:0] \$623 ;
+  wire [14:0] \$624 ;
+  wire [14:0] \$625 ;
+  wire [16:0] \$626 ;
+  wire [16:0] \$627 ;
+  wire \$628 ;
+  wire [16:0] \$629 ;
+  wire [16:0] \$63 ;
+  wire [16:0] \$630 ;
+  wire [16:0] \$631 ;
+  wire \$632 ;
+  wire [16:0] \$633 ;
+  wire [16:0] \$634 ;
+  wire \$635 ;
+  wire [16:0] \$636 ;
+  wire [16:0] \$637 ;
+  wire [16:0] \$638 ;
+  wire \$639 ;
+  wire \$64 ;
+  wire [16:0] \$640 ;
+  wire [16:0] \$641 ;
+  wire \$642 ;
+  wire [16:0] \$643 ;
+  wire [16:0] \$644 ;
+  wire [16:0] \$645 ;
+  wire \$646 ;
+  wire [16:0] \$647 ;
+  wire [16:0] \$648 ;
+  wire \$649 ;
+  wire [16:0] \$65 ;
+  wire [16:0] \$650 ;
+  wire [16:0] \$651 ;
+  wire [16:0] \$652 ;
+  wire \$653 ;
+  wire [16:0] \$654 ;
+  wire [16:0] \$655 ;
+  wire \$656 ;
+  wire [16:0] \$657 ;
+  wire [16:0] \$658 ;
+  wire [16:0] \$659 ;
+  wire [16:0] \$66 ;
+  wire \$660 ;
+  wire [16:0] \$661 ;
+  wire [16:0] \$662 ;
+  wire \$663 ;
+  wire [16:0] \$664 ;
+  wire [16:0] \$665 ;
+  wire [16:0] \$666 ;
+  wire \$667 ;
+  wire [16:0] \$668 ;
+  wire [16:0] \$669 ;
+  wire [16:0] \$67 ;
+  wire \$670 ;
+  wire [16:0] \$671 ;
+  wire [16:0] \$672 ;
+  wire [16:0] \$673 ;
+  wire \$674 ;
+  wire [16:0] \$675 ;
+  wire [16:0] \$676 ;
+  wire \$677 ;
+  wire [16:0] \$678 ;
+  wire [16:0] \$679 ;
+  wire \$68 ;
+  wire [16:0] \$680 ;
+  wire \$681 ;
+  wire [16:0] \$682 ;
+  wire [16:0] \$683 ;
+  wire \$684 ;
+  wire [16:0] \$685 ;
+  wire [16:0] \$686 ;
+  wire [16:0] \$687 ;
+  wire \$688 ;
+  wire [16:0] \$689 ;
+  wire [16:0] \$69 ;
+  wire [16:0] \$690 ;
+  wire \$691 ;
+  wire [16:0] \$692 ;
+  wire [16:0] \$693 ;
+  wire [16:0] \$694 ;
+  wire \$695 ;
+  wire [16:0] \$696 ;
+  wire [16:0] \$697 ;
+  wire \$698 ;
+  wire [16:0] \$699 ;
+  wire [16:0] \$7 ;
+  wire [16:0] \$70 ;
+  wire [16:0] \$700 ;
+  wire [16:0] \$701 ;
+  wire \$702 ;
+  wire [16:0] \$703 ;
+  wire [16:0] \$704 ;
+  wire \$705 ;
+  wire [16:0] \$706 ;
+  wire [16:0] \$707 ;
+  wire [16:0] \$708 ;
+  wire \$709 ;
+  wire \$71 ;
+  wire [16:0] \$710 ;
+  wire [16:0] \$711 ;
+  wire \$712 ;
+  wire [16:0] \$713 ;
+  wire [16:0] \$714 ;
+  wire [16:0] \$715 ;
+  wire \$716 ;
+  wire [16:0] \$717 ;
+  wire [16:0] \$718 ;
+  wire \$719 ;
+  wire [16:0] \$72 ;
+  wire [16:0] \$720 ;
+  wire [16:0] \$721 ;
+  wire [16:0] \$722 ;
+  wire \$723 ;
+  wire [16:0] \$724 ;
+  wire [16:0] \$725 ;
+  wire \$726 ;
+  wire [16:0] \$727 ;
+  wire [16:0] \$728 ;
+  wire [16:0] \$729 ;
+  wire [16:0] \$73 ;
+  wire \$730 ;
+  wire [16:0] \$731 ;
+  wire [16:0] \$732 ;
+  wire \$733 ;
+  wire [16:0] \$734 ;
+  wire [16:0] \$735 ;
+  wire [16:0] \$736 ;
+  wire \$737 ;
+  wire [16:0] \$738 ;
+  wire [16:0] \$739 ;
+  wire [16:0] \$74 ;
+  wire \$740 ;
+  wire [16:0] \$741 ;
+  wire [16:0] \$742 ;
+  wire [16:0] \$743 ;
+  wire \$744 ;
+  wire [16:0] \$745 ;
+  wire [16:0] \$746 ;
+  wire \$747 ;
+  wire [16:0] \$748 ;
+  wire [16:0] \$749 ;
+  wire \$75 ;
+  wire [16:0] \$750 ;
+  wire \$751 ;
+  wire [16:0] \$752 ;
+  wire [16:0] \$753 ;
+  wire \$754 ;
+  wire [16:0] \$755 ;
+  wire [16:0] \$756 ;
+  wire [16:0] \$757 ;
+  wire \$758 ;
+  wire [16:0] \$759 ;
+  wire [16:0] \$76 ;
+  wire [16:0] \$760 ;
+  wire \$761 ;
+  wire [16:0] \$762 ;
+  wire [16:0] \$763 ;
+  wire [16:0] \$764 ;
+  wire \$765 ;
+  wire [16:0] \$766 ;
+  wire [16:0] \$767 ;
+  wire \$768 ;
+  wire [16:0] \$769 ;
+  wire [16:0] \$77 ;
+  wire [16:0] \$770 ;
+  wire [16:0] \$771 ;
+  wire \$772 ;
+  wire [16:0] \$773 ;
+  wire [16:0] \$774 ;
+  wire \$775 ;
+  wire [16:0] \$776 ;
+  wire [16:0] \$777 ;
+  wire [16:0] \$778 ;
+  wire \$779 ;
+  wire \$78 ;
+  wire [16:0] \$780 ;
+  wire [16:0] \$781 ;
+  wire \$782 ;
+  wire [16:0] \$783 ;
+  wire [16:0] \$784 ;
+  wire [16:0] \$785 ;
+  wire \$786 ;
+  wire [16:0] \$787 ;
+  wire [16:0] \$788 ;
+  wire \$789 ;
+  wire [16:0] \$79 ;
+  wire [16:0] \$790 ;
+  wire [16:0] \$791 ;
+  wire [16:0] \$792 ;
+  wire \$793 ;
+  wire [16:0] \$794 ;
+  wire [16:0] \$795 ;
+  wire \$796 ;
+  wire [16:0] \$797 ;
+  wire [16:0] \$798 ;
+  wire [16:0] \$799 ;
+  wire \$8 ;
+  wire [16:0] \$80 ;
+  wire \$800 ;
+  wire [16:0] \$801 ;
+  wire [16:0] \$802 ;
+  wire \$803 ;
+  wire [16:0] \$804 ;
+  wire [16:0] \$805 ;
+  wire [16:0] \$806 ;
+  wire \$807 ;
+  wire [16:0] \$808 ;
+  wire [16:0] \$809 ;
+  wire [16:0] \$81 ;
+  wire \$810 ;
+  wire [16:0] \$811 ;
+  wire [16:0] \$812 ;
+  wire [16:0] \$813 ;
+  wire \$814 ;
+  wire [16:0] \$815 ;
+  wire [16:0] \$816 ;
+  wire \$817 ;
+  wire [16:0] \$818 ;
+  wire [16:0] \$819 ;
+  wire \$82 ;
+  wire [16:0] \$820 ;
+  wire \$821 ;
+  wire [16:0] \$822 ;
+  wire [16:0] \$823 ;
+  wire \$824 ;
+  wire [16:0] \$825 ;
+  wire [16:0] \$826 ;
+  wire [16:0] \$827 ;
+  wire \$828 ;
+  wire [16:0] \$829 ;
+  wire [16:0] \$83 ;
+  wire [16:0] \$830 ;
+  wire \$831 ;
+  wire [16:0] \$832 ;
+  wire [16:0] \$833 ;
+  wire [16:0] \$834 ;
+  wire \$835 ;
+  wire [16:0] \$836 ;
+  wire [16:0] \$837 ;
+  wire \$838 ;
+  wire [16:0] \$839 ;
+  wire [16:0] \$84 ;
+  wire [16:0] \$840 ;
+  wire [16:0] \$841 ;
+  wire \$842 ;
+  wire [16:0] \$843 ;
+  wire [16:0] \$844 ;
+  wire \$845 ;
+  wire [16:0] \$846 ;
+  wire [16:0] \$847 ;
+  wire [16:0] \$848 ;
+  wire \$849 ;
+  wire \$85 ;
+  wire [16:0] \$850 ;
+  wire [16:0] \$851 ;
+  wire \$852 ;
+  wire [16:0] \$853 ;
+  wire [16:0] \$854 ;
+  wire [16:0] \$855 ;
+  wire \$856 ;
+  wire [16:0] \$857 ;
+  wire [16:0] \$858 ;
+  wire \$859 ;
+  wire [16:0] \$86 ;
+  wire [16:0] \$860 ;
+  wire [16:0] \$861 ;
+  wire [16:0] \$862 ;
+  wire \$863 ;
+  wire [16:0] \$864 ;
+  wire [16:0] \$865 ;
+  wire \$866 ;
+  wire [16:0] \$867 ;
+  wire [16:0] \$868 ;
+  wire [16:0] \$869 ;
+  wire [16:0] \$87 ;
+  wire \$870 ;
+  wire [16:0] \$871 ;
+  wire [16:0] \$872 ;
+  wire \$873 ;
+  wire [16:0] \$874 ;
+  wire [16:0] \$875 ;
+  wire [16:0] \$876 ;
+  wire \$877 ;
+  wire [16:0] \$878 ;
+  wire [16:0] \$879 ;
+  wire [16:0] \$88 ;
+  wire \$880 ;
+  wire [16:0] \$881 ;
+  wire [16:0] \$882 ;
+  wire [16:0] \$883 ;
+  wire \$884 ;
+  wire [16:0] \$885 ;
+  wire [16:0] \$886 ;
+  wire \$887 ;
+  wire [16:0] \$888 ;
+  wire [16:0] \$889 ;
+  wire \$89 ;
+  wire [16:0] \$890 ;
+  wire \$891 ;
+  wire [16:0] \$892 ;
+  wire [16:0] \$893 ;
+  wire \$894 ;
+  wire [16:0] \$895 ;
+  wire [16:0] \$896 ;
+  wire [16:0] \$897 ;
+  wire \$898 ;
+  wire [16:0] \$899 ;
+  wire [16:0] \$9 ;
+  wire [16:0] \$90 ;
+  wire [16:0] \$900 ;
+  wire \$901 ;
+  wire [16:0] \$902 ;
+  wire [16:0] \$903 ;
+  wire [16:0] \$904 ;
+  wire \$905 ;
+  wire [16:0] \$906 ;
+  wire [16:0] \$907 ;
+  wire \$908 ;
+  wire [16:0] \$909 ;
+  wire [16:0] \$91 ;
+  wire [16:0] \$910 ;
+  wire [16:0] \$911 ;
+  wire \$912 ;
+  wire [16:0] \$913 ;
+  wire [16:0] \$914 ;
+  wire \$915 ;
+  wire [16:0] \$916 ;
+  wire [16:0] \$917 ;
+  wire [16:0] \$918 ;
+  wire \$919 ;
+  wire \$92 ;
+  wire [16:0] \$920 ;
+  wire [16:0] \$921 ;
+  wire \$922 ;
+  wire [16:0] \$923 ;
+  wire [16:0] \$924 ;
+  wire [16:0] \$925 ;
+  wire \$926 ;
+  wire [16:0] \$927 ;
+  wire [16:0] \$928 ;
+  wire \$929 ;
+  wire [16:0] \$93 ;
+  wire [16:0] \$930 ;
+  wire [16:0] \$931 ;
+  wire [16:0] \$932 ;
+  wire \$933 ;
+  wire [16:0] \$934 ;
+  wire [16:0] \$935 ;
+  wire \$936 ;
+  wire [16:0] \$937 ;
+  wire [16:0] \$938 ;
+  wire [16:0] \$939 ;
+  wire [16:0] \$94 ;
+  wire \$940 ;
+  wire [16:0] \$941 ;
+  wire [16:0] \$942 ;
+  wire \$943 ;
+  wire [16:0] \$944 ;
+  wire [16:0] \$945 ;
+  wire [16:0] \$946 ;
+  wire \$947 ;
+  wire [16:0] \$948 ;
+  wire [16:0] \$949 ;
+  wire [16:0] \$95 ;
+  wire \$950 ;
+  wire [16:0] \$951 ;
+  wire [16:0] \$952 ;
+  wire [16:0] \$953 ;
+  wire \$954 ;
+  wire [16:0] \$955 ;
+  wire [16:0] \$956 ;
+  wire \$957 ;
+  wire [16:0] \$958 ;
+  wire [16:0] \$959 ;
+  wire \$96 ;
+  wire [16:0] \$960 ;
+  wire \$961 ;
+  wire [16:0] \$962 ;
+  wire [16:0] \$963 ;
+  wire \$964 ;
+  wire [16:0] \$965 ;
+  wire [16:0] \$966 ;
+  wire [16:0] \$967 ;
+  wire \$968 ;
+  wire [16:0] \$969 ;
+  wire [16:0] \$97 ;
+  wire [16:0] \$970 ;
+  wire \$971 ;
+  wire [16:0] \$972 ;
+  wire [16:0] \$973 ;
+  wire [16:0] \$974 ;
+  wire \$975 ;
+  wire [16:0] \$976 ;
+  wire [16:0] \$977 ;
+  wire \$978 ;
+  wire [16:0] \$979 ;
+  wire [16:0] \$98 ;
+  wire [16:0] \$980 ;
+  wire [16:0] \$981 ;
+  wire \$982 ;
+  wire [16:0] \$983 ;
+  wire [16:0] \$984 ;
+  wire \$985 ;
+  wire [16:0] \$986 ;
+  wire [16:0] \$987 ;
+  wire [16:0] \$988 ;
+  wire \$989 ;
+  wire \$99 ;
+  wire [16:0] \$990 ;
+  wire [16:0] \$991 ;
+  wire \$992 ;
+  wire [16:0] \$993 ;
+  wire [16:0] \$994 ;
+  wire [16:0] \$995 ;
+  wire \$996 ;
+  wire [16:0] \$997 ;
+  wire [16:0] \$998 ;
+  wire \$999 ;
+  input clk;
+  wire clk;
+  input [33:0] i__payload;
+  wire [33:0] i__payload;
+  wire [1:0] \i__payload.unit ;
+  wire [31:0] \i__payload.x ;
+  output i__ready;
+  wire i__ready;
+  input i__valid;
+  wire i__valid;
+  reg [5:0] l0_addr;
+  reg [20:0] l0_c0;
+  reg [20:0] l0_c0_p1 = 21'h000000;
+  reg [20:0] l0_c0_p2 = 21'h000000;
+  reg [31:0] l0_c1;
+  reg [31:0] l0_c1_p1 = 32'd0;
+  reg [18:0] l0_c2;
+  reg [16:0] l0_limit;
+  reg l0_neg_p0 = 1'h0;
+  reg l0_neg_p1 = 1'h0;
+  reg l0_neg_p2 = 1'h0;
+  reg [28:0] l0_prod0_p1 = 29'h00000000;
+  reg [42:0] l0_prod1_p2 = 43'h00000000000;
+  reg [3:0] l0_seg;
+  reg [3:0] l0_seg_p0 = 4'h0;
+  reg [43:0] l0_sr1;
+  reg l0_t;
+  reg [12:0] l0_t1;
+  reg l0_t_p0 = 1'h0;
+  reg [12:0] l0_t_p1 = 13'h0000;
+  reg [12:0] l0_t_p2 = 13'h0000;
+  reg [4:0] l0_u0_seg;
+  reg [4:0] l0_u1_seg;
+  reg [19:0] l0_u2_c0;
+  reg [31:0] l0_u2_c1;
+  reg [17:0] l0_u2_c2;
+  reg [15:0] l0_u2_origin;
+  reg [3:0] l0_u2_seg;
+  reg [19:0] l0_u3_c0;
+  reg [31:0] l0_u3_c1;
+  reg [16:0] l0_u3_c2;
+  reg [15:0] l0_u3_origin;
+  reg [3:0] l0_u3_seg;
+  reg [1:0] l0_unit_p0 = 2'h0;
+  reg [1:0] l0_unit_p1 = 2'h0;
+  reg [1:0] l0_unit_p2 = 2'h0;
+  reg [14:0] l0_x;
+  reg [14:0] l0_x_p0 = 15'h0000;
+  reg [14:0] l0_x_p1 = 15'h0000;
+  reg [14:0] l0_x_p2 = 15'h0000;
+  reg [15:0] l0_y;
+  reg [5:0] l1_addr;
+  reg [20:0] l1_c0;
+  reg [20:0] l1_c0_p1 = 21'h000000;
+  reg [20:0] l1_c0_p2 = 21'h000000;
+  reg [31:0] l1_c1;
+  reg [31:0] l1_c1_p1 = 32'd0;
+  reg [18:0] l1_c2;
+  reg [16:0] l1_limit;
+  reg l1_neg_p0 = 1'h0;
+  reg l1_neg_p1 = 1'h0;
+  reg l1_neg_p2 = 1'h0;
+  reg [28:0] l1_prod0_p1 = 29'h00000000;
+  reg [42:0] l1_prod1_p2 = 43'h00000000000;
+  reg [3:0] l1_seg;
+  reg [3:0] l1_seg_p0 = 4'h0;
+  reg [43:0] l1_sr1;
+  reg l1_t;
+  reg [12:0] l1_t1;
+  reg l1_t_p0 = 1'h0;
+  reg [12:0] l1_t_p1 = 13'h0000;
+  reg [12:0] l1_t_p2 = 13'h0000;
+  reg [4:0] l1_u0_seg;
+  reg [4:0] l1_u1_seg;
+  reg [19:0] l1_u2_c0;
+  reg [31:0] l1_u2_c1;
+  reg [17:0] l1_u2_c2;
+  reg [15:0] l1_u2_origin;
+  reg [3:0] l1_u2_seg;
+  reg [19:0] l1_u3_c0;
+  reg [31:0] l1_u3_c1;
+  reg [16:0] l1_u3_c2;
+  reg [15:0] l1_u3_origin;
+  reg [3:0] l1_u3_seg;
+  reg [1:0] l1_unit_p0 = 2'h0;
+  reg [1:0] l1_unit_p1 = 2'h0;
+  reg [1:0] l1_unit_p2 = 2'h0;
+  reg [14:0] l1_x;
+  reg [14:0] l1_x_p0 = 15'h0000;
+  reg [14:0] l1_x_p1 = 15'h0000;
+  reg [14:0] l1_x_p2 = 15'h0000;
+  reg [15:0] l1_y;
+  output [31:0] o__payload;
+  reg [31:0] o__payload = 32'd0;
+  input o__ready;
+  wire o__ready;
+  output o__valid;
+  reg o__valid = 1'h0;
+  wire [5:0] port__addr;
+  wire [5:0] \port__addr$21 ;
+  wire [5:0] \port__addr$27 ;
+  wire [5:0] \port__addr$33 ;
+  wire [5:0] \port__addr$56 ;
+  wire [5:0] \port__addr$64 ;
+  wire [5:0] \port__addr$70 ;
+  wire [5:0] \port__addr$76 ;
+  wire [20:0] port__data;
+  wire [31:0] \port__data$26 ;
+  wire [18:0] \port__data$32 ;
+  wire [14:0] \port__data$39 ;
+  wire [20:0] \port__data$63 ;
+  wire [31:0] \port__data$69 ;
+  wire [18:0] \port__data$75 ;
+  wire [14:0] \port__data$82 ;
+  wire port__en;
+  wire \port__en$22 ;
+  wire \port__en$28 ;
+  wire \port__en$34 ;
+  wire \port__en$57 ;
+  wire \port__en$65 ;
+  wire \port__en$71 ;
+  wire \port__en$77 ;
+  input rst;
+  wire rst;
+  reg valid_0 = 1'h0;
+  reg valid_1 = 1'h0;
+  reg valid_2 = 1'h0;
+  (* ram_style = "block" *)
+  reg [20:0] c0_rom [50:0];
   initial begin
     c0_rom[0] = 21'h07fff9;
     c0_rom[1] = 21'h08bf69;
@@ -8044,21 +5204,49 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
     c0_rom[20] = 21'h0ff85d;
     c0_rom[21] = 21'h0ffba6;
     c0_rom[22] = 21'h0ffde0;
+    c0_rom[23] = 21'h1ffffe;
+    c0_rom[24] = 21'h009b32;
+    c0_rom[25] = 21'h013711;
+    c0_rom[26] = 21'h01d48d;
+    c0_rom[27] = 21'h027503;
+    c0_rom[28] = 21'h031a95;
+    c0_rom[29] = 21'h03cc2b;
+    c0_rom[30] = 21'h04b529;
+    c0_rom[31] = 21'h056dad;
+    c0_rom[32] = 21'h05e7a3;
+    c0_rom[33] = 21'h064790;
+    c0_rom[34] = 21'h069677;
+    c0_rom[35] = 21'h06d8a4;
+    c0_rom[36] = 21'h07107a;
+    c0_rom[37] = 21'h073fbc;
+    c0_rom[38] = 21'h07679f;
+    c0_rom[39] = 21'h078915;
+    c0_rom[40] = 21'h07a4fd;
+    c0_rom[41] = 21'h07bbf3;
+    c0_rom[42] = 21'h07ce85;
+    c0_rom[43] = 21'h07dd4d;
+    c0_rom[44] = 21'h07e8c1;
+    c0_rom[45] = 21'h07f156;
+    c0_rom[46] = 21'h07f77b;
+    c0_rom[47] = 21'h07fb9c;
+    c0_rom[48] = 21'h07fe20;
+    c0_rom[49] = 21'h07ff6f;
+    c0_rom[50] = 21'h07ffed;
   end
   reg [20:0] _0_;
   reg [20:0] _1_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[l1_s1_seg];
+      _0_ <= c0_rom[l1_addr];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[l0_s1_seg];
+      _1_ <= c0_rom[l0_addr];
     end
   end
-  assign \port__data$35  = _0_;
-  assign \port__data$19  = _1_;
+  assign \port__data$63  = _0_;
+  assign port__data = _1_;
   (* ram_style = "block" *)
-  reg [31:0] c1_rom [22:0];
+  reg [31:0] c1_rom [50:0];
   initial begin
     c1_rom[0] = 32'd1075634641;
     c1_rom[1] = 32'd1066165599;
@@ -8083,6138 +5271,4455 @@ module \CfuPcpi.sigmoid_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o_
     c1_rom[20] = 32'd7776757;
     c1_rom[21] = 32'd4382556;
     c1_rom[22] = 32'd2172915;
+    c1_rom[23] = 32'd2149783907;
+    c1_rom[24] = 32'd2137425206;
+    c1_rom[25] = 32'd2100154227;
+    c1_rom[26] = 32'd2037190383;
+    c1_rom[27] = 32'd1946854804;
+    c1_rom[28] = 32'd1825937486;
+    c1_rom[29] = 32'd1664894544;
+    c1_rom[30] = 32'd1402862233;
+    c1_rom[31] = 32'd1157310647;
+    c1_rom[32] = 32'd976012857;
+    c1_rom[33] = 32'd822769841;
+    c1_rom[34] = 32'd689698356;
+    c1_rom[35] = 32'd573202555;
+    c1_rom[36] = 32'd471442350;
+    c1_rom[37] = 32'd382849399;
+    c1_rom[38] = 32'd306311802;
+    c1_rom[39] = 32'd240872738;
+    c1_rom[40] = 32'd185440748;
+    c1_rom[41] = 32'd139264252;
+    c1_rom[42] = 32'd101534892;
+    c1_rom[43] = 32'd71281763;
+    c1_rom[44] = 32'd47709773;
+    c1_rom[45] = 32'd29997117;
+    c1_rom[46] = 32'd17297459;
+    c1_rom[47] = 32'd8781283;
+    c1_rom[48] = 32'd3628263;
+    c1_rom[49] = 32'd1002373;
+    c1_rom[50] = 32'd158645;
   end
   reg [31:0] _2_;
   reg [31:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _2_ <= c1_rom[l1_s1_seg];
+      _2_ <= c1_rom[l1_addr];
     end
     if (i__ready) begin
-      _3_ <= c1_rom[l0_s1_seg];
+      _3_ <= c1_rom[l0_addr];
     end
   end
-  assign \port__data$30  = _2_;
-  assign \port__data$14  = _3_;
-  (* ram_style = "logic" *)
-  reg [16:0] c2_rom [22:0];
-  initial begin
-    c2_rom[0] = 17'h1e844;
-    c2_rom[1] = 17'h1b9fb;
-    c2_rom[2] = 17'h1908c;
-    c2_rom[3] = 17'h16c1b;
-    c2_rom[4] = 17'h14e35;
-    c2_rom[5] = 17'h13c00;
-    c2_rom[6] = 17'h14810;
-    c2_rom[7] = 17'h159be;
-    c2_rom[8] = 17'h16fb3;
-    c2_rom[9] = 17'h1874a;
-    c2_rom[10] = 17'h19c43;
-    c2_rom[11] = 17'h1af4f;
-    c2_rom[12] = 17'h1c0f9;
-    c2_rom[13] = 17'h1d027;
-    c2_rom[14] = 17'h1dc19;
-    c2_rom[15] = 17'h1e5e4;
-    c2_rom[16] = 17'h1edb6;
-    c2_rom[17] = 17'h1f3ad;
-    c2_rom[18] = 17'h1f82b;
-    c2_rom[19] = 17'h1fb11;
-    c2_rom[20] = 17'h1fd23;
-    c2_rom[21] = 17'h1fe79;
-    c2_rom[22] = 17'h1ff37;
-  end
-  reg [16:0] _4_;
-  reg [16:0] _5_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _4_ <= c2_rom[l1_s1_seg];
-    end
-    if (i__ready) begin
-      _5_ <= c2_rom[l0_s1_seg];
-    end
-  end
-  assign \port__data$25  = _4_;
-  assign port__data = _5_;
-  reg [5:0] origin_rom [22:0];
-  initial begin
-    origin_rom[0] = 6'h00;
-    origin_rom[1] = 6'h06;
-    origin_rom[2] = 6'h0c;
-    origin_rom[3] = 6'h32;
-    origin_rom[4] = 6'h39;
-    origin_rom[5] = 6'h01;
-    origin_rom[6] = 6'h33;
-    origin_rom[7] = 6'h3b;
-    origin_rom[8] = 6'h03;
-    origin_rom[9] = 6'h0c;
-    origin_rom[10] = 6'h35;
-    origin_rom[11] = 6'h3d;
-    origin_rom[12] = 6'h06;
-    origin_rom[13] = 6'h30;
-    origin_rom[14] = 6'h3a;
-    origin_rom[15] = 6'h04;
-    origin_rom[16] = 6'h30;
-    origin_rom[17] = 6'h3c;
-    origin_rom[18] = 6'h0a;
-    origin_rom[19] = 6'h39;
-    origin_rom[20] = 6'h09;
-    origin_rom[21] = 6'h3b;
-    origin_rom[22] = 6'h32;
-  end
-  assign \port__data$46  = origin_rom[l1_s1_seg];
-  assign \port__data$42  = origin_rom[l0_s1_seg];
-  assign \$233  = \$232  ? 16'h7fa0 : i__payload[15:0];
-  assign \$234  = \$231  ? 16'h8060 : \$233 ;
-  assign \$235  = - $signed(\$234 );
-  assign \$236  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$237  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$238  = \$237  ? 16'h7fa0 : i__payload[15:0];
-  assign \$239  = \$236  ? 16'h8060 : \$238 ;
-  assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [14:0] >= 15'h4800;
-  assign \$242  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$243  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$244  = \$243  ? 16'h7fa0 : i__payload[15:0];
-  assign \$245  = \$242  ? 16'h8060 : \$244 ;
-  assign \$246  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$247  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$248  = \$247  ? 16'h7fa0 : i__payload[15:0];
-  assign \$249  = \$246  ? 16'h8060 : \$248 ;
-  assign \$250  = - $signed(\$249 );
-  assign \$251  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$252  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$253  = \$252  ? 16'h7fa0 : i__payload[15:0];
-  assign \$254  = \$251  ? 16'h8060 : \$253 ;
-  assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [14:0] >= 15'h4e00;
-  assign \$257  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$258  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$259  = \$258  ? 16'h7fa0 : i__payload[15:0];
-  assign \$260  = \$257  ? 16'h8060 : \$259 ;
-  assign \$261  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$262  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$263  = \$262  ? 16'h7fa0 : i__payload[15:0];
-  assign \$264  = \$261  ? 16'h8060 : \$263 ;
-  assign \$265  = - $signed(\$264 );
-  assign \$266  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$267  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$268  = \$267  ? 16'h7fa0 : i__payload[15:0];
-  assign \$269  = \$266  ? 16'h8060 : \$268 ;
-  assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [14:0] >= 15'h5500;
-  assign \$272  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$273  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$274  = \$273  ? 16'h7fa0 : i__payload[15:0];
-  assign \$275  = \$272  ? 16'h8060 : \$274 ;
-  assign \$276  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$277  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$278  = \$277  ? 16'h7fa0 : i__payload[15:0];
-  assign \$279  = \$276  ? 16'h8060 : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$282  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$283  = \$282  ? 16'h7fa0 : i__payload[15:0];
-  assign \$284  = \$281  ? 16'h8060 : \$283 ;
-  assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [14:0] >= 15'h5c80;
-  assign \$287  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$288  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$289  = \$288  ? 16'h7fa0 : i__payload[15:0];
-  assign \$290  = \$287  ? 16'h8060 : \$289 ;
-  assign \$291  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$292  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$293  = \$292  ? 16'h7fa0 : i__payload[15:0];
-  assign \$294  = \$291  ? 16'h8060 : \$293 ;
-  assign \$295  = - $signed(\$294 );
-  assign \$296  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$297  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$298  = \$297  ? 16'h7fa0 : i__payload[15:0];
-  assign \$299  = \$296  ? 16'h8060 : \$298 ;
-  assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [14:0] >= 15'h6480;
-  assign \$302  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$303  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$304  = \$303  ? 16'h7fa0 : i__payload[15:0];
-  assign \$305  = \$302  ? 16'h8060 : \$304 ;
-  assign \$306  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$307  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$308  = \$307  ? 16'h7fa0 : i__payload[15:0];
-  assign \$309  = \$306  ? 16'h8060 : \$308 ;
-  assign \$310  = - $signed(\$309 );
-  assign \$311  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$312  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$313  = \$312  ? 16'h7fa0 : i__payload[15:0];
-  assign \$314  = \$311  ? 16'h8060 : \$313 ;
-  assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [14:0] >= 15'h6d80;
-  assign \$317  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$318  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$319  = \$318  ? 16'h7fa0 : i__payload[15:0];
-  assign \$320  = \$317  ? 16'h8060 : \$319 ;
-  assign \$321  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$322  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$323  = \$322  ? 16'h7fa0 : i__payload[15:0];
-  assign \$324  = \$321  ? 16'h8060 : \$323 ;
-  assign \$325  = - $signed(\$324 );
-  assign \$326  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$327  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$328  = \$327  ? 16'h7fa0 : i__payload[15:0];
-  assign \$329  = \$326  ? 16'h8060 : \$328 ;
-  assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [14:0] >= 15'h7900;
-  assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
-  assign \$333  = $signed(\$332 ) + $signed(\port__data$14 );
-  assign l0_s3_prod = \$333 [30:0] * l0_t_p0;
-  assign \$335  = $signed({ 1'h0, \$334  }) + $signed(\port__data$19 );
-  assign \$336  = 21'h100000 - \$335 [19:0];
-  assign \$338  = $signed({ 1'h0, \$337  }) + $signed(\port__data$19 );
-  assign l0_s4_acc = l0_neg_p0 ? \$336  : { 2'h0, \$338 [19:0] };
-  assign \$339  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$340  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$341  = \$340  ? 16'h7fa0 : i__payload[31:16];
-  assign \$342  = \$339  ? 16'h8060 : \$341 ;
-  assign \$343  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$344  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$345  = \$344  ? 16'h7fa0 : i__payload[31:16];
-  assign \$346  = \$343  ? 16'h8060 : \$345 ;
-  assign \$347  = - $signed(\$346 );
-  assign \$348  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$349  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$350  = \$349  ? 16'h7fa0 : i__payload[31:16];
-  assign \$351  = \$348  ? 16'h8060 : \$350 ;
-  assign \$352  = \$342 [15] ? \$347  : { \$351 [15], \$351  };
-  assign \$353  = \$352 [14:0] >= 10'h300;
-  assign \$354  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$355  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$356  = \$355  ? 16'h7fa0 : i__payload[31:16];
-  assign \$357  = \$354  ? 16'h8060 : \$356 ;
-  assign \$358  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$359  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$360  = \$359  ? 16'h7fa0 : i__payload[31:16];
-  assign \$361  = \$358  ? 16'h8060 : \$360 ;
-  assign \$362  = - $signed(\$361 );
-  assign \$363  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$364  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$365  = \$364  ? 16'h7fa0 : i__payload[31:16];
-  assign \$366  = \$363  ? 16'h8060 : \$365 ;
-  assign \$367  = \$357 [15] ? \$362  : { \$366 [15], \$366  };
-  assign \$368  = \$367 [14:0] >= 11'h600;
-  assign \$369  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$370  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$371  = \$370  ? 16'h7fa0 : i__payload[31:16];
-  assign \$372  = \$369  ? 16'h8060 : \$371 ;
-  assign \$373  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$374  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$375  = \$374  ? 16'h7fa0 : i__payload[31:16];
-  assign \$376  = \$373  ? 16'h8060 : \$375 ;
-  assign \$377  = - $signed(\$376 );
-  assign \$378  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$379  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$380  = \$379  ? 16'h7fa0 : i__payload[31:16];
-  assign \$381  = \$378  ? 16'h8060 : \$380 ;
-  assign \$382  = \$372 [15] ? \$377  : { \$381 [15], \$381  };
-  assign \$383  = \$382 [14:0] >= 12'h900;
-  assign \$384  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$385  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$386  = \$385  ? 16'h7fa0 : i__payload[31:16];
-  assign \$387  = \$384  ? 16'h8060 : \$386 ;
-  assign \$388  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$389  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$390  = \$389  ? 16'h7fa0 : i__payload[31:16];
-  assign \$391  = \$388  ? 16'h8060 : \$390 ;
-  assign \$392  = - $signed(\$391 );
-  assign \$393  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$395  = \$394  ? 16'h7fa0 : i__payload[31:16];
-  assign \$396  = \$393  ? 16'h8060 : \$395 ;
-  assign \$397  = \$387 [15] ? \$392  : { \$396 [15], \$396  };
-  assign \$398  = \$397 [14:0] >= 12'hc80;
-  assign \$399  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$401  = \$400  ? 16'h7fa0 : i__payload[31:16];
-  assign \$402  = \$399  ? 16'h8060 : \$401 ;
-  assign \$403  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$405  = \$404  ? 16'h7fa0 : i__payload[31:16];
-  assign \$406  = \$403  ? 16'h8060 : \$405 ;
-  assign \$407  = - $signed(\$406 );
-  assign \$408  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$409  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$410  = \$409  ? 16'h7fa0 : i__payload[31:16];
-  assign \$411  = \$408  ? 16'h8060 : \$410 ;
-  assign \$412  = \$402 [15] ? \$407  : { \$411 [15], \$411  };
-  assign \$413  = \$412 [14:0] >= 13'h1080;
-  assign \$414  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$415  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$416  = \$415  ? 16'h7fa0 : i__payload[31:16];
-  assign \$417  = \$414  ? 16'h8060 : \$416 ;
-  assign \$418  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$419  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$420  = \$419  ? 16'h7fa0 : i__payload[31:16];
-  assign \$421  = \$418  ? 16'h8060 : \$420 ;
-  assign \$422  = - $signed(\$421 );
-  assign \$423  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$424  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$425  = \$424  ? 16'h7fa0 : i__payload[31:16];
-  assign \$426  = \$423  ? 16'h8060 : \$425 ;
-  assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
-  assign \$428  = \$427 [14:0] >= 13'h1980;
-  assign \$429  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$430  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$431  = \$430  ? 16'h7fa0 : i__payload[31:16];
-  assign \$432  = \$429  ? 16'h8060 : \$431 ;
-  assign \$433  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$434  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$435  = \$434  ? 16'h7fa0 : i__payload[31:16];
-  assign \$436  = \$433  ? 16'h8060 : \$435 ;
-  assign \$437  = - $signed(\$436 );
-  assign \$438  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$439  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$440  = \$439  ? 16'h7fa0 : i__payload[31:16];
-  assign \$441  = \$438  ? 16'h8060 : \$440 ;
-  assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
-  assign \$443  = \$442 [14:0] >= 13'h1d80;
-  assign \$444  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$445  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$446  = \$445  ? 16'h7fa0 : i__payload[31:16];
-  assign \$447  = \$444  ? 16'h8060 : \$446 ;
-  assign \$448  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$449  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$450  = \$449  ? 16'h7fa0 : i__payload[31:16];
-  assign \$451  = \$448  ? 16'h8060 : \$450 ;
-  assign \$452  = - $signed(\$451 );
-  assign \$453  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$454  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$455  = \$454  ? 16'h7fa0 : i__payload[31:16];
-  assign \$456  = \$453  ? 16'h8060 : \$455 ;
-  assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
-  assign \$458  = \$457 [14:0] >= 14'h2180;
-  assign \$459  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$460  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$461  = \$460  ? 16'h7fa0 : i__payload[31:16];
-  assign \$462  = \$459  ? 16'h8060 : \$461 ;
-  assign \$463  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$464  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$465  = \$464  ? 16'h7fa0 : i__payload[31:16];
-  assign \$466  = \$463  ? 16'h8060 : \$465 ;
-  assign \$467  = - $signed(\$466 );
-  assign \$468  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$469  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$470  = \$469  ? 16'h7fa0 : i__payload[31:16];
-  assign \$471  = \$468  ? 16'h8060 : \$470 ;
-  assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
-  assign \$473  = \$472 [14:0] >= 14'h2600;
-  assign \$474  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$475  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$476  = \$475  ? 16'h7fa0 : i__payload[31:16];
-  assign \$477  = \$474  ? 16'h8060 : \$476 ;
-  assign \$478  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$479  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$480  = \$479  ? 16'h7fa0 : i__payload[31:16];
-  assign \$481  = \$478  ? 16'h8060 : \$480 ;
-  assign \$482  = - $signed(\$481 );
-  assign \$483  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$484  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$485  = \$484  ? 16'h7fa0 : i__payload[31:16];
-  assign \$486  = \$483  ? 16'h8060 : \$485 ;
-  assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
-  assign \$488  = \$487 [14:0] >= 14'h2a80;
-  assign \$489  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$490  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$491  = \$490  ? 16'h7fa0 : i__payload[31:16];
-  assign \$492  = \$489  ? 16'h8060 : \$491 ;
-  assign \$493  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$494  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$495  = \$494  ? 16'h7fa0 : i__payload[31:16];
-  assign \$496  = \$493  ? 16'h8060 : \$495 ;
-  assign \$497  = - $signed(\$496 );
-  assign \$498  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$499  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$500  = \$499  ? 16'h7fa0 : i__payload[31:16];
-  assign \$501  = \$498  ? 16'h8060 : \$500 ;
-  assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
-  assign \$503  = \$502 [14:0] >= 14'h2e80;
-  assign \$504  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$505  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$506  = \$505  ? 16'h7fa0 : i__payload[31:16];
-  assign \$507  = \$504  ? 16'h8060 : \$506 ;
-  assign \$508  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$509  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$510  = \$509  ? 16'h7fa0 : i__payload[31:16];
-  assign \$511  = \$508  ? 16'h8060 : \$510 ;
-  assign \$512  = - $signed(\$511 );
-  assign \$513  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$514  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$515  = \$514  ? 16'h7fa0 : i__payload[31:16];
-  assign \$516  = \$513  ? 16'h8060 : \$515 ;
-  assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
-  assign \$518  = \$517 [14:0] >= 14'h3300;
-  assign \$519  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$520  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$521  = \$520  ? 16'h7fa0 : i__payload[31:16];
-  assign \$522  = \$519  ? 16'h8060 : \$521 ;
-  assign \$523  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$524  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$525  = \$524  ? 16'h7fa0 : i__payload[31:16];
-  assign \$526  = \$523  ? 16'h8060 : \$525 ;
-  assign \$527  = - $signed(\$526 );
-  assign \$528  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$529  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$530  = \$529  ? 16'h7fa0 : i__payload[31:16];
-  assign \$531  = \$528  ? 16'h8060 : \$530 ;
-  assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
-  assign \$533  = \$532 [14:0] >= 14'h3800;
-  assign \$534  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$535  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$536  = \$535  ? 16'h7fa0 : i__payload[31:16];
-  assign \$537  = \$534  ? 16'h8060 : \$536 ;
-  assign \$538  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$539  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$540  = \$539  ? 16'h7fa0 : i__payload[31:16];
-  assign \$541  = \$538  ? 16'h8060 : \$540 ;
-  assign \$542  = - $signed(\$541 );
-  assign \$543  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$544  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$545  = \$544  ? 16'h7fa0 : i__payload[31:16];
-  assign \$546  = \$543  ? 16'h8060 : \$545 ;
-  assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
-  assign \$548  = \$547 [14:0] >= 14'h3d00;
-  assign \$549  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$550  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$551  = \$550  ? 16'h7fa0 : i__payload[31:16];
-  assign \$552  = \$549  ? 16'h8060 : \$551 ;
-  assign \$553  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$554  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$555  = \$554  ? 16'h7fa0 : i__payload[31:16];
-  assign \$556  = \$553  ? 16'h8060 : \$555 ;
-  assign \$557  = - $signed(\$556 );
-  assign \$558  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$559  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$560  = \$559  ? 16'h7fa0 : i__payload[31:16];
-  assign \$561  = \$558  ? 16'h8060 : \$560 ;
-  assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
-  assign \$563  = \$562 [14:0] >= 15'h4200;
-  assign \$564  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$565  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$566  = \$565  ? 16'h7fa0 : i__payload[31:16];
-  assign \$567  = \$564  ? 16'h8060 : \$566 ;
-  assign \$568  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$569  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$570  = \$569  ? 16'h7fa0 : i__payload[31:16];
-  assign \$571  = \$568  ? 16'h8060 : \$570 ;
-  assign \$572  = - $signed(\$571 );
-  assign \$573  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$574  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$575  = \$574  ? 16'h7fa0 : i__payload[31:16];
-  assign \$576  = \$573  ? 16'h8060 : \$575 ;
-  assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
-  assign \$578  = \$577 [14:0] >= 15'h4800;
-  assign \$579  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$580  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$581  = \$580  ? 16'h7fa0 : i__payload[31:16];
-  assign \$582  = \$579  ? 16'h8060 : \$581 ;
-  assign \$583  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$584  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$585  = \$584  ? 16'h7fa0 : i__payload[31:16];
-  assign \$586  = \$583  ? 16'h8060 : \$585 ;
-  assign \$587  = - $signed(\$586 );
-  assign \$588  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$589  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$590  = \$589  ? 16'h7fa0 : i__payload[31:16];
-  assign \$591  = \$588  ? 16'h8060 : \$590 ;
-  assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
-  assign \$593  = \$592 [14:0] >= 15'h4e00;
-  assign \$594  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$595  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$596  = \$595  ? 16'h7fa0 : i__payload[31:16];
-  assign \$597  = \$594  ? 16'h8060 : \$596 ;
-  assign \$598  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$599  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$600  = \$599  ? 16'h7fa0 : i__payload[31:16];
-  assign \$601  = \$598  ? 16'h8060 : \$600 ;
-  assign \$602  = - $signed(\$601 );
-  assign \$603  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$604  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$605  = \$604  ? 16'h7fa0 : i__payload[31:16];
-  assign \$606  = \$603  ? 16'h8060 : \$605 ;
-  assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
-  assign \$608  = \$607 [14:0] >= 15'h5500;
-  assign \$609  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$610  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$611  = \$610  ? 16'h7fa0 : i__payload[31:16];
-  assign \$612  = \$609  ? 16'h8060 : \$611 ;
-  assign \$613  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$614  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$615  = \$614  ? 16'h7fa0 : i__payload[31:16];
-  assign \$616  = \$613  ? 16'h8060 : \$615 ;
-  assign \$617  = - $signed(\$616 );
-  assign \$618  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$619  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$620  = \$619  ? 16'h7fa0 : i__payload[31:16];
-  assign \$621  = \$618  ? 16'h8060 : \$620 ;
-  assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
-  assign \$623  = \$622 [14:0] >= 15'h5c80;
-  assign \$624  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$625  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$626  = \$625  ? 16'h7fa0 : i__payload[31:16];
-  assign \$627  = \$624  ? 16'h8060 : \$626 ;
-  assign \$628  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$629  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$630  = \$629  ? 16'h7fa0 : i__payload[31:16];
-  assign \$631  = \$628  ? 16'h8060 : \$630 ;
-  assign \$632  = - $signed(\$631 );
-  assign \$633  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$634  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$635  = \$634  ? 16'h7fa0 : i__payload[31:16];
-  assign \$636  = \$633  ? 16'h8060 : \$635 ;
-  assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
-  assign \$638  = \$637 [14:0] >= 15'h6480;
-  assign \$639  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$640  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$641  = \$640  ? 16'h7fa0 : i__payload[31:16];
-  assign \$642  = \$639  ? 16'h8060 : \$641 ;
-  assign \$643  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$644  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$645  = \$644  ? 16'h7fa0 : i__payload[31:16];
-  assign \$646  = \$643  ? 16'h8060 : \$645 ;
-  assign \$647  = - $signed(\$646 );
-  assign \$648  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$649  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$650  = \$649  ? 16'h7fa0 : i__payload[31:16];
-  assign \$651  = \$648  ? 16'h8060 : \$650 ;
-  assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
-  assign \$653  = \$652 [14:0] >= 15'h6d80;
-  assign \$654  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$655  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$656  = \$655  ? 16'h7fa0 : i__payload[31:16];
-  assign \$657  = \$654  ? 16'h8060 : \$656 ;
-  assign \$658  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$659  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$660  = \$659  ? 16'h7fa0 : i__payload[31:16];
-  assign \$661  = \$658  ? 16'h8060 : \$660 ;
-  assign \$662  = - $signed(\$661 );
-  assign \$663  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$664  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$665  = \$664  ? 16'h7fa0 : i__payload[31:16];
-  assign \$666  = \$663  ? 16'h8060 : \$665 ;
-  assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
-  assign \$668  = \$667 [14:0] >= 15'h7900;
-  assign l1_s2_prod = $signed(\port__data$25 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$670  = $signed(\$669 ) + $signed(\port__data$30 );
-  assign l1_s3_prod = \$670 [30:0] * l1_t_p0;
-  assign \$672  = $signed({ 1'h0, \$671  }) + $signed(\port__data$35 );
-  assign \$673  = 21'h100000 - \$672 [19:0];
-  assign \$675  = $signed({ 1'h0, \$674  }) + $signed(\port__data$35 );
-  assign l1_s4_acc = l1_neg_p0 ? \$673  : { 2'h0, \$675 [19:0] };
-  assign \$676  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$677  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$678  = \$677  ? 16'h7fa0 : i__payload[15:0];
-  assign \$679  = \$676  ? 16'h8060 : \$678 ;
-  assign \$680  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$681  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$682  = \$681  ? 16'h7fa0 : i__payload[15:0];
-  assign \$683  = \$680  ? 16'h8060 : \$682 ;
-  assign \$684  = - $signed(\$683 );
-  assign \$685  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$686  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$687  = \$686  ? 16'h7fa0 : i__payload[15:0];
-  assign \$688  = \$685  ? 16'h8060 : \$687 ;
-  assign \$689  = \$679 [15] ? \$684  : { \$688 [15], \$688  };
-  assign \$690  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$691  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$692  = \$691  ? 16'h7fa0 : i__payload[15:0];
-  assign \$693  = \$690  ? 16'h8060 : \$692 ;
-  assign \$694  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$695  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$696  = \$695  ? 16'h7fa0 : i__payload[15:0];
-  assign \$697  = \$694  ? 16'h8060 : \$696 ;
-  assign \$698  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$699  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$700  = \$699  ? 16'h7fa0 : i__payload[15:0];
-  assign \$701  = \$698  ? 16'h8060 : \$700 ;
-  assign \$702  = - $signed(\$701 );
-  assign \$703  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$704  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$705  = \$704  ? 16'h7fa0 : i__payload[15:0];
-  assign \$706  = \$703  ? 16'h8060 : \$705 ;
-  assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
-  assign \$709  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\$708 );
-  assign \$710  = l0_s4_acc[19:0] + 4'h8;
-  assign \$712  = \$711  > 16'hffff;
-  assign \$713  = l0_s4_acc[19:0] + 4'h8;
-  assign \$715  = \$712  ? 21'h00ffff : \$714 ;
-  assign \$716  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$717  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$718  = \$717  ? 16'h7fa0 : i__payload[31:16];
-  assign \$719  = \$716  ? 16'h8060 : \$718 ;
-  assign \$720  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$721  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$722  = \$721  ? 16'h7fa0 : i__payload[31:16];
-  assign \$723  = \$720  ? 16'h8060 : \$722 ;
-  assign \$724  = - $signed(\$723 );
-  assign \$725  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$726  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$727  = \$726  ? 16'h7fa0 : i__payload[31:16];
-  assign \$728  = \$725  ? 16'h8060 : \$727 ;
-  assign \$729  = \$719 [15] ? \$724  : { \$728 [15], \$728  };
-  assign \$730  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$731  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$732  = \$731  ? 16'h7fa0 : i__payload[31:16];
-  assign \$733  = \$730  ? 16'h8060 : \$732 ;
-  assign \$734  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$735  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$736  = \$735  ? 16'h7fa0 : i__payload[31:16];
-  assign \$737  = \$734  ? 16'h8060 : \$736 ;
-  assign \$738  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$739  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$740  = \$739  ? 16'h7fa0 : i__payload[31:16];
-  assign \$741  = \$738  ? 16'h8060 : \$740 ;
-  assign \$742  = - $signed(\$741 );
-  assign \$743  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$744  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$745  = \$744  ? 16'h7fa0 : i__payload[31:16];
-  assign \$746  = \$743  ? 16'h8060 : \$745 ;
-  assign \$747  = \$737 [15] ? \$742  : { \$746 [15], \$746  };
-  assign \$749  = $signed({ 1'h0, \$747 [14:0] }) - $signed(\$748 );
-  assign \$750  = l1_s4_acc[19:0] + 4'h8;
-  assign \$752  = \$751  > 16'hffff;
-  assign \$753  = l1_s4_acc[19:0] + 4'h8;
-  assign \$755  = \$752  ? 21'h00ffff : \$754 ;
-  always @(posedge clk)
-    valid_0 <= \$756 ;
-  always @(posedge clk)
-    o__valid <= \$757 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$758 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$759 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$760 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$761 ;
-  always @(posedge clk)
-    o__payload <= \$762 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$763 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$764 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$765 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$766 ;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$3  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$4  = \$3  ? 16'h7fa0 : i__payload[15:0];
-  assign \$5  = \$2  ? 16'h8060 : \$4 ;
-  assign \$6  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$8  = \$7  ? 16'h7fa0 : i__payload[15:0];
-  assign \$9  = \$6  ? 16'h8060 : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$13  = \$12  ? 16'h7fa0 : i__payload[15:0];
-  assign \$14  = \$11  ? 16'h8060 : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 10'h300;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$19  = \$18  ? 16'h7fa0 : i__payload[15:0];
-  assign \$20  = \$17  ? 16'h8060 : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$23  = \$22  ? 16'h7fa0 : i__payload[15:0];
-  assign \$24  = \$21  ? 16'h8060 : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$28  = \$27  ? 16'h7fa0 : i__payload[15:0];
-  assign \$29  = \$26  ? 16'h8060 : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 11'h600;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$34  = \$33  ? 16'h7fa0 : i__payload[15:0];
-  assign \$35  = \$32  ? 16'h8060 : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$38  = \$37  ? 16'h7fa0 : i__payload[15:0];
-  assign \$39  = \$36  ? 16'h8060 : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$43  = \$42  ? 16'h7fa0 : i__payload[15:0];
-  assign \$44  = \$41  ? 16'h8060 : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 12'h900;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$49  = \$48  ? 16'h7fa0 : i__payload[15:0];
-  assign \$50  = \$47  ? 16'h8060 : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$53  = \$52  ? 16'h7fa0 : i__payload[15:0];
-  assign \$54  = \$51  ? 16'h8060 : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$58  = \$57  ? 16'h7fa0 : i__payload[15:0];
-  assign \$59  = \$56  ? 16'h8060 : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 12'hc80;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$64  = \$63  ? 16'h7fa0 : i__payload[15:0];
-  assign \$65  = \$62  ? 16'h8060 : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$68  = \$67  ? 16'h7fa0 : i__payload[15:0];
-  assign \$69  = \$66  ? 16'h8060 : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$73  = \$72  ? 16'h7fa0 : i__payload[15:0];
-  assign \$74  = \$71  ? 16'h8060 : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 13'h1080;
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$79  = \$78  ? 16'h7fa0 : i__payload[15:0];
-  assign \$80  = \$77  ? 16'h8060 : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$83  = \$82  ? 16'h7fa0 : i__payload[15:0];
-  assign \$84  = \$81  ? 16'h8060 : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$88  = \$87  ? 16'h7fa0 : i__payload[15:0];
-  assign \$89  = \$86  ? 16'h8060 : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 13'h1980;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$94  = \$93  ? 16'h7fa0 : i__payload[15:0];
-  assign \$95  = \$92  ? 16'h8060 : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$98  = \$97  ? 16'h7fa0 : i__payload[15:0];
-  assign \$99  = \$96  ? 16'h8060 : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$103  = \$102  ? 16'h7fa0 : i__payload[15:0];
-  assign \$104  = \$101  ? 16'h8060 : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 13'h1d80;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$109  = \$108  ? 16'h7fa0 : i__payload[15:0];
-  assign \$110  = \$107  ? 16'h8060 : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$113  = \$112  ? 16'h7fa0 : i__payload[15:0];
-  assign \$114  = \$111  ? 16'h8060 : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$118  = \$117  ? 16'h7fa0 : i__payload[15:0];
-  assign \$119  = \$116  ? 16'h8060 : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 14'h2180;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$124  = \$123  ? 16'h7fa0 : i__payload[15:0];
-  assign \$125  = \$122  ? 16'h8060 : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$128  = \$127  ? 16'h7fa0 : i__payload[15:0];
-  assign \$129  = \$126  ? 16'h8060 : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$133  = \$132  ? 16'h7fa0 : i__payload[15:0];
-  assign \$134  = \$131  ? 16'h8060 : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 14'h2600;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$139  = \$138  ? 16'h7fa0 : i__payload[15:0];
-  assign \$140  = \$137  ? 16'h8060 : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$143  = \$142  ? 16'h7fa0 : i__payload[15:0];
-  assign \$144  = \$141  ? 16'h8060 : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$148  = \$147  ? 16'h7fa0 : i__payload[15:0];
-  assign \$149  = \$146  ? 16'h8060 : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 14'h2a80;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$154  = \$153  ? 16'h7fa0 : i__payload[15:0];
-  assign \$155  = \$152  ? 16'h8060 : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$158  = \$157  ? 16'h7fa0 : i__payload[15:0];
-  assign \$159  = \$156  ? 16'h8060 : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$163  = \$162  ? 16'h7fa0 : i__payload[15:0];
-  assign \$164  = \$161  ? 16'h8060 : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 14'h2e80;
-  assign \$167  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$168  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$169  = \$168  ? 16'h7fa0 : i__payload[15:0];
-  assign \$170  = \$167  ? 16'h8060 : \$169 ;
-  assign \$171  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$172  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$173  = \$172  ? 16'h7fa0 : i__payload[15:0];
-  assign \$174  = \$171  ? 16'h8060 : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$177  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$178  = \$177  ? 16'h7fa0 : i__payload[15:0];
-  assign \$179  = \$176  ? 16'h8060 : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [14:0] >= 14'h3300;
-  assign \$182  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$183  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$184  = \$183  ? 16'h7fa0 : i__payload[15:0];
-  assign \$185  = \$182  ? 16'h8060 : \$184 ;
-  assign \$186  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$187  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$188  = \$187  ? 16'h7fa0 : i__payload[15:0];
-  assign \$189  = \$186  ? 16'h8060 : \$188 ;
-  assign \$190  = - $signed(\$189 );
-  assign \$191  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$192  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$193  = \$192  ? 16'h7fa0 : i__payload[15:0];
-  assign \$194  = \$191  ? 16'h8060 : \$193 ;
-  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [14:0] >= 14'h3800;
-  assign \$197  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$198  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$199  = \$198  ? 16'h7fa0 : i__payload[15:0];
-  assign \$200  = \$197  ? 16'h8060 : \$199 ;
-  assign \$201  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$202  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$203  = \$202  ? 16'h7fa0 : i__payload[15:0];
-  assign \$204  = \$201  ? 16'h8060 : \$203 ;
-  assign \$205  = - $signed(\$204 );
-  assign \$206  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$207  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$208  = \$207  ? 16'h7fa0 : i__payload[15:0];
-  assign \$209  = \$206  ? 16'h8060 : \$208 ;
-  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [14:0] >= 14'h3d00;
-  assign \$212  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$213  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$214  = \$213  ? 16'h7fa0 : i__payload[15:0];
-  assign \$215  = \$212  ? 16'h8060 : \$214 ;
-  assign \$216  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$217  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$218  = \$217  ? 16'h7fa0 : i__payload[15:0];
-  assign \$219  = \$216  ? 16'h8060 : \$218 ;
-  assign \$220  = - $signed(\$219 );
-  assign \$221  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$222  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$223  = \$222  ? 16'h7fa0 : i__payload[15:0];
-  assign \$224  = \$221  ? 16'h8060 : \$223 ;
-  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [14:0] >= 15'h4200;
-  assign \$227  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$228  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$229  = \$228  ? 16'h7fa0 : i__payload[15:0];
-  assign \$230  = \$227  ? 16'h8060 : \$229 ;
-  assign \$231  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$232  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    l0_s1_seg = 5'h00;
-    if (\$16 ) begin
-      l0_s1_seg = 5'h01;
-    end
-    if (\$31 ) begin
-      l0_s1_seg = 5'h02;
-    end
-    if (\$46 ) begin
-      l0_s1_seg = 5'h03;
-    end
-    if (\$61 ) begin
-      l0_s1_seg = 5'h04;
-    end
-    if (\$76 ) begin
-      l0_s1_seg = 5'h05;
-    end
-    if (\$91 ) begin
-      l0_s1_seg = 5'h06;
-    end
-    if (\$106 ) begin
-      l0_s1_seg = 5'h07;
-    end
-    if (\$121 ) begin
-      l0_s1_seg = 5'h08;
-    end
-    if (\$136 ) begin
-      l0_s1_seg = 5'h09;
-    end
-    if (\$151 ) begin
-      l0_s1_seg = 5'h0a;
-    end
-    if (\$166 ) begin
-      l0_s1_seg = 5'h0b;
-    end
-    if (\$181 ) begin
-      l0_s1_seg = 5'h0c;
-    end
-    if (\$196 ) begin
-      l0_s1_seg = 5'h0d;
-    end
-    if (\$211 ) begin
-      l0_s1_seg = 5'h0e;
-    end
-    if (\$226 ) begin
-      l0_s1_seg = 5'h0f;
-    end
-    if (\$241 ) begin
-      l0_s1_seg = 5'h10;
-    end
-    if (\$256 ) begin
-      l0_s1_seg = 5'h11;
-    end
-    if (\$271 ) begin
-      l0_s1_seg = 5'h12;
-    end
-    if (\$286 ) begin
-      l0_s1_seg = 5'h13;
-    end
-    if (\$301 ) begin
-      l0_s1_seg = 5'h14;
-    end
-    if (\$316 ) begin
-      l0_s1_seg = 5'h15;
-    end
-    if (\$331 ) begin
-      l0_s1_seg = 5'h16;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    l1_s1_seg = 5'h00;
-    if (\$353 ) begin
-      l1_s1_seg = 5'h01;
-    end
-    if (\$368 ) begin
-      l1_s1_seg = 5'h02;
-    end
-    if (\$383 ) begin
-      l1_s1_seg = 5'h03;
-    end
-    if (\$398 ) begin
-      l1_s1_seg = 5'h04;
-    end
-    if (\$413 ) begin
-      l1_s1_seg = 5'h05;
-    end
-    if (\$428 ) begin
-      l1_s1_seg = 5'h06;
-    end
-    if (\$443 ) begin
-      l1_s1_seg = 5'h07;
-    end
-    if (\$458 ) begin
-      l1_s1_seg = 5'h08;
-    end
-    if (\$473 ) begin
-      l1_s1_seg = 5'h09;
-    end
-    if (\$488 ) begin
-      l1_s1_seg = 5'h0a;
-    end
-    if (\$503 ) begin
-      l1_s1_seg = 5'h0b;
-    end
-    if (\$518 ) begin
-      l1_s1_seg = 5'h0c;
-    end
-    if (\$533 ) begin
-      l1_s1_seg = 5'h0d;
-    end
-    if (\$548 ) begin
-      l1_s1_seg = 5'h0e;
-    end
-    if (\$563 ) begin
-      l1_s1_seg = 5'h0f;
-    end
-    if (\$578 ) begin
-      l1_s1_seg = 5'h10;
-    end
-    if (\$593 ) begin
-      l1_s1_seg = 5'h11;
-    end
-    if (\$608 ) begin
-      l1_s1_seg = 5'h12;
-    end
-    if (\$623 ) begin
-      l1_s1_seg = 5'h13;
-    end
-    if (\$638 ) begin
-      l1_s1_seg = 5'h14;
-    end
-    if (\$653 ) begin
-      l1_s1_seg = 5'h15;
-    end
-    if (\$668 ) begin
-      l1_s1_seg = 5'h16;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$756  = valid_0;
-    if (i__ready) begin
-      \$756  = i__valid;
-    end
-    if (rst) begin
-      \$756  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$757  = o__valid;
-    if (i__ready) begin
-      \$757  = valid_0;
-    end
-    if (rst) begin
-      \$757  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$758  = l0_x_p0;
-    if (i__ready) begin
-      \$758  = \$689 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$759  = l0_neg_p0;
-    if (i__ready) begin
-      \$759  = \$693 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$760  = l0_seg_p0;
-    if (i__ready) begin
-      \$760  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$761  = l0_t_p0;
-    if (i__ready) begin
-      \$761  = \$709 [11:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$762  = o__payload;
-    if (i__ready) begin
-      \$762 [15:0] = \$715 [15:0];
-      \$762 [31:16] = \$755 [15:0];
-    end
-    if (rst) begin
-      \$762  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$763  = l1_x_p0;
-    if (i__ready) begin
-      \$763  = \$729 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$764  = l1_neg_p0;
-    if (i__ready) begin
-      \$764  = \$733 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$765  = l1_seg_p0;
-    if (i__ready) begin
-      \$765  = l1_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$766  = l1_t_p0;
-    if (i__ready) begin
-      \$766  = \$749 [11:0];
-    end
-  end
-  assign port__addr = l0_s1_seg;
-  assign \port__addr$6  = l0_s1_seg;
-  assign port__en = i__ready;
-  assign \port__addr$11  = l0_s1_seg;
-  assign \port__en$12  = i__ready;
-  assign \port__addr$15  = l0_s1_seg;
-  assign \port__en$16  = i__ready;
-  assign \port__addr$21  = l1_s1_seg;
-  assign \port__addr$22  = l1_s1_seg;
-  assign \port__en$23  = i__ready;
-  assign \port__addr$27  = l1_s1_seg;
-  assign \port__en$28  = i__ready;
-  assign \port__addr$31  = l1_s1_seg;
-  assign \port__en$32  = i__ready;
-  assign \i__payload[0]  = i__payload[15:0];
-  assign \i__payload[1]  = i__payload[31:16];
-  assign \o__payload[0]  = o__payload[15:0];
-  assign \o__payload[1]  = o__payload[31:16];
-  assign \$332  = { l0_s2_prod[27], l0_s2_prod[27:0] };
-  assign \$334  = { 24'h000000, l0_s3_prod[40:24] };
-  assign \$337  = { 24'h000000, l0_s3_prod[40:24] };
-  assign \$669  = { l1_s2_prod[27], l1_s2_prod[27:0] };
-  assign \$671  = { 24'h000000, l1_s3_prod[40:24] };
-  assign \$674  = { 24'h000000, l1_s3_prod[40:24] };
-  assign \$708  = { \port__data$42 , 7'h00 };
-  assign \$711  = { 4'h0, \$710 [20:4] };
-  assign \$714  = { 4'h0, \$713 [20:4] };
-  assign \$748  = { \port__data$46 , 7'h00 };
-  assign \$751  = { 4'h0, \$750 [20:4] };
-  assign \$754  = { 4'h0, \$753 [20:4] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \CfuPcpi.silu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__payload, o__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
-  wire \$1 ;
-  wire [8:0] \$10 ;
-  wire [7:0] \$100 ;
-  wire [7:0] \$101 ;
-  wire [8:0] \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire [7:0] \$105 ;
-  wire [7:0] \$106 ;
-  wire [8:0] \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire [7:0] \$110 ;
-  wire [7:0] \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire [7:0] \$114 ;
-  wire [7:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [7:0] \$118 ;
-  wire [7:0] \$119 ;
-  wire \$12 ;
-  wire [8:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire [7:0] \$123 ;
-  wire [7:0] \$124 ;
-  wire [8:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [7:0] \$128 ;
-  wire [7:0] \$129 ;
-  wire [7:0] \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire [7:0] \$132 ;
-  wire [7:0] \$133 ;
-  wire [8:0] \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire [7:0] \$137 ;
-  wire [7:0] \$138 ;
-  wire [8:0] \$139 ;
-  wire [7:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire [7:0] \$142 ;
-  wire [7:0] \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire [7:0] \$146 ;
-  wire [7:0] \$147 ;
-  wire \$148 ;
-  wire \$149 ;
-  wire [8:0] \$15 ;
-  wire [7:0] \$150 ;
-  wire [7:0] \$151 ;
-  wire [8:0] \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire [7:0] \$155 ;
-  wire [7:0] \$156 ;
-  wire [8:0] \$157 ;
-  wire \$158 ;
-  wire \$159 ;
-  wire [7:0] \$16 ;
-  wire [7:0] \$160 ;
-  wire [7:0] \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire [7:0] \$164 ;
-  wire [7:0] \$165 ;
-  wire [8:0] \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [7:0] \$169 ;
-  wire [9:0] \$17 ;
-  wire [7:0] \$170 ;
-  wire [8:0] \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire [7:0] \$174 ;
-  wire [7:0] \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire [7:0] \$178 ;
-  wire [7:0] \$179 ;
-  wire [8:0] \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire [7:0] \$182 ;
-  wire [7:0] \$183 ;
-  wire [8:0] \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire [7:0] \$187 ;
-  wire [7:0] \$188 ;
-  wire [8:0] \$189 ;
-  wire \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire [7:0] \$192 ;
-  wire [7:0] \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire [7:0] \$196 ;
-  wire [7:0] \$197 ;
-  wire [8:0] \$198 ;
-  wire \$199 ;
-  wire \$2 ;
-  wire [8:0] \$20 ;
-  wire \$200 ;
-  wire [7:0] \$201 ;
-  wire [7:0] \$202 ;
-  wire [8:0] \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire [7:0] \$206 ;
-  wire [7:0] \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire \$21 ;
-  wire [7:0] \$210 ;
-  wire [7:0] \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [7:0] \$214 ;
-  wire [7:0] \$215 ;
-  wire [8:0] \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire [7:0] \$219 ;
-  wire [8:0] \$22 ;
-  wire [7:0] \$220 ;
-  wire [8:0] \$221 ;
-  reg \$222 ;
-  reg [6:0] \$223 ;
-  reg \$224 ;
-  reg [6:0] \$225 ;
-  reg [6:0] \$226 ;
-  reg \$227 ;
-  reg [6:0] \$228 ;
-  reg [6:0] \$229 ;
-  wire [8:0] \$23 ;
-  reg \$230 ;
-  reg [6:0] \$231 ;
-  reg [6:0] \$232 ;
-  reg \$233 ;
-  reg [6:0] \$234 ;
-  wire [8:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [7:0] \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire [7:0] \$31 ;
-  wire [7:0] \$32 ;
-  wire [8:0] \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire [7:0] \$36 ;
-  wire [7:0] \$37 ;
-  wire [8:0] \$38 ;
-  wire [7:0] \$39 ;
-  wire [7:0] \$4 ;
-  wire [9:0] \$40 ;
-  wire [8:0] \$41 ;
-  wire \$42 ;
-  wire [8:0] \$43 ;
-  wire \$44 ;
-  wire [8:0] \$45 ;
-  wire [8:0] \$46 ;
-  wire [8:0] \$47 ;
-  wire \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
-  wire [7:0] \$50 ;
-  wire [7:0] \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire [7:0] \$54 ;
-  wire [7:0] \$55 ;
-  wire [8:0] \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [7:0] \$59 ;
-  wire \$6 ;
-  wire [7:0] \$60 ;
-  wire [8:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire [9:0] \$63 ;
-  wire [8:0] \$64 ;
-  wire \$65 ;
-  wire [8:0] \$66 ;
-  wire \$67 ;
-  wire [8:0] \$68 ;
-  wire [8:0] \$69 ;
-  wire \$7 ;
-  wire [8:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire [7:0] \$77 ;
-  wire [7:0] \$78 ;
-  wire [8:0] \$79 ;
-  wire [7:0] \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire [7:0] \$82 ;
-  wire [7:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire [7:0] \$85 ;
-  wire [9:0] \$86 ;
-  wire [8:0] \$87 ;
-  wire \$88 ;
-  wire [8:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire \$90 ;
-  wire [8:0] \$91 ;
-  wire [8:0] \$92 ;
-  wire [8:0] \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire [7:0] \$96 ;
-  wire [7:0] \$97 ;
-  wire \$98 ;
-  wire \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [7:0] \i__payload[0] ;
-  wire [7:0] \i__payload[1] ;
-  wire [7:0] \i__payload[2] ;
-  wire [7:0] \i__payload[3] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  wire [9:0] l0_s2_acc;
-  reg [6:0] l0_seg_p0 = 7'h00;
-  reg [6:0] l0_x_p0 = 7'h00;
-  reg l1_neg_p0 = 1'h0;
-  wire [9:0] l1_s2_acc;
-  reg [6:0] l1_seg_p0 = 7'h00;
-  reg [6:0] l1_x_p0 = 7'h00;
-  reg l2_neg_p0 = 1'h0;
-  wire [9:0] l2_s2_acc;
-  reg [6:0] l2_seg_p0 = 7'h00;
-  reg [6:0] l2_x_p0 = 7'h00;
-  reg l3_neg_p0 = 1'h0;
-  wire [9:0] l3_s2_acc;
-  reg [6:0] l3_seg_p0 = 7'h00;
-  reg [6:0] l3_x_p0 = 7'h00;
-  output [31:0] o__payload;
-  wire [31:0] o__payload;
-  wire [7:0] \o__payload[0] ;
-  wire [7:0] \o__payload[1] ;
-  wire [7:0] \o__payload[2] ;
-  wire [7:0] \o__payload[3] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  wire [6:0] port__addr;
-  wire [6:0] \port__addr$11 ;
-  wire [6:0] \port__addr$17 ;
-  wire [6:0] \port__addr$23 ;
-  wire [8:0] port__data;
-  wire [8:0] \port__data$15 ;
-  wire [8:0] \port__data$21 ;
-  wire [8:0] \port__data$27 ;
-  wire port__en;
-  wire \port__en$12 ;
-  wire \port__en$18 ;
-  wire \port__en$24 ;
-  input rst;
-  wire rst;
+  assign \port__data$69  = _2_;
+  assign \port__data$26  = _3_;
   (* ram_style = "block" *)
-  reg [8:0] c0_rom [127:0];
+  reg [18:0] c2_rom [50:0];
   initial begin
-    c0_rom[0] = 9'h000;
-    c0_rom[1] = 9'h001;
-    c0_rom[2] = 9'h001;
-    c0_rom[3] = 9'h002;
-    c0_rom[4] = 9'h002;
-    c0_rom[5] = 9'h003;
-    c0_rom[6] = 9'h004;
-    c0_rom[7] = 9'h004;
-    c0_rom[8] = 9'h005;
-    c0_rom[9] = 9'h006;
-    c0_rom[10] = 9'h007;
-    c0_rom[11] = 9'h007;
-    c0_rom[12] = 9'h008;
-    c0_rom[13] = 9'h009;
-    c0_rom[14] = 9'h00a;
-    c0_rom[15] = 9'h00b;
-    c0_rom[16] = 9'h00c;
-    c0_rom[17] = 9'h00d;
-    c0_rom[18] = 9'h00e;
-    c0_rom[19] = 9'h00f;
-    c0_rom[20] = 9'h010;
-    c0_rom[21] = 9'h011;
-    c0_rom[22] = 9'h012;
-    c0_rom[23] = 9'h013;
-    c0_rom[24] = 9'h014;
-    c0_rom[25] = 9'h015;
-    c0_rom[26] = 9'h016;
-    c0_rom[27] = 9'h017;
-    c0_rom[28] = 9'h018;
-    c0_rom[29] = 9'h019;
-    c0_rom[30] = 9'h01a;
-    c0_rom[31] = 9'h01b;
-    c0_rom[32] = 9'h01c;
-    c0_rom[33] = 9'h01d;
-    c0_rom[34] = 9'h01e;
-    c0_rom[35] = 9'h01f;
-    c0_rom[36] = 9'h021;
-    c0_rom[37] = 9'h022;
-    c0_rom[38] = 9'h023;
-    c0_rom[39] = 9'h024;
-    c0_rom[40] = 9'h025;
-    c0_rom[41] = 9'h026;
-    c0_rom[42] = 9'h027;
-    c0_rom[43] = 9'h028;
-    c0_rom[44] = 9'h029;
-    c0_rom[45] = 9'h02a;
-    c0_rom[46] = 9'h02c;
-    c0_rom[47] = 9'h02d;
-    c0_rom[48] = 9'h02e;
-    c0_rom[49] = 9'h02f;
-    c0_rom[50] = 9'h030;
-    c0_rom[51] = 9'h031;
-    c0_rom[52] = 9'h032;
-    c0_rom[53] = 9'h033;
-    c0_rom[54] = 9'h034;
-    c0_rom[55] = 9'h035;
-    c0_rom[56] = 9'h036;
-    c0_rom[57] = 9'h037;
-    c0_rom[58] = 9'h038;
-    c0_rom[59] = 9'h03a;
-    c0_rom[60] = 9'h03b;
-    c0_rom[61] = 9'h03c;
-    c0_rom[62] = 9'h03d;
-    c0_rom[63] = 9'h03e;
-    c0_rom[64] = 9'h03f;
-    c0_rom[65] = 9'h040;
-    c0_rom[66] = 9'h041;
-    c0_rom[67] = 9'h042;
-    c0_rom[68] = 9'h043;
-    c0_rom[69] = 9'h044;
-    c0_rom[70] = 9'h045;
-    c0_rom[71] = 9'h046;
-    c0_rom[72] = 9'h047;
-    c0_rom[73] = 9'h048;
-    c0_rom[74] = 9'h049;
-    c0_rom[75] = 9'h04a;
-    c0_rom[76] = 9'h04b;
-    c0_rom[77] = 9'h04c;
-    c0_rom[78] = 9'h04d;
-    c0_rom[79] = 9'h04e;
-    c0_rom[80] = 9'h04f;
-    c0_rom[81] = 9'h050;
-    c0_rom[82] = 9'h052;
-    c0_rom[83] = 9'h053;
-    c0_rom[84] = 9'h054;
-    c0_rom[85] = 9'h055;
-    c0_rom[86] = 9'h056;
-    c0_rom[87] = 9'h057;
-    c0_rom[88] = 9'h058;
-    c0_rom[89] = 9'h059;
-    c0_rom[90] = 9'h05a;
-    c0_rom[91] = 9'h05b;
-    c0_rom[92] = 9'h05c;
-    c0_rom[93] = 9'h05d;
-    c0_rom[94] = 9'h05e;
-    c0_rom[95] = 9'h05f;
-    c0_rom[96] = 9'h060;
-    c0_rom[97] = 9'h061;
-    c0_rom[98] = 9'h062;
-    c0_rom[99] = 9'h063;
-    c0_rom[100] = 9'h064;
-    c0_rom[101] = 9'h065;
-    c0_rom[102] = 9'h066;
-    c0_rom[103] = 9'h067;
-    c0_rom[104] = 9'h068;
-    c0_rom[105] = 9'h069;
-    c0_rom[106] = 9'h06a;
-    c0_rom[107] = 9'h06b;
-    c0_rom[108] = 9'h06c;
-    c0_rom[109] = 9'h06d;
-    c0_rom[110] = 9'h06e;
-    c0_rom[111] = 9'h06f;
-    c0_rom[112] = 9'h070;
-    c0_rom[113] = 9'h071;
-    c0_rom[114] = 9'h072;
-    c0_rom[115] = 9'h073;
-    c0_rom[116] = 9'h074;
-    c0_rom[117] = 9'h075;
-    c0_rom[118] = 9'h076;
-    c0_rom[119] = 9'h077;
-    c0_rom[120] = 9'h078;
-    c0_rom[121] = 9'h079;
-    c0_rom[122] = 9'h07a;
-    c0_rom[123] = 9'h07b;
-    c0_rom[124] = 9'h07c;
-    c0_rom[125] = 9'h07d;
-    c0_rom[126] = 9'h07e;
-    c0_rom[127] = 9'h07f;
-  end
-  reg [8:0] _0_;
-  reg [8:0] _1_;
-  reg [8:0] _2_;
-  reg [8:0] _3_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _0_ <= c0_rom[\$84 [6:0]];
-    end
-    if (i__ready) begin
-      _1_ <= c0_rom[\$61 [6:0]];
-    end
-    if (i__ready) begin
-      _2_ <= c0_rom[\$38 [6:0]];
-    end
-    if (i__ready) begin
-      _3_ <= c0_rom[\$15 [6:0]];
-    end
-  end
-  assign \port__data$27  = _0_;
-  assign \port__data$21  = _1_;
-  assign \port__data$15  = _2_;
-  assign port__data = _3_;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$4  = \$3  ? 8'h7f : i__payload[7:0];
-  assign \$5  = \$2  ? 8'hae : \$4 ;
-  assign \$6  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$7  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$8  = \$7  ? 8'h7f : i__payload[7:0];
-  assign \$9  = \$6  ? 8'hae : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$12  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$13  = \$12  ? 8'h7f : i__payload[7:0];
-  assign \$14  = \$11  ? 8'hae : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$17  = $signed(port__data) - $signed({ 1'h0, \$16  });
-  assign l0_s2_acc = l0_neg_p0 ? \$17  : { port__data[8], port__data };
-  assign \$19  = $signed(\$18 ) > $signed(8'h7f);
-  assign \$21  = $signed(\$20 ) < $signed(8'h80);
-  assign \$23  = \$21  ? 9'h180 : \$22 ;
-  assign \$24  = \$19  ? 9'h07f : \$23 ;
-  assign \$25  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$27  = \$26  ? 8'h7f : i__payload[15:8];
-  assign \$28  = \$25  ? 8'hae : \$27 ;
-  assign \$29  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$30  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$31  = \$30  ? 8'h7f : i__payload[15:8];
-  assign \$32  = \$29  ? 8'hae : \$31 ;
-  assign \$33  = - $signed(\$32 );
-  assign \$34  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$35  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$36  = \$35  ? 8'h7f : i__payload[15:8];
-  assign \$37  = \$34  ? 8'hae : \$36 ;
-  assign \$38  = \$28 [7] ? \$33  : { \$37 [7], \$37  };
-  assign \$40  = $signed(\port__data$15 ) - $signed({ 1'h0, \$39  });
-  assign l1_s2_acc = l1_neg_p0 ? \$40  : { \port__data$15 [8], \port__data$15  };
-  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
-  assign \$44  = $signed(\$43 ) < $signed(8'h80);
-  assign \$46  = \$44  ? 9'h180 : \$45 ;
-  assign \$47  = \$42  ? 9'h07f : \$46 ;
-  assign \$48  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$49  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$50  = \$49  ? 8'h7f : i__payload[23:16];
-  assign \$51  = \$48  ? 8'hae : \$50 ;
-  assign \$52  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$53  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$54  = \$53  ? 8'h7f : i__payload[23:16];
-  assign \$55  = \$52  ? 8'hae : \$54 ;
-  assign \$56  = - $signed(\$55 );
-  assign \$57  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$58  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$59  = \$58  ? 8'h7f : i__payload[23:16];
-  assign \$60  = \$57  ? 8'hae : \$59 ;
-  assign \$61  = \$51 [7] ? \$56  : { \$60 [7], \$60  };
-  assign \$63  = $signed(\port__data$21 ) - $signed({ 1'h0, \$62  });
-  assign l2_s2_acc = l2_neg_p0 ? \$63  : { \port__data$21 [8], \port__data$21  };
-  assign \$65  = $signed(\$64 ) > $signed(8'h7f);
-  assign \$67  = $signed(\$66 ) < $signed(8'h80);
-  assign \$69  = \$67  ? 9'h180 : \$68 ;
-  assign \$70  = \$65  ? 9'h07f : \$69 ;
-  assign \$71  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$72  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$73  = \$72  ? 8'h7f : i__payload[31:24];
-  assign \$74  = \$71  ? 8'hae : \$73 ;
-  assign \$75  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$76  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$77  = \$76  ? 8'h7f : i__payload[31:24];
-  assign \$78  = \$75  ? 8'hae : \$77 ;
-  assign \$79  = - $signed(\$78 );
-  assign \$80  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$81  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$82  = \$81  ? 8'h7f : i__payload[31:24];
-  assign \$83  = \$80  ? 8'hae : \$82 ;
-  assign \$84  = \$74 [7] ? \$79  : { \$83 [7], \$83  };
-  assign \$86  = $signed(\port__data$27 ) - $signed({ 1'h0, \$85  });
-  assign l3_s2_acc = l3_neg_p0 ? \$86  : { \port__data$27 [8], \port__data$27  };
-  assign \$88  = $signed(\$87 ) > $signed(8'h7f);
-  assign \$90  = $signed(\$89 ) < $signed(8'h80);
-  assign \$92  = \$90  ? 9'h180 : \$91 ;
-  assign \$93  = \$88  ? 9'h07f : \$92 ;
-  assign \$94  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$95  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$96  = \$95  ? 8'h7f : i__payload[7:0];
-  assign \$97  = \$94  ? 8'hae : \$96 ;
-  assign \$98  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$99  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$100  = \$99  ? 8'h7f : i__payload[7:0];
-  assign \$101  = \$98  ? 8'hae : \$100 ;
-  assign \$102  = - $signed(\$101 );
-  assign \$103  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$104  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$105  = \$104  ? 8'h7f : i__payload[7:0];
-  assign \$106  = \$103  ? 8'hae : \$105 ;
-  assign \$107  = \$97 [7] ? \$102  : { \$106 [7], \$106  };
-  assign \$108  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$109  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$110  = \$109  ? 8'h7f : i__payload[7:0];
-  assign \$111  = \$108  ? 8'hae : \$110 ;
-  assign \$112  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$113  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$114  = \$113  ? 8'h7f : i__payload[7:0];
-  assign \$115  = \$112  ? 8'hae : \$114 ;
-  assign \$116  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$117  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$118  = \$117  ? 8'h7f : i__payload[7:0];
-  assign \$119  = \$116  ? 8'hae : \$118 ;
-  assign \$120  = - $signed(\$119 );
-  assign \$121  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$122  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$123  = \$122  ? 8'h7f : i__payload[7:0];
-  assign \$124  = \$121  ? 8'hae : \$123 ;
-  assign \$125  = \$115 [7] ? \$120  : { \$124 [7], \$124  };
-  assign \$126  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$127  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$128  = \$127  ? 8'h7f : i__payload[15:8];
-  assign \$129  = \$126  ? 8'hae : \$128 ;
-  assign \$130  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$131  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$132  = \$131  ? 8'h7f : i__payload[15:8];
-  assign \$133  = \$130  ? 8'hae : \$132 ;
-  assign \$134  = - $signed(\$133 );
-  assign \$135  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$136  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$137  = \$136  ? 8'h7f : i__payload[15:8];
-  assign \$138  = \$135  ? 8'hae : \$137 ;
-  assign \$139  = \$129 [7] ? \$134  : { \$138 [7], \$138  };
-  assign \$140  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$141  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$142  = \$141  ? 8'h7f : i__payload[15:8];
-  assign \$143  = \$140  ? 8'hae : \$142 ;
-  assign \$144  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$145  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$146  = \$145  ? 8'h7f : i__payload[15:8];
-  assign \$147  = \$144  ? 8'hae : \$146 ;
-  assign \$148  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$149  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$150  = \$149  ? 8'h7f : i__payload[15:8];
-  assign \$151  = \$148  ? 8'hae : \$150 ;
-  assign \$152  = - $signed(\$151 );
-  assign \$153  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$154  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$155  = \$154  ? 8'h7f : i__payload[15:8];
-  assign \$156  = \$153  ? 8'hae : \$155 ;
-  assign \$157  = \$147 [7] ? \$152  : { \$156 [7], \$156  };
-  assign \$158  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$159  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$160  = \$159  ? 8'h7f : i__payload[23:16];
-  assign \$161  = \$158  ? 8'hae : \$160 ;
-  assign \$162  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$163  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$164  = \$163  ? 8'h7f : i__payload[23:16];
-  assign \$165  = \$162  ? 8'hae : \$164 ;
-  assign \$166  = - $signed(\$165 );
-  assign \$167  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$168  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$169  = \$168  ? 8'h7f : i__payload[23:16];
-  assign \$170  = \$167  ? 8'hae : \$169 ;
-  assign \$171  = \$161 [7] ? \$166  : { \$170 [7], \$170  };
-  assign \$172  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$173  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$174  = \$173  ? 8'h7f : i__payload[23:16];
-  assign \$175  = \$172  ? 8'hae : \$174 ;
-  assign \$176  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$177  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$178  = \$177  ? 8'h7f : i__payload[23:16];
-  assign \$179  = \$176  ? 8'hae : \$178 ;
-  assign \$180  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$181  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$182  = \$181  ? 8'h7f : i__payload[23:16];
-  assign \$183  = \$180  ? 8'hae : \$182 ;
-  assign \$184  = - $signed(\$183 );
-  assign \$185  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$186  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$187  = \$186  ? 8'h7f : i__payload[23:16];
-  assign \$188  = \$185  ? 8'hae : \$187 ;
-  assign \$189  = \$179 [7] ? \$184  : { \$188 [7], \$188  };
-  assign \$190  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$191  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$192  = \$191  ? 8'h7f : i__payload[31:24];
-  assign \$193  = \$190  ? 8'hae : \$192 ;
-  assign \$194  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$195  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$196  = \$195  ? 8'h7f : i__payload[31:24];
-  assign \$197  = \$194  ? 8'hae : \$196 ;
-  assign \$198  = - $signed(\$197 );
-  assign \$199  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$200  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$201  = \$200  ? 8'h7f : i__payload[31:24];
-  assign \$202  = \$199  ? 8'hae : \$201 ;
-  assign \$203  = \$193 [7] ? \$198  : { \$202 [7], \$202  };
-  assign \$204  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$205  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$206  = \$205  ? 8'h7f : i__payload[31:24];
-  assign \$207  = \$204  ? 8'hae : \$206 ;
-  assign \$208  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$209  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$210  = \$209  ? 8'h7f : i__payload[31:24];
-  assign \$211  = \$208  ? 8'hae : \$210 ;
-  assign \$212  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$213  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$214  = \$213  ? 8'h7f : i__payload[31:24];
-  assign \$215  = \$212  ? 8'hae : \$214 ;
-  assign \$216  = - $signed(\$215 );
-  assign \$217  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$218  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$219  = \$218  ? 8'h7f : i__payload[31:24];
-  assign \$220  = \$217  ? 8'hae : \$219 ;
-  assign \$221  = \$211 [7] ? \$216  : { \$220 [7], \$220  };
-  always @(posedge clk)
-    o__valid <= \$222 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$223 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$224 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$225 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$226 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$227 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$228 ;
-  always @(posedge clk)
-    l2_x_p0 <= \$229 ;
-  always @(posedge clk)
-    l2_neg_p0 <= \$230 ;
-  always @(posedge clk)
-    l2_seg_p0 <= \$231 ;
-  always @(posedge clk)
-    l3_x_p0 <= \$232 ;
-  always @(posedge clk)
-    l3_neg_p0 <= \$233 ;
-  always @(posedge clk)
-    l3_seg_p0 <= \$234 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$222  = o__valid;
-    if (i__ready) begin
-      \$222  = i__valid;
-    end
-    if (rst) begin
-      \$222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$223  = l0_x_p0;
-    if (i__ready) begin
-      \$223  = \$107 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$224  = l0_neg_p0;
-    if (i__ready) begin
-      \$224  = \$111 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$225  = l0_seg_p0;
-    if (i__ready) begin
-      \$225  = \$125 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$226  = l1_x_p0;
-    if (i__ready) begin
-      \$226  = \$139 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$227  = l1_neg_p0;
-    if (i__ready) begin
-      \$227  = \$143 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$228  = l1_seg_p0;
-    if (i__ready) begin
-      \$228  = \$157 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$229  = l2_x_p0;
-    if (i__ready) begin
-      \$229  = \$171 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$230  = l2_neg_p0;
-    if (i__ready) begin
-      \$230  = \$175 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$231  = l2_seg_p0;
-    if (i__ready) begin
-      \$231  = \$189 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$232  = l3_x_p0;
-    if (i__ready) begin
-      \$232  = \$203 [6:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$233  = l3_neg_p0;
-    if (i__ready) begin
-      \$233  = \$207 [7];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$234  = l3_seg_p0;
-    if (i__ready) begin
-      \$234  = \$221 [6:0];
-    end
-  end
-  assign port__addr = \$15 [6:0];
-  assign port__en = i__ready;
-  assign \port__addr$11  = \$38 [6:0];
-  assign \port__en$12  = i__ready;
-  assign \port__addr$17  = \$61 [6:0];
-  assign \port__en$18  = i__ready;
-  assign \port__addr$23  = \$84 [6:0];
-  assign \port__en$24  = i__ready;
-  assign \i__payload[0]  = i__payload[7:0];
-  assign \i__payload[1]  = i__payload[15:8];
-  assign \i__payload[2]  = i__payload[23:16];
-  assign \i__payload[3]  = i__payload[31:24];
-  assign \o__payload[0]  = o__payload[7:0];
-  assign \o__payload[1]  = o__payload[15:8];
-  assign \o__payload[2]  = o__payload[23:16];
-  assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$93 [7:0];
-  assign o__payload[23:16] = \$70 [7:0];
-  assign o__payload[15:8] = \$47 [7:0];
-  assign o__payload[7:0] = \$24 [7:0];
-  assign \$16  = { 1'h0, l0_x_p0 };
-  assign \$18  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$20  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$22  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$39  = { 1'h0, l1_x_p0 };
-  assign \$41  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$43  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$45  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$62  = { 1'h0, l2_x_p0 };
-  assign \$64  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$66  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$68  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$85  = { 1'h0, l3_x_p0 };
-  assign \$87  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$89  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$91  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \CfuPcpi.silu_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
-  wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire [15:0] \$109 ;
-  wire \$11 ;
-  wire [15:0] \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
-  wire \$12 ;
-  wire [16:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
-  wire \$16 ;
-  wire [16:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
-  wire \$166 ;
-  wire [42:0] \$167 ;
-  wire [44:0] \$168 ;
-  wire [21:0] \$169 ;
-  wire \$17 ;
-  wire [23:0] \$170 ;
-  wire [42:0] \$171 ;
-  wire [44:0] \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire [15:0] \$175 ;
-  wire [15:0] \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire [15:0] \$179 ;
-  wire \$18 ;
-  wire [15:0] \$180 ;
-  wire [16:0] \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
-  wire [16:0] \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [15:0] \$19 ;
-  wire [15:0] \$190 ;
-  wire [15:0] \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire [15:0] \$194 ;
-  wire [15:0] \$195 ;
-  wire [16:0] \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire [15:0] \$199 ;
-  wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
-  wire [16:0] \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire [15:0] \$205 ;
-  wire [15:0] \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire [15:0] \$209 ;
-  wire \$21 ;
-  wire [15:0] \$210 ;
-  wire [16:0] \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [15:0] \$214 ;
-  wire [15:0] \$215 ;
-  wire [16:0] \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire \$22 ;
-  wire [15:0] \$220 ;
-  wire [15:0] \$221 ;
-  wire \$222 ;
-  wire \$223 ;
-  wire [15:0] \$224 ;
-  wire [15:0] \$225 ;
-  wire [16:0] \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire [15:0] \$229 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
-  wire [16:0] \$231 ;
-  wire \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire [15:0] \$235 ;
-  wire [15:0] \$236 ;
-  wire \$237 ;
-  wire \$238 ;
-  wire [15:0] \$239 ;
-  wire [15:0] \$24 ;
-  wire [15:0] \$240 ;
-  wire [16:0] \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire [15:0] \$244 ;
-  wire [15:0] \$245 ;
-  wire [16:0] \$246 ;
-  wire \$247 ;
-  wire \$248 ;
-  wire \$249 ;
-  wire [16:0] \$25 ;
-  wire [15:0] \$250 ;
-  wire [15:0] \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire [15:0] \$254 ;
-  wire [15:0] \$255 ;
-  wire [16:0] \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [15:0] \$259 ;
-  wire \$26 ;
-  wire [15:0] \$260 ;
-  wire [16:0] \$261 ;
-  wire \$262 ;
-  wire \$263 ;
-  wire \$264 ;
-  wire [15:0] \$265 ;
-  wire [15:0] \$266 ;
-  wire \$267 ;
-  wire \$268 ;
-  wire [15:0] \$269 ;
-  wire \$27 ;
-  wire [15:0] \$270 ;
-  wire [16:0] \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
-  wire [16:0] \$276 ;
-  wire \$277 ;
-  wire \$278 ;
-  wire \$279 ;
-  wire [15:0] \$28 ;
-  wire [15:0] \$280 ;
-  wire [15:0] \$281 ;
-  wire \$282 ;
-  wire \$283 ;
-  wire [15:0] \$284 ;
-  wire [15:0] \$285 ;
-  wire [16:0] \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
-  wire [16:0] \$291 ;
-  wire \$292 ;
-  wire \$293 ;
-  wire \$294 ;
-  wire [15:0] \$295 ;
-  wire [15:0] \$296 ;
-  wire \$297 ;
-  wire \$298 ;
-  wire [15:0] \$299 ;
-  wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [15:0] \$300 ;
-  wire [16:0] \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
-  wire [16:0] \$306 ;
-  wire \$307 ;
-  wire \$308 ;
-  wire \$309 ;
-  wire \$31 ;
-  wire [15:0] \$310 ;
-  wire [15:0] \$311 ;
-  wire \$312 ;
-  wire \$313 ;
-  wire [15:0] \$314 ;
-  wire [15:0] \$315 ;
-  wire [16:0] \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire [15:0] \$319 ;
-  wire \$32 ;
-  wire [15:0] \$320 ;
-  wire [16:0] \$321 ;
-  wire \$322 ;
-  wire \$323 ;
-  wire \$324 ;
-  wire [15:0] \$325 ;
-  wire [15:0] \$326 ;
-  wire \$327 ;
-  wire \$328 ;
-  wire [15:0] \$329 ;
-  wire \$33 ;
-  wire [15:0] \$330 ;
-  wire [16:0] \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire [15:0] \$334 ;
-  wire [15:0] \$335 ;
-  wire [16:0] \$336 ;
-  wire \$337 ;
-  wire [42:0] \$338 ;
-  wire [44:0] \$339 ;
-  wire [15:0] \$34 ;
-  wire [21:0] \$340 ;
-  wire [23:0] \$341 ;
-  wire [42:0] \$342 ;
-  wire [44:0] \$343 ;
-  wire \$344 ;
-  wire \$345 ;
-  wire [15:0] \$346 ;
-  wire [15:0] \$347 ;
-  wire \$348 ;
-  wire \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
-  wire [15:0] \$351 ;
-  wire [16:0] \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire [15:0] \$355 ;
-  wire [15:0] \$356 ;
-  wire [16:0] \$357 ;
-  wire \$358 ;
-  wire \$359 ;
-  wire \$36 ;
-  wire [15:0] \$360 ;
-  wire [15:0] \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire [15:0] \$364 ;
-  wire [15:0] \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire [15:0] \$368 ;
-  wire [15:0] \$369 ;
-  wire \$37 ;
-  wire [16:0] \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire [15:0] \$373 ;
-  wire [15:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire [13:0] \$376 ;
-  wire [16:0] \$377 ;
-  wire [28:0] \$378 ;
-  wire [32:0] \$379 ;
-  wire [15:0] \$38 ;
-  wire [20:0] \$380 ;
-  wire [20:0] \$381 ;
-  wire \$382 ;
-  wire [20:0] \$383 ;
-  wire [20:0] \$384 ;
-  wire \$385 ;
-  wire [20:0] \$386 ;
-  wire [20:0] \$387 ;
-  wire [20:0] \$388 ;
-  wire [20:0] \$389 ;
-  wire [15:0] \$39 ;
-  wire \$390 ;
-  wire \$391 ;
-  wire [15:0] \$392 ;
-  wire [15:0] \$393 ;
-  wire \$394 ;
-  wire \$395 ;
-  wire [15:0] \$396 ;
-  wire [15:0] \$397 ;
-  wire [16:0] \$398 ;
-  wire \$399 ;
-  wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$400 ;
-  wire [15:0] \$401 ;
-  wire [15:0] \$402 ;
-  wire [16:0] \$403 ;
-  wire \$404 ;
-  wire \$405 ;
-  wire [15:0] \$406 ;
-  wire [15:0] \$407 ;
-  wire \$408 ;
-  wire \$409 ;
-  wire \$41 ;
-  wire [15:0] \$410 ;
-  wire [15:0] \$411 ;
-  wire \$412 ;
-  wire \$413 ;
-  wire [15:0] \$414 ;
-  wire [15:0] \$415 ;
-  wire [16:0] \$416 ;
-  wire \$417 ;
-  wire \$418 ;
-  wire [15:0] \$419 ;
-  wire \$42 ;
-  wire [15:0] \$420 ;
-  wire [16:0] \$421 ;
-  wire [13:0] \$422 ;
-  wire [16:0] \$423 ;
-  wire [28:0] \$424 ;
-  wire [32:0] \$425 ;
-  wire [20:0] \$426 ;
-  wire [20:0] \$427 ;
-  wire \$428 ;
-  wire [20:0] \$429 ;
-  wire [15:0] \$43 ;
-  wire [20:0] \$430 ;
-  wire \$431 ;
-  wire [20:0] \$432 ;
-  wire [20:0] \$433 ;
-  wire [20:0] \$434 ;
-  wire [20:0] \$435 ;
-  reg \$436 ;
-  reg \$437 ;
-  reg \$438 ;
-  reg [14:0] \$439 ;
-  wire [15:0] \$44 ;
-  reg \$440 ;
-  reg [3:0] \$441 ;
-  reg [12:0] \$442 ;
-  reg [14:0] \$443 ;
-  reg \$444 ;
-  reg [3:0] \$445 ;
-  reg [12:0] \$446 ;
-  reg [30:0] \$447 ;
-  reg [31:0] \$448 ;
-  reg [14:0] \$449 ;
-  wire [16:0] \$45 ;
-  reg \$450 ;
-  reg [3:0] \$451 ;
-  reg [12:0] \$452 ;
-  reg [14:0] \$453 ;
-  reg \$454 ;
-  reg [3:0] \$455 ;
-  reg [12:0] \$456 ;
-  reg [30:0] \$457 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire [15:0] \$49 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$54 ;
-  wire [16:0] \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [15:0] \$58 ;
-  wire [15:0] \$59 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire [15:0] \$64 ;
-  wire [15:0] \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire [15:0] \$68 ;
-  wire [15:0] \$69 ;
-  wire \$7 ;
-  wire [16:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [15:0] \$73 ;
-  wire [15:0] \$74 ;
-  wire [16:0] \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [15:0] \$79 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [15:0] \$83 ;
-  wire [15:0] \$84 ;
-  wire [16:0] \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [15:0] \$88 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [15:0] \i__payload[0] ;
-  wire [15:0] \i__payload[1] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg [30:0] l0_acc_p1 = 31'h00000000;
-  reg l0_neg_p0 = 1'h0;
-  reg l0_neg_p1 = 1'h0;
-  reg [6:0] l0_s1_origin;
-  reg [3:0] l0_s1_seg;
-  reg [31:0] l0_s2_c1;
-  reg [16:0] l0_s2_c2;
-  wire [29:0] l0_s2_prod;
-  reg [19:0] l0_s3_c0;
-  wire [43:0] l0_s3_prod;
-  wire [23:0] l0_s4_acc;
-  reg [3:0] l0_seg_p0 = 4'h0;
-  reg [3:0] l0_seg_p1 = 4'h0;
-  reg [12:0] l0_t_p0 = 13'h0000;
-  reg [12:0] l0_t_p1 = 13'h0000;
-  reg [14:0] l0_x_p0 = 15'h0000;
-  reg [14:0] l0_x_p1 = 15'h0000;
-  reg [30:0] l1_acc_p1 = 31'h00000000;
-  reg l1_neg_p0 = 1'h0;
-  reg l1_neg_p1 = 1'h0;
-  reg [6:0] l1_s1_origin;
-  reg [3:0] l1_s1_seg;
-  reg [31:0] l1_s2_c1;
-  reg [16:0] l1_s2_c2;
-  wire [29:0] l1_s2_prod;
-  reg [19:0] l1_s3_c0;
-  wire [43:0] l1_s3_prod;
-  wire [23:0] l1_s4_acc;
-  reg [3:0] l1_seg_p0 = 4'h0;
-  reg [3:0] l1_seg_p1 = 4'h0;
-  reg [12:0] l1_t_p0 = 13'h0000;
-  reg [12:0] l1_t_p1 = 13'h0000;
-  reg [14:0] l1_x_p0 = 15'h0000;
-  reg [14:0] l1_x_p1 = 15'h0000;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [15:0] \o__payload[0] ;
-  wire [15:0] \o__payload[1] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  input rst;
-  wire rst;
-  reg valid_0 = 1'h0;
-  reg valid_1 = 1'h0;
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$3  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$4  = \$3  ? 16'h7fff : i__payload[15:0];
-  assign \$5  = \$2  ? 16'h80d5 : \$4 ;
-  assign \$6  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$8  = \$7  ? 16'h7fff : i__payload[15:0];
-  assign \$9  = \$6  ? 16'h80d5 : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$13  = \$12  ? 16'h7fff : i__payload[15:0];
-  assign \$14  = \$11  ? 16'h80d5 : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 11'h700;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$19  = \$18  ? 16'h7fff : i__payload[15:0];
-  assign \$20  = \$17  ? 16'h80d5 : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$23  = \$22  ? 16'h7fff : i__payload[15:0];
-  assign \$24  = \$21  ? 16'h80d5 : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$28  = \$27  ? 16'h7fff : i__payload[15:0];
-  assign \$29  = \$26  ? 16'h80d5 : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 12'hc80;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$34  = \$33  ? 16'h7fff : i__payload[15:0];
-  assign \$35  = \$32  ? 16'h80d5 : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$38  = \$37  ? 16'h7fff : i__payload[15:0];
-  assign \$39  = \$36  ? 16'h80d5 : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$43  = \$42  ? 16'h7fff : i__payload[15:0];
-  assign \$44  = \$41  ? 16'h80d5 : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 13'h1200;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$49  = \$48  ? 16'h7fff : i__payload[15:0];
-  assign \$50  = \$47  ? 16'h80d5 : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$53  = \$52  ? 16'h7fff : i__payload[15:0];
-  assign \$54  = \$51  ? 16'h80d5 : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$58  = \$57  ? 16'h7fff : i__payload[15:0];
-  assign \$59  = \$56  ? 16'h80d5 : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 13'h1780;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$64  = \$63  ? 16'h7fff : i__payload[15:0];
-  assign \$65  = \$62  ? 16'h80d5 : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$68  = \$67  ? 16'h7fff : i__payload[15:0];
-  assign \$69  = \$66  ? 16'h80d5 : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$73  = \$72  ? 16'h7fff : i__payload[15:0];
-  assign \$74  = \$71  ? 16'h80d5 : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 13'h1e00;
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$79  = \$78  ? 16'h7fff : i__payload[15:0];
-  assign \$80  = \$77  ? 16'h80d5 : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$83  = \$82  ? 16'h7fff : i__payload[15:0];
-  assign \$84  = \$81  ? 16'h80d5 : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$88  = \$87  ? 16'h7fff : i__payload[15:0];
-  assign \$89  = \$86  ? 16'h80d5 : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 14'h2500;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$94  = \$93  ? 16'h7fff : i__payload[15:0];
-  assign \$95  = \$92  ? 16'h80d5 : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$98  = \$97  ? 16'h7fff : i__payload[15:0];
-  assign \$99  = \$96  ? 16'h80d5 : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$103  = \$102  ? 16'h7fff : i__payload[15:0];
-  assign \$104  = \$101  ? 16'h80d5 : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 14'h2d80;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$109  = \$108  ? 16'h7fff : i__payload[15:0];
-  assign \$110  = \$107  ? 16'h80d5 : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$113  = \$112  ? 16'h7fff : i__payload[15:0];
-  assign \$114  = \$111  ? 16'h80d5 : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$118  = \$117  ? 16'h7fff : i__payload[15:0];
-  assign \$119  = \$116  ? 16'h80d5 : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 15'h4280;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$124  = \$123  ? 16'h7fff : i__payload[15:0];
-  assign \$125  = \$122  ? 16'h80d5 : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$128  = \$127  ? 16'h7fff : i__payload[15:0];
-  assign \$129  = \$126  ? 16'h80d5 : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$133  = \$132  ? 16'h7fff : i__payload[15:0];
-  assign \$134  = \$131  ? 16'h80d5 : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 15'h5000;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$139  = \$138  ? 16'h7fff : i__payload[15:0];
-  assign \$140  = \$137  ? 16'h80d5 : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$143  = \$142  ? 16'h7fff : i__payload[15:0];
-  assign \$144  = \$141  ? 16'h80d5 : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$148  = \$147  ? 16'h7fff : i__payload[15:0];
-  assign \$149  = \$146  ? 16'h80d5 : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 15'h5e80;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$154  = \$153  ? 16'h7fff : i__payload[15:0];
-  assign \$155  = \$152  ? 16'h80d5 : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$158  = \$157  ? 16'h7fff : i__payload[15:0];
-  assign \$159  = \$156  ? 16'h80d5 : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$163  = \$162  ? 16'h7fff : i__payload[15:0];
-  assign \$164  = \$161  ? 16'h80d5 : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 15'h6f80;
-  assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign l0_s3_prod = l0_acc_p1 * l0_t_p1;
-  assign \$168  = $signed({ 1'h0, \$167  }) + $signed(l0_s3_c0);
-  assign \$170  = $signed(\$168 [19:0]) - $signed({ 1'h0, \$169  });
-  assign \$172  = $signed({ 1'h0, \$171  }) + $signed(l0_s3_c0);
-  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [19], \$172 [19], \$172 [19], \$172 [19], \$172 [19:0] };
-  assign \$173  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$174  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$175  = \$174  ? 16'h7fff : i__payload[31:16];
-  assign \$176  = \$173  ? 16'h80d5 : \$175 ;
-  assign \$177  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$178  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$179  = \$178  ? 16'h7fff : i__payload[31:16];
-  assign \$180  = \$177  ? 16'h80d5 : \$179 ;
-  assign \$181  = - $signed(\$180 );
-  assign \$182  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$183  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$184  = \$183  ? 16'h7fff : i__payload[31:16];
-  assign \$185  = \$182  ? 16'h80d5 : \$184 ;
-  assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
-  assign \$187  = \$186 [14:0] >= 11'h700;
-  assign \$188  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$189  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$190  = \$189  ? 16'h7fff : i__payload[31:16];
-  assign \$191  = \$188  ? 16'h80d5 : \$190 ;
-  assign \$192  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$193  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$194  = \$193  ? 16'h7fff : i__payload[31:16];
-  assign \$195  = \$192  ? 16'h80d5 : \$194 ;
-  assign \$196  = - $signed(\$195 );
-  assign \$197  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$198  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$199  = \$198  ? 16'h7fff : i__payload[31:16];
-  assign \$200  = \$197  ? 16'h80d5 : \$199 ;
-  assign \$201  = \$191 [15] ? \$196  : { \$200 [15], \$200  };
-  assign \$202  = \$201 [14:0] >= 12'hc80;
-  assign \$203  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$204  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$205  = \$204  ? 16'h7fff : i__payload[31:16];
-  assign \$206  = \$203  ? 16'h80d5 : \$205 ;
-  assign \$207  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$208  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$209  = \$208  ? 16'h7fff : i__payload[31:16];
-  assign \$210  = \$207  ? 16'h80d5 : \$209 ;
-  assign \$211  = - $signed(\$210 );
-  assign \$212  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$213  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$214  = \$213  ? 16'h7fff : i__payload[31:16];
-  assign \$215  = \$212  ? 16'h80d5 : \$214 ;
-  assign \$216  = \$206 [15] ? \$211  : { \$215 [15], \$215  };
-  assign \$217  = \$216 [14:0] >= 13'h1200;
-  assign \$218  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$219  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$220  = \$219  ? 16'h7fff : i__payload[31:16];
-  assign \$221  = \$218  ? 16'h80d5 : \$220 ;
-  assign \$222  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$223  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$224  = \$223  ? 16'h7fff : i__payload[31:16];
-  assign \$225  = \$222  ? 16'h80d5 : \$224 ;
-  assign \$226  = - $signed(\$225 );
-  assign \$227  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$228  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$229  = \$228  ? 16'h7fff : i__payload[31:16];
-  assign \$230  = \$227  ? 16'h80d5 : \$229 ;
-  assign \$231  = \$221 [15] ? \$226  : { \$230 [15], \$230  };
-  assign \$232  = \$231 [14:0] >= 13'h1780;
-  assign \$233  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$234  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$235  = \$234  ? 16'h7fff : i__payload[31:16];
-  assign \$236  = \$233  ? 16'h80d5 : \$235 ;
-  assign \$237  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$238  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$239  = \$238  ? 16'h7fff : i__payload[31:16];
-  assign \$240  = \$237  ? 16'h80d5 : \$239 ;
-  assign \$241  = - $signed(\$240 );
-  assign \$242  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$243  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$244  = \$243  ? 16'h7fff : i__payload[31:16];
-  assign \$245  = \$242  ? 16'h80d5 : \$244 ;
-  assign \$246  = \$236 [15] ? \$241  : { \$245 [15], \$245  };
-  assign \$247  = \$246 [14:0] >= 13'h1e00;
-  assign \$248  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$249  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$250  = \$249  ? 16'h7fff : i__payload[31:16];
-  assign \$251  = \$248  ? 16'h80d5 : \$250 ;
-  assign \$252  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$253  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$254  = \$253  ? 16'h7fff : i__payload[31:16];
-  assign \$255  = \$252  ? 16'h80d5 : \$254 ;
-  assign \$256  = - $signed(\$255 );
-  assign \$257  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$258  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$259  = \$258  ? 16'h7fff : i__payload[31:16];
-  assign \$260  = \$257  ? 16'h80d5 : \$259 ;
-  assign \$261  = \$251 [15] ? \$256  : { \$260 [15], \$260  };
-  assign \$262  = \$261 [14:0] >= 14'h2500;
-  assign \$263  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$264  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$265  = \$264  ? 16'h7fff : i__payload[31:16];
-  assign \$266  = \$263  ? 16'h80d5 : \$265 ;
-  assign \$267  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$268  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$269  = \$268  ? 16'h7fff : i__payload[31:16];
-  assign \$270  = \$267  ? 16'h80d5 : \$269 ;
-  assign \$271  = - $signed(\$270 );
-  assign \$272  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$273  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$274  = \$273  ? 16'h7fff : i__payload[31:16];
-  assign \$275  = \$272  ? 16'h80d5 : \$274 ;
-  assign \$276  = \$266 [15] ? \$271  : { \$275 [15], \$275  };
-  assign \$277  = \$276 [14:0] >= 14'h2d80;
-  assign \$278  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$279  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$280  = \$279  ? 16'h7fff : i__payload[31:16];
-  assign \$281  = \$278  ? 16'h80d5 : \$280 ;
-  assign \$282  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$283  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$284  = \$283  ? 16'h7fff : i__payload[31:16];
-  assign \$285  = \$282  ? 16'h80d5 : \$284 ;
-  assign \$286  = - $signed(\$285 );
-  assign \$287  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$288  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$289  = \$288  ? 16'h7fff : i__payload[31:16];
-  assign \$290  = \$287  ? 16'h80d5 : \$289 ;
-  assign \$291  = \$281 [15] ? \$286  : { \$290 [15], \$290  };
-  assign \$292  = \$291 [14:0] >= 15'h4280;
-  assign \$293  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$294  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$295  = \$294  ? 16'h7fff : i__payload[31:16];
-  assign \$296  = \$293  ? 16'h80d5 : \$295 ;
-  assign \$297  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$298  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$299  = \$298  ? 16'h7fff : i__payload[31:16];
-  assign \$300  = \$297  ? 16'h80d5 : \$299 ;
-  assign \$301  = - $signed(\$300 );
-  assign \$302  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$303  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$304  = \$303  ? 16'h7fff : i__payload[31:16];
-  assign \$305  = \$302  ? 16'h80d5 : \$304 ;
-  assign \$306  = \$296 [15] ? \$301  : { \$305 [15], \$305  };
-  assign \$307  = \$306 [14:0] >= 15'h5000;
-  assign \$308  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$309  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$310  = \$309  ? 16'h7fff : i__payload[31:16];
-  assign \$311  = \$308  ? 16'h80d5 : \$310 ;
-  assign \$312  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$313  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$314  = \$313  ? 16'h7fff : i__payload[31:16];
-  assign \$315  = \$312  ? 16'h80d5 : \$314 ;
-  assign \$316  = - $signed(\$315 );
-  assign \$317  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$318  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$319  = \$318  ? 16'h7fff : i__payload[31:16];
-  assign \$320  = \$317  ? 16'h80d5 : \$319 ;
-  assign \$321  = \$311 [15] ? \$316  : { \$320 [15], \$320  };
-  assign \$322  = \$321 [14:0] >= 15'h5e80;
-  assign \$323  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$324  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$325  = \$324  ? 16'h7fff : i__payload[31:16];
-  assign \$326  = \$323  ? 16'h80d5 : \$325 ;
-  assign \$327  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$328  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$329  = \$328  ? 16'h7fff : i__payload[31:16];
-  assign \$330  = \$327  ? 16'h80d5 : \$329 ;
-  assign \$331  = - $signed(\$330 );
-  assign \$332  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$333  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$334  = \$333  ? 16'h7fff : i__payload[31:16];
-  assign \$335  = \$332  ? 16'h80d5 : \$334 ;
-  assign \$336  = \$326 [15] ? \$331  : { \$335 [15], \$335  };
-  assign \$337  = \$336 [14:0] >= 15'h6f80;
-  assign l1_s2_prod = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
-  assign l1_s3_prod = l1_acc_p1 * l1_t_p1;
-  assign \$339  = $signed({ 1'h0, \$338  }) + $signed(l1_s3_c0);
-  assign \$341  = $signed(\$339 [19:0]) - $signed({ 1'h0, \$340  });
-  assign \$343  = $signed({ 1'h0, \$342  }) + $signed(l1_s3_c0);
-  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [19], \$343 [19], \$343 [19], \$343 [19], \$343 [19:0] };
-  assign \$344  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$345  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$346  = \$345  ? 16'h7fff : i__payload[15:0];
-  assign \$347  = \$344  ? 16'h80d5 : \$346 ;
-  assign \$348  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$349  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$350  = \$349  ? 16'h7fff : i__payload[15:0];
-  assign \$351  = \$348  ? 16'h80d5 : \$350 ;
-  assign \$352  = - $signed(\$351 );
-  assign \$353  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$354  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$355  = \$354  ? 16'h7fff : i__payload[15:0];
-  assign \$356  = \$353  ? 16'h80d5 : \$355 ;
-  assign \$357  = \$347 [15] ? \$352  : { \$356 [15], \$356  };
-  assign \$358  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$359  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$360  = \$359  ? 16'h7fff : i__payload[15:0];
-  assign \$361  = \$358  ? 16'h80d5 : \$360 ;
-  assign \$362  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$364  = \$363  ? 16'h7fff : i__payload[15:0];
-  assign \$365  = \$362  ? 16'h80d5 : \$364 ;
-  assign \$366  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$368  = \$367  ? 16'h7fff : i__payload[15:0];
-  assign \$369  = \$366  ? 16'h80d5 : \$368 ;
-  assign \$370  = - $signed(\$369 );
-  assign \$371  = $signed(i__payload[15:0]) < $signed(16'h80d5);
-  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
-  assign \$374  = \$371  ? 16'h80d5 : \$373 ;
-  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$377  = $signed({ 1'h0, \$375 [14:0] }) - $signed(\$376 );
-  assign \$379  = $signed(\$378 ) + $signed(l0_s2_c1);
-  assign \$380  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$382  = $signed(\$381 ) > $signed(16'h7fff);
-  assign \$383  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$385  = $signed(\$384 ) < $signed(16'h8000);
-  assign \$386  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$388  = \$385  ? 21'h1f8000 : \$387 ;
-  assign \$389  = \$382  ? 21'h007fff : \$388 ;
-  assign \$390  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$391  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$392  = \$391  ? 16'h7fff : i__payload[31:16];
-  assign \$393  = \$390  ? 16'h80d5 : \$392 ;
-  assign \$394  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$395  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$396  = \$395  ? 16'h7fff : i__payload[31:16];
-  assign \$397  = \$394  ? 16'h80d5 : \$396 ;
-  assign \$398  = - $signed(\$397 );
-  assign \$399  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$401  = \$400  ? 16'h7fff : i__payload[31:16];
-  assign \$402  = \$399  ? 16'h80d5 : \$401 ;
-  assign \$403  = \$393 [15] ? \$398  : { \$402 [15], \$402  };
-  assign \$404  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$405  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$406  = \$405  ? 16'h7fff : i__payload[31:16];
-  assign \$407  = \$404  ? 16'h80d5 : \$406 ;
-  assign \$408  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$409  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$410  = \$409  ? 16'h7fff : i__payload[31:16];
-  assign \$411  = \$408  ? 16'h80d5 : \$410 ;
-  assign \$412  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$413  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$414  = \$413  ? 16'h7fff : i__payload[31:16];
-  assign \$415  = \$412  ? 16'h80d5 : \$414 ;
-  assign \$416  = - $signed(\$415 );
-  assign \$417  = $signed(i__payload[31:16]) < $signed(16'h80d5);
-  assign \$418  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$419  = \$418  ? 16'h7fff : i__payload[31:16];
-  assign \$420  = \$417  ? 16'h80d5 : \$419 ;
-  assign \$421  = \$411 [15] ? \$416  : { \$420 [15], \$420  };
-  assign \$423  = $signed({ 1'h0, \$421 [14:0] }) - $signed(\$422 );
-  assign \$425  = $signed(\$424 ) + $signed(l1_s2_c1);
-  assign \$426  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$428  = $signed(\$427 ) > $signed(16'h7fff);
-  assign \$429  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$431  = $signed(\$430 ) < $signed(16'h8000);
-  assign \$432  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$434  = \$431  ? 21'h1f8000 : \$433 ;
-  assign \$435  = \$428  ? 21'h007fff : \$434 ;
-  always @(posedge clk)
-    valid_0 <= \$436 ;
-  always @(posedge clk)
-    valid_1 <= \$437 ;
-  always @(posedge clk)
-    o__valid <= \$438 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$439 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$440 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$441 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$442 ;
-  always @(posedge clk)
-    l0_x_p1 <= \$443 ;
-  always @(posedge clk)
-    l0_neg_p1 <= \$444 ;
-  always @(posedge clk)
-    l0_seg_p1 <= \$445 ;
-  always @(posedge clk)
-    l0_t_p1 <= \$446 ;
-  always @(posedge clk)
-    l0_acc_p1 <= \$447 ;
-  always @(posedge clk)
-    o__payload <= \$448 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$449 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$450 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$451 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$452 ;
-  always @(posedge clk)
-    l1_x_p1 <= \$453 ;
-  always @(posedge clk)
-    l1_neg_p1 <= \$454 ;
-  always @(posedge clk)
-    l1_seg_p1 <= \$455 ;
-  always @(posedge clk)
-    l1_t_p1 <= \$456 ;
-  always @(posedge clk)
-    l1_acc_p1 <= \$457 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    l0_s1_seg = 4'h0;
-    if (\$16 ) begin
-      l0_s1_seg = 4'h1;
-    end
-    if (\$31 ) begin
-      l0_s1_seg = 4'h2;
-    end
-    if (\$46 ) begin
-      l0_s1_seg = 4'h3;
-    end
-    if (\$61 ) begin
-      l0_s1_seg = 4'h4;
-    end
-    if (\$76 ) begin
-      l0_s1_seg = 4'h5;
-    end
-    if (\$91 ) begin
-      l0_s1_seg = 4'h6;
-    end
-    if (\$106 ) begin
-      l0_s1_seg = 4'h7;
-    end
-    if (\$121 ) begin
-      l0_s1_seg = 4'h8;
-    end
-    if (\$136 ) begin
-      l0_s1_seg = 4'h9;
-    end
-    if (\$151 ) begin
-      l0_s1_seg = 4'ha;
-    end
-    if (\$166 ) begin
-      l0_s1_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s1_seg)
-      4'h0:
-          l0_s1_origin = 7'h00;
-      4'h1:
-          l0_s1_origin = 7'h0e;
-      4'h2:
-          l0_s1_origin = 7'h19;
-      4'h3:
-          l0_s1_origin = 7'h64;
-      4'h4:
-          l0_s1_origin = 7'h6f;
-      4'h5:
-          l0_s1_origin = 7'h7c;
-      4'h6:
-          l0_s1_origin = 7'h0a;
-      4'h7:
-          l0_s1_origin = 7'h1b;
-      4'h8:
-          l0_s1_origin = 7'h05;
-      4'h9:
-          l0_s1_origin = 7'h60;
-      4'ha:
-          l0_s1_origin = 7'h7d;
-      default:
-          l0_s1_origin = 7'h1f;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c2 = 17'h0f8f1;
-      4'h1:
-          l0_s2_c2 = 17'h0d4a2;
-      4'h2:
-          l0_s2_c2 = 17'h0a1ff;
-      4'h3:
-          l0_s2_c2 = 17'h06c47;
-      4'h4:
-          l0_s2_c2 = 17'h03abe;
-      4'h5:
-          l0_s2_c2 = 17'h012eb;
-      4'h6:
-          l0_s2_c2 = 17'h1f924;
-      4'h7:
-          l0_s2_c2 = 17'h1edac;
-      4'h8:
-          l0_s2_c2 = 17'h1f327;
-      4'h9:
-          l0_s2_c2 = 17'h1f888;
-      4'ha:
-          l0_s2_c2 = 17'h1fc63;
-      default:
-          l0_s2_c2 = 17'h1fe76;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c1 = 32'd538674187;
-      4'h1:
-          l0_s2_c1 = 32'd767459081;
-      4'h2:
-          l0_s2_c1 = 32'd921244261;
-      4'h3:
-          l0_s2_c1 = 32'd1038037810;
-      4'h4:
-          l0_s2_c1 = 32'd1116946354;
-      4'h5:
-          l0_s2_c1 = 32'd1166097475;
-      4'h6:
-          l0_s2_c1 = 32'd1182685914;
-      4'h7:
-          l0_s2_c1 = 32'd1174480701;
-      4'h8:
-          l0_s2_c1 = 32'd1123886607;
-      4'h9:
-          l0_s2_c1 = 32'd1101301978;
-      4'ha:
-          l0_s2_c1 = 32'd1087225987;
-      default:
-          l0_s2_c1 = 32'd1079404840;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p1)
-      4'h0:
-          l0_s3_c0 = 20'hffffb;
-      4'h1:
-          l0_s3_c0 = 20'h04409;
-      4'h2:
-          l0_s3_c0 = 20'h08929;
-      4'h3:
-          l0_s3_c0 = 20'h0d962;
-      4'h4:
-          l0_s3_c0 = 20'h1319b;
-      4'h5:
-          l0_s3_c0 = 20'h1a028;
-      4'h6:
-          l0_s3_c0 = 20'h21aa8;
-      4'h7:
-          l0_s3_c0 = 20'h2aff1;
-      4'h8:
-          l0_s3_c0 = 20'h4179c;
-      4'h9:
-          l0_s3_c0 = 20'h4f774;
-      4'ha:
-          l0_s3_c0 = 20'h5e3ea;
-      default:
-          l0_s3_c0 = 20'h6f655;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    l1_s1_seg = 4'h0;
-    if (\$187 ) begin
-      l1_s1_seg = 4'h1;
-    end
-    if (\$202 ) begin
-      l1_s1_seg = 4'h2;
-    end
-    if (\$217 ) begin
-      l1_s1_seg = 4'h3;
-    end
-    if (\$232 ) begin
-      l1_s1_seg = 4'h4;
-    end
-    if (\$247 ) begin
-      l1_s1_seg = 4'h5;
-    end
-    if (\$262 ) begin
-      l1_s1_seg = 4'h6;
-    end
-    if (\$277 ) begin
-      l1_s1_seg = 4'h7;
-    end
-    if (\$292 ) begin
-      l1_s1_seg = 4'h8;
-    end
-    if (\$307 ) begin
-      l1_s1_seg = 4'h9;
-    end
-    if (\$322 ) begin
-      l1_s1_seg = 4'ha;
-    end
-    if (\$337 ) begin
-      l1_s1_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s1_seg)
-      4'h0:
-          l1_s1_origin = 7'h00;
-      4'h1:
-          l1_s1_origin = 7'h0e;
-      4'h2:
-          l1_s1_origin = 7'h19;
-      4'h3:
-          l1_s1_origin = 7'h64;
-      4'h4:
-          l1_s1_origin = 7'h6f;
-      4'h5:
-          l1_s1_origin = 7'h7c;
-      4'h6:
-          l1_s1_origin = 7'h0a;
-      4'h7:
-          l1_s1_origin = 7'h1b;
-      4'h8:
-          l1_s1_origin = 7'h05;
-      4'h9:
-          l1_s1_origin = 7'h60;
-      4'ha:
-          l1_s1_origin = 7'h7d;
-      default:
-          l1_s1_origin = 7'h1f;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_s2_c2 = 17'h0f8f1;
-      4'h1:
-          l1_s2_c2 = 17'h0d4a2;
-      4'h2:
-          l1_s2_c2 = 17'h0a1ff;
-      4'h3:
-          l1_s2_c2 = 17'h06c47;
-      4'h4:
-          l1_s2_c2 = 17'h03abe;
-      4'h5:
-          l1_s2_c2 = 17'h012eb;
-      4'h6:
-          l1_s2_c2 = 17'h1f924;
-      4'h7:
-          l1_s2_c2 = 17'h1edac;
-      4'h8:
-          l1_s2_c2 = 17'h1f327;
-      4'h9:
-          l1_s2_c2 = 17'h1f888;
-      4'ha:
-          l1_s2_c2 = 17'h1fc63;
-      default:
-          l1_s2_c2 = 17'h1fe76;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_s2_c1 = 32'd538674187;
-      4'h1:
-          l1_s2_c1 = 32'd767459081;
-      4'h2:
-          l1_s2_c1 = 32'd921244261;
-      4'h3:
-          l1_s2_c1 = 32'd1038037810;
-      4'h4:
-          l1_s2_c1 = 32'd1116946354;
-      4'h5:
-          l1_s2_c1 = 32'd1166097475;
-      4'h6:
-          l1_s2_c1 = 32'd1182685914;
-      4'h7:
-          l1_s2_c1 = 32'd1174480701;
-      4'h8:
-          l1_s2_c1 = 32'd1123886607;
-      4'h9:
-          l1_s2_c1 = 32'd1101301978;
-      4'ha:
-          l1_s2_c1 = 32'd1087225987;
-      default:
-          l1_s2_c1 = 32'd1079404840;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p1)
-      4'h0:
-          l1_s3_c0 = 20'hffffb;
-      4'h1:
-          l1_s3_c0 = 20'h04409;
-      4'h2:
-          l1_s3_c0 = 20'h08929;
-      4'h3:
-          l1_s3_c0 = 20'h0d962;
-      4'h4:
-          l1_s3_c0 = 20'h1319b;
-      4'h5:
-          l1_s3_c0 = 20'h1a028;
-      4'h6:
-          l1_s3_c0 = 20'h21aa8;
-      4'h7:
-          l1_s3_c0 = 20'h2aff1;
-      4'h8:
-          l1_s3_c0 = 20'h4179c;
-      4'h9:
-          l1_s3_c0 = 20'h4f774;
-      4'ha:
-          l1_s3_c0 = 20'h5e3ea;
-      default:
-          l1_s3_c0 = 20'h6f655;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$436  = valid_0;
-    if (i__ready) begin
-      \$436  = i__valid;
-    end
-    if (rst) begin
-      \$436  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$437  = valid_1;
-    if (i__ready) begin
-      \$437  = valid_0;
-    end
-    if (rst) begin
-      \$437  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$438  = o__valid;
-    if (i__ready) begin
-      \$438  = valid_1;
-    end
-    if (rst) begin
-      \$438  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$439  = l0_x_p0;
-    if (i__ready) begin
-      \$439  = \$357 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$440  = l0_neg_p0;
-    if (i__ready) begin
-      \$440  = \$361 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$441  = l0_seg_p0;
-    if (i__ready) begin
-      \$441  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$442  = l0_t_p0;
-    if (i__ready) begin
-      \$442  = \$377 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$443  = l0_x_p1;
-    if (i__ready) begin
-      \$443  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$444  = l0_neg_p1;
-    if (i__ready) begin
-      \$444  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$445  = l0_seg_p1;
-    if (i__ready) begin
-      \$445  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$446  = l0_t_p1;
-    if (i__ready) begin
-      \$446  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$447  = l0_acc_p1;
-    if (i__ready) begin
-      \$447  = \$379 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$448  = o__payload;
-    if (i__ready) begin
-      \$448 [15:0] = \$389 [15:0];
-      \$448 [31:16] = \$435 [15:0];
-    end
-    if (rst) begin
-      \$448  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$449  = l1_x_p0;
-    if (i__ready) begin
-      \$449  = \$403 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$450  = l1_neg_p0;
-    if (i__ready) begin
-      \$450  = \$407 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$451  = l1_seg_p0;
-    if (i__ready) begin
-      \$451  = l1_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$452  = l1_t_p0;
-    if (i__ready) begin
-      \$452  = \$423 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$453  = l1_x_p1;
-    if (i__ready) begin
-      \$453  = l1_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$454  = l1_neg_p1;
-    if (i__ready) begin
-      \$454  = l1_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$455  = l1_seg_p1;
-    if (i__ready) begin
-      \$455  = l1_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$456  = l1_t_p1;
-    if (i__ready) begin
-      \$456  = l1_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$457  = l1_acc_p1;
-    if (i__ready) begin
-      \$457  = \$425 [30:0];
-    end
-  end
-  assign \i__payload[0]  = i__payload[15:0];
-  assign \i__payload[1]  = i__payload[31:16];
-  assign \o__payload[0]  = o__payload[15:0];
-  assign \o__payload[1]  = o__payload[31:16];
-  assign \$167  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$171  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$338  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$342  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$376  = { l0_s1_origin, 7'h00 };
-  assign \$378  = { l0_s2_prod[27], l0_s2_prod[27:0] };
-  assign \$381  = { \$380 [20], \$380 [20], \$380 [20], \$380 [20], \$380 [20:4] };
-  assign \$384  = { \$383 [20], \$383 [20], \$383 [20], \$383 [20], \$383 [20:4] };
-  assign \$387  = { \$386 [20], \$386 [20], \$386 [20], \$386 [20], \$386 [20:4] };
-  assign \$422  = { l1_s1_origin, 7'h00 };
-  assign \$424  = { l1_s2_prod[27], l1_s2_prod[27:0] };
-  assign \$427  = { \$426 [20], \$426 [20], \$426 [20], \$426 [20], \$426 [20:4] };
-  assign \$430  = { \$429 [20], \$429 [20], \$429 [20], \$429 [20], \$429 [20:4] };
-  assign \$433  = { \$432 [20], \$432 [20], \$432 [20], \$432 [20], \$432 [20:4] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \CfuPcpi.tanh_int8x4 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
-  wire \$1 ;
-  wire [8:0] \$10 ;
-  wire \$100 ;
-  wire [8:0] \$101 ;
-  wire \$102 ;
-  wire [8:0] \$103 ;
-  wire [8:0] \$104 ;
-  wire [8:0] \$105 ;
-  reg \$106 ;
-  reg [31:0] \$107 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire [7:0] \$13 ;
-  wire [7:0] \$14 ;
-  wire [8:0] \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [7:0] \$18 ;
-  wire [7:0] \$19 ;
-  wire \$2 ;
-  wire [9:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire [7:0] \$23 ;
-  wire [7:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [7:0] \$28 ;
-  wire [8:0] \$29 ;
-  wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$33 ;
-  wire [8:0] \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [7:0] \$37 ;
-  wire [7:0] \$38 ;
-  wire [9:0] \$39 ;
-  wire [7:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [7:0] \$42 ;
-  wire [7:0] \$43 ;
-  wire \$44 ;
-  wire \$45 ;
-  wire [7:0] \$46 ;
-  wire [7:0] \$47 ;
-  wire [8:0] \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
-  wire \$50 ;
-  wire [7:0] \$51 ;
-  wire [7:0] \$52 ;
-  wire [8:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire [7:0] \$56 ;
-  wire [7:0] \$57 ;
-  wire [9:0] \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire \$60 ;
-  wire [7:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [7:0] \$65 ;
-  wire [7:0] \$66 ;
-  wire [8:0] \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire \$7 ;
-  wire [7:0] \$70 ;
-  wire [7:0] \$71 ;
-  wire [8:0] \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire [7:0] \$75 ;
-  wire [7:0] \$76 ;
-  wire [9:0] \$77 ;
-  wire [8:0] \$78 ;
-  wire \$79 ;
-  wire [7:0] \$8 ;
-  wire [8:0] \$80 ;
-  wire \$81 ;
-  wire [8:0] \$82 ;
-  wire [8:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire [8:0] \$85 ;
-  wire \$86 ;
-  wire [8:0] \$87 ;
-  wire \$88 ;
-  wire [8:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire [8:0] \$90 ;
-  wire [8:0] \$91 ;
-  wire [8:0] \$92 ;
-  wire \$93 ;
-  wire [8:0] \$94 ;
-  wire \$95 ;
-  wire [8:0] \$96 ;
-  wire [8:0] \$97 ;
-  wire [8:0] \$98 ;
-  wire [8:0] \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [7:0] \i__payload[0] ;
-  wire [7:0] \i__payload[1] ;
-  wire [7:0] \i__payload[2] ;
-  wire [7:0] \i__payload[3] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  wire [9:0] l0_s2_acc;
-  wire [9:0] l1_s2_acc;
-  wire [9:0] l2_s2_acc;
-  wire [9:0] l3_s2_acc;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [7:0] \o__payload[0] ;
-  wire [7:0] \o__payload[1] ;
-  wire [7:0] \o__payload[2] ;
-  wire [7:0] \o__payload[3] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  wire [5:0] port__addr;
-  wire [5:0] \port__addr$10 ;
-  wire [5:0] \port__addr$13 ;
-  wire [5:0] \port__addr$7 ;
-  wire [8:0] port__data;
-  wire [8:0] \port__data$12 ;
-  wire [8:0] \port__data$15 ;
-  wire [8:0] \port__data$9 ;
-  input rst;
-  wire rst;
-  reg [8:0] c0_rom [50:0];
-  initial begin
-    c0_rom[0] = 9'h000;
-    c0_rom[1] = 9'h008;
-    c0_rom[2] = 9'h010;
-    c0_rom[3] = 9'h018;
-    c0_rom[4] = 9'h01f;
-    c0_rom[5] = 9'h027;
-    c0_rom[6] = 9'h02e;
-    c0_rom[7] = 9'h035;
-    c0_rom[8] = 9'h03b;
-    c0_rom[9] = 9'h041;
-    c0_rom[10] = 9'h047;
-    c0_rom[11] = 9'h04c;
-    c0_rom[12] = 9'h051;
-    c0_rom[13] = 9'h056;
-    c0_rom[14] = 9'h05a;
-    c0_rom[15] = 9'h05e;
-    c0_rom[16] = 9'h061;
-    c0_rom[17] = 9'h065;
-    c0_rom[18] = 9'h068;
-    c0_rom[19] = 9'h06a;
-    c0_rom[20] = 9'h06d;
-    c0_rom[21] = 9'h06f;
-    c0_rom[22] = 9'h071;
-    c0_rom[23] = 9'h072;
-    c0_rom[24] = 9'h074;
-    c0_rom[25] = 9'h075;
-    c0_rom[26] = 9'h076;
-    c0_rom[27] = 9'h078;
-    c0_rom[28] = 9'h078;
-    c0_rom[29] = 9'h079;
-    c0_rom[30] = 9'h07a;
-    c0_rom[31] = 9'h07b;
-    c0_rom[32] = 9'h07b;
-    c0_rom[33] = 9'h07c;
-    c0_rom[34] = 9'h07c;
-    c0_rom[35] = 9'h07d;
-    c0_rom[36] = 9'h07d;
-    c0_rom[37] = 9'h07e;
-    c0_rom[38] = 9'h07e;
-    c0_rom[39] = 9'h07e;
-    c0_rom[40] = 9'h07e;
-    c0_rom[41] = 9'h07e;
-    c0_rom[42] = 9'h07f;
-    c0_rom[43] = 9'h07f;
-    c0_rom[44] = 9'h07f;
-    c0_rom[45] = 9'h07f;
-    c0_rom[46] = 9'h07f;
-    c0_rom[47] = 9'h07f;
-    c0_rom[48] = 9'h07f;
-    c0_rom[49] = 9'h07f;
-    c0_rom[50] = 9'h080;
-  end
-  assign \port__data$15  = c0_rom[\$72 [5:0]];
-  assign \port__data$12  = c0_rom[\$53 [5:0]];
-  assign \port__data$9  = c0_rom[\$34 [5:0]];
-  assign port__data = c0_rom[\$15 [5:0]];
-  assign \$1  = ~ o__valid;
-  assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$3  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$4  = \$3  ? 8'h2a : i__payload[7:0];
-  assign \$5  = \$2  ? 8'hce : \$4 ;
-  assign \$6  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$7  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$8  = \$7  ? 8'h2a : i__payload[7:0];
-  assign \$9  = \$6  ? 8'hce : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$12  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$13  = \$12  ? 8'h2a : i__payload[7:0];
-  assign \$14  = \$11  ? 8'hce : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$17  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$18  = \$17  ? 8'h2a : i__payload[7:0];
-  assign \$19  = \$16  ? 8'hce : \$18 ;
-  assign \$20  = - $signed(port__data);
-  assign l0_s2_acc = \$19 [7] ? \$20  : { port__data[8], port__data };
-  assign \$21  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$22  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$23  = \$22  ? 8'h2a : i__payload[15:8];
-  assign \$24  = \$21  ? 8'hce : \$23 ;
-  assign \$25  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$27  = \$26  ? 8'h2a : i__payload[15:8];
-  assign \$28  = \$25  ? 8'hce : \$27 ;
-  assign \$29  = - $signed(\$28 );
-  assign \$30  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$31  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$32  = \$31  ? 8'h2a : i__payload[15:8];
-  assign \$33  = \$30  ? 8'hce : \$32 ;
-  assign \$34  = \$24 [7] ? \$29  : { \$33 [7], \$33  };
-  assign \$35  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$36  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$37  = \$36  ? 8'h2a : i__payload[15:8];
-  assign \$38  = \$35  ? 8'hce : \$37 ;
-  assign \$39  = - $signed(\port__data$9 );
-  assign l1_s2_acc = \$38 [7] ? \$39  : { \port__data$9 [8], \port__data$9  };
-  assign \$40  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$41  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$42  = \$41  ? 8'h2a : i__payload[23:16];
-  assign \$43  = \$40  ? 8'hce : \$42 ;
-  assign \$44  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$45  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$46  = \$45  ? 8'h2a : i__payload[23:16];
-  assign \$47  = \$44  ? 8'hce : \$46 ;
-  assign \$48  = - $signed(\$47 );
-  assign \$49  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$50  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$51  = \$50  ? 8'h2a : i__payload[23:16];
-  assign \$52  = \$49  ? 8'hce : \$51 ;
-  assign \$53  = \$43 [7] ? \$48  : { \$52 [7], \$52  };
-  assign \$54  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$55  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$56  = \$55  ? 8'h2a : i__payload[23:16];
-  assign \$57  = \$54  ? 8'hce : \$56 ;
-  assign \$58  = - $signed(\port__data$12 );
-  assign l2_s2_acc = \$57 [7] ? \$58  : { \port__data$12 [8], \port__data$12  };
-  assign \$59  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$60  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$61  = \$60  ? 8'h2a : i__payload[31:24];
-  assign \$62  = \$59  ? 8'hce : \$61 ;
-  assign \$63  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$64  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$65  = \$64  ? 8'h2a : i__payload[31:24];
-  assign \$66  = \$63  ? 8'hce : \$65 ;
-  assign \$67  = - $signed(\$66 );
-  assign \$68  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$69  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$70  = \$69  ? 8'h2a : i__payload[31:24];
-  assign \$71  = \$68  ? 8'hce : \$70 ;
-  assign \$72  = \$62 [7] ? \$67  : { \$71 [7], \$71  };
-  assign \$73  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$74  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$75  = \$74  ? 8'h2a : i__payload[31:24];
-  assign \$76  = \$73  ? 8'hce : \$75 ;
-  assign \$77  = - $signed(\port__data$15 );
-  assign l3_s2_acc = \$76 [7] ? \$77  : { \port__data$15 [8], \port__data$15  };
-  assign \$79  = $signed(\$78 ) > $signed(8'h7f);
-  assign \$81  = $signed(\$80 ) < $signed(8'h80);
-  assign \$83  = \$81  ? 9'h180 : \$82 ;
-  assign \$84  = \$79  ? 9'h07f : \$83 ;
-  assign \$86  = $signed(\$85 ) > $signed(8'h7f);
-  assign \$88  = $signed(\$87 ) < $signed(8'h80);
-  assign \$90  = \$88  ? 9'h180 : \$89 ;
-  assign \$91  = \$86  ? 9'h07f : \$90 ;
-  assign \$93  = $signed(\$92 ) > $signed(8'h7f);
-  assign \$95  = $signed(\$94 ) < $signed(8'h80);
-  assign \$97  = \$95  ? 9'h180 : \$96 ;
-  assign \$98  = \$93  ? 9'h07f : \$97 ;
-  assign \$100  = $signed(\$99 ) > $signed(8'h7f);
-  assign \$102  = $signed(\$101 ) < $signed(8'h80);
-  assign \$104  = \$102  ? 9'h180 : \$103 ;
-  assign \$105  = \$100  ? 9'h07f : \$104 ;
-  always @(posedge clk)
-    o__valid <= \$106 ;
-  always @(posedge clk)
-    o__payload <= \$107 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$106  = o__valid;
-    if (i__ready) begin
-      \$106  = i__valid;
-    end
-    if (rst) begin
-      \$106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$107  = o__payload;
-    if (i__ready) begin
-      \$107 [7:0] = \$84 [7:0];
-      \$107 [15:8] = \$91 [7:0];
-      \$107 [23:16] = \$98 [7:0];
-      \$107 [31:24] = \$105 [7:0];
-    end
-    if (rst) begin
-      \$107  = 32'd0;
-    end
-  end
-  assign port__addr = \$15 [5:0];
-  assign \port__addr$7  = \$34 [5:0];
-  assign \port__addr$10  = \$53 [5:0];
-  assign \port__addr$13  = \$72 [5:0];
-  assign \i__payload[0]  = i__payload[7:0];
-  assign \i__payload[1]  = i__payload[15:8];
-  assign \i__payload[2]  = i__payload[23:16];
-  assign \i__payload[3]  = i__payload[31:24];
-  assign \o__payload[0]  = o__payload[7:0];
-  assign \o__payload[1]  = o__payload[15:8];
-  assign \o__payload[2]  = o__payload[23:16];
-  assign \o__payload[3]  = o__payload[31:24];
-  assign \$78  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$80  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$82  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$85  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$87  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$89  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$92  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$94  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$96  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$99  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$101  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$103  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \CfuPcpi.tanh_q12x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
-  wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire [15:0] \$109 ;
-  wire \$11 ;
-  wire [15:0] \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
-  wire \$12 ;
-  wire [16:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
-  wire \$16 ;
-  wire [16:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [15:0] \$169 ;
-  wire \$17 ;
-  wire [15:0] \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire [15:0] \$173 ;
-  wire [15:0] \$174 ;
-  wire [16:0] \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire [15:0] \$178 ;
-  wire [15:0] \$179 ;
-  wire \$18 ;
-  wire [16:0] \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire [15:0] \$188 ;
-  wire [15:0] \$189 ;
-  wire [15:0] \$19 ;
-  wire [16:0] \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire [15:0] \$193 ;
-  wire [15:0] \$194 ;
-  wire [16:0] \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire [15:0] \$199 ;
-  wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire [15:0] \$203 ;
-  wire [15:0] \$204 ;
-  wire [16:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire [15:0] \$208 ;
-  wire [15:0] \$209 ;
-  wire \$21 ;
-  wire [16:0] \$210 ;
-  wire \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [15:0] \$214 ;
-  wire [15:0] \$215 ;
-  wire \$216 ;
-  wire \$217 ;
-  wire [15:0] \$218 ;
-  wire [15:0] \$219 ;
-  wire \$22 ;
-  wire [16:0] \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  wire [15:0] \$223 ;
-  wire [15:0] \$224 ;
-  wire [16:0] \$225 ;
-  wire \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire [15:0] \$229 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
-  wire \$231 ;
-  wire \$232 ;
-  wire [15:0] \$233 ;
-  wire [15:0] \$234 ;
-  wire [16:0] \$235 ;
-  wire \$236 ;
-  wire \$237 ;
-  wire [15:0] \$238 ;
-  wire [15:0] \$239 ;
-  wire [15:0] \$24 ;
-  wire [16:0] \$240 ;
-  wire \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire [15:0] \$244 ;
-  wire [15:0] \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire [15:0] \$248 ;
-  wire [15:0] \$249 ;
-  wire [16:0] \$25 ;
-  wire [16:0] \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire [15:0] \$253 ;
-  wire [15:0] \$254 ;
-  wire [16:0] \$255 ;
-  wire \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [15:0] \$259 ;
-  wire \$26 ;
-  wire [15:0] \$260 ;
-  wire \$261 ;
-  wire \$262 ;
-  wire [15:0] \$263 ;
-  wire [15:0] \$264 ;
-  wire [16:0] \$265 ;
-  wire \$266 ;
-  wire \$267 ;
-  wire [15:0] \$268 ;
-  wire [15:0] \$269 ;
-  wire \$27 ;
-  wire [16:0] \$270 ;
-  wire \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire [15:0] \$278 ;
-  wire [15:0] \$279 ;
-  wire [15:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
-  wire \$282 ;
-  wire [15:0] \$283 ;
-  wire [15:0] \$284 ;
-  wire [16:0] \$285 ;
-  wire \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
-  wire \$291 ;
-  wire \$292 ;
-  wire [15:0] \$293 ;
-  wire [15:0] \$294 ;
-  wire [16:0] \$295 ;
-  wire \$296 ;
-  wire \$297 ;
-  wire [15:0] \$298 ;
-  wire [15:0] \$299 ;
-  wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
-  wire \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
-  wire \$306 ;
-  wire \$307 ;
-  wire [15:0] \$308 ;
-  wire [15:0] \$309 ;
-  wire \$31 ;
-  wire [16:0] \$310 ;
-  wire \$311 ;
-  wire \$312 ;
-  wire [15:0] \$313 ;
-  wire [15:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire [15:0] \$319 ;
-  wire \$32 ;
-  wire [15:0] \$320 ;
-  wire \$321 ;
-  wire \$322 ;
-  wire [15:0] \$323 ;
-  wire [15:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire \$326 ;
-  wire \$327 ;
-  wire [15:0] \$328 ;
-  wire [15:0] \$329 ;
-  wire \$33 ;
-  wire [16:0] \$330 ;
-  wire \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire [15:0] \$334 ;
-  wire [15:0] \$335 ;
-  wire \$336 ;
-  wire \$337 ;
-  wire [15:0] \$338 ;
-  wire [15:0] \$339 ;
-  wire [15:0] \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire [15:0] \$343 ;
-  wire [15:0] \$344 ;
-  wire [16:0] \$345 ;
-  wire \$346 ;
-  wire \$347 ;
-  wire \$348 ;
-  wire [15:0] \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
-  wire \$351 ;
-  wire \$352 ;
-  wire [15:0] \$353 ;
-  wire [15:0] \$354 ;
-  wire [16:0] \$355 ;
-  wire \$356 ;
-  wire \$357 ;
-  wire [15:0] \$358 ;
-  wire [15:0] \$359 ;
-  wire \$36 ;
-  wire [16:0] \$360 ;
-  wire \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire [15:0] \$364 ;
-  wire [15:0] \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire [15:0] \$368 ;
-  wire [15:0] \$369 ;
-  wire \$37 ;
-  wire [16:0] \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire [15:0] \$373 ;
-  wire [15:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire \$376 ;
-  wire \$377 ;
-  wire \$378 ;
-  wire [15:0] \$379 ;
-  wire [15:0] \$38 ;
-  wire [15:0] \$380 ;
-  wire \$381 ;
-  wire \$382 ;
-  wire [15:0] \$383 ;
-  wire [15:0] \$384 ;
-  wire [16:0] \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire [15:0] \$388 ;
-  wire [15:0] \$389 ;
-  wire [15:0] \$39 ;
-  wire [16:0] \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire [15:0] \$394 ;
-  wire [15:0] \$395 ;
-  wire \$396 ;
-  wire \$397 ;
-  wire [15:0] \$398 ;
-  wire [15:0] \$399 ;
-  wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [16:0] \$400 ;
-  wire \$401 ;
-  wire \$402 ;
-  wire [15:0] \$403 ;
-  wire [15:0] \$404 ;
-  wire [16:0] \$405 ;
-  wire \$406 ;
-  wire [28:0] \$407 ;
-  wire [33:0] \$408 ;
-  wire [39:0] \$409 ;
-  wire \$41 ;
-  wire [41:0] \$410 ;
-  wire [20:0] \$411 ;
-  wire [39:0] \$412 ;
-  wire [41:0] \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire [15:0] \$416 ;
-  wire [15:0] \$417 ;
-  wire \$418 ;
-  wire \$419 ;
-  wire \$42 ;
-  wire [15:0] \$420 ;
-  wire [15:0] \$421 ;
-  wire [16:0] \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire [15:0] \$425 ;
-  wire [15:0] \$426 ;
-  wire [16:0] \$427 ;
-  wire \$428 ;
-  wire \$429 ;
-  wire [15:0] \$43 ;
-  wire \$430 ;
-  wire [15:0] \$431 ;
-  wire [15:0] \$432 ;
-  wire \$433 ;
-  wire \$434 ;
-  wire [15:0] \$435 ;
-  wire [15:0] \$436 ;
-  wire [16:0] \$437 ;
-  wire \$438 ;
-  wire \$439 ;
-  wire [15:0] \$44 ;
-  wire [15:0] \$440 ;
-  wire [15:0] \$441 ;
-  wire [16:0] \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire \$445 ;
-  wire [15:0] \$446 ;
-  wire [15:0] \$447 ;
-  wire \$448 ;
-  wire \$449 ;
-  wire [16:0] \$45 ;
-  wire [15:0] \$450 ;
-  wire [15:0] \$451 ;
-  wire [16:0] \$452 ;
-  wire \$453 ;
-  wire \$454 ;
-  wire [15:0] \$455 ;
-  wire [15:0] \$456 ;
-  wire [16:0] \$457 ;
-  wire \$458 ;
-  wire \$459 ;
-  wire \$46 ;
-  wire \$460 ;
-  wire [15:0] \$461 ;
-  wire [15:0] \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire [15:0] \$465 ;
-  wire [15:0] \$466 ;
-  wire [16:0] \$467 ;
-  wire \$468 ;
-  wire \$469 ;
-  wire \$47 ;
-  wire [15:0] \$470 ;
-  wire [15:0] \$471 ;
-  wire [16:0] \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire \$475 ;
-  wire [15:0] \$476 ;
-  wire [15:0] \$477 ;
-  wire \$478 ;
-  wire \$479 ;
-  wire \$48 ;
-  wire [15:0] \$480 ;
-  wire [15:0] \$481 ;
-  wire [16:0] \$482 ;
-  wire \$483 ;
-  wire \$484 ;
-  wire [15:0] \$485 ;
-  wire [15:0] \$486 ;
-  wire [16:0] \$487 ;
-  wire \$488 ;
-  wire \$489 ;
-  wire [15:0] \$49 ;
-  wire \$490 ;
-  wire [15:0] \$491 ;
-  wire [15:0] \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  wire [15:0] \$495 ;
-  wire [15:0] \$496 ;
-  wire [16:0] \$497 ;
-  wire \$498 ;
-  wire \$499 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
-  wire [15:0] \$500 ;
-  wire [15:0] \$501 ;
-  wire [16:0] \$502 ;
-  wire \$503 ;
-  wire \$504 ;
-  wire \$505 ;
-  wire [15:0] \$506 ;
-  wire [15:0] \$507 ;
-  wire \$508 ;
-  wire \$509 ;
-  wire \$51 ;
-  wire [15:0] \$510 ;
-  wire [15:0] \$511 ;
-  wire [16:0] \$512 ;
-  wire \$513 ;
-  wire \$514 ;
-  wire [15:0] \$515 ;
-  wire [15:0] \$516 ;
-  wire [16:0] \$517 ;
-  wire \$518 ;
-  wire \$519 ;
-  wire \$52 ;
-  wire \$520 ;
-  wire [15:0] \$521 ;
-  wire [15:0] \$522 ;
-  wire \$523 ;
-  wire \$524 ;
-  wire [15:0] \$525 ;
-  wire [15:0] \$526 ;
-  wire [16:0] \$527 ;
-  wire \$528 ;
-  wire \$529 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$530 ;
-  wire [15:0] \$531 ;
-  wire [16:0] \$532 ;
-  wire \$533 ;
-  wire \$534 ;
-  wire \$535 ;
-  wire [15:0] \$536 ;
-  wire [15:0] \$537 ;
-  wire \$538 ;
-  wire \$539 ;
-  wire [15:0] \$54 ;
-  wire [15:0] \$540 ;
-  wire [15:0] \$541 ;
-  wire [16:0] \$542 ;
-  wire \$543 ;
-  wire \$544 ;
-  wire [15:0] \$545 ;
-  wire [15:0] \$546 ;
-  wire [16:0] \$547 ;
-  wire \$548 ;
-  wire \$549 ;
-  wire [16:0] \$55 ;
-  wire \$550 ;
-  wire [15:0] \$551 ;
-  wire [15:0] \$552 ;
-  wire \$553 ;
-  wire \$554 ;
-  wire [15:0] \$555 ;
-  wire [15:0] \$556 ;
-  wire [16:0] \$557 ;
-  wire \$558 ;
-  wire \$559 ;
-  wire \$56 ;
-  wire [15:0] \$560 ;
-  wire [15:0] \$561 ;
-  wire [16:0] \$562 ;
-  wire \$563 ;
-  wire \$564 ;
-  wire \$565 ;
-  wire [15:0] \$566 ;
-  wire [15:0] \$567 ;
-  wire \$568 ;
-  wire \$569 ;
-  wire \$57 ;
-  wire [15:0] \$570 ;
-  wire [15:0] \$571 ;
-  wire [16:0] \$572 ;
-  wire \$573 ;
-  wire \$574 ;
-  wire [15:0] \$575 ;
-  wire [15:0] \$576 ;
-  wire [16:0] \$577 ;
-  wire \$578 ;
-  wire \$579 ;
-  wire [15:0] \$58 ;
-  wire \$580 ;
-  wire [15:0] \$581 ;
-  wire [15:0] \$582 ;
-  wire \$583 ;
-  wire \$584 ;
-  wire [15:0] \$585 ;
-  wire [15:0] \$586 ;
-  wire [16:0] \$587 ;
-  wire \$588 ;
-  wire \$589 ;
-  wire [15:0] \$59 ;
-  wire [15:0] \$590 ;
-  wire [15:0] \$591 ;
-  wire [16:0] \$592 ;
-  wire \$593 ;
-  wire \$594 ;
-  wire \$595 ;
-  wire [15:0] \$596 ;
-  wire [15:0] \$597 ;
-  wire \$598 ;
-  wire \$599 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire [15:0] \$600 ;
-  wire [15:0] \$601 ;
-  wire [16:0] \$602 ;
-  wire \$603 ;
-  wire \$604 ;
-  wire [15:0] \$605 ;
-  wire [15:0] \$606 ;
-  wire [16:0] \$607 ;
-  wire \$608 ;
-  wire \$609 ;
-  wire \$61 ;
-  wire \$610 ;
-  wire [15:0] \$611 ;
-  wire [15:0] \$612 ;
-  wire \$613 ;
-  wire \$614 ;
-  wire [15:0] \$615 ;
-  wire [15:0] \$616 ;
-  wire [16:0] \$617 ;
-  wire \$618 ;
-  wire \$619 ;
-  wire \$62 ;
-  wire [15:0] \$620 ;
-  wire [15:0] \$621 ;
-  wire [16:0] \$622 ;
-  wire \$623 ;
-  wire \$624 ;
-  wire \$625 ;
-  wire [15:0] \$626 ;
-  wire [15:0] \$627 ;
-  wire \$628 ;
-  wire \$629 ;
-  wire \$63 ;
-  wire [15:0] \$630 ;
-  wire [15:0] \$631 ;
-  wire [16:0] \$632 ;
-  wire \$633 ;
-  wire \$634 ;
-  wire [15:0] \$635 ;
-  wire [15:0] \$636 ;
-  wire [16:0] \$637 ;
-  wire \$638 ;
-  wire \$639 ;
-  wire [15:0] \$64 ;
-  wire \$640 ;
-  wire [15:0] \$641 ;
-  wire [15:0] \$642 ;
-  wire \$643 ;
-  wire \$644 ;
-  wire [15:0] \$645 ;
-  wire [15:0] \$646 ;
-  wire [16:0] \$647 ;
-  wire \$648 ;
-  wire \$649 ;
-  wire [15:0] \$65 ;
-  wire [15:0] \$650 ;
-  wire [15:0] \$651 ;
-  wire [16:0] \$652 ;
-  wire \$653 ;
-  wire \$654 ;
-  wire \$655 ;
-  wire [15:0] \$656 ;
-  wire [15:0] \$657 ;
-  wire \$658 ;
-  wire \$659 ;
-  wire \$66 ;
-  wire [15:0] \$660 ;
-  wire [15:0] \$661 ;
-  wire [16:0] \$662 ;
-  wire \$663 ;
-  wire \$664 ;
-  wire [15:0] \$665 ;
-  wire [15:0] \$666 ;
-  wire [16:0] \$667 ;
-  wire \$668 ;
-  wire \$669 ;
-  wire \$67 ;
-  wire \$670 ;
-  wire [15:0] \$671 ;
-  wire [15:0] \$672 ;
-  wire \$673 ;
-  wire \$674 ;
-  wire [15:0] \$675 ;
-  wire [15:0] \$676 ;
-  wire [16:0] \$677 ;
-  wire \$678 ;
-  wire \$679 ;
-  wire [15:0] \$68 ;
-  wire [15:0] \$680 ;
-  wire [15:0] \$681 ;
-  wire [16:0] \$682 ;
-  wire \$683 ;
-  wire \$684 ;
-  wire \$685 ;
-  wire [15:0] \$686 ;
-  wire [15:0] \$687 ;
-  wire \$688 ;
-  wire \$689 ;
-  wire [15:0] \$69 ;
-  wire [15:0] \$690 ;
-  wire [15:0] \$691 ;
-  wire [16:0] \$692 ;
-  wire \$693 ;
-  wire \$694 ;
-  wire [15:0] \$695 ;
-  wire [15:0] \$696 ;
-  wire [16:0] \$697 ;
-  wire \$698 ;
-  wire \$699 ;
-  wire \$7 ;
-  wire [16:0] \$70 ;
-  wire \$700 ;
-  wire [15:0] \$701 ;
-  wire [15:0] \$702 ;
-  wire \$703 ;
-  wire \$704 ;
-  wire [15:0] \$705 ;
-  wire [15:0] \$706 ;
-  wire [16:0] \$707 ;
-  wire \$708 ;
-  wire \$709 ;
-  wire \$71 ;
-  wire [15:0] \$710 ;
-  wire [15:0] \$711 ;
-  wire [16:0] \$712 ;
-  wire \$713 ;
-  wire \$714 ;
-  wire \$715 ;
-  wire [15:0] \$716 ;
-  wire [15:0] \$717 ;
-  wire \$718 ;
-  wire \$719 ;
-  wire \$72 ;
-  wire [15:0] \$720 ;
-  wire [15:0] \$721 ;
-  wire [16:0] \$722 ;
-  wire \$723 ;
-  wire \$724 ;
-  wire [15:0] \$725 ;
-  wire [15:0] \$726 ;
-  wire [16:0] \$727 ;
-  wire \$728 ;
-  wire \$729 ;
-  wire [15:0] \$73 ;
-  wire \$730 ;
-  wire [15:0] \$731 ;
-  wire [15:0] \$732 ;
-  wire \$733 ;
-  wire \$734 ;
-  wire [15:0] \$735 ;
-  wire [15:0] \$736 ;
-  wire [16:0] \$737 ;
-  wire \$738 ;
-  wire \$739 ;
-  wire [15:0] \$74 ;
-  wire [15:0] \$740 ;
-  wire [15:0] \$741 ;
-  wire [16:0] \$742 ;
-  wire \$743 ;
-  wire \$744 ;
-  wire \$745 ;
-  wire [15:0] \$746 ;
-  wire [15:0] \$747 ;
-  wire \$748 ;
-  wire \$749 ;
-  wire [16:0] \$75 ;
-  wire [15:0] \$750 ;
-  wire [15:0] \$751 ;
-  wire [16:0] \$752 ;
-  wire \$753 ;
-  wire \$754 ;
-  wire [15:0] \$755 ;
-  wire [15:0] \$756 ;
-  wire [16:0] \$757 ;
-  wire \$758 ;
-  wire \$759 ;
-  wire \$76 ;
-  wire \$760 ;
-  wire [15:0] \$761 ;
-  wire [15:0] \$762 ;
-  wire \$763 ;
-  wire \$764 ;
-  wire [15:0] \$765 ;
-  wire [15:0] \$766 ;
-  wire [16:0] \$767 ;
-  wire \$768 ;
-  wire \$769 ;
-  wire \$77 ;
-  wire [15:0] \$770 ;
-  wire [15:0] \$771 ;
-  wire [16:0] \$772 ;
-  wire \$773 ;
-  wire \$774 ;
-  wire \$775 ;
-  wire [15:0] \$776 ;
-  wire [15:0] \$777 ;
-  wire \$778 ;
-  wire \$779 ;
-  wire \$78 ;
-  wire [15:0] \$780 ;
-  wire [15:0] \$781 ;
-  wire [16:0] \$782 ;
-  wire \$783 ;
-  wire \$784 ;
-  wire [15:0] \$785 ;
-  wire [15:0] \$786 ;
-  wire [16:0] \$787 ;
-  wire \$788 ;
-  wire \$789 ;
-  wire [15:0] \$79 ;
-  wire \$790 ;
-  wire [15:0] \$791 ;
-  wire [15:0] \$792 ;
-  wire \$793 ;
-  wire \$794 ;
-  wire [15:0] \$795 ;
-  wire [15:0] \$796 ;
-  wire [16:0] \$797 ;
-  wire \$798 ;
-  wire \$799 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
-  wire [15:0] \$800 ;
-  wire [15:0] \$801 ;
-  wire [16:0] \$802 ;
-  wire \$803 ;
-  wire \$804 ;
-  wire \$805 ;
-  wire [15:0] \$806 ;
-  wire [15:0] \$807 ;
-  wire \$808 ;
-  wire \$809 ;
-  wire \$81 ;
-  wire [15:0] \$810 ;
-  wire [15:0] \$811 ;
-  wire [16:0] \$812 ;
-  wire \$813 ;
-  wire \$814 ;
-  wire [15:0] \$815 ;
-  wire [15:0] \$816 ;
-  wire [16:0] \$817 ;
-  wire \$818 ;
-  wire [28:0] \$819 ;
-  wire \$82 ;
-  wire [33:0] \$820 ;
-  wire [39:0] \$821 ;
-  wire [41:0] \$822 ;
-  wire [20:0] \$823 ;
-  wire [39:0] \$824 ;
-  wire [41:0] \$825 ;
-  wire \$826 ;
-  wire \$827 ;
-  wire [15:0] \$828 ;
-  wire [15:0] \$829 ;
-  wire [15:0] \$83 ;
-  wire \$830 ;
-  wire \$831 ;
-  wire [15:0] \$832 ;
-  wire [15:0] \$833 ;
-  wire [16:0] \$834 ;
-  wire \$835 ;
-  wire \$836 ;
-  wire [15:0] \$837 ;
-  wire [15:0] \$838 ;
-  wire [16:0] \$839 ;
-  wire [15:0] \$84 ;
-  wire \$840 ;
-  wire \$841 ;
-  wire [15:0] \$842 ;
-  wire [15:0] \$843 ;
-  wire \$844 ;
-  wire \$845 ;
-  wire [15:0] \$846 ;
-  wire [15:0] \$847 ;
-  wire \$848 ;
-  wire \$849 ;
-  wire [16:0] \$85 ;
-  wire [15:0] \$850 ;
-  wire [15:0] \$851 ;
-  wire [16:0] \$852 ;
-  wire \$853 ;
-  wire \$854 ;
-  wire [15:0] \$855 ;
-  wire [15:0] \$856 ;
-  wire [16:0] \$857 ;
-  wire [12:0] \$858 ;
-  wire [16:0] \$859 ;
-  wire \$86 ;
-  wire [20:0] \$860 ;
-  wire [20:0] \$861 ;
-  wire \$862 ;
-  wire [20:0] \$863 ;
-  wire [20:0] \$864 ;
-  wire \$865 ;
-  wire [20:0] \$866 ;
-  wire [20:0] \$867 ;
-  wire [20:0] \$868 ;
-  wire [20:0] \$869 ;
-  wire \$87 ;
-  wire \$870 ;
-  wire \$871 ;
-  wire [15:0] \$872 ;
-  wire [15:0] \$873 ;
-  wire \$874 ;
-  wire \$875 ;
-  wire [15:0] \$876 ;
-  wire [15:0] \$877 ;
-  wire [16:0] \$878 ;
-  wire \$879 ;
-  wire [15:0] \$88 ;
-  wire \$880 ;
-  wire [15:0] \$881 ;
-  wire [15:0] \$882 ;
-  wire [16:0] \$883 ;
-  wire \$884 ;
-  wire \$885 ;
-  wire [15:0] \$886 ;
-  wire [15:0] \$887 ;
-  wire \$888 ;
-  wire \$889 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$890 ;
-  wire [15:0] \$891 ;
-  wire \$892 ;
-  wire \$893 ;
-  wire [15:0] \$894 ;
-  wire [15:0] \$895 ;
-  wire [16:0] \$896 ;
-  wire \$897 ;
-  wire \$898 ;
-  wire [15:0] \$899 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire [15:0] \$900 ;
-  wire [16:0] \$901 ;
-  wire [12:0] \$902 ;
-  wire [16:0] \$903 ;
-  wire [20:0] \$904 ;
-  wire [20:0] \$905 ;
-  wire \$906 ;
-  wire [20:0] \$907 ;
-  wire [20:0] \$908 ;
-  wire \$909 ;
-  wire \$91 ;
-  wire [20:0] \$910 ;
-  wire [20:0] \$911 ;
-  wire [20:0] \$912 ;
-  wire [20:0] \$913 ;
-  reg \$914 ;
-  reg \$915 ;
-  reg [14:0] \$916 ;
-  reg \$917 ;
-  reg [4:0] \$918 ;
-  reg [11:0] \$919 ;
-  wire \$92 ;
-  reg [31:0] \$920 ;
-  reg [14:0] \$921 ;
-  reg \$922 ;
-  reg [4:0] \$923 ;
-  reg [11:0] \$924 ;
-  wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
-  input clk;
-  wire clk;
-  input [31:0] i__payload;
-  wire [31:0] i__payload;
-  wire [15:0] \i__payload[0] ;
-  wire [15:0] \i__payload[1] ;
-  output i__ready;
-  wire i__ready;
-  input i__valid;
-  wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  reg [4:0] l0_s1_seg;
-  wire [30:0] l0_s2_prod;
-  wire [43:0] l0_s3_prod;
-  wire [20:0] l0_s4_acc;
-  reg [4:0] l0_seg_p0 = 5'h00;
-  reg [11:0] l0_t_p0 = 12'h000;
-  reg [14:0] l0_x_p0 = 15'h0000;
-  reg l1_neg_p0 = 1'h0;
-  reg [4:0] l1_s1_seg;
-  wire [30:0] l1_s2_prod;
-  wire [43:0] l1_s3_prod;
-  wire [20:0] l1_s4_acc;
-  reg [4:0] l1_seg_p0 = 5'h00;
-  reg [11:0] l1_t_p0 = 12'h000;
-  reg [14:0] l1_x_p0 = 15'h0000;
-  output [31:0] o__payload;
-  reg [31:0] o__payload = 32'd0;
-  wire [15:0] \o__payload[0] ;
-  wire [15:0] \o__payload[1] ;
-  input o__ready;
-  wire o__ready;
-  output o__valid;
-  reg o__valid = 1'h0;
-  wire [4:0] port__addr;
-  wire [4:0] \port__addr$11 ;
-  wire [4:0] \port__addr$15 ;
-  wire [4:0] \port__addr$21 ;
-  wire [4:0] \port__addr$22 ;
-  wire [4:0] \port__addr$27 ;
-  wire [4:0] \port__addr$31 ;
-  wire [4:0] \port__addr$6 ;
-  wire [18:0] port__data;
-  wire [32:0] \port__data$14 ;
-  wire [19:0] \port__data$19 ;
-  wire [18:0] \port__data$25 ;
-  wire [32:0] \port__data$30 ;
-  wire [19:0] \port__data$35 ;
-  wire [11:0] \port__data$42 ;
-  wire [11:0] \port__data$46 ;
-  wire port__en;
-  wire \port__en$12 ;
-  wire \port__en$16 ;
-  wire \port__en$23 ;
-  wire \port__en$28 ;
-  wire \port__en$32 ;
-  input rst;
-  wire rst;
-  reg valid_0 = 1'h0;
-  (* ram_style = "block" *)
-  reg [19:0] c0_rom [27:0];
-  initial begin
-    c0_rom[0] = 20'hffffe;
-    c0_rom[1] = 20'h09b32;
-    c0_rom[2] = 20'h13711;
-    c0_rom[3] = 20'h1d48d;
-    c0_rom[4] = 20'h27503;
-    c0_rom[5] = 20'h31a95;
-    c0_rom[6] = 20'h3cc2b;
-    c0_rom[7] = 20'h4b529;
-    c0_rom[8] = 20'h56dad;
-    c0_rom[9] = 20'h5e7a3;
-    c0_rom[10] = 20'h64790;
-    c0_rom[11] = 20'h69677;
-    c0_rom[12] = 20'h6d8a4;
-    c0_rom[13] = 20'h7107a;
-    c0_rom[14] = 20'h73fbc;
-    c0_rom[15] = 20'h7679f;
-    c0_rom[16] = 20'h78915;
-    c0_rom[17] = 20'h7a4fd;
-    c0_rom[18] = 20'h7bbf3;
-    c0_rom[19] = 20'h7ce85;
-    c0_rom[20] = 20'h7dd4d;
-    c0_rom[21] = 20'h7e8c1;
-    c0_rom[22] = 20'h7f156;
-    c0_rom[23] = 20'h7f77b;
-    c0_rom[24] = 20'h7fb9c;
-    c0_rom[25] = 20'h7fe20;
-    c0_rom[26] = 20'h7ff6f;
-    c0_rom[27] = 20'h7ffed;
-  end
-  reg [19:0] _0_;
-  reg [19:0] _1_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _0_ <= c0_rom[l1_s1_seg];
-    end
-    if (i__ready) begin
-      _1_ <= c0_rom[l0_s1_seg];
-    end
-  end
-  assign \port__data$35  = _0_;
-  assign \port__data$19  = _1_;
-  (* ram_style = "block" *)
-  reg [32:0] c1_rom [27:0];
-  initial begin
-    c1_rom[0] = 33'h080231963;
-    c1_rom[1] = 33'h07f668536;
-    c1_rom[2] = 33'h07d2dcf73;
-    c1_rom[3] = 33'h0796d0eef;
-    c1_rom[4] = 33'h0740aa594;
-    c1_rom[5] = 33'h06cd5984e;
-    c1_rom[6] = 33'h0633c4650;
-    c1_rom[7] = 33'h0539dfa99;
-    c1_rom[8] = 33'h044fb28b7;
-    c1_rom[9] = 33'h03a2cc639;
-    c1_rom[10] = 33'h0310a78b1;
-    c1_rom[11] = 33'h0291bf634;
-    c1_rom[12] = 33'h0222a607b;
-    c1_rom[13] = 33'h01c19a3ae;
-    c1_rom[14] = 33'h016d1d177;
-    c1_rom[15] = 33'h01241f27a;
-    c1_rom[16] = 33'h00e5b6d22;
-    c1_rom[17] = 33'h00b0d99ec;
-    c1_rom[18] = 33'h0084d00fc;
-    c1_rom[19] = 33'h0060d4cac;
-    c1_rom[20] = 33'h0043fac63;
-    c1_rom[21] = 33'h002d7fe4d;
-    c1_rom[22] = 33'h001c9b83d;
-    c1_rom[23] = 33'h00107f033;
-    c1_rom[24] = 33'h00085fde3;
-    c1_rom[25] = 33'h000375ce7;
-    c1_rom[26] = 33'h0000f4b85;
-    c1_rom[27] = 33'h000026bb5;
-  end
-  reg [32:0] _2_;
-  reg [32:0] _3_;
-  always @(posedge clk) begin
-    if (i__ready) begin
-      _2_ <= c1_rom[l1_s1_seg];
-    end
-    if (i__ready) begin
-      _3_ <= c1_rom[l0_s1_seg];
-    end
-  end
-  assign \port__data$30  = _2_;
-  assign \port__data$14  = _3_;
-  (* ram_style = "block" *)
-  reg [18:0] c2_rom [27:0];
-  initial begin
-    c2_rom[0] = 19'h7b2bd;
-    c2_rom[1] = 19'h71a12;
-    c2_rom[2] = 19'h68875;
-    c2_rom[3] = 19'h602c2;
-    c2_rom[4] = 19'h58e60;
-    c2_rom[5] = 19'h53162;
-    c2_rom[6] = 19'h4f497;
-    c2_rom[7] = 19'h4f99a;
-    c2_rom[8] = 19'h52ef4;
-    c2_rom[9] = 19'h5727d;
-    c2_rom[10] = 19'h5bbc5;
-    c2_rom[11] = 19'h60637;
-    c2_rom[12] = 19'h64ed0;
-    c2_rom[13] = 19'h69384;
-    c2_rom[14] = 19'h6d300;
-    c2_rom[15] = 19'h70c5b;
-    c2_rom[16] = 19'h73f27;
-    c2_rom[17] = 19'h76b37;
-    c2_rom[18] = 19'h79083;
-    c2_rom[19] = 19'h7af56;
-    c2_rom[20] = 19'h7c81e;
-    c2_rom[21] = 19'h7db58;
-    c2_rom[22] = 19'h7e9a1;
-    c2_rom[23] = 19'h7f3a8;
-    c2_rom[24] = 19'h7fa24;
-    c2_rom[25] = 19'h7fdd6;
-    c2_rom[26] = 19'h7ff86;
-    c2_rom[27] = 19'h7ffe6;
+    c2_rom[0] = 19'h7e844;
+    c2_rom[1] = 19'h7b9fb;
+    c2_rom[2] = 19'h7908c;
+    c2_rom[3] = 19'h76c1b;
+    c2_rom[4] = 19'h74e35;
+    c2_rom[5] = 19'h73c00;
+    c2_rom[6] = 19'h74810;
+    c2_rom[7] = 19'h759be;
+    c2_rom[8] = 19'h76fb3;
+    c2_rom[9] = 19'h7874a;
+    c2_rom[10] = 19'h79c43;
+    c2_rom[11] = 19'h7af4f;
+    c2_rom[12] = 19'h7c0f9;
+    c2_rom[13] = 19'h7d027;
+    c2_rom[14] = 19'h7dc19;
+    c2_rom[15] = 19'h7e5e4;
+    c2_rom[16] = 19'h7edb6;
+    c2_rom[17] = 19'h7f3ad;
+    c2_rom[18] = 19'h7f82b;
+    c2_rom[19] = 19'h7fb11;
+    c2_rom[20] = 19'h7fd23;
+    c2_rom[21] = 19'h7fe79;
+    c2_rom[22] = 19'h7ff37;
+    c2_rom[23] = 19'h7b2bd;
+    c2_rom[24] = 19'h71a12;
+    c2_rom[25] = 19'h68875;
+    c2_rom[26] = 19'h602c2;
+    c2_rom[27] = 19'h58e60;
+    c2_rom[28] = 19'h53162;
+    c2_rom[29] = 19'h4f497;
+    c2_rom[30] = 19'h4f99a;
+    c2_rom[31] = 19'h52ef4;
+    c2_rom[32] = 19'h5727d;
+    c2_rom[33] = 19'h5bbc5;
+    c2_rom[34] = 19'h60637;
+    c2_rom[35] = 19'h64ed0;
+    c2_rom[36] = 19'h69384;
+    c2_rom[37] = 19'h6d300;
+    c2_rom[38] = 19'h70c5b;
+    c2_rom[39] = 19'h73f27;
+    c2_rom[40] = 19'h76b37;
+    c2_rom[41] = 19'h79083;
+    c2_rom[42] = 19'h7af56;
+    c2_rom[43] = 19'h7c81e;
+    c2_rom[44] = 19'h7db58;
+    c2_rom[45] = 19'h7e9a1;
+    c2_rom[46] = 19'h7f3a8;
+    c2_rom[47] = 19'h7fa24;
+    c2_rom[48] = 19'h7fdd6;
+    c2_rom[49] = 19'h7ff86;
+    c2_rom[50] = 19'h7ffe6;
   end
   reg [18:0] _4_;
   reg [18:0] _5_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _4_ <= c2_rom[l1_s1_seg];
+      _4_ <= c2_rom[l1_addr];
     end
     if (i__ready) begin
-      _5_ <= c2_rom[l0_s1_seg];
+      _5_ <= c2_rom[l0_addr];
     end
   end
-  assign \port__data$25  = _4_;
-  assign port__data = _5_;
-  reg [11:0] origin_rom [27:0];
+  assign \port__data$75  = _4_;
+  assign \port__data$32  = _5_;
+  (* ram_style = "block" *)
+  reg [14:0] origin_rom [50:0];
   initial begin
-    origin_rom[0] = 12'h000;
-    origin_rom[1] = 12'h137;
-    origin_rom[2] = 12'h273;
-    origin_rom[3] = 12'h3ba;
-    origin_rom[4] = 12'h514;
-    origin_rom[5] = 12'h68d;
-    origin_rom[6] = 12'h842;
-    origin_rom[7] = 12'hace;
-    origin_rom[8] = 12'hd39;
-    origin_rom[9] = 12'hf24;
-    origin_rom[10] = 12'h0ee;
-    origin_rom[11] = 12'h2ae;
-    origin_rom[12] = 12'h470;
-    origin_rom[13] = 12'h63b;
-    origin_rom[14] = 12'h816;
-    origin_rom[15] = 12'ha07;
-    origin_rom[16] = 12'hc14;
-    origin_rom[17] = 12'he46;
-    origin_rom[18] = 12'h0a5;
-    origin_rom[19] = 12'h33b;
-    origin_rom[20] = 12'h619;
-    origin_rom[21] = 12'h953;
-    origin_rom[22] = 12'hd06;
-    origin_rom[23] = 12'h160;
-    origin_rom[24] = 12'h6ad;
-    origin_rom[25] = 12'hd76;
-    origin_rom[26] = 12'h6ed;
-    origin_rom[27] = 12'h6ab;
+    origin_rom[0] = 15'h0000;
+    origin_rom[1] = 15'h0300;
+    origin_rom[2] = 15'h0600;
+    origin_rom[3] = 15'h0900;
+    origin_rom[4] = 15'h0c80;
+    origin_rom[5] = 15'h1080;
+    origin_rom[6] = 15'h1980;
+    origin_rom[7] = 15'h1d80;
+    origin_rom[8] = 15'h2180;
+    origin_rom[9] = 15'h2600;
+    origin_rom[10] = 15'h2a80;
+    origin_rom[11] = 15'h2e80;
+    origin_rom[12] = 15'h3300;
+    origin_rom[13] = 15'h3800;
+    origin_rom[14] = 15'h3d00;
+    origin_rom[15] = 15'h4200;
+    origin_rom[16] = 15'h4800;
+    origin_rom[17] = 15'h4e00;
+    origin_rom[18] = 15'h5500;
+    origin_rom[19] = 15'h5c80;
+    origin_rom[20] = 15'h6480;
+    origin_rom[21] = 15'h6d80;
+    origin_rom[22] = 15'h7900;
+    origin_rom[23] = 15'h0000;
+    origin_rom[24] = 15'h0137;
+    origin_rom[25] = 15'h0273;
+    origin_rom[26] = 15'h03ba;
+    origin_rom[27] = 15'h0514;
+    origin_rom[28] = 15'h068d;
+    origin_rom[29] = 15'h0842;
+    origin_rom[30] = 15'h0ace;
+    origin_rom[31] = 15'h0d39;
+    origin_rom[32] = 15'h0f24;
+    origin_rom[33] = 15'h10ee;
+    origin_rom[34] = 15'h12ae;
+    origin_rom[35] = 15'h1470;
+    origin_rom[36] = 15'h163b;
+    origin_rom[37] = 15'h1816;
+    origin_rom[38] = 15'h1a07;
+    origin_rom[39] = 15'h1c14;
+    origin_rom[40] = 15'h1e46;
+    origin_rom[41] = 15'h20a5;
+    origin_rom[42] = 15'h233b;
+    origin_rom[43] = 15'h2619;
+    origin_rom[44] = 15'h2953;
+    origin_rom[45] = 15'h2d06;
+    origin_rom[46] = 15'h3160;
+    origin_rom[47] = 15'h36ad;
+    origin_rom[48] = 15'h3d76;
+    origin_rom[49] = 15'h46ed;
+    origin_rom[50] = 15'h56ab;
   end
-  assign \port__data$46  = origin_rom[l1_s1_seg];
-  assign \port__data$42  = origin_rom[l0_s1_seg];
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 11'h68d;
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$79  = \$78  ? 16'h557b : i__payload[15:0];
-  assign \$80  = \$77  ? 16'ha1bb : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$83  = \$82  ? 16'h557b : i__payload[15:0];
-  assign \$84  = \$81  ? 16'ha1bb : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$88  = \$87  ? 16'h557b : i__payload[15:0];
-  assign \$89  = \$86  ? 16'ha1bb : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 12'h842;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$94  = \$93  ? 16'h557b : i__payload[15:0];
-  assign \$95  = \$92  ? 16'ha1bb : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$98  = \$97  ? 16'h557b : i__payload[15:0];
-  assign \$99  = \$96  ? 16'ha1bb : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$103  = \$102  ? 16'h557b : i__payload[15:0];
-  assign \$104  = \$101  ? 16'ha1bb : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 12'hace;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$109  = \$108  ? 16'h557b : i__payload[15:0];
-  assign \$110  = \$107  ? 16'ha1bb : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$113  = \$112  ? 16'h557b : i__payload[15:0];
-  assign \$114  = \$111  ? 16'ha1bb : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$118  = \$117  ? 16'h557b : i__payload[15:0];
-  assign \$119  = \$116  ? 16'ha1bb : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 12'hd39;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$124  = \$123  ? 16'h557b : i__payload[15:0];
-  assign \$125  = \$122  ? 16'ha1bb : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$128  = \$127  ? 16'h557b : i__payload[15:0];
-  assign \$129  = \$126  ? 16'ha1bb : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$133  = \$132  ? 16'h557b : i__payload[15:0];
-  assign \$134  = \$131  ? 16'ha1bb : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 12'hf24;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$139  = \$138  ? 16'h557b : i__payload[15:0];
-  assign \$140  = \$137  ? 16'ha1bb : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$143  = \$142  ? 16'h557b : i__payload[15:0];
-  assign \$144  = \$141  ? 16'ha1bb : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$148  = \$147  ? 16'h557b : i__payload[15:0];
-  assign \$149  = \$146  ? 16'ha1bb : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 13'h10ee;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$154  = \$153  ? 16'h557b : i__payload[15:0];
-  assign \$155  = \$152  ? 16'ha1bb : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$158  = \$157  ? 16'h557b : i__payload[15:0];
-  assign \$159  = \$156  ? 16'ha1bb : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$163  = \$162  ? 16'h557b : i__payload[15:0];
-  assign \$164  = \$161  ? 16'ha1bb : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 13'h12ae;
-  assign \$167  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$168  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$169  = \$168  ? 16'h557b : i__payload[15:0];
-  assign \$170  = \$167  ? 16'ha1bb : \$169 ;
-  assign \$171  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$172  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$173  = \$172  ? 16'h557b : i__payload[15:0];
-  assign \$174  = \$171  ? 16'ha1bb : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$177  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$178  = \$177  ? 16'h557b : i__payload[15:0];
-  assign \$179  = \$176  ? 16'ha1bb : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [14:0] >= 13'h1470;
-  assign \$182  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$183  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$184  = \$183  ? 16'h557b : i__payload[15:0];
-  assign \$185  = \$182  ? 16'ha1bb : \$184 ;
-  assign \$186  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$187  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$188  = \$187  ? 16'h557b : i__payload[15:0];
-  assign \$189  = \$186  ? 16'ha1bb : \$188 ;
-  assign \$190  = - $signed(\$189 );
-  assign \$191  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$192  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$193  = \$192  ? 16'h557b : i__payload[15:0];
-  assign \$194  = \$191  ? 16'ha1bb : \$193 ;
-  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [14:0] >= 13'h163b;
-  assign \$197  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$198  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$199  = \$198  ? 16'h557b : i__payload[15:0];
-  assign \$200  = \$197  ? 16'ha1bb : \$199 ;
-  assign \$201  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$202  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$203  = \$202  ? 16'h557b : i__payload[15:0];
-  assign \$204  = \$201  ? 16'ha1bb : \$203 ;
-  assign \$205  = - $signed(\$204 );
-  assign \$206  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$207  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$208  = \$207  ? 16'h557b : i__payload[15:0];
-  assign \$209  = \$206  ? 16'ha1bb : \$208 ;
-  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [14:0] >= 13'h1816;
-  assign \$212  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$213  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$214  = \$213  ? 16'h557b : i__payload[15:0];
-  assign \$215  = \$212  ? 16'ha1bb : \$214 ;
-  assign \$216  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$217  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$218  = \$217  ? 16'h557b : i__payload[15:0];
-  assign \$219  = \$216  ? 16'ha1bb : \$218 ;
-  assign \$220  = - $signed(\$219 );
-  assign \$221  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$222  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$223  = \$222  ? 16'h557b : i__payload[15:0];
-  assign \$224  = \$221  ? 16'ha1bb : \$223 ;
-  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [14:0] >= 13'h1a07;
-  assign \$227  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$228  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$229  = \$228  ? 16'h557b : i__payload[15:0];
-  assign \$230  = \$227  ? 16'ha1bb : \$229 ;
-  assign \$231  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$232  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$233  = \$232  ? 16'h557b : i__payload[15:0];
-  assign \$234  = \$231  ? 16'ha1bb : \$233 ;
-  assign \$235  = - $signed(\$234 );
-  assign \$236  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$237  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$238  = \$237  ? 16'h557b : i__payload[15:0];
-  assign \$239  = \$236  ? 16'ha1bb : \$238 ;
-  assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [14:0] >= 13'h1c14;
-  assign \$242  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$243  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$244  = \$243  ? 16'h557b : i__payload[15:0];
-  assign \$245  = \$242  ? 16'ha1bb : \$244 ;
-  assign \$246  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$247  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$248  = \$247  ? 16'h557b : i__payload[15:0];
-  assign \$249  = \$246  ? 16'ha1bb : \$248 ;
-  assign \$250  = - $signed(\$249 );
-  assign \$251  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$252  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$253  = \$252  ? 16'h557b : i__payload[15:0];
-  assign \$254  = \$251  ? 16'ha1bb : \$253 ;
-  assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [14:0] >= 13'h1e46;
-  assign \$257  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$258  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$259  = \$258  ? 16'h557b : i__payload[15:0];
-  assign \$260  = \$257  ? 16'ha1bb : \$259 ;
-  assign \$261  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$262  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$263  = \$262  ? 16'h557b : i__payload[15:0];
-  assign \$264  = \$261  ? 16'ha1bb : \$263 ;
-  assign \$265  = - $signed(\$264 );
-  assign \$266  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$267  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$268  = \$267  ? 16'h557b : i__payload[15:0];
-  assign \$269  = \$266  ? 16'ha1bb : \$268 ;
-  assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [14:0] >= 14'h20a5;
-  assign \$272  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$273  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$274  = \$273  ? 16'h557b : i__payload[15:0];
-  assign \$275  = \$272  ? 16'ha1bb : \$274 ;
-  assign \$276  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$277  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$278  = \$277  ? 16'h557b : i__payload[15:0];
-  assign \$279  = \$276  ? 16'ha1bb : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$282  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$283  = \$282  ? 16'h557b : i__payload[15:0];
-  assign \$284  = \$281  ? 16'ha1bb : \$283 ;
-  assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [14:0] >= 14'h233b;
-  assign \$287  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$288  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$289  = \$288  ? 16'h557b : i__payload[15:0];
-  assign \$290  = \$287  ? 16'ha1bb : \$289 ;
-  assign \$291  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$292  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$293  = \$292  ? 16'h557b : i__payload[15:0];
-  assign \$294  = \$291  ? 16'ha1bb : \$293 ;
-  assign \$295  = - $signed(\$294 );
-  assign \$296  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$297  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$298  = \$297  ? 16'h557b : i__payload[15:0];
-  assign \$299  = \$296  ? 16'ha1bb : \$298 ;
-  assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [14:0] >= 14'h2619;
-  assign \$302  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$303  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$304  = \$303  ? 16'h557b : i__payload[15:0];
-  assign \$305  = \$302  ? 16'ha1bb : \$304 ;
-  assign \$306  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$307  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$308  = \$307  ? 16'h557b : i__payload[15:0];
-  assign \$309  = \$306  ? 16'ha1bb : \$308 ;
-  assign \$310  = - $signed(\$309 );
-  assign \$311  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$312  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$313  = \$312  ? 16'h557b : i__payload[15:0];
-  assign \$314  = \$311  ? 16'ha1bb : \$313 ;
-  assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [14:0] >= 14'h2953;
-  assign \$317  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$318  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$319  = \$318  ? 16'h557b : i__payload[15:0];
-  assign \$320  = \$317  ? 16'ha1bb : \$319 ;
-  assign \$321  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$322  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$323  = \$322  ? 16'h557b : i__payload[15:0];
-  assign \$324  = \$321  ? 16'ha1bb : \$323 ;
-  assign \$325  = - $signed(\$324 );
-  assign \$326  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$327  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$328  = \$327  ? 16'h557b : i__payload[15:0];
-  assign \$329  = \$326  ? 16'ha1bb : \$328 ;
-  assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [14:0] >= 14'h2d06;
-  assign \$332  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$333  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$334  = \$333  ? 16'h557b : i__payload[15:0];
-  assign \$335  = \$332  ? 16'ha1bb : \$334 ;
-  assign \$336  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$337  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$338  = \$337  ? 16'h557b : i__payload[15:0];
-  assign \$339  = \$336  ? 16'ha1bb : \$338 ;
-  assign \$340  = - $signed(\$339 );
-  assign \$341  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$342  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$343  = \$342  ? 16'h557b : i__payload[15:0];
-  assign \$344  = \$341  ? 16'ha1bb : \$343 ;
-  assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = \$345 [14:0] >= 14'h3160;
-  assign \$347  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$348  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$349  = \$348  ? 16'h557b : i__payload[15:0];
-  assign \$350  = \$347  ? 16'ha1bb : \$349 ;
-  assign \$351  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$352  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$353  = \$352  ? 16'h557b : i__payload[15:0];
-  assign \$354  = \$351  ? 16'ha1bb : \$353 ;
-  assign \$355  = - $signed(\$354 );
-  assign \$356  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$357  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$358  = \$357  ? 16'h557b : i__payload[15:0];
-  assign \$359  = \$356  ? 16'ha1bb : \$358 ;
-  assign \$360  = \$350 [15] ? \$355  : { \$359 [15], \$359  };
-  assign \$361  = \$360 [14:0] >= 14'h36ad;
-  assign \$362  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$364  = \$363  ? 16'h557b : i__payload[15:0];
-  assign \$365  = \$362  ? 16'ha1bb : \$364 ;
-  assign \$366  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$368  = \$367  ? 16'h557b : i__payload[15:0];
-  assign \$369  = \$366  ? 16'ha1bb : \$368 ;
-  assign \$370  = - $signed(\$369 );
-  assign \$371  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$373  = \$372  ? 16'h557b : i__payload[15:0];
-  assign \$374  = \$371  ? 16'ha1bb : \$373 ;
-  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = \$375 [14:0] >= 14'h3d76;
-  assign \$377  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$378  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$379  = \$378  ? 16'h557b : i__payload[15:0];
-  assign \$380  = \$377  ? 16'ha1bb : \$379 ;
-  assign \$381  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$382  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$383  = \$382  ? 16'h557b : i__payload[15:0];
-  assign \$384  = \$381  ? 16'ha1bb : \$383 ;
-  assign \$385  = - $signed(\$384 );
-  assign \$386  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$387  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$388  = \$387  ? 16'h557b : i__payload[15:0];
-  assign \$389  = \$386  ? 16'ha1bb : \$388 ;
-  assign \$390  = \$380 [15] ? \$385  : { \$389 [15], \$389  };
-  assign \$391  = \$390 [14:0] >= 15'h46ed;
-  assign \$392  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$393  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$394  = \$393  ? 16'h557b : i__payload[15:0];
-  assign \$395  = \$392  ? 16'ha1bb : \$394 ;
-  assign \$396  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$397  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$398  = \$397  ? 16'h557b : i__payload[15:0];
-  assign \$399  = \$396  ? 16'ha1bb : \$398 ;
-  assign \$400  = - $signed(\$399 );
-  assign \$401  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$402  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$403  = \$402  ? 16'h557b : i__payload[15:0];
-  assign \$404  = \$401  ? 16'ha1bb : \$403 ;
-  assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
-  assign \$406  = \$405 [14:0] >= 15'h56ab;
-  assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
-  assign \$408  = $signed(\$407 ) + $signed(\port__data$14 );
-  assign l0_s3_prod = \$408 [31:0] * l0_t_p0;
-  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$19 );
-  assign \$411  = - $signed(\$410 [19:0]);
-  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$19 );
-  assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [19], \$413 [19:0] };
-  assign \$414  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$415  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$416  = \$415  ? 16'h557b : i__payload[31:16];
-  assign \$417  = \$414  ? 16'ha1bb : \$416 ;
-  assign \$418  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$419  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$420  = \$419  ? 16'h557b : i__payload[31:16];
-  assign \$421  = \$418  ? 16'ha1bb : \$420 ;
-  assign \$422  = - $signed(\$421 );
-  assign \$423  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$424  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$425  = \$424  ? 16'h557b : i__payload[31:16];
-  assign \$426  = \$423  ? 16'ha1bb : \$425 ;
-  assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
-  assign \$428  = \$427 [14:0] >= 9'h137;
-  assign \$429  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$430  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$431  = \$430  ? 16'h557b : i__payload[31:16];
-  assign \$432  = \$429  ? 16'ha1bb : \$431 ;
-  assign \$433  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$434  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$435  = \$434  ? 16'h557b : i__payload[31:16];
-  assign \$436  = \$433  ? 16'ha1bb : \$435 ;
-  assign \$437  = - $signed(\$436 );
-  assign \$438  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$439  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$440  = \$439  ? 16'h557b : i__payload[31:16];
-  assign \$441  = \$438  ? 16'ha1bb : \$440 ;
-  assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
-  assign \$443  = \$442 [14:0] >= 10'h273;
-  assign \$444  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$445  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$446  = \$445  ? 16'h557b : i__payload[31:16];
-  assign \$447  = \$444  ? 16'ha1bb : \$446 ;
-  assign \$448  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$449  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$450  = \$449  ? 16'h557b : i__payload[31:16];
-  assign \$451  = \$448  ? 16'ha1bb : \$450 ;
-  assign \$452  = - $signed(\$451 );
-  assign \$453  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$454  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$455  = \$454  ? 16'h557b : i__payload[31:16];
-  assign \$456  = \$453  ? 16'ha1bb : \$455 ;
-  assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
-  assign \$458  = \$457 [14:0] >= 10'h3ba;
-  assign \$459  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$460  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$461  = \$460  ? 16'h557b : i__payload[31:16];
-  assign \$462  = \$459  ? 16'ha1bb : \$461 ;
-  assign \$463  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$464  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$465  = \$464  ? 16'h557b : i__payload[31:16];
-  assign \$466  = \$463  ? 16'ha1bb : \$465 ;
-  assign \$467  = - $signed(\$466 );
-  assign \$468  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$469  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$470  = \$469  ? 16'h557b : i__payload[31:16];
-  assign \$471  = \$468  ? 16'ha1bb : \$470 ;
-  assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
-  assign \$473  = \$472 [14:0] >= 11'h514;
-  assign \$474  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$475  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$476  = \$475  ? 16'h557b : i__payload[31:16];
-  assign \$477  = \$474  ? 16'ha1bb : \$476 ;
-  assign \$478  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$479  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$480  = \$479  ? 16'h557b : i__payload[31:16];
-  assign \$481  = \$478  ? 16'ha1bb : \$480 ;
-  assign \$482  = - $signed(\$481 );
-  assign \$483  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$484  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$485  = \$484  ? 16'h557b : i__payload[31:16];
-  assign \$486  = \$483  ? 16'ha1bb : \$485 ;
-  assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
-  assign \$488  = \$487 [14:0] >= 11'h68d;
-  assign \$489  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$490  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$491  = \$490  ? 16'h557b : i__payload[31:16];
-  assign \$492  = \$489  ? 16'ha1bb : \$491 ;
-  assign \$493  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$494  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$495  = \$494  ? 16'h557b : i__payload[31:16];
-  assign \$496  = \$493  ? 16'ha1bb : \$495 ;
-  assign \$497  = - $signed(\$496 );
-  assign \$498  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$499  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$500  = \$499  ? 16'h557b : i__payload[31:16];
-  assign \$501  = \$498  ? 16'ha1bb : \$500 ;
-  assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
-  assign \$503  = \$502 [14:0] >= 12'h842;
-  assign \$504  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$505  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$506  = \$505  ? 16'h557b : i__payload[31:16];
-  assign \$507  = \$504  ? 16'ha1bb : \$506 ;
-  assign \$508  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$509  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$510  = \$509  ? 16'h557b : i__payload[31:16];
-  assign \$511  = \$508  ? 16'ha1bb : \$510 ;
-  assign \$512  = - $signed(\$511 );
-  assign \$513  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$514  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$515  = \$514  ? 16'h557b : i__payload[31:16];
-  assign \$516  = \$513  ? 16'ha1bb : \$515 ;
-  assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
-  assign \$518  = \$517 [14:0] >= 12'hace;
-  assign \$519  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$520  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$521  = \$520  ? 16'h557b : i__payload[31:16];
-  assign \$522  = \$519  ? 16'ha1bb : \$521 ;
-  assign \$523  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$524  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$525  = \$524  ? 16'h557b : i__payload[31:16];
-  assign \$526  = \$523  ? 16'ha1bb : \$525 ;
-  assign \$527  = - $signed(\$526 );
-  assign \$528  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$529  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$530  = \$529  ? 16'h557b : i__payload[31:16];
-  assign \$531  = \$528  ? 16'ha1bb : \$530 ;
-  assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
-  assign \$533  = \$532 [14:0] >= 12'hd39;
-  assign \$534  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$535  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$536  = \$535  ? 16'h557b : i__payload[31:16];
-  assign \$537  = \$534  ? 16'ha1bb : \$536 ;
-  assign \$538  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$539  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$540  = \$539  ? 16'h557b : i__payload[31:16];
-  assign \$541  = \$538  ? 16'ha1bb : \$540 ;
-  assign \$542  = - $signed(\$541 );
-  assign \$543  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$544  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$545  = \$544  ? 16'h557b : i__payload[31:16];
-  assign \$546  = \$543  ? 16'ha1bb : \$545 ;
-  assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
-  assign \$548  = \$547 [14:0] >= 12'hf24;
-  assign \$549  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$550  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$551  = \$550  ? 16'h557b : i__payload[31:16];
-  assign \$552  = \$549  ? 16'ha1bb : \$551 ;
-  assign \$553  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$554  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$555  = \$554  ? 16'h557b : i__payload[31:16];
-  assign \$556  = \$553  ? 16'ha1bb : \$555 ;
-  assign \$557  = - $signed(\$556 );
-  assign \$558  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$559  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$560  = \$559  ? 16'h557b : i__payload[31:16];
-  assign \$561  = \$558  ? 16'ha1bb : \$560 ;
-  assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
-  assign \$563  = \$562 [14:0] >= 13'h10ee;
-  assign \$564  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$565  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$566  = \$565  ? 16'h557b : i__payload[31:16];
-  assign \$567  = \$564  ? 16'ha1bb : \$566 ;
-  assign \$568  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$569  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$570  = \$569  ? 16'h557b : i__payload[31:16];
-  assign \$571  = \$568  ? 16'ha1bb : \$570 ;
-  assign \$572  = - $signed(\$571 );
-  assign \$573  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$574  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$575  = \$574  ? 16'h557b : i__payload[31:16];
-  assign \$576  = \$573  ? 16'ha1bb : \$575 ;
-  assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
-  assign \$578  = \$577 [14:0] >= 13'h12ae;
-  assign \$579  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$580  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$581  = \$580  ? 16'h557b : i__payload[31:16];
-  assign \$582  = \$579  ? 16'ha1bb : \$581 ;
-  assign \$583  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$584  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$585  = \$584  ? 16'h557b : i__payload[31:16];
-  assign \$586  = \$583  ? 16'ha1bb : \$585 ;
-  assign \$587  = - $signed(\$586 );
-  assign \$588  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$589  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$590  = \$589  ? 16'h557b : i__payload[31:16];
-  assign \$591  = \$588  ? 16'ha1bb : \$590 ;
-  assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
-  assign \$593  = \$592 [14:0] >= 13'h1470;
-  assign \$594  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$595  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$596  = \$595  ? 16'h557b : i__payload[31:16];
-  assign \$597  = \$594  ? 16'ha1bb : \$596 ;
-  assign \$598  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$599  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$600  = \$599  ? 16'h557b : i__payload[31:16];
-  assign \$601  = \$598  ? 16'ha1bb : \$600 ;
-  assign \$602  = - $signed(\$601 );
-  assign \$603  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$604  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$605  = \$604  ? 16'h557b : i__payload[31:16];
-  assign \$606  = \$603  ? 16'ha1bb : \$605 ;
-  assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
-  assign \$608  = \$607 [14:0] >= 13'h163b;
-  assign \$609  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$610  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$611  = \$610  ? 16'h557b : i__payload[31:16];
-  assign \$612  = \$609  ? 16'ha1bb : \$611 ;
-  assign \$613  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$614  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$615  = \$614  ? 16'h557b : i__payload[31:16];
-  assign \$616  = \$613  ? 16'ha1bb : \$615 ;
-  assign \$617  = - $signed(\$616 );
-  assign \$618  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$619  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$620  = \$619  ? 16'h557b : i__payload[31:16];
-  assign \$621  = \$618  ? 16'ha1bb : \$620 ;
-  assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
-  assign \$623  = \$622 [14:0] >= 13'h1816;
-  assign \$624  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$625  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$626  = \$625  ? 16'h557b : i__payload[31:16];
-  assign \$627  = \$624  ? 16'ha1bb : \$626 ;
-  assign \$628  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$629  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$630  = \$629  ? 16'h557b : i__payload[31:16];
-  assign \$631  = \$628  ? 16'ha1bb : \$630 ;
-  assign \$632  = - $signed(\$631 );
-  assign \$633  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$634  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$635  = \$634  ? 16'h557b : i__payload[31:16];
-  assign \$636  = \$633  ? 16'ha1bb : \$635 ;
-  assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
-  assign \$638  = \$637 [14:0] >= 13'h1a07;
-  assign \$639  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$640  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$641  = \$640  ? 16'h557b : i__payload[31:16];
-  assign \$642  = \$639  ? 16'ha1bb : \$641 ;
-  assign \$643  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$644  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$645  = \$644  ? 16'h557b : i__payload[31:16];
-  assign \$646  = \$643  ? 16'ha1bb : \$645 ;
-  assign \$647  = - $signed(\$646 );
-  assign \$648  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$649  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$650  = \$649  ? 16'h557b : i__payload[31:16];
-  assign \$651  = \$648  ? 16'ha1bb : \$650 ;
-  assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
-  assign \$653  = \$652 [14:0] >= 13'h1c14;
-  assign \$654  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$655  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$656  = \$655  ? 16'h557b : i__payload[31:16];
-  assign \$657  = \$654  ? 16'ha1bb : \$656 ;
-  assign \$658  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$659  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$660  = \$659  ? 16'h557b : i__payload[31:16];
-  assign \$661  = \$658  ? 16'ha1bb : \$660 ;
-  assign \$662  = - $signed(\$661 );
-  assign \$663  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$664  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$665  = \$664  ? 16'h557b : i__payload[31:16];
-  assign \$666  = \$663  ? 16'ha1bb : \$665 ;
-  assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
-  assign \$668  = \$667 [14:0] >= 13'h1e46;
-  assign \$669  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$670  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$671  = \$670  ? 16'h557b : i__payload[31:16];
-  assign \$672  = \$669  ? 16'ha1bb : \$671 ;
-  assign \$673  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$674  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$675  = \$674  ? 16'h557b : i__payload[31:16];
-  assign \$676  = \$673  ? 16'ha1bb : \$675 ;
-  assign \$677  = - $signed(\$676 );
-  assign \$678  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$679  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$680  = \$679  ? 16'h557b : i__payload[31:16];
-  assign \$681  = \$678  ? 16'ha1bb : \$680 ;
-  assign \$682  = \$672 [15] ? \$677  : { \$681 [15], \$681  };
-  assign \$683  = \$682 [14:0] >= 14'h20a5;
-  assign \$684  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$685  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$686  = \$685  ? 16'h557b : i__payload[31:16];
-  assign \$687  = \$684  ? 16'ha1bb : \$686 ;
-  assign \$688  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$689  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$690  = \$689  ? 16'h557b : i__payload[31:16];
-  assign \$691  = \$688  ? 16'ha1bb : \$690 ;
-  assign \$692  = - $signed(\$691 );
-  assign \$693  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$694  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$695  = \$694  ? 16'h557b : i__payload[31:16];
-  assign \$696  = \$693  ? 16'ha1bb : \$695 ;
-  assign \$697  = \$687 [15] ? \$692  : { \$696 [15], \$696  };
-  assign \$698  = \$697 [14:0] >= 14'h233b;
-  assign \$699  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$700  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$701  = \$700  ? 16'h557b : i__payload[31:16];
-  assign \$702  = \$699  ? 16'ha1bb : \$701 ;
-  assign \$703  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$704  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$705  = \$704  ? 16'h557b : i__payload[31:16];
-  assign \$706  = \$703  ? 16'ha1bb : \$705 ;
-  assign \$707  = - $signed(\$706 );
-  assign \$708  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$709  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$710  = \$709  ? 16'h557b : i__payload[31:16];
-  assign \$711  = \$708  ? 16'ha1bb : \$710 ;
-  assign \$712  = \$702 [15] ? \$707  : { \$711 [15], \$711  };
-  assign \$713  = \$712 [14:0] >= 14'h2619;
-  assign \$714  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$715  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$716  = \$715  ? 16'h557b : i__payload[31:16];
-  assign \$717  = \$714  ? 16'ha1bb : \$716 ;
-  assign \$718  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$719  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$720  = \$719  ? 16'h557b : i__payload[31:16];
-  assign \$721  = \$718  ? 16'ha1bb : \$720 ;
-  assign \$722  = - $signed(\$721 );
-  assign \$723  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$724  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$725  = \$724  ? 16'h557b : i__payload[31:16];
-  assign \$726  = \$723  ? 16'ha1bb : \$725 ;
-  assign \$727  = \$717 [15] ? \$722  : { \$726 [15], \$726  };
-  assign \$728  = \$727 [14:0] >= 14'h2953;
-  assign \$729  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$730  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$731  = \$730  ? 16'h557b : i__payload[31:16];
-  assign \$732  = \$729  ? 16'ha1bb : \$731 ;
-  assign \$733  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$734  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$735  = \$734  ? 16'h557b : i__payload[31:16];
-  assign \$736  = \$733  ? 16'ha1bb : \$735 ;
-  assign \$737  = - $signed(\$736 );
-  assign \$738  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$739  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$740  = \$739  ? 16'h557b : i__payload[31:16];
-  assign \$741  = \$738  ? 16'ha1bb : \$740 ;
-  assign \$742  = \$732 [15] ? \$737  : { \$741 [15], \$741  };
-  assign \$743  = \$742 [14:0] >= 14'h2d06;
-  assign \$744  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$745  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$746  = \$745  ? 16'h557b : i__payload[31:16];
-  assign \$747  = \$744  ? 16'ha1bb : \$746 ;
-  assign \$748  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$749  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$750  = \$749  ? 16'h557b : i__payload[31:16];
-  assign \$751  = \$748  ? 16'ha1bb : \$750 ;
-  assign \$752  = - $signed(\$751 );
-  assign \$753  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$754  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$755  = \$754  ? 16'h557b : i__payload[31:16];
-  assign \$756  = \$753  ? 16'ha1bb : \$755 ;
-  assign \$757  = \$747 [15] ? \$752  : { \$756 [15], \$756  };
-  assign \$758  = \$757 [14:0] >= 14'h3160;
-  assign \$759  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$760  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$761  = \$760  ? 16'h557b : i__payload[31:16];
-  assign \$762  = \$759  ? 16'ha1bb : \$761 ;
-  assign \$763  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$764  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$765  = \$764  ? 16'h557b : i__payload[31:16];
-  assign \$766  = \$763  ? 16'ha1bb : \$765 ;
-  assign \$767  = - $signed(\$766 );
-  assign \$768  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$769  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$770  = \$769  ? 16'h557b : i__payload[31:16];
-  assign \$771  = \$768  ? 16'ha1bb : \$770 ;
-  assign \$772  = \$762 [15] ? \$767  : { \$771 [15], \$771  };
-  assign \$773  = \$772 [14:0] >= 14'h36ad;
-  assign \$774  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$775  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$776  = \$775  ? 16'h557b : i__payload[31:16];
-  assign \$777  = \$774  ? 16'ha1bb : \$776 ;
-  assign \$778  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$779  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$780  = \$779  ? 16'h557b : i__payload[31:16];
-  assign \$781  = \$778  ? 16'ha1bb : \$780 ;
-  assign \$782  = - $signed(\$781 );
-  assign \$783  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$784  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$785  = \$784  ? 16'h557b : i__payload[31:16];
-  assign \$786  = \$783  ? 16'ha1bb : \$785 ;
-  assign \$787  = \$777 [15] ? \$782  : { \$786 [15], \$786  };
-  assign \$788  = \$787 [14:0] >= 14'h3d76;
-  assign \$789  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$790  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$791  = \$790  ? 16'h557b : i__payload[31:16];
-  assign \$792  = \$789  ? 16'ha1bb : \$791 ;
-  assign \$793  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$794  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$795  = \$794  ? 16'h557b : i__payload[31:16];
-  assign \$796  = \$793  ? 16'ha1bb : \$795 ;
-  assign \$797  = - $signed(\$796 );
-  assign \$798  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$799  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$800  = \$799  ? 16'h557b : i__payload[31:16];
-  assign \$801  = \$798  ? 16'ha1bb : \$800 ;
-  assign \$802  = \$792 [15] ? \$797  : { \$801 [15], \$801  };
-  assign \$803  = \$802 [14:0] >= 15'h46ed;
-  assign \$804  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$805  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$806  = \$805  ? 16'h557b : i__payload[31:16];
-  assign \$807  = \$804  ? 16'ha1bb : \$806 ;
-  assign \$808  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$809  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$810  = \$809  ? 16'h557b : i__payload[31:16];
-  assign \$811  = \$808  ? 16'ha1bb : \$810 ;
-  assign \$812  = - $signed(\$811 );
-  assign \$813  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$814  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$815  = \$814  ? 16'h557b : i__payload[31:16];
-  assign \$816  = \$813  ? 16'ha1bb : \$815 ;
-  assign \$817  = \$807 [15] ? \$812  : { \$816 [15], \$816  };
-  assign \$818  = \$817 [14:0] >= 15'h56ab;
-  assign l1_s2_prod = $signed(\port__data$25 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$820  = $signed(\$819 ) + $signed(\port__data$30 );
-  assign l1_s3_prod = \$820 [31:0] * l1_t_p0;
-  assign \$822  = $signed({ 1'h0, \$821  }) + $signed(\port__data$35 );
-  assign \$823  = - $signed(\$822 [19:0]);
-  assign \$825  = $signed({ 1'h0, \$824  }) + $signed(\port__data$35 );
-  assign l1_s4_acc = l1_neg_p0 ? \$823  : { \$825 [19], \$825 [19:0] };
-  assign \$826  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$827  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$828  = \$827  ? 16'h557b : i__payload[15:0];
-  assign \$829  = \$826  ? 16'ha1bb : \$828 ;
-  assign \$830  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$831  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$832  = \$831  ? 16'h557b : i__payload[15:0];
-  assign \$833  = \$830  ? 16'ha1bb : \$832 ;
-  assign \$834  = - $signed(\$833 );
-  assign \$835  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$836  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$837  = \$836  ? 16'h557b : i__payload[15:0];
-  assign \$838  = \$835  ? 16'ha1bb : \$837 ;
-  assign \$839  = \$829 [15] ? \$834  : { \$838 [15], \$838  };
-  assign \$840  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$841  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$842  = \$841  ? 16'h557b : i__payload[15:0];
-  assign \$843  = \$840  ? 16'ha1bb : \$842 ;
-  assign \$844  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$845  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$846  = \$845  ? 16'h557b : i__payload[15:0];
-  assign \$847  = \$844  ? 16'ha1bb : \$846 ;
-  assign \$848  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$849  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$850  = \$849  ? 16'h557b : i__payload[15:0];
-  assign \$851  = \$848  ? 16'ha1bb : \$850 ;
-  assign \$852  = - $signed(\$851 );
-  assign \$853  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$854  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$855  = \$854  ? 16'h557b : i__payload[15:0];
-  assign \$856  = \$853  ? 16'ha1bb : \$855 ;
-  assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
-  assign \$859  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\$858 );
-  assign \$860  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$862  = $signed(\$861 ) > $signed(16'h7fff);
-  assign \$863  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$865  = $signed(\$864 ) < $signed(16'h8000);
-  assign \$866  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$868  = \$865  ? 21'h1f8000 : \$867 ;
-  assign \$869  = \$862  ? 21'h007fff : \$868 ;
-  assign \$870  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$871  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$872  = \$871  ? 16'h557b : i__payload[31:16];
-  assign \$873  = \$870  ? 16'ha1bb : \$872 ;
-  assign \$874  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$875  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$876  = \$875  ? 16'h557b : i__payload[31:16];
-  assign \$877  = \$874  ? 16'ha1bb : \$876 ;
-  assign \$878  = - $signed(\$877 );
-  assign \$879  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$880  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$881  = \$880  ? 16'h557b : i__payload[31:16];
-  assign \$882  = \$879  ? 16'ha1bb : \$881 ;
-  assign \$883  = \$873 [15] ? \$878  : { \$882 [15], \$882  };
-  assign \$884  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$885  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$886  = \$885  ? 16'h557b : i__payload[31:16];
-  assign \$887  = \$884  ? 16'ha1bb : \$886 ;
-  assign \$888  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$889  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$890  = \$889  ? 16'h557b : i__payload[31:16];
-  assign \$891  = \$888  ? 16'ha1bb : \$890 ;
-  assign \$892  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$893  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$894  = \$893  ? 16'h557b : i__payload[31:16];
-  assign \$895  = \$892  ? 16'ha1bb : \$894 ;
-  assign \$896  = - $signed(\$895 );
-  assign \$897  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$898  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$899  = \$898  ? 16'h557b : i__payload[31:16];
-  assign \$900  = \$897  ? 16'ha1bb : \$899 ;
-  assign \$901  = \$891 [15] ? \$896  : { \$900 [15], \$900  };
-  assign \$903  = $signed({ 1'h0, \$901 [14:0] }) - $signed(\$902 );
-  assign \$904  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$906  = $signed(\$905 ) > $signed(16'h7fff);
-  assign \$907  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$909  = $signed(\$908 ) < $signed(16'h8000);
-  assign \$910  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$912  = \$909  ? 21'h1f8000 : \$911 ;
-  assign \$913  = \$906  ? 21'h007fff : \$912 ;
-  always @(posedge clk)
-    valid_0 <= \$914 ;
-  always @(posedge clk)
-    o__valid <= \$915 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$916 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$917 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$918 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$919 ;
-  always @(posedge clk)
-    o__payload <= \$920 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$921 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$922 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$923 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$924 ;
+  reg [14:0] _6_;
+  reg [14:0] _7_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _6_ <= origin_rom[l1_addr];
+    end
+    if (i__ready) begin
+      _7_ <= origin_rom[l0_addr];
+    end
+  end
+  assign \port__data$82  = _6_;
+  assign \port__data$39  = _7_;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$3  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$4  = \$3  ? 16'h557b : i__payload[15:0];
-  assign \$5  = \$2  ? 16'ha1bb : \$4 ;
-  assign \$6  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$8  = \$7  ? 16'h557b : i__payload[15:0];
-  assign \$9  = \$6  ? 16'ha1bb : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$13  = \$12  ? 16'h557b : i__payload[15:0];
-  assign \$14  = \$11  ? 16'ha1bb : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 9'h137;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$19  = \$18  ? 16'h557b : i__payload[15:0];
-  assign \$20  = \$17  ? 16'ha1bb : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$23  = \$22  ? 16'h557b : i__payload[15:0];
-  assign \$24  = \$21  ? 16'ha1bb : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$28  = \$27  ? 16'h557b : i__payload[15:0];
-  assign \$29  = \$26  ? 16'ha1bb : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 10'h273;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$34  = \$33  ? 16'h557b : i__payload[15:0];
-  assign \$35  = \$32  ? 16'ha1bb : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$38  = \$37  ? 16'h557b : i__payload[15:0];
-  assign \$39  = \$36  ? 16'ha1bb : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$43  = \$42  ? 16'h557b : i__payload[15:0];
-  assign \$44  = \$41  ? 16'ha1bb : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 10'h3ba;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$49  = \$48  ? 16'h557b : i__payload[15:0];
-  assign \$50  = \$47  ? 16'ha1bb : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$53  = \$52  ? 16'h557b : i__payload[15:0];
-  assign \$54  = \$51  ? 16'ha1bb : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$58  = \$57  ? 16'h557b : i__payload[15:0];
-  assign \$59  = \$56  ? 16'ha1bb : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 11'h514;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$64  = \$63  ? 16'h557b : i__payload[15:0];
-  assign \$65  = \$62  ? 16'ha1bb : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$68  = \$67  ? 16'h557b : i__payload[15:0];
-  assign \$69  = \$66  ? 16'ha1bb : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$73  = \$72  ? 16'h557b : i__payload[15:0];
-  assign \$74  = \$71  ? 16'ha1bb : \$73 ;
+  assign \$3  = i__payload[17] ? 15'h5e45 : 15'h557b;
+  assign \$4  = i__payload[17] ? 15'h4027 : 15'h7fff;
+  assign \$5  = i__payload[17] ? 15'h7f2b : 15'h7fff;
+  assign \$6  = - $signed(i__payload[17:2]);
+  assign \$7  = i__payload[17] ? \$6  : { i__payload[17], i__payload[17:2] };
+  assign \$8  = \$7 [15:0] > l0_limit;
+  assign \$9  = - $signed(i__payload[17:2]);
+  assign \$10  = i__payload[17] ? \$9  : { i__payload[17], i__payload[17:2] };
+  assign \$11  = \$8  ? l0_limit : { 1'h0, \$10 [15:0] };
+  assign \$12  = \$11 [14:0] >= 10'h300;
+  assign \$13  = - $signed(i__payload[17:2]);
+  assign \$14  = i__payload[17] ? \$13  : { i__payload[17], i__payload[17:2] };
+  assign \$15  = \$14 [15:0] > l0_limit;
+  assign \$16  = - $signed(i__payload[17:2]);
+  assign \$17  = i__payload[17] ? \$16  : { i__payload[17], i__payload[17:2] };
+  assign \$18  = \$15  ? l0_limit : { 1'h0, \$17 [15:0] };
+  assign \$19  = \$18 [14:0] >= 11'h600;
+  assign \$20  = - $signed(i__payload[17:2]);
+  assign \$21  = i__payload[17] ? \$20  : { i__payload[17], i__payload[17:2] };
+  assign \$22  = \$21 [15:0] > l0_limit;
+  assign \$23  = - $signed(i__payload[17:2]);
+  assign \$24  = i__payload[17] ? \$23  : { i__payload[17], i__payload[17:2] };
+  assign \$25  = \$22  ? l0_limit : { 1'h0, \$24 [15:0] };
+  assign \$26  = \$25 [14:0] >= 12'h900;
+  assign \$27  = - $signed(i__payload[17:2]);
+  assign \$28  = i__payload[17] ? \$27  : { i__payload[17], i__payload[17:2] };
+  assign \$29  = \$28 [15:0] > l0_limit;
+  assign \$30  = - $signed(i__payload[17:2]);
+  assign \$31  = i__payload[17] ? \$30  : { i__payload[17], i__payload[17:2] };
+  assign \$32  = \$29  ? l0_limit : { 1'h0, \$31 [15:0] };
+  assign \$33  = \$32 [14:0] >= 12'hc80;
+  assign \$34  = - $signed(i__payload[17:2]);
+  assign \$35  = i__payload[17] ? \$34  : { i__payload[17], i__payload[17:2] };
+  assign \$36  = \$35 [15:0] > l0_limit;
+  assign \$37  = - $signed(i__payload[17:2]);
+  assign \$38  = i__payload[17] ? \$37  : { i__payload[17], i__payload[17:2] };
+  assign \$39  = \$36  ? l0_limit : { 1'h0, \$38 [15:0] };
+  assign \$40  = \$39 [14:0] >= 13'h1080;
+  assign \$41  = - $signed(i__payload[17:2]);
+  assign \$42  = i__payload[17] ? \$41  : { i__payload[17], i__payload[17:2] };
+  assign \$43  = \$42 [15:0] > l0_limit;
+  assign \$44  = - $signed(i__payload[17:2]);
+  assign \$45  = i__payload[17] ? \$44  : { i__payload[17], i__payload[17:2] };
+  assign \$46  = \$43  ? l0_limit : { 1'h0, \$45 [15:0] };
+  assign \$47  = \$46 [14:0] >= 13'h1980;
+  assign \$48  = - $signed(i__payload[17:2]);
+  assign \$49  = i__payload[17] ? \$48  : { i__payload[17], i__payload[17:2] };
+  assign \$50  = \$49 [15:0] > l0_limit;
+  assign \$51  = - $signed(i__payload[17:2]);
+  assign \$52  = i__payload[17] ? \$51  : { i__payload[17], i__payload[17:2] };
+  assign \$53  = \$50  ? l0_limit : { 1'h0, \$52 [15:0] };
+  assign \$54  = \$53 [14:0] >= 13'h1d80;
+  assign \$55  = - $signed(i__payload[17:2]);
+  assign \$56  = i__payload[17] ? \$55  : { i__payload[17], i__payload[17:2] };
+  assign \$57  = \$56 [15:0] > l0_limit;
+  assign \$58  = - $signed(i__payload[17:2]);
+  assign \$59  = i__payload[17] ? \$58  : { i__payload[17], i__payload[17:2] };
+  assign \$60  = \$57  ? l0_limit : { 1'h0, \$59 [15:0] };
+  assign \$61  = \$60 [14:0] >= 14'h2180;
+  assign \$62  = - $signed(i__payload[17:2]);
+  assign \$63  = i__payload[17] ? \$62  : { i__payload[17], i__payload[17:2] };
+  assign \$64  = \$63 [15:0] > l0_limit;
+  assign \$65  = - $signed(i__payload[17:2]);
+  assign \$66  = i__payload[17] ? \$65  : { i__payload[17], i__payload[17:2] };
+  assign \$67  = \$64  ? l0_limit : { 1'h0, \$66 [15:0] };
+  assign \$68  = \$67 [14:0] >= 14'h2600;
+  assign \$69  = - $signed(i__payload[17:2]);
+  assign \$70  = i__payload[17] ? \$69  : { i__payload[17], i__payload[17:2] };
+  assign \$71  = \$70 [15:0] > l0_limit;
+  assign \$72  = - $signed(i__payload[17:2]);
+  assign \$73  = i__payload[17] ? \$72  : { i__payload[17], i__payload[17:2] };
+  assign \$74  = \$71  ? l0_limit : { 1'h0, \$73 [15:0] };
+  assign \$75  = \$74 [14:0] >= 14'h2a80;
+  assign \$76  = - $signed(i__payload[17:2]);
+  assign \$77  = i__payload[17] ? \$76  : { i__payload[17], i__payload[17:2] };
+  assign \$78  = \$77 [15:0] > l0_limit;
+  assign \$79  = - $signed(i__payload[17:2]);
+  assign \$80  = i__payload[17] ? \$79  : { i__payload[17], i__payload[17:2] };
+  assign \$81  = \$78  ? l0_limit : { 1'h0, \$80 [15:0] };
+  assign \$82  = \$81 [14:0] >= 14'h2e80;
+  assign \$83  = - $signed(i__payload[17:2]);
+  assign \$84  = i__payload[17] ? \$83  : { i__payload[17], i__payload[17:2] };
+  assign \$85  = \$84 [15:0] > l0_limit;
+  assign \$86  = - $signed(i__payload[17:2]);
+  assign \$87  = i__payload[17] ? \$86  : { i__payload[17], i__payload[17:2] };
+  assign \$88  = \$85  ? l0_limit : { 1'h0, \$87 [15:0] };
+  assign \$89  = \$88 [14:0] >= 14'h3300;
+  assign \$90  = - $signed(i__payload[17:2]);
+  assign \$91  = i__payload[17] ? \$90  : { i__payload[17], i__payload[17:2] };
+  assign \$92  = \$91 [15:0] > l0_limit;
+  assign \$93  = - $signed(i__payload[17:2]);
+  assign \$94  = i__payload[17] ? \$93  : { i__payload[17], i__payload[17:2] };
+  assign \$95  = \$92  ? l0_limit : { 1'h0, \$94 [15:0] };
+  assign \$96  = \$95 [14:0] >= 14'h3800;
+  assign \$97  = - $signed(i__payload[17:2]);
+  assign \$98  = i__payload[17] ? \$97  : { i__payload[17], i__payload[17:2] };
+  assign \$99  = \$98 [15:0] > l0_limit;
+  assign \$100  = - $signed(i__payload[17:2]);
+  assign \$101  = i__payload[17] ? \$100  : { i__payload[17], i__payload[17:2] };
+  assign \$102  = \$99  ? l0_limit : { 1'h0, \$101 [15:0] };
+  assign \$103  = \$102 [14:0] >= 14'h3d00;
+  assign \$104  = - $signed(i__payload[17:2]);
+  assign \$105  = i__payload[17] ? \$104  : { i__payload[17], i__payload[17:2] };
+  assign \$106  = \$105 [15:0] > l0_limit;
+  assign \$107  = - $signed(i__payload[17:2]);
+  assign \$108  = i__payload[17] ? \$107  : { i__payload[17], i__payload[17:2] };
+  assign \$109  = \$106  ? l0_limit : { 1'h0, \$108 [15:0] };
+  assign \$110  = \$109 [14:0] >= 15'h4200;
+  assign \$111  = - $signed(i__payload[17:2]);
+  assign \$112  = i__payload[17] ? \$111  : { i__payload[17], i__payload[17:2] };
+  assign \$113  = \$112 [15:0] > l0_limit;
+  assign \$114  = - $signed(i__payload[17:2]);
+  assign \$115  = i__payload[17] ? \$114  : { i__payload[17], i__payload[17:2] };
+  assign \$116  = \$113  ? l0_limit : { 1'h0, \$115 [15:0] };
+  assign \$117  = \$116 [14:0] >= 15'h4800;
+  assign \$118  = - $signed(i__payload[17:2]);
+  assign \$119  = i__payload[17] ? \$118  : { i__payload[17], i__payload[17:2] };
+  assign \$120  = \$119 [15:0] > l0_limit;
+  assign \$121  = - $signed(i__payload[17:2]);
+  assign \$122  = i__payload[17] ? \$121  : { i__payload[17], i__payload[17:2] };
+  assign \$123  = \$120  ? l0_limit : { 1'h0, \$122 [15:0] };
+  assign \$124  = \$123 [14:0] >= 15'h4e00;
+  assign \$125  = - $signed(i__payload[17:2]);
+  assign \$126  = i__payload[17] ? \$125  : { i__payload[17], i__payload[17:2] };
+  assign \$127  = \$126 [15:0] > l0_limit;
+  assign \$128  = - $signed(i__payload[17:2]);
+  assign \$129  = i__payload[17] ? \$128  : { i__payload[17], i__payload[17:2] };
+  assign \$130  = \$127  ? l0_limit : { 1'h0, \$129 [15:0] };
+  assign \$131  = \$130 [14:0] >= 15'h5500;
+  assign \$132  = - $signed(i__payload[17:2]);
+  assign \$133  = i__payload[17] ? \$132  : { i__payload[17], i__payload[17:2] };
+  assign \$134  = \$133 [15:0] > l0_limit;
+  assign \$135  = - $signed(i__payload[17:2]);
+  assign \$136  = i__payload[17] ? \$135  : { i__payload[17], i__payload[17:2] };
+  assign \$137  = \$134  ? l0_limit : { 1'h0, \$136 [15:0] };
+  assign \$138  = \$137 [14:0] >= 15'h5c80;
+  assign \$139  = - $signed(i__payload[17:2]);
+  assign \$140  = i__payload[17] ? \$139  : { i__payload[17], i__payload[17:2] };
+  assign \$141  = \$140 [15:0] > l0_limit;
+  assign \$142  = - $signed(i__payload[17:2]);
+  assign \$143  = i__payload[17] ? \$142  : { i__payload[17], i__payload[17:2] };
+  assign \$144  = \$141  ? l0_limit : { 1'h0, \$143 [15:0] };
+  assign \$145  = \$144 [14:0] >= 15'h6480;
+  assign \$146  = - $signed(i__payload[17:2]);
+  assign \$147  = i__payload[17] ? \$146  : { i__payload[17], i__payload[17:2] };
+  assign \$148  = \$147 [15:0] > l0_limit;
+  assign \$149  = - $signed(i__payload[17:2]);
+  assign \$150  = i__payload[17] ? \$149  : { i__payload[17], i__payload[17:2] };
+  assign \$151  = \$148  ? l0_limit : { 1'h0, \$150 [15:0] };
+  assign \$152  = \$151 [14:0] >= 15'h6d80;
+  assign \$153  = - $signed(i__payload[17:2]);
+  assign \$154  = i__payload[17] ? \$153  : { i__payload[17], i__payload[17:2] };
+  assign \$155  = \$154 [15:0] > l0_limit;
+  assign \$156  = - $signed(i__payload[17:2]);
+  assign \$157  = i__payload[17] ? \$156  : { i__payload[17], i__payload[17:2] };
+  assign \$158  = \$155  ? l0_limit : { 1'h0, \$157 [15:0] };
+  assign \$159  = \$158 [14:0] >= 15'h7900;
+  assign \$160  = - $signed(i__payload[17:2]);
+  assign \$161  = i__payload[17] ? \$160  : { i__payload[17], i__payload[17:2] };
+  assign \$162  = \$161 [15:0] > l0_limit;
+  assign \$163  = - $signed(i__payload[17:2]);
+  assign \$164  = i__payload[17] ? \$163  : { i__payload[17], i__payload[17:2] };
+  assign \$165  = \$162  ? l0_limit : { 1'h0, \$164 [15:0] };
+  assign \$166  = \$165 [14:0] >= 9'h137;
+  assign \$167  = - $signed(i__payload[17:2]);
+  assign \$168  = i__payload[17] ? \$167  : { i__payload[17], i__payload[17:2] };
+  assign \$169  = \$168 [15:0] > l0_limit;
+  assign \$170  = - $signed(i__payload[17:2]);
+  assign \$171  = i__payload[17] ? \$170  : { i__payload[17], i__payload[17:2] };
+  assign \$172  = \$169  ? l0_limit : { 1'h0, \$171 [15:0] };
+  assign \$173  = \$172 [14:0] >= 10'h273;
+  assign \$174  = - $signed(i__payload[17:2]);
+  assign \$175  = i__payload[17] ? \$174  : { i__payload[17], i__payload[17:2] };
+  assign \$176  = \$175 [15:0] > l0_limit;
+  assign \$177  = - $signed(i__payload[17:2]);
+  assign \$178  = i__payload[17] ? \$177  : { i__payload[17], i__payload[17:2] };
+  assign \$179  = \$176  ? l0_limit : { 1'h0, \$178 [15:0] };
+  assign \$180  = \$179 [14:0] >= 10'h3ba;
+  assign \$181  = - $signed(i__payload[17:2]);
+  assign \$182  = i__payload[17] ? \$181  : { i__payload[17], i__payload[17:2] };
+  assign \$183  = \$182 [15:0] > l0_limit;
+  assign \$184  = - $signed(i__payload[17:2]);
+  assign \$185  = i__payload[17] ? \$184  : { i__payload[17], i__payload[17:2] };
+  assign \$186  = \$183  ? l0_limit : { 1'h0, \$185 [15:0] };
+  assign \$187  = \$186 [14:0] >= 11'h514;
+  assign \$188  = - $signed(i__payload[17:2]);
+  assign \$189  = i__payload[17] ? \$188  : { i__payload[17], i__payload[17:2] };
+  assign \$190  = \$189 [15:0] > l0_limit;
+  assign \$191  = - $signed(i__payload[17:2]);
+  assign \$192  = i__payload[17] ? \$191  : { i__payload[17], i__payload[17:2] };
+  assign \$193  = \$190  ? l0_limit : { 1'h0, \$192 [15:0] };
+  assign \$194  = \$193 [14:0] >= 11'h68d;
+  assign \$195  = - $signed(i__payload[17:2]);
+  assign \$196  = i__payload[17] ? \$195  : { i__payload[17], i__payload[17:2] };
+  assign \$197  = \$196 [15:0] > l0_limit;
+  assign \$198  = - $signed(i__payload[17:2]);
+  assign \$199  = i__payload[17] ? \$198  : { i__payload[17], i__payload[17:2] };
+  assign \$200  = \$197  ? l0_limit : { 1'h0, \$199 [15:0] };
+  assign \$201  = \$200 [14:0] >= 12'h842;
+  assign \$202  = - $signed(i__payload[17:2]);
+  assign \$203  = i__payload[17] ? \$202  : { i__payload[17], i__payload[17:2] };
+  assign \$204  = \$203 [15:0] > l0_limit;
+  assign \$205  = - $signed(i__payload[17:2]);
+  assign \$206  = i__payload[17] ? \$205  : { i__payload[17], i__payload[17:2] };
+  assign \$207  = \$204  ? l0_limit : { 1'h0, \$206 [15:0] };
+  assign \$208  = \$207 [14:0] >= 12'hace;
+  assign \$209  = - $signed(i__payload[17:2]);
+  assign \$210  = i__payload[17] ? \$209  : { i__payload[17], i__payload[17:2] };
+  assign \$211  = \$210 [15:0] > l0_limit;
+  assign \$212  = - $signed(i__payload[17:2]);
+  assign \$213  = i__payload[17] ? \$212  : { i__payload[17], i__payload[17:2] };
+  assign \$214  = \$211  ? l0_limit : { 1'h0, \$213 [15:0] };
+  assign \$215  = \$214 [14:0] >= 12'hd39;
+  assign \$216  = - $signed(i__payload[17:2]);
+  assign \$217  = i__payload[17] ? \$216  : { i__payload[17], i__payload[17:2] };
+  assign \$218  = \$217 [15:0] > l0_limit;
+  assign \$219  = - $signed(i__payload[17:2]);
+  assign \$220  = i__payload[17] ? \$219  : { i__payload[17], i__payload[17:2] };
+  assign \$221  = \$218  ? l0_limit : { 1'h0, \$220 [15:0] };
+  assign \$222  = \$221 [14:0] >= 12'hf24;
+  assign \$223  = - $signed(i__payload[17:2]);
+  assign \$224  = i__payload[17] ? \$223  : { i__payload[17], i__payload[17:2] };
+  assign \$225  = \$224 [15:0] > l0_limit;
+  assign \$226  = - $signed(i__payload[17:2]);
+  assign \$227  = i__payload[17] ? \$226  : { i__payload[17], i__payload[17:2] };
+  assign \$228  = \$225  ? l0_limit : { 1'h0, \$227 [15:0] };
+  assign \$229  = \$228 [14:0] >= 13'h10ee;
+  assign \$230  = - $signed(i__payload[17:2]);
+  assign \$231  = i__payload[17] ? \$230  : { i__payload[17], i__payload[17:2] };
+  assign \$232  = \$231 [15:0] > l0_limit;
+  assign \$233  = - $signed(i__payload[17:2]);
+  assign \$234  = i__payload[17] ? \$233  : { i__payload[17], i__payload[17:2] };
+  assign \$235  = \$232  ? l0_limit : { 1'h0, \$234 [15:0] };
+  assign \$236  = \$235 [14:0] >= 13'h12ae;
+  assign \$237  = - $signed(i__payload[17:2]);
+  assign \$238  = i__payload[17] ? \$237  : { i__payload[17], i__payload[17:2] };
+  assign \$239  = \$238 [15:0] > l0_limit;
+  assign \$240  = - $signed(i__payload[17:2]);
+  assign \$241  = i__payload[17] ? \$240  : { i__payload[17], i__payload[17:2] };
+  assign \$242  = \$239  ? l0_limit : { 1'h0, \$241 [15:0] };
+  assign \$243  = \$242 [14:0] >= 13'h1470;
+  assign \$244  = - $signed(i__payload[17:2]);
+  assign \$245  = i__payload[17] ? \$244  : { i__payload[17], i__payload[17:2] };
+  assign \$246  = \$245 [15:0] > l0_limit;
+  assign \$247  = - $signed(i__payload[17:2]);
+  assign \$248  = i__payload[17] ? \$247  : { i__payload[17], i__payload[17:2] };
+  assign \$249  = \$246  ? l0_limit : { 1'h0, \$248 [15:0] };
+  assign \$250  = \$249 [14:0] >= 13'h163b;
+  assign \$251  = - $signed(i__payload[17:2]);
+  assign \$252  = i__payload[17] ? \$251  : { i__payload[17], i__payload[17:2] };
+  assign \$253  = \$252 [15:0] > l0_limit;
+  assign \$254  = - $signed(i__payload[17:2]);
+  assign \$255  = i__payload[17] ? \$254  : { i__payload[17], i__payload[17:2] };
+  assign \$256  = \$253  ? l0_limit : { 1'h0, \$255 [15:0] };
+  assign \$257  = \$256 [14:0] >= 13'h1816;
+  assign \$258  = - $signed(i__payload[17:2]);
+  assign \$259  = i__payload[17] ? \$258  : { i__payload[17], i__payload[17:2] };
+  assign \$260  = \$259 [15:0] > l0_limit;
+  assign \$261  = - $signed(i__payload[17:2]);
+  assign \$262  = i__payload[17] ? \$261  : { i__payload[17], i__payload[17:2] };
+  assign \$263  = \$260  ? l0_limit : { 1'h0, \$262 [15:0] };
+  assign \$264  = \$263 [14:0] >= 13'h1a07;
+  assign \$265  = - $signed(i__payload[17:2]);
+  assign \$266  = i__payload[17] ? \$265  : { i__payload[17], i__payload[17:2] };
+  assign \$267  = \$266 [15:0] > l0_limit;
+  assign \$268  = - $signed(i__payload[17:2]);
+  assign \$269  = i__payload[17] ? \$268  : { i__payload[17], i__payload[17:2] };
+  assign \$270  = \$267  ? l0_limit : { 1'h0, \$269 [15:0] };
+  assign \$271  = \$270 [14:0] >= 13'h1c14;
+  assign \$272  = - $signed(i__payload[17:2]);
+  assign \$273  = i__payload[17] ? \$272  : { i__payload[17], i__payload[17:2] };
+  assign \$274  = \$273 [15:0] > l0_limit;
+  assign \$275  = - $signed(i__payload[17:2]);
+  assign \$276  = i__payload[17] ? \$275  : { i__payload[17], i__payload[17:2] };
+  assign \$277  = \$274  ? l0_limit : { 1'h0, \$276 [15:0] };
+  assign \$278  = \$277 [14:0] >= 13'h1e46;
+  assign \$279  = - $signed(i__payload[17:2]);
+  assign \$280  = i__payload[17] ? \$279  : { i__payload[17], i__payload[17:2] };
+  assign \$281  = \$280 [15:0] > l0_limit;
+  assign \$282  = - $signed(i__payload[17:2]);
+  assign \$283  = i__payload[17] ? \$282  : { i__payload[17], i__payload[17:2] };
+  assign \$284  = \$281  ? l0_limit : { 1'h0, \$283 [15:0] };
+  assign \$285  = \$284 [14:0] >= 14'h20a5;
+  assign \$286  = - $signed(i__payload[17:2]);
+  assign \$287  = i__payload[17] ? \$286  : { i__payload[17], i__payload[17:2] };
+  assign \$288  = \$287 [15:0] > l0_limit;
+  assign \$289  = - $signed(i__payload[17:2]);
+  assign \$290  = i__payload[17] ? \$289  : { i__payload[17], i__payload[17:2] };
+  assign \$291  = \$288  ? l0_limit : { 1'h0, \$290 [15:0] };
+  assign \$292  = \$291 [14:0] >= 14'h233b;
+  assign \$293  = - $signed(i__payload[17:2]);
+  assign \$294  = i__payload[17] ? \$293  : { i__payload[17], i__payload[17:2] };
+  assign \$295  = \$294 [15:0] > l0_limit;
+  assign \$296  = - $signed(i__payload[17:2]);
+  assign \$297  = i__payload[17] ? \$296  : { i__payload[17], i__payload[17:2] };
+  assign \$298  = \$295  ? l0_limit : { 1'h0, \$297 [15:0] };
+  assign \$299  = \$298 [14:0] >= 14'h2619;
+  assign \$300  = - $signed(i__payload[17:2]);
+  assign \$301  = i__payload[17] ? \$300  : { i__payload[17], i__payload[17:2] };
+  assign \$302  = \$301 [15:0] > l0_limit;
+  assign \$303  = - $signed(i__payload[17:2]);
+  assign \$304  = i__payload[17] ? \$303  : { i__payload[17], i__payload[17:2] };
+  assign \$305  = \$302  ? l0_limit : { 1'h0, \$304 [15:0] };
+  assign \$306  = \$305 [14:0] >= 14'h2953;
+  assign \$307  = - $signed(i__payload[17:2]);
+  assign \$308  = i__payload[17] ? \$307  : { i__payload[17], i__payload[17:2] };
+  assign \$309  = \$308 [15:0] > l0_limit;
+  assign \$310  = - $signed(i__payload[17:2]);
+  assign \$311  = i__payload[17] ? \$310  : { i__payload[17], i__payload[17:2] };
+  assign \$312  = \$309  ? l0_limit : { 1'h0, \$311 [15:0] };
+  assign \$313  = \$312 [14:0] >= 14'h2d06;
+  assign \$314  = - $signed(i__payload[17:2]);
+  assign \$315  = i__payload[17] ? \$314  : { i__payload[17], i__payload[17:2] };
+  assign \$316  = \$315 [15:0] > l0_limit;
+  assign \$317  = - $signed(i__payload[17:2]);
+  assign \$318  = i__payload[17] ? \$317  : { i__payload[17], i__payload[17:2] };
+  assign \$319  = \$316  ? l0_limit : { 1'h0, \$318 [15:0] };
+  assign \$320  = \$319 [14:0] >= 14'h3160;
+  assign \$321  = - $signed(i__payload[17:2]);
+  assign \$322  = i__payload[17] ? \$321  : { i__payload[17], i__payload[17:2] };
+  assign \$323  = \$322 [15:0] > l0_limit;
+  assign \$324  = - $signed(i__payload[17:2]);
+  assign \$325  = i__payload[17] ? \$324  : { i__payload[17], i__payload[17:2] };
+  assign \$326  = \$323  ? l0_limit : { 1'h0, \$325 [15:0] };
+  assign \$327  = \$326 [14:0] >= 14'h36ad;
+  assign \$328  = - $signed(i__payload[17:2]);
+  assign \$329  = i__payload[17] ? \$328  : { i__payload[17], i__payload[17:2] };
+  assign \$330  = \$329 [15:0] > l0_limit;
+  assign \$331  = - $signed(i__payload[17:2]);
+  assign \$332  = i__payload[17] ? \$331  : { i__payload[17], i__payload[17:2] };
+  assign \$333  = \$330  ? l0_limit : { 1'h0, \$332 [15:0] };
+  assign \$334  = \$333 [14:0] >= 14'h3d76;
+  assign \$335  = - $signed(i__payload[17:2]);
+  assign \$336  = i__payload[17] ? \$335  : { i__payload[17], i__payload[17:2] };
+  assign \$337  = \$336 [15:0] > l0_limit;
+  assign \$338  = - $signed(i__payload[17:2]);
+  assign \$339  = i__payload[17] ? \$338  : { i__payload[17], i__payload[17:2] };
+  assign \$340  = \$337  ? l0_limit : { 1'h0, \$339 [15:0] };
+  assign \$341  = \$340 [14:0] >= 15'h46ed;
+  assign \$342  = - $signed(i__payload[17:2]);
+  assign \$343  = i__payload[17] ? \$342  : { i__payload[17], i__payload[17:2] };
+  assign \$344  = \$343 [15:0] > l0_limit;
+  assign \$345  = - $signed(i__payload[17:2]);
+  assign \$346  = i__payload[17] ? \$345  : { i__payload[17], i__payload[17:2] };
+  assign \$347  = \$344  ? l0_limit : { 1'h0, \$346 [15:0] };
+  assign \$348  = \$347 [14:0] >= 15'h56ab;
+  assign \$349  = - $signed(i__payload[17:2]);
+  assign \$350  = i__payload[17] ? \$349  : { i__payload[17], i__payload[17:2] };
+  assign \$351  = \$350 [15:0] > l0_limit;
+  assign \$352  = - $signed(i__payload[17:2]);
+  assign \$353  = i__payload[17] ? \$352  : { i__payload[17], i__payload[17:2] };
+  assign \$354  = \$351  ? l0_limit : { 1'h0, \$353 [15:0] };
+  assign \$355  = \$354 [14:0] >= 11'h580;
+  assign \$356  = - $signed(i__payload[17:2]);
+  assign \$357  = i__payload[17] ? \$356  : { i__payload[17], i__payload[17:2] };
+  assign \$358  = \$357 [15:0] > l0_limit;
+  assign \$359  = - $signed(i__payload[17:2]);
+  assign \$360  = i__payload[17] ? \$359  : { i__payload[17], i__payload[17:2] };
+  assign \$361  = \$358  ? l0_limit : { 1'h0, \$360 [15:0] };
+  assign \$362  = \$361 [14:0] >= 12'h980;
+  assign \$363  = - $signed(i__payload[17:2]);
+  assign \$364  = i__payload[17] ? \$363  : { i__payload[17], i__payload[17:2] };
+  assign \$365  = \$364 [15:0] > l0_limit;
+  assign \$366  = - $signed(i__payload[17:2]);
+  assign \$367  = i__payload[17] ? \$366  : { i__payload[17], i__payload[17:2] };
+  assign \$368  = \$365  ? l0_limit : { 1'h0, \$367 [15:0] };
+  assign \$369  = \$368 [14:0] >= 12'hd80;
+  assign \$370  = - $signed(i__payload[17:2]);
+  assign \$371  = i__payload[17] ? \$370  : { i__payload[17], i__payload[17:2] };
+  assign \$372  = \$371 [15:0] > l0_limit;
+  assign \$373  = - $signed(i__payload[17:2]);
+  assign \$374  = i__payload[17] ? \$373  : { i__payload[17], i__payload[17:2] };
+  assign \$375  = \$372  ? l0_limit : { 1'h0, \$374 [15:0] };
+  assign \$376  = \$375 [14:0] >= 13'h1180;
+  assign \$377  = - $signed(i__payload[17:2]);
+  assign \$378  = i__payload[17] ? \$377  : { i__payload[17], i__payload[17:2] };
+  assign \$379  = \$378 [15:0] > l0_limit;
+  assign \$380  = - $signed(i__payload[17:2]);
+  assign \$381  = i__payload[17] ? \$380  : { i__payload[17], i__payload[17:2] };
+  assign \$382  = \$379  ? l0_limit : { 1'h0, \$381 [15:0] };
+  assign \$383  = \$382 [14:0] >= 13'h1600;
+  assign \$384  = - $signed(i__payload[17:2]);
+  assign \$385  = i__payload[17] ? \$384  : { i__payload[17], i__payload[17:2] };
+  assign \$386  = \$385 [15:0] > l0_limit;
+  assign \$387  = - $signed(i__payload[17:2]);
+  assign \$388  = i__payload[17] ? \$387  : { i__payload[17], i__payload[17:2] };
+  assign \$389  = \$386  ? l0_limit : { 1'h0, \$388 [15:0] };
+  assign \$390  = \$389 [14:0] >= 13'h1b00;
+  assign \$391  = - $signed(i__payload[17:2]);
+  assign \$392  = i__payload[17] ? \$391  : { i__payload[17], i__payload[17:2] };
+  assign \$393  = \$392 [15:0] > l0_limit;
+  assign \$394  = - $signed(i__payload[17:2]);
+  assign \$395  = i__payload[17] ? \$394  : { i__payload[17], i__payload[17:2] };
+  assign \$396  = \$393  ? l0_limit : { 1'h0, \$395 [15:0] };
+  assign \$397  = \$396 [14:0] >= 14'h2580;
+  assign \$398  = - $signed(i__payload[17:2]);
+  assign \$399  = i__payload[17] ? \$398  : { i__payload[17], i__payload[17:2] };
+  assign \$400  = \$399 [15:0] > l0_limit;
+  assign \$401  = - $signed(i__payload[17:2]);
+  assign \$402  = i__payload[17] ? \$401  : { i__payload[17], i__payload[17:2] };
+  assign \$403  = \$400  ? l0_limit : { 1'h0, \$402 [15:0] };
+  assign \$404  = \$403 [14:0] >= 14'h2c00;
+  assign \$405  = - $signed(i__payload[17:2]);
+  assign \$406  = i__payload[17] ? \$405  : { i__payload[17], i__payload[17:2] };
+  assign \$407  = \$406 [15:0] > l0_limit;
+  assign \$408  = - $signed(i__payload[17:2]);
+  assign \$409  = i__payload[17] ? \$408  : { i__payload[17], i__payload[17:2] };
+  assign \$410  = \$407  ? l0_limit : { 1'h0, \$409 [15:0] };
+  assign \$411  = \$410 [14:0] >= 14'h3380;
+  assign \$412  = - $signed(i__payload[17:2]);
+  assign \$413  = i__payload[17] ? \$412  : { i__payload[17], i__payload[17:2] };
+  assign \$414  = \$413 [15:0] > l0_limit;
+  assign \$415  = - $signed(i__payload[17:2]);
+  assign \$416  = i__payload[17] ? \$415  : { i__payload[17], i__payload[17:2] };
+  assign \$417  = \$414  ? l0_limit : { 1'h0, \$416 [15:0] };
+  assign \$418  = \$417 [14:0] >= 15'h4000;
+  assign \$419  = - $signed(i__payload[17:2]);
+  assign \$420  = i__payload[17] ? \$419  : { i__payload[17], i__payload[17:2] };
+  assign \$421  = \$420 [15:0] > l0_limit;
+  assign \$422  = - $signed(i__payload[17:2]);
+  assign \$423  = i__payload[17] ? \$422  : { i__payload[17], i__payload[17:2] };
+  assign \$424  = \$421  ? l0_limit : { 1'h0, \$423 [15:0] };
+  assign \$425  = \$424 [14:0] >= 15'h6000;
+  assign \$426  = - $signed(i__payload[17:2]);
+  assign \$427  = i__payload[17] ? \$426  : { i__payload[17], i__payload[17:2] };
+  assign \$428  = \$427 [15:0] > l0_limit;
+  assign \$429  = - $signed(i__payload[17:2]);
+  assign \$430  = i__payload[17] ? \$429  : { i__payload[17], i__payload[17:2] };
+  assign \$431  = \$428  ? l0_limit : { 1'h0, \$430 [15:0] };
+  assign \$432  = \$431 [14:0] >= 11'h700;
+  assign \$433  = - $signed(i__payload[17:2]);
+  assign \$434  = i__payload[17] ? \$433  : { i__payload[17], i__payload[17:2] };
+  assign \$435  = \$434 [15:0] > l0_limit;
+  assign \$436  = - $signed(i__payload[17:2]);
+  assign \$437  = i__payload[17] ? \$436  : { i__payload[17], i__payload[17:2] };
+  assign \$438  = \$435  ? l0_limit : { 1'h0, \$437 [15:0] };
+  assign \$439  = \$438 [14:0] >= 12'hc80;
+  assign \$440  = - $signed(i__payload[17:2]);
+  assign \$441  = i__payload[17] ? \$440  : { i__payload[17], i__payload[17:2] };
+  assign \$442  = \$441 [15:0] > l0_limit;
+  assign \$443  = - $signed(i__payload[17:2]);
+  assign \$444  = i__payload[17] ? \$443  : { i__payload[17], i__payload[17:2] };
+  assign \$445  = \$442  ? l0_limit : { 1'h0, \$444 [15:0] };
+  assign \$446  = \$445 [14:0] >= 13'h1200;
+  assign \$447  = - $signed(i__payload[17:2]);
+  assign \$448  = i__payload[17] ? \$447  : { i__payload[17], i__payload[17:2] };
+  assign \$449  = \$448 [15:0] > l0_limit;
+  assign \$450  = - $signed(i__payload[17:2]);
+  assign \$451  = i__payload[17] ? \$450  : { i__payload[17], i__payload[17:2] };
+  assign \$452  = \$449  ? l0_limit : { 1'h0, \$451 [15:0] };
+  assign \$453  = \$452 [14:0] >= 13'h1780;
+  assign \$454  = - $signed(i__payload[17:2]);
+  assign \$455  = i__payload[17] ? \$454  : { i__payload[17], i__payload[17:2] };
+  assign \$456  = \$455 [15:0] > l0_limit;
+  assign \$457  = - $signed(i__payload[17:2]);
+  assign \$458  = i__payload[17] ? \$457  : { i__payload[17], i__payload[17:2] };
+  assign \$459  = \$456  ? l0_limit : { 1'h0, \$458 [15:0] };
+  assign \$460  = \$459 [14:0] >= 13'h1e00;
+  assign \$461  = - $signed(i__payload[17:2]);
+  assign \$462  = i__payload[17] ? \$461  : { i__payload[17], i__payload[17:2] };
+  assign \$463  = \$462 [15:0] > l0_limit;
+  assign \$464  = - $signed(i__payload[17:2]);
+  assign \$465  = i__payload[17] ? \$464  : { i__payload[17], i__payload[17:2] };
+  assign \$466  = \$463  ? l0_limit : { 1'h0, \$465 [15:0] };
+  assign \$467  = \$466 [14:0] >= 14'h2500;
+  assign \$468  = - $signed(i__payload[17:2]);
+  assign \$469  = i__payload[17] ? \$468  : { i__payload[17], i__payload[17:2] };
+  assign \$470  = \$469 [15:0] > l0_limit;
+  assign \$471  = - $signed(i__payload[17:2]);
+  assign \$472  = i__payload[17] ? \$471  : { i__payload[17], i__payload[17:2] };
+  assign \$473  = \$470  ? l0_limit : { 1'h0, \$472 [15:0] };
+  assign \$474  = \$473 [14:0] >= 14'h2d80;
+  assign \$475  = - $signed(i__payload[17:2]);
+  assign \$476  = i__payload[17] ? \$475  : { i__payload[17], i__payload[17:2] };
+  assign \$477  = \$476 [15:0] > l0_limit;
+  assign \$478  = - $signed(i__payload[17:2]);
+  assign \$479  = i__payload[17] ? \$478  : { i__payload[17], i__payload[17:2] };
+  assign \$480  = \$477  ? l0_limit : { 1'h0, \$479 [15:0] };
+  assign \$481  = \$480 [14:0] >= 15'h4280;
+  assign \$482  = - $signed(i__payload[17:2]);
+  assign \$483  = i__payload[17] ? \$482  : { i__payload[17], i__payload[17:2] };
+  assign \$484  = \$483 [15:0] > l0_limit;
+  assign \$485  = - $signed(i__payload[17:2]);
+  assign \$486  = i__payload[17] ? \$485  : { i__payload[17], i__payload[17:2] };
+  assign \$487  = \$484  ? l0_limit : { 1'h0, \$486 [15:0] };
+  assign \$488  = \$487 [14:0] >= 15'h5000;
+  assign \$489  = - $signed(i__payload[17:2]);
+  assign \$490  = i__payload[17] ? \$489  : { i__payload[17], i__payload[17:2] };
+  assign \$491  = \$490 [15:0] > l0_limit;
+  assign \$492  = - $signed(i__payload[17:2]);
+  assign \$493  = i__payload[17] ? \$492  : { i__payload[17], i__payload[17:2] };
+  assign \$494  = \$491  ? l0_limit : { 1'h0, \$493 [15:0] };
+  assign \$495  = \$494 [14:0] >= 15'h5e80;
+  assign \$496  = - $signed(i__payload[17:2]);
+  assign \$497  = i__payload[17] ? \$496  : { i__payload[17], i__payload[17:2] };
+  assign \$498  = \$497 [15:0] > l0_limit;
+  assign \$499  = - $signed(i__payload[17:2]);
+  assign \$500  = i__payload[17] ? \$499  : { i__payload[17], i__payload[17:2] };
+  assign \$501  = \$498  ? l0_limit : { 1'h0, \$500 [15:0] };
+  assign \$502  = \$501 [14:0] >= 15'h6f80;
+  assign \$503  = - $signed(i__payload[17:2]);
+  assign \$504  = i__payload[17] ? \$503  : { i__payload[17], i__payload[17:2] };
+  assign \$505  = \$504 [15:0] > l0_limit;
+  assign \$506  = - $signed(i__payload[17:2]);
+  assign \$507  = i__payload[17] ? \$506  : { i__payload[17], i__payload[17:2] };
+  assign \$508  = \$505  ? l0_limit : { 1'h0, \$507 [15:0] };
+  assign \$509  = - $signed(i__payload[17:2]);
+  assign \$510  = i__payload[17] ? \$509  : { i__payload[17], i__payload[17:2] };
+  assign \$511  = \$510 [15:0] > l0_limit;
+  assign \$512  = - $signed(i__payload[17:2]);
+  assign \$513  = i__payload[17] ? \$512  : { i__payload[17], i__payload[17:2] };
+  assign \$514  = \$511  ? l0_limit : { 1'h0, \$513 [15:0] };
+  assign \$515  = - $signed(i__payload[17:2]);
+  assign \$516  = i__payload[17] ? \$515  : { i__payload[17], i__payload[17:2] };
+  assign \$517  = \$516 [15:0] > l0_limit;
+  assign \$518  = - $signed(i__payload[17:2]);
+  assign \$519  = i__payload[17] ? \$518  : { i__payload[17], i__payload[17:2] };
+  assign \$520  = \$517  ? l0_limit : { 1'h0, \$519 [15:0] };
+  assign \$521  = - $signed(i__payload[17:2]);
+  assign \$522  = i__payload[17] ? \$521  : { i__payload[17], i__payload[17:2] };
+  assign \$523  = \$522 [15:0] > l0_limit;
+  assign \$524  = - $signed(i__payload[17:2]);
+  assign \$525  = i__payload[17] ? \$524  : { i__payload[17], i__payload[17:2] };
+  assign \$526  = \$523  ? l0_limit : { 1'h0, \$525 [15:0] };
+  assign \$527  = 5'h17 + l0_u1_seg;
+  assign \$528  = l0_x_p0 - \port__data$39 ;
+  assign \$529  = l0_x_p0 - \port__data$39 ;
+  assign \$530  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u2_origin);
+  assign \$531  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u3_origin);
+  assign \$536  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$537  = 21'h100000 - \$536 [19:0];
+  assign \$538  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$539  = l0_neg_p2 ? \$537  : { 2'h0, \$538 [19:0] };
+  assign \$540  = \$539 [19:0] + 4'h8;
+  assign \$542  = \$541  > 16'hffff;
+  assign \$543  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$544  = 21'h100000 - \$543 [19:0];
+  assign \$545  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$546  = l0_neg_p2 ? \$544  : { 2'h0, \$545 [19:0] };
+  assign \$547  = \$546 [19:0] + 4'h8;
+  assign \$549  = \$542  ? 21'h00ffff : \$548 ;
+  assign \$550  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$551  = - $signed(\$550 [19:0]);
+  assign \$552  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$553  = l0_neg_p2 ? \$551  : { \$552 [19], \$552 [19:0] };
+  assign \$554  = $signed(\$553 [19:0]) + $signed(5'h08);
+  assign \$556  = $signed(\$555 ) > $signed(16'h7fff);
+  assign \$557  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$558  = - $signed(\$557 [19:0]);
+  assign \$559  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$560  = l0_neg_p2 ? \$558  : { \$559 [19], \$559 [19:0] };
+  assign \$561  = $signed(\$560 [19:0]) + $signed(5'h08);
+  assign \$563  = $signed(\$562 ) < $signed(16'h8000);
+  assign \$564  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$565  = - $signed(\$564 [19:0]);
+  assign \$566  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$567  = l0_neg_p2 ? \$565  : { \$566 [19], \$566 [19:0] };
+  assign \$568  = $signed(\$567 [19:0]) + $signed(5'h08);
+  assign \$570  = \$563  ? 21'h1f8000 : \$569 ;
+  assign \$571  = \$556  ? 21'h007fff : \$570 ;
+  assign \$572  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$574  = $signed(\$572 [19:0]) - $signed({ 1'h0, \$573  });
+  assign \$575  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$576  = l0_neg_p2 ? \$574  : { \$575 [19], \$575 [19], \$575 [19], \$575 [19], \$575 [19:0] };
+  assign \$577  = $signed(\$576 [19:0]) + $signed(5'h08);
+  assign \$579  = $signed(\$578 ) > $signed(16'h7fff);
+  assign \$580  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$582  = $signed(\$580 [19:0]) - $signed({ 1'h0, \$581  });
+  assign \$583  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$584  = l0_neg_p2 ? \$582  : { \$583 [19], \$583 [19], \$583 [19], \$583 [19], \$583 [19:0] };
+  assign \$585  = $signed(\$584 [19:0]) + $signed(5'h08);
+  assign \$587  = $signed(\$586 ) < $signed(16'h8000);
+  assign \$588  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$590  = $signed(\$588 [19:0]) - $signed({ 1'h0, \$589  });
+  assign \$591  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$592  = l0_neg_p2 ? \$590  : { \$591 [19], \$591 [19], \$591 [19], \$591 [19], \$591 [19:0] };
+  assign \$593  = $signed(\$592 [19:0]) + $signed(5'h08);
+  assign \$595  = \$587  ? 21'h1f8000 : \$594 ;
+  assign \$596  = \$579  ? 21'h007fff : \$595 ;
+  assign \$597  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$599  = $signed(\$597 [19:0]) - $signed({ 1'h0, \$598  });
+  assign \$600  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$601  = l0_neg_p2 ? \$599  : { \$600 [19], \$600 [19], \$600 [19], \$600 [19], \$600 [19:0] };
+  assign \$602  = $signed(\$601 [19:0]) + $signed(5'h08);
+  assign \$604  = $signed(\$603 ) > $signed(16'h7fff);
+  assign \$605  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$607  = $signed(\$605 [19:0]) - $signed({ 1'h0, \$606  });
+  assign \$608  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$609  = l0_neg_p2 ? \$607  : { \$608 [19], \$608 [19], \$608 [19], \$608 [19], \$608 [19:0] };
+  assign \$610  = $signed(\$609 [19:0]) + $signed(5'h08);
+  assign \$612  = $signed(\$611 ) < $signed(16'h8000);
+  assign \$613  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$615  = $signed(\$613 [19:0]) - $signed({ 1'h0, \$614  });
+  assign \$616  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$617  = l0_neg_p2 ? \$615  : { \$616 [19], \$616 [19], \$616 [19], \$616 [19], \$616 [19:0] };
+  assign \$618  = $signed(\$617 [19:0]) + $signed(5'h08);
+  assign \$620  = \$612  ? 21'h1f8000 : \$619 ;
+  assign \$621  = \$604  ? 21'h007fff : \$620 ;
+  assign \$623  = i__payload[33] ? 15'h5e45 : 15'h557b;
+  assign \$624  = i__payload[33] ? 15'h4027 : 15'h7fff;
+  assign \$625  = i__payload[33] ? 15'h7f2b : 15'h7fff;
+  assign \$626  = - $signed(i__payload[33:18]);
+  assign \$627  = i__payload[33] ? \$626  : { i__payload[33], i__payload[33:18] };
+  assign \$628  = \$627 [15:0] > l1_limit;
+  assign \$629  = - $signed(i__payload[33:18]);
+  assign \$630  = i__payload[33] ? \$629  : { i__payload[33], i__payload[33:18] };
+  assign \$631  = \$628  ? l1_limit : { 1'h0, \$630 [15:0] };
+  assign \$632  = \$631 [14:0] >= 10'h300;
+  assign \$633  = - $signed(i__payload[33:18]);
+  assign \$634  = i__payload[33] ? \$633  : { i__payload[33], i__payload[33:18] };
+  assign \$635  = \$634 [15:0] > l1_limit;
+  assign \$636  = - $signed(i__payload[33:18]);
+  assign \$637  = i__payload[33] ? \$636  : { i__payload[33], i__payload[33:18] };
+  assign \$638  = \$635  ? l1_limit : { 1'h0, \$637 [15:0] };
+  assign \$639  = \$638 [14:0] >= 11'h600;
+  assign \$640  = - $signed(i__payload[33:18]);
+  assign \$641  = i__payload[33] ? \$640  : { i__payload[33], i__payload[33:18] };
+  assign \$642  = \$641 [15:0] > l1_limit;
+  assign \$643  = - $signed(i__payload[33:18]);
+  assign \$644  = i__payload[33] ? \$643  : { i__payload[33], i__payload[33:18] };
+  assign \$645  = \$642  ? l1_limit : { 1'h0, \$644 [15:0] };
+  assign \$646  = \$645 [14:0] >= 12'h900;
+  assign \$647  = - $signed(i__payload[33:18]);
+  assign \$648  = i__payload[33] ? \$647  : { i__payload[33], i__payload[33:18] };
+  assign \$649  = \$648 [15:0] > l1_limit;
+  assign \$650  = - $signed(i__payload[33:18]);
+  assign \$651  = i__payload[33] ? \$650  : { i__payload[33], i__payload[33:18] };
+  assign \$652  = \$649  ? l1_limit : { 1'h0, \$651 [15:0] };
+  assign \$653  = \$652 [14:0] >= 12'hc80;
+  assign \$654  = - $signed(i__payload[33:18]);
+  assign \$655  = i__payload[33] ? \$654  : { i__payload[33], i__payload[33:18] };
+  assign \$656  = \$655 [15:0] > l1_limit;
+  assign \$657  = - $signed(i__payload[33:18]);
+  assign \$658  = i__payload[33] ? \$657  : { i__payload[33], i__payload[33:18] };
+  assign \$659  = \$656  ? l1_limit : { 1'h0, \$658 [15:0] };
+  assign \$660  = \$659 [14:0] >= 13'h1080;
+  assign \$661  = - $signed(i__payload[33:18]);
+  assign \$662  = i__payload[33] ? \$661  : { i__payload[33], i__payload[33:18] };
+  assign \$663  = \$662 [15:0] > l1_limit;
+  assign \$664  = - $signed(i__payload[33:18]);
+  assign \$665  = i__payload[33] ? \$664  : { i__payload[33], i__payload[33:18] };
+  assign \$666  = \$663  ? l1_limit : { 1'h0, \$665 [15:0] };
+  assign \$667  = \$666 [14:0] >= 13'h1980;
+  assign \$668  = - $signed(i__payload[33:18]);
+  assign \$669  = i__payload[33] ? \$668  : { i__payload[33], i__payload[33:18] };
+  assign \$670  = \$669 [15:0] > l1_limit;
+  assign \$671  = - $signed(i__payload[33:18]);
+  assign \$672  = i__payload[33] ? \$671  : { i__payload[33], i__payload[33:18] };
+  assign \$673  = \$670  ? l1_limit : { 1'h0, \$672 [15:0] };
+  assign \$674  = \$673 [14:0] >= 13'h1d80;
+  assign \$675  = - $signed(i__payload[33:18]);
+  assign \$676  = i__payload[33] ? \$675  : { i__payload[33], i__payload[33:18] };
+  assign \$677  = \$676 [15:0] > l1_limit;
+  assign \$678  = - $signed(i__payload[33:18]);
+  assign \$679  = i__payload[33] ? \$678  : { i__payload[33], i__payload[33:18] };
+  assign \$680  = \$677  ? l1_limit : { 1'h0, \$679 [15:0] };
+  assign \$681  = \$680 [14:0] >= 14'h2180;
+  assign \$682  = - $signed(i__payload[33:18]);
+  assign \$683  = i__payload[33] ? \$682  : { i__payload[33], i__payload[33:18] };
+  assign \$684  = \$683 [15:0] > l1_limit;
+  assign \$685  = - $signed(i__payload[33:18]);
+  assign \$686  = i__payload[33] ? \$685  : { i__payload[33], i__payload[33:18] };
+  assign \$687  = \$684  ? l1_limit : { 1'h0, \$686 [15:0] };
+  assign \$688  = \$687 [14:0] >= 14'h2600;
+  assign \$689  = - $signed(i__payload[33:18]);
+  assign \$690  = i__payload[33] ? \$689  : { i__payload[33], i__payload[33:18] };
+  assign \$691  = \$690 [15:0] > l1_limit;
+  assign \$692  = - $signed(i__payload[33:18]);
+  assign \$693  = i__payload[33] ? \$692  : { i__payload[33], i__payload[33:18] };
+  assign \$694  = \$691  ? l1_limit : { 1'h0, \$693 [15:0] };
+  assign \$695  = \$694 [14:0] >= 14'h2a80;
+  assign \$696  = - $signed(i__payload[33:18]);
+  assign \$697  = i__payload[33] ? \$696  : { i__payload[33], i__payload[33:18] };
+  assign \$698  = \$697 [15:0] > l1_limit;
+  assign \$699  = - $signed(i__payload[33:18]);
+  assign \$700  = i__payload[33] ? \$699  : { i__payload[33], i__payload[33:18] };
+  assign \$701  = \$698  ? l1_limit : { 1'h0, \$700 [15:0] };
+  assign \$702  = \$701 [14:0] >= 14'h2e80;
+  assign \$703  = - $signed(i__payload[33:18]);
+  assign \$704  = i__payload[33] ? \$703  : { i__payload[33], i__payload[33:18] };
+  assign \$705  = \$704 [15:0] > l1_limit;
+  assign \$706  = - $signed(i__payload[33:18]);
+  assign \$707  = i__payload[33] ? \$706  : { i__payload[33], i__payload[33:18] };
+  assign \$708  = \$705  ? l1_limit : { 1'h0, \$707 [15:0] };
+  assign \$709  = \$708 [14:0] >= 14'h3300;
+  assign \$710  = - $signed(i__payload[33:18]);
+  assign \$711  = i__payload[33] ? \$710  : { i__payload[33], i__payload[33:18] };
+  assign \$712  = \$711 [15:0] > l1_limit;
+  assign \$713  = - $signed(i__payload[33:18]);
+  assign \$714  = i__payload[33] ? \$713  : { i__payload[33], i__payload[33:18] };
+  assign \$715  = \$712  ? l1_limit : { 1'h0, \$714 [15:0] };
+  assign \$716  = \$715 [14:0] >= 14'h3800;
+  assign \$717  = - $signed(i__payload[33:18]);
+  assign \$718  = i__payload[33] ? \$717  : { i__payload[33], i__payload[33:18] };
+  assign \$719  = \$718 [15:0] > l1_limit;
+  assign \$720  = - $signed(i__payload[33:18]);
+  assign \$721  = i__payload[33] ? \$720  : { i__payload[33], i__payload[33:18] };
+  assign \$722  = \$719  ? l1_limit : { 1'h0, \$721 [15:0] };
+  assign \$723  = \$722 [14:0] >= 14'h3d00;
+  assign \$724  = - $signed(i__payload[33:18]);
+  assign \$725  = i__payload[33] ? \$724  : { i__payload[33], i__payload[33:18] };
+  assign \$726  = \$725 [15:0] > l1_limit;
+  assign \$727  = - $signed(i__payload[33:18]);
+  assign \$728  = i__payload[33] ? \$727  : { i__payload[33], i__payload[33:18] };
+  assign \$729  = \$726  ? l1_limit : { 1'h0, \$728 [15:0] };
+  assign \$730  = \$729 [14:0] >= 15'h4200;
+  assign \$731  = - $signed(i__payload[33:18]);
+  assign \$732  = i__payload[33] ? \$731  : { i__payload[33], i__payload[33:18] };
+  assign \$733  = \$732 [15:0] > l1_limit;
+  assign \$734  = - $signed(i__payload[33:18]);
+  assign \$735  = i__payload[33] ? \$734  : { i__payload[33], i__payload[33:18] };
+  assign \$736  = \$733  ? l1_limit : { 1'h0, \$735 [15:0] };
+  assign \$737  = \$736 [14:0] >= 15'h4800;
+  assign \$738  = - $signed(i__payload[33:18]);
+  assign \$739  = i__payload[33] ? \$738  : { i__payload[33], i__payload[33:18] };
+  assign \$740  = \$739 [15:0] > l1_limit;
+  assign \$741  = - $signed(i__payload[33:18]);
+  assign \$742  = i__payload[33] ? \$741  : { i__payload[33], i__payload[33:18] };
+  assign \$743  = \$740  ? l1_limit : { 1'h0, \$742 [15:0] };
+  assign \$744  = \$743 [14:0] >= 15'h4e00;
+  assign \$745  = - $signed(i__payload[33:18]);
+  assign \$746  = i__payload[33] ? \$745  : { i__payload[33], i__payload[33:18] };
+  assign \$747  = \$746 [15:0] > l1_limit;
+  assign \$748  = - $signed(i__payload[33:18]);
+  assign \$749  = i__payload[33] ? \$748  : { i__payload[33], i__payload[33:18] };
+  assign \$750  = \$747  ? l1_limit : { 1'h0, \$749 [15:0] };
+  assign \$751  = \$750 [14:0] >= 15'h5500;
+  assign \$752  = - $signed(i__payload[33:18]);
+  assign \$753  = i__payload[33] ? \$752  : { i__payload[33], i__payload[33:18] };
+  assign \$754  = \$753 [15:0] > l1_limit;
+  assign \$755  = - $signed(i__payload[33:18]);
+  assign \$756  = i__payload[33] ? \$755  : { i__payload[33], i__payload[33:18] };
+  assign \$757  = \$754  ? l1_limit : { 1'h0, \$756 [15:0] };
+  assign \$758  = \$757 [14:0] >= 15'h5c80;
+  assign \$759  = - $signed(i__payload[33:18]);
+  assign \$760  = i__payload[33] ? \$759  : { i__payload[33], i__payload[33:18] };
+  assign \$761  = \$760 [15:0] > l1_limit;
+  assign \$762  = - $signed(i__payload[33:18]);
+  assign \$763  = i__payload[33] ? \$762  : { i__payload[33], i__payload[33:18] };
+  assign \$764  = \$761  ? l1_limit : { 1'h0, \$763 [15:0] };
+  assign \$765  = \$764 [14:0] >= 15'h6480;
+  assign \$766  = - $signed(i__payload[33:18]);
+  assign \$767  = i__payload[33] ? \$766  : { i__payload[33], i__payload[33:18] };
+  assign \$768  = \$767 [15:0] > l1_limit;
+  assign \$769  = - $signed(i__payload[33:18]);
+  assign \$770  = i__payload[33] ? \$769  : { i__payload[33], i__payload[33:18] };
+  assign \$771  = \$768  ? l1_limit : { 1'h0, \$770 [15:0] };
+  assign \$772  = \$771 [14:0] >= 15'h6d80;
+  assign \$773  = - $signed(i__payload[33:18]);
+  assign \$774  = i__payload[33] ? \$773  : { i__payload[33], i__payload[33:18] };
+  assign \$775  = \$774 [15:0] > l1_limit;
+  assign \$776  = - $signed(i__payload[33:18]);
+  assign \$777  = i__payload[33] ? \$776  : { i__payload[33], i__payload[33:18] };
+  assign \$778  = \$775  ? l1_limit : { 1'h0, \$777 [15:0] };
+  assign \$779  = \$778 [14:0] >= 15'h7900;
+  assign \$780  = - $signed(i__payload[33:18]);
+  assign \$781  = i__payload[33] ? \$780  : { i__payload[33], i__payload[33:18] };
+  assign \$782  = \$781 [15:0] > l1_limit;
+  assign \$783  = - $signed(i__payload[33:18]);
+  assign \$784  = i__payload[33] ? \$783  : { i__payload[33], i__payload[33:18] };
+  assign \$785  = \$782  ? l1_limit : { 1'h0, \$784 [15:0] };
+  assign \$786  = \$785 [14:0] >= 9'h137;
+  assign \$787  = - $signed(i__payload[33:18]);
+  assign \$788  = i__payload[33] ? \$787  : { i__payload[33], i__payload[33:18] };
+  assign \$789  = \$788 [15:0] > l1_limit;
+  assign \$790  = - $signed(i__payload[33:18]);
+  assign \$791  = i__payload[33] ? \$790  : { i__payload[33], i__payload[33:18] };
+  assign \$792  = \$789  ? l1_limit : { 1'h0, \$791 [15:0] };
+  assign \$793  = \$792 [14:0] >= 10'h273;
+  assign \$794  = - $signed(i__payload[33:18]);
+  assign \$795  = i__payload[33] ? \$794  : { i__payload[33], i__payload[33:18] };
+  assign \$796  = \$795 [15:0] > l1_limit;
+  assign \$797  = - $signed(i__payload[33:18]);
+  assign \$798  = i__payload[33] ? \$797  : { i__payload[33], i__payload[33:18] };
+  assign \$799  = \$796  ? l1_limit : { 1'h0, \$798 [15:0] };
+  assign \$800  = \$799 [14:0] >= 10'h3ba;
+  assign \$801  = - $signed(i__payload[33:18]);
+  assign \$802  = i__payload[33] ? \$801  : { i__payload[33], i__payload[33:18] };
+  assign \$803  = \$802 [15:0] > l1_limit;
+  assign \$804  = - $signed(i__payload[33:18]);
+  assign \$805  = i__payload[33] ? \$804  : { i__payload[33], i__payload[33:18] };
+  assign \$806  = \$803  ? l1_limit : { 1'h0, \$805 [15:0] };
+  assign \$807  = \$806 [14:0] >= 11'h514;
+  assign \$808  = - $signed(i__payload[33:18]);
+  assign \$809  = i__payload[33] ? \$808  : { i__payload[33], i__payload[33:18] };
+  assign \$810  = \$809 [15:0] > l1_limit;
+  assign \$811  = - $signed(i__payload[33:18]);
+  assign \$812  = i__payload[33] ? \$811  : { i__payload[33], i__payload[33:18] };
+  assign \$813  = \$810  ? l1_limit : { 1'h0, \$812 [15:0] };
+  assign \$814  = \$813 [14:0] >= 11'h68d;
+  assign \$815  = - $signed(i__payload[33:18]);
+  assign \$816  = i__payload[33] ? \$815  : { i__payload[33], i__payload[33:18] };
+  assign \$817  = \$816 [15:0] > l1_limit;
+  assign \$818  = - $signed(i__payload[33:18]);
+  assign \$819  = i__payload[33] ? \$818  : { i__payload[33], i__payload[33:18] };
+  assign \$820  = \$817  ? l1_limit : { 1'h0, \$819 [15:0] };
+  assign \$821  = \$820 [14:0] >= 12'h842;
+  assign \$822  = - $signed(i__payload[33:18]);
+  assign \$823  = i__payload[33] ? \$822  : { i__payload[33], i__payload[33:18] };
+  assign \$824  = \$823 [15:0] > l1_limit;
+  assign \$825  = - $signed(i__payload[33:18]);
+  assign \$826  = i__payload[33] ? \$825  : { i__payload[33], i__payload[33:18] };
+  assign \$827  = \$824  ? l1_limit : { 1'h0, \$826 [15:0] };
+  assign \$828  = \$827 [14:0] >= 12'hace;
+  assign \$829  = - $signed(i__payload[33:18]);
+  assign \$830  = i__payload[33] ? \$829  : { i__payload[33], i__payload[33:18] };
+  assign \$831  = \$830 [15:0] > l1_limit;
+  assign \$832  = - $signed(i__payload[33:18]);
+  assign \$833  = i__payload[33] ? \$832  : { i__payload[33], i__payload[33:18] };
+  assign \$834  = \$831  ? l1_limit : { 1'h0, \$833 [15:0] };
+  assign \$835  = \$834 [14:0] >= 12'hd39;
+  assign \$836  = - $signed(i__payload[33:18]);
+  assign \$837  = i__payload[33] ? \$836  : { i__payload[33], i__payload[33:18] };
+  assign \$838  = \$837 [15:0] > l1_limit;
+  assign \$839  = - $signed(i__payload[33:18]);
+  assign \$840  = i__payload[33] ? \$839  : { i__payload[33], i__payload[33:18] };
+  assign \$841  = \$838  ? l1_limit : { 1'h0, \$840 [15:0] };
+  assign \$842  = \$841 [14:0] >= 12'hf24;
+  assign \$843  = - $signed(i__payload[33:18]);
+  assign \$844  = i__payload[33] ? \$843  : { i__payload[33], i__payload[33:18] };
+  assign \$845  = \$844 [15:0] > l1_limit;
+  assign \$846  = - $signed(i__payload[33:18]);
+  assign \$847  = i__payload[33] ? \$846  : { i__payload[33], i__payload[33:18] };
+  assign \$848  = \$845  ? l1_limit : { 1'h0, \$847 [15:0] };
+  assign \$849  = \$848 [14:0] >= 13'h10ee;
+  assign \$850  = - $signed(i__payload[33:18]);
+  assign \$851  = i__payload[33] ? \$850  : { i__payload[33], i__payload[33:18] };
+  assign \$852  = \$851 [15:0] > l1_limit;
+  assign \$853  = - $signed(i__payload[33:18]);
+  assign \$854  = i__payload[33] ? \$853  : { i__payload[33], i__payload[33:18] };
+  assign \$855  = \$852  ? l1_limit : { 1'h0, \$854 [15:0] };
+  assign \$856  = \$855 [14:0] >= 13'h12ae;
+  assign \$857  = - $signed(i__payload[33:18]);
+  assign \$858  = i__payload[33] ? \$857  : { i__payload[33], i__payload[33:18] };
+  assign \$859  = \$858 [15:0] > l1_limit;
+  assign \$860  = - $signed(i__payload[33:18]);
+  assign \$861  = i__payload[33] ? \$860  : { i__payload[33], i__payload[33:18] };
+  assign \$862  = \$859  ? l1_limit : { 1'h0, \$861 [15:0] };
+  assign \$863  = \$862 [14:0] >= 13'h1470;
+  assign \$864  = - $signed(i__payload[33:18]);
+  assign \$865  = i__payload[33] ? \$864  : { i__payload[33], i__payload[33:18] };
+  assign \$866  = \$865 [15:0] > l1_limit;
+  assign \$867  = - $signed(i__payload[33:18]);
+  assign \$868  = i__payload[33] ? \$867  : { i__payload[33], i__payload[33:18] };
+  assign \$869  = \$866  ? l1_limit : { 1'h0, \$868 [15:0] };
+  assign \$870  = \$869 [14:0] >= 13'h163b;
+  assign \$871  = - $signed(i__payload[33:18]);
+  assign \$872  = i__payload[33] ? \$871  : { i__payload[33], i__payload[33:18] };
+  assign \$873  = \$872 [15:0] > l1_limit;
+  assign \$874  = - $signed(i__payload[33:18]);
+  assign \$875  = i__payload[33] ? \$874  : { i__payload[33], i__payload[33:18] };
+  assign \$876  = \$873  ? l1_limit : { 1'h0, \$875 [15:0] };
+  assign \$877  = \$876 [14:0] >= 13'h1816;
+  assign \$878  = - $signed(i__payload[33:18]);
+  assign \$879  = i__payload[33] ? \$878  : { i__payload[33], i__payload[33:18] };
+  assign \$880  = \$879 [15:0] > l1_limit;
+  assign \$881  = - $signed(i__payload[33:18]);
+  assign \$882  = i__payload[33] ? \$881  : { i__payload[33], i__payload[33:18] };
+  assign \$883  = \$880  ? l1_limit : { 1'h0, \$882 [15:0] };
+  assign \$884  = \$883 [14:0] >= 13'h1a07;
+  assign \$885  = - $signed(i__payload[33:18]);
+  assign \$886  = i__payload[33] ? \$885  : { i__payload[33], i__payload[33:18] };
+  assign \$887  = \$886 [15:0] > l1_limit;
+  assign \$888  = - $signed(i__payload[33:18]);
+  assign \$889  = i__payload[33] ? \$888  : { i__payload[33], i__payload[33:18] };
+  assign \$890  = \$887  ? l1_limit : { 1'h0, \$889 [15:0] };
+  assign \$891  = \$890 [14:0] >= 13'h1c14;
+  assign \$892  = - $signed(i__payload[33:18]);
+  assign \$893  = i__payload[33] ? \$892  : { i__payload[33], i__payload[33:18] };
+  assign \$894  = \$893 [15:0] > l1_limit;
+  assign \$895  = - $signed(i__payload[33:18]);
+  assign \$896  = i__payload[33] ? \$895  : { i__payload[33], i__payload[33:18] };
+  assign \$897  = \$894  ? l1_limit : { 1'h0, \$896 [15:0] };
+  assign \$898  = \$897 [14:0] >= 13'h1e46;
+  assign \$899  = - $signed(i__payload[33:18]);
+  assign \$900  = i__payload[33] ? \$899  : { i__payload[33], i__payload[33:18] };
+  assign \$901  = \$900 [15:0] > l1_limit;
+  assign \$902  = - $signed(i__payload[33:18]);
+  assign \$903  = i__payload[33] ? \$902  : { i__payload[33], i__payload[33:18] };
+  assign \$904  = \$901  ? l1_limit : { 1'h0, \$903 [15:0] };
+  assign \$905  = \$904 [14:0] >= 14'h20a5;
+  assign \$906  = - $signed(i__payload[33:18]);
+  assign \$907  = i__payload[33] ? \$906  : { i__payload[33], i__payload[33:18] };
+  assign \$908  = \$907 [15:0] > l1_limit;
+  assign \$909  = - $signed(i__payload[33:18]);
+  assign \$910  = i__payload[33] ? \$909  : { i__payload[33], i__payload[33:18] };
+  assign \$911  = \$908  ? l1_limit : { 1'h0, \$910 [15:0] };
+  assign \$912  = \$911 [14:0] >= 14'h233b;
+  assign \$913  = - $signed(i__payload[33:18]);
+  assign \$914  = i__payload[33] ? \$913  : { i__payload[33], i__payload[33:18] };
+  assign \$915  = \$914 [15:0] > l1_limit;
+  assign \$916  = - $signed(i__payload[33:18]);
+  assign \$917  = i__payload[33] ? \$916  : { i__payload[33], i__payload[33:18] };
+  assign \$918  = \$915  ? l1_limit : { 1'h0, \$917 [15:0] };
+  assign \$919  = \$918 [14:0] >= 14'h2619;
+  assign \$920  = - $signed(i__payload[33:18]);
+  assign \$921  = i__payload[33] ? \$920  : { i__payload[33], i__payload[33:18] };
+  assign \$922  = \$921 [15:0] > l1_limit;
+  assign \$923  = - $signed(i__payload[33:18]);
+  assign \$924  = i__payload[33] ? \$923  : { i__payload[33], i__payload[33:18] };
+  assign \$925  = \$922  ? l1_limit : { 1'h0, \$924 [15:0] };
+  assign \$926  = \$925 [14:0] >= 14'h2953;
+  assign \$927  = - $signed(i__payload[33:18]);
+  assign \$928  = i__payload[33] ? \$927  : { i__payload[33], i__payload[33:18] };
+  assign \$929  = \$928 [15:0] > l1_limit;
+  assign \$930  = - $signed(i__payload[33:18]);
+  assign \$931  = i__payload[33] ? \$930  : { i__payload[33], i__payload[33:18] };
+  assign \$932  = \$929  ? l1_limit : { 1'h0, \$931 [15:0] };
+  assign \$933  = \$932 [14:0] >= 14'h2d06;
+  assign \$934  = - $signed(i__payload[33:18]);
+  assign \$935  = i__payload[33] ? \$934  : { i__payload[33], i__payload[33:18] };
+  assign \$936  = \$935 [15:0] > l1_limit;
+  assign \$937  = - $signed(i__payload[33:18]);
+  assign \$938  = i__payload[33] ? \$937  : { i__payload[33], i__payload[33:18] };
+  assign \$939  = \$936  ? l1_limit : { 1'h0, \$938 [15:0] };
+  assign \$940  = \$939 [14:0] >= 14'h3160;
+  assign \$941  = - $signed(i__payload[33:18]);
+  assign \$942  = i__payload[33] ? \$941  : { i__payload[33], i__payload[33:18] };
+  assign \$943  = \$942 [15:0] > l1_limit;
+  assign \$944  = - $signed(i__payload[33:18]);
+  assign \$945  = i__payload[33] ? \$944  : { i__payload[33], i__payload[33:18] };
+  assign \$946  = \$943  ? l1_limit : { 1'h0, \$945 [15:0] };
+  assign \$947  = \$946 [14:0] >= 14'h36ad;
+  assign \$948  = - $signed(i__payload[33:18]);
+  assign \$949  = i__payload[33] ? \$948  : { i__payload[33], i__payload[33:18] };
+  assign \$950  = \$949 [15:0] > l1_limit;
+  assign \$951  = - $signed(i__payload[33:18]);
+  assign \$952  = i__payload[33] ? \$951  : { i__payload[33], i__payload[33:18] };
+  assign \$953  = \$950  ? l1_limit : { 1'h0, \$952 [15:0] };
+  assign \$954  = \$953 [14:0] >= 14'h3d76;
+  assign \$955  = - $signed(i__payload[33:18]);
+  assign \$956  = i__payload[33] ? \$955  : { i__payload[33], i__payload[33:18] };
+  assign \$957  = \$956 [15:0] > l1_limit;
+  assign \$958  = - $signed(i__payload[33:18]);
+  assign \$959  = i__payload[33] ? \$958  : { i__payload[33], i__payload[33:18] };
+  assign \$960  = \$957  ? l1_limit : { 1'h0, \$959 [15:0] };
+  assign \$961  = \$960 [14:0] >= 15'h46ed;
+  assign \$962  = - $signed(i__payload[33:18]);
+  assign \$963  = i__payload[33] ? \$962  : { i__payload[33], i__payload[33:18] };
+  assign \$964  = \$963 [15:0] > l1_limit;
+  assign \$965  = - $signed(i__payload[33:18]);
+  assign \$966  = i__payload[33] ? \$965  : { i__payload[33], i__payload[33:18] };
+  assign \$967  = \$964  ? l1_limit : { 1'h0, \$966 [15:0] };
+  assign \$968  = \$967 [14:0] >= 15'h56ab;
+  assign \$969  = - $signed(i__payload[33:18]);
+  assign \$970  = i__payload[33] ? \$969  : { i__payload[33], i__payload[33:18] };
+  assign \$971  = \$970 [15:0] > l1_limit;
+  assign \$972  = - $signed(i__payload[33:18]);
+  assign \$973  = i__payload[33] ? \$972  : { i__payload[33], i__payload[33:18] };
+  assign \$974  = \$971  ? l1_limit : { 1'h0, \$973 [15:0] };
+  assign \$975  = \$974 [14:0] >= 11'h580;
+  assign \$976  = - $signed(i__payload[33:18]);
+  assign \$977  = i__payload[33] ? \$976  : { i__payload[33], i__payload[33:18] };
+  assign \$978  = \$977 [15:0] > l1_limit;
+  assign \$979  = - $signed(i__payload[33:18]);
+  assign \$980  = i__payload[33] ? \$979  : { i__payload[33], i__payload[33:18] };
+  assign \$981  = \$978  ? l1_limit : { 1'h0, \$980 [15:0] };
+  assign \$982  = \$981 [14:0] >= 12'h980;
+  assign \$983  = - $signed(i__payload[33:18]);
+  assign \$984  = i__payload[33] ? \$983  : { i__payload[33], i__payload[33:18] };
+  assign \$985  = \$984 [15:0] > l1_limit;
+  assign \$986  = - $signed(i__payload[33:18]);
+  assign \$987  = i__payload[33] ? \$986  : { i__payload[33], i__payload[33:18] };
+  assign \$988  = \$985  ? l1_limit : { 1'h0, \$987 [15:0] };
+  assign \$989  = \$988 [14:0] >= 12'hd80;
+  assign \$990  = - $signed(i__payload[33:18]);
+  assign \$991  = i__payload[33] ? \$990  : { i__payload[33], i__payload[33:18] };
+  assign \$992  = \$991 [15:0] > l1_limit;
+  assign \$993  = - $signed(i__payload[33:18]);
+  assign \$994  = i__payload[33] ? \$993  : { i__payload[33], i__payload[33:18] };
+  assign \$995  = \$992  ? l1_limit : { 1'h0, \$994 [15:0] };
+  assign \$996  = \$995 [14:0] >= 13'h1180;
+  assign \$997  = - $signed(i__payload[33:18]);
+  assign \$998  = i__payload[33] ? \$997  : { i__payload[33], i__payload[33:18] };
+  assign \$999  = \$998 [15:0] > l1_limit;
+  assign \$1000  = - $signed(i__payload[33:18]);
+  assign \$1001  = i__payload[33] ? \$1000  : { i__payload[33], i__payload[33:18] };
+  assign \$1002  = \$999  ? l1_limit : { 1'h0, \$1001 [15:0] };
+  assign \$1003  = \$1002 [14:0] >= 13'h1600;
+  assign \$1004  = - $signed(i__payload[33:18]);
+  assign \$1005  = i__payload[33] ? \$1004  : { i__payload[33], i__payload[33:18] };
+  assign \$1006  = \$1005 [15:0] > l1_limit;
+  assign \$1007  = - $signed(i__payload[33:18]);
+  assign \$1008  = i__payload[33] ? \$1007  : { i__payload[33], i__payload[33:18] };
+  assign \$1009  = \$1006  ? l1_limit : { 1'h0, \$1008 [15:0] };
+  assign \$1010  = \$1009 [14:0] >= 13'h1b00;
+  assign \$1011  = - $signed(i__payload[33:18]);
+  assign \$1012  = i__payload[33] ? \$1011  : { i__payload[33], i__payload[33:18] };
+  assign \$1013  = \$1012 [15:0] > l1_limit;
+  assign \$1014  = - $signed(i__payload[33:18]);
+  assign \$1015  = i__payload[33] ? \$1014  : { i__payload[33], i__payload[33:18] };
+  assign \$1016  = \$1013  ? l1_limit : { 1'h0, \$1015 [15:0] };
+  assign \$1017  = \$1016 [14:0] >= 14'h2580;
+  assign \$1018  = - $signed(i__payload[33:18]);
+  assign \$1019  = i__payload[33] ? \$1018  : { i__payload[33], i__payload[33:18] };
+  assign \$1020  = \$1019 [15:0] > l1_limit;
+  assign \$1021  = - $signed(i__payload[33:18]);
+  assign \$1022  = i__payload[33] ? \$1021  : { i__payload[33], i__payload[33:18] };
+  assign \$1023  = \$1020  ? l1_limit : { 1'h0, \$1022 [15:0] };
+  assign \$1024  = \$1023 [14:0] >= 14'h2c00;
+  assign \$1025  = - $signed(i__payload[33:18]);
+  assign \$1026  = i__payload[33] ? \$1025  : { i__payload[33], i__payload[33:18] };
+  assign \$1027  = \$1026 [15:0] > l1_limit;
+  assign \$1028  = - $signed(i__payload[33:18]);
+  assign \$1029  = i__payload[33] ? \$1028  : { i__payload[33], i__payload[33:18] };
+  assign \$1030  = \$1027  ? l1_limit : { 1'h0, \$1029 [15:0] };
+  assign \$1031  = \$1030 [14:0] >= 14'h3380;
+  assign \$1032  = - $signed(i__payload[33:18]);
+  assign \$1033  = i__payload[33] ? \$1032  : { i__payload[33], i__payload[33:18] };
+  assign \$1034  = \$1033 [15:0] > l1_limit;
+  assign \$1035  = - $signed(i__payload[33:18]);
+  assign \$1036  = i__payload[33] ? \$1035  : { i__payload[33], i__payload[33:18] };
+  assign \$1037  = \$1034  ? l1_limit : { 1'h0, \$1036 [15:0] };
+  assign \$1038  = \$1037 [14:0] >= 15'h4000;
+  assign \$1039  = - $signed(i__payload[33:18]);
+  assign \$1040  = i__payload[33] ? \$1039  : { i__payload[33], i__payload[33:18] };
+  assign \$1041  = \$1040 [15:0] > l1_limit;
+  assign \$1042  = - $signed(i__payload[33:18]);
+  assign \$1043  = i__payload[33] ? \$1042  : { i__payload[33], i__payload[33:18] };
+  assign \$1044  = \$1041  ? l1_limit : { 1'h0, \$1043 [15:0] };
+  assign \$1045  = \$1044 [14:0] >= 15'h6000;
+  assign \$1046  = - $signed(i__payload[33:18]);
+  assign \$1047  = i__payload[33] ? \$1046  : { i__payload[33], i__payload[33:18] };
+  assign \$1048  = \$1047 [15:0] > l1_limit;
+  assign \$1049  = - $signed(i__payload[33:18]);
+  assign \$1050  = i__payload[33] ? \$1049  : { i__payload[33], i__payload[33:18] };
+  assign \$1051  = \$1048  ? l1_limit : { 1'h0, \$1050 [15:0] };
+  assign \$1052  = \$1051 [14:0] >= 11'h700;
+  assign \$1053  = - $signed(i__payload[33:18]);
+  assign \$1054  = i__payload[33] ? \$1053  : { i__payload[33], i__payload[33:18] };
+  assign \$1055  = \$1054 [15:0] > l1_limit;
+  assign \$1056  = - $signed(i__payload[33:18]);
+  assign \$1057  = i__payload[33] ? \$1056  : { i__payload[33], i__payload[33:18] };
+  assign \$1058  = \$1055  ? l1_limit : { 1'h0, \$1057 [15:0] };
+  assign \$1059  = \$1058 [14:0] >= 12'hc80;
+  assign \$1060  = - $signed(i__payload[33:18]);
+  assign \$1061  = i__payload[33] ? \$1060  : { i__payload[33], i__payload[33:18] };
+  assign \$1062  = \$1061 [15:0] > l1_limit;
+  assign \$1063  = - $signed(i__payload[33:18]);
+  assign \$1064  = i__payload[33] ? \$1063  : { i__payload[33], i__payload[33:18] };
+  assign \$1065  = \$1062  ? l1_limit : { 1'h0, \$1064 [15:0] };
+  assign \$1066  = \$1065 [14:0] >= 13'h1200;
+  assign \$1067  = - $signed(i__payload[33:18]);
+  assign \$1068  = i__payload[33] ? \$1067  : { i__payload[33], i__payload[33:18] };
+  assign \$1069  = \$1068 [15:0] > l1_limit;
+  assign \$1070  = - $signed(i__payload[33:18]);
+  assign \$1071  = i__payload[33] ? \$1070  : { i__payload[33], i__payload[33:18] };
+  assign \$1072  = \$1069  ? l1_limit : { 1'h0, \$1071 [15:0] };
+  assign \$1073  = \$1072 [14:0] >= 13'h1780;
+  assign \$1074  = - $signed(i__payload[33:18]);
+  assign \$1075  = i__payload[33] ? \$1074  : { i__payload[33], i__payload[33:18] };
+  assign \$1076  = \$1075 [15:0] > l1_limit;
+  assign \$1077  = - $signed(i__payload[33:18]);
+  assign \$1078  = i__payload[33] ? \$1077  : { i__payload[33], i__payload[33:18] };
+  assign \$1079  = \$1076  ? l1_limit : { 1'h0, \$1078 [15:0] };
+  assign \$1080  = \$1079 [14:0] >= 13'h1e00;
+  assign \$1081  = - $signed(i__payload[33:18]);
+  assign \$1082  = i__payload[33] ? \$1081  : { i__payload[33], i__payload[33:18] };
+  assign \$1083  = \$1082 [15:0] > l1_limit;
+  assign \$1084  = - $signed(i__payload[33:18]);
+  assign \$1085  = i__payload[33] ? \$1084  : { i__payload[33], i__payload[33:18] };
+  assign \$1086  = \$1083  ? l1_limit : { 1'h0, \$1085 [15:0] };
+  assign \$1087  = \$1086 [14:0] >= 14'h2500;
+  assign \$1088  = - $signed(i__payload[33:18]);
+  assign \$1089  = i__payload[33] ? \$1088  : { i__payload[33], i__payload[33:18] };
+  assign \$1090  = \$1089 [15:0] > l1_limit;
+  assign \$1091  = - $signed(i__payload[33:18]);
+  assign \$1092  = i__payload[33] ? \$1091  : { i__payload[33], i__payload[33:18] };
+  assign \$1093  = \$1090  ? l1_limit : { 1'h0, \$1092 [15:0] };
+  assign \$1094  = \$1093 [14:0] >= 14'h2d80;
+  assign \$1095  = - $signed(i__payload[33:18]);
+  assign \$1096  = i__payload[33] ? \$1095  : { i__payload[33], i__payload[33:18] };
+  assign \$1097  = \$1096 [15:0] > l1_limit;
+  assign \$1098  = - $signed(i__payload[33:18]);
+  assign \$1099  = i__payload[33] ? \$1098  : { i__payload[33], i__payload[33:18] };
+  assign \$1100  = \$1097  ? l1_limit : { 1'h0, \$1099 [15:0] };
+  assign \$1101  = \$1100 [14:0] >= 15'h4280;
+  assign \$1102  = - $signed(i__payload[33:18]);
+  assign \$1103  = i__payload[33] ? \$1102  : { i__payload[33], i__payload[33:18] };
+  assign \$1104  = \$1103 [15:0] > l1_limit;
+  assign \$1105  = - $signed(i__payload[33:18]);
+  assign \$1106  = i__payload[33] ? \$1105  : { i__payload[33], i__payload[33:18] };
+  assign \$1107  = \$1104  ? l1_limit : { 1'h0, \$1106 [15:0] };
+  assign \$1108  = \$1107 [14:0] >= 15'h5000;
+  assign \$1109  = - $signed(i__payload[33:18]);
+  assign \$1110  = i__payload[33] ? \$1109  : { i__payload[33], i__payload[33:18] };
+  assign \$1111  = \$1110 [15:0] > l1_limit;
+  assign \$1112  = - $signed(i__payload[33:18]);
+  assign \$1113  = i__payload[33] ? \$1112  : { i__payload[33], i__payload[33:18] };
+  assign \$1114  = \$1111  ? l1_limit : { 1'h0, \$1113 [15:0] };
+  assign \$1115  = \$1114 [14:0] >= 15'h5e80;
+  assign \$1116  = - $signed(i__payload[33:18]);
+  assign \$1117  = i__payload[33] ? \$1116  : { i__payload[33], i__payload[33:18] };
+  assign \$1118  = \$1117 [15:0] > l1_limit;
+  assign \$1119  = - $signed(i__payload[33:18]);
+  assign \$1120  = i__payload[33] ? \$1119  : { i__payload[33], i__payload[33:18] };
+  assign \$1121  = \$1118  ? l1_limit : { 1'h0, \$1120 [15:0] };
+  assign \$1122  = \$1121 [14:0] >= 15'h6f80;
+  assign \$1123  = - $signed(i__payload[33:18]);
+  assign \$1124  = i__payload[33] ? \$1123  : { i__payload[33], i__payload[33:18] };
+  assign \$1125  = \$1124 [15:0] > l1_limit;
+  assign \$1126  = - $signed(i__payload[33:18]);
+  assign \$1127  = i__payload[33] ? \$1126  : { i__payload[33], i__payload[33:18] };
+  assign \$1128  = \$1125  ? l1_limit : { 1'h0, \$1127 [15:0] };
+  assign \$1129  = - $signed(i__payload[33:18]);
+  assign \$1130  = i__payload[33] ? \$1129  : { i__payload[33], i__payload[33:18] };
+  assign \$1131  = \$1130 [15:0] > l1_limit;
+  assign \$1132  = - $signed(i__payload[33:18]);
+  assign \$1133  = i__payload[33] ? \$1132  : { i__payload[33], i__payload[33:18] };
+  assign \$1134  = \$1131  ? l1_limit : { 1'h0, \$1133 [15:0] };
+  assign \$1135  = - $signed(i__payload[33:18]);
+  assign \$1136  = i__payload[33] ? \$1135  : { i__payload[33], i__payload[33:18] };
+  assign \$1137  = \$1136 [15:0] > l1_limit;
+  assign \$1138  = - $signed(i__payload[33:18]);
+  assign \$1139  = i__payload[33] ? \$1138  : { i__payload[33], i__payload[33:18] };
+  assign \$1140  = \$1137  ? l1_limit : { 1'h0, \$1139 [15:0] };
+  assign \$1141  = - $signed(i__payload[33:18]);
+  assign \$1142  = i__payload[33] ? \$1141  : { i__payload[33], i__payload[33:18] };
+  assign \$1143  = \$1142 [15:0] > l1_limit;
+  assign \$1144  = - $signed(i__payload[33:18]);
+  assign \$1145  = i__payload[33] ? \$1144  : { i__payload[33], i__payload[33:18] };
+  assign \$1146  = \$1143  ? l1_limit : { 1'h0, \$1145 [15:0] };
+  assign \$1147  = 5'h17 + l1_u1_seg;
+  assign \$1148  = l1_x_p0 - \port__data$82 ;
+  assign \$1149  = l1_x_p0 - \port__data$82 ;
+  assign \$1150  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u2_origin);
+  assign \$1151  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u3_origin);
+  assign \$1156  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1157  = 21'h100000 - \$1156 [19:0];
+  assign \$1158  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1159  = l1_neg_p2 ? \$1157  : { 2'h0, \$1158 [19:0] };
+  assign \$1160  = \$1159 [19:0] + 4'h8;
+  assign \$1162  = \$1161  > 16'hffff;
+  assign \$1163  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1164  = 21'h100000 - \$1163 [19:0];
+  assign \$1165  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1166  = l1_neg_p2 ? \$1164  : { 2'h0, \$1165 [19:0] };
+  assign \$1167  = \$1166 [19:0] + 4'h8;
+  assign \$1169  = \$1162  ? 21'h00ffff : \$1168 ;
+  assign \$1170  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1171  = - $signed(\$1170 [19:0]);
+  assign \$1172  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1173  = l1_neg_p2 ? \$1171  : { \$1172 [19], \$1172 [19:0] };
+  assign \$1174  = $signed(\$1173 [19:0]) + $signed(5'h08);
+  assign \$1176  = $signed(\$1175 ) > $signed(16'h7fff);
+  assign \$1177  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1178  = - $signed(\$1177 [19:0]);
+  assign \$1179  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1180  = l1_neg_p2 ? \$1178  : { \$1179 [19], \$1179 [19:0] };
+  assign \$1181  = $signed(\$1180 [19:0]) + $signed(5'h08);
+  assign \$1183  = $signed(\$1182 ) < $signed(16'h8000);
+  assign \$1184  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1185  = - $signed(\$1184 [19:0]);
+  assign \$1186  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1187  = l1_neg_p2 ? \$1185  : { \$1186 [19], \$1186 [19:0] };
+  assign \$1188  = $signed(\$1187 [19:0]) + $signed(5'h08);
+  assign \$1190  = \$1183  ? 21'h1f8000 : \$1189 ;
+  assign \$1191  = \$1176  ? 21'h007fff : \$1190 ;
+  assign \$1192  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1194  = $signed(\$1192 [19:0]) - $signed({ 1'h0, \$1193  });
+  assign \$1195  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1196  = l1_neg_p2 ? \$1194  : { \$1195 [19], \$1195 [19], \$1195 [19], \$1195 [19], \$1195 [19:0] };
+  assign \$1197  = $signed(\$1196 [19:0]) + $signed(5'h08);
+  assign \$1199  = $signed(\$1198 ) > $signed(16'h7fff);
+  assign \$1200  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1202  = $signed(\$1200 [19:0]) - $signed({ 1'h0, \$1201  });
+  assign \$1203  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1204  = l1_neg_p2 ? \$1202  : { \$1203 [19], \$1203 [19], \$1203 [19], \$1203 [19], \$1203 [19:0] };
+  assign \$1205  = $signed(\$1204 [19:0]) + $signed(5'h08);
+  assign \$1207  = $signed(\$1206 ) < $signed(16'h8000);
+  assign \$1208  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1210  = $signed(\$1208 [19:0]) - $signed({ 1'h0, \$1209  });
+  assign \$1211  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1212  = l1_neg_p2 ? \$1210  : { \$1211 [19], \$1211 [19], \$1211 [19], \$1211 [19], \$1211 [19:0] };
+  assign \$1213  = $signed(\$1212 [19:0]) + $signed(5'h08);
+  assign \$1215  = \$1207  ? 21'h1f8000 : \$1214 ;
+  assign \$1216  = \$1199  ? 21'h007fff : \$1215 ;
+  assign \$1217  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1219  = $signed(\$1217 [19:0]) - $signed({ 1'h0, \$1218  });
+  assign \$1220  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1221  = l1_neg_p2 ? \$1219  : { \$1220 [19], \$1220 [19], \$1220 [19], \$1220 [19], \$1220 [19:0] };
+  assign \$1222  = $signed(\$1221 [19:0]) + $signed(5'h08);
+  assign \$1224  = $signed(\$1223 ) > $signed(16'h7fff);
+  assign \$1225  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1227  = $signed(\$1225 [19:0]) - $signed({ 1'h0, \$1226  });
+  assign \$1228  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1229  = l1_neg_p2 ? \$1227  : { \$1228 [19], \$1228 [19], \$1228 [19], \$1228 [19], \$1228 [19:0] };
+  assign \$1230  = $signed(\$1229 [19:0]) + $signed(5'h08);
+  assign \$1232  = $signed(\$1231 ) < $signed(16'h8000);
+  assign \$1233  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1235  = $signed(\$1233 [19:0]) - $signed({ 1'h0, \$1234  });
+  assign \$1236  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1237  = l1_neg_p2 ? \$1235  : { \$1236 [19], \$1236 [19], \$1236 [19], \$1236 [19], \$1236 [19:0] };
+  assign \$1238  = $signed(\$1237 [19:0]) + $signed(5'h08);
+  assign \$1240  = \$1232  ? 21'h1f8000 : \$1239 ;
+  assign \$1241  = \$1224  ? 21'h007fff : \$1240 ;
+  assign \$1242  = $signed(l0_c2) * $signed({ 1'h0, l0_t1 });
+  assign \$1244  = $signed(\$1243 ) + $signed({ 1'h0, l0_c1_p1 });
+  assign \$1245  = \$1244 [31:0] * l0_t_p1;
+  assign \$1246  = $signed(l1_c2) * $signed({ 1'h0, l1_t1 });
+  assign \$1248  = $signed(\$1247 ) + $signed({ 1'h0, l1_c1_p1 });
+  assign \$1249  = \$1248 [31:0] * l1_t_p1;
+  always @(posedge clk)
+    valid_0 <= \$1250 ;
+  always @(posedge clk)
+    valid_1 <= \$1251 ;
+  always @(posedge clk)
+    valid_2 <= \$1252 ;
+  always @(posedge clk)
+    o__valid <= \$1253 ;
+  always @(posedge clk)
+    l0_unit_p0 <= \$1254 ;
+  always @(posedge clk)
+    l0_x_p0 <= \$1255 ;
+  always @(posedge clk)
+    l0_neg_p0 <= \$1256 ;
+  always @(posedge clk)
+    l0_t_p0 <= \$1257 ;
+  always @(posedge clk)
+    l0_seg_p0 <= \$1258 ;
+  always @(posedge clk)
+    l0_prod0_p1 <= \$1259 ;
+  always @(posedge clk)
+    l0_c0_p1 <= \$1260 ;
+  always @(posedge clk)
+    l0_c1_p1 <= \$1261 ;
+  always @(posedge clk)
+    l0_unit_p1 <= \$1262 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$1263 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$1264 ;
+  always @(posedge clk)
+    l0_t_p1 <= \$1265 ;
+  always @(posedge clk)
+    l0_prod1_p2 <= \$1266 ;
+  always @(posedge clk)
+    l0_c0_p2 <= \$1267 ;
+  always @(posedge clk)
+    l0_unit_p2 <= \$1268 ;
+  always @(posedge clk)
+    l0_x_p2 <= \$1269 ;
+  always @(posedge clk)
+    l0_neg_p2 <= \$1270 ;
+  always @(posedge clk)
+    l0_t_p2 <= \$1271 ;
+  always @(posedge clk)
+    o__payload <= \$1272 ;
+  always @(posedge clk)
+    l1_unit_p0 <= \$1273 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$1274 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$1275 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$1276 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$1277 ;
+  always @(posedge clk)
+    l1_prod0_p1 <= \$1278 ;
+  always @(posedge clk)
+    l1_c0_p1 <= \$1279 ;
+  always @(posedge clk)
+    l1_c1_p1 <= \$1280 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$1281 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$1282 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$1283 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$1284 ;
+  always @(posedge clk)
+    l1_prod1_p2 <= \$1285 ;
+  always @(posedge clk)
+    l1_c0_p2 <= \$1286 ;
+  always @(posedge clk)
+    l1_unit_p2 <= \$1287 ;
+  always @(posedge clk)
+    l1_x_p2 <= \$1288 ;
+  always @(posedge clk)
+    l1_neg_p2 <= \$1289 ;
+  always @(posedge clk)
+    l1_t_p2 <= \$1290 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    l0_s1_seg = 5'h00;
-    if (\$16 ) begin
-      l0_s1_seg = 5'h01;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l0_limit = { 2'h0, \$2  };
+      2'h1:
+          l0_limit = { 2'h0, \$3  };
+      2'h2:
+          l0_limit = { 2'h0, \$4  };
+      default:
+          l0_limit = { 2'h0, \$5  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l0_u0_seg = 5'h00;
+    if (\$12 ) begin
+      l0_u0_seg = 5'h01;
     end
-    if (\$31 ) begin
-      l0_s1_seg = 5'h02;
+    if (\$19 ) begin
+      l0_u0_seg = 5'h02;
     end
-    if (\$46 ) begin
-      l0_s1_seg = 5'h03;
+    if (\$26 ) begin
+      l0_u0_seg = 5'h03;
+    end
+    if (\$33 ) begin
+      l0_u0_seg = 5'h04;
+    end
+    if (\$40 ) begin
+      l0_u0_seg = 5'h05;
+    end
+    if (\$47 ) begin
+      l0_u0_seg = 5'h06;
+    end
+    if (\$54 ) begin
+      l0_u0_seg = 5'h07;
     end
     if (\$61 ) begin
-      l0_s1_seg = 5'h04;
+      l0_u0_seg = 5'h08;
     end
-    if (\$76 ) begin
-      l0_s1_seg = 5'h05;
+    if (\$68 ) begin
+      l0_u0_seg = 5'h09;
     end
-    if (\$91 ) begin
-      l0_s1_seg = 5'h06;
+    if (\$75 ) begin
+      l0_u0_seg = 5'h0a;
     end
-    if (\$106 ) begin
-      l0_s1_seg = 5'h07;
+    if (\$82 ) begin
+      l0_u0_seg = 5'h0b;
     end
-    if (\$121 ) begin
-      l0_s1_seg = 5'h08;
+    if (\$89 ) begin
+      l0_u0_seg = 5'h0c;
     end
-    if (\$136 ) begin
-      l0_s1_seg = 5'h09;
+    if (\$96 ) begin
+      l0_u0_seg = 5'h0d;
     end
-    if (\$151 ) begin
-      l0_s1_seg = 5'h0a;
+    if (\$103 ) begin
+      l0_u0_seg = 5'h0e;
     end
+    if (\$110 ) begin
+      l0_u0_seg = 5'h0f;
+    end
+    if (\$117 ) begin
+      l0_u0_seg = 5'h10;
+    end
+    if (\$124 ) begin
+      l0_u0_seg = 5'h11;
+    end
+    if (\$131 ) begin
+      l0_u0_seg = 5'h12;
+    end
+    if (\$138 ) begin
+      l0_u0_seg = 5'h13;
+    end
+    if (\$145 ) begin
+      l0_u0_seg = 5'h14;
+    end
+    if (\$152 ) begin
+      l0_u0_seg = 5'h15;
+    end
+    if (\$159 ) begin
+      l0_u0_seg = 5'h16;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l0_u1_seg = 5'h00;
     if (\$166 ) begin
-      l0_s1_seg = 5'h0b;
+      l0_u1_seg = 5'h01;
     end
-    if (\$181 ) begin
-      l0_s1_seg = 5'h0c;
+    if (\$173 ) begin
+      l0_u1_seg = 5'h02;
     end
-    if (\$196 ) begin
-      l0_s1_seg = 5'h0d;
+    if (\$180 ) begin
+      l0_u1_seg = 5'h03;
     end
-    if (\$211 ) begin
-      l0_s1_seg = 5'h0e;
+    if (\$187 ) begin
+      l0_u1_seg = 5'h04;
     end
-    if (\$226 ) begin
-      l0_s1_seg = 5'h0f;
+    if (\$194 ) begin
+      l0_u1_seg = 5'h05;
     end
-    if (\$241 ) begin
-      l0_s1_seg = 5'h10;
+    if (\$201 ) begin
+      l0_u1_seg = 5'h06;
     end
-    if (\$256 ) begin
-      l0_s1_seg = 5'h11;
+    if (\$208 ) begin
+      l0_u1_seg = 5'h07;
+    end
+    if (\$215 ) begin
+      l0_u1_seg = 5'h08;
+    end
+    if (\$222 ) begin
+      l0_u1_seg = 5'h09;
+    end
+    if (\$229 ) begin
+      l0_u1_seg = 5'h0a;
+    end
+    if (\$236 ) begin
+      l0_u1_seg = 5'h0b;
+    end
+    if (\$243 ) begin
+      l0_u1_seg = 5'h0c;
+    end
+    if (\$250 ) begin
+      l0_u1_seg = 5'h0d;
+    end
+    if (\$257 ) begin
+      l0_u1_seg = 5'h0e;
+    end
+    if (\$264 ) begin
+      l0_u1_seg = 5'h0f;
     end
     if (\$271 ) begin
-      l0_s1_seg = 5'h12;
+      l0_u1_seg = 5'h10;
     end
-    if (\$286 ) begin
-      l0_s1_seg = 5'h13;
+    if (\$278 ) begin
+      l0_u1_seg = 5'h11;
     end
-    if (\$301 ) begin
-      l0_s1_seg = 5'h14;
+    if (\$285 ) begin
+      l0_u1_seg = 5'h12;
     end
-    if (\$316 ) begin
-      l0_s1_seg = 5'h15;
+    if (\$292 ) begin
+      l0_u1_seg = 5'h13;
     end
-    if (\$331 ) begin
-      l0_s1_seg = 5'h16;
+    if (\$299 ) begin
+      l0_u1_seg = 5'h14;
     end
-    if (\$346 ) begin
-      l0_s1_seg = 5'h17;
+    if (\$306 ) begin
+      l0_u1_seg = 5'h15;
     end
-    if (\$361 ) begin
-      l0_s1_seg = 5'h18;
+    if (\$313 ) begin
+      l0_u1_seg = 5'h16;
+    end
+    if (\$320 ) begin
+      l0_u1_seg = 5'h17;
+    end
+    if (\$327 ) begin
+      l0_u1_seg = 5'h18;
+    end
+    if (\$334 ) begin
+      l0_u1_seg = 5'h19;
+    end
+    if (\$341 ) begin
+      l0_u1_seg = 5'h1a;
+    end
+    if (\$348 ) begin
+      l0_u1_seg = 5'h1b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l0_u2_seg = 4'h0;
+    if (\$355 ) begin
+      l0_u2_seg = 4'h1;
+    end
+    if (\$362 ) begin
+      l0_u2_seg = 4'h2;
+    end
+    if (\$369 ) begin
+      l0_u2_seg = 4'h3;
     end
     if (\$376 ) begin
-      l0_s1_seg = 5'h19;
+      l0_u2_seg = 4'h4;
     end
-    if (\$391 ) begin
-      l0_s1_seg = 5'h1a;
+    if (\$383 ) begin
+      l0_u2_seg = 4'h5;
     end
-    if (\$406 ) begin
-      l0_s1_seg = 5'h1b;
+    if (\$390 ) begin
+      l0_u2_seg = 4'h6;
+    end
+    if (\$397 ) begin
+      l0_u2_seg = 4'h7;
+    end
+    if (\$404 ) begin
+      l0_u2_seg = 4'h8;
+    end
+    if (\$411 ) begin
+      l0_u2_seg = 4'h9;
+    end
+    if (\$418 ) begin
+      l0_u2_seg = 4'ha;
+    end
+    if (\$425 ) begin
+      l0_u2_seg = 4'hb;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    l1_s1_seg = 5'h00;
-    if (\$428 ) begin
-      l1_s1_seg = 5'h01;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l0_u3_seg = 4'h0;
+    if (\$432 ) begin
+      l0_u3_seg = 4'h1;
     end
-    if (\$443 ) begin
-      l1_s1_seg = 5'h02;
+    if (\$439 ) begin
+      l0_u3_seg = 4'h2;
     end
-    if (\$458 ) begin
-      l1_s1_seg = 5'h03;
+    if (\$446 ) begin
+      l0_u3_seg = 4'h3;
     end
-    if (\$473 ) begin
-      l1_s1_seg = 5'h04;
+    if (\$453 ) begin
+      l0_u3_seg = 4'h4;
+    end
+    if (\$460 ) begin
+      l0_u3_seg = 4'h5;
+    end
+    if (\$467 ) begin
+      l0_u3_seg = 4'h6;
+    end
+    if (\$474 ) begin
+      l0_u3_seg = 4'h7;
+    end
+    if (\$481 ) begin
+      l0_u3_seg = 4'h8;
     end
     if (\$488 ) begin
-      l1_s1_seg = 5'h05;
+      l0_u3_seg = 4'h9;
     end
-    if (\$503 ) begin
-      l1_s1_seg = 5'h06;
+    if (\$495 ) begin
+      l0_u3_seg = 4'ha;
     end
-    if (\$518 ) begin
-      l1_s1_seg = 5'h07;
+    if (\$502 ) begin
+      l0_u3_seg = 4'hb;
     end
-    if (\$533 ) begin
-      l1_s1_seg = 5'h08;
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l0_x = \$508 [14:0];
+      2'h1:
+          l0_x = \$514 [14:0];
+      2'h2:
+          l0_x = \$520 [14:0];
+      default:
+          l0_x = \$526 [14:0];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l0_t = 1'h0;
+      2'h1:
+          l0_t = 1'h0;
+      2'h2:
+          l0_t = 1'h0;
+      default:
+          l0_t = 1'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l0_addr = { 1'h0, l0_u0_seg };
+      2'h1:
+          l0_addr = \$527 [5:0];
+      2'h2:
+          l0_addr = 6'h00;
+      default:
+          l0_addr = 6'h00;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l0_seg = 4'h0;
+      2'h1:
+          l0_seg = 4'h0;
+      2'h2:
+          l0_seg = l0_u2_seg;
+      default:
+          l0_seg = l0_u3_seg;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u2_c0 = 20'hffffa;
+      4'h1:
+          l0_u2_c0 = 20'h037cf;
+      4'h2:
+          l0_u2_c0 = 20'h06df8;
+      4'h3:
+          l0_u2_c0 = 20'h0ace8;
+      4'h4:
+          l0_u2_c0 = 20'h0f19a;
+      4'h5:
+          l0_u2_c0 = 20'h14238;
+      4'h6:
+          l0_u2_c0 = 20'h19c39;
+      4'h7:
+          l0_u2_c0 = 20'h2524a;
+      4'h8:
+          l0_u2_c0 = 20'h2bdec;
+      4'h9:
+          l0_u2_c0 = 20'h33781;
+      4'ha:
+          l0_u2_c0 = 20'h3fffe;
+      default:
+          l0_u2_c0 = 20'h60002;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u3_c0 = 20'hffffb;
+      4'h1:
+          l0_u3_c0 = 20'h04409;
+      4'h2:
+          l0_u3_c0 = 20'h08929;
+      4'h3:
+          l0_u3_c0 = 20'h0d962;
+      4'h4:
+          l0_u3_c0 = 20'h1319b;
+      4'h5:
+          l0_u3_c0 = 20'h1a028;
+      4'h6:
+          l0_u3_c0 = 20'h21aa8;
+      4'h7:
+          l0_u3_c0 = 20'h2aff1;
+      4'h8:
+          l0_u3_c0 = 20'h4179c;
+      4'h9:
+          l0_u3_c0 = 20'h4f774;
+      4'ha:
+          l0_u3_c0 = 20'h5e3ea;
+      default:
+          l0_u3_c0 = 20'h6f655;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p0)
+      2'h0:
+          l0_c0 = port__data;
+      2'h1:
+          l0_c0 = port__data;
+      2'h2:
+          l0_c0 = { l0_u2_c0[19], l0_u2_c0 };
+      default:
+          l0_c0 = { l0_u3_c0[19], l0_u3_c0 };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u2_c1 = 32'd539571257;
+      4'h1:
+          l0_u2_c1 = 32'd824416485;
+      4'h2:
+          l0_u2_c1 = 32'd995112600;
+      4'h3:
+          l0_u2_c1 = 32'd1117823841;
+      4'h4:
+          l0_u2_c1 = 32'd1189172733;
+      4'h5:
+          l0_u2_c1 = 32'd1215158492;
+      4'h6:
+          l0_u2_c1 = 32'd1200396598;
+      4'h7:
+          l0_u2_c1 = 32'd1126080299;
+      4'h8:
+          l0_u2_c1 = 32'd1095628912;
+      4'h9:
+          l0_u2_c1 = 32'd1079059151;
+      4'ha:
+          l0_u2_c1 = 32'd1073854746;
+      default:
+          l0_u2_c1 = 32'd1073702504;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u3_c1 = 32'd538674187;
+      4'h1:
+          l0_u3_c1 = 32'd767459081;
+      4'h2:
+          l0_u3_c1 = 32'd921244261;
+      4'h3:
+          l0_u3_c1 = 32'd1038037810;
+      4'h4:
+          l0_u3_c1 = 32'd1116946354;
+      4'h5:
+          l0_u3_c1 = 32'd1166097475;
+      4'h6:
+          l0_u3_c1 = 32'd1182685914;
+      4'h7:
+          l0_u3_c1 = 32'd1174480701;
+      4'h8:
+          l0_u3_c1 = 32'd1123886607;
+      4'h9:
+          l0_u3_c1 = 32'd1101301978;
+      4'ha:
+          l0_u3_c1 = 32'd1087225987;
+      default:
+          l0_u3_c1 = 32'd1079404840;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p0)
+      2'h0:
+          l0_c1 = \port__data$26 ;
+      2'h1:
+          l0_c1 = \port__data$26 ;
+      2'h2:
+          l0_c1 = l0_u2_c1;
+      default:
+          l0_c1 = l0_u3_c1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u2_c2 = 18'h18b25;
+      4'h1:
+          l0_u2_c2 = 18'h144b9;
+      4'h2:
+          l0_u2_c2 = 18'h0eb29;
+      4'h3:
+          l0_u2_c2 = 18'h087e8;
+      4'h4:
+          l0_u2_c2 = 18'h02ec0;
+      4'h5:
+          l0_u2_c2 = 18'h3eb90;
+      4'h6:
+          l0_u2_c2 = 18'h3ca4e;
+      4'h7:
+          l0_u2_c2 = 18'h3dc52;
+      4'h8:
+          l0_u2_c2 = 18'h3ef4b;
+      4'h9:
+          l0_u2_c2 = 18'h3fc4a;
+      4'ha:
+          l0_u2_c2 = 18'h3ffed;
+      default:
+          l0_u2_c2 = 18'h3fffb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u3_c2 = 17'h0f8f1;
+      4'h1:
+          l0_u3_c2 = 17'h0d4a2;
+      4'h2:
+          l0_u3_c2 = 17'h0a1ff;
+      4'h3:
+          l0_u3_c2 = 17'h06c47;
+      4'h4:
+          l0_u3_c2 = 17'h03abe;
+      4'h5:
+          l0_u3_c2 = 17'h012eb;
+      4'h6:
+          l0_u3_c2 = 17'h1f924;
+      4'h7:
+          l0_u3_c2 = 17'h1edac;
+      4'h8:
+          l0_u3_c2 = 17'h1f327;
+      4'h9:
+          l0_u3_c2 = 17'h1f888;
+      4'ha:
+          l0_u3_c2 = 17'h1fc63;
+      default:
+          l0_u3_c2 = 17'h1fe76;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p0)
+      2'h0:
+          l0_c2 = \port__data$32 ;
+      2'h1:
+          l0_c2 = \port__data$32 ;
+      2'h2:
+          l0_c2 = { l0_u2_c2[17], l0_u2_c2 };
+      default:
+          l0_c2 = { l0_u3_c2[16], l0_u3_c2[16], l0_u3_c2 };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u2_origin = 16'h0000;
+      4'h1:
+          l0_u2_origin = 16'h0580;
+      4'h2:
+          l0_u2_origin = 16'h0980;
+      4'h3:
+          l0_u2_origin = 16'h0d80;
+      4'h4:
+          l0_u2_origin = 16'h1180;
+      4'h5:
+          l0_u2_origin = 16'h1600;
+      4'h6:
+          l0_u2_origin = 16'h1b00;
+      4'h7:
+          l0_u2_origin = 16'h2580;
+      4'h8:
+          l0_u2_origin = 16'h2c00;
+      4'h9:
+          l0_u2_origin = 16'h3380;
+      4'ha:
+          l0_u2_origin = 16'h4000;
+      default:
+          l0_u2_origin = 16'h6000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      4'h0:
+          l0_u3_origin = 16'h0000;
+      4'h1:
+          l0_u3_origin = 16'h0700;
+      4'h2:
+          l0_u3_origin = 16'h0c80;
+      4'h3:
+          l0_u3_origin = 16'h1200;
+      4'h4:
+          l0_u3_origin = 16'h1780;
+      4'h5:
+          l0_u3_origin = 16'h1e00;
+      4'h6:
+          l0_u3_origin = 16'h2500;
+      4'h7:
+          l0_u3_origin = 16'h2d80;
+      4'h8:
+          l0_u3_origin = 16'h4280;
+      4'h9:
+          l0_u3_origin = 16'h5000;
+      4'ha:
+          l0_u3_origin = 16'h5e80;
+      default:
+          l0_u3_origin = 16'h6f80;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p0)
+      2'h0:
+          l0_t1 = { 1'h0, \$528 [11:0] };
+      2'h1:
+          l0_t1 = { 1'h0, \$529 [11:0] };
+      2'h2:
+          l0_t1 = \$530 [12:0];
+      default:
+          l0_t1 = \$531 [12:0];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p2)
+      2'h0:
+          l0_sr1 = { 1'h0, \$532  };
+      2'h1:
+          l0_sr1 = { 1'h0, \$533  };
+      2'h2:
+          l0_sr1 = { 1'h0, \$534  };
+      default:
+          l0_sr1 = { 1'h0, \$535  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l0_y = 16'h0000;
+    if (i__ready) begin
+      (* full_case = 32'd1 *)
+      casez (l0_unit_p2)
+        2'h0:
+            l0_y = \$549 [15:0];
+        2'h1:
+            l0_y = \$571 [15:0];
+        2'h2:
+            l0_y = \$596 [15:0];
+        default:
+            l0_y = \$621 [15:0];
+      endcase
     end
-    if (\$548 ) begin
-      l1_s1_seg = 5'h09;
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l1_limit = { 2'h0, \$622  };
+      2'h1:
+          l1_limit = { 2'h0, \$623  };
+      2'h2:
+          l1_limit = { 2'h0, \$624  };
+      default:
+          l1_limit = { 2'h0, \$625  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l1_u0_seg = 5'h00;
+    if (\$632 ) begin
+      l1_u0_seg = 5'h01;
     end
-    if (\$563 ) begin
-      l1_s1_seg = 5'h0a;
+    if (\$639 ) begin
+      l1_u0_seg = 5'h02;
     end
-    if (\$578 ) begin
-      l1_s1_seg = 5'h0b;
-    end
-    if (\$593 ) begin
-      l1_s1_seg = 5'h0c;
-    end
-    if (\$608 ) begin
-      l1_s1_seg = 5'h0d;
-    end
-    if (\$623 ) begin
-      l1_s1_seg = 5'h0e;
-    end
-    if (\$638 ) begin
-      l1_s1_seg = 5'h0f;
+    if (\$646 ) begin
+      l1_u0_seg = 5'h03;
     end
     if (\$653 ) begin
-      l1_s1_seg = 5'h10;
+      l1_u0_seg = 5'h04;
     end
-    if (\$668 ) begin
-      l1_s1_seg = 5'h11;
+    if (\$660 ) begin
+      l1_u0_seg = 5'h05;
     end
-    if (\$683 ) begin
-      l1_s1_seg = 5'h12;
+    if (\$667 ) begin
+      l1_u0_seg = 5'h06;
     end
-    if (\$698 ) begin
-      l1_s1_seg = 5'h13;
+    if (\$674 ) begin
+      l1_u0_seg = 5'h07;
     end
-    if (\$713 ) begin
-      l1_s1_seg = 5'h14;
+    if (\$681 ) begin
+      l1_u0_seg = 5'h08;
     end
-    if (\$728 ) begin
-      l1_s1_seg = 5'h15;
+    if (\$688 ) begin
+      l1_u0_seg = 5'h09;
     end
-    if (\$743 ) begin
-      l1_s1_seg = 5'h16;
+    if (\$695 ) begin
+      l1_u0_seg = 5'h0a;
+    end
+    if (\$702 ) begin
+      l1_u0_seg = 5'h0b;
+    end
+    if (\$709 ) begin
+      l1_u0_seg = 5'h0c;
+    end
+    if (\$716 ) begin
+      l1_u0_seg = 5'h0d;
+    end
+    if (\$723 ) begin
+      l1_u0_seg = 5'h0e;
+    end
+    if (\$730 ) begin
+      l1_u0_seg = 5'h0f;
+    end
+    if (\$737 ) begin
+      l1_u0_seg = 5'h10;
+    end
+    if (\$744 ) begin
+      l1_u0_seg = 5'h11;
+    end
+    if (\$751 ) begin
+      l1_u0_seg = 5'h12;
     end
     if (\$758 ) begin
-      l1_s1_seg = 5'h17;
+      l1_u0_seg = 5'h13;
     end
-    if (\$773 ) begin
-      l1_s1_seg = 5'h18;
+    if (\$765 ) begin
+      l1_u0_seg = 5'h14;
     end
-    if (\$788 ) begin
-      l1_s1_seg = 5'h19;
+    if (\$772 ) begin
+      l1_u0_seg = 5'h15;
     end
-    if (\$803 ) begin
-      l1_s1_seg = 5'h1a;
-    end
-    if (\$818 ) begin
-      l1_s1_seg = 5'h1b;
+    if (\$779 ) begin
+      l1_u0_seg = 5'h16;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$914  = valid_0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l1_u1_seg = 5'h00;
+    if (\$786 ) begin
+      l1_u1_seg = 5'h01;
+    end
+    if (\$793 ) begin
+      l1_u1_seg = 5'h02;
+    end
+    if (\$800 ) begin
+      l1_u1_seg = 5'h03;
+    end
+    if (\$807 ) begin
+      l1_u1_seg = 5'h04;
+    end
+    if (\$814 ) begin
+      l1_u1_seg = 5'h05;
+    end
+    if (\$821 ) begin
+      l1_u1_seg = 5'h06;
+    end
+    if (\$828 ) begin
+      l1_u1_seg = 5'h07;
+    end
+    if (\$835 ) begin
+      l1_u1_seg = 5'h08;
+    end
+    if (\$842 ) begin
+      l1_u1_seg = 5'h09;
+    end
+    if (\$849 ) begin
+      l1_u1_seg = 5'h0a;
+    end
+    if (\$856 ) begin
+      l1_u1_seg = 5'h0b;
+    end
+    if (\$863 ) begin
+      l1_u1_seg = 5'h0c;
+    end
+    if (\$870 ) begin
+      l1_u1_seg = 5'h0d;
+    end
+    if (\$877 ) begin
+      l1_u1_seg = 5'h0e;
+    end
+    if (\$884 ) begin
+      l1_u1_seg = 5'h0f;
+    end
+    if (\$891 ) begin
+      l1_u1_seg = 5'h10;
+    end
+    if (\$898 ) begin
+      l1_u1_seg = 5'h11;
+    end
+    if (\$905 ) begin
+      l1_u1_seg = 5'h12;
+    end
+    if (\$912 ) begin
+      l1_u1_seg = 5'h13;
+    end
+    if (\$919 ) begin
+      l1_u1_seg = 5'h14;
+    end
+    if (\$926 ) begin
+      l1_u1_seg = 5'h15;
+    end
+    if (\$933 ) begin
+      l1_u1_seg = 5'h16;
+    end
+    if (\$940 ) begin
+      l1_u1_seg = 5'h17;
+    end
+    if (\$947 ) begin
+      l1_u1_seg = 5'h18;
+    end
+    if (\$954 ) begin
+      l1_u1_seg = 5'h19;
+    end
+    if (\$961 ) begin
+      l1_u1_seg = 5'h1a;
+    end
+    if (\$968 ) begin
+      l1_u1_seg = 5'h1b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l1_u2_seg = 4'h0;
+    if (\$975 ) begin
+      l1_u2_seg = 4'h1;
+    end
+    if (\$982 ) begin
+      l1_u2_seg = 4'h2;
+    end
+    if (\$989 ) begin
+      l1_u2_seg = 4'h3;
+    end
+    if (\$996 ) begin
+      l1_u2_seg = 4'h4;
+    end
+    if (\$1003 ) begin
+      l1_u2_seg = 4'h5;
+    end
+    if (\$1010 ) begin
+      l1_u2_seg = 4'h6;
+    end
+    if (\$1017 ) begin
+      l1_u2_seg = 4'h7;
+    end
+    if (\$1024 ) begin
+      l1_u2_seg = 4'h8;
+    end
+    if (\$1031 ) begin
+      l1_u2_seg = 4'h9;
+    end
+    if (\$1038 ) begin
+      l1_u2_seg = 4'ha;
+    end
+    if (\$1045 ) begin
+      l1_u2_seg = 4'hb;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l1_u3_seg = 4'h0;
+    if (\$1052 ) begin
+      l1_u3_seg = 4'h1;
+    end
+    if (\$1059 ) begin
+      l1_u3_seg = 4'h2;
+    end
+    if (\$1066 ) begin
+      l1_u3_seg = 4'h3;
+    end
+    if (\$1073 ) begin
+      l1_u3_seg = 4'h4;
+    end
+    if (\$1080 ) begin
+      l1_u3_seg = 4'h5;
+    end
+    if (\$1087 ) begin
+      l1_u3_seg = 4'h6;
+    end
+    if (\$1094 ) begin
+      l1_u3_seg = 4'h7;
+    end
+    if (\$1101 ) begin
+      l1_u3_seg = 4'h8;
+    end
+    if (\$1108 ) begin
+      l1_u3_seg = 4'h9;
+    end
+    if (\$1115 ) begin
+      l1_u3_seg = 4'ha;
+    end
+    if (\$1122 ) begin
+      l1_u3_seg = 4'hb;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l1_x = \$1128 [14:0];
+      2'h1:
+          l1_x = \$1134 [14:0];
+      2'h2:
+          l1_x = \$1140 [14:0];
+      default:
+          l1_x = \$1146 [14:0];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l1_t = 1'h0;
+      2'h1:
+          l1_t = 1'h0;
+      2'h2:
+          l1_t = 1'h0;
+      default:
+          l1_t = 1'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l1_addr = { 1'h0, l1_u0_seg };
+      2'h1:
+          l1_addr = \$1147 [5:0];
+      2'h2:
+          l1_addr = 6'h00;
+      default:
+          l1_addr = 6'h00;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (i__payload[1:0])
+      2'h0:
+          l1_seg = 4'h0;
+      2'h1:
+          l1_seg = 4'h0;
+      2'h2:
+          l1_seg = l1_u2_seg;
+      default:
+          l1_seg = l1_u3_seg;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u2_c0 = 20'hffffa;
+      4'h1:
+          l1_u2_c0 = 20'h037cf;
+      4'h2:
+          l1_u2_c0 = 20'h06df8;
+      4'h3:
+          l1_u2_c0 = 20'h0ace8;
+      4'h4:
+          l1_u2_c0 = 20'h0f19a;
+      4'h5:
+          l1_u2_c0 = 20'h14238;
+      4'h6:
+          l1_u2_c0 = 20'h19c39;
+      4'h7:
+          l1_u2_c0 = 20'h2524a;
+      4'h8:
+          l1_u2_c0 = 20'h2bdec;
+      4'h9:
+          l1_u2_c0 = 20'h33781;
+      4'ha:
+          l1_u2_c0 = 20'h3fffe;
+      default:
+          l1_u2_c0 = 20'h60002;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u3_c0 = 20'hffffb;
+      4'h1:
+          l1_u3_c0 = 20'h04409;
+      4'h2:
+          l1_u3_c0 = 20'h08929;
+      4'h3:
+          l1_u3_c0 = 20'h0d962;
+      4'h4:
+          l1_u3_c0 = 20'h1319b;
+      4'h5:
+          l1_u3_c0 = 20'h1a028;
+      4'h6:
+          l1_u3_c0 = 20'h21aa8;
+      4'h7:
+          l1_u3_c0 = 20'h2aff1;
+      4'h8:
+          l1_u3_c0 = 20'h4179c;
+      4'h9:
+          l1_u3_c0 = 20'h4f774;
+      4'ha:
+          l1_u3_c0 = 20'h5e3ea;
+      default:
+          l1_u3_c0 = 20'h6f655;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p0)
+      2'h0:
+          l1_c0 = \port__data$63 ;
+      2'h1:
+          l1_c0 = \port__data$63 ;
+      2'h2:
+          l1_c0 = { l1_u2_c0[19], l1_u2_c0 };
+      default:
+          l1_c0 = { l1_u3_c0[19], l1_u3_c0 };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u2_c1 = 32'd539571257;
+      4'h1:
+          l1_u2_c1 = 32'd824416485;
+      4'h2:
+          l1_u2_c1 = 32'd995112600;
+      4'h3:
+          l1_u2_c1 = 32'd1117823841;
+      4'h4:
+          l1_u2_c1 = 32'd1189172733;
+      4'h5:
+          l1_u2_c1 = 32'd1215158492;
+      4'h6:
+          l1_u2_c1 = 32'd1200396598;
+      4'h7:
+          l1_u2_c1 = 32'd1126080299;
+      4'h8:
+          l1_u2_c1 = 32'd1095628912;
+      4'h9:
+          l1_u2_c1 = 32'd1079059151;
+      4'ha:
+          l1_u2_c1 = 32'd1073854746;
+      default:
+          l1_u2_c1 = 32'd1073702504;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u3_c1 = 32'd538674187;
+      4'h1:
+          l1_u3_c1 = 32'd767459081;
+      4'h2:
+          l1_u3_c1 = 32'd921244261;
+      4'h3:
+          l1_u3_c1 = 32'd1038037810;
+      4'h4:
+          l1_u3_c1 = 32'd1116946354;
+      4'h5:
+          l1_u3_c1 = 32'd1166097475;
+      4'h6:
+          l1_u3_c1 = 32'd1182685914;
+      4'h7:
+          l1_u3_c1 = 32'd1174480701;
+      4'h8:
+          l1_u3_c1 = 32'd1123886607;
+      4'h9:
+          l1_u3_c1 = 32'd1101301978;
+      4'ha:
+          l1_u3_c1 = 32'd1087225987;
+      default:
+          l1_u3_c1 = 32'd1079404840;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p0)
+      2'h0:
+          l1_c1 = \port__data$69 ;
+      2'h1:
+          l1_c1 = \port__data$69 ;
+      2'h2:
+          l1_c1 = l1_u2_c1;
+      default:
+          l1_c1 = l1_u3_c1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u2_c2 = 18'h18b25;
+      4'h1:
+          l1_u2_c2 = 18'h144b9;
+      4'h2:
+          l1_u2_c2 = 18'h0eb29;
+      4'h3:
+          l1_u2_c2 = 18'h087e8;
+      4'h4:
+          l1_u2_c2 = 18'h02ec0;
+      4'h5:
+          l1_u2_c2 = 18'h3eb90;
+      4'h6:
+          l1_u2_c2 = 18'h3ca4e;
+      4'h7:
+          l1_u2_c2 = 18'h3dc52;
+      4'h8:
+          l1_u2_c2 = 18'h3ef4b;
+      4'h9:
+          l1_u2_c2 = 18'h3fc4a;
+      4'ha:
+          l1_u2_c2 = 18'h3ffed;
+      default:
+          l1_u2_c2 = 18'h3fffb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u3_c2 = 17'h0f8f1;
+      4'h1:
+          l1_u3_c2 = 17'h0d4a2;
+      4'h2:
+          l1_u3_c2 = 17'h0a1ff;
+      4'h3:
+          l1_u3_c2 = 17'h06c47;
+      4'h4:
+          l1_u3_c2 = 17'h03abe;
+      4'h5:
+          l1_u3_c2 = 17'h012eb;
+      4'h6:
+          l1_u3_c2 = 17'h1f924;
+      4'h7:
+          l1_u3_c2 = 17'h1edac;
+      4'h8:
+          l1_u3_c2 = 17'h1f327;
+      4'h9:
+          l1_u3_c2 = 17'h1f888;
+      4'ha:
+          l1_u3_c2 = 17'h1fc63;
+      default:
+          l1_u3_c2 = 17'h1fe76;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p0)
+      2'h0:
+          l1_c2 = \port__data$75 ;
+      2'h1:
+          l1_c2 = \port__data$75 ;
+      2'h2:
+          l1_c2 = { l1_u2_c2[17], l1_u2_c2 };
+      default:
+          l1_c2 = { l1_u3_c2[16], l1_u3_c2[16], l1_u3_c2 };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u2_origin = 16'h0000;
+      4'h1:
+          l1_u2_origin = 16'h0580;
+      4'h2:
+          l1_u2_origin = 16'h0980;
+      4'h3:
+          l1_u2_origin = 16'h0d80;
+      4'h4:
+          l1_u2_origin = 16'h1180;
+      4'h5:
+          l1_u2_origin = 16'h1600;
+      4'h6:
+          l1_u2_origin = 16'h1b00;
+      4'h7:
+          l1_u2_origin = 16'h2580;
+      4'h8:
+          l1_u2_origin = 16'h2c00;
+      4'h9:
+          l1_u2_origin = 16'h3380;
+      4'ha:
+          l1_u2_origin = 16'h4000;
+      default:
+          l1_u2_origin = 16'h6000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      4'h0:
+          l1_u3_origin = 16'h0000;
+      4'h1:
+          l1_u3_origin = 16'h0700;
+      4'h2:
+          l1_u3_origin = 16'h0c80;
+      4'h3:
+          l1_u3_origin = 16'h1200;
+      4'h4:
+          l1_u3_origin = 16'h1780;
+      4'h5:
+          l1_u3_origin = 16'h1e00;
+      4'h6:
+          l1_u3_origin = 16'h2500;
+      4'h7:
+          l1_u3_origin = 16'h2d80;
+      4'h8:
+          l1_u3_origin = 16'h4280;
+      4'h9:
+          l1_u3_origin = 16'h5000;
+      4'ha:
+          l1_u3_origin = 16'h5e80;
+      default:
+          l1_u3_origin = 16'h6f80;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p0)
+      2'h0:
+          l1_t1 = { 1'h0, \$1148 [11:0] };
+      2'h1:
+          l1_t1 = { 1'h0, \$1149 [11:0] };
+      2'h2:
+          l1_t1 = \$1150 [12:0];
+      default:
+          l1_t1 = \$1151 [12:0];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p2)
+      2'h0:
+          l1_sr1 = { 1'h0, \$1152  };
+      2'h1:
+          l1_sr1 = { 1'h0, \$1153  };
+      2'h2:
+          l1_sr1 = { 1'h0, \$1154  };
+      default:
+          l1_sr1 = { 1'h0, \$1155  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    l1_y = 16'h0000;
     if (i__ready) begin
-      \$914  = i__valid;
+      (* full_case = 32'd1 *)
+      casez (l1_unit_p2)
+        2'h0:
+            l1_y = \$1169 [15:0];
+        2'h1:
+            l1_y = \$1191 [15:0];
+        2'h2:
+            l1_y = \$1216 [15:0];
+        default:
+            l1_y = \$1241 [15:0];
+      endcase
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1250  = valid_0;
+    if (i__ready) begin
+      \$1250  = i__valid;
     end
     if (rst) begin
-      \$914  = 1'h0;
+      \$1250  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$915  = o__valid;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1251  = valid_1;
     if (i__ready) begin
-      \$915  = valid_0;
+      \$1251  = valid_0;
     end
     if (rst) begin
-      \$915  = 1'h0;
+      \$1251  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$916  = l0_x_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1252  = valid_2;
     if (i__ready) begin
-      \$916  = \$839 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$917  = l0_neg_p0;
-    if (i__ready) begin
-      \$917  = \$843 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$918  = l0_seg_p0;
-    if (i__ready) begin
-      \$918  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$919  = l0_t_p0;
-    if (i__ready) begin
-      \$919  = \$859 [11:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$920  = o__payload;
-    if (i__ready) begin
-      \$920 [15:0] = \$869 [15:0];
-      \$920 [31:16] = \$913 [15:0];
+      \$1252  = valid_1;
     end
     if (rst) begin
-      \$920  = 32'd0;
+      \$1252  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$921  = l1_x_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1253  = o__valid;
     if (i__ready) begin
-      \$921  = \$883 [14:0];
+      \$1253  = valid_2;
+    end
+    if (rst) begin
+      \$1253  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$922  = l1_neg_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1254  = l0_unit_p0;
     if (i__ready) begin
-      \$922  = \$887 [15];
+      \$1254  = i__payload[1:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$923  = l1_seg_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1255  = l0_x_p0;
     if (i__ready) begin
-      \$923  = l1_s1_seg;
+      \$1255  = l0_x;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$924  = l1_t_p0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1256  = l0_neg_p0;
     if (i__ready) begin
-      \$924  = \$903 [11:0];
+      \$1256  = i__payload[17];
     end
   end
-  assign port__addr = l0_s1_seg;
-  assign \port__addr$6  = l0_s1_seg;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1257  = l0_t_p0;
+    if (i__ready) begin
+      \$1257  = l0_t;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1258  = l0_seg_p0;
+    if (i__ready) begin
+      \$1258  = l0_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1259  = l0_prod0_p1;
+    if (i__ready) begin
+      \$1259  = \$1242 [28:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1260  = l0_c0_p1;
+    if (i__ready) begin
+      \$1260  = l0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1261  = l0_c1_p1;
+    if (i__ready) begin
+      \$1261  = l0_c1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1262  = l0_unit_p1;
+    if (i__ready) begin
+      \$1262  = l0_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1263  = l0_x_p1;
+    if (i__ready) begin
+      \$1263  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1264  = l0_neg_p1;
+    if (i__ready) begin
+      \$1264  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1265  = l0_t_p1;
+    if (i__ready) begin
+      \$1265  = l0_t1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1266  = l0_prod1_p2;
+    if (i__ready) begin
+      \$1266  = \$1245 [42:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1267  = l0_c0_p2;
+    if (i__ready) begin
+      \$1267  = l0_c0_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1268  = l0_unit_p2;
+    if (i__ready) begin
+      \$1268  = l0_unit_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1269  = l0_x_p2;
+    if (i__ready) begin
+      \$1269  = l0_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1270  = l0_neg_p2;
+    if (i__ready) begin
+      \$1270  = l0_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1271  = l0_t_p2;
+    if (i__ready) begin
+      \$1271  = l0_t_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1272  = o__payload;
+    if (i__ready) begin
+      \$1272 [15:0] = l0_y;
+      \$1272 [31:16] = l1_y;
+    end
+    if (rst) begin
+      \$1272  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1273  = l1_unit_p0;
+    if (i__ready) begin
+      \$1273  = i__payload[1:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1274  = l1_x_p0;
+    if (i__ready) begin
+      \$1274  = l1_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1275  = l1_neg_p0;
+    if (i__ready) begin
+      \$1275  = i__payload[33];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1276  = l1_t_p0;
+    if (i__ready) begin
+      \$1276  = l1_t;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1277  = l1_seg_p0;
+    if (i__ready) begin
+      \$1277  = l1_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1278  = l1_prod0_p1;
+    if (i__ready) begin
+      \$1278  = \$1246 [28:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1279  = l1_c0_p1;
+    if (i__ready) begin
+      \$1279  = l1_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1280  = l1_c1_p1;
+    if (i__ready) begin
+      \$1280  = l1_c1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1281  = l1_unit_p1;
+    if (i__ready) begin
+      \$1281  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1282  = l1_x_p1;
+    if (i__ready) begin
+      \$1282  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1283  = l1_neg_p1;
+    if (i__ready) begin
+      \$1283  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1284  = l1_t_p1;
+    if (i__ready) begin
+      \$1284  = l1_t1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1285  = l1_prod1_p2;
+    if (i__ready) begin
+      \$1285  = \$1249 [42:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1286  = l1_c0_p2;
+    if (i__ready) begin
+      \$1286  = l1_c0_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1287  = l1_unit_p2;
+    if (i__ready) begin
+      \$1287  = l1_unit_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1288  = l1_x_p2;
+    if (i__ready) begin
+      \$1288  = l1_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1289  = l1_neg_p2;
+    if (i__ready) begin
+      \$1289  = l1_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$1290  = l1_t_p2;
+    if (i__ready) begin
+      \$1290  = l1_t_p1;
+    end
+  end
+  assign port__addr = l0_addr;
   assign port__en = i__ready;
-  assign \port__addr$11  = l0_s1_seg;
-  assign \port__en$12  = i__ready;
-  assign \port__addr$15  = l0_s1_seg;
-  assign \port__en$16  = i__ready;
-  assign \port__addr$21  = l1_s1_seg;
-  assign \port__addr$22  = l1_s1_seg;
-  assign \port__en$23  = i__ready;
-  assign \port__addr$27  = l1_s1_seg;
+  assign \port__addr$21  = l0_addr;
+  assign \port__en$22  = i__ready;
+  assign \port__addr$27  = l0_addr;
   assign \port__en$28  = i__ready;
-  assign \port__addr$31  = l1_s1_seg;
-  assign \port__en$32  = i__ready;
-  assign \i__payload[0]  = i__payload[15:0];
-  assign \i__payload[1]  = i__payload[31:16];
-  assign \o__payload[0]  = o__payload[15:0];
-  assign \o__payload[1]  = o__payload[31:16];
-  assign \$407  = { l0_s2_prod[27], l0_s2_prod[27:0] };
-  assign \$409  = { 24'h000000, l0_s3_prod[39:24] };
-  assign \$412  = { 24'h000000, l0_s3_prod[39:24] };
-  assign \$819  = { l1_s2_prod[27], l1_s2_prod[27:0] };
-  assign \$821  = { 24'h000000, l1_s3_prod[39:24] };
-  assign \$824  = { 24'h000000, l1_s3_prod[39:24] };
-  assign \$858  = { \port__data$42 [11], \port__data$42  };
-  assign \$861  = { \$860 [20], \$860 [20], \$860 [20], \$860 [20], \$860 [20:4] };
-  assign \$864  = { \$863 [20], \$863 [20], \$863 [20], \$863 [20], \$863 [20:4] };
-  assign \$867  = { \$866 [20], \$866 [20], \$866 [20], \$866 [20], \$866 [20:4] };
-  assign \$902  = { \port__data$46 [11], \port__data$46  };
-  assign \$905  = { \$904 [20], \$904 [20], \$904 [20], \$904 [20], \$904 [20:4] };
-  assign \$908  = { \$907 [20], \$907 [20], \$907 [20], \$907 [20], \$907 [20:4] };
-  assign \$911  = { \$910 [20], \$910 [20], \$910 [20], \$910 [20], \$910 [20:4] };
+  assign \port__addr$33  = l0_addr;
+  assign \port__en$34  = i__ready;
+  assign \port__addr$56  = l1_addr;
+  assign \port__en$57  = i__ready;
+  assign \port__addr$64  = l1_addr;
+  assign \port__en$65  = i__ready;
+  assign \port__addr$70  = l1_addr;
+  assign \port__en$71  = i__ready;
+  assign \port__addr$76  = l1_addr;
+  assign \port__en$77  = i__ready;
+  assign \i__payload.unit  = i__payload[1:0];
+  assign \i__payload.x  = i__payload[33:2];
+  assign \$2  = 15'h7fa0;
+  assign \$532  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$533  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$534  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$535  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$541  = { 4'h0, \$540 [20:4] };
+  assign \$548  = { 4'h0, \$547 [20:4] };
+  assign \$555  = { \$554 [20], \$554 [20], \$554 [20], \$554 [20], \$554 [20:4] };
+  assign \$562  = { \$561 [20], \$561 [20], \$561 [20], \$561 [20], \$561 [20:4] };
+  assign \$569  = { \$568 [20], \$568 [20], \$568 [20], \$568 [20], \$568 [20:4] };
+  assign \$573  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$578  = { \$577 [20], \$577 [20], \$577 [20], \$577 [20], \$577 [20:4] };
+  assign \$581  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$586  = { \$585 [20], \$585 [20], \$585 [20], \$585 [20], \$585 [20:4] };
+  assign \$589  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$594  = { \$593 [20], \$593 [20], \$593 [20], \$593 [20], \$593 [20:4] };
+  assign \$598  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$603  = { \$602 [20], \$602 [20], \$602 [20], \$602 [20], \$602 [20:4] };
+  assign \$606  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$611  = { \$610 [20], \$610 [20], \$610 [20], \$610 [20], \$610 [20:4] };
+  assign \$614  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$619  = { \$618 [20], \$618 [20], \$618 [20], \$618 [20], \$618 [20:4] };
+  assign \$622  = 15'h7fa0;
+  assign \$1152  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$1153  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$1154  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$1155  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$1161  = { 4'h0, \$1160 [20:4] };
+  assign \$1168  = { 4'h0, \$1167 [20:4] };
+  assign \$1175  = { \$1174 [20], \$1174 [20], \$1174 [20], \$1174 [20], \$1174 [20:4] };
+  assign \$1182  = { \$1181 [20], \$1181 [20], \$1181 [20], \$1181 [20], \$1181 [20:4] };
+  assign \$1189  = { \$1188 [20], \$1188 [20], \$1188 [20], \$1188 [20], \$1188 [20:4] };
+  assign \$1193  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1198  = { \$1197 [20], \$1197 [20], \$1197 [20], \$1197 [20], \$1197 [20:4] };
+  assign \$1201  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1206  = { \$1205 [20], \$1205 [20], \$1205 [20], \$1205 [20], \$1205 [20:4] };
+  assign \$1209  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1214  = { \$1213 [20], \$1213 [20], \$1213 [20], \$1213 [20], \$1213 [20:4] };
+  assign \$1218  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1223  = { \$1222 [20], \$1222 [20], \$1222 [20], \$1222 [20], \$1222 [20:4] };
+  assign \$1226  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1231  = { \$1230 [20], \$1230 [20], \$1230 [20], \$1230 [20], \$1230 [20:4] };
+  assign \$1234  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1239  = { \$1238 [20], \$1238 [20], \$1238 [20], \$1238 [20], \$1238 [20:4] };
+  assign \$1243  = { l0_prod0_p1[28], l0_prod0_p1 };
+  assign \$1247  = { l1_prod0_p1[28], l1_prod0_p1 };
+endmodule
+
+(* generator = "Amaranth" *)
+module \CfuPcpi.shared_table_8_8x4 (rst, i__valid, o__ready, i__ready, port__data, \port__data$14 , \port__data$15 , \port__data$16 , i__payload, o__valid, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  wire \$1 ;
+  reg \$2 ;
+  input clk;
+  wire clk;
+  input [34:0] i__payload;
+  wire [34:0] i__payload;
+  wire [2:0] \i__payload.unit ;
+  wire [31:0] \i__payload.x ;
+  output i__ready;
+  wire i__ready;
+  input i__valid;
+  wire i__valid;
+  wire [31:0] o__payload;
+  input o__ready;
+  wire o__ready;
+  output o__valid;
+  reg o__valid = 1'h0;
+  wire [10:0] port__addr;
+  wire [10:0] \port__addr$10 ;
+  wire [10:0] \port__addr$6 ;
+  wire [10:0] \port__addr$8 ;
+  output [7:0] port__data;
+  wire [7:0] port__data;
+  output [7:0] \port__data$14 ;
+  wire [7:0] \port__data$14 ;
+  output [7:0] \port__data$15 ;
+  wire [7:0] \port__data$15 ;
+  output [7:0] \port__data$16 ;
+  wire [7:0] \port__data$16 ;
+  wire port__en;
+  wire \port__en$11 ;
+  wire \port__en$7 ;
+  wire \port__en$9 ;
+  input rst;
+  wire rst;
+  (* ram_style = "block" *)
+  reg [7:0] table_rom [1279:0];
+  initial begin
+    table_rom[0] = 8'h80;
+    table_rom[1] = 8'h83;
+    table_rom[2] = 8'h85;
+    table_rom[3] = 8'h88;
+    table_rom[4] = 8'h8b;
+    table_rom[5] = 8'h8d;
+    table_rom[6] = 8'h90;
+    table_rom[7] = 8'h93;
+    table_rom[8] = 8'h95;
+    table_rom[9] = 8'h98;
+    table_rom[10] = 8'h9b;
+    table_rom[11] = 8'h9d;
+    table_rom[12] = 8'ha0;
+    table_rom[13] = 8'ha3;
+    table_rom[14] = 8'ha5;
+    table_rom[15] = 8'ha8;
+    table_rom[16] = 8'hab;
+    table_rom[17] = 8'had;
+    table_rom[18] = 8'hb0;
+    table_rom[19] = 8'hb3;
+    table_rom[20] = 8'hb5;
+    table_rom[21] = 8'hb8;
+    table_rom[22] = 8'hbb;
+    table_rom[23] = 8'hbd;
+    table_rom[24] = 8'hc0;
+    table_rom[25] = 8'hc3;
+    table_rom[26] = 8'hc5;
+    table_rom[27] = 8'hc8;
+    table_rom[28] = 8'hcb;
+    table_rom[29] = 8'hcd;
+    table_rom[30] = 8'hd0;
+    table_rom[31] = 8'hd3;
+    table_rom[32] = 8'hd5;
+    table_rom[33] = 8'hd8;
+    table_rom[34] = 8'hdb;
+    table_rom[35] = 8'hdd;
+    table_rom[36] = 8'he0;
+    table_rom[37] = 8'he3;
+    table_rom[38] = 8'he5;
+    table_rom[39] = 8'he8;
+    table_rom[40] = 8'heb;
+    table_rom[41] = 8'hed;
+    table_rom[42] = 8'hf0;
+    table_rom[43] = 8'hf3;
+    table_rom[44] = 8'hf5;
+    table_rom[45] = 8'hf8;
+    table_rom[46] = 8'hfb;
+    table_rom[47] = 8'hfd;
+    table_rom[48] = 8'hff;
+    table_rom[49] = 8'hff;
+    table_rom[50] = 8'hff;
+    table_rom[51] = 8'hff;
+    table_rom[52] = 8'hff;
+    table_rom[53] = 8'hff;
+    table_rom[54] = 8'hff;
+    table_rom[55] = 8'hff;
+    table_rom[56] = 8'hff;
+    table_rom[57] = 8'hff;
+    table_rom[58] = 8'hff;
+    table_rom[59] = 8'hff;
+    table_rom[60] = 8'hff;
+    table_rom[61] = 8'hff;
+    table_rom[62] = 8'hff;
+    table_rom[63] = 8'hff;
+    table_rom[64] = 8'hff;
+    table_rom[65] = 8'hff;
+    table_rom[66] = 8'hff;
+    table_rom[67] = 8'hff;
+    table_rom[68] = 8'hff;
+    table_rom[69] = 8'hff;
+    table_rom[70] = 8'hff;
+    table_rom[71] = 8'hff;
+    table_rom[72] = 8'hff;
+    table_rom[73] = 8'hff;
+    table_rom[74] = 8'hff;
+    table_rom[75] = 8'hff;
+    table_rom[76] = 8'hff;
+    table_rom[77] = 8'hff;
+    table_rom[78] = 8'hff;
+    table_rom[79] = 8'hff;
+    table_rom[80] = 8'hff;
+    table_rom[81] = 8'hff;
+    table_rom[82] = 8'hff;
+    table_rom[83] = 8'hff;
+    table_rom[84] = 8'hff;
+    table_rom[85] = 8'hff;
+    table_rom[86] = 8'hff;
+    table_rom[87] = 8'hff;
+    table_rom[88] = 8'hff;
+    table_rom[89] = 8'hff;
+    table_rom[90] = 8'hff;
+    table_rom[91] = 8'hff;
+    table_rom[92] = 8'hff;
+    table_rom[93] = 8'hff;
+    table_rom[94] = 8'hff;
+    table_rom[95] = 8'hff;
+    table_rom[96] = 8'hff;
+    table_rom[97] = 8'hff;
+    table_rom[98] = 8'hff;
+    table_rom[99] = 8'hff;
+    table_rom[100] = 8'hff;
+    table_rom[101] = 8'hff;
+    table_rom[102] = 8'hff;
+    table_rom[103] = 8'hff;
+    table_rom[104] = 8'hff;
+    table_rom[105] = 8'hff;
+    table_rom[106] = 8'hff;
+    table_rom[107] = 8'hff;
+    table_rom[108] = 8'hff;
+    table_rom[109] = 8'hff;
+    table_rom[110] = 8'hff;
+    table_rom[111] = 8'hff;
+    table_rom[112] = 8'hff;
+    table_rom[113] = 8'hff;
+    table_rom[114] = 8'hff;
+    table_rom[115] = 8'hff;
+    table_rom[116] = 8'hff;
+    table_rom[117] = 8'hff;
+    table_rom[118] = 8'hff;
+    table_rom[119] = 8'hff;
+    table_rom[120] = 8'hff;
+    table_rom[121] = 8'hff;
+    table_rom[122] = 8'hff;
+    table_rom[123] = 8'hff;
+    table_rom[124] = 8'hff;
+    table_rom[125] = 8'hff;
+    table_rom[126] = 8'hff;
+    table_rom[127] = 8'hff;
+    table_rom[128] = 8'h00;
+    table_rom[129] = 8'h00;
+    table_rom[130] = 8'h00;
+    table_rom[131] = 8'h00;
+    table_rom[132] = 8'h00;
+    table_rom[133] = 8'h00;
+    table_rom[134] = 8'h00;
+    table_rom[135] = 8'h00;
+    table_rom[136] = 8'h00;
+    table_rom[137] = 8'h00;
+    table_rom[138] = 8'h00;
+    table_rom[139] = 8'h00;
+    table_rom[140] = 8'h00;
+    table_rom[141] = 8'h00;
+    table_rom[142] = 8'h00;
+    table_rom[143] = 8'h00;
+    table_rom[144] = 8'h00;
+    table_rom[145] = 8'h00;
+    table_rom[146] = 8'h00;
+    table_rom[147] = 8'h00;
+    table_rom[148] = 8'h00;
+    table_rom[149] = 8'h00;
+    table_rom[150] = 8'h00;
+    table_rom[151] = 8'h00;
+    table_rom[152] = 8'h00;
+    table_rom[153] = 8'h00;
+    table_rom[154] = 8'h00;
+    table_rom[155] = 8'h00;
+    table_rom[156] = 8'h00;
+    table_rom[157] = 8'h00;
+    table_rom[158] = 8'h00;
+    table_rom[159] = 8'h00;
+    table_rom[160] = 8'h00;
+    table_rom[161] = 8'h00;
+    table_rom[162] = 8'h00;
+    table_rom[163] = 8'h00;
+    table_rom[164] = 8'h00;
+    table_rom[165] = 8'h00;
+    table_rom[166] = 8'h00;
+    table_rom[167] = 8'h00;
+    table_rom[168] = 8'h00;
+    table_rom[169] = 8'h00;
+    table_rom[170] = 8'h00;
+    table_rom[171] = 8'h00;
+    table_rom[172] = 8'h00;
+    table_rom[173] = 8'h00;
+    table_rom[174] = 8'h00;
+    table_rom[175] = 8'h00;
+    table_rom[176] = 8'h00;
+    table_rom[177] = 8'h00;
+    table_rom[178] = 8'h00;
+    table_rom[179] = 8'h00;
+    table_rom[180] = 8'h00;
+    table_rom[181] = 8'h00;
+    table_rom[182] = 8'h00;
+    table_rom[183] = 8'h00;
+    table_rom[184] = 8'h00;
+    table_rom[185] = 8'h00;
+    table_rom[186] = 8'h00;
+    table_rom[187] = 8'h00;
+    table_rom[188] = 8'h00;
+    table_rom[189] = 8'h00;
+    table_rom[190] = 8'h00;
+    table_rom[191] = 8'h00;
+    table_rom[192] = 8'h00;
+    table_rom[193] = 8'h00;
+    table_rom[194] = 8'h00;
+    table_rom[195] = 8'h00;
+    table_rom[196] = 8'h00;
+    table_rom[197] = 8'h00;
+    table_rom[198] = 8'h00;
+    table_rom[199] = 8'h00;
+    table_rom[200] = 8'h00;
+    table_rom[201] = 8'h00;
+    table_rom[202] = 8'h00;
+    table_rom[203] = 8'h00;
+    table_rom[204] = 8'h00;
+    table_rom[205] = 8'h00;
+    table_rom[206] = 8'h00;
+    table_rom[207] = 8'h00;
+    table_rom[208] = 8'h00;
+    table_rom[209] = 8'h03;
+    table_rom[210] = 8'h05;
+    table_rom[211] = 8'h08;
+    table_rom[212] = 8'h0b;
+    table_rom[213] = 8'h0d;
+    table_rom[214] = 8'h10;
+    table_rom[215] = 8'h13;
+    table_rom[216] = 8'h15;
+    table_rom[217] = 8'h18;
+    table_rom[218] = 8'h1b;
+    table_rom[219] = 8'h1d;
+    table_rom[220] = 8'h20;
+    table_rom[221] = 8'h23;
+    table_rom[222] = 8'h25;
+    table_rom[223] = 8'h28;
+    table_rom[224] = 8'h2b;
+    table_rom[225] = 8'h2d;
+    table_rom[226] = 8'h30;
+    table_rom[227] = 8'h33;
+    table_rom[228] = 8'h35;
+    table_rom[229] = 8'h38;
+    table_rom[230] = 8'h3b;
+    table_rom[231] = 8'h3d;
+    table_rom[232] = 8'h40;
+    table_rom[233] = 8'h43;
+    table_rom[234] = 8'h45;
+    table_rom[235] = 8'h48;
+    table_rom[236] = 8'h4b;
+    table_rom[237] = 8'h4d;
+    table_rom[238] = 8'h50;
+    table_rom[239] = 8'h53;
+    table_rom[240] = 8'h55;
+    table_rom[241] = 8'h58;
+    table_rom[242] = 8'h5b;
+    table_rom[243] = 8'h5d;
+    table_rom[244] = 8'h60;
+    table_rom[245] = 8'h63;
+    table_rom[246] = 8'h65;
+    table_rom[247] = 8'h68;
+    table_rom[248] = 8'h6b;
+    table_rom[249] = 8'h6d;
+    table_rom[250] = 8'h70;
+    table_rom[251] = 8'h73;
+    table_rom[252] = 8'h75;
+    table_rom[253] = 8'h78;
+    table_rom[254] = 8'h7b;
+    table_rom[255] = 8'h7d;
+    table_rom[256] = 8'h80;
+    table_rom[257] = 8'h84;
+    table_rom[258] = 8'h88;
+    table_rom[259] = 8'h8c;
+    table_rom[260] = 8'h90;
+    table_rom[261] = 8'h94;
+    table_rom[262] = 8'h98;
+    table_rom[263] = 8'h9c;
+    table_rom[264] = 8'h9f;
+    table_rom[265] = 8'ha3;
+    table_rom[266] = 8'ha7;
+    table_rom[267] = 8'haa;
+    table_rom[268] = 8'hae;
+    table_rom[269] = 8'hb1;
+    table_rom[270] = 8'hb5;
+    table_rom[271] = 8'hb8;
+    table_rom[272] = 8'hbb;
+    table_rom[273] = 8'hbe;
+    table_rom[274] = 8'hc1;
+    table_rom[275] = 8'hc4;
+    table_rom[276] = 8'hc7;
+    table_rom[277] = 8'hca;
+    table_rom[278] = 8'hcc;
+    table_rom[279] = 8'hcf;
+    table_rom[280] = 8'hd1;
+    table_rom[281] = 8'hd4;
+    table_rom[282] = 8'hd6;
+    table_rom[283] = 8'hd8;
+    table_rom[284] = 8'hda;
+    table_rom[285] = 8'hdc;
+    table_rom[286] = 8'hde;
+    table_rom[287] = 8'he0;
+    table_rom[288] = 8'he1;
+    table_rom[289] = 8'he3;
+    table_rom[290] = 8'he5;
+    table_rom[291] = 8'he6;
+    table_rom[292] = 8'he8;
+    table_rom[293] = 8'he9;
+    table_rom[294] = 8'hea;
+    table_rom[295] = 8'heb;
+    table_rom[296] = 8'hed;
+    table_rom[297] = 8'hee;
+    table_rom[298] = 8'hef;
+    table_rom[299] = 8'hf0;
+    table_rom[300] = 8'hf1;
+    table_rom[301] = 8'hf1;
+    table_rom[302] = 8'hf2;
+    table_rom[303] = 8'hf3;
+    table_rom[304] = 8'hf4;
+    table_rom[305] = 8'hf5;
+    table_rom[306] = 8'hf5;
+    table_rom[307] = 8'hf6;
+    table_rom[308] = 8'hf6;
+    table_rom[309] = 8'hf7;
+    table_rom[310] = 8'hf8;
+    table_rom[311] = 8'hf8;
+    table_rom[312] = 8'hf8;
+    table_rom[313] = 8'hf9;
+    table_rom[314] = 8'hf9;
+    table_rom[315] = 8'hfa;
+    table_rom[316] = 8'hfa;
+    table_rom[317] = 8'hfa;
+    table_rom[318] = 8'hfb;
+    table_rom[319] = 8'hfb;
+    table_rom[320] = 8'hfb;
+    table_rom[321] = 8'hfc;
+    table_rom[322] = 8'hfc;
+    table_rom[323] = 8'hfc;
+    table_rom[324] = 8'hfc;
+    table_rom[325] = 8'hfd;
+    table_rom[326] = 8'hfd;
+    table_rom[327] = 8'hfd;
+    table_rom[328] = 8'hfd;
+    table_rom[329] = 8'hfd;
+    table_rom[330] = 8'hfe;
+    table_rom[331] = 8'hfe;
+    table_rom[332] = 8'hfe;
+    table_rom[333] = 8'hfe;
+    table_rom[334] = 8'hfe;
+    table_rom[335] = 8'hfe;
+    table_rom[336] = 8'hfe;
+    table_rom[337] = 8'hfe;
+    table_rom[338] = 8'hfe;
+    table_rom[339] = 8'hff;
+    table_rom[340] = 8'hff;
+    table_rom[341] = 8'hff;
+    table_rom[342] = 8'hff;
+    table_rom[343] = 8'hff;
+    table_rom[344] = 8'hff;
+    table_rom[345] = 8'hff;
+    table_rom[346] = 8'hff;
+    table_rom[347] = 8'hff;
+    table_rom[348] = 8'hff;
+    table_rom[349] = 8'hff;
+    table_rom[350] = 8'hff;
+    table_rom[351] = 8'hff;
+    table_rom[352] = 8'hff;
+    table_rom[353] = 8'hff;
+    table_rom[354] = 8'hff;
+    table_rom[355] = 8'hff;
+    table_rom[356] = 8'hff;
+    table_rom[357] = 8'hff;
+    table_rom[358] = 8'hff;
+    table_rom[359] = 8'hff;
+    table_rom[360] = 8'hff;
+    table_rom[361] = 8'hff;
+    table_rom[362] = 8'hff;
+    table_rom[363] = 8'hff;
+    table_rom[364] = 8'hff;
+    table_rom[365] = 8'hff;
+    table_rom[366] = 8'hff;
+    table_rom[367] = 8'hff;
+    table_rom[368] = 8'hff;
+    table_rom[369] = 8'hff;
+    table_rom[370] = 8'hff;
+    table_rom[371] = 8'hff;
+    table_rom[372] = 8'hff;
+    table_rom[373] = 8'hff;
+    table_rom[374] = 8'hff;
+    table_rom[375] = 8'hff;
+    table_rom[376] = 8'hff;
+    table_rom[377] = 8'hff;
+    table_rom[378] = 8'hff;
+    table_rom[379] = 8'hff;
+    table_rom[380] = 8'hff;
+    table_rom[381] = 8'hff;
+    table_rom[382] = 8'hff;
+    table_rom[383] = 8'hff;
+    table_rom[384] = 8'h00;
+    table_rom[385] = 8'h00;
+    table_rom[386] = 8'h00;
+    table_rom[387] = 8'h00;
+    table_rom[388] = 8'h00;
+    table_rom[389] = 8'h00;
+    table_rom[390] = 8'h00;
+    table_rom[391] = 8'h00;
+    table_rom[392] = 8'h00;
+    table_rom[393] = 8'h00;
+    table_rom[394] = 8'h00;
+    table_rom[395] = 8'h00;
+    table_rom[396] = 8'h00;
+    table_rom[397] = 8'h00;
+    table_rom[398] = 8'h00;
+    table_rom[399] = 8'h00;
+    table_rom[400] = 8'h00;
+    table_rom[401] = 8'h00;
+    table_rom[402] = 8'h00;
+    table_rom[403] = 8'h00;
+    table_rom[404] = 8'h00;
+    table_rom[405] = 8'h00;
+    table_rom[406] = 8'h00;
+    table_rom[407] = 8'h00;
+    table_rom[408] = 8'h00;
+    table_rom[409] = 8'h00;
+    table_rom[410] = 8'h00;
+    table_rom[411] = 8'h00;
+    table_rom[412] = 8'h00;
+    table_rom[413] = 8'h01;
+    table_rom[414] = 8'h01;
+    table_rom[415] = 8'h01;
+    table_rom[416] = 8'h01;
+    table_rom[417] = 8'h01;
+    table_rom[418] = 8'h01;
+    table_rom[419] = 8'h01;
+    table_rom[420] = 8'h01;
+    table_rom[421] = 8'h01;
+    table_rom[422] = 8'h01;
+    table_rom[423] = 8'h01;
+    table_rom[424] = 8'h01;
+    table_rom[425] = 8'h01;
+    table_rom[426] = 8'h01;
+    table_rom[427] = 8'h01;
+    table_rom[428] = 8'h01;
+    table_rom[429] = 8'h01;
+    table_rom[430] = 8'h02;
+    table_rom[431] = 8'h02;
+    table_rom[432] = 8'h02;
+    table_rom[433] = 8'h02;
+    table_rom[434] = 8'h02;
+    table_rom[435] = 8'h02;
+    table_rom[436] = 8'h02;
+    table_rom[437] = 8'h02;
+    table_rom[438] = 8'h02;
+    table_rom[439] = 8'h03;
+    table_rom[440] = 8'h03;
+    table_rom[441] = 8'h03;
+    table_rom[442] = 8'h03;
+    table_rom[443] = 8'h03;
+    table_rom[444] = 8'h04;
+    table_rom[445] = 8'h04;
+    table_rom[446] = 8'h04;
+    table_rom[447] = 8'h04;
+    table_rom[448] = 8'h05;
+    table_rom[449] = 8'h05;
+    table_rom[450] = 8'h05;
+    table_rom[451] = 8'h06;
+    table_rom[452] = 8'h06;
+    table_rom[453] = 8'h06;
+    table_rom[454] = 8'h07;
+    table_rom[455] = 8'h07;
+    table_rom[456] = 8'h08;
+    table_rom[457] = 8'h08;
+    table_rom[458] = 8'h08;
+    table_rom[459] = 8'h09;
+    table_rom[460] = 8'h0a;
+    table_rom[461] = 8'h0a;
+    table_rom[462] = 8'h0b;
+    table_rom[463] = 8'h0b;
+    table_rom[464] = 8'h0c;
+    table_rom[465] = 8'h0d;
+    table_rom[466] = 8'h0e;
+    table_rom[467] = 8'h0f;
+    table_rom[468] = 8'h0f;
+    table_rom[469] = 8'h10;
+    table_rom[470] = 8'h11;
+    table_rom[471] = 8'h12;
+    table_rom[472] = 8'h13;
+    table_rom[473] = 8'h15;
+    table_rom[474] = 8'h16;
+    table_rom[475] = 8'h17;
+    table_rom[476] = 8'h18;
+    table_rom[477] = 8'h1a;
+    table_rom[478] = 8'h1b;
+    table_rom[479] = 8'h1d;
+    table_rom[480] = 8'h1f;
+    table_rom[481] = 8'h20;
+    table_rom[482] = 8'h22;
+    table_rom[483] = 8'h24;
+    table_rom[484] = 8'h26;
+    table_rom[485] = 8'h28;
+    table_rom[486] = 8'h2a;
+    table_rom[487] = 8'h2c;
+    table_rom[488] = 8'h2f;
+    table_rom[489] = 8'h31;
+    table_rom[490] = 8'h34;
+    table_rom[491] = 8'h36;
+    table_rom[492] = 8'h39;
+    table_rom[493] = 8'h3c;
+    table_rom[494] = 8'h3f;
+    table_rom[495] = 8'h42;
+    table_rom[496] = 8'h45;
+    table_rom[497] = 8'h48;
+    table_rom[498] = 8'h4b;
+    table_rom[499] = 8'h4f;
+    table_rom[500] = 8'h52;
+    table_rom[501] = 8'h56;
+    table_rom[502] = 8'h59;
+    table_rom[503] = 8'h5d;
+    table_rom[504] = 8'h61;
+    table_rom[505] = 8'h64;
+    table_rom[506] = 8'h68;
+    table_rom[507] = 8'h6c;
+    table_rom[508] = 8'h70;
+    table_rom[509] = 8'h74;
+    table_rom[510] = 8'h78;
+    table_rom[511] = 8'h7c;
+    table_rom[512] = 8'h00;
+    table_rom[513] = 8'h08;
+    table_rom[514] = 8'h10;
+    table_rom[515] = 8'h18;
+    table_rom[516] = 8'h1f;
+    table_rom[517] = 8'h27;
+    table_rom[518] = 8'h2e;
+    table_rom[519] = 8'h35;
+    table_rom[520] = 8'h3b;
+    table_rom[521] = 8'h41;
+    table_rom[522] = 8'h47;
+    table_rom[523] = 8'h4c;
+    table_rom[524] = 8'h51;
+    table_rom[525] = 8'h56;
+    table_rom[526] = 8'h5a;
+    table_rom[527] = 8'h5e;
+    table_rom[528] = 8'h61;
+    table_rom[529] = 8'h65;
+    table_rom[530] = 8'h68;
+    table_rom[531] = 8'h6a;
+    table_rom[532] = 8'h6d;
+    table_rom[533] = 8'h6f;
+    table_rom[534] = 8'h71;
+    table_rom[535] = 8'h72;
+    table_rom[536] = 8'h74;
+    table_rom[537] = 8'h75;
+    table_rom[538] = 8'h76;
+    table_rom[539] = 8'h78;
+    table_rom[540] = 8'h78;
+    table_rom[541] = 8'h79;
+    table_rom[542] = 8'h7a;
+    table_rom[543] = 8'h7b;
+    table_rom[544] = 8'h7b;
+    table_rom[545] = 8'h7c;
+    table_rom[546] = 8'h7c;
+    table_rom[547] = 8'h7d;
+    table_rom[548] = 8'h7d;
+    table_rom[549] = 8'h7e;
+    table_rom[550] = 8'h7e;
+    table_rom[551] = 8'h7e;
+    table_rom[552] = 8'h7e;
+    table_rom[553] = 8'h7e;
+    table_rom[554] = 8'h7f;
+    table_rom[555] = 8'h7f;
+    table_rom[556] = 8'h7f;
+    table_rom[557] = 8'h7f;
+    table_rom[558] = 8'h7f;
+    table_rom[559] = 8'h7f;
+    table_rom[560] = 8'h7f;
+    table_rom[561] = 8'h7f;
+    table_rom[562] = 8'h7f;
+    table_rom[563] = 8'h7f;
+    table_rom[564] = 8'h7f;
+    table_rom[565] = 8'h7f;
+    table_rom[566] = 8'h7f;
+    table_rom[567] = 8'h7f;
+    table_rom[568] = 8'h7f;
+    table_rom[569] = 8'h7f;
+    table_rom[570] = 8'h7f;
+    table_rom[571] = 8'h7f;
+    table_rom[572] = 8'h7f;
+    table_rom[573] = 8'h7f;
+    table_rom[574] = 8'h7f;
+    table_rom[575] = 8'h7f;
+    table_rom[576] = 8'h7f;
+    table_rom[577] = 8'h7f;
+    table_rom[578] = 8'h7f;
+    table_rom[579] = 8'h7f;
+    table_rom[580] = 8'h7f;
+    table_rom[581] = 8'h7f;
+    table_rom[582] = 8'h7f;
+    table_rom[583] = 8'h7f;
+    table_rom[584] = 8'h7f;
+    table_rom[585] = 8'h7f;
+    table_rom[586] = 8'h7f;
+    table_rom[587] = 8'h7f;
+    table_rom[588] = 8'h7f;
+    table_rom[589] = 8'h7f;
+    table_rom[590] = 8'h7f;
+    table_rom[591] = 8'h7f;
+    table_rom[592] = 8'h7f;
+    table_rom[593] = 8'h7f;
+    table_rom[594] = 8'h7f;
+    table_rom[595] = 8'h7f;
+    table_rom[596] = 8'h7f;
+    table_rom[597] = 8'h7f;
+    table_rom[598] = 8'h7f;
+    table_rom[599] = 8'h7f;
+    table_rom[600] = 8'h7f;
+    table_rom[601] = 8'h7f;
+    table_rom[602] = 8'h7f;
+    table_rom[603] = 8'h7f;
+    table_rom[604] = 8'h7f;
+    table_rom[605] = 8'h7f;
+    table_rom[606] = 8'h7f;
+    table_rom[607] = 8'h7f;
+    table_rom[608] = 8'h7f;
+    table_rom[609] = 8'h7f;
+    table_rom[610] = 8'h7f;
+    table_rom[611] = 8'h7f;
+    table_rom[612] = 8'h7f;
+    table_rom[613] = 8'h7f;
+    table_rom[614] = 8'h7f;
+    table_rom[615] = 8'h7f;
+    table_rom[616] = 8'h7f;
+    table_rom[617] = 8'h7f;
+    table_rom[618] = 8'h7f;
+    table_rom[619] = 8'h7f;
+    table_rom[620] = 8'h7f;
+    table_rom[621] = 8'h7f;
+    table_rom[622] = 8'h7f;
+    table_rom[623] = 8'h7f;
+    table_rom[624] = 8'h7f;
+    table_rom[625] = 8'h7f;
+    table_rom[626] = 8'h7f;
+    table_rom[627] = 8'h7f;
+    table_rom[628] = 8'h7f;
+    table_rom[629] = 8'h7f;
+    table_rom[630] = 8'h7f;
+    table_rom[631] = 8'h7f;
+    table_rom[632] = 8'h7f;
+    table_rom[633] = 8'h7f;
+    table_rom[634] = 8'h7f;
+    table_rom[635] = 8'h7f;
+    table_rom[636] = 8'h7f;
+    table_rom[637] = 8'h7f;
+    table_rom[638] = 8'h7f;
+    table_rom[639] = 8'h7f;
+    table_rom[640] = 8'h80;
+    table_rom[641] = 8'h80;
+    table_rom[642] = 8'h80;
+    table_rom[643] = 8'h80;
+    table_rom[644] = 8'h80;
+    table_rom[645] = 8'h80;
+    table_rom[646] = 8'h80;
+    table_rom[647] = 8'h80;
+    table_rom[648] = 8'h80;
+    table_rom[649] = 8'h80;
+    table_rom[650] = 8'h80;
+    table_rom[651] = 8'h80;
+    table_rom[652] = 8'h80;
+    table_rom[653] = 8'h80;
+    table_rom[654] = 8'h80;
+    table_rom[655] = 8'h80;
+    table_rom[656] = 8'h80;
+    table_rom[657] = 8'h80;
+    table_rom[658] = 8'h80;
+    table_rom[659] = 8'h80;
+    table_rom[660] = 8'h80;
+    table_rom[661] = 8'h80;
+    table_rom[662] = 8'h80;
+    table_rom[663] = 8'h80;
+    table_rom[664] = 8'h80;
+    table_rom[665] = 8'h80;
+    table_rom[666] = 8'h80;
+    table_rom[667] = 8'h80;
+    table_rom[668] = 8'h80;
+    table_rom[669] = 8'h80;
+    table_rom[670] = 8'h80;
+    table_rom[671] = 8'h80;
+    table_rom[672] = 8'h80;
+    table_rom[673] = 8'h80;
+    table_rom[674] = 8'h80;
+    table_rom[675] = 8'h80;
+    table_rom[676] = 8'h80;
+    table_rom[677] = 8'h80;
+    table_rom[678] = 8'h80;
+    table_rom[679] = 8'h80;
+    table_rom[680] = 8'h80;
+    table_rom[681] = 8'h80;
+    table_rom[682] = 8'h80;
+    table_rom[683] = 8'h80;
+    table_rom[684] = 8'h80;
+    table_rom[685] = 8'h80;
+    table_rom[686] = 8'h80;
+    table_rom[687] = 8'h80;
+    table_rom[688] = 8'h80;
+    table_rom[689] = 8'h80;
+    table_rom[690] = 8'h80;
+    table_rom[691] = 8'h80;
+    table_rom[692] = 8'h80;
+    table_rom[693] = 8'h80;
+    table_rom[694] = 8'h80;
+    table_rom[695] = 8'h80;
+    table_rom[696] = 8'h80;
+    table_rom[697] = 8'h80;
+    table_rom[698] = 8'h80;
+    table_rom[699] = 8'h80;
+    table_rom[700] = 8'h80;
+    table_rom[701] = 8'h80;
+    table_rom[702] = 8'h80;
+    table_rom[703] = 8'h80;
+    table_rom[704] = 8'h80;
+    table_rom[705] = 8'h80;
+    table_rom[706] = 8'h80;
+    table_rom[707] = 8'h80;
+    table_rom[708] = 8'h80;
+    table_rom[709] = 8'h80;
+    table_rom[710] = 8'h80;
+    table_rom[711] = 8'h80;
+    table_rom[712] = 8'h80;
+    table_rom[713] = 8'h80;
+    table_rom[714] = 8'h80;
+    table_rom[715] = 8'h80;
+    table_rom[716] = 8'h80;
+    table_rom[717] = 8'h80;
+    table_rom[718] = 8'h80;
+    table_rom[719] = 8'h81;
+    table_rom[720] = 8'h81;
+    table_rom[721] = 8'h81;
+    table_rom[722] = 8'h81;
+    table_rom[723] = 8'h81;
+    table_rom[724] = 8'h81;
+    table_rom[725] = 8'h81;
+    table_rom[726] = 8'h81;
+    table_rom[727] = 8'h82;
+    table_rom[728] = 8'h82;
+    table_rom[729] = 8'h82;
+    table_rom[730] = 8'h82;
+    table_rom[731] = 8'h82;
+    table_rom[732] = 8'h83;
+    table_rom[733] = 8'h83;
+    table_rom[734] = 8'h84;
+    table_rom[735] = 8'h84;
+    table_rom[736] = 8'h85;
+    table_rom[737] = 8'h85;
+    table_rom[738] = 8'h86;
+    table_rom[739] = 8'h87;
+    table_rom[740] = 8'h88;
+    table_rom[741] = 8'h88;
+    table_rom[742] = 8'h8a;
+    table_rom[743] = 8'h8b;
+    table_rom[744] = 8'h8c;
+    table_rom[745] = 8'h8e;
+    table_rom[746] = 8'h8f;
+    table_rom[747] = 8'h91;
+    table_rom[748] = 8'h93;
+    table_rom[749] = 8'h96;
+    table_rom[750] = 8'h98;
+    table_rom[751] = 8'h9b;
+    table_rom[752] = 8'h9f;
+    table_rom[753] = 8'ha2;
+    table_rom[754] = 8'ha6;
+    table_rom[755] = 8'haa;
+    table_rom[756] = 8'haf;
+    table_rom[757] = 8'hb4;
+    table_rom[758] = 8'hb9;
+    table_rom[759] = 8'hbf;
+    table_rom[760] = 8'hc5;
+    table_rom[761] = 8'hcb;
+    table_rom[762] = 8'hd2;
+    table_rom[763] = 8'hd9;
+    table_rom[764] = 8'he1;
+    table_rom[765] = 8'he8;
+    table_rom[766] = 8'hf0;
+    table_rom[767] = 8'hf8;
+    table_rom[768] = 8'h00;
+    table_rom[769] = 8'h01;
+    table_rom[770] = 8'h01;
+    table_rom[771] = 8'h02;
+    table_rom[772] = 8'h02;
+    table_rom[773] = 8'h03;
+    table_rom[774] = 8'h04;
+    table_rom[775] = 8'h05;
+    table_rom[776] = 8'h06;
+    table_rom[777] = 8'h06;
+    table_rom[778] = 8'h07;
+    table_rom[779] = 8'h08;
+    table_rom[780] = 8'h09;
+    table_rom[781] = 8'h0a;
+    table_rom[782] = 8'h0b;
+    table_rom[783] = 8'h0c;
+    table_rom[784] = 8'h0d;
+    table_rom[785] = 8'h0f;
+    table_rom[786] = 8'h10;
+    table_rom[787] = 8'h11;
+    table_rom[788] = 8'h12;
+    table_rom[789] = 8'h13;
+    table_rom[790] = 8'h14;
+    table_rom[791] = 8'h15;
+    table_rom[792] = 8'h16;
+    table_rom[793] = 8'h18;
+    table_rom[794] = 8'h19;
+    table_rom[795] = 8'h1a;
+    table_rom[796] = 8'h1b;
+    table_rom[797] = 8'h1c;
+    table_rom[798] = 8'h1d;
+    table_rom[799] = 8'h1e;
+    table_rom[800] = 8'h1f;
+    table_rom[801] = 8'h20;
+    table_rom[802] = 8'h21;
+    table_rom[803] = 8'h22;
+    table_rom[804] = 8'h24;
+    table_rom[805] = 8'h25;
+    table_rom[806] = 8'h26;
+    table_rom[807] = 8'h27;
+    table_rom[808] = 8'h28;
+    table_rom[809] = 8'h29;
+    table_rom[810] = 8'h2a;
+    table_rom[811] = 8'h2b;
+    table_rom[812] = 8'h2c;
+    table_rom[813] = 8'h2d;
+    table_rom[814] = 8'h2e;
+    table_rom[815] = 8'h2f;
+    table_rom[816] = 8'h30;
+    table_rom[817] = 8'h31;
+    table_rom[818] = 8'h32;
+    table_rom[819] = 8'h33;
+    table_rom[820] = 8'h34;
+    table_rom[821] = 8'h35;
+    table_rom[822] = 8'h36;
+    table_rom[823] = 8'h37;
+    table_rom[824] = 8'h38;
+    table_rom[825] = 8'h39;
+    table_rom[826] = 8'h3a;
+    table_rom[827] = 8'h3b;
+    table_rom[828] = 8'h3c;
+    table_rom[829] = 8'h3d;
+    table_rom[830] = 8'h3e;
+    table_rom[831] = 8'h3f;
+    table_rom[832] = 8'h40;
+    table_rom[833] = 8'h41;
+    table_rom[834] = 8'h42;
+    table_rom[835] = 8'h43;
+    table_rom[836] = 8'h44;
+    table_rom[837] = 8'h45;
+    table_rom[838] = 8'h46;
+    table_rom[839] = 8'h47;
+    table_rom[840] = 8'h48;
+    table_rom[841] = 8'h49;
+    table_rom[842] = 8'h4a;
+    table_rom[843] = 8'h4b;
+    table_rom[844] = 8'h4c;
+    table_rom[845] = 8'h4d;
+    table_rom[846] = 8'h4e;
+    table_rom[847] = 8'h4f;
+    table_rom[848] = 8'h50;
+    table_rom[849] = 8'h51;
+    table_rom[850] = 8'h52;
+    table_rom[851] = 8'h53;
+    table_rom[852] = 8'h54;
+    table_rom[853] = 8'h55;
+    table_rom[854] = 8'h56;
+    table_rom[855] = 8'h57;
+    table_rom[856] = 8'h58;
+    table_rom[857] = 8'h59;
+    table_rom[858] = 8'h5a;
+    table_rom[859] = 8'h5b;
+    table_rom[860] = 8'h5c;
+    table_rom[861] = 8'h5d;
+    table_rom[862] = 8'h5e;
+    table_rom[863] = 8'h5f;
+    table_rom[864] = 8'h60;
+    table_rom[865] = 8'h61;
+    table_rom[866] = 8'h62;
+    table_rom[867] = 8'h63;
+    table_rom[868] = 8'h64;
+    table_rom[869] = 8'h65;
+    table_rom[870] = 8'h66;
+    table_rom[871] = 8'h67;
+    table_rom[872] = 8'h68;
+    table_rom[873] = 8'h69;
+    table_rom[874] = 8'h6a;
+    table_rom[875] = 8'h6b;
+    table_rom[876] = 8'h6c;
+    table_rom[877] = 8'h6d;
+    table_rom[878] = 8'h6e;
+    table_rom[879] = 8'h6f;
+    table_rom[880] = 8'h70;
+    table_rom[881] = 8'h71;
+    table_rom[882] = 8'h72;
+    table_rom[883] = 8'h73;
+    table_rom[884] = 8'h74;
+    table_rom[885] = 8'h75;
+    table_rom[886] = 8'h76;
+    table_rom[887] = 8'h77;
+    table_rom[888] = 8'h78;
+    table_rom[889] = 8'h79;
+    table_rom[890] = 8'h7a;
+    table_rom[891] = 8'h7b;
+    table_rom[892] = 8'h7c;
+    table_rom[893] = 8'h7d;
+    table_rom[894] = 8'h7e;
+    table_rom[895] = 8'h7f;
+    table_rom[896] = 8'h00;
+    table_rom[897] = 8'h00;
+    table_rom[898] = 8'h00;
+    table_rom[899] = 8'h00;
+    table_rom[900] = 8'h00;
+    table_rom[901] = 8'h00;
+    table_rom[902] = 8'h00;
+    table_rom[903] = 8'h00;
+    table_rom[904] = 8'h00;
+    table_rom[905] = 8'h00;
+    table_rom[906] = 8'h00;
+    table_rom[907] = 8'h00;
+    table_rom[908] = 8'h00;
+    table_rom[909] = 8'h00;
+    table_rom[910] = 8'h00;
+    table_rom[911] = 8'h00;
+    table_rom[912] = 8'h00;
+    table_rom[913] = 8'h00;
+    table_rom[914] = 8'h00;
+    table_rom[915] = 8'h00;
+    table_rom[916] = 8'h00;
+    table_rom[917] = 8'h00;
+    table_rom[918] = 8'h00;
+    table_rom[919] = 8'h00;
+    table_rom[920] = 8'h00;
+    table_rom[921] = 8'h00;
+    table_rom[922] = 8'h00;
+    table_rom[923] = 8'h00;
+    table_rom[924] = 8'h00;
+    table_rom[925] = 8'h00;
+    table_rom[926] = 8'h00;
+    table_rom[927] = 8'h00;
+    table_rom[928] = 8'h00;
+    table_rom[929] = 8'h00;
+    table_rom[930] = 8'h00;
+    table_rom[931] = 8'h00;
+    table_rom[932] = 8'h00;
+    table_rom[933] = 8'h00;
+    table_rom[934] = 8'h00;
+    table_rom[935] = 8'h00;
+    table_rom[936] = 8'h00;
+    table_rom[937] = 8'h00;
+    table_rom[938] = 8'h00;
+    table_rom[939] = 8'h00;
+    table_rom[940] = 8'h00;
+    table_rom[941] = 8'h00;
+    table_rom[942] = 8'h00;
+    table_rom[943] = 8'h00;
+    table_rom[944] = 8'h00;
+    table_rom[945] = 8'h00;
+    table_rom[946] = 8'h00;
+    table_rom[947] = 8'h00;
+    table_rom[948] = 8'h00;
+    table_rom[949] = 8'h00;
+    table_rom[950] = 8'h00;
+    table_rom[951] = 8'h00;
+    table_rom[952] = 8'h00;
+    table_rom[953] = 8'h00;
+    table_rom[954] = 8'h00;
+    table_rom[955] = 8'h00;
+    table_rom[956] = 8'h00;
+    table_rom[957] = 8'h00;
+    table_rom[958] = 8'h00;
+    table_rom[959] = 8'h00;
+    table_rom[960] = 8'h00;
+    table_rom[961] = 8'h00;
+    table_rom[962] = 8'h00;
+    table_rom[963] = 8'h00;
+    table_rom[964] = 8'h00;
+    table_rom[965] = 8'h00;
+    table_rom[966] = 8'h00;
+    table_rom[967] = 8'h00;
+    table_rom[968] = 8'h00;
+    table_rom[969] = 8'h00;
+    table_rom[970] = 8'h00;
+    table_rom[971] = 8'h00;
+    table_rom[972] = 8'h00;
+    table_rom[973] = 8'h00;
+    table_rom[974] = 8'h00;
+    table_rom[975] = 8'h00;
+    table_rom[976] = 8'h00;
+    table_rom[977] = 8'h00;
+    table_rom[978] = 8'h00;
+    table_rom[979] = 8'h00;
+    table_rom[980] = 8'h00;
+    table_rom[981] = 8'h00;
+    table_rom[982] = 8'h00;
+    table_rom[983] = 8'h00;
+    table_rom[984] = 8'h00;
+    table_rom[985] = 8'h00;
+    table_rom[986] = 8'h00;
+    table_rom[987] = 8'h00;
+    table_rom[988] = 8'h00;
+    table_rom[989] = 8'hff;
+    table_rom[990] = 8'hff;
+    table_rom[991] = 8'hff;
+    table_rom[992] = 8'hff;
+    table_rom[993] = 8'hff;
+    table_rom[994] = 8'hff;
+    table_rom[995] = 8'hff;
+    table_rom[996] = 8'hff;
+    table_rom[997] = 8'hff;
+    table_rom[998] = 8'hff;
+    table_rom[999] = 8'hff;
+    table_rom[1000] = 8'hfe;
+    table_rom[1001] = 8'hfe;
+    table_rom[1002] = 8'hfe;
+    table_rom[1003] = 8'hfe;
+    table_rom[1004] = 8'hfe;
+    table_rom[1005] = 8'hfe;
+    table_rom[1006] = 8'hfe;
+    table_rom[1007] = 8'hfe;
+    table_rom[1008] = 8'hfd;
+    table_rom[1009] = 8'hfd;
+    table_rom[1010] = 8'hfd;
+    table_rom[1011] = 8'hfd;
+    table_rom[1012] = 8'hfd;
+    table_rom[1013] = 8'hfd;
+    table_rom[1014] = 8'hfd;
+    table_rom[1015] = 8'hfd;
+    table_rom[1016] = 8'hfe;
+    table_rom[1017] = 8'hfe;
+    table_rom[1018] = 8'hfe;
+    table_rom[1019] = 8'hfe;
+    table_rom[1020] = 8'hfe;
+    table_rom[1021] = 8'hff;
+    table_rom[1022] = 8'hff;
+    table_rom[1023] = 8'h00;
+    table_rom[1024] = 8'h00;
+    table_rom[1025] = 8'h01;
+    table_rom[1026] = 8'h01;
+    table_rom[1027] = 8'h02;
+    table_rom[1028] = 8'h02;
+    table_rom[1029] = 8'h03;
+    table_rom[1030] = 8'h04;
+    table_rom[1031] = 8'h04;
+    table_rom[1032] = 8'h05;
+    table_rom[1033] = 8'h06;
+    table_rom[1034] = 8'h07;
+    table_rom[1035] = 8'h07;
+    table_rom[1036] = 8'h08;
+    table_rom[1037] = 8'h09;
+    table_rom[1038] = 8'h0a;
+    table_rom[1039] = 8'h0b;
+    table_rom[1040] = 8'h0c;
+    table_rom[1041] = 8'h0d;
+    table_rom[1042] = 8'h0e;
+    table_rom[1043] = 8'h0f;
+    table_rom[1044] = 8'h10;
+    table_rom[1045] = 8'h11;
+    table_rom[1046] = 8'h12;
+    table_rom[1047] = 8'h13;
+    table_rom[1048] = 8'h14;
+    table_rom[1049] = 8'h15;
+    table_rom[1050] = 8'h16;
+    table_rom[1051] = 8'h17;
+    table_rom[1052] = 8'h18;
+    table_rom[1053] = 8'h19;
+    table_rom[1054] = 8'h1a;
+    table_rom[1055] = 8'h1b;
+    table_rom[1056] = 8'h1c;
+    table_rom[1057] = 8'h1d;
+    table_rom[1058] = 8'h1e;
+    table_rom[1059] = 8'h1f;
+    table_rom[1060] = 8'h21;
+    table_rom[1061] = 8'h22;
+    table_rom[1062] = 8'h23;
+    table_rom[1063] = 8'h24;
+    table_rom[1064] = 8'h25;
+    table_rom[1065] = 8'h26;
+    table_rom[1066] = 8'h27;
+    table_rom[1067] = 8'h28;
+    table_rom[1068] = 8'h29;
+    table_rom[1069] = 8'h2a;
+    table_rom[1070] = 8'h2c;
+    table_rom[1071] = 8'h2d;
+    table_rom[1072] = 8'h2e;
+    table_rom[1073] = 8'h2f;
+    table_rom[1074] = 8'h30;
+    table_rom[1075] = 8'h31;
+    table_rom[1076] = 8'h32;
+    table_rom[1077] = 8'h33;
+    table_rom[1078] = 8'h34;
+    table_rom[1079] = 8'h35;
+    table_rom[1080] = 8'h36;
+    table_rom[1081] = 8'h37;
+    table_rom[1082] = 8'h38;
+    table_rom[1083] = 8'h3a;
+    table_rom[1084] = 8'h3b;
+    table_rom[1085] = 8'h3c;
+    table_rom[1086] = 8'h3d;
+    table_rom[1087] = 8'h3e;
+    table_rom[1088] = 8'h3f;
+    table_rom[1089] = 8'h40;
+    table_rom[1090] = 8'h41;
+    table_rom[1091] = 8'h42;
+    table_rom[1092] = 8'h43;
+    table_rom[1093] = 8'h44;
+    table_rom[1094] = 8'h45;
+    table_rom[1095] = 8'h46;
+    table_rom[1096] = 8'h47;
+    table_rom[1097] = 8'h48;
+    table_rom[1098] = 8'h49;
+    table_rom[1099] = 8'h4a;
+    table_rom[1100] = 8'h4b;
+    table_rom[1101] = 8'h4c;
+    table_rom[1102] = 8'h4d;
+    table_rom[1103] = 8'h4e;
+    table_rom[1104] = 8'h4f;
+    table_rom[1105] = 8'h50;
+    table_rom[1106] = 8'h52;
+    table_rom[1107] = 8'h53;
+    table_rom[1108] = 8'h54;
+    table_rom[1109] = 8'h55;
+    table_rom[1110] = 8'h56;
+    table_rom[1111] = 8'h57;
+    table_rom[1112] = 8'h58;
+    table_rom[1113] = 8'h59;
+    table_rom[1114] = 8'h5a;
+    table_rom[1115] = 8'h5b;
+    table_rom[1116] = 8'h5c;
+    table_rom[1117] = 8'h5d;
+    table_rom[1118] = 8'h5e;
+    table_rom[1119] = 8'h5f;
+    table_rom[1120] = 8'h60;
+    table_rom[1121] = 8'h61;
+    table_rom[1122] = 8'h62;
+    table_rom[1123] = 8'h63;
+    table_rom[1124] = 8'h64;
+    table_rom[1125] = 8'h65;
+    table_rom[1126] = 8'h66;
+    table_rom[1127] = 8'h67;
+    table_rom[1128] = 8'h68;
+    table_rom[1129] = 8'h69;
+    table_rom[1130] = 8'h6a;
+    table_rom[1131] = 8'h6b;
+    table_rom[1132] = 8'h6c;
+    table_rom[1133] = 8'h6d;
+    table_rom[1134] = 8'h6e;
+    table_rom[1135] = 8'h6f;
+    table_rom[1136] = 8'h70;
+    table_rom[1137] = 8'h71;
+    table_rom[1138] = 8'h72;
+    table_rom[1139] = 8'h73;
+    table_rom[1140] = 8'h74;
+    table_rom[1141] = 8'h75;
+    table_rom[1142] = 8'h76;
+    table_rom[1143] = 8'h77;
+    table_rom[1144] = 8'h78;
+    table_rom[1145] = 8'h79;
+    table_rom[1146] = 8'h7a;
+    table_rom[1147] = 8'h7b;
+    table_rom[1148] = 8'h7c;
+    table_rom[1149] = 8'h7d;
+    table_rom[1150] = 8'h7e;
+    table_rom[1151] = 8'h7f;
+    table_rom[1152] = 8'h00;
+    table_rom[1153] = 8'h00;
+    table_rom[1154] = 8'h00;
+    table_rom[1155] = 8'h00;
+    table_rom[1156] = 8'h00;
+    table_rom[1157] = 8'h00;
+    table_rom[1158] = 8'h00;
+    table_rom[1159] = 8'h00;
+    table_rom[1160] = 8'h00;
+    table_rom[1161] = 8'h00;
+    table_rom[1162] = 8'h00;
+    table_rom[1163] = 8'h00;
+    table_rom[1164] = 8'h00;
+    table_rom[1165] = 8'h00;
+    table_rom[1166] = 8'h00;
+    table_rom[1167] = 8'h00;
+    table_rom[1168] = 8'h00;
+    table_rom[1169] = 8'h00;
+    table_rom[1170] = 8'h00;
+    table_rom[1171] = 8'h00;
+    table_rom[1172] = 8'h00;
+    table_rom[1173] = 8'h00;
+    table_rom[1174] = 8'h00;
+    table_rom[1175] = 8'h00;
+    table_rom[1176] = 8'h00;
+    table_rom[1177] = 8'h00;
+    table_rom[1178] = 8'h00;
+    table_rom[1179] = 8'h00;
+    table_rom[1180] = 8'h00;
+    table_rom[1181] = 8'h00;
+    table_rom[1182] = 8'h00;
+    table_rom[1183] = 8'h00;
+    table_rom[1184] = 8'h00;
+    table_rom[1185] = 8'h00;
+    table_rom[1186] = 8'h00;
+    table_rom[1187] = 8'h00;
+    table_rom[1188] = 8'h00;
+    table_rom[1189] = 8'h00;
+    table_rom[1190] = 8'h00;
+    table_rom[1191] = 8'h00;
+    table_rom[1192] = 8'h00;
+    table_rom[1193] = 8'h00;
+    table_rom[1194] = 8'h00;
+    table_rom[1195] = 8'h00;
+    table_rom[1196] = 8'h00;
+    table_rom[1197] = 8'h00;
+    table_rom[1198] = 8'h00;
+    table_rom[1199] = 8'hff;
+    table_rom[1200] = 8'hff;
+    table_rom[1201] = 8'hff;
+    table_rom[1202] = 8'hff;
+    table_rom[1203] = 8'hff;
+    table_rom[1204] = 8'hff;
+    table_rom[1205] = 8'hff;
+    table_rom[1206] = 8'hff;
+    table_rom[1207] = 8'hff;
+    table_rom[1208] = 8'hff;
+    table_rom[1209] = 8'hff;
+    table_rom[1210] = 8'hff;
+    table_rom[1211] = 8'hff;
+    table_rom[1212] = 8'hff;
+    table_rom[1213] = 8'hff;
+    table_rom[1214] = 8'hff;
+    table_rom[1215] = 8'hff;
+    table_rom[1216] = 8'hff;
+    table_rom[1217] = 8'hff;
+    table_rom[1218] = 8'hff;
+    table_rom[1219] = 8'hff;
+    table_rom[1220] = 8'hff;
+    table_rom[1221] = 8'hff;
+    table_rom[1222] = 8'hfe;
+    table_rom[1223] = 8'hfe;
+    table_rom[1224] = 8'hfe;
+    table_rom[1225] = 8'hfe;
+    table_rom[1226] = 8'hfe;
+    table_rom[1227] = 8'hfe;
+    table_rom[1228] = 8'hfe;
+    table_rom[1229] = 8'hfe;
+    table_rom[1230] = 8'hfe;
+    table_rom[1231] = 8'hfe;
+    table_rom[1232] = 8'hfe;
+    table_rom[1233] = 8'hfe;
+    table_rom[1234] = 8'hfe;
+    table_rom[1235] = 8'hfd;
+    table_rom[1236] = 8'hfd;
+    table_rom[1237] = 8'hfd;
+    table_rom[1238] = 8'hfd;
+    table_rom[1239] = 8'hfd;
+    table_rom[1240] = 8'hfd;
+    table_rom[1241] = 8'hfd;
+    table_rom[1242] = 8'hfd;
+    table_rom[1243] = 8'hfd;
+    table_rom[1244] = 8'hfd;
+    table_rom[1245] = 8'hfc;
+    table_rom[1246] = 8'hfc;
+    table_rom[1247] = 8'hfc;
+    table_rom[1248] = 8'hfc;
+    table_rom[1249] = 8'hfc;
+    table_rom[1250] = 8'hfc;
+    table_rom[1251] = 8'hfc;
+    table_rom[1252] = 8'hfc;
+    table_rom[1253] = 8'hfc;
+    table_rom[1254] = 8'hfc;
+    table_rom[1255] = 8'hfc;
+    table_rom[1256] = 8'hfc;
+    table_rom[1257] = 8'hfc;
+    table_rom[1258] = 8'hfc;
+    table_rom[1259] = 8'hfc;
+    table_rom[1260] = 8'hfc;
+    table_rom[1261] = 8'hfc;
+    table_rom[1262] = 8'hfc;
+    table_rom[1263] = 8'hfc;
+    table_rom[1264] = 8'hfc;
+    table_rom[1265] = 8'hfc;
+    table_rom[1266] = 8'hfc;
+    table_rom[1267] = 8'hfc;
+    table_rom[1268] = 8'hfc;
+    table_rom[1269] = 8'hfc;
+    table_rom[1270] = 8'hfd;
+    table_rom[1271] = 8'hfd;
+    table_rom[1272] = 8'hfd;
+    table_rom[1273] = 8'hfd;
+    table_rom[1274] = 8'hfe;
+    table_rom[1275] = 8'hfe;
+    table_rom[1276] = 8'hfe;
+    table_rom[1277] = 8'hff;
+    table_rom[1278] = 8'hff;
+    table_rom[1279] = 8'h00;
+  end
+  reg [7:0] _0_;
+  reg [7:0] _1_;
+  reg [7:0] _2_;
+  reg [7:0] _3_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= table_rom[{ i__payload[2:0], i__payload[34:27] }];
+    end
+    if (i__ready) begin
+      _1_ <= table_rom[{ i__payload[2:0], i__payload[26:19] }];
+    end
+    if (i__ready) begin
+      _2_ <= table_rom[{ i__payload[2:0], i__payload[18:11] }];
+    end
+    if (i__ready) begin
+      _3_ <= table_rom[{ i__payload[2:0], i__payload[10:3] }];
+    end
+  end
+  assign \port__data$16  = _0_;
+  assign \port__data$15  = _1_;
+  assign \port__data$14  = _2_;
+  assign port__data = _3_;
+  always @(posedge clk)
+    o__valid <= \$2 ;
+  assign \$1  = ~ o__valid;
+  assign i__ready = \$1  | o__ready;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$2  = o__valid;
+    if (i__ready) begin
+      \$2  = i__valid;
+    end
+    if (rst) begin
+      \$2  = 1'h0;
+    end
+  end
+  assign port__addr = { i__payload[2:0], i__payload[10:3] };
+  assign port__en = i__ready;
+  assign \port__addr$6  = { i__payload[2:0], i__payload[18:11] };
+  assign \port__en$7  = i__ready;
+  assign \port__addr$8  = { i__payload[2:0], i__payload[26:19] };
+  assign \port__en$9  = i__ready;
+  assign \port__addr$10  = { i__payload[2:0], i__payload[34:27] };
+  assign \port__en$11  = i__ready;
+  assign o__payload = { \port__data$16 , \port__data$15 , \port__data$14 , port__data };
+  assign \i__payload.unit  = i__payload[2:0];
+  assign \i__payload.x  = i__payload[34:3];
 endmodule

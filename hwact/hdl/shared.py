@@ -1,0 +1,447 @@
+"""One datapath shared by several units: a CFU's units of one shape answer through the same hardware.
+
+A CFU takes at most one command per cycle, so units that would each own a pipeline (their own
+tables, multipliers and registers, idle most of the time) can share one, with the unit's index
+carried down the pipeline beside its codes. Two shapes are shared (:func:`share_kind`):
+
+``table``
+    Units with inputs of up to :data:`TABLE_INPUT_BITS` bits: one ROM addressed by
+    ``(unit, input code)`` holds every unit's output code for every input code, the plan's own
+    answer (:func:`hwact.model.evaluate`) whatever its method, read through one registered port
+    per lane (block RAM). One stage.
+``horner``
+    Wider single-operand plans (``pwl``, ``pwl2``, the exact family): one Horner pipeline per
+    lane whose coefficient memories are addressed by ``(unit, segment)`` (each unit's rows at its
+    own base), one multiplier per Horner step, lower-degree plans padded with zero top
+    coefficients and exact (shift 0) steps. The cheap, plan-specific steps (clamp, fold, segment
+    select, the rounding shifts, unfold, output rounding and saturation) are each unit's own
+    primitives (:mod:`hwact.hdl.primitives`), selected by the unit index. ``2 + degree`` stages:
+    the segment registered into the coefficient read, each product (where a DSP block's output
+    register goes), the output.
+
+Sharing never changes an answer: every step is the plan's own primitive, with the plan's own
+constants, on the plan's own values. It changes latency (the shape's stages) and, for
+:attr:`SharedDatapath.serial` datapaths (one lane fed lanes one per cycle), the interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..cost import BLOCK_RAM_MIN_BITS, ROM_MIN_DEPTH
+from ..model import evaluate, offset_bits
+from ..plan import BitSlice, HornerStep, Plan
+from ..widths import Range, analyze
+from . import primitives as prim
+
+__all__ = ["SHARE_KINDS", "TABLE_INPUT_BITS", "SharedDatapath", "share_kind", "shared_resources", "shared_stages"]
+
+#: A ``table`` datapath holds ``2**bits`` entries per unit: up to 8-bit inputs (256 entries).
+TABLE_INPUT_BITS = 8
+SHARE_KINDS = ("table", "horner")
+
+
+def share_kind(plan: Plan, stages: int) -> str | None:
+    """The shared datapath shape ``plan`` fits (``"table"``, ``"horner"``), or None.
+
+    Only pipelined units (``stages >= 1``) share: a combinational unit answers from the command
+    register in the cycle after the handshake, which a shared pipeline cannot. Two-operand,
+    gated, maximum and mirror plans keep their own datapath.
+    """
+    if stages < 1 or plan.operand_fmt is not None or plan.mirror or plan.product is not None or plan.maximum:
+        return None
+    if plan.in_fmt.width <= TABLE_INPUT_BITS:
+        return "table"
+    return "horner"
+
+
+def shared_stages(kind: str, degree: int = 0) -> int:
+    """Pipeline stages of a shared datapath of shape ``kind`` (and Horner degree): the table read;
+    or the segment into the coefficient read, one per product, the output."""
+    return 1 if kind == "table" else 2 + degree
+
+
+def _pick(m: Module, unit: Value, values: Sequence, shape, name: str) -> Value:
+    """``values[unit]`` as a signal of ``shape`` (one case per unit; the last takes the rest)."""
+    if len(values) == 1:
+        return Value.cast(values[0])
+    if all(value is values[0] for value in values):
+        return Value.cast(values[0])
+    chosen = Signal(shape, name=name)
+    with m.Switch(unit):
+        for index, value in enumerate(values[:-1]):
+            with m.Case(index):
+                m.d.comb += chosen.eq(value)
+        with m.Default():
+            m.d.comb += chosen.eq(values[-1])
+    return chosen
+
+
+def _bits(value: int) -> int:
+    """Bits of the narrowest signed number holding ``value``."""
+    return max(value.bit_length(), (~value).bit_length()) + 1
+
+
+def _shape(span: Range):
+    return signed(span.bits) if span.lo < 0 else unsigned(span.operand_bits)
+
+
+def _union(ranges: Sequence[Range]) -> Range:
+    total = ranges[0]
+    for span in ranges[1:]:
+        total = total.union(span)
+    return total
+
+
+class SharedDatapath(wiring.Component):
+    """The units ``plans`` (one shape, :func:`share_kind`) on one datapath.
+
+    Parameters
+    ----------
+    plans
+        The units, in unit-index order; one input width and one output width.
+    lanes
+        Codes per transfer (1, 2 or 4).
+    serial
+        One lane of datapath, fed the lanes of a transfer one per cycle (else one per lane).
+
+    Members
+    -------
+    i : ``In(stream.Signature(StructLayout({"unit": ..., "x": lanes * in_width})))``
+        The unit index and the raw input codes, lane 0 in the lowest bits.
+    o : ``Out(stream.Signature(lanes * out_width))``
+        The raw output codes, lane 0 in the lowest bits.
+
+    Outputs leave in the order transfers were taken, whatever their units.
+    """
+
+    def __init__(self, plans: Sequence[Plan], *, lanes: int, serial: bool = False):
+        plans = tuple(plans)
+        if not plans:
+            raise ValueError("a shared datapath needs at least one plan")
+        kinds = {share_kind(plan, 1) for plan in plans}
+        if len(kinds) != 1 or None in kinds:
+            raise ValueError(f"plans of one shared shape are needed, not {sorted(map(str, kinds))}")
+        if len({plan.in_fmt.width for plan in plans}) != 1 or len({plan.out_fmt.width for plan in plans}) != 1:
+            raise ValueError("the plans of a shared datapath need one input width and one output width")
+        self._plans, self._lanes, self._serial = plans, lanes, serial
+        self._kind = kinds.pop()
+        self._in_bits, self._out_bits = plans[0].in_fmt.width, plans[0].out_fmt.width
+        from amaranth.lib import data
+
+        super().__init__({
+            "i": In(stream.Signature(data.StructLayout({"unit": range(max(2, len(plans))),
+                                                        "x": unsigned(lanes * self._in_bits)}))),
+            "o": Out(stream.Signature(unsigned(lanes * self._out_bits))),
+        })
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def stages(self) -> int:
+        return shared_stages(self._kind, max(plan.table.degree for plan in self._plans))
+
+    @property
+    def latency(self) -> int:
+        """Cycles from a taken transfer to its valid output (as :class:`~hwact.hdl.serial.SerialUnit`
+        when serial)."""
+        return self._lanes + self.stages + 1 if self._serial else self.stages
+
+    def elaborate(self, platform):
+        m = Module()
+        if not self._serial:
+            self._pipeline(m, self.i, self.o, self._lanes)
+            return m
+        # Serial: one lane of datapath; a transfer is held while its lanes go in one per cycle.
+        lane = SharedDatapath(self._plans, lanes=1)
+        m.submodules.lane = lane
+        lanes, w_in, w_out = self._lanes, self._in_bits, self._out_bits
+        busy = Signal()
+        held_unit = Signal.like(self.i.payload.unit, reset_less=True)
+        held_x = Signal.like(self.i.payload.x, reset_less=True)
+        fed = Signal(range(lanes + 1))
+        got = Signal(range(lanes + 1))
+        m.d.comb += self.i.ready.eq(~busy)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [busy.eq(1), held_unit.eq(self.i.payload.unit), held_x.eq(self.i.payload.x)]
+        # The held codes shift down one lane per fed lane, so lane 0 is always the next one in.
+        m.d.comb += [lane.i.payload.unit.eq(held_unit), lane.i.payload.x.eq(held_x[:w_in]),
+                     lane.i.valid.eq(busy & (fed < lanes)), lane.o.ready.eq(1)]
+        with m.If(lane.i.valid & lane.i.ready):
+            m.d.sync += [fed.eq(fed + 1), held_x.eq(held_x >> w_in)]
+        # The outputs shift in from the top, so after `lanes` of them lane 0 is lowest; the output
+        # port is that register itself.
+        with m.If(lane.o.valid):
+            m.d.sync += [got.eq(got + 1), self.o.payload.eq(Cat(self.o.payload[w_out:], lane.o.payload))]
+        m.d.comb += self.o.valid.eq(busy & (got == lanes))
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += [busy.eq(0), fed.eq(0), got.eq(0)]
+        return m
+
+    def _pipeline(self, m: Module, i, o, lanes: int) -> None:
+        """``lanes`` datapaths on one valid chain; the whole pipeline stalls while the output waits."""
+        stages = self.stages
+        valid = [Signal(name=f"valid_{s}") for s in range(stages - 1)] + [o.valid]
+        advance = i.ready
+        m.d.comb += advance.eq(~o.valid | o.ready)
+        with m.If(advance):
+            m.d.sync += valid[0].eq(i.valid)
+            m.d.sync += [valid[s].eq(valid[s - 1]) for s in range(1, stages)]
+        memories: dict[str, Memory] = {}
+        outputs = []
+        for lane in range(lanes):
+            x = i.payload.x[lane * self._in_bits:(lane + 1) * self._in_bits]
+            target = o.payload[lane * self._out_bits:(lane + 1) * self._out_bits]
+            if self._kind == "table":  # the read port's data register is the output
+                outputs.append(self._table_lane(m, i.payload.unit, x, advance, f"l{lane}", memories))
+            else:  # the last register of the lane is its slice of the output port
+                self._horner_lane(m, i.payload.unit, x, advance, f"l{lane}", memories, target)
+        if outputs:
+            m.d.comb += o.payload.eq(Cat(*outputs))
+
+    def _memory(self, m: Module, memories: dict, key: str, column: list[int], shape) -> Memory:
+        if key not in memories:
+            bits = len(column) * shape.width
+            style = "block" if bits >= BLOCK_RAM_MIN_BITS else "logic"
+            memories[key] = m.submodules[f"{key}_rom"] = Memory(shape=shape, depth=len(column), init=column,
+                                                                attrs={"ram_style": style})
+        return memories[key]
+
+    def _table_lane(self, m, unit, x, advance, name, memories):
+        """``rom[unit, x]``: the output code of every unit at every input code, read registered."""
+        w_in, w_out = self._in_bits, self._out_bits
+        if "table" not in memories:
+            raw = np.arange(1 << w_in, dtype=np.int64)
+            column: list[int] = []
+            for plan in self._plans:
+                codes = raw - ((raw >> (w_in - 1)) << w_in) if plan.in_fmt.signed else raw
+                column += [int(y) & ((1 << w_out) - 1) for y in evaluate(plan, codes)]
+            self._memory(m, memories, "table", column, unsigned(w_out))
+        port = memories["table"].read_port(domain="sync")
+        address = Cat(x, unit[:max(1, (len(self._plans) - 1).bit_length())]) if len(self._plans) > 1 else x
+        m.d.comb += [port.addr.eq(address), port.en.eq(advance)]
+        return port.data
+
+    def _horner_lane(self, m, unit, raw, advance, name, memories, target):
+        plans = self._plans
+        degree = max(plan.table.degree for plan in plans)
+        widths = [analyze(plan) for plan in plans]
+
+        def has_origins(plan: Plan) -> bool:
+            return not isinstance(plan.select, BitSlice) and plan.select.origins is not None
+
+        # Long tables share the coefficient memories, the units with origins first (so the origin
+        # memory holds only their rows); a table of a few rows (the exact family's) is a multiplexer
+        # of constants on its registered segment, so its wide constants do not widen the memories.
+        stored = sorted((index for index, plan in enumerate(plans) if len(plan.table.rows) >= ROM_MIN_DEPTH),
+                        key=lambda index: not has_origins(plans[index]))
+        small = [index for index in range(len(plans)) if index not in stored]
+        bases, rows = {}, 0
+        for index in stored:
+            bases[index], rows = rows, rows + len(plans[index].table.rows)
+
+        def register(value, shape, what):
+            reg = Signal(shape, name=f"{name}_{what}", reset_less=True)
+            with m.If(advance):
+                m.d.sync += reg.eq(value)
+            return reg
+
+        # Stage 0: each unit's clamp, fold and segment select on the same code; the unit's own is kept.
+        # A folded unit whose clamp straddles zero (lo < 0 <= hi) needs |clip(x, lo, hi)|, which
+        # is min(|x|, -lo) for x < 0 and min(x, hi) otherwise: one magnitude and one comparison
+        # with the unit's bound serve every such unit (each unit's own clamp and fold would be
+        # two comparators, a negation and three multiplexers apiece).
+        def bounds(plan: Plan) -> tuple[int, int]:
+            clamp = plan.clamp
+            return (plan.in_fmt.min_code, plan.in_fmt.max_code) if clamp is None else (clamp.lo, clamp.hi)
+
+        straddle = [plan.fold is not None and plan.in_fmt.signed and bounds(plan)[0] < 0 <= bounds(plan)[1]
+                    for plan in plans]
+        if any(straddle):
+            sign, magnitude = prim.fold(raw.as_signed())
+            limits = [Mux(sign, -bounds(plan)[0], bounds(plan)[1]) if shared else Const(0, 1)
+                      for plan, shared in zip(plans, straddle)]
+            limit = _pick(m, unit, limits, unsigned(self._in_bits + 1), f"{name}_limit")
+            clipped = Mux(magnitude > limit, limit, magnitude)[:self._in_bits]
+        folded, negs, addresses, segments, ts = [], [], [], [], []
+        for index, (plan, width) in enumerate(zip(plans, widths)):
+            if straddle[index]:
+                negative, x = sign, clipped
+            else:
+                x = raw.as_signed() if plan.in_fmt.signed else raw
+                if plan.clamp is not None:
+                    x = prim.clamp(x, plan.clamp.lo, plan.clamp.hi)
+                negative = Const(0, 1)
+                if plan.fold is not None:
+                    negative, x = prim.fold(x)
+            x = prim.narrow(x, width.folded)
+            select = plan.select
+            if isinstance(select, BitSlice):
+                segment, t = prim.bit_slice(x, select.base, select.shift, select.segments)
+            else:
+                segment = prim.select_segment(m, x, select.thresholds, f"{name}_u{index}_seg")
+                t = x
+            folded.append(x)
+            negs.append(negative)
+            addresses.append(Const(bases[index], range(rows)) + segment if bases.get(index) else
+                             segment if index in bases else Const(0, 1))
+            segments.append(segment if index in small else Const(0, 1))
+            own_t = isinstance(select, BitSlice) or select.origins is None  # else t needs the origin (stage 1)
+            ts.append(prim.narrow(t, width.t) if own_t else Const(0, 1))
+        folded_span = _union([width.folded for width in widths])
+        t_spans = [width.t for plan, width in zip(plans, widths)
+                   if isinstance(plan.select, BitSlice) or plan.select.origins is None]
+        x0 = _pick(m, unit, folded, _shape(folded_span), f"{name}_x")
+        neg0 = _pick(m, unit, negs, 1, f"{name}_neg")
+        t0 = _pick(m, unit, ts, _shape(_union(t_spans)) if t_spans else 1, f"{name}_t")
+        address = _pick(m, unit, addresses, range(max(rows, 2)), f"{name}_addr") if stored else None
+        segment0 = _pick(m, unit, segments, range(max(max(len(plans[i].table.rows) for i in small), 2)),
+                         f"{name}_seg") if small else None
+
+        # Stage 1: the coefficient row of (unit, segment), read through registered ports.
+        def padded(plan: Plan, k: int) -> list[int]:
+            return list(plan.table.column(k)) if k <= plan.table.degree else [0] * len(plan.table.rows)
+
+        def read(key: str, column: list[int]) -> Value:
+            memory = self._memory(m, memories, key, column, _shape(Range(min(column), max(column))))
+            port = memory.read_port(domain="sync")
+            m.d.comb += [port.addr.eq(address), port.en.eq(advance)]
+            return port.data
+
+        unit1 = register(unit, unit.shape(), "unit_p0")
+        x1 = register(x0, x0.shape(), "x_p0")
+        neg1 = register(neg0, 1, "neg_p0")
+        t1 = register(t0, t0.shape(), "t_p0")
+        segment1 = register(segment0, segment0.shape(), "seg_p0") if small else None
+        columns = {}
+        for k in range(degree + 1):
+            shared = read(f"c{k}", [c for index in stored for c in padded(plans[index], k)]) if stored else None
+            if not small:
+                columns[k] = shared
+                continue
+            entries = [shared if index in bases else
+                       prim.lookup(m, segment1[:max(1, (len(plans[index].table.rows) - 1).bit_length())],
+                                   padded(plans[index], k), f"{name}_u{index}_c{k}")
+                       for index in range(len(plans))]
+            span = _union([Range(min(padded(plan, k)), max(padded(plan, k))) for plan in plans])
+            columns[k] = _pick(m, unit1, entries, _shape(span), f"{name}_c{k}")
+        if any(map(has_origins, plans)):
+            origin = read("origin", [o for index in stored if has_origins(plans[index])
+                                     for o in plans[index].select.origins]) \
+                if any(has_origins(plans[index]) for index in stored) else None
+            choices = []
+            for index, (plan, width) in enumerate(zip(plans, widths)):
+                if has_origins(plan):
+                    # A short table's origins are constants on its registered segment.
+                    own = origin if index in bases else prim.lookup(
+                        m, segment1[:max(1, (len(plan.table.rows) - 1).bit_length())], list(plan.select.origins),
+                        f"{name}_u{index}_origin")
+                    # t is small and non-negative: only its bits (as hwact.hdl.unit does).
+                    choices.append(prim.narrow((x1 - own)[:offset_bits(plan)], width.t))
+                else:
+                    choices.append(t1)
+            t1 = _pick(m, unit1, choices, _shape(_union([width.t for width in widths])), f"{name}_t1")
+
+        # The Horner steps, one multiplier each; a unit of lower degree starts with exact steps on zeros.
+        def steps(plan: Plan) -> list[HornerStep]:
+            return [HornerStep(0)] * (degree - plan.table.degree) + list(plan.horner)
+
+        def column_span(plan: Plan, k: int) -> Range:
+            values = padded(plan, k)
+            return Range(min(values), max(values))
+
+        # Each product is registered (a DSP block's output register absorbs it); the rounding
+        # shift and the next coefficient follow in the next stage.
+        acc, product = columns[degree], None
+        unit_s, x_s, neg_s, t_s = unit1, x1, neg1, t1
+        for j in range(degree + 1):
+            if j:  # finish step j - 1: its rounding shift (the unit's own) and its coefficient
+                k = degree - j
+                rounded = {}
+                for plan in plans:
+                    step = steps(plan)[j - 1]
+                    if (step.shift, step.rounding) not in rounded:
+                        rounded[step.shift, step.rounding] = prim.shift_round(product, step.shift, step.rounding)
+                shifted = [rounded[steps(plan)[j - 1].shift, steps(plan)[j - 1].rounding] for plan in plans]
+                sums = [column_span(plan, k) if j - 1 < degree - plan.table.degree
+                        else width.sums[j - 1 - degree + plan.table.degree] for plan, width in zip(plans, widths)]
+                acc = prim.narrow(_pick(m, unit_s, shifted, signed(max(len(Value.cast(v)) for v in shifted) + 1),
+                                        f"{name}_sr{j - 1}") + columns[k], _union(sums))
+            if j == degree:
+                break
+            products = [Range(0, 0) if j < (pad := degree - plan.table.degree) else width.products[j - pad]
+                        for plan, width in zip(plans, widths)]
+            product = prim.narrow(acc * t_s, _union(products))
+            product = register(product, product.shape(), f"prod{j}_p{j + 1}")
+            for c in range(degree - j):  # the coefficients still to add
+                columns[c] = register(columns[c], Value.cast(columns[c]).shape(), f"c{c}_p{j + 1}")
+            unit_s = register(unit_s, unit_s.shape(), f"unit_p{j + 1}")
+            x_s = register(x_s, x_s.shape(), f"x_p{j + 1}")
+            neg_s = register(neg_s, 1, f"neg_p{j + 1}")
+            t_s = register(t_s, t_s.shape(), f"t_p{j + 1}")
+
+        # The last stage: each unit's unfold, output rounding and saturation; the unit's own is kept.
+        outputs = []
+        for plan, width in zip(plans, widths):
+            value = prim.narrow(acc, width.acc)
+            if plan.fold is not None:
+                value = Mux(neg_s, prim.unfold(plan.fold.kind, plan.fold.constant, value,
+                                               prim.narrow(x_s, width.folded)), value)
+                value = prim.narrow(value, width.unfolded)
+            out = plan.output
+            y = prim.saturate(prim.shift_round(value, out.shift, out.rounding), plan.out_fmt, out.overflow)
+            outputs.append(Value.cast(y).as_unsigned())
+        with m.If(advance):
+            m.d.sync += target.eq(_pick(m, unit_s, outputs, unsigned(self._out_bits), f"{name}_y"))
+
+
+def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: str) -> dict[str, int]:
+    """DSP blocks and block RAMs of the shared datapath of ``plans`` on ``target`` (hwact.cost's rules).
+
+    The memories and multipliers :class:`SharedDatapath` builds: per lane of datapath (one when
+    serial) a read port of each memory (a copy on a part with fewer ports) and a multiplier per
+    Horner step.
+    """
+    from ..cost import Table, plan_cost
+
+    plans = tuple(plans)
+    kind = share_kind(plans[0], 1)
+    copies = 1 if serial else lanes
+    if kind == "table":
+        tables = [Table("table", len(plans) << plans[0].in_fmt.width, plans[0].out_fmt.width)]
+        return {"dsp": 0, "block_ram": replace(plan_cost(plans[0]), tables=tuple(tables)).block_rams(target, copies)}
+    degree = max(plan.table.degree for plan in plans)
+    stored = [plan for plan in plans if len(plan.table.rows) >= ROM_MIN_DEPTH]
+    tables = []
+    for k in range(degree + 1):
+        column = [c for plan in stored for c in (plan.table.column(k) if k <= plan.table.degree
+                                                 else [0] * len(plan.table.rows))]
+        if column:
+            tables.append(Table(f"c{k}", len(column), _shape(Range(min(column), max(column))).width))
+    origins = [o for plan in stored if not isinstance(plan.select, BitSlice) and plan.select.origins is not None
+               for o in plan.select.origins]
+    if origins:
+        tables.append(Table("origin", len(origins), _shape(Range(min(origins), max(origins))).width))
+    widths = [analyze(plan) for plan in plans]
+    t_bits = _shape(_union([width.t for width in widths])).width
+
+    def before(plan: Plan, width, j: int) -> Range:  # the accumulator a step multiplies by t
+        pad = degree - plan.table.degree
+        if j <= pad:  # the (padded) top coefficient: zeros, then the plan's own top column
+            column = plan.table.column(plan.table.degree) if j == pad else [0]
+            return Range(min(column), max(column))
+        return width.sums[j - pad - 1]
+
+    multipliers = [(_shape(_union([before(plan, width, j) for plan, width in zip(plans, widths)])).width, t_bits)
+                   for j in range(degree)]
+    cost = replace(plan_cost(plans[0]), tables=tuple(tables), multipliers=tuple(multipliers))
+    return {"dsp": cost.dsp_blocks(target, copies), "block_ram": cost.block_rams(target, copies)}
