@@ -161,13 +161,13 @@ def shared_ops(serial):
     """Units that share datapaths: a table (8-bit inputs) and a Horner pipeline (9-bit inputs) of
     mixed degrees, folds, short and long tables, uniform and non-uniform segments with origins
     (from the shared memory, or constants of a short table)."""
+    from hwact.approx.request import PlanRequest
+    from hwact.approx.segments import FitTolerance, Uniform
     from hwact.approx.table import plan_table
-    from hwact.fixed import Fmt
-    from hwact.functions import get, resolve_params
 
-    def table(function, in_fmt, out_fmt, **options):
-        fn = get(function)
-        return plan_table(fn, resolve_params(fn, None), Fmt.parse(in_fmt), Fmt.parse(out_fmt), **options)
+    def table(function, in_fmt, out_fmt, *, method, shift=None, tolerance=None):
+        segmentation = Uniform(shift) if shift is not None else FitTolerance(tolerance)
+        return plan_table(PlanRequest.parse(function, in_fmt, out_fmt, method=method), segmentation)
 
     plans = [(40, make_plan("hardsigmoid", "s4.4", "u0.8"), 4), (41, make_plan("tanh", "s4.4", "s1.7"), 4),
              (42, make_plan("hardsigmoid", "s3.6", "u0.8"), 2),
