@@ -45,6 +45,20 @@ def _natural(fmt: Fmt) -> bool:
     return fmt.width in (8, 16, 32)
 
 
+def intrinsic_head(name: str, funct3: int, funct7: int) -> list[str]:
+    """The start of an op's intrinsic ``hwact_cfu_NAME(rs1, rs2)``: the instruction, then ``#else``
+    (the caller writes the C fallback, ``#endif`` and the closing brace)."""
+    return [
+        f"static inline uint32_t hwact_cfu_{name}(uint32_t rs1, uint32_t rs2)",
+        "{",
+        "#ifndef HWACT_SOFTWARE",
+        "    uint32_t rd;",
+        f"    HWACT_CFU_INSN({funct3}, {funct7}, rd, rs1, rs2);",
+        "    return rd;",
+        "#else",
+    ]
+
+
 def _unit_block(op: CfuOp, manifest: dict[str, Any]) -> list[str]:
     plan, lanes, name = op.plan, op.lanes, op.name
     f3, f7 = op.funct3, op.funct7
@@ -60,13 +74,7 @@ def _unit_block(op: CfuOp, manifest: dict[str, Any]) -> list[str]:
         f"max error {error['max_lsb']:.3f} LSB */",
         f"#define HWACT_CFU_{name.upper()}_ID {op.function_id}",
         f"#define HWACT_CFU_{name.upper()}_LANES {lanes}",
-        f"static inline uint32_t hwact_cfu_{name}(uint32_t rs1, uint32_t rs2)",
-        "{",
-        "#ifndef HWACT_SOFTWARE",
-        "    uint32_t rd;",
-        f"    HWACT_CFU_INSN({f3}, {f7}, rd, rs1, rs2);",
-        "    return rd;",
-        "#else",
+        *intrinsic_head(name, f3, f7),
         f"    return hwact_{name}_packed(rs1, rs2);",
         "#endif",
         "}",

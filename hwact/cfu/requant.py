@@ -182,6 +182,8 @@ def requant_c(name: str, requant: Requant | PerChannel, plan: Plan) -> list[str]
 
 def fused_block(op, manifest: dict) -> list[str]:
     """The intrinsics of a fused op in ``hwact_cfu.h`` (hardware, or the C fallback)."""
+    from .header import intrinsic_head  # the header imports this module's caller lazily too
+
     plan, name, requant = op.plan, op.name, op.requant
     per_channel = isinstance(requant, PerChannel)
     f3, f7 = op.funct3, op.funct7
@@ -212,13 +214,7 @@ def fused_block(op, manifest: dict) -> list[str]:
         f"#define HWACT_CFU_{name.upper()}_ID {op.function_id}",
         *constants,
         *requant_c(name, requant, plan),
-        f"static inline uint32_t hwact_cfu_{name}(uint32_t rs1, uint32_t rs2)",
-        "{",
-        "#ifndef HWACT_SOFTWARE",
-        "    uint32_t rd;",
-        f"    HWACT_CFU_INSN({f3}, {f7}, rd, rs1, rs2);",
-        "    return rd;",
-        "#else",
+        *intrinsic_head(name, f3, f7),
         *([] if per_channel else ["    (void)rs2;"]),
         f"    uint32_t code = hwact_{name}_packed((uint32_t)hwact_{name}_requant({requant_call}) & 0x{mask:x}u, 0u)"
         f" & 0x{out_mask:x}u;",

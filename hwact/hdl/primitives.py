@@ -173,15 +173,20 @@ def lookup(m: Module, segment: Value, column: list, name: str, roms: dict | None
         return port.data
     widths = [Value.cast(c).shape() if not isinstance(c, int) else _const(c).shape() for c in column]
     width = max(w.width + (0 if w.signed else 1) for w in widths)
-    entry = Signal(signed(width), name=name)
-    with m.Switch(segment):
-        for index, value in enumerate(column[:-1]):
-            with m.Case(index):
-                m.d.comb += entry.eq(value)
-        # The last segment takes every remaining index, so the case is complete.
+    return choose(m, segment, column, signed(width), name)
+
+
+def choose(m: Module, index, values: list, shape, name: str) -> Signal:
+    """``values[index]`` as a multiplexer; the last value takes every remaining index, so the
+    case is complete (no latch, no undefined output for an index past the list)."""
+    chosen = Signal(shape, name=name)
+    with m.Switch(index):
+        for position, value in enumerate(values[:-1]):
+            with m.Case(position):
+                m.d.comb += chosen.eq(value)
         with m.Default():
-            m.d.comb += entry.eq(column[-1])
-    return entry
+            m.d.comb += chosen.eq(values[-1])
+    return chosen
 
 
 def _power_of_two(value: int) -> int | None:

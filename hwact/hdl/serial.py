@@ -11,17 +11,14 @@ the unit accepts a new transfer every :attr:`SerialUnit.interval` cycles instead
 from __future__ import annotations
 
 from amaranth.hdl import Array, Module, Signal
-from amaranth.lib import data, stream, wiring
-from amaranth.lib.wiring import In, Out
 
 from ..plan import Plan
-from . import primitives as prim
-from .unit import ActivationUnit, named_operands, payload_layout
+from .unit import ActivationUnit, StreamUnit, named_operands
 
 __all__ = ["SerialUnit"]
 
 
-class SerialUnit(wiring.Component):
+class SerialUnit(StreamUnit):
     """Evaluate a :class:`~hwact.plan.Plan` on ``lanes`` codes per transfer, one lane per cycle.
 
     Parameters
@@ -44,29 +41,16 @@ class SerialUnit(wiring.Component):
     """
 
     def __new__(cls, plan: Plan, *, lanes: int = 1, stages: int = 1, **kwargs):
-        ActivationUnit._check(plan, lanes, stages)
-        if stages < 1:
-            raise ValueError(f"A serial unit needs at least one pipeline stage, not {stages!r}")
         return super().__new__(cls, plan, lanes=lanes, stages=stages, **kwargs)
 
     def __init__(self, plan: Plan, *, lanes: int = 1, stages: int = 1):
-        self._plan, self._lanes, self._stages = plan, lanes, stages
-        super().__init__({
-            "i": In(stream.Signature(payload_layout(plan, lanes))),
-            "o": Out(stream.Signature(data.ArrayLayout(prim.shape_of(plan.out_fmt), lanes * plan.outputs))),
-        })
+        super().__init__(plan, lanes=lanes, stages=stages)
 
-    @property
-    def plan(self) -> Plan:
-        return self._plan
-
-    @property
-    def lanes(self) -> int:
-        return self._lanes
-
-    @property
-    def stages(self) -> int:
-        return self._stages
+    @staticmethod
+    def _check(plan: Plan, lanes: int, stages: int) -> None:
+        StreamUnit._check(plan, lanes, stages)
+        if stages < 1:
+            raise ValueError(f"a serial unit needs at least one pipeline stage, not {stages!r}")
 
     @property
     def latency(self) -> int:

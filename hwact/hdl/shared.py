@@ -74,14 +74,7 @@ def _pick(m: Module, unit: Value, values: Sequence, shape, name: str) -> Value:
         return Value.cast(values[0])
     if all(value is values[0] for value in values):
         return Value.cast(values[0])
-    chosen = Signal(shape, name=name)
-    with m.Switch(unit):
-        for index, value in enumerate(values[:-1]):
-            with m.Case(index):
-                m.d.comb += chosen.eq(value)
-        with m.Default():
-            m.d.comb += chosen.eq(values[-1])
-    return chosen
+    return prim.choose(m, unit, values, shape, name)
 
 
 def _bits(value: int) -> int:

@@ -14,7 +14,8 @@ from ..widths import analyze
 from . import primitives as prim
 
 __all__ = [
-    "ActivationUnit", "datapath_steps", "named_operands", "payload_layout", "LANES", "MAX_STAGES", "REGISTER_BITS",
+    "ActivationUnit", "StreamUnit", "datapath_steps", "named_operands", "payload_layout", "LANES", "MAX_STAGES",
+    "REGISTER_BITS",
 ]
 
 MAX_STAGES = 16
@@ -177,28 +178,9 @@ def _named(m: Module, value, name: str) -> Signal:
     return wire
 
 
-class ActivationUnit(wiring.Component):
-    """Evaluate a :class:`~hwact.plan.Plan` on a stream of input codes.
-
-    Parameters
-    ----------
-    plan
-        The datapath to build.
-    lanes
-        Codes processed per transfer: 1, 2 or 4.
-    stages
-        Pipeline registers; 0 makes the unit combinational.
-
-    Members
-    -------
-    i : ``In(stream.Signature(payload_layout(plan, lanes)))``
-        Input codes (and operands for two-operand functions).
-    o : ``Out(stream.Signature(data.ArrayLayout(out_shape, lanes)))``
-        Output codes, one per lane, lane 0 in the least significant bits.
-
-    A pipelined unit accepts one transfer per cycle while ``o.ready`` is high and holds its
-    output stable while it is low (the whole pipeline stalls).
-    """
+class StreamUnit(wiring.Component):
+    """What every unit shares: a plan, ``lanes`` codes per transfer, ``stages`` pipeline
+    registers, and the stream interface ``i`` / ``o`` they define (checked before the object exists)."""
 
     def __new__(cls, plan: Plan, *, lanes: int = 1, stages: int = 0, **kwargs):
         # Checked before the object exists, so a refused unit is never reported as "created but never used".
@@ -233,6 +215,30 @@ class ActivationUnit(wiring.Component):
     @property
     def stages(self) -> int:
         return self._stages
+
+
+class ActivationUnit(StreamUnit):
+    """Evaluate a :class:`~hwact.plan.Plan` on a stream of input codes.
+
+    Parameters
+    ----------
+    plan
+        The datapath to build.
+    lanes
+        Codes processed per transfer: 1, 2 or 4.
+    stages
+        Pipeline registers; 0 makes the unit combinational.
+
+    Members
+    -------
+    i : ``In(stream.Signature(payload_layout(plan, lanes)))``
+        Input codes (and operands for two-operand functions).
+    o : ``Out(stream.Signature(data.ArrayLayout(out_shape, lanes)))``
+        Output codes, one per lane, lane 0 in the least significant bits.
+
+    A pipelined unit accepts one transfer per cycle while ``o.ready`` is high and holds its
+    output stable while it is low (the whole pipeline stalls).
+    """
 
     @property
     def latency(self) -> int:
