@@ -31,7 +31,7 @@ from dataclasses import replace
 
 import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -75,11 +75,6 @@ def _pick(m: Module, unit: Value, values: Sequence, shape, name: str) -> Value:
     if all(value is values[0] for value in values):
         return Value.cast(values[0])
     return prim.choose(m, unit, values, shape, name)
-
-
-def _bits(value: int) -> int:
-    """Bits of the narrowest signed number holding ``value``."""
-    return max(value.bit_length(), (~value).bit_length()) + 1
 
 
 def _shape(span: Range):
@@ -127,8 +122,6 @@ class SharedDatapath(wiring.Component):
         self._plans, self._lanes, self._serial = plans, lanes, serial
         self._kind = kinds.pop()
         self._in_bits, self._out_bits = plans[0].in_fmt.width, plans[0].out_fmt.width
-        from amaranth.lib import data
-
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({"unit": range(max(2, len(plans))),
                                                         "x": unsigned(lanes * self._in_bits)}))),
