@@ -93,8 +93,8 @@ def test_order_backpressure_and_every_kind_of_id(idle, serial):
 
 def test_latency_and_fifo_depth_are_stated():
     dut, _ = small_cfu()
-    assert [dut.latency(i) for i in (0, 9, 17, 1023, 5)] == [1, 4, 2, 1, 1]
-    assert dut.fifo_depth == 4 and dut.discovery_value == discovery_word(3)
+    assert [dut.latency(i) for i in (0, 9, 17, 1023, 5)] == [2, 5, 3, 2, 2]
+    assert dut.fifo_depth == 3 + 1 and dut.discovery_value == discovery_word(3)
     Fragment.get(dut, None)  # and it elaborates
 
 
@@ -112,14 +112,14 @@ def test_a_refused_cfu_is_not_reported_unused(recwarn):
 
 def test_serial_ops_state_latency_interval_and_capacity():
     dut, ops = small_cfu(serial=True)
-    assert [dut.latency(i) for i in (33, 34)] == [1 + 4 + 1 + 1, 1 + 4 + 2 + 1]
+    assert [dut.latency(i) for i in (33, 34)] == [2 + 4 + 1 + 1, 2 + 4 + 2 + 1]
     assert [op.interval for op in ops] == [1, 1, 1, 7, 8]
-    assert dut.fifo_depth == 8  # 3 + 1 + 1 + 1 + 1 commands in flight at most
+    assert dut.fifo_depth == 4  # the deepest unit's 3 transfers, and one more
     with pytest.raises(ValueError, match="at least one pipeline stage"):
         Cfu((CfuOp(3, "s0", ops[0].plan, 4, 0, serial=True),))
 
 
-@pytest.mark.parametrize("fid, latency, interval", [(0, 1, 1), (9, 4, 1), (17, 2, 1), (33, 7, 7), (34, 8, 8)])
+@pytest.mark.parametrize("fid, latency, interval", [(0, 2, 1), (9, 5, 1), (17, 3, 1), (33, 8, 7), (34, 9, 8)])
 def test_one_command_per_cycle_back_to_back(fid, latency, interval):
     """With the response always taken, a unit accepts a command every ``interval`` cycles (1 but for a
     serial unit): n commands take (n - 1) * interval + latency + 1 cycles."""
@@ -187,7 +187,7 @@ def test_shared_datapaths_answer_interleaved_commands_back_to_back(serial):
     ops = shared_ops(serial)
     assert [op.shared for op in ops] == ["table"] * 2 + ["horner"] * 5 + [None, None]
     assert len({op.group for op in ops[:7]}) == 3  # the table; Horner of degree 1 (three units) and 2
-    assert [op.latency for op in ops[:3]] == ([1 + 4 + 1 + 1, 1 + 4 + 1 + 1, 1 + 2 + 3 + 1] if serial else [2, 2, 4])
+    assert [op.latency for op in ops[:3]] == ([2 + 4 + 1 + 1, 2 + 4 + 1 + 1, 2 + 2 + 3 + 1] if serial else [3, 3, 5])
     assert [op.interval for op in ops[:3]] == ([7, 7, 7] if serial else [1, 1, 1])
     dut = Cfu(ops, discovery_id=1023, unknown_value=0xABCD1234)
     rng = random.Random(7 + serial)
@@ -230,7 +230,7 @@ def test_sharing_is_a_choice_of_each_op():
     """Without share, an op keeps its own datapath and its stated stages."""
     op = shared_ops(False)[2]
     own = CfuOp(op.function_id, op.name, op.plan, op.lanes, op.stages)
-    assert own.shared is None and own.latency == 2 and op.shared == "horner" and op.latency == 4
+    assert own.shared is None and own.latency == 3 and op.shared == "horner" and op.latency == 5
 
 
 def test_a_shared_horner_datapath_pads_lower_degrees():

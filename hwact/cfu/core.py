@@ -6,14 +6,18 @@ rs2) per handshake, one 32-bit response per command, in command order.
 Inside :class:`Cfu`::
 
     cmd --> command register --+--> pipelined unit k (stages >= 1) --+
-            (captured in the   |         ...                         +--> response mux --> rsp
-             handshake cycle)  +--> direct ops: combinational units, |    (head of the order FIFO,
-                                    discovery word, unknown ids -----+     or the direct op)
+       (+ skid; the function   |         ...                         +--> response mux --> response
+        id decoded on entry)   +--> direct ops: combinational units, |    (head of the      register
+                                    discovery word, unknown ids -----+     order FIFO, or    (+ skid) --> rsp
+                                                                           the direct op)
 
 Every dispatch into a pipelined unit pushes the unit's index into an order FIFO; the response
 is always the output of the unit at the FIFO's head, so responses leave in command order
 whatever the latencies. A direct op answers from the command register only when nothing is
 in flight. Units not at the head are stalled (their ``o.ready`` is low), so nothing is lost.
+Every bus output is a register (``cmd_ready`` is the command skid's emptiness, the response
+is the response register), so the CFU puts no combinational path between the core's bus
+outputs and its inputs; this costs one cycle of latency (the response register) per op.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -91,9 +95,10 @@ class CfuOp(InstructionFields):
 
     @property
     def latency(self) -> int:
-        """Cycles from the command handshake to a valid response, with nothing else in flight."""
+        """Cycles from the command handshake to a valid response, with nothing else in flight: the
+        command register, the datapath, the response register."""
         stages = self.pipeline_stages
-        return 1 + (self.lanes + stages + 1 if self.serial else stages)
+        return 2 + (self.lanes + stages + 1 if self.serial else stages)
 
     @property
     def interval(self) -> int:
@@ -186,11 +191,15 @@ class Cfu(_UnitsBehindABus):
         for op in self._ops:
             if op.function_id == function_id:
                 return op.latency
-        return 1
+        return 2
 
     @property
     def fifo_depth(self) -> int:
-        """Entries of the order FIFO: every transfer the pipelined units can hold at once (a power of 2)."""
+        """Entries of the order FIFO: the most transfers one pipelined unit holds, and one more.
+
+        Responses leave in order, one per cycle, so with the response taken every cycle no more
+        than the deepest unit's transfers are ever in flight; a smaller FIFO only holds commands
+        back (it never loses one), a larger one would cost registers and nothing else."""
         return _fifo_depth(self._ops)
 
     def elaborate(self, platform):
@@ -215,7 +224,7 @@ def group_name(op: CfuOp) -> str:
 
 
 def _fifo_depth(ops: Sequence[CfuOp]) -> int:
-    return 1 << max(0, sum(op.capacity for op in ops) - 1).bit_length()
+    return max((op.capacity for op in ops if op.stages), default=0) + 1
 
 
 def _check(ops: Sequence[CfuOp], discovery_id: int, unknown_value: int) -> None:
@@ -252,18 +261,62 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
 
     :class:`CfuPcpi` builds the same logic into its own module, so its Verilog holds no
     dangling aliases of a submodule's bus ports.
+
+    Every bus output is a register and no bus input reaches another bus output, so the CFU
+    adds no combinational path to the core it sits beside: ``cmd_ready`` is "the command skid
+    register is empty", ``rsp_valid`` and ``rsp_payload_outputs_0`` are the response register,
+    and ``rsp_ready`` only moves that register and its skid. Inside, the order FIFO's head is a
+    register (one bit per responder), so the response multiplexer and the units' pipeline
+    enables are a few LUT levels from registers.
     """
-    # The command register: the bus's values are valid only in the handshake cycle.
+    n_ops = len(ops)
+    # What the command register needs to know about a function id, decoded before it is registered:
+    # one bit per op, then the discovery id (an id matching none of them is unknown).
+    def decode(fid: Value) -> Value:
+        return Cat(*(_is(fid, op.function_id) for op in ops), _is(fid, discovery_id))
+
+    # The command register and its skid: the bus's values are valid only in the handshake cycle.
+    # cmd_ready is the skid's emptiness (a register); a command arriving while the command
+    # register cannot move waits in the skid, so one command per cycle still goes through.
     c_valid = Signal()
-    c_fid = Signal(FUNCTION_ID_BITS, reset_less=True)
+    c_dec = Signal(n_ops + 1, reset_less=True)
     c_in0 = Signal(32, reset_less=True)
     c_in1 = Signal(32, reset_less=True)
+    s_valid = Signal(name="skid_valid")
+    s_dec = Signal(n_ops + 1, reset_less=True, name="skid_dec")
+    s_in0 = Signal(32, reset_less=True, name="skid_in0")
+    s_in1 = Signal(32, reset_less=True, name="skid_in1")
     taken = Signal()  # the command register's content leaves this cycle
-    m.d.comb += bus.cmd_ready.eq(~c_valid | taken)
-    with m.If(bus.cmd_ready):
-        m.d.sync += c_valid.eq(bus.cmd_valid)
-        m.d.sync += [c_fid.eq(bus.cmd_payload_function_id), c_in0.eq(bus.cmd_payload_inputs_0),
-                     c_in1.eq(bus.cmd_payload_inputs_1)]
+    m.d.comb += bus.cmd_ready.eq(~s_valid)
+    incoming = [decode(bus.cmd_payload_function_id), bus.cmd_payload_inputs_0, bus.cmd_payload_inputs_1]
+    with m.If(~c_valid | taken):
+        with m.If(s_valid):
+            m.d.sync += [c_valid.eq(1), c_dec.eq(s_dec), c_in0.eq(s_in0), c_in1.eq(s_in1), s_valid.eq(0)]
+        with m.Else():
+            m.d.sync += [c_valid.eq(bus.cmd_valid), c_dec.eq(incoming[0]), c_in0.eq(incoming[1]),
+                         c_in1.eq(incoming[2])]
+    with m.Elif(bus.cmd_valid & ~s_valid):
+        m.d.sync += [s_valid.eq(1), s_dec.eq(incoming[0]), s_in0.eq(incoming[1]), s_in1.eq(incoming[2])]
+    selected = []
+    for index, op in enumerate(ops):
+        sel = Signal(name=f"sel_{op.name}")
+        m.d.comb += sel.eq(c_valid & c_dec[index])
+        selected.append(sel)
+
+    # The response register and its skid: `space` (a register) is what the inside sees as ready.
+    r_valid, r_data = bus.rsp_valid, bus.rsp_payload_outputs_0
+    q_valid = Signal(name="rsp_skid_valid")
+    q_data = Signal(32, reset_less=True, name="rsp_skid_data")
+    space = Signal(name="rsp_space")
+    m.d.comb += space.eq(~q_valid)
+    answer_valid = Signal(name="answer_valid")  # a response is offered to the response register
+    answer = Signal(32, name="answer")
+    accept = Signal(name="answer_taken")
+    m.d.comb += accept.eq(answer_valid & space)
+    with m.If(~r_valid | bus.rsp_ready):
+        m.d.sync += [r_valid.eq(q_valid | answer_valid), r_data.eq(Mux(q_valid, q_data, answer)), q_valid.eq(0)]
+    with m.Elif(accept):
+        m.d.sync += [q_valid.eq(1), q_data.eq(answer)]
 
     # Responders: an op's own unit, or one shared datapath for every op of a group (hwact.hdl.shared).
     groups = shared_groups(ops)
@@ -274,36 +327,30 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
                 responders.append(groups[op.group])
         elif op.stages:
             responders.append([index])
+
+    # The order FIFO: a shift register of one-hot responder entries, the oldest in entry 0, so
+    # "responder k is at the head" is bit k of a register.
     depth = _fifo_depth(ops)
-    order = [Signal(range(max(2, len(responders))), name=f"order_{i}", reset_less=True) for i in range(depth)]
-    w_ptr = Signal(range(depth), name="order_w")
-    r_ptr = Signal(range(depth), name="order_r")
-    count = Signal(range(depth + 1), name="order_count")
-    empty = Signal()
-    m.d.comb += empty.eq(_is(count, 0))
+    width = max(1, len(responders))
+    order = [Signal(width, name=f"order_{i}", reset_less=False) for i in range(depth)]
+    used = [Signal(name=f"order_used_{i}") for i in range(depth)]
     push, pop = Signal(), Signal()
-    push_index = Signal.like(order[0])
-    head = Signal.like(order[0])
-    m.d.comb += head.eq(Array(order)[r_ptr])
+    push_onehot = Signal(width)
+    for i in range(depth):
+        later_used = used[i + 1] if i + 1 < depth else Const(0)
+        later = order[i + 1] if i + 1 < depth else Const(0, width)
+        before_used = used[i - 1] if i else Const(1)
+        # Where the pushed entry lands: the first free entry once the pop (if any) has shifted.
+        lands = Mux(pop, used[i] & ~later_used, ~used[i] & before_used)
+        with m.If(push & lands):
+            m.d.sync += [order[i].eq(push_onehot), used[i].eq(1)]
+        with m.Elif(pop):
+            m.d.sync += [order[i].eq(later), used[i].eq(later_used)]
+    full = used[-1]
+    empty = Signal()
+    m.d.comb += empty.eq(~used[0])
 
-    def advance(pointer):  # pointer + 1, modulo the depth
-        return Mux(pointer == depth - 1, 0, pointer + 1)
-
-    with m.If(push):
-        m.d.sync += w_ptr.eq(advance(w_ptr))
-        for slot, entry in enumerate(order):  # one write enable per entry (no partial case)
-            with m.If(_is(w_ptr, slot)):
-                m.d.sync += entry.eq(push_index)
-    with m.If(pop):
-        m.d.sync += r_ptr.eq(advance(r_ptr))
-    m.d.sync += count.eq(count + push - pop)
-
-    pushes, direct_ops, rsp_valids, rsp_payloads, dispatches = [], [], [], [], []
-    selected = []
-    for op in ops:
-        sel = Signal(name=f"sel_{op.name}")
-        m.d.comb += sel.eq(c_valid & _is(c_fid, op.function_id))
-        selected.append(sel)
+    pushes, direct_ops, answers, dispatches = [], [], [], []
     units = {}
     for index, op in enumerate(ops):
         if op.group is not None:
@@ -323,7 +370,7 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
             m.d.comb += unit.i.payload.eq(Cat(*(registers[group.register][:group.bits] for group in layout.inputs)))
         units[index] = unit
         if not op.stages:  # combinational: answers straight from the command register when it is its turn
-            m.d.comb += [unit.i.valid.eq(selected[index] & empty), unit.o.ready.eq(bus.rsp_ready)]
+            m.d.comb += [unit.i.valid.eq(selected[index] & empty), unit.o.ready.eq(space)]
             direct_ops.append((selected[index], Value.cast(unit.o.payload)))
     for slot, members in enumerate(responders):
         first = ops[members[0]]
@@ -332,47 +379,42 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
             name = group_name(first)
             m.submodules[name] = unit
             for position, i in enumerate(members):
-                with m.If(selected[i]):
+                with m.If(c_dec[i]):
                     m.d.comb += unit.i.payload.unit.eq(position)
             m.d.comb += unit.i.payload.x.eq(c_in0[:first.lanes * first.plan.in_fmt.width])
         else:
             name, unit = first.name, units[members[0]]
         chosen = Cat(*(selected[i] for i in members)).any()
-        at_head = Signal(name=f"head_{name}")
-        m.d.comb += at_head.eq(~empty & _is(head, slot))
-        m.d.comb += [unit.i.valid.eq(chosen & ((count < depth) | pop)), unit.o.ready.eq(at_head & bus.rsp_ready)]
+        at_head = order[0][slot]  # entries are zero when unused
+        m.d.comb += [unit.i.valid.eq(chosen & (~full | pop)), unit.o.ready.eq(at_head & space)]
         fire = Signal(name=f"fire_{name}")
         m.d.comb += fire.eq(unit.i.valid & unit.i.ready)
         dispatches.append(fire)
         pushes.append((fire, slot))
-        rsp_valids.append(at_head & unit.o.valid)
-        rsp_payloads.append((at_head, Value.cast(unit.o.payload)))
+        answers.append((at_head & unit.o.valid, at_head, Value.cast(unit.o.payload)))
 
-    known = Cat(*(_is(c_fid, op.function_id) for op in ops)).any() if ops else Const(0)
-    is_discovery = _is(c_fid, discovery_id)
+    is_discovery = c_dec[n_ops]
+    known = c_dec[:n_ops].any() if ops else Const(0)
     direct_ops.append((c_valid & is_discovery, Const(discovery_word(len(ops)), 32)))
     direct_ops.append((c_valid & ~is_discovery & ~known, Const(unknown_value, 32)))
 
     direct = Signal()  # the command register holds a direct op, and nothing is in flight
     m.d.comb += direct.eq(empty & Cat(*(sel for sel, _ in direct_ops)).any())
-    direct_value = Signal(32)
-    for sel, value in direct_ops:
-        with m.If(sel):
-            m.d.comb += direct_value.eq(value)
 
     m.d.comb += push.eq(Cat(*(fire for fire, _ in pushes)).any() if pushes else Const(0))
-    for fire, slot in pushes:
-        with m.If(fire):
-            m.d.comb += push_index.eq(slot)
+    m.d.comb += push_onehot.eq(Cat(*(fire for fire, _ in pushes)) if pushes else Const(0, width))
 
-    m.d.comb += bus.rsp_valid.eq(Cat(*rsp_valids, direct).any())
-    with m.If(direct):
-        m.d.comb += bus.rsp_payload_outputs_0.eq(direct_value)
-    for at_head, value in rsp_payloads:
-        with m.If(at_head):
-            m.d.comb += bus.rsp_payload_outputs_0.eq(value)
-    m.d.comb += pop.eq(~empty & bus.rsp_valid & bus.rsp_ready)
-    m.d.comb += taken.eq(Cat(*dispatches, direct & bus.rsp_ready).any())
+    # The answer: an AND-OR of the head unit's output (the head bits are one-hot registers) and
+    # the direct ops (only when nothing is in flight, so never both).
+    terms = [Mux(at_head, value, 0) for _, at_head, value in answers]
+    terms += [Mux(empty & sel, value, 0) for sel, value in direct_ops]
+    m.d.comb += answer_valid.eq(Cat(*(valid for valid, _, _ in answers), direct).any())
+    combined = Const(0, 32)
+    for term in terms:
+        combined = combined | term
+    m.d.comb += answer.eq(combined)
+    m.d.comb += pop.eq(accept & ~empty)
+    m.d.comb += taken.eq(Cat(*dispatches, direct & space).any())
 
 
 class CfuPcpi(_UnitsBehindABus):
