@@ -9,6 +9,7 @@ from amaranth.sim import Simulator
 
 from hwact import evaluate, make_plan
 from hwact.hdl import ActivationUnit, to_verilog
+from hwact.hdl.unit import datapath_steps
 
 pytestmark = pytest.mark.amaranth
 
@@ -208,3 +209,33 @@ def test_convergent_rounding_by_more_bits_than_the_value_has():
     sim.add_testbench(bench)
     sim.run()
     assert seen == {v: int(shift_round(np.array([v]), 3, "RND_CONV")[0]) for v in range(-2, 2)}
+
+
+def test_registers_go_where_the_delay_is():
+    from hwact.hdl.unit import place_registers, stage_delays
+
+    # One slow step: the two spare registers go on both sides of it, the output is registered.
+    assert place_registers([1.0, 1.0, 8.0, 1.0, 1.0], 3) == [0, 1, 1, 0, 1]
+    assert place_registers([1.0, 1.0, 8.0, 1.0, 1.0], 0) == [0] * 5
+    assert place_registers([1.0, 2.0], 4) == [1, 3]  # more registers than steps: the rest at the output
+    # A forced register (before a block RAM read) wins over the output register at one stage.
+    assert place_registers([1.0, 1.0, 1.0], 1, forced=[0]) == [1, 0, 0]
+    lengths = [max(stage_delays([3.0, 1.0, 4.0, 1.0, 5.0], place_registers([3.0, 1.0, 4.0, 1.0, 5.0], s)))
+               for s in range(1, 6)]
+    assert lengths == sorted(lengths, reverse=True) and lengths[0] > lengths[-1]
+
+
+def test_a_deep_pipeline_isolates_every_multiplier_and_matches_the_model(cached_plan):
+    """At enough stages each multiplier is a stage of its own (registers before and after it, what a
+    DSP block absorbs), a product wider than one DSP block is split, and the unit still answers as its plan."""
+    plan = cached_plan("sigmoid", "s4.12", "s4.12")
+    dut = ActivationUnit(plan, lanes=2, stages=12)
+    after = dut.register_after()
+    names = [step.name for step in datapath_steps(plan, {})]
+    multiplies = [i for i, name in enumerate(names) if name.startswith("multiply")]
+    assert multiplies and all(after[i] and after[i - 1] for i in multiplies), (names, after)
+    assert max(dut.stage_delays) < max(ActivationUnit(plan, lanes=2, stages=2).stage_delays)
+    rng = np.random.default_rng(7)
+    x = rng.integers(plan.in_fmt.min_code, plan.in_fmt.max_code, 192, endpoint=True)
+    expected = pack(evaluate(plan, x).reshape(-1), plan.out_fmt, 2)
+    assert run_stream(dut, pack(x, plan.in_fmt, 2), len(expected), seed=3) == expected

@@ -8,7 +8,9 @@ only narrowing is in :func:`saturate`.
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value, signed, unsigned
+from math import ceil, log2
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib.memory import Memory
 
 from ..cost import BLOCK_RAM_MIN_BITS, ROM_MIN_DEPTH
@@ -16,8 +18,32 @@ from ..fixed import ROUNDING_BIAS, Fmt, Rounding
 from ..plan import FoldKind, is_wiring
 from ..widths import Range
 
-__all__ = ["shape_of", "narrow", "shift_round", "saturate", "clamp", "fold", "unfold", "select_segment", "bit_slice",
-           "lookup", "column_product", "ROM_MIN_DEPTH"]
+__all__ = ["shape_of", "narrow", "shift_round", "saturate", "clamp", "fold", "unfold", "select_segment",
+           "compare_thresholds", "encode_thermometer", "bit_slice",
+           "lookup", "column_product", "ROM_MIN_DEPTH", "REGISTER_NS", "split_bits", "split_operand",
+           "adder_ns", "mux_ns", "rom_ns", "multiplier_ns",
+           "select_ns"]
+
+# A delay model of the primitives, in nanoseconds, for placing pipeline registers where the
+# delay is (hwact.hdl.unit). The figures are nextpnr-ecp5's timing of an LFE5U-25F (speed 6)
+# with typical routing, rounded: a register-to-register path through one MULT18X18D is 7.0 ns
+# (0.5 clock-to-out, 1.3 routing in, 3.9 multiplier, 1.3 routing out). Only their ratios matter
+# for the placement; bench/fpga.py measures what nextpnr makes of it.
+#: One LUT level with its routing.
+LUT_NS = 0.9
+#: A carry chain: its entry and exit, and per bit (CCU2C cells take two bits).
+CARRY_NS, CARRY_BIT_NS = 1.5, 0.04
+#: A multiplier in one DSP block (MULT18X18D; an SB_MAC16 on iCE40), routing in and out.
+DSP_NS = 5.2
+#: Operand bits one DSP block multiplies.
+DSP_BITS = 18
+#: A block RAM's clock-to-data (DP16KD); its address register is the pipeline register.
+BLOCK_RAM_NS = 3.5
+#: What routing the address into a block RAM adds to the stage before its registered read.
+BLOCK_RAM_SETUP_NS = 2.0
+#: What each pipeline stage adds: clock-to-out, routing to the next register, set-up.
+REGISTER_NS = 1.8
+
 
 
 
@@ -97,13 +123,33 @@ def select_segment(m: Module, x: Value, thresholds: tuple[int, ...], name: str) 
     """Segment index: how many of the sorted ``thresholds`` are ``<= x``."""
     if not thresholds:  # one segment: no comparator, and no zero-width wire in the Verilog
         return Const(0, 1)
-    segment = Signal(range(len(thresholds) + 1), name=name)
-    # Thresholds are sorted, so the comparisons form a thermometer code; the last true one wins.
-    m.d.comb += segment.eq(0)
-    for index, threshold in enumerate(thresholds):
-        with m.If(x >= threshold):
-            m.d.comb += segment.eq(index + 1)
-    return segment
+    # The comparisons through one named wire: the index bits read each several times, and
+    # Amaranth would write an unnamed expression (and the value it compares) out once per read.
+    at_least = Signal(len(thresholds), name=f"{name}_ge")
+    m.d.comb += at_least.eq(compare_thresholds(x, thresholds))
+    return encode_thermometer(m, at_least, name)
+
+
+def compare_thresholds(x: Value, thresholds: tuple[int, ...]) -> Value:
+    """``x >= threshold`` for each of the sorted ``thresholds``, bit ``i`` for threshold ``i`` (a thermometer code)."""
+    return Cat(*(x >= threshold for threshold in thresholds))
+
+
+def encode_thermometer(m: Module, at_least: Value, name: str) -> Value:
+    """The index of a thermometer code from :func:`compare_thresholds`: how many bits are set.
+
+    The thresholds are sorted, so segment ``i + 1`` is where bit ``i`` is the last set one. Each
+    index bit is an OR of those one-hot edges, a tree of a few LUT levels (a priority chain of
+    if-statements would be one multiplexer per threshold).
+    """
+    count = len(at_least)
+    # An expression, not a named wire: consumers read its bits, and a wire would be left unused.
+    edges = [at_least[i] & ~at_least[i + 1] for i in range(count - 1)] + [at_least[count - 1]]
+    bits = []
+    for bit in range(count.bit_length()):
+        terms = [edge for index, edge in enumerate(edges) if (index + 1) >> bit & 1]
+        bits.append(Cat(*terms).any() if terms else Const(0, 1))
+    return Cat(*bits)
 
 
 def clamp(x: Value, lo: int, hi: int) -> Value:
@@ -151,7 +197,9 @@ def lookup(m: Module, segment: Value, column: list, name: str, roms: dict | None
     is loaded from and its enable: the ROM is then read through a synchronous port addressed by
     that value, whose data register replaces the segment register (the same cycle, the same
     enable, so the same values). That registered read is what iCE40 block RAM needs (it has no
-    asynchronous read port), and a large enough ROM read so is marked for block RAM.
+    asynchronous read port), and a large enough ROM read so is marked for block RAM. A short
+    column read so is a multiplexer on that value followed by a register: the entry is then
+    registered in every case (a constant needs no register).
     """
     if all(isinstance(c, int) for c in column) and len(set(column)) == 1:
         return _const(column[0])
@@ -173,6 +221,12 @@ def lookup(m: Module, segment: Value, column: list, name: str, roms: dict | None
         return port.data
     widths = [Value.cast(c).shape() if not isinstance(c, int) else _const(c).shape() for c in column]
     width = max(w.width + (0 if w.signed else 1) for w in widths)
+    if registered is not None:  # a multiplexer on the register's input, then a register
+        address, enable = registered
+        held = Signal(signed(width), name=f"{name}_q", reset_less=True)
+        with m.If(enable):
+            m.d.sync += held.eq(choose(m, address, column, signed(width), name))
+        return held
     return choose(m, segment, column, signed(width), name)
 
 
@@ -218,3 +272,56 @@ def column_product(m: Module, segment: Value, column: list, x: Value, name: str,
     if len(constants) == len(column) and len(set(column)) == 1:
         return terms[0]
     return lookup(m, segment, terms, f"{name}_prod")
+
+
+#: Operand bits every target's DSP block multiplies (SB_MAC16: 16, signed).
+SPLIT_WIDTH = 16
+
+
+def split_bits(a_bits: int, b_bits: int) -> int:
+    """Where to split an ``a_bits``-bit operand of a product with a ``b_bits``-bit one (0: not at all).
+
+    A product wider than one DSP block is two blocks whose partial products Yosys sums in the
+    same cycle. Split by hand, the low part is unsigned and one bit narrower than
+    :data:`SPLIT_WIDTH` (so a signed DSP operand on every target), and a pipeline register may
+    go between the two products and their sum. Only operands up to two blocks wide are split.
+    """
+    low = SPLIT_WIDTH - 1
+    if a_bits <= DSP_BITS or b_bits > SPLIT_WIDTH or a_bits - low > DSP_BITS:
+        return 0
+    return low
+
+
+def split_operand(value: Value, low_bits: int) -> tuple[Value, Value]:
+    """``(high, low)`` with ``value == high * 2**low_bits + low``; ``low`` unsigned, ``high`` signed if ``value`` is."""
+    value = Value.cast(value)
+    high = value[low_bits:]
+    return (high.as_signed() if value.shape().signed else high), value[:low_bits]
+
+
+def adder_ns(bits: int) -> float:
+    """A ``bits``-bit sum or comparison: one carry chain."""
+    return CARRY_NS + CARRY_BIT_NS * bits
+
+
+def mux_ns(inputs: int) -> float:
+    """Choosing one of ``inputs`` values: LUT levels of four-input LUTs (two select bits each)."""
+    return LUT_NS * max(1, ceil(log2(max(inputs, 2)) / 2))
+
+
+def rom_ns(depth: int, block: bool) -> float:
+    """Reading a ``depth``-entry ROM: a block RAM's clock-to-data, else a LUT tree."""
+    return BLOCK_RAM_NS if block else LUT_NS * max(1, ceil((log2(max(depth, 2)) - 2) / 2))
+
+
+def multiplier_ns(a_bits: int, b_bits: int) -> float:
+    """An ``a_bits`` x ``b_bits`` product: one DSP block, or several whose partial products are summed."""
+    blocks = ceil(a_bits / DSP_BITS) * ceil(b_bits / DSP_BITS)
+    return DSP_NS if blocks == 1 else DSP_NS + adder_ns(a_bits + b_bits) * ceil(log2(blocks))
+
+
+def select_ns(bits: int, thresholds: int) -> float:
+    """The segment select of :func:`select_segment`: the comparators, then the OR trees of the index bits."""
+    if not thresholds:
+        return 0.0
+    return adder_ns(bits) + LUT_NS + mux_ns(thresholds)
