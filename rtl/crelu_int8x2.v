@@ -8,73 +8,57 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire [8:0] \$10 ;
   wire \$11 ;
   wire [8:0] \$12 ;
-  wire \$13 ;
+  wire [8:0] \$13 ;
   wire [8:0] \$14 ;
-  wire \$15 ;
-  wire [8:0] \$16 ;
+  wire [8:0] \$15 ;
+  wire \$16 ;
   wire [8:0] \$17 ;
-  wire [8:0] \$18 ;
+  wire \$18 ;
   wire [8:0] \$19 ;
-  wire \$2 ;
-  wire \$20 ;
+  wire [8:0] \$2 ;
+  wire [8:0] \$20 ;
   wire [8:0] \$21 ;
   wire [8:0] \$22 ;
-  wire \$23 ;
-  wire [8:0] \$24 ;
-  wire \$25 ;
-  wire [8:0] \$26 ;
-  wire [8:0] \$27 ;
+  wire [9:0] \$23 ;
+  wire [10:0] \$24 ;
+  wire [7:0] \$25 ;
+  wire \$26 ;
+  wire [7:0] \$27 ;
   wire [8:0] \$28 ;
-  wire \$29 ;
-  wire [8:0] \$3 ;
-  wire [8:0] \$30 ;
-  wire \$31 ;
-  wire [8:0] \$32 ;
-  wire \$33 ;
+  wire [9:0] \$29 ;
+  wire [9:0] \$3 ;
+  wire [10:0] \$30 ;
+  wire [7:0] \$31 ;
+  wire \$32 ;
+  wire [7:0] \$33 ;
   wire [8:0] \$34 ;
-  wire [8:0] \$35 ;
+  wire \$35 ;
   wire [8:0] \$36 ;
-  wire [8:0] \$37 ;
-  wire [9:0] \$38 ;
-  wire [10:0] \$39 ;
-  wire [8:0] \$4 ;
-  wire [7:0] \$40 ;
-  wire \$41 ;
-  wire [9:0] \$42 ;
-  wire [10:0] \$43 ;
-  wire [7:0] \$44 ;
-  wire [7:0] \$45 ;
-  wire [9:0] \$46 ;
-  wire [10:0] \$47 ;
-  wire [7:0] \$48 ;
-  wire \$49 ;
-  wire \$5 ;
-  wire [9:0] \$50 ;
-  wire [10:0] \$51 ;
-  wire [7:0] \$52 ;
+  wire \$37 ;
+  wire [8:0] \$38 ;
+  wire [8:0] \$39 ;
+  wire [10:0] \$4 ;
+  wire [8:0] \$40 ;
+  wire [8:0] \$41 ;
+  wire \$42 ;
+  wire [8:0] \$43 ;
+  wire \$44 ;
+  wire [8:0] \$45 ;
+  wire [8:0] \$46 ;
+  wire [8:0] \$47 ;
+  wire [8:0] \$48 ;
+  wire [9:0] \$49 ;
+  wire [7:0] \$5 ;
+  wire [10:0] \$50 ;
+  wire [7:0] \$51 ;
+  wire \$52 ;
   wire [7:0] \$53 ;
-  wire [9:0] \$54 ;
-  wire [10:0] \$55 ;
-  wire [7:0] \$56 ;
-  wire \$57 ;
-  wire [9:0] \$58 ;
-  wire [10:0] \$59 ;
-  wire [8:0] \$6 ;
-  wire [7:0] \$60 ;
-  wire [7:0] \$61 ;
-  wire [9:0] \$62 ;
-  wire [10:0] \$63 ;
-  wire [7:0] \$64 ;
-  wire \$65 ;
-  wire [9:0] \$66 ;
-  wire [10:0] \$67 ;
-  wire [7:0] \$68 ;
-  wire [7:0] \$69 ;
-  wire \$7 ;
-  reg \$70 ;
-  reg [31:0] \$71 ;
+  reg \$54 ;
+  reg [31:0] \$55 ;
+  wire \$6 ;
+  wire [7:0] \$7 ;
   wire [8:0] \$8 ;
-  wire [8:0] \$9 ;
+  wire \$9 ;
   input clk;
   wire clk;
   input [15:0] i__payload;
@@ -85,14 +69,30 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg l0_s0_seg;
-  reg [8:0] l0_s1_c1_prod;
-  reg l0m_s0_seg;
-  reg [8:0] l0m_s1_c1_prod;
-  reg l1_s0_seg;
-  reg [8:0] l1_s1_c1_prod;
-  reg l1m_s0_seg;
-  reg [8:0] l1m_s1_c1_prod;
+  wire l0_s0_ge;
+  wire [7:0] l0_s0_x;
+  wire l0_s1_seg;
+  reg [8:0] l0_s3_c1_prod;
+  wire [6:0] l0_s4_acc;
+  wire [7:0] l0_s5_y;
+  wire l0m_s0_ge;
+  wire [7:0] l0m_s0_x;
+  wire l0m_s1_seg;
+  reg [8:0] l0m_s3_c1_prod;
+  wire [6:0] l0m_s4_acc;
+  wire [7:0] l0m_s5_y;
+  wire l1_s0_ge;
+  wire [7:0] l1_s0_x;
+  wire l1_s1_seg;
+  reg [8:0] l1_s3_c1_prod;
+  wire [6:0] l1_s4_acc;
+  wire [7:0] l1_s5_y;
+  wire l1m_s0_ge;
+  wire [7:0] l1m_s0_x;
+  wire l1m_s1_seg;
+  reg [8:0] l1m_s3_c1_prod;
+  wire [6:0] l1m_s4_acc;
+  wire [7:0] l1m_s5_y;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -105,175 +105,151 @@ module crelu_int8x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   reg o__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$28  = \$23  ? 9'h07f : \$27 ;
-  assign \$29  = $signed(\$28 [7:0]) >= $signed(1'h0);
-  assign \$30  = - $signed(i__payload[15:8]);
-  assign \$31  = $signed(\$30 ) > $signed(8'h7f);
-  assign \$32  = - $signed(i__payload[15:8]);
-  assign \$33  = $signed(\$32 ) < $signed(8'h80);
-  assign \$34  = - $signed(i__payload[15:8]);
-  assign \$35  = \$33  ? 9'h180 : \$34 ;
-  assign \$36  = \$31  ? 9'h07f : \$35 ;
-  assign \$39  = $signed(\$38 ) + $signed(1'h0);
-  assign \$41  = \$40  > 7'h7f;
-  assign \$43  = $signed(\$42 ) + $signed(1'h0);
-  assign \$45  = \$41  ? 8'h7f : \$44 ;
-  assign \$47  = $signed(\$46 ) + $signed(1'h0);
-  assign \$49  = \$48  > 7'h7f;
-  assign \$51  = $signed(\$50 ) + $signed(1'h0);
-  assign \$53  = \$49  ? 8'h7f : \$52 ;
-  assign \$55  = $signed(\$54 ) + $signed(1'h0);
-  assign \$57  = \$56  > 7'h7f;
-  assign \$59  = $signed(\$58 ) + $signed(1'h0);
-  assign \$61  = \$57  ? 8'h7f : \$60 ;
-  assign \$63  = $signed(\$62 ) + $signed(1'h0);
-  assign \$65  = \$64  > 7'h7f;
-  assign \$67  = $signed(\$66 ) + $signed(1'h0);
-  assign \$69  = \$65  ? 8'h7f : \$68 ;
+  assign \$35  = $signed(\$34 ) > $signed(8'h7f);
+  assign \$36  = - $signed(i__payload[15:8]);
+  assign \$37  = $signed(\$36 ) < $signed(8'h80);
+  assign \$38  = - $signed(i__payload[15:8]);
+  assign \$39  = \$37  ? 9'h180 : \$38 ;
+  assign \$40  = \$35  ? 9'h07f : \$39 ;
+  assign \$41  = - $signed(i__payload[15:8]);
+  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
+  assign \$43  = - $signed(i__payload[15:8]);
+  assign \$44  = $signed(\$43 ) < $signed(8'h80);
+  assign \$45  = - $signed(i__payload[15:8]);
+  assign \$46  = \$44  ? 9'h180 : \$45 ;
+  assign \$47  = \$42  ? 9'h07f : \$46 ;
+  assign l1m_s0_ge = $signed(\$47 [7:0]) >= $signed(1'h0);
+  assign \$50  = $signed(\$49 ) + $signed(1'h0);
+  assign \$52  = \$51  > 7'h7f;
+  assign l1m_s5_y = \$52  ? 8'h7f : \$53 ;
   always @(posedge clk)
-    o__valid <= \$70 ;
+    o__valid <= \$54 ;
   always @(posedge clk)
-    o__payload <= \$71 ;
+    o__payload <= \$55 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) >= $signed(1'h0);
-  assign \$4  = - $signed(i__payload[7:0]);
-  assign \$5  = $signed(\$4 ) > $signed(8'h7f);
-  assign \$6  = - $signed(i__payload[7:0]);
-  assign \$7  = $signed(\$6 ) < $signed(8'h80);
+  assign l0_s0_ge = $signed(i__payload[7:0]) >= $signed(1'h0);
+  assign \$4  = $signed(\$3 ) + $signed(1'h0);
+  assign \$6  = \$5  > 7'h7f;
+  assign l0_s5_y = \$6  ? 8'h7f : \$7 ;
   assign \$8  = - $signed(i__payload[7:0]);
-  assign \$9  = \$7  ? 9'h180 : \$8 ;
-  assign \$10  = \$5  ? 9'h07f : \$9 ;
-  assign \$11  = $signed(\$10 [7:0]) >= $signed(1'h0);
+  assign \$9  = $signed(\$8 ) > $signed(8'h7f);
+  assign \$10  = - $signed(i__payload[7:0]);
+  assign \$11  = $signed(\$10 ) < $signed(8'h80);
   assign \$12  = - $signed(i__payload[7:0]);
-  assign \$13  = $signed(\$12 ) > $signed(8'h7f);
-  assign \$14  = - $signed(i__payload[7:0]);
-  assign \$15  = $signed(\$14 ) < $signed(8'h80);
-  assign \$16  = - $signed(i__payload[7:0]);
-  assign \$17  = \$15  ? 9'h180 : \$16 ;
-  assign \$18  = \$13  ? 9'h07f : \$17 ;
-  assign \$20  = $signed(i__payload[15:8]) >= $signed(1'h0);
-  assign \$22  = - $signed(i__payload[15:8]);
-  assign \$23  = $signed(\$22 ) > $signed(8'h7f);
-  assign \$24  = - $signed(i__payload[15:8]);
-  assign \$25  = $signed(\$24 ) < $signed(8'h80);
-  assign \$26  = - $signed(i__payload[15:8]);
-  assign \$27  = \$25  ? 9'h180 : \$26 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s0_seg = 1'h0;
-    if (\$2 ) begin
-      l0_s0_seg = 1'h1;
-    end
-  end
+  assign \$13  = \$11  ? 9'h180 : \$12 ;
+  assign \$14  = \$9  ? 9'h07f : \$13 ;
+  assign \$15  = - $signed(i__payload[7:0]);
+  assign \$16  = $signed(\$15 ) > $signed(8'h7f);
+  assign \$17  = - $signed(i__payload[7:0]);
+  assign \$18  = $signed(\$17 ) < $signed(8'h80);
+  assign \$19  = - $signed(i__payload[7:0]);
+  assign \$20  = \$18  ? 9'h180 : \$19 ;
+  assign \$21  = \$16  ? 9'h07f : \$20 ;
+  assign l0m_s0_ge = $signed(\$21 [7:0]) >= $signed(1'h0);
+  assign \$24  = $signed(\$23 ) + $signed(1'h0);
+  assign \$26  = \$25  > 7'h7f;
+  assign l0m_s5_y = \$26  ? 8'h7f : \$27 ;
+  assign l1_s0_ge = $signed(i__payload[15:8]) >= $signed(1'h0);
+  assign \$30  = $signed(\$29 ) + $signed(1'h0);
+  assign \$32  = \$31  > 7'h7f;
+  assign l1_s5_y = \$32  ? 8'h7f : \$33 ;
+  assign \$34  = - $signed(i__payload[15:8]);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez (l0_s1_seg)
       1'h0:
-          l0_s1_c1_prod = 9'h000;
+          l0_s3_c1_prod = 9'h000;
       default:
-          l0_s1_c1_prod = \$3 ;
+          l0_s3_c1_prod = \$2 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0m_s0_seg = 1'h0;
-    if (\$11 ) begin
-      l0m_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0m_s0_seg)
+    casez (l0m_s1_seg)
       1'h0:
-          l0m_s1_c1_prod = 9'h000;
+          l0m_s3_c1_prod = 9'h000;
       default:
-          l0m_s1_c1_prod = \$19 ;
+          l0m_s3_c1_prod = \$22 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s0_seg = 1'h0;
-    if (\$20 ) begin
-      l1_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez (l1_s1_seg)
       1'h0:
-          l1_s1_c1_prod = 9'h000;
+          l1_s3_c1_prod = 9'h000;
       default:
-          l1_s1_c1_prod = \$21 ;
+          l1_s3_c1_prod = \$28 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1m_s0_seg = 1'h0;
-    if (\$29 ) begin
-      l1m_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1m_s0_seg)
+    casez (l1m_s1_seg)
       1'h0:
-          l1m_s1_c1_prod = 9'h000;
+          l1m_s3_c1_prod = 9'h000;
       default:
-          l1m_s1_c1_prod = \$37 ;
+          l1m_s3_c1_prod = \$48 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = o__valid;
+    \$54  = o__valid;
     if (i__ready) begin
-      \$70  = i__valid;
+      \$54  = i__valid;
     end
     if (rst) begin
-      \$70  = 1'h0;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = o__payload;
+    \$55  = o__payload;
     if (i__ready) begin
-      \$71 [7:0] = \$45 ;
-      \$71 [15:8] = \$53 ;
-      \$71 [23:16] = \$61 ;
-      \$71 [31:24] = \$69 ;
+      \$55 [7:0] = l0_s5_y;
+      \$55 [15:8] = l0m_s5_y;
+      \$55 [23:16] = l1_s5_y;
+      \$55 [31:24] = l1m_s5_y;
     end
     if (rst) begin
-      \$71  = 32'd0;
+      \$55  = 32'd0;
     end
   end
+  assign l0_s0_x = i__payload[7:0];
+  assign l0_s4_acc = \$4 [6:0];
+  assign l0m_s0_x = \$14 [7:0];
+  assign l0m_s4_acc = \$24 [6:0];
+  assign l1_s0_x = i__payload[15:8];
+  assign l1_s4_acc = \$30 [6:0];
+  assign l1m_s0_x = \$40 [7:0];
+  assign l1m_s4_acc = \$50 [6:0];
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$3  = { i__payload[7], i__payload[7:0] };
-  assign \$19  = { \$18 [7], \$18 [7:0] };
-  assign \$21  = { i__payload[15], i__payload[15:8] };
-  assign \$37  = { \$36 [7], \$36 [7:0] };
-  assign \$38  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$40  = { 1'h0, \$39 [6:0] };
-  assign \$42  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$44  = { 1'h0, \$43 [6:0] };
-  assign \$46  = { l0m_s1_c1_prod[8], l0m_s1_c1_prod };
-  assign \$48  = { 1'h0, \$47 [6:0] };
-  assign \$50  = { l0m_s1_c1_prod[8], l0m_s1_c1_prod };
-  assign \$52  = { 1'h0, \$51 [6:0] };
-  assign \$54  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$56  = { 1'h0, \$55 [6:0] };
-  assign \$58  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$60  = { 1'h0, \$59 [6:0] };
-  assign \$62  = { l1m_s1_c1_prod[8], l1m_s1_c1_prod };
-  assign \$64  = { 1'h0, \$63 [6:0] };
-  assign \$66  = { l1m_s1_c1_prod[8], l1m_s1_c1_prod };
-  assign \$68  = { 1'h0, \$67 [6:0] };
+  assign l0_s1_seg = l0_s0_ge;
+  assign \$2  = { i__payload[7], i__payload[7:0] };
+  assign \$3  = { l0_s3_c1_prod[8], l0_s3_c1_prod };
+  assign \$5  = { 1'h0, \$4 [6:0] };
+  assign \$7  = { 1'h0, \$4 [6:0] };
+  assign l0m_s1_seg = l0m_s0_ge;
+  assign \$22  = { \$14 [7], \$14 [7:0] };
+  assign \$23  = { l0m_s3_c1_prod[8], l0m_s3_c1_prod };
+  assign \$25  = { 1'h0, \$24 [6:0] };
+  assign \$27  = { 1'h0, \$24 [6:0] };
+  assign l1_s1_seg = l1_s0_ge;
+  assign \$28  = { i__payload[15], i__payload[15:8] };
+  assign \$29  = { l1_s3_c1_prod[8], l1_s3_c1_prod };
+  assign \$31  = { 1'h0, \$30 [6:0] };
+  assign \$33  = { 1'h0, \$30 [6:0] };
+  assign l1m_s1_seg = l1m_s0_ge;
+  assign \$48  = { \$40 [7], \$40 [7:0] };
+  assign \$49  = { l1m_s3_c1_prod[8], l1m_s3_c1_prod };
+  assign \$51  = { 1'h0, \$50 [6:0] };
+  assign \$53  = { 1'h0, \$50 [6:0] };
 endmodule

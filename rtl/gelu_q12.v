@@ -5,236 +5,87 @@
 module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire [15:0] \$109 ;
+  wire \$10 ;
   wire \$11 ;
-  wire [15:0] \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
   wire \$12 ;
-  wire [16:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
   wire \$16 ;
-  wire [16:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
-  wire \$166 ;
-  wire [42:0] \$167 ;
-  wire [44:0] \$168 ;
-  wire [21:0] \$169 ;
   wire \$17 ;
-  wire [23:0] \$170 ;
-  wire [42:0] \$171 ;
-  wire [44:0] \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire [15:0] \$175 ;
-  wire [15:0] \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire [15:0] \$179 ;
   wire \$18 ;
-  wire [15:0] \$180 ;
-  wire [16:0] \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
-  wire [16:0] \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire [15:0] \$189 ;
-  wire [15:0] \$19 ;
-  wire [15:0] \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire [15:0] \$193 ;
-  wire [15:0] \$194 ;
-  wire \$195 ;
-  wire \$196 ;
-  wire [15:0] \$197 ;
-  wire [15:0] \$198 ;
-  wire [16:0] \$199 ;
+  wire \$19 ;
   wire \$2 ;
-  wire [15:0] \$20 ;
-  wire \$200 ;
-  wire \$201 ;
-  wire [15:0] \$202 ;
-  wire [15:0] \$203 ;
-  wire [16:0] \$204 ;
-  wire [12:0] \$205 ;
-  wire [16:0] \$206 ;
-  wire [29:0] \$207 ;
-  wire [32:0] \$208 ;
-  wire [20:0] \$209 ;
+  wire \$20 ;
   wire \$21 ;
-  wire [20:0] \$210 ;
-  wire \$211 ;
-  wire [20:0] \$212 ;
-  wire [20:0] \$213 ;
-  wire \$214 ;
-  wire [20:0] \$215 ;
-  wire [20:0] \$216 ;
-  wire [20:0] \$217 ;
-  wire [20:0] \$218 ;
-  reg \$219 ;
   wire \$22 ;
-  reg \$220 ;
-  reg \$221 ;
-  reg [14:0] \$222 ;
-  reg \$223 ;
-  reg [3:0] \$224 ;
-  reg [12:0] \$225 ;
-  reg [14:0] \$226 ;
-  reg \$227 ;
-  reg [3:0] \$228 ;
-  reg [12:0] \$229 ;
-  wire [15:0] \$23 ;
-  reg [30:0] \$230 ;
-  reg [15:0] \$231 ;
-  wire [15:0] \$24 ;
-  wire [16:0] \$25 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
   wire \$26 ;
   wire \$27 ;
-  wire [15:0] \$28 ;
-  wire [15:0] \$29 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [16:0] \$30 ;
+  wire \$30 ;
   wire \$31 ;
   wire \$32 ;
   wire \$33 ;
-  wire [15:0] \$34 ;
-  wire [15:0] \$35 ;
+  wire \$34 ;
+  wire \$35 ;
   wire \$36 ;
   wire \$37 ;
-  wire [15:0] \$38 ;
-  wire [15:0] \$39 ;
+  wire \$38 ;
+  wire \$39 ;
   wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
+  wire \$40 ;
   wire \$41 ;
   wire \$42 ;
-  wire [15:0] \$43 ;
-  wire [15:0] \$44 ;
-  wire [16:0] \$45 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
-  wire [15:0] \$49 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
+  wire \$49 ;
+  wire [16:0] \$5 ;
+  wire \$50 ;
   wire \$51 ;
   wire \$52 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$54 ;
-  wire [16:0] \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [15:0] \$58 ;
-  wire [15:0] \$59 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire [15:0] \$64 ;
-  wire [15:0] \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire [15:0] \$68 ;
-  wire [15:0] \$69 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire [12:0] \$56 ;
+  wire [16:0] \$57 ;
+  wire [29:0] \$58 ;
+  wire [32:0] \$59 ;
+  wire [16:0] \$6 ;
+  wire [43:0] \$60 ;
+  wire [44:0] \$61 ;
+  wire [21:0] \$62 ;
+  wire [23:0] \$63 ;
+  wire [20:0] \$64 ;
+  wire [20:0] \$65 ;
+  reg \$66 ;
+  reg \$67 ;
+  reg \$68 ;
+  reg [19:0] \$69 ;
   wire \$7 ;
-  wire [16:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [15:0] \$73 ;
-  wire [15:0] \$74 ;
-  wire [16:0] \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [15:0] \$79 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [15:0] \$83 ;
-  wire [15:0] \$84 ;
-  wire [16:0] \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire [15:0] \$88 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
+  reg [31:0] \$70 ;
+  reg [17:0] \$71 ;
+  reg [14:0] \$72 ;
+  reg \$73 ;
+  reg [12:0] \$74 ;
+  reg [14:0] \$75 ;
+  reg \$76 ;
+  reg [19:0] \$77 ;
+  reg [28:0] \$78 ;
+  reg [30:0] \$79 ;
+  wire \$8 ;
+  reg [28:0] \$80 ;
+  reg [27:0] \$81 ;
+  reg [15:0] \$82 ;
+  wire \$9 ;
   input clk;
   wire clk;
   input [15:0] i__payload;
@@ -245,20 +96,39 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   input i__valid;
   wire i__valid;
   reg [30:0] l0_acc_p1 = 31'h00000000;
+  reg [19:0] l0_c0_p1 = 20'h00000;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
-  reg [5:0] l0_s1_origin;
-  reg [3:0] l0_s1_seg;
-  reg [31:0] l0_s2_c1;
-  reg [17:0] l0_s2_c2;
-  wire [30:0] l0_s2_prod;
-  reg [19:0] l0_s3_c0;
-  wire [43:0] l0_s3_prod;
-  wire [23:0] l0_s4_acc;
-  reg [3:0] l0_seg_p0 = 4'h0;
-  reg [3:0] l0_seg_p1 = 4'h0;
+  reg [28:0] l0_p_p1 = 29'h00000000;
+  reg [28:0] l0_ph_p1 = 29'h00000000;
+  reg [27:0] l0_pl_p1 = 28'h0000000;
+  wire [15:0] l0_s0_x;
+  wire [42:0] l0_s10_p;
+  wire [19:0] l0_s11_acc;
+  wire [23:0] l0_s12_acc;
+  wire [19:0] \l0_s12_acc$36 ;
+  wire [15:0] l0_s13_rnd;
+  wire [15:0] l0_s14_y;
+  wire l0_s1_neg;
+  wire [14:0] l0_s1_x;
+  wire [10:0] l0_s2_ge;
+  wire [3:0] l0_s3_seg;
+  reg [5:0] l0_s4_origin;
+  wire [12:0] l0_s4_t;
+  reg [19:0] l0_s5_c0;
+  reg [19:0] l0_s5_c0_q = 20'h00000;
+  reg [31:0] l0_s5_c1;
+  reg [31:0] l0_s5_c1_q = 32'd0;
+  reg [17:0] l0_s5_c2;
+  reg [17:0] l0_s5_c2_q = 18'h00000;
+  wire [28:0] l0_s6_p;
+  wire [30:0] l0_s6_prod;
+  wire [30:0] l0_s7_acc;
+  wire [28:0] l0_s8_ph;
+  wire [27:0] l0_s8_pl;
+  wire [42:0] l0_s9_p;
+  wire [44:0] l0_s9_prod;
   reg [12:0] l0_t_p0 = 13'h0000;
-  reg [12:0] l0_t_p1 = 13'h0000;
   reg [14:0] l0_x_p0 = 15'h0000;
   reg [14:0] l0_x_p1 = 15'h0000;
   output [15:0] o__payload;
@@ -272,514 +142,385 @@ module gelu_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__va
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
+  assign \$16  = \$6 [14:0] >= 15'h4000;
+  assign \$17  = \$6 [14:0] >= 15'h6000;
+  assign \$18  = ~ \$8 ;
+  assign \$19  = \$7  & \$18 ;
+  assign \$20  = ~ \$10 ;
+  assign \$21  = \$9  & \$20 ;
+  assign \$22  = ~ \$12 ;
+  assign \$23  = \$11  & \$22 ;
+  assign \$24  = ~ \$14 ;
+  assign \$25  = \$13  & \$24 ;
+  assign \$26  = ~ \$16 ;
+  assign \$27  = \$15  & \$26 ;
+  assign \$28  = | { \$17 , \$27 , \$25 , \$23 , \$21 , \$19  };
+  assign \$29  = ~ \$9 ;
+  assign \$30  = \$8  & \$29 ;
+  assign \$31  = ~ \$10 ;
+  assign \$32  = \$9  & \$31 ;
+  assign \$33  = ~ \$13 ;
+  assign \$34  = \$12  & \$33 ;
+  assign \$35  = ~ \$14 ;
+  assign \$36  = \$13  & \$35 ;
+  assign \$37  = ~ \$17 ;
+  assign \$38  = \$16  & \$37 ;
+  assign \$39  = | { \$17 , \$38 , \$36 , \$34 , \$32 , \$30  };
+  assign \$40  = ~ \$11 ;
+  assign \$41  = \$10  & \$40 ;
+  assign \$42  = ~ \$12 ;
+  assign \$43  = \$11  & \$42 ;
+  assign \$44  = ~ \$13 ;
+  assign \$45  = \$12  & \$44 ;
+  assign \$46  = ~ \$14 ;
+  assign \$47  = \$13  & \$46 ;
+  assign \$48  = | { \$47 , \$45 , \$43 , \$41  };
+  assign \$49  = ~ \$15 ;
+  assign \$50  = \$14  & \$49 ;
+  assign \$51  = ~ \$16 ;
+  assign \$52  = \$15  & \$51 ;
+  assign \$53  = ~ \$17 ;
+  assign \$54  = \$16  & \$53 ;
+  assign \$55  = | { \$17 , \$54 , \$52 , \$50  };
+  assign \$57  = $signed({ 1'h0, \$6 [14:0] }) - $signed(\$56 );
+  assign l0_s6_prod = $signed(l0_s5_c2_q) * $signed({ 1'h0, l0_t_p0 });
+  assign \$59  = $signed(\$58 ) + $signed(l0_s5_c1_q);
+  assign l0_s8_ph = \$59 [30:15] * l0_t_p0;
+  assign l0_s8_pl = \$59 [14:0] * l0_t_p0;
+  assign l0_s9_prod = \$60  + l0_pl_p1;
+  assign \$61  = $signed({ 1'h0, l0_s10_p }) + $signed(l0_c0_p1);
+  assign \$63  = $signed(\$61 [19:0]) - $signed({ 1'h0, \$62  });
+  assign l0_s12_acc = l0_neg_p1 ? \$63  : { \$61 [19], \$61 [19], \$61 [19], \$61 [19], \$61 [19:0] };
+  assign \$64  = $signed(l0_s12_acc[19:0]) + $signed(5'h08);
+  always @(posedge clk)
+    valid_0 <= \$66 ;
+  always @(posedge clk)
+    valid_1 <= \$67 ;
+  always @(posedge clk)
+    o__valid <= \$68 ;
+  always @(posedge clk)
+    l0_s5_c0_q <= \$69 ;
+  always @(posedge clk)
+    l0_s5_c1_q <= \$70 ;
+  always @(posedge clk)
+    l0_s5_c2_q <= \$71 ;
+  always @(posedge clk)
+    l0_x_p0 <= \$72 ;
+  always @(posedge clk)
+    l0_neg_p0 <= \$73 ;
+  always @(posedge clk)
+    l0_t_p0 <= \$74 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$75 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$76 ;
+  always @(posedge clk)
+    l0_c0_p1 <= \$77 ;
+  always @(posedge clk)
+    l0_p_p1 <= \$78 ;
+  always @(posedge clk)
+    l0_acc_p1 <= \$79 ;
+  always @(posedge clk)
+    l0_ph_p1 <= \$80 ;
+  always @(posedge clk)
+    l0_pl_p1 <= \$81 ;
+  always @(posedge clk)
+    o__payload <= \$82 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload) < $signed(16'hbfd9);
   assign \$3  = $signed(i__payload) > $signed(16'h7fff);
   assign \$4  = \$3  ? 16'h7fff : i__payload;
-  assign \$5  = \$2  ? 16'hbfd9 : \$4 ;
-  assign \$6  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$7  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$8  = \$7  ? 16'h7fff : i__payload;
-  assign \$9  = \$6  ? 16'hbfd9 : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$12  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$13  = \$12  ? 16'h7fff : i__payload;
-  assign \$14  = \$11  ? 16'hbfd9 : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 11'h580;
-  assign \$17  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$18  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$19  = \$18  ? 16'h7fff : i__payload;
-  assign \$20  = \$17  ? 16'hbfd9 : \$19 ;
-  assign \$21  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$22  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$23  = \$22  ? 16'h7fff : i__payload;
-  assign \$24  = \$21  ? 16'hbfd9 : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$27  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$28  = \$27  ? 16'h7fff : i__payload;
-  assign \$29  = \$26  ? 16'hbfd9 : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 12'h980;
-  assign \$32  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$33  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$34  = \$33  ? 16'h7fff : i__payload;
-  assign \$35  = \$32  ? 16'hbfd9 : \$34 ;
-  assign \$36  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$37  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$38  = \$37  ? 16'h7fff : i__payload;
-  assign \$39  = \$36  ? 16'hbfd9 : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$42  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$43  = \$42  ? 16'h7fff : i__payload;
-  assign \$44  = \$41  ? 16'hbfd9 : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 12'hd80;
-  assign \$47  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$48  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$49  = \$48  ? 16'h7fff : i__payload;
-  assign \$50  = \$47  ? 16'hbfd9 : \$49 ;
-  assign \$51  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$52  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$53  = \$52  ? 16'h7fff : i__payload;
-  assign \$54  = \$51  ? 16'hbfd9 : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$57  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$58  = \$57  ? 16'h7fff : i__payload;
-  assign \$59  = \$56  ? 16'hbfd9 : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 13'h1180;
-  assign \$62  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$63  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$64  = \$63  ? 16'h7fff : i__payload;
-  assign \$65  = \$62  ? 16'hbfd9 : \$64 ;
-  assign \$66  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$67  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$68  = \$67  ? 16'h7fff : i__payload;
-  assign \$69  = \$66  ? 16'hbfd9 : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$72  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$73  = \$72  ? 16'h7fff : i__payload;
-  assign \$74  = \$71  ? 16'hbfd9 : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 13'h1600;
-  assign \$77  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$78  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$79  = \$78  ? 16'h7fff : i__payload;
-  assign \$80  = \$77  ? 16'hbfd9 : \$79 ;
-  assign \$81  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$82  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$83  = \$82  ? 16'h7fff : i__payload;
-  assign \$84  = \$81  ? 16'hbfd9 : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$87  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$88  = \$87  ? 16'h7fff : i__payload;
-  assign \$89  = \$86  ? 16'hbfd9 : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 13'h1b00;
-  assign \$92  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$93  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$94  = \$93  ? 16'h7fff : i__payload;
-  assign \$95  = \$92  ? 16'hbfd9 : \$94 ;
-  assign \$96  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$97  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$98  = \$97  ? 16'h7fff : i__payload;
-  assign \$99  = \$96  ? 16'hbfd9 : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$102  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$103  = \$102  ? 16'h7fff : i__payload;
-  assign \$104  = \$101  ? 16'hbfd9 : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 14'h2580;
-  assign \$107  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$108  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$109  = \$108  ? 16'h7fff : i__payload;
-  assign \$110  = \$107  ? 16'hbfd9 : \$109 ;
-  assign \$111  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$112  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$113  = \$112  ? 16'h7fff : i__payload;
-  assign \$114  = \$111  ? 16'hbfd9 : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$117  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$118  = \$117  ? 16'h7fff : i__payload;
-  assign \$119  = \$116  ? 16'hbfd9 : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 14'h2c00;
-  assign \$122  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$123  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$124  = \$123  ? 16'h7fff : i__payload;
-  assign \$125  = \$122  ? 16'hbfd9 : \$124 ;
-  assign \$126  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$127  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$128  = \$127  ? 16'h7fff : i__payload;
-  assign \$129  = \$126  ? 16'hbfd9 : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$132  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$133  = \$132  ? 16'h7fff : i__payload;
-  assign \$134  = \$131  ? 16'hbfd9 : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 14'h3380;
-  assign \$137  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$138  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$139  = \$138  ? 16'h7fff : i__payload;
-  assign \$140  = \$137  ? 16'hbfd9 : \$139 ;
-  assign \$141  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$142  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$143  = \$142  ? 16'h7fff : i__payload;
-  assign \$144  = \$141  ? 16'hbfd9 : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$147  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$148  = \$147  ? 16'h7fff : i__payload;
-  assign \$149  = \$146  ? 16'hbfd9 : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 15'h4000;
-  assign \$152  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$153  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$154  = \$153  ? 16'h7fff : i__payload;
-  assign \$155  = \$152  ? 16'hbfd9 : \$154 ;
-  assign \$156  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$157  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$158  = \$157  ? 16'h7fff : i__payload;
-  assign \$159  = \$156  ? 16'hbfd9 : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$162  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$163  = \$162  ? 16'h7fff : i__payload;
-  assign \$164  = \$161  ? 16'hbfd9 : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 15'h6000;
-  assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign l0_s3_prod = l0_acc_p1 * l0_t_p1;
-  assign \$168  = $signed({ 1'h0, \$167  }) + $signed(l0_s3_c0);
-  assign \$170  = $signed(\$168 [19:0]) - $signed({ 1'h0, \$169  });
-  assign \$172  = $signed({ 1'h0, \$171  }) + $signed(l0_s3_c0);
-  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [19], \$172 [19], \$172 [19], \$172 [19], \$172 [19:0] };
-  assign \$173  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$174  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$175  = \$174  ? 16'h7fff : i__payload;
-  assign \$176  = \$173  ? 16'hbfd9 : \$175 ;
-  assign \$177  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$178  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$179  = \$178  ? 16'h7fff : i__payload;
-  assign \$180  = \$177  ? 16'hbfd9 : \$179 ;
-  assign \$181  = - $signed(\$180 );
-  assign \$182  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$183  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$184  = \$183  ? 16'h7fff : i__payload;
-  assign \$185  = \$182  ? 16'hbfd9 : \$184 ;
-  assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
-  assign \$187  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$188  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$189  = \$188  ? 16'h7fff : i__payload;
-  assign \$190  = \$187  ? 16'hbfd9 : \$189 ;
-  assign \$191  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$192  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$193  = \$192  ? 16'h7fff : i__payload;
-  assign \$194  = \$191  ? 16'hbfd9 : \$193 ;
-  assign \$195  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$196  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$197  = \$196  ? 16'h7fff : i__payload;
-  assign \$198  = \$195  ? 16'hbfd9 : \$197 ;
-  assign \$199  = - $signed(\$198 );
-  assign \$200  = $signed(i__payload) < $signed(16'hbfd9);
-  assign \$201  = $signed(i__payload) > $signed(16'h7fff);
-  assign \$202  = \$201  ? 16'h7fff : i__payload;
-  assign \$203  = \$200  ? 16'hbfd9 : \$202 ;
-  assign \$204  = \$194 [15] ? \$199  : { \$203 [15], \$203  };
-  assign \$206  = $signed({ 1'h0, \$204 [14:0] }) - $signed(\$205 );
-  assign \$208  = $signed(\$207 ) + $signed(l0_s2_c1);
-  assign \$209  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$211  = $signed(\$210 ) > $signed(16'h7fff);
-  assign \$212  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$214  = $signed(\$213 ) < $signed(16'h8000);
-  assign \$215  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$217  = \$214  ? 21'h1f8000 : \$216 ;
-  assign \$218  = \$211  ? 21'h007fff : \$217 ;
-  always @(posedge clk)
-    valid_0 <= \$219 ;
-  always @(posedge clk)
-    valid_1 <= \$220 ;
-  always @(posedge clk)
-    o__valid <= \$221 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$222 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$223 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$224 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$225 ;
-  always @(posedge clk)
-    l0_x_p1 <= \$226 ;
-  always @(posedge clk)
-    l0_neg_p1 <= \$227 ;
-  always @(posedge clk)
-    l0_seg_p1 <= \$228 ;
-  always @(posedge clk)
-    l0_t_p1 <= \$229 ;
-  always @(posedge clk)
-    l0_acc_p1 <= \$230 ;
-  always @(posedge clk)
-    o__payload <= \$231 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s1_seg = 4'h0;
-    if (\$16 ) begin
-      l0_s1_seg = 4'h1;
-    end
-    if (\$31 ) begin
-      l0_s1_seg = 4'h2;
-    end
-    if (\$46 ) begin
-      l0_s1_seg = 4'h3;
-    end
-    if (\$61 ) begin
-      l0_s1_seg = 4'h4;
-    end
-    if (\$76 ) begin
-      l0_s1_seg = 4'h5;
-    end
-    if (\$91 ) begin
-      l0_s1_seg = 4'h6;
-    end
-    if (\$106 ) begin
-      l0_s1_seg = 4'h7;
-    end
-    if (\$121 ) begin
-      l0_s1_seg = 4'h8;
-    end
-    if (\$136 ) begin
-      l0_s1_seg = 4'h9;
-    end
-    if (\$151 ) begin
-      l0_s1_seg = 4'ha;
-    end
-    if (\$166 ) begin
-      l0_s1_seg = 4'hb;
-    end
-  end
+  assign l0_s0_x = \$2  ? 16'hbfd9 : \$4 ;
+  assign \$5  = - $signed(l0_s0_x);
+  assign \$6  = l0_s0_x[15] ? \$5  : { l0_s0_x[15], l0_s0_x };
+  assign \$7  = \$6 [14:0] >= 11'h580;
+  assign \$8  = \$6 [14:0] >= 12'h980;
+  assign \$9  = \$6 [14:0] >= 12'hd80;
+  assign \$10  = \$6 [14:0] >= 13'h1180;
+  assign \$11  = \$6 [14:0] >= 13'h1600;
+  assign \$12  = \$6 [14:0] >= 13'h1b00;
+  assign \$13  = \$6 [14:0] >= 14'h2580;
+  assign \$14  = \$6 [14:0] >= 14'h2c00;
+  assign \$15  = \$6 [14:0] >= 14'h3380;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s1_seg)
+    casez ({ \$55 , \$48 , \$39 , \$28  })
       4'h0:
-          l0_s1_origin = 6'h00;
+          l0_s4_origin = 6'h00;
       4'h1:
-          l0_s1_origin = 6'h0b;
+          l0_s4_origin = 6'h0b;
       4'h2:
-          l0_s1_origin = 6'h13;
+          l0_s4_origin = 6'h13;
       4'h3:
-          l0_s1_origin = 6'h1b;
+          l0_s4_origin = 6'h1b;
       4'h4:
-          l0_s1_origin = 6'h23;
+          l0_s4_origin = 6'h23;
       4'h5:
-          l0_s1_origin = 6'h2c;
+          l0_s4_origin = 6'h2c;
       4'h6:
-          l0_s1_origin = 6'h36;
+          l0_s4_origin = 6'h36;
       4'h7:
-          l0_s1_origin = 6'h0b;
+          l0_s4_origin = 6'h0b;
       4'h8:
-          l0_s1_origin = 6'h18;
+          l0_s4_origin = 6'h18;
       4'h9:
-          l0_s1_origin = 6'h27;
+          l0_s4_origin = 6'h27;
       4'ha:
-          l0_s1_origin = 6'h00;
+          l0_s4_origin = 6'h00;
       default:
-          l0_s1_origin = 6'h00;
+          l0_s4_origin = 6'h00;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c2 = 18'h18b25;
-      4'h1:
-          l0_s2_c2 = 18'h144b9;
-      4'h2:
-          l0_s2_c2 = 18'h0eb29;
-      4'h3:
-          l0_s2_c2 = 18'h087e8;
-      4'h4:
-          l0_s2_c2 = 18'h02ec0;
-      4'h5:
-          l0_s2_c2 = 18'h3eb90;
-      4'h6:
-          l0_s2_c2 = 18'h3ca4e;
-      4'h7:
-          l0_s2_c2 = 18'h3dc52;
-      4'h8:
-          l0_s2_c2 = 18'h3ef4b;
-      4'h9:
-          l0_s2_c2 = 18'h3fc4a;
-      4'ha:
-          l0_s2_c2 = 18'h3ffed;
-      default:
-          l0_s2_c2 = 18'h3fffb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c1 = 32'd539571257;
-      4'h1:
-          l0_s2_c1 = 32'd824416485;
-      4'h2:
-          l0_s2_c1 = 32'd995112600;
-      4'h3:
-          l0_s2_c1 = 32'd1117823841;
-      4'h4:
-          l0_s2_c1 = 32'd1189172733;
-      4'h5:
-          l0_s2_c1 = 32'd1215158492;
-      4'h6:
-          l0_s2_c1 = 32'd1200396598;
-      4'h7:
-          l0_s2_c1 = 32'd1126080299;
-      4'h8:
-          l0_s2_c1 = 32'd1095628912;
-      4'h9:
-          l0_s2_c1 = 32'd1079059151;
-      4'ha:
-          l0_s2_c1 = 32'd1073854746;
-      default:
-          l0_s2_c1 = 32'd1073702504;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p1)
-      4'h0:
-          l0_s3_c0 = 20'hffffa;
-      4'h1:
-          l0_s3_c0 = 20'h037cf;
-      4'h2:
-          l0_s3_c0 = 20'h06df8;
-      4'h3:
-          l0_s3_c0 = 20'h0ace8;
-      4'h4:
-          l0_s3_c0 = 20'h0f19a;
-      4'h5:
-          l0_s3_c0 = 20'h14238;
-      4'h6:
-          l0_s3_c0 = 20'h19c39;
-      4'h7:
-          l0_s3_c0 = 20'h2524a;
-      4'h8:
-          l0_s3_c0 = 20'h2bdec;
-      4'h9:
-          l0_s3_c0 = 20'h33781;
-      4'ha:
-          l0_s3_c0 = 20'h3fffe;
-      default:
-          l0_s3_c0 = 20'h60002;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$219  = valid_0;
+    l0_s5_c0 = 20'h00000;
     if (i__ready) begin
-      \$219  = i__valid;
+      (* full_case = 32'd1 *)
+      casez ({ \$55 , \$48 , \$39 , \$28  })
+        4'h0:
+            l0_s5_c0 = 20'hffffa;
+        4'h1:
+            l0_s5_c0 = 20'h037cf;
+        4'h2:
+            l0_s5_c0 = 20'h06df8;
+        4'h3:
+            l0_s5_c0 = 20'h0ace8;
+        4'h4:
+            l0_s5_c0 = 20'h0f19a;
+        4'h5:
+            l0_s5_c0 = 20'h14238;
+        4'h6:
+            l0_s5_c0 = 20'h19c39;
+        4'h7:
+            l0_s5_c0 = 20'h2524a;
+        4'h8:
+            l0_s5_c0 = 20'h2bdec;
+        4'h9:
+            l0_s5_c0 = 20'h33781;
+        4'ha:
+            l0_s5_c0 = 20'h3fffe;
+        default:
+            l0_s5_c0 = 20'h60002;
+      endcase
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l0_s5_c1 = 32'd0;
+    if (i__ready) begin
+      (* full_case = 32'd1 *)
+      casez ({ \$55 , \$48 , \$39 , \$28  })
+        4'h0:
+            l0_s5_c1 = 32'd539571257;
+        4'h1:
+            l0_s5_c1 = 32'd824416485;
+        4'h2:
+            l0_s5_c1 = 32'd995112600;
+        4'h3:
+            l0_s5_c1 = 32'd1117823841;
+        4'h4:
+            l0_s5_c1 = 32'd1189172733;
+        4'h5:
+            l0_s5_c1 = 32'd1215158492;
+        4'h6:
+            l0_s5_c1 = 32'd1200396598;
+        4'h7:
+            l0_s5_c1 = 32'd1126080299;
+        4'h8:
+            l0_s5_c1 = 32'd1095628912;
+        4'h9:
+            l0_s5_c1 = 32'd1079059151;
+        4'ha:
+            l0_s5_c1 = 32'd1073854746;
+        default:
+            l0_s5_c1 = 32'd1073702504;
+      endcase
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l0_s5_c2 = 18'h00000;
+    if (i__ready) begin
+      (* full_case = 32'd1 *)
+      casez ({ \$55 , \$48 , \$39 , \$28  })
+        4'h0:
+            l0_s5_c2 = 18'h18b25;
+        4'h1:
+            l0_s5_c2 = 18'h144b9;
+        4'h2:
+            l0_s5_c2 = 18'h0eb29;
+        4'h3:
+            l0_s5_c2 = 18'h087e8;
+        4'h4:
+            l0_s5_c2 = 18'h02ec0;
+        4'h5:
+            l0_s5_c2 = 18'h3eb90;
+        4'h6:
+            l0_s5_c2 = 18'h3ca4e;
+        4'h7:
+            l0_s5_c2 = 18'h3dc52;
+        4'h8:
+            l0_s5_c2 = 18'h3ef4b;
+        4'h9:
+            l0_s5_c2 = 18'h3fc4a;
+        4'ha:
+            l0_s5_c2 = 18'h3ffed;
+        default:
+            l0_s5_c2 = 18'h3fffb;
+      endcase
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = valid_0;
+    if (i__ready) begin
+      \$66  = i__valid;
     end
     if (rst) begin
-      \$219  = 1'h0;
+      \$66  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$220  = valid_1;
+    \$67  = valid_1;
     if (i__ready) begin
-      \$220  = valid_0;
+      \$67  = valid_0;
     end
     if (rst) begin
-      \$220  = 1'h0;
+      \$67  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$221  = o__valid;
+    \$68  = o__valid;
     if (i__ready) begin
-      \$221  = valid_1;
+      \$68  = valid_1;
     end
     if (rst) begin
-      \$221  = 1'h0;
+      \$68  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = l0_x_p0;
+    \$69  = l0_s5_c0_q;
     if (i__ready) begin
-      \$222  = \$186 [14:0];
+      \$69  = l0_s5_c0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = l0_neg_p0;
+    \$70  = l0_s5_c1_q;
     if (i__ready) begin
-      \$223  = \$190 [15];
+      \$70  = l0_s5_c1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = l0_seg_p0;
+    \$71  = l0_s5_c2_q;
     if (i__ready) begin
-      \$224  = l0_s1_seg;
+      \$71  = l0_s5_c2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = l0_t_p0;
+    \$72  = l0_x_p0;
     if (i__ready) begin
-      \$225  = \$206 [12:0];
+      \$72  = \$6 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = l0_x_p1;
+    \$73  = l0_neg_p0;
     if (i__ready) begin
-      \$226  = l0_x_p0;
+      \$73  = l0_s0_x[15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = l0_neg_p1;
+    \$74  = l0_t_p0;
     if (i__ready) begin
-      \$227  = l0_neg_p0;
+      \$74  = \$57 [12:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = l0_seg_p1;
+    \$75  = l0_x_p1;
     if (i__ready) begin
-      \$228  = l0_seg_p0;
+      \$75  = l0_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = l0_t_p1;
+    \$76  = l0_neg_p1;
     if (i__ready) begin
-      \$229  = l0_t_p0;
+      \$76  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = l0_acc_p1;
+    \$77  = l0_c0_p1;
     if (i__ready) begin
-      \$230  = \$208 [30:0];
+      \$77  = l0_s5_c0_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = o__payload;
+    \$78  = l0_p_p1;
     if (i__ready) begin
-      \$231  = \$218 [15:0];
+      \$78  = l0_s6_prod[28:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = l0_acc_p1;
+    if (i__ready) begin
+      \$79  = \$59 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$80  = l0_ph_p1;
+    if (i__ready) begin
+      \$80  = l0_s8_ph;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$81  = l0_pl_p1;
+    if (i__ready) begin
+      \$81  = l0_s8_pl;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$82  = o__payload;
+    if (i__ready) begin
+      \$82  = \$65 [15:0];
     end
     if (rst) begin
-      \$231  = 16'h0000;
+      \$82  = 16'h0000;
     end
   end
+  assign l0_s1_x = \$6 [14:0];
+  assign l0_s1_neg = l0_s0_x[15];
+  assign l0_s2_ge = { \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7  };
+  assign l0_s3_seg = { \$55 , \$48 , \$39 , \$28  };
+  assign l0_s4_t = \$57 [12:0];
+  assign l0_s6_p = l0_s6_prod[28:0];
+  assign l0_s7_acc = \$59 [30:0];
+  assign l0_s9_p = l0_s9_prod[42:0];
+  assign l0_s11_acc = \$61 [19:0];
+  assign \l0_s12_acc$36  = l0_s12_acc[19:0];
+  assign l0_s13_rnd = \$65 [15:0];
+  assign l0_s14_y = \$65 [15:0];
   assign \i__payload[0]  = i__payload;
   assign \o__payload[0]  = o__payload;
-  assign \$167  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$171  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$205  = { l0_s1_origin, 7'h00 };
-  assign \$207  = { l0_s2_prod[28], l0_s2_prod[28:0] };
-  assign \$210  = { \$209 [20], \$209 [20], \$209 [20], \$209 [20], \$209 [20:4] };
-  assign \$213  = { \$212 [20], \$212 [20], \$212 [20], \$212 [20], \$212 [20:4] };
-  assign \$216  = { \$215 [20], \$215 [20], \$215 [20], \$215 [20], \$215 [20:4] };
+  assign \$56  = { l0_s4_origin, 7'h00 };
+  assign \$58  = { l0_s6_prod[28], l0_s6_prod[28:0] };
+  assign \$60  = { l0_ph_p1, 15'h0000 };
+  assign l0_s10_p = { 26'h0000000, l0_s9_prod[42:26] };
+  assign \$62  = { 3'h0, l0_x_p1, 4'h0 };
+  assign \$65  = { \$64 [20], \$64 [20], \$64 [20], \$64 [20], \$64 [20:4] };
 endmodule

@@ -5,32 +5,25 @@
 module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire \$10 ;
+  wire [38:0] \$10 ;
   wire [52:0] \$11 ;
   wire [53:0] \$12 ;
   wire [52:0] \$13 ;
   wire [52:0] \$14 ;
-  wire \$15 ;
-  wire [52:0] \$16 ;
-  wire [53:0] \$17 ;
-  wire [52:0] \$18 ;
-  wire [52:0] \$19 ;
+  reg \$15 ;
+  reg \$16 ;
+  reg [15:0] \$17 ;
+  reg [36:0] \$18 ;
+  reg [37:0] \$19 ;
   wire \$2 ;
-  wire [52:0] \$20 ;
-  wire [52:0] \$21 ;
-  reg \$22 ;
-  reg \$23 ;
-  reg [15:0] \$24 ;
-  reg [1:0] \$25 ;
-  reg [37:0] \$26 ;
-  reg [15:0] \$27 ;
+  reg [15:0] \$20 ;
   wire \$3 ;
-  wire [37:0] \$4 ;
-  wire [38:0] \$5 ;
-  wire [52:0] \$6 ;
-  wire [53:0] \$7 ;
-  wire [52:0] \$8 ;
-  wire [52:0] \$9 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire [38:0] \$8 ;
+  wire [37:0] \$9 ;
   input clk;
   wire clk;
   input [15:0] i__payload;
@@ -41,13 +34,23 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   input i__valid;
   wire i__valid;
   reg [37:0] l0_acc_p0 = 38'h0000000000;
-  reg [1:0] l0_s0_seg;
-  reg [37:0] l0_s1_c1;
-  reg [22:0] l0_s1_c2;
-  wire [38:0] l0_s1_prod;
-  wire [53:0] l0_s2_prod;
-  reg [1:0] l0_seg_p0 = 2'h0;
-  reg [15:0] l0_x_p0 = 16'h0000;
+  reg [36:0] l0_p_p0 = 37'h0000000000;
+  wire [1:0] l0_s0_ge;
+  wire [15:0] l0_s0_x;
+  wire [1:0] l0_s1_seg;
+  reg [37:0] l0_s2_c1;
+  reg [22:0] l0_s2_c2;
+  wire [23:0] l0_s3_ph;
+  wire [30:0] l0_s3_pl;
+  wire [36:0] l0_s4_p;
+  wire [39:0] l0_s4_prod;
+  wire [37:0] l0_s5_acc;
+  wire [51:0] l0_s6_p;
+  wire [53:0] l0_s6_prod;
+  wire [51:0] l0_s7_acc;
+  wire [15:0] l0_s8_rnd;
+  wire [15:0] l0_s9_y;
+  reg [15:0] l0_t_p0 = 16'h0000;
   output [15:0] o__payload;
   reg [15:0] o__payload = 16'h0000;
   wire [15:0] \o__payload[0] ;
@@ -62,123 +65,117 @@ module hardswish_q12(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload) >= $signed(15'h5000);
   assign \$3  = $signed(i__payload) >= $signed(15'h3000);
-  assign l0_s1_prod = $signed(l0_s1_c2) * $signed(i__payload);
-  assign l0_s2_prod = $signed(l0_acc_p0) * $signed(l0_x_p0);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c1);
-  assign \$7  = $signed(\$6 ) + $signed(1'h0);
-  assign \$8  = $signed(\$7 [51:0]) + $signed(37'h0800000000);
-  assign \$10  = $signed(\$9 ) > $signed(16'h7fff);
+  assign \$4  = ~ \$3 ;
+  assign \$5  = \$2  & \$4 ;
+  assign l0_s3_ph = $signed(l0_s2_c2[22:15]) * $signed(i__payload);
+  assign l0_s3_pl = $signed({ 1'h0, l0_s2_c2[14:0] }) * $signed(i__payload);
+  assign l0_s4_prod = $signed(\$8 ) + $signed(l0_s3_pl);
+  assign \$10  = $signed(\$9 ) + $signed(l0_s2_c1);
+  assign l0_s6_prod = $signed(l0_acc_p0) * $signed(l0_t_p0);
   assign \$12  = $signed(\$11 ) + $signed(1'h0);
   assign \$13  = $signed(\$12 [51:0]) + $signed(37'h0800000000);
-  assign \$15  = $signed(\$14 ) < $signed(16'h8000);
-  assign \$17  = $signed(\$16 ) + $signed(1'h0);
-  assign \$18  = $signed(\$17 [51:0]) + $signed(37'h0800000000);
-  assign \$20  = \$15  ? 53'h1fffffffff8000 : \$19 ;
-  assign \$21  = \$10  ? 53'h00000000007fff : \$20 ;
   always @(posedge clk)
-    valid_0 <= \$22 ;
+    valid_0 <= \$15 ;
   always @(posedge clk)
-    o__valid <= \$23 ;
+    o__valid <= \$16 ;
   always @(posedge clk)
-    l0_x_p0 <= \$24 ;
+    l0_t_p0 <= \$17 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$25 ;
+    l0_p_p0 <= \$18 ;
   always @(posedge clk)
-    l0_acc_p0 <= \$26 ;
+    l0_acc_p0 <= \$19 ;
   always @(posedge clk)
-    o__payload <= \$27 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$2 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$3 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
+    o__payload <= \$20 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$7 , \$6  })
       2'h0:
-          l0_s1_c2 = 23'h000000;
+          l0_s2_c1 = 38'h0000000000;
       2'h1:
-          l0_s1_c2 = 23'h2aaaab;
+          l0_s2_c1 = 38'h0800000000;
       default:
-          l0_s1_c2 = 23'h000000;
+          l0_s2_c1 = 38'h1000000000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$7 , \$6  })
       2'h0:
-          l0_s1_c1 = 38'h0000000000;
+          l0_s2_c2 = 23'h000000;
       2'h1:
-          l0_s1_c1 = 38'h0800000000;
+          l0_s2_c2 = 23'h2aaaab;
       default:
-          l0_s1_c1 = 38'h1000000000;
+          l0_s2_c2 = 23'h000000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$22  = valid_0;
+    \$15  = valid_0;
     if (i__ready) begin
-      \$22  = i__valid;
+      \$15  = i__valid;
     end
     if (rst) begin
-      \$22  = 1'h0;
+      \$15  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$23  = o__valid;
+    \$16  = o__valid;
     if (i__ready) begin
-      \$23  = valid_0;
+      \$16  = valid_0;
     end
     if (rst) begin
-      \$23  = 1'h0;
+      \$16  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$24  = l0_x_p0;
+    \$17  = l0_t_p0;
     if (i__ready) begin
-      \$24  = i__payload;
+      \$17  = i__payload;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$25  = l0_seg_p0;
+    \$18  = l0_p_p0;
     if (i__ready) begin
-      \$25  = l0_s0_seg;
+      \$18  = l0_s4_prod[36:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$26  = l0_acc_p0;
+    \$19  = l0_acc_p0;
     if (i__ready) begin
-      \$26  = \$5 [37:0];
+      \$19  = \$10 [37:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$27  = o__payload;
+    \$20  = o__payload;
     if (i__ready) begin
-      \$27  = \$21 [15:0];
+      \$20  = \$14 [15:0];
     end
     if (rst) begin
-      \$27  = 16'h0000;
+      \$20  = 16'h0000;
     end
   end
+  assign l0_s0_x = i__payload;
+  assign l0_s0_ge = { \$3 , \$2  };
+  assign l0_s1_seg = { \$7 , \$6  };
+  assign l0_s4_p = l0_s4_prod[36:0];
+  assign l0_s5_acc = \$10 [37:0];
+  assign l0_s6_p = l0_s6_prod[51:0];
+  assign l0_s7_acc = \$12 [51:0];
+  assign l0_s8_rnd = \$14 [15:0];
+  assign l0_s9_y = \$14 [15:0];
   assign \i__payload[0]  = i__payload;
   assign \o__payload[0]  = o__payload;
-  assign \$4  = { l0_s1_prod[36], l0_s1_prod[36:0] };
-  assign \$6  = { l0_s2_prod[51], l0_s2_prod[51:0] };
-  assign \$9  = { \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52], \$8 [52:36] };
-  assign \$11  = { l0_s2_prod[51], l0_s2_prod[51:0] };
+  assign \$6  = \$5 ;
+  assign \$7  = \$3 ;
+  assign \$8  = { l0_s3_ph, 15'h0000 };
+  assign \$9  = { l0_s4_prod[36], l0_s4_prod[36:0] };
+  assign \$11  = { l0_s6_prod[51], l0_s6_prod[51:0] };
   assign \$14  = { \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52], \$13 [52:36] };
-  assign \$16  = { l0_s2_prod[51], l0_s2_prod[51:0] };
-  assign \$19  = { \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52], \$18 [52:36] };
 endmodule

@@ -6,38 +6,24 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [35:0] \$10 ;
-  wire \$11 ;
-  wire [35:0] \$12 ;
-  wire [35:0] \$13 ;
-  wire [35:0] \$14 ;
-  wire [35:0] \$15 ;
-  wire [35:0] \$16 ;
-  wire [36:0] \$17 ;
-  wire [35:0] \$18 ;
-  wire [35:0] \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire [35:0] \$21 ;
-  wire [35:0] \$22 ;
-  wire \$23 ;
-  wire [35:0] \$24 ;
-  wire [35:0] \$25 ;
-  wire [35:0] \$26 ;
-  wire [35:0] \$27 ;
-  reg \$28 ;
-  reg \$29 ;
-  wire \$3 ;
-  reg [15:0] \$30 ;
-  reg [34:0] \$31 ;
-  reg [31:0] \$32 ;
-  reg [15:0] \$33 ;
-  reg [34:0] \$34 ;
-  wire [35:0] \$4 ;
-  wire [36:0] \$5 ;
+  wire [35:0] \$11 ;
+  reg \$12 ;
+  reg \$13 ;
+  reg [12:0] \$14 ;
+  reg [21:0] \$15 ;
+  reg [30:0] \$16 ;
+  reg [31:0] \$17 ;
+  reg [12:0] \$18 ;
+  reg [21:0] \$19 ;
+  wire [36:0] \$2 ;
+  reg [30:0] \$20 ;
+  wire [35:0] \$3 ;
+  wire [36:0] \$4 ;
+  wire [35:0] \$5 ;
   wire [35:0] \$6 ;
-  wire [35:0] \$7 ;
-  wire \$8 ;
-  wire [35:0] \$9 ;
+  wire [36:0] \$7 ;
+  wire [35:0] \$8 ;
+  wire [36:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -48,18 +34,36 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [34:0] l0_acc_p0 = 35'h000000000;
-  reg l0_s0_seg;
-  reg [12:0] l0_s1_c0;
-  reg [20:0] l0_s1_c1;
-  wire [36:0] l0_s1_prod;
-  reg [15:0] l0_x_p0 = 16'h0000;
-  reg [34:0] l1_acc_p0 = 35'h000000000;
-  reg l1_s0_seg;
-  reg [12:0] l1_s1_c0;
-  reg [20:0] l1_s1_c1;
-  wire [36:0] l1_s1_prod;
-  reg [15:0] l1_x_p0 = 16'h0000;
+  reg [12:0] l0_c0_p0 = 13'h0000;
+  reg [21:0] l0_ph_p0 = 22'h000000;
+  reg [30:0] l0_pl_p0 = 31'h00000000;
+  wire l0_s0_ge;
+  wire [15:0] l0_s0_x;
+  wire l0_s1_seg;
+  reg [12:0] l0_s2_c0;
+  reg [20:0] l0_s2_c1;
+  wire [21:0] l0_s3_ph;
+  wire [30:0] l0_s3_pl;
+  wire [34:0] l0_s4_p;
+  wire [37:0] l0_s4_prod;
+  wire [34:0] l0_s5_acc;
+  wire [15:0] l0_s6_rnd;
+  wire [15:0] l0_s7_y;
+  reg [12:0] l1_c0_p0 = 13'h0000;
+  reg [21:0] l1_ph_p0 = 22'h000000;
+  reg [30:0] l1_pl_p0 = 31'h00000000;
+  wire l1_s0_ge;
+  wire [15:0] l1_s0_x;
+  wire l1_s1_seg;
+  reg [12:0] l1_s2_c0;
+  reg [20:0] l1_s2_c1;
+  wire [21:0] l1_s3_ph;
+  wire [30:0] l1_s3_pl;
+  wire [34:0] l1_s4_p;
+  wire [37:0] l1_s4_prod;
+  wire [34:0] l1_s5_acc;
+  wire [15:0] l1_s6_rnd;
+  wire [15:0] l1_s7_y;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -73,163 +77,169 @@ module leaky_relu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payloa
   reg valid_0 = 1'h0;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[15:0]) >= $signed(1'h0);
-  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign \$3  = $signed(i__payload[31:16]) >= $signed(1'h0);
-  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$6  = $signed(l0_acc_p0) + $signed(20'h40000);
-  assign \$8  = $signed(\$7 ) > $signed(16'h7fff);
-  assign \$9  = $signed(l0_acc_p0) + $signed(20'h40000);
-  assign \$11  = $signed(\$10 ) < $signed(16'h8000);
-  assign \$12  = $signed(l0_acc_p0) + $signed(20'h40000);
-  assign \$14  = \$11  ? 36'hfffff8000 : \$13 ;
-  assign \$15  = \$8  ? 36'h000007fff : \$14 ;
-  assign \$17  = $signed(\$16 ) + $signed(l1_s1_c0);
-  assign \$18  = $signed(l1_acc_p0) + $signed(20'h40000);
-  assign \$20  = $signed(\$19 ) > $signed(16'h7fff);
-  assign \$21  = $signed(l1_acc_p0) + $signed(20'h40000);
-  assign \$23  = $signed(\$22 ) < $signed(16'h8000);
-  assign \$24  = $signed(l1_acc_p0) + $signed(20'h40000);
-  assign \$26  = \$23  ? 36'hfffff8000 : \$25 ;
-  assign \$27  = \$20  ? 36'h000007fff : \$26 ;
+  assign l0_s0_ge = $signed(i__payload[15:0]) >= $signed(1'h0);
+  assign l0_s3_ph = $signed(l0_s2_c1[20:15]) * $signed(i__payload[15:0]);
+  assign l0_s3_pl = $signed({ 1'h0, l0_s2_c1[14:0] }) * $signed(i__payload[15:0]);
+  assign l0_s4_prod = $signed(\$2 ) + $signed(l0_pl_p0);
+  assign \$4  = $signed(\$3 ) + $signed(l0_c0_p0);
+  assign \$5  = $signed(\$4 [34:0]) + $signed(20'h40000);
+  assign l1_s0_ge = $signed(i__payload[31:16]) >= $signed(1'h0);
+  assign l1_s3_ph = $signed(l1_s2_c1[20:15]) * $signed(i__payload[31:16]);
+  assign l1_s3_pl = $signed({ 1'h0, l1_s2_c1[14:0] }) * $signed(i__payload[31:16]);
+  assign l1_s4_prod = $signed(\$7 ) + $signed(l1_pl_p0);
+  assign \$9  = $signed(\$8 ) + $signed(l1_c0_p0);
+  assign \$10  = $signed(\$9 [34:0]) + $signed(20'h40000);
   always @(posedge clk)
-    valid_0 <= \$28 ;
+    valid_0 <= \$12 ;
   always @(posedge clk)
-    o__valid <= \$29 ;
+    o__valid <= \$13 ;
   always @(posedge clk)
-    l0_x_p0 <= \$30 ;
+    l0_c0_p0 <= \$14 ;
   always @(posedge clk)
-    l0_acc_p0 <= \$31 ;
+    l0_ph_p0 <= \$15 ;
   always @(posedge clk)
-    o__payload <= \$32 ;
+    l0_pl_p0 <= \$16 ;
   always @(posedge clk)
-    l1_x_p0 <= \$33 ;
+    o__payload <= \$17 ;
   always @(posedge clk)
-    l1_acc_p0 <= \$34 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s0_seg = 1'h0;
-    if (\$2 ) begin
-      l0_s0_seg = 1'h1;
-    end
-  end
+    l1_c0_p0 <= \$18 ;
+  always @(posedge clk)
+    l1_ph_p0 <= \$19 ;
+  always @(posedge clk)
+    l1_pl_p0 <= \$20 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez (l0_s1_seg)
       1'h0:
-          l0_s1_c1 = 21'h00147b;
+          l0_s2_c0 = 13'h0f5a;
       default:
-          l0_s1_c1 = 21'h080000;
+          l0_s2_c0 = 13'h0000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez (l0_s1_seg)
       1'h0:
-          l0_s1_c0 = 13'h0f5a;
+          l0_s2_c1 = 21'h00147b;
       default:
-          l0_s1_c0 = 13'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s0_seg = 1'h0;
-    if (\$3 ) begin
-      l1_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      1'h0:
-          l1_s1_c1 = 21'h00147b;
-      default:
-          l1_s1_c1 = 21'h080000;
+          l0_s2_c1 = 21'h080000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez (l1_s1_seg)
       1'h0:
-          l1_s1_c0 = 13'h0f5a;
+          l1_s2_c0 = 13'h0f5a;
       default:
-          l1_s1_c0 = 13'h0000;
+          l1_s2_c0 = 13'h0000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$28  = valid_0;
+    (* full_case = 32'd1 *)
+    casez (l1_s1_seg)
+      1'h0:
+          l1_s2_c1 = 21'h00147b;
+      default:
+          l1_s2_c1 = 21'h080000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$12  = valid_0;
     if (i__ready) begin
-      \$28  = i__valid;
+      \$12  = i__valid;
     end
     if (rst) begin
-      \$28  = 1'h0;
+      \$12  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$29  = o__valid;
+    \$13  = o__valid;
     if (i__ready) begin
-      \$29  = valid_0;
+      \$13  = valid_0;
     end
     if (rst) begin
-      \$29  = 1'h0;
+      \$13  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$30  = l0_x_p0;
+    \$14  = l0_c0_p0;
     if (i__ready) begin
-      \$30  = i__payload[15:0];
+      \$14  = l0_s2_c0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$31  = l0_acc_p0;
+    \$15  = l0_ph_p0;
     if (i__ready) begin
-      \$31  = \$5 [34:0];
+      \$15  = l0_s3_ph;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$32  = o__payload;
+    \$16  = l0_pl_p0;
     if (i__ready) begin
-      \$32 [15:0] = \$15 [15:0];
-      \$32 [31:16] = \$27 [15:0];
+      \$16  = l0_s3_pl;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$17  = o__payload;
+    if (i__ready) begin
+      \$17 [15:0] = \$6 [15:0];
+      \$17 [31:16] = \$11 [15:0];
     end
     if (rst) begin
-      \$32  = 32'd0;
+      \$17  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$33  = l1_x_p0;
+    \$18  = l1_c0_p0;
     if (i__ready) begin
-      \$33  = i__payload[31:16];
+      \$18  = l1_s2_c0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$34  = l1_acc_p0;
+    \$19  = l1_ph_p0;
     if (i__ready) begin
-      \$34  = \$17 [34:0];
+      \$19  = l1_s3_ph;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$20  = l1_pl_p0;
+    if (i__ready) begin
+      \$20  = l1_s3_pl;
+    end
+  end
+  assign l0_s0_x = i__payload[15:0];
+  assign l0_s4_p = l0_s4_prod[34:0];
+  assign l0_s5_acc = \$4 [34:0];
+  assign l0_s6_rnd = \$6 [15:0];
+  assign l0_s7_y = \$6 [15:0];
+  assign l1_s0_x = i__payload[31:16];
+  assign l1_s4_p = l1_s4_prod[34:0];
+  assign l1_s5_acc = \$9 [34:0];
+  assign l1_s6_rnd = \$11 [15:0];
+  assign l1_s7_y = \$11 [15:0];
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$4  = { l0_s1_prod[34], l0_s1_prod[34:0] };
-  assign \$7  = { \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35], \$6 [35:19] };
-  assign \$10  = { \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35], \$9 [35:19] };
-  assign \$13  = { \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35], \$12 [35:19] };
-  assign \$16  = { l1_s1_prod[34], l1_s1_prod[34:0] };
-  assign \$19  = { \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35], \$18 [35:19] };
-  assign \$22  = { \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35], \$21 [35:19] };
-  assign \$25  = { \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35], \$24 [35:19] };
+  assign l0_s1_seg = l0_s0_ge;
+  assign \$2  = { l0_ph_p0, 15'h0000 };
+  assign \$3  = { l0_s4_prod[34], l0_s4_prod[34:0] };
+  assign \$6  = { \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35], \$5 [35:19] };
+  assign l1_s1_seg = l1_s0_ge;
+  assign \$7  = { l1_ph_p0, 15'h0000 };
+  assign \$8  = { l1_s4_prod[34], l1_s4_prod[34:0] };
+  assign \$11  = { \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35], \$10 [35:19] };
 endmodule

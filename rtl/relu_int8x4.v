@@ -4,46 +4,30 @@
 (* generator = "Amaranth" *)
 module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
+  wire [8:0] \$1 ;
   wire [7:0] \$10 ;
   wire \$11 ;
-  wire [8:0] \$12 ;
-  wire [9:0] \$13 ;
-  wire [10:0] \$14 ;
-  wire [7:0] \$15 ;
-  wire \$16 ;
-  wire [9:0] \$17 ;
-  wire [10:0] \$18 ;
-  wire [7:0] \$19 ;
-  wire [8:0] \$2 ;
-  wire [7:0] \$20 ;
-  wire \$21 ;
-  wire [8:0] \$22 ;
-  wire [9:0] \$23 ;
-  wire [10:0] \$24 ;
-  wire [7:0] \$25 ;
-  wire \$26 ;
-  wire [9:0] \$27 ;
-  wire [10:0] \$28 ;
-  wire [7:0] \$29 ;
-  wire [9:0] \$3 ;
-  wire [7:0] \$30 ;
-  wire \$31 ;
-  wire [8:0] \$32 ;
-  wire [9:0] \$33 ;
-  wire [10:0] \$34 ;
-  wire [7:0] \$35 ;
-  wire \$36 ;
-  wire [9:0] \$37 ;
-  wire [10:0] \$38 ;
-  wire [7:0] \$39 ;
-  wire [10:0] \$4 ;
-  wire [7:0] \$40 ;
-  wire [7:0] \$5 ;
-  wire \$6 ;
-  wire [9:0] \$7 ;
-  wire [10:0] \$8 ;
-  wire [7:0] \$9 ;
+  wire [7:0] \$12 ;
+  wire [8:0] \$13 ;
+  wire [9:0] \$14 ;
+  wire [10:0] \$15 ;
+  wire [7:0] \$16 ;
+  wire \$17 ;
+  wire [7:0] \$18 ;
+  wire [8:0] \$19 ;
+  wire [9:0] \$2 ;
+  wire [9:0] \$20 ;
+  wire [10:0] \$21 ;
+  wire [7:0] \$22 ;
+  wire \$23 ;
+  wire [7:0] \$24 ;
+  wire [10:0] \$3 ;
+  wire [7:0] \$4 ;
+  wire \$5 ;
+  wire [7:0] \$6 ;
+  wire [8:0] \$7 ;
+  wire [9:0] \$8 ;
+  wire [10:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -56,14 +40,30 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg l0_s0_seg;
-  reg [8:0] l0_s1_c1_prod;
-  reg l1_s0_seg;
-  reg [8:0] l1_s1_c1_prod;
-  reg l2_s0_seg;
-  reg [8:0] l2_s1_c1_prod;
-  reg l3_s0_seg;
-  reg [8:0] l3_s1_c1_prod;
+  wire l0_s0_ge;
+  wire [7:0] l0_s0_x;
+  wire l0_s1_seg;
+  reg [8:0] l0_s3_c1_prod;
+  wire [6:0] l0_s4_acc;
+  wire [7:0] l0_s5_y;
+  wire l1_s0_ge;
+  wire [7:0] l1_s0_x;
+  wire l1_s1_seg;
+  reg [8:0] l1_s3_c1_prod;
+  wire [6:0] l1_s4_acc;
+  wire [7:0] l1_s5_y;
+  wire l2_s0_ge;
+  wire [7:0] l2_s0_x;
+  wire l2_s1_seg;
+  reg [8:0] l2_s3_c1_prod;
+  wire [6:0] l2_s4_acc;
+  wire [7:0] l2_s5_y;
+  wire l3_s0_ge;
+  wire [7:0] l3_s0_x;
+  wire l3_s1_seg;
+  reg [8:0] l3_s3_c1_prod;
+  wire [6:0] l3_s4_acc;
+  wire [7:0] l3_s5_y;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -76,94 +76,70 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   wire o__valid;
   input rst;
   wire rst;
-  assign \$1  = $signed(i__payload[7:0]) >= $signed(1'h0);
-  assign \$4  = $signed(\$3 ) + $signed(1'h0);
-  assign \$6  = \$5  > 7'h7f;
-  assign \$8  = $signed(\$7 ) + $signed(1'h0);
-  assign \$10  = \$6  ? 8'h7f : \$9 ;
-  assign \$11  = $signed(i__payload[15:8]) >= $signed(1'h0);
-  assign \$14  = $signed(\$13 ) + $signed(1'h0);
-  assign \$16  = \$15  > 7'h7f;
-  assign \$18  = $signed(\$17 ) + $signed(1'h0);
-  assign \$20  = \$16  ? 8'h7f : \$19 ;
-  assign \$21  = $signed(i__payload[23:16]) >= $signed(1'h0);
-  assign \$24  = $signed(\$23 ) + $signed(1'h0);
-  assign \$26  = \$25  > 7'h7f;
-  assign \$28  = $signed(\$27 ) + $signed(1'h0);
-  assign \$30  = \$26  ? 8'h7f : \$29 ;
-  assign \$31  = $signed(i__payload[31:24]) >= $signed(1'h0);
-  assign \$34  = $signed(\$33 ) + $signed(1'h0);
-  assign \$36  = \$35  > 7'h7f;
-  assign \$38  = $signed(\$37 ) + $signed(1'h0);
-  assign \$40  = \$36  ? 8'h7f : \$39 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s0_seg = 1'h0;
-    if (\$1 ) begin
-      l0_s0_seg = 1'h1;
-    end
-  end
+  assign l0_s0_ge = $signed(i__payload[7:0]) >= $signed(1'h0);
+  assign \$3  = $signed(\$2 ) + $signed(1'h0);
+  assign \$5  = \$4  > 7'h7f;
+  assign l0_s5_y = \$5  ? 8'h7f : \$6 ;
+  assign l1_s0_ge = $signed(i__payload[15:8]) >= $signed(1'h0);
+  assign \$9  = $signed(\$8 ) + $signed(1'h0);
+  assign \$11  = \$10  > 7'h7f;
+  assign l1_s5_y = \$11  ? 8'h7f : \$12 ;
+  assign l2_s0_ge = $signed(i__payload[23:16]) >= $signed(1'h0);
+  assign \$15  = $signed(\$14 ) + $signed(1'h0);
+  assign \$17  = \$16  > 7'h7f;
+  assign l2_s5_y = \$17  ? 8'h7f : \$18 ;
+  assign l3_s0_ge = $signed(i__payload[31:24]) >= $signed(1'h0);
+  assign \$21  = $signed(\$20 ) + $signed(1'h0);
+  assign \$23  = \$22  > 7'h7f;
+  assign l3_s5_y = \$23  ? 8'h7f : \$24 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez (l0_s1_seg)
       1'h0:
-          l0_s1_c1_prod = 9'h000;
+          l0_s3_c1_prod = 9'h000;
       default:
-          l0_s1_c1_prod = \$2 ;
+          l0_s3_c1_prod = \$1 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s0_seg = 1'h0;
-    if (\$11 ) begin
-      l1_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez (l1_s1_seg)
       1'h0:
-          l1_s1_c1_prod = 9'h000;
+          l1_s3_c1_prod = 9'h000;
       default:
-          l1_s1_c1_prod = \$12 ;
+          l1_s3_c1_prod = \$7 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l2_s0_seg = 1'h0;
-    if (\$21 ) begin
-      l2_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
+    casez (l2_s1_seg)
       1'h0:
-          l2_s1_c1_prod = 9'h000;
+          l2_s3_c1_prod = 9'h000;
       default:
-          l2_s1_c1_prod = \$22 ;
+          l2_s3_c1_prod = \$13 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l3_s0_seg = 1'h0;
-    if (\$31 ) begin
-      l3_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
+    casez (l3_s1_seg)
       1'h0:
-          l3_s1_c1_prod = 9'h000;
+          l3_s3_c1_prod = 9'h000;
       default:
-          l3_s1_c1_prod = \$32 ;
+          l3_s3_c1_prod = \$19 ;
     endcase
   end
+  assign l0_s0_x = i__payload[7:0];
+  assign l0_s4_acc = \$3 [6:0];
+  assign l1_s0_x = i__payload[15:8];
+  assign l1_s4_acc = \$9 [6:0];
+  assign l2_s0_x = i__payload[23:16];
+  assign l2_s4_acc = \$15 [6:0];
+  assign l3_s0_x = i__payload[31:24];
+  assign l3_s4_acc = \$21 [6:0];
   assign i__ready = o__ready;
   assign o__valid = i__valid;
   assign \i__payload[0]  = i__payload[7:0];
@@ -174,28 +150,28 @@ module relu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$40 ;
-  assign o__payload[23:16] = \$30 ;
-  assign o__payload[15:8] = \$20 ;
-  assign o__payload[7:0] = \$10 ;
-  assign \$2  = { i__payload[7], i__payload[7:0] };
-  assign \$3  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$5  = { 1'h0, \$4 [6:0] };
-  assign \$7  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$9  = { 1'h0, \$8 [6:0] };
-  assign \$12  = { i__payload[15], i__payload[15:8] };
-  assign \$13  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$15  = { 1'h0, \$14 [6:0] };
-  assign \$17  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$19  = { 1'h0, \$18 [6:0] };
-  assign \$22  = { i__payload[23], i__payload[23:16] };
-  assign \$23  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$25  = { 1'h0, \$24 [6:0] };
-  assign \$27  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$29  = { 1'h0, \$28 [6:0] };
-  assign \$32  = { i__payload[31], i__payload[31:24] };
-  assign \$33  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$35  = { 1'h0, \$34 [6:0] };
-  assign \$37  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$39  = { 1'h0, \$38 [6:0] };
+  assign o__payload[31:24] = l3_s5_y;
+  assign o__payload[23:16] = l2_s5_y;
+  assign o__payload[15:8] = l1_s5_y;
+  assign o__payload[7:0] = l0_s5_y;
+  assign l0_s1_seg = l0_s0_ge;
+  assign \$1  = { i__payload[7], i__payload[7:0] };
+  assign \$2  = { l0_s3_c1_prod[8], l0_s3_c1_prod };
+  assign \$4  = { 1'h0, \$3 [6:0] };
+  assign \$6  = { 1'h0, \$3 [6:0] };
+  assign l1_s1_seg = l1_s0_ge;
+  assign \$7  = { i__payload[15], i__payload[15:8] };
+  assign \$8  = { l1_s3_c1_prod[8], l1_s3_c1_prod };
+  assign \$10  = { 1'h0, \$9 [6:0] };
+  assign \$12  = { 1'h0, \$9 [6:0] };
+  assign l2_s1_seg = l2_s0_ge;
+  assign \$13  = { i__payload[23], i__payload[23:16] };
+  assign \$14  = { l2_s3_c1_prod[8], l2_s3_c1_prod };
+  assign \$16  = { 1'h0, \$15 [6:0] };
+  assign \$18  = { 1'h0, \$15 [6:0] };
+  assign l3_s1_seg = l3_s0_ge;
+  assign \$19  = { i__payload[31], i__payload[31:24] };
+  assign \$20  = { l3_s3_c1_prod[8], l3_s3_c1_prod };
+  assign \$22  = { 1'h0, \$21 [6:0] };
+  assign \$24  = { 1'h0, \$21 [6:0] };
 endmodule

@@ -14,8 +14,8 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$105 ;
   wire \$106 ;
   wire \$107 ;
-  wire [5:0] \$108 ;
-  wire [5:0] \$109 ;
+  wire [31:0] \$108 ;
+  wire \$109 ;
   wire \$11 ;
   wire \$110 ;
   wire \$111 ;
@@ -54,60 +54,42 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$141 ;
   wire \$142 ;
   wire \$143 ;
-  wire [5:0] \$144 ;
-  wire [5:0] \$145 ;
-  wire [6:0] \$146 ;
-  wire [7:0] \$147 ;
-  wire \$148 ;
-  reg \$149 ;
+  wire \$144 ;
+  wire \$145 ;
+  reg \$146 ;
+  reg [16:0] \$147 ;
+  reg [31:0] \$148 ;
+  reg [31:0] \$149 ;
   wire \$15 ;
-  reg [9:0] \$150 ;
-  reg [31:0] \$151 ;
+  reg \$150 ;
+  reg [16:0] \$151 ;
   reg [31:0] \$152 ;
-  reg [4:0] \$153 ;
-  reg [2:0] \$154 ;
-  reg [2:0] \$155 ;
-  reg [2:0] \$156 ;
-  reg [2:0] \$157 ;
-  reg [2:0] \$158 ;
-  reg [2:0] \$159 ;
+  reg [31:0] \$153 ;
+  reg \$154 ;
+  reg [31:0] \$155 ;
+  reg \$156 ;
+  reg [31:0] \$157 ;
+  reg [4:0] \$158 ;
+  reg \$159 ;
   wire \$16 ;
-  reg [2:0] \$160 ;
-  reg [2:0] \$161 ;
-  reg [2:0] \$162 ;
-  reg [2:0] \$163 ;
-  reg [2:0] \$164 ;
-  reg [2:0] \$165 ;
-  reg [2:0] \$166 ;
-  reg [2:0] \$167 ;
-  reg [2:0] \$168 ;
-  reg [2:0] \$169 ;
+  reg [4:0] \$160 ;
+  reg \$161 ;
+  reg [4:0] \$162 ;
+  reg \$163 ;
+  reg [4:0] \$164 ;
+  reg \$165 ;
+  reg [4:0] \$166 ;
+  reg \$167 ;
+  reg [4:0] \$168 ;
+  reg \$169 ;
   wire \$17 ;
-  reg [2:0] \$170 ;
-  reg [2:0] \$171 ;
-  reg [2:0] \$172 ;
-  reg [2:0] \$173 ;
-  reg [2:0] \$174 ;
-  reg [2:0] \$175 ;
-  reg [2:0] \$176 ;
-  reg [2:0] \$177 ;
-  reg [2:0] \$178 ;
-  reg [2:0] \$179 ;
+  reg \$170 ;
+  wire [7:0] \$171 ;
+  wire [7:0] \$172 ;
+  wire [7:0] \$173 ;
+  wire [7:0] \$174 ;
   wire \$18 ;
-  reg [2:0] \$180 ;
-  reg [2:0] \$181 ;
-  reg [2:0] \$182 ;
-  reg [2:0] \$183 ;
-  reg [2:0] \$184 ;
-  reg [2:0] \$185 ;
-  reg [4:0] \$186 ;
-  reg [5:0] \$187 ;
-  reg \$188 ;
-  wire [7:0] \$189 ;
   wire \$19 ;
-  wire [7:0] \$190 ;
-  wire [7:0] \$191 ;
-  wire [7:0] \$192 ;
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
@@ -117,35 +99,35 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
+  wire [31:0] \$28 ;
+  wire [31:0] \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$37 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  wire [31:0] \$34 ;
+  wire [31:0] \$35 ;
+  wire [31:0] \$36 ;
+  wire [31:0] \$37 ;
   wire \$38 ;
-  wire \$39 ;
+  wire [31:0] \$39 ;
   wire \$4 ;
-  wire \$40 ;
+  wire [31:0] \$40 ;
   wire \$41 ;
-  wire \$42 ;
-  wire \$43 ;
+  wire [31:0] \$42 ;
+  wire [31:0] \$43 ;
   wire \$44 ;
-  wire \$45 ;
-  wire \$46 ;
+  wire [31:0] \$45 ;
+  wire [31:0] \$46 ;
   wire \$47 ;
-  wire \$48 ;
-  wire \$49 ;
+  wire [31:0] \$48 ;
+  wire [31:0] \$49 ;
   wire \$5 ;
   wire \$50 ;
   wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
+  wire [31:0] \$52 ;
+  wire [31:0] \$53 ;
   wire \$54 ;
   wire \$55 ;
   wire \$56 ;
@@ -153,7 +135,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
+  wire [31:0] \$60 ;
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
@@ -197,7 +179,10 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$98 ;
   wire \$99 ;
   wire \$signal ;
-  reg [9:0] c_fid = 10'h000;
+  wire [31:0] answer;
+  wire answer_taken;
+  wire answer_valid;
+  reg [16:0] c_dec = 17'h00000;
   (* init = 32'd0 *)
   wire [31:0] c_in0;
   reg [31:0] c_in1 = 32'd0;
@@ -207,166 +192,137 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire cmd_ready;
   wire cmd_valid;
   wire direct;
-  reg [31:0] direct_value;
   wire empty;
   wire fire_glu_int8x4;
   wire fire_prelu_int8x4;
   wire fire_shared_horner1_16_16x2;
   wire fire_shared_horner2_16_16x2;
   wire fire_shared_table_8_8x4;
-  reg [2:0] head;
-  wire head_glu_int8x4;
-  wire head_prelu_int8x4;
-  wire head_shared_horner1_16_16x2;
-  wire head_shared_horner2_16_16x2;
-  wire head_shared_table_8_8x4;
   reg [31:0] i__payload = 32'd0;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$70 ;
-  wire [15:0] \i__payload$70[0] ;
-  wire [15:0] \i__payload$70[1] ;
+  wire [31:0] \i__payload$40 ;
+  wire [15:0] \i__payload$40[0] ;
+  wire [15:0] \i__payload$40[1] ;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$73 ;
-  wire [7:0] \i__payload$73[0] ;
-  wire [7:0] \i__payload$73[1] ;
-  wire [7:0] \i__payload$73[2] ;
-  wire [7:0] \i__payload$73[3] ;
+  wire [31:0] \i__payload$43 ;
+  wire [7:0] \i__payload$43[0] ;
+  wire [7:0] \i__payload$43[1] ;
+  wire [7:0] \i__payload$43[2] ;
+  wire [7:0] \i__payload$43[3] ;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$76 ;
-  wire [15:0] \i__payload$76[0] ;
-  wire [15:0] \i__payload$76[1] ;
-  wire [63:0] \i__payload$79 ;
-  wire [31:0] \i__payload$79.a ;
-  wire [7:0] \i__payload$79.a[0] ;
-  wire [7:0] \i__payload$79.a[1] ;
-  wire [7:0] \i__payload$79.a[2] ;
-  wire [7:0] \i__payload$79.a[3] ;
-  wire [31:0] \i__payload$79.x ;
-  wire [7:0] \i__payload$79.x[0] ;
-  wire [7:0] \i__payload$79.x[1] ;
-  wire [7:0] \i__payload$79.x[2] ;
-  wire [7:0] \i__payload$79.x[3] ;
-  wire [63:0] \i__payload$81 ;
-  wire [31:0] \i__payload$81.a ;
-  wire [7:0] \i__payload$81.a[0] ;
-  wire [7:0] \i__payload$81.a[1] ;
-  wire [7:0] \i__payload$81.a[2] ;
-  wire [7:0] \i__payload$81.a[3] ;
-  wire [31:0] \i__payload$81.x ;
-  wire [7:0] \i__payload$81.x[0] ;
-  wire [7:0] \i__payload$81.x[1] ;
-  wire [7:0] \i__payload$81.x[2] ;
-  wire [7:0] \i__payload$81.x[3] ;
-  reg [34:0] \i__payload$82 ;
-  wire [2:0] \i__payload$82.unit ;
-  wire [31:0] \i__payload$82.x ;
-  reg [32:0] \i__payload$89 ;
-  wire \i__payload$89.unit ;
-  wire [31:0] \i__payload$89.x ;
-  reg [33:0] \i__payload$95 ;
-  wire [1:0] \i__payload$95.unit ;
-  wire [31:0] \i__payload$95.x ;
+  wire [31:0] \i__payload$46 ;
+  wire [15:0] \i__payload$46[0] ;
+  wire [15:0] \i__payload$46[1] ;
+  wire [63:0] \i__payload$49 ;
+  wire [31:0] \i__payload$49.a ;
+  wire [7:0] \i__payload$49.a[0] ;
+  wire [7:0] \i__payload$49.a[1] ;
+  wire [7:0] \i__payload$49.a[2] ;
+  wire [7:0] \i__payload$49.a[3] ;
+  wire [31:0] \i__payload$49.x ;
+  wire [7:0] \i__payload$49.x[0] ;
+  wire [7:0] \i__payload$49.x[1] ;
+  wire [7:0] \i__payload$49.x[2] ;
+  wire [7:0] \i__payload$49.x[3] ;
+  wire [63:0] \i__payload$51 ;
+  wire [31:0] \i__payload$51.a ;
+  wire [7:0] \i__payload$51.a[0] ;
+  wire [7:0] \i__payload$51.a[1] ;
+  wire [7:0] \i__payload$51.a[2] ;
+  wire [7:0] \i__payload$51.a[3] ;
+  wire [31:0] \i__payload$51.x ;
+  wire [7:0] \i__payload$51.x[0] ;
+  wire [7:0] \i__payload$51.x[1] ;
+  wire [7:0] \i__payload$51.x[2] ;
+  wire [7:0] \i__payload$51.x[3] ;
+  reg [34:0] \i__payload$52 ;
+  wire [2:0] \i__payload$52.unit ;
+  wire [31:0] \i__payload$52.x ;
+  reg [32:0] \i__payload$60 ;
+  wire \i__payload$60.unit ;
+  wire [31:0] \i__payload$60.x ;
+  reg [33:0] \i__payload$65 ;
+  wire [1:0] \i__payload$65.unit ;
+  wire [31:0] \i__payload$65.x ;
   wire [7:0] \i__payload[0] ;
   wire [7:0] \i__payload[1] ;
   wire [7:0] \i__payload[2] ;
   wire [7:0] \i__payload[3] ;
   wire i__ready;
-  wire \i__ready$100 ;
-  wire \i__ready$105 ;
-  wire \i__ready$110 ;
-  wire \i__ready$94 ;
+  wire \i__ready$64 ;
+  wire \i__ready$69 ;
+  wire \i__ready$73 ;
+  wire \i__ready$77 ;
   wire i__valid;
-  wire \i__valid$102 ;
-  wire \i__valid$107 ;
-  wire \i__valid$71 ;
+  wire \i__valid$41 ;
+  wire \i__valid$44 ;
+  wire \i__valid$47 ;
+  wire \i__valid$53 ;
+  wire \i__valid$61 ;
+  wire \i__valid$66 ;
+  wire \i__valid$70 ;
   wire \i__valid$74 ;
-  wire \i__valid$77 ;
-  wire \i__valid$84 ;
-  wire \i__valid$91 ;
-  wire \i__valid$97 ;
   reg issued = 1'h0;
   wire [31:0] o__payload;
-  wire [31:0] \o__payload$114 ;
-  wire [15:0] \o__payload$114[0] ;
-  wire [15:0] \o__payload$114[1] ;
-  wire [31:0] \o__payload$115 ;
-  wire [7:0] \o__payload$115[0] ;
-  wire [7:0] \o__payload$115[1] ;
-  wire [7:0] \o__payload$115[2] ;
-  wire [7:0] \o__payload$115[3] ;
-  wire [31:0] \o__payload$116 ;
-  wire [15:0] \o__payload$116[0] ;
-  wire [15:0] \o__payload$116[1] ;
-  wire [31:0] \o__payload$124 ;
-  wire [31:0] \o__payload$125 ;
-  wire [31:0] \o__payload$126 ;
-  wire [31:0] \o__payload$127 ;
-  wire [7:0] \o__payload$127[0] ;
-  wire [7:0] \o__payload$127[1] ;
-  wire [7:0] \o__payload$127[2] ;
-  wire [7:0] \o__payload$127[3] ;
-  wire [31:0] \o__payload$128 ;
-  wire [7:0] \o__payload$128[0] ;
-  wire [7:0] \o__payload$128[1] ;
-  wire [7:0] \o__payload$128[2] ;
-  wire [7:0] \o__payload$128[3] ;
-  wire [7:0] \o__payload[0] ;
-  wire [7:0] \o__payload[1] ;
-  wire [7:0] \o__payload[2] ;
-  wire [7:0] \o__payload[3] ;
+  wire [31:0] \o__payload$88 ;
+  wire [31:0] \o__payload$89 ;
+  wire [31:0] \o__payload$90 ;
+  wire [7:0] \o__payload$90[0] ;
+  wire [7:0] \o__payload$90[1] ;
+  wire [7:0] \o__payload$90[2] ;
+  wire [7:0] \o__payload$90[3] ;
+  wire [31:0] \o__payload$91 ;
+  wire [7:0] \o__payload$91[0] ;
+  wire [7:0] \o__payload$91[1] ;
+  wire [7:0] \o__payload$91[2] ;
+  wire [7:0] \o__payload$91[3] ;
+  wire [31:0] \o__payload$92 ;
+  wire [7:0] \o__payload$92[0] ;
+  wire [7:0] \o__payload$92[1] ;
+  wire [7:0] \o__payload$92[2] ;
+  wire [7:0] \o__payload$92[3] ;
+  wire [31:0] \o__payload$93 ;
+  wire [15:0] \o__payload$93[0] ;
+  wire [15:0] \o__payload$93[1] ;
+  wire [31:0] \o__payload$94 ;
+  wire [7:0] \o__payload$94[0] ;
+  wire [7:0] \o__payload$94[1] ;
+  wire [7:0] \o__payload$94[2] ;
+  wire [7:0] \o__payload$94[3] ;
+  wire [31:0] \o__payload$95 ;
+  wire [15:0] \o__payload$95[0] ;
+  wire [15:0] \o__payload$95[1] ;
   wire o__ready;
-  wire \o__ready$103 ;
-  wire \o__ready$108 ;
-  wire \o__ready$72 ;
+  wire \o__ready$42 ;
+  wire \o__ready$45 ;
+  wire \o__ready$48 ;
+  wire \o__ready$56 ;
+  wire \o__ready$62 ;
+  wire \o__ready$67 ;
+  wire \o__ready$71 ;
   wire \o__ready$75 ;
-  wire \o__ready$78 ;
-  wire \o__ready$86 ;
-  wire \o__ready$92 ;
-  wire \o__ready$98 ;
   wire o__valid;
-  wire \o__valid$120 ;
-  wire \o__valid$121 ;
-  wire \o__valid$122 ;
-  wire \o__valid$123 ;
-  reg [2:0] order_0 = 3'h0;
-  reg [2:0] order_1 = 3'h0;
-  reg [2:0] order_10 = 3'h0;
-  reg [2:0] order_11 = 3'h0;
-  reg [2:0] order_12 = 3'h0;
-  reg [2:0] order_13 = 3'h0;
-  reg [2:0] order_14 = 3'h0;
-  reg [2:0] order_15 = 3'h0;
-  reg [2:0] order_16 = 3'h0;
-  reg [2:0] order_17 = 3'h0;
-  reg [2:0] order_18 = 3'h0;
-  reg [2:0] order_19 = 3'h0;
-  reg [2:0] order_2 = 3'h0;
-  reg [2:0] order_20 = 3'h0;
-  reg [2:0] order_21 = 3'h0;
-  reg [2:0] order_22 = 3'h0;
-  reg [2:0] order_23 = 3'h0;
-  reg [2:0] order_24 = 3'h0;
-  reg [2:0] order_25 = 3'h0;
-  reg [2:0] order_26 = 3'h0;
-  reg [2:0] order_27 = 3'h0;
-  reg [2:0] order_28 = 3'h0;
-  reg [2:0] order_29 = 3'h0;
-  reg [2:0] order_3 = 3'h0;
-  reg [2:0] order_30 = 3'h0;
-  reg [2:0] order_31 = 3'h0;
-  reg [2:0] order_4 = 3'h0;
-  reg [2:0] order_5 = 3'h0;
-  reg [2:0] order_6 = 3'h0;
-  reg [2:0] order_7 = 3'h0;
-  reg [2:0] order_8 = 3'h0;
-  reg [2:0] order_9 = 3'h0;
-  reg [5:0] order_count = 6'h00;
-  reg [4:0] order_r = 5'h00;
-  reg [4:0] order_w = 5'h00;
+  wire \o__valid$82 ;
+  wire \o__valid$83 ;
+  wire \o__valid$84 ;
+  wire \o__valid$85 ;
+  reg [4:0] order_0 = 5'h00;
+  reg [4:0] order_1 = 5'h00;
+  reg [4:0] order_2 = 5'h00;
+  reg [4:0] order_3 = 5'h00;
+  reg [4:0] order_4 = 5'h00;
+  reg [4:0] order_5 = 5'h00;
+  reg order_used_0 = 1'h0;
+  reg order_used_1 = 1'h0;
+  reg order_used_2 = 1'h0;
+  reg order_used_3 = 1'h0;
+  reg order_used_4 = 1'h0;
+  reg order_used_5 = 1'h0;
   input [31:0] pcpi_insn;
   wire [31:0] pcpi_insn;
   output [31:0] pcpi_rd;
-  reg [31:0] pcpi_rd;
+  reg [31:0] pcpi_rd = 32'd0;
+  (* init = 1'h0 *)
   output pcpi_ready;
   wire pcpi_ready;
   input [31:0] pcpi_rs1;
@@ -378,11 +334,14 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   output pcpi_wait;
   wire pcpi_wait;
   output pcpi_wr;
-  wire pcpi_wr;
+  reg pcpi_wr = 1'h0;
   wire pop;
-  reg [2:0] push_index;
+  wire [4:0] push_onehot;
   input reset;
   wire reset;
+  reg [31:0] rsp_skid_data = 32'd0;
+  reg rsp_skid_valid = 1'h0;
+  wire rsp_space;
   wire rst;
   wire sel_gelu_int8x4;
   wire sel_gelu_q12x2;
@@ -400,1064 +359,812 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire sel_silu_q12x2;
   wire sel_tanh_int8x4;
   wire sel_tanh_q12x2;
+  reg [16:0] skid_dec = 17'h00000;
+  reg [31:0] skid_in0 = 32'd0;
+  reg [31:0] skid_in1 = 32'd0;
+  reg skid_valid = 1'h0;
   wire taken;
-  assign \$1  = ~ c_valid;
-  assign cmd_ready = \$1  | taken;
-  assign \$2  = | order_count;
-  assign empty = ~ \$2 ;
-  assign \$3  = | c_fid;
-  assign \$4  = ~ \$3 ;
-  assign sel_relu6_int8x4 = c_valid & \$4 ;
-  assign \$5  = c_fid == 1'h1;
-  assign sel_relu6_q12x2 = c_valid & \$5 ;
-  assign \$6  = c_fid == 2'h2;
-  assign sel_hardtanh_int8x4 = c_valid & \$6 ;
-  assign \$7  = c_fid == 2'h3;
-  assign sel_hardtanh_q12x2 = c_valid & \$7 ;
-  assign \$8  = c_fid == 3'h4;
-  assign sel_hardsigmoid_int8x4 = c_valid & \$8 ;
-  assign \$9  = c_fid == 3'h5;
-  assign sel_hardsigmoid_q12x2 = c_valid & \$9 ;
-  assign \$10  = c_fid == 3'h6;
-  assign sel_sigmoid_int8x4 = c_valid & \$10 ;
-  assign \$11  = c_fid == 3'h7;
-  assign sel_sigmoid_q12x2 = c_valid & \$11 ;
-  assign \$12  = c_fid == 4'h8;
-  assign sel_tanh_int8x4 = c_valid & \$12 ;
-  assign \$13  = c_fid == 4'h9;
-  assign sel_tanh_q12x2 = c_valid & \$13 ;
-  assign \$14  = c_fid == 4'ha;
-  assign sel_gelu_int8x4 = c_valid & \$14 ;
-  assign \$15  = c_fid == 4'hb;
-  assign sel_gelu_q12x2 = c_valid & \$15 ;
-  assign \$16  = c_fid == 4'hc;
-  assign sel_silu_int8x4 = c_valid & \$16 ;
-  assign \$17  = c_fid == 4'hd;
-  assign sel_silu_q12x2 = c_valid & \$17 ;
-  assign \$18  = c_fid == 4'he;
-  assign sel_glu_int8x4 = c_valid & \$18 ;
-  assign \$19  = c_fid == 4'hf;
-  assign sel_prelu_int8x4 = c_valid & \$19 ;
+  assign cmd_ready = ~ skid_valid;
+  assign sel_relu6_int8x4 = c_valid & c_dec[0];
+  assign sel_relu6_q12x2 = c_valid & c_dec[1];
+  assign sel_hardtanh_int8x4 = c_valid & c_dec[2];
+  assign sel_hardtanh_q12x2 = c_valid & c_dec[3];
+  assign sel_hardsigmoid_int8x4 = c_valid & c_dec[4];
+  assign sel_hardsigmoid_q12x2 = c_valid & c_dec[5];
+  assign sel_sigmoid_int8x4 = c_valid & c_dec[6];
+  assign sel_sigmoid_q12x2 = c_valid & c_dec[7];
+  assign sel_tanh_int8x4 = c_valid & c_dec[8];
+  assign sel_tanh_q12x2 = c_valid & c_dec[9];
+  assign sel_gelu_int8x4 = c_valid & c_dec[10];
+  assign sel_gelu_q12x2 = c_valid & c_dec[11];
+  assign sel_silu_int8x4 = c_valid & c_dec[12];
+  assign sel_silu_q12x2 = c_valid & c_dec[13];
+  assign sel_glu_int8x4 = c_valid & c_dec[14];
+  assign sel_prelu_int8x4 = c_valid & c_dec[15];
+  assign rsp_space = ~ rsp_skid_valid;
+  assign answer_taken = answer_valid & rsp_space;
+  assign empty = ~ order_used_0;
   assign i__valid = sel_relu6_int8x4 & empty;
-  assign \i__valid$71  = sel_relu6_q12x2 & empty;
-  assign \i__valid$74  = sel_hardtanh_int8x4 & empty;
-  assign \i__valid$77  = sel_hardtanh_q12x2 & empty;
-  assign \$21  = | head;
-  assign \$22  = ~ \$21 ;
-  assign head_shared_table_8_8x4 = \$20  & \$22 ;
-  assign \$23  = | { sel_silu_int8x4, sel_gelu_int8x4, sel_tanh_int8x4, sel_sigmoid_int8x4, sel_hardsigmoid_int8x4 };
-  assign \$24  = order_count < 6'h20;
-  assign \$25  = \$24  | pop;
-  assign \i__valid$84  = \$23  & \$25 ;
-  assign fire_shared_table_8_8x4 = \i__valid$84  & i__ready;
-  assign \$27  = head == 1'h1;
-  assign head_shared_horner1_16_16x2 = \$26  & \$27 ;
-  assign \$29  = order_count < 6'h20;
-  assign \$30  = \$29  | pop;
-  assign \i__valid$91  = \$28  & \$30 ;
-  assign fire_shared_horner1_16_16x2 = \i__valid$91  & \i__ready$94 ;
-  assign \$32  = head == 2'h2;
-  assign head_shared_horner2_16_16x2 = \$31  & \$32 ;
-  assign \$33  = | { sel_silu_q12x2, sel_gelu_q12x2, sel_tanh_q12x2, sel_sigmoid_q12x2 };
-  assign \$34  = order_count < 6'h20;
-  assign \$35  = \$34  | pop;
-  assign \i__valid$97  = \$33  & \$35 ;
-  assign fire_shared_horner2_16_16x2 = \i__valid$97  & \i__ready$100 ;
-  assign \$37  = head == 2'h3;
-  assign head_glu_int8x4 = \$36  & \$37 ;
-  assign \$39  = order_count < 6'h20;
-  assign \$40  = \$39  | pop;
-  assign \i__valid$102  = \$38  & \$40 ;
-  assign fire_glu_int8x4 = \i__valid$102  & \i__ready$105 ;
-  assign \$42  = head == 3'h4;
-  assign head_prelu_int8x4 = \$41  & \$42 ;
-  assign \$44  = order_count < 6'h20;
-  assign \$45  = \$44  | pop;
-  assign \i__valid$107  = \$43  & \$45 ;
-  assign fire_prelu_int8x4 = \i__valid$107  & \i__ready$110 ;
-  assign \$46  = c_fid == 10'h3ff;
-  assign \$47  = c_valid & \$46 ;
-  assign \$48  = c_fid == 10'h3ff;
-  assign \$49  = ~ \$48 ;
-  assign \$50  = c_valid & \$49 ;
-  assign \$51  = | c_fid;
-  assign \$52  = ~ \$51 ;
-  assign \$53  = c_fid == 1'h1;
-  assign \$54  = c_fid == 2'h2;
-  assign \$55  = c_fid == 2'h3;
-  assign \$56  = c_fid == 3'h4;
-  assign \$57  = c_fid == 3'h5;
-  assign \$58  = c_fid == 3'h6;
-  assign \$59  = c_fid == 3'h7;
-  assign \$60  = c_fid == 4'h8;
-  assign \$61  = c_fid == 4'h9;
-  assign \$62  = c_fid == 4'ha;
-  assign \$63  = c_fid == 4'hb;
-  assign \$64  = c_fid == 4'hc;
-  assign \$65  = c_fid == 4'hd;
-  assign \$66  = c_fid == 4'he;
-  assign \$67  = c_fid == 4'hf;
-  assign \$68  = | { \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52  };
-  assign \$69  = ~ \$68 ;
-  assign \$70  = \$50  & \$69 ;
-  assign \$71  = | { \$70 , \$47 , sel_hardtanh_q12x2, sel_hardtanh_int8x4, sel_relu6_q12x2, sel_relu6_int8x4 };
-  assign direct = empty & \$71 ;
-  assign \$72  = c_fid == 10'h3ff;
-  assign \$73  = c_valid & \$72 ;
-  assign \$74  = c_fid == 10'h3ff;
-  assign \$75  = ~ \$74 ;
-  assign \$76  = c_valid & \$75 ;
-  assign \$77  = | c_fid;
-  assign \$78  = ~ \$77 ;
-  assign \$79  = c_fid == 1'h1;
-  assign \$80  = c_fid == 2'h2;
-  assign \$81  = c_fid == 2'h3;
-  assign \$82  = c_fid == 3'h4;
-  assign \$83  = c_fid == 3'h5;
-  assign \$84  = c_fid == 3'h6;
-  assign \$85  = c_fid == 3'h7;
-  assign \$86  = c_fid == 4'h8;
-  assign \$87  = c_fid == 4'h9;
-  assign \$88  = c_fid == 4'ha;
-  assign \$89  = c_fid == 4'hb;
-  assign \$90  = c_fid == 4'hc;
-  assign \$91  = c_fid == 4'hd;
-  assign \$92  = c_fid == 4'he;
-  assign \$93  = c_fid == 4'hf;
-  assign \$94  = | { \$93 , \$92 , \$91 , \$90 , \$89 , \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78  };
-  assign \$95  = ~ \$94 ;
-  assign \$96  = \$76  & \$95 ;
+  assign \i__valid$41  = sel_relu6_q12x2 & empty;
+  assign \i__valid$44  = sel_hardtanh_int8x4 & empty;
+  assign \i__valid$47  = sel_hardtanh_q12x2 & empty;
+  assign \$1  = | { sel_silu_int8x4, sel_gelu_int8x4, sel_tanh_int8x4, sel_sigmoid_int8x4, sel_hardsigmoid_int8x4 };
+  assign \$2  = ~ order_used_5;
+  assign \$3  = \$2  | pop;
+  assign \i__valid$53  = \$1  & \$3 ;
+  assign \o__ready$56  = order_0[0] & rsp_space;
+  assign fire_shared_table_8_8x4 = \i__valid$53  & i__ready;
+  assign \$5  = ~ order_used_5;
+  assign \$6  = \$5  | pop;
+  assign \i__valid$61  = \$4  & \$6 ;
+  assign \o__ready$62  = order_0[1] & rsp_space;
+  assign fire_shared_horner1_16_16x2 = \i__valid$61  & \i__ready$64 ;
+  assign \$7  = | { sel_silu_q12x2, sel_gelu_q12x2, sel_tanh_q12x2, sel_sigmoid_q12x2 };
+  assign \$8  = ~ order_used_5;
+  assign \$9  = \$8  | pop;
+  assign \i__valid$66  = \$7  & \$9 ;
+  assign \o__ready$67  = order_0[2] & rsp_space;
+  assign fire_shared_horner2_16_16x2 = \i__valid$66  & \i__ready$69 ;
+  assign \$11  = ~ order_used_5;
+  assign \$12  = \$11  | pop;
+  assign \i__valid$70  = \$10  & \$12 ;
+  assign \o__ready$71  = order_0[3] & rsp_space;
+  assign fire_glu_int8x4 = \i__valid$70  & \i__ready$73 ;
+  assign \$14  = ~ order_used_5;
+  assign \$15  = \$14  | pop;
+  assign \i__valid$74  = \$13  & \$15 ;
+  assign \o__ready$75  = order_0[4] & rsp_space;
+  assign fire_prelu_int8x4 = \i__valid$74  & \i__ready$77 ;
+  assign \$16  = c_valid & c_dec[16];
+  assign \$17  = ~ c_dec[16];
+  assign \$18  = c_valid & \$17 ;
+  assign \$19  = | c_dec[15:0];
+  assign \$20  = ~ \$19 ;
+  assign \$21  = \$18  & \$20 ;
+  assign \$22  = | { \$21 , \$16 , sel_hardtanh_q12x2, sel_hardtanh_int8x4, sel_relu6_q12x2, sel_relu6_int8x4 };
+  assign direct = empty & \$22 ;
   assign \$signal  = | { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-  assign \$97  = head_shared_table_8_8x4 & o__valid;
-  assign \$98  = head_shared_horner1_16_16x2 & \o__valid$120 ;
-  assign \$99  = head_shared_horner2_16_16x2 & \o__valid$121 ;
-  assign \$100  = head_glu_int8x4 & \o__valid$122 ;
-  assign \$101  = head_prelu_int8x4 & \o__valid$123 ;
-  assign pcpi_wr = | { direct, \$101 , \$100 , \$99 , \$98 , \$97  };
-  assign \$103  = \$102  & pcpi_wr;
-  assign taken = | { \$104 , fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-  assign \$105  = pcpi_insn[6:0] == 4'hb;
-  assign pcpi_wait = pcpi_valid & \$105 ;
-  assign \$106  = ~ issued;
-  assign cmd_valid = pcpi_wait & \$106 ;
-  assign \$107  = order_w == 5'h1f;
-  assign \$108  = order_w + 1'h1;
-  assign \$109  = \$107  ? 6'h00 : \$108 ;
-  assign \$110  = | order_w;
-  assign \$111  = ~ \$110 ;
-  assign \$112  = order_w == 1'h1;
-  assign \$113  = order_w == 2'h2;
-  assign \$114  = order_w == 2'h3;
-  assign \$115  = order_w == 3'h4;
-  assign \$116  = order_w == 3'h5;
-  assign \$117  = order_w == 3'h6;
-  assign \$118  = order_w == 3'h7;
-  assign \$119  = order_w == 4'h8;
-  assign \$120  = order_w == 4'h9;
-  assign \$121  = order_w == 4'ha;
-  assign \$122  = order_w == 4'hb;
-  assign \$123  = order_w == 4'hc;
-  assign \$124  = order_w == 4'hd;
-  assign \$125  = order_w == 4'he;
-  assign \$126  = order_w == 4'hf;
-  assign \$127  = order_w == 5'h10;
-  assign \$128  = order_w == 5'h11;
-  assign \$129  = order_w == 5'h12;
-  assign \$130  = order_w == 5'h13;
-  assign \$131  = order_w == 5'h14;
-  assign \$132  = order_w == 5'h15;
-  assign \$133  = order_w == 5'h16;
-  assign \$134  = order_w == 5'h17;
-  assign \$135  = order_w == 5'h18;
-  assign \$136  = order_w == 5'h19;
-  assign \$137  = order_w == 5'h1a;
-  assign \$138  = order_w == 5'h1b;
-  assign \$139  = order_w == 5'h1c;
-  assign \$140  = order_w == 5'h1d;
-  assign \$141  = order_w == 5'h1e;
-  assign \$142  = order_w == 5'h1f;
-  assign \$143  = order_r == 5'h1f;
-  assign \$144  = order_r + 1'h1;
-  assign \$145  = \$143  ? 6'h00 : \$144 ;
-  assign \$146  = order_count + \$signal ;
-  assign \$147  = \$146  - pop;
-  assign \$148  = cmd_valid & cmd_ready;
+  assign \$23  = order_0[0] & o__valid;
+  assign \$24  = order_0[1] & \o__valid$82 ;
+  assign \$25  = order_0[2] & \o__valid$83 ;
+  assign \$26  = order_0[3] & \o__valid$84 ;
+  assign \$27  = order_0[4] & \o__valid$85 ;
+  assign answer_valid = | { direct, \$27 , \$26 , \$25 , \$24 , \$23  };
+  assign \$28  = order_0[0] ? { \$174 , \$173 , \$172 , \$171  } : 32'd0;
+  assign \$30  = order_0[1] ? \o__payload$88  : 32'd0;
+  assign \$31  = \$29  | \$30 ;
+  assign \$32  = order_0[2] ? \o__payload$89  : 32'd0;
+  assign \$33  = \$31  | \$32 ;
+  assign \$34  = order_0[3] ? \o__payload$90  : 32'd0;
+  assign \$35  = \$33  | \$34 ;
+  assign \$36  = order_0[4] ? \o__payload$91  : 32'd0;
+  assign \$37  = \$35  | \$36 ;
+  assign \$38  = empty & sel_relu6_int8x4;
+  assign \$39  = \$38  ? \o__payload$92  : 32'd0;
+  assign \$40  = \$37  | \$39 ;
+  assign \$41  = empty & sel_relu6_q12x2;
+  assign \$42  = \$41  ? \o__payload$93  : 32'd0;
+  assign \$43  = \$40  | \$42 ;
+  assign \$44  = empty & sel_hardtanh_int8x4;
+  assign \$45  = \$44  ? \o__payload$94  : 32'd0;
+  assign \$46  = \$43  | \$45 ;
+  assign \$47  = empty & sel_hardtanh_q12x2;
+  assign \$48  = \$47  ? \o__payload$95  : 32'd0;
+  assign \$49  = \$46  | \$48 ;
+  assign \$50  = c_valid & c_dec[16];
+  assign \$51  = empty & \$50 ;
+  assign \$52  = \$51  ? 32'd1213661456 : 32'd0;
+  assign \$53  = \$49  | \$52 ;
+  assign \$54  = ~ c_dec[16];
+  assign \$55  = c_valid & \$54 ;
+  assign \$56  = | c_dec[15:0];
+  assign \$57  = ~ \$56 ;
+  assign \$58  = \$55  & \$57 ;
+  assign \$59  = empty & \$58 ;
+  assign pop = answer_taken & \$61 ;
+  assign \$62  = direct & rsp_space;
+  assign taken = | { \$62 , fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+  assign \$63  = pcpi_insn[6:0] == 4'hb;
+  assign pcpi_wait = pcpi_valid & \$63 ;
+  assign \$64  = ~ issued;
+  assign cmd_valid = pcpi_wait & \$64 ;
+  assign \$65  = ~ c_valid;
+  assign \$66  = \$65  | taken;
+  assign \$67  = ~ skid_valid;
+  assign \$68  = cmd_valid & \$67 ;
+  assign \$69  = | { pcpi_insn[31:25], pcpi_insn[14:12] };
+  assign \$70  = ~ \$69 ;
+  assign \$71  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 1'h1;
+  assign \$72  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h2;
+  assign \$73  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h3;
+  assign \$74  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h4;
+  assign \$75  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h5;
+  assign \$76  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h6;
+  assign \$77  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h7;
+  assign \$78  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h8;
+  assign \$79  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h9;
+  assign \$80  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'ha;
+  assign \$81  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hb;
+  assign \$82  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hc;
+  assign \$83  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hd;
+  assign \$84  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'he;
+  assign \$85  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hf;
+  assign \$86  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 10'h3ff;
+  assign \$87  = | { pcpi_insn[31:25], pcpi_insn[14:12] };
+  assign \$88  = ~ \$87 ;
+  assign \$89  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 1'h1;
+  assign \$90  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h2;
+  assign \$91  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h3;
+  assign \$92  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h4;
+  assign \$93  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h5;
+  assign \$94  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h6;
+  assign \$95  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h7;
+  assign \$96  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h8;
+  assign \$97  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h9;
+  assign \$98  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'ha;
+  assign \$99  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hb;
+  assign \$100  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hc;
+  assign \$101  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hd;
+  assign \$102  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'he;
+  assign \$103  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hf;
+  assign \$104  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 10'h3ff;
+  assign \$105  = ~ pcpi_wr;
+  assign \$107  = rsp_skid_valid | answer_valid;
+  assign \$108  = rsp_skid_valid ? rsp_skid_data : answer;
+  assign \$109  = ~ order_used_1;
+  assign \$110  = order_used_0 & \$109 ;
+  assign \$111  = ~ order_used_0;
+  assign \$113  = pop ? \$110  : \$112 ;
+  assign \$114  = \$signal  & \$113 ;
+  assign \$115  = ~ order_used_2;
+  assign \$116  = order_used_1 & \$115 ;
+  assign \$117  = ~ order_used_1;
+  assign \$118  = \$117  & order_used_0;
+  assign \$119  = pop ? \$116  : \$118 ;
+  assign \$120  = \$signal  & \$119 ;
+  assign \$121  = ~ order_used_3;
+  assign \$122  = order_used_2 & \$121 ;
+  assign \$123  = ~ order_used_2;
+  assign \$124  = \$123  & order_used_1;
+  assign \$125  = pop ? \$122  : \$124 ;
+  assign \$126  = \$signal  & \$125 ;
+  assign \$127  = ~ order_used_4;
+  assign \$128  = order_used_3 & \$127 ;
+  assign \$129  = ~ order_used_3;
+  assign \$130  = \$129  & order_used_2;
+  assign \$131  = pop ? \$128  : \$130 ;
+  assign \$132  = \$signal  & \$131 ;
+  assign \$133  = ~ order_used_5;
+  assign \$134  = order_used_4 & \$133 ;
+  assign \$135  = ~ order_used_4;
+  assign \$136  = \$135  & order_used_3;
+  assign \$137  = pop ? \$134  : \$136 ;
+  assign \$138  = \$signal  & \$137 ;
+  assign \$141  = ~ order_used_5;
+  assign \$142  = \$141  & order_used_4;
+  assign \$143  = pop ? \$140  : \$142 ;
+  assign \$144  = \$signal  & \$143 ;
+  assign \$145  = cmd_valid & cmd_ready;
   always @(posedge clk)
-    c_valid <= \$149 ;
+    c_valid <= \$146 ;
   always @(posedge clk)
-    c_fid <= \$150 ;
+    c_dec <= \$147 ;
   always @(posedge clk)
-    i__payload <= \$151 ;
+    i__payload <= \$148 ;
   always @(posedge clk)
-    c_in1 <= \$152 ;
+    c_in1 <= \$149 ;
   always @(posedge clk)
-    order_w <= \$153 ;
+    skid_valid <= \$150 ;
   always @(posedge clk)
-    order_0 <= \$154 ;
+    skid_dec <= \$151 ;
   always @(posedge clk)
-    order_1 <= \$155 ;
+    skid_in0 <= \$152 ;
   always @(posedge clk)
-    order_2 <= \$156 ;
+    skid_in1 <= \$153 ;
   always @(posedge clk)
-    order_3 <= \$157 ;
+    pcpi_wr <= \$154 ;
   always @(posedge clk)
-    order_4 <= \$158 ;
+    pcpi_rd <= \$155 ;
   always @(posedge clk)
-    order_5 <= \$159 ;
+    rsp_skid_valid <= \$156 ;
   always @(posedge clk)
-    order_6 <= \$160 ;
+    rsp_skid_data <= \$157 ;
   always @(posedge clk)
-    order_7 <= \$161 ;
+    order_0 <= \$158 ;
   always @(posedge clk)
-    order_8 <= \$162 ;
+    order_used_0 <= \$159 ;
   always @(posedge clk)
-    order_9 <= \$163 ;
+    order_1 <= \$160 ;
   always @(posedge clk)
-    order_10 <= \$164 ;
+    order_used_1 <= \$161 ;
   always @(posedge clk)
-    order_11 <= \$165 ;
+    order_2 <= \$162 ;
   always @(posedge clk)
-    order_12 <= \$166 ;
+    order_used_2 <= \$163 ;
   always @(posedge clk)
-    order_13 <= \$167 ;
+    order_3 <= \$164 ;
   always @(posedge clk)
-    order_14 <= \$168 ;
+    order_used_3 <= \$165 ;
   always @(posedge clk)
-    order_15 <= \$169 ;
+    order_4 <= \$166 ;
   always @(posedge clk)
-    order_16 <= \$170 ;
+    order_used_4 <= \$167 ;
   always @(posedge clk)
-    order_17 <= \$171 ;
+    order_5 <= \$168 ;
   always @(posedge clk)
-    order_18 <= \$172 ;
+    order_used_5 <= \$169 ;
   always @(posedge clk)
-    order_19 <= \$173 ;
-  always @(posedge clk)
-    order_20 <= \$174 ;
-  always @(posedge clk)
-    order_21 <= \$175 ;
-  always @(posedge clk)
-    order_22 <= \$176 ;
-  always @(posedge clk)
-    order_23 <= \$177 ;
-  always @(posedge clk)
-    order_24 <= \$178 ;
-  always @(posedge clk)
-    order_25 <= \$179 ;
-  always @(posedge clk)
-    order_26 <= \$180 ;
-  always @(posedge clk)
-    order_27 <= \$181 ;
-  always @(posedge clk)
-    order_28 <= \$182 ;
-  always @(posedge clk)
-    order_29 <= \$183 ;
-  always @(posedge clk)
-    order_30 <= \$184 ;
-  always @(posedge clk)
-    order_31 <= \$185 ;
-  always @(posedge clk)
-    order_r <= \$186 ;
-  always @(posedge clk)
-    order_count <= \$187 ;
-  always @(posedge clk)
-    issued <= \$188 ;
+    issued <= \$170 ;
   \CfuPcpi.glu_int8x4  glu_int8x4 (
     .clk(clk),
     .i__payload__a(c_in1),
     .i__payload__x(i__payload),
-    .i__ready(\i__ready$105 ),
-    .i__valid(\i__valid$102 ),
-    .o__payload(\o__payload$127 ),
-    .o__ready(\o__ready$103 ),
-    .o__valid(\o__valid$122 ),
+    .i__ready(\i__ready$73 ),
+    .i__valid(\i__valid$70 ),
+    .o__payload(\o__payload$90 ),
+    .o__ready(\o__ready$71 ),
+    .o__valid(\o__valid$84 ),
     .rst(reset)
   );
   \CfuPcpi.hardtanh_int8x4  hardtanh_int8x4 (
     .i__payload(i__payload),
-    .o__payload(\o__payload$115 ),
-    .o__valid(\i__valid$74 )
+    .i__ready(rsp_space),
+    .o__payload(\o__payload$94 ),
+    .o__valid(\i__valid$44 )
   );
   \CfuPcpi.hardtanh_q12x2  hardtanh_q12x2 (
     .i__payload(i__payload),
-    .o__payload(\o__payload$116 ),
-    .o__valid(\i__valid$77 )
+    .i__ready(rsp_space),
+    .o__payload(\o__payload$95 ),
+    .o__valid(\i__valid$47 )
   );
   \CfuPcpi.prelu_int8x4  prelu_int8x4 (
     .clk(clk),
     .i__payload__a(c_in1),
     .i__payload__x(i__payload),
-    .i__ready(\i__ready$110 ),
-    .i__valid(\i__valid$107 ),
-    .o__payload(\o__payload$128 ),
-    .o__ready(\o__ready$108 ),
-    .o__valid(\o__valid$123 ),
+    .i__ready(\i__ready$77 ),
+    .i__valid(\i__valid$74 ),
+    .o__payload(\o__payload$91 ),
+    .o__ready(\o__ready$75 ),
+    .o__valid(\o__valid$85 ),
     .rst(reset)
   );
   \CfuPcpi.relu6_int8x4  relu6_int8x4 (
     .i__payload(i__payload),
-    .o__payload(o__payload),
+    .i__ready(rsp_space),
+    .o__payload(\o__payload$92 ),
     .o__valid(i__valid)
   );
   \CfuPcpi.relu6_q12x2  relu6_q12x2 (
     .i__payload(i__payload),
-    .o__payload(\o__payload$114 ),
-    .o__valid(\i__valid$71 )
+    .i__ready(rsp_space),
+    .o__payload(\o__payload$93 ),
+    .o__valid(\i__valid$41 )
   );
   \CfuPcpi.shared_horner1_16_16x2  shared_horner1_16_16x2 (
     .clk(clk),
-    .i__payload(\i__payload$89 ),
-    .i__ready(\i__ready$94 ),
-    .i__valid(\i__valid$91 ),
-    .o__payload(\o__payload$125 ),
-    .o__ready(\o__ready$92 ),
-    .o__valid(\o__valid$120 ),
+    .i__payload(\i__payload$60 ),
+    .i__ready(\i__ready$64 ),
+    .i__valid(\i__valid$61 ),
+    .o__payload(\o__payload$88 ),
+    .o__ready(\o__ready$62 ),
+    .o__valid(\o__valid$82 ),
     .rst(reset)
   );
   \CfuPcpi.shared_horner2_16_16x2  shared_horner2_16_16x2 (
     .clk(clk),
-    .i__payload(\i__payload$95 ),
-    .i__ready(\i__ready$100 ),
-    .i__valid(\i__valid$97 ),
-    .o__payload(\o__payload$126 ),
-    .o__ready(\o__ready$98 ),
-    .o__valid(\o__valid$121 ),
+    .i__payload(\i__payload$65 ),
+    .i__ready(\i__ready$69 ),
+    .i__valid(\i__valid$66 ),
+    .o__payload(\o__payload$89 ),
+    .o__ready(\o__ready$67 ),
+    .o__valid(\o__valid$83 ),
     .rst(reset)
   );
   \CfuPcpi.shared_table_8_8x4  shared_table_8_8x4 (
     .clk(clk),
-    .i__payload(\i__payload$82 ),
+    .i__payload(\i__payload$52 ),
     .i__ready(i__ready),
-    .i__valid(\i__valid$84 ),
-    .o__ready(\o__ready$86 ),
+    .i__valid(\i__valid$53 ),
+    .o__ready(\o__ready$56 ),
     .o__valid(o__valid),
-    .port__data(\$189 ),
-    .\port__data$14 (\$190 ),
-    .\port__data$15 (\$191 ),
-    .\port__data$16 (\$192 ),
+    .port__data(\$171 ),
+    .\port__data$14 (\$172 ),
+    .\port__data$15 (\$173 ),
+    .\port__data$16 (\$174 ),
     .rst(reset)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (order_r)
-      5'h00:
-          head = order_0;
-      5'h01:
-          head = order_1;
-      5'h02:
-          head = order_2;
-      5'h03:
-          head = order_3;
-      5'h04:
-          head = order_4;
-      5'h05:
-          head = order_5;
-      5'h06:
-          head = order_6;
-      5'h07:
-          head = order_7;
-      5'h08:
-          head = order_8;
-      5'h09:
-          head = order_9;
-      5'h0a:
-          head = order_10;
-      5'h0b:
-          head = order_11;
-      5'h0c:
-          head = order_12;
-      5'h0d:
-          head = order_13;
-      5'h0e:
-          head = order_14;
-      5'h0f:
-          head = order_15;
-      5'h10:
-          head = order_16;
-      5'h11:
-          head = order_17;
-      5'h12:
-          head = order_18;
-      5'h13:
-          head = order_19;
-      5'h14:
-          head = order_20;
-      5'h15:
-          head = order_21;
-      5'h16:
-          head = order_22;
-      5'h17:
-          head = order_23;
-      5'h18:
-          head = order_24;
-      5'h19:
-          head = order_25;
-      5'h1a:
-          head = order_26;
-      5'h1b:
-          head = order_27;
-      5'h1c:
-          head = order_28;
-      5'h1d:
-          head = order_29;
-      5'h1e:
-          head = order_30;
-      5'h1f:
-          head = order_31;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \i__payload$82 [2:0] = 3'h0;
-    if (sel_hardsigmoid_int8x4) begin
-      \i__payload$82 [2:0] = 3'h0;
+    \i__payload$52 [2:0] = 3'h0;
+    if (c_dec[4]) begin
+      \i__payload$52 [2:0] = 3'h0;
     end
-    if (sel_sigmoid_int8x4) begin
-      \i__payload$82 [2:0] = 3'h1;
+    if (c_dec[6]) begin
+      \i__payload$52 [2:0] = 3'h1;
     end
-    if (sel_tanh_int8x4) begin
-      \i__payload$82 [2:0] = 3'h2;
+    if (c_dec[8]) begin
+      \i__payload$52 [2:0] = 3'h2;
     end
-    if (sel_gelu_int8x4) begin
-      \i__payload$82 [2:0] = 3'h3;
+    if (c_dec[10]) begin
+      \i__payload$52 [2:0] = 3'h3;
     end
-    if (sel_silu_int8x4) begin
-      \i__payload$82 [2:0] = 3'h4;
+    if (c_dec[12]) begin
+      \i__payload$52 [2:0] = 3'h4;
     end
     begin
-        \i__payload$82 [34:3] = i__payload;
+        \i__payload$52 [34:3] = i__payload;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \i__payload$89 [0] = 1'h0;
-    if (sel_hardsigmoid_q12x2) begin
-      \i__payload$89 [0] = 1'h0;
+    \i__payload$60 [0] = 1'h0;
+    if (c_dec[5]) begin
+      \i__payload$60 [0] = 1'h0;
     end
     begin
-        \i__payload$89 [32:1] = i__payload;
+        \i__payload$60 [32:1] = i__payload;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \i__payload$95 [1:0] = 2'h0;
-    if (sel_sigmoid_q12x2) begin
-      \i__payload$95 [1:0] = 2'h0;
+    \i__payload$65 [1:0] = 2'h0;
+    if (c_dec[7]) begin
+      \i__payload$65 [1:0] = 2'h0;
     end
-    if (sel_tanh_q12x2) begin
-      \i__payload$95 [1:0] = 2'h1;
+    if (c_dec[9]) begin
+      \i__payload$65 [1:0] = 2'h1;
     end
-    if (sel_gelu_q12x2) begin
-      \i__payload$95 [1:0] = 2'h2;
+    if (c_dec[11]) begin
+      \i__payload$65 [1:0] = 2'h2;
     end
-    if (sel_silu_q12x2) begin
-      \i__payload$95 [1:0] = 2'h3;
+    if (c_dec[13]) begin
+      \i__payload$65 [1:0] = 2'h3;
     end
     begin
-        \i__payload$95 [33:2] = i__payload;
+        \i__payload$65 [33:2] = i__payload;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    direct_value = 32'd0;
-    if (sel_relu6_int8x4) begin
-      direct_value = o__payload;
-    end
-    if (sel_relu6_q12x2) begin
-      direct_value = \o__payload$114 ;
-    end
-    if (sel_hardtanh_int8x4) begin
-      direct_value = \o__payload$115 ;
-    end
-    if (sel_hardtanh_q12x2) begin
-      direct_value = \o__payload$116 ;
-    end
-    if (\$73 ) begin
-      direct_value = 32'd1213661456;
-    end
-    if (\$96 ) begin
-      direct_value = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    push_index = 3'h0;
-    if (fire_shared_table_8_8x4) begin
-      push_index = 3'h0;
-    end
-    if (fire_shared_horner1_16_16x2) begin
-      push_index = 3'h1;
-    end
-    if (fire_shared_horner2_16_16x2) begin
-      push_index = 3'h2;
-    end
-    if (fire_glu_int8x4) begin
-      push_index = 3'h3;
-    end
-    if (fire_prelu_int8x4) begin
-      push_index = 3'h4;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    pcpi_rd = 32'd0;
-    if (direct) begin
-      pcpi_rd = direct_value;
-    end
-    if (head_shared_table_8_8x4) begin
-      pcpi_rd = { \$192 , \$191 , \$190 , \$189  };
-    end
-    if (head_shared_horner1_16_16x2) begin
-      pcpi_rd = \o__payload$125 ;
-    end
-    if (head_shared_horner2_16_16x2) begin
-      pcpi_rd = \o__payload$126 ;
-    end
-    if (head_glu_int8x4) begin
-      pcpi_rd = \o__payload$127 ;
-    end
-    if (head_prelu_int8x4) begin
-      pcpi_rd = \o__payload$128 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = c_valid;
-    if (cmd_ready) begin
-      \$149  = cmd_valid;
+    \$146  = c_valid;
+    if (\$66 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$146  = 1'h1;
+      end else begin
+        \$146  = cmd_valid;
+      end
     end
     if (reset) begin
-      \$149  = 1'h0;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = c_fid;
-    if (cmd_ready) begin
-      \$150  = { pcpi_insn[31:25], pcpi_insn[14:12] };
+    \$147  = c_dec;
+    if (\$66 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$147  = skid_dec;
+      end else begin
+        \$147  = { \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70  };
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = i__payload;
-    if (cmd_ready) begin
-      \$151  = pcpi_rs1;
+    \$148  = i__payload;
+    if (\$66 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$148  = skid_in0;
+      end else begin
+        \$148  = pcpi_rs1;
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = c_in1;
-    if (cmd_ready) begin
-      \$152  = pcpi_rs2;
+    \$149  = c_in1;
+    if (\$66 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$149  = skid_in1;
+      end else begin
+        \$149  = pcpi_rs2;
+      end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = order_w;
-    if (\$signal ) begin
-      \$153  = \$109 [4:0];
+    \$150  = skid_valid;
+    if (\$66 ) begin
+      if (skid_valid) begin
+        \$150  = 1'h0;
+      end
+    end else if (\$68 ) begin
+      \$150  = 1'h1;
     end
     if (reset) begin
-      \$153  = 5'h00;
+      \$150  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = order_0;
-    if (\$signal ) begin
-      if (\$111 ) begin
-        \$154  = push_index;
-      end
+    \$151  = skid_dec;
+    if (\$66 ) begin
+    end else if (\$68 ) begin
+      \$151  = { \$104 , \$103 , \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96 , \$95 , \$94 , \$93 , \$92 , \$91 , \$90 , \$89 , \$88  };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = order_1;
-    if (\$signal ) begin
-      if (\$112 ) begin
-        \$155  = push_index;
-      end
+    \$152  = skid_in0;
+    if (\$66 ) begin
+    end else if (\$68 ) begin
+      \$152  = pcpi_rs1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = order_2;
-    if (\$signal ) begin
-      if (\$113 ) begin
-        \$156  = push_index;
-      end
+    \$153  = skid_in1;
+    if (\$66 ) begin
+    end else if (\$68 ) begin
+      \$153  = pcpi_rs2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = order_3;
-    if (\$signal ) begin
-      if (\$114 ) begin
-        \$157  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = order_4;
-    if (\$signal ) begin
-      if (\$115 ) begin
-        \$158  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = order_5;
-    if (\$signal ) begin
-      if (\$116 ) begin
-        \$159  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = order_6;
-    if (\$signal ) begin
-      if (\$117 ) begin
-        \$160  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = order_7;
-    if (\$signal ) begin
-      if (\$118 ) begin
-        \$161  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = order_8;
-    if (\$signal ) begin
-      if (\$119 ) begin
-        \$162  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = order_9;
-    if (\$signal ) begin
-      if (\$120 ) begin
-        \$163  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = order_10;
-    if (\$signal ) begin
-      if (\$121 ) begin
-        \$164  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = order_11;
-    if (\$signal ) begin
-      if (\$122 ) begin
-        \$165  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = order_12;
-    if (\$signal ) begin
-      if (\$123 ) begin
-        \$166  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = order_13;
-    if (\$signal ) begin
-      if (\$124 ) begin
-        \$167  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = order_14;
-    if (\$signal ) begin
-      if (\$125 ) begin
-        \$168  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = order_15;
-    if (\$signal ) begin
-      if (\$126 ) begin
-        \$169  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = order_16;
-    if (\$signal ) begin
-      if (\$127 ) begin
-        \$170  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$171  = order_17;
-    if (\$signal ) begin
-      if (\$128 ) begin
-        \$171  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$172  = order_18;
-    if (\$signal ) begin
-      if (\$129 ) begin
-        \$172  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$173  = order_19;
-    if (\$signal ) begin
-      if (\$130 ) begin
-        \$173  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$174  = order_20;
-    if (\$signal ) begin
-      if (\$131 ) begin
-        \$174  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$175  = order_21;
-    if (\$signal ) begin
-      if (\$132 ) begin
-        \$175  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$176  = order_22;
-    if (\$signal ) begin
-      if (\$133 ) begin
-        \$176  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$177  = order_23;
-    if (\$signal ) begin
-      if (\$134 ) begin
-        \$177  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$178  = order_24;
-    if (\$signal ) begin
-      if (\$135 ) begin
-        \$178  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$179  = order_25;
-    if (\$signal ) begin
-      if (\$136 ) begin
-        \$179  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$180  = order_26;
-    if (\$signal ) begin
-      if (\$137 ) begin
-        \$180  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$181  = order_27;
-    if (\$signal ) begin
-      if (\$138 ) begin
-        \$181  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$182  = order_28;
-    if (\$signal ) begin
-      if (\$139 ) begin
-        \$182  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$183  = order_29;
-    if (\$signal ) begin
-      if (\$140 ) begin
-        \$183  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$184  = order_30;
-    if (\$signal ) begin
-      if (\$141 ) begin
-        \$184  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$185  = order_31;
-    if (\$signal ) begin
-      if (\$142 ) begin
-        \$185  = push_index;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$186  = order_r;
-    if (pop) begin
-      \$186  = \$145 [4:0];
+    \$154  = pcpi_wr;
+    if (\$106 ) begin
+      \$154  = \$107 ;
     end
     if (reset) begin
-      \$186  = 5'h00;
+      \$154  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$187  = \$147 [5:0];
+    \$155  = pcpi_rd;
+    if (\$106 ) begin
+      \$155  = \$108 ;
+    end
     if (reset) begin
-      \$187  = 6'h00;
+      \$155  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$188  = issued;
-    if (\$148 ) begin
-      \$188  = 1'h1;
+    \$156  = rsp_skid_valid;
+    if (\$106 ) begin
+      \$156  = 1'h0;
+    end else if (answer_taken) begin
+      \$156  = 1'h1;
+    end
+    if (reset) begin
+      \$156  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$157  = rsp_skid_data;
+    if (\$106 ) begin
+    end else if (answer_taken) begin
+      \$157  = answer;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$158  = order_0;
+    if (\$114 ) begin
+      \$158  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$158  = order_1;
+    end
+    if (reset) begin
+      \$158  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$159  = order_used_0;
+    if (\$114 ) begin
+      \$159  = 1'h1;
+    end else if (pop) begin
+      \$159  = order_used_1;
+    end
+    if (reset) begin
+      \$159  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$160  = order_1;
+    if (\$120 ) begin
+      \$160  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$160  = order_2;
+    end
+    if (reset) begin
+      \$160  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$161  = order_used_1;
+    if (\$120 ) begin
+      \$161  = 1'h1;
+    end else if (pop) begin
+      \$161  = order_used_2;
+    end
+    if (reset) begin
+      \$161  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$162  = order_2;
+    if (\$126 ) begin
+      \$162  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$162  = order_3;
+    end
+    if (reset) begin
+      \$162  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$163  = order_used_2;
+    if (\$126 ) begin
+      \$163  = 1'h1;
+    end else if (pop) begin
+      \$163  = order_used_3;
+    end
+    if (reset) begin
+      \$163  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$164  = order_3;
+    if (\$132 ) begin
+      \$164  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$164  = order_4;
+    end
+    if (reset) begin
+      \$164  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$165  = order_used_3;
+    if (\$132 ) begin
+      \$165  = 1'h1;
+    end else if (pop) begin
+      \$165  = order_used_4;
+    end
+    if (reset) begin
+      \$165  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$166  = order_4;
+    if (\$138 ) begin
+      \$166  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$166  = order_5;
+    end
+    if (reset) begin
+      \$166  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$167  = order_used_4;
+    if (\$138 ) begin
+      \$167  = 1'h1;
+    end else if (pop) begin
+      \$167  = order_used_5;
+    end
+    if (reset) begin
+      \$167  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$168  = order_5;
+    if (\$144 ) begin
+      \$168  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$168  = 5'h00;
+    end
+    if (reset) begin
+      \$168  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$169  = order_used_5;
+    if (\$144 ) begin
+      \$169  = 1'h1;
+    end else if (pop) begin
+      \$169  = 1'h0;
+    end
+    if (reset) begin
+      \$169  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$170  = issued;
+    if (\$145 ) begin
+      \$170  = 1'h1;
     end else if (pcpi_wr) begin
-      \$188  = 1'h0;
+      \$170  = 1'h0;
     end
     if (reset) begin
-      \$188  = 1'h0;
+      \$170  = 1'h0;
     end
   end
   assign c_in0 = i__payload;
-  assign o__ready = 1'h1;
-  assign \i__payload$70  = i__payload;
-  assign \o__ready$72  = 1'h1;
-  assign \i__payload$73  = i__payload;
-  assign \o__ready$75  = 1'h1;
-  assign \i__payload$76  = i__payload;
-  assign \o__ready$78  = 1'h1;
-  assign \i__payload$79  = { c_in1, i__payload };
-  assign \i__payload$81  = { c_in1, i__payload };
-  assign \o__payload$124  = { \$192 , \$191 , \$190 , \$189  };
+  assign o__ready = rsp_space;
+  assign \i__payload$40  = i__payload;
+  assign \o__ready$42  = rsp_space;
+  assign \i__payload$43  = i__payload;
+  assign \o__ready$45  = rsp_space;
+  assign \i__payload$46  = i__payload;
+  assign \o__ready$48  = rsp_space;
+  assign \i__payload$49  = { c_in1, i__payload };
+  assign \i__payload$51  = { c_in1, i__payload };
+  assign push_onehot = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+  assign o__payload = { \$174 , \$173 , \$172 , \$171  };
   assign rst = reset;
   assign pcpi_ready = pcpi_wr;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
   assign \i__payload[3]  = i__payload[31:24];
-  assign \i__payload$70[0]  = i__payload[15:0];
-  assign \i__payload$70[1]  = i__payload[31:16];
-  assign \i__payload$73[0]  = i__payload[7:0];
-  assign \i__payload$73[1]  = i__payload[15:8];
-  assign \i__payload$73[2]  = i__payload[23:16];
-  assign \i__payload$73[3]  = i__payload[31:24];
-  assign \i__payload$76[0]  = i__payload[15:0];
-  assign \i__payload$76[1]  = i__payload[31:16];
-  assign \i__payload$79.x  = i__payload;
-  assign \i__payload$79.x[0]  = i__payload[7:0];
-  assign \i__payload$79.x[1]  = i__payload[15:8];
-  assign \i__payload$79.x[2]  = i__payload[23:16];
-  assign \i__payload$79.x[3]  = i__payload[31:24];
-  assign \i__payload$79.a  = c_in1;
-  assign \i__payload$79.a[0]  = c_in1[7:0];
-  assign \i__payload$79.a[1]  = c_in1[15:8];
-  assign \i__payload$79.a[2]  = c_in1[23:16];
-  assign \i__payload$79.a[3]  = c_in1[31:24];
-  assign \i__payload$81.x  = i__payload;
-  assign \i__payload$81.x[0]  = i__payload[7:0];
-  assign \i__payload$81.x[1]  = i__payload[15:8];
-  assign \i__payload$81.x[2]  = i__payload[23:16];
-  assign \i__payload$81.x[3]  = i__payload[31:24];
-  assign \i__payload$81.a  = c_in1;
-  assign \i__payload$81.a[0]  = c_in1[7:0];
-  assign \i__payload$81.a[1]  = c_in1[15:8];
-  assign \i__payload$81.a[2]  = c_in1[23:16];
-  assign \i__payload$81.a[3]  = c_in1[31:24];
-  assign \i__payload$82.unit  = \i__payload$82 [2:0];
-  assign \i__payload$82.x  = \i__payload$82 [34:3];
-  assign \i__payload$89.unit  = \i__payload$89 [0];
-  assign \i__payload$89.x  = \i__payload$89 [32:1];
-  assign \i__payload$95.unit  = \i__payload$95 [1:0];
-  assign \i__payload$95.x  = \i__payload$95 [33:2];
-  assign \o__payload[0]  = o__payload[7:0];
-  assign \o__payload[1]  = o__payload[15:8];
-  assign \o__payload[2]  = o__payload[23:16];
-  assign \o__payload[3]  = o__payload[31:24];
-  assign \o__payload$114[0]  = \o__payload$114 [15:0];
-  assign \o__payload$114[1]  = \o__payload$114 [31:16];
-  assign \o__payload$115[0]  = \o__payload$115 [7:0];
-  assign \o__payload$115[1]  = \o__payload$115 [15:8];
-  assign \o__payload$115[2]  = \o__payload$115 [23:16];
-  assign \o__payload$115[3]  = \o__payload$115 [31:24];
-  assign \o__payload$116[0]  = \o__payload$116 [15:0];
-  assign \o__payload$116[1]  = \o__payload$116 [31:16];
-  assign \o__payload$127[0]  = \o__payload$127 [7:0];
-  assign \o__payload$127[1]  = \o__payload$127 [15:8];
-  assign \o__payload$127[2]  = \o__payload$127 [23:16];
-  assign \o__payload$127[3]  = \o__payload$127 [31:24];
-  assign \o__payload$128[0]  = \o__payload$128 [7:0];
-  assign \o__payload$128[1]  = \o__payload$128 [15:8];
-  assign \o__payload$128[2]  = \o__payload$128 [23:16];
-  assign \o__payload$128[3]  = \o__payload$128 [31:24];
-  assign \$20  = \$2 ;
-  assign \$26  = \$2 ;
-  assign \$31  = \$2 ;
-  assign \$36  = \$2 ;
-  assign \$41  = \$2 ;
-  assign \$102  = \$2 ;
-  assign pop = \$103 ;
-  assign \$28  = sel_hardsigmoid_q12x2;
-  assign \$38  = sel_glu_int8x4;
-  assign \$43  = sel_prelu_int8x4;
-  assign \$104  = direct;
-  assign \o__ready$86  = head_shared_table_8_8x4;
-  assign \o__ready$92  = head_shared_horner1_16_16x2;
-  assign \o__ready$98  = head_shared_horner2_16_16x2;
-  assign \o__ready$103  = head_glu_int8x4;
-  assign \o__ready$108  = head_prelu_int8x4;
+  assign \i__payload$40[0]  = i__payload[15:0];
+  assign \i__payload$40[1]  = i__payload[31:16];
+  assign \i__payload$43[0]  = i__payload[7:0];
+  assign \i__payload$43[1]  = i__payload[15:8];
+  assign \i__payload$43[2]  = i__payload[23:16];
+  assign \i__payload$43[3]  = i__payload[31:24];
+  assign \i__payload$46[0]  = i__payload[15:0];
+  assign \i__payload$46[1]  = i__payload[31:16];
+  assign \i__payload$49.x  = i__payload;
+  assign \i__payload$49.x[0]  = i__payload[7:0];
+  assign \i__payload$49.x[1]  = i__payload[15:8];
+  assign \i__payload$49.x[2]  = i__payload[23:16];
+  assign \i__payload$49.x[3]  = i__payload[31:24];
+  assign \i__payload$49.a  = c_in1;
+  assign \i__payload$49.a[0]  = c_in1[7:0];
+  assign \i__payload$49.a[1]  = c_in1[15:8];
+  assign \i__payload$49.a[2]  = c_in1[23:16];
+  assign \i__payload$49.a[3]  = c_in1[31:24];
+  assign \i__payload$51.x  = i__payload;
+  assign \i__payload$51.x[0]  = i__payload[7:0];
+  assign \i__payload$51.x[1]  = i__payload[15:8];
+  assign \i__payload$51.x[2]  = i__payload[23:16];
+  assign \i__payload$51.x[3]  = i__payload[31:24];
+  assign \i__payload$51.a  = c_in1;
+  assign \i__payload$51.a[0]  = c_in1[7:0];
+  assign \i__payload$51.a[1]  = c_in1[15:8];
+  assign \i__payload$51.a[2]  = c_in1[23:16];
+  assign \i__payload$51.a[3]  = c_in1[31:24];
+  assign \i__payload$52.unit  = \i__payload$52 [2:0];
+  assign \i__payload$52.x  = \i__payload$52 [34:3];
+  assign \i__payload$60.unit  = \i__payload$60 [0];
+  assign \i__payload$60.x  = \i__payload$60 [32:1];
+  assign \i__payload$65.unit  = \i__payload$65 [1:0];
+  assign \i__payload$65.x  = \i__payload$65 [33:2];
+  assign \o__payload$90[0]  = \o__payload$90 [7:0];
+  assign \o__payload$90[1]  = \o__payload$90 [15:8];
+  assign \o__payload$90[2]  = \o__payload$90 [23:16];
+  assign \o__payload$90[3]  = \o__payload$90 [31:24];
+  assign \o__payload$91[0]  = \o__payload$91 [7:0];
+  assign \o__payload$91[1]  = \o__payload$91 [15:8];
+  assign \o__payload$91[2]  = \o__payload$91 [23:16];
+  assign \o__payload$91[3]  = \o__payload$91 [31:24];
+  assign \o__payload$92[0]  = \o__payload$92 [7:0];
+  assign \o__payload$92[1]  = \o__payload$92 [15:8];
+  assign \o__payload$92[2]  = \o__payload$92 [23:16];
+  assign \o__payload$92[3]  = \o__payload$92 [31:24];
+  assign \o__payload$93[0]  = \o__payload$93 [15:0];
+  assign \o__payload$93[1]  = \o__payload$93 [31:16];
+  assign \o__payload$94[0]  = \o__payload$94 [7:0];
+  assign \o__payload$94[1]  = \o__payload$94 [15:8];
+  assign \o__payload$94[2]  = \o__payload$94 [23:16];
+  assign \o__payload$94[3]  = \o__payload$94 [31:24];
+  assign \o__payload$95[0]  = \o__payload$95 [15:0];
+  assign \o__payload$95[1]  = \o__payload$95 [31:16];
+  assign \$61  = order_used_0;
+  assign \$4  = sel_hardsigmoid_q12x2;
+  assign \$10  = sel_glu_int8x4;
+  assign \$13  = sel_prelu_int8x4;
+  assign \$29  = \$28 ;
+  assign \$60  = 32'd0;
+  assign answer = \$53 ;
+  assign \$106  = 1'h1;
+  assign \$112  = \$111 ;
+  assign \$139  = 1'h1;
+  assign \$140  = order_used_5;
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i__payload__a, o__payload, o__valid, clk);
+module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i__payload__a, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [24:0] \$10 ;
   wire [24:0] \$11 ;
-  wire [24:0] \$12 ;
-  wire [24:0] \$13 ;
+  wire [8:0] \$12 ;
+  wire [8:0] \$13 ;
   wire [18:0] \$14 ;
-  wire [18:0] \$15 ;
+  wire [24:0] \$15 ;
   wire [24:0] \$16 ;
-  wire [24:0] \$17 ;
-  wire \$18 ;
-  wire [24:0] \$19 ;
-  wire [18:0] \$2 ;
+  wire [8:0] \$17 ;
+  wire [8:0] \$18 ;
+  wire [18:0] \$19 ;
+  wire [8:0] \$2 ;
   wire [24:0] \$20 ;
-  wire \$21 ;
-  wire [24:0] \$22 ;
-  wire [24:0] \$23 ;
-  wire [24:0] \$24 ;
-  wire [24:0] \$25 ;
-  wire [18:0] \$26 ;
-  wire [18:0] \$27 ;
-  wire [24:0] \$28 ;
-  wire [24:0] \$29 ;
-  wire [18:0] \$3 ;
-  wire \$30 ;
-  wire [24:0] \$31 ;
-  wire [24:0] \$32 ;
-  wire \$33 ;
-  wire [24:0] \$34 ;
-  wire [24:0] \$35 ;
-  wire [24:0] \$36 ;
-  wire [24:0] \$37 ;
-  wire [18:0] \$38 ;
-  wire [18:0] \$39 ;
-  wire [24:0] \$4 ;
-  wire [24:0] \$40 ;
-  wire [24:0] \$41 ;
-  wire \$42 ;
-  wire [24:0] \$43 ;
-  wire [24:0] \$44 ;
-  wire \$45 ;
-  wire [24:0] \$46 ;
-  wire [24:0] \$47 ;
-  wire [24:0] \$48 ;
-  wire [24:0] \$49 ;
+  wire [24:0] \$21 ;
+  reg \$22 ;
+  reg \$23 ;
+  reg \$24 ;
+  reg \$25 ;
+  reg \$26 ;
+  reg [7:0] \$27 ;
+  reg [7:0] \$28 ;
+  reg \$29 ;
+  wire [8:0] \$3 ;
+  reg [7:0] \$30 ;
+  reg [7:0] \$31 ;
+  reg \$32 ;
+  reg [16:0] \$33 ;
+  reg [7:0] \$34 ;
+  reg [15:0] \$35 ;
+  reg [23:0] \$36 ;
+  reg [31:0] \$37 ;
+  reg [7:0] \$38 ;
+  reg [7:0] \$39 ;
+  wire [18:0] \$4 ;
+  reg \$40 ;
+  reg [7:0] \$41 ;
+  reg [7:0] \$42 ;
+  reg \$43 ;
+  reg [16:0] \$44 ;
+  reg [7:0] \$45 ;
+  reg [15:0] \$46 ;
+  reg [23:0] \$47 ;
+  reg [7:0] \$48 ;
+  reg [7:0] \$49 ;
   wire [24:0] \$5 ;
-  wire [8:0] \$50 ;
-  wire [8:0] \$51 ;
-  wire [8:0] \$52 ;
-  wire [8:0] \$53 ;
-  wire [8:0] \$54 ;
-  wire [8:0] \$55 ;
-  wire [8:0] \$56 ;
-  wire [8:0] \$57 ;
-  reg \$58 ;
-  reg \$59 ;
-  wire \$6 ;
-  reg [7:0] \$60 ;
+  reg \$50 ;
+  reg [7:0] \$51 ;
+  reg [7:0] \$52 ;
+  reg \$53 ;
+  reg [16:0] \$54 ;
+  reg [7:0] \$55 ;
+  reg [15:0] \$56 ;
+  reg [23:0] \$57 ;
+  reg [7:0] \$58 ;
+  reg [7:0] \$59 ;
+  wire [24:0] \$6 ;
+  reg \$60 ;
   reg [7:0] \$61 ;
-  reg \$62 ;
-  reg [7:0] \$63 ;
-  reg [7:0] \$64 ;
-  reg \$65 ;
-  reg [7:0] \$66 ;
-  reg [7:0] \$67 ;
-  reg [7:0] \$68 ;
-  reg \$69 ;
-  wire [24:0] \$7 ;
-  reg [7:0] \$70 ;
-  reg [7:0] \$71 ;
-  reg \$72 ;
-  reg [7:0] \$73 ;
-  reg [7:0] \$74 ;
-  reg [7:0] \$75 ;
-  reg \$76 ;
-  reg [7:0] \$77 ;
-  reg [7:0] \$78 ;
-  reg \$79 ;
-  wire [24:0] \$8 ;
-  reg [7:0] \$80 ;
-  reg [7:0] \$81 ;
-  reg [7:0] \$82 ;
-  reg \$83 ;
-  reg [7:0] \$84 ;
-  reg [7:0] \$85 ;
-  reg \$86 ;
-  reg [7:0] \$87 ;
-  wire \$9 ;
+  reg [7:0] \$62 ;
+  reg \$63 ;
+  reg [16:0] \$64 ;
+  reg [7:0] \$65 ;
+  reg [15:0] \$66 ;
+  reg [23:0] \$67 ;
+  wire [8:0] \$7 ;
+  wire [8:0] \$8 ;
+  wire [18:0] \$9 ;
   input clk;
   wire clk;
   wire [63:0] i__payload;
@@ -1479,44 +1186,92 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i_
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [7:0] l0_a_p0 = 8'h00;
-  reg [7:0] l0_a_p1 = 8'h00;
+  reg [16:0] l0_acc_p1 = 17'h00000;
+  reg [15:0] l0_acc_p2 = 16'h0000;
+  reg [23:0] l0_acc_p3 = 24'h000000;
+  reg [7:0] l0_f_p0 = 8'h00;
+  reg [7:0] l0_f_p1 = 8'h00;
+  reg [7:0] l0_f_p2 = 8'h00;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
-  wire [23:0] l0_s3_acc;
-  reg [7:0] l0_seg_p1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] l0_x_p0;
+  wire [7:0] l0_s0_a;
+  wire [7:0] l0_s0_f;
+  wire [7:0] l0_s0_x;
+  wire l0_s1_neg;
+  wire [7:0] l0_s1_x;
+  wire [7:0] l0_s2_seg;
+  wire [18:0] l0_s4_acc;
+  wire [15:0] \l0_s4_acc$17 ;
+  wire [23:0] l0_s5_acc;
+  wire [7:0] l0_s6_rnd;
+  wire [7:0] l0_s7_y;
+  reg [7:0] l0_x_p0 = 8'h00;
   reg [7:0] l0_x_p1 = 8'h00;
-  reg [7:0] l1_a_p0 = 8'h00;
-  reg [7:0] l1_a_p1 = 8'h00;
+  reg [16:0] l1_acc_p1 = 17'h00000;
+  reg [15:0] l1_acc_p2 = 16'h0000;
+  reg [23:0] l1_acc_p3 = 24'h000000;
+  reg [7:0] l1_f_p0 = 8'h00;
+  reg [7:0] l1_f_p1 = 8'h00;
+  reg [7:0] l1_f_p2 = 8'h00;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
-  wire [23:0] l1_s3_acc;
-  reg [7:0] l1_seg_p1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] l1_x_p0;
+  wire [7:0] l1_s0_a;
+  wire [7:0] l1_s0_f;
+  wire [7:0] l1_s0_x;
+  wire l1_s1_neg;
+  wire [7:0] l1_s1_x;
+  wire [7:0] l1_s2_seg;
+  wire [18:0] l1_s4_acc;
+  wire [15:0] \l1_s4_acc$35 ;
+  wire [23:0] l1_s5_acc;
+  wire [7:0] l1_s6_rnd;
+  wire [7:0] l1_s7_y;
+  reg [7:0] l1_x_p0 = 8'h00;
   reg [7:0] l1_x_p1 = 8'h00;
-  reg [7:0] l2_a_p0 = 8'h00;
-  reg [7:0] l2_a_p1 = 8'h00;
+  reg [16:0] l2_acc_p1 = 17'h00000;
+  reg [15:0] l2_acc_p2 = 16'h0000;
+  reg [23:0] l2_acc_p3 = 24'h000000;
+  reg [7:0] l2_f_p0 = 8'h00;
+  reg [7:0] l2_f_p1 = 8'h00;
+  reg [7:0] l2_f_p2 = 8'h00;
   reg l2_neg_p0 = 1'h0;
   reg l2_neg_p1 = 1'h0;
-  wire [23:0] l2_s3_acc;
-  reg [7:0] l2_seg_p1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] l2_x_p0;
+  wire [7:0] l2_s0_a;
+  wire [7:0] l2_s0_f;
+  wire [7:0] l2_s0_x;
+  wire l2_s1_neg;
+  wire [7:0] l2_s1_x;
+  wire [7:0] l2_s2_seg;
+  wire [18:0] l2_s4_acc;
+  wire [15:0] \l2_s4_acc$53 ;
+  wire [23:0] l2_s5_acc;
+  wire [7:0] l2_s6_rnd;
+  wire [7:0] l2_s7_y;
+  reg [7:0] l2_x_p0 = 8'h00;
   reg [7:0] l2_x_p1 = 8'h00;
-  reg [7:0] l3_a_p0 = 8'h00;
-  reg [7:0] l3_a_p1 = 8'h00;
+  reg [16:0] l3_acc_p1 = 17'h00000;
+  reg [15:0] l3_acc_p2 = 16'h0000;
+  reg [23:0] l3_acc_p3 = 24'h000000;
+  reg [7:0] l3_f_p0 = 8'h00;
+  reg [7:0] l3_f_p1 = 8'h00;
+  reg [7:0] l3_f_p2 = 8'h00;
   reg l3_neg_p0 = 1'h0;
   reg l3_neg_p1 = 1'h0;
-  wire [23:0] l3_s3_acc;
-  reg [7:0] l3_seg_p1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] l3_x_p0;
+  wire [7:0] l3_s0_a;
+  wire [7:0] l3_s0_f;
+  wire [7:0] l3_s0_x;
+  wire l3_s1_neg;
+  wire [7:0] l3_s1_x;
+  wire [7:0] l3_s2_seg;
+  wire [18:0] l3_s4_acc;
+  wire [15:0] \l3_s4_acc$71 ;
+  wire [23:0] l3_s5_acc;
+  wire [7:0] l3_s6_rnd;
+  wire [7:0] l3_s7_y;
+  reg [7:0] l3_x_p0 = 8'h00;
   reg [7:0] l3_x_p1 = 8'h00;
   output [31:0] o__payload;
-  wire [31:0] o__payload;
+  reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
@@ -1525,21 +1280,24 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i_
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  reg [7:0] port__addr = 8'h00;
-  reg [7:0] \port__addr$14  = 8'h00;
-  reg [7:0] \port__addr$21  = 8'h00;
-  reg [7:0] \port__addr$28  = 8'h00;
+  wire [7:0] port__addr;
+  wire [7:0] \port__addr$30 ;
+  wire [7:0] \port__addr$48 ;
+  wire [7:0] \port__addr$66 ;
   wire [16:0] port__data;
-  wire [16:0] \port__data$19 ;
-  wire [16:0] \port__data$26 ;
-  wire [16:0] \port__data$33 ;
+  wire [16:0] \port__data$103 ;
+  wire [16:0] \port__data$109 ;
+  wire [16:0] \port__data$97 ;
   wire port__en;
-  wire \port__en$16 ;
-  wire \port__en$23 ;
-  wire \port__en$30 ;
+  wire \port__en$31 ;
+  wire \port__en$49 ;
+  wire \port__en$67 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
+  reg valid_1 = 1'h0;
+  reg valid_2 = 1'h0;
+  reg valid_3 = 1'h0;
   (* ram_style = "block" *)
   reg [16:0] c0_rom [128:0];
   initial begin
@@ -1679,357 +1437,528 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i_
   reg [16:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[\port__addr$28 ];
+      _0_ <= c0_rom[\$3 [7:0]];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[\port__addr$21 ];
+      _1_ <= c0_rom[\$18 [7:0]];
     end
     if (i__ready) begin
-      _2_ <= c0_rom[\port__addr$14 ];
+      _2_ <= c0_rom[\$13 [7:0]];
     end
     if (i__ready) begin
-      _3_ <= c0_rom[port__addr];
+      _3_ <= c0_rom[\$8 [7:0]];
     end
   end
-  assign \port__data$33  = _0_;
-  assign \port__data$26  = _1_;
-  assign \port__data$19  = _2_;
-  assign port__data = _3_;
-  assign \$12  = \$9  ? 25'h1ffff80 : \$11 ;
-  assign \$13  = \$6  ? 25'h000007f : \$12 ;
-  assign \$14  = $signed(18'h10000) - $signed(\port__data$19 );
-  assign \$15  = l1_neg_p1 ? \$14  : { \port__data$19 [16], \port__data$19 [16], \port__data$19  };
-  assign l1_s3_acc = $signed({ 1'h0, \$15 [15:0] }) * $signed(l1_a_p1);
-  assign \$16  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$18  = $signed(\$17 ) > $signed(8'h7f);
-  assign \$19  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$21  = $signed(\$20 ) < $signed(8'h80);
-  assign \$22  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$24  = \$21  ? 25'h1ffff80 : \$23 ;
-  assign \$25  = \$18  ? 25'h000007f : \$24 ;
-  assign \$26  = $signed(18'h10000) - $signed(\port__data$26 );
-  assign \$27  = l2_neg_p1 ? \$26  : { \port__data$26 [16], \port__data$26 [16], \port__data$26  };
-  assign l2_s3_acc = $signed({ 1'h0, \$27 [15:0] }) * $signed(l2_a_p1);
-  assign \$28  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$30  = $signed(\$29 ) > $signed(8'h7f);
-  assign \$31  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$33  = $signed(\$32 ) < $signed(8'h80);
-  assign \$34  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$36  = \$33  ? 25'h1ffff80 : \$35 ;
-  assign \$37  = \$30  ? 25'h000007f : \$36 ;
-  assign \$38  = $signed(18'h10000) - $signed(\port__data$33 );
-  assign \$39  = l3_neg_p1 ? \$38  : { \port__data$33 [16], \port__data$33 [16], \port__data$33  };
-  assign l3_s3_acc = $signed({ 1'h0, \$39 [15:0] }) * $signed(l3_a_p1);
-  assign \$40  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
-  assign \$43  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$45  = $signed(\$44 ) < $signed(8'h80);
-  assign \$46  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$48  = \$45  ? 25'h1ffff80 : \$47 ;
-  assign \$49  = \$42  ? 25'h000007f : \$48 ;
-  assign \$50  = - $signed(i__payload__x[7:0]);
-  assign \$51  = i__payload__x[7] ? \$50  : { i__payload__x[7], i__payload__x[7:0] };
-  assign \$52  = - $signed(i__payload__x[15:8]);
-  assign \$53  = i__payload__x[15] ? \$52  : { i__payload__x[15], i__payload__x[15:8] };
-  assign \$54  = - $signed(i__payload__x[23:16]);
-  assign \$55  = i__payload__x[23] ? \$54  : { i__payload__x[23], i__payload__x[23:16] };
-  assign \$56  = - $signed(i__payload__x[31:24]);
-  assign \$57  = i__payload__x[31] ? \$56  : { i__payload__x[31], i__payload__x[31:24] };
+  assign port__data = _0_;
+  assign \port__data$109  = _1_;
+  assign \port__data$103  = _2_;
+  assign \port__data$97  = _3_;
   always @(posedge clk)
-    valid_0 <= \$58 ;
+    valid_0 <= \$22 ;
   always @(posedge clk)
-    o__valid <= \$59 ;
+    valid_1 <= \$23 ;
   always @(posedge clk)
-    port__addr <= \$60 ;
+    valid_2 <= \$24 ;
   always @(posedge clk)
-    l0_a_p0 <= \$61 ;
+    valid_3 <= \$25 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$62 ;
+    o__valid <= \$26 ;
   always @(posedge clk)
-    l0_x_p1 <= \$63 ;
+    l0_x_p0 <= \$27 ;
   always @(posedge clk)
-    l0_a_p1 <= \$64 ;
+    l0_f_p0 <= \$28 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$65 ;
+    l0_neg_p0 <= \$29 ;
   always @(posedge clk)
-    l0_seg_p1 <= \$66 ;
+    l0_x_p1 <= \$30 ;
   always @(posedge clk)
-    \port__addr$14  <= \$67 ;
+    l0_f_p1 <= \$31 ;
   always @(posedge clk)
-    l1_a_p0 <= \$68 ;
+    l0_neg_p1 <= \$32 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$69 ;
+    l0_acc_p1 <= \$33 ;
   always @(posedge clk)
-    l1_x_p1 <= \$70 ;
+    l0_f_p2 <= \$34 ;
   always @(posedge clk)
-    l1_a_p1 <= \$71 ;
+    l0_acc_p2 <= \$35 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$72 ;
+    l0_acc_p3 <= \$36 ;
   always @(posedge clk)
-    l1_seg_p1 <= \$73 ;
+    o__payload <= \$37 ;
   always @(posedge clk)
-    \port__addr$21  <= \$74 ;
+    l1_x_p0 <= \$38 ;
   always @(posedge clk)
-    l2_a_p0 <= \$75 ;
+    l1_f_p0 <= \$39 ;
   always @(posedge clk)
-    l2_neg_p0 <= \$76 ;
+    l1_neg_p0 <= \$40 ;
   always @(posedge clk)
-    l2_x_p1 <= \$77 ;
+    l1_x_p1 <= \$41 ;
   always @(posedge clk)
-    l2_a_p1 <= \$78 ;
+    l1_f_p1 <= \$42 ;
   always @(posedge clk)
-    l2_neg_p1 <= \$79 ;
+    l1_neg_p1 <= \$43 ;
   always @(posedge clk)
-    l2_seg_p1 <= \$80 ;
+    l1_acc_p1 <= \$44 ;
   always @(posedge clk)
-    \port__addr$28  <= \$81 ;
+    l1_f_p2 <= \$45 ;
   always @(posedge clk)
-    l3_a_p0 <= \$82 ;
+    l1_acc_p2 <= \$46 ;
   always @(posedge clk)
-    l3_neg_p0 <= \$83 ;
+    l1_acc_p3 <= \$47 ;
   always @(posedge clk)
-    l3_x_p1 <= \$84 ;
+    l2_x_p0 <= \$48 ;
   always @(posedge clk)
-    l3_a_p1 <= \$85 ;
+    l2_f_p0 <= \$49 ;
   always @(posedge clk)
-    l3_neg_p1 <= \$86 ;
+    l2_neg_p0 <= \$50 ;
   always @(posedge clk)
-    l3_seg_p1 <= \$87 ;
+    l2_x_p1 <= \$51 ;
+  always @(posedge clk)
+    l2_f_p1 <= \$52 ;
+  always @(posedge clk)
+    l2_neg_p1 <= \$53 ;
+  always @(posedge clk)
+    l2_acc_p1 <= \$54 ;
+  always @(posedge clk)
+    l2_f_p2 <= \$55 ;
+  always @(posedge clk)
+    l2_acc_p2 <= \$56 ;
+  always @(posedge clk)
+    l2_acc_p3 <= \$57 ;
+  always @(posedge clk)
+    l3_x_p0 <= \$58 ;
+  always @(posedge clk)
+    l3_f_p0 <= \$59 ;
+  always @(posedge clk)
+    l3_neg_p0 <= \$60 ;
+  always @(posedge clk)
+    l3_x_p1 <= \$61 ;
+  always @(posedge clk)
+    l3_f_p1 <= \$62 ;
+  always @(posedge clk)
+    l3_neg_p1 <= \$63 ;
+  always @(posedge clk)
+    l3_acc_p1 <= \$64 ;
+  always @(posedge clk)
+    l3_f_p2 <= \$65 ;
+  always @(posedge clk)
+    l3_acc_p2 <= \$66 ;
+  always @(posedge clk)
+    l3_acc_p3 <= \$67 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(18'h10000) - $signed(port__data);
-  assign \$3  = l0_neg_p1 ? \$2  : { port__data[16], port__data[16], port__data };
-  assign l0_s3_acc = $signed({ 1'h0, \$3 [15:0] }) * $signed(l0_a_p1);
-  assign \$4  = $signed(l0_s3_acc) + $signed(17'h08000);
-  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
-  assign \$7  = $signed(l0_s3_acc) + $signed(17'h08000);
-  assign \$9  = $signed(\$8 ) < $signed(8'h80);
-  assign \$10  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$2  = - $signed(i__payload__x[7:0]);
+  assign \$3  = i__payload__x[7] ? \$2  : { i__payload__x[7], i__payload__x[7:0] };
+  assign \$4  = $signed(18'h10000) - $signed(l0_acc_p1);
+  assign l0_s4_acc = l0_neg_p1 ? \$4  : { l0_acc_p1[16], l0_acc_p1[16], l0_acc_p1 };
+  assign l0_s5_acc = $signed({ 1'h0, l0_acc_p2 }) * $signed(l0_f_p2);
+  assign \$5  = $signed(l0_acc_p3) + $signed(17'h08000);
+  assign \$7  = - $signed(i__payload__x[15:8]);
+  assign \$8  = i__payload__x[15] ? \$7  : { i__payload__x[15], i__payload__x[15:8] };
+  assign \$9  = $signed(18'h10000) - $signed(l1_acc_p1);
+  assign l1_s4_acc = l1_neg_p1 ? \$9  : { l1_acc_p1[16], l1_acc_p1[16], l1_acc_p1 };
+  assign l1_s5_acc = $signed({ 1'h0, l1_acc_p2 }) * $signed(l1_f_p2);
+  assign \$10  = $signed(l1_acc_p3) + $signed(17'h08000);
+  assign \$12  = - $signed(i__payload__x[23:16]);
+  assign \$13  = i__payload__x[23] ? \$12  : { i__payload__x[23], i__payload__x[23:16] };
+  assign \$14  = $signed(18'h10000) - $signed(l2_acc_p1);
+  assign l2_s4_acc = l2_neg_p1 ? \$14  : { l2_acc_p1[16], l2_acc_p1[16], l2_acc_p1 };
+  assign l2_s5_acc = $signed({ 1'h0, l2_acc_p2 }) * $signed(l2_f_p2);
+  assign \$15  = $signed(l2_acc_p3) + $signed(17'h08000);
+  assign \$17  = - $signed(i__payload__x[31:24]);
+  assign \$18  = i__payload__x[31] ? \$17  : { i__payload__x[31], i__payload__x[31:24] };
+  assign \$19  = $signed(18'h10000) - $signed(l3_acc_p1);
+  assign l3_s4_acc = l3_neg_p1 ? \$19  : { l3_acc_p1[16], l3_acc_p1[16], l3_acc_p1 };
+  assign l3_s5_acc = $signed({ 1'h0, l3_acc_p2 }) * $signed(l3_f_p2);
+  assign \$20  = $signed(l3_acc_p3) + $signed(17'h08000);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$58  = valid_0;
+    \$22  = valid_0;
     if (i__ready) begin
-      \$58  = i__valid;
+      \$22  = i__valid;
     end
     if (rst) begin
-      \$58  = 1'h0;
+      \$22  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$59  = o__valid;
+    \$23  = valid_1;
     if (i__ready) begin
-      \$59  = valid_0;
+      \$23  = valid_0;
     end
     if (rst) begin
-      \$59  = 1'h0;
+      \$23  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$60  = port__addr;
+    \$24  = valid_2;
     if (i__ready) begin
-      \$60  = \$51 [7:0];
+      \$24  = valid_1;
+    end
+    if (rst) begin
+      \$24  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$61  = l0_a_p0;
+    \$25  = valid_3;
     if (i__ready) begin
-      \$61  = i__payload__a[7:0];
+      \$25  = valid_2;
+    end
+    if (rst) begin
+      \$25  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$62  = l0_neg_p0;
+    \$26  = o__valid;
     if (i__ready) begin
-      \$62  = i__payload__x[7];
+      \$26  = valid_3;
+    end
+    if (rst) begin
+      \$26  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$63  = l0_x_p1;
+    \$27  = l0_x_p0;
     if (i__ready) begin
-      \$63  = port__addr;
+      \$27  = \$3 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$64  = l0_a_p1;
+    \$28  = l0_f_p0;
     if (i__ready) begin
-      \$64  = l0_a_p0;
+      \$28  = i__payload__a[7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = l0_neg_p1;
+    \$29  = l0_neg_p0;
     if (i__ready) begin
-      \$65  = l0_neg_p0;
+      \$29  = i__payload__x[7];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$66  = l0_seg_p1;
+    \$30  = l0_x_p1;
     if (i__ready) begin
-      \$66  = port__addr;
+      \$30  = l0_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$67  = \port__addr$14 ;
+    \$31  = l0_f_p1;
     if (i__ready) begin
-      \$67  = \$53 [7:0];
+      \$31  = l0_f_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$68  = l1_a_p0;
+    \$32  = l0_neg_p1;
     if (i__ready) begin
-      \$68  = i__payload__a[15:8];
+      \$32  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$69  = l1_neg_p0;
+    \$33  = l0_acc_p1;
     if (i__ready) begin
-      \$69  = i__payload__x[15];
+      \$33  = port__data;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$70  = l1_x_p1;
+    \$34  = l0_f_p2;
     if (i__ready) begin
-      \$70  = \port__addr$14 ;
+      \$34  = l0_f_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$71  = l1_a_p1;
+    \$35  = l0_acc_p2;
     if (i__ready) begin
-      \$71  = l1_a_p0;
+      \$35  = l0_s4_acc[15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$72  = l1_neg_p1;
+    \$36  = l0_acc_p3;
     if (i__ready) begin
-      \$72  = l1_neg_p0;
+      \$36  = l0_s5_acc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$73  = l1_seg_p1;
+    \$37  = o__payload;
     if (i__ready) begin
-      \$73  = \port__addr$14 ;
+      \$37 [7:0] = \$6 [7:0];
+      \$37 [15:8] = \$11 [7:0];
+      \$37 [23:16] = \$16 [7:0];
+      \$37 [31:24] = \$21 [7:0];
+    end
+    if (rst) begin
+      \$37  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$74  = \port__addr$21 ;
+    \$38  = l1_x_p0;
     if (i__ready) begin
-      \$74  = \$55 [7:0];
+      \$38  = \$8 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$75  = l2_a_p0;
+    \$39  = l1_f_p0;
     if (i__ready) begin
-      \$75  = i__payload__a[23:16];
+      \$39  = i__payload__a[15:8];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$76  = l2_neg_p0;
+    \$40  = l1_neg_p0;
     if (i__ready) begin
-      \$76  = i__payload__x[23];
+      \$40  = i__payload__x[15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$77  = l2_x_p1;
+    \$41  = l1_x_p1;
     if (i__ready) begin
-      \$77  = \port__addr$21 ;
+      \$41  = l1_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$78  = l2_a_p1;
+    \$42  = l1_f_p1;
     if (i__ready) begin
-      \$78  = l2_a_p0;
+      \$42  = l1_f_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$79  = l2_neg_p1;
+    \$43  = l1_neg_p1;
     if (i__ready) begin
-      \$79  = l2_neg_p0;
+      \$43  = l1_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$80  = l2_seg_p1;
+    \$44  = l1_acc_p1;
     if (i__ready) begin
-      \$80  = \port__addr$21 ;
+      \$44  = \port__data$97 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$81  = \port__addr$28 ;
+    \$45  = l1_f_p2;
     if (i__ready) begin
-      \$81  = \$57 [7:0];
+      \$45  = l1_f_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$82  = l3_a_p0;
+    \$46  = l1_acc_p2;
     if (i__ready) begin
-      \$82  = i__payload__a[31:24];
+      \$46  = l1_s4_acc[15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$83  = l3_neg_p0;
+    \$47  = l1_acc_p3;
     if (i__ready) begin
-      \$83  = i__payload__x[31];
+      \$47  = l1_s5_acc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$84  = l3_x_p1;
+    \$48  = l2_x_p0;
     if (i__ready) begin
-      \$84  = \port__addr$28 ;
+      \$48  = \$13 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$85  = l3_a_p1;
+    \$49  = l2_f_p0;
     if (i__ready) begin
-      \$85  = l3_a_p0;
+      \$49  = i__payload__a[23:16];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$86  = l3_neg_p1;
+    \$50  = l2_neg_p0;
     if (i__ready) begin
-      \$86  = l3_neg_p0;
+      \$50  = i__payload__x[23];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$87  = l3_seg_p1;
+    \$51  = l2_x_p1;
     if (i__ready) begin
-      \$87  = \port__addr$28 ;
+      \$51  = l2_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$52  = l2_f_p1;
+    if (i__ready) begin
+      \$52  = l2_f_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$53  = l2_neg_p1;
+    if (i__ready) begin
+      \$53  = l2_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$54  = l2_acc_p1;
+    if (i__ready) begin
+      \$54  = \port__data$103 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$55  = l2_f_p2;
+    if (i__ready) begin
+      \$55  = l2_f_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$56  = l2_acc_p2;
+    if (i__ready) begin
+      \$56  = l2_s4_acc[15:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$57  = l2_acc_p3;
+    if (i__ready) begin
+      \$57  = l2_s5_acc;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$58  = l3_x_p0;
+    if (i__ready) begin
+      \$58  = \$18 [7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$59  = l3_f_p0;
+    if (i__ready) begin
+      \$59  = i__payload__a[31:24];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$60  = l3_neg_p0;
+    if (i__ready) begin
+      \$60  = i__payload__x[31];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$61  = l3_x_p1;
+    if (i__ready) begin
+      \$61  = l3_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$62  = l3_f_p1;
+    if (i__ready) begin
+      \$62  = l3_f_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$63  = l3_neg_p1;
+    if (i__ready) begin
+      \$63  = l3_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$64  = l3_acc_p1;
+    if (i__ready) begin
+      \$64  = \port__data$109 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$65  = l3_f_p2;
+    if (i__ready) begin
+      \$65  = l3_f_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$66  = l3_acc_p2;
+    if (i__ready) begin
+      \$66  = l3_s4_acc[15:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$67  = l3_acc_p3;
+    if (i__ready) begin
+      \$67  = l3_s5_acc;
     end
   end
   assign i__payload = { i__payload__a, i__payload__x };
-  assign l0_x_p0 = port__addr;
+  assign l0_s0_x = i__payload__x[7:0];
+  assign l0_s0_a = i__payload__a[7:0];
+  assign l0_s0_f = i__payload__a[7:0];
+  assign l0_s1_x = \$3 [7:0];
+  assign l0_s1_neg = i__payload__x[7];
+  assign l0_s2_seg = \$3 [7:0];
+  assign port__addr = \$3 [7:0];
   assign port__en = i__ready;
-  assign l1_x_p0 = \port__addr$14 ;
-  assign \port__en$16  = i__ready;
-  assign l2_x_p0 = \port__addr$21 ;
-  assign \port__en$23  = i__ready;
-  assign l3_x_p0 = \port__addr$28 ;
-  assign \port__en$30  = i__ready;
+  assign \l0_s4_acc$17  = l0_s4_acc[15:0];
+  assign l0_s6_rnd = \$6 [7:0];
+  assign l0_s7_y = \$6 [7:0];
+  assign l1_s0_x = i__payload__x[15:8];
+  assign l1_s0_a = i__payload__a[15:8];
+  assign l1_s0_f = i__payload__a[15:8];
+  assign l1_s1_x = \$8 [7:0];
+  assign l1_s1_neg = i__payload__x[15];
+  assign l1_s2_seg = \$8 [7:0];
+  assign \port__addr$30  = \$8 [7:0];
+  assign \port__en$31  = i__ready;
+  assign \l1_s4_acc$35  = l1_s4_acc[15:0];
+  assign l1_s6_rnd = \$11 [7:0];
+  assign l1_s7_y = \$11 [7:0];
+  assign l2_s0_x = i__payload__x[23:16];
+  assign l2_s0_a = i__payload__a[23:16];
+  assign l2_s0_f = i__payload__a[23:16];
+  assign l2_s1_x = \$13 [7:0];
+  assign l2_s1_neg = i__payload__x[23];
+  assign l2_s2_seg = \$13 [7:0];
+  assign \port__addr$48  = \$13 [7:0];
+  assign \port__en$49  = i__ready;
+  assign \l2_s4_acc$53  = l2_s4_acc[15:0];
+  assign l2_s6_rnd = \$16 [7:0];
+  assign l2_s7_y = \$16 [7:0];
+  assign l3_s0_x = i__payload__x[31:24];
+  assign l3_s0_a = i__payload__a[31:24];
+  assign l3_s0_f = i__payload__a[31:24];
+  assign l3_s1_x = \$18 [7:0];
+  assign l3_s1_neg = i__payload__x[31];
+  assign l3_s2_seg = \$18 [7:0];
+  assign \port__addr$66  = \$18 [7:0];
+  assign \port__en$67  = i__ready;
+  assign \l3_s4_acc$71  = l3_s4_acc[15:0];
+  assign l3_s6_rnd = \$21 [7:0];
+  assign l3_s7_y = \$21 [7:0];
   assign \i__payload.x  = i__payload__x;
   assign \i__payload.x[0]  = i__payload__x[7:0];
   assign \i__payload.x[1]  = i__payload__x[15:8];
@@ -2044,34 +1973,22 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i_
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$49 [7:0];
-  assign o__payload[23:16] = \$37 [7:0];
-  assign o__payload[15:8] = \$25 [7:0];
-  assign o__payload[7:0] = \$13 [7:0];
-  assign \$5  = { \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24:16] };
-  assign \$8  = { \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24:16] };
+  assign \$6  = { \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24:16] };
   assign \$11  = { \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24:16] };
-  assign \$17  = { \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24:16] };
-  assign \$20  = { \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24:16] };
-  assign \$23  = { \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24:16] };
-  assign \$29  = { \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24:16] };
-  assign \$32  = { \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24:16] };
-  assign \$35  = { \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24:16] };
-  assign \$41  = { \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24:16] };
-  assign \$44  = { \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24:16] };
-  assign \$47  = { \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24:16] };
+  assign \$16  = { \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24:16] };
+  assign \$21  = { \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24:16] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
+module \CfuPcpi.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
-  wire [10:0] \$10 ;
-  wire [6:0] \$11 ;
-  wire [8:0] \$12 ;
-  wire \$13 ;
-  wire [9:0] \$14 ;
-  wire [10:0] \$15 ;
+  wire [6:0] \$10 ;
+  wire [8:0] \$11 ;
+  wire \$12 ;
+  wire [6:0] \$13 ;
+  wire [8:0] \$14 ;
+  wire \$15 ;
   wire [6:0] \$16 ;
   wire [8:0] \$17 ;
   wire [8:0] \$18 ;
@@ -2079,88 +1996,105 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
-  wire [8:0] \$22 ;
-  wire [9:0] \$23 ;
-  wire [10:0] \$24 ;
-  wire [6:0] \$25 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
   wire [8:0] \$26 ;
-  wire \$27 ;
-  wire [9:0] \$28 ;
-  wire [10:0] \$29 ;
-  wire [8:0] \$3 ;
-  wire [6:0] \$30 ;
-  wire [8:0] \$31 ;
-  wire \$32 ;
-  wire [9:0] \$33 ;
-  wire [10:0] \$34 ;
+  wire [9:0] \$27 ;
+  wire [10:0] \$28 ;
+  wire [6:0] \$29 ;
+  wire \$3 ;
+  wire [8:0] \$30 ;
+  wire \$31 ;
+  wire [6:0] \$32 ;
+  wire [8:0] \$33 ;
+  wire \$34 ;
   wire [6:0] \$35 ;
   wire [8:0] \$36 ;
   wire [8:0] \$37 ;
   wire [8:0] \$38 ;
   wire \$39 ;
-  wire [9:0] \$4 ;
+  wire \$4 ;
   wire \$40 ;
-  wire [8:0] \$41 ;
-  wire [9:0] \$42 ;
-  wire [10:0] \$43 ;
-  wire [6:0] \$44 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
   wire [8:0] \$45 ;
-  wire \$46 ;
-  wire [9:0] \$47 ;
-  wire [10:0] \$48 ;
-  wire [6:0] \$49 ;
-  wire [10:0] \$5 ;
-  wire [8:0] \$50 ;
-  wire \$51 ;
-  wire [9:0] \$52 ;
-  wire [10:0] \$53 ;
+  wire [9:0] \$46 ;
+  wire [10:0] \$47 ;
+  wire [6:0] \$48 ;
+  wire [8:0] \$49 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire [6:0] \$51 ;
+  wire [8:0] \$52 ;
+  wire \$53 ;
   wire [6:0] \$54 ;
   wire [8:0] \$55 ;
   wire [8:0] \$56 ;
   wire [8:0] \$57 ;
   wire \$58 ;
   wire \$59 ;
-  wire [6:0] \$6 ;
-  wire [8:0] \$60 ;
-  wire [9:0] \$61 ;
-  wire [10:0] \$62 ;
-  wire [6:0] \$63 ;
+  wire \$6 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
   wire [8:0] \$64 ;
-  wire \$65 ;
-  wire [9:0] \$66 ;
-  wire [10:0] \$67 ;
-  wire [6:0] \$68 ;
-  wire [8:0] \$69 ;
+  wire [9:0] \$65 ;
+  wire [10:0] \$66 ;
+  wire [6:0] \$67 ;
+  wire [8:0] \$68 ;
+  wire \$69 ;
   wire [8:0] \$7 ;
-  wire \$70 ;
-  wire [9:0] \$71 ;
-  wire [10:0] \$72 ;
+  wire [6:0] \$70 ;
+  wire [8:0] \$71 ;
+  wire \$72 ;
   wire [6:0] \$73 ;
   wire [8:0] \$74 ;
   wire [8:0] \$75 ;
   wire [8:0] \$76 ;
-  wire \$8 ;
-  wire [9:0] \$9 ;
+  wire [9:0] \$8 ;
+  wire [10:0] \$9 ;
   input [31:0] i__payload;
   wire [31:0] i__payload;
   wire [7:0] \i__payload[0] ;
   wire [7:0] \i__payload[1] ;
   wire [7:0] \i__payload[2] ;
   wire [7:0] \i__payload[3] ;
+  input i__ready;
   wire i__ready;
   wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [5:0] l0_s1_c0;
-  reg [8:0] l0_s1_c1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [5:0] l1_s1_c0;
-  reg [8:0] l1_s1_c1_prod;
-  reg [1:0] l2_s0_seg;
-  reg [5:0] l2_s1_c0;
-  reg [8:0] l2_s1_c1_prod;
-  reg [1:0] l3_s0_seg;
-  reg [5:0] l3_s1_c0;
-  reg [8:0] l3_s1_c1_prod;
+  wire [1:0] l0_s0_ge;
+  wire [7:0] l0_s0_x;
+  wire [1:0] l0_s1_seg;
+  reg [5:0] l0_s2_c0;
+  reg [8:0] l0_s3_c1_prod;
+  wire [5:0] l0_s4_acc;
+  wire [7:0] l0_s5_y;
+  wire [1:0] l1_s0_ge;
+  wire [7:0] l1_s0_x;
+  wire [1:0] l1_s1_seg;
+  reg [5:0] l1_s2_c0;
+  reg [8:0] l1_s3_c1_prod;
+  wire [5:0] l1_s4_acc;
+  wire [7:0] l1_s5_y;
+  wire [1:0] l2_s0_ge;
+  wire [7:0] l2_s0_x;
+  wire [1:0] l2_s1_seg;
+  reg [5:0] l2_s2_c0;
+  reg [8:0] l2_s3_c1_prod;
+  wire [5:0] l2_s4_acc;
+  wire [7:0] l2_s5_y;
+  wire [1:0] l3_s0_ge;
+  wire [7:0] l3_s0_x;
+  wire [1:0] l3_s1_seg;
+  reg [5:0] l3_s2_c0;
+  reg [8:0] l3_s3_c1_prod;
+  wire [5:0] l3_s4_acc;
+  wire [7:0] l3_s5_y;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -2170,193 +2104,172 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
   wire o__ready;
   input o__valid;
   wire o__valid;
-  assign \$24  = $signed(\$23 ) + $signed(l1_s1_c0);
-  assign \$26  = $signed(\$25 ) + $signed(1'h0);
-  assign \$27  = $signed(\$26 ) > $signed(8'h7f);
-  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
-  assign \$31  = $signed(\$30 ) + $signed(1'h0);
-  assign \$32  = $signed(\$31 ) < $signed(8'h80);
-  assign \$34  = $signed(\$33 ) + $signed(l1_s1_c0);
+  assign \$28  = $signed(\$27 ) + $signed(l1_s2_c0);
+  assign \$30  = $signed(\$29 ) + $signed(1'h0);
+  assign \$31  = $signed(\$30 ) > $signed(8'h7f);
+  assign \$33  = $signed(\$32 ) + $signed(1'h0);
+  assign \$34  = $signed(\$33 ) < $signed(8'h80);
   assign \$36  = $signed(\$35 ) + $signed(1'h0);
-  assign \$37  = \$32  ? 9'h180 : \$36 ;
-  assign \$38  = \$27  ? 9'h07f : \$37 ;
+  assign \$37  = \$34  ? 9'h180 : \$36 ;
+  assign \$38  = \$31  ? 9'h07f : \$37 ;
   assign \$39  = $signed(i__payload[23:16]) >= $signed(5'h10);
   assign \$40  = $signed(i__payload[23:16]) >= $signed(6'h10);
-  assign \$43  = $signed(\$42 ) + $signed(l2_s1_c0);
-  assign \$45  = $signed(\$44 ) + $signed(1'h0);
-  assign \$46  = $signed(\$45 ) > $signed(8'h7f);
-  assign \$48  = $signed(\$47 ) + $signed(l2_s1_c0);
-  assign \$50  = $signed(\$49 ) + $signed(1'h0);
-  assign \$51  = $signed(\$50 ) < $signed(8'h80);
-  assign \$53  = $signed(\$52 ) + $signed(l2_s1_c0);
+  assign \$41  = ~ \$40 ;
+  assign \$42  = \$39  & \$41 ;
+  assign \$47  = $signed(\$46 ) + $signed(l2_s2_c0);
+  assign \$49  = $signed(\$48 ) + $signed(1'h0);
+  assign \$50  = $signed(\$49 ) > $signed(8'h7f);
+  assign \$52  = $signed(\$51 ) + $signed(1'h0);
+  assign \$53  = $signed(\$52 ) < $signed(8'h80);
   assign \$55  = $signed(\$54 ) + $signed(1'h0);
-  assign \$56  = \$51  ? 9'h180 : \$55 ;
-  assign \$57  = \$46  ? 9'h07f : \$56 ;
+  assign \$56  = \$53  ? 9'h180 : \$55 ;
+  assign \$57  = \$50  ? 9'h07f : \$56 ;
   assign \$58  = $signed(i__payload[31:24]) >= $signed(5'h10);
   assign \$59  = $signed(i__payload[31:24]) >= $signed(6'h10);
-  assign \$62  = $signed(\$61 ) + $signed(l3_s1_c0);
-  assign \$64  = $signed(\$63 ) + $signed(1'h0);
-  assign \$65  = $signed(\$64 ) > $signed(8'h7f);
-  assign \$67  = $signed(\$66 ) + $signed(l3_s1_c0);
-  assign \$69  = $signed(\$68 ) + $signed(1'h0);
-  assign \$70  = $signed(\$69 ) < $signed(8'h80);
-  assign \$72  = $signed(\$71 ) + $signed(l3_s1_c0);
+  assign \$60  = ~ \$59 ;
+  assign \$61  = \$58  & \$60 ;
+  assign \$66  = $signed(\$65 ) + $signed(l3_s2_c0);
+  assign \$68  = $signed(\$67 ) + $signed(1'h0);
+  assign \$69  = $signed(\$68 ) > $signed(8'h7f);
+  assign \$71  = $signed(\$70 ) + $signed(1'h0);
+  assign \$72  = $signed(\$71 ) < $signed(8'h80);
   assign \$74  = $signed(\$73 ) + $signed(1'h0);
-  assign \$75  = \$70  ? 9'h180 : \$74 ;
-  assign \$76  = \$65  ? 9'h07f : \$75 ;
+  assign \$75  = \$72  ? 9'h180 : \$74 ;
+  assign \$76  = \$69  ? 9'h07f : \$75 ;
   assign \$1  = $signed(i__payload[7:0]) >= $signed(5'h10);
   assign \$2  = $signed(i__payload[7:0]) >= $signed(6'h10);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = $signed(\$6 ) + $signed(1'h0);
-  assign \$8  = $signed(\$7 ) > $signed(8'h7f);
-  assign \$10  = $signed(\$9 ) + $signed(l0_s1_c0);
-  assign \$12  = $signed(\$11 ) + $signed(1'h0);
-  assign \$13  = $signed(\$12 ) < $signed(8'h80);
-  assign \$15  = $signed(\$14 ) + $signed(l0_s1_c0);
+  assign \$3  = ~ \$2 ;
+  assign \$4  = \$1  & \$3 ;
+  assign \$9  = $signed(\$8 ) + $signed(l0_s2_c0);
+  assign \$11  = $signed(\$10 ) + $signed(1'h0);
+  assign \$12  = $signed(\$11 ) > $signed(8'h7f);
+  assign \$14  = $signed(\$13 ) + $signed(1'h0);
+  assign \$15  = $signed(\$14 ) < $signed(8'h80);
   assign \$17  = $signed(\$16 ) + $signed(1'h0);
-  assign \$18  = \$13  ? 9'h180 : \$17 ;
-  assign \$19  = \$8  ? 9'h07f : \$18 ;
+  assign \$18  = \$15  ? 9'h180 : \$17 ;
+  assign \$19  = \$12  ? 9'h07f : \$18 ;
   assign \$20  = $signed(i__payload[15:8]) >= $signed(5'h10);
   assign \$21  = $signed(i__payload[15:8]) >= $signed(6'h10);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$1 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$2 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
+  assign \$22  = ~ \$21 ;
+  assign \$23  = \$20  & \$22 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c1_prod = 9'h000;
+          l0_s2_c0 = 6'h30;
       2'h1:
-          l0_s1_c1_prod = \$3 ;
+          l0_s2_c0 = 6'h00;
       default:
-          l0_s1_c1_prod = 9'h000;
+          l0_s2_c0 = 6'h10;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c0 = 6'h30;
+          l0_s3_c1_prod = 9'h000;
       2'h1:
-          l0_s1_c0 = 6'h00;
+          l0_s3_c1_prod = \$7 ;
       default:
-          l0_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$20 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$21 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1_prod = 9'h000;
-      2'h1:
-          l1_s1_c1_prod = \$22 ;
-      default:
-          l1_s1_c1_prod = 9'h000;
+          l0_s3_c1_prod = 9'h000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez ({ \$25 , \$24  })
       2'h0:
-          l1_s1_c0 = 6'h30;
+          l1_s2_c0 = 6'h30;
       2'h1:
-          l1_s1_c0 = 6'h00;
+          l1_s2_c0 = 6'h00;
       default:
-          l1_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$39 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$40 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1_prod = 9'h000;
-      2'h1:
-          l2_s1_c1_prod = \$41 ;
-      default:
-          l2_s1_c1_prod = 9'h000;
+          l1_s2_c0 = 6'h10;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
+    casez ({ \$25 , \$24  })
       2'h0:
-          l2_s1_c0 = 6'h30;
+          l1_s3_c1_prod = 9'h000;
       2'h1:
-          l2_s1_c0 = 6'h00;
+          l1_s3_c1_prod = \$26 ;
       default:
-          l2_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$58 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$59 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c1_prod = 9'h000;
-      2'h1:
-          l3_s1_c1_prod = \$60 ;
-      default:
-          l3_s1_c1_prod = 9'h000;
+          l1_s3_c1_prod = 9'h000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
+    casez ({ \$44 , \$43  })
       2'h0:
-          l3_s1_c0 = 6'h30;
+          l2_s2_c0 = 6'h30;
       2'h1:
-          l3_s1_c0 = 6'h00;
+          l2_s2_c0 = 6'h00;
       default:
-          l3_s1_c0 = 6'h10;
+          l2_s2_c0 = 6'h10;
     endcase
   end
-  assign i__ready = 1'h1;
-  assign o__ready = 1'h1;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$44 , \$43  })
+      2'h0:
+          l2_s3_c1_prod = 9'h000;
+      2'h1:
+          l2_s3_c1_prod = \$45 ;
+      default:
+          l2_s3_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$63 , \$62  })
+      2'h0:
+          l3_s2_c0 = 6'h30;
+      2'h1:
+          l3_s2_c0 = 6'h00;
+      default:
+          l3_s2_c0 = 6'h10;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$63 , \$62  })
+      2'h0:
+          l3_s3_c1_prod = 9'h000;
+      2'h1:
+          l3_s3_c1_prod = \$64 ;
+      default:
+          l3_s3_c1_prod = 9'h000;
+    endcase
+  end
+  assign o__ready = i__ready;
   assign i__valid = o__valid;
+  assign l0_s0_x = i__payload[7:0];
+  assign l0_s0_ge = { \$2 , \$1  };
+  assign l0_s1_seg = { \$6 , \$5  };
+  assign l0_s4_acc = \$9 [5:0];
+  assign l0_s5_y = \$19 [7:0];
+  assign l1_s0_x = i__payload[15:8];
+  assign l1_s0_ge = { \$21 , \$20  };
+  assign l1_s1_seg = { \$25 , \$24  };
+  assign l1_s4_acc = \$28 [5:0];
+  assign l1_s5_y = \$38 [7:0];
+  assign l2_s0_x = i__payload[23:16];
+  assign l2_s0_ge = { \$40 , \$39  };
+  assign l2_s1_seg = { \$44 , \$43  };
+  assign l2_s4_acc = \$47 [5:0];
+  assign l2_s5_y = \$57 [7:0];
+  assign l3_s0_x = i__payload[31:24];
+  assign l3_s0_ge = { \$59 , \$58  };
+  assign l3_s1_seg = { \$63 , \$62  };
+  assign l3_s4_acc = \$66 [5:0];
+  assign l3_s5_y = \$76 [7:0];
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -2369,46 +2282,46 @@ module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
   assign o__payload[23:16] = \$57 [7:0];
   assign o__payload[15:8] = \$38 [7:0];
   assign o__payload[7:0] = \$19 [7:0];
-  assign \$3  = { i__payload[7], i__payload[7:0] };
-  assign \$4  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$6  = { \$5 [5], \$5 [5:0] };
-  assign \$9  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$11  = { \$10 [5], \$10 [5:0] };
-  assign \$14  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$16  = { \$15 [5], \$15 [5:0] };
-  assign \$22  = { i__payload[15], i__payload[15:8] };
-  assign \$23  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$25  = { \$24 [5], \$24 [5:0] };
-  assign \$28  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$30  = { \$29 [5], \$29 [5:0] };
-  assign \$33  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$35  = { \$34 [5], \$34 [5:0] };
-  assign \$41  = { i__payload[23], i__payload[23:16] };
-  assign \$42  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$44  = { \$43 [5], \$43 [5:0] };
-  assign \$47  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$49  = { \$48 [5], \$48 [5:0] };
-  assign \$52  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$54  = { \$53 [5], \$53 [5:0] };
-  assign \$60  = { i__payload[31], i__payload[31:24] };
-  assign \$61  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$63  = { \$62 [5], \$62 [5:0] };
-  assign \$66  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$68  = { \$67 [5], \$67 [5:0] };
-  assign \$71  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$73  = { \$72 [5], \$72 [5:0] };
+  assign \$5  = \$4 ;
+  assign \$6  = \$2 ;
+  assign \$7  = { i__payload[7], i__payload[7:0] };
+  assign \$8  = { l0_s3_c1_prod[8], l0_s3_c1_prod };
+  assign \$10  = { \$9 [5], \$9 [5:0] };
+  assign \$13  = { \$9 [5], \$9 [5:0] };
+  assign \$16  = { \$9 [5], \$9 [5:0] };
+  assign \$24  = \$23 ;
+  assign \$25  = \$21 ;
+  assign \$26  = { i__payload[15], i__payload[15:8] };
+  assign \$27  = { l1_s3_c1_prod[8], l1_s3_c1_prod };
+  assign \$29  = { \$28 [5], \$28 [5:0] };
+  assign \$32  = { \$28 [5], \$28 [5:0] };
+  assign \$35  = { \$28 [5], \$28 [5:0] };
+  assign \$43  = \$42 ;
+  assign \$44  = \$40 ;
+  assign \$45  = { i__payload[23], i__payload[23:16] };
+  assign \$46  = { l2_s3_c1_prod[8], l2_s3_c1_prod };
+  assign \$48  = { \$47 [5], \$47 [5:0] };
+  assign \$51  = { \$47 [5], \$47 [5:0] };
+  assign \$54  = { \$47 [5], \$47 [5:0] };
+  assign \$62  = \$61 ;
+  assign \$63  = \$59 ;
+  assign \$64  = { i__payload[31], i__payload[31:24] };
+  assign \$65  = { l3_s3_c1_prod[8], l3_s3_c1_prod };
+  assign \$67  = { \$66 [5], \$66 [5:0] };
+  assign \$70  = { \$66 [5], \$66 [5:0] };
+  assign \$73  = { \$66 [5], \$66 [5:0] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
+module \CfuPcpi.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
-  wire [18:0] \$10 ;
-  wire [14:0] \$11 ;
-  wire [16:0] \$12 ;
-  wire \$13 ;
-  wire [17:0] \$14 ;
-  wire [18:0] \$15 ;
+  wire [14:0] \$10 ;
+  wire [16:0] \$11 ;
+  wire \$12 ;
+  wire [14:0] \$13 ;
+  wire [16:0] \$14 ;
+  wire \$15 ;
   wire [14:0] \$16 ;
   wire [16:0] \$17 ;
   wire [16:0] \$18 ;
@@ -2416,42 +2329,51 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
-  wire [16:0] \$22 ;
-  wire [17:0] \$23 ;
-  wire [18:0] \$24 ;
-  wire [14:0] \$25 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
   wire [16:0] \$26 ;
-  wire \$27 ;
-  wire [17:0] \$28 ;
-  wire [18:0] \$29 ;
-  wire [16:0] \$3 ;
-  wire [14:0] \$30 ;
-  wire [16:0] \$31 ;
-  wire \$32 ;
-  wire [17:0] \$33 ;
-  wire [18:0] \$34 ;
+  wire [17:0] \$27 ;
+  wire [18:0] \$28 ;
+  wire [14:0] \$29 ;
+  wire \$3 ;
+  wire [16:0] \$30 ;
+  wire \$31 ;
+  wire [14:0] \$32 ;
+  wire [16:0] \$33 ;
+  wire \$34 ;
   wire [14:0] \$35 ;
   wire [16:0] \$36 ;
   wire [16:0] \$37 ;
   wire [16:0] \$38 ;
-  wire [17:0] \$4 ;
-  wire [18:0] \$5 ;
-  wire [14:0] \$6 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
   wire [16:0] \$7 ;
-  wire \$8 ;
-  wire [17:0] \$9 ;
+  wire [17:0] \$8 ;
+  wire [18:0] \$9 ;
   input [31:0] i__payload;
   wire [31:0] i__payload;
   wire [15:0] \i__payload[0] ;
   wire [15:0] \i__payload[1] ;
+  input i__ready;
   wire i__ready;
   wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [13:0] l0_s1_c0;
-  reg [16:0] l0_s1_c1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [13:0] l1_s1_c0;
-  reg [16:0] l1_s1_c1_prod;
+  wire [1:0] l0_s0_ge;
+  wire [15:0] l0_s0_x;
+  wire [1:0] l0_s1_seg;
+  reg [13:0] l0_s2_c0;
+  reg [16:0] l0_s3_c1_prod;
+  wire [13:0] l0_s4_acc;
+  wire [15:0] l0_s5_y;
+  wire [1:0] l1_s0_ge;
+  wire [15:0] l1_s0_x;
+  wire [1:0] l1_s1_seg;
+  reg [13:0] l1_s2_c0;
+  reg [16:0] l1_s3_c1_prod;
+  wire [13:0] l1_s4_acc;
+  wire [15:0] l1_s5_y;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [15:0] \o__payload[0] ;
@@ -2461,127 +2383,116 @@ module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
   wire o__valid;
   assign \$1  = $signed(i__payload[15:0]) >= $signed(13'h1000);
   assign \$2  = $signed(i__payload[15:0]) >= $signed(14'h1000);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = $signed(\$6 ) + $signed(1'h0);
-  assign \$8  = $signed(\$7 ) > $signed(16'h7fff);
-  assign \$10  = $signed(\$9 ) + $signed(l0_s1_c0);
-  assign \$12  = $signed(\$11 ) + $signed(1'h0);
-  assign \$13  = $signed(\$12 ) < $signed(16'h8000);
-  assign \$15  = $signed(\$14 ) + $signed(l0_s1_c0);
+  assign \$3  = ~ \$2 ;
+  assign \$4  = \$1  & \$3 ;
+  assign \$9  = $signed(\$8 ) + $signed(l0_s2_c0);
+  assign \$11  = $signed(\$10 ) + $signed(1'h0);
+  assign \$12  = $signed(\$11 ) > $signed(16'h7fff);
+  assign \$14  = $signed(\$13 ) + $signed(1'h0);
+  assign \$15  = $signed(\$14 ) < $signed(16'h8000);
   assign \$17  = $signed(\$16 ) + $signed(1'h0);
-  assign \$18  = \$13  ? 17'h18000 : \$17 ;
-  assign \$19  = \$8  ? 17'h07fff : \$18 ;
+  assign \$18  = \$15  ? 17'h18000 : \$17 ;
+  assign \$19  = \$12  ? 17'h07fff : \$18 ;
   assign \$20  = $signed(i__payload[31:16]) >= $signed(13'h1000);
   assign \$21  = $signed(i__payload[31:16]) >= $signed(14'h1000);
-  assign \$24  = $signed(\$23 ) + $signed(l1_s1_c0);
-  assign \$26  = $signed(\$25 ) + $signed(1'h0);
-  assign \$27  = $signed(\$26 ) > $signed(16'h7fff);
-  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
-  assign \$31  = $signed(\$30 ) + $signed(1'h0);
-  assign \$32  = $signed(\$31 ) < $signed(16'h8000);
-  assign \$34  = $signed(\$33 ) + $signed(l1_s1_c0);
+  assign \$22  = ~ \$21 ;
+  assign \$23  = \$20  & \$22 ;
+  assign \$28  = $signed(\$27 ) + $signed(l1_s2_c0);
+  assign \$30  = $signed(\$29 ) + $signed(1'h0);
+  assign \$31  = $signed(\$30 ) > $signed(16'h7fff);
+  assign \$33  = $signed(\$32 ) + $signed(1'h0);
+  assign \$34  = $signed(\$33 ) < $signed(16'h8000);
   assign \$36  = $signed(\$35 ) + $signed(1'h0);
-  assign \$37  = \$32  ? 17'h18000 : \$36 ;
-  assign \$38  = \$27  ? 17'h07fff : \$37 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$1 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$2 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
+  assign \$37  = \$34  ? 17'h18000 : \$36 ;
+  assign \$38  = \$31  ? 17'h07fff : \$37 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c1_prod = 17'h00000;
+          l0_s2_c0 = 14'h3000;
       2'h1:
-          l0_s1_c1_prod = \$3 ;
+          l0_s2_c0 = 14'h0000;
       default:
-          l0_s1_c1_prod = 17'h00000;
+          l0_s2_c0 = 14'h1000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c0 = 14'h3000;
+          l0_s3_c1_prod = 17'h00000;
       2'h1:
-          l0_s1_c0 = 14'h0000;
+          l0_s3_c1_prod = \$7 ;
       default:
-          l0_s1_c0 = 14'h1000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$20 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$21 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1_prod = 17'h00000;
-      2'h1:
-          l1_s1_c1_prod = \$22 ;
-      default:
-          l1_s1_c1_prod = 17'h00000;
+          l0_s3_c1_prod = 17'h00000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez ({ \$25 , \$24  })
       2'h0:
-          l1_s1_c0 = 14'h3000;
+          l1_s2_c0 = 14'h3000;
       2'h1:
-          l1_s1_c0 = 14'h0000;
+          l1_s2_c0 = 14'h0000;
       default:
-          l1_s1_c0 = 14'h1000;
+          l1_s2_c0 = 14'h1000;
     endcase
   end
-  assign i__ready = 1'h1;
-  assign o__ready = 1'h1;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$25 , \$24  })
+      2'h0:
+          l1_s3_c1_prod = 17'h00000;
+      2'h1:
+          l1_s3_c1_prod = \$26 ;
+      default:
+          l1_s3_c1_prod = 17'h00000;
+    endcase
+  end
+  assign o__ready = i__ready;
   assign i__valid = o__valid;
+  assign l0_s0_x = i__payload[15:0];
+  assign l0_s0_ge = { \$2 , \$1  };
+  assign l0_s1_seg = { \$6 , \$5  };
+  assign l0_s4_acc = \$9 [13:0];
+  assign l0_s5_y = \$19 [15:0];
+  assign l1_s0_x = i__payload[31:16];
+  assign l1_s0_ge = { \$21 , \$20  };
+  assign l1_s1_seg = { \$25 , \$24  };
+  assign l1_s4_acc = \$28 [13:0];
+  assign l1_s5_y = \$38 [15:0];
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
   assign o__payload[31:16] = \$38 [15:0];
   assign o__payload[15:0] = \$19 [15:0];
-  assign \$3  = { i__payload[15], i__payload[15:0] };
-  assign \$4  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$6  = { \$5 [13], \$5 [13:0] };
-  assign \$9  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$11  = { \$10 [13], \$10 [13:0] };
-  assign \$14  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$16  = { \$15 [13], \$15 [13:0] };
-  assign \$22  = { i__payload[31], i__payload[31:16] };
-  assign \$23  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$25  = { \$24 [13], \$24 [13:0] };
-  assign \$28  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$30  = { \$29 [13], \$29 [13:0] };
-  assign \$33  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$35  = { \$34 [13], \$34 [13:0] };
+  assign \$5  = \$4 ;
+  assign \$6  = \$2 ;
+  assign \$7  = { i__payload[15], i__payload[15:0] };
+  assign \$8  = { l0_s3_c1_prod[16], l0_s3_c1_prod };
+  assign \$10  = { \$9 [13], \$9 [13:0] };
+  assign \$13  = { \$9 [13], \$9 [13:0] };
+  assign \$16  = { \$9 [13], \$9 [13:0] };
+  assign \$24  = \$23 ;
+  assign \$25  = \$21 ;
+  assign \$26  = { i__payload[31], i__payload[31:16] };
+  assign \$27  = { l1_s3_c1_prod[16], l1_s3_c1_prod };
+  assign \$29  = { \$28 [13], \$28 [13:0] };
+  assign \$32  = { \$28 [13], \$28 [13:0] };
+  assign \$35  = { \$28 [13], \$28 [13:0] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i__payload__a, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
-  wire [14:0] \$10 ;
-  wire \$11 ;
+  wire [8:0] \$10 ;
+  wire [8:0] \$11 ;
   wire [15:0] \$12 ;
   wire [14:0] \$13 ;
   wire [16:0] \$14 ;
@@ -2589,75 +2500,44 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, 
   wire [16:0] \$16 ;
   wire [16:0] \$17 ;
   wire \$18 ;
-  wire [16:0] \$19 ;
-  wire \$2 ;
-  wire [17:0] \$20 ;
-  wire [16:0] \$21 ;
-  wire [16:0] \$22 ;
-  wire \$23 ;
+  wire \$19 ;
+  wire [15:0] \$2 ;
+  wire [8:0] \$20 ;
+  wire [8:0] \$21 ;
+  wire [15:0] \$22 ;
+  wire [14:0] \$23 ;
   wire [16:0] \$24 ;
   wire [17:0] \$25 ;
   wire [16:0] \$26 ;
   wire [16:0] \$27 ;
-  wire [16:0] \$28 ;
-  wire [16:0] \$29 ;
-  wire [15:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire [17:0] \$31 ;
-  wire [16:0] \$32 ;
-  wire [16:0] \$33 ;
-  wire \$34 ;
-  wire [16:0] \$35 ;
-  wire [17:0] \$36 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire [14:0] \$3 ;
+  wire [8:0] \$30 ;
+  wire [8:0] \$31 ;
+  wire [15:0] \$32 ;
+  wire [14:0] \$33 ;
+  wire [16:0] \$34 ;
+  wire [17:0] \$35 ;
+  wire [16:0] \$36 ;
   wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
+  wire \$38 ;
   wire \$39 ;
-  wire [14:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [17:0] \$41 ;
-  wire [16:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire [16:0] \$44 ;
-  wire [16:0] \$45 ;
-  wire [16:0] \$46 ;
-  wire [17:0] \$47 ;
-  wire [16:0] \$48 ;
-  wire [16:0] \$49 ;
-  wire \$5 ;
-  wire \$50 ;
-  wire [16:0] \$51 ;
-  wire [17:0] \$52 ;
-  wire [16:0] \$53 ;
-  wire [16:0] \$54 ;
-  wire \$55 ;
-  wire [16:0] \$56 ;
-  wire [17:0] \$57 ;
-  wire [16:0] \$58 ;
-  wire [16:0] \$59 ;
-  wire [15:0] \$6 ;
-  wire [16:0] \$60 ;
-  wire [16:0] \$61 ;
-  wire [16:0] \$62 ;
-  wire [17:0] \$63 ;
-  wire [16:0] \$64 ;
-  wire [16:0] \$65 ;
-  wire \$66 ;
-  wire [16:0] \$67 ;
-  wire [17:0] \$68 ;
-  wire [16:0] \$69 ;
-  wire [14:0] \$7 ;
-  wire [16:0] \$70 ;
-  wire \$71 ;
-  wire [16:0] \$72 ;
-  wire [17:0] \$73 ;
-  wire [16:0] \$74 ;
-  wire [16:0] \$75 ;
-  wire [16:0] \$76 ;
-  wire [16:0] \$77 ;
-  reg \$78 ;
-  reg [31:0] \$79 ;
+  wire [16:0] \$4 ;
+  wire [8:0] \$40 ;
+  wire [8:0] \$41 ;
+  reg \$42 ;
+  reg \$43 ;
+  reg [15:0] \$44 ;
+  reg [31:0] \$45 ;
+  reg [15:0] \$46 ;
+  reg [15:0] \$47 ;
+  reg [15:0] \$48 ;
+  wire [17:0] \$5 ;
+  wire [16:0] \$6 ;
+  wire [16:0] \$7 ;
   wire \$8 ;
-  wire [15:0] \$9 ;
+  wire \$9 ;
   input clk;
   wire clk;
   wire [63:0] i__payload;
@@ -2679,14 +2559,42 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, 
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg l0_s0_seg;
-  reg [15:0] l0_s1_c1_prod;
-  reg l1_s0_seg;
-  reg [15:0] l1_s1_c1_prod;
-  reg l2_s0_seg;
-  reg [15:0] l2_s1_c1_prod;
-  reg l3_s0_seg;
-  reg [15:0] l3_s1_c1_prod;
+  reg [15:0] l0_p_p0 = 16'h0000;
+  wire [7:0] l0_s0_a;
+  wire l0_s0_ge;
+  wire [7:0] l0_s0_x;
+  wire l0_s1_seg;
+  reg [15:0] l0_s3_c1_prod;
+  wire [15:0] l0_s4_acc;
+  wire [8:0] l0_s5_rnd;
+  wire [7:0] l0_s6_y;
+  reg [15:0] l1_p_p0 = 16'h0000;
+  wire [7:0] l1_s0_a;
+  wire l1_s0_ge;
+  wire [7:0] l1_s0_x;
+  wire l1_s1_seg;
+  reg [15:0] l1_s3_c1_prod;
+  wire [15:0] l1_s4_acc;
+  wire [8:0] l1_s5_rnd;
+  wire [7:0] l1_s6_y;
+  reg [15:0] l2_p_p0 = 16'h0000;
+  wire [7:0] l2_s0_a;
+  wire l2_s0_ge;
+  wire [7:0] l2_s0_x;
+  wire l2_s1_seg;
+  reg [15:0] l2_s3_c1_prod;
+  wire [15:0] l2_s4_acc;
+  wire [8:0] l2_s5_rnd;
+  wire [7:0] l2_s6_y;
+  reg [15:0] l3_p_p0 = 16'h0000;
+  wire [7:0] l3_s0_a;
+  wire l3_s0_ge;
+  wire [7:0] l3_s0_x;
+  wire l3_s1_seg;
+  reg [15:0] l3_s3_c1_prod;
+  wire [15:0] l3_s4_acc;
+  wire [8:0] l3_s5_rnd;
+  wire [7:0] l3_s6_y;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -2699,152 +2607,177 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, 
   reg o__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$20  = $signed(\$19 ) + $signed(1'h0);
-  assign \$21  = $signed(\$20 [15:0]) + $signed(8'h40);
-  assign \$23  = $signed(\$22 ) < $signed(8'h80);
-  assign \$25  = $signed(\$24 ) + $signed(1'h0);
-  assign \$26  = $signed(\$25 [15:0]) + $signed(8'h40);
-  assign \$28  = \$23  ? 17'h1ff80 : \$27 ;
-  assign \$29  = \$18  ? 17'h0007f : \$28 ;
-  assign \$31  = $signed(\$30 ) + $signed(1'h0);
-  assign \$32  = $signed(\$31 [15:0]) + $signed(8'h40);
-  assign \$34  = $signed(\$33 ) > $signed(8'h7f);
-  assign \$36  = $signed(\$35 ) + $signed(1'h0);
-  assign \$37  = $signed(\$36 [15:0]) + $signed(8'h40);
-  assign \$39  = $signed(\$38 ) < $signed(8'h80);
-  assign \$41  = $signed(\$40 ) + $signed(1'h0);
-  assign \$42  = $signed(\$41 [15:0]) + $signed(8'h40);
-  assign \$44  = \$39  ? 17'h1ff80 : \$43 ;
-  assign \$45  = \$34  ? 17'h0007f : \$44 ;
-  assign \$47  = $signed(\$46 ) + $signed(1'h0);
-  assign \$48  = $signed(\$47 [15:0]) + $signed(8'h40);
-  assign \$50  = $signed(\$49 ) > $signed(8'h7f);
-  assign \$52  = $signed(\$51 ) + $signed(1'h0);
-  assign \$53  = $signed(\$52 [15:0]) + $signed(8'h40);
-  assign \$55  = $signed(\$54 ) < $signed(8'h80);
-  assign \$57  = $signed(\$56 ) + $signed(1'h0);
-  assign \$58  = $signed(\$57 [15:0]) + $signed(8'h40);
-  assign \$60  = \$55  ? 17'h1ff80 : \$59 ;
-  assign \$61  = \$50  ? 17'h0007f : \$60 ;
-  assign \$63  = $signed(\$62 ) + $signed(1'h0);
-  assign \$64  = $signed(\$63 [15:0]) + $signed(8'h40);
-  assign \$66  = $signed(\$65 ) > $signed(8'h7f);
-  assign \$68  = $signed(\$67 ) + $signed(1'h0);
-  assign \$69  = $signed(\$68 [15:0]) + $signed(8'h40);
-  assign \$71  = $signed(\$70 ) < $signed(8'h80);
-  assign \$73  = $signed(\$72 ) + $signed(1'h0);
-  assign \$74  = $signed(\$73 [15:0]) + $signed(8'h40);
-  assign \$76  = \$71  ? 17'h1ff80 : \$75 ;
-  assign \$77  = \$66  ? 17'h0007f : \$76 ;
+  reg valid_0 = 1'h0;
   always @(posedge clk)
-    o__valid <= \$78 ;
+    valid_0 <= \$42 ;
   always @(posedge clk)
-    o__payload <= \$79 ;
+    o__valid <= \$43 ;
+  always @(posedge clk)
+    l0_p_p0 <= \$44 ;
+  always @(posedge clk)
+    o__payload <= \$45 ;
+  always @(posedge clk)
+    l1_p_p0 <= \$46 ;
+  always @(posedge clk)
+    l2_p_p0 <= \$47 ;
+  always @(posedge clk)
+    l3_p_p0 <= \$48 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload__x[7:0]) >= $signed(1'h0);
-  assign \$3  = $signed(i__payload__a[7:0]) * $signed(i__payload__x[7:0]);
-  assign \$5  = $signed(i__payload__x[15:8]) >= $signed(1'h0);
-  assign \$6  = $signed(i__payload__a[15:8]) * $signed(i__payload__x[15:8]);
-  assign \$8  = $signed(i__payload__x[23:16]) >= $signed(1'h0);
-  assign \$9  = $signed(i__payload__a[23:16]) * $signed(i__payload__x[23:16]);
-  assign \$11  = $signed(i__payload__x[31:24]) >= $signed(1'h0);
-  assign \$12  = $signed(i__payload__a[31:24]) * $signed(i__payload__x[31:24]);
+  assign l0_s0_ge = $signed(i__payload__x[7:0]) >= $signed(1'h0);
+  assign \$2  = $signed(i__payload__a[7:0]) * $signed(i__payload__x[7:0]);
+  assign \$5  = $signed(\$4 ) + $signed(1'h0);
+  assign \$6  = $signed(\$5 [15:0]) + $signed(8'h40);
+  assign \$8  = $signed(\$7 [8:0]) > $signed(8'h7f);
+  assign \$9  = $signed(\$7 [8:0]) < $signed(8'h80);
+  assign \$10  = \$9  ? 9'h180 : \$7 [8:0];
+  assign \$11  = \$8  ? 9'h07f : \$10 ;
+  assign l1_s0_ge = $signed(i__payload__x[15:8]) >= $signed(1'h0);
+  assign \$12  = $signed(i__payload__a[15:8]) * $signed(i__payload__x[15:8]);
   assign \$15  = $signed(\$14 ) + $signed(1'h0);
   assign \$16  = $signed(\$15 [15:0]) + $signed(8'h40);
-  assign \$18  = $signed(\$17 ) > $signed(8'h7f);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l0_s0_seg = 1'h0;
-    if (\$2 ) begin
-      l0_s0_seg = 1'h1;
-    end
-  end
+  assign \$18  = $signed(\$17 [8:0]) > $signed(8'h7f);
+  assign \$19  = $signed(\$17 [8:0]) < $signed(8'h80);
+  assign \$20  = \$19  ? 9'h180 : \$17 [8:0];
+  assign \$21  = \$18  ? 9'h07f : \$20 ;
+  assign l2_s0_ge = $signed(i__payload__x[23:16]) >= $signed(1'h0);
+  assign \$22  = $signed(i__payload__a[23:16]) * $signed(i__payload__x[23:16]);
+  assign \$25  = $signed(\$24 ) + $signed(1'h0);
+  assign \$26  = $signed(\$25 [15:0]) + $signed(8'h40);
+  assign \$28  = $signed(\$27 [8:0]) > $signed(8'h7f);
+  assign \$29  = $signed(\$27 [8:0]) < $signed(8'h80);
+  assign \$30  = \$29  ? 9'h180 : \$27 [8:0];
+  assign \$31  = \$28  ? 9'h07f : \$30 ;
+  assign l3_s0_ge = $signed(i__payload__x[31:24]) >= $signed(1'h0);
+  assign \$32  = $signed(i__payload__a[31:24]) * $signed(i__payload__x[31:24]);
+  assign \$35  = $signed(\$34 ) + $signed(1'h0);
+  assign \$36  = $signed(\$35 [15:0]) + $signed(8'h40);
+  assign \$38  = $signed(\$37 [8:0]) > $signed(8'h7f);
+  assign \$39  = $signed(\$37 [8:0]) < $signed(8'h80);
+  assign \$40  = \$39  ? 9'h180 : \$37 [8:0];
+  assign \$41  = \$38  ? 9'h07f : \$40 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez (l1_s1_seg)
       1'h0:
-          l0_s1_c1_prod = \$3 ;
+          l1_s3_c1_prod = \$12 ;
       default:
-          l0_s1_c1_prod = { \$4 [14], \$4  };
+          l1_s3_c1_prod = { \$13 [14], \$13  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l1_s0_seg = 1'h0;
-    if (\$5 ) begin
-      l1_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez (l2_s1_seg)
       1'h0:
-          l1_s1_c1_prod = \$6 ;
+          l2_s3_c1_prod = \$22 ;
       default:
-          l1_s1_c1_prod = { \$7 [14], \$7  };
+          l2_s3_c1_prod = { \$23 [14], \$23  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l2_s0_seg = 1'h0;
-    if (\$8 ) begin
-      l2_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
+    casez (l3_s1_seg)
       1'h0:
-          l2_s1_c1_prod = \$9 ;
+          l3_s3_c1_prod = \$32 ;
       default:
-          l2_s1_c1_prod = { \$10 [14], \$10  };
+          l3_s3_c1_prod = { \$33 [14], \$33  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    l3_s0_seg = 1'h0;
-    if (\$11 ) begin
-      l3_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      1'h0:
-          l3_s1_c1_prod = \$12 ;
-      default:
-          l3_s1_c1_prod = { \$13 [14], \$13  };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$78  = o__valid;
+    \$42  = valid_0;
     if (i__ready) begin
-      \$78  = i__valid;
+      \$42  = i__valid;
     end
     if (rst) begin
-      \$78  = 1'h0;
+      \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$79  = o__payload;
+    \$43  = o__valid;
     if (i__ready) begin
-      \$79 [7:0] = \$29 [7:0];
-      \$79 [15:8] = \$45 [7:0];
-      \$79 [23:16] = \$61 [7:0];
-      \$79 [31:24] = \$77 [7:0];
+      \$43  = valid_0;
     end
     if (rst) begin
-      \$79  = 32'd0;
+      \$43  = 1'h0;
     end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$44  = l0_p_p0;
+    if (i__ready) begin
+      \$44  = l0_s3_c1_prod;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$45  = o__payload;
+    if (i__ready) begin
+      \$45 [7:0] = \$11 [7:0];
+      \$45 [15:8] = \$21 [7:0];
+      \$45 [23:16] = \$31 [7:0];
+      \$45 [31:24] = \$41 [7:0];
+    end
+    if (rst) begin
+      \$45  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$46  = l1_p_p0;
+    if (i__ready) begin
+      \$46  = l1_s3_c1_prod;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$47  = l2_p_p0;
+    if (i__ready) begin
+      \$47  = l2_s3_c1_prod;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$48  = l3_p_p0;
+    if (i__ready) begin
+      \$48  = l3_s3_c1_prod;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_s1_seg)
+      1'h0:
+          l0_s3_c1_prod = \$2 ;
+      default:
+          l0_s3_c1_prod = { \$3 [14], \$3  };
+    endcase
   end
   assign i__payload = { i__payload__a, i__payload__x };
+  assign l0_s0_x = i__payload__x[7:0];
+  assign l0_s0_a = i__payload__a[7:0];
+  assign l0_s4_acc = \$5 [15:0];
+  assign l0_s5_rnd = \$7 [8:0];
+  assign l0_s6_y = \$11 [7:0];
+  assign l1_s0_x = i__payload__x[15:8];
+  assign l1_s0_a = i__payload__a[15:8];
+  assign l1_s4_acc = \$15 [15:0];
+  assign l1_s5_rnd = \$17 [8:0];
+  assign l1_s6_y = \$21 [7:0];
+  assign l2_s0_x = i__payload__x[23:16];
+  assign l2_s0_a = i__payload__a[23:16];
+  assign l2_s4_acc = \$25 [15:0];
+  assign l2_s5_rnd = \$27 [8:0];
+  assign l2_s6_y = \$31 [7:0];
+  assign l3_s0_x = i__payload__x[31:24];
+  assign l3_s0_a = i__payload__a[31:24];
+  assign l3_s4_acc = \$35 [15:0];
+  assign l3_s5_rnd = \$37 [8:0];
+  assign l3_s6_y = \$41 [7:0];
   assign \i__payload.x  = i__payload__x;
   assign \i__payload.x[0]  = i__payload__x[7:0];
   assign \i__payload.x[1]  = i__payload__x[15:8];
@@ -2859,81 +2792,73 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, 
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$4  = { i__payload__x[7:0], 7'h00 };
-  assign \$7  = { i__payload__x[15:8], 7'h00 };
-  assign \$10  = { i__payload__x[23:16], 7'h00 };
-  assign \$13  = { i__payload__x[31:24], 7'h00 };
-  assign \$14  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign l0_s1_seg = l0_s0_ge;
+  assign \$3  = { i__payload__x[7:0], 7'h00 };
+  assign \$4  = { l0_p_p0[15], l0_p_p0 };
+  assign \$7  = { \$6 [16], \$6 [16], \$6 [16], \$6 [16], \$6 [16], \$6 [16], \$6 [16], \$6 [16:7] };
+  assign l1_s1_seg = l1_s0_ge;
+  assign \$13  = { i__payload__x[15:8], 7'h00 };
+  assign \$14  = { l1_p_p0[15], l1_p_p0 };
   assign \$17  = { \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16:7] };
-  assign \$19  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
-  assign \$22  = { \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16:7] };
-  assign \$24  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign l2_s1_seg = l2_s0_ge;
+  assign \$23  = { i__payload__x[23:16], 7'h00 };
+  assign \$24  = { l2_p_p0[15], l2_p_p0 };
   assign \$27  = { \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16:7] };
-  assign \$30  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
-  assign \$33  = { \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16:7] };
-  assign \$35  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
-  assign \$38  = { \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16:7] };
-  assign \$40  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
-  assign \$43  = { \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16:7] };
-  assign \$46  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
-  assign \$49  = { \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16:7] };
-  assign \$51  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
-  assign \$54  = { \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16:7] };
-  assign \$56  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
-  assign \$59  = { \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16:7] };
-  assign \$62  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
-  assign \$65  = { \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16:7] };
-  assign \$67  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
-  assign \$70  = { \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16:7] };
-  assign \$72  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
-  assign \$75  = { \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16:7] };
+  assign l3_s1_seg = l3_s0_ge;
+  assign \$33  = { i__payload__x[31:24], 7'h00 };
+  assign \$34  = { l3_p_p0[15], l3_p_p0 };
+  assign \$37  = { \$36 [16], \$36 [16], \$36 [16], \$36 [16], \$36 [16], \$36 [16], \$36 [16], \$36 [16:7] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
+module \CfuPcpi.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire \$1 ;
   wire [7:0] \$10 ;
-  wire [7:0] \$11 ;
-  wire \$12 ;
+  wire \$11 ;
+  wire [7:0] \$12 ;
   wire \$13 ;
-  wire [8:0] \$14 ;
-  wire [9:0] \$15 ;
-  wire [10:0] \$16 ;
-  wire [7:0] \$17 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
   wire \$18 ;
-  wire [9:0] \$19 ;
+  wire [8:0] \$19 ;
   wire \$2 ;
-  wire [10:0] \$20 ;
-  wire [7:0] \$21 ;
+  wire [9:0] \$20 ;
+  wire [10:0] \$21 ;
   wire [7:0] \$22 ;
   wire \$23 ;
-  wire \$24 ;
-  wire [8:0] \$25 ;
-  wire [9:0] \$26 ;
-  wire [10:0] \$27 ;
-  wire [7:0] \$28 ;
+  wire [7:0] \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
   wire \$29 ;
-  wire [8:0] \$3 ;
-  wire [9:0] \$30 ;
-  wire [10:0] \$31 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$33 ;
-  wire \$34 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire [8:0] \$31 ;
+  wire [9:0] \$32 ;
+  wire [10:0] \$33 ;
+  wire [7:0] \$34 ;
   wire \$35 ;
-  wire [8:0] \$36 ;
-  wire [9:0] \$37 ;
-  wire [10:0] \$38 ;
-  wire [7:0] \$39 ;
-  wire [9:0] \$4 ;
+  wire [7:0] \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
   wire \$40 ;
-  wire [9:0] \$41 ;
-  wire [10:0] \$42 ;
-  wire [7:0] \$43 ;
-  wire [7:0] \$44 ;
-  wire [10:0] \$5 ;
-  wire [7:0] \$6 ;
-  wire \$7 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire [8:0] \$43 ;
+  wire [9:0] \$44 ;
+  wire [10:0] \$45 ;
+  wire [7:0] \$46 ;
+  wire \$47 ;
+  wire [7:0] \$48 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire [8:0] \$7 ;
   wire [9:0] \$8 ;
   wire [10:0] \$9 ;
   input [31:0] i__payload;
@@ -2942,20 +2867,37 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
   wire [7:0] \i__payload[1] ;
   wire [7:0] \i__payload[2] ;
   wire [7:0] \i__payload[3] ;
+  input i__ready;
   wire i__ready;
   wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [7:0] l0_s1_c0;
-  reg [8:0] l0_s1_c1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [7:0] l1_s1_c0;
-  reg [8:0] l1_s1_c1_prod;
-  reg [1:0] l2_s0_seg;
-  reg [7:0] l2_s1_c0;
-  reg [8:0] l2_s1_c1_prod;
-  reg [1:0] l3_s0_seg;
-  reg [7:0] l3_s1_c0;
-  reg [8:0] l3_s1_c1_prod;
+  wire [1:0] l0_s0_ge;
+  wire [7:0] l0_s0_x;
+  wire [1:0] l0_s1_seg;
+  reg [7:0] l0_s2_c0;
+  reg [8:0] l0_s3_c1_prod;
+  wire [6:0] l0_s4_acc;
+  wire [7:0] l0_s5_y;
+  wire [1:0] l1_s0_ge;
+  wire [7:0] l1_s0_x;
+  wire [1:0] l1_s1_seg;
+  reg [7:0] l1_s2_c0;
+  reg [8:0] l1_s3_c1_prod;
+  wire [6:0] l1_s4_acc;
+  wire [7:0] l1_s5_y;
+  wire [1:0] l2_s0_ge;
+  wire [7:0] l2_s0_x;
+  wire [1:0] l2_s1_seg;
+  reg [7:0] l2_s2_c0;
+  reg [8:0] l2_s3_c1_prod;
+  wire [6:0] l2_s4_acc;
+  wire [7:0] l2_s5_y;
+  wire [1:0] l3_s0_ge;
+  wire [7:0] l3_s0_x;
+  wire [1:0] l3_s1_seg;
+  reg [7:0] l3_s2_c0;
+  reg [8:0] l3_s3_c1_prod;
+  wire [6:0] l3_s4_acc;
+  wire [7:0] l3_s5_y;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -2965,169 +2907,148 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
   wire o__ready;
   input o__valid;
   wire o__valid;
+  assign l3_s5_y = \$47  ? 8'h7f : \$48 ;
   assign \$1  = $signed(i__payload[7:0]) >= $signed(1'h0);
   assign \$2  = $signed(i__payload[7:0]) >= $signed(8'h60);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = \$6  > 7'h7f;
-  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
-  assign \$11  = \$7  ? 8'h7f : \$10 ;
-  assign \$12  = $signed(i__payload[15:8]) >= $signed(1'h0);
-  assign \$13  = $signed(i__payload[15:8]) >= $signed(8'h60);
-  assign \$16  = $signed(\$15 ) + $signed(l1_s1_c0);
-  assign \$18  = \$17  > 7'h7f;
-  assign \$20  = $signed(\$19 ) + $signed(l1_s1_c0);
-  assign \$22  = \$18  ? 8'h7f : \$21 ;
-  assign \$23  = $signed(i__payload[23:16]) >= $signed(1'h0);
-  assign \$24  = $signed(i__payload[23:16]) >= $signed(8'h60);
-  assign \$27  = $signed(\$26 ) + $signed(l2_s1_c0);
-  assign \$29  = \$28  > 7'h7f;
-  assign \$31  = $signed(\$30 ) + $signed(l2_s1_c0);
-  assign \$33  = \$29  ? 8'h7f : \$32 ;
-  assign \$34  = $signed(i__payload[31:24]) >= $signed(1'h0);
-  assign \$35  = $signed(i__payload[31:24]) >= $signed(8'h60);
-  assign \$38  = $signed(\$37 ) + $signed(l3_s1_c0);
-  assign \$40  = \$39  > 7'h7f;
-  assign \$42  = $signed(\$41 ) + $signed(l3_s1_c0);
-  assign \$44  = \$40  ? 8'h7f : \$43 ;
+  assign \$3  = ~ \$2 ;
+  assign \$4  = \$1  & \$3 ;
+  assign \$9  = $signed(\$8 ) + $signed(l0_s2_c0);
+  assign \$11  = \$10  > 7'h7f;
+  assign l0_s5_y = \$11  ? 8'h7f : \$12 ;
+  assign \$13  = $signed(i__payload[15:8]) >= $signed(1'h0);
+  assign \$14  = $signed(i__payload[15:8]) >= $signed(8'h60);
+  assign \$15  = ~ \$14 ;
+  assign \$16  = \$13  & \$15 ;
+  assign \$21  = $signed(\$20 ) + $signed(l1_s2_c0);
+  assign \$23  = \$22  > 7'h7f;
+  assign l1_s5_y = \$23  ? 8'h7f : \$24 ;
+  assign \$25  = $signed(i__payload[23:16]) >= $signed(1'h0);
+  assign \$26  = $signed(i__payload[23:16]) >= $signed(8'h60);
+  assign \$27  = ~ \$26 ;
+  assign \$28  = \$25  & \$27 ;
+  assign \$33  = $signed(\$32 ) + $signed(l2_s2_c0);
+  assign \$35  = \$34  > 7'h7f;
+  assign l2_s5_y = \$35  ? 8'h7f : \$36 ;
+  assign \$37  = $signed(i__payload[31:24]) >= $signed(1'h0);
+  assign \$38  = $signed(i__payload[31:24]) >= $signed(8'h60);
+  assign \$39  = ~ \$38 ;
+  assign \$40  = \$37  & \$39 ;
+  assign \$45  = $signed(\$44 ) + $signed(l3_s2_c0);
+  assign \$47  = \$46  > 7'h7f;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l3_s1_c1_prod = 9'h000;
+          l0_s2_c0 = 8'h00;
       2'h1:
-          l3_s1_c1_prod = \$36 ;
+          l0_s2_c0 = 8'h00;
       default:
-          l3_s1_c1_prod = 9'h000;
+          l0_s2_c0 = 8'h60;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l3_s1_c0 = 8'h00;
+          l0_s3_c1_prod = 9'h000;
       2'h1:
-          l3_s1_c0 = 8'h00;
+          l0_s3_c1_prod = \$7 ;
       default:
-          l3_s1_c0 = 8'h60;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$1 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$2 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
-      2'h0:
-          l0_s1_c1_prod = 9'h000;
-      2'h1:
-          l0_s1_c1_prod = \$3 ;
-      default:
-          l0_s1_c1_prod = 9'h000;
+          l0_s3_c1_prod = 9'h000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$18 , \$17  })
       2'h0:
-          l0_s1_c0 = 8'h00;
+          l1_s2_c0 = 8'h00;
       2'h1:
-          l0_s1_c0 = 8'h00;
+          l1_s2_c0 = 8'h00;
       default:
-          l0_s1_c0 = 8'h60;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$12 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$13 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1_prod = 9'h000;
-      2'h1:
-          l1_s1_c1_prod = \$14 ;
-      default:
-          l1_s1_c1_prod = 9'h000;
+          l1_s2_c0 = 8'h60;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez ({ \$18 , \$17  })
       2'h0:
-          l1_s1_c0 = 8'h00;
+          l1_s3_c1_prod = 9'h000;
       2'h1:
-          l1_s1_c0 = 8'h00;
+          l1_s3_c1_prod = \$19 ;
       default:
-          l1_s1_c0 = 8'h60;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$23 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$24 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1_prod = 9'h000;
-      2'h1:
-          l2_s1_c1_prod = \$25 ;
-      default:
-          l2_s1_c1_prod = 9'h000;
+          l1_s3_c1_prod = 9'h000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
+    casez ({ \$30 , \$29  })
       2'h0:
-          l2_s1_c0 = 8'h00;
+          l2_s2_c0 = 8'h00;
       2'h1:
-          l2_s1_c0 = 8'h00;
+          l2_s2_c0 = 8'h00;
       default:
-          l2_s1_c0 = 8'h60;
+          l2_s2_c0 = 8'h60;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$34 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$35 ) begin
-      l3_s0_seg = 2'h2;
-    end
+    (* full_case = 32'd1 *)
+    casez ({ \$30 , \$29  })
+      2'h0:
+          l2_s3_c1_prod = 9'h000;
+      2'h1:
+          l2_s3_c1_prod = \$31 ;
+      default:
+          l2_s3_c1_prod = 9'h000;
+    endcase
   end
-  assign i__ready = 1'h1;
-  assign o__ready = 1'h1;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$42 , \$41  })
+      2'h0:
+          l3_s2_c0 = 8'h00;
+      2'h1:
+          l3_s2_c0 = 8'h00;
+      default:
+          l3_s2_c0 = 8'h60;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$42 , \$41  })
+      2'h0:
+          l3_s3_c1_prod = 9'h000;
+      2'h1:
+          l3_s3_c1_prod = \$43 ;
+      default:
+          l3_s3_c1_prod = 9'h000;
+    endcase
+  end
+  assign o__ready = i__ready;
   assign i__valid = o__valid;
+  assign l0_s0_x = i__payload[7:0];
+  assign l0_s0_ge = { \$2 , \$1  };
+  assign l0_s1_seg = { \$6 , \$5  };
+  assign l0_s4_acc = \$9 [6:0];
+  assign l1_s0_x = i__payload[15:8];
+  assign l1_s0_ge = { \$14 , \$13  };
+  assign l1_s1_seg = { \$18 , \$17  };
+  assign l1_s4_acc = \$21 [6:0];
+  assign l2_s0_x = i__payload[23:16];
+  assign l2_s0_ge = { \$26 , \$25  };
+  assign l2_s1_seg = { \$30 , \$29  };
+  assign l2_s4_acc = \$33 [6:0];
+  assign l3_s0_x = i__payload[31:24];
+  assign l3_s0_ge = { \$38 , \$37  };
+  assign l3_s1_seg = { \$42 , \$41  };
+  assign l3_s4_acc = \$45 [6:0];
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -3136,69 +3057,84 @@ module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$44 ;
-  assign o__payload[23:16] = \$33 ;
-  assign o__payload[15:8] = \$22 ;
-  assign o__payload[7:0] = \$11 ;
-  assign \$3  = { i__payload[7], i__payload[7:0] };
-  assign \$4  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$6  = { 1'h0, \$5 [6:0] };
-  assign \$8  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
+  assign o__payload[31:24] = l3_s5_y;
+  assign o__payload[23:16] = l2_s5_y;
+  assign o__payload[15:8] = l1_s5_y;
+  assign o__payload[7:0] = l0_s5_y;
+  assign \$5  = \$4 ;
+  assign \$6  = \$2 ;
+  assign \$7  = { i__payload[7], i__payload[7:0] };
+  assign \$8  = { l0_s3_c1_prod[8], l0_s3_c1_prod };
   assign \$10  = { 1'h0, \$9 [6:0] };
-  assign \$14  = { i__payload[15], i__payload[15:8] };
-  assign \$15  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$17  = { 1'h0, \$16 [6:0] };
-  assign \$19  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$21  = { 1'h0, \$20 [6:0] };
-  assign \$25  = { i__payload[23], i__payload[23:16] };
-  assign \$26  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$28  = { 1'h0, \$27 [6:0] };
-  assign \$30  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$32  = { 1'h0, \$31 [6:0] };
-  assign \$36  = { i__payload[31], i__payload[31:24] };
-  assign \$37  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$39  = { 1'h0, \$38 [6:0] };
-  assign \$41  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$43  = { 1'h0, \$42 [6:0] };
+  assign \$12  = { 1'h0, \$9 [6:0] };
+  assign \$17  = \$16 ;
+  assign \$18  = \$14 ;
+  assign \$19  = { i__payload[15], i__payload[15:8] };
+  assign \$20  = { l1_s3_c1_prod[8], l1_s3_c1_prod };
+  assign \$22  = { 1'h0, \$21 [6:0] };
+  assign \$24  = { 1'h0, \$21 [6:0] };
+  assign \$29  = \$28 ;
+  assign \$30  = \$26 ;
+  assign \$31  = { i__payload[23], i__payload[23:16] };
+  assign \$32  = { l2_s3_c1_prod[8], l2_s3_c1_prod };
+  assign \$34  = { 1'h0, \$33 [6:0] };
+  assign \$36  = { 1'h0, \$33 [6:0] };
+  assign \$41  = \$40 ;
+  assign \$42  = \$38 ;
+  assign \$43  = { i__payload[31], i__payload[31:24] };
+  assign \$44  = { l3_s3_c1_prod[8], l3_s3_c1_prod };
+  assign \$46  = { 1'h0, \$45 [6:0] };
+  assign \$48  = { 1'h0, \$45 [6:0] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
+module \CfuPcpi.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [15:0] \$10 ;
-  wire [15:0] \$11 ;
-  wire \$12 ;
+  wire \$11 ;
+  wire [15:0] \$12 ;
   wire \$13 ;
-  wire [16:0] \$14 ;
-  wire [17:0] \$15 ;
-  wire [18:0] \$16 ;
-  wire [15:0] \$17 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
   wire \$18 ;
-  wire [17:0] \$19 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [18:0] \$20 ;
-  wire [15:0] \$21 ;
+  wire [17:0] \$20 ;
+  wire [18:0] \$21 ;
   wire [15:0] \$22 ;
-  wire [16:0] \$3 ;
-  wire [17:0] \$4 ;
-  wire [18:0] \$5 ;
-  wire [15:0] \$6 ;
-  wire \$7 ;
+  wire \$23 ;
+  wire [15:0] \$24 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire [16:0] \$7 ;
   wire [17:0] \$8 ;
   wire [18:0] \$9 ;
   input [31:0] i__payload;
   wire [31:0] i__payload;
   wire [15:0] \i__payload[0] ;
   wire [15:0] \i__payload[1] ;
+  input i__ready;
   wire i__ready;
   wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [15:0] l0_s1_c0;
-  reg [16:0] l0_s1_c1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [15:0] l1_s1_c0;
-  reg [16:0] l1_s1_c1_prod;
+  wire [1:0] l0_s0_ge;
+  wire [15:0] l0_s0_x;
+  wire [1:0] l0_s1_seg;
+  reg [15:0] l0_s2_c0;
+  reg [16:0] l0_s3_c1_prod;
+  wire [14:0] l0_s4_acc;
+  wire [15:0] l0_s5_y;
+  wire [1:0] l1_s0_ge;
+  wire [15:0] l1_s0_x;
+  wire [1:0] l1_s1_seg;
+  reg [15:0] l1_s2_c0;
+  reg [16:0] l1_s3_c1_prod;
+  wire [14:0] l1_s4_acc;
+  wire [15:0] l1_s5_y;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [15:0] \o__payload[0] ;
@@ -3208,161 +3144,160 @@ module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
   wire o__valid;
   assign \$1  = $signed(i__payload[15:0]) >= $signed(1'h0);
   assign \$2  = $signed(i__payload[15:0]) >= $signed(16'h6000);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = \$6  > 15'h7fff;
-  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
-  assign \$11  = \$7  ? 16'h7fff : \$10 ;
-  assign \$12  = $signed(i__payload[31:16]) >= $signed(1'h0);
-  assign \$13  = $signed(i__payload[31:16]) >= $signed(16'h6000);
-  assign \$16  = $signed(\$15 ) + $signed(l1_s1_c0);
-  assign \$18  = \$17  > 15'h7fff;
-  assign \$20  = $signed(\$19 ) + $signed(l1_s1_c0);
-  assign \$22  = \$18  ? 16'h7fff : \$21 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$1 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$2 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
+  assign \$3  = ~ \$2 ;
+  assign \$4  = \$1  & \$3 ;
+  assign \$9  = $signed(\$8 ) + $signed(l0_s2_c0);
+  assign \$11  = \$10  > 15'h7fff;
+  assign l0_s5_y = \$11  ? 16'h7fff : \$12 ;
+  assign \$13  = $signed(i__payload[31:16]) >= $signed(1'h0);
+  assign \$14  = $signed(i__payload[31:16]) >= $signed(16'h6000);
+  assign \$15  = ~ \$14 ;
+  assign \$16  = \$13  & \$15 ;
+  assign \$21  = $signed(\$20 ) + $signed(l1_s2_c0);
+  assign \$23  = \$22  > 15'h7fff;
+  assign l1_s5_y = \$23  ? 16'h7fff : \$24 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c1_prod = 17'h00000;
+          l0_s2_c0 = 16'h0000;
       2'h1:
-          l0_s1_c1_prod = \$3 ;
+          l0_s2_c0 = 16'h0000;
       default:
-          l0_s1_c1_prod = 17'h00000;
+          l0_s2_c0 = 16'h6000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c0 = 16'h0000;
+          l0_s3_c1_prod = 17'h00000;
       2'h1:
-          l0_s1_c0 = 16'h0000;
+          l0_s3_c1_prod = \$7 ;
       default:
-          l0_s1_c0 = 16'h6000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$12 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$13 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1_prod = 17'h00000;
-      2'h1:
-          l1_s1_c1_prod = \$14 ;
-      default:
-          l1_s1_c1_prod = 17'h00000;
+          l0_s3_c1_prod = 17'h00000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez ({ \$18 , \$17  })
       2'h0:
-          l1_s1_c0 = 16'h0000;
+          l1_s2_c0 = 16'h0000;
       2'h1:
-          l1_s1_c0 = 16'h0000;
+          l1_s2_c0 = 16'h0000;
       default:
-          l1_s1_c0 = 16'h6000;
+          l1_s2_c0 = 16'h6000;
     endcase
   end
-  assign i__ready = 1'h1;
-  assign o__ready = 1'h1;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$18 , \$17  })
+      2'h0:
+          l1_s3_c1_prod = 17'h00000;
+      2'h1:
+          l1_s3_c1_prod = \$19 ;
+      default:
+          l1_s3_c1_prod = 17'h00000;
+    endcase
+  end
+  assign o__ready = i__ready;
   assign i__valid = o__valid;
+  assign l0_s0_x = i__payload[15:0];
+  assign l0_s0_ge = { \$2 , \$1  };
+  assign l0_s1_seg = { \$6 , \$5  };
+  assign l0_s4_acc = \$9 [14:0];
+  assign l1_s0_x = i__payload[31:16];
+  assign l1_s0_ge = { \$14 , \$13  };
+  assign l1_s1_seg = { \$18 , \$17  };
+  assign l1_s4_acc = \$21 [14:0];
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign o__payload[31:16] = \$22 ;
-  assign o__payload[15:0] = \$11 ;
-  assign \$3  = { i__payload[15], i__payload[15:0] };
-  assign \$4  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$6  = { 1'h0, \$5 [14:0] };
-  assign \$8  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
+  assign o__payload[31:16] = l1_s5_y;
+  assign o__payload[15:0] = l0_s5_y;
+  assign \$5  = \$4 ;
+  assign \$6  = \$2 ;
+  assign \$7  = { i__payload[15], i__payload[15:0] };
+  assign \$8  = { l0_s3_c1_prod[16], l0_s3_c1_prod };
   assign \$10  = { 1'h0, \$9 [14:0] };
-  assign \$14  = { i__payload[31], i__payload[31:16] };
-  assign \$15  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$17  = { 1'h0, \$16 [14:0] };
-  assign \$19  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$21  = { 1'h0, \$20 [14:0] };
+  assign \$12  = { 1'h0, \$9 [14:0] };
+  assign \$17  = \$16 ;
+  assign \$18  = \$14 ;
+  assign \$19  = { i__payload[31], i__payload[31:16] };
+  assign \$20  = { l1_s3_c1_prod[16], l1_s3_c1_prod };
+  assign \$22  = { 1'h0, \$21 [14:0] };
+  assign \$24  = { 1'h0, \$21 [14:0] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
-  wire [32:0] \$10 ;
-  wire \$11 ;
-  wire [31:0] \$12 ;
-  wire [33:0] \$13 ;
+  wire [33:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [33:0] \$12 ;
+  wire [32:0] \$13 ;
   wire [32:0] \$14 ;
-  wire [32:0] \$15 ;
-  wire [32:0] \$16 ;
+  wire \$15 ;
+  wire [31:0] \$16 ;
   wire [33:0] \$17 ;
-  wire [31:0] \$18 ;
-  wire [33:0] \$19 ;
+  wire [32:0] \$18 ;
+  wire [32:0] \$19 ;
   wire \$2 ;
   wire [32:0] \$20 ;
-  wire [32:0] \$21 ;
+  wire \$21 ;
   wire \$22 ;
-  wire [31:0] \$23 ;
-  wire [33:0] \$24 ;
-  wire [32:0] \$25 ;
-  wire [32:0] \$26 ;
-  wire [32:0] \$27 ;
-  reg \$28 ;
-  reg \$29 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire [33:0] \$25 ;
+  wire [31:0] \$26 ;
+  wire [33:0] \$27 ;
+  wire [32:0] \$28 ;
+  wire [32:0] \$29 ;
   wire \$3 ;
-  reg \$30 ;
-  reg \$31 ;
-  reg [15:0] \$32 ;
-  reg \$33 ;
-  reg [15:0] \$34 ;
-  reg [1:0] \$35 ;
-  reg [30:0] \$36 ;
-  reg [32:0] \$37 ;
+  wire \$30 ;
+  wire [31:0] \$31 ;
+  wire [33:0] \$32 ;
+  wire [32:0] \$33 ;
+  wire [32:0] \$34 ;
+  wire [32:0] \$35 ;
+  reg \$36 ;
+  reg \$37 ;
   reg \$38 ;
-  reg [15:0] \$39 ;
+  reg \$39 ;
   wire \$4 ;
-  reg \$40 ;
-  reg [15:0] \$41 ;
-  reg [31:0] \$42 ;
-  reg \$43 ;
-  reg [15:0] \$44 ;
-  reg \$45 ;
-  reg [15:0] \$46 ;
-  reg [1:0] \$47 ;
-  reg [30:0] \$48 ;
-  reg [32:0] \$49 ;
+  reg [15:0] \$40 ;
+  reg \$41 ;
+  reg [15:0] \$42 ;
+  reg [1:0] \$43 ;
+  reg [30:0] \$44 ;
+  reg [32:0] \$45 ;
+  reg \$46 ;
+  reg [15:0] \$47 ;
+  reg \$48 ;
+  reg [15:0] \$49 ;
   wire \$5 ;
-  reg \$50 ;
-  reg [15:0] \$51 ;
-  reg \$52 ;
-  reg [15:0] \$53 ;
-  wire [33:0] \$6 ;
-  wire [31:0] \$7 ;
-  wire [33:0] \$8 ;
-  wire [32:0] \$9 ;
+  reg [31:0] \$50 ;
+  reg \$51 ;
+  reg [15:0] \$52 ;
+  reg \$53 ;
+  reg [15:0] \$54 ;
+  reg [1:0] \$55 ;
+  reg [30:0] \$56 ;
+  reg [32:0] \$57 ;
+  reg \$58 ;
+  reg [15:0] \$59 ;
+  wire \$6 ;
+  reg \$60 ;
+  reg [15:0] \$61 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
   input [32:0] i__payload;
@@ -3382,7 +3317,7 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   reg [15:0] l0_t_p1 = 16'h0000;
   reg [32:0] l0_u0_c0;
   reg [17:0] l0_u0_c1;
-  reg [1:0] l0_u0_seg;
+  wire [1:0] l0_u0_seg_ge;
   reg l0_unit_p0 = 1'h0;
   reg l0_unit_p1 = 1'h0;
   reg [15:0] l0_x_p0 = 16'h0000;
@@ -3396,7 +3331,7 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   reg [15:0] l1_t_p1 = 16'h0000;
   reg [32:0] l1_u0_c0;
   reg [17:0] l1_u0_c1;
-  reg [1:0] l1_u0_seg;
+  wire [1:0] l1_u0_seg_ge;
   reg l1_unit_p0 = 1'h0;
   reg l1_unit_p1 = 1'h0;
   reg [15:0] l1_x_p0 = 16'h0000;
@@ -3412,265 +3347,81 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
   always @(posedge clk)
-    l0_t_p0 <= \$34 ;
+    valid_0 <= \$36 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$35 ;
+    valid_1 <= \$37 ;
   always @(posedge clk)
-    l0_prod0_p1 <= \$36 ;
+    o__valid <= \$38 ;
   always @(posedge clk)
-    l0_c0_p1 <= \$37 ;
+    l0_unit_p0 <= \$39 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$38 ;
+    l0_x_p0 <= \$40 ;
   always @(posedge clk)
-    l0_x_p1 <= \$39 ;
+    l0_neg_p0 <= \$41 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$40 ;
+    l0_t_p0 <= \$42 ;
   always @(posedge clk)
-    l0_t_p1 <= \$41 ;
+    l0_seg_p0 <= \$43 ;
   always @(posedge clk)
-    o__payload <= \$42 ;
+    l0_prod0_p1 <= \$44 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$43 ;
+    l0_c0_p1 <= \$45 ;
   always @(posedge clk)
-    l1_x_p0 <= \$44 ;
+    l0_unit_p1 <= \$46 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$45 ;
+    l0_x_p1 <= \$47 ;
   always @(posedge clk)
-    l1_t_p0 <= \$46 ;
+    l0_neg_p1 <= \$48 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$47 ;
+    l0_t_p1 <= \$49 ;
   always @(posedge clk)
-    l1_prod0_p1 <= \$48 ;
+    o__payload <= \$50 ;
   always @(posedge clk)
-    l1_c0_p1 <= \$49 ;
+    l1_unit_p0 <= \$51 ;
   always @(posedge clk)
-    l1_unit_p1 <= \$50 ;
+    l1_x_p0 <= \$52 ;
   always @(posedge clk)
-    l1_x_p1 <= \$51 ;
+    l1_neg_p0 <= \$53 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$52 ;
+    l1_t_p0 <= \$54 ;
   always @(posedge clk)
-    l1_t_p1 <= \$53 ;
+    l1_seg_p0 <= \$55 ;
+  always @(posedge clk)
+    l1_prod0_p1 <= \$56 ;
+  always @(posedge clk)
+    l1_c0_p1 <= \$57 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$58 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$59 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$60 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$61 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[16:1]) >= $signed(15'h5000);
   assign \$3  = $signed(i__payload[16:1]) >= $signed(15'h3000);
   assign \$4  = $signed(i__payload[32:17]) >= $signed(15'h5000);
   assign \$5  = $signed(i__payload[32:17]) >= $signed(15'h3000);
-  assign \$6  = $signed(l0_u0_c1) * $signed(l0_t_p0);
-  assign \$8  = $signed(\$7 ) + $signed(l0_c0_p1);
-  assign \$9  = \$8 [31:0] + 15'h4000;
-  assign \$11  = \$10  > 16'hffff;
-  assign \$13  = $signed(\$12 ) + $signed(l0_c0_p1);
-  assign \$14  = \$13 [31:0] + 15'h4000;
-  assign \$16  = \$11  ? 33'h00000ffff : \$15 ;
-  assign \$17  = $signed(l1_u0_c1) * $signed(l1_t_p0);
-  assign \$19  = $signed(\$18 ) + $signed(l1_c0_p1);
-  assign \$20  = \$19 [31:0] + 15'h4000;
-  assign \$22  = \$21  > 16'hffff;
-  assign \$24  = $signed(\$23 ) + $signed(l1_c0_p1);
-  assign \$25  = \$24 [31:0] + 15'h4000;
-  assign \$27  = \$22  ? 33'h00000ffff : \$26 ;
-  always @(posedge clk)
-    valid_0 <= \$28 ;
-  always @(posedge clk)
-    valid_1 <= \$29 ;
-  always @(posedge clk)
-    o__valid <= \$30 ;
-  always @(posedge clk)
-    l0_unit_p0 <= \$31 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$32 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$33 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$34  = l0_t_p0;
-    if (i__ready) begin
-      \$34  = i__payload[16:1];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$35  = l0_seg_p0;
-    if (i__ready) begin
-      \$35  = l0_u0_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$36  = l0_prod0_p1;
-    if (i__ready) begin
-      \$36  = \$6 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$37  = l0_c0_p1;
-    if (i__ready) begin
-      \$37  = l0_u0_c0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$38  = l0_unit_p1;
-    if (i__ready) begin
-      \$38  = l0_unit_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$39  = l0_x_p1;
-    if (i__ready) begin
-      \$39  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$40  = l0_neg_p1;
-    if (i__ready) begin
-      \$40  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$41  = l0_t_p1;
-    if (i__ready) begin
-      \$41  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$42  = o__payload;
-    if (i__ready) begin
-      \$42 [15:0] = \$16 [15:0];
-      \$42 [31:16] = \$27 [15:0];
-    end
-    if (rst) begin
-      \$42  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$43  = l1_unit_p0;
-    if (i__ready) begin
-      \$43  = i__payload[0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$44  = l1_x_p0;
-    if (i__ready) begin
-      \$44  = i__payload[32:17];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$45  = l1_neg_p0;
-    if (i__ready) begin
-      \$45  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$46  = l1_t_p0;
-    if (i__ready) begin
-      \$46  = i__payload[32:17];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$47  = l1_seg_p0;
-    if (i__ready) begin
-      \$47  = l1_u0_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$48  = l1_prod0_p1;
-    if (i__ready) begin
-      \$48  = \$17 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$49  = l1_c0_p1;
-    if (i__ready) begin
-      \$49  = l1_u0_c0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$50  = l1_unit_p1;
-    if (i__ready) begin
-      \$50  = l1_unit_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$51  = l1_x_p1;
-    if (i__ready) begin
-      \$51  = l1_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$52  = l1_neg_p1;
-    if (i__ready) begin
-      \$52  = l1_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$53  = l1_t_p1;
-    if (i__ready) begin
-      \$53  = l1_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    l0_u0_seg = 2'h0;
-    if (\$2 ) begin
-      l0_u0_seg = 2'h1;
-    end
-    if (\$3 ) begin
-      l0_u0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      2'h0:
-          l0_u0_c0 = 33'h000000000;
-      2'h1:
-          l0_u0_c0 = 33'h040000000;
-      default:
-          l0_u0_c0 = 33'h080000000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      2'h0:
-          l0_u0_c1 = 18'h00000;
-      2'h1:
-          l0_u0_c1 = 18'h15555;
-      default:
-          l0_u0_c1 = 18'h00000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    l1_u0_seg = 2'h0;
-    if (\$4 ) begin
-      l1_u0_seg = 2'h1;
-    end
-    if (\$5 ) begin
-      l1_u0_seg = 2'h2;
-    end
-  end
+  assign \$6  = ~ \$3 ;
+  assign \$7  = \$2  & \$6 ;
+  assign \$10  = $signed(l0_u0_c1) * $signed(l0_t_p0);
+  assign \$12  = $signed(\$11 ) + $signed(l0_c0_p1);
+  assign \$13  = \$12 [31:0] + 15'h4000;
+  assign \$15  = \$14  > 16'hffff;
+  assign \$17  = $signed(\$16 ) + $signed(l0_c0_p1);
+  assign \$18  = \$17 [31:0] + 15'h4000;
+  assign \$20  = \$15  ? 33'h00000ffff : \$19 ;
+  assign \$21  = ~ \$5 ;
+  assign \$22  = \$4  & \$21 ;
+  assign \$25  = $signed(l1_u0_c1) * $signed(l1_t_p0);
+  assign \$27  = $signed(\$26 ) + $signed(l1_c0_p1);
+  assign \$28  = \$27 [31:0] + 15'h4000;
+  assign \$30  = \$29  > 16'hffff;
+  assign \$32  = $signed(\$31 ) + $signed(l1_c0_p1);
+  assign \$33  = \$32 [31:0] + 15'h4000;
+  assign \$35  = \$30  ? 33'h00000ffff : \$34 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     (* full_case = 32'd1 *)
@@ -3697,65 +3448,239 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$28  = valid_0;
+    \$36  = valid_0;
     if (i__ready) begin
-      \$28  = i__valid;
+      \$36  = i__valid;
     end
     if (rst) begin
-      \$28  = 1'h0;
+      \$36  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$29  = valid_1;
+    \$37  = valid_1;
     if (i__ready) begin
-      \$29  = valid_0;
+      \$37  = valid_0;
     end
     if (rst) begin
-      \$29  = 1'h0;
+      \$37  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$30  = o__valid;
+    \$38  = o__valid;
     if (i__ready) begin
-      \$30  = valid_1;
+      \$38  = valid_1;
     end
     if (rst) begin
-      \$30  = 1'h0;
+      \$38  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$31  = l0_unit_p0;
+    \$39  = l0_unit_p0;
     if (i__ready) begin
-      \$31  = i__payload[0];
+      \$39  = i__payload[0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$32  = l0_x_p0;
+    \$40  = l0_x_p0;
     if (i__ready) begin
-      \$32  = i__payload[16:1];
+      \$40  = i__payload[16:1];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$33  = l0_neg_p0;
+    \$41  = l0_neg_p0;
     if (i__ready) begin
-      \$33  = 1'h0;
+      \$41  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$42  = l0_t_p0;
+    if (i__ready) begin
+      \$42  = i__payload[16:1];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$43  = l0_seg_p0;
+    if (i__ready) begin
+      \$43  = { \$9 , \$8  };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$44  = l0_prod0_p1;
+    if (i__ready) begin
+      \$44  = \$10 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$45  = l0_c0_p1;
+    if (i__ready) begin
+      \$45  = l0_u0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$46  = l0_unit_p1;
+    if (i__ready) begin
+      \$46  = l0_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$47  = l0_x_p1;
+    if (i__ready) begin
+      \$47  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$48  = l0_neg_p1;
+    if (i__ready) begin
+      \$48  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$49  = l0_t_p1;
+    if (i__ready) begin
+      \$49  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$50  = o__payload;
+    if (i__ready) begin
+      \$50 [15:0] = \$20 [15:0];
+      \$50 [31:16] = \$35 [15:0];
+    end
+    if (rst) begin
+      \$50  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$51  = l1_unit_p0;
+    if (i__ready) begin
+      \$51  = i__payload[0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$52  = l1_x_p0;
+    if (i__ready) begin
+      \$52  = i__payload[32:17];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$53  = l1_neg_p0;
+    if (i__ready) begin
+      \$53  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$54  = l1_t_p0;
+    if (i__ready) begin
+      \$54  = i__payload[32:17];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$55  = l1_seg_p0;
+    if (i__ready) begin
+      \$55  = { \$24 , \$23  };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$56  = l1_prod0_p1;
+    if (i__ready) begin
+      \$56  = \$25 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$57  = l1_c0_p1;
+    if (i__ready) begin
+      \$57  = l1_u0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$58  = l1_unit_p1;
+    if (i__ready) begin
+      \$58  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$59  = l1_x_p1;
+    if (i__ready) begin
+      \$59  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$60  = l1_neg_p1;
+    if (i__ready) begin
+      \$60  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$61  = l1_t_p1;
+    if (i__ready) begin
+      \$61  = l1_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      2'h0:
+          l0_u0_c0 = 33'h000000000;
+      2'h1:
+          l0_u0_c0 = 33'h040000000;
+      default:
+          l0_u0_c0 = 33'h080000000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      2'h0:
+          l0_u0_c1 = 18'h00000;
+      2'h1:
+          l0_u0_c1 = 18'h15555;
+      default:
+          l0_u0_c1 = 18'h00000;
+    endcase
+  end
+  assign l0_u0_seg_ge = { \$3 , \$2  };
+  assign l1_u0_seg_ge = { \$5 , \$4  };
   assign \i__payload.unit  = i__payload[0];
   assign \i__payload.x  = i__payload[32:1];
-  assign \$7  = { l0_prod0_p1[30], l0_prod0_p1 };
-  assign \$10  = { 15'h0000, \$9 [32:15] };
-  assign \$12  = { l0_prod0_p1[30], l0_prod0_p1 };
-  assign \$15  = { 15'h0000, \$14 [32:15] };
-  assign \$18  = { l1_prod0_p1[30], l1_prod0_p1 };
-  assign \$21  = { 15'h0000, \$20 [32:15] };
-  assign \$23  = { l1_prod0_p1[30], l1_prod0_p1 };
-  assign \$26  = { 15'h0000, \$25 [32:15] };
+  assign \$8  = \$7 ;
+  assign \$9  = \$3 ;
+  assign \$11  = { l0_prod0_p1[30], l0_prod0_p1 };
+  assign \$14  = { 15'h0000, \$13 [32:15] };
+  assign \$16  = { l0_prod0_p1[30], l0_prod0_p1 };
+  assign \$19  = { 15'h0000, \$18 [32:15] };
+  assign \$23  = \$22 ;
+  assign \$24  = \$5 ;
+  assign \$26  = { l1_prod0_p1[30], l1_prod0_p1 };
+  assign \$29  = { 15'h0000, \$28 [32:15] };
+  assign \$31  = { l1_prod0_p1[30], l1_prod0_p1 };
+  assign \$34  = { 15'h0000, \$33 [32:15] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3765,146 +3690,146 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   wire [16:0] \$10 ;
   wire [16:0] \$100 ;
   wire [16:0] \$1000 ;
-  wire [16:0] \$1001 ;
+  wire \$1001 ;
   wire [16:0] \$1002 ;
-  wire \$1003 ;
+  wire [16:0] \$1003 ;
   wire [16:0] \$1004 ;
-  wire [16:0] \$1005 ;
-  wire \$1006 ;
+  wire \$1005 ;
+  wire [16:0] \$1006 ;
   wire [16:0] \$1007 ;
-  wire [16:0] \$1008 ;
+  wire \$1008 ;
   wire [16:0] \$1009 ;
   wire [16:0] \$101 ;
-  wire \$1010 ;
+  wire [16:0] \$1010 ;
   wire [16:0] \$1011 ;
-  wire [16:0] \$1012 ;
-  wire \$1013 ;
+  wire \$1012 ;
+  wire [16:0] \$1013 ;
   wire [16:0] \$1014 ;
-  wire [16:0] \$1015 ;
+  wire \$1015 ;
   wire [16:0] \$1016 ;
-  wire \$1017 ;
+  wire [16:0] \$1017 ;
   wire [16:0] \$1018 ;
-  wire [16:0] \$1019 ;
+  wire \$1019 ;
   wire [16:0] \$102 ;
-  wire \$1020 ;
+  wire [16:0] \$1020 ;
   wire [16:0] \$1021 ;
-  wire [16:0] \$1022 ;
+  wire \$1022 ;
   wire [16:0] \$1023 ;
-  wire \$1024 ;
+  wire [16:0] \$1024 ;
   wire [16:0] \$1025 ;
-  wire [16:0] \$1026 ;
-  wire \$1027 ;
+  wire \$1026 ;
+  wire [16:0] \$1027 ;
   wire [16:0] \$1028 ;
-  wire [16:0] \$1029 ;
+  wire \$1029 ;
   wire \$103 ;
   wire [16:0] \$1030 ;
-  wire \$1031 ;
+  wire [16:0] \$1031 ;
   wire [16:0] \$1032 ;
-  wire [16:0] \$1033 ;
-  wire \$1034 ;
+  wire \$1033 ;
+  wire [16:0] \$1034 ;
   wire [16:0] \$1035 ;
-  wire [16:0] \$1036 ;
+  wire \$1036 ;
   wire [16:0] \$1037 ;
-  wire \$1038 ;
+  wire [16:0] \$1038 ;
   wire [16:0] \$1039 ;
   wire [16:0] \$104 ;
-  wire [16:0] \$1040 ;
-  wire \$1041 ;
+  wire \$1040 ;
+  wire [16:0] \$1041 ;
   wire [16:0] \$1042 ;
-  wire [16:0] \$1043 ;
+  wire \$1043 ;
   wire [16:0] \$1044 ;
-  wire \$1045 ;
+  wire [16:0] \$1045 ;
   wire [16:0] \$1046 ;
-  wire [16:0] \$1047 ;
-  wire \$1048 ;
+  wire \$1047 ;
+  wire [16:0] \$1048 ;
   wire [16:0] \$1049 ;
   wire [16:0] \$105 ;
-  wire [16:0] \$1050 ;
+  wire \$1050 ;
   wire [16:0] \$1051 ;
-  wire \$1052 ;
+  wire [16:0] \$1052 ;
   wire [16:0] \$1053 ;
-  wire [16:0] \$1054 ;
-  wire \$1055 ;
+  wire \$1054 ;
+  wire [16:0] \$1055 ;
   wire [16:0] \$1056 ;
-  wire [16:0] \$1057 ;
+  wire \$1057 ;
   wire [16:0] \$1058 ;
-  wire \$1059 ;
+  wire [16:0] \$1059 ;
   wire \$106 ;
   wire [16:0] \$1060 ;
-  wire [16:0] \$1061 ;
-  wire \$1062 ;
+  wire \$1061 ;
+  wire [16:0] \$1062 ;
   wire [16:0] \$1063 ;
-  wire [16:0] \$1064 ;
+  wire \$1064 ;
   wire [16:0] \$1065 ;
-  wire \$1066 ;
+  wire [16:0] \$1066 ;
   wire [16:0] \$1067 ;
-  wire [16:0] \$1068 ;
-  wire \$1069 ;
+  wire \$1068 ;
+  wire [16:0] \$1069 ;
   wire [16:0] \$107 ;
   wire [16:0] \$1070 ;
-  wire [16:0] \$1071 ;
+  wire \$1071 ;
   wire [16:0] \$1072 ;
-  wire \$1073 ;
+  wire [16:0] \$1073 ;
   wire [16:0] \$1074 ;
-  wire [16:0] \$1075 ;
-  wire \$1076 ;
+  wire \$1075 ;
+  wire [16:0] \$1076 ;
   wire [16:0] \$1077 ;
-  wire [16:0] \$1078 ;
+  wire \$1078 ;
   wire [16:0] \$1079 ;
   wire [16:0] \$108 ;
-  wire \$1080 ;
+  wire [16:0] \$1080 ;
   wire [16:0] \$1081 ;
-  wire [16:0] \$1082 ;
-  wire \$1083 ;
+  wire \$1082 ;
+  wire [16:0] \$1083 ;
   wire [16:0] \$1084 ;
-  wire [16:0] \$1085 ;
+  wire \$1085 ;
   wire [16:0] \$1086 ;
-  wire \$1087 ;
+  wire [16:0] \$1087 ;
   wire [16:0] \$1088 ;
-  wire [16:0] \$1089 ;
+  wire \$1089 ;
   wire [16:0] \$109 ;
-  wire \$1090 ;
+  wire [16:0] \$1090 ;
   wire [16:0] \$1091 ;
-  wire [16:0] \$1092 ;
+  wire \$1092 ;
   wire [16:0] \$1093 ;
-  wire \$1094 ;
+  wire [16:0] \$1094 ;
   wire [16:0] \$1095 ;
-  wire [16:0] \$1096 ;
-  wire \$1097 ;
+  wire \$1096 ;
+  wire [16:0] \$1097 ;
   wire [16:0] \$1098 ;
-  wire [16:0] \$1099 ;
+  wire \$1099 ;
   wire [16:0] \$11 ;
   wire \$110 ;
   wire [16:0] \$1100 ;
-  wire \$1101 ;
+  wire [16:0] \$1101 ;
   wire [16:0] \$1102 ;
-  wire [16:0] \$1103 ;
-  wire \$1104 ;
+  wire \$1103 ;
+  wire [16:0] \$1104 ;
   wire [16:0] \$1105 ;
-  wire [16:0] \$1106 ;
+  wire \$1106 ;
   wire [16:0] \$1107 ;
-  wire \$1108 ;
+  wire [16:0] \$1108 ;
   wire [16:0] \$1109 ;
   wire [16:0] \$111 ;
-  wire [16:0] \$1110 ;
-  wire \$1111 ;
+  wire \$1110 ;
+  wire [16:0] \$1111 ;
   wire [16:0] \$1112 ;
-  wire [16:0] \$1113 ;
+  wire \$1113 ;
   wire [16:0] \$1114 ;
-  wire \$1115 ;
+  wire [16:0] \$1115 ;
   wire [16:0] \$1116 ;
-  wire [16:0] \$1117 ;
-  wire \$1118 ;
+  wire \$1117 ;
+  wire [16:0] \$1118 ;
   wire [16:0] \$1119 ;
   wire [16:0] \$112 ;
-  wire [16:0] \$1120 ;
+  wire \$1120 ;
   wire [16:0] \$1121 ;
-  wire \$1122 ;
+  wire [16:0] \$1122 ;
   wire [16:0] \$1123 ;
-  wire [16:0] \$1124 ;
-  wire \$1125 ;
+  wire \$1124 ;
+  wire [16:0] \$1125 ;
   wire [16:0] \$1126 ;
-  wire [16:0] \$1127 ;
+  wire \$1127 ;
   wire [16:0] \$1128 ;
   wire [16:0] \$1129 ;
   wire \$113 ;
@@ -3912,245 +3837,837 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   wire \$1131 ;
   wire [16:0] \$1132 ;
   wire [16:0] \$1133 ;
-  wire [16:0] \$1134 ;
+  wire \$1134 ;
   wire [16:0] \$1135 ;
   wire [16:0] \$1136 ;
-  wire \$1137 ;
-  wire [16:0] \$1138 ;
+  wire [16:0] \$1137 ;
+  wire \$1138 ;
   wire [16:0] \$1139 ;
   wire [16:0] \$114 ;
   wire [16:0] \$1140 ;
-  wire [16:0] \$1141 ;
+  wire \$1141 ;
   wire [16:0] \$1142 ;
-  wire \$1143 ;
+  wire [16:0] \$1143 ;
   wire [16:0] \$1144 ;
-  wire [16:0] \$1145 ;
+  wire \$1145 ;
   wire [16:0] \$1146 ;
-  wire [6:0] \$1147 ;
-  wire [15:0] \$1148 ;
-  wire [15:0] \$1149 ;
+  wire [16:0] \$1147 ;
+  wire \$1148 ;
+  wire [16:0] \$1149 ;
   wire [16:0] \$115 ;
   wire [16:0] \$1150 ;
   wire [16:0] \$1151 ;
-  wire [42:0] \$1152 ;
-  wire [42:0] \$1153 ;
-  wire [42:0] \$1154 ;
-  wire [42:0] \$1155 ;
-  wire [44:0] \$1156 ;
-  wire [21:0] \$1157 ;
-  wire [44:0] \$1158 ;
-  wire [21:0] \$1159 ;
+  wire \$1152 ;
+  wire [16:0] \$1153 ;
+  wire [16:0] \$1154 ;
+  wire \$1155 ;
+  wire [16:0] \$1156 ;
+  wire [16:0] \$1157 ;
+  wire [16:0] \$1158 ;
+  wire \$1159 ;
   wire [16:0] \$116 ;
-  wire [20:0] \$1160 ;
-  wire [20:0] \$1161 ;
+  wire [16:0] \$1160 ;
+  wire [16:0] \$1161 ;
   wire \$1162 ;
-  wire [44:0] \$1163 ;
-  wire [21:0] \$1164 ;
-  wire [44:0] \$1165 ;
-  wire [21:0] \$1166 ;
-  wire [20:0] \$1167 ;
-  wire [20:0] \$1168 ;
-  wire [20:0] \$1169 ;
+  wire [16:0] \$1163 ;
+  wire [16:0] \$1164 ;
+  wire [16:0] \$1165 ;
+  wire \$1166 ;
+  wire [16:0] \$1167 ;
+  wire [16:0] \$1168 ;
+  wire \$1169 ;
   wire \$117 ;
-  wire [44:0] \$1170 ;
-  wire [20:0] \$1171 ;
-  wire [44:0] \$1172 ;
-  wire [20:0] \$1173 ;
-  wire [20:0] \$1174 ;
-  wire [20:0] \$1175 ;
+  wire [16:0] \$1170 ;
+  wire [16:0] \$1171 ;
+  wire [16:0] \$1172 ;
+  wire \$1173 ;
+  wire [16:0] \$1174 ;
+  wire [16:0] \$1175 ;
   wire \$1176 ;
-  wire [44:0] \$1177 ;
-  wire [20:0] \$1178 ;
-  wire [44:0] \$1179 ;
+  wire [16:0] \$1177 ;
+  wire [16:0] \$1178 ;
+  wire [16:0] \$1179 ;
   wire [16:0] \$118 ;
-  wire [20:0] \$1180 ;
-  wire [20:0] \$1181 ;
-  wire [20:0] \$1182 ;
+  wire \$1180 ;
+  wire [16:0] \$1181 ;
+  wire [16:0] \$1182 ;
   wire \$1183 ;
-  wire [44:0] \$1184 ;
-  wire [20:0] \$1185 ;
-  wire [44:0] \$1186 ;
-  wire [20:0] \$1187 ;
-  wire [20:0] \$1188 ;
-  wire [20:0] \$1189 ;
+  wire [16:0] \$1184 ;
+  wire [16:0] \$1185 ;
+  wire [16:0] \$1186 ;
+  wire \$1187 ;
+  wire [16:0] \$1188 ;
+  wire [16:0] \$1189 ;
   wire [16:0] \$119 ;
-  wire [20:0] \$1190 ;
-  wire [20:0] \$1191 ;
-  wire [44:0] \$1192 ;
-  wire [21:0] \$1193 ;
-  wire [23:0] \$1194 ;
-  wire [44:0] \$1195 ;
-  wire [23:0] \$1196 ;
-  wire [20:0] \$1197 ;
-  wire [20:0] \$1198 ;
-  wire \$1199 ;
+  wire \$1190 ;
+  wire [16:0] \$1191 ;
+  wire [16:0] \$1192 ;
+  wire [16:0] \$1193 ;
+  wire \$1194 ;
+  wire [16:0] \$1195 ;
+  wire [16:0] \$1196 ;
+  wire \$1197 ;
+  wire [16:0] \$1198 ;
+  wire [16:0] \$1199 ;
   wire \$12 ;
   wire \$120 ;
-  wire [44:0] \$1200 ;
-  wire [21:0] \$1201 ;
-  wire [23:0] \$1202 ;
-  wire [44:0] \$1203 ;
-  wire [23:0] \$1204 ;
-  wire [20:0] \$1205 ;
-  wire [20:0] \$1206 ;
-  wire \$1207 ;
-  wire [44:0] \$1208 ;
-  wire [21:0] \$1209 ;
+  wire [16:0] \$1200 ;
+  wire \$1201 ;
+  wire [16:0] \$1202 ;
+  wire [16:0] \$1203 ;
+  wire \$1204 ;
+  wire [16:0] \$1205 ;
+  wire [16:0] \$1206 ;
+  wire [16:0] \$1207 ;
+  wire \$1208 ;
+  wire [16:0] \$1209 ;
   wire [16:0] \$121 ;
-  wire [23:0] \$1210 ;
-  wire [44:0] \$1211 ;
-  wire [23:0] \$1212 ;
-  wire [20:0] \$1213 ;
-  wire [20:0] \$1214 ;
-  wire [20:0] \$1215 ;
-  wire [20:0] \$1216 ;
-  wire [44:0] \$1217 ;
-  wire [21:0] \$1218 ;
-  wire [23:0] \$1219 ;
+  wire [16:0] \$1210 ;
+  wire \$1211 ;
+  wire [16:0] \$1212 ;
+  wire [16:0] \$1213 ;
+  wire [16:0] \$1214 ;
+  wire \$1215 ;
+  wire [16:0] \$1216 ;
+  wire [16:0] \$1217 ;
+  wire \$1218 ;
+  wire [16:0] \$1219 ;
   wire [16:0] \$122 ;
-  wire [44:0] \$1220 ;
-  wire [23:0] \$1221 ;
-  wire [20:0] \$1222 ;
-  wire [20:0] \$1223 ;
-  wire \$1224 ;
-  wire [44:0] \$1225 ;
-  wire [21:0] \$1226 ;
-  wire [23:0] \$1227 ;
-  wire [44:0] \$1228 ;
-  wire [23:0] \$1229 ;
+  wire [16:0] \$1220 ;
+  wire [16:0] \$1221 ;
+  wire \$1222 ;
+  wire [16:0] \$1223 ;
+  wire [16:0] \$1224 ;
+  wire \$1225 ;
+  wire [16:0] \$1226 ;
+  wire [16:0] \$1227 ;
+  wire [16:0] \$1228 ;
+  wire \$1229 ;
   wire [16:0] \$123 ;
-  wire [20:0] \$1230 ;
-  wire [20:0] \$1231 ;
+  wire [16:0] \$1230 ;
+  wire [16:0] \$1231 ;
   wire \$1232 ;
-  wire [44:0] \$1233 ;
-  wire [21:0] \$1234 ;
-  wire [23:0] \$1235 ;
-  wire [44:0] \$1236 ;
-  wire [23:0] \$1237 ;
-  wire [20:0] \$1238 ;
-  wire [20:0] \$1239 ;
+  wire [16:0] \$1233 ;
+  wire [16:0] \$1234 ;
+  wire [16:0] \$1235 ;
+  wire \$1236 ;
+  wire [16:0] \$1237 ;
+  wire [16:0] \$1238 ;
+  wire \$1239 ;
   wire \$124 ;
-  wire [20:0] \$1240 ;
-  wire [20:0] \$1241 ;
-  wire [31:0] \$1242 ;
-  wire [29:0] \$1243 ;
-  wire [33:0] \$1244 ;
-  wire [44:0] \$1245 ;
-  wire [31:0] \$1246 ;
-  wire [29:0] \$1247 ;
-  wire [33:0] \$1248 ;
-  wire [44:0] \$1249 ;
+  wire [16:0] \$1240 ;
+  wire [16:0] \$1241 ;
+  wire [16:0] \$1242 ;
+  wire \$1243 ;
+  wire [16:0] \$1244 ;
+  wire [16:0] \$1245 ;
+  wire \$1246 ;
+  wire [16:0] \$1247 ;
+  wire [16:0] \$1248 ;
+  wire [16:0] \$1249 ;
   wire [16:0] \$125 ;
-  reg \$1250 ;
-  reg \$1251 ;
-  reg \$1252 ;
-  reg \$1253 ;
-  reg [1:0] \$1254 ;
-  reg [14:0] \$1255 ;
-  reg \$1256 ;
-  reg \$1257 ;
-  reg [3:0] \$1258 ;
-  reg [28:0] \$1259 ;
+  wire \$1250 ;
+  wire [16:0] \$1251 ;
+  wire [16:0] \$1252 ;
+  wire \$1253 ;
+  wire [16:0] \$1254 ;
+  wire [16:0] \$1255 ;
+  wire [16:0] \$1256 ;
+  wire \$1257 ;
+  wire [16:0] \$1258 ;
+  wire [16:0] \$1259 ;
   wire [16:0] \$126 ;
-  reg [20:0] \$1260 ;
-  reg [31:0] \$1261 ;
-  reg [1:0] \$1262 ;
-  reg [14:0] \$1263 ;
-  reg \$1264 ;
-  reg [12:0] \$1265 ;
-  reg [42:0] \$1266 ;
-  reg [20:0] \$1267 ;
-  reg [1:0] \$1268 ;
-  reg [14:0] \$1269 ;
+  wire \$1260 ;
+  wire [16:0] \$1261 ;
+  wire [16:0] \$1262 ;
+  wire [16:0] \$1263 ;
+  wire \$1264 ;
+  wire [16:0] \$1265 ;
+  wire [16:0] \$1266 ;
+  wire \$1267 ;
+  wire [16:0] \$1268 ;
+  wire [16:0] \$1269 ;
   wire \$127 ;
-  reg \$1270 ;
-  reg [12:0] \$1271 ;
-  reg [31:0] \$1272 ;
-  reg [1:0] \$1273 ;
-  reg [14:0] \$1274 ;
-  reg \$1275 ;
-  reg \$1276 ;
-  reg [3:0] \$1277 ;
-  reg [28:0] \$1278 ;
-  reg [20:0] \$1279 ;
+  wire [16:0] \$1270 ;
+  wire \$1271 ;
+  wire [16:0] \$1272 ;
+  wire [16:0] \$1273 ;
+  wire \$1274 ;
+  wire [16:0] \$1275 ;
+  wire [16:0] \$1276 ;
+  wire [16:0] \$1277 ;
+  wire \$1278 ;
+  wire [16:0] \$1279 ;
   wire [16:0] \$128 ;
-  reg [31:0] \$1280 ;
-  reg [1:0] \$1281 ;
-  reg [14:0] \$1282 ;
-  reg \$1283 ;
-  reg [12:0] \$1284 ;
-  reg [42:0] \$1285 ;
-  reg [20:0] \$1286 ;
-  reg [1:0] \$1287 ;
-  reg [14:0] \$1288 ;
-  reg \$1289 ;
+  wire [16:0] \$1280 ;
+  wire \$1281 ;
+  wire [16:0] \$1282 ;
+  wire [16:0] \$1283 ;
+  wire [16:0] \$1284 ;
+  wire \$1285 ;
+  wire [16:0] \$1286 ;
+  wire [16:0] \$1287 ;
+  wire \$1288 ;
+  wire [16:0] \$1289 ;
   wire [16:0] \$129 ;
-  reg [12:0] \$1290 ;
+  wire [16:0] \$1290 ;
+  wire [16:0] \$1291 ;
+  wire \$1292 ;
+  wire [16:0] \$1293 ;
+  wire [16:0] \$1294 ;
+  wire \$1295 ;
+  wire [16:0] \$1296 ;
+  wire [16:0] \$1297 ;
+  wire [16:0] \$1298 ;
+  wire \$1299 ;
   wire [16:0] \$13 ;
   wire [16:0] \$130 ;
+  wire [16:0] \$1300 ;
+  wire [16:0] \$1301 ;
+  wire \$1302 ;
+  wire [16:0] \$1303 ;
+  wire [16:0] \$1304 ;
+  wire [16:0] \$1305 ;
+  wire \$1306 ;
+  wire [16:0] \$1307 ;
+  wire [16:0] \$1308 ;
+  wire \$1309 ;
   wire \$131 ;
+  wire [16:0] \$1310 ;
+  wire [16:0] \$1311 ;
+  wire [16:0] \$1312 ;
+  wire \$1313 ;
+  wire [16:0] \$1314 ;
+  wire [16:0] \$1315 ;
+  wire \$1316 ;
+  wire [16:0] \$1317 ;
+  wire [16:0] \$1318 ;
+  wire [16:0] \$1319 ;
   wire [16:0] \$132 ;
+  wire \$1320 ;
+  wire [16:0] \$1321 ;
+  wire [16:0] \$1322 ;
+  wire \$1323 ;
+  wire [16:0] \$1324 ;
+  wire [16:0] \$1325 ;
+  wire [16:0] \$1326 ;
+  wire \$1327 ;
+  wire [16:0] \$1328 ;
+  wire [16:0] \$1329 ;
   wire [16:0] \$133 ;
+  wire \$1330 ;
+  wire [16:0] \$1331 ;
+  wire [16:0] \$1332 ;
+  wire [16:0] \$1333 ;
+  wire \$1334 ;
+  wire [16:0] \$1335 ;
+  wire [16:0] \$1336 ;
+  wire \$1337 ;
+  wire [16:0] \$1338 ;
+  wire [16:0] \$1339 ;
   wire \$134 ;
+  wire [16:0] \$1340 ;
+  wire \$1341 ;
+  wire [16:0] \$1342 ;
+  wire [16:0] \$1343 ;
+  wire \$1344 ;
+  wire [16:0] \$1345 ;
+  wire [16:0] \$1346 ;
+  wire [16:0] \$1347 ;
+  wire \$1348 ;
+  wire [16:0] \$1349 ;
   wire [16:0] \$135 ;
+  wire [16:0] \$1350 ;
+  wire \$1351 ;
+  wire [16:0] \$1352 ;
+  wire [16:0] \$1353 ;
+  wire [16:0] \$1354 ;
+  wire \$1355 ;
+  wire [16:0] \$1356 ;
+  wire [16:0] \$1357 ;
+  wire \$1358 ;
+  wire [16:0] \$1359 ;
   wire [16:0] \$136 ;
+  wire [16:0] \$1360 ;
+  wire [16:0] \$1361 ;
+  wire \$1362 ;
+  wire [16:0] \$1363 ;
+  wire [16:0] \$1364 ;
+  wire \$1365 ;
+  wire [16:0] \$1366 ;
+  wire [16:0] \$1367 ;
+  wire [16:0] \$1368 ;
+  wire \$1369 ;
   wire [16:0] \$137 ;
+  wire [16:0] \$1370 ;
+  wire [16:0] \$1371 ;
+  wire \$1372 ;
+  wire [16:0] \$1373 ;
+  wire [16:0] \$1374 ;
+  wire [16:0] \$1375 ;
+  wire \$1376 ;
+  wire [16:0] \$1377 ;
+  wire [16:0] \$1378 ;
+  wire \$1379 ;
   wire \$138 ;
+  wire [16:0] \$1380 ;
+  wire [16:0] \$1381 ;
+  wire [16:0] \$1382 ;
+  wire \$1383 ;
+  wire [16:0] \$1384 ;
+  wire [16:0] \$1385 ;
+  wire \$1386 ;
+  wire [16:0] \$1387 ;
+  wire [16:0] \$1388 ;
+  wire [16:0] \$1389 ;
   wire [16:0] \$139 ;
+  wire \$1390 ;
+  wire [16:0] \$1391 ;
+  wire [16:0] \$1392 ;
+  wire \$1393 ;
+  wire [16:0] \$1394 ;
+  wire [16:0] \$1395 ;
+  wire [16:0] \$1396 ;
+  wire \$1397 ;
+  wire [16:0] \$1398 ;
+  wire [16:0] \$1399 ;
   wire [16:0] \$14 ;
   wire [16:0] \$140 ;
+  wire \$1400 ;
+  wire [16:0] \$1401 ;
+  wire [16:0] \$1402 ;
+  wire [16:0] \$1403 ;
+  wire \$1404 ;
+  wire [16:0] \$1405 ;
+  wire [16:0] \$1406 ;
+  wire \$1407 ;
+  wire [16:0] \$1408 ;
+  wire [16:0] \$1409 ;
   wire \$141 ;
+  wire [16:0] \$1410 ;
+  wire \$1411 ;
+  wire [16:0] \$1412 ;
+  wire [16:0] \$1413 ;
+  wire \$1414 ;
+  wire [16:0] \$1415 ;
+  wire [16:0] \$1416 ;
+  wire [16:0] \$1417 ;
+  wire \$1418 ;
+  wire [16:0] \$1419 ;
   wire [16:0] \$142 ;
+  wire [16:0] \$1420 ;
+  wire \$1421 ;
+  wire [16:0] \$1422 ;
+  wire [16:0] \$1423 ;
+  wire [16:0] \$1424 ;
+  wire [16:0] \$1425 ;
+  wire [16:0] \$1426 ;
+  wire \$1427 ;
+  wire [16:0] \$1428 ;
+  wire [16:0] \$1429 ;
   wire [16:0] \$143 ;
+  wire [16:0] \$1430 ;
+  wire [16:0] \$1431 ;
+  wire [16:0] \$1432 ;
+  wire \$1433 ;
+  wire [16:0] \$1434 ;
+  wire [16:0] \$1435 ;
+  wire [16:0] \$1436 ;
+  wire [16:0] \$1437 ;
+  wire [16:0] \$1438 ;
+  wire \$1439 ;
   wire [16:0] \$144 ;
+  wire [16:0] \$1440 ;
+  wire [16:0] \$1441 ;
+  wire [16:0] \$1442 ;
+  wire \$1443 ;
+  wire \$1444 ;
+  wire \$1445 ;
+  wire \$1446 ;
+  wire \$1447 ;
+  wire \$1448 ;
+  wire \$1449 ;
   wire \$145 ;
+  wire \$1450 ;
+  wire \$1451 ;
+  wire \$1452 ;
+  wire \$1453 ;
+  wire \$1454 ;
+  wire \$1455 ;
+  wire \$1456 ;
+  wire \$1457 ;
+  wire \$1458 ;
+  wire \$1459 ;
   wire [16:0] \$146 ;
+  wire \$1460 ;
+  wire \$1461 ;
+  wire \$1462 ;
+  wire \$1463 ;
+  wire \$1464 ;
+  wire \$1465 ;
+  wire \$1466 ;
+  wire \$1467 ;
+  wire \$1468 ;
+  wire \$1469 ;
   wire [16:0] \$147 ;
+  wire \$1470 ;
+  wire \$1471 ;
+  wire \$1472 ;
+  wire \$1473 ;
+  wire \$1474 ;
+  wire \$1475 ;
+  wire \$1476 ;
+  wire \$1477 ;
+  wire \$1478 ;
+  wire \$1479 ;
   wire \$148 ;
+  wire \$1480 ;
+  wire \$1481 ;
+  wire \$1482 ;
+  wire \$1483 ;
+  wire \$1484 ;
+  wire \$1485 ;
+  wire \$1486 ;
+  wire \$1487 ;
+  wire \$1488 ;
+  wire \$1489 ;
   wire [16:0] \$149 ;
+  wire \$1490 ;
+  wire \$1491 ;
+  wire \$1492 ;
+  wire \$1493 ;
+  wire \$1494 ;
+  wire \$1495 ;
+  wire \$1496 ;
+  wire \$1497 ;
+  wire \$1498 ;
+  wire \$1499 ;
   wire \$15 ;
   wire [16:0] \$150 ;
+  wire \$1500 ;
+  wire \$1501 ;
+  wire \$1502 ;
+  wire \$1503 ;
+  wire \$1504 ;
+  wire \$1505 ;
+  wire \$1506 ;
+  wire \$1507 ;
+  wire \$1508 ;
+  wire \$1509 ;
   wire [16:0] \$151 ;
+  wire \$1510 ;
+  wire \$1511 ;
+  wire \$1512 ;
+  wire \$1513 ;
+  wire \$1514 ;
+  wire \$1515 ;
+  wire \$1516 ;
+  wire \$1517 ;
+  wire \$1518 ;
+  wire \$1519 ;
   wire \$152 ;
+  wire \$1520 ;
+  wire \$1521 ;
+  wire \$1522 ;
+  wire \$1523 ;
+  wire \$1524 ;
+  wire \$1525 ;
+  wire \$1526 ;
+  wire \$1527 ;
+  wire \$1528 ;
+  wire \$1529 ;
   wire [16:0] \$153 ;
+  wire \$1530 ;
+  wire \$1531 ;
+  wire \$1532 ;
+  wire \$1533 ;
+  wire \$1534 ;
+  wire \$1535 ;
+  wire \$1536 ;
+  wire \$1537 ;
+  wire \$1538 ;
+  wire \$1539 ;
   wire [16:0] \$154 ;
+  wire \$1540 ;
+  wire \$1541 ;
+  wire \$1542 ;
+  wire \$1543 ;
+  wire \$1544 ;
+  wire \$1545 ;
+  wire \$1546 ;
+  wire \$1547 ;
+  wire \$1548 ;
+  wire \$1549 ;
   wire \$155 ;
+  wire \$1550 ;
+  wire \$1551 ;
+  wire \$1552 ;
+  wire \$1553 ;
+  wire \$1554 ;
+  wire \$1555 ;
+  wire \$1556 ;
+  wire \$1557 ;
+  wire \$1558 ;
+  wire \$1559 ;
   wire [16:0] \$156 ;
+  wire \$1560 ;
+  wire \$1561 ;
+  wire \$1562 ;
+  wire \$1563 ;
+  wire \$1564 ;
+  wire \$1565 ;
+  wire \$1566 ;
+  wire \$1567 ;
+  wire \$1568 ;
+  wire \$1569 ;
   wire [16:0] \$157 ;
+  wire \$1570 ;
+  wire \$1571 ;
+  wire \$1572 ;
+  wire \$1573 ;
+  wire \$1574 ;
+  wire \$1575 ;
+  wire \$1576 ;
+  wire \$1577 ;
+  wire \$1578 ;
+  wire \$1579 ;
   wire [16:0] \$158 ;
+  wire \$1580 ;
+  wire \$1581 ;
+  wire \$1582 ;
+  wire \$1583 ;
+  wire \$1584 ;
+  wire \$1585 ;
+  wire \$1586 ;
+  wire \$1587 ;
+  wire \$1588 ;
+  wire \$1589 ;
   wire \$159 ;
+  wire \$1590 ;
+  wire \$1591 ;
+  wire \$1592 ;
+  wire \$1593 ;
+  wire \$1594 ;
+  wire \$1595 ;
+  wire \$1596 ;
+  wire \$1597 ;
+  wire \$1598 ;
+  wire \$1599 ;
   wire [16:0] \$16 ;
   wire [16:0] \$160 ;
+  wire \$1600 ;
+  wire \$1601 ;
+  wire \$1602 ;
+  wire \$1603 ;
+  wire \$1604 ;
+  wire \$1605 ;
+  wire \$1606 ;
+  wire \$1607 ;
+  wire \$1608 ;
+  wire \$1609 ;
   wire [16:0] \$161 ;
+  wire \$1610 ;
+  wire \$1611 ;
+  wire \$1612 ;
+  wire \$1613 ;
+  wire \$1614 ;
+  wire \$1615 ;
+  wire \$1616 ;
+  wire \$1617 ;
+  wire \$1618 ;
+  wire \$1619 ;
   wire \$162 ;
+  wire \$1620 ;
+  wire \$1621 ;
+  wire \$1622 ;
+  wire \$1623 ;
+  wire \$1624 ;
+  wire \$1625 ;
+  wire \$1626 ;
+  wire \$1627 ;
+  wire \$1628 ;
+  wire \$1629 ;
   wire [16:0] \$163 ;
+  wire \$1630 ;
+  wire \$1631 ;
+  wire \$1632 ;
+  wire \$1633 ;
+  wire \$1634 ;
+  wire \$1635 ;
+  wire \$1636 ;
+  wire \$1637 ;
+  wire \$1638 ;
+  wire \$1639 ;
   wire [16:0] \$164 ;
+  wire \$1640 ;
+  wire \$1641 ;
+  wire \$1642 ;
+  wire \$1643 ;
+  wire \$1644 ;
+  wire \$1645 ;
+  wire \$1646 ;
+  wire \$1647 ;
+  wire \$1648 ;
+  wire \$1649 ;
   wire [16:0] \$165 ;
+  wire \$1650 ;
+  wire \$1651 ;
+  wire \$1652 ;
+  wire \$1653 ;
+  wire \$1654 ;
+  wire \$1655 ;
+  wire \$1656 ;
+  wire \$1657 ;
+  wire \$1658 ;
+  wire \$1659 ;
   wire \$166 ;
+  wire \$1660 ;
+  wire \$1661 ;
+  wire \$1662 ;
+  wire [6:0] \$1663 ;
+  wire \$1664 ;
+  wire \$1665 ;
+  wire \$1666 ;
+  wire \$1667 ;
+  wire \$1668 ;
+  wire \$1669 ;
   wire [16:0] \$167 ;
+  wire \$1670 ;
+  wire \$1671 ;
+  wire \$1672 ;
+  wire \$1673 ;
+  wire \$1674 ;
+  wire \$1675 ;
+  wire \$1676 ;
+  wire \$1677 ;
+  wire \$1678 ;
+  wire \$1679 ;
   wire [16:0] \$168 ;
+  wire \$1680 ;
+  wire \$1681 ;
+  wire \$1682 ;
+  wire \$1683 ;
+  wire \$1684 ;
+  wire \$1685 ;
+  wire \$1686 ;
+  wire \$1687 ;
+  wire \$1688 ;
+  wire \$1689 ;
   wire \$169 ;
+  wire \$1690 ;
+  wire \$1691 ;
+  wire \$1692 ;
+  wire \$1693 ;
+  wire \$1694 ;
+  wire \$1695 ;
+  wire \$1696 ;
+  wire \$1697 ;
+  wire \$1698 ;
+  wire \$1699 ;
   wire [16:0] \$17 ;
   wire [16:0] \$170 ;
+  wire \$1700 ;
+  wire \$1701 ;
+  wire \$1702 ;
+  wire \$1703 ;
+  wire \$1704 ;
+  wire \$1705 ;
+  wire \$1706 ;
+  wire \$1707 ;
+  wire \$1708 ;
+  wire \$1709 ;
   wire [16:0] \$171 ;
+  wire \$1710 ;
+  wire \$1711 ;
+  wire \$1712 ;
+  wire \$1713 ;
+  wire \$1714 ;
+  wire \$1715 ;
+  wire \$1716 ;
+  wire \$1717 ;
+  wire \$1718 ;
+  wire \$1719 ;
   wire [16:0] \$172 ;
+  wire \$1720 ;
+  wire \$1721 ;
+  wire \$1722 ;
+  wire \$1723 ;
+  wire \$1724 ;
+  wire \$1725 ;
+  wire \$1726 ;
+  wire \$1727 ;
+  wire \$1728 ;
+  wire \$1729 ;
   wire \$173 ;
+  wire \$1730 ;
+  wire \$1731 ;
+  wire \$1732 ;
+  wire \$1733 ;
+  wire \$1734 ;
+  wire \$1735 ;
+  wire \$1736 ;
+  wire \$1737 ;
+  wire \$1738 ;
+  wire \$1739 ;
   wire [16:0] \$174 ;
+  wire [15:0] \$1740 ;
+  wire [15:0] \$1741 ;
+  wire [16:0] \$1742 ;
+  wire [16:0] \$1743 ;
+  wire [42:0] \$1744 ;
+  wire [42:0] \$1745 ;
+  wire [42:0] \$1746 ;
+  wire [42:0] \$1747 ;
+  wire [44:0] \$1748 ;
+  wire [21:0] \$1749 ;
   wire [16:0] \$175 ;
+  wire [44:0] \$1750 ;
+  wire [21:0] \$1751 ;
+  wire [20:0] \$1752 ;
+  wire [20:0] \$1753 ;
+  wire \$1754 ;
+  wire [44:0] \$1755 ;
+  wire [21:0] \$1756 ;
+  wire [44:0] \$1757 ;
+  wire [21:0] \$1758 ;
+  wire [20:0] \$1759 ;
   wire \$176 ;
+  wire [20:0] \$1760 ;
+  wire [20:0] \$1761 ;
+  wire [44:0] \$1762 ;
+  wire [20:0] \$1763 ;
+  wire [44:0] \$1764 ;
+  wire [20:0] \$1765 ;
+  wire [20:0] \$1766 ;
+  wire [20:0] \$1767 ;
+  wire \$1768 ;
+  wire [44:0] \$1769 ;
   wire [16:0] \$177 ;
+  wire [20:0] \$1770 ;
+  wire [44:0] \$1771 ;
+  wire [20:0] \$1772 ;
+  wire [20:0] \$1773 ;
+  wire [20:0] \$1774 ;
+  wire \$1775 ;
+  wire [44:0] \$1776 ;
+  wire [20:0] \$1777 ;
+  wire [44:0] \$1778 ;
+  wire [20:0] \$1779 ;
   wire [16:0] \$178 ;
+  wire [20:0] \$1780 ;
+  wire [20:0] \$1781 ;
+  wire [20:0] \$1782 ;
+  wire [20:0] \$1783 ;
+  wire [44:0] \$1784 ;
+  wire [21:0] \$1785 ;
+  wire [23:0] \$1786 ;
+  wire [44:0] \$1787 ;
+  wire [23:0] \$1788 ;
+  wire [20:0] \$1789 ;
   wire [16:0] \$179 ;
+  wire [20:0] \$1790 ;
+  wire \$1791 ;
+  wire [44:0] \$1792 ;
+  wire [21:0] \$1793 ;
+  wire [23:0] \$1794 ;
+  wire [44:0] \$1795 ;
+  wire [23:0] \$1796 ;
+  wire [20:0] \$1797 ;
+  wire [20:0] \$1798 ;
+  wire \$1799 ;
   wire [16:0] \$18 ;
   wire \$180 ;
+  wire [44:0] \$1800 ;
+  wire [21:0] \$1801 ;
+  wire [23:0] \$1802 ;
+  wire [44:0] \$1803 ;
+  wire [23:0] \$1804 ;
+  wire [20:0] \$1805 ;
+  wire [20:0] \$1806 ;
+  wire [20:0] \$1807 ;
+  wire [20:0] \$1808 ;
+  wire [44:0] \$1809 ;
   wire [16:0] \$181 ;
+  wire [21:0] \$1810 ;
+  wire [23:0] \$1811 ;
+  wire [44:0] \$1812 ;
+  wire [23:0] \$1813 ;
+  wire [20:0] \$1814 ;
+  wire [20:0] \$1815 ;
+  wire \$1816 ;
+  wire [44:0] \$1817 ;
+  wire [21:0] \$1818 ;
+  wire [23:0] \$1819 ;
   wire [16:0] \$182 ;
+  wire [44:0] \$1820 ;
+  wire [23:0] \$1821 ;
+  wire [20:0] \$1822 ;
+  wire [20:0] \$1823 ;
+  wire \$1824 ;
+  wire [44:0] \$1825 ;
+  wire [21:0] \$1826 ;
+  wire [23:0] \$1827 ;
+  wire [44:0] \$1828 ;
+  wire [23:0] \$1829 ;
   wire \$183 ;
+  wire [20:0] \$1830 ;
+  wire [20:0] \$1831 ;
+  wire [20:0] \$1832 ;
+  wire [20:0] \$1833 ;
+  wire [31:0] \$1834 ;
+  wire [29:0] \$1835 ;
+  wire [33:0] \$1836 ;
+  wire [44:0] \$1837 ;
+  wire [31:0] \$1838 ;
+  wire [29:0] \$1839 ;
   wire [16:0] \$184 ;
+  wire [33:0] \$1840 ;
+  wire [44:0] \$1841 ;
+  reg \$1842 ;
+  reg \$1843 ;
+  reg \$1844 ;
+  reg \$1845 ;
+  reg [1:0] \$1846 ;
+  reg [14:0] \$1847 ;
+  reg \$1848 ;
+  reg \$1849 ;
   wire [16:0] \$185 ;
+  reg [3:0] \$1850 ;
+  reg [28:0] \$1851 ;
+  reg [20:0] \$1852 ;
+  reg [31:0] \$1853 ;
+  reg [1:0] \$1854 ;
+  reg [14:0] \$1855 ;
+  reg \$1856 ;
+  reg [12:0] \$1857 ;
+  reg [42:0] \$1858 ;
+  reg [20:0] \$1859 ;
   wire [16:0] \$186 ;
+  reg [1:0] \$1860 ;
+  reg [14:0] \$1861 ;
+  reg \$1862 ;
+  reg [12:0] \$1863 ;
+  reg [31:0] \$1864 ;
+  reg [1:0] \$1865 ;
+  reg [14:0] \$1866 ;
+  reg \$1867 ;
+  reg \$1868 ;
+  reg [3:0] \$1869 ;
   wire \$187 ;
+  reg [28:0] \$1870 ;
+  reg [20:0] \$1871 ;
+  reg [31:0] \$1872 ;
+  reg [1:0] \$1873 ;
+  reg [14:0] \$1874 ;
+  reg \$1875 ;
+  reg [12:0] \$1876 ;
+  reg [42:0] \$1877 ;
+  reg [20:0] \$1878 ;
+  reg [1:0] \$1879 ;
   wire [16:0] \$188 ;
+  reg [14:0] \$1880 ;
+  reg \$1881 ;
+  reg [12:0] \$1882 ;
   wire [16:0] \$189 ;
   wire \$19 ;
   wire \$190 ;
@@ -4527,530 +5044,530 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   wire [16:0] \$524 ;
   wire [16:0] \$525 ;
   wire [16:0] \$526 ;
-  wire [6:0] \$527 ;
-  wire [15:0] \$528 ;
-  wire [15:0] \$529 ;
+  wire \$527 ;
+  wire \$528 ;
+  wire \$529 ;
   wire [16:0] \$53 ;
-  wire [16:0] \$530 ;
-  wire [16:0] \$531 ;
-  wire [42:0] \$532 ;
-  wire [42:0] \$533 ;
-  wire [42:0] \$534 ;
-  wire [42:0] \$535 ;
-  wire [44:0] \$536 ;
-  wire [21:0] \$537 ;
-  wire [44:0] \$538 ;
-  wire [21:0] \$539 ;
+  wire \$530 ;
+  wire \$531 ;
+  wire \$532 ;
+  wire \$533 ;
+  wire \$534 ;
+  wire \$535 ;
+  wire \$536 ;
+  wire \$537 ;
+  wire \$538 ;
+  wire \$539 ;
   wire \$54 ;
-  wire [20:0] \$540 ;
-  wire [20:0] \$541 ;
+  wire \$540 ;
+  wire \$541 ;
   wire \$542 ;
-  wire [44:0] \$543 ;
-  wire [21:0] \$544 ;
-  wire [44:0] \$545 ;
-  wire [21:0] \$546 ;
-  wire [20:0] \$547 ;
-  wire [20:0] \$548 ;
-  wire [20:0] \$549 ;
+  wire \$543 ;
+  wire \$544 ;
+  wire \$545 ;
+  wire \$546 ;
+  wire \$547 ;
+  wire \$548 ;
+  wire \$549 ;
   wire [16:0] \$55 ;
-  wire [44:0] \$550 ;
-  wire [20:0] \$551 ;
-  wire [44:0] \$552 ;
-  wire [20:0] \$553 ;
-  wire [20:0] \$554 ;
-  wire [20:0] \$555 ;
+  wire \$550 ;
+  wire \$551 ;
+  wire \$552 ;
+  wire \$553 ;
+  wire \$554 ;
+  wire \$555 ;
   wire \$556 ;
-  wire [44:0] \$557 ;
-  wire [20:0] \$558 ;
-  wire [44:0] \$559 ;
+  wire \$557 ;
+  wire \$558 ;
+  wire \$559 ;
   wire [16:0] \$56 ;
-  wire [20:0] \$560 ;
-  wire [20:0] \$561 ;
-  wire [20:0] \$562 ;
+  wire \$560 ;
+  wire \$561 ;
+  wire \$562 ;
   wire \$563 ;
-  wire [44:0] \$564 ;
-  wire [20:0] \$565 ;
-  wire [44:0] \$566 ;
-  wire [20:0] \$567 ;
-  wire [20:0] \$568 ;
-  wire [20:0] \$569 ;
+  wire \$564 ;
+  wire \$565 ;
+  wire \$566 ;
+  wire \$567 ;
+  wire \$568 ;
+  wire \$569 ;
   wire \$57 ;
-  wire [20:0] \$570 ;
-  wire [20:0] \$571 ;
-  wire [44:0] \$572 ;
-  wire [21:0] \$573 ;
-  wire [23:0] \$574 ;
-  wire [44:0] \$575 ;
-  wire [23:0] \$576 ;
-  wire [20:0] \$577 ;
-  wire [20:0] \$578 ;
+  wire \$570 ;
+  wire \$571 ;
+  wire \$572 ;
+  wire \$573 ;
+  wire \$574 ;
+  wire \$575 ;
+  wire \$576 ;
+  wire \$577 ;
+  wire \$578 ;
   wire \$579 ;
   wire [16:0] \$58 ;
-  wire [44:0] \$580 ;
-  wire [21:0] \$581 ;
-  wire [23:0] \$582 ;
-  wire [44:0] \$583 ;
-  wire [23:0] \$584 ;
-  wire [20:0] \$585 ;
-  wire [20:0] \$586 ;
+  wire \$580 ;
+  wire \$581 ;
+  wire \$582 ;
+  wire \$583 ;
+  wire \$584 ;
+  wire \$585 ;
+  wire \$586 ;
   wire \$587 ;
-  wire [44:0] \$588 ;
-  wire [21:0] \$589 ;
+  wire \$588 ;
+  wire \$589 ;
   wire [16:0] \$59 ;
-  wire [23:0] \$590 ;
-  wire [44:0] \$591 ;
-  wire [23:0] \$592 ;
-  wire [20:0] \$593 ;
-  wire [20:0] \$594 ;
-  wire [20:0] \$595 ;
-  wire [20:0] \$596 ;
-  wire [44:0] \$597 ;
-  wire [21:0] \$598 ;
-  wire [23:0] \$599 ;
+  wire \$590 ;
+  wire \$591 ;
+  wire \$592 ;
+  wire \$593 ;
+  wire \$594 ;
+  wire \$595 ;
+  wire \$596 ;
+  wire \$597 ;
+  wire \$598 ;
+  wire \$599 ;
   wire [16:0] \$6 ;
   wire [16:0] \$60 ;
-  wire [44:0] \$600 ;
-  wire [23:0] \$601 ;
-  wire [20:0] \$602 ;
-  wire [20:0] \$603 ;
+  wire \$600 ;
+  wire \$601 ;
+  wire \$602 ;
+  wire \$603 ;
   wire \$604 ;
-  wire [44:0] \$605 ;
-  wire [21:0] \$606 ;
-  wire [23:0] \$607 ;
-  wire [44:0] \$608 ;
-  wire [23:0] \$609 ;
+  wire \$605 ;
+  wire \$606 ;
+  wire \$607 ;
+  wire \$608 ;
+  wire \$609 ;
   wire \$61 ;
-  wire [20:0] \$610 ;
-  wire [20:0] \$611 ;
+  wire \$610 ;
+  wire \$611 ;
   wire \$612 ;
-  wire [44:0] \$613 ;
-  wire [21:0] \$614 ;
-  wire [23:0] \$615 ;
-  wire [44:0] \$616 ;
-  wire [23:0] \$617 ;
-  wire [20:0] \$618 ;
-  wire [20:0] \$619 ;
+  wire \$613 ;
+  wire \$614 ;
+  wire \$615 ;
+  wire \$616 ;
+  wire \$617 ;
+  wire \$618 ;
+  wire \$619 ;
   wire [16:0] \$62 ;
-  wire [20:0] \$620 ;
-  wire [20:0] \$621 ;
-  wire [14:0] \$622 ;
-  wire [14:0] \$623 ;
-  wire [14:0] \$624 ;
-  wire [14:0] \$625 ;
-  wire [16:0] \$626 ;
-  wire [16:0] \$627 ;
+  wire \$620 ;
+  wire \$621 ;
+  wire \$622 ;
+  wire \$623 ;
+  wire \$624 ;
+  wire \$625 ;
+  wire \$626 ;
+  wire \$627 ;
   wire \$628 ;
-  wire [16:0] \$629 ;
+  wire \$629 ;
   wire [16:0] \$63 ;
-  wire [16:0] \$630 ;
-  wire [16:0] \$631 ;
+  wire \$630 ;
+  wire \$631 ;
   wire \$632 ;
-  wire [16:0] \$633 ;
-  wire [16:0] \$634 ;
+  wire \$633 ;
+  wire \$634 ;
   wire \$635 ;
-  wire [16:0] \$636 ;
-  wire [16:0] \$637 ;
-  wire [16:0] \$638 ;
+  wire \$636 ;
+  wire \$637 ;
+  wire \$638 ;
   wire \$639 ;
   wire \$64 ;
-  wire [16:0] \$640 ;
-  wire [16:0] \$641 ;
+  wire \$640 ;
+  wire \$641 ;
   wire \$642 ;
-  wire [16:0] \$643 ;
-  wire [16:0] \$644 ;
-  wire [16:0] \$645 ;
+  wire \$643 ;
+  wire \$644 ;
+  wire \$645 ;
   wire \$646 ;
-  wire [16:0] \$647 ;
-  wire [16:0] \$648 ;
+  wire \$647 ;
+  wire \$648 ;
   wire \$649 ;
   wire [16:0] \$65 ;
-  wire [16:0] \$650 ;
-  wire [16:0] \$651 ;
-  wire [16:0] \$652 ;
+  wire \$650 ;
+  wire \$651 ;
+  wire \$652 ;
   wire \$653 ;
-  wire [16:0] \$654 ;
-  wire [16:0] \$655 ;
+  wire \$654 ;
+  wire \$655 ;
   wire \$656 ;
-  wire [16:0] \$657 ;
-  wire [16:0] \$658 ;
-  wire [16:0] \$659 ;
+  wire \$657 ;
+  wire \$658 ;
+  wire \$659 ;
   wire [16:0] \$66 ;
   wire \$660 ;
-  wire [16:0] \$661 ;
-  wire [16:0] \$662 ;
+  wire \$661 ;
+  wire \$662 ;
   wire \$663 ;
-  wire [16:0] \$664 ;
-  wire [16:0] \$665 ;
-  wire [16:0] \$666 ;
+  wire \$664 ;
+  wire \$665 ;
+  wire \$666 ;
   wire \$667 ;
-  wire [16:0] \$668 ;
-  wire [16:0] \$669 ;
+  wire \$668 ;
+  wire \$669 ;
   wire [16:0] \$67 ;
   wire \$670 ;
-  wire [16:0] \$671 ;
-  wire [16:0] \$672 ;
-  wire [16:0] \$673 ;
+  wire \$671 ;
+  wire \$672 ;
+  wire \$673 ;
   wire \$674 ;
-  wire [16:0] \$675 ;
-  wire [16:0] \$676 ;
+  wire \$675 ;
+  wire \$676 ;
   wire \$677 ;
-  wire [16:0] \$678 ;
-  wire [16:0] \$679 ;
+  wire \$678 ;
+  wire \$679 ;
   wire \$68 ;
-  wire [16:0] \$680 ;
+  wire \$680 ;
   wire \$681 ;
-  wire [16:0] \$682 ;
-  wire [16:0] \$683 ;
+  wire \$682 ;
+  wire \$683 ;
   wire \$684 ;
-  wire [16:0] \$685 ;
-  wire [16:0] \$686 ;
-  wire [16:0] \$687 ;
+  wire \$685 ;
+  wire \$686 ;
+  wire \$687 ;
   wire \$688 ;
-  wire [16:0] \$689 ;
+  wire \$689 ;
   wire [16:0] \$69 ;
-  wire [16:0] \$690 ;
+  wire \$690 ;
   wire \$691 ;
-  wire [16:0] \$692 ;
-  wire [16:0] \$693 ;
-  wire [16:0] \$694 ;
+  wire \$692 ;
+  wire \$693 ;
+  wire \$694 ;
   wire \$695 ;
-  wire [16:0] \$696 ;
-  wire [16:0] \$697 ;
+  wire \$696 ;
+  wire \$697 ;
   wire \$698 ;
-  wire [16:0] \$699 ;
+  wire \$699 ;
   wire [16:0] \$7 ;
   wire [16:0] \$70 ;
-  wire [16:0] \$700 ;
-  wire [16:0] \$701 ;
+  wire \$700 ;
+  wire \$701 ;
   wire \$702 ;
-  wire [16:0] \$703 ;
-  wire [16:0] \$704 ;
+  wire \$703 ;
+  wire \$704 ;
   wire \$705 ;
-  wire [16:0] \$706 ;
-  wire [16:0] \$707 ;
-  wire [16:0] \$708 ;
+  wire \$706 ;
+  wire \$707 ;
+  wire \$708 ;
   wire \$709 ;
   wire \$71 ;
-  wire [16:0] \$710 ;
-  wire [16:0] \$711 ;
+  wire \$710 ;
+  wire \$711 ;
   wire \$712 ;
-  wire [16:0] \$713 ;
-  wire [16:0] \$714 ;
-  wire [16:0] \$715 ;
+  wire \$713 ;
+  wire \$714 ;
+  wire \$715 ;
   wire \$716 ;
-  wire [16:0] \$717 ;
-  wire [16:0] \$718 ;
+  wire \$717 ;
+  wire \$718 ;
   wire \$719 ;
   wire [16:0] \$72 ;
-  wire [16:0] \$720 ;
-  wire [16:0] \$721 ;
-  wire [16:0] \$722 ;
+  wire \$720 ;
+  wire \$721 ;
+  wire \$722 ;
   wire \$723 ;
-  wire [16:0] \$724 ;
-  wire [16:0] \$725 ;
+  wire \$724 ;
+  wire \$725 ;
   wire \$726 ;
-  wire [16:0] \$727 ;
-  wire [16:0] \$728 ;
-  wire [16:0] \$729 ;
+  wire \$727 ;
+  wire \$728 ;
+  wire \$729 ;
   wire [16:0] \$73 ;
   wire \$730 ;
-  wire [16:0] \$731 ;
-  wire [16:0] \$732 ;
+  wire \$731 ;
+  wire \$732 ;
   wire \$733 ;
-  wire [16:0] \$734 ;
-  wire [16:0] \$735 ;
-  wire [16:0] \$736 ;
+  wire \$734 ;
+  wire \$735 ;
+  wire \$736 ;
   wire \$737 ;
-  wire [16:0] \$738 ;
-  wire [16:0] \$739 ;
+  wire \$738 ;
+  wire \$739 ;
   wire [16:0] \$74 ;
   wire \$740 ;
-  wire [16:0] \$741 ;
-  wire [16:0] \$742 ;
-  wire [16:0] \$743 ;
+  wire \$741 ;
+  wire \$742 ;
+  wire \$743 ;
   wire \$744 ;
-  wire [16:0] \$745 ;
-  wire [16:0] \$746 ;
-  wire \$747 ;
-  wire [16:0] \$748 ;
-  wire [16:0] \$749 ;
+  wire \$745 ;
+  wire \$746 ;
+  wire [6:0] \$747 ;
+  wire \$748 ;
+  wire \$749 ;
   wire \$75 ;
-  wire [16:0] \$750 ;
+  wire \$750 ;
   wire \$751 ;
-  wire [16:0] \$752 ;
-  wire [16:0] \$753 ;
+  wire \$752 ;
+  wire \$753 ;
   wire \$754 ;
-  wire [16:0] \$755 ;
-  wire [16:0] \$756 ;
-  wire [16:0] \$757 ;
+  wire \$755 ;
+  wire \$756 ;
+  wire \$757 ;
   wire \$758 ;
-  wire [16:0] \$759 ;
+  wire \$759 ;
   wire [16:0] \$76 ;
-  wire [16:0] \$760 ;
+  wire \$760 ;
   wire \$761 ;
-  wire [16:0] \$762 ;
-  wire [16:0] \$763 ;
-  wire [16:0] \$764 ;
+  wire \$762 ;
+  wire \$763 ;
+  wire \$764 ;
   wire \$765 ;
-  wire [16:0] \$766 ;
-  wire [16:0] \$767 ;
+  wire \$766 ;
+  wire \$767 ;
   wire \$768 ;
-  wire [16:0] \$769 ;
+  wire \$769 ;
   wire [16:0] \$77 ;
-  wire [16:0] \$770 ;
-  wire [16:0] \$771 ;
+  wire \$770 ;
+  wire \$771 ;
   wire \$772 ;
-  wire [16:0] \$773 ;
-  wire [16:0] \$774 ;
+  wire \$773 ;
+  wire \$774 ;
   wire \$775 ;
-  wire [16:0] \$776 ;
-  wire [16:0] \$777 ;
-  wire [16:0] \$778 ;
+  wire \$776 ;
+  wire \$777 ;
+  wire \$778 ;
   wire \$779 ;
   wire \$78 ;
-  wire [16:0] \$780 ;
-  wire [16:0] \$781 ;
+  wire \$780 ;
+  wire \$781 ;
   wire \$782 ;
-  wire [16:0] \$783 ;
-  wire [16:0] \$784 ;
-  wire [16:0] \$785 ;
+  wire \$783 ;
+  wire \$784 ;
+  wire \$785 ;
   wire \$786 ;
-  wire [16:0] \$787 ;
-  wire [16:0] \$788 ;
+  wire \$787 ;
+  wire \$788 ;
   wire \$789 ;
   wire [16:0] \$79 ;
-  wire [16:0] \$790 ;
-  wire [16:0] \$791 ;
-  wire [16:0] \$792 ;
+  wire \$790 ;
+  wire \$791 ;
+  wire \$792 ;
   wire \$793 ;
-  wire [16:0] \$794 ;
-  wire [16:0] \$795 ;
+  wire \$794 ;
+  wire \$795 ;
   wire \$796 ;
-  wire [16:0] \$797 ;
-  wire [16:0] \$798 ;
-  wire [16:0] \$799 ;
+  wire \$797 ;
+  wire \$798 ;
+  wire \$799 ;
   wire \$8 ;
   wire [16:0] \$80 ;
   wire \$800 ;
-  wire [16:0] \$801 ;
-  wire [16:0] \$802 ;
+  wire \$801 ;
+  wire \$802 ;
   wire \$803 ;
-  wire [16:0] \$804 ;
-  wire [16:0] \$805 ;
-  wire [16:0] \$806 ;
+  wire \$804 ;
+  wire \$805 ;
+  wire \$806 ;
   wire \$807 ;
-  wire [16:0] \$808 ;
-  wire [16:0] \$809 ;
+  wire \$808 ;
+  wire \$809 ;
   wire [16:0] \$81 ;
   wire \$810 ;
-  wire [16:0] \$811 ;
-  wire [16:0] \$812 ;
-  wire [16:0] \$813 ;
+  wire \$811 ;
+  wire \$812 ;
+  wire \$813 ;
   wire \$814 ;
-  wire [16:0] \$815 ;
-  wire [16:0] \$816 ;
+  wire \$815 ;
+  wire \$816 ;
   wire \$817 ;
-  wire [16:0] \$818 ;
-  wire [16:0] \$819 ;
+  wire \$818 ;
+  wire \$819 ;
   wire \$82 ;
-  wire [16:0] \$820 ;
+  wire \$820 ;
   wire \$821 ;
-  wire [16:0] \$822 ;
-  wire [16:0] \$823 ;
-  wire \$824 ;
-  wire [16:0] \$825 ;
+  wire \$822 ;
+  wire \$823 ;
+  wire [15:0] \$824 ;
+  wire [15:0] \$825 ;
   wire [16:0] \$826 ;
   wire [16:0] \$827 ;
-  wire \$828 ;
-  wire [16:0] \$829 ;
+  wire [42:0] \$828 ;
+  wire [42:0] \$829 ;
   wire [16:0] \$83 ;
-  wire [16:0] \$830 ;
-  wire \$831 ;
-  wire [16:0] \$832 ;
-  wire [16:0] \$833 ;
-  wire [16:0] \$834 ;
-  wire \$835 ;
-  wire [16:0] \$836 ;
-  wire [16:0] \$837 ;
+  wire [42:0] \$830 ;
+  wire [42:0] \$831 ;
+  wire [44:0] \$832 ;
+  wire [21:0] \$833 ;
+  wire [44:0] \$834 ;
+  wire [21:0] \$835 ;
+  wire [20:0] \$836 ;
+  wire [20:0] \$837 ;
   wire \$838 ;
-  wire [16:0] \$839 ;
+  wire [44:0] \$839 ;
   wire [16:0] \$84 ;
-  wire [16:0] \$840 ;
-  wire [16:0] \$841 ;
-  wire \$842 ;
-  wire [16:0] \$843 ;
-  wire [16:0] \$844 ;
-  wire \$845 ;
-  wire [16:0] \$846 ;
-  wire [16:0] \$847 ;
-  wire [16:0] \$848 ;
-  wire \$849 ;
+  wire [21:0] \$840 ;
+  wire [44:0] \$841 ;
+  wire [21:0] \$842 ;
+  wire [20:0] \$843 ;
+  wire [20:0] \$844 ;
+  wire [20:0] \$845 ;
+  wire [44:0] \$846 ;
+  wire [20:0] \$847 ;
+  wire [44:0] \$848 ;
+  wire [20:0] \$849 ;
   wire \$85 ;
-  wire [16:0] \$850 ;
-  wire [16:0] \$851 ;
+  wire [20:0] \$850 ;
+  wire [20:0] \$851 ;
   wire \$852 ;
-  wire [16:0] \$853 ;
-  wire [16:0] \$854 ;
-  wire [16:0] \$855 ;
-  wire \$856 ;
-  wire [16:0] \$857 ;
-  wire [16:0] \$858 ;
+  wire [44:0] \$853 ;
+  wire [20:0] \$854 ;
+  wire [44:0] \$855 ;
+  wire [20:0] \$856 ;
+  wire [20:0] \$857 ;
+  wire [20:0] \$858 ;
   wire \$859 ;
   wire [16:0] \$86 ;
-  wire [16:0] \$860 ;
-  wire [16:0] \$861 ;
-  wire [16:0] \$862 ;
-  wire \$863 ;
-  wire [16:0] \$864 ;
-  wire [16:0] \$865 ;
-  wire \$866 ;
-  wire [16:0] \$867 ;
-  wire [16:0] \$868 ;
-  wire [16:0] \$869 ;
+  wire [44:0] \$860 ;
+  wire [20:0] \$861 ;
+  wire [44:0] \$862 ;
+  wire [20:0] \$863 ;
+  wire [20:0] \$864 ;
+  wire [20:0] \$865 ;
+  wire [20:0] \$866 ;
+  wire [20:0] \$867 ;
+  wire [44:0] \$868 ;
+  wire [21:0] \$869 ;
   wire [16:0] \$87 ;
-  wire \$870 ;
-  wire [16:0] \$871 ;
-  wire [16:0] \$872 ;
-  wire \$873 ;
-  wire [16:0] \$874 ;
-  wire [16:0] \$875 ;
-  wire [16:0] \$876 ;
-  wire \$877 ;
-  wire [16:0] \$878 ;
-  wire [16:0] \$879 ;
+  wire [23:0] \$870 ;
+  wire [44:0] \$871 ;
+  wire [23:0] \$872 ;
+  wire [20:0] \$873 ;
+  wire [20:0] \$874 ;
+  wire \$875 ;
+  wire [44:0] \$876 ;
+  wire [21:0] \$877 ;
+  wire [23:0] \$878 ;
+  wire [44:0] \$879 ;
   wire [16:0] \$88 ;
-  wire \$880 ;
-  wire [16:0] \$881 ;
-  wire [16:0] \$882 ;
-  wire [16:0] \$883 ;
-  wire \$884 ;
-  wire [16:0] \$885 ;
-  wire [16:0] \$886 ;
-  wire \$887 ;
-  wire [16:0] \$888 ;
-  wire [16:0] \$889 ;
+  wire [23:0] \$880 ;
+  wire [20:0] \$881 ;
+  wire [20:0] \$882 ;
+  wire \$883 ;
+  wire [44:0] \$884 ;
+  wire [21:0] \$885 ;
+  wire [23:0] \$886 ;
+  wire [44:0] \$887 ;
+  wire [23:0] \$888 ;
+  wire [20:0] \$889 ;
   wire \$89 ;
-  wire [16:0] \$890 ;
-  wire \$891 ;
-  wire [16:0] \$892 ;
-  wire [16:0] \$893 ;
-  wire \$894 ;
-  wire [16:0] \$895 ;
-  wire [16:0] \$896 ;
-  wire [16:0] \$897 ;
-  wire \$898 ;
-  wire [16:0] \$899 ;
+  wire [20:0] \$890 ;
+  wire [20:0] \$891 ;
+  wire [20:0] \$892 ;
+  wire [44:0] \$893 ;
+  wire [21:0] \$894 ;
+  wire [23:0] \$895 ;
+  wire [44:0] \$896 ;
+  wire [23:0] \$897 ;
+  wire [20:0] \$898 ;
+  wire [20:0] \$899 ;
   wire [16:0] \$9 ;
   wire [16:0] \$90 ;
-  wire [16:0] \$900 ;
-  wire \$901 ;
-  wire [16:0] \$902 ;
-  wire [16:0] \$903 ;
-  wire [16:0] \$904 ;
-  wire \$905 ;
-  wire [16:0] \$906 ;
-  wire [16:0] \$907 ;
+  wire \$900 ;
+  wire [44:0] \$901 ;
+  wire [21:0] \$902 ;
+  wire [23:0] \$903 ;
+  wire [44:0] \$904 ;
+  wire [23:0] \$905 ;
+  wire [20:0] \$906 ;
+  wire [20:0] \$907 ;
   wire \$908 ;
-  wire [16:0] \$909 ;
+  wire [44:0] \$909 ;
   wire [16:0] \$91 ;
-  wire [16:0] \$910 ;
-  wire [16:0] \$911 ;
-  wire \$912 ;
-  wire [16:0] \$913 ;
-  wire [16:0] \$914 ;
-  wire \$915 ;
-  wire [16:0] \$916 ;
-  wire [16:0] \$917 ;
-  wire [16:0] \$918 ;
-  wire \$919 ;
+  wire [21:0] \$910 ;
+  wire [23:0] \$911 ;
+  wire [44:0] \$912 ;
+  wire [23:0] \$913 ;
+  wire [20:0] \$914 ;
+  wire [20:0] \$915 ;
+  wire [20:0] \$916 ;
+  wire [20:0] \$917 ;
+  wire [14:0] \$918 ;
+  wire [14:0] \$919 ;
   wire \$92 ;
-  wire [16:0] \$920 ;
-  wire [16:0] \$921 ;
-  wire \$922 ;
+  wire [14:0] \$920 ;
+  wire [14:0] \$921 ;
+  wire [16:0] \$922 ;
   wire [16:0] \$923 ;
-  wire [16:0] \$924 ;
+  wire \$924 ;
   wire [16:0] \$925 ;
-  wire \$926 ;
+  wire [16:0] \$926 ;
   wire [16:0] \$927 ;
-  wire [16:0] \$928 ;
-  wire \$929 ;
+  wire \$928 ;
+  wire [16:0] \$929 ;
   wire [16:0] \$93 ;
   wire [16:0] \$930 ;
-  wire [16:0] \$931 ;
+  wire \$931 ;
   wire [16:0] \$932 ;
-  wire \$933 ;
+  wire [16:0] \$933 ;
   wire [16:0] \$934 ;
-  wire [16:0] \$935 ;
-  wire \$936 ;
+  wire \$935 ;
+  wire [16:0] \$936 ;
   wire [16:0] \$937 ;
-  wire [16:0] \$938 ;
+  wire \$938 ;
   wire [16:0] \$939 ;
   wire [16:0] \$94 ;
-  wire \$940 ;
+  wire [16:0] \$940 ;
   wire [16:0] \$941 ;
-  wire [16:0] \$942 ;
-  wire \$943 ;
+  wire \$942 ;
+  wire [16:0] \$943 ;
   wire [16:0] \$944 ;
-  wire [16:0] \$945 ;
+  wire \$945 ;
   wire [16:0] \$946 ;
-  wire \$947 ;
+  wire [16:0] \$947 ;
   wire [16:0] \$948 ;
-  wire [16:0] \$949 ;
+  wire \$949 ;
   wire [16:0] \$95 ;
-  wire \$950 ;
+  wire [16:0] \$950 ;
   wire [16:0] \$951 ;
-  wire [16:0] \$952 ;
+  wire \$952 ;
   wire [16:0] \$953 ;
-  wire \$954 ;
+  wire [16:0] \$954 ;
   wire [16:0] \$955 ;
-  wire [16:0] \$956 ;
-  wire \$957 ;
+  wire \$956 ;
+  wire [16:0] \$957 ;
   wire [16:0] \$958 ;
-  wire [16:0] \$959 ;
+  wire \$959 ;
   wire \$96 ;
   wire [16:0] \$960 ;
-  wire \$961 ;
+  wire [16:0] \$961 ;
   wire [16:0] \$962 ;
-  wire [16:0] \$963 ;
-  wire \$964 ;
+  wire \$963 ;
+  wire [16:0] \$964 ;
   wire [16:0] \$965 ;
-  wire [16:0] \$966 ;
+  wire \$966 ;
   wire [16:0] \$967 ;
-  wire \$968 ;
+  wire [16:0] \$968 ;
   wire [16:0] \$969 ;
   wire [16:0] \$97 ;
-  wire [16:0] \$970 ;
-  wire \$971 ;
+  wire \$970 ;
+  wire [16:0] \$971 ;
   wire [16:0] \$972 ;
-  wire [16:0] \$973 ;
+  wire \$973 ;
   wire [16:0] \$974 ;
-  wire \$975 ;
+  wire [16:0] \$975 ;
   wire [16:0] \$976 ;
-  wire [16:0] \$977 ;
-  wire \$978 ;
+  wire \$977 ;
+  wire [16:0] \$978 ;
   wire [16:0] \$979 ;
   wire [16:0] \$98 ;
-  wire [16:0] \$980 ;
+  wire \$980 ;
   wire [16:0] \$981 ;
-  wire \$982 ;
+  wire [16:0] \$982 ;
   wire [16:0] \$983 ;
-  wire [16:0] \$984 ;
-  wire \$985 ;
+  wire \$984 ;
+  wire [16:0] \$985 ;
   wire [16:0] \$986 ;
-  wire [16:0] \$987 ;
+  wire \$987 ;
   wire [16:0] \$988 ;
-  wire \$989 ;
+  wire [16:0] \$989 ;
   wire \$99 ;
   wire [16:0] \$990 ;
-  wire [16:0] \$991 ;
-  wire \$992 ;
+  wire \$991 ;
+  wire [16:0] \$992 ;
   wire [16:0] \$993 ;
-  wire [16:0] \$994 ;
+  wire \$994 ;
   wire [16:0] \$995 ;
-  wire \$996 ;
+  wire [16:0] \$996 ;
   wire [16:0] \$997 ;
-  wire [16:0] \$998 ;
-  wire \$999 ;
+  wire \$998 ;
+  wire [16:0] \$999 ;
   input clk;
   wire clk;
   input [33:0] i__payload;
@@ -5082,18 +5599,18 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   reg l0_t_p0 = 1'h0;
   reg [12:0] l0_t_p1 = 13'h0000;
   reg [12:0] l0_t_p2 = 13'h0000;
-  reg [4:0] l0_u0_seg;
-  reg [4:0] l0_u1_seg;
+  wire [21:0] l0_u0_seg_ge;
+  wire [26:0] l0_u1_seg_ge;
   reg [19:0] l0_u2_c0;
   reg [31:0] l0_u2_c1;
   reg [17:0] l0_u2_c2;
   reg [15:0] l0_u2_origin;
-  reg [3:0] l0_u2_seg;
+  wire [10:0] l0_u2_seg_ge;
   reg [19:0] l0_u3_c0;
   reg [31:0] l0_u3_c1;
   reg [16:0] l0_u3_c2;
   reg [15:0] l0_u3_origin;
-  reg [3:0] l0_u3_seg;
+  wire [10:0] l0_u3_seg_ge;
   reg [1:0] l0_unit_p0 = 2'h0;
   reg [1:0] l0_unit_p1 = 2'h0;
   reg [1:0] l0_unit_p2 = 2'h0;
@@ -5123,18 +5640,18 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   reg l1_t_p0 = 1'h0;
   reg [12:0] l1_t_p1 = 13'h0000;
   reg [12:0] l1_t_p2 = 13'h0000;
-  reg [4:0] l1_u0_seg;
-  reg [4:0] l1_u1_seg;
+  wire [21:0] l1_u0_seg_ge;
+  wire [26:0] l1_u1_seg_ge;
   reg [19:0] l1_u2_c0;
   reg [31:0] l1_u2_c1;
   reg [17:0] l1_u2_c2;
   reg [15:0] l1_u2_origin;
-  reg [3:0] l1_u2_seg;
+  wire [10:0] l1_u2_seg_ge;
   reg [19:0] l1_u3_c0;
   reg [31:0] l1_u3_c1;
   reg [16:0] l1_u3_c2;
   reg [15:0] l1_u3_origin;
-  reg [3:0] l1_u3_seg;
+  wire [10:0] l1_u3_seg_ge;
   reg [1:0] l1_unit_p0 = 2'h0;
   reg [1:0] l1_unit_p1 = 2'h0;
   reg [1:0] l1_unit_p2 = 2'h0;
@@ -5972,766 +6489,1358 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   assign \$524  = - $signed(i__payload[17:2]);
   assign \$525  = i__payload[17] ? \$524  : { i__payload[17], i__payload[17:2] };
   assign \$526  = \$523  ? l0_limit : { 1'h0, \$525 [15:0] };
-  assign \$527  = 5'h17 + l0_u1_seg;
-  assign \$528  = l0_x_p0 - \port__data$39 ;
-  assign \$529  = l0_x_p0 - \port__data$39 ;
-  assign \$530  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u2_origin);
-  assign \$531  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u3_origin);
-  assign \$536  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$537  = 21'h100000 - \$536 [19:0];
-  assign \$538  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$539  = l0_neg_p2 ? \$537  : { 2'h0, \$538 [19:0] };
-  assign \$540  = \$539 [19:0] + 4'h8;
-  assign \$542  = \$541  > 16'hffff;
-  assign \$543  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$544  = 21'h100000 - \$543 [19:0];
-  assign \$545  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$546  = l0_neg_p2 ? \$544  : { 2'h0, \$545 [19:0] };
-  assign \$547  = \$546 [19:0] + 4'h8;
-  assign \$549  = \$542  ? 21'h00ffff : \$548 ;
-  assign \$550  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$551  = - $signed(\$550 [19:0]);
-  assign \$552  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$553  = l0_neg_p2 ? \$551  : { \$552 [19], \$552 [19:0] };
-  assign \$554  = $signed(\$553 [19:0]) + $signed(5'h08);
-  assign \$556  = $signed(\$555 ) > $signed(16'h7fff);
-  assign \$557  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$558  = - $signed(\$557 [19:0]);
-  assign \$559  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$560  = l0_neg_p2 ? \$558  : { \$559 [19], \$559 [19:0] };
-  assign \$561  = $signed(\$560 [19:0]) + $signed(5'h08);
-  assign \$563  = $signed(\$562 ) < $signed(16'h8000);
-  assign \$564  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$565  = - $signed(\$564 [19:0]);
-  assign \$566  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$567  = l0_neg_p2 ? \$565  : { \$566 [19], \$566 [19:0] };
-  assign \$568  = $signed(\$567 [19:0]) + $signed(5'h08);
-  assign \$570  = \$563  ? 21'h1f8000 : \$569 ;
-  assign \$571  = \$556  ? 21'h007fff : \$570 ;
-  assign \$572  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$574  = $signed(\$572 [19:0]) - $signed({ 1'h0, \$573  });
-  assign \$575  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$576  = l0_neg_p2 ? \$574  : { \$575 [19], \$575 [19], \$575 [19], \$575 [19], \$575 [19:0] };
-  assign \$577  = $signed(\$576 [19:0]) + $signed(5'h08);
-  assign \$579  = $signed(\$578 ) > $signed(16'h7fff);
-  assign \$580  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$582  = $signed(\$580 [19:0]) - $signed({ 1'h0, \$581  });
-  assign \$583  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$584  = l0_neg_p2 ? \$582  : { \$583 [19], \$583 [19], \$583 [19], \$583 [19], \$583 [19:0] };
-  assign \$585  = $signed(\$584 [19:0]) + $signed(5'h08);
-  assign \$587  = $signed(\$586 ) < $signed(16'h8000);
-  assign \$588  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$590  = $signed(\$588 [19:0]) - $signed({ 1'h0, \$589  });
-  assign \$591  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$592  = l0_neg_p2 ? \$590  : { \$591 [19], \$591 [19], \$591 [19], \$591 [19], \$591 [19:0] };
-  assign \$593  = $signed(\$592 [19:0]) + $signed(5'h08);
-  assign \$595  = \$587  ? 21'h1f8000 : \$594 ;
-  assign \$596  = \$579  ? 21'h007fff : \$595 ;
-  assign \$597  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$599  = $signed(\$597 [19:0]) - $signed({ 1'h0, \$598  });
-  assign \$600  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$601  = l0_neg_p2 ? \$599  : { \$600 [19], \$600 [19], \$600 [19], \$600 [19], \$600 [19:0] };
-  assign \$602  = $signed(\$601 [19:0]) + $signed(5'h08);
-  assign \$604  = $signed(\$603 ) > $signed(16'h7fff);
-  assign \$605  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$607  = $signed(\$605 [19:0]) - $signed({ 1'h0, \$606  });
-  assign \$608  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$609  = l0_neg_p2 ? \$607  : { \$608 [19], \$608 [19], \$608 [19], \$608 [19], \$608 [19:0] };
-  assign \$610  = $signed(\$609 [19:0]) + $signed(5'h08);
-  assign \$612  = $signed(\$611 ) < $signed(16'h8000);
-  assign \$613  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$615  = $signed(\$613 [19:0]) - $signed({ 1'h0, \$614  });
-  assign \$616  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$617  = l0_neg_p2 ? \$615  : { \$616 [19], \$616 [19], \$616 [19], \$616 [19], \$616 [19:0] };
-  assign \$618  = $signed(\$617 [19:0]) + $signed(5'h08);
-  assign \$620  = \$612  ? 21'h1f8000 : \$619 ;
-  assign \$621  = \$604  ? 21'h007fff : \$620 ;
-  assign \$623  = i__payload[33] ? 15'h5e45 : 15'h557b;
-  assign \$624  = i__payload[33] ? 15'h4027 : 15'h7fff;
-  assign \$625  = i__payload[33] ? 15'h7f2b : 15'h7fff;
-  assign \$626  = - $signed(i__payload[33:18]);
-  assign \$627  = i__payload[33] ? \$626  : { i__payload[33], i__payload[33:18] };
-  assign \$628  = \$627 [15:0] > l1_limit;
-  assign \$629  = - $signed(i__payload[33:18]);
-  assign \$630  = i__payload[33] ? \$629  : { i__payload[33], i__payload[33:18] };
-  assign \$631  = \$628  ? l1_limit : { 1'h0, \$630 [15:0] };
-  assign \$632  = \$631 [14:0] >= 10'h300;
-  assign \$633  = - $signed(i__payload[33:18]);
-  assign \$634  = i__payload[33] ? \$633  : { i__payload[33], i__payload[33:18] };
-  assign \$635  = \$634 [15:0] > l1_limit;
-  assign \$636  = - $signed(i__payload[33:18]);
-  assign \$637  = i__payload[33] ? \$636  : { i__payload[33], i__payload[33:18] };
-  assign \$638  = \$635  ? l1_limit : { 1'h0, \$637 [15:0] };
-  assign \$639  = \$638 [14:0] >= 11'h600;
-  assign \$640  = - $signed(i__payload[33:18]);
-  assign \$641  = i__payload[33] ? \$640  : { i__payload[33], i__payload[33:18] };
-  assign \$642  = \$641 [15:0] > l1_limit;
-  assign \$643  = - $signed(i__payload[33:18]);
-  assign \$644  = i__payload[33] ? \$643  : { i__payload[33], i__payload[33:18] };
-  assign \$645  = \$642  ? l1_limit : { 1'h0, \$644 [15:0] };
-  assign \$646  = \$645 [14:0] >= 12'h900;
-  assign \$647  = - $signed(i__payload[33:18]);
-  assign \$648  = i__payload[33] ? \$647  : { i__payload[33], i__payload[33:18] };
-  assign \$649  = \$648 [15:0] > l1_limit;
-  assign \$650  = - $signed(i__payload[33:18]);
-  assign \$651  = i__payload[33] ? \$650  : { i__payload[33], i__payload[33:18] };
-  assign \$652  = \$649  ? l1_limit : { 1'h0, \$651 [15:0] };
-  assign \$653  = \$652 [14:0] >= 12'hc80;
-  assign \$654  = - $signed(i__payload[33:18]);
-  assign \$655  = i__payload[33] ? \$654  : { i__payload[33], i__payload[33:18] };
-  assign \$656  = \$655 [15:0] > l1_limit;
-  assign \$657  = - $signed(i__payload[33:18]);
-  assign \$658  = i__payload[33] ? \$657  : { i__payload[33], i__payload[33:18] };
-  assign \$659  = \$656  ? l1_limit : { 1'h0, \$658 [15:0] };
-  assign \$660  = \$659 [14:0] >= 13'h1080;
-  assign \$661  = - $signed(i__payload[33:18]);
-  assign \$662  = i__payload[33] ? \$661  : { i__payload[33], i__payload[33:18] };
-  assign \$663  = \$662 [15:0] > l1_limit;
-  assign \$664  = - $signed(i__payload[33:18]);
-  assign \$665  = i__payload[33] ? \$664  : { i__payload[33], i__payload[33:18] };
-  assign \$666  = \$663  ? l1_limit : { 1'h0, \$665 [15:0] };
-  assign \$667  = \$666 [14:0] >= 13'h1980;
-  assign \$668  = - $signed(i__payload[33:18]);
-  assign \$669  = i__payload[33] ? \$668  : { i__payload[33], i__payload[33:18] };
-  assign \$670  = \$669 [15:0] > l1_limit;
-  assign \$671  = - $signed(i__payload[33:18]);
-  assign \$672  = i__payload[33] ? \$671  : { i__payload[33], i__payload[33:18] };
-  assign \$673  = \$670  ? l1_limit : { 1'h0, \$672 [15:0] };
-  assign \$674  = \$673 [14:0] >= 13'h1d80;
-  assign \$675  = - $signed(i__payload[33:18]);
-  assign \$676  = i__payload[33] ? \$675  : { i__payload[33], i__payload[33:18] };
-  assign \$677  = \$676 [15:0] > l1_limit;
-  assign \$678  = - $signed(i__payload[33:18]);
-  assign \$679  = i__payload[33] ? \$678  : { i__payload[33], i__payload[33:18] };
-  assign \$680  = \$677  ? l1_limit : { 1'h0, \$679 [15:0] };
-  assign \$681  = \$680 [14:0] >= 14'h2180;
-  assign \$682  = - $signed(i__payload[33:18]);
-  assign \$683  = i__payload[33] ? \$682  : { i__payload[33], i__payload[33:18] };
-  assign \$684  = \$683 [15:0] > l1_limit;
-  assign \$685  = - $signed(i__payload[33:18]);
-  assign \$686  = i__payload[33] ? \$685  : { i__payload[33], i__payload[33:18] };
-  assign \$687  = \$684  ? l1_limit : { 1'h0, \$686 [15:0] };
-  assign \$688  = \$687 [14:0] >= 14'h2600;
-  assign \$689  = - $signed(i__payload[33:18]);
-  assign \$690  = i__payload[33] ? \$689  : { i__payload[33], i__payload[33:18] };
-  assign \$691  = \$690 [15:0] > l1_limit;
-  assign \$692  = - $signed(i__payload[33:18]);
-  assign \$693  = i__payload[33] ? \$692  : { i__payload[33], i__payload[33:18] };
-  assign \$694  = \$691  ? l1_limit : { 1'h0, \$693 [15:0] };
-  assign \$695  = \$694 [14:0] >= 14'h2a80;
-  assign \$696  = - $signed(i__payload[33:18]);
-  assign \$697  = i__payload[33] ? \$696  : { i__payload[33], i__payload[33:18] };
-  assign \$698  = \$697 [15:0] > l1_limit;
-  assign \$699  = - $signed(i__payload[33:18]);
-  assign \$700  = i__payload[33] ? \$699  : { i__payload[33], i__payload[33:18] };
-  assign \$701  = \$698  ? l1_limit : { 1'h0, \$700 [15:0] };
-  assign \$702  = \$701 [14:0] >= 14'h2e80;
-  assign \$703  = - $signed(i__payload[33:18]);
-  assign \$704  = i__payload[33] ? \$703  : { i__payload[33], i__payload[33:18] };
-  assign \$705  = \$704 [15:0] > l1_limit;
-  assign \$706  = - $signed(i__payload[33:18]);
-  assign \$707  = i__payload[33] ? \$706  : { i__payload[33], i__payload[33:18] };
-  assign \$708  = \$705  ? l1_limit : { 1'h0, \$707 [15:0] };
-  assign \$709  = \$708 [14:0] >= 14'h3300;
-  assign \$710  = - $signed(i__payload[33:18]);
-  assign \$711  = i__payload[33] ? \$710  : { i__payload[33], i__payload[33:18] };
-  assign \$712  = \$711 [15:0] > l1_limit;
-  assign \$713  = - $signed(i__payload[33:18]);
-  assign \$714  = i__payload[33] ? \$713  : { i__payload[33], i__payload[33:18] };
-  assign \$715  = \$712  ? l1_limit : { 1'h0, \$714 [15:0] };
-  assign \$716  = \$715 [14:0] >= 14'h3800;
-  assign \$717  = - $signed(i__payload[33:18]);
-  assign \$718  = i__payload[33] ? \$717  : { i__payload[33], i__payload[33:18] };
-  assign \$719  = \$718 [15:0] > l1_limit;
-  assign \$720  = - $signed(i__payload[33:18]);
-  assign \$721  = i__payload[33] ? \$720  : { i__payload[33], i__payload[33:18] };
-  assign \$722  = \$719  ? l1_limit : { 1'h0, \$721 [15:0] };
-  assign \$723  = \$722 [14:0] >= 14'h3d00;
-  assign \$724  = - $signed(i__payload[33:18]);
-  assign \$725  = i__payload[33] ? \$724  : { i__payload[33], i__payload[33:18] };
-  assign \$726  = \$725 [15:0] > l1_limit;
-  assign \$727  = - $signed(i__payload[33:18]);
-  assign \$728  = i__payload[33] ? \$727  : { i__payload[33], i__payload[33:18] };
-  assign \$729  = \$726  ? l1_limit : { 1'h0, \$728 [15:0] };
-  assign \$730  = \$729 [14:0] >= 15'h4200;
-  assign \$731  = - $signed(i__payload[33:18]);
-  assign \$732  = i__payload[33] ? \$731  : { i__payload[33], i__payload[33:18] };
-  assign \$733  = \$732 [15:0] > l1_limit;
-  assign \$734  = - $signed(i__payload[33:18]);
-  assign \$735  = i__payload[33] ? \$734  : { i__payload[33], i__payload[33:18] };
-  assign \$736  = \$733  ? l1_limit : { 1'h0, \$735 [15:0] };
-  assign \$737  = \$736 [14:0] >= 15'h4800;
-  assign \$738  = - $signed(i__payload[33:18]);
-  assign \$739  = i__payload[33] ? \$738  : { i__payload[33], i__payload[33:18] };
-  assign \$740  = \$739 [15:0] > l1_limit;
-  assign \$741  = - $signed(i__payload[33:18]);
-  assign \$742  = i__payload[33] ? \$741  : { i__payload[33], i__payload[33:18] };
-  assign \$743  = \$740  ? l1_limit : { 1'h0, \$742 [15:0] };
-  assign \$744  = \$743 [14:0] >= 15'h4e00;
-  assign \$745  = - $signed(i__payload[33:18]);
-  assign \$746  = i__payload[33] ? \$745  : { i__payload[33], i__payload[33:18] };
-  assign \$747  = \$746 [15:0] > l1_limit;
-  assign \$748  = - $signed(i__payload[33:18]);
-  assign \$749  = i__payload[33] ? \$748  : { i__payload[33], i__payload[33:18] };
-  assign \$750  = \$747  ? l1_limit : { 1'h0, \$749 [15:0] };
-  assign \$751  = \$750 [14:0] >= 15'h5500;
-  assign \$752  = - $signed(i__payload[33:18]);
-  assign \$753  = i__payload[33] ? \$752  : { i__payload[33], i__payload[33:18] };
-  assign \$754  = \$753 [15:0] > l1_limit;
-  assign \$755  = - $signed(i__payload[33:18]);
-  assign \$756  = i__payload[33] ? \$755  : { i__payload[33], i__payload[33:18] };
-  assign \$757  = \$754  ? l1_limit : { 1'h0, \$756 [15:0] };
-  assign \$758  = \$757 [14:0] >= 15'h5c80;
-  assign \$759  = - $signed(i__payload[33:18]);
-  assign \$760  = i__payload[33] ? \$759  : { i__payload[33], i__payload[33:18] };
-  assign \$761  = \$760 [15:0] > l1_limit;
-  assign \$762  = - $signed(i__payload[33:18]);
-  assign \$763  = i__payload[33] ? \$762  : { i__payload[33], i__payload[33:18] };
-  assign \$764  = \$761  ? l1_limit : { 1'h0, \$763 [15:0] };
-  assign \$765  = \$764 [14:0] >= 15'h6480;
-  assign \$766  = - $signed(i__payload[33:18]);
-  assign \$767  = i__payload[33] ? \$766  : { i__payload[33], i__payload[33:18] };
-  assign \$768  = \$767 [15:0] > l1_limit;
-  assign \$769  = - $signed(i__payload[33:18]);
-  assign \$770  = i__payload[33] ? \$769  : { i__payload[33], i__payload[33:18] };
-  assign \$771  = \$768  ? l1_limit : { 1'h0, \$770 [15:0] };
-  assign \$772  = \$771 [14:0] >= 15'h6d80;
-  assign \$773  = - $signed(i__payload[33:18]);
-  assign \$774  = i__payload[33] ? \$773  : { i__payload[33], i__payload[33:18] };
-  assign \$775  = \$774 [15:0] > l1_limit;
-  assign \$776  = - $signed(i__payload[33:18]);
-  assign \$777  = i__payload[33] ? \$776  : { i__payload[33], i__payload[33:18] };
-  assign \$778  = \$775  ? l1_limit : { 1'h0, \$777 [15:0] };
-  assign \$779  = \$778 [14:0] >= 15'h7900;
-  assign \$780  = - $signed(i__payload[33:18]);
-  assign \$781  = i__payload[33] ? \$780  : { i__payload[33], i__payload[33:18] };
-  assign \$782  = \$781 [15:0] > l1_limit;
-  assign \$783  = - $signed(i__payload[33:18]);
-  assign \$784  = i__payload[33] ? \$783  : { i__payload[33], i__payload[33:18] };
-  assign \$785  = \$782  ? l1_limit : { 1'h0, \$784 [15:0] };
-  assign \$786  = \$785 [14:0] >= 9'h137;
-  assign \$787  = - $signed(i__payload[33:18]);
-  assign \$788  = i__payload[33] ? \$787  : { i__payload[33], i__payload[33:18] };
-  assign \$789  = \$788 [15:0] > l1_limit;
-  assign \$790  = - $signed(i__payload[33:18]);
-  assign \$791  = i__payload[33] ? \$790  : { i__payload[33], i__payload[33:18] };
-  assign \$792  = \$789  ? l1_limit : { 1'h0, \$791 [15:0] };
-  assign \$793  = \$792 [14:0] >= 10'h273;
-  assign \$794  = - $signed(i__payload[33:18]);
-  assign \$795  = i__payload[33] ? \$794  : { i__payload[33], i__payload[33:18] };
-  assign \$796  = \$795 [15:0] > l1_limit;
-  assign \$797  = - $signed(i__payload[33:18]);
-  assign \$798  = i__payload[33] ? \$797  : { i__payload[33], i__payload[33:18] };
-  assign \$799  = \$796  ? l1_limit : { 1'h0, \$798 [15:0] };
-  assign \$800  = \$799 [14:0] >= 10'h3ba;
-  assign \$801  = - $signed(i__payload[33:18]);
-  assign \$802  = i__payload[33] ? \$801  : { i__payload[33], i__payload[33:18] };
-  assign \$803  = \$802 [15:0] > l1_limit;
-  assign \$804  = - $signed(i__payload[33:18]);
-  assign \$805  = i__payload[33] ? \$804  : { i__payload[33], i__payload[33:18] };
-  assign \$806  = \$803  ? l1_limit : { 1'h0, \$805 [15:0] };
-  assign \$807  = \$806 [14:0] >= 11'h514;
-  assign \$808  = - $signed(i__payload[33:18]);
-  assign \$809  = i__payload[33] ? \$808  : { i__payload[33], i__payload[33:18] };
-  assign \$810  = \$809 [15:0] > l1_limit;
-  assign \$811  = - $signed(i__payload[33:18]);
-  assign \$812  = i__payload[33] ? \$811  : { i__payload[33], i__payload[33:18] };
-  assign \$813  = \$810  ? l1_limit : { 1'h0, \$812 [15:0] };
-  assign \$814  = \$813 [14:0] >= 11'h68d;
-  assign \$815  = - $signed(i__payload[33:18]);
-  assign \$816  = i__payload[33] ? \$815  : { i__payload[33], i__payload[33:18] };
-  assign \$817  = \$816 [15:0] > l1_limit;
-  assign \$818  = - $signed(i__payload[33:18]);
-  assign \$819  = i__payload[33] ? \$818  : { i__payload[33], i__payload[33:18] };
-  assign \$820  = \$817  ? l1_limit : { 1'h0, \$819 [15:0] };
-  assign \$821  = \$820 [14:0] >= 12'h842;
-  assign \$822  = - $signed(i__payload[33:18]);
-  assign \$823  = i__payload[33] ? \$822  : { i__payload[33], i__payload[33:18] };
-  assign \$824  = \$823 [15:0] > l1_limit;
-  assign \$825  = - $signed(i__payload[33:18]);
-  assign \$826  = i__payload[33] ? \$825  : { i__payload[33], i__payload[33:18] };
-  assign \$827  = \$824  ? l1_limit : { 1'h0, \$826 [15:0] };
-  assign \$828  = \$827 [14:0] >= 12'hace;
-  assign \$829  = - $signed(i__payload[33:18]);
-  assign \$830  = i__payload[33] ? \$829  : { i__payload[33], i__payload[33:18] };
-  assign \$831  = \$830 [15:0] > l1_limit;
-  assign \$832  = - $signed(i__payload[33:18]);
-  assign \$833  = i__payload[33] ? \$832  : { i__payload[33], i__payload[33:18] };
-  assign \$834  = \$831  ? l1_limit : { 1'h0, \$833 [15:0] };
-  assign \$835  = \$834 [14:0] >= 12'hd39;
-  assign \$836  = - $signed(i__payload[33:18]);
-  assign \$837  = i__payload[33] ? \$836  : { i__payload[33], i__payload[33:18] };
-  assign \$838  = \$837 [15:0] > l1_limit;
-  assign \$839  = - $signed(i__payload[33:18]);
-  assign \$840  = i__payload[33] ? \$839  : { i__payload[33], i__payload[33:18] };
-  assign \$841  = \$838  ? l1_limit : { 1'h0, \$840 [15:0] };
-  assign \$842  = \$841 [14:0] >= 12'hf24;
-  assign \$843  = - $signed(i__payload[33:18]);
-  assign \$844  = i__payload[33] ? \$843  : { i__payload[33], i__payload[33:18] };
-  assign \$845  = \$844 [15:0] > l1_limit;
-  assign \$846  = - $signed(i__payload[33:18]);
-  assign \$847  = i__payload[33] ? \$846  : { i__payload[33], i__payload[33:18] };
-  assign \$848  = \$845  ? l1_limit : { 1'h0, \$847 [15:0] };
-  assign \$849  = \$848 [14:0] >= 13'h10ee;
-  assign \$850  = - $signed(i__payload[33:18]);
-  assign \$851  = i__payload[33] ? \$850  : { i__payload[33], i__payload[33:18] };
-  assign \$852  = \$851 [15:0] > l1_limit;
-  assign \$853  = - $signed(i__payload[33:18]);
-  assign \$854  = i__payload[33] ? \$853  : { i__payload[33], i__payload[33:18] };
-  assign \$855  = \$852  ? l1_limit : { 1'h0, \$854 [15:0] };
-  assign \$856  = \$855 [14:0] >= 13'h12ae;
-  assign \$857  = - $signed(i__payload[33:18]);
-  assign \$858  = i__payload[33] ? \$857  : { i__payload[33], i__payload[33:18] };
-  assign \$859  = \$858 [15:0] > l1_limit;
-  assign \$860  = - $signed(i__payload[33:18]);
-  assign \$861  = i__payload[33] ? \$860  : { i__payload[33], i__payload[33:18] };
-  assign \$862  = \$859  ? l1_limit : { 1'h0, \$861 [15:0] };
-  assign \$863  = \$862 [14:0] >= 13'h1470;
-  assign \$864  = - $signed(i__payload[33:18]);
-  assign \$865  = i__payload[33] ? \$864  : { i__payload[33], i__payload[33:18] };
-  assign \$866  = \$865 [15:0] > l1_limit;
-  assign \$867  = - $signed(i__payload[33:18]);
-  assign \$868  = i__payload[33] ? \$867  : { i__payload[33], i__payload[33:18] };
-  assign \$869  = \$866  ? l1_limit : { 1'h0, \$868 [15:0] };
-  assign \$870  = \$869 [14:0] >= 13'h163b;
-  assign \$871  = - $signed(i__payload[33:18]);
-  assign \$872  = i__payload[33] ? \$871  : { i__payload[33], i__payload[33:18] };
-  assign \$873  = \$872 [15:0] > l1_limit;
-  assign \$874  = - $signed(i__payload[33:18]);
-  assign \$875  = i__payload[33] ? \$874  : { i__payload[33], i__payload[33:18] };
-  assign \$876  = \$873  ? l1_limit : { 1'h0, \$875 [15:0] };
-  assign \$877  = \$876 [14:0] >= 13'h1816;
-  assign \$878  = - $signed(i__payload[33:18]);
-  assign \$879  = i__payload[33] ? \$878  : { i__payload[33], i__payload[33:18] };
-  assign \$880  = \$879 [15:0] > l1_limit;
-  assign \$881  = - $signed(i__payload[33:18]);
-  assign \$882  = i__payload[33] ? \$881  : { i__payload[33], i__payload[33:18] };
-  assign \$883  = \$880  ? l1_limit : { 1'h0, \$882 [15:0] };
-  assign \$884  = \$883 [14:0] >= 13'h1a07;
-  assign \$885  = - $signed(i__payload[33:18]);
-  assign \$886  = i__payload[33] ? \$885  : { i__payload[33], i__payload[33:18] };
-  assign \$887  = \$886 [15:0] > l1_limit;
-  assign \$888  = - $signed(i__payload[33:18]);
-  assign \$889  = i__payload[33] ? \$888  : { i__payload[33], i__payload[33:18] };
-  assign \$890  = \$887  ? l1_limit : { 1'h0, \$889 [15:0] };
-  assign \$891  = \$890 [14:0] >= 13'h1c14;
-  assign \$892  = - $signed(i__payload[33:18]);
-  assign \$893  = i__payload[33] ? \$892  : { i__payload[33], i__payload[33:18] };
-  assign \$894  = \$893 [15:0] > l1_limit;
-  assign \$895  = - $signed(i__payload[33:18]);
-  assign \$896  = i__payload[33] ? \$895  : { i__payload[33], i__payload[33:18] };
-  assign \$897  = \$894  ? l1_limit : { 1'h0, \$896 [15:0] };
-  assign \$898  = \$897 [14:0] >= 13'h1e46;
-  assign \$899  = - $signed(i__payload[33:18]);
-  assign \$900  = i__payload[33] ? \$899  : { i__payload[33], i__payload[33:18] };
-  assign \$901  = \$900 [15:0] > l1_limit;
-  assign \$902  = - $signed(i__payload[33:18]);
-  assign \$903  = i__payload[33] ? \$902  : { i__payload[33], i__payload[33:18] };
-  assign \$904  = \$901  ? l1_limit : { 1'h0, \$903 [15:0] };
-  assign \$905  = \$904 [14:0] >= 14'h20a5;
-  assign \$906  = - $signed(i__payload[33:18]);
-  assign \$907  = i__payload[33] ? \$906  : { i__payload[33], i__payload[33:18] };
-  assign \$908  = \$907 [15:0] > l1_limit;
-  assign \$909  = - $signed(i__payload[33:18]);
-  assign \$910  = i__payload[33] ? \$909  : { i__payload[33], i__payload[33:18] };
-  assign \$911  = \$908  ? l1_limit : { 1'h0, \$910 [15:0] };
-  assign \$912  = \$911 [14:0] >= 14'h233b;
-  assign \$913  = - $signed(i__payload[33:18]);
-  assign \$914  = i__payload[33] ? \$913  : { i__payload[33], i__payload[33:18] };
-  assign \$915  = \$914 [15:0] > l1_limit;
-  assign \$916  = - $signed(i__payload[33:18]);
-  assign \$917  = i__payload[33] ? \$916  : { i__payload[33], i__payload[33:18] };
-  assign \$918  = \$915  ? l1_limit : { 1'h0, \$917 [15:0] };
-  assign \$919  = \$918 [14:0] >= 14'h2619;
-  assign \$920  = - $signed(i__payload[33:18]);
-  assign \$921  = i__payload[33] ? \$920  : { i__payload[33], i__payload[33:18] };
-  assign \$922  = \$921 [15:0] > l1_limit;
-  assign \$923  = - $signed(i__payload[33:18]);
-  assign \$924  = i__payload[33] ? \$923  : { i__payload[33], i__payload[33:18] };
-  assign \$925  = \$922  ? l1_limit : { 1'h0, \$924 [15:0] };
-  assign \$926  = \$925 [14:0] >= 14'h2953;
-  assign \$927  = - $signed(i__payload[33:18]);
-  assign \$928  = i__payload[33] ? \$927  : { i__payload[33], i__payload[33:18] };
-  assign \$929  = \$928 [15:0] > l1_limit;
-  assign \$930  = - $signed(i__payload[33:18]);
-  assign \$931  = i__payload[33] ? \$930  : { i__payload[33], i__payload[33:18] };
-  assign \$932  = \$929  ? l1_limit : { 1'h0, \$931 [15:0] };
-  assign \$933  = \$932 [14:0] >= 14'h2d06;
-  assign \$934  = - $signed(i__payload[33:18]);
-  assign \$935  = i__payload[33] ? \$934  : { i__payload[33], i__payload[33:18] };
-  assign \$936  = \$935 [15:0] > l1_limit;
-  assign \$937  = - $signed(i__payload[33:18]);
-  assign \$938  = i__payload[33] ? \$937  : { i__payload[33], i__payload[33:18] };
-  assign \$939  = \$936  ? l1_limit : { 1'h0, \$938 [15:0] };
-  assign \$940  = \$939 [14:0] >= 14'h3160;
-  assign \$941  = - $signed(i__payload[33:18]);
-  assign \$942  = i__payload[33] ? \$941  : { i__payload[33], i__payload[33:18] };
-  assign \$943  = \$942 [15:0] > l1_limit;
-  assign \$944  = - $signed(i__payload[33:18]);
-  assign \$945  = i__payload[33] ? \$944  : { i__payload[33], i__payload[33:18] };
-  assign \$946  = \$943  ? l1_limit : { 1'h0, \$945 [15:0] };
-  assign \$947  = \$946 [14:0] >= 14'h36ad;
-  assign \$948  = - $signed(i__payload[33:18]);
-  assign \$949  = i__payload[33] ? \$948  : { i__payload[33], i__payload[33:18] };
-  assign \$950  = \$949 [15:0] > l1_limit;
-  assign \$951  = - $signed(i__payload[33:18]);
-  assign \$952  = i__payload[33] ? \$951  : { i__payload[33], i__payload[33:18] };
-  assign \$953  = \$950  ? l1_limit : { 1'h0, \$952 [15:0] };
-  assign \$954  = \$953 [14:0] >= 14'h3d76;
-  assign \$955  = - $signed(i__payload[33:18]);
-  assign \$956  = i__payload[33] ? \$955  : { i__payload[33], i__payload[33:18] };
-  assign \$957  = \$956 [15:0] > l1_limit;
-  assign \$958  = - $signed(i__payload[33:18]);
-  assign \$959  = i__payload[33] ? \$958  : { i__payload[33], i__payload[33:18] };
-  assign \$960  = \$957  ? l1_limit : { 1'h0, \$959 [15:0] };
-  assign \$961  = \$960 [14:0] >= 15'h46ed;
-  assign \$962  = - $signed(i__payload[33:18]);
-  assign \$963  = i__payload[33] ? \$962  : { i__payload[33], i__payload[33:18] };
-  assign \$964  = \$963 [15:0] > l1_limit;
-  assign \$965  = - $signed(i__payload[33:18]);
-  assign \$966  = i__payload[33] ? \$965  : { i__payload[33], i__payload[33:18] };
-  assign \$967  = \$964  ? l1_limit : { 1'h0, \$966 [15:0] };
-  assign \$968  = \$967 [14:0] >= 15'h56ab;
-  assign \$969  = - $signed(i__payload[33:18]);
-  assign \$970  = i__payload[33] ? \$969  : { i__payload[33], i__payload[33:18] };
-  assign \$971  = \$970 [15:0] > l1_limit;
-  assign \$972  = - $signed(i__payload[33:18]);
-  assign \$973  = i__payload[33] ? \$972  : { i__payload[33], i__payload[33:18] };
-  assign \$974  = \$971  ? l1_limit : { 1'h0, \$973 [15:0] };
-  assign \$975  = \$974 [14:0] >= 11'h580;
-  assign \$976  = - $signed(i__payload[33:18]);
-  assign \$977  = i__payload[33] ? \$976  : { i__payload[33], i__payload[33:18] };
-  assign \$978  = \$977 [15:0] > l1_limit;
-  assign \$979  = - $signed(i__payload[33:18]);
-  assign \$980  = i__payload[33] ? \$979  : { i__payload[33], i__payload[33:18] };
-  assign \$981  = \$978  ? l1_limit : { 1'h0, \$980 [15:0] };
-  assign \$982  = \$981 [14:0] >= 12'h980;
-  assign \$983  = - $signed(i__payload[33:18]);
-  assign \$984  = i__payload[33] ? \$983  : { i__payload[33], i__payload[33:18] };
-  assign \$985  = \$984 [15:0] > l1_limit;
-  assign \$986  = - $signed(i__payload[33:18]);
-  assign \$987  = i__payload[33] ? \$986  : { i__payload[33], i__payload[33:18] };
-  assign \$988  = \$985  ? l1_limit : { 1'h0, \$987 [15:0] };
-  assign \$989  = \$988 [14:0] >= 12'hd80;
-  assign \$990  = - $signed(i__payload[33:18]);
-  assign \$991  = i__payload[33] ? \$990  : { i__payload[33], i__payload[33:18] };
-  assign \$992  = \$991 [15:0] > l1_limit;
-  assign \$993  = - $signed(i__payload[33:18]);
-  assign \$994  = i__payload[33] ? \$993  : { i__payload[33], i__payload[33:18] };
-  assign \$995  = \$992  ? l1_limit : { 1'h0, \$994 [15:0] };
-  assign \$996  = \$995 [14:0] >= 13'h1180;
-  assign \$997  = - $signed(i__payload[33:18]);
-  assign \$998  = i__payload[33] ? \$997  : { i__payload[33], i__payload[33:18] };
-  assign \$999  = \$998 [15:0] > l1_limit;
-  assign \$1000  = - $signed(i__payload[33:18]);
-  assign \$1001  = i__payload[33] ? \$1000  : { i__payload[33], i__payload[33:18] };
-  assign \$1002  = \$999  ? l1_limit : { 1'h0, \$1001 [15:0] };
-  assign \$1003  = \$1002 [14:0] >= 13'h1600;
-  assign \$1004  = - $signed(i__payload[33:18]);
-  assign \$1005  = i__payload[33] ? \$1004  : { i__payload[33], i__payload[33:18] };
-  assign \$1006  = \$1005 [15:0] > l1_limit;
-  assign \$1007  = - $signed(i__payload[33:18]);
-  assign \$1008  = i__payload[33] ? \$1007  : { i__payload[33], i__payload[33:18] };
-  assign \$1009  = \$1006  ? l1_limit : { 1'h0, \$1008 [15:0] };
-  assign \$1010  = \$1009 [14:0] >= 13'h1b00;
-  assign \$1011  = - $signed(i__payload[33:18]);
-  assign \$1012  = i__payload[33] ? \$1011  : { i__payload[33], i__payload[33:18] };
-  assign \$1013  = \$1012 [15:0] > l1_limit;
-  assign \$1014  = - $signed(i__payload[33:18]);
-  assign \$1015  = i__payload[33] ? \$1014  : { i__payload[33], i__payload[33:18] };
-  assign \$1016  = \$1013  ? l1_limit : { 1'h0, \$1015 [15:0] };
-  assign \$1017  = \$1016 [14:0] >= 14'h2580;
-  assign \$1018  = - $signed(i__payload[33:18]);
-  assign \$1019  = i__payload[33] ? \$1018  : { i__payload[33], i__payload[33:18] };
-  assign \$1020  = \$1019 [15:0] > l1_limit;
-  assign \$1021  = - $signed(i__payload[33:18]);
-  assign \$1022  = i__payload[33] ? \$1021  : { i__payload[33], i__payload[33:18] };
-  assign \$1023  = \$1020  ? l1_limit : { 1'h0, \$1022 [15:0] };
-  assign \$1024  = \$1023 [14:0] >= 14'h2c00;
-  assign \$1025  = - $signed(i__payload[33:18]);
-  assign \$1026  = i__payload[33] ? \$1025  : { i__payload[33], i__payload[33:18] };
-  assign \$1027  = \$1026 [15:0] > l1_limit;
-  assign \$1028  = - $signed(i__payload[33:18]);
-  assign \$1029  = i__payload[33] ? \$1028  : { i__payload[33], i__payload[33:18] };
-  assign \$1030  = \$1027  ? l1_limit : { 1'h0, \$1029 [15:0] };
-  assign \$1031  = \$1030 [14:0] >= 14'h3380;
-  assign \$1032  = - $signed(i__payload[33:18]);
-  assign \$1033  = i__payload[33] ? \$1032  : { i__payload[33], i__payload[33:18] };
-  assign \$1034  = \$1033 [15:0] > l1_limit;
-  assign \$1035  = - $signed(i__payload[33:18]);
-  assign \$1036  = i__payload[33] ? \$1035  : { i__payload[33], i__payload[33:18] };
-  assign \$1037  = \$1034  ? l1_limit : { 1'h0, \$1036 [15:0] };
-  assign \$1038  = \$1037 [14:0] >= 15'h4000;
-  assign \$1039  = - $signed(i__payload[33:18]);
-  assign \$1040  = i__payload[33] ? \$1039  : { i__payload[33], i__payload[33:18] };
-  assign \$1041  = \$1040 [15:0] > l1_limit;
-  assign \$1042  = - $signed(i__payload[33:18]);
-  assign \$1043  = i__payload[33] ? \$1042  : { i__payload[33], i__payload[33:18] };
-  assign \$1044  = \$1041  ? l1_limit : { 1'h0, \$1043 [15:0] };
-  assign \$1045  = \$1044 [14:0] >= 15'h6000;
-  assign \$1046  = - $signed(i__payload[33:18]);
-  assign \$1047  = i__payload[33] ? \$1046  : { i__payload[33], i__payload[33:18] };
-  assign \$1048  = \$1047 [15:0] > l1_limit;
-  assign \$1049  = - $signed(i__payload[33:18]);
-  assign \$1050  = i__payload[33] ? \$1049  : { i__payload[33], i__payload[33:18] };
-  assign \$1051  = \$1048  ? l1_limit : { 1'h0, \$1050 [15:0] };
-  assign \$1052  = \$1051 [14:0] >= 11'h700;
-  assign \$1053  = - $signed(i__payload[33:18]);
-  assign \$1054  = i__payload[33] ? \$1053  : { i__payload[33], i__payload[33:18] };
-  assign \$1055  = \$1054 [15:0] > l1_limit;
-  assign \$1056  = - $signed(i__payload[33:18]);
-  assign \$1057  = i__payload[33] ? \$1056  : { i__payload[33], i__payload[33:18] };
-  assign \$1058  = \$1055  ? l1_limit : { 1'h0, \$1057 [15:0] };
-  assign \$1059  = \$1058 [14:0] >= 12'hc80;
-  assign \$1060  = - $signed(i__payload[33:18]);
-  assign \$1061  = i__payload[33] ? \$1060  : { i__payload[33], i__payload[33:18] };
-  assign \$1062  = \$1061 [15:0] > l1_limit;
-  assign \$1063  = - $signed(i__payload[33:18]);
-  assign \$1064  = i__payload[33] ? \$1063  : { i__payload[33], i__payload[33:18] };
-  assign \$1065  = \$1062  ? l1_limit : { 1'h0, \$1064 [15:0] };
-  assign \$1066  = \$1065 [14:0] >= 13'h1200;
-  assign \$1067  = - $signed(i__payload[33:18]);
-  assign \$1068  = i__payload[33] ? \$1067  : { i__payload[33], i__payload[33:18] };
-  assign \$1069  = \$1068 [15:0] > l1_limit;
-  assign \$1070  = - $signed(i__payload[33:18]);
-  assign \$1071  = i__payload[33] ? \$1070  : { i__payload[33], i__payload[33:18] };
-  assign \$1072  = \$1069  ? l1_limit : { 1'h0, \$1071 [15:0] };
-  assign \$1073  = \$1072 [14:0] >= 13'h1780;
-  assign \$1074  = - $signed(i__payload[33:18]);
-  assign \$1075  = i__payload[33] ? \$1074  : { i__payload[33], i__payload[33:18] };
-  assign \$1076  = \$1075 [15:0] > l1_limit;
-  assign \$1077  = - $signed(i__payload[33:18]);
-  assign \$1078  = i__payload[33] ? \$1077  : { i__payload[33], i__payload[33:18] };
-  assign \$1079  = \$1076  ? l1_limit : { 1'h0, \$1078 [15:0] };
-  assign \$1080  = \$1079 [14:0] >= 13'h1e00;
-  assign \$1081  = - $signed(i__payload[33:18]);
-  assign \$1082  = i__payload[33] ? \$1081  : { i__payload[33], i__payload[33:18] };
-  assign \$1083  = \$1082 [15:0] > l1_limit;
-  assign \$1084  = - $signed(i__payload[33:18]);
-  assign \$1085  = i__payload[33] ? \$1084  : { i__payload[33], i__payload[33:18] };
-  assign \$1086  = \$1083  ? l1_limit : { 1'h0, \$1085 [15:0] };
-  assign \$1087  = \$1086 [14:0] >= 14'h2500;
-  assign \$1088  = - $signed(i__payload[33:18]);
-  assign \$1089  = i__payload[33] ? \$1088  : { i__payload[33], i__payload[33:18] };
-  assign \$1090  = \$1089 [15:0] > l1_limit;
-  assign \$1091  = - $signed(i__payload[33:18]);
-  assign \$1092  = i__payload[33] ? \$1091  : { i__payload[33], i__payload[33:18] };
-  assign \$1093  = \$1090  ? l1_limit : { 1'h0, \$1092 [15:0] };
-  assign \$1094  = \$1093 [14:0] >= 14'h2d80;
-  assign \$1095  = - $signed(i__payload[33:18]);
-  assign \$1096  = i__payload[33] ? \$1095  : { i__payload[33], i__payload[33:18] };
-  assign \$1097  = \$1096 [15:0] > l1_limit;
-  assign \$1098  = - $signed(i__payload[33:18]);
-  assign \$1099  = i__payload[33] ? \$1098  : { i__payload[33], i__payload[33:18] };
-  assign \$1100  = \$1097  ? l1_limit : { 1'h0, \$1099 [15:0] };
-  assign \$1101  = \$1100 [14:0] >= 15'h4280;
-  assign \$1102  = - $signed(i__payload[33:18]);
-  assign \$1103  = i__payload[33] ? \$1102  : { i__payload[33], i__payload[33:18] };
-  assign \$1104  = \$1103 [15:0] > l1_limit;
-  assign \$1105  = - $signed(i__payload[33:18]);
-  assign \$1106  = i__payload[33] ? \$1105  : { i__payload[33], i__payload[33:18] };
-  assign \$1107  = \$1104  ? l1_limit : { 1'h0, \$1106 [15:0] };
-  assign \$1108  = \$1107 [14:0] >= 15'h5000;
-  assign \$1109  = - $signed(i__payload[33:18]);
-  assign \$1110  = i__payload[33] ? \$1109  : { i__payload[33], i__payload[33:18] };
-  assign \$1111  = \$1110 [15:0] > l1_limit;
-  assign \$1112  = - $signed(i__payload[33:18]);
-  assign \$1113  = i__payload[33] ? \$1112  : { i__payload[33], i__payload[33:18] };
-  assign \$1114  = \$1111  ? l1_limit : { 1'h0, \$1113 [15:0] };
-  assign \$1115  = \$1114 [14:0] >= 15'h5e80;
-  assign \$1116  = - $signed(i__payload[33:18]);
-  assign \$1117  = i__payload[33] ? \$1116  : { i__payload[33], i__payload[33:18] };
-  assign \$1118  = \$1117 [15:0] > l1_limit;
-  assign \$1119  = - $signed(i__payload[33:18]);
-  assign \$1120  = i__payload[33] ? \$1119  : { i__payload[33], i__payload[33:18] };
-  assign \$1121  = \$1118  ? l1_limit : { 1'h0, \$1120 [15:0] };
-  assign \$1122  = \$1121 [14:0] >= 15'h6f80;
-  assign \$1123  = - $signed(i__payload[33:18]);
-  assign \$1124  = i__payload[33] ? \$1123  : { i__payload[33], i__payload[33:18] };
-  assign \$1125  = \$1124 [15:0] > l1_limit;
-  assign \$1126  = - $signed(i__payload[33:18]);
-  assign \$1127  = i__payload[33] ? \$1126  : { i__payload[33], i__payload[33:18] };
-  assign \$1128  = \$1125  ? l1_limit : { 1'h0, \$1127 [15:0] };
-  assign \$1129  = - $signed(i__payload[33:18]);
-  assign \$1130  = i__payload[33] ? \$1129  : { i__payload[33], i__payload[33:18] };
-  assign \$1131  = \$1130 [15:0] > l1_limit;
+  assign \$527  = ~ \$19 ;
+  assign \$528  = \$12  & \$527 ;
+  assign \$529  = ~ \$33 ;
+  assign \$530  = \$26  & \$529 ;
+  assign \$531  = ~ \$47 ;
+  assign \$532  = \$40  & \$531 ;
+  assign \$533  = ~ \$61 ;
+  assign \$534  = \$54  & \$533 ;
+  assign \$535  = ~ \$75 ;
+  assign \$536  = \$68  & \$535 ;
+  assign \$537  = ~ \$89 ;
+  assign \$538  = \$82  & \$537 ;
+  assign \$539  = ~ \$103 ;
+  assign \$540  = \$96  & \$539 ;
+  assign \$541  = ~ \$117 ;
+  assign \$542  = \$110  & \$541 ;
+  assign \$543  = ~ \$131 ;
+  assign \$544  = \$124  & \$543 ;
+  assign \$545  = ~ \$145 ;
+  assign \$546  = \$138  & \$545 ;
+  assign \$547  = ~ \$159 ;
+  assign \$548  = \$152  & \$547 ;
+  assign \$549  = | { \$548 , \$546 , \$544 , \$542 , \$540 , \$538 , \$536 , \$534 , \$532 , \$530 , \$528  };
+  assign \$550  = ~ \$26 ;
+  assign \$551  = \$19  & \$550 ;
+  assign \$552  = ~ \$33 ;
+  assign \$553  = \$26  & \$552 ;
+  assign \$554  = ~ \$54 ;
+  assign \$555  = \$47  & \$554 ;
+  assign \$556  = ~ \$61 ;
+  assign \$557  = \$54  & \$556 ;
+  assign \$558  = ~ \$82 ;
+  assign \$559  = \$75  & \$558 ;
+  assign \$560  = ~ \$89 ;
+  assign \$561  = \$82  & \$560 ;
+  assign \$562  = ~ \$110 ;
+  assign \$563  = \$103  & \$562 ;
+  assign \$564  = ~ \$117 ;
+  assign \$565  = \$110  & \$564 ;
+  assign \$566  = ~ \$138 ;
+  assign \$567  = \$131  & \$566 ;
+  assign \$568  = ~ \$145 ;
+  assign \$569  = \$138  & \$568 ;
+  assign \$570  = | { \$159 , \$569 , \$567 , \$565 , \$563 , \$561 , \$559 , \$557 , \$555 , \$553 , \$551  };
+  assign \$571  = ~ \$40 ;
+  assign \$572  = \$33  & \$571 ;
+  assign \$573  = ~ \$47 ;
+  assign \$574  = \$40  & \$573 ;
+  assign \$575  = ~ \$54 ;
+  assign \$576  = \$47  & \$575 ;
+  assign \$577  = ~ \$61 ;
+  assign \$578  = \$54  & \$577 ;
+  assign \$579  = ~ \$96 ;
+  assign \$580  = \$89  & \$579 ;
+  assign \$581  = ~ \$103 ;
+  assign \$582  = \$96  & \$581 ;
+  assign \$583  = ~ \$110 ;
+  assign \$584  = \$103  & \$583 ;
+  assign \$585  = ~ \$117 ;
+  assign \$586  = \$110  & \$585 ;
+  assign \$587  = ~ \$152 ;
+  assign \$588  = \$145  & \$587 ;
+  assign \$589  = ~ \$159 ;
+  assign \$590  = \$152  & \$589 ;
+  assign \$591  = | { \$159 , \$590 , \$588 , \$586 , \$584 , \$582 , \$580 , \$578 , \$576 , \$574 , \$572  };
+  assign \$592  = ~ \$68 ;
+  assign \$593  = \$61  & \$592 ;
+  assign \$594  = ~ \$75 ;
+  assign \$595  = \$68  & \$594 ;
+  assign \$596  = ~ \$82 ;
+  assign \$597  = \$75  & \$596 ;
+  assign \$598  = ~ \$89 ;
+  assign \$599  = \$82  & \$598 ;
+  assign \$600  = ~ \$96 ;
+  assign \$601  = \$89  & \$600 ;
+  assign \$602  = ~ \$103 ;
+  assign \$603  = \$96  & \$602 ;
+  assign \$604  = ~ \$110 ;
+  assign \$605  = \$103  & \$604 ;
+  assign \$606  = ~ \$117 ;
+  assign \$607  = \$110  & \$606 ;
+  assign \$608  = | { \$607 , \$605 , \$603 , \$601 , \$599 , \$597 , \$595 , \$593  };
+  assign \$609  = ~ \$124 ;
+  assign \$610  = \$117  & \$609 ;
+  assign \$611  = ~ \$131 ;
+  assign \$612  = \$124  & \$611 ;
+  assign \$613  = ~ \$138 ;
+  assign \$614  = \$131  & \$613 ;
+  assign \$615  = ~ \$145 ;
+  assign \$616  = \$138  & \$615 ;
+  assign \$617  = ~ \$152 ;
+  assign \$618  = \$145  & \$617 ;
+  assign \$619  = ~ \$159 ;
+  assign \$620  = \$152  & \$619 ;
+  assign \$621  = | { \$159 , \$620 , \$618 , \$616 , \$614 , \$612 , \$610  };
+  assign \$622  = ~ \$173 ;
+  assign \$623  = \$166  & \$622 ;
+  assign \$624  = ~ \$187 ;
+  assign \$625  = \$180  & \$624 ;
+  assign \$626  = ~ \$201 ;
+  assign \$627  = \$194  & \$626 ;
+  assign \$628  = ~ \$215 ;
+  assign \$629  = \$208  & \$628 ;
+  assign \$630  = ~ \$229 ;
+  assign \$631  = \$222  & \$630 ;
+  assign \$632  = ~ \$243 ;
+  assign \$633  = \$236  & \$632 ;
+  assign \$634  = ~ \$257 ;
+  assign \$635  = \$250  & \$634 ;
+  assign \$636  = ~ \$271 ;
+  assign \$637  = \$264  & \$636 ;
+  assign \$638  = ~ \$285 ;
+  assign \$639  = \$278  & \$638 ;
+  assign \$640  = ~ \$299 ;
+  assign \$641  = \$292  & \$640 ;
+  assign \$642  = ~ \$313 ;
+  assign \$643  = \$306  & \$642 ;
+  assign \$644  = ~ \$327 ;
+  assign \$645  = \$320  & \$644 ;
+  assign \$646  = ~ \$341 ;
+  assign \$647  = \$334  & \$646 ;
+  assign \$648  = | { \$348 , \$647 , \$645 , \$643 , \$641 , \$639 , \$637 , \$635 , \$633 , \$631 , \$629 , \$627 , \$625 , \$623  };
+  assign \$649  = ~ \$180 ;
+  assign \$650  = \$173  & \$649 ;
+  assign \$651  = ~ \$187 ;
+  assign \$652  = \$180  & \$651 ;
+  assign \$653  = ~ \$208 ;
+  assign \$654  = \$201  & \$653 ;
+  assign \$655  = ~ \$215 ;
+  assign \$656  = \$208  & \$655 ;
+  assign \$657  = ~ \$236 ;
+  assign \$658  = \$229  & \$657 ;
+  assign \$659  = ~ \$243 ;
+  assign \$660  = \$236  & \$659 ;
+  assign \$661  = ~ \$264 ;
+  assign \$662  = \$257  & \$661 ;
+  assign \$663  = ~ \$271 ;
+  assign \$664  = \$264  & \$663 ;
+  assign \$665  = ~ \$292 ;
+  assign \$666  = \$285  & \$665 ;
+  assign \$667  = ~ \$299 ;
+  assign \$668  = \$292  & \$667 ;
+  assign \$669  = ~ \$320 ;
+  assign \$670  = \$313  & \$669 ;
+  assign \$671  = ~ \$327 ;
+  assign \$672  = \$320  & \$671 ;
+  assign \$673  = ~ \$348 ;
+  assign \$674  = \$341  & \$673 ;
+  assign \$675  = | { \$348 , \$674 , \$672 , \$670 , \$668 , \$666 , \$664 , \$662 , \$660 , \$658 , \$656 , \$654 , \$652 , \$650  };
+  assign \$676  = ~ \$194 ;
+  assign \$677  = \$187  & \$676 ;
+  assign \$678  = ~ \$201 ;
+  assign \$679  = \$194  & \$678 ;
+  assign \$680  = ~ \$208 ;
+  assign \$681  = \$201  & \$680 ;
+  assign \$682  = ~ \$215 ;
+  assign \$683  = \$208  & \$682 ;
+  assign \$684  = ~ \$250 ;
+  assign \$685  = \$243  & \$684 ;
+  assign \$686  = ~ \$257 ;
+  assign \$687  = \$250  & \$686 ;
+  assign \$688  = ~ \$264 ;
+  assign \$689  = \$257  & \$688 ;
+  assign \$690  = ~ \$271 ;
+  assign \$691  = \$264  & \$690 ;
+  assign \$692  = ~ \$306 ;
+  assign \$693  = \$299  & \$692 ;
+  assign \$694  = ~ \$313 ;
+  assign \$695  = \$306  & \$694 ;
+  assign \$696  = ~ \$320 ;
+  assign \$697  = \$313  & \$696 ;
+  assign \$698  = ~ \$327 ;
+  assign \$699  = \$320  & \$698 ;
+  assign \$700  = | { \$699 , \$697 , \$695 , \$693 , \$691 , \$689 , \$687 , \$685 , \$683 , \$681 , \$679 , \$677  };
+  assign \$701  = ~ \$222 ;
+  assign \$702  = \$215  & \$701 ;
+  assign \$703  = ~ \$229 ;
+  assign \$704  = \$222  & \$703 ;
+  assign \$705  = ~ \$236 ;
+  assign \$706  = \$229  & \$705 ;
+  assign \$707  = ~ \$243 ;
+  assign \$708  = \$236  & \$707 ;
+  assign \$709  = ~ \$250 ;
+  assign \$710  = \$243  & \$709 ;
+  assign \$711  = ~ \$257 ;
+  assign \$712  = \$250  & \$711 ;
+  assign \$713  = ~ \$264 ;
+  assign \$714  = \$257  & \$713 ;
+  assign \$715  = ~ \$271 ;
+  assign \$716  = \$264  & \$715 ;
+  assign \$717  = ~ \$334 ;
+  assign \$718  = \$327  & \$717 ;
+  assign \$719  = ~ \$341 ;
+  assign \$720  = \$334  & \$719 ;
+  assign \$721  = ~ \$348 ;
+  assign \$722  = \$341  & \$721 ;
+  assign \$723  = | { \$348 , \$722 , \$720 , \$718 , \$716 , \$714 , \$712 , \$710 , \$708 , \$706 , \$704 , \$702  };
+  assign \$724  = ~ \$278 ;
+  assign \$725  = \$271  & \$724 ;
+  assign \$726  = ~ \$285 ;
+  assign \$727  = \$278  & \$726 ;
+  assign \$728  = ~ \$292 ;
+  assign \$729  = \$285  & \$728 ;
+  assign \$730  = ~ \$299 ;
+  assign \$731  = \$292  & \$730 ;
+  assign \$732  = ~ \$306 ;
+  assign \$733  = \$299  & \$732 ;
+  assign \$734  = ~ \$313 ;
+  assign \$735  = \$306  & \$734 ;
+  assign \$736  = ~ \$320 ;
+  assign \$737  = \$313  & \$736 ;
+  assign \$738  = ~ \$327 ;
+  assign \$739  = \$320  & \$738 ;
+  assign \$740  = ~ \$334 ;
+  assign \$741  = \$327  & \$740 ;
+  assign \$742  = ~ \$341 ;
+  assign \$743  = \$334  & \$742 ;
+  assign \$744  = ~ \$348 ;
+  assign \$745  = \$341  & \$744 ;
+  assign \$746  = | { \$348 , \$745 , \$743 , \$741 , \$739 , \$737 , \$735 , \$733 , \$731 , \$729 , \$727 , \$725  };
+  assign \$747  = 5'h17 + { \$746 , \$723 , \$700 , \$675 , \$648  };
+  assign \$748  = ~ \$362 ;
+  assign \$749  = \$355  & \$748 ;
+  assign \$750  = ~ \$376 ;
+  assign \$751  = \$369  & \$750 ;
+  assign \$752  = ~ \$390 ;
+  assign \$753  = \$383  & \$752 ;
+  assign \$754  = ~ \$404 ;
+  assign \$755  = \$397  & \$754 ;
+  assign \$756  = ~ \$418 ;
+  assign \$757  = \$411  & \$756 ;
+  assign \$758  = | { \$425 , \$757 , \$755 , \$753 , \$751 , \$749  };
+  assign \$759  = ~ \$369 ;
+  assign \$760  = \$362  & \$759 ;
+  assign \$761  = ~ \$376 ;
+  assign \$762  = \$369  & \$761 ;
+  assign \$763  = ~ \$397 ;
+  assign \$764  = \$390  & \$763 ;
+  assign \$765  = ~ \$404 ;
+  assign \$766  = \$397  & \$765 ;
+  assign \$767  = ~ \$425 ;
+  assign \$768  = \$418  & \$767 ;
+  assign \$769  = | { \$425 , \$768 , \$766 , \$764 , \$762 , \$760  };
+  assign \$770  = ~ \$383 ;
+  assign \$771  = \$376  & \$770 ;
+  assign \$772  = ~ \$390 ;
+  assign \$773  = \$383  & \$772 ;
+  assign \$774  = ~ \$397 ;
+  assign \$775  = \$390  & \$774 ;
+  assign \$776  = ~ \$404 ;
+  assign \$777  = \$397  & \$776 ;
+  assign \$778  = | { \$777 , \$775 , \$773 , \$771  };
+  assign \$779  = ~ \$411 ;
+  assign \$780  = \$404  & \$779 ;
+  assign \$781  = ~ \$418 ;
+  assign \$782  = \$411  & \$781 ;
+  assign \$783  = ~ \$425 ;
+  assign \$784  = \$418  & \$783 ;
+  assign \$785  = | { \$425 , \$784 , \$782 , \$780  };
+  assign \$786  = ~ \$439 ;
+  assign \$787  = \$432  & \$786 ;
+  assign \$788  = ~ \$453 ;
+  assign \$789  = \$446  & \$788 ;
+  assign \$790  = ~ \$467 ;
+  assign \$791  = \$460  & \$790 ;
+  assign \$792  = ~ \$481 ;
+  assign \$793  = \$474  & \$792 ;
+  assign \$794  = ~ \$495 ;
+  assign \$795  = \$488  & \$794 ;
+  assign \$796  = | { \$502 , \$795 , \$793 , \$791 , \$789 , \$787  };
+  assign \$797  = ~ \$446 ;
+  assign \$798  = \$439  & \$797 ;
+  assign \$799  = ~ \$453 ;
+  assign \$800  = \$446  & \$799 ;
+  assign \$801  = ~ \$474 ;
+  assign \$802  = \$467  & \$801 ;
+  assign \$803  = ~ \$481 ;
+  assign \$804  = \$474  & \$803 ;
+  assign \$805  = ~ \$502 ;
+  assign \$806  = \$495  & \$805 ;
+  assign \$807  = | { \$502 , \$806 , \$804 , \$802 , \$800 , \$798  };
+  assign \$808  = ~ \$460 ;
+  assign \$809  = \$453  & \$808 ;
+  assign \$810  = ~ \$467 ;
+  assign \$811  = \$460  & \$810 ;
+  assign \$812  = ~ \$474 ;
+  assign \$813  = \$467  & \$812 ;
+  assign \$814  = ~ \$481 ;
+  assign \$815  = \$474  & \$814 ;
+  assign \$816  = | { \$815 , \$813 , \$811 , \$809  };
+  assign \$817  = ~ \$488 ;
+  assign \$818  = \$481  & \$817 ;
+  assign \$819  = ~ \$495 ;
+  assign \$820  = \$488  & \$819 ;
+  assign \$821  = ~ \$502 ;
+  assign \$822  = \$495  & \$821 ;
+  assign \$823  = | { \$502 , \$822 , \$820 , \$818  };
+  assign \$824  = l0_x_p0 - \port__data$39 ;
+  assign \$825  = l0_x_p0 - \port__data$39 ;
+  assign \$826  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u2_origin);
+  assign \$827  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u3_origin);
+  assign \$832  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$833  = 21'h100000 - \$832 [19:0];
+  assign \$834  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$835  = l0_neg_p2 ? \$833  : { 2'h0, \$834 [19:0] };
+  assign \$836  = \$835 [19:0] + 4'h8;
+  assign \$838  = \$837  > 16'hffff;
+  assign \$839  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$840  = 21'h100000 - \$839 [19:0];
+  assign \$841  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$842  = l0_neg_p2 ? \$840  : { 2'h0, \$841 [19:0] };
+  assign \$843  = \$842 [19:0] + 4'h8;
+  assign \$845  = \$838  ? 21'h00ffff : \$844 ;
+  assign \$846  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$847  = - $signed(\$846 [19:0]);
+  assign \$848  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$849  = l0_neg_p2 ? \$847  : { \$848 [19], \$848 [19:0] };
+  assign \$850  = $signed(\$849 [19:0]) + $signed(5'h08);
+  assign \$852  = $signed(\$851 ) > $signed(16'h7fff);
+  assign \$853  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$854  = - $signed(\$853 [19:0]);
+  assign \$855  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$856  = l0_neg_p2 ? \$854  : { \$855 [19], \$855 [19:0] };
+  assign \$857  = $signed(\$856 [19:0]) + $signed(5'h08);
+  assign \$859  = $signed(\$858 ) < $signed(16'h8000);
+  assign \$860  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$861  = - $signed(\$860 [19:0]);
+  assign \$862  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$863  = l0_neg_p2 ? \$861  : { \$862 [19], \$862 [19:0] };
+  assign \$864  = $signed(\$863 [19:0]) + $signed(5'h08);
+  assign \$866  = \$859  ? 21'h1f8000 : \$865 ;
+  assign \$867  = \$852  ? 21'h007fff : \$866 ;
+  assign \$868  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$870  = $signed(\$868 [19:0]) - $signed({ 1'h0, \$869  });
+  assign \$871  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$872  = l0_neg_p2 ? \$870  : { \$871 [19], \$871 [19], \$871 [19], \$871 [19], \$871 [19:0] };
+  assign \$873  = $signed(\$872 [19:0]) + $signed(5'h08);
+  assign \$875  = $signed(\$874 ) > $signed(16'h7fff);
+  assign \$876  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$878  = $signed(\$876 [19:0]) - $signed({ 1'h0, \$877  });
+  assign \$879  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$880  = l0_neg_p2 ? \$878  : { \$879 [19], \$879 [19], \$879 [19], \$879 [19], \$879 [19:0] };
+  assign \$881  = $signed(\$880 [19:0]) + $signed(5'h08);
+  assign \$883  = $signed(\$882 ) < $signed(16'h8000);
+  assign \$884  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$886  = $signed(\$884 [19:0]) - $signed({ 1'h0, \$885  });
+  assign \$887  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$888  = l0_neg_p2 ? \$886  : { \$887 [19], \$887 [19], \$887 [19], \$887 [19], \$887 [19:0] };
+  assign \$889  = $signed(\$888 [19:0]) + $signed(5'h08);
+  assign \$891  = \$883  ? 21'h1f8000 : \$890 ;
+  assign \$892  = \$875  ? 21'h007fff : \$891 ;
+  assign \$893  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$895  = $signed(\$893 [19:0]) - $signed({ 1'h0, \$894  });
+  assign \$896  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$897  = l0_neg_p2 ? \$895  : { \$896 [19], \$896 [19], \$896 [19], \$896 [19], \$896 [19:0] };
+  assign \$898  = $signed(\$897 [19:0]) + $signed(5'h08);
+  assign \$900  = $signed(\$899 ) > $signed(16'h7fff);
+  assign \$901  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$903  = $signed(\$901 [19:0]) - $signed({ 1'h0, \$902  });
+  assign \$904  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$905  = l0_neg_p2 ? \$903  : { \$904 [19], \$904 [19], \$904 [19], \$904 [19], \$904 [19:0] };
+  assign \$906  = $signed(\$905 [19:0]) + $signed(5'h08);
+  assign \$908  = $signed(\$907 ) < $signed(16'h8000);
+  assign \$909  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$911  = $signed(\$909 [19:0]) - $signed({ 1'h0, \$910  });
+  assign \$912  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$913  = l0_neg_p2 ? \$911  : { \$912 [19], \$912 [19], \$912 [19], \$912 [19], \$912 [19:0] };
+  assign \$914  = $signed(\$913 [19:0]) + $signed(5'h08);
+  assign \$916  = \$908  ? 21'h1f8000 : \$915 ;
+  assign \$917  = \$900  ? 21'h007fff : \$916 ;
+  assign \$919  = i__payload[33] ? 15'h5e45 : 15'h557b;
+  assign \$920  = i__payload[33] ? 15'h4027 : 15'h7fff;
+  assign \$921  = i__payload[33] ? 15'h7f2b : 15'h7fff;
+  assign \$922  = - $signed(i__payload[33:18]);
+  assign \$923  = i__payload[33] ? \$922  : { i__payload[33], i__payload[33:18] };
+  assign \$924  = \$923 [15:0] > l1_limit;
+  assign \$925  = - $signed(i__payload[33:18]);
+  assign \$926  = i__payload[33] ? \$925  : { i__payload[33], i__payload[33:18] };
+  assign \$927  = \$924  ? l1_limit : { 1'h0, \$926 [15:0] };
+  assign \$928  = \$927 [14:0] >= 10'h300;
+  assign \$929  = - $signed(i__payload[33:18]);
+  assign \$930  = i__payload[33] ? \$929  : { i__payload[33], i__payload[33:18] };
+  assign \$931  = \$930 [15:0] > l1_limit;
+  assign \$932  = - $signed(i__payload[33:18]);
+  assign \$933  = i__payload[33] ? \$932  : { i__payload[33], i__payload[33:18] };
+  assign \$934  = \$931  ? l1_limit : { 1'h0, \$933 [15:0] };
+  assign \$935  = \$934 [14:0] >= 11'h600;
+  assign \$936  = - $signed(i__payload[33:18]);
+  assign \$937  = i__payload[33] ? \$936  : { i__payload[33], i__payload[33:18] };
+  assign \$938  = \$937 [15:0] > l1_limit;
+  assign \$939  = - $signed(i__payload[33:18]);
+  assign \$940  = i__payload[33] ? \$939  : { i__payload[33], i__payload[33:18] };
+  assign \$941  = \$938  ? l1_limit : { 1'h0, \$940 [15:0] };
+  assign \$942  = \$941 [14:0] >= 12'h900;
+  assign \$943  = - $signed(i__payload[33:18]);
+  assign \$944  = i__payload[33] ? \$943  : { i__payload[33], i__payload[33:18] };
+  assign \$945  = \$944 [15:0] > l1_limit;
+  assign \$946  = - $signed(i__payload[33:18]);
+  assign \$947  = i__payload[33] ? \$946  : { i__payload[33], i__payload[33:18] };
+  assign \$948  = \$945  ? l1_limit : { 1'h0, \$947 [15:0] };
+  assign \$949  = \$948 [14:0] >= 12'hc80;
+  assign \$950  = - $signed(i__payload[33:18]);
+  assign \$951  = i__payload[33] ? \$950  : { i__payload[33], i__payload[33:18] };
+  assign \$952  = \$951 [15:0] > l1_limit;
+  assign \$953  = - $signed(i__payload[33:18]);
+  assign \$954  = i__payload[33] ? \$953  : { i__payload[33], i__payload[33:18] };
+  assign \$955  = \$952  ? l1_limit : { 1'h0, \$954 [15:0] };
+  assign \$956  = \$955 [14:0] >= 13'h1080;
+  assign \$957  = - $signed(i__payload[33:18]);
+  assign \$958  = i__payload[33] ? \$957  : { i__payload[33], i__payload[33:18] };
+  assign \$959  = \$958 [15:0] > l1_limit;
+  assign \$960  = - $signed(i__payload[33:18]);
+  assign \$961  = i__payload[33] ? \$960  : { i__payload[33], i__payload[33:18] };
+  assign \$962  = \$959  ? l1_limit : { 1'h0, \$961 [15:0] };
+  assign \$963  = \$962 [14:0] >= 13'h1980;
+  assign \$964  = - $signed(i__payload[33:18]);
+  assign \$965  = i__payload[33] ? \$964  : { i__payload[33], i__payload[33:18] };
+  assign \$966  = \$965 [15:0] > l1_limit;
+  assign \$967  = - $signed(i__payload[33:18]);
+  assign \$968  = i__payload[33] ? \$967  : { i__payload[33], i__payload[33:18] };
+  assign \$969  = \$966  ? l1_limit : { 1'h0, \$968 [15:0] };
+  assign \$970  = \$969 [14:0] >= 13'h1d80;
+  assign \$971  = - $signed(i__payload[33:18]);
+  assign \$972  = i__payload[33] ? \$971  : { i__payload[33], i__payload[33:18] };
+  assign \$973  = \$972 [15:0] > l1_limit;
+  assign \$974  = - $signed(i__payload[33:18]);
+  assign \$975  = i__payload[33] ? \$974  : { i__payload[33], i__payload[33:18] };
+  assign \$976  = \$973  ? l1_limit : { 1'h0, \$975 [15:0] };
+  assign \$977  = \$976 [14:0] >= 14'h2180;
+  assign \$978  = - $signed(i__payload[33:18]);
+  assign \$979  = i__payload[33] ? \$978  : { i__payload[33], i__payload[33:18] };
+  assign \$980  = \$979 [15:0] > l1_limit;
+  assign \$981  = - $signed(i__payload[33:18]);
+  assign \$982  = i__payload[33] ? \$981  : { i__payload[33], i__payload[33:18] };
+  assign \$983  = \$980  ? l1_limit : { 1'h0, \$982 [15:0] };
+  assign \$984  = \$983 [14:0] >= 14'h2600;
+  assign \$985  = - $signed(i__payload[33:18]);
+  assign \$986  = i__payload[33] ? \$985  : { i__payload[33], i__payload[33:18] };
+  assign \$987  = \$986 [15:0] > l1_limit;
+  assign \$988  = - $signed(i__payload[33:18]);
+  assign \$989  = i__payload[33] ? \$988  : { i__payload[33], i__payload[33:18] };
+  assign \$990  = \$987  ? l1_limit : { 1'h0, \$989 [15:0] };
+  assign \$991  = \$990 [14:0] >= 14'h2a80;
+  assign \$992  = - $signed(i__payload[33:18]);
+  assign \$993  = i__payload[33] ? \$992  : { i__payload[33], i__payload[33:18] };
+  assign \$994  = \$993 [15:0] > l1_limit;
+  assign \$995  = - $signed(i__payload[33:18]);
+  assign \$996  = i__payload[33] ? \$995  : { i__payload[33], i__payload[33:18] };
+  assign \$997  = \$994  ? l1_limit : { 1'h0, \$996 [15:0] };
+  assign \$998  = \$997 [14:0] >= 14'h2e80;
+  assign \$999  = - $signed(i__payload[33:18]);
+  assign \$1000  = i__payload[33] ? \$999  : { i__payload[33], i__payload[33:18] };
+  assign \$1001  = \$1000 [15:0] > l1_limit;
+  assign \$1002  = - $signed(i__payload[33:18]);
+  assign \$1003  = i__payload[33] ? \$1002  : { i__payload[33], i__payload[33:18] };
+  assign \$1004  = \$1001  ? l1_limit : { 1'h0, \$1003 [15:0] };
+  assign \$1005  = \$1004 [14:0] >= 14'h3300;
+  assign \$1006  = - $signed(i__payload[33:18]);
+  assign \$1007  = i__payload[33] ? \$1006  : { i__payload[33], i__payload[33:18] };
+  assign \$1008  = \$1007 [15:0] > l1_limit;
+  assign \$1009  = - $signed(i__payload[33:18]);
+  assign \$1010  = i__payload[33] ? \$1009  : { i__payload[33], i__payload[33:18] };
+  assign \$1011  = \$1008  ? l1_limit : { 1'h0, \$1010 [15:0] };
+  assign \$1012  = \$1011 [14:0] >= 14'h3800;
+  assign \$1013  = - $signed(i__payload[33:18]);
+  assign \$1014  = i__payload[33] ? \$1013  : { i__payload[33], i__payload[33:18] };
+  assign \$1015  = \$1014 [15:0] > l1_limit;
+  assign \$1016  = - $signed(i__payload[33:18]);
+  assign \$1017  = i__payload[33] ? \$1016  : { i__payload[33], i__payload[33:18] };
+  assign \$1018  = \$1015  ? l1_limit : { 1'h0, \$1017 [15:0] };
+  assign \$1019  = \$1018 [14:0] >= 14'h3d00;
+  assign \$1020  = - $signed(i__payload[33:18]);
+  assign \$1021  = i__payload[33] ? \$1020  : { i__payload[33], i__payload[33:18] };
+  assign \$1022  = \$1021 [15:0] > l1_limit;
+  assign \$1023  = - $signed(i__payload[33:18]);
+  assign \$1024  = i__payload[33] ? \$1023  : { i__payload[33], i__payload[33:18] };
+  assign \$1025  = \$1022  ? l1_limit : { 1'h0, \$1024 [15:0] };
+  assign \$1026  = \$1025 [14:0] >= 15'h4200;
+  assign \$1027  = - $signed(i__payload[33:18]);
+  assign \$1028  = i__payload[33] ? \$1027  : { i__payload[33], i__payload[33:18] };
+  assign \$1029  = \$1028 [15:0] > l1_limit;
+  assign \$1030  = - $signed(i__payload[33:18]);
+  assign \$1031  = i__payload[33] ? \$1030  : { i__payload[33], i__payload[33:18] };
+  assign \$1032  = \$1029  ? l1_limit : { 1'h0, \$1031 [15:0] };
+  assign \$1033  = \$1032 [14:0] >= 15'h4800;
+  assign \$1034  = - $signed(i__payload[33:18]);
+  assign \$1035  = i__payload[33] ? \$1034  : { i__payload[33], i__payload[33:18] };
+  assign \$1036  = \$1035 [15:0] > l1_limit;
+  assign \$1037  = - $signed(i__payload[33:18]);
+  assign \$1038  = i__payload[33] ? \$1037  : { i__payload[33], i__payload[33:18] };
+  assign \$1039  = \$1036  ? l1_limit : { 1'h0, \$1038 [15:0] };
+  assign \$1040  = \$1039 [14:0] >= 15'h4e00;
+  assign \$1041  = - $signed(i__payload[33:18]);
+  assign \$1042  = i__payload[33] ? \$1041  : { i__payload[33], i__payload[33:18] };
+  assign \$1043  = \$1042 [15:0] > l1_limit;
+  assign \$1044  = - $signed(i__payload[33:18]);
+  assign \$1045  = i__payload[33] ? \$1044  : { i__payload[33], i__payload[33:18] };
+  assign \$1046  = \$1043  ? l1_limit : { 1'h0, \$1045 [15:0] };
+  assign \$1047  = \$1046 [14:0] >= 15'h5500;
+  assign \$1048  = - $signed(i__payload[33:18]);
+  assign \$1049  = i__payload[33] ? \$1048  : { i__payload[33], i__payload[33:18] };
+  assign \$1050  = \$1049 [15:0] > l1_limit;
+  assign \$1051  = - $signed(i__payload[33:18]);
+  assign \$1052  = i__payload[33] ? \$1051  : { i__payload[33], i__payload[33:18] };
+  assign \$1053  = \$1050  ? l1_limit : { 1'h0, \$1052 [15:0] };
+  assign \$1054  = \$1053 [14:0] >= 15'h5c80;
+  assign \$1055  = - $signed(i__payload[33:18]);
+  assign \$1056  = i__payload[33] ? \$1055  : { i__payload[33], i__payload[33:18] };
+  assign \$1057  = \$1056 [15:0] > l1_limit;
+  assign \$1058  = - $signed(i__payload[33:18]);
+  assign \$1059  = i__payload[33] ? \$1058  : { i__payload[33], i__payload[33:18] };
+  assign \$1060  = \$1057  ? l1_limit : { 1'h0, \$1059 [15:0] };
+  assign \$1061  = \$1060 [14:0] >= 15'h6480;
+  assign \$1062  = - $signed(i__payload[33:18]);
+  assign \$1063  = i__payload[33] ? \$1062  : { i__payload[33], i__payload[33:18] };
+  assign \$1064  = \$1063 [15:0] > l1_limit;
+  assign \$1065  = - $signed(i__payload[33:18]);
+  assign \$1066  = i__payload[33] ? \$1065  : { i__payload[33], i__payload[33:18] };
+  assign \$1067  = \$1064  ? l1_limit : { 1'h0, \$1066 [15:0] };
+  assign \$1068  = \$1067 [14:0] >= 15'h6d80;
+  assign \$1069  = - $signed(i__payload[33:18]);
+  assign \$1070  = i__payload[33] ? \$1069  : { i__payload[33], i__payload[33:18] };
+  assign \$1071  = \$1070 [15:0] > l1_limit;
+  assign \$1072  = - $signed(i__payload[33:18]);
+  assign \$1073  = i__payload[33] ? \$1072  : { i__payload[33], i__payload[33:18] };
+  assign \$1074  = \$1071  ? l1_limit : { 1'h0, \$1073 [15:0] };
+  assign \$1075  = \$1074 [14:0] >= 15'h7900;
+  assign \$1076  = - $signed(i__payload[33:18]);
+  assign \$1077  = i__payload[33] ? \$1076  : { i__payload[33], i__payload[33:18] };
+  assign \$1078  = \$1077 [15:0] > l1_limit;
+  assign \$1079  = - $signed(i__payload[33:18]);
+  assign \$1080  = i__payload[33] ? \$1079  : { i__payload[33], i__payload[33:18] };
+  assign \$1081  = \$1078  ? l1_limit : { 1'h0, \$1080 [15:0] };
+  assign \$1082  = \$1081 [14:0] >= 9'h137;
+  assign \$1083  = - $signed(i__payload[33:18]);
+  assign \$1084  = i__payload[33] ? \$1083  : { i__payload[33], i__payload[33:18] };
+  assign \$1085  = \$1084 [15:0] > l1_limit;
+  assign \$1086  = - $signed(i__payload[33:18]);
+  assign \$1087  = i__payload[33] ? \$1086  : { i__payload[33], i__payload[33:18] };
+  assign \$1088  = \$1085  ? l1_limit : { 1'h0, \$1087 [15:0] };
+  assign \$1089  = \$1088 [14:0] >= 10'h273;
+  assign \$1090  = - $signed(i__payload[33:18]);
+  assign \$1091  = i__payload[33] ? \$1090  : { i__payload[33], i__payload[33:18] };
+  assign \$1092  = \$1091 [15:0] > l1_limit;
+  assign \$1093  = - $signed(i__payload[33:18]);
+  assign \$1094  = i__payload[33] ? \$1093  : { i__payload[33], i__payload[33:18] };
+  assign \$1095  = \$1092  ? l1_limit : { 1'h0, \$1094 [15:0] };
+  assign \$1096  = \$1095 [14:0] >= 10'h3ba;
+  assign \$1097  = - $signed(i__payload[33:18]);
+  assign \$1098  = i__payload[33] ? \$1097  : { i__payload[33], i__payload[33:18] };
+  assign \$1099  = \$1098 [15:0] > l1_limit;
+  assign \$1100  = - $signed(i__payload[33:18]);
+  assign \$1101  = i__payload[33] ? \$1100  : { i__payload[33], i__payload[33:18] };
+  assign \$1102  = \$1099  ? l1_limit : { 1'h0, \$1101 [15:0] };
+  assign \$1103  = \$1102 [14:0] >= 11'h514;
+  assign \$1104  = - $signed(i__payload[33:18]);
+  assign \$1105  = i__payload[33] ? \$1104  : { i__payload[33], i__payload[33:18] };
+  assign \$1106  = \$1105 [15:0] > l1_limit;
+  assign \$1107  = - $signed(i__payload[33:18]);
+  assign \$1108  = i__payload[33] ? \$1107  : { i__payload[33], i__payload[33:18] };
+  assign \$1109  = \$1106  ? l1_limit : { 1'h0, \$1108 [15:0] };
+  assign \$1110  = \$1109 [14:0] >= 11'h68d;
+  assign \$1111  = - $signed(i__payload[33:18]);
+  assign \$1112  = i__payload[33] ? \$1111  : { i__payload[33], i__payload[33:18] };
+  assign \$1113  = \$1112 [15:0] > l1_limit;
+  assign \$1114  = - $signed(i__payload[33:18]);
+  assign \$1115  = i__payload[33] ? \$1114  : { i__payload[33], i__payload[33:18] };
+  assign \$1116  = \$1113  ? l1_limit : { 1'h0, \$1115 [15:0] };
+  assign \$1117  = \$1116 [14:0] >= 12'h842;
+  assign \$1118  = - $signed(i__payload[33:18]);
+  assign \$1119  = i__payload[33] ? \$1118  : { i__payload[33], i__payload[33:18] };
+  assign \$1120  = \$1119 [15:0] > l1_limit;
+  assign \$1121  = - $signed(i__payload[33:18]);
+  assign \$1122  = i__payload[33] ? \$1121  : { i__payload[33], i__payload[33:18] };
+  assign \$1123  = \$1120  ? l1_limit : { 1'h0, \$1122 [15:0] };
+  assign \$1124  = \$1123 [14:0] >= 12'hace;
+  assign \$1125  = - $signed(i__payload[33:18]);
+  assign \$1126  = i__payload[33] ? \$1125  : { i__payload[33], i__payload[33:18] };
+  assign \$1127  = \$1126 [15:0] > l1_limit;
+  assign \$1128  = - $signed(i__payload[33:18]);
+  assign \$1129  = i__payload[33] ? \$1128  : { i__payload[33], i__payload[33:18] };
+  assign \$1130  = \$1127  ? l1_limit : { 1'h0, \$1129 [15:0] };
+  assign \$1131  = \$1130 [14:0] >= 12'hd39;
   assign \$1132  = - $signed(i__payload[33:18]);
   assign \$1133  = i__payload[33] ? \$1132  : { i__payload[33], i__payload[33:18] };
-  assign \$1134  = \$1131  ? l1_limit : { 1'h0, \$1133 [15:0] };
+  assign \$1134  = \$1133 [15:0] > l1_limit;
   assign \$1135  = - $signed(i__payload[33:18]);
   assign \$1136  = i__payload[33] ? \$1135  : { i__payload[33], i__payload[33:18] };
-  assign \$1137  = \$1136 [15:0] > l1_limit;
-  assign \$1138  = - $signed(i__payload[33:18]);
-  assign \$1139  = i__payload[33] ? \$1138  : { i__payload[33], i__payload[33:18] };
-  assign \$1140  = \$1137  ? l1_limit : { 1'h0, \$1139 [15:0] };
-  assign \$1141  = - $signed(i__payload[33:18]);
-  assign \$1142  = i__payload[33] ? \$1141  : { i__payload[33], i__payload[33:18] };
-  assign \$1143  = \$1142 [15:0] > l1_limit;
-  assign \$1144  = - $signed(i__payload[33:18]);
-  assign \$1145  = i__payload[33] ? \$1144  : { i__payload[33], i__payload[33:18] };
-  assign \$1146  = \$1143  ? l1_limit : { 1'h0, \$1145 [15:0] };
-  assign \$1147  = 5'h17 + l1_u1_seg;
-  assign \$1148  = l1_x_p0 - \port__data$82 ;
-  assign \$1149  = l1_x_p0 - \port__data$82 ;
-  assign \$1150  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u2_origin);
-  assign \$1151  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u3_origin);
-  assign \$1156  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1157  = 21'h100000 - \$1156 [19:0];
-  assign \$1158  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1159  = l1_neg_p2 ? \$1157  : { 2'h0, \$1158 [19:0] };
-  assign \$1160  = \$1159 [19:0] + 4'h8;
-  assign \$1162  = \$1161  > 16'hffff;
-  assign \$1163  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1164  = 21'h100000 - \$1163 [19:0];
-  assign \$1165  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1166  = l1_neg_p2 ? \$1164  : { 2'h0, \$1165 [19:0] };
-  assign \$1167  = \$1166 [19:0] + 4'h8;
-  assign \$1169  = \$1162  ? 21'h00ffff : \$1168 ;
-  assign \$1170  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1171  = - $signed(\$1170 [19:0]);
-  assign \$1172  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1173  = l1_neg_p2 ? \$1171  : { \$1172 [19], \$1172 [19:0] };
-  assign \$1174  = $signed(\$1173 [19:0]) + $signed(5'h08);
-  assign \$1176  = $signed(\$1175 ) > $signed(16'h7fff);
-  assign \$1177  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1178  = - $signed(\$1177 [19:0]);
-  assign \$1179  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1180  = l1_neg_p2 ? \$1178  : { \$1179 [19], \$1179 [19:0] };
-  assign \$1181  = $signed(\$1180 [19:0]) + $signed(5'h08);
-  assign \$1183  = $signed(\$1182 ) < $signed(16'h8000);
-  assign \$1184  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1185  = - $signed(\$1184 [19:0]);
-  assign \$1186  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1187  = l1_neg_p2 ? \$1185  : { \$1186 [19], \$1186 [19:0] };
-  assign \$1188  = $signed(\$1187 [19:0]) + $signed(5'h08);
-  assign \$1190  = \$1183  ? 21'h1f8000 : \$1189 ;
-  assign \$1191  = \$1176  ? 21'h007fff : \$1190 ;
-  assign \$1192  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1194  = $signed(\$1192 [19:0]) - $signed({ 1'h0, \$1193  });
-  assign \$1195  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1196  = l1_neg_p2 ? \$1194  : { \$1195 [19], \$1195 [19], \$1195 [19], \$1195 [19], \$1195 [19:0] };
-  assign \$1197  = $signed(\$1196 [19:0]) + $signed(5'h08);
-  assign \$1199  = $signed(\$1198 ) > $signed(16'h7fff);
-  assign \$1200  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1202  = $signed(\$1200 [19:0]) - $signed({ 1'h0, \$1201  });
-  assign \$1203  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1204  = l1_neg_p2 ? \$1202  : { \$1203 [19], \$1203 [19], \$1203 [19], \$1203 [19], \$1203 [19:0] };
-  assign \$1205  = $signed(\$1204 [19:0]) + $signed(5'h08);
-  assign \$1207  = $signed(\$1206 ) < $signed(16'h8000);
-  assign \$1208  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1210  = $signed(\$1208 [19:0]) - $signed({ 1'h0, \$1209  });
-  assign \$1211  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1212  = l1_neg_p2 ? \$1210  : { \$1211 [19], \$1211 [19], \$1211 [19], \$1211 [19], \$1211 [19:0] };
-  assign \$1213  = $signed(\$1212 [19:0]) + $signed(5'h08);
-  assign \$1215  = \$1207  ? 21'h1f8000 : \$1214 ;
-  assign \$1216  = \$1199  ? 21'h007fff : \$1215 ;
-  assign \$1217  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1219  = $signed(\$1217 [19:0]) - $signed({ 1'h0, \$1218  });
-  assign \$1220  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1221  = l1_neg_p2 ? \$1219  : { \$1220 [19], \$1220 [19], \$1220 [19], \$1220 [19], \$1220 [19:0] };
-  assign \$1222  = $signed(\$1221 [19:0]) + $signed(5'h08);
-  assign \$1224  = $signed(\$1223 ) > $signed(16'h7fff);
-  assign \$1225  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1227  = $signed(\$1225 [19:0]) - $signed({ 1'h0, \$1226  });
-  assign \$1228  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1229  = l1_neg_p2 ? \$1227  : { \$1228 [19], \$1228 [19], \$1228 [19], \$1228 [19], \$1228 [19:0] };
-  assign \$1230  = $signed(\$1229 [19:0]) + $signed(5'h08);
-  assign \$1232  = $signed(\$1231 ) < $signed(16'h8000);
-  assign \$1233  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1235  = $signed(\$1233 [19:0]) - $signed({ 1'h0, \$1234  });
-  assign \$1236  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1237  = l1_neg_p2 ? \$1235  : { \$1236 [19], \$1236 [19], \$1236 [19], \$1236 [19], \$1236 [19:0] };
-  assign \$1238  = $signed(\$1237 [19:0]) + $signed(5'h08);
-  assign \$1240  = \$1232  ? 21'h1f8000 : \$1239 ;
-  assign \$1241  = \$1224  ? 21'h007fff : \$1240 ;
-  assign \$1242  = $signed(l0_c2) * $signed({ 1'h0, l0_t1 });
-  assign \$1244  = $signed(\$1243 ) + $signed({ 1'h0, l0_c1_p1 });
-  assign \$1245  = \$1244 [31:0] * l0_t_p1;
-  assign \$1246  = $signed(l1_c2) * $signed({ 1'h0, l1_t1 });
-  assign \$1248  = $signed(\$1247 ) + $signed({ 1'h0, l1_c1_p1 });
-  assign \$1249  = \$1248 [31:0] * l1_t_p1;
+  assign \$1137  = \$1134  ? l1_limit : { 1'h0, \$1136 [15:0] };
+  assign \$1138  = \$1137 [14:0] >= 12'hf24;
+  assign \$1139  = - $signed(i__payload[33:18]);
+  assign \$1140  = i__payload[33] ? \$1139  : { i__payload[33], i__payload[33:18] };
+  assign \$1141  = \$1140 [15:0] > l1_limit;
+  assign \$1142  = - $signed(i__payload[33:18]);
+  assign \$1143  = i__payload[33] ? \$1142  : { i__payload[33], i__payload[33:18] };
+  assign \$1144  = \$1141  ? l1_limit : { 1'h0, \$1143 [15:0] };
+  assign \$1145  = \$1144 [14:0] >= 13'h10ee;
+  assign \$1146  = - $signed(i__payload[33:18]);
+  assign \$1147  = i__payload[33] ? \$1146  : { i__payload[33], i__payload[33:18] };
+  assign \$1148  = \$1147 [15:0] > l1_limit;
+  assign \$1149  = - $signed(i__payload[33:18]);
+  assign \$1150  = i__payload[33] ? \$1149  : { i__payload[33], i__payload[33:18] };
+  assign \$1151  = \$1148  ? l1_limit : { 1'h0, \$1150 [15:0] };
+  assign \$1152  = \$1151 [14:0] >= 13'h12ae;
+  assign \$1153  = - $signed(i__payload[33:18]);
+  assign \$1154  = i__payload[33] ? \$1153  : { i__payload[33], i__payload[33:18] };
+  assign \$1155  = \$1154 [15:0] > l1_limit;
+  assign \$1156  = - $signed(i__payload[33:18]);
+  assign \$1157  = i__payload[33] ? \$1156  : { i__payload[33], i__payload[33:18] };
+  assign \$1158  = \$1155  ? l1_limit : { 1'h0, \$1157 [15:0] };
+  assign \$1159  = \$1158 [14:0] >= 13'h1470;
+  assign \$1160  = - $signed(i__payload[33:18]);
+  assign \$1161  = i__payload[33] ? \$1160  : { i__payload[33], i__payload[33:18] };
+  assign \$1162  = \$1161 [15:0] > l1_limit;
+  assign \$1163  = - $signed(i__payload[33:18]);
+  assign \$1164  = i__payload[33] ? \$1163  : { i__payload[33], i__payload[33:18] };
+  assign \$1165  = \$1162  ? l1_limit : { 1'h0, \$1164 [15:0] };
+  assign \$1166  = \$1165 [14:0] >= 13'h163b;
+  assign \$1167  = - $signed(i__payload[33:18]);
+  assign \$1168  = i__payload[33] ? \$1167  : { i__payload[33], i__payload[33:18] };
+  assign \$1169  = \$1168 [15:0] > l1_limit;
+  assign \$1170  = - $signed(i__payload[33:18]);
+  assign \$1171  = i__payload[33] ? \$1170  : { i__payload[33], i__payload[33:18] };
+  assign \$1172  = \$1169  ? l1_limit : { 1'h0, \$1171 [15:0] };
+  assign \$1173  = \$1172 [14:0] >= 13'h1816;
+  assign \$1174  = - $signed(i__payload[33:18]);
+  assign \$1175  = i__payload[33] ? \$1174  : { i__payload[33], i__payload[33:18] };
+  assign \$1176  = \$1175 [15:0] > l1_limit;
+  assign \$1177  = - $signed(i__payload[33:18]);
+  assign \$1178  = i__payload[33] ? \$1177  : { i__payload[33], i__payload[33:18] };
+  assign \$1179  = \$1176  ? l1_limit : { 1'h0, \$1178 [15:0] };
+  assign \$1180  = \$1179 [14:0] >= 13'h1a07;
+  assign \$1181  = - $signed(i__payload[33:18]);
+  assign \$1182  = i__payload[33] ? \$1181  : { i__payload[33], i__payload[33:18] };
+  assign \$1183  = \$1182 [15:0] > l1_limit;
+  assign \$1184  = - $signed(i__payload[33:18]);
+  assign \$1185  = i__payload[33] ? \$1184  : { i__payload[33], i__payload[33:18] };
+  assign \$1186  = \$1183  ? l1_limit : { 1'h0, \$1185 [15:0] };
+  assign \$1187  = \$1186 [14:0] >= 13'h1c14;
+  assign \$1188  = - $signed(i__payload[33:18]);
+  assign \$1189  = i__payload[33] ? \$1188  : { i__payload[33], i__payload[33:18] };
+  assign \$1190  = \$1189 [15:0] > l1_limit;
+  assign \$1191  = - $signed(i__payload[33:18]);
+  assign \$1192  = i__payload[33] ? \$1191  : { i__payload[33], i__payload[33:18] };
+  assign \$1193  = \$1190  ? l1_limit : { 1'h0, \$1192 [15:0] };
+  assign \$1194  = \$1193 [14:0] >= 13'h1e46;
+  assign \$1195  = - $signed(i__payload[33:18]);
+  assign \$1196  = i__payload[33] ? \$1195  : { i__payload[33], i__payload[33:18] };
+  assign \$1197  = \$1196 [15:0] > l1_limit;
+  assign \$1198  = - $signed(i__payload[33:18]);
+  assign \$1199  = i__payload[33] ? \$1198  : { i__payload[33], i__payload[33:18] };
+  assign \$1200  = \$1197  ? l1_limit : { 1'h0, \$1199 [15:0] };
+  assign \$1201  = \$1200 [14:0] >= 14'h20a5;
+  assign \$1202  = - $signed(i__payload[33:18]);
+  assign \$1203  = i__payload[33] ? \$1202  : { i__payload[33], i__payload[33:18] };
+  assign \$1204  = \$1203 [15:0] > l1_limit;
+  assign \$1205  = - $signed(i__payload[33:18]);
+  assign \$1206  = i__payload[33] ? \$1205  : { i__payload[33], i__payload[33:18] };
+  assign \$1207  = \$1204  ? l1_limit : { 1'h0, \$1206 [15:0] };
+  assign \$1208  = \$1207 [14:0] >= 14'h233b;
+  assign \$1209  = - $signed(i__payload[33:18]);
+  assign \$1210  = i__payload[33] ? \$1209  : { i__payload[33], i__payload[33:18] };
+  assign \$1211  = \$1210 [15:0] > l1_limit;
+  assign \$1212  = - $signed(i__payload[33:18]);
+  assign \$1213  = i__payload[33] ? \$1212  : { i__payload[33], i__payload[33:18] };
+  assign \$1214  = \$1211  ? l1_limit : { 1'h0, \$1213 [15:0] };
+  assign \$1215  = \$1214 [14:0] >= 14'h2619;
+  assign \$1216  = - $signed(i__payload[33:18]);
+  assign \$1217  = i__payload[33] ? \$1216  : { i__payload[33], i__payload[33:18] };
+  assign \$1218  = \$1217 [15:0] > l1_limit;
+  assign \$1219  = - $signed(i__payload[33:18]);
+  assign \$1220  = i__payload[33] ? \$1219  : { i__payload[33], i__payload[33:18] };
+  assign \$1221  = \$1218  ? l1_limit : { 1'h0, \$1220 [15:0] };
+  assign \$1222  = \$1221 [14:0] >= 14'h2953;
+  assign \$1223  = - $signed(i__payload[33:18]);
+  assign \$1224  = i__payload[33] ? \$1223  : { i__payload[33], i__payload[33:18] };
+  assign \$1225  = \$1224 [15:0] > l1_limit;
+  assign \$1226  = - $signed(i__payload[33:18]);
+  assign \$1227  = i__payload[33] ? \$1226  : { i__payload[33], i__payload[33:18] };
+  assign \$1228  = \$1225  ? l1_limit : { 1'h0, \$1227 [15:0] };
+  assign \$1229  = \$1228 [14:0] >= 14'h2d06;
+  assign \$1230  = - $signed(i__payload[33:18]);
+  assign \$1231  = i__payload[33] ? \$1230  : { i__payload[33], i__payload[33:18] };
+  assign \$1232  = \$1231 [15:0] > l1_limit;
+  assign \$1233  = - $signed(i__payload[33:18]);
+  assign \$1234  = i__payload[33] ? \$1233  : { i__payload[33], i__payload[33:18] };
+  assign \$1235  = \$1232  ? l1_limit : { 1'h0, \$1234 [15:0] };
+  assign \$1236  = \$1235 [14:0] >= 14'h3160;
+  assign \$1237  = - $signed(i__payload[33:18]);
+  assign \$1238  = i__payload[33] ? \$1237  : { i__payload[33], i__payload[33:18] };
+  assign \$1239  = \$1238 [15:0] > l1_limit;
+  assign \$1240  = - $signed(i__payload[33:18]);
+  assign \$1241  = i__payload[33] ? \$1240  : { i__payload[33], i__payload[33:18] };
+  assign \$1242  = \$1239  ? l1_limit : { 1'h0, \$1241 [15:0] };
+  assign \$1243  = \$1242 [14:0] >= 14'h36ad;
+  assign \$1244  = - $signed(i__payload[33:18]);
+  assign \$1245  = i__payload[33] ? \$1244  : { i__payload[33], i__payload[33:18] };
+  assign \$1246  = \$1245 [15:0] > l1_limit;
+  assign \$1247  = - $signed(i__payload[33:18]);
+  assign \$1248  = i__payload[33] ? \$1247  : { i__payload[33], i__payload[33:18] };
+  assign \$1249  = \$1246  ? l1_limit : { 1'h0, \$1248 [15:0] };
+  assign \$1250  = \$1249 [14:0] >= 14'h3d76;
+  assign \$1251  = - $signed(i__payload[33:18]);
+  assign \$1252  = i__payload[33] ? \$1251  : { i__payload[33], i__payload[33:18] };
+  assign \$1253  = \$1252 [15:0] > l1_limit;
+  assign \$1254  = - $signed(i__payload[33:18]);
+  assign \$1255  = i__payload[33] ? \$1254  : { i__payload[33], i__payload[33:18] };
+  assign \$1256  = \$1253  ? l1_limit : { 1'h0, \$1255 [15:0] };
+  assign \$1257  = \$1256 [14:0] >= 15'h46ed;
+  assign \$1258  = - $signed(i__payload[33:18]);
+  assign \$1259  = i__payload[33] ? \$1258  : { i__payload[33], i__payload[33:18] };
+  assign \$1260  = \$1259 [15:0] > l1_limit;
+  assign \$1261  = - $signed(i__payload[33:18]);
+  assign \$1262  = i__payload[33] ? \$1261  : { i__payload[33], i__payload[33:18] };
+  assign \$1263  = \$1260  ? l1_limit : { 1'h0, \$1262 [15:0] };
+  assign \$1264  = \$1263 [14:0] >= 15'h56ab;
+  assign \$1265  = - $signed(i__payload[33:18]);
+  assign \$1266  = i__payload[33] ? \$1265  : { i__payload[33], i__payload[33:18] };
+  assign \$1267  = \$1266 [15:0] > l1_limit;
+  assign \$1268  = - $signed(i__payload[33:18]);
+  assign \$1269  = i__payload[33] ? \$1268  : { i__payload[33], i__payload[33:18] };
+  assign \$1270  = \$1267  ? l1_limit : { 1'h0, \$1269 [15:0] };
+  assign \$1271  = \$1270 [14:0] >= 11'h580;
+  assign \$1272  = - $signed(i__payload[33:18]);
+  assign \$1273  = i__payload[33] ? \$1272  : { i__payload[33], i__payload[33:18] };
+  assign \$1274  = \$1273 [15:0] > l1_limit;
+  assign \$1275  = - $signed(i__payload[33:18]);
+  assign \$1276  = i__payload[33] ? \$1275  : { i__payload[33], i__payload[33:18] };
+  assign \$1277  = \$1274  ? l1_limit : { 1'h0, \$1276 [15:0] };
+  assign \$1278  = \$1277 [14:0] >= 12'h980;
+  assign \$1279  = - $signed(i__payload[33:18]);
+  assign \$1280  = i__payload[33] ? \$1279  : { i__payload[33], i__payload[33:18] };
+  assign \$1281  = \$1280 [15:0] > l1_limit;
+  assign \$1282  = - $signed(i__payload[33:18]);
+  assign \$1283  = i__payload[33] ? \$1282  : { i__payload[33], i__payload[33:18] };
+  assign \$1284  = \$1281  ? l1_limit : { 1'h0, \$1283 [15:0] };
+  assign \$1285  = \$1284 [14:0] >= 12'hd80;
+  assign \$1286  = - $signed(i__payload[33:18]);
+  assign \$1287  = i__payload[33] ? \$1286  : { i__payload[33], i__payload[33:18] };
+  assign \$1288  = \$1287 [15:0] > l1_limit;
+  assign \$1289  = - $signed(i__payload[33:18]);
+  assign \$1290  = i__payload[33] ? \$1289  : { i__payload[33], i__payload[33:18] };
+  assign \$1291  = \$1288  ? l1_limit : { 1'h0, \$1290 [15:0] };
+  assign \$1292  = \$1291 [14:0] >= 13'h1180;
+  assign \$1293  = - $signed(i__payload[33:18]);
+  assign \$1294  = i__payload[33] ? \$1293  : { i__payload[33], i__payload[33:18] };
+  assign \$1295  = \$1294 [15:0] > l1_limit;
+  assign \$1296  = - $signed(i__payload[33:18]);
+  assign \$1297  = i__payload[33] ? \$1296  : { i__payload[33], i__payload[33:18] };
+  assign \$1298  = \$1295  ? l1_limit : { 1'h0, \$1297 [15:0] };
+  assign \$1299  = \$1298 [14:0] >= 13'h1600;
+  assign \$1300  = - $signed(i__payload[33:18]);
+  assign \$1301  = i__payload[33] ? \$1300  : { i__payload[33], i__payload[33:18] };
+  assign \$1302  = \$1301 [15:0] > l1_limit;
+  assign \$1303  = - $signed(i__payload[33:18]);
+  assign \$1304  = i__payload[33] ? \$1303  : { i__payload[33], i__payload[33:18] };
+  assign \$1305  = \$1302  ? l1_limit : { 1'h0, \$1304 [15:0] };
+  assign \$1306  = \$1305 [14:0] >= 13'h1b00;
+  assign \$1307  = - $signed(i__payload[33:18]);
+  assign \$1308  = i__payload[33] ? \$1307  : { i__payload[33], i__payload[33:18] };
+  assign \$1309  = \$1308 [15:0] > l1_limit;
+  assign \$1310  = - $signed(i__payload[33:18]);
+  assign \$1311  = i__payload[33] ? \$1310  : { i__payload[33], i__payload[33:18] };
+  assign \$1312  = \$1309  ? l1_limit : { 1'h0, \$1311 [15:0] };
+  assign \$1313  = \$1312 [14:0] >= 14'h2580;
+  assign \$1314  = - $signed(i__payload[33:18]);
+  assign \$1315  = i__payload[33] ? \$1314  : { i__payload[33], i__payload[33:18] };
+  assign \$1316  = \$1315 [15:0] > l1_limit;
+  assign \$1317  = - $signed(i__payload[33:18]);
+  assign \$1318  = i__payload[33] ? \$1317  : { i__payload[33], i__payload[33:18] };
+  assign \$1319  = \$1316  ? l1_limit : { 1'h0, \$1318 [15:0] };
+  assign \$1320  = \$1319 [14:0] >= 14'h2c00;
+  assign \$1321  = - $signed(i__payload[33:18]);
+  assign \$1322  = i__payload[33] ? \$1321  : { i__payload[33], i__payload[33:18] };
+  assign \$1323  = \$1322 [15:0] > l1_limit;
+  assign \$1324  = - $signed(i__payload[33:18]);
+  assign \$1325  = i__payload[33] ? \$1324  : { i__payload[33], i__payload[33:18] };
+  assign \$1326  = \$1323  ? l1_limit : { 1'h0, \$1325 [15:0] };
+  assign \$1327  = \$1326 [14:0] >= 14'h3380;
+  assign \$1328  = - $signed(i__payload[33:18]);
+  assign \$1329  = i__payload[33] ? \$1328  : { i__payload[33], i__payload[33:18] };
+  assign \$1330  = \$1329 [15:0] > l1_limit;
+  assign \$1331  = - $signed(i__payload[33:18]);
+  assign \$1332  = i__payload[33] ? \$1331  : { i__payload[33], i__payload[33:18] };
+  assign \$1333  = \$1330  ? l1_limit : { 1'h0, \$1332 [15:0] };
+  assign \$1334  = \$1333 [14:0] >= 15'h4000;
+  assign \$1335  = - $signed(i__payload[33:18]);
+  assign \$1336  = i__payload[33] ? \$1335  : { i__payload[33], i__payload[33:18] };
+  assign \$1337  = \$1336 [15:0] > l1_limit;
+  assign \$1338  = - $signed(i__payload[33:18]);
+  assign \$1339  = i__payload[33] ? \$1338  : { i__payload[33], i__payload[33:18] };
+  assign \$1340  = \$1337  ? l1_limit : { 1'h0, \$1339 [15:0] };
+  assign \$1341  = \$1340 [14:0] >= 15'h6000;
+  assign \$1342  = - $signed(i__payload[33:18]);
+  assign \$1343  = i__payload[33] ? \$1342  : { i__payload[33], i__payload[33:18] };
+  assign \$1344  = \$1343 [15:0] > l1_limit;
+  assign \$1345  = - $signed(i__payload[33:18]);
+  assign \$1346  = i__payload[33] ? \$1345  : { i__payload[33], i__payload[33:18] };
+  assign \$1347  = \$1344  ? l1_limit : { 1'h0, \$1346 [15:0] };
+  assign \$1348  = \$1347 [14:0] >= 11'h700;
+  assign \$1349  = - $signed(i__payload[33:18]);
+  assign \$1350  = i__payload[33] ? \$1349  : { i__payload[33], i__payload[33:18] };
+  assign \$1351  = \$1350 [15:0] > l1_limit;
+  assign \$1352  = - $signed(i__payload[33:18]);
+  assign \$1353  = i__payload[33] ? \$1352  : { i__payload[33], i__payload[33:18] };
+  assign \$1354  = \$1351  ? l1_limit : { 1'h0, \$1353 [15:0] };
+  assign \$1355  = \$1354 [14:0] >= 12'hc80;
+  assign \$1356  = - $signed(i__payload[33:18]);
+  assign \$1357  = i__payload[33] ? \$1356  : { i__payload[33], i__payload[33:18] };
+  assign \$1358  = \$1357 [15:0] > l1_limit;
+  assign \$1359  = - $signed(i__payload[33:18]);
+  assign \$1360  = i__payload[33] ? \$1359  : { i__payload[33], i__payload[33:18] };
+  assign \$1361  = \$1358  ? l1_limit : { 1'h0, \$1360 [15:0] };
+  assign \$1362  = \$1361 [14:0] >= 13'h1200;
+  assign \$1363  = - $signed(i__payload[33:18]);
+  assign \$1364  = i__payload[33] ? \$1363  : { i__payload[33], i__payload[33:18] };
+  assign \$1365  = \$1364 [15:0] > l1_limit;
+  assign \$1366  = - $signed(i__payload[33:18]);
+  assign \$1367  = i__payload[33] ? \$1366  : { i__payload[33], i__payload[33:18] };
+  assign \$1368  = \$1365  ? l1_limit : { 1'h0, \$1367 [15:0] };
+  assign \$1369  = \$1368 [14:0] >= 13'h1780;
+  assign \$1370  = - $signed(i__payload[33:18]);
+  assign \$1371  = i__payload[33] ? \$1370  : { i__payload[33], i__payload[33:18] };
+  assign \$1372  = \$1371 [15:0] > l1_limit;
+  assign \$1373  = - $signed(i__payload[33:18]);
+  assign \$1374  = i__payload[33] ? \$1373  : { i__payload[33], i__payload[33:18] };
+  assign \$1375  = \$1372  ? l1_limit : { 1'h0, \$1374 [15:0] };
+  assign \$1376  = \$1375 [14:0] >= 13'h1e00;
+  assign \$1377  = - $signed(i__payload[33:18]);
+  assign \$1378  = i__payload[33] ? \$1377  : { i__payload[33], i__payload[33:18] };
+  assign \$1379  = \$1378 [15:0] > l1_limit;
+  assign \$1380  = - $signed(i__payload[33:18]);
+  assign \$1381  = i__payload[33] ? \$1380  : { i__payload[33], i__payload[33:18] };
+  assign \$1382  = \$1379  ? l1_limit : { 1'h0, \$1381 [15:0] };
+  assign \$1383  = \$1382 [14:0] >= 14'h2500;
+  assign \$1384  = - $signed(i__payload[33:18]);
+  assign \$1385  = i__payload[33] ? \$1384  : { i__payload[33], i__payload[33:18] };
+  assign \$1386  = \$1385 [15:0] > l1_limit;
+  assign \$1387  = - $signed(i__payload[33:18]);
+  assign \$1388  = i__payload[33] ? \$1387  : { i__payload[33], i__payload[33:18] };
+  assign \$1389  = \$1386  ? l1_limit : { 1'h0, \$1388 [15:0] };
+  assign \$1390  = \$1389 [14:0] >= 14'h2d80;
+  assign \$1391  = - $signed(i__payload[33:18]);
+  assign \$1392  = i__payload[33] ? \$1391  : { i__payload[33], i__payload[33:18] };
+  assign \$1393  = \$1392 [15:0] > l1_limit;
+  assign \$1394  = - $signed(i__payload[33:18]);
+  assign \$1395  = i__payload[33] ? \$1394  : { i__payload[33], i__payload[33:18] };
+  assign \$1396  = \$1393  ? l1_limit : { 1'h0, \$1395 [15:0] };
+  assign \$1397  = \$1396 [14:0] >= 15'h4280;
+  assign \$1398  = - $signed(i__payload[33:18]);
+  assign \$1399  = i__payload[33] ? \$1398  : { i__payload[33], i__payload[33:18] };
+  assign \$1400  = \$1399 [15:0] > l1_limit;
+  assign \$1401  = - $signed(i__payload[33:18]);
+  assign \$1402  = i__payload[33] ? \$1401  : { i__payload[33], i__payload[33:18] };
+  assign \$1403  = \$1400  ? l1_limit : { 1'h0, \$1402 [15:0] };
+  assign \$1404  = \$1403 [14:0] >= 15'h5000;
+  assign \$1405  = - $signed(i__payload[33:18]);
+  assign \$1406  = i__payload[33] ? \$1405  : { i__payload[33], i__payload[33:18] };
+  assign \$1407  = \$1406 [15:0] > l1_limit;
+  assign \$1408  = - $signed(i__payload[33:18]);
+  assign \$1409  = i__payload[33] ? \$1408  : { i__payload[33], i__payload[33:18] };
+  assign \$1410  = \$1407  ? l1_limit : { 1'h0, \$1409 [15:0] };
+  assign \$1411  = \$1410 [14:0] >= 15'h5e80;
+  assign \$1412  = - $signed(i__payload[33:18]);
+  assign \$1413  = i__payload[33] ? \$1412  : { i__payload[33], i__payload[33:18] };
+  assign \$1414  = \$1413 [15:0] > l1_limit;
+  assign \$1415  = - $signed(i__payload[33:18]);
+  assign \$1416  = i__payload[33] ? \$1415  : { i__payload[33], i__payload[33:18] };
+  assign \$1417  = \$1414  ? l1_limit : { 1'h0, \$1416 [15:0] };
+  assign \$1418  = \$1417 [14:0] >= 15'h6f80;
+  assign \$1419  = - $signed(i__payload[33:18]);
+  assign \$1420  = i__payload[33] ? \$1419  : { i__payload[33], i__payload[33:18] };
+  assign \$1421  = \$1420 [15:0] > l1_limit;
+  assign \$1422  = - $signed(i__payload[33:18]);
+  assign \$1423  = i__payload[33] ? \$1422  : { i__payload[33], i__payload[33:18] };
+  assign \$1424  = \$1421  ? l1_limit : { 1'h0, \$1423 [15:0] };
+  assign \$1425  = - $signed(i__payload[33:18]);
+  assign \$1426  = i__payload[33] ? \$1425  : { i__payload[33], i__payload[33:18] };
+  assign \$1427  = \$1426 [15:0] > l1_limit;
+  assign \$1428  = - $signed(i__payload[33:18]);
+  assign \$1429  = i__payload[33] ? \$1428  : { i__payload[33], i__payload[33:18] };
+  assign \$1430  = \$1427  ? l1_limit : { 1'h0, \$1429 [15:0] };
+  assign \$1431  = - $signed(i__payload[33:18]);
+  assign \$1432  = i__payload[33] ? \$1431  : { i__payload[33], i__payload[33:18] };
+  assign \$1433  = \$1432 [15:0] > l1_limit;
+  assign \$1434  = - $signed(i__payload[33:18]);
+  assign \$1435  = i__payload[33] ? \$1434  : { i__payload[33], i__payload[33:18] };
+  assign \$1436  = \$1433  ? l1_limit : { 1'h0, \$1435 [15:0] };
+  assign \$1437  = - $signed(i__payload[33:18]);
+  assign \$1438  = i__payload[33] ? \$1437  : { i__payload[33], i__payload[33:18] };
+  assign \$1439  = \$1438 [15:0] > l1_limit;
+  assign \$1440  = - $signed(i__payload[33:18]);
+  assign \$1441  = i__payload[33] ? \$1440  : { i__payload[33], i__payload[33:18] };
+  assign \$1442  = \$1439  ? l1_limit : { 1'h0, \$1441 [15:0] };
+  assign \$1443  = ~ \$935 ;
+  assign \$1444  = \$928  & \$1443 ;
+  assign \$1445  = ~ \$949 ;
+  assign \$1446  = \$942  & \$1445 ;
+  assign \$1447  = ~ \$963 ;
+  assign \$1448  = \$956  & \$1447 ;
+  assign \$1449  = ~ \$977 ;
+  assign \$1450  = \$970  & \$1449 ;
+  assign \$1451  = ~ \$991 ;
+  assign \$1452  = \$984  & \$1451 ;
+  assign \$1453  = ~ \$1005 ;
+  assign \$1454  = \$998  & \$1453 ;
+  assign \$1455  = ~ \$1019 ;
+  assign \$1456  = \$1012  & \$1455 ;
+  assign \$1457  = ~ \$1033 ;
+  assign \$1458  = \$1026  & \$1457 ;
+  assign \$1459  = ~ \$1047 ;
+  assign \$1460  = \$1040  & \$1459 ;
+  assign \$1461  = ~ \$1061 ;
+  assign \$1462  = \$1054  & \$1461 ;
+  assign \$1463  = ~ \$1075 ;
+  assign \$1464  = \$1068  & \$1463 ;
+  assign \$1465  = | { \$1464 , \$1462 , \$1460 , \$1458 , \$1456 , \$1454 , \$1452 , \$1450 , \$1448 , \$1446 , \$1444  };
+  assign \$1466  = ~ \$942 ;
+  assign \$1467  = \$935  & \$1466 ;
+  assign \$1468  = ~ \$949 ;
+  assign \$1469  = \$942  & \$1468 ;
+  assign \$1470  = ~ \$970 ;
+  assign \$1471  = \$963  & \$1470 ;
+  assign \$1472  = ~ \$977 ;
+  assign \$1473  = \$970  & \$1472 ;
+  assign \$1474  = ~ \$998 ;
+  assign \$1475  = \$991  & \$1474 ;
+  assign \$1476  = ~ \$1005 ;
+  assign \$1477  = \$998  & \$1476 ;
+  assign \$1478  = ~ \$1026 ;
+  assign \$1479  = \$1019  & \$1478 ;
+  assign \$1480  = ~ \$1033 ;
+  assign \$1481  = \$1026  & \$1480 ;
+  assign \$1482  = ~ \$1054 ;
+  assign \$1483  = \$1047  & \$1482 ;
+  assign \$1484  = ~ \$1061 ;
+  assign \$1485  = \$1054  & \$1484 ;
+  assign \$1486  = | { \$1075 , \$1485 , \$1483 , \$1481 , \$1479 , \$1477 , \$1475 , \$1473 , \$1471 , \$1469 , \$1467  };
+  assign \$1487  = ~ \$956 ;
+  assign \$1488  = \$949  & \$1487 ;
+  assign \$1489  = ~ \$963 ;
+  assign \$1490  = \$956  & \$1489 ;
+  assign \$1491  = ~ \$970 ;
+  assign \$1492  = \$963  & \$1491 ;
+  assign \$1493  = ~ \$977 ;
+  assign \$1494  = \$970  & \$1493 ;
+  assign \$1495  = ~ \$1012 ;
+  assign \$1496  = \$1005  & \$1495 ;
+  assign \$1497  = ~ \$1019 ;
+  assign \$1498  = \$1012  & \$1497 ;
+  assign \$1499  = ~ \$1026 ;
+  assign \$1500  = \$1019  & \$1499 ;
+  assign \$1501  = ~ \$1033 ;
+  assign \$1502  = \$1026  & \$1501 ;
+  assign \$1503  = ~ \$1068 ;
+  assign \$1504  = \$1061  & \$1503 ;
+  assign \$1505  = ~ \$1075 ;
+  assign \$1506  = \$1068  & \$1505 ;
+  assign \$1507  = | { \$1075 , \$1506 , \$1504 , \$1502 , \$1500 , \$1498 , \$1496 , \$1494 , \$1492 , \$1490 , \$1488  };
+  assign \$1508  = ~ \$984 ;
+  assign \$1509  = \$977  & \$1508 ;
+  assign \$1510  = ~ \$991 ;
+  assign \$1511  = \$984  & \$1510 ;
+  assign \$1512  = ~ \$998 ;
+  assign \$1513  = \$991  & \$1512 ;
+  assign \$1514  = ~ \$1005 ;
+  assign \$1515  = \$998  & \$1514 ;
+  assign \$1516  = ~ \$1012 ;
+  assign \$1517  = \$1005  & \$1516 ;
+  assign \$1518  = ~ \$1019 ;
+  assign \$1519  = \$1012  & \$1518 ;
+  assign \$1520  = ~ \$1026 ;
+  assign \$1521  = \$1019  & \$1520 ;
+  assign \$1522  = ~ \$1033 ;
+  assign \$1523  = \$1026  & \$1522 ;
+  assign \$1524  = | { \$1523 , \$1521 , \$1519 , \$1517 , \$1515 , \$1513 , \$1511 , \$1509  };
+  assign \$1525  = ~ \$1040 ;
+  assign \$1526  = \$1033  & \$1525 ;
+  assign \$1527  = ~ \$1047 ;
+  assign \$1528  = \$1040  & \$1527 ;
+  assign \$1529  = ~ \$1054 ;
+  assign \$1530  = \$1047  & \$1529 ;
+  assign \$1531  = ~ \$1061 ;
+  assign \$1532  = \$1054  & \$1531 ;
+  assign \$1533  = ~ \$1068 ;
+  assign \$1534  = \$1061  & \$1533 ;
+  assign \$1535  = ~ \$1075 ;
+  assign \$1536  = \$1068  & \$1535 ;
+  assign \$1537  = | { \$1075 , \$1536 , \$1534 , \$1532 , \$1530 , \$1528 , \$1526  };
+  assign \$1538  = ~ \$1089 ;
+  assign \$1539  = \$1082  & \$1538 ;
+  assign \$1540  = ~ \$1103 ;
+  assign \$1541  = \$1096  & \$1540 ;
+  assign \$1542  = ~ \$1117 ;
+  assign \$1543  = \$1110  & \$1542 ;
+  assign \$1544  = ~ \$1131 ;
+  assign \$1545  = \$1124  & \$1544 ;
+  assign \$1546  = ~ \$1145 ;
+  assign \$1547  = \$1138  & \$1546 ;
+  assign \$1548  = ~ \$1159 ;
+  assign \$1549  = \$1152  & \$1548 ;
+  assign \$1550  = ~ \$1173 ;
+  assign \$1551  = \$1166  & \$1550 ;
+  assign \$1552  = ~ \$1187 ;
+  assign \$1553  = \$1180  & \$1552 ;
+  assign \$1554  = ~ \$1201 ;
+  assign \$1555  = \$1194  & \$1554 ;
+  assign \$1556  = ~ \$1215 ;
+  assign \$1557  = \$1208  & \$1556 ;
+  assign \$1558  = ~ \$1229 ;
+  assign \$1559  = \$1222  & \$1558 ;
+  assign \$1560  = ~ \$1243 ;
+  assign \$1561  = \$1236  & \$1560 ;
+  assign \$1562  = ~ \$1257 ;
+  assign \$1563  = \$1250  & \$1562 ;
+  assign \$1564  = | { \$1264 , \$1563 , \$1561 , \$1559 , \$1557 , \$1555 , \$1553 , \$1551 , \$1549 , \$1547 , \$1545 , \$1543 , \$1541 , \$1539  };
+  assign \$1565  = ~ \$1096 ;
+  assign \$1566  = \$1089  & \$1565 ;
+  assign \$1567  = ~ \$1103 ;
+  assign \$1568  = \$1096  & \$1567 ;
+  assign \$1569  = ~ \$1124 ;
+  assign \$1570  = \$1117  & \$1569 ;
+  assign \$1571  = ~ \$1131 ;
+  assign \$1572  = \$1124  & \$1571 ;
+  assign \$1573  = ~ \$1152 ;
+  assign \$1574  = \$1145  & \$1573 ;
+  assign \$1575  = ~ \$1159 ;
+  assign \$1576  = \$1152  & \$1575 ;
+  assign \$1577  = ~ \$1180 ;
+  assign \$1578  = \$1173  & \$1577 ;
+  assign \$1579  = ~ \$1187 ;
+  assign \$1580  = \$1180  & \$1579 ;
+  assign \$1581  = ~ \$1208 ;
+  assign \$1582  = \$1201  & \$1581 ;
+  assign \$1583  = ~ \$1215 ;
+  assign \$1584  = \$1208  & \$1583 ;
+  assign \$1585  = ~ \$1236 ;
+  assign \$1586  = \$1229  & \$1585 ;
+  assign \$1587  = ~ \$1243 ;
+  assign \$1588  = \$1236  & \$1587 ;
+  assign \$1589  = ~ \$1264 ;
+  assign \$1590  = \$1257  & \$1589 ;
+  assign \$1591  = | { \$1264 , \$1590 , \$1588 , \$1586 , \$1584 , \$1582 , \$1580 , \$1578 , \$1576 , \$1574 , \$1572 , \$1570 , \$1568 , \$1566  };
+  assign \$1592  = ~ \$1110 ;
+  assign \$1593  = \$1103  & \$1592 ;
+  assign \$1594  = ~ \$1117 ;
+  assign \$1595  = \$1110  & \$1594 ;
+  assign \$1596  = ~ \$1124 ;
+  assign \$1597  = \$1117  & \$1596 ;
+  assign \$1598  = ~ \$1131 ;
+  assign \$1599  = \$1124  & \$1598 ;
+  assign \$1600  = ~ \$1166 ;
+  assign \$1601  = \$1159  & \$1600 ;
+  assign \$1602  = ~ \$1173 ;
+  assign \$1603  = \$1166  & \$1602 ;
+  assign \$1604  = ~ \$1180 ;
+  assign \$1605  = \$1173  & \$1604 ;
+  assign \$1606  = ~ \$1187 ;
+  assign \$1607  = \$1180  & \$1606 ;
+  assign \$1608  = ~ \$1222 ;
+  assign \$1609  = \$1215  & \$1608 ;
+  assign \$1610  = ~ \$1229 ;
+  assign \$1611  = \$1222  & \$1610 ;
+  assign \$1612  = ~ \$1236 ;
+  assign \$1613  = \$1229  & \$1612 ;
+  assign \$1614  = ~ \$1243 ;
+  assign \$1615  = \$1236  & \$1614 ;
+  assign \$1616  = | { \$1615 , \$1613 , \$1611 , \$1609 , \$1607 , \$1605 , \$1603 , \$1601 , \$1599 , \$1597 , \$1595 , \$1593  };
+  assign \$1617  = ~ \$1138 ;
+  assign \$1618  = \$1131  & \$1617 ;
+  assign \$1619  = ~ \$1145 ;
+  assign \$1620  = \$1138  & \$1619 ;
+  assign \$1621  = ~ \$1152 ;
+  assign \$1622  = \$1145  & \$1621 ;
+  assign \$1623  = ~ \$1159 ;
+  assign \$1624  = \$1152  & \$1623 ;
+  assign \$1625  = ~ \$1166 ;
+  assign \$1626  = \$1159  & \$1625 ;
+  assign \$1627  = ~ \$1173 ;
+  assign \$1628  = \$1166  & \$1627 ;
+  assign \$1629  = ~ \$1180 ;
+  assign \$1630  = \$1173  & \$1629 ;
+  assign \$1631  = ~ \$1187 ;
+  assign \$1632  = \$1180  & \$1631 ;
+  assign \$1633  = ~ \$1250 ;
+  assign \$1634  = \$1243  & \$1633 ;
+  assign \$1635  = ~ \$1257 ;
+  assign \$1636  = \$1250  & \$1635 ;
+  assign \$1637  = ~ \$1264 ;
+  assign \$1638  = \$1257  & \$1637 ;
+  assign \$1639  = | { \$1264 , \$1638 , \$1636 , \$1634 , \$1632 , \$1630 , \$1628 , \$1626 , \$1624 , \$1622 , \$1620 , \$1618  };
+  assign \$1640  = ~ \$1194 ;
+  assign \$1641  = \$1187  & \$1640 ;
+  assign \$1642  = ~ \$1201 ;
+  assign \$1643  = \$1194  & \$1642 ;
+  assign \$1644  = ~ \$1208 ;
+  assign \$1645  = \$1201  & \$1644 ;
+  assign \$1646  = ~ \$1215 ;
+  assign \$1647  = \$1208  & \$1646 ;
+  assign \$1648  = ~ \$1222 ;
+  assign \$1649  = \$1215  & \$1648 ;
+  assign \$1650  = ~ \$1229 ;
+  assign \$1651  = \$1222  & \$1650 ;
+  assign \$1652  = ~ \$1236 ;
+  assign \$1653  = \$1229  & \$1652 ;
+  assign \$1654  = ~ \$1243 ;
+  assign \$1655  = \$1236  & \$1654 ;
+  assign \$1656  = ~ \$1250 ;
+  assign \$1657  = \$1243  & \$1656 ;
+  assign \$1658  = ~ \$1257 ;
+  assign \$1659  = \$1250  & \$1658 ;
+  assign \$1660  = ~ \$1264 ;
+  assign \$1661  = \$1257  & \$1660 ;
+  assign \$1662  = | { \$1264 , \$1661 , \$1659 , \$1657 , \$1655 , \$1653 , \$1651 , \$1649 , \$1647 , \$1645 , \$1643 , \$1641  };
+  assign \$1663  = 5'h17 + { \$1662 , \$1639 , \$1616 , \$1591 , \$1564  };
+  assign \$1664  = ~ \$1278 ;
+  assign \$1665  = \$1271  & \$1664 ;
+  assign \$1666  = ~ \$1292 ;
+  assign \$1667  = \$1285  & \$1666 ;
+  assign \$1668  = ~ \$1306 ;
+  assign \$1669  = \$1299  & \$1668 ;
+  assign \$1670  = ~ \$1320 ;
+  assign \$1671  = \$1313  & \$1670 ;
+  assign \$1672  = ~ \$1334 ;
+  assign \$1673  = \$1327  & \$1672 ;
+  assign \$1674  = | { \$1341 , \$1673 , \$1671 , \$1669 , \$1667 , \$1665  };
+  assign \$1675  = ~ \$1285 ;
+  assign \$1676  = \$1278  & \$1675 ;
+  assign \$1677  = ~ \$1292 ;
+  assign \$1678  = \$1285  & \$1677 ;
+  assign \$1679  = ~ \$1313 ;
+  assign \$1680  = \$1306  & \$1679 ;
+  assign \$1681  = ~ \$1320 ;
+  assign \$1682  = \$1313  & \$1681 ;
+  assign \$1683  = ~ \$1341 ;
+  assign \$1684  = \$1334  & \$1683 ;
+  assign \$1685  = | { \$1341 , \$1684 , \$1682 , \$1680 , \$1678 , \$1676  };
+  assign \$1686  = ~ \$1299 ;
+  assign \$1687  = \$1292  & \$1686 ;
+  assign \$1688  = ~ \$1306 ;
+  assign \$1689  = \$1299  & \$1688 ;
+  assign \$1690  = ~ \$1313 ;
+  assign \$1691  = \$1306  & \$1690 ;
+  assign \$1692  = ~ \$1320 ;
+  assign \$1693  = \$1313  & \$1692 ;
+  assign \$1694  = | { \$1693 , \$1691 , \$1689 , \$1687  };
+  assign \$1695  = ~ \$1327 ;
+  assign \$1696  = \$1320  & \$1695 ;
+  assign \$1697  = ~ \$1334 ;
+  assign \$1698  = \$1327  & \$1697 ;
+  assign \$1699  = ~ \$1341 ;
+  assign \$1700  = \$1334  & \$1699 ;
+  assign \$1701  = | { \$1341 , \$1700 , \$1698 , \$1696  };
+  assign \$1702  = ~ \$1355 ;
+  assign \$1703  = \$1348  & \$1702 ;
+  assign \$1704  = ~ \$1369 ;
+  assign \$1705  = \$1362  & \$1704 ;
+  assign \$1706  = ~ \$1383 ;
+  assign \$1707  = \$1376  & \$1706 ;
+  assign \$1708  = ~ \$1397 ;
+  assign \$1709  = \$1390  & \$1708 ;
+  assign \$1710  = ~ \$1411 ;
+  assign \$1711  = \$1404  & \$1710 ;
+  assign \$1712  = | { \$1418 , \$1711 , \$1709 , \$1707 , \$1705 , \$1703  };
+  assign \$1713  = ~ \$1362 ;
+  assign \$1714  = \$1355  & \$1713 ;
+  assign \$1715  = ~ \$1369 ;
+  assign \$1716  = \$1362  & \$1715 ;
+  assign \$1717  = ~ \$1390 ;
+  assign \$1718  = \$1383  & \$1717 ;
+  assign \$1719  = ~ \$1397 ;
+  assign \$1720  = \$1390  & \$1719 ;
+  assign \$1721  = ~ \$1418 ;
+  assign \$1722  = \$1411  & \$1721 ;
+  assign \$1723  = | { \$1418 , \$1722 , \$1720 , \$1718 , \$1716 , \$1714  };
+  assign \$1724  = ~ \$1376 ;
+  assign \$1725  = \$1369  & \$1724 ;
+  assign \$1726  = ~ \$1383 ;
+  assign \$1727  = \$1376  & \$1726 ;
+  assign \$1728  = ~ \$1390 ;
+  assign \$1729  = \$1383  & \$1728 ;
+  assign \$1730  = ~ \$1397 ;
+  assign \$1731  = \$1390  & \$1730 ;
+  assign \$1732  = | { \$1731 , \$1729 , \$1727 , \$1725  };
+  assign \$1733  = ~ \$1404 ;
+  assign \$1734  = \$1397  & \$1733 ;
+  assign \$1735  = ~ \$1411 ;
+  assign \$1736  = \$1404  & \$1735 ;
+  assign \$1737  = ~ \$1418 ;
+  assign \$1738  = \$1411  & \$1737 ;
+  assign \$1739  = | { \$1418 , \$1738 , \$1736 , \$1734  };
+  assign \$1740  = l1_x_p0 - \port__data$82 ;
+  assign \$1741  = l1_x_p0 - \port__data$82 ;
+  assign \$1742  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u2_origin);
+  assign \$1743  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u3_origin);
+  assign \$1748  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1749  = 21'h100000 - \$1748 [19:0];
+  assign \$1750  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1751  = l1_neg_p2 ? \$1749  : { 2'h0, \$1750 [19:0] };
+  assign \$1752  = \$1751 [19:0] + 4'h8;
+  assign \$1754  = \$1753  > 16'hffff;
+  assign \$1755  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1756  = 21'h100000 - \$1755 [19:0];
+  assign \$1757  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1758  = l1_neg_p2 ? \$1756  : { 2'h0, \$1757 [19:0] };
+  assign \$1759  = \$1758 [19:0] + 4'h8;
+  assign \$1761  = \$1754  ? 21'h00ffff : \$1760 ;
+  assign \$1762  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1763  = - $signed(\$1762 [19:0]);
+  assign \$1764  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1765  = l1_neg_p2 ? \$1763  : { \$1764 [19], \$1764 [19:0] };
+  assign \$1766  = $signed(\$1765 [19:0]) + $signed(5'h08);
+  assign \$1768  = $signed(\$1767 ) > $signed(16'h7fff);
+  assign \$1769  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1770  = - $signed(\$1769 [19:0]);
+  assign \$1771  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1772  = l1_neg_p2 ? \$1770  : { \$1771 [19], \$1771 [19:0] };
+  assign \$1773  = $signed(\$1772 [19:0]) + $signed(5'h08);
+  assign \$1775  = $signed(\$1774 ) < $signed(16'h8000);
+  assign \$1776  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1777  = - $signed(\$1776 [19:0]);
+  assign \$1778  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1779  = l1_neg_p2 ? \$1777  : { \$1778 [19], \$1778 [19:0] };
+  assign \$1780  = $signed(\$1779 [19:0]) + $signed(5'h08);
+  assign \$1782  = \$1775  ? 21'h1f8000 : \$1781 ;
+  assign \$1783  = \$1768  ? 21'h007fff : \$1782 ;
+  assign \$1784  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1786  = $signed(\$1784 [19:0]) - $signed({ 1'h0, \$1785  });
+  assign \$1787  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1788  = l1_neg_p2 ? \$1786  : { \$1787 [19], \$1787 [19], \$1787 [19], \$1787 [19], \$1787 [19:0] };
+  assign \$1789  = $signed(\$1788 [19:0]) + $signed(5'h08);
+  assign \$1791  = $signed(\$1790 ) > $signed(16'h7fff);
+  assign \$1792  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1794  = $signed(\$1792 [19:0]) - $signed({ 1'h0, \$1793  });
+  assign \$1795  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1796  = l1_neg_p2 ? \$1794  : { \$1795 [19], \$1795 [19], \$1795 [19], \$1795 [19], \$1795 [19:0] };
+  assign \$1797  = $signed(\$1796 [19:0]) + $signed(5'h08);
+  assign \$1799  = $signed(\$1798 ) < $signed(16'h8000);
+  assign \$1800  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1802  = $signed(\$1800 [19:0]) - $signed({ 1'h0, \$1801  });
+  assign \$1803  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1804  = l1_neg_p2 ? \$1802  : { \$1803 [19], \$1803 [19], \$1803 [19], \$1803 [19], \$1803 [19:0] };
+  assign \$1805  = $signed(\$1804 [19:0]) + $signed(5'h08);
+  assign \$1807  = \$1799  ? 21'h1f8000 : \$1806 ;
+  assign \$1808  = \$1791  ? 21'h007fff : \$1807 ;
+  assign \$1809  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1811  = $signed(\$1809 [19:0]) - $signed({ 1'h0, \$1810  });
+  assign \$1812  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1813  = l1_neg_p2 ? \$1811  : { \$1812 [19], \$1812 [19], \$1812 [19], \$1812 [19], \$1812 [19:0] };
+  assign \$1814  = $signed(\$1813 [19:0]) + $signed(5'h08);
+  assign \$1816  = $signed(\$1815 ) > $signed(16'h7fff);
+  assign \$1817  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1819  = $signed(\$1817 [19:0]) - $signed({ 1'h0, \$1818  });
+  assign \$1820  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1821  = l1_neg_p2 ? \$1819  : { \$1820 [19], \$1820 [19], \$1820 [19], \$1820 [19], \$1820 [19:0] };
+  assign \$1822  = $signed(\$1821 [19:0]) + $signed(5'h08);
+  assign \$1824  = $signed(\$1823 ) < $signed(16'h8000);
+  assign \$1825  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1827  = $signed(\$1825 [19:0]) - $signed({ 1'h0, \$1826  });
+  assign \$1828  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$1829  = l1_neg_p2 ? \$1827  : { \$1828 [19], \$1828 [19], \$1828 [19], \$1828 [19], \$1828 [19:0] };
+  assign \$1830  = $signed(\$1829 [19:0]) + $signed(5'h08);
+  assign \$1832  = \$1824  ? 21'h1f8000 : \$1831 ;
+  assign \$1833  = \$1816  ? 21'h007fff : \$1832 ;
+  assign \$1834  = $signed(l0_c2) * $signed({ 1'h0, l0_t1 });
+  assign \$1836  = $signed(\$1835 ) + $signed({ 1'h0, l0_c1_p1 });
+  assign \$1837  = \$1836 [31:0] * l0_t_p1;
+  assign \$1838  = $signed(l1_c2) * $signed({ 1'h0, l1_t1 });
+  assign \$1840  = $signed(\$1839 ) + $signed({ 1'h0, l1_c1_p1 });
+  assign \$1841  = \$1840 [31:0] * l1_t_p1;
   always @(posedge clk)
-    valid_0 <= \$1250 ;
+    valid_0 <= \$1842 ;
   always @(posedge clk)
-    valid_1 <= \$1251 ;
+    valid_1 <= \$1843 ;
   always @(posedge clk)
-    valid_2 <= \$1252 ;
+    valid_2 <= \$1844 ;
   always @(posedge clk)
-    o__valid <= \$1253 ;
+    o__valid <= \$1845 ;
   always @(posedge clk)
-    l0_unit_p0 <= \$1254 ;
+    l0_unit_p0 <= \$1846 ;
   always @(posedge clk)
-    l0_x_p0 <= \$1255 ;
+    l0_x_p0 <= \$1847 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$1256 ;
+    l0_neg_p0 <= \$1848 ;
   always @(posedge clk)
-    l0_t_p0 <= \$1257 ;
+    l0_t_p0 <= \$1849 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$1258 ;
+    l0_seg_p0 <= \$1850 ;
   always @(posedge clk)
-    l0_prod0_p1 <= \$1259 ;
+    l0_prod0_p1 <= \$1851 ;
   always @(posedge clk)
-    l0_c0_p1 <= \$1260 ;
+    l0_c0_p1 <= \$1852 ;
   always @(posedge clk)
-    l0_c1_p1 <= \$1261 ;
+    l0_c1_p1 <= \$1853 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$1262 ;
+    l0_unit_p1 <= \$1854 ;
   always @(posedge clk)
-    l0_x_p1 <= \$1263 ;
+    l0_x_p1 <= \$1855 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$1264 ;
+    l0_neg_p1 <= \$1856 ;
   always @(posedge clk)
-    l0_t_p1 <= \$1265 ;
+    l0_t_p1 <= \$1857 ;
   always @(posedge clk)
-    l0_prod1_p2 <= \$1266 ;
+    l0_prod1_p2 <= \$1858 ;
   always @(posedge clk)
-    l0_c0_p2 <= \$1267 ;
+    l0_c0_p2 <= \$1859 ;
   always @(posedge clk)
-    l0_unit_p2 <= \$1268 ;
+    l0_unit_p2 <= \$1860 ;
   always @(posedge clk)
-    l0_x_p2 <= \$1269 ;
+    l0_x_p2 <= \$1861 ;
   always @(posedge clk)
-    l0_neg_p2 <= \$1270 ;
+    l0_neg_p2 <= \$1862 ;
   always @(posedge clk)
-    l0_t_p2 <= \$1271 ;
+    l0_t_p2 <= \$1863 ;
   always @(posedge clk)
-    o__payload <= \$1272 ;
+    o__payload <= \$1864 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$1273 ;
+    l1_unit_p0 <= \$1865 ;
   always @(posedge clk)
-    l1_x_p0 <= \$1274 ;
+    l1_x_p0 <= \$1866 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$1275 ;
+    l1_neg_p0 <= \$1867 ;
   always @(posedge clk)
-    l1_t_p0 <= \$1276 ;
+    l1_t_p0 <= \$1868 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$1277 ;
+    l1_seg_p0 <= \$1869 ;
   always @(posedge clk)
-    l1_prod0_p1 <= \$1278 ;
+    l1_prod0_p1 <= \$1870 ;
   always @(posedge clk)
-    l1_c0_p1 <= \$1279 ;
+    l1_c0_p1 <= \$1871 ;
   always @(posedge clk)
-    l1_c1_p1 <= \$1280 ;
+    l1_c1_p1 <= \$1872 ;
   always @(posedge clk)
-    l1_unit_p1 <= \$1281 ;
+    l1_unit_p1 <= \$1873 ;
   always @(posedge clk)
-    l1_x_p1 <= \$1282 ;
+    l1_x_p1 <= \$1874 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$1283 ;
+    l1_neg_p1 <= \$1875 ;
   always @(posedge clk)
-    l1_t_p1 <= \$1284 ;
+    l1_t_p1 <= \$1876 ;
   always @(posedge clk)
-    l1_prod1_p2 <= \$1285 ;
+    l1_prod1_p2 <= \$1877 ;
   always @(posedge clk)
-    l1_c0_p2 <= \$1286 ;
+    l1_c0_p2 <= \$1878 ;
   always @(posedge clk)
-    l1_unit_p2 <= \$1287 ;
+    l1_unit_p2 <= \$1879 ;
   always @(posedge clk)
-    l1_x_p2 <= \$1288 ;
+    l1_x_p2 <= \$1880 ;
   always @(posedge clk)
-    l1_neg_p2 <= \$1289 ;
+    l1_neg_p2 <= \$1881 ;
   always @(posedge clk)
-    l1_t_p2 <= \$1290 ;
+    l1_t_p2 <= \$1882 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
@@ -6745,235 +7854,6 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
       default:
           l0_limit = { 2'h0, \$5  };
     endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l0_u0_seg = 5'h00;
-    if (\$12 ) begin
-      l0_u0_seg = 5'h01;
-    end
-    if (\$19 ) begin
-      l0_u0_seg = 5'h02;
-    end
-    if (\$26 ) begin
-      l0_u0_seg = 5'h03;
-    end
-    if (\$33 ) begin
-      l0_u0_seg = 5'h04;
-    end
-    if (\$40 ) begin
-      l0_u0_seg = 5'h05;
-    end
-    if (\$47 ) begin
-      l0_u0_seg = 5'h06;
-    end
-    if (\$54 ) begin
-      l0_u0_seg = 5'h07;
-    end
-    if (\$61 ) begin
-      l0_u0_seg = 5'h08;
-    end
-    if (\$68 ) begin
-      l0_u0_seg = 5'h09;
-    end
-    if (\$75 ) begin
-      l0_u0_seg = 5'h0a;
-    end
-    if (\$82 ) begin
-      l0_u0_seg = 5'h0b;
-    end
-    if (\$89 ) begin
-      l0_u0_seg = 5'h0c;
-    end
-    if (\$96 ) begin
-      l0_u0_seg = 5'h0d;
-    end
-    if (\$103 ) begin
-      l0_u0_seg = 5'h0e;
-    end
-    if (\$110 ) begin
-      l0_u0_seg = 5'h0f;
-    end
-    if (\$117 ) begin
-      l0_u0_seg = 5'h10;
-    end
-    if (\$124 ) begin
-      l0_u0_seg = 5'h11;
-    end
-    if (\$131 ) begin
-      l0_u0_seg = 5'h12;
-    end
-    if (\$138 ) begin
-      l0_u0_seg = 5'h13;
-    end
-    if (\$145 ) begin
-      l0_u0_seg = 5'h14;
-    end
-    if (\$152 ) begin
-      l0_u0_seg = 5'h15;
-    end
-    if (\$159 ) begin
-      l0_u0_seg = 5'h16;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l0_u1_seg = 5'h00;
-    if (\$166 ) begin
-      l0_u1_seg = 5'h01;
-    end
-    if (\$173 ) begin
-      l0_u1_seg = 5'h02;
-    end
-    if (\$180 ) begin
-      l0_u1_seg = 5'h03;
-    end
-    if (\$187 ) begin
-      l0_u1_seg = 5'h04;
-    end
-    if (\$194 ) begin
-      l0_u1_seg = 5'h05;
-    end
-    if (\$201 ) begin
-      l0_u1_seg = 5'h06;
-    end
-    if (\$208 ) begin
-      l0_u1_seg = 5'h07;
-    end
-    if (\$215 ) begin
-      l0_u1_seg = 5'h08;
-    end
-    if (\$222 ) begin
-      l0_u1_seg = 5'h09;
-    end
-    if (\$229 ) begin
-      l0_u1_seg = 5'h0a;
-    end
-    if (\$236 ) begin
-      l0_u1_seg = 5'h0b;
-    end
-    if (\$243 ) begin
-      l0_u1_seg = 5'h0c;
-    end
-    if (\$250 ) begin
-      l0_u1_seg = 5'h0d;
-    end
-    if (\$257 ) begin
-      l0_u1_seg = 5'h0e;
-    end
-    if (\$264 ) begin
-      l0_u1_seg = 5'h0f;
-    end
-    if (\$271 ) begin
-      l0_u1_seg = 5'h10;
-    end
-    if (\$278 ) begin
-      l0_u1_seg = 5'h11;
-    end
-    if (\$285 ) begin
-      l0_u1_seg = 5'h12;
-    end
-    if (\$292 ) begin
-      l0_u1_seg = 5'h13;
-    end
-    if (\$299 ) begin
-      l0_u1_seg = 5'h14;
-    end
-    if (\$306 ) begin
-      l0_u1_seg = 5'h15;
-    end
-    if (\$313 ) begin
-      l0_u1_seg = 5'h16;
-    end
-    if (\$320 ) begin
-      l0_u1_seg = 5'h17;
-    end
-    if (\$327 ) begin
-      l0_u1_seg = 5'h18;
-    end
-    if (\$334 ) begin
-      l0_u1_seg = 5'h19;
-    end
-    if (\$341 ) begin
-      l0_u1_seg = 5'h1a;
-    end
-    if (\$348 ) begin
-      l0_u1_seg = 5'h1b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l0_u2_seg = 4'h0;
-    if (\$355 ) begin
-      l0_u2_seg = 4'h1;
-    end
-    if (\$362 ) begin
-      l0_u2_seg = 4'h2;
-    end
-    if (\$369 ) begin
-      l0_u2_seg = 4'h3;
-    end
-    if (\$376 ) begin
-      l0_u2_seg = 4'h4;
-    end
-    if (\$383 ) begin
-      l0_u2_seg = 4'h5;
-    end
-    if (\$390 ) begin
-      l0_u2_seg = 4'h6;
-    end
-    if (\$397 ) begin
-      l0_u2_seg = 4'h7;
-    end
-    if (\$404 ) begin
-      l0_u2_seg = 4'h8;
-    end
-    if (\$411 ) begin
-      l0_u2_seg = 4'h9;
-    end
-    if (\$418 ) begin
-      l0_u2_seg = 4'ha;
-    end
-    if (\$425 ) begin
-      l0_u2_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l0_u3_seg = 4'h0;
-    if (\$432 ) begin
-      l0_u3_seg = 4'h1;
-    end
-    if (\$439 ) begin
-      l0_u3_seg = 4'h2;
-    end
-    if (\$446 ) begin
-      l0_u3_seg = 4'h3;
-    end
-    if (\$453 ) begin
-      l0_u3_seg = 4'h4;
-    end
-    if (\$460 ) begin
-      l0_u3_seg = 4'h5;
-    end
-    if (\$467 ) begin
-      l0_u3_seg = 4'h6;
-    end
-    if (\$474 ) begin
-      l0_u3_seg = 4'h7;
-    end
-    if (\$481 ) begin
-      l0_u3_seg = 4'h8;
-    end
-    if (\$488 ) begin
-      l0_u3_seg = 4'h9;
-    end
-    if (\$495 ) begin
-      l0_u3_seg = 4'ha;
-    end
-    if (\$502 ) begin
-      l0_u3_seg = 4'hb;
-    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
@@ -7008,9 +7888,9 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l0_addr = { 1'h0, l0_u0_seg };
+          l0_addr = { 1'h0, \$621 , \$608 , \$591 , \$570 , \$549  };
       2'h1:
-          l0_addr = \$527 [5:0];
+          l0_addr = \$747 [5:0];
       2'h2:
           l0_addr = 6'h00;
       default:
@@ -7026,9 +7906,9 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
       2'h1:
           l0_seg = 4'h0;
       2'h2:
-          l0_seg = l0_u2_seg;
+          l0_seg = { \$785 , \$778 , \$769 , \$758  };
       default:
-          l0_seg = l0_u3_seg;
+          l0_seg = { \$823 , \$816 , \$807 , \$796  };
     endcase
   end
   always @* begin
@@ -7318,13 +8198,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
     (* full_case = 32'd1 *)
     casez (l0_unit_p0)
       2'h0:
-          l0_t1 = { 1'h0, \$528 [11:0] };
+          l0_t1 = { 1'h0, \$824 [11:0] };
       2'h1:
-          l0_t1 = { 1'h0, \$529 [11:0] };
+          l0_t1 = { 1'h0, \$825 [11:0] };
       2'h2:
-          l0_t1 = \$530 [12:0];
+          l0_t1 = \$826 [12:0];
       default:
-          l0_t1 = \$531 [12:0];
+          l0_t1 = \$827 [12:0];
     endcase
   end
   always @* begin
@@ -7332,13 +8212,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
     (* full_case = 32'd1 *)
     casez (l0_unit_p2)
       2'h0:
-          l0_sr1 = { 1'h0, \$532  };
+          l0_sr1 = { 1'h0, \$828  };
       2'h1:
-          l0_sr1 = { 1'h0, \$533  };
+          l0_sr1 = { 1'h0, \$829  };
       2'h2:
-          l0_sr1 = { 1'h0, \$534  };
+          l0_sr1 = { 1'h0, \$830  };
       default:
-          l0_sr1 = { 1'h0, \$535  };
+          l0_sr1 = { 1'h0, \$831  };
     endcase
   end
   always @* begin
@@ -7348,13 +8228,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
       (* full_case = 32'd1 *)
       casez (l0_unit_p2)
         2'h0:
-            l0_y = \$549 [15:0];
+            l0_y = \$845 [15:0];
         2'h1:
-            l0_y = \$571 [15:0];
+            l0_y = \$867 [15:0];
         2'h2:
-            l0_y = \$596 [15:0];
+            l0_y = \$892 [15:0];
         default:
-            l0_y = \$621 [15:0];
+            l0_y = \$917 [15:0];
       endcase
     end
   end
@@ -7363,256 +8243,27 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_limit = { 2'h0, \$622  };
+          l1_limit = { 2'h0, \$918  };
       2'h1:
-          l1_limit = { 2'h0, \$623  };
+          l1_limit = { 2'h0, \$919  };
       2'h2:
-          l1_limit = { 2'h0, \$624  };
+          l1_limit = { 2'h0, \$920  };
       default:
-          l1_limit = { 2'h0, \$625  };
+          l1_limit = { 2'h0, \$921  };
     endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l1_u0_seg = 5'h00;
-    if (\$632 ) begin
-      l1_u0_seg = 5'h01;
-    end
-    if (\$639 ) begin
-      l1_u0_seg = 5'h02;
-    end
-    if (\$646 ) begin
-      l1_u0_seg = 5'h03;
-    end
-    if (\$653 ) begin
-      l1_u0_seg = 5'h04;
-    end
-    if (\$660 ) begin
-      l1_u0_seg = 5'h05;
-    end
-    if (\$667 ) begin
-      l1_u0_seg = 5'h06;
-    end
-    if (\$674 ) begin
-      l1_u0_seg = 5'h07;
-    end
-    if (\$681 ) begin
-      l1_u0_seg = 5'h08;
-    end
-    if (\$688 ) begin
-      l1_u0_seg = 5'h09;
-    end
-    if (\$695 ) begin
-      l1_u0_seg = 5'h0a;
-    end
-    if (\$702 ) begin
-      l1_u0_seg = 5'h0b;
-    end
-    if (\$709 ) begin
-      l1_u0_seg = 5'h0c;
-    end
-    if (\$716 ) begin
-      l1_u0_seg = 5'h0d;
-    end
-    if (\$723 ) begin
-      l1_u0_seg = 5'h0e;
-    end
-    if (\$730 ) begin
-      l1_u0_seg = 5'h0f;
-    end
-    if (\$737 ) begin
-      l1_u0_seg = 5'h10;
-    end
-    if (\$744 ) begin
-      l1_u0_seg = 5'h11;
-    end
-    if (\$751 ) begin
-      l1_u0_seg = 5'h12;
-    end
-    if (\$758 ) begin
-      l1_u0_seg = 5'h13;
-    end
-    if (\$765 ) begin
-      l1_u0_seg = 5'h14;
-    end
-    if (\$772 ) begin
-      l1_u0_seg = 5'h15;
-    end
-    if (\$779 ) begin
-      l1_u0_seg = 5'h16;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l1_u1_seg = 5'h00;
-    if (\$786 ) begin
-      l1_u1_seg = 5'h01;
-    end
-    if (\$793 ) begin
-      l1_u1_seg = 5'h02;
-    end
-    if (\$800 ) begin
-      l1_u1_seg = 5'h03;
-    end
-    if (\$807 ) begin
-      l1_u1_seg = 5'h04;
-    end
-    if (\$814 ) begin
-      l1_u1_seg = 5'h05;
-    end
-    if (\$821 ) begin
-      l1_u1_seg = 5'h06;
-    end
-    if (\$828 ) begin
-      l1_u1_seg = 5'h07;
-    end
-    if (\$835 ) begin
-      l1_u1_seg = 5'h08;
-    end
-    if (\$842 ) begin
-      l1_u1_seg = 5'h09;
-    end
-    if (\$849 ) begin
-      l1_u1_seg = 5'h0a;
-    end
-    if (\$856 ) begin
-      l1_u1_seg = 5'h0b;
-    end
-    if (\$863 ) begin
-      l1_u1_seg = 5'h0c;
-    end
-    if (\$870 ) begin
-      l1_u1_seg = 5'h0d;
-    end
-    if (\$877 ) begin
-      l1_u1_seg = 5'h0e;
-    end
-    if (\$884 ) begin
-      l1_u1_seg = 5'h0f;
-    end
-    if (\$891 ) begin
-      l1_u1_seg = 5'h10;
-    end
-    if (\$898 ) begin
-      l1_u1_seg = 5'h11;
-    end
-    if (\$905 ) begin
-      l1_u1_seg = 5'h12;
-    end
-    if (\$912 ) begin
-      l1_u1_seg = 5'h13;
-    end
-    if (\$919 ) begin
-      l1_u1_seg = 5'h14;
-    end
-    if (\$926 ) begin
-      l1_u1_seg = 5'h15;
-    end
-    if (\$933 ) begin
-      l1_u1_seg = 5'h16;
-    end
-    if (\$940 ) begin
-      l1_u1_seg = 5'h17;
-    end
-    if (\$947 ) begin
-      l1_u1_seg = 5'h18;
-    end
-    if (\$954 ) begin
-      l1_u1_seg = 5'h19;
-    end
-    if (\$961 ) begin
-      l1_u1_seg = 5'h1a;
-    end
-    if (\$968 ) begin
-      l1_u1_seg = 5'h1b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l1_u2_seg = 4'h0;
-    if (\$975 ) begin
-      l1_u2_seg = 4'h1;
-    end
-    if (\$982 ) begin
-      l1_u2_seg = 4'h2;
-    end
-    if (\$989 ) begin
-      l1_u2_seg = 4'h3;
-    end
-    if (\$996 ) begin
-      l1_u2_seg = 4'h4;
-    end
-    if (\$1003 ) begin
-      l1_u2_seg = 4'h5;
-    end
-    if (\$1010 ) begin
-      l1_u2_seg = 4'h6;
-    end
-    if (\$1017 ) begin
-      l1_u2_seg = 4'h7;
-    end
-    if (\$1024 ) begin
-      l1_u2_seg = 4'h8;
-    end
-    if (\$1031 ) begin
-      l1_u2_seg = 4'h9;
-    end
-    if (\$1038 ) begin
-      l1_u2_seg = 4'ha;
-    end
-    if (\$1045 ) begin
-      l1_u2_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l1_u3_seg = 4'h0;
-    if (\$1052 ) begin
-      l1_u3_seg = 4'h1;
-    end
-    if (\$1059 ) begin
-      l1_u3_seg = 4'h2;
-    end
-    if (\$1066 ) begin
-      l1_u3_seg = 4'h3;
-    end
-    if (\$1073 ) begin
-      l1_u3_seg = 4'h4;
-    end
-    if (\$1080 ) begin
-      l1_u3_seg = 4'h5;
-    end
-    if (\$1087 ) begin
-      l1_u3_seg = 4'h6;
-    end
-    if (\$1094 ) begin
-      l1_u3_seg = 4'h7;
-    end
-    if (\$1101 ) begin
-      l1_u3_seg = 4'h8;
-    end
-    if (\$1108 ) begin
-      l1_u3_seg = 4'h9;
-    end
-    if (\$1115 ) begin
-      l1_u3_seg = 4'ha;
-    end
-    if (\$1122 ) begin
-      l1_u3_seg = 4'hb;
-    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_x = \$1128 [14:0];
+          l1_x = \$1424 [14:0];
       2'h1:
-          l1_x = \$1134 [14:0];
+          l1_x = \$1430 [14:0];
       2'h2:
-          l1_x = \$1140 [14:0];
+          l1_x = \$1436 [14:0];
       default:
-          l1_x = \$1146 [14:0];
+          l1_x = \$1442 [14:0];
     endcase
   end
   always @* begin
@@ -7634,9 +8285,9 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_addr = { 1'h0, l1_u0_seg };
+          l1_addr = { 1'h0, \$1537 , \$1524 , \$1507 , \$1486 , \$1465  };
       2'h1:
-          l1_addr = \$1147 [5:0];
+          l1_addr = \$1663 [5:0];
       2'h2:
           l1_addr = 6'h00;
       default:
@@ -7652,9 +8303,9 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
       2'h1:
           l1_seg = 4'h0;
       2'h2:
-          l1_seg = l1_u2_seg;
+          l1_seg = { \$1701 , \$1694 , \$1685 , \$1674  };
       default:
-          l1_seg = l1_u3_seg;
+          l1_seg = { \$1739 , \$1732 , \$1723 , \$1712  };
     endcase
   end
   always @* begin
@@ -7944,13 +8595,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
     (* full_case = 32'd1 *)
     casez (l1_unit_p0)
       2'h0:
-          l1_t1 = { 1'h0, \$1148 [11:0] };
+          l1_t1 = { 1'h0, \$1740 [11:0] };
       2'h1:
-          l1_t1 = { 1'h0, \$1149 [11:0] };
+          l1_t1 = { 1'h0, \$1741 [11:0] };
       2'h2:
-          l1_t1 = \$1150 [12:0];
+          l1_t1 = \$1742 [12:0];
       default:
-          l1_t1 = \$1151 [12:0];
+          l1_t1 = \$1743 [12:0];
     endcase
   end
   always @* begin
@@ -7958,13 +8609,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
     (* full_case = 32'd1 *)
     casez (l1_unit_p2)
       2'h0:
-          l1_sr1 = { 1'h0, \$1152  };
+          l1_sr1 = { 1'h0, \$1744  };
       2'h1:
-          l1_sr1 = { 1'h0, \$1153  };
+          l1_sr1 = { 1'h0, \$1745  };
       2'h2:
-          l1_sr1 = { 1'h0, \$1154  };
+          l1_sr1 = { 1'h0, \$1746  };
       default:
-          l1_sr1 = { 1'h0, \$1155  };
+          l1_sr1 = { 1'h0, \$1747  };
     endcase
   end
   always @* begin
@@ -7974,319 +8625,323 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
       (* full_case = 32'd1 *)
       casez (l1_unit_p2)
         2'h0:
-            l1_y = \$1169 [15:0];
+            l1_y = \$1761 [15:0];
         2'h1:
-            l1_y = \$1191 [15:0];
+            l1_y = \$1783 [15:0];
         2'h2:
-            l1_y = \$1216 [15:0];
+            l1_y = \$1808 [15:0];
         default:
-            l1_y = \$1241 [15:0];
+            l1_y = \$1833 [15:0];
       endcase
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1250  = valid_0;
+    \$1842  = valid_0;
     if (i__ready) begin
-      \$1250  = i__valid;
+      \$1842  = i__valid;
     end
     if (rst) begin
-      \$1250  = 1'h0;
+      \$1842  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1251  = valid_1;
+    \$1843  = valid_1;
     if (i__ready) begin
-      \$1251  = valid_0;
+      \$1843  = valid_0;
     end
     if (rst) begin
-      \$1251  = 1'h0;
+      \$1843  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1252  = valid_2;
+    \$1844  = valid_2;
     if (i__ready) begin
-      \$1252  = valid_1;
+      \$1844  = valid_1;
     end
     if (rst) begin
-      \$1252  = 1'h0;
+      \$1844  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1253  = o__valid;
+    \$1845  = o__valid;
     if (i__ready) begin
-      \$1253  = valid_2;
+      \$1845  = valid_2;
     end
     if (rst) begin
-      \$1253  = 1'h0;
+      \$1845  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1254  = l0_unit_p0;
+    \$1846  = l0_unit_p0;
     if (i__ready) begin
-      \$1254  = i__payload[1:0];
+      \$1846  = i__payload[1:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1255  = l0_x_p0;
+    \$1847  = l0_x_p0;
     if (i__ready) begin
-      \$1255  = l0_x;
+      \$1847  = l0_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1256  = l0_neg_p0;
+    \$1848  = l0_neg_p0;
     if (i__ready) begin
-      \$1256  = i__payload[17];
+      \$1848  = i__payload[17];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1257  = l0_t_p0;
+    \$1849  = l0_t_p0;
     if (i__ready) begin
-      \$1257  = l0_t;
+      \$1849  = l0_t;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1258  = l0_seg_p0;
+    \$1850  = l0_seg_p0;
     if (i__ready) begin
-      \$1258  = l0_seg;
+      \$1850  = l0_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1259  = l0_prod0_p1;
+    \$1851  = l0_prod0_p1;
     if (i__ready) begin
-      \$1259  = \$1242 [28:0];
+      \$1851  = \$1834 [28:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1260  = l0_c0_p1;
+    \$1852  = l0_c0_p1;
     if (i__ready) begin
-      \$1260  = l0_c0;
+      \$1852  = l0_c0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1261  = l0_c1_p1;
+    \$1853  = l0_c1_p1;
     if (i__ready) begin
-      \$1261  = l0_c1;
+      \$1853  = l0_c1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1262  = l0_unit_p1;
+    \$1854  = l0_unit_p1;
     if (i__ready) begin
-      \$1262  = l0_unit_p0;
+      \$1854  = l0_unit_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1263  = l0_x_p1;
+    \$1855  = l0_x_p1;
     if (i__ready) begin
-      \$1263  = l0_x_p0;
+      \$1855  = l0_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1264  = l0_neg_p1;
+    \$1856  = l0_neg_p1;
     if (i__ready) begin
-      \$1264  = l0_neg_p0;
+      \$1856  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1265  = l0_t_p1;
+    \$1857  = l0_t_p1;
     if (i__ready) begin
-      \$1265  = l0_t1;
+      \$1857  = l0_t1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1266  = l0_prod1_p2;
+    \$1858  = l0_prod1_p2;
     if (i__ready) begin
-      \$1266  = \$1245 [42:0];
+      \$1858  = \$1837 [42:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1267  = l0_c0_p2;
+    \$1859  = l0_c0_p2;
     if (i__ready) begin
-      \$1267  = l0_c0_p1;
+      \$1859  = l0_c0_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1268  = l0_unit_p2;
+    \$1860  = l0_unit_p2;
     if (i__ready) begin
-      \$1268  = l0_unit_p1;
+      \$1860  = l0_unit_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1269  = l0_x_p2;
+    \$1861  = l0_x_p2;
     if (i__ready) begin
-      \$1269  = l0_x_p1;
+      \$1861  = l0_x_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1270  = l0_neg_p2;
+    \$1862  = l0_neg_p2;
     if (i__ready) begin
-      \$1270  = l0_neg_p1;
+      \$1862  = l0_neg_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1271  = l0_t_p2;
+    \$1863  = l0_t_p2;
     if (i__ready) begin
-      \$1271  = l0_t_p1;
+      \$1863  = l0_t_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1272  = o__payload;
+    \$1864  = o__payload;
     if (i__ready) begin
-      \$1272 [15:0] = l0_y;
-      \$1272 [31:16] = l1_y;
+      \$1864 [15:0] = l0_y;
+      \$1864 [31:16] = l1_y;
     end
     if (rst) begin
-      \$1272  = 32'd0;
+      \$1864  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1273  = l1_unit_p0;
+    \$1865  = l1_unit_p0;
     if (i__ready) begin
-      \$1273  = i__payload[1:0];
+      \$1865  = i__payload[1:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1274  = l1_x_p0;
+    \$1866  = l1_x_p0;
     if (i__ready) begin
-      \$1274  = l1_x;
+      \$1866  = l1_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1275  = l1_neg_p0;
+    \$1867  = l1_neg_p0;
     if (i__ready) begin
-      \$1275  = i__payload[33];
+      \$1867  = i__payload[33];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1276  = l1_t_p0;
+    \$1868  = l1_t_p0;
     if (i__ready) begin
-      \$1276  = l1_t;
+      \$1868  = l1_t;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1277  = l1_seg_p0;
+    \$1869  = l1_seg_p0;
     if (i__ready) begin
-      \$1277  = l1_seg;
+      \$1869  = l1_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1278  = l1_prod0_p1;
+    \$1870  = l1_prod0_p1;
     if (i__ready) begin
-      \$1278  = \$1246 [28:0];
+      \$1870  = \$1838 [28:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1279  = l1_c0_p1;
+    \$1871  = l1_c0_p1;
     if (i__ready) begin
-      \$1279  = l1_c0;
+      \$1871  = l1_c0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1280  = l1_c1_p1;
+    \$1872  = l1_c1_p1;
     if (i__ready) begin
-      \$1280  = l1_c1;
+      \$1872  = l1_c1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1281  = l1_unit_p1;
+    \$1873  = l1_unit_p1;
     if (i__ready) begin
-      \$1281  = l1_unit_p0;
+      \$1873  = l1_unit_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1282  = l1_x_p1;
+    \$1874  = l1_x_p1;
     if (i__ready) begin
-      \$1282  = l1_x_p0;
+      \$1874  = l1_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1283  = l1_neg_p1;
+    \$1875  = l1_neg_p1;
     if (i__ready) begin
-      \$1283  = l1_neg_p0;
+      \$1875  = l1_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1284  = l1_t_p1;
+    \$1876  = l1_t_p1;
     if (i__ready) begin
-      \$1284  = l1_t1;
+      \$1876  = l1_t1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1285  = l1_prod1_p2;
+    \$1877  = l1_prod1_p2;
     if (i__ready) begin
-      \$1285  = \$1249 [42:0];
+      \$1877  = \$1841 [42:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1286  = l1_c0_p2;
+    \$1878  = l1_c0_p2;
     if (i__ready) begin
-      \$1286  = l1_c0_p1;
+      \$1878  = l1_c0_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1287  = l1_unit_p2;
+    \$1879  = l1_unit_p2;
     if (i__ready) begin
-      \$1287  = l1_unit_p1;
+      \$1879  = l1_unit_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1288  = l1_x_p2;
+    \$1880  = l1_x_p2;
     if (i__ready) begin
-      \$1288  = l1_x_p1;
+      \$1880  = l1_x_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1289  = l1_neg_p2;
+    \$1881  = l1_neg_p2;
     if (i__ready) begin
-      \$1289  = l1_neg_p1;
+      \$1881  = l1_neg_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1290  = l1_t_p2;
+    \$1882  = l1_t_p2;
     if (i__ready) begin
-      \$1290  = l1_t_p1;
+      \$1882  = l1_t_p1;
     end
   end
+  assign l0_u0_seg_ge = { \$159 , \$152 , \$145 , \$138 , \$131 , \$124 , \$117 , \$110 , \$103 , \$96 , \$89 , \$82 , \$75 , \$68 , \$61 , \$54 , \$47 , \$40 , \$33 , \$26 , \$19 , \$12  };
+  assign l0_u1_seg_ge = { \$348 , \$341 , \$334 , \$327 , \$320 , \$313 , \$306 , \$299 , \$292 , \$285 , \$278 , \$271 , \$264 , \$257 , \$250 , \$243 , \$236 , \$229 , \$222 , \$215 , \$208 , \$201 , \$194 , \$187 , \$180 , \$173 , \$166  };
+  assign l0_u2_seg_ge = { \$425 , \$418 , \$411 , \$404 , \$397 , \$390 , \$383 , \$376 , \$369 , \$362 , \$355  };
+  assign l0_u3_seg_ge = { \$502 , \$495 , \$488 , \$481 , \$474 , \$467 , \$460 , \$453 , \$446 , \$439 , \$432  };
   assign port__addr = l0_addr;
   assign port__en = i__ready;
   assign \port__addr$21  = l0_addr;
@@ -8295,6 +8950,10 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   assign \port__en$28  = i__ready;
   assign \port__addr$33  = l0_addr;
   assign \port__en$34  = i__ready;
+  assign l1_u0_seg_ge = { \$1075 , \$1068 , \$1061 , \$1054 , \$1047 , \$1040 , \$1033 , \$1026 , \$1019 , \$1012 , \$1005 , \$998 , \$991 , \$984 , \$977 , \$970 , \$963 , \$956 , \$949 , \$942 , \$935 , \$928  };
+  assign l1_u1_seg_ge = { \$1264 , \$1257 , \$1250 , \$1243 , \$1236 , \$1229 , \$1222 , \$1215 , \$1208 , \$1201 , \$1194 , \$1187 , \$1180 , \$1173 , \$1166 , \$1159 , \$1152 , \$1145 , \$1138 , \$1131 , \$1124 , \$1117 , \$1110 , \$1103 , \$1096 , \$1089 , \$1082  };
+  assign l1_u2_seg_ge = { \$1341 , \$1334 , \$1327 , \$1320 , \$1313 , \$1306 , \$1299 , \$1292 , \$1285 , \$1278 , \$1271  };
+  assign l1_u3_seg_ge = { \$1418 , \$1411 , \$1404 , \$1397 , \$1390 , \$1383 , \$1376 , \$1369 , \$1362 , \$1355 , \$1348  };
   assign \port__addr$56  = l1_addr;
   assign \port__en$57  = i__ready;
   assign \port__addr$64  = l1_addr;
@@ -8306,51 +8965,51 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
   assign \i__payload.unit  = i__payload[1:0];
   assign \i__payload.x  = i__payload[33:2];
   assign \$2  = 15'h7fa0;
-  assign \$532  = { 24'h000000, l0_prod1_p2[42:24] };
-  assign \$533  = { 24'h000000, l0_prod1_p2[42:24] };
-  assign \$534  = { 26'h0000000, l0_prod1_p2[42:26] };
-  assign \$535  = { 26'h0000000, l0_prod1_p2[42:26] };
-  assign \$541  = { 4'h0, \$540 [20:4] };
-  assign \$548  = { 4'h0, \$547 [20:4] };
-  assign \$555  = { \$554 [20], \$554 [20], \$554 [20], \$554 [20], \$554 [20:4] };
-  assign \$562  = { \$561 [20], \$561 [20], \$561 [20], \$561 [20], \$561 [20:4] };
-  assign \$569  = { \$568 [20], \$568 [20], \$568 [20], \$568 [20], \$568 [20:4] };
-  assign \$573  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$578  = { \$577 [20], \$577 [20], \$577 [20], \$577 [20], \$577 [20:4] };
-  assign \$581  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$586  = { \$585 [20], \$585 [20], \$585 [20], \$585 [20], \$585 [20:4] };
-  assign \$589  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$594  = { \$593 [20], \$593 [20], \$593 [20], \$593 [20], \$593 [20:4] };
-  assign \$598  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$603  = { \$602 [20], \$602 [20], \$602 [20], \$602 [20], \$602 [20:4] };
-  assign \$606  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$611  = { \$610 [20], \$610 [20], \$610 [20], \$610 [20], \$610 [20:4] };
-  assign \$614  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$619  = { \$618 [20], \$618 [20], \$618 [20], \$618 [20], \$618 [20:4] };
-  assign \$622  = 15'h7fa0;
-  assign \$1152  = { 24'h000000, l1_prod1_p2[42:24] };
-  assign \$1153  = { 24'h000000, l1_prod1_p2[42:24] };
-  assign \$1154  = { 26'h0000000, l1_prod1_p2[42:26] };
-  assign \$1155  = { 26'h0000000, l1_prod1_p2[42:26] };
-  assign \$1161  = { 4'h0, \$1160 [20:4] };
-  assign \$1168  = { 4'h0, \$1167 [20:4] };
-  assign \$1175  = { \$1174 [20], \$1174 [20], \$1174 [20], \$1174 [20], \$1174 [20:4] };
-  assign \$1182  = { \$1181 [20], \$1181 [20], \$1181 [20], \$1181 [20], \$1181 [20:4] };
-  assign \$1189  = { \$1188 [20], \$1188 [20], \$1188 [20], \$1188 [20], \$1188 [20:4] };
-  assign \$1193  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1198  = { \$1197 [20], \$1197 [20], \$1197 [20], \$1197 [20], \$1197 [20:4] };
-  assign \$1201  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1206  = { \$1205 [20], \$1205 [20], \$1205 [20], \$1205 [20], \$1205 [20:4] };
-  assign \$1209  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1214  = { \$1213 [20], \$1213 [20], \$1213 [20], \$1213 [20], \$1213 [20:4] };
-  assign \$1218  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1223  = { \$1222 [20], \$1222 [20], \$1222 [20], \$1222 [20], \$1222 [20:4] };
-  assign \$1226  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1231  = { \$1230 [20], \$1230 [20], \$1230 [20], \$1230 [20], \$1230 [20:4] };
-  assign \$1234  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1239  = { \$1238 [20], \$1238 [20], \$1238 [20], \$1238 [20], \$1238 [20:4] };
-  assign \$1243  = { l0_prod0_p1[28], l0_prod0_p1 };
-  assign \$1247  = { l1_prod0_p1[28], l1_prod0_p1 };
+  assign \$828  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$829  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$830  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$831  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$837  = { 4'h0, \$836 [20:4] };
+  assign \$844  = { 4'h0, \$843 [20:4] };
+  assign \$851  = { \$850 [20], \$850 [20], \$850 [20], \$850 [20], \$850 [20:4] };
+  assign \$858  = { \$857 [20], \$857 [20], \$857 [20], \$857 [20], \$857 [20:4] };
+  assign \$865  = { \$864 [20], \$864 [20], \$864 [20], \$864 [20], \$864 [20:4] };
+  assign \$869  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$874  = { \$873 [20], \$873 [20], \$873 [20], \$873 [20], \$873 [20:4] };
+  assign \$877  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$882  = { \$881 [20], \$881 [20], \$881 [20], \$881 [20], \$881 [20:4] };
+  assign \$885  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$890  = { \$889 [20], \$889 [20], \$889 [20], \$889 [20], \$889 [20:4] };
+  assign \$894  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$899  = { \$898 [20], \$898 [20], \$898 [20], \$898 [20], \$898 [20:4] };
+  assign \$902  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$907  = { \$906 [20], \$906 [20], \$906 [20], \$906 [20], \$906 [20:4] };
+  assign \$910  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$915  = { \$914 [20], \$914 [20], \$914 [20], \$914 [20], \$914 [20:4] };
+  assign \$918  = 15'h7fa0;
+  assign \$1744  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$1745  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$1746  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$1747  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$1753  = { 4'h0, \$1752 [20:4] };
+  assign \$1760  = { 4'h0, \$1759 [20:4] };
+  assign \$1767  = { \$1766 [20], \$1766 [20], \$1766 [20], \$1766 [20], \$1766 [20:4] };
+  assign \$1774  = { \$1773 [20], \$1773 [20], \$1773 [20], \$1773 [20], \$1773 [20:4] };
+  assign \$1781  = { \$1780 [20], \$1780 [20], \$1780 [20], \$1780 [20], \$1780 [20:4] };
+  assign \$1785  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1790  = { \$1789 [20], \$1789 [20], \$1789 [20], \$1789 [20], \$1789 [20:4] };
+  assign \$1793  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1798  = { \$1797 [20], \$1797 [20], \$1797 [20], \$1797 [20], \$1797 [20:4] };
+  assign \$1801  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1806  = { \$1805 [20], \$1805 [20], \$1805 [20], \$1805 [20], \$1805 [20:4] };
+  assign \$1810  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1815  = { \$1814 [20], \$1814 [20], \$1814 [20], \$1814 [20], \$1814 [20:4] };
+  assign \$1818  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1823  = { \$1822 [20], \$1822 [20], \$1822 [20], \$1822 [20], \$1822 [20:4] };
+  assign \$1826  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$1831  = { \$1830 [20], \$1830 [20], \$1830 [20], \$1830 [20], \$1830 [20:4] };
+  assign \$1835  = { l0_prod0_p1[28], l0_prod0_p1 };
+  assign \$1839  = { l1_prod0_p1[28], l1_prod0_p1 };
 endmodule
 
 (* generator = "Amaranth" *)

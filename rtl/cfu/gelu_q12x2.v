@@ -5,462 +5,214 @@
 module gelu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
+  wire \$10 ;
+  wire \$100 ;
   wire \$101 ;
   wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire [15:0] \$109 ;
+  wire \$109 ;
   wire \$11 ;
-  wire [15:0] \$110 ;
+  wire \$110 ;
   wire \$111 ;
   wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
   wire \$116 ;
   wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
-  wire [16:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
+  wire [12:0] \$120 ;
+  wire [16:0] \$121 ;
+  wire [29:0] \$122 ;
+  wire [32:0] \$123 ;
+  wire [43:0] \$124 ;
+  wire [44:0] \$125 ;
+  wire [21:0] \$126 ;
+  wire [23:0] \$127 ;
+  wire [20:0] \$128 ;
+  wire [20:0] \$129 ;
+  wire \$13 ;
+  reg \$130 ;
+  reg \$131 ;
+  reg \$132 ;
+  reg \$133 ;
+  reg \$134 ;
+  reg \$135 ;
+  reg \$136 ;
+  reg \$137 ;
+  reg \$138 ;
+  reg [15:0] \$139 ;
+  wire \$14 ;
+  reg [14:0] \$140 ;
+  reg \$141 ;
+  reg [10:0] \$142 ;
+  reg [19:0] \$143 ;
+  reg [31:0] \$144 ;
+  reg [17:0] \$145 ;
+  reg [14:0] \$146 ;
+  reg \$147 ;
+  reg [12:0] \$148 ;
+  reg [14:0] \$149 ;
+  wire \$15 ;
+  reg \$150 ;
+  reg [12:0] \$151 ;
+  reg [19:0] \$152 ;
+  reg [31:0] \$153 ;
+  reg [28:0] \$154 ;
+  reg [14:0] \$155 ;
+  reg \$156 ;
+  reg [12:0] \$157 ;
+  reg [19:0] \$158 ;
+  reg [28:0] \$159 ;
   wire \$16 ;
-  wire [16:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
-  wire \$166 ;
-  wire [42:0] \$167 ;
-  wire [44:0] \$168 ;
-  wire [21:0] \$169 ;
+  reg [30:0] \$160 ;
+  reg [14:0] \$161 ;
+  reg \$162 ;
+  reg [19:0] \$163 ;
+  reg [28:0] \$164 ;
+  reg [30:0] \$165 ;
+  reg [28:0] \$166 ;
+  reg [27:0] \$167 ;
+  reg [14:0] \$168 ;
+  reg \$169 ;
   wire \$17 ;
-  wire [23:0] \$170 ;
-  wire [42:0] \$171 ;
-  wire [44:0] \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire [15:0] \$175 ;
-  wire [15:0] \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire [15:0] \$179 ;
+  reg [19:0] \$170 ;
+  reg [42:0] \$171 ;
+  reg [30:0] \$172 ;
+  reg [19:0] \$173 ;
+  reg [31:0] \$174 ;
+  reg [15:0] \$175 ;
+  reg [14:0] \$176 ;
+  reg \$177 ;
+  reg [10:0] \$178 ;
+  reg [19:0] \$179 ;
   wire \$18 ;
-  wire [15:0] \$180 ;
-  wire [16:0] \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
-  wire [16:0] \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [15:0] \$19 ;
-  wire [15:0] \$190 ;
-  wire [15:0] \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire [15:0] \$194 ;
-  wire [15:0] \$195 ;
-  wire [16:0] \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire [15:0] \$199 ;
+  reg [31:0] \$180 ;
+  reg [17:0] \$181 ;
+  reg [14:0] \$182 ;
+  reg \$183 ;
+  reg [12:0] \$184 ;
+  reg [14:0] \$185 ;
+  reg \$186 ;
+  reg [12:0] \$187 ;
+  reg [19:0] \$188 ;
+  reg [31:0] \$189 ;
+  wire \$19 ;
+  reg [28:0] \$190 ;
+  reg [14:0] \$191 ;
+  reg \$192 ;
+  reg [12:0] \$193 ;
+  reg [19:0] \$194 ;
+  reg [28:0] \$195 ;
+  reg [30:0] \$196 ;
+  reg [14:0] \$197 ;
+  reg \$198 ;
+  reg [19:0] \$199 ;
   wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
-  wire [16:0] \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire [15:0] \$205 ;
-  wire [15:0] \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire [15:0] \$209 ;
+  wire \$20 ;
+  reg [28:0] \$200 ;
+  reg [30:0] \$201 ;
+  reg [28:0] \$202 ;
+  reg [27:0] \$203 ;
+  reg [14:0] \$204 ;
+  reg \$205 ;
+  reg [19:0] \$206 ;
+  reg [42:0] \$207 ;
+  reg [30:0] \$208 ;
+  reg [19:0] \$209 ;
   wire \$21 ;
-  wire [15:0] \$210 ;
-  wire [16:0] \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [15:0] \$214 ;
-  wire [15:0] \$215 ;
-  wire [16:0] \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
   wire \$22 ;
-  wire [15:0] \$220 ;
-  wire [15:0] \$221 ;
-  wire \$222 ;
-  wire \$223 ;
-  wire [15:0] \$224 ;
-  wire [15:0] \$225 ;
-  wire [16:0] \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire [15:0] \$229 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
-  wire [16:0] \$231 ;
-  wire \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire [15:0] \$235 ;
-  wire [15:0] \$236 ;
-  wire \$237 ;
-  wire \$238 ;
-  wire [15:0] \$239 ;
-  wire [15:0] \$24 ;
-  wire [15:0] \$240 ;
-  wire [16:0] \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire [15:0] \$244 ;
-  wire [15:0] \$245 ;
-  wire [16:0] \$246 ;
-  wire \$247 ;
-  wire \$248 ;
-  wire \$249 ;
-  wire [16:0] \$25 ;
-  wire [15:0] \$250 ;
-  wire [15:0] \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire [15:0] \$254 ;
-  wire [15:0] \$255 ;
-  wire [16:0] \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [15:0] \$259 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
   wire \$26 ;
-  wire [15:0] \$260 ;
-  wire [16:0] \$261 ;
-  wire \$262 ;
-  wire \$263 ;
-  wire \$264 ;
-  wire [15:0] \$265 ;
-  wire [15:0] \$266 ;
-  wire \$267 ;
-  wire \$268 ;
-  wire [15:0] \$269 ;
   wire \$27 ;
-  wire [15:0] \$270 ;
-  wire [16:0] \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
-  wire [16:0] \$276 ;
-  wire \$277 ;
-  wire \$278 ;
-  wire \$279 ;
-  wire [15:0] \$28 ;
-  wire [15:0] \$280 ;
-  wire [15:0] \$281 ;
-  wire \$282 ;
-  wire \$283 ;
-  wire [15:0] \$284 ;
-  wire [15:0] \$285 ;
-  wire [16:0] \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
-  wire [16:0] \$291 ;
-  wire \$292 ;
-  wire \$293 ;
-  wire \$294 ;
-  wire [15:0] \$295 ;
-  wire [15:0] \$296 ;
-  wire \$297 ;
-  wire \$298 ;
-  wire [15:0] \$299 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [15:0] \$300 ;
-  wire [16:0] \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
-  wire [16:0] \$306 ;
-  wire \$307 ;
-  wire \$308 ;
-  wire \$309 ;
+  wire \$30 ;
   wire \$31 ;
-  wire [15:0] \$310 ;
-  wire [15:0] \$311 ;
-  wire \$312 ;
-  wire \$313 ;
-  wire [15:0] \$314 ;
-  wire [15:0] \$315 ;
-  wire [16:0] \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire [15:0] \$319 ;
   wire \$32 ;
-  wire [15:0] \$320 ;
-  wire [16:0] \$321 ;
-  wire \$322 ;
-  wire \$323 ;
-  wire \$324 ;
-  wire [15:0] \$325 ;
-  wire [15:0] \$326 ;
-  wire \$327 ;
-  wire \$328 ;
-  wire [15:0] \$329 ;
   wire \$33 ;
-  wire [15:0] \$330 ;
-  wire [16:0] \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire [15:0] \$334 ;
-  wire [15:0] \$335 ;
-  wire [16:0] \$336 ;
-  wire \$337 ;
-  wire [42:0] \$338 ;
-  wire [44:0] \$339 ;
-  wire [15:0] \$34 ;
-  wire [21:0] \$340 ;
-  wire [23:0] \$341 ;
-  wire [42:0] \$342 ;
-  wire [44:0] \$343 ;
-  wire \$344 ;
-  wire \$345 ;
-  wire [15:0] \$346 ;
-  wire [15:0] \$347 ;
-  wire \$348 ;
-  wire \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
-  wire [15:0] \$351 ;
-  wire [16:0] \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire [15:0] \$355 ;
-  wire [15:0] \$356 ;
-  wire [16:0] \$357 ;
-  wire \$358 ;
-  wire \$359 ;
+  wire \$34 ;
+  wire \$35 ;
   wire \$36 ;
-  wire [15:0] \$360 ;
-  wire [15:0] \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire [15:0] \$364 ;
-  wire [15:0] \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire [15:0] \$368 ;
-  wire [15:0] \$369 ;
   wire \$37 ;
-  wire [16:0] \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire [15:0] \$373 ;
-  wire [15:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire [12:0] \$376 ;
-  wire [16:0] \$377 ;
-  wire [29:0] \$378 ;
-  wire [32:0] \$379 ;
-  wire [15:0] \$38 ;
-  wire [20:0] \$380 ;
-  wire [20:0] \$381 ;
-  wire \$382 ;
-  wire [20:0] \$383 ;
-  wire [20:0] \$384 ;
-  wire \$385 ;
-  wire [20:0] \$386 ;
-  wire [20:0] \$387 ;
-  wire [20:0] \$388 ;
-  wire [20:0] \$389 ;
-  wire [15:0] \$39 ;
-  wire \$390 ;
-  wire \$391 ;
-  wire [15:0] \$392 ;
-  wire [15:0] \$393 ;
-  wire \$394 ;
-  wire \$395 ;
-  wire [15:0] \$396 ;
-  wire [15:0] \$397 ;
-  wire [16:0] \$398 ;
-  wire \$399 ;
+  wire \$38 ;
+  wire \$39 ;
   wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$400 ;
-  wire [15:0] \$401 ;
-  wire [15:0] \$402 ;
-  wire [16:0] \$403 ;
-  wire \$404 ;
-  wire \$405 ;
-  wire [15:0] \$406 ;
-  wire [15:0] \$407 ;
-  wire \$408 ;
-  wire \$409 ;
+  wire \$40 ;
   wire \$41 ;
-  wire [15:0] \$410 ;
-  wire [15:0] \$411 ;
-  wire \$412 ;
-  wire \$413 ;
-  wire [15:0] \$414 ;
-  wire [15:0] \$415 ;
-  wire [16:0] \$416 ;
-  wire \$417 ;
-  wire \$418 ;
-  wire [15:0] \$419 ;
   wire \$42 ;
-  wire [15:0] \$420 ;
-  wire [16:0] \$421 ;
-  wire [12:0] \$422 ;
-  wire [16:0] \$423 ;
-  wire [29:0] \$424 ;
-  wire [32:0] \$425 ;
-  wire [20:0] \$426 ;
-  wire [20:0] \$427 ;
-  wire \$428 ;
-  wire [20:0] \$429 ;
-  wire [15:0] \$43 ;
-  wire [20:0] \$430 ;
-  wire \$431 ;
-  wire [20:0] \$432 ;
-  wire [20:0] \$433 ;
-  wire [20:0] \$434 ;
-  wire [20:0] \$435 ;
-  reg \$436 ;
-  reg \$437 ;
-  reg \$438 ;
-  reg [14:0] \$439 ;
-  wire [15:0] \$44 ;
-  reg \$440 ;
-  reg [3:0] \$441 ;
-  reg [12:0] \$442 ;
-  reg [14:0] \$443 ;
-  reg \$444 ;
-  reg [3:0] \$445 ;
-  reg [12:0] \$446 ;
-  reg [30:0] \$447 ;
-  reg [31:0] \$448 ;
-  reg [14:0] \$449 ;
-  wire [16:0] \$45 ;
-  reg \$450 ;
-  reg [3:0] \$451 ;
-  reg [12:0] \$452 ;
-  reg [14:0] \$453 ;
-  reg \$454 ;
-  reg [3:0] \$455 ;
-  reg [12:0] \$456 ;
-  reg [30:0] \$457 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
-  wire [15:0] \$49 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
+  wire \$49 ;
+  wire [16:0] \$5 ;
+  wire \$50 ;
   wire \$51 ;
   wire \$52 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$54 ;
-  wire [16:0] \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [15:0] \$58 ;
-  wire [15:0] \$59 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire [15:0] \$64 ;
-  wire [15:0] \$65 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire [12:0] \$56 ;
+  wire [16:0] \$57 ;
+  wire [29:0] \$58 ;
+  wire [32:0] \$59 ;
+  wire [16:0] \$6 ;
+  wire [43:0] \$60 ;
+  wire [44:0] \$61 ;
+  wire [21:0] \$62 ;
+  wire [23:0] \$63 ;
+  wire [20:0] \$64 ;
+  wire [20:0] \$65 ;
   wire \$66 ;
   wire \$67 ;
   wire [15:0] \$68 ;
-  wire [15:0] \$69 ;
+  wire [16:0] \$69 ;
   wire \$7 ;
   wire [16:0] \$70 ;
   wire \$71 ;
   wire \$72 ;
-  wire [15:0] \$73 ;
-  wire [15:0] \$74 ;
-  wire [16:0] \$75 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
   wire \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire [15:0] \$79 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
+  wire \$79 ;
+  wire \$8 ;
+  wire \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire [15:0] \$83 ;
-  wire [15:0] \$84 ;
-  wire [16:0] \$85 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
   wire \$86 ;
   wire \$87 ;
-  wire [15:0] \$88 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
+  wire \$88 ;
+  wire \$89 ;
+  wire \$9 ;
+  wire \$90 ;
   wire \$91 ;
   wire \$92 ;
   wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
+  wire \$94 ;
+  wire \$95 ;
   wire \$96 ;
   wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
+  wire \$98 ;
+  wire \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -471,40 +223,122 @@ module gelu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [30:0] l0_acc_p1 = 31'h00000000;
-  reg l0_neg_p0 = 1'h0;
+  reg [30:0] l0_acc_p4 = 31'h00000000;
+  reg [30:0] l0_acc_p5 = 31'h00000000;
+  reg [30:0] l0_acc_p6 = 31'h00000000;
+  reg [19:0] l0_acc_p7 = 20'h00000;
+  reg [19:0] l0_c0_p3 = 20'h00000;
+  reg [19:0] l0_c0_p4 = 20'h00000;
+  reg [19:0] l0_c0_p5 = 20'h00000;
+  reg [19:0] l0_c0_p6 = 20'h00000;
+  reg [31:0] l0_c1_p3 = 32'd0;
+  reg [10:0] l0_ge_p1 = 11'h000;
   reg l0_neg_p1 = 1'h0;
-  reg [5:0] l0_s1_origin;
-  reg [3:0] l0_s1_seg;
-  reg [31:0] l0_s2_c1;
-  reg [17:0] l0_s2_c2;
-  wire [30:0] l0_s2_prod;
-  reg [19:0] l0_s3_c0;
-  wire [43:0] l0_s3_prod;
-  wire [23:0] l0_s4_acc;
-  reg [3:0] l0_seg_p0 = 4'h0;
-  reg [3:0] l0_seg_p1 = 4'h0;
-  reg [12:0] l0_t_p0 = 13'h0000;
-  reg [12:0] l0_t_p1 = 13'h0000;
-  reg [14:0] l0_x_p0 = 15'h0000;
+  reg l0_neg_p2 = 1'h0;
+  reg l0_neg_p3 = 1'h0;
+  reg l0_neg_p4 = 1'h0;
+  reg l0_neg_p5 = 1'h0;
+  reg l0_neg_p6 = 1'h0;
+  reg [28:0] l0_p_p3 = 29'h00000000;
+  reg [28:0] l0_p_p4 = 29'h00000000;
+  reg [28:0] l0_p_p5 = 29'h00000000;
+  reg [42:0] l0_p_p6 = 43'h00000000000;
+  reg [28:0] l0_ph_p5 = 29'h00000000;
+  reg [27:0] l0_pl_p5 = 28'h0000000;
+  wire [15:0] l0_s0_x;
+  wire [42:0] l0_s10_p;
+  wire [19:0] l0_s11_acc;
+  wire [23:0] l0_s12_acc;
+  wire [19:0] \l0_s12_acc$43 ;
+  wire [15:0] l0_s13_rnd;
+  wire [15:0] l0_s14_y;
+  wire l0_s1_neg;
+  wire [14:0] l0_s1_x;
+  wire [10:0] l0_s2_ge;
+  wire [3:0] l0_s3_seg;
+  reg [5:0] l0_s4_origin;
+  wire [12:0] l0_s4_t;
+  reg [19:0] l0_s5_c0;
+  reg [19:0] l0_s5_c0_q = 20'h00000;
+  reg [31:0] l0_s5_c1;
+  reg [31:0] l0_s5_c1_q = 32'd0;
+  reg [17:0] l0_s5_c2;
+  reg [17:0] l0_s5_c2_q = 18'h00000;
+  wire [28:0] l0_s6_p;
+  wire [30:0] l0_s6_prod;
+  wire [30:0] l0_s7_acc;
+  wire [28:0] l0_s8_ph;
+  wire [27:0] l0_s8_pl;
+  wire [42:0] l0_s9_p;
+  wire [44:0] l0_s9_prod;
+  reg [12:0] l0_t_p2 = 13'h0000;
+  reg [12:0] l0_t_p3 = 13'h0000;
+  reg [12:0] l0_t_p4 = 13'h0000;
+  reg [15:0] l0_x_p0 = 16'h0000;
   reg [14:0] l0_x_p1 = 15'h0000;
-  reg [30:0] l1_acc_p1 = 31'h00000000;
-  reg l1_neg_p0 = 1'h0;
+  reg [14:0] l0_x_p2 = 15'h0000;
+  reg [14:0] l0_x_p3 = 15'h0000;
+  reg [14:0] l0_x_p4 = 15'h0000;
+  reg [14:0] l0_x_p5 = 15'h0000;
+  reg [14:0] l0_x_p6 = 15'h0000;
+  reg [30:0] l1_acc_p4 = 31'h00000000;
+  reg [30:0] l1_acc_p5 = 31'h00000000;
+  reg [30:0] l1_acc_p6 = 31'h00000000;
+  reg [19:0] l1_acc_p7 = 20'h00000;
+  reg [19:0] l1_c0_p3 = 20'h00000;
+  reg [19:0] l1_c0_p4 = 20'h00000;
+  reg [19:0] l1_c0_p5 = 20'h00000;
+  reg [19:0] l1_c0_p6 = 20'h00000;
+  reg [31:0] l1_c1_p3 = 32'd0;
+  reg [10:0] l1_ge_p1 = 11'h000;
   reg l1_neg_p1 = 1'h0;
-  reg [5:0] l1_s1_origin;
-  reg [3:0] l1_s1_seg;
-  reg [31:0] l1_s2_c1;
-  reg [17:0] l1_s2_c2;
-  wire [30:0] l1_s2_prod;
-  reg [19:0] l1_s3_c0;
-  wire [43:0] l1_s3_prod;
-  wire [23:0] l1_s4_acc;
-  reg [3:0] l1_seg_p0 = 4'h0;
-  reg [3:0] l1_seg_p1 = 4'h0;
-  reg [12:0] l1_t_p0 = 13'h0000;
-  reg [12:0] l1_t_p1 = 13'h0000;
-  reg [14:0] l1_x_p0 = 15'h0000;
+  reg l1_neg_p2 = 1'h0;
+  reg l1_neg_p3 = 1'h0;
+  reg l1_neg_p4 = 1'h0;
+  reg l1_neg_p5 = 1'h0;
+  reg l1_neg_p6 = 1'h0;
+  reg [28:0] l1_p_p3 = 29'h00000000;
+  reg [28:0] l1_p_p4 = 29'h00000000;
+  reg [28:0] l1_p_p5 = 29'h00000000;
+  reg [42:0] l1_p_p6 = 43'h00000000000;
+  reg [28:0] l1_ph_p5 = 29'h00000000;
+  reg [27:0] l1_pl_p5 = 28'h0000000;
+  wire [15:0] l1_s0_x;
+  wire [42:0] l1_s10_p;
+  wire [19:0] l1_s11_acc;
+  wire [23:0] l1_s12_acc;
+  wire [19:0] \l1_s12_acc$82 ;
+  wire [15:0] l1_s13_rnd;
+  wire [15:0] l1_s14_y;
+  wire l1_s1_neg;
+  wire [14:0] l1_s1_x;
+  wire [10:0] l1_s2_ge;
+  wire [3:0] l1_s3_seg;
+  reg [5:0] l1_s4_origin;
+  wire [12:0] l1_s4_t;
+  reg [19:0] l1_s5_c0;
+  reg [19:0] l1_s5_c0_q = 20'h00000;
+  reg [31:0] l1_s5_c1;
+  reg [31:0] l1_s5_c1_q = 32'd0;
+  reg [17:0] l1_s5_c2;
+  reg [17:0] l1_s5_c2_q = 18'h00000;
+  wire [28:0] l1_s6_p;
+  wire [30:0] l1_s6_prod;
+  wire [30:0] l1_s7_acc;
+  wire [28:0] l1_s8_ph;
+  wire [27:0] l1_s8_pl;
+  wire [42:0] l1_s9_p;
+  wire [44:0] l1_s9_prod;
+  reg [12:0] l1_t_p2 = 13'h0000;
+  reg [12:0] l1_t_p3 = 13'h0000;
+  reg [12:0] l1_t_p4 = 13'h0000;
+  reg [15:0] l1_x_p0 = 16'h0000;
   reg [14:0] l1_x_p1 = 15'h0000;
+  reg [14:0] l1_x_p2 = 15'h0000;
+  reg [14:0] l1_x_p3 = 15'h0000;
+  reg [14:0] l1_x_p4 = 15'h0000;
+  reg [14:0] l1_x_p5 = 15'h0000;
+  reg [14:0] l1_x_p6 = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -517,975 +351,1191 @@ module gelu_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
+  reg valid_2 = 1'h0;
+  reg valid_3 = 1'h0;
+  reg valid_4 = 1'h0;
+  reg valid_5 = 1'h0;
+  reg valid_6 = 1'h0;
+  reg valid_7 = 1'h0;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
   assign \$3  = $signed(i__payload[15:0]) > $signed(16'h7fff);
   assign \$4  = \$3  ? 16'h7fff : i__payload[15:0];
-  assign \$5  = \$2  ? 16'hbfd9 : \$4 ;
-  assign \$6  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$8  = \$7  ? 16'h7fff : i__payload[15:0];
-  assign \$9  = \$6  ? 16'hbfd9 : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$13  = \$12  ? 16'h7fff : i__payload[15:0];
-  assign \$14  = \$11  ? 16'hbfd9 : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 11'h580;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$19  = \$18  ? 16'h7fff : i__payload[15:0];
-  assign \$20  = \$17  ? 16'hbfd9 : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$23  = \$22  ? 16'h7fff : i__payload[15:0];
-  assign \$24  = \$21  ? 16'hbfd9 : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$28  = \$27  ? 16'h7fff : i__payload[15:0];
-  assign \$29  = \$26  ? 16'hbfd9 : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 12'h980;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$34  = \$33  ? 16'h7fff : i__payload[15:0];
-  assign \$35  = \$32  ? 16'hbfd9 : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$38  = \$37  ? 16'h7fff : i__payload[15:0];
-  assign \$39  = \$36  ? 16'hbfd9 : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$43  = \$42  ? 16'h7fff : i__payload[15:0];
-  assign \$44  = \$41  ? 16'hbfd9 : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 12'hd80;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$49  = \$48  ? 16'h7fff : i__payload[15:0];
-  assign \$50  = \$47  ? 16'hbfd9 : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$53  = \$52  ? 16'h7fff : i__payload[15:0];
-  assign \$54  = \$51  ? 16'hbfd9 : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$58  = \$57  ? 16'h7fff : i__payload[15:0];
-  assign \$59  = \$56  ? 16'hbfd9 : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 13'h1180;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$64  = \$63  ? 16'h7fff : i__payload[15:0];
-  assign \$65  = \$62  ? 16'hbfd9 : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$68  = \$67  ? 16'h7fff : i__payload[15:0];
-  assign \$69  = \$66  ? 16'hbfd9 : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$73  = \$72  ? 16'h7fff : i__payload[15:0];
-  assign \$74  = \$71  ? 16'hbfd9 : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 13'h1600;
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$79  = \$78  ? 16'h7fff : i__payload[15:0];
-  assign \$80  = \$77  ? 16'hbfd9 : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$83  = \$82  ? 16'h7fff : i__payload[15:0];
-  assign \$84  = \$81  ? 16'hbfd9 : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$88  = \$87  ? 16'h7fff : i__payload[15:0];
-  assign \$89  = \$86  ? 16'hbfd9 : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 13'h1b00;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$94  = \$93  ? 16'h7fff : i__payload[15:0];
-  assign \$95  = \$92  ? 16'hbfd9 : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$98  = \$97  ? 16'h7fff : i__payload[15:0];
-  assign \$99  = \$96  ? 16'hbfd9 : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$103  = \$102  ? 16'h7fff : i__payload[15:0];
-  assign \$104  = \$101  ? 16'hbfd9 : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 14'h2580;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$109  = \$108  ? 16'h7fff : i__payload[15:0];
-  assign \$110  = \$107  ? 16'hbfd9 : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$113  = \$112  ? 16'h7fff : i__payload[15:0];
-  assign \$114  = \$111  ? 16'hbfd9 : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$118  = \$117  ? 16'h7fff : i__payload[15:0];
-  assign \$119  = \$116  ? 16'hbfd9 : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 14'h2c00;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$124  = \$123  ? 16'h7fff : i__payload[15:0];
-  assign \$125  = \$122  ? 16'hbfd9 : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$128  = \$127  ? 16'h7fff : i__payload[15:0];
-  assign \$129  = \$126  ? 16'hbfd9 : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$133  = \$132  ? 16'h7fff : i__payload[15:0];
-  assign \$134  = \$131  ? 16'hbfd9 : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 14'h3380;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$139  = \$138  ? 16'h7fff : i__payload[15:0];
-  assign \$140  = \$137  ? 16'hbfd9 : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$143  = \$142  ? 16'h7fff : i__payload[15:0];
-  assign \$144  = \$141  ? 16'hbfd9 : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$148  = \$147  ? 16'h7fff : i__payload[15:0];
-  assign \$149  = \$146  ? 16'hbfd9 : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 15'h4000;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$154  = \$153  ? 16'h7fff : i__payload[15:0];
-  assign \$155  = \$152  ? 16'hbfd9 : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$158  = \$157  ? 16'h7fff : i__payload[15:0];
-  assign \$159  = \$156  ? 16'hbfd9 : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$163  = \$162  ? 16'h7fff : i__payload[15:0];
-  assign \$164  = \$161  ? 16'hbfd9 : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 15'h6000;
-  assign l0_s2_prod = $signed(l0_s2_c2) * $signed({ 1'h0, l0_t_p0 });
-  assign l0_s3_prod = l0_acc_p1 * l0_t_p1;
-  assign \$168  = $signed({ 1'h0, \$167  }) + $signed(l0_s3_c0);
-  assign \$170  = $signed(\$168 [19:0]) - $signed({ 1'h0, \$169  });
-  assign \$172  = $signed({ 1'h0, \$171  }) + $signed(l0_s3_c0);
-  assign l0_s4_acc = l0_neg_p1 ? \$170  : { \$172 [19], \$172 [19], \$172 [19], \$172 [19], \$172 [19:0] };
-  assign \$173  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$174  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$175  = \$174  ? 16'h7fff : i__payload[31:16];
-  assign \$176  = \$173  ? 16'hbfd9 : \$175 ;
-  assign \$177  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$178  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$179  = \$178  ? 16'h7fff : i__payload[31:16];
-  assign \$180  = \$177  ? 16'hbfd9 : \$179 ;
-  assign \$181  = - $signed(\$180 );
-  assign \$182  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$183  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$184  = \$183  ? 16'h7fff : i__payload[31:16];
-  assign \$185  = \$182  ? 16'hbfd9 : \$184 ;
-  assign \$186  = \$176 [15] ? \$181  : { \$185 [15], \$185  };
-  assign \$187  = \$186 [14:0] >= 11'h580;
-  assign \$188  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$189  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$190  = \$189  ? 16'h7fff : i__payload[31:16];
-  assign \$191  = \$188  ? 16'hbfd9 : \$190 ;
-  assign \$192  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$193  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$194  = \$193  ? 16'h7fff : i__payload[31:16];
-  assign \$195  = \$192  ? 16'hbfd9 : \$194 ;
-  assign \$196  = - $signed(\$195 );
-  assign \$197  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$198  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$199  = \$198  ? 16'h7fff : i__payload[31:16];
-  assign \$200  = \$197  ? 16'hbfd9 : \$199 ;
-  assign \$201  = \$191 [15] ? \$196  : { \$200 [15], \$200  };
-  assign \$202  = \$201 [14:0] >= 12'h980;
-  assign \$203  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$204  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$205  = \$204  ? 16'h7fff : i__payload[31:16];
-  assign \$206  = \$203  ? 16'hbfd9 : \$205 ;
-  assign \$207  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$208  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$209  = \$208  ? 16'h7fff : i__payload[31:16];
-  assign \$210  = \$207  ? 16'hbfd9 : \$209 ;
-  assign \$211  = - $signed(\$210 );
-  assign \$212  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$213  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$214  = \$213  ? 16'h7fff : i__payload[31:16];
-  assign \$215  = \$212  ? 16'hbfd9 : \$214 ;
-  assign \$216  = \$206 [15] ? \$211  : { \$215 [15], \$215  };
-  assign \$217  = \$216 [14:0] >= 12'hd80;
-  assign \$218  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$219  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$220  = \$219  ? 16'h7fff : i__payload[31:16];
-  assign \$221  = \$218  ? 16'hbfd9 : \$220 ;
-  assign \$222  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$223  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$224  = \$223  ? 16'h7fff : i__payload[31:16];
-  assign \$225  = \$222  ? 16'hbfd9 : \$224 ;
-  assign \$226  = - $signed(\$225 );
-  assign \$227  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$228  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$229  = \$228  ? 16'h7fff : i__payload[31:16];
-  assign \$230  = \$227  ? 16'hbfd9 : \$229 ;
-  assign \$231  = \$221 [15] ? \$226  : { \$230 [15], \$230  };
-  assign \$232  = \$231 [14:0] >= 13'h1180;
-  assign \$233  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$234  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$235  = \$234  ? 16'h7fff : i__payload[31:16];
-  assign \$236  = \$233  ? 16'hbfd9 : \$235 ;
-  assign \$237  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$238  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$239  = \$238  ? 16'h7fff : i__payload[31:16];
-  assign \$240  = \$237  ? 16'hbfd9 : \$239 ;
-  assign \$241  = - $signed(\$240 );
-  assign \$242  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$243  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$244  = \$243  ? 16'h7fff : i__payload[31:16];
-  assign \$245  = \$242  ? 16'hbfd9 : \$244 ;
-  assign \$246  = \$236 [15] ? \$241  : { \$245 [15], \$245  };
-  assign \$247  = \$246 [14:0] >= 13'h1600;
-  assign \$248  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$249  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$250  = \$249  ? 16'h7fff : i__payload[31:16];
-  assign \$251  = \$248  ? 16'hbfd9 : \$250 ;
-  assign \$252  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$253  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$254  = \$253  ? 16'h7fff : i__payload[31:16];
-  assign \$255  = \$252  ? 16'hbfd9 : \$254 ;
-  assign \$256  = - $signed(\$255 );
-  assign \$257  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$258  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$259  = \$258  ? 16'h7fff : i__payload[31:16];
-  assign \$260  = \$257  ? 16'hbfd9 : \$259 ;
-  assign \$261  = \$251 [15] ? \$256  : { \$260 [15], \$260  };
-  assign \$262  = \$261 [14:0] >= 13'h1b00;
-  assign \$263  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$264  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$265  = \$264  ? 16'h7fff : i__payload[31:16];
-  assign \$266  = \$263  ? 16'hbfd9 : \$265 ;
-  assign \$267  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$268  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$269  = \$268  ? 16'h7fff : i__payload[31:16];
-  assign \$270  = \$267  ? 16'hbfd9 : \$269 ;
-  assign \$271  = - $signed(\$270 );
-  assign \$272  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$273  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$274  = \$273  ? 16'h7fff : i__payload[31:16];
-  assign \$275  = \$272  ? 16'hbfd9 : \$274 ;
-  assign \$276  = \$266 [15] ? \$271  : { \$275 [15], \$275  };
-  assign \$277  = \$276 [14:0] >= 14'h2580;
-  assign \$278  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$279  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$280  = \$279  ? 16'h7fff : i__payload[31:16];
-  assign \$281  = \$278  ? 16'hbfd9 : \$280 ;
-  assign \$282  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$283  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$284  = \$283  ? 16'h7fff : i__payload[31:16];
-  assign \$285  = \$282  ? 16'hbfd9 : \$284 ;
-  assign \$286  = - $signed(\$285 );
-  assign \$287  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$288  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$289  = \$288  ? 16'h7fff : i__payload[31:16];
-  assign \$290  = \$287  ? 16'hbfd9 : \$289 ;
-  assign \$291  = \$281 [15] ? \$286  : { \$290 [15], \$290  };
-  assign \$292  = \$291 [14:0] >= 14'h2c00;
-  assign \$293  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$294  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$295  = \$294  ? 16'h7fff : i__payload[31:16];
-  assign \$296  = \$293  ? 16'hbfd9 : \$295 ;
-  assign \$297  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$298  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$299  = \$298  ? 16'h7fff : i__payload[31:16];
-  assign \$300  = \$297  ? 16'hbfd9 : \$299 ;
-  assign \$301  = - $signed(\$300 );
-  assign \$302  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$303  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$304  = \$303  ? 16'h7fff : i__payload[31:16];
-  assign \$305  = \$302  ? 16'hbfd9 : \$304 ;
-  assign \$306  = \$296 [15] ? \$301  : { \$305 [15], \$305  };
-  assign \$307  = \$306 [14:0] >= 14'h3380;
-  assign \$308  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$309  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$310  = \$309  ? 16'h7fff : i__payload[31:16];
-  assign \$311  = \$308  ? 16'hbfd9 : \$310 ;
-  assign \$312  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$313  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$314  = \$313  ? 16'h7fff : i__payload[31:16];
-  assign \$315  = \$312  ? 16'hbfd9 : \$314 ;
-  assign \$316  = - $signed(\$315 );
-  assign \$317  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$318  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$319  = \$318  ? 16'h7fff : i__payload[31:16];
-  assign \$320  = \$317  ? 16'hbfd9 : \$319 ;
-  assign \$321  = \$311 [15] ? \$316  : { \$320 [15], \$320  };
-  assign \$322  = \$321 [14:0] >= 15'h4000;
-  assign \$323  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$324  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$325  = \$324  ? 16'h7fff : i__payload[31:16];
-  assign \$326  = \$323  ? 16'hbfd9 : \$325 ;
-  assign \$327  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$328  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$329  = \$328  ? 16'h7fff : i__payload[31:16];
-  assign \$330  = \$327  ? 16'hbfd9 : \$329 ;
-  assign \$331  = - $signed(\$330 );
-  assign \$332  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$333  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$334  = \$333  ? 16'h7fff : i__payload[31:16];
-  assign \$335  = \$332  ? 16'hbfd9 : \$334 ;
-  assign \$336  = \$326 [15] ? \$331  : { \$335 [15], \$335  };
-  assign \$337  = \$336 [14:0] >= 15'h6000;
-  assign l1_s2_prod = $signed(l1_s2_c2) * $signed({ 1'h0, l1_t_p0 });
-  assign l1_s3_prod = l1_acc_p1 * l1_t_p1;
-  assign \$339  = $signed({ 1'h0, \$338  }) + $signed(l1_s3_c0);
-  assign \$341  = $signed(\$339 [19:0]) - $signed({ 1'h0, \$340  });
-  assign \$343  = $signed({ 1'h0, \$342  }) + $signed(l1_s3_c0);
-  assign l1_s4_acc = l1_neg_p1 ? \$341  : { \$343 [19], \$343 [19], \$343 [19], \$343 [19], \$343 [19:0] };
-  assign \$344  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$345  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$346  = \$345  ? 16'h7fff : i__payload[15:0];
-  assign \$347  = \$344  ? 16'hbfd9 : \$346 ;
-  assign \$348  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$349  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$350  = \$349  ? 16'h7fff : i__payload[15:0];
-  assign \$351  = \$348  ? 16'hbfd9 : \$350 ;
-  assign \$352  = - $signed(\$351 );
-  assign \$353  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$354  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$355  = \$354  ? 16'h7fff : i__payload[15:0];
-  assign \$356  = \$353  ? 16'hbfd9 : \$355 ;
-  assign \$357  = \$347 [15] ? \$352  : { \$356 [15], \$356  };
-  assign \$358  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$359  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$360  = \$359  ? 16'h7fff : i__payload[15:0];
-  assign \$361  = \$358  ? 16'hbfd9 : \$360 ;
-  assign \$362  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$364  = \$363  ? 16'h7fff : i__payload[15:0];
-  assign \$365  = \$362  ? 16'hbfd9 : \$364 ;
-  assign \$366  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$368  = \$367  ? 16'h7fff : i__payload[15:0];
-  assign \$369  = \$366  ? 16'hbfd9 : \$368 ;
-  assign \$370  = - $signed(\$369 );
-  assign \$371  = $signed(i__payload[15:0]) < $signed(16'hbfd9);
-  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h7fff);
-  assign \$373  = \$372  ? 16'h7fff : i__payload[15:0];
-  assign \$374  = \$371  ? 16'hbfd9 : \$373 ;
-  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$377  = $signed({ 1'h0, \$375 [14:0] }) - $signed(\$376 );
-  assign \$379  = $signed(\$378 ) + $signed(l0_s2_c1);
-  assign \$380  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$382  = $signed(\$381 ) > $signed(16'h7fff);
-  assign \$383  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$385  = $signed(\$384 ) < $signed(16'h8000);
-  assign \$386  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$388  = \$385  ? 21'h1f8000 : \$387 ;
-  assign \$389  = \$382  ? 21'h007fff : \$388 ;
-  assign \$390  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$391  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$392  = \$391  ? 16'h7fff : i__payload[31:16];
-  assign \$393  = \$390  ? 16'hbfd9 : \$392 ;
-  assign \$394  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$395  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$396  = \$395  ? 16'h7fff : i__payload[31:16];
-  assign \$397  = \$394  ? 16'hbfd9 : \$396 ;
-  assign \$398  = - $signed(\$397 );
-  assign \$399  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$401  = \$400  ? 16'h7fff : i__payload[31:16];
-  assign \$402  = \$399  ? 16'hbfd9 : \$401 ;
-  assign \$403  = \$393 [15] ? \$398  : { \$402 [15], \$402  };
-  assign \$404  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$405  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$406  = \$405  ? 16'h7fff : i__payload[31:16];
-  assign \$407  = \$404  ? 16'hbfd9 : \$406 ;
-  assign \$408  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$409  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$410  = \$409  ? 16'h7fff : i__payload[31:16];
-  assign \$411  = \$408  ? 16'hbfd9 : \$410 ;
-  assign \$412  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$413  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$414  = \$413  ? 16'h7fff : i__payload[31:16];
-  assign \$415  = \$412  ? 16'hbfd9 : \$414 ;
-  assign \$416  = - $signed(\$415 );
-  assign \$417  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
-  assign \$418  = $signed(i__payload[31:16]) > $signed(16'h7fff);
-  assign \$419  = \$418  ? 16'h7fff : i__payload[31:16];
-  assign \$420  = \$417  ? 16'hbfd9 : \$419 ;
-  assign \$421  = \$411 [15] ? \$416  : { \$420 [15], \$420  };
-  assign \$423  = $signed({ 1'h0, \$421 [14:0] }) - $signed(\$422 );
-  assign \$425  = $signed(\$424 ) + $signed(l1_s2_c1);
-  assign \$426  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$428  = $signed(\$427 ) > $signed(16'h7fff);
-  assign \$429  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$431  = $signed(\$430 ) < $signed(16'h8000);
-  assign \$432  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$434  = \$431  ? 21'h1f8000 : \$433 ;
-  assign \$435  = \$428  ? 21'h007fff : \$434 ;
+  assign l0_s0_x = \$2  ? 16'hbfd9 : \$4 ;
+  assign \$5  = - $signed(l0_x_p0);
+  assign \$6  = l0_x_p0[15] ? \$5  : { l0_x_p0[15], l0_x_p0 };
+  assign \$7  = \$6 [14:0] >= 11'h580;
+  assign \$8  = \$6 [14:0] >= 12'h980;
+  assign \$9  = \$6 [14:0] >= 12'hd80;
+  assign \$10  = \$6 [14:0] >= 13'h1180;
+  assign \$11  = \$6 [14:0] >= 13'h1600;
+  assign \$12  = \$6 [14:0] >= 13'h1b00;
+  assign \$13  = \$6 [14:0] >= 14'h2580;
+  assign \$14  = \$6 [14:0] >= 14'h2c00;
+  assign \$15  = \$6 [14:0] >= 14'h3380;
+  assign \$16  = \$6 [14:0] >= 15'h4000;
+  assign \$17  = \$6 [14:0] >= 15'h6000;
+  assign \$18  = ~ l0_ge_p1[1];
+  assign \$19  = l0_ge_p1[0] & \$18 ;
+  assign \$20  = ~ l0_ge_p1[3];
+  assign \$21  = l0_ge_p1[2] & \$20 ;
+  assign \$22  = ~ l0_ge_p1[5];
+  assign \$23  = l0_ge_p1[4] & \$22 ;
+  assign \$24  = ~ l0_ge_p1[7];
+  assign \$25  = l0_ge_p1[6] & \$24 ;
+  assign \$26  = ~ l0_ge_p1[9];
+  assign \$27  = l0_ge_p1[8] & \$26 ;
+  assign \$28  = | { l0_ge_p1[10], \$27 , \$25 , \$23 , \$21 , \$19  };
+  assign \$29  = ~ l0_ge_p1[2];
+  assign \$30  = l0_ge_p1[1] & \$29 ;
+  assign \$31  = ~ l0_ge_p1[3];
+  assign \$32  = l0_ge_p1[2] & \$31 ;
+  assign \$33  = ~ l0_ge_p1[6];
+  assign \$34  = l0_ge_p1[5] & \$33 ;
+  assign \$35  = ~ l0_ge_p1[7];
+  assign \$36  = l0_ge_p1[6] & \$35 ;
+  assign \$37  = ~ l0_ge_p1[10];
+  assign \$38  = l0_ge_p1[9] & \$37 ;
+  assign \$39  = | { l0_ge_p1[10], \$38 , \$36 , \$34 , \$32 , \$30  };
+  assign \$40  = ~ l0_ge_p1[4];
+  assign \$41  = l0_ge_p1[3] & \$40 ;
+  assign \$42  = ~ l0_ge_p1[5];
+  assign \$43  = l0_ge_p1[4] & \$42 ;
+  assign \$44  = ~ l0_ge_p1[6];
+  assign \$45  = l0_ge_p1[5] & \$44 ;
+  assign \$46  = ~ l0_ge_p1[7];
+  assign \$47  = l0_ge_p1[6] & \$46 ;
+  assign \$48  = | { \$47 , \$45 , \$43 , \$41  };
+  assign \$49  = ~ l0_ge_p1[8];
+  assign \$50  = l0_ge_p1[7] & \$49 ;
+  assign \$51  = ~ l0_ge_p1[9];
+  assign \$52  = l0_ge_p1[8] & \$51 ;
+  assign \$53  = ~ l0_ge_p1[10];
+  assign \$54  = l0_ge_p1[9] & \$53 ;
+  assign \$55  = | { l0_ge_p1[10], \$54 , \$52 , \$50  };
+  assign \$57  = $signed({ 1'h0, l0_x_p1 }) - $signed(\$56 );
+  assign l0_s6_prod = $signed(l0_s5_c2_q) * $signed({ 1'h0, l0_t_p2 });
+  assign \$59  = $signed(\$58 ) + $signed(l0_c1_p3);
+  assign l0_s8_ph = l0_acc_p4[30:15] * l0_t_p4;
+  assign l0_s8_pl = l0_acc_p4[14:0] * l0_t_p4;
+  assign l0_s9_prod = \$60  + l0_pl_p5;
+  assign \$61  = $signed({ 1'h0, l0_p_p6 }) + $signed(l0_c0_p6);
+  assign \$63  = $signed(\$61 [19:0]) - $signed({ 1'h0, \$62  });
+  assign l0_s12_acc = l0_neg_p6 ? \$63  : { \$61 [19], \$61 [19], \$61 [19], \$61 [19], \$61 [19:0] };
+  assign \$64  = $signed(l0_acc_p7) + $signed(5'h08);
+  assign \$66  = $signed(i__payload[31:16]) < $signed(16'hbfd9);
+  assign \$67  = $signed(i__payload[31:16]) > $signed(16'h7fff);
+  assign \$68  = \$67  ? 16'h7fff : i__payload[31:16];
+  assign l1_s0_x = \$66  ? 16'hbfd9 : \$68 ;
+  assign \$69  = - $signed(l1_x_p0);
+  assign \$70  = l1_x_p0[15] ? \$69  : { l1_x_p0[15], l1_x_p0 };
+  assign \$71  = \$70 [14:0] >= 11'h580;
+  assign \$72  = \$70 [14:0] >= 12'h980;
+  assign \$73  = \$70 [14:0] >= 12'hd80;
+  assign \$74  = \$70 [14:0] >= 13'h1180;
+  assign \$75  = \$70 [14:0] >= 13'h1600;
+  assign \$76  = \$70 [14:0] >= 13'h1b00;
+  assign \$77  = \$70 [14:0] >= 14'h2580;
+  assign \$78  = \$70 [14:0] >= 14'h2c00;
+  assign \$79  = \$70 [14:0] >= 14'h3380;
+  assign \$80  = \$70 [14:0] >= 15'h4000;
+  assign \$81  = \$70 [14:0] >= 15'h6000;
+  assign \$82  = ~ l1_ge_p1[1];
+  assign \$83  = l1_ge_p1[0] & \$82 ;
+  assign \$84  = ~ l1_ge_p1[3];
+  assign \$85  = l1_ge_p1[2] & \$84 ;
+  assign \$86  = ~ l1_ge_p1[5];
+  assign \$87  = l1_ge_p1[4] & \$86 ;
+  assign \$88  = ~ l1_ge_p1[7];
+  assign \$89  = l1_ge_p1[6] & \$88 ;
+  assign \$90  = ~ l1_ge_p1[9];
+  assign \$91  = l1_ge_p1[8] & \$90 ;
+  assign \$92  = | { l1_ge_p1[10], \$91 , \$89 , \$87 , \$85 , \$83  };
+  assign \$93  = ~ l1_ge_p1[2];
+  assign \$94  = l1_ge_p1[1] & \$93 ;
+  assign \$95  = ~ l1_ge_p1[3];
+  assign \$96  = l1_ge_p1[2] & \$95 ;
+  assign \$97  = ~ l1_ge_p1[6];
+  assign \$98  = l1_ge_p1[5] & \$97 ;
+  assign \$99  = ~ l1_ge_p1[7];
+  assign \$100  = l1_ge_p1[6] & \$99 ;
+  assign \$101  = ~ l1_ge_p1[10];
+  assign \$102  = l1_ge_p1[9] & \$101 ;
+  assign \$103  = | { l1_ge_p1[10], \$102 , \$100 , \$98 , \$96 , \$94  };
+  assign \$104  = ~ l1_ge_p1[4];
+  assign \$105  = l1_ge_p1[3] & \$104 ;
+  assign \$106  = ~ l1_ge_p1[5];
+  assign \$107  = l1_ge_p1[4] & \$106 ;
+  assign \$108  = ~ l1_ge_p1[6];
+  assign \$109  = l1_ge_p1[5] & \$108 ;
+  assign \$110  = ~ l1_ge_p1[7];
+  assign \$111  = l1_ge_p1[6] & \$110 ;
+  assign \$112  = | { \$111 , \$109 , \$107 , \$105  };
+  assign \$113  = ~ l1_ge_p1[8];
+  assign \$114  = l1_ge_p1[7] & \$113 ;
+  assign \$115  = ~ l1_ge_p1[9];
+  assign \$116  = l1_ge_p1[8] & \$115 ;
+  assign \$117  = ~ l1_ge_p1[10];
+  assign \$118  = l1_ge_p1[9] & \$117 ;
+  assign \$119  = | { l1_ge_p1[10], \$118 , \$116 , \$114  };
+  assign \$121  = $signed({ 1'h0, l1_x_p1 }) - $signed(\$120 );
+  assign l1_s6_prod = $signed(l1_s5_c2_q) * $signed({ 1'h0, l1_t_p2 });
+  assign \$123  = $signed(\$122 ) + $signed(l1_c1_p3);
+  assign l1_s8_ph = l1_acc_p4[30:15] * l1_t_p4;
+  assign l1_s8_pl = l1_acc_p4[14:0] * l1_t_p4;
+  assign l1_s9_prod = \$124  + l1_pl_p5;
+  assign \$125  = $signed({ 1'h0, l1_p_p6 }) + $signed(l1_c0_p6);
+  assign \$127  = $signed(\$125 [19:0]) - $signed({ 1'h0, \$126  });
+  assign l1_s12_acc = l1_neg_p6 ? \$127  : { \$125 [19], \$125 [19], \$125 [19], \$125 [19], \$125 [19:0] };
+  assign \$128  = $signed(l1_acc_p7) + $signed(5'h08);
   always @(posedge clk)
-    valid_0 <= \$436 ;
+    valid_0 <= \$130 ;
   always @(posedge clk)
-    valid_1 <= \$437 ;
+    valid_1 <= \$131 ;
   always @(posedge clk)
-    o__valid <= \$438 ;
+    valid_2 <= \$132 ;
   always @(posedge clk)
-    l0_x_p0 <= \$439 ;
+    valid_3 <= \$133 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$440 ;
+    valid_4 <= \$134 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$441 ;
+    valid_5 <= \$135 ;
   always @(posedge clk)
-    l0_t_p0 <= \$442 ;
+    valid_6 <= \$136 ;
   always @(posedge clk)
-    l0_x_p1 <= \$443 ;
+    valid_7 <= \$137 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$444 ;
+    o__valid <= \$138 ;
   always @(posedge clk)
-    l0_seg_p1 <= \$445 ;
+    l0_x_p0 <= \$139 ;
   always @(posedge clk)
-    l0_t_p1 <= \$446 ;
+    l0_x_p1 <= \$140 ;
   always @(posedge clk)
-    l0_acc_p1 <= \$447 ;
+    l0_neg_p1 <= \$141 ;
   always @(posedge clk)
-    o__payload <= \$448 ;
+    l0_ge_p1 <= \$142 ;
   always @(posedge clk)
-    l1_x_p0 <= \$449 ;
+    l0_s5_c0_q <= \$143 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$450 ;
+    l0_s5_c1_q <= \$144 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$451 ;
+    l0_s5_c2_q <= \$145 ;
   always @(posedge clk)
-    l1_t_p0 <= \$452 ;
+    l0_x_p2 <= \$146 ;
   always @(posedge clk)
-    l1_x_p1 <= \$453 ;
+    l0_neg_p2 <= \$147 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$454 ;
+    l0_t_p2 <= \$148 ;
   always @(posedge clk)
-    l1_seg_p1 <= \$455 ;
+    l0_x_p3 <= \$149 ;
   always @(posedge clk)
-    l1_t_p1 <= \$456 ;
+    l0_neg_p3 <= \$150 ;
   always @(posedge clk)
-    l1_acc_p1 <= \$457 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s1_seg = 4'h0;
-    if (\$16 ) begin
-      l0_s1_seg = 4'h1;
-    end
-    if (\$31 ) begin
-      l0_s1_seg = 4'h2;
-    end
-    if (\$46 ) begin
-      l0_s1_seg = 4'h3;
-    end
-    if (\$61 ) begin
-      l0_s1_seg = 4'h4;
-    end
-    if (\$76 ) begin
-      l0_s1_seg = 4'h5;
-    end
-    if (\$91 ) begin
-      l0_s1_seg = 4'h6;
-    end
-    if (\$106 ) begin
-      l0_s1_seg = 4'h7;
-    end
-    if (\$121 ) begin
-      l0_s1_seg = 4'h8;
-    end
-    if (\$136 ) begin
-      l0_s1_seg = 4'h9;
-    end
-    if (\$151 ) begin
-      l0_s1_seg = 4'ha;
-    end
-    if (\$166 ) begin
-      l0_s1_seg = 4'hb;
-    end
-  end
+    l0_t_p3 <= \$151 ;
+  always @(posedge clk)
+    l0_c0_p3 <= \$152 ;
+  always @(posedge clk)
+    l0_c1_p3 <= \$153 ;
+  always @(posedge clk)
+    l0_p_p3 <= \$154 ;
+  always @(posedge clk)
+    l0_x_p4 <= \$155 ;
+  always @(posedge clk)
+    l0_neg_p4 <= \$156 ;
+  always @(posedge clk)
+    l0_t_p4 <= \$157 ;
+  always @(posedge clk)
+    l0_c0_p4 <= \$158 ;
+  always @(posedge clk)
+    l0_p_p4 <= \$159 ;
+  always @(posedge clk)
+    l0_acc_p4 <= \$160 ;
+  always @(posedge clk)
+    l0_x_p5 <= \$161 ;
+  always @(posedge clk)
+    l0_neg_p5 <= \$162 ;
+  always @(posedge clk)
+    l0_c0_p5 <= \$163 ;
+  always @(posedge clk)
+    l0_p_p5 <= \$164 ;
+  always @(posedge clk)
+    l0_acc_p5 <= \$165 ;
+  always @(posedge clk)
+    l0_ph_p5 <= \$166 ;
+  always @(posedge clk)
+    l0_pl_p5 <= \$167 ;
+  always @(posedge clk)
+    l0_x_p6 <= \$168 ;
+  always @(posedge clk)
+    l0_neg_p6 <= \$169 ;
+  always @(posedge clk)
+    l0_c0_p6 <= \$170 ;
+  always @(posedge clk)
+    l0_p_p6 <= \$171 ;
+  always @(posedge clk)
+    l0_acc_p6 <= \$172 ;
+  always @(posedge clk)
+    l0_acc_p7 <= \$173 ;
+  always @(posedge clk)
+    o__payload <= \$174 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$175 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$176 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$177 ;
+  always @(posedge clk)
+    l1_ge_p1 <= \$178 ;
+  always @(posedge clk)
+    l1_s5_c0_q <= \$179 ;
+  always @(posedge clk)
+    l1_s5_c1_q <= \$180 ;
+  always @(posedge clk)
+    l1_s5_c2_q <= \$181 ;
+  always @(posedge clk)
+    l1_x_p2 <= \$182 ;
+  always @(posedge clk)
+    l1_neg_p2 <= \$183 ;
+  always @(posedge clk)
+    l1_t_p2 <= \$184 ;
+  always @(posedge clk)
+    l1_x_p3 <= \$185 ;
+  always @(posedge clk)
+    l1_neg_p3 <= \$186 ;
+  always @(posedge clk)
+    l1_t_p3 <= \$187 ;
+  always @(posedge clk)
+    l1_c0_p3 <= \$188 ;
+  always @(posedge clk)
+    l1_c1_p3 <= \$189 ;
+  always @(posedge clk)
+    l1_p_p3 <= \$190 ;
+  always @(posedge clk)
+    l1_x_p4 <= \$191 ;
+  always @(posedge clk)
+    l1_neg_p4 <= \$192 ;
+  always @(posedge clk)
+    l1_t_p4 <= \$193 ;
+  always @(posedge clk)
+    l1_c0_p4 <= \$194 ;
+  always @(posedge clk)
+    l1_p_p4 <= \$195 ;
+  always @(posedge clk)
+    l1_acc_p4 <= \$196 ;
+  always @(posedge clk)
+    l1_x_p5 <= \$197 ;
+  always @(posedge clk)
+    l1_neg_p5 <= \$198 ;
+  always @(posedge clk)
+    l1_c0_p5 <= \$199 ;
+  always @(posedge clk)
+    l1_p_p5 <= \$200 ;
+  always @(posedge clk)
+    l1_acc_p5 <= \$201 ;
+  always @(posedge clk)
+    l1_ph_p5 <= \$202 ;
+  always @(posedge clk)
+    l1_pl_p5 <= \$203 ;
+  always @(posedge clk)
+    l1_x_p6 <= \$204 ;
+  always @(posedge clk)
+    l1_neg_p6 <= \$205 ;
+  always @(posedge clk)
+    l1_c0_p6 <= \$206 ;
+  always @(posedge clk)
+    l1_p_p6 <= \$207 ;
+  always @(posedge clk)
+    l1_acc_p6 <= \$208 ;
+  always @(posedge clk)
+    l1_acc_p7 <= \$209 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s1_seg)
+    casez ({ \$55 , \$48 , \$39 , \$28  })
       4'h0:
-          l0_s1_origin = 6'h00;
+          l0_s4_origin = 6'h00;
       4'h1:
-          l0_s1_origin = 6'h0b;
+          l0_s4_origin = 6'h0b;
       4'h2:
-          l0_s1_origin = 6'h13;
+          l0_s4_origin = 6'h13;
       4'h3:
-          l0_s1_origin = 6'h1b;
+          l0_s4_origin = 6'h1b;
       4'h4:
-          l0_s1_origin = 6'h23;
+          l0_s4_origin = 6'h23;
       4'h5:
-          l0_s1_origin = 6'h2c;
+          l0_s4_origin = 6'h2c;
       4'h6:
-          l0_s1_origin = 6'h36;
+          l0_s4_origin = 6'h36;
       4'h7:
-          l0_s1_origin = 6'h0b;
+          l0_s4_origin = 6'h0b;
       4'h8:
-          l0_s1_origin = 6'h18;
+          l0_s4_origin = 6'h18;
       4'h9:
-          l0_s1_origin = 6'h27;
+          l0_s4_origin = 6'h27;
       4'ha:
-          l0_s1_origin = 6'h00;
+          l0_s4_origin = 6'h00;
       default:
-          l0_s1_origin = 6'h00;
+          l0_s4_origin = 6'h00;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c2 = 18'h18b25;
-      4'h1:
-          l0_s2_c2 = 18'h144b9;
-      4'h2:
-          l0_s2_c2 = 18'h0eb29;
-      4'h3:
-          l0_s2_c2 = 18'h087e8;
-      4'h4:
-          l0_s2_c2 = 18'h02ec0;
-      4'h5:
-          l0_s2_c2 = 18'h3eb90;
-      4'h6:
-          l0_s2_c2 = 18'h3ca4e;
-      4'h7:
-          l0_s2_c2 = 18'h3dc52;
-      4'h8:
-          l0_s2_c2 = 18'h3ef4b;
-      4'h9:
-          l0_s2_c2 = 18'h3fc4a;
-      4'ha:
-          l0_s2_c2 = 18'h3ffed;
-      default:
-          l0_s2_c2 = 18'h3fffb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_s2_c1 = 32'd539571257;
-      4'h1:
-          l0_s2_c1 = 32'd824416485;
-      4'h2:
-          l0_s2_c1 = 32'd995112600;
-      4'h3:
-          l0_s2_c1 = 32'd1117823841;
-      4'h4:
-          l0_s2_c1 = 32'd1189172733;
-      4'h5:
-          l0_s2_c1 = 32'd1215158492;
-      4'h6:
-          l0_s2_c1 = 32'd1200396598;
-      4'h7:
-          l0_s2_c1 = 32'd1126080299;
-      4'h8:
-          l0_s2_c1 = 32'd1095628912;
-      4'h9:
-          l0_s2_c1 = 32'd1079059151;
-      4'ha:
-          l0_s2_c1 = 32'd1073854746;
-      default:
-          l0_s2_c1 = 32'd1073702504;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p1)
-      4'h0:
-          l0_s3_c0 = 20'hffffa;
-      4'h1:
-          l0_s3_c0 = 20'h037cf;
-      4'h2:
-          l0_s3_c0 = 20'h06df8;
-      4'h3:
-          l0_s3_c0 = 20'h0ace8;
-      4'h4:
-          l0_s3_c0 = 20'h0f19a;
-      4'h5:
-          l0_s3_c0 = 20'h14238;
-      4'h6:
-          l0_s3_c0 = 20'h19c39;
-      4'h7:
-          l0_s3_c0 = 20'h2524a;
-      4'h8:
-          l0_s3_c0 = 20'h2bdec;
-      4'h9:
-          l0_s3_c0 = 20'h33781;
-      4'ha:
-          l0_s3_c0 = 20'h3fffe;
-      default:
-          l0_s3_c0 = 20'h60002;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s1_seg = 4'h0;
-    if (\$187 ) begin
-      l1_s1_seg = 4'h1;
-    end
-    if (\$202 ) begin
-      l1_s1_seg = 4'h2;
-    end
-    if (\$217 ) begin
-      l1_s1_seg = 4'h3;
-    end
-    if (\$232 ) begin
-      l1_s1_seg = 4'h4;
-    end
-    if (\$247 ) begin
-      l1_s1_seg = 4'h5;
-    end
-    if (\$262 ) begin
-      l1_s1_seg = 4'h6;
-    end
-    if (\$277 ) begin
-      l1_s1_seg = 4'h7;
-    end
-    if (\$292 ) begin
-      l1_s1_seg = 4'h8;
-    end
-    if (\$307 ) begin
-      l1_s1_seg = 4'h9;
-    end
-    if (\$322 ) begin
-      l1_s1_seg = 4'ha;
-    end
-    if (\$337 ) begin
-      l1_s1_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s1_seg)
-      4'h0:
-          l1_s1_origin = 6'h00;
-      4'h1:
-          l1_s1_origin = 6'h0b;
-      4'h2:
-          l1_s1_origin = 6'h13;
-      4'h3:
-          l1_s1_origin = 6'h1b;
-      4'h4:
-          l1_s1_origin = 6'h23;
-      4'h5:
-          l1_s1_origin = 6'h2c;
-      4'h6:
-          l1_s1_origin = 6'h36;
-      4'h7:
-          l1_s1_origin = 6'h0b;
-      4'h8:
-          l1_s1_origin = 6'h18;
-      4'h9:
-          l1_s1_origin = 6'h27;
-      4'ha:
-          l1_s1_origin = 6'h00;
-      default:
-          l1_s1_origin = 6'h00;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_s2_c2 = 18'h18b25;
-      4'h1:
-          l1_s2_c2 = 18'h144b9;
-      4'h2:
-          l1_s2_c2 = 18'h0eb29;
-      4'h3:
-          l1_s2_c2 = 18'h087e8;
-      4'h4:
-          l1_s2_c2 = 18'h02ec0;
-      4'h5:
-          l1_s2_c2 = 18'h3eb90;
-      4'h6:
-          l1_s2_c2 = 18'h3ca4e;
-      4'h7:
-          l1_s2_c2 = 18'h3dc52;
-      4'h8:
-          l1_s2_c2 = 18'h3ef4b;
-      4'h9:
-          l1_s2_c2 = 18'h3fc4a;
-      4'ha:
-          l1_s2_c2 = 18'h3ffed;
-      default:
-          l1_s2_c2 = 18'h3fffb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_s2_c1 = 32'd539571257;
-      4'h1:
-          l1_s2_c1 = 32'd824416485;
-      4'h2:
-          l1_s2_c1 = 32'd995112600;
-      4'h3:
-          l1_s2_c1 = 32'd1117823841;
-      4'h4:
-          l1_s2_c1 = 32'd1189172733;
-      4'h5:
-          l1_s2_c1 = 32'd1215158492;
-      4'h6:
-          l1_s2_c1 = 32'd1200396598;
-      4'h7:
-          l1_s2_c1 = 32'd1126080299;
-      4'h8:
-          l1_s2_c1 = 32'd1095628912;
-      4'h9:
-          l1_s2_c1 = 32'd1079059151;
-      4'ha:
-          l1_s2_c1 = 32'd1073854746;
-      default:
-          l1_s2_c1 = 32'd1073702504;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p1)
-      4'h0:
-          l1_s3_c0 = 20'hffffa;
-      4'h1:
-          l1_s3_c0 = 20'h037cf;
-      4'h2:
-          l1_s3_c0 = 20'h06df8;
-      4'h3:
-          l1_s3_c0 = 20'h0ace8;
-      4'h4:
-          l1_s3_c0 = 20'h0f19a;
-      4'h5:
-          l1_s3_c0 = 20'h14238;
-      4'h6:
-          l1_s3_c0 = 20'h19c39;
-      4'h7:
-          l1_s3_c0 = 20'h2524a;
-      4'h8:
-          l1_s3_c0 = 20'h2bdec;
-      4'h9:
-          l1_s3_c0 = 20'h33781;
-      4'ha:
-          l1_s3_c0 = 20'h3fffe;
-      default:
-          l1_s3_c0 = 20'h60002;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$436  = valid_0;
+    l0_s5_c0 = 20'h00000;
     if (i__ready) begin
-      \$436  = i__valid;
+      (* full_case = 32'd1 *)
+      casez ({ \$55 , \$48 , \$39 , \$28  })
+        4'h0:
+            l0_s5_c0 = 20'hffffa;
+        4'h1:
+            l0_s5_c0 = 20'h037cf;
+        4'h2:
+            l0_s5_c0 = 20'h06df8;
+        4'h3:
+            l0_s5_c0 = 20'h0ace8;
+        4'h4:
+            l0_s5_c0 = 20'h0f19a;
+        4'h5:
+            l0_s5_c0 = 20'h14238;
+        4'h6:
+            l0_s5_c0 = 20'h19c39;
+        4'h7:
+            l0_s5_c0 = 20'h2524a;
+        4'h8:
+            l0_s5_c0 = 20'h2bdec;
+        4'h9:
+            l0_s5_c0 = 20'h33781;
+        4'ha:
+            l0_s5_c0 = 20'h3fffe;
+        default:
+            l0_s5_c0 = 20'h60002;
+      endcase
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l0_s5_c1 = 32'd0;
+    if (i__ready) begin
+      (* full_case = 32'd1 *)
+      casez ({ \$55 , \$48 , \$39 , \$28  })
+        4'h0:
+            l0_s5_c1 = 32'd539571257;
+        4'h1:
+            l0_s5_c1 = 32'd824416485;
+        4'h2:
+            l0_s5_c1 = 32'd995112600;
+        4'h3:
+            l0_s5_c1 = 32'd1117823841;
+        4'h4:
+            l0_s5_c1 = 32'd1189172733;
+        4'h5:
+            l0_s5_c1 = 32'd1215158492;
+        4'h6:
+            l0_s5_c1 = 32'd1200396598;
+        4'h7:
+            l0_s5_c1 = 32'd1126080299;
+        4'h8:
+            l0_s5_c1 = 32'd1095628912;
+        4'h9:
+            l0_s5_c1 = 32'd1079059151;
+        4'ha:
+            l0_s5_c1 = 32'd1073854746;
+        default:
+            l0_s5_c1 = 32'd1073702504;
+      endcase
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l0_s5_c2 = 18'h00000;
+    if (i__ready) begin
+      (* full_case = 32'd1 *)
+      casez ({ \$55 , \$48 , \$39 , \$28  })
+        4'h0:
+            l0_s5_c2 = 18'h18b25;
+        4'h1:
+            l0_s5_c2 = 18'h144b9;
+        4'h2:
+            l0_s5_c2 = 18'h0eb29;
+        4'h3:
+            l0_s5_c2 = 18'h087e8;
+        4'h4:
+            l0_s5_c2 = 18'h02ec0;
+        4'h5:
+            l0_s5_c2 = 18'h3eb90;
+        4'h6:
+            l0_s5_c2 = 18'h3ca4e;
+        4'h7:
+            l0_s5_c2 = 18'h3dc52;
+        4'h8:
+            l0_s5_c2 = 18'h3ef4b;
+        4'h9:
+            l0_s5_c2 = 18'h3fc4a;
+        4'ha:
+            l0_s5_c2 = 18'h3ffed;
+        default:
+            l0_s5_c2 = 18'h3fffb;
+      endcase
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$119 , \$112 , \$103 , \$92  })
+      4'h0:
+          l1_s4_origin = 6'h00;
+      4'h1:
+          l1_s4_origin = 6'h0b;
+      4'h2:
+          l1_s4_origin = 6'h13;
+      4'h3:
+          l1_s4_origin = 6'h1b;
+      4'h4:
+          l1_s4_origin = 6'h23;
+      4'h5:
+          l1_s4_origin = 6'h2c;
+      4'h6:
+          l1_s4_origin = 6'h36;
+      4'h7:
+          l1_s4_origin = 6'h0b;
+      4'h8:
+          l1_s4_origin = 6'h18;
+      4'h9:
+          l1_s4_origin = 6'h27;
+      4'ha:
+          l1_s4_origin = 6'h00;
+      default:
+          l1_s4_origin = 6'h00;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l1_s5_c0 = 20'h00000;
+    if (i__ready) begin
+      (* full_case = 32'd1 *)
+      casez ({ \$119 , \$112 , \$103 , \$92  })
+        4'h0:
+            l1_s5_c0 = 20'hffffa;
+        4'h1:
+            l1_s5_c0 = 20'h037cf;
+        4'h2:
+            l1_s5_c0 = 20'h06df8;
+        4'h3:
+            l1_s5_c0 = 20'h0ace8;
+        4'h4:
+            l1_s5_c0 = 20'h0f19a;
+        4'h5:
+            l1_s5_c0 = 20'h14238;
+        4'h6:
+            l1_s5_c0 = 20'h19c39;
+        4'h7:
+            l1_s5_c0 = 20'h2524a;
+        4'h8:
+            l1_s5_c0 = 20'h2bdec;
+        4'h9:
+            l1_s5_c0 = 20'h33781;
+        4'ha:
+            l1_s5_c0 = 20'h3fffe;
+        default:
+            l1_s5_c0 = 20'h60002;
+      endcase
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l1_s5_c1 = 32'd0;
+    if (i__ready) begin
+      (* full_case = 32'd1 *)
+      casez ({ \$119 , \$112 , \$103 , \$92  })
+        4'h0:
+            l1_s5_c1 = 32'd539571257;
+        4'h1:
+            l1_s5_c1 = 32'd824416485;
+        4'h2:
+            l1_s5_c1 = 32'd995112600;
+        4'h3:
+            l1_s5_c1 = 32'd1117823841;
+        4'h4:
+            l1_s5_c1 = 32'd1189172733;
+        4'h5:
+            l1_s5_c1 = 32'd1215158492;
+        4'h6:
+            l1_s5_c1 = 32'd1200396598;
+        4'h7:
+            l1_s5_c1 = 32'd1126080299;
+        4'h8:
+            l1_s5_c1 = 32'd1095628912;
+        4'h9:
+            l1_s5_c1 = 32'd1079059151;
+        4'ha:
+            l1_s5_c1 = 32'd1073854746;
+        default:
+            l1_s5_c1 = 32'd1073702504;
+      endcase
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    l1_s5_c2 = 18'h00000;
+    if (i__ready) begin
+      (* full_case = 32'd1 *)
+      casez ({ \$119 , \$112 , \$103 , \$92  })
+        4'h0:
+            l1_s5_c2 = 18'h18b25;
+        4'h1:
+            l1_s5_c2 = 18'h144b9;
+        4'h2:
+            l1_s5_c2 = 18'h0eb29;
+        4'h3:
+            l1_s5_c2 = 18'h087e8;
+        4'h4:
+            l1_s5_c2 = 18'h02ec0;
+        4'h5:
+            l1_s5_c2 = 18'h3eb90;
+        4'h6:
+            l1_s5_c2 = 18'h3ca4e;
+        4'h7:
+            l1_s5_c2 = 18'h3dc52;
+        4'h8:
+            l1_s5_c2 = 18'h3ef4b;
+        4'h9:
+            l1_s5_c2 = 18'h3fc4a;
+        4'ha:
+            l1_s5_c2 = 18'h3ffed;
+        default:
+            l1_s5_c2 = 18'h3fffb;
+      endcase
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$130  = valid_0;
+    if (i__ready) begin
+      \$130  = i__valid;
     end
     if (rst) begin
-      \$436  = 1'h0;
+      \$130  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$437  = valid_1;
+    \$131  = valid_1;
     if (i__ready) begin
-      \$437  = valid_0;
+      \$131  = valid_0;
     end
     if (rst) begin
-      \$437  = 1'h0;
+      \$131  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$438  = o__valid;
+    \$132  = valid_2;
     if (i__ready) begin
-      \$438  = valid_1;
+      \$132  = valid_1;
     end
     if (rst) begin
-      \$438  = 1'h0;
+      \$132  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$439  = l0_x_p0;
+    \$133  = valid_3;
     if (i__ready) begin
-      \$439  = \$357 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$440  = l0_neg_p0;
-    if (i__ready) begin
-      \$440  = \$361 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$441  = l0_seg_p0;
-    if (i__ready) begin
-      \$441  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$442  = l0_t_p0;
-    if (i__ready) begin
-      \$442  = \$377 [12:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$443  = l0_x_p1;
-    if (i__ready) begin
-      \$443  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$444  = l0_neg_p1;
-    if (i__ready) begin
-      \$444  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$445  = l0_seg_p1;
-    if (i__ready) begin
-      \$445  = l0_seg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$446  = l0_t_p1;
-    if (i__ready) begin
-      \$446  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$447  = l0_acc_p1;
-    if (i__ready) begin
-      \$447  = \$379 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$448  = o__payload;
-    if (i__ready) begin
-      \$448 [15:0] = \$389 [15:0];
-      \$448 [31:16] = \$435 [15:0];
+      \$133  = valid_2;
     end
     if (rst) begin
-      \$448  = 32'd0;
+      \$133  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$449  = l1_x_p0;
+    \$134  = valid_4;
     if (i__ready) begin
-      \$449  = \$403 [14:0];
+      \$134  = valid_3;
+    end
+    if (rst) begin
+      \$134  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$450  = l1_neg_p0;
+    \$135  = valid_5;
     if (i__ready) begin
-      \$450  = \$407 [15];
+      \$135  = valid_4;
+    end
+    if (rst) begin
+      \$135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$451  = l1_seg_p0;
+    \$136  = valid_6;
     if (i__ready) begin
-      \$451  = l1_s1_seg;
+      \$136  = valid_5;
+    end
+    if (rst) begin
+      \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$452  = l1_t_p0;
+    \$137  = valid_7;
     if (i__ready) begin
-      \$452  = \$423 [12:0];
+      \$137  = valid_6;
+    end
+    if (rst) begin
+      \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$453  = l1_x_p1;
+    \$138  = o__valid;
     if (i__ready) begin
-      \$453  = l1_x_p0;
+      \$138  = valid_7;
+    end
+    if (rst) begin
+      \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$454  = l1_neg_p1;
+    \$139  = l0_x_p0;
     if (i__ready) begin
-      \$454  = l1_neg_p0;
+      \$139  = l0_s0_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$455  = l1_seg_p1;
+    \$140  = l0_x_p1;
     if (i__ready) begin
-      \$455  = l1_seg_p0;
+      \$140  = \$6 [14:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$456  = l1_t_p1;
+    \$141  = l0_neg_p1;
     if (i__ready) begin
-      \$456  = l1_t_p0;
+      \$141  = l0_x_p0[15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$457  = l1_acc_p1;
+    \$142  = l0_ge_p1;
     if (i__ready) begin
-      \$457  = \$425 [30:0];
+      \$142  = { \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7  };
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$143  = l0_s5_c0_q;
+    if (i__ready) begin
+      \$143  = l0_s5_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$144  = l0_s5_c1_q;
+    if (i__ready) begin
+      \$144  = l0_s5_c1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$145  = l0_s5_c2_q;
+    if (i__ready) begin
+      \$145  = l0_s5_c2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$146  = l0_x_p2;
+    if (i__ready) begin
+      \$146  = l0_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$147  = l0_neg_p2;
+    if (i__ready) begin
+      \$147  = l0_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$148  = l0_t_p2;
+    if (i__ready) begin
+      \$148  = \$57 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$149  = l0_x_p3;
+    if (i__ready) begin
+      \$149  = l0_x_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$150  = l0_neg_p3;
+    if (i__ready) begin
+      \$150  = l0_neg_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$151  = l0_t_p3;
+    if (i__ready) begin
+      \$151  = l0_t_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$152  = l0_c0_p3;
+    if (i__ready) begin
+      \$152  = l0_s5_c0_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$153  = l0_c1_p3;
+    if (i__ready) begin
+      \$153  = l0_s5_c1_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$154  = l0_p_p3;
+    if (i__ready) begin
+      \$154  = l0_s6_prod[28:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$155  = l0_x_p4;
+    if (i__ready) begin
+      \$155  = l0_x_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$156  = l0_neg_p4;
+    if (i__ready) begin
+      \$156  = l0_neg_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$157  = l0_t_p4;
+    if (i__ready) begin
+      \$157  = l0_t_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$158  = l0_c0_p4;
+    if (i__ready) begin
+      \$158  = l0_c0_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$159  = l0_p_p4;
+    if (i__ready) begin
+      \$159  = l0_p_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$160  = l0_acc_p4;
+    if (i__ready) begin
+      \$160  = \$59 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$161  = l0_x_p5;
+    if (i__ready) begin
+      \$161  = l0_x_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$162  = l0_neg_p5;
+    if (i__ready) begin
+      \$162  = l0_neg_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$163  = l0_c0_p5;
+    if (i__ready) begin
+      \$163  = l0_c0_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$164  = l0_p_p5;
+    if (i__ready) begin
+      \$164  = l0_p_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$165  = l0_acc_p5;
+    if (i__ready) begin
+      \$165  = l0_acc_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$166  = l0_ph_p5;
+    if (i__ready) begin
+      \$166  = l0_s8_ph;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$167  = l0_pl_p5;
+    if (i__ready) begin
+      \$167  = l0_s8_pl;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$168  = l0_x_p6;
+    if (i__ready) begin
+      \$168  = l0_x_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$169  = l0_neg_p6;
+    if (i__ready) begin
+      \$169  = l0_neg_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$170  = l0_c0_p6;
+    if (i__ready) begin
+      \$170  = l0_c0_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$171  = l0_p_p6;
+    if (i__ready) begin
+      \$171  = l0_s10_p;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$172  = l0_acc_p6;
+    if (i__ready) begin
+      \$172  = l0_acc_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$173  = l0_acc_p7;
+    if (i__ready) begin
+      \$173  = l0_s12_acc[19:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$174  = o__payload;
+    if (i__ready) begin
+      \$174 [15:0] = \$65 [15:0];
+      \$174 [31:16] = \$129 [15:0];
+    end
+    if (rst) begin
+      \$174  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$175  = l1_x_p0;
+    if (i__ready) begin
+      \$175  = l1_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$176  = l1_x_p1;
+    if (i__ready) begin
+      \$176  = \$70 [14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$177  = l1_neg_p1;
+    if (i__ready) begin
+      \$177  = l1_x_p0[15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$178  = l1_ge_p1;
+    if (i__ready) begin
+      \$178  = { \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71  };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$179  = l1_s5_c0_q;
+    if (i__ready) begin
+      \$179  = l1_s5_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$180  = l1_s5_c1_q;
+    if (i__ready) begin
+      \$180  = l1_s5_c1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$181  = l1_s5_c2_q;
+    if (i__ready) begin
+      \$181  = l1_s5_c2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$182  = l1_x_p2;
+    if (i__ready) begin
+      \$182  = l1_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$183  = l1_neg_p2;
+    if (i__ready) begin
+      \$183  = l1_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$184  = l1_t_p2;
+    if (i__ready) begin
+      \$184  = \$121 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$185  = l1_x_p3;
+    if (i__ready) begin
+      \$185  = l1_x_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$186  = l1_neg_p3;
+    if (i__ready) begin
+      \$186  = l1_neg_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$187  = l1_t_p3;
+    if (i__ready) begin
+      \$187  = l1_t_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$188  = l1_c0_p3;
+    if (i__ready) begin
+      \$188  = l1_s5_c0_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$189  = l1_c1_p3;
+    if (i__ready) begin
+      \$189  = l1_s5_c1_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$190  = l1_p_p3;
+    if (i__ready) begin
+      \$190  = l1_s6_prod[28:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$191  = l1_x_p4;
+    if (i__ready) begin
+      \$191  = l1_x_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$192  = l1_neg_p4;
+    if (i__ready) begin
+      \$192  = l1_neg_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$193  = l1_t_p4;
+    if (i__ready) begin
+      \$193  = l1_t_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$194  = l1_c0_p4;
+    if (i__ready) begin
+      \$194  = l1_c0_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$195  = l1_p_p4;
+    if (i__ready) begin
+      \$195  = l1_p_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$196  = l1_acc_p4;
+    if (i__ready) begin
+      \$196  = \$123 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$197  = l1_x_p5;
+    if (i__ready) begin
+      \$197  = l1_x_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$198  = l1_neg_p5;
+    if (i__ready) begin
+      \$198  = l1_neg_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$199  = l1_c0_p5;
+    if (i__ready) begin
+      \$199  = l1_c0_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$200  = l1_p_p5;
+    if (i__ready) begin
+      \$200  = l1_p_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$201  = l1_acc_p5;
+    if (i__ready) begin
+      \$201  = l1_acc_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$202  = l1_ph_p5;
+    if (i__ready) begin
+      \$202  = l1_s8_ph;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$203  = l1_pl_p5;
+    if (i__ready) begin
+      \$203  = l1_s8_pl;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$204  = l1_x_p6;
+    if (i__ready) begin
+      \$204  = l1_x_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$205  = l1_neg_p6;
+    if (i__ready) begin
+      \$205  = l1_neg_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$206  = l1_c0_p6;
+    if (i__ready) begin
+      \$206  = l1_c0_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$207  = l1_p_p6;
+    if (i__ready) begin
+      \$207  = l1_s10_p;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$208  = l1_acc_p6;
+    if (i__ready) begin
+      \$208  = l1_acc_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$209  = l1_acc_p7;
+    if (i__ready) begin
+      \$209  = l1_s12_acc[19:0];
+    end
+  end
+  assign l0_s1_x = \$6 [14:0];
+  assign l0_s1_neg = l0_x_p0[15];
+  assign l0_s2_ge = { \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7  };
+  assign l0_s3_seg = { \$55 , \$48 , \$39 , \$28  };
+  assign l0_s4_t = \$57 [12:0];
+  assign l0_s6_p = l0_s6_prod[28:0];
+  assign l0_s7_acc = \$59 [30:0];
+  assign l0_s9_p = l0_s9_prod[42:0];
+  assign l0_s11_acc = \$61 [19:0];
+  assign \l0_s12_acc$43  = l0_s12_acc[19:0];
+  assign l0_s13_rnd = \$65 [15:0];
+  assign l0_s14_y = \$65 [15:0];
+  assign l1_s1_x = \$70 [14:0];
+  assign l1_s1_neg = l1_x_p0[15];
+  assign l1_s2_ge = { \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71  };
+  assign l1_s3_seg = { \$119 , \$112 , \$103 , \$92  };
+  assign l1_s4_t = \$121 [12:0];
+  assign l1_s6_p = l1_s6_prod[28:0];
+  assign l1_s7_acc = \$123 [30:0];
+  assign l1_s9_p = l1_s9_prod[42:0];
+  assign l1_s11_acc = \$125 [19:0];
+  assign \l1_s12_acc$82  = l1_s12_acc[19:0];
+  assign l1_s13_rnd = \$129 [15:0];
+  assign l1_s14_y = \$129 [15:0];
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$167  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$169  = { 3'h0, l0_x_p1, 4'h0 };
-  assign \$171  = { 26'h0000000, l0_s3_prod[42:26] };
-  assign \$338  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$340  = { 3'h0, l1_x_p1, 4'h0 };
-  assign \$342  = { 26'h0000000, l1_s3_prod[42:26] };
-  assign \$376  = { l0_s1_origin, 7'h00 };
-  assign \$378  = { l0_s2_prod[28], l0_s2_prod[28:0] };
-  assign \$381  = { \$380 [20], \$380 [20], \$380 [20], \$380 [20], \$380 [20:4] };
-  assign \$384  = { \$383 [20], \$383 [20], \$383 [20], \$383 [20], \$383 [20:4] };
-  assign \$387  = { \$386 [20], \$386 [20], \$386 [20], \$386 [20], \$386 [20:4] };
-  assign \$422  = { l1_s1_origin, 7'h00 };
-  assign \$424  = { l1_s2_prod[28], l1_s2_prod[28:0] };
-  assign \$427  = { \$426 [20], \$426 [20], \$426 [20], \$426 [20], \$426 [20:4] };
-  assign \$430  = { \$429 [20], \$429 [20], \$429 [20], \$429 [20], \$429 [20:4] };
-  assign \$433  = { \$432 [20], \$432 [20], \$432 [20], \$432 [20], \$432 [20:4] };
+  assign \$56  = { l0_s4_origin, 7'h00 };
+  assign \$58  = { l0_p_p3[28], l0_p_p3 };
+  assign \$60  = { l0_ph_p5, 15'h0000 };
+  assign l0_s10_p = { 26'h0000000, l0_s9_prod[42:26] };
+  assign \$62  = { 3'h0, l0_x_p6, 4'h0 };
+  assign \$65  = { \$64 [20], \$64 [20], \$64 [20], \$64 [20], \$64 [20:4] };
+  assign \$120  = { l1_s4_origin, 7'h00 };
+  assign \$122  = { l1_p_p3[28], l1_p_p3 };
+  assign \$124  = { l1_ph_p5, 15'h0000 };
+  assign l1_s10_p = { 26'h0000000, l1_s9_prod[42:26] };
+  assign \$126  = { 3'h0, l1_x_p6, 4'h0 };
+  assign \$129  = { \$128 [20], \$128 [20], \$128 [20], \$128 [20], \$128 [20:4] };
 endmodule

@@ -7,90 +7,70 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire \$1 ;
   wire [24:0] \$10 ;
   wire [24:0] \$11 ;
-  wire [24:0] \$12 ;
-  wire [24:0] \$13 ;
+  wire [8:0] \$12 ;
+  wire [8:0] \$13 ;
   wire [18:0] \$14 ;
-  wire [18:0] \$15 ;
+  wire [24:0] \$15 ;
   wire [24:0] \$16 ;
-  wire [24:0] \$17 ;
-  wire \$18 ;
-  wire [24:0] \$19 ;
-  wire [18:0] \$2 ;
+  wire [8:0] \$17 ;
+  wire [8:0] \$18 ;
+  wire [18:0] \$19 ;
+  wire [8:0] \$2 ;
   wire [24:0] \$20 ;
-  wire \$21 ;
-  wire [24:0] \$22 ;
-  wire [24:0] \$23 ;
-  wire [24:0] \$24 ;
-  wire [24:0] \$25 ;
-  wire [18:0] \$26 ;
-  wire [18:0] \$27 ;
-  wire [24:0] \$28 ;
-  wire [24:0] \$29 ;
-  wire [18:0] \$3 ;
-  wire \$30 ;
-  wire [24:0] \$31 ;
-  wire [24:0] \$32 ;
-  wire \$33 ;
-  wire [24:0] \$34 ;
-  wire [24:0] \$35 ;
-  wire [24:0] \$36 ;
-  wire [24:0] \$37 ;
-  wire [18:0] \$38 ;
-  wire [18:0] \$39 ;
-  wire [24:0] \$4 ;
-  wire [24:0] \$40 ;
-  wire [24:0] \$41 ;
-  wire \$42 ;
-  wire [24:0] \$43 ;
-  wire [24:0] \$44 ;
-  wire \$45 ;
-  wire [24:0] \$46 ;
-  wire [24:0] \$47 ;
-  wire [24:0] \$48 ;
-  wire [24:0] \$49 ;
+  wire [24:0] \$21 ;
+  reg \$22 ;
+  reg \$23 ;
+  reg \$24 ;
+  reg \$25 ;
+  reg \$26 ;
+  reg [7:0] \$27 ;
+  reg [7:0] \$28 ;
+  reg \$29 ;
+  wire [8:0] \$3 ;
+  reg [7:0] \$30 ;
+  reg [7:0] \$31 ;
+  reg \$32 ;
+  reg [16:0] \$33 ;
+  reg [7:0] \$34 ;
+  reg [15:0] \$35 ;
+  reg [23:0] \$36 ;
+  reg [31:0] \$37 ;
+  reg [7:0] \$38 ;
+  reg [7:0] \$39 ;
+  wire [18:0] \$4 ;
+  reg \$40 ;
+  reg [7:0] \$41 ;
+  reg [7:0] \$42 ;
+  reg \$43 ;
+  reg [16:0] \$44 ;
+  reg [7:0] \$45 ;
+  reg [15:0] \$46 ;
+  reg [23:0] \$47 ;
+  reg [7:0] \$48 ;
+  reg [7:0] \$49 ;
   wire [24:0] \$5 ;
-  wire [8:0] \$50 ;
-  wire [8:0] \$51 ;
-  wire [8:0] \$52 ;
-  wire [8:0] \$53 ;
-  wire [8:0] \$54 ;
-  wire [8:0] \$55 ;
-  wire [8:0] \$56 ;
-  wire [8:0] \$57 ;
-  reg \$58 ;
-  reg \$59 ;
-  wire \$6 ;
-  reg [7:0] \$60 ;
+  reg \$50 ;
+  reg [7:0] \$51 ;
+  reg [7:0] \$52 ;
+  reg \$53 ;
+  reg [16:0] \$54 ;
+  reg [7:0] \$55 ;
+  reg [15:0] \$56 ;
+  reg [23:0] \$57 ;
+  reg [7:0] \$58 ;
+  reg [7:0] \$59 ;
+  wire [24:0] \$6 ;
+  reg \$60 ;
   reg [7:0] \$61 ;
-  reg \$62 ;
-  reg [7:0] \$63 ;
-  reg [7:0] \$64 ;
-  reg \$65 ;
-  reg [7:0] \$66 ;
-  reg [7:0] \$67 ;
-  reg [7:0] \$68 ;
-  reg \$69 ;
-  wire [24:0] \$7 ;
-  reg [7:0] \$70 ;
-  reg [7:0] \$71 ;
-  reg \$72 ;
-  reg [7:0] \$73 ;
-  reg [7:0] \$74 ;
-  reg [7:0] \$75 ;
-  reg \$76 ;
-  reg [7:0] \$77 ;
-  reg [7:0] \$78 ;
-  reg \$79 ;
-  wire [24:0] \$8 ;
-  reg [7:0] \$80 ;
-  reg [7:0] \$81 ;
-  reg [7:0] \$82 ;
-  reg \$83 ;
-  reg [7:0] \$84 ;
-  reg [7:0] \$85 ;
-  reg \$86 ;
-  reg [7:0] \$87 ;
-  wire \$9 ;
+  reg [7:0] \$62 ;
+  reg \$63 ;
+  reg [16:0] \$64 ;
+  reg [7:0] \$65 ;
+  reg [15:0] \$66 ;
+  reg [23:0] \$67 ;
+  wire [8:0] \$7 ;
+  wire [8:0] \$8 ;
+  wire [18:0] \$9 ;
   input clk;
   wire clk;
   input [63:0] i__payload;
@@ -111,44 +91,92 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [7:0] l0_a_p0 = 8'h00;
-  reg [7:0] l0_a_p1 = 8'h00;
+  reg [16:0] l0_acc_p1 = 17'h00000;
+  reg [15:0] l0_acc_p2 = 16'h0000;
+  reg [23:0] l0_acc_p3 = 24'h000000;
+  reg [7:0] l0_f_p0 = 8'h00;
+  reg [7:0] l0_f_p1 = 8'h00;
+  reg [7:0] l0_f_p2 = 8'h00;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
-  wire [23:0] l0_s3_acc;
-  reg [7:0] l0_seg_p1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] l0_x_p0;
+  wire [7:0] l0_s0_a;
+  wire [7:0] l0_s0_f;
+  wire [7:0] l0_s0_x;
+  wire l0_s1_neg;
+  wire [7:0] l0_s1_x;
+  wire [7:0] l0_s2_seg;
+  wire [18:0] l0_s4_acc;
+  wire [15:0] \l0_s4_acc$21 ;
+  wire [23:0] l0_s5_acc;
+  wire [7:0] l0_s6_rnd;
+  wire [7:0] l0_s7_y;
+  reg [7:0] l0_x_p0 = 8'h00;
   reg [7:0] l0_x_p1 = 8'h00;
-  reg [7:0] l1_a_p0 = 8'h00;
-  reg [7:0] l1_a_p1 = 8'h00;
+  reg [16:0] l1_acc_p1 = 17'h00000;
+  reg [15:0] l1_acc_p2 = 16'h0000;
+  reg [23:0] l1_acc_p3 = 24'h000000;
+  reg [7:0] l1_f_p0 = 8'h00;
+  reg [7:0] l1_f_p1 = 8'h00;
+  reg [7:0] l1_f_p2 = 8'h00;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
-  wire [23:0] l1_s3_acc;
-  reg [7:0] l1_seg_p1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] l1_x_p0;
+  wire [7:0] l1_s0_a;
+  wire [7:0] l1_s0_f;
+  wire [7:0] l1_s0_x;
+  wire l1_s1_neg;
+  wire [7:0] l1_s1_x;
+  wire [7:0] l1_s2_seg;
+  wire [18:0] l1_s4_acc;
+  wire [15:0] \l1_s4_acc$39 ;
+  wire [23:0] l1_s5_acc;
+  wire [7:0] l1_s6_rnd;
+  wire [7:0] l1_s7_y;
+  reg [7:0] l1_x_p0 = 8'h00;
   reg [7:0] l1_x_p1 = 8'h00;
-  reg [7:0] l2_a_p0 = 8'h00;
-  reg [7:0] l2_a_p1 = 8'h00;
+  reg [16:0] l2_acc_p1 = 17'h00000;
+  reg [15:0] l2_acc_p2 = 16'h0000;
+  reg [23:0] l2_acc_p3 = 24'h000000;
+  reg [7:0] l2_f_p0 = 8'h00;
+  reg [7:0] l2_f_p1 = 8'h00;
+  reg [7:0] l2_f_p2 = 8'h00;
   reg l2_neg_p0 = 1'h0;
   reg l2_neg_p1 = 1'h0;
-  wire [23:0] l2_s3_acc;
-  reg [7:0] l2_seg_p1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] l2_x_p0;
+  wire [7:0] l2_s0_a;
+  wire [7:0] l2_s0_f;
+  wire [7:0] l2_s0_x;
+  wire l2_s1_neg;
+  wire [7:0] l2_s1_x;
+  wire [7:0] l2_s2_seg;
+  wire [18:0] l2_s4_acc;
+  wire [15:0] \l2_s4_acc$57 ;
+  wire [23:0] l2_s5_acc;
+  wire [7:0] l2_s6_rnd;
+  wire [7:0] l2_s7_y;
+  reg [7:0] l2_x_p0 = 8'h00;
   reg [7:0] l2_x_p1 = 8'h00;
-  reg [7:0] l3_a_p0 = 8'h00;
-  reg [7:0] l3_a_p1 = 8'h00;
+  reg [16:0] l3_acc_p1 = 17'h00000;
+  reg [15:0] l3_acc_p2 = 16'h0000;
+  reg [23:0] l3_acc_p3 = 24'h000000;
+  reg [7:0] l3_f_p0 = 8'h00;
+  reg [7:0] l3_f_p1 = 8'h00;
+  reg [7:0] l3_f_p2 = 8'h00;
   reg l3_neg_p0 = 1'h0;
   reg l3_neg_p1 = 1'h0;
-  wire [23:0] l3_s3_acc;
-  reg [7:0] l3_seg_p1 = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] l3_x_p0;
+  wire [7:0] l3_s0_a;
+  wire [7:0] l3_s0_f;
+  wire [7:0] l3_s0_x;
+  wire l3_s1_neg;
+  wire [7:0] l3_s1_x;
+  wire [7:0] l3_s2_seg;
+  wire [18:0] l3_s4_acc;
+  wire [15:0] \l3_s4_acc$75 ;
+  wire [23:0] l3_s5_acc;
+  wire [7:0] l3_s6_rnd;
+  wire [7:0] l3_s7_y;
+  reg [7:0] l3_x_p0 = 8'h00;
   reg [7:0] l3_x_p1 = 8'h00;
   output [31:0] o__payload;
-  wire [31:0] o__payload;
+  reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
@@ -157,21 +185,24 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  reg [7:0] port__addr = 8'h00;
-  reg [7:0] \port__addr$17  = 8'h00;
-  reg [7:0] \port__addr$24  = 8'h00;
-  reg [7:0] \port__addr$31  = 8'h00;
+  wire [7:0] port__addr;
+  wire [7:0] \port__addr$34 ;
+  wire [7:0] \port__addr$52 ;
+  wire [7:0] \port__addr$70 ;
   wire [16:0] port__data;
-  wire [16:0] \port__data$22 ;
-  wire [16:0] \port__data$29 ;
-  wire [16:0] \port__data$36 ;
+  wire [16:0] \port__data$103 ;
+  wire [16:0] \port__data$109 ;
+  wire [16:0] \port__data$97 ;
   wire port__en;
-  wire \port__en$19 ;
-  wire \port__en$26 ;
-  wire \port__en$33 ;
+  wire \port__en$35 ;
+  wire \port__en$53 ;
+  wire \port__en$71 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
+  reg valid_1 = 1'h0;
+  reg valid_2 = 1'h0;
+  reg valid_3 = 1'h0;
   (* ram_style = "block" *)
   reg [16:0] c0_rom [128:0];
   initial begin
@@ -311,358 +342,529 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg [16:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[\port__addr$31 ];
+      _0_ <= c0_rom[\$3 [7:0]];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[\port__addr$24 ];
+      _1_ <= c0_rom[\$18 [7:0]];
     end
     if (i__ready) begin
-      _2_ <= c0_rom[\port__addr$17 ];
+      _2_ <= c0_rom[\$13 [7:0]];
     end
     if (i__ready) begin
-      _3_ <= c0_rom[port__addr];
+      _3_ <= c0_rom[\$8 [7:0]];
     end
   end
-  assign \port__data$36  = _0_;
-  assign \port__data$29  = _1_;
-  assign \port__data$22  = _2_;
-  assign port__data = _3_;
-  assign \$12  = \$9  ? 25'h1ffff80 : \$11 ;
-  assign \$13  = \$6  ? 25'h000007f : \$12 ;
-  assign \$14  = $signed(18'h10000) - $signed(\port__data$22 );
-  assign \$15  = l1_neg_p1 ? \$14  : { \port__data$22 [16], \port__data$22 [16], \port__data$22  };
-  assign l1_s3_acc = $signed({ 1'h0, \$15 [15:0] }) * $signed(l1_a_p1);
-  assign \$16  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$18  = $signed(\$17 ) > $signed(8'h7f);
-  assign \$19  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$21  = $signed(\$20 ) < $signed(8'h80);
-  assign \$22  = $signed(l1_s3_acc) + $signed(17'h08000);
-  assign \$24  = \$21  ? 25'h1ffff80 : \$23 ;
-  assign \$25  = \$18  ? 25'h000007f : \$24 ;
-  assign \$26  = $signed(18'h10000) - $signed(\port__data$29 );
-  assign \$27  = l2_neg_p1 ? \$26  : { \port__data$29 [16], \port__data$29 [16], \port__data$29  };
-  assign l2_s3_acc = $signed({ 1'h0, \$27 [15:0] }) * $signed(l2_a_p1);
-  assign \$28  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$30  = $signed(\$29 ) > $signed(8'h7f);
-  assign \$31  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$33  = $signed(\$32 ) < $signed(8'h80);
-  assign \$34  = $signed(l2_s3_acc) + $signed(17'h08000);
-  assign \$36  = \$33  ? 25'h1ffff80 : \$35 ;
-  assign \$37  = \$30  ? 25'h000007f : \$36 ;
-  assign \$38  = $signed(18'h10000) - $signed(\port__data$36 );
-  assign \$39  = l3_neg_p1 ? \$38  : { \port__data$36 [16], \port__data$36 [16], \port__data$36  };
-  assign l3_s3_acc = $signed({ 1'h0, \$39 [15:0] }) * $signed(l3_a_p1);
-  assign \$40  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
-  assign \$43  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$45  = $signed(\$44 ) < $signed(8'h80);
-  assign \$46  = $signed(l3_s3_acc) + $signed(17'h08000);
-  assign \$48  = \$45  ? 25'h1ffff80 : \$47 ;
-  assign \$49  = \$42  ? 25'h000007f : \$48 ;
-  assign \$50  = - $signed(i__payload[7:0]);
-  assign \$51  = i__payload[7] ? \$50  : { i__payload[7], i__payload[7:0] };
-  assign \$52  = - $signed(i__payload[15:8]);
-  assign \$53  = i__payload[15] ? \$52  : { i__payload[15], i__payload[15:8] };
-  assign \$54  = - $signed(i__payload[23:16]);
-  assign \$55  = i__payload[23] ? \$54  : { i__payload[23], i__payload[23:16] };
-  assign \$56  = - $signed(i__payload[31:24]);
-  assign \$57  = i__payload[31] ? \$56  : { i__payload[31], i__payload[31:24] };
+  assign port__data = _0_;
+  assign \port__data$109  = _1_;
+  assign \port__data$103  = _2_;
+  assign \port__data$97  = _3_;
   always @(posedge clk)
-    valid_0 <= \$58 ;
+    valid_0 <= \$22 ;
   always @(posedge clk)
-    o__valid <= \$59 ;
+    valid_1 <= \$23 ;
   always @(posedge clk)
-    port__addr <= \$60 ;
+    valid_2 <= \$24 ;
   always @(posedge clk)
-    l0_a_p0 <= \$61 ;
+    valid_3 <= \$25 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$62 ;
+    o__valid <= \$26 ;
   always @(posedge clk)
-    l0_x_p1 <= \$63 ;
+    l0_x_p0 <= \$27 ;
   always @(posedge clk)
-    l0_a_p1 <= \$64 ;
+    l0_f_p0 <= \$28 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$65 ;
+    l0_neg_p0 <= \$29 ;
   always @(posedge clk)
-    l0_seg_p1 <= \$66 ;
+    l0_x_p1 <= \$30 ;
   always @(posedge clk)
-    \port__addr$17  <= \$67 ;
+    l0_f_p1 <= \$31 ;
   always @(posedge clk)
-    l1_a_p0 <= \$68 ;
+    l0_neg_p1 <= \$32 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$69 ;
+    l0_acc_p1 <= \$33 ;
   always @(posedge clk)
-    l1_x_p1 <= \$70 ;
+    l0_f_p2 <= \$34 ;
   always @(posedge clk)
-    l1_a_p1 <= \$71 ;
+    l0_acc_p2 <= \$35 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$72 ;
+    l0_acc_p3 <= \$36 ;
   always @(posedge clk)
-    l1_seg_p1 <= \$73 ;
+    o__payload <= \$37 ;
   always @(posedge clk)
-    \port__addr$24  <= \$74 ;
+    l1_x_p0 <= \$38 ;
   always @(posedge clk)
-    l2_a_p0 <= \$75 ;
+    l1_f_p0 <= \$39 ;
   always @(posedge clk)
-    l2_neg_p0 <= \$76 ;
+    l1_neg_p0 <= \$40 ;
   always @(posedge clk)
-    l2_x_p1 <= \$77 ;
+    l1_x_p1 <= \$41 ;
   always @(posedge clk)
-    l2_a_p1 <= \$78 ;
+    l1_f_p1 <= \$42 ;
   always @(posedge clk)
-    l2_neg_p1 <= \$79 ;
+    l1_neg_p1 <= \$43 ;
   always @(posedge clk)
-    l2_seg_p1 <= \$80 ;
+    l1_acc_p1 <= \$44 ;
   always @(posedge clk)
-    \port__addr$31  <= \$81 ;
+    l1_f_p2 <= \$45 ;
   always @(posedge clk)
-    l3_a_p0 <= \$82 ;
+    l1_acc_p2 <= \$46 ;
   always @(posedge clk)
-    l3_neg_p0 <= \$83 ;
+    l1_acc_p3 <= \$47 ;
   always @(posedge clk)
-    l3_x_p1 <= \$84 ;
+    l2_x_p0 <= \$48 ;
   always @(posedge clk)
-    l3_a_p1 <= \$85 ;
+    l2_f_p0 <= \$49 ;
   always @(posedge clk)
-    l3_neg_p1 <= \$86 ;
+    l2_neg_p0 <= \$50 ;
   always @(posedge clk)
-    l3_seg_p1 <= \$87 ;
+    l2_x_p1 <= \$51 ;
+  always @(posedge clk)
+    l2_f_p1 <= \$52 ;
+  always @(posedge clk)
+    l2_neg_p1 <= \$53 ;
+  always @(posedge clk)
+    l2_acc_p1 <= \$54 ;
+  always @(posedge clk)
+    l2_f_p2 <= \$55 ;
+  always @(posedge clk)
+    l2_acc_p2 <= \$56 ;
+  always @(posedge clk)
+    l2_acc_p3 <= \$57 ;
+  always @(posedge clk)
+    l3_x_p0 <= \$58 ;
+  always @(posedge clk)
+    l3_f_p0 <= \$59 ;
+  always @(posedge clk)
+    l3_neg_p0 <= \$60 ;
+  always @(posedge clk)
+    l3_x_p1 <= \$61 ;
+  always @(posedge clk)
+    l3_f_p1 <= \$62 ;
+  always @(posedge clk)
+    l3_neg_p1 <= \$63 ;
+  always @(posedge clk)
+    l3_acc_p1 <= \$64 ;
+  always @(posedge clk)
+    l3_f_p2 <= \$65 ;
+  always @(posedge clk)
+    l3_acc_p2 <= \$66 ;
+  always @(posedge clk)
+    l3_acc_p3 <= \$67 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(18'h10000) - $signed(port__data);
-  assign \$3  = l0_neg_p1 ? \$2  : { port__data[16], port__data[16], port__data };
-  assign l0_s3_acc = $signed({ 1'h0, \$3 [15:0] }) * $signed(l0_a_p1);
-  assign \$4  = $signed(l0_s3_acc) + $signed(17'h08000);
-  assign \$6  = $signed(\$5 ) > $signed(8'h7f);
-  assign \$7  = $signed(l0_s3_acc) + $signed(17'h08000);
-  assign \$9  = $signed(\$8 ) < $signed(8'h80);
-  assign \$10  = $signed(l0_s3_acc) + $signed(17'h08000);
+  assign \$2  = - $signed(i__payload[7:0]);
+  assign \$3  = i__payload[7] ? \$2  : { i__payload[7], i__payload[7:0] };
+  assign \$4  = $signed(18'h10000) - $signed(l0_acc_p1);
+  assign l0_s4_acc = l0_neg_p1 ? \$4  : { l0_acc_p1[16], l0_acc_p1[16], l0_acc_p1 };
+  assign l0_s5_acc = $signed({ 1'h0, l0_acc_p2 }) * $signed(l0_f_p2);
+  assign \$5  = $signed(l0_acc_p3) + $signed(17'h08000);
+  assign \$7  = - $signed(i__payload[15:8]);
+  assign \$8  = i__payload[15] ? \$7  : { i__payload[15], i__payload[15:8] };
+  assign \$9  = $signed(18'h10000) - $signed(l1_acc_p1);
+  assign l1_s4_acc = l1_neg_p1 ? \$9  : { l1_acc_p1[16], l1_acc_p1[16], l1_acc_p1 };
+  assign l1_s5_acc = $signed({ 1'h0, l1_acc_p2 }) * $signed(l1_f_p2);
+  assign \$10  = $signed(l1_acc_p3) + $signed(17'h08000);
+  assign \$12  = - $signed(i__payload[23:16]);
+  assign \$13  = i__payload[23] ? \$12  : { i__payload[23], i__payload[23:16] };
+  assign \$14  = $signed(18'h10000) - $signed(l2_acc_p1);
+  assign l2_s4_acc = l2_neg_p1 ? \$14  : { l2_acc_p1[16], l2_acc_p1[16], l2_acc_p1 };
+  assign l2_s5_acc = $signed({ 1'h0, l2_acc_p2 }) * $signed(l2_f_p2);
+  assign \$15  = $signed(l2_acc_p3) + $signed(17'h08000);
+  assign \$17  = - $signed(i__payload[31:24]);
+  assign \$18  = i__payload[31] ? \$17  : { i__payload[31], i__payload[31:24] };
+  assign \$19  = $signed(18'h10000) - $signed(l3_acc_p1);
+  assign l3_s4_acc = l3_neg_p1 ? \$19  : { l3_acc_p1[16], l3_acc_p1[16], l3_acc_p1 };
+  assign l3_s5_acc = $signed({ 1'h0, l3_acc_p2 }) * $signed(l3_f_p2);
+  assign \$20  = $signed(l3_acc_p3) + $signed(17'h08000);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$58  = valid_0;
+    \$22  = valid_0;
     if (i__ready) begin
-      \$58  = i__valid;
+      \$22  = i__valid;
     end
     if (rst) begin
-      \$58  = 1'h0;
+      \$22  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$59  = o__valid;
+    \$23  = valid_1;
     if (i__ready) begin
-      \$59  = valid_0;
+      \$23  = valid_0;
     end
     if (rst) begin
-      \$59  = 1'h0;
+      \$23  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$60  = port__addr;
+    \$24  = valid_2;
     if (i__ready) begin
-      \$60  = \$51 [7:0];
+      \$24  = valid_1;
+    end
+    if (rst) begin
+      \$24  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$61  = l0_a_p0;
+    \$25  = valid_3;
     if (i__ready) begin
-      \$61  = i__payload[39:32];
+      \$25  = valid_2;
+    end
+    if (rst) begin
+      \$25  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$62  = l0_neg_p0;
+    \$26  = o__valid;
     if (i__ready) begin
-      \$62  = i__payload[7];
+      \$26  = valid_3;
+    end
+    if (rst) begin
+      \$26  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$63  = l0_x_p1;
+    \$27  = l0_x_p0;
     if (i__ready) begin
-      \$63  = port__addr;
+      \$27  = \$3 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$64  = l0_a_p1;
+    \$28  = l0_f_p0;
     if (i__ready) begin
-      \$64  = l0_a_p0;
+      \$28  = i__payload[39:32];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$65  = l0_neg_p1;
+    \$29  = l0_neg_p0;
     if (i__ready) begin
-      \$65  = l0_neg_p0;
+      \$29  = i__payload[7];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$66  = l0_seg_p1;
+    \$30  = l0_x_p1;
     if (i__ready) begin
-      \$66  = port__addr;
+      \$30  = l0_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$67  = \port__addr$17 ;
+    \$31  = l0_f_p1;
     if (i__ready) begin
-      \$67  = \$53 [7:0];
+      \$31  = l0_f_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = l1_a_p0;
+    \$32  = l0_neg_p1;
     if (i__ready) begin
-      \$68  = i__payload[47:40];
+      \$32  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = l1_neg_p0;
+    \$33  = l0_acc_p1;
     if (i__ready) begin
-      \$69  = i__payload[15];
+      \$33  = port__data;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = l1_x_p1;
+    \$34  = l0_f_p2;
     if (i__ready) begin
-      \$70  = \port__addr$17 ;
+      \$34  = l0_f_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = l1_a_p1;
+    \$35  = l0_acc_p2;
     if (i__ready) begin
-      \$71  = l1_a_p0;
+      \$35  = l0_s4_acc[15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = l1_neg_p1;
+    \$36  = l0_acc_p3;
     if (i__ready) begin
-      \$72  = l1_neg_p0;
+      \$36  = l0_s5_acc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = l1_seg_p1;
+    \$37  = o__payload;
     if (i__ready) begin
-      \$73  = \port__addr$17 ;
+      \$37 [7:0] = \$6 [7:0];
+      \$37 [15:8] = \$11 [7:0];
+      \$37 [23:16] = \$16 [7:0];
+      \$37 [31:24] = \$21 [7:0];
+    end
+    if (rst) begin
+      \$37  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = \port__addr$24 ;
+    \$38  = l1_x_p0;
     if (i__ready) begin
-      \$74  = \$55 [7:0];
+      \$38  = \$8 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = l2_a_p0;
+    \$39  = l1_f_p0;
     if (i__ready) begin
-      \$75  = i__payload[55:48];
+      \$39  = i__payload[47:40];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = l2_neg_p0;
+    \$40  = l1_neg_p0;
     if (i__ready) begin
-      \$76  = i__payload[23];
+      \$40  = i__payload[15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = l2_x_p1;
+    \$41  = l1_x_p1;
     if (i__ready) begin
-      \$77  = \port__addr$24 ;
+      \$41  = l1_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = l2_a_p1;
+    \$42  = l1_f_p1;
     if (i__ready) begin
-      \$78  = l2_a_p0;
+      \$42  = l1_f_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = l2_neg_p1;
+    \$43  = l1_neg_p1;
     if (i__ready) begin
-      \$79  = l2_neg_p0;
+      \$43  = l1_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = l2_seg_p1;
+    \$44  = l1_acc_p1;
     if (i__ready) begin
-      \$80  = \port__addr$24 ;
+      \$44  = \port__data$97 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = \port__addr$31 ;
+    \$45  = l1_f_p2;
     if (i__ready) begin
-      \$81  = \$57 [7:0];
+      \$45  = l1_f_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = l3_a_p0;
+    \$46  = l1_acc_p2;
     if (i__ready) begin
-      \$82  = i__payload[63:56];
+      \$46  = l1_s4_acc[15:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = l3_neg_p0;
+    \$47  = l1_acc_p3;
     if (i__ready) begin
-      \$83  = i__payload[31];
+      \$47  = l1_s5_acc;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = l3_x_p1;
+    \$48  = l2_x_p0;
     if (i__ready) begin
-      \$84  = \port__addr$31 ;
+      \$48  = \$13 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = l3_a_p1;
+    \$49  = l2_f_p0;
     if (i__ready) begin
-      \$85  = l3_a_p0;
+      \$49  = i__payload[55:48];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = l3_neg_p1;
+    \$50  = l2_neg_p0;
     if (i__ready) begin
-      \$86  = l3_neg_p0;
+      \$50  = i__payload[23];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = l3_seg_p1;
+    \$51  = l2_x_p1;
     if (i__ready) begin
-      \$87  = \port__addr$31 ;
+      \$51  = l2_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$52  = l2_f_p1;
+    if (i__ready) begin
+      \$52  = l2_f_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$53  = l2_neg_p1;
+    if (i__ready) begin
+      \$53  = l2_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$54  = l2_acc_p1;
+    if (i__ready) begin
+      \$54  = \port__data$103 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = l2_f_p2;
+    if (i__ready) begin
+      \$55  = l2_f_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$56  = l2_acc_p2;
+    if (i__ready) begin
+      \$56  = l2_s4_acc[15:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$57  = l2_acc_p3;
+    if (i__ready) begin
+      \$57  = l2_s5_acc;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$58  = l3_x_p0;
+    if (i__ready) begin
+      \$58  = \$18 [7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = l3_f_p0;
+    if (i__ready) begin
+      \$59  = i__payload[63:56];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = l3_neg_p0;
+    if (i__ready) begin
+      \$60  = i__payload[31];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = l3_x_p1;
+    if (i__ready) begin
+      \$61  = l3_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = l3_f_p1;
+    if (i__ready) begin
+      \$62  = l3_f_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = l3_neg_p1;
+    if (i__ready) begin
+      \$63  = l3_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = l3_acc_p1;
+    if (i__ready) begin
+      \$64  = \port__data$109 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = l3_f_p2;
+    if (i__ready) begin
+      \$65  = l3_f_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = l3_acc_p2;
+    if (i__ready) begin
+      \$66  = l3_s4_acc[15:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = l3_acc_p3;
+    if (i__ready) begin
+      \$67  = l3_s5_acc;
     end
   end
   assign i__payload__x = i__payload[31:0];
   assign i__payload__a = i__payload[63:32];
-  assign l0_x_p0 = port__addr;
+  assign l0_s0_x = i__payload[7:0];
+  assign l0_s0_a = i__payload[39:32];
+  assign l0_s0_f = i__payload[39:32];
+  assign l0_s1_x = \$3 [7:0];
+  assign l0_s1_neg = i__payload[7];
+  assign l0_s2_seg = \$3 [7:0];
+  assign port__addr = \$3 [7:0];
   assign port__en = i__ready;
-  assign l1_x_p0 = \port__addr$17 ;
-  assign \port__en$19  = i__ready;
-  assign l2_x_p0 = \port__addr$24 ;
-  assign \port__en$26  = i__ready;
-  assign l3_x_p0 = \port__addr$31 ;
-  assign \port__en$33  = i__ready;
+  assign \l0_s4_acc$21  = l0_s4_acc[15:0];
+  assign l0_s6_rnd = \$6 [7:0];
+  assign l0_s7_y = \$6 [7:0];
+  assign l1_s0_x = i__payload[15:8];
+  assign l1_s0_a = i__payload[47:40];
+  assign l1_s0_f = i__payload[47:40];
+  assign l1_s1_x = \$8 [7:0];
+  assign l1_s1_neg = i__payload[15];
+  assign l1_s2_seg = \$8 [7:0];
+  assign \port__addr$34  = \$8 [7:0];
+  assign \port__en$35  = i__ready;
+  assign \l1_s4_acc$39  = l1_s4_acc[15:0];
+  assign l1_s6_rnd = \$11 [7:0];
+  assign l1_s7_y = \$11 [7:0];
+  assign l2_s0_x = i__payload[23:16];
+  assign l2_s0_a = i__payload[55:48];
+  assign l2_s0_f = i__payload[55:48];
+  assign l2_s1_x = \$13 [7:0];
+  assign l2_s1_neg = i__payload[23];
+  assign l2_s2_seg = \$13 [7:0];
+  assign \port__addr$52  = \$13 [7:0];
+  assign \port__en$53  = i__ready;
+  assign \l2_s4_acc$57  = l2_s4_acc[15:0];
+  assign l2_s6_rnd = \$16 [7:0];
+  assign l2_s7_y = \$16 [7:0];
+  assign l3_s0_x = i__payload[31:24];
+  assign l3_s0_a = i__payload[63:56];
+  assign l3_s0_f = i__payload[63:56];
+  assign l3_s1_x = \$18 [7:0];
+  assign l3_s1_neg = i__payload[31];
+  assign l3_s2_seg = \$18 [7:0];
+  assign \port__addr$70  = \$18 [7:0];
+  assign \port__en$71  = i__ready;
+  assign \l3_s4_acc$75  = l3_s4_acc[15:0];
+  assign l3_s6_rnd = \$21 [7:0];
+  assign l3_s7_y = \$21 [7:0];
   assign \i__payload.x  = i__payload[31:0];
   assign \i__payload.x[0]  = i__payload[7:0];
   assign \i__payload.x[1]  = i__payload[15:8];
@@ -677,20 +879,8 @@ module glu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$49 [7:0];
-  assign o__payload[23:16] = \$37 [7:0];
-  assign o__payload[15:8] = \$25 [7:0];
-  assign o__payload[7:0] = \$13 [7:0];
-  assign \$5  = { \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24], \$4 [24:16] };
-  assign \$8  = { \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24], \$7 [24:16] };
+  assign \$6  = { \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24], \$5 [24:16] };
   assign \$11  = { \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24], \$10 [24:16] };
-  assign \$17  = { \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24], \$16 [24:16] };
-  assign \$20  = { \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24], \$19 [24:16] };
-  assign \$23  = { \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24], \$22 [24:16] };
-  assign \$29  = { \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24], \$28 [24:16] };
-  assign \$32  = { \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24], \$31 [24:16] };
-  assign \$35  = { \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24], \$34 [24:16] };
-  assign \$41  = { \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24], \$40 [24:16] };
-  assign \$44  = { \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24], \$43 [24:16] };
-  assign \$47  = { \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24], \$46 [24:16] };
+  assign \$16  = { \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24], \$15 [24:16] };
+  assign \$21  = { \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24], \$20 [24:16] };
 endmodule

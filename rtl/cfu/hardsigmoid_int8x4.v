@@ -5,56 +5,65 @@
 module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [15:0] \$10 ;
-  wire [17:0] \$11 ;
-  wire [16:0] \$12 ;
-  wire [16:0] \$13 ;
+  wire [16:0] \$10 ;
+  wire [16:0] \$11 ;
+  wire \$12 ;
+  wire [8:0] \$13 ;
   wire \$14 ;
-  wire [15:0] \$15 ;
-  wire [17:0] \$16 ;
-  wire [16:0] \$17 ;
-  wire [16:0] \$18 ;
-  wire [16:0] \$19 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
   wire \$2 ;
   wire [15:0] \$20 ;
   wire [17:0] \$21 ;
   wire [16:0] \$22 ;
   wire [16:0] \$23 ;
   wire \$24 ;
-  wire [15:0] \$25 ;
-  wire [17:0] \$26 ;
-  wire [16:0] \$27 ;
-  wire [16:0] \$28 ;
-  wire [16:0] \$29 ;
+  wire [8:0] \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [15:0] \$30 ;
-  wire [17:0] \$31 ;
-  wire [16:0] \$32 ;
-  wire [16:0] \$33 ;
-  wire \$34 ;
-  wire [15:0] \$35 ;
-  wire [17:0] \$36 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
-  wire [16:0] \$39 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire [15:0] \$32 ;
+  wire [17:0] \$33 ;
+  wire [16:0] \$34 ;
+  wire [16:0] \$35 ;
+  wire \$36 ;
+  wire [8:0] \$37 ;
+  wire \$38 ;
+  wire \$39 ;
   wire \$4 ;
-  wire [15:0] \$40 ;
-  wire [17:0] \$41 ;
-  wire [16:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [15:0] \$45 ;
-  wire [17:0] \$46 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire [15:0] \$44 ;
+  wire [17:0] \$45 ;
+  wire [16:0] \$46 ;
   wire [16:0] \$47 ;
-  wire [16:0] \$48 ;
-  wire [16:0] \$49 ;
+  wire \$48 ;
+  wire [8:0] \$49 ;
   wire \$5 ;
   reg \$50 ;
-  reg [31:0] \$51 ;
+  reg \$51 ;
+  reg [16:0] \$52 ;
+  reg [14:0] \$53 ;
+  reg [31:0] \$54 ;
+  reg [16:0] \$55 ;
+  reg [14:0] \$56 ;
+  reg [16:0] \$57 ;
+  reg [14:0] \$58 ;
+  reg [16:0] \$59 ;
   wire \$6 ;
+  reg [14:0] \$60 ;
   wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire [15:0] \$8 ;
+  wire [17:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -67,22 +76,54 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [16:0] l0_s1_c0;
-  reg [9:0] l0_s1_c1;
-  wire [17:0] l0_s1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [16:0] l1_s1_c0;
-  reg [9:0] l1_s1_c1;
-  wire [17:0] l1_s1_prod;
-  reg [1:0] l2_s0_seg;
-  reg [16:0] l2_s1_c0;
-  reg [9:0] l2_s1_c1;
-  wire [17:0] l2_s1_prod;
-  reg [1:0] l3_s0_seg;
-  reg [16:0] l3_s1_c0;
-  reg [9:0] l3_s1_c1;
-  wire [17:0] l3_s1_prod;
+  reg [16:0] l0_c0_p0 = 17'h00000;
+  reg [14:0] l0_p_p0 = 15'h0000;
+  wire [1:0] l0_s0_ge;
+  wire [7:0] l0_s0_x;
+  wire [1:0] l0_s1_seg;
+  reg [16:0] l0_s2_c0;
+  reg [9:0] l0_s2_c1;
+  wire [14:0] l0_s3_p;
+  wire [17:0] l0_s3_prod;
+  wire [15:0] l0_s4_acc;
+  wire [8:0] l0_s5_rnd;
+  wire [7:0] l0_s6_y;
+  reg [16:0] l1_c0_p0 = 17'h00000;
+  reg [14:0] l1_p_p0 = 15'h0000;
+  wire [1:0] l1_s0_ge;
+  wire [7:0] l1_s0_x;
+  wire [1:0] l1_s1_seg;
+  reg [16:0] l1_s2_c0;
+  reg [9:0] l1_s2_c1;
+  wire [14:0] l1_s3_p;
+  wire [17:0] l1_s3_prod;
+  wire [15:0] l1_s4_acc;
+  wire [8:0] l1_s5_rnd;
+  wire [7:0] l1_s6_y;
+  reg [16:0] l2_c0_p0 = 17'h00000;
+  reg [14:0] l2_p_p0 = 15'h0000;
+  wire [1:0] l2_s0_ge;
+  wire [7:0] l2_s0_x;
+  wire [1:0] l2_s1_seg;
+  reg [16:0] l2_s2_c0;
+  reg [9:0] l2_s2_c1;
+  wire [14:0] l2_s3_p;
+  wire [17:0] l2_s3_prod;
+  wire [15:0] l2_s4_acc;
+  wire [8:0] l2_s5_rnd;
+  wire [7:0] l2_s6_y;
+  reg [16:0] l3_c0_p0 = 17'h00000;
+  reg [14:0] l3_p_p0 = 15'h0000;
+  wire [1:0] l3_s0_ge;
+  wire [7:0] l3_s0_x;
+  wire [1:0] l3_s1_seg;
+  reg [16:0] l3_s2_c0;
+  reg [9:0] l3_s2_c1;
+  wire [14:0] l3_s3_p;
+  wire [17:0] l3_s3_prod;
+  wire [15:0] l3_s4_acc;
+  wire [8:0] l3_s5_rnd;
+  wire [7:0] l3_s6_y;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -95,187 +136,166 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   reg o__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$44  = \$43  > 8'hff;
-  assign \$46  = $signed(\$45 ) + $signed(l3_s1_c0);
-  assign \$47  = \$46 [15:0] + 7'h40;
-  assign \$49  = \$44  ? 17'h000ff : \$48 ;
+  reg valid_0 = 1'h0;
+  assign \$36  = \$35 [8:0] > 8'hff;
+  assign \$37  = \$36  ? 9'h0ff : \$35 [8:0];
+  assign \$38  = $signed(i__payload[31:24]) >= $signed(7'h50);
+  assign \$39  = $signed(i__payload[31:24]) >= $signed(7'h30);
+  assign \$40  = ~ \$39 ;
+  assign \$41  = \$38  & \$40 ;
+  assign l3_s3_prod = $signed(l3_s2_c1) * $signed(i__payload[31:24]);
+  assign \$45  = $signed(\$44 ) + $signed(l3_c0_p0);
+  assign \$46  = \$45 [15:0] + 7'h40;
+  assign \$48  = \$47 [8:0] > 8'hff;
+  assign \$49  = \$48  ? 9'h0ff : \$47 [8:0];
   always @(posedge clk)
-    o__valid <= \$50 ;
+    valid_0 <= \$50 ;
   always @(posedge clk)
-    o__payload <= \$51 ;
+    o__valid <= \$51 ;
+  always @(posedge clk)
+    l0_c0_p0 <= \$52 ;
+  always @(posedge clk)
+    l0_p_p0 <= \$53 ;
+  always @(posedge clk)
+    o__payload <= \$54 ;
+  always @(posedge clk)
+    l1_c0_p0 <= \$55 ;
+  always @(posedge clk)
+    l1_p_p0 <= \$56 ;
+  always @(posedge clk)
+    l2_c0_p0 <= \$57 ;
+  always @(posedge clk)
+    l2_p_p0 <= \$58 ;
+  always @(posedge clk)
+    l3_c0_p0 <= \$59 ;
+  always @(posedge clk)
+    l3_p_p0 <= \$60 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) >= $signed(7'h50);
   assign \$3  = $signed(i__payload[7:0]) >= $signed(7'h30);
-  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[7:0]);
-  assign \$4  = $signed(i__payload[15:8]) >= $signed(7'h50);
-  assign \$5  = $signed(i__payload[15:8]) >= $signed(7'h30);
-  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[15:8]);
-  assign \$6  = $signed(i__payload[23:16]) >= $signed(7'h50);
-  assign \$7  = $signed(i__payload[23:16]) >= $signed(7'h30);
-  assign l2_s1_prod = $signed(l2_s1_c1) * $signed(i__payload[23:16]);
-  assign \$8  = $signed(i__payload[31:24]) >= $signed(7'h50);
-  assign \$9  = $signed(i__payload[31:24]) >= $signed(7'h30);
-  assign l3_s1_prod = $signed(l3_s1_c1) * $signed(i__payload[31:24]);
-  assign \$11  = $signed(\$10 ) + $signed(l0_s1_c0);
-  assign \$12  = \$11 [15:0] + 7'h40;
-  assign \$14  = \$13  > 8'hff;
-  assign \$16  = $signed(\$15 ) + $signed(l0_s1_c0);
-  assign \$17  = \$16 [15:0] + 7'h40;
-  assign \$19  = \$14  ? 17'h000ff : \$18 ;
-  assign \$21  = $signed(\$20 ) + $signed(l1_s1_c0);
+  assign \$4  = ~ \$3 ;
+  assign \$5  = \$2  & \$4 ;
+  assign l0_s3_prod = $signed(l0_s2_c1) * $signed(i__payload[7:0]);
+  assign \$9  = $signed(\$8 ) + $signed(l0_c0_p0);
+  assign \$10  = \$9 [15:0] + 7'h40;
+  assign \$12  = \$11 [8:0] > 8'hff;
+  assign \$13  = \$12  ? 9'h0ff : \$11 [8:0];
+  assign \$14  = $signed(i__payload[15:8]) >= $signed(7'h50);
+  assign \$15  = $signed(i__payload[15:8]) >= $signed(7'h30);
+  assign \$16  = ~ \$15 ;
+  assign \$17  = \$14  & \$16 ;
+  assign l1_s3_prod = $signed(l1_s2_c1) * $signed(i__payload[15:8]);
+  assign \$21  = $signed(\$20 ) + $signed(l1_c0_p0);
   assign \$22  = \$21 [15:0] + 7'h40;
-  assign \$24  = \$23  > 8'hff;
-  assign \$26  = $signed(\$25 ) + $signed(l1_s1_c0);
-  assign \$27  = \$26 [15:0] + 7'h40;
-  assign \$29  = \$24  ? 17'h000ff : \$28 ;
-  assign \$31  = $signed(\$30 ) + $signed(l2_s1_c0);
-  assign \$32  = \$31 [15:0] + 7'h40;
-  assign \$34  = \$33  > 8'hff;
-  assign \$36  = $signed(\$35 ) + $signed(l2_s1_c0);
-  assign \$37  = \$36 [15:0] + 7'h40;
-  assign \$39  = \$34  ? 17'h000ff : \$38 ;
-  assign \$41  = $signed(\$40 ) + $signed(l3_s1_c0);
-  assign \$42  = \$41 [15:0] + 7'h40;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$2 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$3 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
+  assign \$24  = \$23 [8:0] > 8'hff;
+  assign \$25  = \$24  ? 9'h0ff : \$23 [8:0];
+  assign \$26  = $signed(i__payload[23:16]) >= $signed(7'h50);
+  assign \$27  = $signed(i__payload[23:16]) >= $signed(7'h30);
+  assign \$28  = ~ \$27 ;
+  assign \$29  = \$26  & \$28 ;
+  assign l2_s3_prod = $signed(l2_s2_c1) * $signed(i__payload[23:16]);
+  assign \$33  = $signed(\$32 ) + $signed(l2_c0_p0);
+  assign \$34  = \$33 [15:0] + 7'h40;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$7 , \$6  })
       2'h0:
-          l0_s1_c1 = 10'h000;
+          l0_s2_c0 = 17'h00000;
       2'h1:
-          l0_s1_c1 = 10'h155;
+          l0_s2_c0 = 17'h04000;
       default:
-          l0_s1_c1 = 10'h000;
+          l0_s2_c0 = 17'h08000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$7 , \$6  })
       2'h0:
-          l0_s1_c0 = 17'h00000;
+          l0_s2_c1 = 10'h000;
       2'h1:
-          l0_s1_c0 = 17'h04000;
+          l0_s2_c1 = 10'h155;
       default:
-          l0_s1_c0 = 17'h08000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$4 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$5 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1 = 10'h000;
-      2'h1:
-          l1_s1_c1 = 10'h155;
-      default:
-          l1_s1_c1 = 10'h000;
+          l0_s2_c1 = 10'h000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez ({ \$19 , \$18  })
       2'h0:
-          l1_s1_c0 = 17'h00000;
+          l1_s2_c0 = 17'h00000;
       2'h1:
-          l1_s1_c0 = 17'h04000;
+          l1_s2_c0 = 17'h04000;
       default:
-          l1_s1_c0 = 17'h08000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$6 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$7 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1 = 10'h000;
-      2'h1:
-          l2_s1_c1 = 10'h155;
-      default:
-          l2_s1_c1 = 10'h000;
+          l1_s2_c0 = 17'h08000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
+    casez ({ \$19 , \$18  })
       2'h0:
-          l2_s1_c0 = 17'h00000;
+          l1_s2_c1 = 10'h000;
       2'h1:
-          l2_s1_c0 = 17'h04000;
+          l1_s2_c1 = 10'h155;
       default:
-          l2_s1_c0 = 17'h08000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$8 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$9 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c1 = 10'h000;
-      2'h1:
-          l3_s1_c1 = 10'h155;
-      default:
-          l3_s1_c1 = 10'h000;
+          l1_s2_c1 = 10'h000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
+    casez ({ \$31 , \$30  })
       2'h0:
-          l3_s1_c0 = 17'h00000;
+          l2_s2_c0 = 17'h00000;
       2'h1:
-          l3_s1_c0 = 17'h04000;
+          l2_s2_c0 = 17'h04000;
       default:
-          l3_s1_c0 = 17'h08000;
+          l2_s2_c0 = 17'h08000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$50  = o__valid;
+    (* full_case = 32'd1 *)
+    casez ({ \$31 , \$30  })
+      2'h0:
+          l2_s2_c1 = 10'h000;
+      2'h1:
+          l2_s2_c1 = 10'h155;
+      default:
+          l2_s2_c1 = 10'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$43 , \$42  })
+      2'h0:
+          l3_s2_c0 = 17'h00000;
+      2'h1:
+          l3_s2_c0 = 17'h04000;
+      default:
+          l3_s2_c0 = 17'h08000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$43 , \$42  })
+      2'h0:
+          l3_s2_c1 = 10'h000;
+      2'h1:
+          l3_s2_c1 = 10'h155;
+      default:
+          l3_s2_c1 = 10'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$50  = valid_0;
     if (i__ready) begin
       \$50  = i__valid;
     end
@@ -285,17 +305,111 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$51  = o__payload;
+    \$51  = o__valid;
     if (i__ready) begin
-      \$51 [7:0] = \$19 [7:0];
-      \$51 [15:8] = \$29 [7:0];
-      \$51 [23:16] = \$39 [7:0];
-      \$51 [31:24] = \$49 [7:0];
+      \$51  = valid_0;
     end
     if (rst) begin
-      \$51  = 32'd0;
+      \$51  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$52  = l0_c0_p0;
+    if (i__ready) begin
+      \$52  = l0_s2_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$53  = l0_p_p0;
+    if (i__ready) begin
+      \$53  = l0_s3_prod[14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$54  = o__payload;
+    if (i__ready) begin
+      \$54 [7:0] = \$13 [7:0];
+      \$54 [15:8] = \$25 [7:0];
+      \$54 [23:16] = \$37 [7:0];
+      \$54 [31:24] = \$49 [7:0];
+    end
+    if (rst) begin
+      \$54  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = l1_c0_p0;
+    if (i__ready) begin
+      \$55  = l1_s2_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$56  = l1_p_p0;
+    if (i__ready) begin
+      \$56  = l1_s3_prod[14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$57  = l2_c0_p0;
+    if (i__ready) begin
+      \$57  = l2_s2_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$58  = l2_p_p0;
+    if (i__ready) begin
+      \$58  = l2_s3_prod[14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = l3_c0_p0;
+    if (i__ready) begin
+      \$59  = l3_s2_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = l3_p_p0;
+    if (i__ready) begin
+      \$60  = l3_s3_prod[14:0];
+    end
+  end
+  assign l0_s0_x = i__payload[7:0];
+  assign l0_s0_ge = { \$3 , \$2  };
+  assign l0_s1_seg = { \$7 , \$6  };
+  assign l0_s3_p = l0_s3_prod[14:0];
+  assign l0_s4_acc = \$9 [15:0];
+  assign l0_s5_rnd = \$11 [8:0];
+  assign l0_s6_y = \$13 [7:0];
+  assign l1_s0_x = i__payload[15:8];
+  assign l1_s0_ge = { \$15 , \$14  };
+  assign l1_s1_seg = { \$19 , \$18  };
+  assign l1_s3_p = l1_s3_prod[14:0];
+  assign l1_s4_acc = \$21 [15:0];
+  assign l1_s5_rnd = \$23 [8:0];
+  assign l1_s6_y = \$25 [7:0];
+  assign l2_s0_x = i__payload[23:16];
+  assign l2_s0_ge = { \$27 , \$26  };
+  assign l2_s1_seg = { \$31 , \$30  };
+  assign l2_s3_p = l2_s3_prod[14:0];
+  assign l2_s4_acc = \$33 [15:0];
+  assign l2_s5_rnd = \$35 [8:0];
+  assign l2_s6_y = \$37 [7:0];
+  assign l3_s0_x = i__payload[31:24];
+  assign l3_s0_ge = { \$39 , \$38  };
+  assign l3_s1_seg = { \$43 , \$42  };
+  assign l3_s3_p = l3_s3_prod[14:0];
+  assign l3_s4_acc = \$45 [15:0];
+  assign l3_s5_rnd = \$47 [8:0];
+  assign l3_s6_y = \$49 [7:0];
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -304,20 +418,20 @@ module hardsigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payl
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$10  = { l0_s1_prod[14], l0_s1_prod[14:0] };
-  assign \$13  = { 7'h00, \$12 [16:7] };
-  assign \$15  = { l0_s1_prod[14], l0_s1_prod[14:0] };
-  assign \$18  = { 7'h00, \$17 [16:7] };
-  assign \$20  = { l1_s1_prod[14], l1_s1_prod[14:0] };
+  assign \$6  = \$5 ;
+  assign \$7  = \$3 ;
+  assign \$8  = { l0_p_p0[14], l0_p_p0 };
+  assign \$11  = { 7'h00, \$10 [16:7] };
+  assign \$18  = \$17 ;
+  assign \$19  = \$15 ;
+  assign \$20  = { l1_p_p0[14], l1_p_p0 };
   assign \$23  = { 7'h00, \$22 [16:7] };
-  assign \$25  = { l1_s1_prod[14], l1_s1_prod[14:0] };
-  assign \$28  = { 7'h00, \$27 [16:7] };
-  assign \$30  = { l2_s1_prod[14], l2_s1_prod[14:0] };
-  assign \$33  = { 7'h00, \$32 [16:7] };
-  assign \$35  = { l2_s1_prod[14], l2_s1_prod[14:0] };
-  assign \$38  = { 7'h00, \$37 [16:7] };
-  assign \$40  = { l3_s1_prod[14], l3_s1_prod[14:0] };
-  assign \$43  = { 7'h00, \$42 [16:7] };
-  assign \$45  = { l3_s1_prod[14], l3_s1_prod[14:0] };
-  assign \$48  = { 7'h00, \$47 [16:7] };
+  assign \$30  = \$29 ;
+  assign \$31  = \$27 ;
+  assign \$32  = { l2_p_p0[14], l2_p_p0 };
+  assign \$35  = { 7'h00, \$34 [16:7] };
+  assign \$42  = \$41 ;
+  assign \$43  = \$39 ;
+  assign \$44  = { l3_p_p0[14], l3_p_p0 };
+  assign \$47  = { 7'h00, \$46 [16:7] };
 endmodule

@@ -5,32 +5,37 @@
 module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire [31:0] \$11 ;
-  wire [33:0] \$12 ;
-  wire [32:0] \$13 ;
-  wire [32:0] \$14 ;
-  wire [32:0] \$15 ;
-  wire [31:0] \$16 ;
-  wire [33:0] \$17 ;
-  wire [32:0] \$18 ;
-  wire [32:0] \$19 ;
+  wire [32:0] \$10 ;
+  wire [32:0] \$11 ;
+  wire \$12 ;
+  wire [16:0] \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire [31:0] \$21 ;
-  wire [33:0] \$22 ;
+  wire [31:0] \$20 ;
+  wire [33:0] \$21 ;
+  wire [32:0] \$22 ;
   wire [32:0] \$23 ;
-  wire [32:0] \$24 ;
-  wire [32:0] \$25 ;
+  wire \$24 ;
+  wire [16:0] \$25 ;
   reg \$26 ;
-  reg [31:0] \$27 ;
+  reg \$27 ;
+  reg [32:0] \$28 ;
+  reg [30:0] \$29 ;
   wire \$3 ;
+  reg [31:0] \$30 ;
+  reg [32:0] \$31 ;
+  reg [30:0] \$32 ;
   wire \$4 ;
   wire \$5 ;
-  wire [31:0] \$6 ;
-  wire [33:0] \$7 ;
-  wire [32:0] \$8 ;
-  wire [32:0] \$9 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire [31:0] \$8 ;
+  wire [33:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -41,14 +46,30 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [32:0] l0_s1_c0;
-  reg [17:0] l0_s1_c1;
-  wire [33:0] l0_s1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [32:0] l1_s1_c0;
-  reg [17:0] l1_s1_c1;
-  wire [33:0] l1_s1_prod;
+  reg [32:0] l0_c0_p0 = 33'h000000000;
+  reg [30:0] l0_p_p0 = 31'h00000000;
+  wire [1:0] l0_s0_ge;
+  wire [15:0] l0_s0_x;
+  wire [1:0] l0_s1_seg;
+  reg [32:0] l0_s2_c0;
+  reg [17:0] l0_s2_c1;
+  wire [30:0] l0_s3_p;
+  wire [33:0] l0_s3_prod;
+  wire [31:0] l0_s4_acc;
+  wire [16:0] l0_s5_rnd;
+  wire [15:0] l0_s6_y;
+  reg [32:0] l1_c0_p0 = 33'h000000000;
+  reg [30:0] l1_p_p0 = 31'h00000000;
+  wire [1:0] l1_s0_ge;
+  wire [15:0] l1_s0_x;
+  wire [1:0] l1_s1_seg;
+  reg [32:0] l1_s2_c0;
+  reg [17:0] l1_s2_c1;
+  wire [30:0] l1_s3_p;
+  wire [33:0] l1_s3_prod;
+  wire [31:0] l1_s4_acc;
+  wire [16:0] l1_s5_rnd;
+  wire [15:0] l1_s6_y;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -59,101 +80,92 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   reg o__valid = 1'h0;
   input rst;
   wire rst;
+  reg valid_0 = 1'h0;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) >= $signed(15'h5000);
   assign \$3  = $signed(i__payload[15:0]) >= $signed(15'h3000);
-  assign l0_s1_prod = $signed(l0_s1_c1) * $signed(i__payload[15:0]);
-  assign \$4  = $signed(i__payload[31:16]) >= $signed(15'h5000);
-  assign \$5  = $signed(i__payload[31:16]) >= $signed(15'h3000);
-  assign l1_s1_prod = $signed(l1_s1_c1) * $signed(i__payload[31:16]);
-  assign \$7  = $signed(\$6 ) + $signed(l0_s1_c0);
-  assign \$8  = \$7 [31:0] + 15'h4000;
-  assign \$10  = \$9  > 16'hffff;
-  assign \$12  = $signed(\$11 ) + $signed(l0_s1_c0);
-  assign \$13  = \$12 [31:0] + 15'h4000;
-  assign \$15  = \$10  ? 33'h00000ffff : \$14 ;
-  assign \$17  = $signed(\$16 ) + $signed(l1_s1_c0);
-  assign \$18  = \$17 [31:0] + 15'h4000;
-  assign \$20  = \$19  > 16'hffff;
-  assign \$22  = $signed(\$21 ) + $signed(l1_s1_c0);
-  assign \$23  = \$22 [31:0] + 15'h4000;
-  assign \$25  = \$20  ? 33'h00000ffff : \$24 ;
+  assign \$4  = ~ \$3 ;
+  assign \$5  = \$2  & \$4 ;
+  assign l0_s3_prod = $signed(l0_s2_c1) * $signed(i__payload[15:0]);
+  assign \$9  = $signed(\$8 ) + $signed(l0_c0_p0);
+  assign \$10  = \$9 [31:0] + 15'h4000;
+  assign \$12  = \$11 [16:0] > 16'hffff;
+  assign \$13  = \$12  ? 17'h0ffff : \$11 [16:0];
+  assign \$14  = $signed(i__payload[31:16]) >= $signed(15'h5000);
+  assign \$15  = $signed(i__payload[31:16]) >= $signed(15'h3000);
+  assign \$16  = ~ \$15 ;
+  assign \$17  = \$14  & \$16 ;
+  assign l1_s3_prod = $signed(l1_s2_c1) * $signed(i__payload[31:16]);
+  assign \$21  = $signed(\$20 ) + $signed(l1_c0_p0);
+  assign \$22  = \$21 [31:0] + 15'h4000;
+  assign \$24  = \$23 [16:0] > 16'hffff;
+  assign \$25  = \$24  ? 17'h0ffff : \$23 [16:0];
   always @(posedge clk)
-    o__valid <= \$26 ;
+    valid_0 <= \$26 ;
   always @(posedge clk)
-    o__payload <= \$27 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$2 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$3 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
+    o__valid <= \$27 ;
+  always @(posedge clk)
+    l0_c0_p0 <= \$28 ;
+  always @(posedge clk)
+    l0_p_p0 <= \$29 ;
+  always @(posedge clk)
+    o__payload <= \$30 ;
+  always @(posedge clk)
+    l1_c0_p0 <= \$31 ;
+  always @(posedge clk)
+    l1_p_p0 <= \$32 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$7 , \$6  })
       2'h0:
-          l0_s1_c1 = 18'h00000;
+          l0_s2_c0 = 33'h000000000;
       2'h1:
-          l0_s1_c1 = 18'h15555;
+          l0_s2_c0 = 33'h040000000;
       default:
-          l0_s1_c1 = 18'h00000;
+          l0_s2_c0 = 33'h080000000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$7 , \$6  })
       2'h0:
-          l0_s1_c0 = 33'h000000000;
+          l0_s2_c1 = 18'h00000;
       2'h1:
-          l0_s1_c0 = 33'h040000000;
+          l0_s2_c1 = 18'h15555;
       default:
-          l0_s1_c0 = 33'h080000000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$4 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$5 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1 = 18'h00000;
-      2'h1:
-          l1_s1_c1 = 18'h15555;
-      default:
-          l1_s1_c1 = 18'h00000;
+          l0_s2_c1 = 18'h00000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez ({ \$19 , \$18  })
       2'h0:
-          l1_s1_c0 = 33'h000000000;
+          l1_s2_c0 = 33'h000000000;
       2'h1:
-          l1_s1_c0 = 33'h040000000;
+          l1_s2_c0 = 33'h040000000;
       default:
-          l1_s1_c0 = 33'h080000000;
+          l1_s2_c0 = 33'h080000000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$26  = o__valid;
+    (* full_case = 32'd1 *)
+    casez ({ \$19 , \$18  })
+      2'h0:
+          l1_s2_c1 = 18'h00000;
+      2'h1:
+          l1_s2_c1 = 18'h15555;
+      default:
+          l1_s2_c1 = 18'h00000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$26  = valid_0;
     if (i__ready) begin
       \$26  = i__valid;
     end
@@ -163,25 +175,77 @@ module hardsigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__paylo
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$27  = o__payload;
+    \$27  = o__valid;
     if (i__ready) begin
-      \$27 [15:0] = \$15 [15:0];
-      \$27 [31:16] = \$25 [15:0];
+      \$27  = valid_0;
     end
     if (rst) begin
-      \$27  = 32'd0;
+      \$27  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$28  = l0_c0_p0;
+    if (i__ready) begin
+      \$28  = l0_s2_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$29  = l0_p_p0;
+    if (i__ready) begin
+      \$29  = l0_s3_prod[30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$30  = o__payload;
+    if (i__ready) begin
+      \$30 [15:0] = \$13 [15:0];
+      \$30 [31:16] = \$25 [15:0];
+    end
+    if (rst) begin
+      \$30  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$31  = l1_c0_p0;
+    if (i__ready) begin
+      \$31  = l1_s2_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$32  = l1_p_p0;
+    if (i__ready) begin
+      \$32  = l1_s3_prod[30:0];
+    end
+  end
+  assign l0_s0_x = i__payload[15:0];
+  assign l0_s0_ge = { \$3 , \$2  };
+  assign l0_s1_seg = { \$7 , \$6  };
+  assign l0_s3_p = l0_s3_prod[30:0];
+  assign l0_s4_acc = \$9 [31:0];
+  assign l0_s5_rnd = \$11 [16:0];
+  assign l0_s6_y = \$13 [15:0];
+  assign l1_s0_x = i__payload[31:16];
+  assign l1_s0_ge = { \$15 , \$14  };
+  assign l1_s1_seg = { \$19 , \$18  };
+  assign l1_s3_p = l1_s3_prod[30:0];
+  assign l1_s4_acc = \$21 [31:0];
+  assign l1_s5_rnd = \$23 [16:0];
+  assign l1_s6_y = \$25 [15:0];
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$6  = { l0_s1_prod[30], l0_s1_prod[30:0] };
-  assign \$9  = { 15'h0000, \$8 [32:15] };
-  assign \$11  = { l0_s1_prod[30], l0_s1_prod[30:0] };
-  assign \$14  = { 15'h0000, \$13 [32:15] };
-  assign \$16  = { l1_s1_prod[30], l1_s1_prod[30:0] };
-  assign \$19  = { 15'h0000, \$18 [32:15] };
-  assign \$21  = { l1_s1_prod[30], l1_s1_prod[30:0] };
-  assign \$24  = { 15'h0000, \$23 [32:15] };
+  assign \$6  = \$5 ;
+  assign \$7  = \$3 ;
+  assign \$8  = { l0_p_p0[30], l0_p_p0 };
+  assign \$11  = { 15'h0000, \$10 [32:15] };
+  assign \$18  = \$17 ;
+  assign \$19  = \$15 ;
+  assign \$20  = { l1_p_p0[30], l1_p_p0 };
+  assign \$23  = { 15'h0000, \$22 [32:15] };
 endmodule

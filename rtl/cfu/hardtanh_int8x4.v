@@ -5,12 +5,12 @@
 module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [10:0] \$10 ;
-  wire [6:0] \$11 ;
-  wire [8:0] \$12 ;
-  wire \$13 ;
-  wire [9:0] \$14 ;
-  wire [10:0] \$15 ;
+  wire [6:0] \$10 ;
+  wire [8:0] \$11 ;
+  wire \$12 ;
+  wire [6:0] \$13 ;
+  wire [8:0] \$14 ;
+  wire \$15 ;
   wire [6:0] \$16 ;
   wire [8:0] \$17 ;
   wire [8:0] \$18 ;
@@ -18,68 +18,68 @@ module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
-  wire [8:0] \$22 ;
-  wire [9:0] \$23 ;
-  wire [10:0] \$24 ;
-  wire [6:0] \$25 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
   wire [8:0] \$26 ;
-  wire \$27 ;
-  wire [9:0] \$28 ;
-  wire [10:0] \$29 ;
-  wire [8:0] \$3 ;
-  wire [6:0] \$30 ;
-  wire [8:0] \$31 ;
-  wire \$32 ;
-  wire [9:0] \$33 ;
-  wire [10:0] \$34 ;
+  wire [9:0] \$27 ;
+  wire [10:0] \$28 ;
+  wire [6:0] \$29 ;
+  wire \$3 ;
+  wire [8:0] \$30 ;
+  wire \$31 ;
+  wire [6:0] \$32 ;
+  wire [8:0] \$33 ;
+  wire \$34 ;
   wire [6:0] \$35 ;
   wire [8:0] \$36 ;
   wire [8:0] \$37 ;
   wire [8:0] \$38 ;
   wire \$39 ;
-  wire [9:0] \$4 ;
+  wire \$4 ;
   wire \$40 ;
-  wire [8:0] \$41 ;
-  wire [9:0] \$42 ;
-  wire [10:0] \$43 ;
-  wire [6:0] \$44 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
   wire [8:0] \$45 ;
-  wire \$46 ;
-  wire [9:0] \$47 ;
-  wire [10:0] \$48 ;
-  wire [6:0] \$49 ;
-  wire [10:0] \$5 ;
-  wire [8:0] \$50 ;
-  wire \$51 ;
-  wire [9:0] \$52 ;
-  wire [10:0] \$53 ;
+  wire [9:0] \$46 ;
+  wire [10:0] \$47 ;
+  wire [6:0] \$48 ;
+  wire [8:0] \$49 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire [6:0] \$51 ;
+  wire [8:0] \$52 ;
+  wire \$53 ;
   wire [6:0] \$54 ;
   wire [8:0] \$55 ;
   wire [8:0] \$56 ;
   wire [8:0] \$57 ;
   wire \$58 ;
   wire \$59 ;
-  wire [6:0] \$6 ;
-  wire [8:0] \$60 ;
-  wire [9:0] \$61 ;
-  wire [10:0] \$62 ;
-  wire [6:0] \$63 ;
+  wire \$6 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
   wire [8:0] \$64 ;
-  wire \$65 ;
-  wire [9:0] \$66 ;
-  wire [10:0] \$67 ;
-  wire [6:0] \$68 ;
-  wire [8:0] \$69 ;
+  wire [9:0] \$65 ;
+  wire [10:0] \$66 ;
+  wire [6:0] \$67 ;
+  wire [8:0] \$68 ;
+  wire \$69 ;
   wire [8:0] \$7 ;
-  wire \$70 ;
-  wire [9:0] \$71 ;
-  wire [10:0] \$72 ;
+  wire [6:0] \$70 ;
+  wire [8:0] \$71 ;
+  wire \$72 ;
   wire [6:0] \$73 ;
   wire [8:0] \$74 ;
   wire [8:0] \$75 ;
   wire [8:0] \$76 ;
-  wire \$8 ;
-  wire [9:0] \$9 ;
+  wire [9:0] \$8 ;
+  wire [10:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -92,18 +92,34 @@ module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [5:0] l0_s1_c0;
-  reg [8:0] l0_s1_c1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [5:0] l1_s1_c0;
-  reg [8:0] l1_s1_c1_prod;
-  reg [1:0] l2_s0_seg;
-  reg [5:0] l2_s1_c0;
-  reg [8:0] l2_s1_c1_prod;
-  reg [1:0] l3_s0_seg;
-  reg [5:0] l3_s1_c0;
-  reg [8:0] l3_s1_c1_prod;
+  wire [1:0] l0_s0_ge;
+  wire [7:0] l0_s0_x;
+  wire [1:0] l0_s1_seg;
+  reg [5:0] l0_s2_c0;
+  reg [8:0] l0_s3_c1_prod;
+  wire [5:0] l0_s4_acc;
+  wire [7:0] l0_s5_y;
+  wire [1:0] l1_s0_ge;
+  wire [7:0] l1_s0_x;
+  wire [1:0] l1_s1_seg;
+  reg [5:0] l1_s2_c0;
+  reg [8:0] l1_s3_c1_prod;
+  wire [5:0] l1_s4_acc;
+  wire [7:0] l1_s5_y;
+  wire [1:0] l2_s0_ge;
+  wire [7:0] l2_s0_x;
+  wire [1:0] l2_s1_seg;
+  reg [5:0] l2_s2_c0;
+  reg [8:0] l2_s3_c1_prod;
+  wire [5:0] l2_s4_acc;
+  wire [7:0] l2_s5_y;
+  wire [1:0] l3_s0_ge;
+  wire [7:0] l3_s0_x;
+  wire [1:0] l3_s1_seg;
+  reg [5:0] l3_s2_c0;
+  reg [8:0] l3_s3_c1_prod;
+  wire [5:0] l3_s4_acc;
+  wire [7:0] l3_s5_y;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -116,190 +132,170 @@ module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload
   wire o__valid;
   input rst;
   wire rst;
-  assign \$24  = $signed(\$23 ) + $signed(l1_s1_c0);
-  assign \$26  = $signed(\$25 ) + $signed(1'h0);
-  assign \$27  = $signed(\$26 ) > $signed(8'h7f);
-  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
-  assign \$31  = $signed(\$30 ) + $signed(1'h0);
-  assign \$32  = $signed(\$31 ) < $signed(8'h80);
-  assign \$34  = $signed(\$33 ) + $signed(l1_s1_c0);
+  assign \$28  = $signed(\$27 ) + $signed(l1_s2_c0);
+  assign \$30  = $signed(\$29 ) + $signed(1'h0);
+  assign \$31  = $signed(\$30 ) > $signed(8'h7f);
+  assign \$33  = $signed(\$32 ) + $signed(1'h0);
+  assign \$34  = $signed(\$33 ) < $signed(8'h80);
   assign \$36  = $signed(\$35 ) + $signed(1'h0);
-  assign \$37  = \$32  ? 9'h180 : \$36 ;
-  assign \$38  = \$27  ? 9'h07f : \$37 ;
+  assign \$37  = \$34  ? 9'h180 : \$36 ;
+  assign \$38  = \$31  ? 9'h07f : \$37 ;
   assign \$39  = $signed(i__payload[23:16]) >= $signed(5'h10);
   assign \$40  = $signed(i__payload[23:16]) >= $signed(6'h10);
-  assign \$43  = $signed(\$42 ) + $signed(l2_s1_c0);
-  assign \$45  = $signed(\$44 ) + $signed(1'h0);
-  assign \$46  = $signed(\$45 ) > $signed(8'h7f);
-  assign \$48  = $signed(\$47 ) + $signed(l2_s1_c0);
-  assign \$50  = $signed(\$49 ) + $signed(1'h0);
-  assign \$51  = $signed(\$50 ) < $signed(8'h80);
-  assign \$53  = $signed(\$52 ) + $signed(l2_s1_c0);
+  assign \$41  = ~ \$40 ;
+  assign \$42  = \$39  & \$41 ;
+  assign \$47  = $signed(\$46 ) + $signed(l2_s2_c0);
+  assign \$49  = $signed(\$48 ) + $signed(1'h0);
+  assign \$50  = $signed(\$49 ) > $signed(8'h7f);
+  assign \$52  = $signed(\$51 ) + $signed(1'h0);
+  assign \$53  = $signed(\$52 ) < $signed(8'h80);
   assign \$55  = $signed(\$54 ) + $signed(1'h0);
-  assign \$56  = \$51  ? 9'h180 : \$55 ;
-  assign \$57  = \$46  ? 9'h07f : \$56 ;
+  assign \$56  = \$53  ? 9'h180 : \$55 ;
+  assign \$57  = \$50  ? 9'h07f : \$56 ;
   assign \$58  = $signed(i__payload[31:24]) >= $signed(5'h10);
   assign \$59  = $signed(i__payload[31:24]) >= $signed(6'h10);
-  assign \$62  = $signed(\$61 ) + $signed(l3_s1_c0);
-  assign \$64  = $signed(\$63 ) + $signed(1'h0);
-  assign \$65  = $signed(\$64 ) > $signed(8'h7f);
-  assign \$67  = $signed(\$66 ) + $signed(l3_s1_c0);
-  assign \$69  = $signed(\$68 ) + $signed(1'h0);
-  assign \$70  = $signed(\$69 ) < $signed(8'h80);
-  assign \$72  = $signed(\$71 ) + $signed(l3_s1_c0);
+  assign \$60  = ~ \$59 ;
+  assign \$61  = \$58  & \$60 ;
+  assign \$66  = $signed(\$65 ) + $signed(l3_s2_c0);
+  assign \$68  = $signed(\$67 ) + $signed(1'h0);
+  assign \$69  = $signed(\$68 ) > $signed(8'h7f);
+  assign \$71  = $signed(\$70 ) + $signed(1'h0);
+  assign \$72  = $signed(\$71 ) < $signed(8'h80);
   assign \$74  = $signed(\$73 ) + $signed(1'h0);
-  assign \$75  = \$70  ? 9'h180 : \$74 ;
-  assign \$76  = \$65  ? 9'h07f : \$75 ;
+  assign \$75  = \$72  ? 9'h180 : \$74 ;
+  assign \$76  = \$69  ? 9'h07f : \$75 ;
   assign \$1  = $signed(i__payload[7:0]) >= $signed(5'h10);
   assign \$2  = $signed(i__payload[7:0]) >= $signed(6'h10);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = $signed(\$6 ) + $signed(1'h0);
-  assign \$8  = $signed(\$7 ) > $signed(8'h7f);
-  assign \$10  = $signed(\$9 ) + $signed(l0_s1_c0);
-  assign \$12  = $signed(\$11 ) + $signed(1'h0);
-  assign \$13  = $signed(\$12 ) < $signed(8'h80);
-  assign \$15  = $signed(\$14 ) + $signed(l0_s1_c0);
+  assign \$3  = ~ \$2 ;
+  assign \$4  = \$1  & \$3 ;
+  assign \$9  = $signed(\$8 ) + $signed(l0_s2_c0);
+  assign \$11  = $signed(\$10 ) + $signed(1'h0);
+  assign \$12  = $signed(\$11 ) > $signed(8'h7f);
+  assign \$14  = $signed(\$13 ) + $signed(1'h0);
+  assign \$15  = $signed(\$14 ) < $signed(8'h80);
   assign \$17  = $signed(\$16 ) + $signed(1'h0);
-  assign \$18  = \$13  ? 9'h180 : \$17 ;
-  assign \$19  = \$8  ? 9'h07f : \$18 ;
+  assign \$18  = \$15  ? 9'h180 : \$17 ;
+  assign \$19  = \$12  ? 9'h07f : \$18 ;
   assign \$20  = $signed(i__payload[15:8]) >= $signed(5'h10);
   assign \$21  = $signed(i__payload[15:8]) >= $signed(6'h10);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$1 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$2 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
+  assign \$22  = ~ \$21 ;
+  assign \$23  = \$20  & \$22 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c1_prod = 9'h000;
+          l0_s2_c0 = 6'h30;
       2'h1:
-          l0_s1_c1_prod = \$3 ;
+          l0_s2_c0 = 6'h00;
       default:
-          l0_s1_c1_prod = 9'h000;
+          l0_s2_c0 = 6'h10;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c0 = 6'h30;
+          l0_s3_c1_prod = 9'h000;
       2'h1:
-          l0_s1_c0 = 6'h00;
+          l0_s3_c1_prod = \$7 ;
       default:
-          l0_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$20 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$21 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1_prod = 9'h000;
-      2'h1:
-          l1_s1_c1_prod = \$22 ;
-      default:
-          l1_s1_c1_prod = 9'h000;
+          l0_s3_c1_prod = 9'h000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez ({ \$25 , \$24  })
       2'h0:
-          l1_s1_c0 = 6'h30;
+          l1_s2_c0 = 6'h30;
       2'h1:
-          l1_s1_c0 = 6'h00;
+          l1_s2_c0 = 6'h00;
       default:
-          l1_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$39 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$40 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1_prod = 9'h000;
-      2'h1:
-          l2_s1_c1_prod = \$41 ;
-      default:
-          l2_s1_c1_prod = 9'h000;
+          l1_s2_c0 = 6'h10;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
+    casez ({ \$25 , \$24  })
       2'h0:
-          l2_s1_c0 = 6'h30;
+          l1_s3_c1_prod = 9'h000;
       2'h1:
-          l2_s1_c0 = 6'h00;
+          l1_s3_c1_prod = \$26 ;
       default:
-          l2_s1_c0 = 6'h10;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$58 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$59 ) begin
-      l3_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      2'h0:
-          l3_s1_c1_prod = 9'h000;
-      2'h1:
-          l3_s1_c1_prod = \$60 ;
-      default:
-          l3_s1_c1_prod = 9'h000;
+          l1_s3_c1_prod = 9'h000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
+    casez ({ \$44 , \$43  })
       2'h0:
-          l3_s1_c0 = 6'h30;
+          l2_s2_c0 = 6'h30;
       2'h1:
-          l3_s1_c0 = 6'h00;
+          l2_s2_c0 = 6'h00;
       default:
-          l3_s1_c0 = 6'h10;
+          l2_s2_c0 = 6'h10;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$44 , \$43  })
+      2'h0:
+          l2_s3_c1_prod = 9'h000;
+      2'h1:
+          l2_s3_c1_prod = \$45 ;
+      default:
+          l2_s3_c1_prod = 9'h000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$63 , \$62  })
+      2'h0:
+          l3_s2_c0 = 6'h30;
+      2'h1:
+          l3_s2_c0 = 6'h00;
+      default:
+          l3_s2_c0 = 6'h10;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$63 , \$62  })
+      2'h0:
+          l3_s3_c1_prod = 9'h000;
+      2'h1:
+          l3_s3_c1_prod = \$64 ;
+      default:
+          l3_s3_c1_prod = 9'h000;
+    endcase
+  end
+  assign l0_s0_x = i__payload[7:0];
+  assign l0_s0_ge = { \$2 , \$1  };
+  assign l0_s1_seg = { \$6 , \$5  };
+  assign l0_s4_acc = \$9 [5:0];
+  assign l0_s5_y = \$19 [7:0];
+  assign l1_s0_x = i__payload[15:8];
+  assign l1_s0_ge = { \$21 , \$20  };
+  assign l1_s1_seg = { \$25 , \$24  };
+  assign l1_s4_acc = \$28 [5:0];
+  assign l1_s5_y = \$38 [7:0];
+  assign l2_s0_x = i__payload[23:16];
+  assign l2_s0_ge = { \$40 , \$39  };
+  assign l2_s1_seg = { \$44 , \$43  };
+  assign l2_s4_acc = \$47 [5:0];
+  assign l2_s5_y = \$57 [7:0];
+  assign l3_s0_x = i__payload[31:24];
+  assign l3_s0_ge = { \$59 , \$58  };
+  assign l3_s1_seg = { \$63 , \$62  };
+  assign l3_s4_acc = \$66 [5:0];
+  assign l3_s5_y = \$76 [7:0];
   assign i__ready = o__ready;
   assign o__valid = i__valid;
   assign \i__payload[0]  = i__payload[7:0];
@@ -314,32 +310,32 @@ module hardtanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload
   assign o__payload[23:16] = \$57 [7:0];
   assign o__payload[15:8] = \$38 [7:0];
   assign o__payload[7:0] = \$19 [7:0];
-  assign \$3  = { i__payload[7], i__payload[7:0] };
-  assign \$4  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$6  = { \$5 [5], \$5 [5:0] };
-  assign \$9  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$11  = { \$10 [5], \$10 [5:0] };
-  assign \$14  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$16  = { \$15 [5], \$15 [5:0] };
-  assign \$22  = { i__payload[15], i__payload[15:8] };
-  assign \$23  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$25  = { \$24 [5], \$24 [5:0] };
-  assign \$28  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$30  = { \$29 [5], \$29 [5:0] };
-  assign \$33  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$35  = { \$34 [5], \$34 [5:0] };
-  assign \$41  = { i__payload[23], i__payload[23:16] };
-  assign \$42  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$44  = { \$43 [5], \$43 [5:0] };
-  assign \$47  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$49  = { \$48 [5], \$48 [5:0] };
-  assign \$52  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$54  = { \$53 [5], \$53 [5:0] };
-  assign \$60  = { i__payload[31], i__payload[31:24] };
-  assign \$61  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$63  = { \$62 [5], \$62 [5:0] };
-  assign \$66  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$68  = { \$67 [5], \$67 [5:0] };
-  assign \$71  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$73  = { \$72 [5], \$72 [5:0] };
+  assign \$5  = \$4 ;
+  assign \$6  = \$2 ;
+  assign \$7  = { i__payload[7], i__payload[7:0] };
+  assign \$8  = { l0_s3_c1_prod[8], l0_s3_c1_prod };
+  assign \$10  = { \$9 [5], \$9 [5:0] };
+  assign \$13  = { \$9 [5], \$9 [5:0] };
+  assign \$16  = { \$9 [5], \$9 [5:0] };
+  assign \$24  = \$23 ;
+  assign \$25  = \$21 ;
+  assign \$26  = { i__payload[15], i__payload[15:8] };
+  assign \$27  = { l1_s3_c1_prod[8], l1_s3_c1_prod };
+  assign \$29  = { \$28 [5], \$28 [5:0] };
+  assign \$32  = { \$28 [5], \$28 [5:0] };
+  assign \$35  = { \$28 [5], \$28 [5:0] };
+  assign \$43  = \$42 ;
+  assign \$44  = \$40 ;
+  assign \$45  = { i__payload[23], i__payload[23:16] };
+  assign \$46  = { l2_s3_c1_prod[8], l2_s3_c1_prod };
+  assign \$48  = { \$47 [5], \$47 [5:0] };
+  assign \$51  = { \$47 [5], \$47 [5:0] };
+  assign \$54  = { \$47 [5], \$47 [5:0] };
+  assign \$62  = \$61 ;
+  assign \$63  = \$59 ;
+  assign \$64  = { i__payload[31], i__payload[31:24] };
+  assign \$65  = { l3_s3_c1_prod[8], l3_s3_c1_prod };
+  assign \$67  = { \$66 [5], \$66 [5:0] };
+  assign \$70  = { \$66 [5], \$66 [5:0] };
+  assign \$73  = { \$66 [5], \$66 [5:0] };
 endmodule

@@ -5,12 +5,12 @@
 module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [18:0] \$10 ;
-  wire [14:0] \$11 ;
-  wire [16:0] \$12 ;
-  wire \$13 ;
-  wire [17:0] \$14 ;
-  wire [18:0] \$15 ;
+  wire [14:0] \$10 ;
+  wire [16:0] \$11 ;
+  wire \$12 ;
+  wire [14:0] \$13 ;
+  wire [16:0] \$14 ;
+  wire \$15 ;
   wire [14:0] \$16 ;
   wire [16:0] \$17 ;
   wire [16:0] \$18 ;
@@ -18,30 +18,30 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
-  wire [16:0] \$22 ;
-  wire [17:0] \$23 ;
-  wire [18:0] \$24 ;
-  wire [14:0] \$25 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
   wire [16:0] \$26 ;
-  wire \$27 ;
-  wire [17:0] \$28 ;
-  wire [18:0] \$29 ;
-  wire [16:0] \$3 ;
-  wire [14:0] \$30 ;
-  wire [16:0] \$31 ;
-  wire \$32 ;
-  wire [17:0] \$33 ;
-  wire [18:0] \$34 ;
+  wire [17:0] \$27 ;
+  wire [18:0] \$28 ;
+  wire [14:0] \$29 ;
+  wire \$3 ;
+  wire [16:0] \$30 ;
+  wire \$31 ;
+  wire [14:0] \$32 ;
+  wire [16:0] \$33 ;
+  wire \$34 ;
   wire [14:0] \$35 ;
   wire [16:0] \$36 ;
   wire [16:0] \$37 ;
   wire [16:0] \$38 ;
-  wire [17:0] \$4 ;
-  wire [18:0] \$5 ;
-  wire [14:0] \$6 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
   wire [16:0] \$7 ;
-  wire \$8 ;
-  wire [17:0] \$9 ;
+  wire [17:0] \$8 ;
+  wire [18:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -52,12 +52,20 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [13:0] l0_s1_c0;
-  reg [16:0] l0_s1_c1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [13:0] l1_s1_c0;
-  reg [16:0] l1_s1_c1_prod;
+  wire [1:0] l0_s0_ge;
+  wire [15:0] l0_s0_x;
+  wire [1:0] l0_s1_seg;
+  reg [13:0] l0_s2_c0;
+  reg [16:0] l0_s3_c1_prod;
+  wire [13:0] l0_s4_acc;
+  wire [15:0] l0_s5_y;
+  wire [1:0] l1_s0_ge;
+  wire [15:0] l1_s0_x;
+  wire [1:0] l1_s1_seg;
+  reg [13:0] l1_s2_c0;
+  reg [16:0] l1_s3_c1_prod;
+  wire [13:0] l1_s4_acc;
+  wire [15:0] l1_s5_y;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [15:0] \o__payload[0] ;
@@ -70,96 +78,86 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   wire rst;
   assign \$1  = $signed(i__payload[15:0]) >= $signed(13'h1000);
   assign \$2  = $signed(i__payload[15:0]) >= $signed(14'h1000);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = $signed(\$6 ) + $signed(1'h0);
-  assign \$8  = $signed(\$7 ) > $signed(16'h7fff);
-  assign \$10  = $signed(\$9 ) + $signed(l0_s1_c0);
-  assign \$12  = $signed(\$11 ) + $signed(1'h0);
-  assign \$13  = $signed(\$12 ) < $signed(16'h8000);
-  assign \$15  = $signed(\$14 ) + $signed(l0_s1_c0);
+  assign \$3  = ~ \$2 ;
+  assign \$4  = \$1  & \$3 ;
+  assign \$9  = $signed(\$8 ) + $signed(l0_s2_c0);
+  assign \$11  = $signed(\$10 ) + $signed(1'h0);
+  assign \$12  = $signed(\$11 ) > $signed(16'h7fff);
+  assign \$14  = $signed(\$13 ) + $signed(1'h0);
+  assign \$15  = $signed(\$14 ) < $signed(16'h8000);
   assign \$17  = $signed(\$16 ) + $signed(1'h0);
-  assign \$18  = \$13  ? 17'h18000 : \$17 ;
-  assign \$19  = \$8  ? 17'h07fff : \$18 ;
+  assign \$18  = \$15  ? 17'h18000 : \$17 ;
+  assign \$19  = \$12  ? 17'h07fff : \$18 ;
   assign \$20  = $signed(i__payload[31:16]) >= $signed(13'h1000);
   assign \$21  = $signed(i__payload[31:16]) >= $signed(14'h1000);
-  assign \$24  = $signed(\$23 ) + $signed(l1_s1_c0);
-  assign \$26  = $signed(\$25 ) + $signed(1'h0);
-  assign \$27  = $signed(\$26 ) > $signed(16'h7fff);
-  assign \$29  = $signed(\$28 ) + $signed(l1_s1_c0);
-  assign \$31  = $signed(\$30 ) + $signed(1'h0);
-  assign \$32  = $signed(\$31 ) < $signed(16'h8000);
-  assign \$34  = $signed(\$33 ) + $signed(l1_s1_c0);
+  assign \$22  = ~ \$21 ;
+  assign \$23  = \$20  & \$22 ;
+  assign \$28  = $signed(\$27 ) + $signed(l1_s2_c0);
+  assign \$30  = $signed(\$29 ) + $signed(1'h0);
+  assign \$31  = $signed(\$30 ) > $signed(16'h7fff);
+  assign \$33  = $signed(\$32 ) + $signed(1'h0);
+  assign \$34  = $signed(\$33 ) < $signed(16'h8000);
   assign \$36  = $signed(\$35 ) + $signed(1'h0);
-  assign \$37  = \$32  ? 17'h18000 : \$36 ;
-  assign \$38  = \$27  ? 17'h07fff : \$37 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$1 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$2 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
+  assign \$37  = \$34  ? 17'h18000 : \$36 ;
+  assign \$38  = \$31  ? 17'h07fff : \$37 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c1_prod = 17'h00000;
+          l0_s2_c0 = 14'h3000;
       2'h1:
-          l0_s1_c1_prod = \$3 ;
+          l0_s2_c0 = 14'h0000;
       default:
-          l0_s1_c1_prod = 17'h00000;
+          l0_s2_c0 = 14'h1000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c0 = 14'h3000;
+          l0_s3_c1_prod = 17'h00000;
       2'h1:
-          l0_s1_c0 = 14'h0000;
+          l0_s3_c1_prod = \$7 ;
       default:
-          l0_s1_c0 = 14'h1000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$20 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$21 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1_prod = 17'h00000;
-      2'h1:
-          l1_s1_c1_prod = \$22 ;
-      default:
-          l1_s1_c1_prod = 17'h00000;
+          l0_s3_c1_prod = 17'h00000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez ({ \$25 , \$24  })
       2'h0:
-          l1_s1_c0 = 14'h3000;
+          l1_s2_c0 = 14'h3000;
       2'h1:
-          l1_s1_c0 = 14'h0000;
+          l1_s2_c0 = 14'h0000;
       default:
-          l1_s1_c0 = 14'h1000;
+          l1_s2_c0 = 14'h1000;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$25 , \$24  })
+      2'h0:
+          l1_s3_c1_prod = 17'h00000;
+      2'h1:
+          l1_s3_c1_prod = \$26 ;
+      default:
+          l1_s3_c1_prod = 17'h00000;
+    endcase
+  end
+  assign l0_s0_x = i__payload[15:0];
+  assign l0_s0_ge = { \$2 , \$1  };
+  assign l0_s1_seg = { \$6 , \$5  };
+  assign l0_s4_acc = \$9 [13:0];
+  assign l0_s5_y = \$19 [15:0];
+  assign l1_s0_x = i__payload[31:16];
+  assign l1_s0_ge = { \$21 , \$20  };
+  assign l1_s1_seg = { \$25 , \$24  };
+  assign l1_s4_acc = \$28 [13:0];
+  assign l1_s5_y = \$38 [15:0];
   assign i__ready = o__ready;
   assign o__valid = i__valid;
   assign \i__payload[0]  = i__payload[15:0];
@@ -168,18 +166,18 @@ module hardtanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   assign \o__payload[1]  = o__payload[31:16];
   assign o__payload[31:16] = \$38 [15:0];
   assign o__payload[15:0] = \$19 [15:0];
-  assign \$3  = { i__payload[15], i__payload[15:0] };
-  assign \$4  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$6  = { \$5 [13], \$5 [13:0] };
-  assign \$9  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$11  = { \$10 [13], \$10 [13:0] };
-  assign \$14  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$16  = { \$15 [13], \$15 [13:0] };
-  assign \$22  = { i__payload[31], i__payload[31:16] };
-  assign \$23  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$25  = { \$24 [13], \$24 [13:0] };
-  assign \$28  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$30  = { \$29 [13], \$29 [13:0] };
-  assign \$33  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$35  = { \$34 [13], \$34 [13:0] };
+  assign \$5  = \$4 ;
+  assign \$6  = \$2 ;
+  assign \$7  = { i__payload[15], i__payload[15:0] };
+  assign \$8  = { l0_s3_c1_prod[16], l0_s3_c1_prod };
+  assign \$10  = { \$9 [13], \$9 [13:0] };
+  assign \$13  = { \$9 [13], \$9 [13:0] };
+  assign \$16  = { \$9 [13], \$9 [13:0] };
+  assign \$24  = \$23 ;
+  assign \$25  = \$21 ;
+  assign \$26  = { i__payload[31], i__payload[31:16] };
+  assign \$27  = { l1_s3_c1_prod[16], l1_s3_c1_prod };
+  assign \$29  = { \$28 [13], \$28 [13:0] };
+  assign \$32  = { \$28 [13], \$28 [13:0] };
+  assign \$35  = { \$28 [13], \$28 [13:0] };
 endmodule

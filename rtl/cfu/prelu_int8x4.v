@@ -5,8 +5,8 @@
 module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [14:0] \$10 ;
-  wire \$11 ;
+  wire [8:0] \$10 ;
+  wire [8:0] \$11 ;
   wire [15:0] \$12 ;
   wire [14:0] \$13 ;
   wire [16:0] \$14 ;
@@ -14,75 +14,44 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire [16:0] \$16 ;
   wire [16:0] \$17 ;
   wire \$18 ;
-  wire [16:0] \$19 ;
-  wire \$2 ;
-  wire [17:0] \$20 ;
-  wire [16:0] \$21 ;
-  wire [16:0] \$22 ;
-  wire \$23 ;
+  wire \$19 ;
+  wire [15:0] \$2 ;
+  wire [8:0] \$20 ;
+  wire [8:0] \$21 ;
+  wire [15:0] \$22 ;
+  wire [14:0] \$23 ;
   wire [16:0] \$24 ;
   wire [17:0] \$25 ;
   wire [16:0] \$26 ;
   wire [16:0] \$27 ;
-  wire [16:0] \$28 ;
-  wire [16:0] \$29 ;
-  wire [15:0] \$3 ;
-  wire [16:0] \$30 ;
-  wire [17:0] \$31 ;
-  wire [16:0] \$32 ;
-  wire [16:0] \$33 ;
-  wire \$34 ;
-  wire [16:0] \$35 ;
-  wire [17:0] \$36 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire [14:0] \$3 ;
+  wire [8:0] \$30 ;
+  wire [8:0] \$31 ;
+  wire [15:0] \$32 ;
+  wire [14:0] \$33 ;
+  wire [16:0] \$34 ;
+  wire [17:0] \$35 ;
+  wire [16:0] \$36 ;
   wire [16:0] \$37 ;
-  wire [16:0] \$38 ;
+  wire \$38 ;
   wire \$39 ;
-  wire [14:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [17:0] \$41 ;
-  wire [16:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire [16:0] \$44 ;
-  wire [16:0] \$45 ;
-  wire [16:0] \$46 ;
-  wire [17:0] \$47 ;
-  wire [16:0] \$48 ;
-  wire [16:0] \$49 ;
-  wire \$5 ;
-  wire \$50 ;
-  wire [16:0] \$51 ;
-  wire [17:0] \$52 ;
-  wire [16:0] \$53 ;
-  wire [16:0] \$54 ;
-  wire \$55 ;
-  wire [16:0] \$56 ;
-  wire [17:0] \$57 ;
-  wire [16:0] \$58 ;
-  wire [16:0] \$59 ;
-  wire [15:0] \$6 ;
-  wire [16:0] \$60 ;
-  wire [16:0] \$61 ;
-  wire [16:0] \$62 ;
-  wire [17:0] \$63 ;
-  wire [16:0] \$64 ;
-  wire [16:0] \$65 ;
-  wire \$66 ;
-  wire [16:0] \$67 ;
-  wire [17:0] \$68 ;
-  wire [16:0] \$69 ;
-  wire [14:0] \$7 ;
-  wire [16:0] \$70 ;
-  wire \$71 ;
-  wire [16:0] \$72 ;
-  wire [17:0] \$73 ;
-  wire [16:0] \$74 ;
-  wire [16:0] \$75 ;
-  wire [16:0] \$76 ;
-  wire [16:0] \$77 ;
-  reg \$78 ;
-  reg [31:0] \$79 ;
+  wire [16:0] \$4 ;
+  wire [8:0] \$40 ;
+  wire [8:0] \$41 ;
+  reg \$42 ;
+  reg \$43 ;
+  reg [15:0] \$44 ;
+  reg [31:0] \$45 ;
+  reg [15:0] \$46 ;
+  reg [15:0] \$47 ;
+  reg [15:0] \$48 ;
+  wire [17:0] \$5 ;
+  wire [16:0] \$6 ;
+  wire [16:0] \$7 ;
   wire \$8 ;
-  wire [15:0] \$9 ;
+  wire \$9 ;
   input clk;
   wire clk;
   input [63:0] i__payload;
@@ -103,14 +72,42 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg l0_s0_seg;
-  reg [15:0] l0_s1_c1_prod;
-  reg l1_s0_seg;
-  reg [15:0] l1_s1_c1_prod;
-  reg l2_s0_seg;
-  reg [15:0] l2_s1_c1_prod;
-  reg l3_s0_seg;
-  reg [15:0] l3_s1_c1_prod;
+  reg [15:0] l0_p_p0 = 16'h0000;
+  wire [7:0] l0_s0_a;
+  wire l0_s0_ge;
+  wire [7:0] l0_s0_x;
+  wire l0_s1_seg;
+  reg [15:0] l0_s3_c1_prod;
+  wire [15:0] l0_s4_acc;
+  wire [8:0] l0_s5_rnd;
+  wire [7:0] l0_s6_y;
+  reg [15:0] l1_p_p0 = 16'h0000;
+  wire [7:0] l1_s0_a;
+  wire l1_s0_ge;
+  wire [7:0] l1_s0_x;
+  wire l1_s1_seg;
+  reg [15:0] l1_s3_c1_prod;
+  wire [15:0] l1_s4_acc;
+  wire [8:0] l1_s5_rnd;
+  wire [7:0] l1_s6_y;
+  reg [15:0] l2_p_p0 = 16'h0000;
+  wire [7:0] l2_s0_a;
+  wire l2_s0_ge;
+  wire [7:0] l2_s0_x;
+  wire l2_s1_seg;
+  reg [15:0] l2_s3_c1_prod;
+  wire [15:0] l2_s4_acc;
+  wire [8:0] l2_s5_rnd;
+  wire [7:0] l2_s6_y;
+  reg [15:0] l3_p_p0 = 16'h0000;
+  wire [7:0] l3_s0_a;
+  wire l3_s0_ge;
+  wire [7:0] l3_s0_x;
+  wire l3_s1_seg;
+  reg [15:0] l3_s3_c1_prod;
+  wire [15:0] l3_s4_acc;
+  wire [8:0] l3_s5_rnd;
+  wire [7:0] l3_s6_y;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -123,153 +120,178 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   reg o__valid = 1'h0;
   input rst;
   wire rst;
-  assign \$20  = $signed(\$19 ) + $signed(1'h0);
-  assign \$21  = $signed(\$20 [15:0]) + $signed(8'h40);
-  assign \$23  = $signed(\$22 ) < $signed(8'h80);
-  assign \$25  = $signed(\$24 ) + $signed(1'h0);
-  assign \$26  = $signed(\$25 [15:0]) + $signed(8'h40);
-  assign \$28  = \$23  ? 17'h1ff80 : \$27 ;
-  assign \$29  = \$18  ? 17'h0007f : \$28 ;
-  assign \$31  = $signed(\$30 ) + $signed(1'h0);
-  assign \$32  = $signed(\$31 [15:0]) + $signed(8'h40);
-  assign \$34  = $signed(\$33 ) > $signed(8'h7f);
-  assign \$36  = $signed(\$35 ) + $signed(1'h0);
-  assign \$37  = $signed(\$36 [15:0]) + $signed(8'h40);
-  assign \$39  = $signed(\$38 ) < $signed(8'h80);
-  assign \$41  = $signed(\$40 ) + $signed(1'h0);
-  assign \$42  = $signed(\$41 [15:0]) + $signed(8'h40);
-  assign \$44  = \$39  ? 17'h1ff80 : \$43 ;
-  assign \$45  = \$34  ? 17'h0007f : \$44 ;
-  assign \$47  = $signed(\$46 ) + $signed(1'h0);
-  assign \$48  = $signed(\$47 [15:0]) + $signed(8'h40);
-  assign \$50  = $signed(\$49 ) > $signed(8'h7f);
-  assign \$52  = $signed(\$51 ) + $signed(1'h0);
-  assign \$53  = $signed(\$52 [15:0]) + $signed(8'h40);
-  assign \$55  = $signed(\$54 ) < $signed(8'h80);
-  assign \$57  = $signed(\$56 ) + $signed(1'h0);
-  assign \$58  = $signed(\$57 [15:0]) + $signed(8'h40);
-  assign \$60  = \$55  ? 17'h1ff80 : \$59 ;
-  assign \$61  = \$50  ? 17'h0007f : \$60 ;
-  assign \$63  = $signed(\$62 ) + $signed(1'h0);
-  assign \$64  = $signed(\$63 [15:0]) + $signed(8'h40);
-  assign \$66  = $signed(\$65 ) > $signed(8'h7f);
-  assign \$68  = $signed(\$67 ) + $signed(1'h0);
-  assign \$69  = $signed(\$68 [15:0]) + $signed(8'h40);
-  assign \$71  = $signed(\$70 ) < $signed(8'h80);
-  assign \$73  = $signed(\$72 ) + $signed(1'h0);
-  assign \$74  = $signed(\$73 [15:0]) + $signed(8'h40);
-  assign \$76  = \$71  ? 17'h1ff80 : \$75 ;
-  assign \$77  = \$66  ? 17'h0007f : \$76 ;
+  reg valid_0 = 1'h0;
   always @(posedge clk)
-    o__valid <= \$78 ;
+    valid_0 <= \$42 ;
   always @(posedge clk)
-    o__payload <= \$79 ;
+    o__valid <= \$43 ;
+  always @(posedge clk)
+    l0_p_p0 <= \$44 ;
+  always @(posedge clk)
+    o__payload <= \$45 ;
+  always @(posedge clk)
+    l1_p_p0 <= \$46 ;
+  always @(posedge clk)
+    l2_p_p0 <= \$47 ;
+  always @(posedge clk)
+    l3_p_p0 <= \$48 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
-  assign \$2  = $signed(i__payload[7:0]) >= $signed(1'h0);
-  assign \$3  = $signed(i__payload[39:32]) * $signed(i__payload[7:0]);
-  assign \$5  = $signed(i__payload[15:8]) >= $signed(1'h0);
-  assign \$6  = $signed(i__payload[47:40]) * $signed(i__payload[15:8]);
-  assign \$8  = $signed(i__payload[23:16]) >= $signed(1'h0);
-  assign \$9  = $signed(i__payload[55:48]) * $signed(i__payload[23:16]);
-  assign \$11  = $signed(i__payload[31:24]) >= $signed(1'h0);
-  assign \$12  = $signed(i__payload[63:56]) * $signed(i__payload[31:24]);
+  assign l0_s0_ge = $signed(i__payload[7:0]) >= $signed(1'h0);
+  assign \$2  = $signed(i__payload[39:32]) * $signed(i__payload[7:0]);
+  assign \$5  = $signed(\$4 ) + $signed(1'h0);
+  assign \$6  = $signed(\$5 [15:0]) + $signed(8'h40);
+  assign \$8  = $signed(\$7 [8:0]) > $signed(8'h7f);
+  assign \$9  = $signed(\$7 [8:0]) < $signed(8'h80);
+  assign \$10  = \$9  ? 9'h180 : \$7 [8:0];
+  assign \$11  = \$8  ? 9'h07f : \$10 ;
+  assign l1_s0_ge = $signed(i__payload[15:8]) >= $signed(1'h0);
+  assign \$12  = $signed(i__payload[47:40]) * $signed(i__payload[15:8]);
   assign \$15  = $signed(\$14 ) + $signed(1'h0);
   assign \$16  = $signed(\$15 [15:0]) + $signed(8'h40);
-  assign \$18  = $signed(\$17 ) > $signed(8'h7f);
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s0_seg = 1'h0;
-    if (\$2 ) begin
-      l0_s0_seg = 1'h1;
-    end
-  end
+  assign \$18  = $signed(\$17 [8:0]) > $signed(8'h7f);
+  assign \$19  = $signed(\$17 [8:0]) < $signed(8'h80);
+  assign \$20  = \$19  ? 9'h180 : \$17 [8:0];
+  assign \$21  = \$18  ? 9'h07f : \$20 ;
+  assign l2_s0_ge = $signed(i__payload[23:16]) >= $signed(1'h0);
+  assign \$22  = $signed(i__payload[55:48]) * $signed(i__payload[23:16]);
+  assign \$25  = $signed(\$24 ) + $signed(1'h0);
+  assign \$26  = $signed(\$25 [15:0]) + $signed(8'h40);
+  assign \$28  = $signed(\$27 [8:0]) > $signed(8'h7f);
+  assign \$29  = $signed(\$27 [8:0]) < $signed(8'h80);
+  assign \$30  = \$29  ? 9'h180 : \$27 [8:0];
+  assign \$31  = \$28  ? 9'h07f : \$30 ;
+  assign l3_s0_ge = $signed(i__payload[31:24]) >= $signed(1'h0);
+  assign \$32  = $signed(i__payload[63:56]) * $signed(i__payload[31:24]);
+  assign \$35  = $signed(\$34 ) + $signed(1'h0);
+  assign \$36  = $signed(\$35 [15:0]) + $signed(8'h40);
+  assign \$38  = $signed(\$37 [8:0]) > $signed(8'h7f);
+  assign \$39  = $signed(\$37 [8:0]) < $signed(8'h80);
+  assign \$40  = \$39  ? 9'h180 : \$37 [8:0];
+  assign \$41  = \$38  ? 9'h07f : \$40 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez (l1_s1_seg)
       1'h0:
-          l0_s1_c1_prod = \$3 ;
+          l1_s3_c1_prod = \$12 ;
       default:
-          l0_s1_c1_prod = { \$4 [14], \$4  };
+          l1_s3_c1_prod = { \$13 [14], \$13  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s0_seg = 1'h0;
-    if (\$5 ) begin
-      l1_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez (l2_s1_seg)
       1'h0:
-          l1_s1_c1_prod = \$6 ;
+          l2_s3_c1_prod = \$22 ;
       default:
-          l1_s1_c1_prod = { \$7 [14], \$7  };
+          l2_s3_c1_prod = { \$23 [14], \$23  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l2_s0_seg = 1'h0;
-    if (\$8 ) begin
-      l2_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
+    casez (l3_s1_seg)
       1'h0:
-          l2_s1_c1_prod = \$9 ;
+          l3_s3_c1_prod = \$32 ;
       default:
-          l2_s1_c1_prod = { \$10 [14], \$10  };
+          l3_s3_c1_prod = { \$33 [14], \$33  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l3_s0_seg = 1'h0;
-    if (\$11 ) begin
-      l3_s0_seg = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
-      1'h0:
-          l3_s1_c1_prod = \$12 ;
-      default:
-          l3_s1_c1_prod = { \$13 [14], \$13  };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = o__valid;
+    \$42  = valid_0;
     if (i__ready) begin
-      \$78  = i__valid;
+      \$42  = i__valid;
     end
     if (rst) begin
-      \$78  = 1'h0;
+      \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = o__payload;
+    \$43  = o__valid;
     if (i__ready) begin
-      \$79 [7:0] = \$29 [7:0];
-      \$79 [15:8] = \$45 [7:0];
-      \$79 [23:16] = \$61 [7:0];
-      \$79 [31:24] = \$77 [7:0];
+      \$43  = valid_0;
     end
     if (rst) begin
-      \$79  = 32'd0;
+      \$43  = 1'h0;
     end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$44  = l0_p_p0;
+    if (i__ready) begin
+      \$44  = l0_s3_c1_prod;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$45  = o__payload;
+    if (i__ready) begin
+      \$45 [7:0] = \$11 [7:0];
+      \$45 [15:8] = \$21 [7:0];
+      \$45 [23:16] = \$31 [7:0];
+      \$45 [31:24] = \$41 [7:0];
+    end
+    if (rst) begin
+      \$45  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$46  = l1_p_p0;
+    if (i__ready) begin
+      \$46  = l1_s3_c1_prod;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$47  = l2_p_p0;
+    if (i__ready) begin
+      \$47  = l2_s3_c1_prod;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$48  = l3_p_p0;
+    if (i__ready) begin
+      \$48  = l3_s3_c1_prod;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_s1_seg)
+      1'h0:
+          l0_s3_c1_prod = \$2 ;
+      default:
+          l0_s3_c1_prod = { \$3 [14], \$3  };
+    endcase
   end
   assign i__payload__x = i__payload[31:0];
   assign i__payload__a = i__payload[63:32];
+  assign l0_s0_x = i__payload[7:0];
+  assign l0_s0_a = i__payload[39:32];
+  assign l0_s4_acc = \$5 [15:0];
+  assign l0_s5_rnd = \$7 [8:0];
+  assign l0_s6_y = \$11 [7:0];
+  assign l1_s0_x = i__payload[15:8];
+  assign l1_s0_a = i__payload[47:40];
+  assign l1_s4_acc = \$15 [15:0];
+  assign l1_s5_rnd = \$17 [8:0];
+  assign l1_s6_y = \$21 [7:0];
+  assign l2_s0_x = i__payload[23:16];
+  assign l2_s0_a = i__payload[55:48];
+  assign l2_s4_acc = \$25 [15:0];
+  assign l2_s5_rnd = \$27 [8:0];
+  assign l2_s6_y = \$31 [7:0];
+  assign l3_s0_x = i__payload[31:24];
+  assign l3_s0_a = i__payload[63:56];
+  assign l3_s4_acc = \$35 [15:0];
+  assign l3_s5_rnd = \$37 [8:0];
+  assign l3_s6_y = \$41 [7:0];
   assign \i__payload.x  = i__payload[31:0];
   assign \i__payload.x[0]  = i__payload[7:0];
   assign \i__payload.x[1]  = i__payload[15:8];
@@ -284,32 +306,20 @@ module prelu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$4  = { i__payload[7:0], 7'h00 };
-  assign \$7  = { i__payload[15:8], 7'h00 };
-  assign \$10  = { i__payload[23:16], 7'h00 };
-  assign \$13  = { i__payload[31:24], 7'h00 };
-  assign \$14  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign l0_s1_seg = l0_s0_ge;
+  assign \$3  = { i__payload[7:0], 7'h00 };
+  assign \$4  = { l0_p_p0[15], l0_p_p0 };
+  assign \$7  = { \$6 [16], \$6 [16], \$6 [16], \$6 [16], \$6 [16], \$6 [16], \$6 [16], \$6 [16:7] };
+  assign l1_s1_seg = l1_s0_ge;
+  assign \$13  = { i__payload[15:8], 7'h00 };
+  assign \$14  = { l1_p_p0[15], l1_p_p0 };
   assign \$17  = { \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16], \$16 [16:7] };
-  assign \$19  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
-  assign \$22  = { \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16], \$21 [16:7] };
-  assign \$24  = { l0_s1_c1_prod[15], l0_s1_c1_prod };
+  assign l2_s1_seg = l2_s0_ge;
+  assign \$23  = { i__payload[23:16], 7'h00 };
+  assign \$24  = { l2_p_p0[15], l2_p_p0 };
   assign \$27  = { \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16], \$26 [16:7] };
-  assign \$30  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
-  assign \$33  = { \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16], \$32 [16:7] };
-  assign \$35  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
-  assign \$38  = { \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16], \$37 [16:7] };
-  assign \$40  = { l1_s1_c1_prod[15], l1_s1_c1_prod };
-  assign \$43  = { \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16], \$42 [16:7] };
-  assign \$46  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
-  assign \$49  = { \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16], \$48 [16:7] };
-  assign \$51  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
-  assign \$54  = { \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16], \$53 [16:7] };
-  assign \$56  = { l2_s1_c1_prod[15], l2_s1_c1_prod };
-  assign \$59  = { \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16], \$58 [16:7] };
-  assign \$62  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
-  assign \$65  = { \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16], \$64 [16:7] };
-  assign \$67  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
-  assign \$70  = { \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16], \$69 [16:7] };
-  assign \$72  = { l3_s1_c1_prod[15], l3_s1_c1_prod };
-  assign \$75  = { \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16], \$74 [16:7] };
+  assign l3_s1_seg = l3_s0_ge;
+  assign \$33  = { i__payload[31:24], 7'h00 };
+  assign \$34  = { l3_p_p0[15], l3_p_p0 };
+  assign \$37  = { \$36 [16], \$36 [16], \$36 [16], \$36 [16], \$36 [16], \$36 [16], \$36 [16], \$36 [16:7] };
 endmodule

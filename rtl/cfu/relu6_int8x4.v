@@ -6,46 +6,50 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [7:0] \$10 ;
-  wire [7:0] \$11 ;
-  wire \$12 ;
+  wire \$11 ;
+  wire [7:0] \$12 ;
   wire \$13 ;
-  wire [8:0] \$14 ;
-  wire [9:0] \$15 ;
-  wire [10:0] \$16 ;
-  wire [7:0] \$17 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
   wire \$18 ;
-  wire [9:0] \$19 ;
+  wire [8:0] \$19 ;
   wire \$2 ;
-  wire [10:0] \$20 ;
-  wire [7:0] \$21 ;
+  wire [9:0] \$20 ;
+  wire [10:0] \$21 ;
   wire [7:0] \$22 ;
   wire \$23 ;
-  wire \$24 ;
-  wire [8:0] \$25 ;
-  wire [9:0] \$26 ;
-  wire [10:0] \$27 ;
-  wire [7:0] \$28 ;
+  wire [7:0] \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
   wire \$29 ;
-  wire [8:0] \$3 ;
-  wire [9:0] \$30 ;
-  wire [10:0] \$31 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$33 ;
-  wire \$34 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire [8:0] \$31 ;
+  wire [9:0] \$32 ;
+  wire [10:0] \$33 ;
+  wire [7:0] \$34 ;
   wire \$35 ;
-  wire [8:0] \$36 ;
-  wire [9:0] \$37 ;
-  wire [10:0] \$38 ;
-  wire [7:0] \$39 ;
-  wire [9:0] \$4 ;
+  wire [7:0] \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
   wire \$40 ;
-  wire [9:0] \$41 ;
-  wire [10:0] \$42 ;
-  wire [7:0] \$43 ;
-  wire [7:0] \$44 ;
-  wire [10:0] \$5 ;
-  wire [7:0] \$6 ;
-  wire \$7 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire [8:0] \$43 ;
+  wire [9:0] \$44 ;
+  wire [10:0] \$45 ;
+  wire [7:0] \$46 ;
+  wire \$47 ;
+  wire [7:0] \$48 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire [8:0] \$7 ;
   wire [9:0] \$8 ;
   wire [10:0] \$9 ;
   input clk;
@@ -60,18 +64,34 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [7:0] l0_s1_c0;
-  reg [8:0] l0_s1_c1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [7:0] l1_s1_c0;
-  reg [8:0] l1_s1_c1_prod;
-  reg [1:0] l2_s0_seg;
-  reg [7:0] l2_s1_c0;
-  reg [8:0] l2_s1_c1_prod;
-  reg [1:0] l3_s0_seg;
-  reg [7:0] l3_s1_c0;
-  reg [8:0] l3_s1_c1_prod;
+  wire [1:0] l0_s0_ge;
+  wire [7:0] l0_s0_x;
+  wire [1:0] l0_s1_seg;
+  reg [7:0] l0_s2_c0;
+  reg [8:0] l0_s3_c1_prod;
+  wire [6:0] l0_s4_acc;
+  wire [7:0] l0_s5_y;
+  wire [1:0] l1_s0_ge;
+  wire [7:0] l1_s0_x;
+  wire [1:0] l1_s1_seg;
+  reg [7:0] l1_s2_c0;
+  reg [8:0] l1_s3_c1_prod;
+  wire [6:0] l1_s4_acc;
+  wire [7:0] l1_s5_y;
+  wire [1:0] l2_s0_ge;
+  wire [7:0] l2_s0_x;
+  wire [1:0] l2_s1_seg;
+  reg [7:0] l2_s2_c0;
+  reg [8:0] l2_s3_c1_prod;
+  wire [6:0] l2_s4_acc;
+  wire [7:0] l2_s5_y;
+  wire [1:0] l3_s0_ge;
+  wire [7:0] l3_s0_x;
+  wire [1:0] l3_s1_seg;
+  reg [7:0] l3_s2_c0;
+  reg [8:0] l3_s3_c1_prod;
+  wire [6:0] l3_s4_acc;
+  wire [7:0] l3_s5_y;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [7:0] \o__payload[0] ;
@@ -84,166 +104,146 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   wire o__valid;
   input rst;
   wire rst;
+  assign l3_s5_y = \$47  ? 8'h7f : \$48 ;
   assign \$1  = $signed(i__payload[7:0]) >= $signed(1'h0);
   assign \$2  = $signed(i__payload[7:0]) >= $signed(8'h60);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = \$6  > 7'h7f;
-  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
-  assign \$11  = \$7  ? 8'h7f : \$10 ;
-  assign \$12  = $signed(i__payload[15:8]) >= $signed(1'h0);
-  assign \$13  = $signed(i__payload[15:8]) >= $signed(8'h60);
-  assign \$16  = $signed(\$15 ) + $signed(l1_s1_c0);
-  assign \$18  = \$17  > 7'h7f;
-  assign \$20  = $signed(\$19 ) + $signed(l1_s1_c0);
-  assign \$22  = \$18  ? 8'h7f : \$21 ;
-  assign \$23  = $signed(i__payload[23:16]) >= $signed(1'h0);
-  assign \$24  = $signed(i__payload[23:16]) >= $signed(8'h60);
-  assign \$27  = $signed(\$26 ) + $signed(l2_s1_c0);
-  assign \$29  = \$28  > 7'h7f;
-  assign \$31  = $signed(\$30 ) + $signed(l2_s1_c0);
-  assign \$33  = \$29  ? 8'h7f : \$32 ;
-  assign \$34  = $signed(i__payload[31:24]) >= $signed(1'h0);
-  assign \$35  = $signed(i__payload[31:24]) >= $signed(8'h60);
-  assign \$38  = $signed(\$37 ) + $signed(l3_s1_c0);
-  assign \$40  = \$39  > 7'h7f;
-  assign \$42  = $signed(\$41 ) + $signed(l3_s1_c0);
-  assign \$44  = \$40  ? 8'h7f : \$43 ;
+  assign \$3  = ~ \$2 ;
+  assign \$4  = \$1  & \$3 ;
+  assign \$9  = $signed(\$8 ) + $signed(l0_s2_c0);
+  assign \$11  = \$10  > 7'h7f;
+  assign l0_s5_y = \$11  ? 8'h7f : \$12 ;
+  assign \$13  = $signed(i__payload[15:8]) >= $signed(1'h0);
+  assign \$14  = $signed(i__payload[15:8]) >= $signed(8'h60);
+  assign \$15  = ~ \$14 ;
+  assign \$16  = \$13  & \$15 ;
+  assign \$21  = $signed(\$20 ) + $signed(l1_s2_c0);
+  assign \$23  = \$22  > 7'h7f;
+  assign l1_s5_y = \$23  ? 8'h7f : \$24 ;
+  assign \$25  = $signed(i__payload[23:16]) >= $signed(1'h0);
+  assign \$26  = $signed(i__payload[23:16]) >= $signed(8'h60);
+  assign \$27  = ~ \$26 ;
+  assign \$28  = \$25  & \$27 ;
+  assign \$33  = $signed(\$32 ) + $signed(l2_s2_c0);
+  assign \$35  = \$34  > 7'h7f;
+  assign l2_s5_y = \$35  ? 8'h7f : \$36 ;
+  assign \$37  = $signed(i__payload[31:24]) >= $signed(1'h0);
+  assign \$38  = $signed(i__payload[31:24]) >= $signed(8'h60);
+  assign \$39  = ~ \$38 ;
+  assign \$40  = \$37  & \$39 ;
+  assign \$45  = $signed(\$44 ) + $signed(l3_s2_c0);
+  assign \$47  = \$46  > 7'h7f;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l3_s1_c1_prod = 9'h000;
+          l0_s2_c0 = 8'h00;
       2'h1:
-          l3_s1_c1_prod = \$36 ;
+          l0_s2_c0 = 8'h00;
       default:
-          l3_s1_c1_prod = 9'h000;
+          l0_s2_c0 = 8'h60;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l3_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l3_s1_c0 = 8'h00;
+          l0_s3_c1_prod = 9'h000;
       2'h1:
-          l3_s1_c0 = 8'h00;
+          l0_s3_c1_prod = \$7 ;
       default:
-          l3_s1_c0 = 8'h60;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$1 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$2 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
-      2'h0:
-          l0_s1_c1_prod = 9'h000;
-      2'h1:
-          l0_s1_c1_prod = \$3 ;
-      default:
-          l0_s1_c1_prod = 9'h000;
+          l0_s3_c1_prod = 9'h000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$18 , \$17  })
       2'h0:
-          l0_s1_c0 = 8'h00;
+          l1_s2_c0 = 8'h00;
       2'h1:
-          l0_s1_c0 = 8'h00;
+          l1_s2_c0 = 8'h00;
       default:
-          l0_s1_c0 = 8'h60;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$12 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$13 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1_prod = 9'h000;
-      2'h1:
-          l1_s1_c1_prod = \$14 ;
-      default:
-          l1_s1_c1_prod = 9'h000;
+          l1_s2_c0 = 8'h60;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez ({ \$18 , \$17  })
       2'h0:
-          l1_s1_c0 = 8'h00;
+          l1_s3_c1_prod = 9'h000;
       2'h1:
-          l1_s1_c0 = 8'h00;
+          l1_s3_c1_prod = \$19 ;
       default:
-          l1_s1_c0 = 8'h60;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l2_s0_seg = 2'h0;
-    if (\$23 ) begin
-      l2_s0_seg = 2'h1;
-    end
-    if (\$24 ) begin
-      l2_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
-      2'h0:
-          l2_s1_c1_prod = 9'h000;
-      2'h1:
-          l2_s1_c1_prod = \$25 ;
-      default:
-          l2_s1_c1_prod = 9'h000;
+          l1_s3_c1_prod = 9'h000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l2_s0_seg)
+    casez ({ \$30 , \$29  })
       2'h0:
-          l2_s1_c0 = 8'h00;
+          l2_s2_c0 = 8'h00;
       2'h1:
-          l2_s1_c0 = 8'h00;
+          l2_s2_c0 = 8'h00;
       default:
-          l2_s1_c0 = 8'h60;
+          l2_s2_c0 = 8'h60;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l3_s0_seg = 2'h0;
-    if (\$34 ) begin
-      l3_s0_seg = 2'h1;
-    end
-    if (\$35 ) begin
-      l3_s0_seg = 2'h2;
-    end
+    (* full_case = 32'd1 *)
+    casez ({ \$30 , \$29  })
+      2'h0:
+          l2_s3_c1_prod = 9'h000;
+      2'h1:
+          l2_s3_c1_prod = \$31 ;
+      default:
+          l2_s3_c1_prod = 9'h000;
+    endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$42 , \$41  })
+      2'h0:
+          l3_s2_c0 = 8'h00;
+      2'h1:
+          l3_s2_c0 = 8'h00;
+      default:
+          l3_s2_c0 = 8'h60;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$42 , \$41  })
+      2'h0:
+          l3_s3_c1_prod = 9'h000;
+      2'h1:
+          l3_s3_c1_prod = \$43 ;
+      default:
+          l3_s3_c1_prod = 9'h000;
+    endcase
+  end
+  assign l0_s0_x = i__payload[7:0];
+  assign l0_s0_ge = { \$2 , \$1  };
+  assign l0_s1_seg = { \$6 , \$5  };
+  assign l0_s4_acc = \$9 [6:0];
+  assign l1_s0_x = i__payload[15:8];
+  assign l1_s0_ge = { \$14 , \$13  };
+  assign l1_s1_seg = { \$18 , \$17  };
+  assign l1_s4_acc = \$21 [6:0];
+  assign l2_s0_x = i__payload[23:16];
+  assign l2_s0_ge = { \$26 , \$25  };
+  assign l2_s1_seg = { \$30 , \$29  };
+  assign l2_s4_acc = \$33 [6:0];
+  assign l3_s0_x = i__payload[31:24];
+  assign l3_s0_ge = { \$38 , \$37  };
+  assign l3_s1_seg = { \$42 , \$41  };
+  assign l3_s4_acc = \$45 [6:0];
   assign i__ready = o__ready;
   assign o__valid = i__valid;
   assign \i__payload[0]  = i__payload[7:0];
@@ -254,28 +254,32 @@ module relu6_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$44 ;
-  assign o__payload[23:16] = \$33 ;
-  assign o__payload[15:8] = \$22 ;
-  assign o__payload[7:0] = \$11 ;
-  assign \$3  = { i__payload[7], i__payload[7:0] };
-  assign \$4  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
-  assign \$6  = { 1'h0, \$5 [6:0] };
-  assign \$8  = { l0_s1_c1_prod[8], l0_s1_c1_prod };
+  assign o__payload[31:24] = l3_s5_y;
+  assign o__payload[23:16] = l2_s5_y;
+  assign o__payload[15:8] = l1_s5_y;
+  assign o__payload[7:0] = l0_s5_y;
+  assign \$5  = \$4 ;
+  assign \$6  = \$2 ;
+  assign \$7  = { i__payload[7], i__payload[7:0] };
+  assign \$8  = { l0_s3_c1_prod[8], l0_s3_c1_prod };
   assign \$10  = { 1'h0, \$9 [6:0] };
-  assign \$14  = { i__payload[15], i__payload[15:8] };
-  assign \$15  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$17  = { 1'h0, \$16 [6:0] };
-  assign \$19  = { l1_s1_c1_prod[8], l1_s1_c1_prod };
-  assign \$21  = { 1'h0, \$20 [6:0] };
-  assign \$25  = { i__payload[23], i__payload[23:16] };
-  assign \$26  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$28  = { 1'h0, \$27 [6:0] };
-  assign \$30  = { l2_s1_c1_prod[8], l2_s1_c1_prod };
-  assign \$32  = { 1'h0, \$31 [6:0] };
-  assign \$36  = { i__payload[31], i__payload[31:24] };
-  assign \$37  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$39  = { 1'h0, \$38 [6:0] };
-  assign \$41  = { l3_s1_c1_prod[8], l3_s1_c1_prod };
-  assign \$43  = { 1'h0, \$42 [6:0] };
+  assign \$12  = { 1'h0, \$9 [6:0] };
+  assign \$17  = \$16 ;
+  assign \$18  = \$14 ;
+  assign \$19  = { i__payload[15], i__payload[15:8] };
+  assign \$20  = { l1_s3_c1_prod[8], l1_s3_c1_prod };
+  assign \$22  = { 1'h0, \$21 [6:0] };
+  assign \$24  = { 1'h0, \$21 [6:0] };
+  assign \$29  = \$28 ;
+  assign \$30  = \$26 ;
+  assign \$31  = { i__payload[23], i__payload[23:16] };
+  assign \$32  = { l2_s3_c1_prod[8], l2_s3_c1_prod };
+  assign \$34  = { 1'h0, \$33 [6:0] };
+  assign \$36  = { 1'h0, \$33 [6:0] };
+  assign \$41  = \$40 ;
+  assign \$42  = \$38 ;
+  assign \$43  = { i__payload[31], i__payload[31:24] };
+  assign \$44  = { l3_s3_c1_prod[8], l3_s3_c1_prod };
+  assign \$46  = { 1'h0, \$45 [6:0] };
+  assign \$48  = { 1'h0, \$45 [6:0] };
 endmodule

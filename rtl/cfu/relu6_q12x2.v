@@ -6,24 +6,26 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [15:0] \$10 ;
-  wire [15:0] \$11 ;
-  wire \$12 ;
+  wire \$11 ;
+  wire [15:0] \$12 ;
   wire \$13 ;
-  wire [16:0] \$14 ;
-  wire [17:0] \$15 ;
-  wire [18:0] \$16 ;
-  wire [15:0] \$17 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
   wire \$18 ;
-  wire [17:0] \$19 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [18:0] \$20 ;
-  wire [15:0] \$21 ;
+  wire [17:0] \$20 ;
+  wire [18:0] \$21 ;
   wire [15:0] \$22 ;
-  wire [16:0] \$3 ;
-  wire [17:0] \$4 ;
-  wire [18:0] \$5 ;
-  wire [15:0] \$6 ;
-  wire \$7 ;
+  wire \$23 ;
+  wire [15:0] \$24 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire [16:0] \$7 ;
   wire [17:0] \$8 ;
   wire [18:0] \$9 ;
   input clk;
@@ -36,12 +38,20 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [1:0] l0_s0_seg;
-  reg [15:0] l0_s1_c0;
-  reg [16:0] l0_s1_c1_prod;
-  reg [1:0] l1_s0_seg;
-  reg [15:0] l1_s1_c0;
-  reg [16:0] l1_s1_c1_prod;
+  wire [1:0] l0_s0_ge;
+  wire [15:0] l0_s0_x;
+  wire [1:0] l0_s1_seg;
+  reg [15:0] l0_s2_c0;
+  reg [16:0] l0_s3_c1_prod;
+  wire [14:0] l0_s4_acc;
+  wire [15:0] l0_s5_y;
+  wire [1:0] l1_s0_ge;
+  wire [15:0] l1_s0_x;
+  wire [1:0] l1_s1_seg;
+  reg [15:0] l1_s2_c0;
+  reg [16:0] l1_s3_c1_prod;
+  wire [14:0] l1_s4_acc;
+  wire [15:0] l1_s5_y;
   output [31:0] o__payload;
   wire [31:0] o__payload;
   wire [15:0] \o__payload[0] ;
@@ -54,100 +64,92 @@ module relu6_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   wire rst;
   assign \$1  = $signed(i__payload[15:0]) >= $signed(1'h0);
   assign \$2  = $signed(i__payload[15:0]) >= $signed(16'h6000);
-  assign \$5  = $signed(\$4 ) + $signed(l0_s1_c0);
-  assign \$7  = \$6  > 15'h7fff;
-  assign \$9  = $signed(\$8 ) + $signed(l0_s1_c0);
-  assign \$11  = \$7  ? 16'h7fff : \$10 ;
-  assign \$12  = $signed(i__payload[31:16]) >= $signed(1'h0);
-  assign \$13  = $signed(i__payload[31:16]) >= $signed(16'h6000);
-  assign \$16  = $signed(\$15 ) + $signed(l1_s1_c0);
-  assign \$18  = \$17  > 15'h7fff;
-  assign \$20  = $signed(\$19 ) + $signed(l1_s1_c0);
-  assign \$22  = \$18  ? 16'h7fff : \$21 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s0_seg = 2'h0;
-    if (\$1 ) begin
-      l0_s0_seg = 2'h1;
-    end
-    if (\$2 ) begin
-      l0_s0_seg = 2'h2;
-    end
-  end
+  assign \$3  = ~ \$2 ;
+  assign \$4  = \$1  & \$3 ;
+  assign \$9  = $signed(\$8 ) + $signed(l0_s2_c0);
+  assign \$11  = \$10  > 15'h7fff;
+  assign l0_s5_y = \$11  ? 16'h7fff : \$12 ;
+  assign \$13  = $signed(i__payload[31:16]) >= $signed(1'h0);
+  assign \$14  = $signed(i__payload[31:16]) >= $signed(16'h6000);
+  assign \$15  = ~ \$14 ;
+  assign \$16  = \$13  & \$15 ;
+  assign \$21  = $signed(\$20 ) + $signed(l1_s2_c0);
+  assign \$23  = \$22  > 15'h7fff;
+  assign l1_s5_y = \$23  ? 16'h7fff : \$24 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c1_prod = 17'h00000;
+          l0_s2_c0 = 16'h0000;
       2'h1:
-          l0_s1_c1_prod = \$3 ;
+          l0_s2_c0 = 16'h0000;
       default:
-          l0_s1_c1_prod = 17'h00000;
+          l0_s2_c0 = 16'h6000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_s0_seg)
+    casez ({ \$6 , \$5  })
       2'h0:
-          l0_s1_c0 = 16'h0000;
+          l0_s3_c1_prod = 17'h00000;
       2'h1:
-          l0_s1_c0 = 16'h0000;
+          l0_s3_c1_prod = \$7 ;
       default:
-          l0_s1_c0 = 16'h6000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s0_seg = 2'h0;
-    if (\$12 ) begin
-      l1_s0_seg = 2'h1;
-    end
-    if (\$13 ) begin
-      l1_s0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
-      2'h0:
-          l1_s1_c1_prod = 17'h00000;
-      2'h1:
-          l1_s1_c1_prod = \$14 ;
-      default:
-          l1_s1_c1_prod = 17'h00000;
+          l0_s3_c1_prod = 17'h00000;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_s0_seg)
+    casez ({ \$18 , \$17  })
       2'h0:
-          l1_s1_c0 = 16'h0000;
+          l1_s2_c0 = 16'h0000;
       2'h1:
-          l1_s1_c0 = 16'h0000;
+          l1_s2_c0 = 16'h0000;
       default:
-          l1_s1_c0 = 16'h6000;
+          l1_s2_c0 = 16'h6000;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ \$18 , \$17  })
+      2'h0:
+          l1_s3_c1_prod = 17'h00000;
+      2'h1:
+          l1_s3_c1_prod = \$19 ;
+      default:
+          l1_s3_c1_prod = 17'h00000;
+    endcase
+  end
+  assign l0_s0_x = i__payload[15:0];
+  assign l0_s0_ge = { \$2 , \$1  };
+  assign l0_s1_seg = { \$6 , \$5  };
+  assign l0_s4_acc = \$9 [14:0];
+  assign l1_s0_x = i__payload[31:16];
+  assign l1_s0_ge = { \$14 , \$13  };
+  assign l1_s1_seg = { \$18 , \$17  };
+  assign l1_s4_acc = \$21 [14:0];
   assign i__ready = o__ready;
   assign o__valid = i__valid;
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign o__payload[31:16] = \$22 ;
-  assign o__payload[15:0] = \$11 ;
-  assign \$3  = { i__payload[15], i__payload[15:0] };
-  assign \$4  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
-  assign \$6  = { 1'h0, \$5 [14:0] };
-  assign \$8  = { l0_s1_c1_prod[16], l0_s1_c1_prod };
+  assign o__payload[31:16] = l1_s5_y;
+  assign o__payload[15:0] = l0_s5_y;
+  assign \$5  = \$4 ;
+  assign \$6  = \$2 ;
+  assign \$7  = { i__payload[15], i__payload[15:0] };
+  assign \$8  = { l0_s3_c1_prod[16], l0_s3_c1_prod };
   assign \$10  = { 1'h0, \$9 [14:0] };
-  assign \$14  = { i__payload[31], i__payload[31:16] };
-  assign \$15  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$17  = { 1'h0, \$16 [14:0] };
-  assign \$19  = { l1_s1_c1_prod[16], l1_s1_c1_prod };
-  assign \$21  = { 1'h0, \$20 [14:0] };
+  assign \$12  = { 1'h0, \$9 [14:0] };
+  assign \$17  = \$16 ;
+  assign \$18  = \$14 ;
+  assign \$19  = { i__payload[31], i__payload[31:16] };
+  assign \$20  = { l1_s3_c1_prod[16], l1_s3_c1_prod };
+  assign \$22  = { 1'h0, \$21 [14:0] };
+  assign \$24  = { 1'h0, \$21 [14:0] };
 endmodule

@@ -6,222 +6,74 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire [7:0] \$102 ;
-  wire [7:0] \$103 ;
-  wire [8:0] \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire [7:0] \$107 ;
-  wire [7:0] \$108 ;
-  wire [8:0] \$109 ;
-  wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire [7:0] \$112 ;
-  wire [7:0] \$113 ;
-  wire \$114 ;
-  wire \$115 ;
-  wire [7:0] \$116 ;
-  wire [7:0] \$117 ;
-  wire [8:0] \$118 ;
-  wire \$119 ;
+  wire [8:0] \$11 ;
   wire \$12 ;
-  wire \$120 ;
-  wire [7:0] \$121 ;
-  wire [7:0] \$122 ;
-  wire [8:0] \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire [7:0] \$126 ;
-  wire [7:0] \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire [7:0] \$13 ;
-  wire [7:0] \$130 ;
-  wire [7:0] \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire [7:0] \$134 ;
-  wire [7:0] \$135 ;
-  wire [8:0] \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire [7:0] \$139 ;
+  wire \$13 ;
   wire [7:0] \$14 ;
-  wire [7:0] \$140 ;
-  wire [8:0] \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire [7:0] \$144 ;
-  wire [7:0] \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire [7:0] \$148 ;
-  wire [7:0] \$149 ;
   wire [8:0] \$15 ;
-  wire [8:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire [7:0] \$153 ;
-  wire [7:0] \$154 ;
-  wire [8:0] \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire [7:0] \$158 ;
-  wire [7:0] \$159 ;
-  wire [10:0] \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire [7:0] \$162 ;
-  wire [7:0] \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire [7:0] \$166 ;
-  wire [7:0] \$167 ;
-  wire [8:0] \$168 ;
-  wire \$169 ;
-  wire [8:0] \$17 ;
-  wire \$170 ;
-  wire [7:0] \$171 ;
-  wire [7:0] \$172 ;
-  wire [8:0] \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire [7:0] \$176 ;
-  wire [7:0] \$177 ;
-  wire \$178 ;
-  wire \$179 ;
-  wire \$18 ;
-  wire [7:0] \$180 ;
-  wire [7:0] \$181 ;
-  wire [8:0] \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire [7:0] \$185 ;
-  wire [7:0] \$186 ;
-  wire [8:0] \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire [8:0] \$19 ;
-  wire [7:0] \$190 ;
-  wire [7:0] \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire [7:0] \$194 ;
-  wire [7:0] \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire [7:0] \$198 ;
-  wire [7:0] \$199 ;
+  wire [8:0] \$16 ;
+  wire [10:0] \$17 ;
+  wire [8:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
   wire [8:0] \$20 ;
-  wire [8:0] \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire [7:0] \$203 ;
-  wire [7:0] \$204 ;
-  wire [8:0] \$205 ;
-  reg \$206 ;
-  reg [6:0] \$207 ;
-  reg \$208 ;
-  reg [6:0] \$209 ;
-  wire \$21 ;
-  reg [6:0] \$210 ;
-  reg \$211 ;
-  reg [6:0] \$212 ;
-  reg [6:0] \$213 ;
-  reg \$214 ;
-  reg [6:0] \$215 ;
-  reg [6:0] \$216 ;
-  reg \$217 ;
-  reg [6:0] \$218 ;
+  wire [8:0] \$21 ;
   wire \$22 ;
-  wire [7:0] \$23 ;
+  wire \$23 ;
   wire [7:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [7:0] \$28 ;
-  wire [8:0] \$29 ;
+  wire [8:0] \$25 ;
+  wire [8:0] \$26 ;
+  wire [10:0] \$27 ;
+  wire [8:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$33 ;
-  wire [8:0] \$34 ;
-  wire [10:0] \$35 ;
+  wire [8:0] \$30 ;
+  wire [8:0] \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire [7:0] \$34 ;
+  wire [8:0] \$35 ;
   wire [8:0] \$36 ;
-  wire \$37 ;
+  wire [10:0] \$37 ;
   wire [8:0] \$38 ;
-  wire [8:0] \$39 ;
+  wire \$39 ;
   wire [7:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [7:0] \$42 ;
-  wire [7:0] \$43 ;
-  wire \$44 ;
-  wire \$45 ;
-  wire [7:0] \$46 ;
-  wire [7:0] \$47 ;
-  wire [8:0] \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
-  wire \$50 ;
-  wire [7:0] \$51 ;
-  wire [7:0] \$52 ;
-  wire [8:0] \$53 ;
-  wire [10:0] \$54 ;
-  wire [8:0] \$55 ;
-  wire \$56 ;
-  wire [8:0] \$57 ;
-  wire [8:0] \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire \$60 ;
-  wire [7:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [7:0] \$65 ;
-  wire [7:0] \$66 ;
-  wire [8:0] \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire \$7 ;
-  wire [7:0] \$70 ;
-  wire [7:0] \$71 ;
-  wire [8:0] \$72 ;
-  wire [10:0] \$73 ;
-  wire [8:0] \$74 ;
-  wire \$75 ;
-  wire [8:0] \$76 ;
-  wire [8:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire [7:0] \$8 ;
-  wire [7:0] \$80 ;
-  wire [7:0] \$81 ;
-  wire \$82 ;
-  wire \$83 ;
-  wire [7:0] \$84 ;
-  wire [7:0] \$85 ;
-  wire [8:0] \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire [7:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire [7:0] \$90 ;
-  wire [8:0] \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [7:0] \$94 ;
-  wire [7:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [7:0] \$98 ;
-  wire [7:0] \$99 ;
+  wire [8:0] \$40 ;
+  wire [8:0] \$41 ;
+  reg \$42 ;
+  reg \$43 ;
+  reg \$44 ;
+  reg \$45 ;
+  reg [7:0] \$46 ;
+  reg [6:0] \$47 ;
+  reg \$48 ;
+  reg [6:0] \$49 ;
+  wire [8:0] \$5 ;
+  reg \$50 ;
+  reg [9:0] \$51 ;
+  reg [31:0] \$52 ;
+  reg [7:0] \$53 ;
+  reg [6:0] \$54 ;
+  reg \$55 ;
+  reg [6:0] \$56 ;
+  reg \$57 ;
+  reg [9:0] \$58 ;
+  reg [7:0] \$59 ;
+  wire [8:0] \$6 ;
+  reg [6:0] \$60 ;
+  reg \$61 ;
+  reg [6:0] \$62 ;
+  reg \$63 ;
+  reg [9:0] \$64 ;
+  reg [7:0] \$65 ;
+  reg [6:0] \$66 ;
+  reg \$67 ;
+  reg [6:0] \$68 ;
+  reg \$69 ;
+  wire [10:0] \$7 ;
+  reg [9:0] \$70 ;
+  wire [8:0] \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -234,24 +86,60 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  wire [10:0] l0_s2_acc;
-  reg [6:0] l0_seg_p0 = 7'h00;
-  reg [6:0] l0_x_p0 = 7'h00;
-  reg l1_neg_p0 = 1'h0;
-  wire [10:0] l1_s2_acc;
-  reg [6:0] l1_seg_p0 = 7'h00;
-  reg [6:0] l1_x_p0 = 7'h00;
-  reg l2_neg_p0 = 1'h0;
-  wire [10:0] l2_s2_acc;
-  reg [6:0] l2_seg_p0 = 7'h00;
-  reg [6:0] l2_x_p0 = 7'h00;
-  reg l3_neg_p0 = 1'h0;
-  wire [10:0] l3_s2_acc;
-  reg [6:0] l3_seg_p0 = 7'h00;
-  reg [6:0] l3_x_p0 = 7'h00;
+  reg [9:0] l0_acc_p2 = 10'h000;
+  reg l0_neg_p1 = 1'h0;
+  reg l0_neg_p2 = 1'h0;
+  wire [7:0] l0_s0_x;
+  wire l0_s1_neg;
+  wire [6:0] l0_s1_x;
+  wire [6:0] l0_s2_seg;
+  wire [10:0] l0_s4_acc;
+  wire [7:0] \l0_s4_acc$18 ;
+  wire [7:0] l0_s5_y;
+  reg [7:0] l0_x_p0 = 8'h00;
+  reg [6:0] l0_x_p1 = 7'h00;
+  reg [6:0] l0_x_p2 = 7'h00;
+  reg [9:0] l1_acc_p2 = 10'h000;
+  reg l1_neg_p1 = 1'h0;
+  reg l1_neg_p2 = 1'h0;
+  wire [7:0] l1_s0_x;
+  wire l1_s1_neg;
+  wire [6:0] l1_s1_x;
+  wire [6:0] l1_s2_seg;
+  wire [10:0] l1_s4_acc;
+  wire [7:0] \l1_s4_acc$30 ;
+  wire [7:0] l1_s5_y;
+  reg [7:0] l1_x_p0 = 8'h00;
+  reg [6:0] l1_x_p1 = 7'h00;
+  reg [6:0] l1_x_p2 = 7'h00;
+  reg [9:0] l2_acc_p2 = 10'h000;
+  reg l2_neg_p1 = 1'h0;
+  reg l2_neg_p2 = 1'h0;
+  wire [7:0] l2_s0_x;
+  wire l2_s1_neg;
+  wire [6:0] l2_s1_x;
+  wire [6:0] l2_s2_seg;
+  wire [10:0] l2_s4_acc;
+  wire [7:0] \l2_s4_acc$42 ;
+  wire [7:0] l2_s5_y;
+  reg [7:0] l2_x_p0 = 8'h00;
+  reg [6:0] l2_x_p1 = 7'h00;
+  reg [6:0] l2_x_p2 = 7'h00;
+  reg [9:0] l3_acc_p2 = 10'h000;
+  reg l3_neg_p1 = 1'h0;
+  reg l3_neg_p2 = 1'h0;
+  wire [7:0] l3_s0_x;
+  wire l3_s1_neg;
+  wire [6:0] l3_s1_x;
+  wire [6:0] l3_s2_seg;
+  wire [10:0] l3_s4_acc;
+  wire [7:0] \l3_s4_acc$54 ;
+  wire [7:0] l3_s5_y;
+  reg [7:0] l3_x_p0 = 8'h00;
+  reg [6:0] l3_x_p1 = 7'h00;
+  reg [6:0] l3_x_p2 = 7'h00;
   output [31:0] o__payload;
-  wire [31:0] o__payload;
+  reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
@@ -261,19 +149,22 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   output o__valid;
   reg o__valid = 1'h0;
   wire [6:0] port__addr;
-  wire [6:0] \port__addr$13 ;
-  wire [6:0] \port__addr$18 ;
-  wire [6:0] \port__addr$23 ;
+  wire [6:0] \port__addr$25 ;
+  wire [6:0] \port__addr$37 ;
+  wire [6:0] \port__addr$49 ;
   wire [9:0] port__data;
-  wire [9:0] \port__data$17 ;
-  wire [9:0] \port__data$22 ;
-  wire [9:0] \port__data$27 ;
+  wire [9:0] \port__data$66 ;
+  wire [9:0] \port__data$70 ;
+  wire [9:0] \port__data$74 ;
   wire port__en;
-  wire \port__en$14 ;
-  wire \port__en$19 ;
-  wire \port__en$24 ;
+  wire \port__en$26 ;
+  wire \port__en$38 ;
+  wire \port__en$50 ;
   input rst;
   wire rst;
+  reg valid_0 = 1'h0;
+  reg valid_1 = 1'h0;
+  reg valid_2 = 1'h0;
   (* ram_style = "block" *)
   reg [9:0] c0_rom [100:0];
   initial begin
@@ -385,352 +276,371 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   reg [9:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[\$72 [6:0]];
+      _0_ <= c0_rom[\$36 [6:0]];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[\$53 [6:0]];
+      _1_ <= c0_rom[\$26 [6:0]];
     end
     if (i__ready) begin
-      _2_ <= c0_rom[\$34 [6:0]];
+      _2_ <= c0_rom[\$16 [6:0]];
     end
     if (i__ready) begin
-      _3_ <= c0_rom[\$15 [6:0]];
+      _3_ <= c0_rom[\$6 [6:0]];
     end
   end
-  assign \port__data$27  = _0_;
-  assign \port__data$22  = _1_;
-  assign \port__data$17  = _2_;
+  assign \port__data$74  = _0_;
+  assign \port__data$70  = _1_;
+  assign \port__data$66  = _2_;
   assign port__data = _3_;
+  assign l2_s0_x = \$22  ? 8'h9c : \$24 ;
+  assign \$25  = - $signed(l2_x_p0);
+  assign \$26  = l2_x_p0[7] ? \$25  : { l2_x_p0[7], l2_x_p0 };
+  assign \$27  = $signed(10'h100) - $signed(l2_acc_p2);
+  assign l2_s4_acc = l2_neg_p2 ? \$27  : { l2_acc_p2[9], l2_acc_p2 };
+  assign \$29  = \$28  > 8'hff;
+  assign \$31  = \$29  ? 9'h0ff : \$30 ;
+  assign \$32  = $signed(i__payload[31:24]) < $signed(8'h9c);
+  assign \$33  = $signed(i__payload[31:24]) > $signed(8'h53);
+  assign \$34  = \$33  ? 8'h53 : i__payload[31:24];
+  assign l3_s0_x = \$32  ? 8'h9c : \$34 ;
+  assign \$35  = - $signed(l3_x_p0);
+  assign \$36  = l3_x_p0[7] ? \$35  : { l3_x_p0[7], l3_x_p0 };
+  assign \$37  = $signed(10'h100) - $signed(l3_acc_p2);
+  assign l3_s4_acc = l3_neg_p2 ? \$37  : { l3_acc_p2[9], l3_acc_p2 };
+  assign \$39  = \$38  > 8'hff;
+  assign \$41  = \$39  ? 9'h0ff : \$40 ;
+  always @(posedge clk)
+    valid_0 <= \$42 ;
+  always @(posedge clk)
+    valid_1 <= \$43 ;
+  always @(posedge clk)
+    valid_2 <= \$44 ;
+  always @(posedge clk)
+    o__valid <= \$45 ;
+  always @(posedge clk)
+    l0_x_p0 <= \$46 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$47 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$48 ;
+  always @(posedge clk)
+    l0_x_p2 <= \$49 ;
+  always @(posedge clk)
+    l0_neg_p2 <= \$50 ;
+  always @(posedge clk)
+    l0_acc_p2 <= \$51 ;
+  always @(posedge clk)
+    o__payload <= \$52 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$53 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$54 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$55 ;
+  always @(posedge clk)
+    l1_x_p2 <= \$56 ;
+  always @(posedge clk)
+    l1_neg_p2 <= \$57 ;
+  always @(posedge clk)
+    l1_acc_p2 <= \$58 ;
+  always @(posedge clk)
+    l2_x_p0 <= \$59 ;
+  always @(posedge clk)
+    l2_x_p1 <= \$60 ;
+  always @(posedge clk)
+    l2_neg_p1 <= \$61 ;
+  always @(posedge clk)
+    l2_x_p2 <= \$62 ;
+  always @(posedge clk)
+    l2_neg_p2 <= \$63 ;
+  always @(posedge clk)
+    l2_acc_p2 <= \$64 ;
+  always @(posedge clk)
+    l3_x_p0 <= \$65 ;
+  always @(posedge clk)
+    l3_x_p1 <= \$66 ;
+  always @(posedge clk)
+    l3_neg_p1 <= \$67 ;
+  always @(posedge clk)
+    l3_x_p2 <= \$68 ;
+  always @(posedge clk)
+    l3_neg_p2 <= \$69 ;
+  always @(posedge clk)
+    l3_acc_p2 <= \$70 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) < $signed(8'h9c);
   assign \$3  = $signed(i__payload[7:0]) > $signed(8'h53);
   assign \$4  = \$3  ? 8'h53 : i__payload[7:0];
-  assign \$5  = \$2  ? 8'h9c : \$4 ;
-  assign \$6  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$7  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$8  = \$7  ? 8'h53 : i__payload[7:0];
-  assign \$9  = \$6  ? 8'h9c : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$12  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$13  = \$12  ? 8'h53 : i__payload[7:0];
-  assign \$14  = \$11  ? 8'h9c : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(10'h100) - $signed(port__data);
-  assign l0_s2_acc = l0_neg_p0 ? \$16  : { port__data[9], port__data };
-  assign \$18  = \$17  > 8'hff;
-  assign \$20  = \$18  ? 9'h0ff : \$19 ;
-  assign \$21  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$22  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$23  = \$22  ? 8'h53 : i__payload[15:8];
-  assign \$24  = \$21  ? 8'h9c : \$23 ;
-  assign \$25  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$27  = \$26  ? 8'h53 : i__payload[15:8];
-  assign \$28  = \$25  ? 8'h9c : \$27 ;
-  assign \$29  = - $signed(\$28 );
-  assign \$30  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$31  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$32  = \$31  ? 8'h53 : i__payload[15:8];
-  assign \$33  = \$30  ? 8'h9c : \$32 ;
-  assign \$34  = \$24 [7] ? \$29  : { \$33 [7], \$33  };
-  assign \$35  = $signed(10'h100) - $signed(\port__data$17 );
-  assign l1_s2_acc = l1_neg_p0 ? \$35  : { \port__data$17 [9], \port__data$17  };
-  assign \$37  = \$36  > 8'hff;
-  assign \$39  = \$37  ? 9'h0ff : \$38 ;
-  assign \$40  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$41  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$42  = \$41  ? 8'h53 : i__payload[23:16];
-  assign \$43  = \$40  ? 8'h9c : \$42 ;
-  assign \$44  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$45  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$46  = \$45  ? 8'h53 : i__payload[23:16];
-  assign \$47  = \$44  ? 8'h9c : \$46 ;
-  assign \$48  = - $signed(\$47 );
-  assign \$49  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$50  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$51  = \$50  ? 8'h53 : i__payload[23:16];
-  assign \$52  = \$49  ? 8'h9c : \$51 ;
-  assign \$53  = \$43 [7] ? \$48  : { \$52 [7], \$52  };
-  assign \$54  = $signed(10'h100) - $signed(\port__data$22 );
-  assign l2_s2_acc = l2_neg_p0 ? \$54  : { \port__data$22 [9], \port__data$22  };
-  assign \$56  = \$55  > 8'hff;
-  assign \$58  = \$56  ? 9'h0ff : \$57 ;
-  assign \$59  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$60  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$61  = \$60  ? 8'h53 : i__payload[31:24];
-  assign \$62  = \$59  ? 8'h9c : \$61 ;
-  assign \$63  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$64  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$65  = \$64  ? 8'h53 : i__payload[31:24];
-  assign \$66  = \$63  ? 8'h9c : \$65 ;
-  assign \$67  = - $signed(\$66 );
-  assign \$68  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$69  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$70  = \$69  ? 8'h53 : i__payload[31:24];
-  assign \$71  = \$68  ? 8'h9c : \$70 ;
-  assign \$72  = \$62 [7] ? \$67  : { \$71 [7], \$71  };
-  assign \$73  = $signed(10'h100) - $signed(\port__data$27 );
-  assign l3_s2_acc = l3_neg_p0 ? \$73  : { \port__data$27 [9], \port__data$27  };
-  assign \$75  = \$74  > 8'hff;
-  assign \$77  = \$75  ? 9'h0ff : \$76 ;
-  assign \$78  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$79  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$80  = \$79  ? 8'h53 : i__payload[7:0];
-  assign \$81  = \$78  ? 8'h9c : \$80 ;
-  assign \$82  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$83  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$84  = \$83  ? 8'h53 : i__payload[7:0];
-  assign \$85  = \$82  ? 8'h9c : \$84 ;
-  assign \$86  = - $signed(\$85 );
-  assign \$87  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$88  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$89  = \$88  ? 8'h53 : i__payload[7:0];
-  assign \$90  = \$87  ? 8'h9c : \$89 ;
-  assign \$91  = \$81 [7] ? \$86  : { \$90 [7], \$90  };
-  assign \$92  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$93  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$94  = \$93  ? 8'h53 : i__payload[7:0];
-  assign \$95  = \$92  ? 8'h9c : \$94 ;
-  assign \$96  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$97  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$98  = \$97  ? 8'h53 : i__payload[7:0];
-  assign \$99  = \$96  ? 8'h9c : \$98 ;
-  assign \$100  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$101  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$102  = \$101  ? 8'h53 : i__payload[7:0];
-  assign \$103  = \$100  ? 8'h9c : \$102 ;
-  assign \$104  = - $signed(\$103 );
-  assign \$105  = $signed(i__payload[7:0]) < $signed(8'h9c);
-  assign \$106  = $signed(i__payload[7:0]) > $signed(8'h53);
-  assign \$107  = \$106  ? 8'h53 : i__payload[7:0];
-  assign \$108  = \$105  ? 8'h9c : \$107 ;
-  assign \$109  = \$99 [7] ? \$104  : { \$108 [7], \$108  };
-  assign \$110  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$111  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$112  = \$111  ? 8'h53 : i__payload[15:8];
-  assign \$113  = \$110  ? 8'h9c : \$112 ;
-  assign \$114  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$115  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$116  = \$115  ? 8'h53 : i__payload[15:8];
-  assign \$117  = \$114  ? 8'h9c : \$116 ;
-  assign \$118  = - $signed(\$117 );
-  assign \$119  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$120  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$121  = \$120  ? 8'h53 : i__payload[15:8];
-  assign \$122  = \$119  ? 8'h9c : \$121 ;
-  assign \$123  = \$113 [7] ? \$118  : { \$122 [7], \$122  };
-  assign \$124  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$125  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$126  = \$125  ? 8'h53 : i__payload[15:8];
-  assign \$127  = \$124  ? 8'h9c : \$126 ;
-  assign \$128  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$129  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$130  = \$129  ? 8'h53 : i__payload[15:8];
-  assign \$131  = \$128  ? 8'h9c : \$130 ;
-  assign \$132  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$133  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$134  = \$133  ? 8'h53 : i__payload[15:8];
-  assign \$135  = \$132  ? 8'h9c : \$134 ;
-  assign \$136  = - $signed(\$135 );
-  assign \$137  = $signed(i__payload[15:8]) < $signed(8'h9c);
-  assign \$138  = $signed(i__payload[15:8]) > $signed(8'h53);
-  assign \$139  = \$138  ? 8'h53 : i__payload[15:8];
-  assign \$140  = \$137  ? 8'h9c : \$139 ;
-  assign \$141  = \$131 [7] ? \$136  : { \$140 [7], \$140  };
-  assign \$142  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$143  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$144  = \$143  ? 8'h53 : i__payload[23:16];
-  assign \$145  = \$142  ? 8'h9c : \$144 ;
-  assign \$146  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$147  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$148  = \$147  ? 8'h53 : i__payload[23:16];
-  assign \$149  = \$146  ? 8'h9c : \$148 ;
-  assign \$150  = - $signed(\$149 );
-  assign \$151  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$152  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$153  = \$152  ? 8'h53 : i__payload[23:16];
-  assign \$154  = \$151  ? 8'h9c : \$153 ;
-  assign \$155  = \$145 [7] ? \$150  : { \$154 [7], \$154  };
-  assign \$156  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$157  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$158  = \$157  ? 8'h53 : i__payload[23:16];
-  assign \$159  = \$156  ? 8'h9c : \$158 ;
-  assign \$160  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$161  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$162  = \$161  ? 8'h53 : i__payload[23:16];
-  assign \$163  = \$160  ? 8'h9c : \$162 ;
-  assign \$164  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$165  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$166  = \$165  ? 8'h53 : i__payload[23:16];
-  assign \$167  = \$164  ? 8'h9c : \$166 ;
-  assign \$168  = - $signed(\$167 );
-  assign \$169  = $signed(i__payload[23:16]) < $signed(8'h9c);
-  assign \$170  = $signed(i__payload[23:16]) > $signed(8'h53);
-  assign \$171  = \$170  ? 8'h53 : i__payload[23:16];
-  assign \$172  = \$169  ? 8'h9c : \$171 ;
-  assign \$173  = \$163 [7] ? \$168  : { \$172 [7], \$172  };
-  assign \$174  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$175  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$176  = \$175  ? 8'h53 : i__payload[31:24];
-  assign \$177  = \$174  ? 8'h9c : \$176 ;
-  assign \$178  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$179  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$180  = \$179  ? 8'h53 : i__payload[31:24];
-  assign \$181  = \$178  ? 8'h9c : \$180 ;
-  assign \$182  = - $signed(\$181 );
-  assign \$183  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$184  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$185  = \$184  ? 8'h53 : i__payload[31:24];
-  assign \$186  = \$183  ? 8'h9c : \$185 ;
-  assign \$187  = \$177 [7] ? \$182  : { \$186 [7], \$186  };
-  assign \$188  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$189  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$190  = \$189  ? 8'h53 : i__payload[31:24];
-  assign \$191  = \$188  ? 8'h9c : \$190 ;
-  assign \$192  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$193  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$194  = \$193  ? 8'h53 : i__payload[31:24];
-  assign \$195  = \$192  ? 8'h9c : \$194 ;
-  assign \$196  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$197  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$198  = \$197  ? 8'h53 : i__payload[31:24];
-  assign \$199  = \$196  ? 8'h9c : \$198 ;
-  assign \$200  = - $signed(\$199 );
-  assign \$201  = $signed(i__payload[31:24]) < $signed(8'h9c);
-  assign \$202  = $signed(i__payload[31:24]) > $signed(8'h53);
-  assign \$203  = \$202  ? 8'h53 : i__payload[31:24];
-  assign \$204  = \$201  ? 8'h9c : \$203 ;
-  assign \$205  = \$195 [7] ? \$200  : { \$204 [7], \$204  };
-  always @(posedge clk)
-    o__valid <= \$206 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$207 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$208 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$209 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$210 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$211 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$212 ;
-  always @(posedge clk)
-    l2_x_p0 <= \$213 ;
-  always @(posedge clk)
-    l2_neg_p0 <= \$214 ;
-  always @(posedge clk)
-    l2_seg_p0 <= \$215 ;
-  always @(posedge clk)
-    l3_x_p0 <= \$216 ;
-  always @(posedge clk)
-    l3_neg_p0 <= \$217 ;
-  always @(posedge clk)
-    l3_seg_p0 <= \$218 ;
+  assign l0_s0_x = \$2  ? 8'h9c : \$4 ;
+  assign \$5  = - $signed(l0_x_p0);
+  assign \$6  = l0_x_p0[7] ? \$5  : { l0_x_p0[7], l0_x_p0 };
+  assign \$7  = $signed(10'h100) - $signed(l0_acc_p2);
+  assign l0_s4_acc = l0_neg_p2 ? \$7  : { l0_acc_p2[9], l0_acc_p2 };
+  assign \$9  = \$8  > 8'hff;
+  assign \$11  = \$9  ? 9'h0ff : \$10 ;
+  assign \$12  = $signed(i__payload[15:8]) < $signed(8'h9c);
+  assign \$13  = $signed(i__payload[15:8]) > $signed(8'h53);
+  assign \$14  = \$13  ? 8'h53 : i__payload[15:8];
+  assign l1_s0_x = \$12  ? 8'h9c : \$14 ;
+  assign \$15  = - $signed(l1_x_p0);
+  assign \$16  = l1_x_p0[7] ? \$15  : { l1_x_p0[7], l1_x_p0 };
+  assign \$17  = $signed(10'h100) - $signed(l1_acc_p2);
+  assign l1_s4_acc = l1_neg_p2 ? \$17  : { l1_acc_p2[9], l1_acc_p2 };
+  assign \$19  = \$18  > 8'hff;
+  assign \$21  = \$19  ? 9'h0ff : \$20 ;
+  assign \$22  = $signed(i__payload[23:16]) < $signed(8'h9c);
+  assign \$23  = $signed(i__payload[23:16]) > $signed(8'h53);
+  assign \$24  = \$23  ? 8'h53 : i__payload[23:16];
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$206  = o__valid;
+    \$42  = valid_0;
     if (i__ready) begin
-      \$206  = i__valid;
+      \$42  = i__valid;
     end
     if (rst) begin
-      \$206  = 1'h0;
+      \$42  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$207  = l0_x_p0;
+    \$43  = valid_1;
     if (i__ready) begin
-      \$207  = \$91 [6:0];
+      \$43  = valid_0;
+    end
+    if (rst) begin
+      \$43  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$208  = l0_neg_p0;
+    \$44  = valid_2;
     if (i__ready) begin
-      \$208  = \$95 [7];
+      \$44  = valid_1;
+    end
+    if (rst) begin
+      \$44  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$209  = l0_seg_p0;
+    \$45  = o__valid;
     if (i__ready) begin
-      \$209  = \$109 [6:0];
+      \$45  = valid_2;
+    end
+    if (rst) begin
+      \$45  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$210  = l1_x_p0;
+    \$46  = l0_x_p0;
     if (i__ready) begin
-      \$210  = \$123 [6:0];
+      \$46  = l0_s0_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$211  = l1_neg_p0;
+    \$47  = l0_x_p1;
     if (i__ready) begin
-      \$211  = \$127 [7];
+      \$47  = \$6 [6:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$212  = l1_seg_p0;
+    \$48  = l0_neg_p1;
     if (i__ready) begin
-      \$212  = \$141 [6:0];
+      \$48  = l0_x_p0[7];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$213  = l2_x_p0;
+    \$49  = l0_x_p2;
     if (i__ready) begin
-      \$213  = \$155 [6:0];
+      \$49  = l0_x_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$214  = l2_neg_p0;
+    \$50  = l0_neg_p2;
     if (i__ready) begin
-      \$214  = \$159 [7];
+      \$50  = l0_neg_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$215  = l2_seg_p0;
+    \$51  = l0_acc_p2;
     if (i__ready) begin
-      \$215  = \$173 [6:0];
+      \$51  = port__data;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$216  = l3_x_p0;
+    \$52  = o__payload;
     if (i__ready) begin
-      \$216  = \$187 [6:0];
+      \$52 [7:0] = \$11 [7:0];
+      \$52 [15:8] = \$21 [7:0];
+      \$52 [23:16] = \$31 [7:0];
+      \$52 [31:24] = \$41 [7:0];
+    end
+    if (rst) begin
+      \$52  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$217  = l3_neg_p0;
+    \$53  = l1_x_p0;
     if (i__ready) begin
-      \$217  = \$191 [7];
+      \$53  = l1_s0_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$218  = l3_seg_p0;
+    \$54  = l1_x_p1;
     if (i__ready) begin
-      \$218  = \$205 [6:0];
+      \$54  = \$16 [6:0];
     end
   end
-  assign port__addr = \$15 [6:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$55  = l1_neg_p1;
+    if (i__ready) begin
+      \$55  = l1_x_p0[7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$56  = l1_x_p2;
+    if (i__ready) begin
+      \$56  = l1_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$57  = l1_neg_p2;
+    if (i__ready) begin
+      \$57  = l1_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$58  = l1_acc_p2;
+    if (i__ready) begin
+      \$58  = \port__data$66 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = l2_x_p0;
+    if (i__ready) begin
+      \$59  = l2_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = l2_x_p1;
+    if (i__ready) begin
+      \$60  = \$26 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = l2_neg_p1;
+    if (i__ready) begin
+      \$61  = l2_x_p0[7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = l2_x_p2;
+    if (i__ready) begin
+      \$62  = l2_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = l2_neg_p2;
+    if (i__ready) begin
+      \$63  = l2_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = l2_acc_p2;
+    if (i__ready) begin
+      \$64  = \port__data$70 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = l3_x_p0;
+    if (i__ready) begin
+      \$65  = l3_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = l3_x_p1;
+    if (i__ready) begin
+      \$66  = \$36 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = l3_neg_p1;
+    if (i__ready) begin
+      \$67  = l3_x_p0[7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = l3_x_p2;
+    if (i__ready) begin
+      \$68  = l3_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = l3_neg_p2;
+    if (i__ready) begin
+      \$69  = l3_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = l3_acc_p2;
+    if (i__ready) begin
+      \$70  = \port__data$74 ;
+    end
+  end
+  assign l0_s1_x = \$6 [6:0];
+  assign l0_s1_neg = l0_x_p0[7];
+  assign l0_s2_seg = \$6 [6:0];
+  assign port__addr = \$6 [6:0];
   assign port__en = i__ready;
-  assign \port__addr$13  = \$34 [6:0];
-  assign \port__en$14  = i__ready;
-  assign \port__addr$18  = \$53 [6:0];
-  assign \port__en$19  = i__ready;
-  assign \port__addr$23  = \$72 [6:0];
-  assign \port__en$24  = i__ready;
+  assign \l0_s4_acc$18  = l0_s4_acc[7:0];
+  assign l0_s5_y = \$11 [7:0];
+  assign l1_s1_x = \$16 [6:0];
+  assign l1_s1_neg = l1_x_p0[7];
+  assign l1_s2_seg = \$16 [6:0];
+  assign \port__addr$25  = \$16 [6:0];
+  assign \port__en$26  = i__ready;
+  assign \l1_s4_acc$30  = l1_s4_acc[7:0];
+  assign l1_s5_y = \$21 [7:0];
+  assign l2_s1_x = \$26 [6:0];
+  assign l2_s1_neg = l2_x_p0[7];
+  assign l2_s2_seg = \$26 [6:0];
+  assign \port__addr$37  = \$26 [6:0];
+  assign \port__en$38  = i__ready;
+  assign \l2_s4_acc$42  = l2_s4_acc[7:0];
+  assign l2_s5_y = \$31 [7:0];
+  assign l3_s1_x = \$36 [6:0];
+  assign l3_s1_neg = l3_x_p0[7];
+  assign l3_s2_seg = \$36 [6:0];
+  assign \port__addr$49  = \$36 [6:0];
+  assign \port__en$50  = i__ready;
+  assign \l3_s4_acc$54  = l3_s4_acc[7:0];
+  assign l3_s5_y = \$41 [7:0];
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -739,16 +649,12 @@ module sigmoid_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload,
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$77 [7:0];
-  assign o__payload[23:16] = \$58 [7:0];
-  assign o__payload[15:8] = \$39 [7:0];
-  assign o__payload[7:0] = \$20 [7:0];
-  assign \$17  = { 1'h0, l0_s2_acc[7:0] };
-  assign \$19  = { 1'h0, l0_s2_acc[7:0] };
-  assign \$36  = { 1'h0, l1_s2_acc[7:0] };
-  assign \$38  = { 1'h0, l1_s2_acc[7:0] };
-  assign \$55  = { 1'h0, l2_s2_acc[7:0] };
-  assign \$57  = { 1'h0, l2_s2_acc[7:0] };
-  assign \$74  = { 1'h0, l3_s2_acc[7:0] };
-  assign \$76  = { 1'h0, l3_s2_acc[7:0] };
+  assign \$8  = { 1'h0, l0_s4_acc[7:0] };
+  assign \$10  = { 1'h0, l0_s4_acc[7:0] };
+  assign \$18  = { 1'h0, l1_s4_acc[7:0] };
+  assign \$20  = { 1'h0, l1_s4_acc[7:0] };
+  assign \$28  = { 1'h0, l2_s4_acc[7:0] };
+  assign \$30  = { 1'h0, l2_s4_acc[7:0] };
+  assign \$38  = { 1'h0, l3_s4_acc[7:0] };
+  assign \$40  = { 1'h0, l3_s4_acc[7:0] };
 endmodule

@@ -5,771 +5,360 @@
 module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
+  wire \$10 ;
+  wire \$100 ;
   wire \$101 ;
   wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire [15:0] \$109 ;
+  wire \$109 ;
   wire \$11 ;
-  wire [15:0] \$110 ;
+  wire \$110 ;
   wire \$111 ;
   wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
   wire \$116 ;
   wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
-  wire [16:0] \$120 ;
+  wire \$120 ;
   wire \$121 ;
   wire \$122 ;
   wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
-  wire \$136 ;
-  wire \$137 ;
+  wire [12:0] \$124 ;
+  wire [16:0] \$125 ;
+  wire [28:0] \$126 ;
+  wire [32:0] \$127 ;
+  wire [42:0] \$128 ;
+  wire [42:0] \$129 ;
+  wire \$13 ;
+  wire [21:0] \$130 ;
+  wire [20:0] \$131 ;
+  wire [20:0] \$132 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire [15:0] \$135 ;
+  wire [16:0] \$136 ;
+  wire [16:0] \$137 ;
   wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
+  wire \$139 ;
+  wire \$14 ;
+  wire \$140 ;
   wire \$141 ;
   wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire \$145 ;
   wire \$146 ;
   wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
+  wire \$148 ;
+  wire \$149 ;
+  wire \$15 ;
+  wire \$150 ;
   wire \$151 ;
   wire \$152 ;
   wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
+  wire \$154 ;
+  wire \$155 ;
   wire \$156 ;
   wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
+  wire \$158 ;
+  wire \$159 ;
   wire \$16 ;
-  wire [16:0] \$160 ;
+  wire \$160 ;
   wire \$161 ;
   wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
   wire \$166 ;
   wire \$167 ;
   wire \$168 ;
-  wire [15:0] \$169 ;
+  wire \$169 ;
   wire \$17 ;
-  wire [15:0] \$170 ;
+  wire \$170 ;
   wire \$171 ;
   wire \$172 ;
-  wire [15:0] \$173 ;
-  wire [15:0] \$174 ;
-  wire [16:0] \$175 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
   wire \$176 ;
   wire \$177 ;
-  wire [15:0] \$178 ;
-  wire [15:0] \$179 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
-  wire [16:0] \$180 ;
+  wire \$180 ;
   wire \$181 ;
   wire \$182 ;
   wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
+  wire \$184 ;
+  wire \$185 ;
   wire \$186 ;
   wire \$187 ;
-  wire [15:0] \$188 ;
-  wire [15:0] \$189 ;
-  wire [15:0] \$19 ;
-  wire [16:0] \$190 ;
+  wire \$188 ;
+  wire \$189 ;
+  wire \$19 ;
+  wire \$190 ;
   wire \$191 ;
   wire \$192 ;
-  wire [15:0] \$193 ;
-  wire [15:0] \$194 ;
-  wire [16:0] \$195 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
   wire \$196 ;
   wire \$197 ;
   wire \$198 ;
-  wire [15:0] \$199 ;
+  wire \$199 ;
   wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
+  wire \$20 ;
+  wire \$200 ;
   wire \$201 ;
   wire \$202 ;
-  wire [15:0] \$203 ;
-  wire [15:0] \$204 ;
-  wire [16:0] \$205 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire \$205 ;
   wire \$206 ;
   wire \$207 ;
-  wire [15:0] \$208 ;
-  wire [15:0] \$209 ;
+  wire \$208 ;
+  wire \$209 ;
   wire \$21 ;
-  wire [16:0] \$210 ;
+  wire \$210 ;
   wire \$211 ;
   wire \$212 ;
   wire \$213 ;
-  wire [15:0] \$214 ;
-  wire [15:0] \$215 ;
+  wire \$214 ;
+  wire \$215 ;
   wire \$216 ;
   wire \$217 ;
-  wire [15:0] \$218 ;
-  wire [15:0] \$219 ;
+  wire \$218 ;
+  wire \$219 ;
   wire \$22 ;
-  wire [16:0] \$220 ;
+  wire \$220 ;
   wire \$221 ;
   wire \$222 ;
-  wire [15:0] \$223 ;
-  wire [15:0] \$224 ;
-  wire [16:0] \$225 ;
+  wire \$223 ;
+  wire \$224 ;
+  wire \$225 ;
   wire \$226 ;
   wire \$227 ;
   wire \$228 ;
-  wire [15:0] \$229 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
+  wire \$229 ;
+  wire \$23 ;
+  wire \$230 ;
   wire \$231 ;
   wire \$232 ;
-  wire [15:0] \$233 ;
-  wire [15:0] \$234 ;
-  wire [16:0] \$235 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire \$235 ;
   wire \$236 ;
   wire \$237 ;
-  wire [15:0] \$238 ;
-  wire [15:0] \$239 ;
-  wire [15:0] \$24 ;
-  wire [16:0] \$240 ;
+  wire \$238 ;
+  wire \$239 ;
+  wire \$24 ;
+  wire \$240 ;
   wire \$241 ;
   wire \$242 ;
   wire \$243 ;
-  wire [15:0] \$244 ;
-  wire [15:0] \$245 ;
+  wire \$244 ;
+  wire \$245 ;
   wire \$246 ;
   wire \$247 ;
-  wire [15:0] \$248 ;
-  wire [15:0] \$249 ;
-  wire [16:0] \$25 ;
-  wire [16:0] \$250 ;
+  wire \$248 ;
+  wire \$249 ;
+  wire \$25 ;
+  wire \$250 ;
   wire \$251 ;
   wire \$252 ;
-  wire [15:0] \$253 ;
-  wire [15:0] \$254 ;
-  wire [16:0] \$255 ;
-  wire \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire [15:0] \$259 ;
+  wire \$253 ;
+  wire \$254 ;
+  wire [12:0] \$255 ;
+  wire [16:0] \$256 ;
+  wire [28:0] \$257 ;
+  wire [32:0] \$258 ;
+  wire [42:0] \$259 ;
   wire \$26 ;
-  wire [15:0] \$260 ;
-  wire \$261 ;
-  wire \$262 ;
-  wire [15:0] \$263 ;
-  wire [15:0] \$264 ;
-  wire [16:0] \$265 ;
-  wire \$266 ;
-  wire \$267 ;
-  wire [15:0] \$268 ;
-  wire [15:0] \$269 ;
+  wire [42:0] \$260 ;
+  wire [21:0] \$261 ;
+  wire [20:0] \$262 ;
+  wire [20:0] \$263 ;
+  reg \$264 ;
+  reg \$265 ;
+  reg \$266 ;
+  reg \$267 ;
+  reg \$268 ;
+  reg \$269 ;
   wire \$27 ;
-  wire [16:0] \$270 ;
-  wire \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire [15:0] \$278 ;
-  wire [15:0] \$279 ;
-  wire [15:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
-  wire \$282 ;
-  wire [15:0] \$283 ;
-  wire [15:0] \$284 ;
-  wire [16:0] \$285 ;
-  wire \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
-  wire \$291 ;
-  wire \$292 ;
-  wire [15:0] \$293 ;
-  wire [15:0] \$294 ;
-  wire [16:0] \$295 ;
-  wire \$296 ;
-  wire \$297 ;
-  wire [15:0] \$298 ;
-  wire [15:0] \$299 ;
+  reg \$270 ;
+  reg \$271 ;
+  reg \$272 ;
+  reg \$273 ;
+  reg \$274 ;
+  reg [15:0] \$275 ;
+  reg [14:0] \$276 ;
+  reg \$277 ;
+  reg [14:0] \$278 ;
+  reg \$279 ;
+  wire \$28 ;
+  reg [4:0] \$280 ;
+  reg [14:0] \$281 ;
+  reg \$282 ;
+  reg [11:0] \$283 ;
+  reg [14:0] \$284 ;
+  reg \$285 ;
+  reg [11:0] \$286 ;
+  reg [20:0] \$287 ;
+  reg [31:0] \$288 ;
+  reg [16:0] \$289 ;
+  wire \$29 ;
+  reg [14:0] \$290 ;
+  reg \$291 ;
+  reg [11:0] \$292 ;
+  reg [20:0] \$293 ;
+  reg [31:0] \$294 ;
+  reg [27:0] \$295 ;
+  reg [14:0] \$296 ;
+  reg \$297 ;
+  reg [11:0] \$298 ;
+  reg [20:0] \$299 ;
   wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
-  wire \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
-  wire \$306 ;
-  wire \$307 ;
-  wire [15:0] \$308 ;
-  wire [15:0] \$309 ;
+  wire \$30 ;
+  reg [27:0] \$300 ;
+  reg [30:0] \$301 ;
+  reg [14:0] \$302 ;
+  reg \$303 ;
+  reg [20:0] \$304 ;
+  reg [27:0] \$305 ;
+  reg [30:0] \$306 ;
+  reg [27:0] \$307 ;
+  reg [26:0] \$308 ;
+  reg [14:0] \$309 ;
   wire \$31 ;
-  wire [16:0] \$310 ;
-  wire \$311 ;
-  wire \$312 ;
-  wire [15:0] \$313 ;
-  wire [15:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire [15:0] \$319 ;
+  reg \$310 ;
+  reg [20:0] \$311 ;
+  reg [40:0] \$312 ;
+  reg [30:0] \$313 ;
+  reg [19:0] \$314 ;
+  reg [31:0] \$315 ;
+  reg [15:0] \$316 ;
+  reg [14:0] \$317 ;
+  reg \$318 ;
+  reg [14:0] \$319 ;
   wire \$32 ;
-  wire [15:0] \$320 ;
-  wire \$321 ;
-  wire \$322 ;
-  wire [15:0] \$323 ;
-  wire [15:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire \$326 ;
-  wire \$327 ;
-  wire [15:0] \$328 ;
-  wire [15:0] \$329 ;
+  reg \$320 ;
+  reg [4:0] \$321 ;
+  reg [14:0] \$322 ;
+  reg \$323 ;
+  reg [11:0] \$324 ;
+  reg [14:0] \$325 ;
+  reg \$326 ;
+  reg [11:0] \$327 ;
+  reg [20:0] \$328 ;
+  reg [31:0] \$329 ;
   wire \$33 ;
-  wire [16:0] \$330 ;
-  wire \$331 ;
-  wire [28:0] \$332 ;
-  wire [32:0] \$333 ;
-  wire [40:0] \$334 ;
-  wire [42:0] \$335 ;
-  wire [21:0] \$336 ;
-  wire [40:0] \$337 ;
-  wire [42:0] \$338 ;
-  wire \$339 ;
-  wire [15:0] \$34 ;
-  wire \$340 ;
-  wire [15:0] \$341 ;
-  wire [15:0] \$342 ;
-  wire \$343 ;
-  wire \$344 ;
-  wire [15:0] \$345 ;
-  wire [15:0] \$346 ;
-  wire [16:0] \$347 ;
-  wire \$348 ;
-  wire \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
-  wire [15:0] \$351 ;
-  wire [16:0] \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire \$355 ;
-  wire [15:0] \$356 ;
-  wire [15:0] \$357 ;
-  wire \$358 ;
-  wire \$359 ;
+  reg [16:0] \$330 ;
+  reg [14:0] \$331 ;
+  reg \$332 ;
+  reg [11:0] \$333 ;
+  reg [20:0] \$334 ;
+  reg [31:0] \$335 ;
+  reg [27:0] \$336 ;
+  reg [14:0] \$337 ;
+  reg \$338 ;
+  reg [11:0] \$339 ;
+  wire \$34 ;
+  reg [20:0] \$340 ;
+  reg [27:0] \$341 ;
+  reg [30:0] \$342 ;
+  reg [14:0] \$343 ;
+  reg \$344 ;
+  reg [20:0] \$345 ;
+  reg [27:0] \$346 ;
+  reg [30:0] \$347 ;
+  reg [27:0] \$348 ;
+  reg [26:0] \$349 ;
+  wire \$35 ;
+  reg [14:0] \$350 ;
+  reg \$351 ;
+  reg [20:0] \$352 ;
+  reg [40:0] \$353 ;
+  reg [30:0] \$354 ;
+  reg [19:0] \$355 ;
   wire \$36 ;
-  wire [15:0] \$360 ;
-  wire [15:0] \$361 ;
-  wire [16:0] \$362 ;
-  wire \$363 ;
-  wire \$364 ;
-  wire [15:0] \$365 ;
-  wire [15:0] \$366 ;
-  wire [16:0] \$367 ;
-  wire \$368 ;
-  wire \$369 ;
   wire \$37 ;
-  wire \$370 ;
-  wire [15:0] \$371 ;
-  wire [15:0] \$372 ;
-  wire \$373 ;
-  wire \$374 ;
-  wire [15:0] \$375 ;
-  wire [15:0] \$376 ;
-  wire [16:0] \$377 ;
-  wire \$378 ;
-  wire \$379 ;
-  wire [15:0] \$38 ;
-  wire [15:0] \$380 ;
-  wire [15:0] \$381 ;
-  wire [16:0] \$382 ;
-  wire \$383 ;
-  wire \$384 ;
-  wire \$385 ;
-  wire [15:0] \$386 ;
-  wire [15:0] \$387 ;
-  wire \$388 ;
-  wire \$389 ;
-  wire [15:0] \$39 ;
-  wire [15:0] \$390 ;
-  wire [15:0] \$391 ;
-  wire [16:0] \$392 ;
-  wire \$393 ;
-  wire \$394 ;
-  wire [15:0] \$395 ;
-  wire [15:0] \$396 ;
-  wire [16:0] \$397 ;
-  wire \$398 ;
-  wire \$399 ;
+  wire \$38 ;
+  wire \$39 ;
   wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire \$400 ;
-  wire [15:0] \$401 ;
-  wire [15:0] \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  wire [15:0] \$405 ;
-  wire [15:0] \$406 ;
-  wire [16:0] \$407 ;
-  wire \$408 ;
-  wire \$409 ;
+  wire \$40 ;
   wire \$41 ;
-  wire [15:0] \$410 ;
-  wire [15:0] \$411 ;
-  wire [16:0] \$412 ;
-  wire \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire [15:0] \$416 ;
-  wire [15:0] \$417 ;
-  wire \$418 ;
-  wire \$419 ;
   wire \$42 ;
-  wire [15:0] \$420 ;
-  wire [15:0] \$421 ;
-  wire [16:0] \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire [15:0] \$425 ;
-  wire [15:0] \$426 ;
-  wire [16:0] \$427 ;
-  wire \$428 ;
-  wire \$429 ;
-  wire [15:0] \$43 ;
-  wire \$430 ;
-  wire [15:0] \$431 ;
-  wire [15:0] \$432 ;
-  wire \$433 ;
-  wire \$434 ;
-  wire [15:0] \$435 ;
-  wire [15:0] \$436 ;
-  wire [16:0] \$437 ;
-  wire \$438 ;
-  wire \$439 ;
-  wire [15:0] \$44 ;
-  wire [15:0] \$440 ;
-  wire [15:0] \$441 ;
-  wire [16:0] \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire \$445 ;
-  wire [15:0] \$446 ;
-  wire [15:0] \$447 ;
-  wire \$448 ;
-  wire \$449 ;
-  wire [16:0] \$45 ;
-  wire [15:0] \$450 ;
-  wire [15:0] \$451 ;
-  wire [16:0] \$452 ;
-  wire \$453 ;
-  wire \$454 ;
-  wire [15:0] \$455 ;
-  wire [15:0] \$456 ;
-  wire [16:0] \$457 ;
-  wire \$458 ;
-  wire \$459 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
   wire \$46 ;
-  wire \$460 ;
-  wire [15:0] \$461 ;
-  wire [15:0] \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire [15:0] \$465 ;
-  wire [15:0] \$466 ;
-  wire [16:0] \$467 ;
-  wire \$468 ;
-  wire \$469 ;
   wire \$47 ;
-  wire [15:0] \$470 ;
-  wire [15:0] \$471 ;
-  wire [16:0] \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire \$475 ;
-  wire [15:0] \$476 ;
-  wire [15:0] \$477 ;
-  wire \$478 ;
-  wire \$479 ;
   wire \$48 ;
-  wire [15:0] \$480 ;
-  wire [15:0] \$481 ;
-  wire [16:0] \$482 ;
-  wire \$483 ;
-  wire \$484 ;
-  wire [15:0] \$485 ;
-  wire [15:0] \$486 ;
-  wire [16:0] \$487 ;
-  wire \$488 ;
-  wire \$489 ;
-  wire [15:0] \$49 ;
-  wire \$490 ;
-  wire [15:0] \$491 ;
-  wire [15:0] \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  wire [15:0] \$495 ;
-  wire [15:0] \$496 ;
-  wire [16:0] \$497 ;
-  wire \$498 ;
-  wire \$499 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
-  wire [15:0] \$500 ;
-  wire [15:0] \$501 ;
-  wire [16:0] \$502 ;
-  wire \$503 ;
-  wire \$504 ;
-  wire \$505 ;
-  wire [15:0] \$506 ;
-  wire [15:0] \$507 ;
-  wire \$508 ;
-  wire \$509 ;
+  wire \$49 ;
+  wire [16:0] \$5 ;
+  wire \$50 ;
   wire \$51 ;
-  wire [15:0] \$510 ;
-  wire [15:0] \$511 ;
-  wire [16:0] \$512 ;
-  wire \$513 ;
-  wire \$514 ;
-  wire [15:0] \$515 ;
-  wire [15:0] \$516 ;
-  wire [16:0] \$517 ;
-  wire \$518 ;
-  wire \$519 ;
   wire \$52 ;
-  wire \$520 ;
-  wire [15:0] \$521 ;
-  wire [15:0] \$522 ;
-  wire \$523 ;
-  wire \$524 ;
-  wire [15:0] \$525 ;
-  wire [15:0] \$526 ;
-  wire [16:0] \$527 ;
-  wire \$528 ;
-  wire \$529 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$530 ;
-  wire [15:0] \$531 ;
-  wire [16:0] \$532 ;
-  wire \$533 ;
-  wire \$534 ;
-  wire \$535 ;
-  wire [15:0] \$536 ;
-  wire [15:0] \$537 ;
-  wire \$538 ;
-  wire \$539 ;
-  wire [15:0] \$54 ;
-  wire [15:0] \$540 ;
-  wire [15:0] \$541 ;
-  wire [16:0] \$542 ;
-  wire \$543 ;
-  wire \$544 ;
-  wire [15:0] \$545 ;
-  wire [15:0] \$546 ;
-  wire [16:0] \$547 ;
-  wire \$548 ;
-  wire \$549 ;
-  wire [16:0] \$55 ;
-  wire \$550 ;
-  wire [15:0] \$551 ;
-  wire [15:0] \$552 ;
-  wire \$553 ;
-  wire \$554 ;
-  wire [15:0] \$555 ;
-  wire [15:0] \$556 ;
-  wire [16:0] \$557 ;
-  wire \$558 ;
-  wire \$559 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
   wire \$56 ;
-  wire [15:0] \$560 ;
-  wire [15:0] \$561 ;
-  wire [16:0] \$562 ;
-  wire \$563 ;
-  wire \$564 ;
-  wire \$565 ;
-  wire [15:0] \$566 ;
-  wire [15:0] \$567 ;
-  wire \$568 ;
-  wire \$569 ;
   wire \$57 ;
-  wire [15:0] \$570 ;
-  wire [15:0] \$571 ;
-  wire [16:0] \$572 ;
-  wire \$573 ;
-  wire \$574 ;
-  wire [15:0] \$575 ;
-  wire [15:0] \$576 ;
-  wire [16:0] \$577 ;
-  wire \$578 ;
-  wire \$579 ;
-  wire [15:0] \$58 ;
-  wire \$580 ;
-  wire [15:0] \$581 ;
-  wire [15:0] \$582 ;
-  wire \$583 ;
-  wire \$584 ;
-  wire [15:0] \$585 ;
-  wire [15:0] \$586 ;
-  wire [16:0] \$587 ;
-  wire \$588 ;
-  wire \$589 ;
-  wire [15:0] \$59 ;
-  wire [15:0] \$590 ;
-  wire [15:0] \$591 ;
-  wire [16:0] \$592 ;
-  wire \$593 ;
-  wire \$594 ;
-  wire \$595 ;
-  wire [15:0] \$596 ;
-  wire [15:0] \$597 ;
-  wire \$598 ;
-  wire \$599 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire [15:0] \$600 ;
-  wire [15:0] \$601 ;
-  wire [16:0] \$602 ;
-  wire \$603 ;
-  wire \$604 ;
-  wire [15:0] \$605 ;
-  wire [15:0] \$606 ;
-  wire [16:0] \$607 ;
-  wire \$608 ;
-  wire \$609 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire [16:0] \$6 ;
+  wire \$60 ;
   wire \$61 ;
-  wire \$610 ;
-  wire [15:0] \$611 ;
-  wire [15:0] \$612 ;
-  wire \$613 ;
-  wire \$614 ;
-  wire [15:0] \$615 ;
-  wire [15:0] \$616 ;
-  wire [16:0] \$617 ;
-  wire \$618 ;
-  wire \$619 ;
   wire \$62 ;
-  wire [15:0] \$620 ;
-  wire [15:0] \$621 ;
-  wire [16:0] \$622 ;
-  wire \$623 ;
-  wire \$624 ;
-  wire \$625 ;
-  wire [15:0] \$626 ;
-  wire [15:0] \$627 ;
-  wire \$628 ;
-  wire \$629 ;
   wire \$63 ;
-  wire [15:0] \$630 ;
-  wire [15:0] \$631 ;
-  wire [16:0] \$632 ;
-  wire \$633 ;
-  wire \$634 ;
-  wire [15:0] \$635 ;
-  wire [15:0] \$636 ;
-  wire [16:0] \$637 ;
-  wire \$638 ;
-  wire \$639 ;
-  wire [15:0] \$64 ;
-  wire \$640 ;
-  wire [15:0] \$641 ;
-  wire [15:0] \$642 ;
-  wire \$643 ;
-  wire \$644 ;
-  wire [15:0] \$645 ;
-  wire [15:0] \$646 ;
-  wire [16:0] \$647 ;
-  wire \$648 ;
-  wire \$649 ;
-  wire [15:0] \$65 ;
-  wire [15:0] \$650 ;
-  wire [15:0] \$651 ;
-  wire [16:0] \$652 ;
-  wire \$653 ;
-  wire \$654 ;
-  wire \$655 ;
-  wire [15:0] \$656 ;
-  wire [15:0] \$657 ;
-  wire \$658 ;
-  wire \$659 ;
+  wire \$64 ;
+  wire \$65 ;
   wire \$66 ;
-  wire [15:0] \$660 ;
-  wire [15:0] \$661 ;
-  wire [16:0] \$662 ;
-  wire \$663 ;
-  wire \$664 ;
-  wire [15:0] \$665 ;
-  wire [15:0] \$666 ;
-  wire [16:0] \$667 ;
-  wire \$668 ;
-  wire [28:0] \$669 ;
   wire \$67 ;
-  wire [32:0] \$670 ;
-  wire [40:0] \$671 ;
-  wire [42:0] \$672 ;
-  wire [21:0] \$673 ;
-  wire [40:0] \$674 ;
-  wire [42:0] \$675 ;
-  wire \$676 ;
-  wire \$677 ;
-  wire [15:0] \$678 ;
-  wire [15:0] \$679 ;
-  wire [15:0] \$68 ;
-  wire \$680 ;
-  wire \$681 ;
-  wire [15:0] \$682 ;
-  wire [15:0] \$683 ;
-  wire [16:0] \$684 ;
-  wire \$685 ;
-  wire \$686 ;
-  wire [15:0] \$687 ;
-  wire [15:0] \$688 ;
-  wire [16:0] \$689 ;
-  wire [15:0] \$69 ;
-  wire \$690 ;
-  wire \$691 ;
-  wire [15:0] \$692 ;
-  wire [15:0] \$693 ;
-  wire \$694 ;
-  wire \$695 ;
-  wire [15:0] \$696 ;
-  wire [15:0] \$697 ;
-  wire \$698 ;
-  wire \$699 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire [16:0] \$70 ;
-  wire [15:0] \$700 ;
-  wire [15:0] \$701 ;
-  wire [16:0] \$702 ;
-  wire \$703 ;
-  wire \$704 ;
-  wire [15:0] \$705 ;
-  wire [15:0] \$706 ;
-  wire [16:0] \$707 ;
-  wire [12:0] \$708 ;
-  wire [16:0] \$709 ;
+  wire \$70 ;
   wire \$71 ;
-  wire [20:0] \$710 ;
-  wire [20:0] \$711 ;
-  wire \$712 ;
-  wire [20:0] \$713 ;
-  wire [20:0] \$714 ;
-  wire [20:0] \$715 ;
-  wire \$716 ;
-  wire \$717 ;
-  wire [15:0] \$718 ;
-  wire [15:0] \$719 ;
   wire \$72 ;
-  wire \$720 ;
-  wire \$721 ;
-  wire [15:0] \$722 ;
-  wire [15:0] \$723 ;
-  wire [16:0] \$724 ;
-  wire \$725 ;
-  wire \$726 ;
-  wire [15:0] \$727 ;
-  wire [15:0] \$728 ;
-  wire [16:0] \$729 ;
-  wire [15:0] \$73 ;
-  wire \$730 ;
-  wire \$731 ;
-  wire [15:0] \$732 ;
-  wire [15:0] \$733 ;
-  wire \$734 ;
-  wire \$735 ;
-  wire [15:0] \$736 ;
-  wire [15:0] \$737 ;
-  wire \$738 ;
-  wire \$739 ;
-  wire [15:0] \$74 ;
-  wire [15:0] \$740 ;
-  wire [15:0] \$741 ;
-  wire [16:0] \$742 ;
-  wire \$743 ;
-  wire \$744 ;
-  wire [15:0] \$745 ;
-  wire [15:0] \$746 ;
-  wire [16:0] \$747 ;
-  wire [12:0] \$748 ;
-  wire [16:0] \$749 ;
-  wire [16:0] \$75 ;
-  wire [20:0] \$750 ;
-  wire [20:0] \$751 ;
-  wire \$752 ;
-  wire [20:0] \$753 ;
-  wire [20:0] \$754 ;
-  wire [20:0] \$755 ;
-  reg \$756 ;
-  reg \$757 ;
-  reg [14:0] \$758 ;
-  reg \$759 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
   wire \$76 ;
-  reg [4:0] \$760 ;
-  reg [11:0] \$761 ;
-  reg [31:0] \$762 ;
-  reg [14:0] \$763 ;
-  reg \$764 ;
-  reg [4:0] \$765 ;
-  reg [11:0] \$766 ;
   wire \$77 ;
   wire \$78 ;
-  wire [15:0] \$79 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
+  wire \$79 ;
+  wire \$8 ;
+  wire \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire [15:0] \$83 ;
-  wire [15:0] \$84 ;
-  wire [16:0] \$85 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
   wire \$86 ;
   wire \$87 ;
-  wire [15:0] \$88 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
+  wire \$88 ;
+  wire \$89 ;
+  wire \$9 ;
+  wire \$90 ;
   wire \$91 ;
   wire \$92 ;
   wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
+  wire \$94 ;
+  wire \$95 ;
   wire \$96 ;
   wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
+  wire \$98 ;
+  wire \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -780,22 +369,126 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  reg [4:0] l0_s1_seg;
-  wire [28:0] l0_s2_prod;
-  wire [42:0] l0_s3_prod;
-  wire [21:0] l0_s4_acc;
-  reg [4:0] l0_seg_p0 = 5'h00;
-  reg [11:0] l0_t_p0 = 12'h000;
-  reg [14:0] l0_x_p0 = 15'h0000;
-  reg l1_neg_p0 = 1'h0;
-  reg [4:0] l1_s1_seg;
-  wire [28:0] l1_s2_prod;
-  wire [42:0] l1_s3_prod;
-  wire [21:0] l1_s4_acc;
-  reg [4:0] l1_seg_p0 = 5'h00;
-  reg [11:0] l1_t_p0 = 12'h000;
-  reg [14:0] l1_x_p0 = 15'h0000;
+  reg [30:0] l0_acc_p6 = 31'h00000000;
+  reg [30:0] l0_acc_p7 = 31'h00000000;
+  reg [30:0] l0_acc_p8 = 31'h00000000;
+  reg [19:0] l0_acc_p9 = 20'h00000;
+  reg [20:0] l0_c0_p4 = 21'h000000;
+  reg [20:0] l0_c0_p5 = 21'h000000;
+  reg [20:0] l0_c0_p6 = 21'h000000;
+  reg [20:0] l0_c0_p7 = 21'h000000;
+  reg [20:0] l0_c0_p8 = 21'h000000;
+  reg [31:0] l0_c1_p4 = 32'd0;
+  reg [31:0] l0_c1_p5 = 32'd0;
+  reg [16:0] l0_c2_p4 = 17'h00000;
+  reg l0_neg_p1 = 1'h0;
+  reg l0_neg_p2 = 1'h0;
+  reg l0_neg_p3 = 1'h0;
+  reg l0_neg_p4 = 1'h0;
+  reg l0_neg_p5 = 1'h0;
+  reg l0_neg_p6 = 1'h0;
+  reg l0_neg_p7 = 1'h0;
+  reg l0_neg_p8 = 1'h0;
+  reg [27:0] l0_p_p5 = 28'h0000000;
+  reg [27:0] l0_p_p6 = 28'h0000000;
+  reg [27:0] l0_p_p7 = 28'h0000000;
+  reg [40:0] l0_p_p8 = 41'h00000000000;
+  reg [27:0] l0_ph_p7 = 28'h0000000;
+  reg [26:0] l0_pl_p7 = 27'h0000000;
+  wire [15:0] l0_s0_x;
+  wire [40:0] l0_s10_p;
+  wire [19:0] l0_s11_acc;
+  wire [21:0] l0_s12_acc;
+  wire [19:0] \l0_s12_acc$47 ;
+  wire [15:0] l0_s13_rnd;
+  wire [15:0] l0_s14_y;
+  wire l0_s1_neg;
+  wire [14:0] l0_s1_x;
+  wire [21:0] l0_s2_ge;
+  wire [4:0] l0_s3_seg;
+  wire [11:0] l0_s4_t;
+  wire [27:0] l0_s6_p;
+  wire [28:0] l0_s6_prod;
+  wire [30:0] l0_s7_acc;
+  wire [27:0] l0_s8_ph;
+  wire [26:0] l0_s8_pl;
+  wire [40:0] l0_s9_p;
+  wire [43:0] l0_s9_prod;
+  (* init = 5'h00 *)
+  wire [4:0] l0_seg_p2;
+  reg [11:0] l0_t_p3 = 12'h000;
+  reg [11:0] l0_t_p4 = 12'h000;
+  reg [11:0] l0_t_p5 = 12'h000;
+  reg [11:0] l0_t_p6 = 12'h000;
+  reg [15:0] l0_x_p0 = 16'h0000;
+  reg [14:0] l0_x_p1 = 15'h0000;
+  reg [14:0] l0_x_p2 = 15'h0000;
+  reg [14:0] l0_x_p3 = 15'h0000;
+  reg [14:0] l0_x_p4 = 15'h0000;
+  reg [14:0] l0_x_p5 = 15'h0000;
+  reg [14:0] l0_x_p6 = 15'h0000;
+  reg [14:0] l0_x_p7 = 15'h0000;
+  reg [14:0] l0_x_p8 = 15'h0000;
+  reg [30:0] l1_acc_p6 = 31'h00000000;
+  reg [30:0] l1_acc_p7 = 31'h00000000;
+  reg [30:0] l1_acc_p8 = 31'h00000000;
+  reg [19:0] l1_acc_p9 = 20'h00000;
+  reg [20:0] l1_c0_p4 = 21'h000000;
+  reg [20:0] l1_c0_p5 = 21'h000000;
+  reg [20:0] l1_c0_p6 = 21'h000000;
+  reg [20:0] l1_c0_p7 = 21'h000000;
+  reg [20:0] l1_c0_p8 = 21'h000000;
+  reg [31:0] l1_c1_p4 = 32'd0;
+  reg [31:0] l1_c1_p5 = 32'd0;
+  reg [16:0] l1_c2_p4 = 17'h00000;
+  reg l1_neg_p1 = 1'h0;
+  reg l1_neg_p2 = 1'h0;
+  reg l1_neg_p3 = 1'h0;
+  reg l1_neg_p4 = 1'h0;
+  reg l1_neg_p5 = 1'h0;
+  reg l1_neg_p6 = 1'h0;
+  reg l1_neg_p7 = 1'h0;
+  reg l1_neg_p8 = 1'h0;
+  reg [27:0] l1_p_p5 = 28'h0000000;
+  reg [27:0] l1_p_p6 = 28'h0000000;
+  reg [27:0] l1_p_p7 = 28'h0000000;
+  reg [40:0] l1_p_p8 = 41'h00000000000;
+  reg [27:0] l1_ph_p7 = 28'h0000000;
+  reg [26:0] l1_pl_p7 = 27'h0000000;
+  wire [15:0] l1_s0_x;
+  wire [40:0] l1_s10_p;
+  wire [19:0] l1_s11_acc;
+  wire [21:0] l1_s12_acc;
+  wire [19:0] \l1_s12_acc$90 ;
+  wire [15:0] l1_s13_rnd;
+  wire [15:0] l1_s14_y;
+  wire l1_s1_neg;
+  wire [14:0] l1_s1_x;
+  wire [21:0] l1_s2_ge;
+  wire [4:0] l1_s3_seg;
+  wire [11:0] l1_s4_t;
+  wire [27:0] l1_s6_p;
+  wire [28:0] l1_s6_prod;
+  wire [30:0] l1_s7_acc;
+  wire [27:0] l1_s8_ph;
+  wire [26:0] l1_s8_pl;
+  wire [40:0] l1_s9_p;
+  wire [43:0] l1_s9_prod;
+  (* init = 5'h00 *)
+  wire [4:0] l1_seg_p2;
+  reg [11:0] l1_t_p3 = 12'h000;
+  reg [11:0] l1_t_p4 = 12'h000;
+  reg [11:0] l1_t_p5 = 12'h000;
+  reg [11:0] l1_t_p6 = 12'h000;
+  reg [15:0] l1_x_p0 = 16'h0000;
+  reg [14:0] l1_x_p1 = 15'h0000;
+  reg [14:0] l1_x_p2 = 15'h0000;
+  reg [14:0] l1_x_p3 = 15'h0000;
+  reg [14:0] l1_x_p4 = 15'h0000;
+  reg [14:0] l1_x_p5 = 15'h0000;
+  reg [14:0] l1_x_p6 = 15'h0000;
+  reg [14:0] l1_x_p7 = 15'h0000;
+  reg [14:0] l1_x_p8 = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -804,31 +497,46 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  wire [4:0] port__addr;
-  wire [4:0] \port__addr$10 ;
-  wire [4:0] \port__addr$15 ;
-  wire [4:0] \port__addr$19 ;
-  wire [4:0] \port__addr$25 ;
-  wire [4:0] \port__addr$26 ;
-  wire [4:0] \port__addr$31 ;
-  wire [4:0] \port__addr$35 ;
-  wire [16:0] port__data;
-  wire [31:0] \port__data$18 ;
-  wire [20:0] \port__data$23 ;
-  wire [16:0] \port__data$29 ;
-  wire [31:0] \port__data$34 ;
-  wire [20:0] \port__data$39 ;
-  wire [5:0] \port__data$43 ;
-  wire [5:0] \port__data$46 ;
+  reg [4:0] port__addr = 5'h00;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$20 ;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$22 ;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$24 ;
+  reg [4:0] \port__addr$58  = 5'h00;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$63 ;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$65 ;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$67 ;
+  wire [5:0] port__data;
+  wire [20:0] \port__data$112 ;
+  wire [31:0] \port__data$114 ;
+  wire [16:0] \port__data$115 ;
+  wire [20:0] \port__data$139 ;
+  wire [31:0] \port__data$141 ;
+  wire [16:0] \port__data$142 ;
+  wire [5:0] \port__data$62 ;
   wire port__en;
-  wire \port__en$16 ;
-  wire \port__en$20 ;
-  wire \port__en$27 ;
-  wire \port__en$32 ;
-  wire \port__en$36 ;
+  wire \port__en$23 ;
+  wire \port__en$25 ;
+  wire \port__en$64 ;
+  wire \port__en$66 ;
+  wire \port__en$68 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
+  reg valid_1 = 1'h0;
+  reg valid_2 = 1'h0;
+  reg valid_3 = 1'h0;
+  reg valid_4 = 1'h0;
+  reg valid_5 = 1'h0;
+  reg valid_6 = 1'h0;
+  reg valid_7 = 1'h0;
+  reg valid_8 = 1'h0;
+  reg valid_9 = 1'h0;
   (* ram_style = "logic" *)
   reg [20:0] c0_rom [22:0];
   initial begin
@@ -860,14 +568,14 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   reg [20:0] _1_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[l1_s1_seg];
+      _0_ <= c0_rom[\port__addr$58 ];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[l0_s1_seg];
+      _1_ <= c0_rom[port__addr];
     end
   end
-  assign \port__data$39  = _0_;
-  assign \port__data$23  = _1_;
+  assign \port__data$139  = _0_;
+  assign \port__data$112  = _1_;
   (* ram_style = "block" *)
   reg [31:0] c1_rom [22:0];
   initial begin
@@ -899,14 +607,14 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   reg [31:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _2_ <= c1_rom[l1_s1_seg];
+      _2_ <= c1_rom[\port__addr$58 ];
     end
     if (i__ready) begin
-      _3_ <= c1_rom[l0_s1_seg];
+      _3_ <= c1_rom[port__addr];
     end
   end
-  assign \port__data$34  = _2_;
-  assign \port__data$18  = _3_;
+  assign \port__data$141  = _2_;
+  assign \port__data$114  = _3_;
   (* ram_style = "logic" *)
   reg [16:0] c2_rom [22:0];
   initial begin
@@ -938,14 +646,14 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
   reg [16:0] _5_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _4_ <= c2_rom[l1_s1_seg];
+      _4_ <= c2_rom[\port__addr$58 ];
     end
     if (i__ready) begin
-      _5_ <= c2_rom[l0_s1_seg];
+      _5_ <= c2_rom[port__addr];
     end
   end
-  assign \port__data$29  = _4_;
-  assign port__data = _5_;
+  assign \port__data$142  = _4_;
+  assign \port__data$115  = _5_;
   reg [5:0] origin_rom [22:0];
   initial begin
     origin_rom[0] = 6'h00;
@@ -972,1035 +680,1191 @@ module sigmoid_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, 
     origin_rom[21] = 6'h3b;
     origin_rom[22] = 6'h32;
   end
-  assign \port__data$46  = origin_rom[l1_s1_seg];
-  assign \port__data$43  = origin_rom[l0_s1_seg];
-  assign \$233  = \$232  ? 16'h7fa0 : i__payload[15:0];
-  assign \$234  = \$231  ? 16'h8060 : \$233 ;
-  assign \$235  = - $signed(\$234 );
-  assign \$236  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$237  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$238  = \$237  ? 16'h7fa0 : i__payload[15:0];
-  assign \$239  = \$236  ? 16'h8060 : \$238 ;
-  assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [14:0] >= 15'h4800;
-  assign \$242  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$243  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$244  = \$243  ? 16'h7fa0 : i__payload[15:0];
-  assign \$245  = \$242  ? 16'h8060 : \$244 ;
-  assign \$246  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$247  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$248  = \$247  ? 16'h7fa0 : i__payload[15:0];
-  assign \$249  = \$246  ? 16'h8060 : \$248 ;
-  assign \$250  = - $signed(\$249 );
-  assign \$251  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$252  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$253  = \$252  ? 16'h7fa0 : i__payload[15:0];
-  assign \$254  = \$251  ? 16'h8060 : \$253 ;
-  assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [14:0] >= 15'h4e00;
-  assign \$257  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$258  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$259  = \$258  ? 16'h7fa0 : i__payload[15:0];
-  assign \$260  = \$257  ? 16'h8060 : \$259 ;
-  assign \$261  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$262  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$263  = \$262  ? 16'h7fa0 : i__payload[15:0];
-  assign \$264  = \$261  ? 16'h8060 : \$263 ;
-  assign \$265  = - $signed(\$264 );
-  assign \$266  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$267  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$268  = \$267  ? 16'h7fa0 : i__payload[15:0];
-  assign \$269  = \$266  ? 16'h8060 : \$268 ;
-  assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [14:0] >= 15'h5500;
-  assign \$272  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$273  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$274  = \$273  ? 16'h7fa0 : i__payload[15:0];
-  assign \$275  = \$272  ? 16'h8060 : \$274 ;
-  assign \$276  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$277  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$278  = \$277  ? 16'h7fa0 : i__payload[15:0];
-  assign \$279  = \$276  ? 16'h8060 : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$282  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$283  = \$282  ? 16'h7fa0 : i__payload[15:0];
-  assign \$284  = \$281  ? 16'h8060 : \$283 ;
-  assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [14:0] >= 15'h5c80;
-  assign \$287  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$288  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$289  = \$288  ? 16'h7fa0 : i__payload[15:0];
-  assign \$290  = \$287  ? 16'h8060 : \$289 ;
-  assign \$291  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$292  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$293  = \$292  ? 16'h7fa0 : i__payload[15:0];
-  assign \$294  = \$291  ? 16'h8060 : \$293 ;
-  assign \$295  = - $signed(\$294 );
-  assign \$296  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$297  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$298  = \$297  ? 16'h7fa0 : i__payload[15:0];
-  assign \$299  = \$296  ? 16'h8060 : \$298 ;
-  assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [14:0] >= 15'h6480;
-  assign \$302  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$303  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$304  = \$303  ? 16'h7fa0 : i__payload[15:0];
-  assign \$305  = \$302  ? 16'h8060 : \$304 ;
-  assign \$306  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$307  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$308  = \$307  ? 16'h7fa0 : i__payload[15:0];
-  assign \$309  = \$306  ? 16'h8060 : \$308 ;
-  assign \$310  = - $signed(\$309 );
-  assign \$311  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$312  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$313  = \$312  ? 16'h7fa0 : i__payload[15:0];
-  assign \$314  = \$311  ? 16'h8060 : \$313 ;
-  assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [14:0] >= 15'h6d80;
-  assign \$317  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$318  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$319  = \$318  ? 16'h7fa0 : i__payload[15:0];
-  assign \$320  = \$317  ? 16'h8060 : \$319 ;
-  assign \$321  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$322  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$323  = \$322  ? 16'h7fa0 : i__payload[15:0];
-  assign \$324  = \$321  ? 16'h8060 : \$323 ;
-  assign \$325  = - $signed(\$324 );
-  assign \$326  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$327  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$328  = \$327  ? 16'h7fa0 : i__payload[15:0];
-  assign \$329  = \$326  ? 16'h8060 : \$328 ;
-  assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [14:0] >= 15'h7900;
-  assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
-  assign \$333  = $signed(\$332 ) + $signed(\port__data$18 );
-  assign l0_s3_prod = \$333 [30:0] * l0_t_p0;
-  assign \$335  = $signed({ 1'h0, \$334  }) + $signed(\port__data$23 );
-  assign \$336  = 21'h100000 - \$335 [19:0];
-  assign \$338  = $signed({ 1'h0, \$337  }) + $signed(\port__data$23 );
-  assign l0_s4_acc = l0_neg_p0 ? \$336  : { 2'h0, \$338 [19:0] };
-  assign \$339  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$340  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$341  = \$340  ? 16'h7fa0 : i__payload[31:16];
-  assign \$342  = \$339  ? 16'h8060 : \$341 ;
-  assign \$343  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$344  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$345  = \$344  ? 16'h7fa0 : i__payload[31:16];
-  assign \$346  = \$343  ? 16'h8060 : \$345 ;
-  assign \$347  = - $signed(\$346 );
-  assign \$348  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$349  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$350  = \$349  ? 16'h7fa0 : i__payload[31:16];
-  assign \$351  = \$348  ? 16'h8060 : \$350 ;
-  assign \$352  = \$342 [15] ? \$347  : { \$351 [15], \$351  };
-  assign \$353  = \$352 [14:0] >= 10'h300;
-  assign \$354  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$355  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$356  = \$355  ? 16'h7fa0 : i__payload[31:16];
-  assign \$357  = \$354  ? 16'h8060 : \$356 ;
-  assign \$358  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$359  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$360  = \$359  ? 16'h7fa0 : i__payload[31:16];
-  assign \$361  = \$358  ? 16'h8060 : \$360 ;
-  assign \$362  = - $signed(\$361 );
-  assign \$363  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$364  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$365  = \$364  ? 16'h7fa0 : i__payload[31:16];
-  assign \$366  = \$363  ? 16'h8060 : \$365 ;
-  assign \$367  = \$357 [15] ? \$362  : { \$366 [15], \$366  };
-  assign \$368  = \$367 [14:0] >= 11'h600;
-  assign \$369  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$370  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$371  = \$370  ? 16'h7fa0 : i__payload[31:16];
-  assign \$372  = \$369  ? 16'h8060 : \$371 ;
-  assign \$373  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$374  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$375  = \$374  ? 16'h7fa0 : i__payload[31:16];
-  assign \$376  = \$373  ? 16'h8060 : \$375 ;
-  assign \$377  = - $signed(\$376 );
-  assign \$378  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$379  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$380  = \$379  ? 16'h7fa0 : i__payload[31:16];
-  assign \$381  = \$378  ? 16'h8060 : \$380 ;
-  assign \$382  = \$372 [15] ? \$377  : { \$381 [15], \$381  };
-  assign \$383  = \$382 [14:0] >= 12'h900;
-  assign \$384  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$385  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$386  = \$385  ? 16'h7fa0 : i__payload[31:16];
-  assign \$387  = \$384  ? 16'h8060 : \$386 ;
-  assign \$388  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$389  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$390  = \$389  ? 16'h7fa0 : i__payload[31:16];
-  assign \$391  = \$388  ? 16'h8060 : \$390 ;
-  assign \$392  = - $signed(\$391 );
-  assign \$393  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$394  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$395  = \$394  ? 16'h7fa0 : i__payload[31:16];
-  assign \$396  = \$393  ? 16'h8060 : \$395 ;
-  assign \$397  = \$387 [15] ? \$392  : { \$396 [15], \$396  };
-  assign \$398  = \$397 [14:0] >= 12'hc80;
-  assign \$399  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$400  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$401  = \$400  ? 16'h7fa0 : i__payload[31:16];
-  assign \$402  = \$399  ? 16'h8060 : \$401 ;
-  assign \$403  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$404  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$405  = \$404  ? 16'h7fa0 : i__payload[31:16];
-  assign \$406  = \$403  ? 16'h8060 : \$405 ;
-  assign \$407  = - $signed(\$406 );
-  assign \$408  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$409  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$410  = \$409  ? 16'h7fa0 : i__payload[31:16];
-  assign \$411  = \$408  ? 16'h8060 : \$410 ;
-  assign \$412  = \$402 [15] ? \$407  : { \$411 [15], \$411  };
-  assign \$413  = \$412 [14:0] >= 13'h1080;
-  assign \$414  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$415  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$416  = \$415  ? 16'h7fa0 : i__payload[31:16];
-  assign \$417  = \$414  ? 16'h8060 : \$416 ;
-  assign \$418  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$419  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$420  = \$419  ? 16'h7fa0 : i__payload[31:16];
-  assign \$421  = \$418  ? 16'h8060 : \$420 ;
-  assign \$422  = - $signed(\$421 );
-  assign \$423  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$424  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$425  = \$424  ? 16'h7fa0 : i__payload[31:16];
-  assign \$426  = \$423  ? 16'h8060 : \$425 ;
-  assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
-  assign \$428  = \$427 [14:0] >= 13'h1980;
-  assign \$429  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$430  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$431  = \$430  ? 16'h7fa0 : i__payload[31:16];
-  assign \$432  = \$429  ? 16'h8060 : \$431 ;
-  assign \$433  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$434  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$435  = \$434  ? 16'h7fa0 : i__payload[31:16];
-  assign \$436  = \$433  ? 16'h8060 : \$435 ;
-  assign \$437  = - $signed(\$436 );
-  assign \$438  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$439  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$440  = \$439  ? 16'h7fa0 : i__payload[31:16];
-  assign \$441  = \$438  ? 16'h8060 : \$440 ;
-  assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
-  assign \$443  = \$442 [14:0] >= 13'h1d80;
-  assign \$444  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$445  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$446  = \$445  ? 16'h7fa0 : i__payload[31:16];
-  assign \$447  = \$444  ? 16'h8060 : \$446 ;
-  assign \$448  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$449  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$450  = \$449  ? 16'h7fa0 : i__payload[31:16];
-  assign \$451  = \$448  ? 16'h8060 : \$450 ;
-  assign \$452  = - $signed(\$451 );
-  assign \$453  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$454  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$455  = \$454  ? 16'h7fa0 : i__payload[31:16];
-  assign \$456  = \$453  ? 16'h8060 : \$455 ;
-  assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
-  assign \$458  = \$457 [14:0] >= 14'h2180;
-  assign \$459  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$460  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$461  = \$460  ? 16'h7fa0 : i__payload[31:16];
-  assign \$462  = \$459  ? 16'h8060 : \$461 ;
-  assign \$463  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$464  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$465  = \$464  ? 16'h7fa0 : i__payload[31:16];
-  assign \$466  = \$463  ? 16'h8060 : \$465 ;
-  assign \$467  = - $signed(\$466 );
-  assign \$468  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$469  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$470  = \$469  ? 16'h7fa0 : i__payload[31:16];
-  assign \$471  = \$468  ? 16'h8060 : \$470 ;
-  assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
-  assign \$473  = \$472 [14:0] >= 14'h2600;
-  assign \$474  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$475  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$476  = \$475  ? 16'h7fa0 : i__payload[31:16];
-  assign \$477  = \$474  ? 16'h8060 : \$476 ;
-  assign \$478  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$479  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$480  = \$479  ? 16'h7fa0 : i__payload[31:16];
-  assign \$481  = \$478  ? 16'h8060 : \$480 ;
-  assign \$482  = - $signed(\$481 );
-  assign \$483  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$484  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$485  = \$484  ? 16'h7fa0 : i__payload[31:16];
-  assign \$486  = \$483  ? 16'h8060 : \$485 ;
-  assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
-  assign \$488  = \$487 [14:0] >= 14'h2a80;
-  assign \$489  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$490  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$491  = \$490  ? 16'h7fa0 : i__payload[31:16];
-  assign \$492  = \$489  ? 16'h8060 : \$491 ;
-  assign \$493  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$494  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$495  = \$494  ? 16'h7fa0 : i__payload[31:16];
-  assign \$496  = \$493  ? 16'h8060 : \$495 ;
-  assign \$497  = - $signed(\$496 );
-  assign \$498  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$499  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$500  = \$499  ? 16'h7fa0 : i__payload[31:16];
-  assign \$501  = \$498  ? 16'h8060 : \$500 ;
-  assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
-  assign \$503  = \$502 [14:0] >= 14'h2e80;
-  assign \$504  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$505  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$506  = \$505  ? 16'h7fa0 : i__payload[31:16];
-  assign \$507  = \$504  ? 16'h8060 : \$506 ;
-  assign \$508  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$509  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$510  = \$509  ? 16'h7fa0 : i__payload[31:16];
-  assign \$511  = \$508  ? 16'h8060 : \$510 ;
-  assign \$512  = - $signed(\$511 );
-  assign \$513  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$514  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$515  = \$514  ? 16'h7fa0 : i__payload[31:16];
-  assign \$516  = \$513  ? 16'h8060 : \$515 ;
-  assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
-  assign \$518  = \$517 [14:0] >= 14'h3300;
-  assign \$519  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$520  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$521  = \$520  ? 16'h7fa0 : i__payload[31:16];
-  assign \$522  = \$519  ? 16'h8060 : \$521 ;
-  assign \$523  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$524  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$525  = \$524  ? 16'h7fa0 : i__payload[31:16];
-  assign \$526  = \$523  ? 16'h8060 : \$525 ;
-  assign \$527  = - $signed(\$526 );
-  assign \$528  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$529  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$530  = \$529  ? 16'h7fa0 : i__payload[31:16];
-  assign \$531  = \$528  ? 16'h8060 : \$530 ;
-  assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
-  assign \$533  = \$532 [14:0] >= 14'h3800;
-  assign \$534  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$535  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$536  = \$535  ? 16'h7fa0 : i__payload[31:16];
-  assign \$537  = \$534  ? 16'h8060 : \$536 ;
-  assign \$538  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$539  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$540  = \$539  ? 16'h7fa0 : i__payload[31:16];
-  assign \$541  = \$538  ? 16'h8060 : \$540 ;
-  assign \$542  = - $signed(\$541 );
-  assign \$543  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$544  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$545  = \$544  ? 16'h7fa0 : i__payload[31:16];
-  assign \$546  = \$543  ? 16'h8060 : \$545 ;
-  assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
-  assign \$548  = \$547 [14:0] >= 14'h3d00;
-  assign \$549  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$550  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$551  = \$550  ? 16'h7fa0 : i__payload[31:16];
-  assign \$552  = \$549  ? 16'h8060 : \$551 ;
-  assign \$553  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$554  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$555  = \$554  ? 16'h7fa0 : i__payload[31:16];
-  assign \$556  = \$553  ? 16'h8060 : \$555 ;
-  assign \$557  = - $signed(\$556 );
-  assign \$558  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$559  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$560  = \$559  ? 16'h7fa0 : i__payload[31:16];
-  assign \$561  = \$558  ? 16'h8060 : \$560 ;
-  assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
-  assign \$563  = \$562 [14:0] >= 15'h4200;
-  assign \$564  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$565  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$566  = \$565  ? 16'h7fa0 : i__payload[31:16];
-  assign \$567  = \$564  ? 16'h8060 : \$566 ;
-  assign \$568  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$569  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$570  = \$569  ? 16'h7fa0 : i__payload[31:16];
-  assign \$571  = \$568  ? 16'h8060 : \$570 ;
-  assign \$572  = - $signed(\$571 );
-  assign \$573  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$574  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$575  = \$574  ? 16'h7fa0 : i__payload[31:16];
-  assign \$576  = \$573  ? 16'h8060 : \$575 ;
-  assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
-  assign \$578  = \$577 [14:0] >= 15'h4800;
-  assign \$579  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$580  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$581  = \$580  ? 16'h7fa0 : i__payload[31:16];
-  assign \$582  = \$579  ? 16'h8060 : \$581 ;
-  assign \$583  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$584  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$585  = \$584  ? 16'h7fa0 : i__payload[31:16];
-  assign \$586  = \$583  ? 16'h8060 : \$585 ;
-  assign \$587  = - $signed(\$586 );
-  assign \$588  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$589  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$590  = \$589  ? 16'h7fa0 : i__payload[31:16];
-  assign \$591  = \$588  ? 16'h8060 : \$590 ;
-  assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
-  assign \$593  = \$592 [14:0] >= 15'h4e00;
-  assign \$594  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$595  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$596  = \$595  ? 16'h7fa0 : i__payload[31:16];
-  assign \$597  = \$594  ? 16'h8060 : \$596 ;
-  assign \$598  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$599  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$600  = \$599  ? 16'h7fa0 : i__payload[31:16];
-  assign \$601  = \$598  ? 16'h8060 : \$600 ;
-  assign \$602  = - $signed(\$601 );
-  assign \$603  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$604  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$605  = \$604  ? 16'h7fa0 : i__payload[31:16];
-  assign \$606  = \$603  ? 16'h8060 : \$605 ;
-  assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
-  assign \$608  = \$607 [14:0] >= 15'h5500;
-  assign \$609  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$610  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$611  = \$610  ? 16'h7fa0 : i__payload[31:16];
-  assign \$612  = \$609  ? 16'h8060 : \$611 ;
-  assign \$613  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$614  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$615  = \$614  ? 16'h7fa0 : i__payload[31:16];
-  assign \$616  = \$613  ? 16'h8060 : \$615 ;
-  assign \$617  = - $signed(\$616 );
-  assign \$618  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$619  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$620  = \$619  ? 16'h7fa0 : i__payload[31:16];
-  assign \$621  = \$618  ? 16'h8060 : \$620 ;
-  assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
-  assign \$623  = \$622 [14:0] >= 15'h5c80;
-  assign \$624  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$625  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$626  = \$625  ? 16'h7fa0 : i__payload[31:16];
-  assign \$627  = \$624  ? 16'h8060 : \$626 ;
-  assign \$628  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$629  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$630  = \$629  ? 16'h7fa0 : i__payload[31:16];
-  assign \$631  = \$628  ? 16'h8060 : \$630 ;
-  assign \$632  = - $signed(\$631 );
-  assign \$633  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$634  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$635  = \$634  ? 16'h7fa0 : i__payload[31:16];
-  assign \$636  = \$633  ? 16'h8060 : \$635 ;
-  assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
-  assign \$638  = \$637 [14:0] >= 15'h6480;
-  assign \$639  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$640  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$641  = \$640  ? 16'h7fa0 : i__payload[31:16];
-  assign \$642  = \$639  ? 16'h8060 : \$641 ;
-  assign \$643  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$644  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$645  = \$644  ? 16'h7fa0 : i__payload[31:16];
-  assign \$646  = \$643  ? 16'h8060 : \$645 ;
-  assign \$647  = - $signed(\$646 );
-  assign \$648  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$649  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$650  = \$649  ? 16'h7fa0 : i__payload[31:16];
-  assign \$651  = \$648  ? 16'h8060 : \$650 ;
-  assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
-  assign \$653  = \$652 [14:0] >= 15'h6d80;
-  assign \$654  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$655  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$656  = \$655  ? 16'h7fa0 : i__payload[31:16];
-  assign \$657  = \$654  ? 16'h8060 : \$656 ;
-  assign \$658  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$659  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$660  = \$659  ? 16'h7fa0 : i__payload[31:16];
-  assign \$661  = \$658  ? 16'h8060 : \$660 ;
-  assign \$662  = - $signed(\$661 );
-  assign \$663  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$664  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$665  = \$664  ? 16'h7fa0 : i__payload[31:16];
-  assign \$666  = \$663  ? 16'h8060 : \$665 ;
-  assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
-  assign \$668  = \$667 [14:0] >= 15'h7900;
-  assign l1_s2_prod = $signed(\port__data$29 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$670  = $signed(\$669 ) + $signed(\port__data$34 );
-  assign l1_s3_prod = \$670 [30:0] * l1_t_p0;
-  assign \$672  = $signed({ 1'h0, \$671  }) + $signed(\port__data$39 );
-  assign \$673  = 21'h100000 - \$672 [19:0];
-  assign \$675  = $signed({ 1'h0, \$674  }) + $signed(\port__data$39 );
-  assign l1_s4_acc = l1_neg_p0 ? \$673  : { 2'h0, \$675 [19:0] };
-  assign \$676  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$677  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$678  = \$677  ? 16'h7fa0 : i__payload[15:0];
-  assign \$679  = \$676  ? 16'h8060 : \$678 ;
-  assign \$680  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$681  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$682  = \$681  ? 16'h7fa0 : i__payload[15:0];
-  assign \$683  = \$680  ? 16'h8060 : \$682 ;
-  assign \$684  = - $signed(\$683 );
-  assign \$685  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$686  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$687  = \$686  ? 16'h7fa0 : i__payload[15:0];
-  assign \$688  = \$685  ? 16'h8060 : \$687 ;
-  assign \$689  = \$679 [15] ? \$684  : { \$688 [15], \$688  };
-  assign \$690  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$691  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$692  = \$691  ? 16'h7fa0 : i__payload[15:0];
-  assign \$693  = \$690  ? 16'h8060 : \$692 ;
-  assign \$694  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$695  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$696  = \$695  ? 16'h7fa0 : i__payload[15:0];
-  assign \$697  = \$694  ? 16'h8060 : \$696 ;
-  assign \$698  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$699  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$700  = \$699  ? 16'h7fa0 : i__payload[15:0];
-  assign \$701  = \$698  ? 16'h8060 : \$700 ;
-  assign \$702  = - $signed(\$701 );
-  assign \$703  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$704  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$705  = \$704  ? 16'h7fa0 : i__payload[15:0];
-  assign \$706  = \$703  ? 16'h8060 : \$705 ;
-  assign \$707  = \$697 [15] ? \$702  : { \$706 [15], \$706  };
-  assign \$709  = $signed({ 1'h0, \$707 [14:0] }) - $signed(\$708 );
-  assign \$710  = l0_s4_acc[19:0] + 4'h8;
-  assign \$712  = \$711  > 16'hffff;
-  assign \$713  = l0_s4_acc[19:0] + 4'h8;
-  assign \$715  = \$712  ? 21'h00ffff : \$714 ;
-  assign \$716  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$717  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$718  = \$717  ? 16'h7fa0 : i__payload[31:16];
-  assign \$719  = \$716  ? 16'h8060 : \$718 ;
-  assign \$720  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$721  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$722  = \$721  ? 16'h7fa0 : i__payload[31:16];
-  assign \$723  = \$720  ? 16'h8060 : \$722 ;
-  assign \$724  = - $signed(\$723 );
-  assign \$725  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$726  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$727  = \$726  ? 16'h7fa0 : i__payload[31:16];
-  assign \$728  = \$725  ? 16'h8060 : \$727 ;
-  assign \$729  = \$719 [15] ? \$724  : { \$728 [15], \$728  };
-  assign \$730  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$731  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$732  = \$731  ? 16'h7fa0 : i__payload[31:16];
-  assign \$733  = \$730  ? 16'h8060 : \$732 ;
-  assign \$734  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$735  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$736  = \$735  ? 16'h7fa0 : i__payload[31:16];
-  assign \$737  = \$734  ? 16'h8060 : \$736 ;
-  assign \$738  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$739  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$740  = \$739  ? 16'h7fa0 : i__payload[31:16];
-  assign \$741  = \$738  ? 16'h8060 : \$740 ;
-  assign \$742  = - $signed(\$741 );
-  assign \$743  = $signed(i__payload[31:16]) < $signed(16'h8060);
-  assign \$744  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
-  assign \$745  = \$744  ? 16'h7fa0 : i__payload[31:16];
-  assign \$746  = \$743  ? 16'h8060 : \$745 ;
-  assign \$747  = \$737 [15] ? \$742  : { \$746 [15], \$746  };
-  assign \$749  = $signed({ 1'h0, \$747 [14:0] }) - $signed(\$748 );
-  assign \$750  = l1_s4_acc[19:0] + 4'h8;
-  assign \$752  = \$751  > 16'hffff;
-  assign \$753  = l1_s4_acc[19:0] + 4'h8;
-  assign \$755  = \$752  ? 21'h00ffff : \$754 ;
-  always @(posedge clk)
-    valid_0 <= \$756 ;
-  always @(posedge clk)
-    o__valid <= \$757 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$758 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$759 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$760 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$761 ;
-  always @(posedge clk)
-    o__payload <= \$762 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$763 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$764 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$765 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$766 ;
+  assign \port__data$62  = origin_rom[\port__addr$58 ];
+  assign port__data = origin_rom[port__addr];
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'h8060);
   assign \$3  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
   assign \$4  = \$3  ? 16'h7fa0 : i__payload[15:0];
-  assign \$5  = \$2  ? 16'h8060 : \$4 ;
-  assign \$6  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$8  = \$7  ? 16'h7fa0 : i__payload[15:0];
-  assign \$9  = \$6  ? 16'h8060 : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$13  = \$12  ? 16'h7fa0 : i__payload[15:0];
-  assign \$14  = \$11  ? 16'h8060 : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 10'h300;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$19  = \$18  ? 16'h7fa0 : i__payload[15:0];
-  assign \$20  = \$17  ? 16'h8060 : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$23  = \$22  ? 16'h7fa0 : i__payload[15:0];
-  assign \$24  = \$21  ? 16'h8060 : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$28  = \$27  ? 16'h7fa0 : i__payload[15:0];
-  assign \$29  = \$26  ? 16'h8060 : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 11'h600;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$34  = \$33  ? 16'h7fa0 : i__payload[15:0];
-  assign \$35  = \$32  ? 16'h8060 : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$38  = \$37  ? 16'h7fa0 : i__payload[15:0];
-  assign \$39  = \$36  ? 16'h8060 : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$43  = \$42  ? 16'h7fa0 : i__payload[15:0];
-  assign \$44  = \$41  ? 16'h8060 : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 12'h900;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$49  = \$48  ? 16'h7fa0 : i__payload[15:0];
-  assign \$50  = \$47  ? 16'h8060 : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$53  = \$52  ? 16'h7fa0 : i__payload[15:0];
-  assign \$54  = \$51  ? 16'h8060 : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$58  = \$57  ? 16'h7fa0 : i__payload[15:0];
-  assign \$59  = \$56  ? 16'h8060 : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 12'hc80;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$64  = \$63  ? 16'h7fa0 : i__payload[15:0];
-  assign \$65  = \$62  ? 16'h8060 : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$68  = \$67  ? 16'h7fa0 : i__payload[15:0];
-  assign \$69  = \$66  ? 16'h8060 : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$73  = \$72  ? 16'h7fa0 : i__payload[15:0];
-  assign \$74  = \$71  ? 16'h8060 : \$73 ;
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 13'h1080;
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$79  = \$78  ? 16'h7fa0 : i__payload[15:0];
-  assign \$80  = \$77  ? 16'h8060 : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$83  = \$82  ? 16'h7fa0 : i__payload[15:0];
-  assign \$84  = \$81  ? 16'h8060 : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$88  = \$87  ? 16'h7fa0 : i__payload[15:0];
-  assign \$89  = \$86  ? 16'h8060 : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 13'h1980;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$94  = \$93  ? 16'h7fa0 : i__payload[15:0];
-  assign \$95  = \$92  ? 16'h8060 : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$98  = \$97  ? 16'h7fa0 : i__payload[15:0];
-  assign \$99  = \$96  ? 16'h8060 : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$103  = \$102  ? 16'h7fa0 : i__payload[15:0];
-  assign \$104  = \$101  ? 16'h8060 : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 13'h1d80;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$109  = \$108  ? 16'h7fa0 : i__payload[15:0];
-  assign \$110  = \$107  ? 16'h8060 : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$113  = \$112  ? 16'h7fa0 : i__payload[15:0];
-  assign \$114  = \$111  ? 16'h8060 : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$118  = \$117  ? 16'h7fa0 : i__payload[15:0];
-  assign \$119  = \$116  ? 16'h8060 : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 14'h2180;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$124  = \$123  ? 16'h7fa0 : i__payload[15:0];
-  assign \$125  = \$122  ? 16'h8060 : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$128  = \$127  ? 16'h7fa0 : i__payload[15:0];
-  assign \$129  = \$126  ? 16'h8060 : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$133  = \$132  ? 16'h7fa0 : i__payload[15:0];
-  assign \$134  = \$131  ? 16'h8060 : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 14'h2600;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$139  = \$138  ? 16'h7fa0 : i__payload[15:0];
-  assign \$140  = \$137  ? 16'h8060 : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$143  = \$142  ? 16'h7fa0 : i__payload[15:0];
-  assign \$144  = \$141  ? 16'h8060 : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$148  = \$147  ? 16'h7fa0 : i__payload[15:0];
-  assign \$149  = \$146  ? 16'h8060 : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 14'h2a80;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$154  = \$153  ? 16'h7fa0 : i__payload[15:0];
-  assign \$155  = \$152  ? 16'h8060 : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$158  = \$157  ? 16'h7fa0 : i__payload[15:0];
-  assign \$159  = \$156  ? 16'h8060 : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$163  = \$162  ? 16'h7fa0 : i__payload[15:0];
-  assign \$164  = \$161  ? 16'h8060 : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 14'h2e80;
-  assign \$167  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$168  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$169  = \$168  ? 16'h7fa0 : i__payload[15:0];
-  assign \$170  = \$167  ? 16'h8060 : \$169 ;
-  assign \$171  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$172  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$173  = \$172  ? 16'h7fa0 : i__payload[15:0];
-  assign \$174  = \$171  ? 16'h8060 : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$177  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$178  = \$177  ? 16'h7fa0 : i__payload[15:0];
-  assign \$179  = \$176  ? 16'h8060 : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [14:0] >= 14'h3300;
-  assign \$182  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$183  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$184  = \$183  ? 16'h7fa0 : i__payload[15:0];
-  assign \$185  = \$182  ? 16'h8060 : \$184 ;
-  assign \$186  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$187  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$188  = \$187  ? 16'h7fa0 : i__payload[15:0];
-  assign \$189  = \$186  ? 16'h8060 : \$188 ;
-  assign \$190  = - $signed(\$189 );
-  assign \$191  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$192  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$193  = \$192  ? 16'h7fa0 : i__payload[15:0];
-  assign \$194  = \$191  ? 16'h8060 : \$193 ;
-  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [14:0] >= 14'h3800;
-  assign \$197  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$198  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$199  = \$198  ? 16'h7fa0 : i__payload[15:0];
-  assign \$200  = \$197  ? 16'h8060 : \$199 ;
-  assign \$201  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$202  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$203  = \$202  ? 16'h7fa0 : i__payload[15:0];
-  assign \$204  = \$201  ? 16'h8060 : \$203 ;
-  assign \$205  = - $signed(\$204 );
-  assign \$206  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$207  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$208  = \$207  ? 16'h7fa0 : i__payload[15:0];
-  assign \$209  = \$206  ? 16'h8060 : \$208 ;
-  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [14:0] >= 14'h3d00;
-  assign \$212  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$213  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$214  = \$213  ? 16'h7fa0 : i__payload[15:0];
-  assign \$215  = \$212  ? 16'h8060 : \$214 ;
-  assign \$216  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$217  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$218  = \$217  ? 16'h7fa0 : i__payload[15:0];
-  assign \$219  = \$216  ? 16'h8060 : \$218 ;
-  assign \$220  = - $signed(\$219 );
-  assign \$221  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$222  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$223  = \$222  ? 16'h7fa0 : i__payload[15:0];
-  assign \$224  = \$221  ? 16'h8060 : \$223 ;
-  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [14:0] >= 15'h4200;
-  assign \$227  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$228  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
-  assign \$229  = \$228  ? 16'h7fa0 : i__payload[15:0];
-  assign \$230  = \$227  ? 16'h8060 : \$229 ;
-  assign \$231  = $signed(i__payload[15:0]) < $signed(16'h8060);
-  assign \$232  = $signed(i__payload[15:0]) > $signed(16'h7fa0);
+  assign l0_s0_x = \$2  ? 16'h8060 : \$4 ;
+  assign \$5  = - $signed(l0_x_p0);
+  assign \$6  = l0_x_p0[15] ? \$5  : { l0_x_p0[15], l0_x_p0 };
+  assign \$7  = l0_x_p1 >= 10'h300;
+  assign \$8  = l0_x_p1 >= 11'h600;
+  assign \$9  = l0_x_p1 >= 12'h900;
+  assign \$10  = l0_x_p1 >= 12'hc80;
+  assign \$11  = l0_x_p1 >= 13'h1080;
+  assign \$12  = l0_x_p1 >= 13'h1980;
+  assign \$13  = l0_x_p1 >= 13'h1d80;
+  assign \$14  = l0_x_p1 >= 14'h2180;
+  assign \$15  = l0_x_p1 >= 14'h2600;
+  assign \$16  = l0_x_p1 >= 14'h2a80;
+  assign \$17  = l0_x_p1 >= 14'h2e80;
+  assign \$18  = l0_x_p1 >= 14'h3300;
+  assign \$19  = l0_x_p1 >= 14'h3800;
+  assign \$20  = l0_x_p1 >= 14'h3d00;
+  assign \$21  = l0_x_p1 >= 15'h4200;
+  assign \$22  = l0_x_p1 >= 15'h4800;
+  assign \$23  = l0_x_p1 >= 15'h4e00;
+  assign \$24  = l0_x_p1 >= 15'h5500;
+  assign \$25  = l0_x_p1 >= 15'h5c80;
+  assign \$26  = l0_x_p1 >= 15'h6480;
+  assign \$27  = l0_x_p1 >= 15'h6d80;
+  assign \$28  = l0_x_p1 >= 15'h7900;
+  assign \$29  = ~ \$8 ;
+  assign \$30  = \$7  & \$29 ;
+  assign \$31  = ~ \$10 ;
+  assign \$32  = \$9  & \$31 ;
+  assign \$33  = ~ \$12 ;
+  assign \$34  = \$11  & \$33 ;
+  assign \$35  = ~ \$14 ;
+  assign \$36  = \$13  & \$35 ;
+  assign \$37  = ~ \$16 ;
+  assign \$38  = \$15  & \$37 ;
+  assign \$39  = ~ \$18 ;
+  assign \$40  = \$17  & \$39 ;
+  assign \$41  = ~ \$20 ;
+  assign \$42  = \$19  & \$41 ;
+  assign \$43  = ~ \$22 ;
+  assign \$44  = \$21  & \$43 ;
+  assign \$45  = ~ \$24 ;
+  assign \$46  = \$23  & \$45 ;
+  assign \$47  = ~ \$26 ;
+  assign \$48  = \$25  & \$47 ;
+  assign \$49  = ~ \$28 ;
+  assign \$50  = \$27  & \$49 ;
+  assign \$51  = | { \$50 , \$48 , \$46 , \$44 , \$42 , \$40 , \$38 , \$36 , \$34 , \$32 , \$30  };
+  assign \$52  = ~ \$9 ;
+  assign \$53  = \$8  & \$52 ;
+  assign \$54  = ~ \$10 ;
+  assign \$55  = \$9  & \$54 ;
+  assign \$56  = ~ \$13 ;
+  assign \$57  = \$12  & \$56 ;
+  assign \$58  = ~ \$14 ;
+  assign \$59  = \$13  & \$58 ;
+  assign \$60  = ~ \$17 ;
+  assign \$61  = \$16  & \$60 ;
+  assign \$62  = ~ \$18 ;
+  assign \$63  = \$17  & \$62 ;
+  assign \$64  = ~ \$21 ;
+  assign \$65  = \$20  & \$64 ;
+  assign \$66  = ~ \$22 ;
+  assign \$67  = \$21  & \$66 ;
+  assign \$68  = ~ \$25 ;
+  assign \$69  = \$24  & \$68 ;
+  assign \$70  = ~ \$26 ;
+  assign \$71  = \$25  & \$70 ;
+  assign \$72  = | { \$28 , \$71 , \$69 , \$67 , \$65 , \$63 , \$61 , \$59 , \$57 , \$55 , \$53  };
+  assign \$73  = ~ \$11 ;
+  assign \$74  = \$10  & \$73 ;
+  assign \$75  = ~ \$12 ;
+  assign \$76  = \$11  & \$75 ;
+  assign \$77  = ~ \$13 ;
+  assign \$78  = \$12  & \$77 ;
+  assign \$79  = ~ \$14 ;
+  assign \$80  = \$13  & \$79 ;
+  assign \$81  = ~ \$19 ;
+  assign \$82  = \$18  & \$81 ;
+  assign \$83  = ~ \$20 ;
+  assign \$84  = \$19  & \$83 ;
+  assign \$85  = ~ \$21 ;
+  assign \$86  = \$20  & \$85 ;
+  assign \$87  = ~ \$22 ;
+  assign \$88  = \$21  & \$87 ;
+  assign \$89  = ~ \$27 ;
+  assign \$90  = \$26  & \$89 ;
+  assign \$91  = ~ \$28 ;
+  assign \$92  = \$27  & \$91 ;
+  assign \$93  = | { \$28 , \$92 , \$90 , \$88 , \$86 , \$84 , \$82 , \$80 , \$78 , \$76 , \$74  };
+  assign \$94  = ~ \$15 ;
+  assign \$95  = \$14  & \$94 ;
+  assign \$96  = ~ \$16 ;
+  assign \$97  = \$15  & \$96 ;
+  assign \$98  = ~ \$17 ;
+  assign \$99  = \$16  & \$98 ;
+  assign \$100  = ~ \$18 ;
+  assign \$101  = \$17  & \$100 ;
+  assign \$102  = ~ \$19 ;
+  assign \$103  = \$18  & \$102 ;
+  assign \$104  = ~ \$20 ;
+  assign \$105  = \$19  & \$104 ;
+  assign \$106  = ~ \$21 ;
+  assign \$107  = \$20  & \$106 ;
+  assign \$108  = ~ \$22 ;
+  assign \$109  = \$21  & \$108 ;
+  assign \$110  = | { \$109 , \$107 , \$105 , \$103 , \$101 , \$99 , \$97 , \$95  };
+  assign \$111  = ~ \$23 ;
+  assign \$112  = \$22  & \$111 ;
+  assign \$113  = ~ \$24 ;
+  assign \$114  = \$23  & \$113 ;
+  assign \$115  = ~ \$25 ;
+  assign \$116  = \$24  & \$115 ;
+  assign \$117  = ~ \$26 ;
+  assign \$118  = \$25  & \$117 ;
+  assign \$119  = ~ \$27 ;
+  assign \$120  = \$26  & \$119 ;
+  assign \$121  = ~ \$28 ;
+  assign \$122  = \$27  & \$121 ;
+  assign \$123  = | { \$28 , \$122 , \$120 , \$118 , \$116 , \$114 , \$112  };
+  assign \$125  = $signed({ 1'h0, l0_x_p2 }) - $signed(\$124 );
+  assign l0_s6_prod = $signed(l0_c2_p4) * $signed({ 1'h0, l0_t_p4 });
+  assign \$127  = $signed(\$126 ) + $signed(l0_c1_p5);
+  assign l0_s8_ph = l0_acc_p6[30:15] * l0_t_p6;
+  assign l0_s8_pl = l0_acc_p6[14:0] * l0_t_p6;
+  assign l0_s9_prod = \$128  + l0_pl_p7;
+  assign \$129  = $signed({ 1'h0, l0_p_p8 }) + $signed(l0_c0_p8);
+  assign \$130  = 21'h100000 - \$129 [19:0];
+  assign l0_s12_acc = l0_neg_p8 ? \$130  : { 2'h0, \$129 [19:0] };
+  assign \$131  = l0_acc_p9 + 4'h8;
+  assign \$133  = $signed(i__payload[31:16]) < $signed(16'h8060);
+  assign \$134  = $signed(i__payload[31:16]) > $signed(16'h7fa0);
+  assign \$135  = \$134  ? 16'h7fa0 : i__payload[31:16];
+  assign l1_s0_x = \$133  ? 16'h8060 : \$135 ;
+  assign \$136  = - $signed(l1_x_p0);
+  assign \$137  = l1_x_p0[15] ? \$136  : { l1_x_p0[15], l1_x_p0 };
+  assign \$138  = l1_x_p1 >= 10'h300;
+  assign \$139  = l1_x_p1 >= 11'h600;
+  assign \$140  = l1_x_p1 >= 12'h900;
+  assign \$141  = l1_x_p1 >= 12'hc80;
+  assign \$142  = l1_x_p1 >= 13'h1080;
+  assign \$143  = l1_x_p1 >= 13'h1980;
+  assign \$144  = l1_x_p1 >= 13'h1d80;
+  assign \$145  = l1_x_p1 >= 14'h2180;
+  assign \$146  = l1_x_p1 >= 14'h2600;
+  assign \$147  = l1_x_p1 >= 14'h2a80;
+  assign \$148  = l1_x_p1 >= 14'h2e80;
+  assign \$149  = l1_x_p1 >= 14'h3300;
+  assign \$150  = l1_x_p1 >= 14'h3800;
+  assign \$151  = l1_x_p1 >= 14'h3d00;
+  assign \$152  = l1_x_p1 >= 15'h4200;
+  assign \$153  = l1_x_p1 >= 15'h4800;
+  assign \$154  = l1_x_p1 >= 15'h4e00;
+  assign \$155  = l1_x_p1 >= 15'h5500;
+  assign \$156  = l1_x_p1 >= 15'h5c80;
+  assign \$157  = l1_x_p1 >= 15'h6480;
+  assign \$158  = l1_x_p1 >= 15'h6d80;
+  assign \$159  = l1_x_p1 >= 15'h7900;
+  assign \$160  = ~ \$139 ;
+  assign \$161  = \$138  & \$160 ;
+  assign \$162  = ~ \$141 ;
+  assign \$163  = \$140  & \$162 ;
+  assign \$164  = ~ \$143 ;
+  assign \$165  = \$142  & \$164 ;
+  assign \$166  = ~ \$145 ;
+  assign \$167  = \$144  & \$166 ;
+  assign \$168  = ~ \$147 ;
+  assign \$169  = \$146  & \$168 ;
+  assign \$170  = ~ \$149 ;
+  assign \$171  = \$148  & \$170 ;
+  assign \$172  = ~ \$151 ;
+  assign \$173  = \$150  & \$172 ;
+  assign \$174  = ~ \$153 ;
+  assign \$175  = \$152  & \$174 ;
+  assign \$176  = ~ \$155 ;
+  assign \$177  = \$154  & \$176 ;
+  assign \$178  = ~ \$157 ;
+  assign \$179  = \$156  & \$178 ;
+  assign \$180  = ~ \$159 ;
+  assign \$181  = \$158  & \$180 ;
+  assign \$182  = | { \$181 , \$179 , \$177 , \$175 , \$173 , \$171 , \$169 , \$167 , \$165 , \$163 , \$161  };
+  assign \$183  = ~ \$140 ;
+  assign \$184  = \$139  & \$183 ;
+  assign \$185  = ~ \$141 ;
+  assign \$186  = \$140  & \$185 ;
+  assign \$187  = ~ \$144 ;
+  assign \$188  = \$143  & \$187 ;
+  assign \$189  = ~ \$145 ;
+  assign \$190  = \$144  & \$189 ;
+  assign \$191  = ~ \$148 ;
+  assign \$192  = \$147  & \$191 ;
+  assign \$193  = ~ \$149 ;
+  assign \$194  = \$148  & \$193 ;
+  assign \$195  = ~ \$152 ;
+  assign \$196  = \$151  & \$195 ;
+  assign \$197  = ~ \$153 ;
+  assign \$198  = \$152  & \$197 ;
+  assign \$199  = ~ \$156 ;
+  assign \$200  = \$155  & \$199 ;
+  assign \$201  = ~ \$157 ;
+  assign \$202  = \$156  & \$201 ;
+  assign \$203  = | { \$159 , \$202 , \$200 , \$198 , \$196 , \$194 , \$192 , \$190 , \$188 , \$186 , \$184  };
+  assign \$204  = ~ \$142 ;
+  assign \$205  = \$141  & \$204 ;
+  assign \$206  = ~ \$143 ;
+  assign \$207  = \$142  & \$206 ;
+  assign \$208  = ~ \$144 ;
+  assign \$209  = \$143  & \$208 ;
+  assign \$210  = ~ \$145 ;
+  assign \$211  = \$144  & \$210 ;
+  assign \$212  = ~ \$150 ;
+  assign \$213  = \$149  & \$212 ;
+  assign \$214  = ~ \$151 ;
+  assign \$215  = \$150  & \$214 ;
+  assign \$216  = ~ \$152 ;
+  assign \$217  = \$151  & \$216 ;
+  assign \$218  = ~ \$153 ;
+  assign \$219  = \$152  & \$218 ;
+  assign \$220  = ~ \$158 ;
+  assign \$221  = \$157  & \$220 ;
+  assign \$222  = ~ \$159 ;
+  assign \$223  = \$158  & \$222 ;
+  assign \$224  = | { \$159 , \$223 , \$221 , \$219 , \$217 , \$215 , \$213 , \$211 , \$209 , \$207 , \$205  };
+  assign \$225  = ~ \$146 ;
+  assign \$226  = \$145  & \$225 ;
+  assign \$227  = ~ \$147 ;
+  assign \$228  = \$146  & \$227 ;
+  assign \$229  = ~ \$148 ;
+  assign \$230  = \$147  & \$229 ;
+  assign \$231  = ~ \$149 ;
+  assign \$232  = \$148  & \$231 ;
+  assign \$233  = ~ \$150 ;
+  assign \$234  = \$149  & \$233 ;
+  assign \$235  = ~ \$151 ;
+  assign \$236  = \$150  & \$235 ;
+  assign \$237  = ~ \$152 ;
+  assign \$238  = \$151  & \$237 ;
+  assign \$239  = ~ \$153 ;
+  assign \$240  = \$152  & \$239 ;
+  assign \$241  = | { \$240 , \$238 , \$236 , \$234 , \$232 , \$230 , \$228 , \$226  };
+  assign \$242  = ~ \$154 ;
+  assign \$243  = \$153  & \$242 ;
+  assign \$244  = ~ \$155 ;
+  assign \$245  = \$154  & \$244 ;
+  assign \$246  = ~ \$156 ;
+  assign \$247  = \$155  & \$246 ;
+  assign \$248  = ~ \$157 ;
+  assign \$249  = \$156  & \$248 ;
+  assign \$250  = ~ \$158 ;
+  assign \$251  = \$157  & \$250 ;
+  assign \$252  = ~ \$159 ;
+  assign \$253  = \$158  & \$252 ;
+  assign \$254  = | { \$159 , \$253 , \$251 , \$249 , \$247 , \$245 , \$243  };
+  assign \$256  = $signed({ 1'h0, l1_x_p2 }) - $signed(\$255 );
+  assign l1_s6_prod = $signed(l1_c2_p4) * $signed({ 1'h0, l1_t_p4 });
+  assign \$258  = $signed(\$257 ) + $signed(l1_c1_p5);
+  assign l1_s8_ph = l1_acc_p6[30:15] * l1_t_p6;
+  assign l1_s8_pl = l1_acc_p6[14:0] * l1_t_p6;
+  assign l1_s9_prod = \$259  + l1_pl_p7;
+  assign \$260  = $signed({ 1'h0, l1_p_p8 }) + $signed(l1_c0_p8);
+  assign \$261  = 21'h100000 - \$260 [19:0];
+  assign l1_s12_acc = l1_neg_p8 ? \$261  : { 2'h0, \$260 [19:0] };
+  assign \$262  = l1_acc_p9 + 4'h8;
+  always @(posedge clk)
+    valid_0 <= \$264 ;
+  always @(posedge clk)
+    valid_1 <= \$265 ;
+  always @(posedge clk)
+    valid_2 <= \$266 ;
+  always @(posedge clk)
+    valid_3 <= \$267 ;
+  always @(posedge clk)
+    valid_4 <= \$268 ;
+  always @(posedge clk)
+    valid_5 <= \$269 ;
+  always @(posedge clk)
+    valid_6 <= \$270 ;
+  always @(posedge clk)
+    valid_7 <= \$271 ;
+  always @(posedge clk)
+    valid_8 <= \$272 ;
+  always @(posedge clk)
+    valid_9 <= \$273 ;
+  always @(posedge clk)
+    o__valid <= \$274 ;
+  always @(posedge clk)
+    l0_x_p0 <= \$275 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$276 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$277 ;
+  always @(posedge clk)
+    l0_x_p2 <= \$278 ;
+  always @(posedge clk)
+    l0_neg_p2 <= \$279 ;
+  always @(posedge clk)
+    port__addr <= \$280 ;
+  always @(posedge clk)
+    l0_x_p3 <= \$281 ;
+  always @(posedge clk)
+    l0_neg_p3 <= \$282 ;
+  always @(posedge clk)
+    l0_t_p3 <= \$283 ;
+  always @(posedge clk)
+    l0_x_p4 <= \$284 ;
+  always @(posedge clk)
+    l0_neg_p4 <= \$285 ;
+  always @(posedge clk)
+    l0_t_p4 <= \$286 ;
+  always @(posedge clk)
+    l0_c0_p4 <= \$287 ;
+  always @(posedge clk)
+    l0_c1_p4 <= \$288 ;
+  always @(posedge clk)
+    l0_c2_p4 <= \$289 ;
+  always @(posedge clk)
+    l0_x_p5 <= \$290 ;
+  always @(posedge clk)
+    l0_neg_p5 <= \$291 ;
+  always @(posedge clk)
+    l0_t_p5 <= \$292 ;
+  always @(posedge clk)
+    l0_c0_p5 <= \$293 ;
+  always @(posedge clk)
+    l0_c1_p5 <= \$294 ;
+  always @(posedge clk)
+    l0_p_p5 <= \$295 ;
+  always @(posedge clk)
+    l0_x_p6 <= \$296 ;
+  always @(posedge clk)
+    l0_neg_p6 <= \$297 ;
+  always @(posedge clk)
+    l0_t_p6 <= \$298 ;
+  always @(posedge clk)
+    l0_c0_p6 <= \$299 ;
+  always @(posedge clk)
+    l0_p_p6 <= \$300 ;
+  always @(posedge clk)
+    l0_acc_p6 <= \$301 ;
+  always @(posedge clk)
+    l0_x_p7 <= \$302 ;
+  always @(posedge clk)
+    l0_neg_p7 <= \$303 ;
+  always @(posedge clk)
+    l0_c0_p7 <= \$304 ;
+  always @(posedge clk)
+    l0_p_p7 <= \$305 ;
+  always @(posedge clk)
+    l0_acc_p7 <= \$306 ;
+  always @(posedge clk)
+    l0_ph_p7 <= \$307 ;
+  always @(posedge clk)
+    l0_pl_p7 <= \$308 ;
+  always @(posedge clk)
+    l0_x_p8 <= \$309 ;
+  always @(posedge clk)
+    l0_neg_p8 <= \$310 ;
+  always @(posedge clk)
+    l0_c0_p8 <= \$311 ;
+  always @(posedge clk)
+    l0_p_p8 <= \$312 ;
+  always @(posedge clk)
+    l0_acc_p8 <= \$313 ;
+  always @(posedge clk)
+    l0_acc_p9 <= \$314 ;
+  always @(posedge clk)
+    o__payload <= \$315 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$316 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$317 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$318 ;
+  always @(posedge clk)
+    l1_x_p2 <= \$319 ;
+  always @(posedge clk)
+    l1_neg_p2 <= \$320 ;
+  always @(posedge clk)
+    \port__addr$58  <= \$321 ;
+  always @(posedge clk)
+    l1_x_p3 <= \$322 ;
+  always @(posedge clk)
+    l1_neg_p3 <= \$323 ;
+  always @(posedge clk)
+    l1_t_p3 <= \$324 ;
+  always @(posedge clk)
+    l1_x_p4 <= \$325 ;
+  always @(posedge clk)
+    l1_neg_p4 <= \$326 ;
+  always @(posedge clk)
+    l1_t_p4 <= \$327 ;
+  always @(posedge clk)
+    l1_c0_p4 <= \$328 ;
+  always @(posedge clk)
+    l1_c1_p4 <= \$329 ;
+  always @(posedge clk)
+    l1_c2_p4 <= \$330 ;
+  always @(posedge clk)
+    l1_x_p5 <= \$331 ;
+  always @(posedge clk)
+    l1_neg_p5 <= \$332 ;
+  always @(posedge clk)
+    l1_t_p5 <= \$333 ;
+  always @(posedge clk)
+    l1_c0_p5 <= \$334 ;
+  always @(posedge clk)
+    l1_c1_p5 <= \$335 ;
+  always @(posedge clk)
+    l1_p_p5 <= \$336 ;
+  always @(posedge clk)
+    l1_x_p6 <= \$337 ;
+  always @(posedge clk)
+    l1_neg_p6 <= \$338 ;
+  always @(posedge clk)
+    l1_t_p6 <= \$339 ;
+  always @(posedge clk)
+    l1_c0_p6 <= \$340 ;
+  always @(posedge clk)
+    l1_p_p6 <= \$341 ;
+  always @(posedge clk)
+    l1_acc_p6 <= \$342 ;
+  always @(posedge clk)
+    l1_x_p7 <= \$343 ;
+  always @(posedge clk)
+    l1_neg_p7 <= \$344 ;
+  always @(posedge clk)
+    l1_c0_p7 <= \$345 ;
+  always @(posedge clk)
+    l1_p_p7 <= \$346 ;
+  always @(posedge clk)
+    l1_acc_p7 <= \$347 ;
+  always @(posedge clk)
+    l1_ph_p7 <= \$348 ;
+  always @(posedge clk)
+    l1_pl_p7 <= \$349 ;
+  always @(posedge clk)
+    l1_x_p8 <= \$350 ;
+  always @(posedge clk)
+    l1_neg_p8 <= \$351 ;
+  always @(posedge clk)
+    l1_c0_p8 <= \$352 ;
+  always @(posedge clk)
+    l1_p_p8 <= \$353 ;
+  always @(posedge clk)
+    l1_acc_p8 <= \$354 ;
+  always @(posedge clk)
+    l1_acc_p9 <= \$355 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s1_seg = 5'h00;
-    if (\$16 ) begin
-      l0_s1_seg = 5'h01;
-    end
-    if (\$31 ) begin
-      l0_s1_seg = 5'h02;
-    end
-    if (\$46 ) begin
-      l0_s1_seg = 5'h03;
-    end
-    if (\$61 ) begin
-      l0_s1_seg = 5'h04;
-    end
-    if (\$76 ) begin
-      l0_s1_seg = 5'h05;
-    end
-    if (\$91 ) begin
-      l0_s1_seg = 5'h06;
-    end
-    if (\$106 ) begin
-      l0_s1_seg = 5'h07;
-    end
-    if (\$121 ) begin
-      l0_s1_seg = 5'h08;
-    end
-    if (\$136 ) begin
-      l0_s1_seg = 5'h09;
-    end
-    if (\$151 ) begin
-      l0_s1_seg = 5'h0a;
-    end
-    if (\$166 ) begin
-      l0_s1_seg = 5'h0b;
-    end
-    if (\$181 ) begin
-      l0_s1_seg = 5'h0c;
-    end
-    if (\$196 ) begin
-      l0_s1_seg = 5'h0d;
-    end
-    if (\$211 ) begin
-      l0_s1_seg = 5'h0e;
-    end
-    if (\$226 ) begin
-      l0_s1_seg = 5'h0f;
-    end
-    if (\$241 ) begin
-      l0_s1_seg = 5'h10;
-    end
-    if (\$256 ) begin
-      l0_s1_seg = 5'h11;
-    end
-    if (\$271 ) begin
-      l0_s1_seg = 5'h12;
-    end
-    if (\$286 ) begin
-      l0_s1_seg = 5'h13;
-    end
-    if (\$301 ) begin
-      l0_s1_seg = 5'h14;
-    end
-    if (\$316 ) begin
-      l0_s1_seg = 5'h15;
-    end
-    if (\$331 ) begin
-      l0_s1_seg = 5'h16;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s1_seg = 5'h00;
-    if (\$353 ) begin
-      l1_s1_seg = 5'h01;
-    end
-    if (\$368 ) begin
-      l1_s1_seg = 5'h02;
-    end
-    if (\$383 ) begin
-      l1_s1_seg = 5'h03;
-    end
-    if (\$398 ) begin
-      l1_s1_seg = 5'h04;
-    end
-    if (\$413 ) begin
-      l1_s1_seg = 5'h05;
-    end
-    if (\$428 ) begin
-      l1_s1_seg = 5'h06;
-    end
-    if (\$443 ) begin
-      l1_s1_seg = 5'h07;
-    end
-    if (\$458 ) begin
-      l1_s1_seg = 5'h08;
-    end
-    if (\$473 ) begin
-      l1_s1_seg = 5'h09;
-    end
-    if (\$488 ) begin
-      l1_s1_seg = 5'h0a;
-    end
-    if (\$503 ) begin
-      l1_s1_seg = 5'h0b;
-    end
-    if (\$518 ) begin
-      l1_s1_seg = 5'h0c;
-    end
-    if (\$533 ) begin
-      l1_s1_seg = 5'h0d;
-    end
-    if (\$548 ) begin
-      l1_s1_seg = 5'h0e;
-    end
-    if (\$563 ) begin
-      l1_s1_seg = 5'h0f;
-    end
-    if (\$578 ) begin
-      l1_s1_seg = 5'h10;
-    end
-    if (\$593 ) begin
-      l1_s1_seg = 5'h11;
-    end
-    if (\$608 ) begin
-      l1_s1_seg = 5'h12;
-    end
-    if (\$623 ) begin
-      l1_s1_seg = 5'h13;
-    end
-    if (\$638 ) begin
-      l1_s1_seg = 5'h14;
-    end
-    if (\$653 ) begin
-      l1_s1_seg = 5'h15;
-    end
-    if (\$668 ) begin
-      l1_s1_seg = 5'h16;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$756  = valid_0;
+    \$264  = valid_0;
     if (i__ready) begin
-      \$756  = i__valid;
+      \$264  = i__valid;
     end
     if (rst) begin
-      \$756  = 1'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$757  = o__valid;
+    \$265  = valid_1;
     if (i__ready) begin
-      \$757  = valid_0;
+      \$265  = valid_0;
     end
     if (rst) begin
-      \$757  = 1'h0;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$758  = l0_x_p0;
+    \$266  = valid_2;
     if (i__ready) begin
-      \$758  = \$689 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$759  = l0_neg_p0;
-    if (i__ready) begin
-      \$759  = \$693 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$760  = l0_seg_p0;
-    if (i__ready) begin
-      \$760  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$761  = l0_t_p0;
-    if (i__ready) begin
-      \$761  = \$709 [11:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$762  = o__payload;
-    if (i__ready) begin
-      \$762 [15:0] = \$715 [15:0];
-      \$762 [31:16] = \$755 [15:0];
+      \$266  = valid_1;
     end
     if (rst) begin
-      \$762  = 32'd0;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$763  = l1_x_p0;
+    \$267  = valid_3;
     if (i__ready) begin
-      \$763  = \$729 [14:0];
+      \$267  = valid_2;
+    end
+    if (rst) begin
+      \$267  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$764  = l1_neg_p0;
+    \$268  = valid_4;
     if (i__ready) begin
-      \$764  = \$733 [15];
+      \$268  = valid_3;
+    end
+    if (rst) begin
+      \$268  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$765  = l1_seg_p0;
+    \$269  = valid_5;
     if (i__ready) begin
-      \$765  = l1_s1_seg;
+      \$269  = valid_4;
+    end
+    if (rst) begin
+      \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$766  = l1_t_p0;
+    \$270  = valid_6;
     if (i__ready) begin
-      \$766  = \$749 [11:0];
+      \$270  = valid_5;
+    end
+    if (rst) begin
+      \$270  = 1'h0;
     end
   end
-  assign port__addr = l0_s1_seg;
-  assign \port__addr$10  = l0_s1_seg;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$271  = valid_7;
+    if (i__ready) begin
+      \$271  = valid_6;
+    end
+    if (rst) begin
+      \$271  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$272  = valid_8;
+    if (i__ready) begin
+      \$272  = valid_7;
+    end
+    if (rst) begin
+      \$272  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$273  = valid_9;
+    if (i__ready) begin
+      \$273  = valid_8;
+    end
+    if (rst) begin
+      \$273  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$274  = o__valid;
+    if (i__ready) begin
+      \$274  = valid_9;
+    end
+    if (rst) begin
+      \$274  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$275  = l0_x_p0;
+    if (i__ready) begin
+      \$275  = l0_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$276  = l0_x_p1;
+    if (i__ready) begin
+      \$276  = \$6 [14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$277  = l0_neg_p1;
+    if (i__ready) begin
+      \$277  = l0_x_p0[15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$278  = l0_x_p2;
+    if (i__ready) begin
+      \$278  = l0_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$279  = l0_neg_p2;
+    if (i__ready) begin
+      \$279  = l0_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$280  = port__addr;
+    if (i__ready) begin
+      \$280  = { \$123 , \$110 , \$93 , \$72 , \$51  };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$281  = l0_x_p3;
+    if (i__ready) begin
+      \$281  = l0_x_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$282  = l0_neg_p3;
+    if (i__ready) begin
+      \$282  = l0_neg_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$283  = l0_t_p3;
+    if (i__ready) begin
+      \$283  = \$125 [11:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$284  = l0_x_p4;
+    if (i__ready) begin
+      \$284  = l0_x_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$285  = l0_neg_p4;
+    if (i__ready) begin
+      \$285  = l0_neg_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$286  = l0_t_p4;
+    if (i__ready) begin
+      \$286  = l0_t_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$287  = l0_c0_p4;
+    if (i__ready) begin
+      \$287  = \port__data$112 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$288  = l0_c1_p4;
+    if (i__ready) begin
+      \$288  = \port__data$114 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$289  = l0_c2_p4;
+    if (i__ready) begin
+      \$289  = \port__data$115 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$290  = l0_x_p5;
+    if (i__ready) begin
+      \$290  = l0_x_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$291  = l0_neg_p5;
+    if (i__ready) begin
+      \$291  = l0_neg_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$292  = l0_t_p5;
+    if (i__ready) begin
+      \$292  = l0_t_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$293  = l0_c0_p5;
+    if (i__ready) begin
+      \$293  = l0_c0_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$294  = l0_c1_p5;
+    if (i__ready) begin
+      \$294  = l0_c1_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$295  = l0_p_p5;
+    if (i__ready) begin
+      \$295  = l0_s6_prod[27:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$296  = l0_x_p6;
+    if (i__ready) begin
+      \$296  = l0_x_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$297  = l0_neg_p6;
+    if (i__ready) begin
+      \$297  = l0_neg_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$298  = l0_t_p6;
+    if (i__ready) begin
+      \$298  = l0_t_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$299  = l0_c0_p6;
+    if (i__ready) begin
+      \$299  = l0_c0_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$300  = l0_p_p6;
+    if (i__ready) begin
+      \$300  = l0_p_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$301  = l0_acc_p6;
+    if (i__ready) begin
+      \$301  = \$127 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$302  = l0_x_p7;
+    if (i__ready) begin
+      \$302  = l0_x_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$303  = l0_neg_p7;
+    if (i__ready) begin
+      \$303  = l0_neg_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$304  = l0_c0_p7;
+    if (i__ready) begin
+      \$304  = l0_c0_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$305  = l0_p_p7;
+    if (i__ready) begin
+      \$305  = l0_p_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$306  = l0_acc_p7;
+    if (i__ready) begin
+      \$306  = l0_acc_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$307  = l0_ph_p7;
+    if (i__ready) begin
+      \$307  = l0_s8_ph;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$308  = l0_pl_p7;
+    if (i__ready) begin
+      \$308  = l0_s8_pl;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$309  = l0_x_p8;
+    if (i__ready) begin
+      \$309  = l0_x_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$310  = l0_neg_p8;
+    if (i__ready) begin
+      \$310  = l0_neg_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$311  = l0_c0_p8;
+    if (i__ready) begin
+      \$311  = l0_c0_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$312  = l0_p_p8;
+    if (i__ready) begin
+      \$312  = l0_s10_p;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$313  = l0_acc_p8;
+    if (i__ready) begin
+      \$313  = l0_acc_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$314  = l0_acc_p9;
+    if (i__ready) begin
+      \$314  = l0_s12_acc[19:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$315  = o__payload;
+    if (i__ready) begin
+      \$315 [15:0] = \$132 [15:0];
+      \$315 [31:16] = \$263 [15:0];
+    end
+    if (rst) begin
+      \$315  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$316  = l1_x_p0;
+    if (i__ready) begin
+      \$316  = l1_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$317  = l1_x_p1;
+    if (i__ready) begin
+      \$317  = \$137 [14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$318  = l1_neg_p1;
+    if (i__ready) begin
+      \$318  = l1_x_p0[15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$319  = l1_x_p2;
+    if (i__ready) begin
+      \$319  = l1_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$320  = l1_neg_p2;
+    if (i__ready) begin
+      \$320  = l1_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$321  = \port__addr$58 ;
+    if (i__ready) begin
+      \$321  = { \$254 , \$241 , \$224 , \$203 , \$182  };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$322  = l1_x_p3;
+    if (i__ready) begin
+      \$322  = l1_x_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$323  = l1_neg_p3;
+    if (i__ready) begin
+      \$323  = l1_neg_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$324  = l1_t_p3;
+    if (i__ready) begin
+      \$324  = \$256 [11:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$325  = l1_x_p4;
+    if (i__ready) begin
+      \$325  = l1_x_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$326  = l1_neg_p4;
+    if (i__ready) begin
+      \$326  = l1_neg_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$327  = l1_t_p4;
+    if (i__ready) begin
+      \$327  = l1_t_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$328  = l1_c0_p4;
+    if (i__ready) begin
+      \$328  = \port__data$139 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$329  = l1_c1_p4;
+    if (i__ready) begin
+      \$329  = \port__data$141 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$330  = l1_c2_p4;
+    if (i__ready) begin
+      \$330  = \port__data$142 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$331  = l1_x_p5;
+    if (i__ready) begin
+      \$331  = l1_x_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$332  = l1_neg_p5;
+    if (i__ready) begin
+      \$332  = l1_neg_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$333  = l1_t_p5;
+    if (i__ready) begin
+      \$333  = l1_t_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$334  = l1_c0_p5;
+    if (i__ready) begin
+      \$334  = l1_c0_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$335  = l1_c1_p5;
+    if (i__ready) begin
+      \$335  = l1_c1_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$336  = l1_p_p5;
+    if (i__ready) begin
+      \$336  = l1_s6_prod[27:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$337  = l1_x_p6;
+    if (i__ready) begin
+      \$337  = l1_x_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$338  = l1_neg_p6;
+    if (i__ready) begin
+      \$338  = l1_neg_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$339  = l1_t_p6;
+    if (i__ready) begin
+      \$339  = l1_t_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$340  = l1_c0_p6;
+    if (i__ready) begin
+      \$340  = l1_c0_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$341  = l1_p_p6;
+    if (i__ready) begin
+      \$341  = l1_p_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$342  = l1_acc_p6;
+    if (i__ready) begin
+      \$342  = \$258 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$343  = l1_x_p7;
+    if (i__ready) begin
+      \$343  = l1_x_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$344  = l1_neg_p7;
+    if (i__ready) begin
+      \$344  = l1_neg_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$345  = l1_c0_p7;
+    if (i__ready) begin
+      \$345  = l1_c0_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$346  = l1_p_p7;
+    if (i__ready) begin
+      \$346  = l1_p_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$347  = l1_acc_p7;
+    if (i__ready) begin
+      \$347  = l1_acc_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$348  = l1_ph_p7;
+    if (i__ready) begin
+      \$348  = l1_s8_ph;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$349  = l1_pl_p7;
+    if (i__ready) begin
+      \$349  = l1_s8_pl;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$350  = l1_x_p8;
+    if (i__ready) begin
+      \$350  = l1_x_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$351  = l1_neg_p8;
+    if (i__ready) begin
+      \$351  = l1_neg_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$352  = l1_c0_p8;
+    if (i__ready) begin
+      \$352  = l1_c0_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$353  = l1_p_p8;
+    if (i__ready) begin
+      \$353  = l1_s10_p;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$354  = l1_acc_p8;
+    if (i__ready) begin
+      \$354  = l1_acc_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$355  = l1_acc_p9;
+    if (i__ready) begin
+      \$355  = l1_s12_acc[19:0];
+    end
+  end
+  assign l0_s1_x = \$6 [14:0];
+  assign l0_s1_neg = l0_x_p0[15];
+  assign l0_s2_ge = { \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7  };
+  assign l0_s3_seg = { \$123 , \$110 , \$93 , \$72 , \$51  };
+  assign l0_seg_p2 = port__addr;
+  assign l0_s4_t = \$125 [11:0];
+  assign \port__addr$20  = port__addr;
   assign port__en = i__ready;
-  assign \port__addr$15  = l0_s1_seg;
-  assign \port__en$16  = i__ready;
-  assign \port__addr$19  = l0_s1_seg;
-  assign \port__en$20  = i__ready;
-  assign \port__addr$25  = l1_s1_seg;
-  assign \port__addr$26  = l1_s1_seg;
-  assign \port__en$27  = i__ready;
-  assign \port__addr$31  = l1_s1_seg;
-  assign \port__en$32  = i__ready;
-  assign \port__addr$35  = l1_s1_seg;
-  assign \port__en$36  = i__ready;
+  assign \port__addr$22  = port__addr;
+  assign \port__en$23  = i__ready;
+  assign \port__addr$24  = port__addr;
+  assign \port__en$25  = i__ready;
+  assign l0_s6_p = l0_s6_prod[27:0];
+  assign l0_s7_acc = \$127 [30:0];
+  assign l0_s9_p = l0_s9_prod[40:0];
+  assign l0_s11_acc = \$129 [19:0];
+  assign \l0_s12_acc$47  = l0_s12_acc[19:0];
+  assign l0_s13_rnd = \$132 [15:0];
+  assign l0_s14_y = \$132 [15:0];
+  assign l1_s1_x = \$137 [14:0];
+  assign l1_s1_neg = l1_x_p0[15];
+  assign l1_s2_ge = { \$159 , \$158 , \$157 , \$156 , \$155 , \$154 , \$153 , \$152 , \$151 , \$150 , \$149 , \$148 , \$147 , \$146 , \$145 , \$144 , \$143 , \$142 , \$141 , \$140 , \$139 , \$138  };
+  assign l1_s3_seg = { \$254 , \$241 , \$224 , \$203 , \$182  };
+  assign l1_seg_p2 = \port__addr$58 ;
+  assign l1_s4_t = \$256 [11:0];
+  assign \port__addr$63  = \port__addr$58 ;
+  assign \port__en$64  = i__ready;
+  assign \port__addr$65  = \port__addr$58 ;
+  assign \port__en$66  = i__ready;
+  assign \port__addr$67  = \port__addr$58 ;
+  assign \port__en$68  = i__ready;
+  assign l1_s6_p = l1_s6_prod[27:0];
+  assign l1_s7_acc = \$258 [30:0];
+  assign l1_s9_p = l1_s9_prod[40:0];
+  assign l1_s11_acc = \$260 [19:0];
+  assign \l1_s12_acc$90  = l1_s12_acc[19:0];
+  assign l1_s13_rnd = \$263 [15:0];
+  assign l1_s14_y = \$263 [15:0];
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$332  = { l0_s2_prod[27], l0_s2_prod[27:0] };
-  assign \$334  = { 24'h000000, l0_s3_prod[40:24] };
-  assign \$337  = { 24'h000000, l0_s3_prod[40:24] };
-  assign \$669  = { l1_s2_prod[27], l1_s2_prod[27:0] };
-  assign \$671  = { 24'h000000, l1_s3_prod[40:24] };
-  assign \$674  = { 24'h000000, l1_s3_prod[40:24] };
-  assign \$708  = { \port__data$43 , 7'h00 };
-  assign \$711  = { 4'h0, \$710 [20:4] };
-  assign \$714  = { 4'h0, \$713 [20:4] };
-  assign \$748  = { \port__data$46 , 7'h00 };
-  assign \$751  = { 4'h0, \$750 [20:4] };
-  assign \$754  = { 4'h0, \$753 [20:4] };
+  assign \$124  = { port__data, 7'h00 };
+  assign \$126  = { l0_p_p5[27], l0_p_p5 };
+  assign \$128  = { l0_ph_p7, 15'h0000 };
+  assign l0_s10_p = { 24'h000000, l0_s9_prod[40:24] };
+  assign \$132  = { 4'h0, \$131 [20:4] };
+  assign \$255  = { \port__data$62 , 7'h00 };
+  assign \$257  = { l1_p_p5[27], l1_p_p5 };
+  assign \$259  = { l1_ph_p7, 15'h0000 };
+  assign l1_s10_p = { 24'h000000, l1_s9_prod[40:24] };
+  assign \$263  = { 4'h0, \$262 [20:4] };
 endmodule

@@ -5,239 +5,91 @@
 module silu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [8:0] \$10 ;
-  wire [7:0] \$100 ;
-  wire [7:0] \$101 ;
-  wire [8:0] \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire [7:0] \$105 ;
-  wire [7:0] \$106 ;
-  wire [8:0] \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire [7:0] \$110 ;
-  wire [7:0] \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire [7:0] \$114 ;
-  wire [7:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire [7:0] \$118 ;
-  wire [7:0] \$119 ;
+  wire \$10 ;
+  wire [8:0] \$11 ;
   wire \$12 ;
-  wire [8:0] \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire [7:0] \$123 ;
-  wire [7:0] \$124 ;
-  wire [8:0] \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [7:0] \$128 ;
-  wire [7:0] \$129 ;
-  wire [7:0] \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire [7:0] \$132 ;
-  wire [7:0] \$133 ;
-  wire [8:0] \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire [7:0] \$137 ;
-  wire [7:0] \$138 ;
-  wire [8:0] \$139 ;
-  wire [7:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire [7:0] \$142 ;
-  wire [7:0] \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire [7:0] \$146 ;
-  wire [7:0] \$147 ;
-  wire \$148 ;
-  wire \$149 ;
+  wire [8:0] \$13 ;
+  wire [8:0] \$14 ;
   wire [8:0] \$15 ;
-  wire [7:0] \$150 ;
-  wire [7:0] \$151 ;
-  wire [8:0] \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire [7:0] \$155 ;
-  wire [7:0] \$156 ;
-  wire [8:0] \$157 ;
-  wire \$158 ;
-  wire \$159 ;
-  wire [7:0] \$16 ;
-  wire [7:0] \$160 ;
-  wire [7:0] \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire [7:0] \$164 ;
-  wire [7:0] \$165 ;
-  wire [8:0] \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [7:0] \$169 ;
-  wire [9:0] \$17 ;
-  wire [7:0] \$170 ;
-  wire [8:0] \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire [7:0] \$174 ;
-  wire [7:0] \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire [7:0] \$178 ;
-  wire [7:0] \$179 ;
-  wire [8:0] \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire [7:0] \$182 ;
-  wire [7:0] \$183 ;
-  wire [8:0] \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire [7:0] \$187 ;
-  wire [7:0] \$188 ;
-  wire [8:0] \$189 ;
-  wire \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire [7:0] \$192 ;
-  wire [7:0] \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire [7:0] \$196 ;
-  wire [7:0] \$197 ;
-  wire [8:0] \$198 ;
-  wire \$199 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [7:0] \$18 ;
+  wire [8:0] \$19 ;
   wire \$2 ;
   wire [8:0] \$20 ;
-  wire \$200 ;
-  wire [7:0] \$201 ;
-  wire [7:0] \$202 ;
-  wire [8:0] \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire [7:0] \$206 ;
-  wire [7:0] \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire \$21 ;
-  wire [7:0] \$210 ;
-  wire [7:0] \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire [7:0] \$214 ;
-  wire [7:0] \$215 ;
-  wire [8:0] \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire [7:0] \$219 ;
-  wire [8:0] \$22 ;
-  wire [7:0] \$220 ;
-  wire [8:0] \$221 ;
-  reg \$222 ;
-  reg [6:0] \$223 ;
-  reg \$224 ;
-  reg [6:0] \$225 ;
-  reg [6:0] \$226 ;
-  reg \$227 ;
-  reg [6:0] \$228 ;
-  reg [6:0] \$229 ;
+  wire [7:0] \$21 ;
+  wire [9:0] \$22 ;
   wire [8:0] \$23 ;
-  reg \$230 ;
-  reg [6:0] \$231 ;
-  reg [6:0] \$232 ;
-  reg \$233 ;
-  reg [6:0] \$234 ;
-  wire [8:0] \$24 ;
-  wire \$25 ;
+  wire \$24 ;
+  wire [8:0] \$25 ;
   wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [7:0] \$28 ;
-  wire \$29 ;
+  wire [8:0] \$27 ;
+  wire [8:0] \$28 ;
+  wire [8:0] \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire [7:0] \$31 ;
+  wire \$31 ;
   wire [7:0] \$32 ;
   wire [8:0] \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire [7:0] \$36 ;
-  wire [7:0] \$37 ;
-  wire [8:0] \$38 ;
-  wire [7:0] \$39 ;
+  wire [8:0] \$34 ;
+  wire [7:0] \$35 ;
+  wire [9:0] \$36 ;
+  wire [8:0] \$37 ;
+  wire \$38 ;
+  wire [8:0] \$39 ;
   wire [7:0] \$4 ;
-  wire [9:0] \$40 ;
+  wire \$40 ;
   wire [8:0] \$41 ;
-  wire \$42 ;
+  wire [8:0] \$42 ;
   wire [8:0] \$43 ;
   wire \$44 ;
-  wire [8:0] \$45 ;
-  wire [8:0] \$46 ;
+  wire \$45 ;
+  wire [7:0] \$46 ;
   wire [8:0] \$47 ;
-  wire \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
-  wire [7:0] \$50 ;
-  wire [7:0] \$51 ;
+  wire [8:0] \$48 ;
+  wire [7:0] \$49 ;
+  wire [8:0] \$5 ;
+  wire [9:0] \$50 ;
+  wire [8:0] \$51 ;
   wire \$52 ;
-  wire \$53 ;
-  wire [7:0] \$54 ;
-  wire [7:0] \$55 ;
+  wire [8:0] \$53 ;
+  wire \$54 ;
+  wire [8:0] \$55 ;
   wire [8:0] \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire [7:0] \$59 ;
-  wire \$6 ;
-  wire [7:0] \$60 ;
-  wire [8:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire [9:0] \$63 ;
-  wire [8:0] \$64 ;
-  wire \$65 ;
-  wire [8:0] \$66 ;
-  wire \$67 ;
-  wire [8:0] \$68 ;
-  wire [8:0] \$69 ;
-  wire \$7 ;
-  wire [8:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire [7:0] \$77 ;
-  wire [7:0] \$78 ;
-  wire [8:0] \$79 ;
-  wire [7:0] \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire [7:0] \$82 ;
-  wire [7:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire [7:0] \$85 ;
-  wire [9:0] \$86 ;
-  wire [8:0] \$87 ;
-  wire \$88 ;
-  wire [8:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire \$90 ;
-  wire [8:0] \$91 ;
-  wire [8:0] \$92 ;
-  wire [8:0] \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire [7:0] \$96 ;
-  wire [7:0] \$97 ;
-  wire \$98 ;
-  wire \$99 ;
+  wire [8:0] \$57 ;
+  reg \$58 ;
+  reg \$59 ;
+  wire [8:0] \$6 ;
+  reg \$60 ;
+  reg \$61 ;
+  reg [7:0] \$62 ;
+  reg [6:0] \$63 ;
+  reg \$64 ;
+  reg [6:0] \$65 ;
+  reg \$66 ;
+  reg [8:0] \$67 ;
+  reg [31:0] \$68 ;
+  reg [7:0] \$69 ;
+  wire [7:0] \$7 ;
+  reg [6:0] \$70 ;
+  reg \$71 ;
+  reg [6:0] \$72 ;
+  reg \$73 ;
+  reg [8:0] \$74 ;
+  reg [7:0] \$75 ;
+  reg [6:0] \$76 ;
+  reg \$77 ;
+  reg [6:0] \$78 ;
+  reg \$79 ;
+  wire [9:0] \$8 ;
+  reg [8:0] \$80 ;
+  reg [7:0] \$81 ;
+  reg [6:0] \$82 ;
+  reg \$83 ;
+  reg [6:0] \$84 ;
+  reg \$85 ;
+  reg [8:0] \$86 ;
+  wire [8:0] \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -250,24 +102,60 @@ module silu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  wire [9:0] l0_s2_acc;
-  reg [6:0] l0_seg_p0 = 7'h00;
-  reg [6:0] l0_x_p0 = 7'h00;
-  reg l1_neg_p0 = 1'h0;
-  wire [9:0] l1_s2_acc;
-  reg [6:0] l1_seg_p0 = 7'h00;
-  reg [6:0] l1_x_p0 = 7'h00;
-  reg l2_neg_p0 = 1'h0;
-  wire [9:0] l2_s2_acc;
-  reg [6:0] l2_seg_p0 = 7'h00;
-  reg [6:0] l2_x_p0 = 7'h00;
-  reg l3_neg_p0 = 1'h0;
-  wire [9:0] l3_s2_acc;
-  reg [6:0] l3_seg_p0 = 7'h00;
-  reg [6:0] l3_x_p0 = 7'h00;
+  reg [8:0] l0_acc_p2 = 9'h000;
+  reg l0_neg_p1 = 1'h0;
+  reg l0_neg_p2 = 1'h0;
+  wire [7:0] l0_s0_x;
+  wire l0_s1_neg;
+  wire [6:0] l0_s1_x;
+  wire [6:0] l0_s2_seg;
+  wire [9:0] l0_s4_acc;
+  wire [7:0] \l0_s4_acc$19 ;
+  wire [7:0] l0_s5_y;
+  reg [7:0] l0_x_p0 = 8'h00;
+  reg [6:0] l0_x_p1 = 7'h00;
+  reg [6:0] l0_x_p2 = 7'h00;
+  reg [8:0] l1_acc_p2 = 9'h000;
+  reg l1_neg_p1 = 1'h0;
+  reg l1_neg_p2 = 1'h0;
+  wire [7:0] l1_s0_x;
+  wire l1_s1_neg;
+  wire [6:0] l1_s1_x;
+  wire [6:0] l1_s2_seg;
+  wire [9:0] l1_s4_acc;
+  wire [7:0] \l1_s4_acc$32 ;
+  wire [7:0] l1_s5_y;
+  reg [7:0] l1_x_p0 = 8'h00;
+  reg [6:0] l1_x_p1 = 7'h00;
+  reg [6:0] l1_x_p2 = 7'h00;
+  reg [8:0] l2_acc_p2 = 9'h000;
+  reg l2_neg_p1 = 1'h0;
+  reg l2_neg_p2 = 1'h0;
+  wire [7:0] l2_s0_x;
+  wire l2_s1_neg;
+  wire [6:0] l2_s1_x;
+  wire [6:0] l2_s2_seg;
+  wire [9:0] l2_s4_acc;
+  wire [7:0] \l2_s4_acc$45 ;
+  wire [7:0] l2_s5_y;
+  reg [7:0] l2_x_p0 = 8'h00;
+  reg [6:0] l2_x_p1 = 7'h00;
+  reg [6:0] l2_x_p2 = 7'h00;
+  reg [8:0] l3_acc_p2 = 9'h000;
+  reg l3_neg_p1 = 1'h0;
+  reg l3_neg_p2 = 1'h0;
+  wire [7:0] l3_s0_x;
+  wire l3_s1_neg;
+  wire [6:0] l3_s1_x;
+  wire [6:0] l3_s2_seg;
+  wire [9:0] l3_s4_acc;
+  wire [7:0] \l3_s4_acc$58 ;
+  wire [7:0] l3_s5_y;
+  reg [7:0] l3_x_p0 = 8'h00;
+  reg [6:0] l3_x_p1 = 7'h00;
+  reg [6:0] l3_x_p2 = 7'h00;
   output [31:0] o__payload;
-  wire [31:0] o__payload;
+  reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
@@ -277,19 +165,22 @@ module silu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   output o__valid;
   reg o__valid = 1'h0;
   wire [6:0] port__addr;
-  wire [6:0] \port__addr$14 ;
-  wire [6:0] \port__addr$20 ;
   wire [6:0] \port__addr$26 ;
+  wire [6:0] \port__addr$39 ;
+  wire [6:0] \port__addr$52 ;
   wire [8:0] port__data;
-  wire [8:0] \port__data$18 ;
-  wire [8:0] \port__data$24 ;
-  wire [8:0] \port__data$30 ;
+  wire [8:0] \port__data$68 ;
+  wire [8:0] \port__data$71 ;
+  wire [8:0] \port__data$74 ;
   wire port__en;
-  wire \port__en$15 ;
-  wire \port__en$21 ;
   wire \port__en$27 ;
+  wire \port__en$40 ;
+  wire \port__en$53 ;
   input rst;
   wire rst;
+  reg valid_0 = 1'h0;
+  reg valid_1 = 1'h0;
+  reg valid_2 = 1'h0;
   (* ram_style = "block" *)
   reg [8:0] c0_rom [127:0];
   initial begin
@@ -428,360 +319,379 @@ module silu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   reg [8:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[\$84 [6:0]];
+      _0_ <= c0_rom[\$48 [6:0]];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[\$61 [6:0]];
+      _1_ <= c0_rom[\$34 [6:0]];
     end
     if (i__ready) begin
-      _2_ <= c0_rom[\$38 [6:0]];
+      _2_ <= c0_rom[\$20 [6:0]];
     end
     if (i__ready) begin
-      _3_ <= c0_rom[\$15 [6:0]];
+      _3_ <= c0_rom[\$6 [6:0]];
     end
   end
-  assign \port__data$30  = _0_;
-  assign \port__data$24  = _1_;
-  assign \port__data$18  = _2_;
+  assign \port__data$74  = _0_;
+  assign \port__data$71  = _1_;
+  assign \port__data$68  = _2_;
   assign port__data = _3_;
+  assign \$12  = $signed(\$11 ) < $signed(8'h80);
+  assign \$14  = \$12  ? 9'h180 : \$13 ;
+  assign \$15  = \$10  ? 9'h07f : \$14 ;
+  assign \$16  = $signed(i__payload[15:8]) < $signed(8'hae);
+  assign \$17  = $signed(i__payload[15:8]) > $signed(8'h7f);
+  assign \$18  = \$17  ? 8'h7f : i__payload[15:8];
+  assign l1_s0_x = \$16  ? 8'hae : \$18 ;
+  assign \$19  = - $signed(l1_x_p0);
+  assign \$20  = l1_x_p0[7] ? \$19  : { l1_x_p0[7], l1_x_p0 };
+  assign \$22  = $signed(l1_acc_p2) - $signed({ 1'h0, \$21  });
+  assign l1_s4_acc = l1_neg_p2 ? \$22  : { l1_acc_p2[8], l1_acc_p2 };
+  assign \$24  = $signed(\$23 ) > $signed(8'h7f);
+  assign \$26  = $signed(\$25 ) < $signed(8'h80);
+  assign \$28  = \$26  ? 9'h180 : \$27 ;
+  assign \$29  = \$24  ? 9'h07f : \$28 ;
+  assign \$30  = $signed(i__payload[23:16]) < $signed(8'hae);
+  assign \$31  = $signed(i__payload[23:16]) > $signed(8'h7f);
+  assign \$32  = \$31  ? 8'h7f : i__payload[23:16];
+  assign l2_s0_x = \$30  ? 8'hae : \$32 ;
+  assign \$33  = - $signed(l2_x_p0);
+  assign \$34  = l2_x_p0[7] ? \$33  : { l2_x_p0[7], l2_x_p0 };
+  assign \$36  = $signed(l2_acc_p2) - $signed({ 1'h0, \$35  });
+  assign l2_s4_acc = l2_neg_p2 ? \$36  : { l2_acc_p2[8], l2_acc_p2 };
+  assign \$38  = $signed(\$37 ) > $signed(8'h7f);
+  assign \$40  = $signed(\$39 ) < $signed(8'h80);
+  assign \$42  = \$40  ? 9'h180 : \$41 ;
+  assign \$43  = \$38  ? 9'h07f : \$42 ;
+  assign \$44  = $signed(i__payload[31:24]) < $signed(8'hae);
+  assign \$45  = $signed(i__payload[31:24]) > $signed(8'h7f);
+  assign \$46  = \$45  ? 8'h7f : i__payload[31:24];
+  assign l3_s0_x = \$44  ? 8'hae : \$46 ;
+  assign \$47  = - $signed(l3_x_p0);
+  assign \$48  = l3_x_p0[7] ? \$47  : { l3_x_p0[7], l3_x_p0 };
+  assign \$50  = $signed(l3_acc_p2) - $signed({ 1'h0, \$49  });
+  assign l3_s4_acc = l3_neg_p2 ? \$50  : { l3_acc_p2[8], l3_acc_p2 };
+  assign \$52  = $signed(\$51 ) > $signed(8'h7f);
+  assign \$54  = $signed(\$53 ) < $signed(8'h80);
+  assign \$56  = \$54  ? 9'h180 : \$55 ;
+  assign \$57  = \$52  ? 9'h07f : \$56 ;
+  always @(posedge clk)
+    valid_0 <= \$58 ;
+  always @(posedge clk)
+    valid_1 <= \$59 ;
+  always @(posedge clk)
+    valid_2 <= \$60 ;
+  always @(posedge clk)
+    o__valid <= \$61 ;
+  always @(posedge clk)
+    l0_x_p0 <= \$62 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$63 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$64 ;
+  always @(posedge clk)
+    l0_x_p2 <= \$65 ;
+  always @(posedge clk)
+    l0_neg_p2 <= \$66 ;
+  always @(posedge clk)
+    l0_acc_p2 <= \$67 ;
+  always @(posedge clk)
+    o__payload <= \$68 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$69 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$70 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$71 ;
+  always @(posedge clk)
+    l1_x_p2 <= \$72 ;
+  always @(posedge clk)
+    l1_neg_p2 <= \$73 ;
+  always @(posedge clk)
+    l1_acc_p2 <= \$74 ;
+  always @(posedge clk)
+    l2_x_p0 <= \$75 ;
+  always @(posedge clk)
+    l2_x_p1 <= \$76 ;
+  always @(posedge clk)
+    l2_neg_p1 <= \$77 ;
+  always @(posedge clk)
+    l2_x_p2 <= \$78 ;
+  always @(posedge clk)
+    l2_neg_p2 <= \$79 ;
+  always @(posedge clk)
+    l2_acc_p2 <= \$80 ;
+  always @(posedge clk)
+    l3_x_p0 <= \$81 ;
+  always @(posedge clk)
+    l3_x_p1 <= \$82 ;
+  always @(posedge clk)
+    l3_neg_p1 <= \$83 ;
+  always @(posedge clk)
+    l3_x_p2 <= \$84 ;
+  always @(posedge clk)
+    l3_neg_p2 <= \$85 ;
+  always @(posedge clk)
+    l3_acc_p2 <= \$86 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) < $signed(8'hae);
   assign \$3  = $signed(i__payload[7:0]) > $signed(8'h7f);
   assign \$4  = \$3  ? 8'h7f : i__payload[7:0];
-  assign \$5  = \$2  ? 8'hae : \$4 ;
-  assign \$6  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$7  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$8  = \$7  ? 8'h7f : i__payload[7:0];
-  assign \$9  = \$6  ? 8'hae : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$12  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$13  = \$12  ? 8'h7f : i__payload[7:0];
-  assign \$14  = \$11  ? 8'hae : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$17  = $signed(port__data) - $signed({ 1'h0, \$16  });
-  assign l0_s2_acc = l0_neg_p0 ? \$17  : { port__data[8], port__data };
-  assign \$19  = $signed(\$18 ) > $signed(8'h7f);
-  assign \$21  = $signed(\$20 ) < $signed(8'h80);
-  assign \$23  = \$21  ? 9'h180 : \$22 ;
-  assign \$24  = \$19  ? 9'h07f : \$23 ;
-  assign \$25  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$27  = \$26  ? 8'h7f : i__payload[15:8];
-  assign \$28  = \$25  ? 8'hae : \$27 ;
-  assign \$29  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$30  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$31  = \$30  ? 8'h7f : i__payload[15:8];
-  assign \$32  = \$29  ? 8'hae : \$31 ;
-  assign \$33  = - $signed(\$32 );
-  assign \$34  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$35  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$36  = \$35  ? 8'h7f : i__payload[15:8];
-  assign \$37  = \$34  ? 8'hae : \$36 ;
-  assign \$38  = \$28 [7] ? \$33  : { \$37 [7], \$37  };
-  assign \$40  = $signed(\port__data$18 ) - $signed({ 1'h0, \$39  });
-  assign l1_s2_acc = l1_neg_p0 ? \$40  : { \port__data$18 [8], \port__data$18  };
-  assign \$42  = $signed(\$41 ) > $signed(8'h7f);
-  assign \$44  = $signed(\$43 ) < $signed(8'h80);
-  assign \$46  = \$44  ? 9'h180 : \$45 ;
-  assign \$47  = \$42  ? 9'h07f : \$46 ;
-  assign \$48  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$49  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$50  = \$49  ? 8'h7f : i__payload[23:16];
-  assign \$51  = \$48  ? 8'hae : \$50 ;
-  assign \$52  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$53  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$54  = \$53  ? 8'h7f : i__payload[23:16];
-  assign \$55  = \$52  ? 8'hae : \$54 ;
-  assign \$56  = - $signed(\$55 );
-  assign \$57  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$58  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$59  = \$58  ? 8'h7f : i__payload[23:16];
-  assign \$60  = \$57  ? 8'hae : \$59 ;
-  assign \$61  = \$51 [7] ? \$56  : { \$60 [7], \$60  };
-  assign \$63  = $signed(\port__data$24 ) - $signed({ 1'h0, \$62  });
-  assign l2_s2_acc = l2_neg_p0 ? \$63  : { \port__data$24 [8], \port__data$24  };
-  assign \$65  = $signed(\$64 ) > $signed(8'h7f);
-  assign \$67  = $signed(\$66 ) < $signed(8'h80);
-  assign \$69  = \$67  ? 9'h180 : \$68 ;
-  assign \$70  = \$65  ? 9'h07f : \$69 ;
-  assign \$71  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$72  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$73  = \$72  ? 8'h7f : i__payload[31:24];
-  assign \$74  = \$71  ? 8'hae : \$73 ;
-  assign \$75  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$76  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$77  = \$76  ? 8'h7f : i__payload[31:24];
-  assign \$78  = \$75  ? 8'hae : \$77 ;
-  assign \$79  = - $signed(\$78 );
-  assign \$80  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$81  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$82  = \$81  ? 8'h7f : i__payload[31:24];
-  assign \$83  = \$80  ? 8'hae : \$82 ;
-  assign \$84  = \$74 [7] ? \$79  : { \$83 [7], \$83  };
-  assign \$86  = $signed(\port__data$30 ) - $signed({ 1'h0, \$85  });
-  assign l3_s2_acc = l3_neg_p0 ? \$86  : { \port__data$30 [8], \port__data$30  };
-  assign \$88  = $signed(\$87 ) > $signed(8'h7f);
-  assign \$90  = $signed(\$89 ) < $signed(8'h80);
-  assign \$92  = \$90  ? 9'h180 : \$91 ;
-  assign \$93  = \$88  ? 9'h07f : \$92 ;
-  assign \$94  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$95  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$96  = \$95  ? 8'h7f : i__payload[7:0];
-  assign \$97  = \$94  ? 8'hae : \$96 ;
-  assign \$98  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$99  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$100  = \$99  ? 8'h7f : i__payload[7:0];
-  assign \$101  = \$98  ? 8'hae : \$100 ;
-  assign \$102  = - $signed(\$101 );
-  assign \$103  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$104  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$105  = \$104  ? 8'h7f : i__payload[7:0];
-  assign \$106  = \$103  ? 8'hae : \$105 ;
-  assign \$107  = \$97 [7] ? \$102  : { \$106 [7], \$106  };
-  assign \$108  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$109  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$110  = \$109  ? 8'h7f : i__payload[7:0];
-  assign \$111  = \$108  ? 8'hae : \$110 ;
-  assign \$112  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$113  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$114  = \$113  ? 8'h7f : i__payload[7:0];
-  assign \$115  = \$112  ? 8'hae : \$114 ;
-  assign \$116  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$117  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$118  = \$117  ? 8'h7f : i__payload[7:0];
-  assign \$119  = \$116  ? 8'hae : \$118 ;
-  assign \$120  = - $signed(\$119 );
-  assign \$121  = $signed(i__payload[7:0]) < $signed(8'hae);
-  assign \$122  = $signed(i__payload[7:0]) > $signed(8'h7f);
-  assign \$123  = \$122  ? 8'h7f : i__payload[7:0];
-  assign \$124  = \$121  ? 8'hae : \$123 ;
-  assign \$125  = \$115 [7] ? \$120  : { \$124 [7], \$124  };
-  assign \$126  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$127  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$128  = \$127  ? 8'h7f : i__payload[15:8];
-  assign \$129  = \$126  ? 8'hae : \$128 ;
-  assign \$130  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$131  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$132  = \$131  ? 8'h7f : i__payload[15:8];
-  assign \$133  = \$130  ? 8'hae : \$132 ;
-  assign \$134  = - $signed(\$133 );
-  assign \$135  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$136  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$137  = \$136  ? 8'h7f : i__payload[15:8];
-  assign \$138  = \$135  ? 8'hae : \$137 ;
-  assign \$139  = \$129 [7] ? \$134  : { \$138 [7], \$138  };
-  assign \$140  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$141  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$142  = \$141  ? 8'h7f : i__payload[15:8];
-  assign \$143  = \$140  ? 8'hae : \$142 ;
-  assign \$144  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$145  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$146  = \$145  ? 8'h7f : i__payload[15:8];
-  assign \$147  = \$144  ? 8'hae : \$146 ;
-  assign \$148  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$149  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$150  = \$149  ? 8'h7f : i__payload[15:8];
-  assign \$151  = \$148  ? 8'hae : \$150 ;
-  assign \$152  = - $signed(\$151 );
-  assign \$153  = $signed(i__payload[15:8]) < $signed(8'hae);
-  assign \$154  = $signed(i__payload[15:8]) > $signed(8'h7f);
-  assign \$155  = \$154  ? 8'h7f : i__payload[15:8];
-  assign \$156  = \$153  ? 8'hae : \$155 ;
-  assign \$157  = \$147 [7] ? \$152  : { \$156 [7], \$156  };
-  assign \$158  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$159  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$160  = \$159  ? 8'h7f : i__payload[23:16];
-  assign \$161  = \$158  ? 8'hae : \$160 ;
-  assign \$162  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$163  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$164  = \$163  ? 8'h7f : i__payload[23:16];
-  assign \$165  = \$162  ? 8'hae : \$164 ;
-  assign \$166  = - $signed(\$165 );
-  assign \$167  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$168  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$169  = \$168  ? 8'h7f : i__payload[23:16];
-  assign \$170  = \$167  ? 8'hae : \$169 ;
-  assign \$171  = \$161 [7] ? \$166  : { \$170 [7], \$170  };
-  assign \$172  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$173  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$174  = \$173  ? 8'h7f : i__payload[23:16];
-  assign \$175  = \$172  ? 8'hae : \$174 ;
-  assign \$176  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$177  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$178  = \$177  ? 8'h7f : i__payload[23:16];
-  assign \$179  = \$176  ? 8'hae : \$178 ;
-  assign \$180  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$181  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$182  = \$181  ? 8'h7f : i__payload[23:16];
-  assign \$183  = \$180  ? 8'hae : \$182 ;
-  assign \$184  = - $signed(\$183 );
-  assign \$185  = $signed(i__payload[23:16]) < $signed(8'hae);
-  assign \$186  = $signed(i__payload[23:16]) > $signed(8'h7f);
-  assign \$187  = \$186  ? 8'h7f : i__payload[23:16];
-  assign \$188  = \$185  ? 8'hae : \$187 ;
-  assign \$189  = \$179 [7] ? \$184  : { \$188 [7], \$188  };
-  assign \$190  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$191  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$192  = \$191  ? 8'h7f : i__payload[31:24];
-  assign \$193  = \$190  ? 8'hae : \$192 ;
-  assign \$194  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$195  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$196  = \$195  ? 8'h7f : i__payload[31:24];
-  assign \$197  = \$194  ? 8'hae : \$196 ;
-  assign \$198  = - $signed(\$197 );
-  assign \$199  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$200  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$201  = \$200  ? 8'h7f : i__payload[31:24];
-  assign \$202  = \$199  ? 8'hae : \$201 ;
-  assign \$203  = \$193 [7] ? \$198  : { \$202 [7], \$202  };
-  assign \$204  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$205  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$206  = \$205  ? 8'h7f : i__payload[31:24];
-  assign \$207  = \$204  ? 8'hae : \$206 ;
-  assign \$208  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$209  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$210  = \$209  ? 8'h7f : i__payload[31:24];
-  assign \$211  = \$208  ? 8'hae : \$210 ;
-  assign \$212  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$213  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$214  = \$213  ? 8'h7f : i__payload[31:24];
-  assign \$215  = \$212  ? 8'hae : \$214 ;
-  assign \$216  = - $signed(\$215 );
-  assign \$217  = $signed(i__payload[31:24]) < $signed(8'hae);
-  assign \$218  = $signed(i__payload[31:24]) > $signed(8'h7f);
-  assign \$219  = \$218  ? 8'h7f : i__payload[31:24];
-  assign \$220  = \$217  ? 8'hae : \$219 ;
-  assign \$221  = \$211 [7] ? \$216  : { \$220 [7], \$220  };
-  always @(posedge clk)
-    o__valid <= \$222 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$223 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$224 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$225 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$226 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$227 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$228 ;
-  always @(posedge clk)
-    l2_x_p0 <= \$229 ;
-  always @(posedge clk)
-    l2_neg_p0 <= \$230 ;
-  always @(posedge clk)
-    l2_seg_p0 <= \$231 ;
-  always @(posedge clk)
-    l3_x_p0 <= \$232 ;
-  always @(posedge clk)
-    l3_neg_p0 <= \$233 ;
-  always @(posedge clk)
-    l3_seg_p0 <= \$234 ;
+  assign l0_s0_x = \$2  ? 8'hae : \$4 ;
+  assign \$5  = - $signed(l0_x_p0);
+  assign \$6  = l0_x_p0[7] ? \$5  : { l0_x_p0[7], l0_x_p0 };
+  assign \$8  = $signed(l0_acc_p2) - $signed({ 1'h0, \$7  });
+  assign l0_s4_acc = l0_neg_p2 ? \$8  : { l0_acc_p2[8], l0_acc_p2 };
+  assign \$10  = $signed(\$9 ) > $signed(8'h7f);
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$222  = o__valid;
+    \$58  = valid_0;
     if (i__ready) begin
-      \$222  = i__valid;
+      \$58  = i__valid;
     end
     if (rst) begin
-      \$222  = 1'h0;
+      \$58  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$223  = l0_x_p0;
+    \$59  = valid_1;
     if (i__ready) begin
-      \$223  = \$107 [6:0];
+      \$59  = valid_0;
+    end
+    if (rst) begin
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$224  = l0_neg_p0;
+    \$60  = valid_2;
     if (i__ready) begin
-      \$224  = \$111 [7];
+      \$60  = valid_1;
+    end
+    if (rst) begin
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$225  = l0_seg_p0;
+    \$61  = o__valid;
     if (i__ready) begin
-      \$225  = \$125 [6:0];
+      \$61  = valid_2;
+    end
+    if (rst) begin
+      \$61  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$226  = l1_x_p0;
+    \$62  = l0_x_p0;
     if (i__ready) begin
-      \$226  = \$139 [6:0];
+      \$62  = l0_s0_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$227  = l1_neg_p0;
+    \$63  = l0_x_p1;
     if (i__ready) begin
-      \$227  = \$143 [7];
+      \$63  = \$6 [6:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$228  = l1_seg_p0;
+    \$64  = l0_neg_p1;
     if (i__ready) begin
-      \$228  = \$157 [6:0];
+      \$64  = l0_x_p0[7];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$229  = l2_x_p0;
+    \$65  = l0_x_p2;
     if (i__ready) begin
-      \$229  = \$171 [6:0];
+      \$65  = l0_x_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$230  = l2_neg_p0;
+    \$66  = l0_neg_p2;
     if (i__ready) begin
-      \$230  = \$175 [7];
+      \$66  = l0_neg_p1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$231  = l2_seg_p0;
+    \$67  = l0_acc_p2;
     if (i__ready) begin
-      \$231  = \$189 [6:0];
+      \$67  = port__data;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$232  = l3_x_p0;
+    \$68  = o__payload;
     if (i__ready) begin
-      \$232  = \$203 [6:0];
+      \$68 [7:0] = \$15 [7:0];
+      \$68 [15:8] = \$29 [7:0];
+      \$68 [23:16] = \$43 [7:0];
+      \$68 [31:24] = \$57 [7:0];
+    end
+    if (rst) begin
+      \$68  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$233  = l3_neg_p0;
+    \$69  = l1_x_p0;
     if (i__ready) begin
-      \$233  = \$207 [7];
+      \$69  = l1_s0_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$234  = l3_seg_p0;
+    \$70  = l1_x_p1;
     if (i__ready) begin
-      \$234  = \$221 [6:0];
+      \$70  = \$20 [6:0];
     end
   end
-  assign port__addr = \$15 [6:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = l1_neg_p1;
+    if (i__ready) begin
+      \$71  = l1_x_p0[7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$72  = l1_x_p2;
+    if (i__ready) begin
+      \$72  = l1_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$73  = l1_neg_p2;
+    if (i__ready) begin
+      \$73  = l1_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$74  = l1_acc_p2;
+    if (i__ready) begin
+      \$74  = \port__data$68 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$75  = l2_x_p0;
+    if (i__ready) begin
+      \$75  = l2_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$76  = l2_x_p1;
+    if (i__ready) begin
+      \$76  = \$34 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$77  = l2_neg_p1;
+    if (i__ready) begin
+      \$77  = l2_x_p0[7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$78  = l2_x_p2;
+    if (i__ready) begin
+      \$78  = l2_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$79  = l2_neg_p2;
+    if (i__ready) begin
+      \$79  = l2_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$80  = l2_acc_p2;
+    if (i__ready) begin
+      \$80  = \port__data$71 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$81  = l3_x_p0;
+    if (i__ready) begin
+      \$81  = l3_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$82  = l3_x_p1;
+    if (i__ready) begin
+      \$82  = \$48 [6:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$83  = l3_neg_p1;
+    if (i__ready) begin
+      \$83  = l3_x_p0[7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$84  = l3_x_p2;
+    if (i__ready) begin
+      \$84  = l3_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$85  = l3_neg_p2;
+    if (i__ready) begin
+      \$85  = l3_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$86  = l3_acc_p2;
+    if (i__ready) begin
+      \$86  = \port__data$74 ;
+    end
+  end
+  assign l0_s1_x = \$6 [6:0];
+  assign l0_s1_neg = l0_x_p0[7];
+  assign l0_s2_seg = \$6 [6:0];
+  assign port__addr = \$6 [6:0];
   assign port__en = i__ready;
-  assign \port__addr$14  = \$38 [6:0];
-  assign \port__en$15  = i__ready;
-  assign \port__addr$20  = \$61 [6:0];
-  assign \port__en$21  = i__ready;
-  assign \port__addr$26  = \$84 [6:0];
+  assign \l0_s4_acc$19  = l0_s4_acc[7:0];
+  assign l0_s5_y = \$15 [7:0];
+  assign l1_s1_x = \$20 [6:0];
+  assign l1_s1_neg = l1_x_p0[7];
+  assign l1_s2_seg = \$20 [6:0];
+  assign \port__addr$26  = \$20 [6:0];
   assign \port__en$27  = i__ready;
+  assign \l1_s4_acc$32  = l1_s4_acc[7:0];
+  assign l1_s5_y = \$29 [7:0];
+  assign l2_s1_x = \$34 [6:0];
+  assign l2_s1_neg = l2_x_p0[7];
+  assign l2_s2_seg = \$34 [6:0];
+  assign \port__addr$39  = \$34 [6:0];
+  assign \port__en$40  = i__ready;
+  assign \l2_s4_acc$45  = l2_s4_acc[7:0];
+  assign l2_s5_y = \$43 [7:0];
+  assign l3_s1_x = \$48 [6:0];
+  assign l3_s1_neg = l3_x_p0[7];
+  assign l3_s2_seg = \$48 [6:0];
+  assign \port__addr$52  = \$48 [6:0];
+  assign \port__en$53  = i__ready;
+  assign \l3_s4_acc$58  = l3_s4_acc[7:0];
+  assign l3_s5_y = \$57 [7:0];
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -790,24 +700,20 @@ module silu_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign o__payload[31:24] = \$93 [7:0];
-  assign o__payload[23:16] = \$70 [7:0];
-  assign o__payload[15:8] = \$47 [7:0];
-  assign o__payload[7:0] = \$24 [7:0];
-  assign \$16  = { 1'h0, l0_x_p0 };
-  assign \$18  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$20  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$22  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$39  = { 1'h0, l1_x_p0 };
-  assign \$41  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$43  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$45  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$62  = { 1'h0, l2_x_p0 };
-  assign \$64  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$66  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$68  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$85  = { 1'h0, l3_x_p0 };
-  assign \$87  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$89  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$91  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$7  = { 1'h0, l0_x_p2 };
+  assign \$9  = { l0_s4_acc[7], l0_s4_acc[7:0] };
+  assign \$11  = { l0_s4_acc[7], l0_s4_acc[7:0] };
+  assign \$13  = { l0_s4_acc[7], l0_s4_acc[7:0] };
+  assign \$21  = { 1'h0, l1_x_p2 };
+  assign \$23  = { l1_s4_acc[7], l1_s4_acc[7:0] };
+  assign \$25  = { l1_s4_acc[7], l1_s4_acc[7:0] };
+  assign \$27  = { l1_s4_acc[7], l1_s4_acc[7:0] };
+  assign \$35  = { 1'h0, l2_x_p2 };
+  assign \$37  = { l2_s4_acc[7], l2_s4_acc[7:0] };
+  assign \$39  = { l2_s4_acc[7], l2_s4_acc[7:0] };
+  assign \$41  = { l2_s4_acc[7], l2_s4_acc[7:0] };
+  assign \$49  = { 1'h0, l3_x_p2 };
+  assign \$51  = { l3_s4_acc[7], l3_s4_acc[7:0] };
+  assign \$53  = { l3_s4_acc[7], l3_s4_acc[7:0] };
+  assign \$55  = { l3_s4_acc[7], l3_s4_acc[7:0] };
 endmodule

@@ -6,111 +6,77 @@ module tanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
-  wire \$100 ;
-  wire [8:0] \$101 ;
-  wire \$102 ;
-  wire [8:0] \$103 ;
-  wire [8:0] \$104 ;
-  wire [8:0] \$105 ;
-  reg \$106 ;
-  reg [31:0] \$107 ;
   wire \$11 ;
-  wire \$12 ;
-  wire [7:0] \$13 ;
-  wire [7:0] \$14 ;
-  wire [8:0] \$15 ;
+  wire [8:0] \$12 ;
+  wire [8:0] \$13 ;
+  wire [8:0] \$14 ;
+  wire \$15 ;
   wire \$16 ;
-  wire \$17 ;
-  wire [7:0] \$18 ;
-  wire [7:0] \$19 ;
+  wire [7:0] \$17 ;
+  wire [8:0] \$18 ;
+  wire [8:0] \$19 ;
   wire \$2 ;
   wire [9:0] \$20 ;
-  wire \$21 ;
+  wire [8:0] \$21 ;
   wire \$22 ;
-  wire [7:0] \$23 ;
-  wire [7:0] \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [7:0] \$28 ;
-  wire [8:0] \$29 ;
+  wire [8:0] \$23 ;
+  wire \$24 ;
+  wire [8:0] \$25 ;
+  wire [8:0] \$26 ;
+  wire [8:0] \$27 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$33 ;
+  wire [7:0] \$30 ;
+  wire [8:0] \$31 ;
+  wire [8:0] \$32 ;
+  wire [9:0] \$33 ;
   wire [8:0] \$34 ;
   wire \$35 ;
-  wire \$36 ;
-  wire [7:0] \$37 ;
-  wire [7:0] \$38 ;
-  wire [9:0] \$39 ;
+  wire [8:0] \$36 ;
+  wire \$37 ;
+  wire [8:0] \$38 ;
+  wire [8:0] \$39 ;
   wire [7:0] \$4 ;
-  wire \$40 ;
+  wire [8:0] \$40 ;
   wire \$41 ;
-  wire [7:0] \$42 ;
+  wire \$42 ;
   wire [7:0] \$43 ;
-  wire \$44 ;
-  wire \$45 ;
-  wire [7:0] \$46 ;
-  wire [7:0] \$47 ;
-  wire [8:0] \$48 ;
-  wire \$49 ;
-  wire [7:0] \$5 ;
+  wire [8:0] \$44 ;
+  wire [8:0] \$45 ;
+  wire [9:0] \$46 ;
+  wire [8:0] \$47 ;
+  wire \$48 ;
+  wire [8:0] \$49 ;
+  wire [8:0] \$5 ;
   wire \$50 ;
-  wire [7:0] \$51 ;
-  wire [7:0] \$52 ;
+  wire [8:0] \$51 ;
+  wire [8:0] \$52 ;
   wire [8:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire [7:0] \$56 ;
-  wire [7:0] \$57 ;
-  wire [9:0] \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire \$60 ;
-  wire [7:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [7:0] \$65 ;
-  wire [7:0] \$66 ;
-  wire [8:0] \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire \$7 ;
-  wire [7:0] \$70 ;
-  wire [7:0] \$71 ;
-  wire [8:0] \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire [7:0] \$75 ;
-  wire [7:0] \$76 ;
-  wire [9:0] \$77 ;
-  wire [8:0] \$78 ;
-  wire \$79 ;
-  wire [7:0] \$8 ;
-  wire [8:0] \$80 ;
-  wire \$81 ;
-  wire [8:0] \$82 ;
-  wire [8:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire [8:0] \$85 ;
-  wire \$86 ;
-  wire [8:0] \$87 ;
-  wire \$88 ;
-  wire [8:0] \$89 ;
-  wire [7:0] \$9 ;
-  wire [8:0] \$90 ;
-  wire [8:0] \$91 ;
-  wire [8:0] \$92 ;
-  wire \$93 ;
-  wire [8:0] \$94 ;
-  wire \$95 ;
-  wire [8:0] \$96 ;
-  wire [8:0] \$97 ;
-  wire [8:0] \$98 ;
-  wire [8:0] \$99 ;
+  reg \$54 ;
+  reg \$55 ;
+  reg \$56 ;
+  reg [7:0] \$57 ;
+  reg [5:0] \$58 ;
+  reg \$59 ;
+  wire [8:0] \$6 ;
+  reg [8:0] \$60 ;
+  reg [31:0] \$61 ;
+  reg [7:0] \$62 ;
+  reg [5:0] \$63 ;
+  reg \$64 ;
+  reg [8:0] \$65 ;
+  reg [7:0] \$66 ;
+  reg [5:0] \$67 ;
+  reg \$68 ;
+  reg [8:0] \$69 ;
+  wire [9:0] \$7 ;
+  reg [7:0] \$70 ;
+  reg [5:0] \$71 ;
+  reg \$72 ;
+  reg [8:0] \$73 ;
+  wire [8:0] \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -123,10 +89,50 @@ module tanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   wire i__ready;
   input i__valid;
   wire i__valid;
-  wire [9:0] l0_s2_acc;
-  wire [9:0] l1_s2_acc;
-  wire [9:0] l2_s2_acc;
-  wire [9:0] l3_s2_acc;
+  reg [8:0] l0_acc_p1 = 9'h000;
+  reg l0_neg_p1 = 1'h0;
+  wire [7:0] l0_s0_x;
+  wire l0_s1_neg;
+  wire [5:0] l0_s1_x;
+  wire [5:0] l0_s2_seg;
+  wire [9:0] l0_s4_acc;
+  wire [7:0] \l0_s4_acc$17 ;
+  wire [7:0] l0_s5_y;
+  reg [7:0] l0_x_p0 = 8'h00;
+  reg [5:0] l0_x_p1 = 6'h00;
+  reg [8:0] l1_acc_p1 = 9'h000;
+  reg l1_neg_p1 = 1'h0;
+  wire [7:0] l1_s0_x;
+  wire l1_s1_neg;
+  wire [5:0] l1_s1_x;
+  wire [5:0] l1_s2_seg;
+  wire [9:0] l1_s4_acc;
+  wire [7:0] \l1_s4_acc$28 ;
+  wire [7:0] l1_s5_y;
+  reg [7:0] l1_x_p0 = 8'h00;
+  reg [5:0] l1_x_p1 = 6'h00;
+  reg [8:0] l2_acc_p1 = 9'h000;
+  reg l2_neg_p1 = 1'h0;
+  wire [7:0] l2_s0_x;
+  wire l2_s1_neg;
+  wire [5:0] l2_s1_x;
+  wire [5:0] l2_s2_seg;
+  wire [9:0] l2_s4_acc;
+  wire [7:0] \l2_s4_acc$39 ;
+  wire [7:0] l2_s5_y;
+  reg [7:0] l2_x_p0 = 8'h00;
+  reg [5:0] l2_x_p1 = 6'h00;
+  reg [8:0] l3_acc_p1 = 9'h000;
+  reg l3_neg_p1 = 1'h0;
+  wire [7:0] l3_s0_x;
+  wire l3_s1_neg;
+  wire [5:0] l3_s1_x;
+  wire [5:0] l3_s2_seg;
+  wire [9:0] l3_s4_acc;
+  wire [7:0] \l3_s4_acc$50 ;
+  wire [7:0] l3_s5_y;
+  reg [7:0] l3_x_p0 = 8'h00;
+  reg [5:0] l3_x_p1 = 6'h00;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [7:0] \o__payload[0] ;
@@ -138,15 +144,17 @@ module tanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   output o__valid;
   reg o__valid = 1'h0;
   wire [5:0] port__addr;
-  wire [5:0] \port__addr$11 ;
-  wire [5:0] \port__addr$14 ;
-  wire [5:0] \port__addr$17 ;
+  wire [5:0] \port__addr$24 ;
+  wire [5:0] \port__addr$35 ;
+  wire [5:0] \port__addr$46 ;
   wire [8:0] port__data;
-  wire [8:0] \port__data$13 ;
-  wire [8:0] \port__data$16 ;
-  wire [8:0] \port__data$19 ;
+  wire [8:0] \port__data$57 ;
+  wire [8:0] \port__data$59 ;
+  wire [8:0] \port__data$61 ;
   input rst;
   wire rst;
+  reg valid_0 = 1'h0;
+  reg valid_1 = 1'h0;
   reg [8:0] c0_rom [50:0];
   initial begin
     c0_rom[0] = 9'h000;
@@ -201,139 +209,279 @@ module tanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
     c0_rom[49] = 9'h07f;
     c0_rom[50] = 9'h080;
   end
-  assign \port__data$19  = c0_rom[\$72 [5:0]];
-  assign \port__data$16  = c0_rom[\$53 [5:0]];
-  assign \port__data$13  = c0_rom[\$34 [5:0]];
-  assign port__data = c0_rom[\$15 [5:0]];
+  assign \port__data$61  = c0_rom[\$45 [5:0]];
+  assign \port__data$59  = c0_rom[\$32 [5:0]];
+  assign \port__data$57  = c0_rom[\$19 [5:0]];
+  assign port__data = c0_rom[\$6 [5:0]];
+  assign \$22  = $signed(\$21 ) > $signed(8'h7f);
+  assign \$24  = $signed(\$23 ) < $signed(8'h80);
+  assign \$26  = \$24  ? 9'h180 : \$25 ;
+  assign \$27  = \$22  ? 9'h07f : \$26 ;
+  assign \$28  = $signed(i__payload[23:16]) < $signed(7'h4e);
+  assign \$29  = $signed(i__payload[23:16]) > $signed(7'h2a);
+  assign \$30  = \$29  ? 8'h2a : i__payload[23:16];
+  assign l2_s0_x = \$28  ? 8'hce : \$30 ;
+  assign \$31  = - $signed(l2_x_p0);
+  assign \$32  = l2_x_p0[7] ? \$31  : { l2_x_p0[7], l2_x_p0 };
+  assign \$33  = - $signed(l2_acc_p1);
+  assign l2_s4_acc = l2_neg_p1 ? \$33  : { l2_acc_p1[8], l2_acc_p1 };
+  assign \$35  = $signed(\$34 ) > $signed(8'h7f);
+  assign \$37  = $signed(\$36 ) < $signed(8'h80);
+  assign \$39  = \$37  ? 9'h180 : \$38 ;
+  assign \$40  = \$35  ? 9'h07f : \$39 ;
+  assign \$41  = $signed(i__payload[31:24]) < $signed(7'h4e);
+  assign \$42  = $signed(i__payload[31:24]) > $signed(7'h2a);
+  assign \$43  = \$42  ? 8'h2a : i__payload[31:24];
+  assign l3_s0_x = \$41  ? 8'hce : \$43 ;
+  assign \$44  = - $signed(l3_x_p0);
+  assign \$45  = l3_x_p0[7] ? \$44  : { l3_x_p0[7], l3_x_p0 };
+  assign \$46  = - $signed(l3_acc_p1);
+  assign l3_s4_acc = l3_neg_p1 ? \$46  : { l3_acc_p1[8], l3_acc_p1 };
+  assign \$48  = $signed(\$47 ) > $signed(8'h7f);
+  assign \$50  = $signed(\$49 ) < $signed(8'h80);
+  assign \$52  = \$50  ? 9'h180 : \$51 ;
+  assign \$53  = \$48  ? 9'h07f : \$52 ;
+  always @(posedge clk)
+    valid_0 <= \$54 ;
+  always @(posedge clk)
+    valid_1 <= \$55 ;
+  always @(posedge clk)
+    o__valid <= \$56 ;
+  always @(posedge clk)
+    l0_x_p0 <= \$57 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$58 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$59 ;
+  always @(posedge clk)
+    l0_acc_p1 <= \$60 ;
+  always @(posedge clk)
+    o__payload <= \$61 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$62 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$63 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$64 ;
+  always @(posedge clk)
+    l1_acc_p1 <= \$65 ;
+  always @(posedge clk)
+    l2_x_p0 <= \$66 ;
+  always @(posedge clk)
+    l2_x_p1 <= \$67 ;
+  always @(posedge clk)
+    l2_neg_p1 <= \$68 ;
+  always @(posedge clk)
+    l2_acc_p1 <= \$69 ;
+  always @(posedge clk)
+    l3_x_p0 <= \$70 ;
+  always @(posedge clk)
+    l3_x_p1 <= \$71 ;
+  always @(posedge clk)
+    l3_neg_p1 <= \$72 ;
+  always @(posedge clk)
+    l3_acc_p1 <= \$73 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[7:0]) < $signed(7'h4e);
   assign \$3  = $signed(i__payload[7:0]) > $signed(7'h2a);
   assign \$4  = \$3  ? 8'h2a : i__payload[7:0];
-  assign \$5  = \$2  ? 8'hce : \$4 ;
-  assign \$6  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$7  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$8  = \$7  ? 8'h2a : i__payload[7:0];
-  assign \$9  = \$6  ? 8'hce : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$12  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$13  = \$12  ? 8'h2a : i__payload[7:0];
-  assign \$14  = \$11  ? 8'hce : \$13 ;
-  assign \$15  = \$5 [7] ? \$10  : { \$14 [7], \$14  };
-  assign \$16  = $signed(i__payload[7:0]) < $signed(7'h4e);
-  assign \$17  = $signed(i__payload[7:0]) > $signed(7'h2a);
-  assign \$18  = \$17  ? 8'h2a : i__payload[7:0];
-  assign \$19  = \$16  ? 8'hce : \$18 ;
-  assign \$20  = - $signed(port__data);
-  assign l0_s2_acc = \$19 [7] ? \$20  : { port__data[8], port__data };
-  assign \$21  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$22  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$23  = \$22  ? 8'h2a : i__payload[15:8];
-  assign \$24  = \$21  ? 8'hce : \$23 ;
-  assign \$25  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$26  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$27  = \$26  ? 8'h2a : i__payload[15:8];
-  assign \$28  = \$25  ? 8'hce : \$27 ;
-  assign \$29  = - $signed(\$28 );
-  assign \$30  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$31  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$32  = \$31  ? 8'h2a : i__payload[15:8];
-  assign \$33  = \$30  ? 8'hce : \$32 ;
-  assign \$34  = \$24 [7] ? \$29  : { \$33 [7], \$33  };
-  assign \$35  = $signed(i__payload[15:8]) < $signed(7'h4e);
-  assign \$36  = $signed(i__payload[15:8]) > $signed(7'h2a);
-  assign \$37  = \$36  ? 8'h2a : i__payload[15:8];
-  assign \$38  = \$35  ? 8'hce : \$37 ;
-  assign \$39  = - $signed(\port__data$13 );
-  assign l1_s2_acc = \$38 [7] ? \$39  : { \port__data$13 [8], \port__data$13  };
-  assign \$40  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$41  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$42  = \$41  ? 8'h2a : i__payload[23:16];
-  assign \$43  = \$40  ? 8'hce : \$42 ;
-  assign \$44  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$45  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$46  = \$45  ? 8'h2a : i__payload[23:16];
-  assign \$47  = \$44  ? 8'hce : \$46 ;
-  assign \$48  = - $signed(\$47 );
-  assign \$49  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$50  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$51  = \$50  ? 8'h2a : i__payload[23:16];
-  assign \$52  = \$49  ? 8'hce : \$51 ;
-  assign \$53  = \$43 [7] ? \$48  : { \$52 [7], \$52  };
-  assign \$54  = $signed(i__payload[23:16]) < $signed(7'h4e);
-  assign \$55  = $signed(i__payload[23:16]) > $signed(7'h2a);
-  assign \$56  = \$55  ? 8'h2a : i__payload[23:16];
-  assign \$57  = \$54  ? 8'hce : \$56 ;
-  assign \$58  = - $signed(\port__data$16 );
-  assign l2_s2_acc = \$57 [7] ? \$58  : { \port__data$16 [8], \port__data$16  };
-  assign \$59  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$60  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$61  = \$60  ? 8'h2a : i__payload[31:24];
-  assign \$62  = \$59  ? 8'hce : \$61 ;
-  assign \$63  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$64  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$65  = \$64  ? 8'h2a : i__payload[31:24];
-  assign \$66  = \$63  ? 8'hce : \$65 ;
-  assign \$67  = - $signed(\$66 );
-  assign \$68  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$69  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$70  = \$69  ? 8'h2a : i__payload[31:24];
-  assign \$71  = \$68  ? 8'hce : \$70 ;
-  assign \$72  = \$62 [7] ? \$67  : { \$71 [7], \$71  };
-  assign \$73  = $signed(i__payload[31:24]) < $signed(7'h4e);
-  assign \$74  = $signed(i__payload[31:24]) > $signed(7'h2a);
-  assign \$75  = \$74  ? 8'h2a : i__payload[31:24];
-  assign \$76  = \$73  ? 8'hce : \$75 ;
-  assign \$77  = - $signed(\port__data$19 );
-  assign l3_s2_acc = \$76 [7] ? \$77  : { \port__data$19 [8], \port__data$19  };
-  assign \$79  = $signed(\$78 ) > $signed(8'h7f);
-  assign \$81  = $signed(\$80 ) < $signed(8'h80);
-  assign \$83  = \$81  ? 9'h180 : \$82 ;
-  assign \$84  = \$79  ? 9'h07f : \$83 ;
-  assign \$86  = $signed(\$85 ) > $signed(8'h7f);
-  assign \$88  = $signed(\$87 ) < $signed(8'h80);
-  assign \$90  = \$88  ? 9'h180 : \$89 ;
-  assign \$91  = \$86  ? 9'h07f : \$90 ;
-  assign \$93  = $signed(\$92 ) > $signed(8'h7f);
-  assign \$95  = $signed(\$94 ) < $signed(8'h80);
-  assign \$97  = \$95  ? 9'h180 : \$96 ;
-  assign \$98  = \$93  ? 9'h07f : \$97 ;
-  assign \$100  = $signed(\$99 ) > $signed(8'h7f);
-  assign \$102  = $signed(\$101 ) < $signed(8'h80);
-  assign \$104  = \$102  ? 9'h180 : \$103 ;
-  assign \$105  = \$100  ? 9'h07f : \$104 ;
-  always @(posedge clk)
-    o__valid <= \$106 ;
-  always @(posedge clk)
-    o__payload <= \$107 ;
+  assign l0_s0_x = \$2  ? 8'hce : \$4 ;
+  assign \$5  = - $signed(l0_x_p0);
+  assign \$6  = l0_x_p0[7] ? \$5  : { l0_x_p0[7], l0_x_p0 };
+  assign \$7  = - $signed(l0_acc_p1);
+  assign l0_s4_acc = l0_neg_p1 ? \$7  : { l0_acc_p1[8], l0_acc_p1 };
+  assign \$9  = $signed(\$8 ) > $signed(8'h7f);
+  assign \$11  = $signed(\$10 ) < $signed(8'h80);
+  assign \$13  = \$11  ? 9'h180 : \$12 ;
+  assign \$14  = \$9  ? 9'h07f : \$13 ;
+  assign \$15  = $signed(i__payload[15:8]) < $signed(7'h4e);
+  assign \$16  = $signed(i__payload[15:8]) > $signed(7'h2a);
+  assign \$17  = \$16  ? 8'h2a : i__payload[15:8];
+  assign l1_s0_x = \$15  ? 8'hce : \$17 ;
+  assign \$18  = - $signed(l1_x_p0);
+  assign \$19  = l1_x_p0[7] ? \$18  : { l1_x_p0[7], l1_x_p0 };
+  assign \$20  = - $signed(l1_acc_p1);
+  assign l1_s4_acc = l1_neg_p1 ? \$20  : { l1_acc_p1[8], l1_acc_p1 };
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = o__valid;
+    \$54  = valid_0;
     if (i__ready) begin
-      \$106  = i__valid;
+      \$54  = i__valid;
     end
     if (rst) begin
-      \$106  = 1'h0;
+      \$54  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = o__payload;
+    \$55  = valid_1;
     if (i__ready) begin
-      \$107 [7:0] = \$84 [7:0];
-      \$107 [15:8] = \$91 [7:0];
-      \$107 [23:16] = \$98 [7:0];
-      \$107 [31:24] = \$105 [7:0];
+      \$55  = valid_0;
     end
     if (rst) begin
-      \$107  = 32'd0;
+      \$55  = 1'h0;
     end
   end
-  assign port__addr = \$15 [5:0];
-  assign \port__addr$11  = \$34 [5:0];
-  assign \port__addr$14  = \$53 [5:0];
-  assign \port__addr$17  = \$72 [5:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$56  = o__valid;
+    if (i__ready) begin
+      \$56  = valid_1;
+    end
+    if (rst) begin
+      \$56  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$57  = l0_x_p0;
+    if (i__ready) begin
+      \$57  = l0_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$58  = l0_x_p1;
+    if (i__ready) begin
+      \$58  = \$6 [5:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$59  = l0_neg_p1;
+    if (i__ready) begin
+      \$59  = l0_x_p0[7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$60  = l0_acc_p1;
+    if (i__ready) begin
+      \$60  = port__data;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$61  = o__payload;
+    if (i__ready) begin
+      \$61 [7:0] = \$14 [7:0];
+      \$61 [15:8] = \$27 [7:0];
+      \$61 [23:16] = \$40 [7:0];
+      \$61 [31:24] = \$53 [7:0];
+    end
+    if (rst) begin
+      \$61  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$62  = l1_x_p0;
+    if (i__ready) begin
+      \$62  = l1_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$63  = l1_x_p1;
+    if (i__ready) begin
+      \$63  = \$19 [5:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$64  = l1_neg_p1;
+    if (i__ready) begin
+      \$64  = l1_x_p0[7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$65  = l1_acc_p1;
+    if (i__ready) begin
+      \$65  = \port__data$57 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$66  = l2_x_p0;
+    if (i__ready) begin
+      \$66  = l2_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$67  = l2_x_p1;
+    if (i__ready) begin
+      \$67  = \$32 [5:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$68  = l2_neg_p1;
+    if (i__ready) begin
+      \$68  = l2_x_p0[7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$69  = l2_acc_p1;
+    if (i__ready) begin
+      \$69  = \port__data$59 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$70  = l3_x_p0;
+    if (i__ready) begin
+      \$70  = l3_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$71  = l3_x_p1;
+    if (i__ready) begin
+      \$71  = \$45 [5:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$72  = l3_neg_p1;
+    if (i__ready) begin
+      \$72  = l3_x_p0[7];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$73  = l3_acc_p1;
+    if (i__ready) begin
+      \$73  = \port__data$61 ;
+    end
+  end
+  assign l0_s1_x = \$6 [5:0];
+  assign l0_s1_neg = l0_x_p0[7];
+  assign l0_s2_seg = \$6 [5:0];
+  assign port__addr = \$6 [5:0];
+  assign \l0_s4_acc$17  = l0_s4_acc[7:0];
+  assign l0_s5_y = \$14 [7:0];
+  assign l1_s1_x = \$19 [5:0];
+  assign l1_s1_neg = l1_x_p0[7];
+  assign l1_s2_seg = \$19 [5:0];
+  assign \port__addr$24  = \$19 [5:0];
+  assign \l1_s4_acc$28  = l1_s4_acc[7:0];
+  assign l1_s5_y = \$27 [7:0];
+  assign l2_s1_x = \$32 [5:0];
+  assign l2_s1_neg = l2_x_p0[7];
+  assign l2_s2_seg = \$32 [5:0];
+  assign \port__addr$35  = \$32 [5:0];
+  assign \l2_s4_acc$39  = l2_s4_acc[7:0];
+  assign l2_s5_y = \$40 [7:0];
+  assign l3_s1_x = \$45 [5:0];
+  assign l3_s1_neg = l3_x_p0[7];
+  assign l3_s2_seg = \$45 [5:0];
+  assign \port__addr$46  = \$45 [5:0];
+  assign \l3_s4_acc$50  = l3_s4_acc[7:0];
+  assign l3_s5_y = \$53 [7:0];
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
@@ -342,16 +490,16 @@ module tanh_int8x4(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o_
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \$78  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$80  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$82  = { l0_s2_acc[7], l0_s2_acc[7:0] };
-  assign \$85  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$87  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$89  = { l1_s2_acc[7], l1_s2_acc[7:0] };
-  assign \$92  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$94  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$96  = { l2_s2_acc[7], l2_s2_acc[7:0] };
-  assign \$99  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$101  = { l3_s2_acc[7], l3_s2_acc[7:0] };
-  assign \$103  = { l3_s2_acc[7], l3_s2_acc[7:0] };
+  assign \$8  = { l0_s4_acc[7], l0_s4_acc[7:0] };
+  assign \$10  = { l0_s4_acc[7], l0_s4_acc[7:0] };
+  assign \$12  = { l0_s4_acc[7], l0_s4_acc[7:0] };
+  assign \$21  = { l1_s4_acc[7], l1_s4_acc[7:0] };
+  assign \$23  = { l1_s4_acc[7], l1_s4_acc[7:0] };
+  assign \$25  = { l1_s4_acc[7], l1_s4_acc[7:0] };
+  assign \$34  = { l2_s4_acc[7], l2_s4_acc[7:0] };
+  assign \$36  = { l2_s4_acc[7], l2_s4_acc[7:0] };
+  assign \$38  = { l2_s4_acc[7], l2_s4_acc[7:0] };
+  assign \$47  = { l3_s4_acc[7], l3_s4_acc[7:0] };
+  assign \$49  = { l3_s4_acc[7], l3_s4_acc[7:0] };
+  assign \$51  = { l3_s4_acc[7], l3_s4_acc[7:0] };
 endmodule

@@ -5,929 +5,438 @@
 module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
+  wire \$10 ;
+  wire \$100 ;
   wire \$101 ;
   wire \$102 ;
-  wire [15:0] \$103 ;
-  wire [15:0] \$104 ;
-  wire [16:0] \$105 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire [15:0] \$109 ;
+  wire \$109 ;
   wire \$11 ;
-  wire [15:0] \$110 ;
+  wire \$110 ;
   wire \$111 ;
   wire \$112 ;
-  wire [15:0] \$113 ;
-  wire [15:0] \$114 ;
-  wire [16:0] \$115 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
   wire \$116 ;
   wire \$117 ;
-  wire [15:0] \$118 ;
-  wire [15:0] \$119 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
-  wire [16:0] \$120 ;
+  wire \$120 ;
   wire \$121 ;
   wire \$122 ;
   wire \$123 ;
-  wire [15:0] \$124 ;
-  wire [15:0] \$125 ;
+  wire \$124 ;
+  wire \$125 ;
   wire \$126 ;
   wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [15:0] \$129 ;
-  wire [15:0] \$13 ;
-  wire [16:0] \$130 ;
+  wire \$128 ;
+  wire \$129 ;
+  wire \$13 ;
+  wire \$130 ;
   wire \$131 ;
   wire \$132 ;
-  wire [15:0] \$133 ;
-  wire [15:0] \$134 ;
-  wire [16:0] \$135 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire \$135 ;
   wire \$136 ;
   wire \$137 ;
   wire \$138 ;
-  wire [15:0] \$139 ;
-  wire [15:0] \$14 ;
-  wire [15:0] \$140 ;
+  wire \$139 ;
+  wire \$14 ;
+  wire \$140 ;
   wire \$141 ;
   wire \$142 ;
-  wire [15:0] \$143 ;
-  wire [15:0] \$144 ;
-  wire [16:0] \$145 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire \$145 ;
   wire \$146 ;
   wire \$147 ;
-  wire [15:0] \$148 ;
-  wire [15:0] \$149 ;
-  wire [16:0] \$15 ;
-  wire [16:0] \$150 ;
+  wire \$148 ;
+  wire \$149 ;
+  wire \$15 ;
+  wire \$150 ;
   wire \$151 ;
   wire \$152 ;
   wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [15:0] \$155 ;
+  wire \$154 ;
+  wire \$155 ;
   wire \$156 ;
   wire \$157 ;
-  wire [15:0] \$158 ;
-  wire [15:0] \$159 ;
+  wire \$158 ;
+  wire [12:0] \$159 ;
   wire \$16 ;
   wire [16:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire [15:0] \$163 ;
-  wire [15:0] \$164 ;
-  wire [16:0] \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire [15:0] \$169 ;
+  wire [30:0] \$161 ;
+  wire [28:0] \$162 ;
+  wire [33:0] \$163 ;
+  wire [43:0] \$164 ;
+  wire [41:0] \$165 ;
+  wire [20:0] \$166 ;
+  wire [20:0] \$167 ;
+  wire [20:0] \$168 ;
+  wire \$169 ;
   wire \$17 ;
-  wire [15:0] \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire [15:0] \$173 ;
-  wire [15:0] \$174 ;
-  wire [16:0] \$175 ;
+  wire \$170 ;
+  wire [15:0] \$171 ;
+  wire [16:0] \$172 ;
+  wire [16:0] \$173 ;
+  wire \$174 ;
+  wire \$175 ;
   wire \$176 ;
   wire \$177 ;
-  wire [15:0] \$178 ;
-  wire [15:0] \$179 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
-  wire [16:0] \$180 ;
+  wire \$180 ;
   wire \$181 ;
   wire \$182 ;
   wire \$183 ;
-  wire [15:0] \$184 ;
-  wire [15:0] \$185 ;
+  wire \$184 ;
+  wire \$185 ;
   wire \$186 ;
   wire \$187 ;
-  wire [15:0] \$188 ;
-  wire [15:0] \$189 ;
-  wire [15:0] \$19 ;
-  wire [16:0] \$190 ;
+  wire \$188 ;
+  wire \$189 ;
+  wire \$19 ;
+  wire \$190 ;
   wire \$191 ;
   wire \$192 ;
-  wire [15:0] \$193 ;
-  wire [15:0] \$194 ;
-  wire [16:0] \$195 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
   wire \$196 ;
   wire \$197 ;
   wire \$198 ;
-  wire [15:0] \$199 ;
+  wire \$199 ;
   wire \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$200 ;
+  wire \$20 ;
+  wire \$200 ;
   wire \$201 ;
   wire \$202 ;
-  wire [15:0] \$203 ;
-  wire [15:0] \$204 ;
-  wire [16:0] \$205 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire \$205 ;
   wire \$206 ;
   wire \$207 ;
-  wire [15:0] \$208 ;
-  wire [15:0] \$209 ;
+  wire \$208 ;
+  wire \$209 ;
   wire \$21 ;
-  wire [16:0] \$210 ;
+  wire \$210 ;
   wire \$211 ;
   wire \$212 ;
   wire \$213 ;
-  wire [15:0] \$214 ;
-  wire [15:0] \$215 ;
+  wire \$214 ;
+  wire \$215 ;
   wire \$216 ;
   wire \$217 ;
-  wire [15:0] \$218 ;
-  wire [15:0] \$219 ;
+  wire \$218 ;
+  wire \$219 ;
   wire \$22 ;
-  wire [16:0] \$220 ;
+  wire \$220 ;
   wire \$221 ;
   wire \$222 ;
-  wire [15:0] \$223 ;
-  wire [15:0] \$224 ;
-  wire [16:0] \$225 ;
+  wire \$223 ;
+  wire \$224 ;
+  wire \$225 ;
   wire \$226 ;
   wire \$227 ;
   wire \$228 ;
-  wire [15:0] \$229 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$230 ;
+  wire \$229 ;
+  wire \$23 ;
+  wire \$230 ;
   wire \$231 ;
   wire \$232 ;
-  wire [15:0] \$233 ;
-  wire [15:0] \$234 ;
-  wire [16:0] \$235 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire \$235 ;
   wire \$236 ;
   wire \$237 ;
-  wire [15:0] \$238 ;
-  wire [15:0] \$239 ;
-  wire [15:0] \$24 ;
-  wire [16:0] \$240 ;
+  wire \$238 ;
+  wire \$239 ;
+  wire \$24 ;
+  wire \$240 ;
   wire \$241 ;
   wire \$242 ;
   wire \$243 ;
-  wire [15:0] \$244 ;
-  wire [15:0] \$245 ;
+  wire \$244 ;
+  wire \$245 ;
   wire \$246 ;
   wire \$247 ;
-  wire [15:0] \$248 ;
-  wire [15:0] \$249 ;
-  wire [16:0] \$25 ;
-  wire [16:0] \$250 ;
+  wire \$248 ;
+  wire \$249 ;
+  wire \$25 ;
+  wire \$250 ;
   wire \$251 ;
   wire \$252 ;
-  wire [15:0] \$253 ;
-  wire [15:0] \$254 ;
-  wire [16:0] \$255 ;
+  wire \$253 ;
+  wire \$254 ;
+  wire \$255 ;
   wire \$256 ;
   wire \$257 ;
   wire \$258 ;
-  wire [15:0] \$259 ;
+  wire \$259 ;
   wire \$26 ;
-  wire [15:0] \$260 ;
+  wire \$260 ;
   wire \$261 ;
   wire \$262 ;
-  wire [15:0] \$263 ;
-  wire [15:0] \$264 ;
-  wire [16:0] \$265 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire \$265 ;
   wire \$266 ;
   wire \$267 ;
-  wire [15:0] \$268 ;
-  wire [15:0] \$269 ;
+  wire \$268 ;
+  wire \$269 ;
   wire \$27 ;
-  wire [16:0] \$270 ;
+  wire \$270 ;
   wire \$271 ;
   wire \$272 ;
   wire \$273 ;
-  wire [15:0] \$274 ;
-  wire [15:0] \$275 ;
+  wire \$274 ;
+  wire \$275 ;
   wire \$276 ;
   wire \$277 ;
-  wire [15:0] \$278 ;
-  wire [15:0] \$279 ;
-  wire [15:0] \$28 ;
-  wire [16:0] \$280 ;
+  wire \$278 ;
+  wire \$279 ;
+  wire \$28 ;
+  wire \$280 ;
   wire \$281 ;
   wire \$282 ;
-  wire [15:0] \$283 ;
-  wire [15:0] \$284 ;
-  wire [16:0] \$285 ;
+  wire \$283 ;
+  wire \$284 ;
+  wire \$285 ;
   wire \$286 ;
   wire \$287 ;
   wire \$288 ;
-  wire [15:0] \$289 ;
-  wire [15:0] \$29 ;
-  wire [15:0] \$290 ;
+  wire \$289 ;
+  wire \$29 ;
+  wire \$290 ;
   wire \$291 ;
   wire \$292 ;
-  wire [15:0] \$293 ;
-  wire [15:0] \$294 ;
-  wire [16:0] \$295 ;
+  wire \$293 ;
+  wire \$294 ;
+  wire \$295 ;
   wire \$296 ;
   wire \$297 ;
-  wire [15:0] \$298 ;
-  wire [15:0] \$299 ;
+  wire \$298 ;
+  wire \$299 ;
   wire \$3 ;
-  wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
+  wire \$30 ;
+  wire \$300 ;
   wire \$301 ;
   wire \$302 ;
   wire \$303 ;
-  wire [15:0] \$304 ;
-  wire [15:0] \$305 ;
+  wire \$304 ;
+  wire \$305 ;
   wire \$306 ;
   wire \$307 ;
-  wire [15:0] \$308 ;
-  wire [15:0] \$309 ;
+  wire \$308 ;
+  wire \$309 ;
   wire \$31 ;
-  wire [16:0] \$310 ;
+  wire \$310 ;
   wire \$311 ;
   wire \$312 ;
-  wire [15:0] \$313 ;
-  wire [15:0] \$314 ;
-  wire [16:0] \$315 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire \$315 ;
   wire \$316 ;
   wire \$317 ;
   wire \$318 ;
-  wire [15:0] \$319 ;
+  wire \$319 ;
   wire \$32 ;
-  wire [15:0] \$320 ;
+  wire \$320 ;
   wire \$321 ;
   wire \$322 ;
-  wire [15:0] \$323 ;
-  wire [15:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire \$326 ;
-  wire \$327 ;
-  wire [15:0] \$328 ;
-  wire [15:0] \$329 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire \$325 ;
+  wire [12:0] \$326 ;
+  wire [16:0] \$327 ;
+  wire [30:0] \$328 ;
+  wire [28:0] \$329 ;
   wire \$33 ;
-  wire [16:0] \$330 ;
-  wire \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire [15:0] \$334 ;
-  wire [15:0] \$335 ;
-  wire \$336 ;
-  wire \$337 ;
-  wire [15:0] \$338 ;
-  wire [15:0] \$339 ;
-  wire [15:0] \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire [15:0] \$343 ;
-  wire [15:0] \$344 ;
-  wire [16:0] \$345 ;
-  wire \$346 ;
-  wire \$347 ;
-  wire \$348 ;
-  wire [15:0] \$349 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$350 ;
-  wire \$351 ;
-  wire \$352 ;
-  wire [15:0] \$353 ;
-  wire [15:0] \$354 ;
-  wire [16:0] \$355 ;
-  wire \$356 ;
-  wire \$357 ;
-  wire [15:0] \$358 ;
-  wire [15:0] \$359 ;
+  wire [33:0] \$330 ;
+  wire [43:0] \$331 ;
+  wire [41:0] \$332 ;
+  wire [20:0] \$333 ;
+  wire [20:0] \$334 ;
+  wire [20:0] \$335 ;
+  reg \$336 ;
+  reg \$337 ;
+  reg \$338 ;
+  reg \$339 ;
+  wire \$34 ;
+  reg \$340 ;
+  reg \$341 ;
+  reg \$342 ;
+  reg \$343 ;
+  reg \$344 ;
+  reg \$345 ;
+  reg \$346 ;
+  reg [15:0] \$347 ;
+  reg [14:0] \$348 ;
+  reg \$349 ;
+  wire \$35 ;
+  reg [14:0] \$350 ;
+  reg \$351 ;
+  reg [4:0] \$352 ;
+  reg [14:0] \$353 ;
+  reg \$354 ;
+  reg [11:0] \$355 ;
+  reg [14:0] \$356 ;
+  reg \$357 ;
+  reg [11:0] \$358 ;
+  reg [19:0] \$359 ;
   wire \$36 ;
-  wire [16:0] \$360 ;
-  wire \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire [15:0] \$364 ;
-  wire [15:0] \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire [15:0] \$368 ;
-  wire [15:0] \$369 ;
+  reg [32:0] \$360 ;
+  reg [18:0] \$361 ;
+  reg [14:0] \$362 ;
+  reg \$363 ;
+  reg [11:0] \$364 ;
+  reg [19:0] \$365 ;
+  reg [32:0] \$366 ;
+  reg [15:0] \$367 ;
+  reg [26:0] \$368 ;
+  reg [14:0] \$369 ;
   wire \$37 ;
-  wire [16:0] \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire [15:0] \$373 ;
-  wire [15:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire \$376 ;
-  wire \$377 ;
-  wire \$378 ;
-  wire [15:0] \$379 ;
-  wire [15:0] \$38 ;
-  wire [15:0] \$380 ;
-  wire \$381 ;
-  wire \$382 ;
-  wire [15:0] \$383 ;
-  wire [15:0] \$384 ;
-  wire [16:0] \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire [15:0] \$388 ;
-  wire [15:0] \$389 ;
-  wire [15:0] \$39 ;
-  wire [16:0] \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire [15:0] \$394 ;
-  wire [15:0] \$395 ;
-  wire \$396 ;
-  wire \$397 ;
-  wire [15:0] \$398 ;
-  wire [15:0] \$399 ;
+  reg \$370 ;
+  reg [11:0] \$371 ;
+  reg [19:0] \$372 ;
+  reg [15:0] \$373 ;
+  reg [26:0] \$374 ;
+  reg [27:0] \$375 ;
+  reg [31:0] \$376 ;
+  reg [14:0] \$377 ;
+  reg \$378 ;
+  reg [19:0] \$379 ;
+  wire \$38 ;
+  reg [28:0] \$380 ;
+  reg [26:0] \$381 ;
+  reg [27:0] \$382 ;
+  reg [31:0] \$383 ;
+  reg [14:0] \$384 ;
+  reg \$385 ;
+  reg [19:0] \$386 ;
+  reg [39:0] \$387 ;
+  reg [31:0] \$388 ;
+  reg [19:0] \$389 ;
+  wire \$39 ;
+  reg [31:0] \$390 ;
+  reg [15:0] \$391 ;
+  reg [14:0] \$392 ;
+  reg \$393 ;
+  reg [14:0] \$394 ;
+  reg \$395 ;
+  reg [4:0] \$396 ;
+  reg [14:0] \$397 ;
+  reg \$398 ;
+  reg [11:0] \$399 ;
   wire [15:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [16:0] \$400 ;
-  wire \$401 ;
-  wire \$402 ;
-  wire [15:0] \$403 ;
-  wire [15:0] \$404 ;
-  wire [16:0] \$405 ;
-  wire \$406 ;
-  wire [28:0] \$407 ;
-  wire [33:0] \$408 ;
-  wire [39:0] \$409 ;
+  wire \$40 ;
+  reg [14:0] \$400 ;
+  reg \$401 ;
+  reg [11:0] \$402 ;
+  reg [19:0] \$403 ;
+  reg [32:0] \$404 ;
+  reg [18:0] \$405 ;
+  reg [14:0] \$406 ;
+  reg \$407 ;
+  reg [11:0] \$408 ;
+  reg [19:0] \$409 ;
   wire \$41 ;
-  wire [41:0] \$410 ;
-  wire [20:0] \$411 ;
-  wire [39:0] \$412 ;
-  wire [41:0] \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire [15:0] \$416 ;
-  wire [15:0] \$417 ;
-  wire \$418 ;
-  wire \$419 ;
+  reg [32:0] \$410 ;
+  reg [15:0] \$411 ;
+  reg [26:0] \$412 ;
+  reg [14:0] \$413 ;
+  reg \$414 ;
+  reg [11:0] \$415 ;
+  reg [19:0] \$416 ;
+  reg [15:0] \$417 ;
+  reg [26:0] \$418 ;
+  reg [27:0] \$419 ;
   wire \$42 ;
-  wire [15:0] \$420 ;
-  wire [15:0] \$421 ;
-  wire [16:0] \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire [15:0] \$425 ;
-  wire [15:0] \$426 ;
-  wire [16:0] \$427 ;
-  wire \$428 ;
-  wire \$429 ;
-  wire [15:0] \$43 ;
-  wire \$430 ;
-  wire [15:0] \$431 ;
-  wire [15:0] \$432 ;
-  wire \$433 ;
-  wire \$434 ;
-  wire [15:0] \$435 ;
-  wire [15:0] \$436 ;
-  wire [16:0] \$437 ;
-  wire \$438 ;
-  wire \$439 ;
-  wire [15:0] \$44 ;
-  wire [15:0] \$440 ;
-  wire [15:0] \$441 ;
-  wire [16:0] \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire \$445 ;
-  wire [15:0] \$446 ;
-  wire [15:0] \$447 ;
-  wire \$448 ;
-  wire \$449 ;
-  wire [16:0] \$45 ;
-  wire [15:0] \$450 ;
-  wire [15:0] \$451 ;
-  wire [16:0] \$452 ;
-  wire \$453 ;
-  wire \$454 ;
-  wire [15:0] \$455 ;
-  wire [15:0] \$456 ;
-  wire [16:0] \$457 ;
-  wire \$458 ;
-  wire \$459 ;
+  reg [31:0] \$420 ;
+  reg [14:0] \$421 ;
+  reg \$422 ;
+  reg [19:0] \$423 ;
+  reg [28:0] \$424 ;
+  reg [26:0] \$425 ;
+  reg [27:0] \$426 ;
+  reg [31:0] \$427 ;
+  reg [14:0] \$428 ;
+  reg \$429 ;
+  wire \$43 ;
+  reg [19:0] \$430 ;
+  reg [39:0] \$431 ;
+  reg [31:0] \$432 ;
+  reg [19:0] \$433 ;
+  wire \$44 ;
+  wire \$45 ;
   wire \$46 ;
-  wire \$460 ;
-  wire [15:0] \$461 ;
-  wire [15:0] \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire [15:0] \$465 ;
-  wire [15:0] \$466 ;
-  wire [16:0] \$467 ;
-  wire \$468 ;
-  wire \$469 ;
   wire \$47 ;
-  wire [15:0] \$470 ;
-  wire [15:0] \$471 ;
-  wire [16:0] \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire \$475 ;
-  wire [15:0] \$476 ;
-  wire [15:0] \$477 ;
-  wire \$478 ;
-  wire \$479 ;
   wire \$48 ;
-  wire [15:0] \$480 ;
-  wire [15:0] \$481 ;
-  wire [16:0] \$482 ;
-  wire \$483 ;
-  wire \$484 ;
-  wire [15:0] \$485 ;
-  wire [15:0] \$486 ;
-  wire [16:0] \$487 ;
-  wire \$488 ;
-  wire \$489 ;
-  wire [15:0] \$49 ;
-  wire \$490 ;
-  wire [15:0] \$491 ;
-  wire [15:0] \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  wire [15:0] \$495 ;
-  wire [15:0] \$496 ;
-  wire [16:0] \$497 ;
-  wire \$498 ;
-  wire \$499 ;
-  wire [15:0] \$5 ;
-  wire [15:0] \$50 ;
-  wire [15:0] \$500 ;
-  wire [15:0] \$501 ;
-  wire [16:0] \$502 ;
-  wire \$503 ;
-  wire \$504 ;
-  wire \$505 ;
-  wire [15:0] \$506 ;
-  wire [15:0] \$507 ;
-  wire \$508 ;
-  wire \$509 ;
+  wire \$49 ;
+  wire [16:0] \$5 ;
+  wire \$50 ;
   wire \$51 ;
-  wire [15:0] \$510 ;
-  wire [15:0] \$511 ;
-  wire [16:0] \$512 ;
-  wire \$513 ;
-  wire \$514 ;
-  wire [15:0] \$515 ;
-  wire [15:0] \$516 ;
-  wire [16:0] \$517 ;
-  wire \$518 ;
-  wire \$519 ;
   wire \$52 ;
-  wire \$520 ;
-  wire [15:0] \$521 ;
-  wire [15:0] \$522 ;
-  wire \$523 ;
-  wire \$524 ;
-  wire [15:0] \$525 ;
-  wire [15:0] \$526 ;
-  wire [16:0] \$527 ;
-  wire \$528 ;
-  wire \$529 ;
-  wire [15:0] \$53 ;
-  wire [15:0] \$530 ;
-  wire [15:0] \$531 ;
-  wire [16:0] \$532 ;
-  wire \$533 ;
-  wire \$534 ;
-  wire \$535 ;
-  wire [15:0] \$536 ;
-  wire [15:0] \$537 ;
-  wire \$538 ;
-  wire \$539 ;
-  wire [15:0] \$54 ;
-  wire [15:0] \$540 ;
-  wire [15:0] \$541 ;
-  wire [16:0] \$542 ;
-  wire \$543 ;
-  wire \$544 ;
-  wire [15:0] \$545 ;
-  wire [15:0] \$546 ;
-  wire [16:0] \$547 ;
-  wire \$548 ;
-  wire \$549 ;
-  wire [16:0] \$55 ;
-  wire \$550 ;
-  wire [15:0] \$551 ;
-  wire [15:0] \$552 ;
-  wire \$553 ;
-  wire \$554 ;
-  wire [15:0] \$555 ;
-  wire [15:0] \$556 ;
-  wire [16:0] \$557 ;
-  wire \$558 ;
-  wire \$559 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
   wire \$56 ;
-  wire [15:0] \$560 ;
-  wire [15:0] \$561 ;
-  wire [16:0] \$562 ;
-  wire \$563 ;
-  wire \$564 ;
-  wire \$565 ;
-  wire [15:0] \$566 ;
-  wire [15:0] \$567 ;
-  wire \$568 ;
-  wire \$569 ;
   wire \$57 ;
-  wire [15:0] \$570 ;
-  wire [15:0] \$571 ;
-  wire [16:0] \$572 ;
-  wire \$573 ;
-  wire \$574 ;
-  wire [15:0] \$575 ;
-  wire [15:0] \$576 ;
-  wire [16:0] \$577 ;
-  wire \$578 ;
-  wire \$579 ;
-  wire [15:0] \$58 ;
-  wire \$580 ;
-  wire [15:0] \$581 ;
-  wire [15:0] \$582 ;
-  wire \$583 ;
-  wire \$584 ;
-  wire [15:0] \$585 ;
-  wire [15:0] \$586 ;
-  wire [16:0] \$587 ;
-  wire \$588 ;
-  wire \$589 ;
-  wire [15:0] \$59 ;
-  wire [15:0] \$590 ;
-  wire [15:0] \$591 ;
-  wire [16:0] \$592 ;
-  wire \$593 ;
-  wire \$594 ;
-  wire \$595 ;
-  wire [15:0] \$596 ;
-  wire [15:0] \$597 ;
-  wire \$598 ;
-  wire \$599 ;
-  wire \$6 ;
-  wire [16:0] \$60 ;
-  wire [15:0] \$600 ;
-  wire [15:0] \$601 ;
-  wire [16:0] \$602 ;
-  wire \$603 ;
-  wire \$604 ;
-  wire [15:0] \$605 ;
-  wire [15:0] \$606 ;
-  wire [16:0] \$607 ;
-  wire \$608 ;
-  wire \$609 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire [16:0] \$6 ;
+  wire \$60 ;
   wire \$61 ;
-  wire \$610 ;
-  wire [15:0] \$611 ;
-  wire [15:0] \$612 ;
-  wire \$613 ;
-  wire \$614 ;
-  wire [15:0] \$615 ;
-  wire [15:0] \$616 ;
-  wire [16:0] \$617 ;
-  wire \$618 ;
-  wire \$619 ;
   wire \$62 ;
-  wire [15:0] \$620 ;
-  wire [15:0] \$621 ;
-  wire [16:0] \$622 ;
-  wire \$623 ;
-  wire \$624 ;
-  wire \$625 ;
-  wire [15:0] \$626 ;
-  wire [15:0] \$627 ;
-  wire \$628 ;
-  wire \$629 ;
   wire \$63 ;
-  wire [15:0] \$630 ;
-  wire [15:0] \$631 ;
-  wire [16:0] \$632 ;
-  wire \$633 ;
-  wire \$634 ;
-  wire [15:0] \$635 ;
-  wire [15:0] \$636 ;
-  wire [16:0] \$637 ;
-  wire \$638 ;
-  wire \$639 ;
-  wire [15:0] \$64 ;
-  wire \$640 ;
-  wire [15:0] \$641 ;
-  wire [15:0] \$642 ;
-  wire \$643 ;
-  wire \$644 ;
-  wire [15:0] \$645 ;
-  wire [15:0] \$646 ;
-  wire [16:0] \$647 ;
-  wire \$648 ;
-  wire \$649 ;
-  wire [15:0] \$65 ;
-  wire [15:0] \$650 ;
-  wire [15:0] \$651 ;
-  wire [16:0] \$652 ;
-  wire \$653 ;
-  wire \$654 ;
-  wire \$655 ;
-  wire [15:0] \$656 ;
-  wire [15:0] \$657 ;
-  wire \$658 ;
-  wire \$659 ;
+  wire \$64 ;
+  wire \$65 ;
   wire \$66 ;
-  wire [15:0] \$660 ;
-  wire [15:0] \$661 ;
-  wire [16:0] \$662 ;
-  wire \$663 ;
-  wire \$664 ;
-  wire [15:0] \$665 ;
-  wire [15:0] \$666 ;
-  wire [16:0] \$667 ;
-  wire \$668 ;
-  wire \$669 ;
   wire \$67 ;
-  wire \$670 ;
-  wire [15:0] \$671 ;
-  wire [15:0] \$672 ;
-  wire \$673 ;
-  wire \$674 ;
-  wire [15:0] \$675 ;
-  wire [15:0] \$676 ;
-  wire [16:0] \$677 ;
-  wire \$678 ;
-  wire \$679 ;
-  wire [15:0] \$68 ;
-  wire [15:0] \$680 ;
-  wire [15:0] \$681 ;
-  wire [16:0] \$682 ;
-  wire \$683 ;
-  wire \$684 ;
-  wire \$685 ;
-  wire [15:0] \$686 ;
-  wire [15:0] \$687 ;
-  wire \$688 ;
-  wire \$689 ;
-  wire [15:0] \$69 ;
-  wire [15:0] \$690 ;
-  wire [15:0] \$691 ;
-  wire [16:0] \$692 ;
-  wire \$693 ;
-  wire \$694 ;
-  wire [15:0] \$695 ;
-  wire [15:0] \$696 ;
-  wire [16:0] \$697 ;
-  wire \$698 ;
-  wire \$699 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire [16:0] \$70 ;
-  wire \$700 ;
-  wire [15:0] \$701 ;
-  wire [15:0] \$702 ;
-  wire \$703 ;
-  wire \$704 ;
-  wire [15:0] \$705 ;
-  wire [15:0] \$706 ;
-  wire [16:0] \$707 ;
-  wire \$708 ;
-  wire \$709 ;
+  wire \$70 ;
   wire \$71 ;
-  wire [15:0] \$710 ;
-  wire [15:0] \$711 ;
-  wire [16:0] \$712 ;
-  wire \$713 ;
-  wire \$714 ;
-  wire \$715 ;
-  wire [15:0] \$716 ;
-  wire [15:0] \$717 ;
-  wire \$718 ;
-  wire \$719 ;
   wire \$72 ;
-  wire [15:0] \$720 ;
-  wire [15:0] \$721 ;
-  wire [16:0] \$722 ;
-  wire \$723 ;
-  wire \$724 ;
-  wire [15:0] \$725 ;
-  wire [15:0] \$726 ;
-  wire [16:0] \$727 ;
-  wire \$728 ;
-  wire \$729 ;
-  wire [15:0] \$73 ;
-  wire \$730 ;
-  wire [15:0] \$731 ;
-  wire [15:0] \$732 ;
-  wire \$733 ;
-  wire \$734 ;
-  wire [15:0] \$735 ;
-  wire [15:0] \$736 ;
-  wire [16:0] \$737 ;
-  wire \$738 ;
-  wire \$739 ;
-  wire [15:0] \$74 ;
-  wire [15:0] \$740 ;
-  wire [15:0] \$741 ;
-  wire [16:0] \$742 ;
-  wire \$743 ;
-  wire \$744 ;
-  wire \$745 ;
-  wire [15:0] \$746 ;
-  wire [15:0] \$747 ;
-  wire \$748 ;
-  wire \$749 ;
-  wire [16:0] \$75 ;
-  wire [15:0] \$750 ;
-  wire [15:0] \$751 ;
-  wire [16:0] \$752 ;
-  wire \$753 ;
-  wire \$754 ;
-  wire [15:0] \$755 ;
-  wire [15:0] \$756 ;
-  wire [16:0] \$757 ;
-  wire \$758 ;
-  wire \$759 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
   wire \$76 ;
-  wire \$760 ;
-  wire [15:0] \$761 ;
-  wire [15:0] \$762 ;
-  wire \$763 ;
-  wire \$764 ;
-  wire [15:0] \$765 ;
-  wire [15:0] \$766 ;
-  wire [16:0] \$767 ;
-  wire \$768 ;
-  wire \$769 ;
   wire \$77 ;
-  wire [15:0] \$770 ;
-  wire [15:0] \$771 ;
-  wire [16:0] \$772 ;
-  wire \$773 ;
-  wire \$774 ;
-  wire \$775 ;
-  wire [15:0] \$776 ;
-  wire [15:0] \$777 ;
-  wire \$778 ;
-  wire \$779 ;
   wire \$78 ;
-  wire [15:0] \$780 ;
-  wire [15:0] \$781 ;
-  wire [16:0] \$782 ;
-  wire \$783 ;
-  wire \$784 ;
-  wire [15:0] \$785 ;
-  wire [15:0] \$786 ;
-  wire [16:0] \$787 ;
-  wire \$788 ;
-  wire \$789 ;
-  wire [15:0] \$79 ;
-  wire \$790 ;
-  wire [15:0] \$791 ;
-  wire [15:0] \$792 ;
-  wire \$793 ;
-  wire \$794 ;
-  wire [15:0] \$795 ;
-  wire [15:0] \$796 ;
-  wire [16:0] \$797 ;
-  wire \$798 ;
-  wire \$799 ;
-  wire [15:0] \$8 ;
-  wire [15:0] \$80 ;
-  wire [15:0] \$800 ;
-  wire [15:0] \$801 ;
-  wire [16:0] \$802 ;
-  wire \$803 ;
-  wire \$804 ;
-  wire \$805 ;
-  wire [15:0] \$806 ;
-  wire [15:0] \$807 ;
-  wire \$808 ;
-  wire \$809 ;
+  wire \$79 ;
+  wire \$8 ;
+  wire \$80 ;
   wire \$81 ;
-  wire [15:0] \$810 ;
-  wire [15:0] \$811 ;
-  wire [16:0] \$812 ;
-  wire \$813 ;
-  wire \$814 ;
-  wire [15:0] \$815 ;
-  wire [15:0] \$816 ;
-  wire [16:0] \$817 ;
-  wire \$818 ;
-  wire [28:0] \$819 ;
   wire \$82 ;
-  wire [33:0] \$820 ;
-  wire [39:0] \$821 ;
-  wire [41:0] \$822 ;
-  wire [20:0] \$823 ;
-  wire [39:0] \$824 ;
-  wire [41:0] \$825 ;
-  wire \$826 ;
-  wire \$827 ;
-  wire [15:0] \$828 ;
-  wire [15:0] \$829 ;
-  wire [15:0] \$83 ;
-  wire \$830 ;
-  wire \$831 ;
-  wire [15:0] \$832 ;
-  wire [15:0] \$833 ;
-  wire [16:0] \$834 ;
-  wire \$835 ;
-  wire \$836 ;
-  wire [15:0] \$837 ;
-  wire [15:0] \$838 ;
-  wire [16:0] \$839 ;
-  wire [15:0] \$84 ;
-  wire \$840 ;
-  wire \$841 ;
-  wire [15:0] \$842 ;
-  wire [15:0] \$843 ;
-  wire \$844 ;
-  wire \$845 ;
-  wire [15:0] \$846 ;
-  wire [15:0] \$847 ;
-  wire \$848 ;
-  wire \$849 ;
-  wire [16:0] \$85 ;
-  wire [15:0] \$850 ;
-  wire [15:0] \$851 ;
-  wire [16:0] \$852 ;
-  wire \$853 ;
-  wire \$854 ;
-  wire [15:0] \$855 ;
-  wire [15:0] \$856 ;
-  wire [16:0] \$857 ;
-  wire [12:0] \$858 ;
-  wire [16:0] \$859 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
   wire \$86 ;
-  wire [20:0] \$860 ;
-  wire [20:0] \$861 ;
-  wire \$862 ;
-  wire [20:0] \$863 ;
-  wire [20:0] \$864 ;
-  wire \$865 ;
-  wire [20:0] \$866 ;
-  wire [20:0] \$867 ;
-  wire [20:0] \$868 ;
-  wire [20:0] \$869 ;
   wire \$87 ;
-  wire \$870 ;
-  wire \$871 ;
-  wire [15:0] \$872 ;
-  wire [15:0] \$873 ;
-  wire \$874 ;
-  wire \$875 ;
-  wire [15:0] \$876 ;
-  wire [15:0] \$877 ;
-  wire [16:0] \$878 ;
-  wire \$879 ;
-  wire [15:0] \$88 ;
-  wire \$880 ;
-  wire [15:0] \$881 ;
-  wire [15:0] \$882 ;
-  wire [16:0] \$883 ;
-  wire \$884 ;
-  wire \$885 ;
-  wire [15:0] \$886 ;
-  wire [15:0] \$887 ;
-  wire \$888 ;
-  wire \$889 ;
-  wire [15:0] \$89 ;
-  wire [15:0] \$890 ;
-  wire [15:0] \$891 ;
-  wire \$892 ;
-  wire \$893 ;
-  wire [15:0] \$894 ;
-  wire [15:0] \$895 ;
-  wire [16:0] \$896 ;
-  wire \$897 ;
-  wire \$898 ;
-  wire [15:0] \$899 ;
-  wire [15:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire [15:0] \$900 ;
-  wire [16:0] \$901 ;
-  wire [12:0] \$902 ;
-  wire [16:0] \$903 ;
-  wire [20:0] \$904 ;
-  wire [20:0] \$905 ;
-  wire \$906 ;
-  wire [20:0] \$907 ;
-  wire [20:0] \$908 ;
-  wire \$909 ;
+  wire \$88 ;
+  wire \$89 ;
+  wire \$9 ;
+  wire \$90 ;
   wire \$91 ;
-  wire [20:0] \$910 ;
-  wire [20:0] \$911 ;
-  wire [20:0] \$912 ;
-  wire [20:0] \$913 ;
-  reg \$914 ;
-  reg \$915 ;
-  reg [14:0] \$916 ;
-  reg \$917 ;
-  reg [4:0] \$918 ;
-  reg [11:0] \$919 ;
   wire \$92 ;
-  reg [31:0] \$920 ;
-  reg [14:0] \$921 ;
-  reg \$922 ;
-  reg [4:0] \$923 ;
-  reg [11:0] \$924 ;
   wire \$93 ;
-  wire [15:0] \$94 ;
-  wire [15:0] \$95 ;
+  wire \$94 ;
+  wire \$95 ;
   wire \$96 ;
   wire \$97 ;
-  wire [15:0] \$98 ;
-  wire [15:0] \$99 ;
+  wire \$98 ;
+  wire \$99 ;
   input clk;
   wire clk;
   input [31:0] i__payload;
@@ -938,22 +447,136 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg l0_neg_p0 = 1'h0;
-  reg [4:0] l0_s1_seg;
-  wire [30:0] l0_s2_prod;
-  wire [43:0] l0_s3_prod;
-  wire [20:0] l0_s4_acc;
-  reg [4:0] l0_seg_p0 = 5'h00;
-  reg [11:0] l0_t_p0 = 12'h000;
-  reg [14:0] l0_x_p0 = 15'h0000;
-  reg l1_neg_p0 = 1'h0;
-  reg [4:0] l1_s1_seg;
-  wire [30:0] l1_s2_prod;
-  wire [43:0] l1_s3_prod;
-  wire [20:0] l1_s4_acc;
-  reg [4:0] l1_seg_p0 = 5'h00;
-  reg [11:0] l1_t_p0 = 12'h000;
-  reg [14:0] l1_x_p0 = 15'h0000;
+  reg [31:0] l0_acc_p6 = 32'd0;
+  reg [31:0] l0_acc_p7 = 32'd0;
+  reg [31:0] l0_acc_p8 = 32'd0;
+  reg [19:0] l0_acc_p9 = 20'h00000;
+  reg [19:0] l0_c0_p4 = 20'h00000;
+  reg [19:0] l0_c0_p5 = 20'h00000;
+  reg [19:0] l0_c0_p6 = 20'h00000;
+  reg [19:0] l0_c0_p7 = 20'h00000;
+  reg [19:0] l0_c0_p8 = 20'h00000;
+  reg [32:0] l0_c1_p4 = 33'h000000000;
+  reg [32:0] l0_c1_p5 = 33'h000000000;
+  reg [18:0] l0_c2_p4 = 19'h00000;
+  reg l0_neg_p1 = 1'h0;
+  reg l0_neg_p2 = 1'h0;
+  reg l0_neg_p3 = 1'h0;
+  reg l0_neg_p4 = 1'h0;
+  reg l0_neg_p5 = 1'h0;
+  reg l0_neg_p6 = 1'h0;
+  reg l0_neg_p7 = 1'h0;
+  reg l0_neg_p8 = 1'h0;
+  reg [27:0] l0_p_p6 = 28'h0000000;
+  reg [27:0] l0_p_p7 = 28'h0000000;
+  reg [39:0] l0_p_p8 = 40'h0000000000;
+  reg [15:0] l0_ph_p5 = 16'h0000;
+  reg [15:0] l0_ph_p6 = 16'h0000;
+  reg [28:0] l0_ph_p7 = 29'h00000000;
+  reg [26:0] l0_pl_p5 = 27'h0000000;
+  reg [26:0] l0_pl_p6 = 27'h0000000;
+  reg [26:0] l0_pl_p7 = 27'h0000000;
+  wire [15:0] l0_s0_x;
+  wire [39:0] l0_s10_p;
+  wire [44:0] l0_s10_prod;
+  wire [39:0] l0_s11_p;
+  wire [19:0] l0_s12_acc;
+  wire [20:0] l0_s13_acc;
+  wire [19:0] \l0_s13_acc$50 ;
+  wire [15:0] l0_s14_rnd;
+  wire [15:0] l0_s15_y;
+  wire l0_s1_neg;
+  wire [14:0] l0_s1_x;
+  wire [26:0] l0_s2_ge;
+  wire [4:0] l0_s3_seg;
+  wire [11:0] l0_s4_t;
+  wire [15:0] l0_s6_ph;
+  wire [26:0] l0_s6_pl;
+  wire [27:0] l0_s7_p;
+  wire [31:0] l0_s7_prod;
+  wire [31:0] l0_s8_acc;
+  wire [28:0] l0_s9_ph;
+  wire [26:0] l0_s9_pl;
+  (* init = 5'h00 *)
+  wire [4:0] l0_seg_p2;
+  reg [11:0] l0_t_p3 = 12'h000;
+  reg [11:0] l0_t_p4 = 12'h000;
+  reg [11:0] l0_t_p5 = 12'h000;
+  reg [11:0] l0_t_p6 = 12'h000;
+  reg [15:0] l0_x_p0 = 16'h0000;
+  reg [14:0] l0_x_p1 = 15'h0000;
+  reg [14:0] l0_x_p2 = 15'h0000;
+  reg [14:0] l0_x_p3 = 15'h0000;
+  reg [14:0] l0_x_p4 = 15'h0000;
+  reg [14:0] l0_x_p5 = 15'h0000;
+  reg [14:0] l0_x_p6 = 15'h0000;
+  reg [14:0] l0_x_p7 = 15'h0000;
+  reg [14:0] l0_x_p8 = 15'h0000;
+  reg [31:0] l1_acc_p6 = 32'd0;
+  reg [31:0] l1_acc_p7 = 32'd0;
+  reg [31:0] l1_acc_p8 = 32'd0;
+  reg [19:0] l1_acc_p9 = 20'h00000;
+  reg [19:0] l1_c0_p4 = 20'h00000;
+  reg [19:0] l1_c0_p5 = 20'h00000;
+  reg [19:0] l1_c0_p6 = 20'h00000;
+  reg [19:0] l1_c0_p7 = 20'h00000;
+  reg [19:0] l1_c0_p8 = 20'h00000;
+  reg [32:0] l1_c1_p4 = 33'h000000000;
+  reg [32:0] l1_c1_p5 = 33'h000000000;
+  reg [18:0] l1_c2_p4 = 19'h00000;
+  reg l1_neg_p1 = 1'h0;
+  reg l1_neg_p2 = 1'h0;
+  reg l1_neg_p3 = 1'h0;
+  reg l1_neg_p4 = 1'h0;
+  reg l1_neg_p5 = 1'h0;
+  reg l1_neg_p6 = 1'h0;
+  reg l1_neg_p7 = 1'h0;
+  reg l1_neg_p8 = 1'h0;
+  reg [27:0] l1_p_p6 = 28'h0000000;
+  reg [27:0] l1_p_p7 = 28'h0000000;
+  reg [39:0] l1_p_p8 = 40'h0000000000;
+  reg [15:0] l1_ph_p5 = 16'h0000;
+  reg [15:0] l1_ph_p6 = 16'h0000;
+  reg [28:0] l1_ph_p7 = 29'h00000000;
+  reg [26:0] l1_pl_p5 = 27'h0000000;
+  reg [26:0] l1_pl_p6 = 27'h0000000;
+  reg [26:0] l1_pl_p7 = 27'h0000000;
+  wire [15:0] l1_s0_x;
+  wire [39:0] l1_s10_p;
+  wire [44:0] l1_s10_prod;
+  wire [39:0] l1_s11_p;
+  wire [19:0] l1_s12_acc;
+  wire [20:0] l1_s13_acc;
+  wire [19:0] \l1_s13_acc$96 ;
+  wire [15:0] l1_s14_rnd;
+  wire [15:0] l1_s15_y;
+  wire l1_s1_neg;
+  wire [14:0] l1_s1_x;
+  wire [26:0] l1_s2_ge;
+  wire [4:0] l1_s3_seg;
+  wire [11:0] l1_s4_t;
+  wire [15:0] l1_s6_ph;
+  wire [26:0] l1_s6_pl;
+  wire [27:0] l1_s7_p;
+  wire [31:0] l1_s7_prod;
+  wire [31:0] l1_s8_acc;
+  wire [28:0] l1_s9_ph;
+  wire [26:0] l1_s9_pl;
+  (* init = 5'h00 *)
+  wire [4:0] l1_seg_p2;
+  reg [11:0] l1_t_p3 = 12'h000;
+  reg [11:0] l1_t_p4 = 12'h000;
+  reg [11:0] l1_t_p5 = 12'h000;
+  reg [11:0] l1_t_p6 = 12'h000;
+  reg [15:0] l1_x_p0 = 16'h0000;
+  reg [14:0] l1_x_p1 = 15'h0000;
+  reg [14:0] l1_x_p2 = 15'h0000;
+  reg [14:0] l1_x_p3 = 15'h0000;
+  reg [14:0] l1_x_p4 = 15'h0000;
+  reg [14:0] l1_x_p5 = 15'h0000;
+  reg [14:0] l1_x_p6 = 15'h0000;
+  reg [14:0] l1_x_p7 = 15'h0000;
+  reg [14:0] l1_x_p8 = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   wire [15:0] \o__payload[0] ;
@@ -962,31 +585,46 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  wire [4:0] port__addr;
-  wire [4:0] \port__addr$10 ;
-  wire [4:0] \port__addr$15 ;
-  wire [4:0] \port__addr$19 ;
-  wire [4:0] \port__addr$25 ;
-  wire [4:0] \port__addr$26 ;
-  wire [4:0] \port__addr$31 ;
-  wire [4:0] \port__addr$35 ;
-  wire [18:0] port__data;
-  wire [32:0] \port__data$18 ;
-  wire [19:0] \port__data$23 ;
-  wire [18:0] \port__data$29 ;
-  wire [32:0] \port__data$34 ;
-  wire [19:0] \port__data$39 ;
-  wire [11:0] \port__data$43 ;
-  wire [11:0] \port__data$46 ;
+  reg [4:0] port__addr = 5'h00;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$20 ;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$22 ;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$24 ;
+  reg [4:0] \port__addr$61  = 5'h00;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$66 ;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$68 ;
+  (* init = 5'h00 *)
+  wire [4:0] \port__addr$70 ;
+  wire [11:0] port__data;
+  wire [19:0] \port__data$118 ;
+  wire [32:0] \port__data$120 ;
+  wire [18:0] \port__data$121 ;
+  wire [19:0] \port__data$147 ;
+  wire [32:0] \port__data$149 ;
+  wire [18:0] \port__data$150 ;
+  wire [11:0] \port__data$65 ;
   wire port__en;
-  wire \port__en$16 ;
-  wire \port__en$20 ;
-  wire \port__en$27 ;
-  wire \port__en$32 ;
-  wire \port__en$36 ;
+  wire \port__en$23 ;
+  wire \port__en$25 ;
+  wire \port__en$67 ;
+  wire \port__en$69 ;
+  wire \port__en$71 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
+  reg valid_1 = 1'h0;
+  reg valid_2 = 1'h0;
+  reg valid_3 = 1'h0;
+  reg valid_4 = 1'h0;
+  reg valid_5 = 1'h0;
+  reg valid_6 = 1'h0;
+  reg valid_7 = 1'h0;
+  reg valid_8 = 1'h0;
+  reg valid_9 = 1'h0;
   (* ram_style = "block" *)
   reg [19:0] c0_rom [27:0];
   initial begin
@@ -1023,14 +661,14 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg [19:0] _1_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[l1_s1_seg];
+      _0_ <= c0_rom[\port__addr$61 ];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[l0_s1_seg];
+      _1_ <= c0_rom[port__addr];
     end
   end
-  assign \port__data$39  = _0_;
-  assign \port__data$23  = _1_;
+  assign \port__data$147  = _0_;
+  assign \port__data$118  = _1_;
   (* ram_style = "block" *)
   reg [32:0] c1_rom [27:0];
   initial begin
@@ -1067,14 +705,14 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg [32:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _2_ <= c1_rom[l1_s1_seg];
+      _2_ <= c1_rom[\port__addr$61 ];
     end
     if (i__ready) begin
-      _3_ <= c1_rom[l0_s1_seg];
+      _3_ <= c1_rom[port__addr];
     end
   end
-  assign \port__data$34  = _2_;
-  assign \port__data$18  = _3_;
+  assign \port__data$149  = _2_;
+  assign \port__data$120  = _3_;
   (* ram_style = "block" *)
   reg [18:0] c2_rom [27:0];
   initial begin
@@ -1111,14 +749,14 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
   reg [18:0] _5_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _4_ <= c2_rom[l1_s1_seg];
+      _4_ <= c2_rom[\port__addr$61 ];
     end
     if (i__ready) begin
-      _5_ <= c2_rom[l0_s1_seg];
+      _5_ <= c2_rom[port__addr];
     end
   end
-  assign \port__data$29  = _4_;
-  assign port__data = _5_;
+  assign \port__data$150  = _4_;
+  assign \port__data$121  = _5_;
   reg [11:0] origin_rom [27:0];
   initial begin
     origin_rom[0] = 12'h000;
@@ -1150,1223 +788,1321 @@ module tanh_q12x2(rst, i__payload, i__valid, o__ready, i__ready, o__payload, o__
     origin_rom[26] = 12'h6ed;
     origin_rom[27] = 12'h6ab;
   end
-  assign \port__data$46  = origin_rom[l1_s1_seg];
-  assign \port__data$43  = origin_rom[l0_s1_seg];
-  assign \$75  = \$65 [15] ? \$70  : { \$74 [15], \$74  };
-  assign \$76  = \$75 [14:0] >= 11'h68d;
-  assign \$77  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$78  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$79  = \$78  ? 16'h557b : i__payload[15:0];
-  assign \$80  = \$77  ? 16'ha1bb : \$79 ;
-  assign \$81  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$82  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$83  = \$82  ? 16'h557b : i__payload[15:0];
-  assign \$84  = \$81  ? 16'ha1bb : \$83 ;
-  assign \$85  = - $signed(\$84 );
-  assign \$86  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$87  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$88  = \$87  ? 16'h557b : i__payload[15:0];
-  assign \$89  = \$86  ? 16'ha1bb : \$88 ;
-  assign \$90  = \$80 [15] ? \$85  : { \$89 [15], \$89  };
-  assign \$91  = \$90 [14:0] >= 12'h842;
-  assign \$92  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$93  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$94  = \$93  ? 16'h557b : i__payload[15:0];
-  assign \$95  = \$92  ? 16'ha1bb : \$94 ;
-  assign \$96  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$97  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$98  = \$97  ? 16'h557b : i__payload[15:0];
-  assign \$99  = \$96  ? 16'ha1bb : \$98 ;
-  assign \$100  = - $signed(\$99 );
-  assign \$101  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$102  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$103  = \$102  ? 16'h557b : i__payload[15:0];
-  assign \$104  = \$101  ? 16'ha1bb : \$103 ;
-  assign \$105  = \$95 [15] ? \$100  : { \$104 [15], \$104  };
-  assign \$106  = \$105 [14:0] >= 12'hace;
-  assign \$107  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$108  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$109  = \$108  ? 16'h557b : i__payload[15:0];
-  assign \$110  = \$107  ? 16'ha1bb : \$109 ;
-  assign \$111  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$112  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$113  = \$112  ? 16'h557b : i__payload[15:0];
-  assign \$114  = \$111  ? 16'ha1bb : \$113 ;
-  assign \$115  = - $signed(\$114 );
-  assign \$116  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$117  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$118  = \$117  ? 16'h557b : i__payload[15:0];
-  assign \$119  = \$116  ? 16'ha1bb : \$118 ;
-  assign \$120  = \$110 [15] ? \$115  : { \$119 [15], \$119  };
-  assign \$121  = \$120 [14:0] >= 12'hd39;
-  assign \$122  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$123  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$124  = \$123  ? 16'h557b : i__payload[15:0];
-  assign \$125  = \$122  ? 16'ha1bb : \$124 ;
-  assign \$126  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$127  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$128  = \$127  ? 16'h557b : i__payload[15:0];
-  assign \$129  = \$126  ? 16'ha1bb : \$128 ;
-  assign \$130  = - $signed(\$129 );
-  assign \$131  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$132  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$133  = \$132  ? 16'h557b : i__payload[15:0];
-  assign \$134  = \$131  ? 16'ha1bb : \$133 ;
-  assign \$135  = \$125 [15] ? \$130  : { \$134 [15], \$134  };
-  assign \$136  = \$135 [14:0] >= 12'hf24;
-  assign \$137  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$138  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$139  = \$138  ? 16'h557b : i__payload[15:0];
-  assign \$140  = \$137  ? 16'ha1bb : \$139 ;
-  assign \$141  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$142  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$143  = \$142  ? 16'h557b : i__payload[15:0];
-  assign \$144  = \$141  ? 16'ha1bb : \$143 ;
-  assign \$145  = - $signed(\$144 );
-  assign \$146  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$147  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$148  = \$147  ? 16'h557b : i__payload[15:0];
-  assign \$149  = \$146  ? 16'ha1bb : \$148 ;
-  assign \$150  = \$140 [15] ? \$145  : { \$149 [15], \$149  };
-  assign \$151  = \$150 [14:0] >= 13'h10ee;
-  assign \$152  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$153  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$154  = \$153  ? 16'h557b : i__payload[15:0];
-  assign \$155  = \$152  ? 16'ha1bb : \$154 ;
-  assign \$156  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$157  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$158  = \$157  ? 16'h557b : i__payload[15:0];
-  assign \$159  = \$156  ? 16'ha1bb : \$158 ;
-  assign \$160  = - $signed(\$159 );
-  assign \$161  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$162  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$163  = \$162  ? 16'h557b : i__payload[15:0];
-  assign \$164  = \$161  ? 16'ha1bb : \$163 ;
-  assign \$165  = \$155 [15] ? \$160  : { \$164 [15], \$164  };
-  assign \$166  = \$165 [14:0] >= 13'h12ae;
-  assign \$167  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$168  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$169  = \$168  ? 16'h557b : i__payload[15:0];
-  assign \$170  = \$167  ? 16'ha1bb : \$169 ;
-  assign \$171  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$172  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$173  = \$172  ? 16'h557b : i__payload[15:0];
-  assign \$174  = \$171  ? 16'ha1bb : \$173 ;
-  assign \$175  = - $signed(\$174 );
-  assign \$176  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$177  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$178  = \$177  ? 16'h557b : i__payload[15:0];
-  assign \$179  = \$176  ? 16'ha1bb : \$178 ;
-  assign \$180  = \$170 [15] ? \$175  : { \$179 [15], \$179  };
-  assign \$181  = \$180 [14:0] >= 13'h1470;
-  assign \$182  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$183  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$184  = \$183  ? 16'h557b : i__payload[15:0];
-  assign \$185  = \$182  ? 16'ha1bb : \$184 ;
-  assign \$186  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$187  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$188  = \$187  ? 16'h557b : i__payload[15:0];
-  assign \$189  = \$186  ? 16'ha1bb : \$188 ;
-  assign \$190  = - $signed(\$189 );
-  assign \$191  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$192  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$193  = \$192  ? 16'h557b : i__payload[15:0];
-  assign \$194  = \$191  ? 16'ha1bb : \$193 ;
-  assign \$195  = \$185 [15] ? \$190  : { \$194 [15], \$194  };
-  assign \$196  = \$195 [14:0] >= 13'h163b;
-  assign \$197  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$198  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$199  = \$198  ? 16'h557b : i__payload[15:0];
-  assign \$200  = \$197  ? 16'ha1bb : \$199 ;
-  assign \$201  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$202  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$203  = \$202  ? 16'h557b : i__payload[15:0];
-  assign \$204  = \$201  ? 16'ha1bb : \$203 ;
-  assign \$205  = - $signed(\$204 );
-  assign \$206  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$207  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$208  = \$207  ? 16'h557b : i__payload[15:0];
-  assign \$209  = \$206  ? 16'ha1bb : \$208 ;
-  assign \$210  = \$200 [15] ? \$205  : { \$209 [15], \$209  };
-  assign \$211  = \$210 [14:0] >= 13'h1816;
-  assign \$212  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$213  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$214  = \$213  ? 16'h557b : i__payload[15:0];
-  assign \$215  = \$212  ? 16'ha1bb : \$214 ;
-  assign \$216  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$217  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$218  = \$217  ? 16'h557b : i__payload[15:0];
-  assign \$219  = \$216  ? 16'ha1bb : \$218 ;
-  assign \$220  = - $signed(\$219 );
-  assign \$221  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$222  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$223  = \$222  ? 16'h557b : i__payload[15:0];
-  assign \$224  = \$221  ? 16'ha1bb : \$223 ;
-  assign \$225  = \$215 [15] ? \$220  : { \$224 [15], \$224  };
-  assign \$226  = \$225 [14:0] >= 13'h1a07;
-  assign \$227  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$228  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$229  = \$228  ? 16'h557b : i__payload[15:0];
-  assign \$230  = \$227  ? 16'ha1bb : \$229 ;
-  assign \$231  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$232  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$233  = \$232  ? 16'h557b : i__payload[15:0];
-  assign \$234  = \$231  ? 16'ha1bb : \$233 ;
-  assign \$235  = - $signed(\$234 );
-  assign \$236  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$237  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$238  = \$237  ? 16'h557b : i__payload[15:0];
-  assign \$239  = \$236  ? 16'ha1bb : \$238 ;
-  assign \$240  = \$230 [15] ? \$235  : { \$239 [15], \$239  };
-  assign \$241  = \$240 [14:0] >= 13'h1c14;
-  assign \$242  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$243  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$244  = \$243  ? 16'h557b : i__payload[15:0];
-  assign \$245  = \$242  ? 16'ha1bb : \$244 ;
-  assign \$246  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$247  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$248  = \$247  ? 16'h557b : i__payload[15:0];
-  assign \$249  = \$246  ? 16'ha1bb : \$248 ;
-  assign \$250  = - $signed(\$249 );
-  assign \$251  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$252  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$253  = \$252  ? 16'h557b : i__payload[15:0];
-  assign \$254  = \$251  ? 16'ha1bb : \$253 ;
-  assign \$255  = \$245 [15] ? \$250  : { \$254 [15], \$254  };
-  assign \$256  = \$255 [14:0] >= 13'h1e46;
-  assign \$257  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$258  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$259  = \$258  ? 16'h557b : i__payload[15:0];
-  assign \$260  = \$257  ? 16'ha1bb : \$259 ;
-  assign \$261  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$262  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$263  = \$262  ? 16'h557b : i__payload[15:0];
-  assign \$264  = \$261  ? 16'ha1bb : \$263 ;
-  assign \$265  = - $signed(\$264 );
-  assign \$266  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$267  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$268  = \$267  ? 16'h557b : i__payload[15:0];
-  assign \$269  = \$266  ? 16'ha1bb : \$268 ;
-  assign \$270  = \$260 [15] ? \$265  : { \$269 [15], \$269  };
-  assign \$271  = \$270 [14:0] >= 14'h20a5;
-  assign \$272  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$273  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$274  = \$273  ? 16'h557b : i__payload[15:0];
-  assign \$275  = \$272  ? 16'ha1bb : \$274 ;
-  assign \$276  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$277  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$278  = \$277  ? 16'h557b : i__payload[15:0];
-  assign \$279  = \$276  ? 16'ha1bb : \$278 ;
-  assign \$280  = - $signed(\$279 );
-  assign \$281  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$282  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$283  = \$282  ? 16'h557b : i__payload[15:0];
-  assign \$284  = \$281  ? 16'ha1bb : \$283 ;
-  assign \$285  = \$275 [15] ? \$280  : { \$284 [15], \$284  };
-  assign \$286  = \$285 [14:0] >= 14'h233b;
-  assign \$287  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$288  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$289  = \$288  ? 16'h557b : i__payload[15:0];
-  assign \$290  = \$287  ? 16'ha1bb : \$289 ;
-  assign \$291  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$292  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$293  = \$292  ? 16'h557b : i__payload[15:0];
-  assign \$294  = \$291  ? 16'ha1bb : \$293 ;
-  assign \$295  = - $signed(\$294 );
-  assign \$296  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$297  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$298  = \$297  ? 16'h557b : i__payload[15:0];
-  assign \$299  = \$296  ? 16'ha1bb : \$298 ;
-  assign \$300  = \$290 [15] ? \$295  : { \$299 [15], \$299  };
-  assign \$301  = \$300 [14:0] >= 14'h2619;
-  assign \$302  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$303  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$304  = \$303  ? 16'h557b : i__payload[15:0];
-  assign \$305  = \$302  ? 16'ha1bb : \$304 ;
-  assign \$306  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$307  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$308  = \$307  ? 16'h557b : i__payload[15:0];
-  assign \$309  = \$306  ? 16'ha1bb : \$308 ;
-  assign \$310  = - $signed(\$309 );
-  assign \$311  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$312  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$313  = \$312  ? 16'h557b : i__payload[15:0];
-  assign \$314  = \$311  ? 16'ha1bb : \$313 ;
-  assign \$315  = \$305 [15] ? \$310  : { \$314 [15], \$314  };
-  assign \$316  = \$315 [14:0] >= 14'h2953;
-  assign \$317  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$318  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$319  = \$318  ? 16'h557b : i__payload[15:0];
-  assign \$320  = \$317  ? 16'ha1bb : \$319 ;
-  assign \$321  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$322  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$323  = \$322  ? 16'h557b : i__payload[15:0];
-  assign \$324  = \$321  ? 16'ha1bb : \$323 ;
-  assign \$325  = - $signed(\$324 );
-  assign \$326  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$327  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$328  = \$327  ? 16'h557b : i__payload[15:0];
-  assign \$329  = \$326  ? 16'ha1bb : \$328 ;
-  assign \$330  = \$320 [15] ? \$325  : { \$329 [15], \$329  };
-  assign \$331  = \$330 [14:0] >= 14'h2d06;
-  assign \$332  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$333  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$334  = \$333  ? 16'h557b : i__payload[15:0];
-  assign \$335  = \$332  ? 16'ha1bb : \$334 ;
-  assign \$336  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$337  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$338  = \$337  ? 16'h557b : i__payload[15:0];
-  assign \$339  = \$336  ? 16'ha1bb : \$338 ;
-  assign \$340  = - $signed(\$339 );
-  assign \$341  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$342  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$343  = \$342  ? 16'h557b : i__payload[15:0];
-  assign \$344  = \$341  ? 16'ha1bb : \$343 ;
-  assign \$345  = \$335 [15] ? \$340  : { \$344 [15], \$344  };
-  assign \$346  = \$345 [14:0] >= 14'h3160;
-  assign \$347  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$348  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$349  = \$348  ? 16'h557b : i__payload[15:0];
-  assign \$350  = \$347  ? 16'ha1bb : \$349 ;
-  assign \$351  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$352  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$353  = \$352  ? 16'h557b : i__payload[15:0];
-  assign \$354  = \$351  ? 16'ha1bb : \$353 ;
-  assign \$355  = - $signed(\$354 );
-  assign \$356  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$357  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$358  = \$357  ? 16'h557b : i__payload[15:0];
-  assign \$359  = \$356  ? 16'ha1bb : \$358 ;
-  assign \$360  = \$350 [15] ? \$355  : { \$359 [15], \$359  };
-  assign \$361  = \$360 [14:0] >= 14'h36ad;
-  assign \$362  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$363  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$364  = \$363  ? 16'h557b : i__payload[15:0];
-  assign \$365  = \$362  ? 16'ha1bb : \$364 ;
-  assign \$366  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$367  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$368  = \$367  ? 16'h557b : i__payload[15:0];
-  assign \$369  = \$366  ? 16'ha1bb : \$368 ;
-  assign \$370  = - $signed(\$369 );
-  assign \$371  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$372  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$373  = \$372  ? 16'h557b : i__payload[15:0];
-  assign \$374  = \$371  ? 16'ha1bb : \$373 ;
-  assign \$375  = \$365 [15] ? \$370  : { \$374 [15], \$374  };
-  assign \$376  = \$375 [14:0] >= 14'h3d76;
-  assign \$377  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$378  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$379  = \$378  ? 16'h557b : i__payload[15:0];
-  assign \$380  = \$377  ? 16'ha1bb : \$379 ;
-  assign \$381  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$382  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$383  = \$382  ? 16'h557b : i__payload[15:0];
-  assign \$384  = \$381  ? 16'ha1bb : \$383 ;
-  assign \$385  = - $signed(\$384 );
-  assign \$386  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$387  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$388  = \$387  ? 16'h557b : i__payload[15:0];
-  assign \$389  = \$386  ? 16'ha1bb : \$388 ;
-  assign \$390  = \$380 [15] ? \$385  : { \$389 [15], \$389  };
-  assign \$391  = \$390 [14:0] >= 15'h46ed;
-  assign \$392  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$393  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$394  = \$393  ? 16'h557b : i__payload[15:0];
-  assign \$395  = \$392  ? 16'ha1bb : \$394 ;
-  assign \$396  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$397  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$398  = \$397  ? 16'h557b : i__payload[15:0];
-  assign \$399  = \$396  ? 16'ha1bb : \$398 ;
-  assign \$400  = - $signed(\$399 );
-  assign \$401  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$402  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$403  = \$402  ? 16'h557b : i__payload[15:0];
-  assign \$404  = \$401  ? 16'ha1bb : \$403 ;
-  assign \$405  = \$395 [15] ? \$400  : { \$404 [15], \$404  };
-  assign \$406  = \$405 [14:0] >= 15'h56ab;
-  assign l0_s2_prod = $signed(port__data) * $signed({ 1'h0, l0_t_p0 });
-  assign \$408  = $signed(\$407 ) + $signed(\port__data$18 );
-  assign l0_s3_prod = \$408 [31:0] * l0_t_p0;
-  assign \$410  = $signed({ 1'h0, \$409  }) + $signed(\port__data$23 );
-  assign \$411  = - $signed(\$410 [19:0]);
-  assign \$413  = $signed({ 1'h0, \$412  }) + $signed(\port__data$23 );
-  assign l0_s4_acc = l0_neg_p0 ? \$411  : { \$413 [19], \$413 [19:0] };
-  assign \$414  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$415  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$416  = \$415  ? 16'h557b : i__payload[31:16];
-  assign \$417  = \$414  ? 16'ha1bb : \$416 ;
-  assign \$418  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$419  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$420  = \$419  ? 16'h557b : i__payload[31:16];
-  assign \$421  = \$418  ? 16'ha1bb : \$420 ;
-  assign \$422  = - $signed(\$421 );
-  assign \$423  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$424  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$425  = \$424  ? 16'h557b : i__payload[31:16];
-  assign \$426  = \$423  ? 16'ha1bb : \$425 ;
-  assign \$427  = \$417 [15] ? \$422  : { \$426 [15], \$426  };
-  assign \$428  = \$427 [14:0] >= 9'h137;
-  assign \$429  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$430  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$431  = \$430  ? 16'h557b : i__payload[31:16];
-  assign \$432  = \$429  ? 16'ha1bb : \$431 ;
-  assign \$433  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$434  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$435  = \$434  ? 16'h557b : i__payload[31:16];
-  assign \$436  = \$433  ? 16'ha1bb : \$435 ;
-  assign \$437  = - $signed(\$436 );
-  assign \$438  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$439  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$440  = \$439  ? 16'h557b : i__payload[31:16];
-  assign \$441  = \$438  ? 16'ha1bb : \$440 ;
-  assign \$442  = \$432 [15] ? \$437  : { \$441 [15], \$441  };
-  assign \$443  = \$442 [14:0] >= 10'h273;
-  assign \$444  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$445  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$446  = \$445  ? 16'h557b : i__payload[31:16];
-  assign \$447  = \$444  ? 16'ha1bb : \$446 ;
-  assign \$448  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$449  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$450  = \$449  ? 16'h557b : i__payload[31:16];
-  assign \$451  = \$448  ? 16'ha1bb : \$450 ;
-  assign \$452  = - $signed(\$451 );
-  assign \$453  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$454  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$455  = \$454  ? 16'h557b : i__payload[31:16];
-  assign \$456  = \$453  ? 16'ha1bb : \$455 ;
-  assign \$457  = \$447 [15] ? \$452  : { \$456 [15], \$456  };
-  assign \$458  = \$457 [14:0] >= 10'h3ba;
-  assign \$459  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$460  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$461  = \$460  ? 16'h557b : i__payload[31:16];
-  assign \$462  = \$459  ? 16'ha1bb : \$461 ;
-  assign \$463  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$464  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$465  = \$464  ? 16'h557b : i__payload[31:16];
-  assign \$466  = \$463  ? 16'ha1bb : \$465 ;
-  assign \$467  = - $signed(\$466 );
-  assign \$468  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$469  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$470  = \$469  ? 16'h557b : i__payload[31:16];
-  assign \$471  = \$468  ? 16'ha1bb : \$470 ;
-  assign \$472  = \$462 [15] ? \$467  : { \$471 [15], \$471  };
-  assign \$473  = \$472 [14:0] >= 11'h514;
-  assign \$474  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$475  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$476  = \$475  ? 16'h557b : i__payload[31:16];
-  assign \$477  = \$474  ? 16'ha1bb : \$476 ;
-  assign \$478  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$479  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$480  = \$479  ? 16'h557b : i__payload[31:16];
-  assign \$481  = \$478  ? 16'ha1bb : \$480 ;
-  assign \$482  = - $signed(\$481 );
-  assign \$483  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$484  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$485  = \$484  ? 16'h557b : i__payload[31:16];
-  assign \$486  = \$483  ? 16'ha1bb : \$485 ;
-  assign \$487  = \$477 [15] ? \$482  : { \$486 [15], \$486  };
-  assign \$488  = \$487 [14:0] >= 11'h68d;
-  assign \$489  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$490  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$491  = \$490  ? 16'h557b : i__payload[31:16];
-  assign \$492  = \$489  ? 16'ha1bb : \$491 ;
-  assign \$493  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$494  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$495  = \$494  ? 16'h557b : i__payload[31:16];
-  assign \$496  = \$493  ? 16'ha1bb : \$495 ;
-  assign \$497  = - $signed(\$496 );
-  assign \$498  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$499  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$500  = \$499  ? 16'h557b : i__payload[31:16];
-  assign \$501  = \$498  ? 16'ha1bb : \$500 ;
-  assign \$502  = \$492 [15] ? \$497  : { \$501 [15], \$501  };
-  assign \$503  = \$502 [14:0] >= 12'h842;
-  assign \$504  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$505  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$506  = \$505  ? 16'h557b : i__payload[31:16];
-  assign \$507  = \$504  ? 16'ha1bb : \$506 ;
-  assign \$508  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$509  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$510  = \$509  ? 16'h557b : i__payload[31:16];
-  assign \$511  = \$508  ? 16'ha1bb : \$510 ;
-  assign \$512  = - $signed(\$511 );
-  assign \$513  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$514  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$515  = \$514  ? 16'h557b : i__payload[31:16];
-  assign \$516  = \$513  ? 16'ha1bb : \$515 ;
-  assign \$517  = \$507 [15] ? \$512  : { \$516 [15], \$516  };
-  assign \$518  = \$517 [14:0] >= 12'hace;
-  assign \$519  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$520  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$521  = \$520  ? 16'h557b : i__payload[31:16];
-  assign \$522  = \$519  ? 16'ha1bb : \$521 ;
-  assign \$523  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$524  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$525  = \$524  ? 16'h557b : i__payload[31:16];
-  assign \$526  = \$523  ? 16'ha1bb : \$525 ;
-  assign \$527  = - $signed(\$526 );
-  assign \$528  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$529  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$530  = \$529  ? 16'h557b : i__payload[31:16];
-  assign \$531  = \$528  ? 16'ha1bb : \$530 ;
-  assign \$532  = \$522 [15] ? \$527  : { \$531 [15], \$531  };
-  assign \$533  = \$532 [14:0] >= 12'hd39;
-  assign \$534  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$535  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$536  = \$535  ? 16'h557b : i__payload[31:16];
-  assign \$537  = \$534  ? 16'ha1bb : \$536 ;
-  assign \$538  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$539  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$540  = \$539  ? 16'h557b : i__payload[31:16];
-  assign \$541  = \$538  ? 16'ha1bb : \$540 ;
-  assign \$542  = - $signed(\$541 );
-  assign \$543  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$544  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$545  = \$544  ? 16'h557b : i__payload[31:16];
-  assign \$546  = \$543  ? 16'ha1bb : \$545 ;
-  assign \$547  = \$537 [15] ? \$542  : { \$546 [15], \$546  };
-  assign \$548  = \$547 [14:0] >= 12'hf24;
-  assign \$549  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$550  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$551  = \$550  ? 16'h557b : i__payload[31:16];
-  assign \$552  = \$549  ? 16'ha1bb : \$551 ;
-  assign \$553  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$554  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$555  = \$554  ? 16'h557b : i__payload[31:16];
-  assign \$556  = \$553  ? 16'ha1bb : \$555 ;
-  assign \$557  = - $signed(\$556 );
-  assign \$558  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$559  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$560  = \$559  ? 16'h557b : i__payload[31:16];
-  assign \$561  = \$558  ? 16'ha1bb : \$560 ;
-  assign \$562  = \$552 [15] ? \$557  : { \$561 [15], \$561  };
-  assign \$563  = \$562 [14:0] >= 13'h10ee;
-  assign \$564  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$565  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$566  = \$565  ? 16'h557b : i__payload[31:16];
-  assign \$567  = \$564  ? 16'ha1bb : \$566 ;
-  assign \$568  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$569  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$570  = \$569  ? 16'h557b : i__payload[31:16];
-  assign \$571  = \$568  ? 16'ha1bb : \$570 ;
-  assign \$572  = - $signed(\$571 );
-  assign \$573  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$574  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$575  = \$574  ? 16'h557b : i__payload[31:16];
-  assign \$576  = \$573  ? 16'ha1bb : \$575 ;
-  assign \$577  = \$567 [15] ? \$572  : { \$576 [15], \$576  };
-  assign \$578  = \$577 [14:0] >= 13'h12ae;
-  assign \$579  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$580  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$581  = \$580  ? 16'h557b : i__payload[31:16];
-  assign \$582  = \$579  ? 16'ha1bb : \$581 ;
-  assign \$583  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$584  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$585  = \$584  ? 16'h557b : i__payload[31:16];
-  assign \$586  = \$583  ? 16'ha1bb : \$585 ;
-  assign \$587  = - $signed(\$586 );
-  assign \$588  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$589  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$590  = \$589  ? 16'h557b : i__payload[31:16];
-  assign \$591  = \$588  ? 16'ha1bb : \$590 ;
-  assign \$592  = \$582 [15] ? \$587  : { \$591 [15], \$591  };
-  assign \$593  = \$592 [14:0] >= 13'h1470;
-  assign \$594  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$595  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$596  = \$595  ? 16'h557b : i__payload[31:16];
-  assign \$597  = \$594  ? 16'ha1bb : \$596 ;
-  assign \$598  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$599  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$600  = \$599  ? 16'h557b : i__payload[31:16];
-  assign \$601  = \$598  ? 16'ha1bb : \$600 ;
-  assign \$602  = - $signed(\$601 );
-  assign \$603  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$604  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$605  = \$604  ? 16'h557b : i__payload[31:16];
-  assign \$606  = \$603  ? 16'ha1bb : \$605 ;
-  assign \$607  = \$597 [15] ? \$602  : { \$606 [15], \$606  };
-  assign \$608  = \$607 [14:0] >= 13'h163b;
-  assign \$609  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$610  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$611  = \$610  ? 16'h557b : i__payload[31:16];
-  assign \$612  = \$609  ? 16'ha1bb : \$611 ;
-  assign \$613  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$614  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$615  = \$614  ? 16'h557b : i__payload[31:16];
-  assign \$616  = \$613  ? 16'ha1bb : \$615 ;
-  assign \$617  = - $signed(\$616 );
-  assign \$618  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$619  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$620  = \$619  ? 16'h557b : i__payload[31:16];
-  assign \$621  = \$618  ? 16'ha1bb : \$620 ;
-  assign \$622  = \$612 [15] ? \$617  : { \$621 [15], \$621  };
-  assign \$623  = \$622 [14:0] >= 13'h1816;
-  assign \$624  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$625  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$626  = \$625  ? 16'h557b : i__payload[31:16];
-  assign \$627  = \$624  ? 16'ha1bb : \$626 ;
-  assign \$628  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$629  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$630  = \$629  ? 16'h557b : i__payload[31:16];
-  assign \$631  = \$628  ? 16'ha1bb : \$630 ;
-  assign \$632  = - $signed(\$631 );
-  assign \$633  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$634  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$635  = \$634  ? 16'h557b : i__payload[31:16];
-  assign \$636  = \$633  ? 16'ha1bb : \$635 ;
-  assign \$637  = \$627 [15] ? \$632  : { \$636 [15], \$636  };
-  assign \$638  = \$637 [14:0] >= 13'h1a07;
-  assign \$639  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$640  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$641  = \$640  ? 16'h557b : i__payload[31:16];
-  assign \$642  = \$639  ? 16'ha1bb : \$641 ;
-  assign \$643  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$644  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$645  = \$644  ? 16'h557b : i__payload[31:16];
-  assign \$646  = \$643  ? 16'ha1bb : \$645 ;
-  assign \$647  = - $signed(\$646 );
-  assign \$648  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$649  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$650  = \$649  ? 16'h557b : i__payload[31:16];
-  assign \$651  = \$648  ? 16'ha1bb : \$650 ;
-  assign \$652  = \$642 [15] ? \$647  : { \$651 [15], \$651  };
-  assign \$653  = \$652 [14:0] >= 13'h1c14;
-  assign \$654  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$655  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$656  = \$655  ? 16'h557b : i__payload[31:16];
-  assign \$657  = \$654  ? 16'ha1bb : \$656 ;
-  assign \$658  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$659  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$660  = \$659  ? 16'h557b : i__payload[31:16];
-  assign \$661  = \$658  ? 16'ha1bb : \$660 ;
-  assign \$662  = - $signed(\$661 );
-  assign \$663  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$664  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$665  = \$664  ? 16'h557b : i__payload[31:16];
-  assign \$666  = \$663  ? 16'ha1bb : \$665 ;
-  assign \$667  = \$657 [15] ? \$662  : { \$666 [15], \$666  };
-  assign \$668  = \$667 [14:0] >= 13'h1e46;
-  assign \$669  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$670  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$671  = \$670  ? 16'h557b : i__payload[31:16];
-  assign \$672  = \$669  ? 16'ha1bb : \$671 ;
-  assign \$673  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$674  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$675  = \$674  ? 16'h557b : i__payload[31:16];
-  assign \$676  = \$673  ? 16'ha1bb : \$675 ;
-  assign \$677  = - $signed(\$676 );
-  assign \$678  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$679  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$680  = \$679  ? 16'h557b : i__payload[31:16];
-  assign \$681  = \$678  ? 16'ha1bb : \$680 ;
-  assign \$682  = \$672 [15] ? \$677  : { \$681 [15], \$681  };
-  assign \$683  = \$682 [14:0] >= 14'h20a5;
-  assign \$684  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$685  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$686  = \$685  ? 16'h557b : i__payload[31:16];
-  assign \$687  = \$684  ? 16'ha1bb : \$686 ;
-  assign \$688  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$689  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$690  = \$689  ? 16'h557b : i__payload[31:16];
-  assign \$691  = \$688  ? 16'ha1bb : \$690 ;
-  assign \$692  = - $signed(\$691 );
-  assign \$693  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$694  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$695  = \$694  ? 16'h557b : i__payload[31:16];
-  assign \$696  = \$693  ? 16'ha1bb : \$695 ;
-  assign \$697  = \$687 [15] ? \$692  : { \$696 [15], \$696  };
-  assign \$698  = \$697 [14:0] >= 14'h233b;
-  assign \$699  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$700  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$701  = \$700  ? 16'h557b : i__payload[31:16];
-  assign \$702  = \$699  ? 16'ha1bb : \$701 ;
-  assign \$703  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$704  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$705  = \$704  ? 16'h557b : i__payload[31:16];
-  assign \$706  = \$703  ? 16'ha1bb : \$705 ;
-  assign \$707  = - $signed(\$706 );
-  assign \$708  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$709  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$710  = \$709  ? 16'h557b : i__payload[31:16];
-  assign \$711  = \$708  ? 16'ha1bb : \$710 ;
-  assign \$712  = \$702 [15] ? \$707  : { \$711 [15], \$711  };
-  assign \$713  = \$712 [14:0] >= 14'h2619;
-  assign \$714  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$715  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$716  = \$715  ? 16'h557b : i__payload[31:16];
-  assign \$717  = \$714  ? 16'ha1bb : \$716 ;
-  assign \$718  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$719  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$720  = \$719  ? 16'h557b : i__payload[31:16];
-  assign \$721  = \$718  ? 16'ha1bb : \$720 ;
-  assign \$722  = - $signed(\$721 );
-  assign \$723  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$724  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$725  = \$724  ? 16'h557b : i__payload[31:16];
-  assign \$726  = \$723  ? 16'ha1bb : \$725 ;
-  assign \$727  = \$717 [15] ? \$722  : { \$726 [15], \$726  };
-  assign \$728  = \$727 [14:0] >= 14'h2953;
-  assign \$729  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$730  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$731  = \$730  ? 16'h557b : i__payload[31:16];
-  assign \$732  = \$729  ? 16'ha1bb : \$731 ;
-  assign \$733  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$734  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$735  = \$734  ? 16'h557b : i__payload[31:16];
-  assign \$736  = \$733  ? 16'ha1bb : \$735 ;
-  assign \$737  = - $signed(\$736 );
-  assign \$738  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$739  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$740  = \$739  ? 16'h557b : i__payload[31:16];
-  assign \$741  = \$738  ? 16'ha1bb : \$740 ;
-  assign \$742  = \$732 [15] ? \$737  : { \$741 [15], \$741  };
-  assign \$743  = \$742 [14:0] >= 14'h2d06;
-  assign \$744  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$745  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$746  = \$745  ? 16'h557b : i__payload[31:16];
-  assign \$747  = \$744  ? 16'ha1bb : \$746 ;
-  assign \$748  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$749  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$750  = \$749  ? 16'h557b : i__payload[31:16];
-  assign \$751  = \$748  ? 16'ha1bb : \$750 ;
-  assign \$752  = - $signed(\$751 );
-  assign \$753  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$754  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$755  = \$754  ? 16'h557b : i__payload[31:16];
-  assign \$756  = \$753  ? 16'ha1bb : \$755 ;
-  assign \$757  = \$747 [15] ? \$752  : { \$756 [15], \$756  };
-  assign \$758  = \$757 [14:0] >= 14'h3160;
-  assign \$759  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$760  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$761  = \$760  ? 16'h557b : i__payload[31:16];
-  assign \$762  = \$759  ? 16'ha1bb : \$761 ;
-  assign \$763  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$764  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$765  = \$764  ? 16'h557b : i__payload[31:16];
-  assign \$766  = \$763  ? 16'ha1bb : \$765 ;
-  assign \$767  = - $signed(\$766 );
-  assign \$768  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$769  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$770  = \$769  ? 16'h557b : i__payload[31:16];
-  assign \$771  = \$768  ? 16'ha1bb : \$770 ;
-  assign \$772  = \$762 [15] ? \$767  : { \$771 [15], \$771  };
-  assign \$773  = \$772 [14:0] >= 14'h36ad;
-  assign \$774  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$775  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$776  = \$775  ? 16'h557b : i__payload[31:16];
-  assign \$777  = \$774  ? 16'ha1bb : \$776 ;
-  assign \$778  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$779  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$780  = \$779  ? 16'h557b : i__payload[31:16];
-  assign \$781  = \$778  ? 16'ha1bb : \$780 ;
-  assign \$782  = - $signed(\$781 );
-  assign \$783  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$784  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$785  = \$784  ? 16'h557b : i__payload[31:16];
-  assign \$786  = \$783  ? 16'ha1bb : \$785 ;
-  assign \$787  = \$777 [15] ? \$782  : { \$786 [15], \$786  };
-  assign \$788  = \$787 [14:0] >= 14'h3d76;
-  assign \$789  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$790  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$791  = \$790  ? 16'h557b : i__payload[31:16];
-  assign \$792  = \$789  ? 16'ha1bb : \$791 ;
-  assign \$793  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$794  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$795  = \$794  ? 16'h557b : i__payload[31:16];
-  assign \$796  = \$793  ? 16'ha1bb : \$795 ;
-  assign \$797  = - $signed(\$796 );
-  assign \$798  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$799  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$800  = \$799  ? 16'h557b : i__payload[31:16];
-  assign \$801  = \$798  ? 16'ha1bb : \$800 ;
-  assign \$802  = \$792 [15] ? \$797  : { \$801 [15], \$801  };
-  assign \$803  = \$802 [14:0] >= 15'h46ed;
-  assign \$804  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$805  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$806  = \$805  ? 16'h557b : i__payload[31:16];
-  assign \$807  = \$804  ? 16'ha1bb : \$806 ;
-  assign \$808  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$809  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$810  = \$809  ? 16'h557b : i__payload[31:16];
-  assign \$811  = \$808  ? 16'ha1bb : \$810 ;
-  assign \$812  = - $signed(\$811 );
-  assign \$813  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$814  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$815  = \$814  ? 16'h557b : i__payload[31:16];
-  assign \$816  = \$813  ? 16'ha1bb : \$815 ;
-  assign \$817  = \$807 [15] ? \$812  : { \$816 [15], \$816  };
-  assign \$818  = \$817 [14:0] >= 15'h56ab;
-  assign l1_s2_prod = $signed(\port__data$29 ) * $signed({ 1'h0, l1_t_p0 });
-  assign \$820  = $signed(\$819 ) + $signed(\port__data$34 );
-  assign l1_s3_prod = \$820 [31:0] * l1_t_p0;
-  assign \$822  = $signed({ 1'h0, \$821  }) + $signed(\port__data$39 );
-  assign \$823  = - $signed(\$822 [19:0]);
-  assign \$825  = $signed({ 1'h0, \$824  }) + $signed(\port__data$39 );
-  assign l1_s4_acc = l1_neg_p0 ? \$823  : { \$825 [19], \$825 [19:0] };
-  assign \$826  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$827  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$828  = \$827  ? 16'h557b : i__payload[15:0];
-  assign \$829  = \$826  ? 16'ha1bb : \$828 ;
-  assign \$830  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$831  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$832  = \$831  ? 16'h557b : i__payload[15:0];
-  assign \$833  = \$830  ? 16'ha1bb : \$832 ;
-  assign \$834  = - $signed(\$833 );
-  assign \$835  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$836  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$837  = \$836  ? 16'h557b : i__payload[15:0];
-  assign \$838  = \$835  ? 16'ha1bb : \$837 ;
-  assign \$839  = \$829 [15] ? \$834  : { \$838 [15], \$838  };
-  assign \$840  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$841  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$842  = \$841  ? 16'h557b : i__payload[15:0];
-  assign \$843  = \$840  ? 16'ha1bb : \$842 ;
-  assign \$844  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$845  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$846  = \$845  ? 16'h557b : i__payload[15:0];
-  assign \$847  = \$844  ? 16'ha1bb : \$846 ;
-  assign \$848  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$849  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$850  = \$849  ? 16'h557b : i__payload[15:0];
-  assign \$851  = \$848  ? 16'ha1bb : \$850 ;
-  assign \$852  = - $signed(\$851 );
-  assign \$853  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$854  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$855  = \$854  ? 16'h557b : i__payload[15:0];
-  assign \$856  = \$853  ? 16'ha1bb : \$855 ;
-  assign \$857  = \$847 [15] ? \$852  : { \$856 [15], \$856  };
-  assign \$859  = $signed({ 1'h0, \$857 [14:0] }) - $signed(\$858 );
-  assign \$860  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$862  = $signed(\$861 ) > $signed(16'h7fff);
-  assign \$863  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$865  = $signed(\$864 ) < $signed(16'h8000);
-  assign \$866  = $signed(l0_s4_acc[19:0]) + $signed(5'h08);
-  assign \$868  = \$865  ? 21'h1f8000 : \$867 ;
-  assign \$869  = \$862  ? 21'h007fff : \$868 ;
-  assign \$870  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$871  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$872  = \$871  ? 16'h557b : i__payload[31:16];
-  assign \$873  = \$870  ? 16'ha1bb : \$872 ;
-  assign \$874  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$875  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$876  = \$875  ? 16'h557b : i__payload[31:16];
-  assign \$877  = \$874  ? 16'ha1bb : \$876 ;
-  assign \$878  = - $signed(\$877 );
-  assign \$879  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$880  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$881  = \$880  ? 16'h557b : i__payload[31:16];
-  assign \$882  = \$879  ? 16'ha1bb : \$881 ;
-  assign \$883  = \$873 [15] ? \$878  : { \$882 [15], \$882  };
-  assign \$884  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$885  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$886  = \$885  ? 16'h557b : i__payload[31:16];
-  assign \$887  = \$884  ? 16'ha1bb : \$886 ;
-  assign \$888  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$889  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$890  = \$889  ? 16'h557b : i__payload[31:16];
-  assign \$891  = \$888  ? 16'ha1bb : \$890 ;
-  assign \$892  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$893  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$894  = \$893  ? 16'h557b : i__payload[31:16];
-  assign \$895  = \$892  ? 16'ha1bb : \$894 ;
-  assign \$896  = - $signed(\$895 );
-  assign \$897  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
-  assign \$898  = $signed(i__payload[31:16]) > $signed(16'h557b);
-  assign \$899  = \$898  ? 16'h557b : i__payload[31:16];
-  assign \$900  = \$897  ? 16'ha1bb : \$899 ;
-  assign \$901  = \$891 [15] ? \$896  : { \$900 [15], \$900  };
-  assign \$903  = $signed({ 1'h0, \$901 [14:0] }) - $signed(\$902 );
-  assign \$904  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$906  = $signed(\$905 ) > $signed(16'h7fff);
-  assign \$907  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$909  = $signed(\$908 ) < $signed(16'h8000);
-  assign \$910  = $signed(l1_s4_acc[19:0]) + $signed(5'h08);
-  assign \$912  = \$909  ? 21'h1f8000 : \$911 ;
-  assign \$913  = \$906  ? 21'h007fff : \$912 ;
-  always @(posedge clk)
-    valid_0 <= \$914 ;
-  always @(posedge clk)
-    o__valid <= \$915 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$916 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$917 ;
-  always @(posedge clk)
-    l0_seg_p0 <= \$918 ;
-  always @(posedge clk)
-    l0_t_p0 <= \$919 ;
-  always @(posedge clk)
-    o__payload <= \$920 ;
-  always @(posedge clk)
-    l1_x_p0 <= \$921 ;
-  always @(posedge clk)
-    l1_neg_p0 <= \$922 ;
-  always @(posedge clk)
-    l1_seg_p0 <= \$923 ;
-  always @(posedge clk)
-    l1_t_p0 <= \$924 ;
+  assign \port__data$65  = origin_rom[\port__addr$61 ];
+  assign port__data = origin_rom[port__addr];
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
   assign \$3  = $signed(i__payload[15:0]) > $signed(16'h557b);
   assign \$4  = \$3  ? 16'h557b : i__payload[15:0];
-  assign \$5  = \$2  ? 16'ha1bb : \$4 ;
-  assign \$6  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$7  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$8  = \$7  ? 16'h557b : i__payload[15:0];
-  assign \$9  = \$6  ? 16'ha1bb : \$8 ;
-  assign \$10  = - $signed(\$9 );
-  assign \$11  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$12  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$13  = \$12  ? 16'h557b : i__payload[15:0];
-  assign \$14  = \$11  ? 16'ha1bb : \$13 ;
-  assign \$15  = \$5 [15] ? \$10  : { \$14 [15], \$14  };
-  assign \$16  = \$15 [14:0] >= 9'h137;
-  assign \$17  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$18  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$19  = \$18  ? 16'h557b : i__payload[15:0];
-  assign \$20  = \$17  ? 16'ha1bb : \$19 ;
-  assign \$21  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$22  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$23  = \$22  ? 16'h557b : i__payload[15:0];
-  assign \$24  = \$21  ? 16'ha1bb : \$23 ;
-  assign \$25  = - $signed(\$24 );
-  assign \$26  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$27  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$28  = \$27  ? 16'h557b : i__payload[15:0];
-  assign \$29  = \$26  ? 16'ha1bb : \$28 ;
-  assign \$30  = \$20 [15] ? \$25  : { \$29 [15], \$29  };
-  assign \$31  = \$30 [14:0] >= 10'h273;
-  assign \$32  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$33  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$34  = \$33  ? 16'h557b : i__payload[15:0];
-  assign \$35  = \$32  ? 16'ha1bb : \$34 ;
-  assign \$36  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$37  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$38  = \$37  ? 16'h557b : i__payload[15:0];
-  assign \$39  = \$36  ? 16'ha1bb : \$38 ;
-  assign \$40  = - $signed(\$39 );
-  assign \$41  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$42  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$43  = \$42  ? 16'h557b : i__payload[15:0];
-  assign \$44  = \$41  ? 16'ha1bb : \$43 ;
-  assign \$45  = \$35 [15] ? \$40  : { \$44 [15], \$44  };
-  assign \$46  = \$45 [14:0] >= 10'h3ba;
-  assign \$47  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$48  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$49  = \$48  ? 16'h557b : i__payload[15:0];
-  assign \$50  = \$47  ? 16'ha1bb : \$49 ;
-  assign \$51  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$52  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$53  = \$52  ? 16'h557b : i__payload[15:0];
-  assign \$54  = \$51  ? 16'ha1bb : \$53 ;
-  assign \$55  = - $signed(\$54 );
-  assign \$56  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$57  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$58  = \$57  ? 16'h557b : i__payload[15:0];
-  assign \$59  = \$56  ? 16'ha1bb : \$58 ;
-  assign \$60  = \$50 [15] ? \$55  : { \$59 [15], \$59  };
-  assign \$61  = \$60 [14:0] >= 11'h514;
-  assign \$62  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$63  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$64  = \$63  ? 16'h557b : i__payload[15:0];
-  assign \$65  = \$62  ? 16'ha1bb : \$64 ;
-  assign \$66  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$67  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$68  = \$67  ? 16'h557b : i__payload[15:0];
-  assign \$69  = \$66  ? 16'ha1bb : \$68 ;
-  assign \$70  = - $signed(\$69 );
-  assign \$71  = $signed(i__payload[15:0]) < $signed(16'ha1bb);
-  assign \$72  = $signed(i__payload[15:0]) > $signed(16'h557b);
-  assign \$73  = \$72  ? 16'h557b : i__payload[15:0];
-  assign \$74  = \$71  ? 16'ha1bb : \$73 ;
+  assign l0_s0_x = \$2  ? 16'ha1bb : \$4 ;
+  assign \$5  = - $signed(l0_x_p0);
+  assign \$6  = l0_x_p0[15] ? \$5  : { l0_x_p0[15], l0_x_p0 };
+  assign \$7  = l0_x_p1 >= 9'h137;
+  assign \$8  = l0_x_p1 >= 10'h273;
+  assign \$9  = l0_x_p1 >= 10'h3ba;
+  assign \$10  = l0_x_p1 >= 11'h514;
+  assign \$11  = l0_x_p1 >= 11'h68d;
+  assign \$12  = l0_x_p1 >= 12'h842;
+  assign \$13  = l0_x_p1 >= 12'hace;
+  assign \$14  = l0_x_p1 >= 12'hd39;
+  assign \$15  = l0_x_p1 >= 12'hf24;
+  assign \$16  = l0_x_p1 >= 13'h10ee;
+  assign \$17  = l0_x_p1 >= 13'h12ae;
+  assign \$18  = l0_x_p1 >= 13'h1470;
+  assign \$19  = l0_x_p1 >= 13'h163b;
+  assign \$20  = l0_x_p1 >= 13'h1816;
+  assign \$21  = l0_x_p1 >= 13'h1a07;
+  assign \$22  = l0_x_p1 >= 13'h1c14;
+  assign \$23  = l0_x_p1 >= 13'h1e46;
+  assign \$24  = l0_x_p1 >= 14'h20a5;
+  assign \$25  = l0_x_p1 >= 14'h233b;
+  assign \$26  = l0_x_p1 >= 14'h2619;
+  assign \$27  = l0_x_p1 >= 14'h2953;
+  assign \$28  = l0_x_p1 >= 14'h2d06;
+  assign \$29  = l0_x_p1 >= 14'h3160;
+  assign \$30  = l0_x_p1 >= 14'h36ad;
+  assign \$31  = l0_x_p1 >= 14'h3d76;
+  assign \$32  = l0_x_p1 >= 15'h46ed;
+  assign \$33  = l0_x_p1 >= 15'h56ab;
+  assign \$34  = ~ \$8 ;
+  assign \$35  = \$7  & \$34 ;
+  assign \$36  = ~ \$10 ;
+  assign \$37  = \$9  & \$36 ;
+  assign \$38  = ~ \$12 ;
+  assign \$39  = \$11  & \$38 ;
+  assign \$40  = ~ \$14 ;
+  assign \$41  = \$13  & \$40 ;
+  assign \$42  = ~ \$16 ;
+  assign \$43  = \$15  & \$42 ;
+  assign \$44  = ~ \$18 ;
+  assign \$45  = \$17  & \$44 ;
+  assign \$46  = ~ \$20 ;
+  assign \$47  = \$19  & \$46 ;
+  assign \$48  = ~ \$22 ;
+  assign \$49  = \$21  & \$48 ;
+  assign \$50  = ~ \$24 ;
+  assign \$51  = \$23  & \$50 ;
+  assign \$52  = ~ \$26 ;
+  assign \$53  = \$25  & \$52 ;
+  assign \$54  = ~ \$28 ;
+  assign \$55  = \$27  & \$54 ;
+  assign \$56  = ~ \$30 ;
+  assign \$57  = \$29  & \$56 ;
+  assign \$58  = ~ \$32 ;
+  assign \$59  = \$31  & \$58 ;
+  assign \$60  = | { \$33 , \$59 , \$57 , \$55 , \$53 , \$51 , \$49 , \$47 , \$45 , \$43 , \$41 , \$39 , \$37 , \$35  };
+  assign \$61  = ~ \$9 ;
+  assign \$62  = \$8  & \$61 ;
+  assign \$63  = ~ \$10 ;
+  assign \$64  = \$9  & \$63 ;
+  assign \$65  = ~ \$13 ;
+  assign \$66  = \$12  & \$65 ;
+  assign \$67  = ~ \$14 ;
+  assign \$68  = \$13  & \$67 ;
+  assign \$69  = ~ \$17 ;
+  assign \$70  = \$16  & \$69 ;
+  assign \$71  = ~ \$18 ;
+  assign \$72  = \$17  & \$71 ;
+  assign \$73  = ~ \$21 ;
+  assign \$74  = \$20  & \$73 ;
+  assign \$75  = ~ \$22 ;
+  assign \$76  = \$21  & \$75 ;
+  assign \$77  = ~ \$25 ;
+  assign \$78  = \$24  & \$77 ;
+  assign \$79  = ~ \$26 ;
+  assign \$80  = \$25  & \$79 ;
+  assign \$81  = ~ \$29 ;
+  assign \$82  = \$28  & \$81 ;
+  assign \$83  = ~ \$30 ;
+  assign \$84  = \$29  & \$83 ;
+  assign \$85  = ~ \$33 ;
+  assign \$86  = \$32  & \$85 ;
+  assign \$87  = | { \$33 , \$86 , \$84 , \$82 , \$80 , \$78 , \$76 , \$74 , \$72 , \$70 , \$68 , \$66 , \$64 , \$62  };
+  assign \$88  = ~ \$11 ;
+  assign \$89  = \$10  & \$88 ;
+  assign \$90  = ~ \$12 ;
+  assign \$91  = \$11  & \$90 ;
+  assign \$92  = ~ \$13 ;
+  assign \$93  = \$12  & \$92 ;
+  assign \$94  = ~ \$14 ;
+  assign \$95  = \$13  & \$94 ;
+  assign \$96  = ~ \$19 ;
+  assign \$97  = \$18  & \$96 ;
+  assign \$98  = ~ \$20 ;
+  assign \$99  = \$19  & \$98 ;
+  assign \$100  = ~ \$21 ;
+  assign \$101  = \$20  & \$100 ;
+  assign \$102  = ~ \$22 ;
+  assign \$103  = \$21  & \$102 ;
+  assign \$104  = ~ \$27 ;
+  assign \$105  = \$26  & \$104 ;
+  assign \$106  = ~ \$28 ;
+  assign \$107  = \$27  & \$106 ;
+  assign \$108  = ~ \$29 ;
+  assign \$109  = \$28  & \$108 ;
+  assign \$110  = ~ \$30 ;
+  assign \$111  = \$29  & \$110 ;
+  assign \$112  = | { \$111 , \$109 , \$107 , \$105 , \$103 , \$101 , \$99 , \$97 , \$95 , \$93 , \$91 , \$89  };
+  assign \$113  = ~ \$15 ;
+  assign \$114  = \$14  & \$113 ;
+  assign \$115  = ~ \$16 ;
+  assign \$116  = \$15  & \$115 ;
+  assign \$117  = ~ \$17 ;
+  assign \$118  = \$16  & \$117 ;
+  assign \$119  = ~ \$18 ;
+  assign \$120  = \$17  & \$119 ;
+  assign \$121  = ~ \$19 ;
+  assign \$122  = \$18  & \$121 ;
+  assign \$123  = ~ \$20 ;
+  assign \$124  = \$19  & \$123 ;
+  assign \$125  = ~ \$21 ;
+  assign \$126  = \$20  & \$125 ;
+  assign \$127  = ~ \$22 ;
+  assign \$128  = \$21  & \$127 ;
+  assign \$129  = ~ \$31 ;
+  assign \$130  = \$30  & \$129 ;
+  assign \$131  = ~ \$32 ;
+  assign \$132  = \$31  & \$131 ;
+  assign \$133  = ~ \$33 ;
+  assign \$134  = \$32  & \$133 ;
+  assign \$135  = | { \$33 , \$134 , \$132 , \$130 , \$128 , \$126 , \$124 , \$122 , \$120 , \$118 , \$116 , \$114  };
+  assign \$136  = ~ \$23 ;
+  assign \$137  = \$22  & \$136 ;
+  assign \$138  = ~ \$24 ;
+  assign \$139  = \$23  & \$138 ;
+  assign \$140  = ~ \$25 ;
+  assign \$141  = \$24  & \$140 ;
+  assign \$142  = ~ \$26 ;
+  assign \$143  = \$25  & \$142 ;
+  assign \$144  = ~ \$27 ;
+  assign \$145  = \$26  & \$144 ;
+  assign \$146  = ~ \$28 ;
+  assign \$147  = \$27  & \$146 ;
+  assign \$148  = ~ \$29 ;
+  assign \$149  = \$28  & \$148 ;
+  assign \$150  = ~ \$30 ;
+  assign \$151  = \$29  & \$150 ;
+  assign \$152  = ~ \$31 ;
+  assign \$153  = \$30  & \$152 ;
+  assign \$154  = ~ \$32 ;
+  assign \$155  = \$31  & \$154 ;
+  assign \$156  = ~ \$33 ;
+  assign \$157  = \$32  & \$156 ;
+  assign \$158  = | { \$33 , \$157 , \$155 , \$153 , \$151 , \$149 , \$147 , \$145 , \$143 , \$141 , \$139 , \$137  };
+  assign \$160  = $signed({ 1'h0, l0_x_p2 }) - $signed(\$159 );
+  assign l0_s6_ph = $signed(l0_c2_p4[18:15]) * $signed({ 1'h0, l0_t_p4 });
+  assign l0_s6_pl = l0_c2_p4[14:0] * l0_t_p4;
+  assign l0_s7_prod = $signed(\$161 ) + $signed({ 1'h0, l0_pl_p5 });
+  assign \$163  = $signed(\$162 ) + $signed(l0_c1_p5);
+  assign l0_s9_ph = l0_acc_p6[31:15] * l0_t_p6;
+  assign l0_s9_pl = l0_acc_p6[14:0] * l0_t_p6;
+  assign l0_s10_prod = \$164  + l0_pl_p7;
+  assign \$165  = $signed({ 1'h0, l0_p_p8 }) + $signed(l0_c0_p8);
+  assign \$166  = - $signed(\$165 [19:0]);
+  assign l0_s13_acc = l0_neg_p8 ? \$166  : { \$165 [19], \$165 [19:0] };
+  assign \$167  = $signed(l0_acc_p9) + $signed(5'h08);
+  assign \$169  = $signed(i__payload[31:16]) < $signed(16'ha1bb);
+  assign \$170  = $signed(i__payload[31:16]) > $signed(16'h557b);
+  assign \$171  = \$170  ? 16'h557b : i__payload[31:16];
+  assign l1_s0_x = \$169  ? 16'ha1bb : \$171 ;
+  assign \$172  = - $signed(l1_x_p0);
+  assign \$173  = l1_x_p0[15] ? \$172  : { l1_x_p0[15], l1_x_p0 };
+  assign \$174  = l1_x_p1 >= 9'h137;
+  assign \$175  = l1_x_p1 >= 10'h273;
+  assign \$176  = l1_x_p1 >= 10'h3ba;
+  assign \$177  = l1_x_p1 >= 11'h514;
+  assign \$178  = l1_x_p1 >= 11'h68d;
+  assign \$179  = l1_x_p1 >= 12'h842;
+  assign \$180  = l1_x_p1 >= 12'hace;
+  assign \$181  = l1_x_p1 >= 12'hd39;
+  assign \$182  = l1_x_p1 >= 12'hf24;
+  assign \$183  = l1_x_p1 >= 13'h10ee;
+  assign \$184  = l1_x_p1 >= 13'h12ae;
+  assign \$185  = l1_x_p1 >= 13'h1470;
+  assign \$186  = l1_x_p1 >= 13'h163b;
+  assign \$187  = l1_x_p1 >= 13'h1816;
+  assign \$188  = l1_x_p1 >= 13'h1a07;
+  assign \$189  = l1_x_p1 >= 13'h1c14;
+  assign \$190  = l1_x_p1 >= 13'h1e46;
+  assign \$191  = l1_x_p1 >= 14'h20a5;
+  assign \$192  = l1_x_p1 >= 14'h233b;
+  assign \$193  = l1_x_p1 >= 14'h2619;
+  assign \$194  = l1_x_p1 >= 14'h2953;
+  assign \$195  = l1_x_p1 >= 14'h2d06;
+  assign \$196  = l1_x_p1 >= 14'h3160;
+  assign \$197  = l1_x_p1 >= 14'h36ad;
+  assign \$198  = l1_x_p1 >= 14'h3d76;
+  assign \$199  = l1_x_p1 >= 15'h46ed;
+  assign \$200  = l1_x_p1 >= 15'h56ab;
+  assign \$201  = ~ \$175 ;
+  assign \$202  = \$174  & \$201 ;
+  assign \$203  = ~ \$177 ;
+  assign \$204  = \$176  & \$203 ;
+  assign \$205  = ~ \$179 ;
+  assign \$206  = \$178  & \$205 ;
+  assign \$207  = ~ \$181 ;
+  assign \$208  = \$180  & \$207 ;
+  assign \$209  = ~ \$183 ;
+  assign \$210  = \$182  & \$209 ;
+  assign \$211  = ~ \$185 ;
+  assign \$212  = \$184  & \$211 ;
+  assign \$213  = ~ \$187 ;
+  assign \$214  = \$186  & \$213 ;
+  assign \$215  = ~ \$189 ;
+  assign \$216  = \$188  & \$215 ;
+  assign \$217  = ~ \$191 ;
+  assign \$218  = \$190  & \$217 ;
+  assign \$219  = ~ \$193 ;
+  assign \$220  = \$192  & \$219 ;
+  assign \$221  = ~ \$195 ;
+  assign \$222  = \$194  & \$221 ;
+  assign \$223  = ~ \$197 ;
+  assign \$224  = \$196  & \$223 ;
+  assign \$225  = ~ \$199 ;
+  assign \$226  = \$198  & \$225 ;
+  assign \$227  = | { \$200 , \$226 , \$224 , \$222 , \$220 , \$218 , \$216 , \$214 , \$212 , \$210 , \$208 , \$206 , \$204 , \$202  };
+  assign \$228  = ~ \$176 ;
+  assign \$229  = \$175  & \$228 ;
+  assign \$230  = ~ \$177 ;
+  assign \$231  = \$176  & \$230 ;
+  assign \$232  = ~ \$180 ;
+  assign \$233  = \$179  & \$232 ;
+  assign \$234  = ~ \$181 ;
+  assign \$235  = \$180  & \$234 ;
+  assign \$236  = ~ \$184 ;
+  assign \$237  = \$183  & \$236 ;
+  assign \$238  = ~ \$185 ;
+  assign \$239  = \$184  & \$238 ;
+  assign \$240  = ~ \$188 ;
+  assign \$241  = \$187  & \$240 ;
+  assign \$242  = ~ \$189 ;
+  assign \$243  = \$188  & \$242 ;
+  assign \$244  = ~ \$192 ;
+  assign \$245  = \$191  & \$244 ;
+  assign \$246  = ~ \$193 ;
+  assign \$247  = \$192  & \$246 ;
+  assign \$248  = ~ \$196 ;
+  assign \$249  = \$195  & \$248 ;
+  assign \$250  = ~ \$197 ;
+  assign \$251  = \$196  & \$250 ;
+  assign \$252  = ~ \$200 ;
+  assign \$253  = \$199  & \$252 ;
+  assign \$254  = | { \$200 , \$253 , \$251 , \$249 , \$247 , \$245 , \$243 , \$241 , \$239 , \$237 , \$235 , \$233 , \$231 , \$229  };
+  assign \$255  = ~ \$178 ;
+  assign \$256  = \$177  & \$255 ;
+  assign \$257  = ~ \$179 ;
+  assign \$258  = \$178  & \$257 ;
+  assign \$259  = ~ \$180 ;
+  assign \$260  = \$179  & \$259 ;
+  assign \$261  = ~ \$181 ;
+  assign \$262  = \$180  & \$261 ;
+  assign \$263  = ~ \$186 ;
+  assign \$264  = \$185  & \$263 ;
+  assign \$265  = ~ \$187 ;
+  assign \$266  = \$186  & \$265 ;
+  assign \$267  = ~ \$188 ;
+  assign \$268  = \$187  & \$267 ;
+  assign \$269  = ~ \$189 ;
+  assign \$270  = \$188  & \$269 ;
+  assign \$271  = ~ \$194 ;
+  assign \$272  = \$193  & \$271 ;
+  assign \$273  = ~ \$195 ;
+  assign \$274  = \$194  & \$273 ;
+  assign \$275  = ~ \$196 ;
+  assign \$276  = \$195  & \$275 ;
+  assign \$277  = ~ \$197 ;
+  assign \$278  = \$196  & \$277 ;
+  assign \$279  = | { \$278 , \$276 , \$274 , \$272 , \$270 , \$268 , \$266 , \$264 , \$262 , \$260 , \$258 , \$256  };
+  assign \$280  = ~ \$182 ;
+  assign \$281  = \$181  & \$280 ;
+  assign \$282  = ~ \$183 ;
+  assign \$283  = \$182  & \$282 ;
+  assign \$284  = ~ \$184 ;
+  assign \$285  = \$183  & \$284 ;
+  assign \$286  = ~ \$185 ;
+  assign \$287  = \$184  & \$286 ;
+  assign \$288  = ~ \$186 ;
+  assign \$289  = \$185  & \$288 ;
+  assign \$290  = ~ \$187 ;
+  assign \$291  = \$186  & \$290 ;
+  assign \$292  = ~ \$188 ;
+  assign \$293  = \$187  & \$292 ;
+  assign \$294  = ~ \$189 ;
+  assign \$295  = \$188  & \$294 ;
+  assign \$296  = ~ \$198 ;
+  assign \$297  = \$197  & \$296 ;
+  assign \$298  = ~ \$199 ;
+  assign \$299  = \$198  & \$298 ;
+  assign \$300  = ~ \$200 ;
+  assign \$301  = \$199  & \$300 ;
+  assign \$302  = | { \$200 , \$301 , \$299 , \$297 , \$295 , \$293 , \$291 , \$289 , \$287 , \$285 , \$283 , \$281  };
+  assign \$303  = ~ \$190 ;
+  assign \$304  = \$189  & \$303 ;
+  assign \$305  = ~ \$191 ;
+  assign \$306  = \$190  & \$305 ;
+  assign \$307  = ~ \$192 ;
+  assign \$308  = \$191  & \$307 ;
+  assign \$309  = ~ \$193 ;
+  assign \$310  = \$192  & \$309 ;
+  assign \$311  = ~ \$194 ;
+  assign \$312  = \$193  & \$311 ;
+  assign \$313  = ~ \$195 ;
+  assign \$314  = \$194  & \$313 ;
+  assign \$315  = ~ \$196 ;
+  assign \$316  = \$195  & \$315 ;
+  assign \$317  = ~ \$197 ;
+  assign \$318  = \$196  & \$317 ;
+  assign \$319  = ~ \$198 ;
+  assign \$320  = \$197  & \$319 ;
+  assign \$321  = ~ \$199 ;
+  assign \$322  = \$198  & \$321 ;
+  assign \$323  = ~ \$200 ;
+  assign \$324  = \$199  & \$323 ;
+  assign \$325  = | { \$200 , \$324 , \$322 , \$320 , \$318 , \$316 , \$314 , \$312 , \$310 , \$308 , \$306 , \$304  };
+  assign \$327  = $signed({ 1'h0, l1_x_p2 }) - $signed(\$326 );
+  assign l1_s6_ph = $signed(l1_c2_p4[18:15]) * $signed({ 1'h0, l1_t_p4 });
+  assign l1_s6_pl = l1_c2_p4[14:0] * l1_t_p4;
+  assign l1_s7_prod = $signed(\$328 ) + $signed({ 1'h0, l1_pl_p5 });
+  assign \$330  = $signed(\$329 ) + $signed(l1_c1_p5);
+  assign l1_s9_ph = l1_acc_p6[31:15] * l1_t_p6;
+  assign l1_s9_pl = l1_acc_p6[14:0] * l1_t_p6;
+  assign l1_s10_prod = \$331  + l1_pl_p7;
+  assign \$332  = $signed({ 1'h0, l1_p_p8 }) + $signed(l1_c0_p8);
+  assign \$333  = - $signed(\$332 [19:0]);
+  assign l1_s13_acc = l1_neg_p8 ? \$333  : { \$332 [19], \$332 [19:0] };
+  assign \$334  = $signed(l1_acc_p9) + $signed(5'h08);
+  always @(posedge clk)
+    valid_0 <= \$336 ;
+  always @(posedge clk)
+    valid_1 <= \$337 ;
+  always @(posedge clk)
+    valid_2 <= \$338 ;
+  always @(posedge clk)
+    valid_3 <= \$339 ;
+  always @(posedge clk)
+    valid_4 <= \$340 ;
+  always @(posedge clk)
+    valid_5 <= \$341 ;
+  always @(posedge clk)
+    valid_6 <= \$342 ;
+  always @(posedge clk)
+    valid_7 <= \$343 ;
+  always @(posedge clk)
+    valid_8 <= \$344 ;
+  always @(posedge clk)
+    valid_9 <= \$345 ;
+  always @(posedge clk)
+    o__valid <= \$346 ;
+  always @(posedge clk)
+    l0_x_p0 <= \$347 ;
+  always @(posedge clk)
+    l0_x_p1 <= \$348 ;
+  always @(posedge clk)
+    l0_neg_p1 <= \$349 ;
+  always @(posedge clk)
+    l0_x_p2 <= \$350 ;
+  always @(posedge clk)
+    l0_neg_p2 <= \$351 ;
+  always @(posedge clk)
+    port__addr <= \$352 ;
+  always @(posedge clk)
+    l0_x_p3 <= \$353 ;
+  always @(posedge clk)
+    l0_neg_p3 <= \$354 ;
+  always @(posedge clk)
+    l0_t_p3 <= \$355 ;
+  always @(posedge clk)
+    l0_x_p4 <= \$356 ;
+  always @(posedge clk)
+    l0_neg_p4 <= \$357 ;
+  always @(posedge clk)
+    l0_t_p4 <= \$358 ;
+  always @(posedge clk)
+    l0_c0_p4 <= \$359 ;
+  always @(posedge clk)
+    l0_c1_p4 <= \$360 ;
+  always @(posedge clk)
+    l0_c2_p4 <= \$361 ;
+  always @(posedge clk)
+    l0_x_p5 <= \$362 ;
+  always @(posedge clk)
+    l0_neg_p5 <= \$363 ;
+  always @(posedge clk)
+    l0_t_p5 <= \$364 ;
+  always @(posedge clk)
+    l0_c0_p5 <= \$365 ;
+  always @(posedge clk)
+    l0_c1_p5 <= \$366 ;
+  always @(posedge clk)
+    l0_ph_p5 <= \$367 ;
+  always @(posedge clk)
+    l0_pl_p5 <= \$368 ;
+  always @(posedge clk)
+    l0_x_p6 <= \$369 ;
+  always @(posedge clk)
+    l0_neg_p6 <= \$370 ;
+  always @(posedge clk)
+    l0_t_p6 <= \$371 ;
+  always @(posedge clk)
+    l0_c0_p6 <= \$372 ;
+  always @(posedge clk)
+    l0_ph_p6 <= \$373 ;
+  always @(posedge clk)
+    l0_pl_p6 <= \$374 ;
+  always @(posedge clk)
+    l0_p_p6 <= \$375 ;
+  always @(posedge clk)
+    l0_acc_p6 <= \$376 ;
+  always @(posedge clk)
+    l0_x_p7 <= \$377 ;
+  always @(posedge clk)
+    l0_neg_p7 <= \$378 ;
+  always @(posedge clk)
+    l0_c0_p7 <= \$379 ;
+  always @(posedge clk)
+    l0_ph_p7 <= \$380 ;
+  always @(posedge clk)
+    l0_pl_p7 <= \$381 ;
+  always @(posedge clk)
+    l0_p_p7 <= \$382 ;
+  always @(posedge clk)
+    l0_acc_p7 <= \$383 ;
+  always @(posedge clk)
+    l0_x_p8 <= \$384 ;
+  always @(posedge clk)
+    l0_neg_p8 <= \$385 ;
+  always @(posedge clk)
+    l0_c0_p8 <= \$386 ;
+  always @(posedge clk)
+    l0_p_p8 <= \$387 ;
+  always @(posedge clk)
+    l0_acc_p8 <= \$388 ;
+  always @(posedge clk)
+    l0_acc_p9 <= \$389 ;
+  always @(posedge clk)
+    o__payload <= \$390 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$391 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$392 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$393 ;
+  always @(posedge clk)
+    l1_x_p2 <= \$394 ;
+  always @(posedge clk)
+    l1_neg_p2 <= \$395 ;
+  always @(posedge clk)
+    \port__addr$61  <= \$396 ;
+  always @(posedge clk)
+    l1_x_p3 <= \$397 ;
+  always @(posedge clk)
+    l1_neg_p3 <= \$398 ;
+  always @(posedge clk)
+    l1_t_p3 <= \$399 ;
+  always @(posedge clk)
+    l1_x_p4 <= \$400 ;
+  always @(posedge clk)
+    l1_neg_p4 <= \$401 ;
+  always @(posedge clk)
+    l1_t_p4 <= \$402 ;
+  always @(posedge clk)
+    l1_c0_p4 <= \$403 ;
+  always @(posedge clk)
+    l1_c1_p4 <= \$404 ;
+  always @(posedge clk)
+    l1_c2_p4 <= \$405 ;
+  always @(posedge clk)
+    l1_x_p5 <= \$406 ;
+  always @(posedge clk)
+    l1_neg_p5 <= \$407 ;
+  always @(posedge clk)
+    l1_t_p5 <= \$408 ;
+  always @(posedge clk)
+    l1_c0_p5 <= \$409 ;
+  always @(posedge clk)
+    l1_c1_p5 <= \$410 ;
+  always @(posedge clk)
+    l1_ph_p5 <= \$411 ;
+  always @(posedge clk)
+    l1_pl_p5 <= \$412 ;
+  always @(posedge clk)
+    l1_x_p6 <= \$413 ;
+  always @(posedge clk)
+    l1_neg_p6 <= \$414 ;
+  always @(posedge clk)
+    l1_t_p6 <= \$415 ;
+  always @(posedge clk)
+    l1_c0_p6 <= \$416 ;
+  always @(posedge clk)
+    l1_ph_p6 <= \$417 ;
+  always @(posedge clk)
+    l1_pl_p6 <= \$418 ;
+  always @(posedge clk)
+    l1_p_p6 <= \$419 ;
+  always @(posedge clk)
+    l1_acc_p6 <= \$420 ;
+  always @(posedge clk)
+    l1_x_p7 <= \$421 ;
+  always @(posedge clk)
+    l1_neg_p7 <= \$422 ;
+  always @(posedge clk)
+    l1_c0_p7 <= \$423 ;
+  always @(posedge clk)
+    l1_ph_p7 <= \$424 ;
+  always @(posedge clk)
+    l1_pl_p7 <= \$425 ;
+  always @(posedge clk)
+    l1_p_p7 <= \$426 ;
+  always @(posedge clk)
+    l1_acc_p7 <= \$427 ;
+  always @(posedge clk)
+    l1_x_p8 <= \$428 ;
+  always @(posedge clk)
+    l1_neg_p8 <= \$429 ;
+  always @(posedge clk)
+    l1_c0_p8 <= \$430 ;
+  always @(posedge clk)
+    l1_p_p8 <= \$431 ;
+  always @(posedge clk)
+    l1_acc_p8 <= \$432 ;
+  always @(posedge clk)
+    l1_acc_p9 <= \$433 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l0_s1_seg = 5'h00;
-    if (\$16 ) begin
-      l0_s1_seg = 5'h01;
-    end
-    if (\$31 ) begin
-      l0_s1_seg = 5'h02;
-    end
-    if (\$46 ) begin
-      l0_s1_seg = 5'h03;
-    end
-    if (\$61 ) begin
-      l0_s1_seg = 5'h04;
-    end
-    if (\$76 ) begin
-      l0_s1_seg = 5'h05;
-    end
-    if (\$91 ) begin
-      l0_s1_seg = 5'h06;
-    end
-    if (\$106 ) begin
-      l0_s1_seg = 5'h07;
-    end
-    if (\$121 ) begin
-      l0_s1_seg = 5'h08;
-    end
-    if (\$136 ) begin
-      l0_s1_seg = 5'h09;
-    end
-    if (\$151 ) begin
-      l0_s1_seg = 5'h0a;
-    end
-    if (\$166 ) begin
-      l0_s1_seg = 5'h0b;
-    end
-    if (\$181 ) begin
-      l0_s1_seg = 5'h0c;
-    end
-    if (\$196 ) begin
-      l0_s1_seg = 5'h0d;
-    end
-    if (\$211 ) begin
-      l0_s1_seg = 5'h0e;
-    end
-    if (\$226 ) begin
-      l0_s1_seg = 5'h0f;
-    end
-    if (\$241 ) begin
-      l0_s1_seg = 5'h10;
-    end
-    if (\$256 ) begin
-      l0_s1_seg = 5'h11;
-    end
-    if (\$271 ) begin
-      l0_s1_seg = 5'h12;
-    end
-    if (\$286 ) begin
-      l0_s1_seg = 5'h13;
-    end
-    if (\$301 ) begin
-      l0_s1_seg = 5'h14;
-    end
-    if (\$316 ) begin
-      l0_s1_seg = 5'h15;
-    end
-    if (\$331 ) begin
-      l0_s1_seg = 5'h16;
-    end
-    if (\$346 ) begin
-      l0_s1_seg = 5'h17;
-    end
-    if (\$361 ) begin
-      l0_s1_seg = 5'h18;
-    end
-    if (\$376 ) begin
-      l0_s1_seg = 5'h19;
-    end
-    if (\$391 ) begin
-      l0_s1_seg = 5'h1a;
-    end
-    if (\$406 ) begin
-      l0_s1_seg = 5'h1b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    l1_s1_seg = 5'h00;
-    if (\$428 ) begin
-      l1_s1_seg = 5'h01;
-    end
-    if (\$443 ) begin
-      l1_s1_seg = 5'h02;
-    end
-    if (\$458 ) begin
-      l1_s1_seg = 5'h03;
-    end
-    if (\$473 ) begin
-      l1_s1_seg = 5'h04;
-    end
-    if (\$488 ) begin
-      l1_s1_seg = 5'h05;
-    end
-    if (\$503 ) begin
-      l1_s1_seg = 5'h06;
-    end
-    if (\$518 ) begin
-      l1_s1_seg = 5'h07;
-    end
-    if (\$533 ) begin
-      l1_s1_seg = 5'h08;
-    end
-    if (\$548 ) begin
-      l1_s1_seg = 5'h09;
-    end
-    if (\$563 ) begin
-      l1_s1_seg = 5'h0a;
-    end
-    if (\$578 ) begin
-      l1_s1_seg = 5'h0b;
-    end
-    if (\$593 ) begin
-      l1_s1_seg = 5'h0c;
-    end
-    if (\$608 ) begin
-      l1_s1_seg = 5'h0d;
-    end
-    if (\$623 ) begin
-      l1_s1_seg = 5'h0e;
-    end
-    if (\$638 ) begin
-      l1_s1_seg = 5'h0f;
-    end
-    if (\$653 ) begin
-      l1_s1_seg = 5'h10;
-    end
-    if (\$668 ) begin
-      l1_s1_seg = 5'h11;
-    end
-    if (\$683 ) begin
-      l1_s1_seg = 5'h12;
-    end
-    if (\$698 ) begin
-      l1_s1_seg = 5'h13;
-    end
-    if (\$713 ) begin
-      l1_s1_seg = 5'h14;
-    end
-    if (\$728 ) begin
-      l1_s1_seg = 5'h15;
-    end
-    if (\$743 ) begin
-      l1_s1_seg = 5'h16;
-    end
-    if (\$758 ) begin
-      l1_s1_seg = 5'h17;
-    end
-    if (\$773 ) begin
-      l1_s1_seg = 5'h18;
-    end
-    if (\$788 ) begin
-      l1_s1_seg = 5'h19;
-    end
-    if (\$803 ) begin
-      l1_s1_seg = 5'h1a;
-    end
-    if (\$818 ) begin
-      l1_s1_seg = 5'h1b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$914  = valid_0;
+    \$336  = valid_0;
     if (i__ready) begin
-      \$914  = i__valid;
+      \$336  = i__valid;
     end
     if (rst) begin
-      \$914  = 1'h0;
+      \$336  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$915  = o__valid;
+    \$337  = valid_1;
     if (i__ready) begin
-      \$915  = valid_0;
+      \$337  = valid_0;
     end
     if (rst) begin
-      \$915  = 1'h0;
+      \$337  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$916  = l0_x_p0;
+    \$338  = valid_2;
     if (i__ready) begin
-      \$916  = \$839 [14:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$917  = l0_neg_p0;
-    if (i__ready) begin
-      \$917  = \$843 [15];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$918  = l0_seg_p0;
-    if (i__ready) begin
-      \$918  = l0_s1_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$919  = l0_t_p0;
-    if (i__ready) begin
-      \$919  = \$859 [11:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$920  = o__payload;
-    if (i__ready) begin
-      \$920 [15:0] = \$869 [15:0];
-      \$920 [31:16] = \$913 [15:0];
+      \$338  = valid_1;
     end
     if (rst) begin
-      \$920  = 32'd0;
+      \$338  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$921  = l1_x_p0;
+    \$339  = valid_3;
     if (i__ready) begin
-      \$921  = \$883 [14:0];
+      \$339  = valid_2;
+    end
+    if (rst) begin
+      \$339  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$922  = l1_neg_p0;
+    \$340  = valid_4;
     if (i__ready) begin
-      \$922  = \$887 [15];
+      \$340  = valid_3;
+    end
+    if (rst) begin
+      \$340  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$923  = l1_seg_p0;
+    \$341  = valid_5;
     if (i__ready) begin
-      \$923  = l1_s1_seg;
+      \$341  = valid_4;
+    end
+    if (rst) begin
+      \$341  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$924  = l1_t_p0;
+    \$342  = valid_6;
     if (i__ready) begin
-      \$924  = \$903 [11:0];
+      \$342  = valid_5;
+    end
+    if (rst) begin
+      \$342  = 1'h0;
     end
   end
-  assign port__addr = l0_s1_seg;
-  assign \port__addr$10  = l0_s1_seg;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$343  = valid_7;
+    if (i__ready) begin
+      \$343  = valid_6;
+    end
+    if (rst) begin
+      \$343  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$344  = valid_8;
+    if (i__ready) begin
+      \$344  = valid_7;
+    end
+    if (rst) begin
+      \$344  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$345  = valid_9;
+    if (i__ready) begin
+      \$345  = valid_8;
+    end
+    if (rst) begin
+      \$345  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$346  = o__valid;
+    if (i__ready) begin
+      \$346  = valid_9;
+    end
+    if (rst) begin
+      \$346  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$347  = l0_x_p0;
+    if (i__ready) begin
+      \$347  = l0_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$348  = l0_x_p1;
+    if (i__ready) begin
+      \$348  = \$6 [14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$349  = l0_neg_p1;
+    if (i__ready) begin
+      \$349  = l0_x_p0[15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$350  = l0_x_p2;
+    if (i__ready) begin
+      \$350  = l0_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$351  = l0_neg_p2;
+    if (i__ready) begin
+      \$351  = l0_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$352  = port__addr;
+    if (i__ready) begin
+      \$352  = { \$158 , \$135 , \$112 , \$87 , \$60  };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$353  = l0_x_p3;
+    if (i__ready) begin
+      \$353  = l0_x_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$354  = l0_neg_p3;
+    if (i__ready) begin
+      \$354  = l0_neg_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$355  = l0_t_p3;
+    if (i__ready) begin
+      \$355  = \$160 [11:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$356  = l0_x_p4;
+    if (i__ready) begin
+      \$356  = l0_x_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$357  = l0_neg_p4;
+    if (i__ready) begin
+      \$357  = l0_neg_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$358  = l0_t_p4;
+    if (i__ready) begin
+      \$358  = l0_t_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$359  = l0_c0_p4;
+    if (i__ready) begin
+      \$359  = \port__data$118 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$360  = l0_c1_p4;
+    if (i__ready) begin
+      \$360  = \port__data$120 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$361  = l0_c2_p4;
+    if (i__ready) begin
+      \$361  = \port__data$121 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$362  = l0_x_p5;
+    if (i__ready) begin
+      \$362  = l0_x_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$363  = l0_neg_p5;
+    if (i__ready) begin
+      \$363  = l0_neg_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$364  = l0_t_p5;
+    if (i__ready) begin
+      \$364  = l0_t_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$365  = l0_c0_p5;
+    if (i__ready) begin
+      \$365  = l0_c0_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$366  = l0_c1_p5;
+    if (i__ready) begin
+      \$366  = l0_c1_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$367  = l0_ph_p5;
+    if (i__ready) begin
+      \$367  = l0_s6_ph;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$368  = l0_pl_p5;
+    if (i__ready) begin
+      \$368  = l0_s6_pl;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$369  = l0_x_p6;
+    if (i__ready) begin
+      \$369  = l0_x_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$370  = l0_neg_p6;
+    if (i__ready) begin
+      \$370  = l0_neg_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$371  = l0_t_p6;
+    if (i__ready) begin
+      \$371  = l0_t_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$372  = l0_c0_p6;
+    if (i__ready) begin
+      \$372  = l0_c0_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$373  = l0_ph_p6;
+    if (i__ready) begin
+      \$373  = l0_ph_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$374  = l0_pl_p6;
+    if (i__ready) begin
+      \$374  = l0_pl_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$375  = l0_p_p6;
+    if (i__ready) begin
+      \$375  = l0_s7_prod[27:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$376  = l0_acc_p6;
+    if (i__ready) begin
+      \$376  = \$163 [31:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$377  = l0_x_p7;
+    if (i__ready) begin
+      \$377  = l0_x_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$378  = l0_neg_p7;
+    if (i__ready) begin
+      \$378  = l0_neg_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$379  = l0_c0_p7;
+    if (i__ready) begin
+      \$379  = l0_c0_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$380  = l0_ph_p7;
+    if (i__ready) begin
+      \$380  = l0_s9_ph;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$381  = l0_pl_p7;
+    if (i__ready) begin
+      \$381  = l0_s9_pl;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$382  = l0_p_p7;
+    if (i__ready) begin
+      \$382  = l0_p_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$383  = l0_acc_p7;
+    if (i__ready) begin
+      \$383  = l0_acc_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$384  = l0_x_p8;
+    if (i__ready) begin
+      \$384  = l0_x_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$385  = l0_neg_p8;
+    if (i__ready) begin
+      \$385  = l0_neg_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$386  = l0_c0_p8;
+    if (i__ready) begin
+      \$386  = l0_c0_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$387  = l0_p_p8;
+    if (i__ready) begin
+      \$387  = l0_s11_p;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$388  = l0_acc_p8;
+    if (i__ready) begin
+      \$388  = l0_acc_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$389  = l0_acc_p9;
+    if (i__ready) begin
+      \$389  = l0_s13_acc[19:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$390  = o__payload;
+    if (i__ready) begin
+      \$390 [15:0] = \$168 [15:0];
+      \$390 [31:16] = \$335 [15:0];
+    end
+    if (rst) begin
+      \$390  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$391  = l1_x_p0;
+    if (i__ready) begin
+      \$391  = l1_s0_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$392  = l1_x_p1;
+    if (i__ready) begin
+      \$392  = \$173 [14:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$393  = l1_neg_p1;
+    if (i__ready) begin
+      \$393  = l1_x_p0[15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$394  = l1_x_p2;
+    if (i__ready) begin
+      \$394  = l1_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$395  = l1_neg_p2;
+    if (i__ready) begin
+      \$395  = l1_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$396  = \port__addr$61 ;
+    if (i__ready) begin
+      \$396  = { \$325 , \$302 , \$279 , \$254 , \$227  };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$397  = l1_x_p3;
+    if (i__ready) begin
+      \$397  = l1_x_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$398  = l1_neg_p3;
+    if (i__ready) begin
+      \$398  = l1_neg_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$399  = l1_t_p3;
+    if (i__ready) begin
+      \$399  = \$327 [11:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$400  = l1_x_p4;
+    if (i__ready) begin
+      \$400  = l1_x_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$401  = l1_neg_p4;
+    if (i__ready) begin
+      \$401  = l1_neg_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$402  = l1_t_p4;
+    if (i__ready) begin
+      \$402  = l1_t_p3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$403  = l1_c0_p4;
+    if (i__ready) begin
+      \$403  = \port__data$147 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$404  = l1_c1_p4;
+    if (i__ready) begin
+      \$404  = \port__data$149 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$405  = l1_c2_p4;
+    if (i__ready) begin
+      \$405  = \port__data$150 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$406  = l1_x_p5;
+    if (i__ready) begin
+      \$406  = l1_x_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$407  = l1_neg_p5;
+    if (i__ready) begin
+      \$407  = l1_neg_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$408  = l1_t_p5;
+    if (i__ready) begin
+      \$408  = l1_t_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$409  = l1_c0_p5;
+    if (i__ready) begin
+      \$409  = l1_c0_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$410  = l1_c1_p5;
+    if (i__ready) begin
+      \$410  = l1_c1_p4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$411  = l1_ph_p5;
+    if (i__ready) begin
+      \$411  = l1_s6_ph;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$412  = l1_pl_p5;
+    if (i__ready) begin
+      \$412  = l1_s6_pl;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$413  = l1_x_p6;
+    if (i__ready) begin
+      \$413  = l1_x_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$414  = l1_neg_p6;
+    if (i__ready) begin
+      \$414  = l1_neg_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$415  = l1_t_p6;
+    if (i__ready) begin
+      \$415  = l1_t_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$416  = l1_c0_p6;
+    if (i__ready) begin
+      \$416  = l1_c0_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$417  = l1_ph_p6;
+    if (i__ready) begin
+      \$417  = l1_ph_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$418  = l1_pl_p6;
+    if (i__ready) begin
+      \$418  = l1_pl_p5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$419  = l1_p_p6;
+    if (i__ready) begin
+      \$419  = l1_s7_prod[27:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$420  = l1_acc_p6;
+    if (i__ready) begin
+      \$420  = \$330 [31:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$421  = l1_x_p7;
+    if (i__ready) begin
+      \$421  = l1_x_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$422  = l1_neg_p7;
+    if (i__ready) begin
+      \$422  = l1_neg_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$423  = l1_c0_p7;
+    if (i__ready) begin
+      \$423  = l1_c0_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$424  = l1_ph_p7;
+    if (i__ready) begin
+      \$424  = l1_s9_ph;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$425  = l1_pl_p7;
+    if (i__ready) begin
+      \$425  = l1_s9_pl;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$426  = l1_p_p7;
+    if (i__ready) begin
+      \$426  = l1_p_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$427  = l1_acc_p7;
+    if (i__ready) begin
+      \$427  = l1_acc_p6;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$428  = l1_x_p8;
+    if (i__ready) begin
+      \$428  = l1_x_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$429  = l1_neg_p8;
+    if (i__ready) begin
+      \$429  = l1_neg_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$430  = l1_c0_p8;
+    if (i__ready) begin
+      \$430  = l1_c0_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$431  = l1_p_p8;
+    if (i__ready) begin
+      \$431  = l1_s11_p;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$432  = l1_acc_p8;
+    if (i__ready) begin
+      \$432  = l1_acc_p7;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$433  = l1_acc_p9;
+    if (i__ready) begin
+      \$433  = l1_s13_acc[19:0];
+    end
+  end
+  assign l0_s1_x = \$6 [14:0];
+  assign l0_s1_neg = l0_x_p0[15];
+  assign l0_s2_ge = { \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7  };
+  assign l0_s3_seg = { \$158 , \$135 , \$112 , \$87 , \$60  };
+  assign l0_seg_p2 = port__addr;
+  assign l0_s4_t = \$160 [11:0];
+  assign \port__addr$20  = port__addr;
   assign port__en = i__ready;
-  assign \port__addr$15  = l0_s1_seg;
-  assign \port__en$16  = i__ready;
-  assign \port__addr$19  = l0_s1_seg;
-  assign \port__en$20  = i__ready;
-  assign \port__addr$25  = l1_s1_seg;
-  assign \port__addr$26  = l1_s1_seg;
-  assign \port__en$27  = i__ready;
-  assign \port__addr$31  = l1_s1_seg;
-  assign \port__en$32  = i__ready;
-  assign \port__addr$35  = l1_s1_seg;
-  assign \port__en$36  = i__ready;
+  assign \port__addr$22  = port__addr;
+  assign \port__en$23  = i__ready;
+  assign \port__addr$24  = port__addr;
+  assign \port__en$25  = i__ready;
+  assign l0_s7_p = l0_s7_prod[27:0];
+  assign l0_s8_acc = \$163 [31:0];
+  assign l0_s10_p = l0_s10_prod[39:0];
+  assign l0_s12_acc = \$165 [19:0];
+  assign \l0_s13_acc$50  = l0_s13_acc[19:0];
+  assign l0_s14_rnd = \$168 [15:0];
+  assign l0_s15_y = \$168 [15:0];
+  assign l1_s1_x = \$173 [14:0];
+  assign l1_s1_neg = l1_x_p0[15];
+  assign l1_s2_ge = { \$200 , \$199 , \$198 , \$197 , \$196 , \$195 , \$194 , \$193 , \$192 , \$191 , \$190 , \$189 , \$188 , \$187 , \$186 , \$185 , \$184 , \$183 , \$182 , \$181 , \$180 , \$179 , \$178 , \$177 , \$176 , \$175 , \$174  };
+  assign l1_s3_seg = { \$325 , \$302 , \$279 , \$254 , \$227  };
+  assign l1_seg_p2 = \port__addr$61 ;
+  assign l1_s4_t = \$327 [11:0];
+  assign \port__addr$66  = \port__addr$61 ;
+  assign \port__en$67  = i__ready;
+  assign \port__addr$68  = \port__addr$61 ;
+  assign \port__en$69  = i__ready;
+  assign \port__addr$70  = \port__addr$61 ;
+  assign \port__en$71  = i__ready;
+  assign l1_s7_p = l1_s7_prod[27:0];
+  assign l1_s8_acc = \$330 [31:0];
+  assign l1_s10_p = l1_s10_prod[39:0];
+  assign l1_s12_acc = \$332 [19:0];
+  assign \l1_s13_acc$96  = l1_s13_acc[19:0];
+  assign l1_s14_rnd = \$335 [15:0];
+  assign l1_s15_y = \$335 [15:0];
   assign \i__payload[0]  = i__payload[15:0];
   assign \i__payload[1]  = i__payload[31:16];
   assign \o__payload[0]  = o__payload[15:0];
   assign \o__payload[1]  = o__payload[31:16];
-  assign \$407  = { l0_s2_prod[27], l0_s2_prod[27:0] };
-  assign \$409  = { 24'h000000, l0_s3_prod[39:24] };
-  assign \$412  = { 24'h000000, l0_s3_prod[39:24] };
-  assign \$819  = { l1_s2_prod[27], l1_s2_prod[27:0] };
-  assign \$821  = { 24'h000000, l1_s3_prod[39:24] };
-  assign \$824  = { 24'h000000, l1_s3_prod[39:24] };
-  assign \$858  = { \port__data$43 [11], \port__data$43  };
-  assign \$861  = { \$860 [20], \$860 [20], \$860 [20], \$860 [20], \$860 [20:4] };
-  assign \$864  = { \$863 [20], \$863 [20], \$863 [20], \$863 [20], \$863 [20:4] };
-  assign \$867  = { \$866 [20], \$866 [20], \$866 [20], \$866 [20], \$866 [20:4] };
-  assign \$902  = { \port__data$46 [11], \port__data$46  };
-  assign \$905  = { \$904 [20], \$904 [20], \$904 [20], \$904 [20], \$904 [20:4] };
-  assign \$908  = { \$907 [20], \$907 [20], \$907 [20], \$907 [20], \$907 [20:4] };
-  assign \$911  = { \$910 [20], \$910 [20], \$910 [20], \$910 [20], \$910 [20:4] };
+  assign \$159  = { port__data[11], port__data };
+  assign \$161  = { l0_ph_p5, 15'h0000 };
+  assign \$162  = { l0_s7_prod[27], l0_s7_prod[27:0] };
+  assign \$164  = { l0_ph_p7, 15'h0000 };
+  assign l0_s11_p = { 24'h000000, l0_s10_prod[39:24] };
+  assign \$168  = { \$167 [20], \$167 [20], \$167 [20], \$167 [20], \$167 [20:4] };
+  assign \$326  = { \port__data$65 [11], \port__data$65  };
+  assign \$328  = { l1_ph_p5, 15'h0000 };
+  assign \$329  = { l1_s7_prod[27], l1_s7_prod[27:0] };
+  assign \$331  = { l1_ph_p7, 15'h0000 };
+  assign l1_s11_p = { 24'h000000, l1_s10_prod[39:24] };
+  assign \$335  = { \$334 [20], \$334 [20], \$334 [20], \$334 [20], \$334 [20:4] };
 endmodule
