@@ -313,7 +313,9 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
     answer = Signal(32, name="answer")
     accept = Signal(name="answer_taken")
     m.d.comb += accept.eq(answer_valid & space)
-    with m.If(~r_valid | bus.rsp_ready):
+    # (PCPI always takes the response: no term that Yosys would leave unused.)
+    always_taken = isinstance(bus.rsp_ready, Const) and bus.rsp_ready.value == 1
+    with m.If(Const(1) if always_taken else ~r_valid | bus.rsp_ready):
         m.d.sync += [r_valid.eq(q_valid | answer_valid), r_data.eq(Mux(q_valid, q_data, answer)), q_valid.eq(0)]
     with m.Elif(accept):
         m.d.sync += [q_valid.eq(1), q_data.eq(answer)]
@@ -335,17 +337,6 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
     order = [Signal(width, name=f"order_{i}", reset_less=False) for i in range(depth)]
     used = [Signal(name=f"order_used_{i}") for i in range(depth)]
     push, pop = Signal(), Signal()
-    push_onehot = Signal(width)
-    for i in range(depth):
-        later_used = used[i + 1] if i + 1 < depth else Const(0)
-        later = order[i + 1] if i + 1 < depth else Const(0, width)
-        before_used = used[i - 1] if i else Const(1)
-        # Where the pushed entry lands: the first free entry once the pop (if any) has shifted.
-        lands = Mux(pop, used[i] & ~later_used, ~used[i] & before_used)
-        with m.If(push & lands):
-            m.d.sync += [order[i].eq(push_onehot), used[i].eq(1)]
-        with m.Elif(pop):
-            m.d.sync += [order[i].eq(later), used[i].eq(later_used)]
     full = used[-1]
     empty = Signal()
     m.d.comb += empty.eq(~used[0])
@@ -393,6 +384,19 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
         pushes.append((fire, slot))
         answers.append((at_head & unit.o.valid, at_head, Value.cast(unit.o.payload)))
 
+    pushed = Cat(*(fire for fire, _ in pushes)) if pushes else Const(0, width)  # one-hot
+    for i in range(depth):
+        last = i + 1 == depth
+        later_used = Const(0) if last else used[i + 1]
+        later = Const(0, width) if last else order[i + 1]
+        # Where the pushed entry lands: the first free entry once the pop (if any) has shifted.
+        # (Written without constant operands, which Yosys would fold and leave as unused wires.)
+        lands = Mux(pop, used[i] if last else used[i] & ~used[i + 1], ~used[i] & used[i - 1] if i else ~used[i])
+        with m.If(push & lands):
+            m.d.sync += [order[i].eq(pushed), used[i].eq(1)]
+        with m.Elif(pop):
+            m.d.sync += [order[i].eq(later), used[i].eq(later_used)]
+
     is_discovery = c_dec[n_ops]
     known = c_dec[:n_ops].any() if ops else Const(0)
     direct_ops.append((c_valid & is_discovery, Const(discovery_word(len(ops)), 32)))
@@ -402,12 +406,14 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
     m.d.comb += direct.eq(empty & Cat(*(sel for sel, _ in direct_ops)).any())
 
     m.d.comb += push.eq(Cat(*(fire for fire, _ in pushes)).any() if pushes else Const(0))
-    m.d.comb += push_onehot.eq(Cat(*(fire for fire, _ in pushes)) if pushes else Const(0, width))
 
     # The answer: an AND-OR of the head unit's output (the head bits are one-hot registers) and
     # the direct ops (only when nothing is in flight, so never both).
-    terms = [Mux(at_head, value, 0) for _, at_head, value in answers]
-    terms += [Mux(empty & sel, value, 0) for sel, value in direct_ops]
+    direct_value = Signal(32)
+    for sel, value in direct_ops:
+        with m.If(sel):
+            m.d.comb += direct_value.eq(value)
+    terms = [Mux(at_head, value, 0) for _, at_head, value in answers] + [Mux(direct, direct_value, 0)]
     m.d.comb += answer_valid.eq(Cat(*(valid for valid, _, _ in answers), direct).any())
     combined = Const(0, 32)
     for term in terms:

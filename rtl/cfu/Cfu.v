@@ -12,7 +12,7 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   wire \$103 ;
   wire \$104 ;
   wire \$105 ;
-  wire [31:0] \$106 ;
+  wire \$106 ;
   wire \$107 ;
   wire \$108 ;
   wire \$109 ;
@@ -32,58 +32,39 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   wire \$121 ;
   wire \$122 ;
   wire \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
+  reg \$124 ;
+  reg [16:0] \$125 ;
+  reg [31:0] \$126 ;
+  reg [31:0] \$127 ;
+  reg \$128 ;
+  reg [16:0] \$129 ;
   wire \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
+  reg [31:0] \$130 ;
+  reg [31:0] \$131 ;
+  reg \$132 ;
+  reg [31:0] \$133 ;
+  reg \$134 ;
+  reg [31:0] \$135 ;
+  reg [4:0] \$136 ;
+  reg \$137 ;
+  reg [4:0] \$138 ;
+  reg \$139 ;
   wire \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
+  reg [4:0] \$140 ;
+  reg \$141 ;
+  reg [4:0] \$142 ;
   reg \$143 ;
-  reg [16:0] \$144 ;
-  reg [31:0] \$145 ;
-  reg [31:0] \$146 ;
+  reg [4:0] \$144 ;
+  reg \$145 ;
+  reg [4:0] \$146 ;
   reg \$147 ;
-  reg [16:0] \$148 ;
-  reg [31:0] \$149 ;
+  wire [7:0] \$148 ;
+  wire [7:0] \$149 ;
   wire \$15 ;
-  reg [31:0] \$150 ;
-  reg \$151 ;
-  reg [31:0] \$152 ;
-  reg \$153 ;
-  reg [31:0] \$154 ;
-  reg [4:0] \$155 ;
-  reg \$156 ;
-  reg [4:0] \$157 ;
-  reg \$158 ;
-  reg [4:0] \$159 ;
+  wire [7:0] \$150 ;
+  wire [7:0] \$151 ;
   wire \$16 ;
-  reg \$160 ;
-  reg [4:0] \$161 ;
-  reg \$162 ;
-  reg [4:0] \$163 ;
-  reg \$164 ;
-  reg [4:0] \$165 ;
-  reg \$166 ;
-  wire [7:0] \$167 ;
-  wire [7:0] \$168 ;
-  wire [7:0] \$169 ;
   wire \$17 ;
-  wire [7:0] \$170 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
@@ -95,35 +76,35 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
-  wire [31:0] \$28 ;
-  wire [31:0] \$29 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [31:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [31:0] \$32 ;
-  wire [31:0] \$33 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
   wire [31:0] \$34 ;
   wire [31:0] \$35 ;
   wire [31:0] \$36 ;
   wire [31:0] \$37 ;
-  wire \$38 ;
+  wire [31:0] \$38 ;
   wire [31:0] \$39 ;
   wire \$4 ;
   wire [31:0] \$40 ;
-  wire \$41 ;
+  wire [31:0] \$41 ;
   wire [31:0] \$42 ;
   wire [31:0] \$43 ;
-  wire \$44 ;
-  wire [31:0] \$45 ;
-  wire [31:0] \$46 ;
+  wire [31:0] \$44 ;
+  wire \$45 ;
+  wire \$46 ;
   wire \$47 ;
-  wire [31:0] \$48 ;
-  wire [31:0] \$49 ;
+  wire \$48 ;
+  wire \$49 ;
   wire \$5 ;
   wire \$50 ;
   wire \$51 ;
-  wire [31:0] \$52 ;
-  wire [31:0] \$53 ;
+  wire \$52 ;
+  wire \$53 ;
   wire \$54 ;
   wire \$55 ;
   wire \$56 ;
@@ -131,7 +112,7 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire [31:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
@@ -164,7 +145,7 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   wire \$88 ;
   wire \$89 ;
   wire \$9 ;
-  wire \$90 ;
+  wire [31:0] \$90 ;
   wire \$91 ;
   wire \$92 ;
   wire \$93 ;
@@ -196,6 +177,7 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   input cmd_valid;
   wire cmd_valid;
   wire direct;
+  reg [31:0] direct_value;
   wire empty;
   wire fire_glu_int8x4;
   wire fire_prelu_int8x4;
@@ -267,34 +249,34 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   wire \i__valid$69 ;
   wire \i__valid$73 ;
   wire [31:0] o__payload;
-  wire [31:0] \o__payload$87 ;
-  wire [31:0] \o__payload$88 ;
-  wire [31:0] \o__payload$89 ;
-  wire [7:0] \o__payload$89[0] ;
-  wire [7:0] \o__payload$89[1] ;
-  wire [7:0] \o__payload$89[2] ;
-  wire [7:0] \o__payload$89[3] ;
+  wire [31:0] \o__payload$81 ;
+  wire [15:0] \o__payload$81[0] ;
+  wire [15:0] \o__payload$81[1] ;
+  wire [31:0] \o__payload$82 ;
+  wire [7:0] \o__payload$82[0] ;
+  wire [7:0] \o__payload$82[1] ;
+  wire [7:0] \o__payload$82[2] ;
+  wire [7:0] \o__payload$82[3] ;
+  wire [31:0] \o__payload$83 ;
+  wire [15:0] \o__payload$83[0] ;
+  wire [15:0] \o__payload$83[1] ;
   wire [31:0] \o__payload$90 ;
-  wire [7:0] \o__payload$90[0] ;
-  wire [7:0] \o__payload$90[1] ;
-  wire [7:0] \o__payload$90[2] ;
-  wire [7:0] \o__payload$90[3] ;
   wire [31:0] \o__payload$91 ;
-  wire [7:0] \o__payload$91[0] ;
-  wire [7:0] \o__payload$91[1] ;
-  wire [7:0] \o__payload$91[2] ;
-  wire [7:0] \o__payload$91[3] ;
   wire [31:0] \o__payload$92 ;
-  wire [15:0] \o__payload$92[0] ;
-  wire [15:0] \o__payload$92[1] ;
   wire [31:0] \o__payload$93 ;
   wire [7:0] \o__payload$93[0] ;
   wire [7:0] \o__payload$93[1] ;
   wire [7:0] \o__payload$93[2] ;
   wire [7:0] \o__payload$93[3] ;
   wire [31:0] \o__payload$94 ;
-  wire [15:0] \o__payload$94[0] ;
-  wire [15:0] \o__payload$94[1] ;
+  wire [7:0] \o__payload$94[0] ;
+  wire [7:0] \o__payload$94[1] ;
+  wire [7:0] \o__payload$94[2] ;
+  wire [7:0] \o__payload$94[3] ;
+  wire [7:0] \o__payload[0] ;
+  wire [7:0] \o__payload[1] ;
+  wire [7:0] \o__payload[2] ;
+  wire [7:0] \o__payload[3] ;
   wire o__ready;
   wire \o__ready$41 ;
   wire \o__ready$44 ;
@@ -305,10 +287,10 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   wire \o__ready$70 ;
   wire \o__ready$74 ;
   wire o__valid;
-  wire \o__valid$81 ;
-  wire \o__valid$82 ;
-  wire \o__valid$83 ;
-  wire \o__valid$84 ;
+  wire \o__valid$85 ;
+  wire \o__valid$86 ;
+  wire \o__valid$87 ;
+  wire \o__valid$88 ;
   reg [4:0] order_0 = 5'h00;
   reg [4:0] order_1 = 5'h00;
   reg [4:0] order_2 = 5'h00;
@@ -322,7 +304,6 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   reg order_used_4 = 1'h0;
   reg order_used_5 = 1'h0;
   wire pop;
-  wire [4:0] push_onehot;
   input reset;
   wire reset;
   output [31:0] rsp_payload_outputs_0;
@@ -416,192 +397,178 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   assign \$22  = | { \$21 , \$16 , sel_hardtanh_q12x2, sel_hardtanh_int8x4, sel_relu6_q12x2, sel_relu6_int8x4 };
   assign direct = empty & \$22 ;
   assign \$signal  = | { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-  assign \$23  = order_0[0] & o__valid;
-  assign \$24  = order_0[1] & \o__valid$81 ;
-  assign \$25  = order_0[2] & \o__valid$82 ;
-  assign \$26  = order_0[3] & \o__valid$83 ;
-  assign \$27  = order_0[4] & \o__valid$84 ;
-  assign answer_valid = | { direct, \$27 , \$26 , \$25 , \$24 , \$23  };
-  assign \$28  = order_0[0] ? { \$170 , \$169 , \$168 , \$167  } : 32'd0;
-  assign \$30  = order_0[1] ? \o__payload$87  : 32'd0;
-  assign \$31  = \$29  | \$30 ;
-  assign \$32  = order_0[2] ? \o__payload$88  : 32'd0;
-  assign \$33  = \$31  | \$32 ;
-  assign \$34  = order_0[3] ? \o__payload$89  : 32'd0;
-  assign \$35  = \$33  | \$34 ;
-  assign \$36  = order_0[4] ? \o__payload$90  : 32'd0;
+  assign \$23  = c_valid & c_dec[16];
+  assign \$24  = ~ c_dec[16];
+  assign \$25  = c_valid & \$24 ;
+  assign \$26  = | c_dec[15:0];
+  assign \$27  = ~ \$26 ;
+  assign \$28  = \$25  & \$27 ;
+  assign \$29  = order_0[0] & o__valid;
+  assign \$30  = order_0[1] & \o__valid$85 ;
+  assign \$31  = order_0[2] & \o__valid$86 ;
+  assign \$32  = order_0[3] & \o__valid$87 ;
+  assign \$33  = order_0[4] & \o__valid$88 ;
+  assign answer_valid = | { direct, \$33 , \$32 , \$31 , \$30 , \$29  };
+  assign \$34  = order_0[0] ? { \$151 , \$150 , \$149 , \$148  } : 32'd0;
+  assign \$36  = order_0[1] ? \o__payload$91  : 32'd0;
   assign \$37  = \$35  | \$36 ;
-  assign \$38  = empty & sel_relu6_int8x4;
-  assign \$39  = \$38  ? \o__payload$91  : 32'd0;
-  assign \$40  = \$37  | \$39 ;
-  assign \$41  = empty & sel_relu6_q12x2;
-  assign \$42  = \$41  ? \o__payload$92  : 32'd0;
-  assign \$43  = \$40  | \$42 ;
-  assign \$44  = empty & sel_hardtanh_int8x4;
-  assign \$45  = \$44  ? \o__payload$93  : 32'd0;
-  assign \$46  = \$43  | \$45 ;
-  assign \$47  = empty & sel_hardtanh_q12x2;
-  assign \$48  = \$47  ? \o__payload$94  : 32'd0;
-  assign \$49  = \$46  | \$48 ;
-  assign \$50  = c_valid & c_dec[16];
-  assign \$51  = empty & \$50 ;
-  assign \$52  = \$51  ? 32'd1213661456 : 32'd0;
-  assign \$53  = \$49  | \$52 ;
-  assign \$54  = ~ c_dec[16];
-  assign \$55  = c_valid & \$54 ;
-  assign \$56  = | c_dec[15:0];
-  assign \$57  = ~ \$56 ;
-  assign \$58  = \$55  & \$57 ;
-  assign \$59  = empty & \$58 ;
-  assign pop = answer_taken & \$61 ;
-  assign \$62  = direct & rsp_space;
-  assign taken = | { \$62 , fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-  assign \$63  = ~ c_valid;
-  assign \$64  = \$63  | taken;
-  assign \$65  = ~ skid_valid;
-  assign \$66  = cmd_valid & \$65 ;
-  assign \$67  = | cmd_payload_function_id;
-  assign \$68  = ~ \$67 ;
-  assign \$69  = cmd_payload_function_id == 1'h1;
-  assign \$70  = cmd_payload_function_id == 2'h2;
-  assign \$71  = cmd_payload_function_id == 2'h3;
-  assign \$72  = cmd_payload_function_id == 3'h4;
-  assign \$73  = cmd_payload_function_id == 3'h5;
-  assign \$74  = cmd_payload_function_id == 3'h6;
-  assign \$75  = cmd_payload_function_id == 3'h7;
-  assign \$76  = cmd_payload_function_id == 4'h8;
-  assign \$77  = cmd_payload_function_id == 4'h9;
-  assign \$78  = cmd_payload_function_id == 4'ha;
-  assign \$79  = cmd_payload_function_id == 4'hb;
-  assign \$80  = cmd_payload_function_id == 4'hc;
-  assign \$81  = cmd_payload_function_id == 4'hd;
-  assign \$82  = cmd_payload_function_id == 4'he;
-  assign \$83  = cmd_payload_function_id == 4'hf;
-  assign \$84  = cmd_payload_function_id == 10'h3ff;
-  assign \$85  = | cmd_payload_function_id;
-  assign \$86  = ~ \$85 ;
-  assign \$87  = cmd_payload_function_id == 1'h1;
-  assign \$88  = cmd_payload_function_id == 2'h2;
-  assign \$89  = cmd_payload_function_id == 2'h3;
-  assign \$90  = cmd_payload_function_id == 3'h4;
-  assign \$91  = cmd_payload_function_id == 3'h5;
-  assign \$92  = cmd_payload_function_id == 3'h6;
-  assign \$93  = cmd_payload_function_id == 3'h7;
-  assign \$94  = cmd_payload_function_id == 4'h8;
-  assign \$95  = cmd_payload_function_id == 4'h9;
-  assign \$96  = cmd_payload_function_id == 4'ha;
-  assign \$97  = cmd_payload_function_id == 4'hb;
-  assign \$98  = cmd_payload_function_id == 4'hc;
-  assign \$99  = cmd_payload_function_id == 4'hd;
-  assign \$100  = cmd_payload_function_id == 4'he;
-  assign \$101  = cmd_payload_function_id == 4'hf;
-  assign \$102  = cmd_payload_function_id == 10'h3ff;
-  assign \$103  = ~ rsp_valid;
-  assign \$104  = \$103  | rsp_ready;
-  assign \$105  = rsp_skid_valid | answer_valid;
-  assign \$106  = rsp_skid_valid ? rsp_skid_data : answer;
-  assign \$107  = ~ order_used_1;
-  assign \$108  = order_used_0 & \$107 ;
-  assign \$109  = ~ order_used_0;
-  assign \$111  = pop ? \$108  : \$110 ;
-  assign \$112  = \$signal  & \$111 ;
-  assign \$113  = ~ order_used_2;
-  assign \$114  = order_used_1 & \$113 ;
-  assign \$115  = ~ order_used_1;
-  assign \$116  = \$115  & order_used_0;
-  assign \$117  = pop ? \$114  : \$116 ;
-  assign \$118  = \$signal  & \$117 ;
-  assign \$119  = ~ order_used_3;
-  assign \$120  = order_used_2 & \$119 ;
-  assign \$121  = ~ order_used_2;
-  assign \$122  = \$121  & order_used_1;
-  assign \$123  = pop ? \$120  : \$122 ;
-  assign \$124  = \$signal  & \$123 ;
-  assign \$125  = ~ order_used_4;
-  assign \$126  = order_used_3 & \$125 ;
-  assign \$127  = ~ order_used_3;
-  assign \$128  = \$127  & order_used_2;
-  assign \$129  = pop ? \$126  : \$128 ;
-  assign \$130  = \$signal  & \$129 ;
-  assign \$131  = ~ order_used_5;
-  assign \$132  = order_used_4 & \$131 ;
-  assign \$133  = ~ order_used_4;
-  assign \$134  = \$133  & order_used_3;
-  assign \$135  = pop ? \$132  : \$134 ;
-  assign \$136  = \$signal  & \$135 ;
-  assign \$139  = ~ order_used_5;
-  assign \$140  = \$139  & order_used_4;
-  assign \$141  = pop ? \$138  : \$140 ;
-  assign \$142  = \$signal  & \$141 ;
+  assign \$38  = order_0[2] ? \o__payload$92  : 32'd0;
+  assign \$39  = \$37  | \$38 ;
+  assign \$40  = order_0[3] ? \o__payload$93  : 32'd0;
+  assign \$41  = \$39  | \$40 ;
+  assign \$42  = order_0[4] ? \o__payload$94  : 32'd0;
+  assign \$43  = \$41  | \$42 ;
+  assign \$44  = direct ? direct_value : 32'd0;
+  assign answer = \$43  | \$44 ;
+  assign pop = answer_taken & \$45 ;
+  assign \$46  = direct & rsp_space;
+  assign taken = | { \$46 , fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+  assign \$47  = ~ c_valid;
+  assign \$48  = \$47  | taken;
+  assign \$49  = ~ skid_valid;
+  assign \$50  = cmd_valid & \$49 ;
+  assign \$51  = | cmd_payload_function_id;
+  assign \$52  = ~ \$51 ;
+  assign \$53  = cmd_payload_function_id == 1'h1;
+  assign \$54  = cmd_payload_function_id == 2'h2;
+  assign \$55  = cmd_payload_function_id == 2'h3;
+  assign \$56  = cmd_payload_function_id == 3'h4;
+  assign \$57  = cmd_payload_function_id == 3'h5;
+  assign \$58  = cmd_payload_function_id == 3'h6;
+  assign \$59  = cmd_payload_function_id == 3'h7;
+  assign \$60  = cmd_payload_function_id == 4'h8;
+  assign \$61  = cmd_payload_function_id == 4'h9;
+  assign \$62  = cmd_payload_function_id == 4'ha;
+  assign \$63  = cmd_payload_function_id == 4'hb;
+  assign \$64  = cmd_payload_function_id == 4'hc;
+  assign \$65  = cmd_payload_function_id == 4'hd;
+  assign \$66  = cmd_payload_function_id == 4'he;
+  assign \$67  = cmd_payload_function_id == 4'hf;
+  assign \$68  = cmd_payload_function_id == 10'h3ff;
+  assign \$69  = | cmd_payload_function_id;
+  assign \$70  = ~ \$69 ;
+  assign \$71  = cmd_payload_function_id == 1'h1;
+  assign \$72  = cmd_payload_function_id == 2'h2;
+  assign \$73  = cmd_payload_function_id == 2'h3;
+  assign \$74  = cmd_payload_function_id == 3'h4;
+  assign \$75  = cmd_payload_function_id == 3'h5;
+  assign \$76  = cmd_payload_function_id == 3'h6;
+  assign \$77  = cmd_payload_function_id == 3'h7;
+  assign \$78  = cmd_payload_function_id == 4'h8;
+  assign \$79  = cmd_payload_function_id == 4'h9;
+  assign \$80  = cmd_payload_function_id == 4'ha;
+  assign \$81  = cmd_payload_function_id == 4'hb;
+  assign \$82  = cmd_payload_function_id == 4'hc;
+  assign \$83  = cmd_payload_function_id == 4'hd;
+  assign \$84  = cmd_payload_function_id == 4'he;
+  assign \$85  = cmd_payload_function_id == 4'hf;
+  assign \$86  = cmd_payload_function_id == 10'h3ff;
+  assign \$87  = ~ rsp_valid;
+  assign \$88  = \$87  | rsp_ready;
+  assign \$89  = rsp_skid_valid | answer_valid;
+  assign \$90  = rsp_skid_valid ? rsp_skid_data : answer;
+  assign \$91  = ~ order_used_1;
+  assign \$92  = order_used_0 & \$91 ;
+  assign \$93  = ~ order_used_0;
+  assign \$94  = pop ? \$92  : \$93 ;
+  assign \$95  = \$signal  & \$94 ;
+  assign \$96  = ~ order_used_2;
+  assign \$97  = order_used_1 & \$96 ;
+  assign \$98  = ~ order_used_1;
+  assign \$99  = \$98  & order_used_0;
+  assign \$100  = pop ? \$97  : \$99 ;
+  assign \$101  = \$signal  & \$100 ;
+  assign \$102  = ~ order_used_3;
+  assign \$103  = order_used_2 & \$102 ;
+  assign \$104  = ~ order_used_2;
+  assign \$105  = \$104  & order_used_1;
+  assign \$106  = pop ? \$103  : \$105 ;
+  assign \$107  = \$signal  & \$106 ;
+  assign \$108  = ~ order_used_4;
+  assign \$109  = order_used_3 & \$108 ;
+  assign \$110  = ~ order_used_3;
+  assign \$111  = \$110  & order_used_2;
+  assign \$112  = pop ? \$109  : \$111 ;
+  assign \$113  = \$signal  & \$112 ;
+  assign \$114  = ~ order_used_5;
+  assign \$115  = order_used_4 & \$114 ;
+  assign \$116  = ~ order_used_4;
+  assign \$117  = \$116  & order_used_3;
+  assign \$118  = pop ? \$115  : \$117 ;
+  assign \$119  = \$signal  & \$118 ;
+  assign \$120  = ~ order_used_5;
+  assign \$121  = \$120  & order_used_4;
+  assign \$122  = pop ? order_used_5 : \$121 ;
+  assign \$123  = \$signal  & \$122 ;
   always @(posedge clk)
-    c_valid <= \$143 ;
+    c_valid <= \$124 ;
   always @(posedge clk)
-    c_dec <= \$144 ;
+    c_dec <= \$125 ;
   always @(posedge clk)
-    i__payload <= \$145 ;
+    i__payload <= \$126 ;
   always @(posedge clk)
-    c_in1 <= \$146 ;
+    c_in1 <= \$127 ;
   always @(posedge clk)
-    skid_valid <= \$147 ;
+    skid_valid <= \$128 ;
   always @(posedge clk)
-    skid_dec <= \$148 ;
+    skid_dec <= \$129 ;
   always @(posedge clk)
-    skid_in0 <= \$149 ;
+    skid_in0 <= \$130 ;
   always @(posedge clk)
-    skid_in1 <= \$150 ;
+    skid_in1 <= \$131 ;
   always @(posedge clk)
-    rsp_valid <= \$151 ;
+    rsp_valid <= \$132 ;
   always @(posedge clk)
-    rsp_payload_outputs_0 <= \$152 ;
+    rsp_payload_outputs_0 <= \$133 ;
   always @(posedge clk)
-    rsp_skid_valid <= \$153 ;
+    rsp_skid_valid <= \$134 ;
   always @(posedge clk)
-    rsp_skid_data <= \$154 ;
+    rsp_skid_data <= \$135 ;
   always @(posedge clk)
-    order_0 <= \$155 ;
+    order_0 <= \$136 ;
   always @(posedge clk)
-    order_used_0 <= \$156 ;
+    order_used_0 <= \$137 ;
   always @(posedge clk)
-    order_1 <= \$157 ;
+    order_1 <= \$138 ;
   always @(posedge clk)
-    order_used_1 <= \$158 ;
+    order_used_1 <= \$139 ;
   always @(posedge clk)
-    order_2 <= \$159 ;
+    order_2 <= \$140 ;
   always @(posedge clk)
-    order_used_2 <= \$160 ;
+    order_used_2 <= \$141 ;
   always @(posedge clk)
-    order_3 <= \$161 ;
+    order_3 <= \$142 ;
   always @(posedge clk)
-    order_used_3 <= \$162 ;
+    order_used_3 <= \$143 ;
   always @(posedge clk)
-    order_4 <= \$163 ;
+    order_4 <= \$144 ;
   always @(posedge clk)
-    order_used_4 <= \$164 ;
+    order_used_4 <= \$145 ;
   always @(posedge clk)
-    order_5 <= \$165 ;
+    order_5 <= \$146 ;
   always @(posedge clk)
-    order_used_5 <= \$166 ;
+    order_used_5 <= \$147 ;
   \Cfu.glu_int8x4  glu_int8x4 (
     .clk(clk),
     .i__payload__a(c_in1),
     .i__payload__x(i__payload),
     .i__ready(\i__ready$72 ),
     .i__valid(\i__valid$69 ),
-    .o__payload(\o__payload$89 ),
+    .o__payload(\o__payload$93 ),
     .o__ready(\o__ready$70 ),
-    .o__valid(\o__valid$83 ),
+    .o__valid(\o__valid$87 ),
     .rst(reset)
   );
   \Cfu.hardtanh_int8x4  hardtanh_int8x4 (
     .i__payload(i__payload),
     .i__ready(rsp_space),
-    .o__payload(\o__payload$93 ),
+    .o__payload(\o__payload$82 ),
     .o__valid(\i__valid$43 )
   );
   \Cfu.hardtanh_q12x2  hardtanh_q12x2 (
     .i__payload(i__payload),
     .i__ready(rsp_space),
-    .o__payload(\o__payload$94 ),
+    .o__payload(\o__payload$83 ),
     .o__valid(\i__valid$46 )
   );
   \Cfu.prelu_int8x4  prelu_int8x4 (
@@ -610,21 +577,21 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
     .i__payload__x(i__payload),
     .i__ready(\i__ready$76 ),
     .i__valid(\i__valid$73 ),
-    .o__payload(\o__payload$90 ),
+    .o__payload(\o__payload$94 ),
     .o__ready(\o__ready$74 ),
-    .o__valid(\o__valid$84 ),
+    .o__valid(\o__valid$88 ),
     .rst(reset)
   );
   \Cfu.relu6_int8x4  relu6_int8x4 (
     .i__payload(i__payload),
     .i__ready(rsp_space),
-    .o__payload(\o__payload$91 ),
+    .o__payload(o__payload),
     .o__valid(i__valid)
   );
   \Cfu.relu6_q12x2  relu6_q12x2 (
     .i__payload(i__payload),
     .i__ready(rsp_space),
-    .o__payload(\o__payload$92 ),
+    .o__payload(\o__payload$81 ),
     .o__valid(\i__valid$40 )
   );
   \Cfu.shared_horner1_16_16x2  shared_horner1_16_16x2 (
@@ -632,9 +599,9 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
     .i__payload(\i__payload$59 ),
     .i__ready(\i__ready$63 ),
     .i__valid(\i__valid$60 ),
-    .o__payload(\o__payload$87 ),
+    .o__payload(\o__payload$91 ),
     .o__ready(\o__ready$61 ),
-    .o__valid(\o__valid$81 ),
+    .o__valid(\o__valid$85 ),
     .rst(reset)
   );
   \Cfu.shared_horner2_16_16x2  shared_horner2_16_16x2 (
@@ -642,9 +609,9 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
     .i__payload(\i__payload$64 ),
     .i__ready(\i__ready$68 ),
     .i__valid(\i__valid$65 ),
-    .o__payload(\o__payload$88 ),
+    .o__payload(\o__payload$92 ),
     .o__ready(\o__ready$66 ),
-    .o__valid(\o__valid$82 ),
+    .o__valid(\o__valid$86 ),
     .rst(reset)
   );
   \Cfu.shared_table_8_8x4  shared_table_8_8x4 (
@@ -654,10 +621,10 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
     .i__valid(\i__valid$52 ),
     .o__ready(\o__ready$55 ),
     .o__valid(o__valid),
-    .port__data(\$167 ),
-    .\port__data$14 (\$168 ),
-    .\port__data$15 (\$169 ),
-    .\port__data$16 (\$170 ),
+    .port__data(\$148 ),
+    .\port__data$14 (\$149 ),
+    .\port__data$15 (\$150 ),
+    .\port__data$16 (\$151 ),
     .rst(reset)
   );
   always @* begin
@@ -713,14 +680,246 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = c_valid;
-    if (\$64 ) begin
+    direct_value = 32'd0;
+    if (sel_relu6_int8x4) begin
+      direct_value = o__payload;
+    end
+    if (sel_relu6_q12x2) begin
+      direct_value = \o__payload$81 ;
+    end
+    if (sel_hardtanh_int8x4) begin
+      direct_value = \o__payload$82 ;
+    end
+    if (sel_hardtanh_q12x2) begin
+      direct_value = \o__payload$83 ;
+    end
+    if (\$23 ) begin
+      direct_value = 32'd1213661456;
+    end
+    if (\$28 ) begin
+      direct_value = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = c_valid;
+    if (\$48 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$143  = 1'h1;
+        \$124  = 1'h1;
       end else begin
-        \$143  = cmd_valid;
+        \$124  = cmd_valid;
       end
+    end
+    if (reset) begin
+      \$124  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$125  = c_dec;
+    if (\$48 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$125  = skid_dec;
+      end else begin
+        \$125  = { \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52  };
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$126  = i__payload;
+    if (\$48 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$126  = skid_in0;
+      end else begin
+        \$126  = cmd_payload_inputs_0;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$127  = c_in1;
+    if (\$48 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$127  = skid_in1;
+      end else begin
+        \$127  = cmd_payload_inputs_1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$128  = skid_valid;
+    if (\$48 ) begin
+      if (skid_valid) begin
+        \$128  = 1'h0;
+      end
+    end else if (\$50 ) begin
+      \$128  = 1'h1;
+    end
+    if (reset) begin
+      \$128  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$129  = skid_dec;
+    if (\$48 ) begin
+    end else if (\$50 ) begin
+      \$129  = { \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70  };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$130  = skid_in0;
+    if (\$48 ) begin
+    end else if (\$50 ) begin
+      \$130  = cmd_payload_inputs_0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$131  = skid_in1;
+    if (\$48 ) begin
+    end else if (\$50 ) begin
+      \$131  = cmd_payload_inputs_1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$132  = rsp_valid;
+    if (\$88 ) begin
+      \$132  = \$89 ;
+    end
+    if (reset) begin
+      \$132  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$133  = rsp_payload_outputs_0;
+    if (\$88 ) begin
+      \$133  = \$90 ;
+    end
+    if (reset) begin
+      \$133  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$134  = rsp_skid_valid;
+    if (\$88 ) begin
+      \$134  = 1'h0;
+    end else if (answer_taken) begin
+      \$134  = 1'h1;
+    end
+    if (reset) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$135  = rsp_skid_data;
+    if (\$88 ) begin
+    end else if (answer_taken) begin
+      \$135  = answer;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$136  = order_0;
+    if (\$95 ) begin
+      \$136  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$136  = order_1;
+    end
+    if (reset) begin
+      \$136  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$137  = order_used_0;
+    if (\$95 ) begin
+      \$137  = 1'h1;
+    end else if (pop) begin
+      \$137  = order_used_1;
+    end
+    if (reset) begin
+      \$137  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$138  = order_1;
+    if (\$101 ) begin
+      \$138  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$138  = order_2;
+    end
+    if (reset) begin
+      \$138  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$139  = order_used_1;
+    if (\$101 ) begin
+      \$139  = 1'h1;
+    end else if (pop) begin
+      \$139  = order_used_2;
+    end
+    if (reset) begin
+      \$139  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$140  = order_2;
+    if (\$107 ) begin
+      \$140  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$140  = order_3;
+    end
+    if (reset) begin
+      \$140  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$141  = order_used_2;
+    if (\$107 ) begin
+      \$141  = 1'h1;
+    end else if (pop) begin
+      \$141  = order_used_3;
+    end
+    if (reset) begin
+      \$141  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$142  = order_3;
+    if (\$113 ) begin
+      \$142  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$142  = order_4;
+    end
+    if (reset) begin
+      \$142  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$143  = order_used_3;
+    if (\$113 ) begin
+      \$143  = 1'h1;
+    end else if (pop) begin
+      \$143  = order_used_4;
     end
     if (reset) begin
       \$143  = 1'h0;
@@ -728,260 +927,50 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = c_dec;
-    if (\$64 ) begin
-      (* full_case = 32'd1 *)
-      if (skid_valid) begin
-        \$144  = skid_dec;
-      end else begin
-        \$144  = { \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68  };
-      end
+    \$144  = order_4;
+    if (\$119 ) begin
+      \$144  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$144  = order_5;
+    end
+    if (reset) begin
+      \$144  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = i__payload;
-    if (\$64 ) begin
-      (* full_case = 32'd1 *)
-      if (skid_valid) begin
-        \$145  = skid_in0;
-      end else begin
-        \$145  = cmd_payload_inputs_0;
-      end
+    \$145  = order_used_4;
+    if (\$119 ) begin
+      \$145  = 1'h1;
+    end else if (pop) begin
+      \$145  = order_used_5;
+    end
+    if (reset) begin
+      \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = c_in1;
-    if (\$64 ) begin
-      (* full_case = 32'd1 *)
-      if (skid_valid) begin
-        \$146  = skid_in1;
-      end else begin
-        \$146  = cmd_payload_inputs_1;
-      end
+    \$146  = order_5;
+    if (\$123 ) begin
+      \$146  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$146  = 5'h00;
+    end
+    if (reset) begin
+      \$146  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = skid_valid;
-    if (\$64 ) begin
-      if (skid_valid) begin
-        \$147  = 1'h0;
-      end
-    end else if (\$66 ) begin
+    \$147  = order_used_5;
+    if (\$123 ) begin
       \$147  = 1'h1;
+    end else if (pop) begin
+      \$147  = 1'h0;
     end
     if (reset) begin
       \$147  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = skid_dec;
-    if (\$64 ) begin
-    end else if (\$66 ) begin
-      \$148  = { \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96 , \$95 , \$94 , \$93 , \$92 , \$91 , \$90 , \$89 , \$88 , \$87 , \$86  };
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = skid_in0;
-    if (\$64 ) begin
-    end else if (\$66 ) begin
-      \$149  = cmd_payload_inputs_0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = skid_in1;
-    if (\$64 ) begin
-    end else if (\$66 ) begin
-      \$150  = cmd_payload_inputs_1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = rsp_valid;
-    if (\$104 ) begin
-      \$151  = \$105 ;
-    end
-    if (reset) begin
-      \$151  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = rsp_payload_outputs_0;
-    if (\$104 ) begin
-      \$152  = \$106 ;
-    end
-    if (reset) begin
-      \$152  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = rsp_skid_valid;
-    if (\$104 ) begin
-      \$153  = 1'h0;
-    end else if (answer_taken) begin
-      \$153  = 1'h1;
-    end
-    if (reset) begin
-      \$153  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = rsp_skid_data;
-    if (\$104 ) begin
-    end else if (answer_taken) begin
-      \$154  = answer;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = order_0;
-    if (\$112 ) begin
-      \$155  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$155  = order_1;
-    end
-    if (reset) begin
-      \$155  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = order_used_0;
-    if (\$112 ) begin
-      \$156  = 1'h1;
-    end else if (pop) begin
-      \$156  = order_used_1;
-    end
-    if (reset) begin
-      \$156  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = order_1;
-    if (\$118 ) begin
-      \$157  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$157  = order_2;
-    end
-    if (reset) begin
-      \$157  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = order_used_1;
-    if (\$118 ) begin
-      \$158  = 1'h1;
-    end else if (pop) begin
-      \$158  = order_used_2;
-    end
-    if (reset) begin
-      \$158  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = order_2;
-    if (\$124 ) begin
-      \$159  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$159  = order_3;
-    end
-    if (reset) begin
-      \$159  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = order_used_2;
-    if (\$124 ) begin
-      \$160  = 1'h1;
-    end else if (pop) begin
-      \$160  = order_used_3;
-    end
-    if (reset) begin
-      \$160  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = order_3;
-    if (\$130 ) begin
-      \$161  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$161  = order_4;
-    end
-    if (reset) begin
-      \$161  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = order_used_3;
-    if (\$130 ) begin
-      \$162  = 1'h1;
-    end else if (pop) begin
-      \$162  = order_used_4;
-    end
-    if (reset) begin
-      \$162  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = order_4;
-    if (\$136 ) begin
-      \$163  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$163  = order_5;
-    end
-    if (reset) begin
-      \$163  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = order_used_4;
-    if (\$136 ) begin
-      \$164  = 1'h1;
-    end else if (pop) begin
-      \$164  = order_used_5;
-    end
-    if (reset) begin
-      \$164  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = order_5;
-    if (\$142 ) begin
-      \$165  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$165  = 5'h00;
-    end
-    if (reset) begin
-      \$165  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = order_used_5;
-    if (\$142 ) begin
-      \$166  = 1'h1;
-    end else if (pop) begin
-      \$166  = 1'h0;
-    end
-    if (reset) begin
-      \$166  = 1'h0;
     end
   end
   assign c_in0 = i__payload;
@@ -994,8 +983,7 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   assign \o__ready$47  = rsp_space;
   assign \i__payload$48  = { c_in1, i__payload };
   assign \i__payload$50  = { c_in1, i__payload };
-  assign push_onehot = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-  assign o__payload = { \$170 , \$169 , \$168 , \$167  };
+  assign \o__payload$90  = { \$151 , \$150 , \$149 , \$148  };
   assign rst = reset;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
@@ -1035,36 +1023,31 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   assign \i__payload$59.x  = \i__payload$59 [32:1];
   assign \i__payload$64.unit  = \i__payload$64 [1:0];
   assign \i__payload$64.x  = \i__payload$64 [33:2];
-  assign \o__payload$89[0]  = \o__payload$89 [7:0];
-  assign \o__payload$89[1]  = \o__payload$89 [15:8];
-  assign \o__payload$89[2]  = \o__payload$89 [23:16];
-  assign \o__payload$89[3]  = \o__payload$89 [31:24];
-  assign \o__payload$90[0]  = \o__payload$90 [7:0];
-  assign \o__payload$90[1]  = \o__payload$90 [15:8];
-  assign \o__payload$90[2]  = \o__payload$90 [23:16];
-  assign \o__payload$90[3]  = \o__payload$90 [31:24];
-  assign \o__payload$91[0]  = \o__payload$91 [7:0];
-  assign \o__payload$91[1]  = \o__payload$91 [15:8];
-  assign \o__payload$91[2]  = \o__payload$91 [23:16];
-  assign \o__payload$91[3]  = \o__payload$91 [31:24];
-  assign \o__payload$92[0]  = \o__payload$92 [15:0];
-  assign \o__payload$92[1]  = \o__payload$92 [31:16];
+  assign \o__payload[0]  = o__payload[7:0];
+  assign \o__payload[1]  = o__payload[15:8];
+  assign \o__payload[2]  = o__payload[23:16];
+  assign \o__payload[3]  = o__payload[31:24];
+  assign \o__payload$81[0]  = \o__payload$81 [15:0];
+  assign \o__payload$81[1]  = \o__payload$81 [31:16];
+  assign \o__payload$82[0]  = \o__payload$82 [7:0];
+  assign \o__payload$82[1]  = \o__payload$82 [15:8];
+  assign \o__payload$82[2]  = \o__payload$82 [23:16];
+  assign \o__payload$82[3]  = \o__payload$82 [31:24];
+  assign \o__payload$83[0]  = \o__payload$83 [15:0];
+  assign \o__payload$83[1]  = \o__payload$83 [31:16];
   assign \o__payload$93[0]  = \o__payload$93 [7:0];
   assign \o__payload$93[1]  = \o__payload$93 [15:8];
   assign \o__payload$93[2]  = \o__payload$93 [23:16];
   assign \o__payload$93[3]  = \o__payload$93 [31:24];
-  assign \o__payload$94[0]  = \o__payload$94 [15:0];
-  assign \o__payload$94[1]  = \o__payload$94 [31:16];
-  assign \$61  = order_used_0;
+  assign \o__payload$94[0]  = \o__payload$94 [7:0];
+  assign \o__payload$94[1]  = \o__payload$94 [15:8];
+  assign \o__payload$94[2]  = \o__payload$94 [23:16];
+  assign \o__payload$94[3]  = \o__payload$94 [31:24];
+  assign \$45  = order_used_0;
   assign \$4  = sel_hardsigmoid_q12x2;
   assign \$10  = sel_glu_int8x4;
   assign \$13  = sel_prelu_int8x4;
-  assign \$29  = \$28 ;
-  assign \$60  = 32'd0;
-  assign answer = \$53 ;
-  assign \$110  = \$109 ;
-  assign \$137  = 1'h1;
-  assign \$138  = order_used_5;
+  assign \$35  = \$34 ;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -14,7 +14,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$105 ;
   wire \$106 ;
   wire \$107 ;
-  wire [31:0] \$108 ;
+  wire \$108 ;
   wire \$109 ;
   wire \$11 ;
   wire \$110 ;
@@ -33,61 +33,40 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$122 ;
   wire \$123 ;
   wire \$124 ;
-  wire \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
+  reg \$125 ;
+  reg [16:0] \$126 ;
+  reg [31:0] \$127 ;
+  reg [31:0] \$128 ;
+  reg \$129 ;
   wire \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
+  reg [16:0] \$130 ;
+  reg [31:0] \$131 ;
+  reg [31:0] \$132 ;
+  reg \$133 ;
+  reg [31:0] \$134 ;
+  reg \$135 ;
+  wire [31:0] \$136 ;
+  reg [4:0] \$137 ;
+  reg \$138 ;
+  reg [4:0] \$139 ;
   wire \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  wire \$145 ;
+  reg \$140 ;
+  reg [4:0] \$141 ;
+  reg \$142 ;
+  reg [4:0] \$143 ;
+  reg \$144 ;
+  reg [4:0] \$145 ;
   reg \$146 ;
-  reg [16:0] \$147 ;
-  reg [31:0] \$148 ;
-  reg [31:0] \$149 ;
+  reg [4:0] \$147 ;
+  reg \$148 ;
+  reg \$149 ;
   wire \$15 ;
-  reg \$150 ;
-  reg [16:0] \$151 ;
-  reg [31:0] \$152 ;
-  reg [31:0] \$153 ;
-  reg \$154 ;
-  reg [31:0] \$155 ;
-  reg \$156 ;
-  reg [31:0] \$157 ;
-  reg [4:0] \$158 ;
-  reg \$159 ;
+  wire [7:0] \$150 ;
+  wire [7:0] \$151 ;
+  wire [7:0] \$152 ;
+  wire [7:0] \$153 ;
   wire \$16 ;
-  reg [4:0] \$160 ;
-  reg \$161 ;
-  reg [4:0] \$162 ;
-  reg \$163 ;
-  reg [4:0] \$164 ;
-  reg \$165 ;
-  reg [4:0] \$166 ;
-  reg \$167 ;
-  reg [4:0] \$168 ;
-  reg \$169 ;
   wire \$17 ;
-  reg \$170 ;
-  wire [7:0] \$171 ;
-  wire [7:0] \$172 ;
-  wire [7:0] \$173 ;
-  wire [7:0] \$174 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
@@ -99,35 +78,35 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
-  wire [31:0] \$28 ;
-  wire [31:0] \$29 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [31:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [31:0] \$32 ;
-  wire [31:0] \$33 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
   wire [31:0] \$34 ;
   wire [31:0] \$35 ;
   wire [31:0] \$36 ;
   wire [31:0] \$37 ;
-  wire \$38 ;
+  wire [31:0] \$38 ;
   wire [31:0] \$39 ;
   wire \$4 ;
   wire [31:0] \$40 ;
-  wire \$41 ;
+  wire [31:0] \$41 ;
   wire [31:0] \$42 ;
   wire [31:0] \$43 ;
-  wire \$44 ;
-  wire [31:0] \$45 ;
-  wire [31:0] \$46 ;
+  wire [31:0] \$44 ;
+  wire \$45 ;
+  wire \$46 ;
   wire \$47 ;
-  wire [31:0] \$48 ;
-  wire [31:0] \$49 ;
+  wire \$48 ;
+  wire \$49 ;
   wire \$5 ;
   wire \$50 ;
   wire \$51 ;
-  wire [31:0] \$52 ;
-  wire [31:0] \$53 ;
+  wire \$52 ;
+  wire \$53 ;
   wire \$54 ;
   wire \$55 ;
   wire \$56 ;
@@ -135,7 +114,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire [31:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
@@ -168,7 +147,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$88 ;
   wire \$89 ;
   wire \$9 ;
-  wire \$90 ;
+  wire [31:0] \$90 ;
   wire \$91 ;
   wire \$92 ;
   wire \$93 ;
@@ -192,6 +171,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire cmd_ready;
   wire cmd_valid;
   wire direct;
+  reg [31:0] direct_value;
   wire empty;
   wire fire_glu_int8x4;
   wire fire_prelu_int8x4;
@@ -264,34 +244,34 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \i__valid$74 ;
   reg issued = 1'h0;
   wire [31:0] o__payload;
-  wire [31:0] \o__payload$88 ;
-  wire [31:0] \o__payload$89 ;
-  wire [31:0] \o__payload$90 ;
-  wire [7:0] \o__payload$90[0] ;
-  wire [7:0] \o__payload$90[1] ;
-  wire [7:0] \o__payload$90[2] ;
-  wire [7:0] \o__payload$90[3] ;
+  wire [31:0] \o__payload$82 ;
+  wire [15:0] \o__payload$82[0] ;
+  wire [15:0] \o__payload$82[1] ;
+  wire [31:0] \o__payload$83 ;
+  wire [7:0] \o__payload$83[0] ;
+  wire [7:0] \o__payload$83[1] ;
+  wire [7:0] \o__payload$83[2] ;
+  wire [7:0] \o__payload$83[3] ;
+  wire [31:0] \o__payload$84 ;
+  wire [15:0] \o__payload$84[0] ;
+  wire [15:0] \o__payload$84[1] ;
   wire [31:0] \o__payload$91 ;
-  wire [7:0] \o__payload$91[0] ;
-  wire [7:0] \o__payload$91[1] ;
-  wire [7:0] \o__payload$91[2] ;
-  wire [7:0] \o__payload$91[3] ;
   wire [31:0] \o__payload$92 ;
-  wire [7:0] \o__payload$92[0] ;
-  wire [7:0] \o__payload$92[1] ;
-  wire [7:0] \o__payload$92[2] ;
-  wire [7:0] \o__payload$92[3] ;
   wire [31:0] \o__payload$93 ;
-  wire [15:0] \o__payload$93[0] ;
-  wire [15:0] \o__payload$93[1] ;
   wire [31:0] \o__payload$94 ;
   wire [7:0] \o__payload$94[0] ;
   wire [7:0] \o__payload$94[1] ;
   wire [7:0] \o__payload$94[2] ;
   wire [7:0] \o__payload$94[3] ;
   wire [31:0] \o__payload$95 ;
-  wire [15:0] \o__payload$95[0] ;
-  wire [15:0] \o__payload$95[1] ;
+  wire [7:0] \o__payload$95[0] ;
+  wire [7:0] \o__payload$95[1] ;
+  wire [7:0] \o__payload$95[2] ;
+  wire [7:0] \o__payload$95[3] ;
+  wire [7:0] \o__payload[0] ;
+  wire [7:0] \o__payload[1] ;
+  wire [7:0] \o__payload[2] ;
+  wire [7:0] \o__payload[3] ;
   wire o__ready;
   wire \o__ready$42 ;
   wire \o__ready$45 ;
@@ -302,10 +282,10 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \o__ready$71 ;
   wire \o__ready$75 ;
   wire o__valid;
-  wire \o__valid$82 ;
-  wire \o__valid$83 ;
-  wire \o__valid$84 ;
-  wire \o__valid$85 ;
+  wire \o__valid$86 ;
+  wire \o__valid$87 ;
+  wire \o__valid$88 ;
+  wire \o__valid$89 ;
   reg [4:0] order_0 = 5'h00;
   reg [4:0] order_1 = 5'h00;
   reg [4:0] order_2 = 5'h00;
@@ -336,7 +316,6 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   output pcpi_wr;
   reg pcpi_wr = 1'h0;
   wire pop;
-  wire [4:0] push_onehot;
   input reset;
   wire reset;
   reg [31:0] rsp_skid_data = 32'd0;
@@ -424,198 +403,183 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \$22  = | { \$21 , \$16 , sel_hardtanh_q12x2, sel_hardtanh_int8x4, sel_relu6_q12x2, sel_relu6_int8x4 };
   assign direct = empty & \$22 ;
   assign \$signal  = | { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-  assign \$23  = order_0[0] & o__valid;
-  assign \$24  = order_0[1] & \o__valid$82 ;
-  assign \$25  = order_0[2] & \o__valid$83 ;
-  assign \$26  = order_0[3] & \o__valid$84 ;
-  assign \$27  = order_0[4] & \o__valid$85 ;
-  assign answer_valid = | { direct, \$27 , \$26 , \$25 , \$24 , \$23  };
-  assign \$28  = order_0[0] ? { \$174 , \$173 , \$172 , \$171  } : 32'd0;
-  assign \$30  = order_0[1] ? \o__payload$88  : 32'd0;
-  assign \$31  = \$29  | \$30 ;
-  assign \$32  = order_0[2] ? \o__payload$89  : 32'd0;
-  assign \$33  = \$31  | \$32 ;
-  assign \$34  = order_0[3] ? \o__payload$90  : 32'd0;
-  assign \$35  = \$33  | \$34 ;
-  assign \$36  = order_0[4] ? \o__payload$91  : 32'd0;
+  assign \$23  = c_valid & c_dec[16];
+  assign \$24  = ~ c_dec[16];
+  assign \$25  = c_valid & \$24 ;
+  assign \$26  = | c_dec[15:0];
+  assign \$27  = ~ \$26 ;
+  assign \$28  = \$25  & \$27 ;
+  assign \$29  = order_0[0] & o__valid;
+  assign \$30  = order_0[1] & \o__valid$86 ;
+  assign \$31  = order_0[2] & \o__valid$87 ;
+  assign \$32  = order_0[3] & \o__valid$88 ;
+  assign \$33  = order_0[4] & \o__valid$89 ;
+  assign answer_valid = | { direct, \$33 , \$32 , \$31 , \$30 , \$29  };
+  assign \$34  = order_0[0] ? { \$153 , \$152 , \$151 , \$150  } : 32'd0;
+  assign \$36  = order_0[1] ? \o__payload$92  : 32'd0;
   assign \$37  = \$35  | \$36 ;
-  assign \$38  = empty & sel_relu6_int8x4;
-  assign \$39  = \$38  ? \o__payload$92  : 32'd0;
-  assign \$40  = \$37  | \$39 ;
-  assign \$41  = empty & sel_relu6_q12x2;
-  assign \$42  = \$41  ? \o__payload$93  : 32'd0;
-  assign \$43  = \$40  | \$42 ;
-  assign \$44  = empty & sel_hardtanh_int8x4;
-  assign \$45  = \$44  ? \o__payload$94  : 32'd0;
-  assign \$46  = \$43  | \$45 ;
-  assign \$47  = empty & sel_hardtanh_q12x2;
-  assign \$48  = \$47  ? \o__payload$95  : 32'd0;
-  assign \$49  = \$46  | \$48 ;
-  assign \$50  = c_valid & c_dec[16];
-  assign \$51  = empty & \$50 ;
-  assign \$52  = \$51  ? 32'd1213661456 : 32'd0;
-  assign \$53  = \$49  | \$52 ;
-  assign \$54  = ~ c_dec[16];
-  assign \$55  = c_valid & \$54 ;
-  assign \$56  = | c_dec[15:0];
-  assign \$57  = ~ \$56 ;
-  assign \$58  = \$55  & \$57 ;
-  assign \$59  = empty & \$58 ;
-  assign pop = answer_taken & \$61 ;
-  assign \$62  = direct & rsp_space;
-  assign taken = | { \$62 , fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-  assign \$63  = pcpi_insn[6:0] == 4'hb;
-  assign pcpi_wait = pcpi_valid & \$63 ;
-  assign \$64  = ~ issued;
-  assign cmd_valid = pcpi_wait & \$64 ;
-  assign \$65  = ~ c_valid;
-  assign \$66  = \$65  | taken;
-  assign \$67  = ~ skid_valid;
-  assign \$68  = cmd_valid & \$67 ;
-  assign \$69  = | { pcpi_insn[31:25], pcpi_insn[14:12] };
-  assign \$70  = ~ \$69 ;
-  assign \$71  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 1'h1;
-  assign \$72  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h2;
-  assign \$73  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h3;
-  assign \$74  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h4;
-  assign \$75  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h5;
-  assign \$76  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h6;
-  assign \$77  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h7;
-  assign \$78  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h8;
-  assign \$79  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h9;
-  assign \$80  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'ha;
-  assign \$81  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hb;
-  assign \$82  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hc;
-  assign \$83  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hd;
-  assign \$84  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'he;
-  assign \$85  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hf;
-  assign \$86  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 10'h3ff;
-  assign \$87  = | { pcpi_insn[31:25], pcpi_insn[14:12] };
-  assign \$88  = ~ \$87 ;
-  assign \$89  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 1'h1;
-  assign \$90  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h2;
-  assign \$91  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h3;
-  assign \$92  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h4;
-  assign \$93  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h5;
-  assign \$94  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h6;
-  assign \$95  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h7;
-  assign \$96  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h8;
-  assign \$97  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h9;
-  assign \$98  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'ha;
-  assign \$99  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hb;
-  assign \$100  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hc;
-  assign \$101  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hd;
-  assign \$102  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'he;
-  assign \$103  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hf;
-  assign \$104  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 10'h3ff;
-  assign \$105  = ~ pcpi_wr;
-  assign \$107  = rsp_skid_valid | answer_valid;
-  assign \$108  = rsp_skid_valid ? rsp_skid_data : answer;
-  assign \$109  = ~ order_used_1;
-  assign \$110  = order_used_0 & \$109 ;
-  assign \$111  = ~ order_used_0;
-  assign \$113  = pop ? \$110  : \$112 ;
-  assign \$114  = \$signal  & \$113 ;
-  assign \$115  = ~ order_used_2;
-  assign \$116  = order_used_1 & \$115 ;
-  assign \$117  = ~ order_used_1;
-  assign \$118  = \$117  & order_used_0;
-  assign \$119  = pop ? \$116  : \$118 ;
-  assign \$120  = \$signal  & \$119 ;
-  assign \$121  = ~ order_used_3;
-  assign \$122  = order_used_2 & \$121 ;
-  assign \$123  = ~ order_used_2;
-  assign \$124  = \$123  & order_used_1;
-  assign \$125  = pop ? \$122  : \$124 ;
-  assign \$126  = \$signal  & \$125 ;
-  assign \$127  = ~ order_used_4;
-  assign \$128  = order_used_3 & \$127 ;
-  assign \$129  = ~ order_used_3;
-  assign \$130  = \$129  & order_used_2;
-  assign \$131  = pop ? \$128  : \$130 ;
-  assign \$132  = \$signal  & \$131 ;
-  assign \$133  = ~ order_used_5;
-  assign \$134  = order_used_4 & \$133 ;
-  assign \$135  = ~ order_used_4;
-  assign \$136  = \$135  & order_used_3;
-  assign \$137  = pop ? \$134  : \$136 ;
-  assign \$138  = \$signal  & \$137 ;
-  assign \$141  = ~ order_used_5;
-  assign \$142  = \$141  & order_used_4;
-  assign \$143  = pop ? \$140  : \$142 ;
-  assign \$144  = \$signal  & \$143 ;
-  assign \$145  = cmd_valid & cmd_ready;
+  assign \$38  = order_0[2] ? \o__payload$93  : 32'd0;
+  assign \$39  = \$37  | \$38 ;
+  assign \$40  = order_0[3] ? \o__payload$94  : 32'd0;
+  assign \$41  = \$39  | \$40 ;
+  assign \$42  = order_0[4] ? \o__payload$95  : 32'd0;
+  assign \$43  = \$41  | \$42 ;
+  assign \$44  = direct ? direct_value : 32'd0;
+  assign answer = \$43  | \$44 ;
+  assign pop = answer_taken & \$45 ;
+  assign \$46  = direct & rsp_space;
+  assign taken = | { \$46 , fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+  assign \$47  = pcpi_insn[6:0] == 4'hb;
+  assign pcpi_wait = pcpi_valid & \$47 ;
+  assign \$48  = ~ issued;
+  assign cmd_valid = pcpi_wait & \$48 ;
+  assign \$49  = ~ c_valid;
+  assign \$50  = \$49  | taken;
+  assign \$51  = ~ skid_valid;
+  assign \$52  = cmd_valid & \$51 ;
+  assign \$53  = | { pcpi_insn[31:25], pcpi_insn[14:12] };
+  assign \$54  = ~ \$53 ;
+  assign \$55  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 1'h1;
+  assign \$56  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h2;
+  assign \$57  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h3;
+  assign \$58  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h4;
+  assign \$59  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h5;
+  assign \$60  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h6;
+  assign \$61  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h7;
+  assign \$62  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h8;
+  assign \$63  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h9;
+  assign \$64  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'ha;
+  assign \$65  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hb;
+  assign \$66  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hc;
+  assign \$67  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hd;
+  assign \$68  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'he;
+  assign \$69  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hf;
+  assign \$70  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 10'h3ff;
+  assign \$71  = | { pcpi_insn[31:25], pcpi_insn[14:12] };
+  assign \$72  = ~ \$71 ;
+  assign \$73  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 1'h1;
+  assign \$74  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h2;
+  assign \$75  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h3;
+  assign \$76  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h4;
+  assign \$77  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h5;
+  assign \$78  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h6;
+  assign \$79  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h7;
+  assign \$80  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h8;
+  assign \$81  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h9;
+  assign \$82  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'ha;
+  assign \$83  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hb;
+  assign \$84  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hc;
+  assign \$85  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hd;
+  assign \$86  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'he;
+  assign \$87  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hf;
+  assign \$88  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 10'h3ff;
+  assign \$89  = rsp_skid_valid | answer_valid;
+  assign \$90  = rsp_skid_valid ? rsp_skid_data : answer;
+  assign \$91  = ~ order_used_1;
+  assign \$92  = order_used_0 & \$91 ;
+  assign \$93  = ~ order_used_0;
+  assign \$94  = pop ? \$92  : \$93 ;
+  assign \$95  = \$signal  & \$94 ;
+  assign \$96  = ~ order_used_2;
+  assign \$97  = order_used_1 & \$96 ;
+  assign \$98  = ~ order_used_1;
+  assign \$99  = \$98  & order_used_0;
+  assign \$100  = pop ? \$97  : \$99 ;
+  assign \$101  = \$signal  & \$100 ;
+  assign \$102  = ~ order_used_3;
+  assign \$103  = order_used_2 & \$102 ;
+  assign \$104  = ~ order_used_2;
+  assign \$105  = \$104  & order_used_1;
+  assign \$106  = pop ? \$103  : \$105 ;
+  assign \$107  = \$signal  & \$106 ;
+  assign \$108  = ~ order_used_4;
+  assign \$109  = order_used_3 & \$108 ;
+  assign \$110  = ~ order_used_3;
+  assign \$111  = \$110  & order_used_2;
+  assign \$112  = pop ? \$109  : \$111 ;
+  assign \$113  = \$signal  & \$112 ;
+  assign \$114  = ~ order_used_5;
+  assign \$115  = order_used_4 & \$114 ;
+  assign \$116  = ~ order_used_4;
+  assign \$117  = \$116  & order_used_3;
+  assign \$118  = pop ? \$115  : \$117 ;
+  assign \$119  = \$signal  & \$118 ;
+  assign \$120  = ~ order_used_5;
+  assign \$121  = \$120  & order_used_4;
+  assign \$122  = pop ? order_used_5 : \$121 ;
+  assign \$123  = \$signal  & \$122 ;
+  assign \$124  = cmd_valid & cmd_ready;
   always @(posedge clk)
-    c_valid <= \$146 ;
+    c_valid <= \$125 ;
   always @(posedge clk)
-    c_dec <= \$147 ;
+    c_dec <= \$126 ;
   always @(posedge clk)
-    i__payload <= \$148 ;
+    i__payload <= \$127 ;
   always @(posedge clk)
-    c_in1 <= \$149 ;
+    c_in1 <= \$128 ;
   always @(posedge clk)
-    skid_valid <= \$150 ;
+    skid_valid <= \$129 ;
   always @(posedge clk)
-    skid_dec <= \$151 ;
+    skid_dec <= \$130 ;
   always @(posedge clk)
-    skid_in0 <= \$152 ;
+    skid_in0 <= \$131 ;
   always @(posedge clk)
-    skid_in1 <= \$153 ;
+    skid_in1 <= \$132 ;
   always @(posedge clk)
-    pcpi_wr <= \$154 ;
+    pcpi_wr <= \$133 ;
   always @(posedge clk)
-    pcpi_rd <= \$155 ;
+    pcpi_rd <= \$134 ;
   always @(posedge clk)
-    rsp_skid_valid <= \$156 ;
+    rsp_skid_valid <= \$135 ;
   always @(posedge clk)
-    rsp_skid_data <= \$157 ;
+    rsp_skid_data <= \$136 ;
   always @(posedge clk)
-    order_0 <= \$158 ;
+    order_0 <= \$137 ;
   always @(posedge clk)
-    order_used_0 <= \$159 ;
+    order_used_0 <= \$138 ;
   always @(posedge clk)
-    order_1 <= \$160 ;
+    order_1 <= \$139 ;
   always @(posedge clk)
-    order_used_1 <= \$161 ;
+    order_used_1 <= \$140 ;
   always @(posedge clk)
-    order_2 <= \$162 ;
+    order_2 <= \$141 ;
   always @(posedge clk)
-    order_used_2 <= \$163 ;
+    order_used_2 <= \$142 ;
   always @(posedge clk)
-    order_3 <= \$164 ;
+    order_3 <= \$143 ;
   always @(posedge clk)
-    order_used_3 <= \$165 ;
+    order_used_3 <= \$144 ;
   always @(posedge clk)
-    order_4 <= \$166 ;
+    order_4 <= \$145 ;
   always @(posedge clk)
-    order_used_4 <= \$167 ;
+    order_used_4 <= \$146 ;
   always @(posedge clk)
-    order_5 <= \$168 ;
+    order_5 <= \$147 ;
   always @(posedge clk)
-    order_used_5 <= \$169 ;
+    order_used_5 <= \$148 ;
   always @(posedge clk)
-    issued <= \$170 ;
+    issued <= \$149 ;
   \CfuPcpi.glu_int8x4  glu_int8x4 (
     .clk(clk),
     .i__payload__a(c_in1),
     .i__payload__x(i__payload),
     .i__ready(\i__ready$73 ),
     .i__valid(\i__valid$70 ),
-    .o__payload(\o__payload$90 ),
+    .o__payload(\o__payload$94 ),
     .o__ready(\o__ready$71 ),
-    .o__valid(\o__valid$84 ),
+    .o__valid(\o__valid$88 ),
     .rst(reset)
   );
   \CfuPcpi.hardtanh_int8x4  hardtanh_int8x4 (
     .i__payload(i__payload),
     .i__ready(rsp_space),
-    .o__payload(\o__payload$94 ),
+    .o__payload(\o__payload$83 ),
     .o__valid(\i__valid$44 )
   );
   \CfuPcpi.hardtanh_q12x2  hardtanh_q12x2 (
     .i__payload(i__payload),
     .i__ready(rsp_space),
-    .o__payload(\o__payload$95 ),
+    .o__payload(\o__payload$84 ),
     .o__valid(\i__valid$47 )
   );
   \CfuPcpi.prelu_int8x4  prelu_int8x4 (
@@ -624,21 +588,21 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
     .i__payload__x(i__payload),
     .i__ready(\i__ready$77 ),
     .i__valid(\i__valid$74 ),
-    .o__payload(\o__payload$91 ),
+    .o__payload(\o__payload$95 ),
     .o__ready(\o__ready$75 ),
-    .o__valid(\o__valid$85 ),
+    .o__valid(\o__valid$89 ),
     .rst(reset)
   );
   \CfuPcpi.relu6_int8x4  relu6_int8x4 (
     .i__payload(i__payload),
     .i__ready(rsp_space),
-    .o__payload(\o__payload$92 ),
+    .o__payload(o__payload),
     .o__valid(i__valid)
   );
   \CfuPcpi.relu6_q12x2  relu6_q12x2 (
     .i__payload(i__payload),
     .i__ready(rsp_space),
-    .o__payload(\o__payload$93 ),
+    .o__payload(\o__payload$82 ),
     .o__valid(\i__valid$41 )
   );
   \CfuPcpi.shared_horner1_16_16x2  shared_horner1_16_16x2 (
@@ -646,9 +610,9 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
     .i__payload(\i__payload$60 ),
     .i__ready(\i__ready$64 ),
     .i__valid(\i__valid$61 ),
-    .o__payload(\o__payload$88 ),
+    .o__payload(\o__payload$92 ),
     .o__ready(\o__ready$62 ),
-    .o__valid(\o__valid$82 ),
+    .o__valid(\o__valid$86 ),
     .rst(reset)
   );
   \CfuPcpi.shared_horner2_16_16x2  shared_horner2_16_16x2 (
@@ -656,9 +620,9 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
     .i__payload(\i__payload$65 ),
     .i__ready(\i__ready$69 ),
     .i__valid(\i__valid$66 ),
-    .o__payload(\o__payload$89 ),
+    .o__payload(\o__payload$93 ),
     .o__ready(\o__ready$67 ),
-    .o__valid(\o__valid$83 ),
+    .o__valid(\o__valid$87 ),
     .rst(reset)
   );
   \CfuPcpi.shared_table_8_8x4  shared_table_8_8x4 (
@@ -668,10 +632,10 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
     .i__valid(\i__valid$53 ),
     .o__ready(\o__ready$56 ),
     .o__valid(o__valid),
-    .port__data(\$171 ),
-    .\port__data$14 (\$172 ),
-    .\port__data$15 (\$173 ),
-    .\port__data$16 (\$174 ),
+    .port__data(\$150 ),
+    .\port__data$14 (\$151 ),
+    .\port__data$15 (\$152 ),
+    .\port__data$16 (\$153 ),
     .rst(reset)
   );
   always @* begin
@@ -727,14 +691,265 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = c_valid;
-    if (\$66 ) begin
+    direct_value = 32'd0;
+    if (sel_relu6_int8x4) begin
+      direct_value = o__payload;
+    end
+    if (sel_relu6_q12x2) begin
+      direct_value = \o__payload$82 ;
+    end
+    if (sel_hardtanh_int8x4) begin
+      direct_value = \o__payload$83 ;
+    end
+    if (sel_hardtanh_q12x2) begin
+      direct_value = \o__payload$84 ;
+    end
+    if (\$23 ) begin
+      direct_value = 32'd1213661456;
+    end
+    if (\$28 ) begin
+      direct_value = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$125  = c_valid;
+    if (\$50 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$146  = 1'h1;
+        \$125  = 1'h1;
       end else begin
-        \$146  = cmd_valid;
+        \$125  = cmd_valid;
       end
+    end
+    if (reset) begin
+      \$125  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$126  = c_dec;
+    if (\$50 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$126  = skid_dec;
+      end else begin
+        \$126  = { \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54  };
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$127  = i__payload;
+    if (\$50 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$127  = skid_in0;
+      end else begin
+        \$127  = pcpi_rs1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$128  = c_in1;
+    if (\$50 ) begin
+      (* full_case = 32'd1 *)
+      if (skid_valid) begin
+        \$128  = skid_in1;
+      end else begin
+        \$128  = pcpi_rs2;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$129  = skid_valid;
+    if (\$50 ) begin
+      if (skid_valid) begin
+        \$129  = 1'h0;
+      end
+    end else if (\$52 ) begin
+      \$129  = 1'h1;
+    end
+    if (reset) begin
+      \$129  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$130  = skid_dec;
+    if (\$50 ) begin
+    end else if (\$52 ) begin
+      \$130  = { \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72  };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$131  = skid_in0;
+    if (\$50 ) begin
+    end else if (\$52 ) begin
+      \$131  = pcpi_rs1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$132  = skid_in1;
+    if (\$50 ) begin
+    end else if (\$52 ) begin
+      \$132  = pcpi_rs2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (1'h1) begin
+      \$133  = \$89 ;
+    end
+    if (reset) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (1'h1) begin
+      \$134  = \$90 ;
+    end
+    if (reset) begin
+      \$134  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    if (1'h1) begin
+      \$135  = 1'h0;
+    end
+    if (reset) begin
+      \$135  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    (* full_case = 32'd1 *)
+    
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$137  = order_0;
+    if (\$95 ) begin
+      \$137  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$137  = order_1;
+    end
+    if (reset) begin
+      \$137  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$138  = order_used_0;
+    if (\$95 ) begin
+      \$138  = 1'h1;
+    end else if (pop) begin
+      \$138  = order_used_1;
+    end
+    if (reset) begin
+      \$138  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$139  = order_1;
+    if (\$101 ) begin
+      \$139  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$139  = order_2;
+    end
+    if (reset) begin
+      \$139  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$140  = order_used_1;
+    if (\$101 ) begin
+      \$140  = 1'h1;
+    end else if (pop) begin
+      \$140  = order_used_2;
+    end
+    if (reset) begin
+      \$140  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$141  = order_2;
+    if (\$107 ) begin
+      \$141  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$141  = order_3;
+    end
+    if (reset) begin
+      \$141  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$142  = order_used_2;
+    if (\$107 ) begin
+      \$142  = 1'h1;
+    end else if (pop) begin
+      \$142  = order_used_3;
+    end
+    if (reset) begin
+      \$142  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$143  = order_3;
+    if (\$113 ) begin
+      \$143  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$143  = order_4;
+    end
+    if (reset) begin
+      \$143  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$144  = order_used_3;
+    if (\$113 ) begin
+      \$144  = 1'h1;
+    end else if (pop) begin
+      \$144  = order_used_4;
+    end
+    if (reset) begin
+      \$144  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$145  = order_4;
+    if (\$119 ) begin
+      \$145  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$145  = order_5;
+    end
+    if (reset) begin
+      \$145  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$146  = order_used_4;
+    if (\$119 ) begin
+      \$146  = 1'h1;
+    end else if (pop) begin
+      \$146  = order_used_5;
     end
     if (reset) begin
       \$146  = 1'h0;
@@ -742,272 +957,38 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = c_dec;
-    if (\$66 ) begin
-      (* full_case = 32'd1 *)
-      if (skid_valid) begin
-        \$147  = skid_dec;
-      end else begin
-        \$147  = { \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70  };
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = i__payload;
-    if (\$66 ) begin
-      (* full_case = 32'd1 *)
-      if (skid_valid) begin
-        \$148  = skid_in0;
-      end else begin
-        \$148  = pcpi_rs1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = c_in1;
-    if (\$66 ) begin
-      (* full_case = 32'd1 *)
-      if (skid_valid) begin
-        \$149  = skid_in1;
-      end else begin
-        \$149  = pcpi_rs2;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = skid_valid;
-    if (\$66 ) begin
-      if (skid_valid) begin
-        \$150  = 1'h0;
-      end
-    end else if (\$68 ) begin
-      \$150  = 1'h1;
-    end
-    if (reset) begin
-      \$150  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$151  = skid_dec;
-    if (\$66 ) begin
-    end else if (\$68 ) begin
-      \$151  = { \$104 , \$103 , \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96 , \$95 , \$94 , \$93 , \$92 , \$91 , \$90 , \$89 , \$88  };
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$152  = skid_in0;
-    if (\$66 ) begin
-    end else if (\$68 ) begin
-      \$152  = pcpi_rs1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$153  = skid_in1;
-    if (\$66 ) begin
-    end else if (\$68 ) begin
-      \$153  = pcpi_rs2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$154  = pcpi_wr;
-    if (\$106 ) begin
-      \$154  = \$107 ;
-    end
-    if (reset) begin
-      \$154  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$155  = pcpi_rd;
-    if (\$106 ) begin
-      \$155  = \$108 ;
-    end
-    if (reset) begin
-      \$155  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$156  = rsp_skid_valid;
-    if (\$106 ) begin
-      \$156  = 1'h0;
-    end else if (answer_taken) begin
-      \$156  = 1'h1;
-    end
-    if (reset) begin
-      \$156  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$157  = rsp_skid_data;
-    if (\$106 ) begin
-    end else if (answer_taken) begin
-      \$157  = answer;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$158  = order_0;
-    if (\$114 ) begin
-      \$158  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    \$147  = order_5;
+    if (\$123 ) begin
+      \$147  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$158  = order_1;
+      \$147  = 5'h00;
     end
     if (reset) begin
-      \$158  = 5'h00;
+      \$147  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$159  = order_used_0;
-    if (\$114 ) begin
-      \$159  = 1'h1;
+    \$148  = order_used_5;
+    if (\$123 ) begin
+      \$148  = 1'h1;
     end else if (pop) begin
-      \$159  = order_used_1;
+      \$148  = 1'h0;
     end
     if (reset) begin
-      \$159  = 1'h0;
+      \$148  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$160  = order_1;
-    if (\$120 ) begin
-      \$160  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$160  = order_2;
-    end
-    if (reset) begin
-      \$160  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$161  = order_used_1;
-    if (\$120 ) begin
-      \$161  = 1'h1;
-    end else if (pop) begin
-      \$161  = order_used_2;
-    end
-    if (reset) begin
-      \$161  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$162  = order_2;
-    if (\$126 ) begin
-      \$162  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$162  = order_3;
-    end
-    if (reset) begin
-      \$162  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$163  = order_used_2;
-    if (\$126 ) begin
-      \$163  = 1'h1;
-    end else if (pop) begin
-      \$163  = order_used_3;
-    end
-    if (reset) begin
-      \$163  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$164  = order_3;
-    if (\$132 ) begin
-      \$164  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$164  = order_4;
-    end
-    if (reset) begin
-      \$164  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$165  = order_used_3;
-    if (\$132 ) begin
-      \$165  = 1'h1;
-    end else if (pop) begin
-      \$165  = order_used_4;
-    end
-    if (reset) begin
-      \$165  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$166  = order_4;
-    if (\$138 ) begin
-      \$166  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$166  = order_5;
-    end
-    if (reset) begin
-      \$166  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$167  = order_used_4;
-    if (\$138 ) begin
-      \$167  = 1'h1;
-    end else if (pop) begin
-      \$167  = order_used_5;
-    end
-    if (reset) begin
-      \$167  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$168  = order_5;
-    if (\$144 ) begin
-      \$168  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$168  = 5'h00;
-    end
-    if (reset) begin
-      \$168  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$169  = order_used_5;
-    if (\$144 ) begin
-      \$169  = 1'h1;
-    end else if (pop) begin
-      \$169  = 1'h0;
-    end
-    if (reset) begin
-      \$169  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$170  = issued;
-    if (\$145 ) begin
-      \$170  = 1'h1;
+    \$149  = issued;
+    if (\$124 ) begin
+      \$149  = 1'h1;
     end else if (pcpi_wr) begin
-      \$170  = 1'h0;
+      \$149  = 1'h0;
     end
     if (reset) begin
-      \$170  = 1'h0;
+      \$149  = 1'h0;
     end
   end
   assign c_in0 = i__payload;
@@ -1020,8 +1001,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \o__ready$48  = rsp_space;
   assign \i__payload$49  = { c_in1, i__payload };
   assign \i__payload$51  = { c_in1, i__payload };
-  assign push_onehot = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-  assign o__payload = { \$174 , \$173 , \$172 , \$171  };
+  assign \o__payload$91  = { \$153 , \$152 , \$151 , \$150  };
   assign rst = reset;
   assign pcpi_ready = pcpi_wr;
   assign \i__payload[0]  = i__payload[7:0];
@@ -1062,37 +1042,32 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \i__payload$60.x  = \i__payload$60 [32:1];
   assign \i__payload$65.unit  = \i__payload$65 [1:0];
   assign \i__payload$65.x  = \i__payload$65 [33:2];
-  assign \o__payload$90[0]  = \o__payload$90 [7:0];
-  assign \o__payload$90[1]  = \o__payload$90 [15:8];
-  assign \o__payload$90[2]  = \o__payload$90 [23:16];
-  assign \o__payload$90[3]  = \o__payload$90 [31:24];
-  assign \o__payload$91[0]  = \o__payload$91 [7:0];
-  assign \o__payload$91[1]  = \o__payload$91 [15:8];
-  assign \o__payload$91[2]  = \o__payload$91 [23:16];
-  assign \o__payload$91[3]  = \o__payload$91 [31:24];
-  assign \o__payload$92[0]  = \o__payload$92 [7:0];
-  assign \o__payload$92[1]  = \o__payload$92 [15:8];
-  assign \o__payload$92[2]  = \o__payload$92 [23:16];
-  assign \o__payload$92[3]  = \o__payload$92 [31:24];
-  assign \o__payload$93[0]  = \o__payload$93 [15:0];
-  assign \o__payload$93[1]  = \o__payload$93 [31:16];
+  assign \o__payload[0]  = o__payload[7:0];
+  assign \o__payload[1]  = o__payload[15:8];
+  assign \o__payload[2]  = o__payload[23:16];
+  assign \o__payload[3]  = o__payload[31:24];
+  assign \o__payload$82[0]  = \o__payload$82 [15:0];
+  assign \o__payload$82[1]  = \o__payload$82 [31:16];
+  assign \o__payload$83[0]  = \o__payload$83 [7:0];
+  assign \o__payload$83[1]  = \o__payload$83 [15:8];
+  assign \o__payload$83[2]  = \o__payload$83 [23:16];
+  assign \o__payload$83[3]  = \o__payload$83 [31:24];
+  assign \o__payload$84[0]  = \o__payload$84 [15:0];
+  assign \o__payload$84[1]  = \o__payload$84 [31:16];
   assign \o__payload$94[0]  = \o__payload$94 [7:0];
   assign \o__payload$94[1]  = \o__payload$94 [15:8];
   assign \o__payload$94[2]  = \o__payload$94 [23:16];
   assign \o__payload$94[3]  = \o__payload$94 [31:24];
-  assign \o__payload$95[0]  = \o__payload$95 [15:0];
-  assign \o__payload$95[1]  = \o__payload$95 [31:16];
-  assign \$61  = order_used_0;
+  assign \o__payload$95[0]  = \o__payload$95 [7:0];
+  assign \o__payload$95[1]  = \o__payload$95 [15:8];
+  assign \o__payload$95[2]  = \o__payload$95 [23:16];
+  assign \o__payload$95[3]  = \o__payload$95 [31:24];
+  assign \$136  = rsp_skid_data;
+  assign \$45  = order_used_0;
   assign \$4  = sel_hardsigmoid_q12x2;
   assign \$10  = sel_glu_int8x4;
   assign \$13  = sel_prelu_int8x4;
-  assign \$29  = \$28 ;
-  assign \$60  = 32'd0;
-  assign answer = \$53 ;
-  assign \$106  = 1'h1;
-  assign \$112  = \$111 ;
-  assign \$139  = 1'h1;
-  assign \$140  = order_used_5;
+  assign \$35  = \$34 ;
 endmodule
 
 (* generator = "Amaranth" *)
