@@ -305,20 +305,30 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
 
     # The response register and its skid: `space` (a register) is what the inside sees as ready.
     r_valid, r_data = bus.rsp_valid, bus.rsp_payload_outputs_0
-    q_valid = Signal(name="rsp_skid_valid")
-    q_data = Signal(32, reset_less=True, name="rsp_skid_data")
-    space = Signal(name="rsp_space")
-    m.d.comb += space.eq(~q_valid)
     answer_valid = Signal(name="answer_valid")  # a response is offered to the response register
     answer = Signal(32, name="answer")
-    accept = Signal(name="answer_taken")
-    m.d.comb += accept.eq(answer_valid & space)
-    # (PCPI always takes the response: no term that Yosys would leave unused.)
-    always_taken = isinstance(bus.rsp_ready, Const) and bus.rsp_ready.value == 1
-    with m.If(Const(1) if always_taken else ~r_valid | bus.rsp_ready):
-        m.d.sync += [r_valid.eq(q_valid | answer_valid), r_data.eq(Mux(q_valid, q_data, answer)), q_valid.eq(0)]
-    with m.Elif(accept):
-        m.d.sync += [q_valid.eq(1), q_data.eq(answer)]
+    if isinstance(bus.rsp_ready, Const) and bus.rsp_ready.value == 1:
+        # PCPI takes every response at once: the response register alone, always with space
+        # (no constant term, which Yosys would leave as an unused wire).
+        def with_space(value):
+            return value
+        room, accept = Const(1), answer_valid
+        m.d.sync += [r_valid.eq(answer_valid), r_data.eq(answer)]
+    else:
+        q_valid = Signal(name="rsp_skid_valid")
+        q_data = Signal(32, reset_less=True, name="rsp_skid_data")
+        space = Signal(name="rsp_space")
+        m.d.comb += space.eq(~q_valid)
+
+        def with_space(value):
+            return value & space
+        room, accept = space, Signal(name="answer_taken")
+        with m.If(~r_valid | bus.rsp_ready):
+            m.d.sync += [r_valid.eq(q_valid | answer_valid), r_data.eq(Mux(q_valid, q_data, answer)),
+                         q_valid.eq(0)]
+        with m.Elif(accept):
+            m.d.sync += [q_valid.eq(1), q_data.eq(answer)]
+        m.d.comb += accept.eq(answer_valid & space)
 
     # Responders: an op's own unit, or one shared datapath for every op of a group (hwact.hdl.shared).
     groups = shared_groups(ops)
@@ -361,7 +371,7 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
             m.d.comb += unit.i.payload.eq(Cat(*(registers[group.register][:group.bits] for group in layout.inputs)))
         units[index] = unit
         if not op.stages:  # combinational: answers straight from the command register when it is its turn
-            m.d.comb += [unit.i.valid.eq(selected[index] & empty), unit.o.ready.eq(space)]
+            m.d.comb += [unit.i.valid.eq(selected[index] & empty), unit.o.ready.eq(room)]
             direct_ops.append((selected[index], Value.cast(unit.o.payload)))
     for slot, members in enumerate(responders):
         first = ops[members[0]]
@@ -377,7 +387,7 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
             name, unit = first.name, units[members[0]]
         chosen = Cat(*(selected[i] for i in members)).any()
         at_head = order[0][slot]  # entries are zero when unused
-        m.d.comb += [unit.i.valid.eq(chosen & (~full | pop)), unit.o.ready.eq(at_head & space)]
+        m.d.comb += [unit.i.valid.eq(chosen & (~full | pop)), unit.o.ready.eq(with_space(at_head))]
         fire = Signal(name=f"fire_{name}")
         m.d.comb += fire.eq(unit.i.valid & unit.i.ready)
         dispatches.append(fire)
@@ -420,7 +430,7 @@ def _build(m: Module, ops: tuple[CfuOp, ...], discovery_id: int, unknown_value: 
         combined = combined | term
     m.d.comb += answer.eq(combined)
     m.d.comb += pop.eq(accept & ~empty)
-    m.d.comb += taken.eq(Cat(*dispatches, direct & space).any())
+    m.d.comb += taken.eq(Cat(*dispatches, with_space(direct)).any())
 
 
 class CfuPcpi(_UnitsBehindABus):

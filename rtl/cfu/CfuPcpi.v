@@ -30,41 +30,36 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$12 ;
   wire \$120 ;
   wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire \$124 ;
-  reg \$125 ;
-  reg [16:0] \$126 ;
-  reg [31:0] \$127 ;
+  reg \$122 ;
+  reg [16:0] \$123 ;
+  reg [31:0] \$124 ;
+  reg [31:0] \$125 ;
+  reg \$126 ;
+  reg [16:0] \$127 ;
   reg [31:0] \$128 ;
-  reg \$129 ;
+  reg [31:0] \$129 ;
   wire \$13 ;
-  reg [16:0] \$130 ;
+  reg \$130 ;
   reg [31:0] \$131 ;
-  reg [31:0] \$132 ;
+  reg [4:0] \$132 ;
   reg \$133 ;
-  reg [31:0] \$134 ;
+  reg [4:0] \$134 ;
   reg \$135 ;
-  wire [31:0] \$136 ;
-  reg [4:0] \$137 ;
-  reg \$138 ;
-  reg [4:0] \$139 ;
+  reg [4:0] \$136 ;
+  reg \$137 ;
+  reg [4:0] \$138 ;
+  reg \$139 ;
   wire \$14 ;
-  reg \$140 ;
-  reg [4:0] \$141 ;
-  reg \$142 ;
-  reg [4:0] \$143 ;
+  reg [4:0] \$140 ;
+  reg \$141 ;
+  reg [4:0] \$142 ;
+  reg \$143 ;
   reg \$144 ;
-  reg [4:0] \$145 ;
-  reg \$146 ;
-  reg [4:0] \$147 ;
-  reg \$148 ;
-  reg \$149 ;
+  wire [7:0] \$145 ;
+  wire [7:0] \$146 ;
+  wire [7:0] \$147 ;
+  wire [7:0] \$148 ;
   wire \$15 ;
-  wire [7:0] \$150 ;
-  wire [7:0] \$151 ;
-  wire [7:0] \$152 ;
-  wire [7:0] \$153 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
@@ -147,7 +142,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$88 ;
   wire \$89 ;
   wire \$9 ;
-  wire [31:0] \$90 ;
+  wire \$90 ;
   wire \$91 ;
   wire \$92 ;
   wire \$93 ;
@@ -159,7 +154,6 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$99 ;
   wire \$signal ;
   wire [31:0] answer;
-  wire answer_taken;
   wire answer_valid;
   reg [16:0] c_dec = 17'h00000;
   (* init = 32'd0 *)
@@ -180,112 +174,112 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire fire_shared_table_8_8x4;
   reg [31:0] i__payload = 32'd0;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$40 ;
-  wire [15:0] \i__payload$40[0] ;
-  wire [15:0] \i__payload$40[1] ;
+  wire [31:0] \i__payload$36 ;
+  wire [15:0] \i__payload$36[0] ;
+  wire [15:0] \i__payload$36[1] ;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$43 ;
-  wire [7:0] \i__payload$43[0] ;
-  wire [7:0] \i__payload$43[1] ;
-  wire [7:0] \i__payload$43[2] ;
-  wire [7:0] \i__payload$43[3] ;
+  wire [31:0] \i__payload$39 ;
+  wire [7:0] \i__payload$39[0] ;
+  wire [7:0] \i__payload$39[1] ;
+  wire [7:0] \i__payload$39[2] ;
+  wire [7:0] \i__payload$39[3] ;
   (* init = 32'd0 *)
-  wire [31:0] \i__payload$46 ;
-  wire [15:0] \i__payload$46[0] ;
-  wire [15:0] \i__payload$46[1] ;
-  wire [63:0] \i__payload$49 ;
-  wire [31:0] \i__payload$49.a ;
-  wire [7:0] \i__payload$49.a[0] ;
-  wire [7:0] \i__payload$49.a[1] ;
-  wire [7:0] \i__payload$49.a[2] ;
-  wire [7:0] \i__payload$49.a[3] ;
-  wire [31:0] \i__payload$49.x ;
-  wire [7:0] \i__payload$49.x[0] ;
-  wire [7:0] \i__payload$49.x[1] ;
-  wire [7:0] \i__payload$49.x[2] ;
-  wire [7:0] \i__payload$49.x[3] ;
-  wire [63:0] \i__payload$51 ;
-  wire [31:0] \i__payload$51.a ;
-  wire [7:0] \i__payload$51.a[0] ;
-  wire [7:0] \i__payload$51.a[1] ;
-  wire [7:0] \i__payload$51.a[2] ;
-  wire [7:0] \i__payload$51.a[3] ;
-  wire [31:0] \i__payload$51.x ;
-  wire [7:0] \i__payload$51.x[0] ;
-  wire [7:0] \i__payload$51.x[1] ;
-  wire [7:0] \i__payload$51.x[2] ;
-  wire [7:0] \i__payload$51.x[3] ;
-  reg [34:0] \i__payload$52 ;
-  wire [2:0] \i__payload$52.unit ;
-  wire [31:0] \i__payload$52.x ;
-  reg [32:0] \i__payload$60 ;
-  wire \i__payload$60.unit ;
-  wire [31:0] \i__payload$60.x ;
-  reg [33:0] \i__payload$65 ;
-  wire [1:0] \i__payload$65.unit ;
-  wire [31:0] \i__payload$65.x ;
+  wire [31:0] \i__payload$42 ;
+  wire [15:0] \i__payload$42[0] ;
+  wire [15:0] \i__payload$42[1] ;
+  wire [63:0] \i__payload$45 ;
+  wire [31:0] \i__payload$45.a ;
+  wire [7:0] \i__payload$45.a[0] ;
+  wire [7:0] \i__payload$45.a[1] ;
+  wire [7:0] \i__payload$45.a[2] ;
+  wire [7:0] \i__payload$45.a[3] ;
+  wire [31:0] \i__payload$45.x ;
+  wire [7:0] \i__payload$45.x[0] ;
+  wire [7:0] \i__payload$45.x[1] ;
+  wire [7:0] \i__payload$45.x[2] ;
+  wire [7:0] \i__payload$45.x[3] ;
+  wire [63:0] \i__payload$47 ;
+  wire [31:0] \i__payload$47.a ;
+  wire [7:0] \i__payload$47.a[0] ;
+  wire [7:0] \i__payload$47.a[1] ;
+  wire [7:0] \i__payload$47.a[2] ;
+  wire [7:0] \i__payload$47.a[3] ;
+  wire [31:0] \i__payload$47.x ;
+  wire [7:0] \i__payload$47.x[0] ;
+  wire [7:0] \i__payload$47.x[1] ;
+  wire [7:0] \i__payload$47.x[2] ;
+  wire [7:0] \i__payload$47.x[3] ;
+  reg [34:0] \i__payload$48 ;
+  wire [2:0] \i__payload$48.unit ;
+  wire [31:0] \i__payload$48.x ;
+  reg [32:0] \i__payload$56 ;
+  wire \i__payload$56.unit ;
+  wire [31:0] \i__payload$56.x ;
+  reg [33:0] \i__payload$61 ;
+  wire [1:0] \i__payload$61.unit ;
+  wire [31:0] \i__payload$61.x ;
   wire [7:0] \i__payload[0] ;
   wire [7:0] \i__payload[1] ;
   wire [7:0] \i__payload[2] ;
   wire [7:0] \i__payload[3] ;
   wire i__ready;
-  wire \i__ready$64 ;
+  wire \i__ready$60 ;
+  wire \i__ready$65 ;
   wire \i__ready$69 ;
   wire \i__ready$73 ;
-  wire \i__ready$77 ;
   wire i__valid;
-  wire \i__valid$41 ;
-  wire \i__valid$44 ;
-  wire \i__valid$47 ;
-  wire \i__valid$53 ;
-  wire \i__valid$61 ;
+  wire \i__valid$37 ;
+  wire \i__valid$40 ;
+  wire \i__valid$43 ;
+  wire \i__valid$49 ;
+  wire \i__valid$57 ;
+  wire \i__valid$62 ;
   wire \i__valid$66 ;
   wire \i__valid$70 ;
-  wire \i__valid$74 ;
   reg issued = 1'h0;
   wire [31:0] o__payload;
-  wire [31:0] \o__payload$82 ;
-  wire [15:0] \o__payload$82[0] ;
-  wire [15:0] \o__payload$82[1] ;
-  wire [31:0] \o__payload$83 ;
-  wire [7:0] \o__payload$83[0] ;
-  wire [7:0] \o__payload$83[1] ;
-  wire [7:0] \o__payload$83[2] ;
-  wire [7:0] \o__payload$83[3] ;
-  wire [31:0] \o__payload$84 ;
-  wire [15:0] \o__payload$84[0] ;
-  wire [15:0] \o__payload$84[1] ;
+  wire [31:0] \o__payload$78 ;
+  wire [15:0] \o__payload$78[0] ;
+  wire [15:0] \o__payload$78[1] ;
+  wire [31:0] \o__payload$79 ;
+  wire [7:0] \o__payload$79[0] ;
+  wire [7:0] \o__payload$79[1] ;
+  wire [7:0] \o__payload$79[2] ;
+  wire [7:0] \o__payload$79[3] ;
+  wire [31:0] \o__payload$80 ;
+  wire [15:0] \o__payload$80[0] ;
+  wire [15:0] \o__payload$80[1] ;
+  wire [31:0] \o__payload$88 ;
+  wire [31:0] \o__payload$89 ;
+  wire [31:0] \o__payload$90 ;
   wire [31:0] \o__payload$91 ;
+  wire [7:0] \o__payload$91[0] ;
+  wire [7:0] \o__payload$91[1] ;
+  wire [7:0] \o__payload$91[2] ;
+  wire [7:0] \o__payload$91[3] ;
   wire [31:0] \o__payload$92 ;
-  wire [31:0] \o__payload$93 ;
-  wire [31:0] \o__payload$94 ;
-  wire [7:0] \o__payload$94[0] ;
-  wire [7:0] \o__payload$94[1] ;
-  wire [7:0] \o__payload$94[2] ;
-  wire [7:0] \o__payload$94[3] ;
-  wire [31:0] \o__payload$95 ;
-  wire [7:0] \o__payload$95[0] ;
-  wire [7:0] \o__payload$95[1] ;
-  wire [7:0] \o__payload$95[2] ;
-  wire [7:0] \o__payload$95[3] ;
+  wire [7:0] \o__payload$92[0] ;
+  wire [7:0] \o__payload$92[1] ;
+  wire [7:0] \o__payload$92[2] ;
+  wire [7:0] \o__payload$92[3] ;
   wire [7:0] \o__payload[0] ;
   wire [7:0] \o__payload[1] ;
   wire [7:0] \o__payload[2] ;
   wire [7:0] \o__payload[3] ;
   wire o__ready;
-  wire \o__ready$42 ;
-  wire \o__ready$45 ;
-  wire \o__ready$48 ;
-  wire \o__ready$56 ;
-  wire \o__ready$62 ;
+  wire \o__ready$38 ;
+  wire \o__ready$41 ;
+  wire \o__ready$44 ;
+  wire \o__ready$52 ;
+  wire \o__ready$58 ;
+  wire \o__ready$63 ;
   wire \o__ready$67 ;
   wire \o__ready$71 ;
-  wire \o__ready$75 ;
   wire o__valid;
+  wire \o__valid$83 ;
+  wire \o__valid$84 ;
+  wire \o__valid$85 ;
   wire \o__valid$86 ;
-  wire \o__valid$87 ;
-  wire \o__valid$88 ;
-  wire \o__valid$89 ;
   reg [4:0] order_0 = 5'h00;
   reg [4:0] order_1 = 5'h00;
   reg [4:0] order_2 = 5'h00;
@@ -318,9 +312,6 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire pop;
   input reset;
   wire reset;
-  reg [31:0] rsp_skid_data = 32'd0;
-  reg rsp_skid_valid = 1'h0;
-  wire rsp_space;
   wire rst;
   wire sel_gelu_int8x4;
   wire sel_gelu_q12x2;
@@ -360,40 +351,33 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign sel_silu_q12x2 = c_valid & c_dec[13];
   assign sel_glu_int8x4 = c_valid & c_dec[14];
   assign sel_prelu_int8x4 = c_valid & c_dec[15];
-  assign rsp_space = ~ rsp_skid_valid;
-  assign answer_taken = answer_valid & rsp_space;
   assign empty = ~ order_used_0;
   assign i__valid = sel_relu6_int8x4 & empty;
-  assign \i__valid$41  = sel_relu6_q12x2 & empty;
-  assign \i__valid$44  = sel_hardtanh_int8x4 & empty;
-  assign \i__valid$47  = sel_hardtanh_q12x2 & empty;
+  assign \i__valid$37  = sel_relu6_q12x2 & empty;
+  assign \i__valid$40  = sel_hardtanh_int8x4 & empty;
+  assign \i__valid$43  = sel_hardtanh_q12x2 & empty;
   assign \$1  = | { sel_silu_int8x4, sel_gelu_int8x4, sel_tanh_int8x4, sel_sigmoid_int8x4, sel_hardsigmoid_int8x4 };
   assign \$2  = ~ order_used_5;
   assign \$3  = \$2  | pop;
-  assign \i__valid$53  = \$1  & \$3 ;
-  assign \o__ready$56  = order_0[0] & rsp_space;
-  assign fire_shared_table_8_8x4 = \i__valid$53  & i__ready;
+  assign \i__valid$49  = \$1  & \$3 ;
+  assign fire_shared_table_8_8x4 = \i__valid$49  & i__ready;
   assign \$5  = ~ order_used_5;
   assign \$6  = \$5  | pop;
-  assign \i__valid$61  = \$4  & \$6 ;
-  assign \o__ready$62  = order_0[1] & rsp_space;
-  assign fire_shared_horner1_16_16x2 = \i__valid$61  & \i__ready$64 ;
+  assign \i__valid$57  = \$4  & \$6 ;
+  assign fire_shared_horner1_16_16x2 = \i__valid$57  & \i__ready$60 ;
   assign \$7  = | { sel_silu_q12x2, sel_gelu_q12x2, sel_tanh_q12x2, sel_sigmoid_q12x2 };
   assign \$8  = ~ order_used_5;
   assign \$9  = \$8  | pop;
-  assign \i__valid$66  = \$7  & \$9 ;
-  assign \o__ready$67  = order_0[2] & rsp_space;
-  assign fire_shared_horner2_16_16x2 = \i__valid$66  & \i__ready$69 ;
+  assign \i__valid$62  = \$7  & \$9 ;
+  assign fire_shared_horner2_16_16x2 = \i__valid$62  & \i__ready$65 ;
   assign \$11  = ~ order_used_5;
   assign \$12  = \$11  | pop;
-  assign \i__valid$70  = \$10  & \$12 ;
-  assign \o__ready$71  = order_0[3] & rsp_space;
-  assign fire_glu_int8x4 = \i__valid$70  & \i__ready$73 ;
+  assign \i__valid$66  = \$10  & \$12 ;
+  assign fire_glu_int8x4 = \i__valid$66  & \i__ready$69 ;
   assign \$14  = ~ order_used_5;
   assign \$15  = \$14  | pop;
-  assign \i__valid$74  = \$13  & \$15 ;
-  assign \o__ready$75  = order_0[4] & rsp_space;
-  assign fire_prelu_int8x4 = \i__valid$74  & \i__ready$77 ;
+  assign \i__valid$70  = \$13  & \$15 ;
+  assign fire_prelu_int8x4 = \i__valid$70  & \i__ready$73 ;
   assign \$16  = c_valid & c_dec[16];
   assign \$17  = ~ c_dec[16];
   assign \$18  = c_valid & \$17 ;
@@ -410,283 +394,272 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \$27  = ~ \$26 ;
   assign \$28  = \$25  & \$27 ;
   assign \$29  = order_0[0] & o__valid;
-  assign \$30  = order_0[1] & \o__valid$86 ;
-  assign \$31  = order_0[2] & \o__valid$87 ;
-  assign \$32  = order_0[3] & \o__valid$88 ;
-  assign \$33  = order_0[4] & \o__valid$89 ;
+  assign \$30  = order_0[1] & \o__valid$83 ;
+  assign \$31  = order_0[2] & \o__valid$84 ;
+  assign \$32  = order_0[3] & \o__valid$85 ;
+  assign \$33  = order_0[4] & \o__valid$86 ;
   assign answer_valid = | { direct, \$33 , \$32 , \$31 , \$30 , \$29  };
-  assign \$34  = order_0[0] ? { \$153 , \$152 , \$151 , \$150  } : 32'd0;
-  assign \$36  = order_0[1] ? \o__payload$92  : 32'd0;
+  assign \$34  = order_0[0] ? { \$148 , \$147 , \$146 , \$145  } : 32'd0;
+  assign \$36  = order_0[1] ? \o__payload$89  : 32'd0;
   assign \$37  = \$35  | \$36 ;
-  assign \$38  = order_0[2] ? \o__payload$93  : 32'd0;
+  assign \$38  = order_0[2] ? \o__payload$90  : 32'd0;
   assign \$39  = \$37  | \$38 ;
-  assign \$40  = order_0[3] ? \o__payload$94  : 32'd0;
+  assign \$40  = order_0[3] ? \o__payload$91  : 32'd0;
   assign \$41  = \$39  | \$40 ;
-  assign \$42  = order_0[4] ? \o__payload$95  : 32'd0;
+  assign \$42  = order_0[4] ? \o__payload$92  : 32'd0;
   assign \$43  = \$41  | \$42 ;
   assign \$44  = direct ? direct_value : 32'd0;
   assign answer = \$43  | \$44 ;
-  assign pop = answer_taken & \$45 ;
-  assign \$46  = direct & rsp_space;
-  assign taken = | { \$46 , fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-  assign \$47  = pcpi_insn[6:0] == 4'hb;
-  assign pcpi_wait = pcpi_valid & \$47 ;
-  assign \$48  = ~ issued;
-  assign cmd_valid = pcpi_wait & \$48 ;
-  assign \$49  = ~ c_valid;
-  assign \$50  = \$49  | taken;
-  assign \$51  = ~ skid_valid;
-  assign \$52  = cmd_valid & \$51 ;
-  assign \$53  = | { pcpi_insn[31:25], pcpi_insn[14:12] };
-  assign \$54  = ~ \$53 ;
-  assign \$55  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 1'h1;
-  assign \$56  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h2;
-  assign \$57  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h3;
-  assign \$58  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h4;
-  assign \$59  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h5;
-  assign \$60  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h6;
-  assign \$61  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h7;
-  assign \$62  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h8;
-  assign \$63  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h9;
-  assign \$64  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'ha;
-  assign \$65  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hb;
-  assign \$66  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hc;
-  assign \$67  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hd;
-  assign \$68  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'he;
-  assign \$69  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hf;
-  assign \$70  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 10'h3ff;
-  assign \$71  = | { pcpi_insn[31:25], pcpi_insn[14:12] };
-  assign \$72  = ~ \$71 ;
-  assign \$73  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 1'h1;
-  assign \$74  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h2;
-  assign \$75  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h3;
-  assign \$76  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h4;
-  assign \$77  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h5;
-  assign \$78  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h6;
-  assign \$79  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h7;
-  assign \$80  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h8;
-  assign \$81  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h9;
-  assign \$82  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'ha;
-  assign \$83  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hb;
-  assign \$84  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hc;
-  assign \$85  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hd;
-  assign \$86  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'he;
-  assign \$87  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hf;
-  assign \$88  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 10'h3ff;
-  assign \$89  = rsp_skid_valid | answer_valid;
-  assign \$90  = rsp_skid_valid ? rsp_skid_data : answer;
-  assign \$91  = ~ order_used_1;
-  assign \$92  = order_used_0 & \$91 ;
-  assign \$93  = ~ order_used_0;
-  assign \$94  = pop ? \$92  : \$93 ;
-  assign \$95  = \$signal  & \$94 ;
-  assign \$96  = ~ order_used_2;
-  assign \$97  = order_used_1 & \$96 ;
-  assign \$98  = ~ order_used_1;
-  assign \$99  = \$98  & order_used_0;
-  assign \$100  = pop ? \$97  : \$99 ;
-  assign \$101  = \$signal  & \$100 ;
-  assign \$102  = ~ order_used_3;
-  assign \$103  = order_used_2 & \$102 ;
-  assign \$104  = ~ order_used_2;
-  assign \$105  = \$104  & order_used_1;
-  assign \$106  = pop ? \$103  : \$105 ;
-  assign \$107  = \$signal  & \$106 ;
-  assign \$108  = ~ order_used_4;
-  assign \$109  = order_used_3 & \$108 ;
-  assign \$110  = ~ order_used_3;
-  assign \$111  = \$110  & order_used_2;
-  assign \$112  = pop ? \$109  : \$111 ;
-  assign \$113  = \$signal  & \$112 ;
-  assign \$114  = ~ order_used_5;
-  assign \$115  = order_used_4 & \$114 ;
-  assign \$116  = ~ order_used_4;
-  assign \$117  = \$116  & order_used_3;
-  assign \$118  = pop ? \$115  : \$117 ;
-  assign \$119  = \$signal  & \$118 ;
-  assign \$120  = ~ order_used_5;
-  assign \$121  = \$120  & order_used_4;
-  assign \$122  = pop ? order_used_5 : \$121 ;
-  assign \$123  = \$signal  & \$122 ;
-  assign \$124  = cmd_valid & cmd_ready;
+  assign pop = answer_valid & \$45 ;
+  assign taken = | { direct, fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+  assign \$46  = pcpi_insn[6:0] == 4'hb;
+  assign pcpi_wait = pcpi_valid & \$46 ;
+  assign \$47  = ~ issued;
+  assign cmd_valid = pcpi_wait & \$47 ;
+  assign \$48  = ~ c_valid;
+  assign \$49  = \$48  | taken;
+  assign \$50  = ~ skid_valid;
+  assign \$51  = cmd_valid & \$50 ;
+  assign \$52  = | { pcpi_insn[31:25], pcpi_insn[14:12] };
+  assign \$53  = ~ \$52 ;
+  assign \$54  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 1'h1;
+  assign \$55  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h2;
+  assign \$56  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h3;
+  assign \$57  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h4;
+  assign \$58  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h5;
+  assign \$59  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h6;
+  assign \$60  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h7;
+  assign \$61  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h8;
+  assign \$62  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h9;
+  assign \$63  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'ha;
+  assign \$64  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hb;
+  assign \$65  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hc;
+  assign \$66  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hd;
+  assign \$67  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'he;
+  assign \$68  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hf;
+  assign \$69  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 10'h3ff;
+  assign \$70  = | { pcpi_insn[31:25], pcpi_insn[14:12] };
+  assign \$71  = ~ \$70 ;
+  assign \$72  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 1'h1;
+  assign \$73  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h2;
+  assign \$74  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 2'h3;
+  assign \$75  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h4;
+  assign \$76  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h5;
+  assign \$77  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h6;
+  assign \$78  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 3'h7;
+  assign \$79  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h8;
+  assign \$80  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'h9;
+  assign \$81  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'ha;
+  assign \$82  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hb;
+  assign \$83  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hc;
+  assign \$84  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hd;
+  assign \$85  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'he;
+  assign \$86  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 4'hf;
+  assign \$87  = { pcpi_insn[31:25], pcpi_insn[14:12] } == 10'h3ff;
+  assign \$88  = ~ order_used_1;
+  assign \$89  = order_used_0 & \$88 ;
+  assign \$90  = ~ order_used_0;
+  assign \$91  = pop ? \$89  : \$90 ;
+  assign \$92  = \$signal  & \$91 ;
+  assign \$93  = ~ order_used_2;
+  assign \$94  = order_used_1 & \$93 ;
+  assign \$95  = ~ order_used_1;
+  assign \$96  = \$95  & order_used_0;
+  assign \$97  = pop ? \$94  : \$96 ;
+  assign \$98  = \$signal  & \$97 ;
+  assign \$99  = ~ order_used_3;
+  assign \$100  = order_used_2 & \$99 ;
+  assign \$101  = ~ order_used_2;
+  assign \$102  = \$101  & order_used_1;
+  assign \$103  = pop ? \$100  : \$102 ;
+  assign \$104  = \$signal  & \$103 ;
+  assign \$105  = ~ order_used_4;
+  assign \$106  = order_used_3 & \$105 ;
+  assign \$107  = ~ order_used_3;
+  assign \$108  = \$107  & order_used_2;
+  assign \$109  = pop ? \$106  : \$108 ;
+  assign \$110  = \$signal  & \$109 ;
+  assign \$111  = ~ order_used_5;
+  assign \$112  = order_used_4 & \$111 ;
+  assign \$113  = ~ order_used_4;
+  assign \$114  = \$113  & order_used_3;
+  assign \$115  = pop ? \$112  : \$114 ;
+  assign \$116  = \$signal  & \$115 ;
+  assign \$117  = ~ order_used_5;
+  assign \$118  = \$117  & order_used_4;
+  assign \$119  = pop ? order_used_5 : \$118 ;
+  assign \$120  = \$signal  & \$119 ;
+  assign \$121  = cmd_valid & cmd_ready;
   always @(posedge clk)
-    c_valid <= \$125 ;
+    c_valid <= \$122 ;
   always @(posedge clk)
-    c_dec <= \$126 ;
+    c_dec <= \$123 ;
   always @(posedge clk)
-    i__payload <= \$127 ;
+    i__payload <= \$124 ;
   always @(posedge clk)
-    c_in1 <= \$128 ;
+    c_in1 <= \$125 ;
   always @(posedge clk)
-    skid_valid <= \$129 ;
+    skid_valid <= \$126 ;
   always @(posedge clk)
-    skid_dec <= \$130 ;
+    skid_dec <= \$127 ;
   always @(posedge clk)
-    skid_in0 <= \$131 ;
+    skid_in0 <= \$128 ;
   always @(posedge clk)
-    skid_in1 <= \$132 ;
+    skid_in1 <= \$129 ;
   always @(posedge clk)
-    pcpi_wr <= \$133 ;
+    pcpi_wr <= \$130 ;
   always @(posedge clk)
-    pcpi_rd <= \$134 ;
+    pcpi_rd <= \$131 ;
   always @(posedge clk)
-    rsp_skid_valid <= \$135 ;
+    order_0 <= \$132 ;
   always @(posedge clk)
-    rsp_skid_data <= \$136 ;
+    order_used_0 <= \$133 ;
   always @(posedge clk)
-    order_0 <= \$137 ;
+    order_1 <= \$134 ;
   always @(posedge clk)
-    order_used_0 <= \$138 ;
+    order_used_1 <= \$135 ;
   always @(posedge clk)
-    order_1 <= \$139 ;
+    order_2 <= \$136 ;
   always @(posedge clk)
-    order_used_1 <= \$140 ;
+    order_used_2 <= \$137 ;
   always @(posedge clk)
-    order_2 <= \$141 ;
+    order_3 <= \$138 ;
   always @(posedge clk)
-    order_used_2 <= \$142 ;
+    order_used_3 <= \$139 ;
   always @(posedge clk)
-    order_3 <= \$143 ;
+    order_4 <= \$140 ;
   always @(posedge clk)
-    order_used_3 <= \$144 ;
+    order_used_4 <= \$141 ;
   always @(posedge clk)
-    order_4 <= \$145 ;
+    order_5 <= \$142 ;
   always @(posedge clk)
-    order_used_4 <= \$146 ;
+    order_used_5 <= \$143 ;
   always @(posedge clk)
-    order_5 <= \$147 ;
-  always @(posedge clk)
-    order_used_5 <= \$148 ;
-  always @(posedge clk)
-    issued <= \$149 ;
+    issued <= \$144 ;
   \CfuPcpi.glu_int8x4  glu_int8x4 (
     .clk(clk),
     .i__payload__a(c_in1),
     .i__payload__x(i__payload),
-    .i__ready(\i__ready$73 ),
-    .i__valid(\i__valid$70 ),
-    .o__payload(\o__payload$94 ),
-    .o__ready(\o__ready$71 ),
-    .o__valid(\o__valid$88 ),
+    .i__ready(\i__ready$69 ),
+    .i__valid(\i__valid$66 ),
+    .o__payload(\o__payload$91 ),
+    .o__ready(order_0[3]),
+    .o__valid(\o__valid$85 ),
     .rst(reset)
   );
   \CfuPcpi.hardtanh_int8x4  hardtanh_int8x4 (
     .i__payload(i__payload),
-    .i__ready(rsp_space),
-    .o__payload(\o__payload$83 ),
-    .o__valid(\i__valid$44 )
+    .o__payload(\o__payload$79 ),
+    .o__valid(\i__valid$40 )
   );
   \CfuPcpi.hardtanh_q12x2  hardtanh_q12x2 (
     .i__payload(i__payload),
-    .i__ready(rsp_space),
-    .o__payload(\o__payload$84 ),
-    .o__valid(\i__valid$47 )
+    .o__payload(\o__payload$80 ),
+    .o__valid(\i__valid$43 )
   );
   \CfuPcpi.prelu_int8x4  prelu_int8x4 (
     .clk(clk),
     .i__payload__a(c_in1),
     .i__payload__x(i__payload),
-    .i__ready(\i__ready$77 ),
-    .i__valid(\i__valid$74 ),
-    .o__payload(\o__payload$95 ),
-    .o__ready(\o__ready$75 ),
-    .o__valid(\o__valid$89 ),
+    .i__ready(\i__ready$73 ),
+    .i__valid(\i__valid$70 ),
+    .o__payload(\o__payload$92 ),
+    .o__ready(order_0[4]),
+    .o__valid(\o__valid$86 ),
     .rst(reset)
   );
   \CfuPcpi.relu6_int8x4  relu6_int8x4 (
     .i__payload(i__payload),
-    .i__ready(rsp_space),
     .o__payload(o__payload),
     .o__valid(i__valid)
   );
   \CfuPcpi.relu6_q12x2  relu6_q12x2 (
     .i__payload(i__payload),
-    .i__ready(rsp_space),
-    .o__payload(\o__payload$82 ),
-    .o__valid(\i__valid$41 )
+    .o__payload(\o__payload$78 ),
+    .o__valid(\i__valid$37 )
   );
   \CfuPcpi.shared_horner1_16_16x2  shared_horner1_16_16x2 (
     .clk(clk),
-    .i__payload(\i__payload$60 ),
-    .i__ready(\i__ready$64 ),
-    .i__valid(\i__valid$61 ),
-    .o__payload(\o__payload$92 ),
-    .o__ready(\o__ready$62 ),
-    .o__valid(\o__valid$86 ),
+    .i__payload(\i__payload$56 ),
+    .i__ready(\i__ready$60 ),
+    .i__valid(\i__valid$57 ),
+    .o__payload(\o__payload$89 ),
+    .o__ready(order_0[1]),
+    .o__valid(\o__valid$83 ),
     .rst(reset)
   );
   \CfuPcpi.shared_horner2_16_16x2  shared_horner2_16_16x2 (
     .clk(clk),
-    .i__payload(\i__payload$65 ),
-    .i__ready(\i__ready$69 ),
-    .i__valid(\i__valid$66 ),
-    .o__payload(\o__payload$93 ),
-    .o__ready(\o__ready$67 ),
-    .o__valid(\o__valid$87 ),
+    .i__payload(\i__payload$61 ),
+    .i__ready(\i__ready$65 ),
+    .i__valid(\i__valid$62 ),
+    .o__payload(\o__payload$90 ),
+    .o__ready(order_0[2]),
+    .o__valid(\o__valid$84 ),
     .rst(reset)
   );
   \CfuPcpi.shared_table_8_8x4  shared_table_8_8x4 (
     .clk(clk),
-    .i__payload(\i__payload$52 ),
+    .i__payload(\i__payload$48 ),
     .i__ready(i__ready),
-    .i__valid(\i__valid$53 ),
-    .o__ready(\o__ready$56 ),
+    .i__valid(\i__valid$49 ),
+    .o__ready(order_0[0]),
     .o__valid(o__valid),
-    .port__data(\$150 ),
-    .\port__data$14 (\$151 ),
-    .\port__data$15 (\$152 ),
-    .\port__data$16 (\$153 ),
+    .port__data(\$145 ),
+    .\port__data$14 (\$146 ),
+    .\port__data$15 (\$147 ),
+    .\port__data$16 (\$148 ),
     .rst(reset)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \i__payload$52 [2:0] = 3'h0;
+    \i__payload$48 [2:0] = 3'h0;
     if (c_dec[4]) begin
-      \i__payload$52 [2:0] = 3'h0;
+      \i__payload$48 [2:0] = 3'h0;
     end
     if (c_dec[6]) begin
-      \i__payload$52 [2:0] = 3'h1;
+      \i__payload$48 [2:0] = 3'h1;
     end
     if (c_dec[8]) begin
-      \i__payload$52 [2:0] = 3'h2;
+      \i__payload$48 [2:0] = 3'h2;
     end
     if (c_dec[10]) begin
-      \i__payload$52 [2:0] = 3'h3;
+      \i__payload$48 [2:0] = 3'h3;
     end
     if (c_dec[12]) begin
-      \i__payload$52 [2:0] = 3'h4;
+      \i__payload$48 [2:0] = 3'h4;
     end
     begin
-        \i__payload$52 [34:3] = i__payload;
+        \i__payload$48 [34:3] = i__payload;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \i__payload$60 [0] = 1'h0;
+    \i__payload$56 [0] = 1'h0;
     if (c_dec[5]) begin
-      \i__payload$60 [0] = 1'h0;
+      \i__payload$56 [0] = 1'h0;
     end
     begin
-        \i__payload$60 [32:1] = i__payload;
+        \i__payload$56 [32:1] = i__payload;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \i__payload$65 [1:0] = 2'h0;
+    \i__payload$61 [1:0] = 2'h0;
     if (c_dec[7]) begin
-      \i__payload$65 [1:0] = 2'h0;
+      \i__payload$61 [1:0] = 2'h0;
     end
     if (c_dec[9]) begin
-      \i__payload$65 [1:0] = 2'h1;
+      \i__payload$61 [1:0] = 2'h1;
     end
     if (c_dec[11]) begin
-      \i__payload$65 [1:0] = 2'h2;
+      \i__payload$61 [1:0] = 2'h2;
     end
     if (c_dec[13]) begin
-      \i__payload$65 [1:0] = 2'h3;
+      \i__payload$61 [1:0] = 2'h3;
     end
     begin
-        \i__payload$65 [33:2] = i__payload;
+        \i__payload$61 [33:2] = i__payload;
     end
   end
   always @* begin
@@ -696,13 +669,13 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
       direct_value = o__payload;
     end
     if (sel_relu6_q12x2) begin
-      direct_value = \o__payload$82 ;
+      direct_value = \o__payload$78 ;
     end
     if (sel_hardtanh_int8x4) begin
-      direct_value = \o__payload$83 ;
+      direct_value = \o__payload$79 ;
     end
     if (sel_hardtanh_q12x2) begin
-      direct_value = \o__payload$84 ;
+      direct_value = \o__payload$80 ;
     end
     if (\$23 ) begin
       direct_value = 32'd1213661456;
@@ -713,98 +686,126 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = c_valid;
-    if (\$50 ) begin
+    \$122  = c_valid;
+    if (\$49 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$125  = 1'h1;
+        \$122  = 1'h1;
       end else begin
-        \$125  = cmd_valid;
+        \$122  = cmd_valid;
       end
     end
     if (reset) begin
-      \$125  = 1'h0;
+      \$122  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = c_dec;
-    if (\$50 ) begin
+    \$123  = c_dec;
+    if (\$49 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$126  = skid_dec;
+        \$123  = skid_dec;
       end else begin
-        \$126  = { \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54  };
+        \$123  = { \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = i__payload;
-    if (\$50 ) begin
+    \$124  = i__payload;
+    if (\$49 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$127  = skid_in0;
+        \$124  = skid_in0;
       end else begin
-        \$127  = pcpi_rs1;
+        \$124  = pcpi_rs1;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = c_in1;
-    if (\$50 ) begin
+    \$125  = c_in1;
+    if (\$49 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$128  = skid_in1;
+        \$125  = skid_in1;
       end else begin
-        \$128  = pcpi_rs2;
+        \$125  = pcpi_rs2;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = skid_valid;
-    if (\$50 ) begin
+    \$126  = skid_valid;
+    if (\$49 ) begin
       if (skid_valid) begin
-        \$129  = 1'h0;
+        \$126  = 1'h0;
       end
-    end else if (\$52 ) begin
-      \$129  = 1'h1;
+    end else if (\$51 ) begin
+      \$126  = 1'h1;
     end
     if (reset) begin
-      \$129  = 1'h0;
+      \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = skid_dec;
-    if (\$50 ) begin
-    end else if (\$52 ) begin
-      \$130  = { \$88 , \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72  };
+    \$127  = skid_dec;
+    if (\$49 ) begin
+    end else if (\$51 ) begin
+      \$127  = { \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71  };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = skid_in0;
-    if (\$50 ) begin
-    end else if (\$52 ) begin
-      \$131  = pcpi_rs1;
+    \$128  = skid_in0;
+    if (\$49 ) begin
+    end else if (\$51 ) begin
+      \$128  = pcpi_rs1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = skid_in1;
-    if (\$50 ) begin
-    end else if (\$52 ) begin
-      \$132  = pcpi_rs2;
+    \$129  = skid_in1;
+    if (\$49 ) begin
+    end else if (\$51 ) begin
+      \$129  = pcpi_rs2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (1'h1) begin
-      \$133  = \$89 ;
+    \$130  = answer_valid;
+    if (reset) begin
+      \$130  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$131  = answer;
+    if (reset) begin
+      \$131  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$132  = order_0;
+    if (\$92 ) begin
+      \$132  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$132  = order_1;
+    end
+    if (reset) begin
+      \$132  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$133  = order_used_0;
+    if (\$92 ) begin
+      \$133  = 1'h1;
+    end else if (pop) begin
+      \$133  = order_used_1;
     end
     if (reset) begin
       \$133  = 1'h0;
@@ -812,257 +813,212 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (1'h1) begin
-      \$134  = \$90 ;
+    \$134  = order_1;
+    if (\$98 ) begin
+      \$134  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$134  = order_2;
     end
     if (reset) begin
-      \$134  = 32'd0;
+      \$134  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    if (1'h1) begin
+    \$135  = order_used_1;
+    if (\$98 ) begin
+      \$135  = 1'h1;
+    end else if (pop) begin
+      \$135  = order_used_2;
+    end
+    if (reset) begin
       \$135  = 1'h0;
     end
-    if (reset) begin
-      \$135  = 1'h0;
-    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    (* full_case = 32'd1 *)
-    
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = order_0;
-    if (\$95 ) begin
-      \$137  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    \$136  = order_2;
+    if (\$104 ) begin
+      \$136  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$137  = order_1;
+      \$136  = order_3;
     end
     if (reset) begin
-      \$137  = 5'h00;
+      \$136  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = order_used_0;
-    if (\$95 ) begin
-      \$138  = 1'h1;
+    \$137  = order_used_2;
+    if (\$104 ) begin
+      \$137  = 1'h1;
     end else if (pop) begin
-      \$138  = order_used_1;
+      \$137  = order_used_3;
     end
     if (reset) begin
-      \$138  = 1'h0;
+      \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = order_1;
-    if (\$101 ) begin
-      \$139  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    \$138  = order_3;
+    if (\$110 ) begin
+      \$138  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$139  = order_2;
+      \$138  = order_4;
     end
     if (reset) begin
-      \$139  = 5'h00;
+      \$138  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = order_used_1;
-    if (\$101 ) begin
-      \$140  = 1'h1;
+    \$139  = order_used_3;
+    if (\$110 ) begin
+      \$139  = 1'h1;
     end else if (pop) begin
-      \$140  = order_used_2;
+      \$139  = order_used_4;
     end
     if (reset) begin
-      \$140  = 1'h0;
+      \$139  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = order_2;
-    if (\$107 ) begin
-      \$141  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    \$140  = order_4;
+    if (\$116 ) begin
+      \$140  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$141  = order_3;
+      \$140  = order_5;
     end
     if (reset) begin
-      \$141  = 5'h00;
+      \$140  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = order_used_2;
-    if (\$107 ) begin
-      \$142  = 1'h1;
+    \$141  = order_used_4;
+    if (\$116 ) begin
+      \$141  = 1'h1;
     end else if (pop) begin
-      \$142  = order_used_3;
+      \$141  = order_used_5;
     end
     if (reset) begin
-      \$142  = 1'h0;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = order_3;
-    if (\$113 ) begin
-      \$143  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    \$142  = order_5;
+    if (\$120 ) begin
+      \$142  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$143  = order_4;
+      \$142  = 5'h00;
     end
     if (reset) begin
-      \$143  = 5'h00;
+      \$142  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = order_used_3;
-    if (\$113 ) begin
+    \$143  = order_used_5;
+    if (\$120 ) begin
+      \$143  = 1'h1;
+    end else if (pop) begin
+      \$143  = 1'h0;
+    end
+    if (reset) begin
+      \$143  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$144  = issued;
+    if (\$121 ) begin
       \$144  = 1'h1;
-    end else if (pop) begin
-      \$144  = order_used_4;
+    end else if (pcpi_wr) begin
+      \$144  = 1'h0;
     end
     if (reset) begin
       \$144  = 1'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = order_4;
-    if (\$119 ) begin
-      \$145  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$145  = order_5;
-    end
-    if (reset) begin
-      \$145  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = order_used_4;
-    if (\$119 ) begin
-      \$146  = 1'h1;
-    end else if (pop) begin
-      \$146  = order_used_5;
-    end
-    if (reset) begin
-      \$146  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = order_5;
-    if (\$123 ) begin
-      \$147  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
-    end else if (pop) begin
-      \$147  = 5'h00;
-    end
-    if (reset) begin
-      \$147  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = order_used_5;
-    if (\$123 ) begin
-      \$148  = 1'h1;
-    end else if (pop) begin
-      \$148  = 1'h0;
-    end
-    if (reset) begin
-      \$148  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = issued;
-    if (\$124 ) begin
-      \$149  = 1'h1;
-    end else if (pcpi_wr) begin
-      \$149  = 1'h0;
-    end
-    if (reset) begin
-      \$149  = 1'h0;
-    end
-  end
   assign c_in0 = i__payload;
-  assign o__ready = rsp_space;
-  assign \i__payload$40  = i__payload;
-  assign \o__ready$42  = rsp_space;
-  assign \i__payload$43  = i__payload;
-  assign \o__ready$45  = rsp_space;
-  assign \i__payload$46  = i__payload;
-  assign \o__ready$48  = rsp_space;
-  assign \i__payload$49  = { c_in1, i__payload };
-  assign \i__payload$51  = { c_in1, i__payload };
-  assign \o__payload$91  = { \$153 , \$152 , \$151 , \$150  };
+  assign o__ready = 1'h1;
+  assign \i__payload$36  = i__payload;
+  assign \o__ready$38  = 1'h1;
+  assign \i__payload$39  = i__payload;
+  assign \o__ready$41  = 1'h1;
+  assign \i__payload$42  = i__payload;
+  assign \o__ready$44  = 1'h1;
+  assign \i__payload$45  = { c_in1, i__payload };
+  assign \i__payload$47  = { c_in1, i__payload };
+  assign \o__ready$52  = order_0[0];
+  assign \o__ready$58  = order_0[1];
+  assign \o__ready$63  = order_0[2];
+  assign \o__ready$67  = order_0[3];
+  assign \o__ready$71  = order_0[4];
+  assign \o__payload$88  = { \$148 , \$147 , \$146 , \$145  };
   assign rst = reset;
   assign pcpi_ready = pcpi_wr;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
   assign \i__payload[2]  = i__payload[23:16];
   assign \i__payload[3]  = i__payload[31:24];
-  assign \i__payload$40[0]  = i__payload[15:0];
-  assign \i__payload$40[1]  = i__payload[31:16];
-  assign \i__payload$43[0]  = i__payload[7:0];
-  assign \i__payload$43[1]  = i__payload[15:8];
-  assign \i__payload$43[2]  = i__payload[23:16];
-  assign \i__payload$43[3]  = i__payload[31:24];
-  assign \i__payload$46[0]  = i__payload[15:0];
-  assign \i__payload$46[1]  = i__payload[31:16];
-  assign \i__payload$49.x  = i__payload;
-  assign \i__payload$49.x[0]  = i__payload[7:0];
-  assign \i__payload$49.x[1]  = i__payload[15:8];
-  assign \i__payload$49.x[2]  = i__payload[23:16];
-  assign \i__payload$49.x[3]  = i__payload[31:24];
-  assign \i__payload$49.a  = c_in1;
-  assign \i__payload$49.a[0]  = c_in1[7:0];
-  assign \i__payload$49.a[1]  = c_in1[15:8];
-  assign \i__payload$49.a[2]  = c_in1[23:16];
-  assign \i__payload$49.a[3]  = c_in1[31:24];
-  assign \i__payload$51.x  = i__payload;
-  assign \i__payload$51.x[0]  = i__payload[7:0];
-  assign \i__payload$51.x[1]  = i__payload[15:8];
-  assign \i__payload$51.x[2]  = i__payload[23:16];
-  assign \i__payload$51.x[3]  = i__payload[31:24];
-  assign \i__payload$51.a  = c_in1;
-  assign \i__payload$51.a[0]  = c_in1[7:0];
-  assign \i__payload$51.a[1]  = c_in1[15:8];
-  assign \i__payload$51.a[2]  = c_in1[23:16];
-  assign \i__payload$51.a[3]  = c_in1[31:24];
-  assign \i__payload$52.unit  = \i__payload$52 [2:0];
-  assign \i__payload$52.x  = \i__payload$52 [34:3];
-  assign \i__payload$60.unit  = \i__payload$60 [0];
-  assign \i__payload$60.x  = \i__payload$60 [32:1];
-  assign \i__payload$65.unit  = \i__payload$65 [1:0];
-  assign \i__payload$65.x  = \i__payload$65 [33:2];
+  assign \i__payload$36[0]  = i__payload[15:0];
+  assign \i__payload$36[1]  = i__payload[31:16];
+  assign \i__payload$39[0]  = i__payload[7:0];
+  assign \i__payload$39[1]  = i__payload[15:8];
+  assign \i__payload$39[2]  = i__payload[23:16];
+  assign \i__payload$39[3]  = i__payload[31:24];
+  assign \i__payload$42[0]  = i__payload[15:0];
+  assign \i__payload$42[1]  = i__payload[31:16];
+  assign \i__payload$45.x  = i__payload;
+  assign \i__payload$45.x[0]  = i__payload[7:0];
+  assign \i__payload$45.x[1]  = i__payload[15:8];
+  assign \i__payload$45.x[2]  = i__payload[23:16];
+  assign \i__payload$45.x[3]  = i__payload[31:24];
+  assign \i__payload$45.a  = c_in1;
+  assign \i__payload$45.a[0]  = c_in1[7:0];
+  assign \i__payload$45.a[1]  = c_in1[15:8];
+  assign \i__payload$45.a[2]  = c_in1[23:16];
+  assign \i__payload$45.a[3]  = c_in1[31:24];
+  assign \i__payload$47.x  = i__payload;
+  assign \i__payload$47.x[0]  = i__payload[7:0];
+  assign \i__payload$47.x[1]  = i__payload[15:8];
+  assign \i__payload$47.x[2]  = i__payload[23:16];
+  assign \i__payload$47.x[3]  = i__payload[31:24];
+  assign \i__payload$47.a  = c_in1;
+  assign \i__payload$47.a[0]  = c_in1[7:0];
+  assign \i__payload$47.a[1]  = c_in1[15:8];
+  assign \i__payload$47.a[2]  = c_in1[23:16];
+  assign \i__payload$47.a[3]  = c_in1[31:24];
+  assign \i__payload$48.unit  = \i__payload$48 [2:0];
+  assign \i__payload$48.x  = \i__payload$48 [34:3];
+  assign \i__payload$56.unit  = \i__payload$56 [0];
+  assign \i__payload$56.x  = \i__payload$56 [32:1];
+  assign \i__payload$61.unit  = \i__payload$61 [1:0];
+  assign \i__payload$61.x  = \i__payload$61 [33:2];
   assign \o__payload[0]  = o__payload[7:0];
   assign \o__payload[1]  = o__payload[15:8];
   assign \o__payload[2]  = o__payload[23:16];
   assign \o__payload[3]  = o__payload[31:24];
-  assign \o__payload$82[0]  = \o__payload$82 [15:0];
-  assign \o__payload$82[1]  = \o__payload$82 [31:16];
-  assign \o__payload$83[0]  = \o__payload$83 [7:0];
-  assign \o__payload$83[1]  = \o__payload$83 [15:8];
-  assign \o__payload$83[2]  = \o__payload$83 [23:16];
-  assign \o__payload$83[3]  = \o__payload$83 [31:24];
-  assign \o__payload$84[0]  = \o__payload$84 [15:0];
-  assign \o__payload$84[1]  = \o__payload$84 [31:16];
-  assign \o__payload$94[0]  = \o__payload$94 [7:0];
-  assign \o__payload$94[1]  = \o__payload$94 [15:8];
-  assign \o__payload$94[2]  = \o__payload$94 [23:16];
-  assign \o__payload$94[3]  = \o__payload$94 [31:24];
-  assign \o__payload$95[0]  = \o__payload$95 [7:0];
-  assign \o__payload$95[1]  = \o__payload$95 [15:8];
-  assign \o__payload$95[2]  = \o__payload$95 [23:16];
-  assign \o__payload$95[3]  = \o__payload$95 [31:24];
-  assign \$136  = rsp_skid_data;
+  assign \o__payload$78[0]  = \o__payload$78 [15:0];
+  assign \o__payload$78[1]  = \o__payload$78 [31:16];
+  assign \o__payload$79[0]  = \o__payload$79 [7:0];
+  assign \o__payload$79[1]  = \o__payload$79 [15:8];
+  assign \o__payload$79[2]  = \o__payload$79 [23:16];
+  assign \o__payload$79[3]  = \o__payload$79 [31:24];
+  assign \o__payload$80[0]  = \o__payload$80 [15:0];
+  assign \o__payload$80[1]  = \o__payload$80 [31:16];
+  assign \o__payload$91[0]  = \o__payload$91 [7:0];
+  assign \o__payload$91[1]  = \o__payload$91 [15:8];
+  assign \o__payload$91[2]  = \o__payload$91 [23:16];
+  assign \o__payload$91[3]  = \o__payload$91 [31:24];
+  assign \o__payload$92[0]  = \o__payload$92 [7:0];
+  assign \o__payload$92[1]  = \o__payload$92 [15:8];
+  assign \o__payload$92[2]  = \o__payload$92 [23:16];
+  assign \o__payload$92[3]  = \o__payload$92 [31:24];
   assign \$45  = order_used_0;
   assign \$4  = sel_hardsigmoid_q12x2;
   assign \$10  = sel_glu_int8x4;
@@ -1071,7 +1027,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i__payload__a, o__valid, o__payload, clk);
+module \CfuPcpi.glu_int8x4 (rst, i__valid, i__ready, i__payload__x, i__payload__a, o__ready, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [24:0] \$10 ;
@@ -1955,7 +1911,7 @@ module \CfuPcpi.glu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i_
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
+module \CfuPcpi.hardtanh_int8x4 (i__payload, o__payload, o__valid);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire [6:0] \$10 ;
@@ -2039,7 +1995,6 @@ module \CfuPcpi.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
   wire [7:0] \i__payload[1] ;
   wire [7:0] \i__payload[2] ;
   wire [7:0] \i__payload[3] ;
-  input i__ready;
   wire i__ready;
   wire i__valid;
   wire [1:0] l0_s0_ge;
@@ -2223,7 +2178,8 @@ module \CfuPcpi.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
           l3_s3_c1_prod = 9'h000;
     endcase
   end
-  assign o__ready = i__ready;
+  assign i__ready = 1'h1;
+  assign o__ready = 1'h1;
   assign i__valid = o__valid;
   assign l0_s0_x = i__payload[7:0];
   assign l0_s0_ge = { \$2 , \$1  };
@@ -2288,7 +2244,7 @@ module \CfuPcpi.hardtanh_int8x4 (o__valid, i__payload, o__payload, i__ready);
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
+module \CfuPcpi.hardtanh_q12x2 (i__payload, o__payload, o__valid);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire [14:0] \$10 ;
@@ -2332,7 +2288,6 @@ module \CfuPcpi.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
   wire [31:0] i__payload;
   wire [15:0] \i__payload[0] ;
   wire [15:0] \i__payload[1] ;
-  input i__ready;
   wire i__ready;
   wire i__valid;
   wire [1:0] l0_s0_ge;
@@ -2428,7 +2383,8 @@ module \CfuPcpi.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
           l1_s3_c1_prod = 17'h00000;
     endcase
   end
-  assign o__ready = i__ready;
+  assign i__ready = 1'h1;
+  assign o__ready = 1'h1;
   assign i__valid = o__valid;
   assign l0_s0_x = i__payload[15:0];
   assign l0_s0_ge = { \$2 , \$1  };
@@ -2463,7 +2419,7 @@ module \CfuPcpi.hardtanh_q12x2 (o__valid, i__payload, o__payload, i__ready);
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, i__payload__a, o__valid, o__payload, clk);
+module \CfuPcpi.prelu_int8x4 (rst, i__valid, i__ready, i__payload__x, i__payload__a, o__ready, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
@@ -2786,7 +2742,7 @@ module \CfuPcpi.prelu_int8x4 (rst, i__valid, o__ready, i__ready, i__payload__x, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
+module \CfuPcpi.relu6_int8x4 (i__payload, o__payload, o__valid);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire \$1 ;
   wire [7:0] \$10 ;
@@ -2842,7 +2798,6 @@ module \CfuPcpi.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
   wire [7:0] \i__payload[1] ;
   wire [7:0] \i__payload[2] ;
   wire [7:0] \i__payload[3] ;
-  input i__ready;
   wire i__ready;
   wire i__valid;
   wire [1:0] l0_s0_ge;
@@ -3006,7 +2961,8 @@ module \CfuPcpi.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
           l3_s3_c1_prod = 9'h000;
     endcase
   end
-  assign o__ready = i__ready;
+  assign i__ready = 1'h1;
+  assign o__ready = 1'h1;
   assign i__valid = o__valid;
   assign l0_s0_x = i__payload[7:0];
   assign l0_s0_ge = { \$2 , \$1  };
@@ -3063,7 +3019,7 @@ module \CfuPcpi.relu6_int8x4 (o__valid, i__payload, o__payload, i__ready);
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
+module \CfuPcpi.relu6_q12x2 (i__payload, o__payload, o__valid);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [15:0] \$10 ;
@@ -3093,7 +3049,6 @@ module \CfuPcpi.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
   wire [31:0] i__payload;
   wire [15:0] \i__payload[0] ;
   wire [15:0] \i__payload[1] ;
-  input i__ready;
   wire i__ready;
   wire i__valid;
   wire [1:0] l0_s0_ge;
@@ -3179,7 +3134,8 @@ module \CfuPcpi.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
           l1_s3_c1_prod = 17'h00000;
     endcase
   end
-  assign o__ready = i__ready;
+  assign i__ready = 1'h1;
+  assign o__ready = 1'h1;
   assign i__valid = o__valid;
   assign l0_s0_x = i__payload[15:0];
   assign l0_s0_ge = { \$2 , \$1  };
@@ -3210,7 +3166,7 @@ module \CfuPcpi.relu6_q12x2 (o__valid, i__payload, o__payload, i__ready);
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
+module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__ready, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
   wire [33:0] \$10 ;
@@ -3659,7 +3615,7 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payload, o__valid, o__payload, clk);
+module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__ready, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -8988,7 +8944,7 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__pa
 endmodule
 
 (* generator = "Amaranth" *)
-module \CfuPcpi.shared_table_8_8x4 (rst, i__valid, o__ready, i__ready, port__data, \port__data$14 , \port__data$15 , \port__data$16 , i__payload, o__valid, clk);
+module \CfuPcpi.shared_table_8_8x4 (rst, i__valid, i__ready, port__data, \port__data$14 , \port__data$15 , \port__data$16 , i__payload, o__ready, o__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   reg \$2 ;
