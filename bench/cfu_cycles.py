@@ -171,7 +171,7 @@ def run(core: str, work: Path) -> dict:
                 "function": op.plan.function,
                 "in_format": str(op.plan.in_fmt),
                 "lanes": op.lanes,
-                "latency": 1 + op.stages,
+                "latency": op.latency,  # command register, the datapath, the response register
                 "cycles_per_element": {
                     "instruction": round(single, 2),
                     "array_helper": round(array, 2),
