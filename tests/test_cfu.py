@@ -101,7 +101,7 @@ def test_hwact_cfu_writes_every_file(tmp_path):
                                                 "shared", "latency", "interval", "throughput", "resources",
                                                 "manifest"}] * 2
     assert [(u["name"], u["function_id"], u["funct3"], u["funct7"], u["latency"], u["interval"])
-            for u in data["units"]] == [("r8", 0, 0, 0, 1, 1), ("p8", 9, 1, 1, 2, 1)]
+            for u in data["units"]] == [("r8", 0, 0, 0, 2, 1), ("p8", 9, 1, 1, 3, 1)]
     # PReLU's slope multiplier: one SB_MAC16 per lane on iCE40 (9x8 bits), no table.
     assert data["units"][1]["resources"]["ice40"] == {"dsp": 4, "block_ram": 0}
     assert data["resources"]["ice40"] == {"dsp": 4, "block_ram": 0}

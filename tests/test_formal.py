@@ -48,7 +48,7 @@ lanes = 4
 stages = 3
 function_id = 130
 """
-#: Two fills of the deepest pipeline (latency 4) with stalls in between.
+#: Two fills of the deepest pipeline (latency 5: command register, 3 stages, response register), with stalls.
 DEPTH = 12
 
 
