@@ -85,7 +85,13 @@ class Table:
         """Block RAMs holding one copy of this table on ``target`` (0 for ``generic``)."""
         if target not in _BRAM_SHAPES:
             return 0
-        return min(ceil(self.depth / depth) * ceil(self.width / width) for depth, width in _BRAM_SHAPES[target])
+        blocks = min(ceil(self.depth / depth) * ceil(self.width / width) for depth, width in _BRAM_SHAPES[target])
+        if target == "ice40":
+            # Yosys packs a ROM's bits densely across SB_RAM40_4Ks (a 598 x 21 table in four, not the
+            # six of the best single shape), reading wider words and selecting among them: measured,
+            # ceil(bits / 4 Kbit) for every table of the up5k and default CFUs.
+            blocks = min(blocks, ceil(self.bits / 4096))
+        return blocks
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..cost import BLOCK_RAM_MIN_BITS, ROM_MIN_DEPTH
 from ..model import evaluate, offset_bits
-from ..plan import BitSlice, HornerStep, Plan
+from ..plan import BitSlice, FoldKind, HornerStep, Plan
 from ..widths import Range, analyze
 from . import primitives as prim
 
@@ -64,8 +64,43 @@ def share_kind(plan: Plan, stages: int) -> str | None:
 
 def shared_stages(kind: str, degree: int = 0) -> int:
     """Pipeline stages of a shared datapath of shape ``kind`` (and Horner degree): the table read;
-    or the segment into the coefficient read, one per product, the output."""
-    return 1 if kind == "table" else 2 + degree
+    or the bin read (:func:`bin_rom`), the segment into the coefficient read, one per product, the output."""
+    return 1 if kind == "table" else 3 + degree
+
+
+def bin_shift(plan: Plan, span: Range) -> int | None:
+    """The widest bins (``2**shift`` codes of the folded input, from ``span.lo``) of which none holds
+    two of ``plan``'s thresholds, or None for a plan without comparators.
+
+    A segment is then the count of thresholds up to the bin's first code, plus one if the bin's one
+    threshold is at or below the code: a block RAM read and one comparator of ``shift`` bits
+    instead of a comparator per threshold (tanh s4.12's 169, GELU's 43).
+    """
+    if isinstance(plan.select, BitSlice) or not plan.select.thresholds:
+        return None
+    inside = [t - span.lo for t in plan.select.thresholds if span.lo < t <= span.hi]
+    for shift in range(max(span.hi - span.lo, 1).bit_length(), -1, -1):
+        if len({t >> shift for t in inside}) == len(inside):
+            return shift
+    return 0
+
+
+def bin_rom(plan: Plan, span: Range, shift: int, base: int, row_bits: int) -> list[int]:
+    """The bin entries of ``plan`` (see :func:`bin_shift`): per bin of the folded input ``span``,
+    ``row | threshold << row_bits``: the bin's row is its first code's coefficient row (``base`` +
+    its segment), its threshold the bin's threshold less the bin's first code. A bin without a
+    threshold stores threshold 0 (every code is at or past it) and the row before its own, modulo
+    ``2**row_bits``, so one rule serves both: the row read is ``row + (low bits >= threshold)``,
+    modulo ``2**row_bits``."""
+    thresholds = np.asarray(plan.select.thresholds, dtype=np.int64)
+    starts = span.lo + (np.arange(((span.hi - span.lo) >> shift) + 1, dtype=np.int64) << shift)
+    counts = np.searchsorted(thresholds, starts, side="right")  # thresholds <= the bin's first code
+    # The one threshold strictly inside the bin, if any: the next one after those counted.
+    following = np.append(thresholds, np.iinfo(np.int64).max)[counts]
+    inside = following < starts + (1 << shift)
+    rows = (base + counts - np.where(inside, 0, 1)) & ((1 << row_bits) - 1)
+    offsets = np.where(inside, following - starts, 0)
+    return [int(v) for v in rows | (offsets << row_bits)]
 
 
 def _pick(m: Module, unit: Value, values: Sequence, shape, name: str) -> Value:
@@ -235,12 +270,6 @@ class SharedDatapath(wiring.Component):
         for index in stored:
             bases[index], rows = rows, rows + len(plans[index].table.rows)
 
-        def register(value, shape, what):
-            reg = Signal(shape, name=f"{name}_{what}", reset_less=True)
-            with m.If(advance):
-                m.d.sync += reg.eq(value)
-            return reg
-
         # Stage 0: each unit's clamp, fold and segment select on the same code; the unit's own is kept.
         # A folded unit whose clamp straddles zero (lo < 0 <= hi) needs |clip(x, lo, hi)|, which
         # is min(|x|, -lo) for x < 0 and min(x, hi) otherwise: one magnitude and one comparison
@@ -258,6 +287,18 @@ class SharedDatapath(wiring.Component):
                       for plan, shared in zip(plans, straddle)]
             limit = _pick(m, unit, limits, unsigned(self._in_bits + 1), f"{name}_limit")
             clipped = Mux(magnitude > limit, limit, magnitude)[:self._in_bits]
+        # Stored comparator plans find their segment from a bin read (bin_shift): their bins share
+        # one memory, each unit's at its own base; its entries address the coefficient rows.
+        binned = {index: shift for index in stored
+                  if (shift := bin_shift(plans[index], widths[index].folded)) is not None}
+        bin_bases, bin_rows, bin_column = {}, 0, []
+        row_bits = max((bases[index] + len(plans[index].table.rows) - 1).bit_length() for index in binned) \
+            if binned else 1
+        for index, shift in binned.items():
+            entries = bin_rom(plans[index], widths[index].folded, shift, bases[index], row_bits)
+            bin_bases[index], bin_rows = bin_rows, bin_rows + len(entries)
+            bin_column += entries
+        bins, lows = [], []
         folded, negs, addresses, segments, ts = [], [], [], [], []
         for index, (plan, width) in enumerate(zip(plans, widths)):
             if straddle[index]:
@@ -273,12 +314,21 @@ class SharedDatapath(wiring.Component):
             select = plan.select
             if isinstance(select, BitSlice):
                 segment, t = prim.bit_slice(x, select.base, select.shift, select.segments)
+            elif index in binned:  # the bin of x now, the segment from the bin read next stage
+                offset = x - width.folded.lo if width.folded.lo else x
+                bins.append(Const(bin_bases[index], range(bin_rows)) + (offset >> binned[index]))
+                lows.append(offset[:binned[index]] if binned[index] else Const(0, 1))
+                segment, t = Const(0, 1), x
             else:
                 segment = prim.select_segment(m, x, select.thresholds, f"{name}_u{index}_seg")
                 t = x
+            if index not in binned:
+                bins.append(Const(0, range(max(bin_rows, 2))))
+                lows.append(Const(0, 1))
             folded.append(x)
             negs.append(negative)
-            addresses.append(Const(bases[index], range(rows)) + segment if bases.get(index) else
+            addresses.append(Const(0, 1) if index in binned else
+                             Const(bases[index], range(rows)) + segment if bases.get(index) else
                              segment if index in bases else Const(0, 1))
             segments.append(segment if index in small else Const(0, 1))
             own_t = isinstance(select, BitSlice) or select.origins is None  # else t needs the origin (stage 1)
@@ -293,7 +343,36 @@ class SharedDatapath(wiring.Component):
         segment0 = _pick(m, unit, segments, range(max(max(len(plans[i].table.rows) for i in small), 2)),
                          f"{name}_seg") if small else None
 
-        # Stage 1: the coefficient row of (unit, segment), read through registered ports.
+        def register(value, shape, what):
+            reg = Signal(shape, name=f"{name}_{what}", reset_less=True)
+            with m.If(advance):
+                m.d.sync += reg.eq(value)
+            return reg
+
+        # Stage 1: the bin entry of a binned unit, read through a registered port; the rest waits.
+        # A binned unit's row is the entry's row, plus one when the code's low bits reach the
+        # bin's threshold (modulo 2**row_bits, see bin_rom); any other unit's is its address.
+        if binned:
+            memory = self._memory(m, memories, "bins", bin_column, unsigned(max(max(bin_column).bit_length(), 1)))
+            port = memory.read_port(domain="sync")
+            m.d.comb += [port.addr.eq(_pick(m, unit, bins, range(bin_rows), f"{name}_bin")), port.en.eq(advance)]
+            low_bits = max(binned.values()) or 1
+            low = register(_pick(m, unit, lows, unsigned(low_bits), f"{name}_low"), unsigned(low_bits), "low_b")
+        unit = register(unit, unit.shape(), "unit_b")
+        x0 = register(x0, x0.shape(), "x_b")
+        neg0 = register(neg0, 1, "neg_b")
+        t0 = register(t0, t0.shape(), "t_b")
+        if small:
+            segment0 = register(segment0, segment0.shape(), "seg_b")
+        if stored:
+            address = register(address, address.shape(), "addr_b")
+        if binned:
+            row = (port.data[:row_bits] + (low >= port.data[row_bits:]))[:row_bits]
+            is_binned = _pick(m, unit, [Const(index in binned, 1) for index in range(len(plans))], 1,
+                              f"{name}_binned")
+            address = Mux(is_binned, row, address)
+
+        # Stage 2: the coefficient row of (unit, segment), read through registered ports.
         def padded(plan: Plan, k: int) -> list[int]:
             return list(plan.table.column(k)) if k <= plan.table.degree else [0] * len(plan.table.rows)
 
@@ -375,19 +454,59 @@ class SharedDatapath(wiring.Component):
             neg_s = register(neg_s, 1, f"neg_p{j + 1}")
             t_s = register(t_s, t_s.shape(), f"t_p{j + 1}")
 
-        # The last stage: each unit's unfold, output rounding and saturation; the unit's own is kept.
-        outputs = []
-        for plan, width in zip(plans, widths):
-            value = prim.narrow(acc, width.acc)
-            if plan.fold is not None:
-                value = Mux(neg_s, prim.unfold(plan.fold.kind, plan.fold.constant, value,
-                                               prim.narrow(x_s, width.folded)), value)
-                value = prim.narrow(value, width.unfolded)
-            out = plan.output
-            y = prim.saturate(prim.shift_round(value, out.shift, out.rounding), plan.out_fmt, out.overflow)
-            outputs.append(Value.cast(y).as_unsigned())
+        # The last stage: one unfold, one rounding per distinct (shift, rounding) and one saturation,
+        # their constants picked by unit. Each value is the unit's own (acc, x and neg are in the
+        # unit's ranges), so the shared steps compute what the unit's own would (hwact.hdl.primitives
+        # step for step); each unit's own steps side by side cost about 100 LUT4 apiece.
+        value = Value.cast(acc)
+        if any(plan.fold is not None for plan in plans):
+            # unfold as first - second: -acc (odd), constant - acc (complement), acc - (|x| << constant).
+            firsts, seconds = [], []
+            for plan in plans:
+                kind = None if plan.fold is None else plan.fold.kind
+                firsts.append(acc if kind == FoldKind.MINUS_X else
+                              _const(plan.fold.constant) if kind == FoldKind.COMPLEMENT else Const(0, 1))
+                seconds.append(x_s << plan.fold.constant if kind == FoldKind.MINUS_X else
+                               acc if kind is not None else Const(0, 1))
+            first = _pick(m, unit_s, firsts, _widest(firsts), f"{name}_uf_a")
+            second = _pick(m, unit_s, seconds, _widest(seconds), f"{name}_uf_b")
+            value = Mux(neg_s, first - second, value)
+        rounded = {}
+        for plan in plans:
+            key = (plan.output.shift, plan.output.rounding)
+            if key not in rounded:
+                rounded[key] = prim.shift_round(value, *key)
+        choices = [rounded[plan.output.shift, plan.output.rounding] for plan in plans]
+        y = _pick(m, unit_s, choices, _widest(choices), f"{name}_r")
+        y_shape = Value.cast(y).shape()
+        smallest = -(1 << (y_shape.width - 1)) if y_shape.signed else 0
+        largest = (1 << (y_shape.width - (1 if y_shape.signed else 0))) - 1
+        lows, highs = [], []
+        for plan in plans:
+            fmt, mode = plan.out_fmt, plan.output.overflow
+            wrap = mode == "WRAP"
+            lows.append(smallest if wrap else -fmt.max_code if mode == "SAT_SYM" and fmt.signed else fmt.min_code)
+            highs.append(largest if wrap else fmt.max_code)
+        low = _pick(m, unit_s, [_const(v) for v in lows], _widest([_const(v) for v in lows]),
+                    f"{name}_lo")
+        high = _pick(m, unit_s, [_const(v) for v in highs], _widest([_const(v) for v in highs]),
+                     f"{name}_hi")
+        if min(lows) > smallest:
+            y = Mux(y < low, low, y)
+        if max(highs) < largest:
+            y = Mux(y > high, high, y)
         with m.If(advance):
-            m.d.sync += target.eq(_pick(m, unit_s, outputs, unsigned(self._out_bits), f"{name}_y"))
+            m.d.sync += target.eq(Value.cast(y)[:self._out_bits])
+
+
+def _const(value: int) -> Const:
+    """``value`` as a signed constant as narrow as it fits (as hwact.hdl.primitives makes them)."""
+    return Const(value, signed(max(value.bit_length(), (~value).bit_length()) + 1))
+
+
+def _widest(values: Sequence) -> object:
+    """A signed shape holding every one of ``values`` (Values or ints)."""
+    return signed(max(len(Value.cast(v)) + (0 if Value.cast(v).shape().signed else 1) for v in values))
 
 
 def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: str) -> dict[str, int]:
@@ -418,6 +537,11 @@ def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: st
     if origins:
         tables.append(Table("origin", len(origins), _shape(Range(min(origins), max(origins))).width))
     widths = [analyze(plan) for plan in plans]
+    binned = _binned(plans, widths)
+    if binned:  # the bin memory: entries of the row and the bin's threshold
+        depth = sum(((widths[i].folded.hi - widths[i].folded.lo) >> shift) + 1 for i, (shift, _) in binned.items())
+        row_bits = max(max(end for _, end in binned.values()) - 1, 1).bit_length()
+        tables.append(Table("bins", depth, row_bits + max(shift for shift, _ in binned.values())))
     t_bits = _shape(_union([width.t for width in widths])).width
 
     def before(plan: Plan, width, j: int) -> Range:  # the accumulator a step multiplies by t
@@ -431,3 +555,17 @@ def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: st
                    for j in range(degree)]
     cost = replace(plan_cost(plans[0]), tables=tuple(tables), multipliers=tuple(multipliers))
     return {"dsp": cost.dsp_blocks(target, copies), "block_ram": cost.block_rams(target, copies)}
+
+
+def _binned(plans: Sequence[Plan], widths: Sequence) -> dict[int, tuple[int, int]]:
+    """``{index: (bin shift, last coefficient row + 1)}`` of the binned units of a shared Horner
+    datapath, rows laid out as :class:`SharedDatapath` lays them (stored units, those with origins first)."""
+    stored = sorted((index for index, plan in enumerate(plans) if len(plan.table.rows) >= ROM_MIN_DEPTH),
+                    key=lambda index: isinstance(plans[index].select, BitSlice) or plans[index].select.origins is None)
+    binned, row = {}, 0
+    for index in stored:
+        row += len(plans[index].table.rows)
+        shift = bin_shift(plans[index], widths[index].folded)
+        if shift is not None:
+            binned[index] = (shift, row)
+    return binned
