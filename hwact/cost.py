@@ -87,10 +87,11 @@ class Table:
             return 0
         blocks = min(ceil(self.depth / depth) * ceil(self.width / width) for depth, width in _BRAM_SHAPES[target])
         if target == "ice40":
-            # Yosys packs a ROM's bits densely across SB_RAM40_4Ks (a 598 x 21 table in four, not the
-            # six of the best single shape), reading wider words and selecting among them: measured,
-            # ceil(bits / 4 Kbit) for every table of the up5k and default CFUs.
-            blocks = min(blocks, ceil(self.bits / 4096))
+            # Yosys packs a ROM's columns densely across SB_RAM40_4Ks: each holds every entry of
+            # floor(4096 / depth) of its bits (a 598 x 21 table in four, not the six of the best
+            # single shape), as measured on the up5k and default CFUs.
+            if self.depth <= 4096:
+                blocks = min(blocks, ceil(self.width / (4096 // self.depth)))
         return blocks
 
 
