@@ -275,3 +275,18 @@ def test_a_shared_horner_datapath_pads_lower_degrees():
     sim.add_testbench(bench)
     sim.run()
     assert dut.stages == 5 and got == want
+
+
+def test_a_shared_horner_datapath_narrows_an_exact_plan_without_changing_an_answer():
+    """hardsigmoid s4.12 -> u0.16 (constants at 31 fraction bits) rounds its product instead of its
+    33-bit accumulator on a shared Horner datapath: the same output on every code, 18-bit accumulator."""
+    from hwact.hdl.shared import normalized
+    from hwact.widths import analyze
+
+    plan = make_plan("hardsigmoid", "s4.12", "u0.16")
+    narrow = normalized(plan)
+    assert analyze(plan).acc.operand_bits == 32 and analyze(narrow).acc.operand_bits == 17
+    codes = np.arange(plan.in_fmt.min_code, plan.in_fmt.max_code + 1)
+    assert np.array_equal(evaluate(narrow, codes), evaluate(plan, codes))
+    tanh = make_plan("tanh", "s4.4", "s1.7", method="pwl")  # a folded plan is kept as it is
+    assert normalized(tanh) is tanh

@@ -36,8 +36,9 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..cost import BLOCK_RAM_MIN_BITS, ROM_MIN_DEPTH
+from ..fixed import ROUNDING_BIAS, Rounding
 from ..model import evaluate, offset_bits
-from ..plan import BitSlice, FoldKind, HornerStep, Plan
+from ..plan import BitSlice, FoldKind, HornerStep, OutputStage, Plan
 from ..widths import Range, analyze
 from . import primitives as prim
 
@@ -154,8 +155,10 @@ class SharedDatapath(wiring.Component):
             raise ValueError(f"plans of one shared shape are needed, not {sorted(map(str, kinds))}")
         if len({plan.in_fmt.width for plan in plans}) != 1 or len({plan.out_fmt.width for plan in plans}) != 1:
             raise ValueError("the plans of a shared datapath need one input width and one output width")
-        self._plans, self._lanes, self._serial = plans, lanes, serial
         self._kind = kinds.pop()
+        if self._kind == "horner":
+            plans = tuple(map(normalized, plans))
+        self._plans, self._lanes, self._serial = plans, lanes, serial
         self._in_bits, self._out_bits = plans[0].in_fmt.width, plans[0].out_fmt.width
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({"unit": range(max(2, len(plans))),
@@ -299,6 +302,8 @@ class SharedDatapath(wiring.Component):
             bin_bases[index], bin_rows = bin_rows, bin_rows + len(entries)
             bin_column += entries
         bins, lows = [], []
+        scale = t_scales(plans, widths)
+        scaled_t = [_scaled(width.t, d) for width, d in zip(widths, scale)]
         folded, negs, addresses, segments, ts = [], [], [], [], []
         for index, (plan, width) in enumerate(zip(plans, widths)):
             if straddle[index]:
@@ -332,9 +337,9 @@ class SharedDatapath(wiring.Component):
                              segment if index in bases else Const(0, 1))
             segments.append(segment if index in small else Const(0, 1))
             own_t = isinstance(select, BitSlice) or select.origins is None  # else t needs the origin (stage 1)
-            ts.append(prim.narrow(t, width.t) if own_t else Const(0, 1))
+            ts.append(prim.narrow(t, width.t) << scale[index] if own_t else Const(0, 1))
         folded_span = _union([width.folded for width in widths])
-        t_spans = [width.t for plan, width in zip(plans, widths)
+        t_spans = [span for plan, span in zip(plans, scaled_t)
                    if isinstance(plan.select, BitSlice) or plan.select.origins is None]
         x0 = _pick(m, unit, folded, _shape(folded_span), f"{name}_x")
         neg0 = _pick(m, unit, negs, 1, f"{name}_neg")
@@ -411,10 +416,10 @@ class SharedDatapath(wiring.Component):
                         m, segment1[:max(1, (len(plan.table.rows) - 1).bit_length())], list(plan.select.origins),
                         f"{name}_u{index}_origin")
                     # t is small and non-negative: only its bits (as hwact.hdl.unit does).
-                    choices.append(prim.narrow((x1 - own)[:offset_bits(plan)], width.t))
+                    choices.append(prim.narrow((x1 - own)[:offset_bits(plan)], width.t) << scale[index])
                 else:
                     choices.append(t1)
-            t1 = _pick(m, unit1, choices, _shape(_union([width.t for width in widths])), f"{name}_t1")
+            t1 = _pick(m, unit1, choices, _shape(_union(scaled_t)), f"{name}_t1")
 
         # The Horner steps, one multiplier each; a unit of lower degree starts with exact steps on zeros.
         def steps(plan: Plan) -> list[HornerStep]:
@@ -432,19 +437,21 @@ class SharedDatapath(wiring.Component):
             if j:  # finish step j - 1: its rounding shift (the unit's own) and its coefficient
                 k = degree - j
                 rounded = {}
-                for plan in plans:
-                    step = steps(plan)[j - 1]
-                    if (step.shift, step.rounding) not in rounded:
-                        rounded[step.shift, step.rounding] = prim.shift_round(product, step.shift, step.rounding)
-                shifted = [rounded[steps(plan)[j - 1].shift, steps(plan)[j - 1].rounding] for plan in plans]
+                keys = [(steps(plan)[j - 1].shift + (scale[index] if j == 1 else 0), steps(plan)[j - 1].rounding)
+                        for index, plan in enumerate(plans)]
+                for key in keys:
+                    if key not in rounded:
+                        rounded[key] = prim.shift_round(product, *key)
+                shifted = [rounded[key] for key in keys]
                 sums = [column_span(plan, k) if j - 1 < degree - plan.table.degree
                         else width.sums[j - 1 - degree + plan.table.degree] for plan, width in zip(plans, widths)]
                 acc = prim.narrow(_pick(m, unit_s, shifted, signed(max(len(Value.cast(v)) for v in shifted) + 1),
                                         f"{name}_sr{j - 1}") + columns[k], _union(sums))
             if j == degree:
                 break
-            products = [Range(0, 0) if j < (pad := degree - plan.table.degree) else width.products[j - pad]
-                        for plan, width in zip(plans, widths)]
+            products = [Range(0, 0) if j < (pad := degree - plan.table.degree) else
+                        _scaled(width.products[j - pad], d if j == 0 else 0)
+                        for plan, width, d in zip(plans, widths, scale)]
             product = prim.narrow(acc * t_s, _union(products))
             product = register(product, product.shape(), f"prod{j}_p{j + 1}")
             for c in range(degree - j):  # the coefficients still to add
@@ -499,6 +506,55 @@ class SharedDatapath(wiring.Component):
             m.d.sync += target.eq(Value.cast(y)[:self._out_bits])
 
 
+def normalized(plan: Plan) -> Plan:
+    """``plan`` with its output rounding moved into its Horner step where that is the same on every
+    code: a degree-1 plan whose step is exact (shift 0) and whose constant column holds multiples
+    of ``2**s`` (``s`` the output shift) rounds ``c1 * t`` by ``s`` and adds ``c0 >> s``.
+
+    ``shift_round(a + k * 2**s, s, mode) == shift_round(a, s, mode) + k`` for the modes with one
+    bias for both signs and no ties-to-even bit (TRN, RND); so the outputs are the same, and the
+    accumulator is ``s`` bits narrower. The exact hardsigmoid at s4.12 -> u0.16 (constants at 31
+    fraction bits, ``s = 15``) would otherwise widen a shared Horner datapath's adders, rounding and
+    saturation to 33 bits. Any other plan is returned as it is.
+    """
+    out = plan.output
+    if (plan.table.degree != 1 or plan.table.operand or plan.fold is not None or plan.product is not None
+            or plan.maximum or plan.mirror or plan.horner[0].shift != 0 or out.shift <= 0):
+        return plan
+    bias = ROUNDING_BIAS[Rounding(out.rounding)]
+    if bias.plus_kept_lsb or bias.non_negative != bias.negative:
+        return plan
+    if any(row[0] % (1 << out.shift) for row in plan.table.rows):
+        return plan
+    rows = tuple((row[0] >> out.shift, row[1]) for row in plan.table.rows)
+    frac_bits = (plan.table.frac_bits[0] - out.shift, plan.table.frac_bits[1])
+    return replace(plan, table=replace(plan.table, rows=rows, frac_bits=frac_bits),
+                   horner=(HornerStep(out.shift, out.rounding),), output=OutputStage(0, "TRN", out.overflow))
+
+
+def _scaled(span: Range, shift: int) -> Range:
+    return Range(span.lo << shift, span.hi << shift, span.exact)
+
+
+def t_scales(plans: Sequence[Plan], widths: Sequence) -> list[int]:
+    """How far each unit of a degree-1 shared Horner datapath shifts its ``t`` left, so that the
+    units' products share fewer rounding shifts (none but the widest, where ``t`` allows).
+
+    ``shift_round(p << d, s + d, mode) == shift_round(p, s, mode)`` for every mode when ``s > 0``
+    (the low ``d`` bits of ``p << d`` are zero, and every bias is below ``2**s`` scaled alike), and
+    the multiplier makes ``p << d`` from ``t << d`` for free; ``t`` grows to at most the widest
+    unit's, so the multiplier does not. Without it each distinct shift is a wide multiplexer input.
+    """
+    degree = max(plan.table.degree for plan in plans)
+    if degree != 1:
+        return [0] * len(plans)
+    shifts = [plan.horner[0].shift if plan.table.degree else 0 for plan in plans]
+    top_shift = max(shifts)
+    top_bits = max(_shape(width.t).width for width in widths)
+    return [max(0, min(top_shift - shift, top_bits - _shape(width.t).width)) if shift > 0 and plan.table.degree else 0
+            for plan, width, shift in zip(plans, widths, shifts)]
+
+
 def _const(value: int) -> Const:
     """``value`` as a signed constant as narrow as it fits (as hwact.hdl.primitives makes them)."""
     return Const(value, signed(max(value.bit_length(), (~value).bit_length()) + 1))
@@ -524,6 +580,7 @@ def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: st
     if kind == "table":
         tables = [Table("table", len(plans) << plans[0].in_fmt.width, plans[0].out_fmt.width)]
         return {"dsp": 0, "block_ram": replace(plan_cost(plans[0]), tables=tuple(tables)).block_rams(target, copies)}
+    plans = tuple(map(normalized, plans))
     degree = max(plan.table.degree for plan in plans)
     stored = [plan for plan in plans if len(plan.table.rows) >= ROM_MIN_DEPTH]
     tables = []
@@ -542,7 +599,7 @@ def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: st
         depth = sum(((widths[i].folded.hi - widths[i].folded.lo) >> shift) + 1 for i, (shift, _) in binned.items())
         row_bits = max(max(end for _, end in binned.values()) - 1, 1).bit_length()
         tables.append(Table("bins", depth, row_bits + max(shift for shift, _ in binned.values())))
-    t_bits = _shape(_union([width.t for width in widths])).width
+    t_bits = _shape(_union([_scaled(width.t, d) for width, d in zip(widths, t_scales(plans, widths))])).width
 
     def before(plan: Plan, width, j: int) -> Range:  # the accumulator a step multiplies by t
         pad = degree - plan.table.degree
