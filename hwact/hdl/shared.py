@@ -35,7 +35,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..cost import BLOCK_RAM_MIN_BITS, ROM_MIN_DEPTH
+from ..cost import BLOCK_RAM_MIN_BITS
 from ..fixed import ROUNDING_BIAS, Rounding
 from ..model import evaluate, offset_bits
 from ..plan import BitSlice, FoldKind, HornerStep, OutputStage, Plan
@@ -47,6 +47,11 @@ __all__ = ["SHARE_KINDS", "TABLE_INPUT_BITS", "SharedDatapath", "share_kind", "s
 #: A ``table`` datapath holds ``2**bits`` entries per unit: up to 8-bit inputs (256 entries).
 TABLE_INPUT_BITS = 8
 SHARE_KINDS = ("table", "horner")
+#: A shared Horner datapath keeps the coefficients of a table of at least this many rows in its
+#: memories (one read for every such unit), fewer as constants multiplexed on the segment (the
+#: exact family's 3 rows). A unit's own datapath uses hwact.cost.ROM_MIN_DEPTH (16): there a short
+#: table is its own multiplexer, here it would be another input of every coefficient multiplexer.
+SHARED_ROM_MIN_DEPTH = 4
 
 
 def share_kind(plan: Plan, stages: int) -> str | None:
@@ -266,7 +271,7 @@ class SharedDatapath(wiring.Component):
         # Long tables share the coefficient memories, the units with origins first (so the origin
         # memory holds only their rows); a table of a few rows (the exact family's) is a multiplexer
         # of constants on its registered segment, so its wide constants do not widen the memories.
-        stored = sorted((index for index, plan in enumerate(plans) if len(plan.table.rows) >= ROM_MIN_DEPTH),
+        stored = sorted((index for index, plan in enumerate(plans) if len(plan.table.rows) >= SHARED_ROM_MIN_DEPTH),
                         key=lambda index: not has_origins(plans[index]))
         small = [index for index in range(len(plans)) if index not in stored]
         bases, rows = {}, 0
@@ -582,7 +587,7 @@ def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: st
         return {"dsp": 0, "block_ram": replace(plan_cost(plans[0]), tables=tuple(tables)).block_rams(target, copies)}
     plans = tuple(map(normalized, plans))
     degree = max(plan.table.degree for plan in plans)
-    stored = [plan for plan in plans if len(plan.table.rows) >= ROM_MIN_DEPTH]
+    stored = [plan for plan in plans if len(plan.table.rows) >= SHARED_ROM_MIN_DEPTH]
     tables = []
     for k in range(degree + 1):
         column = [c for plan in stored for c in (plan.table.column(k) if k <= plan.table.degree
@@ -617,7 +622,7 @@ def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: st
 def _binned(plans: Sequence[Plan], widths: Sequence) -> dict[int, tuple[int, int]]:
     """``{index: (bin shift, last coefficient row + 1)}`` of the binned units of a shared Horner
     datapath, rows laid out as :class:`SharedDatapath` lays them (stored units, those with origins first)."""
-    stored = sorted((index for index, plan in enumerate(plans) if len(plan.table.rows) >= ROM_MIN_DEPTH),
+    stored = sorted((index for index, plan in enumerate(plans) if len(plan.table.rows) >= SHARED_ROM_MIN_DEPTH),
                     key=lambda index: isinstance(plans[index].select, BitSlice) or plans[index].select.origins is None)
     binned, row = {}, 0
     for index in stored:
