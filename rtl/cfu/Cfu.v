@@ -3289,57 +3289,70 @@ module \Cfu.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
-  wire \$11 ;
-  wire [31:0] \$12 ;
-  wire [33:0] \$13 ;
-  wire [32:0] \$14 ;
+  wire [17:0] \$11 ;
+  wire \$12 ;
+  wire [31:0] \$13 ;
+  wire [31:0] \$14 ;
   wire [32:0] \$15 ;
-  wire [32:0] \$16 ;
-  wire [33:0] \$17 ;
-  wire [31:0] \$18 ;
-  wire [33:0] \$19 ;
+  wire [17:0] \$16 ;
+  wire [18:0] \$17 ;
+  wire [16:0] \$18 ;
+  wire [34:0] \$19 ;
   wire \$2 ;
-  wire [32:0] \$20 ;
-  wire [32:0] \$21 ;
-  wire \$22 ;
-  wire [31:0] \$23 ;
-  wire [33:0] \$24 ;
-  wire [32:0] \$25 ;
-  wire [32:0] \$26 ;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [32:0] \$22 ;
+  wire [17:0] \$23 ;
+  wire \$24 ;
+  wire [31:0] \$25 ;
+  wire [31:0] \$26 ;
   wire [32:0] \$27 ;
-  reg \$28 ;
-  reg \$29 ;
+  wire [17:0] \$28 ;
+  wire [18:0] \$29 ;
   wire \$3 ;
   reg \$30 ;
   reg \$31 ;
-  reg [15:0] \$32 ;
+  reg \$32 ;
   reg \$33 ;
-  reg [15:0] \$34 ;
-  reg [1:0] \$35 ;
-  reg [30:0] \$36 ;
-  reg [32:0] \$37 ;
-  reg \$38 ;
-  reg [15:0] \$39 ;
+  reg \$34 ;
+  reg [15:0] \$35 ;
+  reg \$36 ;
+  reg [16:0] \$37 ;
+  reg [1:0] \$38 ;
+  reg \$39 ;
   wire \$4 ;
-  reg \$40 ;
-  reg [15:0] \$41 ;
-  reg [31:0] \$42 ;
-  reg \$43 ;
-  reg [15:0] \$44 ;
-  reg \$45 ;
-  reg [15:0] \$46 ;
-  reg [1:0] \$47 ;
-  reg [30:0] \$48 ;
-  reg [32:0] \$49 ;
+  reg [15:0] \$40 ;
+  reg \$41 ;
+  reg [16:0] \$42 ;
+  reg [1:0] \$43 ;
+  reg [30:0] \$44 ;
+  reg [17:0] \$45 ;
+  reg \$46 ;
+  reg [15:0] \$47 ;
+  reg \$48 ;
+  reg [16:0] \$49 ;
   wire \$5 ;
-  reg \$50 ;
-  reg [15:0] \$51 ;
-  reg \$52 ;
-  reg [15:0] \$53 ;
-  wire [33:0] \$6 ;
-  wire [31:0] \$7 ;
-  wire [33:0] \$8 ;
-  wire [32:0] \$9 ;
+  reg [31:0] \$50 ;
+  reg \$51 ;
+  reg [15:0] \$52 ;
+  reg \$53 ;
+  reg [16:0] \$54 ;
+  reg [1:0] \$55 ;
+  reg \$56 ;
+  reg [15:0] \$57 ;
+  reg \$58 ;
+  reg [16:0] \$59 ;
+  wire [16:0] \$6 ;
+  reg [1:0] \$60 ;
+  reg [30:0] \$61 ;
+  reg [17:0] \$62 ;
+  reg \$63 ;
+  reg [15:0] \$64 ;
+  reg \$65 ;
+  reg [16:0] \$66 ;
+  wire [34:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$9 ;
   input clk;
   wire clk;
   input [32:0] i__payload;
@@ -3350,32 +3363,42 @@ module \Cfu.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [32:0] l0_c0_p1 = 33'h000000000;
+  reg [17:0] l0_c0_p1 = 18'h00000;
+  reg l0_neg_b = 1'h0;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg [30:0] l0_prod0_p1 = 31'h00000000;
+  reg [1:0] l0_seg_b = 2'h0;
   reg [1:0] l0_seg_p0 = 2'h0;
-  reg [15:0] l0_t_p0 = 16'h0000;
-  reg [15:0] l0_t_p1 = 16'h0000;
-  reg [32:0] l0_u0_c0;
+  reg [16:0] l0_t_b = 17'h00000;
+  reg [16:0] l0_t_p0 = 17'h00000;
+  reg [16:0] l0_t_p1 = 17'h00000;
+  reg [17:0] l0_u0_c0;
   reg [17:0] l0_u0_c1;
   reg [1:0] l0_u0_seg;
+  reg l0_unit_b = 1'h0;
   reg l0_unit_p0 = 1'h0;
   reg l0_unit_p1 = 1'h0;
+  reg [15:0] l0_x_b = 16'h0000;
   reg [15:0] l0_x_p0 = 16'h0000;
   reg [15:0] l0_x_p1 = 16'h0000;
-  reg [32:0] l1_c0_p1 = 33'h000000000;
+  reg [17:0] l1_c0_p1 = 18'h00000;
+  reg l1_neg_b = 1'h0;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
   reg [30:0] l1_prod0_p1 = 31'h00000000;
+  reg [1:0] l1_seg_b = 2'h0;
   reg [1:0] l1_seg_p0 = 2'h0;
-  reg [15:0] l1_t_p0 = 16'h0000;
-  reg [15:0] l1_t_p1 = 16'h0000;
-  reg [32:0] l1_u0_c0;
+  reg [16:0] l1_t_b = 17'h00000;
+  reg [16:0] l1_t_p0 = 17'h00000;
+  reg [16:0] l1_t_p1 = 17'h00000;
+  reg [17:0] l1_u0_c0;
   reg [17:0] l1_u0_c1;
   reg [1:0] l1_u0_seg;
+  reg l1_unit_b = 1'h0;
   reg l1_unit_p0 = 1'h0;
   reg l1_unit_p1 = 1'h0;
+  reg [15:0] l1_x_b = 16'h0000;
   reg [15:0] l1_x_p0 = 16'h0000;
   reg [15:0] l1_x_p1 = 16'h0000;
   output [31:0] o__payload;
@@ -3388,220 +3411,408 @@ module \Cfu.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
+  reg valid_2 = 1'h0;
   always @(posedge clk)
-    l0_t_p0 <= \$34 ;
+    valid_0 <= \$30 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$35 ;
+    valid_1 <= \$31 ;
   always @(posedge clk)
-    l0_prod0_p1 <= \$36 ;
+    valid_2 <= \$32 ;
   always @(posedge clk)
-    l0_c0_p1 <= \$37 ;
+    o__valid <= \$33 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$38 ;
+    l0_unit_b <= \$34 ;
   always @(posedge clk)
-    l0_x_p1 <= \$39 ;
+    l0_x_b <= \$35 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$40 ;
+    l0_neg_b <= \$36 ;
   always @(posedge clk)
-    l0_t_p1 <= \$41 ;
+    l0_t_b <= \$37 ;
   always @(posedge clk)
-    o__payload <= \$42 ;
+    l0_seg_b <= \$38 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$43 ;
+    l0_unit_p0 <= \$39 ;
   always @(posedge clk)
-    l1_x_p0 <= \$44 ;
+    l0_x_p0 <= \$40 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$45 ;
+    l0_neg_p0 <= \$41 ;
   always @(posedge clk)
-    l1_t_p0 <= \$46 ;
+    l0_t_p0 <= \$42 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$47 ;
+    l0_seg_p0 <= \$43 ;
   always @(posedge clk)
-    l1_prod0_p1 <= \$48 ;
+    l0_prod0_p1 <= \$44 ;
   always @(posedge clk)
-    l1_c0_p1 <= \$49 ;
+    l0_c0_p1 <= \$45 ;
   always @(posedge clk)
-    l1_unit_p1 <= \$50 ;
+    l0_unit_p1 <= \$46 ;
   always @(posedge clk)
-    l1_x_p1 <= \$51 ;
+    l0_x_p1 <= \$47 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$52 ;
+    l0_neg_p1 <= \$48 ;
   always @(posedge clk)
-    l1_t_p1 <= \$53 ;
+    l0_t_p1 <= \$49 ;
+  always @(posedge clk)
+    o__payload <= \$50 ;
+  always @(posedge clk)
+    l1_unit_b <= \$51 ;
+  always @(posedge clk)
+    l1_x_b <= \$52 ;
+  always @(posedge clk)
+    l1_neg_b <= \$53 ;
+  always @(posedge clk)
+    l1_t_b <= \$54 ;
+  always @(posedge clk)
+    l1_seg_b <= \$55 ;
+  always @(posedge clk)
+    l1_unit_p0 <= \$56 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$57 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$58 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$59 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$60 ;
+  always @(posedge clk)
+    l1_prod0_p1 <= \$61 ;
+  always @(posedge clk)
+    l1_c0_p1 <= \$62 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$63 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$64 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$65 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$66 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[16:1]) >= $signed(15'h5000);
   assign \$3  = $signed(i__payload[16:1]) >= $signed(15'h3000);
   assign \$4  = $signed(i__payload[32:17]) >= $signed(15'h5000);
   assign \$5  = $signed(i__payload[32:17]) >= $signed(15'h3000);
-  assign \$6  = $signed(l0_u0_c1) * $signed(l0_t_p0);
-  assign \$8  = $signed(\$7 ) + $signed(l0_c0_p1);
-  assign \$9  = \$8 [31:0] + 15'h4000;
-  assign \$11  = \$10  > 16'hffff;
-  assign \$13  = $signed(\$12 ) + $signed(l0_c0_p1);
-  assign \$14  = \$13 [31:0] + 15'h4000;
-  assign \$16  = \$11  ? 33'h00000ffff : \$15 ;
-  assign \$17  = $signed(l1_u0_c1) * $signed(l1_t_p0);
-  assign \$19  = $signed(\$18 ) + $signed(l1_c0_p1);
-  assign \$20  = \$19 [31:0] + 15'h4000;
-  assign \$22  = \$21  > 16'hffff;
-  assign \$24  = $signed(\$23 ) + $signed(l1_c0_p1);
-  assign \$25  = \$24 [31:0] + 15'h4000;
-  assign \$27  = \$22  ? 33'h00000ffff : \$26 ;
-  always @(posedge clk)
-    valid_0 <= \$28 ;
-  always @(posedge clk)
-    valid_1 <= \$29 ;
-  always @(posedge clk)
-    o__valid <= \$30 ;
-  always @(posedge clk)
-    l0_unit_p0 <= \$31 ;
-  always @(posedge clk)
-    l0_x_p0 <= \$32 ;
-  always @(posedge clk)
-    l0_neg_p0 <= \$33 ;
+  assign \$7  = $signed(l0_u0_c1) * $signed(l0_t_p0);
+  assign \$8  = $signed(l0_prod0_p1) + $signed(16'h4000);
+  assign \$10  = $signed(\$9 ) + $signed(l0_c0_p1);
+  assign \$12  = $signed({ 1'h0, \$11  }) > $signed(17'h0ffff);
+  assign \$13  = $signed(l0_prod0_p1) + $signed(16'h4000);
+  assign \$15  = $signed(\$14 ) + $signed(l0_c0_p1);
+  assign \$17  = \$12  ? 19'h0ffff : { 1'h0, \$16  };
+  assign \$19  = $signed(l1_u0_c1) * $signed(l1_t_p0);
+  assign \$20  = $signed(l1_prod0_p1) + $signed(16'h4000);
+  assign \$22  = $signed(\$21 ) + $signed(l1_c0_p1);
+  assign \$24  = $signed({ 1'h0, \$23  }) > $signed(17'h0ffff);
+  assign \$25  = $signed(l1_prod0_p1) + $signed(16'h4000);
+  assign \$27  = $signed(\$26 ) + $signed(l1_c0_p1);
+  assign \$29  = \$24  ? 19'h0ffff : { 1'h0, \$28  };
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$34  = l0_t_p0;
-    if (i__ready) begin
-      \$34  = i__payload[16:1];
+    l1_u0_seg = 2'h0;
+    if (\$4 ) begin
+      l1_u0_seg = 2'h1;
+    end
+    if (\$5 ) begin
+      l1_u0_seg = 2'h2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$35  = l0_seg_p0;
-    if (i__ready) begin
-      \$35  = l0_u0_seg;
-    end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      2'h0:
+          l1_u0_c0 = 18'h00000;
+      2'h1:
+          l1_u0_c0 = 18'h08000;
+      default:
+          l1_u0_c0 = 18'h10000;
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$36  = l0_prod0_p1;
-    if (i__ready) begin
-      \$36  = \$6 [30:0];
-    end
+    (* full_case = 32'd1 *)
+    casez (l1_seg_p0)
+      2'h0:
+          l1_u0_c1 = 18'h00000;
+      2'h1:
+          l1_u0_c1 = 18'h15555;
+      default:
+          l1_u0_c1 = 18'h00000;
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$37  = l0_c0_p1;
+    \$30  = valid_0;
     if (i__ready) begin
-      \$37  = l0_u0_c0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$38  = l0_unit_p1;
-    if (i__ready) begin
-      \$38  = l0_unit_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$39  = l0_x_p1;
-    if (i__ready) begin
-      \$39  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$40  = l0_neg_p1;
-    if (i__ready) begin
-      \$40  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$41  = l0_t_p1;
-    if (i__ready) begin
-      \$41  = l0_t_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$42  = o__payload;
-    if (i__ready) begin
-      \$42 [15:0] = \$16 [15:0];
-      \$42 [31:16] = \$27 [15:0];
+      \$30  = i__valid;
     end
     if (rst) begin
-      \$42  = 32'd0;
+      \$30  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$43  = l1_unit_p0;
+    \$31  = valid_1;
     if (i__ready) begin
-      \$43  = i__payload[0];
+      \$31  = valid_0;
+    end
+    if (rst) begin
+      \$31  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$44  = l1_x_p0;
+    \$32  = valid_2;
     if (i__ready) begin
-      \$44  = i__payload[32:17];
+      \$32  = valid_1;
+    end
+    if (rst) begin
+      \$32  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$45  = l1_neg_p0;
+    \$33  = o__valid;
     if (i__ready) begin
-      \$45  = 1'h0;
+      \$33  = valid_2;
+    end
+    if (rst) begin
+      \$33  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$46  = l1_t_p0;
+    \$34  = l0_unit_b;
     if (i__ready) begin
-      \$46  = i__payload[32:17];
+      \$34  = i__payload[0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$47  = l1_seg_p0;
+    \$35  = l0_x_b;
     if (i__ready) begin
-      \$47  = l1_u0_seg;
+      \$35  = i__payload[16:1];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$48  = l1_prod0_p1;
+    \$36  = l0_neg_b;
     if (i__ready) begin
-      \$48  = \$17 [30:0];
+      \$36  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$49  = l1_c0_p1;
+    \$37  = l0_t_b;
     if (i__ready) begin
-      \$49  = l1_u0_c0;
+      \$37  = \$6 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$50  = l1_unit_p1;
+    \$38  = l0_seg_b;
     if (i__ready) begin
-      \$50  = l1_unit_p0;
+      \$38  = l0_u0_seg;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$51  = l1_x_p1;
+    \$39  = l0_unit_p0;
     if (i__ready) begin
-      \$51  = l1_x_p0;
+      \$39  = l0_unit_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$52  = l1_neg_p1;
+    \$40  = l0_x_p0;
     if (i__ready) begin
-      \$52  = l1_neg_p0;
+      \$40  = l0_x_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$53  = l1_t_p1;
+    \$41  = l0_neg_p0;
     if (i__ready) begin
-      \$53  = l1_t_p0;
+      \$41  = l0_neg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$42  = l0_t_p0;
+    if (i__ready) begin
+      \$42  = l0_t_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$43  = l0_seg_p0;
+    if (i__ready) begin
+      \$43  = l0_seg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$44  = l0_prod0_p1;
+    if (i__ready) begin
+      \$44  = \$7 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$45  = l0_c0_p1;
+    if (i__ready) begin
+      \$45  = l0_u0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$46  = l0_unit_p1;
+    if (i__ready) begin
+      \$46  = l0_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$47  = l0_x_p1;
+    if (i__ready) begin
+      \$47  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$48  = l0_neg_p1;
+    if (i__ready) begin
+      \$48  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$49  = l0_t_p1;
+    if (i__ready) begin
+      \$49  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$50  = o__payload;
+    if (i__ready) begin
+      \$50 [15:0] = \$17 [15:0];
+      \$50 [31:16] = \$29 [15:0];
+    end
+    if (rst) begin
+      \$50  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$51  = l1_unit_b;
+    if (i__ready) begin
+      \$51  = i__payload[0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$52  = l1_x_b;
+    if (i__ready) begin
+      \$52  = i__payload[32:17];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$53  = l1_neg_b;
+    if (i__ready) begin
+      \$53  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$54  = l1_t_b;
+    if (i__ready) begin
+      \$54  = \$18 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$55  = l1_seg_b;
+    if (i__ready) begin
+      \$55  = l1_u0_seg;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$56  = l1_unit_p0;
+    if (i__ready) begin
+      \$56  = l1_unit_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$57  = l1_x_p0;
+    if (i__ready) begin
+      \$57  = l1_x_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$58  = l1_neg_p0;
+    if (i__ready) begin
+      \$58  = l1_neg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$59  = l1_t_p0;
+    if (i__ready) begin
+      \$59  = l1_t_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$60  = l1_seg_p0;
+    if (i__ready) begin
+      \$60  = l1_seg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$61  = l1_prod0_p1;
+    if (i__ready) begin
+      \$61  = \$19 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$62  = l1_c0_p1;
+    if (i__ready) begin
+      \$62  = l1_u0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$63  = l1_unit_p1;
+    if (i__ready) begin
+      \$63  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$64  = l1_x_p1;
+    if (i__ready) begin
+      \$64  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$65  = l1_neg_p1;
+    if (i__ready) begin
+      \$65  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$66  = l1_t_p1;
+    if (i__ready) begin
+      \$66  = l1_t_p0;
     end
   end
   always @* begin
@@ -3619,11 +3830,11 @@ module \Cfu.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l0_seg_p0)
       2'h0:
-          l0_u0_c0 = 33'h000000000;
+          l0_u0_c0 = 18'h00000;
       2'h1:
-          l0_u0_c0 = 33'h040000000;
+          l0_u0_c0 = 18'h08000;
       default:
-          l0_u0_c0 = 33'h080000000;
+          l0_u0_c0 = 18'h10000;
     endcase
   end
   always @* begin
@@ -3638,101 +3849,18 @@ module \Cfu.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
           l0_u0_c1 = 18'h00000;
     endcase
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    l1_u0_seg = 2'h0;
-    if (\$4 ) begin
-      l1_u0_seg = 2'h1;
-    end
-    if (\$5 ) begin
-      l1_u0_seg = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      2'h0:
-          l1_u0_c0 = 33'h000000000;
-      2'h1:
-          l1_u0_c0 = 33'h040000000;
-      default:
-          l1_u0_c0 = 33'h080000000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      2'h0:
-          l1_u0_c1 = 18'h00000;
-      2'h1:
-          l1_u0_c1 = 18'h15555;
-      default:
-          l1_u0_c1 = 18'h00000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$28  = valid_0;
-    if (i__ready) begin
-      \$28  = i__valid;
-    end
-    if (rst) begin
-      \$28  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$29  = valid_1;
-    if (i__ready) begin
-      \$29  = valid_0;
-    end
-    if (rst) begin
-      \$29  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$30  = o__valid;
-    if (i__ready) begin
-      \$30  = valid_1;
-    end
-    if (rst) begin
-      \$30  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$31  = l0_unit_p0;
-    if (i__ready) begin
-      \$31  = i__payload[0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$32  = l0_x_p0;
-    if (i__ready) begin
-      \$32  = i__payload[16:1];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$33  = l0_neg_p0;
-    if (i__ready) begin
-      \$33  = 1'h0;
-    end
-  end
   assign \i__payload.unit  = i__payload[0];
   assign \i__payload.x  = i__payload[32:1];
-  assign \$7  = { l0_prod0_p1[30], l0_prod0_p1 };
-  assign \$10  = { 15'h0000, \$9 [32:15] };
-  assign \$12  = { l0_prod0_p1[30], l0_prod0_p1 };
-  assign \$15  = { 15'h0000, \$14 [32:15] };
-  assign \$18  = { l1_prod0_p1[30], l1_prod0_p1 };
-  assign \$21  = { 15'h0000, \$20 [32:15] };
-  assign \$23  = { l1_prod0_p1[30], l1_prod0_p1 };
-  assign \$26  = { 15'h0000, \$25 [32:15] };
+  assign \$6  = { i__payload[16], i__payload[16:1] };
+  assign \$9  = { \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31], \$8 [31:15] };
+  assign \$11  = { 1'h0, \$10 [16:0] };
+  assign \$14  = { \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31], \$13 [31:15] };
+  assign \$16  = { 1'h0, \$15 [16:0] };
+  assign \$18  = { i__payload[32], i__payload[32:17] };
+  assign \$21  = { \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31], \$20 [31:15] };
+  assign \$23  = { 1'h0, \$22 [16:0] };
+  assign \$26  = { \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31:15] };
+  assign \$28  = { 1'h0, \$27 [16:0] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3740,381 +3868,90 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire [16:0] \$1000 ;
-  wire [16:0] \$1001 ;
-  wire [16:0] \$1002 ;
-  wire \$1003 ;
-  wire [16:0] \$1004 ;
-  wire [16:0] \$1005 ;
-  wire \$1006 ;
-  wire [16:0] \$1007 ;
-  wire [16:0] \$1008 ;
-  wire [16:0] \$1009 ;
-  wire [16:0] \$101 ;
-  wire \$1010 ;
-  wire [16:0] \$1011 ;
-  wire [16:0] \$1012 ;
-  wire \$1013 ;
-  wire [16:0] \$1014 ;
-  wire [16:0] \$1015 ;
-  wire [16:0] \$1016 ;
-  wire \$1017 ;
-  wire [16:0] \$1018 ;
-  wire [16:0] \$1019 ;
-  wire [16:0] \$102 ;
-  wire \$1020 ;
-  wire [16:0] \$1021 ;
-  wire [16:0] \$1022 ;
-  wire [16:0] \$1023 ;
-  wire \$1024 ;
-  wire [16:0] \$1025 ;
-  wire [16:0] \$1026 ;
-  wire \$1027 ;
-  wire [16:0] \$1028 ;
-  wire [16:0] \$1029 ;
-  wire \$103 ;
-  wire [16:0] \$1030 ;
-  wire \$1031 ;
-  wire [16:0] \$1032 ;
-  wire [16:0] \$1033 ;
-  wire \$1034 ;
-  wire [16:0] \$1035 ;
-  wire [16:0] \$1036 ;
-  wire [16:0] \$1037 ;
-  wire \$1038 ;
-  wire [16:0] \$1039 ;
-  wire [16:0] \$104 ;
-  wire [16:0] \$1040 ;
-  wire \$1041 ;
-  wire [16:0] \$1042 ;
-  wire [16:0] \$1043 ;
-  wire [16:0] \$1044 ;
-  wire \$1045 ;
-  wire [16:0] \$1046 ;
-  wire [16:0] \$1047 ;
-  wire \$1048 ;
-  wire [16:0] \$1049 ;
-  wire [16:0] \$105 ;
-  wire [16:0] \$1050 ;
-  wire [16:0] \$1051 ;
-  wire \$1052 ;
-  wire [16:0] \$1053 ;
-  wire [16:0] \$1054 ;
-  wire \$1055 ;
-  wire [16:0] \$1056 ;
-  wire [16:0] \$1057 ;
-  wire [16:0] \$1058 ;
-  wire \$1059 ;
-  wire \$106 ;
-  wire [16:0] \$1060 ;
-  wire [16:0] \$1061 ;
-  wire \$1062 ;
-  wire [16:0] \$1063 ;
-  wire [16:0] \$1064 ;
-  wire [16:0] \$1065 ;
-  wire \$1066 ;
-  wire [16:0] \$1067 ;
-  wire [16:0] \$1068 ;
-  wire \$1069 ;
-  wire [16:0] \$107 ;
-  wire [16:0] \$1070 ;
-  wire [16:0] \$1071 ;
-  wire [16:0] \$1072 ;
-  wire \$1073 ;
-  wire [16:0] \$1074 ;
-  wire [16:0] \$1075 ;
-  wire \$1076 ;
-  wire [16:0] \$1077 ;
-  wire [16:0] \$1078 ;
-  wire [16:0] \$1079 ;
-  wire [16:0] \$108 ;
-  wire \$1080 ;
-  wire [16:0] \$1081 ;
-  wire [16:0] \$1082 ;
-  wire \$1083 ;
-  wire [16:0] \$1084 ;
-  wire [16:0] \$1085 ;
-  wire [16:0] \$1086 ;
-  wire \$1087 ;
-  wire [16:0] \$1088 ;
-  wire [16:0] \$1089 ;
-  wire [16:0] \$109 ;
-  wire \$1090 ;
-  wire [16:0] \$1091 ;
-  wire [16:0] \$1092 ;
-  wire [16:0] \$1093 ;
-  wire \$1094 ;
-  wire [16:0] \$1095 ;
-  wire [16:0] \$1096 ;
-  wire \$1097 ;
-  wire [16:0] \$1098 ;
-  wire [16:0] \$1099 ;
+  wire [15:0] \$100 ;
+  wire [13:0] \$101 ;
+  wire [42:0] \$102 ;
+  wire [42:0] \$103 ;
+  wire [42:0] \$104 ;
+  wire [42:0] \$105 ;
+  wire [44:0] \$106 ;
+  wire [44:0] \$107 ;
+  wire [44:0] \$108 ;
+  wire [44:0] \$109 ;
   wire [16:0] \$11 ;
-  wire \$110 ;
-  wire [16:0] \$1100 ;
-  wire \$1101 ;
-  wire [16:0] \$1102 ;
-  wire [16:0] \$1103 ;
-  wire \$1104 ;
-  wire [16:0] \$1105 ;
-  wire [16:0] \$1106 ;
-  wire [16:0] \$1107 ;
-  wire \$1108 ;
-  wire [16:0] \$1109 ;
-  wire [16:0] \$111 ;
-  wire [16:0] \$1110 ;
-  wire \$1111 ;
-  wire [16:0] \$1112 ;
-  wire [16:0] \$1113 ;
-  wire [16:0] \$1114 ;
-  wire \$1115 ;
-  wire [16:0] \$1116 ;
-  wire [16:0] \$1117 ;
-  wire \$1118 ;
-  wire [16:0] \$1119 ;
-  wire [16:0] \$112 ;
-  wire [16:0] \$1120 ;
-  wire [16:0] \$1121 ;
-  wire \$1122 ;
-  wire [16:0] \$1123 ;
-  wire [16:0] \$1124 ;
-  wire \$1125 ;
-  wire [16:0] \$1126 ;
-  wire [16:0] \$1127 ;
-  wire [16:0] \$1128 ;
-  wire [16:0] \$1129 ;
-  wire \$113 ;
-  wire [16:0] \$1130 ;
-  wire \$1131 ;
-  wire [16:0] \$1132 ;
-  wire [16:0] \$1133 ;
-  wire [16:0] \$1134 ;
-  wire [16:0] \$1135 ;
-  wire [16:0] \$1136 ;
-  wire \$1137 ;
-  wire [16:0] \$1138 ;
-  wire [16:0] \$1139 ;
-  wire [16:0] \$114 ;
-  wire [16:0] \$1140 ;
-  wire [16:0] \$1141 ;
-  wire [16:0] \$1142 ;
-  wire \$1143 ;
-  wire [16:0] \$1144 ;
-  wire [16:0] \$1145 ;
-  wire [16:0] \$1146 ;
-  wire [6:0] \$1147 ;
-  wire [15:0] \$1148 ;
-  wire [15:0] \$1149 ;
-  wire [16:0] \$115 ;
-  wire [16:0] \$1150 ;
-  wire [16:0] \$1151 ;
-  wire [42:0] \$1152 ;
-  wire [42:0] \$1153 ;
-  wire [42:0] \$1154 ;
-  wire [42:0] \$1155 ;
-  wire [44:0] \$1156 ;
-  wire [21:0] \$1157 ;
-  wire [44:0] \$1158 ;
-  wire [21:0] \$1159 ;
+  wire [21:0] \$110 ;
+  wire [21:0] \$111 ;
+  wire [14:0] \$112 ;
+  wire [14:0] \$113 ;
+  wire [14:0] \$114 ;
+  wire [14:0] \$115 ;
   wire [16:0] \$116 ;
-  wire [20:0] \$1160 ;
-  wire [20:0] \$1161 ;
-  wire \$1162 ;
-  wire [44:0] \$1163 ;
-  wire [21:0] \$1164 ;
-  wire [44:0] \$1165 ;
-  wire [21:0] \$1166 ;
-  wire [20:0] \$1167 ;
-  wire [20:0] \$1168 ;
-  wire [20:0] \$1169 ;
-  wire \$117 ;
-  wire [44:0] \$1170 ;
-  wire [20:0] \$1171 ;
-  wire [44:0] \$1172 ;
-  wire [20:0] \$1173 ;
-  wire [20:0] \$1174 ;
-  wire [20:0] \$1175 ;
-  wire \$1176 ;
-  wire [44:0] \$1177 ;
-  wire [20:0] \$1178 ;
-  wire [44:0] \$1179 ;
-  wire [16:0] \$118 ;
-  wire [20:0] \$1180 ;
-  wire [20:0] \$1181 ;
-  wire [20:0] \$1182 ;
-  wire \$1183 ;
-  wire [44:0] \$1184 ;
-  wire [20:0] \$1185 ;
-  wire [44:0] \$1186 ;
-  wire [20:0] \$1187 ;
-  wire [20:0] \$1188 ;
-  wire [20:0] \$1189 ;
+  wire [16:0] \$117 ;
+  wire \$118 ;
   wire [16:0] \$119 ;
-  wire [20:0] \$1190 ;
-  wire [20:0] \$1191 ;
-  wire [44:0] \$1192 ;
-  wire [21:0] \$1193 ;
-  wire [23:0] \$1194 ;
-  wire [44:0] \$1195 ;
-  wire [23:0] \$1196 ;
-  wire [20:0] \$1197 ;
-  wire [20:0] \$1198 ;
-  wire \$1199 ;
-  wire \$12 ;
-  wire \$120 ;
-  wire [44:0] \$1200 ;
-  wire [21:0] \$1201 ;
-  wire [23:0] \$1202 ;
-  wire [44:0] \$1203 ;
-  wire [23:0] \$1204 ;
-  wire [20:0] \$1205 ;
-  wire [20:0] \$1206 ;
-  wire \$1207 ;
-  wire [44:0] \$1208 ;
-  wire [21:0] \$1209 ;
+  wire [16:0] \$12 ;
+  wire [16:0] \$120 ;
   wire [16:0] \$121 ;
-  wire [23:0] \$1210 ;
-  wire [44:0] \$1211 ;
-  wire [23:0] \$1212 ;
-  wire [20:0] \$1213 ;
-  wire [20:0] \$1214 ;
-  wire [20:0] \$1215 ;
-  wire [20:0] \$1216 ;
-  wire [44:0] \$1217 ;
-  wire [21:0] \$1218 ;
-  wire [23:0] \$1219 ;
   wire [16:0] \$122 ;
-  wire [44:0] \$1220 ;
-  wire [23:0] \$1221 ;
-  wire [20:0] \$1222 ;
-  wire [20:0] \$1223 ;
-  wire \$1224 ;
-  wire [44:0] \$1225 ;
-  wire [21:0] \$1226 ;
-  wire [23:0] \$1227 ;
-  wire [44:0] \$1228 ;
-  wire [23:0] \$1229 ;
   wire [16:0] \$123 ;
-  wire [20:0] \$1230 ;
-  wire [20:0] \$1231 ;
-  wire \$1232 ;
-  wire [44:0] \$1233 ;
-  wire [21:0] \$1234 ;
-  wire [23:0] \$1235 ;
-  wire [44:0] \$1236 ;
-  wire [23:0] \$1237 ;
-  wire [20:0] \$1238 ;
-  wire [20:0] \$1239 ;
   wire \$124 ;
-  wire [20:0] \$1240 ;
-  wire [20:0] \$1241 ;
-  wire [31:0] \$1242 ;
-  wire [29:0] \$1243 ;
-  wire [33:0] \$1244 ;
-  wire [44:0] \$1245 ;
-  wire [31:0] \$1246 ;
-  wire [29:0] \$1247 ;
-  wire [33:0] \$1248 ;
-  wire [44:0] \$1249 ;
   wire [16:0] \$125 ;
-  reg \$1250 ;
-  reg \$1251 ;
-  reg \$1252 ;
-  reg \$1253 ;
-  reg [1:0] \$1254 ;
-  reg [14:0] \$1255 ;
-  reg \$1256 ;
-  reg \$1257 ;
-  reg [3:0] \$1258 ;
-  reg [28:0] \$1259 ;
   wire [16:0] \$126 ;
-  reg [20:0] \$1260 ;
-  reg [31:0] \$1261 ;
-  reg [1:0] \$1262 ;
-  reg [14:0] \$1263 ;
-  reg \$1264 ;
-  reg [12:0] \$1265 ;
-  reg [42:0] \$1266 ;
-  reg [20:0] \$1267 ;
-  reg [1:0] \$1268 ;
-  reg [14:0] \$1269 ;
-  wire \$127 ;
-  reg \$1270 ;
-  reg [12:0] \$1271 ;
-  reg [31:0] \$1272 ;
-  reg [1:0] \$1273 ;
-  reg [14:0] \$1274 ;
-  reg \$1275 ;
-  reg \$1276 ;
-  reg [3:0] \$1277 ;
-  reg [28:0] \$1278 ;
-  reg [20:0] \$1279 ;
+  wire [16:0] \$127 ;
   wire [16:0] \$128 ;
-  reg [31:0] \$1280 ;
-  reg [1:0] \$1281 ;
-  reg [14:0] \$1282 ;
-  reg \$1283 ;
-  reg [12:0] \$1284 ;
-  reg [42:0] \$1285 ;
-  reg [20:0] \$1286 ;
-  reg [1:0] \$1287 ;
-  reg [14:0] \$1288 ;
-  reg \$1289 ;
   wire [16:0] \$129 ;
-  reg [12:0] \$1290 ;
   wire [16:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
+  wire \$130 ;
+  wire [16:0] \$131 ;
   wire [16:0] \$132 ;
   wire [16:0] \$133 ;
-  wire \$134 ;
+  wire [16:0] \$134 ;
   wire [16:0] \$135 ;
-  wire [16:0] \$136 ;
+  wire \$136 ;
   wire [16:0] \$137 ;
-  wire \$138 ;
+  wire [16:0] \$138 ;
   wire [16:0] \$139 ;
-  wire [16:0] \$14 ;
+  wire \$14 ;
   wire [16:0] \$140 ;
-  wire \$141 ;
-  wire [16:0] \$142 ;
+  wire [16:0] \$141 ;
+  wire \$142 ;
   wire [16:0] \$143 ;
   wire [16:0] \$144 ;
-  wire \$145 ;
-  wire [16:0] \$146 ;
-  wire [16:0] \$147 ;
-  wire \$148 ;
+  wire [16:0] \$145 ;
+  wire [14:0] \$146 ;
+  wire [15:0] \$147 ;
+  wire [16:0] \$148 ;
   wire [16:0] \$149 ;
-  wire \$15 ;
-  wire [16:0] \$150 ;
+  wire [16:0] \$15 ;
+  wire \$150 ;
   wire [16:0] \$151 ;
-  wire \$152 ;
+  wire [16:0] \$152 ;
   wire [16:0] \$153 ;
-  wire [16:0] \$154 ;
-  wire \$155 ;
+  wire [14:0] \$154 ;
+  wire [15:0] \$155 ;
   wire [16:0] \$156 ;
   wire [16:0] \$157 ;
-  wire [16:0] \$158 ;
-  wire \$159 ;
+  wire \$158 ;
+  wire [16:0] \$159 ;
   wire [16:0] \$16 ;
   wire [16:0] \$160 ;
   wire [16:0] \$161 ;
-  wire \$162 ;
-  wire [16:0] \$163 ;
+  wire [14:0] \$162 ;
+  wire [15:0] \$163 ;
   wire [16:0] \$164 ;
   wire [16:0] \$165 ;
   wire \$166 ;
   wire [16:0] \$167 ;
   wire [16:0] \$168 ;
-  wire \$169 ;
+  wire [16:0] \$169 ;
   wire [16:0] \$17 ;
-  wire [16:0] \$170 ;
-  wire [16:0] \$171 ;
+  wire [14:0] \$170 ;
+  wire [15:0] \$171 ;
   wire [16:0] \$172 ;
-  wire \$173 ;
-  wire [16:0] \$174 ;
+  wire [16:0] \$173 ;
+  wire \$174 ;
   wire [16:0] \$175 ;
-  wire \$176 ;
+  wire [16:0] \$176 ;
   wire [16:0] \$177 ;
   wire [16:0] \$178 ;
   wire [16:0] \$179 ;
@@ -4122,912 +3959,246 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   wire \$180 ;
   wire [16:0] \$181 ;
   wire [16:0] \$182 ;
-  wire \$183 ;
+  wire [16:0] \$183 ;
   wire [16:0] \$184 ;
   wire [16:0] \$185 ;
-  wire [16:0] \$186 ;
-  wire \$187 ;
+  wire \$186 ;
+  wire [16:0] \$187 ;
   wire [16:0] \$188 ;
   wire [16:0] \$189 ;
-  wire \$19 ;
-  wire \$190 ;
+  wire [16:0] \$19 ;
+  wire [16:0] \$190 ;
   wire [16:0] \$191 ;
-  wire [16:0] \$192 ;
+  wire \$192 ;
   wire [16:0] \$193 ;
-  wire \$194 ;
+  wire [16:0] \$194 ;
   wire [16:0] \$195 ;
-  wire [16:0] \$196 ;
-  wire \$197 ;
-  wire [16:0] \$198 ;
-  wire [16:0] \$199 ;
+  wire \$196 ;
+  wire [7:0] \$197 ;
+  wire \$198 ;
+  wire [7:0] \$199 ;
   wire [14:0] \$2 ;
-  wire [16:0] \$20 ;
-  wire [16:0] \$200 ;
-  wire \$201 ;
-  wire [16:0] \$202 ;
-  wire [16:0] \$203 ;
-  wire \$204 ;
-  wire [16:0] \$205 ;
-  wire [16:0] \$206 ;
-  wire [16:0] \$207 ;
-  wire \$208 ;
-  wire [16:0] \$209 ;
+  wire \$20 ;
+  wire \$200 ;
+  wire [7:0] \$201 ;
+  wire \$202 ;
+  wire [7:0] \$203 ;
+  wire [15:0] \$204 ;
+  wire [12:0] \$205 ;
+  wire [15:0] \$206 ;
+  wire [12:0] \$207 ;
+  wire [15:0] \$208 ;
+  wire [13:0] \$209 ;
   wire [16:0] \$21 ;
-  wire [16:0] \$210 ;
-  wire \$211 ;
-  wire [16:0] \$212 ;
-  wire [16:0] \$213 ;
-  wire [16:0] \$214 ;
-  wire \$215 ;
-  wire [16:0] \$216 ;
-  wire [16:0] \$217 ;
-  wire \$218 ;
-  wire [16:0] \$219 ;
-  wire \$22 ;
-  wire [16:0] \$220 ;
-  wire [16:0] \$221 ;
-  wire \$222 ;
-  wire [16:0] \$223 ;
-  wire [16:0] \$224 ;
-  wire \$225 ;
-  wire [16:0] \$226 ;
-  wire [16:0] \$227 ;
-  wire [16:0] \$228 ;
-  wire \$229 ;
+  wire [15:0] \$210 ;
+  wire [13:0] \$211 ;
+  wire [42:0] \$212 ;
+  wire [42:0] \$213 ;
+  wire [42:0] \$214 ;
+  wire [42:0] \$215 ;
+  wire [44:0] \$216 ;
+  wire [44:0] \$217 ;
+  wire [44:0] \$218 ;
+  wire [44:0] \$219 ;
+  wire [16:0] \$22 ;
+  wire [21:0] \$220 ;
+  wire [21:0] \$221 ;
+  wire [31:0] \$222 ;
+  wire [29:0] \$223 ;
+  wire [33:0] \$224 ;
+  wire [44:0] \$225 ;
+  wire [23:0] \$226 ;
+  wire [44:0] \$227 ;
+  wire [23:0] \$228 ;
+  wire [24:0] \$229 ;
   wire [16:0] \$23 ;
-  wire [16:0] \$230 ;
-  wire [16:0] \$231 ;
-  wire \$232 ;
-  wire [16:0] \$233 ;
-  wire [16:0] \$234 ;
-  wire [16:0] \$235 ;
-  wire \$236 ;
-  wire [16:0] \$237 ;
-  wire [16:0] \$238 ;
-  wire \$239 ;
+  wire [24:0] \$230 ;
+  wire \$231 ;
+  wire [23:0] \$232 ;
+  wire [44:0] \$233 ;
+  wire [23:0] \$234 ;
+  wire [24:0] \$235 ;
+  wire [24:0] \$236 ;
+  wire [24:0] \$237 ;
+  wire \$238 ;
+  wire [23:0] \$239 ;
   wire [16:0] \$24 ;
-  wire [16:0] \$240 ;
-  wire [16:0] \$241 ;
-  wire [16:0] \$242 ;
-  wire \$243 ;
-  wire [16:0] \$244 ;
-  wire [16:0] \$245 ;
-  wire \$246 ;
-  wire [16:0] \$247 ;
-  wire [16:0] \$248 ;
-  wire [16:0] \$249 ;
+  wire [44:0] \$240 ;
+  wire [23:0] \$241 ;
+  wire [24:0] \$242 ;
+  wire [24:0] \$243 ;
+  wire \$244 ;
+  wire [23:0] \$245 ;
+  wire [44:0] \$246 ;
+  wire [23:0] \$247 ;
+  wire [24:0] \$248 ;
+  wire [24:0] \$249 ;
   wire [16:0] \$25 ;
-  wire \$250 ;
-  wire [16:0] \$251 ;
-  wire [16:0] \$252 ;
-  wire \$253 ;
-  wire [16:0] \$254 ;
-  wire [16:0] \$255 ;
-  wire [16:0] \$256 ;
-  wire \$257 ;
-  wire [16:0] \$258 ;
-  wire [16:0] \$259 ;
+  wire [24:0] \$250 ;
+  wire [24:0] \$251 ;
+  wire [31:0] \$252 ;
+  wire [29:0] \$253 ;
+  wire [33:0] \$254 ;
+  wire [44:0] \$255 ;
+  wire [23:0] \$256 ;
+  wire [44:0] \$257 ;
+  wire [23:0] \$258 ;
+  wire [24:0] \$259 ;
   wire \$26 ;
-  wire \$260 ;
-  wire [16:0] \$261 ;
-  wire [16:0] \$262 ;
-  wire [16:0] \$263 ;
-  wire \$264 ;
-  wire [16:0] \$265 ;
-  wire [16:0] \$266 ;
-  wire \$267 ;
-  wire [16:0] \$268 ;
-  wire [16:0] \$269 ;
+  wire [24:0] \$260 ;
+  wire \$261 ;
+  wire [23:0] \$262 ;
+  wire [44:0] \$263 ;
+  wire [23:0] \$264 ;
+  wire [24:0] \$265 ;
+  wire [24:0] \$266 ;
+  wire [24:0] \$267 ;
+  wire \$268 ;
+  wire [23:0] \$269 ;
   wire [16:0] \$27 ;
-  wire [16:0] \$270 ;
-  wire \$271 ;
-  wire [16:0] \$272 ;
-  wire [16:0] \$273 ;
+  wire [44:0] \$270 ;
+  wire [23:0] \$271 ;
+  wire [24:0] \$272 ;
+  wire [24:0] \$273 ;
   wire \$274 ;
-  wire [16:0] \$275 ;
-  wire [16:0] \$276 ;
-  wire [16:0] \$277 ;
-  wire \$278 ;
-  wire [16:0] \$279 ;
+  wire [23:0] \$275 ;
+  wire [44:0] \$276 ;
+  wire [23:0] \$277 ;
+  wire [24:0] \$278 ;
+  wire [24:0] \$279 ;
   wire [16:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
-  wire [16:0] \$282 ;
-  wire [16:0] \$283 ;
-  wire [16:0] \$284 ;
-  wire \$285 ;
-  wire [16:0] \$286 ;
-  wire [16:0] \$287 ;
-  wire \$288 ;
-  wire [16:0] \$289 ;
-  wire \$29 ;
-  wire [16:0] \$290 ;
-  wire [16:0] \$291 ;
-  wire \$292 ;
-  wire [16:0] \$293 ;
-  wire [16:0] \$294 ;
-  wire \$295 ;
-  wire [16:0] \$296 ;
-  wire [16:0] \$297 ;
-  wire [16:0] \$298 ;
-  wire \$299 ;
+  wire [24:0] \$280 ;
+  wire [24:0] \$281 ;
+  reg \$282 ;
+  reg \$283 ;
+  reg \$284 ;
+  reg \$285 ;
+  reg \$286 ;
+  reg [9:0] \$287 ;
+  reg [1:0] \$288 ;
+  reg [14:0] \$289 ;
+  wire [16:0] \$29 ;
+  reg \$290 ;
+  reg \$291 ;
+  reg [6:0] \$292 ;
+  reg [1:0] \$293 ;
+  reg [14:0] \$294 ;
+  reg \$295 ;
+  reg \$296 ;
+  reg [28:0] \$297 ;
+  reg [20:0] \$298 ;
+  reg [31:0] \$299 ;
   wire [14:0] \$3 ;
   wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
-  wire [16:0] \$301 ;
-  wire \$302 ;
-  wire [16:0] \$303 ;
-  wire [16:0] \$304 ;
-  wire [16:0] \$305 ;
-  wire \$306 ;
-  wire [16:0] \$307 ;
-  wire [16:0] \$308 ;
-  wire \$309 ;
+  reg [1:0] \$300 ;
+  reg [14:0] \$301 ;
+  reg \$302 ;
+  reg [12:0] \$303 ;
+  reg [42:0] \$304 ;
+  reg [20:0] \$305 ;
+  reg [1:0] \$306 ;
+  reg [14:0] \$307 ;
+  reg \$308 ;
+  reg [12:0] \$309 ;
   wire [16:0] \$31 ;
-  wire [16:0] \$310 ;
-  wire [16:0] \$311 ;
-  wire [16:0] \$312 ;
-  wire \$313 ;
-  wire [16:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire \$316 ;
-  wire [16:0] \$317 ;
-  wire [16:0] \$318 ;
-  wire [16:0] \$319 ;
-  wire [16:0] \$32 ;
-  wire \$320 ;
-  wire [16:0] \$321 ;
-  wire [16:0] \$322 ;
-  wire \$323 ;
-  wire [16:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire [16:0] \$326 ;
-  wire \$327 ;
-  wire [16:0] \$328 ;
-  wire [16:0] \$329 ;
-  wire \$33 ;
-  wire \$330 ;
-  wire [16:0] \$331 ;
-  wire [16:0] \$332 ;
-  wire [16:0] \$333 ;
-  wire \$334 ;
-  wire [16:0] \$335 ;
-  wire [16:0] \$336 ;
-  wire \$337 ;
-  wire [16:0] \$338 ;
-  wire [16:0] \$339 ;
+  reg [31:0] \$310 ;
+  reg [9:0] \$311 ;
+  reg [1:0] \$312 ;
+  reg [14:0] \$313 ;
+  reg \$314 ;
+  reg \$315 ;
+  reg [6:0] \$316 ;
+  reg [1:0] \$317 ;
+  reg [14:0] \$318 ;
+  reg \$319 ;
+  wire \$32 ;
+  reg \$320 ;
+  reg [28:0] \$321 ;
+  reg [20:0] \$322 ;
+  reg [31:0] \$323 ;
+  reg [1:0] \$324 ;
+  reg [14:0] \$325 ;
+  reg \$326 ;
+  reg [12:0] \$327 ;
+  reg [42:0] \$328 ;
+  reg [20:0] \$329 ;
+  wire [16:0] \$33 ;
+  reg [1:0] \$330 ;
+  reg [14:0] \$331 ;
+  reg \$332 ;
+  reg [12:0] \$333 ;
   wire [16:0] \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire [16:0] \$342 ;
-  wire [16:0] \$343 ;
-  wire \$344 ;
-  wire [16:0] \$345 ;
-  wire [16:0] \$346 ;
-  wire [16:0] \$347 ;
-  wire \$348 ;
-  wire [16:0] \$349 ;
   wire [16:0] \$35 ;
-  wire [16:0] \$350 ;
-  wire \$351 ;
-  wire [16:0] \$352 ;
-  wire [16:0] \$353 ;
-  wire [16:0] \$354 ;
-  wire \$355 ;
-  wire [16:0] \$356 ;
-  wire [16:0] \$357 ;
-  wire \$358 ;
-  wire [16:0] \$359 ;
-  wire \$36 ;
-  wire [16:0] \$360 ;
-  wire [16:0] \$361 ;
-  wire \$362 ;
-  wire [16:0] \$363 ;
-  wire [16:0] \$364 ;
-  wire \$365 ;
-  wire [16:0] \$366 ;
-  wire [16:0] \$367 ;
-  wire [16:0] \$368 ;
-  wire \$369 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$370 ;
-  wire [16:0] \$371 ;
-  wire \$372 ;
-  wire [16:0] \$373 ;
-  wire [16:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire \$376 ;
-  wire [16:0] \$377 ;
-  wire [16:0] \$378 ;
-  wire \$379 ;
+  wire [14:0] \$36 ;
+  wire [15:0] \$37 ;
   wire [16:0] \$38 ;
-  wire [16:0] \$380 ;
-  wire [16:0] \$381 ;
-  wire [16:0] \$382 ;
-  wire \$383 ;
-  wire [16:0] \$384 ;
-  wire [16:0] \$385 ;
-  wire \$386 ;
-  wire [16:0] \$387 ;
-  wire [16:0] \$388 ;
-  wire [16:0] \$389 ;
   wire [16:0] \$39 ;
-  wire \$390 ;
-  wire [16:0] \$391 ;
-  wire [16:0] \$392 ;
-  wire \$393 ;
-  wire [16:0] \$394 ;
-  wire [16:0] \$395 ;
-  wire [16:0] \$396 ;
-  wire \$397 ;
-  wire [16:0] \$398 ;
-  wire [16:0] \$399 ;
   wire [14:0] \$4 ;
   wire \$40 ;
-  wire \$400 ;
-  wire [16:0] \$401 ;
-  wire [16:0] \$402 ;
-  wire [16:0] \$403 ;
-  wire \$404 ;
-  wire [16:0] \$405 ;
-  wire [16:0] \$406 ;
-  wire \$407 ;
-  wire [16:0] \$408 ;
-  wire [16:0] \$409 ;
   wire [16:0] \$41 ;
-  wire [16:0] \$410 ;
-  wire \$411 ;
-  wire [16:0] \$412 ;
-  wire [16:0] \$413 ;
-  wire \$414 ;
-  wire [16:0] \$415 ;
-  wire [16:0] \$416 ;
-  wire [16:0] \$417 ;
-  wire \$418 ;
-  wire [16:0] \$419 ;
   wire [16:0] \$42 ;
-  wire [16:0] \$420 ;
-  wire \$421 ;
-  wire [16:0] \$422 ;
-  wire [16:0] \$423 ;
-  wire [16:0] \$424 ;
-  wire \$425 ;
-  wire [16:0] \$426 ;
-  wire [16:0] \$427 ;
-  wire \$428 ;
-  wire [16:0] \$429 ;
-  wire \$43 ;
-  wire [16:0] \$430 ;
-  wire [16:0] \$431 ;
-  wire \$432 ;
-  wire [16:0] \$433 ;
-  wire [16:0] \$434 ;
-  wire \$435 ;
-  wire [16:0] \$436 ;
-  wire [16:0] \$437 ;
-  wire [16:0] \$438 ;
-  wire \$439 ;
-  wire [16:0] \$44 ;
-  wire [16:0] \$440 ;
-  wire [16:0] \$441 ;
-  wire \$442 ;
-  wire [16:0] \$443 ;
-  wire [16:0] \$444 ;
-  wire [16:0] \$445 ;
-  wire \$446 ;
-  wire [16:0] \$447 ;
-  wire [16:0] \$448 ;
-  wire \$449 ;
-  wire [16:0] \$45 ;
-  wire [16:0] \$450 ;
-  wire [16:0] \$451 ;
-  wire [16:0] \$452 ;
-  wire \$453 ;
-  wire [16:0] \$454 ;
-  wire [16:0] \$455 ;
-  wire \$456 ;
-  wire [16:0] \$457 ;
-  wire [16:0] \$458 ;
-  wire [16:0] \$459 ;
+  wire [16:0] \$43 ;
+  wire [14:0] \$44 ;
+  wire [15:0] \$45 ;
   wire [16:0] \$46 ;
-  wire \$460 ;
-  wire [16:0] \$461 ;
-  wire [16:0] \$462 ;
-  wire \$463 ;
-  wire [16:0] \$464 ;
-  wire [16:0] \$465 ;
-  wire [16:0] \$466 ;
-  wire \$467 ;
-  wire [16:0] \$468 ;
-  wire [16:0] \$469 ;
-  wire \$47 ;
-  wire \$470 ;
-  wire [16:0] \$471 ;
-  wire [16:0] \$472 ;
-  wire [16:0] \$473 ;
-  wire \$474 ;
-  wire [16:0] \$475 ;
-  wire [16:0] \$476 ;
-  wire \$477 ;
-  wire [16:0] \$478 ;
-  wire [16:0] \$479 ;
-  wire [16:0] \$48 ;
-  wire [16:0] \$480 ;
-  wire \$481 ;
-  wire [16:0] \$482 ;
-  wire [16:0] \$483 ;
-  wire \$484 ;
-  wire [16:0] \$485 ;
-  wire [16:0] \$486 ;
-  wire [16:0] \$487 ;
-  wire \$488 ;
-  wire [16:0] \$489 ;
+  wire [16:0] \$47 ;
+  wire \$48 ;
   wire [16:0] \$49 ;
-  wire [16:0] \$490 ;
-  wire \$491 ;
-  wire [16:0] \$492 ;
-  wire [16:0] \$493 ;
-  wire [16:0] \$494 ;
-  wire \$495 ;
-  wire [16:0] \$496 ;
-  wire [16:0] \$497 ;
-  wire \$498 ;
-  wire [16:0] \$499 ;
   wire [14:0] \$5 ;
-  wire \$50 ;
-  wire [16:0] \$500 ;
-  wire [16:0] \$501 ;
-  wire \$502 ;
-  wire [16:0] \$503 ;
-  wire [16:0] \$504 ;
-  wire \$505 ;
-  wire [16:0] \$506 ;
-  wire [16:0] \$507 ;
-  wire [16:0] \$508 ;
-  wire [16:0] \$509 ;
+  wire [16:0] \$50 ;
   wire [16:0] \$51 ;
-  wire [16:0] \$510 ;
-  wire \$511 ;
-  wire [16:0] \$512 ;
-  wire [16:0] \$513 ;
-  wire [16:0] \$514 ;
-  wire [16:0] \$515 ;
-  wire [16:0] \$516 ;
-  wire \$517 ;
-  wire [16:0] \$518 ;
-  wire [16:0] \$519 ;
-  wire [16:0] \$52 ;
-  wire [16:0] \$520 ;
-  wire [16:0] \$521 ;
-  wire [16:0] \$522 ;
-  wire \$523 ;
-  wire [16:0] \$524 ;
-  wire [16:0] \$525 ;
-  wire [16:0] \$526 ;
-  wire [6:0] \$527 ;
-  wire [15:0] \$528 ;
-  wire [15:0] \$529 ;
-  wire [16:0] \$53 ;
-  wire [16:0] \$530 ;
-  wire [16:0] \$531 ;
-  wire [42:0] \$532 ;
-  wire [42:0] \$533 ;
-  wire [42:0] \$534 ;
-  wire [42:0] \$535 ;
-  wire [44:0] \$536 ;
-  wire [21:0] \$537 ;
-  wire [44:0] \$538 ;
-  wire [21:0] \$539 ;
-  wire \$54 ;
-  wire [20:0] \$540 ;
-  wire [20:0] \$541 ;
-  wire \$542 ;
-  wire [44:0] \$543 ;
-  wire [21:0] \$544 ;
-  wire [44:0] \$545 ;
-  wire [21:0] \$546 ;
-  wire [20:0] \$547 ;
-  wire [20:0] \$548 ;
-  wire [20:0] \$549 ;
+  wire [14:0] \$52 ;
+  wire [15:0] \$53 ;
+  wire [16:0] \$54 ;
   wire [16:0] \$55 ;
-  wire [44:0] \$550 ;
-  wire [20:0] \$551 ;
-  wire [44:0] \$552 ;
-  wire [20:0] \$553 ;
-  wire [20:0] \$554 ;
-  wire [20:0] \$555 ;
-  wire \$556 ;
-  wire [44:0] \$557 ;
-  wire [20:0] \$558 ;
-  wire [44:0] \$559 ;
-  wire [16:0] \$56 ;
-  wire [20:0] \$560 ;
-  wire [20:0] \$561 ;
-  wire [20:0] \$562 ;
-  wire \$563 ;
-  wire [44:0] \$564 ;
-  wire [20:0] \$565 ;
-  wire [44:0] \$566 ;
-  wire [20:0] \$567 ;
-  wire [20:0] \$568 ;
-  wire [20:0] \$569 ;
-  wire \$57 ;
-  wire [20:0] \$570 ;
-  wire [20:0] \$571 ;
-  wire [44:0] \$572 ;
-  wire [21:0] \$573 ;
-  wire [23:0] \$574 ;
-  wire [44:0] \$575 ;
-  wire [23:0] \$576 ;
-  wire [20:0] \$577 ;
-  wire [20:0] \$578 ;
-  wire \$579 ;
+  wire \$56 ;
+  wire [16:0] \$57 ;
   wire [16:0] \$58 ;
-  wire [44:0] \$580 ;
-  wire [21:0] \$581 ;
-  wire [23:0] \$582 ;
-  wire [44:0] \$583 ;
-  wire [23:0] \$584 ;
-  wire [20:0] \$585 ;
-  wire [20:0] \$586 ;
-  wire \$587 ;
-  wire [44:0] \$588 ;
-  wire [21:0] \$589 ;
   wire [16:0] \$59 ;
-  wire [23:0] \$590 ;
-  wire [44:0] \$591 ;
-  wire [23:0] \$592 ;
-  wire [20:0] \$593 ;
-  wire [20:0] \$594 ;
-  wire [20:0] \$595 ;
-  wire [20:0] \$596 ;
-  wire [44:0] \$597 ;
-  wire [21:0] \$598 ;
-  wire [23:0] \$599 ;
   wire [16:0] \$6 ;
-  wire [16:0] \$60 ;
-  wire [44:0] \$600 ;
-  wire [23:0] \$601 ;
-  wire [20:0] \$602 ;
-  wire [20:0] \$603 ;
-  wire \$604 ;
-  wire [44:0] \$605 ;
-  wire [21:0] \$606 ;
-  wire [23:0] \$607 ;
-  wire [44:0] \$608 ;
-  wire [23:0] \$609 ;
-  wire \$61 ;
-  wire [20:0] \$610 ;
-  wire [20:0] \$611 ;
-  wire \$612 ;
-  wire [44:0] \$613 ;
-  wire [21:0] \$614 ;
-  wire [23:0] \$615 ;
-  wire [44:0] \$616 ;
-  wire [23:0] \$617 ;
-  wire [20:0] \$618 ;
-  wire [20:0] \$619 ;
+  wire [14:0] \$60 ;
+  wire [15:0] \$61 ;
   wire [16:0] \$62 ;
-  wire [20:0] \$620 ;
-  wire [20:0] \$621 ;
-  wire [14:0] \$622 ;
-  wire [14:0] \$623 ;
-  wire [14:0] \$624 ;
-  wire [14:0] \$625 ;
-  wire [16:0] \$626 ;
-  wire [16:0] \$627 ;
-  wire \$628 ;
-  wire [16:0] \$629 ;
   wire [16:0] \$63 ;
-  wire [16:0] \$630 ;
-  wire [16:0] \$631 ;
-  wire \$632 ;
-  wire [16:0] \$633 ;
-  wire [16:0] \$634 ;
-  wire \$635 ;
-  wire [16:0] \$636 ;
-  wire [16:0] \$637 ;
-  wire [16:0] \$638 ;
-  wire \$639 ;
   wire \$64 ;
-  wire [16:0] \$640 ;
-  wire [16:0] \$641 ;
-  wire \$642 ;
-  wire [16:0] \$643 ;
-  wire [16:0] \$644 ;
-  wire [16:0] \$645 ;
-  wire \$646 ;
-  wire [16:0] \$647 ;
-  wire [16:0] \$648 ;
-  wire \$649 ;
   wire [16:0] \$65 ;
-  wire [16:0] \$650 ;
-  wire [16:0] \$651 ;
-  wire [16:0] \$652 ;
-  wire \$653 ;
-  wire [16:0] \$654 ;
-  wire [16:0] \$655 ;
-  wire \$656 ;
-  wire [16:0] \$657 ;
-  wire [16:0] \$658 ;
-  wire [16:0] \$659 ;
   wire [16:0] \$66 ;
-  wire \$660 ;
-  wire [16:0] \$661 ;
-  wire [16:0] \$662 ;
-  wire \$663 ;
-  wire [16:0] \$664 ;
-  wire [16:0] \$665 ;
-  wire [16:0] \$666 ;
-  wire \$667 ;
-  wire [16:0] \$668 ;
-  wire [16:0] \$669 ;
   wire [16:0] \$67 ;
-  wire \$670 ;
-  wire [16:0] \$671 ;
-  wire [16:0] \$672 ;
-  wire [16:0] \$673 ;
-  wire \$674 ;
-  wire [16:0] \$675 ;
-  wire [16:0] \$676 ;
-  wire \$677 ;
-  wire [16:0] \$678 ;
-  wire [16:0] \$679 ;
-  wire \$68 ;
-  wire [16:0] \$680 ;
-  wire \$681 ;
-  wire [16:0] \$682 ;
-  wire [16:0] \$683 ;
-  wire \$684 ;
-  wire [16:0] \$685 ;
-  wire [16:0] \$686 ;
-  wire [16:0] \$687 ;
-  wire \$688 ;
-  wire [16:0] \$689 ;
+  wire [16:0] \$68 ;
   wire [16:0] \$69 ;
-  wire [16:0] \$690 ;
-  wire \$691 ;
-  wire [16:0] \$692 ;
-  wire [16:0] \$693 ;
-  wire [16:0] \$694 ;
-  wire \$695 ;
-  wire [16:0] \$696 ;
-  wire [16:0] \$697 ;
-  wire \$698 ;
-  wire [16:0] \$699 ;
   wire [16:0] \$7 ;
-  wire [16:0] \$70 ;
-  wire [16:0] \$700 ;
-  wire [16:0] \$701 ;
-  wire \$702 ;
-  wire [16:0] \$703 ;
-  wire [16:0] \$704 ;
-  wire \$705 ;
-  wire [16:0] \$706 ;
-  wire [16:0] \$707 ;
-  wire [16:0] \$708 ;
-  wire \$709 ;
-  wire \$71 ;
-  wire [16:0] \$710 ;
-  wire [16:0] \$711 ;
-  wire \$712 ;
-  wire [16:0] \$713 ;
-  wire [16:0] \$714 ;
-  wire [16:0] \$715 ;
-  wire \$716 ;
-  wire [16:0] \$717 ;
-  wire [16:0] \$718 ;
-  wire \$719 ;
+  wire \$70 ;
+  wire [16:0] \$71 ;
   wire [16:0] \$72 ;
-  wire [16:0] \$720 ;
-  wire [16:0] \$721 ;
-  wire [16:0] \$722 ;
-  wire \$723 ;
-  wire [16:0] \$724 ;
-  wire [16:0] \$725 ;
-  wire \$726 ;
-  wire [16:0] \$727 ;
-  wire [16:0] \$728 ;
-  wire [16:0] \$729 ;
   wire [16:0] \$73 ;
-  wire \$730 ;
-  wire [16:0] \$731 ;
-  wire [16:0] \$732 ;
-  wire \$733 ;
-  wire [16:0] \$734 ;
-  wire [16:0] \$735 ;
-  wire [16:0] \$736 ;
-  wire \$737 ;
-  wire [16:0] \$738 ;
-  wire [16:0] \$739 ;
   wire [16:0] \$74 ;
-  wire \$740 ;
-  wire [16:0] \$741 ;
-  wire [16:0] \$742 ;
-  wire [16:0] \$743 ;
-  wire \$744 ;
-  wire [16:0] \$745 ;
-  wire [16:0] \$746 ;
-  wire \$747 ;
-  wire [16:0] \$748 ;
-  wire [16:0] \$749 ;
-  wire \$75 ;
-  wire [16:0] \$750 ;
-  wire \$751 ;
-  wire [16:0] \$752 ;
-  wire [16:0] \$753 ;
-  wire \$754 ;
-  wire [16:0] \$755 ;
-  wire [16:0] \$756 ;
-  wire [16:0] \$757 ;
-  wire \$758 ;
-  wire [16:0] \$759 ;
-  wire [16:0] \$76 ;
-  wire [16:0] \$760 ;
-  wire \$761 ;
-  wire [16:0] \$762 ;
-  wire [16:0] \$763 ;
-  wire [16:0] \$764 ;
-  wire \$765 ;
-  wire [16:0] \$766 ;
-  wire [16:0] \$767 ;
-  wire \$768 ;
-  wire [16:0] \$769 ;
+  wire [16:0] \$75 ;
+  wire \$76 ;
   wire [16:0] \$77 ;
-  wire [16:0] \$770 ;
-  wire [16:0] \$771 ;
-  wire \$772 ;
-  wire [16:0] \$773 ;
-  wire [16:0] \$774 ;
-  wire \$775 ;
-  wire [16:0] \$776 ;
-  wire [16:0] \$777 ;
-  wire [16:0] \$778 ;
-  wire \$779 ;
-  wire \$78 ;
-  wire [16:0] \$780 ;
-  wire [16:0] \$781 ;
-  wire \$782 ;
-  wire [16:0] \$783 ;
-  wire [16:0] \$784 ;
-  wire [16:0] \$785 ;
-  wire \$786 ;
-  wire [16:0] \$787 ;
-  wire [16:0] \$788 ;
-  wire \$789 ;
+  wire [16:0] \$78 ;
   wire [16:0] \$79 ;
-  wire [16:0] \$790 ;
-  wire [16:0] \$791 ;
-  wire [16:0] \$792 ;
-  wire \$793 ;
-  wire [16:0] \$794 ;
-  wire [16:0] \$795 ;
-  wire \$796 ;
-  wire [16:0] \$797 ;
-  wire [16:0] \$798 ;
-  wire [16:0] \$799 ;
   wire \$8 ;
   wire [16:0] \$80 ;
-  wire \$800 ;
-  wire [16:0] \$801 ;
-  wire [16:0] \$802 ;
-  wire \$803 ;
-  wire [16:0] \$804 ;
-  wire [16:0] \$805 ;
-  wire [16:0] \$806 ;
-  wire \$807 ;
-  wire [16:0] \$808 ;
-  wire [16:0] \$809 ;
   wire [16:0] \$81 ;
-  wire \$810 ;
-  wire [16:0] \$811 ;
-  wire [16:0] \$812 ;
-  wire [16:0] \$813 ;
-  wire \$814 ;
-  wire [16:0] \$815 ;
-  wire [16:0] \$816 ;
-  wire \$817 ;
-  wire [16:0] \$818 ;
-  wire [16:0] \$819 ;
   wire \$82 ;
-  wire [16:0] \$820 ;
-  wire \$821 ;
-  wire [16:0] \$822 ;
-  wire [16:0] \$823 ;
-  wire \$824 ;
-  wire [16:0] \$825 ;
-  wire [16:0] \$826 ;
-  wire [16:0] \$827 ;
-  wire \$828 ;
-  wire [16:0] \$829 ;
   wire [16:0] \$83 ;
-  wire [16:0] \$830 ;
-  wire \$831 ;
-  wire [16:0] \$832 ;
-  wire [16:0] \$833 ;
-  wire [16:0] \$834 ;
-  wire \$835 ;
-  wire [16:0] \$836 ;
-  wire [16:0] \$837 ;
-  wire \$838 ;
-  wire [16:0] \$839 ;
   wire [16:0] \$84 ;
-  wire [16:0] \$840 ;
-  wire [16:0] \$841 ;
-  wire \$842 ;
-  wire [16:0] \$843 ;
-  wire [16:0] \$844 ;
-  wire \$845 ;
-  wire [16:0] \$846 ;
-  wire [16:0] \$847 ;
-  wire [16:0] \$848 ;
-  wire \$849 ;
-  wire \$85 ;
-  wire [16:0] \$850 ;
-  wire [16:0] \$851 ;
-  wire \$852 ;
-  wire [16:0] \$853 ;
-  wire [16:0] \$854 ;
-  wire [16:0] \$855 ;
-  wire \$856 ;
-  wire [16:0] \$857 ;
-  wire [16:0] \$858 ;
-  wire \$859 ;
-  wire [16:0] \$86 ;
-  wire [16:0] \$860 ;
-  wire [16:0] \$861 ;
-  wire [16:0] \$862 ;
-  wire \$863 ;
-  wire [16:0] \$864 ;
-  wire [16:0] \$865 ;
-  wire \$866 ;
-  wire [16:0] \$867 ;
-  wire [16:0] \$868 ;
-  wire [16:0] \$869 ;
-  wire [16:0] \$87 ;
-  wire \$870 ;
-  wire [16:0] \$871 ;
-  wire [16:0] \$872 ;
-  wire \$873 ;
-  wire [16:0] \$874 ;
-  wire [16:0] \$875 ;
-  wire [16:0] \$876 ;
-  wire \$877 ;
-  wire [16:0] \$878 ;
-  wire [16:0] \$879 ;
-  wire [16:0] \$88 ;
-  wire \$880 ;
-  wire [16:0] \$881 ;
-  wire [16:0] \$882 ;
-  wire [16:0] \$883 ;
-  wire \$884 ;
-  wire [16:0] \$885 ;
-  wire [16:0] \$886 ;
-  wire \$887 ;
-  wire [16:0] \$888 ;
-  wire [16:0] \$889 ;
-  wire \$89 ;
-  wire [16:0] \$890 ;
-  wire \$891 ;
-  wire [16:0] \$892 ;
-  wire [16:0] \$893 ;
-  wire \$894 ;
-  wire [16:0] \$895 ;
-  wire [16:0] \$896 ;
-  wire [16:0] \$897 ;
-  wire \$898 ;
-  wire [16:0] \$899 ;
+  wire [16:0] \$85 ;
+  wire \$86 ;
+  wire [7:0] \$87 ;
+  wire \$88 ;
+  wire [7:0] \$89 ;
   wire [16:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire [16:0] \$900 ;
-  wire \$901 ;
-  wire [16:0] \$902 ;
-  wire [16:0] \$903 ;
-  wire [16:0] \$904 ;
-  wire \$905 ;
-  wire [16:0] \$906 ;
-  wire [16:0] \$907 ;
-  wire \$908 ;
-  wire [16:0] \$909 ;
-  wire [16:0] \$91 ;
-  wire [16:0] \$910 ;
-  wire [16:0] \$911 ;
-  wire \$912 ;
-  wire [16:0] \$913 ;
-  wire [16:0] \$914 ;
-  wire \$915 ;
-  wire [16:0] \$916 ;
-  wire [16:0] \$917 ;
-  wire [16:0] \$918 ;
-  wire \$919 ;
+  wire \$90 ;
+  wire [7:0] \$91 ;
   wire \$92 ;
-  wire [16:0] \$920 ;
-  wire [16:0] \$921 ;
-  wire \$922 ;
-  wire [16:0] \$923 ;
-  wire [16:0] \$924 ;
-  wire [16:0] \$925 ;
-  wire \$926 ;
-  wire [16:0] \$927 ;
-  wire [16:0] \$928 ;
-  wire \$929 ;
-  wire [16:0] \$93 ;
-  wire [16:0] \$930 ;
-  wire [16:0] \$931 ;
-  wire [16:0] \$932 ;
-  wire \$933 ;
-  wire [16:0] \$934 ;
-  wire [16:0] \$935 ;
-  wire \$936 ;
-  wire [16:0] \$937 ;
-  wire [16:0] \$938 ;
-  wire [16:0] \$939 ;
-  wire [16:0] \$94 ;
-  wire \$940 ;
-  wire [16:0] \$941 ;
-  wire [16:0] \$942 ;
-  wire \$943 ;
-  wire [16:0] \$944 ;
-  wire [16:0] \$945 ;
-  wire [16:0] \$946 ;
-  wire \$947 ;
-  wire [16:0] \$948 ;
-  wire [16:0] \$949 ;
-  wire [16:0] \$95 ;
-  wire \$950 ;
-  wire [16:0] \$951 ;
-  wire [16:0] \$952 ;
-  wire [16:0] \$953 ;
-  wire \$954 ;
-  wire [16:0] \$955 ;
-  wire [16:0] \$956 ;
-  wire \$957 ;
-  wire [16:0] \$958 ;
-  wire [16:0] \$959 ;
-  wire \$96 ;
-  wire [16:0] \$960 ;
-  wire \$961 ;
-  wire [16:0] \$962 ;
-  wire [16:0] \$963 ;
-  wire \$964 ;
-  wire [16:0] \$965 ;
-  wire [16:0] \$966 ;
-  wire [16:0] \$967 ;
-  wire \$968 ;
-  wire [16:0] \$969 ;
-  wire [16:0] \$97 ;
-  wire [16:0] \$970 ;
-  wire \$971 ;
-  wire [16:0] \$972 ;
-  wire [16:0] \$973 ;
-  wire [16:0] \$974 ;
-  wire \$975 ;
-  wire [16:0] \$976 ;
-  wire [16:0] \$977 ;
-  wire \$978 ;
-  wire [16:0] \$979 ;
-  wire [16:0] \$98 ;
-  wire [16:0] \$980 ;
-  wire [16:0] \$981 ;
-  wire \$982 ;
-  wire [16:0] \$983 ;
-  wire [16:0] \$984 ;
-  wire \$985 ;
-  wire [16:0] \$986 ;
-  wire [16:0] \$987 ;
-  wire [16:0] \$988 ;
-  wire \$989 ;
-  wire \$99 ;
-  wire [16:0] \$990 ;
-  wire [16:0] \$991 ;
-  wire \$992 ;
-  wire [16:0] \$993 ;
-  wire [16:0] \$994 ;
-  wire [16:0] \$995 ;
-  wire \$996 ;
-  wire [16:0] \$997 ;
-  wire [16:0] \$998 ;
-  wire \$999 ;
+  wire [7:0] \$93 ;
+  wire [15:0] \$94 ;
+  wire [12:0] \$95 ;
+  wire [15:0] \$96 ;
+  wire [12:0] \$97 ;
+  wire [15:0] \$98 ;
+  wire [13:0] \$99 ;
   input clk;
   wire clk;
   input [33:0] i__payload;
@@ -5038,125 +4209,329 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [5:0] l0_addr;
-  reg [20:0] l0_c0;
+  reg [6:0] l0_addr;
+  reg [6:0] l0_addr_b = 7'h00;
+  reg [7:0] l0_bin;
+  reg l0_binned;
   reg [20:0] l0_c0_p1 = 21'h000000;
   reg [20:0] l0_c0_p2 = 21'h000000;
-  reg [31:0] l0_c1;
   reg [31:0] l0_c1_p1 = 32'd0;
-  reg [18:0] l0_c2;
+  reg [17:0] l0_hi;
   reg [16:0] l0_limit;
+  reg [16:0] l0_lo;
+  reg [9:0] l0_low;
+  reg [9:0] l0_low_b = 10'h000;
+  reg l0_neg_b = 1'h0;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg l0_neg_p2 = 1'h0;
   reg [28:0] l0_prod0_p1 = 29'h00000000;
   reg [42:0] l0_prod1_p2 = 43'h00000000000;
-  reg [3:0] l0_seg;
-  reg [3:0] l0_seg_p0 = 4'h0;
   reg [43:0] l0_sr1;
   reg l0_t;
   reg [12:0] l0_t1;
+  reg l0_t_b = 1'h0;
   reg l0_t_p0 = 1'h0;
   reg [12:0] l0_t_p1 = 13'h0000;
   reg [12:0] l0_t_p2 = 13'h0000;
-  reg [4:0] l0_u0_seg;
-  reg [4:0] l0_u1_seg;
-  reg [19:0] l0_u2_c0;
-  reg [31:0] l0_u2_c1;
-  reg [17:0] l0_u2_c2;
-  reg [15:0] l0_u2_origin;
-  reg [3:0] l0_u2_seg;
-  reg [19:0] l0_u3_c0;
-  reg [31:0] l0_u3_c1;
-  reg [16:0] l0_u3_c2;
-  reg [15:0] l0_u3_origin;
-  reg [3:0] l0_u3_seg;
+  reg [21:0] l0_uf_a;
+  reg [22:0] l0_uf_b;
+  reg [1:0] l0_unit_b = 2'h0;
   reg [1:0] l0_unit_p0 = 2'h0;
   reg [1:0] l0_unit_p1 = 2'h0;
   reg [1:0] l0_unit_p2 = 2'h0;
   reg [14:0] l0_x;
+  reg [14:0] l0_x_b = 15'h0000;
   reg [14:0] l0_x_p0 = 15'h0000;
   reg [14:0] l0_x_p1 = 15'h0000;
   reg [14:0] l0_x_p2 = 15'h0000;
-  reg [15:0] l0_y;
-  reg [5:0] l1_addr;
-  reg [20:0] l1_c0;
+  reg [6:0] l1_addr;
+  reg [6:0] l1_addr_b = 7'h00;
+  reg [7:0] l1_bin;
+  reg l1_binned;
   reg [20:0] l1_c0_p1 = 21'h000000;
   reg [20:0] l1_c0_p2 = 21'h000000;
-  reg [31:0] l1_c1;
   reg [31:0] l1_c1_p1 = 32'd0;
-  reg [18:0] l1_c2;
+  reg [17:0] l1_hi;
   reg [16:0] l1_limit;
+  reg [16:0] l1_lo;
+  reg [9:0] l1_low;
+  reg [9:0] l1_low_b = 10'h000;
+  reg l1_neg_b = 1'h0;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
   reg l1_neg_p2 = 1'h0;
   reg [28:0] l1_prod0_p1 = 29'h00000000;
   reg [42:0] l1_prod1_p2 = 43'h00000000000;
-  reg [3:0] l1_seg;
-  reg [3:0] l1_seg_p0 = 4'h0;
   reg [43:0] l1_sr1;
   reg l1_t;
   reg [12:0] l1_t1;
+  reg l1_t_b = 1'h0;
   reg l1_t_p0 = 1'h0;
   reg [12:0] l1_t_p1 = 13'h0000;
   reg [12:0] l1_t_p2 = 13'h0000;
-  reg [4:0] l1_u0_seg;
-  reg [4:0] l1_u1_seg;
-  reg [19:0] l1_u2_c0;
-  reg [31:0] l1_u2_c1;
-  reg [17:0] l1_u2_c2;
-  reg [15:0] l1_u2_origin;
-  reg [3:0] l1_u2_seg;
-  reg [19:0] l1_u3_c0;
-  reg [31:0] l1_u3_c1;
-  reg [16:0] l1_u3_c2;
-  reg [15:0] l1_u3_origin;
-  reg [3:0] l1_u3_seg;
+  reg [21:0] l1_uf_a;
+  reg [22:0] l1_uf_b;
+  reg [1:0] l1_unit_b = 2'h0;
   reg [1:0] l1_unit_p0 = 2'h0;
   reg [1:0] l1_unit_p1 = 2'h0;
   reg [1:0] l1_unit_p2 = 2'h0;
   reg [14:0] l1_x;
+  reg [14:0] l1_x_b = 15'h0000;
   reg [14:0] l1_x_p0 = 15'h0000;
   reg [14:0] l1_x_p1 = 15'h0000;
   reg [14:0] l1_x_p2 = 15'h0000;
-  reg [15:0] l1_y;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   input o__ready;
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  wire [5:0] port__addr;
-  wire [5:0] \port__addr$21 ;
-  wire [5:0] \port__addr$27 ;
-  wire [5:0] \port__addr$33 ;
-  wire [5:0] \port__addr$56 ;
-  wire [5:0] \port__addr$64 ;
-  wire [5:0] \port__addr$70 ;
-  wire [5:0] \port__addr$76 ;
-  wire [20:0] port__data;
-  wire [31:0] \port__data$26 ;
-  wire [18:0] \port__data$32 ;
-  wire [14:0] \port__data$39 ;
-  wire [20:0] \port__data$63 ;
-  wire [31:0] \port__data$69 ;
-  wire [18:0] \port__data$75 ;
-  wire [14:0] \port__data$82 ;
+  wire [7:0] port__addr;
+  wire [6:0] \port__addr$14 ;
+  wire [6:0] \port__addr$19 ;
+  wire [6:0] \port__addr$21 ;
+  wire [6:0] \port__addr$23 ;
+  wire [7:0] \port__addr$43 ;
+  wire [6:0] \port__addr$48 ;
+  wire [6:0] \port__addr$53 ;
+  wire [6:0] \port__addr$55 ;
+  wire [6:0] \port__addr$57 ;
+  wire [16:0] port__data;
+  wire [18:0] \port__data$103 ;
+  wire [20:0] \port__data$105 ;
+  wire [31:0] \port__data$107 ;
+  wire [14:0] \port__data$28 ;
+  wire [16:0] \port__data$50 ;
+  wire [14:0] \port__data$62 ;
+  wire [18:0] \port__data$85 ;
+  wire [20:0] \port__data$87 ;
+  wire [31:0] \port__data$89 ;
   wire port__en;
+  wire \port__en$18 ;
+  wire \port__en$20 ;
   wire \port__en$22 ;
-  wire \port__en$28 ;
-  wire \port__en$34 ;
-  wire \port__en$57 ;
-  wire \port__en$65 ;
-  wire \port__en$71 ;
-  wire \port__en$77 ;
+  wire \port__en$24 ;
+  wire \port__en$44 ;
+  wire \port__en$52 ;
+  wire \port__en$54 ;
+  wire \port__en$56 ;
+  wire \port__en$58 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
   reg valid_2 = 1'h0;
+  reg valid_3 = 1'h0;
   (* ram_style = "block" *)
-  reg [20:0] c0_rom [50:0];
+  reg [16:0] bins_rom [190:0];
+  initial begin
+    bins_rom[0] = 17'h18000;
+    bins_rom[1] = 17'h10001;
+    bins_rom[2] = 17'h08002;
+    bins_rom[3] = 17'h04003;
+    bins_rom[4] = 17'h04004;
+    bins_rom[5] = 17'h00004;
+    bins_rom[6] = 17'h0c005;
+    bins_rom[7] = 17'h0c006;
+    bins_rom[8] = 17'h0c007;
+    bins_rom[9] = 17'h10008;
+    bins_rom[10] = 17'h14009;
+    bins_rom[11] = 17'h1400a;
+    bins_rom[12] = 17'h1800b;
+    bins_rom[13] = 17'h0000b;
+    bins_rom[14] = 17'h0000c;
+    bins_rom[15] = 17'h0800d;
+    bins_rom[16] = 17'h1000e;
+    bins_rom[17] = 17'h0000e;
+    bins_rom[18] = 17'h0000f;
+    bins_rom[19] = 17'h10010;
+    bins_rom[20] = 17'h00010;
+    bins_rom[21] = 17'h08011;
+    bins_rom[22] = 17'h00011;
+    bins_rom[23] = 17'h04012;
+    bins_rom[24] = 17'h00012;
+    bins_rom[25] = 17'h04013;
+    bins_rom[26] = 17'h00013;
+    bins_rom[27] = 17'h0c014;
+    bins_rom[28] = 17'h00014;
+    bins_rom[29] = 17'h00014;
+    bins_rom[30] = 17'h08015;
+    bins_rom[31] = 17'h00015;
+    bins_rom[32] = 17'h00016;
+    bins_rom[33] = 17'h01b97;
+    bins_rom[34] = 17'h03998;
+    bins_rom[35] = 17'h05d19;
+    bins_rom[36] = 17'h00019;
+    bins_rom[37] = 17'h00a1a;
+    bins_rom[38] = 17'h0469b;
+    bins_rom[39] = 17'h0001b;
+    bins_rom[40] = 17'h0211c;
+    bins_rom[41] = 17'h0001c;
+    bins_rom[42] = 17'h0671d;
+    bins_rom[43] = 17'h0001d;
+    bins_rom[44] = 17'h0001d;
+    bins_rom[45] = 17'h01c9e;
+    bins_rom[46] = 17'h0001e;
+    bins_rom[47] = 17'h0121f;
+    bins_rom[48] = 17'h07720;
+    bins_rom[49] = 17'h00020;
+    bins_rom[50] = 17'h05721;
+    bins_rom[51] = 17'h00021;
+    bins_rom[52] = 17'h03822;
+    bins_rom[53] = 17'h00022;
+    bins_rom[54] = 17'h01da3;
+    bins_rom[55] = 17'h00023;
+    bins_rom[56] = 17'h00b24;
+    bins_rom[57] = 17'h00024;
+    bins_rom[58] = 17'h003a5;
+    bins_rom[59] = 17'h00025;
+    bins_rom[60] = 17'h00a26;
+    bins_rom[61] = 17'h00026;
+    bins_rom[62] = 17'h02327;
+    bins_rom[63] = 17'h00027;
+    bins_rom[64] = 17'h052a8;
+    bins_rom[65] = 17'h00028;
+    bins_rom[66] = 17'h00028;
+    bins_rom[67] = 17'h01da9;
+    bins_rom[68] = 17'h00029;
+    bins_rom[69] = 17'h00029;
+    bins_rom[70] = 17'h00caa;
+    bins_rom[71] = 17'h0002a;
+    bins_rom[72] = 17'h0002a;
+    bins_rom[73] = 17'h029ab;
+    bins_rom[74] = 17'h0002b;
+    bins_rom[75] = 17'h0002b;
+    bins_rom[76] = 17'h0002b;
+    bins_rom[77] = 17'h0032c;
+    bins_rom[78] = 17'h0002c;
+    bins_rom[79] = 17'h0002c;
+    bins_rom[80] = 17'h0002c;
+    bins_rom[81] = 17'h0302d;
+    bins_rom[82] = 17'h0002d;
+    bins_rom[83] = 17'h0002d;
+    bins_rom[84] = 17'h0002d;
+    bins_rom[85] = 17'h0002d;
+    bins_rom[86] = 17'h056ae;
+    bins_rom[87] = 17'h0002e;
+    bins_rom[88] = 17'h0002e;
+    bins_rom[89] = 17'h0002e;
+    bins_rom[90] = 17'h0002e;
+    bins_rom[91] = 17'h0002e;
+    bins_rom[92] = 17'h0002e;
+    bins_rom[93] = 17'h03b2f;
+    bins_rom[94] = 17'h0002f;
+    bins_rom[95] = 17'h0002f;
+    bins_rom[96] = 17'h0002f;
+    bins_rom[97] = 17'h0002f;
+    bins_rom[98] = 17'h0002f;
+    bins_rom[99] = 17'h0002f;
+    bins_rom[100] = 17'h0002f;
+    bins_rom[101] = 17'h0002f;
+    bins_rom[102] = 17'h076b0;
+    bins_rom[103] = 17'h00030;
+    bins_rom[104] = 17'h00030;
+    bins_rom[105] = 17'h00030;
+    bins_rom[106] = 17'h00030;
+    bins_rom[107] = 17'h00030;
+    bins_rom[108] = 17'h00030;
+    bins_rom[109] = 17'h00030;
+    bins_rom[110] = 17'h00030;
+    bins_rom[111] = 17'h00030;
+    bins_rom[112] = 17'h00030;
+    bins_rom[113] = 17'h00030;
+    bins_rom[114] = 17'h00030;
+    bins_rom[115] = 17'h00030;
+    bins_rom[116] = 17'h00030;
+    bins_rom[117] = 17'h00030;
+    bins_rom[118] = 17'h055b1;
+    bins_rom[119] = 17'h00031;
+    bins_rom[120] = 17'h00031;
+    bins_rom[121] = 17'h00031;
+    bins_rom[122] = 17'h00031;
+    bins_rom[123] = 17'h00031;
+    bins_rom[124] = 17'h00031;
+    bins_rom[125] = 17'h00031;
+    bins_rom[126] = 17'h00031;
+    bins_rom[127] = 17'h00032;
+    bins_rom[128] = 17'h0c033;
+    bins_rom[129] = 17'h0c034;
+    bins_rom[130] = 17'h0c035;
+    bins_rom[131] = 17'h0c036;
+    bins_rom[132] = 17'h10037;
+    bins_rom[133] = 17'h18038;
+    bins_rom[134] = 17'h00038;
+    bins_rom[135] = 17'h00038;
+    bins_rom[136] = 17'h0c039;
+    bins_rom[137] = 17'h00039;
+    bins_rom[138] = 17'h0003a;
+    bins_rom[139] = 17'h1c03b;
+    bins_rom[140] = 17'h0003b;
+    bins_rom[141] = 17'h0003b;
+    bins_rom[142] = 17'h0003b;
+    bins_rom[143] = 17'h0003c;
+    bins_rom[144] = 17'h0003c;
+    bins_rom[145] = 17'h0003c;
+    bins_rom[146] = 17'h0003c;
+    bins_rom[147] = 17'h0003c;
+    bins_rom[148] = 17'h0003c;
+    bins_rom[149] = 17'h0003c;
+    bins_rom[150] = 17'h0003c;
+    bins_rom[151] = 17'h0003d;
+    bins_rom[152] = 17'h0003d;
+    bins_rom[153] = 17'h0003d;
+    bins_rom[154] = 17'h0003d;
+    bins_rom[155] = 17'h0003d;
+    bins_rom[156] = 17'h0003d;
+    bins_rom[157] = 17'h0003d;
+    bins_rom[158] = 17'h0003d;
+    bins_rom[159] = 17'h0003e;
+    bins_rom[160] = 17'h1803f;
+    bins_rom[161] = 17'h0003f;
+    bins_rom[162] = 17'h04040;
+    bins_rom[163] = 17'h10041;
+    bins_rom[164] = 17'h1c042;
+    bins_rom[165] = 17'h00042;
+    bins_rom[166] = 17'h10043;
+    bins_rom[167] = 17'h00043;
+    bins_rom[168] = 17'h08044;
+    bins_rom[169] = 17'h00044;
+    bins_rom[170] = 17'h0c045;
+    bins_rom[171] = 17'h00045;
+    bins_rom[172] = 17'h00045;
+    bins_rom[173] = 17'h00045;
+    bins_rom[174] = 17'h00045;
+    bins_rom[175] = 17'h14046;
+    bins_rom[176] = 17'h00046;
+    bins_rom[177] = 17'h00046;
+    bins_rom[178] = 17'h00046;
+    bins_rom[179] = 17'h00047;
+    bins_rom[180] = 17'h00047;
+    bins_rom[181] = 17'h00047;
+    bins_rom[182] = 17'h14048;
+    bins_rom[183] = 17'h00048;
+    bins_rom[184] = 17'h00048;
+    bins_rom[185] = 17'h00048;
+    bins_rom[186] = 17'h1c049;
+    bins_rom[187] = 17'h00049;
+    bins_rom[188] = 17'h00049;
+    bins_rom[189] = 17'h00049;
+    bins_rom[190] = 17'h00049;
+  end
+  reg [16:0] _0_;
+  reg [16:0] _1_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= bins_rom[l1_bin];
+    end
+    if (i__ready) begin
+      _1_ <= bins_rom[l0_bin];
+    end
+  end
+  assign \port__data$50  = _0_;
+  assign port__data = _1_;
+  (* ram_style = "block" *)
+  reg [20:0] c0_rom [74:0];
   initial begin
     c0_rom[0] = 21'h07fff9;
     c0_rom[1] = 21'h08bf69;
@@ -5209,21 +4584,45 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     c0_rom[48] = 21'h07fe20;
     c0_rom[49] = 21'h07ff6f;
     c0_rom[50] = 21'h07ffed;
+    c0_rom[51] = 21'h1ffffa;
+    c0_rom[52] = 21'h0037cf;
+    c0_rom[53] = 21'h006df8;
+    c0_rom[54] = 21'h00ace8;
+    c0_rom[55] = 21'h00f19a;
+    c0_rom[56] = 21'h014238;
+    c0_rom[57] = 21'h019c39;
+    c0_rom[58] = 21'h02524a;
+    c0_rom[59] = 21'h02bdec;
+    c0_rom[60] = 21'h033781;
+    c0_rom[61] = 21'h03fffe;
+    c0_rom[62] = 21'h060002;
+    c0_rom[63] = 21'h1ffffb;
+    c0_rom[64] = 21'h004409;
+    c0_rom[65] = 21'h008929;
+    c0_rom[66] = 21'h00d962;
+    c0_rom[67] = 21'h01319b;
+    c0_rom[68] = 21'h01a028;
+    c0_rom[69] = 21'h021aa8;
+    c0_rom[70] = 21'h02aff1;
+    c0_rom[71] = 21'h04179c;
+    c0_rom[72] = 21'h04f774;
+    c0_rom[73] = 21'h05e3ea;
+    c0_rom[74] = 21'h06f655;
   end
-  reg [20:0] _0_;
-  reg [20:0] _1_;
+  reg [20:0] _2_;
+  reg [20:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[l1_addr];
+      _2_ <= c0_rom[\port__addr$48 ];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[l0_addr];
+      _3_ <= c0_rom[\port__addr$14 ];
     end
   end
-  assign \port__data$63  = _0_;
-  assign port__data = _1_;
+  assign \port__data$105  = _2_;
+  assign \port__data$87  = _3_;
   (* ram_style = "block" *)
-  reg [31:0] c1_rom [50:0];
+  reg [31:0] c1_rom [74:0];
   initial begin
     c1_rom[0] = 32'd1075634641;
     c1_rom[1] = 32'd1066165599;
@@ -5276,21 +4675,45 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     c1_rom[48] = 32'd3628263;
     c1_rom[49] = 32'd1002373;
     c1_rom[50] = 32'd158645;
+    c1_rom[51] = 32'd539571257;
+    c1_rom[52] = 32'd824416485;
+    c1_rom[53] = 32'd995112600;
+    c1_rom[54] = 32'd1117823841;
+    c1_rom[55] = 32'd1189172733;
+    c1_rom[56] = 32'd1215158492;
+    c1_rom[57] = 32'd1200396598;
+    c1_rom[58] = 32'd1126080299;
+    c1_rom[59] = 32'd1095628912;
+    c1_rom[60] = 32'd1079059151;
+    c1_rom[61] = 32'd1073854746;
+    c1_rom[62] = 32'd1073702504;
+    c1_rom[63] = 32'd538674187;
+    c1_rom[64] = 32'd767459081;
+    c1_rom[65] = 32'd921244261;
+    c1_rom[66] = 32'd1038037810;
+    c1_rom[67] = 32'd1116946354;
+    c1_rom[68] = 32'd1166097475;
+    c1_rom[69] = 32'd1182685914;
+    c1_rom[70] = 32'd1174480701;
+    c1_rom[71] = 32'd1123886607;
+    c1_rom[72] = 32'd1101301978;
+    c1_rom[73] = 32'd1087225987;
+    c1_rom[74] = 32'd1079404840;
   end
-  reg [31:0] _2_;
-  reg [31:0] _3_;
+  reg [31:0] _4_;
+  reg [31:0] _5_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _2_ <= c1_rom[l1_addr];
+      _4_ <= c1_rom[\port__addr$53 ];
     end
     if (i__ready) begin
-      _3_ <= c1_rom[l0_addr];
+      _5_ <= c1_rom[\port__addr$19 ];
     end
   end
-  assign \port__data$69  = _2_;
-  assign \port__data$26  = _3_;
+  assign \port__data$107  = _4_;
+  assign \port__data$89  = _5_;
   (* ram_style = "block" *)
-  reg [18:0] c2_rom [50:0];
+  reg [18:0] c2_rom [74:0];
   initial begin
     c2_rom[0] = 19'h7e844;
     c2_rom[1] = 19'h7b9fb;
@@ -5343,21 +4766,45 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     c2_rom[48] = 19'h7fdd6;
     c2_rom[49] = 19'h7ff86;
     c2_rom[50] = 19'h7ffe6;
+    c2_rom[51] = 19'h18b25;
+    c2_rom[52] = 19'h144b9;
+    c2_rom[53] = 19'h0eb29;
+    c2_rom[54] = 19'h087e8;
+    c2_rom[55] = 19'h02ec0;
+    c2_rom[56] = 19'h7eb90;
+    c2_rom[57] = 19'h7ca4e;
+    c2_rom[58] = 19'h7dc52;
+    c2_rom[59] = 19'h7ef4b;
+    c2_rom[60] = 19'h7fc4a;
+    c2_rom[61] = 19'h7ffed;
+    c2_rom[62] = 19'h7fffb;
+    c2_rom[63] = 19'h0f8f1;
+    c2_rom[64] = 19'h0d4a2;
+    c2_rom[65] = 19'h0a1ff;
+    c2_rom[66] = 19'h06c47;
+    c2_rom[67] = 19'h03abe;
+    c2_rom[68] = 19'h012eb;
+    c2_rom[69] = 19'h7f924;
+    c2_rom[70] = 19'h7edac;
+    c2_rom[71] = 19'h7f327;
+    c2_rom[72] = 19'h7f888;
+    c2_rom[73] = 19'h7fc63;
+    c2_rom[74] = 19'h7fe76;
   end
-  reg [18:0] _4_;
-  reg [18:0] _5_;
+  reg [18:0] _6_;
+  reg [18:0] _7_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _4_ <= c2_rom[l1_addr];
+      _6_ <= c2_rom[\port__addr$55 ];
     end
     if (i__ready) begin
-      _5_ <= c2_rom[l0_addr];
+      _7_ <= c2_rom[\port__addr$21 ];
     end
   end
-  assign \port__data$75  = _4_;
-  assign \port__data$32  = _5_;
+  assign \port__data$103  = _6_;
+  assign \port__data$85  = _7_;
   (* ram_style = "block" *)
-  reg [14:0] origin_rom [50:0];
+  reg [14:0] origin_rom [74:0];
   initial begin
     origin_rom[0] = 15'h0000;
     origin_rom[1] = 15'h0300;
@@ -5410,19 +4857,43 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     origin_rom[48] = 15'h3d76;
     origin_rom[49] = 15'h46ed;
     origin_rom[50] = 15'h56ab;
+    origin_rom[51] = 15'h0000;
+    origin_rom[52] = 15'h0580;
+    origin_rom[53] = 15'h0980;
+    origin_rom[54] = 15'h0d80;
+    origin_rom[55] = 15'h1180;
+    origin_rom[56] = 15'h1600;
+    origin_rom[57] = 15'h1b00;
+    origin_rom[58] = 15'h2580;
+    origin_rom[59] = 15'h2c00;
+    origin_rom[60] = 15'h3380;
+    origin_rom[61] = 15'h4000;
+    origin_rom[62] = 15'h6000;
+    origin_rom[63] = 15'h0000;
+    origin_rom[64] = 15'h0700;
+    origin_rom[65] = 15'h0c80;
+    origin_rom[66] = 15'h1200;
+    origin_rom[67] = 15'h1780;
+    origin_rom[68] = 15'h1e00;
+    origin_rom[69] = 15'h2500;
+    origin_rom[70] = 15'h2d80;
+    origin_rom[71] = 15'h4280;
+    origin_rom[72] = 15'h5000;
+    origin_rom[73] = 15'h5e80;
+    origin_rom[74] = 15'h6f80;
   end
-  reg [14:0] _6_;
-  reg [14:0] _7_;
+  reg [14:0] _8_;
+  reg [14:0] _9_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _6_ <= origin_rom[l1_addr];
+      _8_ <= origin_rom[\port__addr$57 ];
     end
     if (i__ready) begin
-      _7_ <= origin_rom[l0_addr];
+      _9_ <= origin_rom[\port__addr$23 ];
     end
   end
-  assign \port__data$82  = _6_;
-  assign \port__data$39  = _7_;
+  assign \port__data$62  = _8_;
+  assign \port__data$28  = _9_;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$3  = i__payload[17] ? 15'h5e45 : 15'h557b;
@@ -5434,1281 +4905,349 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   assign \$9  = - $signed(i__payload[17:2]);
   assign \$10  = i__payload[17] ? \$9  : { i__payload[17], i__payload[17:2] };
   assign \$11  = \$8  ? l0_limit : { 1'h0, \$10 [15:0] };
-  assign \$12  = \$11 [14:0] >= 10'h300;
-  assign \$13  = - $signed(i__payload[17:2]);
-  assign \$14  = i__payload[17] ? \$13  : { i__payload[17], i__payload[17:2] };
-  assign \$15  = \$14 [15:0] > l0_limit;
-  assign \$16  = - $signed(i__payload[17:2]);
-  assign \$17  = i__payload[17] ? \$16  : { i__payload[17], i__payload[17:2] };
-  assign \$18  = \$15  ? l0_limit : { 1'h0, \$17 [15:0] };
-  assign \$19  = \$18 [14:0] >= 11'h600;
-  assign \$20  = - $signed(i__payload[17:2]);
-  assign \$21  = i__payload[17] ? \$20  : { i__payload[17], i__payload[17:2] };
-  assign \$22  = \$21 [15:0] > l0_limit;
-  assign \$23  = - $signed(i__payload[17:2]);
-  assign \$24  = i__payload[17] ? \$23  : { i__payload[17], i__payload[17:2] };
-  assign \$25  = \$22  ? l0_limit : { 1'h0, \$24 [15:0] };
-  assign \$26  = \$25 [14:0] >= 12'h900;
+  assign \$12  = - $signed(i__payload[17:2]);
+  assign \$13  = i__payload[17] ? \$12  : { i__payload[17], i__payload[17:2] };
+  assign \$14  = \$13 [15:0] > l0_limit;
+  assign \$15  = - $signed(i__payload[17:2]);
+  assign \$16  = i__payload[17] ? \$15  : { i__payload[17], i__payload[17:2] };
+  assign \$17  = \$14  ? l0_limit : { 1'h0, \$16 [15:0] };
+  assign \$18  = - $signed(i__payload[17:2]);
+  assign \$19  = i__payload[17] ? \$18  : { i__payload[17], i__payload[17:2] };
+  assign \$20  = \$19 [15:0] > l0_limit;
+  assign \$21  = - $signed(i__payload[17:2]);
+  assign \$22  = i__payload[17] ? \$21  : { i__payload[17], i__payload[17:2] };
+  assign \$23  = \$20  ? l0_limit : { 1'h0, \$22 [15:0] };
+  assign \$24  = - $signed(i__payload[17:2]);
+  assign \$25  = i__payload[17] ? \$24  : { i__payload[17], i__payload[17:2] };
+  assign \$26  = \$25 [15:0] > l0_limit;
   assign \$27  = - $signed(i__payload[17:2]);
   assign \$28  = i__payload[17] ? \$27  : { i__payload[17], i__payload[17:2] };
-  assign \$29  = \$28 [15:0] > l0_limit;
+  assign \$29  = \$26  ? l0_limit : { 1'h0, \$28 [15:0] };
   assign \$30  = - $signed(i__payload[17:2]);
   assign \$31  = i__payload[17] ? \$30  : { i__payload[17], i__payload[17:2] };
-  assign \$32  = \$29  ? l0_limit : { 1'h0, \$31 [15:0] };
-  assign \$33  = \$32 [14:0] >= 12'hc80;
-  assign \$34  = - $signed(i__payload[17:2]);
-  assign \$35  = i__payload[17] ? \$34  : { i__payload[17], i__payload[17:2] };
-  assign \$36  = \$35 [15:0] > l0_limit;
-  assign \$37  = - $signed(i__payload[17:2]);
-  assign \$38  = i__payload[17] ? \$37  : { i__payload[17], i__payload[17:2] };
-  assign \$39  = \$36  ? l0_limit : { 1'h0, \$38 [15:0] };
-  assign \$40  = \$39 [14:0] >= 13'h1080;
+  assign \$32  = \$31 [15:0] > l0_limit;
+  assign \$33  = - $signed(i__payload[17:2]);
+  assign \$34  = i__payload[17] ? \$33  : { i__payload[17], i__payload[17:2] };
+  assign \$35  = \$32  ? l0_limit : { 1'h0, \$34 [15:0] };
+  assign \$37  = 1'h0 + \$36 ;
+  assign \$38  = - $signed(i__payload[17:2]);
+  assign \$39  = i__payload[17] ? \$38  : { i__payload[17], i__payload[17:2] };
+  assign \$40  = \$39 [15:0] > l0_limit;
   assign \$41  = - $signed(i__payload[17:2]);
   assign \$42  = i__payload[17] ? \$41  : { i__payload[17], i__payload[17:2] };
-  assign \$43  = \$42 [15:0] > l0_limit;
-  assign \$44  = - $signed(i__payload[17:2]);
-  assign \$45  = i__payload[17] ? \$44  : { i__payload[17], i__payload[17:2] };
-  assign \$46  = \$43  ? l0_limit : { 1'h0, \$45 [15:0] };
-  assign \$47  = \$46 [14:0] >= 13'h1980;
-  assign \$48  = - $signed(i__payload[17:2]);
-  assign \$49  = i__payload[17] ? \$48  : { i__payload[17], i__payload[17:2] };
-  assign \$50  = \$49 [15:0] > l0_limit;
-  assign \$51  = - $signed(i__payload[17:2]);
-  assign \$52  = i__payload[17] ? \$51  : { i__payload[17], i__payload[17:2] };
-  assign \$53  = \$50  ? l0_limit : { 1'h0, \$52 [15:0] };
-  assign \$54  = \$53 [14:0] >= 13'h1d80;
-  assign \$55  = - $signed(i__payload[17:2]);
-  assign \$56  = i__payload[17] ? \$55  : { i__payload[17], i__payload[17:2] };
-  assign \$57  = \$56 [15:0] > l0_limit;
-  assign \$58  = - $signed(i__payload[17:2]);
-  assign \$59  = i__payload[17] ? \$58  : { i__payload[17], i__payload[17:2] };
-  assign \$60  = \$57  ? l0_limit : { 1'h0, \$59 [15:0] };
-  assign \$61  = \$60 [14:0] >= 14'h2180;
+  assign \$43  = \$40  ? l0_limit : { 1'h0, \$42 [15:0] };
+  assign \$45  = 6'h20 + \$44 ;
+  assign \$46  = - $signed(i__payload[17:2]);
+  assign \$47  = i__payload[17] ? \$46  : { i__payload[17], i__payload[17:2] };
+  assign \$48  = \$47 [15:0] > l0_limit;
+  assign \$49  = - $signed(i__payload[17:2]);
+  assign \$50  = i__payload[17] ? \$49  : { i__payload[17], i__payload[17:2] };
+  assign \$51  = \$48  ? l0_limit : { 1'h0, \$50 [15:0] };
+  assign \$53  = 7'h7f + \$52 ;
+  assign \$54  = - $signed(i__payload[17:2]);
+  assign \$55  = i__payload[17] ? \$54  : { i__payload[17], i__payload[17:2] };
+  assign \$56  = \$55 [15:0] > l0_limit;
+  assign \$57  = - $signed(i__payload[17:2]);
+  assign \$58  = i__payload[17] ? \$57  : { i__payload[17], i__payload[17:2] };
+  assign \$59  = \$56  ? l0_limit : { 1'h0, \$58 [15:0] };
+  assign \$61  = 8'h9f + \$60 ;
   assign \$62  = - $signed(i__payload[17:2]);
   assign \$63  = i__payload[17] ? \$62  : { i__payload[17], i__payload[17:2] };
   assign \$64  = \$63 [15:0] > l0_limit;
   assign \$65  = - $signed(i__payload[17:2]);
   assign \$66  = i__payload[17] ? \$65  : { i__payload[17], i__payload[17:2] };
   assign \$67  = \$64  ? l0_limit : { 1'h0, \$66 [15:0] };
-  assign \$68  = \$67 [14:0] >= 14'h2600;
-  assign \$69  = - $signed(i__payload[17:2]);
-  assign \$70  = i__payload[17] ? \$69  : { i__payload[17], i__payload[17:2] };
-  assign \$71  = \$70 [15:0] > l0_limit;
-  assign \$72  = - $signed(i__payload[17:2]);
-  assign \$73  = i__payload[17] ? \$72  : { i__payload[17], i__payload[17:2] };
-  assign \$74  = \$71  ? l0_limit : { 1'h0, \$73 [15:0] };
-  assign \$75  = \$74 [14:0] >= 14'h2a80;
-  assign \$76  = - $signed(i__payload[17:2]);
-  assign \$77  = i__payload[17] ? \$76  : { i__payload[17], i__payload[17:2] };
-  assign \$78  = \$77 [15:0] > l0_limit;
-  assign \$79  = - $signed(i__payload[17:2]);
-  assign \$80  = i__payload[17] ? \$79  : { i__payload[17], i__payload[17:2] };
-  assign \$81  = \$78  ? l0_limit : { 1'h0, \$80 [15:0] };
-  assign \$82  = \$81 [14:0] >= 14'h2e80;
+  assign \$68  = - $signed(i__payload[17:2]);
+  assign \$69  = i__payload[17] ? \$68  : { i__payload[17], i__payload[17:2] };
+  assign \$70  = \$69 [15:0] > l0_limit;
+  assign \$71  = - $signed(i__payload[17:2]);
+  assign \$72  = i__payload[17] ? \$71  : { i__payload[17], i__payload[17:2] };
+  assign \$73  = \$70  ? l0_limit : { 1'h0, \$72 [15:0] };
+  assign \$74  = - $signed(i__payload[17:2]);
+  assign \$75  = i__payload[17] ? \$74  : { i__payload[17], i__payload[17:2] };
+  assign \$76  = \$75 [15:0] > l0_limit;
+  assign \$77  = - $signed(i__payload[17:2]);
+  assign \$78  = i__payload[17] ? \$77  : { i__payload[17], i__payload[17:2] };
+  assign \$79  = \$76  ? l0_limit : { 1'h0, \$78 [15:0] };
+  assign \$80  = - $signed(i__payload[17:2]);
+  assign \$81  = i__payload[17] ? \$80  : { i__payload[17], i__payload[17:2] };
+  assign \$82  = \$81 [15:0] > l0_limit;
   assign \$83  = - $signed(i__payload[17:2]);
   assign \$84  = i__payload[17] ? \$83  : { i__payload[17], i__payload[17:2] };
-  assign \$85  = \$84 [15:0] > l0_limit;
-  assign \$86  = - $signed(i__payload[17:2]);
-  assign \$87  = i__payload[17] ? \$86  : { i__payload[17], i__payload[17:2] };
-  assign \$88  = \$85  ? l0_limit : { 1'h0, \$87 [15:0] };
-  assign \$89  = \$88 [14:0] >= 14'h3300;
-  assign \$90  = - $signed(i__payload[17:2]);
-  assign \$91  = i__payload[17] ? \$90  : { i__payload[17], i__payload[17:2] };
-  assign \$92  = \$91 [15:0] > l0_limit;
-  assign \$93  = - $signed(i__payload[17:2]);
-  assign \$94  = i__payload[17] ? \$93  : { i__payload[17], i__payload[17:2] };
-  assign \$95  = \$92  ? l0_limit : { 1'h0, \$94 [15:0] };
-  assign \$96  = \$95 [14:0] >= 14'h3800;
-  assign \$97  = - $signed(i__payload[17:2]);
-  assign \$98  = i__payload[17] ? \$97  : { i__payload[17], i__payload[17:2] };
-  assign \$99  = \$98 [15:0] > l0_limit;
-  assign \$100  = - $signed(i__payload[17:2]);
-  assign \$101  = i__payload[17] ? \$100  : { i__payload[17], i__payload[17:2] };
-  assign \$102  = \$99  ? l0_limit : { 1'h0, \$101 [15:0] };
-  assign \$103  = \$102 [14:0] >= 14'h3d00;
-  assign \$104  = - $signed(i__payload[17:2]);
-  assign \$105  = i__payload[17] ? \$104  : { i__payload[17], i__payload[17:2] };
-  assign \$106  = \$105 [15:0] > l0_limit;
-  assign \$107  = - $signed(i__payload[17:2]);
-  assign \$108  = i__payload[17] ? \$107  : { i__payload[17], i__payload[17:2] };
-  assign \$109  = \$106  ? l0_limit : { 1'h0, \$108 [15:0] };
-  assign \$110  = \$109 [14:0] >= 15'h4200;
-  assign \$111  = - $signed(i__payload[17:2]);
-  assign \$112  = i__payload[17] ? \$111  : { i__payload[17], i__payload[17:2] };
-  assign \$113  = \$112 [15:0] > l0_limit;
-  assign \$114  = - $signed(i__payload[17:2]);
-  assign \$115  = i__payload[17] ? \$114  : { i__payload[17], i__payload[17:2] };
-  assign \$116  = \$113  ? l0_limit : { 1'h0, \$115 [15:0] };
-  assign \$117  = \$116 [14:0] >= 15'h4800;
-  assign \$118  = - $signed(i__payload[17:2]);
-  assign \$119  = i__payload[17] ? \$118  : { i__payload[17], i__payload[17:2] };
-  assign \$120  = \$119 [15:0] > l0_limit;
-  assign \$121  = - $signed(i__payload[17:2]);
-  assign \$122  = i__payload[17] ? \$121  : { i__payload[17], i__payload[17:2] };
-  assign \$123  = \$120  ? l0_limit : { 1'h0, \$122 [15:0] };
-  assign \$124  = \$123 [14:0] >= 15'h4e00;
-  assign \$125  = - $signed(i__payload[17:2]);
-  assign \$126  = i__payload[17] ? \$125  : { i__payload[17], i__payload[17:2] };
-  assign \$127  = \$126 [15:0] > l0_limit;
-  assign \$128  = - $signed(i__payload[17:2]);
-  assign \$129  = i__payload[17] ? \$128  : { i__payload[17], i__payload[17:2] };
-  assign \$130  = \$127  ? l0_limit : { 1'h0, \$129 [15:0] };
-  assign \$131  = \$130 [14:0] >= 15'h5500;
-  assign \$132  = - $signed(i__payload[17:2]);
-  assign \$133  = i__payload[17] ? \$132  : { i__payload[17], i__payload[17:2] };
-  assign \$134  = \$133 [15:0] > l0_limit;
-  assign \$135  = - $signed(i__payload[17:2]);
-  assign \$136  = i__payload[17] ? \$135  : { i__payload[17], i__payload[17:2] };
-  assign \$137  = \$134  ? l0_limit : { 1'h0, \$136 [15:0] };
-  assign \$138  = \$137 [14:0] >= 15'h5c80;
-  assign \$139  = - $signed(i__payload[17:2]);
-  assign \$140  = i__payload[17] ? \$139  : { i__payload[17], i__payload[17:2] };
-  assign \$141  = \$140 [15:0] > l0_limit;
-  assign \$142  = - $signed(i__payload[17:2]);
-  assign \$143  = i__payload[17] ? \$142  : { i__payload[17], i__payload[17:2] };
-  assign \$144  = \$141  ? l0_limit : { 1'h0, \$143 [15:0] };
-  assign \$145  = \$144 [14:0] >= 15'h6480;
-  assign \$146  = - $signed(i__payload[17:2]);
-  assign \$147  = i__payload[17] ? \$146  : { i__payload[17], i__payload[17:2] };
-  assign \$148  = \$147 [15:0] > l0_limit;
-  assign \$149  = - $signed(i__payload[17:2]);
-  assign \$150  = i__payload[17] ? \$149  : { i__payload[17], i__payload[17:2] };
-  assign \$151  = \$148  ? l0_limit : { 1'h0, \$150 [15:0] };
-  assign \$152  = \$151 [14:0] >= 15'h6d80;
-  assign \$153  = - $signed(i__payload[17:2]);
-  assign \$154  = i__payload[17] ? \$153  : { i__payload[17], i__payload[17:2] };
-  assign \$155  = \$154 [15:0] > l0_limit;
-  assign \$156  = - $signed(i__payload[17:2]);
-  assign \$157  = i__payload[17] ? \$156  : { i__payload[17], i__payload[17:2] };
-  assign \$158  = \$155  ? l0_limit : { 1'h0, \$157 [15:0] };
-  assign \$159  = \$158 [14:0] >= 15'h7900;
-  assign \$160  = - $signed(i__payload[17:2]);
-  assign \$161  = i__payload[17] ? \$160  : { i__payload[17], i__payload[17:2] };
-  assign \$162  = \$161 [15:0] > l0_limit;
-  assign \$163  = - $signed(i__payload[17:2]);
-  assign \$164  = i__payload[17] ? \$163  : { i__payload[17], i__payload[17:2] };
-  assign \$165  = \$162  ? l0_limit : { 1'h0, \$164 [15:0] };
-  assign \$166  = \$165 [14:0] >= 9'h137;
-  assign \$167  = - $signed(i__payload[17:2]);
-  assign \$168  = i__payload[17] ? \$167  : { i__payload[17], i__payload[17:2] };
-  assign \$169  = \$168 [15:0] > l0_limit;
-  assign \$170  = - $signed(i__payload[17:2]);
-  assign \$171  = i__payload[17] ? \$170  : { i__payload[17], i__payload[17:2] };
-  assign \$172  = \$169  ? l0_limit : { 1'h0, \$171 [15:0] };
-  assign \$173  = \$172 [14:0] >= 10'h273;
-  assign \$174  = - $signed(i__payload[17:2]);
-  assign \$175  = i__payload[17] ? \$174  : { i__payload[17], i__payload[17:2] };
-  assign \$176  = \$175 [15:0] > l0_limit;
-  assign \$177  = - $signed(i__payload[17:2]);
-  assign \$178  = i__payload[17] ? \$177  : { i__payload[17], i__payload[17:2] };
-  assign \$179  = \$176  ? l0_limit : { 1'h0, \$178 [15:0] };
-  assign \$180  = \$179 [14:0] >= 10'h3ba;
-  assign \$181  = - $signed(i__payload[17:2]);
-  assign \$182  = i__payload[17] ? \$181  : { i__payload[17], i__payload[17:2] };
-  assign \$183  = \$182 [15:0] > l0_limit;
-  assign \$184  = - $signed(i__payload[17:2]);
-  assign \$185  = i__payload[17] ? \$184  : { i__payload[17], i__payload[17:2] };
-  assign \$186  = \$183  ? l0_limit : { 1'h0, \$185 [15:0] };
-  assign \$187  = \$186 [14:0] >= 11'h514;
-  assign \$188  = - $signed(i__payload[17:2]);
-  assign \$189  = i__payload[17] ? \$188  : { i__payload[17], i__payload[17:2] };
-  assign \$190  = \$189 [15:0] > l0_limit;
-  assign \$191  = - $signed(i__payload[17:2]);
-  assign \$192  = i__payload[17] ? \$191  : { i__payload[17], i__payload[17:2] };
-  assign \$193  = \$190  ? l0_limit : { 1'h0, \$192 [15:0] };
-  assign \$194  = \$193 [14:0] >= 11'h68d;
-  assign \$195  = - $signed(i__payload[17:2]);
-  assign \$196  = i__payload[17] ? \$195  : { i__payload[17], i__payload[17:2] };
-  assign \$197  = \$196 [15:0] > l0_limit;
-  assign \$198  = - $signed(i__payload[17:2]);
-  assign \$199  = i__payload[17] ? \$198  : { i__payload[17], i__payload[17:2] };
-  assign \$200  = \$197  ? l0_limit : { 1'h0, \$199 [15:0] };
-  assign \$201  = \$200 [14:0] >= 12'h842;
-  assign \$202  = - $signed(i__payload[17:2]);
-  assign \$203  = i__payload[17] ? \$202  : { i__payload[17], i__payload[17:2] };
-  assign \$204  = \$203 [15:0] > l0_limit;
-  assign \$205  = - $signed(i__payload[17:2]);
-  assign \$206  = i__payload[17] ? \$205  : { i__payload[17], i__payload[17:2] };
-  assign \$207  = \$204  ? l0_limit : { 1'h0, \$206 [15:0] };
-  assign \$208  = \$207 [14:0] >= 12'hace;
-  assign \$209  = - $signed(i__payload[17:2]);
-  assign \$210  = i__payload[17] ? \$209  : { i__payload[17], i__payload[17:2] };
-  assign \$211  = \$210 [15:0] > l0_limit;
-  assign \$212  = - $signed(i__payload[17:2]);
-  assign \$213  = i__payload[17] ? \$212  : { i__payload[17], i__payload[17:2] };
-  assign \$214  = \$211  ? l0_limit : { 1'h0, \$213 [15:0] };
-  assign \$215  = \$214 [14:0] >= 12'hd39;
-  assign \$216  = - $signed(i__payload[17:2]);
-  assign \$217  = i__payload[17] ? \$216  : { i__payload[17], i__payload[17:2] };
-  assign \$218  = \$217 [15:0] > l0_limit;
-  assign \$219  = - $signed(i__payload[17:2]);
-  assign \$220  = i__payload[17] ? \$219  : { i__payload[17], i__payload[17:2] };
-  assign \$221  = \$218  ? l0_limit : { 1'h0, \$220 [15:0] };
-  assign \$222  = \$221 [14:0] >= 12'hf24;
-  assign \$223  = - $signed(i__payload[17:2]);
-  assign \$224  = i__payload[17] ? \$223  : { i__payload[17], i__payload[17:2] };
-  assign \$225  = \$224 [15:0] > l0_limit;
-  assign \$226  = - $signed(i__payload[17:2]);
-  assign \$227  = i__payload[17] ? \$226  : { i__payload[17], i__payload[17:2] };
-  assign \$228  = \$225  ? l0_limit : { 1'h0, \$227 [15:0] };
-  assign \$229  = \$228 [14:0] >= 13'h10ee;
-  assign \$230  = - $signed(i__payload[17:2]);
-  assign \$231  = i__payload[17] ? \$230  : { i__payload[17], i__payload[17:2] };
-  assign \$232  = \$231 [15:0] > l0_limit;
-  assign \$233  = - $signed(i__payload[17:2]);
-  assign \$234  = i__payload[17] ? \$233  : { i__payload[17], i__payload[17:2] };
-  assign \$235  = \$232  ? l0_limit : { 1'h0, \$234 [15:0] };
-  assign \$236  = \$235 [14:0] >= 13'h12ae;
-  assign \$237  = - $signed(i__payload[17:2]);
-  assign \$238  = i__payload[17] ? \$237  : { i__payload[17], i__payload[17:2] };
-  assign \$239  = \$238 [15:0] > l0_limit;
-  assign \$240  = - $signed(i__payload[17:2]);
-  assign \$241  = i__payload[17] ? \$240  : { i__payload[17], i__payload[17:2] };
-  assign \$242  = \$239  ? l0_limit : { 1'h0, \$241 [15:0] };
-  assign \$243  = \$242 [14:0] >= 13'h1470;
-  assign \$244  = - $signed(i__payload[17:2]);
-  assign \$245  = i__payload[17] ? \$244  : { i__payload[17], i__payload[17:2] };
-  assign \$246  = \$245 [15:0] > l0_limit;
-  assign \$247  = - $signed(i__payload[17:2]);
-  assign \$248  = i__payload[17] ? \$247  : { i__payload[17], i__payload[17:2] };
-  assign \$249  = \$246  ? l0_limit : { 1'h0, \$248 [15:0] };
-  assign \$250  = \$249 [14:0] >= 13'h163b;
-  assign \$251  = - $signed(i__payload[17:2]);
-  assign \$252  = i__payload[17] ? \$251  : { i__payload[17], i__payload[17:2] };
-  assign \$253  = \$252 [15:0] > l0_limit;
-  assign \$254  = - $signed(i__payload[17:2]);
-  assign \$255  = i__payload[17] ? \$254  : { i__payload[17], i__payload[17:2] };
-  assign \$256  = \$253  ? l0_limit : { 1'h0, \$255 [15:0] };
-  assign \$257  = \$256 [14:0] >= 13'h1816;
-  assign \$258  = - $signed(i__payload[17:2]);
-  assign \$259  = i__payload[17] ? \$258  : { i__payload[17], i__payload[17:2] };
-  assign \$260  = \$259 [15:0] > l0_limit;
-  assign \$261  = - $signed(i__payload[17:2]);
-  assign \$262  = i__payload[17] ? \$261  : { i__payload[17], i__payload[17:2] };
-  assign \$263  = \$260  ? l0_limit : { 1'h0, \$262 [15:0] };
-  assign \$264  = \$263 [14:0] >= 13'h1a07;
-  assign \$265  = - $signed(i__payload[17:2]);
-  assign \$266  = i__payload[17] ? \$265  : { i__payload[17], i__payload[17:2] };
-  assign \$267  = \$266 [15:0] > l0_limit;
-  assign \$268  = - $signed(i__payload[17:2]);
-  assign \$269  = i__payload[17] ? \$268  : { i__payload[17], i__payload[17:2] };
-  assign \$270  = \$267  ? l0_limit : { 1'h0, \$269 [15:0] };
-  assign \$271  = \$270 [14:0] >= 13'h1c14;
-  assign \$272  = - $signed(i__payload[17:2]);
-  assign \$273  = i__payload[17] ? \$272  : { i__payload[17], i__payload[17:2] };
-  assign \$274  = \$273 [15:0] > l0_limit;
-  assign \$275  = - $signed(i__payload[17:2]);
-  assign \$276  = i__payload[17] ? \$275  : { i__payload[17], i__payload[17:2] };
-  assign \$277  = \$274  ? l0_limit : { 1'h0, \$276 [15:0] };
-  assign \$278  = \$277 [14:0] >= 13'h1e46;
-  assign \$279  = - $signed(i__payload[17:2]);
-  assign \$280  = i__payload[17] ? \$279  : { i__payload[17], i__payload[17:2] };
-  assign \$281  = \$280 [15:0] > l0_limit;
-  assign \$282  = - $signed(i__payload[17:2]);
-  assign \$283  = i__payload[17] ? \$282  : { i__payload[17], i__payload[17:2] };
-  assign \$284  = \$281  ? l0_limit : { 1'h0, \$283 [15:0] };
-  assign \$285  = \$284 [14:0] >= 14'h20a5;
-  assign \$286  = - $signed(i__payload[17:2]);
-  assign \$287  = i__payload[17] ? \$286  : { i__payload[17], i__payload[17:2] };
-  assign \$288  = \$287 [15:0] > l0_limit;
-  assign \$289  = - $signed(i__payload[17:2]);
-  assign \$290  = i__payload[17] ? \$289  : { i__payload[17], i__payload[17:2] };
-  assign \$291  = \$288  ? l0_limit : { 1'h0, \$290 [15:0] };
-  assign \$292  = \$291 [14:0] >= 14'h233b;
-  assign \$293  = - $signed(i__payload[17:2]);
-  assign \$294  = i__payload[17] ? \$293  : { i__payload[17], i__payload[17:2] };
-  assign \$295  = \$294 [15:0] > l0_limit;
-  assign \$296  = - $signed(i__payload[17:2]);
-  assign \$297  = i__payload[17] ? \$296  : { i__payload[17], i__payload[17:2] };
-  assign \$298  = \$295  ? l0_limit : { 1'h0, \$297 [15:0] };
-  assign \$299  = \$298 [14:0] >= 14'h2619;
-  assign \$300  = - $signed(i__payload[17:2]);
-  assign \$301  = i__payload[17] ? \$300  : { i__payload[17], i__payload[17:2] };
-  assign \$302  = \$301 [15:0] > l0_limit;
-  assign \$303  = - $signed(i__payload[17:2]);
-  assign \$304  = i__payload[17] ? \$303  : { i__payload[17], i__payload[17:2] };
-  assign \$305  = \$302  ? l0_limit : { 1'h0, \$304 [15:0] };
-  assign \$306  = \$305 [14:0] >= 14'h2953;
-  assign \$307  = - $signed(i__payload[17:2]);
-  assign \$308  = i__payload[17] ? \$307  : { i__payload[17], i__payload[17:2] };
-  assign \$309  = \$308 [15:0] > l0_limit;
-  assign \$310  = - $signed(i__payload[17:2]);
-  assign \$311  = i__payload[17] ? \$310  : { i__payload[17], i__payload[17:2] };
-  assign \$312  = \$309  ? l0_limit : { 1'h0, \$311 [15:0] };
-  assign \$313  = \$312 [14:0] >= 14'h2d06;
-  assign \$314  = - $signed(i__payload[17:2]);
-  assign \$315  = i__payload[17] ? \$314  : { i__payload[17], i__payload[17:2] };
-  assign \$316  = \$315 [15:0] > l0_limit;
-  assign \$317  = - $signed(i__payload[17:2]);
-  assign \$318  = i__payload[17] ? \$317  : { i__payload[17], i__payload[17:2] };
-  assign \$319  = \$316  ? l0_limit : { 1'h0, \$318 [15:0] };
-  assign \$320  = \$319 [14:0] >= 14'h3160;
-  assign \$321  = - $signed(i__payload[17:2]);
-  assign \$322  = i__payload[17] ? \$321  : { i__payload[17], i__payload[17:2] };
-  assign \$323  = \$322 [15:0] > l0_limit;
-  assign \$324  = - $signed(i__payload[17:2]);
-  assign \$325  = i__payload[17] ? \$324  : { i__payload[17], i__payload[17:2] };
-  assign \$326  = \$323  ? l0_limit : { 1'h0, \$325 [15:0] };
-  assign \$327  = \$326 [14:0] >= 14'h36ad;
-  assign \$328  = - $signed(i__payload[17:2]);
-  assign \$329  = i__payload[17] ? \$328  : { i__payload[17], i__payload[17:2] };
-  assign \$330  = \$329 [15:0] > l0_limit;
-  assign \$331  = - $signed(i__payload[17:2]);
-  assign \$332  = i__payload[17] ? \$331  : { i__payload[17], i__payload[17:2] };
-  assign \$333  = \$330  ? l0_limit : { 1'h0, \$332 [15:0] };
-  assign \$334  = \$333 [14:0] >= 14'h3d76;
-  assign \$335  = - $signed(i__payload[17:2]);
-  assign \$336  = i__payload[17] ? \$335  : { i__payload[17], i__payload[17:2] };
-  assign \$337  = \$336 [15:0] > l0_limit;
-  assign \$338  = - $signed(i__payload[17:2]);
-  assign \$339  = i__payload[17] ? \$338  : { i__payload[17], i__payload[17:2] };
-  assign \$340  = \$337  ? l0_limit : { 1'h0, \$339 [15:0] };
-  assign \$341  = \$340 [14:0] >= 15'h46ed;
-  assign \$342  = - $signed(i__payload[17:2]);
-  assign \$343  = i__payload[17] ? \$342  : { i__payload[17], i__payload[17:2] };
-  assign \$344  = \$343 [15:0] > l0_limit;
-  assign \$345  = - $signed(i__payload[17:2]);
-  assign \$346  = i__payload[17] ? \$345  : { i__payload[17], i__payload[17:2] };
-  assign \$347  = \$344  ? l0_limit : { 1'h0, \$346 [15:0] };
-  assign \$348  = \$347 [14:0] >= 15'h56ab;
-  assign \$349  = - $signed(i__payload[17:2]);
-  assign \$350  = i__payload[17] ? \$349  : { i__payload[17], i__payload[17:2] };
-  assign \$351  = \$350 [15:0] > l0_limit;
-  assign \$352  = - $signed(i__payload[17:2]);
-  assign \$353  = i__payload[17] ? \$352  : { i__payload[17], i__payload[17:2] };
-  assign \$354  = \$351  ? l0_limit : { 1'h0, \$353 [15:0] };
-  assign \$355  = \$354 [14:0] >= 11'h580;
-  assign \$356  = - $signed(i__payload[17:2]);
-  assign \$357  = i__payload[17] ? \$356  : { i__payload[17], i__payload[17:2] };
-  assign \$358  = \$357 [15:0] > l0_limit;
-  assign \$359  = - $signed(i__payload[17:2]);
-  assign \$360  = i__payload[17] ? \$359  : { i__payload[17], i__payload[17:2] };
-  assign \$361  = \$358  ? l0_limit : { 1'h0, \$360 [15:0] };
-  assign \$362  = \$361 [14:0] >= 12'h980;
-  assign \$363  = - $signed(i__payload[17:2]);
-  assign \$364  = i__payload[17] ? \$363  : { i__payload[17], i__payload[17:2] };
-  assign \$365  = \$364 [15:0] > l0_limit;
-  assign \$366  = - $signed(i__payload[17:2]);
-  assign \$367  = i__payload[17] ? \$366  : { i__payload[17], i__payload[17:2] };
-  assign \$368  = \$365  ? l0_limit : { 1'h0, \$367 [15:0] };
-  assign \$369  = \$368 [14:0] >= 12'hd80;
-  assign \$370  = - $signed(i__payload[17:2]);
-  assign \$371  = i__payload[17] ? \$370  : { i__payload[17], i__payload[17:2] };
-  assign \$372  = \$371 [15:0] > l0_limit;
-  assign \$373  = - $signed(i__payload[17:2]);
-  assign \$374  = i__payload[17] ? \$373  : { i__payload[17], i__payload[17:2] };
-  assign \$375  = \$372  ? l0_limit : { 1'h0, \$374 [15:0] };
-  assign \$376  = \$375 [14:0] >= 13'h1180;
-  assign \$377  = - $signed(i__payload[17:2]);
-  assign \$378  = i__payload[17] ? \$377  : { i__payload[17], i__payload[17:2] };
-  assign \$379  = \$378 [15:0] > l0_limit;
-  assign \$380  = - $signed(i__payload[17:2]);
-  assign \$381  = i__payload[17] ? \$380  : { i__payload[17], i__payload[17:2] };
-  assign \$382  = \$379  ? l0_limit : { 1'h0, \$381 [15:0] };
-  assign \$383  = \$382 [14:0] >= 13'h1600;
-  assign \$384  = - $signed(i__payload[17:2]);
-  assign \$385  = i__payload[17] ? \$384  : { i__payload[17], i__payload[17:2] };
-  assign \$386  = \$385 [15:0] > l0_limit;
-  assign \$387  = - $signed(i__payload[17:2]);
-  assign \$388  = i__payload[17] ? \$387  : { i__payload[17], i__payload[17:2] };
-  assign \$389  = \$386  ? l0_limit : { 1'h0, \$388 [15:0] };
-  assign \$390  = \$389 [14:0] >= 13'h1b00;
-  assign \$391  = - $signed(i__payload[17:2]);
-  assign \$392  = i__payload[17] ? \$391  : { i__payload[17], i__payload[17:2] };
-  assign \$393  = \$392 [15:0] > l0_limit;
-  assign \$394  = - $signed(i__payload[17:2]);
-  assign \$395  = i__payload[17] ? \$394  : { i__payload[17], i__payload[17:2] };
-  assign \$396  = \$393  ? l0_limit : { 1'h0, \$395 [15:0] };
-  assign \$397  = \$396 [14:0] >= 14'h2580;
-  assign \$398  = - $signed(i__payload[17:2]);
-  assign \$399  = i__payload[17] ? \$398  : { i__payload[17], i__payload[17:2] };
-  assign \$400  = \$399 [15:0] > l0_limit;
-  assign \$401  = - $signed(i__payload[17:2]);
-  assign \$402  = i__payload[17] ? \$401  : { i__payload[17], i__payload[17:2] };
-  assign \$403  = \$400  ? l0_limit : { 1'h0, \$402 [15:0] };
-  assign \$404  = \$403 [14:0] >= 14'h2c00;
-  assign \$405  = - $signed(i__payload[17:2]);
-  assign \$406  = i__payload[17] ? \$405  : { i__payload[17], i__payload[17:2] };
-  assign \$407  = \$406 [15:0] > l0_limit;
-  assign \$408  = - $signed(i__payload[17:2]);
-  assign \$409  = i__payload[17] ? \$408  : { i__payload[17], i__payload[17:2] };
-  assign \$410  = \$407  ? l0_limit : { 1'h0, \$409 [15:0] };
-  assign \$411  = \$410 [14:0] >= 14'h3380;
-  assign \$412  = - $signed(i__payload[17:2]);
-  assign \$413  = i__payload[17] ? \$412  : { i__payload[17], i__payload[17:2] };
-  assign \$414  = \$413 [15:0] > l0_limit;
-  assign \$415  = - $signed(i__payload[17:2]);
-  assign \$416  = i__payload[17] ? \$415  : { i__payload[17], i__payload[17:2] };
-  assign \$417  = \$414  ? l0_limit : { 1'h0, \$416 [15:0] };
-  assign \$418  = \$417 [14:0] >= 15'h4000;
-  assign \$419  = - $signed(i__payload[17:2]);
-  assign \$420  = i__payload[17] ? \$419  : { i__payload[17], i__payload[17:2] };
-  assign \$421  = \$420 [15:0] > l0_limit;
-  assign \$422  = - $signed(i__payload[17:2]);
-  assign \$423  = i__payload[17] ? \$422  : { i__payload[17], i__payload[17:2] };
-  assign \$424  = \$421  ? l0_limit : { 1'h0, \$423 [15:0] };
-  assign \$425  = \$424 [14:0] >= 15'h6000;
-  assign \$426  = - $signed(i__payload[17:2]);
-  assign \$427  = i__payload[17] ? \$426  : { i__payload[17], i__payload[17:2] };
-  assign \$428  = \$427 [15:0] > l0_limit;
-  assign \$429  = - $signed(i__payload[17:2]);
-  assign \$430  = i__payload[17] ? \$429  : { i__payload[17], i__payload[17:2] };
-  assign \$431  = \$428  ? l0_limit : { 1'h0, \$430 [15:0] };
-  assign \$432  = \$431 [14:0] >= 11'h700;
-  assign \$433  = - $signed(i__payload[17:2]);
-  assign \$434  = i__payload[17] ? \$433  : { i__payload[17], i__payload[17:2] };
-  assign \$435  = \$434 [15:0] > l0_limit;
-  assign \$436  = - $signed(i__payload[17:2]);
-  assign \$437  = i__payload[17] ? \$436  : { i__payload[17], i__payload[17:2] };
-  assign \$438  = \$435  ? l0_limit : { 1'h0, \$437 [15:0] };
-  assign \$439  = \$438 [14:0] >= 12'hc80;
-  assign \$440  = - $signed(i__payload[17:2]);
-  assign \$441  = i__payload[17] ? \$440  : { i__payload[17], i__payload[17:2] };
-  assign \$442  = \$441 [15:0] > l0_limit;
-  assign \$443  = - $signed(i__payload[17:2]);
-  assign \$444  = i__payload[17] ? \$443  : { i__payload[17], i__payload[17:2] };
-  assign \$445  = \$442  ? l0_limit : { 1'h0, \$444 [15:0] };
-  assign \$446  = \$445 [14:0] >= 13'h1200;
-  assign \$447  = - $signed(i__payload[17:2]);
-  assign \$448  = i__payload[17] ? \$447  : { i__payload[17], i__payload[17:2] };
-  assign \$449  = \$448 [15:0] > l0_limit;
-  assign \$450  = - $signed(i__payload[17:2]);
-  assign \$451  = i__payload[17] ? \$450  : { i__payload[17], i__payload[17:2] };
-  assign \$452  = \$449  ? l0_limit : { 1'h0, \$451 [15:0] };
-  assign \$453  = \$452 [14:0] >= 13'h1780;
-  assign \$454  = - $signed(i__payload[17:2]);
-  assign \$455  = i__payload[17] ? \$454  : { i__payload[17], i__payload[17:2] };
-  assign \$456  = \$455 [15:0] > l0_limit;
-  assign \$457  = - $signed(i__payload[17:2]);
-  assign \$458  = i__payload[17] ? \$457  : { i__payload[17], i__payload[17:2] };
-  assign \$459  = \$456  ? l0_limit : { 1'h0, \$458 [15:0] };
-  assign \$460  = \$459 [14:0] >= 13'h1e00;
-  assign \$461  = - $signed(i__payload[17:2]);
-  assign \$462  = i__payload[17] ? \$461  : { i__payload[17], i__payload[17:2] };
-  assign \$463  = \$462 [15:0] > l0_limit;
-  assign \$464  = - $signed(i__payload[17:2]);
-  assign \$465  = i__payload[17] ? \$464  : { i__payload[17], i__payload[17:2] };
-  assign \$466  = \$463  ? l0_limit : { 1'h0, \$465 [15:0] };
-  assign \$467  = \$466 [14:0] >= 14'h2500;
-  assign \$468  = - $signed(i__payload[17:2]);
-  assign \$469  = i__payload[17] ? \$468  : { i__payload[17], i__payload[17:2] };
-  assign \$470  = \$469 [15:0] > l0_limit;
-  assign \$471  = - $signed(i__payload[17:2]);
-  assign \$472  = i__payload[17] ? \$471  : { i__payload[17], i__payload[17:2] };
-  assign \$473  = \$470  ? l0_limit : { 1'h0, \$472 [15:0] };
-  assign \$474  = \$473 [14:0] >= 14'h2d80;
-  assign \$475  = - $signed(i__payload[17:2]);
-  assign \$476  = i__payload[17] ? \$475  : { i__payload[17], i__payload[17:2] };
-  assign \$477  = \$476 [15:0] > l0_limit;
-  assign \$478  = - $signed(i__payload[17:2]);
-  assign \$479  = i__payload[17] ? \$478  : { i__payload[17], i__payload[17:2] };
-  assign \$480  = \$477  ? l0_limit : { 1'h0, \$479 [15:0] };
-  assign \$481  = \$480 [14:0] >= 15'h4280;
-  assign \$482  = - $signed(i__payload[17:2]);
-  assign \$483  = i__payload[17] ? \$482  : { i__payload[17], i__payload[17:2] };
-  assign \$484  = \$483 [15:0] > l0_limit;
-  assign \$485  = - $signed(i__payload[17:2]);
-  assign \$486  = i__payload[17] ? \$485  : { i__payload[17], i__payload[17:2] };
-  assign \$487  = \$484  ? l0_limit : { 1'h0, \$486 [15:0] };
-  assign \$488  = \$487 [14:0] >= 15'h5000;
-  assign \$489  = - $signed(i__payload[17:2]);
-  assign \$490  = i__payload[17] ? \$489  : { i__payload[17], i__payload[17:2] };
-  assign \$491  = \$490 [15:0] > l0_limit;
-  assign \$492  = - $signed(i__payload[17:2]);
-  assign \$493  = i__payload[17] ? \$492  : { i__payload[17], i__payload[17:2] };
-  assign \$494  = \$491  ? l0_limit : { 1'h0, \$493 [15:0] };
-  assign \$495  = \$494 [14:0] >= 15'h5e80;
-  assign \$496  = - $signed(i__payload[17:2]);
-  assign \$497  = i__payload[17] ? \$496  : { i__payload[17], i__payload[17:2] };
-  assign \$498  = \$497 [15:0] > l0_limit;
-  assign \$499  = - $signed(i__payload[17:2]);
-  assign \$500  = i__payload[17] ? \$499  : { i__payload[17], i__payload[17:2] };
-  assign \$501  = \$498  ? l0_limit : { 1'h0, \$500 [15:0] };
-  assign \$502  = \$501 [14:0] >= 15'h6f80;
-  assign \$503  = - $signed(i__payload[17:2]);
-  assign \$504  = i__payload[17] ? \$503  : { i__payload[17], i__payload[17:2] };
-  assign \$505  = \$504 [15:0] > l0_limit;
-  assign \$506  = - $signed(i__payload[17:2]);
-  assign \$507  = i__payload[17] ? \$506  : { i__payload[17], i__payload[17:2] };
-  assign \$508  = \$505  ? l0_limit : { 1'h0, \$507 [15:0] };
-  assign \$509  = - $signed(i__payload[17:2]);
-  assign \$510  = i__payload[17] ? \$509  : { i__payload[17], i__payload[17:2] };
-  assign \$511  = \$510 [15:0] > l0_limit;
-  assign \$512  = - $signed(i__payload[17:2]);
-  assign \$513  = i__payload[17] ? \$512  : { i__payload[17], i__payload[17:2] };
-  assign \$514  = \$511  ? l0_limit : { 1'h0, \$513 [15:0] };
-  assign \$515  = - $signed(i__payload[17:2]);
-  assign \$516  = i__payload[17] ? \$515  : { i__payload[17], i__payload[17:2] };
-  assign \$517  = \$516 [15:0] > l0_limit;
-  assign \$518  = - $signed(i__payload[17:2]);
-  assign \$519  = i__payload[17] ? \$518  : { i__payload[17], i__payload[17:2] };
-  assign \$520  = \$517  ? l0_limit : { 1'h0, \$519 [15:0] };
-  assign \$521  = - $signed(i__payload[17:2]);
-  assign \$522  = i__payload[17] ? \$521  : { i__payload[17], i__payload[17:2] };
-  assign \$523  = \$522 [15:0] > l0_limit;
-  assign \$524  = - $signed(i__payload[17:2]);
-  assign \$525  = i__payload[17] ? \$524  : { i__payload[17], i__payload[17:2] };
-  assign \$526  = \$523  ? l0_limit : { 1'h0, \$525 [15:0] };
-  assign \$527  = 5'h17 + l0_u1_seg;
-  assign \$528  = l0_x_p0 - \port__data$39 ;
-  assign \$529  = l0_x_p0 - \port__data$39 ;
-  assign \$530  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u2_origin);
-  assign \$531  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u3_origin);
-  assign \$536  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$537  = 21'h100000 - \$536 [19:0];
-  assign \$538  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$539  = l0_neg_p2 ? \$537  : { 2'h0, \$538 [19:0] };
-  assign \$540  = \$539 [19:0] + 4'h8;
-  assign \$542  = \$541  > 16'hffff;
-  assign \$543  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$544  = 21'h100000 - \$543 [19:0];
-  assign \$545  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$546  = l0_neg_p2 ? \$544  : { 2'h0, \$545 [19:0] };
-  assign \$547  = \$546 [19:0] + 4'h8;
-  assign \$549  = \$542  ? 21'h00ffff : \$548 ;
-  assign \$550  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$551  = - $signed(\$550 [19:0]);
-  assign \$552  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$553  = l0_neg_p2 ? \$551  : { \$552 [19], \$552 [19:0] };
-  assign \$554  = $signed(\$553 [19:0]) + $signed(5'h08);
-  assign \$556  = $signed(\$555 ) > $signed(16'h7fff);
-  assign \$557  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$558  = - $signed(\$557 [19:0]);
-  assign \$559  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$560  = l0_neg_p2 ? \$558  : { \$559 [19], \$559 [19:0] };
-  assign \$561  = $signed(\$560 [19:0]) + $signed(5'h08);
-  assign \$563  = $signed(\$562 ) < $signed(16'h8000);
-  assign \$564  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$565  = - $signed(\$564 [19:0]);
-  assign \$566  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$567  = l0_neg_p2 ? \$565  : { \$566 [19], \$566 [19:0] };
-  assign \$568  = $signed(\$567 [19:0]) + $signed(5'h08);
-  assign \$570  = \$563  ? 21'h1f8000 : \$569 ;
-  assign \$571  = \$556  ? 21'h007fff : \$570 ;
-  assign \$572  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$574  = $signed(\$572 [19:0]) - $signed({ 1'h0, \$573  });
-  assign \$575  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$576  = l0_neg_p2 ? \$574  : { \$575 [19], \$575 [19], \$575 [19], \$575 [19], \$575 [19:0] };
-  assign \$577  = $signed(\$576 [19:0]) + $signed(5'h08);
-  assign \$579  = $signed(\$578 ) > $signed(16'h7fff);
-  assign \$580  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$582  = $signed(\$580 [19:0]) - $signed({ 1'h0, \$581  });
-  assign \$583  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$584  = l0_neg_p2 ? \$582  : { \$583 [19], \$583 [19], \$583 [19], \$583 [19], \$583 [19:0] };
-  assign \$585  = $signed(\$584 [19:0]) + $signed(5'h08);
-  assign \$587  = $signed(\$586 ) < $signed(16'h8000);
-  assign \$588  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$590  = $signed(\$588 [19:0]) - $signed({ 1'h0, \$589  });
-  assign \$591  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$592  = l0_neg_p2 ? \$590  : { \$591 [19], \$591 [19], \$591 [19], \$591 [19], \$591 [19:0] };
-  assign \$593  = $signed(\$592 [19:0]) + $signed(5'h08);
-  assign \$595  = \$587  ? 21'h1f8000 : \$594 ;
-  assign \$596  = \$579  ? 21'h007fff : \$595 ;
-  assign \$597  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$599  = $signed(\$597 [19:0]) - $signed({ 1'h0, \$598  });
-  assign \$600  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$601  = l0_neg_p2 ? \$599  : { \$600 [19], \$600 [19], \$600 [19], \$600 [19], \$600 [19:0] };
-  assign \$602  = $signed(\$601 [19:0]) + $signed(5'h08);
-  assign \$604  = $signed(\$603 ) > $signed(16'h7fff);
-  assign \$605  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$607  = $signed(\$605 [19:0]) - $signed({ 1'h0, \$606  });
-  assign \$608  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$609  = l0_neg_p2 ? \$607  : { \$608 [19], \$608 [19], \$608 [19], \$608 [19], \$608 [19:0] };
-  assign \$610  = $signed(\$609 [19:0]) + $signed(5'h08);
-  assign \$612  = $signed(\$611 ) < $signed(16'h8000);
-  assign \$613  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$615  = $signed(\$613 [19:0]) - $signed({ 1'h0, \$614  });
-  assign \$616  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$617  = l0_neg_p2 ? \$615  : { \$616 [19], \$616 [19], \$616 [19], \$616 [19], \$616 [19:0] };
-  assign \$618  = $signed(\$617 [19:0]) + $signed(5'h08);
-  assign \$620  = \$612  ? 21'h1f8000 : \$619 ;
-  assign \$621  = \$604  ? 21'h007fff : \$620 ;
-  assign \$623  = i__payload[33] ? 15'h5e45 : 15'h557b;
-  assign \$624  = i__payload[33] ? 15'h4027 : 15'h7fff;
-  assign \$625  = i__payload[33] ? 15'h7f2b : 15'h7fff;
-  assign \$626  = - $signed(i__payload[33:18]);
-  assign \$627  = i__payload[33] ? \$626  : { i__payload[33], i__payload[33:18] };
-  assign \$628  = \$627 [15:0] > l1_limit;
-  assign \$629  = - $signed(i__payload[33:18]);
-  assign \$630  = i__payload[33] ? \$629  : { i__payload[33], i__payload[33:18] };
-  assign \$631  = \$628  ? l1_limit : { 1'h0, \$630 [15:0] };
-  assign \$632  = \$631 [14:0] >= 10'h300;
-  assign \$633  = - $signed(i__payload[33:18]);
-  assign \$634  = i__payload[33] ? \$633  : { i__payload[33], i__payload[33:18] };
-  assign \$635  = \$634 [15:0] > l1_limit;
-  assign \$636  = - $signed(i__payload[33:18]);
-  assign \$637  = i__payload[33] ? \$636  : { i__payload[33], i__payload[33:18] };
-  assign \$638  = \$635  ? l1_limit : { 1'h0, \$637 [15:0] };
-  assign \$639  = \$638 [14:0] >= 11'h600;
-  assign \$640  = - $signed(i__payload[33:18]);
-  assign \$641  = i__payload[33] ? \$640  : { i__payload[33], i__payload[33:18] };
-  assign \$642  = \$641 [15:0] > l1_limit;
-  assign \$643  = - $signed(i__payload[33:18]);
-  assign \$644  = i__payload[33] ? \$643  : { i__payload[33], i__payload[33:18] };
-  assign \$645  = \$642  ? l1_limit : { 1'h0, \$644 [15:0] };
-  assign \$646  = \$645 [14:0] >= 12'h900;
-  assign \$647  = - $signed(i__payload[33:18]);
-  assign \$648  = i__payload[33] ? \$647  : { i__payload[33], i__payload[33:18] };
-  assign \$649  = \$648 [15:0] > l1_limit;
-  assign \$650  = - $signed(i__payload[33:18]);
-  assign \$651  = i__payload[33] ? \$650  : { i__payload[33], i__payload[33:18] };
-  assign \$652  = \$649  ? l1_limit : { 1'h0, \$651 [15:0] };
-  assign \$653  = \$652 [14:0] >= 12'hc80;
-  assign \$654  = - $signed(i__payload[33:18]);
-  assign \$655  = i__payload[33] ? \$654  : { i__payload[33], i__payload[33:18] };
-  assign \$656  = \$655 [15:0] > l1_limit;
-  assign \$657  = - $signed(i__payload[33:18]);
-  assign \$658  = i__payload[33] ? \$657  : { i__payload[33], i__payload[33:18] };
-  assign \$659  = \$656  ? l1_limit : { 1'h0, \$658 [15:0] };
-  assign \$660  = \$659 [14:0] >= 13'h1080;
-  assign \$661  = - $signed(i__payload[33:18]);
-  assign \$662  = i__payload[33] ? \$661  : { i__payload[33], i__payload[33:18] };
-  assign \$663  = \$662 [15:0] > l1_limit;
-  assign \$664  = - $signed(i__payload[33:18]);
-  assign \$665  = i__payload[33] ? \$664  : { i__payload[33], i__payload[33:18] };
-  assign \$666  = \$663  ? l1_limit : { 1'h0, \$665 [15:0] };
-  assign \$667  = \$666 [14:0] >= 13'h1980;
-  assign \$668  = - $signed(i__payload[33:18]);
-  assign \$669  = i__payload[33] ? \$668  : { i__payload[33], i__payload[33:18] };
-  assign \$670  = \$669 [15:0] > l1_limit;
-  assign \$671  = - $signed(i__payload[33:18]);
-  assign \$672  = i__payload[33] ? \$671  : { i__payload[33], i__payload[33:18] };
-  assign \$673  = \$670  ? l1_limit : { 1'h0, \$672 [15:0] };
-  assign \$674  = \$673 [14:0] >= 13'h1d80;
-  assign \$675  = - $signed(i__payload[33:18]);
-  assign \$676  = i__payload[33] ? \$675  : { i__payload[33], i__payload[33:18] };
-  assign \$677  = \$676 [15:0] > l1_limit;
-  assign \$678  = - $signed(i__payload[33:18]);
-  assign \$679  = i__payload[33] ? \$678  : { i__payload[33], i__payload[33:18] };
-  assign \$680  = \$677  ? l1_limit : { 1'h0, \$679 [15:0] };
-  assign \$681  = \$680 [14:0] >= 14'h2180;
-  assign \$682  = - $signed(i__payload[33:18]);
-  assign \$683  = i__payload[33] ? \$682  : { i__payload[33], i__payload[33:18] };
-  assign \$684  = \$683 [15:0] > l1_limit;
-  assign \$685  = - $signed(i__payload[33:18]);
-  assign \$686  = i__payload[33] ? \$685  : { i__payload[33], i__payload[33:18] };
-  assign \$687  = \$684  ? l1_limit : { 1'h0, \$686 [15:0] };
-  assign \$688  = \$687 [14:0] >= 14'h2600;
-  assign \$689  = - $signed(i__payload[33:18]);
-  assign \$690  = i__payload[33] ? \$689  : { i__payload[33], i__payload[33:18] };
-  assign \$691  = \$690 [15:0] > l1_limit;
-  assign \$692  = - $signed(i__payload[33:18]);
-  assign \$693  = i__payload[33] ? \$692  : { i__payload[33], i__payload[33:18] };
-  assign \$694  = \$691  ? l1_limit : { 1'h0, \$693 [15:0] };
-  assign \$695  = \$694 [14:0] >= 14'h2a80;
-  assign \$696  = - $signed(i__payload[33:18]);
-  assign \$697  = i__payload[33] ? \$696  : { i__payload[33], i__payload[33:18] };
-  assign \$698  = \$697 [15:0] > l1_limit;
-  assign \$699  = - $signed(i__payload[33:18]);
-  assign \$700  = i__payload[33] ? \$699  : { i__payload[33], i__payload[33:18] };
-  assign \$701  = \$698  ? l1_limit : { 1'h0, \$700 [15:0] };
-  assign \$702  = \$701 [14:0] >= 14'h2e80;
-  assign \$703  = - $signed(i__payload[33:18]);
-  assign \$704  = i__payload[33] ? \$703  : { i__payload[33], i__payload[33:18] };
-  assign \$705  = \$704 [15:0] > l1_limit;
-  assign \$706  = - $signed(i__payload[33:18]);
-  assign \$707  = i__payload[33] ? \$706  : { i__payload[33], i__payload[33:18] };
-  assign \$708  = \$705  ? l1_limit : { 1'h0, \$707 [15:0] };
-  assign \$709  = \$708 [14:0] >= 14'h3300;
-  assign \$710  = - $signed(i__payload[33:18]);
-  assign \$711  = i__payload[33] ? \$710  : { i__payload[33], i__payload[33:18] };
-  assign \$712  = \$711 [15:0] > l1_limit;
-  assign \$713  = - $signed(i__payload[33:18]);
-  assign \$714  = i__payload[33] ? \$713  : { i__payload[33], i__payload[33:18] };
-  assign \$715  = \$712  ? l1_limit : { 1'h0, \$714 [15:0] };
-  assign \$716  = \$715 [14:0] >= 14'h3800;
-  assign \$717  = - $signed(i__payload[33:18]);
-  assign \$718  = i__payload[33] ? \$717  : { i__payload[33], i__payload[33:18] };
-  assign \$719  = \$718 [15:0] > l1_limit;
-  assign \$720  = - $signed(i__payload[33:18]);
-  assign \$721  = i__payload[33] ? \$720  : { i__payload[33], i__payload[33:18] };
-  assign \$722  = \$719  ? l1_limit : { 1'h0, \$721 [15:0] };
-  assign \$723  = \$722 [14:0] >= 14'h3d00;
-  assign \$724  = - $signed(i__payload[33:18]);
-  assign \$725  = i__payload[33] ? \$724  : { i__payload[33], i__payload[33:18] };
-  assign \$726  = \$725 [15:0] > l1_limit;
-  assign \$727  = - $signed(i__payload[33:18]);
-  assign \$728  = i__payload[33] ? \$727  : { i__payload[33], i__payload[33:18] };
-  assign \$729  = \$726  ? l1_limit : { 1'h0, \$728 [15:0] };
-  assign \$730  = \$729 [14:0] >= 15'h4200;
-  assign \$731  = - $signed(i__payload[33:18]);
-  assign \$732  = i__payload[33] ? \$731  : { i__payload[33], i__payload[33:18] };
-  assign \$733  = \$732 [15:0] > l1_limit;
-  assign \$734  = - $signed(i__payload[33:18]);
-  assign \$735  = i__payload[33] ? \$734  : { i__payload[33], i__payload[33:18] };
-  assign \$736  = \$733  ? l1_limit : { 1'h0, \$735 [15:0] };
-  assign \$737  = \$736 [14:0] >= 15'h4800;
-  assign \$738  = - $signed(i__payload[33:18]);
-  assign \$739  = i__payload[33] ? \$738  : { i__payload[33], i__payload[33:18] };
-  assign \$740  = \$739 [15:0] > l1_limit;
-  assign \$741  = - $signed(i__payload[33:18]);
-  assign \$742  = i__payload[33] ? \$741  : { i__payload[33], i__payload[33:18] };
-  assign \$743  = \$740  ? l1_limit : { 1'h0, \$742 [15:0] };
-  assign \$744  = \$743 [14:0] >= 15'h4e00;
-  assign \$745  = - $signed(i__payload[33:18]);
-  assign \$746  = i__payload[33] ? \$745  : { i__payload[33], i__payload[33:18] };
-  assign \$747  = \$746 [15:0] > l1_limit;
-  assign \$748  = - $signed(i__payload[33:18]);
-  assign \$749  = i__payload[33] ? \$748  : { i__payload[33], i__payload[33:18] };
-  assign \$750  = \$747  ? l1_limit : { 1'h0, \$749 [15:0] };
-  assign \$751  = \$750 [14:0] >= 15'h5500;
-  assign \$752  = - $signed(i__payload[33:18]);
-  assign \$753  = i__payload[33] ? \$752  : { i__payload[33], i__payload[33:18] };
-  assign \$754  = \$753 [15:0] > l1_limit;
-  assign \$755  = - $signed(i__payload[33:18]);
-  assign \$756  = i__payload[33] ? \$755  : { i__payload[33], i__payload[33:18] };
-  assign \$757  = \$754  ? l1_limit : { 1'h0, \$756 [15:0] };
-  assign \$758  = \$757 [14:0] >= 15'h5c80;
-  assign \$759  = - $signed(i__payload[33:18]);
-  assign \$760  = i__payload[33] ? \$759  : { i__payload[33], i__payload[33:18] };
-  assign \$761  = \$760 [15:0] > l1_limit;
-  assign \$762  = - $signed(i__payload[33:18]);
-  assign \$763  = i__payload[33] ? \$762  : { i__payload[33], i__payload[33:18] };
-  assign \$764  = \$761  ? l1_limit : { 1'h0, \$763 [15:0] };
-  assign \$765  = \$764 [14:0] >= 15'h6480;
-  assign \$766  = - $signed(i__payload[33:18]);
-  assign \$767  = i__payload[33] ? \$766  : { i__payload[33], i__payload[33:18] };
-  assign \$768  = \$767 [15:0] > l1_limit;
-  assign \$769  = - $signed(i__payload[33:18]);
-  assign \$770  = i__payload[33] ? \$769  : { i__payload[33], i__payload[33:18] };
-  assign \$771  = \$768  ? l1_limit : { 1'h0, \$770 [15:0] };
-  assign \$772  = \$771 [14:0] >= 15'h6d80;
-  assign \$773  = - $signed(i__payload[33:18]);
-  assign \$774  = i__payload[33] ? \$773  : { i__payload[33], i__payload[33:18] };
-  assign \$775  = \$774 [15:0] > l1_limit;
-  assign \$776  = - $signed(i__payload[33:18]);
-  assign \$777  = i__payload[33] ? \$776  : { i__payload[33], i__payload[33:18] };
-  assign \$778  = \$775  ? l1_limit : { 1'h0, \$777 [15:0] };
-  assign \$779  = \$778 [14:0] >= 15'h7900;
-  assign \$780  = - $signed(i__payload[33:18]);
-  assign \$781  = i__payload[33] ? \$780  : { i__payload[33], i__payload[33:18] };
-  assign \$782  = \$781 [15:0] > l1_limit;
-  assign \$783  = - $signed(i__payload[33:18]);
-  assign \$784  = i__payload[33] ? \$783  : { i__payload[33], i__payload[33:18] };
-  assign \$785  = \$782  ? l1_limit : { 1'h0, \$784 [15:0] };
-  assign \$786  = \$785 [14:0] >= 9'h137;
-  assign \$787  = - $signed(i__payload[33:18]);
-  assign \$788  = i__payload[33] ? \$787  : { i__payload[33], i__payload[33:18] };
-  assign \$789  = \$788 [15:0] > l1_limit;
-  assign \$790  = - $signed(i__payload[33:18]);
-  assign \$791  = i__payload[33] ? \$790  : { i__payload[33], i__payload[33:18] };
-  assign \$792  = \$789  ? l1_limit : { 1'h0, \$791 [15:0] };
-  assign \$793  = \$792 [14:0] >= 10'h273;
-  assign \$794  = - $signed(i__payload[33:18]);
-  assign \$795  = i__payload[33] ? \$794  : { i__payload[33], i__payload[33:18] };
-  assign \$796  = \$795 [15:0] > l1_limit;
-  assign \$797  = - $signed(i__payload[33:18]);
-  assign \$798  = i__payload[33] ? \$797  : { i__payload[33], i__payload[33:18] };
-  assign \$799  = \$796  ? l1_limit : { 1'h0, \$798 [15:0] };
-  assign \$800  = \$799 [14:0] >= 10'h3ba;
-  assign \$801  = - $signed(i__payload[33:18]);
-  assign \$802  = i__payload[33] ? \$801  : { i__payload[33], i__payload[33:18] };
-  assign \$803  = \$802 [15:0] > l1_limit;
-  assign \$804  = - $signed(i__payload[33:18]);
-  assign \$805  = i__payload[33] ? \$804  : { i__payload[33], i__payload[33:18] };
-  assign \$806  = \$803  ? l1_limit : { 1'h0, \$805 [15:0] };
-  assign \$807  = \$806 [14:0] >= 11'h514;
-  assign \$808  = - $signed(i__payload[33:18]);
-  assign \$809  = i__payload[33] ? \$808  : { i__payload[33], i__payload[33:18] };
-  assign \$810  = \$809 [15:0] > l1_limit;
-  assign \$811  = - $signed(i__payload[33:18]);
-  assign \$812  = i__payload[33] ? \$811  : { i__payload[33], i__payload[33:18] };
-  assign \$813  = \$810  ? l1_limit : { 1'h0, \$812 [15:0] };
-  assign \$814  = \$813 [14:0] >= 11'h68d;
-  assign \$815  = - $signed(i__payload[33:18]);
-  assign \$816  = i__payload[33] ? \$815  : { i__payload[33], i__payload[33:18] };
-  assign \$817  = \$816 [15:0] > l1_limit;
-  assign \$818  = - $signed(i__payload[33:18]);
-  assign \$819  = i__payload[33] ? \$818  : { i__payload[33], i__payload[33:18] };
-  assign \$820  = \$817  ? l1_limit : { 1'h0, \$819 [15:0] };
-  assign \$821  = \$820 [14:0] >= 12'h842;
-  assign \$822  = - $signed(i__payload[33:18]);
-  assign \$823  = i__payload[33] ? \$822  : { i__payload[33], i__payload[33:18] };
-  assign \$824  = \$823 [15:0] > l1_limit;
-  assign \$825  = - $signed(i__payload[33:18]);
-  assign \$826  = i__payload[33] ? \$825  : { i__payload[33], i__payload[33:18] };
-  assign \$827  = \$824  ? l1_limit : { 1'h0, \$826 [15:0] };
-  assign \$828  = \$827 [14:0] >= 12'hace;
-  assign \$829  = - $signed(i__payload[33:18]);
-  assign \$830  = i__payload[33] ? \$829  : { i__payload[33], i__payload[33:18] };
-  assign \$831  = \$830 [15:0] > l1_limit;
-  assign \$832  = - $signed(i__payload[33:18]);
-  assign \$833  = i__payload[33] ? \$832  : { i__payload[33], i__payload[33:18] };
-  assign \$834  = \$831  ? l1_limit : { 1'h0, \$833 [15:0] };
-  assign \$835  = \$834 [14:0] >= 12'hd39;
-  assign \$836  = - $signed(i__payload[33:18]);
-  assign \$837  = i__payload[33] ? \$836  : { i__payload[33], i__payload[33:18] };
-  assign \$838  = \$837 [15:0] > l1_limit;
-  assign \$839  = - $signed(i__payload[33:18]);
-  assign \$840  = i__payload[33] ? \$839  : { i__payload[33], i__payload[33:18] };
-  assign \$841  = \$838  ? l1_limit : { 1'h0, \$840 [15:0] };
-  assign \$842  = \$841 [14:0] >= 12'hf24;
-  assign \$843  = - $signed(i__payload[33:18]);
-  assign \$844  = i__payload[33] ? \$843  : { i__payload[33], i__payload[33:18] };
-  assign \$845  = \$844 [15:0] > l1_limit;
-  assign \$846  = - $signed(i__payload[33:18]);
-  assign \$847  = i__payload[33] ? \$846  : { i__payload[33], i__payload[33:18] };
-  assign \$848  = \$845  ? l1_limit : { 1'h0, \$847 [15:0] };
-  assign \$849  = \$848 [14:0] >= 13'h10ee;
-  assign \$850  = - $signed(i__payload[33:18]);
-  assign \$851  = i__payload[33] ? \$850  : { i__payload[33], i__payload[33:18] };
-  assign \$852  = \$851 [15:0] > l1_limit;
-  assign \$853  = - $signed(i__payload[33:18]);
-  assign \$854  = i__payload[33] ? \$853  : { i__payload[33], i__payload[33:18] };
-  assign \$855  = \$852  ? l1_limit : { 1'h0, \$854 [15:0] };
-  assign \$856  = \$855 [14:0] >= 13'h12ae;
-  assign \$857  = - $signed(i__payload[33:18]);
-  assign \$858  = i__payload[33] ? \$857  : { i__payload[33], i__payload[33:18] };
-  assign \$859  = \$858 [15:0] > l1_limit;
-  assign \$860  = - $signed(i__payload[33:18]);
-  assign \$861  = i__payload[33] ? \$860  : { i__payload[33], i__payload[33:18] };
-  assign \$862  = \$859  ? l1_limit : { 1'h0, \$861 [15:0] };
-  assign \$863  = \$862 [14:0] >= 13'h1470;
-  assign \$864  = - $signed(i__payload[33:18]);
-  assign \$865  = i__payload[33] ? \$864  : { i__payload[33], i__payload[33:18] };
-  assign \$866  = \$865 [15:0] > l1_limit;
-  assign \$867  = - $signed(i__payload[33:18]);
-  assign \$868  = i__payload[33] ? \$867  : { i__payload[33], i__payload[33:18] };
-  assign \$869  = \$866  ? l1_limit : { 1'h0, \$868 [15:0] };
-  assign \$870  = \$869 [14:0] >= 13'h163b;
-  assign \$871  = - $signed(i__payload[33:18]);
-  assign \$872  = i__payload[33] ? \$871  : { i__payload[33], i__payload[33:18] };
-  assign \$873  = \$872 [15:0] > l1_limit;
-  assign \$874  = - $signed(i__payload[33:18]);
-  assign \$875  = i__payload[33] ? \$874  : { i__payload[33], i__payload[33:18] };
-  assign \$876  = \$873  ? l1_limit : { 1'h0, \$875 [15:0] };
-  assign \$877  = \$876 [14:0] >= 13'h1816;
-  assign \$878  = - $signed(i__payload[33:18]);
-  assign \$879  = i__payload[33] ? \$878  : { i__payload[33], i__payload[33:18] };
-  assign \$880  = \$879 [15:0] > l1_limit;
-  assign \$881  = - $signed(i__payload[33:18]);
-  assign \$882  = i__payload[33] ? \$881  : { i__payload[33], i__payload[33:18] };
-  assign \$883  = \$880  ? l1_limit : { 1'h0, \$882 [15:0] };
-  assign \$884  = \$883 [14:0] >= 13'h1a07;
-  assign \$885  = - $signed(i__payload[33:18]);
-  assign \$886  = i__payload[33] ? \$885  : { i__payload[33], i__payload[33:18] };
-  assign \$887  = \$886 [15:0] > l1_limit;
-  assign \$888  = - $signed(i__payload[33:18]);
-  assign \$889  = i__payload[33] ? \$888  : { i__payload[33], i__payload[33:18] };
-  assign \$890  = \$887  ? l1_limit : { 1'h0, \$889 [15:0] };
-  assign \$891  = \$890 [14:0] >= 13'h1c14;
-  assign \$892  = - $signed(i__payload[33:18]);
-  assign \$893  = i__payload[33] ? \$892  : { i__payload[33], i__payload[33:18] };
-  assign \$894  = \$893 [15:0] > l1_limit;
-  assign \$895  = - $signed(i__payload[33:18]);
-  assign \$896  = i__payload[33] ? \$895  : { i__payload[33], i__payload[33:18] };
-  assign \$897  = \$894  ? l1_limit : { 1'h0, \$896 [15:0] };
-  assign \$898  = \$897 [14:0] >= 13'h1e46;
-  assign \$899  = - $signed(i__payload[33:18]);
-  assign \$900  = i__payload[33] ? \$899  : { i__payload[33], i__payload[33:18] };
-  assign \$901  = \$900 [15:0] > l1_limit;
-  assign \$902  = - $signed(i__payload[33:18]);
-  assign \$903  = i__payload[33] ? \$902  : { i__payload[33], i__payload[33:18] };
-  assign \$904  = \$901  ? l1_limit : { 1'h0, \$903 [15:0] };
-  assign \$905  = \$904 [14:0] >= 14'h20a5;
-  assign \$906  = - $signed(i__payload[33:18]);
-  assign \$907  = i__payload[33] ? \$906  : { i__payload[33], i__payload[33:18] };
-  assign \$908  = \$907 [15:0] > l1_limit;
-  assign \$909  = - $signed(i__payload[33:18]);
-  assign \$910  = i__payload[33] ? \$909  : { i__payload[33], i__payload[33:18] };
-  assign \$911  = \$908  ? l1_limit : { 1'h0, \$910 [15:0] };
-  assign \$912  = \$911 [14:0] >= 14'h233b;
-  assign \$913  = - $signed(i__payload[33:18]);
-  assign \$914  = i__payload[33] ? \$913  : { i__payload[33], i__payload[33:18] };
-  assign \$915  = \$914 [15:0] > l1_limit;
-  assign \$916  = - $signed(i__payload[33:18]);
-  assign \$917  = i__payload[33] ? \$916  : { i__payload[33], i__payload[33:18] };
-  assign \$918  = \$915  ? l1_limit : { 1'h0, \$917 [15:0] };
-  assign \$919  = \$918 [14:0] >= 14'h2619;
-  assign \$920  = - $signed(i__payload[33:18]);
-  assign \$921  = i__payload[33] ? \$920  : { i__payload[33], i__payload[33:18] };
-  assign \$922  = \$921 [15:0] > l1_limit;
-  assign \$923  = - $signed(i__payload[33:18]);
-  assign \$924  = i__payload[33] ? \$923  : { i__payload[33], i__payload[33:18] };
-  assign \$925  = \$922  ? l1_limit : { 1'h0, \$924 [15:0] };
-  assign \$926  = \$925 [14:0] >= 14'h2953;
-  assign \$927  = - $signed(i__payload[33:18]);
-  assign \$928  = i__payload[33] ? \$927  : { i__payload[33], i__payload[33:18] };
-  assign \$929  = \$928 [15:0] > l1_limit;
-  assign \$930  = - $signed(i__payload[33:18]);
-  assign \$931  = i__payload[33] ? \$930  : { i__payload[33], i__payload[33:18] };
-  assign \$932  = \$929  ? l1_limit : { 1'h0, \$931 [15:0] };
-  assign \$933  = \$932 [14:0] >= 14'h2d06;
-  assign \$934  = - $signed(i__payload[33:18]);
-  assign \$935  = i__payload[33] ? \$934  : { i__payload[33], i__payload[33:18] };
-  assign \$936  = \$935 [15:0] > l1_limit;
-  assign \$937  = - $signed(i__payload[33:18]);
-  assign \$938  = i__payload[33] ? \$937  : { i__payload[33], i__payload[33:18] };
-  assign \$939  = \$936  ? l1_limit : { 1'h0, \$938 [15:0] };
-  assign \$940  = \$939 [14:0] >= 14'h3160;
-  assign \$941  = - $signed(i__payload[33:18]);
-  assign \$942  = i__payload[33] ? \$941  : { i__payload[33], i__payload[33:18] };
-  assign \$943  = \$942 [15:0] > l1_limit;
-  assign \$944  = - $signed(i__payload[33:18]);
-  assign \$945  = i__payload[33] ? \$944  : { i__payload[33], i__payload[33:18] };
-  assign \$946  = \$943  ? l1_limit : { 1'h0, \$945 [15:0] };
-  assign \$947  = \$946 [14:0] >= 14'h36ad;
-  assign \$948  = - $signed(i__payload[33:18]);
-  assign \$949  = i__payload[33] ? \$948  : { i__payload[33], i__payload[33:18] };
-  assign \$950  = \$949 [15:0] > l1_limit;
-  assign \$951  = - $signed(i__payload[33:18]);
-  assign \$952  = i__payload[33] ? \$951  : { i__payload[33], i__payload[33:18] };
-  assign \$953  = \$950  ? l1_limit : { 1'h0, \$952 [15:0] };
-  assign \$954  = \$953 [14:0] >= 14'h3d76;
-  assign \$955  = - $signed(i__payload[33:18]);
-  assign \$956  = i__payload[33] ? \$955  : { i__payload[33], i__payload[33:18] };
-  assign \$957  = \$956 [15:0] > l1_limit;
-  assign \$958  = - $signed(i__payload[33:18]);
-  assign \$959  = i__payload[33] ? \$958  : { i__payload[33], i__payload[33:18] };
-  assign \$960  = \$957  ? l1_limit : { 1'h0, \$959 [15:0] };
-  assign \$961  = \$960 [14:0] >= 15'h46ed;
-  assign \$962  = - $signed(i__payload[33:18]);
-  assign \$963  = i__payload[33] ? \$962  : { i__payload[33], i__payload[33:18] };
-  assign \$964  = \$963 [15:0] > l1_limit;
-  assign \$965  = - $signed(i__payload[33:18]);
-  assign \$966  = i__payload[33] ? \$965  : { i__payload[33], i__payload[33:18] };
-  assign \$967  = \$964  ? l1_limit : { 1'h0, \$966 [15:0] };
-  assign \$968  = \$967 [14:0] >= 15'h56ab;
-  assign \$969  = - $signed(i__payload[33:18]);
-  assign \$970  = i__payload[33] ? \$969  : { i__payload[33], i__payload[33:18] };
-  assign \$971  = \$970 [15:0] > l1_limit;
-  assign \$972  = - $signed(i__payload[33:18]);
-  assign \$973  = i__payload[33] ? \$972  : { i__payload[33], i__payload[33:18] };
-  assign \$974  = \$971  ? l1_limit : { 1'h0, \$973 [15:0] };
-  assign \$975  = \$974 [14:0] >= 11'h580;
-  assign \$976  = - $signed(i__payload[33:18]);
-  assign \$977  = i__payload[33] ? \$976  : { i__payload[33], i__payload[33:18] };
-  assign \$978  = \$977 [15:0] > l1_limit;
-  assign \$979  = - $signed(i__payload[33:18]);
-  assign \$980  = i__payload[33] ? \$979  : { i__payload[33], i__payload[33:18] };
-  assign \$981  = \$978  ? l1_limit : { 1'h0, \$980 [15:0] };
-  assign \$982  = \$981 [14:0] >= 12'h980;
-  assign \$983  = - $signed(i__payload[33:18]);
-  assign \$984  = i__payload[33] ? \$983  : { i__payload[33], i__payload[33:18] };
-  assign \$985  = \$984 [15:0] > l1_limit;
-  assign \$986  = - $signed(i__payload[33:18]);
-  assign \$987  = i__payload[33] ? \$986  : { i__payload[33], i__payload[33:18] };
-  assign \$988  = \$985  ? l1_limit : { 1'h0, \$987 [15:0] };
-  assign \$989  = \$988 [14:0] >= 12'hd80;
-  assign \$990  = - $signed(i__payload[33:18]);
-  assign \$991  = i__payload[33] ? \$990  : { i__payload[33], i__payload[33:18] };
-  assign \$992  = \$991 [15:0] > l1_limit;
-  assign \$993  = - $signed(i__payload[33:18]);
-  assign \$994  = i__payload[33] ? \$993  : { i__payload[33], i__payload[33:18] };
-  assign \$995  = \$992  ? l1_limit : { 1'h0, \$994 [15:0] };
-  assign \$996  = \$995 [14:0] >= 13'h1180;
-  assign \$997  = - $signed(i__payload[33:18]);
-  assign \$998  = i__payload[33] ? \$997  : { i__payload[33], i__payload[33:18] };
-  assign \$999  = \$998 [15:0] > l1_limit;
-  assign \$1000  = - $signed(i__payload[33:18]);
-  assign \$1001  = i__payload[33] ? \$1000  : { i__payload[33], i__payload[33:18] };
-  assign \$1002  = \$999  ? l1_limit : { 1'h0, \$1001 [15:0] };
-  assign \$1003  = \$1002 [14:0] >= 13'h1600;
-  assign \$1004  = - $signed(i__payload[33:18]);
-  assign \$1005  = i__payload[33] ? \$1004  : { i__payload[33], i__payload[33:18] };
-  assign \$1006  = \$1005 [15:0] > l1_limit;
-  assign \$1007  = - $signed(i__payload[33:18]);
-  assign \$1008  = i__payload[33] ? \$1007  : { i__payload[33], i__payload[33:18] };
-  assign \$1009  = \$1006  ? l1_limit : { 1'h0, \$1008 [15:0] };
-  assign \$1010  = \$1009 [14:0] >= 13'h1b00;
-  assign \$1011  = - $signed(i__payload[33:18]);
-  assign \$1012  = i__payload[33] ? \$1011  : { i__payload[33], i__payload[33:18] };
-  assign \$1013  = \$1012 [15:0] > l1_limit;
-  assign \$1014  = - $signed(i__payload[33:18]);
-  assign \$1015  = i__payload[33] ? \$1014  : { i__payload[33], i__payload[33:18] };
-  assign \$1016  = \$1013  ? l1_limit : { 1'h0, \$1015 [15:0] };
-  assign \$1017  = \$1016 [14:0] >= 14'h2580;
-  assign \$1018  = - $signed(i__payload[33:18]);
-  assign \$1019  = i__payload[33] ? \$1018  : { i__payload[33], i__payload[33:18] };
-  assign \$1020  = \$1019 [15:0] > l1_limit;
-  assign \$1021  = - $signed(i__payload[33:18]);
-  assign \$1022  = i__payload[33] ? \$1021  : { i__payload[33], i__payload[33:18] };
-  assign \$1023  = \$1020  ? l1_limit : { 1'h0, \$1022 [15:0] };
-  assign \$1024  = \$1023 [14:0] >= 14'h2c00;
-  assign \$1025  = - $signed(i__payload[33:18]);
-  assign \$1026  = i__payload[33] ? \$1025  : { i__payload[33], i__payload[33:18] };
-  assign \$1027  = \$1026 [15:0] > l1_limit;
-  assign \$1028  = - $signed(i__payload[33:18]);
-  assign \$1029  = i__payload[33] ? \$1028  : { i__payload[33], i__payload[33:18] };
-  assign \$1030  = \$1027  ? l1_limit : { 1'h0, \$1029 [15:0] };
-  assign \$1031  = \$1030 [14:0] >= 14'h3380;
-  assign \$1032  = - $signed(i__payload[33:18]);
-  assign \$1033  = i__payload[33] ? \$1032  : { i__payload[33], i__payload[33:18] };
-  assign \$1034  = \$1033 [15:0] > l1_limit;
-  assign \$1035  = - $signed(i__payload[33:18]);
-  assign \$1036  = i__payload[33] ? \$1035  : { i__payload[33], i__payload[33:18] };
-  assign \$1037  = \$1034  ? l1_limit : { 1'h0, \$1036 [15:0] };
-  assign \$1038  = \$1037 [14:0] >= 15'h4000;
-  assign \$1039  = - $signed(i__payload[33:18]);
-  assign \$1040  = i__payload[33] ? \$1039  : { i__payload[33], i__payload[33:18] };
-  assign \$1041  = \$1040 [15:0] > l1_limit;
-  assign \$1042  = - $signed(i__payload[33:18]);
-  assign \$1043  = i__payload[33] ? \$1042  : { i__payload[33], i__payload[33:18] };
-  assign \$1044  = \$1041  ? l1_limit : { 1'h0, \$1043 [15:0] };
-  assign \$1045  = \$1044 [14:0] >= 15'h6000;
-  assign \$1046  = - $signed(i__payload[33:18]);
-  assign \$1047  = i__payload[33] ? \$1046  : { i__payload[33], i__payload[33:18] };
-  assign \$1048  = \$1047 [15:0] > l1_limit;
-  assign \$1049  = - $signed(i__payload[33:18]);
-  assign \$1050  = i__payload[33] ? \$1049  : { i__payload[33], i__payload[33:18] };
-  assign \$1051  = \$1048  ? l1_limit : { 1'h0, \$1050 [15:0] };
-  assign \$1052  = \$1051 [14:0] >= 11'h700;
-  assign \$1053  = - $signed(i__payload[33:18]);
-  assign \$1054  = i__payload[33] ? \$1053  : { i__payload[33], i__payload[33:18] };
-  assign \$1055  = \$1054 [15:0] > l1_limit;
-  assign \$1056  = - $signed(i__payload[33:18]);
-  assign \$1057  = i__payload[33] ? \$1056  : { i__payload[33], i__payload[33:18] };
-  assign \$1058  = \$1055  ? l1_limit : { 1'h0, \$1057 [15:0] };
-  assign \$1059  = \$1058 [14:0] >= 12'hc80;
-  assign \$1060  = - $signed(i__payload[33:18]);
-  assign \$1061  = i__payload[33] ? \$1060  : { i__payload[33], i__payload[33:18] };
-  assign \$1062  = \$1061 [15:0] > l1_limit;
-  assign \$1063  = - $signed(i__payload[33:18]);
-  assign \$1064  = i__payload[33] ? \$1063  : { i__payload[33], i__payload[33:18] };
-  assign \$1065  = \$1062  ? l1_limit : { 1'h0, \$1064 [15:0] };
-  assign \$1066  = \$1065 [14:0] >= 13'h1200;
-  assign \$1067  = - $signed(i__payload[33:18]);
-  assign \$1068  = i__payload[33] ? \$1067  : { i__payload[33], i__payload[33:18] };
-  assign \$1069  = \$1068 [15:0] > l1_limit;
-  assign \$1070  = - $signed(i__payload[33:18]);
-  assign \$1071  = i__payload[33] ? \$1070  : { i__payload[33], i__payload[33:18] };
-  assign \$1072  = \$1069  ? l1_limit : { 1'h0, \$1071 [15:0] };
-  assign \$1073  = \$1072 [14:0] >= 13'h1780;
-  assign \$1074  = - $signed(i__payload[33:18]);
-  assign \$1075  = i__payload[33] ? \$1074  : { i__payload[33], i__payload[33:18] };
-  assign \$1076  = \$1075 [15:0] > l1_limit;
-  assign \$1077  = - $signed(i__payload[33:18]);
-  assign \$1078  = i__payload[33] ? \$1077  : { i__payload[33], i__payload[33:18] };
-  assign \$1079  = \$1076  ? l1_limit : { 1'h0, \$1078 [15:0] };
-  assign \$1080  = \$1079 [14:0] >= 13'h1e00;
-  assign \$1081  = - $signed(i__payload[33:18]);
-  assign \$1082  = i__payload[33] ? \$1081  : { i__payload[33], i__payload[33:18] };
-  assign \$1083  = \$1082 [15:0] > l1_limit;
-  assign \$1084  = - $signed(i__payload[33:18]);
-  assign \$1085  = i__payload[33] ? \$1084  : { i__payload[33], i__payload[33:18] };
-  assign \$1086  = \$1083  ? l1_limit : { 1'h0, \$1085 [15:0] };
-  assign \$1087  = \$1086 [14:0] >= 14'h2500;
-  assign \$1088  = - $signed(i__payload[33:18]);
-  assign \$1089  = i__payload[33] ? \$1088  : { i__payload[33], i__payload[33:18] };
-  assign \$1090  = \$1089 [15:0] > l1_limit;
-  assign \$1091  = - $signed(i__payload[33:18]);
-  assign \$1092  = i__payload[33] ? \$1091  : { i__payload[33], i__payload[33:18] };
-  assign \$1093  = \$1090  ? l1_limit : { 1'h0, \$1092 [15:0] };
-  assign \$1094  = \$1093 [14:0] >= 14'h2d80;
-  assign \$1095  = - $signed(i__payload[33:18]);
-  assign \$1096  = i__payload[33] ? \$1095  : { i__payload[33], i__payload[33:18] };
-  assign \$1097  = \$1096 [15:0] > l1_limit;
-  assign \$1098  = - $signed(i__payload[33:18]);
-  assign \$1099  = i__payload[33] ? \$1098  : { i__payload[33], i__payload[33:18] };
-  assign \$1100  = \$1097  ? l1_limit : { 1'h0, \$1099 [15:0] };
-  assign \$1101  = \$1100 [14:0] >= 15'h4280;
-  assign \$1102  = - $signed(i__payload[33:18]);
-  assign \$1103  = i__payload[33] ? \$1102  : { i__payload[33], i__payload[33:18] };
-  assign \$1104  = \$1103 [15:0] > l1_limit;
-  assign \$1105  = - $signed(i__payload[33:18]);
-  assign \$1106  = i__payload[33] ? \$1105  : { i__payload[33], i__payload[33:18] };
-  assign \$1107  = \$1104  ? l1_limit : { 1'h0, \$1106 [15:0] };
-  assign \$1108  = \$1107 [14:0] >= 15'h5000;
-  assign \$1109  = - $signed(i__payload[33:18]);
-  assign \$1110  = i__payload[33] ? \$1109  : { i__payload[33], i__payload[33:18] };
-  assign \$1111  = \$1110 [15:0] > l1_limit;
-  assign \$1112  = - $signed(i__payload[33:18]);
-  assign \$1113  = i__payload[33] ? \$1112  : { i__payload[33], i__payload[33:18] };
-  assign \$1114  = \$1111  ? l1_limit : { 1'h0, \$1113 [15:0] };
-  assign \$1115  = \$1114 [14:0] >= 15'h5e80;
-  assign \$1116  = - $signed(i__payload[33:18]);
-  assign \$1117  = i__payload[33] ? \$1116  : { i__payload[33], i__payload[33:18] };
-  assign \$1118  = \$1117 [15:0] > l1_limit;
-  assign \$1119  = - $signed(i__payload[33:18]);
-  assign \$1120  = i__payload[33] ? \$1119  : { i__payload[33], i__payload[33:18] };
-  assign \$1121  = \$1118  ? l1_limit : { 1'h0, \$1120 [15:0] };
-  assign \$1122  = \$1121 [14:0] >= 15'h6f80;
-  assign \$1123  = - $signed(i__payload[33:18]);
-  assign \$1124  = i__payload[33] ? \$1123  : { i__payload[33], i__payload[33:18] };
-  assign \$1125  = \$1124 [15:0] > l1_limit;
-  assign \$1126  = - $signed(i__payload[33:18]);
-  assign \$1127  = i__payload[33] ? \$1126  : { i__payload[33], i__payload[33:18] };
-  assign \$1128  = \$1125  ? l1_limit : { 1'h0, \$1127 [15:0] };
-  assign \$1129  = - $signed(i__payload[33:18]);
-  assign \$1130  = i__payload[33] ? \$1129  : { i__payload[33], i__payload[33:18] };
-  assign \$1131  = \$1130 [15:0] > l1_limit;
-  assign \$1132  = - $signed(i__payload[33:18]);
-  assign \$1133  = i__payload[33] ? \$1132  : { i__payload[33], i__payload[33:18] };
-  assign \$1134  = \$1131  ? l1_limit : { 1'h0, \$1133 [15:0] };
-  assign \$1135  = - $signed(i__payload[33:18]);
-  assign \$1136  = i__payload[33] ? \$1135  : { i__payload[33], i__payload[33:18] };
-  assign \$1137  = \$1136 [15:0] > l1_limit;
-  assign \$1138  = - $signed(i__payload[33:18]);
-  assign \$1139  = i__payload[33] ? \$1138  : { i__payload[33], i__payload[33:18] };
-  assign \$1140  = \$1137  ? l1_limit : { 1'h0, \$1139 [15:0] };
-  assign \$1141  = - $signed(i__payload[33:18]);
-  assign \$1142  = i__payload[33] ? \$1141  : { i__payload[33], i__payload[33:18] };
-  assign \$1143  = \$1142 [15:0] > l1_limit;
-  assign \$1144  = - $signed(i__payload[33:18]);
-  assign \$1145  = i__payload[33] ? \$1144  : { i__payload[33], i__payload[33:18] };
-  assign \$1146  = \$1143  ? l1_limit : { 1'h0, \$1145 [15:0] };
-  assign \$1147  = 5'h17 + l1_u1_seg;
-  assign \$1148  = l1_x_p0 - \port__data$82 ;
-  assign \$1149  = l1_x_p0 - \port__data$82 ;
-  assign \$1150  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u2_origin);
-  assign \$1151  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u3_origin);
-  assign \$1156  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1157  = 21'h100000 - \$1156 [19:0];
-  assign \$1158  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1159  = l1_neg_p2 ? \$1157  : { 2'h0, \$1158 [19:0] };
-  assign \$1160  = \$1159 [19:0] + 4'h8;
-  assign \$1162  = \$1161  > 16'hffff;
-  assign \$1163  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1164  = 21'h100000 - \$1163 [19:0];
-  assign \$1165  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1166  = l1_neg_p2 ? \$1164  : { 2'h0, \$1165 [19:0] };
-  assign \$1167  = \$1166 [19:0] + 4'h8;
-  assign \$1169  = \$1162  ? 21'h00ffff : \$1168 ;
-  assign \$1170  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1171  = - $signed(\$1170 [19:0]);
-  assign \$1172  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1173  = l1_neg_p2 ? \$1171  : { \$1172 [19], \$1172 [19:0] };
-  assign \$1174  = $signed(\$1173 [19:0]) + $signed(5'h08);
-  assign \$1176  = $signed(\$1175 ) > $signed(16'h7fff);
-  assign \$1177  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1178  = - $signed(\$1177 [19:0]);
-  assign \$1179  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1180  = l1_neg_p2 ? \$1178  : { \$1179 [19], \$1179 [19:0] };
-  assign \$1181  = $signed(\$1180 [19:0]) + $signed(5'h08);
-  assign \$1183  = $signed(\$1182 ) < $signed(16'h8000);
-  assign \$1184  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1185  = - $signed(\$1184 [19:0]);
-  assign \$1186  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1187  = l1_neg_p2 ? \$1185  : { \$1186 [19], \$1186 [19:0] };
-  assign \$1188  = $signed(\$1187 [19:0]) + $signed(5'h08);
-  assign \$1190  = \$1183  ? 21'h1f8000 : \$1189 ;
-  assign \$1191  = \$1176  ? 21'h007fff : \$1190 ;
-  assign \$1192  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1194  = $signed(\$1192 [19:0]) - $signed({ 1'h0, \$1193  });
-  assign \$1195  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1196  = l1_neg_p2 ? \$1194  : { \$1195 [19], \$1195 [19], \$1195 [19], \$1195 [19], \$1195 [19:0] };
-  assign \$1197  = $signed(\$1196 [19:0]) + $signed(5'h08);
-  assign \$1199  = $signed(\$1198 ) > $signed(16'h7fff);
-  assign \$1200  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1202  = $signed(\$1200 [19:0]) - $signed({ 1'h0, \$1201  });
-  assign \$1203  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1204  = l1_neg_p2 ? \$1202  : { \$1203 [19], \$1203 [19], \$1203 [19], \$1203 [19], \$1203 [19:0] };
-  assign \$1205  = $signed(\$1204 [19:0]) + $signed(5'h08);
-  assign \$1207  = $signed(\$1206 ) < $signed(16'h8000);
-  assign \$1208  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1210  = $signed(\$1208 [19:0]) - $signed({ 1'h0, \$1209  });
-  assign \$1211  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1212  = l1_neg_p2 ? \$1210  : { \$1211 [19], \$1211 [19], \$1211 [19], \$1211 [19], \$1211 [19:0] };
-  assign \$1213  = $signed(\$1212 [19:0]) + $signed(5'h08);
-  assign \$1215  = \$1207  ? 21'h1f8000 : \$1214 ;
-  assign \$1216  = \$1199  ? 21'h007fff : \$1215 ;
-  assign \$1217  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1219  = $signed(\$1217 [19:0]) - $signed({ 1'h0, \$1218  });
-  assign \$1220  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1221  = l1_neg_p2 ? \$1219  : { \$1220 [19], \$1220 [19], \$1220 [19], \$1220 [19], \$1220 [19:0] };
-  assign \$1222  = $signed(\$1221 [19:0]) + $signed(5'h08);
-  assign \$1224  = $signed(\$1223 ) > $signed(16'h7fff);
-  assign \$1225  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1227  = $signed(\$1225 [19:0]) - $signed({ 1'h0, \$1226  });
-  assign \$1228  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1229  = l1_neg_p2 ? \$1227  : { \$1228 [19], \$1228 [19], \$1228 [19], \$1228 [19], \$1228 [19:0] };
-  assign \$1230  = $signed(\$1229 [19:0]) + $signed(5'h08);
-  assign \$1232  = $signed(\$1231 ) < $signed(16'h8000);
-  assign \$1233  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1235  = $signed(\$1233 [19:0]) - $signed({ 1'h0, \$1234  });
-  assign \$1236  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1237  = l1_neg_p2 ? \$1235  : { \$1236 [19], \$1236 [19], \$1236 [19], \$1236 [19], \$1236 [19:0] };
-  assign \$1238  = $signed(\$1237 [19:0]) + $signed(5'h08);
-  assign \$1240  = \$1232  ? 21'h1f8000 : \$1239 ;
-  assign \$1241  = \$1224  ? 21'h007fff : \$1240 ;
-  assign \$1242  = $signed(l0_c2) * $signed({ 1'h0, l0_t1 });
-  assign \$1244  = $signed(\$1243 ) + $signed({ 1'h0, l0_c1_p1 });
-  assign \$1245  = \$1244 [31:0] * l0_t_p1;
-  assign \$1246  = $signed(l1_c2) * $signed({ 1'h0, l1_t1 });
-  assign \$1248  = $signed(\$1247 ) + $signed({ 1'h0, l1_c1_p1 });
-  assign \$1249  = \$1248 [31:0] * l1_t_p1;
+  assign \$85  = \$82  ? l0_limit : { 1'h0, \$84 [15:0] };
+  assign \$86  = l0_low_b >= port__data[16:7];
+  assign \$87  = port__data[6:0] + \$86 ;
+  assign \port__addr$14  = l0_binned ? \$87 [6:0] : l0_addr_b;
+  assign \$88  = l0_low_b >= port__data[16:7];
+  assign \$89  = port__data[6:0] + \$88 ;
+  assign \port__addr$19  = l0_binned ? \$89 [6:0] : l0_addr_b;
+  assign \$90  = l0_low_b >= port__data[16:7];
+  assign \$91  = port__data[6:0] + \$90 ;
+  assign \port__addr$21  = l0_binned ? \$91 [6:0] : l0_addr_b;
+  assign \$92  = l0_low_b >= port__data[16:7];
+  assign \$93  = port__data[6:0] + \$92 ;
+  assign \port__addr$23  = l0_binned ? \$93 [6:0] : l0_addr_b;
+  assign \$94  = l0_x_p0 - \port__data$28 ;
+  assign \$96  = l0_x_p0 - \port__data$28 ;
+  assign \$98  = l0_x_p0 - \port__data$28 ;
+  assign \$100  = l0_x_p0 - \port__data$28 ;
+  assign \$106  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$107  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$108  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$109  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$113  = i__payload[33] ? 15'h5e45 : 15'h557b;
+  assign \$114  = i__payload[33] ? 15'h4027 : 15'h7fff;
+  assign \$115  = i__payload[33] ? 15'h7f2b : 15'h7fff;
+  assign \$116  = - $signed(i__payload[33:18]);
+  assign \$117  = i__payload[33] ? \$116  : { i__payload[33], i__payload[33:18] };
+  assign \$118  = \$117 [15:0] > l1_limit;
+  assign \$119  = - $signed(i__payload[33:18]);
+  assign \$120  = i__payload[33] ? \$119  : { i__payload[33], i__payload[33:18] };
+  assign \$121  = \$118  ? l1_limit : { 1'h0, \$120 [15:0] };
+  assign \$122  = - $signed(i__payload[33:18]);
+  assign \$123  = i__payload[33] ? \$122  : { i__payload[33], i__payload[33:18] };
+  assign \$124  = \$123 [15:0] > l1_limit;
+  assign \$125  = - $signed(i__payload[33:18]);
+  assign \$126  = i__payload[33] ? \$125  : { i__payload[33], i__payload[33:18] };
+  assign \$127  = \$124  ? l1_limit : { 1'h0, \$126 [15:0] };
+  assign \$128  = - $signed(i__payload[33:18]);
+  assign \$129  = i__payload[33] ? \$128  : { i__payload[33], i__payload[33:18] };
+  assign \$130  = \$129 [15:0] > l1_limit;
+  assign \$131  = - $signed(i__payload[33:18]);
+  assign \$132  = i__payload[33] ? \$131  : { i__payload[33], i__payload[33:18] };
+  assign \$133  = \$130  ? l1_limit : { 1'h0, \$132 [15:0] };
+  assign \$134  = - $signed(i__payload[33:18]);
+  assign \$135  = i__payload[33] ? \$134  : { i__payload[33], i__payload[33:18] };
+  assign \$136  = \$135 [15:0] > l1_limit;
+  assign \$137  = - $signed(i__payload[33:18]);
+  assign \$138  = i__payload[33] ? \$137  : { i__payload[33], i__payload[33:18] };
+  assign \$139  = \$136  ? l1_limit : { 1'h0, \$138 [15:0] };
+  assign \$140  = - $signed(i__payload[33:18]);
+  assign \$141  = i__payload[33] ? \$140  : { i__payload[33], i__payload[33:18] };
+  assign \$142  = \$141 [15:0] > l1_limit;
+  assign \$143  = - $signed(i__payload[33:18]);
+  assign \$144  = i__payload[33] ? \$143  : { i__payload[33], i__payload[33:18] };
+  assign \$145  = \$142  ? l1_limit : { 1'h0, \$144 [15:0] };
+  assign \$147  = 1'h0 + \$146 ;
+  assign \$148  = - $signed(i__payload[33:18]);
+  assign \$149  = i__payload[33] ? \$148  : { i__payload[33], i__payload[33:18] };
+  assign \$150  = \$149 [15:0] > l1_limit;
+  assign \$151  = - $signed(i__payload[33:18]);
+  assign \$152  = i__payload[33] ? \$151  : { i__payload[33], i__payload[33:18] };
+  assign \$153  = \$150  ? l1_limit : { 1'h0, \$152 [15:0] };
+  assign \$155  = 6'h20 + \$154 ;
+  assign \$156  = - $signed(i__payload[33:18]);
+  assign \$157  = i__payload[33] ? \$156  : { i__payload[33], i__payload[33:18] };
+  assign \$158  = \$157 [15:0] > l1_limit;
+  assign \$159  = - $signed(i__payload[33:18]);
+  assign \$160  = i__payload[33] ? \$159  : { i__payload[33], i__payload[33:18] };
+  assign \$161  = \$158  ? l1_limit : { 1'h0, \$160 [15:0] };
+  assign \$163  = 7'h7f + \$162 ;
+  assign \$164  = - $signed(i__payload[33:18]);
+  assign \$165  = i__payload[33] ? \$164  : { i__payload[33], i__payload[33:18] };
+  assign \$166  = \$165 [15:0] > l1_limit;
+  assign \$167  = - $signed(i__payload[33:18]);
+  assign \$168  = i__payload[33] ? \$167  : { i__payload[33], i__payload[33:18] };
+  assign \$169  = \$166  ? l1_limit : { 1'h0, \$168 [15:0] };
+  assign \$171  = 8'h9f + \$170 ;
+  assign \$172  = - $signed(i__payload[33:18]);
+  assign \$173  = i__payload[33] ? \$172  : { i__payload[33], i__payload[33:18] };
+  assign \$174  = \$173 [15:0] > l1_limit;
+  assign \$175  = - $signed(i__payload[33:18]);
+  assign \$176  = i__payload[33] ? \$175  : { i__payload[33], i__payload[33:18] };
+  assign \$177  = \$174  ? l1_limit : { 1'h0, \$176 [15:0] };
+  assign \$178  = - $signed(i__payload[33:18]);
+  assign \$179  = i__payload[33] ? \$178  : { i__payload[33], i__payload[33:18] };
+  assign \$180  = \$179 [15:0] > l1_limit;
+  assign \$181  = - $signed(i__payload[33:18]);
+  assign \$182  = i__payload[33] ? \$181  : { i__payload[33], i__payload[33:18] };
+  assign \$183  = \$180  ? l1_limit : { 1'h0, \$182 [15:0] };
+  assign \$184  = - $signed(i__payload[33:18]);
+  assign \$185  = i__payload[33] ? \$184  : { i__payload[33], i__payload[33:18] };
+  assign \$186  = \$185 [15:0] > l1_limit;
+  assign \$187  = - $signed(i__payload[33:18]);
+  assign \$188  = i__payload[33] ? \$187  : { i__payload[33], i__payload[33:18] };
+  assign \$189  = \$186  ? l1_limit : { 1'h0, \$188 [15:0] };
+  assign \$190  = - $signed(i__payload[33:18]);
+  assign \$191  = i__payload[33] ? \$190  : { i__payload[33], i__payload[33:18] };
+  assign \$192  = \$191 [15:0] > l1_limit;
+  assign \$193  = - $signed(i__payload[33:18]);
+  assign \$194  = i__payload[33] ? \$193  : { i__payload[33], i__payload[33:18] };
+  assign \$195  = \$192  ? l1_limit : { 1'h0, \$194 [15:0] };
+  assign \$196  = l1_low_b >= \port__data$50 [16:7];
+  assign \$197  = \port__data$50 [6:0] + \$196 ;
+  assign \port__addr$48  = l1_binned ? \$197 [6:0] : l1_addr_b;
+  assign \$198  = l1_low_b >= \port__data$50 [16:7];
+  assign \$199  = \port__data$50 [6:0] + \$198 ;
+  assign \port__addr$53  = l1_binned ? \$199 [6:0] : l1_addr_b;
+  assign \$200  = l1_low_b >= \port__data$50 [16:7];
+  assign \$201  = \port__data$50 [6:0] + \$200 ;
+  assign \port__addr$55  = l1_binned ? \$201 [6:0] : l1_addr_b;
+  assign \$202  = l1_low_b >= \port__data$50 [16:7];
+  assign \$203  = \port__data$50 [6:0] + \$202 ;
+  assign \port__addr$57  = l1_binned ? \$203 [6:0] : l1_addr_b;
+  assign \$204  = l1_x_p0 - \port__data$62 ;
+  assign \$206  = l1_x_p0 - \port__data$62 ;
+  assign \$208  = l1_x_p0 - \port__data$62 ;
+  assign \$210  = l1_x_p0 - \port__data$62 ;
+  assign \$216  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$217  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$218  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$219  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$222  = $signed(\port__data$85 ) * $signed({ 1'h0, l0_t1 });
+  assign \$224  = $signed(\$223 ) + $signed({ 1'h0, l0_c1_p1 });
+  assign \$225  = \$224 [31:0] * l0_t_p1;
+  assign \$226  = $signed(l0_uf_a) - $signed(l0_uf_b);
+  assign \$227  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$228  = l0_neg_p2 ? \$226  : { \$227 [20], \$227 [20], \$227 [20], \$227 [20:0] };
+  assign \$229  = $signed(\$228 ) + $signed(5'h08);
+  assign \$231  = $signed(\$230 ) < $signed(l0_lo);
+  assign \$232  = $signed(l0_uf_a) - $signed(l0_uf_b);
+  assign \$233  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$234  = l0_neg_p2 ? \$232  : { \$233 [20], \$233 [20], \$233 [20], \$233 [20:0] };
+  assign \$235  = $signed(\$234 ) + $signed(5'h08);
+  assign \$237  = \$231  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$236 ;
+  assign \$238  = $signed(\$237 ) > $signed(l0_hi);
+  assign \$239  = $signed(l0_uf_a) - $signed(l0_uf_b);
+  assign \$240  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$241  = l0_neg_p2 ? \$239  : { \$240 [20], \$240 [20], \$240 [20], \$240 [20:0] };
+  assign \$242  = $signed(\$241 ) + $signed(5'h08);
+  assign \$244  = $signed(\$243 ) < $signed(l0_lo);
+  assign \$245  = $signed(l0_uf_a) - $signed(l0_uf_b);
+  assign \$246  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$247  = l0_neg_p2 ? \$245  : { \$246 [20], \$246 [20], \$246 [20], \$246 [20:0] };
+  assign \$248  = $signed(\$247 ) + $signed(5'h08);
+  assign \$250  = \$244  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$249 ;
+  assign \$251  = \$238  ? { l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi } : \$250 ;
+  assign \$252  = $signed(\port__data$103 ) * $signed({ 1'h0, l1_t1 });
+  assign \$254  = $signed(\$253 ) + $signed({ 1'h0, l1_c1_p1 });
+  assign \$255  = \$254 [31:0] * l1_t_p1;
+  assign \$256  = $signed(l1_uf_a) - $signed(l1_uf_b);
+  assign \$257  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$258  = l1_neg_p2 ? \$256  : { \$257 [20], \$257 [20], \$257 [20], \$257 [20:0] };
+  assign \$259  = $signed(\$258 ) + $signed(5'h08);
+  assign \$261  = $signed(\$260 ) < $signed(l1_lo);
+  assign \$262  = $signed(l1_uf_a) - $signed(l1_uf_b);
+  assign \$263  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$264  = l1_neg_p2 ? \$262  : { \$263 [20], \$263 [20], \$263 [20], \$263 [20:0] };
+  assign \$265  = $signed(\$264 ) + $signed(5'h08);
+  assign \$267  = \$261  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$266 ;
+  assign \$268  = $signed(\$267 ) > $signed(l1_hi);
+  assign \$269  = $signed(l1_uf_a) - $signed(l1_uf_b);
+  assign \$270  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$271  = l1_neg_p2 ? \$269  : { \$270 [20], \$270 [20], \$270 [20], \$270 [20:0] };
+  assign \$272  = $signed(\$271 ) + $signed(5'h08);
+  assign \$274  = $signed(\$273 ) < $signed(l1_lo);
+  assign \$275  = $signed(l1_uf_a) - $signed(l1_uf_b);
+  assign \$276  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$277  = l1_neg_p2 ? \$275  : { \$276 [20], \$276 [20], \$276 [20], \$276 [20:0] };
+  assign \$278  = $signed(\$277 ) + $signed(5'h08);
+  assign \$280  = \$274  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$279 ;
+  assign \$281  = \$268  ? { l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi } : \$280 ;
   always @(posedge clk)
-    valid_0 <= \$1250 ;
+    valid_0 <= \$282 ;
   always @(posedge clk)
-    valid_1 <= \$1251 ;
+    valid_1 <= \$283 ;
   always @(posedge clk)
-    valid_2 <= \$1252 ;
+    valid_2 <= \$284 ;
   always @(posedge clk)
-    o__valid <= \$1253 ;
+    valid_3 <= \$285 ;
   always @(posedge clk)
-    l0_unit_p0 <= \$1254 ;
+    o__valid <= \$286 ;
   always @(posedge clk)
-    l0_x_p0 <= \$1255 ;
+    l0_low_b <= \$287 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$1256 ;
+    l0_unit_b <= \$288 ;
   always @(posedge clk)
-    l0_t_p0 <= \$1257 ;
+    l0_x_b <= \$289 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$1258 ;
+    l0_neg_b <= \$290 ;
   always @(posedge clk)
-    l0_prod0_p1 <= \$1259 ;
+    l0_t_b <= \$291 ;
   always @(posedge clk)
-    l0_c0_p1 <= \$1260 ;
+    l0_addr_b <= \$292 ;
   always @(posedge clk)
-    l0_c1_p1 <= \$1261 ;
+    l0_unit_p0 <= \$293 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$1262 ;
+    l0_x_p0 <= \$294 ;
   always @(posedge clk)
-    l0_x_p1 <= \$1263 ;
+    l0_neg_p0 <= \$295 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$1264 ;
+    l0_t_p0 <= \$296 ;
   always @(posedge clk)
-    l0_t_p1 <= \$1265 ;
+    l0_prod0_p1 <= \$297 ;
   always @(posedge clk)
-    l0_prod1_p2 <= \$1266 ;
+    l0_c0_p1 <= \$298 ;
   always @(posedge clk)
-    l0_c0_p2 <= \$1267 ;
+    l0_c1_p1 <= \$299 ;
   always @(posedge clk)
-    l0_unit_p2 <= \$1268 ;
+    l0_unit_p1 <= \$300 ;
   always @(posedge clk)
-    l0_x_p2 <= \$1269 ;
+    l0_x_p1 <= \$301 ;
   always @(posedge clk)
-    l0_neg_p2 <= \$1270 ;
+    l0_neg_p1 <= \$302 ;
   always @(posedge clk)
-    l0_t_p2 <= \$1271 ;
+    l0_t_p1 <= \$303 ;
   always @(posedge clk)
-    o__payload <= \$1272 ;
+    l0_prod1_p2 <= \$304 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$1273 ;
+    l0_c0_p2 <= \$305 ;
   always @(posedge clk)
-    l1_x_p0 <= \$1274 ;
+    l0_unit_p2 <= \$306 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$1275 ;
+    l0_x_p2 <= \$307 ;
   always @(posedge clk)
-    l1_t_p0 <= \$1276 ;
+    l0_neg_p2 <= \$308 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$1277 ;
+    l0_t_p2 <= \$309 ;
   always @(posedge clk)
-    l1_prod0_p1 <= \$1278 ;
+    o__payload <= \$310 ;
   always @(posedge clk)
-    l1_c0_p1 <= \$1279 ;
+    l1_low_b <= \$311 ;
   always @(posedge clk)
-    l1_c1_p1 <= \$1280 ;
+    l1_unit_b <= \$312 ;
   always @(posedge clk)
-    l1_unit_p1 <= \$1281 ;
+    l1_x_b <= \$313 ;
   always @(posedge clk)
-    l1_x_p1 <= \$1282 ;
+    l1_neg_b <= \$314 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$1283 ;
+    l1_t_b <= \$315 ;
   always @(posedge clk)
-    l1_t_p1 <= \$1284 ;
+    l1_addr_b <= \$316 ;
   always @(posedge clk)
-    l1_prod1_p2 <= \$1285 ;
+    l1_unit_p0 <= \$317 ;
   always @(posedge clk)
-    l1_c0_p2 <= \$1286 ;
+    l1_x_p0 <= \$318 ;
   always @(posedge clk)
-    l1_unit_p2 <= \$1287 ;
+    l1_neg_p0 <= \$319 ;
   always @(posedge clk)
-    l1_x_p2 <= \$1288 ;
+    l1_t_p0 <= \$320 ;
   always @(posedge clk)
-    l1_neg_p2 <= \$1289 ;
+    l1_prod0_p1 <= \$321 ;
   always @(posedge clk)
-    l1_t_p2 <= \$1290 ;
+    l1_c0_p1 <= \$322 ;
+  always @(posedge clk)
+    l1_c1_p1 <= \$323 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$324 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$325 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$326 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$327 ;
+  always @(posedge clk)
+    l1_prod1_p2 <= \$328 ;
+  always @(posedge clk)
+    l1_c0_p2 <= \$329 ;
+  always @(posedge clk)
+    l1_unit_p2 <= \$330 ;
+  always @(posedge clk)
+    l1_x_p2 <= \$331 ;
+  always @(posedge clk)
+    l1_neg_p2 <= \$332 ;
+  always @(posedge clk)
+    l1_t_p2 <= \$333 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
@@ -6725,245 +5264,16 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l0_u0_seg = 5'h00;
-    if (\$12 ) begin
-      l0_u0_seg = 5'h01;
-    end
-    if (\$19 ) begin
-      l0_u0_seg = 5'h02;
-    end
-    if (\$26 ) begin
-      l0_u0_seg = 5'h03;
-    end
-    if (\$33 ) begin
-      l0_u0_seg = 5'h04;
-    end
-    if (\$40 ) begin
-      l0_u0_seg = 5'h05;
-    end
-    if (\$47 ) begin
-      l0_u0_seg = 5'h06;
-    end
-    if (\$54 ) begin
-      l0_u0_seg = 5'h07;
-    end
-    if (\$61 ) begin
-      l0_u0_seg = 5'h08;
-    end
-    if (\$68 ) begin
-      l0_u0_seg = 5'h09;
-    end
-    if (\$75 ) begin
-      l0_u0_seg = 5'h0a;
-    end
-    if (\$82 ) begin
-      l0_u0_seg = 5'h0b;
-    end
-    if (\$89 ) begin
-      l0_u0_seg = 5'h0c;
-    end
-    if (\$96 ) begin
-      l0_u0_seg = 5'h0d;
-    end
-    if (\$103 ) begin
-      l0_u0_seg = 5'h0e;
-    end
-    if (\$110 ) begin
-      l0_u0_seg = 5'h0f;
-    end
-    if (\$117 ) begin
-      l0_u0_seg = 5'h10;
-    end
-    if (\$124 ) begin
-      l0_u0_seg = 5'h11;
-    end
-    if (\$131 ) begin
-      l0_u0_seg = 5'h12;
-    end
-    if (\$138 ) begin
-      l0_u0_seg = 5'h13;
-    end
-    if (\$145 ) begin
-      l0_u0_seg = 5'h14;
-    end
-    if (\$152 ) begin
-      l0_u0_seg = 5'h15;
-    end
-    if (\$159 ) begin
-      l0_u0_seg = 5'h16;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l0_u1_seg = 5'h00;
-    if (\$166 ) begin
-      l0_u1_seg = 5'h01;
-    end
-    if (\$173 ) begin
-      l0_u1_seg = 5'h02;
-    end
-    if (\$180 ) begin
-      l0_u1_seg = 5'h03;
-    end
-    if (\$187 ) begin
-      l0_u1_seg = 5'h04;
-    end
-    if (\$194 ) begin
-      l0_u1_seg = 5'h05;
-    end
-    if (\$201 ) begin
-      l0_u1_seg = 5'h06;
-    end
-    if (\$208 ) begin
-      l0_u1_seg = 5'h07;
-    end
-    if (\$215 ) begin
-      l0_u1_seg = 5'h08;
-    end
-    if (\$222 ) begin
-      l0_u1_seg = 5'h09;
-    end
-    if (\$229 ) begin
-      l0_u1_seg = 5'h0a;
-    end
-    if (\$236 ) begin
-      l0_u1_seg = 5'h0b;
-    end
-    if (\$243 ) begin
-      l0_u1_seg = 5'h0c;
-    end
-    if (\$250 ) begin
-      l0_u1_seg = 5'h0d;
-    end
-    if (\$257 ) begin
-      l0_u1_seg = 5'h0e;
-    end
-    if (\$264 ) begin
-      l0_u1_seg = 5'h0f;
-    end
-    if (\$271 ) begin
-      l0_u1_seg = 5'h10;
-    end
-    if (\$278 ) begin
-      l0_u1_seg = 5'h11;
-    end
-    if (\$285 ) begin
-      l0_u1_seg = 5'h12;
-    end
-    if (\$292 ) begin
-      l0_u1_seg = 5'h13;
-    end
-    if (\$299 ) begin
-      l0_u1_seg = 5'h14;
-    end
-    if (\$306 ) begin
-      l0_u1_seg = 5'h15;
-    end
-    if (\$313 ) begin
-      l0_u1_seg = 5'h16;
-    end
-    if (\$320 ) begin
-      l0_u1_seg = 5'h17;
-    end
-    if (\$327 ) begin
-      l0_u1_seg = 5'h18;
-    end
-    if (\$334 ) begin
-      l0_u1_seg = 5'h19;
-    end
-    if (\$341 ) begin
-      l0_u1_seg = 5'h1a;
-    end
-    if (\$348 ) begin
-      l0_u1_seg = 5'h1b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l0_u2_seg = 4'h0;
-    if (\$355 ) begin
-      l0_u2_seg = 4'h1;
-    end
-    if (\$362 ) begin
-      l0_u2_seg = 4'h2;
-    end
-    if (\$369 ) begin
-      l0_u2_seg = 4'h3;
-    end
-    if (\$376 ) begin
-      l0_u2_seg = 4'h4;
-    end
-    if (\$383 ) begin
-      l0_u2_seg = 4'h5;
-    end
-    if (\$390 ) begin
-      l0_u2_seg = 4'h6;
-    end
-    if (\$397 ) begin
-      l0_u2_seg = 4'h7;
-    end
-    if (\$404 ) begin
-      l0_u2_seg = 4'h8;
-    end
-    if (\$411 ) begin
-      l0_u2_seg = 4'h9;
-    end
-    if (\$418 ) begin
-      l0_u2_seg = 4'ha;
-    end
-    if (\$425 ) begin
-      l0_u2_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l0_u3_seg = 4'h0;
-    if (\$432 ) begin
-      l0_u3_seg = 4'h1;
-    end
-    if (\$439 ) begin
-      l0_u3_seg = 4'h2;
-    end
-    if (\$446 ) begin
-      l0_u3_seg = 4'h3;
-    end
-    if (\$453 ) begin
-      l0_u3_seg = 4'h4;
-    end
-    if (\$460 ) begin
-      l0_u3_seg = 4'h5;
-    end
-    if (\$467 ) begin
-      l0_u3_seg = 4'h6;
-    end
-    if (\$474 ) begin
-      l0_u3_seg = 4'h7;
-    end
-    if (\$481 ) begin
-      l0_u3_seg = 4'h8;
-    end
-    if (\$488 ) begin
-      l0_u3_seg = 4'h9;
-    end
-    if (\$495 ) begin
-      l0_u3_seg = 4'ha;
-    end
-    if (\$502 ) begin
-      l0_u3_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l0_x = \$508 [14:0];
+          l0_x = \$11 [14:0];
       2'h1:
-          l0_x = \$514 [14:0];
+          l0_x = \$17 [14:0];
       2'h2:
-          l0_x = \$520 [14:0];
+          l0_x = \$23 [14:0];
       default:
-          l0_x = \$526 [14:0];
+          l0_x = \$29 [14:0];
     endcase
   end
   always @* begin
@@ -6985,13 +5295,13 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l0_addr = { 1'h0, l0_u0_seg };
+          l0_addr = 7'h00;
       2'h1:
-          l0_addr = \$527 [5:0];
+          l0_addr = 7'h00;
       2'h2:
-          l0_addr = 6'h00;
+          l0_addr = 7'h00;
       default:
-          l0_addr = 6'h00;
+          l0_addr = 7'h00;
     endcase
   end
   always @* begin
@@ -6999,73 +5309,41 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l0_seg = 4'h0;
+          l0_bin = \$37 [7:0];
       2'h1:
-          l0_seg = 4'h0;
+          l0_bin = \$45 [7:0];
       2'h2:
-          l0_seg = l0_u2_seg;
+          l0_bin = \$53 [7:0];
       default:
-          l0_seg = l0_u3_seg;
+          l0_bin = \$61 [7:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u2_c0 = 20'hffffa;
-      4'h1:
-          l0_u2_c0 = 20'h037cf;
-      4'h2:
-          l0_u2_c0 = 20'h06df8;
-      4'h3:
-          l0_u2_c0 = 20'h0ace8;
-      4'h4:
-          l0_u2_c0 = 20'h0f19a;
-      4'h5:
-          l0_u2_c0 = 20'h14238;
-      4'h6:
-          l0_u2_c0 = 20'h19c39;
-      4'h7:
-          l0_u2_c0 = 20'h2524a;
-      4'h8:
-          l0_u2_c0 = 20'h2bdec;
-      4'h9:
-          l0_u2_c0 = 20'h33781;
-      4'ha:
-          l0_u2_c0 = 20'h3fffe;
+    casez (i__payload[1:0])
+      2'h0:
+          l0_low = \$67 [9:0];
+      2'h1:
+          l0_low = { 2'h0, \$73 [7:0] };
+      2'h2:
+          l0_low = \$79 [9:0];
       default:
-          l0_u2_c0 = 20'h60002;
+          l0_low = \$85 [9:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u3_c0 = 20'hffffb;
-      4'h1:
-          l0_u3_c0 = 20'h04409;
-      4'h2:
-          l0_u3_c0 = 20'h08929;
-      4'h3:
-          l0_u3_c0 = 20'h0d962;
-      4'h4:
-          l0_u3_c0 = 20'h1319b;
-      4'h5:
-          l0_u3_c0 = 20'h1a028;
-      4'h6:
-          l0_u3_c0 = 20'h21aa8;
-      4'h7:
-          l0_u3_c0 = 20'h2aff1;
-      4'h8:
-          l0_u3_c0 = 20'h4179c;
-      4'h9:
-          l0_u3_c0 = 20'h4f774;
-      4'ha:
-          l0_u3_c0 = 20'h5e3ea;
+    casez (l0_unit_b)
+      2'h0:
+          l0_binned = 1'h1;
+      2'h1:
+          l0_binned = 1'h1;
+      2'h2:
+          l0_binned = 1'h1;
       default:
-          l0_u3_c0 = 20'h6f655;
+          l0_binned = 1'h1;
     endcase
   end
   always @* begin
@@ -7073,235 +5351,13 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l0_unit_p0)
       2'h0:
-          l0_c0 = port__data;
+          l0_t1 = \$95 ;
       2'h1:
-          l0_c0 = port__data;
+          l0_t1 = \$97 ;
       2'h2:
-          l0_c0 = { l0_u2_c0[19], l0_u2_c0 };
+          l0_t1 = \$99 [12:0];
       default:
-          l0_c0 = { l0_u3_c0[19], l0_u3_c0 };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u2_c1 = 32'd539571257;
-      4'h1:
-          l0_u2_c1 = 32'd824416485;
-      4'h2:
-          l0_u2_c1 = 32'd995112600;
-      4'h3:
-          l0_u2_c1 = 32'd1117823841;
-      4'h4:
-          l0_u2_c1 = 32'd1189172733;
-      4'h5:
-          l0_u2_c1 = 32'd1215158492;
-      4'h6:
-          l0_u2_c1 = 32'd1200396598;
-      4'h7:
-          l0_u2_c1 = 32'd1126080299;
-      4'h8:
-          l0_u2_c1 = 32'd1095628912;
-      4'h9:
-          l0_u2_c1 = 32'd1079059151;
-      4'ha:
-          l0_u2_c1 = 32'd1073854746;
-      default:
-          l0_u2_c1 = 32'd1073702504;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u3_c1 = 32'd538674187;
-      4'h1:
-          l0_u3_c1 = 32'd767459081;
-      4'h2:
-          l0_u3_c1 = 32'd921244261;
-      4'h3:
-          l0_u3_c1 = 32'd1038037810;
-      4'h4:
-          l0_u3_c1 = 32'd1116946354;
-      4'h5:
-          l0_u3_c1 = 32'd1166097475;
-      4'h6:
-          l0_u3_c1 = 32'd1182685914;
-      4'h7:
-          l0_u3_c1 = 32'd1174480701;
-      4'h8:
-          l0_u3_c1 = 32'd1123886607;
-      4'h9:
-          l0_u3_c1 = 32'd1101301978;
-      4'ha:
-          l0_u3_c1 = 32'd1087225987;
-      default:
-          l0_u3_c1 = 32'd1079404840;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_unit_p0)
-      2'h0:
-          l0_c1 = \port__data$26 ;
-      2'h1:
-          l0_c1 = \port__data$26 ;
-      2'h2:
-          l0_c1 = l0_u2_c1;
-      default:
-          l0_c1 = l0_u3_c1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u2_c2 = 18'h18b25;
-      4'h1:
-          l0_u2_c2 = 18'h144b9;
-      4'h2:
-          l0_u2_c2 = 18'h0eb29;
-      4'h3:
-          l0_u2_c2 = 18'h087e8;
-      4'h4:
-          l0_u2_c2 = 18'h02ec0;
-      4'h5:
-          l0_u2_c2 = 18'h3eb90;
-      4'h6:
-          l0_u2_c2 = 18'h3ca4e;
-      4'h7:
-          l0_u2_c2 = 18'h3dc52;
-      4'h8:
-          l0_u2_c2 = 18'h3ef4b;
-      4'h9:
-          l0_u2_c2 = 18'h3fc4a;
-      4'ha:
-          l0_u2_c2 = 18'h3ffed;
-      default:
-          l0_u2_c2 = 18'h3fffb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u3_c2 = 17'h0f8f1;
-      4'h1:
-          l0_u3_c2 = 17'h0d4a2;
-      4'h2:
-          l0_u3_c2 = 17'h0a1ff;
-      4'h3:
-          l0_u3_c2 = 17'h06c47;
-      4'h4:
-          l0_u3_c2 = 17'h03abe;
-      4'h5:
-          l0_u3_c2 = 17'h012eb;
-      4'h6:
-          l0_u3_c2 = 17'h1f924;
-      4'h7:
-          l0_u3_c2 = 17'h1edac;
-      4'h8:
-          l0_u3_c2 = 17'h1f327;
-      4'h9:
-          l0_u3_c2 = 17'h1f888;
-      4'ha:
-          l0_u3_c2 = 17'h1fc63;
-      default:
-          l0_u3_c2 = 17'h1fe76;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_unit_p0)
-      2'h0:
-          l0_c2 = \port__data$32 ;
-      2'h1:
-          l0_c2 = \port__data$32 ;
-      2'h2:
-          l0_c2 = { l0_u2_c2[17], l0_u2_c2 };
-      default:
-          l0_c2 = { l0_u3_c2[16], l0_u3_c2[16], l0_u3_c2 };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u2_origin = 16'h0000;
-      4'h1:
-          l0_u2_origin = 16'h0580;
-      4'h2:
-          l0_u2_origin = 16'h0980;
-      4'h3:
-          l0_u2_origin = 16'h0d80;
-      4'h4:
-          l0_u2_origin = 16'h1180;
-      4'h5:
-          l0_u2_origin = 16'h1600;
-      4'h6:
-          l0_u2_origin = 16'h1b00;
-      4'h7:
-          l0_u2_origin = 16'h2580;
-      4'h8:
-          l0_u2_origin = 16'h2c00;
-      4'h9:
-          l0_u2_origin = 16'h3380;
-      4'ha:
-          l0_u2_origin = 16'h4000;
-      default:
-          l0_u2_origin = 16'h6000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u3_origin = 16'h0000;
-      4'h1:
-          l0_u3_origin = 16'h0700;
-      4'h2:
-          l0_u3_origin = 16'h0c80;
-      4'h3:
-          l0_u3_origin = 16'h1200;
-      4'h4:
-          l0_u3_origin = 16'h1780;
-      4'h5:
-          l0_u3_origin = 16'h1e00;
-      4'h6:
-          l0_u3_origin = 16'h2500;
-      4'h7:
-          l0_u3_origin = 16'h2d80;
-      4'h8:
-          l0_u3_origin = 16'h4280;
-      4'h9:
-          l0_u3_origin = 16'h5000;
-      4'ha:
-          l0_u3_origin = 16'h5e80;
-      default:
-          l0_u3_origin = 16'h6f80;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_unit_p0)
-      2'h0:
-          l0_t1 = { 1'h0, \$528 [11:0] };
-      2'h1:
-          l0_t1 = { 1'h0, \$529 [11:0] };
-      2'h2:
-          l0_t1 = \$530 [12:0];
-      default:
-          l0_t1 = \$531 [12:0];
+          l0_t1 = \$101 [12:0];
     endcase
   end
   always @* begin
@@ -7309,287 +5365,97 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l0_unit_p2)
       2'h0:
-          l0_sr1 = { 1'h0, \$532  };
+          l0_sr1 = { 1'h0, \$102  };
       2'h1:
-          l0_sr1 = { 1'h0, \$533  };
+          l0_sr1 = { 1'h0, \$103  };
       2'h2:
-          l0_sr1 = { 1'h0, \$534  };
+          l0_sr1 = { 1'h0, \$104  };
       default:
-          l0_sr1 = { 1'h0, \$535  };
+          l0_sr1 = { 1'h0, \$105  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l0_y = 16'h0000;
-    if (i__ready) begin
-      (* full_case = 32'd1 *)
-      casez (l0_unit_p2)
-        2'h0:
-            l0_y = \$549 [15:0];
-        2'h1:
-            l0_y = \$571 [15:0];
-        2'h2:
-            l0_y = \$596 [15:0];
-        default:
-            l0_y = \$621 [15:0];
-      endcase
-    end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p2)
+      2'h0:
+          l0_uf_a = 22'h100000;
+      2'h1:
+          l0_uf_a = 22'h000000;
+      2'h2:
+          l0_uf_a = { \$106 [20], \$106 [20:0] };
+      default:
+          l0_uf_a = { \$107 [20], \$107 [20:0] };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p2)
+      2'h0:
+          l0_uf_b = { \$108 [20], \$108 [20], \$108 [20:0] };
+      2'h1:
+          l0_uf_b = { \$109 [20], \$109 [20], \$109 [20:0] };
+      2'h2:
+          l0_uf_b = { 1'h0, \$110  };
+      default:
+          l0_uf_b = { 1'h0, \$111  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p2)
+      2'h0:
+          l0_lo = 17'h00000;
+      2'h1:
+          l0_lo = 17'h18000;
+      2'h2:
+          l0_lo = 17'h18000;
+      default:
+          l0_lo = 17'h18000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p2)
+      2'h0:
+          l0_hi = 18'h0ffff;
+      2'h1:
+          l0_hi = 18'h07fff;
+      2'h2:
+          l0_hi = 18'h07fff;
+      default:
+          l0_hi = 18'h07fff;
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_limit = { 2'h0, \$622  };
+          l1_limit = { 2'h0, \$112  };
       2'h1:
-          l1_limit = { 2'h0, \$623  };
+          l1_limit = { 2'h0, \$113  };
       2'h2:
-          l1_limit = { 2'h0, \$624  };
+          l1_limit = { 2'h0, \$114  };
       default:
-          l1_limit = { 2'h0, \$625  };
+          l1_limit = { 2'h0, \$115  };
     endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l1_u0_seg = 5'h00;
-    if (\$632 ) begin
-      l1_u0_seg = 5'h01;
-    end
-    if (\$639 ) begin
-      l1_u0_seg = 5'h02;
-    end
-    if (\$646 ) begin
-      l1_u0_seg = 5'h03;
-    end
-    if (\$653 ) begin
-      l1_u0_seg = 5'h04;
-    end
-    if (\$660 ) begin
-      l1_u0_seg = 5'h05;
-    end
-    if (\$667 ) begin
-      l1_u0_seg = 5'h06;
-    end
-    if (\$674 ) begin
-      l1_u0_seg = 5'h07;
-    end
-    if (\$681 ) begin
-      l1_u0_seg = 5'h08;
-    end
-    if (\$688 ) begin
-      l1_u0_seg = 5'h09;
-    end
-    if (\$695 ) begin
-      l1_u0_seg = 5'h0a;
-    end
-    if (\$702 ) begin
-      l1_u0_seg = 5'h0b;
-    end
-    if (\$709 ) begin
-      l1_u0_seg = 5'h0c;
-    end
-    if (\$716 ) begin
-      l1_u0_seg = 5'h0d;
-    end
-    if (\$723 ) begin
-      l1_u0_seg = 5'h0e;
-    end
-    if (\$730 ) begin
-      l1_u0_seg = 5'h0f;
-    end
-    if (\$737 ) begin
-      l1_u0_seg = 5'h10;
-    end
-    if (\$744 ) begin
-      l1_u0_seg = 5'h11;
-    end
-    if (\$751 ) begin
-      l1_u0_seg = 5'h12;
-    end
-    if (\$758 ) begin
-      l1_u0_seg = 5'h13;
-    end
-    if (\$765 ) begin
-      l1_u0_seg = 5'h14;
-    end
-    if (\$772 ) begin
-      l1_u0_seg = 5'h15;
-    end
-    if (\$779 ) begin
-      l1_u0_seg = 5'h16;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l1_u1_seg = 5'h00;
-    if (\$786 ) begin
-      l1_u1_seg = 5'h01;
-    end
-    if (\$793 ) begin
-      l1_u1_seg = 5'h02;
-    end
-    if (\$800 ) begin
-      l1_u1_seg = 5'h03;
-    end
-    if (\$807 ) begin
-      l1_u1_seg = 5'h04;
-    end
-    if (\$814 ) begin
-      l1_u1_seg = 5'h05;
-    end
-    if (\$821 ) begin
-      l1_u1_seg = 5'h06;
-    end
-    if (\$828 ) begin
-      l1_u1_seg = 5'h07;
-    end
-    if (\$835 ) begin
-      l1_u1_seg = 5'h08;
-    end
-    if (\$842 ) begin
-      l1_u1_seg = 5'h09;
-    end
-    if (\$849 ) begin
-      l1_u1_seg = 5'h0a;
-    end
-    if (\$856 ) begin
-      l1_u1_seg = 5'h0b;
-    end
-    if (\$863 ) begin
-      l1_u1_seg = 5'h0c;
-    end
-    if (\$870 ) begin
-      l1_u1_seg = 5'h0d;
-    end
-    if (\$877 ) begin
-      l1_u1_seg = 5'h0e;
-    end
-    if (\$884 ) begin
-      l1_u1_seg = 5'h0f;
-    end
-    if (\$891 ) begin
-      l1_u1_seg = 5'h10;
-    end
-    if (\$898 ) begin
-      l1_u1_seg = 5'h11;
-    end
-    if (\$905 ) begin
-      l1_u1_seg = 5'h12;
-    end
-    if (\$912 ) begin
-      l1_u1_seg = 5'h13;
-    end
-    if (\$919 ) begin
-      l1_u1_seg = 5'h14;
-    end
-    if (\$926 ) begin
-      l1_u1_seg = 5'h15;
-    end
-    if (\$933 ) begin
-      l1_u1_seg = 5'h16;
-    end
-    if (\$940 ) begin
-      l1_u1_seg = 5'h17;
-    end
-    if (\$947 ) begin
-      l1_u1_seg = 5'h18;
-    end
-    if (\$954 ) begin
-      l1_u1_seg = 5'h19;
-    end
-    if (\$961 ) begin
-      l1_u1_seg = 5'h1a;
-    end
-    if (\$968 ) begin
-      l1_u1_seg = 5'h1b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l1_u2_seg = 4'h0;
-    if (\$975 ) begin
-      l1_u2_seg = 4'h1;
-    end
-    if (\$982 ) begin
-      l1_u2_seg = 4'h2;
-    end
-    if (\$989 ) begin
-      l1_u2_seg = 4'h3;
-    end
-    if (\$996 ) begin
-      l1_u2_seg = 4'h4;
-    end
-    if (\$1003 ) begin
-      l1_u2_seg = 4'h5;
-    end
-    if (\$1010 ) begin
-      l1_u2_seg = 4'h6;
-    end
-    if (\$1017 ) begin
-      l1_u2_seg = 4'h7;
-    end
-    if (\$1024 ) begin
-      l1_u2_seg = 4'h8;
-    end
-    if (\$1031 ) begin
-      l1_u2_seg = 4'h9;
-    end
-    if (\$1038 ) begin
-      l1_u2_seg = 4'ha;
-    end
-    if (\$1045 ) begin
-      l1_u2_seg = 4'hb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l1_u3_seg = 4'h0;
-    if (\$1052 ) begin
-      l1_u3_seg = 4'h1;
-    end
-    if (\$1059 ) begin
-      l1_u3_seg = 4'h2;
-    end
-    if (\$1066 ) begin
-      l1_u3_seg = 4'h3;
-    end
-    if (\$1073 ) begin
-      l1_u3_seg = 4'h4;
-    end
-    if (\$1080 ) begin
-      l1_u3_seg = 4'h5;
-    end
-    if (\$1087 ) begin
-      l1_u3_seg = 4'h6;
-    end
-    if (\$1094 ) begin
-      l1_u3_seg = 4'h7;
-    end
-    if (\$1101 ) begin
-      l1_u3_seg = 4'h8;
-    end
-    if (\$1108 ) begin
-      l1_u3_seg = 4'h9;
-    end
-    if (\$1115 ) begin
-      l1_u3_seg = 4'ha;
-    end
-    if (\$1122 ) begin
-      l1_u3_seg = 4'hb;
-    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_x = \$1128 [14:0];
+          l1_x = \$121 [14:0];
       2'h1:
-          l1_x = \$1134 [14:0];
+          l1_x = \$127 [14:0];
       2'h2:
-          l1_x = \$1140 [14:0];
+          l1_x = \$133 [14:0];
       default:
-          l1_x = \$1146 [14:0];
+          l1_x = \$139 [14:0];
     endcase
   end
   always @* begin
@@ -7611,13 +5477,13 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_addr = { 1'h0, l1_u0_seg };
+          l1_addr = 7'h00;
       2'h1:
-          l1_addr = \$1147 [5:0];
+          l1_addr = 7'h00;
       2'h2:
-          l1_addr = 6'h00;
+          l1_addr = 7'h00;
       default:
-          l1_addr = 6'h00;
+          l1_addr = 7'h00;
     endcase
   end
   always @* begin
@@ -7625,73 +5491,41 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_seg = 4'h0;
+          l1_bin = \$147 [7:0];
       2'h1:
-          l1_seg = 4'h0;
+          l1_bin = \$155 [7:0];
       2'h2:
-          l1_seg = l1_u2_seg;
+          l1_bin = \$163 [7:0];
       default:
-          l1_seg = l1_u3_seg;
+          l1_bin = \$171 [7:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u2_c0 = 20'hffffa;
-      4'h1:
-          l1_u2_c0 = 20'h037cf;
-      4'h2:
-          l1_u2_c0 = 20'h06df8;
-      4'h3:
-          l1_u2_c0 = 20'h0ace8;
-      4'h4:
-          l1_u2_c0 = 20'h0f19a;
-      4'h5:
-          l1_u2_c0 = 20'h14238;
-      4'h6:
-          l1_u2_c0 = 20'h19c39;
-      4'h7:
-          l1_u2_c0 = 20'h2524a;
-      4'h8:
-          l1_u2_c0 = 20'h2bdec;
-      4'h9:
-          l1_u2_c0 = 20'h33781;
-      4'ha:
-          l1_u2_c0 = 20'h3fffe;
+    casez (i__payload[1:0])
+      2'h0:
+          l1_low = \$177 [9:0];
+      2'h1:
+          l1_low = { 2'h0, \$183 [7:0] };
+      2'h2:
+          l1_low = \$189 [9:0];
       default:
-          l1_u2_c0 = 20'h60002;
+          l1_low = \$195 [9:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u3_c0 = 20'hffffb;
-      4'h1:
-          l1_u3_c0 = 20'h04409;
-      4'h2:
-          l1_u3_c0 = 20'h08929;
-      4'h3:
-          l1_u3_c0 = 20'h0d962;
-      4'h4:
-          l1_u3_c0 = 20'h1319b;
-      4'h5:
-          l1_u3_c0 = 20'h1a028;
-      4'h6:
-          l1_u3_c0 = 20'h21aa8;
-      4'h7:
-          l1_u3_c0 = 20'h2aff1;
-      4'h8:
-          l1_u3_c0 = 20'h4179c;
-      4'h9:
-          l1_u3_c0 = 20'h4f774;
-      4'ha:
-          l1_u3_c0 = 20'h5e3ea;
+    casez (l1_unit_b)
+      2'h0:
+          l1_binned = 1'h1;
+      2'h1:
+          l1_binned = 1'h1;
+      2'h2:
+          l1_binned = 1'h1;
       default:
-          l1_u3_c0 = 20'h6f655;
+          l1_binned = 1'h1;
     endcase
   end
   always @* begin
@@ -7699,235 +5533,13 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l1_unit_p0)
       2'h0:
-          l1_c0 = \port__data$63 ;
+          l1_t1 = \$205 ;
       2'h1:
-          l1_c0 = \port__data$63 ;
+          l1_t1 = \$207 ;
       2'h2:
-          l1_c0 = { l1_u2_c0[19], l1_u2_c0 };
+          l1_t1 = \$209 [12:0];
       default:
-          l1_c0 = { l1_u3_c0[19], l1_u3_c0 };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u2_c1 = 32'd539571257;
-      4'h1:
-          l1_u2_c1 = 32'd824416485;
-      4'h2:
-          l1_u2_c1 = 32'd995112600;
-      4'h3:
-          l1_u2_c1 = 32'd1117823841;
-      4'h4:
-          l1_u2_c1 = 32'd1189172733;
-      4'h5:
-          l1_u2_c1 = 32'd1215158492;
-      4'h6:
-          l1_u2_c1 = 32'd1200396598;
-      4'h7:
-          l1_u2_c1 = 32'd1126080299;
-      4'h8:
-          l1_u2_c1 = 32'd1095628912;
-      4'h9:
-          l1_u2_c1 = 32'd1079059151;
-      4'ha:
-          l1_u2_c1 = 32'd1073854746;
-      default:
-          l1_u2_c1 = 32'd1073702504;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u3_c1 = 32'd538674187;
-      4'h1:
-          l1_u3_c1 = 32'd767459081;
-      4'h2:
-          l1_u3_c1 = 32'd921244261;
-      4'h3:
-          l1_u3_c1 = 32'd1038037810;
-      4'h4:
-          l1_u3_c1 = 32'd1116946354;
-      4'h5:
-          l1_u3_c1 = 32'd1166097475;
-      4'h6:
-          l1_u3_c1 = 32'd1182685914;
-      4'h7:
-          l1_u3_c1 = 32'd1174480701;
-      4'h8:
-          l1_u3_c1 = 32'd1123886607;
-      4'h9:
-          l1_u3_c1 = 32'd1101301978;
-      4'ha:
-          l1_u3_c1 = 32'd1087225987;
-      default:
-          l1_u3_c1 = 32'd1079404840;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_unit_p0)
-      2'h0:
-          l1_c1 = \port__data$69 ;
-      2'h1:
-          l1_c1 = \port__data$69 ;
-      2'h2:
-          l1_c1 = l1_u2_c1;
-      default:
-          l1_c1 = l1_u3_c1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u2_c2 = 18'h18b25;
-      4'h1:
-          l1_u2_c2 = 18'h144b9;
-      4'h2:
-          l1_u2_c2 = 18'h0eb29;
-      4'h3:
-          l1_u2_c2 = 18'h087e8;
-      4'h4:
-          l1_u2_c2 = 18'h02ec0;
-      4'h5:
-          l1_u2_c2 = 18'h3eb90;
-      4'h6:
-          l1_u2_c2 = 18'h3ca4e;
-      4'h7:
-          l1_u2_c2 = 18'h3dc52;
-      4'h8:
-          l1_u2_c2 = 18'h3ef4b;
-      4'h9:
-          l1_u2_c2 = 18'h3fc4a;
-      4'ha:
-          l1_u2_c2 = 18'h3ffed;
-      default:
-          l1_u2_c2 = 18'h3fffb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u3_c2 = 17'h0f8f1;
-      4'h1:
-          l1_u3_c2 = 17'h0d4a2;
-      4'h2:
-          l1_u3_c2 = 17'h0a1ff;
-      4'h3:
-          l1_u3_c2 = 17'h06c47;
-      4'h4:
-          l1_u3_c2 = 17'h03abe;
-      4'h5:
-          l1_u3_c2 = 17'h012eb;
-      4'h6:
-          l1_u3_c2 = 17'h1f924;
-      4'h7:
-          l1_u3_c2 = 17'h1edac;
-      4'h8:
-          l1_u3_c2 = 17'h1f327;
-      4'h9:
-          l1_u3_c2 = 17'h1f888;
-      4'ha:
-          l1_u3_c2 = 17'h1fc63;
-      default:
-          l1_u3_c2 = 17'h1fe76;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_unit_p0)
-      2'h0:
-          l1_c2 = \port__data$75 ;
-      2'h1:
-          l1_c2 = \port__data$75 ;
-      2'h2:
-          l1_c2 = { l1_u2_c2[17], l1_u2_c2 };
-      default:
-          l1_c2 = { l1_u3_c2[16], l1_u3_c2[16], l1_u3_c2 };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u2_origin = 16'h0000;
-      4'h1:
-          l1_u2_origin = 16'h0580;
-      4'h2:
-          l1_u2_origin = 16'h0980;
-      4'h3:
-          l1_u2_origin = 16'h0d80;
-      4'h4:
-          l1_u2_origin = 16'h1180;
-      4'h5:
-          l1_u2_origin = 16'h1600;
-      4'h6:
-          l1_u2_origin = 16'h1b00;
-      4'h7:
-          l1_u2_origin = 16'h2580;
-      4'h8:
-          l1_u2_origin = 16'h2c00;
-      4'h9:
-          l1_u2_origin = 16'h3380;
-      4'ha:
-          l1_u2_origin = 16'h4000;
-      default:
-          l1_u2_origin = 16'h6000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u3_origin = 16'h0000;
-      4'h1:
-          l1_u3_origin = 16'h0700;
-      4'h2:
-          l1_u3_origin = 16'h0c80;
-      4'h3:
-          l1_u3_origin = 16'h1200;
-      4'h4:
-          l1_u3_origin = 16'h1780;
-      4'h5:
-          l1_u3_origin = 16'h1e00;
-      4'h6:
-          l1_u3_origin = 16'h2500;
-      4'h7:
-          l1_u3_origin = 16'h2d80;
-      4'h8:
-          l1_u3_origin = 16'h4280;
-      4'h9:
-          l1_u3_origin = 16'h5000;
-      4'ha:
-          l1_u3_origin = 16'h5e80;
-      default:
-          l1_u3_origin = 16'h6f80;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_unit_p0)
-      2'h0:
-          l1_t1 = { 1'h0, \$1148 [11:0] };
-      2'h1:
-          l1_t1 = { 1'h0, \$1149 [11:0] };
-      2'h2:
-          l1_t1 = \$1150 [12:0];
-      default:
-          l1_t1 = \$1151 [12:0];
+          l1_t1 = \$211 [12:0];
     endcase
   end
   always @* begin
@@ -7935,399 +5547,508 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     (* full_case = 32'd1 *)
     casez (l1_unit_p2)
       2'h0:
-          l1_sr1 = { 1'h0, \$1152  };
+          l1_sr1 = { 1'h0, \$212  };
       2'h1:
-          l1_sr1 = { 1'h0, \$1153  };
+          l1_sr1 = { 1'h0, \$213  };
       2'h2:
-          l1_sr1 = { 1'h0, \$1154  };
+          l1_sr1 = { 1'h0, \$214  };
       default:
-          l1_sr1 = { 1'h0, \$1155  };
+          l1_sr1 = { 1'h0, \$215  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l1_y = 16'h0000;
-    if (i__ready) begin
-      (* full_case = 32'd1 *)
-      casez (l1_unit_p2)
-        2'h0:
-            l1_y = \$1169 [15:0];
-        2'h1:
-            l1_y = \$1191 [15:0];
-        2'h2:
-            l1_y = \$1216 [15:0];
-        default:
-            l1_y = \$1241 [15:0];
-      endcase
-    end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p2)
+      2'h0:
+          l1_uf_a = 22'h100000;
+      2'h1:
+          l1_uf_a = 22'h000000;
+      2'h2:
+          l1_uf_a = { \$216 [20], \$216 [20:0] };
+      default:
+          l1_uf_a = { \$217 [20], \$217 [20:0] };
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1250  = valid_0;
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p2)
+      2'h0:
+          l1_uf_b = { \$218 [20], \$218 [20], \$218 [20:0] };
+      2'h1:
+          l1_uf_b = { \$219 [20], \$219 [20], \$219 [20:0] };
+      2'h2:
+          l1_uf_b = { 1'h0, \$220  };
+      default:
+          l1_uf_b = { 1'h0, \$221  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p2)
+      2'h0:
+          l1_lo = 17'h00000;
+      2'h1:
+          l1_lo = 17'h18000;
+      2'h2:
+          l1_lo = 17'h18000;
+      default:
+          l1_lo = 17'h18000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p2)
+      2'h0:
+          l1_hi = 18'h0ffff;
+      2'h1:
+          l1_hi = 18'h07fff;
+      2'h2:
+          l1_hi = 18'h07fff;
+      default:
+          l1_hi = 18'h07fff;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$282  = valid_0;
     if (i__ready) begin
-      \$1250  = i__valid;
+      \$282  = i__valid;
     end
     if (rst) begin
-      \$1250  = 1'h0;
+      \$282  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1251  = valid_1;
+    \$283  = valid_1;
     if (i__ready) begin
-      \$1251  = valid_0;
+      \$283  = valid_0;
     end
     if (rst) begin
-      \$1251  = 1'h0;
+      \$283  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1252  = valid_2;
+    \$284  = valid_2;
     if (i__ready) begin
-      \$1252  = valid_1;
+      \$284  = valid_1;
     end
     if (rst) begin
-      \$1252  = 1'h0;
+      \$284  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1253  = o__valid;
+    \$285  = valid_3;
     if (i__ready) begin
-      \$1253  = valid_2;
+      \$285  = valid_2;
     end
     if (rst) begin
-      \$1253  = 1'h0;
+      \$285  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1254  = l0_unit_p0;
+    \$286  = o__valid;
     if (i__ready) begin
-      \$1254  = i__payload[1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1255  = l0_x_p0;
-    if (i__ready) begin
-      \$1255  = l0_x;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1256  = l0_neg_p0;
-    if (i__ready) begin
-      \$1256  = i__payload[17];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1257  = l0_t_p0;
-    if (i__ready) begin
-      \$1257  = l0_t;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1258  = l0_seg_p0;
-    if (i__ready) begin
-      \$1258  = l0_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1259  = l0_prod0_p1;
-    if (i__ready) begin
-      \$1259  = \$1242 [28:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1260  = l0_c0_p1;
-    if (i__ready) begin
-      \$1260  = l0_c0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1261  = l0_c1_p1;
-    if (i__ready) begin
-      \$1261  = l0_c1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1262  = l0_unit_p1;
-    if (i__ready) begin
-      \$1262  = l0_unit_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1263  = l0_x_p1;
-    if (i__ready) begin
-      \$1263  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1264  = l0_neg_p1;
-    if (i__ready) begin
-      \$1264  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1265  = l0_t_p1;
-    if (i__ready) begin
-      \$1265  = l0_t1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1266  = l0_prod1_p2;
-    if (i__ready) begin
-      \$1266  = \$1245 [42:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1267  = l0_c0_p2;
-    if (i__ready) begin
-      \$1267  = l0_c0_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1268  = l0_unit_p2;
-    if (i__ready) begin
-      \$1268  = l0_unit_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1269  = l0_x_p2;
-    if (i__ready) begin
-      \$1269  = l0_x_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1270  = l0_neg_p2;
-    if (i__ready) begin
-      \$1270  = l0_neg_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1271  = l0_t_p2;
-    if (i__ready) begin
-      \$1271  = l0_t_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1272  = o__payload;
-    if (i__ready) begin
-      \$1272 [15:0] = l0_y;
-      \$1272 [31:16] = l1_y;
+      \$286  = valid_3;
     end
     if (rst) begin
-      \$1272  = 32'd0;
+      \$286  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1273  = l1_unit_p0;
+    \$287  = l0_low_b;
     if (i__ready) begin
-      \$1273  = i__payload[1:0];
+      \$287  = l0_low;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1274  = l1_x_p0;
+    \$288  = l0_unit_b;
     if (i__ready) begin
-      \$1274  = l1_x;
+      \$288  = i__payload[1:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1275  = l1_neg_p0;
+    \$289  = l0_x_b;
     if (i__ready) begin
-      \$1275  = i__payload[33];
+      \$289  = l0_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1276  = l1_t_p0;
+    \$290  = l0_neg_b;
     if (i__ready) begin
-      \$1276  = l1_t;
+      \$290  = i__payload[17];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1277  = l1_seg_p0;
+    \$291  = l0_t_b;
     if (i__ready) begin
-      \$1277  = l1_seg;
+      \$291  = l0_t;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1278  = l1_prod0_p1;
+    \$292  = l0_addr_b;
     if (i__ready) begin
-      \$1278  = \$1246 [28:0];
+      \$292  = l0_addr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1279  = l1_c0_p1;
+    \$293  = l0_unit_p0;
     if (i__ready) begin
-      \$1279  = l1_c0;
+      \$293  = l0_unit_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1280  = l1_c1_p1;
+    \$294  = l0_x_p0;
     if (i__ready) begin
-      \$1280  = l1_c1;
+      \$294  = l0_x_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1281  = l1_unit_p1;
+    \$295  = l0_neg_p0;
     if (i__ready) begin
-      \$1281  = l1_unit_p0;
+      \$295  = l0_neg_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1282  = l1_x_p1;
+    \$296  = l0_t_p0;
     if (i__ready) begin
-      \$1282  = l1_x_p0;
+      \$296  = l0_t_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1283  = l1_neg_p1;
+    \$297  = l0_prod0_p1;
     if (i__ready) begin
-      \$1283  = l1_neg_p0;
+      \$297  = \$222 [28:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1284  = l1_t_p1;
+    \$298  = l0_c0_p1;
     if (i__ready) begin
-      \$1284  = l1_t1;
+      \$298  = \port__data$87 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1285  = l1_prod1_p2;
+    \$299  = l0_c1_p1;
     if (i__ready) begin
-      \$1285  = \$1249 [42:0];
+      \$299  = \port__data$89 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1286  = l1_c0_p2;
+    \$300  = l0_unit_p1;
     if (i__ready) begin
-      \$1286  = l1_c0_p1;
+      \$300  = l0_unit_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1287  = l1_unit_p2;
+    \$301  = l0_x_p1;
     if (i__ready) begin
-      \$1287  = l1_unit_p1;
+      \$301  = l0_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1288  = l1_x_p2;
+    \$302  = l0_neg_p1;
     if (i__ready) begin
-      \$1288  = l1_x_p1;
+      \$302  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1289  = l1_neg_p2;
+    \$303  = l0_t_p1;
     if (i__ready) begin
-      \$1289  = l1_neg_p1;
+      \$303  = l0_t1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1290  = l1_t_p2;
+    \$304  = l0_prod1_p2;
     if (i__ready) begin
-      \$1290  = l1_t_p1;
+      \$304  = \$225 [42:0];
     end
   end
-  assign port__addr = l0_addr;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$305  = l0_c0_p2;
+    if (i__ready) begin
+      \$305  = l0_c0_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$306  = l0_unit_p2;
+    if (i__ready) begin
+      \$306  = l0_unit_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$307  = l0_x_p2;
+    if (i__ready) begin
+      \$307  = l0_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$308  = l0_neg_p2;
+    if (i__ready) begin
+      \$308  = l0_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$309  = l0_t_p2;
+    if (i__ready) begin
+      \$309  = l0_t_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$310  = o__payload;
+    if (i__ready) begin
+      \$310 [15:0] = \$251 [15:0];
+      \$310 [31:16] = \$281 [15:0];
+    end
+    if (rst) begin
+      \$310  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$311  = l1_low_b;
+    if (i__ready) begin
+      \$311  = l1_low;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$312  = l1_unit_b;
+    if (i__ready) begin
+      \$312  = i__payload[1:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$313  = l1_x_b;
+    if (i__ready) begin
+      \$313  = l1_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$314  = l1_neg_b;
+    if (i__ready) begin
+      \$314  = i__payload[33];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$315  = l1_t_b;
+    if (i__ready) begin
+      \$315  = l1_t;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$316  = l1_addr_b;
+    if (i__ready) begin
+      \$316  = l1_addr;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$317  = l1_unit_p0;
+    if (i__ready) begin
+      \$317  = l1_unit_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$318  = l1_x_p0;
+    if (i__ready) begin
+      \$318  = l1_x_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$319  = l1_neg_p0;
+    if (i__ready) begin
+      \$319  = l1_neg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$320  = l1_t_p0;
+    if (i__ready) begin
+      \$320  = l1_t_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$321  = l1_prod0_p1;
+    if (i__ready) begin
+      \$321  = \$252 [28:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$322  = l1_c0_p1;
+    if (i__ready) begin
+      \$322  = \port__data$105 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$323  = l1_c1_p1;
+    if (i__ready) begin
+      \$323  = \port__data$107 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$324  = l1_unit_p1;
+    if (i__ready) begin
+      \$324  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$325  = l1_x_p1;
+    if (i__ready) begin
+      \$325  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$326  = l1_neg_p1;
+    if (i__ready) begin
+      \$326  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$327  = l1_t_p1;
+    if (i__ready) begin
+      \$327  = l1_t1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$328  = l1_prod1_p2;
+    if (i__ready) begin
+      \$328  = \$255 [42:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$329  = l1_c0_p2;
+    if (i__ready) begin
+      \$329  = l1_c0_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$330  = l1_unit_p2;
+    if (i__ready) begin
+      \$330  = l1_unit_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$331  = l1_x_p2;
+    if (i__ready) begin
+      \$331  = l1_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$332  = l1_neg_p2;
+    if (i__ready) begin
+      \$332  = l1_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$333  = l1_t_p2;
+    if (i__ready) begin
+      \$333  = l1_t_p1;
+    end
+  end
+  assign port__addr = l0_bin;
   assign port__en = i__ready;
-  assign \port__addr$21  = l0_addr;
+  assign \port__en$18  = i__ready;
+  assign \port__en$20  = i__ready;
   assign \port__en$22  = i__ready;
-  assign \port__addr$27  = l0_addr;
-  assign \port__en$28  = i__ready;
-  assign \port__addr$33  = l0_addr;
-  assign \port__en$34  = i__ready;
-  assign \port__addr$56  = l1_addr;
-  assign \port__en$57  = i__ready;
-  assign \port__addr$64  = l1_addr;
-  assign \port__en$65  = i__ready;
-  assign \port__addr$70  = l1_addr;
-  assign \port__en$71  = i__ready;
-  assign \port__addr$76  = l1_addr;
-  assign \port__en$77  = i__ready;
+  assign \port__en$24  = i__ready;
+  assign \port__addr$43  = l1_bin;
+  assign \port__en$44  = i__ready;
+  assign \port__en$52  = i__ready;
+  assign \port__en$54  = i__ready;
+  assign \port__en$56  = i__ready;
+  assign \port__en$58  = i__ready;
   assign \i__payload.unit  = i__payload[1:0];
   assign \i__payload.x  = i__payload[33:2];
   assign \$2  = 15'h7fa0;
-  assign \$532  = { 24'h000000, l0_prod1_p2[42:24] };
-  assign \$533  = { 24'h000000, l0_prod1_p2[42:24] };
-  assign \$534  = { 26'h0000000, l0_prod1_p2[42:26] };
-  assign \$535  = { 26'h0000000, l0_prod1_p2[42:26] };
-  assign \$541  = { 4'h0, \$540 [20:4] };
-  assign \$548  = { 4'h0, \$547 [20:4] };
-  assign \$555  = { \$554 [20], \$554 [20], \$554 [20], \$554 [20], \$554 [20:4] };
-  assign \$562  = { \$561 [20], \$561 [20], \$561 [20], \$561 [20], \$561 [20:4] };
-  assign \$569  = { \$568 [20], \$568 [20], \$568 [20], \$568 [20], \$568 [20:4] };
-  assign \$573  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$578  = { \$577 [20], \$577 [20], \$577 [20], \$577 [20], \$577 [20:4] };
-  assign \$581  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$586  = { \$585 [20], \$585 [20], \$585 [20], \$585 [20], \$585 [20:4] };
-  assign \$589  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$594  = { \$593 [20], \$593 [20], \$593 [20], \$593 [20], \$593 [20:4] };
-  assign \$598  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$603  = { \$602 [20], \$602 [20], \$602 [20], \$602 [20], \$602 [20:4] };
-  assign \$606  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$611  = { \$610 [20], \$610 [20], \$610 [20], \$610 [20], \$610 [20:4] };
-  assign \$614  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$619  = { \$618 [20], \$618 [20], \$618 [20], \$618 [20], \$618 [20:4] };
-  assign \$622  = 15'h7fa0;
-  assign \$1152  = { 24'h000000, l1_prod1_p2[42:24] };
-  assign \$1153  = { 24'h000000, l1_prod1_p2[42:24] };
-  assign \$1154  = { 26'h0000000, l1_prod1_p2[42:26] };
-  assign \$1155  = { 26'h0000000, l1_prod1_p2[42:26] };
-  assign \$1161  = { 4'h0, \$1160 [20:4] };
-  assign \$1168  = { 4'h0, \$1167 [20:4] };
-  assign \$1175  = { \$1174 [20], \$1174 [20], \$1174 [20], \$1174 [20], \$1174 [20:4] };
-  assign \$1182  = { \$1181 [20], \$1181 [20], \$1181 [20], \$1181 [20], \$1181 [20:4] };
-  assign \$1189  = { \$1188 [20], \$1188 [20], \$1188 [20], \$1188 [20], \$1188 [20:4] };
-  assign \$1193  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1198  = { \$1197 [20], \$1197 [20], \$1197 [20], \$1197 [20], \$1197 [20:4] };
-  assign \$1201  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1206  = { \$1205 [20], \$1205 [20], \$1205 [20], \$1205 [20], \$1205 [20:4] };
-  assign \$1209  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1214  = { \$1213 [20], \$1213 [20], \$1213 [20], \$1213 [20], \$1213 [20:4] };
-  assign \$1218  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1223  = { \$1222 [20], \$1222 [20], \$1222 [20], \$1222 [20], \$1222 [20:4] };
-  assign \$1226  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1231  = { \$1230 [20], \$1230 [20], \$1230 [20], \$1230 [20], \$1230 [20:4] };
-  assign \$1234  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1239  = { \$1238 [20], \$1238 [20], \$1238 [20], \$1238 [20], \$1238 [20:4] };
-  assign \$1243  = { l0_prod0_p1[28], l0_prod0_p1 };
-  assign \$1247  = { l1_prod0_p1[28], l1_prod0_p1 };
+  assign \$36  = { 10'h000, \$35 [14:10] };
+  assign \$44  = { 8'h00, \$43 [14:8] };
+  assign \$52  = { 10'h000, \$51 [14:10] };
+  assign \$60  = { 10'h000, \$59 [14:10] };
+  assign \$95  = { 1'h0, \$94 [11:0] };
+  assign \$97  = { 1'h0, \$96 [11:0] };
+  assign \$99  = { 1'h0, \$98 [12:0] };
+  assign \$101  = { 1'h0, \$100 [12:0] };
+  assign \$102  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$103  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$104  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$105  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$110  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$111  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$112  = 15'h7fa0;
+  assign \$146  = { 10'h000, \$145 [14:10] };
+  assign \$154  = { 8'h00, \$153 [14:8] };
+  assign \$162  = { 10'h000, \$161 [14:10] };
+  assign \$170  = { 10'h000, \$169 [14:10] };
+  assign \$205  = { 1'h0, \$204 [11:0] };
+  assign \$207  = { 1'h0, \$206 [11:0] };
+  assign \$209  = { 1'h0, \$208 [12:0] };
+  assign \$211  = { 1'h0, \$210 [12:0] };
+  assign \$212  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$213  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$214  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$215  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$220  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$221  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$223  = { l0_prod0_p1[28], l0_prod0_p1 };
+  assign \$230  = { \$229 [24], \$229 [24], \$229 [24], \$229 [24], \$229 [24:4] };
+  assign \$236  = { \$235 [24], \$235 [24], \$235 [24], \$235 [24], \$235 [24:4] };
+  assign \$243  = { \$242 [24], \$242 [24], \$242 [24], \$242 [24], \$242 [24:4] };
+  assign \$249  = { \$248 [24], \$248 [24], \$248 [24], \$248 [24], \$248 [24:4] };
+  assign \$253  = { l1_prod0_p1[28], l1_prod0_p1 };
+  assign \$260  = { \$259 [24], \$259 [24], \$259 [24], \$259 [24], \$259 [24:4] };
+  assign \$266  = { \$265 [24], \$265 [24], \$265 [24], \$265 [24], \$265 [24:4] };
+  assign \$273  = { \$272 [24], \$272 [24], \$272 [24], \$272 [24], \$272 [24:4] };
+  assign \$279  = { \$278 [24], \$278 [24], \$278 [24], \$278 [24], \$278 [24:4] };
 endmodule
 
 (* generator = "Amaranth" *)
