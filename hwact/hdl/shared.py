@@ -13,15 +13,20 @@ carried down the pipeline beside its codes. Two shapes are shared (:func:`share_
     Wider single-operand plans (``pwl``, ``pwl2``, the exact family): one Horner pipeline per
     lane whose coefficient memories are addressed by ``(unit, segment)`` (each unit's rows at its
     own base), one multiplier per Horner step, lower-degree plans padded with zero top
-    coefficients and exact (shift 0) steps. The cheap, plan-specific steps (clamp, fold, segment
-    select, the rounding shifts, unfold, output rounding and saturation) are each unit's own
-    primitives (:mod:`hwact.hdl.primitives`), selected by the unit index. ``2 + degree`` stages:
-    the segment registered into the coefficient read, each product (where a DSP block's output
-    register goes), the output.
+    coefficients and exact (shift 0) steps. Clamp, fold and a bit-slice segment are each unit's
+    own primitives (:mod:`hwact.hdl.primitives`), selected by the unit index; a comparator plan's
+    segment comes from a block RAM read of its input's bin (:func:`bin_shift`, :func:`bin_rom`) and
+    one comparator, not a comparator per threshold; one unfold, rounding and saturation serve every
+    unit with its constants selected by the unit index; a degree-1 datapath scales each unit's
+    ``t`` so that the products share one rounding shift (:func:`t_scales`), and runs an exact plan
+    with its output rounding moved into its step (:func:`normalized`). ``3 + degree`` stages: the
+    bin read, the segment registered into the coefficient read, each product (where a DSP block's
+    output register goes), the output.
 
-Sharing never changes an answer: every step is the plan's own primitive, with the plan's own
-constants, on the plan's own values. It changes latency (the shape's stages) and, for
-:attr:`SharedDatapath.serial` datapaths (one lane fed lanes one per cycle), the interval.
+Sharing never changes an answer: every step computes what the plan's own primitive would, with the
+plan's own constants, on the plan's own values (a rewritten plan answers as the original on every
+code). It changes latency (the shape's stages) and, for :attr:`SharedDatapath.serial` datapaths
+(one lane fed lanes one per cycle), the interval.
 """
 
 from __future__ import annotations
