@@ -582,13 +582,17 @@ def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: st
     serial) a read port of each memory (a copy on a part with fewer ports) and a multiplier per
     Horner step.
     """
-    from ..cost import Table, plan_cost
+    from ..cost import Table, plan_cost, varying_bits
 
     plans = tuple(plans)
     kind = share_kind(plans[0], 1)
     copies = 1 if serial else lanes
     if kind == "table":
-        tables = [Table("table", len(plans) << plans[0].in_fmt.width, plans[0].out_fmt.width)]
+        raw = np.arange(1 << plans[0].in_fmt.width, dtype=np.int64)
+        entries = [int(y) for plan in plans for y in evaluate(
+            plan, raw - ((raw >> (plan.in_fmt.width - 1)) << plan.in_fmt.width) if plan.in_fmt.signed else raw)]
+        width = plans[0].out_fmt.width
+        tables = [Table("table", len(entries), width, varying_bits(entries, width))]
         return {"dsp": 0, "block_ram": replace(plan_cost(plans[0]), tables=tuple(tables)).block_rams(target, copies)}
     plans = tuple(map(normalized, plans))
     degree = max(plan.table.degree for plan in plans)
@@ -598,17 +602,23 @@ def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: st
         column = [c for plan in stored for c in (plan.table.column(k) if k <= plan.table.degree
                                                  else [0] * len(plan.table.rows))]
         if column:
-            tables.append(Table(f"c{k}", len(column), _shape(Range(min(column), max(column))).width))
+            width = _shape(Range(min(column), max(column))).width
+            tables.append(Table(f"c{k}", len(column), width, varying_bits(column, width)))
     origins = [o for plan in stored if not isinstance(plan.select, BitSlice) and plan.select.origins is not None
                for o in plan.select.origins]
     if origins:
-        tables.append(Table("origin", len(origins), _shape(Range(min(origins), max(origins))).width))
+        width = _shape(Range(min(origins), max(origins))).width
+        tables.append(Table("origin", len(origins), width, varying_bits(origins, width)))
     widths = [analyze(plan) for plan in plans]
     binned = _binned(plans, widths)
     if binned:  # the bin memory: entries of the row and the bin's threshold
         depth = sum(((widths[i].folded.hi - widths[i].folded.lo) >> shift) + 1 for i, (shift, _) in binned.items())
         row_bits = max(max(end for _, end in binned.values()) - 1, 1).bit_length()
-        tables.append(Table("bins", depth, row_bits + max(shift for shift, _ in binned.values())))
+        bases = {index: end - len(plans[index].table.rows) for index, (_, end) in binned.items()}
+        entries = [e for index, (shift, _) in binned.items()
+                   for e in bin_rom(plans[index], widths[index].folded, shift, bases[index], row_bits)]
+        width = max(max(entries).bit_length(), 1)
+        tables.append(Table("bins", depth, width, varying_bits(entries, width)))
     t_bits = _shape(_union([_scaled(width.t, d) for width, d in zip(widths, t_scales(plans, widths))])).width
 
     def before(plan: Plan, width, j: int) -> Range:  # the accumulator a step multiplies by t
