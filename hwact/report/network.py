@@ -5,7 +5,8 @@ The network is 64 -> 32 -> 10 (one hidden layer), trained once in float by full-
 NumPy (a second or two), seeded, for each hidden activation (tanh, sigmoid, GELU). Deployment
 is modelled as an integer accelerator would run it: the hidden pre-activation is quantized to
 the unit's input format (round half to even, saturating), the unit's output codes come from
-:func:`hwact.model.evaluate` on the plan ``make_plan`` returns (through the plan cache) (``auto``, 1 LSB budget), and
+:func:`hwact.model.evaluate` on the plan ``make_plan`` returns (``auto``, 1 LSB budget; through the
+plan cache), and
 they are dequantized for the output layer. Weights stay in float, so the difference from the
 float network is the activation's quantization and the unit's approximation, nothing else.
 """
