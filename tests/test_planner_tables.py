@@ -128,16 +128,16 @@ def test_segments_placed_for_rounding_refuse_what_they_cannot_do():
 
 
 @pytest.mark.parametrize("method", ["lut", "pwl", "pwl2"])
-def test_forced_methods_meet_the_budget(method):
-    plan = make_plan("tanh", "s4.12", "s4.12", method=method)
+def test_forced_methods_meet_the_budget(method, cached_plan):
+    plan = cached_plan("tanh", "s4.12", "s4.12", method=method)
     assert plan.method == method
     assert measure(plan).max_lsb < 1.0
     if method == "lut":
         assert measure(plan).max_lsb <= 0.5 + 1e-9
 
 
-def test_folds_and_clamps_shrink_the_table():
-    plan = make_plan("sigmoid", "s4.12", "s4.12", method="lut")
+def test_folds_and_clamps_shrink_the_table(cached_plan):
+    plan = cached_plan("sigmoid", "s4.12", "s4.12", method="lut")
     assert plan.fold.kind == "complement" and plan.clamp is not None
     assert plan.select.segments < 32768  # at most half the codes, by the fold (and saturation)
     assert plan_cost(plan).table_bits > 0
