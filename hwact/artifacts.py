@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from . import __version__
-from .approx import make_plan
 from .cgen import c_header
 from .cost import plan_cost
 from .hdl import ActivationUnit, to_verilog
 from .hdl.export import check_module_name
 from .measure import report, unit_warnings
 from .plan import Plan
+from .plan_cache import cached_make_plan
 
 __all__ = [
     "MANIFEST_VERSION",
@@ -267,9 +267,10 @@ class UnitFiles(Mapping[str, str]):
 
 
 def build_unit(spec: UnitSpec) -> UnitFiles:
-    """Plan, build and measure one unit; return its files (by role, and by name) without writing."""
+    """Plan (through the plan cache), build and measure one unit; return its files (by role, and by
+    name) without writing."""
     check_module_name(spec.top)
-    plan = make_plan(spec.function, spec.in_format, spec.out_format, method=spec.method,
+    plan = cached_make_plan(spec.function, spec.in_format, spec.out_format, method=spec.method,
                      max_err_lsb=spec.max_err_lsb, params=spec.params,
                      rounding=spec.rounding, overflow=spec.overflow)
     unit = ActivationUnit(plan, lanes=spec.lanes, stages=spec.stages)

@@ -23,7 +23,7 @@ iCE40 block RAM has no asynchronous read port, and on ECP5 hwact keeps the rule 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from math import ceil
 from typing import Any
 
@@ -31,7 +31,7 @@ from .plan import BitSlice, Plan
 from .widths import analyze, column_bits
 
 __all__ = ["BLOCK_RAM_MIN_BITS", "ROM_MIN_DEPTH", "TARGETS", "Cost", "Table", "plan_cost", "check_target",
-           "origin_rom"]
+           "origin_rom", "varying_bits"]
 
 #: Targets the cost knows.
 TARGETS = ("generic", "ice40", "ecp5")
@@ -72,6 +72,9 @@ class Table:
     name: str
     depth: int
     width: int
+    #: Bits of an entry that differ between entries, what synthesis stores (yosys drops a bit
+    #: column that is the same in every entry); None: all ``width``.
+    stored: int | None = None
 
     @property
     def bits(self) -> int:
@@ -85,7 +88,16 @@ class Table:
         """Block RAMs holding one copy of this table on ``target`` (0 for ``generic``)."""
         if target not in _BRAM_SHAPES:
             return 0
-        return min(ceil(self.depth / depth) * ceil(self.width / width) for depth, width in _BRAM_SHAPES[target])
+        stored = self.width if self.stored is None else self.stored
+        blocks = min(ceil(self.depth / depth) * ceil(stored / width) for depth, width in _BRAM_SHAPES[target])
+        if target == "ice40":
+            # Yosys packs a ROM deeper than 256 entries densely across SB_RAM40_4Ks: each holds
+            # every entry of floor(4096 / depth) of its bits (a 598 x 21 table in four, not the six
+            # of the best single shape); up to 256 entries it uses 256 x 16 blocks. Measured on every
+            # table of the up5k and default CFUs (yowasp yosys synth_ice40).
+            if 256 < self.depth <= 4096:
+                blocks = min(blocks, ceil(stored / (4096 // self.depth)))
+        return blocks
 
 
 @dataclass(frozen=True)
@@ -155,7 +167,7 @@ class Cost:
             "segments": self.segments,
             "comparators": self.comparators,
             "multipliers": [list(m) for m in self.multipliers],
-            "tables": [asdict(t) for t in self.tables],
+            "tables": [{"name": t.name, "depth": t.depth, "width": t.width} for t in self.tables],
             "cost": self.cost,
             "targets": {target: {"dsp": self.dsp_blocks(target, lanes),
                                  "block_ram": self.block_rams(target, lanes, registered),
@@ -163,6 +175,16 @@ class Cost:
                                  "figure": round(self.figure(target, registered), 1)}
                         for target in TARGETS if target != "generic"},
         }
+
+
+def varying_bits(values, width: int) -> int:
+    """How many bits of the ``width``-bit two's complement ``values`` are not the same in every one."""
+    mask = (1 << width) - 1
+    ones, zeros = mask, mask
+    for value in values:
+        ones &= int(value) & mask
+        zeros &= ~int(value) & mask
+    return max(width - bin(ones | zeros).count("1"), 1)
 
 
 def origin_rom(plan: Plan) -> tuple[tuple[int, ...], int] | None:
@@ -205,10 +227,12 @@ def _tables(plan: Plan, prefix: str = "") -> list[Table]:
                 continue
             if k == degree and degree and all(map(is_wiring, column)):  # shifted copies of t, no ROM
                 continue
-            tables.append(Table(f"{prefix}c{k}", len(rows), column_bits(column)))
+            tables.append(Table(f"{prefix}c{k}", len(rows), column_bits(column),
+                                varying_bits(column, column_bits(column))))
         origins = origin_rom(plan)
         if origins is not None and len(set(origins[0])) > 1:
-            tables.append(Table(f"{prefix}origin", len(rows), column_bits(origins[0])))
+            tables.append(Table(f"{prefix}origin", len(rows), column_bits(origins[0]),
+                                varying_bits(origins[0], column_bits(origins[0]))))
     if plan.product is not None and plan.product.factor_plan is not None:
         tables += _tables(plan.product.factor_plan, f"{prefix}f_")
     return tables

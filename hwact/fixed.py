@@ -338,21 +338,24 @@ def overflow(values: npt.ArrayLike, fmt: Fmt, mode: str = "SAT") -> IntArray:
     return np.clip(v, low, fmt.max_code)
 
 
+#: Each bias of :data:`ROUNDING_BIAS` applied to a real number: ``floor(v + bias / 2**s)`` in the
+#: limit of a large shift ``s`` (``half - 1`` rounds ties down, ``ones`` is a ceiling).
+_REAL_BIAS: Final = {
+    "0": np.floor,
+    "ones": np.ceil,
+    "half": lambda v: np.floor(v + 0.5),
+    "half - 1": lambda v: np.ceil(v - 0.5),
+}
+
+
 def round_real(scaled: npt.ArrayLike, rounding: str) -> npt.NDArray[np.float64]:
     """Round real numbers (already scaled to code units) to integers with ``rounding``."""
     check_rounding(rounding)
     v = np.asarray(scaled, dtype=np.float64)
-    if rounding == "TRN":
-        return np.floor(v)
-    if rounding == "TRN_ZERO":
-        return np.trunc(v)
-    if rounding == "RND":
-        return np.floor(v + 0.5)
-    if rounding == "RND_ZERO":
-        return np.ceil(v - 0.5) * (v >= 0) + np.floor(v + 0.5) * (v < 0)
-    if rounding == "RND_INF":
-        return np.sign(v) * np.floor(np.abs(v) + 0.5)
-    return np.rint(v)
+    bias = ROUNDING_BIAS[Rounding(rounding)]
+    if bias.plus_kept_lsb:  # ties to even
+        return np.rint(v)
+    return np.where(v < 0, _REAL_BIAS[bias.negative](v), _REAL_BIAS[bias.non_negative](v))
 
 
 def quantize(values: npt.ArrayLike, fmt: Fmt, rounding: str = "RND_CONV", overflow_mode: str = "SAT") -> IntArray:

@@ -1,11 +1,9 @@
 """Shared test machinery: a session-wide plan cache and the order tests are handed to workers.
 
-Plans are deterministic: the same request to the same planner code gives the same plan. The
-cache keys each request by its arguments and a hash of hwact's own source (and the NumPy and
-SciPy versions the fits run on), so a plan is made once per source state, however many tests,
-xdist workers, sessions or clones ask for it. It lives in hwact's cache
-(``~/.cache/hwact/test-plans``, see :mod:`hwact.cache`); a file lock per request makes one
-worker plan while another one asking for the same plan waits for it. ``HWACT_PLAN_CACHE=0`` turns the on-disk layer off.
+Plans come from hwact's own plan cache (:mod:`hwact.plan_cache`: one file per request under a
+hash of hwact's source, in ``~/.cache/hwact/plans``), so a plan is made once per source state,
+however many tests, xdist workers, sessions, clones or ``hwact`` commands run by the tests ask
+for it. ``HWACT_PLAN_CACHE=0`` turns the on-disk layer off.
 
 Tests of the planner's own behaviour under a monkeypatch (or of its errors) call
 :func:`hwact.make_plan` directly: the cache is for tests that need a plan, not for tests of
@@ -14,22 +12,16 @@ how it is made.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import scipy
 from hypothesis import settings
 
-import hwact
-from hwact import Fmt, Plan, make_plan
 from hwact.cache import cache_dir
+from hwact.plan_cache import PlanCache, source_hash
 
 # Property tests: reproducible by default (CI); HYPOTHESIS_PROFILE=dev explores new examples.
 settings.register_profile("ci", derandomize=True, deadline=None, database=None, print_blob=True)
@@ -56,60 +48,6 @@ LONGEST_FIRST = (
 )
 
 
-#: Simulation glue, which the planners never import: editing it keeps the cached plans.
-NOT_PLANNING = ("verify/", "cfu/sim.py", "cfu/firmware.py")
-
-
-def _source_hash() -> str:
-    """A hash of every source file of the hwact package (plans are a function of them) but the
-    simulation glue (:data:`NOT_PLANNING`)."""
-    root = Path(hwact.__file__).resolve().parent
-    digest = hashlib.sha256(f"numpy {np.__version__} scipy {scipy.__version__}".encode())
-    for path in sorted(root.rglob("*.py")):
-        if path.relative_to(root).as_posix().startswith(NOT_PLANNING):
-            continue
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:20]
-
-
-class PlanCache:
-    """``make_plan`` with memory: in this process, then on disk across workers and sessions."""
-
-    def __init__(self, directory: Path | None):
-        self.directory = directory
-        self.memory: dict[str, Plan] = {}
-        self.made = 0  # plans this process had to make (the rest came from the cache)
-
-    @staticmethod
-    def key(function: str, in_fmt: str, out_fmt: str, options: Mapping[str, Any]) -> str:
-        request = {"function": function, "in": str(Fmt.parse(in_fmt)), "out": str(Fmt.parse(out_fmt)),
-                   **{name: (dict(sorted(value.items())) if isinstance(value, Mapping) else value)
-                      for name, value in sorted(options.items())}}
-        return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()[:24]
-
-    def __call__(self, function: str, in_fmt, out_fmt, **options) -> Plan:
-        key = self.key(function, in_fmt, out_fmt, options)
-        if key in self.memory:
-            return self.memory[key]
-        if self.directory is None:
-            plan = self.memory[key] = make_plan(function, in_fmt, out_fmt, **options)
-            self.made += 1
-            return plan
-        stored = self.directory / f"{key}.json"
-        with open(self.directory / f"{key}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # another worker making the same plan finishes first
-            if stored.exists():
-                plan = Plan.from_json(stored.read_text())
-            else:
-                plan = make_plan(function, in_fmt, out_fmt, **options)  # errors are raised, never stored
-                self.made += 1
-                temp = stored.with_suffix(f".{os.getpid()}.tmp")
-                temp.write_text(plan.to_json())
-                os.replace(temp, stored)
-        self.memory[key] = plan
-        return plan
-
-
 _CACHE: PlanCache | None = None
 
 
@@ -117,9 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
     global _CACHE
     directory = None
     if os.environ.get("HWACT_PLAN_CACHE", "1") != "0":
-        # In hwact's cache, not .pytest_cache: a fresh clone of the same source reuses the plans.
-        directory = cache_dir("test-plans") / _source_hash()
-        directory.mkdir(parents=True, exist_ok=True)
+        # hwact's own plan cache, not .pytest_cache: a fresh clone of the same source reuses the plans.
+        directory = cache_dir("plans") / source_hash()
     _CACHE = PlanCache(directory)
 
 
@@ -179,7 +116,7 @@ def cached_planner(monkeypatch, cached_plan):
     def plan(function, in_format, out_format, **options):
         return cached_plan(function, in_format, out_format, **options)
 
-    monkeypatch.setattr(hwact.artifacts, "make_plan", plan)
+    monkeypatch.setattr(hwact.artifacts, "cached_make_plan", plan)
     return cached_plan
 
 

@@ -153,7 +153,13 @@ def test_console_script_is_installed():
 
 def test_a_broken_verilog_file_is_one_line(tmp_path):
     main(["generate", "relu", "--in", "s4.4", "--out", "s4.4", "-o", str(tmp_path)])
-    (tmp_path / "relu.v").write_text("module relu(\n")  # the right module, cut short
+    verilog = tmp_path / "relu.v"
+    text = verilog.read_text()
+    verilog.write_text("module relu(\n")  # the right module, cut short: caught before any tool runs
+    result = run("sim", str(tmp_path / "relu.json"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "module 'relu' has no i__payload port" in result.stderr
+    verilog.write_text(text.replace("endmodule", "assign ;\nendmodule", 1))  # ports intact, body broken
     result = run("sim", str(tmp_path / "relu.json"))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "icarus run failed" in result.stderr

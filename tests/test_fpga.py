@@ -69,3 +69,17 @@ def test_a_registered_table_lands_in_block_ram_as_the_cost_says(target):
         result = synthesize({"u.v": verilog}, "u", target, place=False)
         assert result["bram"] == plan_cost(plan).block_rams(target, 2, registered=stages > 0), (stages, result)
     assert plan_cost(plan).block_rams(target, 2) >= 1
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("config", ["up5k", "default"])
+def test_cfu_json_counts_the_block_rams_and_dsps_yosys_maps(config):
+    """cfu.json's iCE40 estimate (hwact.cost) is what yosys synth_ice40 maps the embedded Cfu.v to."""
+    import json
+
+    from hwact.synth import synthesize
+
+    built = build_cfu(load_config(config))
+    result = synthesize({"Cfu.v": built.files["Cfu.v"]}, "Cfu", "ice40", place=False)
+    estimate = json.loads(built.files["cfu.json"])["resources"]["ice40"]
+    assert (result["dsp"], result["bram"]) == (estimate["dsp"], estimate["block_ram"]), (result, estimate)

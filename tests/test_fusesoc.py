@@ -50,7 +50,7 @@ def kit(tmp_path_factory, cached_plan):
     directory = tmp_path_factory.mktemp("kit")
     (directory / "cfu.toml").write_text(CONFIG)
     with pytest.MonkeyPatch.context() as patch:  # plans from the session's plan cache
-        patch.setattr(hwact.artifacts, "make_plan", cached_plan)
+        patch.setattr(hwact.artifacts, "cached_make_plan", cached_plan)
         build_and_write(directory / "cfu.toml", directory / "cfu")
     return directory / "cfu"
 

@@ -66,8 +66,8 @@ def test_exact_plans_are_correctly_rounded_and_claims_match(name, params, format
 
 
 @pytest.mark.parametrize("fmt", ["s4.12", "s4.4"])
-def test_prelu_is_correctly_rounded_for_every_slope(fmt):
-    plan = make_plan("prelu", fmt, fmt)
+def test_prelu_is_correctly_rounded_for_every_slope(fmt, cached_plan):
+    plan = cached_plan("prelu", fmt, fmt)
     assert plan.operand_fmt == Fmt(1, Fmt.parse(fmt).width - 1)
     x = plan.in_fmt.all_codes()
     a = np.unique(np.concatenate([np.arange(-128, 128) << (plan.operand_fmt.width - 8), [plan.operand_fmt.max_code]]))
@@ -186,8 +186,8 @@ def test_bad_requests_say_what_is_wrong():
 
 
 @pytest.mark.slow
-def test_wide_left_shifts_saturate_without_int64_overflow():
-    plan = make_plan("identity", "u32.0", "u0.32")
+def test_wide_left_shifts_saturate_without_int64_overflow(cached_plan):
+    plan = cached_plan("identity", "u32.0", "u0.32")
     assert evaluate(plan, np.array([1, 2**31, 2**32 - 1])).tolist() == [2**32 - 1] * 3
 
 

@@ -53,11 +53,11 @@ def test_statistics_match_mpmath(tanh_plan):
     assert worst["f"] == pytest.approx(float(mpmath.tanh(mpmath.mpf(worst["x_code"]) / 32)), abs=1e-15)
 
 
-def test_statistics_match_scipy_16_bit():
+def test_statistics_match_scipy_16_bit(cached_plan):
     """A 16-bit GELU unit against scipy's erf, every code."""
     from scipy.special import erf
 
-    plan = make_plan("gelu", "s4.12", "s4.12", method="pwl", max_err_lsb=4)
+    plan = cached_plan("gelu", "s4.12", "s4.12", method="pwl", max_err_lsb=4)
     stats = statistics(plan, samples(plan))
     codes = np.arange(-(1 << 15), 1 << 15)
     x = codes / 4096.0

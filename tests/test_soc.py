@@ -30,7 +30,7 @@ def up5k_cfu(tmp_path_factory, cached_plan):
     """The CFU the iCEBreaker SoC carries, built as `hwact soc` builds it."""
     directory = tmp_path_factory.mktemp("up5k_cfu")
     with pytest.MonkeyPatch.context() as patch:  # plans from the session's plan cache
-        patch.setattr(hwact.artifacts, "make_plan", cached_plan)
+        patch.setattr(hwact.artifacts, "cached_make_plan", cached_plan)
         build_and_write(default_config(BOARD), directory)
     return directory
 

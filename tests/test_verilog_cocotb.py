@@ -104,8 +104,23 @@ def test_a_wrong_model_is_caught(tmp_path):
     assert result.first_mismatches[0]["expected"] != result.first_mismatches[0]["got"]
 
 
+#: Hand-written units that break the stream rules: one takes every input and offers it without
+#: waiting for o_ready (so a stalled output changes or is withdrawn), one never answers.
+BROKEN_UNITS = {
+    "passes_through": "assign i__ready = 1'b1;\n  assign o__valid = i__valid;\n  assign o__payload = i__payload;",
+    "never_answers": "assign i__ready = 1'b1;\n  assign o__valid = 1'b0;\n  assign o__payload = 8'd0;",
+}
+
+
+def broken_unit(name: str, body: str) -> str:
+    return (f"module {name}(clk, rst, i__payload, i__valid, i__ready, o__payload, o__valid, o__ready);\n"
+            "  input clk;\n  input rst;\n  input [7:0] i__payload;\n  input i__valid;\n  output i__ready;\n"
+            f"  output [7:0] o__payload;\n  output o__valid;\n  input o__ready;\n  {body}\nendmodule\n")
+
+
 def test_a_wrong_model_in_a_batch_fails_its_own_unit_only(tmp_path):
-    """Units proven together keep separate scoreboards: one wrong model fails one result."""
+    """Units proven together keep separate scoreboards: one wrong model fails one result, and
+    units breaking the stream rules fail their own results with the rule they broke."""
     plan = make_plan("leaky_relu", "s4.4", "s4.4")
     rows = [list(row) for row in plan.table.rows]
     rows[0][1] += 1
@@ -115,9 +130,18 @@ def test_a_wrong_model_in_a_batch_fails_its_own_unit_only(tmp_path):
         verilog = tmp_path / f"u{index}.v"
         verilog.write_text(to_verilog(ActivationUnit(plan, lanes=2, stages=1), f"u{index}"))
         jobs.append(SimJob(model, verilog, f"u{index}", lanes=2, stages=1))
-    first, bad, last = simulate_many(jobs, work_dir=tmp_path / "sim")
+    relu = make_plan("relu", "s4.4", "s4.4")
+    for name, body in BROKEN_UNITS.items():
+        verilog = tmp_path / f"{name}.v"
+        verilog.write_text(broken_unit(name, body))
+        jobs.append(SimJob(relu, verilog, name, lanes=1, stages=0))
+    first, bad, last, passes_through, never_answers = simulate_many(jobs, work_dir=tmp_path / "sim")
     assert first.passed and last.passed and first.vectors == last.vectors == plan.in_fmt.n_codes
+    assert first.protocol_errors == bad.protocol_errors == []
     assert bad.mismatches > 0 and not bad.passed
+    assert any("while stalled" in error or "withdrawn" in error for error in passes_through.protocol_errors)
+    assert not passes_through.passed
+    assert never_answers.protocol_errors == [f"no progress after {4 * 256 + 1000} cycles (0 of 256 outputs)"]
 
 
 def verilator_job(work, index, case):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -130,23 +130,41 @@ def _with_factor_rows(plan: Plan, rows: np.ndarray) -> Plan:
     return replace(plan, product=Product(_with_gate_rows(plan.product.factor_plan, rows)))
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """Every operand pair with the real products and what the output rounding mode makes of them."""
+
+    x: np.ndarray
+    a: np.ndarray
+    target: np.ndarray  # the real product, in output LSBs
+    wanted: np.ndarray  # the rounding mode applied to it
+
+
+@dataclass(frozen=True)
+class _NudgedTable:
+    """One direct table being nudged: its rows, the row each grid point reads, how a plan takes new rows."""
+
+    rows: tuple
+    row_index: np.ndarray
+    with_rows: Callable[[Plan, np.ndarray], Plan]
+
+
 def _nudge_tables(plan: Plan, radius: int) -> Plan:
     """Nudge direct-table entries (gate, then factor, twice over) towards correctly rounded products."""
     x, a, exhaustive = input_grid(plan)
     if not exhaustive:
         return plan
-    target, wanted = reference(plan, x, a), mode_target(plan, x, a)
+    grid = _Grid(x, a, reference(plan, x, a), mode_target(plan, x, a))
     for _ in range(2):
         if plan.table.degree == 0:
-            plan = _nudge(plan, plan.table.rows, row_of(plan, x), _with_gate_rows, x, a, target, wanted, radius)
+            plan = _nudge(plan, _NudgedTable(plan.table.rows, row_of(plan, x), _with_gate_rows), grid, radius)
         factor = plan.product.factor_plan
         if factor is not None and factor.table.degree == 0:
-            plan = _nudge(plan, factor.table.rows, row_of(factor, a), _with_factor_rows, x, a, target, wanted,
-                              radius)
+            plan = _nudge(plan, _NudgedTable(factor.table.rows, row_of(factor, a), _with_factor_rows), grid, radius)
     return plan
 
 
-def _nudge(plan: Plan, rows, row_index: np.ndarray, with_rows, x, a, target, wanted, radius: int) -> Plan:
+def _nudge(plan: Plan, table: _NudgedTable, grid: _Grid, radius: int) -> Plan:
     """Per table row, the offset in ``[-radius, radius]`` with the best products.
 
     Each output depends on one row of the table being nudged; a step along ``x`` depends on
@@ -155,10 +173,11 @@ def _nudge(plan: Plan, rows, row_index: np.ndarray, with_rows, x, a, target, wan
     steps against the real function along ``x``, no error of a whole LSB, fewest outputs not
     equal to the rounding mode applied to the real product, smallest maximum error.
     """
+    rows, with_rows, target, wanted = table.rows, table.with_rows, grid.target, grid.wanted
     best_rows = np.asarray(rows, dtype=np.int64).copy()
     n_rows, size = best_rows.shape[0], target.size
     nearest = plan.output.rounding.startswith("RND")
-    index = np.broadcast_to(row_index, target.shape)
+    index = np.broadcast_to(table.row_index, target.shape)
     # A step between x and x+1 is charged to both rows; the held row's share is the same for every trial.
     step_rows = (index[..., :-1].ravel(), index[..., 1:].ravel())
     target_rise = np.diff(target, axis=-1).ravel()
@@ -168,7 +187,7 @@ def _nudge(plan: Plan, rows, row_index: np.ndarray, with_rows, x, a, target, wan
         held = best_rows.copy()
         for delta in sorted(range(-radius, radius + 1), key=abs):  # ties keep the smaller nudge
             trial = np.where(moving[:, None], held + delta, held)
-            y = evaluate(with_rows(plan, trial), x, a).astype(np.float64)
+            y = evaluate(with_rows(plan, trial), grid.x, grid.a).astype(np.float64)
             err = np.abs(y - target).ravel()
             worst = np.zeros(n_rows)
             np.maximum.at(worst, index.ravel(), err)

@@ -13,15 +13,20 @@ carried down the pipeline beside its codes. Two shapes are shared (:func:`share_
     Wider single-operand plans (``pwl``, ``pwl2``, the exact family): one Horner pipeline per
     lane whose coefficient memories are addressed by ``(unit, segment)`` (each unit's rows at its
     own base), one multiplier per Horner step, lower-degree plans padded with zero top
-    coefficients and exact (shift 0) steps. The cheap, plan-specific steps (clamp, fold, segment
-    select, the rounding shifts, unfold, output rounding and saturation) are each unit's own
-    primitives (:mod:`hwact.hdl.primitives`), selected by the unit index. ``2 + degree`` stages:
-    the segment registered into the coefficient read, each product (where a DSP block's output
-    register goes), the output.
+    coefficients and exact (shift 0) steps. Clamp, fold and a bit-slice segment are each unit's
+    own primitives (:mod:`hwact.hdl.primitives`), selected by the unit index; a comparator plan's
+    segment comes from a block RAM read of its input's bin (:func:`bin_shift`, :func:`bin_rom`) and
+    one comparator, not a comparator per threshold; one unfold, rounding and saturation serve every
+    unit with its constants selected by the unit index; a degree-1 datapath scales each unit's
+    ``t`` so that the products share one rounding shift (:func:`t_scales`), and runs an exact plan
+    with its output rounding moved into its step (:func:`normalized`). ``3 + degree`` stages: the
+    bin read, the segment registered into the coefficient read, each product (where a DSP block's
+    output register goes), the output.
 
-Sharing never changes an answer: every step is the plan's own primitive, with the plan's own
-constants, on the plan's own values. It changes latency (the shape's stages) and, for
-:attr:`SharedDatapath.serial` datapaths (one lane fed lanes one per cycle), the interval.
+Sharing never changes an answer: every step computes what the plan's own primitive would, with the
+plan's own constants, on the plan's own values (a rewritten plan answers as the original on every
+code). It changes latency (the shape's stages) and, for :attr:`SharedDatapath.serial` datapaths
+(one lane fed lanes one per cycle), the interval.
 """
 
 from __future__ import annotations
@@ -35,9 +40,10 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..cost import BLOCK_RAM_MIN_BITS, ROM_MIN_DEPTH
+from ..cost import BLOCK_RAM_MIN_BITS
+from ..fixed import ROUNDING_BIAS, Rounding
 from ..model import evaluate, offset_bits
-from ..plan import BitSlice, HornerStep, Plan
+from ..plan import BitSlice, FoldKind, HornerStep, OutputStage, Plan
 from ..widths import Range, analyze
 from . import primitives as prim
 
@@ -46,6 +52,11 @@ __all__ = ["SHARE_KINDS", "TABLE_INPUT_BITS", "SharedDatapath", "share_kind", "s
 #: A ``table`` datapath holds ``2**bits`` entries per unit: up to 8-bit inputs (256 entries).
 TABLE_INPUT_BITS = 8
 SHARE_KINDS = ("table", "horner")
+#: A shared Horner datapath keeps the coefficients of a table of at least this many rows in its
+#: memories (one read for every such unit), fewer as constants multiplexed on the segment (the
+#: exact family's 3 rows). A unit's own datapath uses hwact.cost.ROM_MIN_DEPTH (16): there a short
+#: table is its own multiplexer, here it would be another input of every coefficient multiplexer.
+SHARED_ROM_MIN_DEPTH = 4
 
 
 def share_kind(plan: Plan, stages: int) -> str | None:
@@ -64,8 +75,43 @@ def share_kind(plan: Plan, stages: int) -> str | None:
 
 def shared_stages(kind: str, degree: int = 0) -> int:
     """Pipeline stages of a shared datapath of shape ``kind`` (and Horner degree): the table read;
-    or the segment into the coefficient read, one per product, the output."""
-    return 1 if kind == "table" else 2 + degree
+    or the bin read (:func:`bin_rom`), the segment into the coefficient read, one per product, the output."""
+    return 1 if kind == "table" else 3 + degree
+
+
+def bin_shift(plan: Plan, span: Range) -> int | None:
+    """The widest bins (``2**shift`` codes of the folded input, from ``span.lo``) of which none holds
+    two of ``plan``'s thresholds, or None for a plan without comparators.
+
+    A segment is then the count of thresholds up to the bin's first code, plus one if the bin's one
+    threshold is at or below the code: a block RAM read and one comparator of ``shift`` bits
+    instead of a comparator per threshold (tanh s4.12's 169, GELU's 43).
+    """
+    if isinstance(plan.select, BitSlice) or not plan.select.thresholds:
+        return None
+    inside = [t - span.lo for t in plan.select.thresholds if span.lo < t <= span.hi]
+    for shift in range(max(span.hi - span.lo, 1).bit_length(), -1, -1):
+        if len({t >> shift for t in inside}) == len(inside):
+            return shift
+    return 0
+
+
+def bin_rom(plan: Plan, span: Range, shift: int, base: int, row_bits: int) -> list[int]:
+    """The bin entries of ``plan`` (see :func:`bin_shift`): per bin of the folded input ``span``,
+    ``row | threshold << row_bits``: the bin's row is its first code's coefficient row (``base`` +
+    its segment), its threshold the bin's threshold less the bin's first code. A bin without a
+    threshold stores threshold 0 (every code is at or past it) and the row before its own, modulo
+    ``2**row_bits``, so one rule serves both: the row read is ``row + (low bits >= threshold)``,
+    modulo ``2**row_bits``."""
+    thresholds = np.asarray(plan.select.thresholds, dtype=np.int64)
+    starts = span.lo + (np.arange(((span.hi - span.lo) >> shift) + 1, dtype=np.int64) << shift)
+    counts = np.searchsorted(thresholds, starts, side="right")  # thresholds <= the bin's first code
+    # The one threshold strictly inside the bin, if any: the next one after those counted.
+    following = np.append(thresholds, np.iinfo(np.int64).max)[counts]
+    inside = following < starts + (1 << shift)
+    rows = (base + counts - np.where(inside, 0, 1)) & ((1 << row_bits) - 1)
+    offsets = np.where(inside, following - starts, 0)
+    return [int(v) for v in rows | (offsets << row_bits)]
 
 
 def _pick(m: Module, unit: Value, values: Sequence, shape, name: str) -> Value:
@@ -119,8 +165,10 @@ class SharedDatapath(wiring.Component):
             raise ValueError(f"plans of one shared shape are needed, not {sorted(map(str, kinds))}")
         if len({plan.in_fmt.width for plan in plans}) != 1 or len({plan.out_fmt.width for plan in plans}) != 1:
             raise ValueError("the plans of a shared datapath need one input width and one output width")
-        self._plans, self._lanes, self._serial = plans, lanes, serial
         self._kind = kinds.pop()
+        if self._kind == "horner":
+            plans = tuple(map(normalized, plans))
+        self._plans, self._lanes, self._serial = plans, lanes, serial
         self._in_bits, self._out_bits = plans[0].in_fmt.width, plans[0].out_fmt.width
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({"unit": range(max(2, len(plans))),
@@ -228,18 +276,12 @@ class SharedDatapath(wiring.Component):
         # Long tables share the coefficient memories, the units with origins first (so the origin
         # memory holds only their rows); a table of a few rows (the exact family's) is a multiplexer
         # of constants on its registered segment, so its wide constants do not widen the memories.
-        stored = sorted((index for index, plan in enumerate(plans) if len(plan.table.rows) >= ROM_MIN_DEPTH),
+        stored = sorted((index for index, plan in enumerate(plans) if len(plan.table.rows) >= SHARED_ROM_MIN_DEPTH),
                         key=lambda index: not has_origins(plans[index]))
         small = [index for index in range(len(plans)) if index not in stored]
         bases, rows = {}, 0
         for index in stored:
             bases[index], rows = rows, rows + len(plans[index].table.rows)
-
-        def register(value, shape, what):
-            reg = Signal(shape, name=f"{name}_{what}", reset_less=True)
-            with m.If(advance):
-                m.d.sync += reg.eq(value)
-            return reg
 
         # Stage 0: each unit's clamp, fold and segment select on the same code; the unit's own is kept.
         # A folded unit whose clamp straddles zero (lo < 0 <= hi) needs |clip(x, lo, hi)|, which
@@ -258,6 +300,20 @@ class SharedDatapath(wiring.Component):
                       for plan, shared in zip(plans, straddle)]
             limit = _pick(m, unit, limits, unsigned(self._in_bits + 1), f"{name}_limit")
             clipped = Mux(magnitude > limit, limit, magnitude)[:self._in_bits]
+        # Stored comparator plans find their segment from a bin read (bin_shift): their bins share
+        # one memory, each unit's at its own base; its entries address the coefficient rows.
+        binned = {index: shift for index in stored
+                  if (shift := bin_shift(plans[index], widths[index].folded)) is not None}
+        bin_bases, bin_rows, bin_column = {}, 0, []
+        row_bits = max((bases[index] + len(plans[index].table.rows) - 1).bit_length() for index in binned) \
+            if binned else 1
+        for index, shift in binned.items():
+            entries = bin_rom(plans[index], widths[index].folded, shift, bases[index], row_bits)
+            bin_bases[index], bin_rows = bin_rows, bin_rows + len(entries)
+            bin_column += entries
+        bins, lows = [], []
+        scale = t_scales(plans, widths)
+        scaled_t = [_scaled(width.t, d) for width, d in zip(widths, scale)]
         folded, negs, addresses, segments, ts = [], [], [], [], []
         for index, (plan, width) in enumerate(zip(plans, widths)):
             if straddle[index]:
@@ -273,18 +329,27 @@ class SharedDatapath(wiring.Component):
             select = plan.select
             if isinstance(select, BitSlice):
                 segment, t = prim.bit_slice(x, select.base, select.shift, select.segments)
+            elif index in binned:  # the bin of x now, the segment from the bin read next stage
+                offset = x - width.folded.lo if width.folded.lo else x
+                bins.append(Const(bin_bases[index], range(bin_rows)) + (offset >> binned[index]))
+                lows.append(offset[:binned[index]] if binned[index] else Const(0, 1))
+                segment, t = Const(0, 1), x
             else:
                 segment = prim.select_segment(m, x, select.thresholds, f"{name}_u{index}_seg")
                 t = x
+            if index not in binned:
+                bins.append(Const(0, range(max(bin_rows, 2))))
+                lows.append(Const(0, 1))
             folded.append(x)
             negs.append(negative)
-            addresses.append(Const(bases[index], range(rows)) + segment if bases.get(index) else
+            addresses.append(Const(0, 1) if index in binned else
+                             Const(bases[index], range(rows)) + segment if bases.get(index) else
                              segment if index in bases else Const(0, 1))
             segments.append(segment if index in small else Const(0, 1))
             own_t = isinstance(select, BitSlice) or select.origins is None  # else t needs the origin (stage 1)
-            ts.append(prim.narrow(t, width.t) if own_t else Const(0, 1))
+            ts.append(prim.narrow(t, width.t) << scale[index] if own_t else Const(0, 1))
         folded_span = _union([width.folded for width in widths])
-        t_spans = [width.t for plan, width in zip(plans, widths)
+        t_spans = [span for plan, span in zip(plans, scaled_t)
                    if isinstance(plan.select, BitSlice) or plan.select.origins is None]
         x0 = _pick(m, unit, folded, _shape(folded_span), f"{name}_x")
         neg0 = _pick(m, unit, negs, 1, f"{name}_neg")
@@ -293,7 +358,36 @@ class SharedDatapath(wiring.Component):
         segment0 = _pick(m, unit, segments, range(max(max(len(plans[i].table.rows) for i in small), 2)),
                          f"{name}_seg") if small else None
 
-        # Stage 1: the coefficient row of (unit, segment), read through registered ports.
+        def register(value, shape, what):
+            reg = Signal(shape, name=f"{name}_{what}", reset_less=True)
+            with m.If(advance):
+                m.d.sync += reg.eq(value)
+            return reg
+
+        # Stage 1: the bin entry of a binned unit, read through a registered port; the rest waits.
+        # A binned unit's row is the entry's row, plus one when the code's low bits reach the
+        # bin's threshold (modulo 2**row_bits, see bin_rom); any other unit's is its address.
+        if binned:
+            memory = self._memory(m, memories, "bins", bin_column, unsigned(max(max(bin_column).bit_length(), 1)))
+            port = memory.read_port(domain="sync")
+            m.d.comb += [port.addr.eq(_pick(m, unit, bins, range(bin_rows), f"{name}_bin")), port.en.eq(advance)]
+            low_bits = max(binned.values()) or 1
+            low = register(_pick(m, unit, lows, unsigned(low_bits), f"{name}_low"), unsigned(low_bits), "low_b")
+        unit = register(unit, unit.shape(), "unit_b")
+        x0 = register(x0, x0.shape(), "x_b")
+        neg0 = register(neg0, 1, "neg_b")
+        t0 = register(t0, t0.shape(), "t_b")
+        if small:
+            segment0 = register(segment0, segment0.shape(), "seg_b")
+        if stored:
+            address = register(address, address.shape(), "addr_b")
+        if binned:
+            row = (port.data[:row_bits] + (low >= port.data[row_bits:]))[:row_bits]
+            is_binned = _pick(m, unit, [Const(index in binned, 1) for index in range(len(plans))], 1,
+                              f"{name}_binned")
+            address = Mux(is_binned, row, address)
+
+        # Stage 2: the coefficient row of (unit, segment), read through registered ports.
         def padded(plan: Plan, k: int) -> list[int]:
             return list(plan.table.column(k)) if k <= plan.table.degree else [0] * len(plan.table.rows)
 
@@ -332,10 +426,10 @@ class SharedDatapath(wiring.Component):
                         m, segment1[:max(1, (len(plan.table.rows) - 1).bit_length())], list(plan.select.origins),
                         f"{name}_u{index}_origin")
                     # t is small and non-negative: only its bits (as hwact.hdl.unit does).
-                    choices.append(prim.narrow((x1 - own)[:offset_bits(plan)], width.t))
+                    choices.append(prim.narrow((x1 - own)[:offset_bits(plan)], width.t) << scale[index])
                 else:
                     choices.append(t1)
-            t1 = _pick(m, unit1, choices, _shape(_union([width.t for width in widths])), f"{name}_t1")
+            t1 = _pick(m, unit1, choices, _shape(_union(scaled_t)), f"{name}_t1")
 
         # The Horner steps, one multiplier each; a unit of lower degree starts with exact steps on zeros.
         def steps(plan: Plan) -> list[HornerStep]:
@@ -353,19 +447,21 @@ class SharedDatapath(wiring.Component):
             if j:  # finish step j - 1: its rounding shift (the unit's own) and its coefficient
                 k = degree - j
                 rounded = {}
-                for plan in plans:
-                    step = steps(plan)[j - 1]
-                    if (step.shift, step.rounding) not in rounded:
-                        rounded[step.shift, step.rounding] = prim.shift_round(product, step.shift, step.rounding)
-                shifted = [rounded[steps(plan)[j - 1].shift, steps(plan)[j - 1].rounding] for plan in plans]
+                keys = [(steps(plan)[j - 1].shift + (scale[index] if j == 1 else 0), steps(plan)[j - 1].rounding)
+                        for index, plan in enumerate(plans)]
+                for key in keys:
+                    if key not in rounded:
+                        rounded[key] = prim.shift_round(product, *key)
+                shifted = [rounded[key] for key in keys]
                 sums = [column_span(plan, k) if j - 1 < degree - plan.table.degree
                         else width.sums[j - 1 - degree + plan.table.degree] for plan, width in zip(plans, widths)]
                 acc = prim.narrow(_pick(m, unit_s, shifted, signed(max(len(Value.cast(v)) for v in shifted) + 1),
                                         f"{name}_sr{j - 1}") + columns[k], _union(sums))
             if j == degree:
                 break
-            products = [Range(0, 0) if j < (pad := degree - plan.table.degree) else width.products[j - pad]
-                        for plan, width in zip(plans, widths)]
+            products = [Range(0, 0) if j < (pad := degree - plan.table.degree) else
+                        _scaled(width.products[j - pad], d if j == 0 else 0)
+                        for plan, width, d in zip(plans, widths, scale)]
             product = prim.narrow(acc * t_s, _union(products))
             product = register(product, product.shape(), f"prod{j}_p{j + 1}")
             for c in range(degree - j):  # the coefficients still to add
@@ -375,19 +471,108 @@ class SharedDatapath(wiring.Component):
             neg_s = register(neg_s, 1, f"neg_p{j + 1}")
             t_s = register(t_s, t_s.shape(), f"t_p{j + 1}")
 
-        # The last stage: each unit's unfold, output rounding and saturation; the unit's own is kept.
-        outputs = []
-        for plan, width in zip(plans, widths):
-            value = prim.narrow(acc, width.acc)
-            if plan.fold is not None:
-                value = Mux(neg_s, prim.unfold(plan.fold.kind, plan.fold.constant, value,
-                                               prim.narrow(x_s, width.folded)), value)
-                value = prim.narrow(value, width.unfolded)
-            out = plan.output
-            y = prim.saturate(prim.shift_round(value, out.shift, out.rounding), plan.out_fmt, out.overflow)
-            outputs.append(Value.cast(y).as_unsigned())
+        # The last stage: one unfold, one rounding per distinct (shift, rounding) and one saturation,
+        # their constants picked by unit. Each value is the unit's own (acc, x and neg are in the
+        # unit's ranges), so the shared steps compute what the unit's own would (hwact.hdl.primitives
+        # step for step); each unit's own steps side by side cost about 100 LUT4 apiece.
+        value = Value.cast(acc)
+        if any(plan.fold is not None for plan in plans):
+            # unfold as first - second: -acc (odd), constant - acc (complement), acc - (|x| << constant).
+            firsts, seconds = [], []
+            for plan in plans:
+                kind = None if plan.fold is None else plan.fold.kind
+                firsts.append(acc if kind == FoldKind.MINUS_X else
+                              _const(plan.fold.constant) if kind == FoldKind.COMPLEMENT else Const(0, 1))
+                seconds.append(x_s << plan.fold.constant if kind == FoldKind.MINUS_X else
+                               acc if kind is not None else Const(0, 1))
+            first = _pick(m, unit_s, firsts, _widest(firsts), f"{name}_uf_a")
+            second = _pick(m, unit_s, seconds, _widest(seconds), f"{name}_uf_b")
+            value = Mux(neg_s, first - second, value)
+        rounded = {}
+        for plan in plans:
+            key = (plan.output.shift, plan.output.rounding)
+            if key not in rounded:
+                rounded[key] = prim.shift_round(value, *key)
+        choices = [rounded[plan.output.shift, plan.output.rounding] for plan in plans]
+        y = _pick(m, unit_s, choices, _widest(choices), f"{name}_r")
+        y_shape = Value.cast(y).shape()
+        smallest = -(1 << (y_shape.width - 1)) if y_shape.signed else 0
+        largest = (1 << (y_shape.width - (1 if y_shape.signed else 0))) - 1
+        lows, highs = [], []
+        for plan in plans:
+            fmt, mode = plan.out_fmt, plan.output.overflow
+            wrap = mode == "WRAP"
+            lows.append(smallest if wrap else -fmt.max_code if mode == "SAT_SYM" and fmt.signed else fmt.min_code)
+            highs.append(largest if wrap else fmt.max_code)
+        low = _pick(m, unit_s, [_const(v) for v in lows], _widest([_const(v) for v in lows]),
+                    f"{name}_lo")
+        high = _pick(m, unit_s, [_const(v) for v in highs], _widest([_const(v) for v in highs]),
+                     f"{name}_hi")
+        if min(lows) > smallest:
+            y = Mux(y < low, low, y)
+        if max(highs) < largest:
+            y = Mux(y > high, high, y)
         with m.If(advance):
-            m.d.sync += target.eq(_pick(m, unit_s, outputs, unsigned(self._out_bits), f"{name}_y"))
+            m.d.sync += target.eq(Value.cast(y)[:self._out_bits])
+
+
+def normalized(plan: Plan) -> Plan:
+    """``plan`` with its output rounding moved into its Horner step where that is the same on every
+    code: a degree-1 plan whose step is exact (shift 0) and whose constant column holds multiples
+    of ``2**s`` (``s`` the output shift) rounds ``c1 * t`` by ``s`` and adds ``c0 >> s``.
+
+    ``shift_round(a + k * 2**s, s, mode) == shift_round(a, s, mode) + k`` for the modes with one
+    bias for both signs and no ties-to-even bit (TRN, RND); so the outputs are the same, and the
+    accumulator is ``s`` bits narrower. The exact hardsigmoid at s4.12 -> u0.16 (constants at 31
+    fraction bits, ``s = 15``) would otherwise widen a shared Horner datapath's adders, rounding and
+    saturation to 33 bits. Any other plan is returned as it is.
+    """
+    out = plan.output
+    if (plan.table.degree != 1 or plan.table.operand or plan.fold is not None or plan.product is not None
+            or plan.maximum or plan.mirror or plan.horner[0].shift != 0 or out.shift <= 0):
+        return plan
+    bias = ROUNDING_BIAS[Rounding(out.rounding)]
+    if bias.plus_kept_lsb or bias.non_negative != bias.negative:
+        return plan
+    if any(row[0] % (1 << out.shift) for row in plan.table.rows):
+        return plan
+    rows = tuple((row[0] >> out.shift, row[1]) for row in plan.table.rows)
+    frac_bits = (plan.table.frac_bits[0] - out.shift, plan.table.frac_bits[1])
+    return replace(plan, table=replace(plan.table, rows=rows, frac_bits=frac_bits),
+                   horner=(HornerStep(out.shift, out.rounding),), output=OutputStage(0, "TRN", out.overflow))
+
+
+def _scaled(span: Range, shift: int) -> Range:
+    return Range(span.lo << shift, span.hi << shift, span.exact)
+
+
+def t_scales(plans: Sequence[Plan], widths: Sequence) -> list[int]:
+    """How far each unit of a degree-1 shared Horner datapath shifts its ``t`` left, so that the
+    units' products share fewer rounding shifts (none but the widest, where ``t`` allows).
+
+    ``shift_round(p << d, s + d, mode) == shift_round(p, s, mode)`` for every mode when ``s > 0``
+    (the low ``d`` bits of ``p << d`` are zero, and every bias is below ``2**s`` scaled alike), and
+    the multiplier makes ``p << d`` from ``t << d`` for free; ``t`` grows to at most the widest
+    unit's, so the multiplier does not. Without it each distinct shift is a wide multiplexer input.
+    """
+    degree = max(plan.table.degree for plan in plans)
+    if degree != 1:
+        return [0] * len(plans)
+    shifts = [plan.horner[0].shift if plan.table.degree else 0 for plan in plans]
+    top_shift = max(shifts)
+    top_bits = max(_shape(width.t).width for width in widths)
+    return [max(0, min(top_shift - shift, top_bits - _shape(width.t).width)) if shift > 0 and plan.table.degree else 0
+            for plan, width, shift in zip(plans, widths, shifts)]
+
+
+def _const(value: int) -> Const:
+    """``value`` as a signed constant as narrow as it fits (as hwact.hdl.primitives makes them)."""
+    return Const(value, signed(max(value.bit_length(), (~value).bit_length()) + 1))
+
+
+def _widest(values: Sequence) -> object:
+    """A signed shape holding every one of ``values`` (Values or ints)."""
+    return signed(max(len(Value.cast(v)) + (0 if Value.cast(v).shape().signed else 1) for v in values))
 
 
 def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: str) -> dict[str, int]:
@@ -397,28 +582,44 @@ def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: st
     serial) a read port of each memory (a copy on a part with fewer ports) and a multiplier per
     Horner step.
     """
-    from ..cost import Table, plan_cost
+    from ..cost import Table, plan_cost, varying_bits
 
     plans = tuple(plans)
     kind = share_kind(plans[0], 1)
     copies = 1 if serial else lanes
     if kind == "table":
-        tables = [Table("table", len(plans) << plans[0].in_fmt.width, plans[0].out_fmt.width)]
+        raw = np.arange(1 << plans[0].in_fmt.width, dtype=np.int64)
+        entries = [int(y) for plan in plans for y in evaluate(
+            plan, raw - ((raw >> (plan.in_fmt.width - 1)) << plan.in_fmt.width) if plan.in_fmt.signed else raw)]
+        width = plans[0].out_fmt.width
+        tables = [Table("table", len(entries), width, varying_bits(entries, width))]
         return {"dsp": 0, "block_ram": replace(plan_cost(plans[0]), tables=tuple(tables)).block_rams(target, copies)}
+    plans = tuple(map(normalized, plans))
     degree = max(plan.table.degree for plan in plans)
-    stored = [plan for plan in plans if len(plan.table.rows) >= ROM_MIN_DEPTH]
+    stored = [plan for plan in plans if len(plan.table.rows) >= SHARED_ROM_MIN_DEPTH]
     tables = []
     for k in range(degree + 1):
         column = [c for plan in stored for c in (plan.table.column(k) if k <= plan.table.degree
                                                  else [0] * len(plan.table.rows))]
         if column:
-            tables.append(Table(f"c{k}", len(column), _shape(Range(min(column), max(column))).width))
+            width = _shape(Range(min(column), max(column))).width
+            tables.append(Table(f"c{k}", len(column), width, varying_bits(column, width)))
     origins = [o for plan in stored if not isinstance(plan.select, BitSlice) and plan.select.origins is not None
                for o in plan.select.origins]
     if origins:
-        tables.append(Table("origin", len(origins), _shape(Range(min(origins), max(origins))).width))
+        width = _shape(Range(min(origins), max(origins))).width
+        tables.append(Table("origin", len(origins), width, varying_bits(origins, width)))
     widths = [analyze(plan) for plan in plans]
-    t_bits = _shape(_union([width.t for width in widths])).width
+    binned = _binned(plans, widths)
+    if binned:  # the bin memory: entries of the row and the bin's threshold
+        depth = sum(((widths[i].folded.hi - widths[i].folded.lo) >> shift) + 1 for i, (shift, _) in binned.items())
+        row_bits = max(max(end for _, end in binned.values()) - 1, 1).bit_length()
+        bases = {index: end - len(plans[index].table.rows) for index, (_, end) in binned.items()}
+        entries = [e for index, (shift, _) in binned.items()
+                   for e in bin_rom(plans[index], widths[index].folded, shift, bases[index], row_bits)]
+        width = max(max(entries).bit_length(), 1)
+        tables.append(Table("bins", depth, width, varying_bits(entries, width)))
+    t_bits = _shape(_union([_scaled(width.t, d) for width, d in zip(widths, t_scales(plans, widths))])).width
 
     def before(plan: Plan, width, j: int) -> Range:  # the accumulator a step multiplies by t
         pad = degree - plan.table.degree
@@ -431,3 +632,17 @@ def shared_resources(plans: Sequence[Plan], lanes: int, serial: bool, target: st
                    for j in range(degree)]
     cost = replace(plan_cost(plans[0]), tables=tuple(tables), multipliers=tuple(multipliers))
     return {"dsp": cost.dsp_blocks(target, copies), "block_ram": cost.block_rams(target, copies)}
+
+
+def _binned(plans: Sequence[Plan], widths: Sequence) -> dict[int, tuple[int, int]]:
+    """``{index: (bin shift, last coefficient row + 1)}`` of the binned units of a shared Horner
+    datapath, rows laid out as :class:`SharedDatapath` lays them (stored units, those with origins first)."""
+    stored = sorted((index for index, plan in enumerate(plans) if len(plan.table.rows) >= SHARED_ROM_MIN_DEPTH),
+                    key=lambda index: isinstance(plans[index].select, BitSlice) or plans[index].select.origins is None)
+    binned, row = {}, 0
+    for index in stored:
+        row += len(plans[index].table.rows)
+        shift = bin_shift(plans[index], widths[index].folded)
+        if shift is not None:
+            binned[index] = (shift, row)
+    return binned

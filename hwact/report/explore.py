@@ -26,13 +26,14 @@ def _candidates(function: str, in_fmt, out_fmt, params: dict, budgets: tuple[flo
     """``(label, options, plan)`` for every point of the sweep (identical plans kept once)."""
     from dataclasses import replace
 
-    from .. import PlanError, make_plan
+    from .. import PlanError
     from ..approx import PlanRequest
     from ..approx.segments import Uniform
     from ..approx.table import plan_table
     from ..functions import Family
     from ..model import reach
     from ..plan import Method
+    from ..plan_cache import cached_make_plan
 
     request = PlanRequest.parse(function, in_fmt, out_fmt, params=params)
     fn, in_fmt = request.function, request.in_fmt
@@ -52,7 +53,7 @@ def _candidates(function: str, in_fmt, out_fmt, params: dict, budgets: tuple[flo
             progress(f"planning auto within {budget:g} LSB")
         try:
             add(f"auto {budget:g} LSB", {"method": "auto", "budget": budget},
-                make_plan(function, in_fmt, out_fmt, max_err_lsb=budget, params=params))
+                cached_make_plan(function, in_fmt, out_fmt, max_err_lsb=budget, params=params))
         except PlanError:
             continue
     if fn.family != Family.SMOOTH:

@@ -5,7 +5,8 @@ The network is 64 -> 32 -> 10 (one hidden layer), trained once in float by full-
 NumPy (a second or two), seeded, for each hidden activation (tanh, sigmoid, GELU). Deployment
 is modelled as an integer accelerator would run it: the hidden pre-activation is quantized to
 the unit's input format (round half to even, saturating), the unit's output codes come from
-:func:`hwact.model.evaluate` on the plan ``make_plan`` returns (``auto``, 1 LSB budget), and
+:func:`hwact.model.evaluate` on the plan ``make_plan`` returns (``auto``, 1 LSB budget; through the
+plan cache), and
 they are dequantized for the output layer. Weights stay in float, so the difference from the
 float network is the activation's quantization and the unit's approximation, nothing else.
 """
@@ -177,8 +178,8 @@ def network_results(name: str = "digits", progress=None, units: list[tuple[str, 
                     ) -> dict[str, Any]:
     """Accuracy with float activations and with hwact units: the built-in 8- and 16-bit units of
     tanh, sigmoid and GELU, or each of ``units`` (``(name, plan)``, e.g. from :func:`units_from_files`)."""
-    from .. import make_plan
     from ..measure import report
+    from ..plan_cache import cached_make_plan
 
     if name != "digits":
         raise ValueError(f"--network knows 'digits' (scikit-learn's 8x8 digits), not {name!r}")
@@ -196,7 +197,7 @@ def network_results(name: str = "digits", progress=None, units: list[tuple[str, 
         for bits, (fin, fout) in FORMATS[activation].items():
             if progress:
                 progress(f"planning {activation} {fin} -> {fout}")
-            plan = make_plan(activation, fin, fout)
+            plan = cached_make_plan(activation, fin, fout)
             pred = evaluate_network(weights, activation, x_test, plan)
             stats = report(plan)
             row["units"][str(bits)] = {

@@ -3169,64 +3169,77 @@ endmodule
 module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__ready, o__valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
-  wire [33:0] \$10 ;
-  wire [31:0] \$11 ;
-  wire [33:0] \$12 ;
-  wire [32:0] \$13 ;
+  wire \$10 ;
+  wire [34:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [31:0] \$13 ;
   wire [32:0] \$14 ;
-  wire \$15 ;
-  wire [31:0] \$16 ;
-  wire [33:0] \$17 ;
-  wire [32:0] \$18 ;
+  wire [17:0] \$15 ;
+  wire \$16 ;
+  wire [31:0] \$17 ;
+  wire [31:0] \$18 ;
   wire [32:0] \$19 ;
   wire \$2 ;
-  wire [32:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
+  wire [17:0] \$20 ;
+  wire [18:0] \$21 ;
+  wire [16:0] \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire [33:0] \$25 ;
-  wire [31:0] \$26 ;
-  wire [33:0] \$27 ;
-  wire [32:0] \$28 ;
-  wire [32:0] \$29 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire [34:0] \$27 ;
+  wire [31:0] \$28 ;
+  wire [31:0] \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire [31:0] \$31 ;
-  wire [33:0] \$32 ;
-  wire [32:0] \$33 ;
-  wire [32:0] \$34 ;
+  wire [32:0] \$30 ;
+  wire [17:0] \$31 ;
+  wire \$32 ;
+  wire [31:0] \$33 ;
+  wire [31:0] \$34 ;
   wire [32:0] \$35 ;
-  reg \$36 ;
-  reg \$37 ;
+  wire [17:0] \$36 ;
+  wire [18:0] \$37 ;
   reg \$38 ;
   reg \$39 ;
   wire \$4 ;
-  reg [15:0] \$40 ;
+  reg \$40 ;
   reg \$41 ;
-  reg [15:0] \$42 ;
-  reg [1:0] \$43 ;
-  reg [30:0] \$44 ;
-  reg [32:0] \$45 ;
-  reg \$46 ;
-  reg [15:0] \$47 ;
-  reg \$48 ;
-  reg [15:0] \$49 ;
+  reg \$42 ;
+  reg [15:0] \$43 ;
+  reg \$44 ;
+  reg [16:0] \$45 ;
+  reg [1:0] \$46 ;
+  reg \$47 ;
+  reg [15:0] \$48 ;
+  reg \$49 ;
   wire \$5 ;
-  reg [31:0] \$50 ;
-  reg \$51 ;
-  reg [15:0] \$52 ;
-  reg \$53 ;
-  reg [15:0] \$54 ;
-  reg [1:0] \$55 ;
-  reg [30:0] \$56 ;
-  reg [32:0] \$57 ;
-  reg \$58 ;
-  reg [15:0] \$59 ;
-  wire \$6 ;
-  reg \$60 ;
-  reg [15:0] \$61 ;
+  reg [16:0] \$50 ;
+  reg [1:0] \$51 ;
+  reg [30:0] \$52 ;
+  reg [17:0] \$53 ;
+  reg \$54 ;
+  reg [15:0] \$55 ;
+  reg \$56 ;
+  reg [16:0] \$57 ;
+  reg [31:0] \$58 ;
+  reg \$59 ;
+  wire [16:0] \$6 ;
+  reg [15:0] \$60 ;
+  reg \$61 ;
+  reg [16:0] \$62 ;
+  reg [1:0] \$63 ;
+  reg \$64 ;
+  reg [15:0] \$65 ;
+  reg \$66 ;
+  reg [16:0] \$67 ;
+  reg [1:0] \$68 ;
+  reg [30:0] \$69 ;
   wire \$7 ;
+  reg [17:0] \$70 ;
+  reg \$71 ;
+  reg [15:0] \$72 ;
+  reg \$73 ;
+  reg [16:0] \$74 ;
   wire \$8 ;
   wire \$9 ;
   input clk;
@@ -3239,32 +3252,42 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [32:0] l0_c0_p1 = 33'h000000000;
+  reg [17:0] l0_c0_p1 = 18'h00000;
+  reg l0_neg_b = 1'h0;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg [30:0] l0_prod0_p1 = 31'h00000000;
+  reg [1:0] l0_seg_b = 2'h0;
   reg [1:0] l0_seg_p0 = 2'h0;
-  reg [15:0] l0_t_p0 = 16'h0000;
-  reg [15:0] l0_t_p1 = 16'h0000;
-  reg [32:0] l0_u0_c0;
+  reg [16:0] l0_t_b = 17'h00000;
+  reg [16:0] l0_t_p0 = 17'h00000;
+  reg [16:0] l0_t_p1 = 17'h00000;
+  reg [17:0] l0_u0_c0;
   reg [17:0] l0_u0_c1;
   wire [1:0] l0_u0_seg_ge;
+  reg l0_unit_b = 1'h0;
   reg l0_unit_p0 = 1'h0;
   reg l0_unit_p1 = 1'h0;
+  reg [15:0] l0_x_b = 16'h0000;
   reg [15:0] l0_x_p0 = 16'h0000;
   reg [15:0] l0_x_p1 = 16'h0000;
-  reg [32:0] l1_c0_p1 = 33'h000000000;
+  reg [17:0] l1_c0_p1 = 18'h00000;
+  reg l1_neg_b = 1'h0;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
   reg [30:0] l1_prod0_p1 = 31'h00000000;
+  reg [1:0] l1_seg_b = 2'h0;
   reg [1:0] l1_seg_p0 = 2'h0;
-  reg [15:0] l1_t_p0 = 16'h0000;
-  reg [15:0] l1_t_p1 = 16'h0000;
-  reg [32:0] l1_u0_c0;
+  reg [16:0] l1_t_b = 17'h00000;
+  reg [16:0] l1_t_p0 = 17'h00000;
+  reg [16:0] l1_t_p1 = 17'h00000;
+  reg [17:0] l1_u0_c0;
   reg [17:0] l1_u0_c1;
   wire [1:0] l1_u0_seg_ge;
+  reg l1_unit_b = 1'h0;
   reg l1_unit_p0 = 1'h0;
   reg l1_unit_p1 = 1'h0;
+  reg [15:0] l1_x_b = 16'h0000;
   reg [15:0] l1_x_p0 = 16'h0000;
   reg [15:0] l1_x_p1 = 16'h0000;
   output [31:0] o__payload;
@@ -3277,92 +3300,139 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
+  reg valid_2 = 1'h0;
+  assign \$27  = $signed(l1_u0_c1) * $signed(l1_t_p0);
+  assign \$28  = $signed(l1_prod0_p1) + $signed(16'h4000);
+  assign \$30  = $signed(\$29 ) + $signed(l1_c0_p1);
+  assign \$32  = $signed({ 1'h0, \$31  }) > $signed(17'h0ffff);
+  assign \$33  = $signed(l1_prod0_p1) + $signed(16'h4000);
+  assign \$35  = $signed(\$34 ) + $signed(l1_c0_p1);
+  assign \$37  = \$32  ? 19'h0ffff : { 1'h0, \$36  };
   always @(posedge clk)
-    valid_0 <= \$36 ;
+    valid_0 <= \$38 ;
   always @(posedge clk)
-    valid_1 <= \$37 ;
+    valid_1 <= \$39 ;
   always @(posedge clk)
-    o__valid <= \$38 ;
+    valid_2 <= \$40 ;
   always @(posedge clk)
-    l0_unit_p0 <= \$39 ;
+    o__valid <= \$41 ;
   always @(posedge clk)
-    l0_x_p0 <= \$40 ;
+    l0_unit_b <= \$42 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$41 ;
+    l0_x_b <= \$43 ;
   always @(posedge clk)
-    l0_t_p0 <= \$42 ;
+    l0_neg_b <= \$44 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$43 ;
+    l0_t_b <= \$45 ;
   always @(posedge clk)
-    l0_prod0_p1 <= \$44 ;
+    l0_seg_b <= \$46 ;
   always @(posedge clk)
-    l0_c0_p1 <= \$45 ;
+    l0_unit_p0 <= \$47 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$46 ;
+    l0_x_p0 <= \$48 ;
   always @(posedge clk)
-    l0_x_p1 <= \$47 ;
+    l0_neg_p0 <= \$49 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$48 ;
+    l0_t_p0 <= \$50 ;
   always @(posedge clk)
-    l0_t_p1 <= \$49 ;
+    l0_seg_p0 <= \$51 ;
   always @(posedge clk)
-    o__payload <= \$50 ;
+    l0_prod0_p1 <= \$52 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$51 ;
+    l0_c0_p1 <= \$53 ;
   always @(posedge clk)
-    l1_x_p0 <= \$52 ;
+    l0_unit_p1 <= \$54 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$53 ;
+    l0_x_p1 <= \$55 ;
   always @(posedge clk)
-    l1_t_p0 <= \$54 ;
+    l0_neg_p1 <= \$56 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$55 ;
+    l0_t_p1 <= \$57 ;
   always @(posedge clk)
-    l1_prod0_p1 <= \$56 ;
+    o__payload <= \$58 ;
   always @(posedge clk)
-    l1_c0_p1 <= \$57 ;
+    l1_unit_b <= \$59 ;
   always @(posedge clk)
-    l1_unit_p1 <= \$58 ;
+    l1_x_b <= \$60 ;
   always @(posedge clk)
-    l1_x_p1 <= \$59 ;
+    l1_neg_b <= \$61 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$60 ;
+    l1_t_b <= \$62 ;
   always @(posedge clk)
-    l1_t_p1 <= \$61 ;
+    l1_seg_b <= \$63 ;
+  always @(posedge clk)
+    l1_unit_p0 <= \$64 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$65 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$66 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$67 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$68 ;
+  always @(posedge clk)
+    l1_prod0_p1 <= \$69 ;
+  always @(posedge clk)
+    l1_c0_p1 <= \$70 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$71 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$72 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$73 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$74 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[16:1]) >= $signed(15'h5000);
   assign \$3  = $signed(i__payload[16:1]) >= $signed(15'h3000);
   assign \$4  = $signed(i__payload[32:17]) >= $signed(15'h5000);
   assign \$5  = $signed(i__payload[32:17]) >= $signed(15'h3000);
-  assign \$6  = ~ \$3 ;
-  assign \$7  = \$2  & \$6 ;
-  assign \$10  = $signed(l0_u0_c1) * $signed(l0_t_p0);
-  assign \$12  = $signed(\$11 ) + $signed(l0_c0_p1);
-  assign \$13  = \$12 [31:0] + 15'h4000;
-  assign \$15  = \$14  > 16'hffff;
-  assign \$17  = $signed(\$16 ) + $signed(l0_c0_p1);
-  assign \$18  = \$17 [31:0] + 15'h4000;
-  assign \$20  = \$15  ? 33'h00000ffff : \$19 ;
-  assign \$21  = ~ \$5 ;
-  assign \$22  = \$4  & \$21 ;
-  assign \$25  = $signed(l1_u0_c1) * $signed(l1_t_p0);
-  assign \$27  = $signed(\$26 ) + $signed(l1_c0_p1);
-  assign \$28  = \$27 [31:0] + 15'h4000;
-  assign \$30  = \$29  > 16'hffff;
-  assign \$32  = $signed(\$31 ) + $signed(l1_c0_p1);
-  assign \$33  = \$32 [31:0] + 15'h4000;
-  assign \$35  = \$30  ? 33'h00000ffff : \$34 ;
+  assign \$7  = ~ \$3 ;
+  assign \$8  = \$2  & \$7 ;
+  assign \$11  = $signed(l0_u0_c1) * $signed(l0_t_p0);
+  assign \$12  = $signed(l0_prod0_p1) + $signed(16'h4000);
+  assign \$14  = $signed(\$13 ) + $signed(l0_c0_p1);
+  assign \$16  = $signed({ 1'h0, \$15  }) > $signed(17'h0ffff);
+  assign \$17  = $signed(l0_prod0_p1) + $signed(16'h4000);
+  assign \$19  = $signed(\$18 ) + $signed(l0_c0_p1);
+  assign \$21  = \$16  ? 19'h0ffff : { 1'h0, \$20  };
+  assign \$23  = ~ \$5 ;
+  assign \$24  = \$4  & \$23 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      2'h0:
+          l0_u0_c0 = 18'h00000;
+      2'h1:
+          l0_u0_c0 = 18'h08000;
+      default:
+          l0_u0_c0 = 18'h10000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_seg_p0)
+      2'h0:
+          l0_u0_c1 = 18'h00000;
+      2'h1:
+          l0_u0_c1 = 18'h15555;
+      default:
+          l0_u0_c1 = 18'h00000;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     (* full_case = 32'd1 *)
     casez (l1_seg_p0)
       2'h0:
-          l1_u0_c0 = 33'h000000000;
+          l1_u0_c0 = 18'h00000;
       2'h1:
-          l1_u0_c0 = 33'h040000000;
+          l1_u0_c0 = 18'h08000;
       default:
-          l1_u0_c0 = 33'h080000000;
+          l1_u0_c0 = 18'h10000;
     endcase
   end
   always @* begin
@@ -3379,29 +3449,9 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$36  = valid_0;
+    \$38  = valid_0;
     if (i__ready) begin
-      \$36  = i__valid;
-    end
-    if (rst) begin
-      \$36  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$37  = valid_1;
-    if (i__ready) begin
-      \$37  = valid_0;
-    end
-    if (rst) begin
-      \$37  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$38  = o__valid;
-    if (i__ready) begin
-      \$38  = valid_1;
+      \$38  = i__valid;
     end
     if (rst) begin
       \$38  = 1'h0;
@@ -3409,209 +3459,287 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$39  = l0_unit_p0;
+    \$39  = valid_1;
     if (i__ready) begin
-      \$39  = i__payload[0];
+      \$39  = valid_0;
+    end
+    if (rst) begin
+      \$39  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$40  = l0_x_p0;
+    \$40  = valid_2;
     if (i__ready) begin
-      \$40  = i__payload[16:1];
+      \$40  = valid_1;
+    end
+    if (rst) begin
+      \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$41  = l0_neg_p0;
+    \$41  = o__valid;
     if (i__ready) begin
+      \$41  = valid_2;
+    end
+    if (rst) begin
       \$41  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$42  = l0_t_p0;
+    \$42  = l0_unit_b;
     if (i__ready) begin
-      \$42  = i__payload[16:1];
+      \$42  = i__payload[0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$43  = l0_seg_p0;
+    \$43  = l0_x_b;
     if (i__ready) begin
-      \$43  = { \$9 , \$8  };
+      \$43  = i__payload[16:1];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$44  = l0_prod0_p1;
+    \$44  = l0_neg_b;
     if (i__ready) begin
-      \$44  = \$10 [30:0];
+      \$44  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$45  = l0_c0_p1;
+    \$45  = l0_t_b;
     if (i__ready) begin
-      \$45  = l0_u0_c0;
+      \$45  = \$6 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$46  = l0_unit_p1;
+    \$46  = l0_seg_b;
     if (i__ready) begin
-      \$46  = l0_unit_p0;
+      \$46  = { \$10 , \$9  };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$47  = l0_x_p1;
+    \$47  = l0_unit_p0;
     if (i__ready) begin
-      \$47  = l0_x_p0;
+      \$47  = l0_unit_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$48  = l0_neg_p1;
+    \$48  = l0_x_p0;
     if (i__ready) begin
-      \$48  = l0_neg_p0;
+      \$48  = l0_x_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$49  = l0_t_p1;
+    \$49  = l0_neg_p0;
     if (i__ready) begin
-      \$49  = l0_t_p0;
+      \$49  = l0_neg_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$50  = o__payload;
+    \$50  = l0_t_p0;
     if (i__ready) begin
-      \$50 [15:0] = \$20 [15:0];
-      \$50 [31:16] = \$35 [15:0];
+      \$50  = l0_t_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$51  = l0_seg_p0;
+    if (i__ready) begin
+      \$51  = l0_seg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$52  = l0_prod0_p1;
+    if (i__ready) begin
+      \$52  = \$11 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$53  = l0_c0_p1;
+    if (i__ready) begin
+      \$53  = l0_u0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$54  = l0_unit_p1;
+    if (i__ready) begin
+      \$54  = l0_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$55  = l0_x_p1;
+    if (i__ready) begin
+      \$55  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$56  = l0_neg_p1;
+    if (i__ready) begin
+      \$56  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$57  = l0_t_p1;
+    if (i__ready) begin
+      \$57  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$58  = o__payload;
+    if (i__ready) begin
+      \$58 [15:0] = \$21 [15:0];
+      \$58 [31:16] = \$37 [15:0];
     end
     if (rst) begin
-      \$50  = 32'd0;
+      \$58  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$51  = l1_unit_p0;
+    \$59  = l1_unit_b;
     if (i__ready) begin
-      \$51  = i__payload[0];
+      \$59  = i__payload[0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$52  = l1_x_p0;
+    \$60  = l1_x_b;
     if (i__ready) begin
-      \$52  = i__payload[32:17];
+      \$60  = i__payload[32:17];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$53  = l1_neg_p0;
+    \$61  = l1_neg_b;
     if (i__ready) begin
-      \$53  = 1'h0;
+      \$61  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$54  = l1_t_p0;
+    \$62  = l1_t_b;
     if (i__ready) begin
-      \$54  = i__payload[32:17];
+      \$62  = \$22 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$55  = l1_seg_p0;
+    \$63  = l1_seg_b;
     if (i__ready) begin
-      \$55  = { \$24 , \$23  };
+      \$63  = { \$26 , \$25  };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$56  = l1_prod0_p1;
+    \$64  = l1_unit_p0;
     if (i__ready) begin
-      \$56  = \$25 [30:0];
+      \$64  = l1_unit_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$57  = l1_c0_p1;
+    \$65  = l1_x_p0;
     if (i__ready) begin
-      \$57  = l1_u0_c0;
+      \$65  = l1_x_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$58  = l1_unit_p1;
+    \$66  = l1_neg_p0;
     if (i__ready) begin
-      \$58  = l1_unit_p0;
+      \$66  = l1_neg_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$59  = l1_x_p1;
+    \$67  = l1_t_p0;
     if (i__ready) begin
-      \$59  = l1_x_p0;
+      \$67  = l1_t_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$60  = l1_neg_p1;
+    \$68  = l1_seg_p0;
     if (i__ready) begin
-      \$60  = l1_neg_p0;
+      \$68  = l1_seg_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$61  = l1_t_p1;
+    \$69  = l1_prod0_p1;
     if (i__ready) begin
-      \$61  = l1_t_p0;
+      \$69  = \$27 [30:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      2'h0:
-          l0_u0_c0 = 33'h000000000;
-      2'h1:
-          l0_u0_c0 = 33'h040000000;
-      default:
-          l0_u0_c0 = 33'h080000000;
-    endcase
+    \$70  = l1_c0_p1;
+    if (i__ready) begin
+      \$70  = l1_u0_c0;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      2'h0:
-          l0_u0_c1 = 18'h00000;
-      2'h1:
-          l0_u0_c1 = 18'h15555;
-      default:
-          l0_u0_c1 = 18'h00000;
-    endcase
+    \$71  = l1_unit_p1;
+    if (i__ready) begin
+      \$71  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$72  = l1_x_p1;
+    if (i__ready) begin
+      \$72  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$73  = l1_neg_p1;
+    if (i__ready) begin
+      \$73  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$74  = l1_t_p1;
+    if (i__ready) begin
+      \$74  = l1_t_p0;
+    end
   end
   assign l0_u0_seg_ge = { \$3 , \$2  };
   assign l1_u0_seg_ge = { \$5 , \$4  };
   assign \i__payload.unit  = i__payload[0];
   assign \i__payload.x  = i__payload[32:1];
-  assign \$8  = \$7 ;
-  assign \$9  = \$3 ;
-  assign \$11  = { l0_prod0_p1[30], l0_prod0_p1 };
-  assign \$14  = { 15'h0000, \$13 [32:15] };
-  assign \$16  = { l0_prod0_p1[30], l0_prod0_p1 };
-  assign \$19  = { 15'h0000, \$18 [32:15] };
-  assign \$23  = \$22 ;
-  assign \$24  = \$5 ;
-  assign \$26  = { l1_prod0_p1[30], l1_prod0_p1 };
-  assign \$29  = { 15'h0000, \$28 [32:15] };
-  assign \$31  = { l1_prod0_p1[30], l1_prod0_p1 };
-  assign \$34  = { 15'h0000, \$33 [32:15] };
+  assign \$6  = { i__payload[16], i__payload[16:1] };
+  assign \$9  = \$8 ;
+  assign \$10  = \$3 ;
+  assign \$13  = { \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31:15] };
+  assign \$15  = { 1'h0, \$14 [16:0] };
+  assign \$18  = { \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31:15] };
+  assign \$20  = { 1'h0, \$19 [16:0] };
+  assign \$22  = { i__payload[32], i__payload[32:17] };
+  assign \$25  = \$24 ;
+  assign \$26  = \$5 ;
+  assign \$29  = { \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31:15] };
+  assign \$31  = { 1'h0, \$30 [16:0] };
+  assign \$34  = { \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31:15] };
+  assign \$36  = { 1'h0, \$35 [16:0] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3619,1886 +3747,337 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
-  wire [16:0] \$100 ;
-  wire [16:0] \$1000 ;
-  wire \$1001 ;
-  wire [16:0] \$1002 ;
-  wire [16:0] \$1003 ;
-  wire [16:0] \$1004 ;
-  wire \$1005 ;
-  wire [16:0] \$1006 ;
-  wire [16:0] \$1007 ;
-  wire \$1008 ;
-  wire [16:0] \$1009 ;
-  wire [16:0] \$101 ;
-  wire [16:0] \$1010 ;
-  wire [16:0] \$1011 ;
-  wire \$1012 ;
-  wire [16:0] \$1013 ;
-  wire [16:0] \$1014 ;
-  wire \$1015 ;
-  wire [16:0] \$1016 ;
-  wire [16:0] \$1017 ;
-  wire [16:0] \$1018 ;
-  wire \$1019 ;
-  wire [16:0] \$102 ;
-  wire [16:0] \$1020 ;
-  wire [16:0] \$1021 ;
-  wire \$1022 ;
-  wire [16:0] \$1023 ;
-  wire [16:0] \$1024 ;
-  wire [16:0] \$1025 ;
-  wire \$1026 ;
-  wire [16:0] \$1027 ;
-  wire [16:0] \$1028 ;
-  wire \$1029 ;
-  wire \$103 ;
-  wire [16:0] \$1030 ;
-  wire [16:0] \$1031 ;
-  wire [16:0] \$1032 ;
-  wire \$1033 ;
-  wire [16:0] \$1034 ;
-  wire [16:0] \$1035 ;
-  wire \$1036 ;
-  wire [16:0] \$1037 ;
-  wire [16:0] \$1038 ;
-  wire [16:0] \$1039 ;
-  wire [16:0] \$104 ;
-  wire \$1040 ;
-  wire [16:0] \$1041 ;
-  wire [16:0] \$1042 ;
-  wire \$1043 ;
-  wire [16:0] \$1044 ;
-  wire [16:0] \$1045 ;
-  wire [16:0] \$1046 ;
-  wire \$1047 ;
-  wire [16:0] \$1048 ;
-  wire [16:0] \$1049 ;
-  wire [16:0] \$105 ;
-  wire \$1050 ;
-  wire [16:0] \$1051 ;
-  wire [16:0] \$1052 ;
-  wire [16:0] \$1053 ;
-  wire \$1054 ;
-  wire [16:0] \$1055 ;
-  wire [16:0] \$1056 ;
-  wire \$1057 ;
-  wire [16:0] \$1058 ;
-  wire [16:0] \$1059 ;
-  wire \$106 ;
-  wire [16:0] \$1060 ;
-  wire \$1061 ;
-  wire [16:0] \$1062 ;
-  wire [16:0] \$1063 ;
-  wire \$1064 ;
-  wire [16:0] \$1065 ;
-  wire [16:0] \$1066 ;
-  wire [16:0] \$1067 ;
-  wire \$1068 ;
-  wire [16:0] \$1069 ;
-  wire [16:0] \$107 ;
-  wire [16:0] \$1070 ;
-  wire \$1071 ;
-  wire [16:0] \$1072 ;
-  wire [16:0] \$1073 ;
-  wire [16:0] \$1074 ;
-  wire \$1075 ;
-  wire [16:0] \$1076 ;
-  wire [16:0] \$1077 ;
-  wire \$1078 ;
-  wire [16:0] \$1079 ;
-  wire [16:0] \$108 ;
-  wire [16:0] \$1080 ;
-  wire [16:0] \$1081 ;
-  wire \$1082 ;
-  wire [16:0] \$1083 ;
-  wire [16:0] \$1084 ;
-  wire \$1085 ;
-  wire [16:0] \$1086 ;
-  wire [16:0] \$1087 ;
-  wire [16:0] \$1088 ;
-  wire \$1089 ;
-  wire [16:0] \$109 ;
-  wire [16:0] \$1090 ;
-  wire [16:0] \$1091 ;
-  wire \$1092 ;
-  wire [16:0] \$1093 ;
-  wire [16:0] \$1094 ;
-  wire [16:0] \$1095 ;
-  wire \$1096 ;
-  wire [16:0] \$1097 ;
-  wire [16:0] \$1098 ;
-  wire \$1099 ;
+  wire [15:0] \$100 ;
+  wire [13:0] \$101 ;
+  wire [42:0] \$102 ;
+  wire [42:0] \$103 ;
+  wire [42:0] \$104 ;
+  wire [42:0] \$105 ;
+  wire [44:0] \$106 ;
+  wire [44:0] \$107 ;
+  wire [44:0] \$108 ;
+  wire [44:0] \$109 ;
   wire [16:0] \$11 ;
-  wire \$110 ;
-  wire [16:0] \$1100 ;
-  wire [16:0] \$1101 ;
-  wire [16:0] \$1102 ;
-  wire \$1103 ;
-  wire [16:0] \$1104 ;
-  wire [16:0] \$1105 ;
-  wire \$1106 ;
-  wire [16:0] \$1107 ;
-  wire [16:0] \$1108 ;
-  wire [16:0] \$1109 ;
-  wire [16:0] \$111 ;
-  wire \$1110 ;
-  wire [16:0] \$1111 ;
-  wire [16:0] \$1112 ;
-  wire \$1113 ;
-  wire [16:0] \$1114 ;
-  wire [16:0] \$1115 ;
-  wire [16:0] \$1116 ;
-  wire \$1117 ;
-  wire [16:0] \$1118 ;
-  wire [16:0] \$1119 ;
-  wire [16:0] \$112 ;
-  wire \$1120 ;
-  wire [16:0] \$1121 ;
-  wire [16:0] \$1122 ;
-  wire [16:0] \$1123 ;
-  wire \$1124 ;
-  wire [16:0] \$1125 ;
-  wire [16:0] \$1126 ;
-  wire \$1127 ;
-  wire [16:0] \$1128 ;
-  wire [16:0] \$1129 ;
-  wire \$113 ;
-  wire [16:0] \$1130 ;
-  wire \$1131 ;
-  wire [16:0] \$1132 ;
-  wire [16:0] \$1133 ;
-  wire \$1134 ;
-  wire [16:0] \$1135 ;
-  wire [16:0] \$1136 ;
-  wire [16:0] \$1137 ;
-  wire \$1138 ;
-  wire [16:0] \$1139 ;
-  wire [16:0] \$114 ;
-  wire [16:0] \$1140 ;
-  wire \$1141 ;
-  wire [16:0] \$1142 ;
-  wire [16:0] \$1143 ;
-  wire [16:0] \$1144 ;
-  wire \$1145 ;
-  wire [16:0] \$1146 ;
-  wire [16:0] \$1147 ;
-  wire \$1148 ;
-  wire [16:0] \$1149 ;
-  wire [16:0] \$115 ;
-  wire [16:0] \$1150 ;
-  wire [16:0] \$1151 ;
-  wire \$1152 ;
-  wire [16:0] \$1153 ;
-  wire [16:0] \$1154 ;
-  wire \$1155 ;
-  wire [16:0] \$1156 ;
-  wire [16:0] \$1157 ;
-  wire [16:0] \$1158 ;
-  wire \$1159 ;
+  wire [21:0] \$110 ;
+  wire [21:0] \$111 ;
+  wire [14:0] \$112 ;
+  wire [14:0] \$113 ;
+  wire [14:0] \$114 ;
+  wire [14:0] \$115 ;
   wire [16:0] \$116 ;
-  wire [16:0] \$1160 ;
-  wire [16:0] \$1161 ;
-  wire \$1162 ;
-  wire [16:0] \$1163 ;
-  wire [16:0] \$1164 ;
-  wire [16:0] \$1165 ;
-  wire \$1166 ;
-  wire [16:0] \$1167 ;
-  wire [16:0] \$1168 ;
-  wire \$1169 ;
-  wire \$117 ;
-  wire [16:0] \$1170 ;
-  wire [16:0] \$1171 ;
-  wire [16:0] \$1172 ;
-  wire \$1173 ;
-  wire [16:0] \$1174 ;
-  wire [16:0] \$1175 ;
-  wire \$1176 ;
-  wire [16:0] \$1177 ;
-  wire [16:0] \$1178 ;
-  wire [16:0] \$1179 ;
-  wire [16:0] \$118 ;
-  wire \$1180 ;
-  wire [16:0] \$1181 ;
-  wire [16:0] \$1182 ;
-  wire \$1183 ;
-  wire [16:0] \$1184 ;
-  wire [16:0] \$1185 ;
-  wire [16:0] \$1186 ;
-  wire \$1187 ;
-  wire [16:0] \$1188 ;
-  wire [16:0] \$1189 ;
+  wire [16:0] \$117 ;
+  wire \$118 ;
   wire [16:0] \$119 ;
-  wire \$1190 ;
-  wire [16:0] \$1191 ;
-  wire [16:0] \$1192 ;
-  wire [16:0] \$1193 ;
-  wire \$1194 ;
-  wire [16:0] \$1195 ;
-  wire [16:0] \$1196 ;
-  wire \$1197 ;
-  wire [16:0] \$1198 ;
-  wire [16:0] \$1199 ;
-  wire \$12 ;
-  wire \$120 ;
-  wire [16:0] \$1200 ;
-  wire \$1201 ;
-  wire [16:0] \$1202 ;
-  wire [16:0] \$1203 ;
-  wire \$1204 ;
-  wire [16:0] \$1205 ;
-  wire [16:0] \$1206 ;
-  wire [16:0] \$1207 ;
-  wire \$1208 ;
-  wire [16:0] \$1209 ;
+  wire [16:0] \$12 ;
+  wire [16:0] \$120 ;
   wire [16:0] \$121 ;
-  wire [16:0] \$1210 ;
-  wire \$1211 ;
-  wire [16:0] \$1212 ;
-  wire [16:0] \$1213 ;
-  wire [16:0] \$1214 ;
-  wire \$1215 ;
-  wire [16:0] \$1216 ;
-  wire [16:0] \$1217 ;
-  wire \$1218 ;
-  wire [16:0] \$1219 ;
   wire [16:0] \$122 ;
-  wire [16:0] \$1220 ;
-  wire [16:0] \$1221 ;
-  wire \$1222 ;
-  wire [16:0] \$1223 ;
-  wire [16:0] \$1224 ;
-  wire \$1225 ;
-  wire [16:0] \$1226 ;
-  wire [16:0] \$1227 ;
-  wire [16:0] \$1228 ;
-  wire \$1229 ;
   wire [16:0] \$123 ;
-  wire [16:0] \$1230 ;
-  wire [16:0] \$1231 ;
-  wire \$1232 ;
-  wire [16:0] \$1233 ;
-  wire [16:0] \$1234 ;
-  wire [16:0] \$1235 ;
-  wire \$1236 ;
-  wire [16:0] \$1237 ;
-  wire [16:0] \$1238 ;
-  wire \$1239 ;
   wire \$124 ;
-  wire [16:0] \$1240 ;
-  wire [16:0] \$1241 ;
-  wire [16:0] \$1242 ;
-  wire \$1243 ;
-  wire [16:0] \$1244 ;
-  wire [16:0] \$1245 ;
-  wire \$1246 ;
-  wire [16:0] \$1247 ;
-  wire [16:0] \$1248 ;
-  wire [16:0] \$1249 ;
   wire [16:0] \$125 ;
-  wire \$1250 ;
-  wire [16:0] \$1251 ;
-  wire [16:0] \$1252 ;
-  wire \$1253 ;
-  wire [16:0] \$1254 ;
-  wire [16:0] \$1255 ;
-  wire [16:0] \$1256 ;
-  wire \$1257 ;
-  wire [16:0] \$1258 ;
-  wire [16:0] \$1259 ;
   wire [16:0] \$126 ;
-  wire \$1260 ;
-  wire [16:0] \$1261 ;
-  wire [16:0] \$1262 ;
-  wire [16:0] \$1263 ;
-  wire \$1264 ;
-  wire [16:0] \$1265 ;
-  wire [16:0] \$1266 ;
-  wire \$1267 ;
-  wire [16:0] \$1268 ;
-  wire [16:0] \$1269 ;
-  wire \$127 ;
-  wire [16:0] \$1270 ;
-  wire \$1271 ;
-  wire [16:0] \$1272 ;
-  wire [16:0] \$1273 ;
-  wire \$1274 ;
-  wire [16:0] \$1275 ;
-  wire [16:0] \$1276 ;
-  wire [16:0] \$1277 ;
-  wire \$1278 ;
-  wire [16:0] \$1279 ;
+  wire [16:0] \$127 ;
   wire [16:0] \$128 ;
-  wire [16:0] \$1280 ;
-  wire \$1281 ;
-  wire [16:0] \$1282 ;
-  wire [16:0] \$1283 ;
-  wire [16:0] \$1284 ;
-  wire \$1285 ;
-  wire [16:0] \$1286 ;
-  wire [16:0] \$1287 ;
-  wire \$1288 ;
-  wire [16:0] \$1289 ;
   wire [16:0] \$129 ;
-  wire [16:0] \$1290 ;
-  wire [16:0] \$1291 ;
-  wire \$1292 ;
-  wire [16:0] \$1293 ;
-  wire [16:0] \$1294 ;
-  wire \$1295 ;
-  wire [16:0] \$1296 ;
-  wire [16:0] \$1297 ;
-  wire [16:0] \$1298 ;
-  wire \$1299 ;
   wire [16:0] \$13 ;
-  wire [16:0] \$130 ;
-  wire [16:0] \$1300 ;
-  wire [16:0] \$1301 ;
-  wire \$1302 ;
-  wire [16:0] \$1303 ;
-  wire [16:0] \$1304 ;
-  wire [16:0] \$1305 ;
-  wire \$1306 ;
-  wire [16:0] \$1307 ;
-  wire [16:0] \$1308 ;
-  wire \$1309 ;
-  wire \$131 ;
-  wire [16:0] \$1310 ;
-  wire [16:0] \$1311 ;
-  wire [16:0] \$1312 ;
-  wire \$1313 ;
-  wire [16:0] \$1314 ;
-  wire [16:0] \$1315 ;
-  wire \$1316 ;
-  wire [16:0] \$1317 ;
-  wire [16:0] \$1318 ;
-  wire [16:0] \$1319 ;
+  wire \$130 ;
+  wire [16:0] \$131 ;
   wire [16:0] \$132 ;
-  wire \$1320 ;
-  wire [16:0] \$1321 ;
-  wire [16:0] \$1322 ;
-  wire \$1323 ;
-  wire [16:0] \$1324 ;
-  wire [16:0] \$1325 ;
-  wire [16:0] \$1326 ;
-  wire \$1327 ;
-  wire [16:0] \$1328 ;
-  wire [16:0] \$1329 ;
   wire [16:0] \$133 ;
-  wire \$1330 ;
-  wire [16:0] \$1331 ;
-  wire [16:0] \$1332 ;
-  wire [16:0] \$1333 ;
-  wire \$1334 ;
-  wire [16:0] \$1335 ;
-  wire [16:0] \$1336 ;
-  wire \$1337 ;
-  wire [16:0] \$1338 ;
-  wire [16:0] \$1339 ;
-  wire \$134 ;
-  wire [16:0] \$1340 ;
-  wire \$1341 ;
-  wire [16:0] \$1342 ;
-  wire [16:0] \$1343 ;
-  wire \$1344 ;
-  wire [16:0] \$1345 ;
-  wire [16:0] \$1346 ;
-  wire [16:0] \$1347 ;
-  wire \$1348 ;
-  wire [16:0] \$1349 ;
+  wire [16:0] \$134 ;
   wire [16:0] \$135 ;
-  wire [16:0] \$1350 ;
-  wire \$1351 ;
-  wire [16:0] \$1352 ;
-  wire [16:0] \$1353 ;
-  wire [16:0] \$1354 ;
-  wire \$1355 ;
-  wire [16:0] \$1356 ;
-  wire [16:0] \$1357 ;
-  wire \$1358 ;
-  wire [16:0] \$1359 ;
-  wire [16:0] \$136 ;
-  wire [16:0] \$1360 ;
-  wire [16:0] \$1361 ;
-  wire \$1362 ;
-  wire [16:0] \$1363 ;
-  wire [16:0] \$1364 ;
-  wire \$1365 ;
-  wire [16:0] \$1366 ;
-  wire [16:0] \$1367 ;
-  wire [16:0] \$1368 ;
-  wire \$1369 ;
+  wire \$136 ;
   wire [16:0] \$137 ;
-  wire [16:0] \$1370 ;
-  wire [16:0] \$1371 ;
-  wire \$1372 ;
-  wire [16:0] \$1373 ;
-  wire [16:0] \$1374 ;
-  wire [16:0] \$1375 ;
-  wire \$1376 ;
-  wire [16:0] \$1377 ;
-  wire [16:0] \$1378 ;
-  wire \$1379 ;
-  wire \$138 ;
-  wire [16:0] \$1380 ;
-  wire [16:0] \$1381 ;
-  wire [16:0] \$1382 ;
-  wire \$1383 ;
-  wire [16:0] \$1384 ;
-  wire [16:0] \$1385 ;
-  wire \$1386 ;
-  wire [16:0] \$1387 ;
-  wire [16:0] \$1388 ;
-  wire [16:0] \$1389 ;
+  wire [16:0] \$138 ;
   wire [16:0] \$139 ;
-  wire \$1390 ;
-  wire [16:0] \$1391 ;
-  wire [16:0] \$1392 ;
-  wire \$1393 ;
-  wire [16:0] \$1394 ;
-  wire [16:0] \$1395 ;
-  wire [16:0] \$1396 ;
-  wire \$1397 ;
-  wire [16:0] \$1398 ;
-  wire [16:0] \$1399 ;
-  wire [16:0] \$14 ;
+  wire \$14 ;
   wire [16:0] \$140 ;
-  wire \$1400 ;
-  wire [16:0] \$1401 ;
-  wire [16:0] \$1402 ;
-  wire [16:0] \$1403 ;
-  wire \$1404 ;
-  wire [16:0] \$1405 ;
-  wire [16:0] \$1406 ;
-  wire \$1407 ;
-  wire [16:0] \$1408 ;
-  wire [16:0] \$1409 ;
-  wire \$141 ;
-  wire [16:0] \$1410 ;
-  wire \$1411 ;
-  wire [16:0] \$1412 ;
-  wire [16:0] \$1413 ;
-  wire \$1414 ;
-  wire [16:0] \$1415 ;
-  wire [16:0] \$1416 ;
-  wire [16:0] \$1417 ;
-  wire \$1418 ;
-  wire [16:0] \$1419 ;
-  wire [16:0] \$142 ;
-  wire [16:0] \$1420 ;
-  wire \$1421 ;
-  wire [16:0] \$1422 ;
-  wire [16:0] \$1423 ;
-  wire [16:0] \$1424 ;
-  wire [16:0] \$1425 ;
-  wire [16:0] \$1426 ;
-  wire \$1427 ;
-  wire [16:0] \$1428 ;
-  wire [16:0] \$1429 ;
+  wire [16:0] \$141 ;
+  wire \$142 ;
   wire [16:0] \$143 ;
-  wire [16:0] \$1430 ;
-  wire [16:0] \$1431 ;
-  wire [16:0] \$1432 ;
-  wire \$1433 ;
-  wire [16:0] \$1434 ;
-  wire [16:0] \$1435 ;
-  wire [16:0] \$1436 ;
-  wire [16:0] \$1437 ;
-  wire [16:0] \$1438 ;
-  wire \$1439 ;
   wire [16:0] \$144 ;
-  wire [16:0] \$1440 ;
-  wire [16:0] \$1441 ;
-  wire [16:0] \$1442 ;
-  wire \$1443 ;
-  wire \$1444 ;
-  wire \$1445 ;
-  wire \$1446 ;
-  wire \$1447 ;
-  wire \$1448 ;
-  wire \$1449 ;
-  wire \$145 ;
-  wire \$1450 ;
-  wire \$1451 ;
-  wire \$1452 ;
-  wire \$1453 ;
-  wire \$1454 ;
-  wire \$1455 ;
-  wire \$1456 ;
-  wire \$1457 ;
-  wire \$1458 ;
-  wire \$1459 ;
-  wire [16:0] \$146 ;
-  wire \$1460 ;
-  wire \$1461 ;
-  wire \$1462 ;
-  wire \$1463 ;
-  wire \$1464 ;
-  wire \$1465 ;
-  wire \$1466 ;
-  wire \$1467 ;
-  wire \$1468 ;
-  wire \$1469 ;
-  wire [16:0] \$147 ;
-  wire \$1470 ;
-  wire \$1471 ;
-  wire \$1472 ;
-  wire \$1473 ;
-  wire \$1474 ;
-  wire \$1475 ;
-  wire \$1476 ;
-  wire \$1477 ;
-  wire \$1478 ;
-  wire \$1479 ;
-  wire \$148 ;
-  wire \$1480 ;
-  wire \$1481 ;
-  wire \$1482 ;
-  wire \$1483 ;
-  wire \$1484 ;
-  wire \$1485 ;
-  wire \$1486 ;
-  wire \$1487 ;
-  wire \$1488 ;
-  wire \$1489 ;
+  wire [16:0] \$145 ;
+  wire [14:0] \$146 ;
+  wire [15:0] \$147 ;
+  wire [16:0] \$148 ;
   wire [16:0] \$149 ;
-  wire \$1490 ;
-  wire \$1491 ;
-  wire \$1492 ;
-  wire \$1493 ;
-  wire \$1494 ;
-  wire \$1495 ;
-  wire \$1496 ;
-  wire \$1497 ;
-  wire \$1498 ;
-  wire \$1499 ;
-  wire \$15 ;
-  wire [16:0] \$150 ;
-  wire \$1500 ;
-  wire \$1501 ;
-  wire \$1502 ;
-  wire \$1503 ;
-  wire \$1504 ;
-  wire \$1505 ;
-  wire \$1506 ;
-  wire \$1507 ;
-  wire \$1508 ;
-  wire \$1509 ;
+  wire [16:0] \$15 ;
+  wire \$150 ;
   wire [16:0] \$151 ;
-  wire \$1510 ;
-  wire \$1511 ;
-  wire \$1512 ;
-  wire \$1513 ;
-  wire \$1514 ;
-  wire \$1515 ;
-  wire \$1516 ;
-  wire \$1517 ;
-  wire \$1518 ;
-  wire \$1519 ;
-  wire \$152 ;
-  wire \$1520 ;
-  wire \$1521 ;
-  wire \$1522 ;
-  wire \$1523 ;
-  wire \$1524 ;
-  wire \$1525 ;
-  wire \$1526 ;
-  wire \$1527 ;
-  wire \$1528 ;
-  wire \$1529 ;
+  wire [16:0] \$152 ;
   wire [16:0] \$153 ;
-  wire \$1530 ;
-  wire \$1531 ;
-  wire \$1532 ;
-  wire \$1533 ;
-  wire \$1534 ;
-  wire \$1535 ;
-  wire \$1536 ;
-  wire \$1537 ;
-  wire \$1538 ;
-  wire \$1539 ;
-  wire [16:0] \$154 ;
-  wire \$1540 ;
-  wire \$1541 ;
-  wire \$1542 ;
-  wire \$1543 ;
-  wire \$1544 ;
-  wire \$1545 ;
-  wire \$1546 ;
-  wire \$1547 ;
-  wire \$1548 ;
-  wire \$1549 ;
-  wire \$155 ;
-  wire \$1550 ;
-  wire \$1551 ;
-  wire \$1552 ;
-  wire \$1553 ;
-  wire \$1554 ;
-  wire \$1555 ;
-  wire \$1556 ;
-  wire \$1557 ;
-  wire \$1558 ;
-  wire \$1559 ;
+  wire [14:0] \$154 ;
+  wire [15:0] \$155 ;
   wire [16:0] \$156 ;
-  wire \$1560 ;
-  wire \$1561 ;
-  wire \$1562 ;
-  wire \$1563 ;
-  wire \$1564 ;
-  wire \$1565 ;
-  wire \$1566 ;
-  wire \$1567 ;
-  wire \$1568 ;
-  wire \$1569 ;
   wire [16:0] \$157 ;
-  wire \$1570 ;
-  wire \$1571 ;
-  wire \$1572 ;
-  wire \$1573 ;
-  wire \$1574 ;
-  wire \$1575 ;
-  wire \$1576 ;
-  wire \$1577 ;
-  wire \$1578 ;
-  wire \$1579 ;
-  wire [16:0] \$158 ;
-  wire \$1580 ;
-  wire \$1581 ;
-  wire \$1582 ;
-  wire \$1583 ;
-  wire \$1584 ;
-  wire \$1585 ;
-  wire \$1586 ;
-  wire \$1587 ;
-  wire \$1588 ;
-  wire \$1589 ;
-  wire \$159 ;
-  wire \$1590 ;
-  wire \$1591 ;
-  wire \$1592 ;
-  wire \$1593 ;
-  wire \$1594 ;
-  wire \$1595 ;
-  wire \$1596 ;
-  wire \$1597 ;
-  wire \$1598 ;
-  wire \$1599 ;
+  wire \$158 ;
+  wire [16:0] \$159 ;
   wire [16:0] \$16 ;
   wire [16:0] \$160 ;
-  wire \$1600 ;
-  wire \$1601 ;
-  wire \$1602 ;
-  wire \$1603 ;
-  wire \$1604 ;
-  wire \$1605 ;
-  wire \$1606 ;
-  wire \$1607 ;
-  wire \$1608 ;
-  wire \$1609 ;
   wire [16:0] \$161 ;
-  wire \$1610 ;
-  wire \$1611 ;
-  wire \$1612 ;
-  wire \$1613 ;
-  wire \$1614 ;
-  wire \$1615 ;
-  wire \$1616 ;
-  wire \$1617 ;
-  wire \$1618 ;
-  wire \$1619 ;
-  wire \$162 ;
-  wire \$1620 ;
-  wire \$1621 ;
-  wire \$1622 ;
-  wire \$1623 ;
-  wire \$1624 ;
-  wire \$1625 ;
-  wire \$1626 ;
-  wire \$1627 ;
-  wire \$1628 ;
-  wire \$1629 ;
-  wire [16:0] \$163 ;
-  wire \$1630 ;
-  wire \$1631 ;
-  wire \$1632 ;
-  wire \$1633 ;
-  wire \$1634 ;
-  wire \$1635 ;
-  wire \$1636 ;
-  wire \$1637 ;
-  wire \$1638 ;
-  wire \$1639 ;
+  wire [14:0] \$162 ;
+  wire [15:0] \$163 ;
   wire [16:0] \$164 ;
-  wire \$1640 ;
-  wire \$1641 ;
-  wire \$1642 ;
-  wire \$1643 ;
-  wire \$1644 ;
-  wire \$1645 ;
-  wire \$1646 ;
-  wire \$1647 ;
-  wire \$1648 ;
-  wire \$1649 ;
   wire [16:0] \$165 ;
-  wire \$1650 ;
-  wire \$1651 ;
-  wire \$1652 ;
-  wire \$1653 ;
-  wire \$1654 ;
-  wire \$1655 ;
-  wire \$1656 ;
-  wire \$1657 ;
-  wire \$1658 ;
-  wire \$1659 ;
   wire \$166 ;
-  wire \$1660 ;
-  wire \$1661 ;
-  wire \$1662 ;
-  wire [6:0] \$1663 ;
-  wire \$1664 ;
-  wire \$1665 ;
-  wire \$1666 ;
-  wire \$1667 ;
-  wire \$1668 ;
-  wire \$1669 ;
   wire [16:0] \$167 ;
-  wire \$1670 ;
-  wire \$1671 ;
-  wire \$1672 ;
-  wire \$1673 ;
-  wire \$1674 ;
-  wire \$1675 ;
-  wire \$1676 ;
-  wire \$1677 ;
-  wire \$1678 ;
-  wire \$1679 ;
   wire [16:0] \$168 ;
-  wire \$1680 ;
-  wire \$1681 ;
-  wire \$1682 ;
-  wire \$1683 ;
-  wire \$1684 ;
-  wire \$1685 ;
-  wire \$1686 ;
-  wire \$1687 ;
-  wire \$1688 ;
-  wire \$1689 ;
-  wire \$169 ;
-  wire \$1690 ;
-  wire \$1691 ;
-  wire \$1692 ;
-  wire \$1693 ;
-  wire \$1694 ;
-  wire \$1695 ;
-  wire \$1696 ;
-  wire \$1697 ;
-  wire \$1698 ;
-  wire \$1699 ;
+  wire [16:0] \$169 ;
   wire [16:0] \$17 ;
-  wire [16:0] \$170 ;
-  wire \$1700 ;
-  wire \$1701 ;
-  wire \$1702 ;
-  wire \$1703 ;
-  wire \$1704 ;
-  wire \$1705 ;
-  wire \$1706 ;
-  wire \$1707 ;
-  wire \$1708 ;
-  wire \$1709 ;
-  wire [16:0] \$171 ;
-  wire \$1710 ;
-  wire \$1711 ;
-  wire \$1712 ;
-  wire \$1713 ;
-  wire \$1714 ;
-  wire \$1715 ;
-  wire \$1716 ;
-  wire \$1717 ;
-  wire \$1718 ;
-  wire \$1719 ;
+  wire [14:0] \$170 ;
+  wire [15:0] \$171 ;
   wire [16:0] \$172 ;
-  wire \$1720 ;
-  wire \$1721 ;
-  wire \$1722 ;
-  wire \$1723 ;
-  wire \$1724 ;
-  wire \$1725 ;
-  wire \$1726 ;
-  wire \$1727 ;
-  wire \$1728 ;
-  wire \$1729 ;
-  wire \$173 ;
-  wire \$1730 ;
-  wire \$1731 ;
-  wire \$1732 ;
-  wire \$1733 ;
-  wire \$1734 ;
-  wire \$1735 ;
-  wire \$1736 ;
-  wire \$1737 ;
-  wire \$1738 ;
-  wire \$1739 ;
-  wire [16:0] \$174 ;
-  wire [15:0] \$1740 ;
-  wire [15:0] \$1741 ;
-  wire [16:0] \$1742 ;
-  wire [16:0] \$1743 ;
-  wire [42:0] \$1744 ;
-  wire [42:0] \$1745 ;
-  wire [42:0] \$1746 ;
-  wire [42:0] \$1747 ;
-  wire [44:0] \$1748 ;
-  wire [21:0] \$1749 ;
+  wire [16:0] \$173 ;
+  wire \$174 ;
   wire [16:0] \$175 ;
-  wire [44:0] \$1750 ;
-  wire [21:0] \$1751 ;
-  wire [20:0] \$1752 ;
-  wire [20:0] \$1753 ;
-  wire \$1754 ;
-  wire [44:0] \$1755 ;
-  wire [21:0] \$1756 ;
-  wire [44:0] \$1757 ;
-  wire [21:0] \$1758 ;
-  wire [20:0] \$1759 ;
-  wire \$176 ;
-  wire [20:0] \$1760 ;
-  wire [20:0] \$1761 ;
-  wire [44:0] \$1762 ;
-  wire [20:0] \$1763 ;
-  wire [44:0] \$1764 ;
-  wire [20:0] \$1765 ;
-  wire [20:0] \$1766 ;
-  wire [20:0] \$1767 ;
-  wire \$1768 ;
-  wire [44:0] \$1769 ;
+  wire [16:0] \$176 ;
   wire [16:0] \$177 ;
-  wire [20:0] \$1770 ;
-  wire [44:0] \$1771 ;
-  wire [20:0] \$1772 ;
-  wire [20:0] \$1773 ;
-  wire [20:0] \$1774 ;
-  wire \$1775 ;
-  wire [44:0] \$1776 ;
-  wire [20:0] \$1777 ;
-  wire [44:0] \$1778 ;
-  wire [20:0] \$1779 ;
   wire [16:0] \$178 ;
-  wire [20:0] \$1780 ;
-  wire [20:0] \$1781 ;
-  wire [20:0] \$1782 ;
-  wire [20:0] \$1783 ;
-  wire [44:0] \$1784 ;
-  wire [21:0] \$1785 ;
-  wire [23:0] \$1786 ;
-  wire [44:0] \$1787 ;
-  wire [23:0] \$1788 ;
-  wire [20:0] \$1789 ;
   wire [16:0] \$179 ;
-  wire [20:0] \$1790 ;
-  wire \$1791 ;
-  wire [44:0] \$1792 ;
-  wire [21:0] \$1793 ;
-  wire [23:0] \$1794 ;
-  wire [44:0] \$1795 ;
-  wire [23:0] \$1796 ;
-  wire [20:0] \$1797 ;
-  wire [20:0] \$1798 ;
-  wire \$1799 ;
   wire [16:0] \$18 ;
   wire \$180 ;
-  wire [44:0] \$1800 ;
-  wire [21:0] \$1801 ;
-  wire [23:0] \$1802 ;
-  wire [44:0] \$1803 ;
-  wire [23:0] \$1804 ;
-  wire [20:0] \$1805 ;
-  wire [20:0] \$1806 ;
-  wire [20:0] \$1807 ;
-  wire [20:0] \$1808 ;
-  wire [44:0] \$1809 ;
   wire [16:0] \$181 ;
-  wire [21:0] \$1810 ;
-  wire [23:0] \$1811 ;
-  wire [44:0] \$1812 ;
-  wire [23:0] \$1813 ;
-  wire [20:0] \$1814 ;
-  wire [20:0] \$1815 ;
-  wire \$1816 ;
-  wire [44:0] \$1817 ;
-  wire [21:0] \$1818 ;
-  wire [23:0] \$1819 ;
   wire [16:0] \$182 ;
-  wire [44:0] \$1820 ;
-  wire [23:0] \$1821 ;
-  wire [20:0] \$1822 ;
-  wire [20:0] \$1823 ;
-  wire \$1824 ;
-  wire [44:0] \$1825 ;
-  wire [21:0] \$1826 ;
-  wire [23:0] \$1827 ;
-  wire [44:0] \$1828 ;
-  wire [23:0] \$1829 ;
-  wire \$183 ;
-  wire [20:0] \$1830 ;
-  wire [20:0] \$1831 ;
-  wire [20:0] \$1832 ;
-  wire [20:0] \$1833 ;
-  wire [31:0] \$1834 ;
-  wire [29:0] \$1835 ;
-  wire [33:0] \$1836 ;
-  wire [44:0] \$1837 ;
-  wire [31:0] \$1838 ;
-  wire [29:0] \$1839 ;
+  wire [16:0] \$183 ;
   wire [16:0] \$184 ;
-  wire [33:0] \$1840 ;
-  wire [44:0] \$1841 ;
-  reg \$1842 ;
-  reg \$1843 ;
-  reg \$1844 ;
-  reg \$1845 ;
-  reg [1:0] \$1846 ;
-  reg [14:0] \$1847 ;
-  reg \$1848 ;
-  reg \$1849 ;
   wire [16:0] \$185 ;
-  reg [3:0] \$1850 ;
-  reg [28:0] \$1851 ;
-  reg [20:0] \$1852 ;
-  reg [31:0] \$1853 ;
-  reg [1:0] \$1854 ;
-  reg [14:0] \$1855 ;
-  reg \$1856 ;
-  reg [12:0] \$1857 ;
-  reg [42:0] \$1858 ;
-  reg [20:0] \$1859 ;
-  wire [16:0] \$186 ;
-  reg [1:0] \$1860 ;
-  reg [14:0] \$1861 ;
-  reg \$1862 ;
-  reg [12:0] \$1863 ;
-  reg [31:0] \$1864 ;
-  reg [1:0] \$1865 ;
-  reg [14:0] \$1866 ;
-  reg \$1867 ;
-  reg \$1868 ;
-  reg [3:0] \$1869 ;
-  wire \$187 ;
-  reg [28:0] \$1870 ;
-  reg [20:0] \$1871 ;
-  reg [31:0] \$1872 ;
-  reg [1:0] \$1873 ;
-  reg [14:0] \$1874 ;
-  reg \$1875 ;
-  reg [12:0] \$1876 ;
-  reg [42:0] \$1877 ;
-  reg [20:0] \$1878 ;
-  reg [1:0] \$1879 ;
+  wire \$186 ;
+  wire [16:0] \$187 ;
   wire [16:0] \$188 ;
-  reg [14:0] \$1880 ;
-  reg \$1881 ;
-  reg [12:0] \$1882 ;
   wire [16:0] \$189 ;
-  wire \$19 ;
-  wire \$190 ;
+  wire [16:0] \$19 ;
+  wire [16:0] \$190 ;
   wire [16:0] \$191 ;
-  wire [16:0] \$192 ;
+  wire \$192 ;
   wire [16:0] \$193 ;
-  wire \$194 ;
+  wire [16:0] \$194 ;
   wire [16:0] \$195 ;
-  wire [16:0] \$196 ;
-  wire \$197 ;
-  wire [16:0] \$198 ;
-  wire [16:0] \$199 ;
+  wire \$196 ;
+  wire [7:0] \$197 ;
+  wire \$198 ;
+  wire [7:0] \$199 ;
   wire [14:0] \$2 ;
-  wire [16:0] \$20 ;
-  wire [16:0] \$200 ;
-  wire \$201 ;
-  wire [16:0] \$202 ;
-  wire [16:0] \$203 ;
-  wire \$204 ;
-  wire [16:0] \$205 ;
-  wire [16:0] \$206 ;
-  wire [16:0] \$207 ;
-  wire \$208 ;
-  wire [16:0] \$209 ;
+  wire \$20 ;
+  wire \$200 ;
+  wire [7:0] \$201 ;
+  wire \$202 ;
+  wire [7:0] \$203 ;
+  wire [15:0] \$204 ;
+  wire [12:0] \$205 ;
+  wire [15:0] \$206 ;
+  wire [12:0] \$207 ;
+  wire [15:0] \$208 ;
+  wire [13:0] \$209 ;
   wire [16:0] \$21 ;
-  wire [16:0] \$210 ;
-  wire \$211 ;
-  wire [16:0] \$212 ;
-  wire [16:0] \$213 ;
-  wire [16:0] \$214 ;
-  wire \$215 ;
-  wire [16:0] \$216 ;
-  wire [16:0] \$217 ;
-  wire \$218 ;
-  wire [16:0] \$219 ;
-  wire \$22 ;
-  wire [16:0] \$220 ;
-  wire [16:0] \$221 ;
-  wire \$222 ;
-  wire [16:0] \$223 ;
-  wire [16:0] \$224 ;
-  wire \$225 ;
-  wire [16:0] \$226 ;
-  wire [16:0] \$227 ;
-  wire [16:0] \$228 ;
-  wire \$229 ;
+  wire [15:0] \$210 ;
+  wire [13:0] \$211 ;
+  wire [42:0] \$212 ;
+  wire [42:0] \$213 ;
+  wire [42:0] \$214 ;
+  wire [42:0] \$215 ;
+  wire [44:0] \$216 ;
+  wire [44:0] \$217 ;
+  wire [44:0] \$218 ;
+  wire [44:0] \$219 ;
+  wire [16:0] \$22 ;
+  wire [21:0] \$220 ;
+  wire [21:0] \$221 ;
+  wire [31:0] \$222 ;
+  wire [29:0] \$223 ;
+  wire [33:0] \$224 ;
+  wire [44:0] \$225 ;
+  wire [23:0] \$226 ;
+  wire [44:0] \$227 ;
+  wire [23:0] \$228 ;
+  wire [24:0] \$229 ;
   wire [16:0] \$23 ;
-  wire [16:0] \$230 ;
-  wire [16:0] \$231 ;
-  wire \$232 ;
-  wire [16:0] \$233 ;
-  wire [16:0] \$234 ;
-  wire [16:0] \$235 ;
-  wire \$236 ;
-  wire [16:0] \$237 ;
-  wire [16:0] \$238 ;
-  wire \$239 ;
+  wire [24:0] \$230 ;
+  wire \$231 ;
+  wire [23:0] \$232 ;
+  wire [44:0] \$233 ;
+  wire [23:0] \$234 ;
+  wire [24:0] \$235 ;
+  wire [24:0] \$236 ;
+  wire [24:0] \$237 ;
+  wire \$238 ;
+  wire [23:0] \$239 ;
   wire [16:0] \$24 ;
-  wire [16:0] \$240 ;
-  wire [16:0] \$241 ;
-  wire [16:0] \$242 ;
-  wire \$243 ;
-  wire [16:0] \$244 ;
-  wire [16:0] \$245 ;
-  wire \$246 ;
-  wire [16:0] \$247 ;
-  wire [16:0] \$248 ;
-  wire [16:0] \$249 ;
+  wire [44:0] \$240 ;
+  wire [23:0] \$241 ;
+  wire [24:0] \$242 ;
+  wire [24:0] \$243 ;
+  wire \$244 ;
+  wire [23:0] \$245 ;
+  wire [44:0] \$246 ;
+  wire [23:0] \$247 ;
+  wire [24:0] \$248 ;
+  wire [24:0] \$249 ;
   wire [16:0] \$25 ;
-  wire \$250 ;
-  wire [16:0] \$251 ;
-  wire [16:0] \$252 ;
-  wire \$253 ;
-  wire [16:0] \$254 ;
-  wire [16:0] \$255 ;
-  wire [16:0] \$256 ;
-  wire \$257 ;
-  wire [16:0] \$258 ;
-  wire [16:0] \$259 ;
+  wire [24:0] \$250 ;
+  wire [24:0] \$251 ;
+  wire [31:0] \$252 ;
+  wire [29:0] \$253 ;
+  wire [33:0] \$254 ;
+  wire [44:0] \$255 ;
+  wire [23:0] \$256 ;
+  wire [44:0] \$257 ;
+  wire [23:0] \$258 ;
+  wire [24:0] \$259 ;
   wire \$26 ;
-  wire \$260 ;
-  wire [16:0] \$261 ;
-  wire [16:0] \$262 ;
-  wire [16:0] \$263 ;
-  wire \$264 ;
-  wire [16:0] \$265 ;
-  wire [16:0] \$266 ;
-  wire \$267 ;
-  wire [16:0] \$268 ;
-  wire [16:0] \$269 ;
+  wire [24:0] \$260 ;
+  wire \$261 ;
+  wire [23:0] \$262 ;
+  wire [44:0] \$263 ;
+  wire [23:0] \$264 ;
+  wire [24:0] \$265 ;
+  wire [24:0] \$266 ;
+  wire [24:0] \$267 ;
+  wire \$268 ;
+  wire [23:0] \$269 ;
   wire [16:0] \$27 ;
-  wire [16:0] \$270 ;
-  wire \$271 ;
-  wire [16:0] \$272 ;
-  wire [16:0] \$273 ;
+  wire [44:0] \$270 ;
+  wire [23:0] \$271 ;
+  wire [24:0] \$272 ;
+  wire [24:0] \$273 ;
   wire \$274 ;
-  wire [16:0] \$275 ;
-  wire [16:0] \$276 ;
-  wire [16:0] \$277 ;
-  wire \$278 ;
-  wire [16:0] \$279 ;
+  wire [23:0] \$275 ;
+  wire [44:0] \$276 ;
+  wire [23:0] \$277 ;
+  wire [24:0] \$278 ;
+  wire [24:0] \$279 ;
   wire [16:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
-  wire [16:0] \$282 ;
-  wire [16:0] \$283 ;
-  wire [16:0] \$284 ;
-  wire \$285 ;
-  wire [16:0] \$286 ;
-  wire [16:0] \$287 ;
-  wire \$288 ;
-  wire [16:0] \$289 ;
-  wire \$29 ;
-  wire [16:0] \$290 ;
-  wire [16:0] \$291 ;
-  wire \$292 ;
-  wire [16:0] \$293 ;
-  wire [16:0] \$294 ;
-  wire \$295 ;
-  wire [16:0] \$296 ;
-  wire [16:0] \$297 ;
-  wire [16:0] \$298 ;
-  wire \$299 ;
+  wire [24:0] \$280 ;
+  wire [24:0] \$281 ;
+  reg \$282 ;
+  reg \$283 ;
+  reg \$284 ;
+  reg \$285 ;
+  reg \$286 ;
+  reg [9:0] \$287 ;
+  reg [1:0] \$288 ;
+  reg [14:0] \$289 ;
+  wire [16:0] \$29 ;
+  reg \$290 ;
+  reg \$291 ;
+  reg [6:0] \$292 ;
+  reg [1:0] \$293 ;
+  reg [14:0] \$294 ;
+  reg \$295 ;
+  reg \$296 ;
+  reg [28:0] \$297 ;
+  reg [20:0] \$298 ;
+  reg [31:0] \$299 ;
   wire [14:0] \$3 ;
   wire [16:0] \$30 ;
-  wire [16:0] \$300 ;
-  wire [16:0] \$301 ;
-  wire \$302 ;
-  wire [16:0] \$303 ;
-  wire [16:0] \$304 ;
-  wire [16:0] \$305 ;
-  wire \$306 ;
-  wire [16:0] \$307 ;
-  wire [16:0] \$308 ;
-  wire \$309 ;
+  reg [1:0] \$300 ;
+  reg [14:0] \$301 ;
+  reg \$302 ;
+  reg [12:0] \$303 ;
+  reg [42:0] \$304 ;
+  reg [20:0] \$305 ;
+  reg [1:0] \$306 ;
+  reg [14:0] \$307 ;
+  reg \$308 ;
+  reg [12:0] \$309 ;
   wire [16:0] \$31 ;
-  wire [16:0] \$310 ;
-  wire [16:0] \$311 ;
-  wire [16:0] \$312 ;
-  wire \$313 ;
-  wire [16:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire \$316 ;
-  wire [16:0] \$317 ;
-  wire [16:0] \$318 ;
-  wire [16:0] \$319 ;
-  wire [16:0] \$32 ;
-  wire \$320 ;
-  wire [16:0] \$321 ;
-  wire [16:0] \$322 ;
-  wire \$323 ;
-  wire [16:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire [16:0] \$326 ;
-  wire \$327 ;
-  wire [16:0] \$328 ;
-  wire [16:0] \$329 ;
-  wire \$33 ;
-  wire \$330 ;
-  wire [16:0] \$331 ;
-  wire [16:0] \$332 ;
-  wire [16:0] \$333 ;
-  wire \$334 ;
-  wire [16:0] \$335 ;
-  wire [16:0] \$336 ;
-  wire \$337 ;
-  wire [16:0] \$338 ;
-  wire [16:0] \$339 ;
+  reg [31:0] \$310 ;
+  reg [9:0] \$311 ;
+  reg [1:0] \$312 ;
+  reg [14:0] \$313 ;
+  reg \$314 ;
+  reg \$315 ;
+  reg [6:0] \$316 ;
+  reg [1:0] \$317 ;
+  reg [14:0] \$318 ;
+  reg \$319 ;
+  wire \$32 ;
+  reg \$320 ;
+  reg [28:0] \$321 ;
+  reg [20:0] \$322 ;
+  reg [31:0] \$323 ;
+  reg [1:0] \$324 ;
+  reg [14:0] \$325 ;
+  reg \$326 ;
+  reg [12:0] \$327 ;
+  reg [42:0] \$328 ;
+  reg [20:0] \$329 ;
+  wire [16:0] \$33 ;
+  reg [1:0] \$330 ;
+  reg [14:0] \$331 ;
+  reg \$332 ;
+  reg [12:0] \$333 ;
   wire [16:0] \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire [16:0] \$342 ;
-  wire [16:0] \$343 ;
-  wire \$344 ;
-  wire [16:0] \$345 ;
-  wire [16:0] \$346 ;
-  wire [16:0] \$347 ;
-  wire \$348 ;
-  wire [16:0] \$349 ;
   wire [16:0] \$35 ;
-  wire [16:0] \$350 ;
-  wire \$351 ;
-  wire [16:0] \$352 ;
-  wire [16:0] \$353 ;
-  wire [16:0] \$354 ;
-  wire \$355 ;
-  wire [16:0] \$356 ;
-  wire [16:0] \$357 ;
-  wire \$358 ;
-  wire [16:0] \$359 ;
-  wire \$36 ;
-  wire [16:0] \$360 ;
-  wire [16:0] \$361 ;
-  wire \$362 ;
-  wire [16:0] \$363 ;
-  wire [16:0] \$364 ;
-  wire \$365 ;
-  wire [16:0] \$366 ;
-  wire [16:0] \$367 ;
-  wire [16:0] \$368 ;
-  wire \$369 ;
-  wire [16:0] \$37 ;
-  wire [16:0] \$370 ;
-  wire [16:0] \$371 ;
-  wire \$372 ;
-  wire [16:0] \$373 ;
-  wire [16:0] \$374 ;
-  wire [16:0] \$375 ;
-  wire \$376 ;
-  wire [16:0] \$377 ;
-  wire [16:0] \$378 ;
-  wire \$379 ;
+  wire [14:0] \$36 ;
+  wire [15:0] \$37 ;
   wire [16:0] \$38 ;
-  wire [16:0] \$380 ;
-  wire [16:0] \$381 ;
-  wire [16:0] \$382 ;
-  wire \$383 ;
-  wire [16:0] \$384 ;
-  wire [16:0] \$385 ;
-  wire \$386 ;
-  wire [16:0] \$387 ;
-  wire [16:0] \$388 ;
-  wire [16:0] \$389 ;
   wire [16:0] \$39 ;
-  wire \$390 ;
-  wire [16:0] \$391 ;
-  wire [16:0] \$392 ;
-  wire \$393 ;
-  wire [16:0] \$394 ;
-  wire [16:0] \$395 ;
-  wire [16:0] \$396 ;
-  wire \$397 ;
-  wire [16:0] \$398 ;
-  wire [16:0] \$399 ;
   wire [14:0] \$4 ;
   wire \$40 ;
-  wire \$400 ;
-  wire [16:0] \$401 ;
-  wire [16:0] \$402 ;
-  wire [16:0] \$403 ;
-  wire \$404 ;
-  wire [16:0] \$405 ;
-  wire [16:0] \$406 ;
-  wire \$407 ;
-  wire [16:0] \$408 ;
-  wire [16:0] \$409 ;
   wire [16:0] \$41 ;
-  wire [16:0] \$410 ;
-  wire \$411 ;
-  wire [16:0] \$412 ;
-  wire [16:0] \$413 ;
-  wire \$414 ;
-  wire [16:0] \$415 ;
-  wire [16:0] \$416 ;
-  wire [16:0] \$417 ;
-  wire \$418 ;
-  wire [16:0] \$419 ;
   wire [16:0] \$42 ;
-  wire [16:0] \$420 ;
-  wire \$421 ;
-  wire [16:0] \$422 ;
-  wire [16:0] \$423 ;
-  wire [16:0] \$424 ;
-  wire \$425 ;
-  wire [16:0] \$426 ;
-  wire [16:0] \$427 ;
-  wire \$428 ;
-  wire [16:0] \$429 ;
-  wire \$43 ;
-  wire [16:0] \$430 ;
-  wire [16:0] \$431 ;
-  wire \$432 ;
-  wire [16:0] \$433 ;
-  wire [16:0] \$434 ;
-  wire \$435 ;
-  wire [16:0] \$436 ;
-  wire [16:0] \$437 ;
-  wire [16:0] \$438 ;
-  wire \$439 ;
-  wire [16:0] \$44 ;
-  wire [16:0] \$440 ;
-  wire [16:0] \$441 ;
-  wire \$442 ;
-  wire [16:0] \$443 ;
-  wire [16:0] \$444 ;
-  wire [16:0] \$445 ;
-  wire \$446 ;
-  wire [16:0] \$447 ;
-  wire [16:0] \$448 ;
-  wire \$449 ;
-  wire [16:0] \$45 ;
-  wire [16:0] \$450 ;
-  wire [16:0] \$451 ;
-  wire [16:0] \$452 ;
-  wire \$453 ;
-  wire [16:0] \$454 ;
-  wire [16:0] \$455 ;
-  wire \$456 ;
-  wire [16:0] \$457 ;
-  wire [16:0] \$458 ;
-  wire [16:0] \$459 ;
+  wire [16:0] \$43 ;
+  wire [14:0] \$44 ;
+  wire [15:0] \$45 ;
   wire [16:0] \$46 ;
-  wire \$460 ;
-  wire [16:0] \$461 ;
-  wire [16:0] \$462 ;
-  wire \$463 ;
-  wire [16:0] \$464 ;
-  wire [16:0] \$465 ;
-  wire [16:0] \$466 ;
-  wire \$467 ;
-  wire [16:0] \$468 ;
-  wire [16:0] \$469 ;
-  wire \$47 ;
-  wire \$470 ;
-  wire [16:0] \$471 ;
-  wire [16:0] \$472 ;
-  wire [16:0] \$473 ;
-  wire \$474 ;
-  wire [16:0] \$475 ;
-  wire [16:0] \$476 ;
-  wire \$477 ;
-  wire [16:0] \$478 ;
-  wire [16:0] \$479 ;
-  wire [16:0] \$48 ;
-  wire [16:0] \$480 ;
-  wire \$481 ;
-  wire [16:0] \$482 ;
-  wire [16:0] \$483 ;
-  wire \$484 ;
-  wire [16:0] \$485 ;
-  wire [16:0] \$486 ;
-  wire [16:0] \$487 ;
-  wire \$488 ;
-  wire [16:0] \$489 ;
+  wire [16:0] \$47 ;
+  wire \$48 ;
   wire [16:0] \$49 ;
-  wire [16:0] \$490 ;
-  wire \$491 ;
-  wire [16:0] \$492 ;
-  wire [16:0] \$493 ;
-  wire [16:0] \$494 ;
-  wire \$495 ;
-  wire [16:0] \$496 ;
-  wire [16:0] \$497 ;
-  wire \$498 ;
-  wire [16:0] \$499 ;
   wire [14:0] \$5 ;
-  wire \$50 ;
-  wire [16:0] \$500 ;
-  wire [16:0] \$501 ;
-  wire \$502 ;
-  wire [16:0] \$503 ;
-  wire [16:0] \$504 ;
-  wire \$505 ;
-  wire [16:0] \$506 ;
-  wire [16:0] \$507 ;
-  wire [16:0] \$508 ;
-  wire [16:0] \$509 ;
+  wire [16:0] \$50 ;
   wire [16:0] \$51 ;
-  wire [16:0] \$510 ;
-  wire \$511 ;
-  wire [16:0] \$512 ;
-  wire [16:0] \$513 ;
-  wire [16:0] \$514 ;
-  wire [16:0] \$515 ;
-  wire [16:0] \$516 ;
-  wire \$517 ;
-  wire [16:0] \$518 ;
-  wire [16:0] \$519 ;
-  wire [16:0] \$52 ;
-  wire [16:0] \$520 ;
-  wire [16:0] \$521 ;
-  wire [16:0] \$522 ;
-  wire \$523 ;
-  wire [16:0] \$524 ;
-  wire [16:0] \$525 ;
-  wire [16:0] \$526 ;
-  wire \$527 ;
-  wire \$528 ;
-  wire \$529 ;
-  wire [16:0] \$53 ;
-  wire \$530 ;
-  wire \$531 ;
-  wire \$532 ;
-  wire \$533 ;
-  wire \$534 ;
-  wire \$535 ;
-  wire \$536 ;
-  wire \$537 ;
-  wire \$538 ;
-  wire \$539 ;
-  wire \$54 ;
-  wire \$540 ;
-  wire \$541 ;
-  wire \$542 ;
-  wire \$543 ;
-  wire \$544 ;
-  wire \$545 ;
-  wire \$546 ;
-  wire \$547 ;
-  wire \$548 ;
-  wire \$549 ;
+  wire [14:0] \$52 ;
+  wire [15:0] \$53 ;
+  wire [16:0] \$54 ;
   wire [16:0] \$55 ;
-  wire \$550 ;
-  wire \$551 ;
-  wire \$552 ;
-  wire \$553 ;
-  wire \$554 ;
-  wire \$555 ;
-  wire \$556 ;
-  wire \$557 ;
-  wire \$558 ;
-  wire \$559 ;
-  wire [16:0] \$56 ;
-  wire \$560 ;
-  wire \$561 ;
-  wire \$562 ;
-  wire \$563 ;
-  wire \$564 ;
-  wire \$565 ;
-  wire \$566 ;
-  wire \$567 ;
-  wire \$568 ;
-  wire \$569 ;
-  wire \$57 ;
-  wire \$570 ;
-  wire \$571 ;
-  wire \$572 ;
-  wire \$573 ;
-  wire \$574 ;
-  wire \$575 ;
-  wire \$576 ;
-  wire \$577 ;
-  wire \$578 ;
-  wire \$579 ;
+  wire \$56 ;
+  wire [16:0] \$57 ;
   wire [16:0] \$58 ;
-  wire \$580 ;
-  wire \$581 ;
-  wire \$582 ;
-  wire \$583 ;
-  wire \$584 ;
-  wire \$585 ;
-  wire \$586 ;
-  wire \$587 ;
-  wire \$588 ;
-  wire \$589 ;
   wire [16:0] \$59 ;
-  wire \$590 ;
-  wire \$591 ;
-  wire \$592 ;
-  wire \$593 ;
-  wire \$594 ;
-  wire \$595 ;
-  wire \$596 ;
-  wire \$597 ;
-  wire \$598 ;
-  wire \$599 ;
   wire [16:0] \$6 ;
-  wire [16:0] \$60 ;
-  wire \$600 ;
-  wire \$601 ;
-  wire \$602 ;
-  wire \$603 ;
-  wire \$604 ;
-  wire \$605 ;
-  wire \$606 ;
-  wire \$607 ;
-  wire \$608 ;
-  wire \$609 ;
-  wire \$61 ;
-  wire \$610 ;
-  wire \$611 ;
-  wire \$612 ;
-  wire \$613 ;
-  wire \$614 ;
-  wire \$615 ;
-  wire \$616 ;
-  wire \$617 ;
-  wire \$618 ;
-  wire \$619 ;
+  wire [14:0] \$60 ;
+  wire [15:0] \$61 ;
   wire [16:0] \$62 ;
-  wire \$620 ;
-  wire \$621 ;
-  wire \$622 ;
-  wire \$623 ;
-  wire \$624 ;
-  wire \$625 ;
-  wire \$626 ;
-  wire \$627 ;
-  wire \$628 ;
-  wire \$629 ;
   wire [16:0] \$63 ;
-  wire \$630 ;
-  wire \$631 ;
-  wire \$632 ;
-  wire \$633 ;
-  wire \$634 ;
-  wire \$635 ;
-  wire \$636 ;
-  wire \$637 ;
-  wire \$638 ;
-  wire \$639 ;
   wire \$64 ;
-  wire \$640 ;
-  wire \$641 ;
-  wire \$642 ;
-  wire \$643 ;
-  wire \$644 ;
-  wire \$645 ;
-  wire \$646 ;
-  wire \$647 ;
-  wire \$648 ;
-  wire \$649 ;
   wire [16:0] \$65 ;
-  wire \$650 ;
-  wire \$651 ;
-  wire \$652 ;
-  wire \$653 ;
-  wire \$654 ;
-  wire \$655 ;
-  wire \$656 ;
-  wire \$657 ;
-  wire \$658 ;
-  wire \$659 ;
   wire [16:0] \$66 ;
-  wire \$660 ;
-  wire \$661 ;
-  wire \$662 ;
-  wire \$663 ;
-  wire \$664 ;
-  wire \$665 ;
-  wire \$666 ;
-  wire \$667 ;
-  wire \$668 ;
-  wire \$669 ;
   wire [16:0] \$67 ;
-  wire \$670 ;
-  wire \$671 ;
-  wire \$672 ;
-  wire \$673 ;
-  wire \$674 ;
-  wire \$675 ;
-  wire \$676 ;
-  wire \$677 ;
-  wire \$678 ;
-  wire \$679 ;
-  wire \$68 ;
-  wire \$680 ;
-  wire \$681 ;
-  wire \$682 ;
-  wire \$683 ;
-  wire \$684 ;
-  wire \$685 ;
-  wire \$686 ;
-  wire \$687 ;
-  wire \$688 ;
-  wire \$689 ;
+  wire [16:0] \$68 ;
   wire [16:0] \$69 ;
-  wire \$690 ;
-  wire \$691 ;
-  wire \$692 ;
-  wire \$693 ;
-  wire \$694 ;
-  wire \$695 ;
-  wire \$696 ;
-  wire \$697 ;
-  wire \$698 ;
-  wire \$699 ;
   wire [16:0] \$7 ;
-  wire [16:0] \$70 ;
-  wire \$700 ;
-  wire \$701 ;
-  wire \$702 ;
-  wire \$703 ;
-  wire \$704 ;
-  wire \$705 ;
-  wire \$706 ;
-  wire \$707 ;
-  wire \$708 ;
-  wire \$709 ;
-  wire \$71 ;
-  wire \$710 ;
-  wire \$711 ;
-  wire \$712 ;
-  wire \$713 ;
-  wire \$714 ;
-  wire \$715 ;
-  wire \$716 ;
-  wire \$717 ;
-  wire \$718 ;
-  wire \$719 ;
+  wire \$70 ;
+  wire [16:0] \$71 ;
   wire [16:0] \$72 ;
-  wire \$720 ;
-  wire \$721 ;
-  wire \$722 ;
-  wire \$723 ;
-  wire \$724 ;
-  wire \$725 ;
-  wire \$726 ;
-  wire \$727 ;
-  wire \$728 ;
-  wire \$729 ;
   wire [16:0] \$73 ;
-  wire \$730 ;
-  wire \$731 ;
-  wire \$732 ;
-  wire \$733 ;
-  wire \$734 ;
-  wire \$735 ;
-  wire \$736 ;
-  wire \$737 ;
-  wire \$738 ;
-  wire \$739 ;
   wire [16:0] \$74 ;
-  wire \$740 ;
-  wire \$741 ;
-  wire \$742 ;
-  wire \$743 ;
-  wire \$744 ;
-  wire \$745 ;
-  wire \$746 ;
-  wire [6:0] \$747 ;
-  wire \$748 ;
-  wire \$749 ;
-  wire \$75 ;
-  wire \$750 ;
-  wire \$751 ;
-  wire \$752 ;
-  wire \$753 ;
-  wire \$754 ;
-  wire \$755 ;
-  wire \$756 ;
-  wire \$757 ;
-  wire \$758 ;
-  wire \$759 ;
-  wire [16:0] \$76 ;
-  wire \$760 ;
-  wire \$761 ;
-  wire \$762 ;
-  wire \$763 ;
-  wire \$764 ;
-  wire \$765 ;
-  wire \$766 ;
-  wire \$767 ;
-  wire \$768 ;
-  wire \$769 ;
+  wire [16:0] \$75 ;
+  wire \$76 ;
   wire [16:0] \$77 ;
-  wire \$770 ;
-  wire \$771 ;
-  wire \$772 ;
-  wire \$773 ;
-  wire \$774 ;
-  wire \$775 ;
-  wire \$776 ;
-  wire \$777 ;
-  wire \$778 ;
-  wire \$779 ;
-  wire \$78 ;
-  wire \$780 ;
-  wire \$781 ;
-  wire \$782 ;
-  wire \$783 ;
-  wire \$784 ;
-  wire \$785 ;
-  wire \$786 ;
-  wire \$787 ;
-  wire \$788 ;
-  wire \$789 ;
+  wire [16:0] \$78 ;
   wire [16:0] \$79 ;
-  wire \$790 ;
-  wire \$791 ;
-  wire \$792 ;
-  wire \$793 ;
-  wire \$794 ;
-  wire \$795 ;
-  wire \$796 ;
-  wire \$797 ;
-  wire \$798 ;
-  wire \$799 ;
   wire \$8 ;
   wire [16:0] \$80 ;
-  wire \$800 ;
-  wire \$801 ;
-  wire \$802 ;
-  wire \$803 ;
-  wire \$804 ;
-  wire \$805 ;
-  wire \$806 ;
-  wire \$807 ;
-  wire \$808 ;
-  wire \$809 ;
   wire [16:0] \$81 ;
-  wire \$810 ;
-  wire \$811 ;
-  wire \$812 ;
-  wire \$813 ;
-  wire \$814 ;
-  wire \$815 ;
-  wire \$816 ;
-  wire \$817 ;
-  wire \$818 ;
-  wire \$819 ;
   wire \$82 ;
-  wire \$820 ;
-  wire \$821 ;
-  wire \$822 ;
-  wire \$823 ;
-  wire [15:0] \$824 ;
-  wire [15:0] \$825 ;
-  wire [16:0] \$826 ;
-  wire [16:0] \$827 ;
-  wire [42:0] \$828 ;
-  wire [42:0] \$829 ;
   wire [16:0] \$83 ;
-  wire [42:0] \$830 ;
-  wire [42:0] \$831 ;
-  wire [44:0] \$832 ;
-  wire [21:0] \$833 ;
-  wire [44:0] \$834 ;
-  wire [21:0] \$835 ;
-  wire [20:0] \$836 ;
-  wire [20:0] \$837 ;
-  wire \$838 ;
-  wire [44:0] \$839 ;
   wire [16:0] \$84 ;
-  wire [21:0] \$840 ;
-  wire [44:0] \$841 ;
-  wire [21:0] \$842 ;
-  wire [20:0] \$843 ;
-  wire [20:0] \$844 ;
-  wire [20:0] \$845 ;
-  wire [44:0] \$846 ;
-  wire [20:0] \$847 ;
-  wire [44:0] \$848 ;
-  wire [20:0] \$849 ;
-  wire \$85 ;
-  wire [20:0] \$850 ;
-  wire [20:0] \$851 ;
-  wire \$852 ;
-  wire [44:0] \$853 ;
-  wire [20:0] \$854 ;
-  wire [44:0] \$855 ;
-  wire [20:0] \$856 ;
-  wire [20:0] \$857 ;
-  wire [20:0] \$858 ;
-  wire \$859 ;
-  wire [16:0] \$86 ;
-  wire [44:0] \$860 ;
-  wire [20:0] \$861 ;
-  wire [44:0] \$862 ;
-  wire [20:0] \$863 ;
-  wire [20:0] \$864 ;
-  wire [20:0] \$865 ;
-  wire [20:0] \$866 ;
-  wire [20:0] \$867 ;
-  wire [44:0] \$868 ;
-  wire [21:0] \$869 ;
-  wire [16:0] \$87 ;
-  wire [23:0] \$870 ;
-  wire [44:0] \$871 ;
-  wire [23:0] \$872 ;
-  wire [20:0] \$873 ;
-  wire [20:0] \$874 ;
-  wire \$875 ;
-  wire [44:0] \$876 ;
-  wire [21:0] \$877 ;
-  wire [23:0] \$878 ;
-  wire [44:0] \$879 ;
-  wire [16:0] \$88 ;
-  wire [23:0] \$880 ;
-  wire [20:0] \$881 ;
-  wire [20:0] \$882 ;
-  wire \$883 ;
-  wire [44:0] \$884 ;
-  wire [21:0] \$885 ;
-  wire [23:0] \$886 ;
-  wire [44:0] \$887 ;
-  wire [23:0] \$888 ;
-  wire [20:0] \$889 ;
-  wire \$89 ;
-  wire [20:0] \$890 ;
-  wire [20:0] \$891 ;
-  wire [20:0] \$892 ;
-  wire [44:0] \$893 ;
-  wire [21:0] \$894 ;
-  wire [23:0] \$895 ;
-  wire [44:0] \$896 ;
-  wire [23:0] \$897 ;
-  wire [20:0] \$898 ;
-  wire [20:0] \$899 ;
+  wire [16:0] \$85 ;
+  wire \$86 ;
+  wire [7:0] \$87 ;
+  wire \$88 ;
+  wire [7:0] \$89 ;
   wire [16:0] \$9 ;
-  wire [16:0] \$90 ;
-  wire \$900 ;
-  wire [44:0] \$901 ;
-  wire [21:0] \$902 ;
-  wire [23:0] \$903 ;
-  wire [44:0] \$904 ;
-  wire [23:0] \$905 ;
-  wire [20:0] \$906 ;
-  wire [20:0] \$907 ;
-  wire \$908 ;
-  wire [44:0] \$909 ;
-  wire [16:0] \$91 ;
-  wire [21:0] \$910 ;
-  wire [23:0] \$911 ;
-  wire [44:0] \$912 ;
-  wire [23:0] \$913 ;
-  wire [20:0] \$914 ;
-  wire [20:0] \$915 ;
-  wire [20:0] \$916 ;
-  wire [20:0] \$917 ;
-  wire [14:0] \$918 ;
-  wire [14:0] \$919 ;
+  wire \$90 ;
+  wire [7:0] \$91 ;
   wire \$92 ;
-  wire [14:0] \$920 ;
-  wire [14:0] \$921 ;
-  wire [16:0] \$922 ;
-  wire [16:0] \$923 ;
-  wire \$924 ;
-  wire [16:0] \$925 ;
-  wire [16:0] \$926 ;
-  wire [16:0] \$927 ;
-  wire \$928 ;
-  wire [16:0] \$929 ;
-  wire [16:0] \$93 ;
-  wire [16:0] \$930 ;
-  wire \$931 ;
-  wire [16:0] \$932 ;
-  wire [16:0] \$933 ;
-  wire [16:0] \$934 ;
-  wire \$935 ;
-  wire [16:0] \$936 ;
-  wire [16:0] \$937 ;
-  wire \$938 ;
-  wire [16:0] \$939 ;
-  wire [16:0] \$94 ;
-  wire [16:0] \$940 ;
-  wire [16:0] \$941 ;
-  wire \$942 ;
-  wire [16:0] \$943 ;
-  wire [16:0] \$944 ;
-  wire \$945 ;
-  wire [16:0] \$946 ;
-  wire [16:0] \$947 ;
-  wire [16:0] \$948 ;
-  wire \$949 ;
-  wire [16:0] \$95 ;
-  wire [16:0] \$950 ;
-  wire [16:0] \$951 ;
-  wire \$952 ;
-  wire [16:0] \$953 ;
-  wire [16:0] \$954 ;
-  wire [16:0] \$955 ;
-  wire \$956 ;
-  wire [16:0] \$957 ;
-  wire [16:0] \$958 ;
-  wire \$959 ;
-  wire \$96 ;
-  wire [16:0] \$960 ;
-  wire [16:0] \$961 ;
-  wire [16:0] \$962 ;
-  wire \$963 ;
-  wire [16:0] \$964 ;
-  wire [16:0] \$965 ;
-  wire \$966 ;
-  wire [16:0] \$967 ;
-  wire [16:0] \$968 ;
-  wire [16:0] \$969 ;
-  wire [16:0] \$97 ;
-  wire \$970 ;
-  wire [16:0] \$971 ;
-  wire [16:0] \$972 ;
-  wire \$973 ;
-  wire [16:0] \$974 ;
-  wire [16:0] \$975 ;
-  wire [16:0] \$976 ;
-  wire \$977 ;
-  wire [16:0] \$978 ;
-  wire [16:0] \$979 ;
-  wire [16:0] \$98 ;
-  wire \$980 ;
-  wire [16:0] \$981 ;
-  wire [16:0] \$982 ;
-  wire [16:0] \$983 ;
-  wire \$984 ;
-  wire [16:0] \$985 ;
-  wire [16:0] \$986 ;
-  wire \$987 ;
-  wire [16:0] \$988 ;
-  wire [16:0] \$989 ;
-  wire \$99 ;
-  wire [16:0] \$990 ;
-  wire \$991 ;
-  wire [16:0] \$992 ;
-  wire [16:0] \$993 ;
-  wire \$994 ;
-  wire [16:0] \$995 ;
-  wire [16:0] \$996 ;
-  wire [16:0] \$997 ;
-  wire \$998 ;
-  wire [16:0] \$999 ;
+  wire [7:0] \$93 ;
+  wire [15:0] \$94 ;
+  wire [12:0] \$95 ;
+  wire [15:0] \$96 ;
+  wire [12:0] \$97 ;
+  wire [15:0] \$98 ;
+  wire [13:0] \$99 ;
   input clk;
   wire clk;
   input [33:0] i__payload;
@@ -5509,125 +4088,329 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   wire i__ready;
   input i__valid;
   wire i__valid;
-  reg [5:0] l0_addr;
-  reg [20:0] l0_c0;
+  reg [6:0] l0_addr;
+  reg [6:0] l0_addr_b = 7'h00;
+  reg [7:0] l0_bin;
+  reg l0_binned;
   reg [20:0] l0_c0_p1 = 21'h000000;
   reg [20:0] l0_c0_p2 = 21'h000000;
-  reg [31:0] l0_c1;
   reg [31:0] l0_c1_p1 = 32'd0;
-  reg [18:0] l0_c2;
+  reg [17:0] l0_hi;
   reg [16:0] l0_limit;
+  reg [16:0] l0_lo;
+  reg [9:0] l0_low;
+  reg [9:0] l0_low_b = 10'h000;
+  reg l0_neg_b = 1'h0;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg l0_neg_p2 = 1'h0;
   reg [28:0] l0_prod0_p1 = 29'h00000000;
   reg [42:0] l0_prod1_p2 = 43'h00000000000;
-  reg [3:0] l0_seg;
-  reg [3:0] l0_seg_p0 = 4'h0;
   reg [43:0] l0_sr1;
   reg l0_t;
   reg [12:0] l0_t1;
+  reg l0_t_b = 1'h0;
   reg l0_t_p0 = 1'h0;
   reg [12:0] l0_t_p1 = 13'h0000;
   reg [12:0] l0_t_p2 = 13'h0000;
-  wire [21:0] l0_u0_seg_ge;
-  wire [26:0] l0_u1_seg_ge;
-  reg [19:0] l0_u2_c0;
-  reg [31:0] l0_u2_c1;
-  reg [17:0] l0_u2_c2;
-  reg [15:0] l0_u2_origin;
-  wire [10:0] l0_u2_seg_ge;
-  reg [19:0] l0_u3_c0;
-  reg [31:0] l0_u3_c1;
-  reg [16:0] l0_u3_c2;
-  reg [15:0] l0_u3_origin;
-  wire [10:0] l0_u3_seg_ge;
+  reg [21:0] l0_uf_a;
+  reg [22:0] l0_uf_b;
+  reg [1:0] l0_unit_b = 2'h0;
   reg [1:0] l0_unit_p0 = 2'h0;
   reg [1:0] l0_unit_p1 = 2'h0;
   reg [1:0] l0_unit_p2 = 2'h0;
   reg [14:0] l0_x;
+  reg [14:0] l0_x_b = 15'h0000;
   reg [14:0] l0_x_p0 = 15'h0000;
   reg [14:0] l0_x_p1 = 15'h0000;
   reg [14:0] l0_x_p2 = 15'h0000;
-  reg [15:0] l0_y;
-  reg [5:0] l1_addr;
-  reg [20:0] l1_c0;
+  reg [6:0] l1_addr;
+  reg [6:0] l1_addr_b = 7'h00;
+  reg [7:0] l1_bin;
+  reg l1_binned;
   reg [20:0] l1_c0_p1 = 21'h000000;
   reg [20:0] l1_c0_p2 = 21'h000000;
-  reg [31:0] l1_c1;
   reg [31:0] l1_c1_p1 = 32'd0;
-  reg [18:0] l1_c2;
+  reg [17:0] l1_hi;
   reg [16:0] l1_limit;
+  reg [16:0] l1_lo;
+  reg [9:0] l1_low;
+  reg [9:0] l1_low_b = 10'h000;
+  reg l1_neg_b = 1'h0;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
   reg l1_neg_p2 = 1'h0;
   reg [28:0] l1_prod0_p1 = 29'h00000000;
   reg [42:0] l1_prod1_p2 = 43'h00000000000;
-  reg [3:0] l1_seg;
-  reg [3:0] l1_seg_p0 = 4'h0;
   reg [43:0] l1_sr1;
   reg l1_t;
   reg [12:0] l1_t1;
+  reg l1_t_b = 1'h0;
   reg l1_t_p0 = 1'h0;
   reg [12:0] l1_t_p1 = 13'h0000;
   reg [12:0] l1_t_p2 = 13'h0000;
-  wire [21:0] l1_u0_seg_ge;
-  wire [26:0] l1_u1_seg_ge;
-  reg [19:0] l1_u2_c0;
-  reg [31:0] l1_u2_c1;
-  reg [17:0] l1_u2_c2;
-  reg [15:0] l1_u2_origin;
-  wire [10:0] l1_u2_seg_ge;
-  reg [19:0] l1_u3_c0;
-  reg [31:0] l1_u3_c1;
-  reg [16:0] l1_u3_c2;
-  reg [15:0] l1_u3_origin;
-  wire [10:0] l1_u3_seg_ge;
+  reg [21:0] l1_uf_a;
+  reg [22:0] l1_uf_b;
+  reg [1:0] l1_unit_b = 2'h0;
   reg [1:0] l1_unit_p0 = 2'h0;
   reg [1:0] l1_unit_p1 = 2'h0;
   reg [1:0] l1_unit_p2 = 2'h0;
   reg [14:0] l1_x;
+  reg [14:0] l1_x_b = 15'h0000;
   reg [14:0] l1_x_p0 = 15'h0000;
   reg [14:0] l1_x_p1 = 15'h0000;
   reg [14:0] l1_x_p2 = 15'h0000;
-  reg [15:0] l1_y;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   input o__ready;
   wire o__ready;
   output o__valid;
   reg o__valid = 1'h0;
-  wire [5:0] port__addr;
-  wire [5:0] \port__addr$21 ;
-  wire [5:0] \port__addr$27 ;
-  wire [5:0] \port__addr$33 ;
-  wire [5:0] \port__addr$56 ;
-  wire [5:0] \port__addr$64 ;
-  wire [5:0] \port__addr$70 ;
-  wire [5:0] \port__addr$76 ;
-  wire [20:0] port__data;
-  wire [31:0] \port__data$26 ;
-  wire [18:0] \port__data$32 ;
-  wire [14:0] \port__data$39 ;
-  wire [20:0] \port__data$63 ;
-  wire [31:0] \port__data$69 ;
-  wire [18:0] \port__data$75 ;
-  wire [14:0] \port__data$82 ;
+  wire [7:0] port__addr;
+  wire [6:0] \port__addr$14 ;
+  wire [6:0] \port__addr$19 ;
+  wire [6:0] \port__addr$21 ;
+  wire [6:0] \port__addr$23 ;
+  wire [7:0] \port__addr$43 ;
+  wire [6:0] \port__addr$48 ;
+  wire [6:0] \port__addr$53 ;
+  wire [6:0] \port__addr$55 ;
+  wire [6:0] \port__addr$57 ;
+  wire [16:0] port__data;
+  wire [18:0] \port__data$103 ;
+  wire [20:0] \port__data$105 ;
+  wire [31:0] \port__data$107 ;
+  wire [14:0] \port__data$28 ;
+  wire [16:0] \port__data$50 ;
+  wire [14:0] \port__data$62 ;
+  wire [18:0] \port__data$85 ;
+  wire [20:0] \port__data$87 ;
+  wire [31:0] \port__data$89 ;
   wire port__en;
+  wire \port__en$18 ;
+  wire \port__en$20 ;
   wire \port__en$22 ;
-  wire \port__en$28 ;
-  wire \port__en$34 ;
-  wire \port__en$57 ;
-  wire \port__en$65 ;
-  wire \port__en$71 ;
-  wire \port__en$77 ;
+  wire \port__en$24 ;
+  wire \port__en$44 ;
+  wire \port__en$52 ;
+  wire \port__en$54 ;
+  wire \port__en$56 ;
+  wire \port__en$58 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
   reg valid_2 = 1'h0;
+  reg valid_3 = 1'h0;
   (* ram_style = "block" *)
-  reg [20:0] c0_rom [50:0];
+  reg [16:0] bins_rom [190:0];
+  initial begin
+    bins_rom[0] = 17'h18000;
+    bins_rom[1] = 17'h10001;
+    bins_rom[2] = 17'h08002;
+    bins_rom[3] = 17'h04003;
+    bins_rom[4] = 17'h04004;
+    bins_rom[5] = 17'h00004;
+    bins_rom[6] = 17'h0c005;
+    bins_rom[7] = 17'h0c006;
+    bins_rom[8] = 17'h0c007;
+    bins_rom[9] = 17'h10008;
+    bins_rom[10] = 17'h14009;
+    bins_rom[11] = 17'h1400a;
+    bins_rom[12] = 17'h1800b;
+    bins_rom[13] = 17'h0000b;
+    bins_rom[14] = 17'h0000c;
+    bins_rom[15] = 17'h0800d;
+    bins_rom[16] = 17'h1000e;
+    bins_rom[17] = 17'h0000e;
+    bins_rom[18] = 17'h0000f;
+    bins_rom[19] = 17'h10010;
+    bins_rom[20] = 17'h00010;
+    bins_rom[21] = 17'h08011;
+    bins_rom[22] = 17'h00011;
+    bins_rom[23] = 17'h04012;
+    bins_rom[24] = 17'h00012;
+    bins_rom[25] = 17'h04013;
+    bins_rom[26] = 17'h00013;
+    bins_rom[27] = 17'h0c014;
+    bins_rom[28] = 17'h00014;
+    bins_rom[29] = 17'h00014;
+    bins_rom[30] = 17'h08015;
+    bins_rom[31] = 17'h00015;
+    bins_rom[32] = 17'h00016;
+    bins_rom[33] = 17'h01b97;
+    bins_rom[34] = 17'h03998;
+    bins_rom[35] = 17'h05d19;
+    bins_rom[36] = 17'h00019;
+    bins_rom[37] = 17'h00a1a;
+    bins_rom[38] = 17'h0469b;
+    bins_rom[39] = 17'h0001b;
+    bins_rom[40] = 17'h0211c;
+    bins_rom[41] = 17'h0001c;
+    bins_rom[42] = 17'h0671d;
+    bins_rom[43] = 17'h0001d;
+    bins_rom[44] = 17'h0001d;
+    bins_rom[45] = 17'h01c9e;
+    bins_rom[46] = 17'h0001e;
+    bins_rom[47] = 17'h0121f;
+    bins_rom[48] = 17'h07720;
+    bins_rom[49] = 17'h00020;
+    bins_rom[50] = 17'h05721;
+    bins_rom[51] = 17'h00021;
+    bins_rom[52] = 17'h03822;
+    bins_rom[53] = 17'h00022;
+    bins_rom[54] = 17'h01da3;
+    bins_rom[55] = 17'h00023;
+    bins_rom[56] = 17'h00b24;
+    bins_rom[57] = 17'h00024;
+    bins_rom[58] = 17'h003a5;
+    bins_rom[59] = 17'h00025;
+    bins_rom[60] = 17'h00a26;
+    bins_rom[61] = 17'h00026;
+    bins_rom[62] = 17'h02327;
+    bins_rom[63] = 17'h00027;
+    bins_rom[64] = 17'h052a8;
+    bins_rom[65] = 17'h00028;
+    bins_rom[66] = 17'h00028;
+    bins_rom[67] = 17'h01da9;
+    bins_rom[68] = 17'h00029;
+    bins_rom[69] = 17'h00029;
+    bins_rom[70] = 17'h00caa;
+    bins_rom[71] = 17'h0002a;
+    bins_rom[72] = 17'h0002a;
+    bins_rom[73] = 17'h029ab;
+    bins_rom[74] = 17'h0002b;
+    bins_rom[75] = 17'h0002b;
+    bins_rom[76] = 17'h0002b;
+    bins_rom[77] = 17'h0032c;
+    bins_rom[78] = 17'h0002c;
+    bins_rom[79] = 17'h0002c;
+    bins_rom[80] = 17'h0002c;
+    bins_rom[81] = 17'h0302d;
+    bins_rom[82] = 17'h0002d;
+    bins_rom[83] = 17'h0002d;
+    bins_rom[84] = 17'h0002d;
+    bins_rom[85] = 17'h0002d;
+    bins_rom[86] = 17'h056ae;
+    bins_rom[87] = 17'h0002e;
+    bins_rom[88] = 17'h0002e;
+    bins_rom[89] = 17'h0002e;
+    bins_rom[90] = 17'h0002e;
+    bins_rom[91] = 17'h0002e;
+    bins_rom[92] = 17'h0002e;
+    bins_rom[93] = 17'h03b2f;
+    bins_rom[94] = 17'h0002f;
+    bins_rom[95] = 17'h0002f;
+    bins_rom[96] = 17'h0002f;
+    bins_rom[97] = 17'h0002f;
+    bins_rom[98] = 17'h0002f;
+    bins_rom[99] = 17'h0002f;
+    bins_rom[100] = 17'h0002f;
+    bins_rom[101] = 17'h0002f;
+    bins_rom[102] = 17'h076b0;
+    bins_rom[103] = 17'h00030;
+    bins_rom[104] = 17'h00030;
+    bins_rom[105] = 17'h00030;
+    bins_rom[106] = 17'h00030;
+    bins_rom[107] = 17'h00030;
+    bins_rom[108] = 17'h00030;
+    bins_rom[109] = 17'h00030;
+    bins_rom[110] = 17'h00030;
+    bins_rom[111] = 17'h00030;
+    bins_rom[112] = 17'h00030;
+    bins_rom[113] = 17'h00030;
+    bins_rom[114] = 17'h00030;
+    bins_rom[115] = 17'h00030;
+    bins_rom[116] = 17'h00030;
+    bins_rom[117] = 17'h00030;
+    bins_rom[118] = 17'h055b1;
+    bins_rom[119] = 17'h00031;
+    bins_rom[120] = 17'h00031;
+    bins_rom[121] = 17'h00031;
+    bins_rom[122] = 17'h00031;
+    bins_rom[123] = 17'h00031;
+    bins_rom[124] = 17'h00031;
+    bins_rom[125] = 17'h00031;
+    bins_rom[126] = 17'h00031;
+    bins_rom[127] = 17'h00032;
+    bins_rom[128] = 17'h0c033;
+    bins_rom[129] = 17'h0c034;
+    bins_rom[130] = 17'h0c035;
+    bins_rom[131] = 17'h0c036;
+    bins_rom[132] = 17'h10037;
+    bins_rom[133] = 17'h18038;
+    bins_rom[134] = 17'h00038;
+    bins_rom[135] = 17'h00038;
+    bins_rom[136] = 17'h0c039;
+    bins_rom[137] = 17'h00039;
+    bins_rom[138] = 17'h0003a;
+    bins_rom[139] = 17'h1c03b;
+    bins_rom[140] = 17'h0003b;
+    bins_rom[141] = 17'h0003b;
+    bins_rom[142] = 17'h0003b;
+    bins_rom[143] = 17'h0003c;
+    bins_rom[144] = 17'h0003c;
+    bins_rom[145] = 17'h0003c;
+    bins_rom[146] = 17'h0003c;
+    bins_rom[147] = 17'h0003c;
+    bins_rom[148] = 17'h0003c;
+    bins_rom[149] = 17'h0003c;
+    bins_rom[150] = 17'h0003c;
+    bins_rom[151] = 17'h0003d;
+    bins_rom[152] = 17'h0003d;
+    bins_rom[153] = 17'h0003d;
+    bins_rom[154] = 17'h0003d;
+    bins_rom[155] = 17'h0003d;
+    bins_rom[156] = 17'h0003d;
+    bins_rom[157] = 17'h0003d;
+    bins_rom[158] = 17'h0003d;
+    bins_rom[159] = 17'h0003e;
+    bins_rom[160] = 17'h1803f;
+    bins_rom[161] = 17'h0003f;
+    bins_rom[162] = 17'h04040;
+    bins_rom[163] = 17'h10041;
+    bins_rom[164] = 17'h1c042;
+    bins_rom[165] = 17'h00042;
+    bins_rom[166] = 17'h10043;
+    bins_rom[167] = 17'h00043;
+    bins_rom[168] = 17'h08044;
+    bins_rom[169] = 17'h00044;
+    bins_rom[170] = 17'h0c045;
+    bins_rom[171] = 17'h00045;
+    bins_rom[172] = 17'h00045;
+    bins_rom[173] = 17'h00045;
+    bins_rom[174] = 17'h00045;
+    bins_rom[175] = 17'h14046;
+    bins_rom[176] = 17'h00046;
+    bins_rom[177] = 17'h00046;
+    bins_rom[178] = 17'h00046;
+    bins_rom[179] = 17'h00047;
+    bins_rom[180] = 17'h00047;
+    bins_rom[181] = 17'h00047;
+    bins_rom[182] = 17'h14048;
+    bins_rom[183] = 17'h00048;
+    bins_rom[184] = 17'h00048;
+    bins_rom[185] = 17'h00048;
+    bins_rom[186] = 17'h1c049;
+    bins_rom[187] = 17'h00049;
+    bins_rom[188] = 17'h00049;
+    bins_rom[189] = 17'h00049;
+    bins_rom[190] = 17'h00049;
+  end
+  reg [16:0] _0_;
+  reg [16:0] _1_;
+  always @(posedge clk) begin
+    if (i__ready) begin
+      _0_ <= bins_rom[l1_bin];
+    end
+    if (i__ready) begin
+      _1_ <= bins_rom[l0_bin];
+    end
+  end
+  assign \port__data$50  = _0_;
+  assign port__data = _1_;
+  (* ram_style = "block" *)
+  reg [20:0] c0_rom [74:0];
   initial begin
     c0_rom[0] = 21'h07fff9;
     c0_rom[1] = 21'h08bf69;
@@ -5680,21 +4463,45 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     c0_rom[48] = 21'h07fe20;
     c0_rom[49] = 21'h07ff6f;
     c0_rom[50] = 21'h07ffed;
+    c0_rom[51] = 21'h1ffffa;
+    c0_rom[52] = 21'h0037cf;
+    c0_rom[53] = 21'h006df8;
+    c0_rom[54] = 21'h00ace8;
+    c0_rom[55] = 21'h00f19a;
+    c0_rom[56] = 21'h014238;
+    c0_rom[57] = 21'h019c39;
+    c0_rom[58] = 21'h02524a;
+    c0_rom[59] = 21'h02bdec;
+    c0_rom[60] = 21'h033781;
+    c0_rom[61] = 21'h03fffe;
+    c0_rom[62] = 21'h060002;
+    c0_rom[63] = 21'h1ffffb;
+    c0_rom[64] = 21'h004409;
+    c0_rom[65] = 21'h008929;
+    c0_rom[66] = 21'h00d962;
+    c0_rom[67] = 21'h01319b;
+    c0_rom[68] = 21'h01a028;
+    c0_rom[69] = 21'h021aa8;
+    c0_rom[70] = 21'h02aff1;
+    c0_rom[71] = 21'h04179c;
+    c0_rom[72] = 21'h04f774;
+    c0_rom[73] = 21'h05e3ea;
+    c0_rom[74] = 21'h06f655;
   end
-  reg [20:0] _0_;
-  reg [20:0] _1_;
+  reg [20:0] _2_;
+  reg [20:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _0_ <= c0_rom[l1_addr];
+      _2_ <= c0_rom[\port__addr$48 ];
     end
     if (i__ready) begin
-      _1_ <= c0_rom[l0_addr];
+      _3_ <= c0_rom[\port__addr$14 ];
     end
   end
-  assign \port__data$63  = _0_;
-  assign port__data = _1_;
+  assign \port__data$105  = _2_;
+  assign \port__data$87  = _3_;
   (* ram_style = "block" *)
-  reg [31:0] c1_rom [50:0];
+  reg [31:0] c1_rom [74:0];
   initial begin
     c1_rom[0] = 32'd1075634641;
     c1_rom[1] = 32'd1066165599;
@@ -5747,21 +4554,45 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     c1_rom[48] = 32'd3628263;
     c1_rom[49] = 32'd1002373;
     c1_rom[50] = 32'd158645;
+    c1_rom[51] = 32'd539571257;
+    c1_rom[52] = 32'd824416485;
+    c1_rom[53] = 32'd995112600;
+    c1_rom[54] = 32'd1117823841;
+    c1_rom[55] = 32'd1189172733;
+    c1_rom[56] = 32'd1215158492;
+    c1_rom[57] = 32'd1200396598;
+    c1_rom[58] = 32'd1126080299;
+    c1_rom[59] = 32'd1095628912;
+    c1_rom[60] = 32'd1079059151;
+    c1_rom[61] = 32'd1073854746;
+    c1_rom[62] = 32'd1073702504;
+    c1_rom[63] = 32'd538674187;
+    c1_rom[64] = 32'd767459081;
+    c1_rom[65] = 32'd921244261;
+    c1_rom[66] = 32'd1038037810;
+    c1_rom[67] = 32'd1116946354;
+    c1_rom[68] = 32'd1166097475;
+    c1_rom[69] = 32'd1182685914;
+    c1_rom[70] = 32'd1174480701;
+    c1_rom[71] = 32'd1123886607;
+    c1_rom[72] = 32'd1101301978;
+    c1_rom[73] = 32'd1087225987;
+    c1_rom[74] = 32'd1079404840;
   end
-  reg [31:0] _2_;
-  reg [31:0] _3_;
+  reg [31:0] _4_;
+  reg [31:0] _5_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _2_ <= c1_rom[l1_addr];
+      _4_ <= c1_rom[\port__addr$53 ];
     end
     if (i__ready) begin
-      _3_ <= c1_rom[l0_addr];
+      _5_ <= c1_rom[\port__addr$19 ];
     end
   end
-  assign \port__data$69  = _2_;
-  assign \port__data$26  = _3_;
+  assign \port__data$107  = _4_;
+  assign \port__data$89  = _5_;
   (* ram_style = "block" *)
-  reg [18:0] c2_rom [50:0];
+  reg [18:0] c2_rom [74:0];
   initial begin
     c2_rom[0] = 19'h7e844;
     c2_rom[1] = 19'h7b9fb;
@@ -5814,21 +4645,45 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     c2_rom[48] = 19'h7fdd6;
     c2_rom[49] = 19'h7ff86;
     c2_rom[50] = 19'h7ffe6;
+    c2_rom[51] = 19'h18b25;
+    c2_rom[52] = 19'h144b9;
+    c2_rom[53] = 19'h0eb29;
+    c2_rom[54] = 19'h087e8;
+    c2_rom[55] = 19'h02ec0;
+    c2_rom[56] = 19'h7eb90;
+    c2_rom[57] = 19'h7ca4e;
+    c2_rom[58] = 19'h7dc52;
+    c2_rom[59] = 19'h7ef4b;
+    c2_rom[60] = 19'h7fc4a;
+    c2_rom[61] = 19'h7ffed;
+    c2_rom[62] = 19'h7fffb;
+    c2_rom[63] = 19'h0f8f1;
+    c2_rom[64] = 19'h0d4a2;
+    c2_rom[65] = 19'h0a1ff;
+    c2_rom[66] = 19'h06c47;
+    c2_rom[67] = 19'h03abe;
+    c2_rom[68] = 19'h012eb;
+    c2_rom[69] = 19'h7f924;
+    c2_rom[70] = 19'h7edac;
+    c2_rom[71] = 19'h7f327;
+    c2_rom[72] = 19'h7f888;
+    c2_rom[73] = 19'h7fc63;
+    c2_rom[74] = 19'h7fe76;
   end
-  reg [18:0] _4_;
-  reg [18:0] _5_;
+  reg [18:0] _6_;
+  reg [18:0] _7_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _4_ <= c2_rom[l1_addr];
+      _6_ <= c2_rom[\port__addr$55 ];
     end
     if (i__ready) begin
-      _5_ <= c2_rom[l0_addr];
+      _7_ <= c2_rom[\port__addr$21 ];
     end
   end
-  assign \port__data$75  = _4_;
-  assign \port__data$32  = _5_;
+  assign \port__data$103  = _6_;
+  assign \port__data$85  = _7_;
   (* ram_style = "block" *)
-  reg [14:0] origin_rom [50:0];
+  reg [14:0] origin_rom [74:0];
   initial begin
     origin_rom[0] = 15'h0000;
     origin_rom[1] = 15'h0300;
@@ -5881,19 +4736,43 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     origin_rom[48] = 15'h3d76;
     origin_rom[49] = 15'h46ed;
     origin_rom[50] = 15'h56ab;
+    origin_rom[51] = 15'h0000;
+    origin_rom[52] = 15'h0580;
+    origin_rom[53] = 15'h0980;
+    origin_rom[54] = 15'h0d80;
+    origin_rom[55] = 15'h1180;
+    origin_rom[56] = 15'h1600;
+    origin_rom[57] = 15'h1b00;
+    origin_rom[58] = 15'h2580;
+    origin_rom[59] = 15'h2c00;
+    origin_rom[60] = 15'h3380;
+    origin_rom[61] = 15'h4000;
+    origin_rom[62] = 15'h6000;
+    origin_rom[63] = 15'h0000;
+    origin_rom[64] = 15'h0700;
+    origin_rom[65] = 15'h0c80;
+    origin_rom[66] = 15'h1200;
+    origin_rom[67] = 15'h1780;
+    origin_rom[68] = 15'h1e00;
+    origin_rom[69] = 15'h2500;
+    origin_rom[70] = 15'h2d80;
+    origin_rom[71] = 15'h4280;
+    origin_rom[72] = 15'h5000;
+    origin_rom[73] = 15'h5e80;
+    origin_rom[74] = 15'h6f80;
   end
-  reg [14:0] _6_;
-  reg [14:0] _7_;
+  reg [14:0] _8_;
+  reg [14:0] _9_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _6_ <= origin_rom[l1_addr];
+      _8_ <= origin_rom[\port__addr$57 ];
     end
     if (i__ready) begin
-      _7_ <= origin_rom[l0_addr];
+      _9_ <= origin_rom[\port__addr$23 ];
     end
   end
-  assign \port__data$82  = _6_;
-  assign \port__data$39  = _7_;
+  assign \port__data$62  = _8_;
+  assign \port__data$28  = _9_;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$3  = i__payload[17] ? 15'h5e45 : 15'h557b;
@@ -5905,1873 +4784,349 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   assign \$9  = - $signed(i__payload[17:2]);
   assign \$10  = i__payload[17] ? \$9  : { i__payload[17], i__payload[17:2] };
   assign \$11  = \$8  ? l0_limit : { 1'h0, \$10 [15:0] };
-  assign \$12  = \$11 [14:0] >= 10'h300;
-  assign \$13  = - $signed(i__payload[17:2]);
-  assign \$14  = i__payload[17] ? \$13  : { i__payload[17], i__payload[17:2] };
-  assign \$15  = \$14 [15:0] > l0_limit;
-  assign \$16  = - $signed(i__payload[17:2]);
-  assign \$17  = i__payload[17] ? \$16  : { i__payload[17], i__payload[17:2] };
-  assign \$18  = \$15  ? l0_limit : { 1'h0, \$17 [15:0] };
-  assign \$19  = \$18 [14:0] >= 11'h600;
-  assign \$20  = - $signed(i__payload[17:2]);
-  assign \$21  = i__payload[17] ? \$20  : { i__payload[17], i__payload[17:2] };
-  assign \$22  = \$21 [15:0] > l0_limit;
-  assign \$23  = - $signed(i__payload[17:2]);
-  assign \$24  = i__payload[17] ? \$23  : { i__payload[17], i__payload[17:2] };
-  assign \$25  = \$22  ? l0_limit : { 1'h0, \$24 [15:0] };
-  assign \$26  = \$25 [14:0] >= 12'h900;
+  assign \$12  = - $signed(i__payload[17:2]);
+  assign \$13  = i__payload[17] ? \$12  : { i__payload[17], i__payload[17:2] };
+  assign \$14  = \$13 [15:0] > l0_limit;
+  assign \$15  = - $signed(i__payload[17:2]);
+  assign \$16  = i__payload[17] ? \$15  : { i__payload[17], i__payload[17:2] };
+  assign \$17  = \$14  ? l0_limit : { 1'h0, \$16 [15:0] };
+  assign \$18  = - $signed(i__payload[17:2]);
+  assign \$19  = i__payload[17] ? \$18  : { i__payload[17], i__payload[17:2] };
+  assign \$20  = \$19 [15:0] > l0_limit;
+  assign \$21  = - $signed(i__payload[17:2]);
+  assign \$22  = i__payload[17] ? \$21  : { i__payload[17], i__payload[17:2] };
+  assign \$23  = \$20  ? l0_limit : { 1'h0, \$22 [15:0] };
+  assign \$24  = - $signed(i__payload[17:2]);
+  assign \$25  = i__payload[17] ? \$24  : { i__payload[17], i__payload[17:2] };
+  assign \$26  = \$25 [15:0] > l0_limit;
   assign \$27  = - $signed(i__payload[17:2]);
   assign \$28  = i__payload[17] ? \$27  : { i__payload[17], i__payload[17:2] };
-  assign \$29  = \$28 [15:0] > l0_limit;
+  assign \$29  = \$26  ? l0_limit : { 1'h0, \$28 [15:0] };
   assign \$30  = - $signed(i__payload[17:2]);
   assign \$31  = i__payload[17] ? \$30  : { i__payload[17], i__payload[17:2] };
-  assign \$32  = \$29  ? l0_limit : { 1'h0, \$31 [15:0] };
-  assign \$33  = \$32 [14:0] >= 12'hc80;
-  assign \$34  = - $signed(i__payload[17:2]);
-  assign \$35  = i__payload[17] ? \$34  : { i__payload[17], i__payload[17:2] };
-  assign \$36  = \$35 [15:0] > l0_limit;
-  assign \$37  = - $signed(i__payload[17:2]);
-  assign \$38  = i__payload[17] ? \$37  : { i__payload[17], i__payload[17:2] };
-  assign \$39  = \$36  ? l0_limit : { 1'h0, \$38 [15:0] };
-  assign \$40  = \$39 [14:0] >= 13'h1080;
+  assign \$32  = \$31 [15:0] > l0_limit;
+  assign \$33  = - $signed(i__payload[17:2]);
+  assign \$34  = i__payload[17] ? \$33  : { i__payload[17], i__payload[17:2] };
+  assign \$35  = \$32  ? l0_limit : { 1'h0, \$34 [15:0] };
+  assign \$37  = 1'h0 + \$36 ;
+  assign \$38  = - $signed(i__payload[17:2]);
+  assign \$39  = i__payload[17] ? \$38  : { i__payload[17], i__payload[17:2] };
+  assign \$40  = \$39 [15:0] > l0_limit;
   assign \$41  = - $signed(i__payload[17:2]);
   assign \$42  = i__payload[17] ? \$41  : { i__payload[17], i__payload[17:2] };
-  assign \$43  = \$42 [15:0] > l0_limit;
-  assign \$44  = - $signed(i__payload[17:2]);
-  assign \$45  = i__payload[17] ? \$44  : { i__payload[17], i__payload[17:2] };
-  assign \$46  = \$43  ? l0_limit : { 1'h0, \$45 [15:0] };
-  assign \$47  = \$46 [14:0] >= 13'h1980;
-  assign \$48  = - $signed(i__payload[17:2]);
-  assign \$49  = i__payload[17] ? \$48  : { i__payload[17], i__payload[17:2] };
-  assign \$50  = \$49 [15:0] > l0_limit;
-  assign \$51  = - $signed(i__payload[17:2]);
-  assign \$52  = i__payload[17] ? \$51  : { i__payload[17], i__payload[17:2] };
-  assign \$53  = \$50  ? l0_limit : { 1'h0, \$52 [15:0] };
-  assign \$54  = \$53 [14:0] >= 13'h1d80;
-  assign \$55  = - $signed(i__payload[17:2]);
-  assign \$56  = i__payload[17] ? \$55  : { i__payload[17], i__payload[17:2] };
-  assign \$57  = \$56 [15:0] > l0_limit;
-  assign \$58  = - $signed(i__payload[17:2]);
-  assign \$59  = i__payload[17] ? \$58  : { i__payload[17], i__payload[17:2] };
-  assign \$60  = \$57  ? l0_limit : { 1'h0, \$59 [15:0] };
-  assign \$61  = \$60 [14:0] >= 14'h2180;
+  assign \$43  = \$40  ? l0_limit : { 1'h0, \$42 [15:0] };
+  assign \$45  = 6'h20 + \$44 ;
+  assign \$46  = - $signed(i__payload[17:2]);
+  assign \$47  = i__payload[17] ? \$46  : { i__payload[17], i__payload[17:2] };
+  assign \$48  = \$47 [15:0] > l0_limit;
+  assign \$49  = - $signed(i__payload[17:2]);
+  assign \$50  = i__payload[17] ? \$49  : { i__payload[17], i__payload[17:2] };
+  assign \$51  = \$48  ? l0_limit : { 1'h0, \$50 [15:0] };
+  assign \$53  = 7'h7f + \$52 ;
+  assign \$54  = - $signed(i__payload[17:2]);
+  assign \$55  = i__payload[17] ? \$54  : { i__payload[17], i__payload[17:2] };
+  assign \$56  = \$55 [15:0] > l0_limit;
+  assign \$57  = - $signed(i__payload[17:2]);
+  assign \$58  = i__payload[17] ? \$57  : { i__payload[17], i__payload[17:2] };
+  assign \$59  = \$56  ? l0_limit : { 1'h0, \$58 [15:0] };
+  assign \$61  = 8'h9f + \$60 ;
   assign \$62  = - $signed(i__payload[17:2]);
   assign \$63  = i__payload[17] ? \$62  : { i__payload[17], i__payload[17:2] };
   assign \$64  = \$63 [15:0] > l0_limit;
   assign \$65  = - $signed(i__payload[17:2]);
   assign \$66  = i__payload[17] ? \$65  : { i__payload[17], i__payload[17:2] };
   assign \$67  = \$64  ? l0_limit : { 1'h0, \$66 [15:0] };
-  assign \$68  = \$67 [14:0] >= 14'h2600;
-  assign \$69  = - $signed(i__payload[17:2]);
-  assign \$70  = i__payload[17] ? \$69  : { i__payload[17], i__payload[17:2] };
-  assign \$71  = \$70 [15:0] > l0_limit;
-  assign \$72  = - $signed(i__payload[17:2]);
-  assign \$73  = i__payload[17] ? \$72  : { i__payload[17], i__payload[17:2] };
-  assign \$74  = \$71  ? l0_limit : { 1'h0, \$73 [15:0] };
-  assign \$75  = \$74 [14:0] >= 14'h2a80;
-  assign \$76  = - $signed(i__payload[17:2]);
-  assign \$77  = i__payload[17] ? \$76  : { i__payload[17], i__payload[17:2] };
-  assign \$78  = \$77 [15:0] > l0_limit;
-  assign \$79  = - $signed(i__payload[17:2]);
-  assign \$80  = i__payload[17] ? \$79  : { i__payload[17], i__payload[17:2] };
-  assign \$81  = \$78  ? l0_limit : { 1'h0, \$80 [15:0] };
-  assign \$82  = \$81 [14:0] >= 14'h2e80;
+  assign \$68  = - $signed(i__payload[17:2]);
+  assign \$69  = i__payload[17] ? \$68  : { i__payload[17], i__payload[17:2] };
+  assign \$70  = \$69 [15:0] > l0_limit;
+  assign \$71  = - $signed(i__payload[17:2]);
+  assign \$72  = i__payload[17] ? \$71  : { i__payload[17], i__payload[17:2] };
+  assign \$73  = \$70  ? l0_limit : { 1'h0, \$72 [15:0] };
+  assign \$74  = - $signed(i__payload[17:2]);
+  assign \$75  = i__payload[17] ? \$74  : { i__payload[17], i__payload[17:2] };
+  assign \$76  = \$75 [15:0] > l0_limit;
+  assign \$77  = - $signed(i__payload[17:2]);
+  assign \$78  = i__payload[17] ? \$77  : { i__payload[17], i__payload[17:2] };
+  assign \$79  = \$76  ? l0_limit : { 1'h0, \$78 [15:0] };
+  assign \$80  = - $signed(i__payload[17:2]);
+  assign \$81  = i__payload[17] ? \$80  : { i__payload[17], i__payload[17:2] };
+  assign \$82  = \$81 [15:0] > l0_limit;
   assign \$83  = - $signed(i__payload[17:2]);
   assign \$84  = i__payload[17] ? \$83  : { i__payload[17], i__payload[17:2] };
-  assign \$85  = \$84 [15:0] > l0_limit;
-  assign \$86  = - $signed(i__payload[17:2]);
-  assign \$87  = i__payload[17] ? \$86  : { i__payload[17], i__payload[17:2] };
-  assign \$88  = \$85  ? l0_limit : { 1'h0, \$87 [15:0] };
-  assign \$89  = \$88 [14:0] >= 14'h3300;
-  assign \$90  = - $signed(i__payload[17:2]);
-  assign \$91  = i__payload[17] ? \$90  : { i__payload[17], i__payload[17:2] };
-  assign \$92  = \$91 [15:0] > l0_limit;
-  assign \$93  = - $signed(i__payload[17:2]);
-  assign \$94  = i__payload[17] ? \$93  : { i__payload[17], i__payload[17:2] };
-  assign \$95  = \$92  ? l0_limit : { 1'h0, \$94 [15:0] };
-  assign \$96  = \$95 [14:0] >= 14'h3800;
-  assign \$97  = - $signed(i__payload[17:2]);
-  assign \$98  = i__payload[17] ? \$97  : { i__payload[17], i__payload[17:2] };
-  assign \$99  = \$98 [15:0] > l0_limit;
-  assign \$100  = - $signed(i__payload[17:2]);
-  assign \$101  = i__payload[17] ? \$100  : { i__payload[17], i__payload[17:2] };
-  assign \$102  = \$99  ? l0_limit : { 1'h0, \$101 [15:0] };
-  assign \$103  = \$102 [14:0] >= 14'h3d00;
-  assign \$104  = - $signed(i__payload[17:2]);
-  assign \$105  = i__payload[17] ? \$104  : { i__payload[17], i__payload[17:2] };
-  assign \$106  = \$105 [15:0] > l0_limit;
-  assign \$107  = - $signed(i__payload[17:2]);
-  assign \$108  = i__payload[17] ? \$107  : { i__payload[17], i__payload[17:2] };
-  assign \$109  = \$106  ? l0_limit : { 1'h0, \$108 [15:0] };
-  assign \$110  = \$109 [14:0] >= 15'h4200;
-  assign \$111  = - $signed(i__payload[17:2]);
-  assign \$112  = i__payload[17] ? \$111  : { i__payload[17], i__payload[17:2] };
-  assign \$113  = \$112 [15:0] > l0_limit;
-  assign \$114  = - $signed(i__payload[17:2]);
-  assign \$115  = i__payload[17] ? \$114  : { i__payload[17], i__payload[17:2] };
-  assign \$116  = \$113  ? l0_limit : { 1'h0, \$115 [15:0] };
-  assign \$117  = \$116 [14:0] >= 15'h4800;
-  assign \$118  = - $signed(i__payload[17:2]);
-  assign \$119  = i__payload[17] ? \$118  : { i__payload[17], i__payload[17:2] };
-  assign \$120  = \$119 [15:0] > l0_limit;
-  assign \$121  = - $signed(i__payload[17:2]);
-  assign \$122  = i__payload[17] ? \$121  : { i__payload[17], i__payload[17:2] };
-  assign \$123  = \$120  ? l0_limit : { 1'h0, \$122 [15:0] };
-  assign \$124  = \$123 [14:0] >= 15'h4e00;
-  assign \$125  = - $signed(i__payload[17:2]);
-  assign \$126  = i__payload[17] ? \$125  : { i__payload[17], i__payload[17:2] };
-  assign \$127  = \$126 [15:0] > l0_limit;
-  assign \$128  = - $signed(i__payload[17:2]);
-  assign \$129  = i__payload[17] ? \$128  : { i__payload[17], i__payload[17:2] };
-  assign \$130  = \$127  ? l0_limit : { 1'h0, \$129 [15:0] };
-  assign \$131  = \$130 [14:0] >= 15'h5500;
-  assign \$132  = - $signed(i__payload[17:2]);
-  assign \$133  = i__payload[17] ? \$132  : { i__payload[17], i__payload[17:2] };
-  assign \$134  = \$133 [15:0] > l0_limit;
-  assign \$135  = - $signed(i__payload[17:2]);
-  assign \$136  = i__payload[17] ? \$135  : { i__payload[17], i__payload[17:2] };
-  assign \$137  = \$134  ? l0_limit : { 1'h0, \$136 [15:0] };
-  assign \$138  = \$137 [14:0] >= 15'h5c80;
-  assign \$139  = - $signed(i__payload[17:2]);
-  assign \$140  = i__payload[17] ? \$139  : { i__payload[17], i__payload[17:2] };
-  assign \$141  = \$140 [15:0] > l0_limit;
-  assign \$142  = - $signed(i__payload[17:2]);
-  assign \$143  = i__payload[17] ? \$142  : { i__payload[17], i__payload[17:2] };
-  assign \$144  = \$141  ? l0_limit : { 1'h0, \$143 [15:0] };
-  assign \$145  = \$144 [14:0] >= 15'h6480;
-  assign \$146  = - $signed(i__payload[17:2]);
-  assign \$147  = i__payload[17] ? \$146  : { i__payload[17], i__payload[17:2] };
-  assign \$148  = \$147 [15:0] > l0_limit;
-  assign \$149  = - $signed(i__payload[17:2]);
-  assign \$150  = i__payload[17] ? \$149  : { i__payload[17], i__payload[17:2] };
-  assign \$151  = \$148  ? l0_limit : { 1'h0, \$150 [15:0] };
-  assign \$152  = \$151 [14:0] >= 15'h6d80;
-  assign \$153  = - $signed(i__payload[17:2]);
-  assign \$154  = i__payload[17] ? \$153  : { i__payload[17], i__payload[17:2] };
-  assign \$155  = \$154 [15:0] > l0_limit;
-  assign \$156  = - $signed(i__payload[17:2]);
-  assign \$157  = i__payload[17] ? \$156  : { i__payload[17], i__payload[17:2] };
-  assign \$158  = \$155  ? l0_limit : { 1'h0, \$157 [15:0] };
-  assign \$159  = \$158 [14:0] >= 15'h7900;
-  assign \$160  = - $signed(i__payload[17:2]);
-  assign \$161  = i__payload[17] ? \$160  : { i__payload[17], i__payload[17:2] };
-  assign \$162  = \$161 [15:0] > l0_limit;
-  assign \$163  = - $signed(i__payload[17:2]);
-  assign \$164  = i__payload[17] ? \$163  : { i__payload[17], i__payload[17:2] };
-  assign \$165  = \$162  ? l0_limit : { 1'h0, \$164 [15:0] };
-  assign \$166  = \$165 [14:0] >= 9'h137;
-  assign \$167  = - $signed(i__payload[17:2]);
-  assign \$168  = i__payload[17] ? \$167  : { i__payload[17], i__payload[17:2] };
-  assign \$169  = \$168 [15:0] > l0_limit;
-  assign \$170  = - $signed(i__payload[17:2]);
-  assign \$171  = i__payload[17] ? \$170  : { i__payload[17], i__payload[17:2] };
-  assign \$172  = \$169  ? l0_limit : { 1'h0, \$171 [15:0] };
-  assign \$173  = \$172 [14:0] >= 10'h273;
-  assign \$174  = - $signed(i__payload[17:2]);
-  assign \$175  = i__payload[17] ? \$174  : { i__payload[17], i__payload[17:2] };
-  assign \$176  = \$175 [15:0] > l0_limit;
-  assign \$177  = - $signed(i__payload[17:2]);
-  assign \$178  = i__payload[17] ? \$177  : { i__payload[17], i__payload[17:2] };
-  assign \$179  = \$176  ? l0_limit : { 1'h0, \$178 [15:0] };
-  assign \$180  = \$179 [14:0] >= 10'h3ba;
-  assign \$181  = - $signed(i__payload[17:2]);
-  assign \$182  = i__payload[17] ? \$181  : { i__payload[17], i__payload[17:2] };
-  assign \$183  = \$182 [15:0] > l0_limit;
-  assign \$184  = - $signed(i__payload[17:2]);
-  assign \$185  = i__payload[17] ? \$184  : { i__payload[17], i__payload[17:2] };
-  assign \$186  = \$183  ? l0_limit : { 1'h0, \$185 [15:0] };
-  assign \$187  = \$186 [14:0] >= 11'h514;
-  assign \$188  = - $signed(i__payload[17:2]);
-  assign \$189  = i__payload[17] ? \$188  : { i__payload[17], i__payload[17:2] };
-  assign \$190  = \$189 [15:0] > l0_limit;
-  assign \$191  = - $signed(i__payload[17:2]);
-  assign \$192  = i__payload[17] ? \$191  : { i__payload[17], i__payload[17:2] };
-  assign \$193  = \$190  ? l0_limit : { 1'h0, \$192 [15:0] };
-  assign \$194  = \$193 [14:0] >= 11'h68d;
-  assign \$195  = - $signed(i__payload[17:2]);
-  assign \$196  = i__payload[17] ? \$195  : { i__payload[17], i__payload[17:2] };
-  assign \$197  = \$196 [15:0] > l0_limit;
-  assign \$198  = - $signed(i__payload[17:2]);
-  assign \$199  = i__payload[17] ? \$198  : { i__payload[17], i__payload[17:2] };
-  assign \$200  = \$197  ? l0_limit : { 1'h0, \$199 [15:0] };
-  assign \$201  = \$200 [14:0] >= 12'h842;
-  assign \$202  = - $signed(i__payload[17:2]);
-  assign \$203  = i__payload[17] ? \$202  : { i__payload[17], i__payload[17:2] };
-  assign \$204  = \$203 [15:0] > l0_limit;
-  assign \$205  = - $signed(i__payload[17:2]);
-  assign \$206  = i__payload[17] ? \$205  : { i__payload[17], i__payload[17:2] };
-  assign \$207  = \$204  ? l0_limit : { 1'h0, \$206 [15:0] };
-  assign \$208  = \$207 [14:0] >= 12'hace;
-  assign \$209  = - $signed(i__payload[17:2]);
-  assign \$210  = i__payload[17] ? \$209  : { i__payload[17], i__payload[17:2] };
-  assign \$211  = \$210 [15:0] > l0_limit;
-  assign \$212  = - $signed(i__payload[17:2]);
-  assign \$213  = i__payload[17] ? \$212  : { i__payload[17], i__payload[17:2] };
-  assign \$214  = \$211  ? l0_limit : { 1'h0, \$213 [15:0] };
-  assign \$215  = \$214 [14:0] >= 12'hd39;
-  assign \$216  = - $signed(i__payload[17:2]);
-  assign \$217  = i__payload[17] ? \$216  : { i__payload[17], i__payload[17:2] };
-  assign \$218  = \$217 [15:0] > l0_limit;
-  assign \$219  = - $signed(i__payload[17:2]);
-  assign \$220  = i__payload[17] ? \$219  : { i__payload[17], i__payload[17:2] };
-  assign \$221  = \$218  ? l0_limit : { 1'h0, \$220 [15:0] };
-  assign \$222  = \$221 [14:0] >= 12'hf24;
-  assign \$223  = - $signed(i__payload[17:2]);
-  assign \$224  = i__payload[17] ? \$223  : { i__payload[17], i__payload[17:2] };
-  assign \$225  = \$224 [15:0] > l0_limit;
-  assign \$226  = - $signed(i__payload[17:2]);
-  assign \$227  = i__payload[17] ? \$226  : { i__payload[17], i__payload[17:2] };
-  assign \$228  = \$225  ? l0_limit : { 1'h0, \$227 [15:0] };
-  assign \$229  = \$228 [14:0] >= 13'h10ee;
-  assign \$230  = - $signed(i__payload[17:2]);
-  assign \$231  = i__payload[17] ? \$230  : { i__payload[17], i__payload[17:2] };
-  assign \$232  = \$231 [15:0] > l0_limit;
-  assign \$233  = - $signed(i__payload[17:2]);
-  assign \$234  = i__payload[17] ? \$233  : { i__payload[17], i__payload[17:2] };
-  assign \$235  = \$232  ? l0_limit : { 1'h0, \$234 [15:0] };
-  assign \$236  = \$235 [14:0] >= 13'h12ae;
-  assign \$237  = - $signed(i__payload[17:2]);
-  assign \$238  = i__payload[17] ? \$237  : { i__payload[17], i__payload[17:2] };
-  assign \$239  = \$238 [15:0] > l0_limit;
-  assign \$240  = - $signed(i__payload[17:2]);
-  assign \$241  = i__payload[17] ? \$240  : { i__payload[17], i__payload[17:2] };
-  assign \$242  = \$239  ? l0_limit : { 1'h0, \$241 [15:0] };
-  assign \$243  = \$242 [14:0] >= 13'h1470;
-  assign \$244  = - $signed(i__payload[17:2]);
-  assign \$245  = i__payload[17] ? \$244  : { i__payload[17], i__payload[17:2] };
-  assign \$246  = \$245 [15:0] > l0_limit;
-  assign \$247  = - $signed(i__payload[17:2]);
-  assign \$248  = i__payload[17] ? \$247  : { i__payload[17], i__payload[17:2] };
-  assign \$249  = \$246  ? l0_limit : { 1'h0, \$248 [15:0] };
-  assign \$250  = \$249 [14:0] >= 13'h163b;
-  assign \$251  = - $signed(i__payload[17:2]);
-  assign \$252  = i__payload[17] ? \$251  : { i__payload[17], i__payload[17:2] };
-  assign \$253  = \$252 [15:0] > l0_limit;
-  assign \$254  = - $signed(i__payload[17:2]);
-  assign \$255  = i__payload[17] ? \$254  : { i__payload[17], i__payload[17:2] };
-  assign \$256  = \$253  ? l0_limit : { 1'h0, \$255 [15:0] };
-  assign \$257  = \$256 [14:0] >= 13'h1816;
-  assign \$258  = - $signed(i__payload[17:2]);
-  assign \$259  = i__payload[17] ? \$258  : { i__payload[17], i__payload[17:2] };
-  assign \$260  = \$259 [15:0] > l0_limit;
-  assign \$261  = - $signed(i__payload[17:2]);
-  assign \$262  = i__payload[17] ? \$261  : { i__payload[17], i__payload[17:2] };
-  assign \$263  = \$260  ? l0_limit : { 1'h0, \$262 [15:0] };
-  assign \$264  = \$263 [14:0] >= 13'h1a07;
-  assign \$265  = - $signed(i__payload[17:2]);
-  assign \$266  = i__payload[17] ? \$265  : { i__payload[17], i__payload[17:2] };
-  assign \$267  = \$266 [15:0] > l0_limit;
-  assign \$268  = - $signed(i__payload[17:2]);
-  assign \$269  = i__payload[17] ? \$268  : { i__payload[17], i__payload[17:2] };
-  assign \$270  = \$267  ? l0_limit : { 1'h0, \$269 [15:0] };
-  assign \$271  = \$270 [14:0] >= 13'h1c14;
-  assign \$272  = - $signed(i__payload[17:2]);
-  assign \$273  = i__payload[17] ? \$272  : { i__payload[17], i__payload[17:2] };
-  assign \$274  = \$273 [15:0] > l0_limit;
-  assign \$275  = - $signed(i__payload[17:2]);
-  assign \$276  = i__payload[17] ? \$275  : { i__payload[17], i__payload[17:2] };
-  assign \$277  = \$274  ? l0_limit : { 1'h0, \$276 [15:0] };
-  assign \$278  = \$277 [14:0] >= 13'h1e46;
-  assign \$279  = - $signed(i__payload[17:2]);
-  assign \$280  = i__payload[17] ? \$279  : { i__payload[17], i__payload[17:2] };
-  assign \$281  = \$280 [15:0] > l0_limit;
-  assign \$282  = - $signed(i__payload[17:2]);
-  assign \$283  = i__payload[17] ? \$282  : { i__payload[17], i__payload[17:2] };
-  assign \$284  = \$281  ? l0_limit : { 1'h0, \$283 [15:0] };
-  assign \$285  = \$284 [14:0] >= 14'h20a5;
-  assign \$286  = - $signed(i__payload[17:2]);
-  assign \$287  = i__payload[17] ? \$286  : { i__payload[17], i__payload[17:2] };
-  assign \$288  = \$287 [15:0] > l0_limit;
-  assign \$289  = - $signed(i__payload[17:2]);
-  assign \$290  = i__payload[17] ? \$289  : { i__payload[17], i__payload[17:2] };
-  assign \$291  = \$288  ? l0_limit : { 1'h0, \$290 [15:0] };
-  assign \$292  = \$291 [14:0] >= 14'h233b;
-  assign \$293  = - $signed(i__payload[17:2]);
-  assign \$294  = i__payload[17] ? \$293  : { i__payload[17], i__payload[17:2] };
-  assign \$295  = \$294 [15:0] > l0_limit;
-  assign \$296  = - $signed(i__payload[17:2]);
-  assign \$297  = i__payload[17] ? \$296  : { i__payload[17], i__payload[17:2] };
-  assign \$298  = \$295  ? l0_limit : { 1'h0, \$297 [15:0] };
-  assign \$299  = \$298 [14:0] >= 14'h2619;
-  assign \$300  = - $signed(i__payload[17:2]);
-  assign \$301  = i__payload[17] ? \$300  : { i__payload[17], i__payload[17:2] };
-  assign \$302  = \$301 [15:0] > l0_limit;
-  assign \$303  = - $signed(i__payload[17:2]);
-  assign \$304  = i__payload[17] ? \$303  : { i__payload[17], i__payload[17:2] };
-  assign \$305  = \$302  ? l0_limit : { 1'h0, \$304 [15:0] };
-  assign \$306  = \$305 [14:0] >= 14'h2953;
-  assign \$307  = - $signed(i__payload[17:2]);
-  assign \$308  = i__payload[17] ? \$307  : { i__payload[17], i__payload[17:2] };
-  assign \$309  = \$308 [15:0] > l0_limit;
-  assign \$310  = - $signed(i__payload[17:2]);
-  assign \$311  = i__payload[17] ? \$310  : { i__payload[17], i__payload[17:2] };
-  assign \$312  = \$309  ? l0_limit : { 1'h0, \$311 [15:0] };
-  assign \$313  = \$312 [14:0] >= 14'h2d06;
-  assign \$314  = - $signed(i__payload[17:2]);
-  assign \$315  = i__payload[17] ? \$314  : { i__payload[17], i__payload[17:2] };
-  assign \$316  = \$315 [15:0] > l0_limit;
-  assign \$317  = - $signed(i__payload[17:2]);
-  assign \$318  = i__payload[17] ? \$317  : { i__payload[17], i__payload[17:2] };
-  assign \$319  = \$316  ? l0_limit : { 1'h0, \$318 [15:0] };
-  assign \$320  = \$319 [14:0] >= 14'h3160;
-  assign \$321  = - $signed(i__payload[17:2]);
-  assign \$322  = i__payload[17] ? \$321  : { i__payload[17], i__payload[17:2] };
-  assign \$323  = \$322 [15:0] > l0_limit;
-  assign \$324  = - $signed(i__payload[17:2]);
-  assign \$325  = i__payload[17] ? \$324  : { i__payload[17], i__payload[17:2] };
-  assign \$326  = \$323  ? l0_limit : { 1'h0, \$325 [15:0] };
-  assign \$327  = \$326 [14:0] >= 14'h36ad;
-  assign \$328  = - $signed(i__payload[17:2]);
-  assign \$329  = i__payload[17] ? \$328  : { i__payload[17], i__payload[17:2] };
-  assign \$330  = \$329 [15:0] > l0_limit;
-  assign \$331  = - $signed(i__payload[17:2]);
-  assign \$332  = i__payload[17] ? \$331  : { i__payload[17], i__payload[17:2] };
-  assign \$333  = \$330  ? l0_limit : { 1'h0, \$332 [15:0] };
-  assign \$334  = \$333 [14:0] >= 14'h3d76;
-  assign \$335  = - $signed(i__payload[17:2]);
-  assign \$336  = i__payload[17] ? \$335  : { i__payload[17], i__payload[17:2] };
-  assign \$337  = \$336 [15:0] > l0_limit;
-  assign \$338  = - $signed(i__payload[17:2]);
-  assign \$339  = i__payload[17] ? \$338  : { i__payload[17], i__payload[17:2] };
-  assign \$340  = \$337  ? l0_limit : { 1'h0, \$339 [15:0] };
-  assign \$341  = \$340 [14:0] >= 15'h46ed;
-  assign \$342  = - $signed(i__payload[17:2]);
-  assign \$343  = i__payload[17] ? \$342  : { i__payload[17], i__payload[17:2] };
-  assign \$344  = \$343 [15:0] > l0_limit;
-  assign \$345  = - $signed(i__payload[17:2]);
-  assign \$346  = i__payload[17] ? \$345  : { i__payload[17], i__payload[17:2] };
-  assign \$347  = \$344  ? l0_limit : { 1'h0, \$346 [15:0] };
-  assign \$348  = \$347 [14:0] >= 15'h56ab;
-  assign \$349  = - $signed(i__payload[17:2]);
-  assign \$350  = i__payload[17] ? \$349  : { i__payload[17], i__payload[17:2] };
-  assign \$351  = \$350 [15:0] > l0_limit;
-  assign \$352  = - $signed(i__payload[17:2]);
-  assign \$353  = i__payload[17] ? \$352  : { i__payload[17], i__payload[17:2] };
-  assign \$354  = \$351  ? l0_limit : { 1'h0, \$353 [15:0] };
-  assign \$355  = \$354 [14:0] >= 11'h580;
-  assign \$356  = - $signed(i__payload[17:2]);
-  assign \$357  = i__payload[17] ? \$356  : { i__payload[17], i__payload[17:2] };
-  assign \$358  = \$357 [15:0] > l0_limit;
-  assign \$359  = - $signed(i__payload[17:2]);
-  assign \$360  = i__payload[17] ? \$359  : { i__payload[17], i__payload[17:2] };
-  assign \$361  = \$358  ? l0_limit : { 1'h0, \$360 [15:0] };
-  assign \$362  = \$361 [14:0] >= 12'h980;
-  assign \$363  = - $signed(i__payload[17:2]);
-  assign \$364  = i__payload[17] ? \$363  : { i__payload[17], i__payload[17:2] };
-  assign \$365  = \$364 [15:0] > l0_limit;
-  assign \$366  = - $signed(i__payload[17:2]);
-  assign \$367  = i__payload[17] ? \$366  : { i__payload[17], i__payload[17:2] };
-  assign \$368  = \$365  ? l0_limit : { 1'h0, \$367 [15:0] };
-  assign \$369  = \$368 [14:0] >= 12'hd80;
-  assign \$370  = - $signed(i__payload[17:2]);
-  assign \$371  = i__payload[17] ? \$370  : { i__payload[17], i__payload[17:2] };
-  assign \$372  = \$371 [15:0] > l0_limit;
-  assign \$373  = - $signed(i__payload[17:2]);
-  assign \$374  = i__payload[17] ? \$373  : { i__payload[17], i__payload[17:2] };
-  assign \$375  = \$372  ? l0_limit : { 1'h0, \$374 [15:0] };
-  assign \$376  = \$375 [14:0] >= 13'h1180;
-  assign \$377  = - $signed(i__payload[17:2]);
-  assign \$378  = i__payload[17] ? \$377  : { i__payload[17], i__payload[17:2] };
-  assign \$379  = \$378 [15:0] > l0_limit;
-  assign \$380  = - $signed(i__payload[17:2]);
-  assign \$381  = i__payload[17] ? \$380  : { i__payload[17], i__payload[17:2] };
-  assign \$382  = \$379  ? l0_limit : { 1'h0, \$381 [15:0] };
-  assign \$383  = \$382 [14:0] >= 13'h1600;
-  assign \$384  = - $signed(i__payload[17:2]);
-  assign \$385  = i__payload[17] ? \$384  : { i__payload[17], i__payload[17:2] };
-  assign \$386  = \$385 [15:0] > l0_limit;
-  assign \$387  = - $signed(i__payload[17:2]);
-  assign \$388  = i__payload[17] ? \$387  : { i__payload[17], i__payload[17:2] };
-  assign \$389  = \$386  ? l0_limit : { 1'h0, \$388 [15:0] };
-  assign \$390  = \$389 [14:0] >= 13'h1b00;
-  assign \$391  = - $signed(i__payload[17:2]);
-  assign \$392  = i__payload[17] ? \$391  : { i__payload[17], i__payload[17:2] };
-  assign \$393  = \$392 [15:0] > l0_limit;
-  assign \$394  = - $signed(i__payload[17:2]);
-  assign \$395  = i__payload[17] ? \$394  : { i__payload[17], i__payload[17:2] };
-  assign \$396  = \$393  ? l0_limit : { 1'h0, \$395 [15:0] };
-  assign \$397  = \$396 [14:0] >= 14'h2580;
-  assign \$398  = - $signed(i__payload[17:2]);
-  assign \$399  = i__payload[17] ? \$398  : { i__payload[17], i__payload[17:2] };
-  assign \$400  = \$399 [15:0] > l0_limit;
-  assign \$401  = - $signed(i__payload[17:2]);
-  assign \$402  = i__payload[17] ? \$401  : { i__payload[17], i__payload[17:2] };
-  assign \$403  = \$400  ? l0_limit : { 1'h0, \$402 [15:0] };
-  assign \$404  = \$403 [14:0] >= 14'h2c00;
-  assign \$405  = - $signed(i__payload[17:2]);
-  assign \$406  = i__payload[17] ? \$405  : { i__payload[17], i__payload[17:2] };
-  assign \$407  = \$406 [15:0] > l0_limit;
-  assign \$408  = - $signed(i__payload[17:2]);
-  assign \$409  = i__payload[17] ? \$408  : { i__payload[17], i__payload[17:2] };
-  assign \$410  = \$407  ? l0_limit : { 1'h0, \$409 [15:0] };
-  assign \$411  = \$410 [14:0] >= 14'h3380;
-  assign \$412  = - $signed(i__payload[17:2]);
-  assign \$413  = i__payload[17] ? \$412  : { i__payload[17], i__payload[17:2] };
-  assign \$414  = \$413 [15:0] > l0_limit;
-  assign \$415  = - $signed(i__payload[17:2]);
-  assign \$416  = i__payload[17] ? \$415  : { i__payload[17], i__payload[17:2] };
-  assign \$417  = \$414  ? l0_limit : { 1'h0, \$416 [15:0] };
-  assign \$418  = \$417 [14:0] >= 15'h4000;
-  assign \$419  = - $signed(i__payload[17:2]);
-  assign \$420  = i__payload[17] ? \$419  : { i__payload[17], i__payload[17:2] };
-  assign \$421  = \$420 [15:0] > l0_limit;
-  assign \$422  = - $signed(i__payload[17:2]);
-  assign \$423  = i__payload[17] ? \$422  : { i__payload[17], i__payload[17:2] };
-  assign \$424  = \$421  ? l0_limit : { 1'h0, \$423 [15:0] };
-  assign \$425  = \$424 [14:0] >= 15'h6000;
-  assign \$426  = - $signed(i__payload[17:2]);
-  assign \$427  = i__payload[17] ? \$426  : { i__payload[17], i__payload[17:2] };
-  assign \$428  = \$427 [15:0] > l0_limit;
-  assign \$429  = - $signed(i__payload[17:2]);
-  assign \$430  = i__payload[17] ? \$429  : { i__payload[17], i__payload[17:2] };
-  assign \$431  = \$428  ? l0_limit : { 1'h0, \$430 [15:0] };
-  assign \$432  = \$431 [14:0] >= 11'h700;
-  assign \$433  = - $signed(i__payload[17:2]);
-  assign \$434  = i__payload[17] ? \$433  : { i__payload[17], i__payload[17:2] };
-  assign \$435  = \$434 [15:0] > l0_limit;
-  assign \$436  = - $signed(i__payload[17:2]);
-  assign \$437  = i__payload[17] ? \$436  : { i__payload[17], i__payload[17:2] };
-  assign \$438  = \$435  ? l0_limit : { 1'h0, \$437 [15:0] };
-  assign \$439  = \$438 [14:0] >= 12'hc80;
-  assign \$440  = - $signed(i__payload[17:2]);
-  assign \$441  = i__payload[17] ? \$440  : { i__payload[17], i__payload[17:2] };
-  assign \$442  = \$441 [15:0] > l0_limit;
-  assign \$443  = - $signed(i__payload[17:2]);
-  assign \$444  = i__payload[17] ? \$443  : { i__payload[17], i__payload[17:2] };
-  assign \$445  = \$442  ? l0_limit : { 1'h0, \$444 [15:0] };
-  assign \$446  = \$445 [14:0] >= 13'h1200;
-  assign \$447  = - $signed(i__payload[17:2]);
-  assign \$448  = i__payload[17] ? \$447  : { i__payload[17], i__payload[17:2] };
-  assign \$449  = \$448 [15:0] > l0_limit;
-  assign \$450  = - $signed(i__payload[17:2]);
-  assign \$451  = i__payload[17] ? \$450  : { i__payload[17], i__payload[17:2] };
-  assign \$452  = \$449  ? l0_limit : { 1'h0, \$451 [15:0] };
-  assign \$453  = \$452 [14:0] >= 13'h1780;
-  assign \$454  = - $signed(i__payload[17:2]);
-  assign \$455  = i__payload[17] ? \$454  : { i__payload[17], i__payload[17:2] };
-  assign \$456  = \$455 [15:0] > l0_limit;
-  assign \$457  = - $signed(i__payload[17:2]);
-  assign \$458  = i__payload[17] ? \$457  : { i__payload[17], i__payload[17:2] };
-  assign \$459  = \$456  ? l0_limit : { 1'h0, \$458 [15:0] };
-  assign \$460  = \$459 [14:0] >= 13'h1e00;
-  assign \$461  = - $signed(i__payload[17:2]);
-  assign \$462  = i__payload[17] ? \$461  : { i__payload[17], i__payload[17:2] };
-  assign \$463  = \$462 [15:0] > l0_limit;
-  assign \$464  = - $signed(i__payload[17:2]);
-  assign \$465  = i__payload[17] ? \$464  : { i__payload[17], i__payload[17:2] };
-  assign \$466  = \$463  ? l0_limit : { 1'h0, \$465 [15:0] };
-  assign \$467  = \$466 [14:0] >= 14'h2500;
-  assign \$468  = - $signed(i__payload[17:2]);
-  assign \$469  = i__payload[17] ? \$468  : { i__payload[17], i__payload[17:2] };
-  assign \$470  = \$469 [15:0] > l0_limit;
-  assign \$471  = - $signed(i__payload[17:2]);
-  assign \$472  = i__payload[17] ? \$471  : { i__payload[17], i__payload[17:2] };
-  assign \$473  = \$470  ? l0_limit : { 1'h0, \$472 [15:0] };
-  assign \$474  = \$473 [14:0] >= 14'h2d80;
-  assign \$475  = - $signed(i__payload[17:2]);
-  assign \$476  = i__payload[17] ? \$475  : { i__payload[17], i__payload[17:2] };
-  assign \$477  = \$476 [15:0] > l0_limit;
-  assign \$478  = - $signed(i__payload[17:2]);
-  assign \$479  = i__payload[17] ? \$478  : { i__payload[17], i__payload[17:2] };
-  assign \$480  = \$477  ? l0_limit : { 1'h0, \$479 [15:0] };
-  assign \$481  = \$480 [14:0] >= 15'h4280;
-  assign \$482  = - $signed(i__payload[17:2]);
-  assign \$483  = i__payload[17] ? \$482  : { i__payload[17], i__payload[17:2] };
-  assign \$484  = \$483 [15:0] > l0_limit;
-  assign \$485  = - $signed(i__payload[17:2]);
-  assign \$486  = i__payload[17] ? \$485  : { i__payload[17], i__payload[17:2] };
-  assign \$487  = \$484  ? l0_limit : { 1'h0, \$486 [15:0] };
-  assign \$488  = \$487 [14:0] >= 15'h5000;
-  assign \$489  = - $signed(i__payload[17:2]);
-  assign \$490  = i__payload[17] ? \$489  : { i__payload[17], i__payload[17:2] };
-  assign \$491  = \$490 [15:0] > l0_limit;
-  assign \$492  = - $signed(i__payload[17:2]);
-  assign \$493  = i__payload[17] ? \$492  : { i__payload[17], i__payload[17:2] };
-  assign \$494  = \$491  ? l0_limit : { 1'h0, \$493 [15:0] };
-  assign \$495  = \$494 [14:0] >= 15'h5e80;
-  assign \$496  = - $signed(i__payload[17:2]);
-  assign \$497  = i__payload[17] ? \$496  : { i__payload[17], i__payload[17:2] };
-  assign \$498  = \$497 [15:0] > l0_limit;
-  assign \$499  = - $signed(i__payload[17:2]);
-  assign \$500  = i__payload[17] ? \$499  : { i__payload[17], i__payload[17:2] };
-  assign \$501  = \$498  ? l0_limit : { 1'h0, \$500 [15:0] };
-  assign \$502  = \$501 [14:0] >= 15'h6f80;
-  assign \$503  = - $signed(i__payload[17:2]);
-  assign \$504  = i__payload[17] ? \$503  : { i__payload[17], i__payload[17:2] };
-  assign \$505  = \$504 [15:0] > l0_limit;
-  assign \$506  = - $signed(i__payload[17:2]);
-  assign \$507  = i__payload[17] ? \$506  : { i__payload[17], i__payload[17:2] };
-  assign \$508  = \$505  ? l0_limit : { 1'h0, \$507 [15:0] };
-  assign \$509  = - $signed(i__payload[17:2]);
-  assign \$510  = i__payload[17] ? \$509  : { i__payload[17], i__payload[17:2] };
-  assign \$511  = \$510 [15:0] > l0_limit;
-  assign \$512  = - $signed(i__payload[17:2]);
-  assign \$513  = i__payload[17] ? \$512  : { i__payload[17], i__payload[17:2] };
-  assign \$514  = \$511  ? l0_limit : { 1'h0, \$513 [15:0] };
-  assign \$515  = - $signed(i__payload[17:2]);
-  assign \$516  = i__payload[17] ? \$515  : { i__payload[17], i__payload[17:2] };
-  assign \$517  = \$516 [15:0] > l0_limit;
-  assign \$518  = - $signed(i__payload[17:2]);
-  assign \$519  = i__payload[17] ? \$518  : { i__payload[17], i__payload[17:2] };
-  assign \$520  = \$517  ? l0_limit : { 1'h0, \$519 [15:0] };
-  assign \$521  = - $signed(i__payload[17:2]);
-  assign \$522  = i__payload[17] ? \$521  : { i__payload[17], i__payload[17:2] };
-  assign \$523  = \$522 [15:0] > l0_limit;
-  assign \$524  = - $signed(i__payload[17:2]);
-  assign \$525  = i__payload[17] ? \$524  : { i__payload[17], i__payload[17:2] };
-  assign \$526  = \$523  ? l0_limit : { 1'h0, \$525 [15:0] };
-  assign \$527  = ~ \$19 ;
-  assign \$528  = \$12  & \$527 ;
-  assign \$529  = ~ \$33 ;
-  assign \$530  = \$26  & \$529 ;
-  assign \$531  = ~ \$47 ;
-  assign \$532  = \$40  & \$531 ;
-  assign \$533  = ~ \$61 ;
-  assign \$534  = \$54  & \$533 ;
-  assign \$535  = ~ \$75 ;
-  assign \$536  = \$68  & \$535 ;
-  assign \$537  = ~ \$89 ;
-  assign \$538  = \$82  & \$537 ;
-  assign \$539  = ~ \$103 ;
-  assign \$540  = \$96  & \$539 ;
-  assign \$541  = ~ \$117 ;
-  assign \$542  = \$110  & \$541 ;
-  assign \$543  = ~ \$131 ;
-  assign \$544  = \$124  & \$543 ;
-  assign \$545  = ~ \$145 ;
-  assign \$546  = \$138  & \$545 ;
-  assign \$547  = ~ \$159 ;
-  assign \$548  = \$152  & \$547 ;
-  assign \$549  = | { \$548 , \$546 , \$544 , \$542 , \$540 , \$538 , \$536 , \$534 , \$532 , \$530 , \$528  };
-  assign \$550  = ~ \$26 ;
-  assign \$551  = \$19  & \$550 ;
-  assign \$552  = ~ \$33 ;
-  assign \$553  = \$26  & \$552 ;
-  assign \$554  = ~ \$54 ;
-  assign \$555  = \$47  & \$554 ;
-  assign \$556  = ~ \$61 ;
-  assign \$557  = \$54  & \$556 ;
-  assign \$558  = ~ \$82 ;
-  assign \$559  = \$75  & \$558 ;
-  assign \$560  = ~ \$89 ;
-  assign \$561  = \$82  & \$560 ;
-  assign \$562  = ~ \$110 ;
-  assign \$563  = \$103  & \$562 ;
-  assign \$564  = ~ \$117 ;
-  assign \$565  = \$110  & \$564 ;
-  assign \$566  = ~ \$138 ;
-  assign \$567  = \$131  & \$566 ;
-  assign \$568  = ~ \$145 ;
-  assign \$569  = \$138  & \$568 ;
-  assign \$570  = | { \$159 , \$569 , \$567 , \$565 , \$563 , \$561 , \$559 , \$557 , \$555 , \$553 , \$551  };
-  assign \$571  = ~ \$40 ;
-  assign \$572  = \$33  & \$571 ;
-  assign \$573  = ~ \$47 ;
-  assign \$574  = \$40  & \$573 ;
-  assign \$575  = ~ \$54 ;
-  assign \$576  = \$47  & \$575 ;
-  assign \$577  = ~ \$61 ;
-  assign \$578  = \$54  & \$577 ;
-  assign \$579  = ~ \$96 ;
-  assign \$580  = \$89  & \$579 ;
-  assign \$581  = ~ \$103 ;
-  assign \$582  = \$96  & \$581 ;
-  assign \$583  = ~ \$110 ;
-  assign \$584  = \$103  & \$583 ;
-  assign \$585  = ~ \$117 ;
-  assign \$586  = \$110  & \$585 ;
-  assign \$587  = ~ \$152 ;
-  assign \$588  = \$145  & \$587 ;
-  assign \$589  = ~ \$159 ;
-  assign \$590  = \$152  & \$589 ;
-  assign \$591  = | { \$159 , \$590 , \$588 , \$586 , \$584 , \$582 , \$580 , \$578 , \$576 , \$574 , \$572  };
-  assign \$592  = ~ \$68 ;
-  assign \$593  = \$61  & \$592 ;
-  assign \$594  = ~ \$75 ;
-  assign \$595  = \$68  & \$594 ;
-  assign \$596  = ~ \$82 ;
-  assign \$597  = \$75  & \$596 ;
-  assign \$598  = ~ \$89 ;
-  assign \$599  = \$82  & \$598 ;
-  assign \$600  = ~ \$96 ;
-  assign \$601  = \$89  & \$600 ;
-  assign \$602  = ~ \$103 ;
-  assign \$603  = \$96  & \$602 ;
-  assign \$604  = ~ \$110 ;
-  assign \$605  = \$103  & \$604 ;
-  assign \$606  = ~ \$117 ;
-  assign \$607  = \$110  & \$606 ;
-  assign \$608  = | { \$607 , \$605 , \$603 , \$601 , \$599 , \$597 , \$595 , \$593  };
-  assign \$609  = ~ \$124 ;
-  assign \$610  = \$117  & \$609 ;
-  assign \$611  = ~ \$131 ;
-  assign \$612  = \$124  & \$611 ;
-  assign \$613  = ~ \$138 ;
-  assign \$614  = \$131  & \$613 ;
-  assign \$615  = ~ \$145 ;
-  assign \$616  = \$138  & \$615 ;
-  assign \$617  = ~ \$152 ;
-  assign \$618  = \$145  & \$617 ;
-  assign \$619  = ~ \$159 ;
-  assign \$620  = \$152  & \$619 ;
-  assign \$621  = | { \$159 , \$620 , \$618 , \$616 , \$614 , \$612 , \$610  };
-  assign \$622  = ~ \$173 ;
-  assign \$623  = \$166  & \$622 ;
-  assign \$624  = ~ \$187 ;
-  assign \$625  = \$180  & \$624 ;
-  assign \$626  = ~ \$201 ;
-  assign \$627  = \$194  & \$626 ;
-  assign \$628  = ~ \$215 ;
-  assign \$629  = \$208  & \$628 ;
-  assign \$630  = ~ \$229 ;
-  assign \$631  = \$222  & \$630 ;
-  assign \$632  = ~ \$243 ;
-  assign \$633  = \$236  & \$632 ;
-  assign \$634  = ~ \$257 ;
-  assign \$635  = \$250  & \$634 ;
-  assign \$636  = ~ \$271 ;
-  assign \$637  = \$264  & \$636 ;
-  assign \$638  = ~ \$285 ;
-  assign \$639  = \$278  & \$638 ;
-  assign \$640  = ~ \$299 ;
-  assign \$641  = \$292  & \$640 ;
-  assign \$642  = ~ \$313 ;
-  assign \$643  = \$306  & \$642 ;
-  assign \$644  = ~ \$327 ;
-  assign \$645  = \$320  & \$644 ;
-  assign \$646  = ~ \$341 ;
-  assign \$647  = \$334  & \$646 ;
-  assign \$648  = | { \$348 , \$647 , \$645 , \$643 , \$641 , \$639 , \$637 , \$635 , \$633 , \$631 , \$629 , \$627 , \$625 , \$623  };
-  assign \$649  = ~ \$180 ;
-  assign \$650  = \$173  & \$649 ;
-  assign \$651  = ~ \$187 ;
-  assign \$652  = \$180  & \$651 ;
-  assign \$653  = ~ \$208 ;
-  assign \$654  = \$201  & \$653 ;
-  assign \$655  = ~ \$215 ;
-  assign \$656  = \$208  & \$655 ;
-  assign \$657  = ~ \$236 ;
-  assign \$658  = \$229  & \$657 ;
-  assign \$659  = ~ \$243 ;
-  assign \$660  = \$236  & \$659 ;
-  assign \$661  = ~ \$264 ;
-  assign \$662  = \$257  & \$661 ;
-  assign \$663  = ~ \$271 ;
-  assign \$664  = \$264  & \$663 ;
-  assign \$665  = ~ \$292 ;
-  assign \$666  = \$285  & \$665 ;
-  assign \$667  = ~ \$299 ;
-  assign \$668  = \$292  & \$667 ;
-  assign \$669  = ~ \$320 ;
-  assign \$670  = \$313  & \$669 ;
-  assign \$671  = ~ \$327 ;
-  assign \$672  = \$320  & \$671 ;
-  assign \$673  = ~ \$348 ;
-  assign \$674  = \$341  & \$673 ;
-  assign \$675  = | { \$348 , \$674 , \$672 , \$670 , \$668 , \$666 , \$664 , \$662 , \$660 , \$658 , \$656 , \$654 , \$652 , \$650  };
-  assign \$676  = ~ \$194 ;
-  assign \$677  = \$187  & \$676 ;
-  assign \$678  = ~ \$201 ;
-  assign \$679  = \$194  & \$678 ;
-  assign \$680  = ~ \$208 ;
-  assign \$681  = \$201  & \$680 ;
-  assign \$682  = ~ \$215 ;
-  assign \$683  = \$208  & \$682 ;
-  assign \$684  = ~ \$250 ;
-  assign \$685  = \$243  & \$684 ;
-  assign \$686  = ~ \$257 ;
-  assign \$687  = \$250  & \$686 ;
-  assign \$688  = ~ \$264 ;
-  assign \$689  = \$257  & \$688 ;
-  assign \$690  = ~ \$271 ;
-  assign \$691  = \$264  & \$690 ;
-  assign \$692  = ~ \$306 ;
-  assign \$693  = \$299  & \$692 ;
-  assign \$694  = ~ \$313 ;
-  assign \$695  = \$306  & \$694 ;
-  assign \$696  = ~ \$320 ;
-  assign \$697  = \$313  & \$696 ;
-  assign \$698  = ~ \$327 ;
-  assign \$699  = \$320  & \$698 ;
-  assign \$700  = | { \$699 , \$697 , \$695 , \$693 , \$691 , \$689 , \$687 , \$685 , \$683 , \$681 , \$679 , \$677  };
-  assign \$701  = ~ \$222 ;
-  assign \$702  = \$215  & \$701 ;
-  assign \$703  = ~ \$229 ;
-  assign \$704  = \$222  & \$703 ;
-  assign \$705  = ~ \$236 ;
-  assign \$706  = \$229  & \$705 ;
-  assign \$707  = ~ \$243 ;
-  assign \$708  = \$236  & \$707 ;
-  assign \$709  = ~ \$250 ;
-  assign \$710  = \$243  & \$709 ;
-  assign \$711  = ~ \$257 ;
-  assign \$712  = \$250  & \$711 ;
-  assign \$713  = ~ \$264 ;
-  assign \$714  = \$257  & \$713 ;
-  assign \$715  = ~ \$271 ;
-  assign \$716  = \$264  & \$715 ;
-  assign \$717  = ~ \$334 ;
-  assign \$718  = \$327  & \$717 ;
-  assign \$719  = ~ \$341 ;
-  assign \$720  = \$334  & \$719 ;
-  assign \$721  = ~ \$348 ;
-  assign \$722  = \$341  & \$721 ;
-  assign \$723  = | { \$348 , \$722 , \$720 , \$718 , \$716 , \$714 , \$712 , \$710 , \$708 , \$706 , \$704 , \$702  };
-  assign \$724  = ~ \$278 ;
-  assign \$725  = \$271  & \$724 ;
-  assign \$726  = ~ \$285 ;
-  assign \$727  = \$278  & \$726 ;
-  assign \$728  = ~ \$292 ;
-  assign \$729  = \$285  & \$728 ;
-  assign \$730  = ~ \$299 ;
-  assign \$731  = \$292  & \$730 ;
-  assign \$732  = ~ \$306 ;
-  assign \$733  = \$299  & \$732 ;
-  assign \$734  = ~ \$313 ;
-  assign \$735  = \$306  & \$734 ;
-  assign \$736  = ~ \$320 ;
-  assign \$737  = \$313  & \$736 ;
-  assign \$738  = ~ \$327 ;
-  assign \$739  = \$320  & \$738 ;
-  assign \$740  = ~ \$334 ;
-  assign \$741  = \$327  & \$740 ;
-  assign \$742  = ~ \$341 ;
-  assign \$743  = \$334  & \$742 ;
-  assign \$744  = ~ \$348 ;
-  assign \$745  = \$341  & \$744 ;
-  assign \$746  = | { \$348 , \$745 , \$743 , \$741 , \$739 , \$737 , \$735 , \$733 , \$731 , \$729 , \$727 , \$725  };
-  assign \$747  = 5'h17 + { \$746 , \$723 , \$700 , \$675 , \$648  };
-  assign \$748  = ~ \$362 ;
-  assign \$749  = \$355  & \$748 ;
-  assign \$750  = ~ \$376 ;
-  assign \$751  = \$369  & \$750 ;
-  assign \$752  = ~ \$390 ;
-  assign \$753  = \$383  & \$752 ;
-  assign \$754  = ~ \$404 ;
-  assign \$755  = \$397  & \$754 ;
-  assign \$756  = ~ \$418 ;
-  assign \$757  = \$411  & \$756 ;
-  assign \$758  = | { \$425 , \$757 , \$755 , \$753 , \$751 , \$749  };
-  assign \$759  = ~ \$369 ;
-  assign \$760  = \$362  & \$759 ;
-  assign \$761  = ~ \$376 ;
-  assign \$762  = \$369  & \$761 ;
-  assign \$763  = ~ \$397 ;
-  assign \$764  = \$390  & \$763 ;
-  assign \$765  = ~ \$404 ;
-  assign \$766  = \$397  & \$765 ;
-  assign \$767  = ~ \$425 ;
-  assign \$768  = \$418  & \$767 ;
-  assign \$769  = | { \$425 , \$768 , \$766 , \$764 , \$762 , \$760  };
-  assign \$770  = ~ \$383 ;
-  assign \$771  = \$376  & \$770 ;
-  assign \$772  = ~ \$390 ;
-  assign \$773  = \$383  & \$772 ;
-  assign \$774  = ~ \$397 ;
-  assign \$775  = \$390  & \$774 ;
-  assign \$776  = ~ \$404 ;
-  assign \$777  = \$397  & \$776 ;
-  assign \$778  = | { \$777 , \$775 , \$773 , \$771  };
-  assign \$779  = ~ \$411 ;
-  assign \$780  = \$404  & \$779 ;
-  assign \$781  = ~ \$418 ;
-  assign \$782  = \$411  & \$781 ;
-  assign \$783  = ~ \$425 ;
-  assign \$784  = \$418  & \$783 ;
-  assign \$785  = | { \$425 , \$784 , \$782 , \$780  };
-  assign \$786  = ~ \$439 ;
-  assign \$787  = \$432  & \$786 ;
-  assign \$788  = ~ \$453 ;
-  assign \$789  = \$446  & \$788 ;
-  assign \$790  = ~ \$467 ;
-  assign \$791  = \$460  & \$790 ;
-  assign \$792  = ~ \$481 ;
-  assign \$793  = \$474  & \$792 ;
-  assign \$794  = ~ \$495 ;
-  assign \$795  = \$488  & \$794 ;
-  assign \$796  = | { \$502 , \$795 , \$793 , \$791 , \$789 , \$787  };
-  assign \$797  = ~ \$446 ;
-  assign \$798  = \$439  & \$797 ;
-  assign \$799  = ~ \$453 ;
-  assign \$800  = \$446  & \$799 ;
-  assign \$801  = ~ \$474 ;
-  assign \$802  = \$467  & \$801 ;
-  assign \$803  = ~ \$481 ;
-  assign \$804  = \$474  & \$803 ;
-  assign \$805  = ~ \$502 ;
-  assign \$806  = \$495  & \$805 ;
-  assign \$807  = | { \$502 , \$806 , \$804 , \$802 , \$800 , \$798  };
-  assign \$808  = ~ \$460 ;
-  assign \$809  = \$453  & \$808 ;
-  assign \$810  = ~ \$467 ;
-  assign \$811  = \$460  & \$810 ;
-  assign \$812  = ~ \$474 ;
-  assign \$813  = \$467  & \$812 ;
-  assign \$814  = ~ \$481 ;
-  assign \$815  = \$474  & \$814 ;
-  assign \$816  = | { \$815 , \$813 , \$811 , \$809  };
-  assign \$817  = ~ \$488 ;
-  assign \$818  = \$481  & \$817 ;
-  assign \$819  = ~ \$495 ;
-  assign \$820  = \$488  & \$819 ;
-  assign \$821  = ~ \$502 ;
-  assign \$822  = \$495  & \$821 ;
-  assign \$823  = | { \$502 , \$822 , \$820 , \$818  };
-  assign \$824  = l0_x_p0 - \port__data$39 ;
-  assign \$825  = l0_x_p0 - \port__data$39 ;
-  assign \$826  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u2_origin);
-  assign \$827  = $signed({ 1'h0, l0_x_p0 }) - $signed(l0_u3_origin);
-  assign \$832  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$833  = 21'h100000 - \$832 [19:0];
-  assign \$834  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$835  = l0_neg_p2 ? \$833  : { 2'h0, \$834 [19:0] };
-  assign \$836  = \$835 [19:0] + 4'h8;
-  assign \$838  = \$837  > 16'hffff;
-  assign \$839  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$840  = 21'h100000 - \$839 [19:0];
-  assign \$841  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$842  = l0_neg_p2 ? \$840  : { 2'h0, \$841 [19:0] };
-  assign \$843  = \$842 [19:0] + 4'h8;
-  assign \$845  = \$838  ? 21'h00ffff : \$844 ;
-  assign \$846  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$847  = - $signed(\$846 [19:0]);
-  assign \$848  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$849  = l0_neg_p2 ? \$847  : { \$848 [19], \$848 [19:0] };
-  assign \$850  = $signed(\$849 [19:0]) + $signed(5'h08);
-  assign \$852  = $signed(\$851 ) > $signed(16'h7fff);
-  assign \$853  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$854  = - $signed(\$853 [19:0]);
-  assign \$855  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$856  = l0_neg_p2 ? \$854  : { \$855 [19], \$855 [19:0] };
-  assign \$857  = $signed(\$856 [19:0]) + $signed(5'h08);
-  assign \$859  = $signed(\$858 ) < $signed(16'h8000);
-  assign \$860  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$861  = - $signed(\$860 [19:0]);
-  assign \$862  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$863  = l0_neg_p2 ? \$861  : { \$862 [19], \$862 [19:0] };
-  assign \$864  = $signed(\$863 [19:0]) + $signed(5'h08);
-  assign \$866  = \$859  ? 21'h1f8000 : \$865 ;
-  assign \$867  = \$852  ? 21'h007fff : \$866 ;
-  assign \$868  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$870  = $signed(\$868 [19:0]) - $signed({ 1'h0, \$869  });
-  assign \$871  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$872  = l0_neg_p2 ? \$870  : { \$871 [19], \$871 [19], \$871 [19], \$871 [19], \$871 [19:0] };
-  assign \$873  = $signed(\$872 [19:0]) + $signed(5'h08);
-  assign \$875  = $signed(\$874 ) > $signed(16'h7fff);
-  assign \$876  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$878  = $signed(\$876 [19:0]) - $signed({ 1'h0, \$877  });
-  assign \$879  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$880  = l0_neg_p2 ? \$878  : { \$879 [19], \$879 [19], \$879 [19], \$879 [19], \$879 [19:0] };
-  assign \$881  = $signed(\$880 [19:0]) + $signed(5'h08);
-  assign \$883  = $signed(\$882 ) < $signed(16'h8000);
-  assign \$884  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$886  = $signed(\$884 [19:0]) - $signed({ 1'h0, \$885  });
-  assign \$887  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$888  = l0_neg_p2 ? \$886  : { \$887 [19], \$887 [19], \$887 [19], \$887 [19], \$887 [19:0] };
-  assign \$889  = $signed(\$888 [19:0]) + $signed(5'h08);
-  assign \$891  = \$883  ? 21'h1f8000 : \$890 ;
-  assign \$892  = \$875  ? 21'h007fff : \$891 ;
-  assign \$893  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$895  = $signed(\$893 [19:0]) - $signed({ 1'h0, \$894  });
-  assign \$896  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$897  = l0_neg_p2 ? \$895  : { \$896 [19], \$896 [19], \$896 [19], \$896 [19], \$896 [19:0] };
-  assign \$898  = $signed(\$897 [19:0]) + $signed(5'h08);
-  assign \$900  = $signed(\$899 ) > $signed(16'h7fff);
-  assign \$901  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$903  = $signed(\$901 [19:0]) - $signed({ 1'h0, \$902  });
-  assign \$904  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$905  = l0_neg_p2 ? \$903  : { \$904 [19], \$904 [19], \$904 [19], \$904 [19], \$904 [19:0] };
-  assign \$906  = $signed(\$905 [19:0]) + $signed(5'h08);
-  assign \$908  = $signed(\$907 ) < $signed(16'h8000);
-  assign \$909  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$911  = $signed(\$909 [19:0]) - $signed({ 1'h0, \$910  });
-  assign \$912  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$913  = l0_neg_p2 ? \$911  : { \$912 [19], \$912 [19], \$912 [19], \$912 [19], \$912 [19:0] };
-  assign \$914  = $signed(\$913 [19:0]) + $signed(5'h08);
-  assign \$916  = \$908  ? 21'h1f8000 : \$915 ;
-  assign \$917  = \$900  ? 21'h007fff : \$916 ;
-  assign \$919  = i__payload[33] ? 15'h5e45 : 15'h557b;
-  assign \$920  = i__payload[33] ? 15'h4027 : 15'h7fff;
-  assign \$921  = i__payload[33] ? 15'h7f2b : 15'h7fff;
-  assign \$922  = - $signed(i__payload[33:18]);
-  assign \$923  = i__payload[33] ? \$922  : { i__payload[33], i__payload[33:18] };
-  assign \$924  = \$923 [15:0] > l1_limit;
-  assign \$925  = - $signed(i__payload[33:18]);
-  assign \$926  = i__payload[33] ? \$925  : { i__payload[33], i__payload[33:18] };
-  assign \$927  = \$924  ? l1_limit : { 1'h0, \$926 [15:0] };
-  assign \$928  = \$927 [14:0] >= 10'h300;
-  assign \$929  = - $signed(i__payload[33:18]);
-  assign \$930  = i__payload[33] ? \$929  : { i__payload[33], i__payload[33:18] };
-  assign \$931  = \$930 [15:0] > l1_limit;
-  assign \$932  = - $signed(i__payload[33:18]);
-  assign \$933  = i__payload[33] ? \$932  : { i__payload[33], i__payload[33:18] };
-  assign \$934  = \$931  ? l1_limit : { 1'h0, \$933 [15:0] };
-  assign \$935  = \$934 [14:0] >= 11'h600;
-  assign \$936  = - $signed(i__payload[33:18]);
-  assign \$937  = i__payload[33] ? \$936  : { i__payload[33], i__payload[33:18] };
-  assign \$938  = \$937 [15:0] > l1_limit;
-  assign \$939  = - $signed(i__payload[33:18]);
-  assign \$940  = i__payload[33] ? \$939  : { i__payload[33], i__payload[33:18] };
-  assign \$941  = \$938  ? l1_limit : { 1'h0, \$940 [15:0] };
-  assign \$942  = \$941 [14:0] >= 12'h900;
-  assign \$943  = - $signed(i__payload[33:18]);
-  assign \$944  = i__payload[33] ? \$943  : { i__payload[33], i__payload[33:18] };
-  assign \$945  = \$944 [15:0] > l1_limit;
-  assign \$946  = - $signed(i__payload[33:18]);
-  assign \$947  = i__payload[33] ? \$946  : { i__payload[33], i__payload[33:18] };
-  assign \$948  = \$945  ? l1_limit : { 1'h0, \$947 [15:0] };
-  assign \$949  = \$948 [14:0] >= 12'hc80;
-  assign \$950  = - $signed(i__payload[33:18]);
-  assign \$951  = i__payload[33] ? \$950  : { i__payload[33], i__payload[33:18] };
-  assign \$952  = \$951 [15:0] > l1_limit;
-  assign \$953  = - $signed(i__payload[33:18]);
-  assign \$954  = i__payload[33] ? \$953  : { i__payload[33], i__payload[33:18] };
-  assign \$955  = \$952  ? l1_limit : { 1'h0, \$954 [15:0] };
-  assign \$956  = \$955 [14:0] >= 13'h1080;
-  assign \$957  = - $signed(i__payload[33:18]);
-  assign \$958  = i__payload[33] ? \$957  : { i__payload[33], i__payload[33:18] };
-  assign \$959  = \$958 [15:0] > l1_limit;
-  assign \$960  = - $signed(i__payload[33:18]);
-  assign \$961  = i__payload[33] ? \$960  : { i__payload[33], i__payload[33:18] };
-  assign \$962  = \$959  ? l1_limit : { 1'h0, \$961 [15:0] };
-  assign \$963  = \$962 [14:0] >= 13'h1980;
-  assign \$964  = - $signed(i__payload[33:18]);
-  assign \$965  = i__payload[33] ? \$964  : { i__payload[33], i__payload[33:18] };
-  assign \$966  = \$965 [15:0] > l1_limit;
-  assign \$967  = - $signed(i__payload[33:18]);
-  assign \$968  = i__payload[33] ? \$967  : { i__payload[33], i__payload[33:18] };
-  assign \$969  = \$966  ? l1_limit : { 1'h0, \$968 [15:0] };
-  assign \$970  = \$969 [14:0] >= 13'h1d80;
-  assign \$971  = - $signed(i__payload[33:18]);
-  assign \$972  = i__payload[33] ? \$971  : { i__payload[33], i__payload[33:18] };
-  assign \$973  = \$972 [15:0] > l1_limit;
-  assign \$974  = - $signed(i__payload[33:18]);
-  assign \$975  = i__payload[33] ? \$974  : { i__payload[33], i__payload[33:18] };
-  assign \$976  = \$973  ? l1_limit : { 1'h0, \$975 [15:0] };
-  assign \$977  = \$976 [14:0] >= 14'h2180;
-  assign \$978  = - $signed(i__payload[33:18]);
-  assign \$979  = i__payload[33] ? \$978  : { i__payload[33], i__payload[33:18] };
-  assign \$980  = \$979 [15:0] > l1_limit;
-  assign \$981  = - $signed(i__payload[33:18]);
-  assign \$982  = i__payload[33] ? \$981  : { i__payload[33], i__payload[33:18] };
-  assign \$983  = \$980  ? l1_limit : { 1'h0, \$982 [15:0] };
-  assign \$984  = \$983 [14:0] >= 14'h2600;
-  assign \$985  = - $signed(i__payload[33:18]);
-  assign \$986  = i__payload[33] ? \$985  : { i__payload[33], i__payload[33:18] };
-  assign \$987  = \$986 [15:0] > l1_limit;
-  assign \$988  = - $signed(i__payload[33:18]);
-  assign \$989  = i__payload[33] ? \$988  : { i__payload[33], i__payload[33:18] };
-  assign \$990  = \$987  ? l1_limit : { 1'h0, \$989 [15:0] };
-  assign \$991  = \$990 [14:0] >= 14'h2a80;
-  assign \$992  = - $signed(i__payload[33:18]);
-  assign \$993  = i__payload[33] ? \$992  : { i__payload[33], i__payload[33:18] };
-  assign \$994  = \$993 [15:0] > l1_limit;
-  assign \$995  = - $signed(i__payload[33:18]);
-  assign \$996  = i__payload[33] ? \$995  : { i__payload[33], i__payload[33:18] };
-  assign \$997  = \$994  ? l1_limit : { 1'h0, \$996 [15:0] };
-  assign \$998  = \$997 [14:0] >= 14'h2e80;
-  assign \$999  = - $signed(i__payload[33:18]);
-  assign \$1000  = i__payload[33] ? \$999  : { i__payload[33], i__payload[33:18] };
-  assign \$1001  = \$1000 [15:0] > l1_limit;
-  assign \$1002  = - $signed(i__payload[33:18]);
-  assign \$1003  = i__payload[33] ? \$1002  : { i__payload[33], i__payload[33:18] };
-  assign \$1004  = \$1001  ? l1_limit : { 1'h0, \$1003 [15:0] };
-  assign \$1005  = \$1004 [14:0] >= 14'h3300;
-  assign \$1006  = - $signed(i__payload[33:18]);
-  assign \$1007  = i__payload[33] ? \$1006  : { i__payload[33], i__payload[33:18] };
-  assign \$1008  = \$1007 [15:0] > l1_limit;
-  assign \$1009  = - $signed(i__payload[33:18]);
-  assign \$1010  = i__payload[33] ? \$1009  : { i__payload[33], i__payload[33:18] };
-  assign \$1011  = \$1008  ? l1_limit : { 1'h0, \$1010 [15:0] };
-  assign \$1012  = \$1011 [14:0] >= 14'h3800;
-  assign \$1013  = - $signed(i__payload[33:18]);
-  assign \$1014  = i__payload[33] ? \$1013  : { i__payload[33], i__payload[33:18] };
-  assign \$1015  = \$1014 [15:0] > l1_limit;
-  assign \$1016  = - $signed(i__payload[33:18]);
-  assign \$1017  = i__payload[33] ? \$1016  : { i__payload[33], i__payload[33:18] };
-  assign \$1018  = \$1015  ? l1_limit : { 1'h0, \$1017 [15:0] };
-  assign \$1019  = \$1018 [14:0] >= 14'h3d00;
-  assign \$1020  = - $signed(i__payload[33:18]);
-  assign \$1021  = i__payload[33] ? \$1020  : { i__payload[33], i__payload[33:18] };
-  assign \$1022  = \$1021 [15:0] > l1_limit;
-  assign \$1023  = - $signed(i__payload[33:18]);
-  assign \$1024  = i__payload[33] ? \$1023  : { i__payload[33], i__payload[33:18] };
-  assign \$1025  = \$1022  ? l1_limit : { 1'h0, \$1024 [15:0] };
-  assign \$1026  = \$1025 [14:0] >= 15'h4200;
-  assign \$1027  = - $signed(i__payload[33:18]);
-  assign \$1028  = i__payload[33] ? \$1027  : { i__payload[33], i__payload[33:18] };
-  assign \$1029  = \$1028 [15:0] > l1_limit;
-  assign \$1030  = - $signed(i__payload[33:18]);
-  assign \$1031  = i__payload[33] ? \$1030  : { i__payload[33], i__payload[33:18] };
-  assign \$1032  = \$1029  ? l1_limit : { 1'h0, \$1031 [15:0] };
-  assign \$1033  = \$1032 [14:0] >= 15'h4800;
-  assign \$1034  = - $signed(i__payload[33:18]);
-  assign \$1035  = i__payload[33] ? \$1034  : { i__payload[33], i__payload[33:18] };
-  assign \$1036  = \$1035 [15:0] > l1_limit;
-  assign \$1037  = - $signed(i__payload[33:18]);
-  assign \$1038  = i__payload[33] ? \$1037  : { i__payload[33], i__payload[33:18] };
-  assign \$1039  = \$1036  ? l1_limit : { 1'h0, \$1038 [15:0] };
-  assign \$1040  = \$1039 [14:0] >= 15'h4e00;
-  assign \$1041  = - $signed(i__payload[33:18]);
-  assign \$1042  = i__payload[33] ? \$1041  : { i__payload[33], i__payload[33:18] };
-  assign \$1043  = \$1042 [15:0] > l1_limit;
-  assign \$1044  = - $signed(i__payload[33:18]);
-  assign \$1045  = i__payload[33] ? \$1044  : { i__payload[33], i__payload[33:18] };
-  assign \$1046  = \$1043  ? l1_limit : { 1'h0, \$1045 [15:0] };
-  assign \$1047  = \$1046 [14:0] >= 15'h5500;
-  assign \$1048  = - $signed(i__payload[33:18]);
-  assign \$1049  = i__payload[33] ? \$1048  : { i__payload[33], i__payload[33:18] };
-  assign \$1050  = \$1049 [15:0] > l1_limit;
-  assign \$1051  = - $signed(i__payload[33:18]);
-  assign \$1052  = i__payload[33] ? \$1051  : { i__payload[33], i__payload[33:18] };
-  assign \$1053  = \$1050  ? l1_limit : { 1'h0, \$1052 [15:0] };
-  assign \$1054  = \$1053 [14:0] >= 15'h5c80;
-  assign \$1055  = - $signed(i__payload[33:18]);
-  assign \$1056  = i__payload[33] ? \$1055  : { i__payload[33], i__payload[33:18] };
-  assign \$1057  = \$1056 [15:0] > l1_limit;
-  assign \$1058  = - $signed(i__payload[33:18]);
-  assign \$1059  = i__payload[33] ? \$1058  : { i__payload[33], i__payload[33:18] };
-  assign \$1060  = \$1057  ? l1_limit : { 1'h0, \$1059 [15:0] };
-  assign \$1061  = \$1060 [14:0] >= 15'h6480;
-  assign \$1062  = - $signed(i__payload[33:18]);
-  assign \$1063  = i__payload[33] ? \$1062  : { i__payload[33], i__payload[33:18] };
-  assign \$1064  = \$1063 [15:0] > l1_limit;
-  assign \$1065  = - $signed(i__payload[33:18]);
-  assign \$1066  = i__payload[33] ? \$1065  : { i__payload[33], i__payload[33:18] };
-  assign \$1067  = \$1064  ? l1_limit : { 1'h0, \$1066 [15:0] };
-  assign \$1068  = \$1067 [14:0] >= 15'h6d80;
-  assign \$1069  = - $signed(i__payload[33:18]);
-  assign \$1070  = i__payload[33] ? \$1069  : { i__payload[33], i__payload[33:18] };
-  assign \$1071  = \$1070 [15:0] > l1_limit;
-  assign \$1072  = - $signed(i__payload[33:18]);
-  assign \$1073  = i__payload[33] ? \$1072  : { i__payload[33], i__payload[33:18] };
-  assign \$1074  = \$1071  ? l1_limit : { 1'h0, \$1073 [15:0] };
-  assign \$1075  = \$1074 [14:0] >= 15'h7900;
-  assign \$1076  = - $signed(i__payload[33:18]);
-  assign \$1077  = i__payload[33] ? \$1076  : { i__payload[33], i__payload[33:18] };
-  assign \$1078  = \$1077 [15:0] > l1_limit;
-  assign \$1079  = - $signed(i__payload[33:18]);
-  assign \$1080  = i__payload[33] ? \$1079  : { i__payload[33], i__payload[33:18] };
-  assign \$1081  = \$1078  ? l1_limit : { 1'h0, \$1080 [15:0] };
-  assign \$1082  = \$1081 [14:0] >= 9'h137;
-  assign \$1083  = - $signed(i__payload[33:18]);
-  assign \$1084  = i__payload[33] ? \$1083  : { i__payload[33], i__payload[33:18] };
-  assign \$1085  = \$1084 [15:0] > l1_limit;
-  assign \$1086  = - $signed(i__payload[33:18]);
-  assign \$1087  = i__payload[33] ? \$1086  : { i__payload[33], i__payload[33:18] };
-  assign \$1088  = \$1085  ? l1_limit : { 1'h0, \$1087 [15:0] };
-  assign \$1089  = \$1088 [14:0] >= 10'h273;
-  assign \$1090  = - $signed(i__payload[33:18]);
-  assign \$1091  = i__payload[33] ? \$1090  : { i__payload[33], i__payload[33:18] };
-  assign \$1092  = \$1091 [15:0] > l1_limit;
-  assign \$1093  = - $signed(i__payload[33:18]);
-  assign \$1094  = i__payload[33] ? \$1093  : { i__payload[33], i__payload[33:18] };
-  assign \$1095  = \$1092  ? l1_limit : { 1'h0, \$1094 [15:0] };
-  assign \$1096  = \$1095 [14:0] >= 10'h3ba;
-  assign \$1097  = - $signed(i__payload[33:18]);
-  assign \$1098  = i__payload[33] ? \$1097  : { i__payload[33], i__payload[33:18] };
-  assign \$1099  = \$1098 [15:0] > l1_limit;
-  assign \$1100  = - $signed(i__payload[33:18]);
-  assign \$1101  = i__payload[33] ? \$1100  : { i__payload[33], i__payload[33:18] };
-  assign \$1102  = \$1099  ? l1_limit : { 1'h0, \$1101 [15:0] };
-  assign \$1103  = \$1102 [14:0] >= 11'h514;
-  assign \$1104  = - $signed(i__payload[33:18]);
-  assign \$1105  = i__payload[33] ? \$1104  : { i__payload[33], i__payload[33:18] };
-  assign \$1106  = \$1105 [15:0] > l1_limit;
-  assign \$1107  = - $signed(i__payload[33:18]);
-  assign \$1108  = i__payload[33] ? \$1107  : { i__payload[33], i__payload[33:18] };
-  assign \$1109  = \$1106  ? l1_limit : { 1'h0, \$1108 [15:0] };
-  assign \$1110  = \$1109 [14:0] >= 11'h68d;
-  assign \$1111  = - $signed(i__payload[33:18]);
-  assign \$1112  = i__payload[33] ? \$1111  : { i__payload[33], i__payload[33:18] };
-  assign \$1113  = \$1112 [15:0] > l1_limit;
-  assign \$1114  = - $signed(i__payload[33:18]);
-  assign \$1115  = i__payload[33] ? \$1114  : { i__payload[33], i__payload[33:18] };
-  assign \$1116  = \$1113  ? l1_limit : { 1'h0, \$1115 [15:0] };
-  assign \$1117  = \$1116 [14:0] >= 12'h842;
-  assign \$1118  = - $signed(i__payload[33:18]);
-  assign \$1119  = i__payload[33] ? \$1118  : { i__payload[33], i__payload[33:18] };
-  assign \$1120  = \$1119 [15:0] > l1_limit;
-  assign \$1121  = - $signed(i__payload[33:18]);
-  assign \$1122  = i__payload[33] ? \$1121  : { i__payload[33], i__payload[33:18] };
-  assign \$1123  = \$1120  ? l1_limit : { 1'h0, \$1122 [15:0] };
-  assign \$1124  = \$1123 [14:0] >= 12'hace;
-  assign \$1125  = - $signed(i__payload[33:18]);
-  assign \$1126  = i__payload[33] ? \$1125  : { i__payload[33], i__payload[33:18] };
-  assign \$1127  = \$1126 [15:0] > l1_limit;
-  assign \$1128  = - $signed(i__payload[33:18]);
-  assign \$1129  = i__payload[33] ? \$1128  : { i__payload[33], i__payload[33:18] };
-  assign \$1130  = \$1127  ? l1_limit : { 1'h0, \$1129 [15:0] };
-  assign \$1131  = \$1130 [14:0] >= 12'hd39;
-  assign \$1132  = - $signed(i__payload[33:18]);
-  assign \$1133  = i__payload[33] ? \$1132  : { i__payload[33], i__payload[33:18] };
-  assign \$1134  = \$1133 [15:0] > l1_limit;
-  assign \$1135  = - $signed(i__payload[33:18]);
-  assign \$1136  = i__payload[33] ? \$1135  : { i__payload[33], i__payload[33:18] };
-  assign \$1137  = \$1134  ? l1_limit : { 1'h0, \$1136 [15:0] };
-  assign \$1138  = \$1137 [14:0] >= 12'hf24;
-  assign \$1139  = - $signed(i__payload[33:18]);
-  assign \$1140  = i__payload[33] ? \$1139  : { i__payload[33], i__payload[33:18] };
-  assign \$1141  = \$1140 [15:0] > l1_limit;
-  assign \$1142  = - $signed(i__payload[33:18]);
-  assign \$1143  = i__payload[33] ? \$1142  : { i__payload[33], i__payload[33:18] };
-  assign \$1144  = \$1141  ? l1_limit : { 1'h0, \$1143 [15:0] };
-  assign \$1145  = \$1144 [14:0] >= 13'h10ee;
-  assign \$1146  = - $signed(i__payload[33:18]);
-  assign \$1147  = i__payload[33] ? \$1146  : { i__payload[33], i__payload[33:18] };
-  assign \$1148  = \$1147 [15:0] > l1_limit;
-  assign \$1149  = - $signed(i__payload[33:18]);
-  assign \$1150  = i__payload[33] ? \$1149  : { i__payload[33], i__payload[33:18] };
-  assign \$1151  = \$1148  ? l1_limit : { 1'h0, \$1150 [15:0] };
-  assign \$1152  = \$1151 [14:0] >= 13'h12ae;
-  assign \$1153  = - $signed(i__payload[33:18]);
-  assign \$1154  = i__payload[33] ? \$1153  : { i__payload[33], i__payload[33:18] };
-  assign \$1155  = \$1154 [15:0] > l1_limit;
-  assign \$1156  = - $signed(i__payload[33:18]);
-  assign \$1157  = i__payload[33] ? \$1156  : { i__payload[33], i__payload[33:18] };
-  assign \$1158  = \$1155  ? l1_limit : { 1'h0, \$1157 [15:0] };
-  assign \$1159  = \$1158 [14:0] >= 13'h1470;
-  assign \$1160  = - $signed(i__payload[33:18]);
-  assign \$1161  = i__payload[33] ? \$1160  : { i__payload[33], i__payload[33:18] };
-  assign \$1162  = \$1161 [15:0] > l1_limit;
-  assign \$1163  = - $signed(i__payload[33:18]);
-  assign \$1164  = i__payload[33] ? \$1163  : { i__payload[33], i__payload[33:18] };
-  assign \$1165  = \$1162  ? l1_limit : { 1'h0, \$1164 [15:0] };
-  assign \$1166  = \$1165 [14:0] >= 13'h163b;
-  assign \$1167  = - $signed(i__payload[33:18]);
-  assign \$1168  = i__payload[33] ? \$1167  : { i__payload[33], i__payload[33:18] };
-  assign \$1169  = \$1168 [15:0] > l1_limit;
-  assign \$1170  = - $signed(i__payload[33:18]);
-  assign \$1171  = i__payload[33] ? \$1170  : { i__payload[33], i__payload[33:18] };
-  assign \$1172  = \$1169  ? l1_limit : { 1'h0, \$1171 [15:0] };
-  assign \$1173  = \$1172 [14:0] >= 13'h1816;
-  assign \$1174  = - $signed(i__payload[33:18]);
-  assign \$1175  = i__payload[33] ? \$1174  : { i__payload[33], i__payload[33:18] };
-  assign \$1176  = \$1175 [15:0] > l1_limit;
-  assign \$1177  = - $signed(i__payload[33:18]);
-  assign \$1178  = i__payload[33] ? \$1177  : { i__payload[33], i__payload[33:18] };
-  assign \$1179  = \$1176  ? l1_limit : { 1'h0, \$1178 [15:0] };
-  assign \$1180  = \$1179 [14:0] >= 13'h1a07;
-  assign \$1181  = - $signed(i__payload[33:18]);
-  assign \$1182  = i__payload[33] ? \$1181  : { i__payload[33], i__payload[33:18] };
-  assign \$1183  = \$1182 [15:0] > l1_limit;
-  assign \$1184  = - $signed(i__payload[33:18]);
-  assign \$1185  = i__payload[33] ? \$1184  : { i__payload[33], i__payload[33:18] };
-  assign \$1186  = \$1183  ? l1_limit : { 1'h0, \$1185 [15:0] };
-  assign \$1187  = \$1186 [14:0] >= 13'h1c14;
-  assign \$1188  = - $signed(i__payload[33:18]);
-  assign \$1189  = i__payload[33] ? \$1188  : { i__payload[33], i__payload[33:18] };
-  assign \$1190  = \$1189 [15:0] > l1_limit;
-  assign \$1191  = - $signed(i__payload[33:18]);
-  assign \$1192  = i__payload[33] ? \$1191  : { i__payload[33], i__payload[33:18] };
-  assign \$1193  = \$1190  ? l1_limit : { 1'h0, \$1192 [15:0] };
-  assign \$1194  = \$1193 [14:0] >= 13'h1e46;
-  assign \$1195  = - $signed(i__payload[33:18]);
-  assign \$1196  = i__payload[33] ? \$1195  : { i__payload[33], i__payload[33:18] };
-  assign \$1197  = \$1196 [15:0] > l1_limit;
-  assign \$1198  = - $signed(i__payload[33:18]);
-  assign \$1199  = i__payload[33] ? \$1198  : { i__payload[33], i__payload[33:18] };
-  assign \$1200  = \$1197  ? l1_limit : { 1'h0, \$1199 [15:0] };
-  assign \$1201  = \$1200 [14:0] >= 14'h20a5;
-  assign \$1202  = - $signed(i__payload[33:18]);
-  assign \$1203  = i__payload[33] ? \$1202  : { i__payload[33], i__payload[33:18] };
-  assign \$1204  = \$1203 [15:0] > l1_limit;
-  assign \$1205  = - $signed(i__payload[33:18]);
-  assign \$1206  = i__payload[33] ? \$1205  : { i__payload[33], i__payload[33:18] };
-  assign \$1207  = \$1204  ? l1_limit : { 1'h0, \$1206 [15:0] };
-  assign \$1208  = \$1207 [14:0] >= 14'h233b;
-  assign \$1209  = - $signed(i__payload[33:18]);
-  assign \$1210  = i__payload[33] ? \$1209  : { i__payload[33], i__payload[33:18] };
-  assign \$1211  = \$1210 [15:0] > l1_limit;
-  assign \$1212  = - $signed(i__payload[33:18]);
-  assign \$1213  = i__payload[33] ? \$1212  : { i__payload[33], i__payload[33:18] };
-  assign \$1214  = \$1211  ? l1_limit : { 1'h0, \$1213 [15:0] };
-  assign \$1215  = \$1214 [14:0] >= 14'h2619;
-  assign \$1216  = - $signed(i__payload[33:18]);
-  assign \$1217  = i__payload[33] ? \$1216  : { i__payload[33], i__payload[33:18] };
-  assign \$1218  = \$1217 [15:0] > l1_limit;
-  assign \$1219  = - $signed(i__payload[33:18]);
-  assign \$1220  = i__payload[33] ? \$1219  : { i__payload[33], i__payload[33:18] };
-  assign \$1221  = \$1218  ? l1_limit : { 1'h0, \$1220 [15:0] };
-  assign \$1222  = \$1221 [14:0] >= 14'h2953;
-  assign \$1223  = - $signed(i__payload[33:18]);
-  assign \$1224  = i__payload[33] ? \$1223  : { i__payload[33], i__payload[33:18] };
-  assign \$1225  = \$1224 [15:0] > l1_limit;
-  assign \$1226  = - $signed(i__payload[33:18]);
-  assign \$1227  = i__payload[33] ? \$1226  : { i__payload[33], i__payload[33:18] };
-  assign \$1228  = \$1225  ? l1_limit : { 1'h0, \$1227 [15:0] };
-  assign \$1229  = \$1228 [14:0] >= 14'h2d06;
-  assign \$1230  = - $signed(i__payload[33:18]);
-  assign \$1231  = i__payload[33] ? \$1230  : { i__payload[33], i__payload[33:18] };
-  assign \$1232  = \$1231 [15:0] > l1_limit;
-  assign \$1233  = - $signed(i__payload[33:18]);
-  assign \$1234  = i__payload[33] ? \$1233  : { i__payload[33], i__payload[33:18] };
-  assign \$1235  = \$1232  ? l1_limit : { 1'h0, \$1234 [15:0] };
-  assign \$1236  = \$1235 [14:0] >= 14'h3160;
-  assign \$1237  = - $signed(i__payload[33:18]);
-  assign \$1238  = i__payload[33] ? \$1237  : { i__payload[33], i__payload[33:18] };
-  assign \$1239  = \$1238 [15:0] > l1_limit;
-  assign \$1240  = - $signed(i__payload[33:18]);
-  assign \$1241  = i__payload[33] ? \$1240  : { i__payload[33], i__payload[33:18] };
-  assign \$1242  = \$1239  ? l1_limit : { 1'h0, \$1241 [15:0] };
-  assign \$1243  = \$1242 [14:0] >= 14'h36ad;
-  assign \$1244  = - $signed(i__payload[33:18]);
-  assign \$1245  = i__payload[33] ? \$1244  : { i__payload[33], i__payload[33:18] };
-  assign \$1246  = \$1245 [15:0] > l1_limit;
-  assign \$1247  = - $signed(i__payload[33:18]);
-  assign \$1248  = i__payload[33] ? \$1247  : { i__payload[33], i__payload[33:18] };
-  assign \$1249  = \$1246  ? l1_limit : { 1'h0, \$1248 [15:0] };
-  assign \$1250  = \$1249 [14:0] >= 14'h3d76;
-  assign \$1251  = - $signed(i__payload[33:18]);
-  assign \$1252  = i__payload[33] ? \$1251  : { i__payload[33], i__payload[33:18] };
-  assign \$1253  = \$1252 [15:0] > l1_limit;
-  assign \$1254  = - $signed(i__payload[33:18]);
-  assign \$1255  = i__payload[33] ? \$1254  : { i__payload[33], i__payload[33:18] };
-  assign \$1256  = \$1253  ? l1_limit : { 1'h0, \$1255 [15:0] };
-  assign \$1257  = \$1256 [14:0] >= 15'h46ed;
-  assign \$1258  = - $signed(i__payload[33:18]);
-  assign \$1259  = i__payload[33] ? \$1258  : { i__payload[33], i__payload[33:18] };
-  assign \$1260  = \$1259 [15:0] > l1_limit;
-  assign \$1261  = - $signed(i__payload[33:18]);
-  assign \$1262  = i__payload[33] ? \$1261  : { i__payload[33], i__payload[33:18] };
-  assign \$1263  = \$1260  ? l1_limit : { 1'h0, \$1262 [15:0] };
-  assign \$1264  = \$1263 [14:0] >= 15'h56ab;
-  assign \$1265  = - $signed(i__payload[33:18]);
-  assign \$1266  = i__payload[33] ? \$1265  : { i__payload[33], i__payload[33:18] };
-  assign \$1267  = \$1266 [15:0] > l1_limit;
-  assign \$1268  = - $signed(i__payload[33:18]);
-  assign \$1269  = i__payload[33] ? \$1268  : { i__payload[33], i__payload[33:18] };
-  assign \$1270  = \$1267  ? l1_limit : { 1'h0, \$1269 [15:0] };
-  assign \$1271  = \$1270 [14:0] >= 11'h580;
-  assign \$1272  = - $signed(i__payload[33:18]);
-  assign \$1273  = i__payload[33] ? \$1272  : { i__payload[33], i__payload[33:18] };
-  assign \$1274  = \$1273 [15:0] > l1_limit;
-  assign \$1275  = - $signed(i__payload[33:18]);
-  assign \$1276  = i__payload[33] ? \$1275  : { i__payload[33], i__payload[33:18] };
-  assign \$1277  = \$1274  ? l1_limit : { 1'h0, \$1276 [15:0] };
-  assign \$1278  = \$1277 [14:0] >= 12'h980;
-  assign \$1279  = - $signed(i__payload[33:18]);
-  assign \$1280  = i__payload[33] ? \$1279  : { i__payload[33], i__payload[33:18] };
-  assign \$1281  = \$1280 [15:0] > l1_limit;
-  assign \$1282  = - $signed(i__payload[33:18]);
-  assign \$1283  = i__payload[33] ? \$1282  : { i__payload[33], i__payload[33:18] };
-  assign \$1284  = \$1281  ? l1_limit : { 1'h0, \$1283 [15:0] };
-  assign \$1285  = \$1284 [14:0] >= 12'hd80;
-  assign \$1286  = - $signed(i__payload[33:18]);
-  assign \$1287  = i__payload[33] ? \$1286  : { i__payload[33], i__payload[33:18] };
-  assign \$1288  = \$1287 [15:0] > l1_limit;
-  assign \$1289  = - $signed(i__payload[33:18]);
-  assign \$1290  = i__payload[33] ? \$1289  : { i__payload[33], i__payload[33:18] };
-  assign \$1291  = \$1288  ? l1_limit : { 1'h0, \$1290 [15:0] };
-  assign \$1292  = \$1291 [14:0] >= 13'h1180;
-  assign \$1293  = - $signed(i__payload[33:18]);
-  assign \$1294  = i__payload[33] ? \$1293  : { i__payload[33], i__payload[33:18] };
-  assign \$1295  = \$1294 [15:0] > l1_limit;
-  assign \$1296  = - $signed(i__payload[33:18]);
-  assign \$1297  = i__payload[33] ? \$1296  : { i__payload[33], i__payload[33:18] };
-  assign \$1298  = \$1295  ? l1_limit : { 1'h0, \$1297 [15:0] };
-  assign \$1299  = \$1298 [14:0] >= 13'h1600;
-  assign \$1300  = - $signed(i__payload[33:18]);
-  assign \$1301  = i__payload[33] ? \$1300  : { i__payload[33], i__payload[33:18] };
-  assign \$1302  = \$1301 [15:0] > l1_limit;
-  assign \$1303  = - $signed(i__payload[33:18]);
-  assign \$1304  = i__payload[33] ? \$1303  : { i__payload[33], i__payload[33:18] };
-  assign \$1305  = \$1302  ? l1_limit : { 1'h0, \$1304 [15:0] };
-  assign \$1306  = \$1305 [14:0] >= 13'h1b00;
-  assign \$1307  = - $signed(i__payload[33:18]);
-  assign \$1308  = i__payload[33] ? \$1307  : { i__payload[33], i__payload[33:18] };
-  assign \$1309  = \$1308 [15:0] > l1_limit;
-  assign \$1310  = - $signed(i__payload[33:18]);
-  assign \$1311  = i__payload[33] ? \$1310  : { i__payload[33], i__payload[33:18] };
-  assign \$1312  = \$1309  ? l1_limit : { 1'h0, \$1311 [15:0] };
-  assign \$1313  = \$1312 [14:0] >= 14'h2580;
-  assign \$1314  = - $signed(i__payload[33:18]);
-  assign \$1315  = i__payload[33] ? \$1314  : { i__payload[33], i__payload[33:18] };
-  assign \$1316  = \$1315 [15:0] > l1_limit;
-  assign \$1317  = - $signed(i__payload[33:18]);
-  assign \$1318  = i__payload[33] ? \$1317  : { i__payload[33], i__payload[33:18] };
-  assign \$1319  = \$1316  ? l1_limit : { 1'h0, \$1318 [15:0] };
-  assign \$1320  = \$1319 [14:0] >= 14'h2c00;
-  assign \$1321  = - $signed(i__payload[33:18]);
-  assign \$1322  = i__payload[33] ? \$1321  : { i__payload[33], i__payload[33:18] };
-  assign \$1323  = \$1322 [15:0] > l1_limit;
-  assign \$1324  = - $signed(i__payload[33:18]);
-  assign \$1325  = i__payload[33] ? \$1324  : { i__payload[33], i__payload[33:18] };
-  assign \$1326  = \$1323  ? l1_limit : { 1'h0, \$1325 [15:0] };
-  assign \$1327  = \$1326 [14:0] >= 14'h3380;
-  assign \$1328  = - $signed(i__payload[33:18]);
-  assign \$1329  = i__payload[33] ? \$1328  : { i__payload[33], i__payload[33:18] };
-  assign \$1330  = \$1329 [15:0] > l1_limit;
-  assign \$1331  = - $signed(i__payload[33:18]);
-  assign \$1332  = i__payload[33] ? \$1331  : { i__payload[33], i__payload[33:18] };
-  assign \$1333  = \$1330  ? l1_limit : { 1'h0, \$1332 [15:0] };
-  assign \$1334  = \$1333 [14:0] >= 15'h4000;
-  assign \$1335  = - $signed(i__payload[33:18]);
-  assign \$1336  = i__payload[33] ? \$1335  : { i__payload[33], i__payload[33:18] };
-  assign \$1337  = \$1336 [15:0] > l1_limit;
-  assign \$1338  = - $signed(i__payload[33:18]);
-  assign \$1339  = i__payload[33] ? \$1338  : { i__payload[33], i__payload[33:18] };
-  assign \$1340  = \$1337  ? l1_limit : { 1'h0, \$1339 [15:0] };
-  assign \$1341  = \$1340 [14:0] >= 15'h6000;
-  assign \$1342  = - $signed(i__payload[33:18]);
-  assign \$1343  = i__payload[33] ? \$1342  : { i__payload[33], i__payload[33:18] };
-  assign \$1344  = \$1343 [15:0] > l1_limit;
-  assign \$1345  = - $signed(i__payload[33:18]);
-  assign \$1346  = i__payload[33] ? \$1345  : { i__payload[33], i__payload[33:18] };
-  assign \$1347  = \$1344  ? l1_limit : { 1'h0, \$1346 [15:0] };
-  assign \$1348  = \$1347 [14:0] >= 11'h700;
-  assign \$1349  = - $signed(i__payload[33:18]);
-  assign \$1350  = i__payload[33] ? \$1349  : { i__payload[33], i__payload[33:18] };
-  assign \$1351  = \$1350 [15:0] > l1_limit;
-  assign \$1352  = - $signed(i__payload[33:18]);
-  assign \$1353  = i__payload[33] ? \$1352  : { i__payload[33], i__payload[33:18] };
-  assign \$1354  = \$1351  ? l1_limit : { 1'h0, \$1353 [15:0] };
-  assign \$1355  = \$1354 [14:0] >= 12'hc80;
-  assign \$1356  = - $signed(i__payload[33:18]);
-  assign \$1357  = i__payload[33] ? \$1356  : { i__payload[33], i__payload[33:18] };
-  assign \$1358  = \$1357 [15:0] > l1_limit;
-  assign \$1359  = - $signed(i__payload[33:18]);
-  assign \$1360  = i__payload[33] ? \$1359  : { i__payload[33], i__payload[33:18] };
-  assign \$1361  = \$1358  ? l1_limit : { 1'h0, \$1360 [15:0] };
-  assign \$1362  = \$1361 [14:0] >= 13'h1200;
-  assign \$1363  = - $signed(i__payload[33:18]);
-  assign \$1364  = i__payload[33] ? \$1363  : { i__payload[33], i__payload[33:18] };
-  assign \$1365  = \$1364 [15:0] > l1_limit;
-  assign \$1366  = - $signed(i__payload[33:18]);
-  assign \$1367  = i__payload[33] ? \$1366  : { i__payload[33], i__payload[33:18] };
-  assign \$1368  = \$1365  ? l1_limit : { 1'h0, \$1367 [15:0] };
-  assign \$1369  = \$1368 [14:0] >= 13'h1780;
-  assign \$1370  = - $signed(i__payload[33:18]);
-  assign \$1371  = i__payload[33] ? \$1370  : { i__payload[33], i__payload[33:18] };
-  assign \$1372  = \$1371 [15:0] > l1_limit;
-  assign \$1373  = - $signed(i__payload[33:18]);
-  assign \$1374  = i__payload[33] ? \$1373  : { i__payload[33], i__payload[33:18] };
-  assign \$1375  = \$1372  ? l1_limit : { 1'h0, \$1374 [15:0] };
-  assign \$1376  = \$1375 [14:0] >= 13'h1e00;
-  assign \$1377  = - $signed(i__payload[33:18]);
-  assign \$1378  = i__payload[33] ? \$1377  : { i__payload[33], i__payload[33:18] };
-  assign \$1379  = \$1378 [15:0] > l1_limit;
-  assign \$1380  = - $signed(i__payload[33:18]);
-  assign \$1381  = i__payload[33] ? \$1380  : { i__payload[33], i__payload[33:18] };
-  assign \$1382  = \$1379  ? l1_limit : { 1'h0, \$1381 [15:0] };
-  assign \$1383  = \$1382 [14:0] >= 14'h2500;
-  assign \$1384  = - $signed(i__payload[33:18]);
-  assign \$1385  = i__payload[33] ? \$1384  : { i__payload[33], i__payload[33:18] };
-  assign \$1386  = \$1385 [15:0] > l1_limit;
-  assign \$1387  = - $signed(i__payload[33:18]);
-  assign \$1388  = i__payload[33] ? \$1387  : { i__payload[33], i__payload[33:18] };
-  assign \$1389  = \$1386  ? l1_limit : { 1'h0, \$1388 [15:0] };
-  assign \$1390  = \$1389 [14:0] >= 14'h2d80;
-  assign \$1391  = - $signed(i__payload[33:18]);
-  assign \$1392  = i__payload[33] ? \$1391  : { i__payload[33], i__payload[33:18] };
-  assign \$1393  = \$1392 [15:0] > l1_limit;
-  assign \$1394  = - $signed(i__payload[33:18]);
-  assign \$1395  = i__payload[33] ? \$1394  : { i__payload[33], i__payload[33:18] };
-  assign \$1396  = \$1393  ? l1_limit : { 1'h0, \$1395 [15:0] };
-  assign \$1397  = \$1396 [14:0] >= 15'h4280;
-  assign \$1398  = - $signed(i__payload[33:18]);
-  assign \$1399  = i__payload[33] ? \$1398  : { i__payload[33], i__payload[33:18] };
-  assign \$1400  = \$1399 [15:0] > l1_limit;
-  assign \$1401  = - $signed(i__payload[33:18]);
-  assign \$1402  = i__payload[33] ? \$1401  : { i__payload[33], i__payload[33:18] };
-  assign \$1403  = \$1400  ? l1_limit : { 1'h0, \$1402 [15:0] };
-  assign \$1404  = \$1403 [14:0] >= 15'h5000;
-  assign \$1405  = - $signed(i__payload[33:18]);
-  assign \$1406  = i__payload[33] ? \$1405  : { i__payload[33], i__payload[33:18] };
-  assign \$1407  = \$1406 [15:0] > l1_limit;
-  assign \$1408  = - $signed(i__payload[33:18]);
-  assign \$1409  = i__payload[33] ? \$1408  : { i__payload[33], i__payload[33:18] };
-  assign \$1410  = \$1407  ? l1_limit : { 1'h0, \$1409 [15:0] };
-  assign \$1411  = \$1410 [14:0] >= 15'h5e80;
-  assign \$1412  = - $signed(i__payload[33:18]);
-  assign \$1413  = i__payload[33] ? \$1412  : { i__payload[33], i__payload[33:18] };
-  assign \$1414  = \$1413 [15:0] > l1_limit;
-  assign \$1415  = - $signed(i__payload[33:18]);
-  assign \$1416  = i__payload[33] ? \$1415  : { i__payload[33], i__payload[33:18] };
-  assign \$1417  = \$1414  ? l1_limit : { 1'h0, \$1416 [15:0] };
-  assign \$1418  = \$1417 [14:0] >= 15'h6f80;
-  assign \$1419  = - $signed(i__payload[33:18]);
-  assign \$1420  = i__payload[33] ? \$1419  : { i__payload[33], i__payload[33:18] };
-  assign \$1421  = \$1420 [15:0] > l1_limit;
-  assign \$1422  = - $signed(i__payload[33:18]);
-  assign \$1423  = i__payload[33] ? \$1422  : { i__payload[33], i__payload[33:18] };
-  assign \$1424  = \$1421  ? l1_limit : { 1'h0, \$1423 [15:0] };
-  assign \$1425  = - $signed(i__payload[33:18]);
-  assign \$1426  = i__payload[33] ? \$1425  : { i__payload[33], i__payload[33:18] };
-  assign \$1427  = \$1426 [15:0] > l1_limit;
-  assign \$1428  = - $signed(i__payload[33:18]);
-  assign \$1429  = i__payload[33] ? \$1428  : { i__payload[33], i__payload[33:18] };
-  assign \$1430  = \$1427  ? l1_limit : { 1'h0, \$1429 [15:0] };
-  assign \$1431  = - $signed(i__payload[33:18]);
-  assign \$1432  = i__payload[33] ? \$1431  : { i__payload[33], i__payload[33:18] };
-  assign \$1433  = \$1432 [15:0] > l1_limit;
-  assign \$1434  = - $signed(i__payload[33:18]);
-  assign \$1435  = i__payload[33] ? \$1434  : { i__payload[33], i__payload[33:18] };
-  assign \$1436  = \$1433  ? l1_limit : { 1'h0, \$1435 [15:0] };
-  assign \$1437  = - $signed(i__payload[33:18]);
-  assign \$1438  = i__payload[33] ? \$1437  : { i__payload[33], i__payload[33:18] };
-  assign \$1439  = \$1438 [15:0] > l1_limit;
-  assign \$1440  = - $signed(i__payload[33:18]);
-  assign \$1441  = i__payload[33] ? \$1440  : { i__payload[33], i__payload[33:18] };
-  assign \$1442  = \$1439  ? l1_limit : { 1'h0, \$1441 [15:0] };
-  assign \$1443  = ~ \$935 ;
-  assign \$1444  = \$928  & \$1443 ;
-  assign \$1445  = ~ \$949 ;
-  assign \$1446  = \$942  & \$1445 ;
-  assign \$1447  = ~ \$963 ;
-  assign \$1448  = \$956  & \$1447 ;
-  assign \$1449  = ~ \$977 ;
-  assign \$1450  = \$970  & \$1449 ;
-  assign \$1451  = ~ \$991 ;
-  assign \$1452  = \$984  & \$1451 ;
-  assign \$1453  = ~ \$1005 ;
-  assign \$1454  = \$998  & \$1453 ;
-  assign \$1455  = ~ \$1019 ;
-  assign \$1456  = \$1012  & \$1455 ;
-  assign \$1457  = ~ \$1033 ;
-  assign \$1458  = \$1026  & \$1457 ;
-  assign \$1459  = ~ \$1047 ;
-  assign \$1460  = \$1040  & \$1459 ;
-  assign \$1461  = ~ \$1061 ;
-  assign \$1462  = \$1054  & \$1461 ;
-  assign \$1463  = ~ \$1075 ;
-  assign \$1464  = \$1068  & \$1463 ;
-  assign \$1465  = | { \$1464 , \$1462 , \$1460 , \$1458 , \$1456 , \$1454 , \$1452 , \$1450 , \$1448 , \$1446 , \$1444  };
-  assign \$1466  = ~ \$942 ;
-  assign \$1467  = \$935  & \$1466 ;
-  assign \$1468  = ~ \$949 ;
-  assign \$1469  = \$942  & \$1468 ;
-  assign \$1470  = ~ \$970 ;
-  assign \$1471  = \$963  & \$1470 ;
-  assign \$1472  = ~ \$977 ;
-  assign \$1473  = \$970  & \$1472 ;
-  assign \$1474  = ~ \$998 ;
-  assign \$1475  = \$991  & \$1474 ;
-  assign \$1476  = ~ \$1005 ;
-  assign \$1477  = \$998  & \$1476 ;
-  assign \$1478  = ~ \$1026 ;
-  assign \$1479  = \$1019  & \$1478 ;
-  assign \$1480  = ~ \$1033 ;
-  assign \$1481  = \$1026  & \$1480 ;
-  assign \$1482  = ~ \$1054 ;
-  assign \$1483  = \$1047  & \$1482 ;
-  assign \$1484  = ~ \$1061 ;
-  assign \$1485  = \$1054  & \$1484 ;
-  assign \$1486  = | { \$1075 , \$1485 , \$1483 , \$1481 , \$1479 , \$1477 , \$1475 , \$1473 , \$1471 , \$1469 , \$1467  };
-  assign \$1487  = ~ \$956 ;
-  assign \$1488  = \$949  & \$1487 ;
-  assign \$1489  = ~ \$963 ;
-  assign \$1490  = \$956  & \$1489 ;
-  assign \$1491  = ~ \$970 ;
-  assign \$1492  = \$963  & \$1491 ;
-  assign \$1493  = ~ \$977 ;
-  assign \$1494  = \$970  & \$1493 ;
-  assign \$1495  = ~ \$1012 ;
-  assign \$1496  = \$1005  & \$1495 ;
-  assign \$1497  = ~ \$1019 ;
-  assign \$1498  = \$1012  & \$1497 ;
-  assign \$1499  = ~ \$1026 ;
-  assign \$1500  = \$1019  & \$1499 ;
-  assign \$1501  = ~ \$1033 ;
-  assign \$1502  = \$1026  & \$1501 ;
-  assign \$1503  = ~ \$1068 ;
-  assign \$1504  = \$1061  & \$1503 ;
-  assign \$1505  = ~ \$1075 ;
-  assign \$1506  = \$1068  & \$1505 ;
-  assign \$1507  = | { \$1075 , \$1506 , \$1504 , \$1502 , \$1500 , \$1498 , \$1496 , \$1494 , \$1492 , \$1490 , \$1488  };
-  assign \$1508  = ~ \$984 ;
-  assign \$1509  = \$977  & \$1508 ;
-  assign \$1510  = ~ \$991 ;
-  assign \$1511  = \$984  & \$1510 ;
-  assign \$1512  = ~ \$998 ;
-  assign \$1513  = \$991  & \$1512 ;
-  assign \$1514  = ~ \$1005 ;
-  assign \$1515  = \$998  & \$1514 ;
-  assign \$1516  = ~ \$1012 ;
-  assign \$1517  = \$1005  & \$1516 ;
-  assign \$1518  = ~ \$1019 ;
-  assign \$1519  = \$1012  & \$1518 ;
-  assign \$1520  = ~ \$1026 ;
-  assign \$1521  = \$1019  & \$1520 ;
-  assign \$1522  = ~ \$1033 ;
-  assign \$1523  = \$1026  & \$1522 ;
-  assign \$1524  = | { \$1523 , \$1521 , \$1519 , \$1517 , \$1515 , \$1513 , \$1511 , \$1509  };
-  assign \$1525  = ~ \$1040 ;
-  assign \$1526  = \$1033  & \$1525 ;
-  assign \$1527  = ~ \$1047 ;
-  assign \$1528  = \$1040  & \$1527 ;
-  assign \$1529  = ~ \$1054 ;
-  assign \$1530  = \$1047  & \$1529 ;
-  assign \$1531  = ~ \$1061 ;
-  assign \$1532  = \$1054  & \$1531 ;
-  assign \$1533  = ~ \$1068 ;
-  assign \$1534  = \$1061  & \$1533 ;
-  assign \$1535  = ~ \$1075 ;
-  assign \$1536  = \$1068  & \$1535 ;
-  assign \$1537  = | { \$1075 , \$1536 , \$1534 , \$1532 , \$1530 , \$1528 , \$1526  };
-  assign \$1538  = ~ \$1089 ;
-  assign \$1539  = \$1082  & \$1538 ;
-  assign \$1540  = ~ \$1103 ;
-  assign \$1541  = \$1096  & \$1540 ;
-  assign \$1542  = ~ \$1117 ;
-  assign \$1543  = \$1110  & \$1542 ;
-  assign \$1544  = ~ \$1131 ;
-  assign \$1545  = \$1124  & \$1544 ;
-  assign \$1546  = ~ \$1145 ;
-  assign \$1547  = \$1138  & \$1546 ;
-  assign \$1548  = ~ \$1159 ;
-  assign \$1549  = \$1152  & \$1548 ;
-  assign \$1550  = ~ \$1173 ;
-  assign \$1551  = \$1166  & \$1550 ;
-  assign \$1552  = ~ \$1187 ;
-  assign \$1553  = \$1180  & \$1552 ;
-  assign \$1554  = ~ \$1201 ;
-  assign \$1555  = \$1194  & \$1554 ;
-  assign \$1556  = ~ \$1215 ;
-  assign \$1557  = \$1208  & \$1556 ;
-  assign \$1558  = ~ \$1229 ;
-  assign \$1559  = \$1222  & \$1558 ;
-  assign \$1560  = ~ \$1243 ;
-  assign \$1561  = \$1236  & \$1560 ;
-  assign \$1562  = ~ \$1257 ;
-  assign \$1563  = \$1250  & \$1562 ;
-  assign \$1564  = | { \$1264 , \$1563 , \$1561 , \$1559 , \$1557 , \$1555 , \$1553 , \$1551 , \$1549 , \$1547 , \$1545 , \$1543 , \$1541 , \$1539  };
-  assign \$1565  = ~ \$1096 ;
-  assign \$1566  = \$1089  & \$1565 ;
-  assign \$1567  = ~ \$1103 ;
-  assign \$1568  = \$1096  & \$1567 ;
-  assign \$1569  = ~ \$1124 ;
-  assign \$1570  = \$1117  & \$1569 ;
-  assign \$1571  = ~ \$1131 ;
-  assign \$1572  = \$1124  & \$1571 ;
-  assign \$1573  = ~ \$1152 ;
-  assign \$1574  = \$1145  & \$1573 ;
-  assign \$1575  = ~ \$1159 ;
-  assign \$1576  = \$1152  & \$1575 ;
-  assign \$1577  = ~ \$1180 ;
-  assign \$1578  = \$1173  & \$1577 ;
-  assign \$1579  = ~ \$1187 ;
-  assign \$1580  = \$1180  & \$1579 ;
-  assign \$1581  = ~ \$1208 ;
-  assign \$1582  = \$1201  & \$1581 ;
-  assign \$1583  = ~ \$1215 ;
-  assign \$1584  = \$1208  & \$1583 ;
-  assign \$1585  = ~ \$1236 ;
-  assign \$1586  = \$1229  & \$1585 ;
-  assign \$1587  = ~ \$1243 ;
-  assign \$1588  = \$1236  & \$1587 ;
-  assign \$1589  = ~ \$1264 ;
-  assign \$1590  = \$1257  & \$1589 ;
-  assign \$1591  = | { \$1264 , \$1590 , \$1588 , \$1586 , \$1584 , \$1582 , \$1580 , \$1578 , \$1576 , \$1574 , \$1572 , \$1570 , \$1568 , \$1566  };
-  assign \$1592  = ~ \$1110 ;
-  assign \$1593  = \$1103  & \$1592 ;
-  assign \$1594  = ~ \$1117 ;
-  assign \$1595  = \$1110  & \$1594 ;
-  assign \$1596  = ~ \$1124 ;
-  assign \$1597  = \$1117  & \$1596 ;
-  assign \$1598  = ~ \$1131 ;
-  assign \$1599  = \$1124  & \$1598 ;
-  assign \$1600  = ~ \$1166 ;
-  assign \$1601  = \$1159  & \$1600 ;
-  assign \$1602  = ~ \$1173 ;
-  assign \$1603  = \$1166  & \$1602 ;
-  assign \$1604  = ~ \$1180 ;
-  assign \$1605  = \$1173  & \$1604 ;
-  assign \$1606  = ~ \$1187 ;
-  assign \$1607  = \$1180  & \$1606 ;
-  assign \$1608  = ~ \$1222 ;
-  assign \$1609  = \$1215  & \$1608 ;
-  assign \$1610  = ~ \$1229 ;
-  assign \$1611  = \$1222  & \$1610 ;
-  assign \$1612  = ~ \$1236 ;
-  assign \$1613  = \$1229  & \$1612 ;
-  assign \$1614  = ~ \$1243 ;
-  assign \$1615  = \$1236  & \$1614 ;
-  assign \$1616  = | { \$1615 , \$1613 , \$1611 , \$1609 , \$1607 , \$1605 , \$1603 , \$1601 , \$1599 , \$1597 , \$1595 , \$1593  };
-  assign \$1617  = ~ \$1138 ;
-  assign \$1618  = \$1131  & \$1617 ;
-  assign \$1619  = ~ \$1145 ;
-  assign \$1620  = \$1138  & \$1619 ;
-  assign \$1621  = ~ \$1152 ;
-  assign \$1622  = \$1145  & \$1621 ;
-  assign \$1623  = ~ \$1159 ;
-  assign \$1624  = \$1152  & \$1623 ;
-  assign \$1625  = ~ \$1166 ;
-  assign \$1626  = \$1159  & \$1625 ;
-  assign \$1627  = ~ \$1173 ;
-  assign \$1628  = \$1166  & \$1627 ;
-  assign \$1629  = ~ \$1180 ;
-  assign \$1630  = \$1173  & \$1629 ;
-  assign \$1631  = ~ \$1187 ;
-  assign \$1632  = \$1180  & \$1631 ;
-  assign \$1633  = ~ \$1250 ;
-  assign \$1634  = \$1243  & \$1633 ;
-  assign \$1635  = ~ \$1257 ;
-  assign \$1636  = \$1250  & \$1635 ;
-  assign \$1637  = ~ \$1264 ;
-  assign \$1638  = \$1257  & \$1637 ;
-  assign \$1639  = | { \$1264 , \$1638 , \$1636 , \$1634 , \$1632 , \$1630 , \$1628 , \$1626 , \$1624 , \$1622 , \$1620 , \$1618  };
-  assign \$1640  = ~ \$1194 ;
-  assign \$1641  = \$1187  & \$1640 ;
-  assign \$1642  = ~ \$1201 ;
-  assign \$1643  = \$1194  & \$1642 ;
-  assign \$1644  = ~ \$1208 ;
-  assign \$1645  = \$1201  & \$1644 ;
-  assign \$1646  = ~ \$1215 ;
-  assign \$1647  = \$1208  & \$1646 ;
-  assign \$1648  = ~ \$1222 ;
-  assign \$1649  = \$1215  & \$1648 ;
-  assign \$1650  = ~ \$1229 ;
-  assign \$1651  = \$1222  & \$1650 ;
-  assign \$1652  = ~ \$1236 ;
-  assign \$1653  = \$1229  & \$1652 ;
-  assign \$1654  = ~ \$1243 ;
-  assign \$1655  = \$1236  & \$1654 ;
-  assign \$1656  = ~ \$1250 ;
-  assign \$1657  = \$1243  & \$1656 ;
-  assign \$1658  = ~ \$1257 ;
-  assign \$1659  = \$1250  & \$1658 ;
-  assign \$1660  = ~ \$1264 ;
-  assign \$1661  = \$1257  & \$1660 ;
-  assign \$1662  = | { \$1264 , \$1661 , \$1659 , \$1657 , \$1655 , \$1653 , \$1651 , \$1649 , \$1647 , \$1645 , \$1643 , \$1641  };
-  assign \$1663  = 5'h17 + { \$1662 , \$1639 , \$1616 , \$1591 , \$1564  };
-  assign \$1664  = ~ \$1278 ;
-  assign \$1665  = \$1271  & \$1664 ;
-  assign \$1666  = ~ \$1292 ;
-  assign \$1667  = \$1285  & \$1666 ;
-  assign \$1668  = ~ \$1306 ;
-  assign \$1669  = \$1299  & \$1668 ;
-  assign \$1670  = ~ \$1320 ;
-  assign \$1671  = \$1313  & \$1670 ;
-  assign \$1672  = ~ \$1334 ;
-  assign \$1673  = \$1327  & \$1672 ;
-  assign \$1674  = | { \$1341 , \$1673 , \$1671 , \$1669 , \$1667 , \$1665  };
-  assign \$1675  = ~ \$1285 ;
-  assign \$1676  = \$1278  & \$1675 ;
-  assign \$1677  = ~ \$1292 ;
-  assign \$1678  = \$1285  & \$1677 ;
-  assign \$1679  = ~ \$1313 ;
-  assign \$1680  = \$1306  & \$1679 ;
-  assign \$1681  = ~ \$1320 ;
-  assign \$1682  = \$1313  & \$1681 ;
-  assign \$1683  = ~ \$1341 ;
-  assign \$1684  = \$1334  & \$1683 ;
-  assign \$1685  = | { \$1341 , \$1684 , \$1682 , \$1680 , \$1678 , \$1676  };
-  assign \$1686  = ~ \$1299 ;
-  assign \$1687  = \$1292  & \$1686 ;
-  assign \$1688  = ~ \$1306 ;
-  assign \$1689  = \$1299  & \$1688 ;
-  assign \$1690  = ~ \$1313 ;
-  assign \$1691  = \$1306  & \$1690 ;
-  assign \$1692  = ~ \$1320 ;
-  assign \$1693  = \$1313  & \$1692 ;
-  assign \$1694  = | { \$1693 , \$1691 , \$1689 , \$1687  };
-  assign \$1695  = ~ \$1327 ;
-  assign \$1696  = \$1320  & \$1695 ;
-  assign \$1697  = ~ \$1334 ;
-  assign \$1698  = \$1327  & \$1697 ;
-  assign \$1699  = ~ \$1341 ;
-  assign \$1700  = \$1334  & \$1699 ;
-  assign \$1701  = | { \$1341 , \$1700 , \$1698 , \$1696  };
-  assign \$1702  = ~ \$1355 ;
-  assign \$1703  = \$1348  & \$1702 ;
-  assign \$1704  = ~ \$1369 ;
-  assign \$1705  = \$1362  & \$1704 ;
-  assign \$1706  = ~ \$1383 ;
-  assign \$1707  = \$1376  & \$1706 ;
-  assign \$1708  = ~ \$1397 ;
-  assign \$1709  = \$1390  & \$1708 ;
-  assign \$1710  = ~ \$1411 ;
-  assign \$1711  = \$1404  & \$1710 ;
-  assign \$1712  = | { \$1418 , \$1711 , \$1709 , \$1707 , \$1705 , \$1703  };
-  assign \$1713  = ~ \$1362 ;
-  assign \$1714  = \$1355  & \$1713 ;
-  assign \$1715  = ~ \$1369 ;
-  assign \$1716  = \$1362  & \$1715 ;
-  assign \$1717  = ~ \$1390 ;
-  assign \$1718  = \$1383  & \$1717 ;
-  assign \$1719  = ~ \$1397 ;
-  assign \$1720  = \$1390  & \$1719 ;
-  assign \$1721  = ~ \$1418 ;
-  assign \$1722  = \$1411  & \$1721 ;
-  assign \$1723  = | { \$1418 , \$1722 , \$1720 , \$1718 , \$1716 , \$1714  };
-  assign \$1724  = ~ \$1376 ;
-  assign \$1725  = \$1369  & \$1724 ;
-  assign \$1726  = ~ \$1383 ;
-  assign \$1727  = \$1376  & \$1726 ;
-  assign \$1728  = ~ \$1390 ;
-  assign \$1729  = \$1383  & \$1728 ;
-  assign \$1730  = ~ \$1397 ;
-  assign \$1731  = \$1390  & \$1730 ;
-  assign \$1732  = | { \$1731 , \$1729 , \$1727 , \$1725  };
-  assign \$1733  = ~ \$1404 ;
-  assign \$1734  = \$1397  & \$1733 ;
-  assign \$1735  = ~ \$1411 ;
-  assign \$1736  = \$1404  & \$1735 ;
-  assign \$1737  = ~ \$1418 ;
-  assign \$1738  = \$1411  & \$1737 ;
-  assign \$1739  = | { \$1418 , \$1738 , \$1736 , \$1734  };
-  assign \$1740  = l1_x_p0 - \port__data$82 ;
-  assign \$1741  = l1_x_p0 - \port__data$82 ;
-  assign \$1742  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u2_origin);
-  assign \$1743  = $signed({ 1'h0, l1_x_p0 }) - $signed(l1_u3_origin);
-  assign \$1748  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1749  = 21'h100000 - \$1748 [19:0];
-  assign \$1750  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1751  = l1_neg_p2 ? \$1749  : { 2'h0, \$1750 [19:0] };
-  assign \$1752  = \$1751 [19:0] + 4'h8;
-  assign \$1754  = \$1753  > 16'hffff;
-  assign \$1755  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1756  = 21'h100000 - \$1755 [19:0];
-  assign \$1757  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1758  = l1_neg_p2 ? \$1756  : { 2'h0, \$1757 [19:0] };
-  assign \$1759  = \$1758 [19:0] + 4'h8;
-  assign \$1761  = \$1754  ? 21'h00ffff : \$1760 ;
-  assign \$1762  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1763  = - $signed(\$1762 [19:0]);
-  assign \$1764  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1765  = l1_neg_p2 ? \$1763  : { \$1764 [19], \$1764 [19:0] };
-  assign \$1766  = $signed(\$1765 [19:0]) + $signed(5'h08);
-  assign \$1768  = $signed(\$1767 ) > $signed(16'h7fff);
-  assign \$1769  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1770  = - $signed(\$1769 [19:0]);
-  assign \$1771  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1772  = l1_neg_p2 ? \$1770  : { \$1771 [19], \$1771 [19:0] };
-  assign \$1773  = $signed(\$1772 [19:0]) + $signed(5'h08);
-  assign \$1775  = $signed(\$1774 ) < $signed(16'h8000);
-  assign \$1776  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1777  = - $signed(\$1776 [19:0]);
-  assign \$1778  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1779  = l1_neg_p2 ? \$1777  : { \$1778 [19], \$1778 [19:0] };
-  assign \$1780  = $signed(\$1779 [19:0]) + $signed(5'h08);
-  assign \$1782  = \$1775  ? 21'h1f8000 : \$1781 ;
-  assign \$1783  = \$1768  ? 21'h007fff : \$1782 ;
-  assign \$1784  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1786  = $signed(\$1784 [19:0]) - $signed({ 1'h0, \$1785  });
-  assign \$1787  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1788  = l1_neg_p2 ? \$1786  : { \$1787 [19], \$1787 [19], \$1787 [19], \$1787 [19], \$1787 [19:0] };
-  assign \$1789  = $signed(\$1788 [19:0]) + $signed(5'h08);
-  assign \$1791  = $signed(\$1790 ) > $signed(16'h7fff);
-  assign \$1792  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1794  = $signed(\$1792 [19:0]) - $signed({ 1'h0, \$1793  });
-  assign \$1795  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1796  = l1_neg_p2 ? \$1794  : { \$1795 [19], \$1795 [19], \$1795 [19], \$1795 [19], \$1795 [19:0] };
-  assign \$1797  = $signed(\$1796 [19:0]) + $signed(5'h08);
-  assign \$1799  = $signed(\$1798 ) < $signed(16'h8000);
-  assign \$1800  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1802  = $signed(\$1800 [19:0]) - $signed({ 1'h0, \$1801  });
-  assign \$1803  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1804  = l1_neg_p2 ? \$1802  : { \$1803 [19], \$1803 [19], \$1803 [19], \$1803 [19], \$1803 [19:0] };
-  assign \$1805  = $signed(\$1804 [19:0]) + $signed(5'h08);
-  assign \$1807  = \$1799  ? 21'h1f8000 : \$1806 ;
-  assign \$1808  = \$1791  ? 21'h007fff : \$1807 ;
-  assign \$1809  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1811  = $signed(\$1809 [19:0]) - $signed({ 1'h0, \$1810  });
-  assign \$1812  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1813  = l1_neg_p2 ? \$1811  : { \$1812 [19], \$1812 [19], \$1812 [19], \$1812 [19], \$1812 [19:0] };
-  assign \$1814  = $signed(\$1813 [19:0]) + $signed(5'h08);
-  assign \$1816  = $signed(\$1815 ) > $signed(16'h7fff);
-  assign \$1817  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1819  = $signed(\$1817 [19:0]) - $signed({ 1'h0, \$1818  });
-  assign \$1820  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1821  = l1_neg_p2 ? \$1819  : { \$1820 [19], \$1820 [19], \$1820 [19], \$1820 [19], \$1820 [19:0] };
-  assign \$1822  = $signed(\$1821 [19:0]) + $signed(5'h08);
-  assign \$1824  = $signed(\$1823 ) < $signed(16'h8000);
-  assign \$1825  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1827  = $signed(\$1825 [19:0]) - $signed({ 1'h0, \$1826  });
-  assign \$1828  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$1829  = l1_neg_p2 ? \$1827  : { \$1828 [19], \$1828 [19], \$1828 [19], \$1828 [19], \$1828 [19:0] };
-  assign \$1830  = $signed(\$1829 [19:0]) + $signed(5'h08);
-  assign \$1832  = \$1824  ? 21'h1f8000 : \$1831 ;
-  assign \$1833  = \$1816  ? 21'h007fff : \$1832 ;
-  assign \$1834  = $signed(l0_c2) * $signed({ 1'h0, l0_t1 });
-  assign \$1836  = $signed(\$1835 ) + $signed({ 1'h0, l0_c1_p1 });
-  assign \$1837  = \$1836 [31:0] * l0_t_p1;
-  assign \$1838  = $signed(l1_c2) * $signed({ 1'h0, l1_t1 });
-  assign \$1840  = $signed(\$1839 ) + $signed({ 1'h0, l1_c1_p1 });
-  assign \$1841  = \$1840 [31:0] * l1_t_p1;
+  assign \$85  = \$82  ? l0_limit : { 1'h0, \$84 [15:0] };
+  assign \$86  = l0_low_b >= port__data[16:7];
+  assign \$87  = port__data[6:0] + \$86 ;
+  assign \port__addr$14  = l0_binned ? \$87 [6:0] : l0_addr_b;
+  assign \$88  = l0_low_b >= port__data[16:7];
+  assign \$89  = port__data[6:0] + \$88 ;
+  assign \port__addr$19  = l0_binned ? \$89 [6:0] : l0_addr_b;
+  assign \$90  = l0_low_b >= port__data[16:7];
+  assign \$91  = port__data[6:0] + \$90 ;
+  assign \port__addr$21  = l0_binned ? \$91 [6:0] : l0_addr_b;
+  assign \$92  = l0_low_b >= port__data[16:7];
+  assign \$93  = port__data[6:0] + \$92 ;
+  assign \port__addr$23  = l0_binned ? \$93 [6:0] : l0_addr_b;
+  assign \$94  = l0_x_p0 - \port__data$28 ;
+  assign \$96  = l0_x_p0 - \port__data$28 ;
+  assign \$98  = l0_x_p0 - \port__data$28 ;
+  assign \$100  = l0_x_p0 - \port__data$28 ;
+  assign \$106  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$107  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$108  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$109  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$113  = i__payload[33] ? 15'h5e45 : 15'h557b;
+  assign \$114  = i__payload[33] ? 15'h4027 : 15'h7fff;
+  assign \$115  = i__payload[33] ? 15'h7f2b : 15'h7fff;
+  assign \$116  = - $signed(i__payload[33:18]);
+  assign \$117  = i__payload[33] ? \$116  : { i__payload[33], i__payload[33:18] };
+  assign \$118  = \$117 [15:0] > l1_limit;
+  assign \$119  = - $signed(i__payload[33:18]);
+  assign \$120  = i__payload[33] ? \$119  : { i__payload[33], i__payload[33:18] };
+  assign \$121  = \$118  ? l1_limit : { 1'h0, \$120 [15:0] };
+  assign \$122  = - $signed(i__payload[33:18]);
+  assign \$123  = i__payload[33] ? \$122  : { i__payload[33], i__payload[33:18] };
+  assign \$124  = \$123 [15:0] > l1_limit;
+  assign \$125  = - $signed(i__payload[33:18]);
+  assign \$126  = i__payload[33] ? \$125  : { i__payload[33], i__payload[33:18] };
+  assign \$127  = \$124  ? l1_limit : { 1'h0, \$126 [15:0] };
+  assign \$128  = - $signed(i__payload[33:18]);
+  assign \$129  = i__payload[33] ? \$128  : { i__payload[33], i__payload[33:18] };
+  assign \$130  = \$129 [15:0] > l1_limit;
+  assign \$131  = - $signed(i__payload[33:18]);
+  assign \$132  = i__payload[33] ? \$131  : { i__payload[33], i__payload[33:18] };
+  assign \$133  = \$130  ? l1_limit : { 1'h0, \$132 [15:0] };
+  assign \$134  = - $signed(i__payload[33:18]);
+  assign \$135  = i__payload[33] ? \$134  : { i__payload[33], i__payload[33:18] };
+  assign \$136  = \$135 [15:0] > l1_limit;
+  assign \$137  = - $signed(i__payload[33:18]);
+  assign \$138  = i__payload[33] ? \$137  : { i__payload[33], i__payload[33:18] };
+  assign \$139  = \$136  ? l1_limit : { 1'h0, \$138 [15:0] };
+  assign \$140  = - $signed(i__payload[33:18]);
+  assign \$141  = i__payload[33] ? \$140  : { i__payload[33], i__payload[33:18] };
+  assign \$142  = \$141 [15:0] > l1_limit;
+  assign \$143  = - $signed(i__payload[33:18]);
+  assign \$144  = i__payload[33] ? \$143  : { i__payload[33], i__payload[33:18] };
+  assign \$145  = \$142  ? l1_limit : { 1'h0, \$144 [15:0] };
+  assign \$147  = 1'h0 + \$146 ;
+  assign \$148  = - $signed(i__payload[33:18]);
+  assign \$149  = i__payload[33] ? \$148  : { i__payload[33], i__payload[33:18] };
+  assign \$150  = \$149 [15:0] > l1_limit;
+  assign \$151  = - $signed(i__payload[33:18]);
+  assign \$152  = i__payload[33] ? \$151  : { i__payload[33], i__payload[33:18] };
+  assign \$153  = \$150  ? l1_limit : { 1'h0, \$152 [15:0] };
+  assign \$155  = 6'h20 + \$154 ;
+  assign \$156  = - $signed(i__payload[33:18]);
+  assign \$157  = i__payload[33] ? \$156  : { i__payload[33], i__payload[33:18] };
+  assign \$158  = \$157 [15:0] > l1_limit;
+  assign \$159  = - $signed(i__payload[33:18]);
+  assign \$160  = i__payload[33] ? \$159  : { i__payload[33], i__payload[33:18] };
+  assign \$161  = \$158  ? l1_limit : { 1'h0, \$160 [15:0] };
+  assign \$163  = 7'h7f + \$162 ;
+  assign \$164  = - $signed(i__payload[33:18]);
+  assign \$165  = i__payload[33] ? \$164  : { i__payload[33], i__payload[33:18] };
+  assign \$166  = \$165 [15:0] > l1_limit;
+  assign \$167  = - $signed(i__payload[33:18]);
+  assign \$168  = i__payload[33] ? \$167  : { i__payload[33], i__payload[33:18] };
+  assign \$169  = \$166  ? l1_limit : { 1'h0, \$168 [15:0] };
+  assign \$171  = 8'h9f + \$170 ;
+  assign \$172  = - $signed(i__payload[33:18]);
+  assign \$173  = i__payload[33] ? \$172  : { i__payload[33], i__payload[33:18] };
+  assign \$174  = \$173 [15:0] > l1_limit;
+  assign \$175  = - $signed(i__payload[33:18]);
+  assign \$176  = i__payload[33] ? \$175  : { i__payload[33], i__payload[33:18] };
+  assign \$177  = \$174  ? l1_limit : { 1'h0, \$176 [15:0] };
+  assign \$178  = - $signed(i__payload[33:18]);
+  assign \$179  = i__payload[33] ? \$178  : { i__payload[33], i__payload[33:18] };
+  assign \$180  = \$179 [15:0] > l1_limit;
+  assign \$181  = - $signed(i__payload[33:18]);
+  assign \$182  = i__payload[33] ? \$181  : { i__payload[33], i__payload[33:18] };
+  assign \$183  = \$180  ? l1_limit : { 1'h0, \$182 [15:0] };
+  assign \$184  = - $signed(i__payload[33:18]);
+  assign \$185  = i__payload[33] ? \$184  : { i__payload[33], i__payload[33:18] };
+  assign \$186  = \$185 [15:0] > l1_limit;
+  assign \$187  = - $signed(i__payload[33:18]);
+  assign \$188  = i__payload[33] ? \$187  : { i__payload[33], i__payload[33:18] };
+  assign \$189  = \$186  ? l1_limit : { 1'h0, \$188 [15:0] };
+  assign \$190  = - $signed(i__payload[33:18]);
+  assign \$191  = i__payload[33] ? \$190  : { i__payload[33], i__payload[33:18] };
+  assign \$192  = \$191 [15:0] > l1_limit;
+  assign \$193  = - $signed(i__payload[33:18]);
+  assign \$194  = i__payload[33] ? \$193  : { i__payload[33], i__payload[33:18] };
+  assign \$195  = \$192  ? l1_limit : { 1'h0, \$194 [15:0] };
+  assign \$196  = l1_low_b >= \port__data$50 [16:7];
+  assign \$197  = \port__data$50 [6:0] + \$196 ;
+  assign \port__addr$48  = l1_binned ? \$197 [6:0] : l1_addr_b;
+  assign \$198  = l1_low_b >= \port__data$50 [16:7];
+  assign \$199  = \port__data$50 [6:0] + \$198 ;
+  assign \port__addr$53  = l1_binned ? \$199 [6:0] : l1_addr_b;
+  assign \$200  = l1_low_b >= \port__data$50 [16:7];
+  assign \$201  = \port__data$50 [6:0] + \$200 ;
+  assign \port__addr$55  = l1_binned ? \$201 [6:0] : l1_addr_b;
+  assign \$202  = l1_low_b >= \port__data$50 [16:7];
+  assign \$203  = \port__data$50 [6:0] + \$202 ;
+  assign \port__addr$57  = l1_binned ? \$203 [6:0] : l1_addr_b;
+  assign \$204  = l1_x_p0 - \port__data$62 ;
+  assign \$206  = l1_x_p0 - \port__data$62 ;
+  assign \$208  = l1_x_p0 - \port__data$62 ;
+  assign \$210  = l1_x_p0 - \port__data$62 ;
+  assign \$216  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$217  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$218  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$219  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$222  = $signed(\port__data$85 ) * $signed({ 1'h0, l0_t1 });
+  assign \$224  = $signed(\$223 ) + $signed({ 1'h0, l0_c1_p1 });
+  assign \$225  = \$224 [31:0] * l0_t_p1;
+  assign \$226  = $signed(l0_uf_a) - $signed(l0_uf_b);
+  assign \$227  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$228  = l0_neg_p2 ? \$226  : { \$227 [20], \$227 [20], \$227 [20], \$227 [20:0] };
+  assign \$229  = $signed(\$228 ) + $signed(5'h08);
+  assign \$231  = $signed(\$230 ) < $signed(l0_lo);
+  assign \$232  = $signed(l0_uf_a) - $signed(l0_uf_b);
+  assign \$233  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$234  = l0_neg_p2 ? \$232  : { \$233 [20], \$233 [20], \$233 [20], \$233 [20:0] };
+  assign \$235  = $signed(\$234 ) + $signed(5'h08);
+  assign \$237  = \$231  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$236 ;
+  assign \$238  = $signed(\$237 ) > $signed(l0_hi);
+  assign \$239  = $signed(l0_uf_a) - $signed(l0_uf_b);
+  assign \$240  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$241  = l0_neg_p2 ? \$239  : { \$240 [20], \$240 [20], \$240 [20], \$240 [20:0] };
+  assign \$242  = $signed(\$241 ) + $signed(5'h08);
+  assign \$244  = $signed(\$243 ) < $signed(l0_lo);
+  assign \$245  = $signed(l0_uf_a) - $signed(l0_uf_b);
+  assign \$246  = $signed(l0_sr1) + $signed(l0_c0_p2);
+  assign \$247  = l0_neg_p2 ? \$245  : { \$246 [20], \$246 [20], \$246 [20], \$246 [20:0] };
+  assign \$248  = $signed(\$247 ) + $signed(5'h08);
+  assign \$250  = \$244  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$249 ;
+  assign \$251  = \$238  ? { l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi } : \$250 ;
+  assign \$252  = $signed(\port__data$103 ) * $signed({ 1'h0, l1_t1 });
+  assign \$254  = $signed(\$253 ) + $signed({ 1'h0, l1_c1_p1 });
+  assign \$255  = \$254 [31:0] * l1_t_p1;
+  assign \$256  = $signed(l1_uf_a) - $signed(l1_uf_b);
+  assign \$257  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$258  = l1_neg_p2 ? \$256  : { \$257 [20], \$257 [20], \$257 [20], \$257 [20:0] };
+  assign \$259  = $signed(\$258 ) + $signed(5'h08);
+  assign \$261  = $signed(\$260 ) < $signed(l1_lo);
+  assign \$262  = $signed(l1_uf_a) - $signed(l1_uf_b);
+  assign \$263  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$264  = l1_neg_p2 ? \$262  : { \$263 [20], \$263 [20], \$263 [20], \$263 [20:0] };
+  assign \$265  = $signed(\$264 ) + $signed(5'h08);
+  assign \$267  = \$261  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$266 ;
+  assign \$268  = $signed(\$267 ) > $signed(l1_hi);
+  assign \$269  = $signed(l1_uf_a) - $signed(l1_uf_b);
+  assign \$270  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$271  = l1_neg_p2 ? \$269  : { \$270 [20], \$270 [20], \$270 [20], \$270 [20:0] };
+  assign \$272  = $signed(\$271 ) + $signed(5'h08);
+  assign \$274  = $signed(\$273 ) < $signed(l1_lo);
+  assign \$275  = $signed(l1_uf_a) - $signed(l1_uf_b);
+  assign \$276  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$277  = l1_neg_p2 ? \$275  : { \$276 [20], \$276 [20], \$276 [20], \$276 [20:0] };
+  assign \$278  = $signed(\$277 ) + $signed(5'h08);
+  assign \$280  = \$274  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$279 ;
+  assign \$281  = \$268  ? { l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi } : \$280 ;
   always @(posedge clk)
-    valid_0 <= \$1842 ;
+    valid_0 <= \$282 ;
   always @(posedge clk)
-    valid_1 <= \$1843 ;
+    valid_1 <= \$283 ;
   always @(posedge clk)
-    valid_2 <= \$1844 ;
+    valid_2 <= \$284 ;
   always @(posedge clk)
-    o__valid <= \$1845 ;
+    valid_3 <= \$285 ;
   always @(posedge clk)
-    l0_unit_p0 <= \$1846 ;
+    o__valid <= \$286 ;
   always @(posedge clk)
-    l0_x_p0 <= \$1847 ;
+    l0_low_b <= \$287 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$1848 ;
+    l0_unit_b <= \$288 ;
   always @(posedge clk)
-    l0_t_p0 <= \$1849 ;
+    l0_x_b <= \$289 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$1850 ;
+    l0_neg_b <= \$290 ;
   always @(posedge clk)
-    l0_prod0_p1 <= \$1851 ;
+    l0_t_b <= \$291 ;
   always @(posedge clk)
-    l0_c0_p1 <= \$1852 ;
+    l0_addr_b <= \$292 ;
   always @(posedge clk)
-    l0_c1_p1 <= \$1853 ;
+    l0_unit_p0 <= \$293 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$1854 ;
+    l0_x_p0 <= \$294 ;
   always @(posedge clk)
-    l0_x_p1 <= \$1855 ;
+    l0_neg_p0 <= \$295 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$1856 ;
+    l0_t_p0 <= \$296 ;
   always @(posedge clk)
-    l0_t_p1 <= \$1857 ;
+    l0_prod0_p1 <= \$297 ;
   always @(posedge clk)
-    l0_prod1_p2 <= \$1858 ;
+    l0_c0_p1 <= \$298 ;
   always @(posedge clk)
-    l0_c0_p2 <= \$1859 ;
+    l0_c1_p1 <= \$299 ;
   always @(posedge clk)
-    l0_unit_p2 <= \$1860 ;
+    l0_unit_p1 <= \$300 ;
   always @(posedge clk)
-    l0_x_p2 <= \$1861 ;
+    l0_x_p1 <= \$301 ;
   always @(posedge clk)
-    l0_neg_p2 <= \$1862 ;
+    l0_neg_p1 <= \$302 ;
   always @(posedge clk)
-    l0_t_p2 <= \$1863 ;
+    l0_t_p1 <= \$303 ;
   always @(posedge clk)
-    o__payload <= \$1864 ;
+    l0_prod1_p2 <= \$304 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$1865 ;
+    l0_c0_p2 <= \$305 ;
   always @(posedge clk)
-    l1_x_p0 <= \$1866 ;
+    l0_unit_p2 <= \$306 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$1867 ;
+    l0_x_p2 <= \$307 ;
   always @(posedge clk)
-    l1_t_p0 <= \$1868 ;
+    l0_neg_p2 <= \$308 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$1869 ;
+    l0_t_p2 <= \$309 ;
   always @(posedge clk)
-    l1_prod0_p1 <= \$1870 ;
+    o__payload <= \$310 ;
   always @(posedge clk)
-    l1_c0_p1 <= \$1871 ;
+    l1_low_b <= \$311 ;
   always @(posedge clk)
-    l1_c1_p1 <= \$1872 ;
+    l1_unit_b <= \$312 ;
   always @(posedge clk)
-    l1_unit_p1 <= \$1873 ;
+    l1_x_b <= \$313 ;
   always @(posedge clk)
-    l1_x_p1 <= \$1874 ;
+    l1_neg_b <= \$314 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$1875 ;
+    l1_t_b <= \$315 ;
   always @(posedge clk)
-    l1_t_p1 <= \$1876 ;
+    l1_addr_b <= \$316 ;
   always @(posedge clk)
-    l1_prod1_p2 <= \$1877 ;
+    l1_unit_p0 <= \$317 ;
   always @(posedge clk)
-    l1_c0_p2 <= \$1878 ;
+    l1_x_p0 <= \$318 ;
   always @(posedge clk)
-    l1_unit_p2 <= \$1879 ;
+    l1_neg_p0 <= \$319 ;
   always @(posedge clk)
-    l1_x_p2 <= \$1880 ;
+    l1_t_p0 <= \$320 ;
   always @(posedge clk)
-    l1_neg_p2 <= \$1881 ;
+    l1_prod0_p1 <= \$321 ;
   always @(posedge clk)
-    l1_t_p2 <= \$1882 ;
+    l1_c0_p1 <= \$322 ;
+  always @(posedge clk)
+    l1_c1_p1 <= \$323 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$324 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$325 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$326 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$327 ;
+  always @(posedge clk)
+    l1_prod1_p2 <= \$328 ;
+  always @(posedge clk)
+    l1_c0_p2 <= \$329 ;
+  always @(posedge clk)
+    l1_unit_p2 <= \$330 ;
+  always @(posedge clk)
+    l1_x_p2 <= \$331 ;
+  always @(posedge clk)
+    l1_neg_p2 <= \$332 ;
+  always @(posedge clk)
+    l1_t_p2 <= \$333 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
@@ -7791,13 +5146,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l0_x = \$508 [14:0];
+          l0_x = \$11 [14:0];
       2'h1:
-          l0_x = \$514 [14:0];
+          l0_x = \$17 [14:0];
       2'h2:
-          l0_x = \$520 [14:0];
+          l0_x = \$23 [14:0];
       default:
-          l0_x = \$526 [14:0];
+          l0_x = \$29 [14:0];
     endcase
   end
   always @* begin
@@ -7819,13 +5174,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l0_addr = { 1'h0, \$621 , \$608 , \$591 , \$570 , \$549  };
+          l0_addr = 7'h00;
       2'h1:
-          l0_addr = \$747 [5:0];
+          l0_addr = 7'h00;
       2'h2:
-          l0_addr = 6'h00;
+          l0_addr = 7'h00;
       default:
-          l0_addr = 6'h00;
+          l0_addr = 7'h00;
     endcase
   end
   always @* begin
@@ -7833,73 +5188,41 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l0_seg = 4'h0;
+          l0_bin = \$37 [7:0];
       2'h1:
-          l0_seg = 4'h0;
+          l0_bin = \$45 [7:0];
       2'h2:
-          l0_seg = { \$785 , \$778 , \$769 , \$758  };
+          l0_bin = \$53 [7:0];
       default:
-          l0_seg = { \$823 , \$816 , \$807 , \$796  };
+          l0_bin = \$61 [7:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u2_c0 = 20'hffffa;
-      4'h1:
-          l0_u2_c0 = 20'h037cf;
-      4'h2:
-          l0_u2_c0 = 20'h06df8;
-      4'h3:
-          l0_u2_c0 = 20'h0ace8;
-      4'h4:
-          l0_u2_c0 = 20'h0f19a;
-      4'h5:
-          l0_u2_c0 = 20'h14238;
-      4'h6:
-          l0_u2_c0 = 20'h19c39;
-      4'h7:
-          l0_u2_c0 = 20'h2524a;
-      4'h8:
-          l0_u2_c0 = 20'h2bdec;
-      4'h9:
-          l0_u2_c0 = 20'h33781;
-      4'ha:
-          l0_u2_c0 = 20'h3fffe;
+    casez (i__payload[1:0])
+      2'h0:
+          l0_low = \$67 [9:0];
+      2'h1:
+          l0_low = { 2'h0, \$73 [7:0] };
+      2'h2:
+          l0_low = \$79 [9:0];
       default:
-          l0_u2_c0 = 20'h60002;
+          l0_low = \$85 [9:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u3_c0 = 20'hffffb;
-      4'h1:
-          l0_u3_c0 = 20'h04409;
-      4'h2:
-          l0_u3_c0 = 20'h08929;
-      4'h3:
-          l0_u3_c0 = 20'h0d962;
-      4'h4:
-          l0_u3_c0 = 20'h1319b;
-      4'h5:
-          l0_u3_c0 = 20'h1a028;
-      4'h6:
-          l0_u3_c0 = 20'h21aa8;
-      4'h7:
-          l0_u3_c0 = 20'h2aff1;
-      4'h8:
-          l0_u3_c0 = 20'h4179c;
-      4'h9:
-          l0_u3_c0 = 20'h4f774;
-      4'ha:
-          l0_u3_c0 = 20'h5e3ea;
+    casez (l0_unit_b)
+      2'h0:
+          l0_binned = 1'h1;
+      2'h1:
+          l0_binned = 1'h1;
+      2'h2:
+          l0_binned = 1'h1;
       default:
-          l0_u3_c0 = 20'h6f655;
+          l0_binned = 1'h1;
     endcase
   end
   always @* begin
@@ -7907,235 +5230,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     (* full_case = 32'd1 *)
     casez (l0_unit_p0)
       2'h0:
-          l0_c0 = port__data;
+          l0_t1 = \$95 ;
       2'h1:
-          l0_c0 = port__data;
+          l0_t1 = \$97 ;
       2'h2:
-          l0_c0 = { l0_u2_c0[19], l0_u2_c0 };
+          l0_t1 = \$99 [12:0];
       default:
-          l0_c0 = { l0_u3_c0[19], l0_u3_c0 };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u2_c1 = 32'd539571257;
-      4'h1:
-          l0_u2_c1 = 32'd824416485;
-      4'h2:
-          l0_u2_c1 = 32'd995112600;
-      4'h3:
-          l0_u2_c1 = 32'd1117823841;
-      4'h4:
-          l0_u2_c1 = 32'd1189172733;
-      4'h5:
-          l0_u2_c1 = 32'd1215158492;
-      4'h6:
-          l0_u2_c1 = 32'd1200396598;
-      4'h7:
-          l0_u2_c1 = 32'd1126080299;
-      4'h8:
-          l0_u2_c1 = 32'd1095628912;
-      4'h9:
-          l0_u2_c1 = 32'd1079059151;
-      4'ha:
-          l0_u2_c1 = 32'd1073854746;
-      default:
-          l0_u2_c1 = 32'd1073702504;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u3_c1 = 32'd538674187;
-      4'h1:
-          l0_u3_c1 = 32'd767459081;
-      4'h2:
-          l0_u3_c1 = 32'd921244261;
-      4'h3:
-          l0_u3_c1 = 32'd1038037810;
-      4'h4:
-          l0_u3_c1 = 32'd1116946354;
-      4'h5:
-          l0_u3_c1 = 32'd1166097475;
-      4'h6:
-          l0_u3_c1 = 32'd1182685914;
-      4'h7:
-          l0_u3_c1 = 32'd1174480701;
-      4'h8:
-          l0_u3_c1 = 32'd1123886607;
-      4'h9:
-          l0_u3_c1 = 32'd1101301978;
-      4'ha:
-          l0_u3_c1 = 32'd1087225987;
-      default:
-          l0_u3_c1 = 32'd1079404840;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_unit_p0)
-      2'h0:
-          l0_c1 = \port__data$26 ;
-      2'h1:
-          l0_c1 = \port__data$26 ;
-      2'h2:
-          l0_c1 = l0_u2_c1;
-      default:
-          l0_c1 = l0_u3_c1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u2_c2 = 18'h18b25;
-      4'h1:
-          l0_u2_c2 = 18'h144b9;
-      4'h2:
-          l0_u2_c2 = 18'h0eb29;
-      4'h3:
-          l0_u2_c2 = 18'h087e8;
-      4'h4:
-          l0_u2_c2 = 18'h02ec0;
-      4'h5:
-          l0_u2_c2 = 18'h3eb90;
-      4'h6:
-          l0_u2_c2 = 18'h3ca4e;
-      4'h7:
-          l0_u2_c2 = 18'h3dc52;
-      4'h8:
-          l0_u2_c2 = 18'h3ef4b;
-      4'h9:
-          l0_u2_c2 = 18'h3fc4a;
-      4'ha:
-          l0_u2_c2 = 18'h3ffed;
-      default:
-          l0_u2_c2 = 18'h3fffb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u3_c2 = 17'h0f8f1;
-      4'h1:
-          l0_u3_c2 = 17'h0d4a2;
-      4'h2:
-          l0_u3_c2 = 17'h0a1ff;
-      4'h3:
-          l0_u3_c2 = 17'h06c47;
-      4'h4:
-          l0_u3_c2 = 17'h03abe;
-      4'h5:
-          l0_u3_c2 = 17'h012eb;
-      4'h6:
-          l0_u3_c2 = 17'h1f924;
-      4'h7:
-          l0_u3_c2 = 17'h1edac;
-      4'h8:
-          l0_u3_c2 = 17'h1f327;
-      4'h9:
-          l0_u3_c2 = 17'h1f888;
-      4'ha:
-          l0_u3_c2 = 17'h1fc63;
-      default:
-          l0_u3_c2 = 17'h1fe76;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_unit_p0)
-      2'h0:
-          l0_c2 = \port__data$32 ;
-      2'h1:
-          l0_c2 = \port__data$32 ;
-      2'h2:
-          l0_c2 = { l0_u2_c2[17], l0_u2_c2 };
-      default:
-          l0_c2 = { l0_u3_c2[16], l0_u3_c2[16], l0_u3_c2 };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u2_origin = 16'h0000;
-      4'h1:
-          l0_u2_origin = 16'h0580;
-      4'h2:
-          l0_u2_origin = 16'h0980;
-      4'h3:
-          l0_u2_origin = 16'h0d80;
-      4'h4:
-          l0_u2_origin = 16'h1180;
-      4'h5:
-          l0_u2_origin = 16'h1600;
-      4'h6:
-          l0_u2_origin = 16'h1b00;
-      4'h7:
-          l0_u2_origin = 16'h2580;
-      4'h8:
-          l0_u2_origin = 16'h2c00;
-      4'h9:
-          l0_u2_origin = 16'h3380;
-      4'ha:
-          l0_u2_origin = 16'h4000;
-      default:
-          l0_u2_origin = 16'h6000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_seg_p0)
-      4'h0:
-          l0_u3_origin = 16'h0000;
-      4'h1:
-          l0_u3_origin = 16'h0700;
-      4'h2:
-          l0_u3_origin = 16'h0c80;
-      4'h3:
-          l0_u3_origin = 16'h1200;
-      4'h4:
-          l0_u3_origin = 16'h1780;
-      4'h5:
-          l0_u3_origin = 16'h1e00;
-      4'h6:
-          l0_u3_origin = 16'h2500;
-      4'h7:
-          l0_u3_origin = 16'h2d80;
-      4'h8:
-          l0_u3_origin = 16'h4280;
-      4'h9:
-          l0_u3_origin = 16'h5000;
-      4'ha:
-          l0_u3_origin = 16'h5e80;
-      default:
-          l0_u3_origin = 16'h6f80;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l0_unit_p0)
-      2'h0:
-          l0_t1 = { 1'h0, \$824 [11:0] };
-      2'h1:
-          l0_t1 = { 1'h0, \$825 [11:0] };
-      2'h2:
-          l0_t1 = \$826 [12:0];
-      default:
-          l0_t1 = \$827 [12:0];
+          l0_t1 = \$101 [12:0];
     endcase
   end
   always @* begin
@@ -8143,44 +5244,83 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     (* full_case = 32'd1 *)
     casez (l0_unit_p2)
       2'h0:
-          l0_sr1 = { 1'h0, \$828  };
+          l0_sr1 = { 1'h0, \$102  };
       2'h1:
-          l0_sr1 = { 1'h0, \$829  };
+          l0_sr1 = { 1'h0, \$103  };
       2'h2:
-          l0_sr1 = { 1'h0, \$830  };
+          l0_sr1 = { 1'h0, \$104  };
       default:
-          l0_sr1 = { 1'h0, \$831  };
+          l0_sr1 = { 1'h0, \$105  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l0_y = 16'h0000;
-    if (i__ready) begin
-      (* full_case = 32'd1 *)
-      casez (l0_unit_p2)
-        2'h0:
-            l0_y = \$845 [15:0];
-        2'h1:
-            l0_y = \$867 [15:0];
-        2'h2:
-            l0_y = \$892 [15:0];
-        default:
-            l0_y = \$917 [15:0];
-      endcase
-    end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p2)
+      2'h0:
+          l0_uf_a = 22'h100000;
+      2'h1:
+          l0_uf_a = 22'h000000;
+      2'h2:
+          l0_uf_a = { \$106 [20], \$106 [20:0] };
+      default:
+          l0_uf_a = { \$107 [20], \$107 [20:0] };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p2)
+      2'h0:
+          l0_uf_b = { \$108 [20], \$108 [20], \$108 [20:0] };
+      2'h1:
+          l0_uf_b = { \$109 [20], \$109 [20], \$109 [20:0] };
+      2'h2:
+          l0_uf_b = { 1'h0, \$110  };
+      default:
+          l0_uf_b = { 1'h0, \$111  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p2)
+      2'h0:
+          l0_lo = 17'h00000;
+      2'h1:
+          l0_lo = 17'h18000;
+      2'h2:
+          l0_lo = 17'h18000;
+      default:
+          l0_lo = 17'h18000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l0_unit_p2)
+      2'h0:
+          l0_hi = 18'h0ffff;
+      2'h1:
+          l0_hi = 18'h07fff;
+      2'h2:
+          l0_hi = 18'h07fff;
+      default:
+          l0_hi = 18'h07fff;
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_limit = { 2'h0, \$918  };
+          l1_limit = { 2'h0, \$112  };
       2'h1:
-          l1_limit = { 2'h0, \$919  };
+          l1_limit = { 2'h0, \$113  };
       2'h2:
-          l1_limit = { 2'h0, \$920  };
+          l1_limit = { 2'h0, \$114  };
       default:
-          l1_limit = { 2'h0, \$921  };
+          l1_limit = { 2'h0, \$115  };
     endcase
   end
   always @* begin
@@ -8188,13 +5328,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_x = \$1424 [14:0];
+          l1_x = \$121 [14:0];
       2'h1:
-          l1_x = \$1430 [14:0];
+          l1_x = \$127 [14:0];
       2'h2:
-          l1_x = \$1436 [14:0];
+          l1_x = \$133 [14:0];
       default:
-          l1_x = \$1442 [14:0];
+          l1_x = \$139 [14:0];
     endcase
   end
   always @* begin
@@ -8216,13 +5356,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_addr = { 1'h0, \$1537 , \$1524 , \$1507 , \$1486 , \$1465  };
+          l1_addr = 7'h00;
       2'h1:
-          l1_addr = \$1663 [5:0];
+          l1_addr = 7'h00;
       2'h2:
-          l1_addr = 6'h00;
+          l1_addr = 7'h00;
       default:
-          l1_addr = 6'h00;
+          l1_addr = 7'h00;
     endcase
   end
   always @* begin
@@ -8230,73 +5370,41 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     (* full_case = 32'd1 *)
     casez (i__payload[1:0])
       2'h0:
-          l1_seg = 4'h0;
+          l1_bin = \$147 [7:0];
       2'h1:
-          l1_seg = 4'h0;
+          l1_bin = \$155 [7:0];
       2'h2:
-          l1_seg = { \$1701 , \$1694 , \$1685 , \$1674  };
+          l1_bin = \$163 [7:0];
       default:
-          l1_seg = { \$1739 , \$1732 , \$1723 , \$1712  };
+          l1_bin = \$171 [7:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u2_c0 = 20'hffffa;
-      4'h1:
-          l1_u2_c0 = 20'h037cf;
-      4'h2:
-          l1_u2_c0 = 20'h06df8;
-      4'h3:
-          l1_u2_c0 = 20'h0ace8;
-      4'h4:
-          l1_u2_c0 = 20'h0f19a;
-      4'h5:
-          l1_u2_c0 = 20'h14238;
-      4'h6:
-          l1_u2_c0 = 20'h19c39;
-      4'h7:
-          l1_u2_c0 = 20'h2524a;
-      4'h8:
-          l1_u2_c0 = 20'h2bdec;
-      4'h9:
-          l1_u2_c0 = 20'h33781;
-      4'ha:
-          l1_u2_c0 = 20'h3fffe;
+    casez (i__payload[1:0])
+      2'h0:
+          l1_low = \$177 [9:0];
+      2'h1:
+          l1_low = { 2'h0, \$183 [7:0] };
+      2'h2:
+          l1_low = \$189 [9:0];
       default:
-          l1_u2_c0 = 20'h60002;
+          l1_low = \$195 [9:0];
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u3_c0 = 20'hffffb;
-      4'h1:
-          l1_u3_c0 = 20'h04409;
-      4'h2:
-          l1_u3_c0 = 20'h08929;
-      4'h3:
-          l1_u3_c0 = 20'h0d962;
-      4'h4:
-          l1_u3_c0 = 20'h1319b;
-      4'h5:
-          l1_u3_c0 = 20'h1a028;
-      4'h6:
-          l1_u3_c0 = 20'h21aa8;
-      4'h7:
-          l1_u3_c0 = 20'h2aff1;
-      4'h8:
-          l1_u3_c0 = 20'h4179c;
-      4'h9:
-          l1_u3_c0 = 20'h4f774;
-      4'ha:
-          l1_u3_c0 = 20'h5e3ea;
+    casez (l1_unit_b)
+      2'h0:
+          l1_binned = 1'h1;
+      2'h1:
+          l1_binned = 1'h1;
+      2'h2:
+          l1_binned = 1'h1;
       default:
-          l1_u3_c0 = 20'h6f655;
+          l1_binned = 1'h1;
     endcase
   end
   always @* begin
@@ -8304,235 +5412,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     (* full_case = 32'd1 *)
     casez (l1_unit_p0)
       2'h0:
-          l1_c0 = \port__data$63 ;
+          l1_t1 = \$205 ;
       2'h1:
-          l1_c0 = \port__data$63 ;
+          l1_t1 = \$207 ;
       2'h2:
-          l1_c0 = { l1_u2_c0[19], l1_u2_c0 };
+          l1_t1 = \$209 [12:0];
       default:
-          l1_c0 = { l1_u3_c0[19], l1_u3_c0 };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u2_c1 = 32'd539571257;
-      4'h1:
-          l1_u2_c1 = 32'd824416485;
-      4'h2:
-          l1_u2_c1 = 32'd995112600;
-      4'h3:
-          l1_u2_c1 = 32'd1117823841;
-      4'h4:
-          l1_u2_c1 = 32'd1189172733;
-      4'h5:
-          l1_u2_c1 = 32'd1215158492;
-      4'h6:
-          l1_u2_c1 = 32'd1200396598;
-      4'h7:
-          l1_u2_c1 = 32'd1126080299;
-      4'h8:
-          l1_u2_c1 = 32'd1095628912;
-      4'h9:
-          l1_u2_c1 = 32'd1079059151;
-      4'ha:
-          l1_u2_c1 = 32'd1073854746;
-      default:
-          l1_u2_c1 = 32'd1073702504;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u3_c1 = 32'd538674187;
-      4'h1:
-          l1_u3_c1 = 32'd767459081;
-      4'h2:
-          l1_u3_c1 = 32'd921244261;
-      4'h3:
-          l1_u3_c1 = 32'd1038037810;
-      4'h4:
-          l1_u3_c1 = 32'd1116946354;
-      4'h5:
-          l1_u3_c1 = 32'd1166097475;
-      4'h6:
-          l1_u3_c1 = 32'd1182685914;
-      4'h7:
-          l1_u3_c1 = 32'd1174480701;
-      4'h8:
-          l1_u3_c1 = 32'd1123886607;
-      4'h9:
-          l1_u3_c1 = 32'd1101301978;
-      4'ha:
-          l1_u3_c1 = 32'd1087225987;
-      default:
-          l1_u3_c1 = 32'd1079404840;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_unit_p0)
-      2'h0:
-          l1_c1 = \port__data$69 ;
-      2'h1:
-          l1_c1 = \port__data$69 ;
-      2'h2:
-          l1_c1 = l1_u2_c1;
-      default:
-          l1_c1 = l1_u3_c1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u2_c2 = 18'h18b25;
-      4'h1:
-          l1_u2_c2 = 18'h144b9;
-      4'h2:
-          l1_u2_c2 = 18'h0eb29;
-      4'h3:
-          l1_u2_c2 = 18'h087e8;
-      4'h4:
-          l1_u2_c2 = 18'h02ec0;
-      4'h5:
-          l1_u2_c2 = 18'h3eb90;
-      4'h6:
-          l1_u2_c2 = 18'h3ca4e;
-      4'h7:
-          l1_u2_c2 = 18'h3dc52;
-      4'h8:
-          l1_u2_c2 = 18'h3ef4b;
-      4'h9:
-          l1_u2_c2 = 18'h3fc4a;
-      4'ha:
-          l1_u2_c2 = 18'h3ffed;
-      default:
-          l1_u2_c2 = 18'h3fffb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u3_c2 = 17'h0f8f1;
-      4'h1:
-          l1_u3_c2 = 17'h0d4a2;
-      4'h2:
-          l1_u3_c2 = 17'h0a1ff;
-      4'h3:
-          l1_u3_c2 = 17'h06c47;
-      4'h4:
-          l1_u3_c2 = 17'h03abe;
-      4'h5:
-          l1_u3_c2 = 17'h012eb;
-      4'h6:
-          l1_u3_c2 = 17'h1f924;
-      4'h7:
-          l1_u3_c2 = 17'h1edac;
-      4'h8:
-          l1_u3_c2 = 17'h1f327;
-      4'h9:
-          l1_u3_c2 = 17'h1f888;
-      4'ha:
-          l1_u3_c2 = 17'h1fc63;
-      default:
-          l1_u3_c2 = 17'h1fe76;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_unit_p0)
-      2'h0:
-          l1_c2 = \port__data$75 ;
-      2'h1:
-          l1_c2 = \port__data$75 ;
-      2'h2:
-          l1_c2 = { l1_u2_c2[17], l1_u2_c2 };
-      default:
-          l1_c2 = { l1_u3_c2[16], l1_u3_c2[16], l1_u3_c2 };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u2_origin = 16'h0000;
-      4'h1:
-          l1_u2_origin = 16'h0580;
-      4'h2:
-          l1_u2_origin = 16'h0980;
-      4'h3:
-          l1_u2_origin = 16'h0d80;
-      4'h4:
-          l1_u2_origin = 16'h1180;
-      4'h5:
-          l1_u2_origin = 16'h1600;
-      4'h6:
-          l1_u2_origin = 16'h1b00;
-      4'h7:
-          l1_u2_origin = 16'h2580;
-      4'h8:
-          l1_u2_origin = 16'h2c00;
-      4'h9:
-          l1_u2_origin = 16'h3380;
-      4'ha:
-          l1_u2_origin = 16'h4000;
-      default:
-          l1_u2_origin = 16'h6000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_seg_p0)
-      4'h0:
-          l1_u3_origin = 16'h0000;
-      4'h1:
-          l1_u3_origin = 16'h0700;
-      4'h2:
-          l1_u3_origin = 16'h0c80;
-      4'h3:
-          l1_u3_origin = 16'h1200;
-      4'h4:
-          l1_u3_origin = 16'h1780;
-      4'h5:
-          l1_u3_origin = 16'h1e00;
-      4'h6:
-          l1_u3_origin = 16'h2500;
-      4'h7:
-          l1_u3_origin = 16'h2d80;
-      4'h8:
-          l1_u3_origin = 16'h4280;
-      4'h9:
-          l1_u3_origin = 16'h5000;
-      4'ha:
-          l1_u3_origin = 16'h5e80;
-      default:
-          l1_u3_origin = 16'h6f80;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    (* full_case = 32'd1 *)
-    casez (l1_unit_p0)
-      2'h0:
-          l1_t1 = { 1'h0, \$1740 [11:0] };
-      2'h1:
-          l1_t1 = { 1'h0, \$1741 [11:0] };
-      2'h2:
-          l1_t1 = \$1742 [12:0];
-      default:
-          l1_t1 = \$1743 [12:0];
+          l1_t1 = \$211 [12:0];
     endcase
   end
   always @* begin
@@ -8540,407 +5426,508 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     (* full_case = 32'd1 *)
     casez (l1_unit_p2)
       2'h0:
-          l1_sr1 = { 1'h0, \$1744  };
+          l1_sr1 = { 1'h0, \$212  };
       2'h1:
-          l1_sr1 = { 1'h0, \$1745  };
+          l1_sr1 = { 1'h0, \$213  };
       2'h2:
-          l1_sr1 = { 1'h0, \$1746  };
+          l1_sr1 = { 1'h0, \$214  };
       default:
-          l1_sr1 = { 1'h0, \$1747  };
+          l1_sr1 = { 1'h0, \$215  };
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    l1_y = 16'h0000;
-    if (i__ready) begin
-      (* full_case = 32'd1 *)
-      casez (l1_unit_p2)
-        2'h0:
-            l1_y = \$1761 [15:0];
-        2'h1:
-            l1_y = \$1783 [15:0];
-        2'h2:
-            l1_y = \$1808 [15:0];
-        default:
-            l1_y = \$1833 [15:0];
-      endcase
-    end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p2)
+      2'h0:
+          l1_uf_a = 22'h100000;
+      2'h1:
+          l1_uf_a = 22'h000000;
+      2'h2:
+          l1_uf_a = { \$216 [20], \$216 [20:0] };
+      default:
+          l1_uf_a = { \$217 [20], \$217 [20:0] };
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1842  = valid_0;
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p2)
+      2'h0:
+          l1_uf_b = { \$218 [20], \$218 [20], \$218 [20:0] };
+      2'h1:
+          l1_uf_b = { \$219 [20], \$219 [20], \$219 [20:0] };
+      2'h2:
+          l1_uf_b = { 1'h0, \$220  };
+      default:
+          l1_uf_b = { 1'h0, \$221  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p2)
+      2'h0:
+          l1_lo = 17'h00000;
+      2'h1:
+          l1_lo = 17'h18000;
+      2'h2:
+          l1_lo = 17'h18000;
+      default:
+          l1_lo = 17'h18000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez (l1_unit_p2)
+      2'h0:
+          l1_hi = 18'h0ffff;
+      2'h1:
+          l1_hi = 18'h07fff;
+      2'h2:
+          l1_hi = 18'h07fff;
+      default:
+          l1_hi = 18'h07fff;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$282  = valid_0;
     if (i__ready) begin
-      \$1842  = i__valid;
+      \$282  = i__valid;
     end
     if (rst) begin
-      \$1842  = 1'h0;
+      \$282  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1843  = valid_1;
+    \$283  = valid_1;
     if (i__ready) begin
-      \$1843  = valid_0;
+      \$283  = valid_0;
     end
     if (rst) begin
-      \$1843  = 1'h0;
+      \$283  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1844  = valid_2;
+    \$284  = valid_2;
     if (i__ready) begin
-      \$1844  = valid_1;
+      \$284  = valid_1;
     end
     if (rst) begin
-      \$1844  = 1'h0;
+      \$284  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1845  = o__valid;
+    \$285  = valid_3;
     if (i__ready) begin
-      \$1845  = valid_2;
+      \$285  = valid_2;
     end
     if (rst) begin
-      \$1845  = 1'h0;
+      \$285  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1846  = l0_unit_p0;
+    \$286  = o__valid;
     if (i__ready) begin
-      \$1846  = i__payload[1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1847  = l0_x_p0;
-    if (i__ready) begin
-      \$1847  = l0_x;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1848  = l0_neg_p0;
-    if (i__ready) begin
-      \$1848  = i__payload[17];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1849  = l0_t_p0;
-    if (i__ready) begin
-      \$1849  = l0_t;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1850  = l0_seg_p0;
-    if (i__ready) begin
-      \$1850  = l0_seg;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1851  = l0_prod0_p1;
-    if (i__ready) begin
-      \$1851  = \$1834 [28:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1852  = l0_c0_p1;
-    if (i__ready) begin
-      \$1852  = l0_c0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1853  = l0_c1_p1;
-    if (i__ready) begin
-      \$1853  = l0_c1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1854  = l0_unit_p1;
-    if (i__ready) begin
-      \$1854  = l0_unit_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1855  = l0_x_p1;
-    if (i__ready) begin
-      \$1855  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1856  = l0_neg_p1;
-    if (i__ready) begin
-      \$1856  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1857  = l0_t_p1;
-    if (i__ready) begin
-      \$1857  = l0_t1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1858  = l0_prod1_p2;
-    if (i__ready) begin
-      \$1858  = \$1837 [42:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1859  = l0_c0_p2;
-    if (i__ready) begin
-      \$1859  = l0_c0_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1860  = l0_unit_p2;
-    if (i__ready) begin
-      \$1860  = l0_unit_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1861  = l0_x_p2;
-    if (i__ready) begin
-      \$1861  = l0_x_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1862  = l0_neg_p2;
-    if (i__ready) begin
-      \$1862  = l0_neg_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1863  = l0_t_p2;
-    if (i__ready) begin
-      \$1863  = l0_t_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1864  = o__payload;
-    if (i__ready) begin
-      \$1864 [15:0] = l0_y;
-      \$1864 [31:16] = l1_y;
+      \$286  = valid_3;
     end
     if (rst) begin
-      \$1864  = 32'd0;
+      \$286  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1865  = l1_unit_p0;
+    \$287  = l0_low_b;
     if (i__ready) begin
-      \$1865  = i__payload[1:0];
+      \$287  = l0_low;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1866  = l1_x_p0;
+    \$288  = l0_unit_b;
     if (i__ready) begin
-      \$1866  = l1_x;
+      \$288  = i__payload[1:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1867  = l1_neg_p0;
+    \$289  = l0_x_b;
     if (i__ready) begin
-      \$1867  = i__payload[33];
+      \$289  = l0_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1868  = l1_t_p0;
+    \$290  = l0_neg_b;
     if (i__ready) begin
-      \$1868  = l1_t;
+      \$290  = i__payload[17];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1869  = l1_seg_p0;
+    \$291  = l0_t_b;
     if (i__ready) begin
-      \$1869  = l1_seg;
+      \$291  = l0_t;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1870  = l1_prod0_p1;
+    \$292  = l0_addr_b;
     if (i__ready) begin
-      \$1870  = \$1838 [28:0];
+      \$292  = l0_addr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1871  = l1_c0_p1;
+    \$293  = l0_unit_p0;
     if (i__ready) begin
-      \$1871  = l1_c0;
+      \$293  = l0_unit_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1872  = l1_c1_p1;
+    \$294  = l0_x_p0;
     if (i__ready) begin
-      \$1872  = l1_c1;
+      \$294  = l0_x_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1873  = l1_unit_p1;
+    \$295  = l0_neg_p0;
     if (i__ready) begin
-      \$1873  = l1_unit_p0;
+      \$295  = l0_neg_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1874  = l1_x_p1;
+    \$296  = l0_t_p0;
     if (i__ready) begin
-      \$1874  = l1_x_p0;
+      \$296  = l0_t_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1875  = l1_neg_p1;
+    \$297  = l0_prod0_p1;
     if (i__ready) begin
-      \$1875  = l1_neg_p0;
+      \$297  = \$222 [28:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1876  = l1_t_p1;
+    \$298  = l0_c0_p1;
     if (i__ready) begin
-      \$1876  = l1_t1;
+      \$298  = \port__data$87 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1877  = l1_prod1_p2;
+    \$299  = l0_c1_p1;
     if (i__ready) begin
-      \$1877  = \$1841 [42:0];
+      \$299  = \port__data$89 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1878  = l1_c0_p2;
+    \$300  = l0_unit_p1;
     if (i__ready) begin
-      \$1878  = l1_c0_p1;
+      \$300  = l0_unit_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1879  = l1_unit_p2;
+    \$301  = l0_x_p1;
     if (i__ready) begin
-      \$1879  = l1_unit_p1;
+      \$301  = l0_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1880  = l1_x_p2;
+    \$302  = l0_neg_p1;
     if (i__ready) begin
-      \$1880  = l1_x_p1;
+      \$302  = l0_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1881  = l1_neg_p2;
+    \$303  = l0_t_p1;
     if (i__ready) begin
-      \$1881  = l1_neg_p1;
+      \$303  = l0_t1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$1882  = l1_t_p2;
+    \$304  = l0_prod1_p2;
     if (i__ready) begin
-      \$1882  = l1_t_p1;
+      \$304  = \$225 [42:0];
     end
   end
-  assign l0_u0_seg_ge = { \$159 , \$152 , \$145 , \$138 , \$131 , \$124 , \$117 , \$110 , \$103 , \$96 , \$89 , \$82 , \$75 , \$68 , \$61 , \$54 , \$47 , \$40 , \$33 , \$26 , \$19 , \$12  };
-  assign l0_u1_seg_ge = { \$348 , \$341 , \$334 , \$327 , \$320 , \$313 , \$306 , \$299 , \$292 , \$285 , \$278 , \$271 , \$264 , \$257 , \$250 , \$243 , \$236 , \$229 , \$222 , \$215 , \$208 , \$201 , \$194 , \$187 , \$180 , \$173 , \$166  };
-  assign l0_u2_seg_ge = { \$425 , \$418 , \$411 , \$404 , \$397 , \$390 , \$383 , \$376 , \$369 , \$362 , \$355  };
-  assign l0_u3_seg_ge = { \$502 , \$495 , \$488 , \$481 , \$474 , \$467 , \$460 , \$453 , \$446 , \$439 , \$432  };
-  assign port__addr = l0_addr;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$305  = l0_c0_p2;
+    if (i__ready) begin
+      \$305  = l0_c0_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$306  = l0_unit_p2;
+    if (i__ready) begin
+      \$306  = l0_unit_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$307  = l0_x_p2;
+    if (i__ready) begin
+      \$307  = l0_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$308  = l0_neg_p2;
+    if (i__ready) begin
+      \$308  = l0_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$309  = l0_t_p2;
+    if (i__ready) begin
+      \$309  = l0_t_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$310  = o__payload;
+    if (i__ready) begin
+      \$310 [15:0] = \$251 [15:0];
+      \$310 [31:16] = \$281 [15:0];
+    end
+    if (rst) begin
+      \$310  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$311  = l1_low_b;
+    if (i__ready) begin
+      \$311  = l1_low;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$312  = l1_unit_b;
+    if (i__ready) begin
+      \$312  = i__payload[1:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$313  = l1_x_b;
+    if (i__ready) begin
+      \$313  = l1_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$314  = l1_neg_b;
+    if (i__ready) begin
+      \$314  = i__payload[33];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$315  = l1_t_b;
+    if (i__ready) begin
+      \$315  = l1_t;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$316  = l1_addr_b;
+    if (i__ready) begin
+      \$316  = l1_addr;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$317  = l1_unit_p0;
+    if (i__ready) begin
+      \$317  = l1_unit_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$318  = l1_x_p0;
+    if (i__ready) begin
+      \$318  = l1_x_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$319  = l1_neg_p0;
+    if (i__ready) begin
+      \$319  = l1_neg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$320  = l1_t_p0;
+    if (i__ready) begin
+      \$320  = l1_t_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$321  = l1_prod0_p1;
+    if (i__ready) begin
+      \$321  = \$252 [28:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$322  = l1_c0_p1;
+    if (i__ready) begin
+      \$322  = \port__data$105 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$323  = l1_c1_p1;
+    if (i__ready) begin
+      \$323  = \port__data$107 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$324  = l1_unit_p1;
+    if (i__ready) begin
+      \$324  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$325  = l1_x_p1;
+    if (i__ready) begin
+      \$325  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$326  = l1_neg_p1;
+    if (i__ready) begin
+      \$326  = l1_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$327  = l1_t_p1;
+    if (i__ready) begin
+      \$327  = l1_t1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$328  = l1_prod1_p2;
+    if (i__ready) begin
+      \$328  = \$255 [42:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$329  = l1_c0_p2;
+    if (i__ready) begin
+      \$329  = l1_c0_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$330  = l1_unit_p2;
+    if (i__ready) begin
+      \$330  = l1_unit_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$331  = l1_x_p2;
+    if (i__ready) begin
+      \$331  = l1_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$332  = l1_neg_p2;
+    if (i__ready) begin
+      \$332  = l1_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$333  = l1_t_p2;
+    if (i__ready) begin
+      \$333  = l1_t_p1;
+    end
+  end
+  assign port__addr = l0_bin;
   assign port__en = i__ready;
-  assign \port__addr$21  = l0_addr;
+  assign \port__en$18  = i__ready;
+  assign \port__en$20  = i__ready;
   assign \port__en$22  = i__ready;
-  assign \port__addr$27  = l0_addr;
-  assign \port__en$28  = i__ready;
-  assign \port__addr$33  = l0_addr;
-  assign \port__en$34  = i__ready;
-  assign l1_u0_seg_ge = { \$1075 , \$1068 , \$1061 , \$1054 , \$1047 , \$1040 , \$1033 , \$1026 , \$1019 , \$1012 , \$1005 , \$998 , \$991 , \$984 , \$977 , \$970 , \$963 , \$956 , \$949 , \$942 , \$935 , \$928  };
-  assign l1_u1_seg_ge = { \$1264 , \$1257 , \$1250 , \$1243 , \$1236 , \$1229 , \$1222 , \$1215 , \$1208 , \$1201 , \$1194 , \$1187 , \$1180 , \$1173 , \$1166 , \$1159 , \$1152 , \$1145 , \$1138 , \$1131 , \$1124 , \$1117 , \$1110 , \$1103 , \$1096 , \$1089 , \$1082  };
-  assign l1_u2_seg_ge = { \$1341 , \$1334 , \$1327 , \$1320 , \$1313 , \$1306 , \$1299 , \$1292 , \$1285 , \$1278 , \$1271  };
-  assign l1_u3_seg_ge = { \$1418 , \$1411 , \$1404 , \$1397 , \$1390 , \$1383 , \$1376 , \$1369 , \$1362 , \$1355 , \$1348  };
-  assign \port__addr$56  = l1_addr;
-  assign \port__en$57  = i__ready;
-  assign \port__addr$64  = l1_addr;
-  assign \port__en$65  = i__ready;
-  assign \port__addr$70  = l1_addr;
-  assign \port__en$71  = i__ready;
-  assign \port__addr$76  = l1_addr;
-  assign \port__en$77  = i__ready;
+  assign \port__en$24  = i__ready;
+  assign \port__addr$43  = l1_bin;
+  assign \port__en$44  = i__ready;
+  assign \port__en$52  = i__ready;
+  assign \port__en$54  = i__ready;
+  assign \port__en$56  = i__ready;
+  assign \port__en$58  = i__ready;
   assign \i__payload.unit  = i__payload[1:0];
   assign \i__payload.x  = i__payload[33:2];
   assign \$2  = 15'h7fa0;
-  assign \$828  = { 24'h000000, l0_prod1_p2[42:24] };
-  assign \$829  = { 24'h000000, l0_prod1_p2[42:24] };
-  assign \$830  = { 26'h0000000, l0_prod1_p2[42:26] };
-  assign \$831  = { 26'h0000000, l0_prod1_p2[42:26] };
-  assign \$837  = { 4'h0, \$836 [20:4] };
-  assign \$844  = { 4'h0, \$843 [20:4] };
-  assign \$851  = { \$850 [20], \$850 [20], \$850 [20], \$850 [20], \$850 [20:4] };
-  assign \$858  = { \$857 [20], \$857 [20], \$857 [20], \$857 [20], \$857 [20:4] };
-  assign \$865  = { \$864 [20], \$864 [20], \$864 [20], \$864 [20], \$864 [20:4] };
-  assign \$869  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$874  = { \$873 [20], \$873 [20], \$873 [20], \$873 [20], \$873 [20:4] };
-  assign \$877  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$882  = { \$881 [20], \$881 [20], \$881 [20], \$881 [20], \$881 [20:4] };
-  assign \$885  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$890  = { \$889 [20], \$889 [20], \$889 [20], \$889 [20], \$889 [20:4] };
-  assign \$894  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$899  = { \$898 [20], \$898 [20], \$898 [20], \$898 [20], \$898 [20:4] };
-  assign \$902  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$907  = { \$906 [20], \$906 [20], \$906 [20], \$906 [20], \$906 [20:4] };
-  assign \$910  = { 3'h0, l0_x_p2, 4'h0 };
-  assign \$915  = { \$914 [20], \$914 [20], \$914 [20], \$914 [20], \$914 [20:4] };
-  assign \$918  = 15'h7fa0;
-  assign \$1744  = { 24'h000000, l1_prod1_p2[42:24] };
-  assign \$1745  = { 24'h000000, l1_prod1_p2[42:24] };
-  assign \$1746  = { 26'h0000000, l1_prod1_p2[42:26] };
-  assign \$1747  = { 26'h0000000, l1_prod1_p2[42:26] };
-  assign \$1753  = { 4'h0, \$1752 [20:4] };
-  assign \$1760  = { 4'h0, \$1759 [20:4] };
-  assign \$1767  = { \$1766 [20], \$1766 [20], \$1766 [20], \$1766 [20], \$1766 [20:4] };
-  assign \$1774  = { \$1773 [20], \$1773 [20], \$1773 [20], \$1773 [20], \$1773 [20:4] };
-  assign \$1781  = { \$1780 [20], \$1780 [20], \$1780 [20], \$1780 [20], \$1780 [20:4] };
-  assign \$1785  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1790  = { \$1789 [20], \$1789 [20], \$1789 [20], \$1789 [20], \$1789 [20:4] };
-  assign \$1793  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1798  = { \$1797 [20], \$1797 [20], \$1797 [20], \$1797 [20], \$1797 [20:4] };
-  assign \$1801  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1806  = { \$1805 [20], \$1805 [20], \$1805 [20], \$1805 [20], \$1805 [20:4] };
-  assign \$1810  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1815  = { \$1814 [20], \$1814 [20], \$1814 [20], \$1814 [20], \$1814 [20:4] };
-  assign \$1818  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1823  = { \$1822 [20], \$1822 [20], \$1822 [20], \$1822 [20], \$1822 [20:4] };
-  assign \$1826  = { 3'h0, l1_x_p2, 4'h0 };
-  assign \$1831  = { \$1830 [20], \$1830 [20], \$1830 [20], \$1830 [20], \$1830 [20:4] };
-  assign \$1835  = { l0_prod0_p1[28], l0_prod0_p1 };
-  assign \$1839  = { l1_prod0_p1[28], l1_prod0_p1 };
+  assign \$36  = { 10'h000, \$35 [14:10] };
+  assign \$44  = { 8'h00, \$43 [14:8] };
+  assign \$52  = { 10'h000, \$51 [14:10] };
+  assign \$60  = { 10'h000, \$59 [14:10] };
+  assign \$95  = { 1'h0, \$94 [11:0] };
+  assign \$97  = { 1'h0, \$96 [11:0] };
+  assign \$99  = { 1'h0, \$98 [12:0] };
+  assign \$101  = { 1'h0, \$100 [12:0] };
+  assign \$102  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$103  = { 24'h000000, l0_prod1_p2[42:24] };
+  assign \$104  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$105  = { 26'h0000000, l0_prod1_p2[42:26] };
+  assign \$110  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$111  = { 3'h0, l0_x_p2, 4'h0 };
+  assign \$112  = 15'h7fa0;
+  assign \$146  = { 10'h000, \$145 [14:10] };
+  assign \$154  = { 8'h00, \$153 [14:8] };
+  assign \$162  = { 10'h000, \$161 [14:10] };
+  assign \$170  = { 10'h000, \$169 [14:10] };
+  assign \$205  = { 1'h0, \$204 [11:0] };
+  assign \$207  = { 1'h0, \$206 [11:0] };
+  assign \$209  = { 1'h0, \$208 [12:0] };
+  assign \$211  = { 1'h0, \$210 [12:0] };
+  assign \$212  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$213  = { 24'h000000, l1_prod1_p2[42:24] };
+  assign \$214  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$215  = { 26'h0000000, l1_prod1_p2[42:26] };
+  assign \$220  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$221  = { 3'h0, l1_x_p2, 4'h0 };
+  assign \$223  = { l0_prod0_p1[28], l0_prod0_p1 };
+  assign \$230  = { \$229 [24], \$229 [24], \$229 [24], \$229 [24], \$229 [24:4] };
+  assign \$236  = { \$235 [24], \$235 [24], \$235 [24], \$235 [24], \$235 [24:4] };
+  assign \$243  = { \$242 [24], \$242 [24], \$242 [24], \$242 [24], \$242 [24:4] };
+  assign \$249  = { \$248 [24], \$248 [24], \$248 [24], \$248 [24], \$248 [24:4] };
+  assign \$253  = { l1_prod0_p1[28], l1_prod0_p1 };
+  assign \$260  = { \$259 [24], \$259 [24], \$259 [24], \$259 [24], \$259 [24:4] };
+  assign \$266  = { \$265 [24], \$265 [24], \$265 [24], \$265 [24], \$265 [24:4] };
+  assign \$273  = { \$272 [24], \$272 [24], \$272 [24], \$272 [24], \$272 [24:4] };
+  assign \$279  = { \$278 [24], \$278 [24], \$278 [24], \$278 [24], \$278 [24:4] };
 endmodule
 
 (* generator = "Amaranth" *)

@@ -1,0 +1,48 @@
+"""The plan cache (hwact.plan_cache): a stored plan is the plan, damaged entries are made again,
+errors are never stored, and HWACT_PLAN_CACHE=0 plans afresh."""
+
+import pytest
+
+import hwact.plan_cache as plan_cache
+from hwact import PlanError, make_plan
+from hwact.plan_cache import PlanCache, cached_make_plan, request_key
+
+pytestmark = pytest.mark.model
+
+
+def test_a_stored_plan_is_read_back_as_the_plan(tmp_path):
+    first = PlanCache(tmp_path)
+    plan = first("sigmoid", "s4.4", "u0.8", method="pwl")
+    assert first.made == 1 and plan == make_plan("sigmoid", "s4.4", "u0.8", method="pwl")
+    (entry,) = tmp_path.glob("*.json")
+    assert entry.stem == request_key("sigmoid", "s4.4", "u0.8", {"method": "pwl"})
+    second = PlanCache(tmp_path)  # another process: nothing in memory
+    assert second("sigmoid", "Q3.4", "UQ0.8", method="pwl") == plan and second.made == 0  # same formats, other spelling
+    assert second("sigmoid", "s4.4", "u0.8", method="lut") != plan and second.made == 1  # another request
+
+
+def test_a_damaged_entry_is_made_again_and_errors_are_not_stored(tmp_path):
+    cache = PlanCache(tmp_path)
+    plan = cache("relu6", "s4.4", "s4.4")
+    (entry,) = tmp_path.glob("*.json")
+    entry.write_text("{not json")
+    again = PlanCache(tmp_path)
+    assert again("relu6", "s4.4", "s4.4") == plan and again.made == 1
+    with pytest.raises(PlanError):
+        again("sigmoid", "s4.4", "u0.8", max_err_lsb=0.01)
+    assert len(list(tmp_path.glob("*.json"))) == 1
+
+
+def test_the_environment_turns_it_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("HWACT_CACHE_DIR", str(tmp_path))
+    plan_cache._default.cache_clear()
+    try:
+        monkeypatch.setenv("HWACT_PLAN_CACHE", "0")
+        cached_make_plan("relu6", "s4.4", "s4.4")
+        assert not list(tmp_path.rglob("*.json"))
+        monkeypatch.setenv("HWACT_PLAN_CACHE", "1")
+        cached_make_plan("relu6", "s4.4", "s4.4")
+        (entry,) = tmp_path.rglob("*.json")
+        assert entry.parent == tmp_path / "plans" / plan_cache.source_hash()
+    finally:
+        plan_cache._default.cache_clear()
