@@ -33,8 +33,10 @@ except ImportError:  # not POSIX: no lock, two processes may then both make a pl
 
 __all__ = ["PlanCache", "cached_make_plan", "request_key", "source_hash", "NOT_PLANNING"]
 
-#: Simulation glue, which the planners never import: editing it keeps the stored plans.
-NOT_PLANNING = ("verify/", "cfu/sim.py", "cfu/firmware.py")
+#: Simulation glue, which the planners never import: editing it keeps the stored plans. ``_sim/``
+#: is the copy of the repository's ``sim/`` folder a wheel installs, so that a wheel of the same
+#: source finds the plans of its clone.
+NOT_PLANNING = ("verify/", "cfu/sim.py", "cfu/firmware.py", "_sim/")
 
 
 @cache

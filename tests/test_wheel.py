@@ -1,11 +1,14 @@
-"""A wheel install works: the package finds its SoC wrappers, firmware and benches without a clone.
+"""A wheel install works: ``hwact demo`` runs whole from a wheel, without a clone.
 
 The wheel is built from a copy of the source tree (no build isolation: setuptools comes from
 the dev extra) and installed into a fresh virtual environment whose only other packages are
 the dependencies already in ``.venv`` (made visible by a ``.pth`` line, which does not load
-``.venv``'s editable ``hwact``). That environment then builds a CFU, proves it with the
-protocol benches (``sim/cocotb``) and runs the proof firmware on PicoRV32 (``sim/firmware``,
-``sim/soc``): every file the clone's ``sim/`` folder gives.
+``.venv``'s editable ``hwact``). That environment's ``hwact demo`` then does the main job end
+to end: every default unit generated and proven on Icarus (the stream driver, package data),
+the default CFU built and proven on both buses (``sim/cocotb``) and by the proof firmware on
+VexRiscv and PicoRV32 (``sim/firmware``, ``sim/soc``): every file the clone's ``sim/`` folder
+gives, found inside the installed package. Plans come from the plan cache, which a wheel of
+the same source shares with the clone.
 """
 
 import shutil
@@ -18,51 +21,26 @@ from pathlib import Path
 
 import pytest
 
+from hwact.defaults import DEFAULT_UNITS
+
 pytestmark = pytest.mark.cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CONFIG = """\
-[[unit]]
-name = "relu6_int8x4"
-function = "relu6"
-in_format = "s4.4"
-out_format = "s4.4"
-lanes = 4
-function_id = 0
-
-[[unit]]
-name = "sigmoid_int8x4"
-function = "sigmoid"
-in_format = "s4.4"
-out_format = "u0.8"
-lanes = 4
-stages = 1
-function_id = 1
-"""
-
-PROGRAM = """\
+WHERE = """
 import sys
 from pathlib import Path
 import hwact
-from hwact.cfu.firmware import run_firmware
-from hwact.cfu.sim import load_cfu, run_protocol
 from hwact.resources import sim_dir
 
 site = Path(sys.argv[1]).resolve()
 assert Path(hwact.__file__).resolve().is_relative_to(site), hwact.__file__
 assert sim_dir().resolve().is_relative_to(site), sim_dir()
-cfu = load_cfu(Path("cfu").resolve())
-(Path("protocol")).mkdir()
-protocol = run_protocol(cfu, "Cfu", per_unit=8, work_dir=Path("protocol").resolve())
-assert protocol["tests"] == 3 and protocol["failures"] == 0, protocol
-run = run_firmware(cfu, "picorv32", Path("firmware").resolve(), count=8, simulator="verilator")
-assert run.passed, run
-print("wheel ok")
+print("installed")
 """
 
 
-def test_a_wheel_installed_in_a_fresh_venv_builds_and_proves_a_cfu(tmp_path):
+def test_a_wheel_installed_in_a_fresh_venv_runs_the_demo(tmp_path):
     source = tmp_path / "source"
     source.mkdir()
     for name in ("pyproject.toml", "setup.py", "README.md"):
@@ -83,12 +61,12 @@ def test_a_wheel_installed_in_a_fresh_venv_builds_and_proves_a_cfu(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
                    check=True, capture_output=True, text=True)
 
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    (run_dir / "small.toml").write_text(CONFIG)
-    built = subprocess.run([str(env_dir / "bin" / "hwact"), "cfu", "small.toml", "-o", "cfu"], cwd=run_dir,
-                           capture_output=True, text=True)
-    assert built.returncode == 0, built.stderr
-    done = subprocess.run([str(python), "-c", textwrap.dedent(PROGRAM), str(site)], cwd=run_dir,
+    where = subprocess.run([str(python), "-c", textwrap.dedent(WHERE), str(site)], capture_output=True, text=True)
+    assert where.returncode == 0 and "installed" in where.stdout, where.stderr[-3000:]
+    demo = subprocess.run([str(env_dir / "bin" / "hwact"), "demo", "-o", str(tmp_path / "demo")], cwd=tmp_path,
                           capture_output=True, text=True)
-    assert done.returncode == 0 and "wheel ok" in done.stdout, done.stderr[-3000:]
+    assert demo.returncode == 0, (demo.stdout[-3000:], demo.stderr[-3000:])
+    units = len(DEFAULT_UNITS)
+    assert f"{units} of {units} units proven bit-exact on every input code" in demo.stdout
+    assert "CFU: proven" in demo.stdout and "FAIL" not in demo.stdout
+    assert (tmp_path / "demo" / "cfu" / "Cfu.v").exists()
