@@ -61,7 +61,9 @@ def test_a_wheel_installed_in_a_fresh_venv_runs_the_demo(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
                    check=True, capture_output=True, text=True)
 
-    where = subprocess.run([str(python), "-c", textwrap.dedent(WHERE), str(site)], capture_output=True, text=True)
+    # Run from tmp_path: ``python -c`` puts the working directory first on sys.path, and the clone's is a source tree.
+    where = subprocess.run([str(python), "-c", textwrap.dedent(WHERE), str(site)], cwd=tmp_path,
+                           capture_output=True, text=True)
     assert where.returncode == 0 and "installed" in where.stdout, where.stderr[-3000:]
     demo = subprocess.run([str(env_dir / "bin" / "hwact"), "demo", "-o", str(tmp_path / "demo")], cwd=tmp_path,
                           capture_output=True, text=True)
