@@ -32,7 +32,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 #: Two tests that need the same slow plan are not both listed: the second would only wait for
 #: the first worker to make it, holding the other core idle.
 LONGEST_FIRST = (
+    "test_wheel.py::",  # a wheel built and installed, then the whole hwact demo
     "test_planner_tables.py::test_a_24_bit",
+    "test_soc.py::test_soc_netlist_runs_the_proof_firmware",  # the UP5K SoC's netlist in Verilator
     "test_auto_with_a_half_lsb_budget",
     "test_properties.py::test_a_24_bit",
     "test_sigmoid_and_tanh_at_their_natural_output_formats",
