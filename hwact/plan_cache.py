@@ -75,14 +75,15 @@ class PlanCache:
         key = request_key(function, in_fmt, out_fmt, options)
         if key in self.memory:
             return self.memory[key]
-        if self.directory is None:
+        try:
+            lock = None if self.directory is None else self._lock(key)
+        except OSError:  # a cache folder that cannot be made is no error: plan without it
+            lock = None
+        if lock is None:
             plan = self._make(function, in_fmt, out_fmt, options)
         else:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            stored = self.directory / f"{key}.json"
-            with open(self.directory / f"{key}.lock", "w") as lock:
-                if fcntl is not None:
-                    fcntl.flock(lock, fcntl.LOCK_EX)  # another process making the same plan finishes first
+            with lock:
+                stored = self.directory / f"{key}.json"
                 plan = self._read(stored)
                 if plan is None:
                     plan = self._make(function, in_fmt, out_fmt, options)  # errors are raised, never stored
@@ -92,6 +93,14 @@ class PlanCache:
                         pass  # a cache that cannot be written is no error
         self.memory[key] = plan
         return plan
+
+    def _lock(self, key: str):
+        """The request's lock file, held: another process making the same plan finishes first."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lock = open(self.directory / f"{key}.lock", "w")
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return lock
 
     def _make(self, function: str, in_fmt, out_fmt, options: Mapping[str, Any]) -> Plan:
         self.made += 1

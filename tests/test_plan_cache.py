@@ -46,3 +46,10 @@ def test_the_environment_turns_it_off(tmp_path, monkeypatch):
         assert entry.parent == tmp_path / "plans" / plan_cache.source_hash()
     finally:
         plan_cache._default.cache_clear()
+
+
+def test_a_cache_folder_that_cannot_be_made_is_no_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")  # a file where the cache folder should be
+    cache = PlanCache(blocker / "plans")
+    assert cache("relu6", "s4.4", "s4.4") == make_plan("relu6", "s4.4", "s4.4") and cache.made == 1

@@ -360,7 +360,7 @@ def batch_wrapper(units: list[tuple[str, dict[str, int]]], drivers: list[dict]) 
 
 def _driver_parameters(job: SimJob, widths: dict[str, int], transfers: int, files: _DriverFiles) -> dict:
     """The ``hwact_stream_driver`` parameters of one unit: widths, count, limits, seeds, files."""
-    seeds = np.random.default_rng(job.seed).integers(1, _IDLE_SCALE, size=2)  # xorshift needs a non-zero seed
+    seeds = np.random.default_rng(job.seed).integers(1, _IDLE_SCALE, size=2)  # an LFSR needs a non-zero seed
     return {"IN_WIDTH": widths["i__payload"], "OUT_WIDTH": widths["o__payload"], "TRANSFERS": max(transfers, 1),
             "ADDR_BITS": max(transfers, 1).bit_length(),
             "LIMIT": 4 * transfers + 1000,  # a unit that stops answering fails instead of hanging the run
@@ -380,11 +380,11 @@ def _write_inputs(path: Path, words: np.ndarray, addr_bits: int) -> None:
 MAX_REPORTED = 20
 
 
-def _summary(files: _DriverFiles, inputs: np.ndarray, expected: np.ndarray) -> dict:
+def _summary(files: _DriverFiles, inputs: np.ndarray, expected: np.ndarray, simulator: str) -> dict:
     """One unit's verdict from what its driver wrote: outputs against the model, stream rules, counts."""
     status = files.status.read_text().split() if files.status.exists() else []
     if len(status) != 6:
-        raise SimError(f"the stream driver of {files.inputs.stem} did not finish")
+        raise SimError(f"{simulator} run did not finish: {log_reason(files.status.parent, None)}")
     cycles, received, changed, first_changed, withdrawn, first_withdrawn = map(int, status)
     total = len(expected)
     text = files.outputs.read_text()
@@ -467,7 +467,7 @@ def simulate_many(jobs: list[SimJob], *, simulator: str = "icarus", work_dir: Pa
         sources = [*dict.fromkeys(Path(job.verilog) for job in jobs), _DRIVER, wrapper]
         run_cocotb(simulator=simulator, sources=sources, top=BATCH_TOP, bench_dir=_HERE, test_module="tb_unit",
                    work=work, extra_env={})
-        summaries = [_summary(unit_files, inputs, expected)
+        summaries = [_summary(unit_files, inputs, expected, simulator)
                      for unit_files, (inputs, expected, _, _) in zip(files, stimuli)]
     finally:
         if owned:
