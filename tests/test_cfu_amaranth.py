@@ -187,7 +187,7 @@ def test_shared_datapaths_answer_interleaved_commands_back_to_back(serial):
     ops = shared_ops(serial)
     assert [op.shared for op in ops] == ["table"] * 2 + ["horner"] * 5 + [None, None]
     assert len({op.group for op in ops[:7]}) == 3  # the table; Horner of degree 1 (three units) and 2
-    assert [op.latency for op in ops[:3]] == ([2 + 4 + 1 + 1, 2 + 4 + 1 + 1, 2 + 2 + 4 + 1] if serial else [3, 3, 6])
+    assert [op.latency for op in ops[:3]] == ([2 + 4 + 1 + 1, 2 + 4 + 1 + 1, 2 + 2 + 4 + 1] if serial else [3, 3, 8])
     assert [op.interval for op in ops[:3]] == ([7, 7, 8] if serial else [1, 1, 1])
     dut = Cfu(ops, discovery_id=1023, unknown_value=0xABCD1234)
     rng = random.Random(7 + serial)
@@ -230,7 +230,7 @@ def test_sharing_is_a_choice_of_each_op():
     """Without share, an op keeps its own datapath and its stated stages."""
     op = shared_ops(False)[2]
     own = CfuOp(op.function_id, op.name, op.plan, op.lanes, op.stages)
-    assert own.shared is None and own.latency == 3 and op.shared == "horner" and op.latency == 6
+    assert own.shared is None and own.latency == 3 and op.shared == "horner" and op.latency == 8
 
 
 def test_a_shared_horner_datapath_pads_lower_degrees():
@@ -274,7 +274,7 @@ def test_a_shared_horner_datapath_pads_lower_degrees():
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-    assert dut.stages == 5 and got == want
+    assert dut.stages == 7 and got == want
 
 
 def test_a_shared_horner_datapath_narrows_an_exact_plan_without_changing_an_answer():

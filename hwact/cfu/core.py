@@ -91,7 +91,7 @@ class CfuOp(InstructionFields):
     @property
     def pipeline_stages(self) -> int:
         """Stages of the datapath the op answers through: its own, or its shared datapath's."""
-        return self.stages if self.shared is None else shared_stages(self.shared, self.plan.table.degree)
+        return self.stages if self.shared is None else shared_stages(self.shared, self.plan.table.degree, self.serial)
 
     @property
     def latency(self) -> int:

@@ -19,9 +19,11 @@ carried down the pipeline beside its codes. Two shapes are shared (:func:`share_
     one comparator, not a comparator per threshold; one unfold, rounding and saturation serve every
     unit with its constants selected by the unit index; a degree-1 datapath scales each unit's
     ``t`` so that the products share one rounding shift (:func:`t_scales`), and runs an exact plan
-    with its output rounding moved into its step (:func:`normalized`). ``3 + degree`` stages: the
-    bin read, the segment registered into the coefficient read, each product (where a DSP block's
-    output register goes), the output.
+    with its output rounding moved into its step (:func:`normalized`). ``5 + degree`` stages: the
+    bin read, the segment registered into the coefficient read, the coefficients and ``t``
+    registered, each product (where a DSP block's output register goes), the unfold, the output
+    rounding and saturation; a serial datapath's lane leaves out the two registers the core's
+    clock needs and the slow parts it is for do not (:func:`shared_stages`).
 
 Sharing never changes an answer: every step computes what the plan's own primitive would, with the
 plan's own constants, on the plan's own values (a rewritten plan answers as the original on every
@@ -73,10 +75,20 @@ def share_kind(plan: Plan, stages: int) -> str | None:
     return "horner"
 
 
-def shared_stages(kind: str, degree: int = 0) -> int:
+def shared_stages(kind: str, degree: int = 0, serial: bool = False) -> int:
     """Pipeline stages of a shared datapath of shape ``kind`` (and Horner degree): the table read;
-    or the bin read (:func:`bin_rom`), the segment into the coefficient read, one per product, the output."""
-    return 1 if kind == "table" else 3 + degree
+    or the bin read (:func:`bin_rom`), the segment into the coefficient read, the coefficients
+    registered, one per product, the unfold, the output (``5 + degree``).
+
+    A serial datapath, the small one, keeps ``3 + degree`` (no coefficient and unfold registers):
+    every stage of it delays each transfer's lanes, and the parts it is for (the UP5K at 12 MHz)
+    meet their clock without them. In a parallel one each register costs latency only; without
+    them a block RAM's clock-to-data, the origin subtraction and the first multiplier share a
+    cycle, as do the last sum, unfold, rounding and saturation (docs/benchmarks.md).
+    """
+    if kind == "table":
+        return 1
+    return 3 + degree if serial else 5 + degree
 
 
 def bin_shift(plan: Plan, span: Range) -> int | None:
@@ -156,7 +168,7 @@ class SharedDatapath(wiring.Component):
     Outputs leave in the order transfers were taken, whatever their units.
     """
 
-    def __init__(self, plans: Sequence[Plan], *, lanes: int, serial: bool = False):
+    def __init__(self, plans: Sequence[Plan], *, lanes: int, serial: bool = False, short: bool = False):
         plans = tuple(plans)
         if not plans:
             raise ValueError("a shared datapath needs at least one plan")
@@ -169,6 +181,7 @@ class SharedDatapath(wiring.Component):
         if self._kind == "horner":
             plans = tuple(map(normalized, plans))
         self._plans, self._lanes, self._serial = plans, lanes, serial
+        self._short = short or serial  # the short pipeline (shared_stages): a serial datapath and its lane
         self._in_bits, self._out_bits = plans[0].in_fmt.width, plans[0].out_fmt.width
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({"unit": range(max(2, len(plans))),
@@ -182,7 +195,8 @@ class SharedDatapath(wiring.Component):
 
     @property
     def stages(self) -> int:
-        return shared_stages(self._kind, max(plan.table.degree for plan in self._plans))
+        """Pipeline stages of one lane (:func:`shared_stages`)."""
+        return shared_stages(self._kind, max(plan.table.degree for plan in self._plans), self._short)
 
     @property
     def latency(self) -> int:
@@ -196,7 +210,7 @@ class SharedDatapath(wiring.Component):
             self._pipeline(m, self.i, self.o, self._lanes)
             return m
         # Serial: one lane of datapath; a transfer is held while its lanes go in one per cycle.
-        lane = SharedDatapath(self._plans, lanes=1)
+        lane = SharedDatapath(self._plans, lanes=1, short=True)
         m.submodules.lane = lane
         lanes, w_in, w_out = self._lanes, self._in_bits, self._out_bits
         busy = Signal()
@@ -364,6 +378,9 @@ class SharedDatapath(wiring.Component):
                 m.d.sync += reg.eq(value)
             return reg
 
+        def cut(value, shape, what):  # a register of the long pipeline only (shared_stages)
+            return value if self._short else register(value, shape, what)
+
         # Stage 1: the bin entry of a binned unit, read through a registered port; the rest waits.
         # A binned unit's row is the entry's row, plus one when the code's low bits reach the
         # bin's threshold (modulo 2**row_bits, see bin_rom); any other unit's is its address.
@@ -431,6 +448,12 @@ class SharedDatapath(wiring.Component):
                     choices.append(t1)
             t1 = _pick(m, unit1, choices, _shape(_union(scaled_t)), f"{name}_t1")
 
+        # The coefficients and t registered, so a block RAM's clock-to-data, the origin subtraction
+        # and the unit multiplexers do not share a cycle with the first multiplier (56 MHz without).
+        columns = {k: cut(column, Value.cast(column).shape(), f"c{k}_q") for k, column in columns.items()}
+        t1 = cut(t1, Value.cast(t1).shape(), "t_q")
+        unit1, x1, neg1 = cut(unit1, unit1.shape(), "unit_q"), cut(x1, x1.shape(), "x_q"), cut(neg1, 1, "neg_q")
+
         # The Horner steps, one multiplier each; a unit of lower degree starts with exact steps on zeros.
         def steps(plan: Plan) -> list[HornerStep]:
             return [HornerStep(0)] * (degree - plan.table.degree) + list(plan.horner)
@@ -471,7 +494,7 @@ class SharedDatapath(wiring.Component):
             neg_s = register(neg_s, 1, f"neg_p{j + 1}")
             t_s = register(t_s, t_s.shape(), f"t_p{j + 1}")
 
-        # The last stage: one unfold, one rounding per distinct (shift, rounding) and one saturation,
+        # The last two stages: one unfold, one rounding per distinct (shift, rounding) and one saturation,
         # their constants picked by unit. Each value is the unit's own (acc, x and neg are in the
         # unit's ranges), so the shared steps compute what the unit's own would (hwact.hdl.primitives
         # step for step); each unit's own steps side by side cost about 100 LUT4 apiece.
@@ -488,6 +511,10 @@ class SharedDatapath(wiring.Component):
             first = _pick(m, unit_s, firsts, _widest(firsts), f"{name}_uf_a")
             second = _pick(m, unit_s, seconds, _widest(seconds), f"{name}_uf_b")
             value = Mux(neg_s, first - second, value)
+        # The unfolded value registered: the output rounding and saturation are the next stage's
+        # (in one stage with the last sum and the unfold: 55 MHz).
+        value = cut(value, value.shape(), "v_u")
+        unit_s = cut(unit_s, unit_s.shape(), "unit_u")
         rounded = {}
         for plan in plans:
             key = (plan.output.shift, plan.output.rounding)

@@ -32,38 +32,54 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   wire \$121 ;
   wire \$122 ;
   wire \$123 ;
-  reg \$124 ;
-  reg [16:0] \$125 ;
-  reg [31:0] \$126 ;
-  reg [31:0] \$127 ;
-  reg \$128 ;
-  reg [16:0] \$129 ;
+  wire \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire \$13 ;
-  reg [31:0] \$130 ;
-  reg [31:0] \$131 ;
-  reg \$132 ;
-  reg [31:0] \$133 ;
-  reg \$134 ;
-  reg [31:0] \$135 ;
-  reg [4:0] \$136 ;
-  reg \$137 ;
-  reg [4:0] \$138 ;
-  reg \$139 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire \$135 ;
+  reg \$136 ;
+  reg [16:0] \$137 ;
+  reg [31:0] \$138 ;
+  reg [31:0] \$139 ;
   wire \$14 ;
-  reg [4:0] \$140 ;
-  reg \$141 ;
-  reg [4:0] \$142 ;
-  reg \$143 ;
-  reg [4:0] \$144 ;
-  reg \$145 ;
-  reg [4:0] \$146 ;
-  reg \$147 ;
-  wire [7:0] \$148 ;
-  wire [7:0] \$149 ;
+  reg \$140 ;
+  reg [16:0] \$141 ;
+  reg [31:0] \$142 ;
+  reg [31:0] \$143 ;
+  reg \$144 ;
+  reg [31:0] \$145 ;
+  reg \$146 ;
+  reg [31:0] \$147 ;
+  reg [4:0] \$148 ;
+  reg \$149 ;
   wire \$15 ;
-  wire [7:0] \$150 ;
-  wire [7:0] \$151 ;
+  reg [4:0] \$150 ;
+  reg \$151 ;
+  reg [4:0] \$152 ;
+  reg \$153 ;
+  reg [4:0] \$154 ;
+  reg \$155 ;
+  reg [4:0] \$156 ;
+  reg \$157 ;
+  reg [4:0] \$158 ;
+  reg \$159 ;
   wire \$16 ;
+  reg [4:0] \$160 ;
+  reg \$161 ;
+  reg [4:0] \$162 ;
+  reg \$163 ;
+  wire [7:0] \$164 ;
+  wire [7:0] \$165 ;
+  wire [7:0] \$166 ;
+  wire [7:0] \$167 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
@@ -297,12 +313,16 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   reg [4:0] order_3 = 5'h00;
   reg [4:0] order_4 = 5'h00;
   reg [4:0] order_5 = 5'h00;
+  reg [4:0] order_6 = 5'h00;
+  reg [4:0] order_7 = 5'h00;
   reg order_used_0 = 1'h0;
   reg order_used_1 = 1'h0;
   reg order_used_2 = 1'h0;
   reg order_used_3 = 1'h0;
   reg order_used_4 = 1'h0;
   reg order_used_5 = 1'h0;
+  reg order_used_6 = 1'h0;
+  reg order_used_7 = 1'h0;
   wire pop;
   input reset;
   wire reset;
@@ -362,28 +382,28 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   assign \i__valid$43  = sel_hardtanh_int8x4 & empty;
   assign \i__valid$46  = sel_hardtanh_q12x2 & empty;
   assign \$1  = | { sel_silu_int8x4, sel_gelu_int8x4, sel_tanh_int8x4, sel_sigmoid_int8x4, sel_hardsigmoid_int8x4 };
-  assign \$2  = ~ order_used_5;
+  assign \$2  = ~ order_used_7;
   assign \$3  = \$2  | pop;
   assign \i__valid$52  = \$1  & \$3 ;
   assign \o__ready$55  = order_0[0] & rsp_space;
   assign fire_shared_table_8_8x4 = \i__valid$52  & i__ready;
-  assign \$5  = ~ order_used_5;
+  assign \$5  = ~ order_used_7;
   assign \$6  = \$5  | pop;
   assign \i__valid$60  = \$4  & \$6 ;
   assign \o__ready$61  = order_0[1] & rsp_space;
   assign fire_shared_horner1_16_16x2 = \i__valid$60  & \i__ready$63 ;
   assign \$7  = | { sel_silu_q12x2, sel_gelu_q12x2, sel_tanh_q12x2, sel_sigmoid_q12x2 };
-  assign \$8  = ~ order_used_5;
+  assign \$8  = ~ order_used_7;
   assign \$9  = \$8  | pop;
   assign \i__valid$65  = \$7  & \$9 ;
   assign \o__ready$66  = order_0[2] & rsp_space;
   assign fire_shared_horner2_16_16x2 = \i__valid$65  & \i__ready$68 ;
-  assign \$11  = ~ order_used_5;
+  assign \$11  = ~ order_used_7;
   assign \$12  = \$11  | pop;
   assign \i__valid$69  = \$10  & \$12 ;
   assign \o__ready$70  = order_0[3] & rsp_space;
   assign fire_glu_int8x4 = \i__valid$69  & \i__ready$72 ;
-  assign \$14  = ~ order_used_5;
+  assign \$14  = ~ order_used_7;
   assign \$15  = \$14  | pop;
   assign \i__valid$73  = \$13  & \$15 ;
   assign \o__ready$74  = order_0[4] & rsp_space;
@@ -409,7 +429,7 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   assign \$32  = order_0[3] & \o__valid$87 ;
   assign \$33  = order_0[4] & \o__valid$88 ;
   assign answer_valid = | { direct, \$33 , \$32 , \$31 , \$30 , \$29  };
-  assign \$34  = order_0[0] ? { \$151 , \$150 , \$149 , \$148  } : 32'd0;
+  assign \$34  = order_0[0] ? { \$167 , \$166 , \$165 , \$164  } : 32'd0;
   assign \$36  = order_0[1] ? \o__payload$91  : 32'd0;
   assign \$37  = \$35  | \$36 ;
   assign \$38  = order_0[2] ? \o__payload$92  : 32'd0;
@@ -496,58 +516,78 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   assign \$117  = \$116  & order_used_3;
   assign \$118  = pop ? \$115  : \$117 ;
   assign \$119  = \$signal  & \$118 ;
-  assign \$120  = ~ order_used_5;
-  assign \$121  = \$120  & order_used_4;
-  assign \$122  = pop ? order_used_5 : \$121 ;
-  assign \$123  = \$signal  & \$122 ;
+  assign \$120  = ~ order_used_6;
+  assign \$121  = order_used_5 & \$120 ;
+  assign \$122  = ~ order_used_5;
+  assign \$123  = \$122  & order_used_4;
+  assign \$124  = pop ? \$121  : \$123 ;
+  assign \$125  = \$signal  & \$124 ;
+  assign \$126  = ~ order_used_7;
+  assign \$127  = order_used_6 & \$126 ;
+  assign \$128  = ~ order_used_6;
+  assign \$129  = \$128  & order_used_5;
+  assign \$130  = pop ? \$127  : \$129 ;
+  assign \$131  = \$signal  & \$130 ;
+  assign \$132  = ~ order_used_7;
+  assign \$133  = \$132  & order_used_6;
+  assign \$134  = pop ? order_used_7 : \$133 ;
+  assign \$135  = \$signal  & \$134 ;
   always @(posedge clk)
-    c_valid <= \$124 ;
+    c_valid <= \$136 ;
   always @(posedge clk)
-    c_dec <= \$125 ;
+    c_dec <= \$137 ;
   always @(posedge clk)
-    i__payload <= \$126 ;
+    i__payload <= \$138 ;
   always @(posedge clk)
-    c_in1 <= \$127 ;
+    c_in1 <= \$139 ;
   always @(posedge clk)
-    skid_valid <= \$128 ;
+    skid_valid <= \$140 ;
   always @(posedge clk)
-    skid_dec <= \$129 ;
+    skid_dec <= \$141 ;
   always @(posedge clk)
-    skid_in0 <= \$130 ;
+    skid_in0 <= \$142 ;
   always @(posedge clk)
-    skid_in1 <= \$131 ;
+    skid_in1 <= \$143 ;
   always @(posedge clk)
-    rsp_valid <= \$132 ;
+    rsp_valid <= \$144 ;
   always @(posedge clk)
-    rsp_payload_outputs_0 <= \$133 ;
+    rsp_payload_outputs_0 <= \$145 ;
   always @(posedge clk)
-    rsp_skid_valid <= \$134 ;
+    rsp_skid_valid <= \$146 ;
   always @(posedge clk)
-    rsp_skid_data <= \$135 ;
+    rsp_skid_data <= \$147 ;
   always @(posedge clk)
-    order_0 <= \$136 ;
+    order_0 <= \$148 ;
   always @(posedge clk)
-    order_used_0 <= \$137 ;
+    order_used_0 <= \$149 ;
   always @(posedge clk)
-    order_1 <= \$138 ;
+    order_1 <= \$150 ;
   always @(posedge clk)
-    order_used_1 <= \$139 ;
+    order_used_1 <= \$151 ;
   always @(posedge clk)
-    order_2 <= \$140 ;
+    order_2 <= \$152 ;
   always @(posedge clk)
-    order_used_2 <= \$141 ;
+    order_used_2 <= \$153 ;
   always @(posedge clk)
-    order_3 <= \$142 ;
+    order_3 <= \$154 ;
   always @(posedge clk)
-    order_used_3 <= \$143 ;
+    order_used_3 <= \$155 ;
   always @(posedge clk)
-    order_4 <= \$144 ;
+    order_4 <= \$156 ;
   always @(posedge clk)
-    order_used_4 <= \$145 ;
+    order_used_4 <= \$157 ;
   always @(posedge clk)
-    order_5 <= \$146 ;
+    order_5 <= \$158 ;
   always @(posedge clk)
-    order_used_5 <= \$147 ;
+    order_used_5 <= \$159 ;
+  always @(posedge clk)
+    order_6 <= \$160 ;
+  always @(posedge clk)
+    order_used_6 <= \$161 ;
+  always @(posedge clk)
+    order_7 <= \$162 ;
+  always @(posedge clk)
+    order_used_7 <= \$163 ;
   \Cfu.glu_int8x4  glu_int8x4 (
     .clk(clk),
     .i__payload__a(c_in1),
@@ -621,10 +661,10 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
     .i__valid(\i__valid$52 ),
     .o__ready(\o__ready$55 ),
     .o__valid(o__valid),
-    .port__data(\$148 ),
-    .\port__data$14 (\$149 ),
-    .\port__data$15 (\$150 ),
-    .\port__data$16 (\$151 ),
+    .port__data(\$164 ),
+    .\port__data$14 (\$165 ),
+    .\port__data$15 (\$166 ),
+    .\port__data$16 (\$167 ),
     .rst(reset)
   );
   always @* begin
@@ -702,275 +742,323 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = c_valid;
+    \$136  = c_valid;
     if (\$48 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$124  = 1'h1;
+        \$136  = 1'h1;
       end else begin
-        \$124  = cmd_valid;
+        \$136  = cmd_valid;
       end
     end
     if (reset) begin
-      \$124  = 1'h0;
+      \$136  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = c_dec;
+    \$137  = c_dec;
     if (\$48 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$125  = skid_dec;
+        \$137  = skid_dec;
       end else begin
-        \$125  = { \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52  };
+        \$137  = { \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52  };
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = i__payload;
+    \$138  = i__payload;
     if (\$48 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$126  = skid_in0;
+        \$138  = skid_in0;
       end else begin
-        \$126  = cmd_payload_inputs_0;
+        \$138  = cmd_payload_inputs_0;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = c_in1;
+    \$139  = c_in1;
     if (\$48 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$127  = skid_in1;
+        \$139  = skid_in1;
       end else begin
-        \$127  = cmd_payload_inputs_1;
+        \$139  = cmd_payload_inputs_1;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = skid_valid;
+    \$140  = skid_valid;
     if (\$48 ) begin
       if (skid_valid) begin
-        \$128  = 1'h0;
+        \$140  = 1'h0;
       end
     end else if (\$50 ) begin
-      \$128  = 1'h1;
+      \$140  = 1'h1;
     end
     if (reset) begin
-      \$128  = 1'h0;
+      \$140  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = skid_dec;
+    \$141  = skid_dec;
     if (\$48 ) begin
     end else if (\$50 ) begin
-      \$129  = { \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70  };
+      \$141  = { \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70  };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = skid_in0;
+    \$142  = skid_in0;
     if (\$48 ) begin
     end else if (\$50 ) begin
-      \$130  = cmd_payload_inputs_0;
+      \$142  = cmd_payload_inputs_0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = skid_in1;
+    \$143  = skid_in1;
     if (\$48 ) begin
     end else if (\$50 ) begin
-      \$131  = cmd_payload_inputs_1;
+      \$143  = cmd_payload_inputs_1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = rsp_valid;
+    \$144  = rsp_valid;
     if (\$88 ) begin
-      \$132  = \$89 ;
+      \$144  = \$89 ;
     end
     if (reset) begin
-      \$132  = 1'h0;
+      \$144  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = rsp_payload_outputs_0;
+    \$145  = rsp_payload_outputs_0;
     if (\$88 ) begin
-      \$133  = \$90 ;
+      \$145  = \$90 ;
     end
     if (reset) begin
-      \$133  = 32'd0;
+      \$145  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = rsp_skid_valid;
+    \$146  = rsp_skid_valid;
     if (\$88 ) begin
-      \$134  = 1'h0;
+      \$146  = 1'h0;
     end else if (answer_taken) begin
-      \$134  = 1'h1;
+      \$146  = 1'h1;
     end
     if (reset) begin
-      \$134  = 1'h0;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = rsp_skid_data;
+    \$147  = rsp_skid_data;
     if (\$88 ) begin
     end else if (answer_taken) begin
-      \$135  = answer;
+      \$147  = answer;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = order_0;
+    \$148  = order_0;
     if (\$95 ) begin
-      \$136  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+      \$148  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$136  = order_1;
+      \$148  = order_1;
     end
     if (reset) begin
-      \$136  = 5'h00;
+      \$148  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = order_used_0;
+    \$149  = order_used_0;
     if (\$95 ) begin
-      \$137  = 1'h1;
+      \$149  = 1'h1;
     end else if (pop) begin
-      \$137  = order_used_1;
+      \$149  = order_used_1;
     end
     if (reset) begin
-      \$137  = 1'h0;
+      \$149  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = order_1;
+    \$150  = order_1;
     if (\$101 ) begin
-      \$138  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+      \$150  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$138  = order_2;
+      \$150  = order_2;
     end
     if (reset) begin
-      \$138  = 5'h00;
+      \$150  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = order_used_1;
+    \$151  = order_used_1;
     if (\$101 ) begin
-      \$139  = 1'h1;
+      \$151  = 1'h1;
     end else if (pop) begin
-      \$139  = order_used_2;
+      \$151  = order_used_2;
     end
     if (reset) begin
-      \$139  = 1'h0;
+      \$151  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = order_2;
+    \$152  = order_2;
     if (\$107 ) begin
-      \$140  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+      \$152  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$140  = order_3;
+      \$152  = order_3;
     end
     if (reset) begin
-      \$140  = 5'h00;
+      \$152  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = order_used_2;
+    \$153  = order_used_2;
     if (\$107 ) begin
-      \$141  = 1'h1;
+      \$153  = 1'h1;
     end else if (pop) begin
-      \$141  = order_used_3;
+      \$153  = order_used_3;
     end
     if (reset) begin
-      \$141  = 1'h0;
+      \$153  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = order_3;
+    \$154  = order_3;
     if (\$113 ) begin
-      \$142  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+      \$154  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$142  = order_4;
+      \$154  = order_4;
     end
     if (reset) begin
-      \$142  = 5'h00;
+      \$154  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = order_used_3;
+    \$155  = order_used_3;
     if (\$113 ) begin
-      \$143  = 1'h1;
+      \$155  = 1'h1;
     end else if (pop) begin
-      \$143  = order_used_4;
+      \$155  = order_used_4;
     end
     if (reset) begin
-      \$143  = 1'h0;
+      \$155  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = order_4;
+    \$156  = order_4;
     if (\$119 ) begin
-      \$144  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+      \$156  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$144  = order_5;
+      \$156  = order_5;
     end
     if (reset) begin
-      \$144  = 5'h00;
+      \$156  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = order_used_4;
+    \$157  = order_used_4;
     if (\$119 ) begin
-      \$145  = 1'h1;
+      \$157  = 1'h1;
     end else if (pop) begin
-      \$145  = order_used_5;
+      \$157  = order_used_5;
     end
     if (reset) begin
-      \$145  = 1'h0;
+      \$157  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = order_5;
-    if (\$123 ) begin
-      \$146  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    \$158  = order_5;
+    if (\$125 ) begin
+      \$158  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$146  = 5'h00;
+      \$158  = order_6;
     end
     if (reset) begin
-      \$146  = 5'h00;
+      \$158  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = order_used_5;
-    if (\$123 ) begin
-      \$147  = 1'h1;
+    \$159  = order_used_5;
+    if (\$125 ) begin
+      \$159  = 1'h1;
     end else if (pop) begin
-      \$147  = 1'h0;
+      \$159  = order_used_6;
     end
     if (reset) begin
-      \$147  = 1'h0;
+      \$159  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$160  = order_6;
+    if (\$131 ) begin
+      \$160  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$160  = order_7;
+    end
+    if (reset) begin
+      \$160  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$161  = order_used_6;
+    if (\$131 ) begin
+      \$161  = 1'h1;
+    end else if (pop) begin
+      \$161  = order_used_7;
+    end
+    if (reset) begin
+      \$161  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$162  = order_7;
+    if (\$135 ) begin
+      \$162  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$162  = 5'h00;
+    end
+    if (reset) begin
+      \$162  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$163  = order_used_7;
+    if (\$135 ) begin
+      \$163  = 1'h1;
+    end else if (pop) begin
+      \$163  = 1'h0;
+    end
+    if (reset) begin
+      \$163  = 1'h0;
     end
   end
   assign c_in0 = i__payload;
@@ -983,7 +1071,7 @@ module Cfu(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_
   assign \o__ready$47  = rsp_space;
   assign \i__payload$48  = { c_in1, i__payload };
   assign \i__payload$50  = { c_in1, i__payload };
-  assign \o__payload$90  = { \$151 , \$150 , \$149 , \$148  };
+  assign \o__payload$90  = { \$167 , \$166 , \$165 , \$164  };
   assign rst = reset;
   assign \i__payload[0]  = i__payload[7:0];
   assign \i__payload[1]  = i__payload[15:8];
@@ -3200,71 +3288,83 @@ module \Cfu.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   wire [32:0] \$14 ;
   wire [17:0] \$15 ;
   wire \$16 ;
-  wire [31:0] \$17 ;
-  wire [31:0] \$18 ;
-  wire [32:0] \$19 ;
+  wire [17:0] \$17 ;
+  wire [18:0] \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [17:0] \$20 ;
-  wire [18:0] \$21 ;
-  wire [16:0] \$22 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
   wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [34:0] \$27 ;
-  wire [31:0] \$28 ;
-  wire [31:0] \$29 ;
+  wire [34:0] \$24 ;
+  wire [31:0] \$25 ;
+  wire [31:0] \$26 ;
+  wire [32:0] \$27 ;
+  wire [17:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [32:0] \$30 ;
-  wire [17:0] \$31 ;
-  wire \$32 ;
-  wire [31:0] \$33 ;
-  wire [31:0] \$34 ;
-  wire [32:0] \$35 ;
-  wire [17:0] \$36 ;
-  wire [18:0] \$37 ;
+  wire [17:0] \$30 ;
+  wire [18:0] \$31 ;
+  reg \$32 ;
+  reg \$33 ;
+  reg \$34 ;
+  reg \$35 ;
+  reg \$36 ;
+  reg \$37 ;
   reg \$38 ;
-  reg \$39 ;
+  reg [15:0] \$39 ;
   wire \$4 ;
   reg \$40 ;
-  reg \$41 ;
-  reg \$42 ;
-  reg [15:0] \$43 ;
-  reg \$44 ;
-  reg [16:0] \$45 ;
-  reg [1:0] \$46 ;
-  reg \$47 ;
-  reg [15:0] \$48 ;
-  reg \$49 ;
+  reg [16:0] \$41 ;
+  reg [1:0] \$42 ;
+  reg \$43 ;
+  reg [15:0] \$44 ;
+  reg \$45 ;
+  reg [16:0] \$46 ;
+  reg [1:0] \$47 ;
+  reg [17:0] \$48 ;
+  reg [17:0] \$49 ;
   wire \$5 ;
   reg [16:0] \$50 ;
-  reg [1:0] \$51 ;
-  reg [30:0] \$52 ;
-  reg [17:0] \$53 ;
-  reg \$54 ;
-  reg [15:0] \$55 ;
+  reg \$51 ;
+  reg [15:0] \$52 ;
+  reg \$53 ;
+  reg [30:0] \$54 ;
+  reg [17:0] \$55 ;
   reg \$56 ;
-  reg [16:0] \$57 ;
-  reg [31:0] \$58 ;
-  reg \$59 ;
+  reg [15:0] \$57 ;
+  reg \$58 ;
+  reg [16:0] \$59 ;
   wire [16:0] \$6 ;
-  reg [15:0] \$60 ;
+  reg [16:0] \$60 ;
   reg \$61 ;
-  reg [16:0] \$62 ;
-  reg [1:0] \$63 ;
-  reg \$64 ;
-  reg [15:0] \$65 ;
-  reg \$66 ;
-  reg [16:0] \$67 ;
-  reg [1:0] \$68 ;
-  reg [30:0] \$69 ;
+  reg [31:0] \$62 ;
+  reg \$63 ;
+  reg [15:0] \$64 ;
+  reg \$65 ;
+  reg [16:0] \$66 ;
+  reg [1:0] \$67 ;
+  reg \$68 ;
+  reg [15:0] \$69 ;
   wire \$7 ;
-  reg [17:0] \$70 ;
-  reg \$71 ;
-  reg [15:0] \$72 ;
-  reg \$73 ;
-  reg [16:0] \$74 ;
+  reg \$70 ;
+  reg [16:0] \$71 ;
+  reg [1:0] \$72 ;
+  reg [17:0] \$73 ;
+  reg [17:0] \$74 ;
+  reg [16:0] \$75 ;
+  reg \$76 ;
+  reg [15:0] \$77 ;
+  reg \$78 ;
+  reg [30:0] \$79 ;
   wire \$8 ;
+  reg [17:0] \$80 ;
+  reg \$81 ;
+  reg [15:0] \$82 ;
+  reg \$83 ;
+  reg [16:0] \$84 ;
+  reg [16:0] \$85 ;
+  reg \$86 ;
   wire \$9 ;
   input clk;
   wire clk;
@@ -3277,43 +3377,59 @@ module \Cfu.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   input i__valid;
   wire i__valid;
   reg [17:0] l0_c0_p1 = 18'h00000;
+  reg [17:0] l0_c0_q = 18'h00000;
+  reg [17:0] l0_c1_q = 18'h00000;
   reg l0_neg_b = 1'h0;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
+  reg l0_neg_q = 1'h0;
   reg [30:0] l0_prod0_p1 = 31'h00000000;
   reg [1:0] l0_seg_b = 2'h0;
   reg [1:0] l0_seg_p0 = 2'h0;
   reg [16:0] l0_t_b = 17'h00000;
   reg [16:0] l0_t_p0 = 17'h00000;
   reg [16:0] l0_t_p1 = 17'h00000;
+  reg [16:0] l0_t_q = 17'h00000;
   reg [17:0] l0_u0_c0;
   reg [17:0] l0_u0_c1;
   wire [1:0] l0_u0_seg_ge;
   reg l0_unit_b = 1'h0;
   reg l0_unit_p0 = 1'h0;
   reg l0_unit_p1 = 1'h0;
+  reg l0_unit_q = 1'h0;
+  reg l0_unit_u = 1'h0;
+  reg [16:0] l0_v_u = 17'h00000;
   reg [15:0] l0_x_b = 16'h0000;
   reg [15:0] l0_x_p0 = 16'h0000;
   reg [15:0] l0_x_p1 = 16'h0000;
+  reg [15:0] l0_x_q = 16'h0000;
   reg [17:0] l1_c0_p1 = 18'h00000;
+  reg [17:0] l1_c0_q = 18'h00000;
+  reg [17:0] l1_c1_q = 18'h00000;
   reg l1_neg_b = 1'h0;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
+  reg l1_neg_q = 1'h0;
   reg [30:0] l1_prod0_p1 = 31'h00000000;
   reg [1:0] l1_seg_b = 2'h0;
   reg [1:0] l1_seg_p0 = 2'h0;
   reg [16:0] l1_t_b = 17'h00000;
   reg [16:0] l1_t_p0 = 17'h00000;
   reg [16:0] l1_t_p1 = 17'h00000;
+  reg [16:0] l1_t_q = 17'h00000;
   reg [17:0] l1_u0_c0;
   reg [17:0] l1_u0_c1;
   wire [1:0] l1_u0_seg_ge;
   reg l1_unit_b = 1'h0;
   reg l1_unit_p0 = 1'h0;
   reg l1_unit_p1 = 1'h0;
+  reg l1_unit_q = 1'h0;
+  reg l1_unit_u = 1'h0;
+  reg [16:0] l1_v_u = 17'h00000;
   reg [15:0] l1_x_b = 16'h0000;
   reg [15:0] l1_x_p0 = 16'h0000;
   reg [15:0] l1_x_p1 = 16'h0000;
+  reg [15:0] l1_x_q = 16'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   input o__ready;
@@ -3325,87 +3441,128 @@ module \Cfu.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
   reg valid_2 = 1'h0;
-  assign \$27  = $signed(l1_u0_c1) * $signed(l1_t_p0);
-  assign \$28  = $signed(l1_prod0_p1) + $signed(16'h4000);
-  assign \$30  = $signed(\$29 ) + $signed(l1_c0_p1);
-  assign \$32  = $signed({ 1'h0, \$31  }) > $signed(17'h0ffff);
-  assign \$33  = $signed(l1_prod0_p1) + $signed(16'h4000);
-  assign \$35  = $signed(\$34 ) + $signed(l1_c0_p1);
-  assign \$37  = \$32  ? 19'h0ffff : { 1'h0, \$36  };
+  reg valid_3 = 1'h0;
+  reg valid_4 = 1'h0;
+  assign \$14  = $signed(\$13 ) + $signed(l0_c0_p1);
+  assign \$16  = $signed({ 1'h0, \$15  }) > $signed(17'h0ffff);
+  assign \$18  = \$16  ? 19'h0ffff : { 1'h0, \$17  };
+  assign \$20  = ~ \$5 ;
+  assign \$21  = \$4  & \$20 ;
+  assign \$24  = $signed(l1_c1_q) * $signed(l1_t_q);
+  assign \$25  = $signed(l1_prod0_p1) + $signed(16'h4000);
+  assign \$27  = $signed(\$26 ) + $signed(l1_c0_p1);
+  assign \$29  = $signed({ 1'h0, \$28  }) > $signed(17'h0ffff);
+  assign \$31  = \$29  ? 19'h0ffff : { 1'h0, \$30  };
   always @(posedge clk)
-    valid_0 <= \$38 ;
+    valid_0 <= \$32 ;
   always @(posedge clk)
-    valid_1 <= \$39 ;
+    valid_1 <= \$33 ;
   always @(posedge clk)
-    valid_2 <= \$40 ;
+    valid_2 <= \$34 ;
   always @(posedge clk)
-    o__valid <= \$41 ;
+    valid_3 <= \$35 ;
   always @(posedge clk)
-    l0_unit_b <= \$42 ;
+    valid_4 <= \$36 ;
   always @(posedge clk)
-    l0_x_b <= \$43 ;
+    o__valid <= \$37 ;
   always @(posedge clk)
-    l0_neg_b <= \$44 ;
+    l0_unit_b <= \$38 ;
   always @(posedge clk)
-    l0_t_b <= \$45 ;
+    l0_x_b <= \$39 ;
   always @(posedge clk)
-    l0_seg_b <= \$46 ;
+    l0_neg_b <= \$40 ;
   always @(posedge clk)
-    l0_unit_p0 <= \$47 ;
+    l0_t_b <= \$41 ;
   always @(posedge clk)
-    l0_x_p0 <= \$48 ;
+    l0_seg_b <= \$42 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$49 ;
+    l0_unit_p0 <= \$43 ;
   always @(posedge clk)
-    l0_t_p0 <= \$50 ;
+    l0_x_p0 <= \$44 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$51 ;
+    l0_neg_p0 <= \$45 ;
   always @(posedge clk)
-    l0_prod0_p1 <= \$52 ;
+    l0_t_p0 <= \$46 ;
   always @(posedge clk)
-    l0_c0_p1 <= \$53 ;
+    l0_seg_p0 <= \$47 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$54 ;
+    l0_c0_q <= \$48 ;
   always @(posedge clk)
-    l0_x_p1 <= \$55 ;
+    l0_c1_q <= \$49 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$56 ;
+    l0_t_q <= \$50 ;
   always @(posedge clk)
-    l0_t_p1 <= \$57 ;
+    l0_unit_q <= \$51 ;
   always @(posedge clk)
-    o__payload <= \$58 ;
+    l0_x_q <= \$52 ;
   always @(posedge clk)
-    l1_unit_b <= \$59 ;
+    l0_neg_q <= \$53 ;
   always @(posedge clk)
-    l1_x_b <= \$60 ;
+    l0_prod0_p1 <= \$54 ;
   always @(posedge clk)
-    l1_neg_b <= \$61 ;
+    l0_c0_p1 <= \$55 ;
   always @(posedge clk)
-    l1_t_b <= \$62 ;
+    l0_unit_p1 <= \$56 ;
   always @(posedge clk)
-    l1_seg_b <= \$63 ;
+    l0_x_p1 <= \$57 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$64 ;
+    l0_neg_p1 <= \$58 ;
   always @(posedge clk)
-    l1_x_p0 <= \$65 ;
+    l0_t_p1 <= \$59 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$66 ;
+    l0_v_u <= \$60 ;
   always @(posedge clk)
-    l1_t_p0 <= \$67 ;
+    l0_unit_u <= \$61 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$68 ;
+    o__payload <= \$62 ;
   always @(posedge clk)
-    l1_prod0_p1 <= \$69 ;
+    l1_unit_b <= \$63 ;
   always @(posedge clk)
-    l1_c0_p1 <= \$70 ;
+    l1_x_b <= \$64 ;
   always @(posedge clk)
-    l1_unit_p1 <= \$71 ;
+    l1_neg_b <= \$65 ;
   always @(posedge clk)
-    l1_x_p1 <= \$72 ;
+    l1_t_b <= \$66 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$73 ;
+    l1_seg_b <= \$67 ;
   always @(posedge clk)
-    l1_t_p1 <= \$74 ;
+    l1_unit_p0 <= \$68 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$69 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$70 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$71 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$72 ;
+  always @(posedge clk)
+    l1_c0_q <= \$73 ;
+  always @(posedge clk)
+    l1_c1_q <= \$74 ;
+  always @(posedge clk)
+    l1_t_q <= \$75 ;
+  always @(posedge clk)
+    l1_unit_q <= \$76 ;
+  always @(posedge clk)
+    l1_x_q <= \$77 ;
+  always @(posedge clk)
+    l1_neg_q <= \$78 ;
+  always @(posedge clk)
+    l1_prod0_p1 <= \$79 ;
+  always @(posedge clk)
+    l1_c0_p1 <= \$80 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$81 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$82 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$83 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$84 ;
+  always @(posedge clk)
+    l1_v_u <= \$85 ;
+  always @(posedge clk)
+    l1_unit_u <= \$86 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[16:1]) >= $signed(15'h5000);
@@ -3414,15 +3571,8 @@ module \Cfu.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   assign \$5  = $signed(i__payload[32:17]) >= $signed(15'h3000);
   assign \$7  = ~ \$3 ;
   assign \$8  = \$2  & \$7 ;
-  assign \$11  = $signed(l0_u0_c1) * $signed(l0_t_p0);
+  assign \$11  = $signed(l0_c1_q) * $signed(l0_t_q);
   assign \$12  = $signed(l0_prod0_p1) + $signed(16'h4000);
-  assign \$14  = $signed(\$13 ) + $signed(l0_c0_p1);
-  assign \$16  = $signed({ 1'h0, \$15  }) > $signed(17'h0ffff);
-  assign \$17  = $signed(l0_prod0_p1) + $signed(16'h4000);
-  assign \$19  = $signed(\$18 ) + $signed(l0_c0_p1);
-  assign \$21  = \$16  ? 19'h0ffff : { 1'h0, \$20  };
-  assign \$23  = ~ \$5 ;
-  assign \$24  = \$4  & \$23 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     (* full_case = 32'd1 *)
@@ -3473,277 +3623,409 @@ module \Cfu.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$38  = valid_0;
+    \$32  = valid_0;
     if (i__ready) begin
-      \$38  = i__valid;
+      \$32  = i__valid;
     end
     if (rst) begin
-      \$38  = 1'h0;
+      \$32  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$39  = valid_1;
+    \$33  = valid_1;
     if (i__ready) begin
-      \$39  = valid_0;
+      \$33  = valid_0;
     end
     if (rst) begin
-      \$39  = 1'h0;
+      \$33  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$40  = valid_2;
+    \$34  = valid_2;
     if (i__ready) begin
-      \$40  = valid_1;
+      \$34  = valid_1;
     end
     if (rst) begin
+      \$34  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$35  = valid_3;
+    if (i__ready) begin
+      \$35  = valid_2;
+    end
+    if (rst) begin
+      \$35  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$36  = valid_4;
+    if (i__ready) begin
+      \$36  = valid_3;
+    end
+    if (rst) begin
+      \$36  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$37  = o__valid;
+    if (i__ready) begin
+      \$37  = valid_4;
+    end
+    if (rst) begin
+      \$37  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$38  = l0_unit_b;
+    if (i__ready) begin
+      \$38  = i__payload[0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$39  = l0_x_b;
+    if (i__ready) begin
+      \$39  = i__payload[16:1];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$40  = l0_neg_b;
+    if (i__ready) begin
       \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$41  = o__valid;
+    \$41  = l0_t_b;
     if (i__ready) begin
-      \$41  = valid_2;
+      \$41  = \$6 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$42  = l0_seg_b;
+    if (i__ready) begin
+      \$42  = { \$10 , \$9  };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$43  = l0_unit_p0;
+    if (i__ready) begin
+      \$43  = l0_unit_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$44  = l0_x_p0;
+    if (i__ready) begin
+      \$44  = l0_x_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$45  = l0_neg_p0;
+    if (i__ready) begin
+      \$45  = l0_neg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$46  = l0_t_p0;
+    if (i__ready) begin
+      \$46  = l0_t_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$47  = l0_seg_p0;
+    if (i__ready) begin
+      \$47  = l0_seg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$48  = l0_c0_q;
+    if (i__ready) begin
+      \$48  = l0_u0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$49  = l0_c1_q;
+    if (i__ready) begin
+      \$49  = l0_u0_c1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$50  = l0_t_q;
+    if (i__ready) begin
+      \$50  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$51  = l0_unit_q;
+    if (i__ready) begin
+      \$51  = l0_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$52  = l0_x_q;
+    if (i__ready) begin
+      \$52  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$53  = l0_neg_q;
+    if (i__ready) begin
+      \$53  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$54  = l0_prod0_p1;
+    if (i__ready) begin
+      \$54  = \$11 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$55  = l0_c0_p1;
+    if (i__ready) begin
+      \$55  = l0_c0_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$56  = l0_unit_p1;
+    if (i__ready) begin
+      \$56  = l0_unit_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$57  = l0_x_p1;
+    if (i__ready) begin
+      \$57  = l0_x_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$58  = l0_neg_p1;
+    if (i__ready) begin
+      \$58  = l0_neg_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$59  = l0_t_p1;
+    if (i__ready) begin
+      \$59  = l0_t_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$60  = l0_v_u;
+    if (i__ready) begin
+      \$60  = \$14 [16:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$61  = l0_unit_u;
+    if (i__ready) begin
+      \$61  = l0_unit_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$62  = o__payload;
+    if (i__ready) begin
+      \$62 [15:0] = \$18 [15:0];
+      \$62 [31:16] = \$31 [15:0];
     end
     if (rst) begin
-      \$41  = 1'h0;
+      \$62  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$42  = l0_unit_b;
+    \$63  = l1_unit_b;
     if (i__ready) begin
-      \$42  = i__payload[0];
+      \$63  = i__payload[0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$43  = l0_x_b;
+    \$64  = l1_x_b;
     if (i__ready) begin
-      \$43  = i__payload[16:1];
+      \$64  = i__payload[32:17];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$44  = l0_neg_b;
+    \$65  = l1_neg_b;
     if (i__ready) begin
-      \$44  = 1'h0;
+      \$65  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$45  = l0_t_b;
+    \$66  = l1_t_b;
     if (i__ready) begin
-      \$45  = \$6 ;
+      \$66  = \$19 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$46  = l0_seg_b;
+    \$67  = l1_seg_b;
     if (i__ready) begin
-      \$46  = { \$10 , \$9  };
+      \$67  = { \$23 , \$22  };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$47  = l0_unit_p0;
+    \$68  = l1_unit_p0;
     if (i__ready) begin
-      \$47  = l0_unit_b;
+      \$68  = l1_unit_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$48  = l0_x_p0;
+    \$69  = l1_x_p0;
     if (i__ready) begin
-      \$48  = l0_x_b;
+      \$69  = l1_x_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$49  = l0_neg_p0;
+    \$70  = l1_neg_p0;
     if (i__ready) begin
-      \$49  = l0_neg_b;
+      \$70  = l1_neg_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$50  = l0_t_p0;
+    \$71  = l1_t_p0;
     if (i__ready) begin
-      \$50  = l0_t_b;
+      \$71  = l1_t_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$51  = l0_seg_p0;
+    \$72  = l1_seg_p0;
     if (i__ready) begin
-      \$51  = l0_seg_b;
+      \$72  = l1_seg_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$52  = l0_prod0_p1;
+    \$73  = l1_c0_q;
     if (i__ready) begin
-      \$52  = \$11 [30:0];
+      \$73  = l1_u0_c0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$53  = l0_c0_p1;
+    \$74  = l1_c1_q;
     if (i__ready) begin
-      \$53  = l0_u0_c0;
+      \$74  = l1_u0_c1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$54  = l0_unit_p1;
+    \$75  = l1_t_q;
     if (i__ready) begin
-      \$54  = l0_unit_p0;
+      \$75  = l1_t_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$55  = l0_x_p1;
+    \$76  = l1_unit_q;
     if (i__ready) begin
-      \$55  = l0_x_p0;
+      \$76  = l1_unit_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$56  = l0_neg_p1;
+    \$77  = l1_x_q;
     if (i__ready) begin
-      \$56  = l0_neg_p0;
+      \$77  = l1_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$57  = l0_t_p1;
+    \$78  = l1_neg_q;
     if (i__ready) begin
-      \$57  = l0_t_p0;
+      \$78  = l1_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$58  = o__payload;
+    \$79  = l1_prod0_p1;
     if (i__ready) begin
-      \$58 [15:0] = \$21 [15:0];
-      \$58 [31:16] = \$37 [15:0];
-    end
-    if (rst) begin
-      \$58  = 32'd0;
+      \$79  = \$24 [30:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$59  = l1_unit_b;
+    \$80  = l1_c0_p1;
     if (i__ready) begin
-      \$59  = i__payload[0];
+      \$80  = l1_c0_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$60  = l1_x_b;
+    \$81  = l1_unit_p1;
     if (i__ready) begin
-      \$60  = i__payload[32:17];
+      \$81  = l1_unit_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$61  = l1_neg_b;
+    \$82  = l1_x_p1;
     if (i__ready) begin
-      \$61  = 1'h0;
+      \$82  = l1_x_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$62  = l1_t_b;
+    \$83  = l1_neg_p1;
     if (i__ready) begin
-      \$62  = \$22 ;
+      \$83  = l1_neg_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$63  = l1_seg_b;
+    \$84  = l1_t_p1;
     if (i__ready) begin
-      \$63  = { \$26 , \$25  };
+      \$84  = l1_t_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$64  = l1_unit_p0;
+    \$85  = l1_v_u;
     if (i__ready) begin
-      \$64  = l1_unit_b;
+      \$85  = \$27 [16:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$65  = l1_x_p0;
+    \$86  = l1_unit_u;
     if (i__ready) begin
-      \$65  = l1_x_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$66  = l1_neg_p0;
-    if (i__ready) begin
-      \$66  = l1_neg_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$67  = l1_t_p0;
-    if (i__ready) begin
-      \$67  = l1_t_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$68  = l1_seg_p0;
-    if (i__ready) begin
-      \$68  = l1_seg_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$69  = l1_prod0_p1;
-    if (i__ready) begin
-      \$69  = \$27 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$70  = l1_c0_p1;
-    if (i__ready) begin
-      \$70  = l1_u0_c0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$71  = l1_unit_p1;
-    if (i__ready) begin
-      \$71  = l1_unit_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$72  = l1_x_p1;
-    if (i__ready) begin
-      \$72  = l1_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$73  = l1_neg_p1;
-    if (i__ready) begin
-      \$73  = l1_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$74  = l1_t_p1;
-    if (i__ready) begin
-      \$74  = l1_t_p0;
+      \$86  = l1_unit_p1;
     end
   end
   assign l0_u0_seg_ge = { \$3 , \$2  };
@@ -3754,16 +4036,14 @@ module \Cfu.shared_horner1_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   assign \$9  = \$8 ;
   assign \$10  = \$3 ;
   assign \$13  = { \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31:15] };
-  assign \$15  = { 1'h0, \$14 [16:0] };
-  assign \$18  = { \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31:15] };
-  assign \$20  = { 1'h0, \$19 [16:0] };
-  assign \$22  = { i__payload[32], i__payload[32:17] };
-  assign \$25  = \$24 ;
-  assign \$26  = \$5 ;
-  assign \$29  = { \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31:15] };
-  assign \$31  = { 1'h0, \$30 [16:0] };
-  assign \$34  = { \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31:15] };
-  assign \$36  = { 1'h0, \$35 [16:0] };
+  assign \$15  = { 1'h0, l0_v_u };
+  assign \$17  = { 1'h0, l0_v_u };
+  assign \$19  = { i__payload[32], i__payload[32:17] };
+  assign \$22  = \$21 ;
+  assign \$23  = \$5 ;
+  assign \$26  = { \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31:15] };
+  assign \$28  = { 1'h0, l1_v_u };
+  assign \$30  = { 1'h0, l1_v_u };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3917,103 +4197,103 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   wire [16:0] \$23 ;
   wire [24:0] \$230 ;
   wire \$231 ;
-  wire [23:0] \$232 ;
-  wire [44:0] \$233 ;
-  wire [23:0] \$234 ;
-  wire [24:0] \$235 ;
+  wire [24:0] \$232 ;
+  wire [24:0] \$233 ;
+  wire [24:0] \$234 ;
+  wire \$235 ;
   wire [24:0] \$236 ;
   wire [24:0] \$237 ;
   wire \$238 ;
-  wire [23:0] \$239 ;
+  wire [24:0] \$239 ;
   wire [16:0] \$24 ;
-  wire [44:0] \$240 ;
-  wire [23:0] \$241 ;
+  wire [24:0] \$240 ;
+  wire [24:0] \$241 ;
   wire [24:0] \$242 ;
-  wire [24:0] \$243 ;
-  wire \$244 ;
-  wire [23:0] \$245 ;
+  wire [31:0] \$243 ;
+  wire [29:0] \$244 ;
+  wire [33:0] \$245 ;
   wire [44:0] \$246 ;
   wire [23:0] \$247 ;
-  wire [24:0] \$248 ;
-  wire [24:0] \$249 ;
+  wire [44:0] \$248 ;
+  wire [23:0] \$249 ;
   wire [16:0] \$25 ;
   wire [24:0] \$250 ;
   wire [24:0] \$251 ;
-  wire [31:0] \$252 ;
-  wire [29:0] \$253 ;
-  wire [33:0] \$254 ;
-  wire [44:0] \$255 ;
-  wire [23:0] \$256 ;
-  wire [44:0] \$257 ;
-  wire [23:0] \$258 ;
-  wire [24:0] \$259 ;
+  wire \$252 ;
+  wire [24:0] \$253 ;
+  wire [24:0] \$254 ;
+  wire [24:0] \$255 ;
+  wire \$256 ;
+  wire [24:0] \$257 ;
+  wire [24:0] \$258 ;
+  wire \$259 ;
   wire \$26 ;
   wire [24:0] \$260 ;
-  wire \$261 ;
-  wire [23:0] \$262 ;
-  wire [44:0] \$263 ;
-  wire [23:0] \$264 ;
-  wire [24:0] \$265 ;
-  wire [24:0] \$266 ;
-  wire [24:0] \$267 ;
-  wire \$268 ;
-  wire [23:0] \$269 ;
+  wire [24:0] \$261 ;
+  wire [24:0] \$262 ;
+  wire [24:0] \$263 ;
+  reg \$264 ;
+  reg \$265 ;
+  reg \$266 ;
+  reg \$267 ;
+  reg \$268 ;
+  reg \$269 ;
   wire [16:0] \$27 ;
-  wire [44:0] \$270 ;
-  wire [23:0] \$271 ;
-  wire [24:0] \$272 ;
-  wire [24:0] \$273 ;
-  wire \$274 ;
-  wire [23:0] \$275 ;
-  wire [44:0] \$276 ;
-  wire [23:0] \$277 ;
-  wire [24:0] \$278 ;
-  wire [24:0] \$279 ;
+  reg \$270 ;
+  reg [9:0] \$271 ;
+  reg [1:0] \$272 ;
+  reg [14:0] \$273 ;
+  reg \$274 ;
+  reg \$275 ;
+  reg [6:0] \$276 ;
+  reg [1:0] \$277 ;
+  reg [14:0] \$278 ;
+  reg \$279 ;
   wire [16:0] \$28 ;
-  wire [24:0] \$280 ;
-  wire [24:0] \$281 ;
-  reg \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg \$285 ;
-  reg \$286 ;
-  reg [9:0] \$287 ;
-  reg [1:0] \$288 ;
-  reg [14:0] \$289 ;
+  reg \$280 ;
+  reg [20:0] \$281 ;
+  reg [31:0] \$282 ;
+  reg [18:0] \$283 ;
+  reg [12:0] \$284 ;
+  reg [1:0] \$285 ;
+  reg [14:0] \$286 ;
+  reg \$287 ;
+  reg [28:0] \$288 ;
+  reg [20:0] \$289 ;
   wire [16:0] \$29 ;
-  reg \$290 ;
-  reg \$291 ;
-  reg [6:0] \$292 ;
-  reg [1:0] \$293 ;
-  reg [14:0] \$294 ;
-  reg \$295 ;
-  reg \$296 ;
-  reg [28:0] \$297 ;
-  reg [20:0] \$298 ;
-  reg [31:0] \$299 ;
+  reg [31:0] \$290 ;
+  reg [1:0] \$291 ;
+  reg [14:0] \$292 ;
+  reg \$293 ;
+  reg [12:0] \$294 ;
+  reg [42:0] \$295 ;
+  reg [20:0] \$296 ;
+  reg [1:0] \$297 ;
+  reg [14:0] \$298 ;
+  reg \$299 ;
   wire [14:0] \$3 ;
   wire [16:0] \$30 ;
-  reg [1:0] \$300 ;
-  reg [14:0] \$301 ;
-  reg \$302 ;
-  reg [12:0] \$303 ;
-  reg [42:0] \$304 ;
-  reg [20:0] \$305 ;
-  reg [1:0] \$306 ;
-  reg [14:0] \$307 ;
+  reg [12:0] \$300 ;
+  reg [23:0] \$301 ;
+  reg [1:0] \$302 ;
+  reg [31:0] \$303 ;
+  reg [9:0] \$304 ;
+  reg [1:0] \$305 ;
+  reg [14:0] \$306 ;
+  reg \$307 ;
   reg \$308 ;
-  reg [12:0] \$309 ;
+  reg [6:0] \$309 ;
   wire [16:0] \$31 ;
-  reg [31:0] \$310 ;
-  reg [9:0] \$311 ;
-  reg [1:0] \$312 ;
-  reg [14:0] \$313 ;
-  reg \$314 ;
-  reg \$315 ;
-  reg [6:0] \$316 ;
-  reg [1:0] \$317 ;
-  reg [14:0] \$318 ;
-  reg \$319 ;
+  reg [1:0] \$310 ;
+  reg [14:0] \$311 ;
+  reg \$312 ;
+  reg \$313 ;
+  reg [20:0] \$314 ;
+  reg [31:0] \$315 ;
+  reg [18:0] \$316 ;
+  reg [12:0] \$317 ;
+  reg [1:0] \$318 ;
+  reg [14:0] \$319 ;
   wire \$32 ;
   reg \$320 ;
   reg [28:0] \$321 ;
@@ -4030,6 +4310,8 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg [14:0] \$331 ;
   reg \$332 ;
   reg [12:0] \$333 ;
+  reg [23:0] \$334 ;
+  reg [1:0] \$335 ;
   wire [16:0] \$34 ;
   wire [16:0] \$35 ;
   wire [14:0] \$36 ;
@@ -4118,7 +4400,10 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg l0_binned;
   reg [20:0] l0_c0_p1 = 21'h000000;
   reg [20:0] l0_c0_p2 = 21'h000000;
+  reg [20:0] l0_c0_q = 21'h000000;
   reg [31:0] l0_c1_p1 = 32'd0;
+  reg [31:0] l0_c1_q = 32'd0;
+  reg [18:0] l0_c2_q = 19'h00000;
   reg [17:0] l0_hi;
   reg [16:0] l0_limit;
   reg [16:0] l0_lo;
@@ -4128,6 +4413,7 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg l0_neg_p2 = 1'h0;
+  reg l0_neg_q = 1'h0;
   reg [28:0] l0_prod0_p1 = 29'h00000000;
   reg [42:0] l0_prod1_p2 = 43'h00000000000;
   reg [43:0] l0_sr1;
@@ -4137,24 +4423,32 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg l0_t_p0 = 1'h0;
   reg [12:0] l0_t_p1 = 13'h0000;
   reg [12:0] l0_t_p2 = 13'h0000;
+  reg [12:0] l0_t_q = 13'h0000;
   reg [21:0] l0_uf_a;
   reg [22:0] l0_uf_b;
   reg [1:0] l0_unit_b = 2'h0;
   reg [1:0] l0_unit_p0 = 2'h0;
   reg [1:0] l0_unit_p1 = 2'h0;
   reg [1:0] l0_unit_p2 = 2'h0;
+  reg [1:0] l0_unit_q = 2'h0;
+  reg [1:0] l0_unit_u = 2'h0;
+  reg [23:0] l0_v_u = 24'h000000;
   reg [14:0] l0_x;
   reg [14:0] l0_x_b = 15'h0000;
   reg [14:0] l0_x_p0 = 15'h0000;
   reg [14:0] l0_x_p1 = 15'h0000;
   reg [14:0] l0_x_p2 = 15'h0000;
+  reg [14:0] l0_x_q = 15'h0000;
   reg [6:0] l1_addr;
   reg [6:0] l1_addr_b = 7'h00;
   reg [7:0] l1_bin;
   reg l1_binned;
   reg [20:0] l1_c0_p1 = 21'h000000;
   reg [20:0] l1_c0_p2 = 21'h000000;
+  reg [20:0] l1_c0_q = 21'h000000;
   reg [31:0] l1_c1_p1 = 32'd0;
+  reg [31:0] l1_c1_q = 32'd0;
+  reg [18:0] l1_c2_q = 19'h00000;
   reg [17:0] l1_hi;
   reg [16:0] l1_limit;
   reg [16:0] l1_lo;
@@ -4164,6 +4458,7 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
   reg l1_neg_p2 = 1'h0;
+  reg l1_neg_q = 1'h0;
   reg [28:0] l1_prod0_p1 = 29'h00000000;
   reg [42:0] l1_prod1_p2 = 43'h00000000000;
   reg [43:0] l1_sr1;
@@ -4173,17 +4468,22 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg l1_t_p0 = 1'h0;
   reg [12:0] l1_t_p1 = 13'h0000;
   reg [12:0] l1_t_p2 = 13'h0000;
+  reg [12:0] l1_t_q = 13'h0000;
   reg [21:0] l1_uf_a;
   reg [22:0] l1_uf_b;
   reg [1:0] l1_unit_b = 2'h0;
   reg [1:0] l1_unit_p0 = 2'h0;
   reg [1:0] l1_unit_p1 = 2'h0;
   reg [1:0] l1_unit_p2 = 2'h0;
+  reg [1:0] l1_unit_q = 2'h0;
+  reg [1:0] l1_unit_u = 2'h0;
+  reg [23:0] l1_v_u = 24'h000000;
   reg [14:0] l1_x;
   reg [14:0] l1_x_b = 15'h0000;
   reg [14:0] l1_x_p0 = 15'h0000;
   reg [14:0] l1_x_p1 = 15'h0000;
   reg [14:0] l1_x_p2 = 15'h0000;
+  reg [14:0] l1_x_q = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   input o__ready;
@@ -4195,37 +4495,39 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   wire [6:0] \port__addr$19 ;
   wire [6:0] \port__addr$21 ;
   wire [6:0] \port__addr$23 ;
-  wire [7:0] \port__addr$43 ;
-  wire [6:0] \port__addr$48 ;
-  wire [6:0] \port__addr$53 ;
-  wire [6:0] \port__addr$55 ;
-  wire [6:0] \port__addr$57 ;
+  wire [7:0] \port__addr$44 ;
+  wire [6:0] \port__addr$49 ;
+  wire [6:0] \port__addr$54 ;
+  wire [6:0] \port__addr$56 ;
+  wire [6:0] \port__addr$58 ;
   wire [16:0] port__data;
-  wire [18:0] \port__data$103 ;
-  wire [20:0] \port__data$105 ;
-  wire [31:0] \port__data$107 ;
+  wire [20:0] \port__data$115 ;
+  wire [31:0] \port__data$117 ;
+  wire [18:0] \port__data$119 ;
   wire [14:0] \port__data$28 ;
-  wire [16:0] \port__data$50 ;
-  wire [14:0] \port__data$62 ;
-  wire [18:0] \port__data$85 ;
-  wire [20:0] \port__data$87 ;
-  wire [31:0] \port__data$89 ;
+  wire [16:0] \port__data$51 ;
+  wire [14:0] \port__data$63 ;
+  wire [20:0] \port__data$89 ;
+  wire [31:0] \port__data$91 ;
+  wire [18:0] \port__data$93 ;
   wire port__en;
   wire \port__en$18 ;
   wire \port__en$20 ;
   wire \port__en$22 ;
   wire \port__en$24 ;
-  wire \port__en$44 ;
-  wire \port__en$52 ;
-  wire \port__en$54 ;
-  wire \port__en$56 ;
-  wire \port__en$58 ;
+  wire \port__en$45 ;
+  wire \port__en$53 ;
+  wire \port__en$55 ;
+  wire \port__en$57 ;
+  wire \port__en$59 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
   reg valid_2 = 1'h0;
   reg valid_3 = 1'h0;
+  reg valid_4 = 1'h0;
+  reg valid_5 = 1'h0;
   (* ram_style = "block" *)
   reg [16:0] bins_rom [190:0];
   initial begin
@@ -4431,7 +4733,7 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
       _1_ <= bins_rom[l0_bin];
     end
   end
-  assign \port__data$50  = _0_;
+  assign \port__data$51  = _0_;
   assign port__data = _1_;
   (* ram_style = "block" *)
   reg [20:0] c0_rom [74:0];
@@ -4516,14 +4818,14 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg [20:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _2_ <= c0_rom[\port__addr$48 ];
+      _2_ <= c0_rom[\port__addr$49 ];
     end
     if (i__ready) begin
       _3_ <= c0_rom[\port__addr$14 ];
     end
   end
-  assign \port__data$105  = _2_;
-  assign \port__data$87  = _3_;
+  assign \port__data$115  = _2_;
+  assign \port__data$89  = _3_;
   (* ram_style = "block" *)
   reg [31:0] c1_rom [74:0];
   initial begin
@@ -4607,14 +4909,14 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg [31:0] _5_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _4_ <= c1_rom[\port__addr$53 ];
+      _4_ <= c1_rom[\port__addr$54 ];
     end
     if (i__ready) begin
       _5_ <= c1_rom[\port__addr$19 ];
     end
   end
-  assign \port__data$107  = _4_;
-  assign \port__data$89  = _5_;
+  assign \port__data$117  = _4_;
+  assign \port__data$91  = _5_;
   (* ram_style = "block" *)
   reg [18:0] c2_rom [74:0];
   initial begin
@@ -4698,14 +5000,14 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg [18:0] _7_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _6_ <= c2_rom[\port__addr$55 ];
+      _6_ <= c2_rom[\port__addr$56 ];
     end
     if (i__ready) begin
       _7_ <= c2_rom[\port__addr$21 ];
     end
   end
-  assign \port__data$103  = _6_;
-  assign \port__data$85  = _7_;
+  assign \port__data$119  = _6_;
+  assign \port__data$93  = _7_;
   (* ram_style = "block" *)
   reg [14:0] origin_rom [74:0];
   initial begin
@@ -4789,13 +5091,13 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   reg [14:0] _9_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _8_ <= origin_rom[\port__addr$57 ];
+      _8_ <= origin_rom[\port__addr$58 ];
     end
     if (i__ready) begin
       _9_ <= origin_rom[\port__addr$23 ];
     end
   end
-  assign \port__data$62  = _8_;
+  assign \port__data$63  = _8_;
   assign \port__data$28  = _9_;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
@@ -4977,154 +5279,172 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   assign \$193  = - $signed(i__payload[33:18]);
   assign \$194  = i__payload[33] ? \$193  : { i__payload[33], i__payload[33:18] };
   assign \$195  = \$192  ? l1_limit : { 1'h0, \$194 [15:0] };
-  assign \$196  = l1_low_b >= \port__data$50 [16:7];
-  assign \$197  = \port__data$50 [6:0] + \$196 ;
-  assign \port__addr$48  = l1_binned ? \$197 [6:0] : l1_addr_b;
-  assign \$198  = l1_low_b >= \port__data$50 [16:7];
-  assign \$199  = \port__data$50 [6:0] + \$198 ;
-  assign \port__addr$53  = l1_binned ? \$199 [6:0] : l1_addr_b;
-  assign \$200  = l1_low_b >= \port__data$50 [16:7];
-  assign \$201  = \port__data$50 [6:0] + \$200 ;
-  assign \port__addr$55  = l1_binned ? \$201 [6:0] : l1_addr_b;
-  assign \$202  = l1_low_b >= \port__data$50 [16:7];
-  assign \$203  = \port__data$50 [6:0] + \$202 ;
-  assign \port__addr$57  = l1_binned ? \$203 [6:0] : l1_addr_b;
-  assign \$204  = l1_x_p0 - \port__data$62 ;
-  assign \$206  = l1_x_p0 - \port__data$62 ;
-  assign \$208  = l1_x_p0 - \port__data$62 ;
-  assign \$210  = l1_x_p0 - \port__data$62 ;
+  assign \$196  = l1_low_b >= \port__data$51 [16:7];
+  assign \$197  = \port__data$51 [6:0] + \$196 ;
+  assign \port__addr$49  = l1_binned ? \$197 [6:0] : l1_addr_b;
+  assign \$198  = l1_low_b >= \port__data$51 [16:7];
+  assign \$199  = \port__data$51 [6:0] + \$198 ;
+  assign \port__addr$54  = l1_binned ? \$199 [6:0] : l1_addr_b;
+  assign \$200  = l1_low_b >= \port__data$51 [16:7];
+  assign \$201  = \port__data$51 [6:0] + \$200 ;
+  assign \port__addr$56  = l1_binned ? \$201 [6:0] : l1_addr_b;
+  assign \$202  = l1_low_b >= \port__data$51 [16:7];
+  assign \$203  = \port__data$51 [6:0] + \$202 ;
+  assign \port__addr$58  = l1_binned ? \$203 [6:0] : l1_addr_b;
+  assign \$204  = l1_x_p0 - \port__data$63 ;
+  assign \$206  = l1_x_p0 - \port__data$63 ;
+  assign \$208  = l1_x_p0 - \port__data$63 ;
+  assign \$210  = l1_x_p0 - \port__data$63 ;
   assign \$216  = $signed(l1_sr1) + $signed(l1_c0_p2);
   assign \$217  = $signed(l1_sr1) + $signed(l1_c0_p2);
   assign \$218  = $signed(l1_sr1) + $signed(l1_c0_p2);
   assign \$219  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$222  = $signed(\port__data$85 ) * $signed({ 1'h0, l0_t1 });
+  assign \$222  = $signed(l0_c2_q) * $signed({ 1'h0, l0_t_q });
   assign \$224  = $signed(\$223 ) + $signed({ 1'h0, l0_c1_p1 });
   assign \$225  = \$224 [31:0] * l0_t_p1;
   assign \$226  = $signed(l0_uf_a) - $signed(l0_uf_b);
   assign \$227  = $signed(l0_sr1) + $signed(l0_c0_p2);
   assign \$228  = l0_neg_p2 ? \$226  : { \$227 [20], \$227 [20], \$227 [20], \$227 [20:0] };
-  assign \$229  = $signed(\$228 ) + $signed(5'h08);
+  assign \$229  = $signed(l0_v_u) + $signed(5'h08);
   assign \$231  = $signed(\$230 ) < $signed(l0_lo);
-  assign \$232  = $signed(l0_uf_a) - $signed(l0_uf_b);
-  assign \$233  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$234  = l0_neg_p2 ? \$232  : { \$233 [20], \$233 [20], \$233 [20], \$233 [20:0] };
-  assign \$235  = $signed(\$234 ) + $signed(5'h08);
-  assign \$237  = \$231  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$236 ;
-  assign \$238  = $signed(\$237 ) > $signed(l0_hi);
-  assign \$239  = $signed(l0_uf_a) - $signed(l0_uf_b);
-  assign \$240  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$241  = l0_neg_p2 ? \$239  : { \$240 [20], \$240 [20], \$240 [20], \$240 [20:0] };
-  assign \$242  = $signed(\$241 ) + $signed(5'h08);
-  assign \$244  = $signed(\$243 ) < $signed(l0_lo);
-  assign \$245  = $signed(l0_uf_a) - $signed(l0_uf_b);
-  assign \$246  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$247  = l0_neg_p2 ? \$245  : { \$246 [20], \$246 [20], \$246 [20], \$246 [20:0] };
-  assign \$248  = $signed(\$247 ) + $signed(5'h08);
-  assign \$250  = \$244  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$249 ;
-  assign \$251  = \$238  ? { l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi } : \$250 ;
-  assign \$252  = $signed(\port__data$103 ) * $signed({ 1'h0, l1_t1 });
-  assign \$254  = $signed(\$253 ) + $signed({ 1'h0, l1_c1_p1 });
-  assign \$255  = \$254 [31:0] * l1_t_p1;
-  assign \$256  = $signed(l1_uf_a) - $signed(l1_uf_b);
-  assign \$257  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$258  = l1_neg_p2 ? \$256  : { \$257 [20], \$257 [20], \$257 [20], \$257 [20:0] };
-  assign \$259  = $signed(\$258 ) + $signed(5'h08);
-  assign \$261  = $signed(\$260 ) < $signed(l1_lo);
-  assign \$262  = $signed(l1_uf_a) - $signed(l1_uf_b);
-  assign \$263  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$264  = l1_neg_p2 ? \$262  : { \$263 [20], \$263 [20], \$263 [20], \$263 [20:0] };
-  assign \$265  = $signed(\$264 ) + $signed(5'h08);
-  assign \$267  = \$261  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$266 ;
-  assign \$268  = $signed(\$267 ) > $signed(l1_hi);
-  assign \$269  = $signed(l1_uf_a) - $signed(l1_uf_b);
-  assign \$270  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$271  = l1_neg_p2 ? \$269  : { \$270 [20], \$270 [20], \$270 [20], \$270 [20:0] };
-  assign \$272  = $signed(\$271 ) + $signed(5'h08);
-  assign \$274  = $signed(\$273 ) < $signed(l1_lo);
-  assign \$275  = $signed(l1_uf_a) - $signed(l1_uf_b);
-  assign \$276  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$277  = l1_neg_p2 ? \$275  : { \$276 [20], \$276 [20], \$276 [20], \$276 [20:0] };
-  assign \$278  = $signed(\$277 ) + $signed(5'h08);
-  assign \$280  = \$274  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$279 ;
-  assign \$281  = \$268  ? { l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi } : \$280 ;
+  assign \$232  = $signed(l0_v_u) + $signed(5'h08);
+  assign \$234  = \$231  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$233 ;
+  assign \$235  = $signed(\$234 ) > $signed(l0_hi);
+  assign \$236  = $signed(l0_v_u) + $signed(5'h08);
+  assign \$238  = $signed(\$237 ) < $signed(l0_lo);
+  assign \$239  = $signed(l0_v_u) + $signed(5'h08);
+  assign \$241  = \$238  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$240 ;
+  assign \$242  = \$235  ? { l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi } : \$241 ;
+  assign \$243  = $signed(l1_c2_q) * $signed({ 1'h0, l1_t_q });
+  assign \$245  = $signed(\$244 ) + $signed({ 1'h0, l1_c1_p1 });
+  assign \$246  = \$245 [31:0] * l1_t_p1;
+  assign \$247  = $signed(l1_uf_a) - $signed(l1_uf_b);
+  assign \$248  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$249  = l1_neg_p2 ? \$247  : { \$248 [20], \$248 [20], \$248 [20], \$248 [20:0] };
+  assign \$250  = $signed(l1_v_u) + $signed(5'h08);
+  assign \$252  = $signed(\$251 ) < $signed(l1_lo);
+  assign \$253  = $signed(l1_v_u) + $signed(5'h08);
+  assign \$255  = \$252  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$254 ;
+  assign \$256  = $signed(\$255 ) > $signed(l1_hi);
+  assign \$257  = $signed(l1_v_u) + $signed(5'h08);
+  assign \$259  = $signed(\$258 ) < $signed(l1_lo);
+  assign \$260  = $signed(l1_v_u) + $signed(5'h08);
+  assign \$262  = \$259  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$261 ;
+  assign \$263  = \$256  ? { l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi } : \$262 ;
   always @(posedge clk)
-    valid_0 <= \$282 ;
+    valid_0 <= \$264 ;
   always @(posedge clk)
-    valid_1 <= \$283 ;
+    valid_1 <= \$265 ;
   always @(posedge clk)
-    valid_2 <= \$284 ;
+    valid_2 <= \$266 ;
   always @(posedge clk)
-    valid_3 <= \$285 ;
+    valid_3 <= \$267 ;
   always @(posedge clk)
-    o__valid <= \$286 ;
+    valid_4 <= \$268 ;
   always @(posedge clk)
-    l0_low_b <= \$287 ;
+    valid_5 <= \$269 ;
   always @(posedge clk)
-    l0_unit_b <= \$288 ;
+    o__valid <= \$270 ;
   always @(posedge clk)
-    l0_x_b <= \$289 ;
+    l0_low_b <= \$271 ;
   always @(posedge clk)
-    l0_neg_b <= \$290 ;
+    l0_unit_b <= \$272 ;
   always @(posedge clk)
-    l0_t_b <= \$291 ;
+    l0_x_b <= \$273 ;
   always @(posedge clk)
-    l0_addr_b <= \$292 ;
+    l0_neg_b <= \$274 ;
   always @(posedge clk)
-    l0_unit_p0 <= \$293 ;
+    l0_t_b <= \$275 ;
   always @(posedge clk)
-    l0_x_p0 <= \$294 ;
+    l0_addr_b <= \$276 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$295 ;
+    l0_unit_p0 <= \$277 ;
   always @(posedge clk)
-    l0_t_p0 <= \$296 ;
+    l0_x_p0 <= \$278 ;
   always @(posedge clk)
-    l0_prod0_p1 <= \$297 ;
+    l0_neg_p0 <= \$279 ;
   always @(posedge clk)
-    l0_c0_p1 <= \$298 ;
+    l0_t_p0 <= \$280 ;
   always @(posedge clk)
-    l0_c1_p1 <= \$299 ;
+    l0_c0_q <= \$281 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$300 ;
+    l0_c1_q <= \$282 ;
   always @(posedge clk)
-    l0_x_p1 <= \$301 ;
+    l0_c2_q <= \$283 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$302 ;
+    l0_t_q <= \$284 ;
   always @(posedge clk)
-    l0_t_p1 <= \$303 ;
+    l0_unit_q <= \$285 ;
   always @(posedge clk)
-    l0_prod1_p2 <= \$304 ;
+    l0_x_q <= \$286 ;
   always @(posedge clk)
-    l0_c0_p2 <= \$305 ;
+    l0_neg_q <= \$287 ;
   always @(posedge clk)
-    l0_unit_p2 <= \$306 ;
+    l0_prod0_p1 <= \$288 ;
   always @(posedge clk)
-    l0_x_p2 <= \$307 ;
+    l0_c0_p1 <= \$289 ;
   always @(posedge clk)
-    l0_neg_p2 <= \$308 ;
+    l0_c1_p1 <= \$290 ;
   always @(posedge clk)
-    l0_t_p2 <= \$309 ;
+    l0_unit_p1 <= \$291 ;
   always @(posedge clk)
-    o__payload <= \$310 ;
+    l0_x_p1 <= \$292 ;
   always @(posedge clk)
-    l1_low_b <= \$311 ;
+    l0_neg_p1 <= \$293 ;
   always @(posedge clk)
-    l1_unit_b <= \$312 ;
+    l0_t_p1 <= \$294 ;
   always @(posedge clk)
-    l1_x_b <= \$313 ;
+    l0_prod1_p2 <= \$295 ;
   always @(posedge clk)
-    l1_neg_b <= \$314 ;
+    l0_c0_p2 <= \$296 ;
   always @(posedge clk)
-    l1_t_b <= \$315 ;
+    l0_unit_p2 <= \$297 ;
   always @(posedge clk)
-    l1_addr_b <= \$316 ;
+    l0_x_p2 <= \$298 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$317 ;
+    l0_neg_p2 <= \$299 ;
   always @(posedge clk)
-    l1_x_p0 <= \$318 ;
+    l0_t_p2 <= \$300 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$319 ;
+    l0_v_u <= \$301 ;
   always @(posedge clk)
-    l1_t_p0 <= \$320 ;
+    l0_unit_u <= \$302 ;
+  always @(posedge clk)
+    o__payload <= \$303 ;
+  always @(posedge clk)
+    l1_low_b <= \$304 ;
+  always @(posedge clk)
+    l1_unit_b <= \$305 ;
+  always @(posedge clk)
+    l1_x_b <= \$306 ;
+  always @(posedge clk)
+    l1_neg_b <= \$307 ;
+  always @(posedge clk)
+    l1_t_b <= \$308 ;
+  always @(posedge clk)
+    l1_addr_b <= \$309 ;
+  always @(posedge clk)
+    l1_unit_p0 <= \$310 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$311 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$312 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$313 ;
+  always @(posedge clk)
+    l1_c0_q <= \$314 ;
+  always @(posedge clk)
+    l1_c1_q <= \$315 ;
+  always @(posedge clk)
+    l1_c2_q <= \$316 ;
+  always @(posedge clk)
+    l1_t_q <= \$317 ;
+  always @(posedge clk)
+    l1_unit_q <= \$318 ;
+  always @(posedge clk)
+    l1_x_q <= \$319 ;
+  always @(posedge clk)
+    l1_neg_q <= \$320 ;
   always @(posedge clk)
     l1_prod0_p1 <= \$321 ;
   always @(posedge clk)
@@ -5151,6 +5471,10 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
     l1_neg_p2 <= \$332 ;
   always @(posedge clk)
     l1_t_p2 <= \$333 ;
+  always @(posedge clk)
+    l1_v_u <= \$334 ;
+  always @(posedge clk)
+    l1_unit_u <= \$335 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
@@ -5308,7 +5632,7 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_unit_p2)
+    casez (l0_unit_u)
       2'h0:
           l0_lo = 17'h00000;
       2'h1:
@@ -5322,7 +5646,7 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_unit_p2)
+    casez (l0_unit_u)
       2'h0:
           l0_hi = 18'h0ffff;
       2'h1:
@@ -5490,7 +5814,7 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_unit_p2)
+    casez (l1_unit_u)
       2'h0:
           l1_lo = 17'h00000;
       2'h1:
@@ -5504,7 +5828,7 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_unit_p2)
+    casez (l1_unit_u)
       2'h0:
           l1_hi = 18'h0ffff;
       2'h1:
@@ -5517,350 +5841,482 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$282  = valid_0;
+    \$264  = valid_0;
     if (i__ready) begin
-      \$282  = i__valid;
+      \$264  = i__valid;
     end
     if (rst) begin
-      \$282  = 1'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$283  = valid_1;
+    \$265  = valid_1;
     if (i__ready) begin
-      \$283  = valid_0;
+      \$265  = valid_0;
     end
     if (rst) begin
-      \$283  = 1'h0;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$284  = valid_2;
+    \$266  = valid_2;
     if (i__ready) begin
-      \$284  = valid_1;
+      \$266  = valid_1;
     end
     if (rst) begin
-      \$284  = 1'h0;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$285  = valid_3;
+    \$267  = valid_3;
     if (i__ready) begin
-      \$285  = valid_2;
+      \$267  = valid_2;
     end
     if (rst) begin
-      \$285  = 1'h0;
+      \$267  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$286  = o__valid;
+    \$268  = valid_4;
     if (i__ready) begin
-      \$286  = valid_3;
+      \$268  = valid_3;
     end
     if (rst) begin
-      \$286  = 1'h0;
+      \$268  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$287  = l0_low_b;
+    \$269  = valid_5;
     if (i__ready) begin
-      \$287  = l0_low;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$288  = l0_unit_b;
-    if (i__ready) begin
-      \$288  = i__payload[1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$289  = l0_x_b;
-    if (i__ready) begin
-      \$289  = l0_x;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$290  = l0_neg_b;
-    if (i__ready) begin
-      \$290  = i__payload[17];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$291  = l0_t_b;
-    if (i__ready) begin
-      \$291  = l0_t;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$292  = l0_addr_b;
-    if (i__ready) begin
-      \$292  = l0_addr;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$293  = l0_unit_p0;
-    if (i__ready) begin
-      \$293  = l0_unit_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$294  = l0_x_p0;
-    if (i__ready) begin
-      \$294  = l0_x_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$295  = l0_neg_p0;
-    if (i__ready) begin
-      \$295  = l0_neg_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$296  = l0_t_p0;
-    if (i__ready) begin
-      \$296  = l0_t_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$297  = l0_prod0_p1;
-    if (i__ready) begin
-      \$297  = \$222 [28:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$298  = l0_c0_p1;
-    if (i__ready) begin
-      \$298  = \port__data$87 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$299  = l0_c1_p1;
-    if (i__ready) begin
-      \$299  = \port__data$89 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$300  = l0_unit_p1;
-    if (i__ready) begin
-      \$300  = l0_unit_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$301  = l0_x_p1;
-    if (i__ready) begin
-      \$301  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$302  = l0_neg_p1;
-    if (i__ready) begin
-      \$302  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$303  = l0_t_p1;
-    if (i__ready) begin
-      \$303  = l0_t1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$304  = l0_prod1_p2;
-    if (i__ready) begin
-      \$304  = \$225 [42:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$305  = l0_c0_p2;
-    if (i__ready) begin
-      \$305  = l0_c0_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$306  = l0_unit_p2;
-    if (i__ready) begin
-      \$306  = l0_unit_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$307  = l0_x_p2;
-    if (i__ready) begin
-      \$307  = l0_x_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$308  = l0_neg_p2;
-    if (i__ready) begin
-      \$308  = l0_neg_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$309  = l0_t_p2;
-    if (i__ready) begin
-      \$309  = l0_t_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$310  = o__payload;
-    if (i__ready) begin
-      \$310 [15:0] = \$251 [15:0];
-      \$310 [31:16] = \$281 [15:0];
+      \$269  = valid_4;
     end
     if (rst) begin
-      \$310  = 32'd0;
+      \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$311  = l1_low_b;
+    \$270  = o__valid;
     if (i__ready) begin
-      \$311  = l1_low;
+      \$270  = valid_5;
+    end
+    if (rst) begin
+      \$270  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$312  = l1_unit_b;
+    \$271  = l0_low_b;
     if (i__ready) begin
-      \$312  = i__payload[1:0];
+      \$271  = l0_low;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$313  = l1_x_b;
+    \$272  = l0_unit_b;
     if (i__ready) begin
-      \$313  = l1_x;
+      \$272  = i__payload[1:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$314  = l1_neg_b;
+    \$273  = l0_x_b;
     if (i__ready) begin
-      \$314  = i__payload[33];
+      \$273  = l0_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$315  = l1_t_b;
+    \$274  = l0_neg_b;
     if (i__ready) begin
-      \$315  = l1_t;
+      \$274  = i__payload[17];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$316  = l1_addr_b;
+    \$275  = l0_t_b;
     if (i__ready) begin
-      \$316  = l1_addr;
+      \$275  = l0_t;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$317  = l1_unit_p0;
+    \$276  = l0_addr_b;
     if (i__ready) begin
-      \$317  = l1_unit_b;
+      \$276  = l0_addr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$318  = l1_x_p0;
+    \$277  = l0_unit_p0;
     if (i__ready) begin
-      \$318  = l1_x_b;
+      \$277  = l0_unit_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$319  = l1_neg_p0;
+    \$278  = l0_x_p0;
     if (i__ready) begin
-      \$319  = l1_neg_b;
+      \$278  = l0_x_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$320  = l1_t_p0;
+    \$279  = l0_neg_p0;
     if (i__ready) begin
-      \$320  = l1_t_b;
+      \$279  = l0_neg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$280  = l0_t_p0;
+    if (i__ready) begin
+      \$280  = l0_t_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$281  = l0_c0_q;
+    if (i__ready) begin
+      \$281  = \port__data$89 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$282  = l0_c1_q;
+    if (i__ready) begin
+      \$282  = \port__data$91 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$283  = l0_c2_q;
+    if (i__ready) begin
+      \$283  = \port__data$93 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$284  = l0_t_q;
+    if (i__ready) begin
+      \$284  = l0_t1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$285  = l0_unit_q;
+    if (i__ready) begin
+      \$285  = l0_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$286  = l0_x_q;
+    if (i__ready) begin
+      \$286  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$287  = l0_neg_q;
+    if (i__ready) begin
+      \$287  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$288  = l0_prod0_p1;
+    if (i__ready) begin
+      \$288  = \$222 [28:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$289  = l0_c0_p1;
+    if (i__ready) begin
+      \$289  = l0_c0_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$290  = l0_c1_p1;
+    if (i__ready) begin
+      \$290  = l0_c1_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$291  = l0_unit_p1;
+    if (i__ready) begin
+      \$291  = l0_unit_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$292  = l0_x_p1;
+    if (i__ready) begin
+      \$292  = l0_x_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$293  = l0_neg_p1;
+    if (i__ready) begin
+      \$293  = l0_neg_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$294  = l0_t_p1;
+    if (i__ready) begin
+      \$294  = l0_t_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$295  = l0_prod1_p2;
+    if (i__ready) begin
+      \$295  = \$225 [42:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$296  = l0_c0_p2;
+    if (i__ready) begin
+      \$296  = l0_c0_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$297  = l0_unit_p2;
+    if (i__ready) begin
+      \$297  = l0_unit_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$298  = l0_x_p2;
+    if (i__ready) begin
+      \$298  = l0_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$299  = l0_neg_p2;
+    if (i__ready) begin
+      \$299  = l0_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$300  = l0_t_p2;
+    if (i__ready) begin
+      \$300  = l0_t_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$301  = l0_v_u;
+    if (i__ready) begin
+      \$301  = \$228 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$302  = l0_unit_u;
+    if (i__ready) begin
+      \$302  = l0_unit_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$303  = o__payload;
+    if (i__ready) begin
+      \$303 [15:0] = \$242 [15:0];
+      \$303 [31:16] = \$263 [15:0];
+    end
+    if (rst) begin
+      \$303  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$304  = l1_low_b;
+    if (i__ready) begin
+      \$304  = l1_low;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$305  = l1_unit_b;
+    if (i__ready) begin
+      \$305  = i__payload[1:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$306  = l1_x_b;
+    if (i__ready) begin
+      \$306  = l1_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$307  = l1_neg_b;
+    if (i__ready) begin
+      \$307  = i__payload[33];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$308  = l1_t_b;
+    if (i__ready) begin
+      \$308  = l1_t;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$309  = l1_addr_b;
+    if (i__ready) begin
+      \$309  = l1_addr;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$310  = l1_unit_p0;
+    if (i__ready) begin
+      \$310  = l1_unit_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$311  = l1_x_p0;
+    if (i__ready) begin
+      \$311  = l1_x_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$312  = l1_neg_p0;
+    if (i__ready) begin
+      \$312  = l1_neg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$313  = l1_t_p0;
+    if (i__ready) begin
+      \$313  = l1_t_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$314  = l1_c0_q;
+    if (i__ready) begin
+      \$314  = \port__data$115 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$315  = l1_c1_q;
+    if (i__ready) begin
+      \$315  = \port__data$117 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$316  = l1_c2_q;
+    if (i__ready) begin
+      \$316  = \port__data$119 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$317  = l1_t_q;
+    if (i__ready) begin
+      \$317  = l1_t1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$318  = l1_unit_q;
+    if (i__ready) begin
+      \$318  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$319  = l1_x_q;
+    if (i__ready) begin
+      \$319  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$320  = l1_neg_q;
+    if (i__ready) begin
+      \$320  = l1_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$321  = l1_prod0_p1;
     if (i__ready) begin
-      \$321  = \$252 [28:0];
+      \$321  = \$243 [28:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$322  = l1_c0_p1;
     if (i__ready) begin
-      \$322  = \port__data$105 ;
+      \$322  = l1_c0_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$323  = l1_c1_p1;
     if (i__ready) begin
-      \$323  = \port__data$107 ;
+      \$323  = l1_c1_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$324  = l1_unit_p1;
     if (i__ready) begin
-      \$324  = l1_unit_p0;
+      \$324  = l1_unit_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$325  = l1_x_p1;
     if (i__ready) begin
-      \$325  = l1_x_p0;
+      \$325  = l1_x_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$326  = l1_neg_p1;
     if (i__ready) begin
-      \$326  = l1_neg_p0;
+      \$326  = l1_neg_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$327  = l1_t_p1;
     if (i__ready) begin
-      \$327  = l1_t1;
+      \$327  = l1_t_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$328  = l1_prod1_p2;
     if (i__ready) begin
-      \$328  = \$255 [42:0];
+      \$328  = \$246 [42:0];
     end
   end
   always @* begin
@@ -5898,18 +6354,32 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
       \$333  = l1_t_p1;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$334  = l1_v_u;
+    if (i__ready) begin
+      \$334  = \$249 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$335  = l1_unit_u;
+    if (i__ready) begin
+      \$335  = l1_unit_p2;
+    end
+  end
   assign port__addr = l0_bin;
   assign port__en = i__ready;
   assign \port__en$18  = i__ready;
   assign \port__en$20  = i__ready;
   assign \port__en$22  = i__ready;
   assign \port__en$24  = i__ready;
-  assign \port__addr$43  = l1_bin;
-  assign \port__en$44  = i__ready;
-  assign \port__en$52  = i__ready;
-  assign \port__en$54  = i__ready;
-  assign \port__en$56  = i__ready;
-  assign \port__en$58  = i__ready;
+  assign \port__addr$44  = l1_bin;
+  assign \port__en$45  = i__ready;
+  assign \port__en$53  = i__ready;
+  assign \port__en$55  = i__ready;
+  assign \port__en$57  = i__ready;
+  assign \port__en$59  = i__ready;
   assign \i__payload.unit  = i__payload[1:0];
   assign \i__payload.x  = i__payload[33:2];
   assign \$2  = 15'h7fa0;
@@ -5944,14 +6414,14 @@ module \Cfu.shared_horner2_16_16x2 (rst, i__valid, o__ready, i__ready, i__payloa
   assign \$221  = { 3'h0, l1_x_p2, 4'h0 };
   assign \$223  = { l0_prod0_p1[28], l0_prod0_p1 };
   assign \$230  = { \$229 [24], \$229 [24], \$229 [24], \$229 [24], \$229 [24:4] };
-  assign \$236  = { \$235 [24], \$235 [24], \$235 [24], \$235 [24], \$235 [24:4] };
-  assign \$243  = { \$242 [24], \$242 [24], \$242 [24], \$242 [24], \$242 [24:4] };
-  assign \$249  = { \$248 [24], \$248 [24], \$248 [24], \$248 [24], \$248 [24:4] };
-  assign \$253  = { l1_prod0_p1[28], l1_prod0_p1 };
-  assign \$260  = { \$259 [24], \$259 [24], \$259 [24], \$259 [24], \$259 [24:4] };
-  assign \$266  = { \$265 [24], \$265 [24], \$265 [24], \$265 [24], \$265 [24:4] };
-  assign \$273  = { \$272 [24], \$272 [24], \$272 [24], \$272 [24], \$272 [24:4] };
-  assign \$279  = { \$278 [24], \$278 [24], \$278 [24], \$278 [24], \$278 [24:4] };
+  assign \$233  = { \$232 [24], \$232 [24], \$232 [24], \$232 [24], \$232 [24:4] };
+  assign \$237  = { \$236 [24], \$236 [24], \$236 [24], \$236 [24], \$236 [24:4] };
+  assign \$240  = { \$239 [24], \$239 [24], \$239 [24], \$239 [24], \$239 [24:4] };
+  assign \$244  = { l1_prod0_p1[28], l1_prod0_p1 };
+  assign \$251  = { \$250 [24], \$250 [24], \$250 [24], \$250 [24], \$250 [24:4] };
+  assign \$254  = { \$253 [24], \$253 [24], \$253 [24], \$253 [24], \$253 [24:4] };
+  assign \$258  = { \$257 [24], \$257 [24], \$257 [24], \$257 [24], \$257 [24:4] };
+  assign \$261  = { \$260 [24], \$260 [24], \$260 [24], \$260 [24], \$260 [24:4] };
 endmodule
 
 (* generator = "Amaranth" *)

@@ -30,37 +30,53 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   wire \$12 ;
   wire \$120 ;
   wire \$121 ;
-  reg \$122 ;
-  reg [16:0] \$123 ;
-  reg [31:0] \$124 ;
-  reg [31:0] \$125 ;
-  reg \$126 ;
-  reg [16:0] \$127 ;
-  reg [31:0] \$128 ;
-  reg [31:0] \$129 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire \$13 ;
-  reg \$130 ;
-  reg [31:0] \$131 ;
-  reg [4:0] \$132 ;
-  reg \$133 ;
-  reg [4:0] \$134 ;
-  reg \$135 ;
-  reg [4:0] \$136 ;
-  reg \$137 ;
-  reg [4:0] \$138 ;
-  reg \$139 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  reg \$134 ;
+  reg [16:0] \$135 ;
+  reg [31:0] \$136 ;
+  reg [31:0] \$137 ;
+  reg \$138 ;
+  reg [16:0] \$139 ;
   wire \$14 ;
-  reg [4:0] \$140 ;
-  reg \$141 ;
-  reg [4:0] \$142 ;
-  reg \$143 ;
-  reg \$144 ;
-  wire [7:0] \$145 ;
-  wire [7:0] \$146 ;
-  wire [7:0] \$147 ;
-  wire [7:0] \$148 ;
+  reg [31:0] \$140 ;
+  reg [31:0] \$141 ;
+  reg \$142 ;
+  reg [31:0] \$143 ;
+  reg [4:0] \$144 ;
+  reg \$145 ;
+  reg [4:0] \$146 ;
+  reg \$147 ;
+  reg [4:0] \$148 ;
+  reg \$149 ;
   wire \$15 ;
+  reg [4:0] \$150 ;
+  reg \$151 ;
+  reg [4:0] \$152 ;
+  reg \$153 ;
+  reg [4:0] \$154 ;
+  reg \$155 ;
+  reg [4:0] \$156 ;
+  reg \$157 ;
+  reg [4:0] \$158 ;
+  reg \$159 ;
   wire \$16 ;
+  reg \$160 ;
+  wire [7:0] \$161 ;
+  wire [7:0] \$162 ;
+  wire [7:0] \$163 ;
+  wire [7:0] \$164 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
@@ -286,12 +302,16 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   reg [4:0] order_3 = 5'h00;
   reg [4:0] order_4 = 5'h00;
   reg [4:0] order_5 = 5'h00;
+  reg [4:0] order_6 = 5'h00;
+  reg [4:0] order_7 = 5'h00;
   reg order_used_0 = 1'h0;
   reg order_used_1 = 1'h0;
   reg order_used_2 = 1'h0;
   reg order_used_3 = 1'h0;
   reg order_used_4 = 1'h0;
   reg order_used_5 = 1'h0;
+  reg order_used_6 = 1'h0;
+  reg order_used_7 = 1'h0;
   input [31:0] pcpi_insn;
   wire [31:0] pcpi_insn;
   output [31:0] pcpi_rd;
@@ -357,24 +377,24 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \i__valid$40  = sel_hardtanh_int8x4 & empty;
   assign \i__valid$43  = sel_hardtanh_q12x2 & empty;
   assign \$1  = | { sel_silu_int8x4, sel_gelu_int8x4, sel_tanh_int8x4, sel_sigmoid_int8x4, sel_hardsigmoid_int8x4 };
-  assign \$2  = ~ order_used_5;
+  assign \$2  = ~ order_used_7;
   assign \$3  = \$2  | pop;
   assign \i__valid$49  = \$1  & \$3 ;
   assign fire_shared_table_8_8x4 = \i__valid$49  & i__ready;
-  assign \$5  = ~ order_used_5;
+  assign \$5  = ~ order_used_7;
   assign \$6  = \$5  | pop;
   assign \i__valid$57  = \$4  & \$6 ;
   assign fire_shared_horner1_16_16x2 = \i__valid$57  & \i__ready$60 ;
   assign \$7  = | { sel_silu_q12x2, sel_gelu_q12x2, sel_tanh_q12x2, sel_sigmoid_q12x2 };
-  assign \$8  = ~ order_used_5;
+  assign \$8  = ~ order_used_7;
   assign \$9  = \$8  | pop;
   assign \i__valid$62  = \$7  & \$9 ;
   assign fire_shared_horner2_16_16x2 = \i__valid$62  & \i__ready$65 ;
-  assign \$11  = ~ order_used_5;
+  assign \$11  = ~ order_used_7;
   assign \$12  = \$11  | pop;
   assign \i__valid$66  = \$10  & \$12 ;
   assign fire_glu_int8x4 = \i__valid$66  & \i__ready$69 ;
-  assign \$14  = ~ order_used_5;
+  assign \$14  = ~ order_used_7;
   assign \$15  = \$14  | pop;
   assign \i__valid$70  = \$13  & \$15 ;
   assign fire_prelu_int8x4 = \i__valid$70  & \i__ready$73 ;
@@ -399,7 +419,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \$32  = order_0[3] & \o__valid$85 ;
   assign \$33  = order_0[4] & \o__valid$86 ;
   assign answer_valid = | { direct, \$33 , \$32 , \$31 , \$30 , \$29  };
-  assign \$34  = order_0[0] ? { \$148 , \$147 , \$146 , \$145  } : 32'd0;
+  assign \$34  = order_0[0] ? { \$164 , \$163 , \$162 , \$161  } : 32'd0;
   assign \$36  = order_0[1] ? \o__payload$89  : 32'd0;
   assign \$37  = \$35  | \$36 ;
   assign \$38  = order_0[2] ? \o__payload$90  : 32'd0;
@@ -485,57 +505,77 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \$114  = \$113  & order_used_3;
   assign \$115  = pop ? \$112  : \$114 ;
   assign \$116  = \$signal  & \$115 ;
-  assign \$117  = ~ order_used_5;
-  assign \$118  = \$117  & order_used_4;
-  assign \$119  = pop ? order_used_5 : \$118 ;
-  assign \$120  = \$signal  & \$119 ;
-  assign \$121  = cmd_valid & cmd_ready;
+  assign \$117  = ~ order_used_6;
+  assign \$118  = order_used_5 & \$117 ;
+  assign \$119  = ~ order_used_5;
+  assign \$120  = \$119  & order_used_4;
+  assign \$121  = pop ? \$118  : \$120 ;
+  assign \$122  = \$signal  & \$121 ;
+  assign \$123  = ~ order_used_7;
+  assign \$124  = order_used_6 & \$123 ;
+  assign \$125  = ~ order_used_6;
+  assign \$126  = \$125  & order_used_5;
+  assign \$127  = pop ? \$124  : \$126 ;
+  assign \$128  = \$signal  & \$127 ;
+  assign \$129  = ~ order_used_7;
+  assign \$130  = \$129  & order_used_6;
+  assign \$131  = pop ? order_used_7 : \$130 ;
+  assign \$132  = \$signal  & \$131 ;
+  assign \$133  = cmd_valid & cmd_ready;
   always @(posedge clk)
-    c_valid <= \$122 ;
+    c_valid <= \$134 ;
   always @(posedge clk)
-    c_dec <= \$123 ;
+    c_dec <= \$135 ;
   always @(posedge clk)
-    i__payload <= \$124 ;
+    i__payload <= \$136 ;
   always @(posedge clk)
-    c_in1 <= \$125 ;
+    c_in1 <= \$137 ;
   always @(posedge clk)
-    skid_valid <= \$126 ;
+    skid_valid <= \$138 ;
   always @(posedge clk)
-    skid_dec <= \$127 ;
+    skid_dec <= \$139 ;
   always @(posedge clk)
-    skid_in0 <= \$128 ;
+    skid_in0 <= \$140 ;
   always @(posedge clk)
-    skid_in1 <= \$129 ;
+    skid_in1 <= \$141 ;
   always @(posedge clk)
-    pcpi_wr <= \$130 ;
+    pcpi_wr <= \$142 ;
   always @(posedge clk)
-    pcpi_rd <= \$131 ;
+    pcpi_rd <= \$143 ;
   always @(posedge clk)
-    order_0 <= \$132 ;
+    order_0 <= \$144 ;
   always @(posedge clk)
-    order_used_0 <= \$133 ;
+    order_used_0 <= \$145 ;
   always @(posedge clk)
-    order_1 <= \$134 ;
+    order_1 <= \$146 ;
   always @(posedge clk)
-    order_used_1 <= \$135 ;
+    order_used_1 <= \$147 ;
   always @(posedge clk)
-    order_2 <= \$136 ;
+    order_2 <= \$148 ;
   always @(posedge clk)
-    order_used_2 <= \$137 ;
+    order_used_2 <= \$149 ;
   always @(posedge clk)
-    order_3 <= \$138 ;
+    order_3 <= \$150 ;
   always @(posedge clk)
-    order_used_3 <= \$139 ;
+    order_used_3 <= \$151 ;
   always @(posedge clk)
-    order_4 <= \$140 ;
+    order_4 <= \$152 ;
   always @(posedge clk)
-    order_used_4 <= \$141 ;
+    order_used_4 <= \$153 ;
   always @(posedge clk)
-    order_5 <= \$142 ;
+    order_5 <= \$154 ;
   always @(posedge clk)
-    order_used_5 <= \$143 ;
+    order_used_5 <= \$155 ;
   always @(posedge clk)
-    issued <= \$144 ;
+    order_6 <= \$156 ;
+  always @(posedge clk)
+    order_used_6 <= \$157 ;
+  always @(posedge clk)
+    order_7 <= \$158 ;
+  always @(posedge clk)
+    order_used_7 <= \$159 ;
+  always @(posedge clk)
+    issued <= \$160 ;
   \CfuPcpi.glu_int8x4  glu_int8x4 (
     .clk(clk),
     .i__payload__a(c_in1),
@@ -605,10 +645,10 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
     .i__valid(\i__valid$49 ),
     .o__ready(order_0[0]),
     .o__valid(o__valid),
-    .port__data(\$145 ),
-    .\port__data$14 (\$146 ),
-    .\port__data$15 (\$147 ),
-    .\port__data$16 (\$148 ),
+    .port__data(\$161 ),
+    .\port__data$14 (\$162 ),
+    .\port__data$15 (\$163 ),
+    .\port__data$16 (\$164 ),
     .rst(reset)
   );
   always @* begin
@@ -686,261 +726,309 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = c_valid;
+    \$134  = c_valid;
     if (\$49 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$122  = 1'h1;
+        \$134  = 1'h1;
       end else begin
-        \$122  = cmd_valid;
+        \$134  = cmd_valid;
       end
     end
     if (reset) begin
-      \$122  = 1'h0;
+      \$134  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = c_dec;
+    \$135  = c_dec;
     if (\$49 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$123  = skid_dec;
+        \$135  = skid_dec;
       end else begin
-        \$123  = { \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
+        \$135  = { \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = i__payload;
+    \$136  = i__payload;
     if (\$49 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$124  = skid_in0;
+        \$136  = skid_in0;
       end else begin
-        \$124  = pcpi_rs1;
+        \$136  = pcpi_rs1;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = c_in1;
+    \$137  = c_in1;
     if (\$49 ) begin
       (* full_case = 32'd1 *)
       if (skid_valid) begin
-        \$125  = skid_in1;
+        \$137  = skid_in1;
       end else begin
-        \$125  = pcpi_rs2;
+        \$137  = pcpi_rs2;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = skid_valid;
+    \$138  = skid_valid;
     if (\$49 ) begin
       if (skid_valid) begin
-        \$126  = 1'h0;
+        \$138  = 1'h0;
       end
     end else if (\$51 ) begin
-      \$126  = 1'h1;
+      \$138  = 1'h1;
     end
     if (reset) begin
-      \$126  = 1'h0;
+      \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = skid_dec;
+    \$139  = skid_dec;
     if (\$49 ) begin
     end else if (\$51 ) begin
-      \$127  = { \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71  };
+      \$139  = { \$87 , \$86 , \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71  };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = skid_in0;
+    \$140  = skid_in0;
     if (\$49 ) begin
     end else if (\$51 ) begin
-      \$128  = pcpi_rs1;
+      \$140  = pcpi_rs1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = skid_in1;
+    \$141  = skid_in1;
     if (\$49 ) begin
     end else if (\$51 ) begin
-      \$129  = pcpi_rs2;
+      \$141  = pcpi_rs2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = answer_valid;
+    \$142  = answer_valid;
     if (reset) begin
-      \$130  = 1'h0;
+      \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = answer;
+    \$143  = answer;
     if (reset) begin
-      \$131  = 32'd0;
+      \$143  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = order_0;
+    \$144  = order_0;
     if (\$92 ) begin
-      \$132  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+      \$144  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$132  = order_1;
+      \$144  = order_1;
     end
     if (reset) begin
-      \$132  = 5'h00;
+      \$144  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = order_used_0;
+    \$145  = order_used_0;
     if (\$92 ) begin
-      \$133  = 1'h1;
+      \$145  = 1'h1;
     end else if (pop) begin
-      \$133  = order_used_1;
+      \$145  = order_used_1;
     end
     if (reset) begin
-      \$133  = 1'h0;
+      \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = order_1;
+    \$146  = order_1;
     if (\$98 ) begin
-      \$134  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+      \$146  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$134  = order_2;
+      \$146  = order_2;
     end
     if (reset) begin
-      \$134  = 5'h00;
+      \$146  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = order_used_1;
+    \$147  = order_used_1;
     if (\$98 ) begin
-      \$135  = 1'h1;
+      \$147  = 1'h1;
     end else if (pop) begin
-      \$135  = order_used_2;
+      \$147  = order_used_2;
     end
     if (reset) begin
-      \$135  = 1'h0;
+      \$147  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = order_2;
+    \$148  = order_2;
     if (\$104 ) begin
-      \$136  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+      \$148  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$136  = order_3;
+      \$148  = order_3;
     end
     if (reset) begin
-      \$136  = 5'h00;
+      \$148  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = order_used_2;
+    \$149  = order_used_2;
     if (\$104 ) begin
-      \$137  = 1'h1;
+      \$149  = 1'h1;
     end else if (pop) begin
-      \$137  = order_used_3;
+      \$149  = order_used_3;
     end
     if (reset) begin
-      \$137  = 1'h0;
+      \$149  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = order_3;
+    \$150  = order_3;
     if (\$110 ) begin
-      \$138  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+      \$150  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$138  = order_4;
+      \$150  = order_4;
     end
     if (reset) begin
-      \$138  = 5'h00;
+      \$150  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = order_used_3;
+    \$151  = order_used_3;
     if (\$110 ) begin
-      \$139  = 1'h1;
+      \$151  = 1'h1;
     end else if (pop) begin
-      \$139  = order_used_4;
+      \$151  = order_used_4;
     end
     if (reset) begin
-      \$139  = 1'h0;
+      \$151  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = order_4;
+    \$152  = order_4;
     if (\$116 ) begin
-      \$140  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+      \$152  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$140  = order_5;
+      \$152  = order_5;
     end
     if (reset) begin
-      \$140  = 5'h00;
+      \$152  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = order_used_4;
+    \$153  = order_used_4;
     if (\$116 ) begin
-      \$141  = 1'h1;
+      \$153  = 1'h1;
     end else if (pop) begin
-      \$141  = order_used_5;
+      \$153  = order_used_5;
     end
     if (reset) begin
-      \$141  = 1'h0;
+      \$153  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = order_5;
-    if (\$120 ) begin
-      \$142  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    \$154  = order_5;
+    if (\$122 ) begin
+      \$154  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
     end else if (pop) begin
-      \$142  = 5'h00;
+      \$154  = order_6;
     end
     if (reset) begin
-      \$142  = 5'h00;
+      \$154  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = order_used_5;
-    if (\$120 ) begin
-      \$143  = 1'h1;
+    \$155  = order_used_5;
+    if (\$122 ) begin
+      \$155  = 1'h1;
     end else if (pop) begin
-      \$143  = 1'h0;
+      \$155  = order_used_6;
     end
     if (reset) begin
-      \$143  = 1'h0;
+      \$155  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = issued;
-    if (\$121 ) begin
-      \$144  = 1'h1;
+    \$156  = order_6;
+    if (\$128 ) begin
+      \$156  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$156  = order_7;
+    end
+    if (reset) begin
+      \$156  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$157  = order_used_6;
+    if (\$128 ) begin
+      \$157  = 1'h1;
+    end else if (pop) begin
+      \$157  = order_used_7;
+    end
+    if (reset) begin
+      \$157  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$158  = order_7;
+    if (\$132 ) begin
+      \$158  = { fire_prelu_int8x4, fire_glu_int8x4, fire_shared_horner2_16_16x2, fire_shared_horner1_16_16x2, fire_shared_table_8_8x4 };
+    end else if (pop) begin
+      \$158  = 5'h00;
+    end
+    if (reset) begin
+      \$158  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$159  = order_used_7;
+    if (\$132 ) begin
+      \$159  = 1'h1;
+    end else if (pop) begin
+      \$159  = 1'h0;
+    end
+    if (reset) begin
+      \$159  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$160  = issued;
+    if (\$133 ) begin
+      \$160  = 1'h1;
     end else if (pcpi_wr) begin
-      \$144  = 1'h0;
+      \$160  = 1'h0;
     end
     if (reset) begin
-      \$144  = 1'h0;
+      \$160  = 1'h0;
     end
   end
   assign c_in0 = i__payload;
@@ -958,7 +1046,7 @@ module CfuPcpi(reset, pcpi_valid, pcpi_insn, pcpi_rs1, pcpi_rs2, pcpi_wr, pcpi_r
   assign \o__ready$63  = order_0[2];
   assign \o__ready$67  = order_0[3];
   assign \o__ready$71  = order_0[4];
-  assign \o__payload$88  = { \$148 , \$147 , \$146 , \$145  };
+  assign \o__payload$88  = { \$164 , \$163 , \$162 , \$161  };
   assign rst = reset;
   assign pcpi_ready = pcpi_wr;
   assign \i__payload[0]  = i__payload[7:0];
@@ -3176,71 +3264,83 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   wire [32:0] \$14 ;
   wire [17:0] \$15 ;
   wire \$16 ;
-  wire [31:0] \$17 ;
-  wire [31:0] \$18 ;
-  wire [32:0] \$19 ;
+  wire [17:0] \$17 ;
+  wire [18:0] \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [17:0] \$20 ;
-  wire [18:0] \$21 ;
-  wire [16:0] \$22 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
   wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire [34:0] \$27 ;
-  wire [31:0] \$28 ;
-  wire [31:0] \$29 ;
+  wire [34:0] \$24 ;
+  wire [31:0] \$25 ;
+  wire [31:0] \$26 ;
+  wire [32:0] \$27 ;
+  wire [17:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [32:0] \$30 ;
-  wire [17:0] \$31 ;
-  wire \$32 ;
-  wire [31:0] \$33 ;
-  wire [31:0] \$34 ;
-  wire [32:0] \$35 ;
-  wire [17:0] \$36 ;
-  wire [18:0] \$37 ;
+  wire [17:0] \$30 ;
+  wire [18:0] \$31 ;
+  reg \$32 ;
+  reg \$33 ;
+  reg \$34 ;
+  reg \$35 ;
+  reg \$36 ;
+  reg \$37 ;
   reg \$38 ;
-  reg \$39 ;
+  reg [15:0] \$39 ;
   wire \$4 ;
   reg \$40 ;
-  reg \$41 ;
-  reg \$42 ;
-  reg [15:0] \$43 ;
-  reg \$44 ;
-  reg [16:0] \$45 ;
-  reg [1:0] \$46 ;
-  reg \$47 ;
-  reg [15:0] \$48 ;
-  reg \$49 ;
+  reg [16:0] \$41 ;
+  reg [1:0] \$42 ;
+  reg \$43 ;
+  reg [15:0] \$44 ;
+  reg \$45 ;
+  reg [16:0] \$46 ;
+  reg [1:0] \$47 ;
+  reg [17:0] \$48 ;
+  reg [17:0] \$49 ;
   wire \$5 ;
   reg [16:0] \$50 ;
-  reg [1:0] \$51 ;
-  reg [30:0] \$52 ;
-  reg [17:0] \$53 ;
-  reg \$54 ;
-  reg [15:0] \$55 ;
+  reg \$51 ;
+  reg [15:0] \$52 ;
+  reg \$53 ;
+  reg [30:0] \$54 ;
+  reg [17:0] \$55 ;
   reg \$56 ;
-  reg [16:0] \$57 ;
-  reg [31:0] \$58 ;
-  reg \$59 ;
+  reg [15:0] \$57 ;
+  reg \$58 ;
+  reg [16:0] \$59 ;
   wire [16:0] \$6 ;
-  reg [15:0] \$60 ;
+  reg [16:0] \$60 ;
   reg \$61 ;
-  reg [16:0] \$62 ;
-  reg [1:0] \$63 ;
-  reg \$64 ;
-  reg [15:0] \$65 ;
-  reg \$66 ;
-  reg [16:0] \$67 ;
-  reg [1:0] \$68 ;
-  reg [30:0] \$69 ;
+  reg [31:0] \$62 ;
+  reg \$63 ;
+  reg [15:0] \$64 ;
+  reg \$65 ;
+  reg [16:0] \$66 ;
+  reg [1:0] \$67 ;
+  reg \$68 ;
+  reg [15:0] \$69 ;
   wire \$7 ;
-  reg [17:0] \$70 ;
-  reg \$71 ;
-  reg [15:0] \$72 ;
-  reg \$73 ;
-  reg [16:0] \$74 ;
+  reg \$70 ;
+  reg [16:0] \$71 ;
+  reg [1:0] \$72 ;
+  reg [17:0] \$73 ;
+  reg [17:0] \$74 ;
+  reg [16:0] \$75 ;
+  reg \$76 ;
+  reg [15:0] \$77 ;
+  reg \$78 ;
+  reg [30:0] \$79 ;
   wire \$8 ;
+  reg [17:0] \$80 ;
+  reg \$81 ;
+  reg [15:0] \$82 ;
+  reg \$83 ;
+  reg [16:0] \$84 ;
+  reg [16:0] \$85 ;
+  reg \$86 ;
   wire \$9 ;
   input clk;
   wire clk;
@@ -3253,43 +3353,59 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   input i__valid;
   wire i__valid;
   reg [17:0] l0_c0_p1 = 18'h00000;
+  reg [17:0] l0_c0_q = 18'h00000;
+  reg [17:0] l0_c1_q = 18'h00000;
   reg l0_neg_b = 1'h0;
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
+  reg l0_neg_q = 1'h0;
   reg [30:0] l0_prod0_p1 = 31'h00000000;
   reg [1:0] l0_seg_b = 2'h0;
   reg [1:0] l0_seg_p0 = 2'h0;
   reg [16:0] l0_t_b = 17'h00000;
   reg [16:0] l0_t_p0 = 17'h00000;
   reg [16:0] l0_t_p1 = 17'h00000;
+  reg [16:0] l0_t_q = 17'h00000;
   reg [17:0] l0_u0_c0;
   reg [17:0] l0_u0_c1;
   wire [1:0] l0_u0_seg_ge;
   reg l0_unit_b = 1'h0;
   reg l0_unit_p0 = 1'h0;
   reg l0_unit_p1 = 1'h0;
+  reg l0_unit_q = 1'h0;
+  reg l0_unit_u = 1'h0;
+  reg [16:0] l0_v_u = 17'h00000;
   reg [15:0] l0_x_b = 16'h0000;
   reg [15:0] l0_x_p0 = 16'h0000;
   reg [15:0] l0_x_p1 = 16'h0000;
+  reg [15:0] l0_x_q = 16'h0000;
   reg [17:0] l1_c0_p1 = 18'h00000;
+  reg [17:0] l1_c0_q = 18'h00000;
+  reg [17:0] l1_c1_q = 18'h00000;
   reg l1_neg_b = 1'h0;
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
+  reg l1_neg_q = 1'h0;
   reg [30:0] l1_prod0_p1 = 31'h00000000;
   reg [1:0] l1_seg_b = 2'h0;
   reg [1:0] l1_seg_p0 = 2'h0;
   reg [16:0] l1_t_b = 17'h00000;
   reg [16:0] l1_t_p0 = 17'h00000;
   reg [16:0] l1_t_p1 = 17'h00000;
+  reg [16:0] l1_t_q = 17'h00000;
   reg [17:0] l1_u0_c0;
   reg [17:0] l1_u0_c1;
   wire [1:0] l1_u0_seg_ge;
   reg l1_unit_b = 1'h0;
   reg l1_unit_p0 = 1'h0;
   reg l1_unit_p1 = 1'h0;
+  reg l1_unit_q = 1'h0;
+  reg l1_unit_u = 1'h0;
+  reg [16:0] l1_v_u = 17'h00000;
   reg [15:0] l1_x_b = 16'h0000;
   reg [15:0] l1_x_p0 = 16'h0000;
   reg [15:0] l1_x_p1 = 16'h0000;
+  reg [15:0] l1_x_q = 16'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   input o__ready;
@@ -3301,87 +3417,128 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
   reg valid_2 = 1'h0;
-  assign \$27  = $signed(l1_u0_c1) * $signed(l1_t_p0);
-  assign \$28  = $signed(l1_prod0_p1) + $signed(16'h4000);
-  assign \$30  = $signed(\$29 ) + $signed(l1_c0_p1);
-  assign \$32  = $signed({ 1'h0, \$31  }) > $signed(17'h0ffff);
-  assign \$33  = $signed(l1_prod0_p1) + $signed(16'h4000);
-  assign \$35  = $signed(\$34 ) + $signed(l1_c0_p1);
-  assign \$37  = \$32  ? 19'h0ffff : { 1'h0, \$36  };
+  reg valid_3 = 1'h0;
+  reg valid_4 = 1'h0;
+  assign \$14  = $signed(\$13 ) + $signed(l0_c0_p1);
+  assign \$16  = $signed({ 1'h0, \$15  }) > $signed(17'h0ffff);
+  assign \$18  = \$16  ? 19'h0ffff : { 1'h0, \$17  };
+  assign \$20  = ~ \$5 ;
+  assign \$21  = \$4  & \$20 ;
+  assign \$24  = $signed(l1_c1_q) * $signed(l1_t_q);
+  assign \$25  = $signed(l1_prod0_p1) + $signed(16'h4000);
+  assign \$27  = $signed(\$26 ) + $signed(l1_c0_p1);
+  assign \$29  = $signed({ 1'h0, \$28  }) > $signed(17'h0ffff);
+  assign \$31  = \$29  ? 19'h0ffff : { 1'h0, \$30  };
   always @(posedge clk)
-    valid_0 <= \$38 ;
+    valid_0 <= \$32 ;
   always @(posedge clk)
-    valid_1 <= \$39 ;
+    valid_1 <= \$33 ;
   always @(posedge clk)
-    valid_2 <= \$40 ;
+    valid_2 <= \$34 ;
   always @(posedge clk)
-    o__valid <= \$41 ;
+    valid_3 <= \$35 ;
   always @(posedge clk)
-    l0_unit_b <= \$42 ;
+    valid_4 <= \$36 ;
   always @(posedge clk)
-    l0_x_b <= \$43 ;
+    o__valid <= \$37 ;
   always @(posedge clk)
-    l0_neg_b <= \$44 ;
+    l0_unit_b <= \$38 ;
   always @(posedge clk)
-    l0_t_b <= \$45 ;
+    l0_x_b <= \$39 ;
   always @(posedge clk)
-    l0_seg_b <= \$46 ;
+    l0_neg_b <= \$40 ;
   always @(posedge clk)
-    l0_unit_p0 <= \$47 ;
+    l0_t_b <= \$41 ;
   always @(posedge clk)
-    l0_x_p0 <= \$48 ;
+    l0_seg_b <= \$42 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$49 ;
+    l0_unit_p0 <= \$43 ;
   always @(posedge clk)
-    l0_t_p0 <= \$50 ;
+    l0_x_p0 <= \$44 ;
   always @(posedge clk)
-    l0_seg_p0 <= \$51 ;
+    l0_neg_p0 <= \$45 ;
   always @(posedge clk)
-    l0_prod0_p1 <= \$52 ;
+    l0_t_p0 <= \$46 ;
   always @(posedge clk)
-    l0_c0_p1 <= \$53 ;
+    l0_seg_p0 <= \$47 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$54 ;
+    l0_c0_q <= \$48 ;
   always @(posedge clk)
-    l0_x_p1 <= \$55 ;
+    l0_c1_q <= \$49 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$56 ;
+    l0_t_q <= \$50 ;
   always @(posedge clk)
-    l0_t_p1 <= \$57 ;
+    l0_unit_q <= \$51 ;
   always @(posedge clk)
-    o__payload <= \$58 ;
+    l0_x_q <= \$52 ;
   always @(posedge clk)
-    l1_unit_b <= \$59 ;
+    l0_neg_q <= \$53 ;
   always @(posedge clk)
-    l1_x_b <= \$60 ;
+    l0_prod0_p1 <= \$54 ;
   always @(posedge clk)
-    l1_neg_b <= \$61 ;
+    l0_c0_p1 <= \$55 ;
   always @(posedge clk)
-    l1_t_b <= \$62 ;
+    l0_unit_p1 <= \$56 ;
   always @(posedge clk)
-    l1_seg_b <= \$63 ;
+    l0_x_p1 <= \$57 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$64 ;
+    l0_neg_p1 <= \$58 ;
   always @(posedge clk)
-    l1_x_p0 <= \$65 ;
+    l0_t_p1 <= \$59 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$66 ;
+    l0_v_u <= \$60 ;
   always @(posedge clk)
-    l1_t_p0 <= \$67 ;
+    l0_unit_u <= \$61 ;
   always @(posedge clk)
-    l1_seg_p0 <= \$68 ;
+    o__payload <= \$62 ;
   always @(posedge clk)
-    l1_prod0_p1 <= \$69 ;
+    l1_unit_b <= \$63 ;
   always @(posedge clk)
-    l1_c0_p1 <= \$70 ;
+    l1_x_b <= \$64 ;
   always @(posedge clk)
-    l1_unit_p1 <= \$71 ;
+    l1_neg_b <= \$65 ;
   always @(posedge clk)
-    l1_x_p1 <= \$72 ;
+    l1_t_b <= \$66 ;
   always @(posedge clk)
-    l1_neg_p1 <= \$73 ;
+    l1_seg_b <= \$67 ;
   always @(posedge clk)
-    l1_t_p1 <= \$74 ;
+    l1_unit_p0 <= \$68 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$69 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$70 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$71 ;
+  always @(posedge clk)
+    l1_seg_p0 <= \$72 ;
+  always @(posedge clk)
+    l1_c0_q <= \$73 ;
+  always @(posedge clk)
+    l1_c1_q <= \$74 ;
+  always @(posedge clk)
+    l1_t_q <= \$75 ;
+  always @(posedge clk)
+    l1_unit_q <= \$76 ;
+  always @(posedge clk)
+    l1_x_q <= \$77 ;
+  always @(posedge clk)
+    l1_neg_q <= \$78 ;
+  always @(posedge clk)
+    l1_prod0_p1 <= \$79 ;
+  always @(posedge clk)
+    l1_c0_p1 <= \$80 ;
+  always @(posedge clk)
+    l1_unit_p1 <= \$81 ;
+  always @(posedge clk)
+    l1_x_p1 <= \$82 ;
+  always @(posedge clk)
+    l1_neg_p1 <= \$83 ;
+  always @(posedge clk)
+    l1_t_p1 <= \$84 ;
+  always @(posedge clk)
+    l1_v_u <= \$85 ;
+  always @(posedge clk)
+    l1_unit_u <= \$86 ;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
   assign \$2  = $signed(i__payload[16:1]) >= $signed(15'h5000);
@@ -3390,15 +3547,8 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   assign \$5  = $signed(i__payload[32:17]) >= $signed(15'h3000);
   assign \$7  = ~ \$3 ;
   assign \$8  = \$2  & \$7 ;
-  assign \$11  = $signed(l0_u0_c1) * $signed(l0_t_p0);
+  assign \$11  = $signed(l0_c1_q) * $signed(l0_t_q);
   assign \$12  = $signed(l0_prod0_p1) + $signed(16'h4000);
-  assign \$14  = $signed(\$13 ) + $signed(l0_c0_p1);
-  assign \$16  = $signed({ 1'h0, \$15  }) > $signed(17'h0ffff);
-  assign \$17  = $signed(l0_prod0_p1) + $signed(16'h4000);
-  assign \$19  = $signed(\$18 ) + $signed(l0_c0_p1);
-  assign \$21  = \$16  ? 19'h0ffff : { 1'h0, \$20  };
-  assign \$23  = ~ \$5 ;
-  assign \$24  = \$4  & \$23 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     (* full_case = 32'd1 *)
@@ -3449,277 +3599,409 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$38  = valid_0;
+    \$32  = valid_0;
     if (i__ready) begin
-      \$38  = i__valid;
+      \$32  = i__valid;
     end
     if (rst) begin
-      \$38  = 1'h0;
+      \$32  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$39  = valid_1;
+    \$33  = valid_1;
     if (i__ready) begin
-      \$39  = valid_0;
+      \$33  = valid_0;
     end
     if (rst) begin
-      \$39  = 1'h0;
+      \$33  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$40  = valid_2;
+    \$34  = valid_2;
     if (i__ready) begin
-      \$40  = valid_1;
+      \$34  = valid_1;
     end
     if (rst) begin
+      \$34  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$35  = valid_3;
+    if (i__ready) begin
+      \$35  = valid_2;
+    end
+    if (rst) begin
+      \$35  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$36  = valid_4;
+    if (i__ready) begin
+      \$36  = valid_3;
+    end
+    if (rst) begin
+      \$36  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$37  = o__valid;
+    if (i__ready) begin
+      \$37  = valid_4;
+    end
+    if (rst) begin
+      \$37  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$38  = l0_unit_b;
+    if (i__ready) begin
+      \$38  = i__payload[0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$39  = l0_x_b;
+    if (i__ready) begin
+      \$39  = i__payload[16:1];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$40  = l0_neg_b;
+    if (i__ready) begin
       \$40  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$41  = o__valid;
+    \$41  = l0_t_b;
     if (i__ready) begin
-      \$41  = valid_2;
+      \$41  = \$6 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$42  = l0_seg_b;
+    if (i__ready) begin
+      \$42  = { \$10 , \$9  };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$43  = l0_unit_p0;
+    if (i__ready) begin
+      \$43  = l0_unit_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$44  = l0_x_p0;
+    if (i__ready) begin
+      \$44  = l0_x_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$45  = l0_neg_p0;
+    if (i__ready) begin
+      \$45  = l0_neg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$46  = l0_t_p0;
+    if (i__ready) begin
+      \$46  = l0_t_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$47  = l0_seg_p0;
+    if (i__ready) begin
+      \$47  = l0_seg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$48  = l0_c0_q;
+    if (i__ready) begin
+      \$48  = l0_u0_c0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$49  = l0_c1_q;
+    if (i__ready) begin
+      \$49  = l0_u0_c1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$50  = l0_t_q;
+    if (i__ready) begin
+      \$50  = l0_t_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$51  = l0_unit_q;
+    if (i__ready) begin
+      \$51  = l0_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$52  = l0_x_q;
+    if (i__ready) begin
+      \$52  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$53  = l0_neg_q;
+    if (i__ready) begin
+      \$53  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$54  = l0_prod0_p1;
+    if (i__ready) begin
+      \$54  = \$11 [30:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$55  = l0_c0_p1;
+    if (i__ready) begin
+      \$55  = l0_c0_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$56  = l0_unit_p1;
+    if (i__ready) begin
+      \$56  = l0_unit_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$57  = l0_x_p1;
+    if (i__ready) begin
+      \$57  = l0_x_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$58  = l0_neg_p1;
+    if (i__ready) begin
+      \$58  = l0_neg_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$59  = l0_t_p1;
+    if (i__ready) begin
+      \$59  = l0_t_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$60  = l0_v_u;
+    if (i__ready) begin
+      \$60  = \$14 [16:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$61  = l0_unit_u;
+    if (i__ready) begin
+      \$61  = l0_unit_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$62  = o__payload;
+    if (i__ready) begin
+      \$62 [15:0] = \$18 [15:0];
+      \$62 [31:16] = \$31 [15:0];
     end
     if (rst) begin
-      \$41  = 1'h0;
+      \$62  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$42  = l0_unit_b;
+    \$63  = l1_unit_b;
     if (i__ready) begin
-      \$42  = i__payload[0];
+      \$63  = i__payload[0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$43  = l0_x_b;
+    \$64  = l1_x_b;
     if (i__ready) begin
-      \$43  = i__payload[16:1];
+      \$64  = i__payload[32:17];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$44  = l0_neg_b;
+    \$65  = l1_neg_b;
     if (i__ready) begin
-      \$44  = 1'h0;
+      \$65  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$45  = l0_t_b;
+    \$66  = l1_t_b;
     if (i__ready) begin
-      \$45  = \$6 ;
+      \$66  = \$19 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$46  = l0_seg_b;
+    \$67  = l1_seg_b;
     if (i__ready) begin
-      \$46  = { \$10 , \$9  };
+      \$67  = { \$23 , \$22  };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$47  = l0_unit_p0;
+    \$68  = l1_unit_p0;
     if (i__ready) begin
-      \$47  = l0_unit_b;
+      \$68  = l1_unit_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$48  = l0_x_p0;
+    \$69  = l1_x_p0;
     if (i__ready) begin
-      \$48  = l0_x_b;
+      \$69  = l1_x_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$49  = l0_neg_p0;
+    \$70  = l1_neg_p0;
     if (i__ready) begin
-      \$49  = l0_neg_b;
+      \$70  = l1_neg_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$50  = l0_t_p0;
+    \$71  = l1_t_p0;
     if (i__ready) begin
-      \$50  = l0_t_b;
+      \$71  = l1_t_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$51  = l0_seg_p0;
+    \$72  = l1_seg_p0;
     if (i__ready) begin
-      \$51  = l0_seg_b;
+      \$72  = l1_seg_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$52  = l0_prod0_p1;
+    \$73  = l1_c0_q;
     if (i__ready) begin
-      \$52  = \$11 [30:0];
+      \$73  = l1_u0_c0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$53  = l0_c0_p1;
+    \$74  = l1_c1_q;
     if (i__ready) begin
-      \$53  = l0_u0_c0;
+      \$74  = l1_u0_c1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$54  = l0_unit_p1;
+    \$75  = l1_t_q;
     if (i__ready) begin
-      \$54  = l0_unit_p0;
+      \$75  = l1_t_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$55  = l0_x_p1;
+    \$76  = l1_unit_q;
     if (i__ready) begin
-      \$55  = l0_x_p0;
+      \$76  = l1_unit_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$56  = l0_neg_p1;
+    \$77  = l1_x_q;
     if (i__ready) begin
-      \$56  = l0_neg_p0;
+      \$77  = l1_x_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$57  = l0_t_p1;
+    \$78  = l1_neg_q;
     if (i__ready) begin
-      \$57  = l0_t_p0;
+      \$78  = l1_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$58  = o__payload;
+    \$79  = l1_prod0_p1;
     if (i__ready) begin
-      \$58 [15:0] = \$21 [15:0];
-      \$58 [31:16] = \$37 [15:0];
-    end
-    if (rst) begin
-      \$58  = 32'd0;
+      \$79  = \$24 [30:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$59  = l1_unit_b;
+    \$80  = l1_c0_p1;
     if (i__ready) begin
-      \$59  = i__payload[0];
+      \$80  = l1_c0_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$60  = l1_x_b;
+    \$81  = l1_unit_p1;
     if (i__ready) begin
-      \$60  = i__payload[32:17];
+      \$81  = l1_unit_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$61  = l1_neg_b;
+    \$82  = l1_x_p1;
     if (i__ready) begin
-      \$61  = 1'h0;
+      \$82  = l1_x_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$62  = l1_t_b;
+    \$83  = l1_neg_p1;
     if (i__ready) begin
-      \$62  = \$22 ;
+      \$83  = l1_neg_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$63  = l1_seg_b;
+    \$84  = l1_t_p1;
     if (i__ready) begin
-      \$63  = { \$26 , \$25  };
+      \$84  = l1_t_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$64  = l1_unit_p0;
+    \$85  = l1_v_u;
     if (i__ready) begin
-      \$64  = l1_unit_b;
+      \$85  = \$27 [16:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$65  = l1_x_p0;
+    \$86  = l1_unit_u;
     if (i__ready) begin
-      \$65  = l1_x_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$66  = l1_neg_p0;
-    if (i__ready) begin
-      \$66  = l1_neg_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$67  = l1_t_p0;
-    if (i__ready) begin
-      \$67  = l1_t_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$68  = l1_seg_p0;
-    if (i__ready) begin
-      \$68  = l1_seg_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$69  = l1_prod0_p1;
-    if (i__ready) begin
-      \$69  = \$27 [30:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$70  = l1_c0_p1;
-    if (i__ready) begin
-      \$70  = l1_u0_c0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$71  = l1_unit_p1;
-    if (i__ready) begin
-      \$71  = l1_unit_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$72  = l1_x_p1;
-    if (i__ready) begin
-      \$72  = l1_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$73  = l1_neg_p1;
-    if (i__ready) begin
-      \$73  = l1_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$74  = l1_t_p1;
-    if (i__ready) begin
-      \$74  = l1_t_p0;
+      \$86  = l1_unit_p1;
     end
   end
   assign l0_u0_seg_ge = { \$3 , \$2  };
@@ -3730,16 +4012,14 @@ module \CfuPcpi.shared_horner1_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   assign \$9  = \$8 ;
   assign \$10  = \$3 ;
   assign \$13  = { \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31], \$12 [31:15] };
-  assign \$15  = { 1'h0, \$14 [16:0] };
-  assign \$18  = { \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31], \$17 [31:15] };
-  assign \$20  = { 1'h0, \$19 [16:0] };
-  assign \$22  = { i__payload[32], i__payload[32:17] };
-  assign \$25  = \$24 ;
-  assign \$26  = \$5 ;
-  assign \$29  = { \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31], \$28 [31:15] };
-  assign \$31  = { 1'h0, \$30 [16:0] };
-  assign \$34  = { \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31], \$33 [31:15] };
-  assign \$36  = { 1'h0, \$35 [16:0] };
+  assign \$15  = { 1'h0, l0_v_u };
+  assign \$17  = { 1'h0, l0_v_u };
+  assign \$19  = { i__payload[32], i__payload[32:17] };
+  assign \$22  = \$21 ;
+  assign \$23  = \$5 ;
+  assign \$26  = { \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31], \$25 [31:15] };
+  assign \$28  = { 1'h0, l1_v_u };
+  assign \$30  = { 1'h0, l1_v_u };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3893,103 +4173,103 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   wire [16:0] \$23 ;
   wire [24:0] \$230 ;
   wire \$231 ;
-  wire [23:0] \$232 ;
-  wire [44:0] \$233 ;
-  wire [23:0] \$234 ;
-  wire [24:0] \$235 ;
+  wire [24:0] \$232 ;
+  wire [24:0] \$233 ;
+  wire [24:0] \$234 ;
+  wire \$235 ;
   wire [24:0] \$236 ;
   wire [24:0] \$237 ;
   wire \$238 ;
-  wire [23:0] \$239 ;
+  wire [24:0] \$239 ;
   wire [16:0] \$24 ;
-  wire [44:0] \$240 ;
-  wire [23:0] \$241 ;
+  wire [24:0] \$240 ;
+  wire [24:0] \$241 ;
   wire [24:0] \$242 ;
-  wire [24:0] \$243 ;
-  wire \$244 ;
-  wire [23:0] \$245 ;
+  wire [31:0] \$243 ;
+  wire [29:0] \$244 ;
+  wire [33:0] \$245 ;
   wire [44:0] \$246 ;
   wire [23:0] \$247 ;
-  wire [24:0] \$248 ;
-  wire [24:0] \$249 ;
+  wire [44:0] \$248 ;
+  wire [23:0] \$249 ;
   wire [16:0] \$25 ;
   wire [24:0] \$250 ;
   wire [24:0] \$251 ;
-  wire [31:0] \$252 ;
-  wire [29:0] \$253 ;
-  wire [33:0] \$254 ;
-  wire [44:0] \$255 ;
-  wire [23:0] \$256 ;
-  wire [44:0] \$257 ;
-  wire [23:0] \$258 ;
-  wire [24:0] \$259 ;
+  wire \$252 ;
+  wire [24:0] \$253 ;
+  wire [24:0] \$254 ;
+  wire [24:0] \$255 ;
+  wire \$256 ;
+  wire [24:0] \$257 ;
+  wire [24:0] \$258 ;
+  wire \$259 ;
   wire \$26 ;
   wire [24:0] \$260 ;
-  wire \$261 ;
-  wire [23:0] \$262 ;
-  wire [44:0] \$263 ;
-  wire [23:0] \$264 ;
-  wire [24:0] \$265 ;
-  wire [24:0] \$266 ;
-  wire [24:0] \$267 ;
-  wire \$268 ;
-  wire [23:0] \$269 ;
+  wire [24:0] \$261 ;
+  wire [24:0] \$262 ;
+  wire [24:0] \$263 ;
+  reg \$264 ;
+  reg \$265 ;
+  reg \$266 ;
+  reg \$267 ;
+  reg \$268 ;
+  reg \$269 ;
   wire [16:0] \$27 ;
-  wire [44:0] \$270 ;
-  wire [23:0] \$271 ;
-  wire [24:0] \$272 ;
-  wire [24:0] \$273 ;
-  wire \$274 ;
-  wire [23:0] \$275 ;
-  wire [44:0] \$276 ;
-  wire [23:0] \$277 ;
-  wire [24:0] \$278 ;
-  wire [24:0] \$279 ;
+  reg \$270 ;
+  reg [9:0] \$271 ;
+  reg [1:0] \$272 ;
+  reg [14:0] \$273 ;
+  reg \$274 ;
+  reg \$275 ;
+  reg [6:0] \$276 ;
+  reg [1:0] \$277 ;
+  reg [14:0] \$278 ;
+  reg \$279 ;
   wire [16:0] \$28 ;
-  wire [24:0] \$280 ;
-  wire [24:0] \$281 ;
-  reg \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg \$285 ;
-  reg \$286 ;
-  reg [9:0] \$287 ;
-  reg [1:0] \$288 ;
-  reg [14:0] \$289 ;
+  reg \$280 ;
+  reg [20:0] \$281 ;
+  reg [31:0] \$282 ;
+  reg [18:0] \$283 ;
+  reg [12:0] \$284 ;
+  reg [1:0] \$285 ;
+  reg [14:0] \$286 ;
+  reg \$287 ;
+  reg [28:0] \$288 ;
+  reg [20:0] \$289 ;
   wire [16:0] \$29 ;
-  reg \$290 ;
-  reg \$291 ;
-  reg [6:0] \$292 ;
-  reg [1:0] \$293 ;
-  reg [14:0] \$294 ;
-  reg \$295 ;
-  reg \$296 ;
-  reg [28:0] \$297 ;
-  reg [20:0] \$298 ;
-  reg [31:0] \$299 ;
+  reg [31:0] \$290 ;
+  reg [1:0] \$291 ;
+  reg [14:0] \$292 ;
+  reg \$293 ;
+  reg [12:0] \$294 ;
+  reg [42:0] \$295 ;
+  reg [20:0] \$296 ;
+  reg [1:0] \$297 ;
+  reg [14:0] \$298 ;
+  reg \$299 ;
   wire [14:0] \$3 ;
   wire [16:0] \$30 ;
-  reg [1:0] \$300 ;
-  reg [14:0] \$301 ;
-  reg \$302 ;
-  reg [12:0] \$303 ;
-  reg [42:0] \$304 ;
-  reg [20:0] \$305 ;
-  reg [1:0] \$306 ;
-  reg [14:0] \$307 ;
+  reg [12:0] \$300 ;
+  reg [23:0] \$301 ;
+  reg [1:0] \$302 ;
+  reg [31:0] \$303 ;
+  reg [9:0] \$304 ;
+  reg [1:0] \$305 ;
+  reg [14:0] \$306 ;
+  reg \$307 ;
   reg \$308 ;
-  reg [12:0] \$309 ;
+  reg [6:0] \$309 ;
   wire [16:0] \$31 ;
-  reg [31:0] \$310 ;
-  reg [9:0] \$311 ;
-  reg [1:0] \$312 ;
-  reg [14:0] \$313 ;
-  reg \$314 ;
-  reg \$315 ;
-  reg [6:0] \$316 ;
-  reg [1:0] \$317 ;
-  reg [14:0] \$318 ;
-  reg \$319 ;
+  reg [1:0] \$310 ;
+  reg [14:0] \$311 ;
+  reg \$312 ;
+  reg \$313 ;
+  reg [20:0] \$314 ;
+  reg [31:0] \$315 ;
+  reg [18:0] \$316 ;
+  reg [12:0] \$317 ;
+  reg [1:0] \$318 ;
+  reg [14:0] \$319 ;
   wire \$32 ;
   reg \$320 ;
   reg [28:0] \$321 ;
@@ -4006,6 +4286,8 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg [14:0] \$331 ;
   reg \$332 ;
   reg [12:0] \$333 ;
+  reg [23:0] \$334 ;
+  reg [1:0] \$335 ;
   wire [16:0] \$34 ;
   wire [16:0] \$35 ;
   wire [14:0] \$36 ;
@@ -4094,7 +4376,10 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg l0_binned;
   reg [20:0] l0_c0_p1 = 21'h000000;
   reg [20:0] l0_c0_p2 = 21'h000000;
+  reg [20:0] l0_c0_q = 21'h000000;
   reg [31:0] l0_c1_p1 = 32'd0;
+  reg [31:0] l0_c1_q = 32'd0;
+  reg [18:0] l0_c2_q = 19'h00000;
   reg [17:0] l0_hi;
   reg [16:0] l0_limit;
   reg [16:0] l0_lo;
@@ -4104,6 +4389,7 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg l0_neg_p0 = 1'h0;
   reg l0_neg_p1 = 1'h0;
   reg l0_neg_p2 = 1'h0;
+  reg l0_neg_q = 1'h0;
   reg [28:0] l0_prod0_p1 = 29'h00000000;
   reg [42:0] l0_prod1_p2 = 43'h00000000000;
   reg [43:0] l0_sr1;
@@ -4113,24 +4399,32 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg l0_t_p0 = 1'h0;
   reg [12:0] l0_t_p1 = 13'h0000;
   reg [12:0] l0_t_p2 = 13'h0000;
+  reg [12:0] l0_t_q = 13'h0000;
   reg [21:0] l0_uf_a;
   reg [22:0] l0_uf_b;
   reg [1:0] l0_unit_b = 2'h0;
   reg [1:0] l0_unit_p0 = 2'h0;
   reg [1:0] l0_unit_p1 = 2'h0;
   reg [1:0] l0_unit_p2 = 2'h0;
+  reg [1:0] l0_unit_q = 2'h0;
+  reg [1:0] l0_unit_u = 2'h0;
+  reg [23:0] l0_v_u = 24'h000000;
   reg [14:0] l0_x;
   reg [14:0] l0_x_b = 15'h0000;
   reg [14:0] l0_x_p0 = 15'h0000;
   reg [14:0] l0_x_p1 = 15'h0000;
   reg [14:0] l0_x_p2 = 15'h0000;
+  reg [14:0] l0_x_q = 15'h0000;
   reg [6:0] l1_addr;
   reg [6:0] l1_addr_b = 7'h00;
   reg [7:0] l1_bin;
   reg l1_binned;
   reg [20:0] l1_c0_p1 = 21'h000000;
   reg [20:0] l1_c0_p2 = 21'h000000;
+  reg [20:0] l1_c0_q = 21'h000000;
   reg [31:0] l1_c1_p1 = 32'd0;
+  reg [31:0] l1_c1_q = 32'd0;
+  reg [18:0] l1_c2_q = 19'h00000;
   reg [17:0] l1_hi;
   reg [16:0] l1_limit;
   reg [16:0] l1_lo;
@@ -4140,6 +4434,7 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg l1_neg_p0 = 1'h0;
   reg l1_neg_p1 = 1'h0;
   reg l1_neg_p2 = 1'h0;
+  reg l1_neg_q = 1'h0;
   reg [28:0] l1_prod0_p1 = 29'h00000000;
   reg [42:0] l1_prod1_p2 = 43'h00000000000;
   reg [43:0] l1_sr1;
@@ -4149,17 +4444,22 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg l1_t_p0 = 1'h0;
   reg [12:0] l1_t_p1 = 13'h0000;
   reg [12:0] l1_t_p2 = 13'h0000;
+  reg [12:0] l1_t_q = 13'h0000;
   reg [21:0] l1_uf_a;
   reg [22:0] l1_uf_b;
   reg [1:0] l1_unit_b = 2'h0;
   reg [1:0] l1_unit_p0 = 2'h0;
   reg [1:0] l1_unit_p1 = 2'h0;
   reg [1:0] l1_unit_p2 = 2'h0;
+  reg [1:0] l1_unit_q = 2'h0;
+  reg [1:0] l1_unit_u = 2'h0;
+  reg [23:0] l1_v_u = 24'h000000;
   reg [14:0] l1_x;
   reg [14:0] l1_x_b = 15'h0000;
   reg [14:0] l1_x_p0 = 15'h0000;
   reg [14:0] l1_x_p1 = 15'h0000;
   reg [14:0] l1_x_p2 = 15'h0000;
+  reg [14:0] l1_x_q = 15'h0000;
   output [31:0] o__payload;
   reg [31:0] o__payload = 32'd0;
   input o__ready;
@@ -4171,37 +4471,39 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   wire [6:0] \port__addr$19 ;
   wire [6:0] \port__addr$21 ;
   wire [6:0] \port__addr$23 ;
-  wire [7:0] \port__addr$43 ;
-  wire [6:0] \port__addr$48 ;
-  wire [6:0] \port__addr$53 ;
-  wire [6:0] \port__addr$55 ;
-  wire [6:0] \port__addr$57 ;
+  wire [7:0] \port__addr$44 ;
+  wire [6:0] \port__addr$49 ;
+  wire [6:0] \port__addr$54 ;
+  wire [6:0] \port__addr$56 ;
+  wire [6:0] \port__addr$58 ;
   wire [16:0] port__data;
-  wire [18:0] \port__data$103 ;
-  wire [20:0] \port__data$105 ;
-  wire [31:0] \port__data$107 ;
+  wire [20:0] \port__data$115 ;
+  wire [31:0] \port__data$117 ;
+  wire [18:0] \port__data$119 ;
   wire [14:0] \port__data$28 ;
-  wire [16:0] \port__data$50 ;
-  wire [14:0] \port__data$62 ;
-  wire [18:0] \port__data$85 ;
-  wire [20:0] \port__data$87 ;
-  wire [31:0] \port__data$89 ;
+  wire [16:0] \port__data$51 ;
+  wire [14:0] \port__data$63 ;
+  wire [20:0] \port__data$89 ;
+  wire [31:0] \port__data$91 ;
+  wire [18:0] \port__data$93 ;
   wire port__en;
   wire \port__en$18 ;
   wire \port__en$20 ;
   wire \port__en$22 ;
   wire \port__en$24 ;
-  wire \port__en$44 ;
-  wire \port__en$52 ;
-  wire \port__en$54 ;
-  wire \port__en$56 ;
-  wire \port__en$58 ;
+  wire \port__en$45 ;
+  wire \port__en$53 ;
+  wire \port__en$55 ;
+  wire \port__en$57 ;
+  wire \port__en$59 ;
   input rst;
   wire rst;
   reg valid_0 = 1'h0;
   reg valid_1 = 1'h0;
   reg valid_2 = 1'h0;
   reg valid_3 = 1'h0;
+  reg valid_4 = 1'h0;
+  reg valid_5 = 1'h0;
   (* ram_style = "block" *)
   reg [16:0] bins_rom [190:0];
   initial begin
@@ -4407,7 +4709,7 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
       _1_ <= bins_rom[l0_bin];
     end
   end
-  assign \port__data$50  = _0_;
+  assign \port__data$51  = _0_;
   assign port__data = _1_;
   (* ram_style = "block" *)
   reg [20:0] c0_rom [74:0];
@@ -4492,14 +4794,14 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg [20:0] _3_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _2_ <= c0_rom[\port__addr$48 ];
+      _2_ <= c0_rom[\port__addr$49 ];
     end
     if (i__ready) begin
       _3_ <= c0_rom[\port__addr$14 ];
     end
   end
-  assign \port__data$105  = _2_;
-  assign \port__data$87  = _3_;
+  assign \port__data$115  = _2_;
+  assign \port__data$89  = _3_;
   (* ram_style = "block" *)
   reg [31:0] c1_rom [74:0];
   initial begin
@@ -4583,14 +4885,14 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg [31:0] _5_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _4_ <= c1_rom[\port__addr$53 ];
+      _4_ <= c1_rom[\port__addr$54 ];
     end
     if (i__ready) begin
       _5_ <= c1_rom[\port__addr$19 ];
     end
   end
-  assign \port__data$107  = _4_;
-  assign \port__data$89  = _5_;
+  assign \port__data$117  = _4_;
+  assign \port__data$91  = _5_;
   (* ram_style = "block" *)
   reg [18:0] c2_rom [74:0];
   initial begin
@@ -4674,14 +4976,14 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg [18:0] _7_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _6_ <= c2_rom[\port__addr$55 ];
+      _6_ <= c2_rom[\port__addr$56 ];
     end
     if (i__ready) begin
       _7_ <= c2_rom[\port__addr$21 ];
     end
   end
-  assign \port__data$103  = _6_;
-  assign \port__data$85  = _7_;
+  assign \port__data$119  = _6_;
+  assign \port__data$93  = _7_;
   (* ram_style = "block" *)
   reg [14:0] origin_rom [74:0];
   initial begin
@@ -4765,13 +5067,13 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   reg [14:0] _9_;
   always @(posedge clk) begin
     if (i__ready) begin
-      _8_ <= origin_rom[\port__addr$57 ];
+      _8_ <= origin_rom[\port__addr$58 ];
     end
     if (i__ready) begin
       _9_ <= origin_rom[\port__addr$23 ];
     end
   end
-  assign \port__data$62  = _8_;
+  assign \port__data$63  = _8_;
   assign \port__data$28  = _9_;
   assign \$1  = ~ o__valid;
   assign i__ready = \$1  | o__ready;
@@ -4953,154 +5255,172 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   assign \$193  = - $signed(i__payload[33:18]);
   assign \$194  = i__payload[33] ? \$193  : { i__payload[33], i__payload[33:18] };
   assign \$195  = \$192  ? l1_limit : { 1'h0, \$194 [15:0] };
-  assign \$196  = l1_low_b >= \port__data$50 [16:7];
-  assign \$197  = \port__data$50 [6:0] + \$196 ;
-  assign \port__addr$48  = l1_binned ? \$197 [6:0] : l1_addr_b;
-  assign \$198  = l1_low_b >= \port__data$50 [16:7];
-  assign \$199  = \port__data$50 [6:0] + \$198 ;
-  assign \port__addr$53  = l1_binned ? \$199 [6:0] : l1_addr_b;
-  assign \$200  = l1_low_b >= \port__data$50 [16:7];
-  assign \$201  = \port__data$50 [6:0] + \$200 ;
-  assign \port__addr$55  = l1_binned ? \$201 [6:0] : l1_addr_b;
-  assign \$202  = l1_low_b >= \port__data$50 [16:7];
-  assign \$203  = \port__data$50 [6:0] + \$202 ;
-  assign \port__addr$57  = l1_binned ? \$203 [6:0] : l1_addr_b;
-  assign \$204  = l1_x_p0 - \port__data$62 ;
-  assign \$206  = l1_x_p0 - \port__data$62 ;
-  assign \$208  = l1_x_p0 - \port__data$62 ;
-  assign \$210  = l1_x_p0 - \port__data$62 ;
+  assign \$196  = l1_low_b >= \port__data$51 [16:7];
+  assign \$197  = \port__data$51 [6:0] + \$196 ;
+  assign \port__addr$49  = l1_binned ? \$197 [6:0] : l1_addr_b;
+  assign \$198  = l1_low_b >= \port__data$51 [16:7];
+  assign \$199  = \port__data$51 [6:0] + \$198 ;
+  assign \port__addr$54  = l1_binned ? \$199 [6:0] : l1_addr_b;
+  assign \$200  = l1_low_b >= \port__data$51 [16:7];
+  assign \$201  = \port__data$51 [6:0] + \$200 ;
+  assign \port__addr$56  = l1_binned ? \$201 [6:0] : l1_addr_b;
+  assign \$202  = l1_low_b >= \port__data$51 [16:7];
+  assign \$203  = \port__data$51 [6:0] + \$202 ;
+  assign \port__addr$58  = l1_binned ? \$203 [6:0] : l1_addr_b;
+  assign \$204  = l1_x_p0 - \port__data$63 ;
+  assign \$206  = l1_x_p0 - \port__data$63 ;
+  assign \$208  = l1_x_p0 - \port__data$63 ;
+  assign \$210  = l1_x_p0 - \port__data$63 ;
   assign \$216  = $signed(l1_sr1) + $signed(l1_c0_p2);
   assign \$217  = $signed(l1_sr1) + $signed(l1_c0_p2);
   assign \$218  = $signed(l1_sr1) + $signed(l1_c0_p2);
   assign \$219  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$222  = $signed(\port__data$85 ) * $signed({ 1'h0, l0_t1 });
+  assign \$222  = $signed(l0_c2_q) * $signed({ 1'h0, l0_t_q });
   assign \$224  = $signed(\$223 ) + $signed({ 1'h0, l0_c1_p1 });
   assign \$225  = \$224 [31:0] * l0_t_p1;
   assign \$226  = $signed(l0_uf_a) - $signed(l0_uf_b);
   assign \$227  = $signed(l0_sr1) + $signed(l0_c0_p2);
   assign \$228  = l0_neg_p2 ? \$226  : { \$227 [20], \$227 [20], \$227 [20], \$227 [20:0] };
-  assign \$229  = $signed(\$228 ) + $signed(5'h08);
+  assign \$229  = $signed(l0_v_u) + $signed(5'h08);
   assign \$231  = $signed(\$230 ) < $signed(l0_lo);
-  assign \$232  = $signed(l0_uf_a) - $signed(l0_uf_b);
-  assign \$233  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$234  = l0_neg_p2 ? \$232  : { \$233 [20], \$233 [20], \$233 [20], \$233 [20:0] };
-  assign \$235  = $signed(\$234 ) + $signed(5'h08);
-  assign \$237  = \$231  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$236 ;
-  assign \$238  = $signed(\$237 ) > $signed(l0_hi);
-  assign \$239  = $signed(l0_uf_a) - $signed(l0_uf_b);
-  assign \$240  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$241  = l0_neg_p2 ? \$239  : { \$240 [20], \$240 [20], \$240 [20], \$240 [20:0] };
-  assign \$242  = $signed(\$241 ) + $signed(5'h08);
-  assign \$244  = $signed(\$243 ) < $signed(l0_lo);
-  assign \$245  = $signed(l0_uf_a) - $signed(l0_uf_b);
-  assign \$246  = $signed(l0_sr1) + $signed(l0_c0_p2);
-  assign \$247  = l0_neg_p2 ? \$245  : { \$246 [20], \$246 [20], \$246 [20], \$246 [20:0] };
-  assign \$248  = $signed(\$247 ) + $signed(5'h08);
-  assign \$250  = \$244  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$249 ;
-  assign \$251  = \$238  ? { l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi } : \$250 ;
-  assign \$252  = $signed(\port__data$103 ) * $signed({ 1'h0, l1_t1 });
-  assign \$254  = $signed(\$253 ) + $signed({ 1'h0, l1_c1_p1 });
-  assign \$255  = \$254 [31:0] * l1_t_p1;
-  assign \$256  = $signed(l1_uf_a) - $signed(l1_uf_b);
-  assign \$257  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$258  = l1_neg_p2 ? \$256  : { \$257 [20], \$257 [20], \$257 [20], \$257 [20:0] };
-  assign \$259  = $signed(\$258 ) + $signed(5'h08);
-  assign \$261  = $signed(\$260 ) < $signed(l1_lo);
-  assign \$262  = $signed(l1_uf_a) - $signed(l1_uf_b);
-  assign \$263  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$264  = l1_neg_p2 ? \$262  : { \$263 [20], \$263 [20], \$263 [20], \$263 [20:0] };
-  assign \$265  = $signed(\$264 ) + $signed(5'h08);
-  assign \$267  = \$261  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$266 ;
-  assign \$268  = $signed(\$267 ) > $signed(l1_hi);
-  assign \$269  = $signed(l1_uf_a) - $signed(l1_uf_b);
-  assign \$270  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$271  = l1_neg_p2 ? \$269  : { \$270 [20], \$270 [20], \$270 [20], \$270 [20:0] };
-  assign \$272  = $signed(\$271 ) + $signed(5'h08);
-  assign \$274  = $signed(\$273 ) < $signed(l1_lo);
-  assign \$275  = $signed(l1_uf_a) - $signed(l1_uf_b);
-  assign \$276  = $signed(l1_sr1) + $signed(l1_c0_p2);
-  assign \$277  = l1_neg_p2 ? \$275  : { \$276 [20], \$276 [20], \$276 [20], \$276 [20:0] };
-  assign \$278  = $signed(\$277 ) + $signed(5'h08);
-  assign \$280  = \$274  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$279 ;
-  assign \$281  = \$268  ? { l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi } : \$280 ;
+  assign \$232  = $signed(l0_v_u) + $signed(5'h08);
+  assign \$234  = \$231  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$233 ;
+  assign \$235  = $signed(\$234 ) > $signed(l0_hi);
+  assign \$236  = $signed(l0_v_u) + $signed(5'h08);
+  assign \$238  = $signed(\$237 ) < $signed(l0_lo);
+  assign \$239  = $signed(l0_v_u) + $signed(5'h08);
+  assign \$241  = \$238  ? { l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo[16], l0_lo } : \$240 ;
+  assign \$242  = \$235  ? { l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi[17], l0_hi } : \$241 ;
+  assign \$243  = $signed(l1_c2_q) * $signed({ 1'h0, l1_t_q });
+  assign \$245  = $signed(\$244 ) + $signed({ 1'h0, l1_c1_p1 });
+  assign \$246  = \$245 [31:0] * l1_t_p1;
+  assign \$247  = $signed(l1_uf_a) - $signed(l1_uf_b);
+  assign \$248  = $signed(l1_sr1) + $signed(l1_c0_p2);
+  assign \$249  = l1_neg_p2 ? \$247  : { \$248 [20], \$248 [20], \$248 [20], \$248 [20:0] };
+  assign \$250  = $signed(l1_v_u) + $signed(5'h08);
+  assign \$252  = $signed(\$251 ) < $signed(l1_lo);
+  assign \$253  = $signed(l1_v_u) + $signed(5'h08);
+  assign \$255  = \$252  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$254 ;
+  assign \$256  = $signed(\$255 ) > $signed(l1_hi);
+  assign \$257  = $signed(l1_v_u) + $signed(5'h08);
+  assign \$259  = $signed(\$258 ) < $signed(l1_lo);
+  assign \$260  = $signed(l1_v_u) + $signed(5'h08);
+  assign \$262  = \$259  ? { l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo[16], l1_lo } : \$261 ;
+  assign \$263  = \$256  ? { l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi[17], l1_hi } : \$262 ;
   always @(posedge clk)
-    valid_0 <= \$282 ;
+    valid_0 <= \$264 ;
   always @(posedge clk)
-    valid_1 <= \$283 ;
+    valid_1 <= \$265 ;
   always @(posedge clk)
-    valid_2 <= \$284 ;
+    valid_2 <= \$266 ;
   always @(posedge clk)
-    valid_3 <= \$285 ;
+    valid_3 <= \$267 ;
   always @(posedge clk)
-    o__valid <= \$286 ;
+    valid_4 <= \$268 ;
   always @(posedge clk)
-    l0_low_b <= \$287 ;
+    valid_5 <= \$269 ;
   always @(posedge clk)
-    l0_unit_b <= \$288 ;
+    o__valid <= \$270 ;
   always @(posedge clk)
-    l0_x_b <= \$289 ;
+    l0_low_b <= \$271 ;
   always @(posedge clk)
-    l0_neg_b <= \$290 ;
+    l0_unit_b <= \$272 ;
   always @(posedge clk)
-    l0_t_b <= \$291 ;
+    l0_x_b <= \$273 ;
   always @(posedge clk)
-    l0_addr_b <= \$292 ;
+    l0_neg_b <= \$274 ;
   always @(posedge clk)
-    l0_unit_p0 <= \$293 ;
+    l0_t_b <= \$275 ;
   always @(posedge clk)
-    l0_x_p0 <= \$294 ;
+    l0_addr_b <= \$276 ;
   always @(posedge clk)
-    l0_neg_p0 <= \$295 ;
+    l0_unit_p0 <= \$277 ;
   always @(posedge clk)
-    l0_t_p0 <= \$296 ;
+    l0_x_p0 <= \$278 ;
   always @(posedge clk)
-    l0_prod0_p1 <= \$297 ;
+    l0_neg_p0 <= \$279 ;
   always @(posedge clk)
-    l0_c0_p1 <= \$298 ;
+    l0_t_p0 <= \$280 ;
   always @(posedge clk)
-    l0_c1_p1 <= \$299 ;
+    l0_c0_q <= \$281 ;
   always @(posedge clk)
-    l0_unit_p1 <= \$300 ;
+    l0_c1_q <= \$282 ;
   always @(posedge clk)
-    l0_x_p1 <= \$301 ;
+    l0_c2_q <= \$283 ;
   always @(posedge clk)
-    l0_neg_p1 <= \$302 ;
+    l0_t_q <= \$284 ;
   always @(posedge clk)
-    l0_t_p1 <= \$303 ;
+    l0_unit_q <= \$285 ;
   always @(posedge clk)
-    l0_prod1_p2 <= \$304 ;
+    l0_x_q <= \$286 ;
   always @(posedge clk)
-    l0_c0_p2 <= \$305 ;
+    l0_neg_q <= \$287 ;
   always @(posedge clk)
-    l0_unit_p2 <= \$306 ;
+    l0_prod0_p1 <= \$288 ;
   always @(posedge clk)
-    l0_x_p2 <= \$307 ;
+    l0_c0_p1 <= \$289 ;
   always @(posedge clk)
-    l0_neg_p2 <= \$308 ;
+    l0_c1_p1 <= \$290 ;
   always @(posedge clk)
-    l0_t_p2 <= \$309 ;
+    l0_unit_p1 <= \$291 ;
   always @(posedge clk)
-    o__payload <= \$310 ;
+    l0_x_p1 <= \$292 ;
   always @(posedge clk)
-    l1_low_b <= \$311 ;
+    l0_neg_p1 <= \$293 ;
   always @(posedge clk)
-    l1_unit_b <= \$312 ;
+    l0_t_p1 <= \$294 ;
   always @(posedge clk)
-    l1_x_b <= \$313 ;
+    l0_prod1_p2 <= \$295 ;
   always @(posedge clk)
-    l1_neg_b <= \$314 ;
+    l0_c0_p2 <= \$296 ;
   always @(posedge clk)
-    l1_t_b <= \$315 ;
+    l0_unit_p2 <= \$297 ;
   always @(posedge clk)
-    l1_addr_b <= \$316 ;
+    l0_x_p2 <= \$298 ;
   always @(posedge clk)
-    l1_unit_p0 <= \$317 ;
+    l0_neg_p2 <= \$299 ;
   always @(posedge clk)
-    l1_x_p0 <= \$318 ;
+    l0_t_p2 <= \$300 ;
   always @(posedge clk)
-    l1_neg_p0 <= \$319 ;
+    l0_v_u <= \$301 ;
   always @(posedge clk)
-    l1_t_p0 <= \$320 ;
+    l0_unit_u <= \$302 ;
+  always @(posedge clk)
+    o__payload <= \$303 ;
+  always @(posedge clk)
+    l1_low_b <= \$304 ;
+  always @(posedge clk)
+    l1_unit_b <= \$305 ;
+  always @(posedge clk)
+    l1_x_b <= \$306 ;
+  always @(posedge clk)
+    l1_neg_b <= \$307 ;
+  always @(posedge clk)
+    l1_t_b <= \$308 ;
+  always @(posedge clk)
+    l1_addr_b <= \$309 ;
+  always @(posedge clk)
+    l1_unit_p0 <= \$310 ;
+  always @(posedge clk)
+    l1_x_p0 <= \$311 ;
+  always @(posedge clk)
+    l1_neg_p0 <= \$312 ;
+  always @(posedge clk)
+    l1_t_p0 <= \$313 ;
+  always @(posedge clk)
+    l1_c0_q <= \$314 ;
+  always @(posedge clk)
+    l1_c1_q <= \$315 ;
+  always @(posedge clk)
+    l1_c2_q <= \$316 ;
+  always @(posedge clk)
+    l1_t_q <= \$317 ;
+  always @(posedge clk)
+    l1_unit_q <= \$318 ;
+  always @(posedge clk)
+    l1_x_q <= \$319 ;
+  always @(posedge clk)
+    l1_neg_q <= \$320 ;
   always @(posedge clk)
     l1_prod0_p1 <= \$321 ;
   always @(posedge clk)
@@ -5127,6 +5447,10 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
     l1_neg_p2 <= \$332 ;
   always @(posedge clk)
     l1_t_p2 <= \$333 ;
+  always @(posedge clk)
+    l1_v_u <= \$334 ;
+  always @(posedge clk)
+    l1_unit_u <= \$335 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
@@ -5284,7 +5608,7 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_unit_p2)
+    casez (l0_unit_u)
       2'h0:
           l0_lo = 17'h00000;
       2'h1:
@@ -5298,7 +5622,7 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l0_unit_p2)
+    casez (l0_unit_u)
       2'h0:
           l0_hi = 18'h0ffff;
       2'h1:
@@ -5466,7 +5790,7 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_unit_p2)
+    casez (l1_unit_u)
       2'h0:
           l1_lo = 17'h00000;
       2'h1:
@@ -5480,7 +5804,7 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
-    casez (l1_unit_p2)
+    casez (l1_unit_u)
       2'h0:
           l1_hi = 18'h0ffff;
       2'h1:
@@ -5493,350 +5817,482 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$282  = valid_0;
+    \$264  = valid_0;
     if (i__ready) begin
-      \$282  = i__valid;
+      \$264  = i__valid;
     end
     if (rst) begin
-      \$282  = 1'h0;
+      \$264  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$283  = valid_1;
+    \$265  = valid_1;
     if (i__ready) begin
-      \$283  = valid_0;
+      \$265  = valid_0;
     end
     if (rst) begin
-      \$283  = 1'h0;
+      \$265  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$284  = valid_2;
+    \$266  = valid_2;
     if (i__ready) begin
-      \$284  = valid_1;
+      \$266  = valid_1;
     end
     if (rst) begin
-      \$284  = 1'h0;
+      \$266  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$285  = valid_3;
+    \$267  = valid_3;
     if (i__ready) begin
-      \$285  = valid_2;
+      \$267  = valid_2;
     end
     if (rst) begin
-      \$285  = 1'h0;
+      \$267  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$286  = o__valid;
+    \$268  = valid_4;
     if (i__ready) begin
-      \$286  = valid_3;
+      \$268  = valid_3;
     end
     if (rst) begin
-      \$286  = 1'h0;
+      \$268  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$287  = l0_low_b;
+    \$269  = valid_5;
     if (i__ready) begin
-      \$287  = l0_low;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$288  = l0_unit_b;
-    if (i__ready) begin
-      \$288  = i__payload[1:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$289  = l0_x_b;
-    if (i__ready) begin
-      \$289  = l0_x;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$290  = l0_neg_b;
-    if (i__ready) begin
-      \$290  = i__payload[17];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$291  = l0_t_b;
-    if (i__ready) begin
-      \$291  = l0_t;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$292  = l0_addr_b;
-    if (i__ready) begin
-      \$292  = l0_addr;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$293  = l0_unit_p0;
-    if (i__ready) begin
-      \$293  = l0_unit_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$294  = l0_x_p0;
-    if (i__ready) begin
-      \$294  = l0_x_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$295  = l0_neg_p0;
-    if (i__ready) begin
-      \$295  = l0_neg_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$296  = l0_t_p0;
-    if (i__ready) begin
-      \$296  = l0_t_b;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$297  = l0_prod0_p1;
-    if (i__ready) begin
-      \$297  = \$222 [28:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$298  = l0_c0_p1;
-    if (i__ready) begin
-      \$298  = \port__data$87 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$299  = l0_c1_p1;
-    if (i__ready) begin
-      \$299  = \port__data$89 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$300  = l0_unit_p1;
-    if (i__ready) begin
-      \$300  = l0_unit_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$301  = l0_x_p1;
-    if (i__ready) begin
-      \$301  = l0_x_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$302  = l0_neg_p1;
-    if (i__ready) begin
-      \$302  = l0_neg_p0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$303  = l0_t_p1;
-    if (i__ready) begin
-      \$303  = l0_t1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$304  = l0_prod1_p2;
-    if (i__ready) begin
-      \$304  = \$225 [42:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$305  = l0_c0_p2;
-    if (i__ready) begin
-      \$305  = l0_c0_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$306  = l0_unit_p2;
-    if (i__ready) begin
-      \$306  = l0_unit_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$307  = l0_x_p2;
-    if (i__ready) begin
-      \$307  = l0_x_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$308  = l0_neg_p2;
-    if (i__ready) begin
-      \$308  = l0_neg_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$309  = l0_t_p2;
-    if (i__ready) begin
-      \$309  = l0_t_p1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$310  = o__payload;
-    if (i__ready) begin
-      \$310 [15:0] = \$251 [15:0];
-      \$310 [31:16] = \$281 [15:0];
+      \$269  = valid_4;
     end
     if (rst) begin
-      \$310  = 32'd0;
+      \$269  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$311  = l1_low_b;
+    \$270  = o__valid;
     if (i__ready) begin
-      \$311  = l1_low;
+      \$270  = valid_5;
+    end
+    if (rst) begin
+      \$270  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$312  = l1_unit_b;
+    \$271  = l0_low_b;
     if (i__ready) begin
-      \$312  = i__payload[1:0];
+      \$271  = l0_low;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$313  = l1_x_b;
+    \$272  = l0_unit_b;
     if (i__ready) begin
-      \$313  = l1_x;
+      \$272  = i__payload[1:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$314  = l1_neg_b;
+    \$273  = l0_x_b;
     if (i__ready) begin
-      \$314  = i__payload[33];
+      \$273  = l0_x;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$315  = l1_t_b;
+    \$274  = l0_neg_b;
     if (i__ready) begin
-      \$315  = l1_t;
+      \$274  = i__payload[17];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$316  = l1_addr_b;
+    \$275  = l0_t_b;
     if (i__ready) begin
-      \$316  = l1_addr;
+      \$275  = l0_t;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$317  = l1_unit_p0;
+    \$276  = l0_addr_b;
     if (i__ready) begin
-      \$317  = l1_unit_b;
+      \$276  = l0_addr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$318  = l1_x_p0;
+    \$277  = l0_unit_p0;
     if (i__ready) begin
-      \$318  = l1_x_b;
+      \$277  = l0_unit_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$319  = l1_neg_p0;
+    \$278  = l0_x_p0;
     if (i__ready) begin
-      \$319  = l1_neg_b;
+      \$278  = l0_x_b;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$320  = l1_t_p0;
+    \$279  = l0_neg_p0;
     if (i__ready) begin
-      \$320  = l1_t_b;
+      \$279  = l0_neg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$280  = l0_t_p0;
+    if (i__ready) begin
+      \$280  = l0_t_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$281  = l0_c0_q;
+    if (i__ready) begin
+      \$281  = \port__data$89 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$282  = l0_c1_q;
+    if (i__ready) begin
+      \$282  = \port__data$91 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$283  = l0_c2_q;
+    if (i__ready) begin
+      \$283  = \port__data$93 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$284  = l0_t_q;
+    if (i__ready) begin
+      \$284  = l0_t1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$285  = l0_unit_q;
+    if (i__ready) begin
+      \$285  = l0_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$286  = l0_x_q;
+    if (i__ready) begin
+      \$286  = l0_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$287  = l0_neg_q;
+    if (i__ready) begin
+      \$287  = l0_neg_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$288  = l0_prod0_p1;
+    if (i__ready) begin
+      \$288  = \$222 [28:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$289  = l0_c0_p1;
+    if (i__ready) begin
+      \$289  = l0_c0_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$290  = l0_c1_p1;
+    if (i__ready) begin
+      \$290  = l0_c1_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$291  = l0_unit_p1;
+    if (i__ready) begin
+      \$291  = l0_unit_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$292  = l0_x_p1;
+    if (i__ready) begin
+      \$292  = l0_x_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$293  = l0_neg_p1;
+    if (i__ready) begin
+      \$293  = l0_neg_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$294  = l0_t_p1;
+    if (i__ready) begin
+      \$294  = l0_t_q;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$295  = l0_prod1_p2;
+    if (i__ready) begin
+      \$295  = \$225 [42:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$296  = l0_c0_p2;
+    if (i__ready) begin
+      \$296  = l0_c0_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$297  = l0_unit_p2;
+    if (i__ready) begin
+      \$297  = l0_unit_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$298  = l0_x_p2;
+    if (i__ready) begin
+      \$298  = l0_x_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$299  = l0_neg_p2;
+    if (i__ready) begin
+      \$299  = l0_neg_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$300  = l0_t_p2;
+    if (i__ready) begin
+      \$300  = l0_t_p1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$301  = l0_v_u;
+    if (i__ready) begin
+      \$301  = \$228 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$302  = l0_unit_u;
+    if (i__ready) begin
+      \$302  = l0_unit_p2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$303  = o__payload;
+    if (i__ready) begin
+      \$303 [15:0] = \$242 [15:0];
+      \$303 [31:16] = \$263 [15:0];
+    end
+    if (rst) begin
+      \$303  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$304  = l1_low_b;
+    if (i__ready) begin
+      \$304  = l1_low;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$305  = l1_unit_b;
+    if (i__ready) begin
+      \$305  = i__payload[1:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$306  = l1_x_b;
+    if (i__ready) begin
+      \$306  = l1_x;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$307  = l1_neg_b;
+    if (i__ready) begin
+      \$307  = i__payload[33];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$308  = l1_t_b;
+    if (i__ready) begin
+      \$308  = l1_t;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$309  = l1_addr_b;
+    if (i__ready) begin
+      \$309  = l1_addr;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$310  = l1_unit_p0;
+    if (i__ready) begin
+      \$310  = l1_unit_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$311  = l1_x_p0;
+    if (i__ready) begin
+      \$311  = l1_x_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$312  = l1_neg_p0;
+    if (i__ready) begin
+      \$312  = l1_neg_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$313  = l1_t_p0;
+    if (i__ready) begin
+      \$313  = l1_t_b;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$314  = l1_c0_q;
+    if (i__ready) begin
+      \$314  = \port__data$115 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$315  = l1_c1_q;
+    if (i__ready) begin
+      \$315  = \port__data$117 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$316  = l1_c2_q;
+    if (i__ready) begin
+      \$316  = \port__data$119 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$317  = l1_t_q;
+    if (i__ready) begin
+      \$317  = l1_t1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$318  = l1_unit_q;
+    if (i__ready) begin
+      \$318  = l1_unit_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$319  = l1_x_q;
+    if (i__ready) begin
+      \$319  = l1_x_p0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$320  = l1_neg_q;
+    if (i__ready) begin
+      \$320  = l1_neg_p0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$321  = l1_prod0_p1;
     if (i__ready) begin
-      \$321  = \$252 [28:0];
+      \$321  = \$243 [28:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$322  = l1_c0_p1;
     if (i__ready) begin
-      \$322  = \port__data$105 ;
+      \$322  = l1_c0_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$323  = l1_c1_p1;
     if (i__ready) begin
-      \$323  = \port__data$107 ;
+      \$323  = l1_c1_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$324  = l1_unit_p1;
     if (i__ready) begin
-      \$324  = l1_unit_p0;
+      \$324  = l1_unit_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$325  = l1_x_p1;
     if (i__ready) begin
-      \$325  = l1_x_p0;
+      \$325  = l1_x_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$326  = l1_neg_p1;
     if (i__ready) begin
-      \$326  = l1_neg_p0;
+      \$326  = l1_neg_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$327  = l1_t_p1;
     if (i__ready) begin
-      \$327  = l1_t1;
+      \$327  = l1_t_q;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$328  = l1_prod1_p2;
     if (i__ready) begin
-      \$328  = \$255 [42:0];
+      \$328  = \$246 [42:0];
     end
   end
   always @* begin
@@ -5874,18 +6330,32 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
       \$333  = l1_t_p1;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$334  = l1_v_u;
+    if (i__ready) begin
+      \$334  = \$249 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$335  = l1_unit_u;
+    if (i__ready) begin
+      \$335  = l1_unit_p2;
+    end
+  end
   assign port__addr = l0_bin;
   assign port__en = i__ready;
   assign \port__en$18  = i__ready;
   assign \port__en$20  = i__ready;
   assign \port__en$22  = i__ready;
   assign \port__en$24  = i__ready;
-  assign \port__addr$43  = l1_bin;
-  assign \port__en$44  = i__ready;
-  assign \port__en$52  = i__ready;
-  assign \port__en$54  = i__ready;
-  assign \port__en$56  = i__ready;
-  assign \port__en$58  = i__ready;
+  assign \port__addr$44  = l1_bin;
+  assign \port__en$45  = i__ready;
+  assign \port__en$53  = i__ready;
+  assign \port__en$55  = i__ready;
+  assign \port__en$57  = i__ready;
+  assign \port__en$59  = i__ready;
   assign \i__payload.unit  = i__payload[1:0];
   assign \i__payload.x  = i__payload[33:2];
   assign \$2  = 15'h7fa0;
@@ -5920,14 +6390,14 @@ module \CfuPcpi.shared_horner2_16_16x2 (rst, i__valid, i__ready, i__payload, o__
   assign \$221  = { 3'h0, l1_x_p2, 4'h0 };
   assign \$223  = { l0_prod0_p1[28], l0_prod0_p1 };
   assign \$230  = { \$229 [24], \$229 [24], \$229 [24], \$229 [24], \$229 [24:4] };
-  assign \$236  = { \$235 [24], \$235 [24], \$235 [24], \$235 [24], \$235 [24:4] };
-  assign \$243  = { \$242 [24], \$242 [24], \$242 [24], \$242 [24], \$242 [24:4] };
-  assign \$249  = { \$248 [24], \$248 [24], \$248 [24], \$248 [24], \$248 [24:4] };
-  assign \$253  = { l1_prod0_p1[28], l1_prod0_p1 };
-  assign \$260  = { \$259 [24], \$259 [24], \$259 [24], \$259 [24], \$259 [24:4] };
-  assign \$266  = { \$265 [24], \$265 [24], \$265 [24], \$265 [24], \$265 [24:4] };
-  assign \$273  = { \$272 [24], \$272 [24], \$272 [24], \$272 [24], \$272 [24:4] };
-  assign \$279  = { \$278 [24], \$278 [24], \$278 [24], \$278 [24], \$278 [24:4] };
+  assign \$233  = { \$232 [24], \$232 [24], \$232 [24], \$232 [24], \$232 [24:4] };
+  assign \$237  = { \$236 [24], \$236 [24], \$236 [24], \$236 [24], \$236 [24:4] };
+  assign \$240  = { \$239 [24], \$239 [24], \$239 [24], \$239 [24], \$239 [24:4] };
+  assign \$244  = { l1_prod0_p1[28], l1_prod0_p1 };
+  assign \$251  = { \$250 [24], \$250 [24], \$250 [24], \$250 [24], \$250 [24:4] };
+  assign \$254  = { \$253 [24], \$253 [24], \$253 [24], \$253 [24], \$253 [24:4] };
+  assign \$258  = { \$257 [24], \$257 [24], \$257 [24], \$257 [24], \$257 [24:4] };
+  assign \$261  = { \$260 [24], \$260 [24], \$260 [24], \$260 [24], \$260 [24:4] };
 endmodule
 
 (* generator = "Amaranth" *)
