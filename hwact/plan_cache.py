@@ -2,17 +2,19 @@
 
 A plan is a function of its request (function, parameters, formats, method, budget, modes) and
 of the planner's code, and nothing else: the planners are deterministic. So a plan is stored
-under a hash of its request in a folder named by a hash of hwact's source (and of the NumPy and
-SciPy versions the fits run on) and found again by ``hwact generate``, ``hwact cfu``, ``hwact
-demo`` and the test suite alike; a 16-bit plan that took seconds to make takes milliseconds to
-read. Editing hwact, or upgrading NumPy/SciPy, starts a new folder, so a stale plan is never
-found. A file lock per request makes one process plan while another asking for the same plan
+under a hash of its request in a folder named by a hash of the planner's source (every module of
+hwact that :mod:`hwact.approx` imports, directly or not, and the NumPy and SciPy versions the fits
+run on) and found again by ``hwact generate``, ``hwact cfu``, ``hwact demo`` and the test suite
+alike; a 16-bit plan that took seconds to make takes milliseconds to read. Editing the planner,
+or upgrading NumPy/SciPy, starts a new folder, so a stale plan is never found; editing a backend
+(``hdl/``, ``cgen``, ``cfu/``, the CLI), which the planner never imports, keeps the plans. A file lock per request makes one process plan while another asking for the same plan
 waits for it. ``HWACT_PLAN_CACHE=0`` turns the cache off (plans are then always made afresh);
 the cache's place is :func:`hwact.cache.cache_dir` ``("plans")``.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -31,27 +33,67 @@ try:
 except ImportError:  # not POSIX: no lock, two processes may then both make a plan (both write the same)
     fcntl = None
 
-__all__ = ["PlanCache", "cached_make_plan", "request_key", "source_hash", "NOT_PLANNING"]
+__all__ = ["PlanCache", "cached_make_plan", "planner_modules", "request_key", "source_hash"]
 
-#: Simulation glue, which the planners never import: editing it keeps the stored plans. ``_sim/``
-#: is the copy of the repository's ``sim/`` folder a wheel installs, so that a wheel of the same
-#: source finds the plans of its clone.
-NOT_PLANNING = ("verify/", "cfu/sim.py", "cfu/firmware.py", "_sim/")
+_ROOT = Path(__file__).resolve().parent
+#: The planner: make_plan's package. Its import closure is what a plan can depend on.
+PLANNER = "hwact.approx"
+
+
+def _module_file(name: str) -> Path | None:
+    """The source file of hwact module ``name`` (a package's ``__init__.py``), or None (a name
+    imported from a module, not a module)."""
+    path = _ROOT.joinpath(*name.split(".")[1:])
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    return path.with_suffix(".py") if path.with_suffix(".py").is_file() else None
+
+
+def _hwact_imports(path: Path, name: str) -> set[str]:
+    """The hwact modules (and names from them) that the module ``name`` at ``path`` imports,
+    anywhere in it (a function's own imports too), relative imports resolved."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "hwact"}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                module = ".".join(parts + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if module.split(".")[0] == "hwact":
+                found |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+    return found
+
+
+@cache
+def planner_modules() -> dict[str, Path]:
+    """Every hwact module the planner (:data:`PLANNER`) imports, directly or not, with its file:
+    read from the source (``ast``), so the set is the same whatever this process has imported."""
+    modules: dict[str, Path] = {}
+    waiting = [PLANNER]
+    while waiting:
+        name = waiting.pop()
+        if name in modules or (path := _module_file(name)) is None:
+            continue
+        modules[name] = path
+        parts = name.split(".")
+        waiting += [".".join(parts[:end]) for end in range(1, len(parts))]  # its packages run first
+        waiting += sorted(_hwact_imports(path, name))
+    return dict(sorted(modules.items()))
 
 
 @cache
 def source_hash() -> str:
-    """A hash of every Python file of the hwact package but :data:`NOT_PLANNING`, and of the
-    NumPy and SciPy versions."""
+    """A hash of the planner's source (:func:`planner_modules`) and of the NumPy and SciPy versions."""
     import numpy
     import scipy
 
-    root = Path(__file__).resolve().parent
     digest = hashlib.sha256(f"numpy {numpy.__version__} scipy {scipy.__version__}".encode())
-    for path in sorted(root.rglob("*.py")):
-        relative = path.relative_to(root).as_posix()
-        if not relative.startswith(NOT_PLANNING):
-            digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, path in planner_modules().items():
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:20]
 
 

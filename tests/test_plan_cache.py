@@ -1,5 +1,11 @@
 """The plan cache (hwact.plan_cache): a stored plan is the plan, damaged entries are made again,
-errors are never stored, and HWACT_PLAN_CACHE=0 plans afresh."""
+errors are never stored, HWACT_PLAN_CACHE=0 plans afresh, and the cache folder follows the
+planner's source, not the backends'."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +59,30 @@ def test_a_cache_folder_that_cannot_be_made_is_no_error(tmp_path):
     blocker.write_text("")  # a file where the cache folder should be
     cache = PlanCache(blocker / "plans")
     assert cache("relu6", "s4.4", "s4.4") == make_plan("relu6", "s4.4", "s4.4") and cache.made == 1
+
+
+def test_the_cache_folder_follows_the_planners_source_and_not_the_backends(tmp_path):
+    """The hash covers every hwact module the planner loads (checked against what Python loads),
+    and no backend: a copy of hwact with a backend edited keeps its hash, one with the planner's
+    number formats edited does not."""
+    planner = plan_cache.planner_modules()
+    loaded = subprocess.run([sys.executable, "-c", "import sys, hwact.approx; "
+                             "print(*sorted(m for m in sys.modules if m.split('.')[0] == 'hwact'))"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert set(loaded) <= set(planner) and "hwact.fixed" in planner
+    assert not any(name.startswith(("hwact.hdl", "hwact.cfu", "hwact.cli", "hwact.cgen")) for name in planner)
+
+    package = Path(plan_cache.__file__).parent
+    copy = tmp_path / "hwact"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "_sim"))
+
+    def copy_hash() -> str:
+        return subprocess.run([sys.executable, "-c", "from hwact.plan_cache import source_hash; print(source_hash())"],
+                              cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+
+    original = copy_hash()
+    assert original == plan_cache.source_hash()
+    (copy / "hdl" / "shared.py").write_text((copy / "hdl" / "shared.py").read_text() + "\n# a backend edit\n")
+    assert copy_hash() == original
+    (copy / "fixed.py").write_text((copy / "fixed.py").read_text() + "\n# a planner edit\n")
+    assert copy_hash() != original
