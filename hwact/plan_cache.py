@@ -1,4 +1,4 @@
-"""Plans kept on disk: a request planned once is read back, by any process, until hwact changes.
+"""Plans kept on disk: a request planned once is read back, by any process, until the planner changes.
 
 A plan is a function of its request (function, parameters, formats, method, budget, modes) and
 of the planner's code, and nothing else: the planners are deterministic. So a plan is stored
@@ -7,9 +7,10 @@ hwact that :mod:`hwact.approx` imports, directly or not, and the NumPy and SciPy
 run on) and found again by ``hwact generate``, ``hwact cfu``, ``hwact demo`` and the test suite
 alike; a 16-bit plan that took seconds to make takes milliseconds to read. Editing the planner,
 or upgrading NumPy/SciPy, starts a new folder, so a stale plan is never found; editing a backend
-(``hdl/``, ``cgen``, ``cfu/``, the CLI), which the planner never imports, keeps the plans. A file lock per request makes one process plan while another asking for the same plan
-waits for it. ``HWACT_PLAN_CACHE=0`` turns the cache off (plans are then always made afresh);
-the cache's place is :func:`hwact.cache.cache_dir` ``("plans")``.
+(``hdl/``, ``cgen``, ``cfu/``, the CLI), which the planner never imports, keeps the plans. A
+file lock per request makes one process plan while another asking for the same plan waits for
+it. ``HWACT_PLAN_CACHE=0`` turns the cache off (plans are then always made afresh); the cache's
+place is :func:`hwact.cache.cache_dir` ``("plans")``.
 """
 
 from __future__ import annotations
