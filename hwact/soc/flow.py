@@ -22,7 +22,7 @@ from . import Board, fpga_dir
 __all__ = ["FIRMWARE_COUNT", "FIRMWARE_SEED", "build_firmware", "place_and_route", "soc_sources", "synthesize_soc",
            "write_summary"]
 
-#: The proof firmware's codes per unit and seed on the boards (small: it lives in block RAM).
+#: The array proof firmware's codes per unit and seed on a board (Board.proof "arrays").
 FIRMWARE_COUNT = 16
 FIRMWARE_SEED = 7
 
@@ -39,17 +39,22 @@ def soc_sources(board: Board, cfu_dir: Path, *, stub_cfu: bool = False) -> dict[
 
 
 def build_firmware(board: Board, cfu_dir: Path, work: Path) -> tuple[Path, dict[str, int]]:
-    """Compile the proof firmware for ``board``; return ``firmware.hex`` (one word a line) and sizes."""
+    """Compile the board's proof firmware (:attr:`Board.proof`); return ``firmware.hex`` (one word
+    a line) and sizes."""
     from ..cfu import firmware
     from ..cfu.sim import load_cfu
+    from .board_proof import build_board_proof
 
     cfu = load_cfu(cfu_dir)
     work.mkdir(parents=True, exist_ok=True)
-    inputs = firmware.make_inputs(cfu, FIRMWARE_COUNT, FIRMWARE_SEED)
-    firmware.generate_sources(cfu, inputs, work)
-    firmware.write_unit_headers(cfu, work)
     link = fpga_dir() / board.link_script if board.link_script else None
-    image, sizes = firmware.compile_firmware(cfu.directory, work, defines=board.firmware_flags, link_script=link)
+    if board.proof == "commands":
+        image, sizes = build_board_proof(cfu, work, defines=board.firmware_flags, link_script=link)
+    else:
+        inputs = firmware.make_inputs(cfu, FIRMWARE_COUNT, FIRMWARE_SEED)
+        firmware.generate_sources(cfu, inputs, work)
+        firmware.write_unit_headers(cfu, work)
+        image, sizes = firmware.compile_firmware(cfu.directory, work, defines=board.firmware_flags, link_script=link)
     words = len(image.read_text().split())
     if words > board.memory_words:
         raise RuntimeError(f"the firmware needs {4 * words} bytes, more than the {board.name} SoC's "

@@ -209,7 +209,8 @@ def simulate_netlist(board: Board, netlist: Path, work: Path, *, baud_div: int =
 
 def run_gate_firmware(board: Board, cfu_dir: Path, work: Path, *, cfu_source: str | None = None,
                       progress: Progress = None):
-    """The proof firmware (``sim/firmware/cfu_test.c``) on the board's SoC netlist; a ``FirmwareRun``.
+    """The board's proof firmware on its SoC netlist: a :class:`~hwact.soc.board_proof.BoardRun`
+    (``Board.proof == "commands"``) or a :class:`~hwact.cfu.firmware.FirmwareRun` (``"arrays"``).
 
     The firmware is the one the board runs (:func:`hwact.soc.flow.build_firmware`'s options),
     so the netlist holds it in its block RAM. ``cfu_source`` replaces the CFU's Verilog in the
@@ -217,6 +218,7 @@ def run_gate_firmware(board: Board, cfu_dir: Path, work: Path, *, cfu_source: st
     """
     from ..cfu.firmware import run_firmware
     from ..cfu.sim import load_cfu
+    from .board_proof import run_board_proof
     from .flow import FIRMWARE_COUNT, FIRMWARE_SEED
 
     def simulate(image: Path, work: Path) -> tuple[int, int, list[str]]:
@@ -227,21 +229,24 @@ def run_gate_firmware(board: Board, cfu_dir: Path, work: Path, *, cfu_source: st
         return simulate_netlist(board, netlist, work, progress=progress)
 
     link = fpga_dir() / board.link_script if board.link_script else None
+    if board.proof == "commands":
+        return run_board_proof(load_cfu(cfu_dir), work, simulate, defines=board.firmware_flags, link_script=link)
     return run_firmware(load_cfu(cfu_dir), board.core, work, count=FIRMWARE_COUNT, seed=FIRMWARE_SEED,
                         defines=board.firmware_flags, link_script=link, simulate=simulate)
 
 
-_TABLE_ENTRY = re.compile(r"^(\s*)(\w+)\[0\] = (\d+)'h([0-9a-fA-F]+);$", re.MULTILINE)
+_TABLE_ENTRY = r"^(\s*)({name})\[0\] = (\d+)'h([0-9a-fA-F]+);$"
 
 
-def plant_table_fault(verilog: str) -> tuple[str, str]:
-    """``verilog`` (a generated CFU) with entry 0 of its first table inverted, and what was changed.
+def plant_table_fault(verilog: str, table: str = r"\w+") -> tuple[str, str]:
+    """``verilog`` (a generated CFU) with entry 0 of its first table inverted (the first whose
+    name matches the regular expression ``table``), and what was changed.
 
     The fault goes in before synthesis, so it travels the whole netlist path (ROM inference,
     block RAM or LUT mapping, the netlist, the cell models) and shows the gate-level proofs
-    catch a wrong table entry wherever it comes from. Raises ``ValueError`` without a table.
+    catch a wrong table entry wherever it comes from. Raises ``ValueError`` without such a table.
     """
-    match = _TABLE_ENTRY.search(verilog)
+    match = re.compile(_TABLE_ENTRY.format(name=table), re.MULTILINE).search(verilog)
     if match is None:
         raise ValueError("the Verilog has no table (ROM initialisation) to plant a fault in")
     indent, name, width, value = match.groups()

@@ -7,7 +7,8 @@
 //   0x0001_0000  RAM, 64 KiB of SPRAM (data, .bss, stack)
 //   0xF000_0000  I/O of soc_console.v (exit, out, cycles)
 //
-// The firmware is the one the simulations run (sim/firmware), linked by sim/fpga/rom.ld.
+// The firmware is the board proof (sim/fpga/board_proof.c, hwact.soc.board_proof), linked by
+// sim/fpga/rom.ld.
 `default_nettype none
 
 module icebreaker_soc #(
