@@ -88,12 +88,13 @@ def planner_modules() -> dict[str, Path]:
 
 @cache
 def source_hash() -> str:
-    """A hash of the planner's source (:func:`planner_modules`) and of the NumPy and SciPy versions."""
+    """A hash of the planner's source (:func:`planner_modules`), of this module, and of the NumPy
+    and SciPy versions."""
     import numpy
     import scipy
 
     digest = hashlib.sha256(f"numpy {numpy.__version__} scipy {scipy.__version__}".encode())
-    for name, path in planner_modules().items():
+    for name, path in {**planner_modules(), __name__: Path(__file__)}.items():  # and how plans are stored
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:20]
 

@@ -1,7 +1,7 @@
 """Shared test machinery: a session-wide plan cache and the order tests are handed to workers.
 
 Plans come from hwact's own plan cache (:mod:`hwact.plan_cache`: one file per request under a
-hash of hwact's source, in ``~/.cache/hwact/plans``), so a plan is made once per source state,
+hash of the planner's source, in ``~/.cache/hwact/plans``), so a plan is made once per planner state,
 however many tests, xdist workers, sessions, clones or ``hwact`` commands run by the tests ask
 for it. ``HWACT_PLAN_CACHE=0`` turns the on-disk layer off.
 

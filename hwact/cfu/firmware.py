@@ -242,10 +242,14 @@ def write_unit_headers(cfu: LoadedCfu, work: Path) -> None:
 
 
 def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_sources: tuple[Path, ...] = (),
-                     defines: tuple[str, ...] = (), link_script: Path | None = None) -> tuple[Path, dict[str, int]]:
+                     defines: tuple[str, ...] = (), link_script: Path | None = None,
+                     array_sources: bool = True) -> tuple[Path, dict[str, int]]:
     """Compile and link ``main`` (default ``sim/firmware/cfu_test.c``); return the hex image and sizes.
 
-    ``link_script`` replaces ``sim/firmware/link.ld`` (the FPGA SoCs link code into ROM).
+    ``link_script`` replaces ``sim/firmware/link.ld`` (the FPGA SoCs link code into ROM). With
+    ``array_sources``, ``fw_data.c`` and ``fw_units.c`` (:func:`generate_sources`) are linked in
+    when ``work`` has them; a firmware of its own (the board proof) says False, so files of an
+    earlier build in the same folder stay out of its image.
     """
     tools = toolchain()
     firmware = SIM_DIR / "firmware"
@@ -266,7 +270,7 @@ def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_
     cc(main, "main.o")
     for source in extra_sources:
         cc(source, source.with_suffix(".o").name)
-    if (work / "fw_data.c").exists():
+    if array_sources and (work / "fw_data.c").exists():
         cc(work / "fw_data.c", "fw_data.o")
         cc(work / "fw_units.c", "fw_units_hw.o", "-DFW_TABLE=units_hw")
         cc(work / "fw_units.c", "fw_units_sw.o", "-DFW_TABLE=units_sw", "-DHWACT_SOFTWARE")

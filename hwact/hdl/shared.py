@@ -157,6 +157,8 @@ class SharedDatapath(wiring.Component):
         Codes per transfer (1, 2 or 4).
     serial
         One lane of datapath, fed the lanes of a transfer one per cycle (else one per lane).
+    short
+        The short Horner pipeline (:func:`shared_stages`), as a serial datapath and its lane have.
 
     Members
     -------

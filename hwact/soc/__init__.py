@@ -1,8 +1,9 @@
 """Whole SoCs with the CFU on FPGA boards: the iCEBreaker (iCE40 UP5K: PicoRV32 + ``CfuPcpi``)
 and the ULX3S (ECP5: VexRiscv_FullCfu + ``Cfu``), built to bitstreams with the PyPI yowasp
-tools, and their synthesized netlists proven by the firmware of ``sim/firmware``.
+tools, and their synthesized netlists proven by the firmware the board runs.
 
 - :mod:`hwact.soc.flow`: firmware, synthesis, place and route, packing, the summary.
+- :mod:`hwact.soc.board_proof`: the small proof firmware of a board whose block RAM is scarce.
 - :mod:`hwact.soc.gate`: gate-level netlists (yosys ``write_verilog`` after ``synth_*``),
   simulated with yosys's own cell models, cached under ``~/.cache/hwact``.
 - ``hwact soc --board NAME -o DIR`` (:mod:`hwact.cli.soc`) drives them.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 __all__ = ["BOARDS", "Board", "board", "cells_sim", "default_config", "fpga_dir"]
 
@@ -47,11 +49,15 @@ class Board:
     #: The proof firmware: "commands" (sim/fpga/board_proof.c, hwact.soc.board_proof: small, for a
     #: part whose block RAM holds it beside the CFU's tables) or "arrays" (sim/firmware/cfu_test.c:
     #: every unit's array helper against its C fallback, and a dense layer).
-    proof: str
+    proof: Literal["commands", "arrays"]
     link_script: str | None       # in sim/fpga; None: sim/firmware/link.ld (RAM at 0)
     memory_param: str             # the top's parameter that sizes the firmware memory (words)
     memory_words: int             # its value on the board
     capacity: dict[str, int]      # what the part has, for the summary
+
+    def __post_init__(self) -> None:
+        if self.proof not in ("commands", "arrays"):
+            raise ValueError(f"a board's proof is 'commands' or 'arrays', not {self.proof!r}")
 
     @property
     def baud_div(self) -> int:
@@ -92,7 +98,9 @@ def default_config(board: Board) -> Path | None:
     (``hwact cfu up5k``, ``hwact/cfu/up5k.toml``) on the UP5K, the default CFU (None) on the ECP5."""
     if board.family != "ice40":
         return None
-    return Path(__file__).resolve().parent.parent / "cfu" / "up5k.toml"
+    from importlib import resources
+
+    return Path(str(resources.files("hwact.cfu").joinpath("up5k.toml")))
 
 
 def cells_sim(family: str) -> Path:

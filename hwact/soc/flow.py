@@ -2,9 +2,9 @@
 
 Every tool is a PyPI yowasp program (WebAssembly in a sandbox that sees only its working
 directory), so each step copies its inputs into the output directory and runs there. The
-firmware is the CFU's proof firmware (``sim/firmware/cfu_test.c``) linked for the board; it
-prints its dump on the serial port (``sim/fpga/soc_console.v``) and lights the green LED when
-every unit's instruction agreed with its C fallback.
+firmware is the board's proof (:attr:`hwact.soc.Board.proof`: ``sim/fpga/board_proof.c`` or
+``sim/firmware/cfu_test.c``) linked for the board; it prints its dump on the serial port
+(``sim/fpga/soc_console.v``) and lights the green LED when the CFU answered as it should.
 """
 
 from __future__ import annotations
