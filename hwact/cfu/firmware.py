@@ -39,6 +39,7 @@ __all__ = [
     "simulate_soc",
     "toolchain",
     "unit_inputs",
+    "unused_function_id",
 ]
 
 #: Core name -> (SoC wrapper, top module, the CFU file it instantiates).
@@ -153,7 +154,8 @@ def _choose_dense_unit(cfu: LoadedCfu) -> int | None:
     return ranked[0] if ranked else None
 
 
-def _unused_id(cfu: LoadedCfu) -> int:
+def unused_function_id(cfu: LoadedCfu) -> int:
+    """The highest function id with no unit and not the discovery id (the proofs' unknown id)."""
     taken = {op.function_id for op in cfu.ops} | {cfu.discovery_id}
     return next(i for i in range(1023, -1, -1) if i not in taken)
 
@@ -171,7 +173,7 @@ class FirmwareInputs:
 def make_inputs(cfu: LoadedCfu, count: int, seed: int) -> FirmwareInputs:
     rng = np.random.default_rng(seed)
     return FirmwareInputs([unit_inputs(op, count, rng) for op in plain_ops(cfu)], dense_case(seed),
-                          _choose_dense_unit(cfu), _unused_id(cfu))
+                          _choose_dense_unit(cfu), unused_function_id(cfu))
 
 
 def generate_sources(cfu: LoadedCfu, inputs: FirmwareInputs, work: Path) -> None:

@@ -29,7 +29,7 @@ BOARD_PROOF_SEED = 7
 
 def board_commands(cfu, count: int = BOARD_PROOF_COUNT, seed: int = BOARD_PROOF_SEED) -> dict[str, np.ndarray]:
     """The proof's commands in order: ``function_id``, ``rs1``, ``rs2`` and the model's ``expected`` answer."""
-    from ..cfu.firmware import _unused_id, unit_inputs
+    from ..cfu.firmware import unit_inputs, unused_function_id
     from ..cfu.sim import protocol_vectors, response
     from ..layout import pack_inputs
 
@@ -47,7 +47,7 @@ def board_commands(cfu, count: int = BOARD_PROOF_COUNT, seed: int = BOARD_PROOF_
         first.append(np.asarray(rs1, dtype=np.uint64))
         second.append(np.asarray(rs2, dtype=np.uint64))
     # The discovery word and an id without a unit, with words that must be ignored.
-    ids.append(np.array([cfu.discovery_id, _unused_id(cfu)], dtype=np.int64))
+    ids.append(np.array([cfu.discovery_id, unused_function_id(cfu)], dtype=np.int64))
     first.append(np.array([0x12345678, 0x9ABCDEF0], dtype=np.uint64))
     second.append(np.array([0x0F0F0F0F, 0xF0F0F0F0], dtype=np.uint64))
     function_id, rs1, rs2 = np.concatenate(ids), np.concatenate(first), np.concatenate(second)
