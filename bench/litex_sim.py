@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwact.cfu.firmware import PICOLIBC_INCLUDE, libgcc_dir, toolchain
+from hwact.cfu.firmware import CFLAGS, PICOLIBC_INCLUDE, libgcc_dir, toolchain
 from hwact.cfu.sim import load_cfu
 from hwact.soc.board_proof import board_commands, write_sources
 
@@ -56,8 +56,7 @@ def build_program(cfu, commands: dict, csr: Path, work: Path) -> Path:
     write_sources(cfu, commands, work)
     registers = {row[1]: int(row[2], 16) for row in csv.reader(csr.open()) if row and row[0] == "csr_register"}
     tools = toolchain()
-    flags = ["-march=rv32im", "-mabi=ilp32", "-O2", "-ffreestanding", "-fno-builtin", "-Wall", "-Wextra", "-Werror",
-             f"-I{work}", f"-I{cfu.directory}", "-isystem", str(PICOLIBC_INCLUDE),
+    flags = [*CFLAGS, f"-I{work}", f"-I{cfu.directory}", "-isystem", str(PICOLIBC_INCLUDE),
              f"-DUART_RXTX_ADDR={registers['uart_rxtx']:#x}u", f"-DUART_TXFULL_ADDR={registers['uart_txfull']:#x}u"]
     elf = work / "program.elf"
     subprocess.run([tools["gcc"], *flags, "-nostdlib", "-nostartfiles", "-Wl,--no-warn-rwx-segments",
