@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwact.cfu.firmware import CFLAGS, PICOLIBC_INCLUDE, libgcc_dir, toolchain
+from hwact.cfu.firmware import compile_firmware
 from hwact.cfu.sim import load_cfu
 from hwact.soc.board_proof import board_commands, write_sources
 
@@ -53,18 +53,12 @@ def litex_sim(python: str, work: Path, cfu_file: Path, *extra: str) -> subproces
 
 def build_program(cfu, commands: dict, csr: Path, work: Path) -> Path:
     """The board proof as a main-RAM program for the SoC whose CSR map is ``csr`` (its csr.csv)."""
-    write_sources(cfu, commands, work)
+    data = write_sources(cfu, commands, work)
     registers = {row[1]: int(row[2], 16) for row in csv.reader(csr.open()) if row and row[0] == "csr_register"}
-    tools = toolchain()
-    flags = [*CFLAGS, f"-I{work}", f"-I{cfu.directory}", "-isystem", str(PICOLIBC_INCLUDE),
-             f"-DUART_RXTX_ADDR={registers['uart_rxtx']:#x}u", f"-DUART_TXFULL_ADDR={registers['uart_txfull']:#x}u"]
-    elf = work / "program.elf"
-    subprocess.run([tools["gcc"], *flags, "-nostdlib", "-nostartfiles", "-Wl,--no-warn-rwx-segments",
-                    "-T", str(LITEX / "link.ld"), str(LITEX / "crt0.S"), str(LITEX / "main.c"),
-                    str(work / "board_data.c"), f"-L{libgcc_dir(tools['gcc'])}", "-lgcc", "-o", str(elf)], check=True)
-    binary = work / "program.bin"
-    subprocess.run([tools["objcopy"], "-O", "binary", str(elf), str(binary)], check=True)
-    return binary
+    defines = (f"-DUART_RXTX_ADDR={registers['uart_rxtx']:#x}u", f"-DUART_TXFULL_ADDR={registers['uart_txfull']:#x}u")
+    compile_firmware(cfu.directory, work, main=LITEX / "main.c", extra_sources=(data,), defines=defines,
+                     link_script=LITEX / "link.ld", array_sources=False, startup=LITEX / "crt0.S")
+    return work / "firmware.bin"
 
 
 def main() -> int:

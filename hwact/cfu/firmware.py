@@ -245,13 +245,14 @@ def write_unit_headers(cfu: LoadedCfu, work: Path) -> None:
 
 def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_sources: tuple[Path, ...] = (),
                      defines: tuple[str, ...] = (), link_script: Path | None = None,
-                     array_sources: bool = True) -> tuple[Path, dict[str, int]]:
+                     array_sources: bool = True, startup: Path | None = None) -> tuple[Path, dict[str, int]]:
     """Compile and link ``main`` (default ``sim/firmware/cfu_test.c``); return the hex image and sizes.
 
     ``link_script`` replaces ``sim/firmware/link.ld`` (the FPGA SoCs link code into ROM). With
     ``array_sources``, ``fw_data.c`` and ``fw_units.c`` (:func:`generate_sources`) are linked in
     when ``work`` has them; a firmware of its own (the board proof) says False, so files of an
-    earlier build in the same folder stay out of its image.
+    earlier build in the same folder stay out of its image. ``startup`` replaces
+    ``sim/firmware/crt0.S`` (a SoC with another I/O map: bench/litex_sim.py).
     """
     tools = toolchain()
     firmware = SIM_DIR / "firmware"
@@ -268,7 +269,7 @@ def compile_firmware(cfu_dir: Path, work: Path, main: Path | None = None, extra_
                                + "\n" + result.stderr)
         objects.append(str(work / obj))
 
-    cc(firmware / "crt0.S", "crt0.o")
+    cc(startup or firmware / "crt0.S", "crt0.o")
     cc(main, "main.o")
     for source in extra_sources:
         cc(source, source.with_suffix(".o").name)

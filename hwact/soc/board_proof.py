@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["BoardRun", "board_commands", "build_board_proof", "run_board_proof"]
+__all__ = ["BoardRun", "board_commands", "build_board_proof", "run_board_proof", "write_sources"]
 
 #: Codes per unit (edge codes first) and the seed of the random ones.
 BOARD_PROOF_COUNT = 32
